@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: MIT
+#
+# One non-recursive Makefile (libbpf-bootstrap / xdp-tools style). Output goes to
+# build/. Modules are discovered, not listed: every userspace/<module>/*.c except
+# main.c goes into build/libcs.a; a program is a main.c plus that library. This keeps
+# the file stable while modules are added (several people work in parallel).
+#
+#   make               build everything
+#   make test          run the whole suite (root for the BPF/netns tiers)
+#   make bench         benchmarks beside their peers (not a test)
+#   make run           install what is missing, build, run the main job
+#   make deps          apt-get what the build and the tests need (idempotent)
+#   make vmlinux       regenerate vmlinux.h from the running kernel's BTF
+#   make SANITIZE=address,undefined test
+#   make V=1           show commands
+
+.DEFAULT_GOAL := all
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+PKGS     := libbpf libelf zlib yaml-0.1 libpcre2-8 sqlite3 libmicrohttpd jansson libcurl libnftables
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
+	    -fno-strict-aliasing -I$(BUILD) -I. -Iuserspace $(PKG_CFLAGS) -MMD -MP
+LDLIBS   += $(PKG_LIBS) -lpthread -lm
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Ibpf
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+# ---- BPF -------------------------------------------------------------------
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/bpfobj/%.bpf.o)
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+
+$(BUILD)/bpfobj/%.tmp.o: bpf/%.bpf.c $(wildcard bpf/*.h) vmlinux.h
+	$(call msg,BPF,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# "gen object" is the BPF static linker: it also strips DWARF we don't need.
+$(BUILD)/bpfobj/%.bpf.o: $(BUILD)/bpfobj/%.tmp.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(BUILD)/%.skel.h: $(BUILD)/bpfobj/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# ---- userspace library and programs ------------------------------------------
+LIB_SRCS  := $(filter-out %/main.c,$(wildcard userspace/*/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libcs.a
+
+# program name : directory holding its main.c (and private files)
+PROG_crowdsec             := userspace/crowdsec
+PROG_crowdsec-xdp-bouncer := userspace/bouncer
+PROG_cscli                := cscli
+PROGS := $(foreach p,crowdsec crowdsec-xdp-bouncer cscli,\
+	   $(if $(wildcard $(PROG_$(p))/main.c),$(BUILD)/$(p)))
+
+CSCLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cscli/*.c))
+
+$(BUILD)/%.o: %.c | $(BPF_SKELS)
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/crowdsec: $(BUILD)/userspace/crowdsec/main.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/crowdsec-xdp-bouncer: $(BUILD)/userspace/bouncer/main.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/cscli: $(CSCLI_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- tests -----------------------------------------------------------------
+# tests/<tier>/test_*.c -> build/tests/<tier>/test_*; shared helpers in tests/lib/*.c
+TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
+TEST_SRCS := $(wildcard tests/*/test_*.c)
+TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
+TEST_SCRIPTS := $(wildcard tests/*/test_*.sh)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- benchmarks (not tests) ----------------------------------------------------
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- top-level targets ---------------------------------------------------------
+all: $(BPF_SKELS) $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BINS)
+
+test: all
+	$(Q)BUILD=$(abspath $(BUILD)) tests/run.sh $(TEST_BINS) $(TEST_SCRIPTS)
+
+bench: all
+	$(Q)BUILD=$(abspath $(BUILD)) bench/run.sh
+
+# The main job of this stage: the data plane on an interface. The lock-out guard
+# keeps loopback and local addresses from ever being dropped (README).
+RUN_IFACE ?= $(shell ip -o route get 198.18.0.1 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+run: deps all
+	$(Q)BUILD=$(abspath $(BUILD)) RUN_IFACE=$(RUN_IFACE) config/run.sh
+
+DEPS_PKGS := build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
+	libyaml-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev \
+	libcurl4-openssl-dev libnftables-dev nftables iproute2 iputils-ping pkg-config \
+	ethtool tcpdump valgrind sqlite3 curl
+deps:
+	$(Q)missing=$$(for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+		|| echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all test bench run deps vmlinux clean
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Minimal test harness in the spirit of the BPF selftests' test_progs.h: the
+ * ASSERT_* macros are expressions that count and return whether they held, so C
+ * test code can `if (!ASSERT_...) goto out;`. Every test program ends with
+ * TEST_SUMMARY(), which prints the "N passed, N failed, N skipped" line the
+ * suite runner (tests/run.sh) totals, and returns the exit status: 0 when nothing
+ * failed, 1 otherwise.
+ */
+#ifndef CS_TEST_H
+#define CS_TEST_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+extern int t_pass, t_fail, t_skip;
+
+#define TEST_DEFINE_COUNTERS int t_pass, t_fail, t_skip
+
+#define ASSERT_TRUE(cond, name) ({                                              \
+	bool ___ok = (cond);                                                    \
+	if (___ok)                                                              \
+		t_pass++;                                                       \
+	else {                                                                  \
+		t_fail++;                                                       \
+		fprintf(stderr, "FAIL %s:%d %s: %s\n", __FILE__, __LINE__,       \
+			(name), #cond);                                         \
+	}                                                                       \
+	___ok; })
+
+#define ASSERT_EQ(actual, expected, name) ({                                    \
+	long long ___a = (long long)(actual), ___e = (long long)(expected);     \
+	bool ___ok = ___a == ___e;                                              \
+	if (___ok)                                                              \
+		t_pass++;                                                       \
+	else {                                                                  \
+		t_fail++;                                                       \
+		fprintf(stderr, "FAIL %s:%d %s: got %lld, want %lld\n",          \
+			__FILE__, __LINE__, (name), ___a, ___e);                \
+	}                                                                       \
+	___ok; })
+
+#define ASSERT_OK(err, name) ASSERT_EQ((err), 0, (name))
+
+#define ASSERT_STREQ(actual, expected, name) ({                                 \
+	const char *___a = (actual), *___e = (expected);                        \
+	bool ___ok = ___a && ___e ? !strcmp(___a, ___e) : ___a == ___e;         \
+	if (___ok)                                                              \
+		t_pass++;                                                       \
+	else {                                                                  \
+		t_fail++;                                                       \
+		fprintf(stderr, "FAIL %s:%d %s: got \"%s\", want \"%s\"\n",      \
+			__FILE__, __LINE__, (name), ___a ? ___a : "(null)",     \
+			___e ? ___e : "(null)");                                \
+	}                                                                       \
+	___ok; })
+
+#define TEST_SKIP(n, why) ({                                                    \
+	t_skip += (n);                                                          \
+	fprintf(stderr, "SKIP %s:%d %d test(s): %s\n", __FILE__, __LINE__,      \
+		(int)(n), (why));                                               \
+	})
+
+#define TEST_SUMMARY() ({                                                       \
+	printf("%d passed, %d failed, %d skipped\n", t_pass, t_fail, t_skip);   \
+	fflush(stdout);                                                         \
+	t_fail ? 1 : 0; })
+
+#endif /* CS_TEST_H */

@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: MIT
+# Shell side of the test harness (source it). Same contract as tests/lib/test.h:
+# pass/fail/skip counters and a closing "N passed, N failed, N skipped" line.
+T_PASS=0 T_FAIL=0 T_SKIP=0
+
+pass() { T_PASS=$((T_PASS + 1)); echo "ok   $*"; }
+fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL $*" >&2; }
+skip() { T_SKIP=$((T_SKIP + ${2:-1})); echo "SKIP $1" >&2; }
+
+# check NAME CMD...: pass if CMD succeeds
+check() { local n=$1; shift; if "$@"; then pass "$n"; else fail "$n"; fi; }
+# check_eq NAME GOT WANT
+check_eq() {
+	if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: got '$2', want '$3'"; fi
+}
+
+summary() {
+	echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+	[ "$T_FAIL" -eq 0 ]
+}
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		skip "$1: needs root (CAP_BPF, CAP_NET_ADMIN)" "${2:-1}"
+		summary
+		exit 0
+	fi
+}
+
+BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
