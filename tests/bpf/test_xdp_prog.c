@@ -46,7 +46,7 @@ static const struct pkt_case cases[] = {
 	  .ban_origin = CS_ORIGIN_CAPI, .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CAPI) },
 	{ "v4 next to banned /24", L3_V4, "198.18.6.1", .bans = { "198.18.5.0/24" },
 	  .want = XDP_PASS, .want_stat = CS_STAT_PASS },
-	{ "v4 /0 bans everything", L3_V4, "203.0.113.7", .bans = { "0.0.0.0/0" },
+	{ "v4 /0 bans everything", L3_V4, "198.19.200.7", .bans = { "0.0.0.0/0" },
 	  .ban_origin = CS_ORIGIN_LISTS, .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_LISTS) },
 	{ "v4 one VLAN tag", L3_V4, "198.18.0.9", .vlans = 1, .bans = { "198.18.0.9" },
 	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
