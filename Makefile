@@ -15,7 +15,7 @@
 #   make V=1           show commands
 
 .DEFAULT_GOAL := all
-BUILD    ?= build
+BUILD    ?= build$(if $(SANITIZE),-san)
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool

@@ -6,7 +6,7 @@
 # lock-out guard, a program swap under a packet stream (no banned packet may get
 # through), detach keeping the state, and uninstall removing every pin.
 # Everything it creates is removed on exit, failure included.
-. "$(dirname "$0")/../lib/test_lib.sh"
+. "$(dirname "$0")/../lib/harness.sh"
 need_root "XDP netns test" 30
 
 B=$BUILD/crowdsec-xdp-bouncer
