@@ -22,6 +22,7 @@ struct manual_opts {
 	int64_t duration_ns; /* 0: no expiry */
 	uint64_t decision_id;
 	int origin;
+	const char *file; /* prefixes, one per line ("-": stdin) */
 };
 
 static const char *const origin_names[CS_ORIGIN_MAX] = {
@@ -60,8 +61,8 @@ void bouncer_manual_usage(FILE *f)
 		"  xdp status [-o json]\n"
 		"  xdp uninstall       detach everywhere, remove every pin\n"
 		"  ban PREFIX... [--duration 4h] [--origin crowdsec|cscli|CAPI|lists]\n"
-		"                [--id N] [--force]\n"
-		"  unban PREFIX...\n"
+		"                [--id N] [--force] [--file FILE|-]\n"
+		"  unban PREFIX... [--file FILE|-]\n"
 		"  list [-o json]\n"
 		"  stats [-o json]\n"
 		"\n"
@@ -117,6 +118,7 @@ static int parse_opts(int argc, char **argv, struct manual_opts *o, int *first_p
 		{ "force", no_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "file", required_argument, NULL, 'F' },
 		{ 0 },
 	};
 	int c;
@@ -179,6 +181,9 @@ static int parse_opts(int argc, char **argv, struct manual_opts *o, int *first_p
 			break;
 		case 'p':
 			o->pin_dir = optarg;
+			break;
+		case 'F':
+			o->file = optarg;
 			break;
 		default:
 			return usage_error("unknown option '%s'", argv[optind - 1]);
@@ -313,17 +318,115 @@ static int cmd_status(struct manual_opts *o)
 	return BX_OK;
 }
 
-static int parse_prefixes(int n, char **args, struct cs_prefix **out)
+struct arglist {
+	char **v;
+	int *lineno; /* per entry: its line in the file, 0 for the command line */
+	const char *file;
+	int n, cap;
+	char *storage; /* the file's bytes; v points into it */
+};
+
+static void arglist_free(struct arglist *a)
 {
-	struct cs_prefix *p = calloc((size_t)n + 1, sizeof(*p));
+	free(a->v);
+	free(a->lineno);
+	free(a->storage);
+}
+
+/* Command-line prefixes plus, with --file, one per line ('#' comments, blanks skipped). */
+static int collect_prefix_args(const struct manual_opts *o, int n, char **args, struct arglist *a)
+{
+	FILE *f = NULL;
+	size_t len = 0, cap = 0, lineno = 0;
+	char *line;
+	int rc = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->cap = n + 16;
+	a->file = o->file;
+	a->v = malloc((size_t)a->cap * sizeof(char *));
+	a->lineno = calloc((size_t)a->cap, sizeof(int));
+	if (!a->v || !a->lineno)
+		return BX_ERR;
+	for (int i = 0; i < n; i++)
+		a->v[a->n++] = args[i];
+	if (!o->file)
+		return 0;
+	f = strcmp(o->file, "-") ? fopen(o->file, "r") : stdin;
+	if (!f) {
+		fprintf(stderr, "Error: cannot open %s: %s\n", o->file, strerror(errno));
+		return BX_USAGE;
+	}
+	/* slurp, then split in place: one allocation for a million lines */
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			char *nb = realloc(a->storage, cap = cap ? cap * 2 : 1 << 16);
+
+			if (!nb) {
+				rc = BX_ERR;
+				goto out;
+			}
+			a->storage = nb;
+		}
+		size_t got = fread(a->storage + len, 1, cap - len - 1, f);
+
+		if (!got)
+			break;
+		len += got;
+	}
+	if (!a->storage)
+		goto out;
+	a->storage[len] = '\0';
+	for (line = a->storage; line && *line;) {
+		char *nl = strchr(line, '\n'), *end;
+
+		lineno++;
+		if (nl)
+			*nl = '\0';
+		line += strspn(line, " \t\r");
+		end = line + strcspn(line, " \t\r#");
+		*end = '\0';
+		if (*line) {
+			if (a->n == a->cap) {
+				char **nv = realloc(a->v, (size_t)a->cap * 2 * sizeof(char *));
+				int *nl2 = nv ? realloc(a->lineno, (size_t)a->cap * 2 * sizeof(int)) : NULL;
+
+				if (nv)
+					a->v = nv;
+				if (!nl2) {
+					rc = BX_ERR;
+					goto out;
+				}
+				a->lineno = nl2;
+				a->cap *= 2;
+			}
+			a->lineno[a->n] = (int)lineno;
+			a->v[a->n++] = line;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+out:
+	if (f && f != stdin)
+		fclose(f);
+	return rc;
+}
+
+static int parse_prefixes(const struct arglist *a, struct cs_prefix **out)
+{
+	struct cs_prefix *p = calloc((size_t)a->n + 1, sizeof(*p));
 
 	if (!p)
 		return BX_ERR;
-	for (int i = 0; i < n; i++) {
-		int err = cs_prefix_parse(args[i], &p[i]);
+	for (int i = 0; i < a->n; i++) {
+		int err = cs_prefix_parse(a->v[i], &p[i]);
 
 		if (err) {
-			fprintf(stderr, "Error: '%s': %s\n", args[i], cs_prefix_strerror(err));
+			if (a->lineno[i])
+				fprintf(stderr, "Error: %s:%d: '%s': %s\n", a->file, a->lineno[i],
+					a->v[i], cs_prefix_strerror(err));
+			else
+				fprintf(stderr, "Error: '%s': %s\n", a->v[i],
+					cs_prefix_strerror(err));
 			free(p);
 			return BX_USAGE;
 		}
@@ -341,11 +444,19 @@ static int cmd_ban(struct manual_opts *o, int n, char **args)
 	struct xdp_loader *l = NULL;
 	int rc, err;
 
-	if (!n)
-		return usage_error("%s needs at least one prefix", "ban");
-	rc = parse_prefixes(n, args, &p);
+	struct arglist al;
+
+	rc = collect_prefix_args(o, n, args, &al);
 	if (rc)
-		return rc;
+		goto out;
+	n = al.n, args = al.v;
+	if (!n) {
+		rc = usage_error("%s needs at least one prefix", "ban");
+		goto out;
+	}
+	rc = parse_prefixes(&al, &p);
+	if (rc)
+		goto out;
 	if (!o->force) {
 		char what[128];
 
@@ -401,6 +512,7 @@ static int cmd_ban(struct manual_opts *o, int n, char **args)
 	}
 	printf("banned %d prefix%s\n", n, n == 1 ? "" : "es");
 out:
+	arglist_free(&al);
 	xdp_loader_free(l);
 	lockout_free(guard);
 	free(p);
@@ -417,11 +529,19 @@ static int cmd_unban(struct manual_opts *o, int n, char **args)
 	size_t missing = 0;
 	int rc, err;
 
-	if (!n)
-		return usage_error("%s needs at least one prefix", "unban");
-	rc = parse_prefixes(n, args, &p);
+	struct arglist al;
+
+	rc = collect_prefix_args(o, n, args, &al);
 	if (rc)
-		return rc;
+		goto out;
+	n = al.n, args = al.v;
+	if (!n) {
+		rc = usage_error("%s needs at least one prefix", "unban");
+		goto out;
+	}
+	rc = parse_prefixes(&al, &p);
+	if (rc)
+		goto out;
 	rc = open_loader(o, &l);
 	if (rc)
 		goto out;
@@ -441,6 +561,7 @@ static int cmd_unban(struct manual_opts *o, int n, char **args)
 		printf("unbanned %zu prefix%s\n", (size_t)n - missing, n - missing == 1 ? "" : "es");
 	}
 out:
+	arglist_free(&al);
 	xdp_loader_free(l);
 	free(p);
 	return rc;

@@ -245,6 +245,11 @@ int xdp_loader_prog_fd(const struct xdp_loader *l)
 	return bpf_program__fd(l->skel->progs.xdp_crowdsec);
 }
 
+struct xdp_bouncer_bpf *xdp_loader_skel(struct xdp_loader *l)
+{
+	return l->skel;
+}
+
 void xdp_loader_capacity(const struct xdp_loader *l, uint32_t *hosts, uint32_t *ranges)
 {
 	*hosts = bpf_map__max_entries(l->skel->maps.cs_hosts_v4);

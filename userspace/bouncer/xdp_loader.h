@@ -48,6 +48,9 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 void xdp_loader_free(struct xdp_loader *l);
 
 int xdp_loader_prog_fd(const struct xdp_loader *l);
+/* The skeleton itself, for benchmarks and tests that need raw map access. */
+struct xdp_bouncer_bpf;
+struct xdp_bouncer_bpf *xdp_loader_skel(struct xdp_loader *l);
 /* Maps' capacity (per family) as loaded. */
 void xdp_loader_capacity(const struct xdp_loader *l, uint32_t *hosts, uint32_t *ranges);
 
