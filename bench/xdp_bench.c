@@ -265,10 +265,13 @@ int main(int argc, char **argv)
 					       mix, sizes[s]);
 					continue;
 				}
-				printf("| %s | %s | %zu | %.3f | %.3f | %.0f | %.0f | %.0f | %.0f | %s%.0f |\n",
+				char lpm[32] = "-";
+
+				if (!m)
+					snprintf(lpm, sizeof(lpm), "%.0f", r.cold_hit_lpm_only);
+				printf("| %s | %s | %zu | %.3f | %.3f | %.0f | %.0f | %.0f | %.0f | %s |\n",
 				       f ? "IPv6" : "IPv4", mix, sizes[s], r.insert_s, r.delete_s,
-				       r.warm_hit, r.warm_miss, r.cold_hit, r.cold_miss,
-				       m ? "-" : "", m ? 0.0 : r.cold_hit_lpm_only);
+				       r.warm_hit, r.warm_miss, r.cold_hit, r.cold_miss, lpm);
 				fflush(stdout);
 			}
 		}
