@@ -248,13 +248,10 @@ static int nft_set(struct backend *b, const struct cs_prefix *p, uint64_t expire
 	set_of(b, p, set, sizeof(set));
 	dmodel_expire(b->present, now, NULL, NULL); /* nft expired those itself */
 	/* A timeout cannot be changed in place: delete and add in the same transaction. */
-	{
-		size_t before = dmodel_prefixes(b->present);
-
+	if (dmodel_has(b->present, p)) {
 		dmodel_del(b->present, p, 0, NULL, NULL);
-		if (dmodel_prefixes(b->present) != before)
-			err = append(b, "delete element %s %s %s { %s }\n", fam, table_of(b, p->family),
-				     set, txt);
+		err = append(b, "delete element %s %s %s { %s }\n", fam, table_of(b, p->family), set,
+			     txt);
 	}
 	if (!err)
 		err = append(b, "add element %s %s %s { %s timeout %llus }\n", fam,
@@ -267,15 +264,13 @@ static int nft_set(struct backend *b, const struct cs_prefix *p, uint64_t expire
 static int nft_clear(struct backend *b, const struct cs_prefix *p)
 {
 	char txt[CS_PREFIX_STRLEN], set[128];
-	size_t before;
 
 	if (!family_enabled(b, p->family))
 		return 0;
 	dmodel_expire(b->present, boot_ns(), NULL, NULL); /* nft expired those itself */
-	before = dmodel_prefixes(b->present);
-	dmodel_del(b->present, p, 0, NULL, NULL);
-	if (dmodel_prefixes(b->present) == before)
+	if (!dmodel_has(b->present, p))
 		return 0; /* not there: nothing to delete (and a delete would fail) */
+	dmodel_del(b->present, p, 0, NULL, NULL);
 	cs_prefix_format(p, false, txt, sizeof(txt));
 	set_of(b, p, set, sizeof(set));
 	return append(b, "delete element %s %s %s { %s }\n", p->family == AF_INET ? "ip" : "ip6",

@@ -308,6 +308,11 @@ void dmodel_for_each(const struct dmodel *m, deffect_fn fn, void *arg)
 	}
 }
 
+bool dmodel_has(const struct dmodel *m, const struct cs_prefix *p)
+{
+	return find(m, p, NULL) != NULL;
+}
+
 size_t dmodel_prefixes(const struct dmodel *m)
 {
 	return m->used;

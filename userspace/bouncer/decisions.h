@@ -45,6 +45,7 @@ void dmodel_for_each(const struct dmodel *m, deffect_fn fn, void *arg);
 /* Forgets everything (before a full resynchronisation), reporting nothing. */
 void dmodel_clear(struct dmodel *m);
 
+bool dmodel_has(const struct dmodel *m, const struct cs_prefix *p);
 size_t dmodel_prefixes(const struct dmodel *m);
 size_t dmodel_decisions(const struct dmodel *m);
 /* The earliest expiry among all decisions, or UINT64_MAX. */
