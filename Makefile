@@ -132,19 +132,8 @@ RUN_IFACE ?= $(shell ip -o route get 198.18.0.1 2>/dev/null | sed -n 's/.* dev \
 run: deps all
 	$(Q)BUILD=$(abspath $(BUILD)) RUN_IFACE=$(RUN_IFACE) config/run.sh
 
-DEPS_PKGS := build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
-	libyaml-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev \
-	libcurl4-openssl-dev libnftables-dev nftables iproute2 iputils-ping pkg-config \
-	ethtool tcpdump valgrind sqlite3 curl
 deps:
-	$(Q)missing=$$(for p in $(DEPS_PKGS); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
-		|| echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(Q)config/deps.sh
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h

@@ -81,12 +81,13 @@ static int open_backend(struct applier *a)
 	return 0;
 }
 
-/* Keep only what applying needs: map fds are already open; nftables needs NET_ADMIN. */
+/* Keep only what applying needs: map fds are already open; nftables needs NET_ADMIN;
+ * stopping the fetcher, which runs under another uid, needs KILL. */
 static int drop_capabilities(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
-	const int keep[] = { CAP_NET_ADMIN, CAP_BPF };
+	const int keep[] = { CAP_NET_ADMIN, CAP_BPF, CAP_KILL };
 
 	for (int c = 0; c <= 63; c++) {
 		bool k = false;
@@ -366,7 +367,10 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 out:
 	if (child > 0) {
 		kill(child, SIGTERM);
-		waitpid(child, NULL, 0);
+		for (int i = 0; i < 50 && waitpid(child, NULL, WNOHANG) == 0; i++)
+			usleep(100000);
+		if (kill(child, SIGKILL) == 0)
+			waitpid(child, NULL, 0);
 	}
 	if (sock >= 0)
 		close(sock);
