@@ -154,53 +154,123 @@ static int append_list_param(char *url, size_t len, const char *name, const stru
 	return off < len ? 0 : -ENAMETOOLONG;
 }
 
-int fetcher_parse_stream(const char *body, size_t len, json_t **out, char *why, size_t whylen)
+/*
+ * A startup answer can hold a million decisions (~140 MB). Decoding it into one
+ * jansson tree would cost several times that in memory, so the answer is walked
+ * item by item: the outer `{"deleted": [...], "new": [...]}` frame is matched
+ * here (its keys and punctuation only), and every decision object is decoded by
+ * jansson on its own (JSON_DISABLE_EOF_CHECK stops at the object's closing brace
+ * and reports how far it read), handed to the callback and freed.
+ */
+static const char *skip_ws(const char *p, const char *end)
 {
-	json_error_t jerr;
-	json_t *root;
-	const char *keys[2] = { "new", "deleted" };
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
 
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		snprintf(why, whylen, "not JSON (line %d: %s)", jerr.line, jerr.text);
+int fetcher_walk_stream(const char *body, size_t len, stream_item_fn fn, void *arg, char *why,
+			size_t whylen)
+{
+	const char *p = body, *end = body + len;
+	bool seen[2] = { false, false };
+
+	p = skip_ws(p, end);
+	if (p == end || *p != '{') {
+		snprintf(why, whylen, "not a JSON object");
 		return -EBADMSG;
 	}
-	if (!json_is_object(root)) {
-		snprintf(why, whylen, "not a JSON object");
-		goto bad;
-	}
-	for (int k = 0; k < 2; k++) {
-		json_t *arr = json_object_get(root, keys[k]);
-		size_t i;
-		json_t *d;
+	p = skip_ws(p + 1, end);
+	while (p < end && *p != '}') {
+		int which;
+		size_t idx = 0;
 
-		if (!arr || json_is_null(arr))
-			continue;
-		if (!json_is_array(arr)) {
-			snprintf(why, whylen, "'%s' is neither null nor a list", keys[k]);
-			goto bad;
+		if (end - p >= 5 && !memcmp(p, "\"new\"", 5)) {
+			which = STREAM_NEW, p += 5;
+		} else if (end - p >= 9 && !memcmp(p, "\"deleted\"", 9)) {
+			which = STREAM_DELETED, p += 9;
+		} else {
+			snprintf(why, whylen, "unexpected content at byte %zu (only \"new\" and "
+					      "\"deleted\" are expected)", (size_t)(p - body));
+			return -EBADMSG;
 		}
-		json_array_foreach(arr, i, d) {
-			if (!json_is_object(d) || !json_is_string(json_object_get(d, "value")) ||
-			    !json_is_string(json_object_get(d, "scope")) ||
-			    !json_is_string(json_object_get(d, "type")) ||
-			    !json_is_string(json_object_get(d, "duration")) ||
-			    !json_is_integer(json_object_get(d, "id"))) {
-				snprintf(why, whylen, "%s[%zu]: missing or mistyped field (value, scope, "
-						      "type, duration, id)", keys[k], i);
-				goto bad;
+		if (seen[which]) {
+			snprintf(why, whylen, "duplicate key at byte %zu", (size_t)(p - body));
+			return -EBADMSG;
+		}
+		seen[which] = true;
+		p = skip_ws(p, end);
+		if (p == end || *p != ':')
+			goto syntax;
+		p = skip_ws(p + 1, end);
+		if (end - p >= 4 && !memcmp(p, "null", 4)) {
+			p += 4;
+		} else if (p < end && *p == '[') {
+			p = skip_ws(p + 1, end);
+			while (p < end && *p != ']') {
+				json_error_t jerr;
+				json_t *d = json_loadb(p, (size_t)(end - p), JSON_DISABLE_EOF_CHECK, &jerr);
+				int err;
+
+				if (!d) {
+					snprintf(why, whylen, "%s[%zu]: %s", which ? "deleted" : "new", idx,
+						 jerr.text);
+					return -EBADMSG;
+				}
+				p += jerr.position;
+				err = json_is_object(d) ? fn(which, idx, d, arg) : -EBADMSG;
+				json_decref(d);
+				if (err) {
+					snprintf(why, whylen, "%s[%zu]: not a decision (value, scope, type, "
+							      "duration, id)", which ? "deleted" : "new", idx);
+					return err;
+				}
+				idx++;
+				p = skip_ws(p, end);
+				if (p < end && *p == ',')
+					p = skip_ws(p + 1, end);
+				else if (p == end || *p != ']')
+					goto syntax;
 			}
+			if (p == end)
+				goto syntax;
+			p++;
+		} else {
+			snprintf(why, whylen, "'%s' is neither null nor a list", which ? "deleted" : "new");
+			return -EBADMSG;
 		}
+		p = skip_ws(p, end);
+		if (p < end && *p == ',')
+			p = skip_ws(p + 1, end);
+		else if (p == end || *p != '}')
+			goto syntax;
 	}
-	if (!json_object_get(root, "new") && !json_object_get(root, "deleted")) {
+	if (p == end || skip_ws(p + 1, end) != end)
+		goto syntax;
+	if (!seen[0] && !seen[1]) {
 		snprintf(why, whylen, "neither 'new' nor 'deleted' in the answer");
-		goto bad;
+		return -EBADMSG;
 	}
-	*out = root;
 	return 0;
-bad:
-	json_decref(root);
+syntax:
+	snprintf(why, whylen, "malformed JSON at byte %zu", (size_t)(p - body));
 	return -EBADMSG;
+}
+
+static int check_decision(int which, size_t idx, json_t *d, void *arg)
+{
+	(void)which, (void)idx, (void)arg;
+	return json_is_string(json_object_get(d, "value")) &&
+			       json_is_string(json_object_get(d, "scope")) &&
+			       json_is_string(json_object_get(d, "type")) &&
+			       json_is_string(json_object_get(d, "duration")) &&
+			       json_is_integer(json_object_get(d, "id")) ?
+		       0 : -EBADMSG;
+}
+
+int fetcher_parse_stream(const char *body, size_t len, char *why, size_t whylen)
+{
+	return fetcher_walk_stream(body, len, check_decision, NULL, why, whylen);
 }
 
 static uint8_t origin_class(const char *o)
@@ -247,44 +317,60 @@ static bool applicable(const struct fetcher *f, json_t *d, struct cs_prefix *p)
 	return p->family == AF_INET ? f->cfg->ipv4 : f->cfg->ipv6;
 }
 
-static void apply_answer(struct fetcher *f, json_t *root, bool startup)
+struct apply_ctx {
+	struct fetcher *f;
+	bool startup;
+	uint64_t now;
+};
+
+static int apply_item(int which, size_t idx, json_t *d, void *arg)
 {
-	json_t *news = json_object_get(root, "new"), *dels = json_object_get(root, "deleted"), *d;
-	uint64_t now = boot_now();
-	size_t i;
+	struct apply_ctx *a = arg;
+	struct fetcher *f = a->f;
+	const char *dur;
+	struct cs_prefix p;
+	int64_t ns;
+
+	(void)idx;
+	if (!applicable(f, d, &p))
+		return 0;
+	if (which == STREAM_DELETED) {
+		/* on startup the model is rebuilt: its deleted list needs no action */
+		if (!a->startup)
+			dmodel_del(f->model, &p, (uint64_t)json_integer_value(json_object_get(d, "id")),
+				   effect_to_applier, f);
+		return 0;
+	}
+	dur = json_string_value(json_object_get(d, "duration"));
+	if (cs_duration_parse(dur, &ns)) {
+		log_warn("decision %lld: duration '%s' does not parse; ignored",
+			 (long long)json_integer_value(json_object_get(d, "id")), dur);
+		return 0;
+	}
+	if (ns <= 0)
+		return 0;
+	dmodel_add(f->model, &p, (uint64_t)json_integer_value(json_object_get(d, "id")),
+		   a->now + (uint64_t)ns, origin_class(json_string_value(json_object_get(d, "origin"))),
+		   a->startup ? NULL : effect_to_applier, a->startup ? NULL : f);
+	return 0;
+}
+
+/*
+ * The answer was validated whole before this runs, so a malformed answer changes
+ * nothing. The model is keyed by decision id, so the order of the two lists does
+ * not matter (1.4.6 sends "deleted" first, newer LAPIs "new" first).
+ */
+static void apply_answer(struct fetcher *f, const char *body, size_t len, bool startup)
+{
+	struct apply_ctx a = { .f = f, .startup = startup, .now = boot_now() };
+	char why[256];
 
 	if (startup) {
 		/* A full state: rebuild the model, send it whole; the applier removes what
 		 * it holds beyond it only at the end, so nothing banned is ever let out. */
 		dmodel_clear(f->model);
-	} else {
-		json_array_foreach(dels, i, d) {
-			struct cs_prefix p;
-
-			if (applicable(f, d, &p))
-				dmodel_del(f->model, &p, (uint64_t)json_integer_value(json_object_get(d, "id")),
-					   effect_to_applier, f);
-		}
 	}
-	json_array_foreach(news, i, d) {
-		const char *dur = json_string_value(json_object_get(d, "duration"));
-		struct cs_prefix p;
-		int64_t ns;
-
-		if (!applicable(f, d, &p))
-			continue;
-		if (cs_duration_parse(dur, &ns)) {
-			log_warn("decision %lld: duration '%s' does not parse; ignored",
-				 (long long)json_integer_value(json_object_get(d, "id")), dur);
-			continue;
-		}
-		if (ns <= 0)
-			continue;
-		dmodel_add(f->model, &p, (uint64_t)json_integer_value(json_object_get(d, "id")),
-			   now + (uint64_t)ns,
-			   origin_class(json_string_value(json_object_get(d, "origin"))),
-			   startup ? NULL : effect_to_applier, startup ? NULL : f);
-	}
+	fetcher_walk_stream(body, len, apply_item, &a, why, sizeof(why));
 	if (startup) {
 		out_simple(f, PS_SYNC_BEGIN);
 		dmodel_for_each(f->model, effect_to_applier, f);
@@ -297,7 +383,6 @@ static int pull(struct fetcher *f)
 {
 	char url[4096], why[256];
 	struct body body = {};
-	json_t *root = NULL;
 	long status = 0;
 	bool startup = !f->synced;
 	CURLcode cc;
@@ -326,11 +411,10 @@ static int pull(struct fetcher *f)
 		err = -EPROTO;
 		goto fail;
 	}
-	err = fetcher_parse_stream(body.buf ? body.buf : "", body.len, &root, why, sizeof(why));
+	err = fetcher_parse_stream(body.buf ? body.buf : "", body.len, why, sizeof(why));
 	if (err)
 		goto fail;
-	apply_answer(f, root, startup);
-	json_decref(root);
+	apply_answer(f, body.buf, body.len, startup);
 	free(body.buf);
 	if (f->lapi_down)
 		log_info("LAPI reachable again after %llu failed pull(s)", (unsigned long long)f->failures);
