@@ -222,7 +222,30 @@ void expr_format_duration(int64_t ns, char *buf, size_t size);
  * compile errors; get() returns -ENOENT for a name it does not know.
  * Map-like types (evt.Meta as a live view): set EXPR_HOST_MAPLIKE; get() writes
  * the map's zero value ("" or nil) for an absent key and returns 0; has() answers
- * `key in obj`; keys() enumerates for keys()/values()/len().
+ * `key in obj`; keys() enumerates for keys()/values()/len(); set() (optional)
+ * makes it a target for UnmarshalJSON/ParseKV/ParseKVLax.
+ *
+ * Example (a struct with one string field and one method):
+ *
+ *   static int ev_get(struct expr_ctx *c, void *obj, const char *name,
+ *                     struct expr_value *out)
+ *   {
+ *           struct my_event *e = obj;
+ *           if (!strcmp(name, "Raw"))
+ *                   return expr_string(e->raw, out);
+ *           if (!strcmp(name, "Meta"))   // a live map view, no copy
+ *                   return *out = expr_host(&meta_ops, e->meta), 0;
+ *           return -ENOENT;
+ *   }
+ *   static const struct expr_field ev_fields[] = {
+ *           { "Raw", &expr_type_string }, { "Meta", &meta_type }, { NULL } };
+ *   static const struct expr_method ev_methods[] = {
+ *           { "GetMeta", 1, 1, &expr_type_string }, { NULL } };
+ *   const struct expr_host_ops my_event_ops = { .name = "Event",
+ *           .fields = ev_fields, .methods = ev_methods,
+ *           .get = ev_get, .call = ev_call };
+ *   const struct expr_type my_event_type = { EXPR_HOST, NULL, &my_event_ops };
+ *   // meta_ops has .flags = EXPR_HOST_MAPLIKE, .elem = &expr_type_string
  * Array-like types (a queue of events): set EXPR_HOST_ARRAYLIKE and provide
  * len() and index() (index already normalised: 0 <= i < len).
  */
@@ -259,6 +282,12 @@ struct expr_host_ops {
 	int (*index)(struct expr_ctx *ctx, void *obj, int64_t i, struct expr_value *out);
 	/* MAPLIKE: all keys as a new array of strings. */
 	int (*keys)(struct expr_ctx *ctx, void *obj, struct expr_value *out);
+	/*
+	 * MAPLIKE, writable targets only (evt.Unmarshaled): store a new reference
+	 * to value under key. Lets UnmarshalJSON(s, evt.Unmarshaled, "k") and
+	 * ParseKV() write into host maps. value is borrowed.
+	 */
+	int (*set)(struct expr_ctx *ctx, void *obj, const char *key, const struct expr_value *value);
 	/* Equality of two objects of this type (default: same pointer). */
 	bool (*equal)(const void *a, const void *b);
 	/* Optional text form (malloc'ed) for expr_value_format / Sprintf %v. */
