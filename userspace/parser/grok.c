@@ -33,6 +33,13 @@ struct grok_field {
 
 struct grok {
 	pcre2_code *code;
+	/*
+	 * The same regex compiled byte-wise, for subjects that are not valid UTF-8:
+	 * PCRE2's invalid-UTF mode lets no pattern item match a bad byte, whereas Go
+	 * reads each as U+FFFD, which `.`, `\S` or `[^"]` do match. NULL if the
+	 * regex needs UTF mode (code points above 255).
+	 */
+	pcre2_code *code_bytes;
 	pcre2_match_context *mctx;
 	char *regex;
 	struct grok_field *fields;
@@ -365,6 +372,7 @@ void grok_free(struct grok *g)
 	if (!g)
 		return;
 	pcre2_code_free(g->code);
+	pcre2_code_free(g->code_bytes);
 	pcre2_match_context_free(g->mctx);
 	for (size_t i = 0; i < g->nfields; i++)
 		free(g->fields[i].name);
@@ -464,6 +472,8 @@ int grok_compile(const struct grok_lib *lib, const char *pattern, struct grok **
 	}
 	/* JIT is an optimisation: without it (unsupported arch) the interpreter runs. */
 	pcre2_jit_compile(g->code, PCRE2_JIT_COMPLETE);
+	g->code_bytes = pcre2_compile((PCRE2_SPTR)g->regex, PCRE2_ZERO_TERMINATED,
+				      PCRE2_DOLLAR_ENDONLY | PCRE2_DUPNAMES, &pcre_err, &off, cctx);
 	pcre2_set_match_limit(g->mctx, g_match_limit);
 	pcre2_set_depth_limit(g->mctx, g_depth_limit);
 	err = resolve_fields(g, &x);
@@ -508,24 +518,63 @@ const char *grok_regex(const struct grok *g)
 	return g->regex;
 }
 
-static int run_match(const struct grok *g, const char *subj, size_t len, pcre2_match_data *md,
-		     uint32_t opts)
+/* RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
+static bool utf8_valid(const unsigned char *s, size_t len)
 {
-	return pcre2_match(g->code, (PCRE2_SPTR)subj, len, 0, opts, md, g->mctx);
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static int run_match(const struct grok *g, const pcre2_code *code, const char *subj, size_t len,
+		     pcre2_match_data *md, uint32_t opts)
+{
+	return pcre2_match(code, (PCRE2_SPTR)subj, len, 0, opts, md, g->mctx);
 }
 
 int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap *out)
 {
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(g->code, NULL);
+	const pcre2_code *code = g->code;
+	pcre2_match_data *md;
 	PCRE2_SIZE *ov;
 	int rc, err = 0;
 
+	if (g->code_bytes && !utf8_valid((const unsigned char *)subj, len))
+		code = g->code_bytes;
+	md = pcre2_match_data_create_from_pattern(code, NULL);
 	if (!md)
 		return -ENOMEM;
-	rc = run_match(g, subj, len, md, 0);
+	rc = run_match(g, code, subj, len, md, 0);
 	/* The JIT's small machine stack ran out: the interpreter keeps its own on the heap. */
 	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
-		rc = run_match(g, subj, len, md, PCRE2_NO_JIT);
+		rc = run_match(g, code, subj, len, md, PCRE2_NO_JIT);
 	if (rc < 0) {
 		if (rc != PCRE2_ERROR_NOMATCH) {
 			char msg[128];
