@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: MIT
+/* The parser pipeline: stages, nodes, statics, whitelists, YAML errors (spec section 3). */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/strmap.h"
+#include "expr/expr.h"
+#include "parser/event.h"
+#include "parser/parser.h"
+#include "../lib/test.h"
+
+static const char *s00 =
+	"filter: \"evt.Line.Labels.type == 'syslog'\"\n"
+	"onsuccess: next_stage\n"
+	"name: test/syslog\n"
+	"pattern_syntax:\n"
+	"  T_PROG: '%{WORD:program}(?:\\[%{POSINT:pid}\\])?'\n"
+	"nodes:\n"
+	"  - grok:\n"
+	"      pattern: '^%{SYSLOGTIMESTAMP:timestamp} %{WORD:host} %{T_PROG}: %{GREEDYDATA:message}'\n"
+	"      apply_on: Line.Raw\n"
+	"statics:\n"
+	"  - meta: machine\n"
+	"    expression: evt.Parsed.host\n"
+	"  - target: evt.StrTime\n"
+	"    expression: evt.Parsed.timestamp\n"
+	"  - meta: datasource_path\n"
+	"    expression: evt.Line.Src\n"
+	"---\n"
+	"filter: \"evt.Line.Labels.type != 'syslog'\"\n"
+	"onsuccess: next_stage\n"
+	"name: test/non-syslog\n"
+	"statics:\n"
+	"  - parsed: message\n"
+	"    expression: evt.Line.Raw\n"
+	"  - parsed: program\n"
+	"    expression: evt.Line.Labels.type\n"
+	"---\n";
+
+static const char *s01 =
+	"onsuccess: next_stage\n"
+	"filter: \"evt.Parsed.program == 'sshd'\"\n"
+	"name: test/sshd\n"
+	"nodes:\n"
+	"  - grok:\n"
+	"      pattern: 'Invalid user %{USERNAME:user} from %{IP:ip}'\n"
+	"      apply_on: message\n"
+	"      statics:\n"
+	"        - meta: log_type\n"
+	"          value: failed-auth\n"
+	"  - grok:\n"
+	"      pattern: 'Accepted password for %{USERNAME:user} from %{IP:ip}'\n"
+	"      apply_on: message\n"
+	"      statics:\n"
+	"        - meta: log_type\n"
+	"          value: success\n"
+	"statics:\n"
+	"  - meta: source_ip\n"
+	"    expression: evt.Parsed.ip\n"
+	"  - meta: user\n"
+	"    expression: evt.Parsed.user\n"
+	"  - meta: empty\n"
+	"    expression: \"''\"\n"
+	"  - meta: both\n"
+	"    value: from-value\n"
+	"    expression: \"'from-expression'\"\n"
+	"  - meta: number\n"
+	"    expression: len(evt.Parsed.user)\n"
+	"  - meta: float\n"
+	"    expression: 1.5\n"
+	"  - target: evt.Meta.deep.key\n"
+	"    value: first-map-level\n"
+	"  - meta: erroring\n"
+	"    expression: evt.Unmarshaled.nope.deeper\n";
+
+static const char *s02 =
+	"filter: \"evt.StrTime != ''\"\n"
+	"name: test/dateparse\n"
+	"statics:\n"
+	"  - method: ParseDate\n"
+	"    expression: evt.StrTime\n"
+	"  - target: MarshaledTime\n"
+	"    expression: evt.Enriched.MarshaledTime\n"
+	"  - method: GeoIpCity\n"
+	"    expression: evt.Meta.source_ip\n";
+
+static const char *s02_wl =
+	"name: test/whitelists\n"
+	"whitelist:\n"
+	"  reason: private\n"
+	"  ip: ['::1', '198.51.100.7']\n"
+	"  cidr: ['10.0.0.0/8', '2001:db8::/32', '192.168.1.1/16']\n"
+	"  expression:\n"
+	"    - evt.Meta.user == 'trusted'\n"
+	"statics:\n"
+	"  - meta: wl_static\n"
+	"    value: applied\n";
+
+struct rec {
+	int n;
+	char names[16][64];
+	bool ok[16];
+};
+
+static int observe(const char *stage, const char *node, const struct cs_event *evt, bool success,
+		   void *arg)
+{
+	struct rec *r = arg;
+
+	if (r->n < 16) {
+		snprintf(r->names[r->n], sizeof(r->names[0]), "%s/%s", stage, node);
+		r->ok[r->n] = success;
+		r->n++;
+	}
+	return 0;
+}
+
+static struct cs_parsers *load_all(void)
+{
+	struct cs_parsers *p = NULL;
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new"))
+		return NULL;
+	if (!ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "syslog.yaml", s00), "s00") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s01-parse", "sshd.yaml", s01), "s01") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "dateparse.yaml", s02), "s02") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "whitelists.yaml", s02_wl), "wl")) {
+		cs_parsers_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static struct cs_event *run(struct cs_parsers *p, const char *line, const char *type,
+			    struct rec *r)
+{
+	struct cs_event *evt = NULL;
+
+	if (!ASSERT_OK(cs_event_new(&evt), "event"))
+		return NULL;
+	ASSERT_OK(cs_event_set_line(evt, line, strlen(line), "/var/log/auth.log", "file", type),
+		  "set_line");
+	evt->expect_mode = CS_MODE_TIMEMACHINE;
+	ASSERT_OK(cs_parse(p, evt, observe, r), line);
+	return evt;
+}
+
+static void test_pipeline(struct cs_parsers *p)
+{
+	struct rec r = { 0 };
+	struct cs_event *e;
+
+	ASSERT_EQ(cs_parsers_nstages(p), 3, "three stages");
+	ASSERT_STREQ(cs_parsers_stage(p, 1), "s01-parse", "sorted stages");
+
+	e = run(p, "Feb 12 14:10:21 host1 sshd[42]: Invalid user pascal from 35.188.49.176 port 22\n",
+		"syslog", &r);
+	if (!e)
+		return;
+	ASSERT_TRUE(e->process, "kept");
+	ASSERT_STREQ(e->stage, "s02-enrich", "last stage");
+	ASSERT_STREQ(strmap_get(e->parsed, "program"), "sshd", "program");
+	ASSERT_STREQ(strmap_get(e->parsed, "pid"), "42", "pid");
+	ASSERT_STREQ(strmap_get(e->meta, "machine"), "host1", "meta from expression");
+	ASSERT_STREQ(strmap_get(e->meta, "datasource_path"), "/var/log/auth.log", "Line.Src");
+	ASSERT_STREQ(strmap_get(e->meta, "log_type"), "failed-auth", "grok statics");
+	ASSERT_STREQ(strmap_get(e->meta, "source_ip"), "35.188.49.176", "source_ip");
+	ASSERT_TRUE(!strmap_has(e->meta, "empty"), "empty static skipped");
+	ASSERT_STREQ(strmap_get(e->meta, "both"), "from-value", "value wins");
+	ASSERT_STREQ(strmap_get(e->meta, "number"), "6", "int rendered");
+	ASSERT_STREQ(strmap_get(e->meta, "float"), "1.500000", "float %f");
+	ASSERT_STREQ(strmap_get(e->meta, "deep"), "first-map-level", "target stops at map");
+	ASSERT_TRUE(!strmap_has(e->meta, "erroring"), "erroring static skipped");
+	ASSERT_STREQ(e->str_time, "Feb 12 14:10:21", "StrTime target");
+	ASSERT_TRUE(strlen(e->marshaled_time) == 20 && !strcmp(e->marshaled_time + 4, "-02-12T14:10:21Z"),
+		    "MarshaledTime");
+	ASSERT_TRUE(!strmap_has(e->enriched, "IsoCode"), "no GeoIP: nothing written");
+	ASSERT_TRUE(!e->whitelisted, "public ip not whitelisted");
+	ASSERT_TRUE(!strmap_has(e->meta, "wl_static"), "wl statics only when whitelisted");
+	/* s00: syslog ok; s01: sshd ok; s02: both enrich nodes tried. */
+	ASSERT_EQ(r.n, 4, "nodes recorded");
+	ASSERT_STREQ(r.names[0], "s00-raw/test/syslog", "first");
+	ASSERT_TRUE(r.ok[0], "syslog ok");
+	ASSERT_STREQ(r.names[1], "s01-parse/test/sshd", "second");
+	ASSERT_STREQ(r.names[2], "s02-enrich/test/dateparse", "third: sorted by file name");
+	ASSERT_STREQ(r.names[3], "s02-enrich/test/whitelists", "fourth");
+	ASSERT_TRUE(r.ok[3], "a whitelist node always succeeds");
+	cs_event_free(e);
+
+	/* Non-syslog: the first s00 node fails (recorded), the second moves it on. */
+	memset(&r, 0, sizeof(r));
+	e = run(p, "hello world", "nginx", &r);
+	ASSERT_TRUE(e && !e->process, "no s01 node matched: dropped");
+	ASSERT_STREQ(e ? strmap_get(e->parsed, "program") : NULL, "nginx", "program from label");
+	ASSERT_EQ(r.n, 3, "syslog fail, non-syslog ok, sshd fail");
+	ASSERT_TRUE(!r.ok[0] && r.ok[1] && !r.ok[2], "success flags");
+	cs_event_free(e);
+}
+
+static void test_whitelists(struct cs_parsers *p)
+{
+	static const struct {
+		const char *ip, *user;
+		bool wl;
+	} cases[] = {
+		{ "10.1.2.3", "x", true },	   { "11.1.2.3", "x", false },
+		{ "198.51.100.7", "x", true },	   { "198.51.100.8", "x", false },
+		{ "192.168.200.1", "x", true },	   /* cidr with host bits, masked */
+		{ "2001:db8::5", "x", true },	   { "::1", "x", true },
+		{ "::ffff:10.1.2.3", "x", false }, /* mapped v4 is not v4 */
+		{ "35.1.1.1", "trusted", true },   /* expression */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char line[256];
+		struct rec r = { 0 };
+		struct cs_event *e;
+
+		snprintf(line, sizeof(line),
+			 "Feb 12 14:10:21 h sshd[1]: Accepted password for %s from %s", cases[i].user,
+			 cases[i].ip);
+		e = run(p, line, "syslog", &r);
+		if (!e)
+			continue;
+		ASSERT_EQ(e->whitelisted, cases[i].wl, cases[i].ip);
+		ASSERT_STREQ(e->whitelist_reason, cases[i].wl ? "private" : "", cases[i].ip);
+		ASSERT_STREQ(strmap_get(e->meta, "wl_static"), cases[i].wl ? "applied" : NULL,
+			     cases[i].ip);
+		ASSERT_TRUE(e->process, "whitelisted events still go through");
+		cs_event_free(e);
+	}
+}
+
+static int load_bad(const char *yaml)
+{
+	struct cs_parsers *p = NULL;
+	int err;
+
+	if (cs_parsers_new(NULL, &p))
+		return -ENOMEM;
+	err = cs_parsers_load_string(p, "s01-parse", "bad.yaml", yaml);
+	cs_parsers_free(p);
+	return err;
+}
+
+static void test_load_errors(void)
+{
+	enum log_level lvl = log_get_level();
+
+	log_set_level(LOG_LVL_FATAL); /* the errors below are expected */
+	ASSERT_EQ(load_bad("name: x\nfilter: 1 ==\nstatics: [{meta: a, value: b}]\n"), -EINVAL,
+		  "bad filter");
+	ASSERT_EQ(load_bad("name: x\nbogus: 1\nstatics: [{meta: a, value: b}]\n"), -EINVAL,
+		  "unknown key");
+	ASSERT_EQ(load_bad("name: x\nonsuccess: later\nstatics: [{meta: a, value: b}]\n"), -EINVAL,
+		  "bad onsuccess");
+	ASSERT_EQ(load_bad("name: x\ngrok:\n  pattern: '%{NOPE:x}'\n  apply_on: Line.Raw\n"), -EINVAL,
+		  "unknown grok pattern");
+	ASSERT_EQ(load_bad("name: x\nstatics: [{meta: a}]\n"), -EINVAL, "static without source");
+	ASSERT_EQ(load_bad("name: x\nwhitelist:\n  reason: r\n  cidr: ['10.0.0.0/99']\n"), -EINVAL,
+		  "bad cidr");
+	ASSERT_EQ(load_bad("name: x\n  statics: [\n"), -EINVAL, "YAML syntax");
+	ASSERT_EQ(load_bad("name: x\n"), -EINVAL, "empty node");
+	/* Documents without name/description/author are skipped, not errors. */
+	ASSERT_OK(load_bad("---\n# just a comment\n---\n"), "comment-only documents");
+	log_set_level(lvl);
+}
+
+static void test_event(void)
+{
+	struct cs_event *e = NULL, *d = NULL;
+	char *big;
+
+	if (!ASSERT_OK(cs_event_new(&e), "new"))
+		return;
+	/* NUL and invalid UTF-8 pass through Line.Raw; \r\n is stripped. */
+	ASSERT_OK(cs_event_set_line(e, "a\0b\xff\r\n", 6, "src", "file", "t"), "line with NUL");
+	ASSERT_EQ(e->line.raw_len, 4, "raw_len");
+	ASSERT_TRUE(!memcmp(e->line.raw, "a\0b\xff", 4), "bytes kept");
+	ASSERT_STREQ(strmap_get(e->line.labels, "type"), "t", "label");
+	ASSERT_OK(cs_event_dup(e, &d), "dup");
+	ASSERT_TRUE(d && d->line.raw_len == 4 && !memcmp(d->line.raw, "a\0b\xff", 4), "dup keeps bytes");
+	cs_event_free(d);
+	/* Over-long lines are bounded. */
+	big = malloc(CS_LINE_MAX + 100);
+	memset(big, 'x', CS_LINE_MAX + 100);
+	ASSERT_OK(cs_event_set_line(e, big, CS_LINE_MAX + 100, "src", "file", "t"), "long line");
+	ASSERT_EQ(e->line.raw_len, CS_LINE_MAX, "cut");
+	free(big);
+	ASSERT_OK(cs_event_set_target(e, "evt.StrTime", "x", 1), "target StrTime");
+	ASSERT_STREQ(e->str_time, "x", "StrTime");
+	ASSERT_EQ(cs_event_set_target(e, "evt.Nope", "x", 1), -ENOENT, "unknown target");
+	ASSERT_OK(cs_event_unmarshal_json(e, "{\"a\":{\"b\":1}}", 13), "json");
+	ASSERT_EQ(cs_event_unmarshal_json(e, "[1]", 3), -EINVAL, "not an object");
+	cs_event_free(e);
+	cs_event_free(NULL);
+}
+
+int main(void)
+{
+	struct cs_parsers *p;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	test_event();
+	test_load_errors();
+	p = load_all();
+	if (p) {
+		test_pipeline(p);
+		test_whitelists(p);
+	}
+	cs_parsers_free(p);
+	expr_cleanup();
+	return TEST_SUMMARY();
+}
