@@ -86,6 +86,13 @@ static const char *s02 =
 	"  - method: GeoIpCity\n"
 	"    expression: evt.Meta.source_ip\n";
 
+/* Rewrites the key it reads: the capture must not read freed memory. */
+static const char *s02_split =
+	"name: test/split\n"
+	"grok:\n"
+	"  pattern: '^%{DATA:message} from %{GREEDYDATA:rest}$'\n"
+	"  apply_on: message\n";
+
 static const char *s02_wl =
 	"name: test/whitelists\n"
 	"whitelist:\n"
@@ -126,7 +133,8 @@ static struct cs_parsers *load_all(void)
 	if (!ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "syslog.yaml", s00), "s00") ||
 	    !ASSERT_OK(cs_parsers_load_string(p, "s01-parse", "sshd.yaml", s01), "s01") ||
 	    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "dateparse.yaml", s02), "s02") ||
-	    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "whitelists.yaml", s02_wl), "wl")) {
+	    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "whitelists.yaml", s02_wl), "wl") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "split.yaml", s02_split), "split")) {
 		cs_parsers_free(p);
 		return NULL;
 	}
@@ -180,13 +188,16 @@ static void test_pipeline(struct cs_parsers *p)
 	ASSERT_TRUE(!e->whitelisted, "public ip not whitelisted");
 	ASSERT_TRUE(!strmap_has(e->meta, "wl_static"), "wl statics only when whitelisted");
 	/* s00: syslog ok; s01: sshd ok; s02: both enrich nodes tried. */
-	ASSERT_EQ(r.n, 4, "nodes recorded");
+	ASSERT_STREQ(strmap_get(e->parsed, "message"), "Invalid user pascal", "split: message");
+	ASSERT_STREQ(strmap_get(e->parsed, "rest"), "35.188.49.176 port 22", "split: rest");
+	ASSERT_EQ(r.n, 5, "nodes recorded");
 	ASSERT_STREQ(r.names[0], "s00-raw/test/syslog", "first");
 	ASSERT_TRUE(r.ok[0], "syslog ok");
 	ASSERT_STREQ(r.names[1], "s01-parse/test/sshd", "second");
 	ASSERT_STREQ(r.names[2], "s02-enrich/test/dateparse", "third: sorted by file name");
-	ASSERT_STREQ(r.names[3], "s02-enrich/test/whitelists", "fourth");
-	ASSERT_TRUE(r.ok[3], "a whitelist node always succeeds");
+	ASSERT_STREQ(r.names[3], "s02-enrich/test/split", "fourth");
+	ASSERT_STREQ(r.names[4], "s02-enrich/test/whitelists", "fifth");
+	ASSERT_TRUE(r.ok[4], "a whitelist node always succeeds");
 	cs_event_free(e);
 
 	/* Non-syslog: the first s00 node fails (recorded), the second moves it on. */

@@ -63,6 +63,7 @@ const char *grok_regex(const struct grok *g);
  * Search `subj` (len bytes, may hold NUL and invalid UTF-8). Returns 1 on a
  * match and, if `out` is given, sets every field in it; 0 on no match (out
  * untouched) — including when the match or depth limit was hit; -ENOMEM.
+ * `subj` must not point into `out` (a capture may replace the value it reads).
  */
 int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap *out);
 

@@ -1264,7 +1264,19 @@ static bool grok_input(const struct cs_parsers *p, const struct cs_node *node, s
 			return true;
 		}
 		*s = strmap_getn(evt->parsed, node->apply_on, len);
-		return *s != NULL;
+		if (!*s)
+			return false;
+		/*
+		 * The captures are written into Parsed and may replace this very
+		 * key (http-logs splits `request` into request + http_args): match on
+		 * a copy, not on memory the first capture frees.
+		 */
+		*buf = malloc(*len + 1);
+		if (!*buf)
+			return false;
+		memcpy(*buf, *s, *len + 1);
+		*s = *buf;
+		return true;
 	}
 	if (node->grok_expr) {
 		struct expr_value v = expr_nil();
