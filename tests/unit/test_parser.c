@@ -244,6 +244,65 @@ static void test_whitelists(struct cs_parsers *p)
 	}
 }
 
+/* Spec 3.3/3.4: last child decides, no rollback, sub-node next_stage, injection, drops. */
+static void test_stage_rules(void)
+{
+	static const char *a = "name: t/a\n"
+			       "nodes:\n"
+			       "  - grok: {pattern: 'Invalid user %{WORD:u1}', apply_on: Line.Raw}\n"
+			       "  - grok: {pattern: 'nomatch %{WORD:u2}', apply_on: Line.Raw}\n"
+			       "statics: [{meta: parent_static, value: x}]\n";
+	static const char *b = "name: t/b\n"
+			       "nodes:\n"
+			       "  - filter: \"evt.Parsed.u1 == 'pascal'\"\n"
+			       "    onsuccess: next_stage\n"
+			       "    statics: [{meta: child, value: moved}]\n";
+	static const char *c = "name: t/c\nstatics: [{meta: c, value: ran}]\n";
+	static const char *d = "name: t/d\nfilter: \"evt.Meta.child == 'moved'\"\n"
+			       "statics: [{meta: d, value: ok}]\n";
+	static const char *e = "name: t/e\nstatics: [{meta: e, value: ran}]\n";
+	struct cs_parsers *p = NULL;
+	struct cs_event *evt;
+	struct rec r = { 0 };
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new"))
+		return;
+	if (!ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "c.yaml", c), "c") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "a.yaml", a), "a") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "b.yaml", b), "b") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s01-parse", "d.yaml", d), "d") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "e.yaml", e), "e"))
+		goto out;
+	evt = run(p, "Invalid user pascal from 1.2.3.4", "syslog", &r);
+	if (evt) {
+		ASSERT_EQ(r.n, 3, "a, b, d recorded; c skipped after the move");
+		ASSERT_STREQ(r.names[0], "s00-raw/t/a", "sorted by file name: a first");
+		ASSERT_TRUE(!r.ok[0], "a: last child failed");
+		ASSERT_STREQ(strmap_get(evt->parsed, "u1"), "pascal", "no rollback of u1");
+		ASSERT_TRUE(!strmap_has(evt->meta, "parent_static"), "failed node: no statics");
+		ASSERT_TRUE(r.ok[1], "b: child succeeded");
+		ASSERT_TRUE(!strmap_has(evt->meta, "c"), "c never ran");
+		ASSERT_STREQ(r.names[2], "s01-parse/t/d", "d ran in s01");
+		ASSERT_STREQ(strmap_get(evt->meta, "d"), "ok", "d statics");
+		ASSERT_TRUE(!strmap_has(evt->meta, "e"), "s01 did not move on: s02 not run");
+		ASSERT_TRUE(!evt->process, "dropped");
+		cs_event_free(evt);
+	}
+	/* An event injected at s01 skips s00. */
+	memset(&r, 0, sizeof(r));
+	if (ASSERT_OK(cs_event_new(&evt), "event")) {
+		ASSERT_OK(cs_event_set_line(evt, "x", 1, "src", "file", "syslog"), "line");
+		ASSERT_OK(cs_event_set_str(&evt->stage, "s01-parse"), "stage");
+		ASSERT_OK(cs_parse(p, evt, observe, &r), "parse");
+		ASSERT_EQ(r.n, 1, "only d tried");
+		ASSERT_STREQ(r.names[0], "s01-parse/t/d", "d");
+		ASSERT_TRUE(!evt->process, "d failed: dropped");
+		cs_event_free(evt);
+	}
+out:
+	cs_parsers_free(p);
+}
+
 static int load_bad(const char *yaml)
 {
 	struct cs_parsers *p = NULL;
@@ -317,6 +376,7 @@ int main(void)
 	tzset();
 	test_event();
 	test_load_errors();
+	test_stage_rules();
 	p = load_all();
 	if (p) {
 		test_pipeline(p);
