@@ -303,6 +303,8 @@ out:
 	cs_parsers_free(p);
 }
 
+static char last_error[1024];
+
 static int load_bad(const char *yaml)
 {
 	struct cs_parsers *p = NULL;
@@ -311,6 +313,7 @@ static int load_bad(const char *yaml)
 	if (cs_parsers_new(NULL, &p))
 		return -ENOMEM;
 	err = cs_parsers_load_string(p, "s01-parse", "bad.yaml", yaml);
+	snprintf(last_error, sizeof(last_error), "%s", cs_parsers_last_error(p));
 	cs_parsers_free(p);
 	return err;
 }
@@ -324,6 +327,10 @@ static void test_load_errors(void)
 		  "bad filter");
 	ASSERT_EQ(load_bad("name: x\nbogus: 1\nstatics: [{meta: a, value: b}]\n"), -EINVAL,
 		  "unknown key");
+	ASSERT_TRUE(!strncmp(last_error, "bad.yaml:1: unknown key 'bogus'", 31), "error names file:line");
+	ASSERT_EQ(load_bad("name: x\nstatics:\n  - meta: a\n    expression: evt.Nope\n"), -EINVAL,
+		  "unknown Event field is a compile error");
+	ASSERT_TRUE(!strncmp(last_error, "bad.yaml:4:", 11), "expression error names its line");
 	ASSERT_EQ(load_bad("name: x\nonsuccess: later\nstatics: [{meta: a, value: b}]\n"), -EINVAL,
 		  "bad onsuccess");
 	ASSERT_EQ(load_bad("name: x\ngrok:\n  pattern: '%{NOPE:x}'\n  apply_on: Line.Raw\n"), -EINVAL,
@@ -332,6 +339,7 @@ static void test_load_errors(void)
 	ASSERT_EQ(load_bad("name: x\nwhitelist:\n  reason: r\n  cidr: ['10.0.0.0/99']\n"), -EINVAL,
 		  "bad cidr");
 	ASSERT_EQ(load_bad("name: x\n  statics: [\n"), -EINVAL, "YAML syntax");
+	ASSERT_TRUE(!strncmp(last_error, "bad.yaml:2:", 11), "YAML error names its line");
 	ASSERT_EQ(load_bad("name: x\n"), -EINVAL, "empty node");
 	/* Documents without name/description/author are skipped, not errors. */
 	ASSERT_OK(load_bad("---\n# just a comment\n---\n"), "comment-only documents");

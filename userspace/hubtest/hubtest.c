@@ -694,7 +694,7 @@ enum hubtest_status hubtest_run_parser_test(const struct hubtest_opts *o, const 
 		goto out;
 	}
 	if (c.overrides && cs_parsers_load_string(p, "s00-raw", "00_overrides.yaml", c.overrides)) {
-		snprintf(why, whylen, "override_statics do not load");
+		snprintf(why, whylen, "override_statics do not load: %s", cs_parsers_last_error(p));
 		goto out;
 	}
 	for (size_t i = 0; i < c.nparsers; i++) {
@@ -704,7 +704,8 @@ enum hubtest_status hubtest_run_parser_test(const struct hubtest_opts *o, const 
 			goto out;
 		}
 		if (cs_parsers_load_file(p, stage, path, NULL)) {
-			snprintf(why, whylen, "parser %s does not load (see log)", c.parsers[i]);
+			snprintf(why, whylen, "parser %s does not load: %s", c.parsers[i],
+				 cs_parsers_last_error(p));
 			goto out;
 		}
 	}

@@ -4,7 +4,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +35,6 @@ struct cs_static {
 struct cs_statics {
 	struct cs_static *v;
 	size_t n;
-};
-
-struct cs_wl_net {
-	struct cs_prefix pfx;
 };
 
 struct cs_whitelist {
@@ -97,6 +93,7 @@ struct cs_parsers {
 	size_t nstages;
 	struct cs_stash_store *stash;
 	struct expr_func stash_fn; /* GetFromStash bound to this instance */
+	char last_error[768];	   /* "file:line: message" of the last load error */
 };
 
 /* ---- freeing ------------------------------------------------------------------------ */
@@ -244,6 +241,11 @@ err:
 	return err;
 }
 
+const char *cs_parsers_last_error(const struct cs_parsers *p)
+{
+	return p->last_error;
+}
+
 const struct expr_env *cs_parsers_env(const struct cs_parsers *p)
 {
 	return p->env;
@@ -262,13 +264,25 @@ static int yline(const yaml_node_t *n)
 	return (int)n->start_mark.line + 1;
 }
 
-#define LOAD_ERR(L, n, ...)                                                              \
-	({                                                                               \
-		char ___m[1024];                                                         \
-		snprintf(___m, sizeof(___m), __VA_ARGS__);                               \
-		log_error("%s:%d: %s", (L)->file, (n) ? yline(n) : 0, ___m);           \
-		-EINVAL;                                                                 \
-	})
+static int load_error(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Log "file:line: message", remember it for cs_parsers_last_error(), return -EINVAL. */
+static int load_error(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s:%d: %s", L->file, n ? yline(n) : 0, msg);
+	snprintf(L->p->last_error, sizeof(L->p->last_error), "%s:%d: %.600s", L->file,
+		 n ? yline(n) : 0, msg);
+	return -EINVAL;
+}
+
+#define LOAD_ERR(L, n, ...) load_error((L), (n), __VA_ARGS__)
 
 static yaml_node_t *ynode(struct loader *L, int idx)
 {
@@ -864,6 +878,9 @@ static int load_stream(struct cs_parsers *p, const char *stage, const char *file
 			log_error("%s:%zu:%zu: YAML error: %s %s", file, yp->problem_mark.line + 1,
 				  yp->problem_mark.column + 1, yp->problem ? yp->problem : "",
 				  yp->context ? yp->context : "");
+			snprintf(p->last_error, sizeof(p->last_error), "%s:%zu:%zu: YAML error: %s",
+				 file, yp->problem_mark.line + 1, yp->problem_mark.column + 1,
+				 yp->problem ? yp->problem : "");
 			return -EINVAL;
 		}
 		root = yaml_document_get_root_node(&doc);
@@ -894,6 +911,7 @@ int cs_parsers_load_file(struct cs_parsers *p, const char *stage, const char *pa
 	if (!f) {
 		err = -errno;
 		log_error("%s: %s", path, strerror(-err));
+		snprintf(p->last_error, sizeof(p->last_error), "%s: %s", path, strerror(-err));
 		return err;
 	}
 	if (!yaml_parser_initialize(&yp)) {

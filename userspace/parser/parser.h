@@ -53,6 +53,9 @@ int cs_parsers_load_dir(struct cs_parsers *p, const char *dir);
 int cs_parsers_load_string(struct cs_parsers *p, const char *stage, const char *name,
 			   const char *yaml);
 
+/* "file:line: message" of the last load error ("" if none). */
+const char *cs_parsers_last_error(const struct cs_parsers *p);
+
 /* The sorted list of stages that have nodes. */
 size_t cs_parsers_nstages(const struct cs_parsers *p);
 const char *cs_parsers_stage(const struct cs_parsers *p, size_t i);
