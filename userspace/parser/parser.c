@@ -1075,6 +1075,11 @@ static int prepare(struct cs_parsers *p)
 	return 0;
 }
 
+int cs_parsers_ready(struct cs_parsers *p)
+{
+	return prepare(p);
+}
+
 size_t cs_parsers_nstages(const struct cs_parsers *p)
 {
 	prepare((struct cs_parsers *)p);

@@ -12,8 +12,9 @@
  *
  * Loading never runs anything: every expression is compiled and every grok
  * expanded at load time, and any problem is an error naming file:line.
- * After loading, a struct cs_parsers is read-only except for the stash caches
- * (locked), so several threads may call cs_parse() on different events.
+ * Load everything, then call cs_parsers_ready() once; from then on a struct
+ * cs_parsers is read-only except for the stash caches (locked), so several
+ * threads may call cs_parse() on different events.
  */
 #ifndef CS_PARSER_H
 #define CS_PARSER_H
@@ -52,6 +53,12 @@ int cs_parsers_load_dir(struct cs_parsers *p, const char *dir);
 /* Load nodes from a YAML text (tests, hubtest override_statics). */
 int cs_parsers_load_string(struct cs_parsers *p, const char *stage, const char *name,
 			   const char *yaml);
+
+/*
+ * Sort the nodes and fix the stage list. cs_parse() does it on first use; call
+ * it yourself before parsing from several threads. 0 or -ENOMEM.
+ */
+int cs_parsers_ready(struct cs_parsers *p);
 
 /* "file:line: message" of the last load error ("" if none). */
 const char *cs_parsers_last_error(const struct cs_parsers *p);
