@@ -37,6 +37,10 @@ static int pathf(char *buf, size_t len, const char *fmt, ...)
 struct ht_config {
 	char **parsers;
 	size_t nparsers;
+	char **scenarios;
+	size_t nscenarios;
+	char **postoverflows;
+	size_t npostoverflows;
 	char *log_file;
 	char *log_type;
 	struct strmap *labels;
@@ -44,11 +48,18 @@ struct ht_config {
 	char *overrides; /* override_statics re-emitted as a parser document, or NULL */
 };
 
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void config_free(struct ht_config *c)
 {
-	for (size_t i = 0; i < c->nparsers; i++)
-		free(c->parsers[i]);
-	free(c->parsers);
+	free_strv(c->parsers, c->nparsers);
+	free_strv(c->scenarios, c->nscenarios);
+	free_strv(c->postoverflows, c->npostoverflows);
 	free(c->log_file);
 	free(c->log_type);
 	strmap_free(c->labels);
@@ -170,6 +181,28 @@ out:
 	return err;
 }
 
+/* A list of item names; `- ""` entries mean "none" and are dropped. */
+static int load_list(yaml_document_t *doc, yaml_node_t *v, char ***out, size_t *n)
+{
+	size_t cap;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return 0;
+	cap = v->data.sequence.items.top - v->data.sequence.items.start;
+	*out = calloc(cap ? cap : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+		const char *s = ys(yaml_document_get_node(doc, *i));
+
+		if (!s || !*s)
+			continue;
+		if (!((*out)[(*n)++] = strdup(s)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int config_load(const char *path, struct ht_config *c, char *why, size_t whylen)
 {
 	yaml_parser_t yp;
@@ -209,23 +242,12 @@ static int config_load(const char *path, struct ht_config *c, char *why, size_t 
 
 		if (!k || !v)
 			continue;
-		if (!strcmp(k, "parsers") && v->type == YAML_SEQUENCE_NODE) {
-			size_t n = v->data.sequence.items.top - v->data.sequence.items.start;
-
-			c->parsers = calloc(n ? n : 1, sizeof(*c->parsers));
-			if (!c->parsers) {
-				err = -ENOMEM;
-				break;
-			}
-			for (yaml_node_item_t *i = v->data.sequence.items.start;
-			     i < v->data.sequence.items.top; i++) {
-				const char *s = ys(yaml_document_get_node(&doc, *i));
-
-				if (!s || !*s)
-					continue; /* `- ""` means none */
-				if (!(c->parsers[c->nparsers++] = strdup(s)))
-					err = -ENOMEM;
-			}
+		if (!strcmp(k, "parsers")) {
+			err = load_list(&doc, v, &c->parsers, &c->nparsers);
+		} else if (!strcmp(k, "scenarios")) {
+			err = load_list(&doc, v, &c->scenarios, &c->nscenarios);
+		} else if (!strcmp(k, "postoverflows")) {
+			err = load_list(&doc, v, &c->postoverflows, &c->npostoverflows);
 		} else if (!strcmp(k, "log_file") && ys(v)) {
 			c->log_file = strdup(ys(v));
 		} else if (!strcmp(k, "log_type") && ys(v)) {
@@ -277,17 +299,15 @@ static bool is_dir(const char *p)
 	return !stat(p, &st) && S_ISDIR(st.st_mode);
 }
 
-/*
- * A parser item is a hub name (author/name, looked up in every stage) or a
- * path relative to the hub root or to the test folder; the stage is then the
- * third-from-last path element (spec 11.2).
- */
-static int resolve_parser(const char *hub, const char *testdir, const char *item, char *path,
-			  size_t plen, char *stage, size_t slen)
+int hubtest_resolve_item(const char *hub, const char *testdir, const char *type,
+			 const char *item, char *path, size_t plen, char *stage, size_t slen)
 {
 	static const char *const exts[] = { ".yaml", ".yml" };
+	bool staged = strcmp(type, "scenarios") != 0;
 	size_t l = strlen(item);
 
+	if (stage && slen)
+		stage[0] = '\0';
 	if ((l > 5 && !strcmp(item + l - 5, ".yaml")) || (l > 4 && !strcmp(item + l - 4, ".yml"))) {
 		const char *end, *p, *start;
 
@@ -296,7 +316,9 @@ static int resolve_parser(const char *hub, const char *testdir, const char *item
 			pathf(path, plen, "%s/%s", testdir, item);
 		if (!is_file(path))
 			return -ENOENT;
-		/* parsers/<stage>/<author>/<file>: walk back three elements. */
+		if (!staged)
+			return 0;
+		/* parsers/<stage>/<author>/<file>: the third element from the end. */
 		end = item + l;
 		p = end;
 		for (int k = 0; k < 2 && p > item; k++) {
@@ -312,12 +334,20 @@ static int resolve_parser(const char *hub, const char *testdir, const char *item
 			return -EINVAL;
 		snprintf(stage, slen, "%.*s", (int)(end - start), start);
 		return 0;
+	}
+	if (!staged) {
+		for (size_t e = 0; e < 2; e++) {
+			pathf(path, plen, "%s/%s/%s%s", hub, type, item, exts[e]);
+			if (is_file(path))
+				return 0;
+		}
+		return -ENOENT;
 	} else {
 		char dir[PATH_MAX];
 		struct dirent *de;
 		DIR *d;
 
-		pathf(dir, sizeof(dir), "%s/parsers", hub);
+		pathf(dir, sizeof(dir), "%s/%s", hub, type);
 		d = opendir(dir);
 		if (!d)
 			return -errno;
@@ -438,6 +468,13 @@ static int record(const char *stage, const char *node, const struct cs_event *ev
 	return 0;
 }
 
+/* After each event: the next parser results belong to the next line. */
+static int next_line(struct cs_event *evt, void *arg)
+{
+	((struct ht_results *)arg)->line_idx++;
+	return 0;
+}
+
 /* results: map stage -> map node -> [ {Success, Evt, Idx} ], plus "success": {"": []}. */
 static int results_value(struct ht_results *r, struct expr_value *out)
 {
@@ -506,8 +543,10 @@ static int results_value(struct ht_results *r, struct expr_value *out)
 /* ---- running one test ---------------------------------------------------------------------- */
 
 static int replay(struct cs_parsers *p, const struct ht_config *c, const char *log_path,
-		  struct ht_results *r, char *why, size_t whylen)
+		  cs_parse_observer obs, void *obs_arg, hubtest_event_fn on_event, void *arg,
+		  char *why, size_t whylen)
 {
+	int idx = 0;
 	char *line = NULL, abspath[PATH_MAX];
 	size_t cap = 0;
 	ssize_t n;
@@ -535,15 +574,18 @@ static int replay(struct cs_parsers *p, const struct ht_config *c, const char *l
 			err = strmap_set(evt->line.labels, k, v);
 		if (!err) {
 			evt->expect_mode = CS_MODE_TIMEMACHINE;
-			err = cs_parse(p, evt, record, r);
+			err = cs_parse(p, evt, obs, obs_arg);
 			if (err && err != -ENOMEM) {
 				/* A node error discards this event only (spec 3.4 point 5). */
-				log_warn("line %d: parse error: %s", r->line_idx + 1, strerror(-err));
+				log_warn("%s: line %d: parse error: %s", log_path, idx + 1,
+					 strerror(-err));
 				err = 0;
+			} else if (!err && on_event) {
+				err = on_event(evt, arg);
 			}
 		}
 		cs_event_free(evt);
-		r->line_idx++;
+		idx++;
 	}
 	if (err)
 		snprintf(why, whylen, "replay: %s", strerror(-err));
@@ -660,63 +702,147 @@ static int run_asserts(const struct hubtest_opts *o, const char *path, const str
 	return err;
 }
 
-enum hubtest_status hubtest_run_parser_test(const struct hubtest_opts *o, const char *test,
-					    char *why, size_t whylen, int *nasserts)
-{
-	char testdir[PATH_MAX], path[PATH_MAX], stage[256], patterns[PATH_MAX], data[PATH_MAX];
-	struct cs_parser_opts popts = { .patterns_dir = patterns, .data_dir = data };
-	struct expr_value results = expr_nil();
-	struct ht_results r = { 0 };
-	struct cs_parsers *p = NULL;
+struct hubtest_case {
 	struct ht_config c;
-	enum hubtest_status st = HUBTEST_FAIL;
-	int nfailed = 0, err;
+	char dir[PATH_MAX];
+	char hub[PATH_MAX];
+	struct cs_parsers *p;
+};
 
-	*nasserts = 0;
+void hubtest_case_free(struct hubtest_case *hc)
+{
+	if (!hc)
+		return;
+	cs_parsers_free(hc->p);
+	config_free(&hc->c);
+	free(hc);
+}
+
+int hubtest_case_open(const struct hubtest_opts *o, const char *test, struct hubtest_case **out,
+		      char *why, size_t whylen)
+{
+	char path[PATH_MAX], stage[256], patterns[PATH_MAX], data[PATH_MAX];
+	struct cs_parser_opts popts = { .patterns_dir = patterns, .data_dir = data };
+	struct hubtest_case *hc = calloc(1, sizeof(*hc));
+	int err;
+
 	why[0] = '\0';
+	if (!hc)
+		return -ENOMEM;
+	snprintf(hc->hub, sizeof(hc->hub), "%s", o->hub_dir);
 	if (strchr(test, '/'))
-		pathf(testdir, sizeof(testdir), "%s", test);
+		pathf(hc->dir, sizeof(hc->dir), "%s", test);
 	else
-		pathf(testdir, sizeof(testdir), "%s/tests/%s", o->hub_dir, test);
-	pathf(path, sizeof(path), "%s/config.yaml", testdir);
-	if (config_load(path, &c, why, whylen))
-		return HUBTEST_FAIL;
-	if (c.ignore_parsers) {
-		snprintf(why, whylen, "ignore_parsers: true (scenario-only test)");
-		config_free(&c);
-		return HUBTEST_SKIP;
+		pathf(hc->dir, sizeof(hc->dir), "%s/tests/%s", o->hub_dir, test);
+	pathf(path, sizeof(path), "%s/config.yaml", hc->dir);
+	err = config_load(path, &hc->c, why, whylen);
+	if (err) {
+		free(hc);
+		return err;
 	}
 	pathf(patterns, sizeof(patterns), "%s/patterns", o->hub_dir);
 	pathf(data, sizeof(data), "%s/data", o->hub_dir);
-	err = cs_parsers_new(&popts, &p);
+	err = cs_parsers_new(&popts, &hc->p);
 	if (err) {
 		snprintf(why, whylen, "parser setup: %s", strerror(-err));
-		goto out;
+		goto err;
 	}
-	if (c.overrides && cs_parsers_load_string(p, "s00-raw", "00_overrides.yaml", c.overrides)) {
-		snprintf(why, whylen, "override_statics do not load: %s", cs_parsers_last_error(p));
-		goto out;
-	}
-	for (size_t i = 0; i < c.nparsers; i++) {
-		if (resolve_parser(o->hub_dir, testdir, c.parsers[i], path, sizeof(path), stage,
-				   sizeof(stage))) {
-			snprintf(why, whylen, "parser %s not found in the hub", c.parsers[i]);
-			goto out;
-		}
-		if (cs_parsers_load_file(p, stage, path, NULL)) {
-			snprintf(why, whylen, "parser %s does not load: %s", c.parsers[i],
-				 cs_parsers_last_error(p));
-			goto out;
+	/* override_statics: an extra s00-raw file that sorts first (spec 11.2). */
+	if (hc->c.overrides) {
+		err = cs_parsers_load_string(hc->p, "s00-raw", "00_overrides.yaml", hc->c.overrides);
+		if (err) {
+			snprintf(why, whylen, "override_statics do not load: %s",
+				 cs_parsers_last_error(hc->p));
+			goto err;
 		}
 	}
-	pathf(path, sizeof(path), "%s/%s", testdir, c.log_file);
-	if (replay(p, &c, path, &r, why, whylen))
+	for (size_t i = 0; i < hc->c.nparsers; i++) {
+		err = hubtest_resolve_item(o->hub_dir, hc->dir, "parsers", hc->c.parsers[i], path,
+					   sizeof(path), stage, sizeof(stage));
+		if (err) {
+			snprintf(why, whylen, "parser %s not found in the hub", hc->c.parsers[i]);
+			goto err;
+		}
+		err = cs_parsers_load_file(hc->p, stage, path, NULL);
+		if (err) {
+			snprintf(why, whylen, "parser %s does not load: %s", hc->c.parsers[i],
+				 cs_parsers_last_error(hc->p));
+			goto err;
+		}
+	}
+	err = cs_parsers_ready(hc->p);
+	if (err)
+		goto err;
+	*out = hc;
+	return 0;
+err:
+	hubtest_case_free(hc);
+	return err;
+}
+
+const char *hubtest_case_dir(const struct hubtest_case *hc)
+{
+	return hc->dir;
+}
+
+struct cs_parsers *hubtest_case_parsers(struct hubtest_case *hc)
+{
+	return hc->p;
+}
+
+bool hubtest_case_ignore_parsers(const struct hubtest_case *hc)
+{
+	return hc->c.ignore_parsers;
+}
+
+char *const *hubtest_case_items(const struct hubtest_case *hc, const char *type, size_t *n)
+{
+	if (!strcmp(type, "scenarios")) {
+		*n = hc->c.nscenarios;
+		return hc->c.scenarios;
+	}
+	if (!strcmp(type, "postoverflows")) {
+		*n = hc->c.npostoverflows;
+		return hc->c.postoverflows;
+	}
+	*n = hc->c.nparsers;
+	return hc->c.parsers;
+}
+
+int hubtest_case_replay(struct hubtest_case *hc, cs_parse_observer obs, void *obs_arg,
+			hubtest_event_fn on_event, void *arg, char *why, size_t whylen)
+{
+	char path[PATH_MAX];
+
+	pathf(path, sizeof(path), "%s/%s", hc->dir, hc->c.log_file);
+	return replay(hc->p, &hc->c, path, obs, obs_arg, on_event, arg, why, whylen);
+}
+
+enum hubtest_status hubtest_run_parser_test(const struct hubtest_opts *o, const char *test,
+					    char *why, size_t whylen, int *nasserts)
+{
+	struct expr_value results = expr_nil();
+	struct ht_results r = { 0 };
+	struct hubtest_case *hc = NULL;
+	enum hubtest_status st = HUBTEST_FAIL;
+	char path[PATH_MAX];
+	int nfailed = 0;
+
+	*nasserts = 0;
+	if (hubtest_case_open(o, test, &hc, why, whylen))
+		return HUBTEST_FAIL;
+	if (hc->c.ignore_parsers) {
+		snprintf(why, whylen, "ignore_parsers: true (scenario-only test)");
+		st = HUBTEST_SKIP;
+		goto out;
+	}
+	if (hubtest_case_replay(hc, record, &r, next_line, &r, why, whylen))
 		goto out;
 	if (results_value(&r, &results)) {
 		snprintf(why, whylen, "out of memory");
 		goto out;
 	}
-	pathf(path, sizeof(path), "%s/parser.assert", testdir);
+	pathf(path, sizeof(path), "%s/parser.assert", hc->dir);
 	if (run_asserts(o, path, &results, why, whylen, nasserts, &nfailed))
 		goto out;
 	if (!*nasserts) {
@@ -735,8 +861,7 @@ enum hubtest_status hubtest_run_parser_test(const struct hubtest_opts *o, const 
 out:
 	expr_value_release(&results);
 	results_free(&r);
-	cs_parsers_free(p);
-	config_free(&c);
+	hubtest_case_free(hc);
 	return st;
 }
 

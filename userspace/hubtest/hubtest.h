@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "parser/parser.h"
+
 enum hubtest_status {
 	HUBTEST_PASS,
 	HUBTEST_FAIL,
@@ -25,6 +27,42 @@ struct hubtest_opts {
 	const char *hub_dir;	/* has parsers/, patterns/, data/, tests/ */
 	bool verbose;		/* print every failing assert line */
 };
+
+/*
+ * One test folder, opened: config.yaml read, its parsers (and override_statics)
+ * loaded from the hub. The bucket engine's scenario tests reuse this to get the
+ * parsed events of a test in order (hubtest_case_replay) and its item lists.
+ */
+struct hubtest_case;
+
+int hubtest_case_open(const struct hubtest_opts *o, const char *test, struct hubtest_case **out,
+		      char *why, size_t whylen);
+void hubtest_case_free(struct hubtest_case *hc);
+const char *hubtest_case_dir(const struct hubtest_case *hc);
+struct cs_parsers *hubtest_case_parsers(struct hubtest_case *hc);
+bool hubtest_case_ignore_parsers(const struct hubtest_case *hc);
+/* The names listed under `type` ("parsers", "scenarios", "postoverflows"), "" entries dropped. */
+char *const *hubtest_case_items(const struct hubtest_case *hc, const char *type, size_t *n);
+
+/*
+ * Replay the test's log (spec section 2: one event per non-empty line, Src =
+ * absolute log path, Module "file", Labels type + labels, TIMEMACHINE) through
+ * the parsers. obs (optional) sees every node result; on_event (optional) gets
+ * every event after parsing — check evt->process and evt->whitelisted; the
+ * event is freed after the call (cs_event_dup() to keep it). A node error
+ * discards that event only. 0 or -errno (then *why says why).
+ */
+typedef int (*hubtest_event_fn)(struct cs_event *evt, void *arg);
+int hubtest_case_replay(struct hubtest_case *hc, cs_parse_observer obs, void *obs_arg,
+			hubtest_event_fn on_event, void *arg, char *why, size_t whylen);
+
+/*
+ * Find a hub item: a name (author/name) looked up under <hub>/<type>/[<stage>/],
+ * or a path relative to the hub root or the test folder. For parsers and
+ * postoverflows *stage gets the stage directory. 0 or -ENOENT.
+ */
+int hubtest_resolve_item(const char *hub, const char *testdir, const char *type,
+			 const char *item, char *path, size_t plen, char *stage, size_t slen);
 
 /*
  * Run the parser asserts of one test folder (a name under <hub>/tests or a
