@@ -127,6 +127,11 @@ struct expr_value {
 };
 
 #define EXPR_NIL_VALUE ((struct expr_value){ .kind = EXPR_NIL })
+/*
+ * Go's zero time.Time (year 1) is outside int64 nanoseconds; hosts pass
+ * expr_time(EXPR_TIME_ZERO, 0) for an unset time so .IsZero() is true.
+ */
+#define EXPR_TIME_ZERO INT64_MIN
 
 static inline struct expr_value expr_nil(void) { return EXPR_NIL_VALUE; }
 static inline struct expr_value expr_bool(bool b)
@@ -304,7 +309,8 @@ struct expr_host_ops {
 /*
  * A callable. Arguments are checked before fn runs: arity at compile time and
  * kinds at run time (declared EXPR_ANY = no check; EXPR_FLOAT accepts an int,
- * converted). For variadic functions, args[max declared] applies to the rest.
+ * converted). For variadic functions (max_args -1), args[min_args] is the kind
+ * of every argument from min_args on.
  * args are borrowed; *out receives one reference. fn returns 0 or -errno.
  */
 typedef int (*expr_fn)(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
