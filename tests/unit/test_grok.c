@@ -140,6 +140,21 @@ static void test_dialect(void)
 		ASSERT_EQ(len, 3, "capture length with NUL");
 		strmap_free(m);
 	}
+	/* RE2's \s has no vertical tab; PCRE2's has. */
+	ASSERT_EQ(GM("a\\s%{WORD:w}", "a\vb", &m), 0, "\\s excludes \\v");
+	strmap_free(m);
+	ASSERT_EQ(GM("a[\\s]%{WORD:w}", "a\vb", &m), 0, "[\\s] excludes \\v");
+	strmap_free(m);
+	ASSERT_EQ(GM("a\\S%{WORD:w}", "a\vb", &m), 1, "\\S includes \\v");
+	strmap_free(m);
+	/* `{` that is not a Go repeat is a literal; real repeats still work. */
+	ASSERT_EQ(GM("^a{,2}%{WORD:w}", "a{,2}b", &m), 1, "{,n} literal");
+	strmap_free(m);
+	ASSERT_EQ(GM("^a{2}-%{WORD:w}$", "aa-b", &m), 1, "{n} repeat");
+	ASSERT_STREQ(strmap_get(m, "w"), "b", "after repeat");
+	strmap_free(m);
+	ASSERT_EQ(GM("^[]{]+%{WORD:w}", "]{x", &m), 1, "] and { in a class");
+	strmap_free(m);
 	/* The MONTH pattern has a non-ASCII character: UTF mode must be on. */
 	ASSERT_EQ(GM("%{MONTH:m}", "Mär", &m), 1, "utf8 pattern");
 	strmap_free(m);

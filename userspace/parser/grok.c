@@ -374,6 +374,89 @@ static int expand(struct expand_ctx *x, const char *re, int depth)
 	return x->out.err;
 }
 
+/* Does p start a repeat Go accepts: {n}, {n,} or {n,m}? */
+static bool go_repeat(const char *p)
+{
+	const char *q = p + 1;
+
+	if (!isdigit((unsigned char)*q))
+		return false;
+	while (isdigit((unsigned char)*q))
+		q++;
+	if (*q == ',') {
+		q++;
+		while (isdigit((unsigned char)*q))
+			q++;
+	}
+	return *q == '}';
+}
+
+/*
+ * Rewrite the few RE2 constructs PCRE2 reads differently (spec 5.3):
+ *  - `\s` is [\t\n\f\r ] in Go; PCRE2 adds \v;
+ *  - a `{` that does not start a valid repeat is a literal in Go; PCRE2 10.43+
+ *    reads `{,n}` as a repeat.
+ * Everything else is passed through; escapes and \Q..\E are skipped whole.
+ */
+static char *translate_re2(const char *re)
+{
+	struct sbuf b = { 0 };
+	bool in_class = false;
+
+	for (const char *p = re; *p; p++) {
+		if (p[0] == '\\' && p[1] == 'Q') {
+			const char *e = strstr(p + 2, "\\E");
+			size_t n = e ? (size_t)(e + 2 - p) : strlen(p);
+
+			sb_add(&b, p, n);
+			p += n - 1;
+			continue;
+		}
+		if (p[0] == '\\' && p[1]) {
+			if (p[1] == 's')
+				sb_puts(&b, in_class ? "\\t\\n\\f\\r " : "[\\t\\n\\f\\r ]");
+			else if (p[1] == 'S' && !in_class)
+				sb_puts(&b, "[^\\t\\n\\f\\r ]");
+			else
+				sb_add(&b, p, 2);
+			p++;
+			continue;
+		}
+		if (!in_class && *p == '[') {
+			in_class = true;
+			sb_add(&b, p, 1);
+			/* A ']' right after '[' or '[^' is a literal. */
+			if (p[1] == '^') {
+				sb_add(&b, ++p, 1);
+			}
+			if (p[1] == ']')
+				sb_add(&b, ++p, 1);
+			continue;
+		}
+		if (in_class && p[0] == '[' && p[1] == ':') {
+			const char *e = strstr(p + 2, ":]");
+
+			if (e) {
+				sb_add(&b, p, e + 2 - p);
+				p = e + 1;
+				continue;
+			}
+		}
+		if (in_class && *p == ']')
+			in_class = false;
+		if (!in_class && *p == '{' && !go_repeat(p)) {
+			sb_puts(&b, "\\{");
+			continue;
+		}
+		sb_add(&b, p, 1);
+	}
+	if (b.err) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p ? b.p : strdup("");
+}
+
 void grok_free(struct grok *g)
 {
 	if (!g)
@@ -448,8 +531,11 @@ int grok_compile(const struct grok_lib *lib, const char *pattern, struct grok **
 	err = expand(&x, pattern, 0);
 	if (err)
 		goto out;
-	g->regex = x.out.p;
-	x.out.p = NULL;
+	g->regex = translate_re2(x.out.p ? x.out.p : "");
+	if (!g->regex) {
+		err = -ENOMEM;
+		goto out;
+	}
 
 	cctx = pcre2_compile_context_create(NULL);
 	g->mctx = pcre2_match_context_create(NULL);
