@@ -376,6 +376,70 @@ static void test_event(void)
 	cs_event_free(NULL);
 }
 
+/* The Event as expressions see it (spec 1.1, 8.4): one bool expression per row. */
+static void test_event_expr(void)
+{
+	static const char *const exprs[] = {
+		"evt.GetType() == 'log' && evt.Type == 0",
+		"evt.GetMeta('source_ip') == '192.0.2.1' && evt.Meta.source_ip == '192.0.2.1'",
+		"evt.Meta.absent == '' && evt.GetMeta('absent') == ''",
+		"'source_ip' in evt.Meta && !('absent' in evt.Meta)",
+		"len(evt.Meta) == 1 && evt.Meta['source_ip'] startsWith '192.'",
+		"evt.Line.Raw == 'raw line' && evt.Line.Labels.type == 'syslog' && evt.Line.Module == 'file'",
+		"evt.Unmarshaled.j.k == 'v' && evt.Unmarshaled.j.n == 2 && evt.Unmarshaled.nope == nil",
+		"evt.Unmarshaled.nope?.deeper == nil",
+		"evt.SetMeta('added', 'yes') && evt.Meta.added == 'yes'",
+		"evt.SetParsed('p', 'q') && evt.Parsed.p == 'q'",
+		"evt.ParseIPSources() == ['192.0.2.1']",
+		"evt.Whitelisted == false && evt.WhitelistReason == '' && evt.StrTime == ''",
+		"evt.Overflow == nil && evt.Process == true && evt.Stage == ''",
+		"UnmarshalJSON('{\"a\": [1, \"x\"]}', evt.Unmarshaled, 'u') in ['', nil] && evt.Unmarshaled.u.a[1] == 'x'",
+	};
+	struct cs_parsers *p = NULL;
+	struct cs_event *evt = NULL;
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") || !ASSERT_OK(cs_event_new(&evt), "evt"))
+		goto out;
+	ASSERT_OK(cs_event_set_line(evt, "raw line", 8, "src", "file", "syslog"), "line");
+	ASSERT_OK(strmap_set(evt->meta, "source_ip", "192.0.2.1"), "meta");
+	{
+		const char *j = "{\"j\": {\"k\": \"v\", \"n\": 2}}";
+
+		ASSERT_OK(cs_event_unmarshal_json(evt, j, strlen(j)), "json");
+	}
+	for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) {
+		struct expr_value vars[1] = { cs_event_value(evt) };
+		struct expr_prog *prog = NULL;
+		struct expr_error e = { 0 };
+		bool ok = false;
+		int err = expr_compile(cs_parsers_env(p), exprs[i], &prog, &e);
+
+		if (!err)
+			err = expr_eval_bool(prog, vars, NULL, &ok, &e);
+		if (err)
+			fprintf(stderr, "%s: %s\n", exprs[i], e.msg);
+		ASSERT_TRUE(!err && ok, exprs[i]);
+		expr_prog_free(prog);
+	}
+	/* Unknown fields are compile errors; member access on nil is a run-time error. */
+	{
+		struct expr_prog *prog = NULL;
+		struct expr_value vars[1] = { cs_event_value(evt) };
+		bool ok;
+
+		ASSERT_EQ(expr_compile(cs_parsers_env(p), "evt.Nope == ''", &prog, NULL), -EINVAL,
+			  "unknown field");
+		if (ASSERT_OK(expr_compile(cs_parsers_env(p), "evt.Unmarshaled.nope.deeper == nil", &prog,
+					   NULL),
+			      "compiles"))
+			ASSERT_TRUE(expr_eval_bool(prog, vars, NULL, &ok, NULL) < 0, "nil member access");
+		expr_prog_free(prog);
+	}
+out:
+	cs_event_free(evt);
+	cs_parsers_free(p);
+}
+
 int main(void)
 {
 	struct cs_parsers *p;
@@ -383,6 +447,7 @@ int main(void)
 	setenv("TZ", "UTC", 1);
 	tzset();
 	test_event();
+	test_event_expr();
 	test_load_errors();
 	test_stage_rules();
 	p = load_all();
