@@ -9,6 +9,7 @@
 #include "expr/expr.h"
 #include "parser/event.h"
 #include "parser/parser.h"
+#include "parser/stash.h"
 #include "../lib/test.h"
 
 static const char *s00 =
@@ -303,6 +304,67 @@ out:
 	cs_parsers_free(p);
 }
 
+/* stash: a node stores, a later event reads it back with GetFromStash (spec 3.8). */
+static void test_stash(void)
+{
+	static const char *st = "name: t/stash\n"
+				"onsuccess: next_stage\n"
+				"grok: {pattern: 'id=%{INT:id} (?:proc=%{WORD:proc})?', apply_on: Line.Raw}\n"
+				"stash:\n"
+				"  - name: procs\n"
+				"    key: evt.Parsed.id\n"
+				"    value: evt.Parsed.proc\n"
+				"    ttl: 1m\n"
+				"    size: 2\n"
+				"statics:\n"
+				"  - meta: proc\n"
+				"    expression: GetFromStash('procs', evt.Parsed.id)\n";
+	struct cs_parsers *p = NULL;
+	struct cs_event *e;
+	struct rec r = { 0 };
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "stash.yaml", st), "load"))
+		goto out;
+	e = run(p, "id=7 proc=sshd", "x", &r);
+	ASSERT_STREQ(e ? strmap_get(e->meta, "proc") : NULL, "sshd", "stored then read");
+	cs_event_free(e);
+	e = run(p, "id=7 ", "x", &r);
+	/* The second line stores "" over it (empty strings are still strings). */
+	ASSERT_TRUE(e && !strmap_has(e->meta, "proc"), "empty value skipped");
+	cs_event_free(e);
+	e = run(p, "id=8 proc=a", "x", &r);
+	cs_event_free(e);
+	e = run(p, "id=9 proc=b", "x", &r);
+	cs_event_free(e);
+	e = run(p, "id=10 ", "x", &r);
+	ASSERT_TRUE(e && !strmap_has(e->meta, "proc"), "unknown key: expression error, skipped");
+	cs_event_free(e);
+out:
+	cs_parsers_free(p);
+}
+
+static void test_stash_store(void)
+{
+	struct cs_stash_store *s = NULL;
+	char *v = NULL;
+
+	if (!ASSERT_OK(cs_stash_store_new(&s), "store"))
+		return;
+	ASSERT_OK(cs_stash_set(s, "c", 2, 60000000000LL, "a", "1"), "set a");
+	ASSERT_OK(cs_stash_set(s, "c", 2, 60000000000LL, "b", "2"), "set b");
+	ASSERT_OK(cs_stash_set(s, "c", 2, 60000000000LL, "a", "3"), "rewrite a (now newest)");
+	ASSERT_OK(cs_stash_set(s, "c", 2, 60000000000LL, "c", "4"), "set c evicts b");
+	ASSERT_EQ(cs_stash_get(s, "c", "b", &v), -ENOENT, "b evicted");
+	if (ASSERT_OK(cs_stash_get(s, "c", "a", &v), "a kept"))
+		ASSERT_STREQ(v, "3", "a rewritten");
+	free(v);
+	ASSERT_OK(cs_stash_set(s, "c", 2, -1, "d", "5"), "already expired");
+	ASSERT_EQ(cs_stash_get(s, "c", "d", &v), -ENOENT, "ttl");
+	ASSERT_EQ(cs_stash_get(s, "other", "a", &v), -ENOENT, "caches are separate");
+	cs_stash_store_free(s);
+}
+
 static char last_error[1024];
 
 static int load_bad(const char *yaml)
@@ -450,6 +512,8 @@ int main(void)
 	test_event_expr();
 	test_load_errors();
 	test_stage_rules();
+	test_stash();
+	test_stash_store();
 	p = load_all();
 	if (p) {
 		test_pipeline(p);
