@@ -510,6 +510,8 @@ static const struct expr_type *member_type(struct parser *p, struct node *obj, c
 	case EXPR_ANY:
 		return &expr_type_any;
 	case EXPR_MAP:
+		if (!is_string_key)
+			break;
 		return t->elem ? t->elem : &expr_type_any;
 	case EXPR_ARRAY:
 		if (!is_string_key)
@@ -522,8 +524,12 @@ static const struct expr_type *member_type(struct parser *p, struct node *obj, c
 	case EXPR_HOST: {
 		const struct expr_host_ops *ops = t->host;
 
+		if (ops && (ops->flags & EXPR_HOST_MAPLIKE) && !is_string_key)
+			break;
 		if (!ops || (ops->flags & EXPR_HOST_MAPLIKE))
 			return ops && ops->elem ? ops->elem : &expr_type_any;
+		if ((ops->flags & EXPR_HOST_ARRAYLIKE) && !is_string_key)
+			return t->elem ? t->elem : &expr_type_any;
 		if (!is_string_key || !name)
 			return &expr_type_any;
 		if (!ops->fields)
@@ -538,7 +544,9 @@ static const struct expr_type *member_type(struct parser *p, struct node *obj, c
 	default:
 		break;
 	}
-	if (!is_string_key)
+	if (!is_string_key && (t->kind == EXPR_MAP || t->kind == EXPR_HOST))
+		perr(p, pos, -EINVAL, "invalid index type int for a map");
+	else if (!is_string_key)
 		perr(p, pos, -EINVAL, "type %s does not support indexing", expr_kind_name(t->kind));
 	else
 		perr(p, pos, -EINVAL, "type %s has no field %s", expr_kind_name(t->kind),
@@ -1797,7 +1805,7 @@ int expr_compile(const struct expr_env *env, const char *src, struct expr_prog *
 	if (lex(&p))
 		goto fail;
 	if (p.cur.kind == T_EOF) {
-		perr(&p, 0, -EINVAL, "unexpected end of expression");
+		perr(&p, p.cur.pos, -EINVAL, "unexpected end of expression");
 		goto fail;
 	}
 	root = parse_sequence(&p);

@@ -494,7 +494,9 @@ void expr_value_release(struct expr_value *v)
 			struct expr_map *m = v->m;
 
 			for (uint32_t i = 0; i < m->len; i++) {
-				free(m->keys[i]);
+				/* keys are shared with keys()/toPairs() results */
+				if (ref_put(&m->keys[i]->refcnt))
+					free(m->keys[i]);
 				expr_value_release(&m->vals[i]);
 			}
 			free(m->keys);
@@ -807,26 +809,6 @@ int parse_time(const char *s, int64_t *ns, int32_t *off)
 	return 0;
 }
 
-static void format_string_quoted(struct sbuf *sb, const struct expr_str *s)
-{
-	sb_putc(sb, '"');
-	for (uint32_t i = 0; i < s->len; i++) {
-		unsigned char c = s->s[i];
-
-		if (c == '"' || c == '\\')
-			sb_printf(sb, "\\%c", c);
-		else if (c == '\n')
-			sb_puts(sb, "\\n");
-		else if (c == '\t')
-			sb_puts(sb, "\\t");
-		else if (c < 0x20)
-			sb_printf(sb, "\\x%02x", c);
-		else
-			sb_putc(sb, c);
-	}
-	sb_putc(sb, '"');
-}
-
 void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth)
 {
 	char buf[64];
@@ -858,11 +840,8 @@ void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth)
 		sb_puts(sb, buf);
 		break;
 	case EXPR_STRING:
-		/* nested strings are quoted so lists stay readable */
-		if (depth)
-			format_string_quoted(sb, v->s);
-		else
-			sb_putn(sb, v->s->s, v->s->len);
+		/* Go's %v prints nested strings unquoted too: [a b], map[k:v] */
+		sb_putn(sb, v->s->s, v->s->len);
 		break;
 	case EXPR_ARRAY:
 		sb_putc(sb, '[');
