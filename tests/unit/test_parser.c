@@ -289,6 +289,16 @@ static void test_stage_rules(void)
 		ASSERT_TRUE(!evt->process, "dropped");
 		cs_event_free(evt);
 	}
+	/* Acquisition must name its module. */
+	if (ASSERT_OK(cs_event_new(&evt), "event")) {
+		enum log_level lvl = log_get_level();
+
+		log_set_level(LOG_LVL_FATAL);
+		ASSERT_OK(cs_event_set_line(evt, "x", 1, "src", "", "syslog"), "line");
+		ASSERT_EQ(cs_parse(p, evt, NULL, NULL), -EINVAL, "no Line.Module: rejected");
+		log_set_level(lvl);
+		cs_event_free(evt);
+	}
 	/* An event injected at s01 skips s00. */
 	memset(&r, 0, sizeof(r));
 	if (ASSERT_OK(cs_event_new(&evt), "event")) {

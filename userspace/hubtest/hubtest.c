@@ -579,10 +579,11 @@ static int replay(struct cs_parsers *p, const struct ht_config *c, const char *l
 				/* A node error discards this event only (spec 3.4 point 5). */
 				log_warn("%s: line %d: parse error: %s", log_path, idx + 1,
 					 strerror(-err));
+				evt->process = false;
 				err = 0;
-			} else if (!err && on_event) {
-				err = on_event(evt, arg);
 			}
+			if (!err && on_event)
+				err = on_event(evt, arg);
 		}
 		cs_event_free(evt);
 		idx++;

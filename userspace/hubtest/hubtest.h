@@ -48,9 +48,10 @@ char *const *hubtest_case_items(const struct hubtest_case *hc, const char *type,
  * Replay the test's log (spec section 2: one event per non-empty line, Src =
  * absolute log path, Module "file", Labels type + labels, TIMEMACHINE) through
  * the parsers. obs (optional) sees every node result; on_event (optional) gets
- * every event after parsing — check evt->process and evt->whitelisted; the
- * event is freed after the call (cs_event_dup() to keep it). A node error
- * discards that event only. 0 or -errno (then *why says why).
+ * every event after parsing, in line order — only those with evt->process true
+ * and evt->whitelisted false go to scenarios (a node error discards the event:
+ * process false). The event is freed after the call (cs_event_dup() to keep
+ * it). 0 or -errno (then *why says why).
  */
 typedef int (*hubtest_event_fn)(struct cs_event *evt, void *arg);
 int hubtest_case_replay(struct hubtest_case *hc, cs_parse_observer obs, void *obs_arg,

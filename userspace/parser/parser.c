@@ -1447,6 +1447,11 @@ int cs_parse(struct cs_parsers *p, struct cs_event *evt, cs_parse_observer obs, 
 
 	if (err)
 		return err;
+	/* Every datasource names itself; an event without a module is a bug upstream of us. */
+	if (evt->type == CS_EVT_LOG && !evt->line.module[0]) {
+		log_error("event without Line.Module rejected (raw: %.80s)", evt->line.raw);
+		return -EINVAL;
+	}
 	if (!p->nstages) {
 		evt->process = true;
 		return 0;

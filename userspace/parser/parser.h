@@ -77,8 +77,8 @@ typedef int (*cs_parse_observer)(const char *stage, const char *node, const stru
 /*
  * Run the stages on evt (spec 3.4). Returns 0 when the event went through the
  * pipeline — evt->process then tells whether it is kept (false: dropped by a
- * stage) — or a negative errno when a node errored (the event is to be
- * discarded). Whitelisted events come out with process true and whitelisted
+ * stage) — or a negative errno when a node errored or the event has no
+ * Line.Module (spec section 2): the event is to be discarded. Whitelisted events come out with process true and whitelisted
  * set: the caller must not pour them into scenarios.
  */
 int cs_parse(struct cs_parsers *p, struct cs_event *evt, cs_parse_observer obs, void *arg);
