@@ -59,6 +59,8 @@ struct cs_overflow_ops {
 	/* Calls fn for each source key; stops and returns fn's value if non-zero. */
 	int (*for_each_source)(const void *ovf, int (*fn)(const char *src, void *arg),
 			       void *arg);
+	/* A postoverflow whitelist matched: set Overflow.Whitelisted (spec 3.3 step 2). */
+	void (*set_whitelisted)(void *ovf);
 };
 
 struct cs_event {

@@ -1381,6 +1381,9 @@ static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 			err = cs_event_set_str(&evt->whitelist_reason, node->wl->reason);
 			if (err)
 				return err;
+			if (evt->type == CS_EVT_OVFLW && evt->overflow && evt->overflow_ops &&
+			    evt->overflow_ops->set_whitelisted)
+				evt->overflow_ops->set_whitelisted(evt->overflow);
 		}
 	}
 	if (node->grok) {
