@@ -375,6 +375,70 @@ static void test_stash_store(void)
 	cs_stash_store_free(s);
 }
 
+/* A stand-in for the bucket engine's RuntimeAlert. */
+struct fake_ovf {
+	const char *sources[2];
+	bool whitelisted;
+};
+
+static const char *fake_get_meta(const void *o, const char *key)
+{
+	return !strcmp(key, "service") ? "ssh" : "";
+}
+
+static int fake_sources(const void *o, int (*fn)(const char *, void *), void *arg)
+{
+	const struct fake_ovf *f = o;
+
+	for (int i = 0; i < 2 && f->sources[i]; i++) {
+		int rc = fn(f->sources[i], arg);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void fake_set_wl(void *o)
+{
+	((struct fake_ovf *)o)->whitelisted = true;
+}
+
+static const struct cs_overflow_ops fake_ops = {
+	.get_meta = fake_get_meta,
+	.for_each_source = fake_sources,
+	.set_whitelisted = fake_set_wl,
+};
+
+/* Postoverflow whitelists see the overflow's sources (spec 3.3 step 2, section 7). */
+static void test_overflow_whitelist(void)
+{
+	static const char *wl = "name: t/po-wl\n"
+				"filter: evt.GetType() == 'overflow' && evt.GetMeta('service') == 'ssh'\n"
+				"whitelist:\n"
+				"  reason: po\n"
+				"  cidr: ['192.0.2.0/24']\n";
+	struct fake_ovf f = { { "198.51.100.1", "192.0.2.9" }, false };
+	struct cs_parsers *p = NULL;
+	struct cs_event *e = NULL;
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s01-whitelist", "wl.yaml", wl), "load") ||
+	    !ASSERT_OK(cs_event_new(&e), "event"))
+		goto out;
+	e->type = CS_EVT_OVFLW;
+	e->overflow = &f;
+	e->overflow_ops = &fake_ops;
+	ASSERT_OK(cs_parse(p, e, NULL, NULL), "parse");
+	ASSERT_TRUE(e->whitelisted && f.whitelisted, "second source whitelisted");
+	ASSERT_STREQ(e->whitelist_reason, "po", "reason");
+	ASSERT_TRUE(e->process, "postoverflow stage passed");
+	e->overflow = NULL; /* not ours to free */
+out:
+	cs_event_free(e);
+	cs_parsers_free(p);
+}
+
 static char last_error[1024];
 
 static int load_bad(const char *yaml)
@@ -524,6 +588,7 @@ int main(void)
 	test_stage_rules();
 	test_stash();
 	test_stash_store();
+	test_overflow_whitelist();
 	p = load_all();
 	if (p) {
 		test_pipeline(p);
