@@ -11,18 +11,17 @@
 
 /* ParseDate: Enriched.MarshaledTime from the date text, or "now" (spec 4.1). */
 static int enrich_parse_date(const char *value, size_t len, struct cs_event *evt,
-			     struct strmap *out)
+			     const struct cs_time *now, struct strmap *out)
 {
 	char buf[CS_TIME_STRLEN];
-	struct cs_time now, t;
+	struct cs_time t;
 	int err;
 
-	cs_time_now(&now);
-	err = cs_dateparse(value, evt->str_time_format, &now, &t);
+	err = cs_dateparse(value, evt->str_time_format, now, &t);
 	if (err) {
 		if (len)
 			log_debug("ParseDate: cannot parse '%s', using now", value);
-		t = now;
+		t = *now;
 	} else if (evt->expect_mode == CS_MODE_TIMEMACHINE) {
 		/* Replay: the event lives at its log time (upstream sets evt.Time too). */
 		evt->time = t;
@@ -33,7 +32,7 @@ static int enrich_parse_date(const char *value, size_t len, struct cs_event *evt
 
 /* UnmarshalJSON as a method: its input is ignored, Line.Raw is decoded (spec 4.4). */
 static int enrich_unmarshal_json(const char *value, size_t len, struct cs_event *evt,
-				 struct strmap *out)
+				 const struct cs_time *now, struct strmap *out)
 {
 	int err = cs_event_unmarshal_json(evt, evt->line.raw, evt->line.raw_len);
 

@@ -14,8 +14,11 @@
 struct cs_event;
 struct strmap;
 
+struct cs_time;
+
+/* `now` is the pipeline's clock (injected, so replays and tests are deterministic). */
 typedef int (*cs_enrich_fn)(const char *value, size_t len, struct cs_event *evt,
-			    struct strmap *out);
+			    const struct cs_time *now, struct strmap *out);
 
 struct cs_enricher {
 	const char *name;

@@ -18,6 +18,7 @@
 
 #include "expr/expr.h"
 #include "parser/dateparse.h"
+#include "parser/parser_limits.h"
 
 struct strmap;
 
@@ -32,8 +33,6 @@ enum cs_expect_mode {
 	CS_MODE_TIMEMACHINE = 1,
 };
 
-/* Longer lines are cut here (CrowdSec's default reader buffer is 64 KiB). */
-#define CS_LINE_MAX (64 * 1024)
 
 struct cs_line {
 	char *raw;

@@ -20,14 +20,13 @@
 #include "common/log.h"
 #include "common/strmap.h"
 #include "parser/grok_builtin.h"
+#include "parser/parser_limits.h"
 
-/* Expansion depth: the base library nests about 6 deep; deeper means a cycle. */
-#define GROK_MAX_DEPTH 64
 /* Prefix of the PCRE2 group names we generate; nothing in the hub uses it. */
 #define GROUP_PREFIX "_grok"
 
-static unsigned int g_match_limit = 1000000;
-static unsigned int g_depth_limit = 5000;
+static unsigned int g_match_limit = CS_GROK_MATCH_LIMIT;
+static unsigned int g_depth_limit = CS_GROK_DEPTH_LIMIT;
 
 struct grok_lib {
 	struct strmap *patterns;
@@ -326,7 +325,7 @@ static int expand(struct expand_ctx *x, const char *re, int depth)
 {
 	const char *p = re, *lit = re;
 
-	if (depth > GROK_MAX_DEPTH) {
+	if (depth > CS_GROK_MAX_NESTING) {
 		snprintf(x->errbuf, x->errlen, "grok patterns nest too deep (a cycle?)");
 		return -EINVAL;
 	}

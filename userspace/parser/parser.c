@@ -17,10 +17,9 @@
 #include "expr/expr.h"
 #include "parser/enrich.h"
 #include "parser/grok.h"
+#include "parser/parser_limits.h"
 #include "parser/stash.h"
 
-/* Sub-nodes nest a few levels in the hub; more is a mistake (or a trap). */
-#define MAX_NODE_DEPTH 16
 
 enum static_kind { ST_META, ST_PARSED, ST_ENRICHED, ST_TARGET, ST_METHOD };
 
@@ -94,6 +93,8 @@ struct cs_parsers {
 	struct cs_stash_store *stash;
 	struct expr_func stash_fn; /* GetFromStash bound to this instance */
 	char last_error[768];	   /* "file:line: message" of the last load error */
+	void (*clock)(struct cs_time *now, void *arg);
+	void *clock_arg;
 };
 
 /* ---- freeing ------------------------------------------------------------------------ */
@@ -203,6 +204,10 @@ int cs_parsers_new(const struct cs_parser_opts *opts, struct cs_parsers **out)
 	}
 	if (opts && opts->data_dir)
 		expr_data_set_dir(opts->data_dir);
+	if (opts) {
+		p->clock = opts->clock;
+		p->clock_arg = opts->clock_arg;
+	}
 	err = cs_stash_store_new(&p->stash);
 	if (err)
 		goto err;
@@ -713,8 +718,8 @@ static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, con
 	yaml_node_t *v;
 	int err = 0;
 
-	if (depth > MAX_NODE_DEPTH)
-		return LOAD_ERR(L, m, "nodes nest deeper than %d", MAX_NODE_DEPTH);
+	if (depth > CS_NODE_MAX_DEPTH)
+		return LOAD_ERR(L, m, "nodes nest deeper than %d", CS_NODE_MAX_DEPTH);
 	if (m->type != YAML_MAPPING_NODE)
 		return LOAD_ERR(L, m, "a node must be a mapping");
 	node->line = yline(m);
@@ -1100,6 +1105,14 @@ static int stage_index(const struct cs_parsers *p, const char *stage)
 	return -1;
 }
 
+static void parsers_now(const struct cs_parsers *p, struct cs_time *now)
+{
+	if (p->clock)
+		p->clock(now, p->clock_arg);
+	else
+		cs_time_now(now);
+}
+
 static int eval(const struct cs_parsers *p, const struct expr_prog *prog, struct cs_event *evt,
 		struct expr_value *out, struct expr_error *err)
 {
@@ -1211,10 +1224,12 @@ static int apply_statics(const struct cs_parsers *p, const struct cs_node *node,
 			break;
 		case ST_METHOD: {
 			struct strmap *res = strmap_new();
+			struct cs_time now;
 			const char *k, *v;
 			size_t vl;
 
-			err = res ? s->method->fn(text, len, evt, res) : -ENOMEM;
+			parsers_now(p, &now);
+			err = res ? s->method->fn(text, len, evt, &now, res) : -ENOMEM;
 			for (size_t j = 0; !err && strmap_at(res, j, &k, &v, &vl); j++)
 				err = strmap_setn(evt->enriched, k, v, vl);
 			strmap_free(res);
@@ -1463,7 +1478,7 @@ int cs_parse(struct cs_parsers *p, struct cs_event *evt, cs_parse_observer obs, 
 		return err;
 	evt->process = false;
 	if (cs_time_is_zero(&evt->time))
-		cs_time_now(&evt->time);
+		parsers_now(p, &evt->time);
 	for (size_t si = 0; si < p->nstages; si++) {
 		const char *stage = p->stages[si];
 		bool stage_ok = false;

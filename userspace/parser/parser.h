@@ -36,6 +36,12 @@ struct cs_parser_opts {
 	 */
 	int (*setup_env)(struct expr_env *env, void *arg);
 	void *setup_arg;
+	/*
+	 * Optional clock ("now": year of syslog dates, ParseDate's fallback, a
+	 * zero evt.Time). NULL = the wall clock in UTC.
+	 */
+	void (*clock)(struct cs_time *now, void *arg);
+	void *clock_arg;
 };
 
 int cs_parsers_new(const struct cs_parser_opts *opts, struct cs_parsers **out);
