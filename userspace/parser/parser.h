@@ -6,9 +6,16 @@
  *   struct cs_parser_opts o = { .patterns_dir = ".../patterns", .data_dir = ".../data" };
  *   cs_parsers_new(&o, &p);
  *   cs_parsers_load_dir(p, "/etc/crowdsec/parsers");     <dir>/<stage>/<file>.yaml
- *   or cs_parsers_load_file(p, "s01-parse", "/path/sshd-logs.yaml");
+ *   or cs_parsers_load_file(p, "s01-parse", "/path/sshd-logs.yaml", NULL);
+ *   cs_parsers_ready(p);
  *   cs_event_new(&evt); cs_event_set_line(evt, line, len, src, "file", "syslog");
+ *   evt->expect_mode = CS_MODE_TIMEMACHINE;  (replay: ParseDate sets evt->time)
  *   cs_parse(p, evt, NULL, NULL);          0: evt->process says keep/drop
+ *   keep = evt->process && !evt->whitelisted; the time is evt->marshaled_time
+ *
+ * Postoverflows are the same machinery in a second instance (their own grok
+ * library and stages s00-enrich, s01-whitelist), run on OVFLW events whose
+ * overflow part is plugged in through struct cs_overflow_ops.
  *
  * Loading never runs anything: every expression is compiled and every grok
  * expanded at load time, and any problem is an error naming file:line.
