@@ -448,6 +448,44 @@ out:
 	cs_parsers_free(p);
 }
 
+/* Mutated and over-long lines: never an error, never a crash, bounded time. */
+static void test_hostile_lines(struct cs_parsers *p)
+{
+	const char *seed = "Feb 12 14:10:21 host1 sshd[42]: Invalid user pascal from 35.188.49.176";
+	size_t slen = strlen(seed), big = CS_LINE_MAX + 1000;
+	char *buf = malloc(big);
+	unsigned int rnd = 12345;
+	struct timespec a, b;
+	int bad = 0;
+
+	if (!ASSERT_TRUE(buf != NULL, "alloc"))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < 500; i++) {
+		struct cs_event *e = NULL;
+		size_t len = slen;
+
+		memcpy(buf, seed, slen);
+		for (int k = 0; k < i % 6; k++) {
+			rnd = rnd * 1103515245 + 12345;
+			buf[(rnd >> 8) % slen] = (char)(rnd >> 16);
+		}
+		if (i % 100 == 99) {
+			len = big; /* over the bound: cut, then parsed */
+			for (size_t k = 0; k < len; k++)
+				buf[k] = " a:[1]\"/."[(k * 7 + i) % 9];
+		}
+		if (cs_event_new(&e) || cs_event_set_line(e, buf, len, "src", "file", "syslog") ||
+		    cs_parse(p, e, NULL, NULL) || e->line.raw_len > CS_LINE_MAX)
+			bad++;
+		cs_event_free(e);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	free(buf);
+	ASSERT_EQ(bad, 0, "hostile lines parse without error");
+	ASSERT_TRUE(b.tv_sec - a.tv_sec < 20, "bounded time");
+}
+
 static char last_error[1024];
 
 static int load_bad(const char *yaml)
@@ -602,6 +640,7 @@ int main(void)
 	if (p) {
 		test_pipeline(p);
 		test_whitelists(p);
+		test_hostile_lines(p);
 	}
 	cs_parsers_free(p);
 	expr_cleanup();
