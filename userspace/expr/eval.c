@@ -658,6 +658,26 @@ static int fetch(struct ev *st, const struct node *n, const struct expr_value *o
 		      key->kind == EXPR_STRING ? key->s->s : vkind(key), vkind(obj));
 }
 
+static void zero_value(enum expr_kind kind, struct expr_value *out)
+{
+	switch (kind) {
+	case EXPR_STRING:
+		expr_string("", out);	/* on ENOMEM it stays nil: acceptable */
+		break;
+	case EXPR_INT:
+		*out = expr_int(0);
+		break;
+	case EXPR_FLOAT:
+		*out = expr_float(0);
+		break;
+	case EXPR_BOOL:
+		*out = expr_bool(false);
+		break;
+	default:
+		break;
+	}
+}
+
 static int member(struct ev *st, const struct node *n, struct expr_value *out)
 {
 	struct expr_value obj, key;
@@ -670,6 +690,12 @@ static int member(struct ev *st, const struct node *n, struct expr_value *out)
 	err = eval(st, n->b, &key);
 	if (!err)
 		err = fetch(st, n, &obj, &key, true, out);
+	/*
+	 * Go maps are typed: a missing key of a map[string]string is "", not
+	 * nil. Native maps carry no element type, the static type does.
+	 */
+	if (!err && out->kind == EXPR_NIL && obj.kind == EXPR_MAP)
+		zero_value(n->st->kind, out);
 	expr_value_release(&key);
 	expr_value_release(&obj);
 	return err;

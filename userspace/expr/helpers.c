@@ -29,6 +29,10 @@ int replace_common(const struct expr_value *s, const struct expr_value *old,
 int base64_decode(const char *s, size_t l, struct expr_value *out);
 int flatten_into(struct expr_value *out, const struct expr_value *v, int depth);
 int uniq_into(struct expr_value *out, const struct expr_value *v);
+int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
+			 struct expr_value *out);
+int h_xml_get_attribute_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
+			      struct expr_value *out);
 
 #define A (&args[0])
 #define B (&args[1])
@@ -1458,8 +1462,6 @@ HELPER(h_empty_list)
 #define T_M EXPR_MAP
 #define T_X EXPR_ANY
 
-static const struct expr_type type_array_time = { EXPR_ARRAY, &expr_type_time, NULL };
-
 const struct expr_func expr_crowdsec_helpers[] = {
 	/* strings */
 	{ "Upper", h_upper, 1, 1, { T_S }, &expr_type_string, NULL },
@@ -1536,8 +1538,9 @@ const struct expr_func expr_crowdsec_helpers[] = {
 	/* system */
 	{ "Hostname", h_hostname, 0, 0, { T_X }, &expr_type_string, NULL },
 	/* need data this library does not have: empty values, hosts override */
-	{ "XMLGetNodeValue", h_empty_string, 2, 2, { T_S, T_S }, &expr_type_string, NULL },
-	{ "XMLGetAttributeValue", h_empty_string, 3, 3, { T_S, T_S, T_S }, &expr_type_string, NULL },
+	{ "XMLGetNodeValue", h_xml_get_node_value, 2, 2, { T_S, T_S }, &expr_type_string, NULL },
+	{ "XMLGetAttributeValue", h_xml_get_attribute_value, 3, 3, { T_S, T_S, T_S },
+	  &expr_type_string, NULL },
 	{ "IPToCountry", h_empty_string, 1, 1, { T_S }, &expr_type_string, NULL },
 	{ "GeoIPEnrich", h_nil, 1, 1, { T_S }, NULL, NULL },
 	{ "GeoIPASNEnrich", h_nil, 1, 1, { T_S }, NULL, NULL },
@@ -1558,9 +1561,3 @@ const struct expr_func expr_hubtest_helpers[] = {
 	{ "basename", h_basename, 1, 1, { T_S }, &expr_type_string, NULL },
 };
 const size_t expr_hubtest_helpers_count = ARRAY_SIZE(expr_hubtest_helpers);
-
-/* Silence unused-type warnings for kinds only some tables use. */
-static inline void helpers_unused(void)
-{
-	(void)type_array_time;
-}

@@ -16,6 +16,8 @@
 
 #include "expr/expr_int.h"
 
+void expr_stash_reset(void);
+
 #define MATCH_LIMIT 2000000u
 #define DEPTH_LIMIT 10000u
 #define CACHE_SLOTS 128
@@ -27,15 +29,28 @@ struct expr_regex {
 };
 
 static pcre2_match_context *mctx;
-static pthread_once_t mctx_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t mctx_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void mctx_init(void)
+/* The limits live in one shared match context, created on first use (and
+ * again after expr_cleanup()). */
+static pcre2_match_context *get_mctx(void)
 {
-	mctx = pcre2_match_context_create(NULL);
-	if (mctx) {
-		pcre2_set_match_limit(mctx, MATCH_LIMIT);
-		pcre2_set_depth_limit(mctx, DEPTH_LIMIT);
+	pcre2_match_context *c = __atomic_load_n(&mctx, __ATOMIC_ACQUIRE);
+
+	if (c)
+		return c;
+	pthread_mutex_lock(&mctx_lock);
+	if (!mctx) {
+		c = pcre2_match_context_create(NULL);
+		if (c) {
+			pcre2_set_match_limit(c, MATCH_LIMIT);
+			pcre2_set_depth_limit(c, DEPTH_LIMIT);
+			__atomic_store_n(&mctx, c, __ATOMIC_RELEASE);
+		}
 	}
+	c = mctx;
+	pthread_mutex_unlock(&mctx_lock);
+	return c;
 }
 
 /*
@@ -149,16 +164,19 @@ int expr_regex_compile(const char *pattern, struct expr_regex **out, char *errbu
 
 int expr_regex_search(const struct expr_regex *re, const char *s, size_t len)
 {
+	pcre2_match_context *ctx;
 	pcre2_match_data *md;
 	int rc;
 
 	if (!re)
 		return -EINVAL;
-	pthread_once(&mctx_once, mctx_init);
+	ctx = get_mctx();
+	if (!ctx)
+		return -ENOMEM;	/* never match without limits */
 	md = pcre2_match_data_create(1, NULL);
 	if (!md)
 		return -ENOMEM;
-	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, md, mctx);
+	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, md, ctx);
 	pcre2_match_data_free(md);
 	if (rc >= 0)
 		return 1;
@@ -240,4 +258,10 @@ void expr_cleanup(void)
 	}
 	pthread_mutex_unlock(&cache_lock);
 	expr_data_reset();
+	expr_stash_reset();
+	/* only at exit / reload: no match may be running */
+	pthread_mutex_lock(&mctx_lock);
+	pcre2_match_context_free(mctx);
+	mctx = NULL;
+	pthread_mutex_unlock(&mctx_lock);
 }

@@ -48,11 +48,20 @@ struct expr_str *xstr_alloc(size_t len)
 {
 	struct expr_str *s;
 
+	size_t size;
+
 	if (len > EXPR_MAX_ALLOC)
 		return NULL;
-	s = malloc(sizeof(*s) + len + 1);
+	/*
+	 * PCRE2's JIT reads subjects 16 bytes at a time and may run past the end
+	 * (harmless, but memcheck flags it): round up and zero a tail so every
+	 * such read stays inside initialised memory.
+	 */
+	size = (sizeof(*s) + len + 1 + 15) / 16 * 16 + 16;
+	s = malloc(size);
 	if (!s)
 		return NULL;
+	memset(s->s + len, 0, size - sizeof(*s) - len);
 	s->refcnt = 1;
 	s->len = len;
 	s->s[len] = '\0';
