@@ -524,6 +524,7 @@ static void test_load_errors(void)
 	ASSERT_EQ(load_bad("name: x\n  statics: [\n"), -EINVAL, "YAML syntax");
 	ASSERT_TRUE(!strncmp(last_error, "bad.yaml:2:", 11), "YAML error names its line");
 	ASSERT_EQ(load_bad("name: x\n"), -EINVAL, "empty node");
+	ASSERT_EQ(load_bad("name: x\nfilter: \"1 == 1\"\n"), -EINVAL, "filter-only node is empty");
 	/* Documents without name/description/author are skipped, not errors. */
 	ASSERT_OK(load_bad("---\n# just a comment\n---\n"), "comment-only documents");
 	log_set_level(lvl);

@@ -818,9 +818,10 @@ static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, con
 				return err;
 		}
 	}
-	if (!node->grok && !node->nchildren && !node->statics.n && !node->wl && !node->nstash &&
-	    !node->filter)
-		return LOAD_ERR(L, m, "node '%s' has nothing to do", node->name);
+	/* A filter alone does nothing: CrowdSec refuses such a node as empty. */
+	if (!node->grok && !node->nchildren && !node->statics.n && !node->wl && !node->nstash)
+		return LOAD_ERR(L, m, "node '%s' is empty (no grok, statics, nodes, whitelist "
+				      "or stash)", node->name);
 	return 0;
 }
 
