@@ -155,6 +155,11 @@ static void test_dialect(void)
 	strmap_free(m);
 	ASSERT_EQ(GM("^[]{]+%{WORD:w}", "]{x", &m), 1, "] and { in a class");
 	strmap_free(m);
+	/* Braces of \p{..} and \x{..} are part of the escape, not a repeat. */
+	ASSERT_EQ(GM("^\\p{Greek}+ %{WORD:w}", "αβ x", &m), 1, "\\p{Greek}");
+	strmap_free(m);
+	ASSERT_EQ(GM("^\\x{41} %{WORD:w}", "A x", &m), 1, "\\x{41}");
+	strmap_free(m);
 	/* The MONTH pattern has a non-ASCII character: UTF mode must be on. */
 	ASSERT_EQ(GM("%{MONTH:m}", "Mär", &m), 1, "utf8 pattern");
 	strmap_free(m);

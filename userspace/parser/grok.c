@@ -411,6 +411,15 @@ static char *translate_re2(const char *re)
 			p += n - 1;
 			continue;
 		}
+		if (p[0] == '\\' && (p[1] == 'p' || p[1] == 'P' || p[1] == 'x') && p[2] == '{') {
+			const char *e = strchr(p + 3, '}');
+			size_t n = e ? (size_t)(e + 1 - p) : strlen(p);
+
+			/* \p{Greek}, \x{263a}: the braces belong to the escape. */
+			sb_add(&b, p, n);
+			p += n - 1;
+			continue;
+		}
 		if (p[0] == '\\' && p[1]) {
 			if (p[1] == 's')
 				sb_puts(&b, in_class ? "\\t\\n\\f\\r " : "[\\t\\n\\f\\r ]");
