@@ -6,6 +6,7 @@
  * data files, and hostile input. Cases are tables: source -> "kind:value".
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -334,7 +335,7 @@ static const struct expr_func host_funcs[] = {
 /* ---- fixture ---- */
 
 enum { V_EVT, V_QUEUE, V_N, V_F, V_S, V_ARR, V_M, V_NILV, V_DYN, V_RESULTS, V_EMPTY, V_T, V_D,
-       V_STRS, V_COUNT };
+       V_STRS, V_SM, V_COUNT };
 
 static struct expr_env *env;
 static struct expr_value vars[V_COUNT];
@@ -379,7 +380,8 @@ static int setup(void)
 	    expr_env_add_var(env, "empty", &expr_type_array_any) != V_EMPTY ||
 	    expr_env_add_var(env, "t", &expr_type_time) != V_T ||
 	    expr_env_add_var(env, "d", &expr_type_duration) != V_D ||
-	    expr_env_add_var(env, "strs", &expr_type_array_string) != V_STRS)
+	    expr_env_add_var(env, "strs", &expr_type_array_string) != V_STRS ||
+	    expr_env_add_var(env, "sm", &expr_type_map_string) != V_SM)
 		return -EINVAL;
 	err = expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC | EXPR_HELPERS_HUBTEST);
 	if (!err)
@@ -418,6 +420,13 @@ static int setup(void)
 		const char *strv[] = { "b", "a", "c" };
 
 		expr_array_from_strings(strv, 3, &vars[V_STRS]);
+	}
+	expr_map_new(&vars[V_SM]);
+	{
+		struct expr_value x;
+
+		expr_string("x", &x);
+		expr_map_set_take(&vars[V_SM], "a", x);
 	}
 	return 0;
 }
@@ -777,6 +786,12 @@ static const struct ok_case members[] = {
 	{ "len(results['s00-raw']['crowdsecurity/syslog-logs'])", "int:2" },
 	{ "results.success[''] == []", "bool:true" },
 	{ "m.not", "nil:<nil>" },
+	{ "sm.a", "string:x" },
+	{ "sm.zz", "string:" },
+	{ "sm['zz'] == ''", "bool:true" },
+	{ "sm.zz + '!'", "string:!" },
+	{ "get(sm, 'zz')", "nil:<nil>" },
+	{ "'zz' in sm", "bool:false" },
 	{ "{in: 1}.in", "int:1" },
 	{ "d.Seconds()", "float:90" },
 	{ "d.Minutes()", "float:1.5" },
@@ -1202,6 +1217,12 @@ static const struct compile_err_case compile_errors[] = {
 	{ "duration(1)", 10, "cannot use int" },
 	{ "queue.Nope", 7, "has no field Nope" },
 	{ "queue.Queue[0].Nope", 16, "has no field Nope" },
+	{ "all(queue.Queue, .Nope)", 19, "has no field Nope" },
+	{ "any(queue.Queue, {#.Meta.x.y})", 28, "has no field y" },
+	{ "map(strs, # + 1)", 13, "mismatched types string and int" },
+	{ "filter(queue.Queue, .Nope())", 22, "has no method Nope" },
+	{ "sm.a.b", 6, "has no field b" },
+	{ "sm.a > 1", 6, "mismatched types string and int" },
 };
 
 static void test_compile_errors(void)
@@ -1862,6 +1883,51 @@ static void test_reuse(void)
 	}
 }
 
+struct thread_arg {
+	struct expr_prog *prog;
+	int ok;
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_arg *a = p;
+
+	for (int i = 0; i < 2000; i++) {
+		struct expr_value out;
+		struct expr_error e;
+
+		if (expr_eval(a->prog, vars, NULL, &out, &e))
+			continue;
+		if (out.kind == EXPR_ARRAY && expr_array_len(&out) == 2)
+			a->ok++;
+		expr_value_release(&out);
+	}
+	return NULL;
+}
+
+/* Programs and shared values are evaluated concurrently (atomic refcounts). */
+static void test_threads(void)
+{
+	struct thread_arg args[4];
+	pthread_t th[4];
+	struct expr_prog *prog = NULL;
+	struct expr_error e;
+
+	if (!ASSERT_OK(expr_compile(env, "filter(map(queue.Queue, .Meta.user) + strs[0:1], "
+				    "{# matches '^(root|adm' + 'in)$' || # == s}) + "
+				    "[File('x'), s][2:]", &prog, &e), "compile"))
+		return;
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct thread_arg){ prog, 0 };
+		pthread_create(&th[i], NULL, thread_main, &args[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ASSERT_EQ(args[i].ok, 2000, "thread results");
+	}
+	expr_prog_free(prog);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_FATAL);	/* expected errors would clutter the output */
@@ -1891,6 +1957,7 @@ int main(void)
 	test_xml();
 	test_hostile();
 	test_reuse();
+	test_threads();
 	teardown();
 	return TEST_SUMMARY();
 }

@@ -44,6 +44,8 @@ struct parser {
 	int failed;
 	int rdepth;		/* parser recursion */
 	int closure_depth;
+	/* static type of # in each open closure (element of the iterated list) */
+	const struct expr_type *closure_elem[EXPR_MAX_DEPTH + 1];
 	struct scope_var scope[64];
 	int nscope;
 };
@@ -1073,7 +1075,7 @@ static struct node *parse_sequence(struct parser *p)
 	return seq;
 }
 
-static struct node *parse_closure(struct parser *p)
+static struct node *parse_closure(struct parser *p, const struct expr_type *elem)
 {
 	int pos = p->cur.pos;
 	bool braces = tok_op(p, "{");
@@ -1081,6 +1083,11 @@ static struct node *parse_closure(struct parser *p)
 
 	if (braces && !next(p))
 		return NULL;
+	if (p->closure_depth >= EXPR_MAX_DEPTH) {
+		perr(p, pos, -E2BIG, "expression too deeply nested");
+		return NULL;
+	}
+	p->closure_elem[p->closure_depth] = elem;
 	p->closure_depth++;
 	if (p->closure_depth > p->prog->nlevels)
 		p->prog->nlevels = p->closure_depth;
@@ -1159,6 +1166,16 @@ static const struct expr_type *predicate_type(const struct node *n)
 	}
 }
 
+/* What # is inside a closure over a value of static type t. */
+static const struct expr_type *iter_elem_type(const struct expr_type *t)
+{
+	if (t->kind == EXPR_ARRAY && t->elem)
+		return t->elem;
+	if (t->kind == EXPR_HOST && t->host && (t->host->flags & EXPR_HOST_ARRAYLIKE) && t->elem)
+		return t->elem;
+	return &expr_type_any;
+}
+
 static struct node *parse_predicate_call(struct parser *p, const struct predicate_def *d, int pos,
 					 struct node *piped)
 {
@@ -1188,7 +1205,8 @@ static struct node *parse_predicate_call(struct parser *p, const struct predicat
 			return NULL;
 		if (i > 0 && tok_op(p, ")") && i >= d->nrequired)
 			break;	/* trailing comma */
-		arg = d->closure_args[i] ? parse_closure(p) : parse_expression(p, 0);
+		arg = d->closure_args[i] ? parse_closure(p, iter_elem_type(n->list[0]->st)) :
+					   parse_expression(p, 0);
 		if (!node_push(p, n, arg))
 			return NULL;
 	}
@@ -1520,6 +1538,7 @@ static struct node *parse_primary(struct parser *p)
 		if (!n)
 			return NULL;
 		n->slot = p->closure_depth - 1;
+		n->st = p->closure_elem[n->slot] ? p->closure_elem[n->slot] : &expr_type_any;
 		if (tok_op(p, "#")) {
 			if (!next(p))
 				return NULL;
@@ -1530,6 +1549,7 @@ static struct node *parse_primary(struct parser *p)
 					return NULL;
 			} else if (tok_word(p, "acc")) {
 				n->op = 2;
+				n->st = &expr_type_any;
 				if (!next(p))
 					return NULL;
 			}

@@ -818,6 +818,16 @@ int parse_time(const char *s, int64_t *ns, int32_t *off)
 	return 0;
 }
 
+static int key_cmp(const void *a, const void *b, void *arg)
+{
+	const struct expr_map *m = arg;
+	const struct expr_str *x = m->keys[*(const uint32_t *)a], *y = m->keys[*(const uint32_t *)b];
+	size_t l = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->s, y->s, l);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
 void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth)
 {
 	char buf[64];
@@ -861,17 +871,31 @@ void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth)
 		}
 		sb_putc(sb, ']');
 		break;
-	case EXPR_MAP:
+	case EXPR_MAP: {
+		/* Go's fmt prints maps sorted by key */
+		uint32_t *order = malloc((v->m->len ? v->m->len : 1) * sizeof(*order));
+
+		if (!order) {
+			sb->oom = true;
+			break;
+		}
+		for (uint32_t i = 0; i < v->m->len; i++)
+			order[i] = i;
+		qsort_r(order, v->m->len, sizeof(*order), key_cmp, v->m);
 		sb_puts(sb, "map[");
-		for (uint32_t i = 0; i < v->m->len; i++) {
-			if (i)
+		for (uint32_t k = 0; k < v->m->len; k++) {
+			uint32_t i = order[k];
+
+			if (k)
 				sb_putc(sb, ' ');
 			sb_putn(sb, v->m->keys[i]->s, v->m->keys[i]->len);
 			sb_putc(sb, ':');
 			value_format_sb(sb, &v->m->vals[i], depth + 1);
 		}
 		sb_putc(sb, ']');
+		free(order);
 		break;
+	}
 	case EXPR_HOST:
 		if (v->h.ops && v->h.ops->format) {
 			char *s = v->h.ops->format(v->h.obj);
