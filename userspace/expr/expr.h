@@ -270,6 +270,11 @@ struct expr_method {
 	const struct expr_type *ret;	/* NULL = any */
 };
 
+/*
+ * Values a callback writes to *out are references the caller will release:
+ * strings/arrays/maps are new references; host objects are passed as
+ * expr_host(ops, obj) (if ops has ref/unref, take a reference first).
+ */
 struct expr_host_ops {
 	const char *name;		/* type name for messages: "Event" */
 	unsigned int flags;		/* enum expr_host_flags */

@@ -299,20 +299,18 @@ static int lex_number(struct parser *p, struct token *t)
 	}
 	if (!is_float) {
 		char *end;
+		unsigned long long v;
 
 		errno = 0;
-		t->i = (int64_t)strtoull(buf, &end, base);
-		if (*end || (base == 10 && (errno || strtoull(buf, NULL, 10) > INT64_MAX))) {
-			if (base != 10 || *end) {
-				perr(p, start, -EINVAL, "invalid number literal");
-				return -EINVAL;
-			}
-			/* too large for int: expr falls back to a float */
-			is_float = true;
-		} else {
-			t->kind = T_INT;
-			return 0;
+		v = strtoull(buf, &end, base);
+		/* like expr: an integer that does not fit int64 is an error, not a float */
+		if (*end || errno || v > INT64_MAX) {
+			perr(p, start, -EINVAL, "invalid integer literal: %s", buf);
+			return -EINVAL;
 		}
+		t->i = (int64_t)v;
+		t->kind = T_INT;
+		return 0;
 	}
 	t->kind = T_FLOAT;
 	t->f = strtod(buf, NULL);
