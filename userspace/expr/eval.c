@@ -687,9 +687,15 @@ static int member(struct ev *st, const struct node *n, struct expr_value *out)
 		return err;
 	if (obj.kind == EXPR_NIL && n->optional)
 		return CHAIN_NIL;
-	err = eval(st, n->b, &key);
-	if (!err)
-		err = fetch(st, n, &obj, &key, true, out);
+	/* constant keys (evt.Meta.x) are borrowed: no refcount traffic */
+	if (n->b->type == N_CONST) {
+		key = EXPR_NIL_VALUE;
+		err = fetch(st, n, &obj, &n->b->val, true, out);
+	} else {
+		err = eval(st, n->b, &key);
+		if (!err)
+			err = fetch(st, n, &obj, &key, true, out);
+	}
 	/*
 	 * Go maps are typed: a missing key of a map[string]string is "", not
 	 * nil. Native maps carry no element type, the static type does.

@@ -1309,6 +1309,33 @@ static struct node *parse_call(struct parser *p, const char *name, int namelen, 
 	return n;
 }
 
+/*
+ * A literal made only of constants ("x in ['a', 'b']", the hub's favourite)
+ * is built once here instead of at every evaluation.
+ */
+static struct node *fold_array(struct parser *p, struct node *n)
+{
+	struct expr_value v;
+
+	for (int i = 0; i < n->nlist; i++)
+		if (n->list[i]->type != N_CONST)
+			return n;
+	if (expr_array_new(n->nlist, &v)) {
+		perr(p, n->pos, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < n->nlist; i++) {
+		if (expr_array_push(&v, &n->list[i]->val)) {
+			expr_value_release(&v);
+			perr(p, n->pos, -ENOMEM, "out of memory");
+			return NULL;
+		}
+	}
+	n->type = N_CONST;
+	n->val = v;
+	return n;
+}
+
 static struct node *parse_array(struct parser *p)
 {
 	struct node *n = node_new(p, N_ARRAY, p->cur.pos);
@@ -1349,7 +1376,7 @@ static struct node *parse_array(struct parser *p)
 		n->st = &expr_type_array_any;
 		break;
 	}
-	return n;
+	return fold_array(p, n);
 }
 
 static struct node *parse_map(struct parser *p)
