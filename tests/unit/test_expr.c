@@ -1701,6 +1701,12 @@ static void test_data_files(void)
 	s = run("LookupFile('/index.html', 'tech.json')", NULL);
 	ASSERT_STREQ(s, "string:", "LookupFile none");
 	free(s);
+	s = run("FileMap('tech.json')[1]", NULL);
+	ASSERT_STREQ(s, "map:map[pattern:phpmyadmin tag:pma type:contains]", "FileMap row");
+	free(s);
+	s = run("len(FileMap('tech.json')) == 4 && FileMap('nope') == []", NULL);
+	ASSERT_STREQ(s, "bool:true", "FileMap sizes");
+	free(s);
 
 	/* the hub's real data */
 	expr_data_reset();

@@ -316,3 +316,36 @@ int data_lookup(const char *name, const char *s, size_t len, struct expr_value *
 	pthread_rwlock_unlock(&data_lock);
 	return err;
 }
+
+/* FileMap: the rows of a map file as [{pattern, tag, type}, ...]. */
+int data_file_map(const char *name, struct expr_value *out)
+{
+	static const char *const types[] = { "equals", "contains", "regex" };
+	struct data_file *f;
+	int err;
+
+	err = expr_array_new(0, out);
+	if (err)
+		return err;
+	pthread_rwlock_rdlock(&data_lock);
+	f = find_file(name);
+	for (size_t i = 0; !err && f && i < f->nrows; i++) {
+		struct expr_value row, v;
+
+		err = expr_map_new(&row);
+		if (!err && !(err = expr_string(f->rows[i].pattern, &v)))
+			err = expr_map_set_take(&row, "pattern", v);
+		if (!err && !(err = expr_string(f->rows[i].tag, &v)))
+			err = expr_map_set_take(&row, "tag", v);
+		if (!err && !(err = expr_string(types[f->rows[i].type], &v)))
+			err = expr_map_set_take(&row, "type", v);
+		if (!err)
+			err = expr_array_push_take(out, row);
+		else
+			expr_value_release(&row);
+	}
+	pthread_rwlock_unlock(&data_lock);
+	if (err)
+		expr_value_release(out);
+	return err;
+}

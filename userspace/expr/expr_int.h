@@ -124,6 +124,7 @@ struct expr_regex *regex_ref(struct expr_regex *re);
 int data_file_lines(const char *name, struct expr_value *out);
 int data_regexp_match(const char *name, const char *s, size_t len, bool *out);
 int data_lookup(const char *name, const char *s, size_t len, struct expr_value *out);
+int data_file_map(const char *name, struct expr_value *out);
 
 /* ---- helpers ---- */
 

@@ -1330,6 +1330,11 @@ HELPER(h_lookup_file)
 	return data_lookup(S(B), S(A), SL(A), out);
 }
 
+HELPER(h_file_map)
+{
+	return data_file_map(S(A), out);
+}
+
 /* ---- stash (process-wide string caches with optional TTL) ---- */
 
 struct stash_entry {
@@ -1532,6 +1537,7 @@ const struct expr_func expr_crowdsec_helpers[] = {
 	{ "File", h_file, 1, 1, { T_S }, &expr_type_array_string, NULL },
 	{ "RegexpInFile", h_regexp_in_file, 2, 2, { T_S, T_S }, &expr_type_bool, NULL },
 	{ "LookupFile", h_lookup_file, 2, 2, { T_S, T_S }, &expr_type_string, NULL },
+	{ "FileMap", h_file_map, 1, 1, { T_S }, &expr_type_array_any, NULL },
 	/* stash */
 	{ "SetInStash", h_set_in_stash, 3, 4, { T_S, T_S, T_S, T_X }, NULL, NULL },
 	{ "GetFromStash", h_get_from_stash, 2, 2, { T_S, T_S }, &expr_type_string, NULL },
