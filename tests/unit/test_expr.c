@@ -1701,6 +1701,28 @@ static void test_data_files(void)
 	s = run("LookupFile('/index.html', 'tech.json')", NULL);
 	ASSERT_STREQ(s, "string:", "LookupFile none");
 	free(s);
+	/* the hub's http-technology-probing filter, verbatim */
+	s = run("evt.SetMeta('service', 'http') && evt.SetMeta('log_type', 'http_access-log') &&"
+		" evt.SetMeta('http_status', '404') && evt.SetMeta('http_path', '/wp-login.php')",
+		NULL);
+	ASSERT_STREQ(s, "bool:true", "prepare event");
+	free(s);
+	s = run("if (evt.Meta.service == 'http' and\n"
+		"    evt.Meta.log_type in ['http_access-log', 'http_error-log'] and\n"
+		"    evt.Meta.http_status in ['404', '403'])\n"
+		"  {\n"
+		"    let target_technology = LookupFile(evt.Meta.http_path, \"tech.json\");\n"
+		"    target_technology != \"\" ? evt.SetMeta(\"target_technology\", "
+		"target_technology)  : false\n"
+		"  } else { false }\n", NULL);
+	ASSERT_STREQ(s, "bool:true", "technology probing filter");
+	free(s);
+	s = run("evt.Meta.target_technology", NULL);
+	ASSERT_STREQ(s, "string:wordpress", "filter stored the technology");
+	free(s);
+	s = run("evt.SetMeta('http_status', '200') && evt.SetMeta('log_type', 'ssh_failed-auth')",
+		NULL);
+	free(s);
 	s = run("FileMap('tech.json')[1]", NULL);
 	ASSERT_STREQ(s, "map:map[pattern:phpmyadmin tag:pma type:contains]", "FileMap row");
 	free(s);
