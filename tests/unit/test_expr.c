@@ -1757,8 +1757,6 @@ static void test_data_files(void)
 	rmdir(dir);
 }
 
-bool expr_xml_available(void);
-
 static void test_xml(void)
 {
 	static const char evxml[] =

@@ -16,9 +16,6 @@
 
 #include "expr/ast.h"
 
-int expr_sort_values(struct expr_value *arr, bool desc);
-int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,
-		       const struct expr_value *key, struct expr_value *out);
 
 #define A (&args[0])
 #define B (&args[1])
@@ -289,9 +286,6 @@ static int b_lower(struct expr_ctx *c, const struct expr_value *args, int n, str
 	return case_map(A, false, o);
 }
 
-/* Go strings.SplitN / SplitAfterN: n < 0 = all, n == 0 = nil (empty). */
-int split_common(const char *s, size_t sl, const char *sep, size_t sepl, int64_t lim,
-		 bool after, struct expr_value *out);
 
 int split_common(const char *s, size_t sl, const char *sep, size_t sepl, int64_t lim,
 		 bool after, struct expr_value *out)
@@ -350,8 +344,6 @@ static int b_split_after(struct expr_ctx *c, const struct expr_value *args, int 
 	return split_common(S(A), SL(A), S(B), SL(B), n > 2 ? C->i : -1, true, o);
 }
 
-int replace_common(const struct expr_value *s, const struct expr_value *old,
-		   const struct expr_value *new, int64_t lim, struct expr_value *out);
 
 int replace_common(const struct expr_value *s, const struct expr_value *old,
 		   const struct expr_value *new, int64_t lim, struct expr_value *out)
@@ -632,8 +624,6 @@ static int b_to_base64(struct expr_ctx *ctx, const struct expr_value *args, int 
 	return sb_to_value(&sb, out);
 }
 
-/* Standard base64 with padding; -EINVAL on anything else (Go StdEncoding). */
-int base64_decode(const char *s, size_t l, struct expr_value *out);
 
 int base64_decode(const char *s, size_t l, struct expr_value *out)
 {
@@ -901,7 +891,6 @@ static int b_concat(struct expr_ctx *ctx, const struct expr_value *args, int n,
 	return err;
 }
 
-int flatten_into(struct expr_value *out, const struct expr_value *v, int depth);
 
 int flatten_into(struct expr_value *out, const struct expr_value *v, int depth)
 {
@@ -928,7 +917,6 @@ static int b_flatten(struct expr_ctx *ctx, const struct expr_value *args, int n,
 	return err;
 }
 
-int uniq_into(struct expr_value *out, const struct expr_value *v);
 
 int uniq_into(struct expr_value *out, const struct expr_value *v)
 {

@@ -988,7 +988,6 @@ static int sort_items(struct sort_item *items, size_t n, bool desc)
 	return err;
 }
 
-int expr_sort_values(struct expr_value *arr, bool desc);
 
 /* Sorts an array value in place by its own elements (sort() builtin). */
 int expr_sort_values(struct expr_value *arr, bool desc)
@@ -1456,9 +1455,6 @@ int expr_eval_bool(const struct expr_prog *prog, const struct expr_value *vars, 
 	return 0;
 }
 
-/* Shared with builtins: strict=false fetch for get(). */
-int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,
-		       const struct expr_value *key, struct expr_value *out);
 
 int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,
 		       const struct expr_value *key, struct expr_value *out)

@@ -424,6 +424,12 @@ int expr_regex_compile(const char *pattern, struct expr_regex **out, char *errbu
 int expr_regex_search(const struct expr_regex *re, const char *s, size_t len);
 void expr_regex_free(struct expr_regex *re);
 
+/*
+ * XMLGetNodeValue/XMLGetAttributeValue need libxml2 at build time (libxml-2.0
+ * in the Makefile's PKGS); without it they return "". True when they work.
+ */
+bool expr_xml_available(void);
+
 /* Frees process-wide caches (regex cache); call at exit for clean valgrind runs. */
 void expr_cleanup(void);
 

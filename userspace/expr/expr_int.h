@@ -133,6 +133,28 @@ extern const size_t expr_crowdsec_helpers_count;
 extern const struct expr_func expr_hubtest_helpers[];
 extern const size_t expr_hubtest_helpers_count;
 
+/* Shared pieces of builtins.c / helpers.c / eval.c. */
+int expr_sort_values(struct expr_value *arr, bool desc);
+/* obj[key] with nil instead of errors (get()). */
+int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,
+		       const struct expr_value *key, struct expr_value *out);
+/* Go strings.SplitN / SplitAfterN: lim < 0 = all, 0 = empty list. */
+int split_common(const char *s, size_t sl, const char *sep, size_t sepl, int64_t lim,
+		 bool after, struct expr_value *out);
+/* Go strings.Replace: lim < 0 = all. */
+int replace_common(const struct expr_value *s, const struct expr_value *old,
+		   const struct expr_value *new, int64_t lim, struct expr_value *out);
+/* Standard base64 with padding; -EINVAL on anything else (Go StdEncoding). */
+int base64_decode(const char *s, size_t l, struct expr_value *out);
+int flatten_into(struct expr_value *out, const struct expr_value *v, int depth);
+/* Appends v unless an equal value is already there. */
+int uniq_into(struct expr_value *out, const struct expr_value *v);
+int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
+			 struct expr_value *out);
+int h_xml_get_attribute_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
+			      struct expr_value *out);
+void expr_stash_reset(void);
+
 int ctx_err(struct expr_ctx *ctx, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

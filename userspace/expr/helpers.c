@@ -22,17 +22,6 @@
 #include "common/log.h"
 #include "expr/expr_int.h"
 
-int split_common(const char *s, size_t sl, const char *sep, size_t sepl, int64_t lim,
-		 bool after, struct expr_value *out);
-int replace_common(const struct expr_value *s, const struct expr_value *old,
-		   const struct expr_value *new, int64_t lim, struct expr_value *out);
-int base64_decode(const char *s, size_t l, struct expr_value *out);
-int flatten_into(struct expr_value *out, const struct expr_value *v, int depth);
-int uniq_into(struct expr_value *out, const struct expr_value *v);
-int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
-			 struct expr_value *out);
-int h_xml_get_attribute_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
-			      struct expr_value *out);
 
 #define A (&args[0])
 #define B (&args[1])
@@ -1406,8 +1395,6 @@ HELPER(h_get_from_stash)
 		return ctx_err(ctx, err, "GetFromStash: key %s not found in cache %s", S(B), S(A));
 	return 0;
 }
-
-void expr_stash_reset(void);
 
 void expr_stash_reset(void)
 {

@@ -317,7 +317,6 @@ static int lex_number(struct parser *p, struct token *t)
 	return 0;
 }
 
-static const char *const ops3[] = { NULL };
 static const char *const ops2[] = { "?.", "??", "**", "==", "!=", "<=", ">=", "&&", "||",
 				    "..", "::", NULL };
 static const char ops1[] = "+-*/%^!<>?:.,()[]{}|#;=";
@@ -330,7 +329,6 @@ static int lex(struct parser *p)
 
 	free(t->s);
 	memset(t, 0, sizeof(*t));
-	(void)ops3;
 	for (;;) {
 		while (p->lexpos < p->srclen && isspace((unsigned char)s[p->lexpos]))
 			p->lexpos++;
@@ -1143,8 +1141,6 @@ static const struct expr_type *elem_type(const struct expr_type *t)
 
 static const struct expr_type *predicate_type(const struct node *n)
 {
-	static const struct expr_type arr_bool = { EXPR_ARRAY, &expr_type_bool, NULL };
-
 	switch (n->op) {
 	case P_ALL: case P_ANY: case P_NONE: case P_ONE:
 		return &expr_type_bool;
@@ -1153,7 +1149,6 @@ static const struct expr_type *predicate_type(const struct node *n)
 	case P_FILTER: case P_SORT_BY:
 		return n->list[0]->st->kind == EXPR_ARRAY ? n->list[0]->st : &expr_type_array_any;
 	case P_MAP:
-		(void)arr_bool;
 		return &expr_type_array_any;
 	case P_FIND: case P_FIND_LAST:
 		return elem_type(n->list[0]->st);

@@ -16,8 +16,6 @@
 
 #include "expr/expr_int.h"
 
-void expr_stash_reset(void);
-
 #define MATCH_LIMIT 2000000u
 #define DEPTH_LIMIT 10000u
 #define CACHE_SLOTS 128
