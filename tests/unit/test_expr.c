@@ -597,7 +597,7 @@ static const struct ok_case comparisons[] = {
 	{ "'a' != 'b'", "bool:true" },
 	{ "nil == nil", "bool:true" },
 	{ "nilv == nil", "bool:true" },
-	{ "1 == '1'", "bool:false" },
+	{ "dyn == '1'", "bool:false" },
 	{ "dyn == 1", "bool:false" },
 	{ "[1, 2] == [1, 2]", "bool:true" },
 	{ "[1, 2] == [2, 1]", "bool:false" },
@@ -623,6 +623,9 @@ static const struct ok_case comparisons[] = {
 	{ "t < t + d", "bool:true" },
 	{ "evt.Time == t", "bool:true" },
 	{ "n == 5 == true", "bool:true" },
+	{ "[1] == [1.0]", "bool:true" },
+	{ "nil != evt", "bool:true" },
+	{ "m.a == 1", "bool:true" },
 };
 
 static const struct ok_case logic[] = {
@@ -1179,6 +1182,11 @@ static const struct compile_err_case compile_errors[] = {
 	{ "not evt.Meta.user == 'x'", 1, "mismatched type string" },
 	{ "-s", 1, "mismatched type string" },
 	{ "s < 1", 3, "mismatched types string and int" },
+	{ "1 == '1'", 3, "mismatched types int and string" },
+	{ "s != true", 3, "mismatched types string and bool" },
+	{ "evt.Meta.user == 5", 15, "mismatched types string and int" },
+	{ "evt == queue", 5, "mismatched types" },
+	{ "1 in strs", 3, "mismatched types int and array" },
 	{ "s contains 1", 3, "mismatched types string and int" },
 	{ "n matches 'x'", 3, "mismatched types int" },
 	{ "1 in 'abc'", 3, "mismatched types int and string" },

@@ -661,6 +661,20 @@ static void mismatch(struct parser *p, int pos, int op, const struct expr_type *
 	     expr_kind_name(a->kind), expr_kind_name(b->kind));
 }
 
+/* expr's isComparable(): may == / in relate values of these static types? */
+static bool comparable(const struct expr_type *a, const struct expr_type *b)
+{
+	if (!known(a) || !known(b) || a->kind == EXPR_NIL || b->kind == EXPR_NIL)
+		return true;
+	if (numeric(a->kind) && numeric(b->kind))
+		return true;
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == EXPR_HOST)
+		return !a->host || !b->host || a->host == b->host;
+	return true;
+}
+
 /* Static result type of a binary operation; reports known mismatches. */
 static const struct expr_type *binary_type(struct parser *p, int op, const struct expr_type *a,
 					   const struct expr_type *b, int pos)
@@ -676,6 +690,8 @@ static const struct expr_type *binary_type(struct parser *p, int op, const struc
 		return &expr_type_bool;
 	case OP_EQ:
 	case OP_NE:
+		if (!comparable(a, b))
+			goto bad;
 		return &expr_type_bool;
 	case OP_LT: case OP_GT: case OP_LE: case OP_GE:
 		if (both && !(numeric(ka) && numeric(kb)) && ka != kb)
@@ -689,6 +705,8 @@ static const struct expr_type *binary_type(struct parser *p, int op, const struc
 		    kb != EXPR_NIL)
 			goto bad;
 		if (known(b) && kb == EXPR_MAP && known(a) && ka != EXPR_STRING && ka != EXPR_NIL)
+			goto bad;
+		if (kb == EXPR_ARRAY && b->elem && !comparable(a, b->elem))
 			goto bad;
 		return &expr_type_bool;
 	case OP_MATCHES: case OP_CONTAINS: case OP_STARTS: case OP_ENDS:
