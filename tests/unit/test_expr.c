@@ -1020,6 +1020,8 @@ static const struct ok_case builtins[] = {
 static const struct ok_case helpers[] = {
 	{ "Upper('abc')", "string:ABC" },
 	{ "Lower('ABC')", "string:abc" },
+	{ "Upper('caf\xc3\xa9')", "string:CAF\xc3\x89" },
+	{ "Lower('\xc3\x80 la')", "string:\xc3\xa0 la" },
 	{ "TrimSpace('  a b \\n')", "string:a b" },
 	{ "Trim('--a--', '-')", "string:a" },
 	{ "TrimLeft('--a--', '-')", "string:a--" },

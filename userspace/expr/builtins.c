@@ -250,7 +250,7 @@ static int b_trim_suffix(struct expr_ctx *c, const struct expr_value *args, int 
 
 /* ASCII case mapping plus the 2-byte Latin-1/Greek/Cyrillic ranges that
  * keep their UTF-8 length; enough for log data. */
-static int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
+int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
 {
 	struct expr_str *r = xstr_new(S(s), SL(s));
 

@@ -12,9 +12,10 @@
  *   rc = expr_eval_bool(prog, vars, NULL, &match, &err);
  *
  * Errors: every int return is 0 or -errno. Compile errors (syntax, unknown
- * identifier, unknown function, wrong arity, unknown field of a host type that
- * declares its fields, invalid constant regex) carry a 1-based line/column in
- * struct expr_error. Run-time errors (type mismatch, index out of range, member
+ * identifier, unknown function, wrong arity or argument kind, unknown field or
+ * method of a host type that declares them, operators on incompatible known
+ * types such as `evt.Meta.x > 5`, invalid constant regex, nesting deeper than
+ * 200) carry a 1-based line/column in struct expr_error. Run-time errors (type mismatch, index out of range, member
  * access on nil, a helper failing) make expr_eval() return a negative errno
  * (-EINVAL, -ERANGE, -ENOENT, -ENOMEM, -E2BIG...) with a message; they never crash.
  *
@@ -29,6 +30,10 @@
  *   - host objects (EXPR_HOST) are NOT reference counted by default: the host
  *     guarantees the object lives for the whole evaluation (an Event outlives the
  *     expression run on it). A host type may set ref/unref to opt in.
+ *
+ * Go maps: expose one either as a native EXPR_MAP value or as a MAPLIKE host
+ * view. A missing key yields the zero value of the element type: the static
+ * type for native maps (map[string]string => ""), the host's get() otherwise.
  *
  * Thread safety: an expr_env is built single-threaded and must not change
  * after the first compile; programs are read-only and can be evaluated

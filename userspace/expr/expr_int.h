@@ -154,6 +154,8 @@ int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, in
 int h_xml_get_attribute_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
 			      struct expr_value *out);
 void expr_stash_reset(void);
+/* ASCII and Latin-1 (U+00C0..U+00FE) case mapping, UTF-8 lengths unchanged. */
+int case_map(const struct expr_value *s, bool upper, struct expr_value *out);
 
 int ctx_err(struct expr_ctx *ctx, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

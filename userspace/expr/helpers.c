@@ -60,26 +60,12 @@ HELPER(h_basename)
 
 HELPER(h_upper)
 {
-	struct expr_str *r = xstr_new(S(A), SL(A));
-
-	if (!r)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < r->len; i++)
-		r->s[i] = toupper((unsigned char)r->s[i]);
-	*out = xstr_value(r);
-	return 0;
+	return case_map(A, true, out);
 }
 
 HELPER(h_lower)
 {
-	struct expr_str *r = xstr_new(S(A), SL(A));
-
-	if (!r)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < r->len; i++)
-		r->s[i] = tolower((unsigned char)r->s[i]);
-	*out = xstr_value(r);
-	return 0;
+	return case_map(A, false, out);
 }
 
 static bool in_set(const char *set, size_t n, char c)
