@@ -1878,6 +1878,37 @@ static void test_hostile(void)
 	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "source too long");
 	free(src);
 
+	/* CPU and memory budgets per evaluation */
+	expr_set_limits(100000, 1 << 20);
+	{
+		char *s = run("all(1..20000, 1 + 1 + 1 + 1 + 1 + 1 > 0)", &e);
+
+		ASSERT_STREQ(s, "ERR:-7", "step limit");
+		ASSERT_TRUE(strstr(e.msg, "step limit") != NULL, "step limit message");
+		free(s);
+		s = run("len(repeat('x', 2000000))", &e);
+		ASSERT_STREQ(s, "ERR:-12", "memory limit (string)");
+		free(s);
+		s = run("len(reduce(1..40, #acc + #acc, 'xx'))", &e);
+		ASSERT_STREQ(s, "ERR:-12", "memory limit (doubling)");
+		free(s);
+		s = run("len(1..100000)", &e);
+		ASSERT_STREQ(s, "ERR:-12", "memory limit (array)");
+		free(s);
+		s = run("len(map(1..1000, map(1..100, #)))", &e);
+		ASSERT_STREQ(s, "ERR:-12", "memory limit (nested)");
+		free(s);
+		s = run("len(map(1..1000, #))", &e);
+		ASSERT_STREQ(s, "int:1000", "within limits");
+		free(s);
+	}
+	expr_set_limits(0, 0);
+	{
+		char *s = run("len(map(1..1000, map(1..100, #)))", &e);
+
+		ASSERT_STREQ(s, "int:1000", "default limits allow real work");
+		free(s);
+	}
 	{
 		char *s = run("'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab' matches '^(a+)+$'", &e);
 

@@ -20,8 +20,19 @@ struct frame {
 	struct expr_value acc;
 };
 
+/* Defaults: far above any hub expression, far below a hang or an OOM. */
+static uint64_t max_steps = 10000000;
+static int64_t max_bytes = 256 << 20;
+
+void expr_set_limits(uint64_t steps, size_t bytes)
+{
+	max_steps = steps ? steps : 10000000;
+	max_bytes = bytes ? (int64_t)bytes : 256 << 20;
+}
+
 struct ev {
 	const struct expr_prog *prog;
+	uint64_t steps;
 	const struct expr_value *vars;
 	struct expr_value *locals;
 	struct frame *frames;
@@ -421,7 +432,7 @@ static int range_op(struct ev *st, const struct node *n, const struct expr_value
 		err = expr_array_push_take(out, expr_int(a->i + i));
 	if (err) {
 		expr_value_release(out);
-		return rt_err(st, n, err, "out of memory");
+		return rt_err(st, n, err, "range: %s", strerror(-err));
 	}
 	return 0;
 }
@@ -1251,6 +1262,8 @@ static int eval(struct ev *st, const struct node *n, struct expr_value *out)
 	int err;
 
 	*out = EXPR_NIL_VALUE;
+	if (++st->steps > max_steps)
+		return rt_err(st, n, -E2BIG, "evaluation step limit reached");
 	switch (n->type) {
 	case N_CONST:
 		*out = expr_value_ref(&n->val);
@@ -1391,6 +1404,8 @@ int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void 
 	struct expr_value locals_stack[8], *locals = locals_stack;
 	struct frame frames_stack[8], *frames = frames_stack;
 	struct ev st = { .prog = prog, .vars = vars };
+	int64_t saved_left = expr_mem_left;
+	bool saved_limited = expr_mem_limited;
 	int rc;
 
 	*out = EXPR_NIL_VALUE;
@@ -1414,7 +1429,12 @@ int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void 
 	st.ctx.user = user;
 	st.ctx.env = prog->env;
 
+	/* nested evaluations (a host function calling expr_eval) get their own budget */
+	expr_mem_left = max_bytes;
+	expr_mem_limited = true;
 	rc = eval(&st, prog->root, out);
+	expr_mem_limited = saved_limited;
+	expr_mem_left = saved_left;
 	if (rc == CHAIN_NIL) {	/* cannot escape an N_CHAIN, but be safe */
 		rc = 0;
 		*out = EXPR_NIL_VALUE;

@@ -397,6 +397,13 @@ enum expr_kind expr_prog_type(const struct expr_prog *prog);
  */
 int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void *user,
 	      struct expr_value *out, struct expr_error *err);
+/*
+ * Per-evaluation limits (process-wide settings): node evaluations (CPU) and
+ * bytes allocated for strings/arrays/maps (memory). Exceeding either makes
+ * expr_eval() fail with -E2BIG. 0 restores the default (10M steps, 256 MiB).
+ */
+void expr_set_limits(uint64_t max_steps, size_t max_bytes);
+
 /* Same, requiring a bool result (-EINVAL "expected bool, got X" otherwise). */
 int expr_eval_bool(const struct expr_prog *prog, const struct expr_value *vars, void *user,
 		   bool *out, struct expr_error *err);

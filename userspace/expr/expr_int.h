@@ -18,6 +18,27 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* ---- per-evaluation budgets ---- */
+
+/*
+ * Bytes an evaluation may still allocate (strings, arrays, maps), charged on
+ * allocation and never credited back: a cap on the work an expression can
+ * make the process do, not an accounting of live memory. Only active inside
+ * expr_eval() on this thread.
+ */
+extern __thread int64_t expr_mem_left;
+extern __thread bool expr_mem_limited;
+
+static inline bool mem_charge(size_t n)
+{
+	if (!expr_mem_limited)
+		return true;
+	if ((int64_t)n > expr_mem_left)
+		return false;
+	expr_mem_left -= n;
+	return true;
+}
+
 /* ---- values ---- */
 
 struct expr_map {

@@ -15,6 +15,9 @@
 
 #include "expr/expr_int.h"
 
+__thread int64_t expr_mem_left;
+__thread bool expr_mem_limited;
+
 const struct expr_type expr_type_any = { EXPR_ANY, NULL, NULL };
 const struct expr_type expr_type_nil = { EXPR_NIL, NULL, NULL };
 const struct expr_type expr_type_bool = { EXPR_BOOL, NULL, NULL };
@@ -58,6 +61,8 @@ struct expr_str *xstr_alloc(size_t len)
 	 * such read stays inside initialised memory.
 	 */
 	size = (sizeof(*s) + len + 1 + 15) / 16 * 16 + 16;
+	if (!mem_charge(size))
+		return NULL;
 	s = malloc(size);
 	if (!s)
 		return NULL;
@@ -219,6 +224,8 @@ int expr_array_new(size_t cap_hint, struct expr_value *out)
 	*out = EXPR_NIL_VALUE;
 	if (cap_hint > EXPR_MAX_ALLOC / sizeof(struct expr_value))
 		return -E2BIG;
+	if (!mem_charge(sizeof(*a) + cap_hint * sizeof(struct expr_value)))
+		return -ENOMEM;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -252,6 +259,10 @@ int expr_array_push_take(struct expr_value *array, struct expr_value item)
 		if (cap > EXPR_MAX_ALLOC / sizeof(*p)) {
 			expr_value_release(&item);
 			return -E2BIG;
+		}
+		if (!mem_charge((cap - a->cap) * sizeof(*p))) {
+			expr_value_release(&item);
+			return -ENOMEM;
 		}
 		p = realloc(a->items, cap * sizeof(*p));
 		if (!p) {
@@ -386,6 +397,8 @@ int expr_map_set_keyn_take(struct expr_value *map, const char *key, size_t klen,
 		struct expr_str **k;
 		struct expr_value *v;
 
+		if (!mem_charge((cap - m->cap) * (sizeof(*k) + sizeof(*v))))
+			goto oom;
 		k = realloc(m->keys, cap * sizeof(*k));
 		if (!k)
 			goto oom;
