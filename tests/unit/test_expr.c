@@ -1954,6 +1954,62 @@ static void test_reuse(void)
 	}
 }
 
+/*
+ * Random token soup: whatever loads must evaluate to a value or an error, with
+ * no crash, leak or sanitizer report. Deterministic (fixed seed).
+ */
+static void test_fuzz(void)
+{
+	static const char *const toks[] = {
+		"evt", "m", "arr", "s", "n", "f", "nilv", "dyn", "queue", "strs", "sm", "results",
+		".Meta", ".user", ".Line", ".Raw", ".Queue", ".a", ".c", "?.", ".", "#", "#index",
+		"1", "0", "-1", "'a'", "\"b\"", "1.5", "nil", "true", "false", "[", "]", "{", "}",
+		"(", ")", ",", ":", ";", "+", "-", "*", "/", "%", "**", "==", "!=", "<", ">", "<=",
+		">=", "and", "or", "not", "!", "in", "matches", "contains", "startsWith", "endsWith",
+		"..", "??", "?", "|", "let x =", "x", "if", "else", "len(", "map(", "filter(",
+		"all(", "any(", "count(", "Upper(", "split(", "get(", "keys(", "string(", "int(",
+		"reduce(", "sortBy(", "JsonExtract(", "Sprintf(", "'%v'", "'.*'", "'('", "1..3",
+		"evt.GetMeta(", "duration(", "'1s'", "t", "d", "t.Sub(", "{#}", "{.a}", "#acc",
+	};
+	uint32_t seed = 12345;
+	int loaded = 0, ran = 0, failed = 0;
+
+	for (int i = 0; i < 20000; i++) {
+		char src[512] = "";
+		int ntok;
+		struct expr_prog *prog = NULL;
+		struct expr_value out;
+		struct expr_error e;
+
+		seed = seed * 1103515245 + 12345;
+		ntok = 1 + (seed >> 16) % 12;
+		for (int k = 0; k < ntok; k++) {
+			seed = seed * 1103515245 + 12345;
+			strcat(src, toks[(seed >> 16) % (sizeof(toks) / sizeof(toks[0]))]);
+			strcat(src, " ");
+		}
+		if (expr_compile(env, src, &prog, &e)) {
+			if (e.code >= 0 || !e.msg[0] || e.column < 1) {
+				failed++;
+				fprintf(stderr, "bad compile error for [%s]: %d %s\n", src, e.code, e.msg);
+			}
+			continue;
+		}
+		loaded++;
+		if (expr_eval(prog, vars, NULL, &out, &e) == 0) {
+			ran++;
+			expr_value_release(&out);
+		} else if (e.code >= 0 || !e.msg[0] || out.kind != EXPR_NIL) {
+			failed++;
+			fprintf(stderr, "bad runtime error for [%s]: %d %s\n", src, e.code, e.msg);
+		}
+		expr_prog_free(prog);
+	}
+	ASSERT_EQ(failed, 0, "fuzz: every failure is a clean error");
+	ASSERT_TRUE(loaded > 100, "fuzz: some expressions load");
+	ASSERT_TRUE(ran > 50, "fuzz: some expressions run");
+}
+
 struct thread_arg {
 	struct expr_prog *prog;
 	int ok;
@@ -2029,6 +2085,7 @@ int main(void)
 	test_hostile();
 	test_reuse();
 	test_threads();
+	test_fuzz();
 	teardown();
 	return TEST_SUMMARY();
 }
