@@ -1849,10 +1849,32 @@ static void test_hostile(void)
 	strcpy(src + n, "1");
 	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "deep arrays");
 
+	/* long flat chains are fine (sigma rules OR hundreds of terms) */
 	for (i = 0; i < n; i++)
-		memcpy(src + i * 2, "1+", 2);
+		memcpy(src + i * 2, i % 3 ? "1+" : "2-", 2);
 	strcpy(src + n * 2, "1");
-	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "long chain");
+	if (ASSERT_OK(expr_compile(env, src, &prog, &e), "long chain")) {
+		struct expr_value out;
+
+		ASSERT_OK(expr_eval(prog, vars, NULL, &out, &e), "long chain eval");
+		ASSERT_EQ(out.i, 3 + 2 * 1666 - 1 + 1 - 1, "long chain value");
+		expr_prog_free(prog);
+	}
+	for (i = 0; i < 1000; i++)
+		memcpy(src + i * 14, "s == 'x'   || ", 14);
+	strcpy(src + 1000 * 14, "s == 'hello'");
+	if (ASSERT_OK(expr_compile(env, src, &prog, &e), "long or")) {
+		bool b = false;
+
+		ASSERT_OK(expr_eval_bool(prog, vars, NULL, &b, &e), "long or eval");
+		ASSERT_TRUE(b, "long or value");
+		expr_prog_free(prog);
+	}
+	/* ... but right-nested ones are real nesting */
+	for (i = 0; i < n; i++)
+		memcpy(src + i * 3, "1+(", 3);
+	strcpy(src + n * 3, "1");
+	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "right-nested chain");
 
 	for (i = 0; i < n; i++)
 		memcpy(src + i * 4, "a?.b", 4);

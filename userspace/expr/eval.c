@@ -518,6 +518,46 @@ out:
 	return err;
 }
 
+/* A flattened left-assoc chain: and/or short-circuit, arithmetic accumulates. */
+static int fold(struct ev *st, const struct node *n, struct expr_value *out)
+{
+	struct expr_value acc, v, r;
+	bool logic = n->op == OP_AND || n->op == OP_OR;
+	int err = eval(st, n->list[0], &acc);
+
+	for (int i = 1; !err && i < n->nlist; i++) {
+		if (logic) {
+			if (acc.kind != EXPR_BOOL) {
+				err = rt_err(st, n, -EINVAL, "invalid operation: %s on %s",
+					     n->op == OP_AND ? "and" : "or", vkind(&acc));
+				break;
+			}
+			if (acc.b == (n->op == OP_OR))	/* short circuit */
+				break;
+			err = eval(st, n->list[i], &acc);
+			continue;
+		}
+		err = eval(st, n->list[i], &v);
+		if (err)
+			break;
+		err = arith(st, n, n->ops[i], &acc, &v, &r);
+		expr_value_release(&v);
+		if (err)
+			break;
+		expr_value_release(&acc);
+		acc = r;
+	}
+	if (!err && logic && acc.kind != EXPR_BOOL)
+		err = rt_err(st, n, -EINVAL, "invalid operation: %s on %s",
+			     n->op == OP_AND ? "and" : "or", vkind(&acc));
+	if (err) {
+		expr_value_release(&acc);
+		return err;
+	}
+	*out = acc;
+	return 0;
+}
+
 static int unary(struct ev *st, const struct node *n, struct expr_value *out)
 {
 	struct expr_value a;
@@ -1363,6 +1403,8 @@ static int eval(struct ev *st, const struct node *n, struct expr_value *out)
 		expr_value_release(&st->locals[n->slot]);
 		st->locals[n->slot] = v;
 		return eval(st, n->b, out);
+	case N_FOLD:
+		return fold(st, n, out);
 	case N_SEQ:
 		for (int i = 0; i < n->nlist; i++) {
 			expr_value_release(out);

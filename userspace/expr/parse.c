@@ -778,12 +778,64 @@ bad:
 	return NULL;
 }
 
+/* Operators of one precedence level share a chain: a + b - c is one fold. */
+static int fold_class(int op)
+{
+	switch (op) {
+	case OP_OR:
+		return 1;
+	case OP_AND:
+		return 2;
+	case OP_ADD: case OP_SUB:
+		return 3;
+	case OP_MUL: case OP_DIV: case OP_MOD:
+		return 4;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * "a || b || c ..." (sigma-generated scenarios have hundreds of terms) becomes
+ * one flat node evaluated left to right: same result as the left-leaning tree,
+ * without a tree height (and evaluator recursion) proportional to its length.
+ */
+static struct node *make_fold(struct parser *p, int op, struct node *l, struct node *r, int pos)
+{
+	const struct expr_type *st = binary_type(p, op, l->st, r->st, pos);
+	struct node *n = l;
+	int *ops;
+
+	if (!st)
+		return NULL;
+	if (l->type != N_FOLD || fold_class(l->op) != fold_class(op)) {
+		n = node_new(p, N_FOLD, pos);
+		if (!n || !node_push(p, n, l))
+			return NULL;
+		n->op = op;
+	}
+	if (!node_push(p, n, r))
+		return NULL;
+	ops = realloc(n->ops, n->nlist * sizeof(*ops));
+	if (!ops) {
+		perr(p, pos, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	n->ops = ops;
+	ops[0] = OP_NONE;
+	ops[n->nlist - 1] = op;
+	n->st = st;
+	return n;
+}
+
 static struct node *make_binary(struct parser *p, int op, struct node *l, struct node *r, int pos)
 {
 	struct node *n;
 
 	if (!l || !r)
 		return NULL;
+	if (fold_class(op))
+		return make_fold(p, op, l, r, pos);
 	n = node_new(p, N_BINARY, pos);
 	if (!n || !node_child(p, n, l) || !node_child(p, n, r))
 		return NULL;
@@ -1804,6 +1856,7 @@ static void prog_free_nodes(struct expr_prog *prog)
 		expr_value_release(&n->val);
 		expr_regex_free(n->re);
 		free(n->list);
+		free(n->ops);
 		free(n);
 	}
 	free(prog->nodes);
