@@ -306,6 +306,41 @@ static const struct expr_host_ops queue_ops = {
 };
 static const struct expr_type queue_type = { EXPR_HOST, NULL, &queue_ops };
 
+/* models.Source behind a pointer that may be nil */
+struct t_source {
+	const char *ip, *scope;
+};
+
+static int src_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+{
+	struct t_source *src = obj;
+
+	if (!strcmp(name, "IP"))
+		return expr_string(src->ip, out);
+	return -ENOENT;
+}
+
+static int src_call(struct expr_ctx *c, void *obj, const char *m, const struct expr_value *args,
+		    int nargs, struct expr_value *out)
+{
+	struct t_source *src = obj;
+
+	if (!strcmp(m, "GetScope"))	/* nil-safe, like the Go method */
+		return expr_string(src ? src->scope : "", out);
+	return -ENOENT;
+}
+
+static const struct expr_field src_fields[] = { { "IP", &expr_type_string }, { NULL } };
+static const struct expr_method src_methods[] = { { "GetScope", 0, 0, &expr_type_string },
+						  { NULL } };
+static const struct expr_host_ops src_ops = {
+	.name = "Source", .fields = src_fields, .methods = src_methods,
+	.get = src_get, .call = src_call,
+};
+static const struct expr_type src_type = { EXPR_HOST, NULL, &src_ops };
+static const struct expr_type nil_queue_type = { EXPR_HOST, &event_type, &qarr_ops };
+static struct t_source source = { "1.2.3.4", "Ip" };
+
 /* ---- a host-registered function ---- */
 
 static int decisions_count(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
@@ -335,7 +370,7 @@ static const struct expr_func host_funcs[] = {
 /* ---- fixture ---- */
 
 enum { V_EVT, V_QUEUE, V_N, V_F, V_S, V_ARR, V_M, V_NILV, V_DYN, V_RESULTS, V_EMPTY, V_T, V_D,
-       V_STRS, V_SM, V_COUNT };
+       V_STRS, V_SM, V_SRC, V_NILSRC, V_NILQ, V_COUNT };
 
 static struct expr_env *env;
 static struct expr_value vars[V_COUNT];
@@ -381,7 +416,10 @@ static int setup(void)
 	    expr_env_add_var(env, "t", &expr_type_time) != V_T ||
 	    expr_env_add_var(env, "d", &expr_type_duration) != V_D ||
 	    expr_env_add_var(env, "strs", &expr_type_array_string) != V_STRS ||
-	    expr_env_add_var(env, "sm", &expr_type_map_string) != V_SM)
+	    expr_env_add_var(env, "sm", &expr_type_map_string) != V_SM ||
+	    expr_env_add_var(env, "src", &src_type) != V_SRC ||
+	    expr_env_add_var(env, "nilsrc", &src_type) != V_NILSRC ||
+	    expr_env_add_var(env, "nilq", &nil_queue_type) != V_NILQ)
 		return -EINVAL;
 	err = expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC | EXPR_HELPERS_HUBTEST);
 	if (!err)
@@ -421,6 +459,9 @@ static int setup(void)
 
 		expr_array_from_strings(strv, 3, &vars[V_STRS]);
 	}
+	vars[V_SRC] = expr_host(&src_ops, &source);
+	vars[V_NILSRC] = expr_host(&src_ops, NULL);
+	vars[V_NILQ] = expr_host(&qarr_ops, NULL);
 	expr_map_new(&vars[V_SM]);
 	{
 		struct expr_value x;
@@ -790,6 +831,23 @@ static const struct ok_case members[] = {
 	{ "len(results['s00-raw']['crowdsecurity/syslog-logs'])", "int:2" },
 	{ "results.success[''] == []", "bool:true" },
 	{ "m.not", "nil:<nil>" },
+	{ "src.IP", "string:1.2.3.4" },
+	{ "src.GetScope()", "string:Ip" },
+	{ "src == nil", "bool:false" },
+	{ "nilsrc == nil", "bool:true" },
+	{ "nil == nilsrc", "bool:true" },
+	{ "nilsrc != nil", "bool:false" },
+	{ "nilsrc?.IP", "nil:<nil>" },
+	{ "nilsrc?.GetScope()", "nil:<nil>" },
+	{ "nilsrc.GetScope()", "string:" },
+	{ "nilsrc ?? 'dflt'", "string:dflt" },
+	{ "string(nilsrc)", "string:<nil>" },
+	{ "len(nilq)", "int:0" },
+	{ "all(nilq, false)", "bool:true" },
+	{ "1 in nilq", "bool:false" },
+	{ "nilq[0:]", "array:[]" },
+	{ "keys(nilsrc)", "array:[]" },
+	{ "KeyExists('a', nilsrc)", "bool:false" },
 	{ "sm.a", "string:x" },
 	{ "sm.zz", "string:" },
 	{ "sm['zz'] == ''", "bool:true" },
@@ -1231,6 +1289,8 @@ static const struct compile_err_case compile_errors[] = {
 	{ "duration(1)", 10, "cannot use int" },
 	{ "queue.Nope", 7, "has no field Nope" },
 	{ "queue.Queue[0].Nope", 16, "has no field Nope" },
+	{ "src.Nope", 5, "type Source has no field Nope" },
+	{ "src.GetScope(1)", 5, "wrong number of arguments" },
 	{ "all(queue.Queue, .Nope)", 19, "has no field Nope" },
 	{ "any(queue.Queue, {#.Meta.x.y})", 28, "has no field y" },
 	{ "map(strs, # + 1)", 13, "mismatched types string and int" },
@@ -1328,6 +1388,9 @@ static const struct runtime_err_case runtime_errors[] = {
 	{ "t.Sub(1)", -EINVAL, "expected a time" },
 	{ "dyn.Foo()", -ENOENT, "has no method Foo" },
 	{ "nilv.Foo()", -EINVAL, "on nil" },
+	{ "nilsrc.IP", -EINVAL, "cannot fetch IP from nil Source" },
+	{ "nilq[0]", -ERANGE, "index out of range" },
+	{ "UnmarshalJSON('{}', nilsrc, 'k')", -EINVAL, "not a writable map" },
 };
 
 static void test_runtime_errors(void)

@@ -48,6 +48,10 @@ static int value_len(struct expr_ctx *ctx, const struct expr_value *v, int64_t *
 		*len = v->m->len;
 		return 0;
 	case EXPR_HOST:
+		if (!v->h.obj) {	/* nil slice or map */
+			*len = 0;
+			return 0;
+		}
 		if (ops && ops->len)
 			return ops->len(ctx, v->h.obj, len);
 		if (ops && ops->keys) {
@@ -764,6 +768,8 @@ static int map_keys_values(struct expr_ctx *ctx, const struct expr_value *m, boo
 			expr_value_release(out);
 		return err;
 	}
+	if (m->kind == EXPR_HOST && !m->h.obj)
+		return expr_array_new(0, out);	/* nil map */
 	if (m->kind == EXPR_HOST && m->h.ops && m->h.ops->keys) {
 		err = m->h.ops->keys(ctx, m->h.obj, &ks);
 		if (err || keys) {

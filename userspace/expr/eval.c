@@ -113,6 +113,11 @@ static int coll_len(struct ev *st, const struct node *n, const struct expr_value
 		*len = c->a->len;
 		return 0;
 	}
+	if (c->kind == EXPR_HOST && !c->h.obj && c->h.ops &&
+	    (c->h.ops->flags & EXPR_HOST_ARRAYLIKE)) {
+		*len = 0;	/* a nil Go slice iterates as empty */
+		return 0;
+	}
 	if (c->kind == EXPR_HOST && c->h.ops && (c->h.ops->flags & EXPR_HOST_ARRAYLIKE) &&
 	    c->h.ops->len && c->h.ops->index) {
 		int err = c->h.ops->len(&st->ctx, c->h.obj, len);
@@ -320,9 +325,9 @@ static int in_op(struct ev *st, const struct node *n, const struct expr_value *x
 	int err;
 
 	*res = false;
-	switch (c->kind) {
-	case EXPR_NIL:
+	if (expr_value_is_nil(c))
 		return 0;
+	switch (c->kind) {
 	case EXPR_ARRAY:
 		for (uint32_t i = 0; i < c->a->len; i++) {
 			if (expr_value_equal(x, &c->a->items[i])) {
@@ -469,7 +474,7 @@ static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 		*out = b;
 		return 0;
 	case OP_COALESCE:
-		if (a.kind != EXPR_NIL) {
+		if (!expr_value_is_nil(&a)) {
 			*out = a;
 			return 0;
 		}
@@ -669,6 +674,15 @@ static int fetch(struct ev *st, const struct node *n, const struct expr_value *o
 	case EXPR_HOST:
 		if (!obj->h.ops)
 			break;
+		if (!obj->h.obj) {	/* nil pointer, slice or map */
+			if (!strict || (obj->h.ops->flags & EXPR_HOST_MAPLIKE))
+				return 0;	/* reading a nil map: zero value */
+			if ((obj->h.ops->flags & EXPR_HOST_ARRAYLIKE) && !to_index(key, &i))
+				return rt_err(st, n, -ERANGE, "index out of range: %" PRId64
+					      " (array length is 0)", i);
+			return rt_err(st, n, -EINVAL, "cannot fetch %s from nil %s",
+				      key->kind == EXPR_STRING ? key->s->s : vkind(key), vkind(obj));
+		}
 		if (key->kind == EXPR_STRING && obj->h.ops->get) {
 			err = obj->h.ops->get(&st->ctx, obj->h.obj, key->s->s, out);
 			if (!err)
@@ -736,8 +750,10 @@ static int member(struct ev *st, const struct node *n, struct expr_value *out)
 
 	if (err)
 		return err;
-	if (obj.kind == EXPR_NIL && n->optional)
+	if (expr_value_is_nil(&obj) && n->optional) {
+		expr_value_release(&obj);
 		return CHAIN_NIL;
+	}
 	/* constant keys (evt.Meta.x) are borrowed: no refcount traffic */
 	if (n->b->type == N_CONST) {
 		key = EXPR_NIL_VALUE;
@@ -921,11 +937,12 @@ static int method(struct ev *st, const struct node *n, struct expr_value *out)
 	err = eval(st, n->a, &obj);
 	if (err)
 		return err;
-	if (obj.kind == EXPR_NIL) {
-		if (n->optional)
-			return CHAIN_NIL;
-		return rt_err(st, n, -EINVAL, "cannot call method %s on nil", name);
+	if (expr_value_is_nil(&obj) && n->optional) {
+		expr_value_release(&obj);
+		return CHAIN_NIL;
 	}
+	if (obj.kind == EXPR_NIL)
+		return rt_err(st, n, -EINVAL, "cannot call method %s on nil", name);
 	if (n->nlist > EXPR_MAX_ARGS) {
 		args = calloc(n->nlist, sizeof(*args));
 		if (!args) {

@@ -198,6 +198,17 @@ void expr_value_release(struct expr_value *v);
 
 /* Go semantics: 1 == 1.0, deep equality for containers, different kinds unequal. */
 bool expr_value_equal(const struct expr_value *a, const struct expr_value *b);
+/*
+ * nil, or a host object with a NULL pointer (a nil Go pointer such as an
+ * alert's absent Source): both compare equal to nil and stop `?.` chains.
+ * Field access on a NULL host object is a run-time error; method calls still
+ * reach the host's call() (Go methods like GetScope() accept nil receivers).
+ */
+static inline bool expr_value_is_nil(const struct expr_value *v)
+{
+	return v->kind == EXPR_NIL || (v->kind == EXPR_HOST && !v->h.obj);
+}
+
 /* Truthiness is not an expr concept: this is "kind == BOOL && b". */
 static inline bool expr_value_true(const struct expr_value *v)
 { return v->kind == EXPR_BOOL && v->b; }

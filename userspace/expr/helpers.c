@@ -813,7 +813,7 @@ HELPER(h_to_json_string)
 static int store(struct expr_ctx *ctx, const struct expr_value *target, const char *key,
 		 const struct expr_value *v, const char *fn)
 {
-	if (target->kind == EXPR_HOST && target->h.ops && target->h.ops->set)
+	if (target->kind == EXPR_HOST && target->h.obj && target->h.ops && target->h.ops->set)
 		return target->h.ops->set(ctx, target->h.obj, key, v);
 	return ctx_err(ctx, -EINVAL, "%s: target (%s) is not a writable map", fn, vk(target));
 }
@@ -980,7 +980,7 @@ HELPER(h_key_exists)
 
 	if (B->kind == EXPR_MAP)
 		has = expr_map_get(B, S(A)) != NULL;
-	else if (B->kind == EXPR_HOST && B->h.ops && B->h.ops->has &&
+	else if (B->kind == EXPR_HOST && B->h.obj && B->h.ops && B->h.ops->has &&
 		 B->h.ops->has(ctx, B->h.obj, S(A), &has))
 		return -EINVAL;
 	*out = expr_bool(has);

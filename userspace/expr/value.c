@@ -545,6 +545,8 @@ bool expr_value_equal(const struct expr_value *a, const struct expr_value *b)
 		return (double)a->i == b->f;
 	if (a->kind == EXPR_FLOAT && b->kind == EXPR_INT)
 		return a->f == (double)b->i;
+	if (expr_value_is_nil(a) || expr_value_is_nil(b))
+		return expr_value_is_nil(a) && expr_value_is_nil(b);
 	if (a->kind != b->kind)
 		return false;
 	switch (a->kind) {
@@ -910,6 +912,10 @@ void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth)
 		break;
 	}
 	case EXPR_HOST:
+		if (!v->h.obj) {
+			sb_puts(sb, "<nil>");
+			break;
+		}
 		if (v->h.ops && v->h.ops->format) {
 			char *s = v->h.ops->format(v->h.obj);
 
