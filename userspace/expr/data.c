@@ -257,11 +257,15 @@ int data_regexp_match(const char *name, const char *s, size_t len, bool *out)
 	struct data_file *f;
 	int err = 0;
 
+	void *md = regex_md_new();	/* one block for the whole file */
+
 	*out = false;
+	if (!md)
+		return -ENOMEM;
 	pthread_rwlock_rdlock(&data_lock);
 	f = find_file(name);
 	for (size_t i = 0; f && i < f->nres && !*out; i++) {
-		int rc = expr_regex_search(f->res[i], s, len);
+		int rc = regex_search_md(f->res[i], s, len, md);
 
 		if (rc < 0 && rc != -E2BIG) {
 			err = rc;
@@ -270,6 +274,7 @@ int data_regexp_match(const char *name, const char *s, size_t len, bool *out)
 		*out = rc == 1;
 	}
 	pthread_rwlock_unlock(&data_lock);
+	regex_md_free(md);
 	return err;
 }
 

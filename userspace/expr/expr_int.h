@@ -138,6 +138,10 @@ static inline enum expr_kind func_arg_kind(const struct expr_func *fn, int i)
 struct expr_regex *regex_cache_get(const char *pattern, char *errbuf, size_t errsize);
 void regex_put(struct expr_regex *re);
 struct expr_regex *regex_ref(struct expr_regex *re);
+/* Search reusing a match-data block from regex_md_new() (NULL: allocate one). */
+int regex_search_md(const struct expr_regex *re, const char *s, size_t len, void *md);
+void *regex_md_new(void);
+void regex_md_free(void *md);
 
 /* ---- data files ---- */
 
