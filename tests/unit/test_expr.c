@@ -1663,6 +1663,10 @@ static void test_values(void)
 	txt = expr_value_format(&a);
 	ASSERT_STREQ(txt, "2023-11-14T23:13:20.12+01:00", "time format with zone");
 	free(txt);
+	a = expr_time(EXPR_TIME_ZERO, 0);
+	txt = expr_value_format(&a);
+	ASSERT_STREQ(txt, "0001-01-01T00:00:00Z", "zero time");
+	free(txt);
 	ASSERT_STREQ(expr_kind_name(EXPR_DURATION), "duration", "kind name");
 	ASSERT_STREQ(expr_kind_name(99), "invalid", "bad kind name");
 }

@@ -196,7 +196,10 @@ struct expr_value expr_value_ref(const struct expr_value *v);
 /* Drops the reference *v holds and sets it to nil. NULL and nil are fine. */
 void expr_value_release(struct expr_value *v);
 
-/* Go semantics: 1 == 1.0, deep equality for containers, different kinds unequal. */
+/*
+ * Go semantics: 1 == 1.0, deep equality for containers, nil equals a NULL host
+ * object, other different kinds are unequal.
+ */
 bool expr_value_equal(const struct expr_value *a, const struct expr_value *b);
 /*
  * nil, or a host object with a NULL pointer (a nil Go pointer such as an

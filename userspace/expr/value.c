@@ -769,6 +769,10 @@ void format_time(int64_t ns, int32_t off, char *buf, size_t size)
 	struct tm tm;
 	char frac[16] = "", zone[16];
 
+	if (ns == EXPR_TIME_ZERO) {	/* Go's zero time.Time */
+		snprintf(buf, size, "0001-01-01T00:00:00Z");
+		return;
+	}
 	gmtime_r(&t, &tm);
 	if (nsec) {
 		snprintf(frac, sizeof(frac), ".%09" PRId64, nsec);
