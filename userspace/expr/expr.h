@@ -226,7 +226,7 @@ char *expr_value_format(const struct expr_value *v);
 
 /* JSON bridge (jansson). Numbers: integral JSON integers => INT, reals => FLOAT. */
 int expr_value_from_json(const json_t *json, struct expr_value *out);
-/* New json_t reference, NULL on error (host objects without to_json => error). */
+/* New json_t reference; NULL on ENOMEM or for host objects (not serialisable). */
 json_t *expr_value_to_json(const struct expr_value *v);
 
 /* Go duration text ("1h2m3.5s", "300ms", "-1.5h") <-> nanoseconds. */
