@@ -1577,6 +1577,43 @@ static void test_env_api(void)
 	expr_env_free(NULL);
 }
 
+static void test_stash(void)
+{
+	struct expr_value v, got;
+	char *s;
+
+	ASSERT_OK(expr_string("1.2.3.4", &v), "value");
+	ASSERT_OK(expr_stash_set("ips", "user1", &v, 0), "set");
+	ASSERT_OK(expr_stash_set("ips", "user2", &v, 1), "set with a 1ns ttl");
+	expr_value_release(&v);
+	ASSERT_OK(expr_stash_get("ips", "user1", &got), "get");
+	ASSERT_STREQ(expr_str_cstr(&got), "1.2.3.4", "stashed value");
+	expr_value_release(&got);
+	ASSERT_EQ(expr_stash_get("ips", "user2", &got), -ENOENT, "expired");
+	ASSERT_EQ(expr_stash_get("other", "user1", &got), -ENOENT, "caches are separate");
+	s = run("GetFromStash('ips', 'user1')", NULL);
+	ASSERT_STREQ(s, "string:1.2.3.4", "GetFromStash sees the C API");
+	free(s);
+	s = run("SetInStash('ips', 'user3', 'x', duration('1h')) == nil && "
+		"GetFromStash('ips', 'user3') == 'x'", NULL);
+	ASSERT_STREQ(s, "bool:true", "SetInStash with ttl");
+	free(s);
+	{
+		int fails = 0;
+
+		for (int i = 0; i < 5000; i++) {
+			char key[16];
+
+			snprintf(key, sizeof(key), "k%d", i);
+			v = expr_int(i);
+			fails += expr_stash_set("many", key, &v, 0) != 0;
+		}
+		ASSERT_EQ(fails, 0, "5000 entries");
+	}
+	ASSERT_OK(expr_stash_get("many", "k4321", &got), "hashed lookup");
+	ASSERT_EQ(got.i, 4321, "hashed value");
+}
+
 static void test_values(void)
 {
 	struct expr_value a, b, m, s, j2;
@@ -2280,6 +2317,7 @@ int main(void)
 	test_user_pointer();
 	test_env_api();
 	test_values();
+	test_stash();
 	test_regex_api();
 	test_data_files();
 	test_xml();

@@ -437,6 +437,18 @@ int expr_data_load(const char *dest_file, const char *type);
 /* Frees everything loaded (tests, reload). */
 void expr_data_reset(void);
 
+/* ---- stash (parser `stash:` and SetInStash/GetFromStash) ---------------------------------- */
+
+/*
+ * Process-wide caches of values by (cache name, key), what GetFromStash()
+ * reads. value is borrowed (the stash keeps a reference); ttl_ns <= 0 means
+ * no expiry. Returns 0, -ENOMEM, or -ENOSPC when 200000 live entries exist.
+ */
+int expr_stash_set(const char *cache, const char *key, const struct expr_value *value,
+		   int64_t ttl_ns);
+/* New reference in *out, or -ENOENT (absent or expired; *out nil). */
+int expr_stash_get(const char *cache, const char *key, struct expr_value *out);
+
 /* ---- regexes (shared with other modules) ------------------------------------------------- */
 
 /*
