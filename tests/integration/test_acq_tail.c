@@ -256,10 +256,13 @@ static void test_late_glob(void)
 	struct acq *a;
 	int wa = open_log("glob", "a.log"), wb, wc, we, wx;
 
-	a = start("glob", "*.log", NULL, &s);
+	a = start("glob", "*.log", "exclude_regexps: ['\\.skip\\.log$']\n", &s);
 	if (!a)
 		goto out;
 	put(wa, &s, 0, 100);
+	wx = open_log("glob", "x.skip.log"); /* matches the glob, but excluded */
+	put(wx, &s, 3100, 3200);
+	close(wx);
 	wb = open_log("glob", "b.log"); /* written before we can notice: read from 0 */
 	put(wb, &s, 100, 200);
 	wc = open_log("glob", "c.txt"); /* does not match */

@@ -25,6 +25,7 @@ struct got {
 	bool bad_meta;
 	const char *want_src, *want_module, *want_type;
 	int stop_after; /* return -EAGAIN once this many lines arrived (0: never) */
+	bool live;	/* lines must not be flagged time machine */
 };
 
 static int collect(const struct acq_line *l, void *arg)
@@ -39,7 +40,7 @@ static int collect(const struct acq_line *l, void *arg)
 	}
 	g->n++;
 	if ((g->want_src && strcmp(l->src, g->want_src)) || strcmp(l->module, g->want_module) ||
-	    !l->type || strcmp(l->type, g->want_type) || !l->timemachine || l->raw[l->len] ||
+	    !l->type || strcmp(l->type, g->want_type) || l->timemachine == g->live || l->raw[l->len] ||
 	    !l->time.tv_sec)
 		g->bad_meta = true;
 	if (g->stop_after && g->n % g->stop_after == 0)
@@ -184,6 +185,43 @@ static void test_glob_order_and_budget(void)
 	ASSERT_EQ(replay(dsn, &g, NULL), -ENOENT, "no matching file is an error in -dsn");
 }
 
+/* Tail mode: `journalctl --follow -n 0 FILTERS`, killed when acq is freed. */
+static void test_journalctl_follow(const char *path)
+{
+	struct got g = { .want_module = "journalctl", .want_type = "syslog", .live = true };
+	const char *script = "#!/bin/sh\n"
+			     "echo \"args: $*\"\n"
+			     "echo live-one\n"
+			     "exec sleep 30\n";
+	const char *yaml = "journalctl_filter: [_COMM=sshd]\nlabels: {type: syslog}\n";
+	struct acq_config cfg = { 0 };
+	struct acq *a = NULL;
+	char err[256];
+	int rc;
+
+	write_file("journalctl", script, strlen(script));
+	chmod(path, 0755);
+	g.want_src = "journalctl-_COMM=sshd";
+	if (!ASSERT_OK(acq_config_load_buf(&cfg, "j.yaml", yaml, strlen(yaml), err, sizeof(err)),
+		       err))
+		return;
+	rc = acq_new(&cfg, collect, &g, &a);
+	acq_config_free(&cfg);
+	if (!ASSERT_OK(rc, "acq_new journalctl follow"))
+		return;
+	for (int i = 0; i < 100 && g.n < 2; i++) /* bounded wait, not a timing assertion */
+		rc = acq_run(a, 100);
+	ASSERT_EQ(rc, -ETIMEDOUT, "tail mode never ends");
+	if (ASSERT_EQ(g.n, 2, "two lines while following")) {
+		ASSERT_STREQ(g.raw[0], "args: --follow -n 0 _COMM=sshd", "follow arguments");
+		ASSERT_STREQ(g.raw[1], "live-one", "line");
+	}
+	ASSERT_TRUE(!g.bad_meta, "live meta");
+	ASSERT_TRUE(!acq_done(a), "not done");
+	acq_free(a); /* SIGTERM + reap */
+	got_free(&g);
+}
+
 static void test_journalctl(void)
 {
 	struct got g = { .want_module = "journalctl", .want_type = "nginx" };
@@ -208,6 +246,7 @@ static void test_journalctl(void)
 	}
 	ASSERT_TRUE(!g.bad_meta, "journalctl meta");
 	got_free(&g);
+	test_journalctl_follow(path);
 	setenv("PATH", old ? old : "/usr/bin:/bin", 1);
 	unlink(path);
 }

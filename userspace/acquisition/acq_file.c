@@ -727,23 +727,37 @@ static void file_tick(struct acq_src *s)
 static int file_tail_work(struct acq_src *s, unsigned int *budget)
 {
 	struct fsrc *fs = s->priv;
-	bool more = false;
+	struct tfile **pp = &fs->files;
 
-	for (struct tfile *t = fs->files; t; t = t->next) {
+	while (*pp) {
+		struct tfile *t = *pp, **end;
 		int rc;
 
-		if (!t->dirty)
+		if (!t->dirty) {
+			pp = &t->next;
 			continue;
+		}
 		if (!*budget)
 			return 1;
 		rc = tfile_work(s, t, budget);
 		if (rc < 0)
 			return rc;
 		t->dirty = rc > 0;
-		/* a generation still in its grace period needs the timer, not us */
-		more |= t->dirty;
+		if (!t->dirty) {
+			pp = &t->next;
+			continue;
+		}
+		/* Out of budget in this file: it goes last, so a busy file cannot
+		 * keep the others waiting round after round. */
+		*pp = t->next;
+		for (end = pp; *end; end = &(*end)->next)
+			;
+		*end = t;
+		t->next = NULL;
+		return 1;
 	}
-	return more;
+	/* a generation still in its grace period is the timer's business */
+	return 0;
 }
 
 static bool has_suffix(const char *s, const char *suf)
