@@ -18,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_ID 4096
+#define MAX_ID 16384
 #define WAIT_MS 15000
 #define SETTLE_MS 300
 
@@ -391,6 +393,81 @@ out:
 	close(w);
 }
 
+/*
+ * A writer process rotating like logrotate (rotate 2: .1 -> .2, app.log -> .1,
+ * new app.log, oldest deleted) while it keeps writing, and we read concurrently.
+ * Each rotation waits until we have seen every line so far (so no file is deleted
+ * unread), but the writes themselves race with our reads. With "app.log*" the
+ * rotated names match too: the moved file must be carried on, not read again.
+ */
+#define ROUNDS 6
+#define PER_ROUND 2000
+
+static void writer(const char *dir, struct seen *s, int ack)
+{
+	char p0[512], p1[512], p2[512];
+	int w = open_log(dir, "app.log");
+
+	path_of(p0, sizeof(p0), dir, "app.log");
+	path_of(p1, sizeof(p1), dir, "app.log.1");
+	path_of(p2, sizeof(p2), dir, "app.log.2");
+	for (int r = 0, base = 0; r < ROUNDS; r++, base += PER_ROUND) {
+		char c;
+
+		put(w, s, base, base + PER_ROUND / 2);
+		unlink(p2);
+		rename(p1, p2);
+		rename(p0, p1);
+		put(w, s, base + PER_ROUND / 2, base + 3 * PER_ROUND / 4);
+		close(w);
+		w = open_log(dir, "app.log");
+		put(w, s, base + 3 * PER_ROUND / 4, base + PER_ROUND);
+		if (read(ack, &c, 1) != 1)
+			break;
+	}
+	close(w);
+}
+
+static void test_logrotate_race(const char *dir, const char *pattern)
+{
+	struct seen s = { .suffix = "logrotate with a live writer" };
+	struct acq *a;
+	int ack[2], status, r = 0;
+	long long end = ms_now() + 30000;
+	char name[96];
+	pid_t pid;
+
+	close(open_log(dir, "app.log"));
+	a = start(dir, pattern, NULL, &s);
+	if (!a || pipe(ack))
+		goto out;
+	pid = fork();
+	if (pid == 0) {
+		close(ack[1]);
+		writer(dir, &s, ack[0]);
+		_exit(0);
+	}
+	close(ack[0]);
+	while (r < ROUNDS && ms_now() < end) {
+		struct pollfd pfd = { .fd = acq_fd(a), .events = POLLIN };
+
+		if (poll(&pfd, 1, 20) > 0)
+			acq_process(a, 64);
+		if (s.total >= (r + 1) * PER_ROUND) {
+			if (write(ack[1], "k", 1) != 1)
+				break;
+			r++;
+		}
+	}
+	close(ack[1]);
+	waitpid(pid, &status, 0);
+	pump(a, &s, ROUNDS * PER_ROUND);
+	snprintf(name, sizeof(name), "logrotate race, pattern %s", pattern);
+	check_exact(&s, ROUNDS * PER_ROUND, name);
+out:
+	acq_free(a);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -408,6 +485,8 @@ int main(void)
 	test_partial();
 	test_delete_recreate();
 	test_long_lines();
+	test_logrotate_race("race1", "app.log");
+	test_logrotate_race("race2", "app.log*");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 	if (system(cmd))
 		fprintf(stderr, "cleanup of %s failed\n", root);

@@ -353,9 +353,45 @@ static void retire(struct tfile *tf)
 	tf->cur = NULL;
 }
 
+/*
+ * A rotated file can match our patterns under its new name too (app.log ->
+ * app.log.1 with "app.log*", or a whole directory with "dir/" + "*"). It is then
+ * already open here, as some path's current or draining generation: hand that
+ * generation over, offset and unfinished line included, rather than read the file
+ * again from 0.
+ */
+static struct fgen *gen_take(struct acq_src *s, dev_t dev, ino_t ino)
+{
+	struct fsrc *fs = s->priv;
+
+	for (struct tfile *t = fs->files; t; t = t->next) {
+		struct stat st;
+
+		for (struct fgen **pp = &t->old; *pp; pp = &(*pp)->next) {
+			struct fgen *g = *pp;
+
+			if (g->dev == dev && g->ino == ino) {
+				*pp = g->next;
+				g->next = NULL;
+				return g;
+			}
+		}
+		/* not yet noticed by its own path: only if that path names another file */
+		if (t->cur && t->cur->dev == dev && t->cur->ino == ino &&
+		    (stat(t->path, &st) || st.st_dev != dev || st.st_ino != ino)) {
+			struct fgen *g = t->cur;
+
+			t->cur = NULL;
+			mark(s, t);
+			return g;
+		}
+	}
+	return NULL;
+}
+
 static int tfile_work(struct acq_src *s, struct tfile *tf, unsigned int *budget)
 {
-	struct fgen **pp = &tf->old;
+	struct fgen **pp = &tf->old, *taken;
 	struct stat st;
 	int rc;
 
@@ -394,6 +430,11 @@ static int tfile_work(struct acq_src *s, struct tfile *tf, unsigned int *budget)
 	}
 	if (tf->cur)
 		retire(tf);
+	if ((taken = gen_take(s, st.st_dev, st.st_ino))) {
+		tf->cur = taken;
+		tf->had_gen = true;
+		return gen_drain(s, tf, taken, budget);
+	}
 	rc = gen_open(s, tf->path, false, tf->poll, &tf->cur);
 	if (rc) {
 		if (rc != -ENOENT) { /* ENOENT: gone again already; the next event tells */
@@ -442,6 +483,8 @@ static int tfile_add(struct acq_src *s, const char *path, bool at_start)
 			return err == -ENOMEM ? err : 0;
 		}
 		tf->had_gen = true;
+	} else if ((tf->cur = gen_take(s, st.st_dev, st.st_ino))) {
+		tf->had_gen = true; /* continue where its old name left it */
 	}
 	tf->next = fs->files;
 	fs->files = tf;
@@ -743,6 +786,14 @@ static int file_tail_work(struct acq_src *s, unsigned int *budget)
 		if (rc < 0)
 			return rc;
 		t->dirty = rc > 0;
+		if (!t->dirty && !t->cur && !t->old) {
+			/* gone and drained: forget it (rotated names would pile up);
+			 * the directory watch brings it back if it reappears */
+			*pp = t->next;
+			free(t->path);
+			free(t);
+			continue;
+		}
 		if (!t->dirty) {
 			pp = &t->next;
 			continue;
