@@ -438,16 +438,25 @@ static void test_logrotate_race(const char *dir, const char *pattern)
 	pid_t pid;
 
 	close(open_log(dir, "app.log"));
-	a = start(dir, pattern, NULL, &s);
-	if (!a || pipe(ack))
-		goto out;
+	if (pipe(ack))
+		return;
+	/* fork before acq exists: the child must not share (or free) its watches */
 	pid = fork();
 	if (pid == 0) {
+		char c;
+
 		close(ack[1]);
-		writer(dir, &s, ack[0]);
+		if (read(ack[0], &c, 1) == 1) /* go */
+			writer(dir, &s, ack[0]);
 		_exit(0);
 	}
 	close(ack[0]);
+	a = start(dir, pattern, NULL, &s);
+	if (!a || write(ack[1], "g", 1) != 1) {
+		close(ack[1]);
+		waitpid(pid, &status, 0);
+		goto out;
+	}
 	while (r < ROUNDS && ms_now() < end) {
 		struct pollfd pfd = { .fd = acq_fd(a), .events = POLLIN };
 
