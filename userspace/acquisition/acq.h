@@ -29,7 +29,29 @@
  *		...;
  *	acq_free(acq);
  *
- * All int returns are 0 (or a count) or -errno. Every _free accepts NULL.
+ * All int returns are 0 (or a count) or -errno. Every _free accepts NULL. Not
+ * thread-safe: one thread owns an acq (the loop's).
+ *
+ * Semantics (file source), and where they differ from upstream:
+ * - tail: files existing at start are read from their end (upstream too); an
+ *   unfinished last line is backed up to, so it arrives whole. Files that appear
+ *   later (glob match, recreated, rotated in) are read from offset 0; upstream
+ *   seeks to their end and can lose what was written before it noticed them.
+ * - rename rotation, delete+recreate: the old file keeps being read until it has
+ *   been quiet for 3 s after EOF (the writer may not have reopened yet); the new
+ *   one is read from 0. A rotated file that still matches a pattern under its new
+ *   name (app.log.1 with "app.log*") is carried on, never read twice.
+ * - copytruncate: detected by size < offset, or by the 64 bytes before our offset
+ *   changing (refilled past the old size before we looked); restart at 0.
+ * - every pattern's directory is watched, even with no match at start (upstream:
+ *   only if the glob matched, or with force_inotify).
+ * - lines: "
+"-terminated; a "" before it is dropped; empty lines skipped; NUL
+ *   bytes kept (use len). A line longer than max_buffer_size (64 KiB) is cut,
+ *   flagged `truncated`, counted, and the rest of it dropped; upstream replay
+ *   aborts the file with "token too long" instead.
+ * - when a file ends (replay EOF, rotation grace over, truncation) an unfinished
+ *   last line is delivered as it is.
  */
 #ifndef CS_ACQ_H
 #define CS_ACQ_H
@@ -126,7 +148,7 @@ struct acq_line {
 };
 
 /*
- * Return 0 to go on. A negative errno stops the current acq_process() round (the
+ * Return 0 to go on. For backpressure, take the line and return -EAGAIN. A negative errno stops the current acq_process() round (the
  * line counts as delivered) and acq_process() returns it; pending work stays
  * pending and the fd stays readable. A positive value is taken as -ECANCELED.
  */
@@ -158,7 +180,7 @@ void acq_free(struct acq *a);
 int acq_fd(const struct acq *a);
 /* Deliver up to `budget` lines (0 = no limit). Returns the count or -errno. */
 int acq_process(struct acq *a, unsigned int budget);
-/* True once every source has ended (only possible when all are cat mode). */
+/* True once every source has ended: only when all are cat mode (or there are none). */
 bool acq_done(const struct acq *a);
 /*
  * Convenience for replay and tests: wait on acq_fd() and process until done, the
