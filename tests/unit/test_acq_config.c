@@ -227,6 +227,38 @@ static void test_dsn(void)
 	acq_config_free(&cfg);
 }
 
+/* Mutated documents must give 0 or -EINVAL with a message, never crash or leak. */
+static void test_mutations(void)
+{
+	static const char base[] = "filenames:\n  - /var/log/*.log\nlabels:\n  type: nginx\n"
+				   "---\nsource: journalctl\njournalctl_filter: [_COMM=sshd]\n"
+				   "labels: {type: syslog}\nmode: cat\n---\nfilename: /x\n"
+				   "exclude_regexps: ['a(b)']\nlabels: {type: t}\n";
+	static const char alphabet[] = ":-[]{},'\"#&*!|>%@` \n\tabc$";
+	int ok = 0, bad = 0, other = 0;
+
+	srand(1);
+	for (int i = 0; i < 3000; i++) {
+		struct acq_config cfg = { 0 };
+		char buf[sizeof(base)], err[256] = "";
+		int flips = 1 + rand() % 3, rc;
+
+		memcpy(buf, base, sizeof(base));
+		for (int f = 0; f < flips; f++)
+			buf[rand() % (sizeof(base) - 1)] = alphabet[rand() % (sizeof(alphabet) - 1)];
+		rc = acq_config_load_buf(&cfg, "m.yaml", buf, sizeof(base) - 1, err, sizeof(err));
+		if (!rc)
+			ok++;
+		else if (rc == -EINVAL && !strncmp(err, "m.yaml:", 7))
+			bad++;
+		else
+			other++;
+		acq_config_free(&cfg);
+	}
+	ASSERT_EQ(other, 0, "mutations: only success or a located -EINVAL");
+	ASSERT_TRUE(ok > 0 && bad > 0, "mutations: both outcomes seen");
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERROR);
@@ -235,5 +267,6 @@ int main(void)
 	test_syntax_error_line();
 	test_env_and_file();
 	test_dsn();
+	test_mutations();
 	return TEST_SUMMARY();
 }

@@ -148,6 +148,35 @@ static void test_gzip(void)
 	got_free(&g);
 }
 
+/* acquis.yaml in cat mode; a source we don't run is skipped, not fatal. */
+static void test_yaml_cat(void)
+{
+	struct got g = { .want_module = "file", .want_type = "nginx" };
+	struct acq_config cfg = { 0 };
+	struct acq *a = NULL;
+	char yaml[512], err[256], src[256];
+	int rc;
+
+	write_file("c.log", "one\ntwo\n", 8);
+	snprintf(src, sizeof(src), "%s/c.log", dir);
+	snprintf(yaml, sizeof(yaml),
+		 "source: docker\ncontainer_name: [x]\nlabels: {type: nginx}\n---\n"
+		 "filename: %s\nmode: cat\nlabels: {type: nginx}\n", src);
+	if (!ASSERT_OK(acq_config_load_buf(&cfg, "c.yaml", yaml, strlen(yaml), err, sizeof(err)),
+		       err))
+		return;
+	g.want_src = src;
+	rc = acq_new(&cfg, collect, &g, &a);
+	acq_config_free(&cfg);
+	if (ASSERT_OK(rc, "acq_new with an unsupported source")) {
+		ASSERT_OK(acq_run(a, 10000), "cat mode from acquis.yaml ends");
+		ASSERT_EQ(g.n, 2, "two lines");
+		ASSERT_TRUE(!g.bad_meta, "cat meta");
+	}
+	acq_free(a);
+	got_free(&g);
+}
+
 static void test_glob_order_and_budget(void)
 {
 	struct got g = { .want_module = "file", .want_type = "nginx", .stop_after = 2 };
@@ -263,6 +292,7 @@ int main(void)
 	test_plain();
 	test_gzip();
 	test_glob_order_and_budget();
+	test_yaml_cat();
 	test_journalctl();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))

@@ -46,7 +46,8 @@
  * - every pattern's directory is watched, even with no match at start (upstream:
  *   only if the glob matched, or with force_inotify).
  * - lines: "
-"-terminated; a "" before it is dropped; empty lines skipped; NUL
+"-terminated; a "
+" before it is dropped; empty lines skipped; NUL
  *   bytes kept (use len). A line longer than max_buffer_size (64 KiB) is cut,
  *   flagged `truncated`, counted, and the rest of it dropped; upstream replay
  *   aborts the file with "token too long" instead.
@@ -148,8 +149,9 @@ struct acq_line {
 };
 
 /*
- * Return 0 to go on. For backpressure, take the line and return -EAGAIN. A negative errno stops the current acq_process() round (the
- * line counts as delivered) and acq_process() returns it; pending work stays
+ * Return 0 to go on. For backpressure, take the line and return -EAGAIN: a
+ * negative errno stops the current acq_process() round (the line counts as
+ * delivered) and acq_process() returns it; pending work stays
  * pending and the fd stays readable. A positive value is taken as -ECANCELED.
  */
 typedef int (*acq_line_fn)(const struct acq_line *line, void *arg);
