@@ -949,33 +949,55 @@ static int queue_add(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	return 0;
 }
 
-/* rate.Limiter.AllowN(t, 1) with limit 1/leakspeed and burst = capacity. */
+/*
+ * CrowdSec's fork of golang.org/x/time/rate, reproduced step by step because
+ * float rounding decides the boundary cases: limit = 1/leakspeed (per
+ * second), burst = capacity, Allow(t) = reserveN(t, 1, 0).ok.
+ */
+static double tokens_from_duration(double limit, int64_t d)
+{
+	/* whole seconds and the rest apart, to limit rounding (golang.org/issues/34861) */
+	return (double)(d / NS) * limit + (double)(d % NS) * limit / 1e9;
+}
+
+static int64_t duration_from_tokens(double limit, double tokens)
+{
+	double ns = 1e9 * (tokens / limit);
+
+	return ns >= 9.2e18 ? INT64_MAX : (int64_t)ns;
+}
+
 static bool limiter_allow(struct cs_bucket *bk, int64_t t)
 {
-	int64_t last = bk->t_last, el;
-	double tokens, ls = (double)bk->sc->leakspeed;
+	int64_t ls = bk->sc->leakspeed;
+	double limit = 1.0 / ((double)(ls / NS) + (double)(ls % NS) / 1e9);
+	double burst = bk->sc->capacity, tokens;
+	int64_t last = bk->t_last, max_elapsed, elapsed;
+	bool ok;
 
 	if (!bk->started) {
-		/* a new limiter: last is the zero time, so it starts full */
+		/* a new limiter: no tokens, last = the zero time (elapsed is capped below) */
 		bk->started = true;
-		bk->tokens = bk->sc->capacity;
-		last = t;
+		bk->tokens = 0;
+		last = INT64_MIN;
 	}
 	if (t < last)
 		last = t;
-	el = t - last;
-	/* tokensFromDuration: whole seconds and the rest apart, for precision */
-	tokens = bk->tokens + (double)(el / NS) * (NS / ls) + (double)(el % NS) / ls;
-	if (tokens > bk->sc->capacity)
-		tokens = bk->sc->capacity;
+	max_elapsed = duration_from_tokens(limit, burst - bk->tokens);
+	elapsed = last == INT64_MIN || t - last > max_elapsed ? max_elapsed : t - last;
+	tokens = bk->tokens + tokens_from_duration(limit, elapsed);
+	if (tokens > burst)
+		tokens = burst;
 	tokens -= 1;
-	if (tokens < 0) {
+	/* ok when the wait for the missing fraction rounds down to 0 ns */
+	ok = burst >= 1 && (tokens >= 0 || duration_from_tokens(limit, -tokens) <= 0);
+	if (ok) {
+		bk->t_last = t;
+		bk->tokens = tokens;
+	} else {
 		bk->t_last = last;
-		return false;
 	}
-	bk->t_last = t;
-	bk->tokens = tokens;
-	return true;
+	return ok;
 }
 
 static struct cs_bucket *bucket_find(struct cs_buckets *b, struct cs_scenario *sc, uint64_t h,

@@ -209,7 +209,8 @@ static int load_data(struct sloader *L, yaml_node_t *seq)
 				dest = yscalar(v);
 			else if (!strcmp(k, "type"))
 				type = yscalar(v);
-			else if (strcmp(k, "source_url") && strcmp(k, "strategy"))
+			else if (strcmp(k, "source_url") && strcmp(k, "strategy") && strcmp(k, "size") &&
+				 strcmp(k, "ttl"))
 				return sc_err(L, v, "data: unknown key '%s'", k);
 		}
 		if (!dest)
