@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 	setenv("TZ", "UTC", 1);
 	tzset();
 	/* missing data files and expected warnings are noise here */
-	log_set_level(LOG_LVL_ERROR);
+	log_set_level(getenv("HT_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
 	hubtest_run_scenarios_all(&o, argv + 1, argc - 1, skips, &sum);
 	t_pass = sum.passed;
 	t_fail = sum.failed;
