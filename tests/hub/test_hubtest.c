@@ -64,6 +64,48 @@ static void test_every_hub_file_loads(const char *hub)
 	globfree(&g);
 }
 
+static int count_event(struct cs_event *evt, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Scenario tests build on this: every test folder's parsers load and its log replays. */
+static void test_every_case_replays(const struct hubtest_opts *o)
+{
+	enum log_level lvl = log_get_level();
+	char pattern[4096];
+	int bad = 0;
+	glob_t g;
+
+	snprintf(pattern, sizeof(pattern), "%s/tests/*/config.yaml", o->hub_dir);
+	if (glob(pattern, 0, NULL, &g)) {
+		TEST_SKIP(1, "no hub tests found");
+		return;
+	}
+	log_set_level(LOG_LVL_ERROR);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct hubtest_case *hc = NULL;
+		char dir[4096], why[1024];
+		int events = 0;
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(g.gl_pathv[i]) - strlen("/config.yaml")),
+			 g.gl_pathv[i]);
+		if (hubtest_case_open(o, dir, &hc, why, sizeof(why)) ||
+		    hubtest_case_replay(hc, NULL, NULL, count_event, &events, why, sizeof(why)) ||
+		    !events) {
+			fprintf(stderr, "%s: %s\n", dir, events ? why : "no event");
+			bad++;
+		}
+		hubtest_case_free(hc);
+	}
+	log_set_level(lvl);
+	printf("hub test folders replayed through their parsers: %zu/%zu\n", g.gl_pathc - bad,
+	       g.gl_pathc);
+	ASSERT_EQ(bad, 0, "every hub test folder replays");
+	globfree(&g);
+}
+
 int main(int argc, char **argv)
 {
 	struct hubtest_opts o = { .hub_dir = hubtest_default_hub_dir(), .verbose = true };
@@ -75,8 +117,10 @@ int main(int argc, char **argv)
 	t_pass = sum.passed;
 	t_fail = sum.failed;
 	t_skip = sum.skipped;
-	if (argc == 1)
+	if (argc == 1) {
 		test_every_hub_file_loads(o.hub_dir);
+		test_every_case_replays(&o);
+	}
 	expr_data_reset();
 	expr_cleanup();
 	return TEST_SUMMARY();
