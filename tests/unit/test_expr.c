@@ -6,6 +6,7 @@
  * data files, and hostile input. Cases are tables: source -> "kind:value".
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -305,6 +306,41 @@ static const struct expr_host_ops queue_ops = {
 };
 static const struct expr_type queue_type = { EXPR_HOST, NULL, &queue_ops };
 
+/* models.Source behind a pointer that may be nil */
+struct t_source {
+	const char *ip, *scope;
+};
+
+static int src_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+{
+	struct t_source *src = obj;
+
+	if (!strcmp(name, "IP"))
+		return expr_string(src->ip, out);
+	return -ENOENT;
+}
+
+static int src_call(struct expr_ctx *c, void *obj, const char *m, const struct expr_value *args,
+		    int nargs, struct expr_value *out)
+{
+	struct t_source *src = obj;
+
+	if (!strcmp(m, "GetScope"))	/* nil-safe, like the Go method */
+		return expr_string(src ? src->scope : "", out);
+	return -ENOENT;
+}
+
+static const struct expr_field src_fields[] = { { "IP", &expr_type_string }, { NULL } };
+static const struct expr_method src_methods[] = { { "GetScope", 0, 0, &expr_type_string },
+						  { NULL } };
+static const struct expr_host_ops src_ops = {
+	.name = "Source", .fields = src_fields, .methods = src_methods,
+	.get = src_get, .call = src_call,
+};
+static const struct expr_type src_type = { EXPR_HOST, NULL, &src_ops };
+static const struct expr_type nil_queue_type = { EXPR_HOST, &event_type, &qarr_ops };
+static struct t_source source = { "1.2.3.4", "Ip" };
+
 /* ---- a host-registered function ---- */
 
 static int decisions_count(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
@@ -334,7 +370,7 @@ static const struct expr_func host_funcs[] = {
 /* ---- fixture ---- */
 
 enum { V_EVT, V_QUEUE, V_N, V_F, V_S, V_ARR, V_M, V_NILV, V_DYN, V_RESULTS, V_EMPTY, V_T, V_D,
-       V_STRS, V_COUNT };
+       V_STRS, V_SM, V_SRC, V_NILSRC, V_NILQ, V_COUNT };
 
 static struct expr_env *env;
 static struct expr_value vars[V_COUNT];
@@ -379,7 +415,11 @@ static int setup(void)
 	    expr_env_add_var(env, "empty", &expr_type_array_any) != V_EMPTY ||
 	    expr_env_add_var(env, "t", &expr_type_time) != V_T ||
 	    expr_env_add_var(env, "d", &expr_type_duration) != V_D ||
-	    expr_env_add_var(env, "strs", &expr_type_array_string) != V_STRS)
+	    expr_env_add_var(env, "strs", &expr_type_array_string) != V_STRS ||
+	    expr_env_add_var(env, "sm", &expr_type_map_string) != V_SM ||
+	    expr_env_add_var(env, "src", &src_type) != V_SRC ||
+	    expr_env_add_var(env, "nilsrc", &src_type) != V_NILSRC ||
+	    expr_env_add_var(env, "nilq", &nil_queue_type) != V_NILQ)
 		return -EINVAL;
 	err = expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC | EXPR_HELPERS_HUBTEST);
 	if (!err)
@@ -418,6 +458,16 @@ static int setup(void)
 		const char *strv[] = { "b", "a", "c" };
 
 		expr_array_from_strings(strv, 3, &vars[V_STRS]);
+	}
+	vars[V_SRC] = expr_host(&src_ops, &source);
+	vars[V_NILSRC] = expr_host(&src_ops, NULL);
+	vars[V_NILQ] = expr_host(&qarr_ops, NULL);
+	expr_map_new(&vars[V_SM]);
+	{
+		struct expr_value x;
+
+		expr_string("x", &x);
+		expr_map_set_take(&vars[V_SM], "a", x);
 	}
 	return 0;
 }
@@ -511,7 +561,8 @@ static const struct ok_case literals[] = {
 	{ "1e3", "float:1000" },
 	{ "1.5e-3", "float:0.0015" },
 	{ "2.5E2", "float:250" },
-	{ "99999999999999999999", "float:1e+20" },
+	{ "9223372036854775807", "int:9223372036854775807" },
+	{ "99999999999999999999.0", "float:1e+20" },
 	{ "true", "bool:true" },
 	{ "false", "bool:false" },
 	{ "nil", "nil:<nil>" },
@@ -587,7 +638,7 @@ static const struct ok_case comparisons[] = {
 	{ "'a' != 'b'", "bool:true" },
 	{ "nil == nil", "bool:true" },
 	{ "nilv == nil", "bool:true" },
-	{ "1 == '1'", "bool:false" },
+	{ "dyn == '1'", "bool:false" },
 	{ "dyn == 1", "bool:false" },
 	{ "[1, 2] == [1, 2]", "bool:true" },
 	{ "[1, 2] == [2, 1]", "bool:false" },
@@ -613,6 +664,9 @@ static const struct ok_case comparisons[] = {
 	{ "t < t + d", "bool:true" },
 	{ "evt.Time == t", "bool:true" },
 	{ "n == 5 == true", "bool:true" },
+	{ "[1] == [1.0]", "bool:true" },
+	{ "nil != evt", "bool:true" },
+	{ "m.a == 1", "bool:true" },
 };
 
 static const struct ok_case logic[] = {
@@ -777,6 +831,29 @@ static const struct ok_case members[] = {
 	{ "len(results['s00-raw']['crowdsecurity/syslog-logs'])", "int:2" },
 	{ "results.success[''] == []", "bool:true" },
 	{ "m.not", "nil:<nil>" },
+	{ "src.IP", "string:1.2.3.4" },
+	{ "src.GetScope()", "string:Ip" },
+	{ "src == nil", "bool:false" },
+	{ "nilsrc == nil", "bool:true" },
+	{ "nil == nilsrc", "bool:true" },
+	{ "nilsrc != nil", "bool:false" },
+	{ "nilsrc?.IP", "nil:<nil>" },
+	{ "nilsrc?.GetScope()", "nil:<nil>" },
+	{ "nilsrc.GetScope()", "string:" },
+	{ "nilsrc ?? 'dflt'", "string:dflt" },
+	{ "string(nilsrc)", "string:<nil>" },
+	{ "len(nilq)", "int:0" },
+	{ "all(nilq, false)", "bool:true" },
+	{ "1 in nilq", "bool:false" },
+	{ "nilq[0:]", "array:[]" },
+	{ "keys(nilsrc)", "array:[]" },
+	{ "KeyExists('a', nilsrc)", "bool:false" },
+	{ "sm.a", "string:x" },
+	{ "sm.zz", "string:" },
+	{ "sm['zz'] == ''", "bool:true" },
+	{ "sm.zz + '!'", "string:!" },
+	{ "get(sm, 'zz')", "nil:<nil>" },
+	{ "'zz' in sm", "bool:false" },
 	{ "{in: 1}.in", "int:1" },
 	{ "d.Seconds()", "float:90" },
 	{ "d.Minutes()", "float:1.5" },
@@ -1001,6 +1078,8 @@ static const struct ok_case builtins[] = {
 static const struct ok_case helpers[] = {
 	{ "Upper('abc')", "string:ABC" },
 	{ "Lower('ABC')", "string:abc" },
+	{ "Upper('caf\xc3\xa9')", "string:CAF\xc3\x89" },
+	{ "Lower('\xc3\x80 la')", "string:\xc3\xa0 la" },
 	{ "TrimSpace('  a b \\n')", "string:a b" },
 	{ "Trim('--a--', '-')", "string:a" },
 	{ "TrimLeft('--a--', '-')", "string:a--" },
@@ -1163,6 +1242,11 @@ static const struct compile_err_case compile_errors[] = {
 	{ "not evt.Meta.user == 'x'", 1, "mismatched type string" },
 	{ "-s", 1, "mismatched type string" },
 	{ "s < 1", 3, "mismatched types string and int" },
+	{ "1 == '1'", 3, "mismatched types int and string" },
+	{ "s != true", 3, "mismatched types string and bool" },
+	{ "evt.Meta.user == 5", 15, "mismatched types string and int" },
+	{ "evt == queue", 5, "mismatched types" },
+	{ "1 in strs", 3, "mismatched types int and array" },
 	{ "s contains 1", 3, "mismatched types string and int" },
 	{ "n matches 'x'", 3, "mismatched types int" },
 	{ "1 in 'abc'", 3, "mismatched types int and string" },
@@ -1189,6 +1273,9 @@ static const struct compile_err_case compile_errors[] = {
 	{ "f(", 1, "unknown func" },
 	{ "Upper('a'", 10, "expected , or )" },
 	{ "0x", 1, "invalid number" },
+	{ "99999999999999999999", 1, "invalid integer literal" },
+	{ "0b102", 1, "invalid integer literal" },
+	{ "1 + 0xFFFFFFFFFFFFFFFFF", 5, "invalid integer literal" },
 	{ "1abc", 1, "invalid number" },
 	{ "/* open", 1, "unclosed comment" },
 	{ "arr | 5", 7, "expected function name" },
@@ -1202,6 +1289,14 @@ static const struct compile_err_case compile_errors[] = {
 	{ "duration(1)", 10, "cannot use int" },
 	{ "queue.Nope", 7, "has no field Nope" },
 	{ "queue.Queue[0].Nope", 16, "has no field Nope" },
+	{ "src.Nope", 5, "type Source has no field Nope" },
+	{ "src.GetScope(1)", 5, "wrong number of arguments" },
+	{ "all(queue.Queue, .Nope)", 19, "has no field Nope" },
+	{ "any(queue.Queue, {#.Meta.x.y})", 28, "has no field y" },
+	{ "map(strs, # + 1)", 13, "mismatched types string and int" },
+	{ "filter(queue.Queue, .Nope())", 22, "has no method Nope" },
+	{ "sm.a.b", 6, "has no field b" },
+	{ "sm.a > 1", 6, "mismatched types string and int" },
 };
 
 static void test_compile_errors(void)
@@ -1293,6 +1388,9 @@ static const struct runtime_err_case runtime_errors[] = {
 	{ "t.Sub(1)", -EINVAL, "expected a time" },
 	{ "dyn.Foo()", -ENOENT, "has no method Foo" },
 	{ "nilv.Foo()", -EINVAL, "on nil" },
+	{ "nilsrc.IP", -EINVAL, "cannot fetch IP from nil Source" },
+	{ "nilq[0]", -ERANGE, "index out of range" },
+	{ "UnmarshalJSON('{}', nilsrc, 'k')", -EINVAL, "not a writable map" },
 };
 
 static void test_runtime_errors(void)
@@ -1676,6 +1774,34 @@ static void test_data_files(void)
 	s = run("LookupFile('/index.html', 'tech.json')", NULL);
 	ASSERT_STREQ(s, "string:", "LookupFile none");
 	free(s);
+	/* the hub's http-technology-probing filter, verbatim */
+	s = run("evt.SetMeta('service', 'http') && evt.SetMeta('log_type', 'http_access-log') &&"
+		" evt.SetMeta('http_status', '404') && evt.SetMeta('http_path', '/wp-login.php')",
+		NULL);
+	ASSERT_STREQ(s, "bool:true", "prepare event");
+	free(s);
+	s = run("if (evt.Meta.service == 'http' and\n"
+		"    evt.Meta.log_type in ['http_access-log', 'http_error-log'] and\n"
+		"    evt.Meta.http_status in ['404', '403'])\n"
+		"  {\n"
+		"    let target_technology = LookupFile(evt.Meta.http_path, \"tech.json\");\n"
+		"    target_technology != \"\" ? evt.SetMeta(\"target_technology\", "
+		"target_technology)  : false\n"
+		"  } else { false }\n", NULL);
+	ASSERT_STREQ(s, "bool:true", "technology probing filter");
+	free(s);
+	s = run("evt.Meta.target_technology", NULL);
+	ASSERT_STREQ(s, "string:wordpress", "filter stored the technology");
+	free(s);
+	s = run("evt.SetMeta('http_status', '200') && evt.SetMeta('log_type', 'ssh_failed-auth')",
+		NULL);
+	free(s);
+	s = run("FileMap('tech.json')[1]", NULL);
+	ASSERT_STREQ(s, "map:map[pattern:phpmyadmin tag:pma type:contains]", "FileMap row");
+	free(s);
+	s = run("len(FileMap('tech.json')) == 4 && FileMap('nope') == []", NULL);
+	ASSERT_STREQ(s, "bool:true", "FileMap sizes");
+	free(s);
 
 	/* the hub's real data */
 	expr_data_reset();
@@ -1703,8 +1829,6 @@ static void test_data_files(void)
 	unlink(path);
 	rmdir(dir);
 }
-
-bool expr_xml_available(void);
 
 static void test_xml(void)
 {
@@ -1788,10 +1912,32 @@ static void test_hostile(void)
 	strcpy(src + n, "1");
 	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "deep arrays");
 
+	/* long flat chains are fine (sigma rules OR hundreds of terms) */
 	for (i = 0; i < n; i++)
-		memcpy(src + i * 2, "1+", 2);
+		memcpy(src + i * 2, i % 3 ? "1+" : "2-", 2);
 	strcpy(src + n * 2, "1");
-	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "long chain");
+	if (ASSERT_OK(expr_compile(env, src, &prog, &e), "long chain")) {
+		struct expr_value out;
+
+		ASSERT_OK(expr_eval(prog, vars, NULL, &out, &e), "long chain eval");
+		ASSERT_EQ(out.i, 3 + 2 * 1666 - 1 + 1 - 1, "long chain value");
+		expr_prog_free(prog);
+	}
+	for (i = 0; i < 1000; i++)
+		memcpy(src + i * 14, "s == 'x'   || ", 14);
+	strcpy(src + 1000 * 14, "s == 'hello'");
+	if (ASSERT_OK(expr_compile(env, src, &prog, &e), "long or")) {
+		bool b = false;
+
+		ASSERT_OK(expr_eval_bool(prog, vars, NULL, &b, &e), "long or eval");
+		ASSERT_TRUE(b, "long or value");
+		expr_prog_free(prog);
+	}
+	/* ... but right-nested ones are real nesting */
+	for (i = 0; i < n; i++)
+		memcpy(src + i * 3, "1+(", 3);
+	strcpy(src + n * 3, "1");
+	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "right-nested chain");
 
 	for (i = 0; i < n; i++)
 		memcpy(src + i * 4, "a?.b", 4);
@@ -1817,6 +1963,37 @@ static void test_hostile(void)
 	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "source too long");
 	free(src);
 
+	/* CPU and memory budgets per evaluation */
+	expr_set_limits(100000, 1 << 20);
+	{
+		char *s = run("all(1..20000, 1 + 1 + 1 + 1 + 1 + 1 > 0)", &e);
+
+		ASSERT_STREQ(s, "ERR:-7", "step limit");
+		ASSERT_TRUE(strstr(e.msg, "step limit") != NULL, "step limit message");
+		free(s);
+		s = run("len(repeat('x', 2000000))", &e);
+		ASSERT_STREQ(s, "ERR:-12", "memory limit (string)");
+		free(s);
+		s = run("len(reduce(1..40, #acc + #acc, 'xx'))", &e);
+		ASSERT_STREQ(s, "ERR:-12", "memory limit (doubling)");
+		free(s);
+		s = run("len(1..100000)", &e);
+		ASSERT_STREQ(s, "ERR:-12", "memory limit (array)");
+		free(s);
+		s = run("len(map(1..1000, map(1..100, #)))", &e);
+		ASSERT_STREQ(s, "ERR:-12", "memory limit (nested)");
+		free(s);
+		s = run("len(map(1..1000, #))", &e);
+		ASSERT_STREQ(s, "int:1000", "within limits");
+		free(s);
+	}
+	expr_set_limits(0, 0);
+	{
+		char *s = run("len(map(1..1000, map(1..100, #)))", &e);
+
+		ASSERT_STREQ(s, "int:1000", "default limits allow real work");
+		free(s);
+	}
 	{
 		char *s = run("'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab' matches '^(a+)+$'", &e);
 
@@ -1862,6 +2039,107 @@ static void test_reuse(void)
 	}
 }
 
+/*
+ * Random token soup: whatever loads must evaluate to a value or an error, with
+ * no crash, leak or sanitizer report. Deterministic (fixed seed).
+ */
+static void test_fuzz(void)
+{
+	static const char *const toks[] = {
+		"evt", "m", "arr", "s", "n", "f", "nilv", "dyn", "queue", "strs", "sm", "results",
+		".Meta", ".user", ".Line", ".Raw", ".Queue", ".a", ".c", "?.", ".", "#", "#index",
+		"1", "0", "-1", "'a'", "\"b\"", "1.5", "nil", "true", "false", "[", "]", "{", "}",
+		"(", ")", ",", ":", ";", "+", "-", "*", "/", "%", "**", "==", "!=", "<", ">", "<=",
+		">=", "and", "or", "not", "!", "in", "matches", "contains", "startsWith", "endsWith",
+		"..", "??", "?", "|", "let x =", "x", "if", "else", "len(", "map(", "filter(",
+		"all(", "any(", "count(", "Upper(", "split(", "get(", "keys(", "string(", "int(",
+		"reduce(", "sortBy(", "JsonExtract(", "Sprintf(", "'%v'", "'.*'", "'('", "1..3",
+		"evt.GetMeta(", "duration(", "'1s'", "t", "d", "t.Sub(", "{#}", "{.a}", "#acc",
+	};
+	uint32_t seed = 12345;
+	int loaded = 0, ran = 0, failed = 0;
+
+	for (int i = 0; i < 20000; i++) {
+		char src[512] = "";
+		int ntok;
+		struct expr_prog *prog = NULL;
+		struct expr_value out;
+		struct expr_error e;
+
+		seed = seed * 1103515245 + 12345;
+		ntok = 1 + (seed >> 16) % 12;
+		for (int k = 0; k < ntok; k++) {
+			seed = seed * 1103515245 + 12345;
+			strcat(src, toks[(seed >> 16) % (sizeof(toks) / sizeof(toks[0]))]);
+			strcat(src, " ");
+		}
+		if (expr_compile(env, src, &prog, &e)) {
+			if (e.code >= 0 || !e.msg[0] || e.column < 1) {
+				failed++;
+				fprintf(stderr, "bad compile error for [%s]: %d %s\n", src, e.code, e.msg);
+			}
+			continue;
+		}
+		loaded++;
+		if (expr_eval(prog, vars, NULL, &out, &e) == 0) {
+			ran++;
+			expr_value_release(&out);
+		} else if (e.code >= 0 || !e.msg[0] || out.kind != EXPR_NIL) {
+			failed++;
+			fprintf(stderr, "bad runtime error for [%s]: %d %s\n", src, e.code, e.msg);
+		}
+		expr_prog_free(prog);
+	}
+	ASSERT_EQ(failed, 0, "fuzz: every failure is a clean error");
+	ASSERT_TRUE(loaded > 100, "fuzz: some expressions load");
+	ASSERT_TRUE(ran > 50, "fuzz: some expressions run");
+}
+
+struct thread_arg {
+	struct expr_prog *prog;
+	int ok;
+};
+
+static void *thread_main(void *p)
+{
+	struct thread_arg *a = p;
+
+	for (int i = 0; i < 2000; i++) {
+		struct expr_value out;
+		struct expr_error e;
+
+		if (expr_eval(a->prog, vars, NULL, &out, &e))
+			continue;
+		if (out.kind == EXPR_ARRAY && expr_array_len(&out) == 2)
+			a->ok++;
+		expr_value_release(&out);
+	}
+	return NULL;
+}
+
+/* Programs and shared values are evaluated concurrently (atomic refcounts). */
+static void test_threads(void)
+{
+	struct thread_arg args[4];
+	pthread_t th[4];
+	struct expr_prog *prog = NULL;
+	struct expr_error e;
+
+	if (!ASSERT_OK(expr_compile(env, "filter(map(queue.Queue, .Meta.user) + strs[0:1], "
+				    "{# matches '^(root|adm' + 'in)$' || # == s}) + "
+				    "[File('x'), s][2:]", &prog, &e), "compile"))
+		return;
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct thread_arg){ prog, 0 };
+		pthread_create(&th[i], NULL, thread_main, &args[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ASSERT_EQ(args[i].ok, 2000, "thread results");
+	}
+	expr_prog_free(prog);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_FATAL);	/* expected errors would clutter the output */
@@ -1891,6 +2169,8 @@ int main(void)
 	test_xml();
 	test_hostile();
 	test_reuse();
+	test_threads();
+	test_fuzz();
 	teardown();
 	return TEST_SUMMARY();
 }

@@ -20,8 +20,19 @@ struct frame {
 	struct expr_value acc;
 };
 
+/* Defaults: far above any hub expression, far below a hang or an OOM. */
+static uint64_t max_steps = 10000000;
+static int64_t max_bytes = 256 << 20;
+
+void expr_set_limits(uint64_t steps, size_t bytes)
+{
+	max_steps = steps ? steps : 10000000;
+	max_bytes = bytes ? (int64_t)bytes : 256 << 20;
+}
+
 struct ev {
 	const struct expr_prog *prog;
+	uint64_t steps;
 	const struct expr_value *vars;
 	struct expr_value *locals;
 	struct frame *frames;
@@ -100,6 +111,11 @@ static int coll_len(struct ev *st, const struct node *n, const struct expr_value
 {
 	if (c->kind == EXPR_ARRAY) {
 		*len = c->a->len;
+		return 0;
+	}
+	if (c->kind == EXPR_HOST && !c->h.obj && c->h.ops &&
+	    (c->h.ops->flags & EXPR_HOST_ARRAYLIKE)) {
+		*len = 0;	/* a nil Go slice iterates as empty */
 		return 0;
 	}
 	if (c->kind == EXPR_HOST && c->h.ops && (c->h.ops->flags & EXPR_HOST_ARRAYLIKE) &&
@@ -309,9 +325,9 @@ static int in_op(struct ev *st, const struct node *n, const struct expr_value *x
 	int err;
 
 	*res = false;
-	switch (c->kind) {
-	case EXPR_NIL:
+	if (expr_value_is_nil(c))
 		return 0;
+	switch (c->kind) {
 	case EXPR_ARRAY:
 		for (uint32_t i = 0; i < c->a->len; i++) {
 			if (expr_value_equal(x, &c->a->items[i])) {
@@ -421,7 +437,7 @@ static int range_op(struct ev *st, const struct node *n, const struct expr_value
 		err = expr_array_push_take(out, expr_int(a->i + i));
 	if (err) {
 		expr_value_release(out);
-		return rt_err(st, n, err, "out of memory");
+		return rt_err(st, n, err, "range: %s", strerror(-err));
 	}
 	return 0;
 }
@@ -458,7 +474,7 @@ static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 		*out = b;
 		return 0;
 	case OP_COALESCE:
-		if (a.kind != EXPR_NIL) {
+		if (!expr_value_is_nil(&a)) {
 			*out = a;
 			return 0;
 		}
@@ -505,6 +521,46 @@ out:
 	expr_value_release(&a);
 	expr_value_release(&b);
 	return err;
+}
+
+/* A flattened left-assoc chain: and/or short-circuit, arithmetic accumulates. */
+static int fold(struct ev *st, const struct node *n, struct expr_value *out)
+{
+	struct expr_value acc, v, r;
+	bool logic = n->op == OP_AND || n->op == OP_OR;
+	int err = eval(st, n->list[0], &acc);
+
+	for (int i = 1; !err && i < n->nlist; i++) {
+		if (logic) {
+			if (acc.kind != EXPR_BOOL) {
+				err = rt_err(st, n, -EINVAL, "invalid operation: %s on %s",
+					     n->op == OP_AND ? "and" : "or", vkind(&acc));
+				break;
+			}
+			if (acc.b == (n->op == OP_OR))	/* short circuit */
+				break;
+			err = eval(st, n->list[i], &acc);
+			continue;
+		}
+		err = eval(st, n->list[i], &v);
+		if (err)
+			break;
+		err = arith(st, n, n->ops[i], &acc, &v, &r);
+		expr_value_release(&v);
+		if (err)
+			break;
+		expr_value_release(&acc);
+		acc = r;
+	}
+	if (!err && logic && acc.kind != EXPR_BOOL)
+		err = rt_err(st, n, -EINVAL, "invalid operation: %s on %s",
+			     n->op == OP_AND ? "and" : "or", vkind(&acc));
+	if (err) {
+		expr_value_release(&acc);
+		return err;
+	}
+	*out = acc;
+	return 0;
 }
 
 static int unary(struct ev *st, const struct node *n, struct expr_value *out)
@@ -618,6 +674,15 @@ static int fetch(struct ev *st, const struct node *n, const struct expr_value *o
 	case EXPR_HOST:
 		if (!obj->h.ops)
 			break;
+		if (!obj->h.obj) {	/* nil pointer, slice or map */
+			if (!strict || (obj->h.ops->flags & EXPR_HOST_MAPLIKE))
+				return 0;	/* reading a nil map: zero value */
+			if ((obj->h.ops->flags & EXPR_HOST_ARRAYLIKE) && !to_index(key, &i))
+				return rt_err(st, n, -ERANGE, "index out of range: %" PRId64
+					      " (array length is 0)", i);
+			return rt_err(st, n, -EINVAL, "cannot fetch %s from nil %s",
+				      key->kind == EXPR_STRING ? key->s->s : vkind(key), vkind(obj));
+		}
 		if (key->kind == EXPR_STRING && obj->h.ops->get) {
 			err = obj->h.ops->get(&st->ctx, obj->h.obj, key->s->s, out);
 			if (!err)
@@ -685,11 +750,19 @@ static int member(struct ev *st, const struct node *n, struct expr_value *out)
 
 	if (err)
 		return err;
-	if (obj.kind == EXPR_NIL && n->optional)
+	if (expr_value_is_nil(&obj) && n->optional) {
+		expr_value_release(&obj);
 		return CHAIN_NIL;
-	err = eval(st, n->b, &key);
-	if (!err)
-		err = fetch(st, n, &obj, &key, true, out);
+	}
+	/* constant keys (evt.Meta.x) are borrowed: no refcount traffic */
+	if (n->b->type == N_CONST) {
+		key = EXPR_NIL_VALUE;
+		err = fetch(st, n, &obj, &n->b->val, true, out);
+	} else {
+		err = eval(st, n->b, &key);
+		if (!err)
+			err = fetch(st, n, &obj, &key, true, out);
+	}
 	/*
 	 * Go maps are typed: a missing key of a map[string]string is "", not
 	 * nil. Native maps carry no element type, the static type does.
@@ -864,11 +937,12 @@ static int method(struct ev *st, const struct node *n, struct expr_value *out)
 	err = eval(st, n->a, &obj);
 	if (err)
 		return err;
-	if (obj.kind == EXPR_NIL) {
-		if (n->optional)
-			return CHAIN_NIL;
-		return rt_err(st, n, -EINVAL, "cannot call method %s on nil", name);
+	if (expr_value_is_nil(&obj) && n->optional) {
+		expr_value_release(&obj);
+		return CHAIN_NIL;
 	}
+	if (obj.kind == EXPR_NIL)
+		return rt_err(st, n, -EINVAL, "cannot call method %s on nil", name);
 	if (n->nlist > EXPR_MAX_ARGS) {
 		args = calloc(n->nlist, sizeof(*args));
 		if (!args) {
@@ -982,7 +1056,6 @@ static int sort_items(struct sort_item *items, size_t n, bool desc)
 	return err;
 }
 
-int expr_sort_values(struct expr_value *arr, bool desc);
 
 /* Sorts an array value in place by its own elements (sort() builtin). */
 int expr_sort_values(struct expr_value *arr, bool desc)
@@ -1246,6 +1319,8 @@ static int eval(struct ev *st, const struct node *n, struct expr_value *out)
 	int err;
 
 	*out = EXPR_NIL_VALUE;
+	if (++st->steps > max_steps)
+		return rt_err(st, n, -E2BIG, "evaluation step limit reached");
 	switch (n->type) {
 	case N_CONST:
 		*out = expr_value_ref(&n->val);
@@ -1345,6 +1420,8 @@ static int eval(struct ev *st, const struct node *n, struct expr_value *out)
 		expr_value_release(&st->locals[n->slot]);
 		st->locals[n->slot] = v;
 		return eval(st, n->b, out);
+	case N_FOLD:
+		return fold(st, n, out);
 	case N_SEQ:
 		for (int i = 0; i < n->nlist; i++) {
 			expr_value_release(out);
@@ -1386,6 +1463,8 @@ int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void 
 	struct expr_value locals_stack[8], *locals = locals_stack;
 	struct frame frames_stack[8], *frames = frames_stack;
 	struct ev st = { .prog = prog, .vars = vars };
+	int64_t saved_left = expr_mem_left;
+	bool saved_limited = expr_mem_limited;
 	int rc;
 
 	*out = EXPR_NIL_VALUE;
@@ -1409,7 +1488,12 @@ int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void 
 	st.ctx.user = user;
 	st.ctx.env = prog->env;
 
+	/* nested evaluations (a host function calling expr_eval) get their own budget */
+	expr_mem_left = max_bytes;
+	expr_mem_limited = true;
 	rc = eval(&st, prog->root, out);
+	expr_mem_limited = saved_limited;
+	expr_mem_left = saved_left;
 	if (rc == CHAIN_NIL) {	/* cannot escape an N_CHAIN, but be safe */
 		rc = 0;
 		*out = EXPR_NIL_VALUE;
@@ -1450,9 +1534,6 @@ int expr_eval_bool(const struct expr_prog *prog, const struct expr_value *vars, 
 	return 0;
 }
 
-/* Shared with builtins: strict=false fetch for get(). */
-int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,
-		       const struct expr_value *key, struct expr_value *out);
 
 int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,
 		       const struct expr_value *key, struct expr_value *out)

@@ -22,17 +22,6 @@
 #include "common/log.h"
 #include "expr/expr_int.h"
 
-int split_common(const char *s, size_t sl, const char *sep, size_t sepl, int64_t lim,
-		 bool after, struct expr_value *out);
-int replace_common(const struct expr_value *s, const struct expr_value *old,
-		   const struct expr_value *new, int64_t lim, struct expr_value *out);
-int base64_decode(const char *s, size_t l, struct expr_value *out);
-int flatten_into(struct expr_value *out, const struct expr_value *v, int depth);
-int uniq_into(struct expr_value *out, const struct expr_value *v);
-int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
-			 struct expr_value *out);
-int h_xml_get_attribute_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
-			      struct expr_value *out);
 
 #define A (&args[0])
 #define B (&args[1])
@@ -71,26 +60,12 @@ HELPER(h_basename)
 
 HELPER(h_upper)
 {
-	struct expr_str *r = xstr_new(S(A), SL(A));
-
-	if (!r)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < r->len; i++)
-		r->s[i] = toupper((unsigned char)r->s[i]);
-	*out = xstr_value(r);
-	return 0;
+	return case_map(A, true, out);
 }
 
 HELPER(h_lower)
 {
-	struct expr_str *r = xstr_new(S(A), SL(A));
-
-	if (!r)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < r->len; i++)
-		r->s[i] = tolower((unsigned char)r->s[i]);
-	*out = xstr_value(r);
-	return 0;
+	return case_map(A, false, out);
 }
 
 static bool in_set(const char *set, size_t n, char c)
@@ -838,7 +813,7 @@ HELPER(h_to_json_string)
 static int store(struct expr_ctx *ctx, const struct expr_value *target, const char *key,
 		 const struct expr_value *v, const char *fn)
 {
-	if (target->kind == EXPR_HOST && target->h.ops && target->h.ops->set)
+	if (target->kind == EXPR_HOST && target->h.obj && target->h.ops && target->h.ops->set)
 		return target->h.ops->set(ctx, target->h.obj, key, v);
 	return ctx_err(ctx, -EINVAL, "%s: target (%s) is not a writable map", fn, vk(target));
 }
@@ -1005,7 +980,7 @@ HELPER(h_key_exists)
 
 	if (B->kind == EXPR_MAP)
 		has = expr_map_get(B, S(A)) != NULL;
-	else if (B->kind == EXPR_HOST && B->h.ops && B->h.ops->has &&
+	else if (B->kind == EXPR_HOST && B->h.obj && B->h.ops && B->h.ops->has &&
 		 B->h.ops->has(ctx, B->h.obj, S(A), &has))
 		return -EINVAL;
 	*out = expr_bool(has);
@@ -1330,6 +1305,11 @@ HELPER(h_lookup_file)
 	return data_lookup(S(B), S(A), SL(A), out);
 }
 
+HELPER(h_file_map)
+{
+	return data_file_map(S(A), out);
+}
+
 /* ---- stash (process-wide string caches with optional TTL) ---- */
 
 struct stash_entry {
@@ -1401,8 +1381,6 @@ HELPER(h_get_from_stash)
 		return ctx_err(ctx, err, "GetFromStash: key %s not found in cache %s", S(B), S(A));
 	return 0;
 }
-
-void expr_stash_reset(void);
 
 void expr_stash_reset(void)
 {
@@ -1532,6 +1510,7 @@ const struct expr_func expr_crowdsec_helpers[] = {
 	{ "File", h_file, 1, 1, { T_S }, &expr_type_array_string, NULL },
 	{ "RegexpInFile", h_regexp_in_file, 2, 2, { T_S, T_S }, &expr_type_bool, NULL },
 	{ "LookupFile", h_lookup_file, 2, 2, { T_S, T_S }, &expr_type_string, NULL },
+	{ "FileMap", h_file_map, 1, 1, { T_S }, &expr_type_array_any, NULL },
 	/* stash */
 	{ "SetInStash", h_set_in_stash, 3, 4, { T_S, T_S, T_S, T_X }, NULL, NULL },
 	{ "GetFromStash", h_get_from_stash, 2, 2, { T_S, T_S }, &expr_type_string, NULL },

@@ -15,6 +15,9 @@
 
 #include "expr/expr_int.h"
 
+__thread int64_t expr_mem_left;
+__thread bool expr_mem_limited;
+
 const struct expr_type expr_type_any = { EXPR_ANY, NULL, NULL };
 const struct expr_type expr_type_nil = { EXPR_NIL, NULL, NULL };
 const struct expr_type expr_type_bool = { EXPR_BOOL, NULL, NULL };
@@ -58,6 +61,8 @@ struct expr_str *xstr_alloc(size_t len)
 	 * such read stays inside initialised memory.
 	 */
 	size = (sizeof(*s) + len + 1 + 15) / 16 * 16 + 16;
+	if (!mem_charge(size))
+		return NULL;
 	s = malloc(size);
 	if (!s)
 		return NULL;
@@ -219,6 +224,8 @@ int expr_array_new(size_t cap_hint, struct expr_value *out)
 	*out = EXPR_NIL_VALUE;
 	if (cap_hint > EXPR_MAX_ALLOC / sizeof(struct expr_value))
 		return -E2BIG;
+	if (!mem_charge(sizeof(*a) + cap_hint * sizeof(struct expr_value)))
+		return -ENOMEM;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -252,6 +259,10 @@ int expr_array_push_take(struct expr_value *array, struct expr_value item)
 		if (cap > EXPR_MAX_ALLOC / sizeof(*p)) {
 			expr_value_release(&item);
 			return -E2BIG;
+		}
+		if (!mem_charge((cap - a->cap) * sizeof(*p))) {
+			expr_value_release(&item);
+			return -ENOMEM;
 		}
 		p = realloc(a->items, cap * sizeof(*p));
 		if (!p) {
@@ -386,6 +397,8 @@ int expr_map_set_keyn_take(struct expr_value *map, const char *key, size_t klen,
 		struct expr_str **k;
 		struct expr_value *v;
 
+		if (!mem_charge((cap - m->cap) * (sizeof(*k) + sizeof(*v))))
+			goto oom;
 		k = realloc(m->keys, cap * sizeof(*k));
 		if (!k)
 			goto oom;
@@ -532,6 +545,8 @@ bool expr_value_equal(const struct expr_value *a, const struct expr_value *b)
 		return (double)a->i == b->f;
 	if (a->kind == EXPR_FLOAT && b->kind == EXPR_INT)
 		return a->f == (double)b->i;
+	if (expr_value_is_nil(a) || expr_value_is_nil(b))
+		return expr_value_is_nil(a) && expr_value_is_nil(b);
 	if (a->kind != b->kind)
 		return false;
 	switch (a->kind) {
@@ -818,6 +833,16 @@ int parse_time(const char *s, int64_t *ns, int32_t *off)
 	return 0;
 }
 
+static int key_cmp(const void *a, const void *b, void *arg)
+{
+	const struct expr_map *m = arg;
+	const struct expr_str *x = m->keys[*(const uint32_t *)a], *y = m->keys[*(const uint32_t *)b];
+	size_t l = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->s, y->s, l);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
 void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth)
 {
 	char buf[64];
@@ -861,18 +886,36 @@ void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth)
 		}
 		sb_putc(sb, ']');
 		break;
-	case EXPR_MAP:
+	case EXPR_MAP: {
+		/* Go's fmt prints maps sorted by key */
+		uint32_t *order = malloc((v->m->len ? v->m->len : 1) * sizeof(*order));
+
+		if (!order) {
+			sb->oom = true;
+			break;
+		}
+		for (uint32_t i = 0; i < v->m->len; i++)
+			order[i] = i;
+		qsort_r(order, v->m->len, sizeof(*order), key_cmp, v->m);
 		sb_puts(sb, "map[");
-		for (uint32_t i = 0; i < v->m->len; i++) {
-			if (i)
+		for (uint32_t k = 0; k < v->m->len; k++) {
+			uint32_t i = order[k];
+
+			if (k)
 				sb_putc(sb, ' ');
 			sb_putn(sb, v->m->keys[i]->s, v->m->keys[i]->len);
 			sb_putc(sb, ':');
 			value_format_sb(sb, &v->m->vals[i], depth + 1);
 		}
 		sb_putc(sb, ']');
+		free(order);
 		break;
+	}
 	case EXPR_HOST:
+		if (!v->h.obj) {
+			sb_puts(sb, "<nil>");
+			break;
+		}
 		if (v->h.ops && v->h.ops->format) {
 			char *s = v->h.ops->format(v->h.obj);
 
