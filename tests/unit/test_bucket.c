@@ -519,6 +519,35 @@ static void test_bucket_cap(void)
 	sink_reset(&s);
 }
 
+/* Blackhole tables are bounded too: the oldest entry is forgotten first. */
+static void test_blackhole_cap(void)
+{
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow, .arg = &s,
+				    .max_blackhole = 10 };
+	struct cs_buckets *b = NULL;
+	char ip[32];
+
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_string(b, "t.yaml",
+					      "type: trigger\nname: t/bh\ndescription: d\n"
+					      "filter: \"true\"\ngroupby: evt.Meta.source_ip\n"
+					      "blackhole: 1h\n"), "load"))
+		goto out;
+	for (int i = 0; i < 20; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
+		pour(b, ip, i * 1000L, NULL, NULL);
+	}
+	ASSERT_EQ(s.n, 20, "20 partitions, 20 alerts");
+	pour(b, "192.0.2.19", 30000, NULL, NULL);
+	ASSERT_EQ(s.n, 20, "a recent partition is still blackholed");
+	pour(b, "192.0.2.0", 30000, NULL, NULL);
+	ASSERT_EQ(s.n, 21, "the oldest entry was forgotten at the cap");
+out:
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 /* live mode: tick() expires idle instances on the injected clock. */
 static void test_live_tick(void)
 {
@@ -676,6 +705,7 @@ int main(void)
 	test_reprocess_meta();
 	test_bucket_cap();
 	test_live_tick();
+	test_blackhole_cap();
 	test_json();
 	test_load_errors();
 	test_hub_files_load();

@@ -729,82 +729,107 @@ out:
 
 /* ---- blackhole ------------------------------------------------------------------------------------ */
 
+static void bh_unlink_fifo(struct cs_scenario *sc, struct bh_entry *e)
+{
+	if (e->fprev)
+		e->fprev->fnext = e->fnext;
+	else
+		sc->bh_head = e->fnext;
+	if (e->fnext)
+		e->fnext->fprev = e->fprev;
+	else
+		sc->bh_tail = e->fprev;
+	e->fprev = e->fnext = NULL;
+}
+
+static void bh_push_fifo(struct cs_scenario *sc, struct bh_entry *e)
+{
+	e->fprev = sc->bh_tail;
+	e->fnext = NULL;
+	if (sc->bh_tail)
+		sc->bh_tail->fnext = e;
+	else
+		sc->bh_head = e;
+	sc->bh_tail = e;
+}
+
+static void bh_delete(struct cs_scenario *sc, struct bh_entry *e)
+{
+	struct bh_entry **pp = &sc->bh[e->h & (sc->bh_size - 1)];
+
+	while (*pp && *pp != e)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = e->next;
+	bh_unlink_fifo(sc, e);
+	free(e);
+	sc->bh_count--;
+}
+
 /* Drop entries whose expiry is not after `now` (they no longer hide anything). */
 static void bh_purge(struct cs_scenario *sc, int64_t now)
 {
-	for (size_t i = 0; i < sc->bh_size; i++) {
-		struct bh_entry **pp = &sc->bh[i];
+	while (sc->bh_head && sc->bh_head->expiry <= now)
+		bh_delete(sc, sc->bh_head);
+}
 
-		while (*pp) {
-			if ((*pp)->expiry > now) {
-				pp = &(*pp)->next;
-				continue;
-			}
-			struct bh_entry *e = *pp;
+static int bh_grow(struct cs_scenario *sc)
+{
+	size_t nsize = sc->bh_size ? sc->bh_size * 2 : 256;
+	struct bh_entry **nt = calloc(nsize, sizeof(*nt));
 
-			*pp = e->next;
-			free(e);
-			sc->bh_count--;
-		}
+	if (!nt)
+		return -ENOMEM;
+	for (struct bh_entry *e = sc->bh_head; e; e = e->fnext) {
+		e->next = nt[e->h & (nsize - 1)];
+		nt[e->h & (nsize - 1)] = e;
 	}
+	free(sc->bh);
+	sc->bh = nt;
+	sc->bh_size = nsize;
+	return 0;
 }
 
 /*
  * Upstream keeps a list of (partition, expiry) per scenario: at each overflow
  * a partition with an entry expiring after the overflow time is suppressed,
- * else it goes out and gets an entry. Returns true when suppressed.
+ * else it goes out and gets an entry. Sets *hidden when suppressed.
  */
 static int blackhole_check(struct cs_buckets *b, struct cs_scenario *sc, const char *key,
 			   int64_t ovflw, bool *hidden)
 {
 	uint64_t h = fnv1a(0xcbf29ce484222325ULL, key, strlen(key));
-	struct bh_entry *e, **pp;
+	struct bh_entry *e = NULL;
 
 	*hidden = false;
-	if (!sc->bh) {
-		sc->bh_size = 256;
-		sc->bh = calloc(sc->bh_size, sizeof(*sc->bh));
-		if (!sc->bh)
-			return -ENOMEM;
-	}
-	pp = &sc->bh[h & (sc->bh_size - 1)];
-	for (e = *pp; e; e = e->next)
-		if (!strcmp(e->key, key))
+	bh_purge(sc, ovflw);
+	if ((!sc->bh || sc->bh_count >= sc->bh_size) && sc->bh_size < (1u << 24) && bh_grow(sc))
+		return -ENOMEM;
+	for (e = sc->bh[h & (sc->bh_size - 1)]; e; e = e->next)
+		if (e->h == h && !strcmp(e->key, key))
 			break;
 	if (e && e->expiry > ovflw) {
 		*hidden = true;
 		return 0;
 	}
 	if (e) {
+		/* expired but not purged yet (out-of-order times): re-arm it */
 		e->expiry = ovflw + sc->blackhole;
+		bh_unlink_fifo(sc, e);
+		bh_push_fifo(sc, e);
 		return 0;
 	}
-	if (sc->bh_count >= b->o.max_blackhole) {
-		bh_purge(sc, ovflw);
-		if (sc->bh_count >= b->o.max_blackhole) {
-			/* still full of live entries: forget the one expiring first */
-			struct bh_entry **victim = NULL;
-
-			for (size_t i = 0; i < sc->bh_size; i++)
-				for (struct bh_entry **q = &sc->bh[i]; *q; q = &(*q)->next)
-					if (!victim || (*q)->expiry < (*victim)->expiry)
-						victim = q;
-			if (victim) {
-				struct bh_entry *v = *victim;
-
-				*victim = v->next;
-				free(v);
-				sc->bh_count--;
-			}
-		}
-	}
+	if (sc->bh_count >= b->o.max_blackhole)
+		bh_delete(sc, sc->bh_head); /* full of live entries: forget the oldest */
 	e = malloc(sizeof(*e) + strlen(key) + 1);
 	if (!e)
 		return -ENOMEM;
 	strcpy(e->key, key);
+	e->h = h;
 	e->expiry = ovflw + sc->blackhole;
-	e->next = *pp;
-	*pp = e;
+	e->next = sc->bh[h & (sc->bh_size - 1)];
+	sc->bh[h & (sc->bh_size - 1)] = e;
+	bh_push_fifo(sc, e);
 	sc->bh_count++;
 	return 0;
 }

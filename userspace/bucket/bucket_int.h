@@ -25,9 +25,15 @@ struct cs_bayes_cond {
 	bool guillotine;
 };
 
-/* Blackhole table: partition key -> expiry (ns), open addressing would do too. */
+/*
+ * Blackhole entry: partition key -> expiry (ns). Chained in a hash table and
+ * in a FIFO by arming time; expiries are overflow time + a constant, so the
+ * FIFO head is (nearly) the first to expire: purging and evicting are O(1).
+ */
 struct bh_entry {
-	struct bh_entry *next;
+	struct bh_entry *next;		/* hash chain */
+	struct bh_entry *fprev, *fnext;	/* FIFO */
+	uint64_t h;
 	int64_t expiry;
 	char key[];
 };
@@ -50,9 +56,10 @@ struct cs_scenario {
 	float bayes_prior, bayes_threshold;
 	struct cs_bayes_cond *bconds;
 	size_t nbconds;
-	/* blackhole: hash buckets of entries, count */
+	/* blackhole: hash buckets of entries, count, FIFO */
 	struct bh_entry **bh;
 	size_t bh_size, bh_count;
+	struct bh_entry *bh_head, *bh_tail;
 };
 
 /* One source of an alert (models.Source). */

@@ -312,13 +312,9 @@ void cs_scenario_free(struct cs_scenario *sc)
 	for (size_t i = 0; i < sc->nbconds; i++)
 		expr_prog_free(sc->bconds[i].cond);
 	free(sc->bconds);
-	for (size_t i = 0; i < sc->bh_size; i++) {
-		struct bh_entry *e = sc->bh[i], *n;
-
-		for (; e; e = n) {
-			n = e->next;
-			free(e);
-		}
+	for (struct bh_entry *e = sc->bh_head, *n; e; e = n) {
+		n = e->fnext;
+		free(e);
 	}
 	free(sc->bh);
 	free(sc);
