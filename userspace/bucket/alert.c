@@ -923,3 +923,63 @@ json_t *cs_overflow_to_json(const struct cs_event *ovf)
 	}
 	return arr;
 }
+
+/* Go's %q-ish escaping used by the generated asserts: backslashes doubled, quotes escaped. */
+static void put_quoted(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void cs_overflow_write_asserts(const struct cs_event *ovf, int i, FILE *f)
+{
+	const struct cs_ralert *ra = ra_of(ovf);
+
+	if (!ra || !ra->nsrc)
+		return;
+	for (size_t k = 0; k < ra->nsrc; k++) {
+		const struct cs_source *s = ra->srcs[k];
+		static const char *const fields[] = { ".IP", ".Range", ".GetScope()", ".GetValue()" };
+		const char *vals[] = { s->ip, s->range, s->scope, s->value };
+
+		put_quoted(f, ra->keys[k]);
+		fprintf(f, " in results[%d].Overflow.GetSources()\n", i);
+		for (size_t j = 0; j < 4; j++) {
+			fprintf(f, "results[%d].Overflow.Sources[", i);
+			put_quoted(f, ra->keys[k]);
+			fprintf(f, "]%s == ", fields[j]);
+			put_quoted(f, vals[j] ? vals[j] : "");
+			fputc('\n', f);
+		}
+	}
+	for (size_t e = 0; e < ra->nevents; e++) {
+		for (size_t m = 0; m < ra->events[e].nmeta; m++) {
+			const struct cs_meta_item *it = &ra->events[e].meta[m];
+
+			if (!strcmp(it->key, "datasource_path")) {
+				const char *base = strrchr(it->value, '/');
+
+				fprintf(f, "basename(results[%d].Overflow.Alert.Events[%zu].GetMeta(", i, e);
+				put_quoted(f, it->key);
+				fprintf(f, ")) == ");
+				put_quoted(f, base ? base + 1 : it->value);
+			} else {
+				fprintf(f, "results[%d].Overflow.Alert.Events[%zu].GetMeta(", i, e);
+				put_quoted(f, it->key);
+				fprintf(f, ") == ");
+				put_quoted(f, it->value);
+			}
+			fputc('\n', f);
+		}
+	}
+	fprintf(f, "results[%d].Overflow.Alert.GetScenario() == ", i);
+	put_quoted(f, ra->scenario);
+	fprintf(f, "\nresults[%d].Overflow.Alert.Remediation == %s\n", i,
+		ra->remediation ? "true" : "false");
+	fprintf(f, "results[%d].Overflow.Alert.GetEventsCount() == %d\n", i, ra->events_count);
+}

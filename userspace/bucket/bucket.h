@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "parser/event.h"
 #include "parser/parser.h"
@@ -158,5 +159,11 @@ const char *cs_overflow_source_key(const struct cs_event *ovf, size_t i);
  * POST /v1/alerts takes (lapi-contract 2.4, 4.2-4.4). New reference or NULL.
  */
 json_t *cs_overflow_to_json(const struct cs_event *ovf);
+
+/*
+ * hubtest support: the scenario.assert lines upstream generates for overflow
+ * number i of the results (hub-format.md 11.7), written to f.
+ */
+void cs_overflow_write_asserts(const struct cs_event *ovf, int i, FILE *f);
 
 #endif /* CS_BUCKET_H */

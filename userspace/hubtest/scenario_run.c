@@ -167,6 +167,10 @@ static int run_asserts(const struct hubtest_opts *o, const char *path,
 		return -ENOMEM;
 	}
 	f = fopen(path, "r");
+	if (!f && errno == ENOENT) {
+		expr_env_free(env);
+		return 0; /* no assert file: like an empty one (spec 11.7) */
+	}
 	if (!f) {
 		err = -errno;
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
@@ -317,6 +321,12 @@ enum hubtest_status hubtest_run_scenario_test(const struct hubtest_opts *o, cons
 	if (run_asserts(o, path, &results, why, whylen, nasserts, &nfailed))
 		goto out;
 	if (!*nasserts) {
+		/* upstream generates the asserts and asks for an update: show them */
+		if (o->verbose) {
+			printf("len(results) == %zu\n", r.nres);
+			for (size_t i = 0; i < r.nres; i++)
+				cs_overflow_write_asserts(r.res[i], (int)i, stdout);
+		}
 		snprintf(why, whylen, "empty scenario.assert (upstream would generate it)");
 		st = HUBTEST_SKIP;
 	} else if (!nfailed) {
