@@ -335,6 +335,13 @@ static void test_counter(void)
 	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 51"), "every event counted");
 	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.StartAt == '2026-01-01T00:00:00Z' && "
 				 "o.Overflow.Alert.StopAt == '2026-01-01T00:00:11Z'"), "live times");
+	/* a pour after the deadline (no tick in between) fires the old counter first */
+	live_now.sec += 1;
+	pour(b, "192.0.2.9", 0, NULL, NULL);
+	live_now.sec += 10;
+	pour(b, "192.0.2.9", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 2, "late pour fires the expired counter");
+	ASSERT_TRUE(check(&s, 1, "o.Overflow.Alert.GetEventsCount() == 1"), "old counter alone");
 	cs_buckets_free(b);
 	sink_reset(&s);
 	/* replay: the timer is wall-clock upstream, so a replayed counter never fires */
@@ -515,6 +522,36 @@ static void test_bucket_cap(void)
 	for (int i = 0; i < 5; i++)
 		pour(b, ip, n / 100, NULL, NULL);
 	ASSERT_EQ(s.n, 1, "recent partition kept its count");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* The events held by all instances are bounded too (unbounded conditional queues). */
+static void test_event_budget(void)
+{
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow, .arg = &s,
+				    .max_events = 100 };
+	struct cs_buckets *b = NULL;
+	struct cs_bucket_stats st;
+	char ip[32];
+
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_string(b, "t.yaml",
+					      "type: conditional\nname: t/q\ndescription: d\n"
+					      "filter: \"true\"\ngroupby: evt.Meta.source_ip\n"
+					      "capacity: -1\nleakspeed: 1h\ncondition: 'false'\n"), "load"))
+		goto out;
+	for (int i = 0; i < 40; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
+		for (int k = 0; k < 10; k++)
+			pour(b, ip, i * 1000L + k, NULL, NULL);
+	}
+	cs_buckets_get_stats(b, &st);
+	ASSERT_TRUE(st.queued <= 100, "queued events within max_events");
+	ASSERT_EQ(st.live, 10, "oldest instances evicted to stay in budget");
+	ASSERT_EQ(st.evicted, 30, "evictions counted");
+out:
 	cs_buckets_free(b);
 	sink_reset(&s);
 }
@@ -706,6 +743,7 @@ int main(void)
 	test_bucket_cap();
 	test_live_tick();
 	test_blackhole_cap();
+	test_event_budget();
 	test_json();
 	test_load_errors();
 	test_hub_files_load();

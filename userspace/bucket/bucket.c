@@ -214,6 +214,8 @@ int cs_buckets_new(const struct cs_bucket_opts *opts, struct cs_buckets **out)
 		b->o.max_distinct = CS_BUCKET_DEFAULT_MAX_DISTINCT;
 	if (!b->o.max_queue)
 		b->o.max_queue = CS_BUCKET_DEFAULT_MAX_QUEUE;
+	if (!b->o.max_events)
+		b->o.max_events = CS_BUCKET_DEFAULT_MAX_EVENTS;
 	if (!b->o.max_reprocess_depth)
 		b->o.max_reprocess_depth = CS_BUCKET_DEFAULT_MAX_REPROCESS;
 	if (b->o.data_dir)
@@ -272,6 +274,7 @@ static void bucket_remove(struct cs_buckets *b, struct cs_bucket *bk)
 	else
 		b->lru_tail = bk->prev;
 	b->count--;
+	b->queued -= bk->qlen;
 	bucket_free(bk);
 }
 
@@ -375,6 +378,7 @@ void cs_buckets_get_stats(const struct cs_buckets *b, struct cs_bucket_stats *st
 {
 	*st = b->st;
 	st->live = b->count;
+	st->queued = b->queued;
 }
 
 /* ---- time ------------------------------------------------------------------------------ */
@@ -968,8 +972,14 @@ static int queue_add(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 		cs_event_free(bk->q[bk->qhead]);
 		bk->q[bk->qhead] = copy;
 		bk->qhead = (bk->qhead + 1) % bk->qmax;
-	} else {
-		bk->q[(bk->qhead + bk->qlen++) % bk->qmax] = copy;
+		return 0;
+	}
+	bk->q[(bk->qhead + bk->qlen++) % bk->qmax] = copy;
+	b->queued++;
+	/* Over the global budget: forget the least recently touched instances. */
+	while (b->queued > b->o.max_events && b->lru_head && b->lru_head != bk) {
+		b->st.evicted++;
+		bucket_remove(b, b->lru_head);
 	}
 	return 0;
 }
@@ -1240,9 +1250,19 @@ static int pour_one(struct cs_buckets *b, const struct cs_event *evt, unsigned i
 		}
 		h = fnv1a(fnv1a(0xcbf29ce484222325ULL, &sc, sizeof(sc)), gs, strlen(gs));
 		bk = bucket_find(b, sc, h, gs);
-		/* Replay: an instance idle for longer than its duration is gone (lazily). */
-		if (bk && bk->total && b->o.mode == CS_BUCKET_REPLAY &&
-		    time_ns(&t) > bk->last_ns + sc->bucket_duration) {
+		if (bk && b->o.mode == CS_BUCKET_LIVE && sc->type == CS_BT_COUNTER) {
+			/* a live counter whose duration is over fires before a new one starts */
+			if (time_ns(&t) >= bk->first_ns + sc->duration) {
+				bk->ovflw = t;
+				err = overflow(b, bk, depth);
+				bk = NULL;
+				if (err) {
+					expr_value_release(&g);
+					break;
+				}
+			}
+		} else if (bk && bk->total && time_ns(&t) > bk->last_ns + sc->bucket_duration) {
+			/* idle for longer than its duration: gone (replay: lazily, spec 6.3) */
 			b->st.underflows++;
 			bucket_remove(b, bk);
 			bk = NULL;

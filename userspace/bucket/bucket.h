@@ -88,6 +88,7 @@ struct cs_bucket_opts {
 	size_t max_blackhole;		/* blackhole entries per scenario */
 	size_t max_distinct;		/* distinct values per bucket instance */
 	size_t max_queue;		/* events kept by an unbounded (capacity -1) queue */
+	size_t max_events;		/* events queued in all instances together */
 	unsigned int max_reprocess_depth;
 };
 
@@ -95,6 +96,7 @@ struct cs_bucket_opts {
 #define CS_BUCKET_DEFAULT_MAX_BLACKHOLE 100000
 #define CS_BUCKET_DEFAULT_MAX_DISTINCT 10000
 #define CS_BUCKET_DEFAULT_MAX_QUEUE 1000
+#define CS_BUCKET_DEFAULT_MAX_EVENTS 200000
 #define CS_BUCKET_DEFAULT_MAX_REPROCESS 8
 
 struct cs_bucket_stats {
@@ -103,10 +105,11 @@ struct cs_bucket_stats {
 	uint64_t blackholed;
 	uint64_t underflows;	/* instances that expired without alert */
 	uint64_t cancelled;
-	uint64_t evicted;	/* instances dropped because of max_buckets */
+	uint64_t evicted;	/* instances dropped because of max_buckets / max_events */
 	uint64_t bad_time;	/* REPLAY events without a usable MarshaledTime */
 	uint64_t errors;	/* expression errors and alerts that could not be built */
 	size_t live;		/* current instances */
+	size_t queued;		/* events held by them */
 };
 
 int cs_buckets_new(const struct cs_bucket_opts *opts, struct cs_buckets **out);

@@ -139,6 +139,7 @@ struct cs_buckets {
 	/* live instances: hash table + LRU list (head = least recently touched) */
 	struct cs_bucket **tab;
 	size_t tab_size, count;
+	size_t queued;			/* events in all queues (max_events) */
 	struct cs_bucket *lru_head, *lru_tail;
 	int64_t newest;			/* REPLAY: newest event time seen (ns) */
 	struct cs_bucket_stats st;
