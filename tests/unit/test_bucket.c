@@ -651,6 +651,35 @@ out:
 	sink_reset(&s);
 }
 
+/* Postoverflow statics write through the shared Source (ipv6_to_range). */
+static void test_set_target(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: trigger\nname: t/st\ndescription: d\nfilter: \"true\"\n", 0);
+
+	if (!b)
+		return;
+	pour(b, "2001:db8:85a3::8a2e:370:7334", 0, NULL, NULL);
+	if (!ASSERT_EQ(s.n, 1, "overflow"))
+		goto out;
+	ASSERT_OK(cs_overflow_set_target(s.ovf[0]->overflow, "evt.Overflow.Alert.Source.Value",
+					 "2001:db8:85a3::/64", 18), "set Value");
+	ASSERT_OK(cs_overflow_set_target(s.ovf[0]->overflow, "Overflow.Alert.Source.Scope",
+					 "Range", 5), "set Scope");
+	ASSERT_EQ(cs_overflow_set_target(s.ovf[0]->overflow, "Overflow.Alert.Nope", "x", 1), -ENOENT,
+		  "unknown path");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].GetValue() == "
+				 "'2001:db8:85a3::/64' && "
+				 "o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].GetScope() == 'Range' && "
+				 "o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].IP == "
+				 "'2001:db8:85a3::8a2e:370:7334' && o.Overflow.Alert.GetValue() == "
+				 "'2001:db8:85a3::/64'"), "visible through Sources, IP kept");
+out:
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 static void test_load_errors(void)
 {
 	static const struct {
@@ -745,6 +774,7 @@ int main(void)
 	test_blackhole_cap();
 	test_event_budget();
 	test_json();
+	test_set_target();
 	test_load_errors();
 	test_hub_files_load();
 	expr_data_reset();

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -982,4 +983,58 @@ void cs_overflow_write_asserts(const struct cs_event *ovf, int i, FILE *f)
 	fprintf(f, "\nresults[%d].Overflow.Alert.Remediation == %s\n", i,
 		ra->remediation ? "true" : "false");
 	fprintf(f, "results[%d].Overflow.Alert.GetEventsCount() == %d\n", i, ra->events_count);
+}
+
+/*
+ * A postoverflow static writing into the alert (spec 7): "Overflow.Alert.Source.Value"
+ * and friends. The Source is shared by Sources[key] and every view of it, as
+ * upstream shares Scope/Value pointers, so the write shows through both; IP and
+ * the map key keep the original address.
+ */
+int cs_overflow_set_target(void *ovf, const char *path, const char *val, size_t len)
+{
+	struct cs_ralert *ra = ovf;
+	static const struct {
+		const char *name;
+		size_t off;
+	} src_fields[] = {
+		{ "Scope", offsetof(struct cs_source, scope) },
+		{ "Value", offsetof(struct cs_source, value) },
+		{ "IP", offsetof(struct cs_source, ip) },
+		{ "Range", offsetof(struct cs_source, range) },
+		{ "AsName", offsetof(struct cs_source, as_name) },
+		{ "AsNumber", offsetof(struct cs_source, as_number) },
+		{ "Cn", offsetof(struct cs_source, cn) },
+	}, alert_fields[] = {
+		{ "Scenario", offsetof(struct cs_ralert, scenario) },
+		{ "Message", offsetof(struct cs_ralert, message) },
+		{ "ScenarioHash", offsetof(struct cs_ralert, hash) },
+		{ "ScenarioVersion", offsetof(struct cs_ralert, version) },
+	};
+	char **field = NULL, *copy;
+
+	if (!strncmp(path, "evt.", 4))
+		path += 4;
+	if (strncmp(path, "Overflow.Alert.", 15))
+		return -ENOENT;
+	path += 15;
+	if (!strncmp(path, "Source.", 7)) {
+		if (!ra->nsrc)
+			return -ENOENT; /* Alert is nil: nothing to write into */
+		for (size_t i = 0; i < sizeof(src_fields) / sizeof(src_fields[0]); i++)
+			if (!strcmp(path + 7, src_fields[i].name))
+				field = (char **)((char *)ra->srcs[0] + src_fields[i].off);
+	} else {
+		for (size_t i = 0; i < sizeof(alert_fields) / sizeof(alert_fields[0]); i++)
+			if (!strcmp(path, alert_fields[i].name))
+				field = (char **)((char *)ra + alert_fields[i].off);
+	}
+	if (!field)
+		return -ENOENT;
+	copy = strndup(val ? val : "", val ? len : 0);
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
 }

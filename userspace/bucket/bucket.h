@@ -164,6 +164,16 @@ const char *cs_overflow_source_key(const struct cs_event *ovf, size_t i);
 json_t *cs_overflow_to_json(const struct cs_event *ovf);
 
 /*
+ * Write a string field of the overflow's first alert, as a postoverflow static
+ * `target: evt.Overflow.Alert.Source.Value` does (ipv6_to_range): paths
+ * [evt.]Overflow.Alert.{Source.{Scope,Value,IP,Range,AsName,AsNumber,Cn},
+ * Scenario,Message,ScenarioHash,ScenarioVersion}. `ovf` is evt->overflow.
+ * Meant to be wired into the parser's cs_event_set_target() through a
+ * set_target hook of struct cs_overflow_ops. 0, -ENOENT (not such a path) or -ENOMEM.
+ */
+int cs_overflow_set_target(void *ovf, const char *path, const char *val, size_t len);
+
+/*
  * hubtest support: the scenario.assert lines upstream generates for overflow
  * number i of the results (hub-format.md 11.7), written to f.
  */
