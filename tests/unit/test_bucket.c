@@ -254,6 +254,27 @@ static void test_trigger_blackhole(void)
 	}
 	cs_buckets_free(b);
 	sink_reset(&s);
+	/* replay without a log time: triggers fall back to "now", leaky ones skip the event */
+	b = engine(&s, CS_BUCKET_REPLAY,
+		   "type: trigger\nname: t/nt\ndescription: d\nfilter: \"true\"\n---\n"
+		   "type: leaky\nname: t/nl\ndescription: d\nfilter: \"true\"\ncapacity: 1\n"
+		   "leakspeed: 1s\n", 0);
+	if (!b)
+		return;
+	live_now = (struct cs_time){ .sec = 1767225600 + 86400 };
+	for (int i = 0; i < 3; i++) {
+		struct cs_event *e = NULL;
+
+		cs_event_new(&e);
+		strmap_set(e->meta, "source_ip", "192.0.2.3");
+		cs_buckets_pour(b, e);
+		cs_event_free(e);
+	}
+	ASSERT_EQ(s.n, 3, "three trigger alerts, no leaky one");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetScenario() == 't/nt' && "
+				 "o.Overflow.Alert.StartAt == '2026-01-02T00:00:00Z'"), "clock time");
+	cs_buckets_free(b);
+	sink_reset(&s);
 }
 
 /* distinct: only the first event of each value is poured (and counted). */

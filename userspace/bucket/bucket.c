@@ -500,7 +500,8 @@ static int scope_value(struct cs_buckets *b, struct cs_scenario *sc, const struc
 	return *out ? 0 : -ENOMEM;
 }
 
-static int add_src(struct cs_ralert *ra, char **scope_seen, struct cs_source *src)
+static int add_src_key(struct cs_ralert *ra, char **scope_seen, const char *key,
+		       struct cs_source *src)
 {
 	if (!*scope_seen) {
 		*scope_seen = strdup(src->scope);
@@ -513,7 +514,12 @@ static int add_src(struct cs_ralert *ra, char **scope_seen, struct cs_source *sr
 		cs_source_free(src);
 		return -EINVAL;
 	}
-	return cs_ralert_add_source(ra, src->value, src);
+	return cs_ralert_add_source(ra, key, src);
+}
+
+static int add_src(struct cs_ralert *ra, char **scope_seen, struct cs_source *src)
+{
+	return add_src_key(ra, scope_seen, src->value, src);
 }
 
 static int sources_from_overflow(struct cs_buckets *b, struct cs_scenario *sc,
@@ -527,26 +533,22 @@ static int sources_from_overflow(struct cs_buckets *b, struct cs_scenario *sc,
 		int err;
 
 		if (!strcmp(sc->scope, v->scope ? v->scope : "")) {
+			/* same scope: reused as is, under its original key */
 			src = cs_source_dup(v);
 			if (!src)
 				return -ENOMEM;
-			/* keep the original key (it is the value at the time it was built) */
-			free(src->value);
-			src->value = strdup(o->keys[i]);
-			if (!src->value) {
-				cs_source_free(src);
-				return -ENOMEM;
-			}
-			err = add_src(ra, seen, src);
+			err = add_src_key(ra, seen, o->keys[i], src);
 			if (err)
 				return err;
 			continue;
 		}
-		if (strcmp(sc->scope, "Range") || strcmp(v->scope ? v->scope : "", "Ip")) {
+		if (strcmp(sc->scope, "Range")) {
 			log_warn("bucket %s requires scope %s, but can't extrapolate from %s (%s)",
 				 sc->name, sc->scope, v->scope, v->value);
 			continue;
 		}
+		if (strcmp(v->scope ? v->scope : "", "Ip"))
+			continue; /* only Ip sources have a range to offer */
 		src = cs_source_dup(v);
 		if (!src)
 			return -ENOMEM;
@@ -1209,8 +1211,8 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 
 static int pour_one(struct cs_buckets *b, const struct cs_event *evt, unsigned int depth)
 {
-	struct cs_time t;
-	bool have_time = false;
+	struct cs_time t = { 0 }, now;
+	bool have_time = false, bad_time = false;
 	int err = 0;
 
 	for (size_t i = 0; i < b->nsc && !err; i++) {
@@ -1230,21 +1232,24 @@ static int pour_one(struct cs_buckets *b, const struct cs_event *evt, unsigned i
 		if (!rc)
 			continue;
 		if (!have_time) {
-			if (event_time(b, evt, &t))
-				break;
+			bad_time = event_time(b, evt, &t) != 0;
 			have_time = true;
-			if (b->o.mode == CS_BUCKET_REPLAY && time_ns(&t) > b->newest)
+			if (!bad_time && b->o.mode == CS_BUCKET_REPLAY && time_ns(&t) > b->newest)
 				b->newest = time_ns(&t);
 		}
+		if (bad_time && sc->type != CS_BT_TRIGGER)
+			continue; /* TimeMachinePour: not poured without a log time */
 		if (sc->groupby) {
 			err = eval(b, sc->groupby, evt, NULL, NULL, &g);
 			if (err == -ENOMEM)
 				break;
 			if (err || g.kind != EXPR_STRING) {
-				log_warn("%s: groupby did not return a string: event not poured", sc->name);
+				/* upstream: "leaky failed", the rest of the scenarios are skipped */
+				log_warn("%s: groupby failed or is not a string: event not poured",
+					 sc->name);
 				expr_value_release(&g);
 				err = 0;
-				continue;
+				break;
 			}
 			gs = expr_str_cstr(&g);
 		}
@@ -1270,8 +1275,15 @@ static int pour_one(struct cs_buckets *b, const struct cs_event *evt, unsigned i
 		if (!bk)
 			err = bucket_create(b, sc, h, gs, &bk);
 		expr_value_release(&g);
-		if (!err)
+		if (err)
+			break;
+		if (bad_time) {
+			/* a trigger without log time overflows at "now" (upstream's fallback) */
+			now_live(b, &now);
+			err = pour_into(b, bk, evt, &now, depth);
+		} else {
 			err = pour_into(b, bk, evt, &t, depth);
+		}
 	}
 	return err;
 }

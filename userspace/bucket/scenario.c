@@ -356,12 +356,10 @@ static int validate(struct sloader *L, struct cs_scenario *sc, yaml_node_t *root
 				      sc->name);
 		if (sc->bayes_prior <= 0 || sc->bayes_prior > 1)
 			return sc_err(L, root, "%s: bayesian_prior must be in (0, 1]", sc->name);
-		if (sc->bayes_threshold <= 0 || sc->bayes_threshold > 1)
+		if (sc->bayes_threshold == 0 || sc->bayes_threshold > 1)
 			return sc_err(L, root, "%s: bayesian_threshold must be in (0, 1]", sc->name);
 		if (sc->capacity != -1)
 			return sc_err(L, root, "%s: bayesian bucket must have -1 capacity", sc->name);
-		if (!sc->leakspeed)
-			return sc_err(L, root, "%s: leakspeed can't be empty for bayesian", sc->name);
 		break;
 	}
 	(void)has_cap;
@@ -370,6 +368,8 @@ static int validate(struct sloader *L, struct cs_scenario *sc, yaml_node_t *root
 		sc->scope = strdup("Ip");
 		if (!sc->scope)
 			return -ENOMEM;
+	} else if (!strcmp(sc->scope, "Ip") && sc->scope_expr) {
+		return sc_err(L, root, "%s: scope Ip takes no expression", sc->name);
 	} else if (strcmp(sc->scope, "Ip") && strcmp(sc->scope, "Range") && !sc->scope_expr) {
 		return sc_err(L, root, "%s: scope %s requires an expression", sc->name, sc->scope);
 	}
