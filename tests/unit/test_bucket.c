@@ -514,7 +514,10 @@ static void test_reprocess_meta(void)
 	ASSERT_TRUE(check(&s, 4, "o.Overflow.Alert.GetScenario() == 't/meta' && "
 				 "o.Overflow.Alert.GetEventsCount() == 2 && "
 				 "o.Overflow.GetSources() == ['192.0.2.7'] && "
-				 "len(o.Overflow.Alert.Events) == 0"), "meta alert reuses the sources");
+				 "len(o.Overflow.Alert.Events) == 2 && "
+				 "len(o.Overflow.Alert.Events[1].Meta) == 0 && "
+				 "o.Overflow.Alert.Events[1].Timestamp == '2026-01-01T00:00:02Z'"),
+		    "meta alert reuses the sources; overflow events listed without meta");
 	ASSERT_TRUE(check(&s, 4, "o.Overflow.Sources['192.0.2.7'].GetScope() == 'Ip' && "
 				 "o.Overflow.Alert.StopAt == '2026-01-01T00:00:02Z'"), "meta scope and time");
 	cs_buckets_free(b);

@@ -711,8 +711,12 @@ static int build_alert(struct cs_buckets *b, struct cs_bucket *bk, struct cs_ral
 	for (size_t i = 0; i < bk->qlen; i++) {
 		struct cs_event *e = q_at(bk, i);
 
-		/* Overflow events have no Meta map upstream: EventsFromQueue skips them. */
-		if (e->type == CS_EVT_OVFLW || !e->meta)
+		/*
+		 * EventsFromQueue skips events without a Meta map; upstream's overflow
+		 * events get an empty one from the postoverflow Parse() before being
+		 * reprocessed, so they appear here with no meta, like ours.
+		 */
+		if (!e->meta)
 			continue;
 		err = cs_ralert_add_event(ra, e);
 		if (err)
