@@ -704,6 +704,60 @@ out:
 	sink_reset(&s);
 }
 
+/* scope: Range from Meta.SourceRange, custom scopes from their expression; simulation. */
+static void test_scopes(void)
+{
+	static const char *const sim[] = { "t/user", NULL };
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow,
+				    .on_alert = on_alert, .arg = &s, .simulated = sim };
+	struct cs_buckets *b = NULL;
+	json_t *a;
+
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_string(
+			       b, "t.yaml",
+			       "type: trigger\nname: t/range\ndescription: d\n"
+			       "filter: evt.Meta.k == 'r'\nscope:\n  type: Range\n---\n"
+			       "type: trigger\nname: t/user\ndescription: d\n"
+			       "filter: evt.Meta.k == 'u'\nscope:\n  type: username\n"
+			       "  expression: evt.Meta.user\n"), "load"))
+		goto out;
+	{
+		struct cs_event *e = NULL;
+
+		cs_event_new(&e);
+		cs_event_set_str(&e->marshaled_time, "2026-01-01T00:00:00+02:00");
+		strmap_set(e->meta, "source_ip", "198.51.100.7");
+		strmap_set(e->meta, "SourceRange", "198.51.100.7/24");
+		strmap_set(e->meta, "k", "r");
+		strmap_set(e->enriched, "IsoCode", "FR");
+		strmap_set(e->enriched, "ASNNumber", "64500");
+		cs_buckets_pour(b, e);
+		cs_event_free(e);
+	}
+	ASSERT_EQ(s.n, 1, "range trigger");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.GetSources() == ['198.51.100.0/24'] && "
+				 "o.Overflow.Alert.Source.IP == '198.51.100.7' && "
+				 "o.Overflow.Alert.Source.Range == '198.51.100.0/24' && "
+				 "o.Overflow.Alert.Source.Cn == 'FR' && o.Overflow.Alert.Source.AsNumber == '64500' && "
+				 "o.Overflow.Alert.GetScope() == 'Range' && "
+				 "o.Overflow.Alert.StartAt == '2026-01-01T00:00:00+02:00' && "
+				 "o.Overflow.Alert.Message endsWith 'at 2026-01-01 00:00:00 +0200 +0200'"),
+		    "Range source, zone kept");
+	pour(b, "192.0.2.1", 0, "k", "u");
+	if (!ASSERT_EQ(s.n, 2, "custom scope trigger"))
+		goto out;
+	ASSERT_TRUE(check(&s, 1, "o.Overflow.GetSources() == [''] && "
+				 "o.Overflow.Alert.GetScope() == 'username'"), "custom scope: the expression's value (missing key: '')");
+	a = json_array_get(s.last_json, 0);
+	ASSERT_TRUE(json_is_true(json_object_get(a, "simulated")), "simulated scenario");
+	ASSERT_TRUE(!json_object_get(json_object_get(a, "source"), "ip"), "custom scope: no ip");
+out:
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 static void test_load_errors(void)
 {
 	static const struct {
@@ -799,6 +853,7 @@ int main(void)
 	test_event_budget();
 	test_json();
 	test_set_target();
+	test_scopes();
 	test_load_errors();
 	test_hub_files_load();
 	expr_data_reset();
