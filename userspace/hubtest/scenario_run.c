@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "bucket/bucket.h"
 #include "common/log.h"
@@ -441,4 +442,32 @@ int hubtest_run_scenarios_all(const struct hubtest_opts *o, char *const *names, 
 		free(list[i]);
 	free(list);
 	return sum->failed ? 1 : 0;
+}
+
+int hubtest_scenarios_main(int argc, char **argv)
+{
+	struct hubtest_opts o = { .hub_dir = hubtest_default_hub_dir() };
+	struct hubtest_summary sum;
+	int i = 1, rc;
+
+	if (argc < 1 || strcmp(argv[0], "run")) {
+		fprintf(stderr, "usage: hubtest run [--hub DIR] [-v] [TEST...]\n");
+		return 2;
+	}
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--hub") && i + 1 < argc) {
+			o.hub_dir = argv[++i];
+		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			o.verbose = true;
+		} else {
+			fprintf(stderr, "hubtest run: unknown option '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	/* Upstream runs crowdsec with TZ=UTC: dates without a zone are UTC. */
+	setenv("TZ", "UTC", 1);
+	tzset();
+	rc = hubtest_run_scenarios_all(&o, argv + i, argc - i, NULL, &sum);
+	printf("%d passed, %d failed, %d skipped\n", sum.passed, sum.failed, sum.skipped);
+	return rc;
 }

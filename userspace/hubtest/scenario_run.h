@@ -22,4 +22,11 @@ enum hubtest_status hubtest_run_scenario_test(const struct hubtest_opts *o, cons
 int hubtest_run_scenarios_all(const struct hubtest_opts *o, char *const *names, int nnames,
 			      const char *const *skip, struct hubtest_summary *sum);
 
+/*
+ * `cscli hubtest run` for scenario tests ([--hub DIR] [-v] [TEST...], argv[0]
+ * "run"), the counterpart of hubtest_main() for parser tests: a test folder
+ * with both asserts needs both. Ends with the summary line; 0 if nothing failed.
+ */
+int hubtest_scenarios_main(int argc, char **argv);
+
 #endif /* CS_HUBTEST_SCENARIO_RUN_H */
