@@ -17,6 +17,10 @@
 #include "common/strmap.h"
 
 #define NS 1000000000LL
+
+/* `debug: true` in a scenario lifts its traces to info level. */
+#define sc_trace(sc, fmt, ...)                                                                 \
+	log_msg((sc)->debug ? LOG_LVL_INFO : LOG_LVL_DEBUG, "%s: " fmt, (sc)->name, ##__VA_ARGS__)
 #define RFC3339 "2006-01-02T15:04:05Z07:00"
 
 /* A set of strings (distinct values of one instance). */
@@ -941,7 +945,7 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 		int rc = eval_bool(b, sc->overflow_filter, NULL, bk, ra);
 
 		if (rc == 0) {
-			log_debug("%s: overflow discarded by overflow_filter", sc->name);
+			sc_trace(sc, "overflow discarded by overflow_filter");
 			b->st.blackholed++;
 			goto out;
 		}
@@ -951,12 +955,14 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 		if (err)
 			goto out;
 		if (hidden) {
+			sc_trace(sc, "overflow of %s blackholed", bk->gkey);
 			b->st.blackholed++;
 			goto out;
 		}
 	}
 	if (discard || !ra->nsrc)
 		goto out;
+	sc_trace(sc, "overflow of '%s': %s", bk->gkey, ra->message);
 	bucket_remove(b, bk);
 	return deliver(b, ra, &ovflw, depth);
 out:
@@ -1158,6 +1164,7 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 		}
 	}
 	if (sc->cancel_on && eval_bool(b, sc->cancel_on, evt, NULL, NULL) == 1) {
+		sc_trace(sc, "cancel_on matched, instance '%s' destroyed", bk->gkey);
 		b->st.cancelled++;
 		bucket_remove(b, bk);
 		return 0;
@@ -1170,6 +1177,7 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	bk->last = *t;
 	bk->last_ns = tn;
 	b->st.poured++;
+	sc_trace(sc, "pour into '%s' (%d events)", bk->gkey, bk->total);
 	err = queue_add(b, bk, evt);
 	if (err)
 		return err;
