@@ -792,6 +792,7 @@ static const struct ok_case members[] = {
 	{ "arr[-2:]", "array:[2 3]" },
 	{ "arr[5:]", "array:[]" },
 	{ "arr[:]", "array:[1 2 3]" },
+	{ "arr[1.0:2.0]", "array:[2]" },
 	{ "[[1, 2], [3]][0][1]", "int:2" },
 	{ "{a: {b: 'c'}}.a.b", "string:c" },
 	{ "evt.Meta.source_ip", "string:1.2.3.4" },
@@ -1040,6 +1041,11 @@ static const struct ok_case builtins[] = {
 	{ "date('2023-11-14T22:13:20.5Z').Nanosecond()", "int:500000000" },
 	{ "string(date('2023-11-14'))", "string:2023-11-14T00:00:00Z" },
 	{ "now() > t", "bool:true" },
+	{ "date('2024-02-29T00:00:00Z').Unix()", "int:1709164800" },
+	{ "date('2000-01-01T00:00:00Z').Unix()", "int:946684800" },
+	{ "date('1969-12-31T23:59:59Z').Unix()", "int:-1" },
+	{ "date('2024-03-01T01:00:00+02:00').Day()", "int:1" },
+	{ "date('2024-03-01T01:00:00+02:00').UTC().Day()", "int:29" },
 	{ "first([1, 2])", "int:1" },
 	{ "last([1, 2])", "int:2" },
 	{ "first([])", "nil:<nil>" },
@@ -1381,6 +1387,8 @@ static const struct runtime_err_case runtime_errors[] = {
 	{ "date('garbage')", -EINVAL, "cannot parse" },
 	{ "m.c.d.x", -EINVAL, "cannot fetch x from array" },
 	{ "s[nil:1]", -EINVAL, "slice bounds" },
+	{ "arr[dyn:]", -EINVAL, "slice bounds" },
+	{ "arr[:s + 'x']", -EINVAL, "slice bounds" },
 	{ "{(dyn + 1): 1}", -EINVAL, "invalid operation" },
 	{ "max()", -EINVAL, NULL },
 	{ "max('a', 1)", -EINVAL, "invalid argument for max" },
@@ -1569,6 +1577,43 @@ static void test_env_api(void)
 	expr_env_free(NULL);
 }
 
+static void test_stash(void)
+{
+	struct expr_value v, got;
+	char *s;
+
+	ASSERT_OK(expr_string("1.2.3.4", &v), "value");
+	ASSERT_OK(expr_stash_set("ips", "user1", &v, 0), "set");
+	ASSERT_OK(expr_stash_set("ips", "user2", &v, 1), "set with a 1ns ttl");
+	expr_value_release(&v);
+	ASSERT_OK(expr_stash_get("ips", "user1", &got), "get");
+	ASSERT_STREQ(expr_str_cstr(&got), "1.2.3.4", "stashed value");
+	expr_value_release(&got);
+	ASSERT_EQ(expr_stash_get("ips", "user2", &got), -ENOENT, "expired");
+	ASSERT_EQ(expr_stash_get("other", "user1", &got), -ENOENT, "caches are separate");
+	s = run("GetFromStash('ips', 'user1')", NULL);
+	ASSERT_STREQ(s, "string:1.2.3.4", "GetFromStash sees the C API");
+	free(s);
+	s = run("SetInStash('ips', 'user3', 'x', duration('1h')) == nil && "
+		"GetFromStash('ips', 'user3') == 'x'", NULL);
+	ASSERT_STREQ(s, "bool:true", "SetInStash with ttl");
+	free(s);
+	{
+		int fails = 0;
+
+		for (int i = 0; i < 5000; i++) {
+			char key[16];
+
+			snprintf(key, sizeof(key), "k%d", i);
+			v = expr_int(i);
+			fails += expr_stash_set("many", key, &v, 0) != 0;
+		}
+		ASSERT_EQ(fails, 0, "5000 entries");
+	}
+	ASSERT_OK(expr_stash_get("many", "k4321", &got), "hashed lookup");
+	ASSERT_EQ(got.i, 4321, "hashed value");
+}
+
 static void test_values(void)
 {
 	struct expr_value a, b, m, s, j2;
@@ -1659,6 +1704,10 @@ static void test_values(void)
 	a = expr_time(1700000000LL * 1000000000 + 120000000, 3600);
 	txt = expr_value_format(&a);
 	ASSERT_STREQ(txt, "2023-11-14T23:13:20.12+01:00", "time format with zone");
+	free(txt);
+	a = expr_time(EXPR_TIME_ZERO, 0);
+	txt = expr_value_format(&a);
+	ASSERT_STREQ(txt, "0001-01-01T00:00:00Z", "zero time");
 	free(txt);
 	ASSERT_STREQ(expr_kind_name(EXPR_DURATION), "duration", "kind name");
 	ASSERT_STREQ(expr_kind_name(99), "invalid", "bad kind name");
@@ -2095,6 +2144,110 @@ static void test_fuzz(void)
 	ASSERT_TRUE(ran > 50, "fuzz: some expressions run");
 }
 
+/*
+ * Every operator and builtin over every kind of value (statically untyped, so
+ * everything loads): each evaluation yields a value or a clean error. Under
+ * ASan/valgrind this is the error-path leak hunt.
+ */
+static void test_matrix(void)
+{
+	static const char *const binops[] = {
+		"+", "-", "*", "/", "%", "**", "==", "!=", "<", ">", "<=", ">=", "and", "or",
+		"in", "not in", "matches", "contains", "startsWith", "endsWith", "..", "??",
+	};
+	static const char *const forms[] = {
+		"%s[%s]", "%s?.[%s]", "%s[%s:]", "%s[:%s]", "get(%s, %s)", "len(%s) + len(%s)",
+		"string(%s) + string(%s)", "int(%s)", "float(%s)", "keys(%s)", "values(%s)",
+		"all(%s, # == %s)", "map(%s, [#, %s])", "filter(%s, %s)", "count(%s)",
+		"sum(%s)", "first(%s) ?? %s", "sort(%s)", "join(%s)", "toJSON([%s, %s])",
+		"max(%s, %s)", "reduce(%s, #acc, %s)", "-%s", "not %s", "%s ? %s : 1",
+		"Sprintf('%%v %%d %%s', %s, %s)", "Upper(%s)", "Split(%s, %s)", "Distinct(%s)",
+		"MedianInterval(%s)", "Flatten(%s, %s)", "ToJsonString(%s)", "%s.Meta",
+		"%s.GetMeta(%s)", "%s?.x?.y", "len(%s[%s:])", "uniq(%s)", "fromPairs(%s)",
+		"abs(%s)", "round(%s)", "duration(%s)", "date(%s)", "concat(%s, %s)",
+		"Join(%s, %s)", "Get(%s, %s)", "KeyExists(%s, %s)", "JsonExtract(%s, %s)",
+		"IpInRange(%s, %s)", "ParseKV(%s, %s, 'k')", "UnmarshalJSON(%s, %s, 'k')",
+		"sortBy(%s, #)", "groupBy(%s, %s)", "find(%s, # == %s)", "take(%s, %s)",
+		"split(%s, %s)", "replace(%s, %s, 'x')", "repeat(%s, %s)", "mean(%s)",
+		"median(%s)", "toPairs(%s)", "reverse(%s)", "%s | map(# ?? %s)",
+		"bitand(%s, %s)", "indexOf(%s, %s)", "trim(%s, %s)", "FileMap(%s)", "File(%s)",
+		"RegexpInFile(%s, %s)", "LookupFile(%s, %s)", "Distance(%s, %s, '0', '1')",
+		"%s.Time.Sub(%s)", "findLastIndex(%s, %s)", "one(%s, #index == %s)",
+		"%s matches %s + ''", "{(%s): %s}", "[%s, %s][-1]", "let z = %s; z ?? %s",
+		"if %s { 1 } else { %s }", "type(%s) + type(%s)", "%s?.Meta?.user ?? %s",
+		"fromJSON(%s)", "toBase64(%s)", "lower(%s)", "hasPrefix(%s, %s)",
+		"ParseUri(%s)", "QueryUnescape(%s)", "IpToRange(%s, %s)", "Match(%s, %s)",
+	};
+	enum { NV = 12 };
+	struct expr_env *menv = expr_env_new();
+	struct expr_value mv[NV];
+	int clean = 0, total = 0;
+	char src[256];
+
+	for (int i = 0; i < NV; i++) {
+		snprintf(src, sizeof(src), "v%d", i);
+		expr_env_add_var(menv, src, NULL);
+	}
+	expr_env_add_helpers(menv, EXPR_HELPERS_CROWDSEC);
+	mv[0] = expr_nil();
+	mv[1] = expr_bool(true);
+	mv[2] = expr_int(3);
+	mv[3] = expr_float(2.5);
+	expr_string("a(b", &mv[4]);
+	mv[5] = expr_value_ref(&vars[V_ARR]);
+	mv[6] = expr_value_ref(&vars[V_M]);
+	mv[7] = expr_duration(1000000000);
+	mv[8] = expr_time(1700000000LL * 1000000000, 0);
+	mv[9] = expr_host(&event_ops, &events[1]);
+	mv[10] = expr_value_ref(&vars[V_STRS]);
+	mv[11] = expr_host(&qarr_ops, &queue);
+
+	for (int a = 0; a < NV; a++) {
+		for (int b = 0; b < NV; b++) {
+			for (size_t k = 0; k < sizeof(binops) / sizeof(binops[0]) +
+						sizeof(forms) / sizeof(forms[0]); k++) {
+				struct expr_prog *prog = NULL;
+				struct expr_value out = expr_int(42);
+				struct expr_error e;
+				char va[8], vb[8];
+				int rc;
+
+				snprintf(va, sizeof(va), "v%d", a);
+				snprintf(vb, sizeof(vb), "v%d", b);
+				if (k < sizeof(binops) / sizeof(binops[0]))
+					snprintf(src, sizeof(src), "%s %s %s", va, binops[k], vb);
+				else
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+					snprintf(src, sizeof(src),
+						 forms[k - sizeof(binops) / sizeof(binops[0])], va, vb);
+#pragma GCC diagnostic pop
+				total++;
+				if (expr_compile(menv, src, &prog, &e)) {
+					if (e.code < 0 && e.msg[0])
+						clean++;
+					else
+						fprintf(stderr, "bad compile error: %s\n", src);
+					continue;
+				}
+				rc = expr_eval(prog, mv, NULL, &out, &e);
+				if (rc == 0)
+					clean++;
+				else if (rc < 0 && e.msg[0] && out.kind == EXPR_NIL)
+					clean++;
+				else
+					fprintf(stderr, "bad result for %s: %d %s\n", src, rc, e.msg);
+				expr_value_release(&out);
+				expr_prog_free(prog);
+			}
+		}
+	}
+	ASSERT_EQ(clean, total, "matrix: every combination yields a value or a clean error");
+	for (int i = 0; i < NV; i++)
+		expr_value_release(&mv[i]);
+	expr_env_free(menv);
+}
+
 struct thread_arg {
 	struct expr_prog *prog;
 	int ok;
@@ -2164,6 +2317,7 @@ int main(void)
 	test_user_pointer();
 	test_env_api();
 	test_values();
+	test_stash();
 	test_regex_api();
 	test_data_files();
 	test_xml();
@@ -2171,6 +2325,7 @@ int main(void)
 	test_reuse();
 	test_threads();
 	test_fuzz();
+	test_matrix();
 	teardown();
 	return TEST_SUMMARY();
 }

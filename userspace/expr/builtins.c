@@ -358,6 +358,8 @@ int replace_common(const struct expr_value *s, const struct expr_value *old,
 
 	if (SL(old) == 0) {	/* Go: insert new around every rune */
 		for (; i <= SL(s); done++) {
+			size_t j = i + 1;
+
 			if (lim >= 0 && done >= lim) {
 				sb_putn(&sb, S(s) + i, SL(s) - i);
 				break;
@@ -365,8 +367,6 @@ int replace_common(const struct expr_value *s, const struct expr_value *old,
 			sb_putn(&sb, S(new), SL(new));
 			if (i == SL(s))
 				break;
-			size_t j = i + 1;
-
 			while (j < SL(s) && ((unsigned char)S(s)[j] & 0xC0) == 0x80)
 				j++;
 			sb_putn(&sb, S(s) + i, j - i);

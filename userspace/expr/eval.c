@@ -478,6 +478,7 @@ static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 			*out = a;
 			return 0;
 		}
+		expr_value_release(&a);	/* a NULL host object may hold a reference */
 		return eval(st, n->b, out);
 	}
 	err = eval(st, n->b, &b);
@@ -774,11 +775,11 @@ static int member(struct ev *st, const struct node *n, struct expr_value *out)
 	return err;
 }
 
-static void clamp_slice(int64_t len, const struct expr_value *from, const struct expr_value *to,
-			int64_t *a, int64_t *b)
+static void clamp_slice(int64_t len, const int64_t *from, const int64_t *to, int64_t *a,
+			int64_t *b)
 {
-	*a = from ? from->i : 0;
-	*b = to ? to->i : len;
+	*a = from ? *from : 0;
+	*b = to ? *to : len;
 	if (*a < 0)
 		*a += len;
 	if (*b < 0)
@@ -794,7 +795,7 @@ static void clamp_slice(int64_t len, const struct expr_value *from, const struct
 static int slice(struct ev *st, const struct node *n, struct expr_value *out)
 {
 	struct expr_value obj, from = EXPR_NIL_VALUE, to = EXPR_NIL_VALUE;
-	int64_t len, a, b;
+	int64_t len, a, b, fi = 0, ti = 0;
 	int err = eval(st, n->a, &obj);
 
 	if (err)
@@ -803,17 +804,13 @@ static int slice(struct ev *st, const struct node *n, struct expr_value *out)
 		goto out;
 	if (n->c && (err = eval(st, n->c, &to)))
 		goto out;
-	if ((n->b && to_index(&from, &from.i)) || (n->c && to_index(&to, &to.i))) {
+	if ((n->b && to_index(&from, &fi)) || (n->c && to_index(&to, &ti))) {
 		err = rt_err(st, n, -EINVAL, "slice bounds must be integers");
 		goto out;
 	}
-	if (n->b)
-		from.kind = EXPR_INT;
-	if (n->c)
-		to.kind = EXPR_INT;
 	switch (obj.kind) {
 	case EXPR_STRING:
-		clamp_slice(obj.s->len, n->b ? &from : NULL, n->c ? &to : NULL, &a, &b);
+		clamp_slice(obj.s->len, n->b ? &fi : NULL, n->c ? &ti : NULL, &a, &b);
 		err = expr_stringn(obj.s->s + a, b - a, out);
 		break;
 	case EXPR_ARRAY:
@@ -821,7 +818,7 @@ static int slice(struct ev *st, const struct node *n, struct expr_value *out)
 		err = coll_len(st, n, &obj, &len);
 		if (err)
 			break;
-		clamp_slice(len, n->b ? &from : NULL, n->c ? &to : NULL, &a, &b);
+		clamp_slice(len, n->b ? &fi : NULL, n->c ? &ti : NULL, &a, &b);
 		err = expr_array_new(b - a, out);
 		for (int64_t i = a; !err && i < b; i++) {
 			struct expr_value e;
@@ -830,18 +827,79 @@ static int slice(struct ev *st, const struct node *n, struct expr_value *out)
 			if (!err)
 				err = expr_array_push_take(out, e);
 		}
-		if (err)
+		if (err) {
 			expr_value_release(out);
+			if (!st->has_err)
+				err = rt_err(st, n, err, "slice: %s", strerror(-err));
+		}
 		break;
 	default:
 		err = rt_err(st, n, -EINVAL, "cannot slice %s", vkind(&obj));
 	}
 out:
+	expr_value_release(&from);
+	expr_value_release(&to);
 	expr_value_release(&obj);
 	return err;
 }
 
 /* ---- calls ---- */
+
+/*
+ * Functions declared to take an array or a map get a native one: an
+ * array-like or map-like host object is copied (elements are references).
+ * Replaces *v, releasing the host value.
+ */
+static int materialize(struct ev *st, const struct node *n, enum expr_kind want,
+		       struct expr_value *v)
+{
+	struct expr_value res, keys = EXPR_NIL_VALUE;
+	int64_t len = 0;
+	int err;
+
+	if (want == EXPR_ARRAY) {
+		err = coll_len(st, n, v, &len);
+		if (!err)
+			err = expr_array_new(len, &res);
+		for (int64_t i = 0; !err && i < len; i++) {
+			struct expr_value e;
+
+			err = coll_at(st, n, v, i, &e);
+			if (!err)
+				err = expr_array_push_take(&res, e);
+			if (err)
+				expr_value_release(&res);
+		}
+	} else {
+		err = expr_map_new(&res);
+		if (!err && v->h.obj) {
+			err = v->h.ops->keys ? v->h.ops->keys(&st->ctx, v->h.obj, &keys) : -EINVAL;
+			if (!err && keys.kind != EXPR_ARRAY)
+				err = -EINVAL;
+			for (size_t i = 0; !err && i < expr_array_len(&keys); i++) {
+				const struct expr_value *k = expr_array_at(&keys, i);
+				struct expr_value e;
+
+				if (k->kind != EXPR_STRING) {
+					err = -EINVAL;
+					break;
+				}
+				err = fetch(st, n, v, k, true, &e);
+				if (!err)
+					err = expr_map_set_take(&res, k->s->s, e);
+			}
+			expr_value_release(&keys);
+			if (err)
+				expr_value_release(&res);
+		}
+	}
+	if (err)
+		return st->has_err ? err : rt_err(st, n, err, "cannot convert %s to %s", vkind(v),
+						  expr_kind_name(want));
+	expr_value_release(v);
+	*v = res;
+	return 0;
+}
 
 /* Checks (and for float parameters converts) an argument against its kind. */
 static int check_arg(struct ev *st, const struct node *n, const char *fname, int i,
@@ -856,7 +914,7 @@ static int check_arg(struct ev *st, const struct node *n, const char *fname, int
 	if (v->kind == EXPR_HOST && v->h.ops &&
 	    ((want == EXPR_MAP && (v->h.ops->flags & EXPR_HOST_MAPLIKE)) ||
 	     (want == EXPR_ARRAY && (v->h.ops->flags & EXPR_HOST_ARRAYLIKE))))
-		return 0;
+		return materialize(st, n, want, v);
 	return rt_err(st, n, -EINVAL, "%s: argument %d: expected %s, got %s", fname, i + 1,
 		      expr_kind_name(want), vkind(v));
 }

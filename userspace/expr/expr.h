@@ -196,7 +196,10 @@ struct expr_value expr_value_ref(const struct expr_value *v);
 /* Drops the reference *v holds and sets it to nil. NULL and nil are fine. */
 void expr_value_release(struct expr_value *v);
 
-/* Go semantics: 1 == 1.0, deep equality for containers, different kinds unequal. */
+/*
+ * Go semantics: 1 == 1.0, deep equality for containers, nil equals a NULL host
+ * object, other different kinds are unequal.
+ */
 bool expr_value_equal(const struct expr_value *a, const struct expr_value *b);
 /*
  * nil, or a host object with a NULL pointer (a nil Go pointer such as an
@@ -223,7 +226,7 @@ char *expr_value_format(const struct expr_value *v);
 
 /* JSON bridge (jansson). Numbers: integral JSON integers => INT, reals => FLOAT. */
 int expr_value_from_json(const json_t *json, struct expr_value *out);
-/* New json_t reference, NULL on error (host objects without to_json => error). */
+/* New json_t reference; NULL on ENOMEM or for host objects (not serialisable). */
 json_t *expr_value_to_json(const struct expr_value *v);
 
 /* Go duration text ("1h2m3.5s", "300ms", "-1.5h") <-> nanoseconds. */
@@ -433,6 +436,18 @@ int expr_data_set_dir(const char *dir);
 int expr_data_load(const char *dest_file, const char *type);
 /* Frees everything loaded (tests, reload). */
 void expr_data_reset(void);
+
+/* ---- stash (parser `stash:` and SetInStash/GetFromStash) ---------------------------------- */
+
+/*
+ * Process-wide caches of values by (cache name, key), what GetFromStash()
+ * reads. value is borrowed (the stash keeps a reference); ttl_ns <= 0 means
+ * no expiry. Returns 0, -ENOMEM, or -ENOSPC when 200000 live entries exist.
+ */
+int expr_stash_set(const char *cache, const char *key, const struct expr_value *value,
+		   int64_t ttl_ns);
+/* New reference in *out, or -ENOENT (absent or expired; *out nil). */
+int expr_stash_get(const char *cache, const char *key, struct expr_value *out);
 
 /* ---- regexes (shared with other modules) ------------------------------------------------- */
 

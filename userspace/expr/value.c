@@ -751,12 +751,12 @@ int expr_parse_duration(const char *s, int64_t *ns)
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
-	/* Howard Hinnant's algorithm: proleptic Gregorian, no libc timezone state */
-	y -= m <= 2;
-	const int64_t era = (y >= 0 ? y : y - 399) / 400;
-	const unsigned yoe = (unsigned)(y - era * 400);
-	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	/* Howard Hinnant's days-from-civil: proleptic Gregorian, no libc tz state */
+	int64_t yy = y - (m <= 2);
+	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+	unsigned int yoe = (unsigned int)(yy - era * 400);
+	unsigned int doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	unsigned int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 
 	return era * 146097 + (int64_t)doe - 719468;
 }
@@ -769,6 +769,10 @@ void format_time(int64_t ns, int32_t off, char *buf, size_t size)
 	struct tm tm;
 	char frac[16] = "", zone[16];
 
+	if (ns == EXPR_TIME_ZERO) {	/* Go's zero time.Time */
+		snprintf(buf, size, "0001-01-01T00:00:00Z");
+		return;
+	}
 	gmtime_r(&t, &tm);
 	if (nsec) {
 		snprintf(frac, sizeof(frac), ".%09" PRId64, nsec);
