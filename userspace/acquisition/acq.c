@@ -220,6 +220,12 @@ static const struct acq_src_ops *ops_for(const char *source)
 	return NULL;
 }
 
+void acq_set_callback(struct acq *a, acq_line_fn fn, void *arg)
+{
+	a->fn = fn;
+	a->arg = arg;
+}
+
 int acq_new(const struct acq_config *cfg, acq_line_fn fn, void *arg, struct acq **out)
 {
 	struct epoll_event ev = { .events = EPOLLIN };

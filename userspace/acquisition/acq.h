@@ -176,6 +176,8 @@ struct acq_stats {
  * -ENOENT if a cat source (replay) matches no file, like upstream.
  */
 int acq_new(const struct acq_config *cfg, acq_line_fn fn, void *arg, struct acq **out);
+/* Deliver lines to another callback from now on (a reload keeps the same sources). */
+void acq_set_callback(struct acq *a, acq_line_fn fn, void *arg);
 void acq_free(struct acq *a);
 
 /* The pollable fd for the daemon's loop (EPOLLIN). Owned by acq. */
