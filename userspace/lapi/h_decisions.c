@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+/*
+ * /v1/decisions (bouncer query, machine soft-delete) and /v1/decisions/stream
+ * (contract sections 2.9-2.12 and 3). Filter errors are 400 (see h_alerts.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+#include "lapi/lapi_int.h"
+
+#define BAD_INPUT 400
+
+enum dmode { DM_GET, DM_STREAM, DM_DELETE };
+
+struct dlists {
+	char *items[4][LAPI_MAX_LIST_ITEMS];
+	size_t n[4];
+};
+
+static void dlists_free(struct dlists *l)
+{
+	for (int k = 0; k < 4; k++)
+		for (size_t i = 0; i < l->n[k]; i++)
+			free(l->items[k][i]);
+}
+
+static const char *norm_scope(const char *s)
+{
+	if (!strcasecmp(s, "ip"))
+		return "Ip";
+	if (!strcasecmp(s, "range"))
+		return "Range";
+	if (!strcasecmp(s, "country"))
+		return "Country";
+	if (!strcasecmp(s, "as"))
+		return "AS";
+	return s;
+}
+
+/* Split a comma list into slot k; 0 or -E2BIG. */
+static int split_list(struct dlists *l, int k, const char *v, bool scopes)
+{
+	const char *p = v;
+
+	while (*p) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		char *item;
+
+		if (n) {
+			if (l->n[k] >= LAPI_MAX_LIST_ITEMS)
+				return -E2BIG;
+			item = strndup(p, n);
+			if (!item)
+				return -ENOMEM;
+			if (scopes) {
+				const char *ns = norm_scope(item);
+
+				if (ns != item) {
+					free(item);
+					item = strdup(ns);
+					if (!item)
+						return -ENOMEM;
+				}
+			}
+			l->items[k][l->n[k]++] = item;
+		}
+		p += n + (c ? 1 : 0);
+	}
+	return 0;
+}
+
+static const char *const delete_keys[] = { "scopes", "origin", "value", "type",
+					   "scenario", "ip",	 "range", "contains" };
+
+static int dfilter_parse(struct req *r, enum dmode mode, struct cs_dfilter *f,
+			 struct dlists *l)
+{
+	const char *v;
+	int ret = 0;
+
+	memset(f, 0, sizeof(*f));
+	memset(l, 0, sizeof(*l));
+	f->contains = true;
+	if (mode == DM_DELETE) {
+		for (size_t i = 0; i < r->nargs; i++) {
+			bool known = false;
+
+			for (size_t k = 0; k < sizeof(delete_keys) / sizeof(delete_keys[0]); k++)
+				known = known || !strcmp(r->args[i].key, delete_keys[k]);
+			if (!known) {
+				reply_msg(r, BAD_INPUT, "'%s' doesn't exist: invalid filter",
+					  r->args[i].key);
+				return -EINVAL;
+			}
+		}
+		f->include_simulated = true;
+		if ((v = req_arg(r, "scopes")) && !(ret = split_list(l, 0, "x", false))) {
+			free(l->items[0][0]);
+			l->items[0][0] = strdup(v);
+			if (!l->items[0][0])
+				ret = -ENOMEM;
+		}
+		if (!ret && (v = req_arg(r, "origin")) && !(ret = split_list(l, 1, "x", false))) {
+			free(l->items[1][0]);
+			l->items[1][0] = strdup(v);
+			if (!l->items[1][0])
+				ret = -ENOMEM;
+		}
+		f->scenario = req_arg(r, "scenario");
+	} else {
+		v = req_arg(r, "scopes");
+		if (!v && mode == DM_STREAM)
+			v = "ip,range";
+		if (v)
+			ret = split_list(l, 0, v, true);
+		if (!ret && (v = req_arg(r, "origins")))
+			ret = split_list(l, 1, v, false);
+		if (!ret && (v = req_arg(r, "scenarios_containing")))
+			ret = split_list(l, 2, v, false);
+		if (!ret && (v = req_arg(r, "scenarios_not_containing")))
+			ret = split_list(l, 3, v, false);
+		v = req_arg(r, "simulated");
+		f->include_simulated = v && strcmp(v, "false");
+		v = req_arg(r, "dedup");
+		f->no_dedup = v && !strcmp(v, "false");
+	}
+	if (ret) {
+		reply_msg(r, BAD_INPUT, "filter list too long (max %d items)", LAPI_MAX_LIST_ITEMS);
+		dlists_free(l);
+		return -EINVAL;
+	}
+	f->scopes = l->items[0];
+	f->n_scopes = l->n[0];
+	f->origins = l->items[1];
+	f->n_origins = l->n[1];
+	f->sc_contains = l->items[2];
+	f->n_sc_contains = l->n[2];
+	f->sc_not_contains = l->items[3];
+	f->n_sc_not_contains = l->n[3];
+	f->value = req_arg(r, "value");
+	f->type = req_arg(r, "type");
+	if ((v = req_arg(r, "contains")) && !go_parse_bool(v, &f->contains)) {
+		reply_msg(r, BAD_INPUT, "invalid contains value : strconv.ParseBool: parsing \"%s\":"
+					" invalid syntax", v);
+		dlists_free(l);
+		return -EINVAL;
+	}
+	/* both given: range wins (1.4.6 is nondeterministic here, contract 13.15) */
+	v = req_arg(r, "range");
+	if (!v)
+		v = req_arg(r, "ip");
+	if (v) {
+		if (cs_range_parse(v, &f->range)) {
+			reply_msg(r, BAD_INPUT, "unable to convert '%s' to int: invalid address: invalid"
+						" ip address / range", v);
+			dlists_free(l);
+			return -EINVAL;
+		}
+		f->has_range = true;
+	}
+	return 0;
+}
+
+void h_decisions_get(struct req *r)
+{
+	int64_t now = gotime_now();
+	struct cs_decision *v = NULL;
+	struct cs_dfilter f;
+	struct dlists l;
+	size_t n = 0;
+
+	if (dfilter_parse(r, DM_GET, &f, &l))
+		return;
+	if (cs_db_decisions_active(r->l->db, &f, now, &v, &n)) {
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+		goto out;
+	}
+	cs_metrics_inc(r->l->metrics, n ? M_DECISIONS_OK : M_DECISIONS_KO, r->bouncer.name, NULL,
+		       NULL);
+	if (now - r->bouncer.last_pull >= 60 * NSEC_PER_SEC)
+		cs_db_bouncer_set_last_pull(r->l->db, r->bouncer.id, now);
+	if (r->head)
+		reply_raw(r, 200, "text/plain; charset=utf-8", NULL, 0);
+	else
+		reply_json(r, 200, codec_decisions_encode(v, n, false));
+out:
+	cs_decisions_free(v, n);
+	dlists_free(&l);
+}
+
+/*
+ * The stream body is built incrementally (one small jansson object per
+ * decision) so a startup answer with a million decisions never holds a
+ * million json_t at once.
+ */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t nc = (b->len + n + 1) * 2;
+		char *np = realloc(b->p, nc);
+
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n)
+{
+	if (!n) {
+		sb_add(b, "null", 4);
+		return;
+	}
+	sb_add(b, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = codec_decision_encode(&v[i], false);
+		size_t len;
+		char *s = o ? codec_dump(o, &len) : NULL;
+
+		json_decref(o);
+		if (!s) {
+			b->oom = true;
+			return;
+		}
+		if (i)
+			sb_add(b, ",", 1);
+		sb_add(b, s, len);
+		free(s);
+	}
+	sb_add(b, "]", 1);
+}
+
+void h_stream(struct req *r)
+{
+	int64_t start = gotime_now();
+	struct cs_decision *nv = NULL, *dv = NULL;
+	const char *su = req_arg(r, "startup");
+	bool startup = su && !strcmp(su, "true");
+	struct sbuf b = { 0 };
+	struct cs_dfilter f;
+	struct dlists l;
+	size_t nn = 0, nd = 0;
+
+	if (dfilter_parse(r, DM_STREAM, &f, &l))
+		return;
+	if (cs_db_decisions_stream(r->l->db, &f, startup, r->bouncer.last_pull, start, &nv, &nn,
+				   &dv, &nd)) {
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+		goto out;
+	}
+	sb_add(&b, "{\"deleted\":", 11);
+	sb_list(&b, dv, nd);
+	sb_add(&b, ",\"new\":", 7);
+	sb_list(&b, nv, nn);
+	sb_add(&b, "}", 1);
+	if (b.oom) {
+		reply_msg(r, 500, "out of memory");
+		goto out;
+	}
+	/* last_pull moves only once the answer is built (1.4.6) */
+	if (cs_db_bouncer_set_last_pull(r->l->db, r->bouncer.id, start)) {
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+		goto out;
+	}
+	if (r->head && startup) {
+		reply_raw(r, 200, "text/plain; charset=utf-8", NULL, 0);
+		goto out;
+	}
+	reply_raw(r, 200, "application/json; charset=utf-8", b.p, b.len);
+	b.p = NULL;
+out:
+	free(b.p);
+	cs_decisions_free(nv, nn);
+	cs_decisions_free(dv, nd);
+	dlists_free(&l);
+}
+
+void h_decisions_delete(struct req *r)
+{
+	struct cs_dfilter f;
+	struct dlists l;
+	char b[32];
+	long n = 0;
+
+	if (dfilter_parse(r, DM_DELETE, &f, &l))
+		return;
+	if (cs_db_decisions_expire(r->l->db, &f, gotime_now(), &n)) {
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+	} else {
+		snprintf(b, sizeof(b), "%ld", n);
+		reply_json(r, 200, json_pack("{s:s}", "nbDeleted", b));
+	}
+	dlists_free(&l);
+}
+
+void h_decision_delete(struct req *r)
+{
+	char *end;
+	long long id;
+	int ret;
+
+	errno = 0;
+	id = r->param && *r->param != '-' && *r->param != '+' ? strtoll(r->param, &end, 10) : -1;
+	if (id < 0 || errno || *end) {
+		reply_msg(r, BAD_INPUT, "decision_id must be valid integer");
+		return;
+	}
+	ret = cs_db_decision_expire_id(r->l->db, id, gotime_now());
+	if (ret == -ENOENT)
+		reply_msg(r, 404, "decision with id '%lld' doesn't exist: unable to delete", id);
+	else if (ret)
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+	else
+		reply_json(r, 200, json_pack("{s:s}", "nbDeleted", "1"));
+}
