@@ -2,7 +2,8 @@
 /*
  * crowdsec: composition root. For now it runs the Local API only (as
  * `crowdsec -no-cs`): read config.yaml, start the LAPI, wait for SIGINT/SIGTERM,
- * stop. Everything else lives in the library (lapi/lapi.h).
+ * stop. Everything else lives in the library (lapi/lapi.h). Invoked through a
+ * link named "cscli", it is cscli (cscli/cscli.h).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "cscli/cscli.h"
 #include "lapi/lapi.h"
 
 static void usage(FILE *f)
@@ -28,6 +30,11 @@ int main(int argc, char **argv)
 	char err[1024];
 	sigset_t set;
 	int sig, ret;
+	const char *base = strrchr(argv[0], '/');
+
+	/* multi-call: a link named "cscli" runs the command line tool */
+	if (!strcmp(base ? base + 1 : argv[0], "cscli"))
+		return cscli_main(argc, argv);
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];

@@ -557,6 +557,11 @@ static void range_cond(struct qb *q, const char *a, const struct cs_range *r, bo
 	uint64_t hi = (uint64_t)r->start_ip + half, lo = (uint64_t)r->start_suffix + half;
 	int fam = r->ip_size == 4 ? AF_INET : AF_INET6;
 
+	if (fam == AF_INET) { /* IPv4 lives in start_ip; the suffix is 0 */
+		lo = hi;
+		hi = 0;
+	}
+
 	qb_add(q, " AND %s.id IN (", a);
 	for (int p = 0; p <= r->plen; p++) {
 		struct cs_range c;
