@@ -22,7 +22,7 @@ PID=
 cleanup() {
 	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
 	wait 2>/dev/null
-	rm -rf "$T"
+	[ -n "${LAPI_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 trap cleanup EXIT
 ln -s "$CROWDSEC" "$T/cscli"

@@ -148,7 +148,7 @@ static char *expand_env(const char *in, size_t len, size_t *outlen)
 		return NULL;
 	for (size_t i = 0; i < len;) {
 		const char *val = NULL;
-		char name[256];
+		char name[256], one[2] = { 0, 0 };
 		size_t nl = 0;
 
 		if (in[i] == '$' && i + 1 < len &&
@@ -175,7 +175,8 @@ static char *expand_env(const char *in, size_t len, size_t *outlen)
 			}
 		}
 		if (!val) {
-			val = (char[2]){ in[i++], 0 };
+			one[0] = in[i++];
+			val = one;
 			if (!val[0]) { /* NUL byte in input: copy as is */
 				if (o + 1 >= cap) {
 					char *p = realloc(out, cap *= 2);
