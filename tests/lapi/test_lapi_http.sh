@@ -225,6 +225,7 @@ check_eq "scenarios_not_containing" "$(printf %s "$BODY" | jq_ 'sorted(x["value"
 	"['198.18.0.1', '198.18.1.0/24', '2001:db8:1::/48']"
 req GET "/v1/decisions/stream?startup=true&scopes=ip,range,username" "${B2[@]}"
 check_eq "scopes on the stream" "$(printf %s "$BODY" | jq_ 'len(d["new"])')" 5
+check_eq "stream bytes are compact sorted JSON" "$(printf %s "$BODY" | jq_ 'json.dumps(d, separators=(",", ":"), sort_keys=True, ensure_ascii=False)')" "$BODY"
 check_eq "startup lists expired as deleted" "$(printf %s "$BODY" | jq_ '[x["value"] for x in d["deleted"]]')" "['198.18.7.7']"
 
 # ---- soft delete through cscli --------------------------------------------------------------

@@ -541,13 +541,17 @@ static void qb_in_list(struct qb *q, const char *col, char **v, size_t n)
 static void range_cond(struct qb *q, const char *a, const struct cs_range *r, bool contains)
 {
 	if (!contains) {
+		/* start <= end is implied; stating it bounds the index range scan */
 		qb_add(q,
 		       " AND %s.ip_size = ? AND (%s.start_ip, %s.start_suffix) >= (?, ?)"
+		       " AND (%s.start_ip, %s.start_suffix) <= (?, ?)"
 		       " AND (%s.end_ip, %s.end_suffix) <= (?, ?)",
-		       a, a, a, a, a);
+		       a, a, a, a, a, a, a);
 		qb_int(q, r->ip_size);
 		qb_int(q, r->start_ip);
 		qb_int(q, r->start_suffix);
+		qb_int(q, r->end_ip);
+		qb_int(q, r->end_suffix);
 		qb_int(q, r->end_ip);
 		qb_int(q, r->end_suffix);
 		return;
@@ -1515,7 +1519,6 @@ int cs_db_decisions_active(struct cs_db *db, const struct cs_dfilter *f, int64_t
 	       f->has_range ? "+" : "");
 	qb_int(&q, now);
 	dfilter_cond(&q, f);
-	qb_add(&q, " ORDER BY d.id DESC");
 	err = txn_begin(db);
 	if (!err)
 		err = txn_end(db, run_decision_query(db, &q, now, out, n));

@@ -167,6 +167,10 @@ static int dfilter_parse(struct req *r, enum dmode mode, struct cs_dfilter *f,
 	return 0;
 }
 
+struct sbuf;
+static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n);
+static char *sb_render(const struct cs_decision *v, size_t n, size_t *len);
+
 void h_decisions_get(struct req *r)
 {
 	int64_t now = gotime_now();
@@ -187,8 +191,15 @@ void h_decisions_get(struct req *r)
 		cs_db_bouncer_set_last_pull(r->l->db, r->bouncer.id, now);
 	if (r->head)
 		reply_raw(r, 200, "text/plain; charset=utf-8", NULL, 0);
-	else
-		reply_json(r, 200, codec_decisions_encode(v, n, false));
+	else {
+		size_t len = 0;
+		char *body = sb_render(v, n, &len);
+
+		if (body)
+			reply_raw(r, 200, "application/json; charset=utf-8", body, len);
+		else
+			reply_msg(r, 500, "out of memory");
+	}
 out:
 	cs_decisions_free(v, n);
 	dlists_free(&l);
@@ -225,6 +236,38 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
+/*
+ * A JSON string for the stream. Strings made only of characters that never
+ * need escaping (IPs, CIDRs, scenario names...) are copied as they are; any
+ * other goes through jansson. Same bytes as json_dumps, several times faster
+ * on a million-decision startup answer.
+ */
+static void sb_str(struct sbuf *b, const char *s)
+{
+	const char *p;
+
+	for (p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr(" ._:/-'()+,;=@#", *p)))
+			break;
+	if (!*p) {
+		sb_add(b, "\"", 1);
+		sb_add(b, s, (size_t)(p - s));
+		sb_add(b, "\"", 1);
+		return;
+	}
+	json_t *j = json_string(s);
+	char *e = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+	json_decref(j);
+	if (!e) {
+		b->oom = true;
+		return;
+	}
+	sb_add(b, e, strlen(e));
+	free(e);
+}
+
 static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n)
 {
 	if (!n) {
@@ -232,22 +275,40 @@ static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n)
 		return;
 	}
 	sb_add(b, "[", 1);
-	for (size_t i = 0; i < n; i++) {
-		json_t *o = codec_decision_encode(&v[i], false);
-		size_t len;
-		char *s = o ? codec_dump(o, &len) : NULL;
+	for (size_t i = 0; i < n && !b->oom; i++) {
+		char dur[GOTIME_STRLEN], num[64];
+		int l;
 
-		json_decref(o);
-		if (!s) {
-			b->oom = true;
-			return;
-		}
-		if (i)
-			sb_add(b, ",", 1);
-		sb_add(b, s, len);
-		free(s);
+		gotime_format_duration(v[i].duration, dur, sizeof(dur));
+		sb_add(b, i ? ",{\"duration\":\"" : "{\"duration\":\"", i ? 14 : 13);
+		sb_add(b, dur, strlen(dur));
+		l = snprintf(num, sizeof(num), "\",\"id\":%lld,\"origin\":", (long long)v[i].id);
+		sb_add(b, num, (size_t)l);
+		sb_str(b, v[i].origin);
+		sb_add(b, ",\"scenario\":", 12);
+		sb_str(b, v[i].scenario);
+		sb_add(b, ",\"scope\":", 9);
+		sb_str(b, v[i].scope);
+		sb_add(b, ",\"type\":", 8);
+		sb_str(b, v[i].type);
+		sb_add(b, ",\"value\":", 9);
+		sb_str(b, v[i].value);
+		sb_add(b, "}", 1);
 	}
 	sb_add(b, "]", 1);
+}
+
+static char *sb_render(const struct cs_decision *v, size_t n, size_t *len)
+{
+	struct sbuf b = { 0 };
+
+	sb_list(&b, v, n);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
 }
 
 void h_stream(struct req *r)
