@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* expr syntax tree: built and checked by parse.c, walked by eval.c. */
+#ifndef CS_EXPR_AST_H
+#define CS_EXPR_AST_H
+
+#include "expr/expr_int.h"
+
+enum node_type {
+	N_CONST,	/* literal or folded constant: val */
+	N_VAR,		/* environment variable: slot */
+	N_LOCAL,	/* let-bound variable: slot */
+	N_POINTER,	/* # (op 0), #index (op 1), #acc (op 2) of closure level `slot` */
+	N_UNARY,	/* op a */
+	N_BINARY,	/* a op b */
+	N_MEMBER,	/* a[b] / a.b, optional */
+	N_CHAIN,	/* a: turns an optional-chain nil into nil */
+	N_SLICE,	/* a[b:c], b/c may be NULL */
+	N_CALL,		/* fn(list) */
+	N_METHOD,	/* a.name(list) */
+	N_PREDICATE,	/* builtin(op) with closures: list */
+	N_CLOSURE,	/* { a }: slot = closure level */
+	N_COND,		/* a ? b : c */
+	N_ARRAY,	/* [list] */
+	N_MAP,		/* {list[0]: list[1], ...} */
+	N_LET,		/* let slot = a; b */
+	N_SEQ,		/* list[0]; list[1]; ... value of the last */
+};
+
+enum op {
+	OP_NONE,
+	OP_OR, OP_AND,
+	OP_EQ, OP_NE, OP_LT, OP_GT, OP_LE, OP_GE,
+	OP_IN, OP_MATCHES, OP_CONTAINS, OP_STARTS, OP_ENDS,
+	OP_RANGE,
+	OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MOD, OP_POW,
+	OP_COALESCE,
+	OP_NOT, OP_NEG, OP_PLUS,
+};
+
+enum predicate {
+	P_ALL, P_ANY, P_NONE, P_ONE, P_FILTER, P_MAP, P_COUNT, P_SUM, P_FIND,
+	P_FIND_INDEX, P_FIND_LAST, P_FIND_LAST_INDEX, P_GROUP_BY, P_SORT_BY, P_REDUCE,
+};
+
+struct node {
+	enum node_type type;
+	int op;			/* enum op / enum predicate / pointer kind */
+	int pos;		/* byte offset in the source, for messages */
+	int depth;		/* height of the subtree: bounds recursion */
+	int slot;
+	bool optional;
+	const struct expr_type *st;	/* static type (never NULL) */
+	struct node *a, *b, *c;
+	struct node **list;
+	int nlist;
+	struct expr_value val;	/* N_CONST value; N_METHOD/N_MEMBER name as string */
+	const struct expr_func *fn;	/* N_CALL */
+	struct expr_regex *re;		/* OP_MATCHES with a constant pattern */
+};
+
+struct expr_prog {
+	char *src;
+	struct node *root;
+	int nlocals;		/* let slots */
+	int nlevels;		/* closure nesting levels */
+	const struct expr_env *env;
+	struct node **nodes;	/* every node, for freeing */
+	int nnodes, capnodes;
+};
+
+/* Method tables of the native value kinds (time, duration). */
+const struct expr_method *native_methods(enum expr_kind kind);
+int native_call(struct expr_ctx *ctx, const struct expr_value *obj, const char *name,
+		const struct expr_value *args, int nargs, struct expr_value *out);
+
+/* Built-in functions that are plain calls (len, lower, int...). */
+extern const struct expr_func expr_builtins[];
+extern const size_t expr_builtins_count;
+const struct expr_func *builtin_find(const char *name);
+
+#endif /* CS_EXPR_AST_H */

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Data files (`data:` entries of parsers/scenarios): loaded once per dest_file
+ * name, process-wide, read by File(), RegexpInFile(), LookupFile() and
+ * FileMap(). Loading happens at configuration time; lookups take a read lock
+ * so parser routines never serialise on each other.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/log.h"
+#include "expr/expr_int.h"
+
+enum data_type { DATA_STRING, DATA_REGEXP, DATA_MAP };
+enum row_type { ROW_EQUALS, ROW_CONTAINS, ROW_REGEX };
+
+struct map_row {
+	char *pattern, *tag;
+	enum row_type type;
+	struct expr_regex *re;
+};
+
+struct data_file {
+	char *name;
+	enum data_type type;
+	struct expr_value lines;	/* array of strings (all types keep it) */
+	struct expr_regex **res;
+	size_t nres;
+	struct map_row *rows;
+	size_t nrows;
+	struct data_file *next;
+};
+
+static pthread_rwlock_t data_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct data_file *files;
+static char *data_dir;
+
+int expr_data_set_dir(const char *dir)
+{
+	char *d = strdup(dir ? dir : "");
+
+	if (!d)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&data_lock);
+	free(data_dir);
+	data_dir = d;
+	pthread_rwlock_unlock(&data_lock);
+	return 0;
+}
+
+static struct data_file *find_file(const char *name)
+{
+	for (struct data_file *f = files; f; f = f->next)
+		if (!strcmp(f->name, name))
+			return f;
+	return NULL;
+}
+
+static void file_free(struct data_file *f)
+{
+	if (!f)
+		return;
+	expr_value_release(&f->lines);
+	for (size_t i = 0; i < f->nres; i++)
+		regex_put(f->res[i]);
+	free(f->res);
+	for (size_t i = 0; i < f->nrows; i++) {
+		free(f->rows[i].pattern);
+		free(f->rows[i].tag);
+		regex_put(f->rows[i].re);
+	}
+	free(f->rows);
+	free(f->name);
+	free(f);
+}
+
+static int add_map_row(struct data_file *f, const char *line, size_t lineno)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(line, 0, &jerr);
+	const char *pattern, *tag, *type;
+	struct map_row *rows, *r;
+	char msg[128];
+	int err = -EINVAL;
+
+	if (!j || json_unpack(j, "{s:s, s:s, s:s}", "pattern", &pattern, "tag", &tag, "type",
+			      &type)) {
+		log_error("data file %s line %zu: need string pattern, tag and type", f->name,
+			  lineno);
+		goto out;
+	}
+	rows = realloc(f->rows, (f->nrows + 1) * sizeof(*rows));
+	if (!rows) {
+		err = -ENOMEM;
+		goto out;
+	}
+	f->rows = rows;
+	r = &rows[f->nrows];
+	memset(r, 0, sizeof(*r));
+	if (!strcmp(type, "equals"))
+		r->type = ROW_EQUALS;
+	else if (!strcmp(type, "contains"))
+		r->type = ROW_CONTAINS;
+	else if (!strcmp(type, "regex"))
+		r->type = ROW_REGEX;
+	else {
+		log_error("data file %s line %zu: unknown type '%s'", f->name, lineno, type);
+		goto out;
+	}
+	if (r->type == ROW_REGEX && expr_regex_compile(pattern, &r->re, msg, sizeof(msg))) {
+		log_error("data file %s line %zu: invalid regex: %s", f->name, lineno, msg);
+		goto out;
+	}
+	r->pattern = strdup(pattern);
+	r->tag = strdup(tag);
+	f->nrows++;
+	err = r->pattern && r->tag ? 0 : -ENOMEM;
+out:
+	json_decref(j);
+	return err;
+}
+
+static int load_lines(struct data_file *f, FILE *fp)
+{
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	int err = 0;
+
+	while (!err && (n = getline(&line, &cap, fp)) >= 0) {
+		struct expr_value v;
+		char msg[128];
+
+		lineno++;
+		if (n && line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (n && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (!n || line[0] == '#')
+			continue;
+		if (f->type == DATA_MAP) {
+			err = add_map_row(f, line, lineno);
+			continue;
+		}
+		err = expr_stringn(line, n, &v);
+		if (!err)
+			err = expr_array_push_take(&f->lines, v);
+		if (!err && f->type == DATA_REGEXP) {
+			struct expr_regex **res = realloc(f->res, (f->nres + 1) * sizeof(*res));
+
+			if (!res) {
+				err = -ENOMEM;
+				break;
+			}
+			f->res = res;
+			if (expr_regex_compile(line, &res[f->nres], msg, sizeof(msg))) {
+				log_error("data file %s line %zu: invalid regex: %s", f->name,
+					  lineno, msg);
+				err = -EINVAL;
+				break;
+			}
+			f->nres++;
+		}
+	}
+	free(line);
+	return err;
+}
+
+int expr_data_load(const char *dest_file, const char *type)
+{
+	struct data_file *f = NULL;
+	char *path = NULL;
+	FILE *fp = NULL;
+	int err;
+
+	if (!dest_file || !*dest_file || strstr(dest_file, ".."))
+		return -EINVAL;
+	if (!type || (strcmp(type, "string") && strcmp(type, "regexp") && strcmp(type, "regex") &&
+		      strcmp(type, "map")))
+		return 0;	/* downloaded but not loaded (e.g. .mmdb) */
+
+	pthread_rwlock_wrlock(&data_lock);
+	if (find_file(dest_file)) {
+		err = 0;
+		goto out;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f || !(f->name = strdup(dest_file)) || expr_array_new(0, &f->lines)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	f->type = !strcmp(type, "string") ? DATA_STRING : !strcmp(type, "map") ? DATA_MAP :
+									    DATA_REGEXP;
+	if (asprintf(&path, "%s/%s", data_dir && *data_dir ? data_dir : ".", dest_file) < 0) {
+		path = NULL;
+		err = -ENOMEM;
+		goto out;
+	}
+	fp = fopen(path, "re");
+	if (!fp) {
+		err = -errno;
+		log_error("data file %s: %s", path, strerror(-err));
+		/* keep an empty entry: helpers see an empty list, not an error */
+		f->next = files;
+		files = f;
+		f = NULL;
+		goto out;
+	}
+	err = load_lines(f, fp);
+	if (!err) {
+		f->next = files;
+		files = f;
+		f = NULL;
+	}
+out:
+	pthread_rwlock_unlock(&data_lock);
+	if (fp)
+		fclose(fp);
+	free(path);
+	file_free(f);
+	return err;
+}
+
+void expr_data_reset(void)
+{
+	pthread_rwlock_wrlock(&data_lock);
+	while (files) {
+		struct data_file *f = files;
+
+		files = f->next;
+		file_free(f);
+	}
+	free(data_dir);
+	data_dir = NULL;
+	pthread_rwlock_unlock(&data_lock);
+}
+
+int data_file_lines(const char *name, struct expr_value *out)
+{
+	struct data_file *f;
+
+	pthread_rwlock_rdlock(&data_lock);
+	f = find_file(name);
+	if (f)
+		*out = expr_value_ref(&f->lines);
+	pthread_rwlock_unlock(&data_lock);
+	return f ? 0 : expr_array_new(0, out);
+}
+
+int data_regexp_match(const char *name, const char *s, size_t len, bool *out)
+{
+	struct data_file *f;
+	int err = 0;
+
+	*out = false;
+	pthread_rwlock_rdlock(&data_lock);
+	f = find_file(name);
+	for (size_t i = 0; f && i < f->nres && !*out; i++) {
+		int rc = expr_regex_search(f->res[i], s, len);
+
+		if (rc < 0 && rc != -E2BIG) {
+			err = rc;
+			break;
+		}
+		*out = rc == 1;
+	}
+	pthread_rwlock_unlock(&data_lock);
+	return err;
+}
+
+/* LookupFile: equals rows (last wins), then the leftmost contains hit, then regexes. */
+int data_lookup(const char *name, const char *s, size_t len, struct expr_value *out)
+{
+	const struct map_row *best = NULL;
+	const char *best_at = NULL;
+	struct data_file *f;
+	int err;
+
+	pthread_rwlock_rdlock(&data_lock);
+	f = find_file(name);
+	for (size_t i = 0; f && i < f->nrows; i++) {
+		const struct map_row *r = &f->rows[i];
+
+		if (r->type == ROW_EQUALS && strlen(r->pattern) == len && !memcmp(r->pattern, s, len))
+			best = r;
+	}
+	for (size_t k = 0; f && !best && k < f->nrows; k++) {
+		const struct map_row *r = &f->rows[k];
+		const char *at;
+
+		if (r->type != ROW_CONTAINS)
+			continue;
+		at = memmem(s, len, r->pattern, strlen(r->pattern));
+		if (at && (!best_at || at < best_at))
+			best_at = at;	/* leftmost wins; earlier row on ties */
+	}
+	for (size_t k = 0; f && !best && best_at && k < f->nrows; k++) {
+		const struct map_row *r = &f->rows[k];
+
+		if (r->type == ROW_CONTAINS &&
+		    memmem(s, len, r->pattern, strlen(r->pattern)) == best_at)
+			best = r;
+	}
+	for (size_t i = 0; f && !best && i < f->nrows; i++) {
+		const struct map_row *r = &f->rows[i];
+
+		if (r->type == ROW_REGEX && expr_regex_search(r->re, s, len) == 1)
+			best = r;
+	}
+	err = expr_string(best ? best->tag : "", out);
+	pthread_rwlock_unlock(&data_lock);
+	return err;
+}

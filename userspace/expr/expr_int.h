@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * expr internals shared by the lexer/parser, checker, evaluator, builtins and
+ * helpers. Not part of the public API (expr.h).
+ */
+#ifndef CS_EXPR_INT_H
+#define CS_EXPR_INT_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "expr/expr.h"
+
+#define EXPR_MAX_DEPTH 200		/* AST nesting: bounds every recursion */
+#define EXPR_MAX_SOURCE (256 * 1024)	/* bytes of expression text */
+#define EXPR_MAX_ALLOC (64u << 20)	/* largest string/array an expression may build */
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- values ---- */
+
+struct expr_map {
+	int refcnt;
+	uint32_t len, cap;
+	struct expr_str **keys;
+	struct expr_value *vals;
+	uint32_t *slots;	/* open-addressing index into keys/vals (+1), or NULL */
+	uint32_t nslots;
+};
+
+static inline void ref_get(int *refcnt)
+{
+	__atomic_fetch_add(refcnt, 1, __ATOMIC_RELAXED);
+}
+
+/* True when the last reference is gone. */
+static inline bool ref_put(int *refcnt)
+{
+	return __atomic_sub_fetch(refcnt, 1, __ATOMIC_ACQ_REL) == 0;
+}
+
+/* A new string value that takes ownership of nothing: bytes are copied. */
+struct expr_str *xstr_new(const char *s, size_t len);
+/* A string of len bytes to fill in (s[len] is already NUL). */
+struct expr_str *xstr_alloc(size_t len);
+static inline struct expr_value xstr_value(struct expr_str *s)
+{
+	return (struct expr_value){ .kind = EXPR_STRING, .s = s };
+}
+
+int xmap_find(const struct expr_map *m, const char *key, size_t klen);
+int expr_map_set_keyn_take(struct expr_value *map, const char *key, size_t klen,
+			   struct expr_value value);
+
+/* Go-like %v text into a growing buffer. */
+struct sbuf {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+void sb_putn(struct sbuf *sb, const char *s, size_t n);
+void sb_puts(struct sbuf *sb, const char *s);
+void sb_putc(struct sbuf *sb, char c);
+void sb_printf(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_free(struct sbuf *sb);
+/* Hands the buffer to a new string value (also when empty). -ENOMEM on oom. */
+int sb_to_value(struct sbuf *sb, struct expr_value *out);
+void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth);
+void format_float(double f, char *buf, size_t size);	/* Go %v of a float64 */
+void format_time(int64_t ns, int32_t off, char *buf, size_t size);	/* RFC 3339 nano */
+/* RFC 3339 (and a few Go layouts) -> time; -EINVAL if not recognised. */
+int parse_time(const char *s, int64_t *ns, int32_t *off);
+
+/* Number of UTF-8 characters (invalid bytes count one each). */
+size_t utf8_len(const char *s, size_t len);
+
+/* ---- context ---- */
+
+struct expr_ctx {
+	void *priv;
+	void *user;
+	const struct expr_env *env;
+	char msg[256];
+	bool has_msg;
+};
+
+/* ---- functions / env ---- */
+
+struct env_var {
+	char *name;
+	const struct expr_type *type;
+};
+
+struct expr_env {
+	struct env_var *vars;
+	int nvars;
+	const struct expr_func **funcs;
+	int nfuncs, capfuncs;
+	/* owned copies for helper sets registered by value */
+};
+
+const struct expr_func *env_find_func(const struct expr_env *env, const char *name);
+
+/* Declared kind of argument i: args[i], the variadic tail uses args[min_args]. */
+static inline enum expr_kind func_arg_kind(const struct expr_func *fn, int i)
+{
+	if (fn->max_args < 0 && i > fn->min_args)
+		i = fn->min_args;
+	if (i >= EXPR_MAX_ARGS)
+		i = EXPR_MAX_ARGS - 1;
+	return fn->args[i];
+}
+
+/* ---- regex ---- */
+
+struct expr_regex *regex_cache_get(const char *pattern, char *errbuf, size_t errsize);
+void regex_put(struct expr_regex *re);
+struct expr_regex *regex_ref(struct expr_regex *re);
+
+/* ---- data files ---- */
+
+/* New reference to the lines of a string file; an empty array if unknown. */
+int data_file_lines(const char *name, struct expr_value *out);
+int data_regexp_match(const char *name, const char *s, size_t len, bool *out);
+int data_lookup(const char *name, const char *s, size_t len, struct expr_value *out);
+
+/* ---- helpers ---- */
+
+extern const struct expr_func expr_crowdsec_helpers[];
+extern const size_t expr_crowdsec_helpers_count;
+extern const struct expr_func expr_hubtest_helpers[];
+extern const size_t expr_hubtest_helpers_count;
+
+int ctx_err(struct expr_ctx *ctx, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* CS_EXPR_INT_H */
