@@ -12,6 +12,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "expr/expr.h"
 #include "lapi/lapi_int.h"
 #include "../lib/test.h"
 
@@ -146,7 +147,7 @@ static void test_profiles(void)
 	ASSERT_OK(cs_profiles_default(&p), "default profiles");
 	a = decode(agent_alert, &e, err, sizeof(err), miss);
 	if (ASSERT_TRUE(a != NULL, "alert")) {
-		ASSERT_OK(cs_profiles_apply(p, a, err, sizeof(err)), "apply");
+		ASSERT_OK(cs_profiles_apply(p, a, NULL, err, sizeof(err)), "apply");
 		ASSERT_EQ(a->n_decisions, 1, "one ban");
 		ASSERT_STREQ(a->decisions[0].type, "ban", "type ban");
 		ASSERT_EQ(a->decisions[0].duration, 4 * 3600 * NSEC_PER_SEC, "4h");
@@ -156,7 +157,7 @@ static void test_profiles(void)
 		cs_decisions_free(a->decisions, a->n_decisions);
 		a->decisions = NULL;
 		a->n_decisions = 0;
-		ASSERT_OK(cs_profiles_apply(p, a, err, sizeof(err)), "apply no remediation");
+		ASSERT_OK(cs_profiles_apply(p, a, NULL, err, sizeof(err)), "apply no remediation");
 		ASSERT_EQ(a->n_decisions, 0, "no remediation, no decision");
 	}
 	cs_alert_free(a);
@@ -175,7 +176,7 @@ static void test_profiles(void)
 	ASSERT_EQ(cs_profiles_count(p), 2, "two profiles");
 	a = decode(agent_alert, &e, err, sizeof(err), miss);
 	if (a) {
-		ASSERT_OK(cs_profiles_apply(p, a, err, sizeof(err)), "apply file");
+		ASSERT_OK(cs_profiles_apply(p, a, NULL, err, sizeof(err)), "apply file");
 		ASSERT_EQ(a->n_decisions, 2, "two true filters, two decisions (1.4.6)");
 		ASSERT_STREQ(a->decisions[0].origin, "crowdsec/custom", "template origin");
 		ASSERT_STREQ(a->decisions[0].type, "captcha", "captcha");
@@ -202,6 +203,76 @@ out:
 	json_decref(miss);
 }
 
+static struct cs_profiles *load_text(const char *text, char *err, size_t errlen, int *ret)
+{
+	char path[] = "/tmp/cs-test-profiles-XXXXXX";
+	struct cs_profiles *p = NULL;
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	*ret = -EIO;
+	if (!f)
+		return NULL;
+	fputs(text, f);
+	fclose(f);
+	*ret = cs_profiles_load(path, &p, err, errlen);
+	unlink(path);
+	return p;
+}
+
+static void test_profiles_expr(void)
+{
+	struct cs_profiles *p;
+	struct cs_alert *a;
+	char err[512] = "";
+	json_t *miss = json_array();
+	int e, ret;
+
+	p = load_text("name: expr\nfilters:\n"
+		      " - Alert.GetScenario() in ['x/y', 'crowdsecurity/ssh-bf'] &&"
+		      " Alert.Source.IP startsWith '198.18.' && Alert.Events[0].GetMeta('service')"
+		      " == 'ssh' && len(Alert.Events) == 1 && Alert.EventsCount > 5\n"
+		      "decisions:\n - type: ban\n   duration: 1h\n"
+		      "duration_expr: Sprintf('%dh', (GetDecisionsCount(Alert.GetValue()) + 1) * 4)\n"
+		      "on_success: break\n",
+		      err, sizeof(err), &ret);
+	if (!ASSERT_OK(ret, "expr profile loads"))
+		fprintf(stderr, "%s\n", err);
+	a = decode(agent_alert, &e, err, sizeof(err), miss);
+	if (p && a) {
+		ASSERT_OK(cs_profiles_apply(p, a, NULL, err, sizeof(err)), "expr apply");
+		ASSERT_EQ(a->n_decisions, 1, "expr filter matched");
+		if (a->n_decisions)
+			ASSERT_EQ(a->decisions[0].duration, 4 * 3600 * NSEC_PER_SEC,
+				  "duration_expr: (0 + 1) * 4h");
+	}
+	cs_alert_free(a);
+	cs_profiles_free(p);
+
+	p = load_text("name: bad\nfilters:\n - Alert.Nope == 1\ndecisions:\n - type: ban\n", err,
+		      sizeof(err), &ret);
+	ASSERT_EQ(ret, -EINVAL, "unknown field is a load error");
+	ASSERT_TRUE(strstr(err, "Alert.Nope") != NULL, "error quotes the expression");
+	cs_profiles_free(p);
+
+	p = load_text("name: notbool\nfilters:\n - Alert.GetScope()\ndecisions:\n - type: ban\n",
+		      err, sizeof(err), &ret);
+	a = decode(agent_alert, &e, err, sizeof(err), miss);
+	if (p && a)
+		ASSERT_TRUE(cs_profiles_apply(p, a, NULL, err, sizeof(err)) < 0,
+			    "non-bool filter fails at run time");
+	cs_alert_free(a);
+	cs_profiles_free(p);
+
+	cs_profiles_set_filter_ops(&cs_profile_builtin_filter_ops);
+	p = load_text("name: b\nfilters:\n - Alert.Remediation == true && Alert.GetScope() == 'Ip'\n"
+		      "decisions:\n - type: ban\n", err, sizeof(err), &ret);
+	ASSERT_OK(ret, "builtin backend loads the default filter");
+	cs_profiles_free(p);
+	cs_profiles_set_filter_ops(NULL);
+	json_decref(miss);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERROR);
@@ -209,5 +280,7 @@ int main(void)
 	test_encode();
 	test_jwt();
 	test_profiles();
+	test_profiles_expr();
+	expr_cleanup();
 	return TEST_SUMMARY();
 }

@@ -744,7 +744,7 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 	int ret;
 
 	for (size_t i = 0; i < n; i++) {
-		ret = cs_profiles_apply(l->profiles, v[i], msg, msglen);
+		ret = cs_profiles_apply(l->profiles, v[i], l->db, msg, msglen);
 		if (ret)
 			return ret == -ENOMEM ? ret : -EIO;
 		for (size_t j = 0; j < v[i]->n_decisions; j++) {

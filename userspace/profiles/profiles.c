@@ -24,6 +24,7 @@ struct profile_decision {
 
 struct profile {
 	char *name;
+	void *duration_expr;
 	void **filters;
 	size_t n_filters;
 	struct profile_decision *decisions;
@@ -37,11 +38,11 @@ struct cs_profiles {
 	size_t n;
 };
 
-static const struct cs_profile_filter_ops *filter_ops = &cs_profile_builtin_filter_ops;
+static const struct cs_profile_filter_ops *filter_ops = &cs_profile_expr_filter_ops;
 
 void cs_profiles_set_filter_ops(const struct cs_profile_filter_ops *ops)
 {
-	filter_ops = ops ? ops : &cs_profile_builtin_filter_ops;
+	filter_ops = ops ? ops : &cs_profile_expr_filter_ops;
 }
 
 /* ---- built-in filter backend ---------------------------------------------------- */
@@ -187,8 +188,8 @@ out:
 	return ret;
 }
 
-static int builtin_eval(void *prog, const struct cs_alert *a, bool *match, char *err,
-			size_t errlen)
+static int builtin_eval(void *prog, const struct cs_alert *a, struct cs_db *db, bool *match,
+			char *err, size_t errlen)
 {
 	const struct bprog *b = prog;
 
@@ -237,6 +238,8 @@ const struct cs_profile_filter_ops cs_profile_builtin_filter_ops = {
 static void profile_clear(const struct cs_profile_filter_ops *ops, struct profile *p)
 {
 	free(p->name);
+	if (p->duration_expr)
+		ops->free(p->duration_expr);
 	for (size_t i = 0; i < p->n_filters; i++)
 		ops->free(p->filters[i]);
 	free(p->filters);
@@ -278,8 +281,16 @@ static int load_profile(const struct cs_profile_filter_ops *ops, json_t *doc, co
 	if (!p->name)
 		return -ENOMEM;
 	p->on_success_break = !strcmp(ons, "break");
-	if (json_object_get(doc, "duration_expr"))
-		log_warn("profile '%s': duration_expr is not supported yet, using duration", name);
+	if (json_is_string(json_object_get(doc, "duration_expr"))) {
+		char e[512] = "";
+		const char *src = json_string_value(json_object_get(doc, "duration_expr"));
+
+		if (!ops->eval_text || ops->compile(src, &p->duration_expr, e, sizeof(e))) {
+			snprintf(err, errlen, "%s: profile '%s': duration_expr: %s", path, name,
+				 *e ? e : "not supported by this filter engine");
+			return -EINVAL;
+		}
+	}
 	if (filters && !json_is_array(filters)) {
 		snprintf(err, errlen, "%s: profile %zu ('%s'): filters must be a list", path, idx,
 			 name);
@@ -413,8 +424,22 @@ int cs_profiles_default(struct cs_profiles **out)
 
 /* ---- evaluation --------------------------------------------------------------------- */
 
-static int add_decisions(const struct profile *p, struct cs_alert *a)
+static int add_decisions(const struct cs_profiles *ps, const struct profile *p,
+			 struct cs_alert *a, struct cs_db *db)
 {
+	int64_t dexpr = 0;
+	bool has_dexpr = false;
+
+	if (p->duration_expr) {
+		char txt[128], e[256];
+
+		if (!ps->ops->eval_text(p->duration_expr, a, db, txt, sizeof(txt), e, sizeof(e)) &&
+		    !gotime_parse_duration(txt, &dexpr))
+			has_dexpr = true;
+		else
+			log_warn("profile '%s': duration_expr gave no valid duration, using the"
+				 " decision's duration", p->name);
+	}
 	size_t n = a->n_decisions + p->n_decisions;
 	struct cs_decision *v = realloc(a->decisions, (n ? n : 1) * sizeof(*v));
 
@@ -436,7 +461,7 @@ static int add_decisions(const struct profile *p, struct cs_alert *a)
 		d->value = strdup(a->src_value ? a->src_value : "");
 		d->origin = strdup(origin);
 		d->scenario = strdup(a->scenario ? a->scenario : "");
-		d->duration = t->duration;
+		d->duration = has_dexpr ? dexpr : t->duration;
 		d->simulated = t->simulated || a->simulated;
 		a->n_decisions++;
 		if (!d->type || !d->scope || !d->value || !d->origin || !d->scenario)
@@ -445,8 +470,8 @@ static int add_decisions(const struct profile *p, struct cs_alert *a)
 	return 0;
 }
 
-int cs_profiles_apply(const struct cs_profiles *ps, struct cs_alert *a, char *err,
-		      size_t errlen)
+int cs_profiles_apply(const struct cs_profiles *ps, struct cs_alert *a, struct cs_db *db,
+		      char *err, size_t errlen)
 {
 	if (!ps || a->n_decisions)
 		return 0;
@@ -456,14 +481,14 @@ int cs_profiles_apply(const struct cs_profiles *ps, struct cs_alert *a, char *er
 
 		for (size_t f = 0; f < p->n_filters; f++) {
 			bool m = false;
-			int ret = ps->ops->eval(p->filters[f], a, &m, err, errlen);
+			int ret = ps->ops->eval(p->filters[f], a, db, &m, err, errlen);
 
 			if (ret)
 				return ret;
 			if (!m)
 				continue;
 			matched = true;
-			ret = add_decisions(p, a);
+			ret = add_decisions(ps, p, a, db);
 			if (ret)
 				return ret;
 		}
