@@ -298,6 +298,20 @@ static void test_alerts(struct cs_db *db)
 	ASSERT_TRUE(nd > 0, "deleted some");
 }
 
+static void test_flush(struct cs_db *db)
+{
+	int64_t t = T0 + 50000 * S;
+	long n = -1;
+
+	for (int i = 0; i < 5; i++)
+		add(db, "Ip", "198.18.70.1", t + i * S, 3600 * S, "crowdsec", "ban");
+	ASSERT_OK(cs_db_flush(db, 0, 2, &n), "flush max_items");
+	ASSERT_EQ(n, 3, "kept the 2 newest alerts");
+	ASSERT_OK(cs_db_flush(db, t + 4 * S, 0, &n), "flush max_age");
+	ASSERT_EQ(n, 1, "older one removed");
+	ASSERT_EQ(count_active(db, "198.18.70.1", true, t + 10 * S), 1, "decisions follow alerts");
+}
+
 static void test_reopen(void)
 {
 	struct cs_db *db = NULL;
@@ -328,6 +342,7 @@ int main(void)
 		test_queries(db);
 		test_stream(db);
 		test_alerts(db);
+		test_flush(db);
 		cs_db_close(db);
 		test_reopen();
 	}

@@ -313,6 +313,17 @@ check_eq "delete alerts by filter (none)" "$CODE $BODY" '200 {"nbDeleted":"0"}'
 req DELETE "/v1/alerts/2" "${AUTH[@]}"
 check_eq "delete one alert" "$CODE $BODY" '200 {"nbDeleted":"1"}'
 
+# ---- concurrency: bouncers pulling while machines push -----------------------------------
+seq 40 | xargs -P 20 -I{} curl -s -o /dev/null -w '%{http_code}\n' -H "X-Api-Key: $KEY" \
+	"$URL/v1/decisions/stream?startup=true" >"$T/par1" &
+seq 30 | xargs -P 10 -I{} sh -c "curl -s -o /dev/null -w '%{http_code}\n' \
+	-H 'Authorization: Bearer $TOKEN' -d '$(alert_json Ip 198.18.80.1)' $URL/v1/alerts" >"$T/par2"
+wait %% 2>/dev/null
+wait $! 2>/dev/null
+check_eq "40 parallel stream pulls all 200" "$(grep -c '^200$' "$T/par1")" 40
+check_eq "30 parallel alert pushes all 201" "$(grep -c '^201$' "$T/par2")" 30
+check_eq "30 alerts stored" "$(sqlite3 "$T/crowdsec.db" "SELECT COUNT(*) FROM alerts WHERE source_value='198.18.80.1'")" 30
+
 # ---- metrics ------------------------------------------------------------------------------------
 M=$(curl -s "http://127.0.0.1:$PPORT/metrics")
 check "route counter" grep -q 'cs_lapi_route_requests_total{method="GET",route="/v1/decisions/stream"}' <<<"$M"
@@ -320,7 +331,7 @@ check "bouncer counter" grep -q 'cs_lapi_bouncer_requests_total{bouncer="b1",met
 check "machine counter" grep -q 'cs_lapi_machine_requests_total{machine="m1",method="POST",route="/v1/alerts"}' <<<"$M"
 check "decisions ko counter" grep -q 'cs_lapi_decisions_ko_total{bouncer="b1"}' <<<"$M"
 check "decisions ok counter" grep -q 'cs_lapi_decisions_ok_total{bouncer="b1"}' <<<"$M"
-check "active decisions gauge" grep -q 'cs_active_decisions{action="ban",origin="crowdsec",reason="crowdsecurity/ssh-bf"} 2' <<<"$M"
+check "active decisions gauge" grep -q 'cs_active_decisions{action="ban",origin="crowdsec",reason="crowdsecurity/ssh-bf"} 32' <<<"$M"
 check "alerts gauge" grep -q 'cs_alerts{reason="crowdsecurity/ssh-bf"}' <<<"$M"
 check "histogram" grep -q 'cs_lapi_request_duration_seconds_bucket{endpoint="/health",method="GET",le="0.005"}' <<<"$M"
 check "cs_info" grep -q '^cs_info{version=' <<<"$M"

@@ -87,6 +87,8 @@ int main(void)
 	free(cfg.profiles_path);
 	cfg.profiles_path = NULL; /* default profiles */
 	cfg.prometheus_enabled = false;
+	cfg.flush_max_items = 5000; /* runs the housekeeping thread */
+	cfg.flush_max_age = 7 * 24 * 3600 * NSEC_PER_SEC;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	if (!ASSERT_OK(cs_lapi_start(&cfg, &l), "start"))

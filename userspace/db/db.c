@@ -1650,3 +1650,41 @@ out:
 	qb_free(&q);
 	return err;
 }
+
+int cs_db_flush(struct cs_db *db, int64_t before, long max_items, long *n)
+{
+	sqlite3_stmt *s = NULL;
+	int err;
+
+	*n = 0;
+	err = txn_begin(db);
+	if (err)
+		return err;
+	if (before > 0) {
+		if (sqlite3_prepare_v2(db->h, "DELETE FROM alerts WHERE created_at < ?", -1, &s,
+				       NULL) != SQLITE_OK) {
+			err = sql_err(db, sqlite3_errcode(db->h));
+			goto out;
+		}
+		sqlite3_bind_int64(s, 1, before);
+		err = exec_stmt(db, s);
+		*n += err ? 0 : sqlite3_changes(db->h);
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	if (!err && max_items > 0) {
+		if (sqlite3_prepare_v2(db->h,
+				       "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts"
+				       " ORDER BY id DESC LIMIT -1 OFFSET ?)",
+				       -1, &s, NULL) != SQLITE_OK) {
+			err = sql_err(db, sqlite3_errcode(db->h));
+			goto out;
+		}
+		sqlite3_bind_int64(s, 1, max_items);
+		err = exec_stmt(db, s);
+		*n += err ? 0 : sqlite3_changes(db->h);
+		sqlite3_finalize(s);
+	}
+out:
+	return txn_end(db, err);
+}

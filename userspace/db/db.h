@@ -200,6 +200,13 @@ int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since,
 /* Active decisions grouped by (scenario, origin, type) for cs_active_decisions. */
 int cs_db_decisions_count_active(struct cs_db *db, int64_t now, cs_db_count_cb cb, void *ctx);
 
+/*
+ * Housekeeping (db_config.flush): delete alerts created before `before` (0: no
+ * age limit) and the oldest beyond `max_items` (0: no count limit); their
+ * decisions, events and meta go by cascade. *n = alerts deleted.
+ */
+int cs_db_flush(struct cs_db *db, int64_t before, long max_items, long *n);
+
 const char *cs_db_errmsg(struct cs_db *db);
 
 #endif /* CS_DB_H */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/gotime.h"
 #include "common/yamljson.h"
 #include "lapi/lapi.h"
 
@@ -94,6 +95,14 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 			if (cfg->trusted_ips && json_is_string(it))
 				cfg->trusted_ips[cfg->n_trusted_ips++] = strdup(json_string_value(it));
 		}
+	}
+	cfg->flush_max_items = yamljson_get_long(root, "db_config.flush.max_items", 0);
+	const char *age = yamljson_get_str(root, "db_config.flush.max_age", NULL);
+
+	if (age && gotime_parse_duration_days(age, &cfg->flush_max_age)) {
+		snprintf(err, errlen, "%s: db_config.flush.max_age: invalid duration '%s'", path, age);
+		json_decref(docs);
+		return -EINVAL;
 	}
 	v = yamljson_get_long(root, "api.server.max_body_bytes", 0);
 	if (v > 0)

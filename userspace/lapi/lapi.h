@@ -32,6 +32,8 @@ struct cs_lapi_config {
 	char **trusted_ips;	/* api.server.trusted_ips (IPs or CIDRs) */
 	size_t n_trusted_ips;
 	char *credentials_path; /* api.client.credentials_path (cscli) */
+	int64_t flush_max_age;	/* db_config.flush.max_age (ns, 0 = none) */
+	long flush_max_items;	/* db_config.flush.max_items (0 = none) */
 	bool prometheus_enabled;
 	char *prometheus_addr;
 	int prometheus_port;

@@ -84,6 +84,12 @@ struct cs_lapi {
 	size_t secret_len;
 	struct cs_range *trusted;
 	size_t n_trusted;
+	/* housekeeping thread (db_config.flush) */
+	pthread_t flusher;
+	bool flusher_running;
+	bool stopping;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
 };
 
 enum auth_kind { AUTH_NONE, AUTH_JWT, AUTH_JWT_TRUSTED, AUTH_APIKEY };

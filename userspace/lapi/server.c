@@ -633,6 +633,35 @@ static int load_secret(struct cs_lapi *l)
 	return random_bytes(l->secret, l->secret_len);
 }
 
+#define LAPI_FLUSH_PERIOD_SEC 60
+
+/* db_config.flush, once a minute like 1.4.6; waits on a condvar so stop is prompt. */
+static void *flusher_main(void *arg)
+{
+	struct cs_lapi *l = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&l->stop_lock);
+	while (!l->stopping) {
+		int64_t now = gotime_now();
+		long n = 0;
+
+		pthread_mutex_unlock(&l->stop_lock);
+		if (!cs_db_flush(l->db, l->cfg.flush_max_age ? now - l->cfg.flush_max_age : 0,
+				 l->cfg.flush_max_items, &n) &&
+		    n)
+			log_info("flush: %ld alert(s) deleted", n);
+		pthread_mutex_lock(&l->stop_lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += LAPI_FLUSH_PERIOD_SEC;
+		while (!l->stopping &&
+		       pthread_cond_timedwait(&l->stop_cond, &l->stop_lock, &ts) != ETIMEDOUT)
+			;
+	}
+	pthread_mutex_unlock(&l->stop_lock);
+	return NULL;
+}
+
 int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 {
 	struct sockaddr_storage ss, ps;
@@ -644,6 +673,8 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	*out = NULL;
 	if (!l)
 		return -ENOMEM;
+	pthread_mutex_init(&l->stop_lock, NULL);
+	pthread_cond_init(&l->stop_cond, NULL);
 	ret = copy_config(&l->cfg, cfg);
 	if (ret)
 		goto fail;
@@ -709,6 +740,12 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		log_info("prometheus metrics on http://%s:%d/metrics", l->cfg.prometheus_addr,
 			 l->cfg.prometheus_port);
 	}
+	if (l->cfg.flush_max_age || l->cfg.flush_max_items) {
+		ret = -pthread_create(&l->flusher, NULL, flusher_main, l);
+		if (ret)
+			goto fail;
+		l->flusher_running = true;
+	}
 	*out = l;
 	return 0;
 fail:
@@ -720,6 +757,13 @@ void cs_lapi_stop(struct cs_lapi *l)
 {
 	if (!l)
 		return;
+	if (l->flusher_running) {
+		pthread_mutex_lock(&l->stop_lock);
+		l->stopping = true;
+		pthread_cond_signal(&l->stop_cond);
+		pthread_mutex_unlock(&l->stop_lock);
+		pthread_join(l->flusher, NULL);
+	}
 	if (l->prom)
 		MHD_stop_daemon(l->prom);
 	if (l->httpd)
@@ -730,6 +774,8 @@ void cs_lapi_stop(struct cs_lapi *l)
 	free(l->trusted);
 	cs_lapi_config_clear(&l->cfg);
 	memset(l->secret, 0, sizeof(l->secret));
+	pthread_cond_destroy(&l->stop_cond);
+	pthread_mutex_destroy(&l->stop_lock);
 	free(l);
 }
 
