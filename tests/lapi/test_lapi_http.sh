@@ -289,6 +289,12 @@ check_eq "JSON depth bounded" "$CODE" 400
 python3 -c 'print("[" + ",".join(["\"" + "x"*1000 + "\""]*400) + "]")' >"$T/big.json"
 req POST /v1/alerts "${AUTH[@]}" --data-binary @"$T/big.json"
 check_eq "body size capped (413)" "$CODE" 413
+head -c 20000000 /dev/zero | tr '\0' ' ' >"$T/huge.json"
+req POST /v1/alerts "${AUTH[@]}" -H "Transfer-Encoding: chunked" --data-binary @"$T/huge.json"
+# the server answers 413 mid-upload and closes; curl may only see the reset
+check "chunked upload cut short (413 or reset)" bash -c "case $CODE in 413|100|000) exit 0;; *) exit 1;; esac"
+check "server healthy after an oversized upload" curl -sf "$URL/health" -o /dev/null
+rm -f "$T/huge.json"
 check_eq "nothing stored by bad input" "$(alert_count)/$(decision_count)" "$before/$dbefore"
 req GET "/v1/decisions?ip=notanip" "${B1[@]}"
 check_eq "bad ip filter" "$CODE" 400

@@ -401,6 +401,18 @@ static enum MHD_Result send_reply(struct req *r)
 	return ret;
 }
 
+/*
+ * Answer 413 right away, before reading the body: MHD sends it and closes the
+ * connection, so an oversized upload costs us nothing.
+ */
+static enum MHD_Result reply_too_big(struct req *r)
+{
+	cs_metrics_inc(r->l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
+	r->too_big = true;
+	reply_msg(r, 413, "request body too large (max %zu bytes)", r->l->cfg.max_body);
+	return send_reply(r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -424,15 +436,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = r;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > l->cfg.max_body)
-			r->too_big = true;
+			return reply_too_big(r);
 		return MHD_YES;
 	}
+	if (r->status) /* already answered (413): drop the rest of the upload */
+		return *upload_size = 0, MHD_YES;
 	if (*upload_size) {
-		if (!r->too_big && r->len + *upload_size > l->cfg.max_body) {
-			r->too_big = true;
+		if (r->len + *upload_size > l->cfg.max_body) {
 			free(r->body);
 			r->body = NULL;
 			r->len = r->cap = 0;
+			*upload_size = 0;
+			return reply_too_big(r);
 		}
 		if (!r->too_big) {
 			if (r->len + *upload_size + 1 > r->cap) {
