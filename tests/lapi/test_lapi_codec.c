@@ -120,17 +120,20 @@ static void test_jwt(void)
 
 	ASSERT_OK(jwt_sign(secret, 64, "m1", now, 3600LL * NSEC_PER_SEC, &tok, &exp), "sign");
 	ASSERT_TRUE(!strncmp(tok, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", 37), "HS256 header");
-	ASSERT_OK(jwt_verify(secret, 64, tok, now, id, sizeof(id), msg, sizeof(msg)), "verify");
+	ASSERT_OK(jwt_verify(secret, 64, tok, now, 0, id, sizeof(id), msg, sizeof(msg)), "verify");
 	ASSERT_STREQ(id, "m1", "id claim");
-	ASSERT_EQ(jwt_verify(secret, 64, tok, now + 7200LL * NSEC_PER_SEC, id, sizeof(id), msg,
+	ASSERT_EQ(jwt_verify(secret, 64, tok, now + 7200LL * NSEC_PER_SEC, 0, id, sizeof(id), msg,
 			     sizeof(msg)),
 		  -EACCES, "expired");
 	ASSERT_STREQ(msg, "Token is expired", "expired message");
+	ASSERT_OK(jwt_verify(secret, 64, tok, now + 5400LL * NSEC_PER_SEC, 3600LL * NSEC_PER_SEC, id,
+			     sizeof(id), msg, sizeof(msg)),
+		  "expired within the refresh window");
 	tok[strlen(tok) - 2] ^= 1;
-	ASSERT_EQ(jwt_verify(secret, 64, tok, now, id, sizeof(id), msg, sizeof(msg)), -EACCES,
+	ASSERT_EQ(jwt_verify(secret, 64, tok, now, 0, id, sizeof(id), msg, sizeof(msg)), -EACCES,
 		  "tampered");
 	ASSERT_STREQ(msg, "signature is invalid", "tampered message");
-	ASSERT_EQ(jwt_verify(secret, 64, "garbage", now, id, sizeof(id), msg, sizeof(msg)),
+	ASSERT_EQ(jwt_verify(secret, 64, "garbage", now, 0, id, sizeof(id), msg, sizeof(msg)),
 		  -EACCES, "garbage");
 	free(tok);
 }

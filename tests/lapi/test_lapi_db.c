@@ -218,7 +218,7 @@ static void stream(struct cs_db *db, bool startup, int64_t lp, int64_t now, size
 	f.scopes = scopes;
 	f.n_scopes = 2;
 	*nn = *nd = 0;
-	if (cs_db_decisions_stream(db, &f, startup, lp, now, &nv, nn, &dv, nd))
+	if (cs_db_decisions_stream(db, &f, startup, lp, now, 0, &nv, nn, &dv, nd))
 		*nn = *nd = 999;
 	if (first_new)
 		*first_new = *nn && *nn != 999 ? nv[0].id : -1;

@@ -159,6 +159,8 @@ check_eq "jwt on a bouncer route" "$CODE $BODY" '403 {"message":"access forbidde
 check_eq "rejected requests stored nothing" "$(alert_count)" "$before"
 req GET /v1/heartbeat "${AUTH[@]}"
 check_eq "heartbeat 200 empty" "$CODE:$BODY" "200:"
+req GET /v1/refresh_token "${AUTH[@]}"
+check_eq "refresh_token issues a token" "$CODE $(printf %s "$BODY" | jq_ 'd["code"], len(d["token"]) > 100')" "200 200 True"
 check "heartbeat recorded" test -n "$(sqlite3 "$T/crowdsec.db" "SELECT last_heartbeat FROM machines WHERE machine_id='m1'")"
 
 # ---- stream: startup, agent alert through profiles, delta ------------------------------

@@ -26,7 +26,7 @@ int main(int argc, char **argv)
 	const char *conf = "/etc/crowdsec/config.yaml";
 	struct cs_lapi_config cfg;
 	struct cs_lapi *lapi = NULL;
-	bool test_only = false;
+	bool test_only = false, level_set = false;
 	char err[1024];
 	sigset_t set;
 	int sig, ret;
@@ -47,16 +47,11 @@ int main(int argc, char **argv)
 			test_only = true;
 		else if (!strcmp(a, "-no-cs"))
 			; /* the detector is not built into this binary yet */
-		else if (!strcmp(a, "-debug"))
-			log_set_level(LOG_LVL_DEBUG);
-		else if (!strcmp(a, "-trace"))
-			log_set_level(LOG_LVL_TRACE);
-		else if (!strcmp(a, "-info"))
-			log_set_level(LOG_LVL_INFO);
-		else if (!strcmp(a, "-warning"))
-			log_set_level(LOG_LVL_WARN);
-		else if (!strcmp(a, "-error"))
-			log_set_level(LOG_LVL_ERROR);
+		else if (!strcmp(a, "-debug") || !strcmp(a, "-trace") || !strcmp(a, "-info") ||
+			 !strcmp(a, "-warning") || !strcmp(a, "-error")) {
+			log_set_level(log_level_parse(a + 1));
+			level_set = true;
+		}
 		else if (!strcmp(a, "-h") || !strcmp(a, "-help")) {
 			usage(stdout);
 			return 0;
@@ -70,6 +65,8 @@ int main(int argc, char **argv)
 		log_msg(LOG_LVL_FATAL, "%s", err);
 		return 1;
 	}
+	if (!level_set && cfg.log_level && log_level_parse(cfg.log_level) >= 0)
+		log_set_level(log_level_parse(cfg.log_level));
 	if (test_only) {
 		cs_lapi_config_clear(&cfg);
 		printf("configuration OK\n");

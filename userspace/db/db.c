@@ -1527,8 +1527,9 @@ int cs_db_decisions_active(struct cs_db *db, const struct cs_dfilter *f, int64_t
 }
 
 int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool startup,
-			   int64_t last_pull, int64_t now, struct cs_decision **new_out,
-			   size_t *n_new, struct cs_decision **del_out, size_t *n_del)
+			   int64_t last_pull, int64_t now, int64_t bouncer_id,
+			   struct cs_decision **new_out, size_t *n_new, struct cs_decision **del_out,
+			   size_t *n_del)
 {
 	struct qb qn = { 0 }, qd = { 0 };
 	const char *plus = f->has_range ? "+" : "";
@@ -1563,6 +1564,13 @@ int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool st
 	err = run_decision_query(db, &qn, now, new_out, n_new);
 	if (!err)
 		err = run_decision_query(db, &qd, now, del_out, n_del);
+	if (!err && bouncer_id > 0) {
+		sqlite3_stmt *s = stmt(db, ST_BOUNCER_LAST_PULL);
+
+		sqlite3_bind_int64(s, 1, bouncer_id);
+		sqlite3_bind_int64(s, 2, now);
+		err = exec_stmt(db, s);
+	}
 	err = txn_end(db, err);
 	if (err) {
 		cs_decisions_free(*new_out, *n_new);

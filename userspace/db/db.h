@@ -188,9 +188,14 @@ int cs_db_alerts_count(struct cs_db *db, cs_db_count_cb cb, void *ctx);
 /* ---- decisions ---- */
 int cs_db_decisions_active(struct cs_db *db, const struct cs_dfilter *f, int64_t now,
 			   struct cs_decision **out, size_t *n);
+/*
+ * The stream answer for a bouncer whose previous pull was at last_pull; in the
+ * same transaction, the bouncer's last_pull becomes now (bouncer_id > 0).
+ */
 int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool startup,
-			   int64_t last_pull, int64_t now, struct cs_decision **new_out,
-			   size_t *n_new, struct cs_decision **del_out, size_t *n_del);
+			   int64_t last_pull, int64_t now, int64_t bouncer_id,
+			   struct cs_decision **new_out, size_t *n_new, struct cs_decision **del_out,
+			   size_t *n_del);
 /* Soft delete (until = now) of active matching decisions; *n = rows changed. */
 int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t now, long *n);
 /* Soft delete one decision whatever its state; -ENOENT if absent. */

@@ -37,6 +37,7 @@ void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 {
 	if (!cfg)
 		return;
+	free(cfg->log_level);
 	free(cfg->listen_uri);
 	free(cfg->db_path);
 	free(cfg->profiles_path);
@@ -74,6 +75,8 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 		return -EINVAL;
 	}
 	cfg->enable = yamljson_get_bool(root, "api.server.enable", true);
+	set_str(&cfg->log_level, root, "common.log_level");
+	set_str(&cfg->log_level, root, "api.server.log_level");
 	set_str(&cfg->listen_uri, root, "api.server.listen_uri");
 	set_str(&cfg->db_path, root, "db_config.db_path");
 	set_str(&cfg->profiles_path, root, "api.server.profiles_path");

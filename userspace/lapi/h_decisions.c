@@ -324,8 +324,9 @@ void h_stream(struct req *r)
 
 	if (dfilter_parse(r, DM_STREAM, &f, &l))
 		return;
-	if (cs_db_decisions_stream(r->l->db, &f, startup, r->bouncer.last_pull, start, &nv, &nn,
-				   &dv, &nd)) {
+	/* queries and the last_pull update are one transaction */
+	if (cs_db_decisions_stream(r->l->db, &f, startup, r->bouncer.last_pull, start,
+				   r->bouncer.id, &nv, &nn, &dv, &nd)) {
 		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
 		goto out;
 	}
@@ -336,11 +337,6 @@ void h_stream(struct req *r)
 	sb_add(&b, "}", 1);
 	if (b.oom) {
 		reply_msg(r, 500, "out of memory");
-		goto out;
-	}
-	/* last_pull moves only once the answer is built (1.4.6) */
-	if (cs_db_bouncer_set_last_pull(r->l->db, r->bouncer.id, start)) {
-		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
 		goto out;
 	}
 	if (r->head && startup) {

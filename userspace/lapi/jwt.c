@@ -55,8 +55,8 @@ out:
 	return err;
 }
 
-int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t now, char *id,
-	       size_t idlen, char *msg, size_t msglen)
+int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t now,
+	       int64_t leeway, char *id, size_t idlen, char *msg, size_t msglen)
 {
 	const char *d1, *d2;
 	uint8_t mac[SHA256_LEN], got[SHA256_LEN + 4], payload[JWT_MAX_LEN];
@@ -93,7 +93,7 @@ int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t no
 		snprintf(msg, msglen, "invalid claims");
 		goto out;
 	}
-	if ((int64_t)json_integer_value(jexp) * NSEC_PER_SEC < now) {
+	if ((int64_t)json_integer_value(jexp) * NSEC_PER_SEC + leeway < now) {
 		snprintf(msg, msglen, "Token is expired");
 		goto out;
 	}

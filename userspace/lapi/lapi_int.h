@@ -52,9 +52,12 @@ char *cs_metrics_render(struct cs_metrics *m, struct cs_db *db, size_t *len);
 /* ---- jwt ---- */
 int jwt_sign(const uint8_t *secret, size_t slen, const char *id, int64_t now, int64_t lifetime,
 	     char **token, int64_t *exp);
-/* 0 and the id claim, or -EACCES with a gin-jwt style message. */
-int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t now, char *id,
-	       size_t idlen, char *msg, size_t msglen);
+/*
+ * 0 and the id claim, or -EACCES with a gin-jwt style message. A token expired
+ * for less than `leeway` is still accepted (refresh window, MaxRefresh).
+ */
+int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t now,
+	       int64_t leeway, char *id, size_t idlen, char *msg, size_t msglen);
 
 /* ---- codec ---- */
 /*
@@ -92,7 +95,7 @@ struct cs_lapi {
 	pthread_cond_t stop_cond;
 };
 
-enum auth_kind { AUTH_NONE, AUTH_JWT, AUTH_JWT_TRUSTED, AUTH_APIKEY };
+enum auth_kind { AUTH_NONE, AUTH_JWT, AUTH_JWT_REFRESH, AUTH_JWT_TRUSTED, AUTH_APIKEY };
 
 struct qarg {
 	char *key;

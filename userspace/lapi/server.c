@@ -29,7 +29,7 @@ static const struct route routes[] = {
 	{ "GET", "/health", AUTH_NONE, h_health },
 	{ "POST", "/v1/watchers", AUTH_NONE, h_register },
 	{ "POST", "/v1/watchers/login", AUTH_NONE, h_login },
-	{ "GET", "/v1/refresh_token", AUTH_JWT, h_refresh },
+	{ "GET", "/v1/refresh_token", AUTH_JWT_REFRESH, h_refresh },
 	{ "GET", "/v1/heartbeat", AUTH_JWT, h_heartbeat },
 	{ "POST", "/v1/alerts", AUTH_JWT, h_alerts_push },
 	{ "GET", "/v1/alerts", AUTH_JWT, h_alerts_search },
@@ -240,7 +240,7 @@ static const char *cookie_jwt(struct req *r)
 	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "jwt");
 }
 
-static bool auth_machine(struct req *r)
+static bool auth_machine(struct req *r, int64_t leeway)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
 	const char *tok = NULL;
@@ -259,7 +259,7 @@ static bool auth_machine(struct req *r)
 		reply_jwt_error(r, "cookie token is empty");
 		return false;
 	}
-	if (jwt_verify(r->l->secret, r->l->secret_len, tok, gotime_now(), r->machine,
+	if (jwt_verify(r->l->secret, r->l->secret_len, tok, gotime_now(), leeway, r->machine,
 		       sizeof(r->machine), msg, sizeof(msg))) {
 		reply_jwt_error(r, msg);
 		return false;
@@ -358,7 +358,7 @@ static void dispatch(struct req *r)
 			return;
 		break;
 	case AUTH_JWT_TRUSTED:
-		if (!auth_machine(r))
+		if (!auth_machine(r, 0))
 			return;
 		if (!ip_trusted(r)) {
 			reply_msg(r, 403, "access forbidden from this IP (%s)", r->ip);
@@ -366,7 +366,11 @@ static void dispatch(struct req *r)
 		}
 		break;
 	case AUTH_JWT:
-		if (!auth_machine(r))
+		if (!auth_machine(r, 0))
+			return;
+		break;
+	case AUTH_JWT_REFRESH:
+		if (!auth_machine(r, LAPI_JWT_LIFETIME)) /* MaxRefresh = 1 h */
 			return;
 		break;
 	}
@@ -603,6 +607,7 @@ static char *dup_or_null(const char *s)
 static int copy_config(struct cs_lapi_config *dst, const struct cs_lapi_config *src)
 {
 	*dst = *src;
+	dst->log_level = dup_or_null(src->log_level);
 	dst->listen_uri = dup_or_null(src->listen_uri);
 	dst->db_path = dup_or_null(src->db_path);
 	dst->profiles_path = dup_or_null(src->profiles_path);
