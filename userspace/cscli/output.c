@@ -107,6 +107,75 @@ static void pad(size_t n)
 		putchar(' ');
 }
 
+#define TABLE_WRAP 50 /* box tables wrap longer cells on spaces, like cscli 1.4.6 */
+
+/* Line `n` (0-based) of a cell wrapped at TABLE_WRAP columns, into buf; false past the end. */
+static bool cell_line(const char *s, size_t n, char *buf, size_t len)
+{
+	size_t line = 0;
+
+	for (;;) {
+		const char *end = s, *brk = NULL;
+		size_t w = 0;
+
+		/* take words while they fit; a single long word is cut */
+		while (*end) {
+			const char *word = end;
+
+			while (*end == ' ')
+				end++;
+			while (*end && *end != ' ')
+				end++;
+			char tmp[1024];
+			size_t l = (size_t)(end - s) < sizeof(tmp) - 1 ? (size_t)(end - s) : sizeof(tmp) - 1;
+
+			memcpy(tmp, s, l);
+			tmp[l] = '\0';
+			w = dwidth(tmp);
+			if (w > TABLE_WRAP) {
+				end = brk ? brk : (word == s ? s + TABLE_WRAP : word);
+				break;
+			}
+			brk = end;
+		}
+		if (line == n) {
+			snprintf(buf, len, "%.*s", (int)(end - s), s);
+			return true;
+		}
+		if (!*end)
+			return false;
+		s = end;
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			return false;
+		line++;
+	}
+}
+
+static size_t cell_lines(const char *s, size_t *maxw)
+{
+	char buf[1024];
+	size_t n = 0;
+
+	while (cell_line(s, n, buf, sizeof(buf))) {
+		if (dwidth(buf) > *maxw)
+			*maxw = dwidth(buf);
+		n++;
+	}
+	return n ? n : 1;
+}
+
+static void rule(const size_t *w, size_t ncols)
+{
+	for (size_t c = 0; c < ncols; c++) {
+		putchar('+');
+		for (size_t i = 0; i < w[c] + 2; i++)
+			putchar('-');
+	}
+	printf("+\n");
+}
+
 void table_print(struct table *t, bool box)
 {
 	size_t *w = calloc(t->ncols, sizeof(*w)), total = 0;
@@ -115,43 +184,42 @@ void table_print(struct table *t, bool box)
 		return;
 	for (size_t r = 0; r < t->nrows; r++)
 		for (size_t c = 0; c < t->ncols; c++) {
-			size_t cw = dwidth(t->cells[r * t->ncols + c]);
+			const char *s = t->cells[r * t->ncols + c];
 
-			if (cw > w[c])
-				w[c] = cw;
+			if (box)
+				cell_lines(s, &w[c]);
+			else if (dwidth(s) > w[c])
+				w[c] = dwidth(s);
 		}
 	if (box) {
-		for (int pass = 0; pass < 3; pass++) {
-			if (pass == 1) {
-				for (size_t r = 0; r < t->nrows; r++) {
-					for (size_t c = 0; c < t->ncols; c++) {
-						const char *s = t->cells[r * t->ncols + c];
-						size_t sw = dwidth(s), l = r ? 0 : (w[c] - sw) / 2;
+		rule(w, t->ncols);
+		for (size_t r = 0; r < t->nrows; r++) {
+			size_t nl = 1;
 
-						printf("| ");
-						pad(l);
-						fputs(s, stdout);
-						pad(w[c] - sw - l + 1);
-					}
-					printf("|\n");
-					if (r == 0) {
-						for (size_t c = 0; c < t->ncols; c++) {
-							putchar('+');
-							for (size_t i = 0; i < w[c] + 2; i++)
-								putchar('-');
-						}
-						printf("+\n");
-					}
-				}
-				continue;
-			}
 			for (size_t c = 0; c < t->ncols; c++) {
-				putchar('+');
-				for (size_t i = 0; i < w[c] + 2; i++)
-					putchar('-');
+				size_t dummy = 0, k = cell_lines(t->cells[r * t->ncols + c], &dummy);
+
+				nl = k > nl ? k : nl;
 			}
-			printf("+\n");
+			for (size_t l = 0; l < nl; l++) {
+				for (size_t c = 0; c < t->ncols; c++) {
+					char buf[1024] = "";
+					size_t sw, left;
+
+					cell_line(t->cells[r * t->ncols + c], l, buf, sizeof(buf));
+					sw = dwidth(buf);
+					left = r ? 0 : (w[c] - sw) / 2; /* headers centred */
+					printf("| ");
+					pad(left);
+					fputs(buf, stdout);
+					pad(w[c] - sw - left + 1);
+				}
+				printf("|\n");
+			}
+			if (r == 0)
+				rule(w, t->ncols);
 		}
+		rule(w, t->ncols);
 		free(w);
 		return;
 	}
