@@ -355,6 +355,29 @@ req GET /v1/heartbeat "${AUTH[@]}"
 check_eq "tokens do not survive a restart (new secret)" "$CODE" 401
 check "integrity" test "$(sqlite3 "$T/crowdsec.db" 'PRAGMA integrity_check')" = ok
 
+# ---- HTTPS when api.server.tls.cert_file and key_file are set ------------------------------
+if command -v openssl >/dev/null && openssl req -x509 -newkey rsa:2048 -nodes -days 1 \
+	-subj /CN=127.0.0.1 -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1; then
+	kill "$PID"
+	wait "$PID"
+	PID=
+	sed -e "s|^  server:|  server:\n    tls:\n      cert_file: $T/cert.pem\n      key_file: $T/key.pem|" \
+		-e "s|^  client:|  client:\n    insecure_skip_verify: true|" "$T/config.yaml" >"$T/tls.yaml"
+	sed -i "s|^url: http://|url: https://|" "$T/local_api_credentials.yaml"
+	"$CROWDSEC" -c "$T/tls.yaml" >>"$T/lapi.log" 2>&1 &
+	PID=$!
+	for _ in $(seq 50); do curl -skf "https://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+	check_eq "HTTPS health" "$(curl -sk "https://127.0.0.1:$PORT/health")" '{"status":"up"}'
+	check_eq "HTTPS stream with the API key" \
+		"$(curl -sk -H "X-Api-Key: $KEY" "https://127.0.0.1:$PORT/v1/decisions?ip=198.18.99.99" | jq_ 'd[0]["value"]')" \
+		"198.18.99.99"
+	check "no TLS 1.1" bash -c "! curl -sk --tls-max 1.1 https://127.0.0.1:$PORT/health >/dev/null 2>&1"
+	check "plain HTTP refused on the TLS port" bash -c "! curl -sf http://127.0.0.1:$PORT/health >/dev/null 2>&1"
+	check "cscli over HTTPS (insecure_skip_verify)" $T/cscli -c "$T/tls.yaml" decisions add -i 198.18.98.98
+else
+	skip "openssl cannot make a test certificate" 5
+fi
+
 # ---- clean shutdown ------------------------------------------------------------------------------
 kill "$PID"
 wait "$PID"

@@ -21,6 +21,7 @@ struct lapi_client {
 	char *url; /* base, no trailing slash */
 	char *login;
 	char *token;
+	bool insecure; /* api.client.insecure_skip_verify */
 };
 
 struct buf {
@@ -67,6 +68,10 @@ int client_do(struct lapi_client *cl, const char *method, const char *path, cons
 	curl_easy_setopt(cl->curl, CURLOPT_TIMEOUT, 120L);
 	curl_easy_setopt(cl->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(cl->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (cl->insecure) {
+		curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	if (body) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		curl_easy_setopt(cl->curl, CURLOPT_POSTFIELDS, body);
@@ -123,6 +128,7 @@ int client_open(struct cli *c, struct lapi_client **out)
 	}
 	cl->url = strdup(url);
 	cl->login = strdup(login);
+	cl->insecure = c->cfg.insecure_skip_verify;
 	if (!cl->url || !cl->login) {
 		ret = -ENOMEM;
 		goto out;

@@ -38,6 +38,8 @@ void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 	if (!cfg)
 		return;
 	free(cfg->log_level);
+	free(cfg->tls_cert_file);
+	free(cfg->tls_key_file);
 	free(cfg->listen_uri);
 	free(cfg->db_path);
 	free(cfg->profiles_path);
@@ -81,6 +83,9 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 	set_str(&cfg->db_path, root, "db_config.db_path");
 	set_str(&cfg->profiles_path, root, "api.server.profiles_path");
 	set_str(&cfg->credentials_path, root, "api.client.credentials_path");
+	cfg->insecure_skip_verify = yamljson_get_bool(root, "api.client.insecure_skip_verify", false);
+	set_str(&cfg->tls_cert_file, root, "api.server.tls.cert_file");
+	set_str(&cfg->tls_key_file, root, "api.server.tls.key_file");
 	cfg->prometheus_enabled = yamljson_get_bool(root, "prometheus.enabled", true);
 	set_str(&cfg->prometheus_addr, root, "prometheus.listen_addr");
 	cfg->prometheus_port = (int)yamljson_get_long(root, "prometheus.listen_port", 6060);

@@ -33,6 +33,9 @@ struct cs_lapi_config {
 	char **trusted_ips;	/* api.server.trusted_ips (IPs or CIDRs) */
 	size_t n_trusted_ips;
 	char *credentials_path; /* api.client.credentials_path (cscli) */
+	bool insecure_skip_verify; /* api.client.insecure_skip_verify (cscli) */
+	char *tls_cert_file;	/* api.server.tls.cert_file: HTTPS when both are set */
+	char *tls_key_file;	/* api.server.tls.key_file */
 	int64_t flush_max_age;	/* db_config.flush.max_age (ns, 0 = none) */
 	long flush_max_items;	/* db_config.flush.max_items (0 = none) */
 	bool prometheus_enabled;

@@ -579,23 +579,72 @@ static int parse_listen_uri(const char *uri, struct sockaddr_storage *ss, sockle
 	return resolve(host, (int)port, ss, sl);
 }
 
+static char *read_pem(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	long n;
+
+	if (!f) {
+		log_error("cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && n < (1 << 20) && !fseek(f, 0, SEEK_SET)) {
+		buf = calloc(1, (size_t)n + 1);
+		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	fclose(f);
+	if (!buf)
+		log_error("cannot read %s", path);
+	return buf;
+}
+
 static struct MHD_Daemon *start_daemon(const struct cs_lapi_config *cfg, const char *what,
 				       struct sockaddr_storage *ss, MHD_AccessHandlerCallback cb,
-				       void *cls, bool with_completed, unsigned threads)
+				       void *cls, bool with_completed, unsigned threads, bool tls)
 {
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-	struct MHD_Daemon *d;
+	char *cert = NULL, *key = NULL;
+	struct MHD_Daemon *d = NULL;
 
 	if (ss->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	d = MHD_start_daemon(flags, 0, NULL, NULL, cb, cls, MHD_OPTION_SOCK_ADDR, ss,
-			     MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, MHD_OPTION_CONNECTION_LIMIT,
-			     cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-			     cfg->max_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout,
-			     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_NOTIFY_COMPLETED,
-			     with_completed ? on_completed : NULL, NULL, MHD_OPTION_END);
+	if (tls) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			log_error("this libmicrohttpd has no TLS support");
+			return NULL;
+		}
+		cert = read_pem(cfg->tls_cert_file);
+		key = read_pem(cfg->tls_key_file);
+		if (!cert || !key)
+			goto out;
+		flags |= MHD_USE_TLS;
+	}
+	struct MHD_OptionItem opts[] = {
+		{ MHD_OPTION_SOCK_ADDR, 0, ss },
+		{ MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0, NULL },
+		{ MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL },
+		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout, NULL },
+		{ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)(with_completed ? on_completed : NULL),
+		  NULL },
+		/* TLS >= 1.2, like the Go server */
+		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+
+	d = MHD_start_daemon(flags, 0, NULL, NULL, cb, cls, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!d)
 		log_error("cannot start the %s listener (address in use?)", what);
+out:
+	free(cert);
+	free(key);
 	return d;
 }
 
@@ -608,6 +657,8 @@ static int copy_config(struct cs_lapi_config *dst, const struct cs_lapi_config *
 {
 	*dst = *src;
 	dst->log_level = dup_or_null(src->log_level);
+	dst->tls_cert_file = dup_or_null(src->tls_cert_file);
+	dst->tls_key_file = dup_or_null(src->tls_key_file);
 	dst->listen_uri = dup_or_null(src->listen_uri);
 	dst->db_path = dup_or_null(src->db_path);
 	dst->profiles_path = dup_or_null(src->profiles_path);
@@ -742,16 +793,19 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	ret = cs_db_open(l->cfg.db_path, &l->db);
 	if (ret)
 		goto fail;
-	l->httpd = start_daemon(&l->cfg, "LAPI", &ss, on_request, l, true, l->cfg.threads);
+	l->httpd = start_daemon(&l->cfg, "LAPI", &ss, on_request, l, true, l->cfg.threads,
+				l->cfg.tls_cert_file && l->cfg.tls_key_file);
 	if (!l->httpd) {
 		ret = -EADDRINUSE;
 		goto fail;
 	}
-	log_info("CrowdSec Local API listening on %s", l->cfg.listen_uri);
+	log_info("CrowdSec Local API listening on %s://%s",
+		 l->cfg.tls_cert_file && l->cfg.tls_key_file ? "https" : "http", l->cfg.listen_uri);
 	if (l->cfg.prometheus_enabled) {
 		ret = resolve(l->cfg.prometheus_addr, l->cfg.prometheus_port, &ps, &sl);
 		if (!ret) {
-			l->prom = start_daemon(&l->cfg, "prometheus", &ps, on_metrics, l, false, 1);
+			l->prom = start_daemon(&l->cfg, "prometheus", &ps, on_metrics, l, false, 1,
+					       false);
 			if (!l->prom)
 				ret = -EADDRINUSE;
 		}
