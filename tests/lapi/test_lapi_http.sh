@@ -250,6 +250,19 @@ check_eq "decisions list json null" "$($CSCLI decisions list -i 203.0.113.9 -o j
 check "decisions list human table" bash -c "$CSCLI decisions list | grep -q 'Range:198.18.1.0/24'"
 check_eq "human empty" "$($CSCLI decisions list -i 203.0.113.9)" "No active decisions"
 
+# ---- cscli alerts / lapi ----------------------------------------------------------------------
+check_eq "alerts list raw header" "$($CSCLI alerts list -o raw | head -1)" \
+	"id,scope,value,reason,country,as,decisions,created_at"
+check "alerts list human" bash -c "$CSCLI alerts list | grep -q '| Ip:198.18.9.9 .*| ban:1 '"
+check "alerts inspect" bash -c "$CSCLI alerts inspect 1 | grep -q '^ - ID         : 1$'"
+$CSCLI alerts inspect 99999 2>"$T/err" >/dev/null
+check_eq "alerts inspect unknown exits 1" "$?" 1
+check "alerts inspect unknown message" grep -q "can't find alert with id 99999: API error: object not found" "$T/err"
+$CSCLI alerts delete --scenario nosuch 2>"$T/err"
+check "alerts delete by filter" grep -q '0 alert(s) deleted' "$T/err"
+$CSCLI lapi status 2>"$T/err"
+check "lapi status" grep -q 'You can successfully interact with Local API (LAPI)' "$T/err"
+
 # ---- alerts API ----------------------------------------------------------------------------
 req GET "/v1/alerts?has_active_decision=true&include_capi=false&limit=100" "${AUTH[@]}"
 check_eq "alerts search" "$CODE" 200

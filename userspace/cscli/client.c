@@ -179,6 +179,11 @@ out:
 	return ret;
 }
 
+const char *client_url(struct lapi_client *cl)
+{
+	return cl->url;
+}
+
 const char *client_login(struct lapi_client *cl)
 {
 	return cl->login;
@@ -244,4 +249,32 @@ void query_free(struct query *q)
 		free(q->v[i]);
 	}
 	q->n = 0;
+}
+
+int client_call(struct lapi_client *cl, const char *method, const char *path, const char *body,
+		const char *what, json_t **out)
+{
+	char *resp = NULL, err[1024];
+	long status = 0;
+	int ret = client_do(cl, method, path, body, &status, &resp);
+
+	if (out)
+		*out = NULL;
+	if (ret)
+		return ret;
+	if (status < 200 || status > 299) {
+		api_error_text(resp, err, sizeof(err));
+		cli_fatal("%s%s", what, err);
+		free(resp);
+		return -EIO;
+	}
+	if (out) {
+		*out = json_loads(resp, JSON_DECODE_ANY, NULL);
+		if (!*out) {
+			cli_fatal("%sinvalid JSON answer", what);
+			ret = -EPROTO;
+		}
+	}
+	free(resp);
+	return ret;
 }

@@ -41,35 +41,6 @@ static bool valid_range(const char *s)
 	return strchr(s, '/') && !cs_range_parse(s, &r);
 }
 
-/* One request; on non-2xx logs "<what> : API error: ..." and returns -EIO. */
-static int api_call(struct lapi_client *cl, const char *method, const char *path,
-		    const char *body, const char *what, json_t **out)
-{
-	char *resp = NULL, err[1024];
-	long status = 0;
-	int ret = client_do(cl, method, path, body, &status, &resp);
-
-	if (out)
-		*out = NULL;
-	if (ret)
-		return ret;
-	if (status < 200 || status > 299) {
-		api_error_text(resp, err, sizeof(err));
-		cli_fatal("%s : %s", what, err);
-		free(resp);
-		return -EIO;
-	}
-	if (out) {
-		*out = json_loads(resp, JSON_DECODE_ANY, NULL);
-		if (!*out) {
-			cli_fatal("%s : invalid JSON answer", what);
-			ret = -EPROTO;
-		}
-	}
-	free(resp);
-	return ret;
-}
-
 static int decisions_add(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -144,7 +115,7 @@ static int decisions_add(struct cli *c, int argc, char **argv)
 			  "stop_at", now_s);
 	body = alert ? json_dumps(alert, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(alert);
-	if (body && !api_call(cl, "POST", "/v1/alerts", body, "Unable to add decision", NULL)) {
+	if (body && !client_call(cl, "POST", "/v1/alerts", body, "Unable to add decision : ", NULL)) {
 		cli_info("Decision successfully added");
 		ret = EXIT_OK;
 	}
@@ -215,13 +186,13 @@ static int decisions_delete(struct cli *c, int argc, char **argv)
 		}
 		if (asprintf(&path, "/v1/decisions/%s", id) < 0)
 			goto out;
-		if (api_call(cl, "DELETE", path, NULL, "Unable to delete decision", &resp))
+		if (client_call(cl, "DELETE", path, NULL, "Unable to delete decision : ", &resp))
 			goto out;
 	} else {
 		qs = query_encode(&q);
 		if (!qs || asprintf(&path, "/v1/decisions?%s", all ? "" : qs) < 0)
 			goto out;
-		if (api_call(cl, "DELETE", path, NULL, "Unable to delete decisions", &resp))
+		if (client_call(cl, "DELETE", path, NULL, "Unable to delete decisions : ", &resp))
 			goto out;
 	}
 	cli_info("%s decision(s) deleted",
@@ -294,7 +265,7 @@ static int decisions_list(struct cli *c, int argc, char **argv)
 		goto out;
 	if (client_open(c, &cl))
 		goto out;
-	if (api_call(cl, "GET", path, NULL, "Unable to list decisions", &alerts))
+	if (client_call(cl, "GET", path, NULL, "Unable to list decisions : ", &alerts))
 		goto out;
 	if (c->out == OUT_JSON) {
 		print_json(alerts, 1, false);

@@ -22,6 +22,8 @@ static const struct {
 	{ "bouncers", "bouncer", cmd_bouncers, "Manage bouncers [requires local API]" },
 	{ "machines", "machine", cmd_machines, "Manage local API machines [requires local API]" },
 	{ "decisions", "decision", cmd_decisions, "Manage decisions" },
+	{ "alerts", "alert", cmd_alerts, "Manage alerts" },
+	{ "lapi", "lapi", cmd_lapi, "Manage interaction with Local API (LAPI)" },
 };
 
 static void usage(FILE *f)

@@ -56,7 +56,14 @@ int client_open(struct cli *c, struct lapi_client **out);
 /* method + "/v1/..." (+query); body may be NULL. *resp is malloc'ed. */
 int client_do(struct lapi_client *cl, const char *method, const char *path, const char *body,
 	      long *status, char **resp);
+/*
+ * client_do + status check: a non-2xx is logged fatal as "<what><API error: msg>"
+ * and returns -EIO. With out, the JSON answer (new reference).
+ */
+int client_call(struct lapi_client *cl, const char *method, const char *path, const char *body,
+		const char *what, json_t **out);
 const char *client_login(struct lapi_client *cl);
+const char *client_url(struct lapi_client *cl);
 void client_close(struct lapi_client *cl);
 /* "API error: <message>" text from a non-2xx body. */
 void api_error_text(const char *body, char *out, size_t len);
@@ -77,5 +84,7 @@ int cli_load_config(struct cli *c);
 int cmd_bouncers(struct cli *c, int argc, char **argv);
 int cmd_machines(struct cli *c, int argc, char **argv);
 int cmd_decisions(struct cli *c, int argc, char **argv);
+int cmd_alerts(struct cli *c, int argc, char **argv);
+int cmd_lapi(struct cli *c, int argc, char **argv);
 
 #endif /* CSCLI_H */
