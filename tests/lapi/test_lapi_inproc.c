@@ -18,9 +18,14 @@
 
 #define PORT "18491"
 
+#define BODY_MAX (1 << 20)
+static char body[BODY_MAX];
+
 static size_t sink(char *p, size_t s, size_t n, void *ud)
 {
-	strncat(ud, p, s * n < 4000 - strlen(ud) ? s * n : 4000 - strlen(ud) - 1);
+	size_t have = strlen(ud), room = BODY_MAX - 1 - have;
+
+	strncat(ud, p, s * n < room ? s * n : room);
 	return s * n;
 }
 
@@ -69,7 +74,7 @@ static struct cs_alert *detector_alert(const char *ip, bool remediation)
 
 int main(void)
 {
-	char dir[] = "/tmp/cs-test-inproc-XXXXXX", db[300], body[4096], hash[APIKEY_HASH_LEN];
+	char dir[] = "/tmp/cs-test-inproc-XXXXXX", db[300], hash[APIKEY_HASH_LEN];
 	struct cs_lapi_config cfg;
 	struct cs_lapi *l = NULL;
 	struct cs_alert *a;
@@ -110,6 +115,33 @@ int main(void)
 	ASSERT_EQ(cs_lapi_alert_submit(l, a, NULL, &id), -EINVAL, "bad value refused");
 	cs_alert_free(a);
 
+	/* the detector's asynchronous path */
+	for (int i = 0; i < 1000; i++) {
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "198.19.%d.%d", i / 250, i % 250 + 1);
+		if (cs_lapi_alert_enqueue(l, detector_alert(ip, true), NULL))
+			break;
+	}
+	ASSERT_EQ(cs_lapi_alert_enqueue(l, detector_alert("bad value", true), NULL), 0, "enqueue bad");
+	ASSERT_EQ(cs_lapi_alert_enqueue(l, detector_alert("198.19.9.9", true), NULL), 0,
+		  "enqueue after bad");
+	cs_lapi_alert_flush(l);
+	{
+		struct cs_dfilter f = { .include_simulated = true, .contains = false, .has_range = true };
+		struct cs_decision *v = NULL;
+		size_t n = 0;
+
+		cs_range_parse("198.19.0.0/16", &f.range);
+		ASSERT_OK(cs_db_decisions_active(cs_lapi_db(l), &f, gotime_now(), &v, &n), "query");
+		ASSERT_EQ(n, 1001, "1000 queued + 1 after the bad one, all stored");
+		cs_decisions_free(v, n);
+	}
+	ASSERT_EQ(cs_lapi_alerts_dropped(l), 0, "nothing dropped");
+	/* queued at stop time: stored before cs_lapi_stop returns */
+	ASSERT_OK(cs_lapi_alert_enqueue(l, detector_alert("198.19.100.100", true), NULL),
+		  "enqueue before stop");
+
 	ASSERT_EQ(get("/v1/decisions/stream?startup=true", "inproc-key", body), 200, "stream");
 	ASSERT_TRUE(strstr(body, "\"value\":\"198.18.44.4\"") != NULL, "submitted ban is streamed");
 	ASSERT_TRUE(strstr(body, "198.18.44.5") == NULL, "no ban without remediation");
@@ -121,6 +153,8 @@ int main(void)
 	if (ASSERT_OK(cs_lapi_start(&cfg, &l), "restart")) {
 		ASSERT_EQ(get("/v1/decisions?ip=198.18.44.4", "inproc-key", body), 200, "after restart");
 		ASSERT_TRUE(strstr(body, "198.18.44.4") != NULL, "data kept");
+		ASSERT_EQ(get("/v1/decisions?ip=198.19.100.100", "inproc-key", body), 200, "q");
+		ASSERT_TRUE(strstr(body, "198.19.100.100") != NULL, "queue drained at stop");
 	}
 out:
 	cs_lapi_stop(l);

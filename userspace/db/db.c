@@ -1163,15 +1163,19 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 
 	if (err)
 		return err;
-	if (machine_id) {
-		s = stmt(db, ST_MACHINE_ROWID);
-		sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(s) == SQLITE_ROW)
-			machine_row = sqlite3_column_int64(s, 0);
-		sqlite3_reset(s);
-	}
-	for (size_t i = 0; i < n && !err; i++)
+	for (size_t i = 0; i < n && !err; i++) {
+		const char *owner = machine_id ? machine_id : alerts[i]->machine_id;
+
+		machine_row = 0;
+		if (owner) {
+			s = stmt(db, ST_MACHINE_ROWID);
+			sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+			if (sqlite3_step(s) == SQLITE_ROW)
+				machine_row = sqlite3_column_int64(s, 0);
+			sqlite3_reset(s);
+		}
 		err = insert_one_alert(db, alerts[i], machine_row, now, &ids[i]);
+	}
 	return txn_end(db, err);
 }
 

@@ -170,6 +170,7 @@ int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n);
 /*
  * Insert alerts (with their events, meta and decisions) in one transaction;
  * decisions get until = stop_at + duration. ids[] receives the new alert ids.
+ * The owner is machine_id, or each alert's own machine_id when that is NULL.
  * Returns -EINVAL (nothing stored) if a decision's Ip/Range value is unparsable.
  */
 int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,

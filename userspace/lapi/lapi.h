@@ -72,4 +72,18 @@ struct cs_db *cs_lapi_db(struct cs_lapi *l);
 int cs_lapi_alert_submit(struct cs_lapi *l, struct cs_alert *a, const char *machine_id,
 			 int64_t *id);
 
+/*
+ * Asynchronous submission for the detector's event loop: takes ownership of `a`
+ * (freed by the LAPI) and returns at once; a LAPI thread stores queued alerts in
+ * batches (one transaction per batch), so the detector never waits for fsync.
+ * The queue holds at most LAPI_ALERT_QUEUE_MAX alerts: -EAGAIN (alert freed,
+ * counted in cs_lapi_alerts_dropped) when it is full, -ESHUTDOWN once stopping.
+ * cs_lapi_stop() stores what is still queued before returning.
+ */
+#define LAPI_ALERT_QUEUE_MAX 10000
+int cs_lapi_alert_enqueue(struct cs_lapi *l, struct cs_alert *a, const char *machine_id);
+/* Wait until every alert enqueued so far is stored (tests, orderly shutdown). */
+void cs_lapi_alert_flush(struct cs_lapi *l);
+unsigned long cs_lapi_alerts_dropped(struct cs_lapi *l);
+
 #endif /* CS_LAPI_H */

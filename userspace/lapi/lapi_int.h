@@ -87,6 +87,16 @@ struct cs_lapi {
 	size_t secret_len;
 	struct cs_range *trusted;
 	size_t n_trusted;
+	/* detector alert queue (cs_lapi_alert_enqueue) */
+	pthread_t qworker;
+	bool qworker_running;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;	   /* work available or stopping */
+	pthread_cond_t qdone;	   /* queue drained */
+	struct cs_alert **queue;   /* ring of LAPI_ALERT_QUEUE_MAX */
+	size_t qhead, qlen;
+	bool qbusy, qstopping;
+	unsigned long qdropped;
 	/* housekeeping thread (db_config.flush) */
 	pthread_t flusher;
 	bool flusher_running;

@@ -704,6 +704,100 @@ static int load_secret(struct cs_lapi *l)
 	return random_bytes(l->secret, l->secret_len);
 }
 
+#define LAPI_QUEUE_BATCH 256
+
+/*
+ * Detector alerts: drained in batches of up to LAPI_QUEUE_BATCH, each batch one
+ * transaction. An alert the db refuses (bad decision value) is logged and
+ * dropped alone: the batch is retried one by one.
+ */
+static void *queue_main(void *arg)
+{
+	struct cs_lapi *l = arg;
+	struct cs_alert *batch[LAPI_QUEUE_BATCH];
+	int64_t ids[LAPI_QUEUE_BATCH];
+	char msg[512];
+
+	pthread_mutex_lock(&l->qlock);
+	for (;;) {
+		size_t n = 0;
+
+		while (!l->qlen && !l->qstopping)
+			pthread_cond_wait(&l->qcond, &l->qlock);
+		if (!l->qlen && l->qstopping)
+			break;
+		while (l->qlen && n < LAPI_QUEUE_BATCH) {
+			batch[n++] = l->queue[l->qhead];
+			l->qhead = (l->qhead + 1) % LAPI_ALERT_QUEUE_MAX;
+			l->qlen--;
+		}
+		l->qbusy = true;
+		pthread_mutex_unlock(&l->qlock);
+		if (lapi_store_alerts(l, batch, n, NULL, gotime_now(), ids, msg, sizeof(msg))) {
+			for (size_t i = 0; i < n; i++) {
+				int64_t id;
+
+				if (lapi_store_alerts(l, &batch[i], 1, NULL, gotime_now(), &id, msg,
+						      sizeof(msg)))
+					log_error("queued alert '%s' dropped: %s",
+						  batch[i]->scenario ? batch[i]->scenario : "?", msg);
+			}
+		}
+		for (size_t i = 0; i < n; i++)
+			cs_alert_free(batch[i]);
+		pthread_mutex_lock(&l->qlock);
+		l->qbusy = false;
+		if (!l->qlen)
+			pthread_cond_broadcast(&l->qdone);
+	}
+	pthread_cond_broadcast(&l->qdone);
+	pthread_mutex_unlock(&l->qlock);
+	return NULL;
+}
+
+int cs_lapi_alert_enqueue(struct cs_lapi *l, struct cs_alert *a, const char *machine_id)
+{
+	int ret = 0;
+
+	if (machine_id) {
+		free(a->machine_id);
+		a->machine_id = strdup(machine_id);
+	}
+	pthread_mutex_lock(&l->qlock);
+	if (l->qstopping) {
+		ret = -ESHUTDOWN;
+	} else if (l->qlen >= LAPI_ALERT_QUEUE_MAX) {
+		l->qdropped++;
+		ret = -EAGAIN;
+	} else {
+		l->queue[(l->qhead + l->qlen) % LAPI_ALERT_QUEUE_MAX] = a;
+		l->qlen++;
+		pthread_cond_signal(&l->qcond);
+	}
+	pthread_mutex_unlock(&l->qlock);
+	if (ret)
+		cs_alert_free(a);
+	return ret;
+}
+
+void cs_lapi_alert_flush(struct cs_lapi *l)
+{
+	pthread_mutex_lock(&l->qlock);
+	while ((l->qlen || l->qbusy) && l->qworker_running)
+		pthread_cond_wait(&l->qdone, &l->qlock);
+	pthread_mutex_unlock(&l->qlock);
+}
+
+unsigned long cs_lapi_alerts_dropped(struct cs_lapi *l)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&l->qlock);
+	n = l->qdropped;
+	pthread_mutex_unlock(&l->qlock);
+	return n;
+}
+
 #define LAPI_FLUSH_PERIOD_SEC 60
 
 /* db_config.flush, once a minute like 1.4.6; waits on a condvar so stop is prompt. */
@@ -746,6 +840,9 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		return -ENOMEM;
 	pthread_mutex_init(&l->stop_lock, NULL);
 	pthread_cond_init(&l->stop_cond, NULL);
+	pthread_mutex_init(&l->qlock, NULL);
+	pthread_cond_init(&l->qcond, NULL);
+	pthread_cond_init(&l->qdone, NULL);
 	ret = copy_config(&l->cfg, cfg);
 	if (ret)
 		goto fail;
@@ -814,6 +911,15 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		log_info("prometheus metrics on http://%s:%d/metrics", l->cfg.prometheus_addr,
 			 l->cfg.prometheus_port);
 	}
+	l->queue = calloc(LAPI_ALERT_QUEUE_MAX, sizeof(*l->queue));
+	if (!l->queue) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = -pthread_create(&l->qworker, NULL, queue_main, l);
+	if (ret)
+		goto fail;
+	l->qworker_running = true;
 	if (l->cfg.flush_max_age || l->cfg.flush_max_items) {
 		ret = -pthread_create(&l->flusher, NULL, flusher_main, l);
 		if (ret)
@@ -831,6 +937,14 @@ void cs_lapi_stop(struct cs_lapi *l)
 {
 	if (!l)
 		return;
+	if (l->qworker_running) { /* stores what is queued, then exits */
+		pthread_mutex_lock(&l->qlock);
+		l->qstopping = true;
+		pthread_cond_signal(&l->qcond);
+		pthread_mutex_unlock(&l->qlock);
+		pthread_join(l->qworker, NULL);
+		l->qworker_running = false;
+	}
 	if (l->flusher_running) {
 		pthread_mutex_lock(&l->stop_lock);
 		l->stopping = true;
@@ -850,6 +964,12 @@ void cs_lapi_stop(struct cs_lapi *l)
 	memset(l->secret, 0, sizeof(l->secret));
 	pthread_cond_destroy(&l->stop_cond);
 	pthread_mutex_destroy(&l->stop_lock);
+	for (size_t i = 0; l->queue && i < l->qlen; i++) /* only if the worker never ran */
+		cs_alert_free(l->queue[(l->qhead + i) % LAPI_ALERT_QUEUE_MAX]);
+	free(l->queue);
+	pthread_cond_destroy(&l->qcond);
+	pthread_cond_destroy(&l->qdone);
+	pthread_mutex_destroy(&l->qlock);
 	free(l);
 }
 
