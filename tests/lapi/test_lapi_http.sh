@@ -391,6 +391,24 @@ else
 	skip "openssl cannot make a test certificate" 5
 fi
 
+# ---- X-Forwarded-For from a trusted proxy (use_forwarded_for_headers) ------------------------
+kill "$PID"
+wait "$PID"
+sed -e "s|^  server:|  server:\n    use_forwarded_for_headers: true\n    trusted_proxies:\n      - 127.0.0.0/8|" \
+	"$T/config.yaml" >"$T/xff.yaml"
+sed -i "s|^url: https://|url: http://|" "$T/local_api_credentials.yaml"
+"$CROWDSEC" -c "$T/xff.yaml" >>"$T/lapi.log" 2>&1 &
+PID=$!
+for _ in $(seq 50); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
+TOKEN=$($T/cscli -c "$T/xff.yaml" lapi status >/dev/null 2>&1; curl -s -X POST "$URL/v1/watchers/login" \
+	-d '{"machine_id":"m1","password":"machinepassword1"}' | jq_ 'd["token"]')
+AUTH=(-H "Authorization: Bearer $TOKEN")
+req DELETE "/v1/alerts?scenario=nosuch" "${AUTH[@]}" -H "X-Forwarded-For: 203.0.113.5, 127.0.0.1"
+check_eq "client IP from X-Forwarded-For gates alert deletion" "$CODE $BODY" \
+	'403 {"message":"access forbidden from this IP (203.0.113.5)"}'
+req DELETE "/v1/alerts?scenario=nosuch" "${AUTH[@]}" -H "X-Forwarded-For: 127.0.0.1"
+check_eq "forwarded loopback client allowed" "$CODE" 200
+
 # ---- clean shutdown ------------------------------------------------------------------------------
 kill "$PID"
 wait "$PID"

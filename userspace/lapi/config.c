@@ -48,6 +48,9 @@ void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 	for (size_t i = 0; i < cfg->n_trusted_ips; i++)
 		free(cfg->trusted_ips[i]);
 	free(cfg->trusted_ips);
+	for (size_t i = 0; i < cfg->n_trusted_proxies; i++)
+		free(cfg->trusted_proxies[i]);
+	free(cfg->trusted_proxies);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -111,6 +114,19 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 		snprintf(err, errlen, "%s: db_config.flush.max_age: invalid duration '%s'", path, age);
 		json_decref(docs);
 		return -EINVAL;
+	}
+	cfg->use_forwarded_for = yamljson_get_bool(root, "api.server.use_forwarded_for_headers", false);
+	ips = yamljson_get(root, "api.server.trusted_proxies");
+	if (json_is_array(ips)) {
+		size_t i;
+		json_t *it;
+
+		cfg->trusted_proxies = calloc(json_array_size(ips) + 1, sizeof(char *));
+		json_array_foreach(ips, i, it) {
+			if (cfg->trusted_proxies && json_is_string(it))
+				cfg->trusted_proxies[cfg->n_trusted_proxies++] =
+					strdup(json_string_value(it));
+		}
 	}
 	v = yamljson_get_long(root, "api.server.max_body_bytes", 0);
 	if (v > 0)

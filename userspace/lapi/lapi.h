@@ -32,6 +32,9 @@ struct cs_lapi_config {
 	char *profiles_path;	/* api.server.profiles_path; NULL/missing file: default */
 	char **trusted_ips;	/* api.server.trusted_ips (IPs or CIDRs) */
 	size_t n_trusted_ips;
+	bool use_forwarded_for;	/* api.server.use_forwarded_for_headers */
+	char **trusted_proxies;	/* api.server.trusted_proxies (none: loopback) */
+	size_t n_trusted_proxies;
 	char *credentials_path; /* api.client.credentials_path (cscli) */
 	bool insecure_skip_verify; /* api.client.insecure_skip_verify (cscli) */
 	char *tls_cert_file;	/* api.server.tls.cert_file: HTTPS when both are set */

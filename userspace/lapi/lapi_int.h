@@ -87,6 +87,8 @@ struct cs_lapi {
 	size_t secret_len;
 	struct cs_range *trusted;
 	size_t n_trusted;
+	struct cs_range *proxies;
+	size_t n_proxies;
 	/* detector alert queue (cs_lapi_alert_enqueue) */
 	pthread_t qworker;
 	bool qworker_running;

@@ -268,16 +268,14 @@ static bool auth_machine(struct req *r, int64_t leeway)
 	return true;
 }
 
-static bool ip_trusted(struct req *r)
+static bool in_ranges(const char *ip, const struct cs_range *v, size_t n)
 {
 	struct cs_range c;
 
-	if (!strcmp(r->ip, "127.0.0.1") || !strcmp(r->ip, "::1"))
-		return true;
-	if (cs_range_parse(r->ip, &c))
+	if (cs_range_parse(ip, &c) || strchr(ip, '/'))
 		return false;
-	for (size_t i = 0; i < r->l->n_trusted; i++) {
-		const struct cs_range *t = &r->l->trusted[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct cs_range *t = &v[i];
 
 		if (t->ip_size != c.ip_size)
 			continue;
@@ -287,6 +285,63 @@ static bool ip_trusted(struct req *r)
 			return true;
 	}
 	return false;
+}
+
+static bool ip_trusted(struct req *r)
+{
+	if (!strcmp(r->ip, "127.0.0.1") || !strcmp(r->ip, "::1"))
+		return true;
+	return in_ranges(r->ip, r->l->trusted, r->l->n_trusted);
+}
+
+/*
+ * Without trusted_proxies gin (1.4.6) trusts every peer, which lets any client
+ * forge its address (and pass the trusted_ips check); we trust loopback only.
+ */
+static bool proxy_trusted(struct cs_lapi *l, const char *ip)
+{
+	if (!l->n_proxies)
+		return !strcmp(ip, "127.0.0.1") || !strcmp(ip, "::1");
+	return in_ranges(ip, l->proxies, l->n_proxies);
+}
+
+/*
+ * use_forwarded_for_headers (gin's ClientIP): when the peer is a trusted proxy,
+ * walk X-Forwarded-For from the right and take the first address that is not a
+ * trusted proxy itself; else X-Real-IP. Malformed entries end the walk.
+ */
+static void forwarded_ip(struct req *r)
+{
+	const char *xff = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Forwarded-For");
+	const char *xri = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Real-IP");
+	char buf[1024], *tok, *items[64];
+	size_t n = 0;
+	struct cs_range tmp;
+
+	if (!r->l->cfg.use_forwarded_for || !proxy_trusted(r->l, r->ip))
+		return;
+	if (xff && strlen(xff) < sizeof(buf)) {
+		char *save = NULL;
+
+		strcpy(buf, xff);
+		for (tok = strtok_r(buf, ",", &save); tok && n < 64; tok = strtok_r(NULL, ",", &save)) {
+			while (*tok == ' ')
+				tok++;
+			tok[strcspn(tok, " ")] = '\0';
+			items[n++] = tok;
+		}
+		for (size_t i = n; i-- > 0;) {
+			if (cs_range_parse(items[i], &tmp) || strchr(items[i], '/') ||
+			    strlen(items[i]) >= sizeof(r->ip))
+				break;
+			if (i == 0 || !proxy_trusted(r->l, items[i])) {
+				strcpy(r->ip, items[i]);
+				return;
+			}
+		}
+	}
+	if (xri && !cs_range_parse(xri, &tmp) && !strchr(xri, '/') && strlen(xri) < sizeof(r->ip))
+		strcpy(r->ip, xri);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------ */
@@ -437,6 +492,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->head = !strcmp(method, "HEAD");
 		r->t0 = gotime_now();
 		client_ip(r);
+		forwarded_ip(r);
 		*con_cls = r;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > l->cfg.max_body)
@@ -670,6 +726,12 @@ static int copy_config(struct cs_lapi_config *dst, const struct cs_lapi_config *
 		return -ENOMEM;
 	for (size_t i = 0; i < src->n_trusted_ips; i++)
 		dst->trusted_ips[dst->n_trusted_ips++] = strdup(src->trusted_ips[i]);
+	dst->trusted_proxies = calloc(src->n_trusted_proxies + 1, sizeof(char *));
+	dst->n_trusted_proxies = 0;
+	if (!dst->trusted_proxies)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->n_trusted_proxies; i++)
+		dst->trusted_proxies[dst->n_trusted_proxies++] = strdup(src->trusted_proxies[i]);
 	if (!dst->max_body)
 		dst->max_body = LAPI_MAX_BODY;
 	if (!dst->threads)
@@ -864,6 +926,19 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		}
 		l->n_trusted++;
 	}
+	l->proxies = calloc(l->cfg.n_trusted_proxies + 1, sizeof(*l->proxies));
+	if (!l->proxies) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < l->cfg.n_trusted_proxies; i++) {
+		if (cs_range_parse(l->cfg.trusted_proxies[i], &l->proxies[l->n_proxies])) {
+			log_error("invalid trusted_proxies entry '%s'", l->cfg.trusted_proxies[i]);
+			ret = -EINVAL;
+			goto fail;
+		}
+		l->n_proxies++;
+	}
 	ret = load_secret(l);
 	if (ret)
 		goto fail;
@@ -960,6 +1035,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 	cs_profiles_free(l->profiles);
 	cs_metrics_free(l->metrics);
 	free(l->trusted);
+	free(l->proxies);
 	cs_lapi_config_clear(&l->cfg);
 	memset(l->secret, 0, sizeof(l->secret));
 	pthread_cond_destroy(&l->stop_cond);
