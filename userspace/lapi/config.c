@@ -91,6 +91,8 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 	set_str(&cfg->tls_key_file, root, "api.server.tls.key_file");
 	cfg->prometheus_enabled = yamljson_get_bool(root, "prometheus.enabled", true);
 	set_str(&cfg->prometheus_addr, root, "prometheus.listen_addr");
+	cfg->prometheus_aggregated =
+		!strcmp(yamljson_get_str(root, "prometheus.level", "full"), "aggregated");
 	cfg->prometheus_port = (int)yamljson_get_long(root, "prometheus.listen_port", 6060);
 	ips = yamljson_get(root, "api.server.trusted_ips");
 	if (json_is_array(ips)) {

@@ -42,6 +42,7 @@ struct cs_lapi_config {
 	int64_t flush_max_age;	/* db_config.flush.max_age (ns, 0 = none) */
 	long flush_max_items;	/* db_config.flush.max_items (0 = none) */
 	bool prometheus_enabled;
+	bool prometheus_aggregated; /* prometheus.level: aggregated (no per-client series) */
 	char *prometheus_addr;
 	int prometheus_port;
 	/* bounds (not in CrowdSec's file; api.server.max_body_bytes etc. override) */

@@ -40,7 +40,8 @@ enum metric_family {
 	M__COUNTERS,
 };
 struct cs_metrics;
-struct cs_metrics *cs_metrics_new(void);
+/* aggregated: only cs_info and cs_lapi_route_requests_total (prometheus.level) */
+struct cs_metrics *cs_metrics_new(bool aggregated);
 void cs_metrics_free(struct cs_metrics *m);
 void cs_metrics_inc(struct cs_metrics *m, enum metric_family f, const char *a, const char *b,
 		    const char *c);

@@ -35,6 +35,7 @@ struct family {
 
 struct cs_metrics {
 	pthread_mutex_t lock;
+	bool aggregated;
 	struct family fam[M__COUNTERS];
 	struct family hist;
 };
@@ -59,12 +60,14 @@ static const struct {
 			     "Number of empty answers to GET /v1/decisions.", { "bouncer" } },
 };
 
-struct cs_metrics *cs_metrics_new(void)
+struct cs_metrics *cs_metrics_new(bool aggregated)
 {
 	struct cs_metrics *m = calloc(1, sizeof(*m));
 
-	if (m)
+	if (m) {
 		pthread_mutex_init(&m->lock, NULL);
+		m->aggregated = aggregated;
+	}
 	return m;
 }
 
@@ -161,7 +164,7 @@ void cs_metrics_inc(struct cs_metrics *m, enum metric_family fi, const char *a, 
 	int n = 0;
 	char *labels;
 
-	if (!m)
+	if (!m || (m->aggregated && fi != M_ROUTE_REQUESTS))
 		return;
 	while (n < 3 && counters[fi].labels[n])
 		n++;
@@ -184,7 +187,7 @@ void cs_metrics_observe(struct cs_metrics *m, const char *endpoint, const char *
 	const char *vals[2] = { endpoint, method };
 	char *labels;
 
-	if (!m)
+	if (!m || m->aggregated)
 		return;
 	labels = render_labels(names, vals, 2);
 	if (!labels)
@@ -275,7 +278,7 @@ char *cs_metrics_render(struct cs_metrics *m, struct cs_db *db, size_t *len)
 
 	out_add(&o, "# HELP cs_info Information about Crowdsec.\n# TYPE cs_info gauge\n");
 	out_add(&o, "cs_info{version=\"%s\"} 0\n", LAPI_VERSION);
-	if (db) {
+	if (db && !m->aggregated) {
 		out_add(&o, "# HELP cs_active_decisions Number of active decisions.\n"
 			    "# TYPE cs_active_decisions gauge\n");
 		cs_db_decisions_count_active(db, gotime_now(), gauge_cb, &g);

@@ -942,7 +942,7 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	ret = load_secret(l);
 	if (ret)
 		goto fail;
-	l->metrics = cs_metrics_new();
+	l->metrics = cs_metrics_new(l->cfg.prometheus_aggregated);
 	if (!l->metrics) {
 		ret = -ENOMEM;
 		goto fail;
