@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "cscli/cscli.h"
 #include "lapi/lapi.h"
+#include "profiles/profiles.h"
 
 static void usage(FILE *f)
 {
@@ -68,7 +70,17 @@ int main(int argc, char **argv)
 	if (!level_set && cfg.log_level && log_level_parse(cfg.log_level) >= 0)
 		log_set_level(log_level_parse(cfg.log_level));
 	if (test_only) {
+		struct cs_profiles *p = NULL;
+
+		ret = cfg.profiles_path && access(cfg.profiles_path, F_OK) == 0
+			      ? cs_profiles_load(cfg.profiles_path, &p, err, sizeof(err))
+			      : 0;
+		cs_profiles_free(p);
 		cs_lapi_config_clear(&cfg);
+		if (ret) {
+			log_msg(LOG_LVL_FATAL, "%s", err);
+			return 1;
+		}
 		printf("configuration OK\n");
 		return 0;
 	}
