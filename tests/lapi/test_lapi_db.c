@@ -132,7 +132,12 @@ static void test_formats(void)
 		ASSERT_OK(cs_pwhash_make("hunter2", pw), "pwhash make");
 		ASSERT_TRUE(cs_pwhash_verify("hunter2", pw), "pwhash verify");
 		ASSERT_TRUE(!cs_pwhash_verify("hunter3", pw), "pwhash wrong");
-		ASSERT_TRUE(!cs_pwhash_verify("x", "$2a$10$abc"), "bcrypt not accepted");
+		ASSERT_TRUE(!cs_pwhash_verify("x", "$2a$10$abc"), "truncated bcrypt refused");
+		/* OpenBSD test vector: Go CrowdSec's $2a$ hashes verify (libxcrypt) */
+		ASSERT_TRUE(cs_pwhash_verify("U*U", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"),
+			    "bcrypt $2a$ verifies");
+		ASSERT_TRUE(!cs_pwhash_verify("U*V", "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"),
+			    "bcrypt wrong password");
 	}
 }
 

@@ -28,7 +28,7 @@ grep -v '^--' "$SCHEMA" | grep -v 'sqlite_sequence' | sqlite3 "$T/crowdsec.db"
 # a bouncer whose key is "testkey" (sha512 hex), a machine, an alert with a Range decision
 sqlite3 "$T/crowdsec.db" <<EOS
 INSERT INTO machines (id, created_at, updated_at, last_push, last_heartbeat, machine_id, password, ip_address, scenarios, version, is_validated, status, auth_type)
- VALUES (1, '2026-11-25 07:48:58.673853748+00:00', '2026-11-25 07:48:58.673854249+00:00', NULL, NULL, 'gom', '\$2a\$10\$abcdefghijklmnopqrstuv', '127.0.0.1', 'crowdsecurity/ssh-bf', 'v1.4.6', 1, NULL, 'password');
+ VALUES (1, '2026-11-25 07:48:58.673853748+00:00', '2026-11-25 07:48:58.673854249+00:00', NULL, NULL, 'gom', '\$2a\$05\$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW', '127.0.0.1', 'crowdsecurity/ssh-bf', 'v1.4.6', 1, NULL, 'password');
 INSERT INTO bouncers (id, created_at, updated_at, name, api_key, revoked, ip_address, type, version, until, last_pull, auth_type)
  VALUES (1, '2026-11-25 07:47:05.680253461+00:00', '2026-11-25 07:47:05.680253461+00:00', 'gob', '$(printf %s testkey | sha512sum | cut -d' ' -f1)', 0, '127.0.0.1', 'curl', '7.88.1', NULL, '2026-11-25 07:47:05.679595471+00:00', 'api-key');
 INSERT INTO alerts (id, created_at, updated_at, scenario, bucket_id, message, events_count, started_at, stopped_at, source_ip, source_range, source_scope, source_value, capacity, leak_speed, scenario_version, scenario_hash, simulated, machine_alerts)
@@ -60,5 +60,7 @@ check_eq "timestamps converted" "$(sqlite3 "$T/crowdsec.db" 'SELECT created_at F
 	1795592938477469219
 check_eq "events kept" "$(sqlite3 "$T/crowdsec.db" 'SELECT COUNT(*) FROM events')" 1
 check_eq "machines kept" "$(sqlite3 "$T/crowdsec.db" "SELECT machine_id FROM machines")" gom
+check_eq "Go machine logs in with its bcrypt password" "$(curl -s -o /dev/null -w '%{http_code}' \
+	-X POST "http://127.0.0.1:$PORT/v1/watchers/login" -d '{"machine_id":"gom","password":"U*U"}')" 200
 check_eq "no leftover Go tables" "$(sqlite3 "$T/crowdsec.db" "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'go_%'")" 0
 summary

@@ -2,7 +2,10 @@
 /* Credential hashing; see pwhash.h. */
 #include "common/pwhash.h"
 
+#include <crypt.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,42 @@ int cs_pwhash_make(const char *password, char out[PWHASH_LEN])
 	return 0;
 }
 
+/*
+ * bcrypt ("$2a$"/"$2b$"/"$2y$", what Go CrowdSec stores) through libxcrypt's
+ * crypt_rn, loaded at run time: libcrypt1 is Essential on Debian, and linking it
+ * would need a Makefile change. Without it, bcrypt hashes simply do not verify.
+ */
+typedef char *(*crypt_rn_fn)(const char *, const char *, void *, int);
+static crypt_rn_fn crypt_rn_ptr;
+static pthread_once_t crypt_once = PTHREAD_ONCE_INIT;
+
+static void crypt_load(void)
+{
+	void *h = dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL);
+
+	if (h)
+		crypt_rn_ptr = (crypt_rn_fn)dlsym(h, "crypt_rn");
+}
+
+static bool bcrypt_verify(const char *password, const char *stored)
+{
+	struct crypt_data *cd;
+	bool ok = false;
+	const char *out;
+	size_t n = strlen(stored);
+
+	pthread_once(&crypt_once, crypt_load);
+	if (!crypt_rn_ptr || n != 60)
+		return false;
+	cd = calloc(1, sizeof(*cd));
+	if (!cd)
+		return false;
+	out = crypt_rn_ptr(password, stored, cd, (int)sizeof(*cd));
+	ok = out && out[0] != '*' && strlen(out) == n && ct_memeq(out, stored, n);
+	free(cd);
+	return ok;
+}
+
 bool cs_pwhash_verify(const char *password, const char *stored)
 {
 	uint8_t salt[64], want[64], got[PW_KEY];
@@ -44,6 +83,9 @@ bool cs_pwhash_verify(const char *password, const char *stored)
 	unsigned iter;
 	int sl, kl;
 
+	if (stored && (!strncmp(stored, "$2a$", 4) || !strncmp(stored, "$2b$", 4) ||
+		       !strncmp(stored, "$2y$", 4)))
+		return bcrypt_verify(password, stored);
 	if (!stored || sscanf(stored, "$pbkdf2-sha256$%u$%95[A-Za-z0-9_-]$%95[A-Za-z0-9_-]",
 			      &iter, s64, k64) != 3)
 		return false;

@@ -3,8 +3,9 @@
  * Credentials at rest. Bouncer API keys: unsalted SHA-512, lower-case hex (what
  * CrowdSec 1.4.6 stores, so a key hash can be looked up directly). Machine
  * passwords: PBKDF2-HMAC-SHA256 with a random salt, stored as
- * "$pbkdf2-sha256$<iterations>$<salt>$<hash>" (base64url). CrowdSec stores bcrypt;
- * "$2a$"/"$2b$" hashes imported from a Go database are not verifiable here.
+ * "$pbkdf2-sha256$<iterations>$<salt>$<hash>" (base64url). bcrypt hashes ("$2a$",
+ * what Go CrowdSec stores, e.g. after a database import) are verified through
+ * libxcrypt loaded at run time (see pwhash.c).
  */
 #ifndef CS_PWHASH_H
 #define CS_PWHASH_H

@@ -252,8 +252,7 @@ static void sql_cs_ts(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 /*
  * Keep everything the Go LAPI stored: rename its tables, create ours, copy with
  * timestamps converted, drop the old ones, all in one transaction. Bouncer keys
- * (SHA-512 hex) keep working; bcrypt machine passwords cannot be verified here,
- * so those machines need `cscli machines add --force` (logged).
+ * (SHA-512 hex) and machine passwords (bcrypt, see common/pwhash.c) keep working.
  */
 static int import_go_database(struct cs_db *db)
 {
@@ -321,8 +320,8 @@ static int import_go_database(struct cs_db *db)
 		sqlite3_exec(db->h, "ROLLBACK; PRAGMA foreign_keys = ON;", NULL, NULL, NULL);
 		return -EIO;
 	}
-	log_warn("imported a CrowdSec (Go) database: bouncer keys are kept; machines with bcrypt"
-		 " passwords must be re-added with 'cscli machines add NAME --force'");
+	log_warn("imported a CrowdSec (Go) database: bouncer keys and machine passwords (bcrypt)"
+		 " are kept");
 	return 0;
 }
 
