@@ -12,6 +12,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/yamljson.h"
 #include "expr/expr.h"
 #include "lapi/lapi_int.h"
 #include "../lib/test.h"
@@ -276,6 +277,78 @@ static void test_profiles_expr(void)
 	json_decref(miss);
 }
 
+/* Hostile input: every truncation and many byte flips of a real alert must decode
+ * or fail cleanly (run under ASan/valgrind for the real check). */
+static void test_hostile(void)
+{
+	size_t len = strlen(agent_alert), ok = 0, bad = 0;
+	char *buf = malloc(len + 1);
+	unsigned seed = 1;
+	char err[256];
+
+	for (size_t cut = 0; buf && cut <= len; cut++) {
+		json_t *miss = json_array(), *j;
+		struct cs_alert *a = NULL;
+
+		memcpy(buf, agent_alert, len + 1);
+		buf[cut] = '\0';
+		j = json_loads(buf, 0, NULL);
+		if (j && !codec_alert_decode(j, 0, 0, &a, err, sizeof(err), miss))
+			ok++;
+		else
+			bad++;
+		cs_alert_free(a);
+		json_decref(j);
+		json_decref(miss);
+	}
+	for (int round = 0; buf && round < 3000; round++) {
+		json_t *miss = json_array(), *j;
+		struct cs_alert *a = NULL;
+
+		memcpy(buf, agent_alert, len + 1);
+		for (int k = 0; k < 3; k++) {
+			seed = seed * 1103515245 + 12345;
+			buf[(seed >> 8) % len] = (char)(seed >> 20);
+		}
+		j = json_loadb(buf, len, 0, NULL);
+		if (j && !codec_alert_decode(j, 0, 0, &a, err, sizeof(err), miss)) {
+			json_t *out = codec_alert_encode(a);
+
+			json_decref(out);
+			ok++;
+		} else {
+			bad++;
+		}
+		cs_alert_free(a);
+		json_decref(j);
+		json_decref(miss);
+	}
+	free(buf);
+	ASSERT_TRUE(ok > 0 && bad > 0, "hostile inputs handled (no crash)");
+	{
+		char e[256];
+		char deep[300];
+		json_t *d;
+
+		memset(deep, '-', sizeof(deep));
+		for (int i = 0; i < 100; i++) {
+			deep[2 * i] = '-';
+			deep[2 * i + 1] = ' ';
+		}
+		deep[200] = 'x';
+		deep[201] = '\0';
+		d = yamljson_load_string(deep, strlen(deep), "deep", e, sizeof(e));
+		ASSERT_TRUE(d == NULL && strstr(e, "too deep"), "YAML nesting bounded");
+		json_decref(d);
+		d = yamljson_load_string("a: &x 1\nb: *x\n", 14, "alias", e, sizeof(e));
+		ASSERT_TRUE(d == NULL && strstr(e, "aliases"), "YAML aliases refused");
+		json_decref(d);
+		d = yamljson_load_string("a: [1, 2\n", 9, "bad", e, sizeof(e));
+		ASSERT_TRUE(d == NULL && strstr(e, "bad:"), "YAML error names the file");
+		json_decref(d);
+	}
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERROR);
@@ -284,6 +357,7 @@ int main(void)
 	test_jwt();
 	test_profiles();
 	test_profiles_expr();
+	test_hostile();
 	expr_cleanup();
 	return TEST_SUMMARY();
 }
