@@ -1651,7 +1651,9 @@ int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool st
 
 	*new_out = *del_out = NULL;
 	*n_new = *n_del = 0;
-	qb_add(&qn, "SELECT " DECISION_COLS " FROM decisions d WHERE %sd.until > ?", plus);
+	/* delta: drive from decisions_created_at (few rows), never from until (all active) */
+	qb_add(&qn, "SELECT " DECISION_COLS " FROM decisions d WHERE %sd.until > ?",
+	       startup ? plus : "+");
 	qb_int(&qn, now);
 	if (!startup) {
 		qb_add(&qn, " AND d.created_at > ?");
