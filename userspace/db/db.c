@@ -1640,17 +1640,48 @@ int cs_db_decisions_active(struct cs_db *db, const struct cs_dfilter *f, int64_t
 	return err;
 }
 
-int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool startup,
-			   int64_t last_pull, int64_t now, int64_t bouncer_id,
-			   struct cs_decision **new_out, size_t *n_new, struct cs_decision **del_out,
-			   size_t *n_del)
+/* Borrowed view of the current row (valid until the next step). */
+static void decision_view(sqlite3_stmt *s, struct cs_decision *d, int64_t now)
+{
+	d->id = sqlite3_column_int64(s, 0);
+	d->created_at = sqlite3_column_int64(s, 1);
+	d->until = sqlite3_column_int64(s, 2);
+	d->duration = d->until - now;
+	d->scenario = (char *)sqlite3_column_text(s, 3);
+	d->type = (char *)sqlite3_column_text(s, 4);
+	d->scope = (char *)sqlite3_column_text(s, 5);
+	d->value = (char *)sqlite3_column_text(s, 6);
+	d->origin = (char *)sqlite3_column_text(s, 7);
+	d->simulated = sqlite3_column_int(s, 8);
+	d->alert_id = sqlite3_column_int64(s, 9);
+}
+
+static int each_decision(struct cs_db *db, struct qb *q, int64_t now, bool deleted,
+			 cs_db_decision_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, err = qb_prepare(db, q, &s);
+
+	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct cs_decision d;
+
+		decision_view(s, &d, now);
+		err = cb(ctx, deleted, &d);
+	}
+	if (!err && s && rc != SQLITE_DONE)
+		err = sql_err(db, rc);
+	sqlite3_finalize(s);
+	return err;
+}
+
+int cs_db_decisions_stream_each(struct cs_db *db, const struct cs_dfilter *f, bool startup,
+				int64_t last_pull, int64_t now, int64_t bouncer_id,
+				cs_db_decision_cb cb, void *ctx)
 {
 	struct qb qn = { 0 }, qd = { 0 };
 	const char *plus = f->has_range ? "+" : "";
 	int err;
 
-	*new_out = *del_out = NULL;
-	*n_new = *n_del = 0;
 	/* delta: drive from decisions_created_at (few rows), never from until (all active) */
 	qb_add(&qn, "SELECT " DECISION_COLS " FROM decisions d WHERE %sd.until > ?",
 	       startup ? plus : "+");
@@ -1677,9 +1708,9 @@ int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool st
 	err = txn_begin(db);
 	if (err)
 		goto out;
-	err = run_decision_query(db, &qn, now, new_out, n_new);
+	err = each_decision(db, &qd, now, true, cb, ctx);
 	if (!err)
-		err = run_decision_query(db, &qd, now, del_out, n_del);
+		err = each_decision(db, &qn, now, false, cb, ctx);
 	if (!err && bouncer_id > 0) {
 		sqlite3_stmt *s = stmt(db, ST_BOUNCER_LAST_PULL);
 
@@ -1688,15 +1719,60 @@ int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool st
 		err = exec_stmt(db, s);
 	}
 	err = txn_end(db, err);
-	if (err) {
-		cs_decisions_free(*new_out, *n_new);
-		cs_decisions_free(*del_out, *n_del);
-		*new_out = *del_out = NULL;
-		*n_new = *n_del = 0;
-	}
 out:
 	qb_free(&qn);
 	qb_free(&qd);
+	return err;
+}
+
+struct collect {
+	struct cs_decision *v[2];
+	size_t n[2], cap[2];
+};
+
+static int collect_cb(void *ctx, bool deleted, const struct cs_decision *d)
+{
+	struct collect *c = ctx;
+	int k = deleted;
+	struct cs_decision *e;
+
+	if (c->n[k] == c->cap[k]) {
+		size_t nc = c->cap[k] ? c->cap[k] * 2 : 16;
+		struct cs_decision *p = realloc(c->v[k], nc * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		c->v[k] = p;
+		c->cap[k] = nc;
+	}
+	e = &c->v[k][c->n[k]++];
+	*e = *d;
+	e->scenario = xstrdup(d->scenario);
+	e->type = xstrdup(d->type);
+	e->scope = xstrdup(d->scope);
+	e->value = xstrdup(d->value);
+	e->origin = xstrdup(d->origin);
+	return 0;
+}
+
+int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool startup,
+			   int64_t last_pull, int64_t now, int64_t bouncer_id,
+			   struct cs_decision **new_out, size_t *n_new, struct cs_decision **del_out,
+			   size_t *n_del)
+{
+	struct collect c = { 0 };
+	int err = cs_db_decisions_stream_each(db, f, startup, last_pull, now, bouncer_id,
+					      collect_cb, &c);
+
+	if (err) {
+		cs_decisions_free(c.v[0], c.n[0]);
+		cs_decisions_free(c.v[1], c.n[1]);
+		memset(&c, 0, sizeof(c));
+	}
+	*new_out = c.v[0];
+	*n_new = c.n[0];
+	*del_out = c.v[1];
+	*n_del = c.n[1];
 	return err;
 }
 

@@ -197,6 +197,15 @@ int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool st
 			   int64_t last_pull, int64_t now, int64_t bouncer_id,
 			   struct cs_decision **new_out, size_t *n_new, struct cs_decision **del_out,
 			   size_t *n_del);
+/*
+ * Same, row by row without copies: cb sees the deleted list first, then the new
+ * one; `d` (and its strings) is only valid during the call. A non-zero return
+ * from cb aborts (and is returned). The db lock is held throughout: keep cb cheap.
+ */
+typedef int (*cs_db_decision_cb)(void *ctx, bool deleted, const struct cs_decision *d);
+int cs_db_decisions_stream_each(struct cs_db *db, const struct cs_dfilter *f, bool startup,
+				int64_t last_pull, int64_t now, int64_t bouncer_id,
+				cs_db_decision_cb cb, void *ctx);
 /* Soft delete (until = now) of active matching decisions; *n = rows changed. */
 int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t now, long *n);
 /* Soft delete one decision whatever its state; -ENOENT if absent. */

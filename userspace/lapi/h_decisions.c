@@ -268,6 +268,28 @@ static void sb_str(struct sbuf *b, const char *s)
 	free(e);
 }
 
+static void sb_item(struct sbuf *b, const struct cs_decision *d, bool first)
+{
+	char dur[GOTIME_STRLEN], num[64];
+	int l;
+
+	gotime_format_duration(d->duration, dur, sizeof(dur));
+	sb_add(b, first ? "{\"duration\":\"" : ",{\"duration\":\"", first ? 13 : 14);
+	sb_add(b, dur, strlen(dur));
+	l = snprintf(num, sizeof(num), "\",\"id\":%lld,\"origin\":", (long long)d->id);
+	sb_add(b, num, (size_t)l);
+	sb_str(b, d->origin ? d->origin : "");
+	sb_add(b, ",\"scenario\":", 12);
+	sb_str(b, d->scenario ? d->scenario : "");
+	sb_add(b, ",\"scope\":", 9);
+	sb_str(b, d->scope ? d->scope : "");
+	sb_add(b, ",\"type\":", 8);
+	sb_str(b, d->type ? d->type : "");
+	sb_add(b, ",\"value\":", 9);
+	sb_str(b, d->value ? d->value : "");
+	sb_add(b, "}", 1);
+}
+
 static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n)
 {
 	if (!n) {
@@ -275,26 +297,8 @@ static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n)
 		return;
 	}
 	sb_add(b, "[", 1);
-	for (size_t i = 0; i < n && !b->oom; i++) {
-		char dur[GOTIME_STRLEN], num[64];
-		int l;
-
-		gotime_format_duration(v[i].duration, dur, sizeof(dur));
-		sb_add(b, i ? ",{\"duration\":\"" : "{\"duration\":\"", i ? 14 : 13);
-		sb_add(b, dur, strlen(dur));
-		l = snprintf(num, sizeof(num), "\",\"id\":%lld,\"origin\":", (long long)v[i].id);
-		sb_add(b, num, (size_t)l);
-		sb_str(b, v[i].origin);
-		sb_add(b, ",\"scenario\":", 12);
-		sb_str(b, v[i].scenario);
-		sb_add(b, ",\"scope\":", 9);
-		sb_str(b, v[i].scope);
-		sb_add(b, ",\"type\":", 8);
-		sb_str(b, v[i].type);
-		sb_add(b, ",\"value\":", 9);
-		sb_str(b, v[i].value);
-		sb_add(b, "}", 1);
-	}
+	for (size_t i = 0; i < n && !b->oom; i++)
+		sb_item(b, &v[i], i == 0);
 	sb_add(b, "]", 1);
 }
 
@@ -311,31 +315,65 @@ static char *sb_render(const struct cs_decision *v, size_t n, size_t *len)
 	return b.p;
 }
 
+/* Stream rendering state: rows arrive deleted first, then new (db.h). */
+struct stream_out {
+	struct sbuf b;
+	int phase; /* 0: nothing yet, 1: in deleted, 2: in new */
+	size_t count;
+};
+
+/* close the list of the current phase ("null" when it had no element) */
+static void stream_close(struct stream_out *o)
+{
+	sb_add(&o->b, o->count ? "]" : "null", o->count ? 1 : 4);
+}
+
+static void stream_advance(struct stream_out *o, int want)
+{
+	while (o->phase < want) {
+		if (o->phase == 1)
+			stream_close(o);
+		o->phase++;
+		o->count = 0;
+		sb_add(&o->b, o->phase == 1 ? "{\"deleted\":" : ",\"new\":", o->phase == 1 ? 11 : 7);
+	}
+}
+
+static int stream_row(void *ctx, bool deleted, const struct cs_decision *d)
+{
+	struct stream_out *o = ctx;
+
+	stream_advance(o, deleted ? 1 : 2);
+	if (!o->count)
+		sb_add(&o->b, "[", 1);
+	sb_item(&o->b, d, o->count == 0);
+	o->count++;
+	return o->b.oom ? -ENOMEM : 0;
+}
+
 void h_stream(struct req *r)
 {
 	int64_t start = gotime_now();
-	struct cs_decision *nv = NULL, *dv = NULL;
 	const char *su = req_arg(r, "startup");
 	bool startup = su && !strcmp(su, "true");
-	struct sbuf b = { 0 };
+	struct stream_out o = { 0 };
 	struct cs_dfilter f;
 	struct dlists l;
-	size_t nn = 0, nd = 0;
+	int err;
 
 	if (dfilter_parse(r, DM_STREAM, &f, &l))
 		return;
-	/* queries and the last_pull update are one transaction */
-	if (cs_db_decisions_stream(r->l->db, &f, startup, r->bouncer.last_pull, start,
-				   r->bouncer.id, &nv, &nn, &dv, &nd)) {
-		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+	/* queries and the last_pull update are one transaction; rows rendered as they come */
+	err = cs_db_decisions_stream_each(r->l->db, &f, startup, r->bouncer.last_pull, start,
+					  r->bouncer.id, stream_row, &o);
+	if (err) {
+		reply_msg(r, 500, "%s", err == -ENOMEM ? "out of memory" : "database error");
 		goto out;
 	}
-	sb_add(&b, "{\"deleted\":", 11);
-	sb_list(&b, dv, nd);
-	sb_add(&b, ",\"new\":", 7);
-	sb_list(&b, nv, nn);
-	sb_add(&b, "}", 1);
-	if (b.oom) {
+	stream_advance(&o, 2);
+	stream_close(&o);
+	sb_add(&o.b, "}", 1);
+	if (o.b.oom) {
 		reply_msg(r, 500, "out of memory");
 		goto out;
 	}
@@ -343,12 +381,10 @@ void h_stream(struct req *r)
 		reply_raw(r, 200, "text/plain; charset=utf-8", NULL, 0);
 		goto out;
 	}
-	reply_raw(r, 200, "application/json; charset=utf-8", b.p, b.len);
-	b.p = NULL;
+	reply_raw(r, 200, "application/json; charset=utf-8", o.b.p, o.b.len);
+	o.b.p = NULL;
 out:
-	free(b.p);
-	cs_decisions_free(nv, nn);
-	cs_decisions_free(dv, nd);
+	free(o.b.p);
 	dlists_free(&l);
 }
 
