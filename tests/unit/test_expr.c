@@ -306,6 +306,41 @@ static const struct expr_host_ops queue_ops = {
 };
 static const struct expr_type queue_type = { EXPR_HOST, NULL, &queue_ops };
 
+/* models.Source behind a pointer that may be nil */
+struct t_source {
+	const char *ip, *scope;
+};
+
+static int src_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+{
+	struct t_source *src = obj;
+
+	if (!strcmp(name, "IP"))
+		return expr_string(src->ip, out);
+	return -ENOENT;
+}
+
+static int src_call(struct expr_ctx *c, void *obj, const char *m, const struct expr_value *args,
+		    int nargs, struct expr_value *out)
+{
+	struct t_source *src = obj;
+
+	if (!strcmp(m, "GetScope"))	/* nil-safe, like the Go method */
+		return expr_string(src ? src->scope : "", out);
+	return -ENOENT;
+}
+
+static const struct expr_field src_fields[] = { { "IP", &expr_type_string }, { NULL } };
+static const struct expr_method src_methods[] = { { "GetScope", 0, 0, &expr_type_string },
+						  { NULL } };
+static const struct expr_host_ops src_ops = {
+	.name = "Source", .fields = src_fields, .methods = src_methods,
+	.get = src_get, .call = src_call,
+};
+static const struct expr_type src_type = { EXPR_HOST, NULL, &src_ops };
+static const struct expr_type nil_queue_type = { EXPR_HOST, &event_type, &qarr_ops };
+static struct t_source source = { "1.2.3.4", "Ip" };
+
 /* ---- a host-registered function ---- */
 
 static int decisions_count(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
@@ -335,7 +370,7 @@ static const struct expr_func host_funcs[] = {
 /* ---- fixture ---- */
 
 enum { V_EVT, V_QUEUE, V_N, V_F, V_S, V_ARR, V_M, V_NILV, V_DYN, V_RESULTS, V_EMPTY, V_T, V_D,
-       V_STRS, V_SM, V_COUNT };
+       V_STRS, V_SM, V_SRC, V_NILSRC, V_NILQ, V_COUNT };
 
 static struct expr_env *env;
 static struct expr_value vars[V_COUNT];
@@ -381,7 +416,10 @@ static int setup(void)
 	    expr_env_add_var(env, "t", &expr_type_time) != V_T ||
 	    expr_env_add_var(env, "d", &expr_type_duration) != V_D ||
 	    expr_env_add_var(env, "strs", &expr_type_array_string) != V_STRS ||
-	    expr_env_add_var(env, "sm", &expr_type_map_string) != V_SM)
+	    expr_env_add_var(env, "sm", &expr_type_map_string) != V_SM ||
+	    expr_env_add_var(env, "src", &src_type) != V_SRC ||
+	    expr_env_add_var(env, "nilsrc", &src_type) != V_NILSRC ||
+	    expr_env_add_var(env, "nilq", &nil_queue_type) != V_NILQ)
 		return -EINVAL;
 	err = expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC | EXPR_HELPERS_HUBTEST);
 	if (!err)
@@ -421,6 +459,9 @@ static int setup(void)
 
 		expr_array_from_strings(strv, 3, &vars[V_STRS]);
 	}
+	vars[V_SRC] = expr_host(&src_ops, &source);
+	vars[V_NILSRC] = expr_host(&src_ops, NULL);
+	vars[V_NILQ] = expr_host(&qarr_ops, NULL);
 	expr_map_new(&vars[V_SM]);
 	{
 		struct expr_value x;
@@ -520,7 +561,8 @@ static const struct ok_case literals[] = {
 	{ "1e3", "float:1000" },
 	{ "1.5e-3", "float:0.0015" },
 	{ "2.5E2", "float:250" },
-	{ "99999999999999999999", "float:1e+20" },
+	{ "9223372036854775807", "int:9223372036854775807" },
+	{ "99999999999999999999.0", "float:1e+20" },
 	{ "true", "bool:true" },
 	{ "false", "bool:false" },
 	{ "nil", "nil:<nil>" },
@@ -596,7 +638,7 @@ static const struct ok_case comparisons[] = {
 	{ "'a' != 'b'", "bool:true" },
 	{ "nil == nil", "bool:true" },
 	{ "nilv == nil", "bool:true" },
-	{ "1 == '1'", "bool:false" },
+	{ "dyn == '1'", "bool:false" },
 	{ "dyn == 1", "bool:false" },
 	{ "[1, 2] == [1, 2]", "bool:true" },
 	{ "[1, 2] == [2, 1]", "bool:false" },
@@ -622,6 +664,9 @@ static const struct ok_case comparisons[] = {
 	{ "t < t + d", "bool:true" },
 	{ "evt.Time == t", "bool:true" },
 	{ "n == 5 == true", "bool:true" },
+	{ "[1] == [1.0]", "bool:true" },
+	{ "nil != evt", "bool:true" },
+	{ "m.a == 1", "bool:true" },
 };
 
 static const struct ok_case logic[] = {
@@ -747,6 +792,7 @@ static const struct ok_case members[] = {
 	{ "arr[-2:]", "array:[2 3]" },
 	{ "arr[5:]", "array:[]" },
 	{ "arr[:]", "array:[1 2 3]" },
+	{ "arr[1.0:2.0]", "array:[2]" },
 	{ "[[1, 2], [3]][0][1]", "int:2" },
 	{ "{a: {b: 'c'}}.a.b", "string:c" },
 	{ "evt.Meta.source_ip", "string:1.2.3.4" },
@@ -786,6 +832,23 @@ static const struct ok_case members[] = {
 	{ "len(results['s00-raw']['crowdsecurity/syslog-logs'])", "int:2" },
 	{ "results.success[''] == []", "bool:true" },
 	{ "m.not", "nil:<nil>" },
+	{ "src.IP", "string:1.2.3.4" },
+	{ "src.GetScope()", "string:Ip" },
+	{ "src == nil", "bool:false" },
+	{ "nilsrc == nil", "bool:true" },
+	{ "nil == nilsrc", "bool:true" },
+	{ "nilsrc != nil", "bool:false" },
+	{ "nilsrc?.IP", "nil:<nil>" },
+	{ "nilsrc?.GetScope()", "nil:<nil>" },
+	{ "nilsrc.GetScope()", "string:" },
+	{ "nilsrc ?? 'dflt'", "string:dflt" },
+	{ "string(nilsrc)", "string:<nil>" },
+	{ "len(nilq)", "int:0" },
+	{ "all(nilq, false)", "bool:true" },
+	{ "1 in nilq", "bool:false" },
+	{ "nilq[0:]", "array:[]" },
+	{ "keys(nilsrc)", "array:[]" },
+	{ "KeyExists('a', nilsrc)", "bool:false" },
 	{ "sm.a", "string:x" },
 	{ "sm.zz", "string:" },
 	{ "sm['zz'] == ''", "bool:true" },
@@ -978,6 +1041,11 @@ static const struct ok_case builtins[] = {
 	{ "date('2023-11-14T22:13:20.5Z').Nanosecond()", "int:500000000" },
 	{ "string(date('2023-11-14'))", "string:2023-11-14T00:00:00Z" },
 	{ "now() > t", "bool:true" },
+	{ "date('2024-02-29T00:00:00Z').Unix()", "int:1709164800" },
+	{ "date('2000-01-01T00:00:00Z').Unix()", "int:946684800" },
+	{ "date('1969-12-31T23:59:59Z').Unix()", "int:-1" },
+	{ "date('2024-03-01T01:00:00+02:00').Day()", "int:1" },
+	{ "date('2024-03-01T01:00:00+02:00').UTC().Day()", "int:29" },
 	{ "first([1, 2])", "int:1" },
 	{ "last([1, 2])", "int:2" },
 	{ "first([])", "nil:<nil>" },
@@ -1016,6 +1084,8 @@ static const struct ok_case builtins[] = {
 static const struct ok_case helpers[] = {
 	{ "Upper('abc')", "string:ABC" },
 	{ "Lower('ABC')", "string:abc" },
+	{ "Upper('caf\xc3\xa9')", "string:CAF\xc3\x89" },
+	{ "Lower('\xc3\x80 la')", "string:\xc3\xa0 la" },
 	{ "TrimSpace('  a b \\n')", "string:a b" },
 	{ "Trim('--a--', '-')", "string:a" },
 	{ "TrimLeft('--a--', '-')", "string:a--" },
@@ -1178,6 +1248,11 @@ static const struct compile_err_case compile_errors[] = {
 	{ "not evt.Meta.user == 'x'", 1, "mismatched type string" },
 	{ "-s", 1, "mismatched type string" },
 	{ "s < 1", 3, "mismatched types string and int" },
+	{ "1 == '1'", 3, "mismatched types int and string" },
+	{ "s != true", 3, "mismatched types string and bool" },
+	{ "evt.Meta.user == 5", 15, "mismatched types string and int" },
+	{ "evt == queue", 5, "mismatched types" },
+	{ "1 in strs", 3, "mismatched types int and array" },
 	{ "s contains 1", 3, "mismatched types string and int" },
 	{ "n matches 'x'", 3, "mismatched types int" },
 	{ "1 in 'abc'", 3, "mismatched types int and string" },
@@ -1204,6 +1279,9 @@ static const struct compile_err_case compile_errors[] = {
 	{ "f(", 1, "unknown func" },
 	{ "Upper('a'", 10, "expected , or )" },
 	{ "0x", 1, "invalid number" },
+	{ "99999999999999999999", 1, "invalid integer literal" },
+	{ "0b102", 1, "invalid integer literal" },
+	{ "1 + 0xFFFFFFFFFFFFFFFFF", 5, "invalid integer literal" },
 	{ "1abc", 1, "invalid number" },
 	{ "/* open", 1, "unclosed comment" },
 	{ "arr | 5", 7, "expected function name" },
@@ -1217,6 +1295,8 @@ static const struct compile_err_case compile_errors[] = {
 	{ "duration(1)", 10, "cannot use int" },
 	{ "queue.Nope", 7, "has no field Nope" },
 	{ "queue.Queue[0].Nope", 16, "has no field Nope" },
+	{ "src.Nope", 5, "type Source has no field Nope" },
+	{ "src.GetScope(1)", 5, "wrong number of arguments" },
 	{ "all(queue.Queue, .Nope)", 19, "has no field Nope" },
 	{ "any(queue.Queue, {#.Meta.x.y})", 28, "has no field y" },
 	{ "map(strs, # + 1)", 13, "mismatched types string and int" },
@@ -1307,6 +1387,8 @@ static const struct runtime_err_case runtime_errors[] = {
 	{ "date('garbage')", -EINVAL, "cannot parse" },
 	{ "m.c.d.x", -EINVAL, "cannot fetch x from array" },
 	{ "s[nil:1]", -EINVAL, "slice bounds" },
+	{ "arr[dyn:]", -EINVAL, "slice bounds" },
+	{ "arr[:s + 'x']", -EINVAL, "slice bounds" },
 	{ "{(dyn + 1): 1}", -EINVAL, "invalid operation" },
 	{ "max()", -EINVAL, NULL },
 	{ "max('a', 1)", -EINVAL, "invalid argument for max" },
@@ -1314,6 +1396,9 @@ static const struct runtime_err_case runtime_errors[] = {
 	{ "t.Sub(1)", -EINVAL, "expected a time" },
 	{ "dyn.Foo()", -ENOENT, "has no method Foo" },
 	{ "nilv.Foo()", -EINVAL, "on nil" },
+	{ "nilsrc.IP", -EINVAL, "cannot fetch IP from nil Source" },
+	{ "nilq[0]", -ERANGE, "index out of range" },
+	{ "UnmarshalJSON('{}', nilsrc, 'k')", -EINVAL, "not a writable map" },
 };
 
 static void test_runtime_errors(void)
@@ -1492,6 +1577,43 @@ static void test_env_api(void)
 	expr_env_free(NULL);
 }
 
+static void test_stash(void)
+{
+	struct expr_value v, got;
+	char *s;
+
+	ASSERT_OK(expr_string("1.2.3.4", &v), "value");
+	ASSERT_OK(expr_stash_set("ips", "user1", &v, 0), "set");
+	ASSERT_OK(expr_stash_set("ips", "user2", &v, 1), "set with a 1ns ttl");
+	expr_value_release(&v);
+	ASSERT_OK(expr_stash_get("ips", "user1", &got), "get");
+	ASSERT_STREQ(expr_str_cstr(&got), "1.2.3.4", "stashed value");
+	expr_value_release(&got);
+	ASSERT_EQ(expr_stash_get("ips", "user2", &got), -ENOENT, "expired");
+	ASSERT_EQ(expr_stash_get("other", "user1", &got), -ENOENT, "caches are separate");
+	s = run("GetFromStash('ips', 'user1')", NULL);
+	ASSERT_STREQ(s, "string:1.2.3.4", "GetFromStash sees the C API");
+	free(s);
+	s = run("SetInStash('ips', 'user3', 'x', duration('1h')) == nil && "
+		"GetFromStash('ips', 'user3') == 'x'", NULL);
+	ASSERT_STREQ(s, "bool:true", "SetInStash with ttl");
+	free(s);
+	{
+		int fails = 0;
+
+		for (int i = 0; i < 5000; i++) {
+			char key[16];
+
+			snprintf(key, sizeof(key), "k%d", i);
+			v = expr_int(i);
+			fails += expr_stash_set("many", key, &v, 0) != 0;
+		}
+		ASSERT_EQ(fails, 0, "5000 entries");
+	}
+	ASSERT_OK(expr_stash_get("many", "k4321", &got), "hashed lookup");
+	ASSERT_EQ(got.i, 4321, "hashed value");
+}
+
 static void test_values(void)
 {
 	struct expr_value a, b, m, s, j2;
@@ -1582,6 +1704,10 @@ static void test_values(void)
 	a = expr_time(1700000000LL * 1000000000 + 120000000, 3600);
 	txt = expr_value_format(&a);
 	ASSERT_STREQ(txt, "2023-11-14T23:13:20.12+01:00", "time format with zone");
+	free(txt);
+	a = expr_time(EXPR_TIME_ZERO, 0);
+	txt = expr_value_format(&a);
+	ASSERT_STREQ(txt, "0001-01-01T00:00:00Z", "zero time");
 	free(txt);
 	ASSERT_STREQ(expr_kind_name(EXPR_DURATION), "duration", "kind name");
 	ASSERT_STREQ(expr_kind_name(99), "invalid", "bad kind name");
@@ -1697,6 +1823,34 @@ static void test_data_files(void)
 	s = run("LookupFile('/index.html', 'tech.json')", NULL);
 	ASSERT_STREQ(s, "string:", "LookupFile none");
 	free(s);
+	/* the hub's http-technology-probing filter, verbatim */
+	s = run("evt.SetMeta('service', 'http') && evt.SetMeta('log_type', 'http_access-log') &&"
+		" evt.SetMeta('http_status', '404') && evt.SetMeta('http_path', '/wp-login.php')",
+		NULL);
+	ASSERT_STREQ(s, "bool:true", "prepare event");
+	free(s);
+	s = run("if (evt.Meta.service == 'http' and\n"
+		"    evt.Meta.log_type in ['http_access-log', 'http_error-log'] and\n"
+		"    evt.Meta.http_status in ['404', '403'])\n"
+		"  {\n"
+		"    let target_technology = LookupFile(evt.Meta.http_path, \"tech.json\");\n"
+		"    target_technology != \"\" ? evt.SetMeta(\"target_technology\", "
+		"target_technology)  : false\n"
+		"  } else { false }\n", NULL);
+	ASSERT_STREQ(s, "bool:true", "technology probing filter");
+	free(s);
+	s = run("evt.Meta.target_technology", NULL);
+	ASSERT_STREQ(s, "string:wordpress", "filter stored the technology");
+	free(s);
+	s = run("evt.SetMeta('http_status', '200') && evt.SetMeta('log_type', 'ssh_failed-auth')",
+		NULL);
+	free(s);
+	s = run("FileMap('tech.json')[1]", NULL);
+	ASSERT_STREQ(s, "map:map[pattern:phpmyadmin tag:pma type:contains]", "FileMap row");
+	free(s);
+	s = run("len(FileMap('tech.json')) == 4 && FileMap('nope') == []", NULL);
+	ASSERT_STREQ(s, "bool:true", "FileMap sizes");
+	free(s);
 
 	/* the hub's real data */
 	expr_data_reset();
@@ -1724,8 +1878,6 @@ static void test_data_files(void)
 	unlink(path);
 	rmdir(dir);
 }
-
-bool expr_xml_available(void);
 
 static void test_xml(void)
 {
@@ -1809,10 +1961,32 @@ static void test_hostile(void)
 	strcpy(src + n, "1");
 	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "deep arrays");
 
+	/* long flat chains are fine (sigma rules OR hundreds of terms) */
 	for (i = 0; i < n; i++)
-		memcpy(src + i * 2, "1+", 2);
+		memcpy(src + i * 2, i % 3 ? "1+" : "2-", 2);
 	strcpy(src + n * 2, "1");
-	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "long chain");
+	if (ASSERT_OK(expr_compile(env, src, &prog, &e), "long chain")) {
+		struct expr_value out;
+
+		ASSERT_OK(expr_eval(prog, vars, NULL, &out, &e), "long chain eval");
+		ASSERT_EQ(out.i, 3 + 2 * 1666 - 1 + 1 - 1, "long chain value");
+		expr_prog_free(prog);
+	}
+	for (i = 0; i < 1000; i++)
+		memcpy(src + i * 14, "s == 'x'   || ", 14);
+	strcpy(src + 1000 * 14, "s == 'hello'");
+	if (ASSERT_OK(expr_compile(env, src, &prog, &e), "long or")) {
+		bool b = false;
+
+		ASSERT_OK(expr_eval_bool(prog, vars, NULL, &b, &e), "long or eval");
+		ASSERT_TRUE(b, "long or value");
+		expr_prog_free(prog);
+	}
+	/* ... but right-nested ones are real nesting */
+	for (i = 0; i < n; i++)
+		memcpy(src + i * 3, "1+(", 3);
+	strcpy(src + n * 3, "1");
+	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "right-nested chain");
 
 	for (i = 0; i < n; i++)
 		memcpy(src + i * 4, "a?.b", 4);
@@ -1838,6 +2012,37 @@ static void test_hostile(void)
 	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "source too long");
 	free(src);
 
+	/* CPU and memory budgets per evaluation */
+	expr_set_limits(100000, 1 << 20);
+	{
+		char *s = run("all(1..20000, 1 + 1 + 1 + 1 + 1 + 1 > 0)", &e);
+
+		ASSERT_STREQ(s, "ERR:-7", "step limit");
+		ASSERT_TRUE(strstr(e.msg, "step limit") != NULL, "step limit message");
+		free(s);
+		s = run("len(repeat('x', 2000000))", &e);
+		ASSERT_STREQ(s, "ERR:-12", "memory limit (string)");
+		free(s);
+		s = run("len(reduce(1..40, #acc + #acc, 'xx'))", &e);
+		ASSERT_STREQ(s, "ERR:-12", "memory limit (doubling)");
+		free(s);
+		s = run("len(1..100000)", &e);
+		ASSERT_STREQ(s, "ERR:-12", "memory limit (array)");
+		free(s);
+		s = run("len(map(1..1000, map(1..100, #)))", &e);
+		ASSERT_STREQ(s, "ERR:-12", "memory limit (nested)");
+		free(s);
+		s = run("len(map(1..1000, #))", &e);
+		ASSERT_STREQ(s, "int:1000", "within limits");
+		free(s);
+	}
+	expr_set_limits(0, 0);
+	{
+		char *s = run("len(map(1..1000, map(1..100, #)))", &e);
+
+		ASSERT_STREQ(s, "int:1000", "default limits allow real work");
+		free(s);
+	}
 	{
 		char *s = run("'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab' matches '^(a+)+$'", &e);
 
@@ -1881,6 +2086,166 @@ static void test_reuse(void)
 		}
 		free(s);
 	}
+}
+
+/*
+ * Random token soup: whatever loads must evaluate to a value or an error, with
+ * no crash, leak or sanitizer report. Deterministic (fixed seed).
+ */
+static void test_fuzz(void)
+{
+	static const char *const toks[] = {
+		"evt", "m", "arr", "s", "n", "f", "nilv", "dyn", "queue", "strs", "sm", "results",
+		".Meta", ".user", ".Line", ".Raw", ".Queue", ".a", ".c", "?.", ".", "#", "#index",
+		"1", "0", "-1", "'a'", "\"b\"", "1.5", "nil", "true", "false", "[", "]", "{", "}",
+		"(", ")", ",", ":", ";", "+", "-", "*", "/", "%", "**", "==", "!=", "<", ">", "<=",
+		">=", "and", "or", "not", "!", "in", "matches", "contains", "startsWith", "endsWith",
+		"..", "??", "?", "|", "let x =", "x", "if", "else", "len(", "map(", "filter(",
+		"all(", "any(", "count(", "Upper(", "split(", "get(", "keys(", "string(", "int(",
+		"reduce(", "sortBy(", "JsonExtract(", "Sprintf(", "'%v'", "'.*'", "'('", "1..3",
+		"evt.GetMeta(", "duration(", "'1s'", "t", "d", "t.Sub(", "{#}", "{.a}", "#acc",
+	};
+	uint32_t seed = 12345;
+	int loaded = 0, ran = 0, failed = 0;
+
+	for (int i = 0; i < 20000; i++) {
+		char src[512] = "";
+		int ntok;
+		struct expr_prog *prog = NULL;
+		struct expr_value out;
+		struct expr_error e;
+
+		seed = seed * 1103515245 + 12345;
+		ntok = 1 + (seed >> 16) % 12;
+		for (int k = 0; k < ntok; k++) {
+			seed = seed * 1103515245 + 12345;
+			strcat(src, toks[(seed >> 16) % (sizeof(toks) / sizeof(toks[0]))]);
+			strcat(src, " ");
+		}
+		if (expr_compile(env, src, &prog, &e)) {
+			if (e.code >= 0 || !e.msg[0] || e.column < 1) {
+				failed++;
+				fprintf(stderr, "bad compile error for [%s]: %d %s\n", src, e.code, e.msg);
+			}
+			continue;
+		}
+		loaded++;
+		if (expr_eval(prog, vars, NULL, &out, &e) == 0) {
+			ran++;
+			expr_value_release(&out);
+		} else if (e.code >= 0 || !e.msg[0] || out.kind != EXPR_NIL) {
+			failed++;
+			fprintf(stderr, "bad runtime error for [%s]: %d %s\n", src, e.code, e.msg);
+		}
+		expr_prog_free(prog);
+	}
+	ASSERT_EQ(failed, 0, "fuzz: every failure is a clean error");
+	ASSERT_TRUE(loaded > 100, "fuzz: some expressions load");
+	ASSERT_TRUE(ran > 50, "fuzz: some expressions run");
+}
+
+/*
+ * Every operator and builtin over every kind of value (statically untyped, so
+ * everything loads): each evaluation yields a value or a clean error. Under
+ * ASan/valgrind this is the error-path leak hunt.
+ */
+static void test_matrix(void)
+{
+	static const char *const binops[] = {
+		"+", "-", "*", "/", "%", "**", "==", "!=", "<", ">", "<=", ">=", "and", "or",
+		"in", "not in", "matches", "contains", "startsWith", "endsWith", "..", "??",
+	};
+	static const char *const forms[] = {
+		"%s[%s]", "%s?.[%s]", "%s[%s:]", "%s[:%s]", "get(%s, %s)", "len(%s) + len(%s)",
+		"string(%s) + string(%s)", "int(%s)", "float(%s)", "keys(%s)", "values(%s)",
+		"all(%s, # == %s)", "map(%s, [#, %s])", "filter(%s, %s)", "count(%s)",
+		"sum(%s)", "first(%s) ?? %s", "sort(%s)", "join(%s)", "toJSON([%s, %s])",
+		"max(%s, %s)", "reduce(%s, #acc, %s)", "-%s", "not %s", "%s ? %s : 1",
+		"Sprintf('%%v %%d %%s', %s, %s)", "Upper(%s)", "Split(%s, %s)", "Distinct(%s)",
+		"MedianInterval(%s)", "Flatten(%s, %s)", "ToJsonString(%s)", "%s.Meta",
+		"%s.GetMeta(%s)", "%s?.x?.y", "len(%s[%s:])", "uniq(%s)", "fromPairs(%s)",
+		"abs(%s)", "round(%s)", "duration(%s)", "date(%s)", "concat(%s, %s)",
+		"Join(%s, %s)", "Get(%s, %s)", "KeyExists(%s, %s)", "JsonExtract(%s, %s)",
+		"IpInRange(%s, %s)", "ParseKV(%s, %s, 'k')", "UnmarshalJSON(%s, %s, 'k')",
+		"sortBy(%s, #)", "groupBy(%s, %s)", "find(%s, # == %s)", "take(%s, %s)",
+		"split(%s, %s)", "replace(%s, %s, 'x')", "repeat(%s, %s)", "mean(%s)",
+		"median(%s)", "toPairs(%s)", "reverse(%s)", "%s | map(# ?? %s)",
+		"bitand(%s, %s)", "indexOf(%s, %s)", "trim(%s, %s)", "FileMap(%s)", "File(%s)",
+		"RegexpInFile(%s, %s)", "LookupFile(%s, %s)", "Distance(%s, %s, '0', '1')",
+		"%s.Time.Sub(%s)", "findLastIndex(%s, %s)", "one(%s, #index == %s)",
+		"%s matches %s + ''", "{(%s): %s}", "[%s, %s][-1]", "let z = %s; z ?? %s",
+		"if %s { 1 } else { %s }", "type(%s) + type(%s)", "%s?.Meta?.user ?? %s",
+		"fromJSON(%s)", "toBase64(%s)", "lower(%s)", "hasPrefix(%s, %s)",
+		"ParseUri(%s)", "QueryUnescape(%s)", "IpToRange(%s, %s)", "Match(%s, %s)",
+	};
+	enum { NV = 12 };
+	struct expr_env *menv = expr_env_new();
+	struct expr_value mv[NV];
+	int clean = 0, total = 0;
+	char src[256];
+
+	for (int i = 0; i < NV; i++) {
+		snprintf(src, sizeof(src), "v%d", i);
+		expr_env_add_var(menv, src, NULL);
+	}
+	expr_env_add_helpers(menv, EXPR_HELPERS_CROWDSEC);
+	mv[0] = expr_nil();
+	mv[1] = expr_bool(true);
+	mv[2] = expr_int(3);
+	mv[3] = expr_float(2.5);
+	expr_string("a(b", &mv[4]);
+	mv[5] = expr_value_ref(&vars[V_ARR]);
+	mv[6] = expr_value_ref(&vars[V_M]);
+	mv[7] = expr_duration(1000000000);
+	mv[8] = expr_time(1700000000LL * 1000000000, 0);
+	mv[9] = expr_host(&event_ops, &events[1]);
+	mv[10] = expr_value_ref(&vars[V_STRS]);
+	mv[11] = expr_host(&qarr_ops, &queue);
+
+	for (int a = 0; a < NV; a++) {
+		for (int b = 0; b < NV; b++) {
+			for (size_t k = 0; k < sizeof(binops) / sizeof(binops[0]) +
+						sizeof(forms) / sizeof(forms[0]); k++) {
+				struct expr_prog *prog = NULL;
+				struct expr_value out = expr_int(42);
+				struct expr_error e;
+				char va[8], vb[8];
+				int rc;
+
+				snprintf(va, sizeof(va), "v%d", a);
+				snprintf(vb, sizeof(vb), "v%d", b);
+				if (k < sizeof(binops) / sizeof(binops[0]))
+					snprintf(src, sizeof(src), "%s %s %s", va, binops[k], vb);
+				else
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+					snprintf(src, sizeof(src),
+						 forms[k - sizeof(binops) / sizeof(binops[0])], va, vb);
+#pragma GCC diagnostic pop
+				total++;
+				if (expr_compile(menv, src, &prog, &e)) {
+					if (e.code < 0 && e.msg[0])
+						clean++;
+					else
+						fprintf(stderr, "bad compile error: %s\n", src);
+					continue;
+				}
+				rc = expr_eval(prog, mv, NULL, &out, &e);
+				if (rc == 0)
+					clean++;
+				else if (rc < 0 && e.msg[0] && out.kind == EXPR_NIL)
+					clean++;
+				else
+					fprintf(stderr, "bad result for %s: %d %s\n", src, rc, e.msg);
+				expr_value_release(&out);
+				expr_prog_free(prog);
+			}
+		}
+	}
+	ASSERT_EQ(clean, total, "matrix: every combination yields a value or a clean error");
+	for (int i = 0; i < NV; i++)
+		expr_value_release(&mv[i]);
+	expr_env_free(menv);
 }
 
 struct thread_arg {
@@ -1952,12 +2317,15 @@ int main(void)
 	test_user_pointer();
 	test_env_api();
 	test_values();
+	test_stash();
 	test_regex_api();
 	test_data_files();
 	test_xml();
 	test_hostile();
 	test_reuse();
 	test_threads();
+	test_fuzz();
+	test_matrix();
 	teardown();
 	return TEST_SUMMARY();
 }

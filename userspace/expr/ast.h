@@ -24,6 +24,7 @@ enum node_type {
 	N_MAP,		/* {list[0]: list[1], ...} */
 	N_LET,		/* let slot = a; b */
 	N_SEQ,		/* list[0]; list[1]; ... value of the last */
+	N_FOLD,		/* list[0] ops[1] list[1] ops[2] ...: a left-assoc chain, kept flat */
 };
 
 enum op {
@@ -53,6 +54,7 @@ struct node {
 	struct node *a, *b, *c;
 	struct node **list;
 	int nlist;
+	int *ops;		/* N_FOLD: operator before list[i] (ops[0] unused) */
 	struct expr_value val;	/* N_CONST value; N_METHOD/N_MEMBER name as string */
 	const struct expr_func *fn;	/* N_CALL */
 	struct expr_regex *re;		/* OP_MATCHES with a constant pattern */

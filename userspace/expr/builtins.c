@@ -16,9 +16,6 @@
 
 #include "expr/ast.h"
 
-int expr_sort_values(struct expr_value *arr, bool desc);
-int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,
-		       const struct expr_value *key, struct expr_value *out);
 
 #define A (&args[0])
 #define B (&args[1])
@@ -51,6 +48,10 @@ static int value_len(struct expr_ctx *ctx, const struct expr_value *v, int64_t *
 		*len = v->m->len;
 		return 0;
 	case EXPR_HOST:
+		if (!v->h.obj) {	/* nil slice or map */
+			*len = 0;
+			return 0;
+		}
 		if (ops && ops->len)
 			return ops->len(ctx, v->h.obj, len);
 		if (ops && ops->keys) {
@@ -253,7 +254,7 @@ static int b_trim_suffix(struct expr_ctx *c, const struct expr_value *args, int 
 
 /* ASCII case mapping plus the 2-byte Latin-1/Greek/Cyrillic ranges that
  * keep their UTF-8 length; enough for log data. */
-static int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
+int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
 {
 	struct expr_str *r = xstr_new(S(s), SL(s));
 
@@ -289,9 +290,6 @@ static int b_lower(struct expr_ctx *c, const struct expr_value *args, int n, str
 	return case_map(A, false, o);
 }
 
-/* Go strings.SplitN / SplitAfterN: n < 0 = all, n == 0 = nil (empty). */
-int split_common(const char *s, size_t sl, const char *sep, size_t sepl, int64_t lim,
-		 bool after, struct expr_value *out);
 
 int split_common(const char *s, size_t sl, const char *sep, size_t sepl, int64_t lim,
 		 bool after, struct expr_value *out)
@@ -350,8 +348,6 @@ static int b_split_after(struct expr_ctx *c, const struct expr_value *args, int 
 	return split_common(S(A), SL(A), S(B), SL(B), n > 2 ? C->i : -1, true, o);
 }
 
-int replace_common(const struct expr_value *s, const struct expr_value *old,
-		   const struct expr_value *new, int64_t lim, struct expr_value *out);
 
 int replace_common(const struct expr_value *s, const struct expr_value *old,
 		   const struct expr_value *new, int64_t lim, struct expr_value *out)
@@ -362,6 +358,8 @@ int replace_common(const struct expr_value *s, const struct expr_value *old,
 
 	if (SL(old) == 0) {	/* Go: insert new around every rune */
 		for (; i <= SL(s); done++) {
+			size_t j = i + 1;
+
 			if (lim >= 0 && done >= lim) {
 				sb_putn(&sb, S(s) + i, SL(s) - i);
 				break;
@@ -369,8 +367,6 @@ int replace_common(const struct expr_value *s, const struct expr_value *old,
 			sb_putn(&sb, S(new), SL(new));
 			if (i == SL(s))
 				break;
-			size_t j = i + 1;
-
 			while (j < SL(s) && ((unsigned char)S(s)[j] & 0xC0) == 0x80)
 				j++;
 			sb_putn(&sb, S(s) + i, j - i);
@@ -632,8 +628,6 @@ static int b_to_base64(struct expr_ctx *ctx, const struct expr_value *args, int 
 	return sb_to_value(&sb, out);
 }
 
-/* Standard base64 with padding; -EINVAL on anything else (Go StdEncoding). */
-int base64_decode(const char *s, size_t l, struct expr_value *out);
 
 int base64_decode(const char *s, size_t l, struct expr_value *out)
 {
@@ -774,6 +768,8 @@ static int map_keys_values(struct expr_ctx *ctx, const struct expr_value *m, boo
 			expr_value_release(out);
 		return err;
 	}
+	if (m->kind == EXPR_HOST && !m->h.obj)
+		return expr_array_new(0, out);	/* nil map */
 	if (m->kind == EXPR_HOST && m->h.ops && m->h.ops->keys) {
 		err = m->h.ops->keys(ctx, m->h.obj, &ks);
 		if (err || keys) {
@@ -901,7 +897,6 @@ static int b_concat(struct expr_ctx *ctx, const struct expr_value *args, int n,
 	return err;
 }
 
-int flatten_into(struct expr_value *out, const struct expr_value *v, int depth);
 
 int flatten_into(struct expr_value *out, const struct expr_value *v, int depth)
 {
@@ -928,7 +923,6 @@ static int b_flatten(struct expr_ctx *ctx, const struct expr_value *args, int n,
 	return err;
 }
 
-int uniq_into(struct expr_value *out, const struct expr_value *v);
 
 int uniq_into(struct expr_value *out, const struct expr_value *v)
 {

@@ -257,11 +257,15 @@ int data_regexp_match(const char *name, const char *s, size_t len, bool *out)
 	struct data_file *f;
 	int err = 0;
 
+	void *md = regex_md_new();	/* one block for the whole file */
+
 	*out = false;
+	if (!md)
+		return -ENOMEM;
 	pthread_rwlock_rdlock(&data_lock);
 	f = find_file(name);
 	for (size_t i = 0; f && i < f->nres && !*out; i++) {
-		int rc = expr_regex_search(f->res[i], s, len);
+		int rc = regex_search_md(f->res[i], s, len, md);
 
 		if (rc < 0 && rc != -E2BIG) {
 			err = rc;
@@ -270,6 +274,7 @@ int data_regexp_match(const char *name, const char *s, size_t len, bool *out)
 		*out = rc == 1;
 	}
 	pthread_rwlock_unlock(&data_lock);
+	regex_md_free(md);
 	return err;
 }
 
@@ -314,5 +319,38 @@ int data_lookup(const char *name, const char *s, size_t len, struct expr_value *
 	}
 	err = expr_string(best ? best->tag : "", out);
 	pthread_rwlock_unlock(&data_lock);
+	return err;
+}
+
+/* FileMap: the rows of a map file as [{pattern, tag, type}, ...]. */
+int data_file_map(const char *name, struct expr_value *out)
+{
+	static const char *const types[] = { "equals", "contains", "regex" };
+	struct data_file *f;
+	int err;
+
+	err = expr_array_new(0, out);
+	if (err)
+		return err;
+	pthread_rwlock_rdlock(&data_lock);
+	f = find_file(name);
+	for (size_t i = 0; !err && f && i < f->nrows; i++) {
+		struct expr_value row, v;
+
+		err = expr_map_new(&row);
+		if (!err && !(err = expr_string(f->rows[i].pattern, &v)))
+			err = expr_map_set_take(&row, "pattern", v);
+		if (!err && !(err = expr_string(f->rows[i].tag, &v)))
+			err = expr_map_set_take(&row, "tag", v);
+		if (!err && !(err = expr_string(types[f->rows[i].type], &v)))
+			err = expr_map_set_take(&row, "type", v);
+		if (!err)
+			err = expr_array_push_take(out, row);
+		else
+			expr_value_release(&row);
+	}
+	pthread_rwlock_unlock(&data_lock);
+	if (err)
+		expr_value_release(out);
 	return err;
 }

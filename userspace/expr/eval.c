@@ -20,8 +20,19 @@ struct frame {
 	struct expr_value acc;
 };
 
+/* Defaults: far above any hub expression, far below a hang or an OOM. */
+static uint64_t max_steps = 10000000;
+static int64_t max_bytes = 256 << 20;
+
+void expr_set_limits(uint64_t steps, size_t bytes)
+{
+	max_steps = steps ? steps : 10000000;
+	max_bytes = bytes ? (int64_t)bytes : 256 << 20;
+}
+
 struct ev {
 	const struct expr_prog *prog;
+	uint64_t steps;
 	const struct expr_value *vars;
 	struct expr_value *locals;
 	struct frame *frames;
@@ -100,6 +111,11 @@ static int coll_len(struct ev *st, const struct node *n, const struct expr_value
 {
 	if (c->kind == EXPR_ARRAY) {
 		*len = c->a->len;
+		return 0;
+	}
+	if (c->kind == EXPR_HOST && !c->h.obj && c->h.ops &&
+	    (c->h.ops->flags & EXPR_HOST_ARRAYLIKE)) {
+		*len = 0;	/* a nil Go slice iterates as empty */
 		return 0;
 	}
 	if (c->kind == EXPR_HOST && c->h.ops && (c->h.ops->flags & EXPR_HOST_ARRAYLIKE) &&
@@ -309,9 +325,9 @@ static int in_op(struct ev *st, const struct node *n, const struct expr_value *x
 	int err;
 
 	*res = false;
-	switch (c->kind) {
-	case EXPR_NIL:
+	if (expr_value_is_nil(c))
 		return 0;
+	switch (c->kind) {
 	case EXPR_ARRAY:
 		for (uint32_t i = 0; i < c->a->len; i++) {
 			if (expr_value_equal(x, &c->a->items[i])) {
@@ -421,7 +437,7 @@ static int range_op(struct ev *st, const struct node *n, const struct expr_value
 		err = expr_array_push_take(out, expr_int(a->i + i));
 	if (err) {
 		expr_value_release(out);
-		return rt_err(st, n, err, "out of memory");
+		return rt_err(st, n, err, "range: %s", strerror(-err));
 	}
 	return 0;
 }
@@ -458,10 +474,11 @@ static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 		*out = b;
 		return 0;
 	case OP_COALESCE:
-		if (a.kind != EXPR_NIL) {
+		if (!expr_value_is_nil(&a)) {
 			*out = a;
 			return 0;
 		}
+		expr_value_release(&a);	/* a NULL host object may hold a reference */
 		return eval(st, n->b, out);
 	}
 	err = eval(st, n->b, &b);
@@ -505,6 +522,46 @@ out:
 	expr_value_release(&a);
 	expr_value_release(&b);
 	return err;
+}
+
+/* A flattened left-assoc chain: and/or short-circuit, arithmetic accumulates. */
+static int fold(struct ev *st, const struct node *n, struct expr_value *out)
+{
+	struct expr_value acc, v, r;
+	bool logic = n->op == OP_AND || n->op == OP_OR;
+	int err = eval(st, n->list[0], &acc);
+
+	for (int i = 1; !err && i < n->nlist; i++) {
+		if (logic) {
+			if (acc.kind != EXPR_BOOL) {
+				err = rt_err(st, n, -EINVAL, "invalid operation: %s on %s",
+					     n->op == OP_AND ? "and" : "or", vkind(&acc));
+				break;
+			}
+			if (acc.b == (n->op == OP_OR))	/* short circuit */
+				break;
+			err = eval(st, n->list[i], &acc);
+			continue;
+		}
+		err = eval(st, n->list[i], &v);
+		if (err)
+			break;
+		err = arith(st, n, n->ops[i], &acc, &v, &r);
+		expr_value_release(&v);
+		if (err)
+			break;
+		expr_value_release(&acc);
+		acc = r;
+	}
+	if (!err && logic && acc.kind != EXPR_BOOL)
+		err = rt_err(st, n, -EINVAL, "invalid operation: %s on %s",
+			     n->op == OP_AND ? "and" : "or", vkind(&acc));
+	if (err) {
+		expr_value_release(&acc);
+		return err;
+	}
+	*out = acc;
+	return 0;
 }
 
 static int unary(struct ev *st, const struct node *n, struct expr_value *out)
@@ -618,6 +675,15 @@ static int fetch(struct ev *st, const struct node *n, const struct expr_value *o
 	case EXPR_HOST:
 		if (!obj->h.ops)
 			break;
+		if (!obj->h.obj) {	/* nil pointer, slice or map */
+			if (!strict || (obj->h.ops->flags & EXPR_HOST_MAPLIKE))
+				return 0;	/* reading a nil map: zero value */
+			if ((obj->h.ops->flags & EXPR_HOST_ARRAYLIKE) && !to_index(key, &i))
+				return rt_err(st, n, -ERANGE, "index out of range: %" PRId64
+					      " (array length is 0)", i);
+			return rt_err(st, n, -EINVAL, "cannot fetch %s from nil %s",
+				      key->kind == EXPR_STRING ? key->s->s : vkind(key), vkind(obj));
+		}
 		if (key->kind == EXPR_STRING && obj->h.ops->get) {
 			err = obj->h.ops->get(&st->ctx, obj->h.obj, key->s->s, out);
 			if (!err)
@@ -685,11 +751,19 @@ static int member(struct ev *st, const struct node *n, struct expr_value *out)
 
 	if (err)
 		return err;
-	if (obj.kind == EXPR_NIL && n->optional)
+	if (expr_value_is_nil(&obj) && n->optional) {
+		expr_value_release(&obj);
 		return CHAIN_NIL;
-	err = eval(st, n->b, &key);
-	if (!err)
-		err = fetch(st, n, &obj, &key, true, out);
+	}
+	/* constant keys (evt.Meta.x) are borrowed: no refcount traffic */
+	if (n->b->type == N_CONST) {
+		key = EXPR_NIL_VALUE;
+		err = fetch(st, n, &obj, &n->b->val, true, out);
+	} else {
+		err = eval(st, n->b, &key);
+		if (!err)
+			err = fetch(st, n, &obj, &key, true, out);
+	}
 	/*
 	 * Go maps are typed: a missing key of a map[string]string is "", not
 	 * nil. Native maps carry no element type, the static type does.
@@ -701,11 +775,11 @@ static int member(struct ev *st, const struct node *n, struct expr_value *out)
 	return err;
 }
 
-static void clamp_slice(int64_t len, const struct expr_value *from, const struct expr_value *to,
-			int64_t *a, int64_t *b)
+static void clamp_slice(int64_t len, const int64_t *from, const int64_t *to, int64_t *a,
+			int64_t *b)
 {
-	*a = from ? from->i : 0;
-	*b = to ? to->i : len;
+	*a = from ? *from : 0;
+	*b = to ? *to : len;
 	if (*a < 0)
 		*a += len;
 	if (*b < 0)
@@ -721,7 +795,7 @@ static void clamp_slice(int64_t len, const struct expr_value *from, const struct
 static int slice(struct ev *st, const struct node *n, struct expr_value *out)
 {
 	struct expr_value obj, from = EXPR_NIL_VALUE, to = EXPR_NIL_VALUE;
-	int64_t len, a, b;
+	int64_t len, a, b, fi = 0, ti = 0;
 	int err = eval(st, n->a, &obj);
 
 	if (err)
@@ -730,17 +804,13 @@ static int slice(struct ev *st, const struct node *n, struct expr_value *out)
 		goto out;
 	if (n->c && (err = eval(st, n->c, &to)))
 		goto out;
-	if ((n->b && to_index(&from, &from.i)) || (n->c && to_index(&to, &to.i))) {
+	if ((n->b && to_index(&from, &fi)) || (n->c && to_index(&to, &ti))) {
 		err = rt_err(st, n, -EINVAL, "slice bounds must be integers");
 		goto out;
 	}
-	if (n->b)
-		from.kind = EXPR_INT;
-	if (n->c)
-		to.kind = EXPR_INT;
 	switch (obj.kind) {
 	case EXPR_STRING:
-		clamp_slice(obj.s->len, n->b ? &from : NULL, n->c ? &to : NULL, &a, &b);
+		clamp_slice(obj.s->len, n->b ? &fi : NULL, n->c ? &ti : NULL, &a, &b);
 		err = expr_stringn(obj.s->s + a, b - a, out);
 		break;
 	case EXPR_ARRAY:
@@ -748,7 +818,7 @@ static int slice(struct ev *st, const struct node *n, struct expr_value *out)
 		err = coll_len(st, n, &obj, &len);
 		if (err)
 			break;
-		clamp_slice(len, n->b ? &from : NULL, n->c ? &to : NULL, &a, &b);
+		clamp_slice(len, n->b ? &fi : NULL, n->c ? &ti : NULL, &a, &b);
 		err = expr_array_new(b - a, out);
 		for (int64_t i = a; !err && i < b; i++) {
 			struct expr_value e;
@@ -757,18 +827,79 @@ static int slice(struct ev *st, const struct node *n, struct expr_value *out)
 			if (!err)
 				err = expr_array_push_take(out, e);
 		}
-		if (err)
+		if (err) {
 			expr_value_release(out);
+			if (!st->has_err)
+				err = rt_err(st, n, err, "slice: %s", strerror(-err));
+		}
 		break;
 	default:
 		err = rt_err(st, n, -EINVAL, "cannot slice %s", vkind(&obj));
 	}
 out:
+	expr_value_release(&from);
+	expr_value_release(&to);
 	expr_value_release(&obj);
 	return err;
 }
 
 /* ---- calls ---- */
+
+/*
+ * Functions declared to take an array or a map get a native one: an
+ * array-like or map-like host object is copied (elements are references).
+ * Replaces *v, releasing the host value.
+ */
+static int materialize(struct ev *st, const struct node *n, enum expr_kind want,
+		       struct expr_value *v)
+{
+	struct expr_value res, keys = EXPR_NIL_VALUE;
+	int64_t len = 0;
+	int err;
+
+	if (want == EXPR_ARRAY) {
+		err = coll_len(st, n, v, &len);
+		if (!err)
+			err = expr_array_new(len, &res);
+		for (int64_t i = 0; !err && i < len; i++) {
+			struct expr_value e;
+
+			err = coll_at(st, n, v, i, &e);
+			if (!err)
+				err = expr_array_push_take(&res, e);
+			if (err)
+				expr_value_release(&res);
+		}
+	} else {
+		err = expr_map_new(&res);
+		if (!err && v->h.obj) {
+			err = v->h.ops->keys ? v->h.ops->keys(&st->ctx, v->h.obj, &keys) : -EINVAL;
+			if (!err && keys.kind != EXPR_ARRAY)
+				err = -EINVAL;
+			for (size_t i = 0; !err && i < expr_array_len(&keys); i++) {
+				const struct expr_value *k = expr_array_at(&keys, i);
+				struct expr_value e;
+
+				if (k->kind != EXPR_STRING) {
+					err = -EINVAL;
+					break;
+				}
+				err = fetch(st, n, v, k, true, &e);
+				if (!err)
+					err = expr_map_set_take(&res, k->s->s, e);
+			}
+			expr_value_release(&keys);
+			if (err)
+				expr_value_release(&res);
+		}
+	}
+	if (err)
+		return st->has_err ? err : rt_err(st, n, err, "cannot convert %s to %s", vkind(v),
+						  expr_kind_name(want));
+	expr_value_release(v);
+	*v = res;
+	return 0;
+}
 
 /* Checks (and for float parameters converts) an argument against its kind. */
 static int check_arg(struct ev *st, const struct node *n, const char *fname, int i,
@@ -783,7 +914,7 @@ static int check_arg(struct ev *st, const struct node *n, const char *fname, int
 	if (v->kind == EXPR_HOST && v->h.ops &&
 	    ((want == EXPR_MAP && (v->h.ops->flags & EXPR_HOST_MAPLIKE)) ||
 	     (want == EXPR_ARRAY && (v->h.ops->flags & EXPR_HOST_ARRAYLIKE))))
-		return 0;
+		return materialize(st, n, want, v);
 	return rt_err(st, n, -EINVAL, "%s: argument %d: expected %s, got %s", fname, i + 1,
 		      expr_kind_name(want), vkind(v));
 }
@@ -864,11 +995,12 @@ static int method(struct ev *st, const struct node *n, struct expr_value *out)
 	err = eval(st, n->a, &obj);
 	if (err)
 		return err;
-	if (obj.kind == EXPR_NIL) {
-		if (n->optional)
-			return CHAIN_NIL;
-		return rt_err(st, n, -EINVAL, "cannot call method %s on nil", name);
+	if (expr_value_is_nil(&obj) && n->optional) {
+		expr_value_release(&obj);
+		return CHAIN_NIL;
 	}
+	if (obj.kind == EXPR_NIL)
+		return rt_err(st, n, -EINVAL, "cannot call method %s on nil", name);
 	if (n->nlist > EXPR_MAX_ARGS) {
 		args = calloc(n->nlist, sizeof(*args));
 		if (!args) {
@@ -982,7 +1114,6 @@ static int sort_items(struct sort_item *items, size_t n, bool desc)
 	return err;
 }
 
-int expr_sort_values(struct expr_value *arr, bool desc);
 
 /* Sorts an array value in place by its own elements (sort() builtin). */
 int expr_sort_values(struct expr_value *arr, bool desc)
@@ -1246,6 +1377,8 @@ static int eval(struct ev *st, const struct node *n, struct expr_value *out)
 	int err;
 
 	*out = EXPR_NIL_VALUE;
+	if (++st->steps > max_steps)
+		return rt_err(st, n, -E2BIG, "evaluation step limit reached");
 	switch (n->type) {
 	case N_CONST:
 		*out = expr_value_ref(&n->val);
@@ -1345,6 +1478,8 @@ static int eval(struct ev *st, const struct node *n, struct expr_value *out)
 		expr_value_release(&st->locals[n->slot]);
 		st->locals[n->slot] = v;
 		return eval(st, n->b, out);
+	case N_FOLD:
+		return fold(st, n, out);
 	case N_SEQ:
 		for (int i = 0; i < n->nlist; i++) {
 			expr_value_release(out);
@@ -1386,6 +1521,8 @@ int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void 
 	struct expr_value locals_stack[8], *locals = locals_stack;
 	struct frame frames_stack[8], *frames = frames_stack;
 	struct ev st = { .prog = prog, .vars = vars };
+	int64_t saved_left = expr_mem_left;
+	bool saved_limited = expr_mem_limited;
 	int rc;
 
 	*out = EXPR_NIL_VALUE;
@@ -1409,7 +1546,12 @@ int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void 
 	st.ctx.user = user;
 	st.ctx.env = prog->env;
 
+	/* nested evaluations (a host function calling expr_eval) get their own budget */
+	expr_mem_left = max_bytes;
+	expr_mem_limited = true;
 	rc = eval(&st, prog->root, out);
+	expr_mem_limited = saved_limited;
+	expr_mem_left = saved_left;
 	if (rc == CHAIN_NIL) {	/* cannot escape an N_CHAIN, but be safe */
 		rc = 0;
 		*out = EXPR_NIL_VALUE;
@@ -1450,9 +1592,6 @@ int expr_eval_bool(const struct expr_prog *prog, const struct expr_value *vars, 
 	return 0;
 }
 
-/* Shared with builtins: strict=false fetch for get(). */
-int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,
-		       const struct expr_value *key, struct expr_value *out);
 
 int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,
 		       const struct expr_value *key, struct expr_value *out)

@@ -12,9 +12,10 @@
  *   rc = expr_eval_bool(prog, vars, NULL, &match, &err);
  *
  * Errors: every int return is 0 or -errno. Compile errors (syntax, unknown
- * identifier, unknown function, wrong arity, unknown field of a host type that
- * declares its fields, invalid constant regex) carry a 1-based line/column in
- * struct expr_error. Run-time errors (type mismatch, index out of range, member
+ * identifier, unknown function, wrong arity or argument kind, unknown field or
+ * method of a host type that declares them, operators on incompatible known
+ * types such as `evt.Meta.x > 5`, invalid constant regex, nesting deeper than
+ * 200) carry a 1-based line/column in struct expr_error. Run-time errors (type mismatch, index out of range, member
  * access on nil, a helper failing) make expr_eval() return a negative errno
  * (-EINVAL, -ERANGE, -ENOENT, -ENOMEM, -E2BIG...) with a message; they never crash.
  *
@@ -29,6 +30,10 @@
  *   - host objects (EXPR_HOST) are NOT reference counted by default: the host
  *     guarantees the object lives for the whole evaluation (an Event outlives the
  *     expression run on it). A host type may set ref/unref to opt in.
+ *
+ * Go maps: expose one either as a native EXPR_MAP value or as a MAPLIKE host
+ * view. A missing key yields the zero value of the element type: the static
+ * type for native maps (map[string]string => ""), the host's get() otherwise.
  *
  * Thread safety: an expr_env is built single-threaded and must not change
  * after the first compile; programs are read-only and can be evaluated
@@ -191,8 +196,22 @@ struct expr_value expr_value_ref(const struct expr_value *v);
 /* Drops the reference *v holds and sets it to nil. NULL and nil are fine. */
 void expr_value_release(struct expr_value *v);
 
-/* Go semantics: 1 == 1.0, deep equality for containers, different kinds unequal. */
+/*
+ * Go semantics: 1 == 1.0, deep equality for containers, nil equals a NULL host
+ * object, other different kinds are unequal.
+ */
 bool expr_value_equal(const struct expr_value *a, const struct expr_value *b);
+/*
+ * nil, or a host object with a NULL pointer (a nil Go pointer such as an
+ * alert's absent Source): both compare equal to nil and stop `?.` chains.
+ * Field access on a NULL host object is a run-time error; method calls still
+ * reach the host's call() (Go methods like GetScope() accept nil receivers).
+ */
+static inline bool expr_value_is_nil(const struct expr_value *v)
+{
+	return v->kind == EXPR_NIL || (v->kind == EXPR_HOST && !v->h.obj);
+}
+
 /* Truthiness is not an expr concept: this is "kind == BOOL && b". */
 static inline bool expr_value_true(const struct expr_value *v)
 { return v->kind == EXPR_BOOL && v->b; }
@@ -207,7 +226,7 @@ char *expr_value_format(const struct expr_value *v);
 
 /* JSON bridge (jansson). Numbers: integral JSON integers => INT, reals => FLOAT. */
 int expr_value_from_json(const json_t *json, struct expr_value *out);
-/* New json_t reference, NULL on error (host objects without to_json => error). */
+/* New json_t reference; NULL on ENOMEM or for host objects (not serialisable). */
 json_t *expr_value_to_json(const struct expr_value *v);
 
 /* Go duration text ("1h2m3.5s", "300ms", "-1.5h") <-> nanoseconds. */
@@ -270,6 +289,11 @@ struct expr_method {
 	const struct expr_type *ret;	/* NULL = any */
 };
 
+/*
+ * Values a callback writes to *out are references the caller will release:
+ * strings/arrays/maps are new references; host objects are passed as
+ * expr_host(ops, obj) (if ops has ref/unref, take a reference first).
+ */
 struct expr_host_ops {
 	const char *name;		/* type name for messages: "Event" */
 	unsigned int flags;		/* enum expr_host_flags */
@@ -387,6 +411,13 @@ enum expr_kind expr_prog_type(const struct expr_prog *prog);
  */
 int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void *user,
 	      struct expr_value *out, struct expr_error *err);
+/*
+ * Per-evaluation limits (process-wide settings): node evaluations (CPU) and
+ * bytes allocated for strings/arrays/maps (memory). Exceeding either makes
+ * expr_eval() fail with -E2BIG. 0 restores the default (10M steps, 256 MiB).
+ */
+void expr_set_limits(uint64_t max_steps, size_t max_bytes);
+
 /* Same, requiring a bool result (-EINVAL "expected bool, got X" otherwise). */
 int expr_eval_bool(const struct expr_prog *prog, const struct expr_value *vars, void *user,
 		   bool *out, struct expr_error *err);
@@ -406,6 +437,18 @@ int expr_data_load(const char *dest_file, const char *type);
 /* Frees everything loaded (tests, reload). */
 void expr_data_reset(void);
 
+/* ---- stash (parser `stash:` and SetInStash/GetFromStash) ---------------------------------- */
+
+/*
+ * Process-wide caches of values by (cache name, key), what GetFromStash()
+ * reads. value is borrowed (the stash keeps a reference); ttl_ns <= 0 means
+ * no expiry. Returns 0, -ENOMEM, or -ENOSPC when 200000 live entries exist.
+ */
+int expr_stash_set(const char *cache, const char *key, const struct expr_value *value,
+		   int64_t ttl_ns);
+/* New reference in *out, or -ENOENT (absent or expired; *out nil). */
+int expr_stash_get(const char *cache, const char *key, struct expr_value *out);
+
 /* ---- regexes (shared with other modules) ------------------------------------------------- */
 
 /*
@@ -418,6 +461,12 @@ int expr_regex_compile(const char *pattern, struct expr_regex **out, char *errbu
 /* 1 if it matches anywhere in s, 0 if not, -E2BIG if a limit was hit, -ENOMEM. */
 int expr_regex_search(const struct expr_regex *re, const char *s, size_t len);
 void expr_regex_free(struct expr_regex *re);
+
+/*
+ * XMLGetNodeValue/XMLGetAttributeValue need libxml2 at build time (libxml-2.0
+ * in the Makefile's PKGS); without it they return "". True when they work.
+ */
+bool expr_xml_available(void);
 
 /* Frees process-wide caches (regex cache); call at exit for clean valgrind runs. */
 void expr_cleanup(void);

@@ -18,6 +18,27 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* ---- per-evaluation budgets ---- */
+
+/*
+ * Bytes an evaluation may still allocate (strings, arrays, maps), charged on
+ * allocation and never credited back: a cap on the work an expression can
+ * make the process do, not an accounting of live memory. Only active inside
+ * expr_eval() on this thread.
+ */
+extern __thread int64_t expr_mem_left;
+extern __thread bool expr_mem_limited;
+
+static inline bool mem_charge(size_t n)
+{
+	if (!expr_mem_limited)
+		return true;
+	if ((int64_t)n > expr_mem_left)
+		return false;
+	expr_mem_left -= n;
+	return true;
+}
+
 /* ---- values ---- */
 
 struct expr_map {
@@ -117,6 +138,10 @@ static inline enum expr_kind func_arg_kind(const struct expr_func *fn, int i)
 struct expr_regex *regex_cache_get(const char *pattern, char *errbuf, size_t errsize);
 void regex_put(struct expr_regex *re);
 struct expr_regex *regex_ref(struct expr_regex *re);
+/* Search reusing a match-data block from regex_md_new() (NULL: allocate one). */
+int regex_search_md(const struct expr_regex *re, const char *s, size_t len, void *md);
+void *regex_md_new(void);
+void regex_md_free(void *md);
 
 /* ---- data files ---- */
 
@@ -124,6 +149,7 @@ struct expr_regex *regex_ref(struct expr_regex *re);
 int data_file_lines(const char *name, struct expr_value *out);
 int data_regexp_match(const char *name, const char *s, size_t len, bool *out);
 int data_lookup(const char *name, const char *s, size_t len, struct expr_value *out);
+int data_file_map(const char *name, struct expr_value *out);
 
 /* ---- helpers ---- */
 
@@ -131,6 +157,30 @@ extern const struct expr_func expr_crowdsec_helpers[];
 extern const size_t expr_crowdsec_helpers_count;
 extern const struct expr_func expr_hubtest_helpers[];
 extern const size_t expr_hubtest_helpers_count;
+
+/* Shared pieces of builtins.c / helpers.c / eval.c. */
+int expr_sort_values(struct expr_value *arr, bool desc);
+/* obj[key] with nil instead of errors (get()). */
+int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,
+		       const struct expr_value *key, struct expr_value *out);
+/* Go strings.SplitN / SplitAfterN: lim < 0 = all, 0 = empty list. */
+int split_common(const char *s, size_t sl, const char *sep, size_t sepl, int64_t lim,
+		 bool after, struct expr_value *out);
+/* Go strings.Replace: lim < 0 = all. */
+int replace_common(const struct expr_value *s, const struct expr_value *old,
+		   const struct expr_value *new, int64_t lim, struct expr_value *out);
+/* Standard base64 with padding; -EINVAL on anything else (Go StdEncoding). */
+int base64_decode(const char *s, size_t l, struct expr_value *out);
+int flatten_into(struct expr_value *out, const struct expr_value *v, int depth);
+/* Appends v unless an equal value is already there. */
+int uniq_into(struct expr_value *out, const struct expr_value *v);
+int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
+			 struct expr_value *out);
+int h_xml_get_attribute_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
+			      struct expr_value *out);
+void expr_stash_reset(void);
+/* ASCII and Latin-1 (U+00C0..U+00FE) case mapping, UTF-8 lengths unchanged. */
+int case_map(const struct expr_value *s, bool upper, struct expr_value *out);
 
 int ctx_err(struct expr_ctx *ctx, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

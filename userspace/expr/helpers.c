@@ -22,17 +22,6 @@
 #include "common/log.h"
 #include "expr/expr_int.h"
 
-int split_common(const char *s, size_t sl, const char *sep, size_t sepl, int64_t lim,
-		 bool after, struct expr_value *out);
-int replace_common(const struct expr_value *s, const struct expr_value *old,
-		   const struct expr_value *new, int64_t lim, struct expr_value *out);
-int base64_decode(const char *s, size_t l, struct expr_value *out);
-int flatten_into(struct expr_value *out, const struct expr_value *v, int depth);
-int uniq_into(struct expr_value *out, const struct expr_value *v);
-int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
-			 struct expr_value *out);
-int h_xml_get_attribute_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
-			      struct expr_value *out);
 
 #define A (&args[0])
 #define B (&args[1])
@@ -71,26 +60,12 @@ HELPER(h_basename)
 
 HELPER(h_upper)
 {
-	struct expr_str *r = xstr_new(S(A), SL(A));
-
-	if (!r)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < r->len; i++)
-		r->s[i] = toupper((unsigned char)r->s[i]);
-	*out = xstr_value(r);
-	return 0;
+	return case_map(A, true, out);
 }
 
 HELPER(h_lower)
 {
-	struct expr_str *r = xstr_new(S(A), SL(A));
-
-	if (!r)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < r->len; i++)
-		r->s[i] = tolower((unsigned char)r->s[i]);
-	*out = xstr_value(r);
-	return 0;
+	return case_map(A, false, out);
 }
 
 static bool in_set(const char *set, size_t n, char c)
@@ -838,7 +813,7 @@ HELPER(h_to_json_string)
 static int store(struct expr_ctx *ctx, const struct expr_value *target, const char *key,
 		 const struct expr_value *v, const char *fn)
 {
-	if (target->kind == EXPR_HOST && target->h.ops && target->h.ops->set)
+	if (target->kind == EXPR_HOST && target->h.obj && target->h.ops && target->h.ops->set)
 		return target->h.ops->set(ctx, target->h.obj, key, v);
 	return ctx_err(ctx, -EINVAL, "%s: target (%s) is not a writable map", fn, vk(target));
 }
@@ -1005,7 +980,7 @@ HELPER(h_key_exists)
 
 	if (B->kind == EXPR_MAP)
 		has = expr_map_get(B, S(A)) != NULL;
-	else if (B->kind == EXPR_HOST && B->h.ops && B->h.ops->has &&
+	else if (B->kind == EXPR_HOST && B->h.obj && B->h.ops && B->h.ops->has &&
 		 B->h.ops->has(ctx, B->h.obj, S(A), &has))
 		return -EINVAL;
 	*out = expr_bool(has);
@@ -1330,7 +1305,15 @@ HELPER(h_lookup_file)
 	return data_lookup(S(B), S(A), SL(A), out);
 }
 
-/* ---- stash (process-wide string caches with optional TTL) ---- */
+HELPER(h_file_map)
+{
+	return data_file_map(S(A), out);
+}
+
+/* ---- stash (process-wide caches of values with an optional TTL) ---- */
+
+#define STASH_BUCKETS 4096
+#define STASH_MAX 200000	/* entries across all caches: a bound, not a tuning knob */
 
 struct stash_entry {
 	char *cache, *key;
@@ -1340,7 +1323,8 @@ struct stash_entry {
 };
 
 static pthread_mutex_t stash_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct stash_entry *stash;
+static struct stash_entry *stash[STASH_BUCKETS];
+static size_t stash_count;
 
 static int64_t mono_ns(void)
 {
@@ -1350,45 +1334,96 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-HELPER(h_set_in_stash)
+static uint32_t stash_hash(const char *cache, const char *key)
 {
+	uint32_t h = 2166136261u;
+
+	for (; *cache; cache++)
+		h = (h ^ (unsigned char)*cache) * 16777619u;
+	h = (h ^ 0x1f) * 16777619u;
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h % STASH_BUCKETS;
+}
+
+static void stash_entry_free(struct stash_entry *e)
+{
+	free(e->cache);
+	free(e->key);
+	expr_value_release(&e->value);
+	free(e);
+}
+
+/* Drops expired entries; called with the lock held when the stash is full. */
+static void stash_purge(int64_t now)
+{
+	for (int b = 0; b < STASH_BUCKETS; b++) {
+		struct stash_entry **pp = &stash[b];
+
+		while (*pp) {
+			struct stash_entry *e = *pp;
+
+			if (e->expires && e->expires <= now) {
+				*pp = e->next;
+				stash_entry_free(e);
+				stash_count--;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+}
+
+int expr_stash_set(const char *cache, const char *key, const struct expr_value *value,
+		   int64_t ttl_ns)
+{
+	uint32_t b = stash_hash(cache, key);
+	int64_t now = mono_ns();
 	struct stash_entry *e;
-	int64_t ttl = nargs > 3 && args[3].kind == EXPR_DURATION ? args[3].dur : 0;
 	int err = 0;
 
 	pthread_mutex_lock(&stash_lock);
-	for (e = stash; e; e = e->next)
-		if (!strcmp(e->cache, S(A)) && !strcmp(e->key, S(B)))
+	for (e = stash[b]; e; e = e->next)
+		if (!strcmp(e->cache, cache) && !strcmp(e->key, key))
 			break;
 	if (!e) {
+		if (stash_count >= STASH_MAX)
+			stash_purge(now);
+		if (stash_count >= STASH_MAX) {
+			err = -ENOSPC;
+			goto out;
+		}
 		e = calloc(1, sizeof(*e));
-		if (!e || !(e->cache = strdup(S(A))) || !(e->key = strdup(S(B)))) {
+		if (!e || !(e->cache = strdup(cache)) || !(e->key = strdup(key))) {
 			if (e)
 				free(e->cache);
 			free(e);
 			err = -ENOMEM;
 			goto out;
 		}
-		e->next = stash;
-		stash = e;
+		e->value = EXPR_NIL_VALUE;
+		e->next = stash[b];
+		stash[b] = e;
+		stash_count++;
 	}
 	expr_value_release(&e->value);
-	e->value = expr_value_ref(C);
-	e->expires = ttl > 0 ? mono_ns() + ttl : 0;
+	e->value = expr_value_ref(value);
+	e->expires = ttl_ns > 0 ? now + ttl_ns : 0;
 out:
 	pthread_mutex_unlock(&stash_lock);
-	*out = EXPR_NIL_VALUE;
 	return err;
 }
 
-HELPER(h_get_from_stash)
+int expr_stash_get(const char *cache, const char *key, struct expr_value *out)
 {
+	uint32_t b = stash_hash(cache, key);
 	struct stash_entry *e;
 	int err = -ENOENT;
 
+	*out = EXPR_NIL_VALUE;
 	pthread_mutex_lock(&stash_lock);
-	for (e = stash; e; e = e->next) {
-		if (strcmp(e->cache, S(A)) || strcmp(e->key, S(B)))
+	for (e = stash[b]; e; e = e->next) {
+		if (strcmp(e->cache, cache) || strcmp(e->key, key))
 			continue;
 		if (!e->expires || e->expires > mono_ns()) {
 			*out = expr_value_ref(&e->value);
@@ -1397,26 +1432,40 @@ HELPER(h_get_from_stash)
 		break;
 	}
 	pthread_mutex_unlock(&stash_lock);
-	if (err)
-		return ctx_err(ctx, err, "GetFromStash: key %s not found in cache %s", S(B), S(A));
-	return 0;
+	return err;
 }
-
-void expr_stash_reset(void);
 
 void expr_stash_reset(void)
 {
 	pthread_mutex_lock(&stash_lock);
-	while (stash) {
-		struct stash_entry *e = stash;
+	for (int b = 0; b < STASH_BUCKETS; b++) {
+		while (stash[b]) {
+			struct stash_entry *e = stash[b];
 
-		stash = e->next;
-		free(e->cache);
-		free(e->key);
-		expr_value_release(&e->value);
-		free(e);
+			stash[b] = e->next;
+			stash_entry_free(e);
+		}
 	}
+	stash_count = 0;
 	pthread_mutex_unlock(&stash_lock);
+}
+
+HELPER(h_set_in_stash)
+{
+	int64_t ttl = nargs > 3 && args[3].kind == EXPR_DURATION ? args[3].dur : 0;
+	int err = expr_stash_set(S(A), S(B), C, ttl);
+
+	*out = EXPR_NIL_VALUE;	/* Go returns a nil error */
+	return err ? ctx_err(ctx, err, "SetInStash: %s", strerror(-err)) : 0;
+}
+
+HELPER(h_get_from_stash)
+{
+	int err = expr_stash_get(S(A), S(B), out);
+
+	if (err)
+		return ctx_err(ctx, err, "GetFromStash: key %s not found in cache %s", S(B), S(A));
+	return 0;
 }
 
 /* ---- unavailable here: documented empty values ---- */
@@ -1532,6 +1581,7 @@ const struct expr_func expr_crowdsec_helpers[] = {
 	{ "File", h_file, 1, 1, { T_S }, &expr_type_array_string, NULL },
 	{ "RegexpInFile", h_regexp_in_file, 2, 2, { T_S, T_S }, &expr_type_bool, NULL },
 	{ "LookupFile", h_lookup_file, 2, 2, { T_S, T_S }, &expr_type_string, NULL },
+	{ "FileMap", h_file_map, 1, 1, { T_S }, &expr_type_array_any, NULL },
 	/* stash */
 	{ "SetInStash", h_set_in_stash, 3, 4, { T_S, T_S, T_S, T_X }, NULL, NULL },
 	{ "GetFromStash", h_get_from_stash, 2, 2, { T_S, T_S }, &expr_type_string, NULL },

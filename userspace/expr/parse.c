@@ -299,27 +299,24 @@ static int lex_number(struct parser *p, struct token *t)
 	}
 	if (!is_float) {
 		char *end;
+		unsigned long long v;
 
 		errno = 0;
-		t->i = (int64_t)strtoull(buf, &end, base);
-		if (*end || (base == 10 && (errno || strtoull(buf, NULL, 10) > INT64_MAX))) {
-			if (base != 10 || *end) {
-				perr(p, start, -EINVAL, "invalid number literal");
-				return -EINVAL;
-			}
-			/* too large for int: expr falls back to a float */
-			is_float = true;
-		} else {
-			t->kind = T_INT;
-			return 0;
+		v = strtoull(buf, &end, base);
+		/* like expr: an integer that does not fit int64 is an error, not a float */
+		if (*end || errno || v > INT64_MAX) {
+			perr(p, start, -EINVAL, "invalid integer literal: %s", buf);
+			return -EINVAL;
 		}
+		t->i = (int64_t)v;
+		t->kind = T_INT;
+		return 0;
 	}
 	t->kind = T_FLOAT;
 	t->f = strtod(buf, NULL);
 	return 0;
 }
 
-static const char *const ops3[] = { NULL };
 static const char *const ops2[] = { "?.", "??", "**", "==", "!=", "<=", ">=", "&&", "||",
 				    "..", "::", NULL };
 static const char ops1[] = "+-*/%^!<>?:.,()[]{}|#;=";
@@ -332,7 +329,6 @@ static int lex(struct parser *p)
 
 	free(t->s);
 	memset(t, 0, sizeof(*t));
-	(void)ops3;
 	for (;;) {
 		while (p->lexpos < p->srclen && isspace((unsigned char)s[p->lexpos]))
 			p->lexpos++;
@@ -665,6 +661,20 @@ static void mismatch(struct parser *p, int pos, int op, const struct expr_type *
 	     expr_kind_name(a->kind), expr_kind_name(b->kind));
 }
 
+/* expr's isComparable(): may == / in relate values of these static types? */
+static bool comparable(const struct expr_type *a, const struct expr_type *b)
+{
+	if (!known(a) || !known(b) || a->kind == EXPR_NIL || b->kind == EXPR_NIL)
+		return true;
+	if (numeric(a->kind) && numeric(b->kind))
+		return true;
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == EXPR_HOST)
+		return !a->host || !b->host || a->host == b->host;
+	return true;
+}
+
 /* Static result type of a binary operation; reports known mismatches. */
 static const struct expr_type *binary_type(struct parser *p, int op, const struct expr_type *a,
 					   const struct expr_type *b, int pos)
@@ -680,6 +690,8 @@ static const struct expr_type *binary_type(struct parser *p, int op, const struc
 		return &expr_type_bool;
 	case OP_EQ:
 	case OP_NE:
+		if (!comparable(a, b))
+			goto bad;
 		return &expr_type_bool;
 	case OP_LT: case OP_GT: case OP_LE: case OP_GE:
 		if (both && !(numeric(ka) && numeric(kb)) && ka != kb)
@@ -693,6 +705,8 @@ static const struct expr_type *binary_type(struct parser *p, int op, const struc
 		    kb != EXPR_NIL)
 			goto bad;
 		if (known(b) && kb == EXPR_MAP && known(a) && ka != EXPR_STRING && ka != EXPR_NIL)
+			goto bad;
+		if (kb == EXPR_ARRAY && b->elem && !comparable(a, b->elem))
 			goto bad;
 		return &expr_type_bool;
 	case OP_MATCHES: case OP_CONTAINS: case OP_STARTS: case OP_ENDS:
@@ -764,12 +778,64 @@ bad:
 	return NULL;
 }
 
+/* Operators of one precedence level share a chain: a + b - c is one fold. */
+static int fold_class(int op)
+{
+	switch (op) {
+	case OP_OR:
+		return 1;
+	case OP_AND:
+		return 2;
+	case OP_ADD: case OP_SUB:
+		return 3;
+	case OP_MUL: case OP_DIV: case OP_MOD:
+		return 4;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * "a || b || c ..." (sigma-generated scenarios have hundreds of terms) becomes
+ * one flat node evaluated left to right: same result as the left-leaning tree,
+ * without a tree height (and evaluator recursion) proportional to its length.
+ */
+static struct node *make_fold(struct parser *p, int op, struct node *l, struct node *r, int pos)
+{
+	const struct expr_type *st = binary_type(p, op, l->st, r->st, pos);
+	struct node *n = l;
+	int *ops;
+
+	if (!st)
+		return NULL;
+	if (l->type != N_FOLD || fold_class(l->op) != fold_class(op)) {
+		n = node_new(p, N_FOLD, pos);
+		if (!n || !node_push(p, n, l))
+			return NULL;
+		n->op = op;
+	}
+	if (!node_push(p, n, r))
+		return NULL;
+	ops = realloc(n->ops, n->nlist * sizeof(*ops));
+	if (!ops) {
+		perr(p, pos, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	n->ops = ops;
+	ops[0] = OP_NONE;
+	ops[n->nlist - 1] = op;
+	n->st = st;
+	return n;
+}
+
 static struct node *make_binary(struct parser *p, int op, struct node *l, struct node *r, int pos)
 {
 	struct node *n;
 
 	if (!l || !r)
 		return NULL;
+	if (fold_class(op))
+		return make_fold(p, op, l, r, pos);
 	n = node_new(p, N_BINARY, pos);
 	if (!n || !node_child(p, n, l) || !node_child(p, n, r))
 		return NULL;
@@ -1145,8 +1211,6 @@ static const struct expr_type *elem_type(const struct expr_type *t)
 
 static const struct expr_type *predicate_type(const struct node *n)
 {
-	static const struct expr_type arr_bool = { EXPR_ARRAY, &expr_type_bool, NULL };
-
 	switch (n->op) {
 	case P_ALL: case P_ANY: case P_NONE: case P_ONE:
 		return &expr_type_bool;
@@ -1155,7 +1219,6 @@ static const struct expr_type *predicate_type(const struct node *n)
 	case P_FILTER: case P_SORT_BY:
 		return n->list[0]->st->kind == EXPR_ARRAY ? n->list[0]->st : &expr_type_array_any;
 	case P_MAP:
-		(void)arr_bool;
 		return &expr_type_array_any;
 	case P_FIND: case P_FIND_LAST:
 		return elem_type(n->list[0]->st);
@@ -1311,6 +1374,33 @@ static struct node *parse_call(struct parser *p, const char *name, int namelen, 
 	return n;
 }
 
+/*
+ * A literal made only of constants ("x in ['a', 'b']", the hub's favourite)
+ * is built once here instead of at every evaluation.
+ */
+static struct node *fold_array(struct parser *p, struct node *n)
+{
+	struct expr_value v;
+
+	for (int i = 0; i < n->nlist; i++)
+		if (n->list[i]->type != N_CONST)
+			return n;
+	if (expr_array_new(n->nlist, &v)) {
+		perr(p, n->pos, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < n->nlist; i++) {
+		if (expr_array_push(&v, &n->list[i]->val)) {
+			expr_value_release(&v);
+			perr(p, n->pos, -ENOMEM, "out of memory");
+			return NULL;
+		}
+	}
+	n->type = N_CONST;
+	n->val = v;
+	return n;
+}
+
 static struct node *parse_array(struct parser *p)
 {
 	struct node *n = node_new(p, N_ARRAY, p->cur.pos);
@@ -1351,7 +1441,7 @@ static struct node *parse_array(struct parser *p)
 		n->st = &expr_type_array_any;
 		break;
 	}
-	return n;
+	return fold_array(p, n);
 }
 
 static struct node *parse_map(struct parser *p)
@@ -1766,6 +1856,7 @@ static void prog_free_nodes(struct expr_prog *prog)
 		expr_value_release(&n->val);
 		expr_regex_free(n->re);
 		free(n->list);
+		free(n->ops);
 		free(n);
 	}
 	free(prog->nodes);

@@ -16,8 +16,6 @@
 
 #include "expr/expr_int.h"
 
-void expr_stash_reset(void);
-
 #define MATCH_LIMIT 2000000u
 #define DEPTH_LIMIT 10000u
 #define CACHE_SLOTS 128
@@ -162,10 +160,11 @@ int expr_regex_compile(const char *pattern, struct expr_regex **out, char *errbu
 	return 0;
 }
 
-int expr_regex_search(const struct expr_regex *re, const char *s, size_t len)
+/* md: match data to reuse across calls (one ovector pair is enough), or NULL. */
+int regex_search_md(const struct expr_regex *re, const char *s, size_t len, void *md_reuse)
 {
+	pcre2_match_data *md = md_reuse;
 	pcre2_match_context *ctx;
-	pcre2_match_data *md;
 	int rc;
 
 	if (!re)
@@ -173,11 +172,14 @@ int expr_regex_search(const struct expr_regex *re, const char *s, size_t len)
 	ctx = get_mctx();
 	if (!ctx)
 		return -ENOMEM;	/* never match without limits */
-	md = pcre2_match_data_create(1, NULL);
-	if (!md)
-		return -ENOMEM;
+	if (!md_reuse) {
+		md = pcre2_match_data_create(1, NULL);
+		if (!md)
+			return -ENOMEM;
+	}
 	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, md, ctx);
-	pcre2_match_data_free(md);
+	if (!md_reuse)
+		pcre2_match_data_free(md);
 	if (rc >= 0)
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)
@@ -188,6 +190,21 @@ int expr_regex_search(const struct expr_regex *re, const char *s, size_t len)
 	if (rc == PCRE2_ERROR_NOMEMORY)
 		return -ENOMEM;
 	return -EINVAL;
+}
+
+void *regex_md_new(void)
+{
+	return pcre2_match_data_create(1, NULL);
+}
+
+void regex_md_free(void *md)
+{
+	pcre2_match_data_free(md);
+}
+
+int expr_regex_search(const struct expr_regex *re, const char *s, size_t len)
+{
+	return regex_search_md(re, s, len, NULL);
 }
 
 struct expr_regex *regex_ref(struct expr_regex *re)

@@ -15,6 +15,9 @@
 
 #include "expr/expr_int.h"
 
+__thread int64_t expr_mem_left;
+__thread bool expr_mem_limited;
+
 const struct expr_type expr_type_any = { EXPR_ANY, NULL, NULL };
 const struct expr_type expr_type_nil = { EXPR_NIL, NULL, NULL };
 const struct expr_type expr_type_bool = { EXPR_BOOL, NULL, NULL };
@@ -58,6 +61,8 @@ struct expr_str *xstr_alloc(size_t len)
 	 * such read stays inside initialised memory.
 	 */
 	size = (sizeof(*s) + len + 1 + 15) / 16 * 16 + 16;
+	if (!mem_charge(size))
+		return NULL;
 	s = malloc(size);
 	if (!s)
 		return NULL;
@@ -219,6 +224,8 @@ int expr_array_new(size_t cap_hint, struct expr_value *out)
 	*out = EXPR_NIL_VALUE;
 	if (cap_hint > EXPR_MAX_ALLOC / sizeof(struct expr_value))
 		return -E2BIG;
+	if (!mem_charge(sizeof(*a) + cap_hint * sizeof(struct expr_value)))
+		return -ENOMEM;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -252,6 +259,10 @@ int expr_array_push_take(struct expr_value *array, struct expr_value item)
 		if (cap > EXPR_MAX_ALLOC / sizeof(*p)) {
 			expr_value_release(&item);
 			return -E2BIG;
+		}
+		if (!mem_charge((cap - a->cap) * sizeof(*p))) {
+			expr_value_release(&item);
+			return -ENOMEM;
 		}
 		p = realloc(a->items, cap * sizeof(*p));
 		if (!p) {
@@ -386,6 +397,8 @@ int expr_map_set_keyn_take(struct expr_value *map, const char *key, size_t klen,
 		struct expr_str **k;
 		struct expr_value *v;
 
+		if (!mem_charge((cap - m->cap) * (sizeof(*k) + sizeof(*v))))
+			goto oom;
 		k = realloc(m->keys, cap * sizeof(*k));
 		if (!k)
 			goto oom;
@@ -532,6 +545,8 @@ bool expr_value_equal(const struct expr_value *a, const struct expr_value *b)
 		return (double)a->i == b->f;
 	if (a->kind == EXPR_FLOAT && b->kind == EXPR_INT)
 		return a->f == (double)b->i;
+	if (expr_value_is_nil(a) || expr_value_is_nil(b))
+		return expr_value_is_nil(a) && expr_value_is_nil(b);
 	if (a->kind != b->kind)
 		return false;
 	switch (a->kind) {
@@ -736,12 +751,12 @@ int expr_parse_duration(const char *s, int64_t *ns)
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
-	/* Howard Hinnant's algorithm: proleptic Gregorian, no libc timezone state */
-	y -= m <= 2;
-	const int64_t era = (y >= 0 ? y : y - 399) / 400;
-	const unsigned yoe = (unsigned)(y - era * 400);
-	const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	/* Howard Hinnant's days-from-civil: proleptic Gregorian, no libc tz state */
+	int64_t yy = y - (m <= 2);
+	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+	unsigned int yoe = (unsigned int)(yy - era * 400);
+	unsigned int doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	unsigned int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
 
 	return era * 146097 + (int64_t)doe - 719468;
 }
@@ -754,6 +769,10 @@ void format_time(int64_t ns, int32_t off, char *buf, size_t size)
 	struct tm tm;
 	char frac[16] = "", zone[16];
 
+	if (ns == EXPR_TIME_ZERO) {	/* Go's zero time.Time */
+		snprintf(buf, size, "0001-01-01T00:00:00Z");
+		return;
+	}
 	gmtime_r(&t, &tm);
 	if (nsec) {
 		snprintf(frac, sizeof(frac), ".%09" PRId64, nsec);
@@ -897,6 +916,10 @@ void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth)
 		break;
 	}
 	case EXPR_HOST:
+		if (!v->h.obj) {
+			sb_puts(sb, "<nil>");
+			break;
+		}
 		if (v->h.ops && v->h.ops->format) {
 			char *s = v->h.ops->format(v->h.obj);
 

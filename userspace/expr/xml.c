@@ -14,12 +14,6 @@
 
 #include "expr/expr_int.h"
 
-int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
-			 struct expr_value *out);
-int h_xml_get_attribute_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
-			      struct expr_value *out);
-bool expr_xml_available(void);
-
 #if __has_include(<libxml/xpath.h>)
 #include <libxml/parser.h>
 #include <libxml/tree.h>
