@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Time and duration text in the formats CrowdSec (Go) puts on the wire:
+ * time.Duration.String()/ParseDuration, RFC3339 in and out, and
+ * time.Time.String() ("2026-11-25 07:43:05 +0000 UTC"). Times are int64
+ * nanoseconds since the Unix epoch, UTC. Pure functions, thread-safe.
+ */
+#ifndef CS_GOTIME_H
+#define CS_GOTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NSEC_PER_SEC 1000000000LL
+#define GOTIME_STRLEN 64
+
+int64_t gotime_now(void);
+/* Go ParseDuration ("4h", "1h30m", "-1.5s", "300ms", "0"): 0 or -EINVAL/-ERANGE. */
+int gotime_parse_duration(const char *s, int64_t *ns);
+/* Like gotime_parse_duration, plus CrowdSec's "<N>d" (N x 24h) shorthand. */
+int gotime_parse_duration_days(const char *s, int64_t *ns);
+/* Go Duration.String(): "3h59m58.21124194s", "-6.4s", "850µs", "0s". */
+void gotime_format_duration(int64_t ns, char *buf, size_t len);
+/* RFC3339 with optional fraction and Z or +hh:mm offset: 0 or -EINVAL. */
+int gotime_parse_rfc3339(const char *s, int64_t *ns);
+/* "2026-11-25T07:43:05Z" (seconds, UTC). */
+void gotime_format_rfc3339(int64_t ns, char *buf, size_t len);
+/* "2026-11-25T07:43:18.298082729Z" (Go RFC3339Nano: trailing zeros trimmed). */
+void gotime_format_rfc3339nano(int64_t ns, char *buf, size_t len);
+/* Go Time.String() for UTC: "2026-11-25 07:43:05.5 +0000 UTC". */
+void gotime_format_gostring(int64_t ns, char *buf, size_t len);
+
+#endif /* CS_GOTIME_H */

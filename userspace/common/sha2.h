@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SHA-256 / SHA-512 (FIPS 180-4), HMAC-SHA256 (RFC 2104) and PBKDF2-HMAC-SHA256
+ * (RFC 8018). Written here because no crypto library is linked by the build
+ * (libcrypto would need a Makefile change); used for JWT signatures (HS256),
+ * bouncer API key hashes (SHA-512 hex, as CrowdSec stores them) and machine
+ * password hashes. Pure functions, thread-safe.
+ */
+#ifndef CS_SHA2_H
+#define CS_SHA2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHA256_LEN 32
+#define SHA512_LEN 64
+
+void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
+void sha512(const void *data, size_t len, uint8_t out[SHA512_LEN]);
+void hmac_sha256(const void *key, size_t klen, const void *data, size_t len,
+		 uint8_t out[SHA256_LEN]);
+void pbkdf2_sha256(const void *pw, size_t pwlen, const void *salt, size_t slen,
+		   unsigned iterations, uint8_t *out, size_t outlen);
+
+/* Lower-case hex; `out` must hold 2*len+1 bytes. */
+void hex_encode(const uint8_t *in, size_t len, char *out);
+/* Base64url without padding (JWT); `out` must hold 4*((len+2)/3)+1 bytes. */
+void b64url_encode(const uint8_t *in, size_t len, char *out);
+/* Returns decoded length or -EINVAL; `out` must hold 3*len/4+3 bytes. */
+int b64url_decode(const char *in, size_t len, uint8_t *out);
+/* Constant-time comparison of two equal-length buffers. */
+int ct_memeq(const void *a, const void *b, size_t len);
+/* Fill with random bytes from getrandom(2): 0 or -errno. */
+int random_bytes(void *buf, size_t len);
+
+#endif /* CS_SHA2_H */

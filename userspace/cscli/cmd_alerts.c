@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: MIT
+/* cscli alerts list|inspect|delete and cscli lapi status, through the LAPI. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cscli/cscli.h"
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+/* "ban:1,captcha:2" in first-seen order */
+static void decisions_summary(json_t *a, char *out, size_t len)
+{
+	json_t *counts = json_object(), *d;
+	const char *k;
+	json_t *v;
+	size_t i, o = 0;
+
+	json_array_foreach(json_object_get(a, "decisions"), i, d) {
+		json_t *c = json_object_get(counts, jstr(d, "type"));
+
+		json_object_set_new(counts, jstr(d, "type"),
+				    json_integer(c ? json_integer_value(c) + 1 : 1));
+	}
+	out[0] = '\0';
+	json_object_foreach(counts, k, v) {
+		int n = snprintf(out + o, len - o, "%s%s:%lld", o ? "," : "", k,
+				 (long long)json_integer_value(v));
+
+		if (n < 0 || (size_t)n >= len - o)
+			break;
+		o += (size_t)n;
+	}
+	json_decref(counts);
+}
+
+static int alerts_list(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },	     { "until", required_argument, NULL, 'U' },
+		{ "since", required_argument, NULL, 'S' }, { "ip", required_argument, NULL, 'i' },
+		{ "scenario", required_argument, NULL, 's' }, { "range", required_argument, NULL, 'r' },
+		{ "type", required_argument, NULL, 't' },  { "scope", required_argument, NULL, 'P' },
+		{ "value", required_argument, NULL, 'v' }, { "contained", no_argument, NULL, 'C' },
+		{ "machine", no_argument, NULL, 'm' },	     { "limit", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct lapi_client *cl = NULL;
+	struct query q = { 0 };
+	bool all = false, machine = false;
+	const char *limit = "50";
+	char *qs = NULL, *path = NULL;
+	json_t *alerts = NULL, *a;
+	size_t i;
+	int opt, ret = EXIT_FATAL;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "ai:s:r:v:ml:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'a': all = true; break;
+		case 'U': query_add(&q, "until", optarg); break;
+		case 'S': query_add(&q, "since", optarg); break;
+		case 'i': query_add(&q, "ip", optarg); break;
+		case 's': query_add(&q, "scenario", optarg); break;
+		case 'r': query_add(&q, "range", optarg); break;
+		case 't': query_add(&q, "decision_type", optarg); break;
+		case 'P': query_add(&q, "scope", optarg); break;
+		case 'v': query_add(&q, "value", optarg); break;
+		case 'C': query_add(&q, "contains", "false"); break;
+		case 'm': machine = true; break;
+		case 'l': limit = optarg; break;
+		default: ret = EXIT_USAGE; goto out;
+		}
+	}
+	query_add(&q, "include_capi", all ? "true" : "false");
+	query_add(&q, "limit", limit);
+	qs = query_encode(&q);
+	if (!qs || asprintf(&path, "/v1/alerts?%s", qs) < 0 || client_open(c, &cl))
+		goto out;
+	if (client_call(cl, "GET", path, NULL, "Unable to list alerts : ", &alerts))
+		goto out;
+	if (c->out == OUT_JSON) {
+		print_json(alerts, 1, false);
+		ret = EXIT_OK;
+		goto out;
+	}
+	if (c->out == OUT_RAW)
+		printf("id,scope,value,reason,country,as,decisions,created_at%s\n",
+		       machine ? ",machine" : "");
+	static const char *const hdr[] = { "ID", "value",     "reason",	    "country",
+					   "as", "decisions", "created_at", "machine" };
+	struct table t;
+
+	table_init(&t, machine ? 8 : 7, hdr);
+	json_array_foreach(alerts, i, a) {
+		json_t *src = json_object_get(a, "source");
+		char id[32], sv[512], as[256], dec[256];
+
+		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(a, "id")));
+		snprintf(sv, sizeof(sv), "%s:%s", jstr(src, "scope"), jstr(src, "value"));
+		snprintf(as, sizeof(as), "%s%s%s", jstr(src, "as_number"),
+			 *jstr(src, "as_number") && *jstr(src, "as_name") ? " " : "",
+			 jstr(src, "as_name"));
+		decisions_summary(a, dec, sizeof(dec));
+		if (c->out == OUT_RAW) {
+			csv_field(id, false);
+			csv_field(jstr(src, "scope"), false);
+			csv_field(jstr(src, "value"), false);
+			csv_field(jstr(a, "scenario"), false);
+			csv_field(jstr(src, "cn"), false);
+			csv_field(as, false);
+			csv_field(dec, false);
+			csv_field(jstr(a, "start_at"), !machine);
+			if (machine)
+				csv_field(jstr(a, "machine_id"), true);
+			continue;
+		}
+		const char *row[] = { id, sv, jstr(a, "scenario"), jstr(src, "cn"), as, dec,
+				      jstr(a, "start_at"), jstr(a, "machine_id") };
+		table_add(&t, row);
+	}
+	if (c->out == OUT_HUMAN) {
+		if (t.nrows <= 1)
+			printf("No active alerts\n");
+		else
+			table_print(&t, true);
+	}
+	table_free(&t);
+	ret = EXIT_OK;
+out:
+	json_decref(alerts);
+	free(qs);
+	free(path);
+	query_free(&q);
+	client_close(cl);
+	return ret;
+}
+
+static int alerts_inspect(struct cli *c, int argc, char **argv)
+{
+	struct lapi_client *cl = NULL;
+	json_t *a = NULL, *d;
+	char path[64], what[128];
+	size_t i;
+	int ret = EXIT_FATAL;
+
+	if (argc < 2) {
+		cli_fatal("missing alert_id");
+		return EXIT_FATAL;
+	}
+	if (client_open(c, &cl))
+		return EXIT_FATAL;
+	for (int k = 1; k < argc; k++) {
+		char *end;
+
+		strtoll(argv[k], &end, 10);
+		if (!*argv[k] || *end) {
+			cli_fatal("bad alert id %s", argv[k]);
+			goto out;
+		}
+		snprintf(path, sizeof(path), "/v1/alerts/%s", argv[k]);
+		snprintf(what, sizeof(what), "can't find alert with id %s: ", argv[k]);
+		if (client_call(cl, "GET", path, NULL, what, &a))
+			goto out;
+		if (c->out == OUT_JSON) {
+			print_json(a, 2, true);
+		} else {
+			json_t *src = json_object_get(a, "source");
+			static const char *const hdr[] = { "ID", "scope:value", "action", "expiration",
+							   "created_at" };
+			struct table t;
+
+			printf("\n################################################################"
+			       "################################\n\n");
+			printf(" - ID         : %lld\n", (long long)json_integer_value(json_object_get(a, "id")));
+			printf(" - Date       : %s\n", jstr(a, "created_at"));
+			printf(" - Machine    : %s\n", jstr(a, "machine_id"));
+			printf(" - Simulation : %s\n",
+			       json_is_true(json_object_get(a, "simulated")) ? "true" : "false");
+			printf(" - Reason     : %s\n", jstr(a, "scenario"));
+			printf(" - Events Count : %lld\n",
+			       (long long)json_integer_value(json_object_get(a, "events_count")));
+			printf(" - Scope:Value: %s:%s\n", jstr(src, "scope"), jstr(src, "value"));
+			printf(" - Country    : %s\n", jstr(src, "cn"));
+			printf(" - AS         : %s\n", jstr(src, "as_name"));
+			printf(" - Begin      : %s\n", jstr(a, "start_at"));
+			printf(" - End        : %s\n\n", jstr(a, "stop_at"));
+			printf(" - Active Decisions  :\n");
+			table_init(&t, 5, hdr);
+			json_array_foreach(json_object_get(a, "decisions"), i, d) {
+				char id[32], sv[512];
+
+				if (jstr(d, "duration")[0] == '-')
+					continue; /* expired */
+				snprintf(id, sizeof(id), "%lld",
+					 (long long)json_integer_value(json_object_get(d, "id")));
+				snprintf(sv, sizeof(sv), "%s:%s", jstr(d, "scope"), jstr(d, "value"));
+				const char *row[] = { id, sv, jstr(d, "type"), jstr(d, "duration"),
+						      jstr(a, "created_at") };
+				table_add(&t, row);
+			}
+			table_print(&t, true);
+			table_free(&t);
+		}
+		json_decref(a);
+		a = NULL;
+	}
+	ret = EXIT_OK;
+out:
+	json_decref(a);
+	client_close(cl);
+	return ret;
+}
+
+static int alerts_delete(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "scope", required_argument, NULL, 'P' }, { "value", required_argument, NULL, 'v' },
+		{ "scenario", required_argument, NULL, 's' }, { "ip", required_argument, NULL, 'i' },
+		{ "range", required_argument, NULL, 'r' }, { "id", required_argument, NULL, 'I' },
+		{ "all", no_argument, NULL, 'a' },	     { "contained", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct lapi_client *cl = NULL;
+	struct query q = { 0 };
+	const char *id = NULL;
+	bool all = false;
+	char *qs = NULL, *path = NULL;
+	json_t *resp = NULL;
+	int opt, ret = EXIT_FATAL;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "v:s:i:r:a", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'P': query_add(&q, "scope", optarg); break;
+		case 'v': query_add(&q, "value", optarg); break;
+		case 's': query_add(&q, "scenario", optarg); break;
+		case 'i': query_add(&q, "ip", optarg); break;
+		case 'r': query_add(&q, "range", optarg); break;
+		case 'I': id = optarg; break;
+		case 'a': all = true; break;
+		case 'C': query_add(&q, "contains", "false"); break;
+		default: ret = EXIT_USAGE; goto out;
+		}
+	}
+	if (!all && !id && !q.n) {
+		printf("\nUsage:\n  cscli alerts delete [filters] [--all] [flags]\n\n");
+		cli_fatal("at least one filter or --all must be specified");
+		goto out;
+	}
+	if (id) {
+		char *end;
+
+		strtoll(id, &end, 10);
+		if (!*id || *end) {
+			cli_fatal("bad alert id %s", id);
+			goto out;
+		}
+		if (asprintf(&path, "/v1/alerts/%s", id) < 0)
+			goto out;
+	} else {
+		query_add(&q, "limit", "0");
+		qs = query_encode(&q);
+		if (!qs || asprintf(&path, "/v1/alerts?%s", all ? "limit=0" : qs) < 0)
+			goto out;
+	}
+	if (client_open(c, &cl) ||
+	    client_call(cl, "DELETE", path, NULL, "Unable to delete alerts : ", &resp))
+		goto out;
+	cli_info("%s alert(s) deleted", *jstr(resp, "nbDeleted") ? jstr(resp, "nbDeleted") : "0");
+	ret = EXIT_OK;
+out:
+	json_decref(resp);
+	free(qs);
+	free(path);
+	query_free(&q);
+	client_close(cl);
+	return ret;
+}
+
+int cmd_alerts(struct cli *c, int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "Usage: cscli alerts [list|inspect|delete]\n");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "list"))
+		return alerts_list(c, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "inspect"))
+		return alerts_inspect(c, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "delete") || !strcmp(argv[1], "remove"))
+		return alerts_delete(c, argc - 1, argv + 1);
+	fprintf(stderr, "Error: unknown command \"%s\" for \"cscli alerts\"\n", argv[1]);
+	return EXIT_USAGE;
+}
+
+int cmd_lapi(struct cli *c, int argc, char **argv)
+{
+	struct lapi_client *cl = NULL;
+
+	if (argc < 2 || strcmp(argv[1], "status")) {
+		fprintf(stderr, "Usage: cscli lapi status\n");
+		return EXIT_USAGE;
+	}
+	cli_info("Loaded credentials from %s", c->cfg.credentials_path);
+	if (client_open(c, &cl))
+		return EXIT_FATAL;
+	cli_info("Trying to authenticate with username %s on %s/", client_login(cl),
+		 client_url(cl));
+	cli_info("You can successfully interact with Local API (LAPI)");
+	client_close(cl);
+	return EXIT_OK;
+}

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cscli decisions list|add|delete: through the LAPI over HTTP as a machine,
+ * sending exactly what 1.4.6 sends (contract 11.4).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/gotime.h"
+#include "cscli/cscli.h"
+
+static const char *norm_scope(const char *s)
+{
+	if (!strcasecmp(s, "ip"))
+		return "Ip";
+	if (!strcasecmp(s, "range"))
+		return "Range";
+	if (!strcasecmp(s, "country"))
+		return "Country";
+	if (!strcasecmp(s, "as"))
+		return "AS";
+	return s;
+}
+
+static bool valid_ip(const char *s)
+{
+	unsigned char b[16];
+
+	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+}
+
+static bool valid_range(const char *s)
+{
+	struct cs_range r;
+
+	return strchr(s, '/') && !cs_range_parse(s, &r);
+}
+
+static int decisions_add(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ip", required_argument, NULL, 'i' },	  { "range", required_argument, NULL, 'r' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "value", required_argument, NULL, 'v' },
+		{ "scope", required_argument, NULL, 'S' }, { "reason", required_argument, NULL, 'R' },
+		{ "type", required_argument, NULL, 't' },  { NULL, 0, NULL, 0 }
+	};
+	const char *ip = NULL, *range = NULL, *dur = "4h", *value = NULL, *scope = "Ip",
+		   *reason = NULL, *type = "ban";
+	char now_s[GOTIME_STRLEN], reason_buf[512], *body = NULL;
+	struct lapi_client *cl = NULL;
+	int64_t d;
+	json_t *alert;
+	int opt, ret = EXIT_FATAL;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "i:r:d:v:R:t:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i': ip = optarg; break;
+		case 'r': range = optarg; break;
+		case 'd': dur = optarg; break;
+		case 'v': value = optarg; break;
+		case 'S': scope = optarg; break;
+		case 'R': reason = optarg; break;
+		case 't': type = optarg; break;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (ip) {
+		if (!valid_ip(ip)) {
+			cli_fatal("%s isn't a valid ip", ip);
+			return EXIT_FATAL;
+		}
+		value = ip;
+		scope = "Ip";
+	}
+	if (range) {
+		if (!valid_range(range)) {
+			cli_fatal("%s isn't a valid range", range);
+			return EXIT_FATAL;
+		}
+		value = range;
+		scope = "Range";
+	}
+	if (!value) {
+		cli_fatal("Missing arguments, a value is required (--ip, --range or --scope and"
+			  " --value)");
+		return EXIT_FATAL;
+	}
+	scope = norm_scope(scope);
+	if (gotime_parse_duration_days(dur, &d)) {
+		cli_fatal("invalid duration '%s'", dur);
+		return EXIT_FATAL;
+	}
+	if (client_open(c, &cl))
+		return EXIT_FATAL;
+	if (!reason) {
+		snprintf(reason_buf, sizeof(reason_buf), "manual '%s' from '%s'", type,
+			 client_login(cl));
+		reason = reason_buf;
+	}
+	gotime_format_rfc3339(gotime_now(), now_s, sizeof(now_s));
+	alert = json_pack("[{s:i,s:s,s:[{s:s,s:s,s:s,s:s,s:s,s:s}],s:[],s:i,s:n,s:s,s:s,s:s,s:s,"
+			  "s:s,s:b,s:{s:s,s:s,s:s},s:s,s:s}]",
+			  "capacity", 0, "created_at", now_s, "decisions", "duration", dur, "origin",
+			  "cscli", "scenario", reason, "scope", scope, "type", type, "value", value,
+			  "events", "events_count", 1, "labels", "leakspeed", "0", "message", reason,
+			  "scenario", reason, "scenario_hash", "", "scenario_version", "", "simulated",
+			  0, "source", "ip", value, "scope", scope, "value", value, "start_at", now_s,
+			  "stop_at", now_s);
+	body = alert ? json_dumps(alert, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(alert);
+	if (body && !client_call(cl, "POST", "/v1/alerts", body, "Unable to add decision : ", NULL)) {
+		cli_info("Decision successfully added");
+		ret = EXIT_OK;
+	}
+	free(body);
+	client_close(cl);
+	return ret;
+}
+
+static int decisions_delete(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ip", required_argument, NULL, 'i' },	   { "range", required_argument, NULL, 'r' },
+		{ "type", required_argument, NULL, 't' },  { "value", required_argument, NULL, 'v' },
+		{ "scenario", required_argument, NULL, 's' }, { "id", required_argument, NULL, 'I' },
+		{ "all", no_argument, NULL, 'A' },	   { "contained", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct lapi_client *cl = NULL;
+	struct query q = { 0 };
+	const char *id = NULL;
+	bool all = false, contained = false;
+	char *qs = NULL, *path = NULL;
+	json_t *resp = NULL;
+	int opt, ret = EXIT_FATAL;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "i:r:t:v:s:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			if (!valid_ip(optarg)) {
+				cli_fatal("%s isn't a valid ip", optarg);
+				goto out;
+			}
+			query_add(&q, "ip", optarg);
+			break;
+		case 'r':
+			if (!valid_range(optarg)) {
+				cli_fatal("%s isn't a valid range", optarg);
+				goto out;
+			}
+			query_add(&q, "range", optarg);
+			break;
+		case 't': query_add(&q, "type", optarg); break;
+		case 'v': query_add(&q, "value", optarg); break;
+		case 's': query_add(&q, "scenario", optarg); break;
+		case 'I': id = optarg; break;
+		case 'A': all = true; break;
+		case 'C': contained = true; break;
+		default: ret = EXIT_USAGE; goto out;
+		}
+	}
+	if (!all && !id && !q.n) {
+		fprintf(stdout, "\nUsage:\n  cscli decisions delete [filters] [--all] [flags]\n\n");
+		cli_fatal("At least one filter or --all must be specified");
+		goto out;
+	}
+	if (contained)
+		query_add(&q, "contains", "false");
+	if (client_open(c, &cl))
+		goto out;
+	if (id) {
+		char *end;
+
+		strtoll(id, &end, 10);
+		if (!*id || *end) {
+			cli_fatal("id '%s' is not an integer", id);
+			goto out;
+		}
+		if (asprintf(&path, "/v1/decisions/%s", id) < 0)
+			goto out;
+		if (client_call(cl, "DELETE", path, NULL, "Unable to delete decision : ", &resp))
+			goto out;
+	} else {
+		qs = query_encode(&q);
+		if (!qs || asprintf(&path, "/v1/decisions?%s", all ? "" : qs) < 0)
+			goto out;
+		if (client_call(cl, "DELETE", path, NULL, "Unable to delete decisions : ", &resp))
+			goto out;
+	}
+	cli_info("%s decision(s) deleted",
+		 json_string_value(json_object_get(resp, "nbDeleted"))
+			 ? json_string_value(json_object_get(resp, "nbDeleted"))
+			 : "0");
+	ret = EXIT_OK;
+out:
+	json_decref(resp);
+	free(qs);
+	free(path);
+	query_free(&q);
+	client_close(cl);
+	return ret;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+static int decisions_list(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },	     { "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' }, { "type", required_argument, NULL, 't' },
+		{ "scope", required_argument, NULL, 'P' }, { "value", required_argument, NULL, 'v' },
+		{ "scenario", required_argument, NULL, 's' }, { "ip", required_argument, NULL, 'i' },
+		{ "range", required_argument, NULL, 'r' }, { "origin", required_argument, NULL, 'O' },
+		{ "limit", required_argument, NULL, 'l' }, { "no-simu", no_argument, NULL, 'N' },
+		{ "machine", no_argument, NULL, 'm' },	     { "contained", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct lapi_client *cl = NULL;
+	struct query q = { 0 };
+	bool all = false, machine = false;
+	const char *limit = "100";
+	char *qs = NULL, *path = NULL;
+	json_t *alerts = NULL, *a, *d;
+	size_t i, k, skipped = 0;
+	int opt, ret = EXIT_FATAL;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "aS:U:t:v:s:i:r:l:m", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'a': all = true; break;
+		case 'S': query_add(&q, "since", optarg); break;
+		case 'U': query_add(&q, "until", optarg); break;
+		case 't': query_add(&q, "decision_type", optarg); break;
+		case 'P': query_add(&q, "scope", optarg); break;
+		case 'v': query_add(&q, "value", optarg); break;
+		case 's': query_add(&q, "scenario", optarg); break;
+		case 'i': query_add(&q, "ip", optarg); break;
+		case 'r': query_add(&q, "range", optarg); break;
+		case 'O': query_add(&q, "origin", optarg); break;
+		case 'l': limit = optarg; break;
+		case 'N': query_add(&q, "simulated", "false"); break;
+		case 'm': machine = true; break;
+		case 'C': query_add(&q, "contains", "false"); break;
+		default: ret = EXIT_USAGE; goto out;
+		}
+	}
+	query_add(&q, "has_active_decision", "true");
+	query_add(&q, "include_capi", all ? "true" : "false");
+	query_add(&q, "limit", limit);
+	qs = query_encode(&q);
+	if (!qs || asprintf(&path, "/v1/alerts?%s", qs) < 0)
+		goto out;
+	if (client_open(c, &cl))
+		goto out;
+	if (client_call(cl, "GET", path, NULL, "Unable to list decisions : ", &alerts))
+		goto out;
+	if (c->out == OUT_JSON) {
+		print_json(alerts, 1, false);
+		ret = EXIT_OK;
+		goto out;
+	}
+	/* flatten, skipping duplicate simulated:type:scope:value */
+	struct table t;
+	static const char *const hdr[] = { "ID",	  "Source", "Scope:Value", "Reason",
+					   "Action",	  "Country", "AS",	    "Events",
+					   "expiration", "Alert ID", "Machine" };
+	json_t *seen = json_object();
+	size_t rows = 0;
+
+	table_init(&t, machine ? 11 : 10, hdr);
+	if (c->out == OUT_RAW)
+		printf("id,source,ip,reason,action,country,as,events_count,expiration,simulated,"
+		       "alert_id%s\n", machine ? ",machine" : "");
+	json_array_foreach(alerts, i, a) {
+		json_t *src = json_object_get(a, "source");
+		bool sim = json_is_true(json_object_get(a, "simulated"));
+
+		json_array_foreach(json_object_get(a, "decisions"), k, d) {
+			char key[1024], id[32], aid[32], ev[32], sv[512], as[256], action[128];
+
+			snprintf(key, sizeof(key), "%d:%s:%s:%s", sim, jstr(d, "type"),
+				 jstr(d, "scope"), jstr(d, "value"));
+			if (json_object_get(seen, key)) {
+				skipped++;
+				continue;
+			}
+			json_object_set_new(seen, key, json_true());
+			snprintf(id, sizeof(id), "%lld",
+				 (long long)json_integer_value(json_object_get(d, "id")));
+			snprintf(aid, sizeof(aid), "%lld",
+				 (long long)json_integer_value(json_object_get(a, "id")));
+			snprintf(ev, sizeof(ev), "%lld",
+				 (long long)json_integer_value(json_object_get(a, "events_count")));
+			snprintf(sv, sizeof(sv), "%s:%s", jstr(d, "scope"), jstr(d, "value"));
+			snprintf(as, sizeof(as), "%s%s%s", jstr(src, "as_number"),
+				 *jstr(src, "as_number") && *jstr(src, "as_name") ? " " : "",
+				 jstr(src, "as_name"));
+			snprintf(action, sizeof(action), "%s%s", sim ? "(simul)" : "", jstr(d, "type"));
+			const char *row[] = { id,  jstr(d, "origin"), sv,
+					      jstr(d, "scenario"), action, jstr(src, "cn"),
+					      as,  ev, jstr(d, "duration"),
+					      aid, jstr(a, "machine_id") };
+			if (c->out == OUT_RAW) {
+				for (int f = 0; f < 9; f++)
+					csv_field(row[f], false);
+				csv_field(sim ? "true" : "false", false);
+				csv_field(aid, !machine);
+				if (machine)
+					csv_field(jstr(a, "machine_id"), true);
+			} else {
+				table_add(&t, row);
+			}
+			rows++;
+		}
+	}
+	if (c->out == OUT_HUMAN) {
+		if (!rows)
+			printf("No active decisions\n");
+		else
+			table_print(&t, true);
+		if (skipped)
+			printf("%zu duplicated entries skipped\n", skipped);
+	}
+	table_free(&t);
+	json_decref(seen);
+	ret = EXIT_OK;
+out:
+	json_decref(alerts);
+	free(qs);
+	free(path);
+	query_free(&q);
+	client_close(cl);
+	return ret;
+}
+
+int cmd_decisions(struct cli *c, int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "Usage: cscli decisions [list|add|delete]\n");
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "list"))
+		return decisions_list(c, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "add"))
+		return decisions_add(c, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "delete") || !strcmp(argv[1], "remove"))
+		return decisions_delete(c, argc - 1, argv + 1);
+	fprintf(stderr, "Error: unknown command \"%s\" for \"cscli decisions\"\n", argv[1]);
+	return EXIT_USAGE;
+}

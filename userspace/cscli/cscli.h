@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cscli internals: global options, output helpers (tables, logrus-style log
+ * lines), the LAPI HTTP client, and one function per command.
+ *
+ * Exit codes (never renumbered): 0 success, 1 any fatal error (CrowdSec's
+ * log.Fatal), 2 usage error.
+ */
+#ifndef CSCLI_H
+#define CSCLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lapi/lapi.h"
+
+enum { EXIT_OK = 0, EXIT_FATAL = 1, EXIT_USAGE = 2 };
+enum out_fmt { OUT_HUMAN, OUT_JSON, OUT_RAW };
+
+struct cli {
+	const char *config_path;
+	enum out_fmt out;
+	struct cs_lapi_config cfg;
+	bool cfg_loaded;
+};
+
+/* logrus text format on stderr: time="25-11-2026 07:45:25" level=info msg="..." */
+void cli_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define cli_info(...) cli_log("info", __VA_ARGS__)
+#define cli_error(...) cli_log("error", __VA_ARGS__)
+/* Logs at fatal level; the caller returns EXIT_FATAL. */
+#define cli_fatal(...) cli_log("fatal", __VA_ARGS__)
+
+/* Tables: rows of cells; box = "+--+" style (decisions), else borderless dashed. */
+struct table {
+	size_t ncols;
+	char **cells; /* row-major, header first */
+	size_t nrows; /* including the header */
+};
+void table_init(struct table *t, size_t ncols, const char *const *header);
+void table_add(struct table *t, const char *const *row);
+void table_print(struct table *t, bool box);
+void table_free(struct table *t);
+/* JSON to stdout with `indent` spaces; trailing newline only when nl. */
+void print_json(json_t *j, int indent, bool nl);
+/* RFC3339 (nano: RFC3339Nano); 0 prints Go's zero time. */
+void fmt_time(int64_t t, bool nano, char *buf, size_t len);
+/* CSV field (quoted when needed). */
+void csv_field(const char *s, bool last);
+
+/* LAPI client (libcurl), logged in with the credentials file. */
+struct lapi_client;
+int client_open(struct cli *c, struct lapi_client **out);
+/* method + "/v1/..." (+query); body may be NULL. *resp is malloc'ed. */
+int client_do(struct lapi_client *cl, const char *method, const char *path, const char *body,
+	      long *status, char **resp);
+/*
+ * client_do + status check: a non-2xx is logged fatal as "<what><API error: msg>"
+ * and returns -EIO. With out, the JSON answer (new reference).
+ */
+int client_call(struct lapi_client *cl, const char *method, const char *path, const char *body,
+		const char *what, json_t **out);
+const char *client_login(struct lapi_client *cl);
+const char *client_url(struct lapi_client *cl);
+void client_close(struct lapi_client *cl);
+/* "API error: <message>" text from a non-2xx body. */
+void api_error_text(const char *body, char *out, size_t len);
+
+/* Query strings: collected then sorted by key (Go's url.Values.Encode order). */
+struct query {
+	char *k[32];
+	char *v[32];
+	size_t n;
+};
+void query_add(struct query *q, const char *k, const char *v);
+char *query_encode(struct query *q); /* "a=b&c=d", frees nothing */
+void query_free(struct query *q);
+
+/* Entry point of the cscli program. */
+int cscli_main(int argc, char **argv);
+int cli_load_config(struct cli *c);
+int cmd_bouncers(struct cli *c, int argc, char **argv);
+int cmd_machines(struct cli *c, int argc, char **argv);
+int cmd_decisions(struct cli *c, int argc, char **argv);
+int cmd_alerts(struct cli *c, int argc, char **argv);
+int cmd_lapi(struct cli *c, int argc, char **argv);
+
+#endif /* CSCLI_H */

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: MIT
+/* cscli output: the one place that formats tables, JSON, CSV and log lines. */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/gotime.h"
+#include "cscli/cscli.h"
+
+void cli_log(const char *level, const char *fmt, ...)
+{
+	char msg[2048], stamp[32], esc[4096];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t o = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%d-%m-%Y %H:%M:%S", &tm);
+	for (const char *p = msg; *p && o + 3 < sizeof(esc); p++) {
+		if (*p == '"' || *p == '\\')
+			esc[o++] = '\\';
+		if (*p == '\n') {
+			esc[o++] = '\\';
+			esc[o++] = 'n';
+			continue;
+		}
+		esc[o++] = *p;
+	}
+	esc[o] = '\0';
+	fprintf(stderr, "time=\"%s\" level=%s msg=\"%s\"\n", stamp, level, esc);
+}
+
+/* Display width: code points, variation selectors 0, emoji planes 2. */
+static size_t dwidth(const char *s)
+{
+	size_t w = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		uint32_t cp;
+		int n;
+
+		if (*p < 0x80) {
+			cp = *p;
+			n = 1;
+		} else if ((*p & 0xe0) == 0xc0) {
+			cp = *p & 0x1f;
+			n = 2;
+		} else if ((*p & 0xf0) == 0xe0) {
+			cp = *p & 0x0f;
+			n = 3;
+		} else {
+			cp = *p & 0x07;
+			n = 4;
+		}
+		for (int i = 1; i < n; i++) {
+			if (!p[i]) {
+				n = i;
+				break;
+			}
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		p += n;
+		if (cp == 0xfe0f || cp == 0x200d)
+			continue;
+		w += cp >= 0x1f000 ? 2 : 1;
+	}
+	return w;
+}
+
+void table_init(struct table *t, size_t ncols, const char *const *header)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+	table_add(t, header);
+}
+
+void table_add(struct table *t, const char *const *row)
+{
+	char **p = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(char *));
+
+	if (!p)
+		return;
+	t->cells = p;
+	for (size_t i = 0; i < t->ncols; i++)
+		t->cells[t->nrows * t->ncols + i] = strdup(row[i] ? row[i] : "");
+	t->nrows++;
+}
+
+void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
+
+static void pad(size_t n)
+{
+	while (n--)
+		putchar(' ');
+}
+
+#define TABLE_WRAP 50 /* box tables wrap longer cells on spaces, like cscli 1.4.6 */
+
+/* Line `n` (0-based) of a cell wrapped at TABLE_WRAP columns, into buf; false past the end. */
+static bool cell_line(const char *s, size_t n, char *buf, size_t len)
+{
+	size_t line = 0;
+
+	for (;;) {
+		const char *end = s, *brk = NULL;
+		size_t w = 0;
+
+		/* take words while they fit; a single long word is cut */
+		while (*end) {
+			const char *word = end;
+
+			while (*end == ' ')
+				end++;
+			while (*end && *end != ' ')
+				end++;
+			char tmp[1024];
+			size_t l = (size_t)(end - s) < sizeof(tmp) - 1 ? (size_t)(end - s) : sizeof(tmp) - 1;
+
+			memcpy(tmp, s, l);
+			tmp[l] = '\0';
+			w = dwidth(tmp);
+			if (w > TABLE_WRAP) {
+				end = brk ? brk : (word == s ? s + TABLE_WRAP : word);
+				break;
+			}
+			brk = end;
+		}
+		if (line == n) {
+			snprintf(buf, len, "%.*s", (int)(end - s), s);
+			return true;
+		}
+		if (!*end)
+			return false;
+		s = end;
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			return false;
+		line++;
+	}
+}
+
+static size_t cell_lines(const char *s, size_t *maxw)
+{
+	char buf[1024];
+	size_t n = 0;
+
+	while (cell_line(s, n, buf, sizeof(buf))) {
+		if (dwidth(buf) > *maxw)
+			*maxw = dwidth(buf);
+		n++;
+	}
+	return n ? n : 1;
+}
+
+static void rule(const size_t *w, size_t ncols)
+{
+	for (size_t c = 0; c < ncols; c++) {
+		putchar('+');
+		for (size_t i = 0; i < w[c] + 2; i++)
+			putchar('-');
+	}
+	printf("+\n");
+}
+
+void table_print(struct table *t, bool box)
+{
+	size_t *w = calloc(t->ncols, sizeof(*w)), total = 0;
+
+	if (!w)
+		return;
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *s = t->cells[r * t->ncols + c];
+
+			if (box)
+				cell_lines(s, &w[c]);
+			else if (dwidth(s) > w[c])
+				w[c] = dwidth(s);
+		}
+	if (box) {
+		rule(w, t->ncols);
+		for (size_t r = 0; r < t->nrows; r++) {
+			size_t nl = 1;
+
+			for (size_t c = 0; c < t->ncols; c++) {
+				size_t dummy = 0, k = cell_lines(t->cells[r * t->ncols + c], &dummy);
+
+				nl = k > nl ? k : nl;
+			}
+			for (size_t l = 0; l < nl; l++) {
+				for (size_t c = 0; c < t->ncols; c++) {
+					char buf[1024] = "";
+					size_t sw, left;
+
+					cell_line(t->cells[r * t->ncols + c], l, buf, sizeof(buf));
+					sw = dwidth(buf);
+					left = r ? 0 : (w[c] - sw) / 2; /* headers centred */
+					printf("| ");
+					pad(left);
+					fputs(buf, stdout);
+					pad(w[c] - sw - left + 1);
+				}
+				printf("|\n");
+			}
+			if (r == 0)
+				rule(w, t->ncols);
+		}
+		rule(w, t->ncols);
+		free(w);
+		return;
+	}
+	for (size_t c = 0; c < t->ncols; c++)
+		total += w[c] + (c ? 3 : 0);
+	total += 2;
+	for (size_t r = 0; r < t->nrows; r++) {
+		if (r <= 1) {
+			for (size_t i = 0; i < total; i++)
+				putchar('-');
+			putchar('\n');
+		}
+		putchar(' ');
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *s = t->cells[r * t->ncols + c];
+
+			fputs(s, stdout);
+			pad(w[c] - dwidth(s) + (c + 1 < t->ncols ? 3 : 1));
+		}
+		putchar('\n');
+	}
+	for (size_t i = 0; i < total; i++)
+		putchar('-');
+	putchar('\n');
+	free(w);
+}
+
+void print_json(json_t *j, int indent, bool nl)
+{
+	char *s = json_dumps(j, JSON_INDENT(indent) | JSON_ENCODE_ANY);
+
+	if (s) {
+		fputs(s, stdout);
+		if (nl)
+			putchar('\n');
+	}
+	free(s);
+}
+
+void csv_field(const char *s, bool last)
+{
+	s = s ? s : "";
+	if (strpbrk(s, ",\"\n")) {
+		putchar('"');
+		for (; *s; s++) {
+			if (*s == '"')
+				putchar('"');
+			putchar(*s);
+		}
+		putchar('"');
+	} else {
+		fputs(s, stdout);
+	}
+	putchar(last ? '\n' : ',');
+}
+
+void fmt_time(int64_t t, bool nano, char *buf, size_t len)
+{
+	if (!t) {
+		snprintf(buf, len, "0001-01-01T00:00:00Z"); /* Go's zero time */
+		return;
+	}
+	if (nano)
+		gotime_format_rfc3339nano(t, buf, len);
+	else
+		gotime_format_rfc3339(t, buf, len);
+}

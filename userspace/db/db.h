@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * LAPI storage on SQLite: machines, bouncers, alerts (+events, meta) and
+ * decisions, with CrowdSec 1.4.6 semantics (soft-deleted decisions, the
+ * per-bouncer stream delta, longest-decision-wins de-duplication).
+ *
+ * Ownership/threading: one struct cs_db owns the only sqlite3 handle. Every
+ * public function takes the handle's mutex and runs as one transaction, so
+ * callers on any thread see all-or-nothing effects. Times are int64 nanoseconds
+ * since the epoch (UTC) and are passed in by the caller (injectable clock).
+ *
+ * Storage choices: timestamps are integers (index-friendly); Ip/Range decisions
+ * carry CrowdSec's five range integers (ip_size, start/end ip, start/end
+ * suffix: order-preserving signed 64-bit halves of the 128-bit address), so
+ * containment queries are index lookups (see db.c, range_cond()).
+ */
+#ifndef CS_DB_H
+#define CS_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cs_db;
+
+struct cs_meta {
+	char *key;
+	char *value;
+};
+
+struct cs_event {
+	int64_t timestamp;
+	char *meta_json; /* the event's meta array, serialized JSON ("null" if none) */
+};
+
+struct cs_decision {
+	int64_t id;
+	int64_t created_at;
+	int64_t until;
+	int64_t duration; /* input: requested duration; output: until - now */
+	char *scenario;
+	char *type;
+	char *scope;
+	char *value;
+	char *origin;
+	bool simulated;
+	int64_t alert_id;
+};
+
+struct cs_alert {
+	int64_t id;
+	int64_t created_at;
+	char *machine_id; /* output: owner ("N/A" if deleted); input: set by the LAPI */
+	char *scenario;
+	char *scenario_hash;
+	char *scenario_version;
+	char *message;
+	char *leakspeed;
+	int64_t events_count;
+	int64_t capacity;
+	int64_t start_at;
+	int64_t stop_at;
+	bool simulated;
+	bool remediation;
+	char *src_scope;
+	char *src_value;
+	char *src_ip;
+	char *src_range;
+	char *src_as_number;
+	char *src_as_name;
+	char *src_cn;
+	double src_latitude;
+	double src_longitude;
+	struct cs_event *events;
+	size_t n_events;
+	struct cs_meta *meta;
+	size_t n_meta;
+	struct cs_decision *decisions;
+	size_t n_decisions;
+};
+
+void cs_decision_clear(struct cs_decision *d);
+/* Frees the members and the struct itself; accepts NULL. */
+void cs_alert_free(struct cs_alert *a);
+void cs_alerts_free(struct cs_alert **v, size_t n);
+void cs_decisions_free(struct cs_decision *v, size_t n);
+
+/* An address range in CrowdSec's integer encoding (contract 4.7). */
+struct cs_range {
+	int ip_size; /* 4, 16, or 0 for "not an address" */
+	int64_t start_ip, start_suffix, end_ip, end_suffix;
+	int plen;
+};
+/* Parse "ip" or "cidr" (host bits ignored, ::ffff:a.b.c.d is IPv4): 0 or -EINVAL. */
+int cs_range_parse(const char *text, struct cs_range *out);
+
+/* Decision filter shared by GET /v1/decisions, the stream and DELETE /v1/decisions. */
+struct cs_dfilter {
+	char **scopes;	/* scope IN (...) */
+	size_t n_scopes;
+	char **origins; /* origin IN (...) */
+	size_t n_origins;
+	char **sc_contains; /* scenario contains any (case-insensitive) */
+	size_t n_sc_contains;
+	char **sc_not_contains;
+	size_t n_sc_not_contains;
+	const char *value;
+	const char *type;
+	const char *scenario; /* exact */
+	bool has_range;
+	bool contains; /* true: decision contains the range; false: inside it */
+	struct cs_range range;
+	bool include_simulated;
+	bool no_dedup;
+};
+
+struct cs_afilter {
+	const char *scope, *value, *scenario, *decision_type, *origin;
+	bool has_range, contains;
+	struct cs_range range;
+	bool has_since, has_until, has_created_before;
+	int64_t since, until, created_before; /* absolute times */
+	bool exclude_capi;	   /* include_capi=false */
+	int has_active_decision;   /* -1 unset, 0 no decisions, 1 has an active one */
+	bool exclude_simulated;
+	long limit;		   /* 0 = no limit */
+	bool sort_asc;
+};
+
+int cs_db_open(const char *path, struct cs_db **out);
+void cs_db_close(struct cs_db *db);
+
+/* ---- machines ---- */
+struct cs_machine {
+	int64_t id, created_at, updated_at, last_push, last_heartbeat;
+	char *machine_id, *password, *ip_address, *scenarios, *version, *status, *auth_type;
+	bool is_validated;
+};
+void cs_machine_clear(struct cs_machine *m);
+void cs_machines_free(struct cs_machine *v, size_t n);
+/* -EEXIST if the id exists and !force (force replaces the password). */
+int cs_db_machine_add(struct cs_db *db, const char *machine_id, const char *pwhash,
+		      const char *ip, bool validated, bool force, int64_t now);
+int cs_db_machine_get(struct cs_db *db, const char *machine_id, struct cs_machine *out);
+int cs_db_machine_login(struct cs_db *db, const char *machine_id, const char *ip,
+			const char *version, const char *scenarios, int64_t now);
+int cs_db_machine_heartbeat(struct cs_db *db, const char *machine_id, int64_t now);
+int cs_db_machine_validate(struct cs_db *db, const char *machine_id, int64_t now);
+int cs_db_machine_delete(struct cs_db *db, const char *machine_id);
+int cs_db_machine_list(struct cs_db *db, struct cs_machine **out, size_t *n);
+
+/* ---- bouncers ---- */
+struct cs_bouncer {
+	int64_t id, created_at, updated_at, until, last_pull;
+	char *name, *api_key, *ip_address, *type, *version, *auth_type;
+	bool revoked;
+};
+void cs_bouncer_clear(struct cs_bouncer *b);
+void cs_bouncers_free(struct cs_bouncer *v, size_t n);
+int cs_db_bouncer_add(struct cs_db *db, const char *name, const char *key_hash, int64_t now);
+/* -ENOENT if no bouncer has this key hash. */
+int cs_db_bouncer_by_key(struct cs_db *db, const char *key_hash, struct cs_bouncer *out);
+int cs_db_bouncer_seen(struct cs_db *db, int64_t id, const char *ip, const char *type,
+		       const char *version, int64_t now);
+int cs_db_bouncer_set_last_pull(struct cs_db *db, int64_t id, int64_t t);
+int cs_db_bouncer_delete(struct cs_db *db, const char *name);
+int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n);
+
+/* ---- alerts ---- */
+/*
+ * Insert alerts (with their events, meta and decisions) in one transaction;
+ * decisions get until = stop_at + duration. ids[] receives the new alert ids.
+ * The owner is machine_id, or each alert's own machine_id when that is NULL.
+ * Returns -EINVAL (nothing stored) if a decision's Ip/Range value is unparsable.
+ */
+int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
+			const char *machine_id, int64_t now, int64_t *ids);
+int cs_db_alerts_search(struct cs_db *db, const struct cs_afilter *f, int64_t now,
+			struct cs_alert ***out, size_t *n);
+/* -ENOENT if absent. */
+int cs_db_alert_get(struct cs_db *db, int64_t id, int64_t now, struct cs_alert **out);
+int cs_db_alert_delete(struct cs_db *db, int64_t id);
+int cs_db_alerts_delete(struct cs_db *db, const struct cs_afilter *f, int64_t now, long *n);
+/* Alerts per scenario for the cs_alerts gauge (include_capi=false semantics). */
+typedef void (*cs_db_count_cb)(void *ctx, const char *k1, const char *k2, const char *k3,
+			       long count);
+int cs_db_alerts_count(struct cs_db *db, cs_db_count_cb cb, void *ctx);
+
+/* ---- decisions ---- */
+int cs_db_decisions_active(struct cs_db *db, const struct cs_dfilter *f, int64_t now,
+			   struct cs_decision **out, size_t *n);
+/*
+ * The stream answer for a bouncer whose previous pull was at last_pull; in the
+ * same transaction, the bouncer's last_pull becomes now (bouncer_id > 0).
+ */
+int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool startup,
+			   int64_t last_pull, int64_t now, int64_t bouncer_id,
+			   struct cs_decision **new_out, size_t *n_new, struct cs_decision **del_out,
+			   size_t *n_del);
+/*
+ * Same, row by row without copies: cb sees the deleted list first, then the new
+ * one; `d` (and its strings) is only valid during the call. A non-zero return
+ * from cb aborts (and is returned). The db lock is held throughout: keep cb cheap.
+ */
+typedef int (*cs_db_decision_cb)(void *ctx, bool deleted, const struct cs_decision *d);
+int cs_db_decisions_stream_each(struct cs_db *db, const struct cs_dfilter *f, bool startup,
+				int64_t last_pull, int64_t now, int64_t bouncer_id,
+				cs_db_decision_cb cb, void *ctx);
+/* Soft delete (until = now) of active matching decisions; *n = rows changed. */
+int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t now, long *n);
+/* Soft delete one decision whatever its state; -ENOENT if absent. */
+int cs_db_decision_expire_id(struct cs_db *db, int64_t id, int64_t now);
+/* Number of decisions (any state) whose range contains value (GetDecisionsCount). */
+int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since, long *n);
+/* Active decisions grouped by (scenario, origin, type) for cs_active_decisions. */
+int cs_db_decisions_count_active(struct cs_db *db, int64_t now, cs_db_count_cb cb, void *ctx);
+
+/*
+ * Housekeeping (db_config.flush): delete alerts created before `before` (0: no
+ * age limit) and the oldest beyond `max_items` (0: no count limit); their
+ * decisions, events and meta go by cascade. *n = alerts deleted.
+ */
+int cs_db_flush(struct cs_db *db, int64_t before, long max_items, long *n);
+
+const char *cs_db_errmsg(struct cs_db *db);
+
+#endif /* CS_DB_H */

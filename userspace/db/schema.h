@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Schema migrations, applied in order by cs_db_open() under PRAGMA user_version:
+ * migration i brings the database from version i to i+1. Append only; never edit
+ * a migration that has shipped. Names follow CrowdSec 1.4.6's tables and columns;
+ * timestamps are integer nanoseconds (UTC) instead of text.
+ */
+#ifndef CS_DB_SCHEMA_H
+#define CS_DB_SCHEMA_H
+
+static const char *const db_migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE machines ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL, last_push INTEGER, last_heartbeat INTEGER,"
+	" machine_id TEXT NOT NULL UNIQUE, password TEXT NOT NULL,"
+	" ip_address TEXT NOT NULL DEFAULT '', scenarios TEXT NOT NULL DEFAULT '',"
+	" version TEXT NOT NULL DEFAULT '', is_validated INTEGER NOT NULL DEFAULT 0,"
+	" status TEXT NOT NULL DEFAULT '', auth_type TEXT NOT NULL DEFAULT 'password');"
+	"CREATE TABLE bouncers ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL, name TEXT NOT NULL UNIQUE, api_key TEXT NOT NULL,"
+	" revoked INTEGER NOT NULL DEFAULT 0, ip_address TEXT NOT NULL DEFAULT '',"
+	" type TEXT NOT NULL DEFAULT '', version TEXT NOT NULL DEFAULT '', until INTEGER,"
+	" last_pull INTEGER NOT NULL, auth_type TEXT NOT NULL DEFAULT 'api-key');"
+	"CREATE INDEX bouncers_api_key ON bouncers(api_key);"
+	"CREATE TABLE alerts ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL, scenario TEXT NOT NULL, bucket_id TEXT DEFAULT '',"
+	" message TEXT NOT NULL DEFAULT '', events_count INTEGER NOT NULL DEFAULT 0,"
+	" started_at INTEGER NOT NULL, stopped_at INTEGER NOT NULL,"
+	" source_ip TEXT NOT NULL DEFAULT '', source_range TEXT NOT NULL DEFAULT '',"
+	" source_as_number TEXT NOT NULL DEFAULT '', source_as_name TEXT NOT NULL DEFAULT '',"
+	" source_country TEXT NOT NULL DEFAULT '', source_latitude REAL NOT NULL DEFAULT 0,"
+	" source_longitude REAL NOT NULL DEFAULT 0, source_scope TEXT NOT NULL DEFAULT '',"
+	" source_value TEXT NOT NULL DEFAULT '', capacity INTEGER NOT NULL DEFAULT 0,"
+	" leak_speed TEXT NOT NULL DEFAULT '', scenario_version TEXT NOT NULL DEFAULT '',"
+	" scenario_hash TEXT NOT NULL DEFAULT '', simulated INTEGER NOT NULL DEFAULT 0,"
+	" machine_alerts INTEGER REFERENCES machines(id) ON DELETE SET NULL);"
+	"CREATE INDEX alerts_created_at ON alerts(created_at);"
+	"CREATE INDEX alerts_machine ON alerts(machine_alerts);"
+	"CREATE TABLE decisions ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL, until INTEGER NOT NULL, scenario TEXT NOT NULL,"
+	" type TEXT NOT NULL, start_ip INTEGER NOT NULL DEFAULT 0,"
+	" end_ip INTEGER NOT NULL DEFAULT 0, start_suffix INTEGER NOT NULL DEFAULT 0,"
+	" end_suffix INTEGER NOT NULL DEFAULT 0, ip_size INTEGER NOT NULL DEFAULT 0,"
+	" scope TEXT NOT NULL, value TEXT NOT NULL, origin TEXT NOT NULL,"
+	" simulated INTEGER NOT NULL DEFAULT 0,"
+	" alert_decisions INTEGER REFERENCES alerts(id) ON DELETE CASCADE);"
+	/* stream deleted/expiry windows and "active" scans */
+	"CREATE INDEX decisions_until ON decisions(until);"
+	/* stream delta: created since the bouncer's last pull */
+	"CREATE INDEX decisions_created_at ON decisions(created_at);"
+	/* longest-decision-wins lookup per (value, type, scope) */
+	"CREATE INDEX decisions_triple ON decisions(value, type, scope, until);"
+	/* containment: exact candidate-network lookups and inside-range scans */
+	"CREATE INDEX decisions_range ON decisions(ip_size, start_ip, start_suffix, end_ip,"
+	" end_suffix);"
+	"CREATE INDEX decisions_alert ON decisions(alert_decisions);"
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL, time INTEGER NOT NULL, serialized TEXT NOT NULL,"
+	" alert_events INTEGER REFERENCES alerts(id) ON DELETE CASCADE);"
+	"CREATE INDEX events_alert ON events(alert_events);"
+	"CREATE TABLE meta ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+	" alert_metas INTEGER REFERENCES alerts(id) ON DELETE CASCADE);"
+	"CREATE INDEX meta_alert ON meta(alert_metas);",
+};
+
+#endif /* CS_DB_SCHEMA_H */

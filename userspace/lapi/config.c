@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+/* CrowdSec config.yaml: the keys the LAPI and cscli need (contract section 6.1). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/gotime.h"
+#include "common/yamljson.h"
+#include "lapi/lapi.h"
+
+void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->enable = true;
+	cfg->listen_uri = strdup("127.0.0.1:8080");
+	cfg->db_path = strdup("/var/lib/crowdsec/data/crowdsec.db");
+	cfg->profiles_path = strdup("/etc/crowdsec/profiles.yaml");
+	cfg->credentials_path = strdup("/etc/crowdsec/local_api_credentials.yaml");
+	cfg->prometheus_enabled = true;
+	cfg->prometheus_addr = strdup("127.0.0.1");
+	cfg->prometheus_port = 6060;
+	cfg->trusted_ips = calloc(3, sizeof(char *));
+	if (cfg->trusted_ips) {
+		cfg->trusted_ips[0] = strdup("127.0.0.1");
+		cfg->trusted_ips[1] = strdup("::1");
+		cfg->n_trusted_ips = 2;
+	}
+	cfg->max_body = 16u << 20;
+	cfg->max_connections = 1024;
+	cfg->max_per_ip = 256;
+	cfg->threads = 4;
+	cfg->conn_timeout = 120;
+}
+
+void cs_lapi_config_clear(struct cs_lapi_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->log_level);
+	free(cfg->tls_cert_file);
+	free(cfg->tls_key_file);
+	free(cfg->listen_uri);
+	free(cfg->db_path);
+	free(cfg->profiles_path);
+	free(cfg->credentials_path);
+	free(cfg->prometheus_addr);
+	for (size_t i = 0; i < cfg->n_trusted_ips; i++)
+		free(cfg->trusted_ips[i]);
+	free(cfg->trusted_ips);
+	for (size_t i = 0; i < cfg->n_trusted_proxies; i++)
+		free(cfg->trusted_proxies[i]);
+	free(cfg->trusted_proxies);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static void set_str(char **dst, json_t *root, const char *path)
+{
+	const char *v = yamljson_get_str(root, path, NULL);
+
+	if (v) {
+		free(*dst);
+		*dst = strdup(v);
+	}
+}
+
+int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err, size_t errlen)
+{
+	json_t *docs, *root, *ips;
+	long v;
+
+	cs_lapi_config_defaults(cfg);
+	docs = yamljson_load_file(path, true, err, errlen);
+	if (!docs)
+		return -EINVAL;
+	root = json_array_get(docs, 0);
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "%s: not a YAML mapping", path);
+		json_decref(docs);
+		return -EINVAL;
+	}
+	cfg->enable = yamljson_get_bool(root, "api.server.enable", true);
+	set_str(&cfg->log_level, root, "common.log_level");
+	set_str(&cfg->log_level, root, "api.server.log_level");
+	set_str(&cfg->listen_uri, root, "api.server.listen_uri");
+	set_str(&cfg->db_path, root, "db_config.db_path");
+	set_str(&cfg->profiles_path, root, "api.server.profiles_path");
+	set_str(&cfg->credentials_path, root, "api.client.credentials_path");
+	cfg->insecure_skip_verify = yamljson_get_bool(root, "api.client.insecure_skip_verify", false);
+	set_str(&cfg->tls_cert_file, root, "api.server.tls.cert_file");
+	set_str(&cfg->tls_key_file, root, "api.server.tls.key_file");
+	cfg->prometheus_enabled = yamljson_get_bool(root, "prometheus.enabled", true);
+	set_str(&cfg->prometheus_addr, root, "prometheus.listen_addr");
+	cfg->prometheus_aggregated =
+		!strcmp(yamljson_get_str(root, "prometheus.level", "full"), "aggregated");
+	cfg->prometheus_port = (int)yamljson_get_long(root, "prometheus.listen_port", 6060);
+	ips = yamljson_get(root, "api.server.trusted_ips");
+	if (json_is_array(ips)) {
+		size_t i;
+		json_t *it;
+
+		for (i = 0; i < cfg->n_trusted_ips; i++)
+			free(cfg->trusted_ips[i]);
+		free(cfg->trusted_ips);
+		cfg->n_trusted_ips = 0;
+		cfg->trusted_ips = calloc(json_array_size(ips) + 1, sizeof(char *));
+		json_array_foreach(ips, i, it) {
+			if (cfg->trusted_ips && json_is_string(it))
+				cfg->trusted_ips[cfg->n_trusted_ips++] = strdup(json_string_value(it));
+		}
+	}
+	cfg->flush_max_items = yamljson_get_long(root, "db_config.flush.max_items", 0);
+	const char *age = yamljson_get_str(root, "db_config.flush.max_age", NULL);
+
+	if (age && gotime_parse_duration_days(age, &cfg->flush_max_age)) {
+		snprintf(err, errlen, "%s: db_config.flush.max_age: invalid duration '%s'", path, age);
+		json_decref(docs);
+		return -EINVAL;
+	}
+	cfg->use_forwarded_for = yamljson_get_bool(root, "api.server.use_forwarded_for_headers", false);
+	ips = yamljson_get(root, "api.server.trusted_proxies");
+	if (json_is_array(ips)) {
+		size_t i;
+		json_t *it;
+
+		cfg->trusted_proxies = calloc(json_array_size(ips) + 1, sizeof(char *));
+		json_array_foreach(ips, i, it) {
+			if (cfg->trusted_proxies && json_is_string(it))
+				cfg->trusted_proxies[cfg->n_trusted_proxies++] =
+					strdup(json_string_value(it));
+		}
+	}
+	v = yamljson_get_long(root, "api.server.max_body_bytes", 0);
+	if (v > 0)
+		cfg->max_body = (size_t)v;
+	v = yamljson_get_long(root, "api.server.max_connections", 0);
+	if (v > 0)
+		cfg->max_connections = (unsigned)v;
+	v = yamljson_get_long(root, "api.server.threads", 0);
+	if (v > 0 && v <= 64)
+		cfg->threads = (unsigned)v;
+	const char *type = yamljson_get_str(root, "db_config.type", "sqlite");
+
+	if (strcmp(type, "sqlite")) {
+		snprintf(err, errlen, "%s: db_config.type '%s' is not supported (sqlite only)", path,
+			 type);
+		json_decref(docs);
+		return -EINVAL;
+	}
+	json_decref(docs);
+	if (!cfg->listen_uri || !cfg->db_path) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}

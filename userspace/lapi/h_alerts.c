@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: MIT
+/*
+ * /v1/alerts: push (profiles -> decisions), search, get, delete.
+ *
+ * Status codes: bad input (malformed JSON, wrong types, missing fields, bad
+ * filters, bad ip/range) is 400 with 1.4.6's message text. 1.4.6 itself answers
+ * 500 for schema-validation and filter errors; no Debian client looks at the
+ * code beyond 2xx/non-2xx, and a 4xx tells the truth about whose fault it is.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+#include "lapi/lapi_int.h"
+
+#define BAD_INPUT 400
+
+static bool parse_id(const char *s, int64_t *id)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*id = v;
+	return true;
+}
+
+void h_alerts_push(struct req *r)
+{
+	json_t *j = req_json(r), *miss = NULL, *ids_json = NULL, *el;
+	struct cs_alert **v = NULL;
+	int64_t *ids = NULL, now = gotime_now();
+	char msg[1024] = "";
+	size_t n = 0, i;
+	int ret = 0;
+
+	if (!j)
+		return;
+	if (!json_is_array(j)) {
+		reply_msg(r, BAD_INPUT,
+			  "json: cannot unmarshal %s into Go value of type models.AddAlertsRequest",
+			  json_is_object(j) ? "object" : "value");
+		goto out;
+	}
+	miss = json_array();
+	v = calloc(json_array_size(j) + 1, sizeof(*v));
+	ids = calloc(json_array_size(j) + 1, sizeof(*ids));
+	if (!miss || !v || !ids) {
+		reply_msg(r, 500, "out of memory");
+		goto out;
+	}
+	json_array_foreach(j, i, el) {
+		int e = codec_alert_decode(el, i, now, &v[n], msg, sizeof(msg), miss);
+
+		if (e == -EBADMSG || e == -ENOMEM) {
+			ret = e;
+			break;
+		}
+		if (e) {
+			ret = ret ? ret : e;
+			continue;
+		}
+		free(v[n]->machine_id);
+		v[n]->machine_id = strdup(r->machine);
+		n++;
+	}
+	if (ret == -EBADMSG) {
+		reply_msg(r, BAD_INPUT, "%s", msg);
+		goto out;
+	} else if (ret == -EINVAL) {
+		char buf[4096] = "validation failure list:";
+		size_t k;
+		json_t *m;
+
+		json_array_foreach(miss, k, m) {
+			size_t bl = strlen(buf);
+
+			snprintf(buf + bl, sizeof(buf) - bl, "\n%s", json_string_value(m));
+		}
+		reply_msg(r, BAD_INPUT, "%s", buf);
+		goto out;
+	} else if (ret) {
+		reply_msg(r, 500, "out of memory");
+		goto out;
+	}
+	ret = lapi_store_alerts(r->l, v, n, r->machine, now, ids, msg, sizeof(msg));
+	if (ret == -EINVAL) {
+		reply_msg(r, BAD_INPUT, "%s", msg);
+		goto out;
+	} else if (ret) {
+		reply_msg(r, 500, "%s", msg);
+		goto out;
+	}
+	ids_json = json_array();
+	for (i = 0; ids_json && i < n; i++) {
+		char b[32];
+
+		snprintf(b, sizeof(b), "%lld", (long long)ids[i]);
+		json_array_append_new(ids_json, json_string(b));
+	}
+	reply_json(r, 201, ids_json);
+out:
+	cs_alerts_free(v, n);
+	free(ids);
+	json_decref(miss);
+	json_decref(j);
+}
+
+static const char *const alert_filter_keys[] = {
+	"scope",       "value",	       "scenario",	      "ip",	   "range",
+	"contains",    "since",	       "until",		      "created_before", "decision_type",
+	"origin",      "include_capi", "has_active_decision", "simulated", "limit",
+	"sort",
+};
+
+static int rel_time(struct req *r, const char *v, int64_t now, int64_t *out)
+{
+	int64_t d;
+
+	if (gotime_parse_duration_days(v, &d)) {
+		reply_msg(r, BAD_INPUT, "while parsing duration: time: invalid duration \"%s\"", v);
+		return -EINVAL;
+	}
+	*out = now - d;
+	return 0;
+}
+
+static int afilter_parse(struct req *r, struct cs_afilter *f, int64_t now)
+{
+	const char *v;
+	bool b;
+
+	memset(f, 0, sizeof(*f));
+	f->has_active_decision = -1;
+	f->contains = true;
+	f->limit = 100;
+	for (size_t i = 0; i < r->nargs; i++) {
+		bool known = false;
+
+		for (size_t k = 0; k < sizeof(alert_filter_keys) / sizeof(alert_filter_keys[0]); k++)
+			known = known || !strcmp(r->args[i].key, alert_filter_keys[k]);
+		if (!known) {
+			reply_msg(r, BAD_INPUT, "Filter parameter '%s' is unknown (=%s): invalid filter",
+				  r->args[i].key, r->args[i].val);
+			return -EINVAL;
+		}
+	}
+	f->scope = req_arg(r, "scope");
+	f->value = req_arg(r, "value");
+	f->scenario = req_arg(r, "scenario");
+	f->decision_type = req_arg(r, "decision_type");
+	f->origin = req_arg(r, "origin");
+	if ((v = req_arg(r, "contains")) && !go_parse_bool(v, &f->contains)) {
+		reply_msg(r, BAD_INPUT, "invalid contains value : strconv.ParseBool: parsing \"%s\":"
+					" invalid syntax", v);
+		return -EINVAL;
+	}
+	v = req_arg(r, "range");
+	if (!v)
+		v = req_arg(r, "ip");
+	if (v) {
+		if (cs_range_parse(v, &f->range)) {
+			reply_msg(r, BAD_INPUT, "unable to convert '%s' to int: invalid address: invalid"
+						" ip address / range", v);
+			return -EINVAL;
+		}
+		f->has_range = true;
+	}
+	if ((v = req_arg(r, "since")) && rel_time(r, v, now, &f->since))
+		return -EINVAL;
+	f->has_since = v != NULL;
+	if ((v = req_arg(r, "until")) && rel_time(r, v, now, &f->until))
+		return -EINVAL;
+	f->has_until = v != NULL;
+	if ((v = req_arg(r, "created_before")) && rel_time(r, v, now, &f->created_before))
+		return -EINVAL;
+	f->has_created_before = v != NULL;
+	if ((v = req_arg(r, "include_capi")) && go_parse_bool(v, &b))
+		f->exclude_capi = !b;
+	if (f->origin)
+		f->exclude_capi = false;
+	if ((v = req_arg(r, "has_active_decision"))) {
+		if (!go_parse_bool(v, &b)) {
+			reply_msg(r, BAD_INPUT, "'%s' is not a boolean: strconv.ParseBool: parsing"
+						" \"%s\": invalid syntax: unable to parse type", v, v);
+			return -EINVAL;
+		}
+		f->has_active_decision = b;
+	}
+	if ((v = req_arg(r, "simulated")) && go_parse_bool(v, &b))
+		f->exclude_simulated = !b;
+	if ((v = req_arg(r, "limit"))) {
+		char *end;
+
+		errno = 0;
+		f->limit = strtol(v, &end, 10);
+		if (errno || !*v || *end || f->limit < 0) {
+			reply_msg(r, BAD_INPUT, "bad limit in parameters: [%s]", v);
+			return -EINVAL;
+		}
+	}
+	v = req_arg(r, "sort");
+	f->sort_asc = v && !strcmp(v, "ASC");
+	return 0;
+}
+
+void h_alerts_search(struct req *r)
+{
+	int64_t now = gotime_now();
+	struct cs_alert **v = NULL;
+	struct cs_afilter f;
+	json_t *arr;
+	size_t n = 0;
+
+	if (afilter_parse(r, &f, now))
+		return;
+	if (cs_db_alerts_search(r->l->db, &f, now, &v, &n)) {
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+		return;
+	}
+	if (r->head) {
+		reply_raw(r, 200, "text/plain; charset=utf-8", NULL, 0);
+		goto out;
+	}
+	if (!n) {
+		reply_json(r, 200, json_null());
+		goto out;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr && i < n; i++)
+		json_array_append_new(arr, codec_alert_encode(v[i]));
+	reply_json(r, 200, arr);
+out:
+	cs_alerts_free(v, n);
+}
+
+void h_alerts_delete(struct req *r)
+{
+	int64_t now = gotime_now();
+	struct cs_afilter f;
+	char b[32];
+	long n = 0;
+
+	if (afilter_parse(r, &f, now))
+		return;
+	f.limit = 0;
+	if (cs_db_alerts_delete(r->l->db, &f, now, &n)) {
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+		return;
+	}
+	snprintf(b, sizeof(b), "%ld", n);
+	reply_json(r, 200, json_pack("{s:s}", "nbDeleted", b));
+}
+
+void h_alert_get(struct req *r)
+{
+	struct cs_alert *a = NULL;
+	int64_t id;
+	int ret;
+
+	if (!parse_id(r->param, &id)) {
+		reply_msg(r, BAD_INPUT, "alert_id must be valid integer");
+		return;
+	}
+	ret = cs_db_alert_get(r->l->db, id, gotime_now(), &a);
+	if (ret == -ENOENT) {
+		reply_msg(r, 404, "object not found");
+		return;
+	} else if (ret) {
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+		return;
+	}
+	if (r->head)
+		reply_raw(r, 200, "text/plain; charset=utf-8", NULL, 0);
+	else
+		reply_json(r, 200, codec_alert_encode(a));
+	cs_alert_free(a);
+}
+
+void h_alert_delete(struct req *r)
+{
+	int64_t id;
+	int ret;
+
+	if (!parse_id(r->param, &id)) {
+		reply_msg(r, BAD_INPUT, "alert_id must be valid integer");
+		return;
+	}
+	ret = cs_db_alert_delete(r->l->db, id);
+	if (ret == -ENOENT)
+		reply_msg(r, 404, "ent: alert not found");
+	else if (ret)
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+	else
+		reply_json(r, 200, json_pack("{s:s}", "nbDeleted", "1"));
+}

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+/*
+ * /v1/decisions (bouncer query, machine soft-delete) and /v1/decisions/stream
+ * (contract sections 2.9-2.12 and 3). Filter errors are 400 (see h_alerts.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+#include "lapi/lapi_int.h"
+
+#define BAD_INPUT 400
+
+enum dmode { DM_GET, DM_STREAM, DM_DELETE };
+
+struct dlists {
+	char *items[4][LAPI_MAX_LIST_ITEMS];
+	size_t n[4];
+};
+
+static void dlists_free(struct dlists *l)
+{
+	for (int k = 0; k < 4; k++)
+		for (size_t i = 0; i < l->n[k]; i++)
+			free(l->items[k][i]);
+}
+
+static const char *norm_scope(const char *s)
+{
+	if (!strcasecmp(s, "ip"))
+		return "Ip";
+	if (!strcasecmp(s, "range"))
+		return "Range";
+	if (!strcasecmp(s, "country"))
+		return "Country";
+	if (!strcasecmp(s, "as"))
+		return "AS";
+	return s;
+}
+
+/* Split a comma list into slot k; 0 or -E2BIG. */
+static int split_list(struct dlists *l, int k, const char *v, bool scopes)
+{
+	const char *p = v;
+
+	while (*p) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		char *item;
+
+		if (n) {
+			if (l->n[k] >= LAPI_MAX_LIST_ITEMS)
+				return -E2BIG;
+			item = strndup(p, n);
+			if (!item)
+				return -ENOMEM;
+			if (scopes) {
+				const char *ns = norm_scope(item);
+
+				if (ns != item) {
+					free(item);
+					item = strdup(ns);
+					if (!item)
+						return -ENOMEM;
+				}
+			}
+			l->items[k][l->n[k]++] = item;
+		}
+		p += n + (c ? 1 : 0);
+	}
+	return 0;
+}
+
+static const char *const delete_keys[] = { "scopes", "origin", "value", "type",
+					   "scenario", "ip",	 "range", "contains" };
+
+static int dfilter_parse(struct req *r, enum dmode mode, struct cs_dfilter *f,
+			 struct dlists *l)
+{
+	const char *v;
+	int ret = 0;
+
+	memset(f, 0, sizeof(*f));
+	memset(l, 0, sizeof(*l));
+	f->contains = true;
+	if (mode == DM_DELETE) {
+		for (size_t i = 0; i < r->nargs; i++) {
+			bool known = false;
+
+			for (size_t k = 0; k < sizeof(delete_keys) / sizeof(delete_keys[0]); k++)
+				known = known || !strcmp(r->args[i].key, delete_keys[k]);
+			if (!known) {
+				reply_msg(r, BAD_INPUT, "'%s' doesn't exist: invalid filter",
+					  r->args[i].key);
+				return -EINVAL;
+			}
+		}
+		f->include_simulated = true;
+		if ((v = req_arg(r, "scopes")) && !(ret = split_list(l, 0, "x", false))) {
+			free(l->items[0][0]);
+			l->items[0][0] = strdup(v);
+			if (!l->items[0][0])
+				ret = -ENOMEM;
+		}
+		if (!ret && (v = req_arg(r, "origin")) && !(ret = split_list(l, 1, "x", false))) {
+			free(l->items[1][0]);
+			l->items[1][0] = strdup(v);
+			if (!l->items[1][0])
+				ret = -ENOMEM;
+		}
+		f->scenario = req_arg(r, "scenario");
+	} else {
+		v = req_arg(r, "scopes");
+		if (!v && mode == DM_STREAM)
+			v = "ip,range";
+		if (v)
+			ret = split_list(l, 0, v, true);
+		if (!ret && (v = req_arg(r, "origins")))
+			ret = split_list(l, 1, v, false);
+		if (!ret && (v = req_arg(r, "scenarios_containing")))
+			ret = split_list(l, 2, v, false);
+		if (!ret && (v = req_arg(r, "scenarios_not_containing")))
+			ret = split_list(l, 3, v, false);
+		v = req_arg(r, "simulated");
+		f->include_simulated = v && strcmp(v, "false");
+		v = req_arg(r, "dedup");
+		f->no_dedup = v && !strcmp(v, "false");
+	}
+	if (ret) {
+		reply_msg(r, BAD_INPUT, "filter list too long (max %d items)", LAPI_MAX_LIST_ITEMS);
+		dlists_free(l);
+		return -EINVAL;
+	}
+	f->scopes = l->items[0];
+	f->n_scopes = l->n[0];
+	f->origins = l->items[1];
+	f->n_origins = l->n[1];
+	f->sc_contains = l->items[2];
+	f->n_sc_contains = l->n[2];
+	f->sc_not_contains = l->items[3];
+	f->n_sc_not_contains = l->n[3];
+	f->value = req_arg(r, "value");
+	f->type = req_arg(r, "type");
+	if ((v = req_arg(r, "contains")) && !go_parse_bool(v, &f->contains)) {
+		reply_msg(r, BAD_INPUT, "invalid contains value : strconv.ParseBool: parsing \"%s\":"
+					" invalid syntax", v);
+		dlists_free(l);
+		return -EINVAL;
+	}
+	/* both given: range wins (1.4.6 is nondeterministic here, contract 13.15) */
+	v = req_arg(r, "range");
+	if (!v)
+		v = req_arg(r, "ip");
+	if (v) {
+		if (cs_range_parse(v, &f->range)) {
+			reply_msg(r, BAD_INPUT, "unable to convert '%s' to int: invalid address: invalid"
+						" ip address / range", v);
+			dlists_free(l);
+			return -EINVAL;
+		}
+		f->has_range = true;
+	}
+	return 0;
+}
+
+struct sbuf;
+static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n);
+static char *sb_render(const struct cs_decision *v, size_t n, size_t *len);
+
+void h_decisions_get(struct req *r)
+{
+	int64_t now = gotime_now();
+	struct cs_decision *v = NULL;
+	struct cs_dfilter f;
+	struct dlists l;
+	size_t n = 0;
+
+	if (dfilter_parse(r, DM_GET, &f, &l))
+		return;
+	if (cs_db_decisions_active(r->l->db, &f, now, &v, &n)) {
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+		goto out;
+	}
+	cs_metrics_inc(r->l->metrics, n ? M_DECISIONS_OK : M_DECISIONS_KO, r->bouncer.name, NULL,
+		       NULL);
+	if (now - r->bouncer.last_pull >= 60 * NSEC_PER_SEC)
+		cs_db_bouncer_set_last_pull(r->l->db, r->bouncer.id, now);
+	if (r->head)
+		reply_raw(r, 200, "text/plain; charset=utf-8", NULL, 0);
+	else {
+		size_t len = 0;
+		char *body = sb_render(v, n, &len);
+
+		if (body)
+			reply_raw(r, 200, "application/json; charset=utf-8", body, len);
+		else
+			reply_msg(r, 500, "out of memory");
+	}
+out:
+	cs_decisions_free(v, n);
+	dlists_free(&l);
+}
+
+/*
+ * The stream body is built incrementally (one small jansson object per
+ * decision) so a startup answer with a million decisions never holds a
+ * million json_t at once.
+ */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t nc = (b->len + n + 1) * 2;
+		char *np = realloc(b->p, nc);
+
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/*
+ * A JSON string for the stream. Strings made only of characters that never
+ * need escaping (IPs, CIDRs, scenario names...) are copied as they are; any
+ * other goes through jansson. Same bytes as json_dumps, several times faster
+ * on a million-decision startup answer.
+ */
+static void sb_str(struct sbuf *b, const char *s)
+{
+	const char *p;
+
+	for (p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr(" ._:/-'()+,;=@#", *p)))
+			break;
+	if (!*p) {
+		sb_add(b, "\"", 1);
+		sb_add(b, s, (size_t)(p - s));
+		sb_add(b, "\"", 1);
+		return;
+	}
+	json_t *j = json_string(s);
+	char *e = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+	json_decref(j);
+	if (!e) {
+		b->oom = true;
+		return;
+	}
+	sb_add(b, e, strlen(e));
+	free(e);
+}
+
+static void sb_item(struct sbuf *b, const struct cs_decision *d, bool first)
+{
+	char dur[GOTIME_STRLEN], num[64];
+	int l;
+
+	gotime_format_duration(d->duration, dur, sizeof(dur));
+	sb_add(b, first ? "{\"duration\":\"" : ",{\"duration\":\"", first ? 13 : 14);
+	sb_add(b, dur, strlen(dur));
+	l = snprintf(num, sizeof(num), "\",\"id\":%lld,\"origin\":", (long long)d->id);
+	sb_add(b, num, (size_t)l);
+	sb_str(b, d->origin ? d->origin : "");
+	sb_add(b, ",\"scenario\":", 12);
+	sb_str(b, d->scenario ? d->scenario : "");
+	sb_add(b, ",\"scope\":", 9);
+	sb_str(b, d->scope ? d->scope : "");
+	sb_add(b, ",\"type\":", 8);
+	sb_str(b, d->type ? d->type : "");
+	sb_add(b, ",\"value\":", 9);
+	sb_str(b, d->value ? d->value : "");
+	sb_add(b, "}", 1);
+}
+
+static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n)
+{
+	if (!n) {
+		sb_add(b, "null", 4);
+		return;
+	}
+	sb_add(b, "[", 1);
+	for (size_t i = 0; i < n && !b->oom; i++)
+		sb_item(b, &v[i], i == 0);
+	sb_add(b, "]", 1);
+}
+
+static char *sb_render(const struct cs_decision *v, size_t n, size_t *len)
+{
+	struct sbuf b = { 0 };
+
+	sb_list(&b, v, n);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
+/* Stream rendering state: rows arrive deleted first, then new (db.h). */
+struct stream_out {
+	struct sbuf b;
+	int phase; /* 0: nothing yet, 1: in deleted, 2: in new */
+	size_t count;
+};
+
+/* close the list of the current phase ("null" when it had no element) */
+static void stream_close(struct stream_out *o)
+{
+	sb_add(&o->b, o->count ? "]" : "null", o->count ? 1 : 4);
+}
+
+static void stream_advance(struct stream_out *o, int want)
+{
+	while (o->phase < want) {
+		if (o->phase == 1)
+			stream_close(o);
+		o->phase++;
+		o->count = 0;
+		sb_add(&o->b, o->phase == 1 ? "{\"deleted\":" : ",\"new\":", o->phase == 1 ? 11 : 7);
+	}
+}
+
+static int stream_row(void *ctx, bool deleted, const struct cs_decision *d)
+{
+	struct stream_out *o = ctx;
+
+	stream_advance(o, deleted ? 1 : 2);
+	if (!o->count)
+		sb_add(&o->b, "[", 1);
+	sb_item(&o->b, d, o->count == 0);
+	o->count++;
+	return o->b.oom ? -ENOMEM : 0;
+}
+
+void h_stream(struct req *r)
+{
+	int64_t start = gotime_now();
+	const char *su = req_arg(r, "startup");
+	bool startup = su && !strcmp(su, "true");
+	struct stream_out o = { 0 };
+	struct cs_dfilter f;
+	struct dlists l;
+	int err;
+
+	if (dfilter_parse(r, DM_STREAM, &f, &l))
+		return;
+	/* queries and the last_pull update are one transaction; rows rendered as they come */
+	err = cs_db_decisions_stream_each(r->l->db, &f, startup, r->bouncer.last_pull, start,
+					  r->bouncer.id, stream_row, &o);
+	if (err) {
+		reply_msg(r, 500, "%s", err == -ENOMEM ? "out of memory" : "database error");
+		goto out;
+	}
+	stream_advance(&o, 2);
+	stream_close(&o);
+	sb_add(&o.b, "}", 1);
+	if (o.b.oom) {
+		reply_msg(r, 500, "out of memory");
+		goto out;
+	}
+	if (r->head && startup) {
+		reply_raw(r, 200, "text/plain; charset=utf-8", NULL, 0);
+		goto out;
+	}
+	reply_raw(r, 200, "application/json; charset=utf-8", o.b.p, o.b.len);
+	o.b.p = NULL;
+out:
+	free(o.b.p);
+	dlists_free(&l);
+}
+
+void h_decisions_delete(struct req *r)
+{
+	struct cs_dfilter f;
+	struct dlists l;
+	char b[32];
+	long n = 0;
+
+	if (dfilter_parse(r, DM_DELETE, &f, &l))
+		return;
+	if (cs_db_decisions_expire(r->l->db, &f, gotime_now(), &n)) {
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+	} else {
+		snprintf(b, sizeof(b), "%ld", n);
+		reply_json(r, 200, json_pack("{s:s}", "nbDeleted", b));
+	}
+	dlists_free(&l);
+}
+
+void h_decision_delete(struct req *r)
+{
+	char *end;
+	long long id;
+	int ret;
+
+	errno = 0;
+	id = r->param && *r->param != '-' && *r->param != '+' ? strtoll(r->param, &end, 10) : -1;
+	if (id < 0 || errno || *end) {
+		reply_msg(r, BAD_INPUT, "decision_id must be valid integer");
+		return;
+	}
+	ret = cs_db_decision_expire_id(r->l->db, id, gotime_now());
+	if (ret == -ENOENT)
+		reply_msg(r, 404, "decision with id '%lld' doesn't exist: unable to delete", id);
+	else if (ret)
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+	else
+		reply_json(r, 200, json_pack("{s:s}", "nbDeleted", "1"));
+}

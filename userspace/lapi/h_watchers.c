@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+/* /health, machine registration, login (JWT), token refresh, heartbeat. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+#include "common/pwhash.h"
+#include "lapi/lapi_int.h"
+
+void h_health(struct req *r)
+{
+	reply_json(r, 200, json_pack("{s:s}", "status", "up"));
+	r->nocache = true;
+}
+
+/* A machine_id/password field: present, a string, sane length. */
+static const char *cred_field(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+
+	if (!s || !*s || strlen(s) >= LAPI_MAX_ID || strlen(s) != json_string_length(v))
+		return NULL;
+	return s;
+}
+
+void h_register(struct req *r)
+{
+	json_t *j = req_json(r);
+	const char *id, *pw;
+	char hash[PWHASH_LEN];
+	int ret;
+
+	if (!j)
+		return;
+	if (!json_is_object(j)) {
+		reply_msg(r, 400, "json: cannot unmarshal %s into Go value of type"
+				  " models.WatcherRegistrationRequest",
+			  json_is_array(j) ? "array" : "value");
+		goto out;
+	}
+	id = cred_field(j, "machine_id");
+	pw = cred_field(j, "password");
+	if (!id || !pw) {
+		reply_msg(r, 400, "validation failure list:\n%s in body is required",
+			  !id ? "machine_id" : "password");
+		goto out;
+	}
+	ret = cs_pwhash_make(pw, hash);
+	if (!ret)
+		ret = cs_db_machine_add(r->l->db, id, hash, r->ip, false, false, gotime_now());
+	if (ret == -EEXIST)
+		reply_msg(r, 403, "user '%s': user already exist", id);
+	else if (ret)
+		reply_msg(r, 500, "unable to create machine: %s", strerror(-ret));
+	else
+		reply_empty(r, 201);
+out:
+	json_decref(j);
+}
+
+static void issue_token(struct req *r, const char *id)
+{
+	char *tok = NULL, exp[GOTIME_STRLEN];
+	int64_t e;
+
+	if (jwt_sign(r->l->secret, r->l->secret_len, id, gotime_now(), LAPI_JWT_LIFETIME, &tok,
+		     &e)) {
+		reply_msg(r, 500, "cannot sign token");
+		return;
+	}
+	gotime_format_rfc3339(e, exp, sizeof(exp));
+	reply_json(r, 200, json_pack("{s:i,s:s,s:s}", "code", 200, "expire", exp, "token", tok));
+	free(tok);
+}
+
+void h_login(struct req *r)
+{
+	const char *ua = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "User-Agent");
+	const char *id, *pw, *slash;
+	struct cs_machine m = { 0 };
+	char *scen = NULL;
+	json_t *j = NULL, *sc;
+	json_error_t jerr;
+	int ret;
+
+	if (!r->len || codec_json_depth(r->body, r->len) > LAPI_MAX_JSON_DEPTH ||
+	    !(j = json_loadb(r->body, r->len, 0, &jerr))) {
+		reply_jwt_error(r, "missing: unexpected EOF");
+		return;
+	}
+	id = cred_field(j, "machine_id");
+	pw = cred_field(j, "password");
+	if (!id || !pw) {
+		reply_jwt_error(r, "input format error");
+		goto out;
+	}
+	slash = ua ? strchr(ua, '/') : NULL;
+	if (!slash || strchr(slash + 1, '/')) {
+		reply_jwt_error(r, "incorrect Username or Password");
+		goto out;
+	}
+	ret = cs_db_machine_get(r->l->db, id, &m);
+	if (ret == -ENOENT) {
+		reply_jwt_error(r, "ent: machine not found");
+		goto out;
+	} else if (ret) {
+		reply_msg(r, 500, "database error");
+		goto out;
+	}
+	if (strcmp(m.auth_type, "password")) {
+		char msg[LAPI_MAX_ID + 96];
+
+		snprintf(msg, sizeof(msg),
+			 "machine %s attempted to auth with password but it is configured to use tls",
+			 id);
+		reply_jwt_error(r, msg);
+		goto out;
+	}
+	if (!cs_pwhash_verify(pw, m.password)) {
+		reply_jwt_error(r, "incorrect Username or Password");
+		goto out;
+	}
+	if (!m.is_validated) {
+		char msg[LAPI_MAX_ID + 32];
+
+		snprintf(msg, sizeof(msg), "machine %s not validated", id);
+		reply_jwt_error(r, msg);
+		goto out;
+	}
+	sc = json_object_get(j, "scenarios");
+	if (json_is_array(sc) && json_array_size(sc)) {
+		size_t i, len = 0;
+		json_t *it;
+
+		json_array_foreach(sc, i, it)
+			len += json_is_string(it) ? json_string_length(it) + 1 : 0;
+		scen = calloc(1, len + 1);
+		json_array_foreach(sc, i, it) {
+			if (!scen || !json_is_string(it))
+				continue;
+			if (*scen)
+				strcat(scen, ",");
+			strcat(scen, json_string_value(it));
+		}
+	}
+	if (strcmp(m.ip_address, r->ip) && *m.ip_address)
+		log_warn("machine %s: new IP address %s (was %s)", id, r->ip, m.ip_address);
+	cs_db_machine_login(r->l->db, id, r->ip, slash + 1, scen, gotime_now());
+	issue_token(r, id);
+out:
+	free(scen);
+	cs_machine_clear(&m);
+	json_decref(j);
+}
+
+void h_refresh(struct req *r)
+{
+	issue_token(r, r->machine);
+}
+
+void h_heartbeat(struct req *r)
+{
+	int ret = cs_db_machine_heartbeat(r->l->db, r->machine, gotime_now());
+
+	if (ret && ret != -ENOENT)
+		reply_msg(r, 500, "database error");
+	else
+		reply_empty(r, 200);
+}

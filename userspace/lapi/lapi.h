@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Local API server (CrowdSec 1.4.6 wire contract, spec/lapi-contract.md):
+ * libmicrohttpd + jansson over the db module, with profiles turning alerts into
+ * decisions and a Prometheus endpoint.
+ *
+ *   struct cs_lapi_config cfg;
+ *   cs_lapi_config_load("/etc/crowdsec/config.yaml", &cfg, err, sizeof(err));
+ *   cs_lapi_start(&cfg, &lapi);      listening when this returns 0
+ *   ...                              cs_lapi_alert_submit() from the detector
+ *   cs_lapi_stop(lapi);              stops listeners, closes the database
+ *
+ * Threading: the server runs its own threads (see server.c); every public
+ * function here is safe to call from any thread once cs_lapi_start() returned.
+ */
+#ifndef CS_LAPI_H
+#define CS_LAPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/db.h"
+
+#define LAPI_VERSION "v1.4.6-c"
+
+struct cs_lapi_config {
+	bool enable;		/* api.server.enable (default true) */
+	char *log_level;	/* api.server.log_level, else common.log_level (NULL: unset) */
+	char *listen_uri;	/* api.server.listen_uri, "127.0.0.1:8080" */
+	char *db_path;		/* db_config.db_path */
+	char *profiles_path;	/* api.server.profiles_path; NULL/missing file: default */
+	char **trusted_ips;	/* api.server.trusted_ips (IPs or CIDRs) */
+	size_t n_trusted_ips;
+	bool use_forwarded_for;	/* api.server.use_forwarded_for_headers */
+	char **trusted_proxies;	/* api.server.trusted_proxies (none: loopback) */
+	size_t n_trusted_proxies;
+	char *credentials_path; /* api.client.credentials_path (cscli) */
+	bool insecure_skip_verify; /* api.client.insecure_skip_verify (cscli) */
+	char *tls_cert_file;	/* api.server.tls.cert_file: HTTPS when both are set */
+	char *tls_key_file;	/* api.server.tls.key_file */
+	int64_t flush_max_age;	/* db_config.flush.max_age (ns, 0 = none) */
+	long flush_max_items;	/* db_config.flush.max_items (0 = none) */
+	bool prometheus_enabled;
+	bool prometheus_aggregated; /* prometheus.level: aggregated (no per-client series) */
+	char *prometheus_addr;
+	int prometheus_port;
+	/* bounds (not in CrowdSec's file; api.server.max_body_bytes etc. override) */
+	size_t max_body;
+	unsigned max_connections;
+	unsigned max_per_ip;
+	unsigned threads;
+	unsigned conn_timeout;
+};
+
+/* Fill defaults then read a CrowdSec config.yaml (+ .local). 0 or -errno + err. */
+int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err, size_t errlen);
+void cs_lapi_config_defaults(struct cs_lapi_config *cfg);
+void cs_lapi_config_clear(struct cs_lapi_config *cfg);
+
+struct cs_lapi;
+
+/* Open the database, load profiles, start listening. 0 or -errno (logged). */
+int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out);
+/* Stop listening, wait for in-flight requests, close everything. NULL is fine. */
+void cs_lapi_stop(struct cs_lapi *l);
+/* The database handle owned by this LAPI (borrowed). */
+struct cs_db *cs_lapi_db(struct cs_lapi *l);
+
+/*
+ * In-process alert submission (the detector's path, same semantics as
+ * POST /v1/alerts from machine `machine_id`, which may be NULL): profiles add
+ * decisions when the alert has none, then it is stored. Takes no ownership.
+ * 0 and the new alert id, or -EINVAL (bad decision value/duration), -errno.
+ */
+int cs_lapi_alert_submit(struct cs_lapi *l, struct cs_alert *a, const char *machine_id,
+			 int64_t *id);
+
+/*
+ * Asynchronous submission for the detector's event loop: takes ownership of `a`
+ * (freed by the LAPI) and returns at once; a LAPI thread stores queued alerts in
+ * batches (one transaction per batch), so the detector never waits for fsync.
+ * The queue holds at most LAPI_ALERT_QUEUE_MAX alerts: -EAGAIN (alert freed,
+ * counted in cs_lapi_alerts_dropped) when it is full, -ESHUTDOWN once stopping.
+ * cs_lapi_stop() stores what is still queued before returning.
+ */
+#define LAPI_ALERT_QUEUE_MAX 10000
+int cs_lapi_alert_enqueue(struct cs_lapi *l, struct cs_alert *a, const char *machine_id);
+/* Wait until every alert enqueued so far is stored (tests, orderly shutdown). */
+void cs_lapi_alert_flush(struct cs_lapi *l);
+unsigned long cs_lapi_alerts_dropped(struct cs_lapi *l);
+
+#endif /* CS_LAPI_H */

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/* LAPI internals shared by server.c, the handlers, codec.c, jwt.c and metrics.c. */
+#ifndef CS_LAPI_INT_H
+#define CS_LAPI_INT_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+
+#include "db/db.h"
+#include "lapi/lapi.h"
+#include "profiles/profiles.h"
+
+/* Bounds on everything that comes from outside (STYLE 8); -D overridable. */
+#ifndef LAPI_MAX_BODY
+#define LAPI_MAX_BODY (16u << 20)
+#endif
+#ifndef LAPI_MAX_JSON_DEPTH
+#define LAPI_MAX_JSON_DEPTH 32
+#endif
+#ifndef LAPI_MAX_QUERY_ARGS
+#define LAPI_MAX_QUERY_ARGS 32
+#endif
+#ifndef LAPI_MAX_LIST_ITEMS
+#define LAPI_MAX_LIST_ITEMS 64
+#endif
+#define LAPI_JWT_LIFETIME (3600LL * NSEC_PER_SEC)
+#define LAPI_JWT_SECRET_LEN 64
+#define LAPI_MAX_ID 256
+
+/* ---- metrics ---- */
+enum metric_family {
+	M_ROUTE_REQUESTS,   /* route, method */
+	M_MACHINE_REQUESTS, /* machine, route, method */
+	M_BOUNCER_REQUESTS, /* bouncer, route, method */
+	M_DECISIONS_OK,	    /* bouncer */
+	M_DECISIONS_KO,	    /* bouncer */
+	M__COUNTERS,
+};
+struct cs_metrics;
+/* aggregated: only cs_info and cs_lapi_route_requests_total (prometheus.level) */
+struct cs_metrics *cs_metrics_new(bool aggregated);
+void cs_metrics_free(struct cs_metrics *m);
+void cs_metrics_inc(struct cs_metrics *m, enum metric_family f, const char *a, const char *b,
+		    const char *c);
+void cs_metrics_observe(struct cs_metrics *m, const char *endpoint, const char *method,
+			double seconds);
+/* Prometheus text exposition; gauges recomputed from db. malloc'ed. */
+char *cs_metrics_render(struct cs_metrics *m, struct cs_db *db, size_t *len);
+
+/* ---- jwt ---- */
+int jwt_sign(const uint8_t *secret, size_t slen, const char *id, int64_t now, int64_t lifetime,
+	     char **token, int64_t *exp);
+/*
+ * 0 and the id claim, or -EACCES with a gin-jwt style message. A token expired
+ * for less than `leeway` is still accepted (refresh window, MaxRefresh).
+ */
+int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t now,
+	       int64_t leeway, char *id, size_t idlen, char *msg, size_t msglen);
+
+/* ---- codec ---- */
+/*
+ * Decode one element of the POST /v1/alerts array. Type errors return -EBADMSG
+ * with a message; missing required fields are appended to `missing` (one line
+ * each, prefixed by index) and return -EINVAL.
+ */
+int codec_alert_decode(json_t *o, size_t idx, int64_t now, struct cs_alert **out, char *msg,
+		       size_t msglen, json_t *missing);
+json_t *codec_alert_encode(const struct cs_alert *a);
+json_t *codec_decision_encode(const struct cs_decision *d, bool with_simulated);
+/* Array of decisions, or json null when empty (1.4.6). */
+json_t *codec_decisions_encode(const struct cs_decision *v, size_t n, bool with_simulated);
+/* Nesting depth of a JSON text without parsing it (strings skipped). */
+int codec_json_depth(const char *s, size_t len);
+char *codec_dump(json_t *j, size_t *len);
+
+/* ---- server ---- */
+struct cs_lapi {
+	struct cs_lapi_config cfg;
+	struct cs_db *db;
+	struct cs_profiles *profiles;
+	struct cs_metrics *metrics;
+	struct MHD_Daemon *httpd;
+	struct MHD_Daemon *prom;
+	uint8_t secret[LAPI_JWT_SECRET_LEN];
+	size_t secret_len;
+	struct cs_range *trusted;
+	size_t n_trusted;
+	struct cs_range *proxies;
+	size_t n_proxies;
+	/* detector alert queue (cs_lapi_alert_enqueue) */
+	pthread_t qworker;
+	bool qworker_running;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;	   /* work available or stopping */
+	pthread_cond_t qdone;	   /* queue drained */
+	struct cs_alert **queue;   /* ring of LAPI_ALERT_QUEUE_MAX */
+	size_t qhead, qlen;
+	bool qbusy, qstopping;
+	unsigned long qdropped;
+	/* housekeeping thread (db_config.flush) */
+	pthread_t flusher;
+	bool flusher_running;
+	bool stopping;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+};
+
+enum auth_kind { AUTH_NONE, AUTH_JWT, AUTH_JWT_REFRESH, AUTH_JWT_TRUSTED, AUTH_APIKEY };
+
+struct qarg {
+	char *key;
+	char *val;
+};
+
+struct req {
+	struct cs_lapi *l;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *url;
+	bool head;
+	int64_t t0;
+	char ip[INET6_ADDRSTRLEN];
+	char *body;
+	size_t len, cap;
+	bool too_big;
+	const char *param; /* {id} path segment */
+	struct qarg args[LAPI_MAX_QUERY_ARGS];
+	size_t nargs;
+	bool too_many_args;
+	/* auth results */
+	struct cs_bouncer bouncer;
+	bool is_bouncer;
+	char machine[LAPI_MAX_ID];
+	/* reply */
+	int status;
+	char *rbody;
+	size_t rlen;
+	const char *ctype;
+	bool www_auth;
+	bool nocache;
+	char *location;
+};
+
+typedef void (*handler_fn)(struct req *r);
+
+struct route {
+	const char *method;
+	const char *path; /* a trailing "/{id}" matches one segment */
+	enum auth_kind auth;
+	handler_fn fn;
+};
+
+/* Replies (the body is copied or taken). */
+void reply_json(struct req *r, int status, json_t *j); /* takes j */
+void reply_raw(struct req *r, int status, const char *ctype, char *body, size_t len);
+void reply_empty(struct req *r, int status);
+void reply_msg(struct req *r, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void reply_jwt_error(struct req *r, const char *msg);
+const char *req_arg(struct req *r, const char *key);
+bool go_parse_bool(const char *s, bool *out);
+
+/* handlers */
+void h_health(struct req *r);
+void h_register(struct req *r);
+void h_login(struct req *r);
+void h_refresh(struct req *r);
+void h_heartbeat(struct req *r);
+void h_alerts_push(struct req *r);
+void h_alerts_search(struct req *r);
+void h_alerts_delete(struct req *r);
+void h_alert_get(struct req *r);
+void h_alert_delete(struct req *r);
+void h_decisions_get(struct req *r);
+void h_decisions_delete(struct req *r);
+void h_decision_delete(struct req *r);
+void h_stream(struct req *r);
+
+/* Parse the request body as JSON with the depth bound; replies 400 itself on error. */
+json_t *req_json(struct req *r);
+int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
+		      int64_t now, int64_t *ids, char *msg, size_t msglen);
+
+#endif /* CS_LAPI_INT_H */

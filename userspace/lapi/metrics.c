@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The LAPI's Prometheus series, with CrowdSec 1.4.6's names and labels
+ * (contract section 8). Series are keyed by their rendered label set; each
+ * family is capped (routes are raw URL paths, so a scanner could otherwise
+ * create unbounded series): past the cap, new label sets are dropped.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/gotime.h"
+#include "lapi/lapi_int.h"
+
+#define METRICS_MAX_SERIES 2000
+#define NBUCKETS 12
+
+static const double buckets[NBUCKETS] = { 0.005, 0.01, 0.025, 0.05, 0.075, 0.1,
+					  0.2,	 0.3,  0.4,	0.5,  0.75,  1 };
+
+struct series {
+	char *labels;
+	double value;
+	unsigned long bucket[NBUCKETS];
+	unsigned long count;
+};
+
+struct family {
+	struct series *v;
+	size_t n, cap;
+};
+
+struct cs_metrics {
+	pthread_mutex_t lock;
+	bool aggregated;
+	struct family fam[M__COUNTERS];
+	struct family hist;
+};
+
+static const struct {
+	const char *name;
+	const char *help;
+	const char *labels[3];
+} counters[M__COUNTERS] = {
+	[M_ROUTE_REQUESTS] = { "cs_lapi_route_requests_total",
+			       "Number of calls to each route per method.",
+			       { "route", "method" } },
+	[M_MACHINE_REQUESTS] = { "cs_lapi_machine_requests_total",
+				 "Number of calls to each route per method grouped by machines.",
+				 { "machine", "route", "method" } },
+	[M_BOUNCER_REQUESTS] = { "cs_lapi_bouncer_requests_total",
+				 "Number of calls to each route per method grouped by bouncers.",
+				 { "bouncer", "route", "method" } },
+	[M_DECISIONS_OK] = { "cs_lapi_decisions_ok_total",
+			     "Number of non-empty answers to GET /v1/decisions.", { "bouncer" } },
+	[M_DECISIONS_KO] = { "cs_lapi_decisions_ko_total",
+			     "Number of empty answers to GET /v1/decisions.", { "bouncer" } },
+};
+
+struct cs_metrics *cs_metrics_new(bool aggregated)
+{
+	struct cs_metrics *m = calloc(1, sizeof(*m));
+
+	if (m) {
+		pthread_mutex_init(&m->lock, NULL);
+		m->aggregated = aggregated;
+	}
+	return m;
+}
+
+static void family_clear(struct family *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i].labels);
+	free(f->v);
+}
+
+void cs_metrics_free(struct cs_metrics *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < M__COUNTERS; i++)
+		family_clear(&m->fam[i]);
+	family_clear(&m->hist);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+/* Prometheus label value escaping: backslash, double quote, newline. */
+static void esc(char *out, size_t outlen, const char *in)
+{
+	size_t o = 0;
+
+	for (; in && *in && o + 3 < outlen; in++) {
+		if (*in == '\\' || *in == '"') {
+			out[o++] = '\\';
+			out[o++] = *in;
+		} else if (*in == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Render `k="v",...` with keys sorted by name, as the Go client prints them. */
+static char *render_labels(const char *const *names, const char *const *vals, int n)
+{
+	int order[3] = { 0, 1, 2 };
+	char buf[2048], e[600];
+	size_t o = 0;
+
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (strcmp(names[order[j]], names[order[i]]) < 0) {
+				int t = order[i];
+
+				order[i] = order[j];
+				order[j] = t;
+			}
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		esc(e, sizeof(e), vals[order[i]]);
+		o += snprintf(buf + o, sizeof(buf) - o, "%s%s=\"%s\"", i ? "," : "", names[order[i]],
+			      e);
+		if (o >= sizeof(buf))
+			break;
+	}
+	return strdup(buf);
+}
+
+static struct series *lookup(struct family *f, const char *labels)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (!strcmp(f->v[i].labels, labels))
+			return &f->v[i];
+	if (f->n >= METRICS_MAX_SERIES)
+		return NULL;
+	if (f->n == f->cap) {
+		size_t nc = f->cap ? f->cap * 2 : 16;
+		struct series *p = realloc(f->v, nc * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		f->v = p;
+		f->cap = nc;
+	}
+	memset(&f->v[f->n], 0, sizeof(f->v[f->n]));
+	f->v[f->n].labels = strdup(labels);
+	if (!f->v[f->n].labels)
+		return NULL;
+	return &f->v[f->n++];
+}
+
+void cs_metrics_inc(struct cs_metrics *m, enum metric_family fi, const char *a, const char *b,
+		    const char *c)
+{
+	const char *vals[3] = { a, b, c };
+	int n = 0;
+	char *labels;
+
+	if (!m || (m->aggregated && fi != M_ROUTE_REQUESTS))
+		return;
+	while (n < 3 && counters[fi].labels[n])
+		n++;
+	labels = render_labels(counters[fi].labels, vals, n);
+	if (!labels)
+		return;
+	pthread_mutex_lock(&m->lock);
+	struct series *s = lookup(&m->fam[fi], labels);
+
+	if (s)
+		s->value += 1;
+	pthread_mutex_unlock(&m->lock);
+	free(labels);
+}
+
+void cs_metrics_observe(struct cs_metrics *m, const char *endpoint, const char *method,
+			double seconds)
+{
+	static const char *const names[2] = { "endpoint", "method" };
+	const char *vals[2] = { endpoint, method };
+	char *labels;
+
+	if (!m || m->aggregated)
+		return;
+	labels = render_labels(names, vals, 2);
+	if (!labels)
+		return;
+	pthread_mutex_lock(&m->lock);
+	struct series *s = lookup(&m->hist, labels);
+
+	if (s) {
+		for (int i = 0; i < NBUCKETS; i++)
+			if (seconds <= buckets[i])
+				s->bucket[i]++;
+		s->count++;
+		s->value += seconds;
+	}
+	pthread_mutex_unlock(&m->lock);
+	free(labels);
+}
+
+struct out {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+
+static void out_add(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_add(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			o->oom = true;
+			return;
+		}
+		if (o->len + n < o->cap)
+			break;
+		size_t nc = (o->cap + n) * 2 + 4096;
+		char *p = realloc(o->buf, nc);
+
+		if (!p) {
+			o->oom = true;
+			return;
+		}
+		o->buf = p;
+		o->cap = nc;
+	}
+	o->len += n;
+}
+
+struct gauge_ctx {
+	struct out *o;
+	bool alerts;
+};
+
+static void gauge_cb(void *ctx, const char *k1, const char *k2, const char *k3, long count)
+{
+	struct gauge_ctx *g = ctx;
+	char *l;
+
+	if (g->alerts) {
+		static const char *const names[1] = { "reason" };
+		const char *vals[1] = { k1 };
+
+		l = render_labels(names, vals, 1);
+		if (l)
+			out_add(g->o, "cs_alerts{%s} %ld\n", l, count);
+	} else {
+		static const char *const names[3] = { "reason", "origin", "action" };
+		const char *vals[3] = { k1, k2, k3 };
+
+		l = render_labels(names, vals, 3);
+		if (l)
+			out_add(g->o, "cs_active_decisions{%s} %ld\n", l, count);
+	}
+	free(l);
+}
+
+char *cs_metrics_render(struct cs_metrics *m, struct cs_db *db, size_t *len)
+{
+	struct out o = { 0 };
+	struct gauge_ctx g = { .o = &o };
+
+	out_add(&o, "# HELP cs_info Information about Crowdsec.\n# TYPE cs_info gauge\n");
+	out_add(&o, "cs_info{version=\"%s\"} 0\n", LAPI_VERSION);
+	if (db && !m->aggregated) {
+		out_add(&o, "# HELP cs_active_decisions Number of active decisions.\n"
+			    "# TYPE cs_active_decisions gauge\n");
+		cs_db_decisions_count_active(db, gotime_now(), gauge_cb, &g);
+		out_add(&o, "# HELP cs_alerts Number of alerts (excluding CAPI).\n"
+			    "# TYPE cs_alerts gauge\n");
+		g.alerts = true;
+		cs_db_alerts_count(db, gauge_cb, &g);
+	}
+	pthread_mutex_lock(&m->lock);
+	for (int f = 0; f < M__COUNTERS; f++) {
+		if (!m->fam[f].n)
+			continue;
+		out_add(&o, "# HELP %s %s\n# TYPE %s counter\n", counters[f].name, counters[f].help,
+			counters[f].name);
+		for (size_t i = 0; i < m->fam[f].n; i++)
+			out_add(&o, "%s{%s} %.0f\n", counters[f].name, m->fam[f].v[i].labels,
+				m->fam[f].v[i].value);
+	}
+	if (m->hist.n) {
+		const char *h = "cs_lapi_request_duration_seconds";
+
+		out_add(&o, "# HELP %s Response time of LAPI\n# TYPE %s histogram\n", h, h);
+		for (size_t i = 0; i < m->hist.n; i++) {
+			struct series *s = &m->hist.v[i];
+
+			for (int b = 0; b < NBUCKETS; b++)
+				out_add(&o, "%s_bucket{%s,le=\"%g\"} %lu\n", h, s->labels, buckets[b],
+					s->bucket[b]);
+			out_add(&o, "%s_bucket{%s,le=\"+Inf\"} %lu\n", h, s->labels, s->count);
+			out_add(&o, "%s_sum{%s} %g\n", h, s->labels, s->value);
+			out_add(&o, "%s_count{%s} %lu\n", h, s->labels, s->count);
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (o.oom) {
+		free(o.buf);
+		return NULL;
+	}
+	*len = o.len;
+	return o.buf;
+}

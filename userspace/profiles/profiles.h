@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * profiles.yaml: turn an alert without decisions into decisions, with CrowdSec
+ * 1.4.6 semantics (contract section 5): profiles in file order, filters OR-ed,
+ * one decision set per true filter, on_success: break stops, on_failure has no
+ * effect, origin "crowdsec" or "crowdsec/<origin>", until = stop_at + duration.
+ *
+ * Filters are compiled once at load through a filter backend (struct
+ * cs_profile_filter_ops): the expr engine by default; a tiny built-in backend
+ * (conjunctions of the comparisons default profiles use) remains for tests and
+ * as a fallback.
+ *
+ * Threading: a loaded struct cs_profiles is immutable; cs_profiles_apply() may run
+ * on any thread concurrently.
+ */
+#ifndef CS_PROFILES_H
+#define CS_PROFILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db/db.h"
+
+struct cs_profiles;
+
+struct cs_profile_filter_ops {
+	const char *name;
+	/* Compile src; 0 or -EINVAL with a message in err. */
+	int (*compile)(const char *src, void **prog, char *err, size_t errlen);
+	/* Evaluate against an alert; must yield a bool. 0 or -errno with err. */
+	int (*eval)(void *prog, const struct cs_alert *a, struct cs_db *db, bool *match, char *err,
+		    size_t errlen);
+	/* Optional (duration_expr): evaluate to text. 0 or -errno with err. */
+	int (*eval_text)(void *prog, const struct cs_alert *a, struct cs_db *db, char *out,
+			 size_t outlen, char *err, size_t errlen);
+	void (*free)(void *prog);
+};
+
+extern const struct cs_profile_filter_ops cs_profile_builtin_filter_ops;
+/*
+ * The expr engine (userspace/expr): full CrowdSec expression language with the
+ * Alert object, helpers, and GetDecisionsCount/GetDecisionsSinceCount on the db.
+ * It is the default backend.
+ */
+extern const struct cs_profile_filter_ops cs_profile_expr_filter_ops;
+/* Backend used by subsequent loads (NULL restores the default). */
+void cs_profiles_set_filter_ops(const struct cs_profile_filter_ops *ops);
+
+/* Load a multi-document profiles file (+ .local); errors name the file. */
+int cs_profiles_load(const char *path, struct cs_profiles **out, char *err, size_t errlen);
+/* Debian's default profile: ban 4h for Ip alerts with remediation, plus Range. */
+int cs_profiles_default(struct cs_profiles **out);
+void cs_profiles_free(struct cs_profiles *p);
+size_t cs_profiles_count(const struct cs_profiles *p);
+
+/*
+ * Append the decisions of the first matching profile to an alert that carries
+ * none. db (may be NULL) serves GetDecisionsCount() in expressions. An alert that already has decisions is left alone. 0, or -errno with a
+ * message (expression runtime error) in err.
+ */
+int cs_profiles_apply(const struct cs_profiles *p, struct cs_alert *a, struct cs_db *db,
+		      char *err, size_t errlen);
+
+#endif /* CS_PROFILES_H */
