@@ -5,7 +5,7 @@
 # crowdsec-firewall-bouncer 0.0.25 in an isolated network namespace (root only;
 # nftables set elements). Skips what is not installed.
 set -u
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/test_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
 CROWDSEC=$BUILD/crowdsec
 PORT=${LAPI_TEST_PORT:-18471}
@@ -30,7 +30,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-ln -s "$CROWDSEC" "$T/cscli"
+ln -s "$BUILD/cscli" "$T/cscli"
 CSCLI="$T/cscli -c $T/config.yaml"
 cat >"$T/config.yaml" <<EOC
 api:

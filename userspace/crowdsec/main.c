@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "cscli/cscli.h"
 #include "lapi/lapi.h"
 #include "profiles/profiles.h"
 
@@ -32,11 +31,6 @@ int main(int argc, char **argv)
 	char err[1024];
 	sigset_t set;
 	int sig, ret;
-	const char *base = strrchr(argv[0], '/');
-
-	/* multi-call: a link named "cscli" runs the command line tool */
-	if (!strcmp(base ? base + 1 : argv[0], "cscli"))
-		return cscli_main(argc, argv);
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
