@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "acquisition/acq.h"
+#include "bucket/bucket.h"
 #include "common/log.h"
 #include "common/strmap.h"
 #include "parser/parser.h"
@@ -24,7 +25,7 @@ struct cs_agent {
 	struct acq *acq;
 	bool replay;
 	char **simulated; /* NULL-terminated scenario names */
-	cs_alert_fn on_alert;
+	cs_agent_alert_fn on_alert;
 	void *arg;
 	struct cs_agent_stats st;
 };
@@ -333,8 +334,12 @@ void cs_agent_finish(struct cs_agent *a)
 
 void cs_agent_get_stats(const struct cs_agent *a, struct cs_agent_stats *st)
 {
+	struct cs_bucket_stats bs;
+
 	*st = a->st;
-	cs_buckets_get_stats(a->buckets, &st->buckets);
+	cs_buckets_get_stats(a->buckets, &bs);
+	st->buckets_live = bs.live;
+	st->buckets_evicted = bs.evicted;
 }
 
 void cs_agent_take_acquisition(struct cs_agent *to, struct cs_agent *from)

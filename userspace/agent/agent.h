@@ -22,7 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bucket/bucket.h"
+/* Only jansson here: this header is included beside the LAPI's (db.h), whose
+ * struct names overlap with the parser's. */
+typedef struct json_t json_t;
+typedef int (*cs_agent_alert_fn)(json_t *alerts, void *arg);
 
 struct cs_agent;
 
@@ -37,13 +40,13 @@ struct cs_agent_opts {
 	size_t nlabels;
 	const char *simulation_path; /* simulation.yaml, may be NULL */
 	size_t max_buckets;	     /* 0: default */
-	cs_alert_fn on_alert;	     /* alerts to send (POST /v1/alerts bodies) */
+	cs_agent_alert_fn on_alert; /* alerts to send (POST /v1/alerts bodies) */
 	void *arg;
 };
 
 struct cs_agent_stats {
 	uint64_t lines, parsed, unparsed, whitelisted, poured, alerts;
-	struct cs_bucket_stats buckets;
+	uint64_t buckets_live, buckets_evicted;
 };
 
 int cs_agent_new(const struct cs_agent_opts *opts, struct cs_agent **out, char *err, size_t errlen);
