@@ -758,6 +758,34 @@ out:
 	sink_reset(&s);
 }
 
+/* remediation: only the YAML boolean true counts, a quoted "true" is a string (pitfall 16). */
+static void test_remediation_label(void)
+{
+	static const struct {
+		const char *label;
+		bool want;
+	} cases[] = { { "true", true }, { "yes", true }, { "\"true\"", false }, { "false", false },
+		      { "1", false } };
+	char y[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sink s;
+		struct cs_buckets *b;
+
+		snprintf(y, sizeof(y), "type: trigger\nname: t/r\ndescription: d\nfilter: 'true'\n"
+				       "labels:\n  remediation: %s\n", cases[i].label);
+		b = engine(&s, CS_BUCKET_REPLAY, y, 0);
+		if (!b)
+			continue;
+		pour(b, "192.0.2.1", 0, NULL, NULL);
+		ASSERT_TRUE(check(&s, 0, cases[i].want ? "o.Overflow.Alert.Remediation"
+						       : "!o.Overflow.Alert.Remediation"),
+			    cases[i].label);
+		cs_buckets_free(b);
+		sink_reset(&s);
+	}
+}
+
 static void test_load_errors(void)
 {
 	static const struct {
@@ -854,6 +882,7 @@ int main(void)
 	test_json();
 	test_set_target();
 	test_scopes();
+	test_remediation_label();
 	test_load_errors();
 	test_hub_files_load();
 	expr_data_reset();
