@@ -704,6 +704,45 @@ out:
 	sink_reset(&s);
 }
 
+/* Postoverflow whitelists: recorded (whitelisted) but not sent, not reprocessed. */
+static void test_postoverflow_whitelist(void)
+{
+	struct sink s = { 0 };
+	struct cs_parsers *po = NULL;
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow,
+				    .on_alert = on_alert, .arg = &s };
+	struct cs_buckets *b = NULL;
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &po), "postoverflow parsers") ||
+	    !ASSERT_OK(cs_parsers_load_string(po, "s01-whitelist", "wl.yaml",
+					      "name: t/wl\ndescription: d\n"
+					      "whitelist:\n  reason: internal\n"
+					      "  cidr: ['10.0.0.0/8']\n"), "whitelist loads"))
+		goto out;
+	o.postoverflows = po;
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_string(
+			       b, "t.yaml",
+			       "type: trigger\nname: t/a\ndescription: d\nfilter: evt.GetType() == 'log'\n"
+			       "groupby: evt.Meta.source_ip\nreprocess: true\n---\n"
+			       "type: trigger\nname: t/meta\ndescription: d\n"
+			       "filter: evt.GetType() == 'overflow'\n"), "scenarios"))
+		goto out;
+	pour(b, "10.1.2.3", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "whitelisted overflow still recorded");
+	ASSERT_EQ(s.nalerts, 0, "but not sent");
+	ASSERT_TRUE(s.n && cs_overflow_whitelisted(s.ovf[0]), "marked whitelisted");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Whitelisted && o.WhitelistReason == 'internal'"),
+		    "visible to asserts");
+	pour(b, "192.0.2.1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 3, "a non-whitelisted overflow is reprocessed into t/meta");
+	ASSERT_EQ(s.nalerts, 2, "both sent");
+out:
+	cs_buckets_free(b);
+	cs_parsers_free(po);
+	sink_reset(&s);
+}
+
 /* scope: Range from Meta.SourceRange, custom scopes from their expression; simulation. */
 static void test_scopes(void)
 {
@@ -882,6 +921,7 @@ int main(void)
 	test_json();
 	test_set_target();
 	test_scopes();
+	test_postoverflow_whitelist();
 	test_remediation_label();
 	test_load_errors();
 	test_hub_files_load();
