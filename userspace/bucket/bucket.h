@@ -24,10 +24,18 @@
  * the scenario has `reprocess: true` and no whitelist matched) the overflow
  * event is poured again before cs_buckets_pour() returns.
  *
- * Memory is bounded: at most max_buckets live instances (the least recently
- * touched is evicted and counted when a new partition arrives at the cap),
- * bounded blackhole tables and per-instance distinct sets, bounded queues.
- * Not thread-safe: one engine per thread (CrowdSec itself serialises pours).
+ * Memory is bounded: at most max_buckets live instances and max_events queued
+ * events overall (the least recently touched instance is evicted, and counted,
+ * when a flood of new partitions arrives), bounded blackhole tables and
+ * per-instance distinct sets, bounded queues.
+ *
+ * Not thread-safe: one thread pours (CrowdSec itself serialises pours); the
+ * parsers may run in other threads. Callbacks must not call back into the
+ * engine (cs_buckets_pour() returns -EBUSY if they do).
+ *
+ * Deliberate difference from upstream: a reprocessed overflow is poured at its
+ * overflow time (upstream creates LIVE buckets on the wall clock for it), so a
+ * replay stays deterministic.
  */
 #ifndef CS_BUCKET_H
 #define CS_BUCKET_H
