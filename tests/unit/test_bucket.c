@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bucket/bucket.h"
 #include "common/log.h"
@@ -898,6 +899,24 @@ out:
 	cs_buckets_free(b);
 }
 
+/* The project's own scenarios load as a directory. */
+static void test_load_dir(void)
+{
+	struct cs_buckets *b = NULL;
+
+	if (access("scenarios/crowdsec-xdp", R_OK)) {
+		TEST_SKIP(1, "not run from the repository root");
+		return;
+	}
+	if (!ASSERT_OK(cs_buckets_new(NULL, &b), "engine"))
+		return;
+	ASSERT_OK(cs_buckets_load_dir(b, "scenarios/crowdsec-xdp"), "load dir");
+	ASSERT_EQ(cs_buckets_nscenarios(b), 9, "nine default scenarios");
+	ASSERT_STREQ(cs_buckets_scenario_name(b, 0), "crowdsec-xdp/http-404-probing", "name order");
+	ASSERT_TRUE(cs_buckets_load_dir(b, "/nonexistent") == -ENOENT, "missing dir");
+	cs_buckets_free(b);
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
@@ -925,6 +944,7 @@ int main(void)
 	test_remediation_label();
 	test_load_errors();
 	test_hub_files_load();
+	test_load_dir();
 	expr_data_reset();
 	expr_cleanup();
 	return TEST_SUMMARY();

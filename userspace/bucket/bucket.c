@@ -6,6 +6,7 @@
  * at overflow, postoverflows and reprocess.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -360,6 +361,41 @@ int cs_buckets_load_file(struct cs_buckets *b, const char *path, const char *ver
 		return -ENOMEM;
 	err = cs_scenarios_load(b, path, text, len, version);
 	free(text);
+	return err;
+}
+
+static int yaml_name(const struct dirent *de)
+{
+	size_t l = strlen(de->d_name);
+
+	return de->d_name[0] != '.' &&
+	       ((l > 5 && !strcmp(de->d_name + l - 5, ".yaml")) ||
+		(l > 4 && !strcmp(de->d_name + l - 4, ".yml")));
+}
+
+int cs_buckets_load_dir(struct cs_buckets *b, const char *dir)
+{
+	struct dirent **list = NULL;
+	char path[4096];
+	int n, err = 0;
+
+	n = scandir(dir, &list, yaml_name, alphasort);
+	if (n < 0) {
+		err = -errno;
+		snprintf(b->err, sizeof(b->err), "%s: %s", dir, strerror(errno));
+		return err;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!err) {
+			if (snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name) >=
+			    (int)sizeof(path))
+				err = -ENAMETOOLONG;
+			else
+				err = cs_buckets_load_file(b, path, NULL);
+		}
+		free(list[i]);
+	}
+	free(list);
 	return err;
 }
 

@@ -130,6 +130,11 @@ void cs_buckets_free(struct cs_buckets *b);
  * file:line, is in cs_buckets_last_error().
  */
 int cs_buckets_load_file(struct cs_buckets *b, const char *path, const char *version);
+/*
+ * Every *.yaml / *.yml file of a directory (not recursive), in name order:
+ * /etc/crowdsec/scenarios. Stops at the first file that does not load.
+ */
+int cs_buckets_load_dir(struct cs_buckets *b, const char *dir);
 /* Same from a text (tests); `name` is used as the file name in errors. */
 int cs_buckets_load_string(struct cs_buckets *b, const char *name, const char *yaml);
 const char *cs_buckets_last_error(const struct cs_buckets *b);
