@@ -899,6 +899,81 @@ out:
 	cs_buckets_free(b);
 }
 
+/*
+ * The daemon's loop in miniature: hub parsers, our ssh-bf scenario, LIVE
+ * mode on an injected clock, tick() between lines, alerts as JSON.
+ */
+static void test_live_pipeline(void)
+{
+	const char *hub = getenv("HUB_DIR") ? getenv("HUB_DIR") : "../shared/hub";
+	static const char *const files[][2] = {
+		{ "s00-raw", "parsers/s00-raw/crowdsecurity/syslog-logs.yaml" },
+		{ "s01-parse", "parsers/s01-parse/crowdsecurity/sshd-logs.yaml" },
+		{ "s02-enrich", "parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml" },
+	};
+	char path[4096], patterns[4096];
+	struct cs_parser_opts po = { .patterns_dir = patterns };
+	struct cs_parsers *p = NULL;
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_LIVE, .clock = fake_clock,
+				    .on_overflow = on_overflow, .on_alert = on_alert, .arg = &s };
+	struct cs_buckets *b = NULL;
+	json_t *a;
+
+	snprintf(patterns, sizeof(patterns), "%s/patterns", hub);
+	if (access(patterns, R_OK) || access("scenarios/crowdsec-xdp/ssh-bf.yaml", R_OK)) {
+		TEST_SKIP(1, "no hub or not run from the repository root");
+		return;
+	}
+	if (!ASSERT_OK(cs_parsers_new(&po, &p), "parsers"))
+		goto out;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", hub, files[i][1]);
+		if (!ASSERT_OK(cs_parsers_load_file(p, files[i][0], path, NULL), files[i][1]))
+			goto out;
+	}
+	if (!ASSERT_OK(cs_parsers_ready(p), "ready") || !ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_file(b, "scenarios/crowdsec-xdp/ssh-bf.yaml", "0.1"), "ssh-bf"))
+		goto out;
+	live_now = (struct cs_time){ .sec = 1795600000 };
+	for (int i = 0; i < 6; i++) {
+		char line[256];
+		struct cs_event *e = NULL;
+
+		snprintf(line, sizeof(line),
+			 "Nov 25 10:00:0%d host sshd[42]: Failed password for root from 203.0.113.9 "
+			 "port 4242 ssh2", i);
+		if (cs_event_new(&e) || cs_event_set_line(e, line, strlen(line), "/var/log/auth.log",
+							  "file", "syslog")) {
+			cs_event_free(e);
+			break;
+		}
+		e->expect_mode = CS_MODE_LIVE;
+		if (!cs_parse(p, e, NULL, NULL) && e->process && !e->whitelisted)
+			cs_buckets_pour(b, e);
+		cs_event_free(e);
+		live_now.nsec += 100000000; /* 100 ms apart on the daemon's clock */
+		cs_buckets_tick(b);
+	}
+	if (!ASSERT_EQ(s.nalerts, 1, "6 failures in 0.5 s: one alert"))
+		goto out;
+	a = json_array_get(s.last_json, 0);
+	ASSERT_STREQ(json_string_value(json_object_get(a, "scenario")), "crowdsec-xdp/ssh-bf",
+		     "scenario");
+	ASSERT_STREQ(json_string_value(json_object_get(a, "scenario_version")), "0.1", "version");
+	ASSERT_EQ(json_integer_value(json_object_get(a, "events_count")), 6, "events_count");
+	ASSERT_STREQ(json_string_value(json_object_get(a, "start_at")), "2026-11-25T09:46:40Z",
+		     "live: times from the injected clock");
+	ASSERT_STREQ(json_string_value(json_object_get(json_object_get(a, "source"), "value")),
+		     "203.0.113.9", "source");
+	ASSERT_TRUE(json_is_true(json_object_get(a, "remediation")), "remediation");
+	ASSERT_EQ(json_array_size(json_object_get(a, "events")), 6, "events");
+out:
+	cs_buckets_free(b);
+	cs_parsers_free(p);
+	sink_reset(&s);
+}
+
 /* The project's own scenarios load as a directory. */
 static void test_load_dir(void)
 {
@@ -945,6 +1020,7 @@ int main(void)
 	test_load_errors();
 	test_hub_files_load();
 	test_load_dir();
+	test_live_pipeline();
 	expr_data_reset();
 	expr_cleanup();
 	return TEST_SUMMARY();
