@@ -195,6 +195,32 @@ static void test_leak_arithmetic(void)
 	sink_reset(&s);
 }
 
+/*
+ * Float rounding at the boundary (hub test ssh-slow-bf): capacity 10, 1/min,
+ * events 27/30/30/33 s apart. The 19th pour leaves 1e-16 tokens short of 0,
+ * which the rate package forgives (the wait rounds to 0 ns): overflow on the 20th.
+ */
+static void test_leak_rounding(void)
+{
+	static const int at[] = { 0,   27,	57,  87,  120, 147, 180, 207, 240, 267,
+				  300, 327, 360, 387, 420, 447, 480, 507, 540, 567 };
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: leaky\nname: t/slow\ndescription: d\nfilter: 'true'\n"
+				      "capacity: 10\nleakspeed: 60s\n", 0);
+
+	if (!b)
+		return;
+	for (int i = 0; i < 19; i++)
+		pour(b, "192.0.2.1", at[i] * 1000L, NULL, NULL);
+	ASSERT_EQ(s.n, 0, "19 events: the last token, within float rounding, is granted");
+	pour(b, "192.0.2.1", at[19] * 1000L, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "the 20th overflows");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 20"), "20 counted");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 /* Replay: an instance idle for more than (capacity+1) * leakspeed is dropped silently. */
 static void test_replay_expiry(void)
 {
@@ -999,6 +1025,7 @@ int main(void)
 	log_set_level(LOG_LVL_ERROR);
 	test_leaky_burst();
 	test_leak_arithmetic();
+	test_leak_rounding();
 	test_replay_expiry();
 	test_trigger_blackhole();
 	test_distinct();
