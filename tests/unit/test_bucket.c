@@ -1000,6 +1000,57 @@ out:
 	sink_reset(&s);
 }
 
+/*
+ * The hub's impossible-travel (conditional, queue.Queue[-1]/[-2], Distance)
+ * with the enrichment GeoIP would have produced: Sydney then New York.
+ */
+static void test_impossible_travel(void)
+{
+	const char *hub = getenv("HUB_DIR") ? getenv("HUB_DIR") : "../shared/hub";
+	static const struct {
+		const char *ip, *lat, *lon;
+	} logins[] = { { "192.0.2.1", "-33.86", "151.21" },  /* Sydney */
+		       { "192.0.2.1", "-33.87", "151.20" },  /* Sydney again: 1 km */
+		       { "198.51.100.2", "40.71", "-74.00" } }; /* New York */
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow, .arg = &s };
+	struct cs_buckets *b = NULL;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/scenarios/crowdsecurity/impossible-travel.yaml", hub);
+	if (access(path, R_OK)) {
+		TEST_SKIP(1, "no hub");
+		return;
+	}
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_file(b, path, NULL), "impossible-travel loads"))
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		struct cs_event *e = NULL;
+		char ts[64];
+
+		cs_event_new(&e);
+		snprintf(ts, sizeof(ts), "2026-01-01T0%d:00:00Z", i);
+		cs_event_set_str(&e->marshaled_time, ts);
+		strmap_set(e->meta, "log_type", "auth_success");
+		strmap_set(e->meta, "service", "ssh");
+		strmap_set(e->meta, "user", "alice");
+		strmap_set(e->meta, "source_ip", logins[i].ip);
+		strmap_set(e->enriched, "Latitude", logins[i].lat);
+		strmap_set(e->enriched, "Longitude", logins[i].lon);
+		cs_buckets_pour(b, e);
+		cs_event_free(e);
+		ASSERT_EQ(s.n, i == 2 ? 1 : 0, i == 2 ? "New York 1 h after Sydney" : "same city");
+	}
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 3 && "
+				 "len(o.Overflow.GetSources()) == 2 && "
+				 "o.Overflow.Alert.Message startsWith 'Ip 2 sources performed'"),
+		    "both addresses are sources");
+out:
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 /* The project's own scenarios load as a directory. */
 static void test_load_dir(void)
 {
@@ -1048,6 +1099,7 @@ int main(void)
 	test_hub_files_load();
 	test_load_dir();
 	test_live_pipeline();
+	test_impossible_travel();
 	expr_data_reset();
 	expr_cleanup();
 	return TEST_SUMMARY();
