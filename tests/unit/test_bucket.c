@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bucket/bucket.h"
 #include "common/log.h"
@@ -190,6 +191,32 @@ static void test_leak_arithmetic(void)
 	ASSERT_TRUE(check(&s, 0, "len(o.Overflow.Alert.Events) == 6"), "queue keeps capacity+1");
 	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Events[0].Timestamp == '2026-01-01T00:02:00Z'"),
 		    "oldest kept event is the 5th");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/*
+ * Float rounding at the boundary (hub test ssh-slow-bf): capacity 10, 1/min,
+ * events 27/30/30/33 s apart. The 19th pour leaves 1e-16 tokens short of 0,
+ * which the rate package forgives (the wait rounds to 0 ns): overflow on the 20th.
+ */
+static void test_leak_rounding(void)
+{
+	static const int at[] = { 0,   27,	57,  87,  120, 147, 180, 207, 240, 267,
+				  300, 327, 360, 387, 420, 447, 480, 507, 540, 567 };
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: leaky\nname: t/slow\ndescription: d\nfilter: 'true'\n"
+				      "capacity: 10\nleakspeed: 60s\n", 0);
+
+	if (!b)
+		return;
+	for (int i = 0; i < 19; i++)
+		pour(b, "192.0.2.1", at[i] * 1000L, NULL, NULL);
+	ASSERT_EQ(s.n, 0, "19 events: the last token, within float rounding, is granted");
+	pour(b, "192.0.2.1", at[19] * 1000L, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "the 20th overflows");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 20"), "20 counted");
 	cs_buckets_free(b);
 	sink_reset(&s);
 }
@@ -704,6 +731,45 @@ out:
 	sink_reset(&s);
 }
 
+/* Postoverflow whitelists: recorded (whitelisted) but not sent, not reprocessed. */
+static void test_postoverflow_whitelist(void)
+{
+	struct sink s = { 0 };
+	struct cs_parsers *po = NULL;
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow,
+				    .on_alert = on_alert, .arg = &s };
+	struct cs_buckets *b = NULL;
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &po), "postoverflow parsers") ||
+	    !ASSERT_OK(cs_parsers_load_string(po, "s01-whitelist", "wl.yaml",
+					      "name: t/wl\ndescription: d\n"
+					      "whitelist:\n  reason: internal\n"
+					      "  cidr: ['10.0.0.0/8']\n"), "whitelist loads"))
+		goto out;
+	o.postoverflows = po;
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_string(
+			       b, "t.yaml",
+			       "type: trigger\nname: t/a\ndescription: d\nfilter: evt.GetType() == 'log'\n"
+			       "groupby: evt.Meta.source_ip\nreprocess: true\n---\n"
+			       "type: trigger\nname: t/meta\ndescription: d\n"
+			       "filter: evt.GetType() == 'overflow'\n"), "scenarios"))
+		goto out;
+	pour(b, "10.1.2.3", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "whitelisted overflow still recorded");
+	ASSERT_EQ(s.nalerts, 0, "but not sent");
+	ASSERT_TRUE(s.n && cs_overflow_whitelisted(s.ovf[0]), "marked whitelisted");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Whitelisted && o.WhitelistReason == 'internal'"),
+		    "visible to asserts");
+	pour(b, "192.0.2.1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 3, "a non-whitelisted overflow is reprocessed into t/meta");
+	ASSERT_EQ(s.nalerts, 2, "both sent");
+out:
+	cs_buckets_free(b);
+	cs_parsers_free(po);
+	sink_reset(&s);
+}
+
 /* scope: Range from Meta.SourceRange, custom scopes from their expression; simulation. */
 static void test_scopes(void)
 {
@@ -756,6 +822,34 @@ static void test_scopes(void)
 out:
 	cs_buckets_free(b);
 	sink_reset(&s);
+}
+
+/* remediation: only the YAML boolean true counts, a quoted "true" is a string (pitfall 16). */
+static void test_remediation_label(void)
+{
+	static const struct {
+		const char *label;
+		bool want;
+	} cases[] = { { "true", true }, { "yes", true }, { "\"true\"", false }, { "false", false },
+		      { "1", false } };
+	char y[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sink s;
+		struct cs_buckets *b;
+
+		snprintf(y, sizeof(y), "type: trigger\nname: t/r\ndescription: d\nfilter: 'true'\n"
+				       "labels:\n  remediation: %s\n", cases[i].label);
+		b = engine(&s, CS_BUCKET_REPLAY, y, 0);
+		if (!b)
+			continue;
+		pour(b, "192.0.2.1", 0, NULL, NULL);
+		ASSERT_TRUE(check(&s, 0, cases[i].want ? "o.Overflow.Alert.Remediation"
+						       : "!o.Overflow.Alert.Remediation"),
+			    cases[i].label);
+		cs_buckets_free(b);
+		sink_reset(&s);
+	}
 }
 
 static void test_load_errors(void)
@@ -831,6 +925,150 @@ out:
 	cs_buckets_free(b);
 }
 
+/*
+ * The daemon's loop in miniature: hub parsers, our ssh-bf scenario, LIVE
+ * mode on an injected clock, tick() between lines, alerts as JSON.
+ */
+static void test_live_pipeline(void)
+{
+	const char *hub = getenv("HUB_DIR") ? getenv("HUB_DIR") : "../shared/hub";
+	static const char *const files[][2] = {
+		{ "s00-raw", "parsers/s00-raw/crowdsecurity/syslog-logs.yaml" },
+		{ "s01-parse", "parsers/s01-parse/crowdsecurity/sshd-logs.yaml" },
+		{ "s02-enrich", "parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml" },
+	};
+	char path[4096], patterns[4096];
+	struct cs_parser_opts po = { .patterns_dir = patterns };
+	struct cs_parsers *p = NULL;
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_LIVE, .clock = fake_clock,
+				    .on_overflow = on_overflow, .on_alert = on_alert, .arg = &s };
+	struct cs_buckets *b = NULL;
+	json_t *a;
+
+	snprintf(patterns, sizeof(patterns), "%s/patterns", hub);
+	if (access(patterns, R_OK) || access("scenarios/crowdsec-xdp/ssh-bf.yaml", R_OK)) {
+		TEST_SKIP(1, "no hub or not run from the repository root");
+		return;
+	}
+	if (!ASSERT_OK(cs_parsers_new(&po, &p), "parsers"))
+		goto out;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", hub, files[i][1]);
+		if (!ASSERT_OK(cs_parsers_load_file(p, files[i][0], path, NULL), files[i][1]))
+			goto out;
+	}
+	if (!ASSERT_OK(cs_parsers_ready(p), "ready") || !ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_file(b, "scenarios/crowdsec-xdp/ssh-bf.yaml", "0.1"), "ssh-bf"))
+		goto out;
+	live_now = (struct cs_time){ .sec = 1795600000 };
+	for (int i = 0; i < 6; i++) {
+		char line[256];
+		struct cs_event *e = NULL;
+
+		snprintf(line, sizeof(line),
+			 "Nov 25 10:00:0%d host sshd[42]: Failed password for root from 203.0.113.9 "
+			 "port 4242 ssh2", i);
+		if (cs_event_new(&e) || cs_event_set_line(e, line, strlen(line), "/var/log/auth.log",
+							  "file", "syslog")) {
+			cs_event_free(e);
+			break;
+		}
+		e->expect_mode = CS_MODE_LIVE;
+		if (!cs_parse(p, e, NULL, NULL) && e->process && !e->whitelisted)
+			cs_buckets_pour(b, e);
+		cs_event_free(e);
+		live_now.nsec += 100000000; /* 100 ms apart on the daemon's clock */
+		cs_buckets_tick(b);
+	}
+	if (!ASSERT_EQ(s.nalerts, 1, "6 failures in 0.5 s: one alert"))
+		goto out;
+	a = json_array_get(s.last_json, 0);
+	ASSERT_STREQ(json_string_value(json_object_get(a, "scenario")), "crowdsec-xdp/ssh-bf",
+		     "scenario");
+	ASSERT_STREQ(json_string_value(json_object_get(a, "scenario_version")), "0.1", "version");
+	ASSERT_EQ(json_integer_value(json_object_get(a, "events_count")), 6, "events_count");
+	ASSERT_STREQ(json_string_value(json_object_get(a, "start_at")), "2026-11-25T09:46:40Z",
+		     "live: times from the injected clock");
+	ASSERT_STREQ(json_string_value(json_object_get(json_object_get(a, "source"), "value")),
+		     "203.0.113.9", "source");
+	ASSERT_TRUE(json_is_true(json_object_get(a, "remediation")), "remediation");
+	ASSERT_EQ(json_array_size(json_object_get(a, "events")), 6, "events");
+out:
+	cs_buckets_free(b);
+	cs_parsers_free(p);
+	sink_reset(&s);
+}
+
+/*
+ * The hub's impossible-travel (conditional, queue.Queue[-1]/[-2], Distance)
+ * with the enrichment GeoIP would have produced: Sydney then New York.
+ */
+static void test_impossible_travel(void)
+{
+	const char *hub = getenv("HUB_DIR") ? getenv("HUB_DIR") : "../shared/hub";
+	static const struct {
+		const char *ip, *lat, *lon;
+	} logins[] = { { "192.0.2.1", "-33.86", "151.21" },  /* Sydney */
+		       { "192.0.2.1", "-33.87", "151.20" },  /* Sydney again: 1 km */
+		       { "198.51.100.2", "40.71", "-74.00" } }; /* New York */
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow, .arg = &s };
+	struct cs_buckets *b = NULL;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/scenarios/crowdsecurity/impossible-travel.yaml", hub);
+	if (access(path, R_OK)) {
+		TEST_SKIP(1, "no hub");
+		return;
+	}
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_file(b, path, NULL), "impossible-travel loads"))
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		struct cs_event *e = NULL;
+		char ts[64];
+
+		cs_event_new(&e);
+		snprintf(ts, sizeof(ts), "2026-01-01T0%d:00:00Z", i);
+		cs_event_set_str(&e->marshaled_time, ts);
+		strmap_set(e->meta, "log_type", "auth_success");
+		strmap_set(e->meta, "service", "ssh");
+		strmap_set(e->meta, "user", "alice");
+		strmap_set(e->meta, "source_ip", logins[i].ip);
+		strmap_set(e->enriched, "Latitude", logins[i].lat);
+		strmap_set(e->enriched, "Longitude", logins[i].lon);
+		cs_buckets_pour(b, e);
+		cs_event_free(e);
+		ASSERT_EQ(s.n, i == 2 ? 1 : 0, i == 2 ? "New York 1 h after Sydney" : "same city");
+	}
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 3 && "
+				 "len(o.Overflow.GetSources()) == 2 && "
+				 "o.Overflow.Alert.Message startsWith 'Ip 2 sources performed'"),
+		    "both addresses are sources");
+out:
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* The project's own scenarios load as a directory. */
+static void test_load_dir(void)
+{
+	struct cs_buckets *b = NULL;
+
+	if (access("scenarios/crowdsec-xdp", R_OK)) {
+		TEST_SKIP(1, "not run from the repository root");
+		return;
+	}
+	if (!ASSERT_OK(cs_buckets_new(NULL, &b), "engine"))
+		return;
+	ASSERT_OK(cs_buckets_load_dir(b, "scenarios/crowdsec-xdp"), "load dir");
+	ASSERT_EQ(cs_buckets_nscenarios(b), 9, "nine default scenarios");
+	ASSERT_STREQ(cs_buckets_scenario_name(b, 0), "crowdsec-xdp/http-404-probing", "name order");
+	ASSERT_TRUE(cs_buckets_load_dir(b, "/nonexistent") == -ENOENT, "missing dir");
+	cs_buckets_free(b);
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
@@ -838,6 +1076,7 @@ int main(void)
 	log_set_level(LOG_LVL_ERROR);
 	test_leaky_burst();
 	test_leak_arithmetic();
+	test_leak_rounding();
 	test_replay_expiry();
 	test_trigger_blackhole();
 	test_distinct();
@@ -854,8 +1093,13 @@ int main(void)
 	test_json();
 	test_set_target();
 	test_scopes();
+	test_postoverflow_whitelist();
+	test_remediation_label();
 	test_load_errors();
 	test_hub_files_load();
+	test_load_dir();
+	test_live_pipeline();
+	test_impossible_travel();
 	expr_data_reset();
 	expr_cleanup();
 	return TEST_SUMMARY();

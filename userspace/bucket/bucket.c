@@ -6,6 +6,7 @@
  * at overflow, postoverflows and reprocess.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -360,6 +361,41 @@ int cs_buckets_load_file(struct cs_buckets *b, const char *path, const char *ver
 		return -ENOMEM;
 	err = cs_scenarios_load(b, path, text, len, version);
 	free(text);
+	return err;
+}
+
+static int yaml_name(const struct dirent *de)
+{
+	size_t l = strlen(de->d_name);
+
+	return de->d_name[0] != '.' &&
+	       ((l > 5 && !strcmp(de->d_name + l - 5, ".yaml")) ||
+		(l > 4 && !strcmp(de->d_name + l - 4, ".yml")));
+}
+
+int cs_buckets_load_dir(struct cs_buckets *b, const char *dir)
+{
+	struct dirent **list = NULL;
+	char path[4096];
+	int n, err = 0;
+
+	n = scandir(dir, &list, yaml_name, alphasort);
+	if (n < 0) {
+		err = -errno;
+		snprintf(b->err, sizeof(b->err), "%s: %s", dir, strerror(errno));
+		return err;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!err) {
+			if (snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name) >=
+			    (int)sizeof(path))
+				err = -ENAMETOOLONG;
+			else
+				err = cs_buckets_load_file(b, path, NULL);
+		}
+		free(list[i]);
+	}
+	free(list);
 	return err;
 }
 
@@ -997,9 +1033,9 @@ static int queue_add(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 }
 
 /*
- * CrowdSec's fork of golang.org/x/time/rate, reproduced step by step because
- * float rounding decides the boundary cases: limit = 1/leakspeed (per
- * second), burst = capacity, Allow(t) = reserveN(t, 1, 0).ok.
+ * golang.org/x/time/rate (CrowdSec pins a fork of v0.13), reproduced step by
+ * step because float rounding decides the boundary cases: limit = 1/leakspeed
+ * per second, burst = capacity, Allow(t) = reserveN(t, 1, 0).ok.
  */
 static double tokens_from_duration(double limit, int64_t d)
 {
@@ -1009,9 +1045,9 @@ static double tokens_from_duration(double limit, int64_t d)
 
 static int64_t duration_from_tokens(double limit, double tokens)
 {
-	double ns = 1e9 * (tokens / limit);
+	double ns = (tokens / limit) * 1e9;
 
-	return ns >= 9.2e18 ? INT64_MAX : (int64_t)ns;
+	return ns > 9.2e18 ? INT64_MAX : (int64_t)ns;
 }
 
 static bool limiter_allow(struct cs_bucket *bk, int64_t t)
@@ -1019,32 +1055,27 @@ static bool limiter_allow(struct cs_bucket *bk, int64_t t)
 	int64_t ls = bk->sc->leakspeed;
 	double limit = 1.0 / ((double)(ls / NS) + (double)(ls % NS) / 1e9);
 	double burst = bk->sc->capacity, tokens;
-	int64_t last = bk->t_last, max_elapsed, elapsed;
-	bool ok;
+	int64_t last = bk->t_last;
 
 	if (!bk->started) {
-		/* a new limiter: no tokens, last = the zero time (elapsed is capped below) */
+		/* a new limiter: last is the zero time, the elapsed time saturates: full */
 		bk->started = true;
-		bk->tokens = 0;
-		last = INT64_MIN;
+		bk->tokens = burst;
+		last = t;
 	}
+	/* advance(): a time before the last update refills nothing */
 	if (t < last)
 		last = t;
-	max_elapsed = duration_from_tokens(limit, burst - bk->tokens);
-	elapsed = last == INT64_MIN || t - last > max_elapsed ? max_elapsed : t - last;
-	tokens = bk->tokens + tokens_from_duration(limit, elapsed);
+	tokens = bk->tokens + tokens_from_duration(limit, t - last);
 	if (tokens > burst)
 		tokens = burst;
 	tokens -= 1;
 	/* ok when the wait for the missing fraction rounds down to 0 ns */
-	ok = burst >= 1 && (tokens >= 0 || duration_from_tokens(limit, -tokens) <= 0);
-	if (ok) {
-		bk->t_last = t;
-		bk->tokens = tokens;
-	} else {
-		bk->t_last = last;
-	}
-	return ok;
+	if (burst < 1 || (tokens < 0 && duration_from_tokens(limit, -tokens) > 0))
+		return false; /* state unchanged */
+	bk->t_last = t;
+	bk->tokens = tokens;
+	return true;
 }
 
 static struct cs_bucket *bucket_find(struct cs_buckets *b, struct cs_scenario *sc, uint64_t h,

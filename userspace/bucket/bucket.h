@@ -24,10 +24,18 @@
  * the scenario has `reprocess: true` and no whitelist matched) the overflow
  * event is poured again before cs_buckets_pour() returns.
  *
- * Memory is bounded: at most max_buckets live instances (the least recently
- * touched is evicted and counted when a new partition arrives at the cap),
- * bounded blackhole tables and per-instance distinct sets, bounded queues.
- * Not thread-safe: one engine per thread (CrowdSec itself serialises pours).
+ * Memory is bounded: at most max_buckets live instances and max_events queued
+ * events overall (the least recently touched instance is evicted, and counted,
+ * when a flood of new partitions arrives), bounded blackhole tables and
+ * per-instance distinct sets, bounded queues.
+ *
+ * Not thread-safe: one thread pours (CrowdSec itself serialises pours); the
+ * parsers may run in other threads. Callbacks must not call back into the
+ * engine (cs_buckets_pour() returns -EBUSY if they do).
+ *
+ * Deliberate difference from upstream: a reprocessed overflow is poured at its
+ * overflow time (upstream creates LIVE buckets on the wall clock for it), so a
+ * replay stays deterministic.
  */
 #ifndef CS_BUCKET_H
 #define CS_BUCKET_H
@@ -122,6 +130,11 @@ void cs_buckets_free(struct cs_buckets *b);
  * file:line, is in cs_buckets_last_error().
  */
 int cs_buckets_load_file(struct cs_buckets *b, const char *path, const char *version);
+/*
+ * Every *.yaml / *.yml file of a directory (not recursive), in name order:
+ * /etc/crowdsec/scenarios. Stops at the first file that does not load.
+ */
+int cs_buckets_load_dir(struct cs_buckets *b, const char *dir);
 /* Same from a text (tests); `name` is used as the file name in errors. */
 int cs_buckets_load_string(struct cs_buckets *b, const char *name, const char *yaml);
 const char *cs_buckets_last_error(const struct cs_buckets *b);

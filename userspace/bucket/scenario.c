@@ -89,24 +89,45 @@ static int get_int(struct sloader *L, yaml_node_t *v, const char *key, int *out)
 	return 0;
 }
 
-/* YAML 1.1 booleans as go-yaml v2/v3 accept them for a bool field. */
-static int get_bool(struct sloader *L, yaml_node_t *v, const char *key, bool *out)
+/* YAML 1.1 booleans, as gopkg.in/yaml.v2 (the scenario decoder) resolves plain scalars. */
+static const char *const yaml_true[] = { "true", "True", "TRUE", "yes", "Yes", "YES",
+					 "on",	 "On",	 "ON",	 "y",	"Y" };
+static const char *const yaml_false[] = { "false", "False", "FALSE", "no", "No", "NO",
+					  "off",   "Off",	"OFF",	 "n",  "N" };
+
+/* 1 true, 0 false, -1 not a plain YAML boolean. */
+static int yaml_bool(const yaml_node_t *v)
 {
 	const char *s = yscalar(v);
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On",
-					   "ON", "y", "Y" };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off",
-					  "OFF", "n", "N" };
+
+	if (!s || v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return -1;
+	for (size_t i = 0; i < sizeof(yaml_true) / sizeof(yaml_true[0]); i++)
+		if (!strcmp(s, yaml_true[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(yaml_false) / sizeof(yaml_false[0]); i++)
+		if (!strcmp(s, yaml_false[i]))
+			return 0;
+	return -1;
+}
+
+static int get_bool(struct sloader *L, yaml_node_t *v, const char *key, bool *out)
+{
+	int b;
 
 	if (ynull(v))
 		return *out = false, 0;
-	for (size_t i = 0; s && i < sizeof(yes) / sizeof(yes[0]); i++)
-		if (!strcmp(s, yes[i]))
-			return *out = true, 0;
-	for (size_t i = 0; s && i < sizeof(no) / sizeof(no[0]); i++)
-		if (!strcmp(s, no[i]))
-			return *out = false, 0;
-	return sc_err(L, v, "'%s' must be a boolean", key);
+	b = yaml_bool(v);
+	if (b < 0) {
+		/* a bool field also takes a quoted "true"/"false" in yaml.v2 */
+		const char *s = yscalar(v);
+
+		if (s && (!strcmp(s, "true") || !strcmp(s, "false")))
+			return *out = !strcmp(s, "true"), 0;
+		return sc_err(L, v, "'%s' must be a boolean", key);
+	}
+	*out = b;
+	return 0;
 }
 
 static int get_float(struct sloader *L, yaml_node_t *v, const char *key, float *out)
@@ -237,14 +258,10 @@ static int load_labels(struct sloader *L, struct cs_scenario *sc, yaml_node_t *m
 		return 0;
 	if (m->type != YAML_MAPPING_NODE)
 		return sc_err(L, m, "'labels' must be a mapping");
-	FOR_PAIRS(L, m, pair, k, v) {
-		const char *s = yscalar(v);
-
-		if (k && !strcmp(k, "remediation") && s &&
-		    v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-			sc->remediation = !strcmp(s, "true") || !strcmp(s, "True") ||
-					  !strcmp(s, "TRUE");
-	}
+	/* map[string]any: only an unquoted YAML true is the bool `true` (a quoted one is a string) */
+	FOR_PAIRS(L, m, pair, k, v)
+		if (k && !strcmp(k, "remediation"))
+			sc->remediation = yaml_bool(v) == 1;
 	return 0;
 }
 
@@ -321,7 +338,7 @@ void cs_scenario_free(struct cs_scenario *sc)
 }
 
 /* ValidateFactory: what each bucket type requires. */
-static int validate(struct sloader *L, struct cs_scenario *sc, yaml_node_t *root, bool has_cap)
+static int validate(struct sloader *L, struct cs_scenario *sc, yaml_node_t *root)
 {
 	switch (sc->type) {
 	case CS_BT_LEAKY:
@@ -362,7 +379,6 @@ static int validate(struct sloader *L, struct cs_scenario *sc, yaml_node_t *root
 			return sc_err(L, root, "%s: bayesian bucket must have -1 capacity", sc->name);
 		break;
 	}
-	(void)has_cap;
 	if (!sc->scope || !*sc->scope) {
 		free(sc->scope);
 		sc->scope = strdup("Ip");
@@ -380,8 +396,7 @@ static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, cons
 		    struct cs_scenario **out)
 {
 	struct cs_scenario *sc = calloc(1, sizeof(*sc));
-	char *type = NULL, *desc = NULL, *fmt = NULL, *junk = NULL;
-	bool has_cap = false;
+	char *type = NULL, *desc = NULL, *fmt = NULL;
 	char buf[32];
 	const char *k;
 	yaml_node_t *v, *labels = NULL, *data = NULL;
@@ -422,10 +437,9 @@ static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, cons
 			err = compile(L, v, k, &sc->cancel_on, true);
 		else if (!strcmp(k, "condition"))
 			err = compile(L, v, k, &sc->condition, true);
-		else if (!strcmp(k, "capacity")) {
+		else if (!strcmp(k, "capacity"))
 			err = get_int(L, v, k, &sc->capacity);
-			has_cap = true;
-		} else if (!strcmp(k, "cache_size"))
+		else if (!strcmp(k, "cache_size"))
 			err = get_int(L, v, k, &sc->cache_size);
 		else if (!strcmp(k, "leakspeed"))
 			err = get_duration(L, v, k, &sc->leakspeed);
@@ -458,7 +472,6 @@ static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, cons
 		if (err)
 			goto out;
 	}
-	free(junk);
 	if (!sc->name) {
 		err = sc_err(L, root, "scenario without 'name'");
 		goto out;
@@ -496,7 +509,7 @@ static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, cons
 	}
 	err = load_labels(L, sc, labels);
 	err = err ?: load_data(L, data);
-	err = err ?: validate(L, sc, root, has_cap);
+	err = err ?: validate(L, sc, root);
 	if (err)
 		goto out;
 	/* How long an instance lives without events (spec 6.3 step 4). */
