@@ -53,9 +53,6 @@ int main(int argc, char **argv)
 		add_skip(&n, "sshd-impossible-travel", GEOIP_WHY);
 		add_skip(&n, "sshd-impossible-travel-user", GEOIP_WHY);
 	}
-	add_skip(&n, "ipv6-postoverflow",
-		 "postoverflow statics must write evt.Overflow.Alert.Source.Value/Scope: "
-		 "cs_event_set_target() (parser) has no overflow hook yet");
 	hubtest_run_scenarios_all(&o, argv + 1, argc - 1, skips, &sum);
 	t_pass = sum.passed;
 	t_fail = sum.failed;

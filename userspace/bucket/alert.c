@@ -773,6 +773,7 @@ const struct cs_overflow_ops cs_ralert_ops = {
 	.get_meta = ra_get_meta,
 	.for_each_source = ra_for_each_source,
 	.set_whitelisted = ra_set_whitelisted,
+	.set_target = cs_overflow_set_target,
 };
 
 /* ---- public accessors and JSON ----------------------------------------------------------- */

@@ -235,6 +235,10 @@ int cs_event_set_target(struct cs_event *evt, const char *path, const char *val,
 
 	if (!strncmp(path, "evt.", 4))
 		path += 4;
+	/* The overflow part belongs to the bucket engine: it writes its own fields. */
+	if (!strncmp(path, "Overflow.", 9))
+		return evt->overflow && evt->overflow_ops && evt->overflow_ops->set_target ?
+			       evt->overflow_ops->set_target(evt->overflow, path, val, len) : -ENOENT;
 	if (!strcmp(path, "Line.Raw")) {
 		int err = set_strn(&evt->line.raw, val, len);
 

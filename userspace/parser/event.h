@@ -60,6 +60,8 @@ struct cs_overflow_ops {
 			       void *arg);
 	/* A postoverflow whitelist matched: set Overflow.Whitelisted (spec 3.3 step 2). */
 	void (*set_whitelisted)(void *ovf);
+	/* A postoverflow static with `target: evt.Overflow....` (ipv6_to_range). Optional. */
+	int (*set_target)(void *ovf, const char *path, const char *val, size_t len);
 };
 
 struct cs_event {
