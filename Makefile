@@ -130,11 +130,10 @@ test: all
 bench: all
 	$(Q)BUILD=$(abspath $(BUILD)) bench/run.sh
 
-# The main job of this stage: the data plane on an interface. The lock-out guard
-# keeps loopback and local addresses from ever being dropped (README).
-RUN_IFACE ?= $(shell ip -o route get 198.18.0.1 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+# The main job: crowdsec (detector + LAPI) and the XDP bouncer on the default
+# interface (RUN_IFACE=... to choose), in the foreground. config/run.sh says more.
 run: deps all
-	$(Q)BUILD=$(abspath $(BUILD)) RUN_IFACE=$(RUN_IFACE) config/run.sh
+	$(Q)BUILD=$(abspath $(BUILD)) config/run.sh
 
 deps:
 	$(Q)config/deps.sh
