@@ -63,7 +63,7 @@ bool cs_agent_done(const struct cs_agent *a);
 void cs_agent_finish(struct cs_agent *a);
 void cs_agent_get_stats(const struct cs_agent *a, struct cs_agent_stats *st);
 /* Swap the acquisition of `from` into `to` (SIGHUP with an unchanged acquis: no line
- * is lost or read twice). */
+ * is lost or read twice); the line counters carry over. */
 void cs_agent_take_acquisition(struct cs_agent *to, struct cs_agent *from);
 
 #endif /* CS_AGENT_H */
