@@ -304,6 +304,10 @@ check_eq "JSON depth bounded" "$CODE" 400
 python3 -c 'print("[" + ",".join(["\"" + "x"*1000 + "\""]*400) + "]")' >"$T/big.json"
 req POST /v1/alerts "${AUTH[@]}" --data-binary @"$T/big.json"
 check_eq "body size capped (413)" "$CODE" 413
+req POST /v1/watchers --data-binary @"$T/big.json"
+check_eq "unauthenticated routes have a small cap (64 KiB)" "$CODE" 413
+req POST /v1/alerts -H "Authorization: Bearer bad.token.here" --data-binary @"$T/big.json"
+check_eq "bad token refused before the body is read" "$CODE" 401
 head -c 20000000 /dev/zero | tr '\0' ' ' >"$T/huge.json"
 req POST /v1/alerts "${AUTH[@]}" -H "Transfer-Encoding: chunked" --data-binary @"$T/huge.json"
 # the server answers 413 mid-upload and closes; curl may only see the reset
