@@ -6,9 +6,10 @@
 # that a bouncer then pulls. Skips when the agent or its hub is not installed.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/test_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-18495}
+PORT=${LAPI_TEST_PORT:-$(free_port 18495)}
 MKCONF=${MKCONF:-/work/shared/bench/peers/mkconf.sh}
 if [ ! -x "$CROWDSEC" ] || [ ! -x /usr/bin/crowdsec ] || [ ! -r "$MKCONF" ] ||
 	[ ! -d /etc/crowdsec/scenarios ] || ! command -v sqlite3 >/dev/null; then

@@ -6,9 +6,10 @@
 # nftables set elements). Skips what is not installed.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/test_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-18471}
+PORT=${LAPI_TEST_PORT:-$(free_port 18471)}
 URL=http://127.0.0.1:$PORT
 if [ ! -x "$CROWDSEC" ] || ! command -v curl >/dev/null; then
 	skip "crowdsec binary or curl missing" 1
@@ -27,7 +28,7 @@ cleanup() {
 	[ -n "$BPID" ] && kill "$BPID" 2>/dev/null
 	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
 	wait 2>/dev/null
-	rm -rf "$T"
+	[ -n "${LAPI_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 trap cleanup EXIT
 ln -s "$CROWDSEC" "$T/cscli"

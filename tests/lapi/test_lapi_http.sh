@@ -6,10 +6,11 @@
 # durability of acknowledged decisions across kill -9.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/test_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-18461}
-PPORT=${LAPI_TEST_PROM_PORT:-18462}
+PORT=${LAPI_TEST_PORT:-$(free_port 18461)}
+PPORT=${LAPI_TEST_PROM_PORT:-$(free_port $((PORT + 1)))}
 URL=http://127.0.0.1:$PORT
 if [ ! -x "$CROWDSEC" ] || ! command -v curl >/dev/null || ! command -v sqlite3 >/dev/null; then
 	skip "crowdsec binary, curl or sqlite3 missing" 1

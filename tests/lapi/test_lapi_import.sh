@@ -5,9 +5,10 @@
 # machines are kept; the timestamps come across.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/test_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-18499}
+PORT=${LAPI_TEST_PORT:-$(free_port 18499)}
 SCHEMA=${SCHEMA:-/work/shared/spec/captures/sqlite-schema-1.4.6.sql}
 if [ ! -x "$CROWDSEC" ] || [ ! -r "$SCHEMA" ] || ! command -v sqlite3 >/dev/null; then
 	skip "crowdsec binary, sqlite3 or the 1.4.6 schema capture missing" 1
