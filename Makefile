@@ -15,13 +15,13 @@
 #   make V=1           show commands
 
 .DEFAULT_GOAL := all
-BUILD    ?= build
+BUILD    ?= build$(if $(SANITIZE),-san)
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-PKGS     := libbpf libelf zlib yaml-0.1 libpcre2-8 sqlite3 libmicrohttpd jansson libcurl libnftables
+PKGS     := libbpf libelf zlib yaml-0.1 libpcre2-8 sqlite3 libmicrohttpd jansson libcurl libnftables libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -65,7 +65,7 @@ $(BUILD)/%.skel.h: $(BUILD)/bpfobj/%.bpf.o
 
 # ---- userspace library and programs ------------------------------------------
 LIB_SRCS  := $(filter-out %/main.c,$(wildcard userspace/*/*.c))
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB       := $(BUILD)/libcs.a
 
 # program name : directory holding its main.c (and private files)
@@ -75,9 +75,11 @@ PROG_cscli                := cscli
 PROGS := $(foreach p,crowdsec crowdsec-xdp-bouncer cscli,\
 	   $(if $(wildcard $(PROG_$(p))/main.c),$(BUILD)/$(p)))
 
-CSCLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cscli/*.c))
+CSCLI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cscli/*.c))
 
-$(BUILD)/%.o: %.c | $(BPF_SKELS)
+# Objects live under build/obj/ so that a program name (build/cscli) never
+# collides with its sources' directory.
+$(BUILD)/obj/%.o: %.c | $(BPF_SKELS)
 	$(call msg,CC,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -87,11 +89,11 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/crowdsec: $(BUILD)/userspace/crowdsec/main.o $(LIB)
+$(BUILD)/crowdsec: $(BUILD)/obj/userspace/crowdsec/main.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/crowdsec-xdp-bouncer: $(BUILD)/userspace/bouncer/main.o $(LIB)
+$(BUILD)/crowdsec-xdp-bouncer: $(BUILD)/obj/userspace/bouncer/main.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -101,20 +103,22 @@ $(BUILD)/cscli: $(CSCLI_OBJS) $(LIB)
 
 # ---- tests -----------------------------------------------------------------
 # tests/<tier>/test_*.c -> build/tests/<tier>/test_*; shared helpers in tests/lib/*.c
-TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/lib/*.c))
+TEST_LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/lib/*.c))
 TEST_SRCS := $(wildcard tests/*/test_*.c)
 TEST_BINS := $(TEST_SRCS:%.c=$(BUILD)/%)
 TEST_SCRIPTS := $(wildcard tests/*/test_*.sh)
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_LIB_OBJS) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_LIB_OBJS) $(LIB)
 	$(call msg,LINK,$@)
+	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- benchmarks (not tests) ----------------------------------------------------
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:%.c=$(BUILD)/%)
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	$(call msg,LINK,$@)
+	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # ---- top-level targets ---------------------------------------------------------
@@ -132,19 +136,8 @@ RUN_IFACE ?= $(shell ip -o route get 198.18.0.1 2>/dev/null | sed -n 's/.* dev \
 run: deps all
 	$(Q)BUILD=$(abspath $(BUILD)) RUN_IFACE=$(RUN_IFACE) config/run.sh
 
-DEPS_PKGS := build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
-	libyaml-dev libpcre2-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev \
-	libcurl4-openssl-dev libnftables-dev nftables iproute2 iputils-ping pkg-config \
-	ethtool tcpdump valgrind sqlite3 curl
 deps:
-	$(Q)missing=$$(for p in $(DEPS_PKGS); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
-		|| echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing:" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(Q)config/deps.sh
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h

@@ -64,7 +64,8 @@ struct cs_ban {
 	__u64 decision_id; /* the LAPI's id, so `bpftool map dump` can be cross-referenced */
 	__u8 origin;	   /* enum cs_origin */
 	__u8 type;	   /* enum cs_decision_type */
-	__u8 _pad[6];
+	__u8 prefixlen;	   /* of the key: an LPM lookup can tell a match from an exact hit */
+	__u8 _pad[5];
 };
 
 /*
@@ -75,7 +76,7 @@ enum cs_stat_index {
 	CS_STAT_PASS = 0,	   /* parsed, source not banned */
 	CS_STAT_PASS_NOT_IP = 1,   /* ARP, LLDP, ... */
 	CS_STAT_PASS_UNPARSED = 2, /* truncated or malformed headers: fail open */
-	CS_STAT_PASS_EXPIRED = 3,  /* matched a ban whose expiry has passed */
+	CS_STAT_PASS_INACTIVE = 3, /* matched an entry that does not drop: expired, not a ban */
 	CS_STAT_PASS_DRY_RUN = 4,  /* would have dropped, dry_run knob set */
 	CS_STAT_DROP_BASE = 5,
 	CS_STAT_MAX = CS_STAT_DROP_BASE + CS_ORIGIN_MAX,

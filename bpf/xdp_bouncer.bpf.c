@@ -78,58 +78,60 @@ static __always_inline int account(struct xdp_md *ctx, __u32 idx, int verdict)
 
 static __always_inline bool ban_live(const struct cs_ban *ban)
 {
-	if (!ban || ban->type != CS_TYPE_BAN)
+	if (ban->type != CS_TYPE_BAN)
 		return false;
 	return !enforce_expiry || !ban->expires_ns || ban->expires_ns > bpf_ktime_get_boot_ns();
 }
 
-static __always_inline int verdict(struct xdp_md *ctx, const struct cs_ban *ban, bool expired)
+static __always_inline int drop(struct xdp_md *ctx, const struct cs_ban *ban)
 {
-	__u32 origin;
+	__u32 origin = ban->origin < CS_ORIGIN_MAX ? ban->origin : CS_ORIGIN_OTHER;
 
-	if (!ban)
-		return account(ctx, expired ? CS_STAT_PASS_EXPIRED : CS_STAT_PASS, XDP_PASS);
 	if (dry_run)
 		return account(ctx, CS_STAT_PASS_DRY_RUN, XDP_PASS);
-	origin = ban->origin < CS_ORIGIN_MAX ? ban->origin : CS_ORIGIN_OTHER;
 	return account(ctx, CS_STAT_DROP_BASE + origin, XDP_DROP);
+}
+
+/*
+ * host_key points into the LPM key (its address part), so one key serves both
+ * lookups. A matching entry that no longer drops (expired, or not a ban) still
+ * lets a covering range decide, and is counted apart if nothing drops.
+ */
+static __always_inline int lookup_source(struct xdp_md *ctx, void *hosts, void *ranges,
+					 void *host_key, void *lpm_key)
+{
+	struct cs_ban *ban;
+	bool stale = false;
+
+	ban = bpf_map_lookup_elem(hosts, host_key);
+	if (ban) {
+		if (ban_live(ban))
+			return drop(ctx, ban);
+		stale = true;
+	}
+	ban = bpf_map_lookup_elem(ranges, lpm_key);
+	if (ban) {
+		if (ban_live(ban))
+			return drop(ctx, ban);
+		stale = true;
+	}
+	return account(ctx, stale ? CS_STAT_PASS_INACTIVE : CS_STAT_PASS, XDP_PASS);
 }
 
 static __always_inline int check_v4(struct xdp_md *ctx, struct iphdr *iph)
 {
 	struct cs_lpm_v4 key = { .prefixlen = 32 };
-	struct cs_ban *ban;
-	bool expired = false;
-	__u32 saddr = iph->saddr;
 
-	ban = bpf_map_lookup_elem(&cs_hosts_v4, &saddr);
-	if (ban_live(ban))
-		return verdict(ctx, ban, false);
-	expired = ban != NULL;
-
-	__builtin_memcpy(key.addr, &saddr, sizeof(key.addr));
-	ban = bpf_map_lookup_elem(&cs_ranges_v4, &key);
-	if (ban_live(ban))
-		return verdict(ctx, ban, false);
-	return verdict(ctx, NULL, expired || ban);
+	__builtin_memcpy(key.addr, &iph->saddr, sizeof(key.addr));
+	return lookup_source(ctx, &cs_hosts_v4, &cs_ranges_v4, key.addr, &key);
 }
 
 static __always_inline int check_v6(struct xdp_md *ctx, struct ipv6hdr *ip6h)
 {
 	struct cs_lpm_v6 key = { .prefixlen = 128 };
-	struct cs_ban *ban;
-	bool expired = false;
 
 	__builtin_memcpy(key.addr, &ip6h->saddr, sizeof(key.addr));
-	ban = bpf_map_lookup_elem(&cs_hosts_v6, key.addr);
-	if (ban_live(ban))
-		return verdict(ctx, ban, false);
-	expired = ban != NULL;
-
-	ban = bpf_map_lookup_elem(&cs_ranges_v6, &key);
-	if (ban_live(ban))
-		return verdict(ctx, ban, false);
-	return verdict(ctx, NULL, expired || ban);
+	return lookup_source(ctx, &cs_hosts_v6, &cs_ranges_v6, key.addr, &key);
 }
 
 SEC("xdp")

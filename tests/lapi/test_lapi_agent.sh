@@ -5,7 +5,7 @@
 # log, and its ssh-bf / ssh-slow-bf overflows become alerts with profile bans
 # that a bouncer then pulls. Skips when the agent or its hub is not installed.
 set -u
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/test_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 CROWDSEC=$BUILD/crowdsec
@@ -30,7 +30,7 @@ C=$T/conf/etc
 # its Go-created database is replaced by ours
 sh "$MKCONF" "$T/conf" "$PORT" >/dev/null 2>&1
 rm -f "$T"/conf/data/crowdsec.db* "$T"/conf/data/pristine.db
-ln -s "$CROWDSEC" "$T/cscli"
+ln -s "$BUILD/cscli" "$T/cscli"
 check "our cscli writes the agent's credentials" \
 	"$T/cscli" -c "$C/lapi.yaml" machines add agentm -p agentpassword123 -f "$C/local_api_credentials.yaml"
 KEY=$("$T/cscli" -c "$C/lapi.yaml" -oraw bouncers add b 2>/dev/null)

@@ -5,7 +5,7 @@
 # crowdsec-firewall-bouncer 0.0.25 in an isolated network namespace (root only;
 # nftables set elements). Skips what is not installed.
 set -u
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/test_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 CROWDSEC=$BUILD/crowdsec
@@ -31,7 +31,7 @@ cleanup() {
 	[ -n "${LAPI_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 trap cleanup EXIT
-ln -s "$CROWDSEC" "$T/cscli"
+ln -s "$BUILD/cscli" "$T/cscli"
 CSCLI="$T/cscli -c $T/config.yaml"
 cat >"$T/config.yaml" <<EOC
 api:

@@ -5,7 +5,7 @@
 # queries, bad input and SQL metacharacters, limits, metrics, cscli outputs, and
 # durability of acknowledged decisions across kill -9.
 set -u
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/test_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 CROWDSEC=$BUILD/crowdsec
@@ -26,7 +26,7 @@ cleanup() {
 	[ -n "${LAPI_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 trap cleanup EXIT
-ln -s "$CROWDSEC" "$T/cscli"
+ln -s "$BUILD/cscli" "$T/cscli"
 CSCLI="$T/cscli -c $T/config.yaml"
 
 cat >"$T/config.yaml" <<EOC

@@ -4,7 +4,7 @@
 # on first open: bouncer keys keep working, decisions keep their ranges, alerts and
 # machines are kept; the timestamps come across.
 set -u
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/test_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 CROWDSEC=$BUILD/crowdsec

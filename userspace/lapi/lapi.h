@@ -90,4 +90,12 @@ int cs_lapi_alert_enqueue(struct cs_lapi *l, struct cs_alert *a, const char *mac
 void cs_lapi_alert_flush(struct cs_lapi *l);
 unsigned long cs_lapi_alerts_dropped(struct cs_lapi *l);
 
+/*
+ * The bucket engine's alerts (a POST /v1/alerts body: JSON array of models.Alert)
+ * decoded and validated as the HTTP route would, then enqueued. Borrows `alerts`.
+ * 0, or the first error (the other alerts are still enqueued).
+ */
+typedef struct json_t json_t;
+int cs_lapi_alerts_enqueue_json(struct cs_lapi *l, json_t *alerts, const char *machine_id);
+
 #endif /* CS_LAPI_H */

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The XDP program's verdicts, through BPF_PROG_TEST_RUN: a table of packets, each
+ * run against a fresh, unpinned instance holding that case's bans. Needs root
+ * (CAP_BPF); skips loudly without it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bouncer/xdp_loader.h"
+#include "../lib/test.h"
+
+enum l3 { L3_V4, L3_V6, L3_ARP, L3_LLDP };
+
+struct pkt_case {
+	const char *name;
+	enum l3 l3;
+	const char *src;
+	int vlans;	    /* 0, 1, 2 (or 3: one too many) */
+	int truncate_to;    /* >0: cut the frame to this many bytes */
+	int v6_ext;	    /* IPv6: 1 = hop-by-hop + routing headers, 2 = fragment header */
+	bool v4_fragment;   /* IPv4: a non-first fragment */
+	bool v4_bad_ihl;
+	const char *bans[3]; /* prefixes banned before the run */
+	int ban_origin;	    /* origin of the bans */
+	bool ban_expired;
+	bool ban_not_ban;   /* a non-ban decision type */
+	__u32 want;
+	int want_stat;	    /* which counter this packet must land in */
+};
+
+#define DROP(o) (CS_STAT_DROP_BASE + (o))
+
+static const struct pkt_case cases[] = {
+	{ "v4 exact hit", L3_V4, "198.18.0.1", .bans = { "198.18.0.1" },
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v4 miss", L3_V4, "198.18.0.2", .bans = { "198.18.0.1" },
+	  .want = XDP_PASS, .want_stat = CS_STAT_PASS },
+	{ "v4 empty list", L3_V4, "198.18.0.2", .want = XDP_PASS, .want_stat = CS_STAT_PASS },
+	{ "v4 /32 inside banned /24", L3_V4, "198.18.5.77", .bans = { "198.18.5.0/24" },
+	  .ban_origin = CS_ORIGIN_CAPI, .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CAPI) },
+	{ "v4 next to banned /24", L3_V4, "198.18.6.1", .bans = { "198.18.5.0/24" },
+	  .want = XDP_PASS, .want_stat = CS_STAT_PASS },
+	{ "v4 /0 bans everything", L3_V4, "198.19.200.7", .bans = { "0.0.0.0/0" },
+	  .ban_origin = CS_ORIGIN_LISTS, .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_LISTS) },
+	{ "v4 one VLAN tag", L3_V4, "198.18.0.9", .vlans = 1, .bans = { "198.18.0.9" },
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v4 two VLAN tags (QinQ)", L3_V4, "198.18.0.9", .vlans = 2, .bans = { "198.18.0.0/16" },
+	  .ban_origin = CS_ORIGIN_CSCLI, .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CSCLI) },
+	{ "v4 two VLAN tags, not banned", L3_V4, "198.19.0.9", .vlans = 2,
+	  .bans = { "198.18.0.0/16" }, .want = XDP_PASS, .want_stat = CS_STAT_PASS },
+	{ "three VLAN tags: unparsed, pass", L3_V4, "198.18.0.9", .vlans = 3,
+	  .bans = { "198.18.0.9" }, .want = XDP_PASS, .want_stat = CS_STAT_PASS_UNPARSED },
+	{ "v4 non-first fragment", L3_V4, "198.18.0.3", .v4_fragment = true,
+	  .bans = { "198.18.0.3" }, .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v4 header cut short", L3_V4, "198.18.0.1", .truncate_to = 14 + 12,
+	  .bans = { "198.18.0.1" }, .want = XDP_PASS, .want_stat = CS_STAT_PASS_UNPARSED },
+	{ "v4 ihl < 5", L3_V4, "198.18.0.1", .v4_bad_ihl = true, .bans = { "198.18.0.1" },
+	  .want = XDP_PASS, .want_stat = CS_STAT_PASS_UNPARSED },
+	{ "VLAN tag cut short", L3_V4, "198.18.0.1", .vlans = 1, .truncate_to = 16,
+	  .bans = { "198.18.0.1" }, .want = XDP_PASS, .want_stat = CS_STAT_PASS_UNPARSED },
+	{ "v4 expired ban", L3_V4, "198.18.0.4", .bans = { "198.18.0.4" }, .ban_expired = true,
+	  .want = XDP_PASS, .want_stat = CS_STAT_PASS_INACTIVE },
+	{ "v4 non-ban decision type", L3_V4, "198.18.0.4", .bans = { "198.18.0.4" },
+	  .ban_not_ban = true, .want = XDP_PASS, .want_stat = CS_STAT_PASS_INACTIVE },
+	{ "v4 longest prefix attributes the drop", L3_V4, "198.18.7.7",
+	  .bans = { "198.18.0.0/16", "198.18.7.0/24" }, .ban_origin = CS_ORIGIN_CSCLI,
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CSCLI) },
+	{ "v6 exact hit", L3_V6, "2001:db8::1", .bans = { "2001:db8::1" },
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v6 miss", L3_V6, "2001:db8::2", .bans = { "2001:db8::1" },
+	  .want = XDP_PASS, .want_stat = CS_STAT_PASS },
+	{ "v6 /128 inside banned /64", L3_V6, "2001:db8:0:1::abcd", .bans = { "2001:db8:0:1::/64" },
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v6 next to banned /64", L3_V6, "2001:db8:0:2::abcd", .bans = { "2001:db8:0:1::/64" },
+	  .want = XDP_PASS, .want_stat = CS_STAT_PASS },
+	{ "v6 extension headers", L3_V6, "2001:db8::5", .v6_ext = 1, .bans = { "2001:db8::5" },
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v6 fragment header", L3_V6, "2001:db8::6", .v6_ext = 2, .bans = { "2001:db8::/48" },
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v6 one VLAN tag", L3_V6, "2001:db8::7", .vlans = 1, .bans = { "2001:db8::7" },
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v6 two VLAN tags", L3_V6, "2001:db8::7", .vlans = 2, .bans = { "2001:db8::/32" },
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v6 header cut short", L3_V6, "2001:db8::1", .truncate_to = 14 + 30,
+	  .bans = { "2001:db8::1" }, .want = XDP_PASS, .want_stat = CS_STAT_PASS_UNPARSED },
+	{ "v4 ban does not catch v6", L3_V6, "2001:db8::1", .bans = { "0.0.0.0/0" },
+	  .want = XDP_PASS, .want_stat = CS_STAT_PASS },
+	{ "ARP passes", L3_ARP, NULL, .bans = { "0.0.0.0/0" },
+	  .want = XDP_PASS, .want_stat = CS_STAT_PASS_NOT_IP },
+	{ "LLDP passes", L3_LLDP, NULL, .want = XDP_PASS, .want_stat = CS_STAT_PASS_NOT_IP },
+};
+
+static size_t put16(unsigned char *p, __u16 v)
+{
+	v = htons(v);
+	memcpy(p, &v, 2);
+	return 2;
+}
+
+static size_t build_pkt(const struct pkt_case *c, unsigned char *pkt, size_t cap)
+{
+	size_t off = 12;
+
+	memset(pkt, 0, cap);
+	memcpy(pkt, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
+	for (int v = 0; v < c->vlans; v++) {
+		off += put16(pkt + off, v == 0 && c->vlans > 1 ? 0x88A8 : 0x8100);
+		off += put16(pkt + off, 100 + v); /* TCI */
+	}
+	switch (c->l3) {
+	case L3_ARP:
+		off += put16(pkt + off, 0x0806);
+		off += 28;
+		break;
+	case L3_LLDP:
+		off += put16(pkt + off, 0x88CC);
+		off += 32;
+		break;
+	case L3_V4: {
+		unsigned char *ip;
+
+		off += put16(pkt + off, 0x0800);
+		ip = pkt + off;
+		ip[0] = c->v4_bad_ihl ? 0x44 : 0x45;
+		put16(ip + 2, 20 + 8 + 16);
+		if (c->v4_fragment)
+			put16(ip + 6, 0x2000 | 185); /* MF, offset 1480 */
+		ip[8] = 64;
+		ip[9] = 17;
+		inet_pton(AF_INET, c->src, ip + 12);
+		inet_pton(AF_INET, "198.19.0.2", ip + 16);
+		off += 20 + 8 + 16;
+		break;
+	}
+	case L3_V6: {
+		unsigned char *ip;
+		int nh = 17;
+
+		off += put16(pkt + off, 0x86DD);
+		ip = pkt + off;
+		ip[0] = 0x60;
+		inet_pton(AF_INET6, c->src, ip + 8);
+		inet_pton(AF_INET6, "2001:db8:19::2", ip + 24);
+		off += 40;
+		if (c->v6_ext == 1) {
+			ip[6] = 0; /* hop-by-hop */
+			pkt[off] = 43; /* next: routing */
+			off += 8;
+			pkt[off] = (unsigned char)nh;
+			off += 8;
+		} else if (c->v6_ext == 2) {
+			ip[6] = 44; /* fragment */
+			pkt[off] = (unsigned char)nh;
+			put16(pkt + off + 2, 0x0001); /* offset 0, more fragments */
+			off += 8;
+		} else {
+			ip[6] = (unsigned char)nh;
+		}
+		put16(ip + 4, (__u16)(off - 14 - 4 * c->vlans - 40 + 16));
+		off += 8 + 16;
+		break;
+	}
+	}
+	if (c->truncate_to > 0 && (size_t)c->truncate_to < off)
+		off = (size_t)c->truncate_to;
+	return off;
+}
+
+static void run_case(const struct pkt_case *c)
+{
+	struct xdp_loader_opts opts = { .unpinned = true };
+	unsigned char pkt[256];
+	size_t len = build_pkt(c, pkt, sizeof(pkt));
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = pkt, .data_size_in = (__u32)len,
+		    .repeat = 1);
+	struct cs_stat stats[CS_STAT_MAX];
+	struct xdp_loader *l = NULL;
+	int err;
+
+	err = xdp_loader_open(&opts, &l);
+	if (!ASSERT_OK(err, c->name))
+		return;
+	for (int i = 0; i < 3 && c->bans[i]; i++) {
+		struct cs_prefix p;
+		struct cs_ban b = { .decision_id = (__u64)i + 1, .origin = (__u8)c->ban_origin,
+				    .type = c->ban_not_ban ? CS_TYPE_OTHER : CS_TYPE_BAN };
+
+		if (c->ban_expired)
+			b.expires_ns = xdp_loader_boot_ns() - 1;
+		else if (i == 0)
+			b.expires_ns = xdp_loader_boot_ns() + 3600ULL * 1000000000ULL;
+		/* the shorter prefix of a pair keeps the default origin: attribution test */
+		if (i == 0 && c->bans[1])
+			b.origin = CS_ORIGIN_CROWDSEC;
+		if (!ASSERT_OK(cs_prefix_parse(c->bans[i], &p), c->name) ||
+		    !ASSERT_OK(xdp_loader_ban(l, &p, &b, 1, NULL), c->name))
+			goto out;
+	}
+	err = bpf_prog_test_run_opts(xdp_loader_prog_fd(l), &topts);
+	if (!ASSERT_OK(err, c->name))
+		goto out;
+	if (!ASSERT_EQ(topts.retval, c->want, c->name))
+		fprintf(stderr, "     (case \"%s\": verdict %u)\n", c->name, topts.retval);
+	if (ASSERT_OK(xdp_loader_stats(l, stats), c->name)) {
+		ASSERT_EQ(stats[c->want_stat].packets, 1, c->name);
+		ASSERT_EQ(stats[c->want_stat].bytes, len, c->name);
+	}
+out:
+	xdp_loader_free(l);
+}
+
+/* dry_run: the would-be drop passes and is counted as such. */
+static void test_dry_run(void)
+{
+	struct xdp_loader_opts opts = { .unpinned = true, .dry_run = true };
+	const struct pkt_case *c = &cases[0];
+	unsigned char pkt[256];
+	size_t len = build_pkt(c, pkt, sizeof(pkt));
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = pkt, .data_size_in = (__u32)len,
+		    .repeat = 5);
+	struct cs_stat stats[CS_STAT_MAX];
+	struct cs_ban b = { .type = CS_TYPE_BAN };
+	struct xdp_loader *l = NULL;
+	struct cs_prefix p;
+
+	if (!ASSERT_OK(xdp_loader_open(&opts, &l), "dry run open"))
+		return;
+	cs_prefix_parse(c->src, &p);
+	if (ASSERT_OK(xdp_loader_ban(l, &p, &b, 1, NULL), "dry run ban") &&
+	    ASSERT_OK(bpf_prog_test_run_opts(xdp_loader_prog_fd(l), &topts), "dry run")) {
+		ASSERT_EQ(topts.retval, XDP_PASS, "dry run passes");
+		xdp_loader_stats(l, stats);
+		ASSERT_EQ(stats[CS_STAT_PASS_DRY_RUN].packets, 5, "dry run counted");
+		ASSERT_EQ(stats[DROP(CS_ORIGIN_CROWDSEC)].packets, 0, "dry run drops nothing");
+	}
+	xdp_loader_free(l);
+}
+
+/* A full map refuses more and says so (-ENOSPC), for hashes and tries alike. */
+static void test_capacity(void)
+{
+	struct xdp_loader_opts opts = { .unpinned = true, .max_hosts = 4, .max_ranges = 4 };
+	struct cs_prefix p[6];
+	struct cs_ban b[6] = {};
+	struct xdp_loader *l = NULL;
+	size_t applied = 0;
+	char txt[32];
+
+	if (!ASSERT_OK(xdp_loader_open(&opts, &l), "capacity open"))
+		return;
+	for (int i = 0; i < 6; i++) {
+		snprintf(txt, sizeof(txt), "198.18.0.%d", i + 1);
+		cs_prefix_parse(txt, &p[i]);
+	}
+	ASSERT_EQ(xdp_loader_ban(l, p, b, 6, &applied), -ENOSPC, "hosts full");
+	ASSERT_EQ(applied, 4, "hosts applied before full");
+	for (int i = 0; i < 6; i++) {
+		snprintf(txt, sizeof(txt), "198.18.%d.0/24", i + 1);
+		cs_prefix_parse(txt, &p[i]);
+	}
+	ASSERT_EQ(xdp_loader_ban(l, p, b, 6, &applied), -ENOSPC, "ranges full");
+	ASSERT_EQ(applied, 4, "ranges applied before full");
+	xdp_loader_free(l);
+}
+
+/* Batch apply, exact get, unban with missing entries, and the full walk. */
+static int count_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
+{
+	(void)p, (void)b;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static void test_batch_and_walk(void)
+{
+	struct xdp_loader_opts opts = { .unpinned = true };
+	enum { N = 40000 };
+	struct cs_prefix *p = calloc(N, sizeof(*p));
+	struct cs_ban *b = calloc(N, sizeof(*b));
+	struct xdp_loader *l = NULL;
+	size_t applied = 0, missing = 0, seen = 0;
+	struct cs_ban got;
+
+	if (!p || !b || !ASSERT_OK(xdp_loader_open(&opts, &l), "batch open"))
+		goto out;
+	for (int i = 0; i < N; i++) {
+		/* a quarter of each kind: v4 hosts, v4 /24s, v6 hosts, v6 /64s */
+		p[i].family = i % 4 < 2 ? AF_INET : AF_INET6;
+		p[i].plen = (__u8)(i % 4 == 0 ? 32 : i % 4 == 1 ? 24 : i % 4 == 2 ? 128 : 64);
+		if (p[i].family == AF_INET) {
+			p[i].addr[0] = 198, p[i].addr[1] = 18 + (i & 1);
+			p[i].addr[2] = (__u8)(i >> 8), p[i].addr[3] = i % 4 == 0 ? (__u8)i : 0;
+		} else {
+			memcpy(p[i].addr, "\x20\x01\x0d\xb8", 4);
+			p[i].addr[4] = (__u8)(i >> 16), p[i].addr[5] = (__u8)(i >> 8);
+			p[i].addr[6] = (__u8)i;
+			if (i % 4 == 2)
+				p[i].addr[15] = 1;
+		}
+		b[i].decision_id = (__u64)i;
+	}
+	/* v4 /24s collide (i>>8 repeats): count distinct entries through the walk */
+	if (!ASSERT_OK(xdp_loader_ban(l, p, b, N, &applied), "batch ban"))
+		goto out;
+	ASSERT_EQ(applied, N, "batch applied all");
+	ASSERT_OK(xdp_loader_get(l, &p[N - 1], &got), "get exact v6 range");
+	ASSERT_EQ(got.prefixlen, p[N - 1].plen, "get prefixlen");
+	{
+		struct cs_prefix inner = p[1];
+
+		inner.plen = 25; /* inside a banned /24 but not itself banned */
+		ASSERT_EQ(xdp_loader_get(l, &inner, &got), -ENOENT, "get is exact, not LPM");
+	}
+	ASSERT_OK(xdp_loader_for_each_ban(l, count_cb, &seen), "walk");
+	ASSERT_TRUE(seen > N / 2 && seen <= N, "walk saw the entries");
+	ASSERT_OK(xdp_loader_unban(l, p, N, &missing), "unban all");
+	ASSERT_EQ(N - missing, seen, "unban removed exactly what was there");
+	seen = 0;
+	xdp_loader_for_each_ban(l, count_cb, &seen);
+	ASSERT_EQ(seen, 0, "empty after unban");
+out:
+	xdp_loader_free(l);
+	free(p);
+	free(b);
+}
+
+int main(void)
+{
+	if (geteuid() != 0) {
+		TEST_SKIP(sizeof(cases) / sizeof(cases[0]) + 3, "needs root for BPF_PROG_TEST_RUN");
+		return TEST_SUMMARY();
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&cases[i]);
+	test_dry_run();
+	test_capacity();
+	test_batch_and_walk();
+	return TEST_SUMMARY();
+}

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The hub's own parser tests: every folder of <hub>/tests with a non-empty
+ * parser.assert, run like `cscli hubtest run`. HUB_DIR overrides the hub
+ * location (default ../shared/hub from the repo root). Test names on the
+ * command line restrict the run. Without names, also checks that every parser
+ * and postoverflow file of the hub loads (scenario tests depend on them).
+ */
+#include <glob.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "expr/expr.h"
+#include "hubtest/hubtest.h"
+#include "parser/parser.h"
+#include "../lib/test.h"
+
+/* Stage of <hub>/<type>/<stage>/<author>/<file>: the third element from the end. */
+static void stage_of(const char *path, char *stage, size_t len)
+{
+	const char *end = path + strlen(path), *p = end;
+
+	for (int k = 0; k < 3 && p > path; k++)
+		while (--p > path && *p != '/')
+			;
+	end = p;
+	while (--p > path && *p != '/')
+		;
+	snprintf(stage, len, "%.*s", (int)(end - p - 1), p + 1);
+}
+
+static void test_every_hub_file_loads(const char *hub)
+{
+	char pattern[4096], patterns[4096], data[4096], stage[256];
+	struct cs_parser_opts o = { .patterns_dir = patterns, .data_dir = data };
+	enum log_level lvl = log_get_level();
+	int bad = 0;
+	glob_t g;
+
+	snprintf(patterns, sizeof(patterns), "%s/patterns", hub);
+	snprintf(data, sizeof(data), "%s/data", hub);
+	snprintf(pattern, sizeof(pattern), "%s/parsers/*/*/*.yaml", hub);
+	if (glob(pattern, 0, NULL, &g)) {
+		TEST_SKIP(1, "no hub parsers found");
+		return;
+	}
+	snprintf(pattern, sizeof(pattern), "%s/postoverflows/*/*/*.yaml", hub);
+	glob(pattern, GLOB_APPEND, NULL, &g);
+	log_set_level(LOG_LVL_ERROR); /* missing data files are warnings, expected offline */
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct cs_parsers *p = NULL;
+
+		stage_of(g.gl_pathv[i], stage, sizeof(stage));
+		if (cs_parsers_new(&o, &p) || cs_parsers_load_file(p, stage, g.gl_pathv[i], NULL)) {
+			fprintf(stderr, "does not load: %s\n", p ? cs_parsers_last_error(p) : "setup");
+			bad++;
+		}
+		cs_parsers_free(p);
+	}
+	log_set_level(lvl);
+	printf("hub parser/postoverflow files loaded: %zu/%zu\n", g.gl_pathc - bad, g.gl_pathc);
+	ASSERT_EQ(bad, 0, "every hub parser and postoverflow file loads");
+	globfree(&g);
+}
+
+static int count_event(struct cs_event *evt, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Scenario tests build on this: every test folder's parsers load and its log replays. */
+static void test_every_case_replays(const struct hubtest_opts *o)
+{
+	enum log_level lvl = log_get_level();
+	char pattern[4096];
+	int bad = 0;
+	glob_t g;
+
+	snprintf(pattern, sizeof(pattern), "%s/tests/*/config.yaml", o->hub_dir);
+	if (glob(pattern, 0, NULL, &g)) {
+		TEST_SKIP(1, "no hub tests found");
+		return;
+	}
+	log_set_level(LOG_LVL_ERROR);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct hubtest_case *hc = NULL;
+		char dir[4096], why[1024];
+		int events = 0;
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)(strlen(g.gl_pathv[i]) - strlen("/config.yaml")),
+			 g.gl_pathv[i]);
+		if (hubtest_case_open(o, dir, &hc, why, sizeof(why)) ||
+		    hubtest_case_replay(hc, NULL, NULL, count_event, &events, why, sizeof(why)) ||
+		    !events) {
+			fprintf(stderr, "%s: %s\n", dir, events ? why : "no event");
+			bad++;
+		}
+		hubtest_case_free(hc);
+	}
+	log_set_level(lvl);
+	printf("hub test folders replayed through their parsers: %zu/%zu\n", g.gl_pathc - bad,
+	       g.gl_pathc);
+	ASSERT_EQ(bad, 0, "every hub test folder replays");
+	globfree(&g);
+}
+
+int main(int argc, char **argv)
+{
+	struct hubtest_opts o = { .hub_dir = hubtest_default_hub_dir(), .verbose = true };
+	struct hubtest_summary sum;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	hubtest_run_all(&o, argv + 1, argc - 1, &sum);
+	t_pass = sum.passed;
+	t_fail = sum.failed;
+	t_skip = sum.skipped;
+	if (argc == 1) {
+		test_every_hub_file_loads(o.hub_dir);
+		test_every_case_replays(&o);
+	}
+	expr_data_reset();
+	expr_cleanup();
+	return TEST_SUMMARY();
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The XDP data plane with real packets: two network namespaces joined by a veth
+# pair, the program attached (native mode) on the victim side, pings from banned
+# and clean sources on the generator side. Covers ban/unban, ranges, IPv6, the
+# lock-out guard, a program swap under a packet stream (no banned packet may get
+# through), detach keeping the state, and uninstall removing every pin.
+# Everything it creates is removed on exit, failure included.
+. "$(dirname "$0")/../lib/harness.sh"
+need_root "XDP netns test" 30
+
+B=$BUILD/crowdsec-xdp-bouncer
+ID=$(( $$ % 100000 ))
+NSG=csxg$ID NSV=csxv$ID
+PIN=/sys/fs/bpf/crowdsec-test-$ID
+TMPD=$(mktemp -d)
+IG=csxg$ID IV=csxv$ID
+
+cleanup() {
+	"$B" --pin-dir "$PIN" xdp uninstall >/dev/null 2>&1
+	ip netns del "$NSG" 2>/dev/null
+	ip netns del "$NSV" 2>/dev/null
+	rm -rf "$PIN" "$TMPD" 2>/dev/null
+	return 0
+}
+trap cleanup EXIT INT TERM
+
+inv() { nsenter --net=/run/netns/$NSV "$@"; }	# victim netns, host mounts (bpffs)
+ing() { nsenter --net=/run/netns/$NSG "$@"; }
+bx() { inv "$B" --pin-dir "$PIN" "$@"; }
+
+# replies SRC DST COUNT: how many echo replies came back
+replies() {
+	local fam=-4
+	[[ $2 == *:* ]] && fam=-6
+	ing ping $fam -n -q -c "$3" -i 0.05 -W 1 -I "$1" "$2" 2>/dev/null |
+		sed -n 's/.* \([0-9]*\) received.*/\1/p'
+}
+
+ip netns add "$NSG" && ip netns add "$NSV" || { fail "netns setup"; summary; exit 1; }
+ip link add "$IG" netns "$NSG" type veth peer name "$IV" netns "$NSV"
+ing ip link set lo up; inv ip link set lo up
+ing ip addr add 198.18.0.1/24 dev "$IG"
+ing ip addr add 198.18.0.3/24 dev "$IG"
+ing ip addr add 198.18.1.5/24 dev "$IG"
+ing ip -6 addr add 2001:db8:1::1/64 dev "$IG" nodad
+ing ip -6 addr add 2001:db8:1::3/64 dev "$IG" nodad
+ing ip -6 addr add 2001:db8:2::5/64 dev "$IG" nodad
+inv ip addr add 198.18.0.2/24 dev "$IV"
+inv ip -6 addr add 2001:db8:1::2/64 dev "$IV" nodad
+ing ip link set "$IG" up; inv ip link set "$IV" up
+inv ip route add 198.18.1.0/24 dev "$IV"
+inv ip -6 route add 2001:db8:2::/64 dev "$IV"
+ing ip route add 198.18.0.2/32 dev "$IG" 2>/dev/null
+
+out=$(bx xdp attach "$IV")
+check_eq "attach reports native mode" "$out" "$IV: attached (native mode)"
+net_id=$(inv bpftool net show dev "$IV" | sed -n 's/.* driver id \([0-9]*\).*/\1/p')
+check "bpftool net shows it in driver mode (id $net_id)" test -n "$net_id"
+check "bpftool names the attached program" bash -c "bpftool prog show id $net_id | grep -q xdp_crowdsec"
+check "program pinned and named" bash -c "bpftool prog show pinned $PIN/prog_xdp_crowdsec | grep -q xdp_crowdsec"
+
+check_eq "clean v4 source passes" "$(replies 198.18.0.1 198.18.0.2 3)" 3
+check_eq "clean v6 source passes" "$(replies 2001:db8:1::1 2001:db8:1::2 3)" 3
+
+bx ban 198.18.0.1 >/dev/null
+check_eq "banned v4 host dropped" "$(replies 198.18.0.1 198.18.0.2 3)" 0
+check_eq "other v4 host still passes" "$(replies 198.18.0.3 198.18.0.2 3)" 3
+drops=$(bx stats -o json | jq '.drop_cscli.packets')
+check "drops attributed to cscli ($drops)" test "$drops" -ge 3
+check "bpftool dump is readable (BTF)" bash -c "bpftool map dump pinned $PIN/cs_hosts_v4 | grep -q '\"expires_ns\"'"
+
+bx unban 198.18.0.1 >/dev/null
+check_eq "unban restores" "$(replies 198.18.0.1 198.18.0.2 3)" 3
+
+bx ban 198.18.1.0/24 >/dev/null
+check_eq "host inside banned /24 dropped" "$(replies 198.18.1.5 198.18.0.2 3)" 0
+check_eq "host outside the /24 passes" "$(replies 198.18.0.3 198.18.0.2 3)" 3
+bx ban 198.18.1.5 >/dev/null; bx unban 198.18.1.5 >/dev/null
+check_eq "host still dropped by its range after its own ban goes" "$(replies 198.18.1.5 198.18.0.2 3)" 0
+bx unban 198.18.1.0/24 >/dev/null
+check_eq "range unban restores" "$(replies 198.18.1.5 198.18.0.2 3)" 3
+
+bx ban 2001:db8:1::1 >/dev/null
+check_eq "banned v6 host dropped" "$(replies 2001:db8:1::1 2001:db8:1::2 3)" 0
+check_eq "other v6 host passes" "$(replies 2001:db8:1::3 2001:db8:1::2 3)" 3
+bx ban 2001:db8:2::/64 >/dev/null
+check_eq "v6 host inside banned /64 dropped" "$(replies 2001:db8:2::5 2001:db8:1::2 3)" 0
+bx unban 2001:db8:1::1 2001:db8:2::/64 >/dev/null
+check_eq "v6 unban restores" "$(replies 2001:db8:2::5 2001:db8:1::2 3)" 3
+
+# lock-out guard: the victim's own addresses and loopback
+bx ban 198.18.0.0/24 >/dev/null 2>&1; check_eq "ban covering own address refused" $? 5
+bx ban 2001:db8:1::2 >/dev/null 2>&1; check_eq "ban of own v6 address refused" $? 5
+bx ban 127.0.0.1 >/dev/null 2>&1; check_eq "ban of loopback refused" $? 5
+bx ban 198.18.0.1/24 >/dev/null 2>&1; check_eq "host bits set refused" $? 2
+bx xdp attach nosuch0 >/dev/null 2>&1; check_eq "unknown interface" $? 3
+check_eq "refusals changed nothing" "$(bx list -o json | jq length)" 0
+
+# Swap the program five times under a 200 pps stream from a banned source.
+bx ban 198.18.0.1 >/dev/null
+old_id=$(bpftool prog show pinned "$PIN/prog_xdp_crowdsec" | sed -n 's/^\([0-9]*\):.*/\1/p')
+before=$(bx stats -o json | jq '.drop_cscli.packets')
+ing ping -n -q -c 600 -i 0.005 -W 1 -I 198.18.0.1 198.18.0.2 >"$TMPD/ping" 2>&1 &
+pp=$!
+ing ping -n -q -c 200 -i 0.015 -W 1 -I 198.18.0.3 198.18.0.2 >"$TMPD/ping2" 2>&1 &
+pp2=$!
+swaps=0
+for _ in 1 2 3 4 5; do
+	sleep 0.4
+	bx xdp attach "$IV" >/dev/null && swaps=$((swaps + 1))
+done
+wait $pp; wait $pp2
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMPD/ping")
+got2=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMPD/ping2")
+rm -f "$TMPD/ping" "$TMPD/ping2"
+after=$(bx stats -o json | jq '.drop_cscli.packets')
+new_id=$(bpftool prog show pinned "$PIN/prog_xdp_crowdsec" | sed -n 's/^\([0-9]*\):.*/\1/p')
+check_eq "five program swaps" "$swaps" 5
+check "a new program is attached ($old_id -> $new_id)" test "$new_id" != "$old_id"
+check_eq "no banned packet through during the swaps" "$got" 0
+check "all 600 banned packets dropped ($((after - before)))" test $((after - before)) -ge 600
+check_eq "clean stream unaffected by the swaps" "$got2" 200
+
+# detach keeps the state; attach again resumes it
+bx xdp detach "$IV" >/dev/null
+check_eq "detached: banned source passes" "$(replies 198.18.0.1 198.18.0.2 2)" 2
+check "ban list survives detach" test -e "$PIN/cs_hosts_v4"
+check_eq "ban still listed" "$(bx list -o json | jq -r '.[0].prefix')" "198.18.0.1/32"
+bx xdp attach "$IV" >/dev/null
+check_eq "re-attached: dropped again" "$(replies 198.18.0.1 198.18.0.2 2)" 0
+
+# generic mode on request
+bx xdp detach "$IV" >/dev/null
+out=$(bx xdp attach "$IV" --mode generic)
+check_eq "generic mode on request" "$out" "$IV: attached (generic mode)"
+check_eq "generic mode drops too" "$(replies 198.18.0.1 198.18.0.2 2)" 0
+
+bx xdp uninstall >/dev/null
+check "uninstall removes every pin" test ! -e "$PIN"
+check "uninstall detaches" bash -c "! nsenter --net=/run/netns/$NSV ip link show $IV | grep -q xdp"
+check_eq "after uninstall traffic flows" "$(replies 198.18.0.1 198.18.0.2 2)" 2
+
+summary

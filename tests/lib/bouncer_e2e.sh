@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: MIT
+# End-to-end scenario for crowdsec-xdp-bouncer, shared by the tests that run it
+# against different LAPIs (ours, Debian's crowdsec 1.4.6). Source it after
+# harness.sh, define the LAPI hooks, then call e2e_run:
+#   lapi_start           start the LAPI inside the victim netns ($NSV) on 127.0.0.1:$LAPI_PORT
+#   lapi_stop            stop it (kill, not clean: it is also the "LAPI died" case)
+#   lapi_bouncer_key     print a fresh bouncer API key
+#   lapi_add ARGS...     cscli-style: --ip X | --range R, [--duration D]
+#   lapi_del_ip VALUE    delete every decision on VALUE
+#   lapi_del_id ID       delete one decision
+#   lapi_ids VALUE       print the ids of the active decisions on VALUE, one per line
+# Traffic: pings between two namespaces over a veth pair (198.18.0.0/15, 2001:db8::/32).
+
+B=$BUILD/crowdsec-xdp-bouncer
+ID=$(( $$ % 100000 ))
+NSG=cseg$ID NSV=csev$ID IG=cseg$ID IV=csev$ID
+PIN=/sys/fs/bpf/crowdsec-e2e-$ID
+TMPD=$(mktemp -d)
+LAPI_PORT=${LAPI_PORT:-18$(( ID % 900 + 100 ))}
+BOUNCER_PID=
+
+inv() { nsenter --net=/run/netns/$NSV "$@"; }
+ing() { nsenter --net=/run/netns/$NSG "$@"; }
+
+e2e_cleanup() {
+	[ -n "$BOUNCER_PID" ] && kill -TERM "$BOUNCER_PID" 2>/dev/null && wait "$BOUNCER_PID" 2>/dev/null
+	lapi_stop >/dev/null 2>&1
+	"$B" --pin-dir "$PIN" xdp uninstall >/dev/null 2>&1
+	"$B" --pin-dir "$PIN-other" xdp uninstall >/dev/null 2>&1
+	ip netns del "$NSG" 2>/dev/null
+	ip netns del "$NSV" 2>/dev/null	# takes the nft tables in it along
+	[ -n "${KEEP_TMP:-}" ] && echo "kept $TMPD" || rm -rf "$TMPD"
+	return 0
+}
+
+replies() {
+	local fam=-4
+	[[ $2 == *:* ]] && fam=-6
+	ing ping $fam -n -q -c "$3" -i 0.05 -W 1 -I "$1" "$2" 2>/dev/null |
+		sed -n 's/.* \([0-9]*\) received.*/\1/p'
+}
+
+# wait_for SECONDS CMD...: poll until CMD succeeds; prints the time it took
+wait_for() {
+	local limit=$1 t0 now
+	shift
+	t0=$(date +%s%N)
+	while :; do
+		"$@" && { now=$(date +%s%N); echo $(( (now - t0) / 1000000 )); return 0; }
+		now=$(date +%s%N)
+		(( (now - t0) / 1000000000 >= limit )) && return 1
+		sleep 0.05
+	done
+}
+dropped() { [ "$(replies "$1" "$2" 1)" = 0 ]; }
+passes() { [ "$(replies "$1" "$2" 1)" = 1 ]; }
+
+e2e_netns() {
+	ip netns add "$NSG" && ip netns add "$NSV" || return 1
+	ip link add "$IG" netns "$NSG" type veth peer name "$IV" netns "$NSV" || return 1
+	ing ip link set lo up; inv ip link set lo up
+	ing ip addr add 198.18.0.1/24 dev "$IG"
+	ing ip addr add 198.18.0.3/24 dev "$IG"
+	ing ip addr add 198.18.0.4/24 dev "$IG"
+	ing ip addr add 198.18.1.5/24 dev "$IG"
+	ing ip -6 addr add 2001:db8:1::1/64 dev "$IG" nodad
+	ing ip -6 addr add 2001:db8:1::3/64 dev "$IG" nodad
+	inv ip addr add 198.18.0.2/24 dev "$IV"
+	inv ip -6 addr add 2001:db8:1::2/64 dev "$IV" nodad
+	ing ip link set "$IG" up; inv ip link set "$IV" up
+	inv ip route add 198.18.1.0/24 dev "$IV"
+}
+
+# bouncer_config MODE [extra yaml]
+bouncer_config() {
+	cat > "$TMPD/bouncer.yaml" <<YAML
+api_url: http://127.0.0.1:$LAPI_PORT/
+api_key: $BOUNCER_KEY
+update_frequency: 200ms
+mode: $1
+interfaces: [$IV]
+pin_path: $PIN
+log_level: info
+nftables:
+  table_ipv4: cse$ID
+  table_ipv6: cse6$ID
+prometheus:
+  enabled: true
+  listen_addr: 127.0.0.1
+  listen_port: 60${ID: -3}
+$2
+YAML
+}
+
+bouncer_start() {
+	# not through inv: a backgrounded function is a subshell, and $! would be its pid
+	nsenter --net=/run/netns/$NSV "$B" -c "$TMPD/bouncer.yaml" >>"$TMPD/bouncer.log" 2>&1 &
+	BOUNCER_PID=$!
+	wait_for 10 grep -q "startup pull applied\|LAPI pull failed" "$TMPD/bouncer.log" >/dev/null
+}
+
+bouncer_stop() {
+	[ -n "$BOUNCER_PID" ] || return 0
+	kill -TERM "$BOUNCER_PID" 2>/dev/null
+	wait "$BOUNCER_PID" 2>/dev/null
+	BOUNCER_PID=
+}
+
+e2e_run() {
+	local ms ids id got before after
+
+	e2e_netns || { fail "netns setup"; return; }
+	lapi_start || { fail "LAPI start"; return; }
+	BOUNCER_KEY=$(lapi_bouncer_key)
+	check "bouncer key issued" test -n "$BOUNCER_KEY"
+	bouncer_config xdp
+	bouncer_start
+	check "bouncer started (xdp)" kill -0 "$BOUNCER_PID"
+	check "fetcher runs unprivileged" bash -c "ps -o user= --ppid $BOUNCER_PID | grep -q nobody"
+	check_eq "clean source passes" "$(replies 198.18.0.1 198.18.0.2 2)" 2
+
+	lapi_add --ip 198.18.0.1 --duration 1h
+	ms=$(wait_for 10 dropped 198.18.0.1 198.18.0.2) && pass "ban reaches the data plane (${ms} ms incl. ping)" || fail "ban applied"
+	check_eq "banned source dropped" "$(replies 198.18.0.1 198.18.0.2 3)" 0
+	check_eq "other source passes" "$(replies 198.18.0.3 198.18.0.2 3)" 3
+
+	# two decisions on one address: deleting one keeps the drop
+	lapi_add --ip 198.18.0.1 --duration 2h
+	sleep 0.6
+	ids=$(lapi_ids 198.18.0.1 | head -n1)
+	lapi_del_id "$ids"
+	sleep 0.8
+	check_eq "overlap: one of two deleted, still dropped" "$(replies 198.18.0.1 198.18.0.2 2)" 0
+	lapi_del_ip 198.18.0.1
+	ms=$(wait_for 10 passes 198.18.0.1 198.18.0.2) && pass "unban reaches the data plane (${ms} ms)" || fail "unban applied"
+
+	# ranges, and a host inside a banned range when its own decision goes
+	lapi_add --range 198.18.1.0/24 --duration 1h
+	lapi_add --ip 198.18.1.5 --duration 1h
+	wait_for 10 dropped 198.18.1.5 198.18.0.2 >/dev/null
+	for id in $(lapi_ids 198.18.1.5); do lapi_del_id "$id"; done
+	sleep 0.8
+	check_eq "host in banned range stays dropped after its own unban" "$(replies 198.18.1.5 198.18.0.2 2)" 0
+	lapi_del_ip 198.18.1.0/24
+	wait_for 10 passes 198.18.1.5 198.18.0.2 >/dev/null
+	check_eq "range unban restores" "$(replies 198.18.1.5 198.18.0.2 2)" 2
+
+	lapi_add --ip 2001:db8:1::1 --duration 1h
+	wait_for 10 dropped 2001:db8:1::1 2001:db8:1::2 >/dev/null
+	check_eq "IPv6 ban" "$(replies 2001:db8:1::1 2001:db8:1::2 2)" 0
+	check_eq "IPv6 other passes" "$(replies 2001:db8:1::3 2001:db8:1::2 2)" 2
+
+	# expiry
+	lapi_add --ip 198.18.0.3 --duration 3s
+	wait_for 10 dropped 198.18.0.3 198.18.0.2 >/dev/null
+	check_eq "short ban applied" "$(replies 198.18.0.3 198.18.0.2 1)" 0
+	ms=$(wait_for 15 passes 198.18.0.3 198.18.0.2) && pass "expired ban lifted (${ms} ms after applied)" || fail "expiry"
+
+	# restart under a stream: no banned packet through
+	lapi_add --ip 198.18.0.1 --duration 1h
+	wait_for 10 dropped 198.18.0.1 198.18.0.2 >/dev/null
+	ing ping -n -q -c 400 -i 0.01 -W 1 -I 198.18.0.1 198.18.0.2 >"$TMPD/stream" 2>&1 &
+	local pp=$!
+	sleep 0.5
+	bouncer_stop
+	sleep 0.3
+	bouncer_start
+	wait $pp
+	got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMPD/stream")
+	check_eq "restart: no banned packet through" "$got" 0
+	check "restart: reused pins and resynced" grep -q "startup pull applied" "$TMPD/bouncer.log"
+
+	# LAPI down: state kept, outage logged once, recovery logged, expiry still works
+	lapi_add --ip 198.18.0.4 --duration 4s
+	wait_for 10 dropped 198.18.0.4 198.18.0.2 >/dev/null
+	lapi_stop
+	sleep 1.5
+	check_eq "LAPI down: bans kept" "$(replies 198.18.0.1 198.18.0.2 2)" 0
+	check_eq "LAPI down: outage logged once" "$(grep -c 'LAPI pull failed' "$TMPD/bouncer.log")" 1
+	ms=$(wait_for 15 passes 198.18.0.4 198.18.0.2) && pass "LAPI down: expiry still lifts the ban (${ms} ms)" || fail "expiry while LAPI down"
+	lapi_start
+	lapi_add --ip 198.18.0.3 --duration 1h
+	ms=$(wait_for 40 dropped 198.18.0.3 198.18.0.2) && pass "LAPI back: new ban applied (${ms} ms)" || fail "after LAPI restart"
+	check "LAPI back: recovery logged" grep -q "LAPI reachable again" "$TMPD/bouncer.log"
+
+	before=$(curl -s "127.0.0.1:60${ID: -3}/metrics" 2>/dev/null)
+	metrics=$(inv curl -s "127.0.0.1:60${ID: -3}/metrics")
+	check "metrics: drops by origin" grep -q 'cs_xdp_bouncer_dropped_packets{origin="cscli"} [1-9]' <<<"$metrics"
+	check "metrics: attach mode" grep -q "cs_xdp_bouncer_attach_mode{interface=\"$IV\",mode=\"native\"} 1" <<<"$metrics"
+	check "metrics: active decisions" grep -q 'cs_xdp_bouncer_active_decisions{origin="cscli",type="ban"} [1-9]' <<<"$metrics"
+
+	bouncer_stop
+	check_eq "stop keeps filtering" "$(replies 198.18.0.1 198.18.0.2 2)" 0
+	inv "$B" -c "$TMPD/bouncer.yaml" --uninstall >/dev/null
+	check "uninstall: no pins" test ! -e "$PIN"
+	check "uninstall: no XDP on the interface" bash -c "! nsenter --net=/run/netns/$NSV ip link show $IV | grep -q xdp"
+	check_eq "uninstall: traffic flows" "$(replies 198.18.0.1 198.18.0.2 2)" 2
+
+	# auto mode falls back to nftables when XDP cannot attach (someone else's link)
+	inv "$B" --pin-dir "$PIN-other" xdp attach "$IV" >/dev/null
+	bouncer_config auto "keep_on_stop: false"
+	: >"$TMPD/bouncer.log"
+	bouncer_start
+	check "auto: fell back to nftables" grep -q "falling back to nftables" "$TMPD/bouncer.log"
+	inv "$B" --pin-dir "$PIN-other" xdp uninstall >/dev/null
+	check "nft: own tables created" bash -c "nsenter --net=/run/netns/$NSV nft list tables | grep -q 'table ip cse$ID'"
+	wait_for 10 dropped 198.18.0.1 198.18.0.2 >/dev/null
+	check_eq "nft: banned source dropped" "$(replies 198.18.0.1 198.18.0.2 2)" 0
+	check_eq "nft: other source passes" "$(replies 198.18.0.4 198.18.0.2 2)" 2
+	lapi_add --range 198.18.1.0/24 --duration 1h
+	wait_for 10 dropped 198.18.1.5 198.18.0.2 >/dev/null
+	check_eq "nft: range ban" "$(replies 198.18.1.5 198.18.0.2 2)" 0
+	lapi_del_ip 198.18.0.1
+	wait_for 10 passes 198.18.0.1 198.18.0.2 >/dev/null
+	check_eq "nft: unban" "$(replies 198.18.0.1 198.18.0.2 2)" 2
+	bouncer_stop
+	check "nft: keep_on_stop false removes its tables" bash -c "! nsenter --net=/run/netns/$NSV nft list tables | grep -q 'cse$ID'"
+	lapi_stop
+}

@@ -1,0 +1,1106 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The bucket engine on hand-made events: token bucket arithmetic on event
+ * time, every bucket type and processor, the alert, the memory bounds.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bucket/bucket.h"
+#include "common/log.h"
+#include "common/strmap.h"
+#include "expr/expr.h"
+#include "../lib/test.h"
+
+/* Everything the callbacks saw. */
+struct sink {
+	struct cs_event *ovf[64];
+	int n, nalerts;
+	json_t *last_json;
+};
+
+static int on_overflow(const struct cs_event *ovf, void *arg)
+{
+	struct sink *s = arg;
+
+	if (s->n < 64 && cs_event_dup(ovf, &s->ovf[s->n]))
+		return -ENOMEM;
+	s->n++;
+	return 0;
+}
+
+static int on_alert(json_t *alerts, void *arg)
+{
+	struct sink *s = arg;
+
+	s->nalerts++;
+	json_decref(s->last_json);
+	s->last_json = json_incref(alerts);
+	return 0;
+}
+
+static void sink_reset(struct sink *s)
+{
+	for (int i = 0; i < s->n && i < 64; i++)
+		cs_event_free(s->ovf[i]);
+	json_decref(s->last_json);
+	memset(s, 0, sizeof(*s));
+}
+
+static struct cs_time live_now;
+
+static void fake_clock(struct cs_time *now, void *arg)
+{
+	*now = live_now;
+}
+
+static struct cs_buckets *engine(struct sink *s, enum cs_bucket_mode mode, const char *yaml,
+				 size_t max_buckets)
+{
+	struct cs_bucket_opts o = { .mode = mode, .clock = fake_clock, .on_overflow = on_overflow,
+				    .on_alert = on_alert, .arg = s, .max_buckets = max_buckets };
+	struct cs_buckets *b = NULL;
+
+	memset(s, 0, sizeof(*s));
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine"))
+		return NULL;
+	if (!ASSERT_OK(cs_buckets_load_string(b, "t.yaml", yaml), "load")) {
+		fprintf(stderr, "  %s\n", cs_buckets_last_error(b));
+		cs_buckets_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* A parsed log event: source_ip, log time "2026-01-01T00:00:<sec>Z"-style offset in ms. */
+static int pour(struct cs_buckets *b, const char *ip, long ms, const char *k, const char *v)
+{
+	struct cs_event *e = NULL;
+	struct cs_time t = { .sec = 1767225600 + ms / 1000, .nsec = (int32_t)(ms % 1000) * 1000000 };
+	char ts[CS_TIME_STRLEN];
+	int err;
+
+	if (cs_event_new(&e))
+		return -ENOMEM;
+	cs_time_format(&t, ts, sizeof(ts));
+	err = cs_event_set_str(&e->marshaled_time, ts);
+	err = err ?: strmap_set(e->meta, "source_ip", ip);
+	err = err ?: strmap_set(e->meta, "log_type", "test");
+	err = err ?: strmap_set(e->meta, "timestamp", ts);
+	if (!err && k)
+		err = strmap_set(e->meta, k, v);
+	e->time = t;
+	err = err ?: cs_buckets_pour(b, e);
+	cs_event_free(e);
+	return err;
+}
+
+/* Evaluate a bool expression on overflow i (var `o` = the overflow event). */
+static bool check(struct sink *s, int i, const char *src)
+{
+	struct expr_env *env = expr_env_new();
+	struct expr_prog *p = NULL;
+	struct expr_value v;
+	struct expr_error e = { 0 };
+	bool ok = false;
+
+	if (i >= s->n || !env)
+		goto out;
+	expr_env_add_var(env, "o", &cs_event_expr_type);
+	expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC);
+	v = cs_event_value(s->ovf[i]);
+	if (expr_compile(env, src, &p, &e) || expr_eval_bool(p, &v, NULL, &ok, &e))
+		fprintf(stderr, "  %s: %s\n", src, e.msg);
+out:
+	expr_prog_free(p);
+	expr_env_free(env);
+	if (!ok)
+		fprintf(stderr, "  check failed on overflow %d/%d: %s\n", i, s->n, src);
+	return ok;
+}
+
+#define LEAKY_5_10S "type: leaky\nname: t/leaky\ndescription: d\n"                      \
+		    "filter: evt.Meta.log_type == 'test'\ngroupby: evt.Meta.source_ip\n"      \
+		    "capacity: 5\nleakspeed: 10s\nlabels:\n  remediation: true\n"
+
+/* capacity 5: the 6th simultaneous event overflows; all 6 are counted and kept. */
+static void test_leaky_burst(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 0);
+
+	if (!b)
+		return;
+	for (int i = 0; i < 5; i++)
+		pour(b, "192.0.2.1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 0, "5 events fit in capacity 5");
+	pour(b, "192.0.2.1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "the 6th overflows");
+	ASSERT_EQ(s.nalerts, 1, "one alert sent");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 6"), "events_count");
+	ASSERT_TRUE(check(&s, 0, "len(o.Overflow.Alert.Events) == 6"), "queue kept 6");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Leakspeed == '10s' && o.Overflow.Alert.Capacity == 5"),
+		    "leakspeed/capacity");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Remediation == true"), "remediation label");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Sources['192.0.2.1'].GetScope() == 'Ip' && "
+				 "o.Overflow.Sources['192.0.2.1'].IP == '192.0.2.1'"), "source");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.StartAt == '2026-01-01T00:00:00Z' && "
+				 "o.Overflow.Alert.StopAt == '2026-01-01T00:00:00Z'"), "start/stop");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Message == \"Ip 192.0.2.1 performed 't/leaky' "
+				 "(6 events over 0s) at 2026-01-01 00:00:00 +0000 UTC\""), "message");
+	ASSERT_TRUE(check(&s, 0, "o.GetType() == 'overflow' && o.MarshaledTime == '2026-01-01T00:00:00Z'"),
+		    "overflow event");
+	/* the instance is gone: the next event starts a full bucket */
+	pour(b, "192.0.2.1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "a fresh bucket after overflow");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* One token comes back per leakspeed, continuously, on event time. */
+static void test_leak_arithmetic(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 0);
+
+	if (!b)
+		return;
+	for (int i = 0; i < 5; i++)
+		pour(b, "192.0.2.1", 0, NULL, NULL);
+	pour(b, "192.0.2.1", 10000, NULL, NULL); /* one token leaked back at +10s */
+	ASSERT_EQ(s.n, 0, "+10s: one more event fits");
+	pour(b, "192.0.2.1", 19999, NULL, NULL); /* 0.9999 token: not enough */
+	ASSERT_EQ(s.n, 1, "+19.999s: overflow");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 7"), "7 counted");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.StopAt == '2026-01-01T00:00:19.999Z'"), "stop_at");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Message endsWith '(7 events over 19.999s) at "
+				 "2026-01-01 00:00:19.999 +0000 UTC'"), "duration in message");
+	sink_reset(&s);
+	s.n = 0;
+	/* +0.5 token per 5 s, -1 per event: 4, 3.5, 3, ... the 10th finds 0.5 + 0 */
+	for (int i = 0; i < 9; i++)
+		pour(b, "192.0.2.2", 100000 + 5000L * i, NULL, NULL);
+	ASSERT_EQ(s.n, 0, "spread events: 9 fit");
+	pour(b, "192.0.2.2", 100000 + 5000L * 9, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "spread events: overflow on the 10th");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 10"), "10 counted");
+	ASSERT_TRUE(check(&s, 0, "len(o.Overflow.Alert.Events) == 6"), "queue keeps capacity+1");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Events[0].Timestamp == '2026-01-01T00:02:00Z'"),
+		    "oldest kept event is the 5th");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/*
+ * Float rounding at the boundary (hub test ssh-slow-bf): capacity 10, 1/min,
+ * events 27/30/30/33 s apart. The 19th pour leaves 1e-16 tokens short of 0,
+ * which the rate package forgives (the wait rounds to 0 ns): overflow on the 20th.
+ */
+static void test_leak_rounding(void)
+{
+	static const int at[] = { 0,   27,	57,  87,  120, 147, 180, 207, 240, 267,
+				  300, 327, 360, 387, 420, 447, 480, 507, 540, 567 };
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: leaky\nname: t/slow\ndescription: d\nfilter: 'true'\n"
+				      "capacity: 10\nleakspeed: 60s\n", 0);
+
+	if (!b)
+		return;
+	for (int i = 0; i < 19; i++)
+		pour(b, "192.0.2.1", at[i] * 1000L, NULL, NULL);
+	ASSERT_EQ(s.n, 0, "19 events: the last token, within float rounding, is granted");
+	pour(b, "192.0.2.1", at[19] * 1000L, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "the 20th overflows");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 20"), "20 counted");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* Replay: an instance idle for more than (capacity+1) * leakspeed is dropped silently. */
+static void test_replay_expiry(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 0);
+	struct cs_bucket_stats st;
+
+	if (!b)
+		return;
+	for (int i = 0; i < 5; i++)
+		pour(b, "192.0.2.1", 0, NULL, NULL);
+	pour(b, "192.0.2.1", 60001, NULL, NULL); /* > 60 s after the last event */
+	cs_buckets_get_stats(b, &st);
+	ASSERT_EQ(st.underflows, 1, "old instance expired");
+	ASSERT_EQ(s.n, 0, "no alert from an expired bucket");
+	for (int i = 0; i < 4; i++)
+		pour(b, "192.0.2.1", 60001, NULL, NULL);
+	ASSERT_EQ(s.n, 0, "the new instance counts from 1");
+	pour(b, "192.0.2.1", 60001, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "6th event of the new instance overflows");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 6"), "count restarted");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+static void test_trigger_blackhole(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: trigger\nname: t/trig\ndescription: d\n"
+				      "filter: \"true\"\ngroupby: evt.Meta.source_ip\n"
+				      "blackhole: 1m\n", 0);
+
+	if (!b)
+		return;
+	pour(b, "192.0.2.1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "trigger overflows at once");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 1 && "
+				 "len(o.Overflow.Alert.Events) == 1 && o.Overflow.Alert.Leakspeed == '0s' "
+				 "&& o.Overflow.Alert.Capacity == 0 && o.Overflow.Alert.Remediation == false"),
+		    "trigger alert");
+	pour(b, "192.0.2.1", 30000, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "blackholed for 1m");
+	pour(b, "192.0.2.2", 30000, NULL, NULL);
+	ASSERT_EQ(s.n, 2, "other partition not blackholed");
+	pour(b, "192.0.2.1", 59999, NULL, NULL);
+	ASSERT_EQ(s.n, 2, "still blackholed just before expiry");
+	pour(b, "192.0.2.1", 60000, NULL, NULL);
+	ASSERT_EQ(s.n, 3, "expiry == overflow time: out of the blackhole");
+	pour(b, "192.0.2.1", 61000, NULL, NULL);
+	ASSERT_EQ(s.n, 3, "blackholed again from the new overflow");
+	{
+		struct cs_bucket_stats st;
+
+		cs_buckets_get_stats(b, &st);
+		ASSERT_EQ(st.blackholed, 3, "three suppressed");
+		ASSERT_EQ(st.live, 0, "trigger instances never stay");
+	}
+	cs_buckets_free(b);
+	sink_reset(&s);
+	/* replay without a log time: triggers fall back to "now", leaky ones skip the event */
+	b = engine(&s, CS_BUCKET_REPLAY,
+		   "type: trigger\nname: t/nt\ndescription: d\nfilter: \"true\"\n---\n"
+		   "type: leaky\nname: t/nl\ndescription: d\nfilter: \"true\"\ncapacity: 1\n"
+		   "leakspeed: 1s\n", 0);
+	if (!b)
+		return;
+	live_now = (struct cs_time){ .sec = 1767225600 + 86400 };
+	for (int i = 0; i < 3; i++) {
+		struct cs_event *e = NULL;
+
+		cs_event_new(&e);
+		strmap_set(e->meta, "source_ip", "192.0.2.3");
+		cs_buckets_pour(b, e);
+		cs_event_free(e);
+	}
+	ASSERT_EQ(s.n, 3, "three trigger alerts, no leaky one");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetScenario() == 't/nt' && "
+				 "o.Overflow.Alert.StartAt == '2026-01-02T00:00:00Z'"), "clock time");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* distinct: only the first event of each value is poured (and counted). */
+static void test_distinct(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: leaky\nname: t/dist\ndescription: d\nfilter: \"true\"\n"
+				      "groupby: evt.Meta.source_ip\ndistinct: evt.Meta.user\n"
+				      "capacity: 2\nleakspeed: 1m\n", 0);
+
+	if (!b)
+		return;
+	pour(b, "192.0.2.1", 0, "user", "a");
+	pour(b, "192.0.2.1", 0, "user", "a");
+	pour(b, "192.0.2.1", 0, "user", "a");
+	pour(b, "192.0.2.1", 0, "user", "b");
+	pour(b, "192.0.2.1", 0, "user", "b");
+	ASSERT_EQ(s.n, 0, "two distinct users fit in capacity 2");
+	pour(b, "192.0.2.1", 0, "user", "c");
+	ASSERT_EQ(s.n, 1, "third distinct user overflows");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 3"), "duplicates not counted");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Events[0].GetMeta('user') == 'a' && "
+				 "o.Overflow.Alert.Events[2].GetMeta('user') == 'c'"), "queued events");
+	/* distinct state belongs to the instance: a new one accepts "a" again */
+	pour(b, "192.0.2.1", 1000, "user", "a");
+	pour(b, "192.0.2.1", 1000, "user", "b");
+	pour(b, "192.0.2.1", 1000, "user", "c");
+	ASSERT_EQ(s.n, 2, "distinct set reset with the new instance");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* cache_size limits what is kept, not what is counted. */
+static void test_cache_size(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: leaky\nname: t/cache\ndescription: d\nfilter: \"true\"\n"
+				      "capacity: 5\nleakspeed: 10s\ncache_size: 2\n", 0);
+	char ts[8];
+
+	if (!b)
+		return;
+	for (int i = 0; i < 6; i++) {
+		snprintf(ts, sizeof(ts), "%d", i);
+		pour(b, "192.0.2.1", 0, "n", ts);
+	}
+	ASSERT_EQ(s.n, 1, "overflow on the 6th");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 6"), "all counted");
+	ASSERT_TRUE(check(&s, 0, "len(o.Overflow.Alert.Events) == 3"), "cache_size + 1 kept");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Events[0].GetMeta('n') == '3' && "
+				 "o.Overflow.Alert.Events[2].GetMeta('n') == '5'"), "the most recent ones");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* counter: fires when `duration` has elapsed since its first event (live clock). */
+static void test_counter(void)
+{
+	static const char *y = "type: counter\nname: t/count\ndescription: d\nfilter: \"true\"\n"
+			       "groupby: evt.Meta.source_ip\ncapacity: -1\nduration: 10s\n";
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_LIVE, y, 0);
+
+	if (!b)
+		return;
+	live_now = (struct cs_time){ .sec = 1767225600 };
+	for (int i = 0; i < 50; i++)
+		pour(b, "192.0.2.1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 0, "a counter never overflows by count");
+	live_now.sec += 5;
+	pour(b, "192.0.2.1", 0, NULL, NULL);
+	cs_buckets_tick(b);
+	ASSERT_EQ(s.n, 0, "not before its duration");
+	live_now.sec += 6;
+	cs_buckets_tick(b);
+	ASSERT_EQ(s.n, 1, "fires after duration since the first event");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 51"), "every event counted");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.StartAt == '2026-01-01T00:00:00Z' && "
+				 "o.Overflow.Alert.StopAt == '2026-01-01T00:00:11Z'"), "live times");
+	/* a pour after the deadline (no tick in between) fires the old counter first */
+	live_now.sec += 1;
+	pour(b, "192.0.2.9", 0, NULL, NULL);
+	live_now.sec += 10;
+	pour(b, "192.0.2.9", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 2, "late pour fires the expired counter");
+	ASSERT_TRUE(check(&s, 1, "o.Overflow.Alert.GetEventsCount() == 1"), "old counter alone");
+	cs_buckets_free(b);
+	sink_reset(&s);
+	/* replay: the timer is wall-clock upstream, so a replayed counter never fires */
+	b = engine(&s, CS_BUCKET_REPLAY, y, 0);
+	if (!b)
+		return;
+	for (int i = 0; i < 5; i++)
+		pour(b, "192.0.2.1", i * 60000L, NULL, NULL);
+	cs_buckets_tick(b);
+	ASSERT_EQ(s.n, 0, "no counter overflow in replay");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* conditional: condition after each pour; cancel_on kills the instance. */
+static void test_conditional(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: conditional\nname: t/cond\ndescription: d\nfilter: \"true\"\n"
+				      "groupby: evt.Meta.source_ip\ncapacity: -1\nleakspeed: 1h\n"
+				      "cancel_on: evt.Meta.ok == 'yes'\n"
+				      "condition: len(queue.Queue) >= 3 && queue.Queue[-1].Meta.n == 'last'"
+				      " && leaky.Total_count >= 3\n", 0);
+	struct cs_bucket_stats st;
+
+	if (!b)
+		return;
+	pour(b, "192.0.2.1", 0, "n", "x");
+	pour(b, "192.0.2.1", 1000, "n", "last");
+	ASSERT_EQ(s.n, 0, "2 events: condition false");
+	pour(b, "192.0.2.1", 2000, "ok", "yes");
+	cs_buckets_get_stats(b, &st);
+	ASSERT_EQ(st.cancelled, 1, "cancel_on matched");
+	pour(b, "192.0.2.1", 3000, "n", "x");
+	pour(b, "192.0.2.1", 4000, "n", "x");
+	ASSERT_EQ(s.n, 0, "cancelled instance restarted from zero");
+	pour(b, "192.0.2.1", 5000, "n", "last");
+	ASSERT_EQ(s.n, 1, "condition true on the third event");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 3 && "
+				 "o.Overflow.Alert.StartAt == '2026-01-01T00:00:03Z' && "
+				 "o.Overflow.Alert.StopAt == '2026-01-01T00:00:05Z' && "
+				 "o.Overflow.Alert.Leakspeed == '1h0m0s'"), "conditional alert");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+static void test_bayesian(void)
+{
+	static const char *fmt =
+		"type: bayesian\nname: t/bayes\ndescription: d\nfilter: \"true\"\n"
+		"groupby: evt.Meta.source_ip\ncapacity: -1\nleakspeed: 1h\n"
+		"bayesian_prior: 0.5\nbayesian_threshold: 0.9\nbayesian_conditions:\n"
+		"  - condition: evt.Meta.x == 'bad'\n    prob_given_evil: 0.9\n"
+		"    prob_given_benign: 0.1\n    guillotine: %s\n"
+		"  - condition: len(queue.Queue) >= 2\n    prob_given_evil: 0.8\n"
+		"    prob_given_benign: 0.2\n";
+	char y[1024];
+	struct sink s;
+	struct cs_buckets *b;
+
+	/* with the guillotine, "bad" once counts as true for the rest of the instance */
+	snprintf(y, sizeof(y), fmt, "true");
+	b = engine(&s, CS_BUCKET_REPLAY, y, 0);
+	if (!b)
+		return;
+	pour(b, "192.0.2.1", 0, "x", "bad"); /* 0.9 then 0.692: no */
+	ASSERT_EQ(s.n, 0, "posterior 0.69 < 0.9");
+	pour(b, "192.0.2.1", 1000, "x", "good"); /* 0.9 then 0.973 */
+	ASSERT_EQ(s.n, 1, "posterior 0.97 > 0.9 thanks to the guillotine");
+	cs_buckets_free(b);
+	sink_reset(&s);
+	snprintf(y, sizeof(y), fmt, "false");
+	b = engine(&s, CS_BUCKET_REPLAY, y, 0);
+	if (!b)
+		return;
+	pour(b, "192.0.2.1", 0, "x", "bad");
+	pour(b, "192.0.2.1", 1000, "x", "good"); /* 0.1 then 0.31 */
+	ASSERT_EQ(s.n, 0, "without guillotine the good event lowers the posterior");
+	pour(b, "192.0.2.1", 2000, "x", "bad"); /* 0.9 then 0.973 */
+	ASSERT_EQ(s.n, 1, "bad again with a queue of 3");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+static void test_overflow_filter(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: trigger\nname: t/of\ndescription: d\nfilter: \"true\"\n"
+				      "groupby: evt.Meta.source_ip\nblackhole: 1m\n"
+				      "overflow_filter: any(queue.Queue, {.Meta.keep == 'yes'}) && "
+				      "len(signal.Sources) == 1\n", 0);
+
+	if (!b)
+		return;
+	pour(b, "192.0.2.1", 0, "keep", "no");
+	ASSERT_EQ(s.n, 0, "overflow_filter false: discarded");
+	pour(b, "192.0.2.1", 1000, "keep", "yes");
+	ASSERT_EQ(s.n, 1, "discarded overflow did not enter the blackhole");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* reprocess: the overflow is poured again; a meta-scenario sees its sources. */
+static void test_reprocess_meta(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(
+		&s, CS_BUCKET_REPLAY,
+		"type: trigger\nname: t/a\ndescription: d\nfilter: evt.Meta.kind == 'a'\n"
+		"groupby: evt.Meta.source_ip\nreprocess: true\nlabels:\n  remediation: true\n---\n"
+		"type: trigger\nname: t/b\ndescription: d\nfilter: evt.Meta.kind == 'b'\n"
+		"groupby: evt.Meta.source_ip\nreprocess: true\n---\n"
+		"type: leaky\nname: t/meta\ndescription: d\n"
+		"filter: evt.GetType() == 'overflow'\n"
+		"groupby: evt.Overflow.Alert.Source.IP\n"
+		"distinct: evt.Overflow.Alert.GetScenario()\n"
+		"capacity: 1\nleakspeed: 1h\n---\n"
+		"type: leaky\nname: t/range\ndescription: d\n"
+		"filter: evt.GetType() == 'overflow' && evt.Overflow.Alert.Remediation\n"
+		"scope:\n  type: Range\ncapacity: 1\nleakspeed: 1h\n", 0);
+
+	if (!b)
+		return;
+	{
+		struct cs_event *e = NULL;
+
+		cs_event_new(&e);
+		cs_event_set_str(&e->marshaled_time, "2026-01-01T00:00:00Z");
+		strmap_set(e->meta, "source_ip", "192.0.2.7");
+		strmap_set(e->meta, "SourceRange", "192.0.2.99/24");
+		strmap_set(e->meta, "kind", "a");
+		cs_buckets_pour(b, e);
+		cs_event_free(e);
+	}
+	ASSERT_EQ(s.n, 1, "t/a overflow");
+	pour(b, "192.0.2.7", 1000, "kind", "a");
+	/* t/meta: same scenario again, distinct drops it; t/range: 2nd remediation overflow */
+	ASSERT_EQ(s.n, 3, "t/a again, then t/range");
+	ASSERT_TRUE(check(&s, 2, "o.Overflow.Alert.GetScenario() == 't/range' && "
+				 "o.Overflow.GetSources() == ['192.0.2.0/24'] && "
+				 "o.Overflow.Alert.Source.GetScope() == 'Range' && "
+				 "o.Overflow.Alert.Source.IP == '' && "
+				 "o.Overflow.Alert.GetEventsCount() == 2"),
+		    "Range source derived from the overflow's Ip source (a source without range dropped)");
+	pour(b, "192.0.2.7", 2000, "kind", "b");
+	ASSERT_EQ(s.n, 5, "t/b then the meta-scenario");
+	ASSERT_TRUE(check(&s, 4, "o.Overflow.Alert.GetScenario() == 't/meta' && "
+				 "o.Overflow.Alert.GetEventsCount() == 2 && "
+				 "o.Overflow.GetSources() == ['192.0.2.7'] && "
+				 "len(o.Overflow.Alert.Events) == 2 && "
+				 "len(o.Overflow.Alert.Events[1].Meta) == 0 && "
+				 "o.Overflow.Alert.Events[1].Timestamp == '2026-01-01T00:00:02Z'"),
+		    "meta alert reuses the sources; overflow events listed without meta");
+	ASSERT_TRUE(check(&s, 4, "o.Overflow.Sources['192.0.2.7'].GetScope() == 'Ip' && "
+				 "o.Overflow.Alert.StopAt == '2026-01-01T00:00:02Z'"), "meta scope and time");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* 1M unique sources must not grow memory: the cap evicts the least recently used. */
+static void test_bucket_cap(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 1000);
+	struct cs_bucket_stats st;
+	char ip[32];
+	int n = 200000;
+
+	if (!b)
+		return;
+	for (int i = 0; i < n; i++) {
+		snprintf(ip, sizeof(ip), "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+		pour(b, ip, i / 100, NULL, NULL);
+	}
+	cs_buckets_get_stats(b, &st);
+	ASSERT_EQ(st.live, 1000, "live instances capped");
+	ASSERT_EQ(st.evicted, n - 1000, "every extra source evicted one instance");
+	/* the most recent partitions survive: 6 more events on the last IP overflow it */
+	for (int i = 0; i < 5; i++)
+		pour(b, ip, n / 100, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "recent partition kept its count");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* The events held by all instances are bounded too (unbounded conditional queues). */
+static void test_event_budget(void)
+{
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow, .arg = &s,
+				    .max_events = 100 };
+	struct cs_buckets *b = NULL;
+	struct cs_bucket_stats st;
+	char ip[32];
+
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_string(b, "t.yaml",
+					      "type: conditional\nname: t/q\ndescription: d\n"
+					      "filter: \"true\"\ngroupby: evt.Meta.source_ip\n"
+					      "capacity: -1\nleakspeed: 1h\ncondition: 'false'\n"), "load"))
+		goto out;
+	for (int i = 0; i < 40; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
+		for (int k = 0; k < 10; k++)
+			pour(b, ip, i * 1000L + k, NULL, NULL);
+	}
+	cs_buckets_get_stats(b, &st);
+	ASSERT_TRUE(st.queued <= 100, "queued events within max_events");
+	ASSERT_EQ(st.live, 10, "oldest instances evicted to stay in budget");
+	ASSERT_EQ(st.evicted, 30, "evictions counted");
+out:
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* Blackhole tables are bounded too: the oldest entry is forgotten first. */
+static void test_blackhole_cap(void)
+{
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow, .arg = &s,
+				    .max_blackhole = 10 };
+	struct cs_buckets *b = NULL;
+	char ip[32];
+
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_string(b, "t.yaml",
+					      "type: trigger\nname: t/bh\ndescription: d\n"
+					      "filter: \"true\"\ngroupby: evt.Meta.source_ip\n"
+					      "blackhole: 1h\n"), "load"))
+		goto out;
+	for (int i = 0; i < 20; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
+		pour(b, ip, i * 1000L, NULL, NULL);
+	}
+	ASSERT_EQ(s.n, 20, "20 partitions, 20 alerts");
+	pour(b, "192.0.2.19", 30000, NULL, NULL);
+	ASSERT_EQ(s.n, 20, "a recent partition is still blackholed");
+	pour(b, "192.0.2.0", 30000, NULL, NULL);
+	ASSERT_EQ(s.n, 21, "the oldest entry was forgotten at the cap");
+out:
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* live mode: tick() expires idle instances on the injected clock. */
+static void test_live_tick(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_LIVE, LEAKY_5_10S, 0);
+	struct cs_bucket_stats st;
+
+	if (!b)
+		return;
+	live_now = (struct cs_time){ .sec = 1767225600 };
+	for (int i = 0; i < 5; i++)
+		pour(b, "192.0.2.1", 0, NULL, NULL);
+	live_now.sec += 60;
+	cs_buckets_tick(b);
+	cs_buckets_get_stats(b, &st);
+	ASSERT_EQ(st.live, 1, "not idle for longer than (5+1)*10s yet");
+	live_now.sec += 1;
+	cs_buckets_tick(b);
+	cs_buckets_get_stats(b, &st);
+	ASSERT_EQ(st.live, 0, "collected after its duration");
+	ASSERT_EQ(st.underflows, 1, "counted as underflow");
+	ASSERT_EQ(s.n, 0, "no alert");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+static void test_json(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: trigger\nname: t/json\ndescription: d\nfilter: \"true\"\n"
+				      "labels:\n  remediation: true\n", 0);
+	json_t *a, *src, *ev;
+
+	if (!b)
+		return;
+	pour(b, "2001:db8::1", 0, "empty", "");
+	if (!ASSERT_TRUE(s.last_json && json_array_size(s.last_json) == 1, "one alert object"))
+		goto out;
+	a = json_array_get(s.last_json, 0);
+	ASSERT_STREQ(json_string_value(json_object_get(a, "scenario")), "t/json", "scenario");
+	ASSERT_EQ(json_string_length(json_object_get(a, "scenario_hash")), 64, "sha256 hash");
+	ASSERT_EQ(json_integer_value(json_object_get(a, "events_count")), 1, "events_count");
+	ASSERT_STREQ(json_string_value(json_object_get(a, "leakspeed")), "0s", "leakspeed");
+	ASSERT_TRUE(json_is_true(json_object_get(a, "remediation")), "remediation");
+	ASSERT_TRUE(json_is_false(json_object_get(a, "simulated")), "simulated");
+	ASSERT_STREQ(json_string_value(json_object_get(a, "start_at")), "2026-01-01T00:00:00Z",
+		     "start_at");
+	src = json_object_get(a, "source");
+	ASSERT_STREQ(json_string_value(json_object_get(src, "scope")), "Ip", "source scope");
+	ASSERT_STREQ(json_string_value(json_object_get(src, "value")), "2001:db8::1", "source value");
+	ASSERT_TRUE(!json_object_get(src, "range"), "empty range omitted");
+	ev = json_array_get(json_object_get(a, "events"), 0);
+	ASSERT_STREQ(json_string_value(json_object_get(ev, "timestamp")), "2026-01-01T00:00:00Z",
+		     "event timestamp");
+	/* meta sorted by key; the empty value keeps its key but drops "value" */
+	ASSERT_STREQ(json_string_value(json_object_get(
+			     json_array_get(json_object_get(ev, "meta"), 0), "key")), "empty",
+		     "first meta key sorted");
+	ASSERT_TRUE(!json_object_get(json_array_get(json_object_get(ev, "meta"), 0), "value"),
+		    "empty value omitted");
+out:
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* Postoverflow statics write through the shared Source (ipv6_to_range). */
+static void test_set_target(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: trigger\nname: t/st\ndescription: d\nfilter: \"true\"\n", 0);
+
+	if (!b)
+		return;
+	pour(b, "2001:db8:85a3::8a2e:370:7334", 0, NULL, NULL);
+	if (!ASSERT_EQ(s.n, 1, "overflow"))
+		goto out;
+	ASSERT_OK(cs_overflow_set_target(s.ovf[0]->overflow, "evt.Overflow.Alert.Source.Value",
+					 "2001:db8:85a3::/64", 18), "set Value");
+	ASSERT_OK(cs_overflow_set_target(s.ovf[0]->overflow, "Overflow.Alert.Source.Scope",
+					 "Range", 5), "set Scope");
+	ASSERT_EQ(cs_overflow_set_target(s.ovf[0]->overflow, "Overflow.Alert.Nope", "x", 1), -ENOENT,
+		  "unknown path");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].GetValue() == "
+				 "'2001:db8:85a3::/64' && "
+				 "o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].GetScope() == 'Range' && "
+				 "o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].IP == "
+				 "'2001:db8:85a3::8a2e:370:7334' && o.Overflow.Alert.GetValue() == "
+				 "'2001:db8:85a3::/64'"), "visible through Sources, IP kept");
+out:
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* Postoverflow whitelists: recorded (whitelisted) but not sent, not reprocessed. */
+static void test_postoverflow_whitelist(void)
+{
+	struct sink s = { 0 };
+	struct cs_parsers *po = NULL;
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow,
+				    .on_alert = on_alert, .arg = &s };
+	struct cs_buckets *b = NULL;
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &po), "postoverflow parsers") ||
+	    !ASSERT_OK(cs_parsers_load_string(po, "s01-whitelist", "wl.yaml",
+					      "name: t/wl\ndescription: d\n"
+					      "whitelist:\n  reason: internal\n"
+					      "  cidr: ['10.0.0.0/8']\n"), "whitelist loads"))
+		goto out;
+	o.postoverflows = po;
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_string(
+			       b, "t.yaml",
+			       "type: trigger\nname: t/a\ndescription: d\nfilter: evt.GetType() == 'log'\n"
+			       "groupby: evt.Meta.source_ip\nreprocess: true\n---\n"
+			       "type: trigger\nname: t/meta\ndescription: d\n"
+			       "filter: evt.GetType() == 'overflow'\n"), "scenarios"))
+		goto out;
+	pour(b, "10.1.2.3", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "whitelisted overflow still recorded");
+	ASSERT_EQ(s.nalerts, 0, "but not sent");
+	ASSERT_TRUE(s.n && cs_overflow_whitelisted(s.ovf[0]), "marked whitelisted");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Whitelisted && o.WhitelistReason == 'internal'"),
+		    "visible to asserts");
+	pour(b, "192.0.2.1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 3, "a non-whitelisted overflow is reprocessed into t/meta");
+	ASSERT_EQ(s.nalerts, 2, "both sent");
+out:
+	cs_buckets_free(b);
+	cs_parsers_free(po);
+	sink_reset(&s);
+}
+
+/* scope: Range from Meta.SourceRange, custom scopes from their expression; simulation. */
+static void test_scopes(void)
+{
+	static const char *const sim[] = { "t/user", NULL };
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow,
+				    .on_alert = on_alert, .arg = &s, .simulated = sim };
+	struct cs_buckets *b = NULL;
+	json_t *a;
+
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_string(
+			       b, "t.yaml",
+			       "type: trigger\nname: t/range\ndescription: d\n"
+			       "filter: evt.Meta.k == 'r'\nscope:\n  type: Range\n---\n"
+			       "type: trigger\nname: t/user\ndescription: d\n"
+			       "filter: evt.Meta.k == 'u'\nscope:\n  type: username\n"
+			       "  expression: evt.Meta.user\n"), "load"))
+		goto out;
+	{
+		struct cs_event *e = NULL;
+
+		cs_event_new(&e);
+		cs_event_set_str(&e->marshaled_time, "2026-01-01T00:00:00+02:00");
+		strmap_set(e->meta, "source_ip", "198.51.100.7");
+		strmap_set(e->meta, "SourceRange", "198.51.100.7/24");
+		strmap_set(e->meta, "k", "r");
+		strmap_set(e->enriched, "IsoCode", "FR");
+		strmap_set(e->enriched, "ASNNumber", "64500");
+		cs_buckets_pour(b, e);
+		cs_event_free(e);
+	}
+	ASSERT_EQ(s.n, 1, "range trigger");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.GetSources() == ['198.51.100.0/24'] && "
+				 "o.Overflow.Alert.Source.IP == '198.51.100.7' && "
+				 "o.Overflow.Alert.Source.Range == '198.51.100.0/24' && "
+				 "o.Overflow.Alert.Source.Cn == 'FR' && o.Overflow.Alert.Source.AsNumber == '64500' && "
+				 "o.Overflow.Alert.GetScope() == 'Range' && "
+				 "o.Overflow.Alert.StartAt == '2026-01-01T00:00:00+02:00' && "
+				 "o.Overflow.Alert.Message endsWith 'at 2026-01-01 00:00:00 +0200 +0200'"),
+		    "Range source, zone kept");
+	pour(b, "192.0.2.1", 0, "k", "u");
+	if (!ASSERT_EQ(s.n, 2, "custom scope trigger"))
+		goto out;
+	ASSERT_TRUE(check(&s, 1, "o.Overflow.GetSources() == [''] && "
+				 "o.Overflow.Alert.GetScope() == 'username'"), "custom scope: the expression's value (missing key: '')");
+	a = json_array_get(s.last_json, 0);
+	ASSERT_TRUE(json_is_true(json_object_get(a, "simulated")), "simulated scenario");
+	ASSERT_TRUE(!json_object_get(json_object_get(a, "source"), "ip"), "custom scope: no ip");
+out:
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* remediation: only the YAML boolean true counts, a quoted "true" is a string (pitfall 16). */
+static void test_remediation_label(void)
+{
+	static const struct {
+		const char *label;
+		bool want;
+	} cases[] = { { "true", true }, { "yes", true }, { "\"true\"", false }, { "false", false },
+		      { "1", false } };
+	char y[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sink s;
+		struct cs_buckets *b;
+
+		snprintf(y, sizeof(y), "type: trigger\nname: t/r\ndescription: d\nfilter: 'true'\n"
+				       "labels:\n  remediation: %s\n", cases[i].label);
+		b = engine(&s, CS_BUCKET_REPLAY, y, 0);
+		if (!b)
+			continue;
+		pour(b, "192.0.2.1", 0, NULL, NULL);
+		ASSERT_TRUE(check(&s, 0, cases[i].want ? "o.Overflow.Alert.Remediation"
+						       : "!o.Overflow.Alert.Remediation"),
+			    cases[i].label);
+		cs_buckets_free(b);
+		sink_reset(&s);
+	}
+}
+
+static void test_load_errors(void)
+{
+	static const struct {
+		const char *yaml, *want;
+	} bad[] = {
+		{ "type: leaky\nname: x\ndescription: d\nfilter: 'true'\nleakspeed: 1s\n",
+		  "t.yaml:1: x: bad capacity" },
+		{ "type: leaky\nname: x\ndescription: d\nfilter: 'true'\ncapacity: 1\n"
+		  "leakspeed: 1s\nbogus: 1\n", "t.yaml:7: unknown key 'bogus'" },
+		{ "type: trigger\nname: x\ndescription: d\nfilter: 'evt.Nope'\n",
+		  "t.yaml:4: filter:" },
+		{ "type: leaky\nname: x\ndescription: d\nfilter: 'true'\ncapacity: 1\n"
+		  "leakspeed: 10parsecs\n", "t.yaml:6: 'leakspeed': invalid duration" },
+		{ "type: trigger\nname: x\ndescription: d\nfilter: 'true'\nscope:\n  type: user\n",
+		  "scope user requires an expression" },
+		{ "type: weird\nname: x\ndescription: d\nfilter: 'true'\n", "unknown bucket type" },
+		{ "type: trigger\ndescription: d\nfilter: 'true'\n", "without 'name'" },
+		{ "type: trigger\nname: x\nfilter: 'true'\n", "'description' is mandatory" },
+		{ "a: [\n", "t.yaml:2: YAML" },
+	};
+	enum log_level lvl = log_get_level();
+
+	log_set_level(LOG_LVL_FATAL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cs_buckets *b = NULL;
+
+		if (cs_buckets_new(NULL, &b))
+			break;
+		ASSERT_TRUE(cs_buckets_load_string(b, "t.yaml", bad[i].yaml) < 0, bad[i].want);
+		if (!ASSERT_TRUE(strstr(cs_buckets_last_error(b), bad[i].want) != NULL, bad[i].want))
+			fprintf(stderr, "  got: %s\n", cs_buckets_last_error(b));
+		ASSERT_EQ(cs_buckets_nscenarios(b), 0, "nothing half-loaded");
+		cs_buckets_free(b);
+	}
+	log_set_level(lvl);
+}
+
+static void test_hub_files_load(void)
+{
+	const char *hub = getenv("HUB_DIR") ? getenv("HUB_DIR") : "../shared/hub";
+	char cmd[4096];
+	int ok = 0, total = 0;
+	FILE *p;
+	struct cs_buckets *b = NULL;
+	enum log_level lvl = log_get_level();
+	char line[4096];
+
+	snprintf(cmd, sizeof(cmd), "ls %s/scenarios/*/*.yaml 2>/dev/null", hub);
+	p = popen(cmd, "r");
+	if (!p || cs_buckets_new(NULL, &b)) {
+		TEST_SKIP(1, "no hub");
+		goto out;
+	}
+	log_set_level(LOG_LVL_FATAL);
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		total++;
+		if (!cs_buckets_load_file(b, line, "0.1"))
+			ok++;
+		else
+			fprintf(stderr, "  %s\n", cs_buckets_last_error(b));
+	}
+	log_set_level(lvl);
+	if (!total)
+		TEST_SKIP(1, "no hub scenarios");
+	else
+		ASSERT_EQ(ok, total, "every hub scenario file loads");
+out:
+	if (p)
+		pclose(p);
+	cs_buckets_free(b);
+}
+
+/*
+ * The daemon's loop in miniature: hub parsers, our ssh-bf scenario, LIVE
+ * mode on an injected clock, tick() between lines, alerts as JSON.
+ */
+static void test_live_pipeline(void)
+{
+	const char *hub = getenv("HUB_DIR") ? getenv("HUB_DIR") : "../shared/hub";
+	static const char *const files[][2] = {
+		{ "s00-raw", "parsers/s00-raw/crowdsecurity/syslog-logs.yaml" },
+		{ "s01-parse", "parsers/s01-parse/crowdsecurity/sshd-logs.yaml" },
+		{ "s02-enrich", "parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml" },
+	};
+	char path[4096], patterns[4096];
+	struct cs_parser_opts po = { .patterns_dir = patterns };
+	struct cs_parsers *p = NULL;
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_LIVE, .clock = fake_clock,
+				    .on_overflow = on_overflow, .on_alert = on_alert, .arg = &s };
+	struct cs_buckets *b = NULL;
+	json_t *a;
+
+	snprintf(patterns, sizeof(patterns), "%s/patterns", hub);
+	if (access(patterns, R_OK) || access("scenarios/crowdsec-xdp/ssh-bf.yaml", R_OK)) {
+		TEST_SKIP(1, "no hub or not run from the repository root");
+		return;
+	}
+	if (!ASSERT_OK(cs_parsers_new(&po, &p), "parsers"))
+		goto out;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", hub, files[i][1]);
+		if (!ASSERT_OK(cs_parsers_load_file(p, files[i][0], path, NULL), files[i][1]))
+			goto out;
+	}
+	if (!ASSERT_OK(cs_parsers_ready(p), "ready") || !ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_file(b, "scenarios/crowdsec-xdp/ssh-bf.yaml", "0.1"), "ssh-bf"))
+		goto out;
+	live_now = (struct cs_time){ .sec = 1795600000 };
+	for (int i = 0; i < 6; i++) {
+		char line[256];
+		struct cs_event *e = NULL;
+
+		snprintf(line, sizeof(line),
+			 "Nov 25 10:00:0%d host sshd[42]: Failed password for root from 203.0.113.9 "
+			 "port 4242 ssh2", i);
+		if (cs_event_new(&e) || cs_event_set_line(e, line, strlen(line), "/var/log/auth.log",
+							  "file", "syslog")) {
+			cs_event_free(e);
+			break;
+		}
+		e->expect_mode = CS_MODE_LIVE;
+		if (!cs_parse(p, e, NULL, NULL) && e->process && !e->whitelisted)
+			cs_buckets_pour(b, e);
+		cs_event_free(e);
+		live_now.nsec += 100000000; /* 100 ms apart on the daemon's clock */
+		cs_buckets_tick(b);
+	}
+	if (!ASSERT_EQ(s.nalerts, 1, "6 failures in 0.5 s: one alert"))
+		goto out;
+	a = json_array_get(s.last_json, 0);
+	ASSERT_STREQ(json_string_value(json_object_get(a, "scenario")), "crowdsec-xdp/ssh-bf",
+		     "scenario");
+	ASSERT_STREQ(json_string_value(json_object_get(a, "scenario_version")), "0.1", "version");
+	ASSERT_EQ(json_integer_value(json_object_get(a, "events_count")), 6, "events_count");
+	ASSERT_STREQ(json_string_value(json_object_get(a, "start_at")), "2026-11-25T09:46:40Z",
+		     "live: times from the injected clock");
+	ASSERT_STREQ(json_string_value(json_object_get(json_object_get(a, "source"), "value")),
+		     "203.0.113.9", "source");
+	ASSERT_TRUE(json_is_true(json_object_get(a, "remediation")), "remediation");
+	ASSERT_EQ(json_array_size(json_object_get(a, "events")), 6, "events");
+out:
+	cs_buckets_free(b);
+	cs_parsers_free(p);
+	sink_reset(&s);
+}
+
+/*
+ * The hub's impossible-travel (conditional, queue.Queue[-1]/[-2], Distance)
+ * with the enrichment GeoIP would have produced: Sydney then New York.
+ */
+static void test_impossible_travel(void)
+{
+	const char *hub = getenv("HUB_DIR") ? getenv("HUB_DIR") : "../shared/hub";
+	static const struct {
+		const char *ip, *lat, *lon;
+	} logins[] = { { "192.0.2.1", "-33.86", "151.21" },  /* Sydney */
+		       { "192.0.2.1", "-33.87", "151.20" },  /* Sydney again: 1 km */
+		       { "198.51.100.2", "40.71", "-74.00" } }; /* New York */
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow, .arg = &s };
+	struct cs_buckets *b = NULL;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/scenarios/crowdsecurity/impossible-travel.yaml", hub);
+	if (access(path, R_OK)) {
+		TEST_SKIP(1, "no hub");
+		return;
+	}
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_file(b, path, NULL), "impossible-travel loads"))
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		struct cs_event *e = NULL;
+		char ts[64];
+
+		cs_event_new(&e);
+		snprintf(ts, sizeof(ts), "2026-01-01T0%d:00:00Z", i);
+		cs_event_set_str(&e->marshaled_time, ts);
+		strmap_set(e->meta, "log_type", "auth_success");
+		strmap_set(e->meta, "service", "ssh");
+		strmap_set(e->meta, "user", "alice");
+		strmap_set(e->meta, "source_ip", logins[i].ip);
+		strmap_set(e->enriched, "Latitude", logins[i].lat);
+		strmap_set(e->enriched, "Longitude", logins[i].lon);
+		cs_buckets_pour(b, e);
+		cs_event_free(e);
+		ASSERT_EQ(s.n, i == 2 ? 1 : 0, i == 2 ? "New York 1 h after Sydney" : "same city");
+	}
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 3 && "
+				 "len(o.Overflow.GetSources()) == 2 && "
+				 "o.Overflow.Alert.Message startsWith 'Ip 2 sources performed'"),
+		    "both addresses are sources");
+out:
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* The project's own scenarios load as a directory. */
+static void test_load_dir(void)
+{
+	struct cs_buckets *b = NULL;
+
+	if (access("scenarios/crowdsec-xdp", R_OK)) {
+		TEST_SKIP(1, "not run from the repository root");
+		return;
+	}
+	if (!ASSERT_OK(cs_buckets_new(NULL, &b), "engine"))
+		return;
+	ASSERT_OK(cs_buckets_load_dir(b, "scenarios/crowdsec-xdp"), "load dir");
+	ASSERT_EQ(cs_buckets_nscenarios(b), 9, "nine default scenarios");
+	ASSERT_STREQ(cs_buckets_scenario_name(b, 0), "crowdsec-xdp/http-404-probing", "name order");
+	ASSERT_TRUE(cs_buckets_load_dir(b, "/nonexistent") == -ENOENT, "missing dir");
+	cs_buckets_free(b);
+}
+
+int main(void)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	log_set_level(LOG_LVL_ERROR);
+	test_leaky_burst();
+	test_leak_arithmetic();
+	test_leak_rounding();
+	test_replay_expiry();
+	test_trigger_blackhole();
+	test_distinct();
+	test_cache_size();
+	test_counter();
+	test_conditional();
+	test_bayesian();
+	test_overflow_filter();
+	test_reprocess_meta();
+	test_bucket_cap();
+	test_live_tick();
+	test_blackhole_cap();
+	test_event_budget();
+	test_json();
+	test_set_target();
+	test_scopes();
+	test_postoverflow_whitelist();
+	test_remediation_label();
+	test_load_errors();
+	test_hub_files_load();
+	test_load_dir();
+	test_live_pipeline();
+	test_impossible_travel();
+	expr_data_reset();
+	expr_cleanup();
+	return TEST_SUMMARY();
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+/* ParseDate: Go layouts, the built-in list, year inference, RFC 3339 rendering (spec 4.1). */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "parser/dateparse.h"
+#include "../lib/test.h"
+
+
+/* "now" for year inference: 2026-03-01T00:00:00Z. */
+static const struct cs_time now = { .sec = 1772323200, .nsec = 0, .off = 0 };
+
+struct case_ {
+	const char *in;
+	const char *fmt;
+	const char *want; /* NULL: must fail */
+};
+
+static const struct case_ cases[] = {
+	/* RFC 3339, with and without fraction and zone */
+	{ "2021-09-29T14:11:34+02:00", NULL, "2021-09-29T14:11:34+02:00" },
+	{ "2023-01-27T11:02:49.123Z", NULL, "2023-01-27T11:02:49.123Z" },
+	{ "2023-01-27T11:02:49.120000Z", NULL, "2023-01-27T11:02:49.12Z" },
+	{ "2021-01-01T10:00:00.5Z", NULL, "2021-01-01T10:00:00.5Z" },
+	{ "2021-01-01T10:00:00+00:00", NULL, "2021-01-01T10:00:00Z" },
+	{ "2022-02-13T10:42:17", NULL, "2022-02-13T10:42:17Z" },
+	/* nginx / apache */
+	{ "29/Sep/2021:14:11:34 +0200", NULL, "2021-09-29T14:11:34+02:00" },
+	{ "04/Jan/2020:07:25:02 +0000", NULL, "2020-01-04T07:25:02Z" },
+	{ "04/jan/2020:07:25:02 -0530", NULL, "2020-01-04T07:25:02-05:30" },
+	/* syslog without a year: the current UTC year */
+	{ "Feb 12 14:10:21", NULL, "2026-02-12T14:10:21Z" },
+	{ "Sep  6 09:57:21", NULL, "2026-09-06T09:57:21Z" },
+	/* Feb 29 of year 0 + 2026 years normalises to Mar 1 */
+	{ "Feb 29 10:00:00", NULL, "2026-03-01T10:00:00Z" },
+	{ "Tue Feb 7 10:00:00 2023", NULL, "2023-02-07T10:00:00Z" },
+	{ "2023/02/07", NULL, "2023-02-07T00:00:00Z" },
+	{ "2023-02-07 10:00", NULL, "2023-02-07T10:00:00Z" },
+	{ "2023-02-07 10:00:01", NULL, "2023-02-07T10:00:01Z" },
+	{ "2023/02/07 10:00:01", NULL, "2023-02-07T10:00:01Z" },
+	{ "02/07/2023 10:00:01", NULL, "2023-02-07T10:00:01Z" },
+	{ "2023-02-07 10:00:01.5 +0100 CET", NULL, "2023-02-07T10:00:01.5+01:00" },
+	{ "Tue Feb 07 10:00:01.123456 2023", NULL, "2023-02-07T10:00:01.123456Z" },
+	/* epoch fallback (TZ=UTC) */
+	{ "1756494783", NULL, "2025-08-29T19:13:03Z" },
+	{ "1756494783.25", NULL, "2025-08-29T19:13:03Z" },
+	/* StrTimeFormat first */
+	{ "0613 10:22:21.684962", "0102 15:04:05", "2026-06-13T10:22:21.684962Z" },
+	{ "2022-02-13T10:42:17.813Z", "2006-01-02T15:04:05.999Z", "2022-02-13T10:42:17.813Z" },
+	{ "06/13/2023, 3:04:05 PM", "01/02/2006, 3:04:05 PM", "2023-06-13T15:04:05Z" },
+	{ "Mon Jan  2 15:04:05 2023", "Mon Jan _2 15:04:05 2006", "2023-01-02T15:04:05Z" },
+	{ "2023-02-07 10:00:01,123", "2006-01-02 15:04:05,999999999", "2023-02-07T10:00:01.123Z" },
+	/* failures */
+	{ "", NULL, NULL },
+	{ "not a date", NULL, NULL },
+	{ "2023-02-30 10:00:00", NULL, NULL },
+	{ "2023-02-07 10:00:01 trailing", NULL, NULL },
+	{ "-5", NULL, NULL },
+};
+
+static void test_cases(void)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct case_ *c = &cases[i];
+		struct cs_time t;
+		char buf[CS_TIME_STRLEN];
+		int err = cs_dateparse(c->in, c->fmt, &now, &t);
+
+		if (!c->want) {
+			ASSERT_EQ(err, -EINVAL, c->in);
+			continue;
+		}
+		if (!ASSERT_OK(err, c->in))
+			continue;
+		ASSERT_OK(cs_time_format(&t, buf, sizeof(buf)), c->in);
+		ASSERT_STREQ(buf, c->want, c->in);
+	}
+}
+
+static void test_layout_rules(void)
+{
+	struct cs_time t;
+	bool has_year;
+
+	/* A run of spaces matches a run of spaces. */
+	ASSERT_OK(cs_time_parse_layout("Jan  2 15:04:05", "Feb 12 14:10:21", &t, &has_year),
+		  "space run");
+	ASSERT_TRUE(!has_year, "no year");
+	/* 02 needs two digits, 2 accepts one. */
+	ASSERT_EQ(cs_time_parse_layout("2006-01-02", "2023-1-02", &t, NULL), -EINVAL, "01 fixed");
+	ASSERT_OK(cs_time_parse_layout("2006-1-2", "2023-1-2", &t, NULL), "1 and 2 loose");
+	/* Hours are validated. */
+	ASSERT_EQ(cs_time_parse_layout("15:04", "24:00", &t, NULL), -EINVAL, "hour range");
+	/* Offsets move the instant. */
+	ASSERT_OK(cs_time_parse_layout("2006-01-02T15:04:05Z07:00", "1970-01-01T01:00:00+01:00", &t,
+				       NULL),
+		  "offset");
+	ASSERT_EQ(t.sec, 0, "epoch with +01:00");
+	ASSERT_EQ(t.off, 3600, "offset kept");
+}
+
+int main(void)
+{
+	setenv("TZ", "UTC", 1);
+	test_cases();
+	test_layout_rules();
+	return TEST_SUMMARY();
+}

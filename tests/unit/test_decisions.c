@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+/* The bouncer's decision model: overlaps, deletes, expiry, and what it reports. */
+#include <stdlib.h>
+
+#include "bouncer/decisions.h"
+#include "../lib/test.h"
+
+struct log {
+	int n;
+	struct deffect last;
+};
+
+static void record(const struct deffect *e, void *arg)
+{
+	struct log *l = arg;
+
+	l->n++;
+	l->last = *e;
+}
+
+static struct cs_prefix P(const char *s)
+{
+	struct cs_prefix p;
+
+	cs_prefix_parse(s, &p);
+	return p;
+}
+
+static void test_overlaps(void)
+{
+	struct dmodel *m = NULL;
+	struct log lg = {};
+	struct cs_prefix a = P("198.18.0.1");
+
+	if (!ASSERT_OK(dmodel_new(&m), "new"))
+		return;
+	dmodel_add(m, &a, 1, 1000, 0, record, &lg);
+	ASSERT_EQ(lg.n, 1, "first decision reported");
+	ASSERT_TRUE(lg.last.present, "present");
+	ASSERT_EQ(lg.last.expires, 1000, "expiry of the only decision");
+	dmodel_add(m, &a, 2, 5000, 1, record, &lg);
+	ASSERT_EQ(lg.n, 2, "longer decision changes the entry");
+	ASSERT_EQ(lg.last.expires, 5000, "longest wins");
+	ASSERT_EQ(lg.last.origin, 1, "origin of the longest");
+	dmodel_add(m, &a, 3, 2000, 2, record, &lg);
+	ASSERT_EQ(lg.n, 2, "shorter third decision changes nothing");
+	ASSERT_EQ(dmodel_decisions(m), 3, "three decisions");
+	ASSERT_EQ(dmodel_prefixes(m), 1, "one prefix");
+
+	dmodel_del(m, &a, 2, record, &lg);
+	ASSERT_EQ(lg.n, 3, "deleting the longest is reported");
+	ASSERT_TRUE(lg.last.present, "still banned by the others");
+	ASSERT_EQ(lg.last.expires, 2000, "next longest takes over");
+	ASSERT_EQ(lg.last.id, 3, "its id");
+	dmodel_del(m, &a, 2, record, &lg);
+	ASSERT_EQ(lg.n, 3, "re-sent deletion is a no-op");
+	dmodel_del(m, &a, 99, record, &lg);
+	ASSERT_EQ(lg.n, 3, "unknown id is a no-op");
+	dmodel_del(m, &a, 1, record, &lg);
+	ASSERT_EQ(lg.n, 3, "deleting a shorter one changes nothing");
+	dmodel_del(m, &a, 3, record, &lg);
+	ASSERT_EQ(lg.n, 4, "last deletion reported");
+	ASSERT_TRUE(!lg.last.present, "gone");
+	ASSERT_EQ(dmodel_prefixes(m), 0, "no prefix left");
+	dmodel_free(m);
+}
+
+static void test_expiry(void)
+{
+	struct dmodel *m = NULL;
+	struct log lg = {};
+	struct cs_prefix a = P("198.18.0.1"), r = P("198.18.0.0/24"), v6 = P("2001:db8::/64");
+
+	if (!ASSERT_OK(dmodel_new(&m), "new"))
+		return;
+	dmodel_add(m, &a, 1, 100, 0, NULL, NULL);
+	dmodel_add(m, &a, 2, 300, 0, NULL, NULL);
+	dmodel_add(m, &r, 3, 200, 0, NULL, NULL);
+	dmodel_add(m, &v6, 4, 400, 0, NULL, NULL);
+	ASSERT_EQ(dmodel_next_expiry(m), 100, "next expiry");
+	dmodel_expire(m, 50, record, &lg);
+	ASSERT_EQ(lg.n, 0, "nothing expired yet");
+	dmodel_expire(m, 100, record, &lg);
+	ASSERT_EQ(lg.n, 0, "shorter of two expired silently");
+	ASSERT_EQ(dmodel_decisions(m), 3, "one decision gone");
+	dmodel_expire(m, 250, record, &lg);
+	ASSERT_EQ(lg.n, 1, "range expired");
+	ASSERT_TRUE(!lg.last.present && lg.last.prefix.plen == 24, "the /24 is removed");
+	dmodel_expire(m, 1000, record, &lg);
+	ASSERT_EQ(lg.n, 3, "the rest expired");
+	ASSERT_EQ(dmodel_prefixes(m), 0, "empty");
+	ASSERT_EQ(dmodel_next_expiry(m), UINT64_MAX, "no next expiry");
+	dmodel_free(m);
+}
+
+static int count;
+static void counter(const struct deffect *e, void *arg)
+{
+	(void)arg;
+	count += e->present;
+}
+
+static void test_many(void)
+{
+	struct dmodel *m = NULL;
+	enum { N = 200000 };
+
+	if (!ASSERT_OK(dmodel_new(&m), "new"))
+		return;
+	for (uint32_t i = 0; i < N; i++) {
+		struct cs_prefix p = { .family = 2, .plen = 32 };
+
+		p.addr[0] = 198, p.addr[1] = (uint8_t)(18 + (i >> 16)), p.addr[2] = (uint8_t)(i >> 8);
+		p.addr[3] = (uint8_t)i;
+		dmodel_add(m, &p, i, 1000 + i, 0, NULL, NULL);
+		if (i % 2)
+			dmodel_del(m, &p, i, NULL, NULL);
+	}
+	ASSERT_EQ(dmodel_prefixes(m), N / 2, "half remain after churn");
+	count = 0;
+	dmodel_for_each(m, counter, NULL);
+	ASSERT_EQ(count, N / 2, "walk sees them");
+	dmodel_expire(m, 1000 + N / 2 - 1, NULL, NULL);
+	ASSERT_EQ(dmodel_prefixes(m), N / 4, "expiry removes the older half");
+	dmodel_clear(m);
+	ASSERT_EQ(dmodel_decisions(m), 0, "clear");
+	dmodel_free(m);
+	dmodel_free(NULL);
+}
+
+int main(void)
+{
+	test_overlaps();
+	test_expiry();
+	test_many();
+	return TEST_SUMMARY();
+}

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <stdint.h>
+
+#include "common/duration.h"
+#include "../lib/test.h"
+
+#define S 1000000000LL
+
+static const struct {
+	const char *in;
+	int err;
+	int64_t ns;
+	const char *fmt;
+} cases[] = {
+	{ "4h", 0, 4 * 3600 * S, "4h0m0s" },
+	{ "1h30m", 0, 5400 * S, "1h30m0s" },
+	{ "90s", 0, 90 * S, "1m30s" },
+	{ "1.5s", 0, 1500000000LL, "1.5s" },
+	{ "250ms", 0, 250000000LL, "250ms" },
+	{ "10us", 0, 10000, "10µs" },
+	{ "7ns", 0, 7, "7ns" },
+	{ "-1s", 0, -S, "-1s" },
+	{ "0", 0, 0, "0s" },
+	{ "168h", 0, 168 * 3600 * S, "168h0m0s" },
+	{ "", -EINVAL, 0, NULL },
+	{ "4", -EINVAL, 0, NULL },
+	{ "h", -EINVAL, 0, NULL },
+	{ "4d", -EINVAL, 0, NULL },
+	{ "4h ", -EINVAL, 0, NULL },
+	{ "99999999999999h", -ERANGE, 0, NULL },
+};
+
+int main(void)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t ns = 0;
+		char buf[64];
+
+		if (!ASSERT_EQ(cs_duration_parse(cases[i].in, &ns), cases[i].err, cases[i].in) ||
+		    cases[i].err)
+			continue;
+		ASSERT_EQ(ns, cases[i].ns, cases[i].in);
+		ASSERT_OK(cs_duration_format(ns, buf, sizeof(buf)), cases[i].in);
+		ASSERT_STREQ(buf, cases[i].fmt, cases[i].in);
+	}
+	return TEST_SUMMARY();
+}

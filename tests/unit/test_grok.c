@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: MIT
+/* Grok expansion, capture rules and the Go-RE2 dialect on PCRE2 (spec section 5). */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "common/strmap.h"
+#include "parser/grok.h"
+#include "../lib/test.h"
+
+
+static struct grok_lib *lib;
+
+static const char *hub_dir(void)
+{
+	const char *h = getenv("HUB_DIR");
+
+	return h ? h : "../shared/hub";
+}
+
+/* Match `subj` with `pattern`; returns the match result and fills *m. */
+static int gm(const char *pattern, const char *subj, size_t len, struct strmap **m)
+{
+	struct grok *g;
+	char err[256];
+	int rc;
+
+	*m = strmap_new();
+	rc = grok_compile(lib, pattern, &g, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "compile %s: %s\n", pattern, err);
+		return rc;
+	}
+	rc = grok_match(g, subj, len, *m);
+	grok_free(g);
+	return rc;
+}
+
+#define GM(p, s, m) gm((p), (s), strlen(s), (m))
+
+static void test_basic(void)
+{
+	struct strmap *m;
+
+	ASSERT_EQ(GM("%{IP:ip} port %{INT:port}", "from 35.188.49.176 port 53502", &m), 1, "ip+port");
+	ASSERT_STREQ(strmap_get(m, "ip"), "35.188.49.176", "ip");
+	ASSERT_STREQ(strmap_get(m, "port"), "53502", "port");
+	ASSERT_EQ(strmap_count(m), 2, "exactly the two names");
+	strmap_free(m);
+
+	ASSERT_EQ(GM("^%{INT:n}$", "abc 12", &m), 0, "anchored no match");
+	ASSERT_EQ(strmap_count(m), 0, "no match leaves map untouched");
+	strmap_free(m);
+
+	/* Unanchored search finds the leftmost match. */
+	ASSERT_EQ(GM("%{INT:n}", "a1b22", &m), 1, "unanchored");
+	ASSERT_STREQ(strmap_get(m, "n"), "1", "leftmost");
+	strmap_free(m);
+}
+
+static void test_nested_and_duplicates(void)
+{
+	struct strmap *m;
+
+	/* SYSLOGPROG brings its inner names program and pid. */
+	ASSERT_EQ(GM("%{SYSLOGPROG}:", "sshd[1234]: hello", &m), 1, "nested");
+	ASSERT_STREQ(strmap_get(m, "program"), "sshd", "program");
+	ASSERT_STREQ(strmap_get(m, "pid"), "1234", "pid");
+	strmap_free(m);
+
+	/* Non-participating groups are reported as "". */
+	ASSERT_EQ(GM("%{SYSLOGPROG}:", "cron: hello", &m), 1, "no pid");
+	ASSERT_STREQ(strmap_get(m, "pid"), "", "pid empty");
+	strmap_free(m);
+
+	/* Spec 3.3 example: the last `d` wins even if it did not take part. */
+	ASSERT_EQ(GM("(%{WORD:d} user|Invalid %{WORD:d}) (%{WORD:opt} )?from %{IP:ip}",
+		     "Invalid user pascal from 35.188.49.176", &m),
+		  1, "dup names");
+	ASSERT_STREQ(strmap_get(m, "d"), "", "last d did not participate");
+	ASSERT_STREQ(strmap_get(m, "opt"), "pascal", "opt");
+	strmap_free(m);
+
+	/* A top-level name wins over the same name inside a referenced pattern. */
+	ASSERT_OK(grok_lib_add(lib, "T_INNER", "%{WORD:w}-"), "add T_INNER");
+	ASSERT_EQ(GM("%{T_INNER}%{INT:w}", "abc-42", &m), 1, "top wins");
+	ASSERT_STREQ(strmap_get(m, "w"), "42", "top-level w");
+	strmap_free(m);
+
+	/* Inline named groups are matched but not reported. */
+	ASSERT_EQ(GM("(?P<x>a+)%{INT:n}", "aa7", &m), 1, "inline group");
+	ASSERT_TRUE(!strmap_has(m, "x"), "inline not reported");
+	ASSERT_STREQ(strmap_get(m, "n"), "7", "n");
+	strmap_free(m);
+
+	/* A type suffix is not a reference: literal text. */
+	ASSERT_EQ(GM("x%{INT:n:int}", "x5", &m), 0, "typed ref literal");
+	strmap_free(m);
+	ASSERT_EQ(GM("x%{INT:n:int}", "x%{INT:n:int}", &m), 1, "typed ref literal matches itself");
+	strmap_free(m);
+}
+
+static void test_errors(void)
+{
+	struct grok *g = NULL;
+	char err[256];
+
+	ASSERT_EQ(grok_compile(lib, "%{NOPE_NOT_THERE:x}", &g, err, sizeof(err)), -EINVAL,
+		  "unknown pattern");
+	ASSERT_TRUE(strstr(err, "NOPE_NOT_THERE") != NULL, "message names it");
+	ASSERT_EQ(grok_compile(lib, "(%{INT:x}", &g, err, sizeof(err)), -EINVAL, "bad regex");
+	ASSERT_OK(grok_lib_add(lib, "T_LOOP_A", "%{T_LOOP_B}"), "add loop a");
+	ASSERT_OK(grok_lib_add(lib, "T_LOOP_B", "%{T_LOOP_A}"), "add loop b");
+	ASSERT_EQ(grok_compile(lib, "%{T_LOOP_A}", &g, err, sizeof(err)), -EINVAL, "cycle");
+	ASSERT_EQ(grok_lib_add(lib, "INT", "x"), -EEXIST, "duplicate refused");
+	ASSERT_EQ(grok_lib_add(lib, "bad-name", "x"), -EINVAL, "name must be \\w+");
+}
+
+static void test_dialect(void)
+{
+	struct strmap *m;
+
+	/* RE2 `$` does not match before a trailing newline. */
+	ASSERT_EQ(GM("^%{WORD:w}$", "abc\n", &m), 0, "dollar endonly");
+	strmap_free(m);
+	/* \d is ASCII only. */
+	ASSERT_EQ(GM("^(?P<z>\\d)%{WORD:w}", "\xd9\xa3x", &m), 0, "ascii digits");
+	strmap_free(m);
+	/* Invalid UTF-8 and NUL bytes in the subject are matched, not errors. */
+	ASSERT_EQ(gm("%{WORD:a} (?:.*) %{WORD:b}", "foo \xff\xfe\x00z bar", 14, &m), 1,
+		  "invalid utf8 + NUL");
+	ASSERT_STREQ(strmap_get(m, "b"), "bar", "after bad bytes");
+	strmap_free(m);
+	/* A capture holding a NUL keeps its length. */
+	{
+		size_t len = 0;
+
+		ASSERT_EQ(gm("<%{GREEDYDATA:g}>", "<a\0b>", 5, &m), 1, "NUL in capture");
+		strmap_getn(m, "g", &len);
+		ASSERT_EQ(len, 3, "capture length with NUL");
+		strmap_free(m);
+	}
+	/* RE2's \s has no vertical tab; PCRE2's has. */
+	ASSERT_EQ(GM("a\\s%{WORD:w}", "a\vb", &m), 0, "\\s excludes \\v");
+	strmap_free(m);
+	ASSERT_EQ(GM("a[\\s]%{WORD:w}", "a\vb", &m), 0, "[\\s] excludes \\v");
+	strmap_free(m);
+	ASSERT_EQ(GM("a\\S%{WORD:w}", "a\vb", &m), 1, "\\S includes \\v");
+	strmap_free(m);
+	/* `{` that is not a Go repeat is a literal; real repeats still work. */
+	ASSERT_EQ(GM("^a{,2}%{WORD:w}", "a{,2}b", &m), 1, "{,n} literal");
+	strmap_free(m);
+	ASSERT_EQ(GM("^a{2}-%{WORD:w}$", "aa-b", &m), 1, "{n} repeat");
+	ASSERT_STREQ(strmap_get(m, "w"), "b", "after repeat");
+	strmap_free(m);
+	ASSERT_EQ(GM("^[]{]+%{WORD:w}", "]{x", &m), 1, "] and { in a class");
+	strmap_free(m);
+	/* Braces of \p{..} and \x{..} are part of the escape, not a repeat. */
+	ASSERT_EQ(GM("^\\p{Greek}+ %{WORD:w}", "αβ x", &m), 1, "\\p{Greek}");
+	strmap_free(m);
+	ASSERT_EQ(GM("^\\x{41} %{WORD:w}", "A x", &m), 1, "\\x{41}");
+	strmap_free(m);
+	/* The MONTH pattern has a non-ASCII character: UTF mode must be on. */
+	ASSERT_EQ(GM("%{MONTH:m}", "Mär", &m), 1, "utf8 pattern");
+	strmap_free(m);
+}
+
+static void test_limits(void)
+{
+	char *line = malloc(40001);
+	struct strmap *m;
+	struct timespec a, b;
+	double secs;
+
+	memset(line, 'a', 40000);
+	line[40000] = '\0';
+	grok_set_limits(100000, 1000);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	/* Classic catastrophic backtracking: must stop quickly as a non-match. */
+	ASSERT_EQ(GM("^(%{DATA}a?){30}%{DATA}b$", line, &m), 0, "hostile line = no match");
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	secs = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
+	ASSERT_TRUE(secs < 5.0, "bounded time");
+	strmap_free(m);
+	grok_set_limits(1000000, 5000);
+	free(line);
+}
+
+static void test_hub_patterns(void)
+{
+	char dir[1024];
+	struct strmap *m;
+	struct grok *g;
+	char err[256];
+	const char *line = "Feb 12 14:10:21 sd-126005 sshd[12422]: Invalid user pascal from "
+			   "35.188.49.176 port 53502";
+
+	snprintf(dir, sizeof(dir), "%s/patterns", hub_dir());
+	if (grok_lib_load_dir(lib, dir)) {
+		TEST_SKIP(1, "hub patterns directory not found");
+		return;
+	}
+	ASSERT_EQ(GM("^%{SYSLOGLINE}", line, &m), 1, "SYSLOGLINE");
+	ASSERT_STREQ(strmap_get(m, "program"), "sshd", "program");
+	ASSERT_STREQ(strmap_get(m, "pid"), "12422", "pid");
+	ASSERT_STREQ(strmap_get(m, "timestamp"), "Feb 12 14:10:21", "timestamp");
+	ASSERT_STREQ(strmap_get(m, "logsource"), "sd-126005", "logsource");
+	ASSERT_TRUE(strncmp(strmap_get(m, "message"), "Invalid user pascal", 19) == 0, "message");
+	strmap_free(m);
+	/* grok: name: X compiles the library entry itself. */
+	ASSERT_OK(grok_compile_name(lib, "SYSLOGLINE", &g, err, sizeof(err)), "by name");
+	ASSERT_TRUE(grok_nfields(g) >= 6, "fields by name");
+	grok_free(g);
+}
+
+int main(void)
+{
+	if (!ASSERT_OK(grok_lib_new(&lib), "lib") || !ASSERT_OK(grok_lib_add_builtins(lib), "builtins"))
+		return TEST_SUMMARY();
+	test_basic();
+	test_nested_and_duplicates();
+	test_errors();
+	test_dialect();
+	test_limits();
+	test_hub_patterns();
+	grok_lib_free(lib);
+	return TEST_SUMMARY();
+}

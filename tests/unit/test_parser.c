@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: MIT
+/* The parser pipeline: stages, nodes, statics, whitelists, YAML errors (spec section 3). */
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "common/strmap.h"
+#include "expr/expr.h"
+#include "parser/event.h"
+#include "parser/parser.h"
+#include "parser/stash.h"
+#include "../lib/test.h"
+
+static const char *s00 =
+	"filter: \"evt.Line.Labels.type == 'syslog'\"\n"
+	"onsuccess: next_stage\n"
+	"name: test/syslog\n"
+	"pattern_syntax:\n"
+	"  T_PROG: '%{WORD:program}(?:\\[%{POSINT:pid}\\])?'\n"
+	"nodes:\n"
+	"  - grok:\n"
+	"      pattern: '^%{SYSLOGTIMESTAMP:timestamp} %{WORD:host} %{T_PROG}: %{GREEDYDATA:message}'\n"
+	"      apply_on: Line.Raw\n"
+	"statics:\n"
+	"  - meta: machine\n"
+	"    expression: evt.Parsed.host\n"
+	"  - target: evt.StrTime\n"
+	"    expression: evt.Parsed.timestamp\n"
+	"  - meta: datasource_path\n"
+	"    expression: evt.Line.Src\n"
+	"---\n"
+	"filter: \"evt.Line.Labels.type != 'syslog'\"\n"
+	"onsuccess: next_stage\n"
+	"name: test/non-syslog\n"
+	"statics:\n"
+	"  - parsed: message\n"
+	"    expression: evt.Line.Raw\n"
+	"  - parsed: program\n"
+	"    expression: evt.Line.Labels.type\n"
+	"---\n";
+
+static const char *s01 =
+	"onsuccess: next_stage\n"
+	"filter: \"evt.Parsed.program == 'sshd'\"\n"
+	"name: test/sshd\n"
+	"nodes:\n"
+	"  - grok:\n"
+	"      pattern: 'Invalid user %{USERNAME:user} from %{IP:ip}'\n"
+	"      apply_on: message\n"
+	"      statics:\n"
+	"        - meta: log_type\n"
+	"          value: failed-auth\n"
+	"  - grok:\n"
+	"      pattern: 'Accepted password for %{USERNAME:user} from %{IP:ip}'\n"
+	"      apply_on: message\n"
+	"      statics:\n"
+	"        - meta: log_type\n"
+	"          value: success\n"
+	"statics:\n"
+	"  - meta: source_ip\n"
+	"    expression: evt.Parsed.ip\n"
+	"  - meta: user\n"
+	"    expression: evt.Parsed.user\n"
+	"  - meta: empty\n"
+	"    expression: \"''\"\n"
+	"  - meta: both\n"
+	"    value: from-value\n"
+	"    expression: \"'from-expression'\"\n"
+	"  - meta: number\n"
+	"    expression: len(evt.Parsed.user)\n"
+	"  - meta: float\n"
+	"    expression: 1.5\n"
+	"  - target: evt.Meta.deep.key\n"
+	"    value: first-map-level\n"
+	"  - meta: erroring\n"
+	"    expression: evt.Unmarshaled.nope.deeper\n";
+
+static const char *s02 =
+	"filter: \"evt.StrTime != ''\"\n"
+	"name: test/dateparse\n"
+	"statics:\n"
+	"  - method: ParseDate\n"
+	"    expression: evt.StrTime\n"
+	"  - target: MarshaledTime\n"
+	"    expression: evt.Enriched.MarshaledTime\n"
+	"  - method: GeoIpCity\n"
+	"    expression: evt.Meta.source_ip\n";
+
+/* Rewrites the key it reads: the capture must not read freed memory. */
+static const char *s02_split =
+	"name: test/split\n"
+	"grok:\n"
+	"  pattern: '^%{DATA:message} from %{GREEDYDATA:rest}$'\n"
+	"  apply_on: message\n";
+
+static const char *s02_wl =
+	"name: test/whitelists\n"
+	"whitelist:\n"
+	"  reason: private\n"
+	"  ip: ['::1', '198.51.100.7']\n"
+	"  cidr: ['10.0.0.0/8', '2001:db8::/32', '192.168.1.1/16']\n"
+	"  expression:\n"
+	"    - evt.Meta.user == 'trusted'\n"
+	"statics:\n"
+	"  - meta: wl_static\n"
+	"    value: applied\n";
+
+struct rec {
+	int n;
+	char names[16][64];
+	bool ok[16];
+};
+
+static int observe(const char *stage, const char *node, const struct cs_event *evt, bool success,
+		   void *arg)
+{
+	struct rec *r = arg;
+
+	if (r->n < 16) {
+		snprintf(r->names[r->n], sizeof(r->names[0]), "%s/%s", stage, node);
+		r->ok[r->n] = success;
+		r->n++;
+	}
+	return 0;
+}
+
+/* An injected clock: 2031-06-01T00:00:00Z, so year inference is checkable. */
+static void fixed_clock(struct cs_time *now, void *arg)
+{
+	now->sec = 1938038400;
+	now->nsec = 0;
+	now->off = 0;
+}
+
+static struct cs_parsers *load_all(void)
+{
+	struct cs_parser_opts o = { .clock = fixed_clock };
+	struct cs_parsers *p = NULL;
+
+	if (!ASSERT_OK(cs_parsers_new(&o, &p), "new"))
+		return NULL;
+	if (!ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "syslog.yaml", s00), "s00") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s01-parse", "sshd.yaml", s01), "s01") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "dateparse.yaml", s02), "s02") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "whitelists.yaml", s02_wl), "wl") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "split.yaml", s02_split), "split")) {
+		cs_parsers_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static struct cs_event *run(struct cs_parsers *p, const char *line, const char *type,
+			    struct rec *r)
+{
+	struct cs_event *evt = NULL;
+
+	if (!ASSERT_OK(cs_event_new(&evt), "event"))
+		return NULL;
+	ASSERT_OK(cs_event_set_line(evt, line, strlen(line), "/var/log/auth.log", "file", type),
+		  "set_line");
+	evt->expect_mode = CS_MODE_TIMEMACHINE;
+	ASSERT_OK(cs_parse(p, evt, observe, r), line);
+	return evt;
+}
+
+static void test_pipeline(struct cs_parsers *p)
+{
+	struct rec r = { 0 };
+	struct cs_event *e;
+
+	ASSERT_EQ(cs_parsers_nstages(p), 3, "three stages");
+	ASSERT_STREQ(cs_parsers_stage(p, 1), "s01-parse", "sorted stages");
+
+	e = run(p, "Feb 12 14:10:21 host1 sshd[42]: Invalid user pascal from 35.188.49.176 port 22\n",
+		"syslog", &r);
+	if (!e)
+		return;
+	ASSERT_TRUE(e->process, "kept");
+	ASSERT_STREQ(e->stage, "s02-enrich", "last stage");
+	ASSERT_STREQ(strmap_get(e->parsed, "program"), "sshd", "program");
+	ASSERT_STREQ(strmap_get(e->parsed, "pid"), "42", "pid");
+	ASSERT_STREQ(strmap_get(e->meta, "machine"), "host1", "meta from expression");
+	ASSERT_STREQ(strmap_get(e->meta, "datasource_path"), "/var/log/auth.log", "Line.Src");
+	ASSERT_STREQ(strmap_get(e->meta, "log_type"), "failed-auth", "grok statics");
+	ASSERT_STREQ(strmap_get(e->meta, "source_ip"), "35.188.49.176", "source_ip");
+	ASSERT_TRUE(!strmap_has(e->meta, "empty"), "empty static skipped");
+	ASSERT_STREQ(strmap_get(e->meta, "both"), "from-value", "value wins");
+	ASSERT_STREQ(strmap_get(e->meta, "number"), "6", "int rendered");
+	ASSERT_STREQ(strmap_get(e->meta, "float"), "1.500000", "float %f");
+	ASSERT_STREQ(strmap_get(e->meta, "deep"), "first-map-level", "target stops at map");
+	ASSERT_TRUE(!strmap_has(e->meta, "erroring"), "erroring static skipped");
+	ASSERT_STREQ(e->str_time, "Feb 12 14:10:21", "StrTime target");
+	ASSERT_STREQ(e->marshaled_time, "2031-02-12T14:10:21Z", "MarshaledTime, year from the clock");
+	ASSERT_EQ(e->time.sec, 1928671821, "replay: evt.Time is the log time");
+	ASSERT_TRUE(!strmap_has(e->enriched, "IsoCode"), "no GeoIP: nothing written");
+	ASSERT_TRUE(!e->whitelisted, "public ip not whitelisted");
+	ASSERT_TRUE(!strmap_has(e->meta, "wl_static"), "wl statics only when whitelisted");
+	/* s00: syslog ok; s01: sshd ok; s02: both enrich nodes tried. */
+	ASSERT_STREQ(strmap_get(e->parsed, "message"), "Invalid user pascal", "split: message");
+	ASSERT_STREQ(strmap_get(e->parsed, "rest"), "35.188.49.176 port 22", "split: rest");
+	ASSERT_EQ(r.n, 5, "nodes recorded");
+	ASSERT_STREQ(r.names[0], "s00-raw/test/syslog", "first");
+	ASSERT_TRUE(r.ok[0], "syslog ok");
+	ASSERT_STREQ(r.names[1], "s01-parse/test/sshd", "second");
+	ASSERT_STREQ(r.names[2], "s02-enrich/test/dateparse", "third: sorted by file name");
+	ASSERT_STREQ(r.names[3], "s02-enrich/test/split", "fourth");
+	ASSERT_STREQ(r.names[4], "s02-enrich/test/whitelists", "fifth");
+	ASSERT_TRUE(r.ok[4], "a whitelist node always succeeds");
+	cs_event_free(e);
+
+	/* Non-syslog: the first s00 node fails (recorded), the second moves it on. */
+	memset(&r, 0, sizeof(r));
+	e = run(p, "hello world", "nginx", &r);
+	ASSERT_TRUE(e && !e->process, "no s01 node matched: dropped");
+	ASSERT_STREQ(e ? strmap_get(e->parsed, "program") : NULL, "nginx", "program from label");
+	ASSERT_EQ(r.n, 3, "syslog fail, non-syslog ok, sshd fail");
+	ASSERT_TRUE(!r.ok[0] && r.ok[1] && !r.ok[2], "success flags");
+	cs_event_free(e);
+}
+
+static void test_whitelists(struct cs_parsers *p)
+{
+	static const struct {
+		const char *ip, *user;
+		bool wl;
+	} cases[] = {
+		{ "10.1.2.3", "x", true },	   { "11.1.2.3", "x", false },
+		{ "198.51.100.7", "x", true },	   { "198.51.100.8", "x", false },
+		{ "192.168.200.1", "x", true },	   /* cidr with host bits, masked */
+		{ "2001:db8::5", "x", true },	   { "::1", "x", true },
+		{ "::ffff:10.1.2.3", "x", false }, /* mapped v4 is not v4 */
+		{ "35.1.1.1", "trusted", true },   /* expression */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char line[256];
+		struct rec r = { 0 };
+		struct cs_event *e;
+
+		snprintf(line, sizeof(line),
+			 "Feb 12 14:10:21 h sshd[1]: Accepted password for %s from %s", cases[i].user,
+			 cases[i].ip);
+		e = run(p, line, "syslog", &r);
+		if (!e)
+			continue;
+		ASSERT_EQ(e->whitelisted, cases[i].wl, cases[i].ip);
+		ASSERT_STREQ(e->whitelist_reason, cases[i].wl ? "private" : "", cases[i].ip);
+		ASSERT_STREQ(strmap_get(e->meta, "wl_static"), cases[i].wl ? "applied" : NULL,
+			     cases[i].ip);
+		ASSERT_TRUE(e->process, "whitelisted events still go through");
+		cs_event_free(e);
+	}
+}
+
+/* Spec 3.3/3.4: last child decides, no rollback, sub-node next_stage, injection, drops. */
+static void test_stage_rules(void)
+{
+	static const char *a = "name: t/a\n"
+			       "nodes:\n"
+			       "  - grok: {pattern: 'Invalid user %{WORD:u1}', apply_on: Line.Raw}\n"
+			       "  - grok: {pattern: 'nomatch %{WORD:u2}', apply_on: Line.Raw}\n"
+			       "statics: [{meta: parent_static, value: x}]\n";
+	static const char *b = "name: t/b\n"
+			       "nodes:\n"
+			       "  - filter: \"evt.Parsed.u1 == 'pascal'\"\n"
+			       "    onsuccess: next_stage\n"
+			       "    statics: [{meta: child, value: moved}]\n";
+	static const char *c = "name: t/c\nstatics: [{meta: c, value: ran}]\n";
+	static const char *d = "name: t/d\nfilter: \"evt.Meta.child == 'moved'\"\n"
+			       "statics: [{meta: d, value: ok}]\n";
+	static const char *e = "name: t/e\nstatics: [{meta: e, value: ran}]\n";
+	struct cs_parsers *p = NULL;
+	struct cs_event *evt;
+	struct rec r = { 0 };
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new"))
+		return;
+	if (!ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "c.yaml", c), "c") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "a.yaml", a), "a") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "b.yaml", b), "b") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s01-parse", "d.yaml", d), "d") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "e.yaml", e), "e"))
+		goto out;
+	evt = run(p, "Invalid user pascal from 1.2.3.4", "syslog", &r);
+	if (evt) {
+		ASSERT_EQ(r.n, 3, "a, b, d recorded; c skipped after the move");
+		ASSERT_STREQ(r.names[0], "s00-raw/t/a", "sorted by file name: a first");
+		ASSERT_TRUE(!r.ok[0], "a: last child failed");
+		ASSERT_STREQ(strmap_get(evt->parsed, "u1"), "pascal", "no rollback of u1");
+		ASSERT_TRUE(!strmap_has(evt->meta, "parent_static"), "failed node: no statics");
+		ASSERT_TRUE(r.ok[1], "b: child succeeded");
+		ASSERT_TRUE(!strmap_has(evt->meta, "c"), "c never ran");
+		ASSERT_STREQ(r.names[2], "s01-parse/t/d", "d ran in s01");
+		ASSERT_STREQ(strmap_get(evt->meta, "d"), "ok", "d statics");
+		ASSERT_TRUE(!strmap_has(evt->meta, "e"), "s01 did not move on: s02 not run");
+		ASSERT_TRUE(!evt->process, "dropped");
+		cs_event_free(evt);
+	}
+	/* Acquisition must name its module. */
+	if (ASSERT_OK(cs_event_new(&evt), "event")) {
+		enum log_level lvl = log_get_level();
+
+		log_set_level(LOG_LVL_FATAL);
+		ASSERT_OK(cs_event_set_line(evt, "x", 1, "src", "", "syslog"), "line");
+		ASSERT_EQ(cs_parse(p, evt, NULL, NULL), -EINVAL, "no Line.Module: rejected");
+		log_set_level(lvl);
+		cs_event_free(evt);
+	}
+	/* An event injected at s01 skips s00. */
+	memset(&r, 0, sizeof(r));
+	if (ASSERT_OK(cs_event_new(&evt), "event")) {
+		ASSERT_OK(cs_event_set_line(evt, "x", 1, "src", "file", "syslog"), "line");
+		ASSERT_OK(cs_event_set_str(&evt->stage, "s01-parse"), "stage");
+		ASSERT_OK(cs_parse(p, evt, observe, &r), "parse");
+		ASSERT_EQ(r.n, 1, "only d tried");
+		ASSERT_STREQ(r.names[0], "s01-parse/t/d", "d");
+		ASSERT_TRUE(!evt->process, "d failed: dropped");
+		cs_event_free(evt);
+	}
+out:
+	cs_parsers_free(p);
+}
+
+/* stash: a node stores, a later event reads it back with GetFromStash (spec 3.8). */
+static void test_stash(void)
+{
+	static const char *st = "name: t/stash\n"
+				"onsuccess: next_stage\n"
+				"grok: {pattern: 'id=%{INT:id} (?:proc=%{WORD:proc})?', apply_on: Line.Raw}\n"
+				"stash:\n"
+				"  - name: procs\n"
+				"    key: evt.Parsed.id\n"
+				"    value: evt.Parsed.proc\n"
+				"    ttl: 1m\n"
+				"    size: 2\n"
+				"statics:\n"
+				"  - meta: proc\n"
+				"    expression: GetFromStash('procs', evt.Parsed.id)\n";
+	struct cs_parsers *p = NULL;
+	struct cs_event *e;
+	struct rec r = { 0 };
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "stash.yaml", st), "load"))
+		goto out;
+	e = run(p, "id=7 proc=sshd", "x", &r);
+	ASSERT_STREQ(e ? strmap_get(e->meta, "proc") : NULL, "sshd", "stored then read");
+	cs_event_free(e);
+	e = run(p, "id=7 ", "x", &r);
+	/* The second line stores "" over it (empty strings are still strings). */
+	ASSERT_TRUE(e && !strmap_has(e->meta, "proc"), "empty value skipped");
+	cs_event_free(e);
+	e = run(p, "id=8 proc=a", "x", &r);
+	cs_event_free(e);
+	e = run(p, "id=9 proc=b", "x", &r);
+	cs_event_free(e);
+	e = run(p, "id=10 ", "x", &r);
+	ASSERT_TRUE(e && !strmap_has(e->meta, "proc"), "unknown key: expression error, skipped");
+	cs_event_free(e);
+out:
+	cs_parsers_free(p);
+}
+
+static void test_stash_store(void)
+{
+	struct cs_stash_store *s = NULL;
+	char *v = NULL;
+
+	if (!ASSERT_OK(cs_stash_store_new(&s), "store"))
+		return;
+	ASSERT_OK(cs_stash_set(s, "c", 2, 60000000000LL, "a", "1"), "set a");
+	ASSERT_OK(cs_stash_set(s, "c", 2, 60000000000LL, "b", "2"), "set b");
+	ASSERT_OK(cs_stash_set(s, "c", 2, 60000000000LL, "a", "3"), "rewrite a (now newest)");
+	ASSERT_OK(cs_stash_set(s, "c", 2, 60000000000LL, "c", "4"), "set c evicts b");
+	ASSERT_EQ(cs_stash_get(s, "c", "b", &v), -ENOENT, "b evicted");
+	if (ASSERT_OK(cs_stash_get(s, "c", "a", &v), "a kept"))
+		ASSERT_STREQ(v, "3", "a rewritten");
+	free(v);
+	ASSERT_OK(cs_stash_set(s, "c", 2, -1, "d", "5"), "already expired");
+	ASSERT_EQ(cs_stash_get(s, "c", "d", &v), -ENOENT, "ttl");
+	ASSERT_EQ(cs_stash_get(s, "other", "a", &v), -ENOENT, "caches are separate");
+	cs_stash_store_free(s);
+}
+
+/* A stand-in for the bucket engine's RuntimeAlert. */
+struct fake_ovf {
+	const char *sources[2];
+	bool whitelisted;
+};
+
+static const char *fake_get_meta(const void *o, const char *key)
+{
+	return !strcmp(key, "service") ? "ssh" : "";
+}
+
+static int fake_sources(const void *o, int (*fn)(const char *, void *), void *arg)
+{
+	const struct fake_ovf *f = o;
+
+	for (int i = 0; i < 2 && f->sources[i]; i++) {
+		int rc = fn(f->sources[i], arg);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void fake_set_wl(void *o)
+{
+	((struct fake_ovf *)o)->whitelisted = true;
+}
+
+static const struct cs_overflow_ops fake_ops = {
+	.get_meta = fake_get_meta,
+	.for_each_source = fake_sources,
+	.set_whitelisted = fake_set_wl,
+};
+
+/* Postoverflow whitelists see the overflow's sources (spec 3.3 step 2, section 7). */
+static void test_overflow_whitelist(void)
+{
+	static const char *wl = "name: t/po-wl\n"
+				"filter: evt.GetType() == 'overflow' && evt.GetMeta('service') == 'ssh'\n"
+				"whitelist:\n"
+				"  reason: po\n"
+				"  cidr: ['192.0.2.0/24']\n";
+	struct fake_ovf f = { { "198.51.100.1", "192.0.2.9" }, false };
+	struct cs_parsers *p = NULL;
+	struct cs_event *e = NULL;
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s01-whitelist", "wl.yaml", wl), "load") ||
+	    !ASSERT_OK(cs_event_new(&e), "event"))
+		goto out;
+	e->type = CS_EVT_OVFLW;
+	e->overflow = &f;
+	e->overflow_ops = &fake_ops;
+	ASSERT_OK(cs_parse(p, e, NULL, NULL), "parse");
+	ASSERT_TRUE(e->whitelisted && f.whitelisted, "second source whitelisted");
+	ASSERT_STREQ(e->whitelist_reason, "po", "reason");
+	ASSERT_TRUE(e->process, "postoverflow stage passed");
+	e->overflow = NULL; /* not ours to free */
+out:
+	cs_event_free(e);
+	cs_parsers_free(p);
+}
+
+/* Mutated and over-long lines: never an error, never a crash, bounded time. */
+static void test_hostile_lines(struct cs_parsers *p)
+{
+	const char *seed = "Feb 12 14:10:21 host1 sshd[42]: Invalid user pascal from 35.188.49.176";
+	size_t slen = strlen(seed), big = CS_LINE_MAX + 1000;
+	char *buf = malloc(big);
+	unsigned int rnd = 12345;
+	struct timespec a, b;
+	int bad = 0;
+
+	if (!ASSERT_TRUE(buf != NULL, "alloc"))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < 500; i++) {
+		struct cs_event *e = NULL;
+		size_t len = slen;
+
+		memcpy(buf, seed, slen);
+		for (int k = 0; k < i % 6; k++) {
+			rnd = rnd * 1103515245 + 12345;
+			buf[(rnd >> 8) % slen] = (char)(rnd >> 16);
+		}
+		if (i % 100 == 99) {
+			len = big; /* over the bound: cut, then parsed */
+			for (size_t k = 0; k < len; k++)
+				buf[k] = " a:[1]\"/."[(k * 7 + i) % 9];
+		}
+		if (cs_event_new(&e) || cs_event_set_line(e, buf, len, "src", "file", "syslog") ||
+		    cs_parse(p, e, NULL, NULL) || e->line.raw_len > CS_LINE_MAX)
+			bad++;
+		cs_event_free(e);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	free(buf);
+	ASSERT_EQ(bad, 0, "hostile lines parse without error");
+	ASSERT_TRUE(b.tv_sec - a.tv_sec < 20, "bounded time");
+}
+
+static char last_error[1024];
+
+static int load_bad(const char *yaml)
+{
+	struct cs_parsers *p = NULL;
+	int err;
+
+	if (cs_parsers_new(NULL, &p))
+		return -ENOMEM;
+	err = cs_parsers_load_string(p, "s01-parse", "bad.yaml", yaml);
+	snprintf(last_error, sizeof(last_error), "%s", cs_parsers_last_error(p));
+	cs_parsers_free(p);
+	return err;
+}
+
+static void test_load_errors(void)
+{
+	enum log_level lvl = log_get_level();
+
+	log_set_level(LOG_LVL_FATAL); /* the errors below are expected */
+	ASSERT_EQ(load_bad("name: x\nfilter: 1 ==\nstatics: [{meta: a, value: b}]\n"), -EINVAL,
+		  "bad filter");
+	ASSERT_EQ(load_bad("name: x\nbogus: 1\nstatics: [{meta: a, value: b}]\n"), -EINVAL,
+		  "unknown key");
+	ASSERT_TRUE(!strncmp(last_error, "bad.yaml:1: unknown key 'bogus'", 31), "error names file:line");
+	ASSERT_EQ(load_bad("name: x\nstatics:\n  - meta: a\n    expression: evt.Nope\n"), -EINVAL,
+		  "unknown Event field is a compile error");
+	ASSERT_TRUE(!strncmp(last_error, "bad.yaml:4:", 11), "expression error names its line");
+	ASSERT_EQ(load_bad("name: x\nonsuccess: later\nstatics: [{meta: a, value: b}]\n"), -EINVAL,
+		  "bad onsuccess");
+	ASSERT_EQ(load_bad("name: x\ngrok:\n  pattern: '%{NOPE:x}'\n  apply_on: Line.Raw\n"), -EINVAL,
+		  "unknown grok pattern");
+	ASSERT_EQ(load_bad("name: x\nstatics: [{meta: a}]\n"), -EINVAL, "static without source");
+	ASSERT_EQ(load_bad("name: x\nwhitelist:\n  reason: r\n  cidr: ['10.0.0.0/99']\n"), -EINVAL,
+		  "bad cidr");
+	ASSERT_EQ(load_bad("name: x\n  statics: [\n"), -EINVAL, "YAML syntax");
+	ASSERT_TRUE(!strncmp(last_error, "bad.yaml:2:", 11), "YAML error names its line");
+	ASSERT_EQ(load_bad("name: x\n"), -EINVAL, "empty node");
+	ASSERT_EQ(load_bad("name: x\nfilter: \"1 == 1\"\n"), -EINVAL, "filter-only node is empty");
+	/* Documents without name/description/author are skipped, not errors. */
+	ASSERT_OK(load_bad("---\n# just a comment\n---\n"), "comment-only documents");
+	log_set_level(lvl);
+}
+
+static void test_event(void)
+{
+	struct cs_event *e = NULL, *d = NULL;
+	char *big;
+
+	if (!ASSERT_OK(cs_event_new(&e), "new"))
+		return;
+	/* NUL and invalid UTF-8 pass through Line.Raw; \r\n is stripped. */
+	ASSERT_OK(cs_event_set_line(e, "a\0b\xff\r\n", 6, "src", "file", "t"), "line with NUL");
+	ASSERT_EQ(e->line.raw_len, 4, "raw_len");
+	ASSERT_TRUE(!memcmp(e->line.raw, "a\0b\xff", 4), "bytes kept");
+	ASSERT_STREQ(strmap_get(e->line.labels, "type"), "t", "label");
+	ASSERT_OK(cs_event_dup(e, &d), "dup");
+	ASSERT_TRUE(d && d->line.raw_len == 4 && !memcmp(d->line.raw, "a\0b\xff", 4), "dup keeps bytes");
+	cs_event_free(d);
+	/* Over-long lines are bounded. */
+	big = malloc(CS_LINE_MAX + 100);
+	memset(big, 'x', CS_LINE_MAX + 100);
+	ASSERT_OK(cs_event_set_line(e, big, CS_LINE_MAX + 100, "src", "file", "t"), "long line");
+	ASSERT_EQ(e->line.raw_len, CS_LINE_MAX, "cut");
+	free(big);
+	ASSERT_OK(cs_event_set_target(e, "evt.StrTime", "x", 1), "target StrTime");
+	ASSERT_STREQ(e->str_time, "x", "StrTime");
+	ASSERT_EQ(cs_event_set_target(e, "evt.Nope", "x", 1), -ENOENT, "unknown target");
+	ASSERT_OK(cs_event_unmarshal_json(e, "{\"a\":{\"b\":1}}", 13), "json");
+	ASSERT_EQ(cs_event_unmarshal_json(e, "[1]", 3), -EINVAL, "not an object");
+	cs_event_free(e);
+	cs_event_free(NULL);
+}
+
+/* The Event as expressions see it (spec 1.1, 8.4): one bool expression per row. */
+static void test_event_expr(void)
+{
+	static const char *const exprs[] = {
+		"evt.GetType() == 'log' && evt.Type == 0",
+		"evt.GetMeta('source_ip') == '192.0.2.1' && evt.Meta.source_ip == '192.0.2.1'",
+		"evt.Meta.absent == '' && evt.GetMeta('absent') == ''",
+		"'source_ip' in evt.Meta && !('absent' in evt.Meta)",
+		"len(evt.Meta) == 1 && evt.Meta['source_ip'] startsWith '192.'",
+		"evt.Line.Raw == 'raw line' && evt.Line.Labels.type == 'syslog' && evt.Line.Module == 'file'",
+		"evt.Unmarshaled.j.k == 'v' && evt.Unmarshaled.j.n == 2 && evt.Unmarshaled.nope == nil",
+		"evt.Unmarshaled.nope?.deeper == nil",
+		"evt.SetMeta('added', 'yes') && evt.Meta.added == 'yes'",
+		"evt.SetParsed('p', 'q') && evt.Parsed.p == 'q'",
+		"evt.ParseIPSources() == ['192.0.2.1']",
+		"evt.Whitelisted == false && evt.WhitelistReason == '' && evt.StrTime == ''",
+		"evt.Overflow == nil && evt.Process == true && evt.Stage == ''",
+		"UnmarshalJSON('{\"a\": [1, \"x\"]}', evt.Unmarshaled, 'u') in ['', nil] && evt.Unmarshaled.u.a[1] == 'x'",
+	};
+	struct cs_parsers *p = NULL;
+	struct cs_event *evt = NULL;
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") || !ASSERT_OK(cs_event_new(&evt), "evt"))
+		goto out;
+	ASSERT_OK(cs_event_set_line(evt, "raw line", 8, "src", "file", "syslog"), "line");
+	ASSERT_OK(strmap_set(evt->meta, "source_ip", "192.0.2.1"), "meta");
+	{
+		const char *j = "{\"j\": {\"k\": \"v\", \"n\": 2}}";
+
+		ASSERT_OK(cs_event_unmarshal_json(evt, j, strlen(j)), "json");
+	}
+	for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) {
+		struct expr_value vars[1] = { cs_event_value(evt) };
+		struct expr_prog *prog = NULL;
+		struct expr_error e = { 0 };
+		bool ok = false;
+		int err = expr_compile(cs_parsers_env(p), exprs[i], &prog, &e);
+
+		if (!err)
+			err = expr_eval_bool(prog, vars, NULL, &ok, &e);
+		if (err)
+			fprintf(stderr, "%s: %s\n", exprs[i], e.msg);
+		ASSERT_TRUE(!err && ok, exprs[i]);
+		expr_prog_free(prog);
+	}
+	/* Unknown fields are compile errors; member access on nil is a run-time error. */
+	{
+		struct expr_prog *prog = NULL;
+		struct expr_value vars[1] = { cs_event_value(evt) };
+		bool ok;
+
+		ASSERT_EQ(expr_compile(cs_parsers_env(p), "evt.Nope == ''", &prog, NULL), -EINVAL,
+			  "unknown field");
+		if (ASSERT_OK(expr_compile(cs_parsers_env(p), "evt.Unmarshaled.nope.deeper == nil", &prog,
+					   NULL),
+			      "compiles"))
+			ASSERT_TRUE(expr_eval_bool(prog, vars, NULL, &ok, NULL) < 0, "nil member access");
+		expr_prog_free(prog);
+	}
+out:
+	cs_event_free(evt);
+	cs_parsers_free(p);
+}
+
+int main(void)
+{
+	struct cs_parsers *p;
+
+	setenv("TZ", "UTC", 1);
+	tzset();
+	test_event();
+	test_event_expr();
+	test_load_errors();
+	test_stage_rules();
+	test_stash();
+	test_stash_store();
+	test_overflow_whitelist();
+	p = load_all();
+	if (p) {
+		test_pipeline(p);
+		test_whitelists(p);
+		test_hostile_lines(p);
+	}
+	cs_parsers_free(p);
+	expr_cleanup();
+	return TEST_SUMMARY();
+}

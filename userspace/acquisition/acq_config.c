@@ -1,0 +1,878 @@
+// SPDX-License-Identifier: MIT
+/*
+ * acquis.yaml, read the way CrowdSec reads it (pkg/acquisition): environment
+ * variables expanded in the raw text first (only defined ones; undefined ones are
+ * left as written), then one datasource per YAML document. Comment-only and empty
+ * documents are skipped. `source` defaults from the keys present (`filename(s)`
+ * means file, `journalctl_filter` means journalctl). The common keys are parsed
+ * leniently, but each datasource then parses its whole document strictly, so an
+ * unknown key is an error for the sources we run. Sources we don't run are
+ * skipped with a warning (upstream does the same for a source that "cannot run").
+ */
+#include "acquisition/acq.h"
+#include "acquisition/acq_int.h"
+#include "common/duration.h"
+#include "common/log.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pcre2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <yaml.h>
+
+/* Upstream datasources we know of but do not implement. */
+static const char *const upstream_only[] = {
+	"appsec", "cloudwatch", "docker", "http", "kafka", "kinesis", "k8s-audit",
+	"loki", "s3", "syslog", "victorialogs", "wineventlog", NULL,
+};
+
+static const char *const common_keys[] = {
+	"mode", "labels", "log_level", "source", "name", "use_time_machine", "unique_id",
+	"transform", NULL,
+};
+static const char *const file_keys[] = {
+	"filenames", "exclude_regexps", "filename", "force_inotify", "max_buffer_size",
+	"poll_without_inotify", "discovery_poll_enable", "discovery_poll_interval", NULL,
+};
+static const char *const journal_keys[] = { "journalctl_filter", NULL };
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
+}
+
+struct pctx {
+	const char *name;
+	yaml_document_t *doc;
+	char *err;
+	size_t errlen;
+};
+
+static int perr(struct pctx *p, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int perr(struct pctx *p, const yaml_node_t *n, const char *fmt, ...)
+{
+	size_t off = 0;
+	va_list ap;
+	int r;
+
+	if (!p->err || !p->errlen)
+		return -EINVAL;
+	r = snprintf(p->err, p->errlen, "%s:%zu:%zu: ", p->name,
+		     n ? n->start_mark.line + 1 : 0, n ? n->start_mark.column + 1 : 0);
+	if (r > 0)
+		off = (size_t)r < p->errlen ? (size_t)r : p->errlen - 1;
+	va_start(ap, fmt);
+	vsnprintf(p->err + off, p->errlen - off, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* A plain null scalar: "", "~", "null". Quoted "" is a real empty string. */
+static bool is_null(const yaml_node_t *n)
+{
+	const char *s = scalar(n);
+
+	if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return !*s || !strcmp(s, "~") || !strcasecmp(s, "null");
+}
+
+static int get_str(struct pctx *p, const yaml_node_t *n, const char *key, char **out)
+{
+	const char *s = scalar(n);
+
+	if (!s)
+		return perr(p, n, "%s: expected a string", key);
+	free(*out);
+	*out = is_null(n) ? NULL : strdup(s);
+	if (!is_null(n) && !*out)
+		return -ENOMEM;
+	return 0;
+}
+
+static int get_bool(struct pctx *p, const yaml_node_t *n, const char *key, bool *out)
+{
+	const char *s = scalar(n);
+
+	if (s && (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))) {
+		*out = true;
+		return 0;
+	}
+	if (s && (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))) {
+		*out = false;
+		return 0;
+	}
+	return perr(p, n, "%s: expected a boolean, got '%s'", key, s ? s : "(non-scalar)");
+}
+
+static int get_int(struct pctx *p, const yaml_node_t *n, const char *key, long long *out)
+{
+	const char *s = scalar(n);
+	char *end;
+
+	if (!s || !*s)
+		return perr(p, n, "%s: expected an integer", key);
+	errno = 0;
+	*out = strtoll(s, &end, 0);
+	if (errno || *end)
+		return perr(p, n, "%s: expected an integer, got '%s'", key, s);
+	return 0;
+}
+
+/* A sequence of strings; a null value is an empty list (Go: nil slice). */
+static int get_strv(struct pctx *p, const yaml_node_t *n, const char *key, char ***v,
+		    size_t *nv)
+{
+	yaml_node_item_t *it;
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return perr(p, n, "%s: expected a list of strings", key);
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = yaml_document_get_node(p->doc, *it);
+		const char *s = scalar(e);
+		char **nvv;
+
+		if (!s)
+			return perr(p, e, "%s: expected a string", key);
+		nvv = realloc(*v, (*nv + 1) * sizeof(**v));
+		if (!nvv)
+			return -ENOMEM;
+		*v = nvv;
+		if (!(nvv[*nv] = strdup(s)))
+			return -ENOMEM;
+		(*nv)++;
+	}
+	return 0;
+}
+
+int acq_labels_add(struct acq_label **labels, size_t *n, const char *k, const char *v)
+{
+	struct acq_label *nl;
+	size_t i;
+
+	for (i = 0; i < *n; i++) {
+		if (!strcmp((*labels)[i].key, k)) { /* later wins, like a Go map */
+			char *nv = strdup(v);
+
+			if (!nv)
+				return -ENOMEM;
+			free((*labels)[i].value);
+			(*labels)[i].value = nv;
+			return 0;
+		}
+	}
+	nl = realloc(*labels, (*n + 1) * sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	*labels = nl;
+	nl[*n].key = strdup(k);
+	nl[*n].value = strdup(v);
+	if (!nl[*n].key || !nl[*n].value) {
+		free(nl[*n].key);
+		free(nl[*n].value);
+		return -ENOMEM;
+	}
+	(*n)++;
+	return 0;
+}
+
+static int get_labels(struct pctx *p, const yaml_node_t *n, struct acq_source_cfg *sc)
+{
+	yaml_node_pair_t *pr;
+	int err;
+
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return perr(p, n, "labels: expected a mapping");
+	for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+
+		if (!scalar(k))
+			return perr(p, k, "labels: keys must be strings");
+		if (!scalar(v))
+			return perr(p, v, "labels.%s: expected a string", scalar(k));
+		err = acq_labels_add(&sc->labels, &sc->nlabels, scalar(k), scalar(v));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int check_regex(struct pctx *p, const yaml_node_t *n, const char *re)
+{
+	PCRE2_SIZE off;
+	pcre2_code *code;
+	int rc;
+
+	code = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED, 0, &rc, &off, NULL);
+	if (!code) {
+		PCRE2_UCHAR msg[160];
+
+		pcre2_get_error_message(rc, msg, sizeof(msg));
+		return perr(p, n, "exclude_regexps: could not compile '%s': %s at offset %zu",
+			    re, (char *)msg, (size_t)off);
+	}
+	pcre2_code_free(code);
+	return 0;
+}
+
+static const yaml_node_t *find_key(struct pctx *p, const yaml_node_t *map, const char *key,
+				   const yaml_node_t **knode)
+{
+	yaml_node_pair_t *pr;
+
+	for (pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
+
+		if (scalar(k) && !strcmp(scalar(k), key)) {
+			if (knode)
+				*knode = k;
+			return yaml_document_get_node(p->doc, pr->value);
+		}
+	}
+	return NULL;
+}
+
+/* One document (a mapping) into sc. */
+static int parse_source(struct pctx *p, const yaml_node_t *root, struct acq_source_cfg *sc)
+{
+	const char *const *specific = NULL;
+	const yaml_node_t *n, *k;
+	yaml_node_pair_t *pr, *q;
+	const char *mode = NULL;
+	int err;
+
+	/* Key sanity first: duplicates and non-string keys, whatever the source. */
+	for (pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+
+		if (!scalar(kn))
+			return perr(p, kn, "mapping keys must be strings");
+		for (q = root->data.mapping.pairs.start; q < pr; q++)
+			if (!strcmp(scalar(yaml_document_get_node(p->doc, q->key)), scalar(kn)))
+				return perr(p, kn, "key '%s' is already defined", scalar(kn));
+	}
+
+	n = find_key(p, root, "source", NULL);
+	if (n && (err = get_str(p, n, "source", &sc->source)))
+		return err;
+	if (!sc->source) {
+		/* Upstream detectType(): only when `source` is absent. */
+		if (find_key(p, root, "filename", NULL) || find_key(p, root, "filenames", NULL))
+			sc->source = strdup("file");
+		else if (find_key(p, root, "journalctl_filter", NULL))
+			sc->source = strdup("journalctl");
+		else
+			return perr(p, root, "missing 'source' field");
+		if (!sc->source)
+			return -ENOMEM;
+	}
+	if (!strcmp(sc->source, "file"))
+		specific = file_keys;
+	else if (!strcmp(sc->source, "journalctl"))
+		specific = journal_keys;
+	else if (in_list(upstream_only, sc->source))
+		sc->unsupported = true;
+	else
+		return perr(p, n ? n : root, "unknown data source %s", sc->source);
+
+	if ((n = find_key(p, root, "labels", NULL)) && (err = get_labels(p, n, sc)))
+		return err;
+	/* docker is the only upstream source allowed without labels */
+	if (!sc->nlabels && strcmp(sc->source, "docker"))
+		return perr(p, root, "missing labels");
+	if (sc->unsupported)
+		return 0; /* its own keys are its business; we won't run it */
+
+	for (pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
+		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		const char *key = scalar(kn);
+		long long ll = 0;
+		bool b = false;
+
+		if (!in_list(common_keys, key) && !in_list(specific, key))
+			return perr(p, kn, "unknown field '%s' for a %s datasource", key,
+				    sc->source);
+		if (!strcmp(key, "mode")) {
+			if (!scalar(v))
+				return perr(p, v, "mode: expected a string");
+			mode = scalar(v);
+			k = v;
+			if (!*mode || !strcmp(mode, "tail") ||
+			    (!strcmp(mode, "server") && strcmp(sc->source, "file")))
+				sc->mode = ACQ_MODE_TAIL;
+			else if (!strcmp(mode, "cat"))
+				sc->mode = ACQ_MODE_CAT;
+			else
+				return perr(p, k, "unsupported mode %s for %s source", mode,
+					    sc->source);
+		} else if (!strcmp(key, "name")) {
+			err = get_str(p, v, key, &sc->name);
+		} else if (!strcmp(key, "transform")) {
+			err = get_str(p, v, key, &sc->transform);
+		} else if (!strcmp(key, "log_level")) {
+			const char *s = scalar(v);
+
+			if (!s || (*s && log_level_parse(s) < 0 && strcasecmp(s, "panic")))
+				return perr(p, v, "log_level: not a valid logrus Level: '%s'",
+					    s ? s : "(non-scalar)");
+		} else if (!strcmp(key, "use_time_machine")) {
+			err = get_bool(p, v, key, &sc->use_time_machine);
+		} else if (!strcmp(key, "filenames")) {
+			err = get_strv(p, v, key, &sc->filenames, &sc->nfilenames);
+		} else if (!strcmp(key, "exclude_regexps")) {
+			err = get_strv(p, v, key, &sc->exclude_regexps, &sc->nexclude);
+			for (size_t i = 0; !err && i < sc->nexclude; i++)
+				err = check_regex(p, v, sc->exclude_regexps[i]);
+		} else if (!strcmp(key, "force_inotify")) {
+			err = get_bool(p, v, key, &sc->force_inotify);
+		} else if (!strcmp(key, "poll_without_inotify")) {
+			if (!is_null(v)) {
+				err = get_bool(p, v, key, &b);
+				sc->poll_without_inotify = b;
+			}
+		} else if (!strcmp(key, "max_buffer_size")) {
+			err = get_int(p, v, key, &ll);
+			if (!err && (ll < 0 || ll > (1 << 30)))
+				return perr(p, v, "max_buffer_size: %lld out of range", ll);
+			sc->max_line = ll;
+		} else if (!strcmp(key, "discovery_poll_enable")) {
+			err = get_bool(p, v, key, &sc->discovery_poll);
+		} else if (!strcmp(key, "discovery_poll_interval")) {
+			if (!scalar(v) || cs_duration_parse(scalar(v), &sc->discovery_poll_ns) ||
+			    sc->discovery_poll_ns < 0)
+				return perr(p, v, "discovery_poll_interval: not a duration");
+		} else if (!strcmp(key, "journalctl_filter")) {
+			err = get_strv(p, v, key, &sc->journal_filters, &sc->njournal_filters);
+		} else {
+			err = 0; /* source, labels, unique_id: handled or ignored */
+		}
+		if (err)
+			return err;
+	}
+
+	if (!strcmp(sc->source, "file")) {
+		n = find_key(p, root, "filename", &k);
+		if (n && !is_null(n)) {
+			const char *s = scalar(n);
+			char **v;
+
+			if (!s)
+				return perr(p, n, "filename: expected a string");
+			v = realloc(sc->filenames, (sc->nfilenames + 1) * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			sc->filenames = v;
+			if (!(v[sc->nfilenames] = strdup(s)))
+				return -ENOMEM;
+			sc->nfilenames++;
+		}
+		if (!sc->nfilenames)
+			return perr(p, root, "no filename or filenames configuration provided");
+	} else if (!sc->njournal_filters) {
+		return perr(p, root, "journalctl_filter is required");
+	}
+	return 0;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void acq_source_cfg_fini(struct acq_source_cfg *sc)
+{
+	if (!sc)
+		return;
+	free(sc->source);
+	free(sc->name);
+	for (size_t i = 0; i < sc->nlabels; i++) {
+		free(sc->labels[i].key);
+		free(sc->labels[i].value);
+	}
+	free(sc->labels);
+	strv_free(sc->filenames, sc->nfilenames);
+	strv_free(sc->exclude_regexps, sc->nexclude);
+	strv_free(sc->journal_filters, sc->njournal_filters);
+	free(sc->journal_since);
+	free(sc->transform);
+	free(sc->file);
+	memset(sc, 0, sizeof(*sc));
+}
+
+static int strv_dup(char **src, size_t n, char ***out)
+{
+	*out = NULL;
+	if (!n)
+		return 0;
+	*out = calloc(n, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (!((*out)[i] = strdup(src[i])))
+			return -ENOMEM; /* caller's fini frees the partial copy */
+	return 0;
+}
+
+static char *strdup_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+int acq_source_cfg_copy(struct acq_source_cfg *dst, const struct acq_source_cfg *src)
+{
+	int err = -ENOMEM;
+
+	*dst = *src;
+	dst->source = dst->name = dst->journal_since = dst->transform = dst->file = NULL;
+	dst->labels = NULL;
+	dst->nlabels = 0;
+	dst->filenames = dst->exclude_regexps = dst->journal_filters = NULL;
+	if ((src->source && !(dst->source = strdup(src->source))) ||
+	    (src->name && !(dst->name = strdup(src->name))) ||
+	    (src->journal_since && !(dst->journal_since = strdup_null(src->journal_since))) ||
+	    (src->transform && !(dst->transform = strdup(src->transform))) ||
+	    (src->file && !(dst->file = strdup(src->file))))
+		goto fail;
+	for (size_t i = 0; i < src->nlabels; i++)
+		if ((err = acq_labels_add(&dst->labels, &dst->nlabels, src->labels[i].key,
+					  src->labels[i].value)))
+			goto fail;
+	err = strv_dup(src->filenames, src->nfilenames, &dst->filenames);
+	if (err)
+		goto fail;
+	err = strv_dup(src->exclude_regexps, src->nexclude, &dst->exclude_regexps);
+	if (err)
+		goto fail;
+	err = strv_dup(src->journal_filters, src->njournal_filters, &dst->journal_filters);
+	if (err)
+		goto fail;
+	return 0;
+fail:
+	acq_source_cfg_fini(dst);
+	return err ? err : -ENOMEM;
+}
+
+void acq_config_free(struct acq_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->nsrcs; i++)
+		acq_source_cfg_fini(&cfg->srcs[i]);
+	free(cfg->srcs);
+	cfg->srcs = NULL;
+	cfg->nsrcs = 0;
+}
+
+const char *acq_label_get(const struct acq_label *labels, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(labels[i].key, key))
+			return labels[i].value;
+	return NULL;
+}
+
+static int cfg_append(struct acq_config *cfg, struct acq_source_cfg *sc)
+{
+	struct acq_source_cfg *v = realloc(cfg->srcs, (cfg->nsrcs + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	cfg->srcs = v;
+	v[cfg->nsrcs++] = *sc; /* moved: the caller forgets sc */
+	memset(sc, 0, sizeof(*sc));
+	return 0;
+}
+
+/*
+ * ${VAR} and $VAR from the environment; an undefined variable stays as written
+ * (upstream csstring.StrictExpand). Replacement text is not rescanned.
+ */
+static char *env_expand(const char *in, size_t len, size_t *outlen)
+{
+	size_t cap = len + 1, o = 0, i = 0;
+	char *out = malloc(cap);
+
+	if (!out)
+		return NULL;
+	while (i < len) {
+		const char *val = NULL;
+		size_t skip = 0;
+
+		if (in[i] == '$' && i + 1 < len) {
+			char name[256];
+			size_t j, nl;
+
+			if (in[i + 1] == '{') {
+				for (j = i + 2; j < len && in[j] != '}'; j++)
+					;
+				nl = j - (i + 2);
+				if (j < len && nl < sizeof(name)) {
+					memcpy(name, in + i + 2, nl);
+					name[nl] = 0;
+					if ((val = getenv(name)))
+						skip = j + 1 - i;
+				}
+			} else {
+				for (j = i + 1; j < len && (isalnum((unsigned char)in[j]) ||
+							    in[j] == '_');
+				     j++)
+					;
+				nl = j - (i + 1);
+				if (nl && nl < sizeof(name)) {
+					memcpy(name, in + i + 1, nl);
+					name[nl] = 0;
+					if ((val = getenv(name)))
+						skip = j - i;
+				}
+			}
+		}
+		if (skip) {
+			size_t vl = strlen(val);
+
+			if (o + vl + (len - i) + 1 > cap) {
+				char *n;
+
+				cap = o + vl + (len - i) + 1;
+				n = realloc(out, cap);
+				if (!n) {
+					free(out);
+					return NULL;
+				}
+				out = n;
+			}
+			memcpy(out + o, val, vl);
+			o += vl;
+			i += skip;
+			continue;
+		}
+		if (o + 2 > cap) {
+			char *n = realloc(out, cap * 2);
+
+			if (!n) {
+				free(out);
+				return NULL;
+			}
+			out = n;
+			cap *= 2;
+		}
+		out[o++] = in[i++];
+	}
+	out[o] = 0;
+	*outlen = o;
+	return out;
+}
+
+int acq_config_load_buf(struct acq_config *cfg, const char *name, const char *buf, size_t len,
+			char *err, size_t errlen)
+{
+	struct pctx p = { .name = name, .err = err, .errlen = errlen };
+	struct acq_source_cfg sc = { 0 };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	bool have_doc = false;
+	size_t xlen, first = cfg->nsrcs;
+	char *text;
+	int rc = 0;
+
+	if (err && errlen)
+		err[0] = 0;
+	text = env_expand(buf, len, &xlen);
+	if (!text)
+		return -ENOMEM;
+	if (!yaml_parser_initialize(&parser)) {
+		free(text);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, xlen);
+
+	for (;;) {
+		yaml_node_t *root;
+
+		if (!yaml_parser_load(&parser, &doc)) {
+			yaml_node_t at = { .start_mark = parser.problem_mark };
+
+			rc = perr(&p, &at, "%s%s%s", parser.context ? parser.context : "",
+				  parser.context ? ": " : "",
+				  parser.problem ? parser.problem : "YAML error");
+			goto out;
+		}
+		have_doc = true;
+		root = yaml_document_get_root_node(&doc);
+		if (!root)
+			break; /* end of stream */
+		if (!is_null(root)) {
+			if (root->type != YAML_MAPPING_NODE) {
+				rc = perr(&p, root, "expected a mapping (one datasource per document)");
+				goto out;
+			}
+			p.doc = &doc;
+			sc.poll_without_inotify = -1;
+			sc.file = strdup(name);
+			sc.line = (int)root->start_mark.line + 1;
+			rc = sc.file ? parse_source(&p, root, &sc) : -ENOMEM;
+			if (!rc && sc.unsupported)
+				log_warn("%s:%d: datasource '%s' is not supported here, skipping it",
+					 name, sc.line, sc.source);
+			if (!rc)
+				rc = cfg_append(cfg, &sc);
+			if (rc)
+				goto out;
+		}
+		yaml_document_delete(&doc);
+		have_doc = false;
+	}
+out:
+	if (rc == -ENOMEM && err && errlen)
+		snprintf(err, errlen, "%s: out of memory", name);
+	if (rc) { /* all or nothing for this file */
+		while (cfg->nsrcs > first)
+			acq_source_cfg_fini(&cfg->srcs[--cfg->nsrcs]);
+	}
+	acq_source_cfg_fini(&sc);
+	if (have_doc)
+		yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	free(text);
+	return rc;
+}
+
+int acq_config_load_file(struct acq_config *cfg, const char *path, char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int fd, rc;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (len + 4096 > cap) {
+			char *n = realloc(buf, cap = cap ? cap * 2 : 8192);
+
+			if (!n) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+			buf = n;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		if (!r)
+			break;
+		len += r;
+	}
+	close(fd);
+	rc = acq_config_load_buf(cfg, path, buf ? buf : "", len, err, errlen);
+	free(buf);
+	return rc;
+fail:
+	if (err && errlen)
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+static int dsn_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int dsn_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* %XX and '+' decoding for query values (url.ParseQuery). */
+static char *url_unescape(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+		    isxdigit((unsigned char)s[i + 2])) {
+			char hex[3] = { s[i + 1], s[i + 2], 0 };
+
+			*o++ = (char)strtol(hex, NULL, 16);
+			i += 2;
+		} else {
+			*o++ = s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	*o = 0;
+	return out;
+}
+
+int acq_config_from_dsn(struct acq_config *cfg, const char *dsn, const char *type,
+			const char *const *labels, size_t nlabels, char *err, size_t errlen)
+{
+	struct acq_source_cfg sc = { .poll_without_inotify = -1, .mode = ACQ_MODE_CAT, .dsn = true };
+	const char *q = NULL, *rest;
+	bool file;
+	int rc = -ENOMEM;
+
+	if (!strncmp(dsn, "file://", 7)) {
+		file = true;
+		rest = dsn + 7;
+	} else if (!strncmp(dsn, "journalctl://", 13)) {
+		file = false;
+		rest = dsn + 13;
+	} else if (!strchr(dsn, ':')) {
+		return dsn_err(err, errlen, "%s is not a valid dsn (no protocol)", dsn);
+	} else {
+		return dsn_err(err, errlen, "no acquisition for protocol %.*s://",
+			       (int)(strchr(dsn, ':') - dsn), dsn);
+	}
+	if (!*rest)
+		return dsn_err(err, errlen, "empty %s DSN", file ? "file://" : "journalctl://");
+	if (!(sc.source = strdup(file ? "file" : "journalctl")) || !(sc.file = strdup(dsn)))
+		goto fail;
+
+	if (file) {
+		size_t plen;
+		char **v;
+
+		q = strchr(rest, '?');
+		plen = q ? (size_t)(q - rest) : strlen(rest);
+		if (!plen) {
+			rc = dsn_err(err, errlen, "empty file:// DSN");
+			goto fail;
+		}
+		if (!(v = calloc(1, sizeof(*v))) || !(v[0] = strndup(rest, plen))) {
+			free(v);
+			goto fail;
+		}
+		sc.filenames = v;
+		sc.nfilenames = 1;
+		if (q)
+			q++;
+	} else {
+		q = rest;
+	}
+
+	while (q && *q) {
+		const char *amp = strchr(q, '&'), *eq;
+		size_t n = amp ? (size_t)(amp - q) : strlen(q);
+		char *key = NULL, *val = NULL;
+
+		eq = memchr(q, '=', n);
+		key = url_unescape(q, eq ? (size_t)(eq - q) : n);
+		val = eq ? url_unescape(eq + 1, n - (eq + 1 - q)) : strdup("");
+		if (!key || !val) {
+			free(key);
+			free(val);
+			goto fail;
+		}
+		rc = 0;
+		if (!strcmp(key, "log_level")) {
+			if (log_level_parse(val) < 0)
+				rc = dsn_err(err, errlen, "unknown level %s", val);
+		} else if (file && !strcmp(key, "max_buffer_size")) {
+			char *end;
+			long v = strtol(val, &end, 10);
+
+			if (*end || !*val || v < 0)
+				rc = dsn_err(err, errlen, "could not parse max_buffer_size %s", val);
+			sc.max_line = v;
+		} else if (!file && !strcmp(key, "filters")) {
+			char **v = realloc(sc.journal_filters,
+					   (sc.njournal_filters + 1) * sizeof(*v));
+
+			if (!v) {
+				rc = -ENOMEM;
+			} else {
+				sc.journal_filters = v;
+				v[sc.njournal_filters++] = val;
+				val = NULL;
+			}
+		} else if (!file && !strcmp(key, "since")) {
+			free(sc.journal_since);
+			sc.journal_since = val;
+			val = NULL;
+		} else {
+			rc = dsn_err(err, errlen, file ? "unknown parameter %s" :
+					   "unsupported key %s in journalctl DSN", key);
+		}
+		free(key);
+		free(val);
+		if (rc)
+			goto fail;
+		q = amp ? amp + 1 : NULL;
+	}
+	if (!file && !sc.njournal_filters) {
+		rc = dsn_err(err, errlen, "journalctl_filter is required");
+		goto fail;
+	}
+
+	if (type && (rc = acq_labels_add(&sc.labels, &sc.nlabels, "type", type)))
+		goto fail;
+	for (size_t i = 0; i < nlabels; i++) {
+		const char *c = strchr(labels[i], ':');
+		char *k;
+
+		if (!c) {
+			rc = dsn_err(err, errlen, "label '%s': expected key:value", labels[i]);
+			goto fail;
+		}
+		if (!(k = strndup(labels[i], c - labels[i]))) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		rc = acq_labels_add(&sc.labels, &sc.nlabels, k, c + 1);
+		free(k);
+		if (rc)
+			goto fail;
+	}
+	rc = cfg_append(cfg, &sc);
+	if (rc)
+		goto fail;
+	return 0;
+fail:
+	if (!rc)
+		rc = -ENOMEM;
+	if (rc == -ENOMEM)
+		dsn_err(err, errlen, "out of memory");
+	acq_source_cfg_fini(&sc);
+	return rc;
+}

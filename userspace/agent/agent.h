@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The detector ("crowdsec service"): acquisition -> parser stages -> scenarios ->
+ * postoverflows -> alerts, in one thread, on the daemon's event loop.
+ *
+ *   struct cs_agent_opts o = { .config_dir = "/etc/crowdsec", .data_dir = ...,
+ *                              .acquis_path = ".../acquis.yaml", .on_alert = push, ... };
+ *   cs_agent_new(&o, &a, err, sizeof(err));     everything loaded and compiled here
+ *   poll cs_agent_fd(a); on readable: cs_agent_process(a, 1000);
+ *   every second: cs_agent_tick(a);             (live mode: leaks, counters)
+ *   replay (-dsn): until cs_agent_done(a); then cs_agent_finish(a)
+ *   cs_agent_free(a);
+ *
+ * Loading is all or nothing: any parser, scenario or acquisition error fails
+ * cs_agent_new() with "file:line: message" in err, which is what `crowdsec -t` prints
+ * and what lets SIGHUP keep the old agent when the new configuration is invalid.
+ */
+#ifndef CS_AGENT_H
+#define CS_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Only jansson here: this header is included beside the LAPI's (db.h), whose
+ * struct names overlap with the parser's. */
+typedef struct json_t json_t;
+typedef int (*cs_agent_alert_fn)(json_t *alerts, void *arg);
+
+struct cs_agent;
+
+struct cs_agent_opts {
+	const char *config_dir;	   /* parsers/<stage>/, scenarios/, postoverflows/<stage>/ */
+	const char *patterns_dir;  /* NULL: config_dir/patterns */
+	const char *data_dir;	   /* data files */
+	const char *acquis_path;   /* live: acquis.yaml */
+	const char *acquis_dir;	   /* live: more acquis files (*.yaml), may be NULL */
+	const char *dsn, *type;	   /* replay: -dsn file:///x.log -type nginx */
+	const char *const *labels; /* -label key:value (replay) */
+	size_t nlabels;
+	const char *simulation_path; /* simulation.yaml, may be NULL */
+	size_t max_buckets;	     /* 0: default */
+	cs_agent_alert_fn on_alert; /* alerts to send (POST /v1/alerts bodies) */
+	void *arg;
+};
+
+struct cs_agent_stats {
+	uint64_t lines, parsed, unparsed, whitelisted, poured, alerts;
+	uint64_t buckets_live, buckets_evicted;
+};
+
+int cs_agent_new(const struct cs_agent_opts *opts, struct cs_agent **out, char *err, size_t errlen);
+void cs_agent_free(struct cs_agent *a);
+
+int cs_agent_fd(const struct cs_agent *a);
+/* Handle up to `budget` lines. Number handled or -errno. */
+int cs_agent_process(struct cs_agent *a, int budget);
+/* Live housekeeping (bucket expiry, counters). */
+void cs_agent_tick(struct cs_agent *a);
+/* Replay: every source has been read to its end. */
+bool cs_agent_done(const struct cs_agent *a);
+/* End of a replay: drop buckets that did not overflow. */
+void cs_agent_finish(struct cs_agent *a);
+void cs_agent_get_stats(const struct cs_agent *a, struct cs_agent_stats *st);
+/* Swap the acquisition of `from` into `to` (SIGHUP with an unchanged acquis: no line
+ * is lost or read twice). */
+void cs_agent_take_acquisition(struct cs_agent *to, struct cs_agent *from);
+
+#endif /* CS_AGENT_H */

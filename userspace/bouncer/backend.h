@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A backend applies bans: XDP (pinned maps) or nftables (own tables). The applier
+ * calls set/clear as the stream dictates, then commit once per pull. All returns
+ * are 0 or -errno. -EOPNOTSUPP from open() means "not usable here": auto mode
+ * moves to the next backend.
+ */
+#ifndef CS_BOUNCER_BACKEND_H
+#define CS_BOUNCER_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bouncer/config.h"
+#include "common/ipaddr.h"
+
+struct backend;
+
+struct backend_ops {
+	const char *name;
+	int (*open)(const struct bouncer_config *cfg, struct backend **out);
+	int (*set)(struct backend *b, const struct cs_prefix *p, uint64_t expires_boot_ns,
+		   uint64_t id, uint8_t origin);
+	int (*clear)(struct backend *b, const struct cs_prefix *p);
+	int (*commit)(struct backend *b);
+	/* Every prefix currently applied, for the sweep after a full resync. */
+	int (*for_each)(struct backend *b, int (*fn)(const struct cs_prefix *p, void *arg),
+			void *arg);
+	void (*stats)(struct backend *b, struct cs_stat *counters, uint32_t *iface_modes,
+		      uint32_t *n_ifaces);
+	/* keep: leave the data plane filtering (pins, tables) when the process exits */
+	void (*close)(struct backend *b, bool keep);
+};
+
+extern const struct backend_ops backend_xdp_ops, backend_nft_ops;
+
+/* Removes everything either backend may have left (pins, links, nft tables). */
+int backend_uninstall(const struct bouncer_config *cfg);
+
+#endif /* CS_BOUNCER_BACKEND_H */

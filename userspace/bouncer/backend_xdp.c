@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+/* The XDP backend: the loader's pinned maps, written in batches at commit. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bouncer/backend.h"
+#include "bouncer/xdp_loader.h"
+#include "common/log.h"
+
+struct backend {
+	struct xdp_loader *loader;
+	const struct bouncer_config *cfg;
+	struct cs_prefix *set_p;
+	struct cs_ban *set_b;
+	size_t nset, capset;
+	struct cs_prefix *clr_p;
+	size_t nclr, capclr;
+	uint32_t modes[8];
+	uint32_t nifaces;
+};
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	void *n;
+	size_t ncap;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 4096;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*arr, ncap * elem);
+	if (!n)
+		return -ENOMEM;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
+
+static void xdp_close(struct backend *b, bool keep)
+{
+	if (!b)
+		return;
+	if (!keep && b->loader) {
+		for (int i = 0; i < b->cfg->interfaces.n; i++)
+			xdp_loader_detach(b->loader, b->cfg->interfaces.v[i]);
+	}
+	xdp_loader_free(b->loader);
+	free(b->set_p);
+	free(b->set_b);
+	free(b->clr_p);
+	free(b);
+}
+
+static int xdp_open(const struct bouncer_config *cfg, struct backend **out)
+{
+	struct xdp_loader_opts lo = {
+		.pin_dir = cfg->pin_path,
+		.max_hosts = cfg->max_hosts,
+		.max_ranges = cfg->max_ranges,
+		.dry_run = cfg->dry_run,
+	};
+	struct backend *b = calloc(1, sizeof(*b));
+	int err;
+
+	if (!b)
+		return -ENOMEM;
+	b->cfg = cfg;
+	err = xdp_loader_open(&lo, &b->loader);
+	if (err)
+		goto fail;
+	for (int i = 0; i < cfg->interfaces.n && i < 8; i++) {
+		enum xdp_attach_mode got = XDP_MODE_AUTO;
+
+		err = xdp_loader_attach(b->loader, cfg->interfaces.v[i], cfg->xdp_mode, &got);
+		if (err) {
+			log_error("xdp: cannot attach to %s: %s", cfg->interfaces.v[i], strerror(-err));
+			/* undo the attachments made so far: all interfaces or none */
+			for (int j = 0; j < i; j++)
+				xdp_loader_detach(b->loader, cfg->interfaces.v[j]);
+			err = err == -ENODEV ? -ENODEV : -EOPNOTSUPP;
+			goto fail;
+		}
+		b->modes[i] = got;
+		b->nifaces++;
+		log_info("xdp: attached to %s in %s mode", cfg->interfaces.v[i],
+			 got == XDP_MODE_NATIVE ? "native" : "generic");
+	}
+	*out = b;
+	return 0;
+fail:
+	xdp_loader_free(b->loader);
+	free(b);
+	return err;
+}
+
+static int flush_sets(struct backend *b)
+{
+	size_t applied = 0;
+	int err = 0;
+
+	if (b->nset) {
+		err = xdp_loader_ban(b->loader, b->set_p, b->set_b, b->nset, &applied);
+		if (err)
+			log_error("xdp: applied %zu of %zu bans: %s", applied, b->nset, strerror(-err));
+	}
+	b->nset = 0;
+	return err;
+}
+
+static int flush_clears(struct backend *b)
+{
+	size_t missing = 0;
+	int err = 0;
+
+	if (b->nclr) {
+		err = xdp_loader_unban(b->loader, b->clr_p, b->nclr, &missing);
+		if (err)
+			log_error("xdp: unban failed: %s", strerror(-err));
+	}
+	b->nclr = 0;
+	return err;
+}
+
+/*
+ * Operations are applied in the order they come, batched by runs of one kind:
+ * a set after pending clears flushes the clears first (and vice versa), so a
+ * prefix cleared then set again within one pull ends up set.
+ */
+static int xdp_set(struct backend *b, const struct cs_prefix *p, uint64_t expires, uint64_t id,
+		   uint8_t origin)
+{
+	int err = flush_clears(b);
+
+	if (err)
+		return err;
+	err = grow((void **)&b->set_p, &b->capset, b->nset + 1, sizeof(*b->set_p));
+
+	if (!err) {
+		size_t cap = b->capset;
+
+		/* set_b grows with set_p: same capacity */
+		void *nb = realloc(b->set_b, cap * sizeof(*b->set_b));
+
+		if (!nb)
+			return -ENOMEM;
+		b->set_b = nb;
+	} else {
+		return err;
+	}
+	b->set_p[b->nset] = *p;
+	b->set_b[b->nset] = (struct cs_ban){ .expires_ns = expires, .decision_id = id,
+					     .origin = origin, .type = CS_TYPE_BAN };
+	b->nset++;
+	return 0;
+}
+
+static int xdp_clear(struct backend *b, const struct cs_prefix *p)
+{
+	int err = flush_sets(b);
+
+	if (err)
+		return err;
+	err = grow((void **)&b->clr_p, &b->capclr, b->nclr + 1, sizeof(*b->clr_p));
+
+	if (err)
+		return err;
+	b->clr_p[b->nclr++] = *p;
+	return 0;
+}
+
+static int xdp_commit(struct backend *b)
+{
+	int err = flush_sets(b), e2 = flush_clears(b);
+
+	return err ? err : e2;
+}
+
+struct walk_ctx {
+	int (*fn)(const struct cs_prefix *p, void *arg);
+	void *arg;
+};
+
+static int walk_cb(const struct cs_prefix *p, const struct cs_ban *ban, void *arg)
+{
+	struct walk_ctx *w = arg;
+
+	(void)ban;
+	return w->fn(p, w->arg);
+}
+
+static int xdp_for_each(struct backend *b, int (*fn)(const struct cs_prefix *p, void *arg), void *arg)
+{
+	struct walk_ctx w = { fn, arg };
+
+	return xdp_loader_for_each_ban(b->loader, walk_cb, &w);
+}
+
+static void xdp_stats(struct backend *b, struct cs_stat *counters, uint32_t *modes, uint32_t *n)
+{
+	if (xdp_loader_stats(b->loader, counters))
+		memset(counters, 0, sizeof(struct cs_stat) * CS_STAT_MAX);
+	memcpy(modes, b->modes, sizeof(b->modes));
+	*n = b->nifaces;
+}
+
+const struct backend_ops backend_xdp_ops = {
+	.name = "xdp",
+	.open = xdp_open,
+	.set = xdp_set,
+	.clear = xdp_clear,
+	.commit = xdp_commit,
+	.for_each = xdp_for_each,
+	.stats = xdp_stats,
+	.close = xdp_close,
+};

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: MIT
+#include "bouncer/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "common/duration.h"
+#include "common/log.h"
+
+struct ctx {
+	const char *path;
+	yaml_document_t *doc;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->err)
+		snprintf(c->err, c->errlen, "%s:%zu: %s", c->path,
+			 n ? n->start_mark.line + 1 : 0, msg);
+	return -EINVAL;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int get_str(struct ctx *c, const char *key, const yaml_node_t *v, char **out)
+{
+	const char *s = scalar(v);
+
+	if (!s)
+		return fail(c, v, "%s: expected a string", key);
+	free(*out);
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int get_bool(struct ctx *c, const char *key, const yaml_node_t *v, bool *out)
+{
+	const char *s = scalar(v);
+
+	if (s && (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on")))
+		*out = true;
+	else if (s && (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off")))
+		*out = false;
+	else
+		return fail(c, v, "%s: expected true or false, got '%s'", key, s ? s : "(not a scalar)");
+	return 0;
+}
+
+static int get_int(struct ctx *c, const char *key, const yaml_node_t *v, long min, long max,
+		   long *out)
+{
+	const char *s = scalar(v);
+	char *end;
+	long x;
+
+	if (!s)
+		return fail(c, v, "%s: expected a number", key);
+	errno = 0;
+	x = strtol(s, &end, 10);
+	if (errno || !*s || *end || x < min || x > max)
+		return fail(c, v, "%s: expected a number in [%ld, %ld], got '%s'", key, min, max, s);
+	*out = x;
+	return 0;
+}
+
+static int get_list(struct ctx *c, const char *key, const yaml_node_t *v, struct bcfg_list *out)
+{
+	yaml_node_item_t *it;
+
+	for (int i = 0; i < out->n; i++)
+		free(out->v[i]);
+	out->n = 0;
+	if (scalar(v) && !*scalar(v))
+		return 0; /* "key:" with nothing: an empty list */
+	if (!v || v->type != YAML_SEQUENCE_NODE)
+		return fail(c, v, "%s: expected a list", key);
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *n = yaml_document_get_node(c->doc, *it);
+
+		if (!scalar(n))
+			return fail(c, n, "%s: list items must be strings", key);
+		if (out->n == BCFG_MAX_LIST)
+			return fail(c, n, "%s: more than %d items", key, BCFG_MAX_LIST);
+		out->v[out->n] = strdup(scalar(n));
+		if (!out->v[out->n++])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+typedef int (*map_fn)(struct ctx *c, const char *key, const yaml_node_t *k, const yaml_node_t *v,
+		      struct bouncer_config *cfg);
+
+static int walk_map(struct ctx *c, const yaml_node_t *map, map_fn fn, struct bouncer_config *cfg,
+		    const char *what)
+{
+	yaml_node_pair_t *p;
+
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return fail(c, map, "%s: expected a mapping", what);
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+		int err;
+
+		if (!scalar(k))
+			return fail(c, k, "%s: keys must be strings", what);
+		err = fn(c, scalar(k), k, v, cfg);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int prometheus_key(struct ctx *c, const char *key, const yaml_node_t *k,
+			  const yaml_node_t *v, struct bouncer_config *cfg)
+{
+	long port;
+	int err;
+
+	if (!strcmp(key, "enabled"))
+		return get_bool(c, "prometheus.enabled", v, &cfg->metrics_enabled);
+	if (!strcmp(key, "listen_addr"))
+		return get_str(c, "prometheus.listen_addr", v, &cfg->metrics_addr);
+	if (!strcmp(key, "listen_port")) {
+		err = get_int(c, "prometheus.listen_port", v, 1, 65535, &port);
+		cfg->metrics_port = (int)port;
+		return err;
+	}
+	return fail(c, k, "unknown key 'prometheus.%s'", key);
+}
+
+static int nftables_key(struct ctx *c, const char *key, const yaml_node_t *k,
+			const yaml_node_t *v, struct bouncer_config *cfg)
+{
+	long prio;
+	int err;
+
+	if (!strcmp(key, "table_ipv4"))
+		return get_str(c, "nftables.table_ipv4", v, &cfg->nft_table4);
+	if (!strcmp(key, "table_ipv6"))
+		return get_str(c, "nftables.table_ipv6", v, &cfg->nft_table6);
+	if (!strcmp(key, "chain"))
+		return get_str(c, "nftables.chain", v, &cfg->nft_chain);
+	if (!strcmp(key, "priority")) {
+		err = get_int(c, "nftables.priority", v, -1000, 1000, &prio);
+		cfg->nft_priority = (int)prio;
+		return err;
+	}
+	return fail(c, k, "unknown key 'nftables.%s'", key);
+}
+
+static int top_key(struct ctx *c, const char *key, const yaml_node_t *k, const yaml_node_t *v,
+		   struct bouncer_config *cfg)
+{
+	const char *s = scalar(v);
+	long n;
+	int err;
+
+	if (!strcmp(key, "api_url"))
+		return get_str(c, key, v, &cfg->api_url);
+	if (!strcmp(key, "api_key"))
+		return get_str(c, key, v, &cfg->api_key);
+	if (!strcmp(key, "cert_path"))
+		return get_str(c, key, v, &cfg->cert_path);
+	if (!strcmp(key, "key_path"))
+		return get_str(c, key, v, &cfg->key_path);
+	if (!strcmp(key, "ca_cert_path"))
+		return get_str(c, key, v, &cfg->ca_cert_path);
+	if (!strcmp(key, "insecure_skip_verify"))
+		return get_bool(c, key, v, &cfg->insecure_skip_verify);
+	if (!strcmp(key, "update_frequency")) {
+		if (!s || cs_duration_parse(s, &cfg->update_frequency_ns) ||
+		    cfg->update_frequency_ns < 100000000LL || cfg->update_frequency_ns > 3600000000000LL)
+			return fail(c, v, "update_frequency: expected a duration between 100ms and 1h, "
+					  "got '%s'", s ? s : "");
+		return 0;
+	}
+	if (!strcmp(key, "mode")) {
+		if (s && !strcmp(s, "auto"))
+			cfg->mode = BOUNCER_MODE_AUTO;
+		else if (s && !strcmp(s, "xdp"))
+			cfg->mode = BOUNCER_MODE_XDP;
+		else if (s && !strcmp(s, "nftables"))
+			cfg->mode = BOUNCER_MODE_NFTABLES;
+		else
+			return fail(c, v, "mode: expected auto, xdp or nftables, got '%s'", s ? s : "");
+		return 0;
+	}
+	if (!strcmp(key, "xdp_mode")) {
+		if (s && !strcmp(s, "auto"))
+			cfg->xdp_mode = XDP_MODE_AUTO;
+		else if (s && !strcmp(s, "native"))
+			cfg->xdp_mode = XDP_MODE_NATIVE;
+		else if (s && !strcmp(s, "generic"))
+			cfg->xdp_mode = XDP_MODE_GENERIC;
+		else
+			return fail(c, v, "xdp_mode: expected auto, native or generic, got '%s'",
+				    s ? s : "");
+		return 0;
+	}
+	if (!strcmp(key, "interfaces"))
+		return get_list(c, key, v, &cfg->interfaces);
+	if (!strcmp(key, "ipv4"))
+		return get_bool(c, key, v, &cfg->ipv4);
+	if (!strcmp(key, "ipv6"))
+		return get_bool(c, key, v, &cfg->ipv6);
+	if (!strcmp(key, "disable_ipv6")) { /* the firewall bouncer's spelling */
+		bool d;
+
+		err = get_bool(c, key, v, &d);
+		cfg->ipv6 = !d;
+		return err;
+	}
+	if (!strcmp(key, "origins"))
+		return get_list(c, key, v, &cfg->origins);
+	if (!strcmp(key, "scopes"))
+		return get_list(c, key, v, &cfg->scopes);
+	if (!strcmp(key, "scenarios_containing"))
+		return get_list(c, key, v, &cfg->scenarios_containing);
+	if (!strcmp(key, "scenarios_not_containing"))
+		return get_list(c, key, v, &cfg->scenarios_not_containing);
+	if (!strcmp(key, "supported_decisions_types"))
+		return get_list(c, key, v, &cfg->decision_types);
+	if (!strcmp(key, "pin_path"))
+		return get_str(c, key, v, &cfg->pin_path);
+	if (!strcmp(key, "max_hosts") || !strcmp(key, "max_ranges")) {
+		err = get_int(c, key, v, 1, 1L << 28, &n);
+		*(key[4] == 'h' ? &cfg->max_hosts : &cfg->max_ranges) = (uint32_t)n;
+		return err;
+	}
+	if (!strcmp(key, "log_level")) {
+		int lvl = s ? log_level_parse(s) : -EINVAL;
+
+		if (lvl < 0)
+			return fail(c, v, "log_level: expected trace, debug, info, warning or error, "
+					  "got '%s'", s ? s : "");
+		cfg->log_level = lvl;
+		return 0;
+	}
+	if (!strcmp(key, "log_mode")) {
+		if (!s || strcmp(s, "stdout"))
+			return fail(c, v, "log_mode: only 'stdout' is supported (journald captures it)");
+		return 0;
+	}
+	if (!strcmp(key, "prometheus"))
+		return walk_map(c, v, prometheus_key, cfg, "prometheus");
+	if (!strcmp(key, "nftables"))
+		return walk_map(c, v, nftables_key, cfg, "nftables");
+	if (!strcmp(key, "user"))
+		return get_str(c, key, v, &cfg->user);
+	if (!strcmp(key, "keep_on_stop"))
+		return get_bool(c, key, v, &cfg->keep_on_stop);
+	if (!strcmp(key, "dry_run"))
+		return get_bool(c, key, v, &cfg->dry_run);
+	return fail(c, k, "unknown key '%s'", key);
+}
+
+static int set_defaults(struct bouncer_config *cfg)
+{
+	static const char *const scopes[] = { "ip", "range" };
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->update_frequency_ns = 1000000000LL; /* 1 s: CrowdSec's 10 s is too slow to react */
+	cfg->ipv4 = cfg->ipv6 = true;
+	cfg->log_level = LOG_LVL_INFO;
+	cfg->metrics_port = 60603;
+	cfg->nft_priority = -10;
+	cfg->keep_on_stop = true;
+	for (int i = 0; i < 2; i++)
+		cfg->scopes.v[cfg->scopes.n++] = strdup(scopes[i]);
+	cfg->decision_types.v[cfg->decision_types.n++] = strdup("ban");
+	cfg->pin_path = strdup(CS_PIN_ROOT);
+	cfg->metrics_addr = strdup("127.0.0.1");
+	cfg->nft_table4 = strdup("crowdsec");
+	cfg->nft_table6 = strdup("crowdsec6");
+	cfg->nft_chain = strdup("crowdsec-chain");
+	cfg->user = strdup("nobody");
+	return cfg->scopes.v[1] && cfg->decision_types.v[0] && cfg->pin_path && cfg->metrics_addr &&
+			       cfg->nft_table4 && cfg->nft_table6 && cfg->nft_chain && cfg->user ?
+		       0 : -ENOMEM;
+}
+
+int bouncer_config_load(const char *path, struct bouncer_config *cfg, char *err, size_t errlen)
+{
+	struct ctx c = { .path = path, .err = err, .errlen = errlen };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	bool have_doc = false;
+	FILE *f = NULL;
+	int rc;
+
+	rc = set_defaults(cfg);
+	if (rc)
+		goto out_noparser;
+	cfg->path = strdup(path);
+	f = fopen(path, "r");
+	if (!f) {
+		rc = -errno;
+		if (err)
+			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		goto out_noparser;
+	}
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &doc)) {
+		if (err)
+			snprintf(err, errlen, "%s:%zu: %s", path, parser.problem_mark.line + 1,
+				 parser.problem ? parser.problem : "YAML syntax error");
+		rc = -EINVAL;
+		goto out;
+	}
+	have_doc = true;
+	c.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		rc = fail(&c, NULL, "empty configuration");
+		goto out;
+	}
+	rc = walk_map(&c, root, top_key, cfg, "configuration");
+	if (rc)
+		goto out;
+	if (!cfg->api_url || !*cfg->api_url) {
+		rc = fail(&c, root, "api_url is required");
+		goto out;
+	}
+	if (strncmp(cfg->api_url, "http://", 7) && strncmp(cfg->api_url, "https://", 8)) {
+		rc = fail(&c, root, "api_url: expected http:// or https://, got '%s'", cfg->api_url);
+		goto out;
+	}
+	if (cfg->api_url[strlen(cfg->api_url) - 1] != '/') {
+		char *u = malloc(strlen(cfg->api_url) + 2);
+
+		if (!u) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		sprintf(u, "%s/", cfg->api_url);
+		free(cfg->api_url);
+		cfg->api_url = u;
+	}
+	if ((!cfg->api_key || !*cfg->api_key) && !cfg->cert_path) {
+		rc = fail(&c, root, "api_key is required (or cert_path/key_path for TLS auth)");
+		goto out;
+	}
+	if (cfg->mode != BOUNCER_MODE_NFTABLES && !cfg->interfaces.n) {
+		rc = fail(&c, root, "interfaces: at least one is needed in %s mode",
+			  cfg->mode == BOUNCER_MODE_XDP ? "xdp" : "auto");
+		goto out;
+	}
+	if (!cfg->ipv4 && !cfg->ipv6) {
+		rc = fail(&c, root, "ipv4 and ipv6 are both off: nothing to do");
+		goto out;
+	}
+out:
+	if (have_doc)
+		yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	fclose(f);
+	return rc;
+out_noparser:
+	return rc;
+}
+
+static void list_free(struct bcfg_list *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	l->n = 0;
+}
+
+void bouncer_config_free(struct bouncer_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->path);
+	free(cfg->api_url);
+	free(cfg->api_key);
+	free(cfg->cert_path);
+	free(cfg->key_path);
+	free(cfg->ca_cert_path);
+	list_free(&cfg->interfaces);
+	list_free(&cfg->origins);
+	list_free(&cfg->scopes);
+	list_free(&cfg->scenarios_containing);
+	list_free(&cfg->scenarios_not_containing);
+	list_free(&cfg->decision_types);
+	free(cfg->pin_path);
+	free(cfg->metrics_addr);
+	free(cfg->nft_table4);
+	free(cfg->nft_table6);
+	free(cfg->nft_chain);
+	free(cfg->user);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The applier: opens the data plane (XDP, or nftables when XDP cannot attach in
+ * auto mode), forks the fetcher without privileges, drops its own capabilities to
+ * what applying needs, and then only applies validated records (privsep.h).
+ * If the fetcher dies it is restarted; the data plane keeps filtering meanwhile.
+ */
+#include "bouncer/daemon.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+#include "bouncer/backend.h"
+#include "bouncer/config.h"
+#include "bouncer/decisions.h"
+#include "bouncer/fetcher.h"
+#include "bouncer/lockout.h"
+#include "bouncer/privsep.h"
+#include "common/log.h"
+
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+struct applier {
+	const struct bouncer_config *cfg;
+	const struct backend_ops *ops;
+	struct backend *be;
+	struct lockout *guard;
+	struct dmodel *synced; /* prefixes set during a running full sync */
+	bool in_sync;
+	uint64_t rejected, refused;
+};
+
+static int load_config(const char *path, struct bouncer_config *cfg)
+{
+	char err[512];
+
+	if (bouncer_config_load(path, cfg, err, sizeof(err))) {
+		fprintf(stderr, "Error: %s\n", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int open_backend(struct applier *a)
+{
+	int err;
+
+	if (a->cfg->mode != BOUNCER_MODE_NFTABLES) {
+		err = backend_xdp_ops.open(a->cfg, &a->be);
+		if (!err) {
+			a->ops = &backend_xdp_ops;
+			return 0;
+		}
+		if (a->cfg->mode == BOUNCER_MODE_XDP) {
+			log_error("xdp backend unavailable: %s", strerror(-err));
+			return err;
+		}
+		log_warn("xdp backend unavailable (%s); falling back to nftables", strerror(-err));
+	}
+	err = backend_nft_ops.open(a->cfg, &a->be);
+	if (err) {
+		log_error("nftables backend unavailable: %s", strerror(-err));
+		return err;
+	}
+	a->ops = &backend_nft_ops;
+	return 0;
+}
+
+/* Keep only what applying needs: map fds are already open; nftables needs NET_ADMIN;
+ * stopping the fetcher, which runs under another uid, needs KILL. */
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	const int keep[] = { CAP_NET_ADMIN, CAP_BPF, CAP_KILL };
+
+	for (int c = 0; c <= 63; c++) {
+		bool k = false;
+
+		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+			k |= keep[i] == c;
+		if (!k)
+			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+	}
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		data[keep[i] / 32].effective |= 1U << (keep[i] % 32);
+		data[keep[i] / 32].permitted |= 1U << (keep[i] % 32);
+	}
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	return 0;
+}
+
+static int become_unprivileged(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		log_error("fetcher: user '%s' does not exist", user);
+		return -ENOENT;
+	}
+	if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid))
+		return -errno;
+	if (setuid(0) == 0)
+		return -EPERM; /* must not be able to get root back */
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	return 0;
+}
+
+static pid_t spawn_fetcher(const struct bouncer_config *cfg, int *sock_out)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	if (pid == 0) {
+		sigset_t all;
+
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		close(sv[0]);
+		if (become_unprivileged(cfg->user))
+			_exit(70);
+		_exit(fetcher_main(cfg, sv[1]));
+	}
+	close(sv[1]);
+	*sock_out = sv[0];
+	return pid;
+}
+
+static bool valid_prefix(const struct ps_prefix *pp, struct cs_prefix *p)
+{
+	int max;
+
+	if (pp->family != 4 && pp->family != 6)
+		return false;
+	memset(p, 0, sizeof(*p));
+	p->family = pp->family == 4 ? AF_INET : AF_INET6;
+	max = cs_prefix_max_len(p->family);
+	if (pp->plen > max)
+		return false;
+	p->plen = pp->plen;
+	memcpy(p->addr, pp->addr, (size_t)max / 8);
+	if (pp->family == 4 && memcmp(pp->addr + 4, "\0\0\0\0\0\0\0\0\0\0\0\0", 12))
+		return false;
+	for (int bit = p->plen; bit < max; bit++)
+		if (p->addr[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
+}
+
+struct sweep {
+	struct applier *a;
+	struct cs_prefix *stale;
+	size_t n, cap;
+};
+
+static int sweep_cb(const struct cs_prefix *p, void *arg)
+{
+	struct sweep *s = arg;
+
+	if (dmodel_has(s->a->synced, p))
+		return 0;
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 1024;
+		struct cs_prefix *np = realloc(s->stale, ncap * sizeof(*np));
+
+		if (!np)
+			return -ENOMEM;
+		s->stale = np;
+		s->cap = ncap;
+	}
+	s->stale[s->n++] = *p;
+	return 0;
+}
+
+static void end_sync(struct applier *a)
+{
+	struct sweep s = { .a = a };
+
+	a->ops->for_each(a->be, sweep_cb, &s);
+	for (size_t i = 0; i < s.n; i++)
+		a->ops->clear(a->be, &s.stale[i]);
+	if (s.n)
+		log_info("resync removed %zu stale entr%s", s.n, s.n == 1 ? "y" : "ies");
+	free(s.stale);
+	dmodel_clear(a->synced);
+	a->in_sync = false;
+	a->ops->commit(a->be);
+}
+
+static void send_stats(struct applier *a, int sock)
+{
+	struct ps_msg m = { .type = PS_STATS };
+
+	a->ops->stats(a->be, m.stats.counters, m.stats.iface_mode, &m.stats.n_ifaces);
+	m.stats.backend = a->ops == &backend_nft_ops;
+	m.stats.apply_errors = a->rejected;
+	send(sock, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void handle(struct applier *a, const struct ps_msg *m, int sock)
+{
+	struct cs_prefix p;
+	char what[128], txt[CS_PREFIX_STRLEN];
+
+	switch (m->type) {
+	case PS_SYNC_BEGIN:
+		dmodel_clear(a->synced);
+		a->in_sync = true;
+		return;
+	case PS_SYNC_END:
+		if (a->in_sync)
+			end_sync(a);
+		return;
+	case PS_FLUSH:
+		a->ops->commit(a->be);
+		return;
+	case PS_STATS_REQ:
+		send_stats(a, sock);
+		return;
+	case PS_SET:
+	case PS_CLEAR:
+		if (!valid_prefix(&m->ban.prefix, &p) ||
+		    (m->type == PS_SET && m->ban.origin >= CS_ORIGIN_MAX)) {
+			a->rejected++;
+			return;
+		}
+		if (m->type == PS_CLEAR) {
+			a->ops->clear(a->be, &p);
+			return;
+		}
+		if (lockout_check(a->guard, &p, what, sizeof(what)) > 0) {
+			cs_prefix_format(&p, false, txt, sizeof(txt));
+			log_warn("not banning %s: it covers %s, an address of this machine", txt, what);
+			a->refused++;
+			return;
+		}
+		if (a->in_sync)
+			dmodel_add(a->synced, &p, 0, 0, 0, NULL, NULL);
+		a->ops->set(a->be, &p, m->ban.expires_boot_ns, m->ban.decision_id, m->ban.origin);
+		return;
+	default:
+		a->rejected++;
+	}
+}
+
+int bouncer_daemon_run(const char *config_path, bool test_only)
+{
+	struct bouncer_config cfg;
+	struct applier a = { .cfg = &cfg };
+	int sfd = -1, sock = -1, rc = 1, err;
+	pid_t child = -1;
+	sigset_t mask;
+	uint64_t restarts = 0;
+
+	if (load_config(config_path, &cfg))
+		return 2;
+	log_set_level(cfg.log_level);
+	if (test_only) {
+		printf("%s: configuration OK\n", config_path);
+		bouncer_config_free(&cfg);
+		return 0;
+	}
+	err = lockout_new(&a.guard);
+	if (!err)
+		err = dmodel_new(&a.synced);
+	if (err)
+		goto out;
+	err = open_backend(&a);
+	if (err)
+		goto out;
+	log_info("crowdsec-xdp-bouncer %s: %s backend, pulling %s every %lld ms", BOUNCER_VERSION,
+		 a.ops->name, cfg.api_url, (long long)(cfg.update_frequency_ns / 1000000));
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0)
+		goto out;
+	child = spawn_fetcher(&cfg, &sock);
+	if (child < 0) {
+		log_error("cannot start the fetcher: %s", strerror((int)-child));
+		goto out;
+	}
+	if (geteuid() == 0 && (err = drop_capabilities()))
+		log_warn("cannot drop capabilities: %s", strerror(-err));
+
+	for (;;) {
+		struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = sock, .events = POLLIN } };
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+				log_info("stopping (%s)", cfg.keep_on_stop ? "the data plane keeps filtering"
+									  : "removing the data plane");
+				rc = 0;
+				break;
+			}
+			if (si.ssi_signo == SIGCHLD) {
+				int status;
+
+				if (waitpid(child, &status, WNOHANG) != child)
+					continue;
+				log_error("fetcher exited (status %d); restarting it, bans stay in place",
+					  status);
+				close(sock);
+				sock = -1;
+				if (++restarts > 1)
+					sleep(restarts > 5 ? 5 : (unsigned)restarts);
+				child = spawn_fetcher(&cfg, &sock);
+				if (child < 0)
+					break;
+				a.in_sync = false;
+				continue;
+			}
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP)) {
+			struct ps_msg buf[256];
+			ssize_t n = recv(sock, buf, sizeof(buf), MSG_DONTWAIT);
+
+			if (n <= 0)
+				continue; /* SIGCHLD will tell */
+			if (n % (ssize_t)sizeof(struct ps_msg)) {
+				a.rejected++;
+				continue; /* a torn record: the fetcher is broken, ignore it */
+			}
+			for (size_t i = 0; i < (size_t)n / sizeof(buf[0]); i++)
+				handle(&a, &buf[i], sock);
+		}
+	}
+out:
+	if (child > 0) {
+		kill(child, SIGTERM);
+		for (int i = 0; i < 50 && waitpid(child, NULL, WNOHANG) == 0; i++)
+			usleep(100000);
+		if (kill(child, SIGKILL) == 0)
+			waitpid(child, NULL, 0);
+	}
+	if (sock >= 0)
+		close(sock);
+	if (sfd >= 0)
+		close(sfd);
+	if (a.ops)
+		a.ops->close(a.be, cfg.keep_on_stop);
+	dmodel_free(a.synced);
+	lockout_free(a.guard);
+	bouncer_config_free(&cfg);
+	return rc;
+}
+
+int bouncer_uninstall(const char *config_path)
+{
+	struct bouncer_config cfg;
+	int err;
+
+	if (load_config(config_path, &cfg))
+		return 2;
+	err = backend_uninstall(&cfg);
+	bouncer_config_free(&cfg);
+	if (err) {
+		fprintf(stderr, "Error: uninstall: %s\n", strerror(-err));
+		return 1;
+	}
+	printf("uninstalled: XDP program detached, pins and nftables tables removed\n");
+	return 0;
+}

@@ -1,0 +1,712 @@
+// SPDX-License-Identifier: MIT
+#include "bouncer/manual.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <sys/socket.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "bouncer/lockout.h"
+#include "bouncer/xdp_loader.h"
+#include "common/duration.h"
+#include "common/log.h"
+
+struct manual_opts {
+	const char *pin_dir;
+	enum xdp_attach_mode mode;
+	bool dry_run, force, json;
+	uint32_t max_hosts, max_ranges;
+	int64_t duration_ns; /* 0: no expiry */
+	uint64_t decision_id;
+	int origin;
+	const char *file; /* prefixes, one per line ("-": stdin) */
+};
+
+static const char *const origin_names[CS_ORIGIN_MAX] = {
+	[CS_ORIGIN_CROWDSEC] = "crowdsec", [CS_ORIGIN_CSCLI] = "cscli",
+	[CS_ORIGIN_CAPI] = "CAPI",	   [CS_ORIGIN_LISTS] = "lists",
+	[CS_ORIGIN_OTHER] = "other",
+};
+
+static const char *const stat_names[CS_STAT_MAX] = {
+	[CS_STAT_PASS] = "pass",
+	[CS_STAT_PASS_NOT_IP] = "pass_not_ip",
+	[CS_STAT_PASS_UNPARSED] = "pass_unparsed",
+	[CS_STAT_PASS_INACTIVE] = "pass_inactive",
+	[CS_STAT_PASS_DRY_RUN] = "pass_dry_run",
+	[CS_STAT_DROP_BASE + CS_ORIGIN_CROWDSEC] = "drop_crowdsec",
+	[CS_STAT_DROP_BASE + CS_ORIGIN_CSCLI] = "drop_cscli",
+	[CS_STAT_DROP_BASE + CS_ORIGIN_CAPI] = "drop_capi",
+	[CS_STAT_DROP_BASE + CS_ORIGIN_LISTS] = "drop_lists",
+	[CS_STAT_DROP_BASE + CS_ORIGIN_OTHER] = "drop_other",
+};
+
+static const char *const mode_names[] = {
+	[XDP_MODE_AUTO] = "none", [XDP_MODE_NATIVE] = "native", [XDP_MODE_GENERIC] = "generic",
+};
+
+void bouncer_manual_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: crowdsec-xdp-bouncer [--pin-dir DIR] [-v] COMMAND [ARGS]\n"
+		"\n"
+		"Data plane commands:\n"
+		"  xdp attach IFACE... [--mode auto|native|generic] [--dry-run]\n"
+		"                      [--max-hosts N] [--max-ranges N]\n"
+		"                      load (or atomically replace) the XDP program on IFACE\n"
+		"  xdp detach IFACE... detach from IFACE; the ban list stays pinned\n"
+		"  xdp status [-o json]\n"
+		"  xdp uninstall       detach everywhere, remove every pin\n"
+		"  ban PREFIX... [--duration 4h] [--origin crowdsec|cscli|CAPI|lists]\n"
+		"                [--id N] [--force] [--file FILE|-]\n"
+		"  unban PREFIX... [--file FILE|-]\n"
+		"  list [-o json]\n"
+		"  stats [-o json]\n"
+		"\n"
+		"Pins live in %s unless --pin-dir says otherwise.\n"
+		"Loopback and this machine's own addresses are never banned without --force.\n"
+		"\n"
+		"Exit status: 0 ok, 1 error, 2 usage or bad prefix, 3 unknown interface,\n"
+		"4 ban map full (nothing applied), 5 refused by the lock-out guard,\n"
+		"6 unban of a prefix that is not banned, 7 XDP could not be attached.\n",
+		CS_PIN_ROOT);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "Error: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see --help)\n");
+	return BX_USAGE;
+}
+
+static int parse_u32(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || !*s || v == 0 || v > UINT32_MAX || *s == '-')
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int parse_origin(const char *s)
+{
+	for (int i = 0; i < CS_ORIGIN_MAX; i++)
+		if (!strcasecmp(s, origin_names[i]))
+			return i;
+	return -EINVAL;
+}
+
+/* Options shared by every subcommand; positional arguments are left in argv. */
+static int parse_opts(int argc, char **argv, struct manual_opts *o, int *first_pos)
+{
+	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "dry-run", no_argument, NULL, 'D' },
+		{ "max-hosts", required_argument, NULL, 'H' },
+		{ "max-ranges", required_argument, NULL, 'R' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "origin", required_argument, NULL, 'O' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "file", required_argument, NULL, 'F' },
+		{ 0 },
+	};
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "-m:d:o:fi:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 1: /* positional: keep it, in order */
+			argv[(*first_pos)++] = optarg;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "auto"))
+				o->mode = XDP_MODE_AUTO;
+			else if (!strcmp(optarg, "native") || !strcmp(optarg, "drv"))
+				o->mode = XDP_MODE_NATIVE;
+			else if (!strcmp(optarg, "generic") || !strcmp(optarg, "skb"))
+				o->mode = XDP_MODE_GENERIC;
+			else
+				return usage_error("unknown XDP mode '%s'", optarg);
+			break;
+		case 'D':
+			o->dry_run = true;
+			break;
+		case 'H':
+			if (parse_u32(optarg, &o->max_hosts))
+				return usage_error("--max-hosts: '%s' is not a positive number", optarg);
+			break;
+		case 'R':
+			if (parse_u32(optarg, &o->max_ranges))
+				return usage_error("--max-ranges: '%s' is not a positive number", optarg);
+			break;
+		case 'd':
+			if (cs_duration_parse(optarg, &o->duration_ns) || o->duration_ns <= 0)
+				return usage_error("--duration: '%s' is not a positive duration "
+						   "(like 4h, 30m, 1h30m)", optarg);
+			break;
+		case 'O':
+			o->origin = parse_origin(optarg);
+			if (o->origin < 0)
+				return usage_error("--origin: unknown origin '%s'", optarg);
+			break;
+		case 'i': {
+			char *end;
+
+			errno = 0;
+			o->decision_id = strtoull(optarg, &end, 10);
+			if (errno || *end || !*optarg || *optarg == '-')
+				return usage_error("--id: '%s' is not a number", optarg);
+			break;
+		}
+		case 'f':
+			o->force = true;
+			break;
+		case 'o':
+			if (!strcmp(optarg, "json"))
+				o->json = true;
+			else if (strcmp(optarg, "human"))
+				return usage_error("-o: unknown output '%s' (human, json)", optarg);
+			break;
+		case 'p':
+			o->pin_dir = optarg;
+			break;
+		case 'F':
+			o->file = optarg;
+			break;
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	return 0;
+}
+
+static int open_loader(const struct manual_opts *o, struct xdp_loader **l)
+{
+	struct xdp_loader_opts lo = {
+		.pin_dir = o->pin_dir,
+		.max_hosts = o->max_hosts,
+		.max_ranges = o->max_ranges,
+		.dry_run = o->dry_run,
+	};
+	int err = xdp_loader_open(&lo, l);
+
+	return err ? BX_ERR : 0;
+}
+
+static int cmd_attach(struct manual_opts *o, int n, char **ifaces)
+{
+	struct xdp_loader *l = NULL;
+	int rc;
+
+	if (!n)
+		return usage_error("%s needs at least one interface", "xdp attach");
+	rc = open_loader(o, &l);
+	for (int i = 0; i < n && !rc; i++) {
+		enum xdp_attach_mode got = XDP_MODE_AUTO;
+		int err = xdp_loader_attach(l, ifaces[i], o->mode, &got);
+
+		if (err == -ENODEV) {
+			fprintf(stderr, "Error: interface '%s' does not exist\n", ifaces[i]);
+			rc = BX_NO_IFACE;
+		} else if (err) {
+			rc = BX_NO_ATTACH;
+		} else {
+			printf("%s: attached (%s mode)\n", ifaces[i], mode_names[got]);
+		}
+	}
+	xdp_loader_free(l);
+	return rc;
+}
+
+static int cmd_detach(struct manual_opts *o, int n, char **ifaces)
+{
+	struct xdp_loader *l = NULL;
+	int rc;
+
+	if (!n)
+		return usage_error("%s needs at least one interface", "xdp detach");
+	rc = open_loader(o, &l);
+	for (int i = 0; i < n && !rc; i++) {
+		int err = xdp_loader_detach(l, ifaces[i]);
+
+		if (err == -ENOENT || err == -ENODEV) {
+			fprintf(stderr, "Error: not attached to '%s'\n", ifaces[i]);
+			rc = BX_NO_IFACE;
+		} else if (err) {
+			fprintf(stderr, "Error: detach %s: %s\n", ifaces[i], strerror(-err));
+			rc = BX_ERR;
+		} else {
+			printf("%s: detached\n", ifaces[i]);
+		}
+	}
+	xdp_loader_free(l);
+	return rc;
+}
+
+static int status_cb(const struct xdp_iface_status *st, void *arg)
+{
+	json_t *arr = arg;
+
+	json_array_append_new(arr, json_pack("{s:s, s:i, s:s, s:i}", "interface", st->ifname,
+					     "ifindex", st->ifindex, "mode",
+					     st->ifindex ? mode_names[st->mode] : "gone",
+					     "prog_id", (int)st->prog_id));
+	return 0;
+}
+
+static int count_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
+{
+	size_t *counts = arg;
+
+	(void)b;
+	counts[(p->family == AF_INET ? 0 : 2) + !cs_prefix_is_host(p)]++;
+	return 0;
+}
+
+static int cmd_status(struct manual_opts *o)
+{
+	struct xdp_loader *l = NULL;
+	size_t counts[4] = {};
+	uint32_t hosts, ranges;
+	json_t *ifs, *root;
+	int rc = open_loader(o, &l);
+
+	if (rc)
+		return rc;
+	ifs = json_array();
+	xdp_loader_for_each_iface(l, status_cb, ifs);
+	xdp_loader_for_each_ban(l, count_cb, counts);
+	xdp_loader_capacity(l, &hosts, &ranges);
+	root = json_pack("{s:s, s:o, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i}}", "pin_dir",
+			 o->pin_dir ? o->pin_dir : CS_PIN_ROOT, "interfaces", ifs, "entries",
+			 "ipv4_hosts", (int)counts[0], "ipv4_ranges", (int)counts[1],
+			 "ipv6_hosts", (int)counts[2], "ipv6_ranges", (int)counts[3],
+			 "capacity", "hosts_per_family", (int)hosts, "ranges_per_family",
+			 (int)ranges);
+	if (o->json) {
+		json_dumpf(root, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		size_t i;
+		json_t *it;
+
+		printf("pins: %s\n", o->pin_dir ? o->pin_dir : CS_PIN_ROOT);
+		if (!json_array_size(ifs))
+			printf("not attached to any interface\n");
+		json_array_foreach(ifs, i, it)
+			printf("%-16s %-8s prog %d\n", json_string_value(json_object_get(it, "interface")),
+			       json_string_value(json_object_get(it, "mode")),
+			       (int)json_integer_value(json_object_get(it, "prog_id")));
+		printf("entries: %zu IPv4 hosts, %zu IPv4 ranges, %zu IPv6 hosts, %zu IPv6 ranges "
+		       "(capacity %u hosts, %u ranges per family)\n",
+		       counts[0], counts[1], counts[2], counts[3], hosts, ranges);
+	}
+	json_decref(root);
+	xdp_loader_free(l);
+	return BX_OK;
+}
+
+struct arglist {
+	char **v;
+	int *lineno; /* per entry: its line in the file, 0 for the command line */
+	const char *file;
+	int n, cap;
+	char *storage; /* the file's bytes; v points into it */
+};
+
+static void arglist_free(struct arglist *a)
+{
+	free(a->v);
+	free(a->lineno);
+	free(a->storage);
+}
+
+/* Command-line prefixes plus, with --file, one per line ('#' comments, blanks skipped). */
+static int collect_prefix_args(const struct manual_opts *o, int n, char **args, struct arglist *a)
+{
+	FILE *f = NULL;
+	size_t len = 0, cap = 0, lineno = 0;
+	char *line;
+	int rc = 0;
+
+	memset(a, 0, sizeof(*a));
+	a->cap = n + 16;
+	a->file = o->file;
+	a->v = malloc((size_t)a->cap * sizeof(char *));
+	a->lineno = calloc((size_t)a->cap, sizeof(int));
+	if (!a->v || !a->lineno)
+		return BX_ERR;
+	for (int i = 0; i < n; i++)
+		a->v[a->n++] = args[i];
+	if (!o->file)
+		return 0;
+	f = strcmp(o->file, "-") ? fopen(o->file, "r") : stdin;
+	if (!f) {
+		fprintf(stderr, "Error: cannot open %s: %s\n", o->file, strerror(errno));
+		return BX_USAGE;
+	}
+	/* slurp, then split in place: one allocation for a million lines */
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			char *nb = realloc(a->storage, cap = cap ? cap * 2 : 1 << 16);
+
+			if (!nb) {
+				rc = BX_ERR;
+				goto out;
+			}
+			a->storage = nb;
+		}
+		size_t got = fread(a->storage + len, 1, cap - len - 1, f);
+
+		if (!got)
+			break;
+		len += got;
+	}
+	if (!a->storage)
+		goto out;
+	a->storage[len] = '\0';
+	for (line = a->storage; line && *line;) {
+		char *nl = strchr(line, '\n'), *end;
+
+		lineno++;
+		if (nl)
+			*nl = '\0';
+		line += strspn(line, " \t\r");
+		end = line + strcspn(line, " \t\r#");
+		*end = '\0';
+		if (*line) {
+			if (a->n == a->cap) {
+				char **nv = realloc(a->v, (size_t)a->cap * 2 * sizeof(char *));
+				int *nl2 = nv ? realloc(a->lineno, (size_t)a->cap * 2 * sizeof(int)) : NULL;
+
+				if (nv)
+					a->v = nv;
+				if (!nl2) {
+					rc = BX_ERR;
+					goto out;
+				}
+				a->lineno = nl2;
+				a->cap *= 2;
+			}
+			a->lineno[a->n] = (int)lineno;
+			a->v[a->n++] = line;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+out:
+	if (f && f != stdin)
+		fclose(f);
+	return rc;
+}
+
+static int parse_prefixes(const struct arglist *a, struct cs_prefix **out)
+{
+	struct cs_prefix *p = calloc((size_t)a->n + 1, sizeof(*p));
+
+	if (!p)
+		return BX_ERR;
+	for (int i = 0; i < a->n; i++) {
+		int err = cs_prefix_parse(a->v[i], &p[i]);
+
+		if (err) {
+			if (a->lineno[i])
+				fprintf(stderr, "Error: %s:%d: '%s': %s\n", a->file, a->lineno[i],
+					a->v[i], cs_prefix_strerror(err));
+			else
+				fprintf(stderr, "Error: '%s': %s\n", a->v[i],
+					cs_prefix_strerror(err));
+			free(p);
+			return BX_USAGE;
+		}
+	}
+	*out = p;
+	return 0;
+}
+
+static int cmd_ban(struct manual_opts *o, int n, char **args)
+{
+	struct cs_prefix *p = NULL;
+	struct cs_ban *bans = NULL, *old = NULL;
+	bool *existed = NULL;
+	struct lockout *guard = NULL;
+	struct xdp_loader *l = NULL;
+	int rc, err;
+
+	struct arglist al;
+
+	rc = collect_prefix_args(o, n, args, &al);
+	if (rc)
+		goto out;
+	n = al.n, args = al.v;
+	if (!n) {
+		rc = usage_error("%s needs at least one prefix", "ban");
+		goto out;
+	}
+	rc = parse_prefixes(&al, &p);
+	if (rc)
+		goto out;
+	if (!o->force) {
+		char what[128];
+
+		err = lockout_new(&guard);
+		if (err) {
+			fprintf(stderr, "Error: cannot list local addresses: %s\n", strerror(-err));
+			rc = BX_ERR;
+			goto out;
+		}
+		for (int i = 0; i < n; i++) {
+			if (lockout_check(guard, &p[i], what, sizeof(what)) > 0) {
+				fprintf(stderr, "Error: '%s' covers %s, an address of this machine; "
+						"refusing (use --force to ban it anyway)\n",
+					args[i], what);
+				rc = BX_LOCKOUT;
+				goto out;
+			}
+		}
+	}
+	rc = open_loader(o, &l);
+	if (rc)
+		goto out;
+	bans = calloc((size_t)n, sizeof(*bans));
+	old = calloc((size_t)n, sizeof(*old));
+	existed = calloc((size_t)n, sizeof(*existed));
+	if (!bans || !old || !existed) {
+		rc = BX_ERR;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		bans[i].type = CS_TYPE_BAN;
+		bans[i].origin = (uint8_t)o->origin;
+		bans[i].decision_id = o->decision_id;
+		if (o->duration_ns)
+			bans[i].expires_ns = xdp_loader_boot_ns() + (uint64_t)o->duration_ns;
+		existed[i] = xdp_loader_get(l, &p[i], &old[i]) == 0;
+	}
+	err = xdp_loader_ban(l, p, bans, (size_t)n, NULL);
+	if (err) {
+		/* Nothing half-applied: put back what was there, remove what was new. */
+		for (int i = 0; i < n; i++) {
+			if (existed[i])
+				xdp_loader_ban(l, &p[i], &old[i], 1, NULL);
+			else
+				xdp_loader_unban(l, &p[i], 1, NULL);
+		}
+		if (err == -ENOSPC)
+			fprintf(stderr, "Error: ban map full; nothing applied\n");
+		else
+			fprintf(stderr, "Error: ban failed (%s); nothing applied\n", strerror(-err));
+		rc = err == -ENOSPC ? BX_MAP_FULL : BX_ERR;
+		goto out;
+	}
+	printf("banned %d prefix%s\n", n, n == 1 ? "" : "es");
+out:
+	arglist_free(&al);
+	xdp_loader_free(l);
+	lockout_free(guard);
+	free(p);
+	free(bans);
+	free(old);
+	free(existed);
+	return rc;
+}
+
+static int cmd_unban(struct manual_opts *o, int n, char **args)
+{
+	struct cs_prefix *p = NULL;
+	struct xdp_loader *l = NULL;
+	size_t missing = 0;
+	int rc, err;
+
+	struct arglist al;
+
+	rc = collect_prefix_args(o, n, args, &al);
+	if (rc)
+		goto out;
+	n = al.n, args = al.v;
+	if (!n) {
+		rc = usage_error("%s needs at least one prefix", "unban");
+		goto out;
+	}
+	rc = parse_prefixes(&al, &p);
+	if (rc)
+		goto out;
+	rc = open_loader(o, &l);
+	if (rc)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		struct cs_ban b;
+
+		if (xdp_loader_get(l, &p[i], &b) == -ENOENT) {
+			fprintf(stderr, "Error: '%s' is not banned\n", args[i]);
+			rc = BX_NOT_FOUND;
+		}
+	}
+	err = xdp_loader_unban(l, p, (size_t)n, &missing);
+	if (err) {
+		fprintf(stderr, "Error: unban failed: %s\n", strerror(-err));
+		rc = BX_ERR;
+	} else {
+		printf("unbanned %zu prefix%s\n", (size_t)n - missing, n - missing == 1 ? "" : "es");
+	}
+out:
+	arglist_free(&al);
+	xdp_loader_free(l);
+	free(p);
+	return rc;
+}
+
+static int list_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
+{
+	json_t *arr = arg;
+	char txt[CS_PREFIX_STRLEN], left[32] = "never";
+	uint64_t now = xdp_loader_boot_ns();
+
+	cs_prefix_format(p, true, txt, sizeof(txt));
+	if (b->expires_ns)
+		cs_duration_format(b->expires_ns > now ? (int64_t)((b->expires_ns - now) / 1000000000ULL *
+								   1000000000ULL) : 0,
+				   left, sizeof(left));
+	json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:s}", "prefix", txt, "origin",
+					     b->origin < CS_ORIGIN_MAX ? origin_names[b->origin] : "?",
+					     "type", b->type == CS_TYPE_BAN ? "ban" : "other",
+					     "decision_id", (json_int_t)b->decision_id, "expires_in",
+					     left));
+	return 0;
+}
+
+static int cmd_list(struct manual_opts *o)
+{
+	struct xdp_loader *l = NULL;
+	json_t *arr;
+	int rc = open_loader(o, &l);
+
+	if (rc)
+		return rc;
+	arr = json_array();
+	xdp_loader_for_each_ban(l, list_cb, arr);
+	if (o->json) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+	} else {
+		size_t i;
+		json_t *it;
+
+		printf("%-44s %-9s %-5s %-12s %s\n", "PREFIX", "ORIGIN", "TYPE", "DECISION", "EXPIRES IN");
+		json_array_foreach(arr, i, it)
+			printf("%-44s %-9s %-5s %-12lld %s\n",
+			       json_string_value(json_object_get(it, "prefix")),
+			       json_string_value(json_object_get(it, "origin")),
+			       json_string_value(json_object_get(it, "type")),
+			       (long long)json_integer_value(json_object_get(it, "decision_id")),
+			       json_string_value(json_object_get(it, "expires_in")));
+	}
+	json_decref(arr);
+	xdp_loader_free(l);
+	return BX_OK;
+}
+
+static int cmd_stats(struct manual_opts *o)
+{
+	struct cs_stat st[CS_STAT_MAX];
+	struct xdp_loader *l = NULL;
+	int rc = open_loader(o, &l);
+
+	if (rc)
+		return rc;
+	if (xdp_loader_stats(l, st)) {
+		xdp_loader_free(l);
+		return BX_ERR;
+	}
+	if (o->json) {
+		json_t *root = json_object();
+
+		for (int i = 0; i < CS_STAT_MAX; i++)
+			json_object_set_new(root, stat_names[i],
+					    json_pack("{s:I, s:I}", "packets",
+						      (json_int_t)st[i].packets, "bytes",
+						      (json_int_t)st[i].bytes));
+		json_dumpf(root, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(root);
+	} else {
+		printf("%-16s %16s %20s\n", "COUNTER", "PACKETS", "BYTES");
+		for (int i = 0; i < CS_STAT_MAX; i++)
+			printf("%-16s %16llu %20llu\n", stat_names[i],
+			       (unsigned long long)st[i].packets, (unsigned long long)st[i].bytes);
+	}
+	xdp_loader_free(l);
+	return BX_OK;
+}
+
+static int cmd_uninstall(struct manual_opts *o)
+{
+	int err = xdp_loader_uninstall(o->pin_dir);
+
+	if (err) {
+		fprintf(stderr, "Error: uninstall: %s\n", strerror(-err));
+		return BX_ERR;
+	}
+	printf("uninstalled: detached, pins removed\n");
+	return BX_OK;
+}
+
+int bouncer_manual_is_command(const char *name)
+{
+	static const char *const cmds[] = { "xdp", "ban", "unban", "list", "stats", NULL };
+
+	for (int i = 0; cmds[i]; i++)
+		if (!strcmp(name, cmds[i]))
+			return 1;
+	return 0;
+}
+
+int bouncer_manual_main(int argc, char **argv)
+{
+	struct manual_opts o = { .origin = CS_ORIGIN_CSCLI };
+	const char *cmd, *verb = NULL;
+	int npos = 0, rc;
+
+	/* argv[0] is the command; the rest (options anywhere) follow */
+	rc = parse_opts(argc, argv, &o, &npos);
+	if (rc)
+		return rc;
+	/* positional arguments were compacted into argv[0..npos) */
+	if (!npos)
+		return usage_error("%s", "missing command");
+	cmd = argv[0];
+	if (!strcmp(cmd, "xdp")) {
+		if (npos < 2)
+			return usage_error("%s needs attach, detach, status or uninstall", "xdp");
+		verb = argv[1];
+		if (!strcmp(verb, "attach"))
+			return cmd_attach(&o, npos - 2, argv + 2);
+		if (!strcmp(verb, "detach"))
+			return cmd_detach(&o, npos - 2, argv + 2);
+		if (!strcmp(verb, "status") && npos == 2)
+			return cmd_status(&o);
+		if (!strcmp(verb, "uninstall") && npos == 2)
+			return cmd_uninstall(&o);
+		return usage_error("unknown or malformed 'xdp %s' command", verb);
+	}
+	if (!strcmp(cmd, "ban"))
+		return cmd_ban(&o, npos - 1, argv + 1);
+	if (!strcmp(cmd, "unban"))
+		return cmd_unban(&o, npos - 1, argv + 1);
+	if (!strcmp(cmd, "list") && npos == 1)
+		return cmd_list(&o);
+	if (!strcmp(cmd, "stats") && npos == 1)
+		return cmd_stats(&o);
+	return usage_error("unknown or malformed command '%s'", cmd);
+}

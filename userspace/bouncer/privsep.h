@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bouncer runs as two processes (OpenBSD-style privilege separation):
+ *   - the applier keeps CAP_BPF/CAP_NET_ADMIN and touches only the data plane;
+ *   - the fetcher, forked off and stripped of every privilege, speaks HTTP to the
+ *     LAPI (libcurl, jansson), keeps the decision model and serves metrics.
+ * They talk over a SOCK_SEQPACKET socketpair with fixed-size records, which the
+ * applier validates field by field: nothing the network sends is parsed where the
+ * privileges are.
+ */
+#ifndef CS_BOUNCER_PRIVSEP_H
+#define CS_BOUNCER_PRIVSEP_H
+
+#include <stdint.h>
+
+#include "bpf/bouncer_maps.h"
+
+enum ps_type {
+	PS_SYNC_BEGIN = 1, /* fetcher -> applier: a full state follows */
+	PS_SYNC_END,	   /* ... done: remove whatever the sync did not set */
+	PS_SET,		   /* ban this prefix (or update its ban) */
+	PS_CLEAR,	   /* unban this prefix */
+	PS_FLUSH,	   /* end of one pull: apply what is buffered */
+	PS_STATS_REQ,	   /* fetcher -> applier: send PS_STATS */
+	PS_STATS,	   /* applier -> fetcher */
+};
+
+struct ps_prefix {
+	uint8_t family; /* 4 or 6 */
+	uint8_t plen;
+	uint8_t addr[16];
+};
+
+struct ps_msg {
+	uint32_t type;
+	uint32_t _pad;
+	union {
+		struct {
+			struct ps_prefix prefix;
+			uint8_t origin;
+			uint8_t _pad2[5];
+			uint64_t expires_boot_ns;
+			uint64_t decision_id;
+		} ban;
+		struct {
+			struct cs_stat counters[CS_STAT_MAX];
+			uint64_t entries_v4, entries_v6;
+			uint32_t backend;	  /* 0 xdp, 1 nftables */
+			uint32_t n_ifaces;
+			uint32_t iface_mode[8];	  /* enum xdp_attach_mode per configured interface */
+			uint64_t apply_errors;
+		} stats;
+	};
+};
+
+#endif /* CS_BOUNCER_PRIVSEP_H */

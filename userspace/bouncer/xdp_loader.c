@@ -1,0 +1,771 @@
+// SPDX-License-Identifier: MIT
+#include "bouncer/xdp_loader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "common/log.h"
+#include "xdp_bouncer.skel.h"
+
+#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
+#define LINK_PIN_PREFIX "link_"
+#define PROG_PIN_NAME "prog_xdp_crowdsec"
+#define BATCH_CHUNK 16384
+#ifndef ENOTSUPP
+#define ENOTSUPP 524 /* kernel-internal, leaks out of bpf(2) */
+#endif
+
+struct xdp_loader {
+	struct xdp_bouncer_bpf *skel;
+	char pin_dir[256];
+	bool unpinned;
+	int lock_fd;
+};
+
+uint64_t xdp_loader_boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int libbpf_print_demoted(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* libbpf is chatty at WARN for things we report better ourselves. */
+	enum log_level lvl = level == LIBBPF_WARN ? LOG_LVL_INFO :
+			     level == LIBBPF_INFO ? LOG_LVL_DEBUG : LOG_LVL_TRACE;
+
+	if (lvl <= log_get_level())
+		log_vmsg(lvl, fmt, ap);
+	return 0;
+}
+
+void xdp_loader_setup_logging(void)
+{
+	libbpf_set_print(libbpf_print_demoted);
+}
+
+static int ensure_bpffs(const char *pin_dir)
+{
+	struct statfs sfs;
+	int err;
+
+	if (statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC_NUMBER)
+		goto mkdir;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL)) {
+		err = -errno;
+		log_error("bpffs is not mounted on /sys/fs/bpf and mounting it failed: %s",
+			  strerror(-err));
+		return err;
+	}
+mkdir:
+	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		log_error("cannot create pin directory %s: %s", pin_dir, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int lock_pins(struct xdp_loader *l)
+{
+	if (l->unpinned)
+		return 0;
+	l->lock_fd = open(l->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->lock_fd < 0)
+		return -errno;
+	if (flock(l->lock_fd, LOCK_EX)) {
+		int err = -errno;
+
+		close(l->lock_fd);
+		l->lock_fd = -1;
+		return err;
+	}
+	return 0;
+}
+
+static void unlock_pins(struct xdp_loader *l)
+{
+	if (l->lock_fd >= 0) {
+		flock(l->lock_fd, LOCK_UN);
+		close(l->lock_fd);
+		l->lock_fd = -1;
+	}
+}
+
+/*
+ * libbpf reuses a pinned map only if its definition matches exactly, max_entries
+ * included. The capacity of existing pins wins (the state must survive a restart
+ * with other options); a different key or value size means an older ABI.
+ */
+static int adopt_pinned_geometry(struct xdp_loader *l)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, l->skel->obj) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		char path[PATH_MAX];
+		int fd, err;
+
+		if (!bpf_map__pin_path(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%.200s", l->pin_dir, bpf_map__name(map));
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue;
+			err = -errno;
+			log_error("cannot open pinned map %s: %s", path, strerror(-err));
+			return err;
+		}
+		err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		close(fd);
+		if (err) {
+			err = -errno;
+			log_error("cannot query pinned map %s: %s", path, strerror(-err));
+			return err;
+		}
+		if (info.key_size != bpf_map__key_size(map) ||
+		    info.value_size != bpf_map__value_size(map) ||
+		    info.type != bpf_map__type(map)) {
+			log_error("pinned map %s has another layout (older ABI?); run "
+				  "'crowdsec-xdp-bouncer xdp uninstall' first", path);
+			return -EPROTO;
+		}
+		bpf_map__set_max_entries(map, info.max_entries);
+	}
+	return 0;
+}
+
+int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oopts);
+	struct xdp_loader *l;
+	struct bpf_map *map;
+	int err;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->lock_fd = -1;
+	l->unpinned = opts->unpinned;
+	if (snprintf(l->pin_dir, sizeof(l->pin_dir), "%s",
+		     opts->pin_dir ? opts->pin_dir : CS_PIN_ROOT) >= (int)sizeof(l->pin_dir)) {
+		err = -ENAMETOOLONG;
+		goto err_free;
+	}
+
+	if (!l->unpinned) {
+		err = ensure_bpffs(l->pin_dir);
+		if (err)
+			goto err_free;
+		oopts.pin_root_path = l->pin_dir;
+	}
+	l->skel = xdp_bouncer_bpf__open_opts(&oopts);
+	if (!l->skel) {
+		err = -errno;
+		log_error("cannot open the BPF object: %s", strerror(-err));
+		goto err_free;
+	}
+	if (opts->max_hosts) {
+		bpf_map__set_max_entries(l->skel->maps.cs_hosts_v4, opts->max_hosts);
+		bpf_map__set_max_entries(l->skel->maps.cs_hosts_v6, opts->max_hosts);
+	}
+	if (opts->max_ranges) {
+		bpf_map__set_max_entries(l->skel->maps.cs_ranges_v4, opts->max_ranges);
+		bpf_map__set_max_entries(l->skel->maps.cs_ranges_v6, opts->max_ranges);
+	}
+	l->skel->rodata->dry_run = opts->dry_run;
+	l->skel->rodata->enforce_expiry = !opts->no_expiry;
+
+	if (l->unpinned) {
+		bpf_object__for_each_map(map, l->skel->obj)
+			bpf_map__set_pin_path(map, NULL);
+	} else {
+		err = lock_pins(l);
+		if (err) {
+			log_error("cannot lock %s: %s", l->pin_dir, strerror(-err));
+			goto err_destroy;
+		}
+		err = adopt_pinned_geometry(l);
+		if (err)
+			goto err_unlock;
+	}
+
+	err = xdp_bouncer_bpf__load(l->skel);
+	if (err) {
+		char msg[128];
+
+		libbpf_strerror(err, msg, sizeof(msg));
+		log_error("cannot load the XDP program: %s (%d)", msg, err);
+		goto err_unlock;
+	}
+	unlock_pins(l);
+	*out = l;
+	return 0;
+
+err_unlock:
+	unlock_pins(l);
+err_destroy:
+	xdp_bouncer_bpf__destroy(l->skel);
+err_free:
+	free(l);
+	return err;
+}
+
+void xdp_loader_free(struct xdp_loader *l)
+{
+	if (!l)
+		return;
+	unlock_pins(l);
+	xdp_bouncer_bpf__destroy(l->skel);
+	free(l);
+}
+
+int xdp_loader_prog_fd(const struct xdp_loader *l)
+{
+	return bpf_program__fd(l->skel->progs.xdp_crowdsec);
+}
+
+struct xdp_bouncer_bpf *xdp_loader_skel(struct xdp_loader *l)
+{
+	return l->skel;
+}
+
+void xdp_loader_capacity(const struct xdp_loader *l, uint32_t *hosts, uint32_t *ranges)
+{
+	*hosts = bpf_map__max_entries(l->skel->maps.cs_hosts_v4);
+	*ranges = bpf_map__max_entries(l->skel->maps.cs_ranges_v4);
+}
+
+/* ---- attachments ------------------------------------------------------------------ */
+
+static void link_pin_path(const struct xdp_loader *l, const char *ifname, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/" LINK_PIN_PREFIX "%s", l->pin_dir, ifname);
+}
+
+static int link_info(int link_fd, struct bpf_link_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, len);
+	return bpf_obj_get_info_by_fd(link_fd, info, &len) ? -errno : 0;
+}
+
+static enum xdp_attach_mode kernel_mode(int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+
+	if (bpf_xdp_query(ifindex, 0, &q))
+		return XDP_MODE_AUTO;
+	switch (q.attach_mode) {
+	case XDP_ATTACHED_DRV:
+		return XDP_MODE_NATIVE;
+	case XDP_ATTACHED_SKB:
+		return XDP_MODE_GENERIC;
+	default:
+		return XDP_MODE_AUTO;
+	}
+}
+
+static int pin_prog(struct xdp_loader *l)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/" PROG_PIN_NAME, l->pin_dir);
+	/* Only for inspection (bpftool prog show pinned ...): the links hold the program. */
+	unlink(path);
+	return bpf_program__pin(l->skel->progs.xdp_crowdsec, path);
+}
+
+int xdp_loader_attach(struct xdp_loader *l, const char *ifname, enum xdp_attach_mode mode,
+		      enum xdp_attach_mode *attached)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, copts);
+	int prog_fd = xdp_loader_prog_fd(l);
+	char path[PATH_MAX];
+	struct bpf_link_info info;
+	int ifindex, link_fd = -1, err;
+
+	if (l->unpinned)
+		return -EINVAL;
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -ENODEV;
+	ifindex = if_nametoindex(ifname);
+	if (!ifindex)
+		return -ENODEV;
+	err = lock_pins(l);
+	if (err)
+		return err;
+	link_pin_path(l, ifname, path, sizeof(path));
+
+	link_fd = bpf_obj_get(path);
+	if (link_fd >= 0) {
+		err = link_info(link_fd, &info);
+		if (!err && info.xdp.ifindex == (__u32)ifindex) {
+			enum xdp_attach_mode cur = kernel_mode(ifindex);
+
+			if (mode != XDP_MODE_AUTO && cur != XDP_MODE_AUTO && cur != mode) {
+				log_error("%s: already attached in %s mode; detach it first to change "
+					  "mode", ifname, cur == XDP_MODE_NATIVE ? "native" : "generic");
+				err = -EEXIST;
+				goto out;
+			}
+			/* The atomic swap: the old program filters until the new one does. */
+			if (bpf_link_update(link_fd, prog_fd, NULL)) {
+				err = -errno;
+				log_error("%s: cannot replace the program: %s", ifname, strerror(-err));
+				goto out;
+			}
+			*attached = cur;
+			goto pin;
+		}
+		/* The interface went away (and maybe came back): the link is defunct. */
+		log_info("%s: dropping stale link pin %s", ifname, path);
+		close(link_fd);
+		link_fd = -1;
+		unlink(path);
+	}
+
+	if (mode != XDP_MODE_GENERIC) {
+		copts.flags = XDP_FLAGS_DRV_MODE;
+		link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &copts);
+		if (link_fd >= 0) {
+			*attached = XDP_MODE_NATIVE;
+		} else {
+			err = -errno;
+			if (mode == XDP_MODE_NATIVE || err == -EBUSY || err == -EEXIST)
+				goto attach_failed;
+			log_warn("%s: native XDP unavailable (%s); falling back to generic mode",
+				 ifname, strerror(-err));
+		}
+	}
+	if (link_fd < 0) {
+		copts.flags = XDP_FLAGS_SKB_MODE;
+		link_fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &copts);
+		if (link_fd < 0) {
+			err = -errno;
+			goto attach_failed;
+		}
+		*attached = XDP_MODE_GENERIC;
+	}
+	if (bpf_obj_pin(link_fd, path)) {
+		err = -errno;
+		log_error("%s: cannot pin the link at %s: %s", ifname, path, strerror(-err));
+		bpf_link_detach(link_fd);
+		goto out;
+	}
+pin:
+	err = pin_prog(l);
+	if (err)
+		log_warn("cannot pin the program for inspection: %s", strerror(-err));
+	err = 0;
+	goto out;
+
+attach_failed:
+	if (err == -EBUSY || err == -EEXIST)
+		log_error("%s: another XDP program is attached (not ours); remove it first "
+			  "(ip link set dev %s xdp off)", ifname, ifname);
+	else
+		log_error("%s: cannot attach XDP: %s", ifname, strerror(-err));
+out:
+	if (link_fd >= 0)
+		close(link_fd);
+	unlock_pins(l);
+	return err;
+}
+
+static int detach_pinned_link(const char *path)
+{
+	int fd = bpf_obj_get(path), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	/* Detach explicitly: other holders of the link (a running daemon) must not keep
+	 * the program attached after an operator asked for it to go. */
+	if (bpf_link_detach(fd) && errno != ENOLINK && errno != EINVAL)
+		err = -errno;
+	close(fd);
+	if (unlink(path) && !err)
+		err = -errno;
+	return err;
+}
+
+int xdp_loader_detach(struct xdp_loader *l, const char *ifname)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -ENODEV;
+	err = lock_pins(l);
+	if (err)
+		return err;
+	link_pin_path(l, ifname, path, sizeof(path));
+	err = detach_pinned_link(path);
+	unlock_pins(l);
+	return err;
+}
+
+int xdp_loader_for_each_iface(struct xdp_loader *l,
+			      int (*fn)(const struct xdp_iface_status *st, void *arg), void *arg)
+{
+	struct bpf_prog_info pinfo = {};
+	__u32 plen = sizeof(pinfo);
+	struct dirent *de;
+	DIR *dir;
+	int err = 0;
+
+	if (bpf_obj_get_info_by_fd(xdp_loader_prog_fd(l), &pinfo, &plen))
+		return -errno;
+	dir = opendir(l->pin_dir);
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		struct xdp_iface_status st = {};
+		struct bpf_link_info info;
+		char path[PATH_MAX];
+		int fd;
+
+		if (strncmp(de->d_name, LINK_PIN_PREFIX, strlen(LINK_PIN_PREFIX)))
+			continue;
+		snprintf(st.ifname, sizeof(st.ifname), "%s", de->d_name + strlen(LINK_PIN_PREFIX));
+		snprintf(path, sizeof(path), "%s/%s", l->pin_dir, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			if (!link_info(fd, &info)) {
+				st.ifindex = (int)info.xdp.ifindex;
+				st.prog_id = info.prog_id;
+			}
+			close(fd);
+		}
+		if (st.ifindex)
+			st.mode = kernel_mode(st.ifindex);
+		/* Our link but an older program (not yet swapped) is still ours. */
+		st.ours = st.prog_id != 0;
+		(void)pinfo;
+		err = fn(&st, arg);
+		if (err)
+			break;
+	}
+	closedir(dir);
+	return err;
+}
+
+int xdp_loader_uninstall(const char *pin_dir_arg)
+{
+	char path[PATH_MAX], pin_dir[256];
+	struct dirent *de;
+	DIR *dir;
+	int err = 0, lock_fd;
+
+	if (snprintf(pin_dir, sizeof(pin_dir), "%s", pin_dir_arg ? pin_dir_arg : CS_PIN_ROOT) >=
+	    (int)sizeof(pin_dir))
+		return -ENAMETOOLONG;
+	lock_fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock_fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	flock(lock_fd, LOCK_EX);
+	dir = opendir(pin_dir);
+	if (!dir) {
+		err = -errno;
+		goto out;
+	}
+	/* Links first: the program stops filtering before its maps go away. */
+	while ((de = readdir(dir))) {
+		if (strncmp(de->d_name, LINK_PIN_PREFIX, strlen(LINK_PIN_PREFIX)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+		if (detach_pinned_link(path) && !err)
+			err = -errno ? -errno : -EIO;
+	}
+	rewinddir(dir);
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
+		if (unlink(path) && !err)
+			err = -errno;
+	}
+	closedir(dir);
+	if (rmdir(pin_dir) && !err)
+		err = -errno;
+out:
+	close(lock_fd);
+	return err;
+}
+
+/* ---- the ban list ------------------------------------------------------------------ */
+
+enum ban_map { MAP_HOSTS_V4, MAP_RANGES_V4, MAP_HOSTS_V6, MAP_RANGES_V6, MAP_COUNT };
+
+static struct bpf_map *ban_map(const struct xdp_loader *l, enum ban_map which)
+{
+	switch (which) {
+	case MAP_HOSTS_V4:
+		return l->skel->maps.cs_hosts_v4;
+	case MAP_RANGES_V4:
+		return l->skel->maps.cs_ranges_v4;
+	case MAP_HOSTS_V6:
+		return l->skel->maps.cs_hosts_v6;
+	default:
+		return l->skel->maps.cs_ranges_v6;
+	}
+}
+
+static enum ban_map map_for(const struct cs_prefix *p)
+{
+	if (p->family == AF_INET)
+		return cs_prefix_is_host(p) ? MAP_HOSTS_V4 : MAP_RANGES_V4;
+	return cs_prefix_is_host(p) ? MAP_HOSTS_V6 : MAP_RANGES_V6;
+}
+
+/* Writes the map key of p into key (at most 20 bytes); returns its size. */
+static size_t make_key(const struct cs_prefix *p, void *key)
+{
+	switch (map_for(p)) {
+	case MAP_HOSTS_V4:
+		memcpy(key, p->addr, 4);
+		return 4;
+	case MAP_RANGES_V4: {
+		struct cs_lpm_v4 k = { .prefixlen = p->plen };
+
+		memcpy(k.addr, p->addr, 4);
+		memcpy(key, &k, sizeof(k));
+		return sizeof(k);
+	}
+	case MAP_HOSTS_V6:
+		memcpy(key, p->addr, 16);
+		return 16;
+	default: {
+		struct cs_lpm_v6 k = { .prefixlen = p->plen };
+
+		memcpy(k.addr, p->addr, 16);
+		memcpy(key, &k, sizeof(k));
+		return sizeof(k);
+	}
+	}
+}
+
+static void key_to_prefix(enum ban_map which, const void *key, struct cs_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	switch (which) {
+	case MAP_HOSTS_V4:
+		p->family = AF_INET, p->plen = 32;
+		memcpy(p->addr, key, 4);
+		break;
+	case MAP_RANGES_V4:
+		p->family = AF_INET, p->plen = ((const struct cs_lpm_v4 *)key)->prefixlen;
+		memcpy(p->addr, ((const struct cs_lpm_v4 *)key)->addr, 4);
+		break;
+	case MAP_HOSTS_V6:
+		p->family = AF_INET6, p->plen = 128;
+		memcpy(p->addr, key, 16);
+		break;
+	default:
+		p->family = AF_INET6, p->plen = ((const struct cs_lpm_v6 *)key)->prefixlen;
+		memcpy(p->addr, ((const struct cs_lpm_v6 *)key)->addr, 16);
+		break;
+	}
+}
+
+static int map_full_error(const struct xdp_loader *l, enum ban_map which, int err)
+{
+	struct bpf_map *m = ban_map(l, which);
+
+	/* A full hash says E2BIG, a full LPM trie ENOSPC: one answer for callers. */
+	if (err == -E2BIG || err == -ENOSPC) {
+		log_error("ban map %s is full (max %u entries)", bpf_map__name(m),
+			  bpf_map__max_entries(m));
+		return -ENOSPC;
+	}
+	return err;
+}
+
+/* Writes n keys/values of one map; batch syscall when the kernel has it for this map. */
+static int write_group(const struct xdp_loader *l, enum ban_map which, const char *keys,
+		       const struct cs_ban *vals, size_t n, size_t *done)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts, .elem_flags = BPF_ANY);
+	struct bpf_map *m = ban_map(l, which);
+	size_t ksz = bpf_map__key_size(m);
+	int fd = bpf_map__fd(m), err;
+	bool batch = true;
+
+	*done = 0;
+	while (*done < n) {
+		__u32 count = (__u32)(n - *done < BATCH_CHUNK ? n - *done : BATCH_CHUNK);
+
+		if (batch) {
+			err = bpf_map_update_batch(fd, keys + *done * ksz, vals + *done, &count,
+						   &bopts);
+			if (!err) {
+				*done += count;
+				continue;
+			}
+			err = -errno;
+			if (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP) {
+				batch = false; /* this kernel/map has no batch op: element-wise */
+				continue;
+			}
+			*done += count; /* count = how many went in before the failure */
+			return map_full_error(l, which, err);
+		}
+		if (bpf_map_update_elem(fd, keys + *done * ksz, vals + *done, BPF_ANY))
+			return map_full_error(l, which, -errno);
+		(*done)++;
+	}
+	return 0;
+}
+
+int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
+		   const struct cs_ban *bans, size_t n, size_t *applied)
+{
+	char *keys[MAP_COUNT] = {};
+	struct cs_ban *vals[MAP_COUNT] = {};
+	size_t cnt[MAP_COUNT] = {}, total = 0;
+	int err = 0;
+
+	for (int g = 0; g < MAP_COUNT; g++) {
+		keys[g] = malloc(n * sizeof(struct cs_lpm_v6) + 1);
+		vals[g] = malloc(n * sizeof(struct cs_ban) + 1);
+		if (!keys[g] || !vals[g]) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		enum ban_map g = map_for(&prefixes[i]);
+		size_t ksz = bpf_map__key_size(ban_map(l, g));
+
+		make_key(&prefixes[i], keys[g] + cnt[g] * ksz);
+		vals[g][cnt[g]] = bans[i];
+		vals[g][cnt[g]++].prefixlen = prefixes[i].plen;
+	}
+	for (int g = 0; g < MAP_COUNT && !err; g++) {
+		size_t done = 0;
+
+		if (cnt[g])
+			err = write_group(l, g, keys[g], vals[g], cnt[g], &done);
+		total += done;
+	}
+out:
+	for (int g = 0; g < MAP_COUNT; g++) {
+		free(keys[g]);
+		free(vals[g]);
+	}
+	if (applied)
+		*applied = total;
+	return err;
+}
+
+int xdp_loader_unban(struct xdp_loader *l, const struct cs_prefix *prefixes, size_t n,
+		     size_t *missing)
+{
+	size_t absent = 0;
+
+	/* Element-wise: a batch delete stops at the first absent key, and a decision
+	 * stream routinely deletes entries that an expiry already removed. */
+	for (size_t i = 0; i < n; i++) {
+		char key[sizeof(struct cs_lpm_v6)];
+		int fd = bpf_map__fd(ban_map(l, map_for(&prefixes[i])));
+
+		make_key(&prefixes[i], key);
+		if (bpf_map_delete_elem(fd, key)) {
+			if (errno != ENOENT)
+				return -errno;
+			absent++;
+		}
+	}
+	if (missing)
+		*missing = absent;
+	return 0;
+}
+
+int xdp_loader_get(struct xdp_loader *l, const struct cs_prefix *p, struct cs_ban *out)
+{
+	char key[sizeof(struct cs_lpm_v6)];
+	int fd = bpf_map__fd(ban_map(l, map_for(p)));
+
+	make_key(p, key);
+	if (bpf_map_lookup_elem(fd, key, out))
+		return -errno;
+	/* A trie answers with the longest covering prefix, maybe a shorter one. */
+	return out->prefixlen == p->plen ? 0 : -ENOENT;
+}
+
+int xdp_loader_for_each_ban(struct xdp_loader *l,
+			    int (*fn)(const struct cs_prefix *p, const struct cs_ban *b, void *arg),
+			    void *arg)
+{
+	for (int g = 0; g < MAP_COUNT; g++) {
+		int fd = bpf_map__fd(ban_map(l, g));
+		char key[sizeof(struct cs_lpm_v6)], next[sizeof(struct cs_lpm_v6)];
+		void *prev = NULL;
+
+		while (!bpf_map_get_next_key(fd, prev, next)) {
+			struct cs_prefix p;
+			struct cs_ban b;
+			int err;
+
+			memcpy(key, next, sizeof(key));
+			prev = key;
+			if (bpf_map_lookup_elem(fd, key, &b))
+				continue; /* deleted meanwhile */
+			key_to_prefix(g, key, &p);
+			err = fn(&p, &b, arg);
+			if (err)
+				return err;
+		}
+		if (errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
+int xdp_loader_stats(struct xdp_loader *l, struct cs_stat *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(l->skel->maps.cs_stats);
+	struct cs_stat *percpu;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	percpu = calloc((size_t)ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (__u32 i = 0; i < CS_STAT_MAX; i++) {
+		out[i] = (struct cs_stat){ 0 };
+		if (bpf_map_lookup_elem(fd, &i, percpu)) {
+			int err = -errno;
+
+			free(percpu);
+			return err;
+		}
+		for (int c = 0; c < ncpu; c++) {
+			out[i].packets += percpu[c].packets;
+			out[i].bytes += percpu[c].bytes;
+		}
+	}
+	free(percpu);
+	return 0;
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The XDP backend's loader: owns the skeleton, the pins under one directory and
+ * the attachments. The state lives in bpffs, not in this process: pinned maps keep
+ * the ban list, and one pinned bpf_link per interface keeps the program attached.
+ * So a process can exit, and a new one picks up the same state; re-attaching
+ * swaps the program inside the existing link (bpf_link_update), which is atomic:
+ * there is no moment without filtering.
+ *
+ * Every mutating entry point holds an flock on the pin directory (two CLIs can't
+ * race). All int returns are 0 or -errno; the free function accepts NULL.
+ */
+#ifndef CS_XDP_LOADER_H
+#define CS_XDP_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "bpf/bouncer_maps.h"
+#include "common/ipaddr.h"
+
+_Static_assert(sizeof(struct cs_ban) == 24, "ABI: cs_ban layout");
+_Static_assert(sizeof(struct cs_lpm_v4) == 8, "ABI: cs_lpm_v4 layout");
+_Static_assert(sizeof(struct cs_lpm_v6) == 20, "ABI: cs_lpm_v6 layout");
+_Static_assert(sizeof(struct cs_stat) == 16, "ABI: cs_stat layout");
+
+enum xdp_attach_mode {
+	XDP_MODE_AUTO = 0, /* native, falling back to generic */
+	XDP_MODE_NATIVE,
+	XDP_MODE_GENERIC,
+};
+
+struct xdp_loader_opts {
+	const char *pin_dir;  /* NULL: CS_PIN_ROOT */
+	uint32_t max_hosts;   /* per family; 0: default. Ignored when pins exist. */
+	uint32_t max_ranges;  /* per family; 0: default. Ignored when pins exist. */
+	bool dry_run;	      /* count would-be drops but pass them */
+	bool no_expiry;	      /* do not enforce expires_ns in the fast path */
+	bool unpinned;	      /* private maps, nothing pinned (BPF_PROG_TEST_RUN tests) */
+};
+
+struct xdp_loader;
+
+int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out);
+/* Closes this process's handles; pins and attachments stay. */
+void xdp_loader_free(struct xdp_loader *l);
+
+int xdp_loader_prog_fd(const struct xdp_loader *l);
+/* The skeleton itself, for benchmarks and tests that need raw map access. */
+struct xdp_bouncer_bpf;
+struct xdp_bouncer_bpf *xdp_loader_skel(struct xdp_loader *l);
+/* Maps' capacity (per family) as loaded. */
+void xdp_loader_capacity(const struct xdp_loader *l, uint32_t *hosts, uint32_t *ranges);
+
+/* Attach to ifname, or atomically replace the program of our existing link there.
+ * *attached reports the mode in use (native or generic). */
+int xdp_loader_attach(struct xdp_loader *l, const char *ifname, enum xdp_attach_mode mode,
+		      enum xdp_attach_mode *attached);
+int xdp_loader_detach(struct xdp_loader *l, const char *ifname);
+
+struct xdp_iface_status {
+	char ifname[32];
+	int ifindex;			/* 0 if the interface is gone */
+	enum xdp_attach_mode mode;	/* as reported by the kernel */
+	uint32_t prog_id;		/* program attached now, 0 if none */
+	bool ours;			/* prog_id is our link's program */
+};
+/* Calls fn for each interface we hold a link pin for. */
+int xdp_loader_for_each_iface(struct xdp_loader *l,
+			      int (*fn)(const struct xdp_iface_status *st, void *arg), void *arg);
+
+/*
+ * Add or replace bans. Prefixes are split between the host hashes and the range
+ * tries and written in batches. On error, *applied (if given) tells how many of the
+ * first entries were written. -ENOSPC: a map is full.
+ */
+int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
+		   const struct cs_ban *bans, size_t n, size_t *applied);
+/* Remove bans; -ENOENT for an absent one is counted in *missing, not an error. */
+int xdp_loader_unban(struct xdp_loader *l, const struct cs_prefix *prefixes, size_t n,
+		     size_t *missing);
+/* Look one exact prefix up (not longest match). -ENOENT if absent. */
+int xdp_loader_get(struct xdp_loader *l, const struct cs_prefix *p, struct cs_ban *out);
+/* Calls fn for every entry; fn returning non-zero stops the walk with that value. */
+int xdp_loader_for_each_ban(struct xdp_loader *l,
+			    int (*fn)(const struct cs_prefix *p, const struct cs_ban *b, void *arg),
+			    void *arg);
+/* Sums the per-CPU counters into out[CS_STAT_MAX]. */
+int xdp_loader_stats(struct xdp_loader *l, struct cs_stat *out);
+
+/* Detach every link we pinned and remove the pins and the directory. */
+int xdp_loader_uninstall(const char *pin_dir);
+
+/* Route libbpf's messages through our logger, one level quieter (as xdp-tools do). */
+void xdp_loader_setup_logging(void);
+
+/* CLOCK_BOOTTIME now, the clock of cs_ban.expires_ns. */
+uint64_t xdp_loader_boot_ns(void);
+
+#endif /* CS_XDP_LOADER_H */

@@ -1,0 +1,1041 @@
+// SPDX-License-Identifier: MIT
+/*
+ * RuntimeAlert (evt.Overflow): the sources and the models.Alert list of an
+ * overflow, their exposure to expressions (postoverflows, scenario.assert,
+ * overflow_filter's `signal`) and their JSON form (POST /v1/alerts body).
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bucket/bucket_int.h"
+#include "common/strmap.h"
+
+/* ---- lifecycle ----------------------------------------------------------------- */
+
+struct cs_ralert *cs_ralert_new(void)
+{
+	struct cs_ralert *ra = calloc(1, sizeof(*ra));
+
+	if (ra)
+		ra->refcnt = 1;
+	return ra;
+}
+
+struct cs_source *cs_source_new(void)
+{
+	return calloc(1, sizeof(struct cs_source));
+}
+
+void cs_source_free(struct cs_source *s)
+{
+	if (!s)
+		return;
+	free(s->scope);
+	free(s->value);
+	free(s->ip);
+	free(s->range);
+	free(s->as_name);
+	free(s->as_number);
+	free(s->cn);
+	free(s);
+}
+
+static char *xstrdup(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+struct cs_source *cs_source_dup(const struct cs_source *s)
+{
+	struct cs_source *d = cs_source_new();
+
+	if (!d)
+		return NULL;
+	d->scope = xstrdup(s->scope);
+	d->value = xstrdup(s->value);
+	d->ip = xstrdup(s->ip);
+	d->range = xstrdup(s->range);
+	d->as_name = xstrdup(s->as_name);
+	d->as_number = xstrdup(s->as_number);
+	d->cn = xstrdup(s->cn);
+	d->lat = s->lat;
+	d->lon = s->lon;
+	if (!d->scope || !d->value || !d->ip || !d->range || !d->as_name || !d->as_number ||
+	    !d->cn) {
+		cs_source_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void cs_ralert_put(struct cs_ralert *ra)
+{
+	if (!ra || --ra->refcnt > 0)
+		return;
+	for (size_t i = 0; i < ra->nsrc; i++) {
+		free(ra->keys[i]);
+		cs_source_free(ra->srcs[i]);
+	}
+	free(ra->keys);
+	free(ra->srcs);
+	free(ra->views);
+	for (size_t i = 0; i < ra->nevents; i++) {
+		struct cs_alert_event *e = &ra->events[i];
+
+		for (size_t j = 0; j < e->nmeta; j++) {
+			free(e->meta[j].key);
+			free(e->meta[j].value);
+		}
+		free(e->meta);
+		free(e->timestamp);
+	}
+	free(ra->events);
+	free(ra->mapkey);
+	free(ra->scenario);
+	free(ra->hash);
+	free(ra->version);
+	free(ra->leakspeed);
+	free(ra->message);
+	free(ra->start_at);
+	free(ra->stop_at);
+	free(ra);
+}
+
+int cs_ralert_add_source(struct cs_ralert *ra, const char *key, struct cs_source *src)
+{
+	size_t pos = 0;
+	char **keys;
+	struct cs_source **srcs;
+	struct cs_alert_view *views;
+	char *k;
+
+	while (pos < ra->nsrc && strcmp(ra->keys[pos], key) < 0)
+		pos++;
+	if (pos < ra->nsrc && !strcmp(ra->keys[pos], key)) {
+		/* Go: sources[key] = src, the last one wins. */
+		cs_source_free(ra->srcs[pos]);
+		ra->srcs[pos] = src;
+		return 0;
+	}
+	k = strdup(key);
+	keys = realloc(ra->keys, (ra->nsrc + 1) * sizeof(*keys));
+	if (keys)
+		ra->keys = keys;
+	srcs = realloc(ra->srcs, (ra->nsrc + 1) * sizeof(*srcs));
+	if (srcs)
+		ra->srcs = srcs;
+	views = realloc(ra->views, (ra->nsrc + 1) * sizeof(*views));
+	if (views)
+		ra->views = views;
+	if (!k || !keys || !srcs || !views) {
+		free(k);
+		cs_source_free(src);
+		return -ENOMEM;
+	}
+	memmove(&ra->keys[pos + 1], &ra->keys[pos], (ra->nsrc - pos) * sizeof(*keys));
+	memmove(&ra->srcs[pos + 1], &ra->srcs[pos], (ra->nsrc - pos) * sizeof(*srcs));
+	ra->keys[pos] = k;
+	ra->srcs[pos] = src;
+	ra->nsrc++;
+	for (size_t i = 0; i < ra->nsrc; i++)
+		ra->views[i] = (struct cs_alert_view){ ra, i };
+	return 0;
+}
+
+static int cmp_meta(const void *a, const void *b)
+{
+	return strcmp(((const struct cs_meta_item *)a)->key, ((const struct cs_meta_item *)b)->key);
+}
+
+int cs_ralert_add_event(struct cs_ralert *ra, const struct cs_event *evt)
+{
+	struct cs_alert_event *events, *e;
+	size_t n = strmap_count(evt->meta);
+	char ts[CS_TIME_STRLEN] = "";
+	const char *k, *v;
+
+	events = realloc(ra->events, (ra->nevents + 1) * sizeof(*events));
+	if (!events)
+		return -ENOMEM;
+	ra->events = events;
+	e = &events[ra->nevents];
+	memset(e, 0, sizeof(*e));
+	/* Timestamp: the log time when parsed, else the acquisition time (EventsFromQueue). */
+	if (evt->marshaled_time && evt->marshaled_time[0])
+		snprintf(ts, sizeof(ts), "%s", evt->marshaled_time);
+	else if (!cs_time_is_zero(&evt->time))
+		cs_time_format(&evt->time, ts, sizeof(ts));
+	e->timestamp = strdup(ts);
+	e->meta = calloc(n ? n : 1, sizeof(*e->meta));
+	ra->nevents++;
+	if (!e->timestamp || !e->meta)
+		return -ENOMEM;
+	for (size_t i = 0; strmap_at(evt->meta, i, &k, &v, NULL); i++) {
+		e->meta[i].key = strdup(k);
+		e->meta[i].value = strdup(v);
+		e->nmeta++;
+		if (!e->meta[i].key || !e->meta[i].value)
+			return -ENOMEM;
+	}
+	qsort(e->meta, e->nmeta, sizeof(*e->meta), cmp_meta);
+	return 0;
+}
+
+/* ---- hashes (only for Mapkey and the scenario hash: no security role) ---------------- */
+
+static inline uint32_t rol32(uint32_t x, int n)
+{
+	return (x << n) | (x >> (32 - n));
+}
+
+static inline uint32_t ror32(uint32_t x, int n)
+{
+	return (x >> n) | (x << (32 - n));
+}
+
+/* Merkle-Damgard padding shared by both digests: feeds 64-byte blocks to fn. */
+static void md_blocks(const uint8_t *p, size_t len, void (*fn)(uint32_t *h, const uint8_t *blk),
+		      uint32_t *h)
+{
+	uint8_t tail[128] = { 0 };
+	uint64_t bits = (uint64_t)len * 8;
+	size_t full = len / 64 * 64, rest = len - full, tl;
+
+	for (size_t i = 0; i < full; i += 64)
+		fn(h, p + i);
+	memcpy(tail, p + full, rest);
+	tail[rest] = 0x80;
+	tl = rest + 1 + 8 <= 64 ? 64 : 128;
+	for (int i = 0; i < 8; i++)
+		tail[tl - 1 - i] = (uint8_t)(bits >> (8 * i));
+	fn(h, tail);
+	if (tl == 128)
+		fn(h, tail + 64);
+}
+
+static void sha1_block(uint32_t *h, const uint8_t *b)
+{
+	uint32_t w[80], a = h[0], bb = h[1], c = h[2], d = h[3], e = h[4];
+
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 |
+		       (uint32_t)b[4 * i + 2] << 8 | b[4 * i + 3];
+	for (int i = 16; i < 80; i++)
+		w[i] = rol32(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+	for (int i = 0; i < 80; i++) {
+		uint32_t f, k, t;
+
+		if (i < 20)
+			f = (bb & c) | (~bb & d), k = 0x5a827999;
+		else if (i < 40)
+			f = bb ^ c ^ d, k = 0x6ed9eba1;
+		else if (i < 60)
+			f = (bb & c) | (bb & d) | (c & d), k = 0x8f1bbcdc;
+		else
+			f = bb ^ c ^ d, k = 0xca62c1d6;
+		t = rol32(a, 5) + f + e + k + w[i];
+		e = d;
+		d = c;
+		c = rol32(bb, 30);
+		bb = a;
+		a = t;
+	}
+	h[0] += a;
+	h[1] += bb;
+	h[2] += c;
+	h[3] += d;
+	h[4] += e;
+}
+
+static const uint32_t K256[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+	0xc67178f2,
+};
+
+static void sha256_block(uint32_t *h, const uint8_t *b)
+{
+	uint32_t w[64], v[8];
+
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 |
+		       (uint32_t)b[4 * i + 2] << 8 | b[4 * i + 3];
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^ (w[i - 2] >> 10);
+
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	memcpy(v, h, sizeof(v));
+	for (int i = 0; i < 64; i++) {
+		uint32_t S1 = ror32(v[4], 6) ^ ror32(v[4], 11) ^ ror32(v[4], 25);
+		uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
+		uint32_t t1 = v[7] + S1 + ch + K256[i] + w[i];
+		uint32_t S0 = ror32(v[0], 2) ^ ror32(v[0], 13) ^ ror32(v[0], 22);
+		uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
+
+		memmove(&v[1], &v[0], 7 * sizeof(v[0]));
+		v[4] += t1;
+		v[0] = t1 + S0 + maj;
+	}
+	for (int i = 0; i < 8; i++)
+		h[i] += v[i];
+}
+
+void cs_sha1_hex(const void *data, size_t len, char out[41])
+{
+	uint32_t h[5] = { 0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0 };
+
+	md_blocks(data, len, sha1_block, h);
+	for (int i = 0; i < 5; i++)
+		sprintf(out + 8 * i, "%08x", h[i]);
+}
+
+void cs_sha256_hex(const void *data, size_t len, char out[65])
+{
+	uint32_t h[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+			  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+
+	md_blocks(data, len, sha256_block, h);
+	for (int i = 0; i < 8; i++)
+		sprintf(out + 8 * i, "%08x", h[i]);
+}
+
+void cs_time_go_string(const struct cs_time *t, char *buf, size_t len)
+{
+	struct cs_time loc = *t;
+	char rfc[CS_TIME_STRLEN], frac[16] = "";
+	const char *dot;
+	int off = t->off, sign = off < 0 ? '-' : '+';
+
+	/* Reuse the RFC 3339 renderer for the date/time and fraction digits. */
+	cs_time_format(&loc, rfc, sizeof(rfc));
+	dot = strchr(rfc, '.');
+	if (dot) {
+		size_t n = strspn(dot + 1, "0123456789");
+
+		snprintf(frac, sizeof(frac), ".%.*s", (int)n, dot + 1);
+	}
+	if (off < 0)
+		off = -off;
+	if (!t->off)
+		snprintf(buf, len, "%.10s %.8s%s +0000 UTC", rfc, rfc + 11, frac);
+	else
+		snprintf(buf, len, "%.10s %.8s%s %c%02d%02d %c%02d%02d", rfc, rfc + 11, frac, sign,
+			 off / 3600, off / 60 % 60, sign, off / 3600, off / 60 % 60);
+}
+
+/* ---- cs_overflow_ops (what the parser's Event needs) ------------------------------- */
+
+static void *ra_dup(const void *o)
+{
+	struct cs_ralert *ra = (struct cs_ralert *)o;
+
+	ra->refcnt++;
+	return ra;
+}
+
+static void ra_free(void *o)
+{
+	cs_ralert_put(o);
+}
+
+static const char *ra_get_meta(const void *o, const char *key)
+{
+	const struct cs_ralert *ra = o;
+
+	/* Upstream scans APIAlerts[*].Events[*]; the alerts share one event list. */
+	if (!ra->nsrc)
+		return "";
+	for (size_t i = 0; i < ra->nevents; i++)
+		for (size_t j = 0; j < ra->events[i].nmeta; j++)
+			if (!strcmp(ra->events[i].meta[j].key, key) && ra->events[i].meta[j].value[0])
+				return ra->events[i].meta[j].value;
+	return "";
+}
+
+static int ra_for_each_source(const void *o, int (*fn)(const char *src, void *arg), void *arg)
+{
+	const struct cs_ralert *ra = o;
+
+	for (size_t i = 0; i < ra->nsrc; i++) {
+		int rc = fn(ra->keys[i], arg);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void ra_set_whitelisted(void *o)
+{
+	((struct cs_ralert *)o)->whitelisted = true;
+}
+
+/* ---- expression exposure ------------------------------------------------------------ */
+
+static int str_out(const char *s, struct expr_value *out)
+{
+	return expr_string(s ? s : "", out);
+}
+
+static const struct cs_source zero_source;
+
+static const struct expr_field source_fields[] = {
+	{ "Scope", &expr_type_string },	   { "Value", &expr_type_string },
+	{ "IP", &expr_type_string },	   { "Range", &expr_type_string },
+	{ "AsName", &expr_type_string },   { "AsNumber", &expr_type_string },
+	{ "Cn", &expr_type_string },	   { "Latitude", &expr_type_float },
+	{ "Longitude", &expr_type_float }, { NULL },
+};
+
+static const struct expr_method source_methods[] = {
+	{ "GetScope", 0, 0, &expr_type_string },
+	{ "GetValue", 0, 0, &expr_type_string },
+	{ "GetAsNumberName", 0, 0, &expr_type_string },
+	{ NULL },
+};
+
+static int source_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+{
+	const struct cs_source *s = obj;
+
+	if (!strcmp(name, "Scope"))
+		return str_out(s->scope, out);
+	if (!strcmp(name, "Value"))
+		return str_out(s->value, out);
+	if (!strcmp(name, "IP"))
+		return str_out(s->ip, out);
+	if (!strcmp(name, "Range"))
+		return str_out(s->range, out);
+	if (!strcmp(name, "AsName"))
+		return str_out(s->as_name, out);
+	if (!strcmp(name, "AsNumber"))
+		return str_out(s->as_number, out);
+	if (!strcmp(name, "Cn"))
+		return str_out(s->cn, out);
+	if (!strcmp(name, "Latitude"))
+		return *out = expr_float(s->lat), 0;
+	if (!strcmp(name, "Longitude"))
+		return *out = expr_float(s->lon), 0;
+	return -ENOENT;
+}
+
+static int source_call(struct expr_ctx *c, void *obj, const char *m, const struct expr_value *args,
+		       int nargs, struct expr_value *out)
+{
+	const struct cs_source *s = obj;
+
+	if (!strcmp(m, "GetScope"))
+		return str_out(s->scope, out);
+	if (!strcmp(m, "GetValue"))
+		return str_out(s->value, out);
+	if (!strcmp(m, "GetAsNumberName")) {
+		const char *n = s->as_number ? s->as_number : "";
+		const char *a = s->as_name ? s->as_name : "";
+
+		/* models.Source: "<number> <name>" with whichever parts exist. */
+		return expr_stringf(out, "%s%s%s", n, *n && *a ? " " : "", a);
+	}
+	return -ENOENT;
+}
+
+static const struct expr_host_ops source_ops = {
+	.name = "Source",
+	.fields = source_fields,
+	.methods = source_methods,
+	.get = source_get,
+	.call = source_call,
+};
+
+static const struct expr_type source_type = { EXPR_HOST, NULL, &source_ops };
+
+/* Alert.Events[i].Meta[j]: {Key, Value} */
+static int meta_item_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+{
+	const struct cs_meta_item *m = obj;
+
+	if (!strcmp(name, "Key"))
+		return str_out(m->key, out);
+	if (!strcmp(name, "Value"))
+		return str_out(m->value, out);
+	return -ENOENT;
+}
+
+static const struct expr_field meta_item_fields[] = {
+	{ "Key", &expr_type_string }, { "Value", &expr_type_string }, { NULL } };
+
+static const struct expr_host_ops meta_item_ops = {
+	.name = "MetaItems0", .fields = meta_item_fields, .get = meta_item_get,
+};
+
+static int meta_list_len(struct expr_ctx *c, void *obj, int64_t *out)
+{
+	*out = (int64_t)((const struct cs_alert_event *)obj)->nmeta;
+	return 0;
+}
+
+static int meta_list_index(struct expr_ctx *c, void *obj, int64_t i, struct expr_value *out)
+{
+	struct cs_alert_event *e = obj;
+
+	*out = expr_host(&meta_item_ops, &e->meta[i]);
+	return 0;
+}
+
+static const struct expr_host_ops meta_list_ops = {
+	.name = "Meta", .flags = EXPR_HOST_ARRAYLIKE,
+	.len = meta_list_len, .index = meta_list_index,
+};
+
+static const struct expr_field aevent_fields[] = {
+	{ "Timestamp", &expr_type_string }, { "Meta", NULL }, { NULL } };
+static const struct expr_method aevent_methods[] = {
+	{ "GetMeta", 1, 1, &expr_type_string }, { NULL } };
+
+static int aevent_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+{
+	struct cs_alert_event *e = obj;
+
+	if (!strcmp(name, "Timestamp"))
+		return str_out(e->timestamp, out);
+	if (!strcmp(name, "Meta"))
+		return *out = expr_host(&meta_list_ops, e), 0;
+	return -ENOENT;
+}
+
+static int aevent_call(struct expr_ctx *c, void *obj, const char *m, const struct expr_value *args,
+		       int nargs, struct expr_value *out)
+{
+	const struct cs_alert_event *e = obj;
+	const char *key = expr_str_cstr(&args[0]);
+
+	if (strcmp(m, "GetMeta"))
+		return -ENOENT;
+	if (!key)
+		return -EINVAL;
+	for (size_t i = 0; i < e->nmeta; i++)
+		if (!strcmp(e->meta[i].key, key))
+			return str_out(e->meta[i].value, out);
+	return str_out("", out);
+}
+
+static const struct expr_host_ops aevent_ops = {
+	.name = "Event", .fields = aevent_fields, .methods = aevent_methods,
+	.get = aevent_get, .call = aevent_call,
+};
+
+static int aevents_len(struct expr_ctx *c, void *obj, int64_t *out)
+{
+	*out = (int64_t)((const struct cs_ralert *)obj)->nevents;
+	return 0;
+}
+
+static int aevents_index(struct expr_ctx *c, void *obj, int64_t i, struct expr_value *out)
+{
+	struct cs_ralert *ra = obj;
+
+	*out = expr_host(&aevent_ops, &ra->events[i]);
+	return 0;
+}
+
+static const struct expr_host_ops aevents_ops = {
+	.name = "Events", .flags = EXPR_HOST_ARRAYLIKE, .len = aevents_len, .index = aevents_index,
+};
+
+static const struct expr_field alert_fields[] = {
+	{ "Scenario", &expr_type_string },	{ "ScenarioHash", &expr_type_string },
+	{ "ScenarioVersion", &expr_type_string }, { "Capacity", &expr_type_int },
+	{ "EventsCount", &expr_type_int },	{ "Leakspeed", &expr_type_string },
+	{ "Message", &expr_type_string },	{ "StartAt", &expr_type_string },
+	{ "StopAt", &expr_type_string },	{ "Simulated", &expr_type_bool },
+	{ "Events", NULL },			{ "Meta", NULL },
+	{ "Source", &source_type },		{ "Remediation", &expr_type_bool },
+	{ "Labels", NULL },			{ "Decisions", NULL },
+	{ "Kind", &expr_type_string },		{ "UUID", &expr_type_string },
+	{ "MachineID", &expr_type_string },	{ "CreatedAt", &expr_type_string },
+	{ "ID", &expr_type_int },		{ NULL },
+};
+
+static const struct expr_method alert_methods[] = {
+	{ "GetScenario", 0, 0, &expr_type_string }, { "GetEventsCount", 0, 0, &expr_type_int },
+	{ "GetScope", 0, 0, &expr_type_string },    { "GetValue", 0, 0, &expr_type_string },
+	{ "GetMeta", 1, 1, &expr_type_string },	    { "GetMessage", 0, 0, &expr_type_string },
+	{ "GetCapacity", 0, 0, &expr_type_int },    { "GetLeakspeed", 0, 0, &expr_type_string },
+	{ "GetSimulated", 0, 0, &expr_type_bool },  { "GetStartAt", 0, 0, &expr_type_string },
+	{ "GetStopAt", 0, 0, &expr_type_string },   { NULL },
+};
+
+static int alert_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+{
+	const struct cs_alert_view *v = obj;
+	struct cs_ralert *ra = v->ra;
+
+	if (!strcmp(name, "Scenario"))
+		return str_out(ra->scenario, out);
+	if (!strcmp(name, "ScenarioHash"))
+		return str_out(ra->hash, out);
+	if (!strcmp(name, "ScenarioVersion"))
+		return str_out(ra->version, out);
+	if (!strcmp(name, "Capacity"))
+		return *out = expr_int(ra->capacity), 0;
+	if (!strcmp(name, "EventsCount"))
+		return *out = expr_int(ra->events_count), 0;
+	if (!strcmp(name, "Leakspeed"))
+		return str_out(ra->leakspeed, out);
+	if (!strcmp(name, "Message"))
+		return str_out(ra->message, out);
+	if (!strcmp(name, "StartAt"))
+		return str_out(ra->start_at, out);
+	if (!strcmp(name, "StopAt"))
+		return str_out(ra->stop_at, out);
+	if (!strcmp(name, "Simulated"))
+		return *out = expr_bool(ra->simulated), 0;
+	if (!strcmp(name, "Remediation"))
+		return *out = expr_bool(ra->remediation), 0;
+	if (!strcmp(name, "Events"))
+		return *out = expr_host(&aevents_ops, ra), 0;
+	if (!strcmp(name, "Source"))
+		return *out = expr_host(&source_ops, ra->srcs[v->i]), 0;
+	if (!strcmp(name, "Meta") || !strcmp(name, "Decisions"))
+		return expr_array_new(0, out); /* alert context and decisions: empty here */
+	if (!strcmp(name, "Labels"))
+		return *out = expr_nil(), 0;
+	if (!strcmp(name, "Kind"))
+		return str_out("crowdsec", out);
+	if (!strcmp(name, "UUID") || !strcmp(name, "MachineID") || !strcmp(name, "CreatedAt"))
+		return str_out("", out);
+	if (!strcmp(name, "ID"))
+		return *out = expr_int(0), 0;
+	return -ENOENT;
+}
+
+static int alert_call(struct expr_ctx *c, void *obj, const char *m, const struct expr_value *args,
+		      int nargs, struct expr_value *out)
+{
+	const struct cs_alert_view *v = obj;
+	static const struct {
+		const char *method, *field;
+	} getters[] = {
+		{ "GetScenario", "Scenario" },	 { "GetEventsCount", "EventsCount" },
+		{ "GetMessage", "Message" },	 { "GetCapacity", "Capacity" },
+		{ "GetLeakspeed", "Leakspeed" }, { "GetSimulated", "Simulated" },
+		{ "GetStartAt", "StartAt" },	 { "GetStopAt", "StopAt" },
+	};
+
+	for (size_t i = 0; i < sizeof(getters) / sizeof(getters[0]); i++)
+		if (!strcmp(m, getters[i].method))
+			return alert_get(c, obj, getters[i].field, out);
+	if (!strcmp(m, "GetScope"))
+		return str_out(v->ra->srcs[v->i]->scope, out);
+	if (!strcmp(m, "GetValue"))
+		return str_out(v->ra->srcs[v->i]->value, out);
+	if (!strcmp(m, "GetMeta"))
+		return str_out("", out); /* alert context is empty without console/context.yaml */
+	return -ENOENT;
+}
+
+static const struct expr_host_ops alert_ops = {
+	.name = "Alert", .fields = alert_fields, .methods = alert_methods,
+	.get = alert_get, .call = alert_call,
+};
+
+static const struct expr_type alert_type = { EXPR_HOST, NULL, &alert_ops };
+
+static int alerts_len(struct expr_ctx *c, void *obj, int64_t *out)
+{
+	*out = (int64_t)((const struct cs_ralert *)obj)->nsrc;
+	return 0;
+}
+
+static int alerts_index(struct expr_ctx *c, void *obj, int64_t i, struct expr_value *out)
+{
+	struct cs_ralert *ra = obj;
+
+	*out = expr_host(&alert_ops, &ra->views[i]);
+	return 0;
+}
+
+static const struct expr_host_ops alerts_ops = {
+	.name = "APIAlerts", .flags = EXPR_HOST_ARRAYLIKE, .len = alerts_len, .index = alerts_index,
+};
+
+/* Overflow.Sources: map[string]Source; an absent key gives the zero Source. */
+static int sources_get(struct expr_ctx *c, void *obj, const char *key, struct expr_value *out)
+{
+	const struct cs_ralert *ra = obj;
+
+	for (size_t i = 0; i < ra->nsrc; i++)
+		if (!strcmp(ra->keys[i], key))
+			return *out = expr_host(&source_ops, ra->srcs[i]), 0;
+	*out = expr_host(&source_ops, (void *)&zero_source);
+	return 0;
+}
+
+static int sources_has(struct expr_ctx *c, void *obj, const char *key, bool *out)
+{
+	const struct cs_ralert *ra = obj;
+
+	*out = false;
+	for (size_t i = 0; i < ra->nsrc && !*out; i++)
+		*out = !strcmp(ra->keys[i], key);
+	return 0;
+}
+
+static int sources_len(struct expr_ctx *c, void *obj, int64_t *out)
+{
+	*out = (int64_t)((const struct cs_ralert *)obj)->nsrc;
+	return 0;
+}
+
+static int sources_keys(struct expr_ctx *c, void *obj, struct expr_value *out)
+{
+	const struct cs_ralert *ra = obj;
+
+	return expr_array_from_strings((const char *const *)ra->keys, ra->nsrc, out);
+}
+
+static const struct expr_host_ops sources_ops = {
+	.name = "Sources", .flags = EXPR_HOST_MAPLIKE, .elem = &source_type,
+	.get = sources_get, .has = sources_has, .len = sources_len, .keys = sources_keys,
+};
+
+static const struct expr_type sources_type = { EXPR_HOST, NULL, &sources_ops };
+
+static const struct expr_field ralert_fields[] = {
+	{ "Mapkey", &expr_type_string }, { "BucketId", &expr_type_string },
+	{ "Whitelisted", &expr_type_bool }, { "Reprocess", &expr_type_bool },
+	{ "Sources", &sources_type },	{ "Alert", &alert_type },
+	{ "APIAlerts", NULL },		{ NULL },
+};
+
+static const struct expr_method ralert_methods[] = {
+	{ "GetSources", 0, 0, &expr_type_array_string }, { NULL } };
+
+static int ralert_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+{
+	struct cs_ralert *ra = obj;
+
+	if (!strcmp(name, "Mapkey"))
+		return str_out(ra->mapkey, out);
+	if (!strcmp(name, "BucketId"))
+		return str_out("", out);
+	if (!strcmp(name, "Whitelisted"))
+		return *out = expr_bool(ra->whitelisted), 0;
+	if (!strcmp(name, "Reprocess"))
+		return *out = expr_bool(ra->reprocess), 0;
+	if (!strcmp(name, "Sources"))
+		return *out = expr_host(&sources_ops, ra), 0;
+	if (!strcmp(name, "Alert")) {
+		if (!ra->nsrc)
+			return *out = expr_nil(), 0;
+		return *out = expr_host(&alert_ops, &ra->views[0]), 0;
+	}
+	if (!strcmp(name, "APIAlerts"))
+		return *out = expr_host(&alerts_ops, ra), 0;
+	return -ENOENT;
+}
+
+static int ralert_call(struct expr_ctx *c, void *obj, const char *m, const struct expr_value *args,
+		       int nargs, struct expr_value *out)
+{
+	if (!strcmp(m, "GetSources"))
+		return sources_keys(c, obj, out);
+	return -ENOENT;
+}
+
+const struct expr_host_ops cs_ralert_expr_ops = {
+	.name = "RuntimeAlert",
+	.fields = ralert_fields,
+	.methods = ralert_methods,
+	.get = ralert_get,
+	.call = ralert_call,
+};
+
+const struct expr_type cs_ralert_expr_type = { EXPR_HOST, NULL, &cs_ralert_expr_ops };
+
+const struct cs_overflow_ops cs_ralert_ops = {
+	.expr = &cs_ralert_expr_ops,
+	.type = &cs_ralert_expr_type,
+	.dup = ra_dup,
+	.free = ra_free,
+	.get_meta = ra_get_meta,
+	.for_each_source = ra_for_each_source,
+	.set_whitelisted = ra_set_whitelisted,
+	.set_target = cs_overflow_set_target,
+};
+
+/* ---- public accessors and JSON ----------------------------------------------------------- */
+
+static const struct cs_ralert *ra_of(const struct cs_event *ovf)
+{
+	if (!ovf || ovf->overflow_ops != &cs_ralert_ops)
+		return NULL;
+	return ovf->overflow;
+}
+
+bool cs_overflow_whitelisted(const struct cs_event *ovf)
+{
+	const struct cs_ralert *ra = ra_of(ovf);
+
+	return ra && ra->whitelisted;
+}
+
+const char *cs_overflow_scenario(const struct cs_event *ovf)
+{
+	const struct cs_ralert *ra = ra_of(ovf);
+
+	return ra && ra->scenario ? ra->scenario : "";
+}
+
+size_t cs_overflow_nsources(const struct cs_event *ovf)
+{
+	const struct cs_ralert *ra = ra_of(ovf);
+
+	return ra ? ra->nsrc : 0;
+}
+
+const char *cs_overflow_source_key(const struct cs_event *ovf, size_t i)
+{
+	const struct cs_ralert *ra = ra_of(ovf);
+
+	return ra && i < ra->nsrc ? ra->keys[i] : NULL;
+}
+
+/* json_object_set_new() that reports failure (NULL value or ENOMEM). */
+static int jset(json_t *o, const char *k, json_t *v)
+{
+	return v && !json_object_set_new(o, k, v) ? 0 : -ENOMEM;
+}
+
+static json_t *source_json(const struct cs_source *s)
+{
+	json_t *o = json_object();
+	int err = 0;
+
+	if (!o)
+		return NULL;
+	err |= jset(o, "scope", json_string(s->scope ? s->scope : ""));
+	err |= jset(o, "value", json_string(s->value ? s->value : ""));
+	/* omitempty fields of models.Source */
+	if (s->ip && *s->ip)
+		err |= jset(o, "ip", json_string(s->ip));
+	if (s->range && *s->range)
+		err |= jset(o, "range", json_string(s->range));
+	if (s->as_number && *s->as_number)
+		err |= jset(o, "as_number", json_string(s->as_number));
+	if (s->as_name && *s->as_name)
+		err |= jset(o, "as_name", json_string(s->as_name));
+	if (s->cn && *s->cn)
+		err |= jset(o, "cn", json_string(s->cn));
+	if (s->lat != 0)
+		err |= jset(o, "latitude", json_real(s->lat));
+	if (s->lon != 0)
+		err |= jset(o, "longitude", json_real(s->lon));
+	if (err) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static json_t *events_json(const struct cs_ralert *ra)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < ra->nevents; i++) {
+		const struct cs_alert_event *e = &ra->events[i];
+		json_t *ev = json_object(), *meta = json_array();
+		int err = !ev || !meta;
+
+		for (size_t j = 0; !err && j < e->nmeta; j++) {
+			json_t *item = json_object();
+
+			err = !item || json_array_append_new(meta, item);
+			/* key and value are omitempty in models.MetaItems0 */
+			if (!err && *e->meta[j].key)
+				err = jset(item, "key", json_string(e->meta[j].key));
+			if (!err && *e->meta[j].value)
+				err = jset(item, "value", json_string(e->meta[j].value));
+		}
+		if (!err)
+			err = jset(ev, "timestamp", json_string(e->timestamp));
+		if (!err) {
+			err = jset(ev, "meta", meta);
+			meta = NULL;
+		}
+		if (!err)
+			err = json_array_append_new(arr, ev) ? -ENOMEM : 0;
+		else
+			json_decref(ev);
+		json_decref(meta);
+		if (err) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+json_t *cs_overflow_to_json(const struct cs_event *ovf)
+{
+	const struct cs_ralert *ra = ra_of(ovf);
+	json_t *arr = json_array();
+
+	if (!ra || !arr) {
+		json_decref(arr);
+		return NULL;
+	}
+	for (size_t i = 0; i < ra->nsrc; i++) {
+		json_t *a = json_object();
+		int err = !a;
+
+		if (!err)
+			err = json_array_append_new(arr, a) ? -ENOMEM : 0;
+		err = err ?: jset(a, "scenario", json_string(ra->scenario));
+		err = err ?: jset(a, "scenario_hash", json_string(ra->hash ? ra->hash : ""));
+		err = err ?: jset(a, "scenario_version", json_string(ra->version ? ra->version : ""));
+		err = err ?: jset(a, "message", json_string(ra->message ? ra->message : ""));
+		err = err ?: jset(a, "events_count", json_integer(ra->events_count));
+		err = err ?: jset(a, "start_at", json_string(ra->start_at ? ra->start_at : ""));
+		err = err ?: jset(a, "stop_at", json_string(ra->stop_at ? ra->stop_at : ""));
+		err = err ?: jset(a, "capacity", json_integer(ra->capacity));
+		err = err ?: jset(a, "leakspeed", json_string(ra->leakspeed ? ra->leakspeed : "0s"));
+		err = err ?: jset(a, "simulated", json_boolean(ra->simulated));
+		err = err ?: jset(a, "remediation", json_boolean(ra->remediation));
+		err = err ?: jset(a, "events", events_json(ra));
+		err = err ?: jset(a, "source", source_json(ra->srcs[i]));
+		err = err ?: jset(a, "decisions", json_null());
+		err = err ?: jset(a, "labels", json_null());
+		if (err) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+/* Go's %q-ish escaping used by the generated asserts: backslashes doubled, quotes escaped. */
+static void put_quoted(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void cs_overflow_write_asserts(const struct cs_event *ovf, int i, FILE *f)
+{
+	const struct cs_ralert *ra = ra_of(ovf);
+
+	if (!ra || !ra->nsrc)
+		return;
+	for (size_t k = 0; k < ra->nsrc; k++) {
+		const struct cs_source *s = ra->srcs[k];
+		static const char *const fields[] = { ".IP", ".Range", ".GetScope()", ".GetValue()" };
+		const char *vals[] = { s->ip, s->range, s->scope, s->value };
+
+		put_quoted(f, ra->keys[k]);
+		fprintf(f, " in results[%d].Overflow.GetSources()\n", i);
+		for (size_t j = 0; j < 4; j++) {
+			fprintf(f, "results[%d].Overflow.Sources[", i);
+			put_quoted(f, ra->keys[k]);
+			fprintf(f, "]%s == ", fields[j]);
+			put_quoted(f, vals[j] ? vals[j] : "");
+			fputc('\n', f);
+		}
+	}
+	for (size_t e = 0; e < ra->nevents; e++) {
+		for (size_t m = 0; m < ra->events[e].nmeta; m++) {
+			const struct cs_meta_item *it = &ra->events[e].meta[m];
+
+			if (!strcmp(it->key, "datasource_path")) {
+				const char *base = strrchr(it->value, '/');
+
+				fprintf(f, "basename(results[%d].Overflow.Alert.Events[%zu].GetMeta(", i, e);
+				put_quoted(f, it->key);
+				fprintf(f, ")) == ");
+				put_quoted(f, base ? base + 1 : it->value);
+			} else {
+				fprintf(f, "results[%d].Overflow.Alert.Events[%zu].GetMeta(", i, e);
+				put_quoted(f, it->key);
+				fprintf(f, ") == ");
+				put_quoted(f, it->value);
+			}
+			fputc('\n', f);
+		}
+	}
+	fprintf(f, "results[%d].Overflow.Alert.GetScenario() == ", i);
+	put_quoted(f, ra->scenario);
+	fprintf(f, "\nresults[%d].Overflow.Alert.Remediation == %s\n", i,
+		ra->remediation ? "true" : "false");
+	fprintf(f, "results[%d].Overflow.Alert.GetEventsCount() == %d\n", i, ra->events_count);
+}
+
+/*
+ * A postoverflow static writing into the alert (spec 7): "Overflow.Alert.Source.Value"
+ * and friends. The Source is shared by Sources[key] and every view of it, as
+ * upstream shares Scope/Value pointers, so the write shows through both; IP and
+ * the map key keep the original address.
+ */
+int cs_overflow_set_target(void *ovf, const char *path, const char *val, size_t len)
+{
+	struct cs_ralert *ra = ovf;
+	static const struct {
+		const char *name;
+		size_t off;
+	} src_fields[] = {
+		{ "Scope", offsetof(struct cs_source, scope) },
+		{ "Value", offsetof(struct cs_source, value) },
+		{ "IP", offsetof(struct cs_source, ip) },
+		{ "Range", offsetof(struct cs_source, range) },
+		{ "AsName", offsetof(struct cs_source, as_name) },
+		{ "AsNumber", offsetof(struct cs_source, as_number) },
+		{ "Cn", offsetof(struct cs_source, cn) },
+	}, alert_fields[] = {
+		{ "Scenario", offsetof(struct cs_ralert, scenario) },
+		{ "Message", offsetof(struct cs_ralert, message) },
+		{ "ScenarioHash", offsetof(struct cs_ralert, hash) },
+		{ "ScenarioVersion", offsetof(struct cs_ralert, version) },
+	};
+	char **field = NULL, *copy;
+
+	if (!strncmp(path, "evt.", 4))
+		path += 4;
+	if (strncmp(path, "Overflow.Alert.", 15))
+		return -ENOENT;
+	path += 15;
+	if (!strncmp(path, "Source.", 7)) {
+		if (!ra->nsrc)
+			return -ENOENT; /* Alert is nil: nothing to write into */
+		for (size_t i = 0; i < sizeof(src_fields) / sizeof(src_fields[0]); i++)
+			if (!strcmp(path + 7, src_fields[i].name))
+				field = (char **)((char *)ra->srcs[0] + src_fields[i].off);
+	} else {
+		for (size_t i = 0; i < sizeof(alert_fields) / sizeof(alert_fields[0]); i++)
+			if (!strcmp(path, alert_fields[i].name))
+				field = (char **)((char *)ra + alert_fields[i].off);
+	}
+	if (!field)
+		return -ENOENT;
+	copy = strndup(val ? val : "", val ? len : 0);
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}

@@ -1,0 +1,1407 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The bucket engine (hub-format.md 6.3-6.6, 7): partitions, the token bucket
+ * of leaky scenarios on event time, the processors (trigger, distinct,
+ * cancel_on, overflow_filter, blackhole, condition, bayesian), the alert built
+ * at overflow, postoverflows and reprocess.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bucket/bucket_int.h"
+#include "common/log.h"
+#include "common/strmap.h"
+
+#define NS 1000000000LL
+
+/* `debug: true` in a scenario lifts its traces to info level. */
+#define sc_trace(sc, fmt, ...)                                                                 \
+	log_msg((sc)->debug ? LOG_LVL_INFO : LOG_LVL_DEBUG, "%s: " fmt, (sc)->name, ##__VA_ARGS__)
+#define RFC3339 "2006-01-02T15:04:05Z07:00"
+
+/* A set of strings (distinct values of one instance). */
+struct strset {
+	char **slot;
+	size_t size, count;
+};
+
+struct cs_bucket {
+	struct cs_bucket *hnext;
+	struct cs_bucket *prev, *next; /* LRU */
+	struct cs_scenario *sc;
+	uint64_t h;
+	char *gkey;
+	/* token bucket (golang.org/x/time/rate semantics) */
+	double tokens;
+	int64_t t_last;
+	bool started;
+	/* times, as CrowdSec's First_ts / Last_ts / Ovflw_ts */
+	struct cs_time first, last, ovflw;
+	int64_t first_ns, last_ns;
+	int total;
+	/* queue: ring of the last qmax events */
+	struct cs_event **q;
+	size_t qhead, qlen, qmax;
+	struct strset distinct;
+	bool *guillotined;
+};
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static int64_t time_ns(const struct cs_time *t)
+{
+	return t->sec * NS + t->nsec;
+}
+
+static void strset_clear(struct strset *s)
+{
+	for (size_t i = 0; i < s->size; i++)
+		free(s->slot[i]);
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
+}
+
+/* 1 if added, 0 if already there, -ENOSPC at the cap, -ENOMEM. */
+static int strset_add(struct strset *s, const char *v, size_t cap)
+{
+	size_t i;
+
+	if ((s->count + 1) * 2 > s->size) {
+		size_t nsize = s->size ? s->size * 2 : 16;
+		char **ns = calloc(nsize, sizeof(*ns));
+
+		if (!ns)
+			return -ENOMEM;
+		for (size_t j = 0; j < s->size; j++) {
+			if (!s->slot[j])
+				continue;
+			i = fnv1a(0xcbf29ce484222325ULL, s->slot[j], strlen(s->slot[j])) & (nsize - 1);
+			while (ns[i])
+				i = (i + 1) & (nsize - 1);
+			ns[i] = s->slot[j];
+		}
+		free(s->slot);
+		s->slot = ns;
+		s->size = nsize;
+	}
+	i = fnv1a(0xcbf29ce484222325ULL, v, strlen(v)) & (s->size - 1);
+	while (s->slot[i]) {
+		if (!strcmp(s->slot[i], v))
+			return 0;
+		i = (i + 1) & (s->size - 1);
+	}
+	if (s->count >= cap)
+		return -ENOSPC;
+	s->slot[i] = strdup(v);
+	if (!s->slot[i])
+		return -ENOMEM;
+	s->count++;
+	return 1;
+}
+
+/* ---- expression host objects: `queue` and `leaky` ------------------------------------------- */
+
+static struct cs_event *q_at(const struct cs_bucket *bk, size_t i)
+{
+	return bk->q[(bk->qhead + i) % bk->qmax];
+}
+
+static int queue_list_len(struct expr_ctx *c, void *obj, int64_t *out)
+{
+	*out = (int64_t)((const struct cs_bucket *)obj)->qlen;
+	return 0;
+}
+
+static int queue_list_index(struct expr_ctx *c, void *obj, int64_t i, struct expr_value *out)
+{
+	*out = cs_event_value(q_at(obj, (size_t)i));
+	return 0;
+}
+
+static const struct expr_host_ops queue_list_ops = {
+	.name = "[]Event", .flags = EXPR_HOST_ARRAYLIKE,
+	.len = queue_list_len, .index = queue_list_index,
+};
+
+static int queue_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+{
+	const struct cs_bucket *bk = obj;
+
+	if (!strcmp(name, "Queue"))
+		return *out = expr_host(&queue_list_ops, obj), 0;
+	if (!strcmp(name, "L"))
+		return *out = expr_int((int64_t)bk->qmax - 1), 0;
+	return -ENOENT;
+}
+
+static const struct expr_field queue_fields[] = { { "Queue", NULL }, { "L", &expr_type_int },
+						  { NULL } };
+static const struct expr_host_ops queue_ops = {
+	.name = "Queue", .fields = queue_fields, .get = queue_get,
+};
+static const struct expr_type queue_type = { EXPR_HOST, NULL, &queue_ops };
+
+static struct expr_value time_value(const struct cs_time *t)
+{
+	if (cs_time_is_zero(t))
+		return expr_time(EXPR_TIME_ZERO, 0);
+	return expr_time(time_ns(t), t->off);
+}
+
+static int leaky_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+{
+	const struct cs_bucket *bk = obj;
+
+	if (!strcmp(name, "Name"))
+		return expr_string(bk->sc->name, out);
+	if (!strcmp(name, "Capacity"))
+		return *out = expr_int(bk->sc->capacity), 0;
+	if (!strcmp(name, "Total_count"))
+		return *out = expr_int(bk->total), 0;
+	if (!strcmp(name, "First_ts"))
+		return *out = time_value(&bk->first), 0;
+	if (!strcmp(name, "Last_ts"))
+		return *out = time_value(&bk->last), 0;
+	if (!strcmp(name, "Ovflw_ts"))
+		return *out = time_value(&bk->ovflw), 0;
+	if (!strcmp(name, "Leakspeed"))
+		return *out = expr_duration(bk->sc->leakspeed), 0;
+	if (!strcmp(name, "Duration"))
+		return *out = expr_duration(bk->sc->bucket_duration), 0;
+	if (!strcmp(name, "Queue"))
+		return *out = expr_host(&queue_ops, obj), 0;
+	return -ENOENT;
+}
+
+static const struct expr_field leaky_fields[] = {
+	{ "Name", &expr_type_string },	   { "Capacity", &expr_type_int },
+	{ "Total_count", &expr_type_int }, { "First_ts", &expr_type_time },
+	{ "Last_ts", &expr_type_time },	   { "Ovflw_ts", &expr_type_time },
+	{ "Leakspeed", &expr_type_duration }, { "Duration", &expr_type_duration },
+	{ "Queue", &queue_type },	   { NULL },
+};
+static const struct expr_host_ops leaky_ops = {
+	.name = "Leaky", .fields = leaky_fields, .get = leaky_get,
+};
+static const struct expr_type leaky_type = { EXPR_HOST, NULL, &leaky_ops };
+
+/* ---- engine setup ------------------------------------------------------------------------- */
+
+int cs_buckets_new(const struct cs_bucket_opts *opts, struct cs_buckets **out)
+{
+	struct cs_buckets *b = calloc(1, sizeof(*b));
+	int err = -ENOMEM;
+
+	*out = NULL;
+	if (!b)
+		return -ENOMEM;
+	if (opts)
+		b->o = *opts;
+	if (!b->o.max_buckets)
+		b->o.max_buckets = CS_BUCKET_DEFAULT_MAX_BUCKETS;
+	if (!b->o.max_blackhole)
+		b->o.max_blackhole = CS_BUCKET_DEFAULT_MAX_BLACKHOLE;
+	if (!b->o.max_distinct)
+		b->o.max_distinct = CS_BUCKET_DEFAULT_MAX_DISTINCT;
+	if (!b->o.max_queue)
+		b->o.max_queue = CS_BUCKET_DEFAULT_MAX_QUEUE;
+	if (!b->o.max_events)
+		b->o.max_events = CS_BUCKET_DEFAULT_MAX_EVENTS;
+	if (!b->o.max_reprocess_depth)
+		b->o.max_reprocess_depth = CS_BUCKET_DEFAULT_MAX_REPROCESS;
+	if (b->o.data_dir)
+		expr_data_set_dir(b->o.data_dir);
+	b->tab_size = 1024;
+	b->tab = calloc(b->tab_size, sizeof(*b->tab));
+	b->env = expr_env_new();
+	if (!b->tab || !b->env)
+		goto err;
+	/* Slots follow enum { VAR_EVT, VAR_QUEUE, VAR_LEAKY, VAR_SIGNAL }. */
+	if (expr_env_add_var(b->env, "evt", &cs_event_expr_type) != VAR_EVT ||
+	    expr_env_add_var(b->env, "queue", &queue_type) != VAR_QUEUE ||
+	    expr_env_add_var(b->env, "leaky", &leaky_type) != VAR_LEAKY ||
+	    expr_env_add_var(b->env, "signal", &cs_ralert_expr_type) != VAR_SIGNAL)
+		goto err;
+	err = expr_env_add_helpers(b->env, EXPR_HELPERS_CROWDSEC);
+	if (!err && b->o.setup_env)
+		err = b->o.setup_env(b->env, b->o.setup_arg);
+	if (err)
+		goto err;
+	*out = b;
+	return 0;
+err:
+	cs_buckets_free(b);
+	return err;
+}
+
+static void bucket_free(struct cs_bucket *bk)
+{
+	if (!bk)
+		return;
+	for (size_t i = 0; i < bk->qlen; i++)
+		cs_event_free(q_at(bk, i));
+	free(bk->q);
+	strset_clear(&bk->distinct);
+	free(bk->guillotined);
+	free(bk->gkey);
+	free(bk);
+}
+
+/* Unlink from the hash table and the LRU list, then free. */
+static void bucket_remove(struct cs_buckets *b, struct cs_bucket *bk)
+{
+	struct cs_bucket **pp = &b->tab[bk->h & (b->tab_size - 1)];
+
+	while (*pp && *pp != bk)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = bk->hnext;
+	if (bk->prev)
+		bk->prev->next = bk->next;
+	else
+		b->lru_head = bk->next;
+	if (bk->next)
+		bk->next->prev = bk->prev;
+	else
+		b->lru_tail = bk->prev;
+	b->count--;
+	b->queued -= bk->qlen;
+	bucket_free(bk);
+}
+
+static void lru_touch(struct cs_buckets *b, struct cs_bucket *bk)
+{
+	if (b->lru_tail == bk)
+		return;
+	if (bk->prev)
+		bk->prev->next = bk->next;
+	else if (b->lru_head == bk)
+		b->lru_head = bk->next;
+	if (bk->next)
+		bk->next->prev = bk->prev;
+	bk->prev = b->lru_tail;
+	bk->next = NULL;
+	if (b->lru_tail)
+		b->lru_tail->next = bk;
+	b->lru_tail = bk;
+	if (!b->lru_head)
+		b->lru_head = bk;
+}
+
+void cs_buckets_flush(struct cs_buckets *b)
+{
+	while (b && b->lru_head)
+		bucket_remove(b, b->lru_head);
+}
+
+void cs_buckets_free(struct cs_buckets *b)
+{
+	if (!b)
+		return;
+	cs_buckets_flush(b);
+	free(b->tab);
+	for (size_t i = 0; i < b->npending; i++)
+		cs_event_free(b->pending[i]);
+	free(b->pending);
+	free(b->pending_depth);
+	for (size_t i = 0; i < b->nsc; i++)
+		cs_scenario_free(b->sc[i]);
+	free(b->sc);
+	expr_env_free(b->env);
+	free(b);
+}
+
+int cs_buckets_load_string(struct cs_buckets *b, const char *name, const char *yaml)
+{
+	return cs_scenarios_load(b, name, yaml, strlen(yaml), NULL);
+}
+
+int cs_buckets_load_file(struct cs_buckets *b, const char *path, const char *version)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t len = 0;
+	int err;
+
+	if (!f) {
+		err = -errno;
+		snprintf(b->err, sizeof(b->err), "%s: %s", path, strerror(errno));
+		return err;
+	}
+	/* Scenario files are small; read whole so the hash covers exactly the file. */
+	{
+		FILE *m = open_memstream(&text, &len);
+		char buf[8192];
+		size_t n;
+
+		if (!m) {
+			fclose(f);
+			return -ENOMEM;
+		}
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			fwrite(buf, 1, n, m);
+		fclose(m);
+	}
+	fclose(f);
+	if (!text)
+		return -ENOMEM;
+	err = cs_scenarios_load(b, path, text, len, version);
+	free(text);
+	return err;
+}
+
+static int yaml_name(const struct dirent *de)
+{
+	size_t l = strlen(de->d_name);
+
+	return de->d_name[0] != '.' &&
+	       ((l > 5 && !strcmp(de->d_name + l - 5, ".yaml")) ||
+		(l > 4 && !strcmp(de->d_name + l - 4, ".yml")));
+}
+
+int cs_buckets_load_dir(struct cs_buckets *b, const char *dir)
+{
+	struct dirent **list = NULL;
+	char path[4096];
+	int n, err = 0;
+
+	n = scandir(dir, &list, yaml_name, alphasort);
+	if (n < 0) {
+		err = -errno;
+		snprintf(b->err, sizeof(b->err), "%s: %s", dir, strerror(errno));
+		return err;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!err) {
+			if (snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name) >=
+			    (int)sizeof(path))
+				err = -ENAMETOOLONG;
+			else
+				err = cs_buckets_load_file(b, path, NULL);
+		}
+		free(list[i]);
+	}
+	free(list);
+	return err;
+}
+
+const char *cs_buckets_last_error(const struct cs_buckets *b)
+{
+	return b->err;
+}
+
+size_t cs_buckets_nscenarios(const struct cs_buckets *b)
+{
+	return b->nsc;
+}
+
+const char *cs_buckets_scenario_name(const struct cs_buckets *b, size_t i)
+{
+	return i < b->nsc ? b->sc[i]->name : NULL;
+}
+
+void cs_buckets_get_stats(const struct cs_buckets *b, struct cs_bucket_stats *st)
+{
+	*st = b->st;
+	st->live = b->count;
+	st->queued = b->queued;
+}
+
+/* ---- time ------------------------------------------------------------------------------ */
+
+static void now_live(struct cs_buckets *b, struct cs_time *t)
+{
+	if (b->o.clock)
+		b->o.clock(t, b->o.clock_arg);
+	else
+		cs_time_now(t);
+}
+
+/* The time an event is poured at: its MarshaledTime in replay, the clock live. */
+static int event_time(struct cs_buckets *b, const struct cs_event *evt, struct cs_time *t)
+{
+	bool has_year;
+
+	if (b->o.mode == CS_BUCKET_LIVE) {
+		now_live(b, t);
+		return 0;
+	}
+	if (!evt->marshaled_time || !evt->marshaled_time[0] ||
+	    cs_time_parse_layout(RFC3339, evt->marshaled_time, t, &has_year)) {
+		b->st.bad_time++;
+		log_warn("event without a usable MarshaledTime (%s): cannot be poured in replay",
+			 evt->marshaled_time ? evt->marshaled_time : "");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- evaluation helpers ---------------------------------------------------------------------- */
+
+static int eval(struct cs_buckets *b, const struct expr_prog *p, const struct cs_event *evt,
+		struct cs_bucket *bk, struct cs_ralert *signal, struct expr_value *out)
+{
+	struct expr_value vars[NVARS];
+	struct expr_error e = { 0 };
+	int err;
+
+	vars[VAR_EVT] = evt ? cs_event_value((struct cs_event *)evt) : expr_nil();
+	vars[VAR_QUEUE] = bk ? expr_host(&queue_ops, bk) : expr_nil();
+	vars[VAR_LEAKY] = bk ? expr_host(&leaky_ops, bk) : expr_nil();
+	vars[VAR_SIGNAL] = signal ? expr_host(&cs_ralert_expr_ops, signal) : expr_nil();
+	err = expr_eval(p, vars, NULL, out, &e);
+	if (err && err != -ENOMEM) {
+		b->st.errors++;
+		log_debug("expression '%s': %s", expr_prog_source(p), e.msg);
+	}
+	return err;
+}
+
+/* -1 on error, else 0/1; a non-bool result is reported as -1 too. */
+static int eval_bool(struct cs_buckets *b, const struct expr_prog *p, const struct cs_event *evt,
+		     struct cs_bucket *bk, struct cs_ralert *signal)
+{
+	struct expr_value v = expr_nil();
+	int rc;
+
+	if (eval(b, p, evt, bk, signal, &v))
+		return -1;
+	rc = v.kind == EXPR_BOOL ? v.b : -1;
+	expr_value_release(&v);
+	return rc;
+}
+
+/* ---- sources (SourceFromEvent / alertFormatSource) ---------------------------------------------- */
+
+static bool valid_ip(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* net.ParseCIDR + IPNet.String(): the network address / prefix length. */
+static int normalise_cidr(const char *s, char *out, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN + 8], txt[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	unsigned char buf[16];
+	int fam, bits, plen;
+	char *end;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(addr))
+		return -EINVAL;
+	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - s), s);
+	fam = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	bits = fam == AF_INET ? 32 : 128;
+	if (inet_pton(fam, addr, buf) != 1 || !slash[1])
+		return -EINVAL;
+	plen = (int)strtol(slash + 1, &end, 10);
+	if (*end || plen < 0 || plen > bits || (slash[1] == '0' && slash[2]))
+		return -EINVAL;
+	for (int i = 0; i < bits / 8; i++) {
+		int keep = plen - 8 * i;
+
+		if (keep <= 0)
+			buf[i] = 0;
+		else if (keep < 8)
+			buf[i] &= (unsigned char)(0xff << (8 - keep));
+	}
+	inet_ntop(fam, buf, txt, sizeof(txt));
+	snprintf(out, len, "%s/%d", txt, plen);
+	return 0;
+}
+
+/* Value of scope.expression on evt as a string ("" for a non-string). */
+static int scope_value(struct cs_buckets *b, struct cs_scenario *sc, const struct cs_event *evt,
+		       char **out)
+{
+	struct expr_value v = expr_nil();
+	int err = eval(b, sc->scope_expr, evt, NULL, NULL, &v);
+
+	if (err)
+		return err;
+	*out = strdup(v.kind == EXPR_STRING ? expr_str_cstr(&v) : "");
+	expr_value_release(&v);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int add_src_key(struct cs_ralert *ra, char **scope_seen, const char *key,
+		       struct cs_source *src)
+{
+	if (!*scope_seen) {
+		*scope_seen = strdup(src->scope);
+		if (!*scope_seen) {
+			cs_source_free(src);
+			return -ENOMEM;
+		}
+	} else if (strcmp(*scope_seen, src->scope)) {
+		log_warn("event has multiple source types : %s != %s", src->scope, *scope_seen);
+		cs_source_free(src);
+		return -EINVAL;
+	}
+	return cs_ralert_add_source(ra, key, src);
+}
+
+static int add_src(struct cs_ralert *ra, char **scope_seen, struct cs_source *src)
+{
+	return add_src_key(ra, scope_seen, src->value, src);
+}
+
+static int sources_from_overflow(struct cs_buckets *b, struct cs_scenario *sc,
+				 const struct cs_event *evt, struct cs_ralert *ra, char **seen)
+{
+	const struct cs_ralert *o = evt->overflow_ops == &cs_ralert_ops ? evt->overflow : NULL;
+
+	for (size_t i = 0; o && i < o->nsrc; i++) {
+		const struct cs_source *v = o->srcs[i];
+		struct cs_source *src;
+		int err;
+
+		if (!strcmp(sc->scope, v->scope ? v->scope : "")) {
+			/* same scope: reused as is, under its original key */
+			src = cs_source_dup(v);
+			if (!src)
+				return -ENOMEM;
+			err = add_src_key(ra, seen, o->keys[i], src);
+			if (err)
+				return err;
+			continue;
+		}
+		if (strcmp(sc->scope, "Range")) {
+			log_warn("bucket %s requires scope %s, but can't extrapolate from %s (%s)",
+				 sc->name, sc->scope, v->scope, v->value);
+			continue;
+		}
+		if (strcmp(v->scope ? v->scope : "", "Ip"))
+			continue; /* only Ip sources have a range to offer */
+		src = cs_source_dup(v);
+		if (!src)
+			return -ENOMEM;
+		free(src->ip); /* a derived Range source carries no IP */
+		free(src->scope);
+		free(src->value);
+		src->ip = strdup("");
+		src->scope = strdup(sc->scope);
+		src->value = NULL;
+		if (sc->scope_expr)
+			err = scope_value(b, sc, evt, &src->value);
+		else
+			err = (src->value = strdup(src->range)) ? 0 : -ENOMEM;
+		if (err || !src->ip || !src->scope) {
+			cs_source_free(src);
+			if (err == -ENOMEM || !src->ip || !src->scope)
+				return -ENOMEM;
+			return err;
+		}
+		if (!*src->value) {
+			log_warn("bucket %s requires scope Range, but %s has no range", sc->name,
+				 v->value);
+			cs_source_free(src);
+			continue;
+		}
+		err = add_src(ra, seen, src);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int source_from_log(struct cs_buckets *b, struct cs_scenario *sc, const struct cs_event *evt,
+			   struct cs_ralert *ra, char **seen)
+{
+	struct cs_source *src = cs_source_new();
+	const char *ip, *v;
+	char net[INET6_ADDRSTRLEN + 8] = "";
+	int err = -ENOMEM;
+
+	if (!src)
+		return -ENOMEM;
+	src->scope = strdup(sc->scope);
+	if (!src->scope)
+		goto err;
+	if (strcmp(sc->scope, "Ip") && strcmp(sc->scope, "Range")) {
+		src->ip = strdup("");
+		src->range = strdup("");
+		err = scope_value(b, sc, evt, &src->value);
+		if (err || !src->ip || !src->range)
+			goto err;
+		return add_src(ra, seen, src);
+	}
+	ip = strmap_get(evt->meta, "source_ip");
+	if (!ip) {
+		log_warn("%s: scope is %s but Meta[source_ip] doesn't exist", sc->name, sc->scope);
+		err = -EINVAL;
+		goto err;
+	}
+	if (!valid_ip(ip)) {
+		log_warn("%s: scope is %s but '%s' isn't a valid ip", sc->name, sc->scope, ip);
+		err = -EINVAL;
+		goto err;
+	}
+	src->ip = strdup(ip);
+	if ((v = strmap_get(evt->enriched, "ASNumber")) || (v = strmap_get(evt->enriched, "ASNNumber")))
+		src->as_number = strdup(v);
+	if ((v = strmap_get(evt->enriched, "IsoCode")))
+		src->cn = strdup(v);
+	if ((v = strmap_get(evt->enriched, "ASNOrg")))
+		src->as_name = strdup(v);
+	if ((v = strmap_get(evt->enriched, "Latitude")))
+		src->lat = strtof(v, NULL);
+	if ((v = strmap_get(evt->enriched, "Longitude")))
+		src->lon = strtof(v, NULL);
+	if ((v = strmap_get(evt->meta, "SourceRange")) && *v &&
+	    normalise_cidr(v, net, sizeof(net))) {
+		log_warn("%s: declared range %s of %s can't be parsed", sc->name, v, ip);
+		err = -EINVAL;
+		goto err;
+	}
+	src->range = strdup(net);
+	if (!strcmp(sc->scope, "Ip"))
+		src->value = strdup(ip);
+	else if (sc->scope_expr) {
+		err = scope_value(b, sc, evt, &src->value);
+		if (err)
+			goto err;
+	} else
+		src->value = strdup(net);
+	if (!src->ip || !src->range || !src->value)
+		goto err;
+	return add_src(ra, seen, src);
+err:
+	cs_source_free(src);
+	return err;
+}
+
+/* ---- the alert (NewAlert) ------------------------------------------------------------------------- */
+
+static bool is_simulated(struct cs_buckets *b, const char *name)
+{
+	bool listed = false;
+
+	for (const char *const *s = b->o.simulated; s && *s && !listed; s++)
+		listed = !strcmp(*s, name);
+	/* simulation: on => the list holds exclusions; off => the list holds inclusions */
+	return b->o.simulation_default ? !listed : listed;
+}
+
+static int build_alert(struct cs_buckets *b, struct cs_bucket *bk, struct cs_ralert **out)
+{
+	struct cs_scenario *sc = bk->sc;
+	struct cs_ralert *ra = cs_ralert_new();
+	char ts[CS_TIME_STRLEN], last[96], dur[32], key[41], *seen = NULL, *mk = NULL;
+	size_t mklen;
+	FILE *m;
+	int err = -ENOMEM;
+
+	*out = ra;
+	if (!ra)
+		return -ENOMEM;
+	/* Mapkey: sha1(filter \0 groupby \0 name), only for display. */
+	m = open_memstream(&mk, &mklen);
+	if (!m)
+		return -ENOMEM;
+	fprintf(m, "%s%c%s%c%s", sc->filter_src, 0, bk->gkey, 0, sc->name);
+	fclose(m);
+	if (!mk)
+		return -ENOMEM;
+	cs_sha1_hex(mk, mklen, key);
+	free(mk);
+	ra->mapkey = strdup(key);
+	ra->scenario = strdup(sc->name);
+	ra->hash = strdup(sc->hash);
+	ra->version = strdup(sc->version);
+	ra->leakspeed = strdup(sc->leakspeed_text);
+	cs_time_format(&bk->first, ts, sizeof(ts));
+	ra->start_at = strdup(ts);
+	cs_time_format(&bk->ovflw, ts, sizeof(ts));
+	ra->stop_at = strdup(ts);
+	ra->capacity = sc->capacity;
+	ra->events_count = bk->total;
+	ra->simulated = is_simulated(b, sc->name);
+	ra->remediation = sc->remediation;
+	ra->reprocess = sc->reprocess;
+	if (!ra->mapkey || !ra->scenario || !ra->hash || !ra->version || !ra->leakspeed ||
+	    !ra->start_at || !ra->stop_at)
+		return -ENOMEM;
+	for (size_t i = 0; i < bk->qlen; i++) {
+		struct cs_event *e = q_at(bk, i);
+
+		if (e->type == CS_EVT_OVFLW)
+			err = sources_from_overflow(b, sc, e, ra, &seen);
+		else
+			err = source_from_log(b, sc, e, ra, &seen);
+		if (err)
+			goto out;
+	}
+	for (size_t i = 0; i < bk->qlen; i++) {
+		struct cs_event *e = q_at(bk, i);
+
+		/*
+		 * EventsFromQueue skips events without a Meta map; upstream's overflow
+		 * events get an empty one from the postoverflow Parse() before being
+		 * reprocessed, so they appear here with no meta, like ours.
+		 */
+		if (!e->meta)
+			continue;
+		err = cs_ralert_add_event(ra, e);
+		if (err)
+			goto out;
+	}
+	expr_format_duration(time_ns(&bk->ovflw) - time_ns(&bk->first), dur, sizeof(dur));
+	cs_time_go_string(&bk->last, last, sizeof(last));
+	if (ra->nsrc > 1)
+		err = asprintf(&ra->message, "%s %zu sources performed '%s' (%d events over %s) at %s",
+			       seen, ra->nsrc, sc->name, bk->total, dur, last);
+	else
+		err = asprintf(&ra->message, "%s %s performed '%s' (%d events over %s) at %s",
+			       seen ? seen : "", ra->nsrc ? ra->keys[0] : "UNKNOWN", sc->name,
+			       bk->total, dur, last);
+	err = err < 0 ? -ENOMEM : 0;
+out:
+	free(seen);
+	return err;
+}
+
+/* ---- blackhole ------------------------------------------------------------------------------------ */
+
+static void bh_unlink_fifo(struct cs_scenario *sc, struct bh_entry *e)
+{
+	if (e->fprev)
+		e->fprev->fnext = e->fnext;
+	else
+		sc->bh_head = e->fnext;
+	if (e->fnext)
+		e->fnext->fprev = e->fprev;
+	else
+		sc->bh_tail = e->fprev;
+	e->fprev = e->fnext = NULL;
+}
+
+static void bh_push_fifo(struct cs_scenario *sc, struct bh_entry *e)
+{
+	e->fprev = sc->bh_tail;
+	e->fnext = NULL;
+	if (sc->bh_tail)
+		sc->bh_tail->fnext = e;
+	else
+		sc->bh_head = e;
+	sc->bh_tail = e;
+}
+
+static void bh_delete(struct cs_scenario *sc, struct bh_entry *e)
+{
+	struct bh_entry **pp = &sc->bh[e->h & (sc->bh_size - 1)];
+
+	while (*pp && *pp != e)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = e->next;
+	bh_unlink_fifo(sc, e);
+	free(e);
+	sc->bh_count--;
+}
+
+/* Drop entries whose expiry is not after `now` (they no longer hide anything). */
+static void bh_purge(struct cs_scenario *sc, int64_t now)
+{
+	while (sc->bh_head && sc->bh_head->expiry <= now)
+		bh_delete(sc, sc->bh_head);
+}
+
+static int bh_grow(struct cs_scenario *sc)
+{
+	size_t nsize = sc->bh_size ? sc->bh_size * 2 : 256;
+	struct bh_entry **nt = calloc(nsize, sizeof(*nt));
+
+	if (!nt)
+		return -ENOMEM;
+	for (struct bh_entry *e = sc->bh_head; e; e = e->fnext) {
+		e->next = nt[e->h & (nsize - 1)];
+		nt[e->h & (nsize - 1)] = e;
+	}
+	free(sc->bh);
+	sc->bh = nt;
+	sc->bh_size = nsize;
+	return 0;
+}
+
+/*
+ * Upstream keeps a list of (partition, expiry) per scenario: at each overflow
+ * a partition with an entry expiring after the overflow time is suppressed,
+ * else it goes out and gets an entry. Sets *hidden when suppressed.
+ */
+static int blackhole_check(struct cs_buckets *b, struct cs_scenario *sc, const char *key,
+			   int64_t ovflw, bool *hidden)
+{
+	uint64_t h = fnv1a(0xcbf29ce484222325ULL, key, strlen(key));
+	struct bh_entry *e = NULL;
+
+	*hidden = false;
+	bh_purge(sc, ovflw);
+	if ((!sc->bh || sc->bh_count >= sc->bh_size) && sc->bh_size < (1u << 24) && bh_grow(sc))
+		return -ENOMEM;
+	for (e = sc->bh[h & (sc->bh_size - 1)]; e; e = e->next)
+		if (e->h == h && !strcmp(e->key, key))
+			break;
+	if (e && e->expiry > ovflw) {
+		*hidden = true;
+		return 0;
+	}
+	if (e) {
+		/* expired but not purged yet (out-of-order times): re-arm it */
+		e->expiry = ovflw + sc->blackhole;
+		bh_unlink_fifo(sc, e);
+		bh_push_fifo(sc, e);
+		return 0;
+	}
+	if (sc->bh_count >= b->o.max_blackhole)
+		bh_delete(sc, sc->bh_head); /* full of live entries: forget the oldest */
+	e = malloc(sizeof(*e) + strlen(key) + 1);
+	if (!e)
+		return -ENOMEM;
+	strcpy(e->key, key);
+	e->h = h;
+	e->expiry = ovflw + sc->blackhole;
+	e->next = sc->bh[h & (sc->bh_size - 1)];
+	sc->bh[h & (sc->bh_size - 1)] = e;
+	bh_push_fifo(sc, e);
+	sc->bh_count++;
+	return 0;
+}
+
+/* ---- overflow delivery ------------------------------------------------------------------------------ */
+
+static int push_pending(struct cs_buckets *b, struct cs_event *evt, unsigned int depth)
+{
+	if (b->npending == b->pending_cap) {
+		size_t ncap = b->pending_cap ? b->pending_cap * 2 : 8;
+		struct cs_event **p = realloc(b->pending, ncap * sizeof(*p));
+		unsigned int *d;
+
+		if (!p)
+			return -ENOMEM;
+		b->pending = p;
+		d = realloc(b->pending_depth, ncap * sizeof(*d));
+		if (!d)
+			return -ENOMEM;
+		b->pending_depth = d;
+		b->pending_cap = ncap;
+	}
+	b->pending[b->npending] = evt;
+	b->pending_depth[b->npending++] = depth;
+	return 0;
+}
+
+static int deliver(struct cs_buckets *b, struct cs_ralert *ra, const struct cs_time *ovflw,
+		   unsigned int depth)
+{
+	struct cs_event *evt = NULL;
+	char ts[CS_TIME_STRLEN];
+	int err;
+
+	err = cs_event_new(&evt);
+	if (err) {
+		cs_ralert_put(ra);
+		return err;
+	}
+	evt->type = CS_EVT_OVFLW;
+	evt->expect_mode = CS_MODE_LIVE;
+	evt->overflow = ra;
+	evt->overflow_ops = &cs_ralert_ops;
+	evt->time = *ovflw;
+	cs_time_format(ovflw, ts, sizeof(ts));
+	err = cs_event_set_str(&evt->marshaled_time, ts);
+	if (!err && b->o.postoverflows) {
+		/* The stage success rule does not drop overflows (spec 7): ignore Process. */
+		err = cs_parse(b->o.postoverflows, evt, b->o.post_observer, b->o.post_observer_arg);
+		if (err && err != -ENOMEM) {
+			log_warn("%s: postoverflow error: %s", ra->scenario, strerror(-err));
+			err = 0;
+		}
+		if (evt->whitelisted)
+			ra->whitelisted = true;
+	}
+	b->st.overflows += !err;
+	if (!err && b->o.on_overflow)
+		err = b->o.on_overflow(evt, b->o.arg);
+	if (!err && !ra->whitelisted && b->o.on_alert) {
+		json_t *j = cs_overflow_to_json(evt);
+
+		err = j ? b->o.on_alert(j, b->o.arg) : -ENOMEM;
+		json_decref(j);
+	}
+	if (!err && !ra->whitelisted && ra->reprocess) {
+		if (depth + 1 >= b->o.max_reprocess_depth) {
+			log_warn("%s: reprocess depth %u reached, overflow not poured again",
+				 ra->scenario, depth + 1);
+		} else {
+			err = push_pending(b, evt, depth + 1);
+			if (!err)
+				return 0;
+		}
+	}
+	cs_event_free(evt);
+	return err;
+}
+
+/* The instance overflowed at bk->ovflw: build, filter, blackhole, deliver. Frees bk. */
+static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int depth)
+{
+	struct cs_scenario *sc = bk->sc;
+	struct cs_ralert *ra = NULL;
+	struct cs_time ovflw = bk->ovflw;
+	bool discard = false, hidden = false;
+	int err;
+
+	err = build_alert(b, bk, &ra);
+	if (err == -ENOMEM)
+		goto out;
+	if (err) {
+		/* no alert, but the processors still run (the blackhole records it) */
+		b->st.errors++;
+		discard = true;
+		err = 0;
+	}
+	if (sc->overflow_filter) {
+		int rc = eval_bool(b, sc->overflow_filter, NULL, bk, ra);
+
+		if (rc == 0) {
+			sc_trace(sc, "overflow discarded by overflow_filter");
+			b->st.blackholed++;
+			goto out;
+		}
+	}
+	if (sc->blackhole) {
+		err = blackhole_check(b, sc, ra->mapkey, time_ns(&ovflw), &hidden);
+		if (err)
+			goto out;
+		if (hidden) {
+			sc_trace(sc, "overflow of %s blackholed", bk->gkey);
+			b->st.blackholed++;
+			goto out;
+		}
+	}
+	if (discard || !ra->nsrc)
+		goto out;
+	sc_trace(sc, "overflow of '%s': %s", bk->gkey, ra->message);
+	bucket_remove(b, bk);
+	return deliver(b, ra, &ovflw, depth);
+out:
+	cs_ralert_put(ra);
+	bucket_remove(b, bk);
+	return err;
+}
+
+/* ---- pouring ---------------------------------------------------------------------------------------- */
+
+static int queue_add(struct cs_buckets *b, struct cs_bucket *bk, const struct cs_event *evt)
+{
+	struct cs_event *copy;
+	int err = cs_event_dup(evt, &copy);
+
+	if (err)
+		return err;
+	if (bk->qlen == bk->qmax) {
+		cs_event_free(bk->q[bk->qhead]);
+		bk->q[bk->qhead] = copy;
+		bk->qhead = (bk->qhead + 1) % bk->qmax;
+		return 0;
+	}
+	bk->q[(bk->qhead + bk->qlen++) % bk->qmax] = copy;
+	b->queued++;
+	/* Over the global budget: forget the least recently touched instances. */
+	while (b->queued > b->o.max_events && b->lru_head && b->lru_head != bk) {
+		b->st.evicted++;
+		bucket_remove(b, b->lru_head);
+	}
+	return 0;
+}
+
+/*
+ * golang.org/x/time/rate (CrowdSec pins a fork of v0.13), reproduced step by
+ * step because float rounding decides the boundary cases: limit = 1/leakspeed
+ * per second, burst = capacity, Allow(t) = reserveN(t, 1, 0).ok.
+ */
+static double tokens_from_duration(double limit, int64_t d)
+{
+	/* whole seconds and the rest apart, to limit rounding (golang.org/issues/34861) */
+	return (double)(d / NS) * limit + (double)(d % NS) * limit / 1e9;
+}
+
+static int64_t duration_from_tokens(double limit, double tokens)
+{
+	double ns = (tokens / limit) * 1e9;
+
+	return ns > 9.2e18 ? INT64_MAX : (int64_t)ns;
+}
+
+static bool limiter_allow(struct cs_bucket *bk, int64_t t)
+{
+	int64_t ls = bk->sc->leakspeed;
+	double limit = 1.0 / ((double)(ls / NS) + (double)(ls % NS) / 1e9);
+	double burst = bk->sc->capacity, tokens;
+	int64_t last = bk->t_last;
+
+	if (!bk->started) {
+		/* a new limiter: last is the zero time, the elapsed time saturates: full */
+		bk->started = true;
+		bk->tokens = burst;
+		last = t;
+	}
+	/* advance(): a time before the last update refills nothing */
+	if (t < last)
+		last = t;
+	tokens = bk->tokens + tokens_from_duration(limit, t - last);
+	if (tokens > burst)
+		tokens = burst;
+	tokens -= 1;
+	/* ok when the wait for the missing fraction rounds down to 0 ns */
+	if (burst < 1 || (tokens < 0 && duration_from_tokens(limit, -tokens) > 0))
+		return false; /* state unchanged */
+	bk->t_last = t;
+	bk->tokens = tokens;
+	return true;
+}
+
+static struct cs_bucket *bucket_find(struct cs_buckets *b, struct cs_scenario *sc, uint64_t h,
+				     const char *g)
+{
+	for (struct cs_bucket *bk = b->tab[h & (b->tab_size - 1)]; bk; bk = bk->hnext)
+		if (bk->h == h && bk->sc == sc && !strcmp(bk->gkey, g))
+			return bk;
+	return NULL;
+}
+
+static int tab_grow(struct cs_buckets *b)
+{
+	size_t nsize = b->tab_size * 2;
+	struct cs_bucket **nt = calloc(nsize, sizeof(*nt));
+
+	if (!nt)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->tab_size; i++) {
+		struct cs_bucket *bk = b->tab[i], *n;
+
+		for (; bk; bk = n) {
+			n = bk->hnext;
+			bk->hnext = nt[bk->h & (nsize - 1)];
+			nt[bk->h & (nsize - 1)] = bk;
+		}
+	}
+	free(b->tab);
+	b->tab = nt;
+	b->tab_size = nsize;
+	return 0;
+}
+
+static int bucket_create(struct cs_buckets *b, struct cs_scenario *sc, uint64_t h, const char *g,
+			 struct cs_bucket **out)
+{
+	struct cs_bucket *bk;
+	size_t L;
+
+	if (b->count >= b->o.max_buckets) {
+		/* A flood of new partitions: forget the least recently touched one. */
+		b->st.evicted++;
+		bucket_remove(b, b->lru_head);
+	}
+	if (b->count + 1 > b->tab_size && b->tab_size < (1u << 26) && tab_grow(b))
+		return -ENOMEM;
+	bk = calloc(1, sizeof(*bk));
+	if (!bk)
+		return -ENOMEM;
+	/* Queue size (NewLeaky): capacity, or cache_size when smaller or unbounded. */
+	L = sc->capacity >= 0 ? (size_t)sc->capacity : b->o.max_queue - 1;
+	if (sc->cache_size > 0 && (sc->cache_size <= sc->capacity || sc->capacity == -1))
+		L = (size_t)sc->cache_size;
+	if (L + 1 > b->o.max_queue)
+		L = b->o.max_queue - 1;
+	bk->qmax = L + 1;
+	bk->q = calloc(bk->qmax, sizeof(*bk->q));
+	bk->gkey = strdup(g);
+	if (sc->nbconds)
+		bk->guillotined = calloc(sc->nbconds, sizeof(bool));
+	if (!bk->q || !bk->gkey || (sc->nbconds && !bk->guillotined)) {
+		bucket_free(bk);
+		return -ENOMEM;
+	}
+	bk->sc = sc;
+	bk->h = h;
+	bk->hnext = b->tab[h & (b->tab_size - 1)];
+	b->tab[h & (b->tab_size - 1)] = bk;
+	b->count++;
+	lru_touch(b, bk);
+	*out = bk;
+	return 0;
+}
+
+static float bayes_update(float prior, float pe, float pb)
+{
+	float num = pe * prior;
+
+	return num / (num + pb * (1 - prior));
+}
+
+/*
+ * Pour evt at time t into bk (processors, then the type's arithmetic).
+ * Returns 0 or a delivery error; bk may be freed (overflow, cancel).
+ */
+static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs_event *evt,
+		     const struct cs_time *t, unsigned int depth)
+{
+	struct cs_scenario *sc = bk->sc;
+	int64_t tn = time_ns(t);
+	int err, rc;
+
+	lru_touch(b, bk);
+	if (sc->type == CS_BT_TRIGGER) {
+		/* The trigger processor runs first and ends the pour. */
+		bk->first = bk->last = bk->ovflw = *t;
+		bk->first_ns = bk->last_ns = tn;
+		bk->total = 1;
+		err = queue_add(b, bk, evt);
+		if (err)
+			return err;
+		b->st.poured++;
+		return overflow(b, bk, depth);
+	}
+	if (sc->distinct) {
+		struct expr_value v = expr_nil();
+
+		/* evaluation error: the event goes through; non-string counts as "" */
+		if (!eval(b, sc->distinct, evt, NULL, NULL, &v)) {
+			rc = strset_add(&bk->distinct, v.kind == EXPR_STRING ? expr_str_cstr(&v) : "",
+					b->o.max_distinct);
+			expr_value_release(&v);
+			if (rc == -ENOMEM)
+				return rc;
+			if (rc <= 0)
+				return 0; /* seen already (or the set is full): not poured */
+		}
+	}
+	if (sc->cancel_on && eval_bool(b, sc->cancel_on, evt, NULL, NULL) == 1) {
+		sc_trace(sc, "cancel_on matched, instance '%s' destroyed", bk->gkey);
+		b->st.cancelled++;
+		bucket_remove(b, bk);
+		return 0;
+	}
+	/* Pour: count, time, queue, and the limiter for leaky buckets. */
+	if (!bk->total++) {
+		bk->first = *t;
+		bk->first_ns = tn;
+	}
+	bk->last = *t;
+	bk->last_ns = tn;
+	b->st.poured++;
+	sc_trace(sc, "pour into '%s' (%d events)", bk->gkey, bk->total);
+	err = queue_add(b, bk, evt);
+	if (err)
+		return err;
+	if (sc->type == CS_BT_LEAKY && !limiter_allow(bk, tn)) {
+		bk->ovflw = *t;
+		return overflow(b, bk, depth);
+	}
+	if (sc->condition) {
+		rc = eval_bool(b, sc->condition, evt, bk, NULL);
+		if (rc == 1) {
+			bk->ovflw = bk->last;
+			return overflow(b, bk, depth);
+		}
+	}
+	if (sc->type == CS_BT_BAYESIAN) {
+		float post = sc->bayes_prior;
+
+		for (size_t i = 0; i < sc->nbconds; i++) {
+			const struct cs_bayes_cond *c = &sc->bconds[i];
+
+			if (bk->guillotined[i]) {
+				post = bayes_update(post, c->prob_evil, c->prob_benign);
+				continue;
+			}
+			rc = eval_bool(b, c->cond, evt, bk, NULL);
+			if (rc < 0)
+				continue;
+			if (rc) {
+				post = bayes_update(post, c->prob_evil, c->prob_benign);
+				if (c->guillotine)
+					bk->guillotined[i] = true;
+			} else {
+				post = bayes_update(post, 1 - c->prob_evil, 1 - c->prob_benign);
+			}
+		}
+		if (post > sc->bayes_threshold) {
+			bk->ovflw = bk->last;
+			return overflow(b, bk, depth);
+		}
+	}
+	return 0;
+}
+
+static int pour_one(struct cs_buckets *b, const struct cs_event *evt, unsigned int depth)
+{
+	struct cs_time t = { 0 }, now;
+	bool have_time = false, bad_time = false;
+	int err = 0;
+
+	for (size_t i = 0; i < b->nsc && !err; i++) {
+		struct cs_scenario *sc = b->sc[i];
+		struct expr_value g = expr_nil();
+		struct cs_bucket *bk;
+		const char *gs = "";
+		uint64_t h;
+		int rc;
+
+		rc = eval_bool(b, sc->filter, evt, NULL, NULL);
+		if (rc < 0) {
+			/* a failing filter aborts the pouring of this event (spec 6.2) */
+			log_warn("%s: filter error: event not poured", sc->name);
+			break;
+		}
+		if (!rc)
+			continue;
+		if (!have_time) {
+			bad_time = event_time(b, evt, &t) != 0;
+			have_time = true;
+			if (!bad_time && b->o.mode == CS_BUCKET_REPLAY && time_ns(&t) > b->newest)
+				b->newest = time_ns(&t);
+		}
+		if (bad_time && sc->type != CS_BT_TRIGGER)
+			continue; /* TimeMachinePour: not poured without a log time */
+		if (sc->groupby) {
+			err = eval(b, sc->groupby, evt, NULL, NULL, &g);
+			if (err == -ENOMEM)
+				break;
+			if (err || g.kind != EXPR_STRING) {
+				/* upstream: "leaky failed", the rest of the scenarios are skipped */
+				log_warn("%s: groupby failed or is not a string: event not poured",
+					 sc->name);
+				expr_value_release(&g);
+				err = 0;
+				break;
+			}
+			gs = expr_str_cstr(&g);
+		}
+		h = fnv1a(fnv1a(0xcbf29ce484222325ULL, &sc, sizeof(sc)), gs, strlen(gs));
+		bk = bucket_find(b, sc, h, gs);
+		if (bk && b->o.mode == CS_BUCKET_LIVE && sc->type == CS_BT_COUNTER) {
+			/* a live counter whose duration is over fires before a new one starts */
+			if (time_ns(&t) >= bk->first_ns + sc->duration) {
+				bk->ovflw = t;
+				err = overflow(b, bk, depth);
+				bk = NULL;
+				if (err) {
+					expr_value_release(&g);
+					break;
+				}
+			}
+		} else if (bk && bk->total && time_ns(&t) > bk->last_ns + sc->bucket_duration) {
+			/* idle for longer than its duration: gone (replay: lazily, spec 6.3) */
+			b->st.underflows++;
+			bucket_remove(b, bk);
+			bk = NULL;
+		}
+		if (!bk)
+			err = bucket_create(b, sc, h, gs, &bk);
+		expr_value_release(&g);
+		if (err)
+			break;
+		if (bad_time) {
+			/* a trigger without log time overflows at "now" (upstream's fallback) */
+			now_live(b, &now);
+			err = pour_into(b, bk, evt, &now, depth);
+		} else {
+			err = pour_into(b, bk, evt, &t, depth);
+		}
+	}
+	return err;
+}
+
+int cs_buckets_pour(struct cs_buckets *b, const struct cs_event *evt)
+{
+	int err;
+
+	if (b->in_pour)
+		return -EBUSY; /* from a callback: not supported, would reorder overflows */
+	b->in_pour = true;
+	err = pour_one(b, evt, 0);
+	/* Reprocess: overflows pour again, oldest first, before returning. */
+	while (!err && b->npending) {
+		struct cs_event *e = b->pending[0];
+		unsigned int d = b->pending_depth[0];
+
+		memmove(b->pending, b->pending + 1, (b->npending - 1) * sizeof(*b->pending));
+		memmove(b->pending_depth, b->pending_depth + 1,
+			(b->npending - 1) * sizeof(*b->pending_depth));
+		b->npending--;
+		err = pour_one(b, e, d);
+		cs_event_free(e);
+	}
+	b->in_pour = false;
+	return err;
+}
+
+int cs_buckets_tick(struct cs_buckets *b)
+{
+	struct cs_time now;
+	int64_t tn;
+	struct cs_bucket *bk, *next;
+	int err = 0;
+
+	if (b->o.mode == CS_BUCKET_LIVE) {
+		now_live(b, &now);
+		tn = time_ns(&now);
+	} else {
+		tn = b->newest;
+		now = (struct cs_time){ .sec = tn / NS, .nsec = (int32_t)(tn % NS) };
+	}
+	b->in_pour = true;
+	for (bk = b->lru_head; bk && !err; bk = next) {
+		struct cs_scenario *sc = bk->sc;
+
+		next = bk->next;
+		if (sc->type == CS_BT_COUNTER) {
+			if (b->o.mode != CS_BUCKET_LIVE || !bk->total ||
+			    tn < bk->first_ns + sc->duration)
+				continue;
+			/* timed overflow: the counter's duration is over */
+			bk->ovflw = now;
+			err = overflow(b, bk, 0);
+			continue;
+		}
+		if (bk->total && tn > bk->last_ns + sc->bucket_duration) {
+			b->st.underflows++;
+			bucket_remove(b, bk);
+		}
+	}
+	for (size_t i = 0; i < b->nsc; i++)
+		if (b->sc[i]->bh_count)
+			bh_purge(b->sc[i], tn);
+	b->in_pour = false;
+	/* reprocessed overflows of counters */
+	while (!err && b->npending) {
+		struct cs_event *e = b->pending[0];
+
+		memmove(b->pending, b->pending + 1, (b->npending - 1) * sizeof(*b->pending));
+		memmove(b->pending_depth, b->pending_depth + 1,
+			(b->npending - 1) * sizeof(*b->pending_depth));
+		b->npending--;
+		err = cs_buckets_pour(b, e);
+		cs_event_free(e);
+	}
+	return err;
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals of the bucket engine shared by scenario.c, bucket.c and alert.c. */
+#ifndef CS_BUCKET_INT_H
+#define CS_BUCKET_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bucket/bucket.h"
+
+enum cs_bucket_type {
+	CS_BT_LEAKY,
+	CS_BT_TRIGGER,
+	CS_BT_COUNTER,
+	CS_BT_CONDITIONAL,
+	CS_BT_BAYESIAN,
+};
+
+/* Expression variable slots of the engine's env. */
+enum { VAR_EVT, VAR_QUEUE, VAR_LEAKY, VAR_SIGNAL, NVARS };
+
+struct cs_bayes_cond {
+	struct expr_prog *cond;
+	float prob_evil, prob_benign;
+	bool guillotine;
+};
+
+/*
+ * Blackhole entry: partition key -> expiry (ns). Chained in a hash table and
+ * in a FIFO by arming time; expiries are overflow time + a constant, so the
+ * FIFO head is (nearly) the first to expire: purging and evicting are O(1).
+ */
+struct bh_entry {
+	struct bh_entry *next;		/* hash chain */
+	struct bh_entry *fprev, *fnext;	/* FIFO */
+	uint64_t h;
+	int64_t expiry;
+	char key[];
+};
+
+struct cs_scenario {
+	char *name, *file;
+	int line;
+	size_t idx;
+	enum cs_bucket_type type;
+	char *filter_src;
+	struct expr_prog *filter, *groupby, *distinct, *overflow_filter, *cancel_on, *condition,
+		*scope_expr;
+	int capacity, cache_size;
+	int64_t leakspeed, duration, blackhole; /* ns; 0 = unset */
+	int64_t bucket_duration;		/* lifetime without events (6.3 step 4) */
+	char *leakspeed_text;			/* Go Duration.String() */
+	char *scope;				/* "Ip", "Range" or custom */
+	char *hash, *version;
+	bool reprocess, remediation, debug;
+	float bayes_prior, bayes_threshold;
+	struct cs_bayes_cond *bconds;
+	size_t nbconds;
+	/* blackhole: hash buckets of entries, count, FIFO */
+	struct bh_entry **bh;
+	size_t bh_size, bh_count;
+	struct bh_entry *bh_head, *bh_tail;
+};
+
+/* One source of an alert (models.Source). */
+struct cs_source {
+	char *scope, *value, *ip, *range, *as_name, *as_number, *cn;
+	float lat, lon;
+};
+
+struct cs_meta_item {
+	char *key, *value;
+};
+
+/* One models.Event of Alert.Events. */
+struct cs_alert_event {
+	char *timestamp;
+	struct cs_meta_item *meta;
+	size_t nmeta;
+};
+
+struct cs_alert_view {
+	struct cs_ralert *ra;
+	size_t i;
+};
+
+/*
+ * RuntimeAlert plus its models.Alert list. The alerts differ only by Source,
+ * so the body is stored once and APIAlerts[i] is a view (ra, i). Reference
+ * counted: an overflow event and its copies (hubtest results, bucket queues
+ * of reprocessed overflows) share it; it is not modified once delivered.
+ */
+struct cs_ralert {
+	int refcnt;
+	char *mapkey;
+	bool whitelisted, reprocess;
+	size_t nsrc;
+	char **keys;			/* sorted */
+	struct cs_source **srcs;	/* srcs[i] is Sources[keys[i]] and APIAlerts[i].Source */
+	struct cs_alert_view *views;
+	char *scenario, *hash, *version, *leakspeed, *message, *start_at, *stop_at;
+	int32_t capacity, events_count;
+	bool simulated, remediation;
+	struct cs_alert_event *events;
+	size_t nevents;
+};
+
+extern const struct cs_overflow_ops cs_ralert_ops;
+extern const struct expr_host_ops cs_ralert_expr_ops;
+extern const struct expr_type cs_ralert_expr_type;
+
+struct cs_ralert *cs_ralert_new(void);
+void cs_ralert_put(struct cs_ralert *ra);
+struct cs_source *cs_source_new(void);
+void cs_source_free(struct cs_source *s);
+struct cs_source *cs_source_dup(const struct cs_source *s);
+/* Add (or replace) Sources[key]; takes src. 0 or -ENOMEM. */
+int cs_ralert_add_source(struct cs_ralert *ra, const char *key, struct cs_source *src);
+/* Alert.Events entry from a queued event (NULL meta => skipped by caller). */
+int cs_ralert_add_event(struct cs_ralert *ra, const struct cs_event *evt);
+
+/* Hex digests. */
+void cs_sha1_hex(const void *data, size_t len, char out[41]);
+void cs_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* Go's time.Time.String() of an instant ("2006-01-02 15:04:05 +0000 UTC"). */
+void cs_time_go_string(const struct cs_time *t, char *buf, size_t len);
+
+#endif /* CS_BUCKET_INT_H */
+
+struct cs_bucket;
+
+struct cs_buckets {
+	struct cs_bucket_opts o;
+	struct expr_env *env;
+	struct cs_scenario **sc;
+	size_t nsc;
+	char err[512];
+	/* live instances: hash table + LRU list (head = least recently touched) */
+	struct cs_bucket **tab;
+	size_t tab_size, count;
+	size_t queued;			/* events in all queues (max_events) */
+	struct cs_bucket *lru_head, *lru_tail;
+	int64_t newest;			/* REPLAY: newest event time seen (ns) */
+	struct cs_bucket_stats st;
+	/* overflow events waiting to be poured again (reprocess), FIFO */
+	struct cs_event **pending;
+	unsigned int *pending_depth;
+	size_t npending, pending_cap;
+	bool in_pour;
+};
+
+/* scenario.c */
+int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, size_t len,
+		      const char *version);
+void cs_scenario_free(struct cs_scenario *sc);

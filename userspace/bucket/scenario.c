@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Scenario files (hub-format.md 6.1, 6.2): every YAML document is one
+ * scenario, decoded strictly (unknown keys are errors, as upstream), every
+ * expression compiled at load time. Errors name file:line.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "bucket/bucket_int.h"
+#include "common/log.h"
+
+struct sloader {
+	struct cs_buckets *b;
+	const char *file;
+	yaml_document_t *doc;
+};
+
+static int sc_err(struct sloader *L, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int sc_err(struct sloader *L, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(L->b->err, sizeof(L->b->err), "%s:%d: %s", L->file,
+		 n ? (int)n->start_mark.line + 1 : 0, msg);
+	log_error("%s", L->b->err);
+	return -EINVAL;
+}
+
+static const char *yscalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* A plain (unquoted) `null`/`~`/empty scalar. */
+static bool ynull(const yaml_node_t *n)
+{
+	const char *s = yscalar(n);
+
+	if (!n)
+		return true;
+	if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+	       !strcmp(s, "NULL");
+}
+
+static int get_str(struct sloader *L, yaml_node_t *v, const char *key, char **out)
+{
+	const char *s = yscalar(v);
+
+	if (ynull(v)) {
+		free(*out);
+		*out = NULL;
+		return 0;
+	}
+	if (!s)
+		return sc_err(L, v, "'%s' must be a string", key);
+	free(*out);
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int get_int(struct sloader *L, yaml_node_t *v, const char *key, int *out)
+{
+	const char *s = yscalar(v);
+	char *end;
+	long x;
+
+	if (ynull(v))
+		return *out = 0, 0;
+	if (!s)
+		return sc_err(L, v, "'%s' must be an integer", key);
+	errno = 0;
+	x = strtol(s, &end, 0);
+	if (errno || *end || end == s || x < -2147483647L || x > 2147483647L)
+		return sc_err(L, v, "'%s': '%s' is not an integer", key, s);
+	*out = (int)x;
+	return 0;
+}
+
+/* YAML 1.1 booleans, as gopkg.in/yaml.v2 (the scenario decoder) resolves plain scalars. */
+static const char *const yaml_true[] = { "true", "True", "TRUE", "yes", "Yes", "YES",
+					 "on",	 "On",	 "ON",	 "y",	"Y" };
+static const char *const yaml_false[] = { "false", "False", "FALSE", "no", "No", "NO",
+					  "off",   "Off",	"OFF",	 "n",  "N" };
+
+/* 1 true, 0 false, -1 not a plain YAML boolean. */
+static int yaml_bool(const yaml_node_t *v)
+{
+	const char *s = yscalar(v);
+
+	if (!s || v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return -1;
+	for (size_t i = 0; i < sizeof(yaml_true) / sizeof(yaml_true[0]); i++)
+		if (!strcmp(s, yaml_true[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(yaml_false) / sizeof(yaml_false[0]); i++)
+		if (!strcmp(s, yaml_false[i]))
+			return 0;
+	return -1;
+}
+
+static int get_bool(struct sloader *L, yaml_node_t *v, const char *key, bool *out)
+{
+	int b;
+
+	if (ynull(v))
+		return *out = false, 0;
+	b = yaml_bool(v);
+	if (b < 0) {
+		/* a bool field also takes a quoted "true"/"false" in yaml.v2 */
+		const char *s = yscalar(v);
+
+		if (s && (!strcmp(s, "true") || !strcmp(s, "false")))
+			return *out = !strcmp(s, "true"), 0;
+		return sc_err(L, v, "'%s' must be a boolean", key);
+	}
+	*out = b;
+	return 0;
+}
+
+static int get_float(struct sloader *L, yaml_node_t *v, const char *key, float *out)
+{
+	const char *s = yscalar(v);
+	char *end;
+
+	if (!s)
+		return sc_err(L, v, "'%s' must be a number", key);
+	*out = strtof(s, &end);
+	if (*end || end == s)
+		return sc_err(L, v, "'%s': '%s' is not a number", key, s);
+	return 0;
+}
+
+static int get_duration(struct sloader *L, yaml_node_t *v, const char *key, int64_t *out)
+{
+	const char *s = yscalar(v);
+
+	if (ynull(v))
+		return *out = 0, 0;
+	if (!s || expr_parse_duration(s, out))
+		return sc_err(L, v, "'%s': invalid duration '%s'", key, s ? s : "");
+	return 0;
+}
+
+static int compile(struct sloader *L, yaml_node_t *v, const char *key, struct expr_prog **out,
+		   bool want_bool)
+{
+	struct expr_error e = { 0 };
+	const char *s = yscalar(v);
+	int err;
+
+	if (ynull(v))
+		return 0;
+	if (!s)
+		return sc_err(L, v, "'%s' must be an expression string", key);
+	expr_prog_free(*out);
+	*out = NULL;
+	err = expr_compile(L->b->env, s, out, &e);
+	if (err == -ENOMEM)
+		return err;
+	if (err)
+		return sc_err(L, v, "%s: %s (line %d, column %d)", key, e.msg, e.line, e.column);
+	if (want_bool && expr_prog_type(*out) != EXPR_BOOL && expr_prog_type(*out) != EXPR_ANY)
+		return sc_err(L, v, "%s: must be a boolean expression", key);
+	return 0;
+}
+
+#define FOR_PAIRS(L, map, pair, k, v)                                                         \
+	for (yaml_node_pair_t *pair = (map)->data.mapping.pairs.start;                        \
+	     pair < (map)->data.mapping.pairs.top &&                                          \
+	     ((k) = yscalar(yaml_document_get_node((L)->doc, pair->key)),                     \
+	     (v) = yaml_document_get_node((L)->doc, pair->value), 1);                         \
+	     pair++)
+
+static int load_scope(struct sloader *L, struct cs_scenario *sc, yaml_node_t *m)
+{
+	const char *k;
+	yaml_node_t *v;
+	int err = 0;
+
+	if (ynull(m))
+		return 0;
+	if (m->type != YAML_MAPPING_NODE)
+		return sc_err(L, m, "'scope' must be a mapping");
+	FOR_PAIRS(L, m, pair, k, v) {
+		if (!k)
+			return sc_err(L, m, "scope: non-scalar key");
+		if (!strcmp(k, "type"))
+			err = get_str(L, v, "scope.type", &sc->scope);
+		else if (!strcmp(k, "expression"))
+			err = compile(L, v, "scope.expression", &sc->scope_expr, false);
+		else
+			return sc_err(L, v, "scope: unknown key '%s'", k);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int load_data(struct sloader *L, yaml_node_t *seq)
+{
+	if (ynull(seq))
+		return 0;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return sc_err(L, seq, "'data' must be a list");
+	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *m = yaml_document_get_node(L->doc, *it), *v;
+		const char *dest = NULL, *type = NULL, *k;
+		int err;
+
+		if (!m || m->type != YAML_MAPPING_NODE)
+			return sc_err(L, m, "a data entry must be a mapping");
+		FOR_PAIRS(L, m, pair, k, v) {
+			if (!k)
+				continue;
+			if (!strcmp(k, "dest_file"))
+				dest = yscalar(v);
+			else if (!strcmp(k, "type"))
+				type = yscalar(v);
+			else if (strcmp(k, "source_url") && strcmp(k, "strategy") && strcmp(k, "size") &&
+				 strcmp(k, "ttl"))
+				return sc_err(L, v, "data: unknown key '%s'", k);
+		}
+		if (!dest)
+			return sc_err(L, m, "data entry without dest_file");
+		if (!type)
+			continue;
+		err = expr_data_load(dest, type);
+		if (err == -ENOENT)
+			log_warn("%s:%d: data file %s missing: its helpers see an empty list", L->file,
+				 (int)m->start_mark.line + 1, dest);
+		else if (err)
+			return sc_err(L, m, "data file %s: %s", dest, strerror(-err));
+	}
+	return 0;
+}
+
+/* labels: free-form; only `remediation: true` (a YAML bool, not a string) matters. */
+static int load_labels(struct sloader *L, struct cs_scenario *sc, yaml_node_t *m)
+{
+	const char *k;
+	yaml_node_t *v;
+
+	if (ynull(m))
+		return 0;
+	if (m->type != YAML_MAPPING_NODE)
+		return sc_err(L, m, "'labels' must be a mapping");
+	/* map[string]any: only an unquoted YAML true is the bool `true` (a quoted one is a string) */
+	FOR_PAIRS(L, m, pair, k, v)
+		if (k && !strcmp(k, "remediation"))
+			sc->remediation = yaml_bool(v) == 1;
+	return 0;
+}
+
+static int load_bayes(struct sloader *L, struct cs_scenario *sc, yaml_node_t *seq)
+{
+	size_t n;
+
+	if (ynull(seq))
+		return 0;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return sc_err(L, seq, "'bayesian_conditions' must be a list");
+	n = seq->data.sequence.items.top - seq->data.sequence.items.start;
+	sc->bconds = calloc(n ? n : 1, sizeof(*sc->bconds));
+	if (!sc->bconds)
+		return -ENOMEM;
+	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *m = yaml_document_get_node(L->doc, *it), *v;
+		struct cs_bayes_cond *c = &sc->bconds[sc->nbconds++];
+		const char *k;
+		int err = 0;
+
+		if (!m || m->type != YAML_MAPPING_NODE)
+			return sc_err(L, m, "a bayesian condition must be a mapping");
+		FOR_PAIRS(L, m, pair, k, v) {
+			if (!k)
+				return sc_err(L, m, "bayesian_conditions: non-scalar key");
+			if (!strcmp(k, "condition"))
+				err = compile(L, v, "condition", &c->cond, true);
+			else if (!strcmp(k, "prob_given_evil"))
+				err = get_float(L, v, k, &c->prob_evil);
+			else if (!strcmp(k, "prob_given_benign"))
+				err = get_float(L, v, k, &c->prob_benign);
+			else if (!strcmp(k, "guillotine"))
+				err = get_bool(L, v, k, &c->guillotine);
+			else
+				return sc_err(L, v, "bayesian_conditions: unknown key '%s'", k);
+			if (err)
+				return err;
+		}
+		if (!c->cond)
+			return sc_err(L, m, "bayesian condition without 'condition'");
+	}
+	return 0;
+}
+
+void cs_scenario_free(struct cs_scenario *sc)
+{
+	if (!sc)
+		return;
+	free(sc->name);
+	free(sc->file);
+	free(sc->filter_src);
+	expr_prog_free(sc->filter);
+	expr_prog_free(sc->groupby);
+	expr_prog_free(sc->distinct);
+	expr_prog_free(sc->overflow_filter);
+	expr_prog_free(sc->cancel_on);
+	expr_prog_free(sc->condition);
+	expr_prog_free(sc->scope_expr);
+	free(sc->leakspeed_text);
+	free(sc->scope);
+	free(sc->hash);
+	free(sc->version);
+	for (size_t i = 0; i < sc->nbconds; i++)
+		expr_prog_free(sc->bconds[i].cond);
+	free(sc->bconds);
+	for (struct bh_entry *e = sc->bh_head, *n; e; e = n) {
+		n = e->fnext;
+		free(e);
+	}
+	free(sc->bh);
+	free(sc);
+}
+
+/* ValidateFactory: what each bucket type requires. */
+static int validate(struct sloader *L, struct cs_scenario *sc, yaml_node_t *root)
+{
+	switch (sc->type) {
+	case CS_BT_LEAKY:
+		if (sc->capacity <= 0)
+			return sc_err(L, root, "%s: bad capacity for leaky '%d'", sc->name, sc->capacity);
+		if (!sc->leakspeed)
+			return sc_err(L, root, "%s: leakspeed can't be empty for leaky", sc->name);
+		break;
+	case CS_BT_TRIGGER:
+		if (sc->capacity != 0)
+			return sc_err(L, root, "%s: trigger bucket must have 0 capacity", sc->name);
+		break;
+	case CS_BT_COUNTER:
+		if (!sc->duration)
+			return sc_err(L, root, "%s: duration can't be empty for counter", sc->name);
+		if (sc->capacity != -1)
+			return sc_err(L, root, "%s: counter bucket must have -1 capacity", sc->name);
+		break;
+	case CS_BT_CONDITIONAL:
+		if (!sc->condition)
+			return sc_err(L, root, "%s: conditional bucket must have a condition", sc->name);
+		if (sc->capacity != -1)
+			log_warn("%s: conditional bucket: capacity %d ignored (should be -1)", sc->name,
+				 sc->capacity);
+		if (!sc->leakspeed)
+			return sc_err(L, root, "%s: leakspeed can't be empty for conditional",
+				      sc->name);
+		break;
+	case CS_BT_BAYESIAN:
+		if (!sc->nbconds)
+			return sc_err(L, root, "%s: bayesian bucket must have bayesian_conditions",
+				      sc->name);
+		if (sc->bayes_prior <= 0 || sc->bayes_prior > 1)
+			return sc_err(L, root, "%s: bayesian_prior must be in (0, 1]", sc->name);
+		if (sc->bayes_threshold == 0 || sc->bayes_threshold > 1)
+			return sc_err(L, root, "%s: bayesian_threshold must be in (0, 1]", sc->name);
+		if (sc->capacity != -1)
+			return sc_err(L, root, "%s: bayesian bucket must have -1 capacity", sc->name);
+		break;
+	}
+	if (!sc->scope || !*sc->scope) {
+		free(sc->scope);
+		sc->scope = strdup("Ip");
+		if (!sc->scope)
+			return -ENOMEM;
+	} else if (!strcmp(sc->scope, "Ip") && sc->scope_expr) {
+		return sc_err(L, root, "%s: scope Ip takes no expression", sc->name);
+	} else if (strcmp(sc->scope, "Ip") && strcmp(sc->scope, "Range") && !sc->scope_expr) {
+		return sc_err(L, root, "%s: scope %s requires an expression", sc->name, sc->scope);
+	}
+	return 0;
+}
+
+static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, const char *version,
+		    struct cs_scenario **out)
+{
+	struct cs_scenario *sc = calloc(1, sizeof(*sc));
+	char *type = NULL, *desc = NULL, *fmt = NULL;
+	char buf[32];
+	const char *k;
+	yaml_node_t *v, *labels = NULL, *data = NULL;
+	int err = 0;
+
+	*out = NULL;
+	if (!sc)
+		return -ENOMEM;
+	sc->line = (int)root->start_mark.line + 1;
+	sc->file = strdup(L->file);
+	sc->hash = strdup(hash);
+	sc->version = strdup(version ? version : "");
+	if (!sc->file || !sc->hash || !sc->version) {
+		err = -ENOMEM;
+		goto out;
+	}
+	FOR_PAIRS(L, root, pair, k, v) {
+		if (!k) {
+			err = sc_err(L, root, "non-scalar key");
+			goto out;
+		}
+		if (!strcmp(k, "type"))
+			err = get_str(L, v, k, &type);
+		else if (!strcmp(k, "name"))
+			err = get_str(L, v, k, &sc->name);
+		else if (!strcmp(k, "description"))
+			err = get_str(L, v, k, &desc);
+		else if (!strcmp(k, "filter")) {
+			err = get_str(L, v, k, &sc->filter_src);
+			err = err ?: compile(L, v, k, &sc->filter, true);
+		} else if (!strcmp(k, "groupby"))
+			err = compile(L, v, k, &sc->groupby, false);
+		else if (!strcmp(k, "distinct"))
+			err = compile(L, v, k, &sc->distinct, false);
+		else if (!strcmp(k, "overflow_filter"))
+			err = compile(L, v, k, &sc->overflow_filter, true);
+		else if (!strcmp(k, "cancel_on"))
+			err = compile(L, v, k, &sc->cancel_on, true);
+		else if (!strcmp(k, "condition"))
+			err = compile(L, v, k, &sc->condition, true);
+		else if (!strcmp(k, "capacity"))
+			err = get_int(L, v, k, &sc->capacity);
+		else if (!strcmp(k, "cache_size"))
+			err = get_int(L, v, k, &sc->cache_size);
+		else if (!strcmp(k, "leakspeed"))
+			err = get_duration(L, v, k, &sc->leakspeed);
+		else if (!strcmp(k, "duration"))
+			err = get_duration(L, v, k, &sc->duration);
+		else if (!strcmp(k, "blackhole"))
+			err = get_duration(L, v, k, &sc->blackhole);
+		else if (!strcmp(k, "reprocess"))
+			err = get_bool(L, v, k, &sc->reprocess);
+		else if (!strcmp(k, "debug"))
+			err = get_bool(L, v, k, &sc->debug);
+		else if (!strcmp(k, "scope"))
+			err = load_scope(L, sc, v);
+		else if (!strcmp(k, "labels"))
+			labels = v;
+		else if (!strcmp(k, "data"))
+			data = v;
+		else if (!strcmp(k, "format"))
+			err = get_str(L, v, k, &fmt);
+		else if (!strcmp(k, "bayesian_prior"))
+			err = get_float(L, v, k, &sc->bayes_prior);
+		else if (!strcmp(k, "bayesian_threshold"))
+			err = get_float(L, v, k, &sc->bayes_threshold);
+		else if (!strcmp(k, "bayesian_conditions"))
+			err = load_bayes(L, sc, v);
+		else if (!strcmp(k, "references") || !strcmp(k, "author") || !strcmp(k, "version"))
+			continue; /* informational */
+		else
+			err = sc_err(L, v, "unknown key '%s'", k);
+		if (err)
+			goto out;
+	}
+	if (!sc->name) {
+		err = sc_err(L, root, "scenario without 'name'");
+		goto out;
+	}
+	if (!desc) {
+		err = sc_err(L, root, "%s: 'description' is mandatory", sc->name);
+		goto out;
+	}
+	if (!sc->filter) {
+		err = sc_err(L, root, "%s: 'filter' is mandatory", sc->name);
+		goto out;
+	}
+	if (fmt && (strtod(fmt, NULL) < 1.0 || strtod(fmt, NULL) > 3.0)) {
+		log_warn("%s:%d: %s: format %s not supported, scenario skipped", L->file, sc->line,
+			 sc->name, fmt);
+		goto out; /* *out stays NULL: skipped, not an error */
+	}
+	if (!type || !strcmp(type, "leaky"))
+		sc->type = CS_BT_LEAKY;
+	else if (!strcmp(type, "trigger"))
+		sc->type = CS_BT_TRIGGER;
+	else if (!strcmp(type, "counter"))
+		sc->type = CS_BT_COUNTER;
+	else if (!strcmp(type, "conditional"))
+		sc->type = CS_BT_CONDITIONAL;
+	else if (!strcmp(type, "bayesian"))
+		sc->type = CS_BT_BAYESIAN;
+	else {
+		err = sc_err(L, root, "%s: unknown bucket type '%s'", sc->name, type);
+		goto out;
+	}
+	if (!type) {
+		err = sc_err(L, root, "%s: 'type' is mandatory", sc->name);
+		goto out;
+	}
+	err = load_labels(L, sc, labels);
+	err = err ?: load_data(L, data);
+	err = err ?: validate(L, sc, root);
+	if (err)
+		goto out;
+	/* How long an instance lives without events (spec 6.3 step 4). */
+	switch (sc->type) {
+	case CS_BT_LEAKY:
+		sc->bucket_duration = (int64_t)(sc->capacity + 1) * sc->leakspeed;
+		break;
+	case CS_BT_COUNTER:
+		sc->bucket_duration = sc->duration;
+		break;
+	case CS_BT_CONDITIONAL:
+	case CS_BT_BAYESIAN:
+		sc->bucket_duration = sc->leakspeed;
+		break;
+	case CS_BT_TRIGGER:
+		break;
+	}
+	if (sc->duration && sc->type != CS_BT_COUNTER)
+		sc->bucket_duration = sc->duration;
+	expr_format_duration(sc->leakspeed, buf, sizeof(buf));
+	sc->leakspeed_text = strdup(buf);
+	if (!sc->leakspeed_text) {
+		err = -ENOMEM;
+		goto out;
+	}
+	*out = sc;
+	sc = NULL;
+out:
+	free(type);
+	free(desc);
+	free(fmt);
+	cs_scenario_free(sc);
+	return err;
+}
+
+int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, size_t len,
+		      const char *version)
+{
+	struct sloader L = { .b = b, .file = name };
+	yaml_parser_t yp;
+	char hash[65];
+	size_t before = b->nsc;
+	int err = 0;
+
+	b->err[0] = '\0';
+	cs_sha256_hex(text, len, hash);
+	if (!yaml_parser_initialize(&yp))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+	for (;;) {
+		yaml_document_t doc;
+		yaml_node_t *root;
+		struct cs_scenario *sc = NULL, **tmp;
+
+		if (!yaml_parser_load(&yp, &doc)) {
+			snprintf(b->err, sizeof(b->err), "%s:%d: YAML: %s", name,
+				 (int)yp.problem_mark.line + 1, yp.problem ? yp.problem : "error");
+			log_error("%s", b->err);
+			err = -EINVAL;
+			break;
+		}
+		root = yaml_document_get_root_node(&doc);
+		if (!root) { /* end of stream */
+			yaml_document_delete(&doc);
+			break;
+		}
+		L.doc = &doc;
+		if (ynull(root)) {
+			yaml_document_delete(&doc);
+			continue; /* empty document */
+		}
+		if (root->type != YAML_MAPPING_NODE) {
+			err = sc_err(&L, root, "a scenario must be a mapping");
+		} else {
+			err = load_doc(&L, root, hash, version, &sc);
+		}
+		yaml_document_delete(&doc);
+		if (err)
+			break;
+		if (!sc)
+			continue;
+		tmp = realloc(b->sc, (b->nsc + 1) * sizeof(*tmp));
+		if (!tmp) {
+			cs_scenario_free(sc);
+			err = -ENOMEM;
+			break;
+		}
+		b->sc = tmp;
+		sc->idx = b->nsc;
+		b->sc[b->nsc++] = sc;
+	}
+	yaml_parser_delete(&yp);
+	if (err) {
+		/* All or nothing per file: a half-loaded file would be misleading. */
+		while (b->nsc > before)
+			cs_scenario_free(b->sc[--b->nsc]);
+	}
+	return err;
+}

@@ -1,0 +1,1004 @@
+// SPDX-License-Identifier: MIT
+#include "hubtest/hubtest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "common/log.h"
+#include "common/strmap.h"
+#include "expr/expr.h"
+#include "parser/event.h"
+#include "parser/parser.h"
+
+/* snprintf for paths; a path that does not fit is cut (and then not found). */
+static int pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* ---- test configuration (config.yaml, spec 11.2) ------------------------------------------ */
+
+struct ht_config {
+	char **parsers;
+	size_t nparsers;
+	char **scenarios;
+	size_t nscenarios;
+	char **postoverflows;
+	size_t npostoverflows;
+	char *log_file;
+	char *log_type;
+	struct strmap *labels;
+	bool ignore_parsers;
+	char *overrides; /* override_statics re-emitted as a parser document, or NULL */
+};
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void config_free(struct ht_config *c)
+{
+	free_strv(c->parsers, c->nparsers);
+	free_strv(c->scenarios, c->nscenarios);
+	free_strv(c->postoverflows, c->npostoverflows);
+	free(c->log_file);
+	free(c->log_type);
+	strmap_free(c->labels);
+	free(c->overrides);
+	memset(c, 0, sizeof(*c));
+}
+
+static const char *ys(yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+struct emit_buf {
+	char *p;
+	size_t len;
+};
+
+static int emit_write(void *data, unsigned char *buf, size_t size)
+{
+	struct emit_buf *b = data;
+	char *p = realloc(b->p, b->len + size + 1);
+
+	if (!p)
+		return 0;
+	memcpy(p + b->len, buf, size);
+	b->len += size;
+	p[b->len] = '\0';
+	b->p = p;
+	return 1;
+}
+
+/* Copy a node of the config document into the emitter (for override_statics). */
+static int emit_node(yaml_emitter_t *em, yaml_document_t *doc, yaml_node_t *n)
+{
+	yaml_event_t ev;
+
+	switch (n->type) {
+	case YAML_SCALAR_NODE:
+		yaml_scalar_event_initialize(&ev, NULL, NULL, n->data.scalar.value,
+					     (int)n->data.scalar.length, 1, 1, n->data.scalar.style);
+		return yaml_emitter_emit(em, &ev) ? 0 : -EINVAL;
+	case YAML_SEQUENCE_NODE:
+		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_ANY_SEQUENCE_STYLE);
+		if (!yaml_emitter_emit(em, &ev))
+			return -EINVAL;
+		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
+		     i++)
+			if (emit_node(em, doc, yaml_document_get_node(doc, *i)))
+				return -EINVAL;
+		yaml_sequence_end_event_initialize(&ev);
+		return yaml_emitter_emit(em, &ev) ? 0 : -EINVAL;
+	case YAML_MAPPING_NODE:
+		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_ANY_MAPPING_STYLE);
+		if (!yaml_emitter_emit(em, &ev))
+			return -EINVAL;
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+		     p++)
+			if (emit_node(em, doc, yaml_document_get_node(doc, p->key)) ||
+			    emit_node(em, doc, yaml_document_get_node(doc, p->value)))
+				return -EINVAL;
+		yaml_mapping_end_event_initialize(&ev);
+		return yaml_emitter_emit(em, &ev) ? 0 : -EINVAL;
+	default:
+		return -EINVAL;
+	}
+}
+
+static int emit_scalar(yaml_emitter_t *em, const char *s)
+{
+	yaml_event_t ev;
+
+	yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
+				     YAML_ANY_SCALAR_STYLE);
+	return yaml_emitter_emit(em, &ev) ? 0 : -EINVAL;
+}
+
+/*
+ * hubtest writes override_statics as an extra s00-raw file holding one node
+ * {name: overrides, filter: "1==1", statics: [...]}; rebuild that document.
+ */
+static int build_overrides(yaml_document_t *doc, yaml_node_t *statics, char **out)
+{
+	struct emit_buf b = { 0 };
+	yaml_emitter_t em;
+	yaml_event_t ev;
+	int err = -EINVAL;
+
+	if (!yaml_emitter_initialize(&em))
+		return -ENOMEM;
+	yaml_emitter_set_output(&em, emit_write, &b);
+	yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+	if (!yaml_emitter_emit(&em, &ev))
+		goto out;
+	yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+	if (!yaml_emitter_emit(&em, &ev))
+		goto out;
+	yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+	if (!yaml_emitter_emit(&em, &ev))
+		goto out;
+	if (emit_scalar(&em, "name") || emit_scalar(&em, "overrides") ||
+	    emit_scalar(&em, "filter") || emit_scalar(&em, "1==1") || emit_scalar(&em, "statics") ||
+	    emit_node(&em, doc, statics))
+		goto out;
+	yaml_mapping_end_event_initialize(&ev);
+	if (!yaml_emitter_emit(&em, &ev))
+		goto out;
+	yaml_document_end_event_initialize(&ev, 1);
+	if (!yaml_emitter_emit(&em, &ev))
+		goto out;
+	yaml_stream_end_event_initialize(&ev);
+	if (!yaml_emitter_emit(&em, &ev))
+		goto out;
+	*out = b.p;
+	b.p = NULL;
+	err = 0;
+out:
+	yaml_emitter_delete(&em);
+	free(b.p);
+	return err;
+}
+
+/* A list of item names; `- ""` entries mean "none" and are dropped. */
+static int load_list(yaml_document_t *doc, yaml_node_t *v, char ***out, size_t *n)
+{
+	size_t cap;
+
+	if (v->type != YAML_SEQUENCE_NODE)
+		return 0;
+	cap = v->data.sequence.items.top - v->data.sequence.items.start;
+	*out = calloc(cap ? cap : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
+		const char *s = ys(yaml_document_get_node(doc, *i));
+
+		if (!s || !*s)
+			continue;
+		if (!((*out)[(*n)++] = strdup(s)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int config_load(const char *path, struct ht_config *c, char *why, size_t whylen)
+{
+	yaml_parser_t yp;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	int err = 0;
+	FILE *f = fopen(path, "rb");
+
+	memset(c, 0, sizeof(*c));
+	if (!f) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	c->labels = strmap_new();
+	if (!c->labels || !yaml_parser_initialize(&yp)) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_file(&yp, f);
+	if (!yaml_parser_load(&yp, &doc)) {
+		snprintf(why, whylen, "%s:%zu: YAML error: %s", path, yp.problem_mark.line + 1,
+			 yp.problem ? yp.problem : "?");
+		yaml_parser_delete(&yp);
+		fclose(f);
+		return -EINVAL;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (!root || root->type != YAML_MAPPING_NODE) {
+		snprintf(why, whylen, "%s: not a mapping", path);
+		err = -EINVAL;
+		goto out;
+	}
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; !err && p < root->data.mapping.pairs.top;
+	     p++) {
+		const char *k = ys(yaml_document_get_node(&doc, p->key));
+		yaml_node_t *v = yaml_document_get_node(&doc, p->value);
+
+		if (!k || !v)
+			continue;
+		if (!strcmp(k, "parsers")) {
+			err = load_list(&doc, v, &c->parsers, &c->nparsers);
+		} else if (!strcmp(k, "scenarios")) {
+			err = load_list(&doc, v, &c->scenarios, &c->nscenarios);
+		} else if (!strcmp(k, "postoverflows")) {
+			err = load_list(&doc, v, &c->postoverflows, &c->npostoverflows);
+		} else if (!strcmp(k, "log_file") && ys(v)) {
+			c->log_file = strdup(ys(v));
+		} else if (!strcmp(k, "log_type") && ys(v)) {
+			c->log_type = strdup(ys(v));
+		} else if (!strcmp(k, "ignore_parsers") && ys(v)) {
+			c->ignore_parsers = !strcmp(ys(v), "true");
+		} else if (!strcmp(k, "labels") && v->type == YAML_MAPPING_NODE) {
+			for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
+			     !err && q < v->data.mapping.pairs.top; q++) {
+				const char *lk = ys(yaml_document_get_node(&doc, q->key));
+				const char *lv = ys(yaml_document_get_node(&doc, q->value));
+
+				if (lk && lv)
+					err = strmap_set(c->labels, lk, lv);
+			}
+		} else if (!strcmp(k, "override_statics") && v->type == YAML_SEQUENCE_NODE &&
+			   v->data.sequence.items.top > v->data.sequence.items.start) {
+			err = build_overrides(&doc, v, &c->overrides);
+			if (err)
+				snprintf(why, whylen, "%s: cannot rebuild override_statics", path);
+		}
+	}
+	if (!err && (!c->log_file || !c->log_type)) {
+		snprintf(why, whylen, "%s: log_file and log_type are required", path);
+		err = -EINVAL;
+	}
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&yp);
+	fclose(f);
+	if (err)
+		config_free(c);
+	return err;
+}
+
+/* ---- locating hub items ------------------------------------------------------------------ */
+
+static bool is_file(const char *p)
+{
+	struct stat st;
+
+	return !stat(p, &st) && S_ISREG(st.st_mode);
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+
+	return !stat(p, &st) && S_ISDIR(st.st_mode);
+}
+
+int hubtest_resolve_item(const char *hub, const char *testdir, const char *type,
+			 const char *item, char *path, size_t plen, char *stage, size_t slen)
+{
+	static const char *const exts[] = { ".yaml", ".yml" };
+	bool staged = strcmp(type, "scenarios") != 0;
+	size_t l = strlen(item);
+
+	if (stage && slen)
+		stage[0] = '\0';
+	if ((l > 5 && !strcmp(item + l - 5, ".yaml")) || (l > 4 && !strcmp(item + l - 4, ".yml"))) {
+		const char *end, *p, *start;
+
+		pathf(path, plen, "%s/%s", hub, item);
+		if (!is_file(path))
+			pathf(path, plen, "%s/%s", testdir, item);
+		if (!is_file(path))
+			return -ENOENT;
+		if (!staged)
+			return 0;
+		/* parsers/<stage>/<author>/<file>: the third element from the end. */
+		end = item + l;
+		p = end;
+		for (int k = 0; k < 2 && p > item; k++) {
+			p--;
+			while (p > item && *p != '/')
+				p--;
+		}
+		end = p;
+		start = end;
+		while (start > item && start[-1] != '/')
+			start--;
+		if (end <= start)
+			return -EINVAL;
+		snprintf(stage, slen, "%.*s", (int)(end - start), start);
+		return 0;
+	}
+	if (!staged) {
+		for (size_t e = 0; e < 2; e++) {
+			pathf(path, plen, "%s/%s/%s%s", hub, type, item, exts[e]);
+			if (is_file(path))
+				return 0;
+		}
+		return -ENOENT;
+	} else {
+		char dir[PATH_MAX];
+		struct dirent *de;
+		DIR *d;
+
+		pathf(dir, sizeof(dir), "%s/%s", hub, type);
+		d = opendir(dir);
+		if (!d)
+			return -errno;
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			for (size_t e = 0; e < 2; e++) {
+				pathf(path, plen, "%s/%s/%s%s", dir, de->d_name, item, exts[e]);
+				if (is_file(path)) {
+					snprintf(stage, slen, "%s", de->d_name);
+					closedir(d);
+					return 0;
+				}
+			}
+		}
+		closedir(d);
+		return -ENOENT;
+	}
+}
+
+/* ---- the parser dump ------------------------------------------------------------------------- */
+
+struct ht_entry {
+	char *stage, *node;
+	struct cs_event **evts;
+	bool *ok;
+	int *idx;
+	size_t n, cap;
+};
+
+struct ht_results {
+	struct ht_entry *v;
+	size_t n, cap;
+	int line_idx;
+};
+
+static void results_free(struct ht_results *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		for (size_t j = 0; j < r->v[i].n; j++)
+			cs_event_free(r->v[i].evts[j]);
+		free(r->v[i].evts);
+		free(r->v[i].ok);
+		free(r->v[i].idx);
+		free(r->v[i].stage);
+		free(r->v[i].node);
+	}
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+}
+
+static struct ht_entry *results_entry(struct ht_results *r, const char *stage, const char *node)
+{
+	struct ht_entry *e;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->v[i].stage, stage) && !strcmp(r->v[i].node, node))
+			return &r->v[i];
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8;
+
+		e = realloc(r->v, cap * sizeof(*e));
+		if (!e)
+			return NULL;
+		r->v = e;
+		r->cap = cap;
+	}
+	e = &r->v[r->n];
+	memset(e, 0, sizeof(*e));
+	e->stage = strdup(stage);
+	e->node = strdup(node);
+	if (!e->stage || !e->node) {
+		free(e->stage);
+		free(e->node);
+		return NULL;
+	}
+	r->n++;
+	return e;
+}
+
+/* Parser observer: snapshot the event after every top-level node (spec 11.4). */
+static int record(const char *stage, const char *node, const struct cs_event *evt, bool success,
+		  void *arg)
+{
+	struct ht_results *r = arg;
+	struct ht_entry *e = results_entry(r, stage, node);
+	struct cs_event *snap;
+	int err;
+
+	if (!e)
+		return -ENOMEM;
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 16;
+		struct cs_event **ev = realloc(e->evts, cap * sizeof(*ev));
+		bool *ok;
+		int *idx;
+
+		if (!ev)
+			return -ENOMEM;
+		e->evts = ev;
+		ok = realloc(e->ok, cap * sizeof(*ok));
+		if (!ok)
+			return -ENOMEM;
+		e->ok = ok;
+		idx = realloc(e->idx, cap * sizeof(*idx));
+		if (!idx)
+			return -ENOMEM;
+		e->idx = idx;
+		e->cap = cap;
+	}
+	err = cs_event_dup(evt, &snap);
+	if (err)
+		return err;
+	e->evts[e->n] = snap;
+	e->ok[e->n] = success;
+	e->idx[e->n] = r->line_idx;
+	e->n++;
+	return 0;
+}
+
+/* After each event: the next parser results belong to the next line. */
+static int next_line(struct cs_event *evt, void *arg)
+{
+	((struct ht_results *)arg)->line_idx++;
+	return 0;
+}
+
+/* results: map stage -> map node -> [ {Success, Evt, Idx} ], plus "success": {"": []}. */
+static int results_value(struct ht_results *r, struct expr_value *out)
+{
+	struct expr_value succ = expr_nil(), empty = expr_nil();
+	int err = expr_map_new(out);
+
+	for (size_t i = 0; !err && i < r->n; i++) {
+		struct expr_value stage = expr_nil();
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(r->v[j].stage, r->v[i].stage);
+		if (seen)
+			continue;
+		err = expr_map_new(&stage);
+		for (size_t j = i; !err && j < r->n; j++) {
+			struct ht_entry *e = &r->v[j];
+			struct expr_value list = expr_nil();
+
+			if (strcmp(e->stage, r->v[i].stage))
+				continue;
+			err = expr_array_new(e->n, &list);
+			for (size_t k = 0; !err && k < e->n; k++) {
+				struct expr_value item = expr_nil();
+
+				err = expr_map_new(&item);
+				if (!err)
+					err = expr_map_set_take(&item, "Success", expr_bool(e->ok[k]));
+				if (!err)
+					err = expr_map_set_take(&item, "Evt",
+								cs_event_value(e->evts[k]));
+				if (!err)
+					err = expr_map_set_take(&item, "Idx", expr_int(e->idx[k]));
+				if (!err)
+					err = expr_array_push_take(&list, item);
+				else
+					expr_value_release(&item);
+			}
+			if (!err)
+				err = expr_map_set_take(&stage, e->node, list);
+			else
+				expr_value_release(&list);
+		}
+		if (!err)
+			err = expr_map_set_take(out, r->v[i].stage, stage);
+		else
+			expr_value_release(&stage);
+	}
+	if (!err)
+		err = expr_map_new(&succ);
+	if (!err)
+		err = expr_array_new(0, &empty);
+	if (!err)
+		err = expr_map_set_take(&succ, "", empty);
+	else
+		expr_value_release(&empty);
+	if (!err)
+		err = expr_map_set_take(out, "success", succ);
+	else
+		expr_value_release(&succ);
+	if (err)
+		expr_value_release(out);
+	return err;
+}
+
+/* ---- running one test ---------------------------------------------------------------------- */
+
+static int replay(struct cs_parsers *p, const struct ht_config *c, const char *log_path,
+		  cs_parse_observer obs, void *obs_arg, hubtest_event_fn on_event, void *arg,
+		  char *why, size_t whylen)
+{
+	int idx = 0;
+	char *line = NULL, abspath[PATH_MAX];
+	size_t cap = 0;
+	ssize_t n;
+	int err = 0;
+	FILE *f = fopen(log_path, "rb");
+
+	if (!f) {
+		snprintf(why, whylen, "%s: %s", log_path, strerror(errno));
+		return -errno;
+	}
+	if (!realpath(log_path, abspath))
+		snprintf(abspath, sizeof(abspath), "%s", log_path);
+	while (!err && (n = getline(&line, &cap, f)) >= 0) {
+		struct cs_event *evt = NULL;
+		const char *k, *v;
+
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			n--;
+		if (!n)
+			continue; /* empty lines make no event */
+		err = cs_event_new(&evt);
+		if (!err)
+			err = cs_event_set_line(evt, line, n, abspath, "file", c->log_type);
+		for (size_t i = 0; !err && strmap_at(c->labels, i, &k, &v, NULL); i++)
+			err = strmap_set(evt->line.labels, k, v);
+		if (!err) {
+			evt->expect_mode = CS_MODE_TIMEMACHINE;
+			err = cs_parse(p, evt, obs, obs_arg);
+			if (err && err != -ENOMEM) {
+				/* A node error discards this event only (spec 3.4 point 5). */
+				log_warn("%s: line %d: parse error: %s", log_path, idx + 1,
+					 strerror(-err));
+				evt->process = false;
+				err = 0;
+			}
+			if (!err && on_event)
+				err = on_event(evt, arg);
+		}
+		cs_event_free(evt);
+		idx++;
+	}
+	if (err)
+		snprintf(why, whylen, "replay: %s", strerror(-err));
+	free(line);
+	fclose(f);
+	return err;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* Old asserts compare datasource_path without basename(): add it (spec 11.5). */
+static char *rewrite_assert(const char *line)
+{
+	const char *eq;
+	char *out;
+
+	if (!strstr(line, "datasource_path") || strstr(line, "basename(") ||
+	    !(eq = strstr(line, "==")))
+		return strdup(line);
+	if (asprintf(&out, "basename(%.*s) == %s", (int)(eq - line), line, trim((char *)eq + 2)) < 0)
+		return NULL;
+	return out;
+}
+
+/* The value of the text before " == ", for failure messages. */
+static char *lhs_value(const struct expr_env *env, const char *line, const struct expr_value *vars)
+{
+	const char *eq = strstr(line, " == ");
+	struct expr_prog *prog = NULL;
+	struct expr_value v = expr_nil();
+	char *src, *txt = NULL;
+
+	if (!eq || !(src = strndup(line, eq - line)))
+		return NULL;
+	if (!expr_compile(env, src, &prog, NULL) && !expr_eval(prog, vars, NULL, &v, NULL))
+		txt = expr_value_format(&v);
+	expr_value_release(&v);
+	expr_prog_free(prog);
+	free(src);
+	return txt;
+}
+
+static int run_asserts(const struct hubtest_opts *o, const char *path, const struct expr_value *results,
+		       char *why, size_t whylen, int *nasserts, int *nfailed)
+{
+	struct expr_env *env = expr_env_new();
+	char *line = NULL;
+	size_t cap = 0;
+	int err = 0, lineno = 0;
+	FILE *f;
+
+	*nasserts = *nfailed = 0;
+	if (!env)
+		return -ENOMEM;
+	if (expr_env_add_var(env, "results", NULL) < 0 ||
+	    expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC | EXPR_HELPERS_HUBTEST)) {
+		expr_env_free(env);
+		return -ENOMEM;
+	}
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		expr_env_free(env);
+		return -errno;
+	}
+	while (getline(&line, &cap, f) >= 0) {
+		char *src, *a = trim(line);
+		struct expr_prog *prog = NULL;
+		struct expr_error e = { 0 };
+		bool ok = false;
+		int rc;
+
+		lineno++;
+		if (!*a)
+			continue;
+		(*nasserts)++;
+		src = rewrite_assert(a);
+		if (!src) {
+			err = -ENOMEM;
+			break;
+		}
+		rc = expr_compile(env, src, &prog, &e);
+		if (!rc)
+			rc = expr_eval_bool(prog, results, NULL, &ok, &e);
+		if (rc || !ok) {
+			char *lhs = rc ? NULL : lhs_value(env, src, results);
+
+			if (!*nfailed)
+				snprintf(why, whylen, "parser.assert:%d: %s%s%s%s", lineno, src,
+					 rc ? ": error: " : " (got ", rc ? e.msg : lhs ? lhs : "?",
+					 rc ? "" : ")");
+			if (o->verbose)
+				fprintf(stderr, "  assert %d failed: %s%s%s\n", lineno, src,
+					rc ? " -- " : " -- got ", rc ? e.msg : lhs ? lhs : "?");
+			free(lhs);
+			(*nfailed)++;
+		}
+		expr_prog_free(prog);
+		free(src);
+	}
+	free(line);
+	fclose(f);
+	expr_env_free(env);
+	return err;
+}
+
+struct hubtest_case {
+	struct ht_config c;
+	char dir[PATH_MAX];
+	char hub[PATH_MAX];
+	struct cs_parsers *p;
+};
+
+void hubtest_case_free(struct hubtest_case *hc)
+{
+	if (!hc)
+		return;
+	cs_parsers_free(hc->p);
+	config_free(&hc->c);
+	free(hc);
+}
+
+int hubtest_case_open(const struct hubtest_opts *o, const char *test, struct hubtest_case **out,
+		      char *why, size_t whylen)
+{
+	char path[PATH_MAX], stage[256], patterns[PATH_MAX], data[PATH_MAX];
+	struct cs_parser_opts popts = { .patterns_dir = patterns, .data_dir = data };
+	struct hubtest_case *hc = calloc(1, sizeof(*hc));
+	int err;
+
+	why[0] = '\0';
+	if (!hc)
+		return -ENOMEM;
+	snprintf(hc->hub, sizeof(hc->hub), "%s", o->hub_dir);
+	if (strchr(test, '/'))
+		pathf(hc->dir, sizeof(hc->dir), "%s", test);
+	else
+		pathf(hc->dir, sizeof(hc->dir), "%s/tests/%s", o->hub_dir, test);
+	pathf(path, sizeof(path), "%s/config.yaml", hc->dir);
+	err = config_load(path, &hc->c, why, whylen);
+	if (err) {
+		free(hc);
+		return err;
+	}
+	pathf(patterns, sizeof(patterns), "%s/patterns", o->hub_dir);
+	pathf(data, sizeof(data), "%s/data", o->hub_dir);
+	err = cs_parsers_new(&popts, &hc->p);
+	if (err) {
+		snprintf(why, whylen, "parser setup: %s", strerror(-err));
+		goto err;
+	}
+	/* override_statics: an extra s00-raw file that sorts first (spec 11.2). */
+	if (hc->c.overrides) {
+		err = cs_parsers_load_string(hc->p, "s00-raw", "00_overrides.yaml", hc->c.overrides);
+		if (err) {
+			snprintf(why, whylen, "override_statics do not load: %s",
+				 cs_parsers_last_error(hc->p));
+			goto err;
+		}
+	}
+	for (size_t i = 0; i < hc->c.nparsers; i++) {
+		err = hubtest_resolve_item(o->hub_dir, hc->dir, "parsers", hc->c.parsers[i], path,
+					   sizeof(path), stage, sizeof(stage));
+		if (err) {
+			snprintf(why, whylen, "parser %s not found in the hub", hc->c.parsers[i]);
+			goto err;
+		}
+		err = cs_parsers_load_file(hc->p, stage, path, NULL);
+		if (err) {
+			snprintf(why, whylen, "parser %s does not load: %s", hc->c.parsers[i],
+				 cs_parsers_last_error(hc->p));
+			goto err;
+		}
+	}
+	err = cs_parsers_ready(hc->p);
+	if (err)
+		goto err;
+	*out = hc;
+	return 0;
+err:
+	hubtest_case_free(hc);
+	return err;
+}
+
+const char *hubtest_case_dir(const struct hubtest_case *hc)
+{
+	return hc->dir;
+}
+
+struct cs_parsers *hubtest_case_parsers(struct hubtest_case *hc)
+{
+	return hc->p;
+}
+
+bool hubtest_case_ignore_parsers(const struct hubtest_case *hc)
+{
+	return hc->c.ignore_parsers;
+}
+
+char *const *hubtest_case_items(const struct hubtest_case *hc, const char *type, size_t *n)
+{
+	if (!strcmp(type, "scenarios")) {
+		*n = hc->c.nscenarios;
+		return hc->c.scenarios;
+	}
+	if (!strcmp(type, "postoverflows")) {
+		*n = hc->c.npostoverflows;
+		return hc->c.postoverflows;
+	}
+	*n = hc->c.nparsers;
+	return hc->c.parsers;
+}
+
+int hubtest_case_replay(struct hubtest_case *hc, cs_parse_observer obs, void *obs_arg,
+			hubtest_event_fn on_event, void *arg, char *why, size_t whylen)
+{
+	char path[PATH_MAX];
+
+	pathf(path, sizeof(path), "%s/%s", hc->dir, hc->c.log_file);
+	return replay(hc->p, &hc->c, path, obs, obs_arg, on_event, arg, why, whylen);
+}
+
+enum hubtest_status hubtest_run_parser_test(const struct hubtest_opts *o, const char *test,
+					    char *why, size_t whylen, int *nasserts)
+{
+	struct expr_value results = expr_nil();
+	struct ht_results r = { 0 };
+	struct hubtest_case *hc = NULL;
+	enum hubtest_status st = HUBTEST_FAIL;
+	char path[PATH_MAX];
+	int nfailed = 0;
+
+	*nasserts = 0;
+	if (hubtest_case_open(o, test, &hc, why, whylen))
+		return HUBTEST_FAIL;
+	if (hc->c.ignore_parsers) {
+		snprintf(why, whylen, "ignore_parsers: true (scenario-only test)");
+		st = HUBTEST_SKIP;
+		goto out;
+	}
+	if (hubtest_case_replay(hc, record, &r, next_line, &r, why, whylen))
+		goto out;
+	if (results_value(&r, &results)) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	pathf(path, sizeof(path), "%s/parser.assert", hc->dir);
+	if (run_asserts(o, path, &results, why, whylen, nasserts, &nfailed))
+		goto out;
+	if (!*nasserts) {
+		snprintf(why, whylen, "empty parser.assert (upstream would generate it)");
+		st = HUBTEST_SKIP;
+	} else if (!nfailed) {
+		st = HUBTEST_PASS;
+	} else {
+		char tail[64];
+		size_t l = strlen(why);
+
+		snprintf(tail, sizeof(tail), " [%d/%d asserts failed]", nfailed, *nasserts);
+		if (l + strlen(tail) < whylen)
+			strcat(why, tail);
+	}
+out:
+	expr_value_release(&results);
+	results_free(&r);
+	hubtest_case_free(hc);
+	return st;
+}
+
+/* ---- many tests ----------------------------------------------------------------------------- */
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool has_parser_assert(const char *hub, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	pathf(path, sizeof(path), "%s/tests/%s/parser.assert", hub, name);
+	return !stat(path, &st) && S_ISREG(st.st_mode) && st.st_size > 0;
+}
+
+int hubtest_run_all(const struct hubtest_opts *o, char *const *names, int nnames,
+		    struct hubtest_summary *sum)
+{
+	char **list = NULL, path[PATH_MAX];
+	size_t n = 0, cap = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!nnames) {
+		struct dirent *de;
+		DIR *d;
+
+		pathf(path, sizeof(path), "%s/tests", o->hub_dir);
+		d = opendir(path);
+		if (!d) {
+			fprintf(stderr, "hubtest: %s: %s\n", path, strerror(errno));
+			sum->failed = 1;
+			printf("%d passed, %d failed, %d skipped\n", 0, 1, 0);
+			return 1;
+		}
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.' || !has_parser_assert(o->hub_dir, de->d_name))
+				continue;
+			if (n == cap) {
+				char **nl = realloc(list, (cap = cap ? cap * 2 : 64) * sizeof(*nl));
+
+				if (!nl)
+					break;
+				list = nl;
+			}
+			if (!(list[n] = strdup(de->d_name)))
+				break;
+			n++;
+		}
+		closedir(d);
+		qsort(list, n, sizeof(*list), cmp_name);
+	}
+	for (size_t i = 0; i < (nnames ? (size_t)nnames : n); i++) {
+		const char *name = nnames ? names[i] : list[i];
+		char why[2048];
+		int nasserts;
+		enum hubtest_status st = hubtest_run_parser_test(o, name, why, sizeof(why), &nasserts);
+
+		switch (st) {
+		case HUBTEST_PASS:
+			sum->passed++;
+			printf("PASS %s (%d asserts)\n", name, nasserts);
+			break;
+		case HUBTEST_SKIP:
+			sum->skipped++;
+			printf("SKIP %s: %s\n", name, why);
+			break;
+		case HUBTEST_FAIL:
+			sum->failed++;
+			printf("FAIL %s: %s\n", name, why);
+			break;
+		}
+		fflush(stdout);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+	printf("%d passed, %d failed, %d skipped\n", sum->passed, sum->failed, sum->skipped);
+	fflush(stdout);
+	return sum->failed ? 1 : 0;
+}
+
+const char *hubtest_default_hub_dir(void)
+{
+	static char buf[PATH_MAX];
+	const char *env = getenv("HUB_DIR");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env)
+		return env;
+	if (is_dir("../shared/hub/tests"))
+		return "../shared/hub";
+	/* build/tests/hub/test_hubtest or build/cscli: find the repo root above it. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		for (int up = 0; up < 5; up++) {
+			char *slash = strrchr(exe, '/');
+
+			if (!slash)
+				break;
+			*slash = '\0';
+			pathf(buf, sizeof(buf), "%s/../shared/hub", exe);
+			if (is_dir(buf))
+				return buf;
+		}
+	}
+	return "../shared/hub";
+}
+
+int hubtest_main(int argc, char **argv)
+{
+	struct hubtest_opts o = { .hub_dir = hubtest_default_hub_dir() };
+	struct hubtest_summary sum;
+	int i = 1;
+
+	if (argc < 1 || strcmp(argv[0], "run")) {
+		fprintf(stderr, "usage: hubtest run [--hub DIR] [-v] [TEST...]\n");
+		return 2;
+	}
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--hub") && i + 1 < argc) {
+			o.hub_dir = argv[++i];
+		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
+			o.verbose = true;
+		} else {
+			fprintf(stderr, "hubtest run: unknown option '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	/* Upstream runs crowdsec with TZ=UTC: dates without a zone are UTC. */
+	setenv("TZ", "UTC", 1);
+	tzset();
+	return hubtest_run_all(&o, argv + i, argc - i, &sum);
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hubtest for scenarios (hub-format.md 11.6): replay a test's log through its
+ * parsers, pour into its scenarios (postoverflows applied), collect the
+ * overflows, sort them as upstream does and evaluate scenario.assert.
+ */
+#ifndef CS_HUBTEST_SCENARIO_RUN_H
+#define CS_HUBTEST_SCENARIO_RUN_H
+
+#include "hubtest/hubtest.h"
+
+/* Run one test folder's scenario asserts. *why says why it failed or was skipped. */
+enum hubtest_status hubtest_run_scenario_test(const struct hubtest_opts *o, const char *test,
+					      char *why, size_t whylen, int *nasserts);
+
+/*
+ * Every named test, or every test folder with a non-empty scenario.assert
+ * when names is empty. `skip` (optional, NULL-terminated pairs name, reason)
+ * lists tests to report as skipped without running. One line per test and
+ * the "N passed, N failed, N skipped" summary. 0 if nothing failed, else 1.
+ */
+int hubtest_run_scenarios_all(const struct hubtest_opts *o, char *const *names, int nnames,
+			      const char *const *skip, struct hubtest_summary *sum);
+
+/*
+ * `cscli hubtest run` for scenario tests ([--hub DIR] [-v] [TEST...], argv[0]
+ * "run"), the counterpart of hubtest_main() for parser tests: a test folder
+ * with both asserts needs both. Ends with the summary line; 0 if nothing failed.
+ */
+int hubtest_scenarios_main(int argc, char **argv);
+
+#endif /* CS_HUBTEST_SCENARIO_RUN_H */

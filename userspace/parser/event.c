@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: MIT
+#include "parser/event.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ipaddr.h"
+#include "common/log.h"
+#include "common/strmap.h"
+
+int cs_event_set_str(char **field, const char *val)
+{
+	char *s = strdup(val ? val : "");
+
+	if (!s)
+		return -ENOMEM;
+	free(*field);
+	*field = s;
+	return 0;
+}
+
+static int set_strn(char **field, const char *val, size_t len)
+{
+	char *s = malloc(len + 1);
+
+	if (!s)
+		return -ENOMEM;
+	memcpy(s, val, len);
+	s[len] = '\0';
+	free(*field);
+	*field = s;
+	return 0;
+}
+
+void cs_event_free(struct cs_event *evt)
+{
+	if (!evt)
+		return;
+	free(evt->whitelist_reason);
+	free(evt->stage);
+	free(evt->line.raw);
+	free(evt->line.src);
+	free(evt->line.module);
+	strmap_free(evt->line.labels);
+	strmap_free(evt->parsed);
+	strmap_free(evt->enriched);
+	strmap_free(evt->meta);
+	expr_value_release(&evt->unmarshaled);
+	free(evt->str_time);
+	free(evt->str_time_format);
+	free(evt->marshaled_time);
+	if (evt->overflow && evt->overflow_ops && evt->overflow_ops->free)
+		evt->overflow_ops->free(evt->overflow);
+	free(evt);
+}
+
+/* Every string field starts as "" so readers never see NULL. */
+int cs_event_new(struct cs_event **out)
+{
+	struct cs_event *e = calloc(1, sizeof(*e));
+	int err = -ENOMEM;
+
+	if (!e)
+		return -ENOMEM;
+	e->unmarshaled = expr_nil();
+	if (cs_event_set_str(&e->whitelist_reason, "") || cs_event_set_str(&e->stage, "") ||
+	    cs_event_set_str(&e->line.raw, "") || cs_event_set_str(&e->line.src, "") ||
+	    cs_event_set_str(&e->line.module, "") || cs_event_set_str(&e->str_time, "") ||
+	    cs_event_set_str(&e->str_time_format, "") || cs_event_set_str(&e->marshaled_time, ""))
+		goto err;
+	e->line.labels = strmap_new();
+	e->parsed = strmap_new();
+	e->enriched = strmap_new();
+	e->meta = strmap_new();
+	if (!e->line.labels || !e->parsed || !e->enriched || !e->meta)
+		goto err;
+	err = expr_map_new(&e->unmarshaled);
+	if (err)
+		goto err;
+	*out = e;
+	return 0;
+err:
+	cs_event_free(e);
+	return err;
+}
+
+/*
+ * A new top-level map holding new references to the same values: nested
+ * values are immutable once built, only the top level is ever written to.
+ */
+static int copy_map(const struct expr_value *src, struct expr_value *out)
+{
+	size_t n = expr_map_len(src);
+	int err = expr_map_new(out);
+
+	for (size_t i = 0; !err && i < n; i++) {
+		const char *k;
+		const struct expr_value *v;
+
+		err = expr_map_entry(src, i, &k, &v);
+		if (!err)
+			err = expr_map_set(out, k, v);
+	}
+	if (err)
+		expr_value_release(out);
+	return err;
+}
+
+int cs_event_dup(const struct cs_event *evt, struct cs_event **out)
+{
+	struct cs_event *e = calloc(1, sizeof(*e));
+	int err = -ENOMEM;
+
+	if (!e)
+		return -ENOMEM;
+	*e = *evt;
+	/* Clear every owned pointer first so the error path frees only copies. */
+	e->whitelist_reason = e->stage = e->str_time = e->str_time_format = NULL;
+	e->marshaled_time = e->line.raw = e->line.src = e->line.module = NULL;
+	e->line.labels = e->parsed = e->enriched = e->meta = NULL;
+	e->unmarshaled = expr_nil();
+	e->overflow = NULL;
+	if (cs_event_set_str(&e->whitelist_reason, evt->whitelist_reason) ||
+	    cs_event_set_str(&e->stage, evt->stage) ||
+	    cs_event_set_str(&e->str_time, evt->str_time) ||
+	    cs_event_set_str(&e->str_time_format, evt->str_time_format) ||
+	    cs_event_set_str(&e->marshaled_time, evt->marshaled_time) ||
+	    set_strn(&e->line.raw, evt->line.raw, evt->line.raw_len) ||
+	    cs_event_set_str(&e->line.src, evt->line.src) ||
+	    cs_event_set_str(&e->line.module, evt->line.module))
+		goto err;
+	e->line.labels = strmap_dup(evt->line.labels);
+	e->parsed = strmap_dup(evt->parsed);
+	e->enriched = strmap_dup(evt->enriched);
+	e->meta = strmap_dup(evt->meta);
+	if (!e->line.labels || !e->parsed || !e->enriched || !e->meta)
+		goto err;
+	err = copy_map(&evt->unmarshaled, &e->unmarshaled);
+	if (err)
+		goto err;
+	if (evt->overflow && evt->overflow_ops && evt->overflow_ops->dup) {
+		e->overflow = evt->overflow_ops->dup(evt->overflow);
+		if (!e->overflow) {
+			err = -ENOMEM;
+			goto err;
+		}
+	}
+	*out = e;
+	return 0;
+err:
+	cs_event_free(e);
+	return err;
+}
+
+int cs_event_set_line(struct cs_event *evt, const char *raw, size_t len, const char *src,
+		      const char *module, const char *log_type)
+{
+	int err;
+
+	if (len && raw[len - 1] == '\n')
+		len--;
+	if (len && raw[len - 1] == '\r')
+		len--;
+	if (len > CS_LINE_MAX) {
+		log_warn("line of %zu bytes from %s cut to %d", len, src ? src : "?", CS_LINE_MAX);
+		len = CS_LINE_MAX;
+	}
+	err = set_strn(&evt->line.raw, raw, len);
+	if (!err)
+		err = cs_event_set_str(&evt->line.src, src);
+	if (!err)
+		err = cs_event_set_str(&evt->line.module, module);
+	if (!err && log_type)
+		err = strmap_set(evt->line.labels, "type", log_type);
+	if (err)
+		return err;
+	evt->line.raw_len = len;
+	evt->line.process = true;
+	cs_time_now(&evt->line.time);
+	evt->type = CS_EVT_LOG;
+	evt->process = true;
+	return 0;
+}
+
+const char *cs_event_get_meta(const struct cs_event *evt, const char *key)
+{
+	const char *v;
+
+	if (evt->type == CS_EVT_OVFLW) {
+		if (evt->overflow && evt->overflow_ops && evt->overflow_ops->get_meta)
+			return evt->overflow_ops->get_meta(evt->overflow, key);
+		return "";
+	}
+	v = strmap_get(evt->meta, key);
+	return v ? v : "";
+}
+
+const char *cs_event_type_name(const struct cs_event *evt)
+{
+	switch (evt->type) {
+	case CS_EVT_LOG:
+		return "log";
+	case CS_EVT_OVFLW:
+		return "overflow";
+	default:
+		return "unknown";
+	}
+}
+
+int cs_event_set_target(struct cs_event *evt, const char *path, const char *val, size_t len)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} fields[] = {
+		{ "StrTime", offsetof(struct cs_event, str_time) },
+		{ "StrTimeFormat", offsetof(struct cs_event, str_time_format) },
+		{ "MarshaledTime", offsetof(struct cs_event, marshaled_time) },
+		{ "WhitelistReason", offsetof(struct cs_event, whitelist_reason) },
+		{ "Stage", offsetof(struct cs_event, stage) },
+		{ "Line.Src", offsetof(struct cs_event, line.src) },
+		{ "Line.Module", offsetof(struct cs_event, line.module) },
+	};
+	static const struct {
+		const char *prefix;
+		size_t off;
+	} maps[] = {
+		{ "Meta.", offsetof(struct cs_event, meta) },
+		{ "Parsed.", offsetof(struct cs_event, parsed) },
+		{ "Enriched.", offsetof(struct cs_event, enriched) },
+		{ "Line.Labels.", offsetof(struct cs_event, line.labels) },
+	};
+
+	if (!strncmp(path, "evt.", 4))
+		path += 4;
+	/* The overflow part belongs to the bucket engine: it writes its own fields. */
+	if (!strncmp(path, "Overflow.", 9))
+		return evt->overflow && evt->overflow_ops && evt->overflow_ops->set_target ?
+			       evt->overflow_ops->set_target(evt->overflow, path, val, len) : -ENOENT;
+	if (!strcmp(path, "Line.Raw")) {
+		int err = set_strn(&evt->line.raw, val, len);
+
+		if (!err)
+			evt->line.raw_len = len;
+		return err;
+	}
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (!strcmp(path, fields[i].name))
+			return set_strn((char **)((char *)evt + fields[i].off), val, len);
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		size_t pl = strlen(maps[i].prefix);
+		struct strmap *m = *(struct strmap **)((char *)evt + maps[i].off);
+		char key[256];
+		const char *dot;
+
+		if (strncmp(path, maps[i].prefix, pl) || !path[pl])
+			continue;
+		/* The walk stops at the first map: Meta.a.b sets Meta["a"]. */
+		dot = strchr(path + pl, '.');
+		snprintf(key, sizeof(key), "%.*s", dot ? (int)(dot - path - pl) : (int)strlen(path + pl),
+			 path + pl);
+		return strmap_setn(m, key, val, len);
+	}
+	return -ENOENT;
+}
+
+int cs_event_unmarshal_json(struct cs_event *evt, const char *json, size_t len)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(json, len, JSON_DECODE_ANY, &jerr);
+	const char *k;
+	json_t *v;
+	int err = 0;
+
+	if (!root)
+		return -EINVAL;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return -EINVAL;
+	}
+	json_object_foreach(root, k, v) {
+		struct expr_value ev;
+
+		err = expr_value_from_json(v, &ev);
+		if (!err)
+			err = expr_map_set_take(&evt->unmarshaled, k, ev);
+		if (err)
+			break;
+	}
+	json_decref(root);
+	return err;
+}
+
+/* ---- expression binding -------------------------------------------------------------- */
+
+/* A live, read-only view of a string map: absent keys read as "". */
+static int smap_get(struct expr_ctx *ctx, void *obj, const char *name, struct expr_value *out)
+{
+	size_t len;
+	const char *v = strmap_getn(obj, name, &len);
+
+	return v ? expr_stringn(v, len, out) : expr_string("", out);
+}
+
+static int smap_has(struct expr_ctx *ctx, void *obj, const char *key, bool *out)
+{
+	*out = strmap_has(obj, key);
+	return 0;
+}
+
+static int smap_len(struct expr_ctx *ctx, void *obj, int64_t *out)
+{
+	*out = (int64_t)strmap_count(obj);
+	return 0;
+}
+
+static int smap_keys(struct expr_ctx *ctx, void *obj, struct expr_value *out)
+{
+	const char *k;
+	int err = expr_array_new(strmap_count(obj), out);
+
+	for (size_t i = 0; !err && strmap_at(obj, i, &k, NULL, NULL); i++) {
+		struct expr_value s;
+
+		err = expr_string(k, &s);
+		if (!err)
+			err = expr_array_push_take(out, s);
+	}
+	if (err)
+		expr_value_release(out);
+	return err;
+}
+
+static const struct expr_host_ops smap_ops = {
+	.name = "map[string]string",
+	.flags = EXPR_HOST_MAPLIKE,
+	.elem = &expr_type_string,
+	.get = smap_get,
+	.has = smap_has,
+	.len = smap_len,
+	.keys = smap_keys,
+};
+static const struct expr_type smap_type = { EXPR_HOST, NULL, &smap_ops };
+
+/* evt.Unmarshaled: map[string]any, writable by UnmarshalJSON()/ParseKV(). */
+static int umap_get(struct expr_ctx *ctx, void *obj, const char *name, struct expr_value *out)
+{
+	struct cs_event *e = obj;
+	const struct expr_value *v = expr_map_get(&e->unmarshaled, name);
+
+	*out = v ? expr_value_ref(v) : expr_nil();
+	return 0;
+}
+
+static int umap_has(struct expr_ctx *ctx, void *obj, const char *key, bool *out)
+{
+	struct cs_event *e = obj;
+
+	*out = expr_map_get(&e->unmarshaled, key) != NULL;
+	return 0;
+}
+
+static int umap_len(struct expr_ctx *ctx, void *obj, int64_t *out)
+{
+	struct cs_event *e = obj;
+
+	*out = (int64_t)expr_map_len(&e->unmarshaled);
+	return 0;
+}
+
+static int umap_keys(struct expr_ctx *ctx, void *obj, struct expr_value *out)
+{
+	struct cs_event *e = obj;
+	size_t n = expr_map_len(&e->unmarshaled);
+	int err = expr_array_new(n, out);
+
+	for (size_t i = 0; !err && i < n; i++) {
+		const char *k;
+		const struct expr_value *v;
+		struct expr_value s;
+
+		err = expr_map_entry(&e->unmarshaled, i, &k, &v);
+		if (!err)
+			err = expr_string(k, &s);
+		if (!err)
+			err = expr_array_push_take(out, s);
+	}
+	if (err)
+		expr_value_release(out);
+	return err;
+}
+
+static int umap_set(struct expr_ctx *ctx, void *obj, const char *key,
+		    const struct expr_value *value)
+{
+	struct cs_event *e = obj;
+
+	return expr_map_set(&e->unmarshaled, key, value);
+}
+
+static const struct expr_host_ops umap_ops = {
+	.name = "map[string]any",
+	.flags = EXPR_HOST_MAPLIKE,
+	.elem = &expr_type_any,
+	.get = umap_get,
+	.has = umap_has,
+	.len = umap_len,
+	.keys = umap_keys,
+	.set = umap_set,
+};
+static const struct expr_type umap_type = { EXPR_HOST, NULL, &umap_ops };
+
+static struct expr_value time_value(const struct cs_time *t)
+{
+	return expr_time(t->sec * 1000000000LL + t->nsec, t->off);
+}
+
+static int line_get(struct expr_ctx *ctx, void *obj, const char *name, struct expr_value *out)
+{
+	struct cs_line *l = obj;
+
+	if (!strcmp(name, "Raw"))
+		return expr_stringn(l->raw, l->raw_len, out);
+	if (!strcmp(name, "Src"))
+		return expr_string(l->src, out);
+	if (!strcmp(name, "Module"))
+		return expr_string(l->module, out);
+	if (!strcmp(name, "Labels"))
+		return *out = expr_host(&smap_ops, l->labels), 0;
+	if (!strcmp(name, "Time"))
+		return *out = time_value(&l->time), 0;
+	if (!strcmp(name, "Process"))
+		return *out = expr_bool(l->process), 0;
+	return -ENOENT;
+}
+
+static const struct expr_field line_fields[] = {
+	{ "Raw", &expr_type_string },	 { "Src", &expr_type_string },
+	{ "Module", &expr_type_string }, { "Labels", &smap_type },
+	{ "Time", &expr_type_time },	 { "Process", &expr_type_bool },
+	{ NULL, NULL },
+};
+
+static const struct expr_host_ops line_ops = {
+	.name = "Line",
+	.fields = line_fields,
+	.methods = (const struct expr_method[]){ { NULL, 0, 0, NULL } },
+	.get = line_get,
+};
+static const struct expr_type line_type = { EXPR_HOST, NULL, &line_ops };
+
+static int evt_get(struct expr_ctx *ctx, void *obj, const char *name, struct expr_value *out)
+{
+	struct cs_event *e = obj;
+
+	switch (name[0]) {
+	case 'T':
+		if (!strcmp(name, "Type"))
+			return *out = expr_int(e->type), 0;
+		if (!strcmp(name, "Time"))
+			return *out = time_value(&e->time), 0;
+		break;
+	case 'E':
+		if (!strcmp(name, "ExpectMode"))
+			return *out = expr_int(e->expect_mode), 0;
+		if (!strcmp(name, "Enriched"))
+			return *out = expr_host(&smap_ops, e->enriched), 0;
+		break;
+	case 'W':
+		if (!strcmp(name, "Whitelisted"))
+			return *out = expr_bool(e->whitelisted), 0;
+		if (!strcmp(name, "WhitelistReason"))
+			return expr_string(e->whitelist_reason, out);
+		break;
+	case 'S':
+		if (!strcmp(name, "Stage"))
+			return expr_string(e->stage, out);
+		if (!strcmp(name, "StrTime"))
+			return expr_string(e->str_time, out);
+		if (!strcmp(name, "StrTimeFormat"))
+			return expr_string(e->str_time_format, out);
+		break;
+	case 'L':
+		if (!strcmp(name, "Line"))
+			return *out = expr_host(&line_ops, &e->line), 0;
+		break;
+	case 'P':
+		if (!strcmp(name, "Parsed"))
+			return *out = expr_host(&smap_ops, e->parsed), 0;
+		if (!strcmp(name, "Process"))
+			return *out = expr_bool(e->process), 0;
+		break;
+	case 'M':
+		if (!strcmp(name, "Meta"))
+			return *out = expr_host(&smap_ops, e->meta), 0;
+		if (!strcmp(name, "MarshaledTime"))
+			return expr_string(e->marshaled_time, out);
+		break;
+	case 'U':
+		if (!strcmp(name, "Unmarshaled"))
+			return *out = expr_host(&umap_ops, e), 0;
+		break;
+	case 'O':
+		if (!strcmp(name, "Overflow")) {
+			if (e->overflow && e->overflow_ops && e->overflow_ops->expr)
+				return *out = expr_host(e->overflow_ops->expr, e->overflow), 0;
+			return *out = expr_nil(), 0;
+		}
+		break;
+	case 'A':
+		if (!strcmp(name, "Appsec"))
+			return *out = expr_nil(), 0;
+		break;
+	}
+	return -ENOENT;
+}
+
+static int want_strings(struct expr_ctx *ctx, const char *method, const struct expr_value *args,
+			int nargs)
+{
+	for (int i = 0; i < nargs; i++)
+		if (args[i].kind != EXPR_STRING) {
+			expr_ctx_errorf(ctx, "%s: argument %d must be a string, got %s", method,
+					i + 1, expr_kind_name(args[i].kind));
+			return -EINVAL;
+		}
+	return 0;
+}
+
+static int push_ip_source(const char *s, void *arg)
+{
+	struct cs_prefix p;
+	struct expr_value v;
+	int err;
+
+	if (cs_prefix_parse(s, &p) || !cs_prefix_is_host(&p))
+		return 0;
+	err = expr_string(s, &v);
+	return err ? err : expr_array_push_take(arg, v);
+}
+
+static int evt_call(struct expr_ctx *ctx, void *obj, const char *method,
+		    const struct expr_value *args, int nargs, struct expr_value *out)
+{
+	struct cs_event *e = obj;
+	int err = want_strings(ctx, method, args, nargs);
+
+	if (err)
+		return err;
+	if (!strcmp(method, "GetType"))
+		return expr_string(cs_event_type_name(e), out);
+	if (!strcmp(method, "GetMeta"))
+		return expr_string(cs_event_get_meta(e, expr_str_cstr(&args[0])), out);
+	if (!strcmp(method, "SetMeta") || !strcmp(method, "SetParsed")) {
+		err = strmap_setn(method[3] == 'M' ? e->meta : e->parsed, expr_str_cstr(&args[0]),
+				  expr_str_cstr(&args[1]), expr_str_len(&args[1]));
+		return err ? err : (*out = expr_bool(true), 0);
+	}
+	if (!strcmp(method, "ParseIPSources")) {
+		err = expr_array_new(1, out);
+		if (err)
+			return err;
+		if (e->type == CS_EVT_LOG)
+			err = push_ip_source(cs_event_get_meta(e, "source_ip"), out);
+		else if (e->overflow && e->overflow_ops && e->overflow_ops->for_each_source)
+			err = e->overflow_ops->for_each_source(e->overflow, push_ip_source, out);
+		if (err)
+			expr_value_release(out);
+		return err;
+	}
+	return -ENOENT;
+}
+
+static const struct expr_field evt_fields[] = {
+	{ "Type", &expr_type_int },
+	{ "ExpectMode", &expr_type_int },
+	{ "Whitelisted", &expr_type_bool },
+	{ "WhitelistReason", &expr_type_string },
+	{ "Stage", &expr_type_string },
+	{ "Line", &line_type },
+	{ "Parsed", &smap_type },
+	{ "Enriched", &smap_type },
+	{ "Unmarshaled", &umap_type },
+	{ "Meta", &smap_type },
+	{ "Overflow", NULL },
+	{ "Time", &expr_type_time },
+	{ "StrTime", &expr_type_string },
+	{ "StrTimeFormat", &expr_type_string },
+	{ "MarshaledTime", &expr_type_string },
+	{ "Process", &expr_type_bool },
+	{ "Appsec", NULL },
+	{ NULL, NULL },
+};
+
+static const struct expr_method evt_methods[] = {
+	{ "GetType", 0, 0, &expr_type_string },
+	{ "GetMeta", 1, 1, &expr_type_string },
+	{ "SetMeta", 2, 2, &expr_type_bool },
+	{ "SetParsed", 2, 2, &expr_type_bool },
+	{ "ParseIPSources", 0, 0, &expr_type_array_string },
+	{ NULL, 0, 0, NULL },
+};
+
+const struct expr_host_ops cs_event_expr_ops = {
+	.name = "Event",
+	.fields = evt_fields,
+	.methods = evt_methods,
+	.get = evt_get,
+	.call = evt_call,
+};
+
+const struct expr_type cs_event_expr_type = { EXPR_HOST, NULL, &cs_event_expr_ops };

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The Event: one log line (or one bucket overflow) on its way through the
+ * engine, with the fields CrowdSec's types.Event has (hub-format.md section 1),
+ * and its exposure to expressions as the host object `evt`.
+ *
+ * Ownership: an event owns every string and map it points to; cs_event_free()
+ * releases them all. Strings hold arbitrary bytes (Line.Raw keeps NULs and
+ * invalid UTF-8; its length is line.raw_len), NUL-terminated for convenience.
+ * The overflow part belongs to the bucket engine: it plugs in through
+ * struct cs_overflow_ops so that this module does not depend on it.
+ */
+#ifndef CS_EVENT_H
+#define CS_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "expr/expr.h"
+#include "parser/dateparse.h"
+#include "parser/parser_limits.h"
+
+struct strmap;
+
+enum cs_event_type {
+	CS_EVT_LOG = 0,
+	CS_EVT_OVFLW = 1,
+	CS_EVT_APPSEC = 2,
+};
+
+enum cs_expect_mode {
+	CS_MODE_LIVE = 0,
+	CS_MODE_TIMEMACHINE = 1,
+};
+
+
+struct cs_line {
+	char *raw;
+	size_t raw_len;
+	char *src;
+	char *module;
+	struct cs_time time;
+	struct strmap *labels;
+	bool process;
+};
+
+/*
+ * How an overflow payload (RuntimeAlert) is handled; supplied by the bucket
+ * engine. expr is what `evt.Overflow` evaluates to; get_meta implements
+ * GetMeta() for overflow events; sources lists the keys of Sources (whitelists).
+ */
+struct cs_overflow_ops {
+	const struct expr_host_ops *expr;
+	const struct expr_type *type; /* static type of evt.Overflow (NULL = any) */
+	void *(*dup)(const void *ovf);
+	void (*free)(void *ovf);
+	const char *(*get_meta)(const void *ovf, const char *key);
+	/* Calls fn for each source key; stops and returns fn's value if non-zero. */
+	int (*for_each_source)(const void *ovf, int (*fn)(const char *src, void *arg),
+			       void *arg);
+	/* A postoverflow whitelist matched: set Overflow.Whitelisted (spec 3.3 step 2). */
+	void (*set_whitelisted)(void *ovf);
+	/* A postoverflow static with `target: evt.Overflow....` (ipv6_to_range). Optional. */
+	int (*set_target)(void *ovf, const char *path, const char *val, size_t len);
+};
+
+struct cs_event {
+	enum cs_event_type type;
+	enum cs_expect_mode expect_mode;
+	bool whitelisted;
+	char *whitelist_reason;
+	char *stage;
+	struct cs_line line;
+	struct strmap *parsed;
+	struct strmap *enriched;
+	struct strmap *meta;
+	struct expr_value unmarshaled; /* EXPR_MAP: map[string]any */
+	struct cs_time time;
+	char *str_time;
+	char *str_time_format;
+	char *marshaled_time;
+	bool process;
+	void *overflow; /* owned; see overflow_ops */
+	const struct cs_overflow_ops *overflow_ops;
+};
+
+/* An empty LOG event with all maps created. 0 or -ENOMEM. */
+int cs_event_new(struct cs_event **out);
+void cs_event_free(struct cs_event *evt);
+/* Deep copy (the parser results of hubtest are snapshots). 0 or -ENOMEM. */
+int cs_event_dup(const struct cs_event *evt, struct cs_event **out);
+
+/*
+ * Fill the acquisition part as the file datasource does (spec section 2): the
+ * line without its terminator ("\n", "\r\n"), cut at CS_LINE_MAX; Type LOG,
+ * Process true, Module, Src, Labels.type, Line.Time = now.
+ */
+int cs_event_set_line(struct cs_event *evt, const char *raw, size_t len, const char *src,
+		      const char *module, const char *log_type);
+
+/* Replace a string field (e.g. &evt->str_time) with a copy of val (NULL = ""). */
+int cs_event_set_str(char **field, const char *val);
+
+/* evt.GetMeta(key): "" when absent. */
+const char *cs_event_get_meta(const struct cs_event *evt, const char *key);
+/* "log", "overflow" or "unknown". */
+const char *cs_event_type_name(const struct cs_event *evt);
+
+/*
+ * Set a string field by path as `target:` statics do: "evt." is optional,
+ * then StrTime, StrTimeFormat, MarshaledTime, WhitelistReason, Stage,
+ * Line.Raw/Src/Module, or the first key below a map (Meta.x, Parsed.x,
+ * Enriched.x, Line.Labels.x). -ENOENT for a path that names no string field.
+ */
+int cs_event_set_target(struct cs_event *evt, const char *path, const char *val, size_t len);
+
+/* Merge the top-level keys of a JSON object text into Unmarshaled. -EINVAL if not JSON. */
+int cs_event_unmarshal_json(struct cs_event *evt, const char *json, size_t len);
+
+/* ---- expression binding -------------------------------------------------------- */
+
+/* The static type of `evt`: declare with expr_env_add_var(env, "evt", &cs_event_expr_type). */
+extern const struct expr_type cs_event_expr_type;
+extern const struct expr_host_ops cs_event_expr_ops;
+
+static inline struct expr_value cs_event_value(struct cs_event *evt)
+{
+	return expr_host(&cs_event_expr_ops, evt);
+}
+
+#endif /* CS_EVENT_H */

@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: MIT
+#include "parser/grok.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#else
+#define UNDER_VALGRIND() 0
+#endif
+
+#include "common/log.h"
+#include "common/strmap.h"
+#include "parser/grok_builtin.h"
+#include "parser/parser_limits.h"
+
+/* Prefix of the PCRE2 group names we generate; nothing in the hub uses it. */
+#define GROUP_PREFIX "_grok"
+
+static unsigned int g_match_limit = CS_GROK_MATCH_LIMIT;
+static unsigned int g_depth_limit = CS_GROK_DEPTH_LIMIT;
+
+struct grok_lib {
+	struct strmap *patterns;
+};
+
+struct grok_field {
+	char *name;
+	int group; /* PCRE2 group number */
+};
+
+struct grok {
+	pcre2_code *code;
+	/*
+	 * The same regex compiled byte-wise, for subjects that are not valid UTF-8:
+	 * PCRE2's invalid-UTF mode lets no pattern item match a bad byte, whereas Go
+	 * reads each as U+FFFD, which `.`, `\S` or `[^"]` do match. NULL if the
+	 * regex needs UTF mode (code points above 255).
+	 */
+	pcre2_code *code_bytes;
+	pcre2_match_context *mctx;
+	char *regex;
+	struct grok_field *fields;
+	size_t nfields;
+};
+
+/* A growable byte buffer for the expansion. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+void grok_set_limits(unsigned int match_limit, unsigned int depth_limit)
+{
+	g_match_limit = match_limit;
+	g_depth_limit = depth_limit;
+}
+
+int grok_lib_new(struct grok_lib **out)
+{
+	struct grok_lib *lib = calloc(1, sizeof(*lib));
+
+	if (!lib)
+		return -ENOMEM;
+	lib->patterns = strmap_new();
+	if (!lib->patterns) {
+		free(lib);
+		return -ENOMEM;
+	}
+	*out = lib;
+	return 0;
+}
+
+void grok_lib_free(struct grok_lib *lib)
+{
+	if (!lib)
+		return;
+	strmap_free(lib->patterns);
+	free(lib);
+}
+
+static bool is_word(int c)
+{
+	return isalnum(c) || c == '_';
+}
+
+static bool valid_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!is_word((unsigned char)*s))
+			return false;
+	return true;
+}
+
+int grok_lib_add(struct grok_lib *lib, const char *name, const char *regex)
+{
+	if (!valid_name(name))
+		return -EINVAL;
+	if (strmap_has(lib->patterns, name))
+		return -EEXIST;
+	return strmap_set(lib->patterns, name, regex);
+}
+
+bool grok_lib_has(const struct grok_lib *lib, const char *name)
+{
+	return strmap_has(lib->patterns, name);
+}
+
+int grok_lib_add_builtins(struct grok_lib *lib)
+{
+	for (const struct grok_builtin *b = grok_builtins; b->name; b++) {
+		int err = grok_lib_add(lib, b->name, b->regex);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int grok_lib_load_file(struct grok_lib *lib, const char *path)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int err = 0, lineno = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -errno;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		char *p = line, *name;
+
+		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		name = p;
+		while (is_word((unsigned char)*p))
+			p++;
+		/* Only "NAME<space>REGEX" lines define something (spec 5.1). */
+		if (p == name || (*p != ' ' && *p != '\t'))
+			continue;
+		*p++ = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		err = grok_lib_add(lib, name, p);
+		if (err == -EEXIST) {
+			log_warn("%s:%d: grok pattern %s already defined, keeping the first", path,
+				 lineno, name);
+			err = 0;
+		}
+		if (err)
+			break;
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int grok_lib_load_dir(struct grok_lib *lib, const char *dir)
+{
+	char **names = NULL, path[4096];
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int err = 0;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (strchr(de->d_name, '.'))
+			continue; /* also skips "." and ".." and READMEs */
+		if (n == cap) {
+			char **nn = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*nn));
+
+			if (!nn) {
+				err = -ENOMEM;
+				goto out;
+			}
+			names = nn;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n]) {
+			err = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n && !err; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		err = grok_lib_load_file(lib, path);
+		if (err)
+			log_error("grok patterns %s: %s", path, strerror(-err));
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return err;
+}
+
+/* One %{X:name} seen during expansion. */
+struct occurrence {
+	char *name;
+	int id;	       /* the N of _grokN */
+	bool toplevel; /* written in the pattern itself, not inside a library entry */
+};
+
+struct expand_ctx {
+	const struct grok_lib *lib;
+	struct sbuf out;
+	struct occurrence *occ;
+	size_t nocc, capocc;
+	int next_id;
+	char *errbuf;
+	size_t errlen;
+};
+
+static int add_occurrence(struct expand_ctx *x, const char *name, size_t len, bool top)
+{
+	struct occurrence *o;
+
+	if (x->nocc == x->capocc) {
+		size_t cap = x->capocc ? x->capocc * 2 : 16;
+
+		o = realloc(x->occ, cap * sizeof(*o));
+		if (!o)
+			return -ENOMEM;
+		x->occ = o;
+		x->capocc = cap;
+	}
+	o = &x->occ[x->nocc];
+	o->name = strndup(name, len);
+	if (!o->name)
+		return -ENOMEM;
+	o->id = x->next_id++;
+	o->toplevel = top;
+	x->nocc++;
+	return o->id;
+}
+
+/*
+ * Parse "%{NAME}" or "%{NAME:sem}" at p (which points at '%'). Anything else
+ * (a type suffix, a dash...) is not a reference and stays literal, as in
+ * CrowdSec. Returns the length of the reference or 0.
+ */
+static size_t parse_ref(const char *p, const char **name, size_t *nlen, const char **sem,
+			size_t *slen)
+{
+	const char *q = p + 2;
+
+	if (p[0] != '%' || p[1] != '{')
+		return 0;
+	*name = q;
+	while (is_word((unsigned char)*q))
+		q++;
+	*nlen = q - *name;
+	if (!*nlen)
+		return 0;
+	*sem = NULL;
+	*slen = 0;
+	if (*q == ':') {
+		*sem = ++q;
+		while (is_word((unsigned char)*q))
+			q++;
+		*slen = q - *sem;
+		if (!*slen)
+			return 0;
+	}
+	if (*q != '}')
+		return 0;
+	return q + 1 - p;
+}
+
+static int expand(struct expand_ctx *x, const char *re, int depth)
+{
+	const char *p = re, *lit = re;
+
+	if (depth > CS_GROK_MAX_NESTING) {
+		snprintf(x->errbuf, x->errlen, "grok patterns nest too deep (a cycle?)");
+		return -EINVAL;
+	}
+	while ((p = strchr(p, '%'))) {
+		const char *name, *sem, *def;
+		size_t nlen, slen, rlen = parse_ref(p, &name, &nlen, &sem, &slen);
+		char key[256];
+		int err;
+
+		if (!rlen) {
+			p++;
+			continue;
+		}
+		sb_add(&x->out, lit, p - lit);
+		if (nlen >= sizeof(key)) {
+			snprintf(x->errbuf, x->errlen, "grok pattern name too long");
+			return -EINVAL;
+		}
+		memcpy(key, name, nlen);
+		key[nlen] = '\0';
+		def = strmap_get(x->lib->patterns, key);
+		if (!def) {
+			snprintf(x->errbuf, x->errlen, "unknown grok pattern %%{%s}", key);
+			return -EINVAL;
+		}
+		if (sem) {
+			char grp[48];
+			int id = add_occurrence(x, sem, slen, depth == 0);
+
+			if (id < 0)
+				return id;
+			snprintf(grp, sizeof(grp), "(?<" GROUP_PREFIX "%d>", id);
+			sb_puts(&x->out, grp);
+		} else {
+			sb_puts(&x->out, "(");
+		}
+		err = expand(x, def, depth + 1);
+		if (err)
+			return err;
+		sb_puts(&x->out, ")");
+		p += rlen;
+		lit = p;
+	}
+	sb_puts(&x->out, lit);
+	return x->out.err;
+}
+
+/* Does p start a repeat Go accepts: {n}, {n,} or {n,m}? */
+static bool go_repeat(const char *p)
+{
+	const char *q = p + 1;
+
+	if (!isdigit((unsigned char)*q))
+		return false;
+	while (isdigit((unsigned char)*q))
+		q++;
+	if (*q == ',') {
+		q++;
+		while (isdigit((unsigned char)*q))
+			q++;
+	}
+	return *q == '}';
+}
+
+/*
+ * Rewrite the few RE2 constructs PCRE2 reads differently (spec 5.3):
+ *  - `\s` is [\t\n\f\r ] in Go; PCRE2 adds \v;
+ *  - a `{` that does not start a valid repeat is a literal in Go; PCRE2 10.43+
+ *    reads `{,n}` as a repeat.
+ * Everything else is passed through; escapes and \Q..\E are skipped whole.
+ */
+static char *translate_re2(const char *re)
+{
+	struct sbuf b = { 0 };
+	bool in_class = false;
+
+	for (const char *p = re; *p; p++) {
+		if (p[0] == '\\' && p[1] == 'Q') {
+			const char *e = strstr(p + 2, "\\E");
+			size_t n = e ? (size_t)(e + 2 - p) : strlen(p);
+
+			sb_add(&b, p, n);
+			p += n - 1;
+			continue;
+		}
+		if (p[0] == '\\' && (p[1] == 'p' || p[1] == 'P' || p[1] == 'x') && p[2] == '{') {
+			const char *e = strchr(p + 3, '}');
+			size_t n = e ? (size_t)(e + 1 - p) : strlen(p);
+
+			/* \p{Greek}, \x{263a}: the braces belong to the escape. */
+			sb_add(&b, p, n);
+			p += n - 1;
+			continue;
+		}
+		if (p[0] == '\\' && p[1]) {
+			if (p[1] == 's')
+				sb_puts(&b, in_class ? "\\t\\n\\f\\r " : "[\\t\\n\\f\\r ]");
+			else if (p[1] == 'S' && !in_class)
+				sb_puts(&b, "[^\\t\\n\\f\\r ]");
+			else
+				sb_add(&b, p, 2);
+			p++;
+			continue;
+		}
+		if (!in_class && *p == '[') {
+			in_class = true;
+			sb_add(&b, p, 1);
+			/* A ']' right after '[' or '[^' is a literal. */
+			if (p[1] == '^') {
+				sb_add(&b, ++p, 1);
+			}
+			if (p[1] == ']')
+				sb_add(&b, ++p, 1);
+			continue;
+		}
+		if (in_class && p[0] == '[' && p[1] == ':') {
+			const char *e = strstr(p + 2, ":]");
+
+			if (e) {
+				sb_add(&b, p, e + 2 - p);
+				p = e + 1;
+				continue;
+			}
+		}
+		if (in_class && *p == ']')
+			in_class = false;
+		if (!in_class && *p == '{' && !go_repeat(p)) {
+			sb_puts(&b, "\\{");
+			continue;
+		}
+		sb_add(&b, p, 1);
+	}
+	if (b.err) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p ? b.p : strdup("");
+}
+
+void grok_free(struct grok *g)
+{
+	if (!g)
+		return;
+	pcre2_code_free(g->code);
+	pcre2_code_free(g->code_bytes);
+	pcre2_match_context_free(g->mctx);
+	for (size_t i = 0; i < g->nfields; i++)
+		free(g->fields[i].name);
+	free(g->fields);
+	free(g->regex);
+	free(g);
+}
+
+/*
+ * Pick, for every distinct field name, the occurrence whose group is reported:
+ * the last top-level one, else the last nested one (spec 5.2).
+ */
+static int resolve_fields(struct grok *g, struct expand_ctx *x)
+{
+	g->fields = calloc(x->nocc ? x->nocc : 1, sizeof(*g->fields));
+	if (!g->fields)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->nocc; i++) {
+		struct occurrence *best = NULL;
+		char grp[48];
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(x->occ[j].name, x->occ[i].name);
+		if (seen)
+			continue;
+		for (size_t j = i; j < x->nocc; j++) {
+			struct occurrence *o = &x->occ[j];
+
+			if (strcmp(o->name, x->occ[i].name))
+				continue;
+			if (!best || o->toplevel || !best->toplevel)
+				best = o;
+		}
+		snprintf(grp, sizeof(grp), GROUP_PREFIX "%d", best->id);
+		g->fields[g->nfields].group =
+			pcre2_substring_number_from_name(g->code, (PCRE2_SPTR)grp);
+		if (g->fields[g->nfields].group < 0)
+			return -EINVAL;
+		g->fields[g->nfields].name = strdup(best->name);
+		if (!g->fields[g->nfields].name)
+			return -ENOMEM;
+		g->nfields++;
+	}
+	return 0;
+}
+
+int grok_compile(const struct grok_lib *lib, const char *pattern, struct grok **out,
+		 char *errbuf, size_t errlen)
+{
+	struct expand_ctx x = { .lib = lib, .errbuf = errbuf, .errlen = errlen };
+	pcre2_compile_context *cctx = NULL;
+	char dummy[8];
+	struct grok *g;
+	int err, pcre_err;
+	PCRE2_SIZE off;
+
+	if (!errbuf) {
+		x.errbuf = dummy;
+		x.errlen = sizeof(dummy);
+	}
+	x.errbuf[0] = '\0';
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	err = expand(&x, pattern, 0);
+	if (err)
+		goto out;
+	g->regex = translate_re2(x.out.p ? x.out.p : "");
+	if (!g->regex) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	cctx = pcre2_compile_context_create(NULL);
+	g->mctx = pcre2_match_context_create(NULL);
+	if (!cctx || !g->mctx) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Go's `.` excludes only \n, whatever newline convention PCRE2 was built with. */
+	pcre2_set_newline(cctx, PCRE2_NEWLINE_LF);
+	/*
+	 * UTF + MATCH_INVALID_UTF: non-ASCII pattern text (MONTH has an "ä") works
+	 * and a subject with bad bytes is matched, not refused. No UCP: \d \w \b stay
+	 * ASCII as in RE2. DOLLAR_ENDONLY: RE2's `$` never matches before a final \n.
+	 * DUPNAMES: inline (?P<x>) groups may repeat a name; they are never reported.
+	 */
+	g->code = pcre2_compile((PCRE2_SPTR)g->regex, PCRE2_ZERO_TERMINATED,
+				PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY |
+					PCRE2_DUPNAMES,
+				&pcre_err, &off, cctx);
+	if (!g->code) {
+		char msg[256];
+
+		pcre2_get_error_message(pcre_err, (PCRE2_UCHAR *)msg, sizeof(msg));
+		snprintf(x.errbuf, x.errlen, "regex error at offset %zu: %s", (size_t)off, msg);
+		err = -EINVAL;
+		goto out;
+	}
+	/*
+	 * JIT is an optimisation: without it (unsupported arch) the interpreter
+	 * runs, with the same results. Its SIMD loads may read a few bytes past the
+	 * subject (harmless: never across a page), which valgrind reports; under
+	 * valgrind we use the interpreter so that real errors stand out.
+	 */
+	if (!UNDER_VALGRIND())
+		pcre2_jit_compile(g->code, PCRE2_JIT_COMPLETE);
+	g->code_bytes = pcre2_compile((PCRE2_SPTR)g->regex, PCRE2_ZERO_TERMINATED,
+				      PCRE2_DOLLAR_ENDONLY | PCRE2_DUPNAMES, &pcre_err, &off, cctx);
+	pcre2_set_match_limit(g->mctx, g_match_limit);
+	pcre2_set_depth_limit(g->mctx, g_depth_limit);
+	err = resolve_fields(g, &x);
+out:
+	for (size_t i = 0; i < x.nocc; i++)
+		free(x.occ[i].name);
+	free(x.occ);
+	free(x.out.p);
+	pcre2_compile_context_free(cctx);
+	if (err) {
+		grok_free(g);
+		return err;
+	}
+	*out = g;
+	return 0;
+}
+
+int grok_compile_name(const struct grok_lib *lib, const char *name, struct grok **out,
+		      char *errbuf, size_t errlen)
+{
+	if (!grok_lib_has(lib, name)) {
+		if (errbuf)
+			snprintf(errbuf, errlen, "unknown grok pattern %s", name);
+		return -EINVAL;
+	}
+	/* The named pattern itself is the top level: its fields are not "nested". */
+	return grok_compile(lib, strmap_get(lib->patterns, name), out, errbuf, errlen);
+}
+
+size_t grok_nfields(const struct grok *g)
+{
+	return g->nfields;
+}
+
+const char *grok_field(const struct grok *g, size_t i)
+{
+	return i < g->nfields ? g->fields[i].name : NULL;
+}
+
+const char *grok_regex(const struct grok *g)
+{
+	return g->regex;
+}
+
+/* RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+static int run_match(const struct grok *g, const pcre2_code *code, const char *subj, size_t len,
+		     pcre2_match_data *md, uint32_t opts)
+{
+	return pcre2_match(code, (PCRE2_SPTR)subj, len, 0, opts, md, g->mctx);
+}
+
+int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap *out)
+{
+	const pcre2_code *code = g->code;
+	pcre2_match_data *md;
+	PCRE2_SIZE *ov;
+	int rc, err = 0;
+
+	if (g->code_bytes && !utf8_valid((const unsigned char *)subj, len))
+		code = g->code_bytes;
+	md = pcre2_match_data_create_from_pattern(code, NULL);
+	if (!md)
+		return -ENOMEM;
+	rc = run_match(g, code, subj, len, md, 0);
+	/* The JIT's small machine stack ran out: the interpreter keeps its own on the heap. */
+	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+		rc = run_match(g, code, subj, len, md, PCRE2_NO_JIT);
+	if (rc < 0) {
+		if (rc != PCRE2_ERROR_NOMATCH) {
+			char msg[128];
+
+			pcre2_get_error_message(rc, (PCRE2_UCHAR *)msg, sizeof(msg));
+			log_debug("grok: match abandoned (%s), counted as no match", msg);
+		}
+		err = 0;
+		goto out;
+	}
+	ov = pcre2_get_ovector_pointer(md);
+	for (size_t i = 0; out && i < g->nfields; i++) {
+		int grp = g->fields[i].group;
+		PCRE2_SIZE s = (uint32_t)grp < (uint32_t)rc ? ov[2 * grp] : PCRE2_UNSET;
+
+		if (s == PCRE2_UNSET)
+			err = strmap_set(out, g->fields[i].name, "");
+		else
+			err = strmap_setn(out, g->fields[i].name, subj + s, ov[2 * grp + 1] - s);
+		if (err)
+			goto out;
+	}
+	err = 1;
+out:
+	pcre2_match_data_free(md);
+	return err;
+}
