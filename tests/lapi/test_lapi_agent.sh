@@ -34,7 +34,7 @@ ln -s "$BUILD/cscli" "$T/cscli"
 check "our cscli writes the agent's credentials" \
 	"$T/cscli" -c "$C/lapi.yaml" machines add agentm -p agentpassword123 -f "$C/local_api_credentials.yaml"
 KEY=$("$T/cscli" -c "$C/lapi.yaml" -oraw bouncers add b 2>/dev/null)
-"$CROWDSEC" -c "$C/lapi.yaml" >"$T/lapi.log" 2>&1 &
+"$CROWDSEC" -no-cs -c "$C/lapi.yaml" >"$T/lapi.log" 2>&1 &
 PID=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 

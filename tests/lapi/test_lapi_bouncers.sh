@@ -47,7 +47,7 @@ prometheus:
 EOC
 $CSCLI machines add m1 -p machinepassword1 2>/dev/null
 KEY=$($CSCLI -oraw bouncers add custom 2>/dev/null)
-"$CROWDSEC" -c "$T/config.yaml" >>"$T/lapi.log" 2>&1 &
+"$CROWDSEC" -no-cs -c "$T/config.yaml" >>"$T/lapi.log" 2>&1 &
 PID=$!
 for _ in $(seq 50); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
 
@@ -135,7 +135,7 @@ EOF2
 	PID=
 	cat >"$T/ns.sh" <<EOF3
 ip link set lo up
-"$CROWDSEC" -c "$T/config.yaml" >>"$T/lapi-ns.log" 2>&1 &
+"$CROWDSEC" -no-cs -c "$T/config.yaml" >>"$T/lapi-ns.log" 2>&1 &
 L=\$!
 for _ in \$(seq 50); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
 crowdsec-firewall-bouncer -c "$T/fw.yaml" >"$T/fw.log" 2>&1 &

@@ -63,7 +63,7 @@ on_success: break
 EOP
 
 start() {
-	"$CROWDSEC" -c "$T/config.yaml" >>"$T/lapi.log" 2>&1 &
+	"$CROWDSEC" -no-cs -c "$T/config.yaml" >>"$T/lapi.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 50); do
 		curl -sf "$URL/health" >/dev/null 2>&1 && return 0
@@ -382,7 +382,7 @@ if command -v openssl >/dev/null && openssl req -x509 -newkey rsa:2048 -nodes -d
 	sed -e "s|^  server:|  server:\n    tls:\n      cert_file: $T/cert.pem\n      key_file: $T/key.pem|" \
 		-e "s|^  client:|  client:\n    insecure_skip_verify: true|" "$T/config.yaml" >"$T/tls.yaml"
 	sed -i "s|^url: http://|url: https://|" "$T/local_api_credentials.yaml"
-	"$CROWDSEC" -c "$T/tls.yaml" >>"$T/lapi.log" 2>&1 &
+	"$CROWDSEC" -no-cs -c "$T/tls.yaml" >>"$T/lapi.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 50); do curl -skf "https://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 	check_eq "HTTPS health" "$(curl -sk "https://127.0.0.1:$PORT/health")" '{"status":"up"}'
@@ -402,7 +402,7 @@ wait "$PID"
 sed -e "s|^  server:|  server:\n    use_forwarded_for_headers: true\n    trusted_proxies:\n      - 127.0.0.0/8|" \
 	"$T/config.yaml" >"$T/xff.yaml"
 sed -i "s|^url: https://|url: http://|" "$T/local_api_credentials.yaml"
-"$CROWDSEC" -c "$T/xff.yaml" >>"$T/lapi.log" 2>&1 &
+"$CROWDSEC" -no-cs -c "$T/xff.yaml" >>"$T/lapi.log" 2>&1 &
 PID=$!
 for _ in $(seq 50); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
 TOKEN=$($T/cscli -c "$T/xff.yaml" lapi status >/dev/null 2>&1; curl -s -X POST "$URL/v1/watchers/login" \

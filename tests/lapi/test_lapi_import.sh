@@ -48,7 +48,7 @@ db_config:
 prometheus:
   enabled: false
 EOC
-"$CROWDSEC" -c "$T/config.yaml" >"$T/lapi.log" 2>&1 &
+"$CROWDSEC" -no-cs -c "$T/config.yaml" >"$T/lapi.log" 2>&1 &
 PID=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 check "import announced" grep -q 'imported a CrowdSec (Go) database' "$T/lapi.log"
