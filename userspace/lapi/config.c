@@ -26,7 +26,7 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 		cfg->trusted_ips[1] = strdup("::1");
 		cfg->n_trusted_ips = 2;
 	}
-	cfg->max_body = 16u << 20;
+	cfg->max_body = 256u << 20;
 	cfg->max_connections = 1024;
 	cfg->max_per_ip = 256;
 	cfg->threads = 4;

@@ -53,7 +53,11 @@ struct cs_lapi_config {
 	unsigned conn_timeout;
 };
 
-/* Fill defaults then read a CrowdSec config.yaml (+ .local). 0 or -errno + err. */
+/*
+ * Fill defaults then read a CrowdSec config.yaml (+ .local). 0 or -errno + err.
+ * cfg is overwritten (do not call cs_lapi_config_defaults() first: it would
+ * leak); release with cs_lapi_config_clear() in every case.
+ */
 int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err, size_t errlen);
 void cs_lapi_config_defaults(struct cs_lapi_config *cfg);
 void cs_lapi_config_clear(struct cs_lapi_config *cfg);

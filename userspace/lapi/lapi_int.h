@@ -15,7 +15,10 @@
 
 /* Bounds on everything that comes from outside (STYLE 8); -D overridable. */
 #ifndef LAPI_MAX_BODY
-#define LAPI_MAX_BODY (16u << 20)
+#define LAPI_MAX_BODY (256u << 20) /* authenticated machines (cscli decisions import) */
+#endif
+#ifndef LAPI_MAX_BODY_ANON
+#define LAPI_MAX_BODY_ANON (64u << 10) /* unauthenticated routes, bouncer routes */
 #endif
 #ifndef LAPI_MAX_JSON_DEPTH
 #define LAPI_MAX_JSON_DEPTH 32
@@ -127,6 +130,10 @@ struct req {
 	size_t len, cap;
 	bool too_big;
 	const char *param; /* {id} path segment */
+	const struct route *route; /* NULL: unknown path or method */
+	bool path_known;
+	bool authed;	   /* machine token already checked (before the body) */
+	size_t body_cap;
 	struct qarg args[LAPI_MAX_QUERY_ARGS];
 	size_t nargs;
 	bool too_many_args;

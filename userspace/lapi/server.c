@@ -346,15 +346,10 @@ static void forwarded_ip(struct req *r)
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-static void dispatch(struct req *r)
+/* The route for (method, path); exact paths first so /v1/decisions/stream is no {id}. */
+static void find_route(struct req *r)
 {
-	const struct route *rt = NULL;
-	bool path_known = false;
-	const char *param = NULL;
-
-	cs_metrics_inc(r->l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
-	/* exact paths first, so GET /v1/decisions/stream never reads as an {id} */
-	for (int pass = 0; pass < 2 && !path_known; pass++) {
+	for (int pass = 0; pass < 2 && !r->path_known; pass++) {
 		for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 			const char *p = NULL;
 
@@ -362,13 +357,21 @@ static void dispatch(struct req *r)
 				continue;
 			if (!path_match(routes[i].path, r->url, &p))
 				continue;
-			path_known = true;
+			r->path_known = true;
 			if (!strcmp(routes[i].method, r->method)) {
-				rt = &routes[i];
-				param = p;
+				r->route = &routes[i];
+				r->param = p;
 			}
 		}
 	}
+}
+
+static void dispatch(struct req *r)
+{
+	const struct route *rt = r->route;
+	bool path_known = r->path_known;
+
+	cs_metrics_inc(r->l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
 	if (!path_known) {
 		size_t n = strlen(r->url);
 
@@ -396,9 +399,8 @@ static void dispatch(struct req *r)
 		reply_empty(r, 405);
 		return;
 	}
-	r->param = param;
 	if (r->too_big) {
-		reply_msg(r, 413, "request body too large (max %zu bytes)", r->l->cfg.max_body);
+		reply_msg(r, 413, "request body too large (max %zu bytes)", r->body_cap);
 		return;
 	}
 	if (r->too_many_args) {
@@ -413,7 +415,7 @@ static void dispatch(struct req *r)
 			return;
 		break;
 	case AUTH_JWT_TRUSTED:
-		if (!auth_machine(r, 0))
+		if (!r->authed && !auth_machine(r, 0))
 			return;
 		if (!ip_trusted(r)) {
 			reply_msg(r, 403, "access forbidden from this IP (%s)", r->ip);
@@ -421,11 +423,11 @@ static void dispatch(struct req *r)
 		}
 		break;
 	case AUTH_JWT:
-		if (!auth_machine(r, 0))
+		if (!r->authed && !auth_machine(r, 0))
 			return;
 		break;
 	case AUTH_JWT_REFRESH:
-		if (!auth_machine(r, LAPI_JWT_LIFETIME)) /* MaxRefresh = 1 h */
+		if (!r->authed && !auth_machine(r, LAPI_JWT_LIFETIME)) /* MaxRefresh = 1 h */
 			return;
 		break;
 	}
@@ -468,7 +470,7 @@ static enum MHD_Result reply_too_big(struct req *r)
 {
 	cs_metrics_inc(r->l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
 	r->too_big = true;
-	reply_msg(r, 413, "request body too large (max %zu bytes)", r->l->cfg.max_body);
+	reply_msg(r, 413, "request body too large (max %zu bytes)", r->body_cap);
 	return send_reply(r);
 }
 
@@ -494,15 +496,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		client_ip(r);
 		forwarded_ip(r);
 		*con_cls = r;
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+		find_route(r);
+		/*
+		 * Bodies are capped small unless a machine's token checks out, and it is
+		 * checked before reading the body: a bad credential costs one header.
+		 */
+		r->body_cap = LAPI_MAX_BODY_ANON;
+		if (r->route && (r->route->auth == AUTH_JWT || r->route->auth == AUTH_JWT_TRUSTED ||
+				 r->route->auth == AUTH_JWT_REFRESH)) {
+			if (!auth_machine(r, r->route->auth == AUTH_JWT_REFRESH ? LAPI_JWT_LIFETIME
+										 : 0)) {
+				cs_metrics_inc(l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
+				return send_reply(r);
+			}
+			r->authed = true;
+			r->body_cap = l->cfg.max_body;
+		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > l->cfg.max_body)
+		if (cl && strtoull(cl, NULL, 10) > r->body_cap)
 			return reply_too_big(r);
 		return MHD_YES;
 	}
 	if (r->status) /* already answered (413): drop the rest of the upload */
 		return *upload_size = 0, MHD_YES;
 	if (*upload_size) {
-		if (r->len + *upload_size > l->cfg.max_body) {
+		if (r->len + *upload_size > r->body_cap) {
 			free(r->body);
 			r->body = NULL;
 			r->len = r->cap = 0;
@@ -514,8 +533,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				size_t nc = (r->len + *upload_size + 1) * 2;
 				char *p;
 
-				if (nc > l->cfg.max_body + 1)
-					nc = l->cfg.max_body + 1;
+				if (nc > r->body_cap + 1)
+					nc = r->body_cap + 1;
 				p = realloc(r->body, nc);
 				if (!p)
 					return MHD_NO;
@@ -529,7 +548,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
 	dispatch(r);
 	cs_metrics_observe(l->metrics, url, method, (double)(gotime_now() - r->t0) / 1e9);
 	return send_reply(r);
