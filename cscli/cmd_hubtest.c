@@ -8,13 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cscli/cscli.h"
 #include "hubtest/hubtest.h"
 #include "hubtest/scenario_run.h"
-
-/* cscli/cscli.h is not included: its db.h and the parser's event.h both name a
- * struct cs_event. */
-struct cli;
-int cmd_hubtest(struct cli *c, int argc, char **argv);
 
 int cmd_hubtest(struct cli *c, int argc, char **argv)
 {

@@ -22,8 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Only jansson here: this header is included beside the LAPI's (db.h), whose
- * struct names overlap with the parser's. */
+/* Nothing of the engine leaks through this header: the daemon only drives it. */
 typedef struct json_t json_t;
 typedef int (*cs_agent_alert_fn)(json_t *alerts, void *arg);
 

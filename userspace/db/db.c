@@ -1390,7 +1390,7 @@ static int load_alert_children(struct cs_db *db, struct cs_alert *a, int64_t now
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (a->n_events == cap) {
 			size_t nc = cap ? cap * 2 : 8;
-			struct cs_event *p = realloc(a->events, nc * sizeof(*p));
+			struct cs_alert_event *p = realloc(a->events, nc * sizeof(*p));
 
 			if (!p) {
 				sqlite3_reset(s);

@@ -28,7 +28,7 @@ struct cs_meta {
 	char *value;
 };
 
-struct cs_event {
+struct cs_alert_event {
 	int64_t timestamp;
 	char *meta_json; /* the event's meta array, serialized JSON ("null" if none) */
 };
@@ -71,7 +71,7 @@ struct cs_alert {
 	char *src_cn;
 	double src_latitude;
 	double src_longitude;
-	struct cs_event *events;
+	struct cs_alert_event *events;
 	size_t n_events;
 	struct cs_meta *meta;
 	size_t n_meta;
