@@ -147,7 +147,7 @@ static int geoip_lookup(const MMDB_s *db, const char *method, const char *ip, ge
 
 	*bad = false;
 	if (!geoip_parse(ip, a)) {
-		log_info("%s: cannot parse IP '%s'", method, ip);
+		log_debug("%s: cannot parse IP '%s'", method, ip);
 		*bad = true;
 		return 0;
 	}

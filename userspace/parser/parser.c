@@ -438,13 +438,18 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 			}
 			s->method = cs_enricher_find(s->key, p->geoip);
 			if (!s->method && cs_enricher_is_geoip(s->key)) {
+				bool city = cs_geoip_has_city(p->geoip);
+				bool asn = cs_geoip_has_asn(p->geoip);
+
 				if (!p->geoip_logged)
-					log_info("%s:%d: no GeoIP database (GeoLite2-%s.mmdb in %s): "
-						 "GeoIpCity/GeoIpASN/IpToRange without it leave "
-						 "their fields empty",
-						 L->file, yline(m),
-						 !strcmp(s->key, "GeoIpCity") ? "City" : "ASN",
-						 p->geoip_dir ? p->geoip_dir : "(no data dir)");
+					log_info("%s:%d: no GeoIP database (%s%s%s not in %s): %s%s%s "
+						 "skipped, their fields left empty",
+						 L->file, yline(m), city ? "" : "GeoLite2-City.mmdb",
+						 !city && !asn ? ", " : "",
+						 asn ? "" : "GeoLite2-ASN.mmdb",
+						 p->geoip_dir ? p->geoip_dir : "(no data dir)",
+						 city ? "" : "GeoIpCity", !city && !asn ? ", " : "",
+						 asn ? "" : "GeoIpASN, IpToRange");
 				p->geoip_logged = true;
 			} else if (!s->method) {
 				const char *why = cs_enricher_unavailable_reason(s->key, p->geoip);
