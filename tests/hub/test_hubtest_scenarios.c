@@ -5,6 +5,10 @@
  * postoverflows, then the asserts on the sorted overflows, spec 11.6).
  * HUB_DIR overrides the hub location; test names on the command line restrict
  * the run. Tests that cannot pass offline are listed in `skips` with why.
+ * GeoIP: the hub data has no GeoLite2 databases, so the test ones of
+ * tests/tools/geoip (written by mkmmdb.py, README there) are used; they give
+ * the addresses of sshd-impossible-travel(-user) the countries and places that
+ * GeoLite2 gives them. GEOIP_DIR=<dir> uses real databases instead.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -13,6 +17,7 @@
 #include "common/log.h"
 #include "expr/expr.h"
 #include "hubtest/scenario_run.h"
+#include "../lib/geoip_fixture.h"
 #include "../lib/test.h"
 
 
@@ -20,12 +25,21 @@ int main(int argc, char **argv)
 {
 	struct hubtest_opts o = { .hub_dir = hubtest_default_hub_dir(), .verbose = true };
 	struct hubtest_summary sum;
+	char geoip[256] = "", why[256];
 
+	if (getenv("GEOIP_DIR"))
+		o.geoip_dir = getenv("GEOIP_DIR");
+	else if (!t_geoip_make(geoip, sizeof(geoip), true, why, sizeof(why)))
+		o.geoip_dir = geoip;
+	else
+		fprintf(stderr, "no test GeoIP databases: %s\n", why);
 	setenv("TZ", "UTC", 1);
 	tzset();
 	/* missing data files and expected warnings are noise here */
 	log_set_level(getenv("HT_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
-	hubtest_run_scenarios_all(&o, argv + 1, argc - 1, hubtest_offline_skips(o.hub_dir), &sum);
+	hubtest_run_scenarios_all(&o, argv + 1, argc - 1, hubtest_offline_skips(&o), &sum);
+	if (geoip[0])
+		t_geoip_remove(geoip);
 	t_pass = sum.passed;
 	t_fail = sum.failed;
 	t_skip = sum.skipped;
