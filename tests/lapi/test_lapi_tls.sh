@@ -136,9 +136,10 @@ wait_http "$URL/health" || { fail "LAPI did not start"; cat "$T/lapi.log" >&2; s
 req() {
 	local m=$1 p=$2 c=${3:--}
 	shift 3
-	local cargs=()
+	local cargs=() mflag=(-X "$m")
 	[ "$c" != - ] && cargs=(--cert "$P/$c.pem" --key "$P/$c.key")
-	CODE=$(curl -sg --cacert "$P/ca.pem" -o "$T/body" -w '%{http_code}' -X "$m" "${cargs[@]}" \
+	[ "$m" = HEAD ] && mflag=(-I)
+	CODE=$(curl -sg --cacert "$P/ca.pem" -o "$T/body" -w '%{http_code}' "${mflag[@]}" "${cargs[@]}" \
 		-A "${UA:-crowdsec-test/v1.0}" "$URL$p" "$@")
 	BODY=$(cat "$T/body" 2>/dev/null)
 }
