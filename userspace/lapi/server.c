@@ -527,8 +527,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = r;
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
 		find_route(r);
-		if (tlsauth_required_missing(r)) /* Go fails the handshake */
+		if (tlsauth_required_missing(r)) { /* Go fails the handshake */
+			log_warn("%s sent no client certificate, connection closed", r->ip);
 			return MHD_NO;
+		}
 		/*
 		 * Bodies are capped small unless a machine's token checks out, and it is
 		 * checked before reading the body: a bad credential costs one header.
