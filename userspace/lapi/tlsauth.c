@@ -59,7 +59,7 @@ int tlsauth_init(struct cs_lapi *l, char **ca_pem)
 	    c->tls_client_verification == CS_TLS_NO_CLIENT_CERT)
 		return 0;
 	if (!c->tls_ca_cert_path || !*c->tls_ca_cert_path) {
-		log_warn("api.server.tls: no ca_cert_path, client certificates are not asked for");
+		log_debug("api.server.tls: no ca_cert_path, client certificates are not asked for");
 		return 0;
 	}
 	*ca_pem = slurp(c->tls_ca_cert_path, &len);
