@@ -37,6 +37,9 @@ enum stmt_id {
 	ST_MACHINE_LIST,
 	ST_BOUNCER_INSERT,
 	ST_BOUNCER_BY_KEY,
+	ST_BOUNCER_BY_NAME,
+	ST_BOUNCER_INSERT_TLS,
+	ST_MACHINE_INSERT_TLS,
 	ST_BOUNCER_SEEN,
 	ST_BOUNCER_LAST_PULL,
 	ST_BOUNCER_DELETE,
@@ -96,6 +99,14 @@ static const char *const stmt_sql[ST__MAX] = {
 			      " last_pull) VALUES (?1, ?1, ?2, ?3, ?1)",
 	[ST_BOUNCER_BY_KEY] = "SELECT " BOUNCER_COLS " FROM bouncers WHERE api_key = ?"
 			      " AND auth_type = 'api-key'",
+	[ST_BOUNCER_BY_NAME] = "SELECT " BOUNCER_COLS " FROM bouncers WHERE name = ?",
+	[ST_BOUNCER_INSERT_TLS] = "INSERT OR IGNORE INTO bouncers (created_at, updated_at, name,"
+				  " api_key, ip_address, last_pull, auth_type)"
+				  " VALUES (?1, ?1, ?2, ?3, ?4, ?1, 'tls')",
+	[ST_MACHINE_INSERT_TLS] = "INSERT OR IGNORE INTO machines (created_at, updated_at,"
+				  " last_push, last_heartbeat, machine_id, password, ip_address,"
+				  " is_validated, auth_type) VALUES (?1, ?1, ?1, NULL, ?2, ?3, '', 1,"
+				  " 'tls')",
 	[ST_BOUNCER_SEEN] = "UPDATE bouncers SET ip_address = ?2, type = ?3, version = ?4,"
 			    " updated_at = ?5 WHERE id = ?1 AND (ip_address != ?2 OR type != ?3"
 			    " OR version != ?4)",
@@ -944,6 +955,40 @@ int cs_db_machine_add(struct cs_db *db, const char *machine_id, const char *pwha
 	return txn_end(db, err);
 }
 
+/*
+ * TLS client-certificate machine (1.4.6: "<CN>@<ip>", validated, auth_type tls, a random
+ * password nobody knows): created on first login. -EPERM if the id exists with another
+ * auth type.
+ */
+int cs_db_machine_tls(struct cs_db *db, const char *machine_id, const char *pwhash, int64_t now,
+		      bool *created)
+{
+	sqlite3_stmt *s;
+	int rc, err = txn_begin(db);
+
+	*created = false;
+	if (err)
+		return err;
+	s = stmt(db, ST_MACHINE_INSERT_TLS);
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_text(s, 2, machine_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, pwhash, -1, SQLITE_STATIC);
+	err = exec_stmt(db, s);
+	if (!err)
+		*created = sqlite3_changes(db->h) > 0;
+	if (!err) {
+		s = stmt(db, ST_MACHINE_GET);
+		sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
+		else if (strcmp((const char *)sqlite3_column_text(s, 12), "tls"))
+			err = -EPERM;
+		sqlite3_reset(s);
+	}
+	return txn_end(db, err);
+}
+
 int cs_db_machine_get(struct cs_db *db, const char *machine_id, struct cs_machine *out)
 {
 	sqlite3_stmt *s;
@@ -1096,6 +1141,45 @@ int cs_db_bouncer_add(struct cs_db *db, const char *name, const char *key_hash, 
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, key_hash, -1, SQLITE_STATIC);
 	return txn_end(db, exec_stmt(db, s));
+}
+
+/*
+ * TLS client-certificate bouncer (1.4.6: "<CN>@<ip>", auth_type tls, the hash of a random
+ * key nobody knows): created on first use. -EPERM if the name exists with another auth type.
+ */
+int cs_db_bouncer_tls(struct cs_db *db, const char *name, const char *key_hash, const char *ip,
+		      int64_t now, struct cs_bouncer *out, bool *created)
+{
+	sqlite3_stmt *s;
+	int rc, err = txn_begin(db);
+
+	memset(out, 0, sizeof(*out));
+	*created = false;
+	if (err)
+		return err;
+	s = stmt(db, ST_BOUNCER_INSERT_TLS);
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, key_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, ip ? ip : "", -1, SQLITE_STATIC);
+	err = exec_stmt(db, s);
+	if (!err)
+		*created = sqlite3_changes(db->h) > 0;
+	if (!err) {
+		s = stmt(db, ST_BOUNCER_BY_NAME);
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			bouncer_from_row(s, out);
+		else
+			err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
+		sqlite3_reset(s);
+		if (!err && strcmp(out->auth_type, "tls")) {
+			cs_bouncer_clear(out);
+			err = -EPERM;
+		}
+	}
+	return txn_end(db, err);
 }
 
 int cs_db_bouncer_by_key(struct cs_db *db, const char *key_hash, struct cs_bouncer *out)
