@@ -1095,7 +1095,8 @@ static int prepare(struct cs_parsers *p)
 {
 	if (p->sorted)
 		return 0;
-	qsort(p->tops, p->ntops, sizeof(*p->tops), cmp_top);
+	if (p->ntops) /* qsort(NULL, 0, ...) is undefined */
+		qsort(p->tops, p->ntops, sizeof(*p->tops), cmp_top);
 	for (size_t i = 0; i < p->nstages; i++)
 		free(p->stages[i]);
 	free(p->stages);
