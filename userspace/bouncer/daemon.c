@@ -216,11 +216,11 @@ static void end_sync(struct applier *a)
 
 static void send_stats(struct applier *a, int sock)
 {
-	struct ps_msg m = { .type = PS_STATS };
+	struct ps_stats_msg m = { .type = PS_STATS };
 
-	a->ops->stats(a->be, m.stats.counters, m.stats.iface_mode, &m.stats.n_ifaces);
-	m.stats.backend = a->ops == &backend_nft_ops;
-	m.stats.apply_errors = a->rejected;
+	a->ops->stats(a->be, m.counters, m.iface_mode, &m.n_ifaces);
+	m.backend = a->ops == &backend_nft_ops;
+	m.apply_errors = a->rejected;
 	send(sock, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
@@ -351,7 +351,7 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 			}
 		}
 		if (pfd[1].revents & (POLLIN | POLLHUP)) {
-			struct ps_msg buf[256];
+			static struct ps_msg buf[PS_MAX_RECORDS];
 			ssize_t n = recv(sock, buf, sizeof(buf), MSG_DONTWAIT);
 
 			if (n <= 0)

@@ -26,7 +26,7 @@
 /* A startup answer with 1M decisions is ~150 MB of JSON; refuse beyond this. */
 #define MAX_BODY (1024UL * 1024 * 1024)
 #define BACKOFF_MAX_NS (30ULL * 1000000000ULL)
-#define OUTBUF_RECORDS 256
+#define OUTBUF_RECORDS PS_MAX_RECORDS
 
 struct fetcher {
 	const struct bouncer_config *cfg;
@@ -41,7 +41,7 @@ struct fetcher {
 	int nout;
 	/* for metrics, guarded by lock (the HTTP server runs its own thread) */
 	pthread_mutex_t lock;
-	struct ps_msg last_stats;
+	struct ps_stats_msg last_stats;
 	bool have_stats;
 	time_t last_pull_ok;
 	uint64_t active_by_origin[CS_ORIGIN_MAX];
@@ -485,17 +485,17 @@ static enum MHD_Result serve_metrics(void *cls, struct MHD_Connection *c, const 
 		   "# TYPE cs_xdp_bouncer_dropped_packets counter\n");
 	for (int i = 0; i < CS_ORIGIN_MAX && f->have_stats; i++)
 		fprintf(o, "cs_xdp_bouncer_dropped_packets{origin=\"%s\"} %llu\n", origin_label[i],
-			(unsigned long long)f->last_stats.stats.counters[CS_STAT_DROP_BASE + i].packets);
+			(unsigned long long)f->last_stats.counters[CS_STAT_DROP_BASE + i].packets);
 	fprintf(o, "# HELP cs_xdp_bouncer_dropped_bytes Bytes dropped, by origin of the ban.\n"
 		   "# TYPE cs_xdp_bouncer_dropped_bytes counter\n");
 	for (int i = 0; i < CS_ORIGIN_MAX && f->have_stats; i++)
 		fprintf(o, "cs_xdp_bouncer_dropped_bytes{origin=\"%s\"} %llu\n", origin_label[i],
-			(unsigned long long)f->last_stats.stats.counters[CS_STAT_DROP_BASE + i].bytes);
+			(unsigned long long)f->last_stats.counters[CS_STAT_DROP_BASE + i].bytes);
 	fprintf(o, "# HELP cs_xdp_bouncer_passed_packets Packets passed, by reason.\n"
 		   "# TYPE cs_xdp_bouncer_passed_packets counter\n");
 	for (int i = 0; i < CS_STAT_DROP_BASE && f->have_stats; i++)
 		fprintf(o, "cs_xdp_bouncer_passed_packets{reason=\"%s\"} %llu\n", pass_label[i],
-			(unsigned long long)f->last_stats.stats.counters[i].packets);
+			(unsigned long long)f->last_stats.counters[i].packets);
 	fprintf(o, "# HELP cs_xdp_bouncer_active_decisions Prefixes in the data plane, by origin.\n"
 		   "# TYPE cs_xdp_bouncer_active_decisions gauge\n");
 	for (int i = 0; i < CS_ORIGIN_MAX; i++)
@@ -503,9 +503,9 @@ static enum MHD_Result serve_metrics(void *cls, struct MHD_Connection *c, const 
 			origin_label[i], (unsigned long long)f->active_by_origin[i]);
 	fprintf(o, "# HELP cs_xdp_bouncer_attach_mode XDP attach mode per interface (1 = in use).\n"
 		   "# TYPE cs_xdp_bouncer_attach_mode gauge\n");
-	for (int i = 0; f->have_stats && i < (int)f->last_stats.stats.n_ifaces &&
+	for (int i = 0; f->have_stats && i < (int)f->last_stats.n_ifaces &&
 			i < f->cfg->interfaces.n; i++) {
-		uint32_t m = f->last_stats.stats.iface_mode[i];
+		uint32_t m = f->last_stats.iface_mode[i];
 
 		fprintf(o, "cs_xdp_bouncer_attach_mode{interface=\"%s\",mode=\"%s\"} 1\n",
 			f->cfg->interfaces.v[i], mode_label[m < 3 ? m : 0]);
@@ -513,7 +513,7 @@ static enum MHD_Result serve_metrics(void *cls, struct MHD_Connection *c, const 
 	fprintf(o, "# HELP cs_xdp_bouncer_backend Active backend (1 = in use).\n"
 		   "# TYPE cs_xdp_bouncer_backend gauge\n"
 		   "cs_xdp_bouncer_backend{backend=\"%s\"} 1\n",
-		   f->have_stats && f->last_stats.stats.backend ? "nftables" : "xdp");
+		   f->have_stats && f->last_stats.backend ? "nftables" : "xdp");
 	fprintf(o, "# HELP cs_xdp_bouncer_last_pull_timestamp_seconds Last successful LAPI pull.\n"
 		   "# TYPE cs_xdp_bouncer_last_pull_timestamp_seconds gauge\n"
 		   "cs_xdp_bouncer_last_pull_timestamp_seconds %lld\n"
@@ -558,18 +558,16 @@ static int start_metrics(struct fetcher *f)
 
 static void read_replies(struct fetcher *f)
 {
-	struct ps_msg m[4];
+	struct ps_stats_msg m;
 	ssize_t n;
 
-	while ((n = recv(f->sock, m, sizeof(m), MSG_DONTWAIT)) > 0) {
-		for (size_t i = 0; i < (size_t)n / sizeof(m[0]); i++) {
-			if (m[i].type != PS_STATS)
-				continue;
-			pthread_mutex_lock(&f->lock);
-			f->last_stats = m[i];
-			f->have_stats = true;
-			pthread_mutex_unlock(&f->lock);
-		}
+	while ((n = recv(f->sock, &m, sizeof(m), MSG_DONTWAIT)) > 0) {
+		if (n != sizeof(m) || m.type != PS_STATS)
+			continue;
+		pthread_mutex_lock(&f->lock);
+		f->last_stats = m;
+		f->have_stats = true;
+		pthread_mutex_unlock(&f->lock);
 	}
 	if (n == 0)
 		stop_requested = 1; /* the applier went away */

@@ -31,26 +31,35 @@ struct ps_prefix {
 	uint8_t addr[16];
 };
 
+/* fetcher -> applier: 48 bytes a record, many records a packet (a 1M-decision
+ * startup is 1M of them: keep them small). */
 struct ps_msg {
 	uint32_t type;
 	uint32_t _pad;
-	union {
-		struct {
-			struct ps_prefix prefix;
-			uint8_t origin;
-			uint8_t _pad2[5];
-			uint64_t expires_boot_ns;
-			uint64_t decision_id;
-		} ban;
-		struct {
-			struct cs_stat counters[CS_STAT_MAX];
-			uint64_t entries_v4, entries_v6;
-			uint32_t backend;	  /* 0 xdp, 1 nftables */
-			uint32_t n_ifaces;
-			uint32_t iface_mode[8];	  /* enum xdp_attach_mode per configured interface */
-			uint64_t apply_errors;
-		} stats;
-	};
+	struct {
+		struct ps_prefix prefix;
+		uint8_t origin;
+		uint8_t _pad2[5];
+		uint64_t expires_boot_ns;
+		uint64_t decision_id;
+	} ban;
 };
+
+/* applier -> fetcher, in answer to PS_STATS_REQ: one per packet. */
+struct ps_stats_msg {
+	uint32_t type; /* PS_STATS */
+	uint32_t backend; /* 0 xdp, 1 nftables */
+	struct cs_stat counters[CS_STAT_MAX];
+	uint64_t entries_v4, entries_v6;
+	uint32_t n_ifaces;
+	uint32_t iface_mode[8]; /* enum xdp_attach_mode per configured interface */
+	uint64_t apply_errors;
+};
+
+_Static_assert(sizeof(struct ps_msg) == 48, "privsep record size");
+
+/* Records per packet at most: the applier's receive buffer holds exactly this many
+ * (a SEQPACKET read shorter than the packet would drop the rest). */
+#define PS_MAX_RECORDS 1024
 
 #endif /* CS_BOUNCER_PRIVSEP_H */
