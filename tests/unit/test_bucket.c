@@ -247,6 +247,33 @@ static void test_leak_refill_cap(void)
 	sink_reset(&s);
 }
 
+/*
+ * CrowdSec 1.4.6 leakybucket/bucket.go FromFactory: rate.NewLimiter(rate.Every(leakspeed),
+ * capacity) is the zero Limiter state (tokens 0, last = time.Time{}); the first
+ * AllowN fills it through advance() (pkg/time/rate/rate.go), whose refill is
+ * capped at durationFromTokens(burst) truncated to the ns. With 300ms and 6 that
+ * is 1799999999 ns = 5.999999996666666 tokens, not 6: six events at the same
+ * instant leave a wait of ~1.1 ns, truncated to 1 ns, refused: the 6th overflows.
+ */
+static void test_leak_fresh_limiter(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: leaky\nname: t/fresh\ndescription: d\nfilter: 'true'\n"
+				      "capacity: 6\nleakspeed: 300ms\n", 0);
+
+	if (!b)
+		return;
+	for (int i = 0; i < 5; i++)
+		pour(b, "192.0.2.1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 0, "fresh limiter: 5 events fit");
+	pour(b, "192.0.2.1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "fresh limiter: the 6th overflows (not quite 6 tokens)");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 6"), "6 counted");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 /* Replay: an instance idle for more than (capacity+1) * leakspeed is dropped silently. */
 static void test_replay_expiry(void)
 {
@@ -1104,6 +1131,7 @@ int main(void)
 	test_leak_arithmetic();
 	test_leak_rounding();
 	test_leak_refill_cap();
+	test_leak_fresh_limiter();
 	test_replay_expiry();
 	test_trigger_blackhole();
 	test_distinct();
