@@ -72,7 +72,7 @@ for kind in sshd nginx; do
 		"$T/ours-$kind.txt" >"$T/race-$kind.txt"; then
 		# 1.4.6 is not deterministic (see cs146_race.py): a second run under -trace
 		# tells which partitions it orphaned; every other one must match exactly.
-		pass "$kind: crowdsec 1.4.6 $n_cs alerts, ours $n_ours; $(head -1 "$T/race-$kind.txt")"
+		pass "$kind: first 1.4.6 run $n_cs alerts, ours $n_ours; traced run: $(head -1 "$T/race-$kind.txt")"
 	else
 		[ -s "$T/race-$kind.txt" ] && cat "$T/race-$kind.txt" >&2
 		fail "$kind: crowdsec 1.4.6 $n_cs alerts, ours $n_ours; first differences (< theirs, > ours):"
