@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """
-cs146_race.py SCENARIO_DIR LOG OURS_TXT < crowdsec-1.4.6-trace-output
+cs146_race.py SCENARIO_DIR LOG OURS_JSONL < crowdsec-1.4.6-trace-output
 
 CrowdSec 1.4.6 is not deterministic on a replay: a blackholed overflow sends a
 cleanup event {Mapkey} to the output routine (leakybucket/bucket.go overflow(),
@@ -16,14 +16,16 @@ This reads the -trace output of one 1.4.6 run, finds the partitions where a
 bucket that had been poured into was replaced without overflowing or expiring
 (the orphans), maps each partition back to (scenario, source) through the map
 key sha1(filter + groupby + name) (leakybucket/buckets.go GetKey), and compares
-the alerts (scenario, source, events_count) of both engines on every other
-pair. A second, rarer race is caught too: PourItemToBucket reads Last_ts for
+the alerts (scenario, source, events_count) of both engines: on a pair 1.4.6
+raced on, only the alerts that overflowed before the first event poured into
+the orphaned bucket (before that, a partition's buckets and blackhole entries
+depend on its own events only); on every other pair, all of them. A second, rarer race is caught too: PourItemToBucket reads Last_ts for
 its expiry check while the bucket routine may still be pouring the previous
 event, so a stale Last_ts can expire a live bucket ("bucket is expired" with a
 deadline that is not the last pour + lifetime): that pair is left out as well.
 Prints a summary, the differences, exits 1 if any.
 """
-import collections, datetime, glob, hashlib, re, sys
+import collections, datetime, glob, hashlib, json, re, sys
 
 try:
     import yaml
@@ -31,7 +33,7 @@ except ImportError:  # no PyYAML: cannot map partitions back
     print("cs146_race.py: python3-yaml missing")
     sys.exit(2)
 
-sdir, log, ours_txt = sys.argv[1:4]
+sdir, log, ours_jsonl = sys.argv[1:4]
 filters = {}
 for f in glob.glob(sdir + '/*.yaml'):
     for d in yaml.safe_load_all(open(f)):
@@ -60,11 +62,21 @@ def go_time(txt):  # "2026-03-02 00:05:23 +0000 UTC" (sub-seconds optional)
 lifetime, lastpour = {}, {}
 rx = re.compile(r'msg="([^"]*)".*?bucket_id=(\S+).*?partition=(\S+)')
 alert_rx = re.compile(r'level=info msg="(?:Ip|Range) (\S+) performed \'([^\']*)\' \((\d+) events')
-cur, bad, theirs = {}, set(), []
+cur, theirs = {}, []
+bad = {}	# (scenario, source) -> event time from which 1.4.6 raced (None: all)
+
+
+def race(part, t):
+    k = keymap.get(part, part)
+    if k in bad and (bad[k] is None or (t is not None and bad[k] <= t)):
+        return
+    bad[k] = t
+
 for line in sys.stdin:
-    m = alert_rx.search(line)
+    m = alert_rx.search(line) if 'level=info' in line else None
     if m:
-        theirs.append((m.group(2), m.group(1), m.group(3)))
+        at = re.search(r'\) at (.*? UTC)', line)
+        theirs.append((m.group(2), m.group(1), m.group(3), go_time(at.group(1)) if at else None))
         continue
     m = rx.search(line)
     if not m:
@@ -73,13 +85,14 @@ for line in sys.stdin:
     c = cur.get(part)
     if msg.startswith('Leaky routine starting'):
         if c and c[0] != bid and c[1] and not c[2]:
-            bad.add(keymap.get(part, part))
-        cur[part] = [bid, False, False]
+            race(part, c[3])
+        cur[part] = [bid, False, False, None]
         lifetime[part, bid] = go_duration(msg.split(':', 1)[1])
     elif c and c[0] == bid:
         if msg.startswith('Time-Pouring'):
-            c[1] = True
             lastpour[part, bid] = go_time(msg[len('Time-Pouring event '):])
+            if not c[1]:
+                c[1], c[3] = True, lastpour[part, bid]
         elif msg.startswith('Bucket overflow at'):
             c[2] = True
         elif msg.startswith('bucket is expired'):
@@ -88,13 +101,31 @@ for line in sys.stdin:
             dl = go_time(m.group(1)) if m else None
             lp = lastpour.get((part, bid))
             if dl is None or lp is None or abs(dl - (lp + lifetime.get((part, bid), 0))) > 1e-6:
-                bad.add(keymap.get(part, part))  # stale Last_ts: a spurious expiry
+                # stale Last_ts: a spurious expiry, from the current event on
+                m = re.search(r'curr event: ([^,]*),', msg)
+                race(part, go_time(m.group(1)) if m else None)
 
-ours = [tuple(l.split()) for l in open(ours_txt) if l.strip()]
-A = collections.Counter(a for a in theirs if (a[0], a[1]) not in bad)
-B = collections.Counter(a for a in ours if (a[0], a[1]) not in bad)
-print(f"1.4.6 {len(theirs)} alerts, ours {len(ours)}; {len(bad)} (scenario, source) pairs "
-      f"left out (1.4.6 raced on them in this run); compared: {sum(A.values())} vs {sum(B.values())}")
+def rfc3339(txt):
+    return datetime.datetime.fromisoformat(txt.replace('Z', '+00:00')).timestamp()
+
+
+ours = []
+for l in open(ours_jsonl):
+    j = json.loads(l)
+    ours.append((j['scenario'], j['source']['value'], str(j['events_count']), rfc3339(j['stop_at'])))
+
+
+def kept(a):
+    k = (a[0], a[1])
+    if k not in bad:
+        return True
+    return bad[k] is not None and a[3] is not None and a[3] < bad[k]
+
+
+A = collections.Counter(a[:3] for a in theirs if kept(a))
+B = collections.Counter(a[:3] for a in ours if kept(a))
+print(f"1.4.6 {len(theirs)} alerts, ours {len(ours)}; 1.4.6 raced on {len(bad)} (scenario, source) "
+      f"pairs in this run, alerts after the race left out; compared: {sum(A.values())} vs {sum(B.values())}")
 ndiff = 0
 for k in sorted(set(A) | set(B)):
     if A[k] != B[k]:

@@ -69,7 +69,7 @@ for kind in sshd nginx; do
 	elif [ -z "${DIFF_STRICT:-}" ] &&
 	     crowdsec -c "$T/cs/etc/config.yaml" -dsn "file://$T/$kind.log" -type "$type" -no-api -trace 2>&1 |
 	     python3 "$(dirname "$0")/cs146_race.py" "$T/cs/etc/scenarios" "$T/$kind.log" \
-		"$T/ours-$kind.txt" >"$T/race-$kind.txt"; then
+		"$T/ours-$kind.jsonl" >"$T/race-$kind.txt"; then
 		# 1.4.6 is not deterministic (see cs146_race.py): a second run under -trace
 		# tells which partitions it orphaned; every other one must match exactly.
 		pass "$kind: first 1.4.6 run $n_cs alerts, ours $n_ours; traced run: $(head -1 "$T/race-$kind.txt")"
