@@ -21,7 +21,7 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-PKGS     := libbpf libelf zlib yaml-0.1 libpcre2-8 sqlite3 libmicrohttpd jansson libcurl libnftables libxml-2.0
+PKGS     := libbpf libelf zlib yaml-0.1 libpcre2-8 sqlite3 libmicrohttpd jansson libcurl libnftables libxml-2.0 libcrypto libxcrypt libmaxminddb gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -130,11 +130,10 @@ test: all
 bench: all
 	$(Q)BUILD=$(abspath $(BUILD)) bench/run.sh
 
-# The main job of this stage: the data plane on an interface. The lock-out guard
-# keeps loopback and local addresses from ever being dropped (README).
-RUN_IFACE ?= $(shell ip -o route get 198.18.0.1 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+# The main job: crowdsec (detector + LAPI) and the XDP bouncer on the default
+# interface (RUN_IFACE=... to choose), in the foreground. config/run.sh says more.
 run: deps all
-	$(Q)BUILD=$(abspath $(BUILD)) RUN_IFACE=$(RUN_IFACE) config/run.sh
+	$(Q)BUILD=$(abspath $(BUILD)) config/run.sh
 
 deps:
 	$(Q)config/deps.sh

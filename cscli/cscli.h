@@ -85,6 +85,7 @@ int cmd_bouncers(struct cli *c, int argc, char **argv);
 int cmd_machines(struct cli *c, int argc, char **argv);
 int cmd_decisions(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);
+int cmd_hubtest(struct cli *c, int argc, char **argv);
 int cmd_lapi(struct cli *c, int argc, char **argv);
 
 #endif /* CSCLI_H */

@@ -49,6 +49,15 @@ ing ip -6 addr add 2001:db8:2::5/64 dev "$IG" nodad
 inv ip addr add 198.18.0.2/24 dev "$IV"
 inv ip -6 addr add 2001:db8:1::2/64 dev "$IV" nodad
 ing ip link set "$IG" up; inv ip link set "$IV" up
+# Static neighbours: with a banned source on the link, address resolution could
+# pick it as the source of a solicitation and stall unrelated pings.
+mac_g=$(ing cat /sys/class/net/$IG/address) mac_v=$(inv cat /sys/class/net/$IV/address)
+for a in $(ing ip -o addr show dev "$IG" | awk '{print $4}' | cut -d/ -f1); do
+	inv ip neigh replace "$a" lladdr "$mac_g" dev "$IV" nud permanent
+done
+for a in $(inv ip -o addr show dev "$IV" | awk '{print $4}' | cut -d/ -f1); do
+	ing ip neigh replace "$a" lladdr "$mac_v" dev "$IG" nud permanent
+done
 inv ip route add 198.18.1.0/24 dev "$IV"
 inv ip -6 route add 2001:db8:2::/64 dev "$IV"
 ing ip route add 198.18.0.2/32 dev "$IG" 2>/dev/null

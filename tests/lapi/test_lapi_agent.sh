@@ -6,9 +6,10 @@
 # that a bouncer then pulls. Skips when the agent or its hub is not installed.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-18495}
+PORT=${LAPI_TEST_PORT:-$(free_port 18495)}
 MKCONF=${MKCONF:-/work/shared/bench/peers/mkconf.sh}
 if [ ! -x "$CROWDSEC" ] || [ ! -x /usr/bin/crowdsec ] || [ ! -r "$MKCONF" ] ||
 	[ ! -d /etc/crowdsec/scenarios ] || ! command -v sqlite3 >/dev/null; then
@@ -33,7 +34,7 @@ ln -s "$BUILD/cscli" "$T/cscli"
 check "our cscli writes the agent's credentials" \
 	"$T/cscli" -c "$C/lapi.yaml" machines add agentm -p agentpassword123 -f "$C/local_api_credentials.yaml"
 KEY=$("$T/cscli" -c "$C/lapi.yaml" -oraw bouncers add b 2>/dev/null)
-"$CROWDSEC" -c "$C/lapi.yaml" >"$T/lapi.log" 2>&1 &
+"$CROWDSEC" -no-cs -c "$C/lapi.yaml" >"$T/lapi.log" 2>&1 &
 PID=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 

@@ -6,9 +6,10 @@
 # nftables set elements). Skips what is not installed.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-18471}
+PORT=${LAPI_TEST_PORT:-$(free_port 18471)}
 URL=http://127.0.0.1:$PORT
 if [ ! -x "$CROWDSEC" ] || ! command -v curl >/dev/null; then
 	skip "crowdsec binary or curl missing" 1
@@ -27,7 +28,7 @@ cleanup() {
 	[ -n "$BPID" ] && kill "$BPID" 2>/dev/null
 	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
 	wait 2>/dev/null
-	rm -rf "$T"
+	[ -n "${LAPI_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 trap cleanup EXIT
 ln -s "$BUILD/cscli" "$T/cscli"
@@ -46,7 +47,7 @@ prometheus:
 EOC
 $CSCLI machines add m1 -p machinepassword1 2>/dev/null
 KEY=$($CSCLI -oraw bouncers add custom 2>/dev/null)
-"$CROWDSEC" -c "$T/config.yaml" >>"$T/lapi.log" 2>&1 &
+"$CROWDSEC" -no-cs -c "$T/config.yaml" >>"$T/lapi.log" 2>&1 &
 PID=$!
 for _ in $(seq 50); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
 
@@ -134,7 +135,7 @@ EOF2
 	PID=
 	cat >"$T/ns.sh" <<EOF3
 ip link set lo up
-"$CROWDSEC" -c "$T/config.yaml" >>"$T/lapi-ns.log" 2>&1 &
+"$CROWDSEC" -no-cs -c "$T/config.yaml" >>"$T/lapi-ns.log" 2>&1 &
 L=\$!
 for _ in \$(seq 50); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
 crowdsec-firewall-bouncer -c "$T/fw.yaml" >"$T/fw.log" 2>&1 &

@@ -189,6 +189,31 @@ static void test_credentials(struct cs_db *db)
 	cs_machine_clear(&m);
 	ASSERT_EQ(cs_db_machine_delete(db, "nosuch"), -ENOENT, "delete unknown machine");
 	ASSERT_EQ(cs_db_bouncer_delete(db, "nosuch"), -ENOENT, "delete unknown bouncer");
+
+	/* TLS client certificates: created once, never over a key/password record */
+	bool created;
+
+	cs_apikey_hash("tls-random", h);
+	ASSERT_OK(cs_db_bouncer_tls(db, "cn@10.0.0.1", h, "10.0.0.1", T0, &b, &created), "tls bouncer");
+	ASSERT_TRUE(created, "tls bouncer created");
+	ASSERT_STREQ(b.auth_type, "tls", "tls bouncer auth_type");
+	ASSERT_STREQ(b.ip_address, "10.0.0.1", "tls bouncer ip");
+	cs_bouncer_clear(&b);
+	ASSERT_OK(cs_db_bouncer_tls(db, "cn@10.0.0.1", h, "10.0.0.1", T0, &b, &created), "again");
+	ASSERT_TRUE(!created, "tls bouncer not created twice");
+	cs_bouncer_clear(&b);
+	ASSERT_EQ(cs_db_bouncer_by_key(db, h, &b), -ENOENT, "tls bouncer's key does not authenticate");
+	cs_bouncer_clear(&b);
+	ASSERT_EQ(cs_db_bouncer_tls(db, "b1", h, "", T0, &b, &created), -EPERM, "api-key bouncer");
+	ASSERT_OK(cs_db_machine_tls(db, "cn@10.0.0.1", "pw", T0, &created), "tls machine");
+	ASSERT_TRUE(created, "tls machine created");
+	ASSERT_OK(cs_db_machine_get(db, "cn@10.0.0.1", &m), "tls machine get");
+	ASSERT_STREQ(m.auth_type, "tls", "tls machine auth_type");
+	ASSERT_TRUE(m.is_validated, "tls machine validated");
+	cs_machine_clear(&m);
+	ASSERT_OK(cs_db_machine_tls(db, "cn@10.0.0.1", "pw", T0, &created), "tls machine again");
+	ASSERT_TRUE(!created, "tls machine not created twice");
+	ASSERT_EQ(cs_db_machine_tls(db, "m1", "pw", T0, &created), -EPERM, "password machine");
 }
 
 static void test_queries(struct cs_db *db)

@@ -6,10 +6,11 @@
 # durability of acknowledged decisions across kill -9.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-18461}
-PPORT=${LAPI_TEST_PROM_PORT:-18462}
+PORT=${LAPI_TEST_PORT:-$(free_port 18461)}
+PPORT=${LAPI_TEST_PROM_PORT:-$(free_port $((PORT + 1)))}
 URL=http://127.0.0.1:$PORT
 if [ ! -x "$CROWDSEC" ] || ! command -v curl >/dev/null || ! command -v sqlite3 >/dev/null; then
 	skip "crowdsec binary, curl or sqlite3 missing" 1
@@ -62,7 +63,7 @@ on_success: break
 EOP
 
 start() {
-	"$CROWDSEC" -c "$T/config.yaml" >>"$T/lapi.log" 2>&1 &
+	"$CROWDSEC" -no-cs -c "$T/config.yaml" >>"$T/lapi.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 50); do
 		curl -sf "$URL/health" >/dev/null 2>&1 && return 0
@@ -304,6 +305,10 @@ check_eq "JSON depth bounded" "$CODE" 400
 python3 -c 'print("[" + ",".join(["\"" + "x"*1000 + "\""]*400) + "]")' >"$T/big.json"
 req POST /v1/alerts "${AUTH[@]}" --data-binary @"$T/big.json"
 check_eq "body size capped (413)" "$CODE" 413
+req POST /v1/watchers --data-binary @"$T/big.json"
+check_eq "unauthenticated routes have a small cap (64 KiB)" "$CODE" 413
+req POST /v1/alerts -H "Authorization: Bearer bad.token.here" --data-binary @"$T/big.json"
+check_eq "bad token refused before the body is read" "$CODE" 401
 head -c 20000000 /dev/zero | tr '\0' ' ' >"$T/huge.json"
 req POST /v1/alerts "${AUTH[@]}" -H "Transfer-Encoding: chunked" --data-binary @"$T/huge.json"
 # the server answers 413 mid-upload and closes; curl may only see the reset
@@ -377,7 +382,7 @@ if command -v openssl >/dev/null && openssl req -x509 -newkey rsa:2048 -nodes -d
 	sed -e "s|^  server:|  server:\n    tls:\n      cert_file: $T/cert.pem\n      key_file: $T/key.pem|" \
 		-e "s|^  client:|  client:\n    insecure_skip_verify: true|" "$T/config.yaml" >"$T/tls.yaml"
 	sed -i "s|^url: http://|url: https://|" "$T/local_api_credentials.yaml"
-	"$CROWDSEC" -c "$T/tls.yaml" >>"$T/lapi.log" 2>&1 &
+	"$CROWDSEC" -no-cs -c "$T/tls.yaml" >>"$T/lapi.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 50); do curl -skf "https://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 	check_eq "HTTPS health" "$(curl -sk "https://127.0.0.1:$PORT/health")" '{"status":"up"}'
@@ -397,7 +402,7 @@ wait "$PID"
 sed -e "s|^  server:|  server:\n    use_forwarded_for_headers: true\n    trusted_proxies:\n      - 127.0.0.0/8|" \
 	"$T/config.yaml" >"$T/xff.yaml"
 sed -i "s|^url: https://|url: http://|" "$T/local_api_credentials.yaml"
-"$CROWDSEC" -c "$T/xff.yaml" >>"$T/lapi.log" 2>&1 &
+"$CROWDSEC" -no-cs -c "$T/xff.yaml" >>"$T/lapi.log" 2>&1 &
 PID=$!
 for _ in $(seq 50); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
 TOKEN=$($T/cscli -c "$T/xff.yaml" lapi status >/dev/null 2>&1; curl -s -X POST "$URL/v1/watchers/login" \

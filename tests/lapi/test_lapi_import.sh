@@ -5,9 +5,10 @@
 # machines are kept; the timestamps come across.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-18499}
+PORT=${LAPI_TEST_PORT:-$(free_port 18499)}
 SCHEMA=${SCHEMA:-/work/shared/spec/captures/sqlite-schema-1.4.6.sql}
 if [ ! -x "$CROWDSEC" ] || [ ! -r "$SCHEMA" ] || ! command -v sqlite3 >/dev/null; then
 	skip "crowdsec binary, sqlite3 or the 1.4.6 schema capture missing" 1
@@ -47,7 +48,7 @@ db_config:
 prometheus:
   enabled: false
 EOC
-"$CROWDSEC" -c "$T/config.yaml" >"$T/lapi.log" 2>&1 &
+"$CROWDSEC" -no-cs -c "$T/config.yaml" >"$T/lapi.log" 2>&1 &
 PID=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
 check "import announced" grep -q 'imported a CrowdSec (Go) database' "$T/lapi.log"

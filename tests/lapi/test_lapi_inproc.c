@@ -16,7 +16,7 @@
 #include "lapi/lapi.h"
 #include "../lib/test.h"
 
-#define PORT "18491"
+static char port[8] = "18491";
 
 #define BODY_MAX (1 << 20)
 static char body[BODY_MAX];
@@ -37,7 +37,7 @@ static long get(const char *path, const char *key, char *body)
 	long code = 0;
 
 	body[0] = '\0';
-	snprintf(url, sizeof(url), "http://127.0.0.1:" PORT "%s", path);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%s%s", port, path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
@@ -86,7 +86,7 @@ int main(void)
 	snprintf(db, sizeof(db), "%s/cs.db", dir);
 	cs_lapi_config_defaults(&cfg);
 	free(cfg.listen_uri);
-	cfg.listen_uri = strdup("127.0.0.1:" PORT);
+	cfg.listen_uri = NULL;
 	free(cfg.db_path);
 	cfg.db_path = strdup(db);
 	free(cfg.profiles_path);
@@ -96,8 +96,20 @@ int main(void)
 	cfg.flush_max_age = 7 * 24 * 3600 * NSEC_PER_SEC;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
-	if (!ASSERT_OK(cs_lapi_start(&cfg, &l), "start"))
-		goto out;
+	/* the first free port of 18491..18590 (other test servers may hold some) */
+	{
+		int ret = -EADDRINUSE;
+
+		for (int p = 18491; p < 18591 && ret == -EADDRINUSE; p++) {
+			snprintf(port, sizeof(port), "%d", p);
+			free(cfg.listen_uri);
+			if (asprintf(&cfg.listen_uri, "127.0.0.1:%d", p) < 0)
+				cfg.listen_uri = NULL;
+			ret = cs_lapi_start(&cfg, &l);
+		}
+		if (!ASSERT_OK(ret, "start"))
+			goto out;
+	}
 	ASSERT_EQ(get("/health", NULL, body), 200, "health over HTTP");
 	cs_apikey_hash("inproc-key", hash);
 	ASSERT_OK(cs_db_bouncer_add(cs_lapi_db(l), "b", hash, gotime_now()), "bouncer via db");

@@ -11,7 +11,7 @@
  */
 #include "acquisition/acq.h"
 #include "acquisition/acq_int.h"
-#include "common/duration.h"
+#include "common/gotime.h"
 #include "common/log.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -361,7 +361,7 @@ static int parse_source(struct pctx *p, const yaml_node_t *root, struct acq_sour
 		} else if (!strcmp(key, "discovery_poll_enable")) {
 			err = get_bool(p, v, key, &sc->discovery_poll);
 		} else if (!strcmp(key, "discovery_poll_interval")) {
-			if (!scalar(v) || cs_duration_parse(scalar(v), &sc->discovery_poll_ns) ||
+			if (!scalar(v) || gotime_parse_duration(scalar(v), &sc->discovery_poll_ns) ||
 			    sc->discovery_poll_ns < 0)
 				return perr(p, v, "discovery_poll_interval: not a duration");
 		} else if (!strcmp(key, "journalctl_filter")) {

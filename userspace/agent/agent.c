@@ -350,6 +350,7 @@ void cs_agent_take_acquisition(struct cs_agent *to, struct cs_agent *from)
 	 * know about it, so swap the agents' pipelines instead of the acq objects. */
 	to->acq = from->acq;
 	from->acq = tmp;
+	to->st = from->st; /* the counters are the daemon's, not one configuration's */
 	acq_set_callback(to->acq, on_line, to);
 	acq_set_callback(from->acq, on_line, from);
 }

@@ -22,8 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Only jansson here: this header is included beside the LAPI's (db.h), whose
- * struct names overlap with the parser's. */
+/* Nothing of the engine leaks through this header: the daemon only drives it. */
 typedef struct json_t json_t;
 typedef int (*cs_agent_alert_fn)(json_t *alerts, void *arg);
 
@@ -63,7 +62,7 @@ bool cs_agent_done(const struct cs_agent *a);
 void cs_agent_finish(struct cs_agent *a);
 void cs_agent_get_stats(const struct cs_agent *a, struct cs_agent_stats *st);
 /* Swap the acquisition of `from` into `to` (SIGHUP with an unchanged acquis: no line
- * is lost or read twice). */
+ * is lost or read twice); the line counters carry over. */
 void cs_agent_take_acquisition(struct cs_agent *to, struct cs_agent *from);
 
 #endif /* CS_AGENT_H */

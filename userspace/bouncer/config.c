@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <yaml.h>
 
-#include "common/duration.h"
+#include "common/gotime.h"
 #include "common/log.h"
 
 struct ctx {
@@ -186,7 +186,7 @@ static int top_key(struct ctx *c, const char *key, const yaml_node_t *k, const y
 	if (!strcmp(key, "insecure_skip_verify"))
 		return get_bool(c, key, v, &cfg->insecure_skip_verify);
 	if (!strcmp(key, "update_frequency")) {
-		if (!s || cs_duration_parse(s, &cfg->update_frequency_ns) ||
+		if (!s || gotime_parse_duration(s, &cfg->update_frequency_ns) ||
 		    cfg->update_frequency_ns < 100000000LL || cfg->update_frequency_ns > 3600000000000LL)
 			return fail(c, v, "update_frequency: expected a duration between 100ms and 1h, "
 					  "got '%s'", s ? s : "");

@@ -20,7 +20,7 @@
 #include "bouncer/decisions.h"
 #include "bouncer/privsep.h"
 #include "bouncer/xdp_loader.h"
-#include "common/duration.h"
+#include "common/gotime.h"
 #include "common/log.h"
 
 /* A startup answer with 1M decisions is ~150 MB of JSON; refuse beyond this. */
@@ -342,7 +342,7 @@ static int apply_item(int which, size_t idx, json_t *d, void *arg)
 		return 0;
 	}
 	dur = json_string_value(json_object_get(d, "duration"));
-	if (cs_duration_parse(dur, &ns)) {
+	if (gotime_parse_duration(dur, &ns)) {
 		log_warn("decision %lld: duration '%s' does not parse; ignored",
 			 (long long)json_integer_value(json_object_get(d, "id")), dur);
 		return 0;

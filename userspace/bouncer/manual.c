@@ -11,7 +11,7 @@
 
 #include "bouncer/lockout.h"
 #include "bouncer/xdp_loader.h"
-#include "common/duration.h"
+#include "common/gotime.h"
 #include "common/log.h"
 
 struct manual_opts {
@@ -152,7 +152,7 @@ static int parse_opts(int argc, char **argv, struct manual_opts *o, int *first_p
 				return usage_error("--max-ranges: '%s' is not a positive number", optarg);
 			break;
 		case 'd':
-			if (cs_duration_parse(optarg, &o->duration_ns) || o->duration_ns <= 0)
+			if (gotime_parse_duration(optarg, &o->duration_ns) || o->duration_ns <= 0)
 				return usage_error("--duration: '%s' is not a positive duration "
 						   "(like 4h, 30m, 1h30m)", optarg);
 			break;
@@ -575,7 +575,7 @@ static int list_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
 
 	cs_prefix_format(p, true, txt, sizeof(txt));
 	if (b->expires_ns)
-		cs_duration_format(b->expires_ns > now ? (int64_t)((b->expires_ns - now) / 1000000000ULL *
+		gotime_format_duration(b->expires_ns > now ? (int64_t)((b->expires_ns - now) / 1000000000ULL *
 								   1000000000ULL) : 0,
 				   left, sizeof(left));
 	json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:I, s:s}", "prefix", txt, "origin",

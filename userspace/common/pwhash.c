@@ -3,9 +3,7 @@
 #include "common/pwhash.h"
 
 #include <crypt.h>
-#include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,23 +38,8 @@ int cs_pwhash_make(const char *password, char out[PWHASH_LEN])
 	return 0;
 }
 
-/*
- * bcrypt ("$2a$"/"$2b$"/"$2y$", what Go CrowdSec stores) through libxcrypt's
- * crypt_rn, loaded at run time: libcrypt1 is Essential on Debian, and linking it
- * would need a Makefile change. Without it, bcrypt hashes simply do not verify.
- */
-typedef char *(*crypt_rn_fn)(const char *, const char *, void *, int);
-static crypt_rn_fn crypt_rn_ptr;
-static pthread_once_t crypt_once = PTHREAD_ONCE_INIT;
-
-static void crypt_load(void)
-{
-	void *h = dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL);
-
-	if (h)
-		crypt_rn_ptr = (crypt_rn_fn)dlsym(h, "crypt_rn");
-}
-
+/* bcrypt ("$2a$"/"$2b$"/"$2y$", what Go CrowdSec stores) through libxcrypt's
+ * reentrant crypt_rn. */
 static bool bcrypt_verify(const char *password, const char *stored)
 {
 	struct crypt_data *cd;
@@ -64,13 +47,12 @@ static bool bcrypt_verify(const char *password, const char *stored)
 	const char *out;
 	size_t n = strlen(stored);
 
-	pthread_once(&crypt_once, crypt_load);
-	if (!crypt_rn_ptr || n != 60)
+	if (n != 60)
 		return false;
 	cd = calloc(1, sizeof(*cd));
 	if (!cd)
 		return false;
-	out = crypt_rn_ptr(password, stored, cd, (int)sizeof(*cd));
+	out = crypt_rn(password, stored, cd, (int)sizeof(*cd));
 	ok = out && out[0] != '*' && strlen(out) == n && ct_memeq(out, stored, n);
 	free(cd);
 	return ok;

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SHA-256 / SHA-512 (FIPS 180-4), HMAC-SHA256 (RFC 2104) and PBKDF2-HMAC-SHA256
- * (RFC 8018). Written here because no crypto library is linked by the build
- * (libcrypto would need a Makefile change); used for JWT signatures (HS256),
+ * SHA-256 / SHA-512, HMAC-SHA256 and PBKDF2-HMAC-SHA256 (OpenSSL's libcrypto
+ * underneath), plus the encodings around them; used for JWT signatures (HS256),
  * bouncer API key hashes (SHA-512 hex, as CrowdSec stores them) and machine
  * password hashes. Pure functions, thread-safe.
  */

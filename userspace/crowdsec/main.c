@@ -253,7 +253,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o))
 		return 2;
-	cs_lapi_config_defaults(&lc);
+	/* cs_lapi_config_load() fills the defaults itself (calling both leaked them) */
 	if (cs_lapi_config_load(o.config, &lc, msg, sizeof(msg)) || load_paths(o.config, &paths, msg, sizeof(msg))) {
 		log_msg(LOG_LVL_FATAL, "%s", msg);
 		cs_lapi_config_clear(&lc);

@@ -24,6 +24,7 @@
 
 enum stmt_id {
 	ST_BEGIN,
+	ST_BEGIN_READ,
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_MACHINE_INSERT,
@@ -36,6 +37,9 @@ enum stmt_id {
 	ST_MACHINE_LIST,
 	ST_BOUNCER_INSERT,
 	ST_BOUNCER_BY_KEY,
+	ST_BOUNCER_BY_NAME,
+	ST_BOUNCER_INSERT_TLS,
+	ST_MACHINE_INSERT_TLS,
 	ST_BOUNCER_SEEN,
 	ST_BOUNCER_LAST_PULL,
 	ST_BOUNCER_DELETE,
@@ -73,6 +77,7 @@ enum stmt_id {
 
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_BEGIN_READ] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_MACHINE_INSERT] = "INSERT INTO machines (created_at, updated_at, last_push,"
@@ -94,6 +99,14 @@ static const char *const stmt_sql[ST__MAX] = {
 			      " last_pull) VALUES (?1, ?1, ?2, ?3, ?1)",
 	[ST_BOUNCER_BY_KEY] = "SELECT " BOUNCER_COLS " FROM bouncers WHERE api_key = ?"
 			      " AND auth_type = 'api-key'",
+	[ST_BOUNCER_BY_NAME] = "SELECT " BOUNCER_COLS " FROM bouncers WHERE name = ?",
+	[ST_BOUNCER_INSERT_TLS] = "INSERT OR IGNORE INTO bouncers (created_at, updated_at, name,"
+				  " api_key, ip_address, last_pull, auth_type)"
+				  " VALUES (?1, ?1, ?2, ?3, ?4, ?1, 'tls')",
+	[ST_MACHINE_INSERT_TLS] = "INSERT OR IGNORE INTO machines (created_at, updated_at,"
+				  " last_push, last_heartbeat, machine_id, password, ip_address,"
+				  " is_validated, auth_type) VALUES (?1, ?1, ?1, NULL, ?2, ?3, '', 1,"
+				  " 'tls')",
 	[ST_BOUNCER_SEEN] = "UPDATE bouncers SET ip_address = ?2, type = ?3, version = ?4,"
 			    " updated_at = ?5 WHERE id = ?1 AND (ip_address != ?2 OR type != ?3"
 			    " OR version != ?4)",
@@ -193,6 +206,20 @@ static int txn_begin(struct cs_db *db)
 {
 	pthread_mutex_lock(&db->lock);
 	int err = exec_stmt(db, stmt(db, ST_BEGIN));
+
+	if (err)
+		pthread_mutex_unlock(&db->lock);
+	return err;
+}
+
+/*
+ * Read-only operations take a deferred (WAL snapshot) transaction: another
+ * process writing (cscli bouncers add) is not blocked by a long stream query.
+ */
+static int txn_begin_read(struct cs_db *db)
+{
+	pthread_mutex_lock(&db->lock);
+	int err = exec_stmt(db, stmt(db, ST_BEGIN_READ));
 
 	if (err)
 		pthread_mutex_unlock(&db->lock);
@@ -388,7 +415,10 @@ int cs_db_open(const char *path, struct cs_db **out)
 	 */
 	if (sqlite3_exec(db->h,
 			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-			 " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+			 " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
+			 /* a 1M-decision table has ~150 MB of indexes: a 64 MiB page cache
+			  * and mmap reads keep bulk imports and stream scans off pread/pwrite */
+			 " PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
 			 NULL, NULL, &msg) != SQLITE_OK) {
 		log_error("cannot configure database %s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
@@ -925,10 +955,44 @@ int cs_db_machine_add(struct cs_db *db, const char *machine_id, const char *pwha
 	return txn_end(db, err);
 }
 
-int cs_db_machine_get(struct cs_db *db, const char *machine_id, struct cs_machine *out)
+/*
+ * TLS client-certificate machine (1.4.6: "<CN>@<ip>", validated, auth_type tls, a random
+ * password nobody knows): created on first login. -EPERM if the id exists with another
+ * auth type.
+ */
+int cs_db_machine_tls(struct cs_db *db, const char *machine_id, const char *pwhash, int64_t now,
+		      bool *created)
 {
 	sqlite3_stmt *s;
 	int rc, err = txn_begin(db);
+
+	*created = false;
+	if (err)
+		return err;
+	s = stmt(db, ST_MACHINE_INSERT_TLS);
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_text(s, 2, machine_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, pwhash, -1, SQLITE_STATIC);
+	err = exec_stmt(db, s);
+	if (!err)
+		*created = sqlite3_changes(db->h) > 0;
+	if (!err) {
+		s = stmt(db, ST_MACHINE_GET);
+		sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
+		else if (strcmp((const char *)sqlite3_column_text(s, 12), "tls"))
+			err = -EPERM;
+		sqlite3_reset(s);
+	}
+	return txn_end(db, err);
+}
+
+int cs_db_machine_get(struct cs_db *db, const char *machine_id, struct cs_machine *out)
+{
+	sqlite3_stmt *s;
+	int rc, err = txn_begin_read(db);
 
 	memset(out, 0, sizeof(*out));
 	if (err)
@@ -1013,7 +1077,7 @@ int cs_db_machine_list(struct cs_db *db, struct cs_machine **out, size_t *n)
 	struct cs_machine *v = NULL;
 	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *s;
-	int rc, err = txn_begin(db);
+	int rc, err = txn_begin_read(db);
 
 	*out = NULL;
 	*n = 0;
@@ -1079,10 +1143,49 @@ int cs_db_bouncer_add(struct cs_db *db, const char *name, const char *key_hash, 
 	return txn_end(db, exec_stmt(db, s));
 }
 
-int cs_db_bouncer_by_key(struct cs_db *db, const char *key_hash, struct cs_bouncer *out)
+/*
+ * TLS client-certificate bouncer (1.4.6: "<CN>@<ip>", auth_type tls, the hash of a random
+ * key nobody knows): created on first use. -EPERM if the name exists with another auth type.
+ */
+int cs_db_bouncer_tls(struct cs_db *db, const char *name, const char *key_hash, const char *ip,
+		      int64_t now, struct cs_bouncer *out, bool *created)
 {
 	sqlite3_stmt *s;
 	int rc, err = txn_begin(db);
+
+	memset(out, 0, sizeof(*out));
+	*created = false;
+	if (err)
+		return err;
+	s = stmt(db, ST_BOUNCER_INSERT_TLS);
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, key_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, ip ? ip : "", -1, SQLITE_STATIC);
+	err = exec_stmt(db, s);
+	if (!err)
+		*created = sqlite3_changes(db->h) > 0;
+	if (!err) {
+		s = stmt(db, ST_BOUNCER_BY_NAME);
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			bouncer_from_row(s, out);
+		else
+			err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
+		sqlite3_reset(s);
+		if (!err && strcmp(out->auth_type, "tls")) {
+			cs_bouncer_clear(out);
+			err = -EPERM;
+		}
+	}
+	return txn_end(db, err);
+}
+
+int cs_db_bouncer_by_key(struct cs_db *db, const char *key_hash, struct cs_bouncer *out)
+{
+	sqlite3_stmt *s;
+	int rc, err = txn_begin_read(db);
 
 	memset(out, 0, sizeof(*out));
 	if (err)
@@ -1145,7 +1248,7 @@ int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n)
 	struct cs_bouncer *v = NULL;
 	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *s;
-	int rc, err = txn_begin(db);
+	int rc, err = txn_begin_read(db);
 
 	*out = NULL;
 	*n = 0;
@@ -1371,7 +1474,7 @@ static int load_alert_children(struct cs_db *db, struct cs_alert *a, int64_t now
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (a->n_events == cap) {
 			size_t nc = cap ? cap * 2 : 8;
-			struct cs_event *p = realloc(a->events, nc * sizeof(*p));
+			struct cs_alert_event *p = realloc(a->events, nc * sizeof(*p));
 
 			if (!p) {
 				sqlite3_reset(s);
@@ -1458,7 +1561,7 @@ int cs_db_alerts_search(struct cs_db *db, const struct cs_afilter *f, int64_t no
 			       : " ORDER BY a.created_at DESC, a.id DESC");
 	if (f->limit > 0)
 		qb_add(&q, " LIMIT %ld", f->limit);
-	err = txn_begin(db);
+	err = txn_begin_read(db);
 	if (err)
 		goto out;
 	err = qb_prepare(db, &q, &s);
@@ -1507,7 +1610,7 @@ int cs_db_alert_get(struct cs_db *db, int64_t id, int64_t now, struct cs_alert *
 	qb_add(&q, "SELECT " ALERT_COLS " FROM alerts a LEFT JOIN machines m"
 		   " ON m.id = a.machine_alerts WHERE a.id = ?");
 	qb_int(&q, id);
-	err = txn_begin(db);
+	err = txn_begin_read(db);
 	if (err)
 		goto out;
 	err = qb_prepare(db, &q, &s);
@@ -1572,7 +1675,7 @@ static int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkey
 			cs_db_count_cb cb, void *ctx)
 {
 	sqlite3_stmt *s;
-	int rc, err = txn_begin(db);
+	int rc, err = txn_begin_read(db);
 
 	if (err)
 		return err;
@@ -1633,7 +1736,7 @@ int cs_db_decisions_active(struct cs_db *db, const struct cs_dfilter *f, int64_t
 	       f->has_range ? "+" : "");
 	qb_int(&q, now);
 	dfilter_cond(&q, f);
-	err = txn_begin(db);
+	err = txn_begin_read(db);
 	if (!err)
 		err = txn_end(db, run_decision_query(db, &q, now, out, n));
 	qb_free(&q);
@@ -1832,7 +1935,7 @@ int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since,
 	qb_add(&q, "SELECT COUNT(*) FROM decisions d WHERE +d.created_at >= ?");
 	qb_int(&q, since);
 	dfilter_cond(&q, &f);
-	err = txn_begin(db);
+	err = txn_begin_read(db);
 	if (err)
 		goto out;
 	err = qb_prepare(db, &q, &s);

@@ -28,7 +28,7 @@ struct cs_meta {
 	char *value;
 };
 
-struct cs_event {
+struct cs_alert_event {
 	int64_t timestamp;
 	char *meta_json; /* the event's meta array, serialized JSON ("null" if none) */
 };
@@ -71,7 +71,7 @@ struct cs_alert {
 	char *src_cn;
 	double src_latitude;
 	double src_longitude;
-	struct cs_event *events;
+	struct cs_alert_event *events;
 	size_t n_events;
 	struct cs_meta *meta;
 	size_t n_meta;
@@ -141,6 +141,10 @@ void cs_machines_free(struct cs_machine *v, size_t n);
 /* -EEXIST if the id exists and !force (force replaces the password). */
 int cs_db_machine_add(struct cs_db *db, const char *machine_id, const char *pwhash,
 		      const char *ip, bool validated, bool force, int64_t now);
+/* TLS-authenticated machine: created (validated, auth_type tls) unless it exists;
+ * -EPERM if it exists with another auth type. */
+int cs_db_machine_tls(struct cs_db *db, const char *machine_id, const char *pwhash, int64_t now,
+		      bool *created);
 int cs_db_machine_get(struct cs_db *db, const char *machine_id, struct cs_machine *out);
 int cs_db_machine_login(struct cs_db *db, const char *machine_id, const char *ip,
 			const char *version, const char *scenarios, int64_t now);
@@ -158,6 +162,10 @@ struct cs_bouncer {
 void cs_bouncer_clear(struct cs_bouncer *b);
 void cs_bouncers_free(struct cs_bouncer *v, size_t n);
 int cs_db_bouncer_add(struct cs_db *db, const char *name, const char *key_hash, int64_t now);
+/* TLS-authenticated bouncer: created (auth_type tls) unless it exists; -EPERM if it
+ * exists with another auth type. */
+int cs_db_bouncer_tls(struct cs_db *db, const char *name, const char *key_hash, const char *ip,
+		      int64_t now, struct cs_bouncer *out, bool *created);
 /* -ENOENT if no bouncer has this key hash. */
 int cs_db_bouncer_by_key(struct cs_db *db, const char *key_hash, struct cs_bouncer *out);
 int cs_db_bouncer_seen(struct cs_db *db, int64_t id, const char *ip, const char *type,

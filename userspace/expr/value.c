@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "common/gotime.h"
 #include "expr/expr_int.h"
 
 __thread int64_t expr_mem_left;
@@ -634,119 +635,15 @@ void format_float(double f, char *buf, size_t size)
 	snprintf(buf, size, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, f);
 }
 
+/* Go durations have one implementation in the tree: common/gotime. */
 void expr_format_duration(int64_t ns, char *buf, size_t size)
 {
-	uint64_t u = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
-	const char *sign = ns < 0 ? "-" : "";
-	char frac[16];
-
-	if (u == 0) {
-		snprintf(buf, size, "0s");
-		return;
-	}
-	if (u < 1000000000ull) {
-		/* below one second Go switches unit: ns, µs, ms with a fraction */
-		const char *unit;
-		uint64_t div;
-
-		if (u < 1000ull) {
-			snprintf(buf, size, "%s%" PRIu64 "ns", sign, u);
-			return;
-		}
-		if (u < 1000000ull) {
-			unit = "\xc2\xb5s";
-			div = 1000;
-		} else {
-			unit = "ms";
-			div = 1000000;
-		}
-		frac[0] = '\0';
-		if (u % div) {
-			int w = div == 1000 ? 3 : 6;
-
-			snprintf(frac, sizeof(frac), ".%0*" PRIu64, w, u % div);
-			for (size_t l = strlen(frac); frac[l - 1] == '0'; l--)
-				frac[l - 1] = '\0';
-		}
-		snprintf(buf, size, "%s%" PRIu64 "%s%s", sign, u / div, frac, unit);
-		return;
-	}
-	{
-		uint64_t secs = u / 1000000000ull, nsec = u % 1000000000ull;
-		uint64_t h = secs / 3600, m = (secs / 60) % 60, s = secs % 60;
-
-		frac[0] = '\0';
-		if (nsec) {
-			snprintf(frac, sizeof(frac), ".%09" PRIu64, nsec);
-			for (size_t l = strlen(frac); frac[l - 1] == '0'; l--)
-				frac[l - 1] = '\0';
-		}
-		if (h)
-			snprintf(buf, size, "%s%" PRIu64 "h%" PRIu64 "m%" PRIu64 "%ss", sign, h, m, s,
-				 frac);
-		else if (m)
-			snprintf(buf, size, "%s%" PRIu64 "m%" PRIu64 "%ss", sign, m, s, frac);
-		else
-			snprintf(buf, size, "%s%" PRIu64 "%ss", sign, s, frac);
-	}
+	gotime_format_duration(ns, buf, size);
 }
 
 int expr_parse_duration(const char *s, int64_t *ns)
 {
-	static const struct { const char *unit; double mult; } units[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "\xce\xbcs", 1e3 },
-		{ "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
-	};
-	const char *p = s;
-	double total = 0;
-	bool neg = false;
-
-	if (*p == '-' || *p == '+')
-		neg = *p++ == '-';
-	if (!strcmp(p, "0")) {
-		*ns = 0;
-		return 0;
-	}
-	if (!*p)
-		return -EINVAL;
-	while (*p) {
-		const char *start = p;
-		double v = 0, scale = 1;
-		bool digits = false;
-		size_t best = 0, ulen = 0;
-
-		while (*p >= '0' && *p <= '9') {
-			v = v * 10 + (*p++ - '0');
-			digits = true;
-		}
-		if (*p == '.') {
-			p++;
-			while (*p >= '0' && *p <= '9') {
-				scale /= 10;
-				v += (*p++ - '0') * scale;
-				digits = true;
-			}
-		}
-		if (!digits || p == start)
-			return -EINVAL;
-		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-			size_t l = strlen(units[i].unit);
-
-			/* longest unit wins: "ms" before "m" */
-			if (!strncmp(p, units[i].unit, l) && l > ulen) {
-				best = i;
-				ulen = l;
-			}
-		}
-		if (!ulen)
-			return -EINVAL;
-		total += v * units[best].mult;
-		p += ulen;
-	}
-	if (total > 9.2233720368547758e18)
-		return -ERANGE;
-	*ns = (int64_t)(neg ? -total : total);
-	return 0;
+	return gotime_parse_duration(s, ns);
 }
 
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)

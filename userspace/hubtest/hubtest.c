@@ -723,7 +723,8 @@ int hubtest_case_open(const struct hubtest_opts *o, const char *test, struct hub
 		      char *why, size_t whylen)
 {
 	char path[PATH_MAX], stage[256], patterns[PATH_MAX], data[PATH_MAX];
-	struct cs_parser_opts popts = { .patterns_dir = patterns, .data_dir = data };
+	struct cs_parser_opts popts = { .patterns_dir = patterns, .data_dir = data,
+					.geoip_dir = o->geoip_dir };
 	struct hubtest_case *hc = calloc(1, sizeof(*hc));
 	int err;
 
@@ -984,12 +985,14 @@ int hubtest_main(int argc, char **argv)
 	int i = 1;
 
 	if (argc < 1 || strcmp(argv[0], "run")) {
-		fprintf(stderr, "usage: hubtest run [--hub DIR] [-v] [TEST...]\n");
+		fprintf(stderr, "usage: hubtest run [--hub DIR] [--geoip-dir DIR] [-v] [TEST...]\n");
 		return 2;
 	}
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--hub") && i + 1 < argc) {
 			o.hub_dir = argv[++i];
+		} else if (!strcmp(argv[i], "--geoip-dir") && i + 1 < argc) {
+			o.geoip_dir = argv[++i];
 		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
 			o.verbose = true;
 		} else {

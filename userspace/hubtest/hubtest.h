@@ -25,6 +25,7 @@ struct hubtest_summary {
 
 struct hubtest_opts {
 	const char *hub_dir;	/* has parsers/, patterns/, data/, tests/ */
+	const char *geoip_dir;	/* GeoLite2-City/ASN.mmdb; NULL = <hub_dir>/data */
 	bool verbose;		/* print every failing assert line */
 };
 

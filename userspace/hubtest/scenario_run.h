@@ -29,4 +29,8 @@ int hubtest_run_scenarios_all(const struct hubtest_opts *o, char *const *names, 
  */
 int hubtest_scenarios_main(int argc, char **argv);
 
+/* Tests that cannot pass here, as (name, reason) pairs, NULL-terminated: no libxml2
+ * in the build, no GeoIP databases (o->geoip_dir, else the hub data). */
+const char *const *hubtest_offline_skips(const struct hubtest_opts *o);
+
 #endif /* CS_HUBTEST_SCENARIO_RUN_H */

@@ -26,12 +26,58 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 		cfg->trusted_ips[1] = strdup("::1");
 		cfg->n_trusted_ips = 2;
 	}
-	cfg->max_body = 16u << 20;
+	cfg->max_body = 256u << 20;
 	cfg->max_connections = 1024;
 	cfg->max_per_ip = 256;
 	cfg->threads = 4;
 	cfg->conn_timeout = 120;
+	cfg->tls_client_verification = CS_TLS_VERIFY_CLIENT_CERT_IF_GIVEN;
+	cfg->agents_allowed_ou = calloc(2, sizeof(char *));
+	if (cfg->agents_allowed_ou && (cfg->agents_allowed_ou[0] = strdup("agent-ou")))
+		cfg->n_agents_allowed_ou = 1;
+	cfg->bouncers_allowed_ou = calloc(2, sizeof(char *));
+	if (cfg->bouncers_allowed_ou && (cfg->bouncers_allowed_ou[0] = strdup("bouncer-ou")))
+		cfg->n_bouncers_allowed_ou = 1;
 }
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* A YAML list of strings (a lone string is a list of one) replaces *v. */
+static void set_list(char ***v, size_t *n, json_t *root, const char *path)
+{
+	json_t *node = yamljson_get(root, path), *it;
+	size_t i;
+
+	if (!json_is_array(node) && !json_is_string(node))
+		return;
+	free_list(*v, *n);
+	*n = 0;
+	*v = calloc((json_is_array(node) ? json_array_size(node) : 1) + 1, sizeof(char *));
+	if (!*v)
+		return;
+	if (json_is_string(node)) {
+		if (((*v)[0] = strdup(json_string_value(node))))
+			*n = 1;
+		return;
+	}
+	json_array_foreach(node, i, it) {
+		if (json_is_string(it) && ((*v)[*n] = strdup(json_string_value(it))))
+			(*n)++;
+	}
+}
+
+static const char *const client_verify_names[] = {
+	[CS_TLS_NO_CLIENT_CERT] = "NoClientCert",
+	[CS_TLS_REQUEST_CLIENT_CERT] = "RequestClientCert",
+	[CS_TLS_REQUIRE_ANY_CLIENT_CERT] = "RequireAnyClientCert",
+	[CS_TLS_VERIFY_CLIENT_CERT_IF_GIVEN] = "VerifyClientCertIfGiven",
+	[CS_TLS_REQUIRE_AND_VERIFY_CLIENT_CERT] = "RequireAndVerifyClientCert",
+};
 
 void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 {
@@ -40,6 +86,10 @@ void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 	free(cfg->log_level);
 	free(cfg->tls_cert_file);
 	free(cfg->tls_key_file);
+	free(cfg->tls_ca_cert_path);
+	free(cfg->tls_crl_path);
+	free_list(cfg->agents_allowed_ou, cfg->n_agents_allowed_ou);
+	free_list(cfg->bouncers_allowed_ou, cfg->n_bouncers_allowed_ou);
 	free(cfg->listen_uri);
 	free(cfg->db_path);
 	free(cfg->profiles_path);
@@ -89,6 +139,28 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 	cfg->insecure_skip_verify = yamljson_get_bool(root, "api.client.insecure_skip_verify", false);
 	set_str(&cfg->tls_cert_file, root, "api.server.tls.cert_file");
 	set_str(&cfg->tls_key_file, root, "api.server.tls.key_file");
+	set_str(&cfg->tls_ca_cert_path, root, "api.server.tls.ca_cert_path");
+	set_str(&cfg->tls_crl_path, root, "api.server.tls.crl_path");
+	set_list(&cfg->agents_allowed_ou, &cfg->n_agents_allowed_ou, root,
+		 "api.server.tls.agents_allowed_ou");
+	set_list(&cfg->bouncers_allowed_ou, &cfg->n_bouncers_allowed_ou, root,
+		 "api.server.tls.bouncers_allowed_ou");
+	const char *cv = yamljson_get_str(root, "api.server.tls.client_verification", NULL);
+
+	if (cv && *cv) {
+		size_t i;
+
+		for (i = 0; i < sizeof(client_verify_names) / sizeof(*client_verify_names); i++)
+			if (!strcmp(cv, client_verify_names[i]))
+				break;
+		if (i == sizeof(client_verify_names) / sizeof(*client_verify_names)) {
+			snprintf(err, errlen, "%s: unknown TLS client_verification value: %s", path,
+				 cv);
+			json_decref(docs);
+			return -EINVAL;
+		}
+		cfg->tls_client_verification = (enum cs_tls_client_verify)i;
+	}
 	cfg->prometheus_enabled = yamljson_get_bool(root, "prometheus.enabled", true);
 	set_str(&cfg->prometheus_addr, root, "prometheus.listen_addr");
 	cfg->prometheus_aggregated =

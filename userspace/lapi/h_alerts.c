@@ -44,6 +44,10 @@ void h_alerts_push(struct req *r)
 
 	if (!j)
 		return;
+	/* a bulk import can be hundreds of MB: drop each representation once decoded */
+	free(r->body);
+	r->body = NULL;
+	r->len = r->cap = 0;
 	if (!json_is_array(j)) {
 		reply_msg(r, BAD_INPUT,
 			  "json: cannot unmarshal %s into Go value of type models.AddAlertsRequest",
@@ -91,6 +95,8 @@ void h_alerts_push(struct req *r)
 		reply_msg(r, 500, "out of memory");
 		goto out;
 	}
+	json_decref(j);
+	j = NULL;
 	ret = lapi_store_alerts(r->l, v, n, r->machine, now, ids, msg, sizeof(msg));
 	if (ret == -EINVAL) {
 		reply_msg(r, BAD_INPUT, "%s", msg);

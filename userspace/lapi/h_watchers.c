@@ -77,16 +77,77 @@ static void issue_token(struct req *r, const char *id)
 	free(tok);
 }
 
+/*
+ * 1.4.6 flow for an agent's client certificate: the machine "<CN>@<ip>" is created
+ * on first login (validated, auth_type tls, a random password nobody knows);
+ * an existing machine of that id must be a TLS one.
+ */
+static bool tls_login(struct req *r, const char *id)
+{
+	struct cs_machine m = { 0 };
+	char rnd[33], hash[PWHASH_LEN], msg[LAPI_MAX_ID + 96];
+	bool created = false;
+	int ret = cs_db_machine_get(r->l->db, id, &m);
+
+	if (ret == -ENOENT) {
+		if (cs_random_string(rnd, 32, true) || cs_pwhash_make(rnd, hash)) {
+			reply_msg(r, 500, "cannot generate a password");
+			return false;
+		}
+		ret = cs_db_machine_tls(r->l->db, id, hash, gotime_now(), &created);
+		if (!ret && created)
+			log_info("TLS machine %s created", id);
+	} else if (!ret && strcmp(m.auth_type, "tls")) {
+		ret = -EPERM;
+	}
+	if (ret == -EPERM) {
+		snprintf(msg, sizeof(msg),
+			 "machine %s attempted to auth with TLS cert but it is configured to use %s",
+			 id, m.auth_type ? m.auth_type : "password");
+		reply_jwt_error(r, msg);
+	} else if (ret) {
+		reply_msg(r, 500, "database error");
+	}
+	cs_machine_clear(&m);
+	return !ret;
+}
+
 void h_login(struct req *r)
 {
 	const char *ua = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "User-Agent");
 	const char *id, *pw, *slash;
 	struct cs_machine m = { 0 };
-	char *scen = NULL;
+	char *scen = NULL, cn[200], tls_id[LAPI_MAX_ID];
 	json_t *j = NULL, *sc;
 	json_error_t jerr;
 	int ret;
+	enum tls_peer tp = tlsauth_check(r, false, cn, sizeof(cn));
 
+	if (tp == TLS_PEER_BAD) {
+		reply_msg(r, 403, "access forbidden");
+		return;
+	}
+	if (tp == TLS_PEER_OK) {
+		snprintf(tls_id, sizeof(tls_id), "%s@%s", cn, r->ip);
+		if (!tls_login(r, tls_id))
+			return;
+		if (!r->len || codec_json_depth(r->body, r->len) > LAPI_MAX_JSON_DEPTH ||
+		    !(j = json_loadb(r->body, r->len, 0, &jerr)) || !json_is_object(j)) {
+			reply_jwt_error(r, "missing scenarios list in login request: unexpected EOF");
+			goto out;
+		}
+		id = tls_id;
+		slash = ua ? strchr(ua, '/') : NULL;
+		if (!slash || strchr(slash + 1, '/')) {
+			reply_jwt_error(r, "incorrect Username or Password");
+			goto out;
+		}
+		if (cs_db_machine_get(r->l->db, id, &m)) {
+			reply_msg(r, 500, "database error");
+			goto out;
+		}
+		goto login;
+	}
 	if (!r->len || codec_json_depth(r->body, r->len) > LAPI_MAX_JSON_DEPTH ||
 	    !(j = json_loadb(r->body, r->len, 0, &jerr))) {
 		reply_jwt_error(r, "missing: unexpected EOF");
@@ -131,6 +192,7 @@ void h_login(struct req *r)
 		reply_jwt_error(r, msg);
 		goto out;
 	}
+login:
 	sc = json_object_get(j, "scenarios");
 	if (json_is_array(sc) && json_array_size(sc)) {
 		size_t i, len = 0;

@@ -39,6 +39,20 @@ struct cs_lapi_config {
 	bool insecure_skip_verify; /* api.client.insecure_skip_verify (cscli) */
 	char *tls_cert_file;	/* api.server.tls.cert_file: HTTPS when both are set */
 	char *tls_key_file;	/* api.server.tls.key_file */
+	/* api.server.tls.client_verification (Go's tls.ClientAuthType order) */
+	enum cs_tls_client_verify {
+		CS_TLS_NO_CLIENT_CERT,
+		CS_TLS_REQUEST_CLIENT_CERT,
+		CS_TLS_REQUIRE_ANY_CLIENT_CERT,
+		CS_TLS_VERIFY_CLIENT_CERT_IF_GIVEN, /* default */
+		CS_TLS_REQUIRE_AND_VERIFY_CLIENT_CERT,
+	} tls_client_verification;
+	char *tls_ca_cert_path;	/* api.server.tls.ca_cert_path: client certs are asked for when set */
+	char *tls_crl_path;	/* api.server.tls.crl_path (read at start) */
+	char **agents_allowed_ou;	/* api.server.tls.agents_allowed_ou, ["agent-ou"] */
+	size_t n_agents_allowed_ou;
+	char **bouncers_allowed_ou;	/* api.server.tls.bouncers_allowed_ou, ["bouncer-ou"] */
+	size_t n_bouncers_allowed_ou;
 	int64_t flush_max_age;	/* db_config.flush.max_age (ns, 0 = none) */
 	long flush_max_items;	/* db_config.flush.max_items (0 = none) */
 	bool prometheus_enabled;
@@ -53,7 +67,11 @@ struct cs_lapi_config {
 	unsigned conn_timeout;
 };
 
-/* Fill defaults then read a CrowdSec config.yaml (+ .local). 0 or -errno + err. */
+/*
+ * Fill defaults then read a CrowdSec config.yaml (+ .local). 0 or -errno + err.
+ * cfg is overwritten (do not call cs_lapi_config_defaults() first: it would
+ * leak); release with cs_lapi_config_clear() in every case.
+ */
 int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err, size_t errlen);
 void cs_lapi_config_defaults(struct cs_lapi_config *cfg);
 void cs_lapi_config_clear(struct cs_lapi_config *cfg);

@@ -15,7 +15,10 @@
 
 /* Bounds on everything that comes from outside (STYLE 8); -D overridable. */
 #ifndef LAPI_MAX_BODY
-#define LAPI_MAX_BODY (16u << 20)
+#define LAPI_MAX_BODY (256u << 20) /* authenticated machines (cscli decisions import) */
+#endif
+#ifndef LAPI_MAX_BODY_ANON
+#define LAPI_MAX_BODY_ANON (64u << 10) /* unauthenticated routes, bouncer routes */
 #endif
 #ifndef LAPI_MAX_JSON_DEPTH
 #define LAPI_MAX_JSON_DEPTH 32
@@ -90,6 +93,7 @@ struct cs_lapi {
 	size_t n_trusted;
 	struct cs_range *proxies;
 	size_t n_proxies;
+	void *tls_trust; /* gnutls_x509_trust_list_t: client certificates are asked for */
 	/* detector alert queue (cs_lapi_alert_enqueue) */
 	pthread_t qworker;
 	bool qworker_running;
@@ -127,6 +131,10 @@ struct req {
 	size_t len, cap;
 	bool too_big;
 	const char *param; /* {id} path segment */
+	const struct route *route; /* NULL: unknown path or method */
+	bool path_known;
+	bool authed;	   /* machine token already checked (before the body) */
+	size_t body_cap;
 	struct qarg args[LAPI_MAX_QUERY_ARGS];
 	size_t nargs;
 	bool too_many_args;
@@ -145,6 +153,17 @@ struct req {
 };
 
 typedef void (*handler_fn)(struct req *r);
+
+/* ---- TLS client-certificate auth (tlsauth.c) ---- */
+enum tls_peer { TLS_PEER_NONE, TLS_PEER_OK, TLS_PEER_BAD };
+/* Load ca_cert_path (+crl_path); *ca_pem (caller frees) goes to MHD_OPTION_HTTPS_MEM_TRUST. */
+int tlsauth_init(struct cs_lapi *l, char **ca_pem);
+void tlsauth_free(struct cs_lapi *l);
+/* NONE: no client certificate; OK: verified, OU allowed for the role, cn = its CN. */
+enum tls_peer tlsauth_check(struct req *r, bool bouncer, char *cn, size_t cnlen);
+/* Require*ClientCert and the peer sent none. */
+bool tlsauth_required_missing(struct req *r);
+
 
 struct route {
 	const char *method;

@@ -212,10 +212,39 @@ static bool auth_bouncer(struct req *r)
 {
 	const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Api-Key");
 	const char *ua = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "User-Agent");
-	char hash[APIKEY_HASH_LEN], type[256], ver[256];
+	char hash[APIKEY_HASH_LEN], type[256], ver[256], cn[256];
+	enum tls_peer tp = tlsauth_check(r, true, cn, sizeof(cn));
 
-	if (!key || !*key || strlen(key) > 1024 ||
-	    (cs_apikey_hash(key, hash), cs_db_bouncer_by_key(r->l->db, hash, &r->bouncer))) {
+	if (tp == TLS_PEER_BAD) {
+		reply_msg(r, 403, "access forbidden");
+		return false;
+	}
+	if (tp == TLS_PEER_OK) {
+		/* 1.4.6: a bouncer "<CN>@<ip>" (auth_type tls) created on first use */
+		char name[LAPI_MAX_ID + 64], rnd[33];
+		bool created;
+		int ret;
+
+		snprintf(name, sizeof(name), "%s@%s", cn, r->ip);
+		if (cs_random_string(rnd, 32, true)) {
+			reply_msg(r, 500, "cannot generate a key");
+			return false;
+		}
+		cs_apikey_hash(rnd, hash);
+		ret = cs_db_bouncer_tls(r->l->db, name, hash, r->ip, gotime_now(), &r->bouncer,
+					&created);
+		if (ret) {
+			if (ret == -EPERM)
+				log_warn("bouncer %s attempted to auth with a TLS cert but it is "
+					 "configured to use an API key",
+					 name);
+			reply_msg(r, 403, "access forbidden");
+			return false;
+		}
+		if (created)
+			log_info("TLS bouncer %s created", name);
+	} else if (!key || !*key || strlen(key) > 1024 ||
+		   (cs_apikey_hash(key, hash), cs_db_bouncer_by_key(r->l->db, hash, &r->bouncer))) {
 		reply_msg(r, 403, "access forbidden");
 		return false;
 	}
@@ -346,15 +375,10 @@ static void forwarded_ip(struct req *r)
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-static void dispatch(struct req *r)
+/* The route for (method, path); exact paths first so /v1/decisions/stream is no {id}. */
+static void find_route(struct req *r)
 {
-	const struct route *rt = NULL;
-	bool path_known = false;
-	const char *param = NULL;
-
-	cs_metrics_inc(r->l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
-	/* exact paths first, so GET /v1/decisions/stream never reads as an {id} */
-	for (int pass = 0; pass < 2 && !path_known; pass++) {
+	for (int pass = 0; pass < 2 && !r->path_known; pass++) {
 		for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 			const char *p = NULL;
 
@@ -362,13 +386,21 @@ static void dispatch(struct req *r)
 				continue;
 			if (!path_match(routes[i].path, r->url, &p))
 				continue;
-			path_known = true;
+			r->path_known = true;
 			if (!strcmp(routes[i].method, r->method)) {
-				rt = &routes[i];
-				param = p;
+				r->route = &routes[i];
+				r->param = p;
 			}
 		}
 	}
+}
+
+static void dispatch(struct req *r)
+{
+	const struct route *rt = r->route;
+	bool path_known = r->path_known;
+
+	cs_metrics_inc(r->l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
 	if (!path_known) {
 		size_t n = strlen(r->url);
 
@@ -396,9 +428,8 @@ static void dispatch(struct req *r)
 		reply_empty(r, 405);
 		return;
 	}
-	r->param = param;
 	if (r->too_big) {
-		reply_msg(r, 413, "request body too large (max %zu bytes)", r->l->cfg.max_body);
+		reply_msg(r, 413, "request body too large (max %zu bytes)", r->body_cap);
 		return;
 	}
 	if (r->too_many_args) {
@@ -413,7 +444,7 @@ static void dispatch(struct req *r)
 			return;
 		break;
 	case AUTH_JWT_TRUSTED:
-		if (!auth_machine(r, 0))
+		if (!r->authed && !auth_machine(r, 0))
 			return;
 		if (!ip_trusted(r)) {
 			reply_msg(r, 403, "access forbidden from this IP (%s)", r->ip);
@@ -421,11 +452,11 @@ static void dispatch(struct req *r)
 		}
 		break;
 	case AUTH_JWT:
-		if (!auth_machine(r, 0))
+		if (!r->authed && !auth_machine(r, 0))
 			return;
 		break;
 	case AUTH_JWT_REFRESH:
-		if (!auth_machine(r, LAPI_JWT_LIFETIME)) /* MaxRefresh = 1 h */
+		if (!r->authed && !auth_machine(r, LAPI_JWT_LIFETIME)) /* MaxRefresh = 1 h */
 			return;
 		break;
 	}
@@ -468,7 +499,7 @@ static enum MHD_Result reply_too_big(struct req *r)
 {
 	cs_metrics_inc(r->l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
 	r->too_big = true;
-	reply_msg(r, 413, "request body too large (max %zu bytes)", r->l->cfg.max_body);
+	reply_msg(r, 413, "request body too large (max %zu bytes)", r->body_cap);
 	return send_reply(r);
 }
 
@@ -494,15 +525,36 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		client_ip(r);
 		forwarded_ip(r);
 		*con_cls = r;
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+		find_route(r);
+		if (tlsauth_required_missing(r)) { /* Go fails the handshake */
+			log_warn("%s sent no client certificate, connection closed", r->ip);
+			return MHD_NO;
+		}
+		/*
+		 * Bodies are capped small unless a machine's token checks out, and it is
+		 * checked before reading the body: a bad credential costs one header.
+		 */
+		r->body_cap = LAPI_MAX_BODY_ANON;
+		if (r->route && (r->route->auth == AUTH_JWT || r->route->auth == AUTH_JWT_TRUSTED ||
+				 r->route->auth == AUTH_JWT_REFRESH)) {
+			if (!auth_machine(r, r->route->auth == AUTH_JWT_REFRESH ? LAPI_JWT_LIFETIME
+										 : 0)) {
+				cs_metrics_inc(l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
+				return send_reply(r);
+			}
+			r->authed = true;
+			r->body_cap = l->cfg.max_body;
+		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-		if (cl && strtoull(cl, NULL, 10) > l->cfg.max_body)
+		if (cl && strtoull(cl, NULL, 10) > r->body_cap)
 			return reply_too_big(r);
 		return MHD_YES;
 	}
 	if (r->status) /* already answered (413): drop the rest of the upload */
 		return *upload_size = 0, MHD_YES;
 	if (*upload_size) {
-		if (r->len + *upload_size > l->cfg.max_body) {
+		if (r->len + *upload_size > r->body_cap) {
 			free(r->body);
 			r->body = NULL;
 			r->len = r->cap = 0;
@@ -514,8 +566,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				size_t nc = (r->len + *upload_size + 1) * 2;
 				char *p;
 
-				if (nc > l->cfg.max_body + 1)
-					nc = l->cfg.max_body + 1;
+				if (nc > r->body_cap + 1)
+					nc = r->body_cap + 1;
 				p = realloc(r->body, nc);
 				if (!p)
 					return MHD_NO;
@@ -529,7 +581,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
 	dispatch(r);
 	cs_metrics_observe(l->metrics, url, method, (double)(gotime_now() - r->t0) / 1e9);
 	return send_reply(r);
@@ -660,7 +711,8 @@ static char *read_pem(const char *path)
 
 static struct MHD_Daemon *start_daemon(const struct cs_lapi_config *cfg, const char *what,
 				       struct sockaddr_storage *ss, MHD_AccessHandlerCallback cb,
-				       void *cls, bool with_completed, unsigned threads, bool tls)
+				       void *cls, bool with_completed, unsigned threads, bool tls,
+				       const char *trust)
 {
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	char *cert = NULL, *key = NULL;
@@ -692,6 +744,8 @@ static struct MHD_Daemon *start_daemon(const struct cs_lapi_config *cfg, const c
 		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key },
 		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" },
+		/* a CA: MHD asks for client certificates (tlsauth.c verifies them) */
+		{ tls && trust ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, (void *)trust },
 		{ MHD_OPTION_END, 0, NULL },
 	};
 
@@ -715,6 +769,19 @@ static int copy_config(struct cs_lapi_config *dst, const struct cs_lapi_config *
 	dst->log_level = dup_or_null(src->log_level);
 	dst->tls_cert_file = dup_or_null(src->tls_cert_file);
 	dst->tls_key_file = dup_or_null(src->tls_key_file);
+	dst->tls_ca_cert_path = dup_or_null(src->tls_ca_cert_path);
+	dst->tls_crl_path = dup_or_null(src->tls_crl_path);
+	dst->agents_allowed_ou = calloc(src->n_agents_allowed_ou + 1, sizeof(char *));
+	dst->n_agents_allowed_ou = 0;
+	dst->bouncers_allowed_ou = calloc(src->n_bouncers_allowed_ou + 1, sizeof(char *));
+	dst->n_bouncers_allowed_ou = 0;
+	if (!dst->agents_allowed_ou || !dst->bouncers_allowed_ou)
+		return -ENOMEM;
+	for (size_t i = 0; i < src->n_agents_allowed_ou; i++)
+		dst->agents_allowed_ou[dst->n_agents_allowed_ou++] = strdup(src->agents_allowed_ou[i]);
+	for (size_t i = 0; i < src->n_bouncers_allowed_ou; i++)
+		dst->bouncers_allowed_ou[dst->n_bouncers_allowed_ou++] =
+			strdup(src->bouncers_allowed_ou[i]);
 	dst->listen_uri = dup_or_null(src->listen_uri);
 	dst->db_path = dup_or_null(src->db_path);
 	dst->profiles_path = dup_or_null(src->profiles_path);
@@ -965,8 +1032,14 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	ret = cs_db_open(l->cfg.db_path, &l->db);
 	if (ret)
 		goto fail;
+	char *ca_pem = NULL;
+
+	ret = tlsauth_init(l, &ca_pem);
+	if (ret)
+		goto fail;
 	l->httpd = start_daemon(&l->cfg, "LAPI", &ss, on_request, l, true, l->cfg.threads,
-				l->cfg.tls_cert_file && l->cfg.tls_key_file);
+				l->cfg.tls_cert_file && l->cfg.tls_key_file, ca_pem);
+	free(ca_pem);
 	if (!l->httpd) {
 		ret = -EADDRINUSE;
 		goto fail;
@@ -977,7 +1050,7 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		ret = resolve(l->cfg.prometheus_addr, l->cfg.prometheus_port, &ps, &sl);
 		if (!ret) {
 			l->prom = start_daemon(&l->cfg, "prometheus", &ps, on_metrics, l, false, 1,
-					       false);
+					       false, NULL);
 			if (!l->prom)
 				ret = -EADDRINUSE;
 		}
@@ -1036,6 +1109,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 	cs_metrics_free(l->metrics);
 	free(l->trusted);
 	free(l->proxies);
+	tlsauth_free(l);
 	cs_lapi_config_clear(&l->cfg);
 	memset(l->secret, 0, sizeof(l->secret));
 	pthread_cond_destroy(&l->stop_cond);

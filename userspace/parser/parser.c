@@ -95,6 +95,9 @@ struct cs_parsers {
 	char last_error[768];	   /* "file:line: message" of the last load error */
 	void (*clock)(struct cs_time *now, void *arg);
 	void *clock_arg;
+	char *geoip_dir;	  /* where GeoLite2-{City,ASN}.mmdb are looked for */
+	struct cs_geoip *geoip;	  /* opened at the first GeoIP static; NULL before */
+	bool geoip_logged;	  /* "no GeoIP database" said once */
 };
 
 /* ---- freeing ------------------------------------------------------------------------ */
@@ -158,6 +161,8 @@ void cs_parsers_free(struct cs_parsers *p)
 	expr_env_free(p->env);
 	grok_lib_free(p->lib);
 	cs_stash_store_free(p->stash);
+	cs_geoip_free(p->geoip);
+	free(p->geoip_dir);
 	free(p);
 }
 
@@ -204,6 +209,13 @@ int cs_parsers_new(const struct cs_parser_opts *opts, struct cs_parsers **out)
 	}
 	if (opts && opts->data_dir)
 		expr_data_set_dir(opts->data_dir);
+	if (opts && (opts->geoip_dir || opts->data_dir)) {
+		p->geoip_dir = strdup(opts->geoip_dir ? opts->geoip_dir : opts->data_dir);
+		if (!p->geoip_dir) {
+			err = -ENOMEM;
+			goto err;
+		}
+	}
 	if (opts) {
 		p->clock = opts->clock;
 		p->clock_arg = opts->clock_arg;
@@ -416,9 +428,31 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 				return err;
 		}
 		if (s->kind == ST_METHOD) {
-			s->method = cs_enricher_find(s->key);
-			if (!s->method) {
-				const char *why = cs_enricher_unavailable_reason(s->key);
+			struct cs_parsers *p = L->p;
+
+			/* the databases are opened once, read-only, when first needed */
+			if (cs_enricher_is_geoip(s->key) && !p->geoip) {
+				err = cs_geoip_open(p->geoip_dir, &p->geoip);
+				if (err)
+					return err;
+			}
+			s->method = cs_enricher_find(s->key, p->geoip);
+			if (!s->method && cs_enricher_is_geoip(s->key)) {
+				bool city = cs_geoip_has_city(p->geoip);
+				bool asn = cs_geoip_has_asn(p->geoip);
+
+				if (!p->geoip_logged)
+					log_info("%s:%d: no GeoIP database (%s%s%s not in %s): %s%s%s "
+						 "skipped, their fields left empty",
+						 L->file, yline(m), city ? "" : "GeoLite2-City.mmdb",
+						 !city && !asn ? ", " : "",
+						 asn ? "" : "GeoLite2-ASN.mmdb",
+						 p->geoip_dir ? p->geoip_dir : "(no data dir)",
+						 city ? "" : "GeoIpCity", !city && !asn ? ", " : "",
+						 asn ? "" : "GeoIpASN, IpToRange");
+				p->geoip_logged = true;
+			} else if (!s->method) {
+				const char *why = cs_enricher_unavailable_reason(s->key, p->geoip);
 
 				if (why)
 					log_info("%s:%d: method %s skipped: %s", L->file, yline(m),
@@ -1229,8 +1263,10 @@ static int apply_statics(const struct cs_parsers *p, const struct cs_node *node,
 			const char *k, *v;
 			size_t vl;
 
+			struct cs_enrich_ctx ctx = { .now = &now, .geoip = p->geoip };
+
 			parsers_now(p, &now);
-			err = res ? s->method->fn(text, len, evt, &now, res) : -ENOMEM;
+			err = res ? s->method->fn(text, len, evt, &ctx, res) : -ENOMEM;
 			for (size_t j = 0; !err && strmap_at(res, j, &k, &v, &vl); j++)
 				err = strmap_setn(evt->enriched, k, v, vl);
 			strmap_free(res);

@@ -37,6 +37,8 @@ struct expr_env;
 struct cs_parser_opts {
 	const char *patterns_dir; /* grok pattern files; NULL = built-in patterns only */
 	const char *data_dir;	  /* data files (`data:`); NULL = none */
+	/* GeoLite2-City.mmdb / GeoLite2-ASN.mmdb for GeoIpCity, GeoIpASN, IpToRange; NULL = data_dir */
+	const char *geoip_dir;
 	/*
 	 * Optional: extra functions for expressions (e.g. a real GetDecisionsCount).
 	 * Called once after the helpers are registered, before anything is compiled.

@@ -167,7 +167,7 @@ static int meta_lookup_json(const char *text, const char *key, struct expr_value
 
 static int ev_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
 {
-	const struct cs_event *e = obj;
+	const struct cs_alert_event *e = obj;
 	char ts[GOTIME_STRLEN];
 
 	if (!strcmp(name, "Timestamp")) {
@@ -182,7 +182,7 @@ static int ev_get(struct expr_ctx *c, void *obj, const char *name, struct expr_v
 static int ev_call(struct expr_ctx *c, void *obj, const char *m, const struct expr_value *args,
 		   int nargs, struct expr_value *out)
 {
-	const struct cs_event *e = obj;
+	const struct cs_alert_event *e = obj;
 
 	if (!strcmp(m, "GetMeta")) {
 		if (args[0].kind != EXPR_STRING) {

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# End-to-end replay (parse + scenarios): `crowdsec -dsn file://LOG -type T` of ours
+# beside Debian's CrowdSec 1.4.6 on the same generated logs and the same hub files
+# (Debian's enabled collections), both unpinned on the machine's 2 cores; the peer
+# pushes its alerts to a LAPI of its own (not in its figures), ours prints them to
+# /dev/null (-stdout-alerts). Agent process only: wall, CPU, peak RSS (time -v).
+# Then a flood of unique sources (flood.py: every line a new IPv4 address), where
+# memory must stay bounded: the peer is stopped at FLOOD_PEER_TIMEOUT seconds.
+# Sizes: SSHD_LINES (1000000), NGINX_LINES (50000; CrowdSec runs ~440 lines/s on
+# nginx), FLOOD_LINES (1000000).
+set -u
+[ "$(id -u)" = 0 ] || { echo "bench_replay: needs root"; exit 0; }
+SSHD_LINES=${SSHD_LINES:-1000000} NGINX_LINES=${NGINX_LINES:-50000} FLOOD_LINES=${FLOOD_LINES:-1000000}
+FLOOD_PEER_TIMEOUT=${FLOOD_PEER_TIMEOUT:-90}
+PEERS=$SHARED/bench/peers
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+python3 "$SHARED/bench/logs/genlogs" --kind sshd --lines "$SSHD_LINES" --seed 1 -o "$W/sshd.log" --quiet
+python3 "$SHARED/bench/logs/genlogs" --kind nginx --lines "$NGINX_LINES" --seed 1 -o "$W/nginx.log" --quiet
+python3 "$PEERS/flood.py" --lines "$FLOOD_LINES" > "$W/flood.log"
+
+have_cs=0
+if command -v crowdsec >/dev/null && sh "$PEERS/mkconf.sh" "$W/cs" 28470 >/dev/null 2>&1; then
+	have_cs=1
+fi
+# ours: the same files
+O=$W/ours
+mkdir -p "$O/etc" "$O/data"
+if [ $have_cs = 1 ]; then
+	cp -rL "$W/cs/etc/parsers" "$W/cs/etc/scenarios" "$W/cs/etc/postoverflows" "$O/etc/"
+	cp "$W/cs/data/"*.txt "$W/cs/data/"*.regex "$O/data/" 2>/dev/null
+fi
+cp -r "$SHARED/hub/patterns" "$O/etc/"
+printf 'config_paths:\n  config_dir: %s/etc/\n  data_dir: %s/data/\napi:\n  server:\n    enable: false\ncommon:\n  log_level: warning\n' "$O" "$O" > "$O/etc/config.yaml"
+
+timed() {	# timed OUTFILE CMD...: runs CMD under time -v; prints "wall cpu rss_mib exit"
+	local out=$1; shift
+	/usr/bin/time -v -o "$out" "$@" >/dev/null 2>"$out.err"
+	awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + p[i] }
+		/User time/ { u = $2 } /System time/ { s = $2 } /Maximum resident/ { r = $2 }
+		/Exit status/ { x = $2 } /terminated by signal/ { n = split($0, q, " "); x = "sig" q[n] }
+		END { printf "%.2f %.2f %.0f %s\n", w, u + s, r / 1024, x }' "$out"
+}
+
+echo "| log | lines | ours lines/s | ours CPU s | ours peak RSS MiB | crowdsec 1.4.6 lines/s | its CPU s | its peak RSS MiB | speed ratio | RSS ratio |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for kind in sshd nginx flood; do
+	type=$([ $kind = nginx ] && echo nginx || echo syslog)
+	n=$(wc -l < "$W/$kind.log")
+	read -r w c r x < <(timed "$W/ours-$kind.time" "$BUILD/crowdsec" -c "$O/etc/config.yaml" \
+		-dsn "file://$W/$kind.log" -type "$type" -stdout-alerts)
+	ours_rate=$(awk -v n="$n" -v w="$w" 'BEGIN { printf "%.0f", n / w }')
+	peer="- | - | -" ratio="-" rratio="-"
+	if [ $have_cs = 1 ]; then
+		crowdsec -c "$W/cs/etc/lapi.yaml" -no-cs >"$W/lapi.out" 2>&1 & lp=$!
+		for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/28470) 2>/dev/null && break; sleep 0.1; done
+		lim=()
+		[ $kind = flood ] && lim=(timeout -s KILL "$FLOOD_PEER_TIMEOUT")
+		read -r pw pc pr px < <(timed "$W/cs-$kind.time" "${lim[@]}" crowdsec -c "$W/cs/etc/config.yaml" \
+			-dsn "file://$W/$kind.log" -type "$type" -no-api)
+		kill "$lp" 2>/dev/null; wait "$lp" 2>/dev/null
+		if [ "$px" = 0 ]; then
+			prate=$(awk -v n="$n" -v w="$pw" 'BEGIN { printf "%.0f", n / w }')
+			ratio=$(awk -v a="$ours_rate" -v b="$prate" 'BEGIN { printf "%.1fx", a / b }')
+		else
+			prate="did not finish ($px after ${pw}s)"
+		fi
+		rratio=$(awk -v a="$r" -v b="$pr" 'BEGIN { printf "1/%.1f", b / (a ? a : 1) }')
+		peer="$prate | $pc | $pr"
+	fi
+	echo "| $kind | $n | $ours_rate | $c | $r | $peer | $ratio | $rratio |"
+done

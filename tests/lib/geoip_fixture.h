@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test GeoIP databases: GeoLite2-City.mmdb and GeoLite2-ASN.mmdb written into a
+ * fresh temporary directory by tests/tools/mkmmdb.py from
+ * tests/tools/geoip/{city,asn}.json (see the README there).
+ */
+#ifndef CS_TEST_GEOIP_FIXTURE_H
+#define CS_TEST_GEOIP_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Create the directory (its path into dir[size]) and both databases, or only
+ * the City one when `with_asn` is false. 0, or -1 with why[] set (no python3,
+ * script not found...): the caller skips.
+ */
+int t_geoip_make(char *dir, size_t size, bool with_asn, char *why, size_t why_size);
+/* Remove what t_geoip_make() created. */
+void t_geoip_remove(const char *dir);
+
+#endif /* CS_TEST_GEOIP_FIXTURE_H */
