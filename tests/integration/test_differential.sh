@@ -4,6 +4,11 @@
 # nginx logs replayed (`crowdsec -dsn file://LOG -type T`) through the same parser,
 # scenario and postoverflow files (Debian's enabled hub set) by both engines must
 # give the same alerts: the multiset of (scenario, source, events_count).
+# 1.4.6 is not deterministic (races between its bucket, pour and output
+# goroutines, see cs146_race.py): when the alerts differ, 1.4.6 is run again
+# under -trace; on the (scenario, source) pairs it raced on in that run only the
+# alerts before the race are compared, all the others must match exactly
+# (DIFF_STRICT=1: no second chance).
 . "$(dirname "$0")/../lib/harness.sh"
 if ! command -v crowdsec >/dev/null || ! [ -d /etc/crowdsec/scenarios ]; then
 	skip "Debian's crowdsec 1.4.6 is not installed (make deps installs it)" 2
@@ -62,7 +67,15 @@ for kind in sshd nginx; do
 	n_cs=$(wc -l <"$T/cs-$kind.txt") n_ours=$(wc -l <"$T/ours-$kind.txt")
 	if diff -q "$T/cs-$kind.txt" "$T/ours-$kind.txt" >/dev/null && [ "$n_cs" -gt 0 ]; then
 		pass "$kind: same $n_cs alerts as crowdsec 1.4.6"
+	elif [ -z "${DIFF_STRICT:-}" ] &&
+	     crowdsec -c "$T/cs/etc/config.yaml" -dsn "file://$T/$kind.log" -type "$type" -no-api -trace 2>&1 |
+	     python3 "$(dirname "$0")/cs146_race.py" "$T/cs/etc/scenarios" "$T/$kind.log" \
+		"$T/ours-$kind.jsonl" >"$T/race-$kind.txt"; then
+		# 1.4.6 is not deterministic (see cs146_race.py): a second run under -trace
+		# tells which partitions it orphaned; every other one must match exactly.
+		pass "$kind: first 1.4.6 run $n_cs alerts, ours $n_ours; traced run: $(head -1 "$T/race-$kind.txt")"
 	else
+		[ -s "$T/race-$kind.txt" ] && cat "$T/race-$kind.txt" >&2
 		fail "$kind: crowdsec 1.4.6 $n_cs alerts, ours $n_ours; first differences (< theirs, > ours):"
 		diff "$T/cs-$kind.txt" "$T/ours-$kind.txt" | head -20 >&2
 	fi

@@ -221,6 +221,59 @@ static void test_leak_rounding(void)
 	sink_reset(&s);
 }
 
+/*
+ * CrowdSec 1.4.6 pkg/time/rate/rate.go advance(): the elapsed time is capped at
+ * durationFromTokens(burst - tokens), truncated to the nanosecond, so a bucket
+ * that leaked back to full keeps a deficit of ~1e-10 token (3.2 + 1.7999999999).
+ * At the boundary that deficit is a 1 ns wait, which reserveN refuses: the
+ * overflow comes one event earlier than with tokens clamped to exactly burst.
+ * Seen in the differential replay (ssh-bf, 2001:db8:de52:...: 10 events, not 11).
+ */
+static void test_leak_refill_cap(void)
+{
+	static const int at[] = { 0, 2, 44, 46, 88, 91, 91, 94, 95, 98, 98 };
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 0);
+
+	if (!b)
+		return;
+	for (int i = 0; i < 9; i++)
+		pour(b, "192.0.2.1", at[i] * 1000L, NULL, NULL);
+	ASSERT_EQ(s.n, 0, "refill cap: 9 events fit");
+	pour(b, "192.0.2.1", at[9] * 1000L, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "refill cap: the 10th overflows (1 ns short)");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 10"), "10 counted");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/*
+ * CrowdSec 1.4.6 leakybucket/bucket.go FromFactory: rate.NewLimiter(rate.Every(leakspeed),
+ * capacity) is the zero Limiter state (tokens 0, last = time.Time{}); the first
+ * AllowN fills it through advance() (pkg/time/rate/rate.go), whose refill is
+ * capped at durationFromTokens(burst) truncated to the ns. With 300ms and 6 that
+ * is 1799999999 ns = 5.999999996666666 tokens, not 6: six events at the same
+ * instant leave a wait of ~1.1 ns, truncated to 1 ns, refused: the 6th overflows.
+ */
+static void test_leak_fresh_limiter(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: leaky\nname: t/fresh\ndescription: d\nfilter: 'true'\n"
+				      "capacity: 6\nleakspeed: 300ms\n", 0);
+
+	if (!b)
+		return;
+	for (int i = 0; i < 5; i++)
+		pour(b, "192.0.2.1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 0, "fresh limiter: 5 events fit");
+	pour(b, "192.0.2.1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "fresh limiter: the 6th overflows (not quite 6 tokens)");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 6"), "6 counted");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 /* Replay: an instance idle for more than (capacity+1) * leakspeed is dropped silently. */
 static void test_replay_expiry(void)
 {
@@ -1077,6 +1130,8 @@ int main(void)
 	test_leaky_burst();
 	test_leak_arithmetic();
 	test_leak_rounding();
+	test_leak_refill_cap();
+	test_leak_fresh_limiter();
 	test_replay_expiry();
 	test_trigger_blackhole();
 	test_distinct();

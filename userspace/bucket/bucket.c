@@ -1033,21 +1033,31 @@ static int queue_add(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 }
 
 /*
- * golang.org/x/time/rate (CrowdSec pins a fork of v0.13), reproduced step by
- * step because float rounding decides the boundary cases: limit = 1/leakspeed
- * per second, burst = capacity, Allow(t) = reserveN(t, 1, 0).ok.
+ * CrowdSec 1.4.6's fork of golang.org/x/time/rate (pkg/time/rate/rate.go, go.mod
+ * "replace golang.org/x/time/rate => .../pkg/time/rate"), reproduced step by step
+ * because float rounding decides the boundary cases: limit = 1/leakspeed per
+ * second (rate.Every), burst = capacity, a new limiter has tokens 0 and last = the
+ * zero time, AllowN(t, 1) = reserveN(t, 1, 0).ok (TimeMachinePour, timemachine.go).
  */
 static double tokens_from_duration(double limit, int64_t d)
 {
-	/* whole seconds and the rest apart, to limit rounding (golang.org/issues/34861) */
-	return (double)(d / NS) * limit + (double)(d % NS) * limit / 1e9;
+	/* rate.go tokensFromDuration: whole seconds and the rest apart (golang.org/issues/34861) */
+	double sec = (double)(d / NS) * limit;
+	double nsec = (double)(d % NS) * limit;
+
+	return sec + nsec / 1e9;
 }
 
 static int64_t duration_from_tokens(double limit, double tokens)
 {
-	double ns = (tokens / limit) * 1e9;
+	/* rate.go durationFromTokens: time.Duration(1e9 * seconds), truncated */
+	double ns = 1e9 * (tokens / limit);
 
-	return ns > 9.2e18 ? INT64_MAX : (int64_t)ns;
+	if (ns >= 9.2e18)
+		return INT64_MAX;
+	if (ns <= -9.2e18)
+		return INT64_MIN;
+	return (int64_t)ns;
 }
 
 static bool limiter_allow(struct cs_bucket *bk, int64_t t)
@@ -1055,24 +1065,38 @@ static bool limiter_allow(struct cs_bucket *bk, int64_t t)
 	int64_t ls = bk->sc->leakspeed;
 	double limit = 1.0 / ((double)(ls / NS) + (double)(ls % NS) / 1e9);
 	double burst = bk->sc->capacity, tokens;
-	int64_t last = bk->t_last;
+	int64_t last = bk->t_last, elapsed, max_elapsed;
 
 	if (!bk->started) {
-		/* a new limiter: last is the zero time, the elapsed time saturates: full */
-		bk->started = true;
-		bk->tokens = burst;
-		last = t;
+		/* zero Limiter state: tokens 0, last = time.Time{} (now.Sub saturates) */
+		bk->tokens = 0;
+		elapsed = INT64_MAX;
+	} else {
+		/* advance(): a time before the last update refills nothing */
+		if (t < last)
+			last = t;
+		elapsed = t - last;
 	}
-	/* advance(): a time before the last update refills nothing */
-	if (t < last)
-		last = t;
-	tokens = bk->tokens + tokens_from_duration(limit, t - last);
+	/*
+	 * advance() caps the elapsed time at the duration that refills the bucket,
+	 * truncated to the nanosecond: the refill can end a hair below burst
+	 * (rate.go advance, "Avoid making delta overflow below when last is very old").
+	 */
+	max_elapsed = duration_from_tokens(limit, burst - bk->tokens);
+	if (elapsed > max_elapsed)
+		elapsed = max_elapsed;
+	tokens = bk->tokens + tokens_from_duration(limit, elapsed);
 	if (tokens > burst)
 		tokens = burst;
 	tokens -= 1;
-	/* ok when the wait for the missing fraction rounds down to 0 ns */
-	if (burst < 1 || (tokens < 0 && duration_from_tokens(limit, -tokens) > 0))
-		return false; /* state unchanged */
+	/* ok when n <= burst and the wait for the missing fraction truncates to 0 ns */
+	if (burst < 1 || (tokens < 0 && duration_from_tokens(limit, -tokens) > 0)) {
+		/* reserveN, not ok: lim.last = last (tokens unchanged) */
+		if (bk->started)
+			bk->t_last = last;
+		return false;
+	}
+	bk->started = true;
 	bk->t_last = t;
 	bk->tokens = tokens;
 	return true;
