@@ -68,7 +68,7 @@ peak_rss() {
 # wait_tcp PORT SECONDS [NETNS]: until something listens on 127.0.0.1:PORT
 wait_tcp() {
 	local i pre=()
-	[ -n "${3:-}" ] && pre=(ip netns exec "$3")
+	[ -n "${3:-}" ] && pre=(nsenter --net=/run/netns/"$3")
 	for i in $(seq $(( $2 * 10 ))); do
 		"${pre[@]}" bash -c "echo >/dev/tcp/127.0.0.1/$1" 2>/dev/null && return 0
 		sleep 0.1
