@@ -152,7 +152,7 @@ load() {
 	hp=$(awk '/^VmHWM/{print $2}' /proc/"$BP"/status 2>/dev/null)
 	hc=$( [ -n "$child" ] && awk '/^VmHWM/{print $2}' /proc/"$child"/status 2>/dev/null)
 	sleep 0.1
-	echo "${t1:+$(echo "$t1 - $t0" | bc)} $c $(cat "$W/$side.peak") ${hp:-0} ${hc:-0}" >"$W/$side.res"
+	echo "${t1:+$(echo "$t1 - $t0" | bc)}${t1:--} $c $(cat "$W/$side.peak") ${hp:-0} ${hc:--}" >"$W/$side.res"
 }
 
 # react SIDE PREFIX PERIOD_S: REACT adds of PREFIX.1.. , prints the sorted ms, one a line (or "timeout")
@@ -186,7 +186,7 @@ cscli_add 100.200.0.250	# warm-up (the first cscli login)
 react xdp 100.200.1 1 >"$W/react-xdp-N"
 stop_pid "$SP"; SP=; stop_pid "$BP"; BP=
 "$B" --pin-dir "$PIN" xdp uninstall >/dev/null 2>&1
-fs= fc=0 fpk=0 fhp=0
+fs=- fc=0 fpk=0 fhp=0
 if [ $have_fw = 1 ]; then
 	load fw "$POLL"; read -r fs fc fpk fhp _ <"$W/fw.res"
 	stop_pid "$SP"; SP=; stop_pid "$BP"; BP=
@@ -210,8 +210,8 @@ echo
 echo "### load: bouncer start to all $N entries in the data plane"
 echo "| bouncer | entries seen | seconds to all | peak RSS MiB (sampled, sum) | VmHWM MiB applier / fetcher |"
 echo "|---|---|---|---|---|"
-echo "| crowdsec-xdp-bouncer (XDP, ours) | $xc | ${xs:-not reached in $MAXS s} | $(mib "$xpk") | $(mib "$xhp") / $(mib "$xhc") |"
-[ $have_fw = 1 ] && echo "| crowdsec-firewall-bouncer 0.0.25 (nftables) | $fc | ${fs:-not reached in $MAXS s} | $(mib "$fpk") | $(mib "$fhp") (one process) |"
+echo "| crowdsec-xdp-bouncer (XDP, ours) | $xc | $([ "$xs" = - ] && echo "not reached in $MAXS s" || echo "$xs") | $(mib "$xpk") | $(mib "$xhp") / $(mib "$xhc") |"
+[ $have_fw = 1 ] && echo "| crowdsec-firewall-bouncer 0.0.25 (nftables) | $fc | $([ "$fs" = - ] && echo "not reached in $MAXS s" || echo "$fs") | $(mib "$fpk") | $(mib "$fhp") (one process) |"
 echo
 echo "### reaction: \`cscli decisions add\` to the entry in the data plane, ms ($REACT adds)"
 echo "| bouncer | update_frequency | decisions stored | median | min–max |"
