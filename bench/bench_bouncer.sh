@@ -152,7 +152,8 @@ load() {
 	hp=$(awk '/^VmHWM/{print $2}' /proc/"$BP"/status 2>/dev/null)
 	hc=$( [ -n "$child" ] && awk '/^VmHWM/{print $2}' /proc/"$child"/status 2>/dev/null)
 	sleep 0.1
-	echo "${t1:+$(echo "$t1 - $t0" | bc)}${t1:--} $c $(cat "$W/$side.peak") ${hp:-0} ${hc:--}" >"$W/$side.res"
+	local secs=-; [ -n "$t1" ] && secs=$(echo "$t1 - $t0" | bc)
+	echo "$secs $c $(cat "$W/$side.peak") ${hp:-0} ${hc:--}" >"$W/$side.res"
 }
 
 # react SIDE PREFIX PERIOD_S: REACT adds of PREFIX.1.. , prints the sorted ms, one a line (or "timeout")
