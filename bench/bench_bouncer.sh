@@ -139,6 +139,7 @@ fw_has() { inns nft get element ip crowdsec crowdsec-blacklists "{ $1 }" >/dev/n
 load() {
 	local side=$1 poll=$2 t0 c=0 t1= child hp hc
 	t0=$(date +%s.%N)
+	date -u +%T.%3N >"$W/$side.t0"
 	if [ "$side" = xdp ]; then xdp_up; else fw_up; fi
 	peak_rss "$W/$side.peak" "$BP" & SP=$!
 	while kill -0 "$BP" 2>/dev/null; do
@@ -221,5 +222,8 @@ echo "| crowdsec-xdp-bouncer (ours) | 1s | $N | $(median <"$W/react-xdp-N") | $(
 echo "| crowdsec-xdp-bouncer (ours) | 1s | $REACT_BASE | $(median <"$W/react-xdp-small") | $(span <"$W/react-xdp-small") |"
 [ $have_fw = 1 ] && echo "| crowdsec-firewall-bouncer 0.0.25 | 10s (default) | $REACT_BASE | $(median <"$W/react-fw-small") | $(span <"$W/react-fw-small") |"
 echo
-echo "(adds spaced by a random fraction of the bouncer's period; ms include our cscli's own run, the same for both. The firewall bouncer's load count includes the $((REACT + 1)) reaction bans added before it started. Logs: startup line of ours: $(grep -m1 'startup pull applied' "$W/xdp.log" | cut -c1-150))"
+echo "(adds spaced by a random fraction of the bouncer's period; ms include our cscli's own run, the same for both. The firewall bouncer's load count includes the $((REACT + 1)) reaction bans added before it started.)"
+echo
+echo "Ours started at $(cat "$W/xdp.t0") UTC; its log:"
+grep -E 'attached|startup pull applied' "$W/xdp.log" | head -n 3 | sed 's/^/    /'
 exit 0
