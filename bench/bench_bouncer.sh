@@ -225,5 +225,5 @@ echo
 echo "(adds spaced by a random fraction of the bouncer's period; ms include our cscli's own run, the same for both. The firewall bouncer's load count includes the $((REACT + 1)) reaction bans added before it started.)"
 echo
 echo "Ours started at $(cat "$W/xdp.t0") UTC; its log:"
-grep -E 'attached|startup pull applied' "$W/xdp.log" | head -n 3 | sed 's/^/    /'
+grep -E 'attached|startup pull applied' "$W/xdp.log" | head -n 2 | sed 's/^/    /'
 exit 0
