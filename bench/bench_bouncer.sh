@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The bouncers with N decisions (default 1,000,000) in OUR Local API, in a network
+# namespace of this script's own (LAPI on its loopback, a veth pair for XDP):
+#  1. load: time from bouncer start until all N entries are in the data plane, and the
+#     bouncer's peak RSS: crowdsec-xdp-bouncer (XDP on the veth, `xdp status -o json`
+#     polled every 0.2 s; both our processes: applier + fetcher child) beside Debian's
+#     crowdsec-firewall-bouncer 0.0.25 in nftables mode (elements of its set counted
+#     every POLL s (1) as the peers' lapi-fwbouncer.sh does; given up after MAXS s (300));
+#  2. reaction: from `cscli decisions add --ip X` to X in the data plane (bpftool map
+#     lookup / nft get element, polled every 20 ms), REACT times (10), median:
+#     ours with update_frequency 1s (at N stored, and on a small LAPI), the firewall
+#     bouncer with its default 10s (on the small LAPI: REACT_BASE decisions, 1000).
+# The namespace (and the nft tables, pins and processes in it) is removed at the end.
+set -u
+[ "$(id -u)" = 0 ] || { echo "bench_bouncer: needs root"; exit 0; }
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lapi_lib.sh"
+N=${N:-1000000} MAXS=${MAXS:-300} POLL=${POLL:-1} REACT=${REACT:-10} REACT_BASE=${REACT_BASE:-1000}
+B=$BUILD/crowdsec-xdp-bouncer
+ID=$$ NS=bbench$$ IF=bbx$$ IFP=bby$$ PORT=28731
+PIN=/sys/fs/bpf/crowdsec-bbench-$$
+W=$(mktemp -d /tmp/bench-bouncer.XXXXXX)
+LP= BP= SP=
+have_fw=1; command -v crowdsec-firewall-bouncer >/dev/null || have_fw=0
+for c in sqlite3 bpftool nft; do command -v $c >/dev/null || { echo "bench_bouncer: $c missing"; exit 0; }; done
+
+inns() { nsenter --net=/run/netns/"$NS" "$@"; }
+stop_pid() { [ -n "$1" ] && kill "$1" 2>/dev/null && { for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; kill -9 "$1" 2>/dev/null; }; wait "$1" 2>/dev/null; }
+cleanup() {
+	stop_pid "$SP"; stop_pid "$BP"; stop_pid "$LP"
+	"$B" --pin-dir "$PIN" xdp uninstall >/dev/null 2>&1
+	ip netns del "$NS" 2>/dev/null	# takes the veth and the nft tables in it along
+	rm -rf "$PIN" "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ip netns add "$NS" || { echo "bench_bouncer: cannot create a namespace"; exit 0; }
+inns ip link set lo up
+inns ip link add "$IF" type veth peer name "$IFP"
+inns ip addr add 198.18.0.2/24 dev "$IF"
+inns ip link set "$IF" up; inns ip link set "$IFP" up
+
+gen_keys "$W/keys" 2	# line 1: ours, line 2: the firewall bouncer
+KO=$(sed -n 1p "$W/keys") KF=$(sed -n 2p "$W/keys")
+t0=$(date +%s.%N)
+gen_go_db "$W/go.db" "$N" "$W/keys" || { echo "bench_bouncer: cannot write the database"; exit 0; }
+gen_go_db "$W/small.db" "$REACT_BASE" "$W/keys"
+gen_s=$(echo "$(date +%s.%N) - $t0" | bc)
+PW=benchpassword-$$-bouncer
+
+lapi_up() {	# lapi_up DBFILE: our LAPI in the namespace on a copy of DBFILE (imported on open)
+	stop_pid "$LP"; LP=
+	rm -rf "$W/lapi"; mkdir -p "$W/lapi"
+	cp "$1" "$W/lapi/crowdsec.db"
+	cat >"$W/lapi/config.yaml" <<YAML
+common:
+  log_level: warning
+api:
+  client:
+    credentials_path: $W/lapi/creds.yaml
+  server:
+    listen_uri: 127.0.0.1:$PORT
+    profiles_path: $here/../config/profiles.yaml
+db_config:
+  db_path: $W/lapi/crowdsec.db
+prometheus:
+  enabled: false
+YAML
+	# not through inns: a backgrounded function is a subshell, and $! would be its pid
+	nsenter --net=/run/netns/"$NS" "$BUILD/crowdsec" -c "$W/lapi/config.yaml" -no-cs >"$W/lapi.log" 2>&1 &
+	LP=$!
+	wait_tcp "$PORT" 600 "$NS" || { echo "(LAPI did not start: $(tail -n 3 "$W/lapi.log"))"; return 1; }
+	"$BUILD/cscli" -c "$W/lapi/config.yaml" machines add bench -p "$PW" -f "$W/lapi/creds.yaml" >/dev/null 2>&1
+}
+cscli_add() { inns "$BUILD/cscli" -c "$W/lapi/config.yaml" decisions add --ip "$1" --duration 1h >/dev/null 2>&1; }
+
+xdp_up() {	# start our bouncer (update_frequency 1s); sets BP
+	cat >"$W/xdp.yaml" <<YAML
+api_url: http://127.0.0.1:$PORT/
+api_key: $KO
+update_frequency: 1s
+mode: xdp
+interfaces: [$IF]
+pin_path: $PIN
+keep_on_stop: false
+log_level: info
+prometheus:
+  enabled: false
+YAML
+	nsenter --net=/run/netns/"$NS" "$B" -c "$W/xdp.yaml" >>"$W/xdp.log" 2>&1 &
+	BP=$!
+}
+xdp_count() { "$B" --pin-dir "$PIN" xdp status -o json 2>/dev/null | jq -r '.entries.ipv4_hosts' 2>/dev/null; }
+xdp_has() { local a; IFS=. read -ra a <<<"$1"; bpftool map lookup pinned "$PIN/cs_hosts_v4" key "${a[@]}" >/dev/null 2>&1; }
+
+fw_up() {
+	cat >"$W/fw.yaml" <<YAML
+mode: nftables
+pid_dir: $W/
+update_frequency: 10s
+daemonize: false
+log_mode: file
+log_dir: $W/
+log_level: info
+api_url: http://127.0.0.1:$PORT/
+api_key: $KF
+disable_ipv6: true
+deny_action: DROP
+deny_log: false
+supported_decisions_types:
+  - ban
+blacklists_ipv4: crowdsec-blacklists
+blacklists_ipv6: crowdsec6-blacklists
+nftables:
+  ipv4:
+    enabled: true
+    set-only: false
+    table: crowdsec
+    chain: crowdsec-chain
+  ipv6:
+    enabled: false
+    set-only: false
+    table: crowdsec6
+    chain: crowdsec6-chain
+prometheus:
+  enabled: false
+  listen_addr: 127.0.0.1
+  listen_port: 60601
+YAML
+	nsenter --net=/run/netns/"$NS" crowdsec-firewall-bouncer -c "$W/fw.yaml" >"$W/fw.out" 2>&1 &
+	BP=$!
+}
+fw_count() { inns nft list set ip crowdsec crowdsec-blacklists 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | wc -l; }
+fw_has() { inns nft get element ip crowdsec crowdsec-blacklists "{ $1 }" >/dev/null 2>&1; }
+
+# load SIDE POLL_S: runs in this shell (sets BP, SP); writes to $W/SIDE.res "seconds count peak_sum_kB hwm_parent_kB hwm_child_kB"
+load() {
+	local side=$1 poll=$2 t0 c=0 t1= child hp hc
+	t0=$(date +%s.%N)
+	date -u +%T.%3N >"$W/$side.t0"
+	if [ "$side" = xdp ]; then xdp_up; else fw_up; fi
+	peak_rss "$W/$side.peak" "$BP" & SP=$!
+	while kill -0 "$BP" 2>/dev/null; do
+		if [ "$side" = xdp ]; then c=$(xdp_count); else c=$(fw_count); fi
+		c=${c:-0}; [ "$c" = null ] && c=0
+		if [ "$c" -ge "$N" ]; then t1=$(date +%s.%N); break; fi
+		[ "$(echo "$(date +%s.%N) - $t0 > $MAXS" | bc)" = 1 ] && break
+		sleep "$poll"
+	done
+	child=$(cat /proc/"$BP"/task/*/children 2>/dev/null | awk '{print $1}')
+	hp=$(awk '/^VmHWM/{print $2}' /proc/"$BP"/status 2>/dev/null)
+	hc=$( [ -n "$child" ] && awk '/^VmHWM/{print $2}' /proc/"$child"/status 2>/dev/null)
+	sleep 0.1
+	local secs=-; [ -n "$t1" ] && secs=$(echo "$t1 - $t0" | bc)
+	echo "$secs $c $(cat "$W/$side.peak") ${hp:-0} ${hc:--}" >"$W/$side.res"
+}
+
+# react SIDE PREFIX PERIOD_S: REACT adds of PREFIX.1.. , prints the sorted ms, one a line (or "timeout")
+react() {
+	local side=$1 pre=$2 period=$3 i ip t0 t
+	for i in $(seq "$REACT"); do
+		ip=$pre.$i
+		t0=$(date +%s%N)
+		cscli_add "$ip"
+		t=timeout
+		for _ in $(seq 1500); do	# 30 s
+			if { [ "$side" = xdp ] && xdp_has "$ip"; } || { [ "$side" = fw ] && fw_has "$ip"; }; then
+				t=$(( ($(date +%s%N) - t0) / 1000000 )); break
+			fi
+			sleep 0.02
+		done
+		echo "$t"
+		# the next add at a random phase of the bouncer's poll period
+		sleep "$(awk -v p="$period" -v r="$RANDOM" 'BEGIN { printf "%.3f", p * r / 32768 }')"
+	done | sort -n
+}
+median() { awk '{ v[NR] = $1 } END { if (NR == 0 || v[int((NR + 1) / 2)] == "timeout") print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+span() { awk 'NR == 1 { a = $1 } { b = $1 } END { print a "–" b }'; }
+
+la0=$(cut -d' ' -f1-3 /proc/loadavg)
+lapi_up "$W/go.db" || exit 0
+load xdp 0.2; read -r xs xc xpk xhp xhc <"$W/xdp.res"
+xdp_mode=$(inns ip link show "$IF" | grep -o 'xdp[a-z]*' | head -n1)
+"$B" --pin-dir "$PIN" xdp status -o json >"$W/status.json" 2>/dev/null
+cscli_add 100.200.0.250	# warm-up (the first cscli login)
+react xdp 100.200.1 1 >"$W/react-xdp-N"
+stop_pid "$SP"; SP=; stop_pid "$BP"; BP=
+"$B" --pin-dir "$PIN" xdp uninstall >/dev/null 2>&1
+fs=- fc=0 fpk=0 fhp=0
+if [ $have_fw = 1 ]; then
+	load fw "$POLL"; read -r fs fc fpk fhp _ <"$W/fw.res"
+	stop_pid "$SP"; SP=; stop_pid "$BP"; BP=
+	inns nft delete table ip crowdsec 2>/dev/null
+fi
+# reaction on a small LAPI (the firewall bouncer does not finish a 1M load in MAXS)
+lapi_up "$W/small.db" || exit 0
+cscli_add 100.200.0.250
+xdp_up; for _ in $(seq 100); do [ "$(xdp_count)" -ge "$REACT_BASE" ] 2>/dev/null && break; sleep 0.1; done
+react xdp 100.200.2 1 >"$W/react-xdp-small"
+stop_pid "$BP"; BP=
+"$B" --pin-dir "$PIN" xdp uninstall >/dev/null 2>&1
+if [ $have_fw = 1 ]; then
+	fw_up; for _ in $(seq 300); do [ "$(fw_count)" -ge "$REACT_BASE" ] && break; sleep 0.1; done
+	react fw 100.200.3 10 >"$W/react-fw-small"
+	stop_pid "$BP"; BP=
+fi
+
+echo "Decisions: $N IPv4 bans in our LAPI (database written with sqlite3 in $gen_s s, imported on open), in namespace $NS; loadavg before $la0, after $(cut -d' ' -f1-3 /proc/loadavg). Ours attached in ${xdp_mode:-?} mode on a veth."
+echo
+echo "### load: bouncer start to all $N entries in the data plane"
+echo "| bouncer | entries seen | seconds to all | peak RSS MiB (sampled, sum) | VmHWM MiB applier / fetcher |"
+echo "|---|---|---|---|---|"
+echo "| crowdsec-xdp-bouncer (XDP, ours) | $xc | $([ "$xs" = - ] && echo "not reached in $MAXS s" || echo "$xs") | $(mib "$xpk") | $(mib "$xhp") / $(mib "$xhc") |"
+[ $have_fw = 1 ] && echo "| crowdsec-firewall-bouncer 0.0.25 (nftables) | $fc | $([ "$fs" = - ] && echo "not reached in $MAXS s" || echo "$fs") | $(mib "$fpk") | $(mib "$fhp") (one process) |"
+echo
+echo "### reaction: \`cscli decisions add\` to the entry in the data plane, ms ($REACT adds)"
+echo "| bouncer | update_frequency | decisions stored | median | min–max |"
+echo "|---|---|---|---|---|"
+echo "| crowdsec-xdp-bouncer (ours) | 1s | $N | $(median <"$W/react-xdp-N") | $(span <"$W/react-xdp-N") |"
+echo "| crowdsec-xdp-bouncer (ours) | 1s | $REACT_BASE | $(median <"$W/react-xdp-small") | $(span <"$W/react-xdp-small") |"
+[ $have_fw = 1 ] && echo "| crowdsec-firewall-bouncer 0.0.25 | 10s (default) | $REACT_BASE | $(median <"$W/react-fw-small") | $(span <"$W/react-fw-small") |"
+echo
+echo "(adds spaced by a random fraction of the bouncer's period; ms include our cscli's own run, the same for both. The firewall bouncer's load count includes the $((REACT + 1)) reaction bans added before it started.)"
+echo
+echo "Ours started at $(cat "$W/xdp.t0") UTC; its log:"
+grep -E 'attached|startup pull applied' "$W/xdp.log" | head -n 2 | sed 's/^/    /'
+exit 0

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The Local API with N active decisions (default 1,000,000), ours (`crowdsec -no-cs`)
+# beside Debian's CrowdSec 1.4.6 LAPI (`crowdsec -no-cs`), same data, same run, one
+# after the other on 127.0.0.1 (nothing else of ours running):
+#  (a) GET /v1/decisions/stream?startup=true: curl time_total, bytes, decisions in the
+#      answer, the LAPI's VmRSS before and its peak during the pull (50 ms sampling);
+#      the LAPI was started just before (fresh process);
+#  (b) delta pulls (GET /v1/decisions/stream?) from 100 connections rotating over 100
+#      bouncer API keys, wrk, WINDOW s (20): pulls/s and latency;
+#  (c) alert ingest: POST /v1/alerts with a machine JWT, BATCH 1 and 50 agent-shaped
+#      alerts per request (the peers' lapi-alerts.lua; the default profile bans each
+#      source 4h), 10 connections, WINDOW s: alerts/s answered 201 and alerts stored.
+# Loading: one CrowdSec 1.4.6 SQLite database with N bans (one alert, like `cscli decisions
+# import`) is written directly with sqlite3 (lapi_lib.sh: seconds, where 1.4.6's own
+# `cscli decisions import` takes ~160 s for 1M); 1.4.6 serves a copy as is (the startup
+# pull count checks it) and our LAPI imports another copy on first open (our fastest
+# load path: our cscli has no `decisions import`). PEER_N (default N) caps the peer.
+# Knobs: N, PEER_N, WINDOW (20), CONNS (100), KEYS_N (100).
+set -u
+[ "$(id -u)" = 0 ] || { echo "bench_lapi: needs root"; exit 0; }
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lapi_lib.sh"
+N=${N:-1000000} PEER_N=${PEER_N:-$N} WINDOW=${WINDOW:-20} CONNS=${CONNS:-100} KEYS_N=${KEYS_N:-100}
+OPORT=${OPORT:-28701} PPORT=${PPORT:-28711}
+PEERS=$SHARED/bench/peers
+for c in wrk sqlite3 curl jq; do command -v $c >/dev/null || { echo "bench_lapi: $c missing (make deps)"; exit 0; }; done
+W=$(mktemp -d /tmp/bench-lapi.XXXXXX)
+LP= SP=
+cleanup() {
+	[ -n "$SP" ] && kill "$SP" 2>/dev/null
+	[ -n "$LP" ] && kill "$LP" 2>/dev/null && { sleep 1; kill -9 "$LP" 2>/dev/null; }
+	wait 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+have_peer=1
+command -v crowdsec >/dev/null && [ -x /usr/bin/cscli ] || have_peer=0
+
+gen_keys "$W/keys" "$KEYS_N"
+gen_keys "$W/startkey" 1
+cat "$W/keys" "$W/startkey" >"$W/allkeys"
+t0=$(date +%s.%N)
+gen_go_db "$W/go.db" "$N" "$W/allkeys" || { echo "bench_lapi: cannot write the database"; exit 0; }
+gen_s=$(echo "$(date +%s.%N) - $t0" | bc)
+if [ "$PEER_N" != "$N" ]; then gen_go_db "$W/go-peer.db" "$PEER_N" "$W/allkeys"; else ln "$W/go.db" "$W/go-peer.db"; fi
+
+# the two configurations
+mkdir -p "$W/ours" "$W/peer/data"
+cp "$W/go.db" "$W/ours/crowdsec.db"
+cat >"$W/ours/config.yaml" <<YAML
+common:
+  log_level: warning
+api:
+  client:
+    credentials_path: $W/ours/creds.yaml
+  server:
+    listen_uri: 127.0.0.1:$OPORT
+    profiles_path: $here/../config/profiles.yaml
+db_config:
+  db_path: $W/ours/crowdsec.db
+prometheus:
+  enabled: false
+YAML
+P=$W/peer
+cat >"$P/config.yaml" <<YAML
+common:
+  daemonize: false
+  log_media: file
+  log_dir: $P/
+  log_level: warning
+config_paths:
+  config_dir: $P/
+  data_dir: $P/data/
+  simulation_path: $P/simulation.yaml
+  hub_dir: $P/hub/
+  index_path: $P/hub/.index.json
+db_config:
+  type: sqlite
+  db_path: $P/data/crowdsec.db
+  use_wal: true
+api:
+  client:
+    credentials_path: $P/creds.yaml
+  server:
+    log_level: warning
+    listen_uri: 127.0.0.1:$PPORT
+    profiles_path: $P/profiles.yaml
+prometheus:
+  enabled: false
+YAML
+printf 'simulation: off\n' >"$P/simulation.yaml"
+cp /etc/crowdsec/profiles.yaml "$P/" 2>/dev/null || cp "$here/../config/profiles.yaml" "$P/"
+mkdir -p "$P/hub"; echo '{}' >"$P/hub/.index.json"
+cp "$W/go-peer.db" "$P/data/crowdsec.db"
+PW=benchpassword-$$-lapi
+[ $have_peer = 1 ] && cscli -c "$P/config.yaml" machines add bench -p "$PW" -f "$P/creds.yaml" --force >/dev/null 2>&1
+
+declare -A R   # results: R[side.key]
+
+run_side() {	# run_side ours|peer PORT CMD...
+	local side=$1 port=$2 t b n h before o batch rps non p50 p99 na0 na1 db
+	shift 2
+	db=$W/$side/crowdsec.db; [ "$side" = peer ] && db=$P/data/crowdsec.db
+	t=$(date +%s.%N)
+	"$@" >"$W/$side.log" 2>&1 &
+	LP=$!
+	if ! wait_tcp "$port" 900; then echo "($side LAPI did not start: $(tail -n 3 "$W/$side.log"))"; kill "$LP"; LP=; return; fi
+	R[$side.start]=$(echo "$(date +%s.%N) - $t" | bc)
+	if [ "$side" = ours ]; then	# the machine, once the database is ours (imported)
+		"$BUILD/cscli" -c "$W/ours/config.yaml" machines add bench -p "$PW" >/dev/null 2>&1
+	fi
+	sleep 1
+	# (a) startup pull
+	before=$(awk '/^VmRSS/{print $2}' /proc/$LP/status)
+	peak_rss "$W/$side.peak" "$LP" & SP=$!
+	read -r t b h < <(curl -s -o "$W/$side.startup" -w '%{time_total} %{size_download} %{http_code}\n' \
+		-H "X-Api-Key: $(cat "$W/startkey")" "http://127.0.0.1:$port/v1/decisions/stream?startup=true")
+	sleep 0.2; kill "$SP" 2>/dev/null; wait "$SP" 2>/dev/null; SP=
+	n=$(grep -o '"value":' "$W/$side.startup" | wc -l)
+	R[$side.a]="$t | $b | $h | $n | $(mib "$before") | $(mib "$(cat "$W/$side.peak")")"
+	rm -f "$W/$side.startup"
+	# (b) delta pulls
+	o=$W/$side.delta
+	KEYS=$W/keys wrk -t2 -c"$CONNS" -d"${WINDOW}s" --timeout 30s --latency -s "$here/lapi-delta.lua" \
+		"http://127.0.0.1:$port" >"$o" 2>&1
+	rps=$(awk '/^Requests\/sec/{print $2}' "$o"); non=$(awk '/Non-2xx/{print $NF}' "$o")
+	p50=$(awk '$1=="50%"{print $2}' "$o"); p99=$(awk '$1=="99%"{print $2}' "$o")
+	R[$side.b]="${rps:--} | ${p50:--} | ${p99:--} | ${non:-0}"
+	R[$side.brps]=${rps:-0}
+	# (c) alert ingest
+	tok=$(curl -s -X POST -H 'Content-Type: application/json' \
+		-d "{\"machine_id\":\"bench\",\"password\":\"$PW\",\"scenarios\":[]}" \
+		"http://127.0.0.1:$port/v1/watchers/login" | jq -r .token 2>/dev/null)
+	for batch in 1 50; do
+		o=$W/$side.alerts$batch
+		na0=$(sqlite3 "$db" 'PRAGMA busy_timeout = 10000; SELECT COUNT(*) FROM alerts' 2>/dev/null | tail -n1)
+		TOKEN=$tok BATCH=$batch NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ) wrk -t2 -c10 -d"${WINDOW}s" \
+			--timeout 30s --latency -s "$PEERS/lapi-alerts.lua" "http://127.0.0.1:$port" >"$o" 2>&1
+		sleep 2
+		na1=$(sqlite3 "$db" 'PRAGMA busy_timeout = 10000; SELECT COUNT(*) FROM alerts' 2>/dev/null | tail -n1)
+		rps=$(awk '/^Requests\/sec/{print $2}' "$o"); non=$(awk '/Non-2xx/{print $NF}' "$o")
+		p50=$(awk '$1=="50%"{print $2}' "$o")
+		# answered 201: requests minus non-2xx, times the batch, over the window
+		R[$side.c$batch]=$(awk -v o="$o" -v b="$batch" -v w="$WINDOW" -v a0="${na0:-0}" -v a1="${na1:-0}" -v p="${p50:--}" '
+			/requests in/ { r = $1 } /Non-2xx/ { x = $NF }
+			END { printf "%.0f | %.0f | %s | %d", (r - x) * b / w, (a1 - a0) / w, p, x + 0 }' "$o")
+		R[$side.c${batch}n]=$(awk -v b="$batch" -v w="$WINDOW" '/requests in/ { r = $1 } /Non-2xx/ { x = $NF } END { printf "%.0f", (r - x) * b / w }' "$o")
+		grep -q 'first non-201' "$o" && R[$side.c${batch}err]=$(grep -m1 'first non-201' "$o" | cut -c1-160)
+	done
+	kill "$LP"; wait "$LP" 2>/dev/null; LP=
+}
+
+run_side ours "$OPORT" "$BUILD/crowdsec" -c "$W/ours/config.yaml" -no-cs
+[ $have_peer = 1 ] && run_side peer "$PPORT" crowdsec -c "$P/config.yaml" -no-cs
+
+pn=$N; [ "$PEER_N" != "$N" ] && pn="$PEER_N (capped by PEER_N; ours $N)"
+echo "Decisions: ours $N, crowdsec 1.4.6 $pn. One SQLite database written with sqlite3 in ${gen_s} s (1.4.6 schema); loadavg $(cut -d' ' -f1-3 /proc/loadavg)."
+echo
+echo "### loading and start"
+echo "| | ours | crowdsec 1.4.6 |"
+echo "|---|---|---|"
+echo "| load path | import of the 1.4.6 database on first open | the database as written |"
+echo "| LAPI start to listening, s | ${R[ours.start]:--} | ${R[peer.start]:--} |"
+echo
+echo "### (a) startup pull: GET /v1/decisions/stream?startup=true (fresh LAPI process)"
+echo "| LAPI | decisions stored | wall s | bytes | HTTP | decisions in answer | VmRSS before MiB | peak VmRSS MiB |"
+echo "|---|---|---|---|---|---|---|---|"
+echo "| ours | $N | ${R[ours.a]:--} |"
+echo "| crowdsec 1.4.6 | $PEER_N | ${R[peer.a]:-- | - | - | - | - | -} |"
+echo
+echo "### (b) delta pulls: $CONNS connections, $KEYS_N bouncer keys, ${WINDOW} s (wrk -t2)"
+echo "| LAPI | decisions stored | pulls/s | p50 | p99 | non-2xx |"
+echo "|---|---|---|---|---|---|"
+echo "| ours | $N | ${R[ours.b]:--} |"
+echo "| crowdsec 1.4.6 | $PEER_N | ${R[peer.b]:-- | - | - | -} |"
+[ -n "${R[peer.brps]:-}" ] && awk -v a="${R[ours.brps]}" -v b="${R[peer.brps]}" 'BEGIN { if (b > 0) printf "\nratio ours/peer: %.0fx\n", a / b }'
+echo
+echo "### (c) alert ingest: POST /v1/alerts, machine JWT, 10 connections, ${WINDOW} s (default profile: one 4h ban per alert)"
+echo "| LAPI | alerts per POST | alerts/s answered 201 | alerts/s stored | p50 latency | non-2xx answers |"
+echo "|---|---|---|---|---|---|"
+for b in 1 50; do
+	echo "| ours | $b | ${R[ours.c$b]:-- | - | - | -} |"
+	echo "| crowdsec 1.4.6 | $b | ${R[peer.c$b]:-- | - | - | -} |"
+done
+for k in ours.c1err ours.c50err peer.c1err peer.c50err; do [ -n "${R[$k]:-}" ] && echo "${k%%.*}: ${R[$k]}"; done
+exit 0
