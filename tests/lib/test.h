@@ -16,8 +16,6 @@
 
 extern int t_pass, t_fail, t_skip;
 
-#define TEST_DEFINE_COUNTERS int t_pass, t_fail, t_skip
-
 #define ASSERT_TRUE(cond, name) ({                                              \
 	bool ___ok = (cond);                                                    \
 	if (___ok)                                                              \

@@ -90,28 +90,15 @@ out:
 
 static int load_scenarios(struct cs_agent *a, const char *config_dir, char *err, size_t errlen)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 256];
-	struct dirent **ents = NULL;
-	int n, rc = 0;
+	char dir[PATH_MAX];
+	struct stat sb;
 
 	snprintf(dir, sizeof(dir), "%s/scenarios", config_dir);
-	n = scandir(dir, &ents, NULL, alphasort);
-	if (n < 0)
-		return errno == ENOENT ? 0 : fail(err, errlen, -errno, "%s: %s", dir, strerror(errno));
-	for (int i = 0; i < n; i++) {
-		const char *nm = ents[i]->d_name;
-		size_t len = strlen(nm);
-
-		if (!rc && nm[0] != '.' &&
-		    ((len > 5 && !strcmp(nm + len - 5, ".yaml")) || (len > 4 && !strcmp(nm + len - 4, ".yml")))) {
-			snprintf(path, sizeof(path), "%s/%s", dir, nm);
-			if (cs_buckets_load_file(a->buckets, path, NULL))
-				rc = fail(err, errlen, -EINVAL, "%s", cs_buckets_last_error(a->buckets));
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	return rc;
+	if (stat(dir, &sb))
+		return 0; /* no scenario installed: parsing only */
+	if (cs_buckets_load_dir(a->buckets, dir))
+		return fail(err, errlen, -EINVAL, "%s", cs_buckets_last_error(a->buckets));
+	return 0;
 }
 
 /* simulation.yaml: `simulation: on|off` and `exclusions: [...]` (spec 6.4). */

@@ -435,6 +435,19 @@ static int parse_prefixes(const struct arglist *a, struct cs_prefix **out)
 	return 0;
 }
 
+/* The prefixes of a ban/unban (command line plus --file), parsed; usage error if none. */
+static int prefix_operands(const struct manual_opts *o, int n, char **args, const char *verb,
+			   struct arglist *al, struct cs_prefix **p)
+{
+	int rc = collect_prefix_args(o, n, args, al);
+
+	if (rc)
+		return rc;
+	if (!al->n)
+		return usage_error("%s needs at least one prefix", verb);
+	return parse_prefixes(al, p);
+}
+
 static int cmd_ban(struct manual_opts *o, int n, char **args)
 {
 	struct cs_prefix *p = NULL;
@@ -446,17 +459,10 @@ static int cmd_ban(struct manual_opts *o, int n, char **args)
 
 	struct arglist al;
 
-	rc = collect_prefix_args(o, n, args, &al);
+	rc = prefix_operands(o, n, args, "ban", &al, &p);
 	if (rc)
 		goto out;
 	n = al.n, args = al.v;
-	if (!n) {
-		rc = usage_error("%s needs at least one prefix", "ban");
-		goto out;
-	}
-	rc = parse_prefixes(&al, &p);
-	if (rc)
-		goto out;
 	if (!o->force) {
 		char what[128];
 
@@ -531,17 +537,10 @@ static int cmd_unban(struct manual_opts *o, int n, char **args)
 
 	struct arglist al;
 
-	rc = collect_prefix_args(o, n, args, &al);
+	rc = prefix_operands(o, n, args, "unban", &al, &p);
 	if (rc)
 		goto out;
 	n = al.n, args = al.v;
-	if (!n) {
-		rc = usage_error("%s needs at least one prefix", "unban");
-		goto out;
-	}
-	rc = parse_prefixes(&al, &p);
-	if (rc)
-		goto out;
 	rc = open_loader(o, &l);
 	if (rc)
 		goto out;

@@ -50,7 +50,6 @@ struct ps_stats_msg {
 	uint32_t type; /* PS_STATS */
 	uint32_t backend; /* 0 xdp, 1 nftables */
 	struct cs_stat counters[CS_STAT_MAX];
-	uint64_t entries_v4, entries_v6;
 	uint32_t n_ifaces;
 	uint32_t iface_mode[8]; /* enum xdp_attach_mode per configured interface */
 	uint64_t apply_errors;

@@ -429,14 +429,10 @@ int xdp_loader_detach(struct xdp_loader *l, const char *ifname)
 int xdp_loader_for_each_iface(struct xdp_loader *l,
 			      int (*fn)(const struct xdp_iface_status *st, void *arg), void *arg)
 {
-	struct bpf_prog_info pinfo = {};
-	__u32 plen = sizeof(pinfo);
 	struct dirent *de;
 	DIR *dir;
 	int err = 0;
 
-	if (bpf_obj_get_info_by_fd(xdp_loader_prog_fd(l), &pinfo, &plen))
-		return -errno;
 	dir = opendir(l->pin_dir);
 	if (!dir)
 		return -errno;
@@ -460,9 +456,6 @@ int xdp_loader_for_each_iface(struct xdp_loader *l,
 		}
 		if (st.ifindex)
 			st.mode = kernel_mode(st.ifindex);
-		/* Our link but an older program (not yet swapped) is still ours. */
-		st.ours = st.prog_id != 0;
-		(void)pinfo;
 		err = fn(&st, arg);
 		if (err)
 			break;
@@ -646,13 +639,16 @@ int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
 	size_t cnt[MAP_COUNT] = {}, total = 0;
 	int err = 0;
 
+	for (size_t i = 0; i < n; i++)
+		cnt[map_for(&prefixes[i])]++;
 	for (int g = 0; g < MAP_COUNT; g++) {
-		keys[g] = malloc(n * sizeof(struct cs_lpm_v6) + 1);
-		vals[g] = malloc(n * sizeof(struct cs_ban) + 1);
+		keys[g] = malloc(cnt[g] * bpf_map__key_size(ban_map(l, g)) + 1);
+		vals[g] = malloc(cnt[g] * sizeof(struct cs_ban) + 1);
 		if (!keys[g] || !vals[g]) {
 			err = -ENOMEM;
 			goto out;
 		}
+		cnt[g] = 0;
 	}
 	for (size_t i = 0; i < n; i++) {
 		enum ban_map g = map_for(&prefixes[i]);

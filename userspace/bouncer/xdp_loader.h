@@ -65,7 +65,6 @@ struct xdp_iface_status {
 	int ifindex;			/* 0 if the interface is gone */
 	enum xdp_attach_mode mode;	/* as reported by the kernel */
 	uint32_t prog_id;		/* program attached now, 0 if none */
-	bool ours;			/* prog_id is our link's program */
 };
 /* Calls fn for each interface we hold a link pin for. */
 int xdp_loader_for_each_iface(struct xdp_loader *l,
