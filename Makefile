@@ -34,6 +34,11 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
+# Test and benchmark data that lives beside the checkout (hub mirror, specs, log
+# generator): tests and benchmarks read it only through $$SHARED_DIR, set here.
+SHARED_DIR ?= $(abspath ../shared)
+export SHARED_DIR
+
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Ibpf
 
 ifeq ($(V),1)
