@@ -230,7 +230,7 @@ static void test_whitelists(struct cs_parsers *p)
 		{ "198.51.100.7", "x", true },	   { "198.51.100.8", "x", false },
 		{ "192.168.200.1", "x", true },	   /* cidr with host bits, masked */
 		{ "2001:db8::5", "x", true },	   { "::1", "x", true },
-		{ "::ffff:10.1.2.3", "x", false }, /* mapped v4 is not v4 */
+		{ "::ffff:10.1.2.3", "x", false }, /* %{IP} captures only "::ffff:10" */
 		{ "35.1.1.1", "trusted", true },   /* expression */
 	};
 

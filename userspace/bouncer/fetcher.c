@@ -288,6 +288,18 @@ static uint8_t origin_class(const char *o)
 	return CS_ORIGIN_OTHER;
 }
 
+int fetcher_decision_prefix(const char *scope, const char *value, struct cs_prefix *p)
+{
+	if (!scope || !value)
+		return -EINVAL;
+	if (!strcasecmp(scope, "ip"))
+		return cs_addr_parse(value, p);
+	if (strcasecmp(scope, "range"))
+		return -ENOENT;
+	/* a LAPI stores what it was given; CrowdSec enforces it masked (net.ParseCIDR) */
+	return cs_prefix_parse(value, CS_PREFIX_MASK, p);
+}
+
 /* Decides whether a stream item is ours to apply, and if so its prefix. */
 static bool applicable(const struct fetcher *f, json_t *d, struct cs_prefix *p)
 {
@@ -301,13 +313,9 @@ static bool applicable(const struct fetcher *f, json_t *d, struct cs_prefix *p)
 		type_ok |= !strcasecmp(type, f->cfg->decision_types.v[i]);
 	if (!type_ok)
 		return false;
-	if (!strcasecmp(scope, "ip")) {
-		if (strchr(value, '/'))
-			return false;
-	} else if (strcasecmp(scope, "range")) {
+	err = fetcher_decision_prefix(scope, value, p);
+	if (err == -ENOENT)
 		return false;
-	}
-	err = cs_prefix_parse(value, p);
 	if (err) {
 		log_warn("decision %lld: value '%s': %s; ignored",
 			 (long long)json_integer_value(json_object_get(d, "id")), value,

@@ -42,10 +42,10 @@ int lockout_new(struct lockout **out)
 	lo = calloc(1, sizeof(*lo));
 	if (!lo)
 		return -ENOMEM;
-	cs_prefix_parse("127.0.0.0/8", &p);
+	cs_prefix_parse("127.0.0.0/8", CS_PREFIX_STRICT, &p);
 	err = push(lo, &p, "loopback");
 	if (!err) {
-		cs_prefix_parse("::1", &p);
+		cs_prefix_parse("::1", CS_PREFIX_STRICT, &p);
 		err = push(lo, &p, "loopback");
 	}
 	if (err)

@@ -5,7 +5,6 @@
  * cancel_on, overflow_filter, blackhole, condition, bayesian), the alert built
  * at overflow, postoverflows and reprocess.
  */
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -14,6 +13,7 @@
 #include <string.h>
 
 #include "bucket/bucket_int.h"
+#include "common/ipaddr.h"
 #include "common/log.h"
 #include "common/strmap.h"
 
@@ -489,41 +489,19 @@ static int eval_bool(struct cs_buckets *b, const struct expr_prog *p, const stru
 
 static bool valid_ip(const char *s)
 {
-	unsigned char buf[16];
+	struct cs_prefix p;
 
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+	return !cs_addr_parse(s, &p);
 }
 
 /* net.ParseCIDR + IPNet.String(): the network address / prefix length. */
 static int normalise_cidr(const char *s, char *out, size_t len)
 {
-	char addr[INET6_ADDRSTRLEN + 8], txt[INET6_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	unsigned char buf[16];
-	int fam, bits, plen;
-	char *end;
+	struct cs_prefix p;
 
-	if (!slash || (size_t)(slash - s) >= sizeof(addr))
+	if (!strchr(s, '/') || cs_prefix_parse(s, CS_PREFIX_MASK, &p))
 		return -EINVAL;
-	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - s), s);
-	fam = strchr(addr, ':') ? AF_INET6 : AF_INET;
-	bits = fam == AF_INET ? 32 : 128;
-	if (inet_pton(fam, addr, buf) != 1 || !slash[1])
-		return -EINVAL;
-	plen = (int)strtol(slash + 1, &end, 10);
-	if (*end || plen < 0 || plen > bits || (slash[1] == '0' && slash[2]))
-		return -EINVAL;
-	for (int i = 0; i < bits / 8; i++) {
-		int keep = plen - 8 * i;
-
-		if (keep <= 0)
-			buf[i] = 0;
-		else if (keep < 8)
-			buf[i] &= (unsigned char)(0xff << (8 - keep));
-	}
-	inet_ntop(fam, buf, txt, sizeof(txt));
-	snprintf(out, len, "%s/%d", txt, plen);
-	return 0;
+	return cs_prefix_format(&p, true, out, len);
 }
 
 /* Value of scope.expression on evt as a string ("" for a non-string). */
@@ -626,7 +604,7 @@ static int source_from_log(struct cs_buckets *b, struct cs_scenario *sc, const s
 {
 	struct cs_source *src = cs_source_new();
 	const char *ip, *v;
-	char net[INET6_ADDRSTRLEN + 8] = "";
+	char net[CS_PREFIX_STRLEN] = "";
 	int err = -ENOMEM;
 
 	if (!src)

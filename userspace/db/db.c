@@ -497,66 +497,32 @@ static void range_encode(struct cs_range *r, int fam, uint64_t hi, uint64_t lo, 
 	r->end_suffix = u2i(elo);
 }
 
-static int range_raw(const char *text, int *fam, uint64_t *hi, uint64_t *lo, int *plen)
+void cs_range_encode(const struct cs_prefix *p, struct cs_range *out)
 {
-	char buf[80], *slash, *end;
-	unsigned char a[16];
-	long len = -1;
-
-	if (!text || strlen(text) >= sizeof(buf) || !*text)
-		return -EINVAL;
-	strcpy(buf, text);
-	slash = strchr(buf, '/');
-	if (slash) {
-		*slash++ = '\0';
-		if (*slash < '0' || *slash > '9')
-			return -EINVAL;
-		errno = 0;
-		len = strtol(slash, &end, 10);
-		if (errno || *end || len < 0 || len > 128)
-			return -EINVAL;
-	}
-	if (inet_pton(AF_INET, buf, a) == 1) {
-		if (len > 32)
-			return -EINVAL;
-		*fam = AF_INET;
-		*hi = 0;
-		*lo = (uint64_t)a[0] << 24 | (uint64_t)a[1] << 16 | (uint64_t)a[2] << 8 | a[3];
-		*plen = len < 0 ? 32 : (int)len;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, buf, a) != 1)
-		return -EINVAL;
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	if (!memcmp(a, mapped, 12)) {
-		*fam = AF_INET;
-		*hi = 0;
-		*lo = (uint64_t)a[12] << 24 | (uint64_t)a[13] << 16 | (uint64_t)a[14] << 8 | a[15];
-		if (len >= 0 && len < 96)
-			return -EINVAL;
-		*plen = len < 0 ? 32 : (int)len - 96;
-		return 0;
-	}
-	*fam = AF_INET6;
-	*hi = *lo = 0;
-	for (int i = 0; i < 8; i++) {
-		*hi = *hi << 8 | a[i];
-		*lo = *lo << 8 | a[8 + i];
-	}
-	*plen = len < 0 ? 128 : (int)len;
-	return 0;
-}
-
-int cs_range_parse(const char *text, struct cs_range *out)
-{
-	uint64_t hi, lo;
-	int fam, plen, err;
+	uint64_t hi = 0, lo = 0;
 
 	memset(out, 0, sizeof(*out));
-	err = range_raw(text, &fam, &hi, &lo, &plen);
+	if (p->family == AF_INET) {
+		lo = (uint64_t)p->addr[0] << 24 | (uint64_t)p->addr[1] << 16 |
+		     (uint64_t)p->addr[2] << 8 | p->addr[3];
+	} else {
+		for (int i = 0; i < 8; i++) {
+			hi = hi << 8 | p->addr[i];
+			lo = lo << 8 | p->addr[8 + i];
+		}
+	}
+	range_encode(out, p->family, hi, lo, p->plen);
+}
+
+/* An Ip/Range decision's value, as the LAPI takes it (host bits masked). */
+static int value_range(const char *value, struct cs_range *out)
+{
+	struct cs_prefix p;
+	int err = cs_prefix_parse(value, CS_PREFIX_MASK, &p);
+
 	if (err)
 		return err;
-	range_encode(out, fam, hi, lo, plen);
+	cs_range_encode(&p, out);
 	return 0;
 }
 
@@ -678,44 +644,38 @@ static void qb_in_list(struct qb *q, const char *col, char **v, size_t n)
  * all rows with start <= q. contains=false: the decision lies inside the query
  * range, an index range scan on (ip_size, start_ip, start_suffix).
  */
-static void range_cond(struct qb *q, const char *a, const struct cs_range *r, bool contains)
+static void range_cond(struct qb *q, const char *a, const struct cs_prefix *p, bool contains)
 {
+	struct cs_range r;
+
 	if (!contains) {
+		cs_range_encode(p, &r);
 		/* start <= end is implied; stating it bounds the index range scan */
 		qb_add(q,
 		       " AND %s.ip_size = ? AND (%s.start_ip, %s.start_suffix) >= (?, ?)"
 		       " AND (%s.start_ip, %s.start_suffix) <= (?, ?)"
 		       " AND (%s.end_ip, %s.end_suffix) <= (?, ?)",
 		       a, a, a, a, a, a, a);
-		qb_int(q, r->ip_size);
-		qb_int(q, r->start_ip);
-		qb_int(q, r->start_suffix);
-		qb_int(q, r->end_ip);
-		qb_int(q, r->end_suffix);
-		qb_int(q, r->end_ip);
-		qb_int(q, r->end_suffix);
+		qb_int(q, r.ip_size);
+		qb_int(q, r.start_ip);
+		qb_int(q, r.start_suffix);
+		qb_int(q, r.end_ip);
+		qb_int(q, r.end_suffix);
+		qb_int(q, r.end_ip);
+		qb_int(q, r.end_suffix);
 		return;
 	}
-	/* Recover the first address from the encoding (exact except at the clamp). */
-	const uint64_t half = 0x7fffffffffffffffULL;
-	uint64_t hi = (uint64_t)r->start_ip + half, lo = (uint64_t)r->start_suffix + half;
-	int fam = r->ip_size == 4 ? AF_INET : AF_INET6;
-
-	if (fam == AF_INET) { /* IPv4 lives in start_ip; the suffix is 0 */
-		lo = hi;
-		hi = 0;
-	}
-
 	qb_add(q, " AND %s.id IN (", a);
-	for (int p = 0; p <= r->plen; p++) {
-		struct cs_range c;
+	for (int len = 0; len <= p->plen; len++) {
+		struct cs_prefix net = *p;
 
-		range_encode(&c, fam, hi, lo, p);
+		cs_prefix_set_len(&net, len);
+		cs_range_encode(&net, &r);
 		qb_add(q,
 		       "%sSELECT id FROM decisions WHERE ip_size = %d AND start_ip = %lld"
 		       " AND start_suffix = %lld AND end_ip = %lld AND end_suffix = %lld",
-		       p ? " UNION ALL " : "", c.ip_size, (long long)c.start_ip,
-		       (long long)c.start_suffix, (long long)c.end_ip, (long long)c.end_suffix);
+		       len ? " UNION ALL " : "", r.ip_size, (long long)r.start_ip,
+		       (long long)r.start_suffix, (long long)r.end_ip, (long long)r.end_suffix);
 	}
 	qb_add(q, ")");
 }
@@ -1344,7 +1304,7 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 		const struct cs_decision *d = &a->decisions[i];
 		struct cs_range r = { 0 };
 
-		if (scope_is_addr(d->scope) && cs_range_parse(d->value, &r))
+		if (scope_is_addr(d->scope) && value_range(d->value, &r))
 			return -EINVAL;
 		s = stmt(db, ST_DECISION_INSERT);
 		sqlite3_bind_int64(s, 1, now);
@@ -1930,7 +1890,7 @@ int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since,
 	int err;
 
 	*n = 0;
-	if (cs_range_parse(value, &f.range))
+	if (cs_addr_parse(value, &f.range))
 		return 0; /* not an address: no decision can contain it */
 	qb_add(&q, "SELECT COUNT(*) FROM decisions d WHERE +d.created_at >= ?");
 	qb_int(&q, since);

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "common/ipaddr.h"
 #include "common/log.h"
 #include "expr/expr_int.h"
 
@@ -317,132 +318,57 @@ HELPER(h_distance)
 	return 0;
 }
 
-/* ---- IP addresses ---- */
-
-struct ip {
-	int family;
-	unsigned char b[16];
-};
-
-static bool ip_parse(const char *s, struct ip *ip)
-{
-	if (inet_pton(AF_INET, s, ip->b) == 1) {
-		ip->family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, ip->b) == 1) {
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-		ip->family = AF_INET6;
-		if (!memcmp(ip->b, mapped, 12)) {	/* Go: To4() != nil */
-			memmove(ip->b, ip->b + 12, 4);
-			ip->family = AF_INET;
-		}
-		return true;
-	}
-	return false;
-}
-
-static void ip_mask(struct ip *ip, int plen)
-{
-	int bytes = ip->family == AF_INET ? 4 : 16;
-
-	for (int i = 0; i < bytes; i++) {
-		int keep = plen - i * 8;
-
-		if (keep <= 0)
-			ip->b[i] = 0;
-		else if (keep < 8)
-			ip->b[i] &= (unsigned char)(0xff << (8 - keep));
-	}
-}
-
-/* "a.b.c.d/n": host bits may be set (Go net.ParseCIDR masks them). */
-static bool cidr_parse(const char *s, struct ip *net, int *plen)
-{
-	const char *slash = strchr(s, '/');
-	char addr[64];
-	char *end;
-	long n;
-
-	if (!slash || (size_t)(slash - s) >= sizeof(addr))
-		return false;
-	memcpy(addr, s, slash - s);
-	addr[slash - s] = '\0';
-	if (inet_pton(AF_INET, addr, net->b) == 1)
-		net->family = AF_INET;
-	else if (inet_pton(AF_INET6, addr, net->b) == 1)
-		net->family = AF_INET6;
-	else
-		return false;
-	if (!isdigit((unsigned char)slash[1]))
-		return false;
-	n = strtol(slash + 1, &end, 10);
-	if (*end || n < 0 || n > (net->family == AF_INET ? 32 : 128))
-		return false;
-	*plen = n;
-	ip_mask(net, n);
-	return true;
-}
+/* ---- IP addresses (common/ipaddr: Go's net.ParseIP, net.ParseCIDR) ---- */
 
 HELPER(h_ip_in_range)
 {
-	struct ip ip, net;
-	int plen;
+	struct cs_prefix ip, net;
 
-	*out = expr_bool(false);
-	if (!ip_parse(S(A), &ip) || !cidr_parse(S(B), &net, &plen))
-		return 0;
-	if (ip.family != net.family) {
-		/* an IPv4 network given in v6 form never matches a v4 address in Go */
-		return 0;
-	}
-	ip_mask(&ip, plen);
-	*out = expr_bool(!memcmp(ip.b, net.b, ip.family == AF_INET ? 4 : 16));
+	*out = expr_bool(!cs_addr_parse(S(A), &ip) && strchr(S(B), '/') &&
+			 !cs_prefix_parse(S(B), CS_PREFIX_MASK, &net) &&
+			 cs_prefix_contains(&net, &ip));
 	return 0;
 }
 
 HELPER(h_is_ipv4)
 {
-	struct ip ip;
+	struct cs_prefix ip;
 
-	*out = expr_bool(ip_parse(S(A), &ip) && ip.family == AF_INET);
+	*out = expr_bool(!cs_addr_parse(S(A), &ip) && ip.family == AF_INET);
 	return 0;
 }
 
 HELPER(h_is_ipv6)
 {
-	struct ip ip;
+	struct cs_prefix ip;
 
-	*out = expr_bool(ip_parse(S(A), &ip) && ip.family == AF_INET6);
+	*out = expr_bool(!cs_addr_parse(S(A), &ip) && ip.family == AF_INET6);
 	return 0;
 }
 
 HELPER(h_is_ip)
 {
-	struct ip ip;
+	struct cs_prefix ip;
 
-	*out = expr_bool(ip_parse(S(A), &ip));
+	*out = expr_bool(!cs_addr_parse(S(A), &ip));
 	return 0;
 }
 
 HELPER(h_ip_to_range)
 {
 	const char *m = S(B);
-	char buf[INET6_ADDRSTRLEN];
-	struct ip ip;
+	char buf[CS_PREFIX_STRLEN];
+	struct cs_prefix ip;
 	char *end;
 	long plen;
 
 	if (*m == '/')
 		m++;
 	plen = strtol(m, &end, 10);
-	if (!*m || *end || !ip_parse(S(A), &ip) || plen < 0 ||
-	    plen > (ip.family == AF_INET ? 32 : 128))
+	if (!*m || *end || plen < 0 || plen > 128 || cs_addr_parse(S(A), &ip) ||
+	    cs_prefix_set_len(&ip, (int)plen) || cs_prefix_format(&ip, true, buf, sizeof(buf)))
 		return expr_string("", out);
-	ip_mask(&ip, plen);
-	inet_ntop(ip.family, ip.b, buf, sizeof(buf));
-	return expr_stringf(out, "%s/%ld", buf, plen);
+	return expr_string(buf, out);
 }
 
 /* ---- URL escaping (Go net/url) ---- */

@@ -173,7 +173,7 @@ static int afilter_parse(struct req *r, struct cs_afilter *f, int64_t now)
 	if (!v)
 		v = req_arg(r, "ip");
 	if (v) {
-		if (cs_range_parse(v, &f->range)) {
+		if (cs_prefix_parse(v, CS_PREFIX_MASK, &f->range)) {
 			reply_msg(r, BAD_INPUT, "unable to convert '%s' to int: invalid address: invalid"
 						" ip address / range", v);
 			return -EINVAL;

@@ -156,7 +156,7 @@ static int dfilter_parse(struct req *r, enum dmode mode, struct cs_dfilter *f,
 	if (!v)
 		v = req_arg(r, "ip");
 	if (v) {
-		if (cs_range_parse(v, &f->range)) {
+		if (cs_prefix_parse(v, CS_PREFIX_MASK, &f->range)) {
 			reply_msg(r, BAD_INPUT, "unable to convert '%s' to int: invalid address: invalid"
 						" ip address / range", v);
 			dlists_free(l);

@@ -89,9 +89,9 @@ struct cs_lapi {
 	struct MHD_Daemon *prom;
 	uint8_t secret[LAPI_JWT_SECRET_LEN];
 	size_t secret_len;
-	struct cs_range *trusted;
+	struct cs_prefix *trusted;
 	size_t n_trusted;
-	struct cs_range *proxies;
+	struct cs_prefix *proxies;
 	size_t n_proxies;
 	void *tls_trust; /* gnutls_x509_trust_list_t: client certificates are asked for */
 	/* detector alert queue (cs_lapi_alert_enqueue) */

@@ -297,22 +297,15 @@ static bool auth_machine(struct req *r, int64_t leeway)
 	return true;
 }
 
-static bool in_ranges(const char *ip, const struct cs_range *v, size_t n)
+static bool in_ranges(const char *ip, const struct cs_prefix *v, size_t n)
 {
-	struct cs_range c;
+	struct cs_prefix c;
 
-	if (cs_range_parse(ip, &c) || strchr(ip, '/'))
+	if (cs_addr_parse(ip, &c))
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		const struct cs_range *t = &v[i];
-
-		if (t->ip_size != c.ip_size)
-			continue;
-		if ((t->start_ip < c.start_ip ||
-		     (t->start_ip == c.start_ip && t->start_suffix <= c.start_suffix)) &&
-		    (t->end_ip > c.end_ip || (t->end_ip == c.end_ip && t->end_suffix >= c.end_suffix)))
+	for (size_t i = 0; i < n; i++)
+		if (cs_prefix_contains(&v[i], &c))
 			return true;
-	}
 	return false;
 }
 
@@ -345,7 +338,7 @@ static void forwarded_ip(struct req *r)
 	const char *xri = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Real-IP");
 	char buf[1024], *tok, *items[64];
 	size_t n = 0;
-	struct cs_range tmp;
+	struct cs_prefix tmp;
 
 	if (!r->l->cfg.use_forwarded_for || !proxy_trusted(r->l, r->ip))
 		return;
@@ -360,7 +353,7 @@ static void forwarded_ip(struct req *r)
 			items[n++] = tok;
 		}
 		for (size_t i = n; i-- > 0;) {
-			if (cs_range_parse(items[i], &tmp) || strchr(items[i], '/') ||
+			if (cs_addr_parse(items[i], &tmp) ||
 			    strlen(items[i]) >= sizeof(r->ip))
 				break;
 			if (i == 0 || !proxy_trusted(r->l, items[i])) {
@@ -369,7 +362,7 @@ static void forwarded_ip(struct req *r)
 			}
 		}
 	}
-	if (xri && !cs_range_parse(xri, &tmp) && !strchr(xri, '/') && strlen(xri) < sizeof(r->ip))
+	if (xri && !cs_addr_parse(xri, &tmp) && strlen(xri) < sizeof(r->ip))
 		strcpy(r->ip, xri);
 }
 
@@ -986,7 +979,7 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		goto fail;
 	}
 	for (size_t i = 0; i < l->cfg.n_trusted_ips; i++) {
-		if (cs_range_parse(l->cfg.trusted_ips[i], &l->trusted[l->n_trusted])) {
+		if (cs_prefix_parse(l->cfg.trusted_ips[i], CS_PREFIX_MASK, &l->trusted[l->n_trusted])) {
 			log_error("invalid trusted_ips entry '%s'", l->cfg.trusted_ips[i]);
 			ret = -EINVAL;
 			goto fail;
@@ -999,7 +992,7 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		goto fail;
 	}
 	for (size_t i = 0; i < l->cfg.n_trusted_proxies; i++) {
-		if (cs_range_parse(l->cfg.trusted_proxies[i], &l->proxies[l->n_proxies])) {
+		if (cs_prefix_parse(l->cfg.trusted_proxies[i], CS_PREFIX_MASK, &l->proxies[l->n_proxies])) {
 			log_error("invalid trusted_proxies entry '%s'", l->cfg.trusted_proxies[i]);
 			ret = -EINVAL;
 			goto fail;
@@ -1139,10 +1132,10 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 			return ret == -ENOMEM ? ret : -EIO;
 		for (size_t j = 0; j < v[i]->n_decisions; j++) {
 			const struct cs_decision *d = &v[i]->decisions[j];
-			struct cs_range rg;
+			struct cs_prefix p;
 
 			if ((!strcasecmp(d->scope, "ip") || !strcasecmp(d->scope, "range")) &&
-			    cs_range_parse(d->value, &rg)) {
+			    cs_prefix_parse(d->value, CS_PREFIX_MASK, &p)) {
 				snprintf(msg, msglen,
 					 "invalid addr/range %s : invalid address: invalid ip address / range",
 					 d->value);
