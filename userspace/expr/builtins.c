@@ -1213,6 +1213,11 @@ void expr_env_free(struct expr_env *env)
 	free(env);
 }
 
+void expr_env_set_stash(struct expr_env *env, struct cs_stash *stash)
+{
+	env->stash = stash;
+}
+
 static bool valid_name(const char *s)
 {
 	if (!s || !*s || isdigit((unsigned char)*s))

@@ -118,7 +118,7 @@ struct expr_env {
 	int nvars;
 	const struct expr_func **funcs;
 	int nfuncs, capfuncs;
-	/* owned copies for helper sets registered by value */
+	struct cs_stash *stash; /* borrowed: SetInStash/GetFromStash */
 };
 
 const struct expr_func *env_find_func(const struct expr_env *env, const char *name);
@@ -178,7 +178,6 @@ int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, in
 			 struct expr_value *out);
 int h_xml_get_attribute_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
 			      struct expr_value *out);
-void expr_stash_reset(void);
 /* ASCII and Latin-1 (U+00C0..U+00FE) case mapping, UTF-8 lengths unchanged. */
 int case_map(const struct expr_value *s, bool upper, struct expr_value *out);
 

@@ -21,6 +21,7 @@
 
 #include "common/ipaddr.h"
 #include "common/log.h"
+#include "common/stash.h"
 #include "expr/expr_int.h"
 
 
@@ -1236,162 +1237,32 @@ HELPER(h_file_map)
 	return data_file_map(S(A), out);
 }
 
-/* ---- stash (process-wide caches of values with an optional TTL) ---- */
-
-#define STASH_BUCKETS 4096
-#define STASH_MAX 200000	/* entries across all caches: a bound, not a tuning knob */
-
-struct stash_entry {
-	char *cache, *key;
-	struct expr_value value;
-	int64_t expires;	/* CLOCK_MONOTONIC ns, 0 = never */
-	struct stash_entry *next;
-};
-
-static pthread_mutex_t stash_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct stash_entry *stash[STASH_BUCKETS];
-static size_t stash_count;
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint32_t stash_hash(const char *cache, const char *key)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *cache; cache++)
-		h = (h ^ (unsigned char)*cache) * 16777619u;
-	h = (h ^ 0x1f) * 16777619u;
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 16777619u;
-	return h % STASH_BUCKETS;
-}
-
-static void stash_entry_free(struct stash_entry *e)
-{
-	free(e->cache);
-	free(e->key);
-	expr_value_release(&e->value);
-	free(e);
-}
-
-/* Drops expired entries; called with the lock held when the stash is full. */
-static void stash_purge(int64_t now)
-{
-	for (int b = 0; b < STASH_BUCKETS; b++) {
-		struct stash_entry **pp = &stash[b];
-
-		while (*pp) {
-			struct stash_entry *e = *pp;
-
-			if (e->expires && e->expires <= now) {
-				*pp = e->next;
-				stash_entry_free(e);
-				stash_count--;
-			} else {
-				pp = &e->next;
-			}
-		}
-	}
-}
-
-int expr_stash_set(const char *cache, const char *key, const struct expr_value *value,
-		   int64_t ttl_ns)
-{
-	uint32_t b = stash_hash(cache, key);
-	int64_t now = mono_ns();
-	struct stash_entry *e;
-	int err = 0;
-
-	pthread_mutex_lock(&stash_lock);
-	for (e = stash[b]; e; e = e->next)
-		if (!strcmp(e->cache, cache) && !strcmp(e->key, key))
-			break;
-	if (!e) {
-		if (stash_count >= STASH_MAX)
-			stash_purge(now);
-		if (stash_count >= STASH_MAX) {
-			err = -ENOSPC;
-			goto out;
-		}
-		e = calloc(1, sizeof(*e));
-		if (!e || !(e->cache = strdup(cache)) || !(e->key = strdup(key))) {
-			if (e)
-				free(e->cache);
-			free(e);
-			err = -ENOMEM;
-			goto out;
-		}
-		e->value = EXPR_NIL_VALUE;
-		e->next = stash[b];
-		stash[b] = e;
-		stash_count++;
-	}
-	expr_value_release(&e->value);
-	e->value = expr_value_ref(value);
-	e->expires = ttl_ns > 0 ? now + ttl_ns : 0;
-out:
-	pthread_mutex_unlock(&stash_lock);
-	return err;
-}
-
-int expr_stash_get(const char *cache, const char *key, struct expr_value *out)
-{
-	uint32_t b = stash_hash(cache, key);
-	struct stash_entry *e;
-	int err = -ENOENT;
-
-	*out = EXPR_NIL_VALUE;
-	pthread_mutex_lock(&stash_lock);
-	for (e = stash[b]; e; e = e->next) {
-		if (strcmp(e->cache, cache) || strcmp(e->key, key))
-			continue;
-		if (!e->expires || e->expires > mono_ns()) {
-			*out = expr_value_ref(&e->value);
-			err = 0;
-		}
-		break;
-	}
-	pthread_mutex_unlock(&stash_lock);
-	return err;
-}
-
-void expr_stash_reset(void)
-{
-	pthread_mutex_lock(&stash_lock);
-	for (int b = 0; b < STASH_BUCKETS; b++) {
-		while (stash[b]) {
-			struct stash_entry *e = stash[b];
-
-			stash[b] = e->next;
-			stash_entry_free(e);
-		}
-	}
-	stash_count = 0;
-	pthread_mutex_unlock(&stash_lock);
-}
+/* ---- stash: the environment's (common/stash.h), owned by the parser instance ---- */
 
 HELPER(h_set_in_stash)
 {
 	int64_t ttl = nargs > 3 && args[3].kind == EXPR_DURATION ? args[3].dur : 0;
-	int err = expr_stash_set(S(A), S(B), C, ttl);
+	struct cs_stash *stash = ctx->env->stash;
+	int err = stash ? cs_stash_set(stash, S(A), 0, ttl, S(B), S(C)) : -ENOENT;
 
 	*out = EXPR_NIL_VALUE;	/* Go returns a nil error */
-	return err ? ctx_err(ctx, err, "SetInStash: %s", strerror(-err)) : 0;
+	return err ? ctx_err(ctx, err, "SetInStash: cache %s: %s", S(A),
+			     stash ? strerror(-err) : "no stash here") : 0;
 }
 
 HELPER(h_get_from_stash)
 {
-	int err = expr_stash_get(S(A), S(B), out);
+	struct cs_stash *stash = ctx->env->stash;
+	char *val = NULL;
+	int err = stash ? cs_stash_get(stash, S(A), S(B), &val) : -ENOENT;
 
-	if (err)
+	if (err == -ENOENT)
 		return ctx_err(ctx, err, "GetFromStash: key %s not found in cache %s", S(B), S(A));
-	return 0;
+	if (err)
+		return err;
+	err = expr_string(val, out);
+	free(val);
+	return err;
 }
 
 /* ---- unavailable here: documented empty values ---- */

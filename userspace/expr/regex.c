@@ -275,7 +275,6 @@ void expr_cleanup(void)
 	}
 	pthread_mutex_unlock(&cache_lock);
 	expr_data_reset();
-	expr_stash_reset();
 	/* only at exit / reload: no match may be running */
 	pthread_mutex_lock(&mctx_lock);
 	pcre2_match_context_free(mctx);
