@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "common/gotime.h"
+#include "common/hash.h"
 #include "expr/expr_int.h"
 
 __thread int64_t expr_mem_left;
@@ -312,13 +313,10 @@ int expr_array_from_strings(const char *const *strv, size_t n, struct expr_value
 
 /* ---- maps ---- */
 
+/* Map keys come from logs (UnmarshalJSON, ParseKV): seeded hash. */
 static uint32_t hash_bytes(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a: short keys, no adversary benefit */
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	return (uint32_t)cs_hash(s, len);
 }
 
 int expr_map_new(struct expr_value *out)
