@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strbuf.h"
 #include "common/yamljson.h"
 #include "cscli/cscli.h"
 
@@ -24,34 +25,20 @@ struct lapi_client {
 	bool insecure; /* api.client.insecure_skip_verify */
 };
 
-struct buf {
-	char *p;
-	size_t len;
-	bool oom;
-};
-
+/* curl write callback: the answer into an sbuf bounded by CLIENT_MAX_RESP */
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 {
-	struct buf *b = ud;
-	size_t n = size * nmemb;
-	char *np;
+	struct sbuf *b = ud;
 
-	if (b->len + n > CLIENT_MAX_RESP || !(np = realloc(b->p, b->len + n + 1))) {
-		b->oom = true;
-		return 0;
-	}
-	b->p = np;
-	memcpy(b->p + b->len, ptr, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
+	sb_putn(b, ptr, size * nmemb);
+	return b->err ? 0 : size * nmemb;
 }
 
 int client_do(struct lapi_client *cl, const char *method, const char *path, const char *body,
 	      long *status, char **resp)
 {
 	struct curl_slist *hdrs = NULL;
-	struct buf b = { 0 };
+	struct sbuf b = { .max = CLIENT_MAX_RESP };
 	char *url = NULL, *auth = NULL;
 	CURLcode rc;
 	int err = 0;
@@ -81,13 +68,14 @@ int client_do(struct lapi_client *cl, const char *method, const char *path, cons
 		hdrs = curl_slist_append(hdrs, auth);
 	curl_easy_setopt(cl->curl, CURLOPT_HTTPHEADER, hdrs);
 	rc = curl_easy_perform(cl->curl);
-	if (rc != CURLE_OK || b.oom) {
-		cli_error("%s %s: %s", method, url, b.oom ? "response too large" : curl_easy_strerror(rc));
+	if (rc != CURLE_OK || b.err) {
+		cli_error("%s %s: %s", method, url,
+			  b.err ? "response too large" : curl_easy_strerror(rc));
 		err = -EIO;
-		free(b.p);
+		sb_free(&b);
 	} else {
 		curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, status);
-		*resp = b.p ? b.p : strdup("");
+		*resp = sb_take(&b, NULL);
 	}
 	curl_slist_free_all(hdrs);
 	free(auth);

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "common/yamljson.h"
 
 #define MAX_ANSWER (1 << 20)
@@ -19,27 +20,13 @@ struct lapi_push {
 	char *token;	/* NULL: log in first */
 };
 
-struct buf {
-	char *p;
-	size_t len;
-};
-
+/* curl write callback: the answer into an sbuf bounded by MAX_ANSWER */
 static size_t collect(char *d, size_t sz, size_t n, void *arg)
 {
-	struct buf *b = arg;
-	size_t add = sz * n;
-	char *np;
+	struct sbuf *b = arg;
 
-	if (b->len + add > MAX_ANSWER)
-		return 0;
-	np = realloc(b->p, b->len + add + 1);
-	if (!np)
-		return 0;
-	memcpy(np + b->len, d, add);
-	b->p = np;
-	b->len += add;
-	b->p[b->len] = '\0';
-	return add;
+	sb_putn(b, d, sz * n);
+	return b->err ? 0 : sz * n;
 }
 
 int lapi_push_new(const char *path, struct lapi_push **out, char *err, size_t errlen)
@@ -99,7 +86,7 @@ void lapi_push_free(struct lapi_push *p)
 }
 
 /* POST body to url+path; returns the HTTP status (or -EIO) and the answer in *ans. */
-static long post(struct lapi_push *p, const char *path, const char *body, struct buf *ans)
+static long post(struct lapi_push *p, const char *path, const char *body, struct sbuf *ans)
 {
 	struct curl_slist *h = NULL;
 	char url[2048], auth[4096];
@@ -130,7 +117,7 @@ static int login(struct lapi_push *p)
 {
 	json_t *req = json_pack("{s:s, s:s}", "machine_id", p->login, "password", p->password);
 	char *body = json_dumps(req, JSON_COMPACT);
-	struct buf ans = { 0 };
+	struct sbuf ans = { .max = MAX_ANSWER };
 	json_t *j = NULL;
 	long st;
 	int err = -EACCES;
@@ -138,7 +125,7 @@ static int login(struct lapi_push *p)
 	free(p->token);
 	p->token = NULL;
 	st = body ? post(p, "v1/watchers/login", body, &ans) : -ENOMEM;
-	if (st == 200 && ans.p && (j = json_loads(ans.p, 0, NULL)) &&
+	if (st == 200 && ans.buf && (j = json_loads(ans.buf, 0, NULL)) &&
 	    json_is_string(json_object_get(j, "token"))) {
 		p->token = strdup(json_string_value(json_object_get(j, "token")));
 		err = p->token ? 0 : -ENOMEM;
@@ -150,7 +137,7 @@ static int login(struct lapi_push *p)
 	json_decref(j);
 	json_decref(req);
 	free(body);
-	free(ans.p);
+	sb_free(&ans);
 	return err;
 }
 
@@ -162,13 +149,13 @@ int lapi_push_alerts(struct lapi_push *p, json_t *alerts)
 	if (!body)
 		return -ENOMEM;
 	for (int attempt = 0; attempt < 2; attempt++) {
-		struct buf ans = { 0 };
+		struct sbuf ans = { .max = MAX_ANSWER };
 		long st;
 
 		if (!p->token && (err = login(p)))
 			break;
 		st = post(p, "v1/alerts", body, &ans);
-		free(ans.p);
+		sb_free(&ans);
 		if (st == 201 || st == 200) {
 			err = 0;
 			break;

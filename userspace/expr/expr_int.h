@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "common/strbuf.h"
 #include "expr/expr.h"
 
 #define EXPR_MAX_DEPTH 200		/* AST nesting: bounds every recursion */
@@ -74,18 +75,9 @@ int xmap_find(const struct expr_map *m, const char *key, size_t klen);
 int expr_map_set_keyn_take(struct expr_value *map, const char *key, size_t klen,
 			   struct expr_value value);
 
-/* Go-like %v text into a growing buffer. */
-struct sbuf {
-	char *buf;
-	size_t len, cap;
-	bool oom;
-};
-void sb_putn(struct sbuf *sb, const char *s, size_t n);
-void sb_puts(struct sbuf *sb, const char *s);
-void sb_putc(struct sbuf *sb, char c);
-void sb_printf(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sb_free(struct sbuf *sb);
-/* Hands the buffer to a new string value (also when empty). -ENOMEM on oom. */
+/* Text an expression builds: common/strbuf bounded like every expression allocation. */
+#define EXPR_SBUF { .max = EXPR_MAX_ALLOC }
+/* Hands the buffer to a new string value (also when empty). -ENOMEM on error. */
 int sb_to_value(struct sbuf *sb, struct expr_value *out);
 void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth);
 void format_float(double f, char *buf, size_t size);	/* Go %v of a float64 */

@@ -204,7 +204,7 @@ HELPER(h_index_any)
 
 HELPER(h_join)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 	size_t n = expr_array_len(A);
 
 	for (size_t i = 0; i < n; i++) {
@@ -387,7 +387,7 @@ static int unhex(int c)
 
 static int url_unescape(const struct expr_value *v, bool query, struct expr_value *out)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 	const char *s = S(v);
 	size_t l = SL(v);
 
@@ -424,7 +424,7 @@ HELPER(h_query_unescape)
 
 static int url_escape(const struct expr_value *v, bool query, struct expr_value *out)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 
 	for (size_t i = 0; i < SL(v); i++) {
 		unsigned char c = S(v)[i];
@@ -1059,7 +1059,7 @@ static int go_sprintf(struct expr_ctx *ctx, const struct expr_value *fmtv,
 		      const struct expr_value *args, int nargs, struct expr_value *out)
 {
 	const char *f = S(fmtv);
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 	int ai = 0;
 
 	for (size_t i = 0; f[i]; i++) {

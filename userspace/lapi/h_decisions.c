@@ -11,6 +11,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "lapi/lapi_int.h"
 
 #define BAD_INPUT 400
@@ -167,7 +168,6 @@ static int dfilter_parse(struct req *r, enum dmode mode, struct cs_dfilter *f,
 	return 0;
 }
 
-struct sbuf;
 static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n);
 static char *sb_render(const struct cs_decision *v, size_t n, size_t *len);
 
@@ -210,32 +210,6 @@ out:
  * decision) so a startup answer with a million decisions never holds a
  * million json_t at once.
  */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = (b->len + n + 1) * 2;
-		char *np = realloc(b->p, nc);
-
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
 /*
  * A JSON string for the stream. Strings made only of characters that never
  * need escaping (IPs, CIDRs, scenario names...) are copied as they are; any
@@ -251,9 +225,9 @@ static void sb_str(struct sbuf *b, const char *s)
 		      (*p >= '0' && *p <= '9') || strchr(" ._:/-'()+,;=@#", *p)))
 			break;
 	if (!*p) {
-		sb_add(b, "\"", 1);
-		sb_add(b, s, (size_t)(p - s));
-		sb_add(b, "\"", 1);
+		sb_putn(b, "\"", 1);
+		sb_putn(b, s, (size_t)(p - s));
+		sb_putn(b, "\"", 1);
 		return;
 	}
 	json_t *j = json_string(s);
@@ -261,10 +235,10 @@ static void sb_str(struct sbuf *b, const char *s)
 
 	json_decref(j);
 	if (!e) {
-		b->oom = true;
+		b->err = -ENOMEM;
 		return;
 	}
-	sb_add(b, e, strlen(e));
+	sb_putn(b, e, strlen(e));
 	free(e);
 }
 
@@ -274,32 +248,32 @@ static void sb_item(struct sbuf *b, const struct cs_decision *d, bool first)
 	int l;
 
 	gotime_format_duration(d->duration, dur, sizeof(dur));
-	sb_add(b, first ? "{\"duration\":\"" : ",{\"duration\":\"", first ? 13 : 14);
-	sb_add(b, dur, strlen(dur));
+	sb_putn(b, first ? "{\"duration\":\"" : ",{\"duration\":\"", first ? 13 : 14);
+	sb_putn(b, dur, strlen(dur));
 	l = snprintf(num, sizeof(num), "\",\"id\":%lld,\"origin\":", (long long)d->id);
-	sb_add(b, num, (size_t)l);
+	sb_putn(b, num, (size_t)l);
 	sb_str(b, d->origin ? d->origin : "");
-	sb_add(b, ",\"scenario\":", 12);
+	sb_putn(b, ",\"scenario\":", 12);
 	sb_str(b, d->scenario ? d->scenario : "");
-	sb_add(b, ",\"scope\":", 9);
+	sb_putn(b, ",\"scope\":", 9);
 	sb_str(b, d->scope ? d->scope : "");
-	sb_add(b, ",\"type\":", 8);
+	sb_putn(b, ",\"type\":", 8);
 	sb_str(b, d->type ? d->type : "");
-	sb_add(b, ",\"value\":", 9);
+	sb_putn(b, ",\"value\":", 9);
 	sb_str(b, d->value ? d->value : "");
-	sb_add(b, "}", 1);
+	sb_putn(b, "}", 1);
 }
 
 static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n)
 {
 	if (!n) {
-		sb_add(b, "null", 4);
+		sb_putn(b, "null", 4);
 		return;
 	}
-	sb_add(b, "[", 1);
-	for (size_t i = 0; i < n && !b->oom; i++)
+	sb_putn(b, "[", 1);
+	for (size_t i = 0; i < n && !b->err; i++)
 		sb_item(b, &v[i], i == 0);
-	sb_add(b, "]", 1);
+	sb_putn(b, "]", 1);
 }
 
 static char *sb_render(const struct cs_decision *v, size_t n, size_t *len)
@@ -307,12 +281,7 @@ static char *sb_render(const struct cs_decision *v, size_t n, size_t *len)
 	struct sbuf b = { 0 };
 
 	sb_list(&b, v, n);
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	*len = b.len;
-	return b.p;
+	return sb_take(&b, len);
 }
 
 /* Stream rendering state: rows arrive deleted first, then new (db.h). */
@@ -325,7 +294,7 @@ struct stream_out {
 /* close the list of the current phase ("null" when it had no element) */
 static void stream_close(struct stream_out *o)
 {
-	sb_add(&o->b, o->count ? "]" : "null", o->count ? 1 : 4);
+	sb_putn(&o->b, o->count ? "]" : "null", o->count ? 1 : 4);
 }
 
 static void stream_advance(struct stream_out *o, int want)
@@ -335,7 +304,7 @@ static void stream_advance(struct stream_out *o, int want)
 			stream_close(o);
 		o->phase++;
 		o->count = 0;
-		sb_add(&o->b, o->phase == 1 ? "{\"deleted\":" : ",\"new\":", o->phase == 1 ? 11 : 7);
+		sb_putn(&o->b, o->phase == 1 ? "{\"deleted\":" : ",\"new\":", o->phase == 1 ? 11 : 7);
 	}
 }
 
@@ -345,10 +314,10 @@ static int stream_row(void *ctx, bool deleted, const struct cs_decision *d)
 
 	stream_advance(o, deleted ? 1 : 2);
 	if (!o->count)
-		sb_add(&o->b, "[", 1);
+		sb_putn(&o->b, "[", 1);
 	sb_item(&o->b, d, o->count == 0);
 	o->count++;
-	return o->b.oom ? -ENOMEM : 0;
+	return o->b.err;
 }
 
 void h_stream(struct req *r)
@@ -372,8 +341,8 @@ void h_stream(struct req *r)
 	}
 	stream_advance(&o, 2);
 	stream_close(&o);
-	sb_add(&o.b, "}", 1);
-	if (o.b.oom) {
+	sb_putn(&o.b, "}", 1);
+	if (o.b.err) {
 		reply_msg(r, 500, "out of memory");
 		goto out;
 	}
@@ -381,10 +350,10 @@ void h_stream(struct req *r)
 		reply_raw(r, 200, "text/plain; charset=utf-8", NULL, 0);
 		goto out;
 	}
-	reply_raw(r, 200, "application/json; charset=utf-8", o.b.p, o.b.len);
-	o.b.p = NULL;
+	reply_raw(r, 200, "application/json; charset=utf-8", o.b.buf, o.b.len);
+	o.b.buf = NULL;
 out:
-	free(o.b.p);
+	sb_free(&o.b);
 	dlists_free(&l);
 }
 

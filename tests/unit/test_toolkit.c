@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* The seeded hash and the string -> pointer map every attacker-keyed table uses. */
+/*
+ * common/'s toolkit: the seeded hash and the string -> pointer map every
+ * attacker-keyed table uses, the bounded stash, the bounded string buffer.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +10,7 @@
 
 #include "common/hash.h"
 #include "common/stash.h"
+#include "common/strbuf.h"
 #include "../lib/test.h"
 
 static void test_keyed(void)
@@ -99,10 +103,39 @@ static void test_stash_bounds(void)
 	cs_stash_free(NULL);
 }
 
+static void test_strbuf(void)
+{
+	struct sbuf sb = { .max = 8 };
+	size_t len = 0;
+	char *s;
+
+	s = sb_take(&sb, &len);
+	ASSERT_STREQ(s, "", "nothing written: empty string");
+	free(s);
+	sb_puts(&sb, "ab");
+	sb_putc(&sb, 'c');
+	sb_printf(&sb, "%d", 42);
+	sb_putn(&sb, "\0x", 2);
+	s = sb_take(&sb, &len);
+	ASSERT_EQ(len, 7, "bytes, NUL included");
+	ASSERT_TRUE(s && !memcmp(s, "abc42\0x", 8), "content, NUL-terminated");
+	free(s);
+	sb_puts(&sb, "12345678");
+	ASSERT_OK(sb.err, "up to the bound");
+	sb_putc(&sb, '9');
+	ASSERT_EQ(sb.err, -E2BIG, "past the bound");
+	sb_puts(&sb, "x");
+	ASSERT_EQ(sb.len, 8, "sticky: nothing more written");
+	ASSERT_TRUE(sb_take(&sb, NULL) == NULL, "take after an error");
+	ASSERT_TRUE(sb.buf == NULL && sb.err == 0, "and the buffer is reset");
+	sb_free(&sb);
+}
+
 int main(void)
 {
 	test_keyed();
 	test_map();
 	test_stash_bounds();
+	test_strbuf();
 	return TEST_SUMMARY();
 }
