@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/pwhash.h"
 #include "common/sha2.h"
+#include "common/utf8.h"
 #include "lapi/lapi_int.h"
 
 static const struct route routes[] = {
@@ -85,12 +86,13 @@ void reply_msg(struct req *r, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	reply_json(r, status, json_pack("{s:s}", "message", msg));
+	/* messages echo request bytes (query values, JSON errors): never refuse them */
+	reply_json(r, status, json_pack("{s:o}", "message", utf8_json_string(msg)));
 }
 
 void reply_jwt_error(struct req *r, const char *msg)
 {
-	reply_json(r, 401, json_pack("{s:i,s:s}", "code", 401, "message", msg));
+	reply_json(r, 401, json_pack("{s:i,s:o}", "code", 401, "message", utf8_json_string(msg)));
 	r->www_auth = true;
 }
 
@@ -273,7 +275,7 @@ static bool auth_machine(struct req *r, int64_t leeway)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
 	const char *tok = NULL;
-	char msg[256];
+	char msg[LAPI_MAX_ID + 64];
 
 	if (h && !strncmp(h, "Bearer ", 7) && h[7])
 		tok = h + 7;
@@ -290,6 +292,25 @@ static bool auth_machine(struct req *r, int64_t leeway)
 	}
 	if (jwt_verify(r->l->secret, r->l->secret_len, tok, gotime_now(), leeway, r->machine,
 		       sizeof(r->machine), msg, sizeof(msg))) {
+		reply_jwt_error(r, msg);
+		return false;
+	}
+	/* A token outlives nothing: a machine deleted or invalidated since its login
+	 * loses access at once, refresh included (one lookup on the unique index). */
+	struct cs_machine m;
+	int err = cs_db_machine_get(r->l->db, r->machine, &m);
+	bool validated = !err && m.is_validated;
+
+	cs_machine_clear(&m);
+	if (err && err != -ENOENT) {
+		reply_msg(r, 500, "%s", cs_db_errmsg(r->l->db));
+		return false;
+	}
+	if (!validated) {
+		if (err)
+			snprintf(msg, sizeof(msg), "ent: machine not found");
+		else
+			snprintf(msg, sizeof(msg), "machine %s not validated", r->machine);
 		reply_jwt_error(r, msg);
 		return false;
 	}
@@ -395,6 +416,28 @@ static void find_route(struct req *r)
 	}
 }
 
+/* A decoded URL path made safe for a header: bytes outside RFC 3986's unreserved
+ * set and '/' are percent-encoded. */
+static char *path_escape(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = malloc(3 * strlen(path) + 1), *o = out;
+
+	for (const unsigned char *p = (const unsigned char *)path; out && *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p)) {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	if (out)
+		*o = '\0';
+	return out;
+}
+
 static void dispatch(struct req *r)
 {
 	const struct route *rt = r->route;
@@ -413,12 +456,15 @@ static void dispatch(struct req *r)
 
 				known = known || path_match(routes[i].path, stripped, &p);
 			}
-			if (known && asprintf(&body, "<a href=\"%s\">Moved Permanently</a>.\n\n",
-					      stripped) > 0) {
-				reply_raw(r, 301, "text/html; charset=utf-8", body, strlen(body));
-				r->location = stripped;
+			/* {id} matches any bytes: the path is never reflected into the body
+			 * (it was HTML) and goes into Location percent-encoded */
+			if (known && (body = strdup("Moved Permanently.\n")) &&
+			    (r->location = path_escape(stripped))) {
+				reply_raw(r, 301, "text/plain; charset=utf-8", body, strlen(body));
+				free(stripped);
 				return;
 			}
+			free(body);
 			free(stripped);
 		}
 		reply_empty(r, 404);
@@ -491,6 +537,14 @@ static enum MHD_Result send_reply(struct req *r)
 	return ret;
 }
 
+static void release_body(struct req *r)
+{
+	__atomic_sub_fetch(&r->l->body_inflight, r->cap, __ATOMIC_RELAXED);
+	free(r->body);
+	r->body = NULL;
+	r->len = r->cap = 0;
+}
+
 /*
  * Answer 413 right away, before reading the body: MHD sends it and closes the
  * connection, so an oversized upload costs us nothing.
@@ -500,6 +554,16 @@ static enum MHD_Result reply_too_big(struct req *r)
 	cs_metrics_inc(r->l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
 	r->too_big = true;
 	reply_msg(r, 413, "request body too large (max %zu bytes)", r->body_cap);
+	return send_reply(r);
+}
+
+/* Too many bodies in flight: 503, the client retries later (the body is dropped). */
+static enum MHD_Result reply_busy(struct req *r)
+{
+	cs_metrics_inc(r->l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
+	release_body(r);
+	r->too_big = true;
+	reply_msg(r, 503, "too many request bodies in flight, retry later");
 	return send_reply(r);
 }
 
@@ -555,9 +619,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return *upload_size = 0, MHD_YES;
 	if (*upload_size) {
 		if (r->len + *upload_size > r->body_cap) {
-			free(r->body);
-			r->body = NULL;
-			r->len = r->cap = 0;
+			release_body(r);
 			*upload_size = 0;
 			return reply_too_big(r);
 		}
@@ -568,9 +630,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 				if (nc > r->body_cap + 1)
 					nc = r->body_cap + 1;
+				/* bound the sum over all connections, not only each body */
+				if (__atomic_add_fetch(&l->body_inflight, nc - r->cap,
+						       __ATOMIC_RELAXED) > LAPI_MAX_BODY_INFLIGHT) {
+					__atomic_sub_fetch(&l->body_inflight, nc - r->cap,
+							   __ATOMIC_RELAXED);
+					*upload_size = 0;
+					return reply_busy(r);
+				}
 				p = realloc(r->body, nc);
-				if (!p)
+				if (!p) {
+					__atomic_sub_fetch(&l->body_inflight, nc - r->cap,
+							   __ATOMIC_RELAXED);
 					return MHD_NO;
+				}
 				r->body = p;
 				r->cap = nc;
 			}
@@ -598,7 +671,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->args[i].val);
 	}
 	cs_bouncer_clear(&r->bouncer);
-	free(r->body);
+	release_body(r);
 	free(r->rbody);
 	free(r->location);
 	free(r);
