@@ -157,6 +157,16 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 check "after the uploads end, an alert is accepted" test -n "$ok"
+# every finished request gives its bytes back: six 12 MB pushes one after the other
+# (72 MB in all) are all accepted
+{ printf %s "$alert"; head -c 12000000 /dev/zero | tr '\0' ' '; } >"$T/padded"
+codes=
+for _ in 1 2 3 4 5 6; do
+	codes="$codes $(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/alerts" \
+		-H "Authorization: Bearer $TOKEN" --data-binary @"$T/padded")"
+done
+rm -f "$T/padded"
+check_eq "six 12 MB alert pushes in a row accepted" "$codes" " 201 201 201 201 201 201"
 
 # ---- item 9: a deleted machine's token stops at once -------------------------------------------
 check "cscli machines add m2" $CSCLI machines add m2 -p machinepassword2 -f /dev/null
