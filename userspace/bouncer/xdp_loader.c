@@ -35,6 +35,7 @@ struct xdp_loader {
 	struct xdp_bouncer_bpf *skel;
 	char pin_dir[256];
 	bool unpinned;
+	bool existing_only;
 	int lock_fd;
 	unsigned full_logged; /* bit per ban map: "is full" said, until a write succeeds */
 };
@@ -63,11 +64,13 @@ void xdp_loader_setup_logging(void)
 	libbpf_set_print(libbpf_print_demoted);
 }
 
-static int ensure_bpffs(const char *pin_dir)
+static int ensure_bpffs(const char *pin_dir, bool existing_only)
 {
 	struct statfs sfs;
 	int err;
 
+	if (existing_only) /* no bpffs or no directory: nothing is installed */
+		return statfs(pin_dir, &sfs) || sfs.f_type != BPF_FS_MAGIC_NUMBER ? -ENOENT : 0;
 	if (statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC_NUMBER)
 		goto mkdir;
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL)) {
@@ -131,6 +134,9 @@ static int adopt_pinned_geometry(struct xdp_loader *l)
 		snprintf(path, sizeof(path), "%s/%.200s", l->pin_dir, bpf_map__name(map));
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
+			/* loading would pin a new, empty map there */
+			if (errno == ENOENT && l->existing_only)
+				return -ENOENT;
 			if (errno == ENOENT)
 				continue;
 			err = -errno;
@@ -168,6 +174,7 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 		return -ENOMEM;
 	l->lock_fd = -1;
 	l->unpinned = opts->unpinned;
+	l->existing_only = opts->existing_only;
 	if (snprintf(l->pin_dir, sizeof(l->pin_dir), "%s",
 		     opts->pin_dir ? opts->pin_dir : CS_PIN_ROOT) >= (int)sizeof(l->pin_dir)) {
 		err = -ENAMETOOLONG;
@@ -175,7 +182,7 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 	}
 
 	if (!l->unpinned) {
-		err = ensure_bpffs(l->pin_dir);
+		err = ensure_bpffs(l->pin_dir, l->existing_only);
 		if (err)
 			goto err_free;
 		oopts.pin_root_path = l->pin_dir;

@@ -39,6 +39,8 @@ struct xdp_loader_opts {
 	bool dry_run;	      /* count would-be drops but pass them */
 	bool no_expiry;	      /* do not enforce expires_ns in the fast path */
 	bool unpinned;	      /* private maps, nothing pinned (BPF_PROG_TEST_RUN tests) */
+	bool existing_only;   /* read-only use: -ENOENT, and nothing created, unless every
+			       * map is already pinned in pin_dir */
 };
 
 struct xdp_loader;
