@@ -25,6 +25,14 @@ static const struct {
 	{ "alerts", "alert", cmd_alerts, "Manage alerts" },
 	{ "lapi", "lapi", cmd_lapi, "Manage interaction with Local API (LAPI)" },
 	{ "hubtest", "hubtest", cmd_hubtest, "Run the hub's functional tests" },
+	{ "hub", "hub", cmd_hub, "Manage hub index" },
+	{ "collections", "collection", cmd_items, "Manage hub collections" },
+	{ "parsers", "parser", cmd_items, "Manage hub parsers" },
+	{ "scenarios", "scenario", cmd_items, "Manage hub scenarios" },
+	{ "postoverflows", "postoverflow", cmd_items, "Manage hub postoverflows" },
+	{ "contexts", "context", cmd_items, "Manage hub contexts" },
+	{ "appsec-configs", "appsec-config", cmd_items, "Manage hub appsec-configs" },
+	{ "appsec-rules", "appsec-rule", cmd_items, "Manage hub appsec-rules" },
 };
 
 static void usage(FILE *f)
@@ -120,8 +128,9 @@ int cscli_main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
 		if (strcmp(rest[1], objects[i].name) && strcmp(rest[1], objects[i].alias))
 			continue;
-		/* hubtest reads the hub only, not the daemon's configuration */
-		if (objects[i].fn != cmd_hubtest && cli_load_config(&c)) {
+		/* hubtest and the hub commands read their own part of the configuration */
+		if (objects[i].fn != cmd_hubtest && objects[i].fn != cmd_hub &&
+		    objects[i].fn != cmd_items && cli_load_config(&c)) {
 			ret = EXIT_FATAL;
 			goto out;
 		}
