@@ -26,6 +26,7 @@ static const struct {
 	{ "lapi", "lapi", cmd_lapi, "Manage interaction with Local API (LAPI)" },
 	{ "hubtest", "hubtest", cmd_hubtest, "Run the hub's functional tests" },
 	{ "hub", "hub", cmd_hub, "Manage hub index" },
+	{ "explain", "explain", cmd_explain, "Explain log pipeline" },
 	{ "collections", "collection", cmd_items, "Manage hub collections" },
 	{ "parsers", "parser", cmd_items, "Manage hub parsers" },
 	{ "scenarios", "scenario", cmd_items, "Manage hub scenarios" },
@@ -130,7 +131,7 @@ int cscli_main(int argc, char **argv)
 			continue;
 		/* hubtest and the hub commands read their own part of the configuration */
 		if (objects[i].fn != cmd_hubtest && objects[i].fn != cmd_hub &&
-		    objects[i].fn != cmd_items && cli_load_config(&c)) {
+		    objects[i].fn != cmd_items && objects[i].fn != cmd_explain && cli_load_config(&c)) {
 			ret = EXIT_FATAL;
 			goto out;
 		}

@@ -90,6 +90,7 @@ int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_hubtest(struct cli *c, int argc, char **argv);
 int cmd_lapi(struct cli *c, int argc, char **argv);
 int cmd_hub(struct cli *c, int argc, char **argv);
+int cmd_explain(struct cli *c, int argc, char **argv);
 /* collections|parsers|scenarios|postoverflows|contexts|appsec-*: argv[0] is the type. */
 int cmd_items(struct cli *c, int argc, char **argv);
 
