@@ -42,8 +42,7 @@ serve() {
 # are published beside the hub, not in it).
 M=$T/mirror
 mkdir -p "$M/data"
-for e in "$HUB"/* "$HUB/.index.json"; do ln -s "$e" "$M/$(basename "$e")"; done
-rm "$M/data"; mkdir "$M/data"
+for e in "$HUB"/* "$HUB/.index.json"; do [ "$e" = "$HUB/data" ] || ln -s "$e" "$M/$(basename "$e")"; done
 for f in "$HUB"/data/*; do ln -s "$f" "$M/data/"; done
 python3 "$here/../tools/mkmmdb.py" "$M/data/GeoLite2-City.mmdb" GeoLite2-City "$here/../tools/geoip/city.json" &&
 	python3 "$here/../tools/mkmmdb.py" "$M/data/GeoLite2-ASN.mmdb" GeoLite2-ASN "$here/../tools/geoip/asn.json" ||
