@@ -10,7 +10,7 @@ set -u
 
 CROWDSEC=$BUILD/crowdsec
 PORT=${LAPI_TEST_PORT:-$(free_port 18495)}
-MKCONF=${MKCONF:-/work/shared/bench/peers/mkconf.sh}
+MKCONF=$SHARED_DIR/bench/peers/mkconf.sh
 if [ ! -x "$CROWDSEC" ] || [ ! -x /usr/bin/crowdsec ] || [ ! -r "$MKCONF" ] ||
 	[ ! -d /etc/crowdsec/scenarios ] || ! command -v sqlite3 >/dev/null; then
 	skip "Debian crowdsec agent, its hub, $MKCONF or sqlite3 missing" 1

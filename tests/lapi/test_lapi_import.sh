@@ -9,7 +9,7 @@ set -u
 
 CROWDSEC=$BUILD/crowdsec
 PORT=${LAPI_TEST_PORT:-$(free_port 18499)}
-SCHEMA=${SCHEMA:-/work/shared/spec/captures/sqlite-schema-1.4.6.sql}
+SCHEMA=$SHARED_DIR/spec/captures/sqlite-schema-1.4.6.sql
 if [ ! -x "$CROWDSEC" ] || [ ! -r "$SCHEMA" ] || ! command -v sqlite3 >/dev/null; then
 	skip "crowdsec binary, sqlite3 or the 1.4.6 schema capture missing" 1
 	summary

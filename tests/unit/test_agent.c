@@ -158,9 +158,9 @@ int main(void)
 {
 	char cmd[PATH_MAX * 2 + 16];
 
-	snprintf(hub, sizeof(hub), "%s", getenv("HUB_DIR") ? getenv("HUB_DIR") : "../shared/hub");
+	snprintf(hub, sizeof(hub), "%s", t_shared("hub"));
 	if (access(hub, F_OK)) {
-		TEST_SKIP(1, "hub not found (HUB_DIR)");
+		TEST_SKIP(1, "hub not found (SHARED_DIR)");
 		return TEST_SUMMARY();
 	}
 	{

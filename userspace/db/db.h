@@ -12,7 +12,7 @@
  * Storage choices: timestamps are integers (index-friendly); Ip/Range decisions
  * carry CrowdSec's five range integers (ip_size, start/end ip, start/end
  * suffix: order-preserving signed 64-bit halves of the 128-bit address), so
- * containment queries are index lookups (see db.c, range_cond()).
+ * containment queries are index lookups (see query.c, range_cond()).
  */
 #ifndef CS_DB_H
 #define CS_DB_H

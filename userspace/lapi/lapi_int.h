@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* LAPI internals shared by server.c, the handlers, codec.c, jwt.c and metrics.c. */
+/* LAPI internals shared by the server files, the handlers, codec.c, jwt.c and metrics.c. */
 #ifndef CS_LAPI_INT_H
 #define CS_LAPI_INT_H
 
@@ -197,6 +197,33 @@ void h_decisions_get(struct req *r);
 void h_decisions_delete(struct req *r);
 void h_decision_delete(struct req *r);
 void h_stream(struct req *r);
+
+/* request.c: libmicrohttpd callbacks of the LAPI and Prometheus listeners */
+enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				const char *method, const char *version, const char *upload,
+				size_t *upload_size, void **con_cls);
+void lapi_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		       enum MHD_RequestTerminationCode toe);
+enum MHD_Result lapi_on_metrics(void *cls, struct MHD_Connection *conn, const char *url,
+				const char *method, const char *version, const char *upload,
+				size_t *upload_size, void **con_cls);
+
+/* routes.c */
+bool path_match(const char *pattern, const char *path, const char **param);
+/* The route for (method, path); sets r->route, r->param, r->path_known. */
+void lapi_find_route(struct req *r);
+/* Checks the route's authentication, then runs its handler (or replies 301/404/405/413). */
+void lapi_dispatch(struct req *r);
+
+/* auth.c: each replies itself (403/401) and returns false when refused */
+bool auth_bouncer(struct req *r);
+bool auth_machine(struct req *r, int64_t leeway);
+bool ip_trusted(struct req *r);
+/* Replaces r->ip by the X-Forwarded-For client when the peer is a trusted proxy. */
+void forwarded_ip(struct req *r);
+
+/* queue.c: the detector's alert queue worker (cs_lapi_alert_enqueue) */
+void *lapi_queue_main(void *arg);
 
 /* Parse the request body as JSON with the depth bound; replies 400 itself on error. */
 json_t *req_json(struct req *r);
