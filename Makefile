@@ -128,22 +128,22 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 
 # ---- fuzzing (libFuzzer, clang, ASan + UBSan) -----------------------------------
 # tests/fuzz/fuzz_*.c -> build-fuzz/fuzz_*, against the library rebuilt with clang
-# and sanitizer coverage. The BPF loader (needs the skeleton) is left out: no
-# harness reaches it. `make fuzz` runs each harness FUZZ_SECONDS; `make test` runs
-# them briefly over their seed corpus (tests/fuzz/test_fuzz.sh).
+# and sanitizer coverage (BPF programs are not fuzzed: the loader only compiles
+# here, against the main build's skeleton). `make fuzz` runs each harness
+# FUZZ_SECONDS; `make test` runs them briefly over their seed corpus
+# (tests/fuzz/test_fuzz.sh).
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 		-Wno-missing-field-initializers -D_GNU_SOURCE \
-		-fno-strict-aliasing -I. -Iuserspace $(PKG_CFLAGS) -MMD -MP $(FUZZ_SAN)
-FUZZ_LIB_SRCS := $(filter-out userspace/bouncer/xdp_loader.c,$(LIB_SRCS))
-FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+		-fno-strict-aliasing -I$(BUILD) -I. -Iuserspace $(PKG_CFLAGS) -MMD -MP $(FUZZ_SAN)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 
-$(FUZZ_BUILD)/obj/%.o: %.c
+$(FUZZ_BUILD)/obj/%.o: %.c | $(BPF_SKELS)
 	$(call msg,CC-FUZZ,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Parser YAML (hub parsers/*/*.yaml): the input is loaded as the nodes of one
+ * Parser YAML (hub parsers/STAGE/NAME.yaml): the input is loaded as the nodes of one
  * stage; when it loads, two log lines go through it.
  */
 #include "fuzz.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Scenario YAML (hub scenarios/*/*.yaml): the input is loaded; when it loads,
+ * Scenario YAML (hub scenarios/AUTHOR/NAME.yaml): the input is loaded; when it loads,
  * a few events from two sources are poured in replay mode and the buckets are
  * flushed (overflows build alerts).
  */
