@@ -17,6 +17,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char line[] = "Dec  4 10:00:00 host sshd[1]: Failed password for root "
 				   "from 198.18.0.1 port 22 ssh2";
+	static const char json[] = "{\"a\":[1,2,{\"b\":\"c\"}],\"n\":1.5}";
 
 	fuzz_quiet();
 	if (cs_parsers_new(&(struct cs_parser_opts){ 0 }, &parsers) || cs_event_new(&evt) ||
@@ -24,7 +25,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			      "syslog") ||
 	    cs_event_set_target(evt, "Meta.source_ip", "198.18.0.1", 10) ||
 	    cs_event_set_target(evt, "Parsed.program", "sshd", 4) ||
-	    cs_event_unmarshal_json(evt, "{\"a\":[1,2,{\"b\":\"c\"}],\"n\":1.5}", 31))
+	    cs_event_unmarshal_json(evt, json, sizeof(json) - 1))
 		abort();
 	expr_set_limits(200000, 16 << 20);
 	return 0;
