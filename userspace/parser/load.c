@@ -777,7 +777,8 @@ static int list_dir(const char *dir, bool (*keep)(const char *dir, const char *n
 		(*n)++;
 	}
 	closedir(d);
-	qsort(v, *n, sizeof(*v), cmp_cstr);
+	if (*n) /* qsort(NULL, 0, ...) is undefined: a stage directory with no file */
+		qsort(v, *n, sizeof(*v), cmp_cstr);
 	*out = v;
 	return 0;
 nomem:
