@@ -96,7 +96,7 @@ bool auth_machine(struct req *r, int64_t leeway)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
 	const char *tok = NULL;
-	char msg[256];
+	char msg[LAPI_MAX_ID + 64];
 
 	if (h && !strncmp(h, "Bearer ", 7) && h[7])
 		tok = h + 7;
@@ -113,6 +113,25 @@ bool auth_machine(struct req *r, int64_t leeway)
 	}
 	if (jwt_verify(r->l->secret, r->l->secret_len, tok, gotime_now(), leeway, r->machine,
 		       sizeof(r->machine), msg, sizeof(msg))) {
+		reply_jwt_error(r, msg);
+		return false;
+	}
+	/* A token outlives nothing: a machine deleted or invalidated since its login
+	 * loses access at once, refresh included (one lookup on the unique index). */
+	struct cs_machine m;
+	int err = cs_db_machine_get(r->l->db, r->machine, &m);
+	bool validated = !err && m.is_validated;
+
+	cs_machine_clear(&m);
+	if (err && err != -ENOENT) {
+		reply_msg(r, 500, "%s", cs_db_errmsg(r->l->db));
+		return false;
+	}
+	if (!validated) {
+		if (err)
+			snprintf(msg, sizeof(msg), "ent: machine not found");
+		else
+			snprintf(msg, sizeof(msg), "machine %s not validated", r->machine);
 		reply_jwt_error(r, msg);
 		return false;
 	}

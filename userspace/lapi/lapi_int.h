@@ -15,7 +15,11 @@
 
 /* Bounds on everything that comes from outside (STYLE 8); -D overridable. */
 #ifndef LAPI_MAX_BODY
-#define LAPI_MAX_BODY (256u << 20) /* authenticated machines (cscli decisions import) */
+#define LAPI_MAX_BODY (16u << 20) /* authenticated machines (README: 16 MiB) */
+#endif
+#ifndef LAPI_MAX_BODY_INFLIGHT
+/* all request bodies being received at once: four full-size uploads; more wait */
+#define LAPI_MAX_BODY_INFLIGHT (64u << 20)
 #endif
 #ifndef LAPI_MAX_BODY_ANON
 #define LAPI_MAX_BODY_ANON (64u << 10) /* unauthenticated routes, bouncer routes */
@@ -104,6 +108,7 @@ struct cs_lapi {
 	size_t qhead, qlen;
 	bool qbusy, qstopping;
 	unsigned long qdropped;
+	size_t body_inflight; /* bytes held by request bodies being received (atomic) */
 	/* housekeeping thread (db_config.flush) */
 	pthread_t flusher;
 	bool flusher_running;
@@ -181,6 +186,12 @@ void reply_msg(struct req *r, int status, const char *fmt, ...)
 void reply_jwt_error(struct req *r, const char *msg);
 const char *req_arg(struct req *r, const char *key);
 bool go_parse_bool(const char *s, bool *out);
+/*
+ * The address arguments every filter shares: `range` (else `ip`) parsed into
+ * *range (*has_range set), `contains` into *contains. Replies 400 itself on bad
+ * input; 0 or -EINVAL.
+ */
+int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, bool *contains);
 
 /* handlers */
 void h_health(struct req *r);
@@ -227,6 +238,8 @@ void *lapi_queue_main(void *arg);
 
 /* Parse the request body as JSON with the depth bound; replies 400 itself on error. */
 json_t *req_json(struct req *r);
+/* Free the request body and return its bytes to the in-flight bound. */
+void req_body_release(struct req *r);
 int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
 		      int64_t now, int64_t *ids, char *msg, size_t msglen);
 

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/pwhash.h"
 #include "common/sha2.h"
+#include "common/utf8.h"
 #include "lapi/lapi_int.h"
 
 #define JSON_CTYPE "application/json; charset=utf-8"
@@ -57,12 +58,13 @@ void reply_msg(struct req *r, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	reply_json(r, status, json_pack("{s:s}", "message", msg));
+	/* messages echo request bytes (query values, JSON errors): never refuse them */
+	reply_json(r, status, json_pack("{s:o}", "message", utf8_json_string(msg)));
 }
 
 void reply_jwt_error(struct req *r, const char *msg)
 {
-	reply_json(r, 401, json_pack("{s:i,s:s}", "code", 401, "message", msg));
+	reply_json(r, 401, json_pack("{s:i,s:o}", "code", 401, "message", utf8_json_string(msg)));
 	r->www_auth = true;
 }
 
@@ -92,6 +94,30 @@ bool go_parse_bool(const char *s, bool *out)
 		}
 	}
 	return false;
+}
+
+int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, bool *contains)
+{
+	const char *v = req_arg(r, "contains");
+
+	if (v && !go_parse_bool(v, contains)) {
+		reply_msg(r, 400, "invalid contains value : strconv.ParseBool: parsing \"%s\":"
+				  " invalid syntax", v);
+		return -EINVAL;
+	}
+	/* both given: range wins (1.4.6 is nondeterministic here, contract 13.15) */
+	v = req_arg(r, "range");
+	if (!v)
+		v = req_arg(r, "ip");
+	if (v) {
+		if (cs_range_parse(v, range)) {
+			reply_msg(r, 400, "unable to convert '%s' to int: invalid address: invalid"
+					  " ip address / range", v);
+			return -EINVAL;
+		}
+		*has_range = true;
+	}
+	return 0;
 }
 
 json_t *req_json(struct req *r)
@@ -179,6 +205,14 @@ static enum MHD_Result send_reply(struct req *r)
 	return ret;
 }
 
+void req_body_release(struct req *r)
+{
+	__atomic_sub_fetch(&r->l->body_inflight, r->cap, __ATOMIC_RELAXED);
+	free(r->body);
+	r->body = NULL;
+	r->len = r->cap = 0;
+}
+
 /*
  * Answer 413 right away, before reading the body: MHD sends it and closes the
  * connection, so an oversized upload costs us nothing.
@@ -188,6 +222,16 @@ static enum MHD_Result reply_too_big(struct req *r)
 	cs_metrics_inc(r->l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
 	r->too_big = true;
 	reply_msg(r, 413, "request body too large (max %zu bytes)", r->body_cap);
+	return send_reply(r);
+}
+
+/* Too many bodies in flight: 503, the client retries later (the body is dropped). */
+static enum MHD_Result reply_busy(struct req *r)
+{
+	cs_metrics_inc(r->l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
+	req_body_release(r);
+	r->too_big = true;
+	reply_msg(r, 503, "too many request bodies in flight, retry later");
 	return send_reply(r);
 }
 
@@ -243,9 +287,7 @@ enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const ch
 		return *upload_size = 0, MHD_YES;
 	if (*upload_size) {
 		if (r->len + *upload_size > r->body_cap) {
-			free(r->body);
-			r->body = NULL;
-			r->len = r->cap = 0;
+			req_body_release(r);
 			*upload_size = 0;
 			return reply_too_big(r);
 		}
@@ -256,9 +298,20 @@ enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const ch
 
 				if (nc > r->body_cap + 1)
 					nc = r->body_cap + 1;
+				/* bound the sum over all connections, not only each body */
+				if (__atomic_add_fetch(&l->body_inflight, nc - r->cap,
+						       __ATOMIC_RELAXED) > LAPI_MAX_BODY_INFLIGHT) {
+					__atomic_sub_fetch(&l->body_inflight, nc - r->cap,
+							   __ATOMIC_RELAXED);
+					*upload_size = 0;
+					return reply_busy(r);
+				}
 				p = realloc(r->body, nc);
-				if (!p)
+				if (!p) {
+					__atomic_sub_fetch(&l->body_inflight, nc - r->cap,
+							   __ATOMIC_RELAXED);
 					return MHD_NO;
+				}
 				r->body = p;
 				r->cap = nc;
 			}
@@ -286,7 +339,7 @@ void lapi_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->args[i].val);
 	}
 	cs_bouncer_clear(&r->bouncer);
-	free(r->body);
+	req_body_release(r);
 	free(r->rbody);
 	free(r->location);
 	free(r);

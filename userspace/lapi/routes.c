@@ -72,6 +72,28 @@ void lapi_find_route(struct req *r)
 	}
 }
 
+/* A decoded URL path made safe for a header: bytes outside RFC 3986's unreserved
+ * set and '/' are percent-encoded. */
+static char *path_escape(const char *path)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *out = malloc(3 * strlen(path) + 1), *o = out;
+
+	for (const unsigned char *p = (const unsigned char *)path; out && *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p)) {
+			*o++ = (char)*p;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*p >> 4];
+			*o++ = hex[*p & 15];
+		}
+	}
+	if (out)
+		*o = '\0';
+	return out;
+}
+
 void lapi_dispatch(struct req *r)
 {
 	const struct route *rt = r->route;
@@ -90,12 +112,15 @@ void lapi_dispatch(struct req *r)
 
 				known = known || path_match(routes[i].path, stripped, &p);
 			}
-			if (known && asprintf(&body, "<a href=\"%s\">Moved Permanently</a>.\n\n",
-					      stripped) > 0) {
-				reply_raw(r, 301, "text/html; charset=utf-8", body, strlen(body));
-				r->location = stripped;
+			/* {id} matches any bytes: the path is never reflected into the body
+			 * (it was HTML) and goes into Location percent-encoded */
+			if (known && (body = strdup("Moved Permanently.\n")) &&
+			    (r->location = path_escape(stripped))) {
+				reply_raw(r, 301, "text/plain; charset=utf-8", body, strlen(body));
+				free(stripped);
 				return;
 			}
+			free(body);
 			free(stripped);
 		}
 		reply_empty(r, 404);
