@@ -116,8 +116,23 @@ static void test_utf8(void)
 	json_decref(j);
 }
 
+/* A ban of Go's largest duration, from now: stored as a very long ban (it used to
+ * overflow int64 and be stored already expired). */
+static void test_deadline(void)
+{
+	int64_t now = gotime_now(), d;
+
+	ASSERT_OK(gotime_parse_duration("2562047h", &d), "Go's largest duration parses");
+	ASSERT_EQ(gotime_deadline(now, d), now + GOTIME_MAX_SPAN, "capped at the maximum span");
+	ASSERT_EQ(gotime_deadline(INT64_MAX - 5, 3600LL * NSEC_PER_SEC), INT64_MAX, "saturates");
+	ASSERT_EQ(gotime_deadline(now, 4 * 3600LL * NSEC_PER_SEC), now + 4 * 3600LL * NSEC_PER_SEC,
+		  "ordinary duration unchanged");
+	ASSERT_EQ(gotime_deadline(now, -NSEC_PER_SEC), now - NSEC_PER_SEC, "negative kept");
+}
+
 int main(void)
 {
+	test_deadline();
 	test_meta_strip_no_leak();
 	test_utf8();
 	test_b64url_bounded();

@@ -183,5 +183,15 @@ check_eq "deleted machine cannot push alerts" "$CODE" 401
 req GET /v1/heartbeat -H "Authorization: Bearer $TOKEN"
 check_eq "other machines unaffected" "$CODE" 200
 
+# ---- item 13: a ban of Go's largest duration ----------------------------------------------
+check "cscli machines add --auto" $CSCLI machines add --auto -f "$T/local_api_credentials.yaml"
+$CSCLI decisions add --ip 198.18.33.33 --duration 2562047h >/dev/null 2>&1
+rc=$?
+req GET '/v1/decisions?ip=198.18.33.33' -H "X-Api-Key: $KEY"
+check "2562047h ban refused or active (rc $rc, $CODE $BODY)" \
+	bash -c "[ $rc != 0 ] || printf %s '$BODY' | grep -q '\"value\":\"198.18.33.33\"'"
+check "2562047h ban: remaining duration at most 100 years" \
+	bash -c "printf %s '$BODY' | grep -qE '\"duration\":\"876000h|\"duration\":\"875999h'"
+
 check "no sanitizer report" bash -c "! grep -qE 'AddressSanitizer|runtime error' '$T/lapi.log'"
 summary
