@@ -193,5 +193,17 @@ check "2562047h ban refused or active (rc $rc, $CODE $BODY)" \
 check "2562047h ban: remaining duration at most 100 years" \
 	bash -c "printf %s '$BODY' | grep -qE '\"duration\":\"876000h|\"duration\":\"875999h'"
 
+# ---- item 11: terminal escapes in cscli output -----------------------------------------------
+req POST /v1/watchers -d '{"machine_id":"evil\u001b]0;owned\u0007\u001b[2J\nFAKE-LINE\u009b31m","password":"evilpassword1"}'
+check_eq "machine id with escapes registers (no auth needed)" "$CODE" 201
+for o in human raw; do
+	$CSCLI machines list -o $o >"$T/ml" 2>&1
+	check "machines list -o $o: no ESC, BEL or C1 byte" bash -c "! grep -qP '\x1b|\x07|\xc2\x9b' '$T/ml'"
+	check "machines list -o $o: the newline does not start a line" bash -c "! grep -q '^FAKE-LINE' '$T/ml'"
+	check "machines list -o $o: the id is shown escaped" grep -qF 'evil\x1b]0;owned\x07\x1b[2J\nFAKE-LINE\u009b31m' "$T/ml"
+done
+$CSCLI machines delete "$(printf 'evil\e]0;owned\a\e[2J\nFAKE-LINE\xc2\x9b31m')" >"$T/md" 2>&1
+check "log lines escape it too" bash -c "! grep -qP '\x1b|\x07' '$T/md' && grep -qF 'evil\x1b]0' '$T/md'"
+
 check "no sanitizer report" bash -c "! grep -qE 'AddressSanitizer|runtime error' '$T/lapi.log'"
 summary
