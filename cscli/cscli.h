@@ -45,6 +45,8 @@ void table_print(struct table *t, bool box);
 void table_free(struct table *t);
 /* JSON to stdout with `indent` spaces; trailing newline only when nl. */
 void print_json(json_t *j, int indent, bool nl);
+/* A JSON tree as YAML on stdout (object keys in their order), as `inspect` prints items. */
+void print_yaml(json_t *j);
 /* RFC3339 (nano: RFC3339Nano); 0 prints Go's zero time. */
 void fmt_time(int64_t t, bool nano, char *buf, size_t len);
 /* CSV field (quoted when needed). */
@@ -113,5 +115,9 @@ int cmd_decisions(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_hubtest(struct cli *c, int argc, char **argv);
 int cmd_lapi(struct cli *c, int argc, char **argv);
+int cmd_hub(struct cli *c, int argc, char **argv);
+int cmd_explain(struct cli *c, int argc, char **argv);
+/* collections|parsers|scenarios|postoverflows|contexts|appsec-*: argv[0] is the type. */
+int cmd_items(struct cli *c, int argc, char **argv);
 
 #endif /* CSCLI_H */
