@@ -355,24 +355,12 @@ int cs_db_alert_delete(struct cs_db *db, int64_t id)
 int cs_db_alerts_delete(struct cs_db *db, const struct cs_afilter *f, int64_t now, long *n)
 {
 	struct qb q = { 0 };
-	sqlite3_stmt *s = NULL;
 	int err;
 
-	*n = 0;
 	qb_add(&q, "DELETE FROM alerts WHERE id IN (SELECT a.id FROM alerts a WHERE 1");
 	afilter_cond(&q, f, now);
 	qb_add(&q, ")");
-	err = txn_begin(db);
-	if (err)
-		goto out;
-	err = qb_prepare(db, &q, &s);
-	if (!err)
-		err = exec_stmt(db, s);
-	if (!err)
-		*n = sqlite3_changes(db->h);
-	sqlite3_finalize(s);
-	err = txn_end(db, err);
-out:
+	err = db_exec_query(db, &q, n);
 	qb_free(&q);
 	return err;
 }

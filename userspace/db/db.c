@@ -191,6 +191,65 @@ int run_changes(struct cs_db *db, sqlite3_stmt *s)
 	return err;
 }
 
+int db_rows(struct cs_db *db, sqlite3_stmt *s, size_t size, db_row_fn row, void *arg,
+	    void **out, size_t *n)
+{
+	char *v = NULL;
+	size_t cap = 0;
+	int rc, err = 0;
+
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			char *p = realloc(v, nc * size);
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			v = p;
+			cap = nc;
+		}
+		row(s, v + (*n)++ * size, arg);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sql_err(db, rc);
+	sqlite3_reset(s);
+	*out = v;
+	return err;
+}
+
+int db_row(struct cs_db *db, sqlite3_stmt *s, db_row_fn row, void *elem, void *arg)
+{
+	int rc = sqlite3_step(s), err = 0;
+
+	if (rc == SQLITE_ROW)
+		row(s, elem, arg);
+	else
+		err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
+	sqlite3_reset(s);
+	return err;
+}
+
+int db_exec_query(struct cs_db *db, struct qb *q, long *n)
+{
+	sqlite3_stmt *s = NULL;
+	int err;
+
+	*n = 0;
+	err = txn_begin(db);
+	if (err)
+		return err;
+	err = qb_prepare(db, q, &s);
+	if (!err)
+		err = exec_stmt(db, s);
+	if (!err)
+		*n = sqlite3_changes(db->h);
+	sqlite3_finalize(s);
+	return txn_end(db, err);
+}
+
 int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys,
 			cs_db_count_cb cb, void *ctx)
 {
