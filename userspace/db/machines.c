@@ -184,22 +184,19 @@ int cs_db_machine_delete(struct cs_db *db, const char *machine_id)
 	return txn_end(db, run_changes(db, s));
 }
 
+static void count_from_row(sqlite3_stmt *s, void *elem, void *arg)
+{
+	*(int64_t *)elem = sqlite3_column_int64(s, 0);
+}
+
 int cs_db_machine_pending(struct cs_db *db, int64_t *n)
 {
-	sqlite3_stmt *s;
-	int rc, err = txn_begin_read(db);
+	int err = txn_begin_read(db);
 
 	*n = 0;
 	if (err)
 		return err;
-	s = stmt(db, ST_MACHINE_PENDING);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(s, 0);
-	else
-		err = sql_err(db, rc);
-	sqlite3_reset(s);
-	return txn_end(db, err);
+	return txn_end(db, db_row(db, stmt(db, ST_MACHINE_PENDING), count_from_row, n, NULL));
 }
 
 int cs_db_machine_list(struct cs_db *db, struct cs_machine **out, size_t *n)
