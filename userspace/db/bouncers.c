@@ -56,16 +56,7 @@ static void bouncer_from_row(sqlite3_stmt *s, void *elem, void *arg)
 
 int cs_db_bouncer_add(struct cs_db *db, const char *name, const char *key_hash, int64_t now)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_BOUNCER_INSERT);
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, key_hash, -1, SQLITE_STATIC);
-	return txn_end(db, exec_stmt(db, s));
+	return db_write(db, ST_BOUNCER_INSERT, false, "itt", now, name, key_hash);
 }
 
 /*
@@ -118,43 +109,17 @@ int cs_db_bouncer_by_key(struct cs_db *db, const char *key_hash, struct cs_bounc
 int cs_db_bouncer_seen(struct cs_db *db, int64_t id, const char *ip, const char *type,
 		       const char *version, int64_t now)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_BOUNCER_SEEN);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, ip ? ip : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, type ? type : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, version ? version : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, now);
-	return txn_end(db, exec_stmt(db, s));
+	return db_write(db, ST_BOUNCER_SEEN, false, "ittti", id, ip, type, version, now);
 }
 
 int cs_db_bouncer_set_last_pull(struct cs_db *db, int64_t id, int64_t t)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_BOUNCER_LAST_PULL);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, t);
-	return txn_end(db, exec_stmt(db, s));
+	return db_write(db, ST_BOUNCER_LAST_PULL, false, "ii", id, t);
 }
 
 int cs_db_bouncer_delete(struct cs_db *db, const char *name)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_BOUNCER_DELETE);
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	return txn_end(db, run_changes(db, s));
+	return db_write(db, ST_BOUNCER_DELETE, true, "t", name);
 }
 
 int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n)

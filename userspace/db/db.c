@@ -7,6 +7,7 @@
 #include "db/db_int.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sqlite3.h>
@@ -189,6 +190,29 @@ int run_changes(struct cs_db *db, sqlite3_stmt *s)
 	if (!err && sqlite3_changes(db->h) == 0)
 		err = -ENOENT;
 	return err;
+}
+
+int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *types, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int err = txn_begin(db);
+
+	if (err)
+		return err;
+	s = stmt(db, id);
+	va_start(ap, types);
+	for (int i = 0; types[i]; i++) {
+		if (types[i] == 't') {
+			const char *t = va_arg(ap, const char *);
+
+			sqlite3_bind_text(s, i + 1, t ? t : "", -1, SQLITE_STATIC);
+		} else {
+			sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+		}
+	}
+	va_end(ap);
+	return txn_end(db, need_change ? run_changes(db, s) : exec_stmt(db, s));
 }
 
 int db_rows(struct cs_db *db, sqlite3_stmt *s, size_t size, db_row_fn row, void *arg,

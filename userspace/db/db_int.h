@@ -87,6 +87,12 @@ int txn_begin(struct cs_db *db);
 int txn_begin_read(struct cs_db *db);
 /* Commit on err == 0, roll back otherwise; releases the lock; returns err or commit's. */
 int txn_end(struct cs_db *db, int err);
+/*
+ * One prepared statement in its own write transaction, parameters bound in
+ * order as `types` says: 't' const char * (NULL binds ""), 'i' int64_t.
+ * need_change: -ENOENT when no row changed.
+ */
+int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *types, ...);
 /* Fills one row's element: elem points at the struct, arg is the caller's. */
 typedef void (*db_row_fn)(sqlite3_stmt *s, void *elem, void *arg);
 /*

@@ -268,15 +268,7 @@ int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t
 
 int cs_db_decision_expire_id(struct cs_db *db, int64_t id, int64_t now)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_DECISION_EXPIRE_ID);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
-	return txn_end(db, run_changes(db, s));
+	return db_write(db, ST_DECISION_EXPIRE_ID, true, "ii", id, now);
 }
 
 int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since, long *n)

@@ -132,56 +132,23 @@ int cs_db_machine_get(struct cs_db *db, const char *machine_id, struct cs_machin
 int cs_db_machine_login(struct cs_db *db, const char *machine_id, const char *ip,
 			const char *version, const char *scenarios, int64_t now)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_MACHINE_LOGIN);
-	sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, ip ? ip : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, version ? version : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, scenarios ? scenarios : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, now);
-	return txn_end(db, run_changes(db, s));
+	return db_write(db, ST_MACHINE_LOGIN, true, "tttti", machine_id, ip, version, scenarios,
+			now);
 }
 
 int cs_db_machine_heartbeat(struct cs_db *db, const char *machine_id, int64_t now)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_MACHINE_HEARTBEAT);
-	sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
-	return txn_end(db, run_changes(db, s));
+	return db_write(db, ST_MACHINE_HEARTBEAT, true, "ti", machine_id, now);
 }
 
 int cs_db_machine_validate(struct cs_db *db, const char *machine_id, int64_t now)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_MACHINE_VALIDATE);
-	sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
-	return txn_end(db, run_changes(db, s));
+	return db_write(db, ST_MACHINE_VALIDATE, true, "ti", machine_id, now);
 }
 
 int cs_db_machine_delete(struct cs_db *db, const char *machine_id)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_MACHINE_DELETE);
-	sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
-	return txn_end(db, run_changes(db, s));
+	return db_write(db, ST_MACHINE_DELETE, true, "t", machine_id);
 }
 
 static void count_from_row(sqlite3_stmt *s, void *elem, void *arg)
