@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/gotime.h"
 #include "common/log.h"
 
 void cs_alert_free(struct cs_alert *a)
@@ -116,7 +117,7 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 			return -EINVAL;
 		s = stmt(db, ST_DECISION_INSERT);
 		sqlite3_bind_int64(s, 1, now);
-		sqlite3_bind_int64(s, 2, a->stop_at + d->duration);
+		sqlite3_bind_int64(s, 2, gotime_deadline(a->stop_at, d->duration));
 		sqlite3_bind_text(s, 3, d->scenario ? d->scenario : "", -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 4, d->type ? d->type : "", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 5, r.start_ip);

@@ -41,6 +41,7 @@ static const char *const stmt_sql[ST__MAX] = {
 				" WHERE machine_id = ?1",
 	[ST_MACHINE_DELETE] = "DELETE FROM machines WHERE machine_id = ?",
 	[ST_MACHINE_LIST] = "SELECT " MACHINE_COLS " FROM machines ORDER BY id",
+	[ST_MACHINE_PENDING] = "SELECT COUNT(*) FROM machines WHERE is_validated = 0",
 	[ST_BOUNCER_INSERT] = "INSERT INTO bouncers (created_at, updated_at, name, api_key,"
 			      " last_pull) VALUES (?1, ?1, ?2, ?3, ?1)",
 	[ST_BOUNCER_BY_KEY] = "SELECT " BOUNCER_COLS " FROM bouncers WHERE api_key = ?"

@@ -151,6 +151,21 @@ int cs_db_machine_delete(struct cs_db *db, const char *machine_id)
 	return db_write(db, ST_MACHINE_DELETE, true, "t", machine_id);
 }
 
+static void count_from_row(sqlite3_stmt *s, void *elem, void *arg)
+{
+	*(int64_t *)elem = sqlite3_column_int64(s, 0);
+}
+
+int cs_db_machine_pending(struct cs_db *db, int64_t *n)
+{
+	int err = txn_begin_read(db);
+
+	*n = 0;
+	if (err)
+		return err;
+	return txn_end(db, db_row(db, stmt(db, ST_MACHINE_PENDING), count_from_row, n, NULL));
+}
+
 int cs_db_machine_list(struct cs_db *db, struct cs_machine **out, size_t *n)
 {
 	void *v = NULL;
