@@ -14,19 +14,6 @@
 #include "common/ipaddr.h"
 #include "cscli/cscli.h"
 
-static const char *norm_scope(const char *s)
-{
-	if (!strcasecmp(s, "ip"))
-		return "Ip";
-	if (!strcasecmp(s, "range"))
-		return "Range";
-	if (!strcasecmp(s, "country"))
-		return "Country";
-	if (!strcasecmp(s, "as"))
-		return "AS";
-	return s;
-}
-
 static bool valid_ip(const char *s)
 {
 	struct cs_prefix p;
@@ -93,7 +80,7 @@ static int decisions_add(struct cli *c, int argc, char **argv)
 			  " --value)");
 		return EXIT_FATAL;
 	}
-	scope = norm_scope(scope);
+	scope = cs_scope_normalize(scope);
 	if (gotime_parse_duration_days(dur, &d)) {
 		cli_fatal("invalid duration '%s'", dur);
 		return EXIT_FATAL;

@@ -53,6 +53,8 @@ void sb_vprintf(struct sbuf *sb, const char *fmt, va_list ap)
 	va_list aq;
 	int n;
 
+	if (sb->err) /* a failed buffer stays failed: skip the (possibly wide) formatting */
+		return;
 	va_copy(aq, ap);
 	n = vsnprintf(NULL, 0, fmt, aq);
 	va_end(aq);

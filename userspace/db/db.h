@@ -96,6 +96,9 @@ struct cs_range {
 /* The storage encoding of a prefix parsed by cs_prefix_parse (common/ipaddr.h). */
 void cs_range_encode(const struct cs_prefix *p, struct cs_range *out);
 
+/* CrowdSec's spelling of the scopes it knows ("ip" -> "Ip", "as" -> "AS"); others as given. */
+const char *cs_scope_normalize(const char *scope);
+
 /* Decision filter shared by GET /v1/decisions, the stream and DELETE /v1/decisions. */
 struct cs_dfilter {
 	char **scopes;	/* scope IN (...) */
@@ -154,6 +157,8 @@ int cs_db_machine_heartbeat(struct cs_db *db, const char *machine_id, int64_t no
 int cs_db_machine_validate(struct cs_db *db, const char *machine_id, int64_t now);
 int cs_db_machine_delete(struct cs_db *db, const char *machine_id);
 int cs_db_machine_list(struct cs_db *db, struct cs_machine **out, size_t *n);
+/* Machines registered and not validated yet (self-registration is capped on it). */
+int cs_db_machine_pending(struct cs_db *db, int64_t *n);
 
 /* ---- bouncers ---- */
 struct cs_bouncer {
