@@ -229,10 +229,15 @@ int main(int argc, char **argv)
 {
 	size_t sizes[] = { 1000, 100000, 1000000 };
 	int nsizes = argc > 1 ? atoi(argv[1]) : 3;
+	const char *only = argc > 2 ? argv[2] : NULL; /* e.g. "IPv4 hosts 1000000" */
 
 	if (geteuid()) {
 		fprintf(stderr, "xdp_bench: needs root\n");
 		return 1;
+	}
+	if (argc > 3 || (argc > 1 && atoi(argv[1]) == 0)) {
+		fprintf(stderr, "usage: xdp_bench [SIZES 1-3 [CASE, e.g. \"IPv4 hosts 1000000\"]]\n");
+		return 2;
 	}
 	if (nsizes < 1 || nsizes > 3)
 		nsizes = 3;
@@ -245,6 +250,12 @@ int main(int argc, char **argv)
 				struct result r;
 				int family = f ? AF_INET6 : AF_INET;
 				const char *mix = m ? "½ hosts ½ ranges" : "hosts";
+				char name[64];
+
+				snprintf(name, sizeof(name), "%s %s %zu", f ? "IPv6" : "IPv4",
+					 m ? "ranges" : "hosts", sizes[s]);
+				if (only && !strstr(name, only))
+					continue;
 
 				if (bench(mix, family, sizes[s], m, &r)) {
 					printf("| %s | %s | %zu | failed |\n", f ? "IPv6" : "IPv4",
