@@ -15,6 +15,18 @@ static const char *jstr(json_t *o, const char *k)
 	return s ? s : "";
 }
 
+/* One " - Label : value[:value2]" line of alerts inspect, the values escaped. */
+static void field(const char *label, const char *v, const char *v2)
+{
+	fputs(label, stdout);
+	term_puts(v, stdout);
+	if (v2) {
+		putchar(':');
+		term_puts(v2, stdout);
+	}
+	putchar('\n');
+}
+
 /* "ban:1,captcha:2" in first-seen order */
 static void decisions_summary(json_t *a, char *out, size_t len)
 {
@@ -180,18 +192,19 @@ static int alerts_inspect(struct cli *c, int argc, char **argv)
 			printf("\n################################################################"
 			       "################################\n\n");
 			printf(" - ID         : %lld\n", (long long)json_integer_value(json_object_get(a, "id")));
-			printf(" - Date       : %s\n", jstr(a, "created_at"));
-			printf(" - Machine    : %s\n", jstr(a, "machine_id"));
+			field(" - Date       : ", jstr(a, "created_at"), NULL);
+			field(" - Machine    : ", jstr(a, "machine_id"), NULL);
 			printf(" - Simulation : %s\n",
 			       json_is_true(json_object_get(a, "simulated")) ? "true" : "false");
-			printf(" - Reason     : %s\n", jstr(a, "scenario"));
+			field(" - Reason     : ", jstr(a, "scenario"), NULL);
 			printf(" - Events Count : %lld\n",
 			       (long long)json_integer_value(json_object_get(a, "events_count")));
-			printf(" - Scope:Value: %s:%s\n", jstr(src, "scope"), jstr(src, "value"));
-			printf(" - Country    : %s\n", jstr(src, "cn"));
-			printf(" - AS         : %s\n", jstr(src, "as_name"));
-			printf(" - Begin      : %s\n", jstr(a, "start_at"));
-			printf(" - End        : %s\n\n", jstr(a, "stop_at"));
+			field(" - Scope:Value: ", jstr(src, "scope"), jstr(src, "value"));
+			field(" - Country    : ", jstr(src, "cn"), NULL);
+			field(" - AS         : ", jstr(src, "as_name"), NULL);
+			field(" - Begin      : ", jstr(a, "start_at"), NULL);
+			field(" - End        : ", jstr(a, "stop_at"), NULL);
+			putchar('\n');
 			printf(" - Active Decisions  :\n");
 			table_init(&t, 5, hdr);
 			json_array_foreach(json_object_get(a, "decisions"), i, d) {
@@ -285,30 +298,43 @@ out:
 	return ret;
 }
 
+static const struct verb alert_verbs[] = {
+	{ "list", NULL, alerts_list, "List alerts", "[filters] [flags]",
+	  "  -a, --all             Include decisions from Central API\n"
+	  "      --until string    restrict to alerts older than until (ie. 4h, 30d)\n"
+	  "      --since string    restrict to alerts newer than since (ie. 4h, 30d)\n"
+	  "  -i, --ip string       restrict to alerts from this source ip (shorthand for --scope ip --value <IP>)\n"
+	  "  -s, --scenario string the scenario (ie. crowdsecurity/ssh-bf)\n"
+	  "  -r, --range string    restrict to alerts from this range (shorthand for --scope range --value <RANGE/X>)\n"
+	  "      --type string     restrict to alerts with given decision type (ie. ban, captcha)\n"
+	  "      --scope string    restrict to alerts of this scope (ie. ip,range)\n"
+	  "  -v, --value string    the value to match for in the specified scope\n"
+	  "      --contained       query decisions contained by range\n"
+	  "  -m, --machine         print machines that sent alerts\n"
+	  "  -l, --limit int       limit size of alerts list table (0 to view all alerts) (default 50)\n" },
+	{ "inspect", NULL, alerts_inspect, "Show info about an alert", "ALERT_ID [ALERT_ID...]",
+	  NULL },
+	{ "delete", "remove", alerts_delete, "Delete alerts", "[filters] [--all] [flags]",
+	  "      --scope string    the scope (ie. ip,range)\n"
+	  "  -v, --value string    the value to match for in the specified scope\n"
+	  "  -s, --scenario string the scenario (ie. crowdsecurity/ssh-bf)\n"
+	  "  -i, --ip string       Source ip (shorthand for --scope ip --value <IP>)\n"
+	  "  -r, --range string    Range source ip (shorthand for --scope range --value <RANGE>)\n"
+	  "      --id string       alert ID\n"
+	  "  -a, --all             delete all alerts\n"
+	  "      --contained       query decisions contained by range\n" },
+};
+
 int cmd_alerts(struct cli *c, int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "Usage: cscli alerts [list|inspect|delete]\n");
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "list"))
-		return alerts_list(c, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "inspect"))
-		return alerts_inspect(c, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "delete") || !strcmp(argv[1], "remove"))
-		return alerts_delete(c, argc - 1, argv + 1);
-	fprintf(stderr, "Error: unknown command \"%s\" for \"cscli alerts\"\n", argv[1]);
-	return EXIT_USAGE;
+	return cli_run_verbs(c, "alerts", "Manage alerts", alert_verbs,
+			     sizeof(alert_verbs) / sizeof(alert_verbs[0]), argc, argv);
 }
 
-int cmd_lapi(struct cli *c, int argc, char **argv)
+static int lapi_status(struct cli *c, int argc, char **argv)
 {
 	struct lapi_client *cl = NULL;
 
-	if (argc < 2 || strcmp(argv[1], "status")) {
-		fprintf(stderr, "Usage: cscli lapi status\n");
-		return EXIT_USAGE;
-	}
 	cli_info("Loaded credentials from %s", c->cfg.credentials_path);
 	if (client_open(c, &cl))
 		return EXIT_FATAL;
@@ -317,4 +343,14 @@ int cmd_lapi(struct cli *c, int argc, char **argv)
 	cli_info("You can successfully interact with Local API (LAPI)");
 	client_close(cl);
 	return EXIT_OK;
+}
+
+static const struct verb lapi_verbs[] = {
+	{ "status", NULL, lapi_status, "Check authentication to Local API (LAPI)", "[flags]", NULL },
+};
+
+int cmd_lapi(struct cli *c, int argc, char **argv)
+{
+	return cli_run_verbs(c, "lapi", "Manage interaction with Local API (LAPI)", lapi_verbs,
+			     sizeof(lapi_verbs) / sizeof(lapi_verbs[0]), argc, argv);
 }

@@ -12,7 +12,7 @@
  * Storage choices: timestamps are integers (index-friendly); Ip/Range decisions
  * carry CrowdSec's five range integers (ip_size, start/end ip, start/end
  * suffix: order-preserving signed 64-bit halves of the 128-bit address), so
- * containment queries are index lookups (see db.c, range_cond()).
+ * containment queries are index lookups (see query.c, range_cond()).
  */
 #ifndef CS_DB_H
 #define CS_DB_H
@@ -94,6 +94,9 @@ struct cs_range {
 /* Parse "ip" or "cidr" (host bits ignored, ::ffff:a.b.c.d is IPv4): 0 or -EINVAL. */
 int cs_range_parse(const char *text, struct cs_range *out);
 
+/* CrowdSec's spelling of the scopes it knows ("ip" -> "Ip", "as" -> "AS"); others as given. */
+const char *cs_scope_normalize(const char *scope);
+
 /* Decision filter shared by GET /v1/decisions, the stream and DELETE /v1/decisions. */
 struct cs_dfilter {
 	char **scopes;	/* scope IN (...) */
@@ -152,6 +155,8 @@ int cs_db_machine_heartbeat(struct cs_db *db, const char *machine_id, int64_t no
 int cs_db_machine_validate(struct cs_db *db, const char *machine_id, int64_t now);
 int cs_db_machine_delete(struct cs_db *db, const char *machine_id);
 int cs_db_machine_list(struct cs_db *db, struct cs_machine **out, size_t *n);
+/* Machines registered and not validated yet (self-registration is capped on it). */
+int cs_db_machine_pending(struct cs_db *db, int64_t *n);
 
 /* ---- bouncers ---- */
 struct cs_bouncer {

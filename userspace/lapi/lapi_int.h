@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* LAPI internals shared by server.c, the handlers, codec.c, jwt.c and metrics.c. */
+/* LAPI internals shared by the server files, the handlers, codec.c, jwt.c and metrics.c. */
 #ifndef CS_LAPI_INT_H
 #define CS_LAPI_INT_H
 
@@ -15,8 +15,20 @@
 
 /* Bounds on everything that comes from outside (STYLE 8); -D overridable. */
 #ifndef LAPI_MAX_BODY
-#define LAPI_MAX_BODY (256u << 20) /* authenticated machines (cscli decisions import) */
+#define LAPI_MAX_BODY (16u << 20) /* authenticated machines (README: 16 MiB) */
 #endif
+#ifndef LAPI_MAX_BODY_INFLIGHT
+/* all request bodies being received at once: four full-size uploads; more wait */
+#define LAPI_MAX_BODY_INFLIGHT (64u << 20)
+#endif
+#ifndef LAPI_MAX_PENDING_MACHINES
+#define LAPI_MAX_PENDING_MACHINES 1000 /* self-registered, not yet validated */
+#endif
+/* per source address (IPv6: per /64): bursts, then one more per period */
+#define LAPI_REGISTER_BURST 10
+#define LAPI_REGISTER_PERIOD (60 * NSEC_PER_SEC)
+#define LAPI_LOGIN_FAIL_BURST 10
+#define LAPI_LOGIN_FAIL_PERIOD (3 * NSEC_PER_SEC)
 #ifndef LAPI_MAX_BODY_ANON
 #define LAPI_MAX_BODY_ANON (64u << 10) /* unauthenticated routes, bouncer routes */
 #endif
@@ -104,6 +116,8 @@ struct cs_lapi {
 	size_t qhead, qlen;
 	bool qbusy, qstopping;
 	unsigned long qdropped;
+	size_t body_inflight; /* bytes held by request bodies being received (atomic) */
+	struct cs_ratelimit *rl_register, *rl_login_fail;
 	/* housekeeping thread (db_config.flush) */
 	pthread_t flusher;
 	bool flusher_running;
@@ -181,6 +195,12 @@ void reply_msg(struct req *r, int status, const char *fmt, ...)
 void reply_jwt_error(struct req *r, const char *msg);
 const char *req_arg(struct req *r, const char *key);
 bool go_parse_bool(const char *s, bool *out);
+/*
+ * The address arguments every filter shares: `range` (else `ip`) parsed into
+ * *range (*has_range set), `contains` into *contains. Replies 400 itself on bad
+ * input; 0 or -EINVAL.
+ */
+int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, bool *contains);
 
 /* handlers */
 void h_health(struct req *r);
@@ -198,8 +218,46 @@ void h_decisions_delete(struct req *r);
 void h_decision_delete(struct req *r);
 void h_stream(struct req *r);
 
+/* request.c: libmicrohttpd callbacks of the LAPI and Prometheus listeners */
+enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				const char *method, const char *version, const char *upload,
+				size_t *upload_size, void **con_cls);
+void lapi_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		       enum MHD_RequestTerminationCode toe);
+enum MHD_Result lapi_on_metrics(void *cls, struct MHD_Connection *conn, const char *url,
+				const char *method, const char *version, const char *upload,
+				size_t *upload_size, void **con_cls);
+
+/* routes.c */
+bool path_match(const char *pattern, const char *path, const char **param);
+/* The route for (method, path); sets r->route, r->param, r->path_known. */
+void lapi_find_route(struct req *r);
+/* Checks the route's authentication, then runs its handler (or replies 301/404/405/413). */
+void lapi_dispatch(struct req *r);
+
+/* auth.c: each replies itself (403/401) and returns false when refused */
+bool auth_bouncer(struct req *r);
+bool auth_machine(struct req *r, int64_t leeway);
+bool ip_trusted(struct req *r);
+/* Replaces r->ip by the X-Forwarded-For client when the peer is a trusted proxy. */
+void forwarded_ip(struct req *r);
+
+/* queue.c: the detector's alert queue worker (cs_lapi_alert_enqueue) */
+void *lapi_queue_main(void *arg);
+
+/* ratelimit.c: per-source limits (GCRA) for registration and failed logins */
+struct cs_ratelimit;
+struct cs_ratelimit *ratelimit_new(unsigned burst, int64_t period);
+void ratelimit_free(struct cs_ratelimit *rl);
+/* Whether `ip` may make one more request now (charges nothing). */
+bool ratelimit_allowed(struct cs_ratelimit *rl, const char *ip, int64_t now);
+/* Count one request of `ip`. */
+void ratelimit_charge(struct cs_ratelimit *rl, const char *ip, int64_t now);
+
 /* Parse the request body as JSON with the depth bound; replies 400 itself on error. */
 json_t *req_json(struct req *r);
+/* Free the request body and return its bytes to the in-flight bound. */
+void req_body_release(struct req *r);
 int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
 		      int64_t now, int64_t *ids, char *msg, size_t msglen);
 

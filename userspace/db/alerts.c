@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The alerts table with its events, meta and decisions children.
+ */
+#include "db/db_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+
+void cs_alert_free(struct cs_alert *a)
+{
+	if (!a)
+		return;
+	free(a->machine_id);
+	free(a->scenario);
+	free(a->scenario_hash);
+	free(a->scenario_version);
+	free(a->message);
+	free(a->leakspeed);
+	free(a->src_scope);
+	free(a->src_value);
+	free(a->src_ip);
+	free(a->src_range);
+	free(a->src_as_number);
+	free(a->src_as_name);
+	free(a->src_cn);
+	for (size_t i = 0; a->events && i < a->n_events; i++)
+		free(a->events[i].meta_json);
+	free(a->events);
+	for (size_t i = 0; a->meta && i < a->n_meta; i++) {
+		free(a->meta[i].key);
+		free(a->meta[i].value);
+	}
+	free(a->meta);
+	cs_decisions_free(a->decisions, a->n_decisions);
+	free(a);
+}
+
+void cs_alerts_free(struct cs_alert **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		cs_alert_free(v[i]);
+	free(v);
+}
+
+/* ---- alerts ------------------------------------------------------------------- */
+
+static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t machine_row,
+			    int64_t now, int64_t *id)
+{
+	sqlite3_stmt *s = stmt(db, ST_ALERT_INSERT);
+	int err;
+
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_text(s, 2, a->scenario ? a->scenario : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, a->message ? a->message : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, a->events_count);
+	sqlite3_bind_int64(s, 5, a->start_at);
+	sqlite3_bind_int64(s, 6, a->stop_at);
+	sqlite3_bind_text(s, 7, a->src_ip ? a->src_ip : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, a->src_range ? a->src_range : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 9, a->src_as_number ? a->src_as_number : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 10, a->src_as_name ? a->src_as_name : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 11, a->src_cn ? a->src_cn : "", -1, SQLITE_STATIC);
+	sqlite3_bind_double(s, 12, a->src_latitude);
+	sqlite3_bind_double(s, 13, a->src_longitude);
+	sqlite3_bind_text(s, 14, a->src_scope ? a->src_scope : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 15, a->src_value ? a->src_value : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 16, a->capacity);
+	sqlite3_bind_text(s, 17, a->leakspeed ? a->leakspeed : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 18, a->scenario_version ? a->scenario_version : "", -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(s, 19, a->scenario_hash ? a->scenario_hash : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 20, a->simulated);
+	if (machine_row > 0)
+		sqlite3_bind_int64(s, 21, machine_row);
+	else
+		sqlite3_bind_null(s, 21);
+	err = exec_stmt(db, s);
+	if (err)
+		return err;
+	*id = sqlite3_last_insert_rowid(db->h);
+
+	for (size_t i = 0; i < a->n_events; i++) {
+		s = stmt(db, ST_EVENT_INSERT);
+		sqlite3_bind_int64(s, 1, now);
+		sqlite3_bind_int64(s, 2, a->events[i].timestamp);
+		sqlite3_bind_text(s, 3, a->events[i].meta_json ? a->events[i].meta_json : "null",
+				  -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, *id);
+		if ((err = exec_stmt(db, s)))
+			return err;
+	}
+	for (size_t i = 0; i < a->n_meta; i++) {
+		s = stmt(db, ST_META_INSERT);
+		sqlite3_bind_int64(s, 1, now);
+		sqlite3_bind_text(s, 2, a->meta[i].key ? a->meta[i].key : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, a->meta[i].value ? a->meta[i].value : "", -1,
+				  SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, *id);
+		if ((err = exec_stmt(db, s)))
+			return err;
+	}
+	for (size_t i = 0; i < a->n_decisions; i++) {
+		const struct cs_decision *d = &a->decisions[i];
+		struct cs_range r = { 0 };
+
+		if (scope_is_addr(d->scope) && cs_range_parse(d->value, &r))
+			return -EINVAL;
+		s = stmt(db, ST_DECISION_INSERT);
+		sqlite3_bind_int64(s, 1, now);
+		sqlite3_bind_int64(s, 2, gotime_deadline(a->stop_at, d->duration));
+		sqlite3_bind_text(s, 3, d->scenario ? d->scenario : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, d->type ? d->type : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, r.start_ip);
+		sqlite3_bind_int64(s, 6, r.end_ip);
+		sqlite3_bind_int64(s, 7, r.start_suffix);
+		sqlite3_bind_int64(s, 8, r.end_suffix);
+		sqlite3_bind_int(s, 9, r.ip_size);
+		sqlite3_bind_text(s, 10, d->scope ? d->scope : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 11, d->value ? d->value : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 12, d->origin ? d->origin : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 13, d->simulated || a->simulated);
+		sqlite3_bind_int64(s, 14, *id);
+		if ((err = exec_stmt(db, s)))
+			return err;
+	}
+	return 0;
+}
+
+int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
+			const char *machine_id, int64_t now, int64_t *ids)
+{
+	int64_t machine_row = 0;
+	sqlite3_stmt *s;
+	int err = txn_begin(db);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n && !err; i++) {
+		const char *owner = machine_id ? machine_id : alerts[i]->machine_id;
+
+		machine_row = 0;
+		if (owner) {
+			s = stmt(db, ST_MACHINE_ROWID);
+			sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
+			if (sqlite3_step(s) == SQLITE_ROW)
+				machine_row = sqlite3_column_int64(s, 0);
+			sqlite3_reset(s);
+		}
+		err = insert_one_alert(db, alerts[i], machine_row, now, &ids[i]);
+	}
+	return txn_end(db, err);
+}
+
+static int load_alert_children(struct cs_db *db, struct cs_alert *a, int64_t now)
+{
+	sqlite3_stmt *s;
+	size_t cap;
+	int rc, err;
+
+	s = stmt(db, ST_ALERT_DECISIONS);
+	sqlite3_bind_int64(s, 1, a->id);
+	err = collect_decisions(db, s, now, &a->decisions, &a->n_decisions);
+	sqlite3_reset(s);
+	if (err)
+		return err;
+
+	s = stmt(db, ST_ALERT_EVENTS);
+	sqlite3_bind_int64(s, 1, a->id);
+	cap = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (a->n_events == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			struct cs_alert_event *p = realloc(a->events, nc * sizeof(*p));
+
+			if (!p) {
+				sqlite3_reset(s);
+				return -ENOMEM;
+			}
+			a->events = p;
+			cap = nc;
+		}
+		a->events[a->n_events].timestamp = sqlite3_column_int64(s, 0);
+		a->events[a->n_events++].meta_json = col_text(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sql_err(db, rc);
+
+	s = stmt(db, ST_ALERT_META);
+	sqlite3_bind_int64(s, 1, a->id);
+	cap = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (a->n_meta == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			struct cs_meta *p = realloc(a->meta, nc * sizeof(*p));
+
+			if (!p) {
+				sqlite3_reset(s);
+				return -ENOMEM;
+			}
+			a->meta = p;
+			cap = nc;
+		}
+		a->meta[a->n_meta].key = col_text(s, 0);
+		a->meta[a->n_meta++].value = col_text(s, 1);
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : sql_err(db, rc);
+}
+
+static struct cs_alert *alert_from_row(sqlite3_stmt *s)
+{
+	struct cs_alert *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->id = sqlite3_column_int64(s, 0);
+	a->created_at = sqlite3_column_int64(s, 1);
+	a->scenario = col_text(s, 2);
+	a->message = col_text(s, 3);
+	a->events_count = sqlite3_column_int64(s, 4);
+	a->start_at = sqlite3_column_int64(s, 5);
+	a->stop_at = sqlite3_column_int64(s, 6);
+	a->src_ip = col_text(s, 7);
+	a->src_range = col_text(s, 8);
+	a->src_as_number = col_text(s, 9);
+	a->src_as_name = col_text(s, 10);
+	a->src_cn = col_text(s, 11);
+	a->src_latitude = sqlite3_column_double(s, 12);
+	a->src_longitude = sqlite3_column_double(s, 13);
+	a->src_scope = col_text(s, 14);
+	a->src_value = col_text(s, 15);
+	a->capacity = sqlite3_column_int64(s, 16);
+	a->leakspeed = col_text(s, 17);
+	a->scenario_version = col_text(s, 18);
+	a->scenario_hash = col_text(s, 19);
+	a->simulated = sqlite3_column_int(s, 20);
+	a->machine_id = sqlite3_column_type(s, 21) == SQLITE_NULL ? xstrdup("N/A") : col_text(s, 21);
+	return a;
+}
+
+int cs_db_alerts_search(struct cs_db *db, const struct cs_afilter *f, int64_t now,
+			struct cs_alert ***out, size_t *n)
+{
+	struct cs_alert **v = NULL;
+	size_t cnt = 0, cap = 0;
+	struct qb q = { 0 };
+	sqlite3_stmt *s = NULL;
+	int rc, err;
+
+	*out = NULL;
+	*n = 0;
+	qb_add(&q, "SELECT " ALERT_COLS " FROM alerts a LEFT JOIN machines m"
+		   " ON m.id = a.machine_alerts WHERE 1");
+	afilter_cond(&q, f, now);
+	qb_add(&q, f->sort_asc ? " ORDER BY a.created_at ASC, a.id ASC"
+			       : " ORDER BY a.created_at DESC, a.id DESC");
+	if (f->limit > 0)
+		qb_add(&q, " LIMIT %ld", f->limit);
+	err = txn_begin_read(db);
+	if (err)
+		goto out;
+	err = qb_prepare(db, &q, &s);
+	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct cs_alert **p = realloc(v, nc * sizeof(*p));
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			v = p;
+			cap = nc;
+		}
+		v[cnt] = alert_from_row(s);
+		if (!v[cnt]) {
+			err = -ENOMEM;
+			break;
+		}
+		err = load_alert_children(db, v[cnt++], now);
+	}
+	if (!err && s && rc != SQLITE_DONE)
+		err = sql_err(db, rc);
+	sqlite3_finalize(s);
+	err = txn_end(db, err);
+out:
+	qb_free(&q);
+	if (err) {
+		cs_alerts_free(v, cnt);
+		return err;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int cs_db_alert_get(struct cs_db *db, int64_t id, int64_t now, struct cs_alert **out)
+{
+	struct qb q = { 0 };
+	sqlite3_stmt *s = NULL;
+	struct cs_alert *a = NULL;
+	int rc, err;
+
+	*out = NULL;
+	qb_add(&q, "SELECT " ALERT_COLS " FROM alerts a LEFT JOIN machines m"
+		   " ON m.id = a.machine_alerts WHERE a.id = ?");
+	qb_int(&q, id);
+	err = txn_begin_read(db);
+	if (err)
+		goto out;
+	err = qb_prepare(db, &q, &s);
+	if (!err) {
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			a = alert_from_row(s);
+			err = a ? load_alert_children(db, a, now) : -ENOMEM;
+		} else {
+			err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
+		}
+	}
+	sqlite3_finalize(s);
+	err = txn_end(db, err);
+out:
+	qb_free(&q);
+	if (err)
+		cs_alert_free(a);
+	else
+		*out = a;
+	return err;
+}
+
+int cs_db_alert_delete(struct cs_db *db, int64_t id)
+{
+	sqlite3_stmt *s;
+	int err = txn_begin(db);
+
+	if (err)
+		return err;
+	s = stmt(db, ST_ALERT_DELETE);
+	sqlite3_bind_int64(s, 1, id);
+	return txn_end(db, run_changes(db, s));
+}
+
+int cs_db_alerts_delete(struct cs_db *db, const struct cs_afilter *f, int64_t now, long *n)
+{
+	struct qb q = { 0 };
+	int err;
+
+	qb_add(&q, "DELETE FROM alerts WHERE id IN (SELECT a.id FROM alerts a WHERE 1");
+	afilter_cond(&q, f, now);
+	qb_add(&q, ")");
+	err = db_exec_query(db, &q, n);
+	qb_free(&q);
+	return err;
+}
+
+int cs_db_alerts_count(struct cs_db *db, cs_db_count_cb cb, void *ctx)
+{
+	return count_groups(db, ST_ALERTS_COUNT, 0, 1, cb, ctx);
+}
+
+int cs_db_flush(struct cs_db *db, int64_t before, long max_items, long *n)
+{
+	sqlite3_stmt *s = NULL;
+	int err;
+
+	*n = 0;
+	err = txn_begin(db);
+	if (err)
+		return err;
+	if (before > 0) {
+		if (sqlite3_prepare_v2(db->h, "DELETE FROM alerts WHERE created_at < ?", -1, &s,
+				       NULL) != SQLITE_OK) {
+			err = sql_err(db, sqlite3_errcode(db->h));
+			goto out;
+		}
+		sqlite3_bind_int64(s, 1, before);
+		err = exec_stmt(db, s);
+		*n += err ? 0 : sqlite3_changes(db->h);
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	if (!err && max_items > 0) {
+		if (sqlite3_prepare_v2(db->h,
+				       "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts"
+				       " ORDER BY id DESC LIMIT -1 OFFSET ?)",
+				       -1, &s, NULL) != SQLITE_OK) {
+			err = sql_err(db, sqlite3_errcode(db->h));
+			goto out;
+		}
+		sqlite3_bind_int64(s, 1, max_items);
+		err = exec_stmt(db, s);
+		*n += err ? 0 : sqlite3_changes(db->h);
+		sqlite3_finalize(s);
+	}
+out:
+	return txn_end(db, err);
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to db/: the handle, the prepared-statement table and the helpers the
+ * per-table files share (transactions, row decoding, the query builder).
+ * Nothing outside userspace/db/ includes this; the contract is db.h.
+ */
+#ifndef CS_DB_INT_H
+#define CS_DB_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db/db.h"
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_BEGIN_READ,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_MACHINE_INSERT,
+	ST_MACHINE_FORCE,
+	ST_MACHINE_GET,
+	ST_MACHINE_LOGIN,
+	ST_MACHINE_HEARTBEAT,
+	ST_MACHINE_VALIDATE,
+	ST_MACHINE_DELETE,
+	ST_MACHINE_LIST,
+	ST_MACHINE_PENDING,
+	ST_BOUNCER_INSERT,
+	ST_BOUNCER_BY_KEY,
+	ST_BOUNCER_BY_NAME,
+	ST_BOUNCER_INSERT_TLS,
+	ST_MACHINE_INSERT_TLS,
+	ST_BOUNCER_SEEN,
+	ST_BOUNCER_LAST_PULL,
+	ST_BOUNCER_DELETE,
+	ST_BOUNCER_LIST,
+	ST_ALERT_INSERT,
+	ST_EVENT_INSERT,
+	ST_META_INSERT,
+	ST_DECISION_INSERT,
+	ST_MACHINE_ROWID,
+	ST_ALERT_DECISIONS,
+	ST_ALERT_EVENTS,
+	ST_ALERT_META,
+	ST_ALERT_DELETE,
+	ST_DECISION_EXPIRE_ID,
+	ST_ALERTS_COUNT,
+	ST_ACTIVE_COUNT,
+	ST__MAX,
+};
+
+#define MACHINE_COLS                                                                       \
+	"id, created_at, updated_at, last_push, last_heartbeat, machine_id, password,"     \
+	" ip_address, scenarios, version, is_validated, status, auth_type"
+#define BOUNCER_COLS                                                                       \
+	"id, created_at, updated_at, name, api_key, revoked, ip_address, type, version,"  \
+	" until, last_pull, auth_type"
+#define DECISION_COLS                                                                      \
+	"d.id, d.created_at, d.until, d.scenario, d.type, d.scope, d.value, d.origin,"    \
+	" d.simulated, d.alert_decisions"
+#define ALERT_COLS                                                                         \
+	"a.id, a.created_at, a.scenario, a.message, a.events_count, a.started_at,"        \
+	" a.stopped_at, a.source_ip, a.source_range, a.source_as_number, a.source_as_name," \
+	" a.source_country, a.source_latitude, a.source_longitude, a.source_scope,"      \
+	" a.source_value, a.capacity, a.leak_speed, a.scenario_version, a.scenario_hash,"  \
+	" a.simulated, m.machine_id"
+
+struct cs_db {
+	sqlite3 *h;
+	pthread_mutex_t lock;
+	sqlite3_stmt *st[ST__MAX];
+};
+
+/* db.c: statements, errors, transactions */
+char *xstrdup(const char *s);
+char *col_text(sqlite3_stmt *s, int i);
+int sql_err(struct cs_db *db, int rc);
+sqlite3_stmt *stmt(struct cs_db *db, enum stmt_id id);
+/* Run a statement that returns no rows. */
+int exec_stmt(struct cs_db *db, sqlite3_stmt *s);
+/* exec_stmt, -ENOENT when no row changed */
+int run_changes(struct cs_db *db, sqlite3_stmt *s);
+int txn_begin(struct cs_db *db);
+int txn_begin_read(struct cs_db *db);
+/* Commit on err == 0, roll back otherwise; releases the lock; returns err or commit's. */
+int txn_end(struct cs_db *db, int err);
+/*
+ * One prepared statement in its own write transaction, parameters bound in
+ * order as `types` says: 't' const char * (NULL binds ""), 'i' int64_t.
+ * need_change: -ENOENT when no row changed.
+ */
+int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *types, ...);
+/* Fills one row's element: elem points at the struct, arg is the caller's. */
+typedef void (*db_row_fn)(sqlite3_stmt *s, void *elem, void *arg);
+/*
+ * Step s to its end, one element of `size` bytes per row. *out gets the array
+ * (malloc'ed) and *n the rows filled, on error too: the caller frees them.
+ */
+int db_rows(struct cs_db *db, sqlite3_stmt *s, size_t size, db_row_fn row, void *arg,
+	    void **out, size_t *n);
+/* The first row of s into elem; -ENOENT when there is none. */
+int db_row(struct cs_db *db, sqlite3_stmt *s, db_row_fn row, void *elem, void *arg);
+struct qb;
+/* Run a built UPDATE/DELETE in a write transaction; *n rows changed. Does not free q. */
+int db_exec_query(struct cs_db *db, struct qb *q, long *n);
+int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys, cs_db_count_cb cb,
+		 void *ctx);
+
+/* db.c: the handle configured (WAL, pragmas), no migration run (tests drive db_migrate) */
+int db_open_unmigrated(const char *path, struct cs_db **out);
+
+/*
+ * migrate.c: bring the database to version n (migrations[i] goes from i to
+ * i + 1), importing a Go CrowdSec 1.4.6 database first (import_go.c: it
+ * creates schema version 1 from migrations[0] and copies everything over).
+ */
+int db_migrate(struct cs_db *db, const char *const *migrations, size_t n);
+bool is_go_database(struct cs_db *db);
+int import_go_database(struct cs_db *db, const char *schema_v1);
+
+/* range.c */
+void range_encode(struct cs_range *r, int fam, uint64_t hi, uint64_t lo, int plen);
+bool scope_is_addr(const char *scope);
+
+/* query.c: SQL text grown piecewise, values bound in order at prepare */
+struct qbind {
+	bool is_text;
+	int64_t i;
+	const char *s;
+};
+
+struct qb {
+	char *sql;
+	size_t len, cap;
+	struct qbind *b;
+	int nb, bcap;
+	int err;
+};
+
+void qb_add(struct qb *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void qb_bind(struct qb *q, bool is_text, int64_t i, const char *s);
+#define qb_int(q, v) qb_bind((q), false, (v), NULL)
+#define qb_text(q, v) qb_bind((q), true, 0, (v))
+void qb_free(struct qb *q);
+int qb_prepare(struct cs_db *db, struct qb *q, sqlite3_stmt **out);
+void qb_in_list(struct qb *q, const char *col, char **v, size_t n);
+void range_cond(struct qb *q, const char *a, const struct cs_range *r, bool contains);
+void dfilter_cond(struct qb *q, const struct cs_dfilter *f);
+/* "Longest decision wins" per (value, type, scope), over the whole table. */
+void dedup_cond(struct qb *q);
+void afilter_cond(struct qb *q, const struct cs_afilter *f, int64_t now);
+
+/* decisions.c */
+int collect_decisions(struct cs_db *db, sqlite3_stmt *s, int64_t now, struct cs_decision **out,
+		      size_t *n);
+
+#endif

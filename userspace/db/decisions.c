@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The decisions table: insert happens with alerts (alerts.c); here listing,
+ * streaming to bouncers, expiry and counting.
+ */
+#include "db/db_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+
+/* arg: the int64_t now the remaining duration is computed from */
+static void decision_from_row(sqlite3_stmt *s, void *elem, void *arg)
+{
+	struct cs_decision *d = elem;
+	int64_t now = *(const int64_t *)arg;
+
+	d->id = sqlite3_column_int64(s, 0);
+	d->created_at = sqlite3_column_int64(s, 1);
+	d->until = sqlite3_column_int64(s, 2);
+	d->duration = d->until - now;
+	d->scenario = col_text(s, 3);
+	d->type = col_text(s, 4);
+	d->scope = col_text(s, 5);
+	d->value = col_text(s, 6);
+	d->origin = col_text(s, 7);
+	d->simulated = sqlite3_column_int(s, 8);
+	d->alert_id = sqlite3_column_int64(s, 9);
+}
+
+int collect_decisions(struct cs_db *db, sqlite3_stmt *s, int64_t now,
+			     struct cs_decision **out, size_t *n)
+{
+	void *v = NULL;
+	int err = db_rows(db, s, sizeof(**out), decision_from_row, &now, &v, n);
+
+	if (err) {
+		cs_decisions_free(v, *n);
+		v = NULL;
+		*n = 0;
+	}
+	*out = v;
+	return err;
+}
+
+void cs_decision_clear(struct cs_decision *d)
+{
+	if (!d)
+		return;
+	free(d->scenario);
+	free(d->type);
+	free(d->scope);
+	free(d->value);
+	free(d->origin);
+	memset(d, 0, sizeof(*d));
+}
+
+void cs_decisions_free(struct cs_decision *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		cs_decision_clear(&v[i]);
+	free(v);
+}
+
+int cs_db_decisions_count_active(struct cs_db *db, int64_t now, cs_db_count_cb cb, void *ctx)
+{
+	return count_groups(db, ST_ACTIVE_COUNT, now, 3, cb, ctx);
+}
+
+/* ---- decisions ---------------------------------------------------------------- */
+
+static int run_decision_query(struct cs_db *db, struct qb *q, int64_t now,
+			      struct cs_decision **out, size_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	int err = qb_prepare(db, q, &s);
+
+	if (!err)
+		err = collect_decisions(db, s, now, out, n);
+	sqlite3_finalize(s);
+	return err;
+}
+
+/*
+ * When an ip/range filter is present the until comparison is written `+d.until`
+ * so that the planner drives the query from the range lookups, not from the
+ * until index (which matches every active row).
+ */
+int cs_db_decisions_active(struct cs_db *db, const struct cs_dfilter *f, int64_t now,
+			   struct cs_decision **out, size_t *n)
+{
+	struct qb q = { 0 };
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	qb_add(&q, "SELECT " DECISION_COLS " FROM decisions d WHERE %sd.until >= ?",
+	       f->has_range ? "+" : "");
+	qb_int(&q, now);
+	dfilter_cond(&q, f);
+	err = txn_begin_read(db);
+	if (!err)
+		err = txn_end(db, run_decision_query(db, &q, now, out, n));
+	qb_free(&q);
+	return err;
+}
+
+/* Borrowed view of the current row (valid until the next step). */
+static void decision_view(sqlite3_stmt *s, struct cs_decision *d, int64_t now)
+{
+	d->id = sqlite3_column_int64(s, 0);
+	d->created_at = sqlite3_column_int64(s, 1);
+	d->until = sqlite3_column_int64(s, 2);
+	d->duration = d->until - now;
+	d->scenario = (char *)sqlite3_column_text(s, 3);
+	d->type = (char *)sqlite3_column_text(s, 4);
+	d->scope = (char *)sqlite3_column_text(s, 5);
+	d->value = (char *)sqlite3_column_text(s, 6);
+	d->origin = (char *)sqlite3_column_text(s, 7);
+	d->simulated = sqlite3_column_int(s, 8);
+	d->alert_id = sqlite3_column_int64(s, 9);
+}
+
+static int each_decision(struct cs_db *db, struct qb *q, int64_t now, bool deleted,
+			 cs_db_decision_cb cb, void *ctx)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, err = qb_prepare(db, q, &s);
+
+	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct cs_decision d;
+
+		decision_view(s, &d, now);
+		err = cb(ctx, deleted, &d);
+	}
+	if (!err && s && rc != SQLITE_DONE)
+		err = sql_err(db, rc);
+	sqlite3_finalize(s);
+	return err;
+}
+
+int cs_db_decisions_stream_each(struct cs_db *db, const struct cs_dfilter *f, bool startup,
+				int64_t last_pull, int64_t now, int64_t bouncer_id,
+				cs_db_decision_cb cb, void *ctx)
+{
+	struct qb qn = { 0 }, qd = { 0 };
+	const char *plus = f->has_range ? "+" : "";
+	int err;
+
+	/* delta: drive from decisions_created_at (few rows), never from until (all active) */
+	qb_add(&qn, "SELECT " DECISION_COLS " FROM decisions d WHERE %sd.until > ?",
+	       startup ? plus : "+");
+	qb_int(&qn, now);
+	if (!startup) {
+		qb_add(&qn, " AND d.created_at > ?");
+		qb_int(&qn, last_pull);
+	}
+	dfilter_cond(&qn, f);
+	if (!f->no_dedup)
+		dedup_cond(&qn);
+
+	qb_add(&qd, "SELECT " DECISION_COLS " FROM decisions d WHERE %sd.until < ?", plus);
+	qb_int(&qd, now);
+	if (!startup) {
+		/* 1.4.6 keeps a 2 s overlap so a deletion racing a pull is not lost. */
+		qb_add(&qd, " AND %sd.until > ?", plus);
+		qb_int(&qd, last_pull - 2 * NSEC_PER_SEC);
+	}
+	dfilter_cond(&qd, f);
+	if (!f->no_dedup)
+		dedup_cond(&qd);
+
+	err = txn_begin(db);
+	if (err)
+		goto out;
+	err = each_decision(db, &qd, now, true, cb, ctx);
+	if (!err)
+		err = each_decision(db, &qn, now, false, cb, ctx);
+	if (!err && bouncer_id > 0) {
+		sqlite3_stmt *s = stmt(db, ST_BOUNCER_LAST_PULL);
+
+		sqlite3_bind_int64(s, 1, bouncer_id);
+		sqlite3_bind_int64(s, 2, now);
+		err = exec_stmt(db, s);
+	}
+	err = txn_end(db, err);
+out:
+	qb_free(&qn);
+	qb_free(&qd);
+	return err;
+}
+
+struct collect {
+	struct cs_decision *v[2];
+	size_t n[2], cap[2];
+};
+
+static int collect_cb(void *ctx, bool deleted, const struct cs_decision *d)
+{
+	struct collect *c = ctx;
+	int k = deleted;
+	struct cs_decision *e;
+
+	if (c->n[k] == c->cap[k]) {
+		size_t nc = c->cap[k] ? c->cap[k] * 2 : 16;
+		struct cs_decision *p = realloc(c->v[k], nc * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		c->v[k] = p;
+		c->cap[k] = nc;
+	}
+	e = &c->v[k][c->n[k]++];
+	*e = *d;
+	e->scenario = xstrdup(d->scenario);
+	e->type = xstrdup(d->type);
+	e->scope = xstrdup(d->scope);
+	e->value = xstrdup(d->value);
+	e->origin = xstrdup(d->origin);
+	return 0;
+}
+
+int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool startup,
+			   int64_t last_pull, int64_t now, int64_t bouncer_id,
+			   struct cs_decision **new_out, size_t *n_new, struct cs_decision **del_out,
+			   size_t *n_del)
+{
+	struct collect c = { 0 };
+	int err = cs_db_decisions_stream_each(db, f, startup, last_pull, now, bouncer_id,
+					      collect_cb, &c);
+
+	if (err) {
+		cs_decisions_free(c.v[0], c.n[0]);
+		cs_decisions_free(c.v[1], c.n[1]);
+		memset(&c, 0, sizeof(c));
+	}
+	*new_out = c.v[0];
+	*n_new = c.n[0];
+	*del_out = c.v[1];
+	*n_del = c.n[1];
+	return err;
+}
+
+int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t now, long *n)
+{
+	struct qb q = { 0 };
+	int err;
+
+	qb_add(&q, "UPDATE decisions SET until = ?, updated_at = ? WHERE id IN"
+		   " (SELECT d.id FROM decisions d WHERE %sd.until > ?",
+	       f->has_range ? "+" : "");
+	qb_int(&q, now);
+	qb_int(&q, now);
+	qb_int(&q, now);
+	dfilter_cond(&q, f);
+	qb_add(&q, ")");
+	err = db_exec_query(db, &q, n);
+	qb_free(&q);
+	return err;
+}
+
+int cs_db_decision_expire_id(struct cs_db *db, int64_t id, int64_t now)
+{
+	return db_write(db, ST_DECISION_EXPIRE_ID, true, "ii", id, now);
+}
+
+int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since, long *n)
+{
+	struct cs_dfilter f = { .include_simulated = true, .has_range = true, .contains = true };
+	struct qb q = { 0 };
+	sqlite3_stmt *s = NULL;
+	int err;
+
+	*n = 0;
+	if (cs_range_parse(value, &f.range))
+		return 0; /* not an address: no decision can contain it */
+	qb_add(&q, "SELECT COUNT(*) FROM decisions d WHERE +d.created_at >= ?");
+	qb_int(&q, since);
+	dfilter_cond(&q, &f);
+	err = txn_begin_read(db);
+	if (err)
+		goto out;
+	err = qb_prepare(db, &q, &s);
+	if (!err) {
+		int rc = sqlite3_step(s);
+
+		if (rc == SQLITE_ROW)
+			*n = (long)sqlite3_column_int64(s, 0);
+		else
+			err = sql_err(db, rc);
+	}
+	sqlite3_finalize(s);
+	err = txn_end(db, err);
+out:
+	qb_free(&q);
+	return err;
+}

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Schema migrations (db/schema.h), run once at open.
+ */
+#include "db/db_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/log.h"
+
+int db_migrate(struct cs_db *db, const char *const *migrations, size_t n)
+{
+	sqlite3_stmt *s = NULL;
+	int version = 0, rc;
+	char *msg = NULL;
+
+	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return sql_err(db, sqlite3_errcode(db->h));
+	if (sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	if (version > (int)n) {
+		log_error("database schema version %d is newer than this program (%zu)", version, n);
+		return -EPROTO;
+	}
+	if (version == 0 && is_go_database(db)) {
+		/* the import creates schema version 1; later migrations follow as usual */
+		int err = import_go_database(db, migrations[0]);
+
+		if (err)
+			return err;
+		version = 1;
+	}
+	for (size_t i = (size_t)version; i < n; i++) {
+		char *sql;
+
+		if (asprintf(&sql, "BEGIN IMMEDIATE; %s PRAGMA user_version = %zu; COMMIT;",
+			     migrations[i], i + 1) < 0)
+			return -ENOMEM;
+		rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+		free(sql);
+		if (rc != SQLITE_OK) {
+			log_error("database migration %zu failed: %s", i + 1, msg ? msg : "?");
+			sqlite3_free(msg);
+			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+			return -EIO;
+		}
+		log_info("database migrated to schema version %zu", i + 1);
+	}
+	return 0;
+}

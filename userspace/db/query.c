@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Query building: filter structs (db.h) to SQL text with bound values. User
+ * values are always bound; only structure and integers computed here are spliced.
+ */
+#include "db/db_int.h"
+
+#include <stdarg.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/log.h"
+
+void qb_add(struct qb *q, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (q->err)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(q->sql + q->len, q->cap - q->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			q->err = -EINVAL;
+			return;
+		}
+		if (q->len + n < q->cap)
+			break;
+		size_t nc = (q->cap ? q->cap * 2 : 1024) + n;
+		char *p = realloc(q->sql, nc);
+
+		if (!p) {
+			q->err = -ENOMEM;
+			return;
+		}
+		q->sql = p;
+		q->cap = nc;
+	}
+	q->len += n;
+}
+
+void qb_bind(struct qb *q, bool is_text, int64_t i, const char *s)
+{
+	if (q->err)
+		return;
+	if (q->nb == q->bcap) {
+		int nc = q->bcap ? q->bcap * 2 : 16;
+		struct qbind *p = realloc(q->b, nc * sizeof(*p));
+
+		if (!p) {
+			q->err = -ENOMEM;
+			return;
+		}
+		q->b = p;
+		q->bcap = nc;
+	}
+	q->b[q->nb++] = (struct qbind){ is_text, i, s };
+}
+
+void qb_free(struct qb *q)
+{
+	free(q->sql);
+	free(q->b);
+}
+
+int qb_prepare(struct cs_db *db, struct qb *q, sqlite3_stmt **out)
+{
+	sqlite3_stmt *s;
+
+	*out = NULL;
+	if (q->err)
+		return q->err;
+	if (sqlite3_prepare_v2(db->h, q->sql, -1, &s, NULL) != SQLITE_OK) {
+		log_error("sqlite prepare: %s in %.200s", sqlite3_errmsg(db->h), q->sql);
+		return -EIO;
+	}
+	for (int i = 0; i < q->nb; i++) {
+		if (q->b[i].is_text)
+			sqlite3_bind_text(s, i + 1, q->b[i].s, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(s, i + 1, q->b[i].i);
+	}
+	*out = s;
+	return 0;
+}
+
+void qb_in_list(struct qb *q, const char *col, char **v, size_t n)
+{
+	qb_add(q, " AND %s IN (", col);
+	for (size_t i = 0; i < n; i++) {
+		qb_add(q, "%s?", i ? ", " : "");
+		qb_text(q, v[i]);
+	}
+	qb_add(q, ")");
+}
+
+/*
+ * Range condition on decisions alias `a`. contains=true: the decision holds
+ * the query range. Every Ip/Range decision is a CIDR, so a decision holding
+ * address q is one of the networks of q (one per prefix length): we look those
+ * up exactly in decisions_range (33 or 129 index probes) instead of scanning
+ * all rows with start <= q. contains=false: the decision lies inside the query
+ * range, an index range scan on (ip_size, start_ip, start_suffix).
+ */
+void range_cond(struct qb *q, const char *a, const struct cs_range *r, bool contains)
+{
+	if (!contains) {
+		/* start <= end is implied; stating it bounds the index range scan */
+		qb_add(q,
+		       " AND %s.ip_size = ? AND (%s.start_ip, %s.start_suffix) >= (?, ?)"
+		       " AND (%s.start_ip, %s.start_suffix) <= (?, ?)"
+		       " AND (%s.end_ip, %s.end_suffix) <= (?, ?)",
+		       a, a, a, a, a, a, a);
+		qb_int(q, r->ip_size);
+		qb_int(q, r->start_ip);
+		qb_int(q, r->start_suffix);
+		qb_int(q, r->end_ip);
+		qb_int(q, r->end_suffix);
+		qb_int(q, r->end_ip);
+		qb_int(q, r->end_suffix);
+		return;
+	}
+	/* Recover the first address from the encoding (exact except at the clamp). */
+	const uint64_t half = 0x7fffffffffffffffULL;
+	uint64_t hi = (uint64_t)r->start_ip + half, lo = (uint64_t)r->start_suffix + half;
+	int fam = r->ip_size == 4 ? AF_INET : AF_INET6;
+
+	if (fam == AF_INET) { /* IPv4 lives in start_ip; the suffix is 0 */
+		lo = hi;
+		hi = 0;
+	}
+
+	qb_add(q, " AND %s.id IN (", a);
+	for (int p = 0; p <= r->plen; p++) {
+		struct cs_range c;
+
+		range_encode(&c, fam, hi, lo, p);
+		qb_add(q,
+		       "%sSELECT id FROM decisions WHERE ip_size = %d AND start_ip = %lld"
+		       " AND start_suffix = %lld AND end_ip = %lld AND end_suffix = %lld",
+		       p ? " UNION ALL " : "", c.ip_size, (long long)c.start_ip,
+		       (long long)c.start_suffix, (long long)c.end_ip, (long long)c.end_suffix);
+	}
+	qb_add(q, ")");
+}
+
+void dfilter_cond(struct qb *q, const struct cs_dfilter *f)
+{
+	if (f->n_scopes)
+		qb_in_list(q, "d.scope", f->scopes, f->n_scopes);
+	if (f->n_origins)
+		qb_in_list(q, "d.origin", f->origins, f->n_origins);
+	if (f->n_sc_contains) {
+		qb_add(q, " AND (");
+		for (size_t i = 0; i < f->n_sc_contains; i++) {
+			qb_add(q, "%sinstr(lower(d.scenario), lower(?)) > 0", i ? " OR " : "");
+			qb_text(q, f->sc_contains[i]);
+		}
+		qb_add(q, ")");
+	}
+	for (size_t i = 0; i < f->n_sc_not_contains; i++) {
+		qb_add(q, " AND instr(lower(d.scenario), lower(?)) = 0");
+		qb_text(q, f->sc_not_contains[i]);
+	}
+	if (f->value) {
+		qb_add(q, " AND d.value = ?");
+		qb_text(q, f->value);
+	}
+	if (f->type) {
+		qb_add(q, " AND d.type = ?");
+		qb_text(q, f->type);
+	}
+	if (f->scenario) {
+		qb_add(q, " AND d.scenario = ?");
+		qb_text(q, f->scenario);
+	}
+	if (!f->include_simulated)
+		qb_add(q, " AND d.simulated = 0");
+	if (f->has_range)
+		range_cond(q, "d", &f->range, f->contains);
+}
+
+/* "Longest decision wins" per (value, type, scope), over the whole table. */
+void dedup_cond(struct qb *q)
+{
+	qb_add(q, " AND d.id = (SELECT d2.id FROM decisions d2 WHERE d2.value = d.value"
+		  " AND d2.type = d.type AND d2.scope = d.scope"
+		  " ORDER BY d2.until DESC, d2.id DESC LIMIT 1)");
+}
+
+void afilter_cond(struct qb *q, const struct cs_afilter *f, int64_t now)
+{
+	if (f->scope) {
+		const char *sc = f->scope;
+
+		if (!strcasecmp(sc, "ip"))
+			sc = "Ip";
+		else if (!strcasecmp(sc, "range"))
+			sc = "Range";
+		qb_add(q, " AND a.source_scope = ?");
+		qb_text(q, sc);
+	}
+	if (f->value) {
+		qb_add(q, " AND a.source_value = ?");
+		qb_text(q, f->value);
+	}
+	if (f->scenario) {
+		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
+			  " AND d.scenario = ?)");
+		qb_text(q, f->scenario);
+	}
+	if (f->has_range) {
+		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id");
+		range_cond(q, "d", &f->range, f->contains);
+		qb_add(q, ")");
+	}
+	if (f->has_since) {
+		qb_add(q, " AND a.started_at >= ?");
+		qb_int(q, f->since);
+	}
+	if (f->has_until) {
+		qb_add(q, " AND a.started_at <= ?");
+		qb_int(q, f->until);
+	}
+	if (f->has_created_before) {
+		qb_add(q, " AND a.created_at <= ?");
+		qb_int(q, f->created_before);
+	}
+	if (f->decision_type) {
+		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
+			  " AND d.type = ?)");
+		qb_text(q, f->decision_type);
+	}
+	if (f->origin) {
+		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
+			  " AND d.origin = ?)");
+		qb_text(q, f->origin);
+	}
+	if (f->exclude_capi)
+		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
+			  " AND d.origin IN ('crowdsec', 'cscli'))");
+	if (f->has_active_decision == 1) {
+		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
+			  " AND d.until >= ?)");
+		qb_int(q, now);
+	} else if (f->has_active_decision == 0) {
+		qb_add(q, " AND NOT EXISTS (SELECT 1 FROM decisions d"
+			  " WHERE d.alert_decisions = a.id)");
+	}
+	if (f->exclude_simulated)
+		qb_add(q, " AND a.simulated = 0");
+}
