@@ -9,62 +9,11 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-$(free_port 18661)}
-URL=http://127.0.0.1:$PORT
-if [ ! -x "$CROWDSEC" ] || ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
-	skip "crowdsec binary, curl or python3 missing" 1
-	summary
-	exit 0
-fi
+lapi_setup sec 18661 curl python3
+lapi_config "$T/config.yaml"
+lapi_profiles
 
-T=$(mktemp -d /tmp/cs-lapi-sec.XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-	wait 2>/dev/null
-	[ -n "${LAPI_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
-}
-trap cleanup EXIT
-CSCLI="$BUILD/cscli -c $T/config.yaml"
-cat >"$T/config.yaml" <<EOC
-common:
-  log_level: info
-api:
-  client:
-    credentials_path: $T/local_api_credentials.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    profiles_path: $T/profiles.yaml
-db_config:
-  type: sqlite
-  db_path: $T/crowdsec.db
-prometheus:
-  enabled: false
-EOC
-cat >"$T/profiles.yaml" <<'EOP'
-name: default_ip_remediation
-filters:
- - Alert.Remediation == true && Alert.GetScope() == "Ip"
-decisions:
- - type: ban
-   duration: 4h
-on_success: break
-EOP
-
-start() {
-	"$CROWDSEC" -no-cs -c "$T/config.yaml" >>"$T/lapi.log" 2>&1 &
-	PID=$!
-	wait_http "$URL/health"
-}
-# req METHOD PATH [curl args]: sets CODE, BODY, HDRS
-req() {
-	local m=$1 p=$2
-	shift 2
-	CODE=$(curl -sg -o "$T/body" -D "$T/hdrs" -w '%{http_code}' -X "$m" "$URL$p" "$@")
-	BODY=$(cat "$T/body")
-	HDRS=$(cat "$T/hdrs")
-}
+start() { lapi_start; }
 login() { # MACHINE PASSWORD: prints the token
 	curl -s -X POST "$URL/v1/watchers/login" -H 'Content-Type: application/json' \
 		-d "{\"machine_id\":\"$1\",\"password\":\"$2\"}" |
