@@ -109,6 +109,17 @@ int gotime_parse_duration_days(const char *s, int64_t *ns)
 	return gotime_parse_duration(s, ns);
 }
 
+int64_t gotime_deadline(int64_t start, int64_t duration)
+{
+	if (duration > GOTIME_MAX_SPAN)
+		duration = GOTIME_MAX_SPAN;
+	if (duration > 0 && start > INT64_MAX - duration)
+		return INT64_MAX;
+	if (duration < 0 && start < INT64_MIN - duration)
+		return INT64_MIN;
+	return start + duration;
+}
+
 /* Go's fmtFrac: digits of v % 10^prec without trailing zeros, with a dot. */
 static int fmt_frac(char *out, uint64_t v, int prec, uint64_t *rest)
 {
