@@ -89,7 +89,25 @@ PROG_cscli                := cscli
 PROGS := $(foreach p,crowdsec crowdsec-xdp-bouncer cscli,\
 	   $(if $(wildcard $(PROG_$(p))/main.c),$(BUILD)/$(p)))
 
-CSCLI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cscli/*.c))
+CSCLI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cscli/*.c)) $(BUILD)/obj/gen/patterns_embed.o
+
+# The default grok pattern files (config/patterns/, CrowdSec's) as C arrays for cscli.
+PATTERN_FILES := $(sort $(filter-out %.md,$(wildcard config/patterns/*)))
+$(BUILD)/gen/patterns_embed.c: $(PATTERN_FILES) Makefile
+	$(call msg,GEN,$@)
+	@mkdir -p $(dir $@)
+	$(Q){ echo '#include "cscli/patterns_embed.h"'; \
+	  for f in $(PATTERN_FILES); do n=$$(basename $$f | tr -c 'a-zA-Z0-9_\n' _); \
+	    echo "static const unsigned char p_$$n[] = {"; od -An -v -tx1 $$f | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '};'; done; \
+	  echo 'const struct embedded_file cscli_default_patterns[] = {'; \
+	  for f in $(PATTERN_FILES); do b=$$(basename $$f); n=$$(echo $$b | tr -c 'a-zA-Z0-9_\n' _); \
+	    echo "	{ \"$$b\", p_$$n, sizeof(p_$$n) },"; done; \
+	  echo '	{ 0, 0, 0 },'; echo '};'; } >$@
+
+$(BUILD)/obj/gen/patterns_embed.o: $(BUILD)/gen/patterns_embed.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # Objects live under build/obj/ so that a program name (build/cscli) never
 # collides with its sources' directory.
@@ -135,6 +153,41 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# ---- fuzzing (libFuzzer, clang, ASan + UBSan) -----------------------------------
+# tests/fuzz/fuzz_*.c -> build-fuzz/fuzz_*, against the library rebuilt with clang
+# and sanitizer coverage (BPF programs are not fuzzed: the loader only compiles
+# here, against the main build's skeleton). `make fuzz` runs each harness
+# FUZZ_SECONDS; `make test` runs them briefly over their seed corpus
+# (tests/fuzz/test_fuzz.sh).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+		-Wno-missing-field-initializers -D_GNU_SOURCE \
+		-fno-strict-aliasing -I$(BUILD) -I. -Iuserspace $(PKG_CFLAGS) -MMD -MP $(FUZZ_SAN)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/obj/%.o: %.c | $(BPF_SKELS)
+	$(call msg,CC-FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libcs.a: $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libcs.a
+	$(call msg,LINK,$@)
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $^ $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	$(Q)FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
 # ---- top-level targets ---------------------------------------------------------
 all: $(BPF_SKELS) $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -156,10 +209,10 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)
 
-.PHONY: all test bench run deps vmlinux clean
+.PHONY: all test bench run deps vmlinux clean fuzz fuzz-build
 .DELETE_ON_ERROR:
 .SECONDARY:
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

@@ -14,19 +14,6 @@
 #include "common/gotime.h"
 #include "cscli/cscli.h"
 
-static const char *norm_scope(const char *s)
-{
-	if (!strcasecmp(s, "ip"))
-		return "Ip";
-	if (!strcasecmp(s, "range"))
-		return "Range";
-	if (!strcasecmp(s, "country"))
-		return "Country";
-	if (!strcasecmp(s, "as"))
-		return "AS";
-	return s;
-}
-
 static bool valid_ip(const char *s)
 {
 	unsigned char b[16];
@@ -92,13 +79,25 @@ static int decisions_add(struct cli *c, int argc, char **argv)
 			  " --value)");
 		return EXIT_FATAL;
 	}
-	scope = norm_scope(scope);
+	scope = cs_scope_normalize(scope);
 	if (gotime_parse_duration_days(dur, &d)) {
 		cli_fatal("invalid duration '%s'", dur);
 		return EXIT_FATAL;
 	}
 	if (client_open(c, &cl))
 		return EXIT_FATAL;
+	if (!strcmp(scope, "Ip") || !strcmp(scope, "Range")) {
+		char *why = NULL;
+
+		/* the LAPI drops it anyway: say so instead of "successfully added" */
+		if (allowlist_check(cl, value, &why) == 1) {
+			cli_fatal("%s is allowlisted by item %s: remove it from the allowlist to add a "
+				  "decision", value, why);
+			free(why);
+			client_close(cl);
+			return EXIT_FATAL;
+		}
+	}
 	if (!reason) {
 		snprintf(reason_buf, sizeof(reason_buf), "manual '%s' from '%s'", type,
 			 client_login(cl));

@@ -26,6 +26,16 @@ static const struct {
 	{ "alerts", "alert", cmd_alerts, "Manage alerts" },
 	{ "lapi", "lapi", cmd_lapi, "Manage interaction with Local API (LAPI)" },
 	{ "hubtest", "hubtest", cmd_hubtest, "Run the hub's functional tests" },
+	{ "hub", "hub", cmd_hub, "Manage hub index" },
+	{ "explain", "explain", cmd_explain, "Explain log pipeline" },
+	{ "allowlists", "allowlist", cmd_allowlists, "Manage centralized allowlists" },
+	{ "collections", "collection", cmd_items, "Manage hub collections" },
+	{ "parsers", "parser", cmd_items, "Manage hub parsers" },
+	{ "scenarios", "scenario", cmd_items, "Manage hub scenarios" },
+	{ "postoverflows", "postoverflow", cmd_items, "Manage hub postoverflows" },
+	{ "contexts", "context", cmd_items, "Manage hub contexts" },
+	{ "appsec-configs", "appsec-config", cmd_items, "Manage hub appsec-configs" },
+	{ "appsec-rules", "appsec-rule", cmd_items, "Manage hub appsec-rules" },
 };
 
 static void usage(FILE *f)

@@ -45,10 +45,18 @@ void table_print(struct table *t, bool box);
 void table_free(struct table *t);
 /* JSON to stdout with `indent` spaces; trailing newline only when nl. */
 void print_json(json_t *j, int indent, bool nl);
+/* A JSON tree as YAML on stdout (object keys in their order), as `inspect` prints items. */
+void print_yaml(json_t *j);
 /* RFC3339 (nano: RFC3339Nano); 0 prints Go's zero time. */
 void fmt_time(int64_t t, bool nano, char *buf, size_t len);
 /* CSV field (quoted when needed). */
 void csv_field(const char *s, bool last);
+/* s with control characters escaped (\n, \t, \x1b, \u009b) and bytes that are no
+ * UTF-8 as \xNN: what outside parties chose (machine ids registered without auth,
+ * log fields) cannot drive the terminal. Malloc'd; NULL on allocation failure.
+ * Tables, CSV and log lines use it; term_puts writes s so escaped. */
+char *term_escape(const char *s);
+void term_puts(const char *s, FILE *f);
 
 /* LAPI client (libcurl), logged in with the credentials file. */
 struct lapi_client;
@@ -107,5 +115,12 @@ int cmd_decisions(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_hubtest(struct cli *c, int argc, char **argv);
 int cmd_lapi(struct cli *c, int argc, char **argv);
+int cmd_hub(struct cli *c, int argc, char **argv);
+int cmd_explain(struct cli *c, int argc, char **argv);
+int cmd_allowlists(struct cli *c, int argc, char **argv);
+/* GET /v1/allowlists/check/VALUE: 1 (and *reason, to free) if allowlisted, 0, or -EIO (logged). */
+int allowlist_check(struct lapi_client *cl, const char *value, char **reason);
+/* collections|parsers|scenarios|postoverflows|contexts|appsec-*: argv[0] is the type. */
+int cmd_items(struct cli *c, int argc, char **argv);
 
 #endif /* CSCLI_H */

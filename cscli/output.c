@@ -5,14 +5,53 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/gotime.h"
+#include "common/utf8.h"
 #include "cscli/cscli.h"
+
+char *term_escape(const char *s)
+{
+	size_t len = s ? strlen(s) : 0, o = 0;
+	char *out = malloc(6 * len + 1); /* "\u009b" is the longest escape of one byte */
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0, n; i < len; i += n) {
+		unsigned char c = (unsigned char)s[i];
+
+		n = utf8_seq_len(s + i, len - i);
+		if (c == '\n' || c == '\t' || c == '\r') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+		} else if (c < 0x20 || c == 0x7f || !n) { /* C0, DEL, a byte that is no UTF-8 */
+			o += (size_t)sprintf(out + o, "\\x%02x", c);
+			n = 1;
+		} else if (n == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) { /* C1: CSI... */
+			o += (size_t)sprintf(out + o, "\\u%04x", (unsigned char)s[i + 1]);
+		} else {
+			memcpy(out + o, s + i, n);
+			o += n;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+void term_puts(const char *s, FILE *f)
+{
+	char *e = term_escape(s);
+
+	if (e)
+		fputs(e, f);
+	free(e);
+}
 
 void cli_log(const char *level, const char *fmt, ...)
 {
-	char msg[2048], stamp[32], esc[4096];
+	char msg[2048], stamp[32], esc[4096], *safe;
 	time_t now = time(NULL);
 	struct tm tm;
 	size_t o = 0;
@@ -26,14 +65,14 @@ void cli_log(const char *level, const char *fmt, ...)
 	for (const char *p = msg; *p && o + 3 < sizeof(esc); p++) {
 		if (*p == '"' || *p == '\\')
 			esc[o++] = '\\';
-		if (*p == '\n') {
-			esc[o++] = '\\';
-			esc[o++] = 'n';
-			continue;
-		}
 		esc[o++] = *p;
 	}
 	esc[o] = '\0';
+	/* names in messages come from outside (machine ids registered without auth) */
+	safe = term_escape(esc);
+	if (safe)
+		snprintf(esc, sizeof(esc), "%s", safe);
+	free(safe);
 	fprintf(stderr, "time=\"%s\" level=%s msg=\"%s\"\n", stamp, level, esc);
 }
 
@@ -88,8 +127,9 @@ void table_add(struct table *t, const char *const *row)
 	if (!p)
 		return;
 	t->cells = p;
+	/* cells hold what outside parties chose: no control character reaches the terminal */
 	for (size_t i = 0; i < t->ncols; i++)
-		t->cells[t->nrows * t->ncols + i] = strdup(row[i] ? row[i] : "");
+		t->cells[t->nrows * t->ncols + i] = term_escape(row[i] ? row[i] : "");
 	t->nrows++;
 }
 
@@ -261,8 +301,10 @@ void print_json(json_t *j, int indent, bool nl)
 
 void csv_field(const char *s, bool last)
 {
-	s = s ? s : "";
-	if (strpbrk(s, ",\"\n")) {
+	char *e = term_escape(s ? s : "");
+
+	s = e ? e : "";
+	if (strpbrk(s, ",\"")) {
 		putchar('"');
 		for (; *s; s++) {
 			if (*s == '"')
@@ -274,6 +316,7 @@ void csv_field(const char *s, bool last)
 		fputs(s, stdout);
 	}
 	putchar(last ? '\n' : ',');
+	free(e);
 }
 
 void fmt_time(int64_t t, bool nano, char *buf, size_t len)
@@ -286,4 +329,114 @@ void fmt_time(int64_t t, bool nano, char *buf, size_t len)
 		gotime_format_rfc3339nano(t, buf, len);
 	else
 		gotime_format_rfc3339(t, buf, len);
+}
+
+static bool yaml_plain(const char *s)
+{
+	if (!*s || strchr("!&*-?:,[]{}#|>@`\"'%= ", *s) || strpbrk(s, ":#\n\"'\\\t") ||
+	    s[strlen(s) - 1] == ' ')
+		return false;
+	/* words YAML would read as something else than a string */
+	static const char *const special[] = { "true", "false", "yes", "no", "on", "off",
+					       "null", "~", "y", "n" };
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (!strcasecmp(s, special[i]))
+			return false;
+	char *end;
+	strtod(s, &end);
+	return *end != '\0';
+}
+
+static void yaml_scalar(json_t *v)
+{
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+
+		if (yaml_plain(s)) {
+			fputs(s, stdout);
+		} else {
+			putchar('"');
+			for (; *s; s++) {
+				if (*s == '"' || *s == '\\')
+					printf("\\%c", *s);
+				else if (*s == '\n')
+					fputs("\\n", stdout);
+				else if (*s == '\t')
+					fputs("\\t", stdout);
+				else
+					putchar(*s);
+			}
+			putchar('"');
+		}
+	} else if (json_is_true(v) || json_is_false(v)) {
+		fputs(json_is_true(v) ? "true" : "false", stdout);
+	} else if (json_is_null(v)) {
+		fputs("null", stdout);
+	} else {
+		char *s = json_dumps(v, JSON_ENCODE_ANY);
+
+		fputs(s ? s : "", stdout);
+		free(s);
+	}
+}
+
+static void yaml_node(json_t *j, int indent, bool in_seq);
+
+static bool yaml_empty_container(json_t *v)
+{
+	return (json_is_object(v) && !json_object_size(v)) || (json_is_array(v) && !json_array_size(v));
+}
+
+static void yaml_node(json_t *j, int indent, bool in_seq)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+	bool first = true;
+
+	if (json_is_object(j)) {
+		json_object_foreach(j, k, v) {
+			if (!(first && in_seq))
+				printf("%*s", indent, "");
+			first = false;
+			if (yaml_plain(k))
+				printf("%s:", k);
+			else
+				printf("\"%s\":", k);
+			if (yaml_empty_container(v)) {
+				printf(" %s\n", json_is_object(v) ? "{}" : "[]");
+			} else if (json_is_object(v)) {
+				putchar('\n');
+				yaml_node(v, indent + 2, false);
+			} else if (json_is_array(v)) {
+				putchar('\n');
+				yaml_node(v, indent + 2, false);
+			} else {
+				putchar(' ');
+				yaml_scalar(v);
+				putchar('\n');
+			}
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v) {
+			printf("%*s- ", indent, "");
+			if (yaml_empty_container(v)) {
+				printf("%s\n", json_is_object(v) ? "{}" : "[]");
+			} else if (json_is_object(v) || json_is_array(v)) {
+				yaml_node(v, indent + 2, true);
+			} else {
+				yaml_scalar(v);
+				putchar('\n');
+			}
+		}
+	} else {
+		printf("%*s", indent, "");
+		yaml_scalar(j);
+		putchar('\n');
+	}
+}
+
+void print_yaml(json_t *j)
+{
+	yaml_node(j, 0, false);
 }

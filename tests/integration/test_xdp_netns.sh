@@ -4,9 +4,11 @@
 # pair, the program attached (native mode) on the victim side, pings from banned
 # and clean sources on the generator side. Covers ban/unban, ranges, IPv6, the
 # lock-out guard, a program swap under a packet stream (no banned packet may get
-# through), detach keeping the state, and uninstall removing every pin.
+# through), filter rebuilds under a packet stream (likewise), maps that bpftool
+# prints readably, detach keeping the state, and uninstall removing every pin.
 # Everything it creates is removed on exit, failure included.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/netns_pair.sh"
 need_root "XDP netns test" 30
 
 B=$BUILD/crowdsec-xdp-bouncer
@@ -25,44 +27,16 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-inv() { nsenter --net=/run/netns/$NSV "$@"; }	# victim netns, host mounts (bpffs)
-ing() { nsenter --net=/run/netns/$NSG "$@"; }
 bx() { inv "$B" --pin-dir "$PIN" "$@"; }
 
-# replies SRC DST COUNT: how many echo replies came back
-replies() {
-	local fam=-4
-	[[ $2 == *:* ]] && fam=-6
-	ing ping $fam -n -q -c "$3" -i 0.05 -W 1 -I "$1" "$2" 2>/dev/null |
-		sed -n 's/.* \([0-9]*\) received.*/\1/p'
-}
-
-ip netns add "$NSG" && ip netns add "$NSV" || { fail "netns setup"; summary; exit 1; }
-ip link add "$IG" netns "$NSG" type veth peer name "$IV" netns "$NSV"
-ing ip link set lo up; inv ip link set lo up
-ing ip addr add 198.18.0.1/24 dev "$IG"
-ing ip addr add 198.18.0.3/24 dev "$IG"
-ing ip addr add 198.18.1.5/24 dev "$IG"
-ing ip -6 addr add 2001:db8:1::1/64 dev "$IG" nodad
-ing ip -6 addr add 2001:db8:1::3/64 dev "$IG" nodad
-ing ip -6 addr add 2001:db8:2::5/64 dev "$IG" nodad
-inv ip addr add 198.18.0.2/24 dev "$IV"
-inv ip -6 addr add 2001:db8:1::2/64 dev "$IV" nodad
-ing ip link set "$IG" up; inv ip link set "$IV" up
-# Static neighbours: with a banned source on the link, address resolution could
-# pick it as the source of a solicitation and stall unrelated pings.
-mac_g=$(ing cat /sys/class/net/$IG/address) mac_v=$(inv cat /sys/class/net/$IV/address)
-for a in $(ing ip -o addr show dev "$IG" | awk '{print $4}' | cut -d/ -f1); do
-	inv ip neigh replace "$a" lladdr "$mac_g" dev "$IV" nud permanent
-done
-for a in $(inv ip -o addr show dev "$IV" | awk '{print $4}' | cut -d/ -f1); do
-	ing ip neigh replace "$a" lladdr "$mac_v" dev "$IG" nud permanent
-done
+netns_pair "198.18.0.1/24 198.18.0.3/24 198.18.1.5/24 2001:db8:1::1/64 2001:db8:1::3/64 2001:db8:2::5/64" \
+	"198.18.0.2/24 2001:db8:1::2/64" || { fail "netns setup"; summary; exit 1; }
 inv ip route add 198.18.1.0/24 dev "$IV"
 inv ip -6 route add 2001:db8:2::/64 dev "$IV"
 ing ip route add 198.18.0.2/32 dev "$IG" 2>/dev/null
 
-out=$(bx xdp attach "$IV")
+# Small maps, so the negative filter is small and a few thousand unbans rebuild it.
+out=$(bx xdp attach "$IV" --max-hosts 4096 --max-ranges 256)
 check_eq "attach reports native mode" "$out" "$IV: attached (native mode)"
 net_id=$(inv bpftool net show dev "$IV" | sed -n 's/.* driver id \([0-9]*\).*/\1/p')
 check "bpftool net shows it in driver mode (id $net_id)" test -n "$net_id"
@@ -78,6 +52,10 @@ check_eq "other v4 host still passes" "$(replies 198.18.0.3 198.18.0.2 3)" 3
 drops=$(bx stats -o json | jq '.drop_cscli.packets')
 check "drops attributed to cscli ($drops)" test "$drops" -ge 3
 check "bpftool dump is readable (BTF)" bash -c "bpftool map dump pinned $PIN/cs_hosts_v4 | grep -q '\"expires_ns\"'"
+dump=$(bpftool map dump pinned "$PIN/cs_hosts_v4" | tr -d ' \n')
+check "bpftool prints the address as bytes" grep -q '"addr":\[198,18,0,1\]' <<<"$dump"
+check "bpftool prints the origin by name" grep -q '"origin":"CS_ORIGIN_CSCLI"' <<<"$dump"
+check "bpftool prints the decision type by name" grep -q '"type":"CS_TYPE_BAN"' <<<"$dump"
 
 bx unban 198.18.0.1 >/dev/null
 check_eq "unban restores" "$(replies 198.18.0.1 198.18.0.2 3)" 3
@@ -130,6 +108,35 @@ check "a new program is attached ($old_id -> $new_id)" test "$new_id" != "$old_i
 check_eq "no banned packet through during the swaps" "$got" 0
 check "all 600 banned packets dropped ($((after - before)))" test $((after - before)) -ge 600
 check_eq "clean stream unaffected by the swaps" "$got2" 200
+
+# Rebuild the negative filter (several thousand unbans) under streams from a banned
+# host and from a host inside a banned /24: no banned packet may get through.
+bx ban 198.18.1.0/24 >/dev/null
+for i in $(seq 0 999); do
+	echo "198.19.$((200 + i / 256)).$((i % 256))"
+	printf '2001:db8:ff00::%x\n' "$i"
+done >"$TMPD/fill"
+cfg_field() { bpftool map dump pinned "$PIN/cs_filter_cfg" | tr -d ' \n' | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+rebuilds0=$(cfg_field rebuilds)
+ing ping -n -q -c 400 -i 0.01 -W 1 -I 198.18.0.1 198.18.0.2 >"$TMPD/ping" 2>&1 &
+pp=$!
+ing ping -n -q -c 400 -i 0.01 -W 1 -I 198.18.1.5 198.18.0.2 >"$TMPD/ping2" 2>&1 &
+pp2=$!
+rounds=0
+for _ in 1 2 3; do
+	bx ban --file "$TMPD/fill" >/dev/null && bx unban --file "$TMPD/fill" >/dev/null &&
+		rounds=$((rounds + 1))
+done
+wait $pp; wait $pp2
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMPD/ping")
+got2=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMPD/ping2")
+rebuilds1=$(cfg_field rebuilds)
+check_eq "three rounds of 2000 bans and unbans" "$rounds" 3
+check "the filter was rebuilt ($rebuilds0 -> $rebuilds1)" test "$rebuilds1" -gt "$rebuilds0"
+check_eq "no banned host packet through during the rebuilds" "$got" 0
+check_eq "no packet from the banned /24 through during the rebuilds" "$got2" 0
+check_eq "clean source passes after the rebuilds" "$(replies 198.18.0.3 198.18.0.2 3)" 3
+bx unban 198.18.1.0/24 >/dev/null
 
 # detach keeps the state; attach again resumes it
 bx xdp detach "$IV" >/dev/null

@@ -9,7 +9,9 @@
 #   lapi_del_ip VALUE    delete every decision on VALUE
 #   lapi_del_id ID       delete one decision
 #   lapi_ids VALUE       print the ids of the active decisions on VALUE, one per line
-# Traffic: pings between two namespaces over a veth pair (198.18.0.0/15, 2001:db8::/32).
+# Traffic: pings between two namespaces over a veth pair (198.18.0.0/15, 2001:db8::/32;
+# tests/lib/netns_pair.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/netns_pair.sh"
 
 B=$BUILD/crowdsec-xdp-bouncer
 ID=$(( $$ % 100000 ))
@@ -18,9 +20,6 @@ PIN=/sys/fs/bpf/crowdsec-e2e-$ID
 TMPD=$(mktemp -d)
 LAPI_PORT=${LAPI_PORT:-18$(( ID % 900 + 100 ))}
 BOUNCER_PID=
-
-inv() { nsenter --net=/run/netns/$NSV "$@"; }
-ing() { nsenter --net=/run/netns/$NSG "$@"; }
 
 e2e_cleanup() {
 	[ -n "$BOUNCER_PID" ] && kill -TERM "$BOUNCER_PID" 2>/dev/null && wait "$BOUNCER_PID" 2>/dev/null
@@ -33,50 +32,12 @@ e2e_cleanup() {
 	return 0
 }
 
-replies() {
-	local fam=-4
-	[[ $2 == *:* ]] && fam=-6
-	ing ping $fam -n -q -c "$3" -i 0.05 -W 1 -I "$1" "$2" 2>/dev/null |
-		sed -n 's/.* \([0-9]*\) received.*/\1/p'
-}
-
-# wait_for SECONDS CMD...: poll until CMD succeeds; prints the time it took
-wait_for() {
-	local limit=$1 t0 now
-	shift
-	t0=$(date +%s%N)
-	while :; do
-		"$@" && { now=$(date +%s%N); echo $(( (now - t0) / 1000000 )); return 0; }
-		now=$(date +%s%N)
-		(( (now - t0) / 1000000000 >= limit )) && return 1
-		sleep 0.05
-	done
-}
 dropped() { [ "$(replies "$1" "$2" 1)" = 0 ]; }
 passes() { [ "$(replies "$1" "$2" 1)" = 1 ]; }
 
 e2e_netns() {
-	ip netns add "$NSG" && ip netns add "$NSV" || return 1
-	ip link add "$IG" netns "$NSG" type veth peer name "$IV" netns "$NSV" || return 1
-	ing ip link set lo up; inv ip link set lo up
-	ing ip addr add 198.18.0.1/24 dev "$IG"
-	ing ip addr add 198.18.0.3/24 dev "$IG"
-	ing ip addr add 198.18.0.4/24 dev "$IG"
-	ing ip addr add 198.18.1.5/24 dev "$IG"
-	ing ip -6 addr add 2001:db8:1::1/64 dev "$IG" nodad
-	ing ip -6 addr add 2001:db8:1::3/64 dev "$IG" nodad
-	inv ip addr add 198.18.0.2/24 dev "$IV"
-	inv ip -6 addr add 2001:db8:1::2/64 dev "$IV" nodad
-	ing ip link set "$IG" up; inv ip link set "$IV" up
-	# Static neighbours: with a banned source on the link, address resolution could
-	# pick it as the source of a solicitation and stall unrelated pings.
-	mac_g=$(ing cat /sys/class/net/$IG/address) mac_v=$(inv cat /sys/class/net/$IV/address)
-	for a in $(ing ip -o addr show dev "$IG" | awk '{print $4}' | cut -d/ -f1); do
-		inv ip neigh replace "$a" lladdr "$mac_g" dev "$IV" nud permanent
-	done
-	for a in $(inv ip -o addr show dev "$IV" | awk '{print $4}' | cut -d/ -f1); do
-		ing ip neigh replace "$a" lladdr "$mac_v" dev "$IG" nud permanent
-	done
+	netns_pair "198.18.0.1/24 198.18.0.3/24 198.18.0.4/24 198.18.1.5/24 2001:db8:1::1/64 2001:db8:1::3/64" \
+		"198.18.0.2/24 2001:db8:1::2/64" || return 1
 	inv ip route add 198.18.1.0/24 dev "$IV"
 }
 

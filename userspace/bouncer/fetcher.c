@@ -477,22 +477,6 @@ static void schedule_resync(struct fetcher *f)
 		f->resync_at = now + f->resync_backoff;
 }
 
-static bool have_to_prefix(const struct ps_msg *m, struct cs_prefix *p)
-{
-	int max;
-
-	if (m->ban.prefix.family != 4 && m->ban.prefix.family != 6)
-		return false;
-	memset(p, 0, sizeof(*p));
-	p->family = m->ban.prefix.family == 4 ? AF_INET : AF_INET6;
-	max = cs_prefix_max_len(p->family);
-	if (m->ban.prefix.plen > max)
-		return false;
-	p->plen = m->ban.prefix.plen;
-	memcpy(p->addr, m->ban.prefix.addr, (size_t)max / 8);
-	return true;
-}
-
 /* Handles one packet from the applier. */
 static void on_reply(struct fetcher *f, const void *buf, size_t n)
 {
@@ -515,7 +499,7 @@ static void on_reply(struct fetcher *f, const void *buf, size_t n)
 			schedule_resync(f);
 			break;
 		case PS_HAVE:
-			if (have_to_prefix(&m[i], &p))
+			if (!ps_decode_ban(&m[i], &p))
 				dmodel_applied(f->model, &p, m[i].ban.decision_id,
 					       m[i].ban.expires_boot_ns, m[i].ban.origin);
 			break;

@@ -16,8 +16,12 @@
 #include "common/gotime.h"
 #include "common/log.h"
 
-void decision_from_row(sqlite3_stmt *s, struct cs_decision *d, int64_t now)
+/* arg: the int64_t now the remaining duration is computed from */
+static void decision_from_row(sqlite3_stmt *s, void *elem, void *arg)
 {
+	struct cs_decision *d = elem;
+	int64_t now = *(const int64_t *)arg;
+
 	d->id = sqlite3_column_int64(s, 0);
 	d->created_at = sqlite3_column_int64(s, 1);
 	d->until = sqlite3_column_int64(s, 2);
@@ -34,33 +38,15 @@ void decision_from_row(sqlite3_stmt *s, struct cs_decision *d, int64_t now)
 int collect_decisions(struct cs_db *db, sqlite3_stmt *s, int64_t now,
 			     struct cs_decision **out, size_t *n)
 {
-	struct cs_decision *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc, err = 0;
+	void *v = NULL;
+	int err = db_rows(db, s, sizeof(**out), decision_from_row, &now, &v, n);
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct cs_decision *p = realloc(v, nc * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			v = p;
-			cap = nc;
-		}
-		decision_from_row(s, &v[cnt++], now);
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = sql_err(db, rc);
 	if (err) {
-		cs_decisions_free(v, cnt);
+		cs_decisions_free(v, *n);
 		v = NULL;
-		cnt = 0;
+		*n = 0;
 	}
 	*out = v;
-	*n = cnt;
 	return err;
 }
 
@@ -265,10 +251,8 @@ int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool st
 int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t now, long *n)
 {
 	struct qb q = { 0 };
-	sqlite3_stmt *s = NULL;
 	int err;
 
-	*n = 0;
 	qb_add(&q, "UPDATE decisions SET until = ?, updated_at = ? WHERE id IN"
 		   " (SELECT d.id FROM decisions d WHERE %sd.until > ?",
 	       f->has_range ? "+" : "");
@@ -277,32 +261,14 @@ int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t
 	qb_int(&q, now);
 	dfilter_cond(&q, f);
 	qb_add(&q, ")");
-	err = txn_begin(db);
-	if (err)
-		goto out;
-	err = qb_prepare(db, &q, &s);
-	if (!err)
-		err = exec_stmt(db, s);
-	if (!err)
-		*n = sqlite3_changes(db->h);
-	sqlite3_finalize(s);
-	err = txn_end(db, err);
-out:
+	err = db_exec_query(db, &q, n);
 	qb_free(&q);
 	return err;
 }
 
 int cs_db_decision_expire_id(struct cs_db *db, int64_t id, int64_t now)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_DECISION_EXPIRE_ID);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
-	return txn_end(db, run_changes(db, s));
+	return db_write(db, ST_DECISION_EXPIRE_ID, true, "ii", id, now);
 }
 
 int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since, long *n)

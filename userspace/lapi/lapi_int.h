@@ -21,6 +21,14 @@
 /* all request bodies being received at once: four full-size uploads; more wait */
 #define LAPI_MAX_BODY_INFLIGHT (64u << 20)
 #endif
+#ifndef LAPI_MAX_PENDING_MACHINES
+#define LAPI_MAX_PENDING_MACHINES 1000 /* self-registered, not yet validated */
+#endif
+/* per source address (IPv6: per /64): bursts, then one more per period */
+#define LAPI_REGISTER_BURST 10
+#define LAPI_REGISTER_PERIOD (60 * NSEC_PER_SEC)
+#define LAPI_LOGIN_FAIL_BURST 10
+#define LAPI_LOGIN_FAIL_PERIOD (3 * NSEC_PER_SEC)
 #ifndef LAPI_MAX_BODY_ANON
 #define LAPI_MAX_BODY_ANON (64u << 10) /* unauthenticated routes, bouncer routes */
 #endif
@@ -109,6 +117,7 @@ struct cs_lapi {
 	bool qbusy, qstopping;
 	unsigned long qdropped;
 	size_t body_inflight; /* bytes held by request bodies being received (atomic) */
+	struct cs_ratelimit *rl_register, *rl_login_fail;
 	/* housekeeping thread (db_config.flush) */
 	pthread_t flusher;
 	bool flusher_running;
@@ -186,6 +195,12 @@ void reply_msg(struct req *r, int status, const char *fmt, ...)
 void reply_jwt_error(struct req *r, const char *msg);
 const char *req_arg(struct req *r, const char *key);
 bool go_parse_bool(const char *s, bool *out);
+/*
+ * The address arguments every filter shares: `range` (else `ip`) parsed into
+ * *range (*has_range set), `contains` into *contains. Replies 400 itself on bad
+ * input; 0 or -EINVAL.
+ */
+int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, bool *contains);
 
 /* handlers */
 void h_health(struct req *r);
@@ -202,6 +217,16 @@ void h_decisions_get(struct req *r);
 void h_decisions_delete(struct req *r);
 void h_decision_delete(struct req *r);
 void h_stream(struct req *r);
+void h_allowlists_get(struct req *r);
+void h_allowlist_get(struct req *r);
+void h_allowlist_check(struct req *r);
+void h_allowlists_check_bulk(struct req *r);
+/*
+ * h_allowlists.c: an allowlisted IP or range gets no decision. Drops the alert's
+ * allowlisted Ip/Range decisions; true when the whole alert is to be dropped (a
+ * detector alert whose source is allowlisted, or nothing left of what it carried).
+ */
+bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now);
 
 /* request.c: libmicrohttpd callbacks of the LAPI and Prometheus listeners */
 enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -229,6 +254,15 @@ void forwarded_ip(struct req *r);
 
 /* queue.c: the detector's alert queue worker (cs_lapi_alert_enqueue) */
 void *lapi_queue_main(void *arg);
+
+/* ratelimit.c: per-source limits (GCRA) for registration and failed logins */
+struct cs_ratelimit;
+struct cs_ratelimit *ratelimit_new(unsigned burst, int64_t period);
+void ratelimit_free(struct cs_ratelimit *rl);
+/* Whether `ip` may make one more request now (charges nothing). */
+bool ratelimit_allowed(struct cs_ratelimit *rl, const char *ip, int64_t now);
+/* Count one request of `ip`. */
+void ratelimit_charge(struct cs_ratelimit *rl, const char *ip, int64_t now);
 
 /* Parse the request body as JSON with the depth bound; replies 400 itself on error. */
 json_t *req_json(struct req *r);
