@@ -38,7 +38,7 @@ static const struct route routes[] = {
 	{ "DELETE", "/v1/decisions/{id}", AUTH_JWT, h_decision_delete },
 };
 
-bool path_match(const char *pattern, const char *path, const char **param)
+static bool path_match(const char *pattern, const char *path, const char **param)
 {
 	const char *brace = strstr(pattern, "{id}");
 
