@@ -28,6 +28,7 @@ static const struct {
 	{ "hubtest", "hubtest", cmd_hubtest, "Run the hub's functional tests" },
 	{ "hub", "hub", cmd_hub, "Manage hub index" },
 	{ "explain", "explain", cmd_explain, "Explain log pipeline" },
+	{ "allowlists", "allowlist", cmd_allowlists, "Manage centralized allowlists" },
 	{ "collections", "collection", cmd_items, "Manage hub collections" },
 	{ "parsers", "parser", cmd_items, "Manage hub parsers" },
 	{ "scenarios", "scenario", cmd_items, "Manage hub scenarios" },

@@ -116,6 +116,9 @@ int cmd_hubtest(struct cli *c, int argc, char **argv);
 int cmd_lapi(struct cli *c, int argc, char **argv);
 int cmd_hub(struct cli *c, int argc, char **argv);
 int cmd_explain(struct cli *c, int argc, char **argv);
+int cmd_allowlists(struct cli *c, int argc, char **argv);
+/* GET /v1/allowlists/check/VALUE: 1 (and *reason, to free) if allowlisted, 0, or -EIO (logged). */
+int allowlist_check(struct lapi_client *cl, const char *value, char **reason);
 /* collections|parsers|scenarios|postoverflows|contexts|appsec-*: argv[0] is the type. */
 int cmd_items(struct cli *c, int argc, char **argv);
 
