@@ -55,7 +55,7 @@ static void usage(FILE *f)
 		   "      --debug, --info, --warning, --error, --trace   log level\n");
 }
 
-int cli_load_config(struct cli *c)
+static int cli_load_config(struct cli *c)
 {
 	char err[1024];
 

@@ -108,7 +108,6 @@ int cli_run_verbs(struct cli *c, const char *object, const char *about, const st
 
 /* Entry point of the cscli program. */
 int cscli_main(int argc, char **argv);
-int cli_load_config(struct cli *c);
 int cmd_bouncers(struct cli *c, int argc, char **argv);
 int cmd_machines(struct cli *c, int argc, char **argv);
 int cmd_decisions(struct cli *c, int argc, char **argv);
