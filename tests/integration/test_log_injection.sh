@@ -18,21 +18,7 @@ trap cleanup EXIT INT TERM
 E=$T/etc
 python3 "$ROOT/tests/lib/hub_install.py" "$HUB" "$E" "$T/data" crowdsecurity/linux \
 	crowdsecurity/nginx || { fail "hub install"; summary; exit 1; }
-cp "$ROOT/config/profiles.yaml" "$E/"
-cat > "$E/config.yaml" <<YAML
-common:
-  log_level: warning
-config_paths:
-  config_dir: $E/
-  data_dir: $T/data/
-db_config:
-  type: sqlite
-  db_path: $T/data/crowdsec.db
-api:
-  server:
-    listen_uri: 127.0.0.1:0
-    profiles_path: $E/profiles.yaml
-YAML
+cs_config "$E" "$T/data" 127.0.0.1:0
 python3 "$(dirname "$0")/logs_injection.py" "$T/logs"
 for f in auth:syslog access:nginx; do
 	"$BUILD/crowdsec" -c "$E/config.yaml" -dsn "file://$T/logs/${f%%:*}.log" -type "${f#*:}" \

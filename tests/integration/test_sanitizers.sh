@@ -64,26 +64,9 @@ show_reports() { for f in "$R"/*; do [ -f "$f" ] && head -40 "$f" >&2; done; }
 E=$T/etc
 python3 "$ROOT/tests/lib/hub_install.py" "$HUB" "$E" "$T/data" crowdsecurity/linux \
 	crowdsecurity/nginx || { fail "hub install"; summary; exit 1; }
-cp "$ROOT/config/profiles.yaml" "$E/"
 mkdir -p "$T/logs"
-cat > "$E/config.yaml" <<YAML
-common:
-  log_level: info
-config_paths:
-  config_dir: $E/
-  data_dir: $T/data/
-crowdsec_service:
-  acquisition_path: $E/acquis.yaml
-db_config:
-  type: sqlite
-  db_path: $T/data/crowdsec.db
-api:
-  client:
-    credentials_path: $E/local_api_credentials.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    profiles_path: $E/profiles.yaml
-YAML
+cs_config "$E" "$T/data" "127.0.0.1:$PORT" info "crowdsec_service:
+  acquisition_path: $E/acquis.yaml"
 printf 'filenames:\n  - %s/logs/auth.log\nlabels:\n  type: syslog\n---\nfilenames:\n  - %s/logs/access.log\nlabels:\n  type: nginx\n' \
 	"$T" "$T" > "$E/acquis.yaml"
 GEN=$SHARED_DIR/bench/logs/genlogs

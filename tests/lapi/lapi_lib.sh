@@ -107,6 +107,16 @@ lapi_start() {
 	lapi_run "$T/config.yaml" && wait_http "$URL/health"
 }
 
+# lapi_machine_token MACHINE: cscli adds MACHINE (--auto, credentials written to
+# $T/local_api_credentials.yaml); prints a JWT it logged in for
+lapi_machine_token() {
+	"$BUILD/cscli" -c "$T/config.yaml" machines add "$1" --auto -f "$T/local_api_credentials.yaml" \
+		>/dev/null 2>&1
+	curl -s -X POST "$URL/v1/watchers/login" -d "{\"machine_id\":\"$1\",\"password\":\"$(sed -n \
+		's/^password: //p' "$T/local_api_credentials.yaml")\"}" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
+
 # req METHOD PATH [curl args]: sets CODE, BODY, HDRS
 req() {
 	local m=$1 p=$2

@@ -6,22 +6,7 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-CROWDSEC=$BUILD/crowdsec
-PORT=$(free_port 18620)
-URL=http://127.0.0.1:$PORT
-if [ ! -x "$CROWDSEC" ] || ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
-	skip "crowdsec binary, curl or python3 missing" 1
-	summary
-	exit 0
-fi
-T=$(mktemp -d /tmp/cs-cscli-misc.XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
+lapi_setup misc 18620 curl python3
 cat >"$T/config.yaml" <<EOC
 common:
   log_level: info
@@ -42,14 +27,10 @@ db_config:
 prometheus:
   enabled: false
 EOC
-"$CROWDSEC" -no-cs -c "$T/config.yaml" >"$T/lapi.log" 2>&1 &
-PID=$!
-wait_http "$URL/health" || { fail "LAPI did not start"; summary; exit 1; }
+lapi_start || { fail "LAPI did not start"; summary; exit 1; }
 cs() { "$BUILD/cscli" -c "$T/config.yaml" "$@"; }
 qcs() { cs "$@" >/dev/null 2>&1; }
-cs machines add tester --auto -f "$T/local_api_credentials.yaml" >/dev/null 2>&1
-TOKEN=$(curl -s -X POST "$URL/v1/watchers/login" -d "{\"machine_id\":\"tester\",\"password\":\"$(sed -n 's/^password: //p' "$T/local_api_credentials.yaml")\"}" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+TOKEN=$(lapi_machine_token tester)
 
 # ---- alerts inspect -d, flush ----------------------------------------------------------------
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)

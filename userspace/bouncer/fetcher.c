@@ -22,6 +22,7 @@
 #include "bouncer/xdp_loader.h"
 #include "common/gotime.h"
 #include "common/log.h"
+#include "lapiclient/lapiclient.h"
 
 /* A startup answer with 1M decisions is ~150 MB of JSON; refuse beyond this. */
 #define MAX_BODY (1024UL * 1024 * 1024)
@@ -106,39 +107,6 @@ static void effect_to_applier(const struct deffect *e, void *arg)
 }
 
 /* ---- the stream ---------------------------------------------------------------- */
-
-struct body {
-	char *buf;
-	size_t len, cap;
-	bool too_big;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct body *b = arg;
-	size_t n = size * nmemb;
-
-	if (b->len + n + 1 > MAX_BODY) {
-		b->too_big = true;
-		return 0;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 65536;
-		char *nb;
-
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		nb = realloc(b->buf, ncap);
-		if (!nb)
-			return 0;
-		b->buf = nb;
-		b->cap = ncap;
-	}
-	memcpy(b->buf + b->len, data, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-	return n;
-}
 
 static int append_list_param(char *url, size_t len, const char *name, const struct bcfg_list *l)
 {
@@ -384,7 +352,7 @@ static void apply_answer(struct fetcher *f, const char *body, size_t len, bool s
 static int pull(struct fetcher *f)
 {
 	char url[4096], why[256];
-	struct body body = {};
+	struct lapi_answer body = { .max = MAX_BODY };
 	long status = 0;
 	bool startup = !f->synced;
 	CURLcode cc;
@@ -639,7 +607,7 @@ int fetcher_main(const struct bouncer_config *cfg, int sock)
 	}
 	curl_easy_setopt(f.curl, CURLOPT_HTTPHEADER, f.headers);
 	curl_easy_setopt(f.curl, CURLOPT_USERAGENT, BOUNCER_USER_AGENT);
-	curl_easy_setopt(f.curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(f.curl, CURLOPT_WRITEFUNCTION, lapi_answer_write);
 	curl_easy_setopt(f.curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
 	curl_easy_setopt(f.curl, CURLOPT_TIMEOUT, 120L);
 	curl_easy_setopt(f.curl, CURLOPT_NOSIGNAL, 1L);
