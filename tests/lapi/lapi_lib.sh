@@ -107,16 +107,6 @@ lapi_start() {
 	lapi_run "$T/config.yaml" && wait_http "$URL/health"
 }
 
-# lapi_machine_token MACHINE: cscli adds MACHINE (--auto, credentials written to
-# $T/local_api_credentials.yaml); prints a JWT it logged in for
-lapi_machine_token() {
-	"$BUILD/cscli" -c "$T/config.yaml" machines add "$1" --auto -f "$T/local_api_credentials.yaml" \
-		>/dev/null 2>&1
-	curl -s -X POST "$URL/v1/watchers/login" -d "{\"machine_id\":\"$1\",\"password\":\"$(sed -n \
-		's/^password: //p' "$T/local_api_credentials.yaml")\"}" |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
-}
-
 # req METHOD PATH [curl args]: sets CODE, BODY, HDRS
 req() {
 	local m=$1 p=$2
@@ -124,4 +114,13 @@ req() {
 	CODE=$(curl -sg -o "$T/body" -D "$T/hdrs" -w '%{http_code}' -X "$m" "$URL$p" "$@")
 	BODY=$(cat "$T/body")
 	HDRS=$(cat "$T/hdrs")
+}
+
+# lapi_token MACHINE: a machine JWT for the credentials in $T/local_api_credentials.yaml
+# (written by `cscli machines add MACHINE --auto -f ...`)
+lapi_token() {
+	local pw
+	pw=$(sed -n 's/^password: //p' "$T/local_api_credentials.yaml")
+	curl -s -X POST "$URL/v1/watchers/login" -d "{\"machine_id\":\"$1\",\"password\":\"$pw\"}" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
 }

@@ -6,31 +6,19 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-lapi_setup misc 18620 curl python3
-cat >"$T/config.yaml" <<EOC
-common:
-  log_level: info
+lapi_setup cscli-misc 18620 curl python3
+lapi_config "$T/config.yaml" '    trusted_ips: ["127.0.0.1", "::1"]' "prometheus:
+  enabled: false
 config_paths:
   config_dir: $T/
   data_dir: $T/data/
   simulation_path: $T/simulation.yaml
-  hub_dir: $T/hub/
-api:
-  client:
-    credentials_path: $T/local_api_credentials.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    trusted_ips: ["127.0.0.1", "::1"]
-db_config:
-  type: sqlite
-  db_path: $T/crowdsec.db
-prometheus:
-  enabled: false
-EOC
+  hub_dir: $T/hub/"
 lapi_start || { fail "LAPI did not start"; summary; exit 1; }
 cs() { "$BUILD/cscli" -c "$T/config.yaml" "$@"; }
 qcs() { cs "$@" >/dev/null 2>&1; }
-TOKEN=$(lapi_machine_token tester)
+cs machines add tester --auto -f "$T/local_api_credentials.yaml" >/dev/null 2>&1
+TOKEN=$(lapi_token tester)
 
 # ---- alerts inspect -d, flush ----------------------------------------------------------------
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)

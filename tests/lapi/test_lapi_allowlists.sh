@@ -10,13 +10,14 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-lapi_setup allow 18560 curl python3
+lapi_setup allowlists 18560 curl python3
 lapi_config "$T/config.yaml" '    trusted_ips: ["127.0.0.1", "::1"]'
 lapi_profiles
 lapi_start || { fail "LAPI did not start"; summary; exit 1; }
 cs() { "$BUILD/cscli" -c "$T/config.yaml" "$@"; }
-TOKEN=$(lapi_machine_token tester)
+cs machines add tester --auto -f "$T/local_api_credentials.yaml" >/dev/null 2>&1
 KEY=$(cs bouncers add b1 -o raw 2>/dev/null | tail -1)
+TOKEN=$(lapi_token tester)
 auth=(-H "Authorization: Bearer $TOKEN")
 
 # a decision on 198.18.9.9 and one on 198.18.10.0/24 exist before any allowlist
