@@ -20,7 +20,14 @@ struct lapi_client {
 	char error[512];
 };
 
-size_t lapi_answer_write(char *data, size_t size, size_t nmemb, void *answer)
+/* The answer, NUL-terminated, grown geometrically up to max bytes. */
+struct lapi_answer {
+	char *buf;
+	size_t len, cap, max;
+	bool too_big;
+};
+
+static size_t lapi_answer_write(char *data, size_t size, size_t nmemb, void *answer)
 {
 	struct lapi_answer *b = answer;
 	size_t n = size * nmemb;

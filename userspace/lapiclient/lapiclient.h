@@ -14,18 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/*
- * A bounded answer for libcurl (CURLOPT_WRITEFUNCTION lapi_answer_write,
- * CURLOPT_WRITEDATA the struct): buf is NUL-terminated, grown geometrically;
- * an answer over max bytes stops the transfer with too_big set. Free buf.
- */
-struct lapi_answer {
-	char *buf;
-	size_t len, cap, max;
-	bool too_big;
-};
-size_t lapi_answer_write(char *data, size_t size, size_t nmemb, void *answer);
-
 struct lapi_client_opts {
 	const char *user_agent;
 	long timeout_s;		/* whole request; 0: none */
