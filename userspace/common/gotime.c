@@ -243,7 +243,10 @@ int gotime_parse_rfc3339(const char *s, int64_t *ns)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	*ns = ((int64_t)timegm(&tm) - off) * NSEC_PER_SEC + frac;
+	/* int64 nanoseconds end in 2262 (and start in 1677): later is out of range */
+	if (__builtin_mul_overflow((int64_t)timegm(&tm) - off, NSEC_PER_SEC, ns) ||
+	    __builtin_add_overflow(*ns, frac, ns))
+		return -ERANGE;
 	return 0;
 }
 

@@ -30,7 +30,10 @@ int gotime_parse_duration_days(const char *s, int64_t *ns);
 int64_t gotime_deadline(int64_t start, int64_t duration);
 /* Go Duration.String(): "3h59m58.21124194s", "-6.4s", "850µs", "0s". */
 void gotime_format_duration(int64_t ns, char *buf, size_t len);
-/* RFC3339 with optional fraction and Z or +hh:mm offset: 0 or -EINVAL. */
+/*
+ * RFC3339 with optional fraction and Z or +hh:mm offset: 0, -EINVAL, or -ERANGE
+ * for a time int64 nanoseconds cannot hold (before 1677, after 2262).
+ */
 int gotime_parse_rfc3339(const char *s, int64_t *ns);
 /* "2026-11-25T07:43:05Z" (seconds, UTC). */
 void gotime_format_rfc3339(int64_t ns, char *buf, size_t len);

@@ -107,6 +107,8 @@ void h_alerts_push(struct req *r)
 	for (i = 0; ids_json && i < n; i++) {
 		char b[32];
 
+		if (!ids[i])
+			continue; /* allowlisted: not stored */
 		snprintf(b, sizeof(b), "%lld", (long long)ids[i]);
 		json_array_append_new(ids_json, json_string(b));
 	}

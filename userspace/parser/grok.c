@@ -234,7 +234,8 @@ int grok_lib_load_dir(struct grok_lib *lib, const char *dir)
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n && !err; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		err = grok_lib_load_file(lib, path);
@@ -619,11 +620,6 @@ size_t grok_nfields(const struct grok *g)
 const char *grok_field(const struct grok *g, size_t i)
 {
 	return i < g->nfields ? g->fields[i].name : NULL;
-}
-
-const char *grok_regex(const struct grok *g)
-{
-	return g->regex;
 }
 
 static int run_match(const struct grok *g, const pcre2_code *code, const char *subj, size_t len,
