@@ -122,13 +122,14 @@ static struct MHD_Daemon *start_daemon(const struct cs_lapi_config *cfg, const c
 		{ MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL },
 		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout, NULL },
-		/* no SO_REUSEPORT: a second process must not share (and hijack) our port */
-		{ MHD_OPTION_LISTENING_ADDRESS_REUSE, 0, NULL },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)(with_completed ? lapi_on_completed : NULL),
 		  NULL },
-		/* the LAPI listener tracks its connections (conns.c) */
-		{ with_completed ? MHD_OPTION_NOTIFY_CONNECTION : MHD_OPTION_LISTENING_ADDRESS_REUSE,
-		  with_completed ? (intptr_t)lapi_conn_notify : 0, with_completed ? cls : NULL },
+		/* the LAPI listener tracks its connections (conns.c); MHD's default
+		 * SO_REUSEADDR, never SO_REUSEPORT: a second process must not get a share
+		 * of our port's connections */
+		{ with_completed ? MHD_OPTION_NOTIFY_CONNECTION : MHD_OPTION_CONNECTION_LIMIT,
+		  with_completed ? (intptr_t)lapi_conn_notify : (intptr_t)cfg->max_connections,
+		  with_completed ? cls : NULL },
 		/* TLS >= 1.2, like the Go server */
 		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key },
