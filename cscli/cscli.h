@@ -121,6 +121,7 @@ int cmd_simulation(struct cli *c, int argc, char **argv);
 int cmd_config(struct cli *c, int argc, char **argv);
 int cmd_version(struct cli *c, int argc, char **argv);
 int cmd_completion(struct cli *c, int argc, char **argv);
+int cmd_setup(struct cli *c, int argc, char **argv);
 /* GET /v1/allowlists/check/VALUE: 1 (and *reason, to free) if allowlisted, 0, or -EIO (logged). */
 int allowlist_check(struct lapi_client *cl, const char *value, char **reason);
 /* collections|parsers|scenarios|postoverflows|contexts|appsec-*: argv[0] is the type. */
