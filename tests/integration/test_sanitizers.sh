@@ -21,9 +21,11 @@ if ldd "$BUILD/crowdsec" 2>/dev/null | grep -q libasan; then
 	SAN=$BUILD
 else
 	SAN=$ROOT/build-san
-	# BUILD comes from the environment of `make test`: name ours on the command line
-	if make -C "$ROOT" -s -j"$(nproc)" SANITIZE=address,undefined BUILD="$SAN" "$SAN/crowdsec" "$SAN/cscli" \
-		"$SAN/crowdsec-xdp-bouncer" >"${TMPDIR:-/tmp}/san-build.$$" 2>&1; then
+	# BUILD comes from the environment of `make test`: name ours on the command line,
+	# relative as `make SANITIZE=...` names it (its dependency files say build-san/...)
+	if make -C "$ROOT" -s -j"$(nproc)" SANITIZE=address,undefined BUILD=build-san \
+		build-san/crowdsec build-san/cscli build-san/crowdsec-xdp-bouncer \
+		>"${TMPDIR:-/tmp}/san-build.$$" 2>&1; then
 		pass "ASan+UBSan build of crowdsec, cscli, crowdsec-xdp-bouncer"
 	else
 		cat "${TMPDIR:-/tmp}/san-build.$$" >&2
