@@ -239,7 +239,6 @@ enum MHD_Result lapi_on_metrics(void *cls, struct MHD_Connection *conn, const ch
 				size_t *upload_size, void **con_cls);
 
 /* routes.c */
-bool path_match(const char *pattern, const char *path, const char **param);
 /* The route for (method, path); sets r->route, r->param, r->path_known. */
 void lapi_find_route(struct req *r);
 /* Checks the route's authentication, then runs its handler (or replies 301/404/405/413). */
