@@ -349,13 +349,15 @@ out:
 int cmd_decisions(struct cli *c, int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "Usage: cscli decisions [list|add|delete]\n");
+		fprintf(stderr, "Usage: cscli decisions [list|add|delete|import]\n");
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "list"))
 		return decisions_list(c, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "add"))
 		return decisions_add(c, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "import"))
+		return decisions_import(c, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "delete") || !strcmp(argv[1], "remove"))
 		return decisions_delete(c, argc - 1, argv + 1);
 	fprintf(stderr, "Error: unknown command \"%s\" for \"cscli decisions\"\n", argv[1]);

@@ -165,14 +165,25 @@ int txn_begin_read(struct cs_db *db)
 	return err;
 }
 
-/* Commit on err == 0, roll back otherwise; releases the lock; returns err or commit's. */
-int txn_end(struct cs_db *db, int err)
+int txn_finish(struct cs_db *db, int err)
 {
 	if (!err)
 		err = exec_stmt(db, stmt(db, ST_COMMIT));
 	if (err)
 		exec_stmt(db, stmt(db, ST_ROLLBACK));
+	return err;
+}
+
+void txn_unlock(struct cs_db *db)
+{
 	pthread_mutex_unlock(&db->lock);
+}
+
+/* Commit on err == 0, roll back otherwise; releases the lock; returns err or commit's. */
+int txn_end(struct cs_db *db, int err)
+{
+	err = txn_finish(db, err);
+	txn_unlock(db);
 	return err;
 }
 
@@ -226,6 +237,11 @@ int cs_db_open(const char *path, struct cs_db **out)
 	if (!db)
 		return -ENOMEM;
 	pthread_mutex_init(&db->lock, NULL);
+	err = stream_index_new(db);
+	if (err) {
+		free(db);
+		return err;
+	}
 	if (sqlite3_open_v2(path, &db->h,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -268,6 +284,7 @@ void cs_db_close(struct cs_db *db)
 	for (int i = 0; i < ST__MAX; i++)
 		sqlite3_finalize(db->st[i]);
 	sqlite3_close(db->h);
+	stream_index_free(db);
 	pthread_mutex_destroy(&db->lock);
 	free(db);
 }

@@ -244,7 +244,7 @@ static bool auth_bouncer(struct req *r)
 		if (created)
 			log_info("TLS bouncer %s created", name);
 	} else if (!key || !*key || strlen(key) > 1024 ||
-		   (cs_apikey_hash(key, hash), cs_db_bouncer_by_key(r->l->db, hash, &r->bouncer))) {
+		   (cs_apikey_hash(key, hash), bcache_get(r->l, hash, &r->bouncer))) {
 		reply_msg(r, 403, "access forbidden");
 		return false;
 	}
@@ -259,6 +259,8 @@ static bool auth_bouncer(struct req *r)
 			reply_msg(r, 403, "bad user agent");
 			return false;
 		}
+		if (tp != TLS_PEER_OK)
+			bcache_seen(r->l, hash, r->ip, type, ver);
 	}
 	cs_metrics_inc(r->l->metrics, M_BOUNCER_REQUESTS, r->bouncer.name, r->url, r->method);
 	return true;
@@ -468,7 +470,13 @@ static enum MHD_Result send_reply(struct req *r)
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	if (r->rbody)
+	if (r->reader) {
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, LAPI_STREAM_BLOCK, r->reader,
+							 r->reader_cls, r->reader_free);
+		if (!resp)
+			r->reader_free(r->reader_cls);
+		r->reader = NULL;
+	} else if (r->rbody)
 		resp = MHD_create_response_from_buffer(r->rlen, r->rbody, MHD_RESPMEM_MUST_FREE);
 	else
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -598,6 +606,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->args[i].val);
 	}
 	cs_bouncer_clear(&r->bouncer);
+	if (r->reader) /* answered before the response was made */
+		r->reader_free(r->reader_cls);
 	free(r->body);
 	free(r->rbody);
 	free(r->location);
@@ -956,6 +966,14 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
+static void *stream_loader(void *arg)
+{
+	struct cs_lapi *l = arg;
+
+	cs_db_stream_load(l->db);
+	return NULL;
+}
+
 int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 {
 	struct sockaddr_storage ss, ps;
@@ -1032,6 +1050,14 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	ret = cs_db_open(l->cfg.db_path, &l->db);
 	if (ret)
 		goto fail;
+	ret = bcache_start(l);
+	if (ret)
+		goto fail;
+	/* listening does not wait for it; stream pulls do (a few hundred ms at 1M) */
+	ret = -pthread_create(&l->sloader, NULL, stream_loader, l);
+	if (ret)
+		goto fail;
+	l->sloader_running = true;
 	char *ca_pem = NULL;
 
 	ret = tlsauth_init(l, &ca_pem);
@@ -1104,6 +1130,9 @@ void cs_lapi_stop(struct cs_lapi *l)
 		MHD_stop_daemon(l->prom);
 	if (l->httpd)
 		MHD_stop_daemon(l->httpd);
+	if (l->sloader_running)
+		pthread_join(l->sloader, NULL);
+	bcache_stop(l);
 	cs_db_close(l->db);
 	cs_profiles_free(l->profiles);
 	cs_metrics_free(l->metrics);
