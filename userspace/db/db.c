@@ -260,8 +260,9 @@ int cs_db_open(const char *path, struct cs_db **out)
 			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 			 " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
 			 /* a 1M-decision table has ~150 MB of indexes: a 64 MiB page cache
-			  * and mmap reads keep bulk imports and stream scans off pread/pwrite */
-			 " PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
+			  * keeps bulk imports off pread; no mmap: mapped pages count in the
+			  * LAPI's RSS, and streams are answered from memory (stream.c) */
+			 " PRAGMA cache_size = -65536;",
 			 NULL, NULL, &msg) != SQLITE_OK) {
 		log_error("cannot configure database %s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);

@@ -61,6 +61,7 @@ struct intern {
 	uint32_t n, cap;
 	uint32_t *slots;
 	size_t nslots;
+	uint32_t last[3]; /* recent answers: consecutive rows repeat their strings */
 };
 
 struct stream_index {
@@ -123,12 +124,20 @@ static uint32_t intern(struct intern *t, const char *s)
 
 	if (!s)
 		s = "";
+	for (int i = 0; i < 3; i++)
+		if (t->last[i] < t->n && !strcmp(t->s[t->last[i]], s))
+			return t->last[i];
 	if ((t->n + 1) * 2 > t->nslots && intern_grow(t))
 		return NIL;
 	for (h = hash_bytes(s, 0xcbf29ce484222325ULL) & (t->nslots - 1); t->slots[h] != NIL;
-	     h = (h + 1) & (t->nslots - 1))
-		if (!strcmp(t->s[t->slots[h]], s))
+	     h = (h + 1) & (t->nslots - 1)) {
+		if (!strcmp(t->s[t->slots[h]], s)) {
+			t->last[2] = t->last[1];
+			t->last[1] = t->last[0];
+			t->last[0] = t->slots[h];
 			return t->slots[h];
+		}
+	}
 	if (t->n == t->cap) {
 		uint32_t nc = t->cap ? t->cap * 2 : 64;
 		char **p = realloc(t->s, nc * sizeof(*p));
@@ -152,6 +161,7 @@ static void intern_free(struct intern *t)
 	free(t->s);
 	free(t->slots);
 	memset(t, 0, sizeof(*t));
+	memset(t->last, 0xff, sizeof(t->last));
 }
 
 static const char *arena_dup(struct stream_index *x, const char *s)
@@ -423,6 +433,7 @@ int stream_index_new(struct cs_db *db)
 	pthread_mutex_init(&x->state_lock, NULL);
 	pthread_cond_init(&x->state_cond, NULL);
 	x->created_sorted = true;
+	memset(x->strs.last, 0xff, sizeof(x->strs.last));
 	db->stream = x;
 	return 0;
 }
@@ -449,17 +460,36 @@ static void set_state(struct stream_index *x, int st)
 	pthread_mutex_unlock(&x->state_lock);
 }
 
-/* Called with the db mutex held (a read transaction open). */
+/*
+ * Called with the db mutex held, so nothing commits meanwhile. The scan runs on
+ * a connection of its own with a small page cache: a million rows read once
+ * must not stay in the main handle's cache (the LAPI's memory bound).
+ */
 static int load_rows(struct cs_db *db, struct stream_index *x)
 {
+	const char *path = sqlite3_db_filename(db->h, "main");
+	sqlite3 *h = NULL;
 	sqlite3_stmt *s = NULL;
 	int rc, err = 0;
 
-	if (sqlite3_prepare_v2(db->h,
+	if (!path || !*path) /* in-memory database: the main handle is the only view */
+		h = db->h;
+	else if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+			 SQLITE_OK ||
+		 sqlite3_exec(h, "PRAGMA cache_size = -2048; PRAGMA mmap_size = 0", NULL, NULL,
+			      NULL) != SQLITE_OK) {
+		log_error("stream index: cannot open %s: %s", path, h ? sqlite3_errmsg(h) : "?");
+		sqlite3_close(h);
+		return -EIO;
+	}
+	if (sqlite3_prepare_v2(h,
 			       "SELECT id, created_at, until, scenario, type, scope, value, origin,"
 			       " simulated FROM decisions WHERE scope IN ('Ip', 'Range') ORDER BY id",
-			       -1, &s, NULL) != SQLITE_OK)
-		return sql_err(db, sqlite3_errcode(db->h));
+			       -1, &s, NULL) != SQLITE_OK) {
+		log_error("stream index: %s", sqlite3_errmsg(h));
+		err = -EIO;
+		goto out;
+	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && !err)
 		err = row_add(x, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
 			      sqlite3_column_int64(s, 2), (const char *)sqlite3_column_text(s, 3),
@@ -467,9 +497,14 @@ static int load_rows(struct cs_db *db, struct stream_index *x)
 			      scope_code((const char *)sqlite3_column_text(s, 5)),
 			      (const char *)sqlite3_column_text(s, 6),
 			      (const char *)sqlite3_column_text(s, 7), sqlite3_column_int(s, 8));
-	if (!err && rc != SQLITE_DONE)
-		err = sql_err(db, rc);
+	if (!err && rc != SQLITE_DONE) {
+		log_error("stream index: %s", sqlite3_errmsg(h));
+		err = -EIO;
+	}
+out:
 	sqlite3_finalize(s);
+	if (h != db->h)
+		sqlite3_close(h);
 	return err;
 }
 
