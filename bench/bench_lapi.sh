@@ -23,7 +23,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lapi_lib.sh"
 N=${N:-1000000} PEER_N=${PEER_N:-$N} WINDOW=${WINDOW:-20} CONNS=${CONNS:-100} KEYS_N=${KEYS_N:-100}
 OPORT=${OPORT:-28701} PPORT=${PPORT:-28711}
-PEERS=$SHARED/bench/peers
+PEERS=$SHARED_DIR/bench/peers
 for c in wrk sqlite3 curl jq; do command -v $c >/dev/null || { echo "bench_lapi: $c missing (make deps)"; exit 0; }; done
 W=$(mktemp -d /tmp/bench-lapi.XXXXXX)
 LP= SP=

@@ -8,12 +8,12 @@
 set -u
 [ "$(id -u)" = 0 ] || { echo "bench_parse: needs root (crowdsec's config dirs)"; exit 0; }
 LINES=${LINES:-100000}
-PEERS=$SHARED/bench/peers
+PEERS=$SHARED_DIR/bench/peers
 work=$(mktemp -d)
 trap 'kill $lp 2>/dev/null; rm -rf "$work"' EXIT
 lp=
-python3 "$SHARED/bench/logs/genlogs" --kind sshd --lines "$LINES" --seed 1 -o "$work/sshd.log" --quiet
-python3 "$SHARED/bench/logs/genlogs" --kind nginx --lines "$LINES" --seed 1 -o "$work/nginx.log" --quiet
+python3 "$SHARED_DIR/bench/logs/genlogs" --kind sshd --lines "$LINES" --seed 1 -o "$work/sshd.log" --quiet
+python3 "$SHARED_DIR/bench/logs/genlogs" --kind nginx --lines "$LINES" --seed 1 -o "$work/nginx.log" --quiet
 
 # Our side reads the same parser files CrowdSec has enabled, from its hub.
 hub=$work/hub
@@ -25,7 +25,7 @@ for f in "$hub"/parsers-enabled/*/*.yaml; do
 	st=$(basename "$(dirname "$f")")
 	cp "$f" "$hub/parsers/$st/crowdsecurity/"
 done
-cp -r "$SHARED/hub/patterns" "$SHARED/hub/data" "$hub/"
+cp -r "$SHARED_DIR/hub/patterns" "$SHARED_DIR/hub/data" "$hub/"
 
 have_cs=0
 if command -v crowdsec >/dev/null && [ -d /etc/crowdsec/parsers ]; then

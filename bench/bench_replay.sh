@@ -13,11 +13,11 @@ set -u
 [ "$(id -u)" = 0 ] || { echo "bench_replay: needs root"; exit 0; }
 SSHD_LINES=${SSHD_LINES:-1000000} NGINX_LINES=${NGINX_LINES:-50000} FLOOD_LINES=${FLOOD_LINES:-1000000}
 FLOOD_PEER_TIMEOUT=${FLOOD_PEER_TIMEOUT:-90}
-PEERS=$SHARED/bench/peers
+PEERS=$SHARED_DIR/bench/peers
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-python3 "$SHARED/bench/logs/genlogs" --kind sshd --lines "$SSHD_LINES" --seed 1 -o "$W/sshd.log" --quiet
-python3 "$SHARED/bench/logs/genlogs" --kind nginx --lines "$NGINX_LINES" --seed 1 -o "$W/nginx.log" --quiet
+python3 "$SHARED_DIR/bench/logs/genlogs" --kind sshd --lines "$SSHD_LINES" --seed 1 -o "$W/sshd.log" --quiet
+python3 "$SHARED_DIR/bench/logs/genlogs" --kind nginx --lines "$NGINX_LINES" --seed 1 -o "$W/nginx.log" --quiet
 python3 "$PEERS/flood.py" --lines "$FLOOD_LINES" > "$W/flood.log"
 
 have_cs=0
@@ -31,7 +31,7 @@ if [ $have_cs = 1 ]; then
 	cp -rL "$W/cs/etc/parsers" "$W/cs/etc/scenarios" "$W/cs/etc/postoverflows" "$O/etc/"
 	cp "$W/cs/data/"*.txt "$W/cs/data/"*.regex "$O/data/" 2>/dev/null
 fi
-cp -r "$SHARED/hub/patterns" "$O/etc/"
+cp -r "$SHARED_DIR/hub/patterns" "$O/etc/"
 printf 'config_paths:\n  config_dir: %s/etc/\n  data_dir: %s/data/\napi:\n  server:\n    enable: false\ncommon:\n  log_level: warning\n' "$O" "$O" > "$O/etc/config.yaml"
 
 timed() {	# timed OUTFILE CMD...: runs CMD under time -v; prints "wall cpu rss_mib exit"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # The XDP data plane beside nftables (and the shared reference LPM dropper):
 #  1. micro: BPF_PROG_TEST_RUN ns/packet and 1M insert/remove (build/bench/xdp_bench);
-#  2. drop rate on a veth pair: ../shared/bench/drop/run.sh with our bouncer plugged
+#  2. drop rate on a veth pair: $SHARED_DIR/bench/drop/run.sh with our bouncer plugged
 #     into its BOUNCER_* hooks, nftables (crowdsec-firewall-bouncer layout) and the
 #     reference LPM dropper measured in the same run, same traffic, same ban set.
 # Knobs: SIZES (default "1000 1000000"), DURATION (5), REPS (1), NSRC (1000),
@@ -16,10 +16,10 @@ echo "### micro (BPF_PROG_TEST_RUN; N prefixes; 'cold' = one run per distinct so
 echo
 
 [ "${DROP:-1}" = 1 ] || exit 0
-[ -d "$SHARED/bench/drop" ] || { echo "no $SHARED/bench/drop: drop-rate part skipped"; exit 0; }
+[ -d "$SHARED_DIR/bench/drop" ] || { echo "no $SHARED_DIR/bench/drop: drop-rate part skipped"; exit 0; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp -r "$SHARED/bench/drop/." "$work/" && chmod -R u+w "$work"
+cp -r "$SHARED_DIR/bench/drop/." "$work/" && chmod -R u+w "$work"
 make -s -C "$work" >/dev/null 2>&1 || { echo "cannot build the drop harness"; exit 0; }
 pin=/sys/fs/bpf/crowdsec-bench
 export BOUNCER_BAN="$B --pin-dir $pin xdp attach \$IFACE >/dev/null && $B --pin-dir $pin ban --file \$BAN_FILE"

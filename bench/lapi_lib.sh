@@ -3,7 +3,7 @@
 # with N active IPv4 bans written directly with sqlite3 (the 1.4.6 schema from the spec
 # captures), which 1.4.6 serves as is and our LAPI imports on first open.
 
-SCHEMA=${SCHEMA:-${SHARED:-/work/shared}/spec/captures/sqlite-schema-1.4.6.sql}
+SCHEMA=${SCHEMA:-$SHARED_DIR/spec/captures/sqlite-schema-1.4.6.sql}
 
 # go_ts [DATE-ARGS]: a timestamp as 1.4.6 (ent + mattn/go-sqlite3) stores it
 go_ts() { date -u "$@" '+%Y-%m-%d %H:%M:%S+00:00'; }

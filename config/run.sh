@@ -16,10 +16,10 @@ RUN_DIR=${RUN_DIR:-/var/lib/crowdsec-xdp}
 LISTEN=${LISTEN:-127.0.0.1:8080}
 E=$RUN_DIR/etc
 
-# Hub content: the shared copy beside the repository, else the one Debian's
-# crowdsec package installed (make deps installs it).
+# Hub content: HUB_DIR (a hub checkout), else the one Debian's crowdsec
+# package installed (make deps installs it).
 hub=${HUB_DIR:-}
-for h in "$here/../shared/hub" /var/lib/crowdsec/hub /usr/share/crowdsec/hub; do
+for h in /var/lib/crowdsec/hub /usr/share/crowdsec/hub; do
 	[ -z "$hub" ] && [ -d "$h/parsers" ] && hub=$(cd "$h" && pwd)
 done
 [ -n "$hub" ] || { echo "make run: no hub content found (set HUB_DIR)" >&2; exit 1; }

@@ -285,30 +285,43 @@ out:
 	return ret;
 }
 
+static const struct verb alert_verbs[] = {
+	{ "list", NULL, alerts_list, "List alerts", "[filters] [flags]",
+	  "  -a, --all             Include decisions from Central API\n"
+	  "      --until string    restrict to alerts older than until (ie. 4h, 30d)\n"
+	  "      --since string    restrict to alerts newer than since (ie. 4h, 30d)\n"
+	  "  -i, --ip string       restrict to alerts from this source ip (shorthand for --scope ip --value <IP>)\n"
+	  "  -s, --scenario string the scenario (ie. crowdsecurity/ssh-bf)\n"
+	  "  -r, --range string    restrict to alerts from this range (shorthand for --scope range --value <RANGE/X>)\n"
+	  "      --type string     restrict to alerts with given decision type (ie. ban, captcha)\n"
+	  "      --scope string    restrict to alerts of this scope (ie. ip,range)\n"
+	  "  -v, --value string    the value to match for in the specified scope\n"
+	  "      --contained       query decisions contained by range\n"
+	  "  -m, --machine         print machines that sent alerts\n"
+	  "  -l, --limit int       limit size of alerts list table (0 to view all alerts) (default 50)\n" },
+	{ "inspect", NULL, alerts_inspect, "Show info about an alert", "ALERT_ID [ALERT_ID...]",
+	  NULL },
+	{ "delete", "remove", alerts_delete, "Delete alerts", "[filters] [--all] [flags]",
+	  "      --scope string    the scope (ie. ip,range)\n"
+	  "  -v, --value string    the value to match for in the specified scope\n"
+	  "  -s, --scenario string the scenario (ie. crowdsecurity/ssh-bf)\n"
+	  "  -i, --ip string       Source ip (shorthand for --scope ip --value <IP>)\n"
+	  "  -r, --range string    Range source ip (shorthand for --scope range --value <RANGE>)\n"
+	  "      --id string       alert ID\n"
+	  "  -a, --all             delete all alerts\n"
+	  "      --contained       query decisions contained by range\n" },
+};
+
 int cmd_alerts(struct cli *c, int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "Usage: cscli alerts [list|inspect|delete]\n");
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "list"))
-		return alerts_list(c, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "inspect"))
-		return alerts_inspect(c, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "delete") || !strcmp(argv[1], "remove"))
-		return alerts_delete(c, argc - 1, argv + 1);
-	fprintf(stderr, "Error: unknown command \"%s\" for \"cscli alerts\"\n", argv[1]);
-	return EXIT_USAGE;
+	return cli_run_verbs(c, "alerts", "Manage alerts", alert_verbs,
+			     sizeof(alert_verbs) / sizeof(alert_verbs[0]), argc, argv);
 }
 
-int cmd_lapi(struct cli *c, int argc, char **argv)
+static int lapi_status(struct cli *c, int argc, char **argv)
 {
 	struct lapi_client *cl = NULL;
 
-	if (argc < 2 || strcmp(argv[1], "status")) {
-		fprintf(stderr, "Usage: cscli lapi status\n");
-		return EXIT_USAGE;
-	}
 	cli_info("Loaded credentials from %s", c->cfg.credentials_path);
 	if (client_open(c, &cl))
 		return EXIT_FATAL;
@@ -317,4 +330,14 @@ int cmd_lapi(struct cli *c, int argc, char **argv)
 	cli_info("You can successfully interact with Local API (LAPI)");
 	client_close(cl);
 	return EXIT_OK;
+}
+
+static const struct verb lapi_verbs[] = {
+	{ "status", NULL, lapi_status, "Check authentication to Local API (LAPI)", "[flags]", NULL },
+};
+
+int cmd_lapi(struct cli *c, int argc, char **argv)
+{
+	return cli_run_verbs(c, "lapi", "Manage interaction with Local API (LAPI)", lapi_verbs,
+			     sizeof(lapi_verbs) / sizeof(lapi_verbs[0]), argc, argv);
 }

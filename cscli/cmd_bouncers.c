@@ -93,7 +93,7 @@ static int bouncers_add(struct cli *c, int argc, char **argv)
 	return ret;
 }
 
-static int bouncers_list(struct cli *c)
+static int bouncers_list(struct cli *c, int argc, char **argv)
 {
 	struct cs_bouncer *v = NULL;
 	struct cs_db *db = NULL;
@@ -196,18 +196,16 @@ static int bouncers_delete(struct cli *c, int argc, char **argv)
 	return ret;
 }
 
+static const struct verb bouncer_verbs[] = {
+	{ "add", NULL, bouncers_add, "add bouncer", "MyBouncerName [flags]",
+	  "  -k, --key string      api key for the bouncer\n"
+	  "  -l, --length int      length of the api key (default 16)\n" },
+	{ "list", NULL, bouncers_list, "List bouncers", "[flags]", NULL },
+	{ "delete", "remove", bouncers_delete, "delete bouncer", "MyBouncerName [flags]", NULL },
+};
+
 int cmd_bouncers(struct cli *c, int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "Usage: cscli bouncers [add|list|delete]\n");
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "add"))
-		return bouncers_add(c, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "list"))
-		return bouncers_list(c);
-	if (!strcmp(argv[1], "delete") || !strcmp(argv[1], "remove"))
-		return bouncers_delete(c, argc - 1, argv + 1);
-	fprintf(stderr, "Error: unknown command \"%s\" for \"cscli bouncers\"\n", argv[1]);
-	return EXIT_USAGE;
+	return cli_run_verbs(c, "bouncers", "Manage bouncers [requires local API]", bouncer_verbs,
+			     sizeof(bouncer_verbs) / sizeof(bouncer_verbs[0]), argc, argv);
 }

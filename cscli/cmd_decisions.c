@@ -346,20 +346,51 @@ out:
 	return ret;
 }
 
+static const struct verb decision_verbs[] = {
+	{ "list", NULL, decisions_list, "List decisions from LAPI", "[options] [flags]",
+	  "  -a, --all             Include decisions from Central API\n"
+	  "      --since string    restrict to alerts newer than since (ie. 4h, 30d)\n"
+	  "      --until string    restrict to alerts older than until (ie. 4h, 30d)\n"
+	  "  -t, --type string     restrict to this decision type (ie. ban,captcha)\n"
+	  "      --scope string    restrict to this scope (ie. ip,range,session)\n"
+	  "  -v, --value string    restrict to this value (ie. 1.2.3.4,userName)\n"
+	  "  -s, --scenario string restrict to this scenario (ie. crowdsecurity/ssh-bf)\n"
+	  "  -i, --ip string       restrict to alerts from this source ip (shorthand for --scope ip --value <IP>)\n"
+	  "  -r, --range string    restrict to alerts from this source range (shorthand for --scope range --value <RANGE>)\n"
+	  "      --origin string   the value to match for the specified origin (ie. cscli, crowdsec, ...)\n"
+	  "  -l, --limit int       number of alerts to get (use 0 to remove the limit) (default 100)\n"
+	  "      --no-simu         exclude decisions in simulation mode\n"
+	  "  -m, --machine         print machines that triggered decisions\n"
+	  "      --contained       query decisions contained by range\n" },
+	{ "add", NULL, decisions_add, "Add decision to LAPI", "[options] [flags]",
+	  "  -i, --ip string       Source ip (shorthand for --scope ip --value <IP>)\n"
+	  "  -r, --range string    Range source ip (shorthand for --scope range --value <RANGE>)\n"
+	  "  -d, --duration string Decision duration (ie. 1h,4h,30m) (default \"4h\")\n"
+	  "  -v, --value string    The value (ie. --scope username --value foobar)\n"
+	  "      --scope string    Decision scope (ie. ip,range,username) (default \"Ip\")\n"
+	  "  -R, --reason string   Decision reason (ie. scenario-name)\n"
+	  "  -t, --type string     Decision type (ie. ban,captcha,throttle) (default \"ban\")\n" },
+	{ "import", NULL, decisions_import, "Import decisions from a file or pipe", "[options] [flags]",
+	  "  -i, --input string    Input file\n"
+	  "  -d, --duration string Decision duration: 1h,4h,30m (default \"4h\")\n"
+	  "      --scope string    Decision scope: ip,range,username (default \"Ip\")\n"
+	  "  -R, --reason string   Decision reason: <scenario-name> (default \"manual\")\n"
+	  "  -t, --type string     Decision type: ban,captcha,throttle (default \"ban\")\n"
+	  "      --batch int       Split import in batches of N decisions\n"
+	  "      --format string   Input format: 'json', 'csv' or 'values' (each line is a value, no headers)\n" },
+	{ "delete", "remove", decisions_delete, "Delete decisions", "[options] [flags]",
+	  "  -i, --ip string       Source ip (shorthand for --scope ip --value <IP>)\n"
+	  "  -r, --range string    Range source ip (shorthand for --scope range --value <RANGE>)\n"
+	  "  -t, --type string     the decision type (ie. ban,captcha)\n"
+	  "  -v, --value string    the value to match for in the specified scope\n"
+	  "  -s, --scenario string the scenario name (ie. crowdsecurity/ssh-bf)\n"
+	  "      --id string       decision id\n"
+	  "      --all             delete all decisions\n"
+	  "      --contained       query decisions contained by range\n" },
+};
+
 int cmd_decisions(struct cli *c, int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "Usage: cscli decisions [list|add|delete|import]\n");
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "list"))
-		return decisions_list(c, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "add"))
-		return decisions_add(c, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "import"))
-		return decisions_import(c, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "delete") || !strcmp(argv[1], "remove"))
-		return decisions_delete(c, argc - 1, argv + 1);
-	fprintf(stderr, "Error: unknown command \"%s\" for \"cscli decisions\"\n", argv[1]);
-	return EXIT_USAGE;
+	return cli_run_verbs(c, "decisions", "Manage decisions", decision_verbs,
+			     sizeof(decision_verbs) / sizeof(decision_verbs[0]), argc, argv);
 }

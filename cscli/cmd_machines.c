@@ -180,7 +180,7 @@ static void since(int64_t t, int64_t now, char *buf, size_t len)
 	snprintf(buf, len, "%s%.40s", delta > 120 * NSEC_PER_SEC ? "\xe2\x9a\xa0\xef\xb8\x8f " : "", d);
 }
 
-static int machines_list(struct cli *c)
+static int machines_list(struct cli *c, int argc, char **argv)
 {
 	struct cs_machine *v = NULL;
 	struct cs_db *db = NULL;
@@ -304,20 +304,33 @@ static int machines_delete(struct cli *c, int argc, char **argv, bool validate)
 	return EXIT_OK;
 }
 
+static int machines_remove(struct cli *c, int argc, char **argv)
+{
+	return machines_delete(c, argc, argv, false);
+}
+
+static int machines_validate(struct cli *c, int argc, char **argv)
+{
+	return machines_delete(c, argc, argv, true);
+}
+
+static const struct verb machine_verbs[] = {
+	{ "add", NULL, machines_add, "add machine to the database.", "MyMachineName [flags]",
+	  "  -p, --password string machine password to login to the API\n"
+	  "  -a, --auto            automatically generate password (and username if not provided)\n"
+	  "  -f, --file string     output file destination (for LAPI credentials)\n"
+	  "  -u, --url string      URL of the local API\n"
+	  "      --force           will force add the machine if it already exist\n"
+	  "  -i, --interactive     interactive mode to enter the password\n" },
+	{ "list", NULL, machines_list, "List machines", "[flags]", NULL },
+	{ "delete", "remove", machines_remove, "delete machines", "MyMachineName [flags]", NULL },
+	{ "validate", NULL, machines_validate, "validate a machine to access the local API",
+	  "MyMachineName [flags]", NULL },
+};
+
 int cmd_machines(struct cli *c, int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "Usage: cscli machines [add|list|delete|validate]\n");
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "add"))
-		return machines_add(c, argc - 1, argv + 1);
-	if (!strcmp(argv[1], "list"))
-		return machines_list(c);
-	if (!strcmp(argv[1], "delete") || !strcmp(argv[1], "remove"))
-		return machines_delete(c, argc - 1, argv + 1, false);
-	if (!strcmp(argv[1], "validate"))
-		return machines_delete(c, argc - 1, argv + 1, true);
-	fprintf(stderr, "Error: unknown command \"%s\" for \"cscli machines\"\n", argv[1]);
-	return EXIT_USAGE;
+	return cli_run_verbs(c, "machines", "Manage local API machines [requires local API]",
+			     machine_verbs, sizeof(machine_verbs) / sizeof(machine_verbs[0]), argc,
+			     argv);
 }

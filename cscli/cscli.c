@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * cscli [GLOBAL OPTS] OBJECT VERB [ARGS]: the CrowdSec 1.4.6 command line,
- * for the subset this project implements (bouncers, machines, decisions).
+ * for the subset this project implements (bouncers, machines, decisions,
+ * alerts, lapi, hubtest). Every level answers -h/--help (cli_run_verbs).
  * Global options may appear anywhere, as with cobra's persistent flags.
  * The program entry is cscli_main(): build/crowdsec runs it when invoked as
  * "cscli" (multi-call binary), and a cscli/main.c can simply call it.
@@ -25,6 +26,15 @@ static const struct {
 	{ "alerts", "alert", cmd_alerts, "Manage alerts" },
 	{ "lapi", "lapi", cmd_lapi, "Manage interaction with Local API (LAPI)" },
 	{ "hubtest", "hubtest", cmd_hubtest, "Run the hub's functional tests" },
+	{ "hub", "hub", cmd_hub, "Manage hub index" },
+	{ "explain", "explain", cmd_explain, "Explain log pipeline" },
+	{ "collections", "collection", cmd_items, "Manage hub collections" },
+	{ "parsers", "parser", cmd_items, "Manage hub parsers" },
+	{ "scenarios", "scenario", cmd_items, "Manage hub scenarios" },
+	{ "postoverflows", "postoverflow", cmd_items, "Manage hub postoverflows" },
+	{ "contexts", "context", cmd_items, "Manage hub contexts" },
+	{ "appsec-configs", "appsec-config", cmd_items, "Manage hub appsec-configs" },
+	{ "appsec-rules", "appsec-rule", cmd_items, "Manage hub appsec-rules" },
 };
 
 static void usage(FILE *f)
@@ -66,6 +76,61 @@ static int set_output(struct cli *c, const char *v)
 		return -1;
 	}
 	return 0;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return true;
+	return false;
+}
+
+static void object_help(FILE *f, const char *object, const char *about, const struct verb *v,
+			size_t n)
+{
+	fprintf(f, "%s\n\nUsage:\n  cscli %s [command]\n\nAvailable Commands:\n", about, object);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "  %-12s %s\n", v[i].name, v[i].help);
+	fprintf(f, "\nFlags:\n  -h, --help   help for %s\n\nUse \"cscli %s [command] --help\" for"
+		   " more information about a command.\n",
+		object, object);
+}
+
+static void verb_help(const char *object, const struct verb *v)
+{
+	printf("%s\n\nUsage:\n  cscli %s %s %s\n\n", v->help, object, v->name, v->args);
+	if (v->alias)
+		printf("Aliases:\n  %s, %s\n\n", v->name, v->alias);
+	printf("Flags:\n%s  -h, --help            help for %s\n", v->flags ? v->flags : "", v->name);
+}
+
+int cli_run_verbs(struct cli *c, const char *object, const char *about, const struct verb *v,
+		  size_t n, int argc, char **argv)
+{
+	const char *name = argc >= 2 ? argv[1] : NULL;
+
+	if (!name) {
+		object_help(stderr, object, about, v, n);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(name, v[i].name) && (!v[i].alias || strcmp(name, v[i].alias)))
+			continue;
+		if (wants_help(argc - 1, argv + 1)) {
+			verb_help(object, &v[i]);
+			return EXIT_OK;
+		}
+		if (cli_load_config(c))
+			return EXIT_FATAL;
+		return v[i].fn(c, argc - 1, argv + 1);
+	}
+	if (!strcmp(name, "help") || wants_help(argc - 1, argv + 1)) {
+		object_help(stdout, object, about, v, n);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "Error: unknown command \"%s\" for \"cscli %s\"\n", name, object);
+	return EXIT_USAGE;
 }
 
 int cscli_main(int argc, char **argv)
@@ -120,11 +185,7 @@ int cscli_main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
 		if (strcmp(rest[1], objects[i].name) && strcmp(rest[1], objects[i].alias))
 			continue;
-		/* hubtest reads the hub only, not the daemon's configuration */
-		if (objects[i].fn != cmd_hubtest && cli_load_config(&c)) {
-			ret = EXIT_FATAL;
-			goto out;
-		}
+		/* the configuration is loaded when a verb runs (not for help, not for hubtest) */
 		ret = objects[i].fn(&c, nrest - 1, rest + 1);
 		goto out;
 	}

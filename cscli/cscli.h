@@ -45,6 +45,8 @@ void table_print(struct table *t, bool box);
 void table_free(struct table *t);
 /* JSON to stdout with `indent` spaces; trailing newline only when nl. */
 void print_json(json_t *j, int indent, bool nl);
+/* A JSON tree as YAML on stdout (object keys in their order), as `inspect` prints items. */
+void print_yaml(json_t *j);
 /* RFC3339 (nano: RFC3339Nano); 0 prints Go's zero time. */
 void fmt_time(int64_t t, bool nano, char *buf, size_t len);
 /* CSV field (quoted when needed). */
@@ -78,6 +80,26 @@ void query_add(struct query *q, const char *k, const char *v);
 char *query_encode(struct query *q); /* "a=b&c=d", frees nothing */
 void query_free(struct query *q);
 
+/*
+ * An object's verbs (cscli OBJECT VERB ...): the dispatch and the help of
+ * every level. flags: one "  -x, --name type   what" line each, or NULL.
+ */
+struct verb {
+	const char *name;
+	const char *alias; /* or NULL */
+	int (*fn)(struct cli *c, int argc, char **argv); /* argv[0] is the verb */
+	const char *help;  /* one line */
+	const char *args;  /* after "cscli OBJECT VERB": "[flags]", "ID [ID...]" */
+	const char *flags;
+};
+/*
+ * argv[0] is the object. No verb: its help on stderr, EXIT_USAGE; "help",
+ * -h/--help: the object's help, or the verb's when one is named, on stdout,
+ * EXIT_OK. Otherwise the configuration is loaded and the verb runs.
+ */
+int cli_run_verbs(struct cli *c, const char *object, const char *about, const struct verb *v,
+		  size_t n, int argc, char **argv);
+
 /* Entry point of the cscli program. */
 int cscli_main(int argc, char **argv);
 int cli_load_config(struct cli *c);
@@ -89,5 +111,9 @@ int decisions_import(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_hubtest(struct cli *c, int argc, char **argv);
 int cmd_lapi(struct cli *c, int argc, char **argv);
+int cmd_hub(struct cli *c, int argc, char **argv);
+int cmd_explain(struct cli *c, int argc, char **argv);
+/* collections|parsers|scenarios|postoverflows|contexts|appsec-*: argv[0] is the type. */
+int cmd_items(struct cli *c, int argc, char **argv);
 
 #endif /* CSCLI_H */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/gotime.h"
@@ -286,4 +287,114 @@ void fmt_time(int64_t t, bool nano, char *buf, size_t len)
 		gotime_format_rfc3339nano(t, buf, len);
 	else
 		gotime_format_rfc3339(t, buf, len);
+}
+
+static bool yaml_plain(const char *s)
+{
+	if (!*s || strchr("!&*-?:,[]{}#|>@`\"'%= ", *s) || strpbrk(s, ":#\n\"'\\\t") ||
+	    s[strlen(s) - 1] == ' ')
+		return false;
+	/* words YAML would read as something else than a string */
+	static const char *const special[] = { "true", "false", "yes", "no", "on", "off",
+					       "null", "~", "y", "n" };
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (!strcasecmp(s, special[i]))
+			return false;
+	char *end;
+	strtod(s, &end);
+	return *end != '\0';
+}
+
+static void yaml_scalar(json_t *v)
+{
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+
+		if (yaml_plain(s)) {
+			fputs(s, stdout);
+		} else {
+			putchar('"');
+			for (; *s; s++) {
+				if (*s == '"' || *s == '\\')
+					printf("\\%c", *s);
+				else if (*s == '\n')
+					fputs("\\n", stdout);
+				else if (*s == '\t')
+					fputs("\\t", stdout);
+				else
+					putchar(*s);
+			}
+			putchar('"');
+		}
+	} else if (json_is_true(v) || json_is_false(v)) {
+		fputs(json_is_true(v) ? "true" : "false", stdout);
+	} else if (json_is_null(v)) {
+		fputs("null", stdout);
+	} else {
+		char *s = json_dumps(v, JSON_ENCODE_ANY);
+
+		fputs(s ? s : "", stdout);
+		free(s);
+	}
+}
+
+static void yaml_node(json_t *j, int indent, bool in_seq);
+
+static bool yaml_empty_container(json_t *v)
+{
+	return (json_is_object(v) && !json_object_size(v)) || (json_is_array(v) && !json_array_size(v));
+}
+
+static void yaml_node(json_t *j, int indent, bool in_seq)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+	bool first = true;
+
+	if (json_is_object(j)) {
+		json_object_foreach(j, k, v) {
+			if (!(first && in_seq))
+				printf("%*s", indent, "");
+			first = false;
+			if (yaml_plain(k))
+				printf("%s:", k);
+			else
+				printf("\"%s\":", k);
+			if (yaml_empty_container(v)) {
+				printf(" %s\n", json_is_object(v) ? "{}" : "[]");
+			} else if (json_is_object(v)) {
+				putchar('\n');
+				yaml_node(v, indent + 2, false);
+			} else if (json_is_array(v)) {
+				putchar('\n');
+				yaml_node(v, indent + 2, false);
+			} else {
+				putchar(' ');
+				yaml_scalar(v);
+				putchar('\n');
+			}
+		}
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v) {
+			printf("%*s- ", indent, "");
+			if (yaml_empty_container(v)) {
+				printf("%s\n", json_is_object(v) ? "{}" : "[]");
+			} else if (json_is_object(v) || json_is_array(v)) {
+				yaml_node(v, indent + 2, true);
+			} else {
+				yaml_scalar(v);
+				putchar('\n');
+			}
+		}
+	} else {
+		printf("%*s", indent, "");
+		yaml_scalar(j);
+		putchar('\n');
+	}
+}
+
+void print_yaml(json_t *j)
+{
+	yaml_node(j, 0, false);
 }

@@ -269,6 +269,35 @@ static void test_capacity(void)
 	xdp_loader_free(l);
 }
 
+/* A full host map keeps out only the hosts that do not fit: the ranges and the other
+ * family in the same batch go in, and the entries left out are the ones marked. */
+static void test_full_map_alone(void)
+{
+	struct xdp_loader_opts opts = { .unpinned = true, .max_hosts = 2, .max_ranges = 4 };
+	const char *const txt[] = { "198.18.0.1", "198.18.0.2", "198.18.7.0/24", "198.18.0.3",
+				    "2001:db8::1", "198.18.0.4", "2001:db8:1::/48" };
+	enum { N = sizeof(txt) / sizeof(txt[0]) };
+	struct cs_prefix p[N];
+	struct cs_ban b[N] = {}, got;
+	bool failed[N];
+	struct xdp_loader *l = NULL;
+	size_t applied = 0;
+
+	if (!ASSERT_OK(xdp_loader_open(&opts, &l), "full map open"))
+		return;
+	for (int i = 0; i < N; i++)
+		cs_prefix_parse(txt[i], &p[i]);
+	ASSERT_EQ(xdp_loader_ban_each(l, p, b, N, &applied, failed), -ENOSPC, "host map full");
+	ASSERT_EQ(applied, 5, "everything but the two extra hosts applied");
+	for (int i = 0; i < N; i++) {
+		bool want_failed = i == 3 || i == 5;
+
+		ASSERT_EQ(failed[i], want_failed, txt[i]);
+		ASSERT_EQ(xdp_loader_get(l, &p[i], &got) == 0, !want_failed, txt[i]);
+	}
+	xdp_loader_free(l);
+}
+
 /* Batch apply, exact get, unban with missing entries, and the full walk. */
 static int count_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
 {
@@ -340,6 +369,7 @@ int main(void)
 		run_case(&cases[i]);
 	test_dry_run();
 	test_capacity();
+	test_full_map_alone();
 	test_batch_and_walk();
 	return TEST_SUMMARY();
 }

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The hub's own parser tests: every folder of <hub>/tests with a non-empty
- * parser.assert, run like `cscli hubtest run`. HUB_DIR overrides the hub
- * location (default ../shared/hub from the repo root). Test names on the
+ * parser.assert, run like `cscli hubtest run`. The hub is $SHARED_DIR/hub. Test names on the
  * command line restrict the run. Without names, also checks that every parser
  * and postoverflow file of the hub loads (scenario tests depend on them).
  */
@@ -108,7 +107,7 @@ static void test_every_case_replays(const struct hubtest_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct hubtest_opts o = { .hub_dir = hubtest_default_hub_dir(), .verbose = true };
+	struct hubtest_opts o = { .hub_dir = t_shared("hub"), .verbose = true };
 	struct hubtest_summary sum;
 
 	setenv("TZ", "UTC", 1);

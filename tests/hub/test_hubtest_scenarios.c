@@ -3,7 +3,7 @@
  * The hub's own scenario tests: every folder of <hub>/tests with a non-empty
  * scenario.assert, run like `cscli hubtest run` (parsers, scenarios,
  * postoverflows, then the asserts on the sorted overflows, spec 11.6).
- * HUB_DIR overrides the hub location; test names on the command line restrict
+ * The hub is $SHARED_DIR/hub; test names on the command line restrict
  * the run. Tests that cannot pass offline are listed in `skips` with why.
  * GeoIP: the hub data has no GeoLite2 databases, so the test ones of
  * tests/tools/geoip (written by mkmmdb.py, README there) are used; they give
@@ -23,7 +23,7 @@
 
 int main(int argc, char **argv)
 {
-	struct hubtest_opts o = { .hub_dir = hubtest_default_hub_dir(), .verbose = true };
+	struct hubtest_opts o = { .hub_dir = t_shared("hub"), .verbose = true };
 	struct hubtest_summary sum;
 	char geoip[256] = "", why[256];
 

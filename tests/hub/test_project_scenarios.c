@@ -2,7 +2,7 @@
 /*
  * The project's own scenarios (scenarios/crowdsec-xdp/<name>.yaml), each with a
  * hub-format test folder under scenarios/tests/, run like the hub's scenario
- * tests: the hub's parsers (HUB_DIR, default ../shared/hub), our scenarios,
+ * tests: the hub's parsers ($SHARED_DIR/hub), our scenarios,
  * then scenario.assert. Test folder names on the command line restrict the run.
  */
 #include <glob.h>
@@ -44,7 +44,7 @@ static const char *tests_dir(void)
 
 int main(int argc, char **argv)
 {
-	struct hubtest_opts o = { .hub_dir = hubtest_default_hub_dir(), .verbose = true };
+	struct hubtest_opts o = { .hub_dir = t_shared("hub"), .verbose = true };
 	struct hubtest_summary sum;
 	char pattern[PATH_MAX + 64];
 	glob_t g = { 0 };

@@ -43,6 +43,7 @@ lapi_del_ip() {
 	if [[ $1 == */* ]]; then cscli_ours decisions delete --range "$1" >/dev/null
 	else cscli_ours decisions delete --ip "$1" >/dev/null; fi
 }
+lapi_del_all() { cscli_ours decisions delete --all >/dev/null; }
 lapi_del_id() { cscli_ours decisions delete --id "$1" >/dev/null; }
 lapi_ids() { cscli_ours decisions list -o json | jq -r --arg v "$1" '.[]?.decisions[]? | select(.value == $v) | .id'; }
 
@@ -55,4 +56,5 @@ bl=$(cscli_ours bouncers list -o json)
 check "cscli bouncers list: our version" bash -c "jq -e '.[] | select(.name == \"xdp-e2e-$ID\") | .version | test(\"v0.1\")' <<<'$bl' >/dev/null"
 check "cscli bouncers list: last pull recorded" bash -c "jq -e '.[] | select(.name == \"xdp-e2e-$ID\") | .last_pull | length > 0' <<<'$bl' >/dev/null"
 lapi_stop
+e2e_guard_run
 summary

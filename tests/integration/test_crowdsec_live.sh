@@ -7,8 +7,7 @@
 # and the old configuration keeps running; a fixed one is taken. -t names the
 # broken file and line. Alerts go to stdout as JSON (-stdout-alerts).
 . "$(dirname "$0")/../lib/harness.sh"
-HUB=${HUB_DIR:-$(cd "$(dirname "$0")/../../../shared/hub" 2>/dev/null && pwd)}
-[ -d "$HUB/parsers" ] || { skip "hub not found (HUB_DIR)" 12; summary; exit 0; }
+[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 12; summary; exit 0; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d)
 CP=

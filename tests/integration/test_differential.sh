@@ -15,7 +15,6 @@ if ! command -v crowdsec >/dev/null || ! [ -d /etc/crowdsec/scenarios ]; then
 	summary; exit 0
 fi
 need_root "differential test (crowdsec's config dirs)" 2
-SHARED=${SHARED:-$(cd "$(dirname "$0")/../../../shared" 2>/dev/null && pwd)}
 SSHD_LINES=${SSHD_LINES:-20000} NGINX_LINES=${NGINX_LINES:-5000}
 T=$(mktemp -d)
 PORT=18$(( $$ % 400 + 500 ))
@@ -23,11 +22,11 @@ LP=
 cleanup() { [ -n "$LP" ] && kill "$LP" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT INT TERM
 
-python3 "$SHARED/bench/logs/genlogs" --kind sshd --lines "$SSHD_LINES" --seed 7 -o "$T/sshd.log" --quiet
-python3 "$SHARED/bench/logs/genlogs" --kind nginx --lines "$NGINX_LINES" --seed 7 -o "$T/nginx.log" --quiet
+python3 "$SHARED_DIR/bench/logs/genlogs" --kind sshd --lines "$SSHD_LINES" --seed 7 -o "$T/sshd.log" --quiet
+python3 "$SHARED_DIR/bench/logs/genlogs" --kind nginx --lines "$NGINX_LINES" --seed 7 -o "$T/nginx.log" --quiet
 
 # CrowdSec 1.4.6: private config (Debian's hub selection), its own LAPI.
-sh "$SHARED/bench/peers/mkconf.sh" "$T/cs" "$PORT" >/dev/null 2>&1 || { fail "mkconf"; summary; exit 1; }
+sh "$SHARED_DIR/bench/peers/mkconf.sh" "$T/cs" "$PORT" >/dev/null 2>&1 || { fail "mkconf"; summary; exit 1; }
 crowdsec -c "$T/cs/etc/lapi.yaml" -no-cs >"$T/lapi.out" 2>&1 & LP=$!
 for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
 
@@ -35,7 +34,7 @@ for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; s
 O=$T/ours
 mkdir -p "$O/etc" "$O/data"
 cp -rL "$T/cs/etc/parsers" "$T/cs/etc/scenarios" "$T/cs/etc/postoverflows" "$O/etc/"
-cp -rL "$T/cs/etc/patterns" "$O/etc/" 2>/dev/null || cp -r "$SHARED/hub/patterns" "$O/etc/"
+cp -rL "$T/cs/etc/patterns" "$O/etc/" 2>/dev/null || cp -r "$SHARED_DIR/hub/patterns" "$O/etc/"
 cp "$T/cs/data/"*.txt "$T/cs/data/"*.regex "$O/data/" 2>/dev/null
 cat > "$O/etc/config.yaml" <<YAML
 common:

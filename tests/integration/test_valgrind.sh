@@ -12,8 +12,7 @@ if ldd "$BUILD/crowdsec" | grep -q libasan; then
 	skip "a sanitizer build (ASan and valgrind exclude each other): run it on the plain build" 7
 	summary; exit 0
 fi
-HUB=${HUB_DIR:-$(cd "$(dirname "$0")/../../../shared/hub" 2>/dev/null && pwd)}
-[ -d "$HUB/parsers" ] || { skip "hub not found (HUB_DIR)" 7; summary; exit 0; }
+[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 7; summary; exit 0; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d)
 PORT=18$(( $$ % 300 + 600 ))

@@ -7,6 +7,7 @@
 # through), detach keeping the state, and uninstall removing every pin.
 # Everything it creates is removed on exit, failure included.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/netns_pair.sh"
 need_root "XDP netns test" 30
 
 B=$BUILD/crowdsec-xdp-bouncer
@@ -25,39 +26,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-inv() { nsenter --net=/run/netns/$NSV "$@"; }	# victim netns, host mounts (bpffs)
-ing() { nsenter --net=/run/netns/$NSG "$@"; }
 bx() { inv "$B" --pin-dir "$PIN" "$@"; }
 
-# replies SRC DST COUNT: how many echo replies came back
-replies() {
-	local fam=-4
-	[[ $2 == *:* ]] && fam=-6
-	ing ping $fam -n -q -c "$3" -i 0.05 -W 1 -I "$1" "$2" 2>/dev/null |
-		sed -n 's/.* \([0-9]*\) received.*/\1/p'
-}
-
-ip netns add "$NSG" && ip netns add "$NSV" || { fail "netns setup"; summary; exit 1; }
-ip link add "$IG" netns "$NSG" type veth peer name "$IV" netns "$NSV"
-ing ip link set lo up; inv ip link set lo up
-ing ip addr add 198.18.0.1/24 dev "$IG"
-ing ip addr add 198.18.0.3/24 dev "$IG"
-ing ip addr add 198.18.1.5/24 dev "$IG"
-ing ip -6 addr add 2001:db8:1::1/64 dev "$IG" nodad
-ing ip -6 addr add 2001:db8:1::3/64 dev "$IG" nodad
-ing ip -6 addr add 2001:db8:2::5/64 dev "$IG" nodad
-inv ip addr add 198.18.0.2/24 dev "$IV"
-inv ip -6 addr add 2001:db8:1::2/64 dev "$IV" nodad
-ing ip link set "$IG" up; inv ip link set "$IV" up
-# Static neighbours: with a banned source on the link, address resolution could
-# pick it as the source of a solicitation and stall unrelated pings.
-mac_g=$(ing cat /sys/class/net/$IG/address) mac_v=$(inv cat /sys/class/net/$IV/address)
-for a in $(ing ip -o addr show dev "$IG" | awk '{print $4}' | cut -d/ -f1); do
-	inv ip neigh replace "$a" lladdr "$mac_g" dev "$IV" nud permanent
-done
-for a in $(inv ip -o addr show dev "$IV" | awk '{print $4}' | cut -d/ -f1); do
-	ing ip neigh replace "$a" lladdr "$mac_v" dev "$IG" nud permanent
-done
+netns_pair "198.18.0.1/24 198.18.0.3/24 198.18.1.5/24 2001:db8:1::1/64 2001:db8:1::3/64 2001:db8:2::5/64" \
+	"198.18.0.2/24 2001:db8:1::2/64" || { fail "netns setup"; summary; exit 1; }
 inv ip route add 198.18.1.0/24 dev "$IV"
 inv ip -6 route add 2001:db8:2::/64 dev "$IV"
 ing ip route add 198.18.0.2/32 dev "$IG" 2>/dev/null

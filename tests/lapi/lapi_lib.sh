@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# Helpers shared by the tests/lapi shell tests (source after tests/lib/test_lib.sh).
+# Helpers shared by the LAPI shell tests (source after tests/lib/harness.sh).
 
 # free_port BASE: the first loopback port in BASE..BASE+199 that nobody listens on,
 # so parallel helpers' test servers on 18xxx do not collide with ours.
@@ -22,4 +22,96 @@ wait_http() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# lapi_setup NAME PORT_BASE [TOOL...]: skip the whole test (exit 0) unless the
+# crowdsec binary and every TOOL are there. Then: CROWDSEC, PORT (free, from
+# PORT_BASE), URL, T (a temp dir, kept with LAPI_TEST_KEEP), CSCLI (cscli on
+# $T/config.yaml), PID (the LAPI's, see lapi_start) and the exit trap: it runs
+# the commands of LAPI_ON_EXIT (an array the test may fill), kills the LAPI and
+# removes T.
+lapi_setup() {
+	local name=$1 base=$2 t
+	shift 2
+	CROWDSEC=$BUILD/crowdsec
+	for t in "$CROWDSEC" "$@"; do
+		[ -x "$t" ] || command -v "$t" >/dev/null || { skip "$t missing" 1; summary; exit 0; }
+	done
+	PORT=${LAPI_TEST_PORT:-$(free_port "$base")}
+	URL=http://127.0.0.1:$PORT
+	T=$(mktemp -d "/tmp/cs-lapi-$name.XXXXXX")
+	PID=
+	LAPI_ON_EXIT=()
+	trap lapi_cleanup EXIT
+	ln -s "$BUILD/cscli" "$T/cscli"
+	CSCLI="$T/cscli -c $T/config.yaml"
+}
+
+lapi_cleanup() {
+	local c
+	for c in "${LAPI_ON_EXIT[@]}"; do eval "$c"; done
+	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
+	wait 2>/dev/null
+	[ -n "${LAPI_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
+}
+
+# lapi_config FILE [SERVER_LINES] [TOP_LINES]: the usual test configuration (sqlite
+# in $T, credentials $T/local_api_credentials.yaml, profiles $T/profiles.yaml,
+# no Prometheus unless TOP_LINES has a prometheus: section); SERVER_LINES go
+# under api.server (indented by four spaces).
+lapi_config() {
+	cat >"$1" <<EOC
+common:
+  log_level: info
+api:
+  client:
+    credentials_path: $T/local_api_credentials.yaml
+  server:
+    listen_uri: 127.0.0.1:$PORT
+    profiles_path: $T/profiles.yaml
+${2:-}
+db_config:
+  type: sqlite
+  db_path: $T/crowdsec.db
+${3:-prometheus:
+  enabled: false}
+EOC
+}
+
+# lapi_profiles [EXTRA_LINE]: the default Ip remediation profile in $T/profiles.yaml
+lapi_profiles() {
+	cat >"$T/profiles.yaml" <<EOP
+name: default_ip_remediation
+filters:
+ - Alert.Remediation == true && Alert.GetScope() == "Ip"
+decisions:
+ - type: ban
+   duration: 4h
+${1:-}
+on_success: break
+EOP
+}
+
+# lapi_run CONFIG [NETNS]: crowdsec -no-cs in the background (PID), logging to $T/lapi.log
+lapi_run() {
+	if [ -n "${2:-}" ]; then
+		nsenter --net="/run/netns/$2" "$CROWDSEC" -no-cs -c "$1" >>"$T/lapi.log" 2>&1 &
+	else
+		"$CROWDSEC" -no-cs -c "$1" >>"$T/lapi.log" 2>&1 &
+	fi
+	PID=$!
+}
+
+# lapi_start: lapi_run $T/config.yaml, then up to 5 s for /health to answer
+lapi_start() {
+	lapi_run "$T/config.yaml" && wait_http "$URL/health"
+}
+
+# req METHOD PATH [curl args]: sets CODE, BODY, HDRS
+req() {
+	local m=$1 p=$2
+	shift 2
+	CODE=$(curl -sg -o "$T/body" -D "$T/hdrs" -w '%{http_code}' -X "$m" "$URL$p" "$@")
+	BODY=$(cat "$T/body")
+	HDRS=$(cat "$T/hdrs")
 }

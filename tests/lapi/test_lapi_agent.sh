@@ -8,35 +8,23 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-$(free_port 18495)}
-MKCONF=${MKCONF:-/work/shared/bench/peers/mkconf.sh}
-if [ ! -x "$CROWDSEC" ] || [ ! -x /usr/bin/crowdsec ] || [ ! -r "$MKCONF" ] ||
-	[ ! -d /etc/crowdsec/scenarios ] || ! command -v sqlite3 >/dev/null; then
-	skip "Debian crowdsec agent, its hub, $MKCONF or sqlite3 missing" 1
+lapi_setup agent 18495 sqlite3
+MKCONF=$SHARED_DIR/bench/peers/mkconf.sh
+if [ ! -x /usr/bin/crowdsec ] || [ ! -r "$MKCONF" ] || [ ! -d /etc/crowdsec/scenarios ]; then
+	skip "Debian crowdsec agent, its hub or $MKCONF missing" 1
 	summary
 	exit 0
 fi
-T=$(mktemp -d /tmp/cs-lapi-agent.XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
 C=$T/conf/etc
 # the agent's private configuration (Debian hub selection), LAPI on our port;
 # its Go-created database is replaced by ours
 sh "$MKCONF" "$T/conf" "$PORT" >/dev/null 2>&1
 rm -f "$T"/conf/data/crowdsec.db* "$T"/conf/data/pristine.db
-ln -s "$BUILD/cscli" "$T/cscli"
 check "our cscli writes the agent's credentials" \
 	"$T/cscli" -c "$C/lapi.yaml" machines add agentm -p agentpassword123 -f "$C/local_api_credentials.yaml"
 KEY=$("$T/cscli" -c "$C/lapi.yaml" -oraw bouncers add b 2>/dev/null)
-"$CROWDSEC" -no-cs -c "$C/lapi.yaml" >"$T/lapi.log" 2>&1 &
-PID=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+lapi_run "$C/lapi.yaml"
+wait_http "http://127.0.0.1:$PORT/health"
 
 now=$(date +%s)
 for i in $(seq 12); do

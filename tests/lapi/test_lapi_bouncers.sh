@@ -8,31 +8,14 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-$(free_port 18471)}
-URL=http://127.0.0.1:$PORT
-if [ ! -x "$CROWDSEC" ] || ! command -v curl >/dev/null; then
-	skip "crowdsec binary or curl missing" 1
-	summary
-	exit 0
-fi
+lapi_setup bouncers 18471 curl
 if ! command -v crowdsec-custom-bouncer >/dev/null; then
 	skip "crowdsec-custom-bouncer not installed (apt-get install crowdsec-custom-bouncer)" 6
 	summary
 	exit 0
 fi
-
-T=$(mktemp -d /tmp/cs-lapi-bouncers.XXXXXX)
-PID= BPID=
-cleanup() {
-	[ -n "$BPID" ] && kill "$BPID" 2>/dev/null
-	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-	wait 2>/dev/null
-	[ -n "${LAPI_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
-}
-trap cleanup EXIT
-ln -s "$BUILD/cscli" "$T/cscli"
-CSCLI="$T/cscli -c $T/config.yaml"
+BPID=
+LAPI_ON_EXIT=('[ -n "$BPID" ] && kill "$BPID" 2>/dev/null')
 cat >"$T/config.yaml" <<EOC
 api:
   client:
@@ -47,9 +30,7 @@ prometheus:
 EOC
 $CSCLI machines add m1 -p machinepassword1 2>/dev/null
 KEY=$($CSCLI -oraw bouncers add custom 2>/dev/null)
-"$CROWDSEC" -no-cs -c "$T/config.yaml" >>"$T/lapi.log" 2>&1 &
-PID=$!
-for _ in $(seq 50); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
+lapi_start
 
 cat >"$T/script.sh" <<EOS
 #!/bin/sh

@@ -8,26 +8,8 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-$(free_port 18461)}
+lapi_setup http 18461 curl sqlite3
 PPORT=${LAPI_TEST_PROM_PORT:-$(free_port $((PORT + 1)))}
-URL=http://127.0.0.1:$PORT
-if [ ! -x "$CROWDSEC" ] || ! command -v curl >/dev/null || ! command -v sqlite3 >/dev/null; then
-	skip "crowdsec binary, curl or sqlite3 missing" 1
-	summary
-	exit 0
-fi
-
-T=$(mktemp -d /tmp/cs-lapi-http.XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-	wait 2>/dev/null
-	[ -n "${LAPI_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
-}
-trap cleanup EXIT
-ln -s "$BUILD/cscli" "$T/cscli"
-CSCLI="$T/cscli -c $T/config.yaml"
 
 cat >"$T/config.yaml" <<EOC
 common:
@@ -51,35 +33,10 @@ prometheus:
   listen_port: $PPORT
 EOC
 export CS_TEST_DIR=$T
-cat >"$T/profiles.yaml" <<'EOP'
-name: default_ip_remediation
-filters:
- - Alert.Remediation == true && Alert.GetScope() == "Ip"
-decisions:
- - type: ban
-   duration: 4h
-duration_expr: Sprintf('%dh', (GetDecisionsCount(Alert.GetValue()) + 1) * 4)
-on_success: break
-EOP
+lapi_profiles "duration_expr: Sprintf('%dh', (GetDecisionsCount(Alert.GetValue()) + 1) * 4)"
 
-start() {
-	"$CROWDSEC" -no-cs -c "$T/config.yaml" >>"$T/lapi.log" 2>&1 &
-	PID=$!
-	for _ in $(seq 50); do
-		curl -sf "$URL/health" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
+start() { lapi_start; }
 
-# req METHOD PATH [curl args]: sets CODE, BODY, HDRS
-req() {
-	local m=$1 p=$2
-	shift 2
-	CODE=$(curl -sg -o "$T/body" -D "$T/hdrs" -w '%{http_code}' -X "$m" "$URL$p" "$@")
-	BODY=$(cat "$T/body")
-	HDRS=$(cat "$T/hdrs")
-}
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" 2>/dev/null; }
 now_rfc() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 alert_json() { # SCOPE VALUE [remediation] [scenario]

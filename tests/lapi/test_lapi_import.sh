@@ -7,22 +7,9 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-$(free_port 18499)}
-SCHEMA=${SCHEMA:-/work/shared/spec/captures/sqlite-schema-1.4.6.sql}
-if [ ! -x "$CROWDSEC" ] || [ ! -r "$SCHEMA" ] || ! command -v sqlite3 >/dev/null; then
-	skip "crowdsec binary, sqlite3 or the 1.4.6 schema capture missing" 1
-	summary
-	exit 0
-fi
-T=$(mktemp -d /tmp/cs-lapi-import.XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
+lapi_setup import 18499 sqlite3
+SCHEMA=$SHARED_DIR/spec/captures/sqlite-schema-1.4.6.sql
+[ -r "$SCHEMA" ] || { skip "the 1.4.6 schema capture missing (SHARED_DIR)" 1; summary; exit 0; }
 
 until_ts=$(date -u -d '+1 hour' '+%Y-%m-%d %H:%M:%S')
 grep -v '^--' "$SCHEMA" | grep -v 'sqlite_sequence' | sqlite3 "$T/crowdsec.db"
@@ -39,18 +26,9 @@ INSERT INTO decisions (id, created_at, updated_at, until, scenario, type, start_
 INSERT INTO events (id, created_at, updated_at, time, serialized, alert_events)
  VALUES (1, '2026-11-25 07:48:58+00:00', '2026-11-25 07:48:58+00:00', '2026-11-25 07:48:58+00:00', '[{"key":"source_ip","value":"198.18.1.1"}]', 16);
 EOS
-cat >"$T/config.yaml" <<EOC
-api:
-  server:
-    listen_uri: 127.0.0.1:$PORT
-db_config:
-  db_path: $T/crowdsec.db
-prometheus:
-  enabled: false
-EOC
-"$CROWDSEC" -no-cs -c "$T/config.yaml" >"$T/lapi.log" 2>&1 &
-PID=$!
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done
+lapi_config "$T/config.yaml"
+lapi_profiles
+lapi_start
 check "import announced" grep -q 'imported a CrowdSec (Go) database' "$T/lapi.log"
 check_eq "schema now ours" "$(sqlite3 "$T/crowdsec.db" 'PRAGMA user_version')" 1
 B=$(curl -s -H "X-Api-Key: testkey" "http://127.0.0.1:$PORT/v1/decisions?ip=198.18.1.77")

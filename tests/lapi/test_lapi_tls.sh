@@ -10,28 +10,10 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-$(free_port 18461)}
+lapi_setup tls 18461 curl sqlite3 openssl
 URL=https://127.0.0.1:$PORT
-if [ ! -x "$CROWDSEC" ] || ! command -v curl >/dev/null || ! command -v sqlite3 >/dev/null ||
-	! command -v openssl >/dev/null; then
-	skip "crowdsec binary, curl, sqlite3 or openssl missing" 1
-	summary
-	exit 0
-fi
-
-T=$(mktemp -d /tmp/cs-lapi-tls.XXXXXX)
-PID= BPID= NS=
-cleanup() {
-	[ -n "$BPID" ] && kill "$BPID" 2>/dev/null
-	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-	wait 2>/dev/null
-	[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null
-	[ -n "${LAPI_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
-}
-trap cleanup EXIT
-ln -s "$BUILD/cscli" "$T/cscli"
-CSCLI="$T/cscli -c $T/config.yaml"
+BPID= NS=
+LAPI_ON_EXIT=('[ -n "$BPID" ] && kill "$BPID" 2>/dev/null' '[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null')
 
 # ---- PKI -----------------------------------------------------------------------------------------
 P=$T/pki
@@ -88,46 +70,16 @@ fi
 
 # ---- LAPI with client certificates -----------------------------------------------------------
 write_config() { # FILE [extra tls lines]
-	cat >"$1" <<EOC
-common:
-  log_level: info
-api:
-  client:
-    credentials_path: $T/local_api_credentials.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    profiles_path: $T/profiles.yaml
-    tls:
+	lapi_config "$1" "    tls:
       cert_file: $P/server.pem
       key_file: $P/server.key
       ca_cert_path: $P/ca.pem
       crl_path: $P/crl.pem
-${2:-}
-db_config:
-  type: sqlite
-  db_path: $T/crowdsec.db
-prometheus:
-  enabled: false
-EOC
+${2:-}"
 }
 write_config "$T/config.yaml" "      client_verification: VerifyClientCertIfGiven"
-cat >"$T/profiles.yaml" <<'EOP'
-name: default_ip_remediation
-filters:
- - Alert.Remediation == true && Alert.GetScope() == "Ip"
-decisions:
- - type: ban
-   duration: 4h
-on_success: break
-EOP
-start_lapi() { # CONFIG [netns]
-	if [ -n "${2:-}" ]; then
-		nsenter --net=/run/netns/$2 "$CROWDSEC" -no-cs -c "$1" >>"$T/lapi.log" 2>&1 &
-	else
-		"$CROWDSEC" -no-cs -c "$1" >>"$T/lapi.log" 2>&1 &
-	fi
-	PID=$!
-}
+lapi_profiles
+start_lapi() { lapi_run "$@"; } # CONFIG [netns]
 stop_lapi() { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=; }
 start_lapi "$T/config.yaml"
 wait_http "$URL/health" || { fail "LAPI did not start"; cat "$T/lapi.log" >&2; summary; exit 1; }

@@ -9,7 +9,9 @@
 #   lapi_del_ip VALUE    delete every decision on VALUE
 #   lapi_del_id ID       delete one decision
 #   lapi_ids VALUE       print the ids of the active decisions on VALUE, one per line
-# Traffic: pings between two namespaces over a veth pair (198.18.0.0/15, 2001:db8::/32).
+# Traffic: pings between two namespaces over a veth pair (198.18.0.0/15, 2001:db8::/32;
+# tests/lib/netns_pair.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/netns_pair.sh"
 
 B=$BUILD/crowdsec-xdp-bouncer
 ID=$(( $$ % 100000 ))
@@ -18,9 +20,6 @@ PIN=/sys/fs/bpf/crowdsec-e2e-$ID
 TMPD=$(mktemp -d)
 LAPI_PORT=${LAPI_PORT:-18$(( ID % 900 + 100 ))}
 BOUNCER_PID=
-
-inv() { nsenter --net=/run/netns/$NSV "$@"; }
-ing() { nsenter --net=/run/netns/$NSG "$@"; }
 
 e2e_cleanup() {
 	[ -n "$BOUNCER_PID" ] && kill -TERM "$BOUNCER_PID" 2>/dev/null && wait "$BOUNCER_PID" 2>/dev/null
@@ -33,50 +32,12 @@ e2e_cleanup() {
 	return 0
 }
 
-replies() {
-	local fam=-4
-	[[ $2 == *:* ]] && fam=-6
-	ing ping $fam -n -q -c "$3" -i 0.05 -W 1 -I "$1" "$2" 2>/dev/null |
-		sed -n 's/.* \([0-9]*\) received.*/\1/p'
-}
-
-# wait_for SECONDS CMD...: poll until CMD succeeds; prints the time it took
-wait_for() {
-	local limit=$1 t0 now
-	shift
-	t0=$(date +%s%N)
-	while :; do
-		"$@" && { now=$(date +%s%N); echo $(( (now - t0) / 1000000 )); return 0; }
-		now=$(date +%s%N)
-		(( (now - t0) / 1000000000 >= limit )) && return 1
-		sleep 0.05
-	done
-}
 dropped() { [ "$(replies "$1" "$2" 1)" = 0 ]; }
 passes() { [ "$(replies "$1" "$2" 1)" = 1 ]; }
 
 e2e_netns() {
-	ip netns add "$NSG" && ip netns add "$NSV" || return 1
-	ip link add "$IG" netns "$NSG" type veth peer name "$IV" netns "$NSV" || return 1
-	ing ip link set lo up; inv ip link set lo up
-	ing ip addr add 198.18.0.1/24 dev "$IG"
-	ing ip addr add 198.18.0.3/24 dev "$IG"
-	ing ip addr add 198.18.0.4/24 dev "$IG"
-	ing ip addr add 198.18.1.5/24 dev "$IG"
-	ing ip -6 addr add 2001:db8:1::1/64 dev "$IG" nodad
-	ing ip -6 addr add 2001:db8:1::3/64 dev "$IG" nodad
-	inv ip addr add 198.18.0.2/24 dev "$IV"
-	inv ip -6 addr add 2001:db8:1::2/64 dev "$IV" nodad
-	ing ip link set "$IG" up; inv ip link set "$IV" up
-	# Static neighbours: with a banned source on the link, address resolution could
-	# pick it as the source of a solicitation and stall unrelated pings.
-	mac_g=$(ing cat /sys/class/net/$IG/address) mac_v=$(inv cat /sys/class/net/$IV/address)
-	for a in $(ing ip -o addr show dev "$IG" | awk '{print $4}' | cut -d/ -f1); do
-		inv ip neigh replace "$a" lladdr "$mac_g" dev "$IV" nud permanent
-	done
-	for a in $(inv ip -o addr show dev "$IV" | awk '{print $4}' | cut -d/ -f1); do
-		ing ip neigh replace "$a" lladdr "$mac_v" dev "$IG" nud permanent
-	done
+	netns_pair "198.18.0.1/24 198.18.0.3/24 198.18.0.4/24 198.18.1.5/24 2001:db8:1::1/64 2001:db8:1::3/64" \
+		"198.18.0.2/24 2001:db8:1::2/64" || return 1
 	inv ip route add 198.18.1.0/24 dev "$IV"
 }
 
@@ -224,5 +185,77 @@ e2e_run() {
 	check_eq "nft: unban" "$(replies 198.18.0.1 198.18.0.2 2)" 2
 	bouncer_stop
 	check "nft: keep_on_stop false removes its tables" bash -c "! nsenter --net=/run/netns/$NSV nft list tables | grep -q 'cse$ID'"
+	lapi_stop
+}
+
+# e2e_guard_run: after e2e_run (the namespaces exist, the LAPI is stopped):
+#  - the unprivileged fetcher holds none of the applier's fds (BPF maps, program,
+#    BTF, links, the signalfd, the netlink socket, the pin directory);
+#  - an address the machine gets after the bouncer started is refused by the guard;
+#  - a full host map keeps out only the hosts that do not fit (the range and IPv6
+#    bans of the same pull go in), counts the failures, says so once, retries.
+fetcher_pid() { ps -o pid= --ppid "$BOUNCER_PID" | tr -d ' ' | head -n1; }
+# foreign_fds PID: the fds of PID that are not stdio, sockets or pipes, one a line
+foreign_fds() {
+	local fd t
+	for fd in /proc/"$1"/fd/*; do
+		t=$(readlink "$fd") || continue
+		case "${fd##*/}:$t" in
+		0:* | 1:* | 2:* | *:socket:* | *:pipe:* | *:anon_inode:\[eventpoll\] | *:anon_inode:\[eventfd\]) ;;
+		*) echo "${fd##*/} -> $t" ;;
+		esac
+	done
+}
+in_map() { "$B" --pin-dir "$PIN" list -o json 2>/dev/null | jq -e --arg p "$1" '[.[]? | select(.prefix == $p)] | length > 0' >/dev/null; }
+not_in_map() { ! in_map "$1"; }
+hosts_in_map() { local n=0 a; for a in "$@"; do in_map "$a" && n=$((n + 1)); done; echo $n; }
+all_in_map() { [ "$(hosts_in_map "$@")" = $# ]; }
+
+e2e_guard_run() {
+	local fp bad ms i a
+
+	inv "$B" -c "$TMPD/bouncer.yaml" --uninstall >/dev/null 2>&1
+	lapi_start || { fail "LAPI start (guard)"; return; }
+	bouncer_config xdp "max_hosts: 3
+keep_on_stop: false"
+	: >"$TMPD/bouncer.log"
+	bouncer_start
+	fp=$(fetcher_pid)
+	check "fetcher found" test -n "$fp"
+	bad=$(foreign_fds "$fp")
+	check_eq "fetcher holds no fd of the applier" "$bad" ""
+	check "fetcher's fds exclude BPF objects" bash -c "! ls -l /proc/$fp/fd | grep -qE 'bpf-map|bpf-prog|bpf_link|bpf-link|btf|signalfd'"
+
+	# an address added after start
+	inv ip addr add 198.18.0.77/32 dev "$IV"
+	lapi_add --ip 198.18.0.77 --duration 1h
+	ms=$(wait_for 10 grep -q "not banning 198.18.0.77" "$TMPD/bouncer.log") &&
+		pass "guard: address added after start refused (${ms} ms)" || fail "guard: address added after start"
+	check "guard: not in the map" not_in_map 198.18.0.77/32
+	lapi_del_ip 198.18.0.77
+
+	# a full host map (3 hosts) with 5 hosts, a range and an IPv6 host in one pull
+	lapi_del_all	# what e2e_run left: the map starts empty
+	wait_for 10 bash -c "[ \"\$($B --pin-dir $PIN xdp status -o json | jq '.entries.ipv4_hosts')\" = 0 ]" >/dev/null
+	for i in 11 12 13 14 15; do lapi_add --ip 198.18.0.$i --duration 1h; done
+	lapi_add --range 198.18.5.0/24 --duration 1h
+	lapi_add --ip 2001:db8:1::3 --duration 1h
+	ms=$(wait_for 15 in_map 198.18.5.0/24) && pass "full host map: range of the same pull applied (${ms} ms)" || fail "full host map: range"
+	check "full host map: IPv6 host of the same pull applied" in_map 2001:db8:1::3/128
+	wait_for 10 bash -c "nsenter --net=/run/netns/$NSV curl -s 127.0.0.1:60${ID: -3}/metrics | grep -q 'cs_xdp_bouncer_apply_failures_total [1-9]'" >/dev/null &&
+		pass "full host map: failures counted in the metrics" || fail "full host map: metric"
+	sleep 2.5	# a couple of retries
+	check_eq "full host map: said once" "$(grep -c 'could not be applied' "$TMPD/bouncer.log")" 1
+	check_eq "full host map: as many hosts as fit" "$(hosts_in_map 198.18.0.1{1..5}/32)" 3
+	# room again: the hosts left out go in with a retry
+	local fitted=()
+	for i in 11 12 13 14 15; do in_map 198.18.0.$i/32 && fitted+=("198.18.0.$i"); done
+	for a in "${fitted[@]}"; do lapi_del_ip "$a"; done
+	two_left_in() { [ "$(hosts_in_map 198.18.0.1{1..5}/32)" = 2 ]; }
+	ms=$(wait_for 40 two_left_in) &&
+		pass "full host map: left-out hosts applied once there is room (${ms} ms)" ||
+		fail "full host map: retry ($(hosts_in_map 198.18.0.1{1..5}/32) of 2)"
+	check "full host map: recovery said" grep -q "every ban is applied again" "$TMPD/bouncer.log"
+	bouncer_stop
 	lapi_stop
 }

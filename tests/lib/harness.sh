@@ -27,4 +27,9 @@ need_root() {
 	fi
 }
 
+# The shared test data (hub/, spec/, bench/): only through $SHARED_DIR, which
+# the Makefile exports (export it yourself to run a test by hand).
+SHARED_DIR=${SHARED_DIR:-/SHARED_DIR-not-set}
+HUB=$SHARED_DIR/hub
+
 BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}

@@ -65,4 +65,12 @@ extern int t_pass, t_fail, t_skip;
 	fflush(stdout);                                                         \
 	t_fail ? 1 : 0; })
 
+/*
+ * "$SHARED_DIR/<sub>": the shared test data the Makefile points at (hub/,
+ * spec/, ...). Without SHARED_DIR, a path that does not exist and says why, so
+ * tests skip on their usual "not found" check. The string lives until the next
+ * few calls (a small ring of buffers).
+ */
+const char *t_shared(const char *sub);
+
 #endif /* CS_TEST_H */

@@ -944,7 +944,7 @@ static void test_load_errors(void)
 
 static void test_hub_files_load(void)
 {
-	const char *hub = getenv("HUB_DIR") ? getenv("HUB_DIR") : "../shared/hub";
+	const char *hub = t_shared("hub");
 	char cmd[4096];
 	int ok = 0, total = 0;
 	FILE *p;
@@ -984,7 +984,7 @@ out:
  */
 static void test_live_pipeline(void)
 {
-	const char *hub = getenv("HUB_DIR") ? getenv("HUB_DIR") : "../shared/hub";
+	const char *hub = t_shared("hub");
 	static const char *const files[][2] = {
 		{ "s00-raw", "parsers/s00-raw/crowdsecurity/syslog-logs.yaml" },
 		{ "s01-parse", "parsers/s01-parse/crowdsecurity/sshd-logs.yaml" },
@@ -1059,7 +1059,7 @@ out:
  */
 static void test_impossible_travel(void)
 {
-	const char *hub = getenv("HUB_DIR") ? getenv("HUB_DIR") : "../shared/hub";
+	const char *hub = t_shared("hub");
 	static const struct {
 		const char *ip, *lat, *lon;
 	} logins[] = { { "192.0.2.1", "-33.86", "151.21" },  /* Sydney */

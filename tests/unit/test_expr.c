@@ -1854,8 +1854,8 @@ static void test_data_files(void)
 
 	/* the hub's real data */
 	expr_data_reset();
-	if (access("/work/shared/hub/data/bad_user_agents.txt", R_OK) == 0) {
-		ASSERT_OK(expr_data_set_dir("/work/shared/hub/data"), "hub dir");
+	if (access(t_shared("hub/data/bad_user_agents.txt"), R_OK) == 0) {
+		ASSERT_OK(expr_data_set_dir(t_shared("hub/data")), "hub dir");
 		ASSERT_OK(expr_data_load("bad_user_agents.txt", "string"), "hub string file");
 		ASSERT_OK(expr_data_load("bad_user_agents.regex.txt", "regexp"), "hub regex file");
 		s = run("len(File('bad_user_agents.txt')) > 10", NULL);

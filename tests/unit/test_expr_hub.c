@@ -5,7 +5,7 @@
  * and postoverflows (YAML, read with libyaml), and every line of the tests'
  * parser.assert / scenario.assert files. Types follow hub-format.md section 1,
  * so unknown fields and mistyped operators would be caught as they are
- * upstream. Skipped when the hub is not present (CS_HUB_DIR overrides the path).
+ * upstream. Skipped when the hub is not present ($SHARED_DIR/hub).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -222,14 +222,14 @@ static void scan(const char *dir, int depth)
 
 int main(void)
 {
-	const char *hub = getenv("CS_HUB_DIR") ? getenv("CS_HUB_DIR") : "/work/shared/hub";
+	const char *hub = t_shared("hub");
 	static const char *const parts[] = { "parsers", "scenarios", "postoverflows", "tests" };
 	char path[4096];
 	struct stat st;
 
 	snprintf(path, sizeof(path), "%s/scenarios", hub);
 	if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
-		TEST_SKIP(1, "hub not found (set CS_HUB_DIR)");
+		TEST_SKIP(1, "hub not found (SHARED_DIR)");
 		return TEST_SUMMARY();
 	}
 	env = expr_env_new();

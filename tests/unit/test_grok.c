@@ -13,9 +13,7 @@ static struct grok_lib *lib;
 
 static const char *hub_dir(void)
 {
-	const char *h = getenv("HUB_DIR");
-
-	return h ? h : "../shared/hub";
+	return t_shared("hub");
 }
 
 /* Match `subj` with `pattern`; returns the match result and fills *m. */

@@ -22,7 +22,9 @@ struct backend_ops {
 	int (*set)(struct backend *b, const struct cs_prefix *p, uint64_t expires_boot_ns,
 		   uint64_t id, uint8_t origin);
 	int (*clear)(struct backend *b, const struct cs_prefix *p);
-	int (*commit)(struct backend *b);
+	/* Applies what is buffered. *failed: how many sets and clears did not take
+	 * since the last commit (a full map, say); the caller has them retried. */
+	int (*commit)(struct backend *b, size_t *failed);
 	/* Every prefix currently applied, for the sweep after a full resync. */
 	int (*for_each)(struct backend *b, int (*fn)(const struct cs_prefix *p, void *arg),
 			void *arg);

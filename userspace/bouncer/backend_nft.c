@@ -277,10 +277,11 @@ static int nft_clear(struct backend *b, const struct cs_prefix *p)
 		      table_of(b, p->family), set, txt);
 }
 
-static int nft_commit(struct backend *b)
+static int nft_commit(struct backend *b, size_t *failed)
 {
 	int err = 0;
 
+	*failed = 0;
 	if (!b->ncmds)
 		return 0;
 	if (run(b, b->buf, true)) {
@@ -293,6 +294,8 @@ static int nft_commit(struct backend *b)
 				*nl = '\0';
 			if (run(b, line, false)) {
 				b->errors++;
+				/* a delete of an element nft already expired is no failure */
+				*failed += strncmp(line, "delete ", 7) != 0;
 				err = -EIO;
 			}
 			line = nl ? nl + 1 : NULL;

@@ -14,6 +14,8 @@ struct backend {
 	struct cs_prefix *set_p;
 	struct cs_ban *set_b;
 	size_t nset, capset;
+	bool *set_failed;
+	size_t nfailed; /* since the last commit */
 	struct cs_prefix *clr_p;
 	size_t nclr, capclr;
 	uint32_t modes[8];
@@ -49,6 +51,7 @@ static void xdp_close(struct backend *b, bool keep)
 	xdp_loader_free(b->loader);
 	free(b->set_p);
 	free(b->set_b);
+	free(b->set_failed);
 	free(b->clr_p);
 	free(b);
 }
@@ -101,9 +104,12 @@ static int flush_sets(struct backend *b)
 	int err = 0;
 
 	if (b->nset) {
-		err = xdp_loader_ban(b->loader, b->set_p, b->set_b, b->nset, &applied);
-		if (err)
-			log_error("xdp: applied %zu of %zu bans: %s", applied, b->nset, strerror(-err));
+		err = xdp_loader_ban_each(b->loader, b->set_p, b->set_b, b->nset, &applied,
+					  b->set_failed);
+		if (err) {
+			log_debug("xdp: applied %zu of %zu bans: %s", applied, b->nset, strerror(-err));
+			b->nfailed += b->nset - applied;
+		}
 	}
 	b->nset = 0;
 	return err;
@@ -116,8 +122,10 @@ static int flush_clears(struct backend *b)
 
 	if (b->nclr) {
 		err = xdp_loader_unban(b->loader, b->clr_p, b->nclr, &missing);
-		if (err)
-			log_error("xdp: unban failed: %s", strerror(-err));
+		if (err) {
+			log_debug("xdp: unban failed: %s", strerror(-err));
+			b->nfailed += b->nclr;
+		}
 	}
 	b->nclr = 0;
 	return err;
@@ -140,12 +148,16 @@ static int xdp_set(struct backend *b, const struct cs_prefix *p, uint64_t expire
 	if (!err) {
 		size_t cap = b->capset;
 
-		/* set_b grows with set_p: same capacity */
+		/* set_b and set_failed grow with set_p: same capacity */
 		void *nb = realloc(b->set_b, cap * sizeof(*b->set_b));
 
 		if (!nb)
 			return -ENOMEM;
 		b->set_b = nb;
+		nb = realloc(b->set_failed, cap * sizeof(*b->set_failed));
+		if (!nb)
+			return -ENOMEM;
+		b->set_failed = nb;
 	} else {
 		return err;
 	}
@@ -170,10 +182,12 @@ static int xdp_clear(struct backend *b, const struct cs_prefix *p)
 	return 0;
 }
 
-static int xdp_commit(struct backend *b)
+static int xdp_commit(struct backend *b, size_t *failed)
 {
 	int err = flush_sets(b), e2 = flush_clears(b);
 
+	*failed = b->nfailed;
+	b->nfailed = 0;
 	return err ? err : e2;
 }
 

@@ -42,7 +42,8 @@ struct applier {
 	struct lockout *guard;
 	struct dmodel *synced; /* prefixes set during a running full sync */
 	bool in_sync;
-	uint64_t rejected, refused;
+	bool failing; /* the last commit left sets/clears unapplied */
+	uint64_t rejected, refused, failures;
 };
 
 static int load_config(const char *path, struct bouncer_config *cfg)
@@ -123,6 +124,26 @@ static int become_unprivileged(const char *user)
 	return 0;
 }
 
+/*
+ * In the child right after fork: the fetcher must hold nothing of the applier's
+ * (BPF maps, program, BTF, links, the pin directory lock, the signalfd, the netlink
+ * socket of the lock-out guard): a process in its place could otherwise write the
+ * maps directly, past the guard. Keeps stdio and the socketpair end, moved to fd 3.
+ */
+static int keep_only_socket(int sock)
+{
+	if (sock != 3) {
+		if (dup2(sock, 3) < 0)
+			return -errno;
+	}
+	if (syscall(SYS_close_range, 4U, ~0U, 0U) == 0)
+		return 0;
+	/* kernels before 5.9: one by one */
+	for (long fd = 4, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
+		close((int)fd);
+	return 0;
+}
+
 static pid_t spawn_fetcher(const struct bouncer_config *cfg, int *sock_out)
 {
 	int sv[2];
@@ -143,10 +164,9 @@ static pid_t spawn_fetcher(const struct bouncer_config *cfg, int *sock_out)
 
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		close(sv[0]);
-		if (become_unprivileged(cfg->user))
+		if (keep_only_socket(sv[1]) || become_unprivileged(cfg->user))
 			_exit(70);
-		_exit(fetcher_main(cfg, sv[1]));
+		_exit(fetcher_main(cfg, 3));
 	}
 	close(sv[1]);
 	*sock_out = sv[0];
@@ -199,7 +219,33 @@ static int sweep_cb(const struct cs_prefix *p, void *arg)
 	return 0;
 }
 
-static void end_sync(struct applier *a)
+/*
+ * What the backend could not apply (a full map) is counted, said once while it
+ * lasts, and reported to the fetcher, which sends its whole state again later: only
+ * such a full sync that goes through ends the failing state.
+ */
+static void commit(struct applier *a, int sock, bool full_sync)
+{
+	struct ps_msg m = { .type = PS_APPLY_FAILED };
+	size_t failed = 0;
+
+	a->ops->commit(a->be, &failed);
+	if (!failed) {
+		if (a->failing && full_sync)
+			log_info("every ban is applied again");
+		a->failing &= !full_sync;
+		return;
+	}
+	if (!a->failing)
+		log_error("%zu ban update%s could not be applied; retrying until they are",
+			  failed, failed == 1 ? "" : "s");
+	a->failing = true;
+	a->failures += failed;
+	m.ban.decision_id = failed;
+	send(sock, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void end_sync(struct applier *a, int sock)
 {
 	struct sweep s = { .a = a };
 
@@ -211,7 +257,7 @@ static void end_sync(struct applier *a)
 	free(s.stale);
 	dmodel_clear(a->synced);
 	a->in_sync = false;
-	a->ops->commit(a->be);
+	commit(a, sock, true);
 }
 
 static void send_stats(struct applier *a, int sock)
@@ -221,6 +267,7 @@ static void send_stats(struct applier *a, int sock)
 	a->ops->stats(a->be, m.counters, m.iface_mode, &m.n_ifaces);
 	m.backend = a->ops == &backend_nft_ops;
 	m.apply_errors = a->rejected;
+	m.apply_failures = a->failures;
 	send(sock, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
@@ -236,10 +283,10 @@ static void handle(struct applier *a, const struct ps_msg *m, int sock)
 		return;
 	case PS_SYNC_END:
 		if (a->in_sync)
-			end_sync(a);
+			end_sync(a, sock);
 		return;
 	case PS_FLUSH:
-		a->ops->commit(a->be);
+		commit(a, sock, false);
 		return;
 	case PS_STATS_REQ:
 		send_stats(a, sock);
@@ -360,6 +407,8 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 				a.rejected++;
 				continue; /* a torn record: the fetcher is broken, ignore it */
 			}
+			/* the machine's addresses as they are now, before judging bans */
+			lockout_refresh(a.guard);
 			for (size_t i = 0; i < (size_t)n / sizeof(buf[0]); i++)
 				handle(&a, &buf[i], sock);
 		}

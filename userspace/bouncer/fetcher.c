@@ -39,6 +39,8 @@ struct fetcher {
 	uint64_t failures;
 	struct ps_msg out[OUTBUF_RECORDS];
 	int nout;
+	/* the applier could not apply everything: send the whole state again then */
+	uint64_t resend_at, resend_backoff, last_apply_failure;
 	/* for metrics, guarded by lock (the HTTP server runs its own thread) */
 	pthread_mutex_t lock;
 	struct ps_stats_msg last_stats;
@@ -520,9 +522,14 @@ static enum MHD_Result serve_metrics(void *cls, struct MHD_Connection *c, const 
 		   "# HELP cs_xdp_bouncer_lapi_pulls_total LAPI pulls by result.\n"
 		   "# TYPE cs_xdp_bouncer_lapi_pulls_total counter\n"
 		   "cs_xdp_bouncer_lapi_pulls_total{result=\"ok\"} %llu\n"
-		   "cs_xdp_bouncer_lapi_pulls_total{result=\"failed\"} %llu\n",
+		   "cs_xdp_bouncer_lapi_pulls_total{result=\"failed\"} %llu\n"
+		   "# HELP cs_xdp_bouncer_apply_failures_total Ban updates the data plane refused "
+		   "(a full map); they are retried.\n"
+		   "# TYPE cs_xdp_bouncer_apply_failures_total counter\n"
+		   "cs_xdp_bouncer_apply_failures_total %llu\n",
 		   (long long)f->last_pull_ok, (unsigned long long)f->pulls_ok,
-		   (unsigned long long)f->pulls_failed);
+		   (unsigned long long)f->pulls_failed,
+		   (unsigned long long)(f->have_stats ? f->last_stats.apply_failures : 0));
 	pthread_mutex_unlock(&f->lock);
 	fclose(o);
 	resp = MHD_create_response_from_buffer(tlen, text, MHD_RESPMEM_MUST_FREE);
@@ -556,21 +563,57 @@ static int start_metrics(struct fetcher *f)
 
 /* ---- main loop ------------------------------------------------------------------------ */
 
+#define RESEND_MIN_NS 1000000000ULL
+#define RESEND_MAX_NS (60ULL * 1000000000ULL)
+
+/* A failure report: retry with a backoff that grows while failures go on. */
+static void schedule_resend(struct fetcher *f)
+{
+	uint64_t now = boot_now();
+
+	if (!f->resend_backoff || now - f->last_apply_failure > 2 * RESEND_MAX_NS)
+		f->resend_backoff = RESEND_MIN_NS;
+	else if (f->resend_backoff < RESEND_MAX_NS)
+		f->resend_backoff *= 2;
+	f->last_apply_failure = now;
+	if (!f->resend_at)
+		f->resend_at = now + f->resend_backoff;
+}
+
 static void read_replies(struct fetcher *f)
 {
-	struct ps_stats_msg m;
+	union {
+		struct ps_stats_msg stats;
+		struct ps_msg rec;
+	} m;
 	ssize_t n;
 
 	while ((n = recv(f->sock, &m, sizeof(m), MSG_DONTWAIT)) > 0) {
-		if (n != sizeof(m) || m.type != PS_STATS)
+		if (n == sizeof(m.rec) && m.rec.type == PS_APPLY_FAILED) {
+			schedule_resend(f);
+			continue;
+		}
+		if (n != sizeof(m.stats) || m.stats.type != PS_STATS)
 			continue;
 		pthread_mutex_lock(&f->lock);
-		f->last_stats = m;
+		f->last_stats = m.stats;
 		f->have_stats = true;
 		pthread_mutex_unlock(&f->lock);
 	}
 	if (n == 0)
 		stop_requested = 1; /* the applier went away */
+}
+
+/* The whole model again, as a full sync: what did not take is written, nothing
+ * that is in place is lost meanwhile. */
+static void resend_state(struct fetcher *f)
+{
+	f->resend_at = 0;
+	log_debug("sending the whole state again (%zu prefixes)", dmodel_prefixes(f->model));
+	out_simple(f, PS_SYNC_BEGIN);
+	dmodel_for_each(f->model, effect_to_applier, f);
+	out_simple(f, PS_SYNC_END);
+	out_simple(f, PS_FLUSH);
 }
 
 int fetcher_main(const struct bouncer_config *cfg, int sock)
@@ -635,6 +678,8 @@ int fetcher_main(const struct bouncer_config *cfg, int sock)
 			dmodel_expire(f.model, now, effect_to_applier, &f);
 			out_simple(&f, PS_FLUSH);
 		}
+		if (f.resend_at && now >= f.resend_at)
+			resend_state(&f);
 		if (now >= next_stats) {
 			uint64_t by[CS_ORIGIN_MAX] = {};
 
@@ -648,6 +693,8 @@ int fetcher_main(const struct bouncer_config *cfg, int sock)
 		wake = next_pull < dmodel_next_expiry(f.model) ? next_pull : dmodel_next_expiry(f.model);
 		if (wake > next_stats)
 			wake = next_stats;
+		if (f.resend_at && wake > f.resend_at)
+			wake = f.resend_at;
 		timeout_ms = wake > now ? (int)((wake - now) / 1000000ULL) + 1 : 0;
 		if (poll(&pfd, 1, timeout_ms) > 0)
 			read_replies(&f);

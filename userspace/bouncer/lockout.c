@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 
 struct protected_addr {
 	struct cs_prefix prefix;
@@ -16,45 +20,44 @@ struct protected_addr {
 
 struct lockout {
 	struct protected_addr *addrs;
-	size_t n;
+	size_t n, cap;
+	int nl_fd; /* rtnetlink address notifications; -1 if unavailable */
 };
 
 static int push(struct lockout *lo, const struct cs_prefix *p, const char *ifname)
 {
-	struct protected_addr *a = realloc(lo->addrs, (lo->n + 1) * sizeof(*a));
+	if (lo->n == lo->cap) {
+		size_t ncap = lo->cap ? lo->cap * 2 : 16;
+		struct protected_addr *a = realloc(lo->addrs, ncap * sizeof(*a));
 
-	if (!a)
-		return -ENOMEM;
-	lo->addrs = a;
-	a[lo->n].prefix = *p;
-	snprintf(a[lo->n].ifname, sizeof(a[lo->n].ifname), "%s", ifname);
+		if (!a)
+			return -ENOMEM;
+		lo->addrs = a;
+		lo->cap = ncap;
+	}
+	lo->addrs[lo->n].prefix = *p;
+	snprintf(lo->addrs[lo->n].ifname, sizeof(lo->addrs[lo->n].ifname), "%s", ifname);
 	lo->n++;
 	return 0;
 }
 
-int lockout_new(struct lockout **out)
+/* Builds the list aside and swaps it in: on error the previous one stays. */
+static int load_addresses(struct lockout *cur)
 {
+	struct lockout fresh = { 0 }, *lo = &fresh;
 	struct ifaddrs *ifa = NULL, *i;
-	struct lockout *lo;
 	struct cs_prefix p;
 	int err;
 
-	lo = calloc(1, sizeof(*lo));
-	if (!lo)
-		return -ENOMEM;
 	cs_prefix_parse("127.0.0.0/8", &p);
 	err = push(lo, &p, "loopback");
 	if (!err) {
 		cs_prefix_parse("::1", &p);
 		err = push(lo, &p, "loopback");
 	}
-	if (err)
-		goto err;
-	if (getifaddrs(&ifa)) {
+	if (!err && getifaddrs(&ifa))
 		err = -errno;
-		goto err;
-	}
-	for (i = ifa; i; i = i->ifa_next) {
+	for (i = ifa; i && !err; i = i->ifa_next) {
 		if (!i->ifa_addr)
 			continue;
 		memset(&p, 0, sizeof(p));
@@ -68,24 +71,78 @@ int lockout_new(struct lockout **out)
 			continue;
 		}
 		err = push(lo, &p, i->ifa_name);
-		if (err)
-			goto err;
 	}
 	freeifaddrs(ifa);
+	if (err) {
+		free(fresh.addrs);
+		return err;
+	}
+	free(cur->addrs);
+	cur->addrs = fresh.addrs;
+	cur->n = fresh.n;
+	cur->cap = fresh.cap;
+	return 0;
+}
+
+/* Subscribed before the first read, so no change can fall between the two. */
+static int subscribe(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+				  .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int lockout_new(struct lockout **out)
+{
+	struct lockout *lo;
+	int err;
+
+	lo = calloc(1, sizeof(*lo));
+	if (!lo)
+		return -ENOMEM;
+	lo->nl_fd = subscribe();
+	err = load_addresses(lo);
+	if (err) {
+		lockout_free(lo);
+		return err;
+	}
 	*out = lo;
 	return 0;
-err:
-	freeifaddrs(ifa);
-	lockout_free(lo);
-	return err;
 }
 
 void lockout_free(struct lockout *lo)
 {
 	if (!lo)
 		return;
+	if (lo->nl_fd >= 0)
+		close(lo->nl_fd);
 	free(lo->addrs);
 	free(lo);
+}
+
+int lockout_refresh(struct lockout *lo)
+{
+	char buf[8192];
+	bool changed = false;
+	ssize_t n;
+
+	if (lo->nl_fd < 0) /* no notifications here: re-read every time */
+		return load_addresses(lo);
+	while ((n = recv(lo->nl_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0 || (n < 0 && errno == ENOBUFS))
+		changed = true; /* any message, or lost ones: what they said is in getifaddrs */
+	if (!changed)
+		return 0;
+	return load_addresses(lo);
 }
 
 int lockout_check(const struct lockout *lo, const struct cs_prefix *p, char *what, size_t len)

@@ -205,6 +205,19 @@ static int open_loader(const struct manual_opts *o, struct xdp_loader **l)
 	return err ? BX_ERR : 0;
 }
 
+/*
+ * Read-only commands (status, list, stats, detach) open what is installed and
+ * never create pins: *l stays NULL when nothing is (the caller says so).
+ */
+static int open_installed(const struct manual_opts *o, struct xdp_loader **l)
+{
+	struct xdp_loader_opts lo = { .pin_dir = o->pin_dir, .existing_only = true };
+	int err = xdp_loader_open(&lo, l);
+
+	*l = err ? NULL : *l;
+	return err && err != -ENOENT ? BX_ERR : 0;
+}
+
 static int cmd_attach(struct manual_opts *o, int n, char **ifaces)
 {
 	struct xdp_loader *l = NULL;
@@ -237,9 +250,9 @@ static int cmd_detach(struct manual_opts *o, int n, char **ifaces)
 
 	if (!n)
 		return usage_error("%s needs at least one interface", "xdp detach");
-	rc = open_loader(o, &l);
+	rc = open_installed(o, &l);
 	for (int i = 0; i < n && !rc; i++) {
-		int err = xdp_loader_detach(l, ifaces[i]);
+		int err = l ? xdp_loader_detach(l, ifaces[i]) : -ENOENT;
 
 		if (err == -ENOENT || err == -ENODEV) {
 			fprintf(stderr, "Error: not attached to '%s'\n", ifaces[i]);
@@ -281,10 +294,22 @@ static int cmd_status(struct manual_opts *o)
 	size_t counts[4] = {};
 	uint32_t hosts, ranges;
 	json_t *ifs, *root;
-	int rc = open_loader(o, &l);
+	int rc = open_installed(o, &l);
 
 	if (rc)
 		return rc;
+	if (!l) {
+		root = json_pack("{s:s, s:b}", "pin_dir", o->pin_dir ? o->pin_dir : CS_PIN_ROOT,
+				 "installed", 0);
+		if (o->json) {
+			json_dumpf(root, stdout, JSON_INDENT(2));
+			putchar('\n');
+		} else {
+			printf("pins: %s\nnot installed\n", o->pin_dir ? o->pin_dir : CS_PIN_ROOT);
+		}
+		json_decref(root);
+		return BX_OK;
+	}
 	ifs = json_array();
 	xdp_loader_for_each_iface(l, status_cb, ifs);
 	xdp_loader_for_each_ban(l, count_cb, counts);
@@ -589,12 +614,13 @@ static int cmd_list(struct manual_opts *o)
 {
 	struct xdp_loader *l = NULL;
 	json_t *arr;
-	int rc = open_loader(o, &l);
+	int rc = open_installed(o, &l);
 
 	if (rc)
 		return rc;
 	arr = json_array();
-	xdp_loader_for_each_ban(l, list_cb, arr);
+	if (l) /* nothing installed: nothing banned */
+		xdp_loader_for_each_ban(l, list_cb, arr);
 	if (o->json) {
 		json_dumpf(arr, stdout, JSON_INDENT(2));
 		putchar('\n');
@@ -620,11 +646,13 @@ static int cmd_stats(struct manual_opts *o)
 {
 	struct cs_stat st[CS_STAT_MAX];
 	struct xdp_loader *l = NULL;
-	int rc = open_loader(o, &l);
+	int rc = open_installed(o, &l);
 
 	if (rc)
 		return rc;
-	if (xdp_loader_stats(l, st)) {
+	if (!l) /* nothing installed: nothing counted */
+		memset(st, 0, sizeof(st));
+	else if (xdp_loader_stats(l, st)) {
 		xdp_loader_free(l);
 		return BX_ERR;
 	}

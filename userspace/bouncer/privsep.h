@@ -23,6 +23,8 @@ enum ps_type {
 	PS_FLUSH,	   /* end of one pull: apply what is buffered */
 	PS_STATS_REQ,	   /* fetcher -> applier: send PS_STATS */
 	PS_STATS,	   /* applier -> fetcher */
+	PS_APPLY_FAILED,   /* applier -> fetcher (a ps_msg): ban.decision_id sets/clears of
+			    * the last pull did not take (a full map): send them again */
 };
 
 struct ps_prefix {
@@ -52,7 +54,8 @@ struct ps_stats_msg {
 	struct cs_stat counters[CS_STAT_MAX];
 	uint32_t n_ifaces;
 	uint32_t iface_mode[8]; /* enum xdp_attach_mode per configured interface */
-	uint64_t apply_errors;
+	uint64_t apply_errors;	 /* records refused by validation */
+	uint64_t apply_failures; /* sets/clears the backend could not apply */
 };
 
 _Static_assert(sizeof(struct ps_msg) == 48, "privsep record size");

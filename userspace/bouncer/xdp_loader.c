@@ -35,7 +35,9 @@ struct xdp_loader {
 	struct xdp_bouncer_bpf *skel;
 	char pin_dir[256];
 	bool unpinned;
+	bool existing_only;
 	int lock_fd;
+	unsigned full_logged; /* bit per ban map: "is full" said, until a write succeeds */
 };
 
 uint64_t xdp_loader_boot_ns(void)
@@ -62,11 +64,13 @@ void xdp_loader_setup_logging(void)
 	libbpf_set_print(libbpf_print_demoted);
 }
 
-static int ensure_bpffs(const char *pin_dir)
+static int ensure_bpffs(const char *pin_dir, bool existing_only)
 {
 	struct statfs sfs;
 	int err;
 
+	if (existing_only) /* no bpffs or no directory: nothing is installed */
+		return statfs(pin_dir, &sfs) || sfs.f_type != BPF_FS_MAGIC_NUMBER ? -ENOENT : 0;
 	if (statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC_NUMBER)
 		goto mkdir;
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL)) {
@@ -130,6 +134,9 @@ static int adopt_pinned_geometry(struct xdp_loader *l)
 		snprintf(path, sizeof(path), "%s/%.200s", l->pin_dir, bpf_map__name(map));
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
+			/* loading would pin a new, empty map there */
+			if (errno == ENOENT && l->existing_only)
+				return -ENOENT;
 			if (errno == ENOENT)
 				continue;
 			err = -errno;
@@ -167,6 +174,7 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 		return -ENOMEM;
 	l->lock_fd = -1;
 	l->unpinned = opts->unpinned;
+	l->existing_only = opts->existing_only;
 	if (snprintf(l->pin_dir, sizeof(l->pin_dir), "%s",
 		     opts->pin_dir ? opts->pin_dir : CS_PIN_ROOT) >= (int)sizeof(l->pin_dir)) {
 		err = -ENAMETOOLONG;
@@ -174,7 +182,7 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 	}
 
 	if (!l->unpinned) {
-		err = ensure_bpffs(l->pin_dir);
+		err = ensure_bpffs(l->pin_dir, l->existing_only);
 		if (err)
 			goto err_free;
 		oopts.pin_root_path = l->pin_dir;
@@ -582,21 +590,24 @@ static void key_to_prefix(enum ban_map which, const void *key, struct cs_prefix 
 	}
 }
 
-static int map_full_error(const struct xdp_loader *l, enum ban_map which, int err)
+static int map_full_error(struct xdp_loader *l, enum ban_map which, int err)
 {
 	struct bpf_map *m = ban_map(l, which);
 
-	/* A full hash says E2BIG, a full LPM trie ENOSPC: one answer for callers. */
+	/* A full hash says E2BIG, a full LPM trie ENOSPC: one answer for callers. Said
+	 * once while it lasts: a daemon retries. */
 	if (err == -E2BIG || err == -ENOSPC) {
-		log_error("ban map %s is full (max %u entries)", bpf_map__name(m),
-			  bpf_map__max_entries(m));
+		if (!(l->full_logged & 1U << which))
+			log_error("ban map %s is full (max %u entries)", bpf_map__name(m),
+				  bpf_map__max_entries(m));
+		l->full_logged |= 1U << which;
 		return -ENOSPC;
 	}
 	return err;
 }
 
 /* Writes n keys/values of one map; batch syscall when the kernel has it for this map. */
-static int write_group(const struct xdp_loader *l, enum ban_map which, const char *keys,
+static int write_group(struct xdp_loader *l, enum ban_map which, const char *keys,
 		       const struct cs_ban *vals, size_t n, size_t *done)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts, .elem_flags = BPF_ANY);
@@ -628,16 +639,28 @@ static int write_group(const struct xdp_loader *l, enum ban_map which, const cha
 			return map_full_error(l, which, -errno);
 		(*done)++;
 	}
+	l->full_logged &= ~(1U << which);
 	return 0;
 }
 
 int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
 		   const struct cs_ban *bans, size_t n, size_t *applied)
 {
+	return xdp_loader_ban_each(l, prefixes, bans, n, applied, NULL);
+}
+
+/*
+ * Each map's group is written on its own: a full host map must not keep the
+ * ranges or the other family out. Within a group, what follows a failure is not
+ * written (a full map refuses the rest as well) and is marked in failed[].
+ */
+int xdp_loader_ban_each(struct xdp_loader *l, const struct cs_prefix *prefixes,
+			const struct cs_ban *bans, size_t n, size_t *applied, bool *failed)
+{
 	char *keys[MAP_COUNT] = {};
 	struct cs_ban *vals[MAP_COUNT] = {};
-	size_t cnt[MAP_COUNT] = {}, total = 0;
-	int err = 0;
+	size_t cnt[MAP_COUNT] = {}, done[MAP_COUNT] = {}, total = 0;
+	int err = 0, first = 0;
 
 	for (size_t i = 0; i < n; i++)
 		cnt[map_for(&prefixes[i])]++;
@@ -645,7 +668,7 @@ int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
 		keys[g] = malloc(cnt[g] * bpf_map__key_size(ban_map(l, g)) + 1);
 		vals[g] = malloc(cnt[g] * sizeof(struct cs_ban) + 1);
 		if (!keys[g] || !vals[g]) {
-			err = -ENOMEM;
+			first = -ENOMEM;
 			goto out;
 		}
 		cnt[g] = 0;
@@ -658,21 +681,32 @@ int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
 		vals[g][cnt[g]] = bans[i];
 		vals[g][cnt[g]++].prefixlen = prefixes[i].plen;
 	}
-	for (int g = 0; g < MAP_COUNT && !err; g++) {
-		size_t done = 0;
-
-		if (cnt[g])
-			err = write_group(l, g, keys[g], vals[g], cnt[g], &done);
-		total += done;
+	for (int g = 0; g < MAP_COUNT; g++) {
+		if (!cnt[g])
+			continue;
+		err = write_group(l, g, keys[g], vals[g], cnt[g], &done[g]);
+		if (err && !first)
+			first = err;
+		total += done[g];
 	}
 out:
+	if (failed) {
+		size_t seen[MAP_COUNT] = {};
+
+		/* entries keep their order within a group: the first done[g] went in */
+		for (size_t i = 0; i < n; i++) {
+			enum ban_map g = map_for(&prefixes[i]);
+
+			failed[i] = seen[g]++ >= done[g];
+		}
+	}
 	for (int g = 0; g < MAP_COUNT; g++) {
 		free(keys[g]);
 		free(vals[g]);
 	}
 	if (applied)
 		*applied = total;
-	return err;
+	return first;
 }
 
 int xdp_loader_unban(struct xdp_loader *l, const struct cs_prefix *prefixes, size_t n,

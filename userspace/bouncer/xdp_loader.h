@@ -39,6 +39,8 @@ struct xdp_loader_opts {
 	bool dry_run;	      /* count would-be drops but pass them */
 	bool no_expiry;	      /* do not enforce expires_ns in the fast path */
 	bool unpinned;	      /* private maps, nothing pinned (BPF_PROG_TEST_RUN tests) */
+	bool existing_only;   /* read-only use: -ENOENT, and nothing created, unless every
+			       * map is already pinned in pin_dir */
 };
 
 struct xdp_loader;
@@ -72,11 +74,15 @@ int xdp_loader_for_each_iface(struct xdp_loader *l,
 
 /*
  * Add or replace bans. Prefixes are split between the host hashes and the range
- * tries and written in batches. On error, *applied (if given) tells how many of the
- * first entries were written. -ENOSPC: a map is full.
+ * tries and written in batches, each map on its own: one full map does not stop the
+ * others. Returns the first error (-ENOSPC: a map is full); *applied (if given)
+ * counts the entries written, failed[i] (if given) is set for each entry that was
+ * not.
  */
 int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
 		   const struct cs_ban *bans, size_t n, size_t *applied);
+int xdp_loader_ban_each(struct xdp_loader *l, const struct cs_prefix *prefixes,
+			const struct cs_ban *bans, size_t n, size_t *applied, bool *failed);
 /* Remove bans; -ENOENT for an absent one is counted in *missing, not an error. */
 int xdp_loader_unban(struct xdp_loader *l, const struct cs_prefix *prefixes, size_t n,
 		     size_t *missing);

@@ -13,6 +13,7 @@
 
 #include "bucket/bucket_int.h"
 #include "common/strmap.h"
+#include "common/utf8.h"
 
 /* ---- lifecycle ----------------------------------------------------------------- */
 
@@ -826,19 +827,19 @@ static json_t *source_json(const struct cs_source *s)
 
 	if (!o)
 		return NULL;
-	err |= jset(o, "scope", json_string(s->scope ? s->scope : ""));
-	err |= jset(o, "value", json_string(s->value ? s->value : ""));
+	err |= jset(o, "scope", utf8_json_string(s->scope ? s->scope : ""));
+	err |= jset(o, "value", utf8_json_string(s->value ? s->value : ""));
 	/* omitempty fields of models.Source */
 	if (s->ip && *s->ip)
-		err |= jset(o, "ip", json_string(s->ip));
+		err |= jset(o, "ip", utf8_json_string(s->ip));
 	if (s->range && *s->range)
-		err |= jset(o, "range", json_string(s->range));
+		err |= jset(o, "range", utf8_json_string(s->range));
 	if (s->as_number && *s->as_number)
-		err |= jset(o, "as_number", json_string(s->as_number));
+		err |= jset(o, "as_number", utf8_json_string(s->as_number));
 	if (s->as_name && *s->as_name)
-		err |= jset(o, "as_name", json_string(s->as_name));
+		err |= jset(o, "as_name", utf8_json_string(s->as_name));
 	if (s->cn && *s->cn)
-		err |= jset(o, "cn", json_string(s->cn));
+		err |= jset(o, "cn", utf8_json_string(s->cn));
 	if (s->lat != 0)
 		err |= jset(o, "latitude", json_real(s->lat));
 	if (s->lon != 0)
@@ -865,12 +866,12 @@ static json_t *events_json(const struct cs_ralert *ra)
 			err = !item || json_array_append_new(meta, item);
 			/* key and value are omitempty in models.MetaItems0 */
 			if (!err && *e->meta[j].key)
-				err = jset(item, "key", json_string(e->meta[j].key));
+				err = jset(item, "key", utf8_json_string(e->meta[j].key));
 			if (!err && *e->meta[j].value)
-				err = jset(item, "value", json_string(e->meta[j].value));
+				err = jset(item, "value", utf8_json_string(e->meta[j].value));
 		}
 		if (!err)
-			err = jset(ev, "timestamp", json_string(e->timestamp));
+			err = jset(ev, "timestamp", utf8_json_string(e->timestamp));
 		if (!err) {
 			err = jset(ev, "meta", meta);
 			meta = NULL;
@@ -903,15 +904,15 @@ json_t *cs_overflow_to_json(const struct cs_event *ovf)
 
 		if (!err)
 			err = json_array_append_new(arr, a) ? -ENOMEM : 0;
-		err = err ?: jset(a, "scenario", json_string(ra->scenario));
-		err = err ?: jset(a, "scenario_hash", json_string(ra->hash ? ra->hash : ""));
-		err = err ?: jset(a, "scenario_version", json_string(ra->version ? ra->version : ""));
-		err = err ?: jset(a, "message", json_string(ra->message ? ra->message : ""));
+		err = err ?: jset(a, "scenario", utf8_json_string(ra->scenario));
+		err = err ?: jset(a, "scenario_hash", utf8_json_string(ra->hash ? ra->hash : ""));
+		err = err ?: jset(a, "scenario_version", utf8_json_string(ra->version ? ra->version : ""));
+		err = err ?: jset(a, "message", utf8_json_string(ra->message ? ra->message : ""));
 		err = err ?: jset(a, "events_count", json_integer(ra->events_count));
-		err = err ?: jset(a, "start_at", json_string(ra->start_at ? ra->start_at : ""));
-		err = err ?: jset(a, "stop_at", json_string(ra->stop_at ? ra->stop_at : ""));
+		err = err ?: jset(a, "start_at", utf8_json_string(ra->start_at ? ra->start_at : ""));
+		err = err ?: jset(a, "stop_at", utf8_json_string(ra->stop_at ? ra->stop_at : ""));
 		err = err ?: jset(a, "capacity", json_integer(ra->capacity));
-		err = err ?: jset(a, "leakspeed", json_string(ra->leakspeed ? ra->leakspeed : "0s"));
+		err = err ?: jset(a, "leakspeed", utf8_json_string(ra->leakspeed ? ra->leakspeed : "0s"));
 		err = err ?: jset(a, "simulated", json_boolean(ra->simulated));
 		err = err ?: jset(a, "remediation", json_boolean(ra->remediation));
 		err = err ?: jset(a, "events", events_json(ra));

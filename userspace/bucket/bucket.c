@@ -414,6 +414,11 @@ const char *cs_buckets_scenario_name(const struct cs_buckets *b, size_t i)
 	return i < b->nsc ? b->sc[i]->name : NULL;
 }
 
+uint64_t cs_buckets_scenario_poured(const struct cs_buckets *b, size_t i)
+{
+	return i < b->nsc ? b->sc[i]->poured : 0;
+}
+
 void cs_buckets_get_stats(const struct cs_buckets *b, struct cs_bucket_stats *st)
 {
 	*st = b->st;
@@ -1202,6 +1207,7 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 		if (err)
 			return err;
 		b->st.poured++;
+		sc->poured++;
 		return overflow(b, bk, depth);
 	}
 	if (sc->distinct) {
@@ -1232,6 +1238,7 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	bk->last = *t;
 	bk->last_ns = tn;
 	b->st.poured++;
+	sc->poured++;
 	sc_trace(sc, "pour into '%s' (%d events)", bk->gkey, bk->total);
 	err = queue_add(b, bk, evt);
 	if (err)

@@ -140,6 +140,8 @@ int cs_buckets_load_string(struct cs_buckets *b, const char *name, const char *y
 const char *cs_buckets_last_error(const struct cs_buckets *b);
 size_t cs_buckets_nscenarios(const struct cs_buckets *b);
 const char *cs_buckets_scenario_name(const struct cs_buckets *b, size_t i);
+/* Events poured into scenario i so far (cscli explain tells which scenarios a line reached). */
+uint64_t cs_buckets_scenario_poured(const struct cs_buckets *b, size_t i);
 
 /*
  * Pour one parsed event (LOG, or an OVFLW event from elsewhere) into every

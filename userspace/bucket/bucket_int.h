@@ -53,6 +53,7 @@ struct cs_scenario {
 	char *scope;				/* "Ip", "Range" or custom */
 	char *hash, *version;
 	bool reprocess, remediation, debug;
+	uint64_t poured; /* events poured into its instances (cscli explain) */
 	float bayes_prior, bayes_threshold;
 	struct cs_bayes_cond *bconds;
 	size_t nbconds;

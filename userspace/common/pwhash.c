@@ -73,8 +73,8 @@ bool cs_pwhash_verify(const char *password, const char *stored)
 		return false;
 	if (iter < 1 || iter > 10000000)
 		return false;
-	sl = b64url_decode(s64, strlen(s64), salt);
-	kl = b64url_decode(k64, strlen(k64), want);
+	sl = b64url_decode(s64, strlen(s64), salt, sizeof(salt));
+	kl = b64url_decode(k64, strlen(k64), want, sizeof(want));
 	if (sl <= 0 || kl != PW_KEY)
 		return false;
 	pbkdf2_sha256(password, strlen(password), salt, (size_t)sl, iter, got, sizeof(got));

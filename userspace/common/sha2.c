@@ -6,6 +6,7 @@
 #include "common/sha2.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/random.h>
 #include <openssl/crypto.h>
@@ -75,10 +76,14 @@ void b64url_encode(const uint8_t *in, size_t len, char *out)
 	out[o] = '\0';
 }
 
-int b64url_decode(const char *in, size_t len, uint8_t *out)
+int b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap)
 {
 	uint32_t acc = 0;
-	int bits = 0, o = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	if (len / 4 * 3 + len % 4 * 3 / 4 > (cap < INT_MAX ? cap : INT_MAX))
+		return -EMSGSIZE;
 
 	for (size_t i = 0; i < len; i++) {
 		const char *p = in[i] ? strchr(b64u, in[i]) : NULL;
@@ -94,7 +99,7 @@ int b64url_decode(const char *in, size_t len, uint8_t *out)
 	}
 	if (bits >= 6)
 		return -EINVAL;
-	return o;
+	return (int)o;
 }
 
 int ct_memeq(const void *a, const void *b, size_t len)

@@ -25,8 +25,10 @@ void pbkdf2_sha256(const void *pw, size_t pwlen, const void *salt, size_t slen,
 void hex_encode(const uint8_t *in, size_t len, char *out);
 /* Base64url without padding (JWT); `out` must hold 4*((len+2)/3)+1 bytes. */
 void b64url_encode(const uint8_t *in, size_t len, char *out);
-/* Returns decoded length or -EINVAL; `out` must hold 3*len/4+3 bytes. */
-int b64url_decode(const char *in, size_t len, uint8_t *out);
+/* Decodes into `out` (room for `cap` bytes): the decoded length, -EINVAL on a
+ * character outside the alphabet, -EMSGSIZE when the result would not fit (the
+ * input comes from outside: tokens, stored hashes). */
+int b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap);
 /* Constant-time comparison of two equal-length buffers. */
 int ct_memeq(const void *a, const void *b, size_t len);
 /* Fill with random bytes from getrandom(2): 0 or -errno. */

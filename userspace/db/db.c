@@ -227,7 +227,7 @@ int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys,
 
 /* ---- open / close ------------------------------------------------------------ */
 
-int cs_db_open(const char *path, struct cs_db **out)
+int db_open_unmigrated(const char *path, struct cs_db **out)
 {
 	struct cs_db *db = calloc(1, sizeof(*db));
 	char *msg = NULL;
@@ -269,12 +269,24 @@ int cs_db_open(const char *path, struct cs_db **out)
 		err = -EIO;
 		goto out;
 	}
-	err = migrate(db);
 out:
 	if (err)
 		cs_db_close(db);
 	else
 		*out = db;
+	return err;
+}
+
+int cs_db_open(const char *path, struct cs_db **out)
+{
+	int err = db_open_unmigrated(path, out);
+
+	if (!err)
+		err = db_migrate(*out, db_migrations, sizeof(db_migrations) / sizeof(db_migrations[0]));
+	if (err) {
+		cs_db_close(*out);
+		*out = NULL;
+	}
 	return err;
 }
 

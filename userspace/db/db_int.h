@@ -95,10 +95,17 @@ void txn_unlock(struct cs_db *db);
 int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys, cs_db_count_cb cb,
 		 void *ctx);
 
-/* migrate.c, import_go.c */
-int migrate(struct cs_db *db);
+/* db.c: the handle configured (WAL, pragmas), no migration run (tests drive db_migrate) */
+int db_open_unmigrated(const char *path, struct cs_db **out);
+
+/*
+ * migrate.c: bring the database to version n (migrations[i] goes from i to
+ * i + 1), importing a Go CrowdSec 1.4.6 database first (import_go.c: it
+ * creates schema version 1 from migrations[0] and copies everything over).
+ */
+int db_migrate(struct cs_db *db, const char *const *migrations, size_t n);
 bool is_go_database(struct cs_db *db);
-int import_go_database(struct cs_db *db);
+int import_go_database(struct cs_db *db, const char *schema_v1);
 
 /* range.c */
 void range_encode(struct cs_range *r, int fam, uint64_t hi, uint64_t lo, int plen);

@@ -14,7 +14,6 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
-#include "db/schema.h"
 
 bool is_go_database(struct cs_db *db)
 {
@@ -51,7 +50,7 @@ static void sql_cs_ts(sqlite3_context *ctx, int argc, sqlite3_value **argv)
  * timestamps converted, drop the old ones, all in one transaction. Bouncer keys
  * (SHA-512 hex) and machine passwords (bcrypt, see common/pwhash.c) keep working.
  */
-int import_go_database(struct cs_db *db)
+int import_go_database(struct cs_db *db, const char *schema_v1)
 {
 	static const char *const tables[] = { "machines", "bouncers", "alerts",
 					      "decisions", "events",   "meta" };
@@ -66,7 +65,7 @@ int import_go_database(struct cs_db *db)
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
 		fprintf(f, "ALTER TABLE %s RENAME TO go_%s;", tables[i], tables[i]);
 	/* their indexes keep their names and would clash with nothing, drop them with the tables */
-	fputs(db_migrations[0], f);
+	fputs(schema_v1, f);
 	fputs("INSERT INTO machines (id, created_at, updated_at, last_push, last_heartbeat,"
 	      " machine_id, password, ip_address, scenarios, version, is_validated, status,"
 	      " auth_type) SELECT id, cs_ts(created_at), cs_ts(updated_at), cs_ts(last_push),"

@@ -13,11 +13,9 @@
 #include <strings.h>
 
 #include "common/log.h"
-#include "db/schema.h"
 
-int migrate(struct cs_db *db)
+int db_migrate(struct cs_db *db, const char *const *migrations, size_t n)
 {
-	size_t n = sizeof(db_migrations) / sizeof(db_migrations[0]);
 	sqlite3_stmt *s = NULL;
 	int version = 0, rc;
 	char *msg = NULL;
@@ -31,13 +29,19 @@ int migrate(struct cs_db *db)
 		log_error("database schema version %d is newer than this program (%zu)", version, n);
 		return -EPROTO;
 	}
-	if (version == 0 && is_go_database(db))
-		return import_go_database(db);
+	if (version == 0 && is_go_database(db)) {
+		/* the import creates schema version 1; later migrations follow as usual */
+		int err = import_go_database(db, migrations[0]);
+
+		if (err)
+			return err;
+		version = 1;
+	}
 	for (size_t i = (size_t)version; i < n; i++) {
 		char *sql;
 
 		if (asprintf(&sql, "BEGIN IMMEDIATE; %s PRAGMA user_version = %zu; COMMIT;",
-			     db_migrations[i], i + 1) < 0)
+			     migrations[i], i + 1) < 0)
 			return -ENOMEM;
 		rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
 		free(sql);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "hubtest/hubtest.h"
+#include "hubtest/hubtest_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -290,13 +290,6 @@ static bool is_file(const char *p)
 	struct stat st;
 
 	return !stat(p, &st) && S_ISREG(st.st_mode);
-}
-
-static bool is_dir(const char *p)
-{
-	struct stat st;
-
-	return !stat(p, &st) && S_ISDIR(st.st_mode);
 }
 
 int hubtest_resolve_item(const char *hub, const char *testdir, const char *type,
@@ -595,114 +588,6 @@ static int replay(struct cs_parsers *p, const struct ht_config *c, const char *l
 	return err;
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-/* Old asserts compare datasource_path without basename(): add it (spec 11.5). */
-static char *rewrite_assert(const char *line)
-{
-	const char *eq;
-	char *out;
-
-	if (!strstr(line, "datasource_path") || strstr(line, "basename(") ||
-	    !(eq = strstr(line, "==")))
-		return strdup(line);
-	if (asprintf(&out, "basename(%.*s) == %s", (int)(eq - line), line, trim((char *)eq + 2)) < 0)
-		return NULL;
-	return out;
-}
-
-/* The value of the text before " == ", for failure messages. */
-static char *lhs_value(const struct expr_env *env, const char *line, const struct expr_value *vars)
-{
-	const char *eq = strstr(line, " == ");
-	struct expr_prog *prog = NULL;
-	struct expr_value v = expr_nil();
-	char *src, *txt = NULL;
-
-	if (!eq || !(src = strndup(line, eq - line)))
-		return NULL;
-	if (!expr_compile(env, src, &prog, NULL) && !expr_eval(prog, vars, NULL, &v, NULL))
-		txt = expr_value_format(&v);
-	expr_value_release(&v);
-	expr_prog_free(prog);
-	free(src);
-	return txt;
-}
-
-static int run_asserts(const struct hubtest_opts *o, const char *path, const struct expr_value *results,
-		       char *why, size_t whylen, int *nasserts, int *nfailed)
-{
-	struct expr_env *env = expr_env_new();
-	char *line = NULL;
-	size_t cap = 0;
-	int err = 0, lineno = 0;
-	FILE *f;
-
-	*nasserts = *nfailed = 0;
-	if (!env)
-		return -ENOMEM;
-	if (expr_env_add_var(env, "results", NULL) < 0 ||
-	    expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC | EXPR_HELPERS_HUBTEST)) {
-		expr_env_free(env);
-		return -ENOMEM;
-	}
-	f = fopen(path, "r");
-	if (!f) {
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
-		expr_env_free(env);
-		return -errno;
-	}
-	while (getline(&line, &cap, f) >= 0) {
-		char *src, *a = trim(line);
-		struct expr_prog *prog = NULL;
-		struct expr_error e = { 0 };
-		bool ok = false;
-		int rc;
-
-		lineno++;
-		if (!*a)
-			continue;
-		(*nasserts)++;
-		src = rewrite_assert(a);
-		if (!src) {
-			err = -ENOMEM;
-			break;
-		}
-		rc = expr_compile(env, src, &prog, &e);
-		if (!rc)
-			rc = expr_eval_bool(prog, results, NULL, &ok, &e);
-		if (rc || !ok) {
-			char *lhs = rc ? NULL : lhs_value(env, src, results);
-
-			if (!*nfailed)
-				snprintf(why, whylen, "parser.assert:%d: %s%s%s%s", lineno, src,
-					 rc ? ": error: " : " (got ", rc ? e.msg : lhs ? lhs : "?",
-					 rc ? "" : ")");
-			if (o->verbose)
-				fprintf(stderr, "  assert %d failed: %s%s%s\n", lineno, src,
-					rc ? " -- " : " -- got ", rc ? e.msg : lhs ? lhs : "?");
-			free(lhs);
-			(*nfailed)++;
-		}
-		expr_prog_free(prog);
-		free(src);
-	}
-	free(line);
-	fclose(f);
-	expr_env_free(env);
-	return err;
-}
-
 struct hubtest_case {
 	struct ht_config c;
 	char dir[PATH_MAX];
@@ -719,67 +604,81 @@ void hubtest_case_free(struct hubtest_case *hc)
 	free(hc);
 }
 
-int hubtest_case_open(const struct hubtest_opts *o, const char *test, struct hubtest_case **out,
-		      char *why, size_t whylen)
+int hubtest_parsers_load(const struct hubtest_opts *o, const char *testdir, const char *type,
+			 char *const *items, size_t n, const char *overrides,
+			 struct cs_parsers **out, char *why, size_t whylen)
 {
 	char path[PATH_MAX], stage[256], patterns[PATH_MAX], data[PATH_MAX];
 	struct cs_parser_opts popts = { .patterns_dir = patterns, .data_dir = data,
 					.geoip_dir = o->geoip_dir };
+	/* "parsers" -> "parser" in messages */
+	int what = (int)strlen(type) - 1;
+	int err;
+
+	*out = NULL;
+	pathf(patterns, sizeof(patterns), "%s/patterns", o->hub_dir);
+	pathf(data, sizeof(data), "%s/data", o->hub_dir);
+	err = cs_parsers_new(&popts, out);
+	if (err) {
+		snprintf(why, whylen, "%.*s setup: %s", what, type, strerror(-err));
+		return err;
+	}
+	/* override_statics: an extra s00-raw file that sorts first (spec 11.2). */
+	if (overrides) {
+		err = cs_parsers_load_string(*out, "s00-raw", "00_overrides.yaml", overrides);
+		if (err) {
+			snprintf(why, whylen, "override_statics do not load: %s",
+				 cs_parsers_last_error(*out));
+			return err;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		err = hubtest_resolve_item(o->hub_dir, testdir, type, items[i], path, sizeof(path),
+					   stage, sizeof(stage));
+		if (err) {
+			snprintf(why, whylen, "%.*s %s not found in the hub", what, type, items[i]);
+			return err;
+		}
+		err = cs_parsers_load_file(*out, stage, path, NULL);
+		if (err) {
+			snprintf(why, whylen, "%.*s %s does not load: %s", what, type, items[i],
+				 cs_parsers_last_error(*out));
+			return err;
+		}
+	}
+	return cs_parsers_ready(*out);
+}
+
+int hubtest_case_open(const struct hubtest_opts *o, const char *test, struct hubtest_case **out,
+		      char *why, size_t whylen)
+{
 	struct hubtest_case *hc = calloc(1, sizeof(*hc));
+	char path[PATH_MAX], tests[PATH_MAX];
 	int err;
 
 	why[0] = '\0';
 	if (!hc)
 		return -ENOMEM;
 	snprintf(hc->hub, sizeof(hc->hub), "%s", o->hub_dir);
+	hubtest_tests_dir(o->hub_dir, tests, sizeof(tests));
 	if (strchr(test, '/'))
 		pathf(hc->dir, sizeof(hc->dir), "%s", test);
 	else
-		pathf(hc->dir, sizeof(hc->dir), "%s/tests/%s", o->hub_dir, test);
+		pathf(hc->dir, sizeof(hc->dir), "%s/%s", tests, test);
 	pathf(path, sizeof(path), "%s/config.yaml", hc->dir);
 	err = config_load(path, &hc->c, why, whylen);
 	if (err) {
 		free(hc);
 		return err;
 	}
-	pathf(patterns, sizeof(patterns), "%s/patterns", o->hub_dir);
-	pathf(data, sizeof(data), "%s/data", o->hub_dir);
-	err = cs_parsers_new(&popts, &hc->p);
+	err = hubtest_parsers_load(o, hc->dir, "parsers", hc->c.parsers, hc->c.nparsers,
+				   hc->c.overrides, &hc->p, why, whylen);
 	if (err) {
-		snprintf(why, whylen, "parser setup: %s", strerror(-err));
-		goto err;
+		hubtest_case_free(hc);
+		return err;
 	}
-	/* override_statics: an extra s00-raw file that sorts first (spec 11.2). */
-	if (hc->c.overrides) {
-		err = cs_parsers_load_string(hc->p, "s00-raw", "00_overrides.yaml", hc->c.overrides);
-		if (err) {
-			snprintf(why, whylen, "override_statics do not load: %s",
-				 cs_parsers_last_error(hc->p));
-			goto err;
-		}
-	}
-	for (size_t i = 0; i < hc->c.nparsers; i++) {
-		err = hubtest_resolve_item(o->hub_dir, hc->dir, "parsers", hc->c.parsers[i], path,
-					   sizeof(path), stage, sizeof(stage));
-		if (err) {
-			snprintf(why, whylen, "parser %s not found in the hub", hc->c.parsers[i]);
-			goto err;
-		}
-		err = cs_parsers_load_file(hc->p, stage, path, NULL);
-		if (err) {
-			snprintf(why, whylen, "parser %s does not load: %s", hc->c.parsers[i],
-				 cs_parsers_last_error(hc->p));
-			goto err;
-		}
-	}
-	err = cs_parsers_ready(hc->p);
-	if (err)
-		goto err;
 	*out = hc;
 	return 0;
-err:
-	hubtest_case_free(hc);
-	return err;
 }
 
 const char *hubtest_case_dir(const struct hubtest_case *hc)
@@ -845,7 +744,7 @@ enum hubtest_status hubtest_run_parser_test(const struct hubtest_opts *o, const 
 		goto out;
 	}
 	pathf(path, sizeof(path), "%s/parser.assert", hc->dir);
-	if (run_asserts(o, path, &results, why, whylen, nasserts, &nfailed))
+	if (hubtest_run_asserts(o, path, false, &results, why, whylen, nasserts, &nfailed))
 		goto out;
 	if (!*nasserts) {
 		snprintf(why, whylen, "empty parser.assert (upstream would generate it)");
@@ -867,141 +766,3 @@ out:
 	return st;
 }
 
-/* ---- many tests ----------------------------------------------------------------------------- */
-
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool has_parser_assert(const char *hub, const char *name)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	pathf(path, sizeof(path), "%s/tests/%s/parser.assert", hub, name);
-	return !stat(path, &st) && S_ISREG(st.st_mode) && st.st_size > 0;
-}
-
-int hubtest_run_all(const struct hubtest_opts *o, char *const *names, int nnames,
-		    struct hubtest_summary *sum)
-{
-	char **list = NULL, path[PATH_MAX];
-	size_t n = 0, cap = 0;
-
-	memset(sum, 0, sizeof(*sum));
-	if (!nnames) {
-		struct dirent *de;
-		DIR *d;
-
-		pathf(path, sizeof(path), "%s/tests", o->hub_dir);
-		d = opendir(path);
-		if (!d) {
-			fprintf(stderr, "hubtest: %s: %s\n", path, strerror(errno));
-			sum->failed = 1;
-			printf("%d passed, %d failed, %d skipped\n", 0, 1, 0);
-			return 1;
-		}
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.' || !has_parser_assert(o->hub_dir, de->d_name))
-				continue;
-			if (n == cap) {
-				char **nl = realloc(list, (cap = cap ? cap * 2 : 64) * sizeof(*nl));
-
-				if (!nl)
-					break;
-				list = nl;
-			}
-			if (!(list[n] = strdup(de->d_name)))
-				break;
-			n++;
-		}
-		closedir(d);
-		qsort(list, n, sizeof(*list), cmp_name);
-	}
-	for (size_t i = 0; i < (nnames ? (size_t)nnames : n); i++) {
-		const char *name = nnames ? names[i] : list[i];
-		char why[2048];
-		int nasserts;
-		enum hubtest_status st = hubtest_run_parser_test(o, name, why, sizeof(why), &nasserts);
-
-		switch (st) {
-		case HUBTEST_PASS:
-			sum->passed++;
-			printf("PASS %s (%d asserts)\n", name, nasserts);
-			break;
-		case HUBTEST_SKIP:
-			sum->skipped++;
-			printf("SKIP %s: %s\n", name, why);
-			break;
-		case HUBTEST_FAIL:
-			sum->failed++;
-			printf("FAIL %s: %s\n", name, why);
-			break;
-		}
-		fflush(stdout);
-	}
-	for (size_t i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-	printf("%d passed, %d failed, %d skipped\n", sum->passed, sum->failed, sum->skipped);
-	fflush(stdout);
-	return sum->failed ? 1 : 0;
-}
-
-const char *hubtest_default_hub_dir(void)
-{
-	static char buf[PATH_MAX];
-	const char *env = getenv("HUB_DIR");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env)
-		return env;
-	if (is_dir("../shared/hub/tests"))
-		return "../shared/hub";
-	/* build/tests/hub/test_hubtest or build/cscli: find the repo root above it. */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		for (int up = 0; up < 5; up++) {
-			char *slash = strrchr(exe, '/');
-
-			if (!slash)
-				break;
-			*slash = '\0';
-			pathf(buf, sizeof(buf), "%s/../shared/hub", exe);
-			if (is_dir(buf))
-				return buf;
-		}
-	}
-	return "../shared/hub";
-}
-
-int hubtest_main(int argc, char **argv)
-{
-	struct hubtest_opts o = { .hub_dir = hubtest_default_hub_dir() };
-	struct hubtest_summary sum;
-	int i = 1;
-
-	if (argc < 1 || strcmp(argv[0], "run")) {
-		fprintf(stderr, "usage: hubtest run [--hub DIR] [--geoip-dir DIR] [-v] [TEST...]\n");
-		return 2;
-	}
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--hub") && i + 1 < argc) {
-			o.hub_dir = argv[++i];
-		} else if (!strcmp(argv[i], "--geoip-dir") && i + 1 < argc) {
-			o.geoip_dir = argv[++i];
-		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
-			o.verbose = true;
-		} else {
-			fprintf(stderr, "hubtest run: unknown option '%s'\n", argv[i]);
-			return 2;
-		}
-	}
-	/* Upstream runs crowdsec with TZ=UTC: dates without a zone are UTC. */
-	setenv("TZ", "UTC", 1);
-	tzset();
-	return hubtest_run_all(&o, argv + i, argc - i, &sum);
-}

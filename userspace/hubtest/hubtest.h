@@ -24,7 +24,7 @@ struct hubtest_summary {
 };
 
 struct hubtest_opts {
-	const char *hub_dir;	/* has parsers/, patterns/, data/, tests/ */
+	const char *hub_dir;	/* has parsers/, patterns/, data/, .tests/ (or tests/) */
 	const char *geoip_dir;	/* GeoLite2-City/ASN.mmdb; NULL = <hub_dir>/data */
 	bool verbose;		/* print every failing assert line */
 };
@@ -67,8 +67,8 @@ int hubtest_resolve_item(const char *hub, const char *testdir, const char *type,
 			 const char *item, char *path, size_t plen, char *stage, size_t slen);
 
 /*
- * Run the parser asserts of one test folder (a name under <hub>/tests or a
- * path). *why says why a test failed or was skipped; *nasserts counts lines.
+ * Run the parser asserts of one test folder (a name under <hub>/.tests or
+ * <hub>/tests, or a path). *why says why a test failed or was skipped; *nasserts counts lines.
  */
 enum hubtest_status hubtest_run_parser_test(const struct hubtest_opts *o, const char *test,
 					    char *why, size_t whylen, int *nasserts);
@@ -81,10 +81,11 @@ enum hubtest_status hubtest_run_parser_test(const struct hubtest_opts *o, const 
 int hubtest_run_all(const struct hubtest_opts *o, char *const *names, int nnames,
 		    struct hubtest_summary *sum);
 
-/* The hub directory: $HUB_DIR, else ../shared/hub relative to cwd or the binary. */
-const char *hubtest_default_hub_dir(void);
-
-/* `cscli hubtest run [--hub DIR] [-v] [TEST...]`: argv[0] is "run". */
+/*
+ * `cscli hubtest run [--hub DIR] [--geoip-dir DIR] [-v] (--all | TEST...)`,
+ * argv[0] "run": parser asserts then scenario asserts, as upstream does from a
+ * hub checkout (the hub defaults to the current directory). 0 if nothing failed.
+ */
 int hubtest_main(int argc, char **argv);
 
 #endif /* CS_HUBTEST_H */

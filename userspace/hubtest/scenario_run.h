@@ -22,13 +22,6 @@ enum hubtest_status hubtest_run_scenario_test(const struct hubtest_opts *o, cons
 int hubtest_run_scenarios_all(const struct hubtest_opts *o, char *const *names, int nnames,
 			      const char *const *skip, struct hubtest_summary *sum);
 
-/*
- * `cscli hubtest run` for scenario tests ([--hub DIR] [-v] [TEST...], argv[0]
- * "run"), the counterpart of hubtest_main() for parser tests: a test folder
- * with both asserts needs both. Ends with the summary line; 0 if nothing failed.
- */
-int hubtest_scenarios_main(int argc, char **argv);
-
 /* Tests that cannot pass here, as (name, reason) pairs, NULL-terminated: no libxml2
  * in the build, no GeoIP databases (o->geoip_dir, else the hub data). */
 const char *const *hubtest_offline_skips(const struct hubtest_opts *o);

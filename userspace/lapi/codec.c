@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/gotime.h"
+#include "common/utf8.h"
 #include "lapi/lapi_int.h"
 
 #define EVENT_META_MAX 8191
@@ -182,9 +183,9 @@ static char *serialize_meta(json_t *meta)
 		if (json_is_string(v) && json_string_length(v) > 512) {
 			char buf[512 + 16];
 
+			/* the cut may split a UTF-8 sequence: the lossy string mends it */
 			snprintf(buf, sizeof(buf), "%.500s<stripped>", json_string_value(v));
-			json_object_set_new(it, "value", json_string(buf) ? json_string(buf)
-									 : json_string(""));
+			json_object_set_new(it, "value", utf8_json_string(buf));
 		}
 	}
 	s = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
@@ -359,10 +360,16 @@ out:
 	return 0;
 }
 
+/* Stored strings go out as JSON whatever bytes they hold (NULL as ""). */
+static json_t *jstr(const char *s)
+{
+	return utf8_json_string(s ? s : "");
+}
+
 static void set_str_omitempty(json_t *o, const char *key, const char *v)
 {
 	if (v && *v)
-		json_object_set_new(o, key, json_string(v));
+		json_object_set_new(o, key, utf8_json_string(v));
 }
 
 json_t *codec_decision_encode(const struct cs_decision *d, bool with_simulated)
@@ -371,10 +378,9 @@ json_t *codec_decision_encode(const struct cs_decision *d, bool with_simulated)
 	json_t *o;
 
 	gotime_format_duration(d->duration, dur, sizeof(dur));
-	o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:s}", "duration", dur, "id",
-		      (json_int_t)d->id, "origin", d->origin ? d->origin : "", "scenario",
-		      d->scenario ? d->scenario : "", "scope", d->scope ? d->scope : "", "type",
-		      d->type ? d->type : "", "value", d->value ? d->value : "");
+	o = json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:o}", "duration", dur, "id",
+		      (json_int_t)d->id, "origin", jstr(d->origin), "scenario", jstr(d->scenario),
+		      "scope", jstr(d->scope), "type", jstr(d->type), "value", jstr(d->value));
 	if (o && with_simulated)
 		json_object_set_new(o, "simulated", json_boolean(d->simulated));
 	return o;
@@ -400,8 +406,7 @@ json_t *codec_alert_encode(const struct cs_alert *a)
 	gotime_format_rfc3339(a->created_at, created, sizeof(created));
 	gotime_format_gostring(a->start_at, start, sizeof(start));
 	gotime_format_gostring(a->stop_at, stop, sizeof(stop));
-	src = json_pack("{s:s,s:s}", "scope", a->src_scope ? a->src_scope : "", "value",
-			a->src_value ? a->src_value : "");
+	src = json_pack("{s:o,s:o}", "scope", jstr(a->src_scope), "value", jstr(a->src_value));
 	if (!src)
 		return NULL;
 	set_str_omitempty(src, "as_name", a->src_as_name);
@@ -429,16 +434,15 @@ json_t *codec_alert_encode(const struct cs_alert *a)
 								m ? m : json_null(), "timestamp", ts));
 		}
 	}
-	o = json_pack("{s:I,s:s,s:o,s:o,s:I,s:I,s:n,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:o,s:s,s:s}",
+	o = json_pack("{s:I,s:s,s:o,s:o,s:I,s:I,s:n,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:o,s:s,s:s}",
 		      "capacity", (json_int_t)a->capacity, "created_at", created, "decisions",
 		      codec_decisions_encode(a->decisions, a->n_decisions, true), "events", events,
 		      "events_count", (json_int_t)a->events_count, "id", (json_int_t)a->id, "labels",
-		      "leakspeed", a->leakspeed ? a->leakspeed : "", "machine_id",
-		      a->machine_id ? a->machine_id : "N/A", "message", a->message ? a->message : "",
-		      "scenario", a->scenario ? a->scenario : "", "scenario_hash",
-		      a->scenario_hash ? a->scenario_hash : "", "scenario_version",
-		      a->scenario_version ? a->scenario_version : "", "simulated", a->simulated,
-		      "source", src, "start_at", start, "stop_at", stop);
+		      "leakspeed", jstr(a->leakspeed), "machine_id",
+		      utf8_json_string(a->machine_id ? a->machine_id : "N/A"), "message",
+		      jstr(a->message), "scenario", jstr(a->scenario), "scenario_hash",
+		      jstr(a->scenario_hash), "scenario_version", jstr(a->scenario_version),
+		      "simulated", a->simulated, "source", src, "start_at", start, "stop_at", stop);
 	if (o && a->n_meta) {
 		meta = json_array();
 		for (size_t i = 0; meta && i < a->n_meta; i++) {

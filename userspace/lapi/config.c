@@ -7,7 +7,7 @@
 
 #include "common/gotime.h"
 #include "common/yamljson.h"
-#include "lapi/lapi.h"
+#include "lapi/lapi_int.h"
 
 void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 {
@@ -26,7 +26,7 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 		cfg->trusted_ips[1] = strdup("::1");
 		cfg->n_trusted_ips = 2;
 	}
-	cfg->max_body = 256u << 20;
+	cfg->max_body = LAPI_MAX_BODY;
 	cfg->max_connections = 1024;
 	cfg->max_per_ip = 256;
 	cfg->threads = 4;

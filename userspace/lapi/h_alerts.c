@@ -134,9 +134,8 @@ void h_alerts_push(struct req *r)
 	j = req_json(r);
 	if (!j)
 		return;
-	free(r->body);
-	r->body = NULL;
-	r->len = r->cap = 0;
+	/* a bulk import can be hundreds of MB: drop each representation once decoded */
+	req_body_release(r);
 	if (!json_is_array(j)) {
 		reply_msg(r, BAD_INPUT,
 			  "json: cannot unmarshal %s into Go value of type models.AddAlertsRequest",

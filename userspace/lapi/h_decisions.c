@@ -11,6 +11,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "lapi/lapi_int.h"
 
 #define BAD_INPUT 400
@@ -265,7 +266,7 @@ static void sb_str(struct sbuf *b, const char *s)
 		sb_add(b, "\"", 1);
 		return;
 	}
-	json_t *j = json_string(s);
+	json_t *j = utf8_json_string(s);
 	char *e = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
 
 	json_decref(j);

@@ -59,7 +59,7 @@ int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t no
 	       int64_t leeway, char *id, size_t idlen, char *msg, size_t msglen)
 {
 	const char *d1, *d2;
-	uint8_t mac[SHA256_LEN], got[SHA256_LEN + 4], payload[JWT_MAX_LEN];
+	uint8_t mac[SHA256_LEN], got[SHA256_LEN], payload[JWT_MAX_LEN];
 	json_t *claims = NULL, *jid, *jexp;
 	json_error_t jerr;
 	size_t tl = strlen(token);
@@ -71,13 +71,13 @@ int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t no
 		snprintf(msg, msglen, "token contains an invalid number of segments");
 		return -EACCES;
 	}
-	n = b64url_decode(d2 + 1, strlen(d2 + 1), got);
+	n = b64url_decode(d2 + 1, strlen(d2 + 1), got, sizeof(got));
 	hmac_sha256(secret, slen, token, (size_t)(d2 - token), mac);
 	if (n != SHA256_LEN || !ct_memeq(mac, got, SHA256_LEN)) {
 		snprintf(msg, msglen, "signature is invalid");
 		return -EACCES;
 	}
-	n = b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), payload);
+	n = b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), payload, sizeof(payload));
 	if (n < 0) {
 		snprintf(msg, msglen, "illegal base64 data");
 		return -EACCES;

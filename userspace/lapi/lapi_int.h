@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* LAPI internals shared by server.c, the handlers, codec.c, jwt.c and metrics.c. */
+/* LAPI internals shared by the server files, the handlers, codec.c, jwt.c and metrics.c. */
 #ifndef CS_LAPI_INT_H
 #define CS_LAPI_INT_H
 
@@ -15,7 +15,11 @@
 
 /* Bounds on everything that comes from outside (STYLE 8); -D overridable. */
 #ifndef LAPI_MAX_BODY
-#define LAPI_MAX_BODY (256u << 20) /* authenticated machines (cscli decisions import) */
+#define LAPI_MAX_BODY (16u << 20) /* authenticated machines (README: 16 MiB) */
+#endif
+#ifndef LAPI_MAX_BODY_INFLIGHT
+/* all request bodies being received at once: four full-size uploads; more wait */
+#define LAPI_MAX_BODY_INFLIGHT (64u << 20)
 #endif
 #ifndef LAPI_MAX_BODY_ANON
 #define LAPI_MAX_BODY_ANON (64u << 10) /* unauthenticated routes, bouncer routes */
@@ -123,6 +127,7 @@ struct cs_lapi {
 	struct bouncer_cache *bcache; /* bouncer_cache.c */
 	pthread_t sloader;	      /* loads the db's stream index at start */
 	bool sloader_running;
+	size_t body_inflight; /* bytes held by request bodies being received (atomic) */
 	/* housekeeping thread (db_config.flush) */
 	pthread_t flusher;
 	bool flusher_running;
@@ -234,9 +239,37 @@ void bcache_seen(struct cs_lapi *l, const char *hash, const char *ip, const char
 		 const char *version);
 void bcache_pulled(struct cs_lapi *l, const struct cs_bouncer *b, int64_t stamp);
 int bcache_flush(struct cs_lapi *l);
+/* request.c: libmicrohttpd callbacks of the LAPI and Prometheus listeners */
+enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				const char *method, const char *version, const char *upload,
+				size_t *upload_size, void **con_cls);
+void lapi_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		       enum MHD_RequestTerminationCode toe);
+enum MHD_Result lapi_on_metrics(void *cls, struct MHD_Connection *conn, const char *url,
+				const char *method, const char *version, const char *upload,
+				size_t *upload_size, void **con_cls);
+
+/* routes.c */
+bool path_match(const char *pattern, const char *path, const char **param);
+/* The route for (method, path); sets r->route, r->param, r->path_known. */
+void lapi_find_route(struct req *r);
+/* Checks the route's authentication, then runs its handler (or replies 301/404/405/413). */
+void lapi_dispatch(struct req *r);
+
+/* auth.c: each replies itself (403/401) and returns false when refused */
+bool auth_bouncer(struct req *r);
+bool auth_machine(struct req *r, int64_t leeway);
+bool ip_trusted(struct req *r);
+/* Replaces r->ip by the X-Forwarded-For client when the peer is a trusted proxy. */
+void forwarded_ip(struct req *r);
+
+/* queue.c: the detector's alert queue worker (cs_lapi_alert_enqueue) */
+void *lapi_queue_main(void *arg);
 
 /* Parse the request body as JSON with the depth bound; replies 400 itself on error. */
 json_t *req_json(struct req *r);
+/* Free the request body and return its bytes to the in-flight bound. */
+void req_body_release(struct req *r);
 int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
 		      int64_t now, int64_t *ids, char *msg, size_t msglen);
 

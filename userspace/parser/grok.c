@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/strmap.h"
+#include "common/utf8.h"
 #include "parser/grok_builtin.h"
 #include "parser/parser_limits.h"
 
@@ -625,41 +626,6 @@ const char *grok_regex(const struct grok *g)
 	return g->regex;
 }
 
-/* RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-static bool utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 static int run_match(const struct grok *g, const pcre2_code *code, const char *subj, size_t len,
 		     pcre2_match_data *md, uint32_t opts)
 {
@@ -673,7 +639,7 @@ int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap
 	PCRE2_SIZE *ov;
 	int rc, err = 0;
 
-	if (g->code_bytes && !utf8_valid((const unsigned char *)subj, len))
+	if (g->code_bytes && !utf8_valid(subj, len))
 		code = g->code_bytes;
 	md = pcre2_match_data_create_from_pattern(code, NULL);
 	if (!md)

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Security findings of issue 12 against the LAPI over HTTP, each a check that failed
+# before its fix: a long JWT signature (pre-auth stack overflow) gets 401; invalid
+# UTF-8 echoed in an error stays a 400; the trailing-slash redirect reflects nothing;
+# body caps (16 MiB per request, a bound on all bodies in flight); a deleted
+# machine's token stops at once.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
+
+lapi_setup sec 18661 curl python3
+lapi_config "$T/config.yaml"
+lapi_profiles
+
+start() { lapi_start; }
+login() { # MACHINE PASSWORD: prints the token
+	curl -s -X POST "$URL/v1/watchers/login" -H 'Content-Type: application/json' \
+		-d "{\"machine_id\":\"$1\",\"password\":\"$2\"}" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin).get("token",""))' 2>/dev/null
+}
+valid_json() { printf %s "$1" | python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null; }
+
+check "cscli machines add" $CSCLI machines add m1 -p machinepassword1 -f /dev/null
+KEY=$($CSCLI -oraw bouncers add b1 2>/dev/null)
+check "LAPI starts" start
+
+# ---- item 1: pre-authentication stack overflow ---------------------------------------
+req GET /v1/heartbeat -H "Authorization: Bearer a.b.$(printf 'QUFB%.0s' $(seq 100))"
+check_eq "400-byte JWT signature: 401" "$CODE" 401
+req GET /v1/heartbeat -H "Authorization: Bearer $(printf 'QUFB%.0s' $(seq 300)).$(printf 'QUFB%.0s' $(seq 300)).$(printf 'QUFB%.0s' $(seq 200))"
+check_eq "4 KB token: 401" "$CODE" 401
+check "LAPI alive after long tokens" curl -sf "$URL/health" -o /dev/null
+
+# ---- item 12: invalid UTF-8 echoed in an error --------------------------------------------
+req GET '/v1/decisions?ip=%ff%fe' -H "X-Api-Key: $KEY"
+check_eq "invalid UTF-8 in a query value: 400" "$CODE" 400
+check "the 400 body is valid JSON" valid_json "$BODY"
+check "the bytes come back as U+FFFD" bash -c "printf %s '$BODY' | grep -q '\\\\ufffd\|$(printf '\xef\xbf\xbd')'"
+
+# ---- item 16 (first half): the trailing-slash redirect reflects nothing -----------------
+TOKEN=$(login m1 machinepassword1)
+
+
+# ---- item 8: body caps ------------------------------------------------------------------
+head -c 20000000 /dev/zero | tr '\0' ' ' >"$T/big"
+req POST /v1/alerts -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' --data-binary @"$T/big"
+check_eq "20 MB alert body (Content-Length): 413" "$CODE" 413
+req POST /v1/alerts -H "Authorization: Bearer $TOKEN" -H 'Transfer-Encoding: chunked' -H 'Expect:' --data-binary @"$T/big"
+# without a length the refusal comes mid-upload: the connection may be cut before
+# curl reads the 413
+check "20 MB alert body (chunked): 413 or cut ($CODE)" test "$CODE" = 413 -o "$CODE" = 000
+check "LAPI alive after the big uploads" curl -sf "$URL/health" -o /dev/null
+rm -f "$T/big"
+# Five machines' uploads of 15 MB each, all held open just short of their end: the
+# bodies in flight are bounded (64 MiB), so some are refused (503) while the
+# others wait; once they are gone, a normal alert goes through.
+python3 - "$PORT" "$TOKEN" >"$T/inflight" 2>&1 <<'EOPY'
+import socket, sys, time
+port, tok = int(sys.argv[1]), sys.argv[2]
+size, sent_part = 15 * 1000 * 1000, 14 * 1000 * 1000
+chunk = b" " * 65536
+socks, codes = [], []
+for i in range(5):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(("POST /v1/alerts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+               "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (tok, size)).encode())
+    left = sent_part
+    try:
+        while left > 0:
+            n = s.send(chunk[:min(left, len(chunk))])
+            left -= n
+    except OSError:
+        pass
+    socks.append(s)
+deadline = time.time() + 20
+for s in socks:
+    s.settimeout(max(0.1, min(1.0, deadline - time.time())))
+    try:
+        head = s.recv(64).decode(errors="replace")
+        codes.append(head.split(" ")[1] if head.startswith("HTTP/") else "closed")
+    except socket.timeout:
+        codes.append("open")
+    except OSError:
+        codes.append("reset")
+print(" ".join(codes))
+for s in socks:
+    s.close()
+EOPY
+read -r -a codes <"$T/inflight"
+nrefused=0 nopen=0
+for c in "${codes[@]}"; do
+	case $c in
+	503 | closed | reset) nrefused=$((nrefused + 1)) ;; # the 503 may be lost to a reset
+	open) nopen=$((nopen + 1)) ;;
+	esac
+done
+check "bodies in flight bounded: some of 5 x 15 MB uploads refused ($(cat "$T/inflight"))" test "$nrefused" -ge 1
+check "the uploads within the bound are still being received" test "$nopen" -ge 3
+ts=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+alert='[{"capacity":5,"decisions":null,"events":[{"meta":[{"key":"source_ip","value":"198.18.5.5"}],"timestamp":"'$ts'"}],"events_count":6,"labels":null,"leakspeed":"10s","message":"m","remediation":true,"scenario":"t/s","scenario_hash":"h","scenario_version":"0.1","simulated":false,"source":{"ip":"198.18.5.5","scope":"Ip","value":"198.18.5.5"},"start_at":"'$ts'","stop_at":"'$ts'"}]'
+ok=
+for _ in $(seq 50); do
+	req POST /v1/alerts -H "Authorization: Bearer $TOKEN" -d "$alert"
+	[ "$CODE" = 201 ] && ok=1 && break
+	sleep 0.1
+done
+check "after the uploads end, an alert is accepted" test -n "$ok"
+# every finished request gives its bytes back: six 12 MB pushes one after the other
+# (72 MB in all) are all accepted
+{ printf %s "$alert"; head -c 12000000 /dev/zero | tr '\0' ' '; } >"$T/padded"
+codes=
+for _ in 1 2 3 4 5 6; do
+	codes="$codes $(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/alerts" \
+		-H "Authorization: Bearer $TOKEN" --data-binary @"$T/padded")"
+done
+rm -f "$T/padded"
+check_eq "six 12 MB alert pushes in a row accepted" "$codes" " 201 201 201 201 201 201"
+
+# ---- item 9: a deleted machine's token stops at once -------------------------------------------
+check "cscli machines add m2" $CSCLI machines add m2 -p machinepassword2 -f /dev/null
+TOK2=$(login m2 machinepassword2)
+req GET /v1/heartbeat -H "Authorization: Bearer $TOK2"
+check_eq "m2 heartbeat before delete" "$CODE" 200
+check "cscli machines delete m2" $CSCLI machines delete m2
+req GET /v1/heartbeat -H "Authorization: Bearer $TOK2"
+check_eq "deleted machine's token: 401" "$CODE" 401
+req GET /v1/refresh_token -H "Authorization: Bearer $TOK2"
+check_eq "deleted machine's token cannot be refreshed" "$CODE" 401
+req POST /v1/alerts -H "Authorization: Bearer $TOK2" -d "$alert"
+check_eq "deleted machine cannot push alerts" "$CODE" 401
+req GET /v1/heartbeat -H "Authorization: Bearer $TOKEN"
+check_eq "other machines unaffected" "$CODE" 200
+
+check "no sanitizer report" bash -c "! grep -qE 'AddressSanitizer|runtime error' '$T/lapi.log'"
+summary

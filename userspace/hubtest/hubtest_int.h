@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to hubtest/: what the parser half, the scenario half and the runner share. */
+#ifndef CS_HUBTEST_INT_H
+#define CS_HUBTEST_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "expr/expr.h"
+#include "hubtest/hubtest.h"
+
+/*
+ * Run the assert file at path against `results`. A missing file is an error
+ * unless missing_ok (then it counts as empty). The first failure goes to *why
+ * as "<file>:<line>: <assert> (got <value>)".
+ */
+int hubtest_run_asserts(const struct hubtest_opts *o, const char *path, bool missing_ok,
+			const struct expr_value *results, char *why, size_t whylen, int *nasserts,
+			int *nfailed);
+
+/*
+ * A parser set with the hub's patterns and data, the optional override_statics
+ * document first, then every item of `type` ("parsers", "postoverflows") found
+ * in the hub or the test folder; ready to run. *out is set even on error (the
+ * caller frees it); *why names the item that failed.
+ */
+int hubtest_parsers_load(const struct hubtest_opts *o, const char *testdir, const char *type,
+			 char *const *items, size_t n, const char *overrides,
+			 struct cs_parsers **out, char *why, size_t whylen);
+
+/* <hub>/.tests (a hub checkout, as upstream), else <hub>/tests. */
+void hubtest_tests_dir(const char *hub, char *buf, size_t len);
+
+#endif /* CS_HUBTEST_INT_H */

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Storing alerts: through the profiles into the db, synchronously for HTTP
+ * pushes, through a bounded queue for the in-process detector.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+#include "common/pwhash.h"
+#include "common/sha2.h"
+#include "lapi/lapi_int.h"
+
+#define LAPI_QUEUE_BATCH 256
+
+/*
+ * Detector alerts: drained in batches of up to LAPI_QUEUE_BATCH, each batch one
+ * transaction. An alert the db refuses (bad decision value) is logged and
+ * dropped alone: the batch is retried one by one.
+ */
+void *lapi_queue_main(void *arg)
+{
+	struct cs_lapi *l = arg;
+	struct cs_alert *batch[LAPI_QUEUE_BATCH];
+	int64_t ids[LAPI_QUEUE_BATCH];
+	char msg[512];
+
+	pthread_mutex_lock(&l->qlock);
+	for (;;) {
+		size_t n = 0;
+
+		while (!l->qlen && !l->qstopping)
+			pthread_cond_wait(&l->qcond, &l->qlock);
+		if (!l->qlen && l->qstopping)
+			break;
+		while (l->qlen && n < LAPI_QUEUE_BATCH) {
+			batch[n++] = l->queue[l->qhead];
+			l->qhead = (l->qhead + 1) % LAPI_ALERT_QUEUE_MAX;
+			l->qlen--;
+		}
+		l->qbusy = true;
+		pthread_mutex_unlock(&l->qlock);
+		if (lapi_store_alerts(l, batch, n, NULL, gotime_now(), ids, msg, sizeof(msg))) {
+			for (size_t i = 0; i < n; i++) {
+				int64_t id;
+
+				if (lapi_store_alerts(l, &batch[i], 1, NULL, gotime_now(), &id, msg,
+						      sizeof(msg)))
+					log_error("queued alert '%s' dropped: %s",
+						  batch[i]->scenario ? batch[i]->scenario : "?", msg);
+			}
+		}
+		for (size_t i = 0; i < n; i++)
+			cs_alert_free(batch[i]);
+		pthread_mutex_lock(&l->qlock);
+		l->qbusy = false;
+		if (!l->qlen)
+			pthread_cond_broadcast(&l->qdone);
+	}
+	pthread_cond_broadcast(&l->qdone);
+	pthread_mutex_unlock(&l->qlock);
+	return NULL;
+}
+
+int cs_lapi_alert_enqueue(struct cs_lapi *l, struct cs_alert *a, const char *machine_id)
+{
+	int ret = 0;
+
+	if (machine_id) {
+		free(a->machine_id);
+		a->machine_id = strdup(machine_id);
+	}
+	pthread_mutex_lock(&l->qlock);
+	if (l->qstopping) {
+		ret = -ESHUTDOWN;
+	} else if (l->qlen >= LAPI_ALERT_QUEUE_MAX) {
+		l->qdropped++;
+		ret = -EAGAIN;
+	} else {
+		l->queue[(l->qhead + l->qlen) % LAPI_ALERT_QUEUE_MAX] = a;
+		l->qlen++;
+		pthread_cond_signal(&l->qcond);
+	}
+	pthread_mutex_unlock(&l->qlock);
+	if (ret)
+		cs_alert_free(a);
+	return ret;
+}
+
+void cs_lapi_alert_flush(struct cs_lapi *l)
+{
+	pthread_mutex_lock(&l->qlock);
+	while ((l->qlen || l->qbusy) && l->qworker_running)
+		pthread_cond_wait(&l->qdone, &l->qlock);
+	pthread_mutex_unlock(&l->qlock);
+}
+
+unsigned long cs_lapi_alerts_dropped(struct cs_lapi *l)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&l->qlock);
+	n = l->qdropped;
+	pthread_mutex_unlock(&l->qlock);
+	return n;
+}
+
+int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
+		      int64_t now, int64_t *ids, char *msg, size_t msglen)
+{
+	int ret;
+
+	for (size_t i = 0; i < n; i++) {
+		ret = cs_profiles_apply(l->profiles, v[i], l->db, msg, msglen);
+		if (ret)
+			return ret == -ENOMEM ? ret : -EIO;
+		for (size_t j = 0; j < v[i]->n_decisions; j++) {
+			const struct cs_decision *d = &v[i]->decisions[j];
+			struct cs_range rg;
+
+			if ((!strcasecmp(d->scope, "ip") || !strcasecmp(d->scope, "range")) &&
+			    cs_range_parse(d->value, &rg)) {
+				snprintf(msg, msglen,
+					 "invalid addr/range %s : invalid address: invalid ip address / range",
+					 d->value);
+				return -EINVAL;
+			}
+		}
+	}
+	ret = cs_db_alerts_insert(l->db, v, n, machine, now, ids);
+	if (ret == -EINVAL)
+		snprintf(msg, msglen, "invalid addr/range in a decision");
+	else if (ret)
+		snprintf(msg, msglen, "database error: %s", cs_db_errmsg(l->db));
+	return ret;
+}
+
+int cs_lapi_alert_submit(struct cs_lapi *l, struct cs_alert *a, const char *machine_id,
+			 int64_t *id)
+{
+	char msg[512];
+	int ret = lapi_store_alerts(l, &a, 1, machine_id, gotime_now(), id, msg, sizeof(msg));
+
+	if (ret)
+		log_error("alert submit: %s", msg);
+	return ret;
+}

@@ -1,0 +1,832 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Parser YAML (hub-format.md 5): nodes, statics, whitelists, grok, stash and
+ * data sections, decoded strictly, expressions compiled at load. Errors name
+ * file:line.
+ */
+#include "parser/parser_int.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "common/ipaddr.h"
+#include "common/log.h"
+#include "common/strmap.h"
+#include "expr/expr.h"
+#include "parser/enrich.h"
+#include "parser/grok.h"
+#include "parser/parser_limits.h"
+#include "parser/stash.h"
+
+struct loader {
+	struct cs_parsers *p;
+	yaml_document_t *doc;
+	const char *file;
+};
+
+static int yline(const yaml_node_t *n)
+{
+	return (int)n->start_mark.line + 1;
+}
+
+static int load_error(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Log "file:line: message", remember it for cs_parsers_last_error(), return -EINVAL. */
+static int load_error(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s:%d: %s", L->file, n ? yline(n) : 0, msg);
+	snprintf(L->p->last_error, sizeof(L->p->last_error), "%s:%d: %.600s", L->file,
+		 n ? yline(n) : 0, msg);
+	return -EINVAL;
+}
+
+#define LOAD_ERR(L, n, ...) load_error((L), (n), __VA_ARGS__)
+
+static yaml_node_t *ynode(struct loader *L, int idx)
+{
+	return yaml_document_get_node(L->doc, idx);
+}
+
+static const char *yscalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* A plain `~`, `null` or empty scalar: YAML's null. */
+static bool ynull(const yaml_node_t *n)
+{
+	const char *s = yscalar(n);
+
+	if (!n)
+		return true;
+	if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+	       !strcmp(s, "NULL");
+}
+
+static int want_string(struct loader *L, yaml_node_t *n, const char *key, char **out)
+{
+	const char *s = yscalar(n);
+
+	if (!s)
+		return LOAD_ERR(L, n, "'%s' must be a string", key);
+	free(*out);
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int want_bool(struct loader *L, yaml_node_t *n, const char *key, bool *out)
+{
+	const char *s = yscalar(n);
+
+	if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "yes")))
+		*out = true;
+	else if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "no")))
+		*out = false;
+	else
+		return LOAD_ERR(L, n, "'%s' must be a boolean", key);
+	return 0;
+}
+
+static int compile_expr(struct loader *L, yaml_node_t *n, const char *what, struct expr_prog **out)
+{
+	const char *src = yscalar(n);
+	struct expr_error e = { 0 };
+	int err;
+
+	if (!src)
+		return LOAD_ERR(L, n, "%s must be a string expression", what);
+	err = expr_compile(L->p->env, src, out, &e);
+	if (err == -ENOMEM)
+		return err;
+	if (err)
+		return LOAD_ERR(L, n, "%s: cannot compile '%s': %d:%d: %s", what, src, e.line,
+				e.column, e.msg);
+	return 0;
+}
+
+#define FOR_PAIRS(L, map, pair, k, v)                                                    \
+	for (yaml_node_pair_t *pair = (map)->data.mapping.pairs.start;                   \
+	     pair < (map)->data.mapping.pairs.top &&                                     \
+	     ((k) = yscalar(ynode(L, pair->key)), (v) = ynode(L, pair->value), 1);       \
+	     pair++)
+
+static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *out)
+{
+	size_t n;
+
+	if (ynull(seq))
+		return 0;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return LOAD_ERR(L, seq, "'statics' must be a list");
+	n = seq->data.sequence.items.top - seq->data.sequence.items.start;
+	out->v = calloc(n ? n : 1, sizeof(*out->v));
+	if (!out->v)
+		return -ENOMEM;
+	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *m = ynode(L, *it);
+		struct cs_static *s = &out->v[out->n++];
+		int targets = 0, err = 0;
+		yaml_node_t *expr_node = NULL;
+		const char *k;
+		yaml_node_t *v;
+
+		if (!m || m->type != YAML_MAPPING_NODE)
+			return LOAD_ERR(L, m, "a static must be a mapping");
+		FOR_PAIRS(L, m, pair, k, v) {
+			if (!k)
+				return LOAD_ERR(L, m, "static: non-string key");
+			if (!strcmp(k, "meta") || !strcmp(k, "parsed") || !strcmp(k, "enriched") ||
+			    !strcmp(k, "target") || !strcmp(k, "method")) {
+				s->kind = k[0] == 'm' ? (k[1] == 'e' && k[2] == 't' && k[3] == 'a' ?
+								 ST_META : ST_METHOD) :
+					  k[0] == 'p' ? ST_PARSED :
+					  k[0] == 'e' ? ST_ENRICHED :
+							ST_TARGET;
+				targets++;
+				err = want_string(L, v, k, &s->key);
+			} else if (!strcmp(k, "value")) {
+				err = want_string(L, v, k, &s->value);
+			} else if (!strcmp(k, "expression")) {
+				expr_node = v;
+			} else {
+				return LOAD_ERR(L, m, "static: unknown key '%s'", k);
+			}
+			if (err)
+				return err;
+		}
+		if (targets != 1)
+			return LOAD_ERR(L, m, "a static needs exactly one of meta, parsed, enriched, "
+					      "target, method");
+		if (!s->value && !expr_node)
+			return LOAD_ERR(L, m, "a static needs a value or an expression");
+		/* `value` wins over `expression`: don't even compile the latter. */
+		if (!s->value) {
+			err = compile_expr(L, expr_node, "static expression", &s->expr);
+			if (err)
+				return err;
+		}
+		if (s->kind == ST_METHOD) {
+			struct cs_parsers *p = L->p;
+
+			/* the databases are opened once, read-only, when first needed */
+			if (cs_enricher_is_geoip(s->key) && !p->geoip) {
+				err = cs_geoip_open(p->geoip_dir, &p->geoip);
+				if (err)
+					return err;
+			}
+			s->method = cs_enricher_find(s->key, p->geoip);
+			if (!s->method && cs_enricher_is_geoip(s->key)) {
+				bool city = cs_geoip_has_city(p->geoip);
+				bool asn = cs_geoip_has_asn(p->geoip);
+
+				if (!p->geoip_logged)
+					log_info("%s:%d: no GeoIP database (%s%s%s not in %s): %s%s%s "
+						 "skipped, their fields left empty",
+						 L->file, yline(m), city ? "" : "GeoLite2-City.mmdb",
+						 !city && !asn ? ", " : "",
+						 asn ? "" : "GeoLite2-ASN.mmdb",
+						 p->geoip_dir ? p->geoip_dir : "(no data dir)",
+						 city ? "" : "GeoIpCity", !city && !asn ? ", " : "",
+						 asn ? "" : "GeoIpASN, IpToRange");
+				p->geoip_logged = true;
+			} else if (!s->method) {
+				const char *why = cs_enricher_unavailable_reason(s->key, p->geoip);
+
+				if (why)
+					log_info("%s:%d: method %s skipped: %s", L->file, yline(m),
+						 s->key, why);
+				else
+					log_warn("%s:%d: unknown enrichment method '%s', skipped",
+						 L->file, yline(m), s->key);
+			}
+		}
+	}
+	return 0;
+}
+
+/* Go's net.ParseCIDR accepts host bits ("10.0.0.1/8"): mask them instead of refusing. */
+static int parse_cidr_lenient(const char *text, struct cs_prefix *out)
+{
+	char buf[CS_PREFIX_STRLEN];
+	const char *slash = strchr(text, '/');
+	int err = cs_prefix_parse(text, out), plen, bytes;
+
+	if (err != -EDOM || !slash || (size_t)(slash - text) >= sizeof(buf))
+		return err;
+	snprintf(buf, sizeof(buf), "%.*s", (int)(slash - text), text);
+	plen = atoi(slash + 1);
+	err = cs_prefix_parse(buf, out);
+	if (err)
+		return err;
+	out->plen = plen;
+	bytes = out->family == AF_INET ? 4 : 16;
+	for (int i = 0; i < bytes; i++) {
+		int keep = plen - i * 8;
+
+		if (keep <= 0)
+			out->addr[i] = 0;
+		else if (keep < 8)
+			out->addr[i] &= (uint8_t)(0xff << (8 - keep));
+	}
+	return 0;
+}
+
+static int load_prefix_list(struct loader *L, yaml_node_t *seq, bool cidr, struct cs_prefix **out,
+			    size_t *n)
+{
+	size_t cap;
+
+	if (ynull(seq))
+		return 0;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return LOAD_ERR(L, seq, "whitelist '%s' must be a list", cidr ? "cidr" : "ip");
+	cap = seq->data.sequence.items.top - seq->data.sequence.items.start;
+	*out = calloc(cap ? cap : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *v = ynode(L, *it);
+		const char *s = yscalar(v);
+		struct cs_prefix pfx;
+
+		if (!s || (cidr ? parse_cidr_lenient(s, &pfx) : cs_prefix_parse(s, &pfx)) ||
+		    (!cidr && !cs_prefix_is_host(&pfx)))
+			return LOAD_ERR(L, v, "whitelist: invalid %s '%s'", cidr ? "cidr" : "ip",
+					s ? s : "");
+		(*out)[(*n)++] = pfx;
+	}
+	return 0;
+}
+
+static int load_whitelist(struct loader *L, yaml_node_t *m, struct cs_whitelist **out)
+{
+	struct cs_whitelist *wl;
+	const char *k;
+	yaml_node_t *v;
+	int err = 0;
+
+	if (m->type != YAML_MAPPING_NODE)
+		return LOAD_ERR(L, m, "'whitelist' must be a mapping");
+	wl = *out = calloc(1, sizeof(*wl));
+	if (!wl)
+		return -ENOMEM;
+	FOR_PAIRS(L, m, pair, k, v) {
+		if (!k)
+			return LOAD_ERR(L, m, "whitelist: non-string key");
+		if (!strcmp(k, "reason")) {
+			err = want_string(L, v, k, &wl->reason);
+		} else if (!strcmp(k, "ip")) {
+			err = load_prefix_list(L, v, false, &wl->ips, &wl->nips);
+		} else if (!strcmp(k, "cidr")) {
+			err = load_prefix_list(L, v, true, &wl->cidrs, &wl->ncidrs);
+		} else if (!strcmp(k, "expression")) {
+			size_t cap;
+
+			if (ynull(v))
+				continue;
+			if (v->type != YAML_SEQUENCE_NODE)
+				return LOAD_ERR(L, v, "whitelist 'expression' must be a list");
+			cap = v->data.sequence.items.top - v->data.sequence.items.start;
+			wl->exprs = calloc(cap ? cap : 1, sizeof(*wl->exprs));
+			if (!wl->exprs)
+				return -ENOMEM;
+			for (yaml_node_item_t *it = v->data.sequence.items.start;
+			     !err && it < v->data.sequence.items.top; it++)
+				err = compile_expr(L, ynode(L, *it), "whitelist expression",
+						   &wl->exprs[wl->nexprs++]);
+		} else {
+			return LOAD_ERR(L, m, "whitelist: unknown key '%s'", k);
+		}
+		if (err)
+			return err;
+	}
+	if (!wl->reason && !(wl->reason = strdup("")))
+		return -ENOMEM;
+	return 0;
+}
+
+static int load_grok(struct loader *L, yaml_node_t *m, struct cs_node *node)
+{
+	yaml_node_t *pattern = NULL, *name = NULL, *expr = NULL, *statics = NULL;
+	char errbuf[512];
+	const char *k;
+	yaml_node_t *v;
+	int err;
+
+	if (m->type != YAML_MAPPING_NODE)
+		return LOAD_ERR(L, m, "'grok' must be a mapping");
+	FOR_PAIRS(L, m, pair, k, v) {
+		if (!k)
+			return LOAD_ERR(L, m, "grok: non-string key");
+		if (!strcmp(k, "pattern"))
+			pattern = v;
+		else if (!strcmp(k, "name"))
+			name = v;
+		else if (!strcmp(k, "expression"))
+			expr = v;
+		else if (!strcmp(k, "statics"))
+			statics = v;
+		else if (!strcmp(k, "apply_on")) {
+			err = want_string(L, v, k, &node->apply_on);
+			if (err)
+				return err;
+		} else {
+			return LOAD_ERR(L, m, "grok: unknown key '%s'", k);
+		}
+	}
+	if (!!pattern == !!name)
+		return LOAD_ERR(L, m, "grok needs exactly one of 'pattern' and 'name'");
+	if (!node->apply_on && !expr)
+		return LOAD_ERR(L, m, "grok needs 'apply_on' or 'expression'");
+	if (pattern) {
+		if (!yscalar(pattern))
+			return LOAD_ERR(L, pattern, "grok pattern must be a string");
+		err = grok_compile(L->p->lib, yscalar(pattern), &node->grok, errbuf, sizeof(errbuf));
+	} else {
+		if (!yscalar(name))
+			return LOAD_ERR(L, name, "grok name must be a string");
+		err = grok_compile_name(L->p->lib, yscalar(name), &node->grok, errbuf,
+					sizeof(errbuf));
+	}
+	if (err == -ENOMEM)
+		return err;
+	if (err)
+		return LOAD_ERR(L, pattern ? pattern : name, "grok: %s", errbuf);
+	if (expr && !node->apply_on) {
+		err = compile_expr(L, expr, "grok expression", &node->grok_expr);
+		if (err)
+			return err;
+	}
+	return load_statics(L, statics, &node->grok_statics);
+}
+
+static int load_pattern_syntax(struct loader *L, yaml_node_t *m)
+{
+	const char *k;
+	yaml_node_t *v;
+
+	if (ynull(m))
+		return 0;
+	if (m->type != YAML_MAPPING_NODE)
+		return LOAD_ERR(L, m, "'pattern_syntax' must be a mapping");
+	FOR_PAIRS(L, m, pair, k, v) {
+		const char *re = yscalar(v);
+		int err;
+
+		if (!k || !re)
+			return LOAD_ERR(L, v, "pattern_syntax entries must be NAME: regex strings");
+		err = grok_lib_add(L->p->lib, k, re);
+		if (err == -EEXIST) {
+			/* Shared library: the first definition wins (spec 5.1). */
+			log_debug("%s:%d: grok pattern %s already defined, keeping the first",
+				  L->file, yline(v), k);
+			continue;
+		}
+		if (err == -EINVAL)
+			return LOAD_ERR(L, v, "invalid grok pattern name '%s'", k);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int load_data(struct loader *L, yaml_node_t *seq)
+{
+	if (ynull(seq))
+		return 0;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return LOAD_ERR(L, seq, "'data' must be a list");
+	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *m = ynode(L, *it);
+		const char *dest = NULL, *type = NULL, *k;
+		yaml_node_t *v;
+		int err;
+
+		if (!m || m->type != YAML_MAPPING_NODE)
+			return LOAD_ERR(L, m, "a data entry must be a mapping");
+		FOR_PAIRS(L, m, pair, k, v) {
+			if (!k)
+				continue;
+			if (!strcmp(k, "dest_file"))
+				dest = yscalar(v);
+			else if (!strcmp(k, "type"))
+				type = yscalar(v);
+			else if (strcmp(k, "source_url"))
+				return LOAD_ERR(L, m, "data: unknown key '%s'", k);
+		}
+		if (!dest)
+			return LOAD_ERR(L, m, "data entry without dest_file");
+		if (!type)
+			continue; /* downloaded but not loaded (e.g. GeoIP .mmdb) */
+		err = expr_data_load(dest, type);
+		if (err == -ENOENT)
+			log_warn("%s:%d: data file %s missing: its helpers see an empty list",
+				 L->file, yline(m), dest);
+		else if (err)
+			return LOAD_ERR(L, m, "data file %s: %s", dest, strerror(-err));
+	}
+	return 0;
+}
+
+static int load_stash(struct loader *L, yaml_node_t *seq, struct cs_node *node)
+{
+	size_t cap;
+
+	if (ynull(seq))
+		return 0;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return LOAD_ERR(L, seq, "'stash' must be a list");
+	cap = seq->data.sequence.items.top - seq->data.sequence.items.start;
+	node->stash = calloc(cap ? cap : 1, sizeof(*node->stash));
+	if (!node->stash)
+		return -ENOMEM;
+	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *m = ynode(L, *it);
+		struct cs_stash_def *s = &node->stash[node->nstash++];
+		const char *k, *ttl = NULL;
+		yaml_node_t *v;
+		int err = 0;
+
+		if (!m || m->type != YAML_MAPPING_NODE)
+			return LOAD_ERR(L, m, "a stash entry must be a mapping");
+		s->size = 100;
+		FOR_PAIRS(L, m, pair, k, v) {
+			if (!k)
+				return LOAD_ERR(L, m, "stash: non-string key");
+			if (!strcmp(k, "name"))
+				err = want_string(L, v, k, &s->name);
+			else if (!strcmp(k, "key"))
+				err = compile_expr(L, v, "stash key", &s->key);
+			else if (!strcmp(k, "value"))
+				err = compile_expr(L, v, "stash value", &s->value);
+			else if (!strcmp(k, "ttl"))
+				ttl = yscalar(v);
+			else if (!strcmp(k, "size"))
+				s->size = yscalar(v) ? strtoul(yscalar(v), NULL, 10) : 100;
+			else if (strcmp(k, "strategy"))
+				return LOAD_ERR(L, m, "stash: unknown key '%s'", k);
+			if (err)
+				return err;
+		}
+		if (!s->name || !s->key || !s->value || !ttl)
+			return LOAD_ERR(L, m, "stash needs name, key, value and ttl");
+		if (expr_parse_duration(ttl, &s->ttl_ns) || s->ttl_ns <= 0)
+			return LOAD_ERR(L, m, "stash: invalid ttl '%s'", ttl);
+		if (!s->size)
+			s->size = 100;
+	}
+	return 0;
+}
+
+static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, const char *parent,
+		     int depth)
+{
+	yaml_node_t *nodes = NULL, *statics = NULL, *grok = NULL, *filter = NULL, *wl = NULL;
+	yaml_node_t *stash = NULL, *data = NULL;
+	const char *k;
+	yaml_node_t *v;
+	int err = 0;
+
+	if (depth > CS_NODE_MAX_DEPTH)
+		return LOAD_ERR(L, m, "nodes nest deeper than %d", CS_NODE_MAX_DEPTH);
+	if (m->type != YAML_MAPPING_NODE)
+		return LOAD_ERR(L, m, "a node must be a mapping");
+	node->line = yline(m);
+	node->file = strdup(L->file);
+	if (!node->file)
+		return -ENOMEM;
+	/*
+	 * pattern_syntax first: grok patterns of this node may use names it defines,
+	 * whatever the key order in the document.
+	 */
+	FOR_PAIRS(L, m, pair, k, v)
+		if (k && !strcmp(k, "pattern_syntax")) {
+			err = load_pattern_syntax(L, v);
+			if (err)
+				return err;
+		}
+	FOR_PAIRS(L, m, pair, k, v) {
+		if (!k)
+			return LOAD_ERR(L, m, "non-string key in node");
+		if (!strcmp(k, "name")) {
+			err = want_string(L, v, k, &node->name);
+		} else if (!strcmp(k, "onsuccess")) {
+			const char *s = yscalar(v);
+
+			if (s && !strcmp(s, "next_stage"))
+				node->next_stage = true;
+			else if (!s || strcmp(s, "continue"))
+				return LOAD_ERR(L, v, "onsuccess must be 'continue' or 'next_stage'");
+		} else if (!strcmp(k, "debug")) {
+			err = want_bool(L, v, k, &node->debug);
+		} else if (!strcmp(k, "filter")) {
+			filter = v;
+		} else if (!strcmp(k, "grok")) {
+			grok = v;
+		} else if (!strcmp(k, "nodes")) {
+			nodes = v;
+		} else if (!strcmp(k, "statics")) {
+			statics = v;
+		} else if (!strcmp(k, "whitelist")) {
+			wl = v;
+		} else if (!strcmp(k, "stash")) {
+			stash = v;
+		} else if (!strcmp(k, "data")) {
+			data = v;
+		} else if (!strcmp(k, "format")) {
+			const char *s = yscalar(v);
+			double f = s ? strtod(s, NULL) : 0;
+
+			if (f < 1.0 || f > 3.0)
+				return LOAD_ERR(L, v, "unsupported format '%s'", s ? s : "");
+		} else if (strcmp(k, "description") && strcmp(k, "author") &&
+			   strcmp(k, "references") && strcmp(k, "stage") &&
+			   strcmp(k, "profiling") && strcmp(k, "pattern_syntax")) {
+			return LOAD_ERR(L, m, "unknown key '%s' in parser node", k);
+		}
+		if (err)
+			return err;
+	}
+	if (!node->name && parent && asprintf(&node->name, "child-%s", parent) < 0)
+		return -ENOMEM;
+	if (!node->name && !(node->name = strdup("")))
+		return -ENOMEM;
+	if (data && (err = load_data(L, data)))
+		return err;
+	if (filter && !ynull(filter)) {
+		err = compile_expr(L, filter, "filter", &node->filter);
+		if (err)
+			return err;
+		if (expr_prog_type(node->filter) != EXPR_ANY &&
+		    expr_prog_type(node->filter) != EXPR_BOOL)
+			return LOAD_ERR(L, filter, "filter must be a boolean expression, is %s",
+					expr_kind_name(expr_prog_type(node->filter)));
+	}
+	if (grok && (err = load_grok(L, grok, node)))
+		return err;
+	if (wl && (err = load_whitelist(L, wl, &node->wl)))
+		return err;
+	if (stash && (err = load_stash(L, stash, node)))
+		return err;
+	if (statics && (err = load_statics(L, statics, &node->statics)))
+		return err;
+	if (nodes && !ynull(nodes)) {
+		size_t cap;
+
+		if (nodes->type != YAML_SEQUENCE_NODE)
+			return LOAD_ERR(L, nodes, "'nodes' must be a list");
+		cap = nodes->data.sequence.items.top - nodes->data.sequence.items.start;
+		node->children = calloc(cap ? cap : 1, sizeof(*node->children));
+		if (!node->children)
+			return -ENOMEM;
+		for (yaml_node_item_t *it = nodes->data.sequence.items.start;
+		     it < nodes->data.sequence.items.top; it++) {
+			err = load_node(L, ynode(L, *it), &node->children[node->nchildren++],
+					node->name, depth + 1);
+			if (err)
+				return err;
+		}
+	}
+	/* A filter alone does nothing: CrowdSec refuses such a node as empty. */
+	if (!node->grok && !node->nchildren && !node->statics.n && !node->wl && !node->nstash)
+		return LOAD_ERR(L, m, "node '%s' is empty (no grok, statics, nodes, whitelist "
+				      "or stash)", node->name);
+	return 0;
+}
+
+/* A document with none of name/description/author is skipped (trailing `---`). */
+static bool doc_is_node(struct loader *L, yaml_node_t *root)
+{
+	const char *k;
+	yaml_node_t *v;
+
+	if (!root || root->type != YAML_MAPPING_NODE)
+		return false;
+	FOR_PAIRS(L, root, pair, k, v)
+		if (v && k && (!strcmp(k, "name") || !strcmp(k, "description") || !strcmp(k, "author")))
+			return true;
+	return false;
+}
+
+static int add_top(struct cs_parsers *p, const char *stage, const char *install_name,
+		   struct cs_top **out)
+{
+	struct cs_top *t;
+
+	if (p->ntops == p->captops) {
+		size_t cap = p->captops ? p->captops * 2 : 16;
+
+		t = realloc(p->tops, cap * sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+		p->tops = t;
+		p->captops = cap;
+	}
+	t = &p->tops[p->ntops];
+	memset(t, 0, sizeof(*t));
+	t->stage = strdup(stage);
+	t->install_name = strdup(install_name);
+	t->seq = p->seq++;
+	if (!t->stage || !t->install_name) {
+		free(t->stage);
+		free(t->install_name);
+		return -ENOMEM;
+	}
+	p->ntops++;
+	p->sorted = false;
+	*out = t;
+	return 0;
+}
+
+static int load_stream(struct cs_parsers *p, const char *stage, const char *file,
+		       const char *install_name, yaml_parser_t *yp)
+{
+	struct loader L = { .p = p, .file = file };
+	int err = 0;
+
+	for (;;) {
+		yaml_document_t doc;
+		yaml_node_t *root;
+		struct cs_top *t;
+
+		if (!yaml_parser_load(yp, &doc)) {
+			log_error("%s:%zu:%zu: YAML error: %s %s", file, yp->problem_mark.line + 1,
+				  yp->problem_mark.column + 1, yp->problem ? yp->problem : "",
+				  yp->context ? yp->context : "");
+			snprintf(p->last_error, sizeof(p->last_error), "%s:%zu:%zu: YAML error: %s",
+				 file, yp->problem_mark.line + 1, yp->problem_mark.column + 1,
+				 yp->problem ? yp->problem : "");
+			return -EINVAL;
+		}
+		root = yaml_document_get_root_node(&doc);
+		if (!root) {
+			yaml_document_delete(&doc); /* end of stream */
+			return 0;
+		}
+		L.doc = &doc;
+		if (doc_is_node(&L, root)) {
+			err = add_top(p, stage, install_name, &t);
+			if (!err)
+				err = load_node(&L, root, &t->node, NULL, 0);
+		}
+		yaml_document_delete(&doc);
+		if (err)
+			return err;
+	}
+}
+
+int cs_parsers_load_file(struct cs_parsers *p, const char *stage, const char *path,
+			 const char *install_name)
+{
+	yaml_parser_t yp;
+	const char *base = strrchr(path, '/');
+	int err;
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		err = -errno;
+		log_error("%s: %s", path, strerror(-err));
+		snprintf(p->last_error, sizeof(p->last_error), "%s: %s", path, strerror(-err));
+		return err;
+	}
+	if (!yaml_parser_initialize(&yp)) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_file(&yp, f);
+	err = load_stream(p, stage, path, install_name ? install_name : base ? base + 1 : path, &yp);
+	yaml_parser_delete(&yp);
+	fclose(f);
+	return err;
+}
+
+int cs_parsers_load_string(struct cs_parsers *p, const char *stage, const char *name,
+			   const char *yaml)
+{
+	yaml_parser_t yp;
+	int err;
+
+	if (!yaml_parser_initialize(&yp))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&yp, (const unsigned char *)yaml, strlen(yaml));
+	err = load_stream(p, stage, name, name, &yp);
+	yaml_parser_delete(&yp);
+	return err;
+}
+
+static bool has_yaml_ext(const char *n)
+{
+	size_t l = strlen(n);
+
+	return (l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml"));
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names of dir's entries accepted by keep(). */
+static int list_dir(const char *dir, bool (*keep)(const char *dir, const char *name),
+		    char ***out, size_t *n)
+{
+	struct dirent *de;
+	char **v = NULL;
+	size_t cap = 0;
+	DIR *d = opendir(dir);
+
+	*n = 0;
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !keep(dir, de->d_name))
+			continue;
+		if (*n == cap) {
+			char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*nv));
+
+			if (!nv)
+				goto nomem;
+			v = nv;
+		}
+		if (!(v[*n] = strdup(de->d_name)))
+			goto nomem;
+		(*n)++;
+	}
+	closedir(d);
+	qsort(v, *n, sizeof(*v), cmp_cstr);
+	*out = v;
+	return 0;
+nomem:
+	closedir(d);
+	for (size_t i = 0; i < *n; i++)
+		free(v[i]);
+	free(v);
+	return -ENOMEM;
+}
+
+static bool keep_dir(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+static bool keep_yaml(const char *dir, const char *name)
+{
+	return has_yaml_ext(name) && !keep_dir(dir, name);
+}
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int cs_parsers_load_dir(struct cs_parsers *p, const char *dir)
+{
+	char **stages = NULL, path[4096];
+	size_t nstages;
+	int err = list_dir(dir, keep_dir, &stages, &nstages);
+
+	if (err) {
+		log_error("%s: %s", dir, strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; !err && i < nstages; i++) {
+		char **files = NULL;
+		size_t nfiles;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, stages[i]);
+		err = list_dir(path, keep_yaml, &files, &nfiles);
+		for (size_t j = 0; !err && j < nfiles; j++) {
+			snprintf(path, sizeof(path), "%s/%s/%s", dir, stages[i], files[j]);
+			err = cs_parsers_load_file(p, stages[i], path, files[j]);
+		}
+		free_list(files, nfiles);
+	}
+	free_list(stages, nstages);
+	return err;
+}

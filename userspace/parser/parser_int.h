@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to parser/: the loaded tree shared by parser.c (lifetime), load.c and run.c. */
+#ifndef CS_PARSER_INT_H
+#define CS_PARSER_INT_H
+
+#include "expr/expr.h"
+#include "parser/enrich.h"
+#include "parser/grok.h"
+#include "parser/parser.h"
+#include "parser/stash.h"
+
+enum static_kind { ST_META, ST_PARSED, ST_ENRICHED, ST_TARGET, ST_METHOD };
+
+struct cs_static {
+	enum static_kind kind;
+	char *key;		  /* meta/parsed/enriched key, target path or method */
+	const struct cs_enricher *method;
+	char *value;		  /* constant (wins over expression) */
+	struct expr_prog *expr;
+};
+
+struct cs_statics {
+	struct cs_static *v;
+	size_t n;
+};
+
+struct cs_whitelist {
+	char *reason;
+	struct cs_prefix *ips;
+	size_t nips;
+	struct cs_prefix *cidrs;
+	size_t ncidrs;
+	struct expr_prog **exprs;
+	size_t nexprs;
+};
+
+struct cs_stash_def {
+	char *name;
+	struct expr_prog *key, *value;
+	int64_t ttl_ns;
+	size_t size;
+};
+
+struct cs_node {
+	char *name;
+	bool next_stage;
+	bool debug;
+	struct expr_prog *filter;
+	/* grok */
+	struct grok *grok;
+	char *apply_on;
+	struct expr_prog *grok_expr;
+	struct cs_statics grok_statics;
+	struct cs_node *children;
+	size_t nchildren;
+	struct cs_statics statics;
+	struct cs_whitelist *wl;
+	struct cs_stash_def *stash;
+	size_t nstash;
+	/* where it was defined, for messages */
+	char *file;
+	int line;
+};
+
+/* A top-level node and the keys it is sorted by (installed path, then document order). */
+struct cs_top {
+	struct cs_node node;
+	char *stage;
+	char *install_name;
+	size_t seq;
+};
+
+struct cs_parsers {
+	struct grok_lib *lib;
+	struct expr_env *env;
+	struct cs_top *tops;
+	size_t ntops, captops, seq;
+	bool sorted;
+	char **stages;
+	size_t nstages;
+	struct cs_stash_store *stash;
+	struct expr_func stash_fn; /* GetFromStash bound to this instance */
+	char last_error[768];	   /* "file:line: message" of the last load error */
+	void (*clock)(struct cs_time *now, void *arg);
+	void *clock_arg;
+	char *geoip_dir;	  /* where GeoLite2-{City,ASN}.mmdb are looked for */
+	struct cs_geoip *geoip;	  /* opened at the first GeoIP static; NULL before */
+	bool geoip_logged;	  /* "no GeoIP database" said once */
+};
+
+/* parser.c */
+void node_clear(struct cs_node *n);
+
+#endif

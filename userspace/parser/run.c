@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Running an event through the stages: node filters, grok, statics,
+ * whitelists, stash, on_success routing.
+ */
+#include "parser/parser_int.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "common/ipaddr.h"
+#include "common/log.h"
+#include "common/strmap.h"
+#include "expr/expr.h"
+#include "parser/enrich.h"
+#include "parser/grok.h"
+#include "parser/parser_limits.h"
+#include "parser/stash.h"
+
+static int cmp_top(const void *a, const void *b)
+{
+	const struct cs_top *x = a, *y = b;
+	int c = strcmp(x->stage, y->stage);
+
+	if (!c)
+		c = strcmp(x->install_name, y->install_name);
+	if (!c)
+		c = x->seq < y->seq ? -1 : x->seq > y->seq;
+	return c;
+}
+
+/* Sort nodes and list the stages; done once, before the first event. */
+static int prepare(struct cs_parsers *p)
+{
+	if (p->sorted)
+		return 0;
+	if (p->ntops) /* qsort(NULL, 0, ...) is undefined */
+		qsort(p->tops, p->ntops, sizeof(*p->tops), cmp_top);
+	for (size_t i = 0; i < p->nstages; i++)
+		free(p->stages[i]);
+	free(p->stages);
+	p->stages = calloc(p->ntops ? p->ntops : 1, sizeof(*p->stages));
+	p->nstages = 0;
+	if (!p->stages)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->ntops; i++) {
+		if (p->nstages && !strcmp(p->stages[p->nstages - 1], p->tops[i].stage))
+			continue;
+		p->stages[p->nstages] = strdup(p->tops[i].stage);
+		if (!p->stages[p->nstages])
+			return -ENOMEM;
+		p->nstages++;
+	}
+	p->sorted = true;
+	return 0;
+}
+
+int cs_parsers_ready(struct cs_parsers *p)
+{
+	return prepare(p);
+}
+
+size_t cs_parsers_nstages(const struct cs_parsers *p)
+{
+	prepare((struct cs_parsers *)p);
+	return p->nstages;
+}
+
+const char *cs_parsers_stage(const struct cs_parsers *p, size_t i)
+{
+	prepare((struct cs_parsers *)p);
+	return i < p->nstages ? p->stages[i] : NULL;
+}
+
+static int stage_index(const struct cs_parsers *p, const char *stage)
+{
+	for (size_t i = 0; i < p->nstages; i++)
+		if (!strcmp(p->stages[i], stage))
+			return (int)i;
+	return -1;
+}
+
+static void parsers_now(const struct cs_parsers *p, struct cs_time *now)
+{
+	if (p->clock)
+		p->clock(now, p->clock_arg);
+	else
+		cs_time_now(now);
+}
+
+static int eval(const struct cs_parsers *p, const struct expr_prog *prog, struct cs_event *evt,
+		struct expr_value *out, struct expr_error *err)
+{
+	struct expr_value vars[1] = { cs_event_value(evt) };
+
+	return expr_eval(prog, vars, (void *)p, out, err);
+}
+
+/*
+ * The text of a static's expression result (spec 3.6). Returns 0 with *out set
+ * (possibly "": skip), 1 when the static is to be skipped after a warning,
+ * -EINVAL for a result type that aborts the parse of the event.
+ */
+static int static_text(const struct cs_node *node, const struct expr_value *v, char **out,
+		       size_t *len)
+{
+	int n;
+
+	switch (v->kind) {
+	case EXPR_STRING:
+		*out = malloc(v->s->len + 1);
+		if (!*out)
+			return -ENOMEM;
+		memcpy(*out, v->s->s, v->s->len + 1);
+		*len = v->s->len;
+		return 0;
+	case EXPR_INT:
+		n = asprintf(out, "%lld", (long long)v->i);
+		break;
+	case EXPR_FLOAT:
+		n = asprintf(out, "%f", v->f);
+		break;
+	case EXPR_NIL:
+		n = asprintf(out, "%s", "");
+		break;
+	case EXPR_MAP:
+	case EXPR_ARRAY:
+	case EXPR_HOST:
+		log_warn("%s:%d: static expression gave a %s, ignored", node->file, node->line,
+			 expr_kind_name(v->kind));
+		return 1;
+	default:
+		log_warn("%s:%d: static expression gave a %s: event discarded", node->file,
+			 node->line, expr_kind_name(v->kind));
+		return -EINVAL;
+	}
+	if (n < 0)
+		return -ENOMEM;
+	*len = (size_t)n;
+	return 0;
+}
+
+static int apply_statics(const struct cs_parsers *p, const struct cs_node *node,
+			 const struct cs_statics *st, struct cs_event *evt)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		const struct cs_static *s = &st->v[i];
+		char *text = NULL;
+		size_t len = 0;
+		int err = 0;
+
+		if (s->kind == ST_METHOD && !s->method)
+			continue; /* unavailable method: skipped (logged at load) */
+		if (s->value) {
+			text = strdup(s->value);
+			len = strlen(s->value);
+			if (!text)
+				return -ENOMEM;
+		} else {
+			struct expr_value v = expr_nil();
+			struct expr_error e = { 0 };
+
+			err = eval(p, s->expr, evt, &v, &e);
+			if (err == -ENOMEM)
+				return err;
+			if (err) {
+				log_debug("%s:%d: static '%s' skipped: %s", node->file, node->line,
+					  expr_prog_source(s->expr), e.msg);
+				continue;
+			}
+			err = static_text(node, &v, &text, &len);
+			expr_value_release(&v);
+			if (err == 1)
+				continue;
+			if (err)
+				return err;
+		}
+		if (!len && !(s->kind == ST_METHOD && s->method->call_on_empty)) {
+			free(text); /* an empty value never overwrites */
+			continue;
+		}
+		switch (s->kind) {
+		case ST_META:
+			err = strmap_setn(evt->meta, s->key, text, len);
+			break;
+		case ST_PARSED:
+			err = strmap_setn(evt->parsed, s->key, text, len);
+			break;
+		case ST_ENRICHED:
+			err = strmap_setn(evt->enriched, s->key, text, len);
+			break;
+		case ST_TARGET:
+			err = cs_event_set_target(evt, s->key, text, len);
+			if (err == -ENOENT) {
+				log_warn("%s:%d: static target '%s' is not a string field", node->file,
+					 node->line, s->key);
+				err = 0;
+			}
+			break;
+		case ST_METHOD: {
+			struct strmap *res = strmap_new();
+			struct cs_time now;
+			const char *k, *v;
+			size_t vl;
+
+			struct cs_enrich_ctx ctx = { .now = &now, .geoip = p->geoip };
+
+			parsers_now(p, &now);
+			err = res ? s->method->fn(text, len, evt, &ctx, res) : -ENOMEM;
+			for (size_t j = 0; !err && strmap_at(res, j, &k, &v, &vl); j++)
+				err = strmap_setn(evt->enriched, k, v, vl);
+			strmap_free(res);
+			break;
+		}
+		}
+		free(text);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static bool ip_listed(const struct cs_whitelist *wl, const char *ip)
+{
+	struct cs_prefix a;
+
+	if (!ip || cs_prefix_parse(ip, &a) || !cs_prefix_is_host(&a))
+		return false;
+	for (size_t i = 0; i < wl->nips; i++)
+		if (cs_prefix_equal(&wl->ips[i], &a))
+			return true;
+	for (size_t i = 0; i < wl->ncidrs; i++)
+		if (wl->cidrs[i].family == a.family && cs_prefix_contains(&wl->cidrs[i], &a))
+			return true;
+	return false;
+}
+
+static int source_listed(const char *src, void *arg)
+{
+	return ip_listed(arg, src) ? 1 : 0;
+}
+
+static bool whitelist_match(const struct cs_parsers *p, const struct cs_node *node,
+			    struct cs_event *evt)
+{
+	const struct cs_whitelist *wl = node->wl;
+
+	if (evt->type == CS_EVT_LOG) {
+		if (ip_listed(wl, strmap_get(evt->meta, "source_ip")))
+			return true;
+	} else if (evt->overflow && evt->overflow_ops && evt->overflow_ops->for_each_source) {
+		if (evt->overflow_ops->for_each_source(evt->overflow, source_listed, (void *)wl) > 0)
+			return true;
+	}
+	for (size_t i = 0; i < wl->nexprs; i++) {
+		struct expr_error e = { 0 };
+		bool ok = false;
+
+		/* Upstream: an erroring expression is "not whitelisted", go on. */
+		if (expr_eval_bool(wl->exprs[i], (struct expr_value[]){ cs_event_value(evt) },
+				   (void *)p, &ok, &e)) {
+			log_debug("%s:%d: whitelist expression: %s", node->file, node->line, e.msg);
+			continue;
+		}
+		if (ok)
+			return true;
+	}
+	return false;
+}
+
+/* The string the grok runs on; false when there is none (the grok fails). */
+static bool grok_input(const struct cs_parsers *p, const struct cs_node *node, struct cs_event *evt,
+		       char **buf, const char **s, size_t *len)
+{
+	if (node->apply_on) {
+		if (!strcmp(node->apply_on, "Line.Raw")) {
+			*s = evt->line.raw;
+			*len = evt->line.raw_len;
+			return true;
+		}
+		*s = strmap_getn(evt->parsed, node->apply_on, len);
+		if (!*s)
+			return false;
+		/*
+		 * The captures are written into Parsed and may replace this very
+		 * key (http-logs splits `request` into request + http_args): match on
+		 * a copy, not on memory the first capture frees.
+		 */
+		*buf = malloc(*len + 1);
+		if (!*buf)
+			return false;
+		memcpy(*buf, *s, *len + 1);
+		*s = *buf;
+		return true;
+	}
+	if (node->grok_expr) {
+		struct expr_value v = expr_nil();
+		struct expr_error e = { 0 };
+		int rc;
+
+		if (eval(p, node->grok_expr, evt, &v, &e)) {
+			log_debug("%s:%d: grok expression: %s", node->file, node->line, e.msg);
+			return false;
+		}
+		if (v.kind == EXPR_STRING) {
+			*buf = malloc(v.s->len + 1);
+			if (*buf)
+				memcpy(*buf, v.s->s, v.s->len + 1);
+			*len = v.s->len;
+		} else if (v.kind == EXPR_INT) {
+			rc = asprintf(buf, "%lld", (long long)v.i);
+			*len = rc < 0 ? 0 : (size_t)rc;
+			if (rc < 0)
+				*buf = NULL;
+		} else if (v.kind == EXPR_FLOAT) {
+			rc = asprintf(buf, "%f", v.f);
+			*len = rc < 0 ? 0 : (size_t)rc;
+			if (rc < 0)
+				*buf = NULL;
+		}
+		expr_value_release(&v);
+		*s = *buf;
+		return *buf != NULL;
+	}
+	return false;
+}
+
+static int run_stash(const struct cs_parsers *p, const struct cs_node *node, struct cs_event *evt)
+{
+	for (size_t i = 0; i < node->nstash; i++) {
+		const struct cs_stash_def *s = &node->stash[i];
+		struct expr_value k = expr_nil(), v = expr_nil();
+		int err = 0;
+
+		if (!eval(p, s->key, evt, &k, NULL) && !eval(p, s->value, evt, &v, NULL) &&
+		    k.kind == EXPR_STRING && v.kind == EXPR_STRING)
+			err = cs_stash_set(p->stash, s->name, s->size, s->ttl_ns, expr_str_cstr(&k),
+					   expr_str_cstr(&v));
+		expr_value_release(&k);
+		expr_value_release(&v);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* One node on one event (spec 3.3): 1 success, 0 failure, -errno error. */
+static int node_process(const struct cs_parsers *p, const struct cs_node *node,
+			struct cs_event *evt)
+{
+	bool state = true, grok_ok = false, wl_hit = false;
+	int err;
+
+	if (node->filter) {
+		struct expr_error e = { 0 };
+		bool pass = false;
+
+		err = expr_eval_bool(node->filter, (struct expr_value[]){ cs_event_value(evt) },
+				     (void *)p, &pass, &e);
+		if (err == -ENOMEM)
+			return err;
+		if (err || !pass) {
+			if (err)
+				log_debug("%s:%d: filter of '%s': %s", node->file, node->line,
+					  node->name, e.msg);
+			return 0;
+		}
+	}
+	if (node->wl) {
+		wl_hit = whitelist_match(p, node, evt);
+		if (wl_hit && !evt->whitelisted) {
+			evt->whitelisted = true;
+			err = cs_event_set_str(&evt->whitelist_reason, node->wl->reason);
+			if (err)
+				return err;
+			if (evt->type == CS_EVT_OVFLW && evt->overflow && evt->overflow_ops &&
+			    evt->overflow_ops->set_whitelisted)
+				evt->overflow_ops->set_whitelisted(evt->overflow);
+		}
+	}
+	if (node->grok) {
+		char *buf = NULL;
+		const char *s;
+		size_t len;
+		int rc = 0;
+
+		if (grok_input(p, node, evt, &buf, &s, &len) && grok_nfields(node->grok))
+			rc = grok_match(node->grok, s, len, evt->parsed);
+		free(buf);
+		if (rc < 0)
+			return rc;
+		if (rc > 0) {
+			grok_ok = true;
+			err = apply_statics(p, node, &node->grok_statics, evt);
+			if (err)
+				return err;
+		} else {
+			state = false;
+		}
+	}
+	if (grok_ok || !node->grok) {
+		err = run_stash(p, node, evt);
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < node->nchildren; i++) {
+		int rc = node_process(p, &node->children[i], evt);
+
+		if (rc < 0)
+			return rc;
+		if (rc) {
+			state = true;
+			if (node->next_stage)
+				break;
+		} else if (!grok_ok) {
+			state = false;
+		}
+	}
+	if (!state)
+		return 0;
+	if (node->statics.n && (!node->wl || wl_hit)) {
+		err = apply_statics(p, node, &node->statics, evt);
+		if (err)
+			return err;
+	}
+	if (node->next_stage) {
+		int idx = stage_index(p, evt->stage);
+
+		if (idx >= 0 && (size_t)idx + 1 < p->nstages) {
+			err = cs_event_set_str(&evt->stage, p->stages[idx + 1]);
+			if (err)
+				return err;
+		}
+	}
+	return 1;
+}
+
+int cs_parse(struct cs_parsers *p, struct cs_event *evt, cs_parse_observer obs, void *arg)
+{
+	size_t t = 0;
+	int err = prepare(p);
+
+	if (err)
+		return err;
+	/* Every datasource names itself; an event without a module is a bug upstream of us. */
+	if (evt->type == CS_EVT_LOG && !evt->line.module[0]) {
+		log_error("event without Line.Module rejected (raw: %.80s)", evt->line.raw);
+		return -EINVAL;
+	}
+	if (!p->nstages) {
+		evt->process = true;
+		return 0;
+	}
+	if (!evt->stage[0] && (err = cs_event_set_str(&evt->stage, p->stages[0])))
+		return err;
+	evt->process = false;
+	if (cs_time_is_zero(&evt->time))
+		parsers_now(p, &evt->time);
+	for (size_t si = 0; si < p->nstages; si++) {
+		const char *stage = p->stages[si];
+		bool stage_ok = false;
+
+		/* Skip to the event's stage (tests inject events past s00). */
+		if (stage_index(p, evt->stage) > (int)si) {
+			while (t < p->ntops && !strcmp(p->tops[t].stage, stage))
+				t++;
+			continue;
+		}
+		/* The previous stage succeeded without moving the event on: dropped. */
+		if (strcmp(evt->stage, stage))
+			return 0;
+		for (; t < p->ntops && !strcmp(p->tops[t].stage, stage); t++) {
+			const struct cs_node *node = &p->tops[t].node;
+			int rc;
+
+			/* A sub-node with next_stage moved the event: the rest of the stage is skipped. */
+			if (strcmp(evt->stage, stage))
+				continue;
+			rc = node_process(p, node, evt);
+			if (rc < 0)
+				return rc;
+			if (obs && (err = obs(stage, node->name, evt, rc > 0, arg)))
+				return err;
+			if (rc)
+				stage_ok = true;
+			if (rc && node->next_stage) {
+				while (t + 1 < p->ntops && !strcmp(p->tops[t + 1].stage, stage))
+					t++;
+			}
+		}
+		if (!stage_ok)
+			return 0;
+	}
+	evt->process = true;
+	return 0;
+}
