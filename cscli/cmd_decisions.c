@@ -14,19 +14,6 @@
 #include "common/gotime.h"
 #include "cscli/cscli.h"
 
-static const char *norm_scope(const char *s)
-{
-	if (!strcasecmp(s, "ip"))
-		return "Ip";
-	if (!strcasecmp(s, "range"))
-		return "Range";
-	if (!strcasecmp(s, "country"))
-		return "Country";
-	if (!strcasecmp(s, "as"))
-		return "AS";
-	return s;
-}
-
 static bool valid_ip(const char *s)
 {
 	unsigned char b[16];
@@ -92,7 +79,7 @@ static int decisions_add(struct cli *c, int argc, char **argv)
 			  " --value)");
 		return EXIT_FATAL;
 	}
-	scope = norm_scope(scope);
+	scope = cs_scope_normalize(scope);
 	if (gotime_parse_duration_days(dur, &d)) {
 		cli_fatal("invalid duration '%s'", dur);
 		return EXIT_FATAL;

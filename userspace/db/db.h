@@ -94,6 +94,9 @@ struct cs_range {
 /* Parse "ip" or "cidr" (host bits ignored, ::ffff:a.b.c.d is IPv4): 0 or -EINVAL. */
 int cs_range_parse(const char *text, struct cs_range *out);
 
+/* CrowdSec's spelling of the scopes it knows ("ip" -> "Ip", "as" -> "AS"); others as given. */
+const char *cs_scope_normalize(const char *scope);
+
 /* Decision filter shared by GET /v1/decisions, the stream and DELETE /v1/decisions. */
 struct cs_dfilter {
 	char **scopes;	/* scope IN (...) */

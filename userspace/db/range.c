@@ -125,6 +125,16 @@ int cs_range_parse(const char *text, struct cs_range *out)
 	return 0;
 }
 
+const char *cs_scope_normalize(const char *s)
+{
+	static const char *const known[] = { "Ip", "Range", "Country", "AS" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcasecmp(s, known[i]))
+			return known[i];
+	return s;
+}
+
 bool scope_is_addr(const char *scope)
 {
 	return scope && (!strcasecmp(scope, "ip") || !strcasecmp(scope, "range"));

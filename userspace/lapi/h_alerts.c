@@ -226,22 +226,8 @@ static int afilter_parse(struct req *r, struct cs_afilter *f, int64_t now)
 	f->scenario = req_arg(r, "scenario");
 	f->decision_type = req_arg(r, "decision_type");
 	f->origin = req_arg(r, "origin");
-	if ((v = req_arg(r, "contains")) && !go_parse_bool(v, &f->contains)) {
-		reply_msg(r, BAD_INPUT, "invalid contains value : strconv.ParseBool: parsing \"%s\":"
-					" invalid syntax", v);
+	if (req_range_filter(r, &f->range, &f->has_range, &f->contains))
 		return -EINVAL;
-	}
-	v = req_arg(r, "range");
-	if (!v)
-		v = req_arg(r, "ip");
-	if (v) {
-		if (cs_range_parse(v, &f->range)) {
-			reply_msg(r, BAD_INPUT, "unable to convert '%s' to int: invalid address: invalid"
-						" ip address / range", v);
-			return -EINVAL;
-		}
-		f->has_range = true;
-	}
 	if ((v = req_arg(r, "since")) && rel_time(r, v, now, &f->since))
 		return -EINVAL;
 	f->has_since = v != NULL;

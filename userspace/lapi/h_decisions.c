@@ -30,19 +30,6 @@ static void dlists_free(struct dlists *l)
 			free(l->items[k][i]);
 }
 
-static const char *norm_scope(const char *s)
-{
-	if (!strcasecmp(s, "ip"))
-		return "Ip";
-	if (!strcasecmp(s, "range"))
-		return "Range";
-	if (!strcasecmp(s, "country"))
-		return "Country";
-	if (!strcasecmp(s, "as"))
-		return "AS";
-	return s;
-}
-
 /* Split a comma list into slot k; 0 or -E2BIG. */
 static int split_list(struct dlists *l, int k, const char *v, bool scopes)
 {
@@ -60,7 +47,7 @@ static int split_list(struct dlists *l, int k, const char *v, bool scopes)
 			if (!item)
 				return -ENOMEM;
 			if (scopes) {
-				const char *ns = norm_scope(item);
+				const char *ns = cs_scope_normalize(item);
 
 				if (ns != item) {
 					free(item);
@@ -146,24 +133,9 @@ static int dfilter_parse(struct req *r, enum dmode mode, struct cs_dfilter *f,
 	f->n_sc_not_contains = l->n[3];
 	f->value = req_arg(r, "value");
 	f->type = req_arg(r, "type");
-	if ((v = req_arg(r, "contains")) && !go_parse_bool(v, &f->contains)) {
-		reply_msg(r, BAD_INPUT, "invalid contains value : strconv.ParseBool: parsing \"%s\":"
-					" invalid syntax", v);
+	if (req_range_filter(r, &f->range, &f->has_range, &f->contains)) {
 		dlists_free(l);
 		return -EINVAL;
-	}
-	/* both given: range wins (1.4.6 is nondeterministic here, contract 13.15) */
-	v = req_arg(r, "range");
-	if (!v)
-		v = req_arg(r, "ip");
-	if (v) {
-		if (cs_range_parse(v, &f->range)) {
-			reply_msg(r, BAD_INPUT, "unable to convert '%s' to int: invalid address: invalid"
-						" ip address / range", v);
-			dlists_free(l);
-			return -EINVAL;
-		}
-		f->has_range = true;
 	}
 	return 0;
 }

@@ -209,6 +209,12 @@ void reply_msg(struct req *r, int status, const char *fmt, ...)
 void reply_jwt_error(struct req *r, const char *msg);
 const char *req_arg(struct req *r, const char *key);
 bool go_parse_bool(const char *s, bool *out);
+/*
+ * The address arguments every filter shares: `range` (else `ip`) parsed into
+ * *range (*has_range set), `contains` into *contains. Replies 400 itself on bad
+ * input; 0 or -EINVAL.
+ */
+int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, bool *contains);
 
 /* handlers */
 void h_health(struct req *r);

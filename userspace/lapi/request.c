@@ -96,6 +96,30 @@ bool go_parse_bool(const char *s, bool *out)
 	return false;
 }
 
+int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, bool *contains)
+{
+	const char *v = req_arg(r, "contains");
+
+	if (v && !go_parse_bool(v, contains)) {
+		reply_msg(r, 400, "invalid contains value : strconv.ParseBool: parsing \"%s\":"
+				  " invalid syntax", v);
+		return -EINVAL;
+	}
+	/* both given: range wins (1.4.6 is nondeterministic here, contract 13.15) */
+	v = req_arg(r, "range");
+	if (!v)
+		v = req_arg(r, "ip");
+	if (v) {
+		if (cs_range_parse(v, range)) {
+			reply_msg(r, 400, "unable to convert '%s' to int: invalid address: invalid"
+					  " ip address / range", v);
+			return -EINVAL;
+		}
+		*has_range = true;
+	}
+	return 0;
+}
+
 json_t *req_json(struct req *r)
 {
 	json_error_t jerr;
