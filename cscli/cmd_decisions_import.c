@@ -296,15 +296,6 @@ static void put_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static const char *norm_scope(const char *s)
-{
-	if (!strcasecmp(s, "ip"))
-		return "Ip";
-	if (!strcasecmp(s, "range"))
-		return "Range";
-	return s;
-}
-
 /* One alert carrying items [from, to) as decisions, as CrowdSec's cscli builds it. */
 static char *build_alert(const struct items *it, size_t from, size_t to, const char *input,
 			 const char *const *def)
@@ -331,7 +322,7 @@ static char *build_alert(const struct items *it, size_t from, size_t to, const c
 		fputs(",\"origin\":\"cscli-import\",\"scenario\":", f);
 		put_json_str(f, v[F_REASON]);
 		fputs(",\"scope\":", f);
-		put_json_str(f, norm_scope(v[F_SCOPE]));
+		put_json_str(f, cs_scope_normalize(v[F_SCOPE]));
 		fputs(",\"simulated\":false,\"type\":", f);
 		put_json_str(f, v[F_TYPE]);
 		fputs(",\"value\":", f);

@@ -87,6 +87,7 @@ static const char *const stmt_sql[ST__MAX] = {
 			    " ('crowdsec', 'cscli')) GROUP BY a.scenario",
 	[ST_ACTIVE_COUNT] = "SELECT scenario, origin, type, COUNT(*) FROM decisions"
 			    " WHERE until > ? GROUP BY scenario, origin, type",
+	[ST_DATA_VERSION] = "PRAGMA data_version",
 };
 
 /* ---- small helpers ---------------------------------------------------------- */

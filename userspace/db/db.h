@@ -178,6 +178,12 @@ int cs_db_bouncer_set_last_pull(struct cs_db *db, int64_t id, int64_t t);
 int cs_db_bouncers_set_last_pull(struct cs_db *db, const int64_t *ids, const int64_t *t,
 				 size_t n);
 int cs_db_bouncer_delete(struct cs_db *db, const char *name);
+/*
+ * A number that changes whenever another connection (cscli, sqlite3) committed
+ * to the database: what this handle caches may be stale. -EBUSY instead of
+ * waiting when the handle is in use.
+ */
+int cs_db_external_version(struct cs_db *db, int64_t *version);
 int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n);
 
 /* ---- alerts ---- */

@@ -2,9 +2,9 @@
 /*
  * API-key bouncers in memory, so a pull with nothing new costs no database
  * access at all:
- *  - the bouncer found by its key hash is reused for BCACHE_TTL; after that it
- *    is looked up again (a bouncer deleted with cscli, which writes the
- *    database directly, loses access within BCACHE_TTL);
+ *  - the bouncer found by its key hash is reused until another process
+ *    (cscli, which writes bouncers to the database directly) commits, or for
+ *    BCACHE_TTL when the database handle was busy and could not be asked;
  *  - last_pull lives here and is written back in one transaction every
  *    BCACHE_FLUSH_SEC and at stop. A crash loses at most that much bookkeeping:
  *    the bouncer's next delta then starts earlier, which re-sends decisions it
@@ -35,6 +35,7 @@ struct bouncer_cache {
 	pthread_mutex_t lock;
 	struct bentry **slots; /* open addressing on the key hash */
 	size_t nslots, n;
+	int64_t version; /* the db's external version the entries were checked at */
 	pthread_t thread;
 	bool running, stopping;
 	pthread_cond_t cond;
@@ -99,9 +100,17 @@ int bcache_get(struct cs_lapi *l, const char *hash, struct cs_bouncer *out)
 	struct cs_bouncer fresh;
 	int64_t now = gotime_now();
 	struct bentry **pp, *e;
+	int64_t version;
 	int err;
 
+	err = cs_db_external_version(l->db, &version);
 	pthread_mutex_lock(&c->lock);
+	if (!err && version != c->version) { /* someone else wrote: check everyone again */
+		for (size_t i = 0; i < c->nslots; i++)
+			if (c->slots[i])
+				c->slots[i]->checked = INT64_MIN / 2;
+		c->version = version;
+	}
 	pp = find(c, hash);
 	if (*pp && now - (*pp)->checked < BCACHE_TTL) {
 		err = copy_bouncer(&(*pp)->b, out);
