@@ -17,6 +17,7 @@
 
 #include "common/gotime.h"
 #include "common/jscan.h"
+#include "common/vec.h"
 #include "cscli/cscli.h"
 
 #define IMPORT_MAX_INPUT (1024ul << 20) /* bytes read from the file or stdin */
@@ -38,15 +39,8 @@ struct items {
 
 static struct item *items_add(struct items *it)
 {
-	if (it->n == it->cap) {
-		size_t nc = it->cap ? it->cap * 2 : 1024;
-		struct item *p = realloc(it->v, nc * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		it->v = p;
-		it->cap = nc;
-	}
+	if (vec_reserve((void **)&it->v, &it->cap, it->n, sizeof(*it->v), 1024))
+		return NULL;
 	memset(&it->v[it->n], 0, sizeof(it->v[0]));
 	return &it->v[it->n++];
 }

@@ -10,40 +10,16 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-CROWDSEC=$BUILD/crowdsec
+lapi_setup dimport 18461 "$BUILD/cscli" jq python3
+lapi_config "$T/config.yaml"
+lapi_profiles
+lapi_start || { fail "LAPI did not start"; summary; exit 1; }
 CSCLI=$BUILD/cscli
-PORT=${LAPI_TEST_PORT:-$(free_port 18461)}
-if [ ! -x "$CROWDSEC" ] || [ ! -x "$CSCLI" ] || ! command -v jq >/dev/null; then
-	skip "crowdsec/cscli binaries or jq missing" 1
-	summary
-	exit 0
-fi
-T=$(mktemp -d /tmp/cs-lapi-dimport.XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null
-	wait 2>/dev/null
-	[ -n "${LAPI_TEST_KEEP:-}" ] || rm -rf "$T"
-}
-trap cleanup EXIT
-cat >"$T/config.yaml" <<EOC
-api:
-  client:
-    credentials_path: $T/creds.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-db_config:
-  db_path: $T/crowdsec.db
-prometheus:
-  enabled: false
-EOC
-"$CROWDSEC" -no-cs -c "$T/config.yaml" >"$T/lapi.log" 2>&1 &
-PID=$!
-wait_http "http://127.0.0.1:$PORT/health" || { fail "LAPI did not start"; summary; exit 1; }
+PORT=${PORT:?}
 cs() { "$CSCLI" -c "$T/config.yaml" "$@"; }
 check_fail() { local n=$1; shift; if "$@" >/dev/null 2>&1; then fail "$n"; else pass "$n"; fi; }
 alert_names() { cs decisions list --all -o json 2>/dev/null | jq -r '.[].scenario'; }
-cs machines add --auto -f "$T/creds.yaml" >/dev/null 2>&1
+cs machines add --auto -f "$T/local_api_credentials.yaml" >/dev/null 2>&1
 KEY=$(cs bouncers add imp -o raw 2>/dev/null)
 pull() { curl -s -H "X-Api-Key: $KEY" "http://127.0.0.1:$PORT/v1/decisions/stream$1"; }
 pull '?startup=true' >/dev/null

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* JSON pull scanner; see jscan.h. */
 #include "common/jscan.h"
+#include "common/utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -88,27 +89,6 @@ static char *put_utf8(char *o, uint32_t cp)
 	return o;
 }
 
-/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc2 ? 2 : 0;
-	uint32_t cp;
-
-	if (!n || *p > 0xf4 || (size_t)(end - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	cp = n == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
-	   : n == 3 ? (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
-		    : (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
-			      (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return n;
-}
-
 char *jscan_string(struct jscan *s, size_t *len)
 {
 	char *start, *o, *p;
@@ -123,19 +103,6 @@ char *jscan_string(struct jscan *s, size_t *len)
 			s->p = p;
 			jscan_fail(s, "control character in string");
 			return NULL;
-		}
-		if (c >= 0x80) {
-			size_t n = utf8_len((const unsigned char *)p, (const unsigned char *)s->end);
-
-			if (!n) {
-				s->p = p;
-				jscan_fail(s, "invalid UTF-8 in string");
-				return NULL;
-			}
-			memmove(o, p, n);
-			o += n;
-			p += n;
-			continue;
 		}
 		if (c != '\\') {
 			*o++ = *p++;
@@ -156,7 +123,7 @@ char *jscan_string(struct jscan *s, size_t *len)
 			int hi = s->end - p >= 6 ? hex4(p + 2) : -1, lo;
 			uint32_t cp = (uint32_t)hi;
 
-			if (hi < 0 || (hi >= 0xdc00 && hi <= 0xdfff))
+			if (hi <= 0 || (hi >= 0xdc00 && hi <= 0xdfff)) /* \u0000: as jansson */
 				goto bad_escape;
 			if (hi >= 0xd800 && hi <= 0xdbff) { /* a surrogate pair: 12 bytes of text */
 				if (s->end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
@@ -180,6 +147,12 @@ char *jscan_string(struct jscan *s, size_t *len)
 		return NULL;
 	}
 	*o = '\0';
+	/* escapes decode to valid UTF-8; the raw bytes are checked once, decoded */
+	if (!utf8_valid(start, (size_t)(o - start))) {
+		s->p = start;
+		jscan_fail(s, "invalid UTF-8 in string");
+		return NULL;
+	}
 	s->p = p + 1;
 	if (len)
 		*len = (size_t)(o - start);

@@ -28,6 +28,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/vec.h"
 #include "db/db_int.h"
 
 #define NIL UINT32_MAX
@@ -53,12 +54,13 @@ struct sgroup {
 struct sbucket {
 	int64_t sec; /* INT64_MIN: free slot */
 	uint32_t *rows;
-	uint32_t n, cap;
+	size_t n, cap;
 };
 
 struct intern {
 	char **s;
-	uint32_t n, cap;
+	uint32_t n;
+	size_t cap;
 	uint32_t *slots;
 	size_t nslots;
 	uint32_t last[3]; /* recent answers: consecutive rows repeat their strings */
@@ -138,15 +140,8 @@ static uint32_t intern(struct intern *t, const char *s)
 			return t->slots[h];
 		}
 	}
-	if (t->n == t->cap) {
-		uint32_t nc = t->cap ? t->cap * 2 : 64;
-		char **p = realloc(t->s, nc * sizeof(*p));
-
-		if (!p)
-			return NIL;
-		t->s = p;
-		t->cap = nc;
-	}
+	if (t->n >= NIL - 1 || vec_reserve((void **)&t->s, &t->cap, t->n, sizeof(*t->s), 64))
+		return NIL;
 	t->s[t->n] = strdup(s);
 	if (!t->s[t->n])
 		return NIL;
@@ -232,15 +227,8 @@ static uint32_t group_get(struct stream_index *x, const char *value, uint32_t ty
 		if (g->type == type && g->scope == scope && !strcmp(g->value, value))
 			return x->gslots[h];
 	}
-	if (x->ngroups == x->capgroups) {
-		size_t nc = x->capgroups ? x->capgroups * 2 : 1024;
-		struct sgroup *p = realloc(x->groups, nc * sizeof(*p));
-
-		if (!p)
-			return NIL;
-		x->groups = p;
-		x->capgroups = nc;
-	}
+	if (vec_reserve((void **)&x->groups, &x->capgroups, x->ngroups, sizeof(*x->groups), 1024))
+		return NIL;
 	x->groups[x->ngroups] = (struct sgroup){ .value = arena_dup(x, value), .type = type,
 						 .head = NIL, .scope = scope };
 	if (!x->groups[x->ngroups].value)
@@ -306,15 +294,8 @@ static int bucket_add(struct stream_index *x, int64_t until, uint32_t row)
 		*b = (struct sbucket){ .sec = sec };
 		x->nbuckets++;
 	}
-	if (b->n == b->cap) {
-		uint32_t nc = b->cap ? b->cap * 2 : 4;
-		uint32_t *p = realloc(b->rows, nc * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		b->rows = p;
-		b->cap = nc;
-	}
+	if (vec_reserve((void **)&b->rows, &b->cap, b->n, sizeof(*b->rows), 4))
+		return -ENOMEM;
 	b->rows[b->n++] = row;
 	return 0;
 }
@@ -344,15 +325,8 @@ static int row_add(struct stream_index *x, int64_t id, int64_t created_at, int64
 	g = group_get(x, value ? value : "", ty, (uint8_t)scope);
 	if (g == NIL || x->nrows >= NIL - 1)
 		return -ENOMEM;
-	if (x->nrows == x->caprows) {
-		size_t nc = x->caprows ? x->caprows * 2 : 4096;
-		struct srow *p = realloc(x->rows, nc * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		x->rows = p;
-		x->caprows = nc;
-	}
+	if (vec_reserve((void **)&x->rows, &x->caprows, x->nrows, sizeof(*x->rows), 4096))
+		return -ENOMEM;
 	if (x->nrows && (id <= x->rows[x->nrows - 1].id))
 		return -ERANGE; /* ids only grow: anything else means the index is out of step */
 	if (x->nrows && created_at < x->rows[x->nrows - 1].created_at)
@@ -674,15 +648,8 @@ static bool filter_supported(const struct cs_dfilter *f)
 
 static int cand_add(struct cs_db_stream *st, int k, uint32_t r)
 {
-	if (st->ncand[k] == st->capcand[k]) {
-		size_t nc = st->capcand[k] ? st->capcand[k] * 2 : 64;
-		uint32_t *p = realloc(st->cand[k], nc * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		st->cand[k] = p;
-		st->capcand[k] = nc;
-	}
+	if (vec_reserve((void **)&st->cand[k], &st->capcand[k], st->ncand[k], sizeof(uint32_t), 64))
+		return -ENOMEM;
 	st->cand[k][st->ncand[k]++] = r;
 	return 0;
 }

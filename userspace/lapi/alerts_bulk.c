@@ -15,6 +15,7 @@
 
 #include "common/gotime.h"
 #include "common/jscan.h"
+#include "common/vec.h"
 #include "lapi/lapi_int.h"
 
 static const char *const decision_fields[] = { "duration", "origin", "scenario",
@@ -109,16 +110,9 @@ static int bulk_decisions(struct bulk_ctx *c, struct cs_decision **out, size_t *
 	c->s.p++; /* '[' */
 	while (jscan_next_elem(&c->s, first) && c->err != -EBADMSG) {
 		first = false;
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct cs_decision *p = realloc(v, nc * sizeof(*p));
-
-			if (!p) {
-				free(v);
-				return -ENOMEM;
-			}
-			v = p;
-			cap = nc;
+		if (vec_reserve((void **)&v, &cap, cnt, sizeof(*v), 64)) {
+			free(v);
+			return -ENOMEM;
 		}
 		memset(&v[cnt], 0, sizeof(v[cnt]));
 		bulk_decision(c, cnt, &v[cnt]);
@@ -210,19 +204,12 @@ int alerts_bulk_decode(char *body, size_t len, int64_t now, struct alerts_bulk *
 		int e;
 
 		first = false;
-		if (out->n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct cs_alert **p = realloc(out->v, nc * sizeof(*p));
-			bool *q = p ? realloc(out->borrowed, nc * sizeof(*q)) : NULL;
+		size_t bcap = cap;
 
-			if (p)
-				out->v = p;
-			if (!q) {
-				ret = -ENOMEM;
-				break;
-			}
-			out->borrowed = q;
-			cap = nc;
+		if (vec_reserve((void **)&out->v, &cap, out->n, sizeof(*out->v), 8) ||
+		    vec_reserve((void **)&out->borrowed, &bcap, out->n, sizeof(*out->borrowed), 8)) {
+			ret = -ENOMEM;
+			break;
 		}
 		c.err = 0;
 		if (jscan_peek(&c.s) != '{') {
