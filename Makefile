@@ -153,6 +153,41 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# ---- fuzzing (libFuzzer, clang, ASan + UBSan) -----------------------------------
+# tests/fuzz/fuzz_*.c -> build-fuzz/fuzz_*, against the library rebuilt with clang
+# and sanitizer coverage (BPF programs are not fuzzed: the loader only compiles
+# here, against the main build's skeleton). `make fuzz` runs each harness
+# FUZZ_SECONDS; `make test` runs them briefly over their seed corpus
+# (tests/fuzz/test_fuzz.sh).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+		-Wno-missing-field-initializers -D_GNU_SOURCE \
+		-fno-strict-aliasing -I$(BUILD) -I. -Iuserspace $(PKG_CFLAGS) -MMD -MP $(FUZZ_SAN)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/obj/%.o: %.c | $(BPF_SKELS)
+	$(call msg,CC-FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libcs.a: $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libcs.a
+	$(call msg,LINK,$@)
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $^ $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	$(Q)FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
 # ---- top-level targets ---------------------------------------------------------
 all: $(BPF_SKELS) $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BINS)
 
@@ -174,10 +209,10 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)
 
-.PHONY: all test bench run deps vmlinux clean
+.PHONY: all test bench run deps vmlinux clean fuzz fuzz-build
 .DELETE_ON_ERROR:
 .SECONDARY:
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

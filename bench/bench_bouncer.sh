@@ -54,20 +54,7 @@ lapi_up() {	# lapi_up DBFILE: our LAPI in the namespace on a copy of DBFILE (imp
 	stop_pid "$LP"; LP=
 	rm -rf "$W/lapi"; mkdir -p "$W/lapi"
 	cp "$1" "$W/lapi/crowdsec.db"
-	cat >"$W/lapi/config.yaml" <<YAML
-common:
-  log_level: warning
-api:
-  client:
-    credentials_path: $W/lapi/creds.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    profiles_path: $here/../config/profiles.yaml
-db_config:
-  db_path: $W/lapi/crowdsec.db
-prometheus:
-  enabled: false
-YAML
+	our_lapi_config "$W/lapi" "$PORT"
 	# not through inns: a backgrounded function is a subshell, and $! would be its pid
 	nsenter --net=/run/netns/"$NS" "$BUILD/crowdsec" -c "$W/lapi/config.yaml" -no-cs >"$W/lapi.log" 2>&1 &
 	LP=$!

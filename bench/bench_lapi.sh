@@ -49,20 +49,7 @@ if [ "$PEER_N" != "$N" ]; then gen_go_db "$W/go-peer.db" "$PEER_N" "$W/allkeys";
 # the two configurations
 mkdir -p "$W/ours" "$W/peer/data"
 cp "$W/go.db" "$W/ours/crowdsec.db"
-cat >"$W/ours/config.yaml" <<YAML
-common:
-  log_level: warning
-api:
-  client:
-    credentials_path: $W/ours/creds.yaml
-  server:
-    listen_uri: 127.0.0.1:$OPORT
-    profiles_path: $here/../config/profiles.yaml
-db_config:
-  db_path: $W/ours/crowdsec.db
-prometheus:
-  enabled: false
-YAML
+our_lapi_config "$W/ours" "$OPORT"
 P=$W/peer
 cat >"$P/config.yaml" <<YAML
 common:

@@ -5,6 +5,25 @@
 
 SCHEMA=${SCHEMA:-$SHARED_DIR/spec/captures/sqlite-schema-1.4.6.sql}
 
+# our_lapi_config DIR PORT: DIR/config.yaml for our LAPI on DIR/crowdsec.db (credentials
+# DIR/creds.yaml, the project's profiles, no Prometheus)
+our_lapi_config() {
+	cat >"$1/config.yaml" <<YAML
+common:
+  log_level: warning
+api:
+  client:
+    credentials_path: $1/creds.yaml
+  server:
+    listen_uri: 127.0.0.1:$2
+    profiles_path: $here/../config/profiles.yaml
+db_config:
+  db_path: $1/crowdsec.db
+prometheus:
+  enabled: false
+YAML
+}
+
 # go_ts [DATE-ARGS]: a timestamp as 1.4.6 (ent + mattn/go-sqlite3) stores it
 go_ts() { date -u "$@" '+%Y-%m-%d %H:%M:%S+00:00'; }
 

@@ -6,7 +6,10 @@ set -eu
 BUILD_PKGS="build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev
 libpcre2-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 libnftables-dev libxml2-dev libssl-dev libcrypt-dev libmaxminddb-dev libgnutls28-dev pkg-config"
-TEST_PKGS="nftables iproute2 iputils-ping ethtool tcpdump jq curl sqlite3 valgrind time openssl wrk"
+# libclang-rt-14-dev: libFuzzer and the clang sanitizer runtimes (tests/fuzz, make fuzz);
+# python3-yaml: tests/lib/hub_install.py
+TEST_PKGS="nftables iproute2 iputils-ping ethtool tcpdump jq curl sqlite3 valgrind time openssl wrk
+libclang-rt-14-dev python3-yaml"
 # The peers the tests and benchmarks run beside ours.
 PEER_PKGS="crowdsec crowdsec-firewall-bouncer crowdsec-custom-bouncer"
 

@@ -15,6 +15,18 @@ static const char *jstr(json_t *o, const char *k)
 	return s ? s : "";
 }
 
+/* One " - Label : value[:value2]" line of alerts inspect, the values escaped. */
+static void field(const char *label, const char *v, const char *v2)
+{
+	fputs(label, stdout);
+	term_puts(v, stdout);
+	if (v2) {
+		putchar(':');
+		term_puts(v2, stdout);
+	}
+	putchar('\n');
+}
+
 /* "ban:1,captcha:2" in first-seen order */
 static void decisions_summary(json_t *a, char *out, size_t len)
 {
@@ -180,18 +192,19 @@ static int alerts_inspect(struct cli *c, int argc, char **argv)
 			printf("\n################################################################"
 			       "################################\n\n");
 			printf(" - ID         : %lld\n", (long long)json_integer_value(json_object_get(a, "id")));
-			printf(" - Date       : %s\n", jstr(a, "created_at"));
-			printf(" - Machine    : %s\n", jstr(a, "machine_id"));
+			field(" - Date       : ", jstr(a, "created_at"), NULL);
+			field(" - Machine    : ", jstr(a, "machine_id"), NULL);
 			printf(" - Simulation : %s\n",
 			       json_is_true(json_object_get(a, "simulated")) ? "true" : "false");
-			printf(" - Reason     : %s\n", jstr(a, "scenario"));
+			field(" - Reason     : ", jstr(a, "scenario"), NULL);
 			printf(" - Events Count : %lld\n",
 			       (long long)json_integer_value(json_object_get(a, "events_count")));
-			printf(" - Scope:Value: %s:%s\n", jstr(src, "scope"), jstr(src, "value"));
-			printf(" - Country    : %s\n", jstr(src, "cn"));
-			printf(" - AS         : %s\n", jstr(src, "as_name"));
-			printf(" - Begin      : %s\n", jstr(a, "start_at"));
-			printf(" - End        : %s\n\n", jstr(a, "stop_at"));
+			field(" - Scope:Value: ", jstr(src, "scope"), jstr(src, "value"));
+			field(" - Country    : ", jstr(src, "cn"), NULL);
+			field(" - AS         : ", jstr(src, "as_name"), NULL);
+			field(" - Begin      : ", jstr(a, "start_at"), NULL);
+			field(" - End        : ", jstr(a, "stop_at"), NULL);
+			putchar('\n');
 			printf(" - Active Decisions  :\n");
 			table_init(&t, 5, hdr);
 			json_array_foreach(json_object_get(a, "decisions"), i, d) {

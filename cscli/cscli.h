@@ -51,6 +51,12 @@ void print_yaml(json_t *j);
 void fmt_time(int64_t t, bool nano, char *buf, size_t len);
 /* CSV field (quoted when needed). */
 void csv_field(const char *s, bool last);
+/* s with control characters escaped (\n, \t, \x1b, \u009b) and bytes that are no
+ * UTF-8 as \xNN: what outside parties chose (machine ids registered without auth,
+ * log fields) cannot drive the terminal. Malloc'd; NULL on allocation failure.
+ * Tables, CSV and log lines use it; term_puts writes s so escaped. */
+char *term_escape(const char *s);
+void term_puts(const char *s, FILE *f);
 
 /* LAPI client (libcurl), logged in with the credentials file. */
 struct lapi_client;

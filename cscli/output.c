@@ -9,11 +9,49 @@
 #include <time.h>
 
 #include "common/gotime.h"
+#include "common/utf8.h"
 #include "cscli/cscli.h"
+
+char *term_escape(const char *s)
+{
+	size_t len = s ? strlen(s) : 0, o = 0;
+	char *out = malloc(6 * len + 1); /* "\u009b" is the longest escape of one byte */
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0, n; i < len; i += n) {
+		unsigned char c = (unsigned char)s[i];
+
+		n = utf8_seq_len(s + i, len - i);
+		if (c == '\n' || c == '\t' || c == '\r') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+		} else if (c < 0x20 || c == 0x7f || !n) { /* C0, DEL, a byte that is no UTF-8 */
+			o += (size_t)sprintf(out + o, "\\x%02x", c);
+			n = 1;
+		} else if (n == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) { /* C1: CSI... */
+			o += (size_t)sprintf(out + o, "\\u%04x", (unsigned char)s[i + 1]);
+		} else {
+			memcpy(out + o, s + i, n);
+			o += n;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+void term_puts(const char *s, FILE *f)
+{
+	char *e = term_escape(s);
+
+	if (e)
+		fputs(e, f);
+	free(e);
+}
 
 void cli_log(const char *level, const char *fmt, ...)
 {
-	char msg[2048], stamp[32], esc[4096];
+	char msg[2048], stamp[32], esc[4096], *safe;
 	time_t now = time(NULL);
 	struct tm tm;
 	size_t o = 0;
@@ -27,14 +65,14 @@ void cli_log(const char *level, const char *fmt, ...)
 	for (const char *p = msg; *p && o + 3 < sizeof(esc); p++) {
 		if (*p == '"' || *p == '\\')
 			esc[o++] = '\\';
-		if (*p == '\n') {
-			esc[o++] = '\\';
-			esc[o++] = 'n';
-			continue;
-		}
 		esc[o++] = *p;
 	}
 	esc[o] = '\0';
+	/* names in messages come from outside (machine ids registered without auth) */
+	safe = term_escape(esc);
+	if (safe)
+		snprintf(esc, sizeof(esc), "%s", safe);
+	free(safe);
 	fprintf(stderr, "time=\"%s\" level=%s msg=\"%s\"\n", stamp, level, esc);
 }
 
@@ -89,8 +127,9 @@ void table_add(struct table *t, const char *const *row)
 	if (!p)
 		return;
 	t->cells = p;
+	/* cells hold what outside parties chose: no control character reaches the terminal */
 	for (size_t i = 0; i < t->ncols; i++)
-		t->cells[t->nrows * t->ncols + i] = strdup(row[i] ? row[i] : "");
+		t->cells[t->nrows * t->ncols + i] = term_escape(row[i] ? row[i] : "");
 	t->nrows++;
 }
 
@@ -262,8 +301,10 @@ void print_json(json_t *j, int indent, bool nl)
 
 void csv_field(const char *s, bool last)
 {
-	s = s ? s : "";
-	if (strpbrk(s, ",\"\n")) {
+	char *e = term_escape(s ? s : "");
+
+	s = e ? e : "";
+	if (strpbrk(s, ",\"")) {
 		putchar('"');
 		for (; *s; s++) {
 			if (*s == '"')
@@ -275,6 +316,7 @@ void csv_field(const char *s, bool last)
 		fputs(s, stdout);
 	}
 	putchar(last ? '\n' : ',');
+	free(e);
 }
 
 void fmt_time(int64_t t, bool nano, char *buf, size_t len)

@@ -477,6 +477,78 @@ out:
 	acq_free(a);
 }
 
+/*
+ * Only regular files are read. A FIFO named like a log once blocked the open
+ * (and the whole detector), a link to /dev/zero spun forever; both, at start and
+ * appearing later, are refused while the real log beside them is read. A hang
+ * here is ended by the alarm set in main().
+ */
+static void test_not_regular(void)
+{
+	struct seen s = { .suffix = "beside a fifo" };
+	struct acq_stats st;
+	char p[512], q[512];
+	struct acq *a;
+	int w = open_log("special", "real.log");
+
+	path_of(p, sizeof(p), "special", "fifo.log");
+	ASSERT_OK(mkfifo(p, 0644), "mkfifo");
+	path_of(p, sizeof(p), "special", "zero.log");
+	ASSERT_OK(symlink("/dev/zero", p), "symlink to /dev/zero");
+	a = start("special", "*.log", NULL, &s);
+	if (!a)
+		goto out;
+	acq_get_stats(a, &st);
+	ASSERT_EQ(st.files_opened, 1, "only the regular file opened at start");
+	ASSERT_EQ(st.errors, 2, "fifo and device refused at start");
+	path_of(p, sizeof(p), "special", "late-fifo.log");
+	ASSERT_OK(mkfifo(p, 0644), "late mkfifo");
+	path_of(p, sizeof(p), "special", "late-zero.log");
+	ASSERT_OK(symlink("/dev/zero", p), "late symlink to /dev/zero");
+	put(w, &s, 0, 500);
+	pump(a, &s, 500);
+	check_exact(&s, 500, "fifo and /dev/zero beside the log");
+	acq_get_stats(a, &st);
+	ASSERT_EQ(st.files_opened, 1, "fifo and device never opened");
+
+	/* 8 MiB of NULs (sparse, no newline) renamed in: read from 0, but one
+	 * acq_process() call with a small budget reads only a bounded part */
+	path_of(q, sizeof(q), "special", "nuls.tmp");
+	path_of(p, sizeof(p), "special", "nuls.log");
+	{
+		int fd = open(q, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		ASSERT_TRUE(fd >= 0 && !ftruncate(fd, 8 << 20), "sparse file");
+		if (fd >= 0)
+			close(fd);
+	}
+	acq_get_stats(a, &st);
+	{
+		struct pollfd pfd = { .fd = acq_fd(a), .events = POLLIN };
+		uint64_t before = st.bytes;
+		long long end = ms_now() + WAIT_MS;
+
+		ASSERT_OK(rename(q, p), "rename the NUL file in");
+		while (st.bytes == before && ms_now() < end) {
+			if (poll(&pfd, 1, 20) > 0)
+				acq_process(a, 4);
+			acq_get_stats(a, &st);
+		}
+		ASSERT_TRUE(st.bytes > before, "NUL file read");
+		ASSERT_TRUE(st.bytes - before <= 256 * 1024, "one round reads a bounded amount");
+		/* and the rest still arrives, round after round */
+		while (st.bytes - before < (8 << 20) && ms_now() < end) {
+			if (poll(&pfd, 1, 20) > 0)
+				acq_process(a, 64);
+			acq_get_stats(a, &st);
+		}
+		ASSERT_EQ(st.bytes - before, 8 << 20, "all of the NUL file read");
+	}
+out:
+	acq_free(a);
+	close(w);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -494,6 +566,9 @@ int main(void)
 	test_partial();
 	test_delete_recreate();
 	test_long_lines();
+	alarm(60); /* before the fix the next one hung in open() or spun */
+	test_not_regular();
+	alarm(0);
 	test_logrotate_race("race1", "app.log");
 	test_logrotate_race("race2", "app.log*");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);

@@ -15,12 +15,9 @@ cleanup() { [ -n "$CP" ] && kill -KILL "$CP" 2>/dev/null; [ -n "${KEEP_TMP:-}" ]
 trap cleanup EXIT INT TERM
 
 E=$T/etc
-mkdir -p "$E/parsers/s00-raw" "$E/parsers/s01-parse" "$E/parsers/s02-enrich" "$E/scenarios" "$T/logs"
-ln -s "$HUB/parsers/s00-raw/crowdsecurity/syslog-logs.yaml" "$E/parsers/s00-raw/"
-ln -s "$HUB/parsers/s01-parse/crowdsecurity/sshd-logs.yaml" "$E/parsers/s01-parse/"
-ln -s "$HUB/parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml" "$E/parsers/s02-enrich/"
-ln -s "$ROOT/scenarios/crowdsec-xdp/ssh-bf.yaml" "$E/scenarios/"
-ln -s "$HUB/patterns" "$E/patterns"
+mkdir -p "$T/logs"
+cs_etc "$E" parsers/s00-raw/crowdsecurity/syslog-logs.yaml parsers/s01-parse/crowdsecurity/sshd-logs.yaml \
+	parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml "$ROOT/scenarios/crowdsec-xdp/ssh-bf.yaml"
 cat > "$E/config.yaml" <<YAML
 common:
   log_level: info

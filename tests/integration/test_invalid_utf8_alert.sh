@@ -5,20 +5,16 @@
 # (the alert used to be dropped when the meta value went into JSON), and the
 # alert carries the byte as U+FFFD, as CrowdSec's Go encoder does.
 . "$(dirname "$0")/../lib/harness.sh"
-HUB=${SHARED_DIR:+$SHARED_DIR/hub}
-[ -n "$HUB" ] && [ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 3; summary; exit 0; }
+[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 3; summary; exit 0; }
 T=$(mktemp -d)
 trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"' EXIT INT TERM
 
 E=$T/etc
-mkdir -p "$E/parsers/s00-raw" "$E/parsers/s01-parse" "$E/parsers/s02-enrich" "$E/scenarios" "$T/data"
-ln -s "$HUB/parsers/s00-raw/crowdsecurity/syslog-logs.yaml" "$E/parsers/s00-raw/"
-ln -s "$HUB/parsers/s01-parse/crowdsecurity/nginx-logs.yaml" "$E/parsers/s01-parse/"
-ln -s "$HUB/parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml" "$E/parsers/s02-enrich/"
-ln -s "$HUB/parsers/s02-enrich/crowdsecurity/http-logs.yaml" "$E/parsers/s02-enrich/"
-ln -s "$HUB/scenarios/crowdsecurity/http-bad-user-agent.yaml" "$E/scenarios/"
+mkdir -p "$T/data"
+cs_etc "$E" parsers/s00-raw/crowdsecurity/syslog-logs.yaml parsers/s01-parse/crowdsecurity/nginx-logs.yaml \
+	parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml parsers/s02-enrich/crowdsecurity/http-logs.yaml \
+	scenarios/crowdsecurity/http-bad-user-agent.yaml
 ln -s "$HUB/data/bad_user_agents.regex.txt" "$T/data/"
-ln -s "$HUB/patterns" "$E/patterns"
 cat > "$E/config.yaml" <<YAML
 common:
   log_level: info

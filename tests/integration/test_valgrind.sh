@@ -30,12 +30,9 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 E=$T/etc
-mkdir -p "$E/parsers/s00-raw" "$E/parsers/s01-parse" "$E/parsers/s02-enrich" "$E/scenarios" "$T/data"
-ln -s "$HUB/parsers/s00-raw/crowdsecurity/syslog-logs.yaml" "$E/parsers/s00-raw/"
-ln -s "$HUB/parsers/s01-parse/crowdsecurity/sshd-logs.yaml" "$E/parsers/s01-parse/"
-ln -s "$HUB/parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml" "$E/parsers/s02-enrich/"
-ln -s "$ROOT/scenarios/crowdsec-xdp/ssh-bf.yaml" "$E/scenarios/"
-ln -s "$HUB/patterns" "$E/patterns"
+mkdir -p "$T/data"
+cs_etc "$E" parsers/s00-raw/crowdsecurity/syslog-logs.yaml parsers/s01-parse/crowdsecurity/sshd-logs.yaml \
+	parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml "$ROOT/scenarios/crowdsec-xdp/ssh-bf.yaml"
 cp "$ROOT/config/profiles.yaml" "$E/"
 cat > "$E/config.yaml" <<YAML
 common:
@@ -53,7 +50,7 @@ api:
     listen_uri: 127.0.0.1:$PORT
     profiles_path: $E/profiles.yaml
 YAML
-python3 "$(dirname "$HUB")/bench/logs/genlogs" --kind sshd --lines 2000 --seed 3 -o "$T/sshd.log" --quiet
+python3 "$SHARED_DIR/bench/logs/genlogs" --kind sshd --lines 2000 --seed 3 -o "$T/sshd.log" --quiet
 
 # 1. replay into the in-process LAPI
 "${VG[@]}" "$BUILD/crowdsec" -c "$E/config.yaml" -dsn "file://$T/sshd.log" -type syslog >/dev/null 2>&1
@@ -93,7 +90,7 @@ nsenter --net=/run/netns/$NS "${VG[@]}" "$BUILD/crowdsec-xdp-bouncer" -c "$T/bou
 BP=$!
 for _ in $(seq 300); do
 	n=$("$BUILD/crowdsec-xdp-bouncer" --pin-dir "/sys/fs/bpf/$NS" xdp status -o json 2>/dev/null |
-		jq '.entries.ipv4_hosts + .entries.ipv4_ranges')
+		jq '(.entries.ipv4_hosts // 0) + (.entries.ipv4_ranges // 0)')
 	[ "${n:-0}" -ge 2 ] && break
 	sleep 0.2
 done

@@ -58,7 +58,7 @@ lapi_cleanup() {
 # lapi_config FILE [SERVER_LINES] [TOP_LINES]: the usual test configuration (sqlite
 # in $T, credentials $T/local_api_credentials.yaml, profiles $T/profiles.yaml,
 # no Prometheus unless TOP_LINES has a prometheus: section); SERVER_LINES go
-# under api.server (indented by four spaces).
+# under api.server (indented by four spaces). LAPI_DB_PATH overrides the db path.
 lapi_config() {
 	cat >"$1" <<EOC
 common:
@@ -72,7 +72,7 @@ api:
 ${2:-}
 db_config:
   type: sqlite
-  db_path: $T/crowdsec.db
+  db_path: ${LAPI_DB_PATH:-$T/crowdsec.db}
 ${3:-prometheus:
   enabled: false}
 EOC

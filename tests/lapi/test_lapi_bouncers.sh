@@ -16,18 +16,7 @@ if ! command -v crowdsec-custom-bouncer >/dev/null; then
 fi
 BPID=
 LAPI_ON_EXIT=('[ -n "$BPID" ] && kill "$BPID" 2>/dev/null')
-cat >"$T/config.yaml" <<EOC
-api:
-  client:
-    credentials_path: $T/creds.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    profiles_path: $T/none.yaml
-db_config:
-  db_path: $T/crowdsec.db
-prometheus:
-  enabled: false
-EOC
+lapi_config "$T/config.yaml"
 $CSCLI machines add m1 -p machinepassword1 2>/dev/null
 KEY=$($CSCLI -oraw bouncers add custom 2>/dev/null)
 lapi_start

@@ -11,27 +11,14 @@ set -u
 lapi_setup http 18461 curl sqlite3
 PPORT=${LAPI_TEST_PROM_PORT:-$(free_port $((PORT + 1)))}
 
-cat >"$T/config.yaml" <<EOC
-common:
-  log_level: info
-api:
-  client:
-    credentials_path: $T/local_api_credentials.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    profiles_path: $T/profiles.yaml
-    trusted_ips:
+# the db path through an environment variable (expanded by the config loader)
+LAPI_DB_PATH='${CS_TEST_DIR}/crowdsec.db' lapi_config "$T/config.yaml" "    trusted_ips:
       - 127.0.0.1
-      - "::1"
-    max_body_bytes: 262144
-db_config:
-  type: sqlite
-  db_path: \${CS_TEST_DIR}/crowdsec.db
-prometheus:
+      - \"::1\"
+    max_body_bytes: 262144" "prometheus:
   enabled: true
   listen_addr: 127.0.0.1
-  listen_port: $PPORT
-EOC
+  listen_port: $PPORT"
 export CS_TEST_DIR=$T
 lapi_profiles "duration_expr: Sprintf('%dh', (GetDecisionsCount(Alert.GetValue()) + 1) * 4)"
 

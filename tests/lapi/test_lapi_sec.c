@@ -116,8 +116,59 @@ static void test_utf8(void)
 	json_decref(j);
 }
 
+/* A ban of Go's largest duration, from now: stored as a very long ban (it used to
+ * overflow int64 and be stored already expired). */
+static void test_deadline(void)
+{
+	int64_t now = gotime_now(), d;
+
+	ASSERT_OK(gotime_parse_duration("2562047h", &d), "Go's largest duration parses");
+	ASSERT_EQ(gotime_deadline(now, d), now + GOTIME_MAX_SPAN, "capped at the maximum span");
+	ASSERT_EQ(gotime_deadline(INT64_MAX - 5, 3600LL * NSEC_PER_SEC), INT64_MAX, "saturates");
+	ASSERT_EQ(gotime_deadline(now, 4 * 3600LL * NSEC_PER_SEC), now + 4 * 3600LL * NSEC_PER_SEC,
+		  "ordinary duration unchanged");
+	ASSERT_EQ(gotime_deadline(now, -NSEC_PER_SEC), now - NSEC_PER_SEC, "negative kept");
+}
+
+/* Registration and failed-login limits: a burst per source, then one per period;
+ * other sources unaffected; an IPv6 /64 is one source; time is injected. */
+static void test_ratelimit(void)
+{
+	const int64_t p = 60 * NSEC_PER_SEC, t0 = 1000 * NSEC_PER_SEC;
+	struct cs_ratelimit *rl = ratelimit_new(10, p);
+	char ip[64];
+	int n = 0;
+
+	if (!ASSERT_TRUE(rl != NULL, "ratelimit_new"))
+		return;
+	for (int i = 0; i < 30; i++)
+		if (ratelimit_allowed(rl, "198.18.0.1", t0)) {
+			ratelimit_charge(rl, "198.18.0.1", t0);
+			n++;
+		}
+	ASSERT_EQ(n, 10, "a burst of 10, then refused");
+	ASSERT_TRUE(ratelimit_allowed(rl, "198.18.0.2", t0), "another address unaffected");
+	ASSERT_TRUE(!ratelimit_allowed(rl, "198.18.0.1", t0 + p - 1), "still refused before a period");
+	ASSERT_TRUE(ratelimit_allowed(rl, "198.18.0.1", t0 + p), "one more after a period");
+	for (int i = 0; i < 10; i++)
+		ratelimit_charge(rl, "2001:db8:1:2::1", t0);
+	ASSERT_TRUE(!ratelimit_allowed(rl, "2001:db8:1:2:ffff::9", t0), "an IPv6 /64 is one source");
+	ASSERT_TRUE(ratelimit_allowed(rl, "2001:db8:1:3::1", t0), "the next /64 is another");
+	/* many sources: the table stays bounded and keeps working */
+	for (int i = 0; i < 20000; i++) {
+		snprintf(ip, sizeof(ip), "2001:db8:%x:%x::1", i >> 16, i & 0xffff);
+		ratelimit_charge(rl, ip, t0 + i);
+	}
+	for (int i = 0; i < 10; i++)
+		ratelimit_charge(rl, "198.18.0.3", t0 + 30000);
+	ASSERT_TRUE(!ratelimit_allowed(rl, "198.18.0.3", t0 + 30000), "limit holds after a flood");
+	ratelimit_free(rl);
+}
+
 int main(void)
 {
+	test_ratelimit();
+	test_deadline();
 	test_meta_strip_no_leak();
 	test_utf8();
 	test_b64url_bounded();

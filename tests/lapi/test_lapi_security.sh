@@ -4,7 +4,8 @@
 # before its fix: a long JWT signature (pre-auth stack overflow) gets 401; invalid
 # UTF-8 echoed in an error stays a 400; the trailing-slash redirect reflects nothing;
 # body caps (16 MiB per request, a bound on all bodies in flight); a deleted
-# machine's token stops at once.
+# machine's token stops at once; the largest duration is a long ban; cscli escapes
+# control characters; registration and failed logins are limited per source.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
@@ -131,6 +132,57 @@ req POST /v1/alerts -H "Authorization: Bearer $TOK2" -d "$alert"
 check_eq "deleted machine cannot push alerts" "$CODE" 401
 req GET /v1/heartbeat -H "Authorization: Bearer $TOKEN"
 check_eq "other machines unaffected" "$CODE" 200
+
+# ---- item 13: a ban of Go's largest duration ----------------------------------------------
+check "cscli machines add --auto" $CSCLI machines add --auto -f "$T/local_api_credentials.yaml"
+$CSCLI decisions add --ip 198.18.33.33 --duration 2562047h >/dev/null 2>&1
+rc=$?
+req GET '/v1/decisions?ip=198.18.33.33' -H "X-Api-Key: $KEY"
+check "2562047h ban refused or active (rc $rc, $CODE $BODY)" \
+	bash -c "[ $rc != 0 ] || printf %s '$BODY' | grep -q '\"value\":\"198.18.33.33\"'"
+check "2562047h ban: remaining duration at most 100 years" \
+	bash -c "printf %s '$BODY' | grep -qE '\"duration\":\"876000h|\"duration\":\"875999h'"
+
+# ---- item 11: terminal escapes in cscli output -----------------------------------------------
+req POST /v1/watchers -d '{"machine_id":"evil\u001b]0;owned\u0007\u001b[2J\nFAKE-LINE\u009b31m","password":"evilpassword1"}'
+check_eq "machine id with escapes registers (no auth needed)" "$CODE" 201
+for o in human raw; do
+	$CSCLI machines list -o $o >"$T/ml" 2>&1
+	check "machines list -o $o: no ESC, BEL or C1 byte" bash -c "! grep -qP '\x1b|\x07|\xc2\x9b' '$T/ml'"
+	check "machines list -o $o: the newline does not start a line" bash -c "! grep -q '^FAKE-LINE' '$T/ml'"
+	check "machines list -o $o: the id is shown escaped" grep -qF 'evil\x1b]0;owned\x07\x1b[2J\nFAKE-LINE\u009b31m' "$T/ml"
+done
+$CSCLI machines delete "$(printf 'evil\e]0;owned\a\e[2J\nFAKE-LINE\xc2\x9b31m')" >"$T/md" 2>&1
+check "log lines escape it too" bash -c "! grep -qP '\x1b|\x07' '$T/md' && grep -qF 'evil\x1b]0' '$T/md'"
+
+# ---- item 10: self-registration and failed logins limited per source -------------------
+codes=
+for i in $(seq 12); do
+	codes="$codes $(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/watchers" --interface 127.0.0.3 \
+		-d "{\"machine_id\":\"flood$i\",\"password\":\"floodpassword$i\"}")"
+done
+check_eq "12 registrations from one address: 10 then 429" "$codes" " 201 201 201 201 201 201 201 201 201 201 429 429"
+codes=
+for i in $(seq 12); do
+	codes="$codes $(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/watchers/login" --interface 127.0.0.4 \
+		-d '{"machine_id":"m1","password":"wrongpassword"}')"
+done
+check_eq "12 wrong passwords from one address: 10 x 401 then 429" "$codes" " 401 401 401 401 401 401 401 401 401 401 429 429"
+check_eq "the right password from that address is refused too (no password check)" \
+	"$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/watchers/login" --interface 127.0.0.4 \
+		-d '{"machine_id":"m1","password":"machinepassword1"}')" 429
+check_eq "another address logs in" \
+	"$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/watchers/login" --interface 127.0.0.5 \
+		-d '{"machine_id":"m1","password":"machinepassword1"}')" 200
+if command -v sqlite3 >/dev/null; then
+	sqlite3 "$T/crowdsec.db" "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+		INSERT INTO machines (created_at, updated_at, machine_id, password) SELECT 0, 0, 'pending' || i, 'x' FROM n"
+	check_eq "1000 machines waiting for validation: registration refused" \
+		"$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/watchers" --interface 127.0.0.6 \
+			-d '{"machine_id":"onemore","password":"onemorepassword"}')" 403
+else
+	skip "sqlite3 missing: pending-machine cap" 1
+fi
 
 check "no sanitizer report" bash -c "! grep -qE 'AddressSanitizer|runtime error' '$T/lapi.log'"
 summary

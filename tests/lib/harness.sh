@@ -32,4 +32,22 @@ need_root() {
 SHARED_DIR=${SHARED_DIR:-/SHARED_DIR-not-set}
 HUB=$SHARED_DIR/hub
 
+# cs_etc ETC ITEM...: a crowdsec configuration directory with the hub's patterns
+# and each ITEM (a hub path such as parsers/s01-parse/crowdsecurity/sshd-logs.yaml,
+# or a file) linked under ETC/parsers/<stage>/ or ETC/scenarios/.
+cs_etc() {
+	local e=$1 it src dst
+	shift
+	mkdir -p "$e" && ln -s "$HUB/patterns" "$e/patterns" || return 1
+	for it in "$@"; do
+		src=$it
+		[ -e "$src" ] || src=$HUB/$it
+		case $it in
+		parsers/*) dst=$e/$(dirname "$(dirname "$it")") ;;
+		*) dst=$e/scenarios ;;
+		esac
+		mkdir -p "$dst" && ln -s "$src" "$dst/" || return 1
+	done
+}
+
 BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}

@@ -2012,6 +2012,38 @@ static void test_hostile(void)
 	ASSERT_EQ(expr_compile(env, src, &prog, &e), -E2BIG, "source too long");
 	free(src);
 
+	/* a number literal longer than the lexer's buffer is refused whole: 127
+	 * digits then ".5" once wrote one byte past it (and was silently cut) */
+	src = malloc(400);
+	memset(src, '7', 127);
+	strcpy(src + 127, ".5");
+	ASSERT_EQ(expr_compile(env, src, &prog, &e), -EINVAL, "127 digits + .5");
+	ASSERT_TRUE(strstr(e.msg, "too long") != NULL, "127 digits + .5 message");
+	memset(src, '1', 300);
+	strcpy(src + 300, "e5");
+	ASSERT_EQ(expr_compile(env, src, &prog, &e), -EINVAL, "300 digits + e5");
+	strcpy(src, "0.");
+	memset(src + 2, '0', 120);
+	strcpy(src + 122, "15");
+	if (ASSERT_OK(expr_compile(env, src, &prog, &e), "long fraction fits"))
+		expr_prog_free(prog);
+	free(src);
+
+	/* Go refuses widths over 10^6 (the rest of the format is swallowed): the
+	 * width once overflowed an int and printf padded for seconds */
+	{
+		char *s = run("Sprintf('%999999999d|%d', 1, 2)", &e);
+
+		ASSERT_STREQ(s, "string:%!(NOVERB)%!(EXTRA)", "Sprintf huge width");
+		free(s);
+		s = run("Sprintf('%.99999999999f', 1.5)", &e);
+		ASSERT_STREQ(s, "string:%!(NOVERB)%!(EXTRA)", "Sprintf huge precision");
+		free(s);
+		s = run("len(Sprintf('%1000000d', 1))", &e);
+		ASSERT_STREQ(s, "int:1000000", "Sprintf width at Go's limit");
+		free(s);
+	}
+
 	/* CPU and memory budgets per evaluation */
 	expr_set_limits(100000, 1 << 20);
 	{

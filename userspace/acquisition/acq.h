@@ -53,6 +53,10 @@
  *   aborts the file with "token too long" instead.
  * - when a file ends (replay EOF, rotation grace over, truncation) an unfinished
  *   last line is delivered as it is.
+ * - only regular files are read (symlinks to them too): a FIFO, a device or a
+ *   socket matching a pattern is refused with a warning (journald has its own
+ *   source). Every 4 KiB read also costs one unit of the line budget, so a file
+ *   of NULs or empty lines cannot hold one acq_process() call for long.
  */
 #ifndef CS_ACQ_H
 #define CS_ACQ_H

@@ -52,6 +52,12 @@
 #include <zlib.h>
 
 #define RBUF_SIZE (64 * 1024)
+/*
+ * Bytes that cost one unit of the line budget, whether or not they hold a line:
+ * a file of NULs, of bare "\n" or of one endless line must not keep the loop
+ * (and SIGTERM, and the other files) waiting.
+ */
+#define BYTES_PER_BUDGET_UNIT 4096
 #define FP_LEN 64			  /* bytes before the offset we re-check */
 #define DRAIN_GRACE_NS 3000000000LL	  /* keep a rotated-away file this long after EOF */
 #define DISCOVERY_DEFAULT_NS 30000000000LL /* upstream defaultPollInterval */
@@ -221,6 +227,17 @@ static off_t tail_start(struct acq_src *s, int fd, off_t size)
 	return n == (size_t)size ? 0 : size; /* no "\n" in 64 KiB: don't guess */
 }
 
+/*
+ * Only regular files are read: a FIFO blocks, a device (a link to /dev/zero)
+ * never ends, and journald has its own source.
+ */
+#define EFTYPE_NOT_REGULAR EINVAL
+
+static const char *open_error(int rc)
+{
+	return rc == -EFTYPE_NOT_REGULAR ? "not a regular file, not read" : strerror(-rc);
+}
+
 static int gen_open(struct acq_src *s, const char *path, bool at_end, bool poll,
 		    struct fgen **out)
 {
@@ -234,13 +251,14 @@ static int gen_open(struct acq_src *s, const char *path, bool at_end, bool poll,
 	if (!g)
 		return -ENOMEM;
 	g->wd = -1;
-	g->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (swapped in after our stat) must not block the open */
+	g->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (g->fd < 0 || fstat(g->fd, &st)) {
 		err = -errno;
 		goto fail;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		err = -EISDIR;
+	if (!S_ISREG(st.st_mode)) {
+		err = S_ISDIR(st.st_mode) ? -EISDIR : -EFTYPE_NOT_REGULAR;
 		goto fail;
 	}
 	g->dev = st.st_dev;
@@ -265,6 +283,13 @@ fail:
 		close(g->fd);
 	free(g);
 	return err;
+}
+
+static void charge_bytes(unsigned int *budget, size_t used)
+{
+	size_t cost = used / BYTES_PER_BUDGET_UNIT;
+
+	*budget = *budget > cost ? *budget - (unsigned int)cost : 0;
 }
 
 /*
@@ -302,6 +327,7 @@ static int gen_drain(struct acq_src *s, struct tfile *tf, struct fgen *g, unsign
 				rc = acq_linebuf_feed(s, &g->lb, tf->path, fs->rbuf, r, &used,
 						      budget);
 				g->off += used;
+				charge_bytes(budget, used);
 				if (rc)
 					break;
 				continue;
@@ -415,7 +441,7 @@ static int tfile_work(struct acq_src *s, struct tfile *tf, unsigned int *budget)
 	if (tf->cur && (rc = gen_drain(s, tf, tf->cur, budget)))
 		return rc;
 
-	if (stat(tf->path, &st) || S_ISDIR(st.st_mode)) {
+	if (stat(tf->path, &st) || !S_ISREG(st.st_mode)) {
 		if (tf->cur) {
 			log_info("%s: gone, draining what is left", tf->path);
 			retire(tf);
@@ -438,7 +464,7 @@ static int tfile_work(struct acq_src *s, struct tfile *tf, unsigned int *budget)
 	rc = gen_open(s, tf->path, false, tf->poll, &tf->cur);
 	if (rc) {
 		if (rc != -ENOENT) { /* ENOENT: gone again already; the next event tells */
-			log_error("%s: %s", tf->path, strerror(-rc));
+			log_error("%s: %s", tf->path, open_error(rc));
 			acq_stats_of(s)->errors++;
 		}
 		return rc == -ENOMEM ? rc : 0;
@@ -458,6 +484,11 @@ static int tfile_add(struct acq_src *s, const char *path, bool at_start)
 	if (tfile_find(fs, path) || stat(path, &st) || S_ISDIR(st.st_mode) ||
 	    excluded(fs, path))
 		return 0;
+	if (!S_ISREG(st.st_mode)) {
+		log_warn("%s: %s", path, open_error(-EFTYPE_NOT_REGULAR));
+		acq_stats_of(s)->errors++;
+		return 0;
+	}
 	tf = calloc(1, sizeof(*tf));
 	if (!tf || !(tf->path = strdup(path))) {
 		free(tf);
@@ -476,7 +507,7 @@ static int tfile_add(struct acq_src *s, const char *path, bool at_start)
 	if (at_start) {
 		err = gen_open(s, path, true, tf->poll, &tf->cur);
 		if (err) { /* upstream: log and go on without it */
-			log_error("%s: %s", path, strerror(-err));
+			log_error("%s: %s", path, open_error(err));
 			acq_stats_of(s)->errors++;
 			free(tf->path);
 			free(tf);
@@ -836,7 +867,7 @@ static int file_cat_work(struct acq_src *s, unsigned int *budget)
 			tf.path = fs->cat[fs->icat];
 			rc = gen_open(s, tf.path, false, true, &fs->catgen);
 			if (rc) {
-				log_error("could not read %s: %s", tf.path, strerror(-rc));
+				log_error("could not read %s: %s", tf.path, open_error(rc));
 				acq_stats_of(s)->errors++;
 				fs->icat++;
 				if (rc == -ENOMEM)
@@ -876,6 +907,7 @@ static int file_cat_work(struct acq_src *s, unsigned int *budget)
 				rc = acq_linebuf_feed(s, &g->lb, tf.path, g->gzbuf + g->gzpos,
 						      g->gzlen - g->gzpos, &used, budget);
 				g->gzpos += used;
+				charge_bytes(budget, used);
 				if (rc)
 					return rc;
 				continue;

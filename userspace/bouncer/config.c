@@ -374,8 +374,9 @@ out:
 		yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	fclose(f);
-	return rc;
 out_noparser:
+	if (rc)
+		bouncer_config_free(cfg); /* the defaults and whatever was read */
 	return rc;
 }
 

@@ -49,7 +49,10 @@ struct bouncer_config {
 	bool dry_run;
 };
 
-/* Fills cfg from the file; on error, err (if given) holds "file:line: message". */
+/*
+ * Fills cfg from the file; on error, err (if given) holds "file:line: message"
+ * and cfg holds nothing to free.
+ */
 int bouncer_config_load(const char *path, struct bouncer_config *cfg, char *err, size_t errlen);
 void bouncer_config_free(struct bouncer_config *cfg);
 

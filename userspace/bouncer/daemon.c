@@ -173,27 +173,6 @@ static pid_t spawn_fetcher(const struct bouncer_config *cfg, int *sock_out)
 	return pid;
 }
 
-static bool valid_prefix(const struct ps_prefix *pp, struct cs_prefix *p)
-{
-	int max;
-
-	if (pp->family != 4 && pp->family != 6)
-		return false;
-	memset(p, 0, sizeof(*p));
-	p->family = pp->family == 4 ? AF_INET : AF_INET6;
-	max = cs_prefix_max_len(p->family);
-	if (pp->plen > max)
-		return false;
-	p->plen = pp->plen;
-	memcpy(p->addr, pp->addr, (size_t)max / 8);
-	if (pp->family == 4 && memcmp(pp->addr + 4, "\0\0\0\0\0\0\0\0\0\0\0\0", 12))
-		return false;
-	for (int bit = p->plen; bit < max; bit++)
-		if (p->addr[bit / 8] & (0x80 >> (bit % 8)))
-			return false;
-	return true;
-}
-
 struct sweep {
 	struct applier *a;
 	struct cs_prefix *stale;
@@ -293,8 +272,7 @@ static void handle(struct applier *a, const struct ps_msg *m, int sock)
 		return;
 	case PS_SET:
 	case PS_CLEAR:
-		if (!valid_prefix(&m->ban.prefix, &p) ||
-		    (m->type == PS_SET && m->ban.origin >= CS_ORIGIN_MAX)) {
+		if (ps_decode_ban(m, &p)) {
 			a->rejected++;
 			return;
 		}

@@ -12,8 +12,10 @@
 #define CS_BOUNCER_PRIVSEP_H
 
 #include <stdint.h>
+#include <linux/types.h>
 
 #include "bpf/bouncer_maps.h"
+#include "common/ipaddr.h"
 
 enum ps_type {
 	PS_SYNC_BEGIN = 1, /* fetcher -> applier: a full state follows */
@@ -63,5 +65,12 @@ _Static_assert(sizeof(struct ps_msg) == 48, "privsep record size");
 /* Records per packet at most: the applier's receive buffer holds exactly this many
  * (a SEQPACKET read shorter than the packet would drop the rest). */
 #define PS_MAX_RECORDS 1024
+
+/*
+ * A PS_SET or PS_CLEAR record as the applier takes it: family 4 or 6, a length
+ * the family allows, no address bit past it (nor past 4 bytes for IPv4), an
+ * origin the data plane counts. 0 and the prefix in *p, or -EBADMSG.
+ */
+int ps_decode_ban(const struct ps_msg *m, struct cs_prefix *p);
 
 #endif /* CS_BOUNCER_PRIVSEP_H */

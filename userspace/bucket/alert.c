@@ -182,7 +182,8 @@ int cs_ralert_add_event(struct cs_ralert *ra, const struct cs_event *evt)
 		if (!e->meta[i].key || !e->meta[i].value)
 			return -ENOMEM;
 	}
-	qsort(e->meta, e->nmeta, sizeof(*e->meta), cmp_meta);
+	if (e->nmeta) /* qsort(NULL, 0, ...) is undefined */
+		qsort(e->meta, e->nmeta, sizeof(*e->meta), cmp_meta);
 	return 0;
 }
 

@@ -109,6 +109,17 @@ int gotime_parse_duration_days(const char *s, int64_t *ns)
 	return gotime_parse_duration(s, ns);
 }
 
+int64_t gotime_deadline(int64_t start, int64_t duration)
+{
+	if (duration > GOTIME_MAX_SPAN)
+		duration = GOTIME_MAX_SPAN;
+	if (duration > 0 && start > INT64_MAX - duration)
+		return INT64_MAX;
+	if (duration < 0 && start < INT64_MIN - duration)
+		return INT64_MIN;
+	return start + duration;
+}
+
 /* Go's fmtFrac: digits of v % 10^prec without trailing zeros, with a dot. */
 static int fmt_frac(char *out, uint64_t v, int prec, uint64_t *rest)
 {
@@ -232,7 +243,10 @@ int gotime_parse_rfc3339(const char *s, int64_t *ns)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	*ns = ((int64_t)timegm(&tm) - off) * NSEC_PER_SEC + frac;
+	/* int64 nanoseconds end in 2262 (and start in 1677): later is out of range */
+	if (__builtin_mul_overflow((int64_t)timegm(&tm) - off, NSEC_PER_SEC, ns) ||
+	    __builtin_add_overflow(*ns, frac, ns))
+		return -ERANGE;
 	return 0;
 }
 

@@ -19,9 +19,21 @@ int64_t gotime_now(void);
 int gotime_parse_duration(const char *s, int64_t *ns);
 /* Like gotime_parse_duration, plus CrowdSec's "<N>d" (N x 24h) shorthand. */
 int gotime_parse_duration_days(const char *s, int64_t *ns);
+/*
+ * The end of something that starts at `start` and lasts `duration` (a decision's
+ * until): a duration past GOTIME_MAX_SPAN counts as GOTIME_MAX_SPAN and the sum
+ * saturates at INT64_MAX, so "2562047h" (Go's largest) is a very long ban, never
+ * an int64 overflow that stores it already expired. Whoever reads the span back
+ * (a bouncer adding it to its clock) stays far from overflowing too.
+ */
+#define GOTIME_MAX_SPAN (100LL * 365 * 24 * 3600 * NSEC_PER_SEC)
+int64_t gotime_deadline(int64_t start, int64_t duration);
 /* Go Duration.String(): "3h59m58.21124194s", "-6.4s", "850µs", "0s". */
 void gotime_format_duration(int64_t ns, char *buf, size_t len);
-/* RFC3339 with optional fraction and Z or +hh:mm offset: 0 or -EINVAL. */
+/*
+ * RFC3339 with optional fraction and Z or +hh:mm offset: 0, -EINVAL, or -ERANGE
+ * for a time int64 nanoseconds cannot hold (before 1677, after 2262).
+ */
 int gotime_parse_rfc3339(const char *s, int64_t *ns);
 /* "2026-11-25T07:43:05Z" (seconds, UTC). */
 void gotime_format_rfc3339(int64_t ns, char *buf, size_t len);

@@ -15,6 +15,8 @@
 
 /* RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
 bool utf8_valid(const char *s, size_t len);
+/* Length (1..4) of the valid sequence at the start of s[0..len), 0 if none (len > 0). */
+size_t utf8_seq_len(const char *s, size_t len);
 /* A NUL-terminated copy of s[0..len) with each invalid byte replaced by U+FFFD
  * (*outlen, if given, receives its length); NULL on allocation failure. */
 char *utf8_sanitize(const char *s, size_t len, size_t *outlen);

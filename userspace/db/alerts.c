@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/gotime.h"
 #include "common/log.h"
 
 void cs_alert_free(struct cs_alert *a)
@@ -116,7 +117,7 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 			return -EINVAL;
 		s = stmt(db, ST_DECISION_INSERT);
 		sqlite3_bind_int64(s, 1, now);
-		sqlite3_bind_int64(s, 2, a->stop_at + d->duration);
+		sqlite3_bind_int64(s, 2, gotime_deadline(a->stop_at, d->duration));
 		sqlite3_bind_text(s, 3, d->scenario ? d->scenario : "", -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 4, d->type ? d->type : "", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 5, r.start_ip);
@@ -376,26 +377,14 @@ int cs_db_alert_delete(struct cs_db *db, int64_t id)
 int cs_db_alerts_delete(struct cs_db *db, const struct cs_afilter *f, int64_t now, long *n)
 {
 	struct qb q = { 0 };
-	sqlite3_stmt *s = NULL;
 	int err;
 
-	*n = 0;
 	qb_add(&q, "DELETE FROM alerts WHERE id IN (SELECT a.id FROM alerts a WHERE 1");
 	afilter_cond(&q, f, now);
 	qb_add(&q, ")");
-	err = txn_begin(db);
-	if (err)
-		goto out;
-	err = qb_prepare(db, &q, &s);
-	if (!err)
-		err = exec_stmt(db, s);
-	if (!err)
-		*n = sqlite3_changes(db->h);
-	if (*n)
+	err = db_exec_query(db, &q, n);
+	if (!err && *n) /* their decisions went with them (cascade) */
 		stream_mark_stale(db);
-	sqlite3_finalize(s);
-	err = txn_end(db, err);
-out:
 	qb_free(&q);
 	return err;
 }

@@ -36,8 +36,10 @@ void cs_bouncers_free(struct cs_bouncer *v, size_t n)
 
 /* ---- bouncers ----------------------------------------------------------------- */
 
-static void bouncer_from_row(sqlite3_stmt *s, struct cs_bouncer *b)
+static void bouncer_from_row(sqlite3_stmt *s, void *elem, void *arg)
 {
+	struct cs_bouncer *b = elem;
+
 	b->id = sqlite3_column_int64(s, 0);
 	b->created_at = sqlite3_column_int64(s, 1);
 	b->updated_at = sqlite3_column_int64(s, 2);
@@ -54,16 +56,7 @@ static void bouncer_from_row(sqlite3_stmt *s, struct cs_bouncer *b)
 
 int cs_db_bouncer_add(struct cs_db *db, const char *name, const char *key_hash, int64_t now)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_BOUNCER_INSERT);
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, key_hash, -1, SQLITE_STATIC);
-	return txn_end(db, exec_stmt(db, s));
+	return db_write(db, ST_BOUNCER_INSERT, false, "itt", now, name, key_hash);
 }
 
 /*
@@ -74,7 +67,7 @@ int cs_db_bouncer_tls(struct cs_db *db, const char *name, const char *key_hash, 
 		      int64_t now, struct cs_bouncer *out, bool *created)
 {
 	sqlite3_stmt *s;
-	int rc, err = txn_begin(db);
+	int err = txn_begin(db);
 
 	memset(out, 0, sizeof(*out));
 	*created = false;
@@ -91,12 +84,7 @@ int cs_db_bouncer_tls(struct cs_db *db, const char *name, const char *key_hash, 
 	if (!err) {
 		s = stmt(db, ST_BOUNCER_BY_NAME);
 		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW)
-			bouncer_from_row(s, out);
-		else
-			err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
-		sqlite3_reset(s);
+		err = db_row(db, s, bouncer_from_row, out, NULL);
 		if (!err && strcmp(out->auth_type, "tls")) {
 			cs_bouncer_clear(out);
 			err = -EPERM;
@@ -108,37 +96,20 @@ int cs_db_bouncer_tls(struct cs_db *db, const char *name, const char *key_hash, 
 int cs_db_bouncer_by_key(struct cs_db *db, const char *key_hash, struct cs_bouncer *out)
 {
 	sqlite3_stmt *s;
-	int rc, err = txn_begin_read(db);
+	int err = txn_begin_read(db);
 
 	memset(out, 0, sizeof(*out));
 	if (err)
 		return err;
 	s = stmt(db, ST_BOUNCER_BY_KEY);
 	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		bouncer_from_row(s, out);
-	else
-		err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
-	sqlite3_reset(s);
-	return txn_end(db, err);
+	return txn_end(db, db_row(db, s, bouncer_from_row, out, NULL));
 }
 
 int cs_db_bouncer_seen(struct cs_db *db, int64_t id, const char *ip, const char *type,
 		       const char *version, int64_t now)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_BOUNCER_SEEN);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, ip ? ip : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, type ? type : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, version ? version : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, now);
-	return txn_end(db, exec_stmt(db, s));
+	return db_write(db, ST_BOUNCER_SEEN, false, "ittti", id, ip, type, version, now);
 }
 
 int cs_db_bouncer_set_last_pull(struct cs_db *db, int64_t id, int64_t t)
@@ -182,51 +153,25 @@ int cs_db_bouncers_set_last_pull(struct cs_db *db, const int64_t *ids, const int
 
 int cs_db_bouncer_delete(struct cs_db *db, const char *name)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_BOUNCER_DELETE);
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	return txn_end(db, run_changes(db, s));
+	return db_write(db, ST_BOUNCER_DELETE, true, "t", name);
 }
 
 int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n)
 {
-	struct cs_bouncer *v = NULL;
-	size_t cnt = 0, cap = 0;
-	sqlite3_stmt *s;
-	int rc, err = txn_begin_read(db);
+	void *v = NULL;
+	int err = txn_begin_read(db);
 
 	*out = NULL;
 	*n = 0;
 	if (err)
 		return err;
-	s = stmt(db, ST_BOUNCER_LIST);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct cs_bouncer *p = realloc(v, nc * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			v = p;
-			cap = nc;
-		}
-		bouncer_from_row(s, &v[cnt++]);
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = sql_err(db, rc);
-	sqlite3_reset(s);
+	err = db_rows(db, stmt(db, ST_BOUNCER_LIST), sizeof(**out), bouncer_from_row, NULL, &v, n);
 	err = txn_end(db, err);
 	if (err) {
-		cs_bouncers_free(v, cnt);
+		cs_bouncers_free(v, *n);
+		*n = 0;
 		return err;
 	}
 	*out = v;
-	*n = cnt;
 	return 0;
 }

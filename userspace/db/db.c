@@ -7,6 +7,7 @@
 #include "db/db_int.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sqlite3.h>
@@ -40,6 +41,7 @@ static const char *const stmt_sql[ST__MAX] = {
 				" WHERE machine_id = ?1",
 	[ST_MACHINE_DELETE] = "DELETE FROM machines WHERE machine_id = ?",
 	[ST_MACHINE_LIST] = "SELECT " MACHINE_COLS " FROM machines ORDER BY id",
+	[ST_MACHINE_PENDING] = "SELECT COUNT(*) FROM machines WHERE is_validated = 0",
 	[ST_BOUNCER_INSERT] = "INSERT INTO bouncers (created_at, updated_at, name, api_key,"
 			      " last_pull) VALUES (?1, ?1, ?2, ?3, ?1)",
 	[ST_BOUNCER_BY_KEY] = "SELECT " BOUNCER_COLS " FROM bouncers WHERE api_key = ?"
@@ -200,6 +202,88 @@ int run_changes(struct cs_db *db, sqlite3_stmt *s)
 	if (!err && sqlite3_changes(db->h) == 0)
 		err = -ENOENT;
 	return err;
+}
+
+int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *types, ...)
+{
+	sqlite3_stmt *s;
+	va_list ap;
+	int err = txn_begin(db);
+
+	if (err)
+		return err;
+	s = stmt(db, id);
+	va_start(ap, types);
+	for (int i = 0; types[i]; i++) {
+		if (types[i] == 't') {
+			const char *t = va_arg(ap, const char *);
+
+			sqlite3_bind_text(s, i + 1, t ? t : "", -1, SQLITE_STATIC);
+		} else {
+			sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+		}
+	}
+	va_end(ap);
+	return txn_end(db, need_change ? run_changes(db, s) : exec_stmt(db, s));
+}
+
+int db_rows(struct cs_db *db, sqlite3_stmt *s, size_t size, db_row_fn row, void *arg,
+	    void **out, size_t *n)
+{
+	char *v = NULL;
+	size_t cap = 0;
+	int rc, err = 0;
+
+	*n = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			char *p = realloc(v, nc * size);
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			v = p;
+			cap = nc;
+		}
+		row(s, v + (*n)++ * size, arg);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sql_err(db, rc);
+	sqlite3_reset(s);
+	*out = v;
+	return err;
+}
+
+int db_row(struct cs_db *db, sqlite3_stmt *s, db_row_fn row, void *elem, void *arg)
+{
+	int rc = sqlite3_step(s), err = 0;
+
+	if (rc == SQLITE_ROW)
+		row(s, elem, arg);
+	else
+		err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
+	sqlite3_reset(s);
+	return err;
+}
+
+int db_exec_query(struct cs_db *db, struct qb *q, long *n)
+{
+	sqlite3_stmt *s = NULL;
+	int err;
+
+	*n = 0;
+	err = txn_begin(db);
+	if (err)
+		return err;
+	err = qb_prepare(db, q, &s);
+	if (!err)
+		err = exec_stmt(db, s);
+	if (!err)
+		*n = sqlite3_changes(db->h);
+	sqlite3_finalize(s);
+	return txn_end(db, err);
 }
 
 int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys,

@@ -155,6 +155,8 @@ int cs_db_machine_heartbeat(struct cs_db *db, const char *machine_id, int64_t no
 int cs_db_machine_validate(struct cs_db *db, const char *machine_id, int64_t now);
 int cs_db_machine_delete(struct cs_db *db, const char *machine_id);
 int cs_db_machine_list(struct cs_db *db, struct cs_machine **out, size_t *n);
+/* Machines registered and not validated yet (self-registration is capped on it). */
+int cs_db_machine_pending(struct cs_db *db, int64_t *n);
 
 /* ---- bouncers ---- */
 struct cs_bouncer {

@@ -27,6 +27,7 @@ enum stmt_id {
 	ST_MACHINE_VALIDATE,
 	ST_MACHINE_DELETE,
 	ST_MACHINE_LIST,
+	ST_MACHINE_PENDING,
 	ST_BOUNCER_INSERT,
 	ST_BOUNCER_BY_KEY,
 	ST_BOUNCER_BY_NAME,
@@ -93,6 +94,25 @@ int txn_end(struct cs_db *db, int err);
 /* txn_end in two steps, for work that must follow the commit under the lock. */
 int txn_finish(struct cs_db *db, int err);
 void txn_unlock(struct cs_db *db);
+/*
+ * One prepared statement in its own write transaction, parameters bound in
+ * order as `types` says: 't' const char * (NULL binds ""), 'i' int64_t.
+ * need_change: -ENOENT when no row changed.
+ */
+int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *types, ...);
+/* Fills one row's element: elem points at the struct, arg is the caller's. */
+typedef void (*db_row_fn)(sqlite3_stmt *s, void *elem, void *arg);
+/*
+ * Step s to its end, one element of `size` bytes per row. *out gets the array
+ * (malloc'ed) and *n the rows filled, on error too: the caller frees them.
+ */
+int db_rows(struct cs_db *db, sqlite3_stmt *s, size_t size, db_row_fn row, void *arg,
+	    void **out, size_t *n);
+/* The first row of s into elem; -ENOENT when there is none. */
+int db_row(struct cs_db *db, sqlite3_stmt *s, db_row_fn row, void *elem, void *arg);
+struct qb;
+/* Run a built UPDATE/DELETE in a write transaction; *n rows changed. Does not free q. */
+int db_exec_query(struct cs_db *db, struct qb *q, long *n);
 int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys, cs_db_count_cb cb,
 		 void *ctx);
 
@@ -156,7 +176,6 @@ void stream_apply_expire(struct cs_db *db, const int64_t *ids, size_t n, int64_t
 void stream_mark_stale(struct cs_db *db);
 
 /* decisions.c */
-void decision_from_row(sqlite3_stmt *s, struct cs_decision *d, int64_t now);
 int collect_decisions(struct cs_db *db, sqlite3_stmt *s, int64_t now, struct cs_decision **out,
 		      size_t *n);
 

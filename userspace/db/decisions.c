@@ -16,8 +16,12 @@
 #include "common/gotime.h"
 #include "common/log.h"
 
-void decision_from_row(sqlite3_stmt *s, struct cs_decision *d, int64_t now)
+/* arg: the int64_t now the remaining duration is computed from */
+static void decision_from_row(sqlite3_stmt *s, void *elem, void *arg)
 {
+	struct cs_decision *d = elem;
+	int64_t now = *(const int64_t *)arg;
+
 	d->id = sqlite3_column_int64(s, 0);
 	d->created_at = sqlite3_column_int64(s, 1);
 	d->until = sqlite3_column_int64(s, 2);
@@ -34,33 +38,15 @@ void decision_from_row(sqlite3_stmt *s, struct cs_decision *d, int64_t now)
 int collect_decisions(struct cs_db *db, sqlite3_stmt *s, int64_t now,
 			     struct cs_decision **out, size_t *n)
 {
-	struct cs_decision *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc, err = 0;
+	void *v = NULL;
+	int err = db_rows(db, s, sizeof(**out), decision_from_row, &now, &v, n);
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct cs_decision *p = realloc(v, nc * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			v = p;
-			cap = nc;
-		}
-		decision_from_row(s, &v[cnt++], now);
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = sql_err(db, rc);
 	if (err) {
-		cs_decisions_free(v, cnt);
+		cs_decisions_free(v, *n);
 		v = NULL;
-		cnt = 0;
+		*n = 0;
 	}
 	*out = v;
-	*n = cnt;
 	return err;
 }
 

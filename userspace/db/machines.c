@@ -37,8 +37,10 @@ void cs_machines_free(struct cs_machine *v, size_t n)
 
 /* ---- machines ----------------------------------------------------------------- */
 
-static void machine_from_row(sqlite3_stmt *s, struct cs_machine *m)
+static void machine_from_row(sqlite3_stmt *s, void *elem, void *arg)
 {
+	struct cs_machine *m = elem;
+
 	m->id = sqlite3_column_int64(s, 0);
 	m->created_at = sqlite3_column_int64(s, 1);
 	m->updated_at = sqlite3_column_int64(s, 2);
@@ -117,112 +119,69 @@ int cs_db_machine_tls(struct cs_db *db, const char *machine_id, const char *pwha
 int cs_db_machine_get(struct cs_db *db, const char *machine_id, struct cs_machine *out)
 {
 	sqlite3_stmt *s;
-	int rc, err = txn_begin_read(db);
+	int err = txn_begin_read(db);
 
 	memset(out, 0, sizeof(*out));
 	if (err)
 		return err;
 	s = stmt(db, ST_MACHINE_GET);
 	sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		machine_from_row(s, out);
-	else
-		err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
-	sqlite3_reset(s);
-	return txn_end(db, err);
+	return txn_end(db, db_row(db, s, machine_from_row, out, NULL));
 }
 
 int cs_db_machine_login(struct cs_db *db, const char *machine_id, const char *ip,
 			const char *version, const char *scenarios, int64_t now)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_MACHINE_LOGIN);
-	sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, ip ? ip : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, version ? version : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, scenarios ? scenarios : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 5, now);
-	return txn_end(db, run_changes(db, s));
+	return db_write(db, ST_MACHINE_LOGIN, true, "tttti", machine_id, ip, version, scenarios,
+			now);
 }
 
 int cs_db_machine_heartbeat(struct cs_db *db, const char *machine_id, int64_t now)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_MACHINE_HEARTBEAT);
-	sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
-	return txn_end(db, run_changes(db, s));
+	return db_write(db, ST_MACHINE_HEARTBEAT, true, "ti", machine_id, now);
 }
 
 int cs_db_machine_validate(struct cs_db *db, const char *machine_id, int64_t now)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
-
-	if (err)
-		return err;
-	s = stmt(db, ST_MACHINE_VALIDATE);
-	sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now);
-	return txn_end(db, run_changes(db, s));
+	return db_write(db, ST_MACHINE_VALIDATE, true, "ti", machine_id, now);
 }
 
 int cs_db_machine_delete(struct cs_db *db, const char *machine_id)
 {
-	sqlite3_stmt *s;
-	int err = txn_begin(db);
+	return db_write(db, ST_MACHINE_DELETE, true, "t", machine_id);
+}
 
+static void count_from_row(sqlite3_stmt *s, void *elem, void *arg)
+{
+	*(int64_t *)elem = sqlite3_column_int64(s, 0);
+}
+
+int cs_db_machine_pending(struct cs_db *db, int64_t *n)
+{
+	int err = txn_begin_read(db);
+
+	*n = 0;
 	if (err)
 		return err;
-	s = stmt(db, ST_MACHINE_DELETE);
-	sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
-	return txn_end(db, run_changes(db, s));
+	return txn_end(db, db_row(db, stmt(db, ST_MACHINE_PENDING), count_from_row, n, NULL));
 }
 
 int cs_db_machine_list(struct cs_db *db, struct cs_machine **out, size_t *n)
 {
-	struct cs_machine *v = NULL;
-	size_t cnt = 0, cap = 0;
-	sqlite3_stmt *s;
-	int rc, err = txn_begin_read(db);
+	void *v = NULL;
+	int err = txn_begin_read(db);
 
 	*out = NULL;
 	*n = 0;
 	if (err)
 		return err;
-	s = stmt(db, ST_MACHINE_LIST);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct cs_machine *p = realloc(v, nc * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			v = p;
-			cap = nc;
-		}
-		machine_from_row(s, &v[cnt++]);
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = sql_err(db, rc);
-	sqlite3_reset(s);
+	err = db_rows(db, stmt(db, ST_MACHINE_LIST), sizeof(**out), machine_from_row, NULL, &v, n);
 	err = txn_end(db, err);
 	if (err) {
-		cs_machines_free(v, cnt);
+		cs_machines_free(v, *n);
+		*n = 0;
 		return err;
 	}
 	*out = v;
-	*n = cnt;
 	return 0;
 }

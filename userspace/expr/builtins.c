@@ -570,7 +570,8 @@ static int b_median(struct expr_ctx *ctx, const struct expr_value *args, int n,
 
 	if (err)
 		return err;
-	qsort(v, cnt, sizeof(*v), dbl_cmp);
+	if (cnt) /* qsort(NULL, 0, ...) is undefined */
+		qsort(v, cnt, sizeof(*v), dbl_cmp);
 	*out = expr_float(!cnt ? 0 : cnt % 2 ? v[cnt / 2] : (v[cnt / 2 - 1] + v[cnt / 2]) / 2);
 	free(v);
 	return 0;

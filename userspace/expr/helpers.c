@@ -1127,6 +1127,25 @@ HELPER(h_time_now)
 
 /* ---- formatting ---- */
 
+/*
+ * A width or precision at f + *i (0 when there are no digits). Like Go's
+ * parsenum, a number past 10^6 is refused (-ERANGE: Go then swallows the rest
+ * of the format and prints %!(NOVERB)) before it can overflow an int or make
+ * printf pad for seconds.
+ */
+static int go_fmt_num(const char *f, size_t *i, int *out)
+{
+	int v = 0;
+
+	for (; isdigit((unsigned char)f[*i]); (*i)++) {
+		if (v > 1000000)
+			return -ERANGE;
+		v = v * 10 + (f[*i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
 /* Go fmt verbs on expr values, mapped onto C printf per argument kind. */
 static int go_sprintf(struct expr_ctx *ctx, const struct expr_value *fmtv,
 		      const struct expr_value *args, int nargs, struct expr_value *out)
@@ -1139,6 +1158,7 @@ static int go_sprintf(struct expr_ctx *ctx, const struct expr_value *fmtv,
 		char spec[32], verb, flags[8];
 		size_t fl = 0;
 		int width = -1, prec = -1;
+		bool too_large = false;
 		const struct expr_value *v;
 		char *txt;
 
@@ -1150,13 +1170,14 @@ static int go_sprintf(struct expr_ctx *ctx, const struct expr_value *fmtv,
 		while (f[i] && strchr("-+ 0#", f[i]) && fl < sizeof(flags) - 1)
 			flags[fl++] = f[i++];
 		flags[fl] = '\0';
-		if (isdigit((unsigned char)f[i]))
-			for (width = 0; isdigit((unsigned char)f[i]); i++)
-				width = width * 10 + (f[i] - '0') % 1000;
-		if (f[i] == '.')
-			for (prec = 0, i++; isdigit((unsigned char)f[i]); i++)
-				prec = (prec * 10 + (f[i] - '0')) % 1000;
-		verb = f[i];
+		if (isdigit((unsigned char)f[i]) && go_fmt_num(f, &i, &width) < 0)
+			too_large = true;
+		if (!too_large && f[i] == '.') {
+			i++;
+			if (go_fmt_num(f, &i, &prec) < 0)
+				too_large = true;
+		}
+		verb = too_large ? '\0' : f[i];
 		if (!verb) {
 			sb_puts(&sb, "%!(NOVERB)");
 			break;

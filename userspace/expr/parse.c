@@ -245,30 +245,34 @@ static int lex_number(struct parser *p, struct token *t)
 	size_t i = p->lexpos, start = i;
 	char buf[128];
 	size_t n = 0;
-	bool is_float = false;
+	bool is_float = false, too_long = false;
 	int base = 10;
+
+/* Longer than any int64 or float64 needs: refused, never silently truncated. */
+#define PUT_DIGIT(c) do { if (n < sizeof(buf) - 1) buf[n++] = (c); else too_long = true; } while (0)
 
 	if (s[i] == '0' && i + 1 < p->srclen && strchr("xXoObB", s[i + 1])) {
 		base = strchr("xX", s[i + 1]) ? 16 : strchr("oO", s[i + 1]) ? 8 : 2;
 		i += 2;
 		while (i < p->srclen && (isxdigit((unsigned char)s[i]) || s[i] == '_')) {
-			if (s[i] != '_' && n < sizeof(buf) - 1)
-				buf[n++] = s[i];
+			if (s[i] != '_')
+				PUT_DIGIT(s[i]);
 			i++;
 		}
 	} else {
 		while (i < p->srclen && (isdigit((unsigned char)s[i]) || s[i] == '_')) {
-			if (s[i] != '_' && n < sizeof(buf) - 1)
-				buf[n++] = s[i];
+			if (s[i] != '_')
+				PUT_DIGIT(s[i]);
 			i++;
 		}
 		/* "1..3" is a range, not "1." */
 		if (i < p->srclen && s[i] == '.' && i + 1 < p->srclen && s[i + 1] != '.') {
 			is_float = true;
-			buf[n++] = s[i++];
+			PUT_DIGIT(s[i]);
+			i++;
 			while (i < p->srclen && (isdigit((unsigned char)s[i]) || s[i] == '_')) {
-				if (s[i] != '_' && n < sizeof(buf) - 1)
-					buf[n++] = s[i];
+				if (s[i] != '_')
+					PUT_DIGIT(s[i]);
 				i++;
 			}
 		}
@@ -279,15 +283,19 @@ static int lex_number(struct parser *p, struct token *t)
 				j++;
 			if (j < p->srclen && isdigit((unsigned char)s[j])) {
 				is_float = true;
-				while (i < j && n < sizeof(buf) - 1)
-					buf[n++] = s[i++];
-				while (i < p->srclen && isdigit((unsigned char)s[i]) &&
-				       n < sizeof(buf) - 1)
-					buf[n++] = s[i++];
+				for (; i < j; i++)
+					PUT_DIGIT(s[i]);
+				for (; i < p->srclen && isdigit((unsigned char)s[i]); i++)
+					PUT_DIGIT(s[i]);
 			}
 		}
 	}
+#undef PUT_DIGIT
 	buf[n] = '\0';
+	if (too_long) {
+		perr(p, start, -EINVAL, "number literal too long");
+		return -EINVAL;
+	}
 	if (i < p->srclen && is_ident_char((unsigned char)s[i])) {
 		perr(p, start, -EINVAL, "invalid number literal");
 		return -EINVAL;

@@ -169,6 +169,9 @@ void sb_printf(struct sbuf *sb, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	/* a full buffer stays full: skip the (possibly wide) formatting */
+	if (sb->oom)
+		return;
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);

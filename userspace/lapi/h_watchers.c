@@ -32,6 +32,7 @@ void h_register(struct req *r)
 	json_t *j = req_json(r);
 	const char *id, *pw;
 	char hash[PWHASH_LEN];
+	int64_t now = gotime_now(), pending;
 	int ret;
 
 	if (!j)
@@ -49,9 +50,24 @@ void h_register(struct req *r)
 			  !id ? "machine_id" : "password");
 		goto out;
 	}
-	ret = cs_pwhash_make(pw, hash);
+	/* registration needs no credential: bounded per source and in total */
+	if (!ratelimit_allowed(r->l->rl_register, r->ip, now)) {
+		reply_msg(r, 429, "too many registrations from %s, retry later", r->ip);
+		goto out;
+	}
+	ratelimit_charge(r->l->rl_register, r->ip, now);
+	ret = cs_db_machine_pending(r->l->db, &pending);
+	if (!ret && pending >= LAPI_MAX_PENDING_MACHINES) {
+		log_warn("registration of '%s' refused: %lld machines wait for validation", id,
+			 (long long)pending);
+		reply_msg(r, 403, "too many machines waiting for validation (max %d)",
+			  LAPI_MAX_PENDING_MACHINES);
+		goto out;
+	}
 	if (!ret)
-		ret = cs_db_machine_add(r->l->db, id, hash, r->ip, false, false, gotime_now());
+		ret = cs_pwhash_make(pw, hash);
+	if (!ret)
+		ret = cs_db_machine_add(r->l->db, id, hash, r->ip, false, false, now);
 	if (ret == -EEXIST)
 		reply_msg(r, 403, "user '%s': user already exist", id);
 	else if (ret)
@@ -120,6 +136,7 @@ void h_login(struct req *r)
 	char *scen = NULL, cn[200], tls_id[LAPI_MAX_ID];
 	json_t *j = NULL, *sc;
 	json_error_t jerr;
+	int64_t now = gotime_now();
 	int ret;
 	enum tls_peer tp = tlsauth_check(r, false, cn, sizeof(cn));
 
@@ -164,8 +181,15 @@ void h_login(struct req *r)
 		reply_jwt_error(r, "incorrect Username or Password");
 		goto out;
 	}
+	/* password guessing is bounded per source: failures are counted, and past the
+	 * burst no password is even checked (each check is a PBKDF2) */
+	if (!ratelimit_allowed(r->l->rl_login_fail, r->ip, now)) {
+		reply_msg(r, 429, "too many failed logins from %s, retry later", r->ip);
+		goto out;
+	}
 	ret = cs_db_machine_get(r->l->db, id, &m);
 	if (ret == -ENOENT) {
+		ratelimit_charge(r->l->rl_login_fail, r->ip, now);
 		reply_jwt_error(r, "ent: machine not found");
 		goto out;
 	} else if (ret) {
@@ -182,6 +206,7 @@ void h_login(struct req *r)
 		goto out;
 	}
 	if (!cs_pwhash_verify(pw, m.password)) {
+		ratelimit_charge(r->l->rl_login_fail, r->ip, now);
 		reply_jwt_error(r, "incorrect Username or Password");
 		goto out;
 	}
@@ -211,7 +236,7 @@ login:
 	}
 	if (strcmp(m.ip_address, r->ip) && *m.ip_address)
 		log_warn("machine %s: new IP address %s (was %s)", id, r->ip, m.ip_address);
-	cs_db_machine_login(r->l->db, id, r->ip, slash + 1, scen, gotime_now());
+	cs_db_machine_login(r->l->db, id, r->ip, slash + 1, scen, now);
 	issue_token(r, id);
 out:
 	free(scen);

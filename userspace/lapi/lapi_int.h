@@ -21,6 +21,14 @@
 /* all request bodies being received at once: four full-size uploads; more wait */
 #define LAPI_MAX_BODY_INFLIGHT (64u << 20)
 #endif
+#ifndef LAPI_MAX_PENDING_MACHINES
+#define LAPI_MAX_PENDING_MACHINES 1000 /* self-registered, not yet validated */
+#endif
+/* per source address (IPv6: per /64): bursts, then one more per period */
+#define LAPI_REGISTER_BURST 10
+#define LAPI_REGISTER_PERIOD (60 * NSEC_PER_SEC)
+#define LAPI_LOGIN_FAIL_BURST 10
+#define LAPI_LOGIN_FAIL_PERIOD (3 * NSEC_PER_SEC)
 #ifndef LAPI_MAX_BODY_ANON
 #define LAPI_MAX_BODY_ANON (64u << 10) /* unauthenticated routes, bouncer routes */
 #endif
@@ -128,6 +136,7 @@ struct cs_lapi {
 	pthread_t sloader;	      /* loads the db's stream index at start */
 	bool sloader_running;
 	size_t body_inflight; /* bytes held by request bodies being received (atomic) */
+	struct cs_ratelimit *rl_register, *rl_login_fail;
 	/* housekeeping thread (db_config.flush) */
 	pthread_t flusher;
 	bool flusher_running;
@@ -271,6 +280,15 @@ void forwarded_ip(struct req *r);
 
 /* queue.c: the detector's alert queue worker (cs_lapi_alert_enqueue) */
 void *lapi_queue_main(void *arg);
+
+/* ratelimit.c: per-source limits (GCRA) for registration and failed logins */
+struct cs_ratelimit;
+struct cs_ratelimit *ratelimit_new(unsigned burst, int64_t period);
+void ratelimit_free(struct cs_ratelimit *rl);
+/* Whether `ip` may make one more request now (charges nothing). */
+bool ratelimit_allowed(struct cs_ratelimit *rl, const char *ip, int64_t now);
+/* Count one request of `ip`. */
+void ratelimit_charge(struct cs_ratelimit *rl, const char *ip, int64_t now);
 
 /* Parse the request body as JSON with the depth bound; replies 400 itself on error. */
 json_t *req_json(struct req *r);

@@ -309,7 +309,9 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	if (ret)
 		goto fail;
 	l->metrics = cs_metrics_new(l->cfg.prometheus_aggregated);
-	if (!l->metrics) {
+	l->rl_register = ratelimit_new(LAPI_REGISTER_BURST, LAPI_REGISTER_PERIOD);
+	l->rl_login_fail = ratelimit_new(LAPI_LOGIN_FAIL_BURST, LAPI_LOGIN_FAIL_PERIOD);
+	if (!l->metrics || !l->rl_register || !l->rl_login_fail) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -417,6 +419,8 @@ void cs_lapi_stop(struct cs_lapi *l)
 	cs_db_close(l->db);
 	cs_profiles_free(l->profiles);
 	cs_metrics_free(l->metrics);
+	ratelimit_free(l->rl_register);
+	ratelimit_free(l->rl_login_fail);
 	free(l->trusted);
 	free(l->proxies);
 	tlsauth_free(l);

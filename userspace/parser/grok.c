@@ -234,7 +234,8 @@ int grok_lib_load_dir(struct grok_lib *lib, const char *dir)
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n && !err; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		err = grok_lib_load_file(lib, path);

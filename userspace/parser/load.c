@@ -257,6 +257,8 @@ static int load_prefix_list(struct loader *L, yaml_node_t *seq, bool cidr, struc
 		return 0;
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return LOAD_ERR(L, seq, "whitelist '%s' must be a list", cidr ? "cidr" : "ip");
+	if (*out) /* like yaml.v2: a key given twice in one mapping is an error */
+		return LOAD_ERR(L, seq, "whitelist: key '%s' already set", cidr ? "cidr" : "ip");
 	cap = seq->data.sequence.items.top - seq->data.sequence.items.start;
 	*out = calloc(cap ? cap : 1, sizeof(**out));
 	if (!*out)
@@ -304,6 +306,8 @@ static int load_whitelist(struct loader *L, yaml_node_t *m, struct cs_whitelist 
 				continue;
 			if (v->type != YAML_SEQUENCE_NODE)
 				return LOAD_ERR(L, v, "whitelist 'expression' must be a list");
+			if (wl->exprs)
+				return LOAD_ERR(L, v, "whitelist: key 'expression' already set");
 			cap = v->data.sequence.items.top - v->data.sequence.items.start;
 			wl->exprs = calloc(cap ? cap : 1, sizeof(*wl->exprs));
 			if (!wl->exprs)
@@ -773,7 +777,8 @@ static int list_dir(const char *dir, bool (*keep)(const char *dir, const char *n
 		(*n)++;
 	}
 	closedir(d);
-	qsort(v, *n, sizeof(*v), cmp_cstr);
+	if (*n) /* qsort(NULL, 0, ...) is undefined: a stage directory with no file */
+		qsort(v, *n, sizeof(*v), cmp_cstr);
 	*out = v;
 	return 0;
 nomem:
