@@ -6,17 +6,22 @@
  * includes nothing itself. Fixed-width types only, explicit padding, addresses in
  * network byte order. Changing a layout bumps CS_ABI_VERSION.
  *
- * Lookup structure: a source address is first looked up in an exact-match hash
- * (host entries, /32 and /128) and only on a miss in an LPM trie (ranges). An exact
- * entry is the longest possible prefix, so the result is the same as one LPM trie
- * holding everything, but a botnet flood from many banned hosts costs a hash lookup
- * (~0.2 us cache-cold) instead of a trie walk (~1.5 us at 1M entries; measured
- * by `make bench BENCH=xdp`). Both maps together are "the ban list".
+ * Lookup structure (per family): exact hosts (/32, /128) in one hash, ranges in
+ * another hash keyed by (prefix length, masked address). The program probes only
+ * the prefix lengths in use (cs_filter_cfg.lens_*), longest first, so "longest
+ * prefix wins" holds as in one LPM trie, without the trie walk (~1.5 us cache-cold
+ * at 1M entries). In front of the hashes sits a negative filter (a Bloom filter
+ * with all k bits of a key in one 64-bit word): a source whose word lacks a bit is
+ * not banned at that length, so a legitimate packet costs one cache line and no
+ * hash lookup. The filter may say "maybe" wrongly (a false positive costs one hash
+ * lookup) but never "no" for a key in the maps: userspace sets a key's bits and
+ * length before inserting the key, and clears bits only by a rebuild from the
+ * maps' contents. The four hashes are "the ban list"; the filter is derived.
  */
 #ifndef CS_BOUNCER_MAPS_H
 #define CS_BOUNCER_MAPS_H
 
-#define CS_ABI_VERSION 1
+#define CS_ABI_VERSION 2
 
 /* Default capacity per family and per kind (hosts, ranges); a load-time setting. */
 #ifndef CS_DEFAULT_MAX_HOSTS
@@ -28,7 +33,8 @@
 
 #define CS_PIN_ROOT "/sys/fs/bpf/crowdsec"
 
-/* Key of the IPv4 range trie; the same layout as the kernel's struct bpf_lpm_trie_key. */
+/* Keys of the range hashes: host bits past prefixlen are zero. (The layout of the
+ * kernel's struct bpf_lpm_trie_key, which these maps were before ABI 2.) */
 struct cs_lpm_v4 {
 	__u32 prefixlen;
 	__u8 addr[4];
@@ -39,13 +45,19 @@ struct cs_lpm_v6 {
 	__u8 addr[16];
 };
 
-/* Key of the IPv6 host hash. */
+/* Keys of the host hashes. Byte arrays, so `bpftool map dump` prints 198.18.0.1
+ * as [198,18,0,1] rather than as one integer. */
+struct cs_host_v4 {
+	__u8 addr[4];
+};
+
 struct cs_host_v6 {
 	__u8 addr[16];
 };
 
-/* Who asked for the ban: drops are attributed to one of these. */
-enum cs_origin {
+/* Who asked for the ban: drops are attributed to one of these. One byte wide
+ * (packed), so cs_ban can carry it as the enum and bpftool prints its name. */
+enum __attribute__((packed)) cs_origin {
 	CS_ORIGIN_CROWDSEC = 0, /* the local detector */
 	CS_ORIGIN_CSCLI = 1,	/* an operator */
 	CS_ORIGIN_CAPI = 2,	/* the community blocklist */
@@ -54,7 +66,7 @@ enum cs_origin {
 	CS_ORIGIN_MAX = 5,
 };
 
-enum cs_decision_type {
+enum __attribute__((packed)) cs_decision_type {
 	CS_TYPE_BAN = 0,
 	CS_TYPE_OTHER = 1, /* stored for attribution; only bans drop */
 };
@@ -62,8 +74,8 @@ enum cs_decision_type {
 struct cs_ban {
 	__u64 expires_ns;  /* CLOCK_BOOTTIME; 0 = never. Checked in the fast path. */
 	__u64 decision_id; /* the LAPI's id, so `bpftool map dump` can be cross-referenced */
-	__u8 origin;	   /* enum cs_origin */
-	__u8 type;	   /* enum cs_decision_type */
+	enum cs_origin origin;
+	enum cs_decision_type type;
 	__u8 prefixlen;	   /* of the key: an LPM lookup can tell a match from an exact hit */
 	__u8 _pad[5];
 };
@@ -86,5 +98,60 @@ struct cs_stat {
 	__u64 packets;
 	__u64 bytes;
 };
+
+/*
+ * The negative filter's state besides its words (map cs_filter: 1 << log2_words
+ * __u64). Written by userspace through mmap, read by the program.
+ */
+struct cs_filter_cfg {
+	__u32 log2_words; /* 0: no filter yet, every length in use is probed in the maps */
+	__u32 _pad;
+	__u64 lens_v4;	  /* bit 32 - L: some IPv4 entry has prefix length L */
+	__u64 lens_v6[3]; /* bit 128 - L of the 192-bit mask (word (128 - L) / 64) */
+	__u64 removed;	  /* entries removed since the last rebuild: stale bits */
+	__u64 rebuilds;	  /* how many rebuilds so far (for status) */
+};
+
+#define CS_FILTER_K 4 /* bits per key, all in one word */
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+/* A 64-bit finaliser (MurmurHash3's fmix64): every input bit moves every output bit. */
+static __always_inline __u64 cs_filter_mix(__u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* addr: the masked IPv4 address as loaded from memory (network byte order). */
+static __always_inline __u64 cs_filter_hash4(__u32 addr, __u32 plen)
+{
+	return cs_filter_mix(((__u64)(0x400 | plen) << 32 | addr) ^ 0x5bd1e9955bd1e995ULL);
+}
+
+/* hi, lo: the masked IPv6 address's two halves as loaded from memory. */
+static __always_inline __u64 cs_filter_hash6(__u64 hi, __u64 lo, __u32 plen)
+{
+	return cs_filter_mix(cs_filter_mix(hi ^ ((__u64)(0x600 | plen) << 48)) ^ lo);
+}
+
+/* The word holding a key's bits: the hash's top bits. */
+static __always_inline __u32 cs_filter_word(__u64 h, __u32 log2_words)
+{
+	return (__u32)(h >> (64 - log2_words));
+}
+
+/* The key's CS_FILTER_K bits in that word: from the hash's low 24 bits. */
+static __always_inline __u64 cs_filter_bits(__u64 h)
+{
+	return 1ULL << (h & 63) | 1ULL << ((h >> 6) & 63) | 1ULL << ((h >> 12) & 63) |
+	       1ULL << ((h >> 18) & 63);
+}
 
 #endif /* CS_BOUNCER_MAPS_H */

@@ -5,9 +5,9 @@
  * open) and counts; the kernel stack deals with real garbage. Every verdict goes
  * through account(), so no packet is uncounted.
  *
- * The ban list for each family is a host hash (exact /32, /128) in front of an LPM
- * trie (ranges); see bouncer_maps.h for why. Userspace owns the contents; this
- * program only reads them.
+ * The ban list for each family is a host hash (exact /32, /128) and a range hash
+ * keyed by (prefix length, masked address), behind a negative filter; see
+ * bouncer_maps.h for why. Userspace owns the contents; this program only reads them.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -25,13 +25,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CS_DEFAULT_MAX_HOSTS);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32); /* IPv4 address, network byte order */
+	__type(key, struct cs_host_v4);
 	__type(value, struct cs_ban);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cs_hosts_v4 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CS_DEFAULT_MAX_RANGES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct cs_lpm_v4);
@@ -49,13 +49,32 @@ struct {
 } cs_hosts_v6 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CS_DEFAULT_MAX_RANGES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct cs_lpm_v6);
 	__type(value, struct cs_ban);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cs_ranges_v6 SEC(".maps");
+
+/* The negative filter's words; the loader sizes it (a power of two). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct cs_filter_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_filter_cfg SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -83,55 +102,221 @@ static __always_inline bool ban_live(const struct cs_ban *ban)
 	return !enforce_expiry || !ban->expires_ns || ban->expires_ns > bpf_ktime_get_boot_ns();
 }
 
-static __always_inline int drop(struct xdp_md *ctx, const struct cs_ban *ban)
+static __always_inline int drop(struct xdp_md *ctx, __u32 origin)
 {
-	__u32 origin = ban->origin < CS_ORIGIN_MAX ? ban->origin : CS_ORIGIN_OTHER;
-
+	if (origin >= CS_ORIGIN_MAX)
+		origin = CS_ORIGIN_OTHER;
 	if (dry_run)
 		return account(ctx, CS_STAT_PASS_DRY_RUN, XDP_PASS);
 	return account(ctx, CS_STAT_DROP_BASE + origin, XDP_DROP);
 }
 
-/*
- * host_key points into the LPM key (its address part), so one key serves both
- * lookups. A matching entry that no longer drops (expired, or not a ban) still
- * lets a covering range decide, and is counted apart if nothing drops.
- */
-static __always_inline int lookup_source(struct xdp_md *ctx, void *hosts, void *ranges,
-					 void *host_key, void *lpm_key)
+/* Index of the lowest set bit of a non-zero x (clang 14's BPF backend cannot
+ * lower __builtin_ctzll): a binary search on the isolated bit. */
+static __always_inline __u32 lowest_bit(__u64 x)
 {
-	struct cs_ban *ban;
-	bool stale = false;
+	__u64 b = x & -x;
+	__u32 n = 0;
 
-	ban = bpf_map_lookup_elem(hosts, host_key);
-	if (ban) {
-		if (ban_live(ban))
-			return drop(ctx, ban);
-		stale = true;
+	if (b >> 32) {
+		n += 32;
+		b >>= 32;
 	}
-	ban = bpf_map_lookup_elem(ranges, lpm_key);
-	if (ban) {
-		if (ban_live(ban))
-			return drop(ctx, ban);
-		stale = true;
+	if (b >> 16) {
+		n += 16;
+		b >>= 16;
 	}
-	return account(ctx, stale ? CS_STAT_PASS_INACTIVE : CS_STAT_PASS, XDP_PASS);
+	if (b >> 8) {
+		n += 8;
+		b >>= 8;
+	}
+	if (b >> 4) {
+		n += 4;
+		b >>= 4;
+	}
+	if (b >> 2) {
+		n += 2;
+		b >>= 2;
+	}
+	return n + (__u32)(b >> 1);
+}
+
+/* A word lacking one of the key's bits: not banned at this length. No filter
+ * (not sized yet, or an index out of range) means "maybe": the maps decide. */
+static __always_inline bool filter_maybe(__u32 log2, __u64 h)
+{
+	__u32 idx;
+	__u64 *word, bits;
+
+	if (log2 == 0 || log2 > 31)
+		return true;
+	idx = cs_filter_word(h, log2);
+	word = bpf_map_lookup_elem(&cs_filter, &idx);
+	if (!word)
+		return true;
+	bits = cs_filter_bits(h);
+	return (*word & bits) == bits;
+}
+
+/*
+ * Lengths are probed longest first, and the first live ban decides: longest prefix
+ * wins. A match that no longer drops (expired, not a ban) lets a shorter covering
+ * prefix decide, and is counted apart if nothing drops. IPv6 has up to 129
+ * lengths and IPv4 33: a plain loop would have the verifier walk each one, so the
+ * lengths are probed from a bpf_loop callback (inlined by the verifier), one
+ * length per call. The state is plain data, no pointers, to keep it simple.
+ */
+struct cs_probe {
+	__u64 lens[3];	  /* lengths still to probe (IPv4: lens[0] only) */
+	__u32 log2_words;
+	bool drop, stale;
+	__u8 origin;	  /* of the ban that drops */
+};
+
+/* Pops the next length to probe into *plen; false when none is left. */
+static __always_inline bool next_len(struct cs_probe *st, __u32 max, __u32 *plen)
+{
+	__u32 bit;
+	__u64 lens;
+
+	if (st->lens[0]) {
+		lens = st->lens[0];
+		st->lens[0] = lens & (lens - 1);
+		bit = lowest_bit(lens);
+	} else if (st->lens[1]) {
+		lens = st->lens[1];
+		st->lens[1] = lens & (lens - 1);
+		bit = 64 + lowest_bit(lens);
+	} else if (st->lens[2]) {
+		lens = st->lens[2];
+		st->lens[2] = lens & (lens - 1);
+		bit = 128 + lowest_bit(lens);
+	} else {
+		return false;
+	}
+	if (bit > max)
+		return false;
+	*plen = max - bit;
+	return true;
+}
+
+/* 0: go on with shorter lengths; 1: decided (a live ban). */
+static __always_inline long probe_result(struct cs_probe *st, const struct cs_ban *ban)
+{
+	if (!ban)
+		return 0;
+	if (!ban_live(ban)) {
+		st->stale = true;
+		return 0;
+	}
+	st->drop = true;
+	st->origin = ban->origin;
+	return 1;
+}
+
+struct v4_probe {
+	struct cs_probe p;
+	__u32 addr;
+};
+
+static long probe_v4_one(__u64 index, void *arg)
+{
+	struct v4_probe *st = arg;
+	__u32 plen, masked;
+
+	(void)index;
+	if (!next_len(&st->p, 32, &plen))
+		return 1;
+	masked = plen ? st->addr & bpf_htonl(~0U << (32 - plen)) : 0;
+	if (!filter_maybe(st->p.log2_words, cs_filter_hash4(masked, plen)))
+		return 0;
+	if (plen == 32) {
+		struct cs_host_v4 key;
+
+		__builtin_memcpy(key.addr, &st->addr, sizeof(key.addr));
+		return probe_result(&st->p, bpf_map_lookup_elem(&cs_hosts_v4, &key));
+	}
+	struct cs_lpm_v4 key = { .prefixlen = plen };
+
+	__builtin_memcpy(key.addr, &masked, sizeof(key.addr));
+	return probe_result(&st->p, bpf_map_lookup_elem(&cs_ranges_v4, &key));
+}
+
+static __always_inline int verdict(struct xdp_md *ctx, const struct cs_probe *st)
+{
+	if (st->drop)
+		return drop(ctx, st->origin);
+	return account(ctx, st->stale ? CS_STAT_PASS_INACTIVE : CS_STAT_PASS, XDP_PASS);
 }
 
 static __always_inline int check_v4(struct xdp_md *ctx, struct iphdr *iph)
 {
-	struct cs_lpm_v4 key = { .prefixlen = 32 };
+	__u32 zero = 0;
+	struct cs_filter_cfg *cfg = bpf_map_lookup_elem(&cs_filter_cfg, &zero);
+	struct v4_probe st = { .addr = iph->saddr };
 
-	__builtin_memcpy(key.addr, &iph->saddr, sizeof(key.addr));
-	return lookup_source(ctx, &cs_hosts_v4, &cs_ranges_v4, key.addr, &key);
+	if (!cfg)
+		return account(ctx, CS_STAT_PASS, XDP_PASS);
+	st.p.lens[0] = cfg->lens_v4;
+	st.p.log2_words = cfg->log2_words;
+	bpf_loop(33, probe_v4_one, &st, 0);
+	return verdict(ctx, &st.p);
+}
+
+/* The network-order mask of the first `bits` (0..64) bits of a 64-bit half. */
+static __always_inline __u64 half_mask(__u32 bits)
+{
+	return bits ? bpf_cpu_to_be64(~0ULL << (64 - bits)) : 0;
+}
+
+struct v6_probe {
+	struct cs_probe p;
+	__u64 hi, lo; /* the source */
+};
+
+static long probe_v6_one(__u64 index, void *arg)
+{
+	struct v6_probe *st = arg;
+	__u32 plen;
+	__u64 mhi, mlo;
+
+	(void)index;
+	if (!next_len(&st->p, 128, &plen))
+		return 1;
+	mhi = st->hi & half_mask(plen >= 64 ? 64 : plen);
+	mlo = st->lo & half_mask(plen > 64 ? plen - 64 : 0);
+	if (!filter_maybe(st->p.log2_words, cs_filter_hash6(mhi, mlo, plen)))
+		return 0;
+	if (plen == 128) {
+		struct cs_host_v6 key;
+
+		__builtin_memcpy(key.addr, &st->hi, 8);
+		__builtin_memcpy(key.addr + 8, &st->lo, 8);
+		return probe_result(&st->p, bpf_map_lookup_elem(&cs_hosts_v6, &key));
+	}
+	struct cs_lpm_v6 key = { .prefixlen = plen };
+
+	__builtin_memcpy(key.addr, &mhi, 8);
+	__builtin_memcpy(key.addr + 8, &mlo, 8);
+	return probe_result(&st->p, bpf_map_lookup_elem(&cs_ranges_v6, &key));
 }
 
 static __always_inline int check_v6(struct xdp_md *ctx, struct ipv6hdr *ip6h)
 {
-	struct cs_lpm_v6 key = { .prefixlen = 128 };
+	__u32 zero = 0;
+	struct cs_filter_cfg *cfg = bpf_map_lookup_elem(&cs_filter_cfg, &zero);
+	struct v6_probe st = {};
 
-	__builtin_memcpy(key.addr, &ip6h->saddr, sizeof(key.addr));
-	return lookup_source(ctx, &cs_hosts_v6, &cs_ranges_v6, key.addr, &key);
+	if (!cfg)
+		return account(ctx, CS_STAT_PASS, XDP_PASS);
+	__builtin_memcpy(&st.hi, &ip6h->saddr, 8);
+	__builtin_memcpy(&st.lo, (__u8 *)&ip6h->saddr + 8, 8);
+	st.p.lens[0] = cfg->lens_v6[0];
+	st.p.lens[1] = cfg->lens_v6[1];
+	st.p.lens[2] = cfg->lens_v6[2];
+	st.p.log2_words = cfg->log2_words;
+	bpf_loop(129, probe_v6_one, &st, 0);
+	return verdict(ctx, &st.p);
 }
 
 SEC("xdp")

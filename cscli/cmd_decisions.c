@@ -86,6 +86,18 @@ static int decisions_add(struct cli *c, int argc, char **argv)
 	}
 	if (client_open(c, &cl))
 		return EXIT_FATAL;
+	if (!strcmp(scope, "Ip") || !strcmp(scope, "Range")) {
+		char *why = NULL;
+
+		/* the LAPI drops it anyway: say so instead of "successfully added" */
+		if (allowlist_check(cl, value, &why) == 1) {
+			cli_fatal("%s is allowlisted by item %s: remove it from the allowlist to add a "
+				  "decision", value, why);
+			free(why);
+			client_close(cl);
+			return EXIT_FATAL;
+		}
+	}
 	if (!reason) {
 		snprintf(reason_buf, sizeof(reason_buf), "manual '%s' from '%s'", type,
 			 client_login(cl));

@@ -28,6 +28,11 @@ static const struct {
 	{ "hubtest", "hubtest", cmd_hubtest, "Run the hub's functional tests" },
 	{ "hub", "hub", cmd_hub, "Manage hub index" },
 	{ "explain", "explain", cmd_explain, "Explain log pipeline" },
+	{ "allowlists", "allowlist", cmd_allowlists, "Manage centralized allowlists" },
+	{ "simulation", "simulation", cmd_simulation, "Manage simulation status of scenarios" },
+	{ "config", "config", cmd_config, "Allows to view current config" },
+	{ "version", "version", cmd_version, "Display version" },
+	{ "completion", "completion", cmd_completion, "Generate the autocompletion script (bash, zsh)" },
 	{ "collections", "collection", cmd_items, "Manage hub collections" },
 	{ "parsers", "parser", cmd_items, "Manage hub parsers" },
 	{ "scenarios", "scenario", cmd_items, "Manage hub scenarios" },
@@ -49,7 +54,7 @@ static void usage(FILE *f)
 		   "      --debug, --info, --warning, --error, --trace   log level\n");
 }
 
-int cli_load_config(struct cli *c)
+static int cli_load_config(struct cli *c)
 {
 	char err[1024];
 

@@ -108,7 +108,6 @@ int cli_run_verbs(struct cli *c, const char *object, const char *about, const st
 
 /* Entry point of the cscli program. */
 int cscli_main(int argc, char **argv);
-int cli_load_config(struct cli *c);
 int cmd_bouncers(struct cli *c, int argc, char **argv);
 int cmd_machines(struct cli *c, int argc, char **argv);
 int cmd_decisions(struct cli *c, int argc, char **argv);
@@ -119,6 +118,13 @@ int cmd_hubtest(struct cli *c, int argc, char **argv);
 int cmd_lapi(struct cli *c, int argc, char **argv);
 int cmd_hub(struct cli *c, int argc, char **argv);
 int cmd_explain(struct cli *c, int argc, char **argv);
+int cmd_allowlists(struct cli *c, int argc, char **argv);
+int cmd_simulation(struct cli *c, int argc, char **argv);
+int cmd_config(struct cli *c, int argc, char **argv);
+int cmd_version(struct cli *c, int argc, char **argv);
+int cmd_completion(struct cli *c, int argc, char **argv);
+/* GET /v1/allowlists/check/VALUE: 1 (and *reason, to free) if allowlisted, 0, or -EIO (logged). */
+int allowlist_check(struct lapi_client *cl, const char *value, char **reason);
 /* collections|parsers|scenarios|postoverflows|contexts|appsec-*: argv[0] is the type. */
 int cmd_items(struct cli *c, int argc, char **argv);
 

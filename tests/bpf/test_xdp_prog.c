@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bouncer/xdp_filter.h"
 #include "bouncer/xdp_loader.h"
 #include "../lib/test.h"
 
@@ -71,12 +72,29 @@ static const struct pkt_case cases[] = {
 	{ "v4 longest prefix attributes the drop", L3_V4, "198.18.7.7",
 	  .bans = { "198.18.0.0/16", "198.18.7.0/24" }, .ban_origin = CS_ORIGIN_CSCLI,
 	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CSCLI) },
+	{ "v4 /13, not on a byte boundary", L3_V4, "198.19.3.3", .bans = { "198.16.0.0/13" },
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v4 next to a banned /13", L3_V4, "198.24.0.1", .bans = { "198.16.0.0/13" },
+	  .want = XDP_PASS, .want_stat = CS_STAT_PASS },
+	{ "v4 three lengths, the longest attributes", L3_V4, "198.18.7.7",
+	  .bans = { "198.18.0.0/16", "198.18.7.0/24", "198.18.7.7" }, .ban_origin = CS_ORIGIN_CAPI,
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CAPI) },
 	{ "v6 exact hit", L3_V6, "2001:db8::1", .bans = { "2001:db8::1" },
 	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
 	{ "v6 miss", L3_V6, "2001:db8::2", .bans = { "2001:db8::1" },
 	  .want = XDP_PASS, .want_stat = CS_STAT_PASS },
 	{ "v6 /128 inside banned /64", L3_V6, "2001:db8:0:1::abcd", .bans = { "2001:db8:0:1::/64" },
 	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v6 /67, not on a 16-bit boundary", L3_V6, "2001:db8:0:7:ffff::1",
+	  .bans = { "2001:db8:0:7:e000::/67" }, .want = XDP_DROP,
+	  .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v6 next to a banned /67", L3_V6, "2001:db8:0:7:c000::1",
+	  .bans = { "2001:db8:0:7:e000::/67" }, .want = XDP_PASS, .want_stat = CS_STAT_PASS },
+	{ "v6 longest prefix attributes the drop", L3_V6, "2001:db8:5:1::9",
+	  .bans = { "2001:db8:5::/48", "2001:db8:5:1::/64" }, .ban_origin = CS_ORIGIN_CSCLI,
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CSCLI) },
+	{ "v6 /0 bans everything", L3_V6, "2001:db8:99::1", .bans = { "::/0" },
+	  .ban_origin = CS_ORIGIN_LISTS, .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_LISTS) },
 	{ "v6 next to banned /64", L3_V6, "2001:db8:0:2::abcd", .bans = { "2001:db8:0:1::/64" },
 	  .want = XDP_PASS, .want_stat = CS_STAT_PASS },
 	{ "v6 extension headers", L3_V6, "2001:db8::5", .v6_ext = 1, .bans = { "2001:db8::5" },
@@ -242,7 +260,7 @@ static void test_dry_run(void)
 	xdp_loader_free(l);
 }
 
-/* A full map refuses more and says so (-ENOSPC), for hashes and tries alike. */
+/* A full map refuses more and says so (-ENOSPC), host and range hashes alike. */
 static void test_capacity(void)
 {
 	struct xdp_loader_opts opts = { .unpinned = true, .max_hosts = 4, .max_ranges = 4 };
@@ -359,10 +377,78 @@ out:
 	free(b);
 }
 
+/* Verdict of one packet from src through l's program. */
+static __u32 verdict_of(struct xdp_loader *l, enum l3 fam, const char *src)
+{
+	struct pkt_case c = { .l3 = fam, .src = src };
+	unsigned char pkt[256];
+	size_t len = build_pkt(&c, pkt, sizeof(pkt));
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = pkt, .data_size_in = (__u32)len,
+		    .repeat = 1);
+
+	if (bpf_prog_test_run_opts(xdp_loader_prog_fd(l), &topts))
+		return (__u32)-1;
+	return topts.retval;
+}
+
+/*
+ * The negative filter: thousands of unbans rebuild it from the maps; afterwards the
+ * entries still banned drop, the removed ones pass, and lengths no longer in use
+ * are no longer probed.
+ */
+static void test_filter_rebuild(void)
+{
+	struct xdp_loader_opts opts = { .unpinned = true, .max_hosts = 2048, .max_ranges = 64 };
+	enum { N = 2000, KEEP = 10 };
+	struct cs_prefix *p = calloc(N, sizeof(*p)), extra[2];
+	struct cs_ban *b = calloc(N, sizeof(*b));
+	struct xdp_filter_info before, after;
+	struct xdp_loader *l = NULL;
+	char txt[64];
+	int rounds = 0;
+
+	if (!p || !b || !ASSERT_OK(xdp_loader_open(&opts, &l), "filter open"))
+		goto out;
+	for (int i = 0; i < N; i++) {
+		snprintf(txt, sizeof(txt), "198.18.%d.%d", 100 + i / 250, 1 + i % 250);
+		cs_prefix_parse(txt, &p[i]);
+	}
+	cs_prefix_parse("198.19.128.0/20", &extra[0]);
+	cs_prefix_parse("2001:db8:77::/48", &extra[1]);
+	ASSERT_OK(xdp_loader_ban(l, extra, b, 2, NULL), "ban two ranges");
+	xdp_loader_filter_info(l, &before);
+	ASSERT_EQ(before.lens_v4, 1, "one v4 length probed");
+	ASSERT_EQ(before.lens_v6, 1, "one v6 length probed");
+	ASSERT_OK(xdp_loader_unban(l, &extra[0], 1, NULL), "unban the /20");
+	/* Until a rebuild, ban and unban all but KEEP hosts; the last round keeps them. */
+	do {
+		ASSERT_OK(xdp_loader_ban(l, p, b, N, NULL), "ban hosts");
+		ASSERT_OK(xdp_loader_unban(l, p + KEEP, N - KEEP, NULL), "unban most");
+		xdp_loader_filter_info(l, &after);
+	} while (after.rebuilds == before.rebuilds && ++rounds < 20);
+	ASSERT_TRUE(after.rebuilds > before.rebuilds, "the unbans rebuilt the filter");
+	ASSERT_EQ(after.removed, 0, "no stale entry counted after a rebuild");
+	ASSERT_EQ(after.lens_v4, 1, "v4: only /32 probed (the /20 is gone)");
+	ASSERT_EQ(after.lens_v6, 1, "v6: the /48 still probed");
+	ASSERT_TRUE(after.bits_set <= KEEP * CS_FILTER_K + CS_FILTER_K, "stale bits cleared");
+	for (int i = 0; i < KEEP; i++) {
+		cs_prefix_format(&p[i], false, txt, sizeof(txt));
+		ASSERT_EQ(verdict_of(l, L3_V4, txt), XDP_DROP, "kept host still dropped");
+	}
+	cs_prefix_format(&p[KEEP], false, txt, sizeof(txt));
+	ASSERT_EQ(verdict_of(l, L3_V4, txt), XDP_PASS, "unbanned host passes");
+	ASSERT_EQ(verdict_of(l, L3_V4, "198.19.128.9"), XDP_PASS, "unbanned /20 passes");
+	ASSERT_EQ(verdict_of(l, L3_V6, "2001:db8:77::5"), XDP_DROP, "v6 /48 still dropped");
+out:
+	xdp_loader_free(l);
+	free(p);
+	free(b);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
-		TEST_SKIP(sizeof(cases) / sizeof(cases[0]) + 3, "needs root for BPF_PROG_TEST_RUN");
+		TEST_SKIP(sizeof(cases) / sizeof(cases[0]) + 4, "needs root for BPF_PROG_TEST_RUN");
 		return TEST_SUMMARY();
 	}
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -371,5 +457,6 @@ int main(void)
 	test_capacity();
 	test_full_map_alone();
 	test_batch_and_walk();
+	test_filter_rebuild();
 	return TEST_SUMMARY();
 }

@@ -15,7 +15,7 @@ if ! command -v "${FUZZ_CC:-clang}" >/dev/null; then
 	summary
 	exit 0
 fi
-if ! make -C "$root" -s fuzz-build >"${TMPDIR:-/tmp}/fuzz-build.$$.log" 2>&1; then
+if ! make -C "$root" -s -j"$(nproc)" fuzz-build >"${TMPDIR:-/tmp}/fuzz-build.$$.log" 2>&1; then
 	cat "${TMPDIR:-/tmp}/fuzz-build.$$.log" >&2
 	rm -f "${TMPDIR:-/tmp}/fuzz-build.$$.log"
 	fail "fuzz harnesses build (clang, libFuzzer)"

@@ -21,7 +21,7 @@ if ldd "$BUILD/crowdsec" 2>/dev/null | grep -q libasan; then
 else
 	SAN=$ROOT/build-san
 	# BUILD comes from the environment of `make test`: name ours on the command line
-	if make -C "$ROOT" -s SANITIZE=address,undefined BUILD="$SAN" "$SAN/crowdsec" "$SAN/cscli" \
+	if make -C "$ROOT" -s -j"$(nproc)" SANITIZE=address,undefined BUILD="$SAN" "$SAN/crowdsec" "$SAN/cscli" \
 		"$SAN/crowdsec-xdp-bouncer" >"${TMPDIR:-/tmp}/san-build.$$" 2>&1; then
 		pass "ASan+UBSan build of crowdsec, cscli, crowdsec-xdp-bouncer"
 	else

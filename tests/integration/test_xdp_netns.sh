@@ -4,7 +4,8 @@
 # pair, the program attached (native mode) on the victim side, pings from banned
 # and clean sources on the generator side. Covers ban/unban, ranges, IPv6, the
 # lock-out guard, a program swap under a packet stream (no banned packet may get
-# through), detach keeping the state, and uninstall removing every pin.
+# through), filter rebuilds under a packet stream (likewise), maps that bpftool
+# prints readably, detach keeping the state, and uninstall removing every pin.
 # Everything it creates is removed on exit, failure included.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/netns_pair.sh"
@@ -34,7 +35,8 @@ inv ip route add 198.18.1.0/24 dev "$IV"
 inv ip -6 route add 2001:db8:2::/64 dev "$IV"
 ing ip route add 198.18.0.2/32 dev "$IG" 2>/dev/null
 
-out=$(bx xdp attach "$IV")
+# Small maps, so the negative filter is small and a few thousand unbans rebuild it.
+out=$(bx xdp attach "$IV" --max-hosts 4096 --max-ranges 256)
 check_eq "attach reports native mode" "$out" "$IV: attached (native mode)"
 net_id=$(inv bpftool net show dev "$IV" | sed -n 's/.* driver id \([0-9]*\).*/\1/p')
 check "bpftool net shows it in driver mode (id $net_id)" test -n "$net_id"
@@ -50,6 +52,10 @@ check_eq "other v4 host still passes" "$(replies 198.18.0.3 198.18.0.2 3)" 3
 drops=$(bx stats -o json | jq '.drop_cscli.packets')
 check "drops attributed to cscli ($drops)" test "$drops" -ge 3
 check "bpftool dump is readable (BTF)" bash -c "bpftool map dump pinned $PIN/cs_hosts_v4 | grep -q '\"expires_ns\"'"
+dump=$(bpftool map dump pinned "$PIN/cs_hosts_v4" | tr -d ' \n')
+check "bpftool prints the address as bytes" grep -q '"addr":\[198,18,0,1\]' <<<"$dump"
+check "bpftool prints the origin by name" grep -q '"origin":"CS_ORIGIN_CSCLI"' <<<"$dump"
+check "bpftool prints the decision type by name" grep -q '"type":"CS_TYPE_BAN"' <<<"$dump"
 
 bx unban 198.18.0.1 >/dev/null
 check_eq "unban restores" "$(replies 198.18.0.1 198.18.0.2 3)" 3
@@ -102,6 +108,35 @@ check "a new program is attached ($old_id -> $new_id)" test "$new_id" != "$old_i
 check_eq "no banned packet through during the swaps" "$got" 0
 check "all 600 banned packets dropped ($((after - before)))" test $((after - before)) -ge 600
 check_eq "clean stream unaffected by the swaps" "$got2" 200
+
+# Rebuild the negative filter (several thousand unbans) under streams from a banned
+# host and from a host inside a banned /24: no banned packet may get through.
+bx ban 198.18.1.0/24 >/dev/null
+for i in $(seq 0 999); do
+	echo "198.19.$((200 + i / 256)).$((i % 256))"
+	printf '2001:db8:ff00::%x\n' "$i"
+done >"$TMPD/fill"
+cfg_field() { bpftool map dump pinned "$PIN/cs_filter_cfg" | tr -d ' \n' | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+rebuilds0=$(cfg_field rebuilds)
+ing ping -n -q -c 400 -i 0.01 -W 1 -I 198.18.0.1 198.18.0.2 >"$TMPD/ping" 2>&1 &
+pp=$!
+ing ping -n -q -c 400 -i 0.01 -W 1 -I 198.18.1.5 198.18.0.2 >"$TMPD/ping2" 2>&1 &
+pp2=$!
+rounds=0
+for _ in 1 2 3; do
+	bx ban --file "$TMPD/fill" >/dev/null && bx unban --file "$TMPD/fill" >/dev/null &&
+		rounds=$((rounds + 1))
+done
+wait $pp; wait $pp2
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMPD/ping")
+got2=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMPD/ping2")
+rebuilds1=$(cfg_field rebuilds)
+check_eq "three rounds of 2000 bans and unbans" "$rounds" 3
+check "the filter was rebuilt ($rebuilds0 -> $rebuilds1)" test "$rebuilds1" -gt "$rebuilds0"
+check_eq "no banned host packet through during the rebuilds" "$got" 0
+check_eq "no packet from the banned /24 through during the rebuilds" "$got2" 0
+check_eq "clean source passes after the rebuilds" "$(replies 198.18.0.3 198.18.0.2 3)" 3
+bx unban 198.18.1.0/24 >/dev/null
 
 # detach keeps the state; attach again resumes it
 bx xdp detach "$IV" >/dev/null

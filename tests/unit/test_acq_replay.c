@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * One-shot replay, as `crowdsec -dsn file:///x.log -type nginx` runs it: from the
- * start, in order, CRLF and empty lines handled like bufio.ScanLines, NUL bytes
- * kept, over-long lines cut and counted, gzip, end of input signalled; and the
- * journalctl source against a stand-in journalctl script.
+ * start, in order, CRLF and empty lines handled like bufio.ScanLines, a NUL byte
+ * ending its line, over-long lines cut and counted, gzip, end of input signalled;
+ * and the journalctl source against a stand-in journalctl script.
  */
 #include "acquisition/acq.h"
 #include "common/log.h"
@@ -104,8 +104,8 @@ static void check_content(struct got *g, const char *what)
 		return;
 	ASSERT_STREQ(g->raw[0], "first", what);
 	ASSERT_STREQ(g->raw[1], "second", "CR before LF dropped");
-	ASSERT_EQ(g->len[2], 10, "NUL kept, explicit length");
-	ASSERT_TRUE(!memcmp(g->raw[2], "nul\0inside", 11), "NUL line bytes");
+	ASSERT_EQ(g->len[2], 3, "a NUL ends the line (log injection)");
+	ASSERT_STREQ(g->raw[2], "nul", "the bytes before the NUL");
 	ASSERT_EQ(g->len[3], 100, "long line cut at max_buffer_size");
 	ASSERT_TRUE(g->trunc[3] && !g->trunc[4], "only the long line is flagged");
 	ASSERT_STREQ(g->raw[4], "after long", "line after the long one intact");
@@ -126,6 +126,7 @@ static void test_plain(void)
 	ASSERT_OK(replay(dsn, &g, &st), "replay a.log");
 	check_content(&g, "plain: 6 lines");
 	ASSERT_EQ(st.truncated, 1, "one truncation counted");
+	ASSERT_EQ(st.nul_cut, 1, "one NUL cut counted");
 	ASSERT_EQ(st.empty, 2, "two empty lines skipped");
 	ASSERT_EQ(st.lines, 6, "lines stat");
 	got_free(&g);

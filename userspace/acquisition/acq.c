@@ -95,9 +95,19 @@ int acq_deliver(struct acq_src *s, const char *src, char *raw, size_t len, bool 
 		unsigned int *budget)
 {
 	struct acq *a = s->acq;
+	const char *nul = memchr(raw, '\0', len);
 	struct acq_line l;
 	int rc;
 
+	/*
+	 * No log writer puts a NUL in a line: what follows one is an attacker's
+	 * (a whole fake line that an unanchored grok would match, banning the
+	 * address in it). Upstream keeps it; we drop it, counted.
+	 */
+	if (nul) {
+		len = (size_t)(nul - raw);
+		a->st.nul_cut++;
+	}
 	if (len && raw[len - 1] == '\r' && !truncated) /* bufio.ScanLines drops it */
 		len--;
 	raw[len] = 0;

@@ -48,7 +48,9 @@
  * - lines: "
 "-terminated; a "
 " before it is dropped; empty lines skipped; NUL
- *   bytes kept (use len). A line longer than max_buffer_size (64 KiB) is cut,
+ *   bytes end a line: the rest is dropped and counted (upstream keeps them, and
+ *   an unanchored grok then finds a fake line an attacker wrote after the NUL;
+ *   no log writer emits one). A line longer than max_buffer_size (64 KiB) is cut,
  *   flagged `truncated`, counted, and the rest of it dropped; upstream replay
  *   aborts the file with "token too long" instead.
  * - when a file ends (replay EOF, rotation grace over, truncation) an unfinished
@@ -140,7 +142,7 @@ const char *acq_label_get(const struct acq_label *labels, size_t n, const char *
 /* What the callback receives; everything is borrowed for the duration of the call. */
 struct acq_line {
 	const char *raw; /* the line without "\n" (and without "\r" before it); raw[len] == 0 */
-	size_t len;	 /* may contain NUL bytes: always use len */
+	size_t len;	 /* never contains a NUL byte (cut there) */
 	const char *src; /* the file path (journalctl: "journalctl-<filters>") */
 	const char *module; /* "file", "journalctl" */
 	const struct acq_label *labels;
@@ -167,6 +169,7 @@ struct acq_stats {
 	uint64_t bytes;		/* read from sources */
 	uint64_t empty;		/* empty lines skipped */
 	uint64_t truncated;	/* over-long lines cut to max_line */
+	uint64_t nul_cut;	/* lines cut at a NUL byte (the rest dropped) */
 	uint64_t rotations;	/* a new file took the path (rename, delete+create) */
 	uint64_t truncations;	/* copytruncate: size went below our offset */
 	uint64_t files_opened;

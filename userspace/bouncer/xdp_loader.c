@@ -20,6 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bouncer/xdp_filter.h"
 #include "common/log.h"
 #include "xdp_bouncer.skel.h"
 
@@ -33,6 +34,7 @@
 
 struct xdp_loader {
 	struct xdp_bouncer_bpf *skel;
+	struct xdp_filter *filter;
 	char pin_dir[256];
 	bool unpinned;
 	bool existing_only;
@@ -162,11 +164,16 @@ static int adopt_pinned_geometry(struct xdp_loader *l)
 	return 0;
 }
 
+static void filter_size(struct xdp_loader *l);
+static bool filter_pins_exist(const struct xdp_loader *l);
+static int filter_setup(struct xdp_loader *l, bool reset);
+
 int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
 	struct xdp_loader *l;
 	struct bpf_map *map;
+	bool filter_reset = true;
 	int err;
 
 	l = calloc(1, sizeof(*l));
@@ -203,6 +210,7 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 	}
 	l->skel->rodata->dry_run = opts->dry_run;
 	l->skel->rodata->enforce_expiry = !opts->no_expiry;
+	filter_size(l);
 
 	if (l->unpinned) {
 		bpf_object__for_each_map(map, l->skel->obj)
@@ -216,6 +224,7 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 		err = adopt_pinned_geometry(l);
 		if (err)
 			goto err_unlock;
+		filter_reset = !filter_pins_exist(l);
 	}
 
 	err = xdp_bouncer_bpf__load(l->skel);
@@ -226,6 +235,9 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 		log_error("cannot load the XDP program: %s (%d)", msg, err);
 		goto err_unlock;
 	}
+	err = filter_setup(l, filter_reset);
+	if (err)
+		goto err_unlock;
 	unlock_pins(l);
 	*out = l;
 	return 0;
@@ -233,6 +245,7 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 err_unlock:
 	unlock_pins(l);
 err_destroy:
+	xdp_filter_free(l->filter);
 	xdp_bouncer_bpf__destroy(l->skel);
 err_free:
 	free(l);
@@ -244,6 +257,7 @@ void xdp_loader_free(struct xdp_loader *l)
 	if (!l)
 		return;
 	unlock_pins(l);
+	xdp_filter_free(l->filter);
 	xdp_bouncer_bpf__destroy(l->skel);
 	free(l);
 }
@@ -643,19 +657,13 @@ static int write_group(struct xdp_loader *l, enum ban_map which, const char *key
 	return 0;
 }
 
-int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
-		   const struct cs_ban *bans, size_t n, size_t *applied)
-{
-	return xdp_loader_ban_each(l, prefixes, bans, n, applied, NULL);
-}
-
 /*
  * Each map's group is written on its own: a full host map must not keep the
  * ranges or the other family out. Within a group, what follows a failure is not
  * written (a full map refuses the rest as well) and is marked in failed[].
  */
-int xdp_loader_ban_each(struct xdp_loader *l, const struct cs_prefix *prefixes,
-			const struct cs_ban *bans, size_t n, size_t *applied, bool *failed)
+static int write_bans(struct xdp_loader *l, const struct cs_prefix *prefixes,
+		      const struct cs_ban *bans, size_t n, size_t *applied, bool *failed)
 {
 	char *keys[MAP_COUNT] = {};
 	struct cs_ban *vals[MAP_COUNT] = {};
@@ -709,11 +717,12 @@ out:
 	return first;
 }
 
-int xdp_loader_unban(struct xdp_loader *l, const struct cs_prefix *prefixes, size_t n,
-		     size_t *missing)
+static int delete_bans(struct xdp_loader *l, const struct cs_prefix *prefixes, size_t n,
+		       size_t *missing, size_t *removed)
 {
 	size_t absent = 0;
 
+	*removed = 0;
 	/* Element-wise: a batch delete stops at the first absent key, and a decision
 	 * stream routinely deletes entries that an expiry already removed. */
 	for (size_t i = 0; i < n; i++) {
@@ -725,11 +734,56 @@ int xdp_loader_unban(struct xdp_loader *l, const struct cs_prefix *prefixes, siz
 			if (errno != ENOENT)
 				return -errno;
 			absent++;
+		} else {
+			(*removed)++;
 		}
 	}
 	if (missing)
 		*missing = absent;
 	return 0;
+}
+
+int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
+		   const struct cs_ban *bans, size_t n, size_t *applied)
+{
+	return xdp_loader_ban_each(l, prefixes, bans, n, applied, NULL);
+}
+
+/* The filter learns a prefix before any map holds it, so no packet finds a banned
+ * source's entry behind a filter that says "no". */
+int xdp_loader_ban_each(struct xdp_loader *l, const struct cs_prefix *prefixes,
+			const struct cs_ban *bans, size_t n, size_t *applied, bool *failed)
+{
+	int err = lock_pins(l);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		xdp_filter_add(l->filter, &prefixes[i]);
+	err = write_bans(l, prefixes, bans, n, applied, failed);
+	unlock_pins(l);
+	return err;
+}
+
+static int filter_rebuild(struct xdp_loader *l);
+
+int xdp_loader_unban(struct xdp_loader *l, const struct cs_prefix *prefixes, size_t n,
+		     size_t *missing)
+{
+	size_t removed = 0;
+	int err = lock_pins(l), rerr;
+
+	if (err)
+		return err;
+	err = delete_bans(l, prefixes, n, missing, &removed);
+	if (removed && xdp_filter_removed(l->filter, removed)) {
+		rerr = filter_rebuild(l);
+		if (rerr)
+			log_warn("cannot rebuild the ban filter (%s): it keeps stale bits",
+				 strerror(-rerr));
+	}
+	unlock_pins(l);
+	return err;
 }
 
 int xdp_loader_get(struct xdp_loader *l, const struct cs_prefix *p, struct cs_ban *out)
@@ -798,4 +852,72 @@ int xdp_loader_stats(struct xdp_loader *l, struct cs_stat *out)
 	}
 	free(percpu);
 	return 0;
+}
+
+/* ---- the negative filter (xdp_filter.h) ------------------------------------------- */
+
+/* Sized for every entry the four maps can hold, before the pins, if any, say otherwise. */
+static void filter_size(struct xdp_loader *l)
+{
+	uint64_t cap = 0;
+
+	for (int g = 0; g < MAP_COUNT; g++)
+		cap += bpf_map__max_entries(ban_map(l, g));
+	bpf_map__set_max_entries(l->skel->maps.cs_filter, 1U << xdp_filter_log2_for(cap));
+}
+
+/* Both filter maps pinned already: they hold the filter of the pinned ban list. */
+static bool filter_pins_exist(const struct xdp_loader *l)
+{
+	const struct bpf_map *maps[] = { l->skel->maps.cs_filter, l->skel->maps.cs_filter_cfg };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%.200s", l->pin_dir, bpf_map__name(maps[i]));
+		if (access(path, F_OK))
+			return false;
+	}
+	return true;
+}
+
+static int filter_setup(struct xdp_loader *l, bool reset)
+{
+	bool fresh;
+	int err;
+
+	err = xdp_filter_open(bpf_map__fd(l->skel->maps.cs_filter_cfg),
+			      bpf_map__fd(l->skel->maps.cs_filter),
+			      bpf_map__max_entries(l->skel->maps.cs_filter), reset, &l->filter, &fresh);
+	if (err)
+		return err;
+	return fresh ? filter_rebuild(l) : 0;
+}
+
+static int filter_build_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
+{
+	(void)b;
+	xdp_filter_build_add(arg, p);
+	return 0;
+}
+
+/* From the maps' contents; the caller holds the pin lock, so no insert runs beside it. */
+static int filter_rebuild(struct xdp_loader *l)
+{
+	struct xdp_filter_build *b;
+	int err = xdp_filter_build_new(l->filter, &b);
+
+	if (err)
+		return err;
+	err = xdp_loader_for_each_ban(l, filter_build_cb, b);
+	if (err) {
+		xdp_filter_build_free(b);
+		return err;
+	}
+	xdp_filter_build_commit(l->filter, b);
+	return 0;
+}
+
+void xdp_loader_filter_info(struct xdp_loader *l, struct xdp_filter_info *out)
+{
+	xdp_filter_info(l->filter, out);
 }

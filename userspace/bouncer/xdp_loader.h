@@ -25,6 +25,9 @@ _Static_assert(sizeof(struct cs_ban) == 24, "ABI: cs_ban layout");
 _Static_assert(sizeof(struct cs_lpm_v4) == 8, "ABI: cs_lpm_v4 layout");
 _Static_assert(sizeof(struct cs_lpm_v6) == 20, "ABI: cs_lpm_v6 layout");
 _Static_assert(sizeof(struct cs_stat) == 16, "ABI: cs_stat layout");
+_Static_assert(sizeof(struct cs_host_v4) == 4, "ABI: cs_host_v4 layout");
+_Static_assert(sizeof(enum cs_origin) == 1, "ABI: cs_origin is one byte");
+_Static_assert(sizeof(struct cs_filter_cfg) == 56, "ABI: cs_filter_cfg layout");
 
 enum xdp_attach_mode {
 	XDP_MODE_AUTO = 0, /* native, falling back to generic */
@@ -74,10 +77,10 @@ int xdp_loader_for_each_iface(struct xdp_loader *l,
 
 /*
  * Add or replace bans. Prefixes are split between the host hashes and the range
- * tries and written in batches, each map on its own: one full map does not stop the
- * others. Returns the first error (-ENOSPC: a map is full); *applied (if given)
- * counts the entries written, failed[i] (if given) is set for each entry that was
- * not.
+ * hashes and written in batches, the negative filter first (bouncer_maps.h), each
+ * map on its own: one full map does not stop the others. Returns the first error
+ * (-ENOSPC: a map is full); *applied (if given) counts the entries written,
+ * failed[i] (if given) is set for each entry that was not.
  */
 int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
 		   const struct cs_ban *bans, size_t n, size_t *applied);
@@ -92,6 +95,10 @@ int xdp_loader_get(struct xdp_loader *l, const struct cs_prefix *p, struct cs_ba
 int xdp_loader_for_each_ban(struct xdp_loader *l,
 			    int (*fn)(const struct cs_prefix *p, const struct cs_ban *b, void *arg),
 			    void *arg);
+struct xdp_filter_info;
+/* The negative filter's fill and bookkeeping (xdp_filter.h). */
+void xdp_loader_filter_info(struct xdp_loader *l, struct xdp_filter_info *out);
+
 /* Sums the per-CPU counters into out[CS_STAT_MAX]. */
 int xdp_loader_stats(struct xdp_loader *l, struct cs_stat *out);
 

@@ -40,7 +40,10 @@ void cs_alert_free(struct cs_alert *a)
 		free(a->meta[i].value);
 	}
 	free(a->meta);
-	cs_decisions_free(a->decisions, a->n_decisions);
+	if (a->decisions_borrowed)
+		free(a->decisions);
+	else
+		cs_decisions_free(a->decisions, a->n_decisions);
 	free(a);
 }
 

@@ -77,6 +77,10 @@ struct cs_alert {
 	size_t n_meta;
 	struct cs_decision *decisions;
 	size_t n_decisions;
+	/* the decisions' strings point into a buffer someone else owns (a request
+	 * body decoded in place): cs_alert_free() and cs_decision_clear() callers
+	 * that see it free only the array */
+	bool decisions_borrowed;
 };
 
 void cs_decision_clear(struct cs_decision *d);
@@ -259,6 +263,51 @@ int cs_db_decision_expire_id(struct cs_db *db, int64_t id, int64_t now);
 int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since, long *n);
 /* Active decisions grouped by (scenario, origin, type) for cs_active_decisions. */
 int cs_db_decisions_count_active(struct cs_db *db, int64_t now, cs_db_count_cb cb, void *ctx);
+
+/* ---- allowlists (CrowdSec 1.6.6+): IPs and ranges that never get a decision ---- */
+struct cs_allowlist_item {
+	char *value;	    /* IP or CIDR as given */
+	char *comment;
+	int64_t created_at;
+	int64_t expires_at; /* 0: never */
+};
+
+struct cs_allowlist {
+	int64_t id;
+	char *name, *description, *allowlist_id; /* allowlist_id: the console's, "" here */
+	bool from_console;
+	int64_t created_at, updated_at;
+	struct cs_allowlist_item *items; /* live items only (not expired at `now`) */
+	size_t nitems;
+};
+
+/* -EEXIST if the name is taken, -EINVAL for an empty or oversized name. */
+int cs_db_allowlist_create(struct cs_db *db, const char *name, const char *description,
+			   int64_t now);
+/* The list and its items; -ENOENT if there is no such list. */
+int cs_db_allowlist_delete(struct cs_db *db, const char *name);
+int cs_db_allowlist_list(struct cs_db *db, bool with_items, int64_t now,
+			 struct cs_allowlist **out, size_t *n);
+int cs_db_allowlist_get(struct cs_db *db, const char *name, bool with_items, int64_t now,
+			struct cs_allowlist *out);
+void cs_allowlist_clear(struct cs_allowlist *a);
+void cs_allowlists_free(struct cs_allowlist *v, size_t n);
+/*
+ * Add items (values already in the list are skipped): all or nothing; -EINVAL if a
+ * value is not an IP or CIDR, -ENOENT if the list does not exist. *added counts.
+ */
+int cs_db_allowlist_add(struct cs_db *db, const char *name,
+			const struct cs_allowlist_item *items, size_t n, int64_t now, long *added);
+int cs_db_allowlist_remove(struct cs_db *db, const char *name, char *const *values, size_t n,
+			   long *removed);
+/*
+ * Is `value` (IP or CIDR) covered by a live item, or does it cover one? 1 (and
+ * *reason "v from list (comment), ..." if asked; free it), 0, -EINVAL if value
+ * is not an address, or -errno.
+ */
+int cs_db_allowlisted(struct cs_db *db, const char *value, int64_t now, char **reason);
+/* Expire every active decision an allowlist item covers or lies inside. */
+int cs_db_allowlists_apply(struct cs_db *db, int64_t now, long *expired);
 
 /*
  * Housekeeping (db_config.flush): delete alerts created before `before` (0: no

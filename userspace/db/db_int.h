@@ -153,8 +153,6 @@ void qb_bind(struct qb *q, bool is_text, int64_t i, const char *s);
 #define qb_text(q, v) qb_bind((q), true, 0, (v))
 void qb_free(struct qb *q);
 int qb_prepare(struct cs_db *db, struct qb *q, sqlite3_stmt **out);
-void qb_in_list(struct qb *q, const char *col, char **v, size_t n);
-void range_cond(struct qb *q, const char *a, const struct cs_range *r, bool contains);
 void dfilter_cond(struct qb *q, const struct cs_dfilter *f);
 /* "Longest decision wins" per (value, type, scope), over the whole table. */
 void dedup_cond(struct qb *q);

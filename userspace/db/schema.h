@@ -68,6 +68,22 @@ static const char *const db_migrations[] = {
 	" updated_at INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
 	" alert_metas INTEGER REFERENCES alerts(id) ON DELETE CASCADE);"
 	"CREATE INDEX meta_alert ON meta(alert_metas);",
+	/* 1 -> 2: allowlists (CrowdSec 1.6.6; not ent's allow_lists, which an imported
+	 * Go database may still hold) */
+	"CREATE TABLE allowlists ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL, name TEXT NOT NULL UNIQUE,"
+	" description TEXT NOT NULL DEFAULT '', allowlist_id TEXT NOT NULL DEFAULT '',"
+	" from_console INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE allowlist_items ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL, expires_at INTEGER, comment TEXT NOT NULL DEFAULT '',"
+	" value TEXT NOT NULL, start_ip INTEGER NOT NULL, end_ip INTEGER NOT NULL,"
+	" start_suffix INTEGER NOT NULL, end_suffix INTEGER NOT NULL, ip_size INTEGER NOT NULL,"
+	" allowlist_id INTEGER NOT NULL REFERENCES allowlists(id) ON DELETE CASCADE);"
+	"CREATE INDEX allowlist_items_list ON allowlist_items(allowlist_id);"
+	"CREATE INDEX allowlist_items_range ON allowlist_items(ip_size, start_ip, start_suffix,"
+	" end_ip, end_suffix);",
 };
 
 #endif /* CS_DB_SCHEMA_H */

@@ -180,6 +180,7 @@ static int bulk_alert(struct bulk_ctx *c, int64_t now, struct cs_alert **out)
 		if (*out && have_dv) {
 			(*out)->decisions = dv;
 			(*out)->n_decisions = dn;
+			(*out)->decisions_borrowed = true;
 			dv = NULL;
 		}
 	}
@@ -204,10 +205,7 @@ int alerts_bulk_decode(char *body, size_t len, int64_t now, struct alerts_bulk *
 		int e;
 
 		first = false;
-		size_t bcap = cap;
-
-		if (vec_reserve((void **)&out->v, &cap, out->n, sizeof(*out->v), 8) ||
-		    vec_reserve((void **)&out->borrowed, &bcap, out->n, sizeof(*out->borrowed), 8)) {
+		if (vec_reserve((void **)&out->v, &cap, out->n, sizeof(*out->v), 8)) {
 			ret = -ENOMEM;
 			break;
 		}
@@ -220,10 +218,8 @@ int alerts_bulk_decode(char *body, size_t len, int64_t now, struct alerts_bulk *
 			break;
 		}
 		e = bulk_alert(&c, now, &a);
-		if (a) {
-			out->borrowed[out->n] = a->n_decisions > 0;
+		if (a)
 			out->v[out->n++] = a;
-		}
 		if (e == -EBADMSG || e == -ENOMEM || e == -EPROTO) {
 			ret = e;
 			break;
@@ -244,15 +240,6 @@ int alerts_bulk_decode(char *body, size_t len, int64_t now, struct alerts_bulk *
 
 void alerts_bulk_free(struct alerts_bulk *b)
 {
-	for (size_t i = 0; i < b->n; i++) {
-		/* scanned decisions borrow the body's bytes: only the array is ours */
-		if (b->borrowed[i]) {
-			free(b->v[i]->decisions);
-			b->v[i]->decisions = NULL;
-			b->v[i]->n_decisions = 0;
-		}
-	}
 	cs_alerts_free(b->v, b->n);
-	free(b->borrowed);
 	memset(b, 0, sizeof(*b));
 }

@@ -72,6 +72,8 @@ static void push_store(struct req *r, struct cs_alert **v, size_t n, int64_t now
 	for (size_t i = 0; ids_json && i < n; i++) {
 		char b[32];
 
+		if (!ids[i])
+			continue; /* allowlisted: not stored */
 		snprintf(b, sizeof(b), "%lld", (long long)ids[i]);
 		json_array_append_new(ids_json, json_string(b));
 	}

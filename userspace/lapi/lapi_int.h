@@ -96,8 +96,7 @@ json_t *codec_decisions_encode(const struct cs_decision *v, size_t n, bool with_
  */
 #define LAPI_BULK_BODY (1u << 20) /* bodies above this take the scanner path */
 struct alerts_bulk {
-	struct cs_alert **v;
-	bool *borrowed; /* v[i]'s decision strings point into the body */
+	struct cs_alert **v; /* decisions_borrowed: their strings point into the body */
 	size_t n;
 };
 int alerts_bulk_decode(char *body, size_t len, int64_t now, struct alerts_bulk *out, char *msg,
@@ -240,6 +239,16 @@ void h_decisions_get(struct req *r);
 void h_decisions_delete(struct req *r);
 void h_decision_delete(struct req *r);
 void h_stream(struct req *r);
+void h_allowlists_get(struct req *r);
+void h_allowlist_get(struct req *r);
+void h_allowlist_check(struct req *r);
+void h_allowlists_check_bulk(struct req *r);
+/*
+ * h_allowlists.c: an allowlisted IP or range gets no decision. Drops the alert's
+ * allowlisted Ip/Range decisions; true when the whole alert is to be dropped (a
+ * detector alert whose source is allowlisted, or nothing left of what it carried).
+ */
+bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now);
 
 /*
  * API-key bouncers in memory (bouncer_cache.c): bcache_get() answers from
@@ -265,7 +274,6 @@ enum MHD_Result lapi_on_metrics(void *cls, struct MHD_Connection *conn, const ch
 				size_t *upload_size, void **con_cls);
 
 /* routes.c */
-bool path_match(const char *pattern, const char *path, const char **param);
 /* The route for (method, path); sets r->route, r->param, r->path_known. */
 void lapi_find_route(struct req *r);
 /* Checks the route's authentication, then runs its handler (or replies 301/404/405/413). */

@@ -115,14 +115,30 @@ unsigned long cs_lapi_alerts_dropped(struct cs_lapi *l)
 int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
 		      int64_t now, int64_t *ids, char *msg, size_t msglen)
 {
-	int ret;
+	struct cs_alert **keep = calloc(n + 1, sizeof(*keep));
+	int64_t *kids = calloc(n + 1, sizeof(*kids));
+	size_t nk = 0;
+	int ret = 0;
 
+	if (!keep || !kids) {
+		snprintf(msg, msglen, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* allowlists first: an allowlisted IP or range gets no decision, not even from profiles */
 	for (size_t i = 0; i < n; i++) {
-		ret = cs_profiles_apply(l->profiles, v[i], l->db, msg, msglen);
-		if (ret)
-			return ret == -ENOMEM ? ret : -EIO;
-		for (size_t j = 0; j < v[i]->n_decisions; j++) {
-			const struct cs_decision *d = &v[i]->decisions[j];
+		ids[i] = 0;
+		if (!lapi_allowlist_filter(l, v[i], now))
+			keep[nk++] = v[i];
+	}
+	for (size_t i = 0; i < nk; i++) {
+		ret = cs_profiles_apply(l->profiles, keep[i], l->db, msg, msglen);
+		if (ret) {
+			ret = ret == -ENOMEM ? ret : -EIO;
+			goto out;
+		}
+		for (size_t j = 0; j < keep[i]->n_decisions; j++) {
+			const struct cs_decision *d = &keep[i]->decisions[j];
 			struct cs_range rg;
 
 			if ((!strcasecmp(d->scope, "ip") || !strcasecmp(d->scope, "range")) &&
@@ -130,15 +146,24 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 				snprintf(msg, msglen,
 					 "invalid addr/range %s : invalid address: invalid ip address / range",
 					 d->value);
-				return -EINVAL;
+				ret = -EINVAL;
+				goto out;
 			}
 		}
 	}
-	ret = cs_db_alerts_insert(l->db, v, n, machine, now, ids);
+	if (!nk)
+		goto out;
+	ret = cs_db_alerts_insert(l->db, keep, nk, machine, now, kids);
 	if (ret == -EINVAL)
 		snprintf(msg, msglen, "invalid addr/range in a decision");
 	else if (ret)
 		snprintf(msg, msglen, "database error: %s", cs_db_errmsg(l->db));
+	for (size_t i = 0, k = 0; !ret && i < n && k < nk; i++)
+		if (v[i] == keep[k])
+			ids[i] = kids[k++];
+out:
+	free(keep);
+	free(kids);
 	return ret;
 }
 

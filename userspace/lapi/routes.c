@@ -36,17 +36,26 @@ static const struct route routes[] = {
 	{ "GET", "/v1/decisions/stream", AUTH_APIKEY, h_stream },
 	{ "HEAD", "/v1/decisions/stream", AUTH_APIKEY, h_stream },
 	{ "DELETE", "/v1/decisions/{id}", AUTH_JWT, h_decision_delete },
+	{ "GET", "/v1/allowlists", AUTH_JWT, h_allowlists_get },
+	{ "HEAD", "/v1/allowlists", AUTH_JWT, h_allowlists_get },
+	{ "POST", "/v1/allowlists/check", AUTH_JWT, h_allowlists_check_bulk },
+	{ "GET", "/v1/allowlists/{id}", AUTH_JWT, h_allowlist_get },
+	{ "HEAD", "/v1/allowlists/{id}", AUTH_JWT, h_allowlist_get },
+	/* {ip*}: the rest of the path, '/' included (a range) */
+	{ "GET", "/v1/allowlists/check/{ip*}", AUTH_JWT, h_allowlist_check },
+	{ "HEAD", "/v1/allowlists/check/{ip*}", AUTH_JWT, h_allowlist_check },
 };
 
-bool path_match(const char *pattern, const char *path, const char **param)
+static bool path_match(const char *pattern, const char *path, const char **param)
 {
-	const char *brace = strstr(pattern, "{id}");
+	const char *brace = strchr(pattern, '{');
 
 	if (!brace)
 		return !strcmp(pattern, path);
 	size_t n = (size_t)(brace - pattern);
+	bool rest = !strcmp(brace, "{ip*}");
 
-	if (strncmp(pattern, path, n) || !path[n] || strchr(path + n, '/'))
+	if (strncmp(pattern, path, n) || !path[n] || (!rest && strchr(path + n, '/')))
 		return false;
 	*param = path + n;
 	return true;
@@ -59,7 +68,7 @@ void lapi_find_route(struct req *r)
 		for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 			const char *p = NULL;
 
-			if ((strstr(routes[i].path, "{id}") != NULL) != (pass == 1))
+			if ((strchr(routes[i].path, '{') != NULL) != (pass == 1))
 				continue;
 			if (!path_match(routes[i].path, r->url, &p))
 				continue;

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: MIT
+#include "bouncer/xdp_filter.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/types.h>
+
+#include "bpf/bouncer_maps.h"
+#include "common/log.h"
+
+#define MIN_LOG2 10 /* 8 KiB */
+#define MAX_LOG2 28 /* 2 GiB: far past any capacity the maps can hold */
+/* Stale entries tolerated, per filter word, before a rebuild: at 2 per word the
+ * filter holds ~8 bits per key live or stale even when the maps are full. */
+#define STALE_PER_WORD 2
+#define STALE_MIN 4096
+
+struct xdp_filter {
+	struct cs_filter_cfg *cfg;
+	__u64 *words;
+	size_t words_len, cfg_len;
+	uint32_t log2;
+};
+
+struct xdp_filter_build {
+	__u64 *words;
+	__u64 lens_v4, lens_v6[3];
+	uint32_t log2;
+};
+
+uint32_t xdp_filter_log2_for(uint64_t capacity)
+{
+	uint32_t log2 = MIN_LOG2;
+
+	while (log2 < MAX_LOG2 && (1ULL << log2) * 8 < capacity)
+		log2++;
+	return log2;
+}
+
+static size_t page_round(size_t n)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (n + pg - 1) / pg * pg;
+}
+
+int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, bool reset,
+		    struct xdp_filter **out, bool *fresh)
+{
+	struct xdp_filter *f;
+	int err;
+
+	*fresh = false;
+	if (!n_words || (n_words & (n_words - 1)))
+		return -EINVAL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->log2 = (uint32_t)__builtin_ctz(n_words);
+	f->cfg_len = page_round(sizeof(*f->cfg));
+	f->words_len = page_round((size_t)n_words * sizeof(__u64));
+	f->cfg = mmap(NULL, f->cfg_len, PROT_READ | PROT_WRITE, MAP_SHARED, cfg_fd, 0);
+	if (f->cfg == MAP_FAILED) {
+		err = -errno;
+		f->cfg = NULL;
+		log_error("cannot map the filter config: %s", strerror(-err));
+		goto err;
+	}
+	f->words = mmap(NULL, f->words_len, PROT_READ | PROT_WRITE, MAP_SHARED, words_fd, 0);
+	if (f->words == MAP_FAILED) {
+		err = -errno;
+		f->words = NULL;
+		log_error("cannot map the filter (%u words): %s", n_words, strerror(-err));
+		goto err;
+	}
+	if (reset || f->cfg->log2_words != f->log2) {
+		/* Not set up, or not for these words: the program probes the maps at
+		 * every length in use until the rebuild the caller owes installs it. */
+		if (f->cfg->log2_words && f->cfg->log2_words != f->log2)
+			log_warn("filter config was for 2^%u words, the filter has 2^%u: "
+				 "rebuilding it", f->cfg->log2_words, f->log2);
+		__atomic_store_n(&f->cfg->log2_words, 0, __ATOMIC_RELEASE);
+		*fresh = true;
+	}
+	*out = f;
+	return 0;
+err:
+	xdp_filter_free(f);
+	return err;
+}
+
+void xdp_filter_free(struct xdp_filter *f)
+{
+	if (!f)
+		return;
+	if (f->words)
+		munmap(f->words, f->words_len);
+	if (f->cfg)
+		munmap(f->cfg, f->cfg_len);
+	free(f);
+}
+
+/* The key's hash, computed exactly as the program does (bouncer_maps.h). */
+static __u64 prefix_hash(const struct cs_prefix *p)
+{
+	if (p->family == AF_INET) {
+		__u32 a;
+
+		memcpy(&a, p->addr, 4);
+		return cs_filter_hash4(a, p->plen);
+	}
+	__u64 hi, lo;
+
+	memcpy(&hi, p->addr, 8);
+	memcpy(&lo, p->addr + 8, 8);
+	return cs_filter_hash6(hi, lo, p->plen);
+}
+
+/* The length's bit in lens_v4, or in lens_v6[*word]. */
+static __u64 len_bit(const struct cs_prefix *p, unsigned *word)
+{
+	unsigned bit = (unsigned)(cs_prefix_max_len(p->family) - p->plen);
+
+	*word = bit / 64;
+	return 1ULL << (bit % 64);
+}
+
+void xdp_filter_add(struct xdp_filter *f, const struct cs_prefix *p)
+{
+	__u64 h = prefix_hash(p);
+	unsigned w;
+	__u64 lb = len_bit(p, &w);
+
+	__atomic_fetch_or(&f->words[cs_filter_word(h, f->log2)], cs_filter_bits(h),
+			  __ATOMIC_RELAXED);
+	__atomic_fetch_or(p->family == AF_INET ? &f->cfg->lens_v4 : &f->cfg->lens_v6[w], lb,
+			  __ATOMIC_RELAXED);
+	/* The map update that follows is a syscall: the stores are visible by then. */
+}
+
+bool xdp_filter_removed(struct xdp_filter *f, size_t n)
+{
+	__u64 removed = __atomic_add_fetch(&f->cfg->removed, n, __ATOMIC_RELAXED);
+	__u64 limit = ((__u64)STALE_PER_WORD << f->log2);
+
+	return removed >= (limit > STALE_MIN ? limit : STALE_MIN);
+}
+
+int xdp_filter_build_new(const struct xdp_filter *f, struct xdp_filter_build **out)
+{
+	struct xdp_filter_build *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	b->log2 = f->log2;
+	b->words = calloc((size_t)1 << f->log2, sizeof(__u64));
+	if (!b->words) {
+		free(b);
+		return -ENOMEM;
+	}
+	*out = b;
+	return 0;
+}
+
+void xdp_filter_build_add(struct xdp_filter_build *b, const struct cs_prefix *p)
+{
+	__u64 h = prefix_hash(p);
+	unsigned w;
+	__u64 lb = len_bit(p, &w);
+
+	b->words[cs_filter_word(h, b->log2)] |= cs_filter_bits(h);
+	if (p->family == AF_INET)
+		b->lens_v4 |= lb;
+	else
+		b->lens_v6[w] |= lb;
+}
+
+void xdp_filter_build_commit(struct xdp_filter *f, struct xdp_filter_build *b)
+{
+	size_t n = (size_t)1 << f->log2;
+
+	/* Each live key's bits are in both the old and the new word: whichever one a
+	 * packet reads, a banned source is found. */
+	for (size_t i = 0; i < n; i++)
+		if (f->words[i] != b->words[i])
+			__atomic_store_n(&f->words[i], b->words[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&f->cfg->lens_v4, b->lens_v4, __ATOMIC_RELAXED);
+	for (int w = 0; w < 3; w++)
+		__atomic_store_n(&f->cfg->lens_v6[w], b->lens_v6[w], __ATOMIC_RELAXED);
+	__atomic_store_n(&f->cfg->removed, 0, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&f->cfg->rebuilds, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&f->cfg->log2_words, f->log2, __ATOMIC_RELEASE);
+	xdp_filter_build_free(b);
+}
+
+void xdp_filter_build_free(struct xdp_filter_build *b)
+{
+	if (!b)
+		return;
+	free(b->words);
+	free(b);
+}
+
+void xdp_filter_info(const struct xdp_filter *f, struct xdp_filter_info *out)
+{
+	size_t n = (size_t)1 << f->log2;
+
+	memset(out, 0, sizeof(*out));
+	out->words = (uint32_t)n;
+	for (size_t i = 0; i < n; i++)
+		out->bits_set += (uint64_t)__builtin_popcountll(f->words[i]);
+	out->removed = f->cfg->removed;
+	out->rebuilds = f->cfg->rebuilds;
+	out->lens_v4 = (unsigned)__builtin_popcountll(f->cfg->lens_v4);
+	for (int w = 0; w < 3; w++)
+		out->lens_v6 += (unsigned)__builtin_popcountll(f->cfg->lens_v6[w]);
+}

@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Allowlists (CrowdSec 1.6.6+): named lists of IPs and ranges that never get a
+ * decision. Items keep the decisions' range encoding (ip_size, start/end with
+ * suffix), so "is this covered" and "which decisions does this cover" are the
+ * same containment tests as the decision lookups, both ways (an item inside
+ * the value's range, or the value inside an item's range), as upstream does.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "db/db_int.h"
+
+/* Bounds on what a caller may ask (the values come from cscli or the LAPI). */
+#define ALLOWLIST_MAX_NAME 256
+#define ALLOWLIST_MAX_DESC 4096
+#define ALLOWLIST_MAX_REASON (64u << 10)
+
+/* "not expired at now" */
+#define ITEM_LIVE "(i.expires_at IS NULL OR i.expires_at >= ?)"
+/* item i and a range given as (size, s_ip, s_sfx, e_ip, e_sfx) parameters: either contains the other */
+#define ITEM_OVERLAPS_PARAMS                                                              \
+	"i.ip_size = ?1 AND (((i.start_ip, i.start_suffix) <= (?2, ?3) AND"                \
+	" (i.end_ip, i.end_suffix) >= (?4, ?5)) OR ((i.start_ip, i.start_suffix) >= (?2, ?3)" \
+	" AND (i.end_ip, i.end_suffix) <= (?4, ?5)))"
+
+static int prep(struct cs_db *db, const char *sql, sqlite3_stmt **s)
+{
+	if (sqlite3_prepare_v2(db->h, sql, -1, s, NULL) != SQLITE_OK)
+		return sql_err(db, sqlite3_errcode(db->h));
+	return 0;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+static int list_id(struct cs_db *db, const char *name, int64_t *id, bool *console)
+{
+	sqlite3_stmt *s;
+	int rc, err = prep(db, "SELECT id, from_console FROM allowlists WHERE name = ?", &s);
+
+	if (err)
+		return err;
+	bind_text(s, 1, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		if (console)
+			*console = sqlite3_column_int(s, 1);
+		err = 0;
+	} else {
+		err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
+	}
+	sqlite3_finalize(s);
+	return err;
+}
+
+int cs_db_allowlist_create(struct cs_db *db, const char *name, const char *description,
+			   int64_t now)
+{
+	sqlite3_stmt *s;
+	int err;
+
+	if (!name || !*name || strlen(name) > ALLOWLIST_MAX_NAME ||
+	    (description && strlen(description) > ALLOWLIST_MAX_DESC))
+		return -EINVAL;
+	err = txn_begin(db);
+	if (err)
+		return err;
+	err = prep(db, "INSERT INTO allowlists (created_at, updated_at, name, description)"
+		       " VALUES (?1, ?1, ?2, ?3)", &s);
+	if (!err) {
+		sqlite3_bind_int64(s, 1, now);
+		bind_text(s, 2, name);
+		bind_text(s, 3, description);
+		err = exec_stmt(db, s);
+		sqlite3_finalize(s);
+	}
+	return txn_end(db, err);
+}
+
+int cs_db_allowlist_delete(struct cs_db *db, const char *name)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t id;
+	int err = txn_begin(db);
+
+	if (err)
+		return err;
+	err = list_id(db, name, &id, NULL);
+	if (!err)
+		err = prep(db, "DELETE FROM allowlist_items WHERE allowlist_id = ?", &s);
+	if (!err) {
+		sqlite3_bind_int64(s, 1, id);
+		err = exec_stmt(db, s);
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	if (!err)
+		err = prep(db, "DELETE FROM allowlists WHERE id = ?", &s);
+	if (!err) {
+		sqlite3_bind_int64(s, 1, id);
+		err = exec_stmt(db, s);
+		sqlite3_finalize(s);
+	}
+	return txn_end(db, err);
+}
+
+void cs_allowlist_clear(struct cs_allowlist *a)
+{
+	if (!a)
+		return;
+	free(a->name);
+	free(a->description);
+	free(a->allowlist_id);
+	for (size_t i = 0; i < a->nitems; i++) {
+		free(a->items[i].value);
+		free(a->items[i].comment);
+	}
+	free(a->items);
+	memset(a, 0, sizeof(*a));
+}
+
+void cs_allowlists_free(struct cs_allowlist *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		cs_allowlist_clear(&v[i]);
+	free(v);
+}
+
+static int load_items(struct cs_db *db, struct cs_allowlist *a, int64_t now)
+{
+	sqlite3_stmt *s;
+	int rc, err = prep(db, "SELECT value, comment, created_at, expires_at FROM allowlist_items i"
+			       " WHERE allowlist_id = ? AND " ITEM_LIVE " ORDER BY id", &s);
+	size_t cap = 0;
+
+	if (err)
+		return err;
+	sqlite3_bind_int64(s, 1, a->id);
+	sqlite3_bind_int64(s, 2, now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct cs_allowlist_item *it;
+
+		if (a->nitems == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			struct cs_allowlist_item *p = realloc(a->items, nc * sizeof(*p));
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			a->items = p;
+			cap = nc;
+		}
+		it = &a->items[a->nitems++];
+		it->value = col_text(s, 0);
+		it->comment = col_text(s, 1);
+		it->created_at = sqlite3_column_int64(s, 2);
+		it->expires_at = sqlite3_column_int64(s, 3);
+		if (!it->value || !it->comment) {
+			err = -ENOMEM;
+			break;
+		}
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sql_err(db, rc);
+	sqlite3_finalize(s);
+	return err;
+}
+
+static int lists_query(struct cs_db *db, const char *name, bool with_items, int64_t now,
+		       struct cs_allowlist **out, size_t *n)
+{
+	sqlite3_stmt *s;
+	struct cs_allowlist *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc, err = prep(db, name ? "SELECT id, name, description, allowlist_id, from_console,"
+				      " created_at, updated_at FROM allowlists WHERE name = ?"
+				    : "SELECT id, name, description, allowlist_id, from_console,"
+				      " created_at, updated_at FROM allowlists ORDER BY name", &s);
+
+	if (err)
+		return err;
+	if (name)
+		bind_text(s, 1, name);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct cs_allowlist *a;
+
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			struct cs_allowlist *p = realloc(v, nc * sizeof(*p));
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			v = p;
+			cap = nc;
+		}
+		a = &v[cnt++];
+		memset(a, 0, sizeof(*a));
+		a->id = sqlite3_column_int64(s, 0);
+		a->name = col_text(s, 1);
+		a->description = col_text(s, 2);
+		a->allowlist_id = col_text(s, 3);
+		a->from_console = sqlite3_column_int(s, 4);
+		a->created_at = sqlite3_column_int64(s, 5);
+		a->updated_at = sqlite3_column_int64(s, 6);
+		if (!a->name || !a->description || !a->allowlist_id) {
+			err = -ENOMEM;
+			break;
+		}
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sql_err(db, rc);
+	sqlite3_finalize(s);
+	for (size_t i = 0; !err && with_items && i < cnt; i++)
+		err = load_items(db, &v[i], now);
+	if (err) {
+		cs_allowlists_free(v, cnt);
+		return err;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int cs_db_allowlist_list(struct cs_db *db, bool with_items, int64_t now,
+			 struct cs_allowlist **out, size_t *n)
+{
+	int err = txn_begin_read(db);
+
+	*out = NULL;
+	*n = 0;
+	if (err)
+		return err;
+	return txn_end(db, lists_query(db, NULL, with_items, now, out, n));
+}
+
+int cs_db_allowlist_get(struct cs_db *db, const char *name, bool with_items, int64_t now,
+			struct cs_allowlist *out)
+{
+	struct cs_allowlist *v = NULL;
+	size_t n = 0;
+	int err = txn_begin_read(db);
+
+	memset(out, 0, sizeof(*out));
+	if (err)
+		return err;
+	err = txn_end(db, lists_query(db, name, with_items, now, &v, &n));
+	if (!err && !n)
+		err = -ENOENT;
+	if (!err) {
+		*out = v[0];
+		for (size_t i = 1; i < n; i++)
+			cs_allowlist_clear(&v[i]);
+		free(v);
+	} else {
+		cs_allowlists_free(v, n);
+	}
+	return err;
+}
+
+int cs_db_allowlist_add(struct cs_db *db, const char *name,
+			const struct cs_allowlist_item *items, size_t n, int64_t now, long *added)
+{
+	sqlite3_stmt *ins = NULL, *dup = NULL, *touch = NULL;
+	int64_t id;
+	int err;
+
+	*added = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct cs_range r;
+
+		if (!items[i].value || cs_range_parse(items[i].value, &r) || !r.ip_size ||
+		    (items[i].comment && strlen(items[i].comment) > ALLOWLIST_MAX_DESC))
+			return -EINVAL;
+	}
+	err = txn_begin(db);
+	if (err)
+		return err;
+	err = list_id(db, name, &id, NULL);
+	if (!err)
+		err = prep(db, "INSERT INTO allowlist_items (created_at, updated_at, expires_at,"
+			       " comment, value, start_ip, end_ip, start_suffix, end_suffix, ip_size,"
+			       " allowlist_id) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			   &ins);
+	if (!err)
+		err = prep(db, "SELECT 1 FROM allowlist_items WHERE allowlist_id = ? AND value = ?",
+			   &dup);
+	if (!err)
+		err = prep(db, "UPDATE allowlists SET updated_at = ? WHERE id = ?", &touch);
+	for (size_t i = 0; !err && i < n; i++) {
+		struct cs_range r;
+		int rc;
+
+		cs_range_parse(items[i].value, &r);
+		sqlite3_bind_int64(dup, 1, id);
+		bind_text(dup, 2, items[i].value);
+		rc = sqlite3_step(dup);
+		sqlite3_reset(dup);
+		if (rc == SQLITE_ROW)
+			continue; /* already there: upstream warns and skips */
+		sqlite3_bind_int64(ins, 1, now);
+		if (items[i].expires_at)
+			sqlite3_bind_int64(ins, 2, items[i].expires_at);
+		else
+			sqlite3_bind_null(ins, 2);
+		bind_text(ins, 3, items[i].comment);
+		bind_text(ins, 4, items[i].value);
+		sqlite3_bind_int64(ins, 5, r.start_ip);
+		sqlite3_bind_int64(ins, 6, r.end_ip);
+		sqlite3_bind_int64(ins, 7, r.start_suffix);
+		sqlite3_bind_int64(ins, 8, r.end_suffix);
+		sqlite3_bind_int64(ins, 9, r.ip_size);
+		sqlite3_bind_int64(ins, 10, id);
+		err = exec_stmt(db, ins);
+		if (!err)
+			(*added)++;
+	}
+	if (!err && *added) {
+		sqlite3_bind_int64(touch, 1, now);
+		sqlite3_bind_int64(touch, 2, id);
+		err = exec_stmt(db, touch);
+	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(dup);
+	sqlite3_finalize(touch);
+	return txn_end(db, err);
+}
+
+int cs_db_allowlist_remove(struct cs_db *db, const char *name, char *const *values, size_t n,
+			   long *removed)
+{
+	sqlite3_stmt *s = NULL;
+	int64_t id;
+	int err;
+
+	*removed = 0;
+	err = txn_begin(db);
+	if (err)
+		return err;
+	err = list_id(db, name, &id, NULL);
+	if (!err)
+		err = prep(db, "DELETE FROM allowlist_items WHERE allowlist_id = ? AND value = ?", &s);
+	for (size_t i = 0; !err && i < n; i++) {
+		sqlite3_bind_int64(s, 1, id);
+		bind_text(s, 2, values[i]);
+		err = exec_stmt(db, s);
+		if (!err)
+			*removed += sqlite3_changes(db->h);
+	}
+	sqlite3_finalize(s);
+	return txn_end(db, err);
+}
+
+/* reasons "value from list (comment)", sorted by list name, joined by ", " */
+static int reasons(struct cs_db *db, const struct cs_range *r, int64_t now, char **out)
+{
+	sqlite3_stmt *s;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc, n = 0, err = prep(db, "SELECT i.value, l.name, i.comment FROM allowlist_items i"
+				      " JOIN allowlists l ON l.id = i.allowlist_id WHERE "
+				      ITEM_OVERLAPS_PARAMS " AND (i.expires_at IS NULL OR"
+				      " i.expires_at >= ?6) ORDER BY l.name, i.id", &s);
+
+	*out = NULL;
+	if (err)
+		return err;
+	sqlite3_bind_int64(s, 1, r->ip_size);
+	sqlite3_bind_int64(s, 2, r->start_ip);
+	sqlite3_bind_int64(s, 3, r->start_suffix);
+	sqlite3_bind_int64(s, 4, r->end_ip);
+	sqlite3_bind_int64(s, 5, r->end_suffix);
+	sqlite3_bind_int64(s, 6, now);
+	f = open_memstream(&buf, &len);
+	if (!f) {
+		sqlite3_finalize(s);
+		return -ENOMEM;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *comment = (const char *)sqlite3_column_text(s, 2);
+
+		if (len > ALLOWLIST_MAX_REASON)
+			continue; /* enough to say why */
+		fprintf(f, "%s%s from %s", n++ ? ", " : "", sqlite3_column_text(s, 0),
+			sqlite3_column_text(s, 1));
+		if (comment && *comment)
+			fprintf(f, " (%s)", comment);
+		fflush(f);
+	}
+	if (rc != SQLITE_DONE)
+		err = sql_err(db, rc);
+	sqlite3_finalize(s);
+	if (fclose(f) && !err)
+		err = -ENOMEM;
+	if (err || !n) {
+		free(buf);
+		return err ? err : 0;
+	}
+	*out = buf;
+	return 1;
+}
+
+int cs_db_allowlisted(struct cs_db *db, const char *value, int64_t now, char **reason)
+{
+	struct cs_range r;
+	char *why = NULL;
+	int err;
+
+	if (reason)
+		*reason = NULL;
+	if (!value || cs_range_parse(value, &r) || !r.ip_size)
+		return -EINVAL;
+	err = txn_begin_read(db);
+	if (err)
+		return err;
+	err = reasons(db, &r, now, &why);
+	err = txn_end(db, err < 0 ? err : 0) ?: (why ? 1 : 0);
+	if (reason && err == 1)
+		*reason = why;
+	else
+		free(why);
+	return err;
+}
+
+int cs_db_allowlists_apply(struct cs_db *db, int64_t now, long *expired)
+{
+	sqlite3_stmt *s = NULL;
+	int err;
+
+	*expired = 0;
+	err = txn_begin(db);
+	if (err)
+		return err;
+	/* every active address decision an allowlist item covers or lies inside: expired
+	 * now, so bouncers get it in the stream's "deleted" */
+	err = prep(db, "UPDATE decisions SET until = ?1, updated_at = ?1 WHERE until > ?1"
+		       " AND ip_size IN (4, 16) AND EXISTS (SELECT 1 FROM allowlist_items i"
+		       " WHERE (i.expires_at IS NULL OR i.expires_at >= ?1)"
+		       " AND i.ip_size = decisions.ip_size AND"
+		       " (((i.start_ip, i.start_suffix) <= (decisions.start_ip, decisions.start_suffix)"
+		       " AND (i.end_ip, i.end_suffix) >= (decisions.end_ip, decisions.end_suffix)) OR"
+		       " ((i.start_ip, i.start_suffix) >= (decisions.start_ip, decisions.start_suffix)"
+		       " AND (i.end_ip, i.end_suffix) <= (decisions.end_ip, decisions.end_suffix))))",
+		   &s);
+	if (!err) {
+		sqlite3_bind_int64(s, 1, now);
+		err = exec_stmt(db, s);
+		if (!err)
+			*expired = sqlite3_changes(db->h);
+		sqlite3_finalize(s);
+	}
+	return txn_end(db, err);
+}

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Allowlists in the LAPI (CrowdSec 1.6.6+):
+ *   GET  /v1/allowlists[?with_content=true]     the lists
+ *   GET  /v1/allowlists/{name}[?with_content=true]
+ *   GET|HEAD /v1/allowlists/check/{ip_or_range}  {"allowlisted":..., "reason":...} / 200|204
+ *   POST /v1/allowlists/check {"targets":[...]}  {"results":[{"target","allowlists"}]}
+ * and the rule every stored alert goes through: an allowlisted IP or range gets no
+ * decision (lapi_allowlist_filter, called before profiles run).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+#include "lapi/lapi_int.h"
+
+#define ALLOWLIST_MAX_TARGETS 1000
+
+static json_t *time_json(int64_t t)
+{
+	char buf[64];
+
+	gotime_format_rfc3339(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *allowlist_json(const struct cs_allowlist *a)
+{
+	json_t *o = json_object(), *items = json_array();
+
+	for (size_t i = 0; i < a->nitems; i++) {
+		const struct cs_allowlist_item *it = &a->items[i];
+		json_t *e = json_object();
+
+		json_object_set_new(e, "created_at", time_json(it->created_at));
+		if (*it->comment)
+			json_object_set_new(e, "description", json_string(it->comment));
+		if (it->expires_at)
+			json_object_set_new(e, "expiration", time_json(it->expires_at));
+		json_object_set_new(e, "value", json_string(it->value));
+		json_array_append_new(items, e);
+	}
+	if (*a->allowlist_id)
+		json_object_set_new(o, "allowlist_id", json_string(a->allowlist_id));
+	if (a->from_console)
+		json_object_set_new(o, "console_managed", json_true());
+	json_object_set_new(o, "created_at", time_json(a->created_at));
+	if (*a->description)
+		json_object_set_new(o, "description", json_string(a->description));
+	json_object_set_new(o, "items", items);
+	json_object_set_new(o, "name", json_string(a->name));
+	json_object_set_new(o, "updated_at", time_json(a->updated_at));
+	return o;
+}
+
+static bool with_content(struct req *r)
+{
+	const char *v = req_arg(r, "with_content");
+
+	return v && !strcmp(v, "true");
+}
+
+void h_allowlists_get(struct req *r)
+{
+	struct cs_allowlist *v = NULL;
+	size_t n = 0;
+	json_t *arr;
+
+	if (cs_db_allowlist_list(r->l->db, with_content(r), gotime_now(), &v, &n)) {
+		reply_msg(r, 500, "unable to list allowlists: %s", cs_db_errmsg(r->l->db));
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, allowlist_json(&v[i]));
+	cs_allowlists_free(v, n);
+	reply_json(r, 200, arr);
+}
+
+void h_allowlist_get(struct req *r)
+{
+	struct cs_allowlist a;
+	int err = cs_db_allowlist_get(r->l->db, r->param, with_content(r), gotime_now(), &a);
+
+	if (err == -ENOENT) {
+		reply_msg(r, 404, "allowlist '%s' not found", r->param);
+		return;
+	}
+	if (err) {
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+		return;
+	}
+	reply_json(r, 200, allowlist_json(&a));
+	cs_allowlist_clear(&a);
+}
+
+void h_allowlist_check(struct req *r)
+{
+	char *reason = NULL;
+	int rc = cs_db_allowlisted(r->l->db, r->param, gotime_now(), &reason);
+
+	if (rc == -EINVAL) {
+		reply_msg(r, 400, "invalid ip address / range: %s", r->param);
+		return;
+	}
+	if (rc < 0) {
+		reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+		return;
+	}
+	if (r->head) {
+		reply_empty(r, rc ? 200 : 204);
+	} else {
+		json_t *o = json_object();
+
+		if (rc) {
+			json_object_set_new(o, "allowlisted", json_true());
+			json_object_set_new(o, "reason", json_string(reason));
+		}
+		reply_json(r, 200, o);
+	}
+	free(reason);
+}
+
+void h_allowlists_check_bulk(struct req *r)
+{
+	json_t *j = req_json(r), *targets, *t, *results;
+	int64_t now = gotime_now();
+	size_t i;
+
+	if (!j)
+		return;
+	targets = json_object_get(j, "targets");
+	if (!json_is_array(targets) || !json_array_size(targets)) {
+		reply_msg(r, 400, "targets list cannot be empty");
+		goto out;
+	}
+	if (json_array_size(targets) > ALLOWLIST_MAX_TARGETS) {
+		reply_msg(r, 400, "too many targets (at most %d)", ALLOWLIST_MAX_TARGETS);
+		goto out;
+	}
+	results = json_array();
+	json_array_foreach(targets, i, t) {
+		const char *v = json_string_value(t);
+		char *reason = NULL;
+		int rc;
+
+		if (!v) {
+			json_decref(results);
+			reply_msg(r, 400, "targets[%zu] is not a string", i);
+			goto out;
+		}
+		rc = cs_db_allowlisted(r->l->db, v, now, &reason);
+		if (rc == -EINVAL) {
+			json_decref(results);
+			reply_msg(r, 400, "invalid ip address / range: %s", v);
+			goto out;
+		}
+		if (rc < 0) {
+			json_decref(results);
+			reply_msg(r, 500, "database error: %s", cs_db_errmsg(r->l->db));
+			goto out;
+		}
+		if (rc)
+			json_array_append_new(results, json_pack("{s:s,s:[s]}", "target", v,
+								 "allowlists", reason));
+		free(reason);
+	}
+	reply_json(r, 200, json_pack("{s:o}", "results", results));
+out:
+	json_decref(j);
+}
+
+static bool addr_scope(const char *scope)
+{
+	return scope && (!strcasecmp(scope, "ip") || !strcasecmp(scope, "range"));
+}
+
+/* The live items, parsed once per alert: an import may carry many decisions. */
+struct live_items {
+	struct cs_allowlist *lists;
+	size_t nlists;
+	struct cs_range *ranges; /* per item, lists in order */
+	size_t n;
+};
+
+static bool tuple_le(int64_t a1, int64_t a2, int64_t b1, int64_t b2)
+{
+	return a1 < b1 || (a1 == b1 && a2 <= b2);
+}
+
+/* Either range contains the other (upstream's two-way test). */
+static bool ranges_overlap(const struct cs_range *i, const struct cs_range *r)
+{
+	if (i->ip_size != r->ip_size)
+		return false;
+	return (tuple_le(i->start_ip, i->start_suffix, r->start_ip, r->start_suffix) &&
+		tuple_le(r->end_ip, r->end_suffix, i->end_ip, i->end_suffix)) ||
+	       (tuple_le(r->start_ip, r->start_suffix, i->start_ip, i->start_suffix) &&
+		tuple_le(i->end_ip, i->end_suffix, r->end_ip, r->end_suffix));
+}
+
+/* The first item covering `value` ("v from list"), or NULL. */
+static const char *live_match(const struct live_items *li, const char *value, char *buf,
+			      size_t len)
+{
+	struct cs_range r;
+	size_t k = 0;
+
+	if (cs_range_parse(value, &r) || !r.ip_size)
+		return NULL;
+	for (size_t a = 0; a < li->nlists; a++)
+		for (size_t i = 0; i < li->lists[a].nitems; i++, k++)
+			if (li->ranges[k].ip_size && ranges_overlap(&li->ranges[k], &r)) {
+				snprintf(buf, len, "%s from %s", li->lists[a].items[i].value,
+					 li->lists[a].name);
+				return buf;
+			}
+	return NULL;
+}
+
+static int live_load(struct cs_lapi *l, int64_t now, struct live_items *li)
+{
+	size_t k = 0;
+	int err = cs_db_allowlist_list(l->db, true, now, &li->lists, &li->nlists);
+
+	if (err)
+		return err;
+	for (size_t a = 0; a < li->nlists; a++)
+		li->n += li->lists[a].nitems;
+	li->ranges = calloc(li->n + 1, sizeof(*li->ranges));
+	if (!li->ranges)
+		return -ENOMEM;
+	for (size_t a = 0; a < li->nlists; a++)
+		for (size_t i = 0; i < li->lists[a].nitems; i++, k++)
+			if (cs_range_parse(li->lists[a].items[i].value, &li->ranges[k]))
+				li->ranges[k].ip_size = 0;
+	return 0;
+}
+
+bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now)
+{
+	struct live_items li = { 0 };
+	size_t kept = 0, had = a->n_decisions;
+	const char *why;
+	char buf[512];
+	bool drop = false;
+
+	if (live_load(l, now, &li)) {
+		/* as upstream: an allowlist that cannot be read does not stop alerts */
+		log_error("allowlists: %s", cs_db_errmsg(l->db));
+		goto out;
+	}
+	if (!li.n)
+		goto out;
+	if (!had) {
+		/* the detector's alerts: an allowlisted source makes no alert at all (upstream) */
+		if (addr_scope(a->src_scope) && a->src_value &&
+		    (why = live_match(&li, a->src_value, buf, sizeof(buf)))) {
+			log_info("alert source %s is allowlisted by %s, skipping", a->src_value, why);
+			drop = true;
+		}
+		goto out;
+	}
+	/* decisions brought by the alert (cscli decisions add, imports): never on an
+	 * allowlisted value, whoever sends them */
+	for (size_t i = 0; i < had; i++) {
+		struct cs_decision *d = &a->decisions[i];
+
+		if (addr_scope(d->scope) && d->value &&
+		    (why = live_match(&li, d->value, buf, sizeof(buf)))) {
+			log_info("decision on %s dropped: allowlisted by %s", d->value, why);
+			if (!a->decisions_borrowed)
+				cs_decision_clear(d);
+			continue;
+		}
+		a->decisions[kept++] = *d;
+	}
+	a->n_decisions = kept;
+	drop = kept == 0;
+out:
+	cs_allowlists_free(li.lists, li.nlists);
+	free(li.ranges);
+	return drop;
+}
