@@ -205,6 +205,22 @@ static void test_stamps(struct cs_db *db, int64_t now)
 	}
 }
 
+/* Another process (cscli allowlists) expires decisions in the database itself. */
+static void test_external(struct cs_db *db, const char *path, int64_t now)
+{
+	struct cs_dfilter all = { .include_simulated = true };
+	struct cs_db *other = NULL;
+	long n = 0;
+
+	if (!ASSERT_OK(cs_db_open(path, &other), "second handle"))
+		return;
+	insert_some(db, now);
+	ASSERT_OK(cs_db_decisions_expire(other, &all, now + S, &n), "expire from outside");
+	ASSERT_TRUE(n > 0, "something expired");
+	cs_db_close(other);
+	compare_all(db, now + 2 * S, 1000);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/test_stream_index.XXXXXX";
@@ -253,6 +269,7 @@ int main(void)
 	ASSERT_TRUE(total[0] > 500, "deleted rows compared");
 	ASSERT_TRUE(total[1] > 500, "new rows compared");
 	test_stamps(db, now + 100 * S);
+	test_external(db, path, now + 200 * S);
 out:
 	cs_db_close(db);
 	unlink(path);

@@ -90,6 +90,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_ACTIVE_COUNT] = "SELECT scenario, origin, type, COUNT(*) FROM decisions"
 			    " WHERE until > ? GROUP BY scenario, origin, type",
 	[ST_DATA_VERSION] = "PRAGMA data_version",
+	[ST_DECISIONS_EPOCH] = "SELECT n FROM decisions_epoch",
 };
 
 /* ---- small helpers ---------------------------------------------------------- */

@@ -50,6 +50,7 @@ enum stmt_id {
 	ST_ALERTS_COUNT,
 	ST_ACTIVE_COUNT,
 	ST_DATA_VERSION,
+	ST_DECISIONS_EPOCH,
 	ST__MAX,
 };
 
@@ -167,6 +168,8 @@ void afilter_cond(struct qb *q, const struct cs_afilter *f, int64_t now);
 int stream_index_new(struct cs_db *db);
 void stream_index_free(struct cs_db *db);
 int64_t stream_write_begin(struct cs_db *db, int64_t now);
+/* Before COMMIT of a write that updated decision rows: the epoch it leaves. */
+void stream_write_epoch(struct cs_db *db);
 void stream_write_end(struct cs_db *db);
 void stream_apply_alerts(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
 			 const int64_t *decision_ids, int64_t created_at);

@@ -286,6 +286,8 @@ int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t
 	if (!err && rc != SQLITE_DONE)
 		err = sql_err(db, rc);
 	sqlite3_finalize(s);
+	if (!err)
+		stream_write_epoch(db);
 	err = txn_finish(db, err);
 	if (!err)
 		stream_apply_expire(db, ids, (size_t)*n, stamp);
@@ -310,7 +312,10 @@ int cs_db_decision_expire_id(struct cs_db *db, int64_t id, int64_t now)
 	s = stmt(db, ST_DECISION_EXPIRE_ID);
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, now);
-	err = txn_finish(db, run_changes(db, s));
+	err = run_changes(db, s);
+	if (!err)
+		stream_write_epoch(db);
+	err = txn_finish(db, err);
 	if (!err)
 		stream_apply_expire(db, &id, 1, now);
 	else

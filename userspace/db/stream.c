@@ -19,7 +19,10 @@
  * before its stamp, and writes stamp after every last_pull already handed out,
  * so a row is never created "before" a pull that could not see it.
  * Hard deletes (alerts deleted, flush) mark the index stale; the next pull
- * rebuilds it from SQLite.
+ * rebuilds it from SQLite. So do changes by other processes (cscli allowlists
+ * expire decisions directly): a trigger counts decision rows updated or
+ * deleted (decisions_epoch); a pull that sees another connection committed
+ * (PRAGMA data_version) compares that count with the one the index matches.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -87,6 +90,9 @@ struct stream_index {
 	size_t nblocks;
 	size_t block_used;
 	int64_t inflight;	  /* created_at stamp of the write in flight, 0 if none */
+	int64_t epoch;		  /* decisions_epoch the index matches */
+	int64_t epoch_pending;	  /* the epoch the write in flight leaves */
+	int64_t ext_version;	  /* data_version at the last external check */
 	_Atomic int64_t issued;	  /* largest last_pull handed out */
 };
 
@@ -434,8 +440,24 @@ static void set_state(struct stream_index *x, int st)
 	pthread_mutex_unlock(&x->state_lock);
 }
 
+static int read_epoch(sqlite3 *h, int64_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(h, "SELECT n FROM decisions_epoch", -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
 /*
- * Called with the db mutex held, so nothing commits meanwhile. The scan runs on
+ * Called with the db mutex held, so nothing of ours commits meanwhile; rows and
+ * epoch are read in one snapshot, so another process's commit is either in both
+ * or in neither. The scan runs on
  * a connection of its own with a small page cache: a million rows read once
  * must not stay in the main handle's cache (the LAPI's memory bound).
  */
@@ -455,6 +477,11 @@ static int load_rows(struct cs_db *db, struct stream_index *x)
 		log_error("stream index: cannot open %s: %s", path, h ? sqlite3_errmsg(h) : "?");
 		sqlite3_close(h);
 		return -EIO;
+	}
+	if (sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK || read_epoch(h, &x->epoch)) {
+		log_error("stream index: %s", sqlite3_errmsg(h));
+		err = -EIO;
+		goto out;
 	}
 	if (sqlite3_prepare_v2(h,
 			       "SELECT id, created_at, until, scenario, type, scope, value, origin,"
@@ -477,6 +504,7 @@ static int load_rows(struct cs_db *db, struct stream_index *x)
 	}
 out:
 	sqlite3_finalize(s);
+	sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
 	if (h != db->h)
 		sqlite3_close(h);
 	return err;
@@ -530,15 +558,36 @@ int64_t stream_write_begin(struct cs_db *db, int64_t now)
 	struct stream_index *x = db->stream;
 	int64_t issued;
 
+	int64_t epoch = 0;
+
 	if (!active(db))
 		return now;
+	/* inside our transaction: a difference is someone else's change */
+	if (read_epoch(db->h, &epoch))
+		epoch = x->epoch + 1;
 	pthread_rwlock_wrlock(&x->lock);
+	if (epoch != x->epoch)
+		x->stale = true;
+	x->epoch_pending = epoch;
 	issued = atomic_load(&x->issued);
 	if (now <= issued)
 		now = issued + 1;
 	x->inflight = now;
 	pthread_rwlock_unlock(&x->lock);
 	return now;
+}
+
+void stream_write_epoch(struct cs_db *db)
+{
+	int64_t epoch;
+
+	if (!active(db))
+		return;
+	if (read_epoch(db->h, &epoch))
+		epoch = -1; /* unknown: the next check reloads */
+	pthread_rwlock_wrlock(&db->stream->lock);
+	db->stream->epoch_pending = epoch;
+	pthread_rwlock_unlock(&db->stream->lock);
 }
 
 void stream_write_end(struct cs_db *db)
@@ -604,6 +653,7 @@ void stream_apply_expire(struct cs_db *db, const int64_t *ids, size_t n, int64_t
 	}
 	if (err)
 		apply_failed(x, err);
+	x->epoch = x->epoch_pending;
 	x->inflight = 0;
 	pthread_rwlock_unlock(&x->lock);
 }
@@ -707,6 +757,33 @@ static int collect_candidates(struct cs_db_stream *st, struct stream_index *x)
 	return err;
 }
 
+/* Another process committed: did it touch decision rows? (trylock: never wait) */
+static void check_external(struct cs_db *db)
+{
+	struct stream_index *x = db->stream;
+	int64_t v, epoch;
+	sqlite3_stmt *s;
+
+	if (pthread_mutex_trylock(&db->lock))
+		return;
+	s = stmt(db, ST_DATA_VERSION);
+	if (s && sqlite3_step(s) == SQLITE_ROW && (v = sqlite3_column_int64(s, 0)) != x->ext_version) {
+		sqlite3_reset(s);
+		s = stmt(db, ST_DECISIONS_EPOCH);
+		if (s && sqlite3_step(s) == SQLITE_ROW) {
+			epoch = sqlite3_column_int64(s, 0);
+			pthread_rwlock_wrlock(&x->lock);
+			if (epoch != x->epoch)
+				x->stale = true;
+			pthread_rwlock_unlock(&x->lock);
+			x->ext_version = v;
+		}
+	}
+	if (s)
+		sqlite3_reset(s);
+	pthread_mutex_unlock(&db->lock);
+}
+
 static int wait_ready(struct cs_db *db)
 {
 	struct stream_index *x = db->stream;
@@ -721,6 +798,7 @@ static int wait_ready(struct cs_db *db)
 	pthread_mutex_unlock(&x->state_lock);
 	if (st != ST_READY)
 		return -EOPNOTSUPP;
+	check_external(db);
 	if (x->stale) /* hard deletes happened: rebuild from SQLite (the first puller does) */
 		return cs_db_stream_load(db) ? -EOPNOTSUPP : 0;
 	return 0;
