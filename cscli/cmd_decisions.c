@@ -208,13 +208,6 @@ out:
 	return ret;
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
 static int decisions_list(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {

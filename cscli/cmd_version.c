@@ -62,6 +62,7 @@ static const char *const tree[][2] = {
 	{ "parsers", "install remove upgrade inspect list" },
 	{ "postoverflows", "install remove upgrade inspect list" },
 	{ "scenarios", "install remove upgrade inspect list" },
+	{ "setup", "detect install-hub install-acquisition unattended validate --yes --dry-run" },
 	{ "simulation", "enable disable status" },
 	{ "version", "" },
 };

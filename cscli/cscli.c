@@ -32,6 +32,7 @@ static const struct {
 	{ "simulation", "simulation", cmd_simulation, "Manage simulation status of scenarios" },
 	{ "config", "config", cmd_config, "Allows to view current config" },
 	{ "version", "version", cmd_version, "Display version" },
+	{ "setup", "setup", cmd_setup, "Tools to configure crowdsec (detect services, install)" },
 	{ "completion", "completion", cmd_completion, "Generate the autocompletion script (bash, zsh)" },
 	{ "collections", "collection", cmd_items, "Manage hub collections" },
 	{ "parsers", "parser", cmd_items, "Manage hub parsers" },
