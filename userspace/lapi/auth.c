@@ -86,6 +86,7 @@ bool auth_bouncer(struct req *r)
 			bcache_seen(r->l, hash, r->ip, type, ver);
 	}
 	cs_metrics_inc(r->l->metrics, M_BOUNCER_REQUESTS, r->bouncer.name, r->url, r->method);
+	lapi_conn_authenticated(r);
 	return true;
 }
 
@@ -138,6 +139,7 @@ bool auth_machine(struct req *r, int64_t leeway)
 		return false;
 	}
 	cs_metrics_inc(r->l->metrics, M_MACHINE_REQUESTS, r->machine, r->url, r->method);
+	lapi_conn_authenticated(r);
 	return true;
 }
 
