@@ -4,13 +4,16 @@
 # namespace of this script's own (LAPI on its loopback, a veth pair for XDP):
 #  1. load: time from bouncer start until all N entries are in the data plane, and the
 #     bouncer's peak RSS: crowdsec-xdp-bouncer (XDP on the veth, `xdp status -o json`
-#     polled every 0.2 s; both our processes: applier + fetcher child) beside Debian's
-#     crowdsec-firewall-bouncer 0.0.25 in nftables mode (elements of its set counted
-#     every POLL s (1) as the peers' lapi-fwbouncer.sh does; given up after MAXS s (300));
+#     polled every 0.2 s; both our processes: applier + fetcher child), then the same
+#     in its nftables fallback, beside Debian's crowdsec-firewall-bouncer 0.0.25 in
+#     nftables mode (elements of the set counted every POLL s (1) as the peers'
+#     lapi-fwbouncer.sh does, for both nftables rows; given up after MAXS s (300));
+#     then ours restarted on its own pins (a resync of N that changes nothing);
 #  2. reaction: from `cscli decisions add --ip X` to X in the data plane (bpftool map
 #     lookup / nft get element, polled every 20 ms), REACT times (10), median:
-#     ours with update_frequency 1s (at N stored, and on a small LAPI), the firewall
-#     bouncer with its default 10s (on the small LAPI: REACT_BASE decisions, 1000).
+#     ours with its default update_frequency (200ms; at N stored, and on a small
+#     LAPI), the firewall bouncer with its default 10s (on the small LAPI:
+#     REACT_BASE decisions, 1000).
 # The namespace (and the nft tables, pins and processes in it) is removed at the end.
 set -u
 [ "$(id -u)" = 0 ] || { echo "bench_bouncer: needs root"; exit 0; }
@@ -63,16 +66,18 @@ lapi_up() {	# lapi_up DBFILE: our LAPI in the namespace on a copy of DBFILE (imp
 }
 cscli_add() { inns "$BUILD/cscli" -c "$W/lapi/config.yaml" decisions add --ip "$1" --duration 1h >/dev/null 2>&1; }
 
-xdp_up() {	# start our bouncer (update_frequency 1s); sets BP
+xdp_up() {	# start our bouncer (default update_frequency) [MODE [KEEP]]; sets BP
 	cat >"$W/xdp.yaml" <<YAML
 api_url: http://127.0.0.1:$PORT/
 api_key: $KO
-update_frequency: 1s
-mode: xdp
+mode: ${1:-xdp}
 interfaces: [$IF]
 pin_path: $PIN
-keep_on_stop: false
+keep_on_stop: ${2:-false}
 log_level: info
+nftables:
+  table_ipv4: cxdp
+  table_ipv6: cxdp6
 prometheus:
   enabled: false
 YAML
@@ -120,6 +125,7 @@ YAML
 	BP=$!
 }
 fw_count() { inns nft list set ip crowdsec crowdsec-blacklists 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | wc -l; }
+nft_count() { inns nft list set ip cxdp cxdp-blacklists 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | wc -l; }
 fw_has() { inns nft get element ip crowdsec crowdsec-blacklists "{ $1 }" >/dev/null 2>&1; }
 
 # load SIDE POLL_S: runs in this shell (sets BP, SP); writes to $W/SIDE.res "seconds count peak_sum_kB hwm_parent_kB hwm_child_kB"
@@ -127,10 +133,19 @@ load() {
 	local side=$1 poll=$2 t0 c=0 t1= child hp hc
 	t0=$(date +%s.%N)
 	date -u +%T.%3N >"$W/$side.t0"
-	if [ "$side" = xdp ]; then xdp_up; else fw_up; fi
+	case $side in
+	xdp) xdp_up ;;
+	resync) xdp_up xdp true ;;
+	nft) xdp_up nftables ;;
+	*) fw_up ;;
+	esac
 	peak_rss "$W/$side.peak" "$BP" & SP=$!
 	while kill -0 "$BP" 2>/dev/null; do
-		if [ "$side" = xdp ]; then c=$(xdp_count); else c=$(fw_count); fi
+		case $side in
+		xdp | resync) c=$(xdp_count) ;;
+		nft) c=$(nft_count) ;;
+		*) c=$(fw_count) ;;
+		esac
 		c=${c:-0}; [ "$c" = null ] && c=0
 		if [ "$c" -ge "$N" ]; then t1=$(date +%s.%N); break; fi
 		[ "$(echo "$(date +%s.%N) - $t0 > $MAXS" | bc)" = 1 ] && break
@@ -172,9 +187,20 @@ load xdp 0.2; read -r xs xc xpk xhp xhc <"$W/xdp.res"
 xdp_mode=$(inns ip link show "$IF" | grep -o 'xdp[a-z]*' | head -n1)
 "$B" --pin-dir "$PIN" xdp status -o json >"$W/status.json" 2>/dev/null
 cscli_add 100.200.0.250	# warm-up (the first cscli login)
-react xdp 100.200.1 1 >"$W/react-xdp-N"
+react xdp 100.200.1 0.2 >"$W/react-xdp-N"
 stop_pid "$SP"; SP=; stop_pid "$BP"; BP=
+# restart on the pins a run left: the resync of N writes only what changed
+load resync 0.2
+for _ in $(seq 1500); do [ "$(grep -c 'startup pull applied' "$W/xdp.log")" -ge 2 ] && break; sleep 0.2; done
+rs_line=$(grep 'startup pull applied' "$W/xdp.log" | tail -n1 | sed 's/.*msg="//; s/"$//')
+read -r rss _ _ _ _ <"$W/resync.res"
+stop_pid "$SP"; SP=; rspk=$(cat "$W/resync.peak")
+stop_pid "$BP"; BP=
 "$B" --pin-dir "$PIN" xdp uninstall >/dev/null 2>&1
+# our nftables fallback, polled like the firewall bouncer
+load nft "$POLL"; read -r ns nc npk nhp nhc <"$W/nft.res"
+stop_pid "$SP"; SP=; stop_pid "$BP"; BP=
+inns nft delete table ip cxdp 2>/dev/null; inns nft delete table ip6 cxdp6 2>/dev/null
 fs=- fc=0 fpk=0 fhp=0
 if [ $have_fw = 1 ]; then
 	load fw "$POLL"; read -r fs fc fpk fhp _ <"$W/fw.res"
@@ -185,7 +211,7 @@ fi
 lapi_up "$W/small.db" || exit 0
 cscli_add 100.200.0.250
 xdp_up; for _ in $(seq 100); do [ "$(xdp_count)" -ge "$REACT_BASE" ] 2>/dev/null && break; sleep 0.1; done
-react xdp 100.200.2 1 >"$W/react-xdp-small"
+react xdp 100.200.2 0.2 >"$W/react-xdp-small"
 stop_pid "$BP"; BP=
 "$B" --pin-dir "$PIN" xdp uninstall >/dev/null 2>&1
 if [ $have_fw = 1 ]; then
@@ -200,14 +226,18 @@ echo "### load: bouncer start to all $N entries in the data plane"
 echo "| bouncer | entries seen | seconds to all | peak RSS MiB (sampled, sum) | VmHWM MiB applier / fetcher |"
 echo "|---|---|---|---|---|"
 echo "| crowdsec-xdp-bouncer (XDP, ours) | $xc | $([ "$xs" = - ] && echo "not reached in $MAXS s" || echo "$xs") | $(mib "$xpk") | $(mib "$xhp") / $(mib "$xhc") |"
+echo "| crowdsec-xdp-bouncer (nftables fallback, ours) | $nc | $([ "$ns" = - ] && echo "not reached in $MAXS s" || echo "$ns") | $(mib "$npk") | $(mib "$nhp") / $(mib "$nhc") |"
 [ $have_fw = 1 ] && echo "| crowdsec-firewall-bouncer 0.0.25 (nftables) | $fc | $([ "$fs" = - ] && echo "not reached in $MAXS s" || echo "$fs") | $(mib "$fpk") | $(mib "$fhp") (one process) |"
 echo
 echo "### reaction: \`cscli decisions add\` to the entry in the data plane, ms ($REACT adds)"
 echo "| bouncer | update_frequency | decisions stored | median | min–max |"
 echo "|---|---|---|---|---|"
-echo "| crowdsec-xdp-bouncer (ours) | 1s | $N | $(median <"$W/react-xdp-N") | $(span <"$W/react-xdp-N") |"
-echo "| crowdsec-xdp-bouncer (ours) | 1s | $REACT_BASE | $(median <"$W/react-xdp-small") | $(span <"$W/react-xdp-small") |"
+echo "| crowdsec-xdp-bouncer (ours) | 200ms (default) | $N | $(median <"$W/react-xdp-N") | $(span <"$W/react-xdp-N") |"
+echo "| crowdsec-xdp-bouncer (ours) | 200ms (default) | $REACT_BASE | $(median <"$W/react-xdp-small") | $(span <"$W/react-xdp-small") |"
 [ $have_fw = 1 ] && echo "| crowdsec-firewall-bouncer 0.0.25 | 10s (default) | $REACT_BASE | $(median <"$W/react-fw-small") | $(span <"$W/react-fw-small") |"
+echo
+echo "### restart: ours on the pins of a previous run ($N entries in place, LAPI unchanged)"
+echo "entries in place after ${rss} s (none removed meanwhile); peak RSS $(mib "$rspk") MiB; the resync said: $rs_line"
 echo
 echo "(adds spaced by a random fraction of the bouncer's period; ms include our cscli's own run, the same for both. The firewall bouncer's load count includes the $((REACT + 1)) reaction bans added before it started.)"
 echo

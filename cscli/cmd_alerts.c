@@ -6,14 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/gotime.h"
 #include "cscli/cscli.h"
-
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
 
 /* One " - Label : value[:value2]" line of alerts inspect, the values escaped. */
 static void field(const char *label, const char *v, const char *v2)
@@ -155,6 +149,82 @@ out:
 	return ret;
 }
 
+static int cmp_meta(const void *x, const void *y)
+{
+	return strcmp(jstr(*(json_t *const *)x, "key"), jstr(*(json_t *const *)y, "key"));
+}
+
+/* meta items sorted by key (upstream sorts them in place) */
+static json_t **sorted_meta(json_t *meta, size_t *n)
+{
+	json_t **v = calloc(json_array_size(meta) + 1, sizeof(*v));
+	size_t i;
+	json_t *m;
+
+	*n = 0;
+	json_array_foreach(meta, i, m)
+		if (v)
+			v[(*n)++] = m;
+	if (v)
+		qsort(v, *n, sizeof(*v), cmp_meta);
+	return v;
+}
+
+/* The alert's context (meta whose values are JSON lists of strings), one row per value. */
+static void print_context(json_t *a)
+{
+	static const char *const hdr[] = { "Key", "Value" };
+	size_t n;
+	json_t **v = sorted_meta(json_object_get(a, "meta"), &n);
+	struct table t;
+
+	if (!v || !n) {
+		free(v);
+		return;
+	}
+	printf("\n - Context  :\n");
+	table_init(&t, 2, hdr);
+	for (size_t i = 0; i < n; i++) {
+		json_t *vals = json_loads(jstr(v[i], "value"), 0, NULL), *e;
+		size_t k;
+
+		if (!json_is_array(vals)) {
+			table_add(&t, (const char *const[]){ jstr(v[i], "key"), jstr(v[i], "value") });
+		} else {
+			json_array_foreach(vals, k, e)
+				table_add(&t, (const char *const[]){ jstr(v[i], "key"),
+								      json_string_value(e) ?: "" });
+		}
+		json_decref(vals);
+	}
+	table_print(&t, true);
+	table_free(&t);
+	free(v);
+}
+
+/* inspect -d: every event with its meta */
+static void print_events(json_t *a)
+{
+	static const char *const hdr[] = { "Key", "Value" };
+	json_t *e;
+	size_t i;
+
+	printf("\n - Events  :\n");
+	json_array_foreach(json_object_get(a, "events"), i, e) {
+		size_t n;
+		json_t **v = sorted_meta(json_object_get(e, "meta"), &n);
+		struct table t;
+
+		printf("\n- Date: %s\n", jstr(e, "timestamp"));
+		table_init(&t, 2, hdr);
+		for (size_t k = 0; v && k < n; k++)
+			table_add(&t, (const char *const[]){ jstr(v[k], "key"), jstr(v[k], "value") });
+		table_print(&t, true);
+		table_free(&t);
+		free(v);
+	}
+}
+
 static int alerts_inspect(struct cli *c, int argc, char **argv)
 {
 	struct lapi_client *cl = NULL;
@@ -163,6 +233,16 @@ static int alerts_inspect(struct cli *c, int argc, char **argv)
 	size_t i;
 	int ret = EXIT_FATAL;
 
+	bool details = false;
+	int nids = 0;
+
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "-d") || !strcmp(argv[k], "--details"))
+			details = true;
+		else
+			argv[++nids] = argv[k];
+	}
+	argc = nids + 1;
 	if (argc < 2) {
 		cli_fatal("missing alert_id");
 		return EXIT_FATAL;
@@ -221,6 +301,9 @@ static int alerts_inspect(struct cli *c, int argc, char **argv)
 			}
 			table_print(&t, true);
 			table_free(&t);
+			print_context(a);
+			if (details)
+				print_events(a);
 		}
 		json_decref(a);
 		a = NULL;
@@ -298,6 +381,49 @@ out:
 	return ret;
 }
 
+static int alerts_flush(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = { { "max-items", required_argument, NULL, 'n' },
+					      { "max-age", required_argument, NULL, 'a' },
+					      { NULL, 0, NULL, 0 } };
+	long max_items = 5000, n = 0;
+	int64_t max_age = 0;
+	struct cs_db *db;
+	char *end;
+	int opt, err;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt == 'n') {
+			max_items = strtol(optarg, &end, 10);
+			if (*end || max_items < 0) {
+				cli_fatal("invalid --max-items '%s'", optarg);
+				return EXIT_FATAL;
+			}
+		} else if (opt == 'a') {
+			if (gotime_parse_duration_days(optarg, &max_age) || max_age < 0) {
+				cli_fatal("invalid --max-age '%s'", optarg);
+				return EXIT_FATAL;
+			}
+		} else {
+			return EXIT_USAGE;
+		}
+	}
+	if (cs_db_open(c->cfg.db_path, &db)) {
+		cli_fatal("unable to open database %s", c->cfg.db_path);
+		return EXIT_FATAL;
+	}
+	cli_info("Flushing alerts. !! This may take a long time !!");
+	err = cs_db_flush(db, max_age ? gotime_now() - max_age : 0, max_items, &n);
+	cs_db_close(db);
+	if (err) {
+		cli_fatal("unable to flush alerts: %s", strerror(-err));
+		return EXIT_FATAL;
+	}
+	cli_info("Alerts flushed");
+	return EXIT_OK;
+}
+
 static const struct verb alert_verbs[] = {
 	{ "list", NULL, alerts_list, "List alerts", "[filters] [flags]",
 	  "  -a, --all             Include decisions from Central API\n"
@@ -313,7 +439,10 @@ static const struct verb alert_verbs[] = {
 	  "  -m, --machine         print machines that sent alerts\n"
 	  "  -l, --limit int       limit size of alerts list table (0 to view all alerts) (default 50)\n" },
 	{ "inspect", NULL, alerts_inspect, "Show info about an alert", "ALERT_ID [ALERT_ID...]",
-	  NULL },
+	  "  -d, --details         show alerts with events\n" },
+	{ "flush", NULL, alerts_flush, "Flush alerts", "[flags]",
+	  "      --max-items int   Maximum number of alert items to keep in the database (default 5000)\n"
+	  "      --max-age string  Maximum age of alert items to keep in the database\n" },
 	{ "delete", "remove", alerts_delete, "Delete alerts", "[filters] [--all] [flags]",
 	  "      --scope string    the scope (ie. ip,range)\n"
 	  "  -v, --value string    the value to match for in the specified scope\n"

@@ -195,13 +195,6 @@ static int al_remove(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
 static int al_list(struct cli *c, int argc, char **argv)
 {
 	static const char *const hdr[] = { "Name", "Description", "Created at", "Updated at",

@@ -29,6 +29,11 @@ static const struct {
 	{ "hub", "hub", cmd_hub, "Manage hub index" },
 	{ "explain", "explain", cmd_explain, "Explain log pipeline" },
 	{ "allowlists", "allowlist", cmd_allowlists, "Manage centralized allowlists" },
+	{ "simulation", "simulation", cmd_simulation, "Manage simulation status of scenarios" },
+	{ "config", "config", cmd_config, "Allows to view current config" },
+	{ "version", "version", cmd_version, "Display version" },
+	{ "setup", "setup", cmd_setup, "Tools to configure crowdsec (detect services, install)" },
+	{ "completion", "completion", cmd_completion, "Generate the autocompletion script (bash, zsh)" },
 	{ "collections", "collection", cmd_items, "Manage hub collections" },
 	{ "parsers", "parser", cmd_items, "Manage hub parsers" },
 	{ "scenarios", "scenario", cmd_items, "Manage hub scenarios" },
@@ -50,7 +55,7 @@ static void usage(FILE *f)
 		   "      --debug, --info, --warning, --error, --trace   log level\n");
 }
 
-int cli_load_config(struct cli *c)
+static int cli_load_config(struct cli *c)
 {
 	char err[1024];
 

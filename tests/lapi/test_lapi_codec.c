@@ -268,12 +268,6 @@ static void test_profiles_expr(void)
 	cs_alert_free(a);
 	cs_profiles_free(p);
 
-	cs_profiles_set_filter_ops(&cs_profile_builtin_filter_ops);
-	p = load_text("name: b\nfilters:\n - Alert.Remediation == true && Alert.GetScope() == 'Ip'\n"
-		      "decisions:\n - type: ban\n", err, sizeof(err), &ret);
-	ASSERT_OK(ret, "builtin backend loads the default filter");
-	cs_profiles_free(p);
-	cs_profiles_set_filter_ops(NULL);
 	json_decref(miss);
 }
 

@@ -139,6 +139,8 @@ e2e_run() {
 	got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMPD/stream")
 	check_eq "restart: no banned packet through" "$got" 0
 	check "restart: reused pins and resynced" grep -q "startup pull applied" "$TMPD/bouncer.log"
+	# the state did not change across the restart: the resync writes nothing
+	check "restart: resync writes only what changed (nothing)" bash -c "grep 'startup pull applied' '$TMPD/bouncer.log' | tail -n1 | grep -q ' 0 written, 0 removed'"
 
 	# LAPI down: state kept, outage logged once, recovery logged, expiry still works
 	lapi_add --ip 198.18.0.4 --duration 4s

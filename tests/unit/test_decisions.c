@@ -128,10 +128,67 @@ static void test_many(void)
 	dmodel_free(NULL);
 }
 
+/* A resync against what the data plane holds writes only what differs. */
+static void test_resync(void)
+{
+	struct dmodel *m = NULL;
+	struct log lg = {};
+	struct cs_prefix same = P("198.18.0.1"), moved = P("198.18.0.2"), stale = P("198.18.0.3"),
+			 fresh = P("198.18.4.0/24"), unknown = P("2001:db8::1");
+	const uint64_t s = 1000000000ULL;
+
+	if (!ASSERT_OK(dmodel_new(&m), "new"))
+		return;
+	/* the dump: four entries in place */
+	dmodel_applied(m, &same, 1, 100 * s, 2);
+	dmodel_applied(m, &moved, 2, 100 * s, 2);
+	dmodel_applied(m, &stale, 3, 100 * s, 2);
+	dmodel_applied(m, &unknown, 0, 100 * s, 0); /* nftables: no id */
+	ASSERT_EQ(dmodel_prefixes(m), 4, "dump loaded");
+	ASSERT_EQ(dmodel_decisions(m), 0, "no decision yet");
+	dmodel_begin_resync(m);
+	/* the same decision, its expiry recomputed a second later: nothing to write */
+	dmodel_add(m, &same, 1, 101 * s, 2, record, &lg);
+	ASSERT_EQ(lg.n, 0, "same decision again: nothing written");
+	dmodel_add(m, &unknown, 9, 100 * s + s / 2, 1, record, &lg);
+	ASSERT_EQ(lg.n, 0, "unknown id, same expiry: nothing written");
+	/* another id: written */
+	dmodel_add(m, &moved, 5, 100 * s, 2, record, &lg);
+	ASSERT_EQ(lg.n, 1, "other id: written");
+	ASSERT_EQ(lg.last.id, 5, "with its id");
+	/* an expiry far off: written */
+	dmodel_add(m, &fresh, 6, 50 * s, 1, record, &lg);
+	ASSERT_EQ(lg.n, 2, "new prefix: written");
+	ASSERT_TRUE(lg.last.present, "new prefix present");
+	dmodel_end_resync(m, record, &lg);
+	ASSERT_EQ(lg.n, 3, "one stale entry removed");
+	ASSERT_TRUE(!lg.last.present && cs_prefix_equal(&lg.last.prefix, &stale), "the stale one");
+	ASSERT_EQ(dmodel_prefixes(m), 4, "four prefixes after resync");
+	ASSERT_EQ(dmodel_decisions(m), 4, "four decisions after resync");
+	/* a second resync with the same state writes nothing at all */
+	lg.n = 0;
+	dmodel_begin_resync(m);
+	dmodel_add(m, &same, 1, 100 * s, 2, record, &lg);
+	dmodel_add(m, &moved, 5, 100 * s, 2, record, &lg);
+	dmodel_add(m, &fresh, 6, 50 * s, 1, record, &lg);
+	dmodel_add(m, &unknown, 9, 100 * s, 1, record, &lg);
+	dmodel_end_resync(m, record, &lg);
+	ASSERT_EQ(lg.n, 0, "unchanged resync: nothing written");
+	/* applied-only entries expire too */
+	dmodel_applied(m, &stale, 3, 10 * s, 2);
+	dmodel_expire(m, 20 * s, record, &lg);
+	ASSERT_EQ(lg.n, 1, "applied-only entry expired");
+	ASSERT_TRUE(!dmodel_has(m, &stale), "and is gone");
+	dmodel_forget(m, &fresh);
+	ASSERT_EQ(dmodel_prefixes(m), 3, "forget");
+	dmodel_free(m);
+}
+
 int main(void)
 {
 	test_overlaps();
 	test_expiry();
 	test_many();
+	test_resync();
 	return TEST_SUMMARY();
 }

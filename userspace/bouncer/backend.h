@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "bouncer/config.h"
+#include "bpf/bouncer_maps.h"
 #include "common/ipaddr.h"
 
 struct backend;
@@ -25,8 +26,10 @@ struct backend_ops {
 	/* Applies what is buffered. *failed: how many sets and clears did not take
 	 * since the last commit (a full map, say); the caller has them retried. */
 	int (*commit)(struct backend *b, size_t *failed);
-	/* Every prefix currently applied, for the sweep after a full resync. */
-	int (*for_each)(struct backend *b, int (*fn)(const struct cs_prefix *p, void *arg),
+	/* Every prefix currently applied, with its ban (what the fetcher compares a
+	 * full resynchronisation against). */
+	int (*for_each)(struct backend *b,
+			int (*fn)(const struct cs_prefix *p, const struct cs_ban *ban, void *arg),
 			void *arg);
 	void (*stats)(struct backend *b, struct cs_stat *counters, uint32_t *iface_modes,
 		      uint32_t *n_ifaces);

@@ -4,9 +4,14 @@
  * (`table ip crowdsec`, `table ip6 crowdsec6`, names configurable), each with a
  * hash set for hosts, an interval set for ranges (both with element timeouts, so
  * bans expire on time by themselves) and an input-hook chain that drops their
- * members. Every commit is one nft transaction; if it fails as a whole (say one
- * element went away by timeout meanwhile), its commands are retried one by one so
- * a single bad element costs only itself.
+ * members. Every commit is one nft transaction, its elements grouped into commands
+ * of up to NFT_CHUNK (nft parses each command on its own: a million one-element
+ * commands take minutes). A transaction holds at most NFT_TXN_MAX elements: a
+ * startup of a million goes in as several (libnftables needs ~500 bytes an element
+ * while it builds one); a normal pull is one. An element that may be there is added
+ * (a no-op if it is) before it is deleted, so an element nft already expired
+ * cannot fail the transaction; if it still fails as a whole, its commands are
+ * retried one by one so a bad one costs only itself.
  *
  * Known limit: nftables interval sets refuse overlapping ranges; a range nested in
  * another banned range is reported and skipped (the outer one drops it anyway).
@@ -31,9 +36,20 @@ struct backend {
 	struct dmodel *present; /* what we believe is in the sets, with expiry */
 	char *buf;		/* the pending transaction, one command per line */
 	size_t len, cap;
-	size_t ncmds;
+	/* the command being filled: kind, family, set, elements so far */
+	int run_kind, run_family;
+	char run_set[128];
+	size_t run_n;
+	size_t txn_n; /* elements in the pending transaction */
+	size_t auto_failed; /* failures of transactions committed early */
 	uint64_t errors;
+	uint64_t last_expire;
 };
+
+#define NFT_CHUNK 8192
+#define NFT_TXN_MAX 65536
+
+enum run_kind { RUN_NONE, RUN_ADD, RUN_ADD_TIMEOUT, RUN_DELETE };
 
 static const char *table_of(const struct backend *b, int family)
 {
@@ -83,8 +99,48 @@ static int append(struct backend *b, const char *fmt, ...)
 		}
 	}
 	b->len += (size_t)n;
-	b->ncmds++;
 	return 0;
+}
+
+static int end_run(struct backend *b)
+{
+	int err = 0;
+
+	if (b->run_kind != RUN_NONE)
+		err = append(b, " }\n");
+	b->run_kind = RUN_NONE;
+	b->run_n = 0;
+	return err;
+}
+
+/* Adds one element to the command being filled, or starts the next one. */
+static int element(struct backend *b, int kind, const struct cs_prefix *p, unsigned long long secs)
+{
+	char txt[CS_PREFIX_STRLEN], set[128];
+	const char *fam = p->family == AF_INET ? "ip" : "ip6";
+	int err = 0;
+
+	cs_prefix_format(p, false, txt, sizeof(txt));
+	set_of(b, p, set, sizeof(set));
+	if (b->run_kind != kind || b->run_family != p->family || strcmp(b->run_set, set) ||
+	    b->run_n == NFT_CHUNK) {
+		err = end_run(b);
+		if (!err)
+			err = append(b, "%s element %s %s %s {", kind == RUN_DELETE ? "delete" : "add", fam,
+				     table_of(b, p->family), set);
+		if (err)
+			return err;
+		b->run_kind = kind;
+		b->run_family = p->family;
+		snprintf(b->run_set, sizeof(b->run_set), "%s", set);
+	}
+	if (kind == RUN_ADD_TIMEOUT)
+		err = append(b, "%s %s timeout %llus", b->run_n ? "," : "", txt, secs);
+	else
+		err = append(b, "%s %s", b->run_n ? "," : "", txt);
+	b->run_n++;
+	b->txn_n++;
+	return err;
 }
 
 static int create_tables(struct backend *b)
@@ -179,8 +235,9 @@ static int load_present(struct backend *b)
 										 1000000000ULL
 							       : UINT64_MAX;
 
+					/* id 0: unknown, matched on the expiry alone */
 					if (!element_prefix(e, fams[i], &p))
-						dmodel_add(b->present, &p, 0, expires, 0, NULL, NULL);
+						dmodel_applied(b->present, &p, 0, expires, 0);
 				}
 			}
 			json_decref(root);
@@ -231,59 +288,112 @@ static bool family_enabled(const struct backend *b, int family)
 	return family == AF_INET ? b->cfg->ipv4 : b->cfg->ipv6;
 }
 
+static int nft_commit(struct backend *b, size_t *failed);
+
+/* A big pull goes in as several transactions (memory): each is whole. */
+static int commit_early(struct backend *b)
+{
+	size_t failed = 0;
+	int err;
+
+	if (b->txn_n < NFT_TXN_MAX)
+		return 0;
+	err = nft_commit(b, &failed);
+	b->auto_failed += failed;
+	return err;
+}
+
+/* nft expires elements itself: the model of what is there follows at most once a
+ * second (it only chooses between a plain add and add-delete-add). */
+static void expire_present(struct backend *b, uint64_t now)
+{
+	if (now < b->last_expire + 1000000000ULL)
+		return;
+	b->last_expire = now;
+	dmodel_expire(b->present, now, NULL, NULL);
+}
+
 static int nft_set(struct backend *b, const struct cs_prefix *p, uint64_t expires, uint64_t id,
 		   uint8_t origin)
 {
 	uint64_t now = boot_ns();
-	char txt[CS_PREFIX_STRLEN], set[128];
-	const char *fam = p->family == AF_INET ? "ip" : "ip6";
 	unsigned long long secs;
 	int err = 0;
 
-	(void)id, (void)origin;
 	if (!family_enabled(b, p->family) || expires <= now)
 		return 0;
 	secs = (expires - now + 999999999ULL) / 1000000000ULL;
-	cs_prefix_format(p, false, txt, sizeof(txt));
-	set_of(b, p, set, sizeof(set));
-	dmodel_expire(b->present, now, NULL, NULL); /* nft expired those itself */
-	/* A timeout cannot be changed in place: delete and add in the same transaction. */
+	expire_present(b, now);
+	/* A timeout cannot be changed in place: delete and add in the same transaction
+	 * (after an add, so that the delete finds it even if nft just expired it). */
 	if (dmodel_has(b->present, p)) {
-		dmodel_del(b->present, p, 0, NULL, NULL);
-		err = append(b, "delete element %s %s %s { %s }\n", fam, table_of(b, p->family), set,
-			     txt);
+		err = element(b, RUN_ADD, p, 0);
+		if (!err)
+			err = element(b, RUN_DELETE, p, 0);
 	}
 	if (!err)
-		err = append(b, "add element %s %s %s { %s timeout %llus }\n", fam,
-			     table_of(b, p->family), set, txt, secs);
+		err = element(b, RUN_ADD_TIMEOUT, p, secs);
 	if (!err)
-		err = dmodel_add(b->present, p, 0, expires, 0, NULL, NULL);
-	return err;
+		err = dmodel_applied(b->present, p, id, expires, origin);
+	return err ? err : commit_early(b);
 }
 
 static int nft_clear(struct backend *b, const struct cs_prefix *p)
 {
-	char txt[CS_PREFIX_STRLEN], set[128];
+	int err;
 
 	if (!family_enabled(b, p->family))
 		return 0;
-	dmodel_expire(b->present, boot_ns(), NULL, NULL); /* nft expired those itself */
+	expire_present(b, boot_ns());
 	if (!dmodel_has(b->present, p))
-		return 0; /* not there: nothing to delete (and a delete would fail) */
-	dmodel_del(b->present, p, 0, NULL, NULL);
-	cs_prefix_format(p, false, txt, sizeof(txt));
-	set_of(b, p, set, sizeof(set));
-	return append(b, "delete element %s %s %s { %s }\n", p->family == AF_INET ? "ip" : "ip6",
-		      table_of(b, p->family), set, txt);
+		return 0; /* not there: nothing to delete */
+	dmodel_forget(b->present, p);
+	err = element(b, RUN_ADD, p, 0);
+	if (!err)
+		err = element(b, RUN_DELETE, p, 0);
+	return err ? err : commit_early(b);
+}
+
+/* The elements of a failed add command are not there: forget them, so that the
+ * fetcher's resynchronisation sees them missing. Returns how many. */
+static size_t forget_elements(struct backend *b, char *cmd)
+{
+	char *brace = strchr(cmd, '{'), *save = NULL, *tok;
+	size_t n = 0;
+
+	if (!brace)
+		return 0;
+	for (tok = strtok_r(brace + 1, ",}", &save); tok; tok = strtok_r(NULL, ",}", &save)) {
+		char *sp;
+		struct cs_prefix p;
+
+		while (*tok == ' ')
+			tok++;
+		sp = strchr(tok, ' ');
+		if (sp)
+			*sp = '\0';
+		if (*tok && !cs_prefix_parse(tok, &p)) {
+			dmodel_forget(b->present, &p);
+			n++;
+		}
+	}
+	return n;
 }
 
 static int nft_commit(struct backend *b, size_t *failed)
 {
 	int err = 0;
 
-	*failed = 0;
-	if (!b->ncmds)
-		return 0;
+	uint64_t t0 = boot_ns();
+	size_t n = b->txn_n;
+
+	*failed = b->auto_failed;
+	b->auto_failed = 0;
+	b->txn_n = 0;
+	if (end_run(b))
+		err = -ENOMEM;
+	if (!b->len)
+		return err;
 	if (run(b, b->buf, true)) {
 		/* salvage: one command at a time */
 		char *line = b->buf, *nl;
@@ -292,35 +402,43 @@ static int nft_commit(struct backend *b, size_t *failed)
 			nl = strchr(line, '\n');
 			if (nl)
 				*nl = '\0';
-			if (run(b, line, false)) {
+			if (*line && run(b, line, false)) {
 				b->errors++;
-				/* a delete of an element nft already expired is no failure */
-				*failed += strncmp(line, "delete ", 7) != 0;
+				/* every element of a failed add; a failed delete leaves a ban in
+				 * place that nft ends by its timeout */
+				if (strncmp(line, "delete ", 7))
+					*failed += forget_elements(b, line);
 				err = -EIO;
 			}
 			line = nl ? nl + 1 : NULL;
 		}
 	}
 	b->len = 0;
-	b->ncmds = 0;
 	if (b->buf)
 		b->buf[0] = '\0';
+	if (n >= NFT_CHUNK)
+		log_debug("nftables: %zu element operations in one transaction, %.2f s", n,
+			  (double)(boot_ns() - t0) / 1e9);
 	return err;
 }
 
 struct walk {
-	int (*fn)(const struct cs_prefix *p, void *arg);
+	int (*fn)(const struct cs_prefix *p, const struct cs_ban *ban, void *arg);
 	void *arg;
 };
 
 static void walk_cb(const struct deffect *e, void *arg)
 {
 	struct walk *w = arg;
+	struct cs_ban ban = { .expires_ns = e->expires, .decision_id = e->id, .origin = e->origin,
+			      .type = CS_TYPE_BAN, .prefixlen = e->prefix.plen };
 
-	w->fn(&e->prefix, w->arg);
+	w->fn(&e->prefix, &ban, w->arg);
 }
 
-static int nft_for_each(struct backend *b, int (*fn)(const struct cs_prefix *p, void *arg), void *arg)
+static int nft_for_each(struct backend *b,
+			int (*fn)(const struct cs_prefix *p, const struct cs_ban *ban, void *arg),
+			void *arg)
 {
 	struct walk w = { fn, arg };
 

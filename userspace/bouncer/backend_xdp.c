@@ -8,6 +8,8 @@
 #include "bouncer/xdp_loader.h"
 #include "common/log.h"
 
+#define FLUSH_AT 65536
+
 struct backend {
 	struct xdp_loader *loader;
 	const struct bouncer_config *cfg;
@@ -164,8 +166,8 @@ static int xdp_set(struct backend *b, const struct cs_prefix *p, uint64_t expire
 	b->set_p[b->nset] = *p;
 	b->set_b[b->nset] = (struct cs_ban){ .expires_ns = expires, .decision_id = id,
 					     .origin = origin, .type = CS_TYPE_BAN };
-	b->nset++;
-	return 0;
+	/* a startup streams in: write as it comes, in large batches, memory bounded */
+	return ++b->nset == FLUSH_AT ? flush_sets(b) : 0;
 }
 
 static int xdp_clear(struct backend *b, const struct cs_prefix *p)
@@ -191,24 +193,11 @@ static int xdp_commit(struct backend *b, size_t *failed)
 	return err ? err : e2;
 }
 
-struct walk_ctx {
-	int (*fn)(const struct cs_prefix *p, void *arg);
-	void *arg;
-};
-
-static int walk_cb(const struct cs_prefix *p, const struct cs_ban *ban, void *arg)
+static int xdp_for_each(struct backend *b,
+			int (*fn)(const struct cs_prefix *p, const struct cs_ban *ban, void *arg),
+			void *arg)
 {
-	struct walk_ctx *w = arg;
-
-	(void)ban;
-	return w->fn(p, w->arg);
-}
-
-static int xdp_for_each(struct backend *b, int (*fn)(const struct cs_prefix *p, void *arg), void *arg)
-{
-	struct walk_ctx w = { fn, arg };
-
-	return xdp_loader_for_each_ban(b->loader, walk_cb, &w);
+	return xdp_loader_for_each_ban(b->loader, fn, arg);
 }
 
 static void xdp_stats(struct backend *b, struct cs_stat *counters, uint32_t *modes, uint32_t *n)

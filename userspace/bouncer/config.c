@@ -277,7 +277,7 @@ static int set_defaults(struct bouncer_config *cfg)
 	static const char *const scopes[] = { "ip", "range" };
 
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->update_frequency_ns = 1000000000LL; /* 1 s: CrowdSec's 10 s is too slow to react */
+	cfg->update_frequency_ns = 200000000LL; /* 200 ms: CrowdSec's 10 s is too slow to react */
 	cfg->ipv4 = cfg->ipv6 = true;
 	cfg->log_level = LOG_LVL_INFO;
 	cfg->metrics_port = 60603;

@@ -25,7 +25,6 @@
 
 #include "bouncer/backend.h"
 #include "bouncer/config.h"
-#include "bouncer/decisions.h"
 #include "bouncer/fetcher.h"
 #include "bouncer/lockout.h"
 #include "bouncer/privsep.h"
@@ -40,9 +39,8 @@ struct applier {
 	const struct backend_ops *ops;
 	struct backend *be;
 	struct lockout *guard;
-	struct dmodel *synced; /* prefixes set during a running full sync */
-	bool in_sync;
-	bool failing; /* the last commit left sets/clears unapplied */
+	bool failing;	    /* sets/clears went unapplied since the last clean full sync */
+	size_t unreported;  /* failures the fetcher has not been told of yet */
 	uint64_t rejected, refused, failures;
 };
 
@@ -173,39 +171,25 @@ static pid_t spawn_fetcher(const struct bouncer_config *cfg, int *sock_out)
 	return pid;
 }
 
-struct sweep {
-	struct applier *a;
-	struct cs_prefix *stale;
-	size_t n, cap;
-};
-
-static int sweep_cb(const struct cs_prefix *p, void *arg)
-{
-	struct sweep *s = arg;
-
-	if (dmodel_has(s->a->synced, p))
-		return 0;
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 1024;
-		struct cs_prefix *np = realloc(s->stale, ncap * sizeof(*np));
-
-		if (!np)
-			return -ENOMEM;
-		s->stale = np;
-		s->cap = ncap;
-	}
-	s->stale[s->n++] = *p;
-	return 0;
-}
-
 /*
  * What the backend could not apply (a full map) is counted, said once while it
- * lasts, and reported to the fetcher, which sends its whole state again later: only
- * such a full sync that goes through ends the failing state.
+ * lasts, and reported to the fetcher, which resynchronises later: only a full
+ * resynchronisation that goes through ends the failing state.
  */
-static void commit(struct applier *a, int sock, bool full_sync)
+static void report_failures(struct applier *a, int sock)
 {
 	struct ps_msg m = { .type = PS_APPLY_FAILED };
+
+	if (!a->unreported)
+		return;
+	m.ban.decision_id = a->unreported;
+	/* never blocks: the fetcher may be busy sending; tried again on the next round */
+	if (send(sock, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(m))
+		a->unreported = 0;
+}
+
+static void commit(struct applier *a, int sock, bool full_sync)
+{
 	size_t failed = 0;
 
 	a->ops->commit(a->be, &failed);
@@ -220,23 +204,60 @@ static void commit(struct applier *a, int sock, bool full_sync)
 			  failed, failed == 1 ? "" : "s");
 	a->failing = true;
 	a->failures += failed;
-	m.ban.decision_id = failed;
-	send(sock, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT);
+	a->unreported += failed;
+	report_failures(a, sock);
 }
 
-static void end_sync(struct applier *a, int sock)
-{
-	struct sweep s = { .a = a };
+/* The data plane as it is, to the fetcher (PS_DUMP_REQ): many records a packet. */
+struct dump {
+	int sock;
+	int n;
+	struct ps_msg buf[PS_MAX_RECORDS];
+};
 
-	a->ops->for_each(a->be, sweep_cb, &s);
-	for (size_t i = 0; i < s.n; i++)
-		a->ops->clear(a->be, &s.stale[i]);
-	if (s.n)
-		log_info("resync removed %zu stale entr%s", s.n, s.n == 1 ? "y" : "ies");
-	free(s.stale);
-	dmodel_clear(a->synced);
-	a->in_sync = false;
-	commit(a, sock, true);
+static int dump_flush(struct dump *d)
+{
+	ssize_t n;
+
+	if (!d->n)
+		return 0;
+	n = send(d->sock, d->buf, (size_t)d->n * sizeof(d->buf[0]), MSG_NOSIGNAL);
+	d->n = 0;
+	return n < 0 ? -errno : 0;
+}
+
+static int dump_cb(const struct cs_prefix *p, const struct cs_ban *ban, void *arg)
+{
+	struct dump *d = arg;
+	struct ps_msg *m = &d->buf[d->n++];
+
+	memset(m, 0, sizeof(*m));
+	m->type = PS_HAVE;
+	m->ban.prefix.family = p->family == AF_INET ? 4 : 6;
+	m->ban.prefix.plen = p->plen;
+	memcpy(m->ban.prefix.addr, p->addr, 16);
+	m->ban.origin = ban->origin;
+	m->ban.expires_boot_ns = ban->expires_ns;
+	m->ban.decision_id = ban->decision_id;
+	return d->n == PS_MAX_RECORDS ? dump_flush(d) : 0;
+}
+
+static void dump(struct applier *a, int sock)
+{
+	static struct dump d;
+	int err;
+
+	d.sock = sock;
+	d.n = 0;
+	a->ops->commit(a->be, &(size_t){ 0 }); /* what is buffered is part of the state */
+	err = a->ops->for_each(a->be, dump_cb, &d);
+	if (!err)
+		err = dump_flush(&d);
+	if (err)
+		log_warn("listing the data plane for the fetcher failed: %s", strerror(-err));
+	d.buf[0] = (struct ps_msg){ .type = PS_DUMP_END };
+	d.n = 1;
+	dump_flush(&d);
 }
 
 static void send_stats(struct applier *a, int sock)
@@ -256,16 +277,14 @@ static void handle(struct applier *a, const struct ps_msg *m, int sock)
 	char what[128], txt[CS_PREFIX_STRLEN];
 
 	switch (m->type) {
-	case PS_SYNC_BEGIN:
-		dmodel_clear(a->synced);
-		a->in_sync = true;
-		return;
 	case PS_SYNC_END:
-		if (a->in_sync)
-			end_sync(a, sock);
+		commit(a, sock, true);
 		return;
 	case PS_FLUSH:
 		commit(a, sock, false);
+		return;
+	case PS_DUMP_REQ:
+		dump(a, sock);
 		return;
 	case PS_STATS_REQ:
 		send_stats(a, sock);
@@ -286,8 +305,6 @@ static void handle(struct applier *a, const struct ps_msg *m, int sock)
 			a->refused++;
 			return;
 		}
-		if (a->in_sync)
-			dmodel_add(a->synced, &p, 0, 0, 0, NULL, NULL);
 		a->ops->set(a->be, &p, m->ban.expires_boot_ns, m->ban.decision_id, m->ban.origin);
 		return;
 	default:
@@ -313,8 +330,6 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 		return 0;
 	}
 	err = lockout_new(&a.guard);
-	if (!err)
-		err = dmodel_new(&a.synced);
 	if (err)
 		goto out;
 	err = open_backend(&a);
@@ -344,7 +359,7 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN }, { .fd = sock, .events = POLLIN } };
 
-		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+		if (poll(pfd, 2, a.unreported ? 200 : -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -371,7 +386,6 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 				child = spawn_fetcher(&cfg, &sock);
 				if (child < 0)
 					break;
-				a.in_sync = false;
 				continue;
 			}
 		}
@@ -390,6 +404,7 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 			for (size_t i = 0; i < (size_t)n / sizeof(buf[0]); i++)
 				handle(&a, &buf[i], sock);
 		}
+		report_failures(&a, sock);
 	}
 out:
 	if (child > 0) {
@@ -405,7 +420,6 @@ out:
 		close(sfd);
 	if (a.ops)
 		a.ops->close(a.be, cfg.keep_on_stop);
-	dmodel_free(a.synced);
 	lockout_free(a.guard);
 	bouncer_config_free(&cfg);
 	return rc;

@@ -5,99 +5,131 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Boot-time ns fit 60 bits for 36 years of uptime: the origin rides in the rest. */
 struct dec {
 	uint64_t id;
-	uint64_t expires;
-	uint8_t origin;
+	uint64_t expires : 60;
+	uint64_t origin : 4;
 };
 
-enum slot_state { SLOT_EMPTY = 0, SLOT_USED, SLOT_TOMB };
+enum { E_APPLIED_ONLY = 1 };
 
-/* One per prefix. Most prefixes carry one decision: it lives inline, so a million
- * bans cost no per-entry allocation. */
+/*
+ * One per prefix, in a dense array. n == 0 with E_APPLIED_ONLY: no decision, `one`
+ * is the value the data plane holds. n > 1: decisions in many[], whose capacity is
+ * the power of two at or above n.
+ */
 struct pentry {
-	uint8_t state, family, plen;
 	uint8_t addr[16];
-	uint32_t n, cap; /* cap > 1: decisions are in many[] */
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t plen;
+	uint8_t flags;
+	uint8_t _pad;
+	uint32_t n;
 	union {
 		struct dec one;
 		struct dec *many;
 	};
 };
 
+_Static_assert(sizeof(struct pentry) == 40, "a prefix and its decision in 40 bytes");
+
+#define SLOT_EMPTY 0U
+#define SLOT_TOMB UINT32_MAX
+
 struct dmodel {
-	struct pentry *slots;
-	size_t cap, used, tombs, ndec;
+	struct pentry *e; /* dense */
+	uint32_t n, ecap;
+	uint32_t *slot;	  /* open addressing on the prefix: entry index + 1 */
+	uint32_t scap, tombs;
+	size_t ndec;
 	uint64_t next_expiry; /* lower bound: no decision expires before it */
 };
 
 static struct dec *decs_of(struct pentry *e)
 {
-	return e->cap > 1 ? e->many : &e->one;
+	return e->n > 1 ? e->many : &e->one;
 }
 
-static uint64_t hash_prefix(const struct cs_prefix *p)
+static uint64_t hash_key(int family, uint8_t plen, const uint8_t *addr)
 {
-	uint64_t h = 1469598103934665603ULL ^ ((uint64_t)p->family << 8 | p->plen);
+	uint64_t a, b, h;
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ p->addr[i]) * 1099511628211ULL;
-	return h ^ (h >> 29);
+	memcpy(&a, addr, 8);
+	memcpy(&b, addr + 8, 8);
+	h = a * 0x9e3779b97f4a7c15ULL + b * 0xc2b2ae3d27d4eb4fULL + ((uint64_t)family << 8 | plen);
+	/* murmur3's finalizer: every input bit reaches the low bits the mask keeps */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
 }
 
 static bool same(const struct pentry *e, const struct cs_prefix *p)
 {
-	return e->family == (uint8_t)p->family && e->plen == p->plen &&
-	       !memcmp(e->addr, p->addr, 16);
+	return e->family == (uint8_t)p->family && e->plen == p->plen && !memcmp(e->addr, p->addr, 16);
 }
 
-static struct pentry *find(const struct dmodel *m, const struct cs_prefix *p, struct pentry **free_slot)
+/* The slot holding p, or (absent) the slot to put it in: the first tombstone met,
+ * else the empty one that ended the probe. */
+static uint32_t *probe(const struct dmodel *m, const struct cs_prefix *p, bool *found)
 {
-	size_t mask = m->cap - 1, i = hash_prefix(p) & mask;
+	size_t mask = m->scap - 1, i = hash_key(p->family, p->plen, p->addr) & mask;
+	uint32_t *tomb = NULL;
 
-	if (free_slot)
-		*free_slot = NULL;
 	for (;;) {
-		struct pentry *e = &m->slots[i];
+		uint32_t *s = &m->slot[i];
 
-		if (e->state == SLOT_EMPTY) {
-			if (free_slot && !*free_slot)
-				*free_slot = e;
-			return NULL;
+		if (*s == SLOT_EMPTY) {
+			*found = false;
+			return tomb ? tomb : s;
 		}
-		if (e->state == SLOT_TOMB) {
-			if (free_slot && !*free_slot)
-				*free_slot = e;
-		} else if (same(e, p)) {
-			return e;
+		if (*s == SLOT_TOMB) {
+			if (!tomb)
+				tomb = s;
+		} else if (same(&m->e[*s - 1], p)) {
+			*found = true;
+			return s;
 		}
 		i = (i + 1) & mask;
 	}
 }
 
-static int rehash(struct dmodel *m, size_t cap)
+static struct pentry *find(const struct dmodel *m, const struct cs_prefix *p)
 {
-	struct pentry *old = m->slots;
-	size_t oldcap = m->cap;
+	bool found;
+	uint32_t *s = probe(m, p, &found);
 
-	m->slots = calloc(cap, sizeof(*m->slots));
-	if (!m->slots) {
-		m->slots = old;
+	return found ? &m->e[*s - 1] : NULL;
+}
+
+static void entry_prefix(const struct pentry *e, struct cs_prefix *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->family = e->family;
+	p->plen = e->plen;
+	memcpy(p->addr, e->addr, 16);
+}
+
+static int reindex(struct dmodel *m, uint32_t scap)
+{
+	uint32_t *ns = calloc(scap, sizeof(*ns));
+
+	if (!ns)
 		return -ENOMEM;
-	}
-	m->cap = cap;
+	free(m->slot);
+	m->slot = ns;
+	m->scap = scap;
 	m->tombs = 0;
-	for (size_t i = 0; i < oldcap; i++) {
-		struct cs_prefix p = { .family = old[i].family, .plen = old[i].plen };
-		struct pentry *slot;
+	for (uint32_t i = 0; i < m->n; i++) {
+		struct cs_prefix p;
+		bool found;
 
-		if (old[i].state != SLOT_USED)
-			continue;
-		memcpy(p.addr, old[i].addr, 16);
-		find(m, &p, &slot);
-		*slot = old[i];
+		entry_prefix(&m->e[i], &p);
+		*probe(m, &p, &found) = i + 1;
 	}
-	free(old);
 	return 0;
 }
 
@@ -107,9 +139,9 @@ int dmodel_new(struct dmodel **out)
 
 	if (!m)
 		return -ENOMEM;
-	m->cap = 1024;
-	m->slots = calloc(m->cap, sizeof(*m->slots));
-	if (!m->slots) {
+	m->scap = 1024;
+	m->slot = calloc(m->scap, sizeof(*m->slot));
+	if (!m->slot) {
 		free(m);
 		return -ENOMEM;
 	}
@@ -118,20 +150,17 @@ int dmodel_new(struct dmodel **out)
 	return 0;
 }
 
-static void entry_release(struct pentry *e)
-{
-	if (e->cap > 1)
-		free(e->many);
-	e->cap = e->n = 0;
-}
-
 void dmodel_clear(struct dmodel *m)
 {
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->slots[i].state == SLOT_USED)
-			entry_release(&m->slots[i]);
-	memset(m->slots, 0, m->cap * sizeof(*m->slots));
-	m->used = m->tombs = m->ndec = 0;
+	for (uint32_t i = 0; i < m->n; i++)
+		if (m->e[i].n > 1)
+			free(m->e[i].many);
+	free(m->e);
+	m->e = NULL;
+	m->n = m->ecap = 0;
+	memset(m->slot, 0, m->scap * sizeof(*m->slot));
+	m->tombs = 0;
+	m->ndec = 0;
 	m->next_expiry = UINT64_MAX;
 }
 
@@ -140,7 +169,7 @@ void dmodel_free(struct dmodel *m)
 	if (!m)
 		return;
 	dmodel_clear(m);
-	free(m->slots);
+	free(m->slot);
 	free(m);
 }
 
@@ -149,9 +178,9 @@ static void effect_of(struct pentry *e, struct deffect *out)
 	struct dec *d = decs_of(e), *best = NULL;
 
 	memset(out, 0, sizeof(*out));
-	out->prefix.family = e->family;
-	out->prefix.plen = e->plen;
-	memcpy(out->prefix.addr, e->addr, 16);
+	entry_prefix(e, &out->prefix);
+	if (e->flags & E_APPLIED_ONLY)
+		best = &e->one;
 	for (uint32_t i = 0; i < e->n; i++)
 		if (!best || d[i].expires > best->expires)
 			best = &d[i];
@@ -159,98 +188,184 @@ static void effect_of(struct pentry *e, struct deffect *out)
 		out->present = true;
 		out->expires = best->expires;
 		out->id = best->id;
-		out->origin = best->origin;
+		out->origin = (uint8_t)best->origin;
 	}
 }
 
+static bool effect_differs(const struct deffect *a, const struct deffect *b)
+{
+	return a->present != b->present || a->expires != b->expires || a->id != b->id ||
+	       a->origin != b->origin;
+}
+
+/* The slot, the entry and its decisions go; the last entry moves into the hole. */
 static void remove_entry(struct dmodel *m, struct pentry *e)
 {
-	entry_release(e);
-	e->state = SLOT_TOMB;
-	m->used--;
+	uint32_t idx = (uint32_t)(e - m->e), last = m->n - 1;
+	struct cs_prefix p;
+	bool found;
+
+	if (e->n > 1)
+		free(e->many);
+	entry_prefix(e, &p);
+	*probe(m, &p, &found) = SLOT_TOMB;
 	m->tombs++;
+	if (idx != last) {
+		entry_prefix(&m->e[last], &p);
+		*probe(m, &p, &found) = idx + 1;
+		m->e[idx] = m->e[last];
+	}
+	m->n--;
+}
+
+/* Finds p, or makes room for it and creates it (no decision, no flag). */
+static int find_or_create(struct dmodel *m, const struct cs_prefix *p, struct pentry **out)
+{
+	uint32_t *s;
+	bool found;
+	int err;
+
+	if ((size_t)(m->n + m->tombs + 1) * 2 > m->scap) {
+		err = reindex(m, (size_t)m->n * 4 > m->scap ? m->scap * 2 : m->scap);
+		if (err)
+			return err;
+	}
+	s = probe(m, p, &found);
+	if (found) {
+		*out = &m->e[*s - 1];
+		return 0;
+	}
+	if (m->n == m->ecap) {
+		uint32_t ncap = m->ecap ? m->ecap + m->ecap / 2 : 1024;
+		struct pentry *ne = realloc(m->e, (size_t)ncap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		m->e = ne;
+		m->ecap = ncap;
+	}
+	if (*s == SLOT_TOMB)
+		m->tombs--;
+	*s = m->n + 1;
+	*out = &m->e[m->n++];
+	memset(*out, 0, sizeof(**out));
+	memcpy((*out)->addr, p->addr, 16);
+	(*out)->family = (uint8_t)p->family;
+	(*out)->plen = p->plen;
+	return 0;
+}
+
+static int push_dec(struct pentry *e, const struct dec *d)
+{
+	if (e->n == 0) {
+		e->one = *d;
+	} else if (e->n == 1) {
+		struct dec *many = malloc(2 * sizeof(*many));
+
+		if (!many)
+			return -ENOMEM;
+		many[0] = e->one;
+		e->many = many;
+	} else if (!(e->n & (e->n - 1))) {
+		struct dec *many = realloc(e->many, 2 * e->n * sizeof(*many));
+
+		if (!many)
+			return -ENOMEM;
+		e->many = many;
+	}
+	if (e->n >= 1)
+		e->many[e->n] = *d;
+	e->n++;
+	return 0;
+}
+
+static void drop_dec(struct pentry *e, uint32_t i)
+{
+	struct dec *d = decs_of(e);
+
+	d[i] = d[e->n - 1];
+	if (--e->n == 1) {
+		struct dec *many = e->many;
+
+		e->one = many[0];
+		free(many);
+	}
 }
 
 int dmodel_add(struct dmodel *m, const struct cs_prefix *p, uint64_t id, uint64_t expires,
 	       uint8_t origin, deffect_fn fn, void *arg)
 {
-	struct pentry *e, *slot;
+	struct dec nd = { .id = id, .expires = expires, .origin = origin & 15 };
 	struct deffect before, after;
+	struct pentry *e;
 	struct dec *d;
-	int err;
+	bool was_applied_only;
+	int err = find_or_create(m, p, &e);
 
-	if ((m->used + m->tombs + 1) * 10 > m->cap * 7) {
-		err = rehash(m, m->used * 10 > m->cap * 4 ? m->cap * 2 : m->cap);
-		if (err)
-			return err;
-	}
-	e = find(m, p, &slot);
-	if (!e) {
-		e = slot;
-		if (e->state == SLOT_TOMB)
-			m->tombs--;
-		memset(e, 0, sizeof(*e));
-		e->state = SLOT_USED;
-		e->family = (uint8_t)p->family;
-		e->plen = p->plen;
-		memcpy(e->addr, p->addr, 16);
-		e->cap = 1;
-		m->used++;
-	}
+	if (err)
+		return err;
 	effect_of(e, &before);
+	was_applied_only = e->flags & E_APPLIED_ONLY;
+	if (was_applied_only) {
+		/* the first decision for a prefix in place: the same one again writes nothing */
+		struct dec *old = &e->one;
+		uint64_t slack = old->expires > nd.expires ? old->expires - nd.expires :
+							     nd.expires - old->expires;
+
+		e->flags &= (uint8_t)~E_APPLIED_ONLY;
+		e->n = 0;
+		if (((old->id == id && old->origin == nd.origin) || !old->id) &&
+		    slack <= DMODEL_EXPIRY_SLACK_NS) {
+			nd.expires = old->expires; /* what the data plane has */
+			e->one = nd;
+			e->n = 1;
+			m->ndec++;
+			if (nd.expires < m->next_expiry)
+				m->next_expiry = nd.expires;
+			return 0;
+		}
+	}
 	d = decs_of(e);
 	for (uint32_t i = 0; i < e->n; i++) {
 		if (d[i].id == id) {
-			d[i].expires = expires;
-			d[i].origin = origin;
+			d[i] = nd;
 			goto report;
 		}
 	}
-	if (e->n == e->cap) {
-		uint32_t ncap = e->cap * 2;
-		struct dec *nd = malloc(ncap * sizeof(*nd));
-
-		if (!nd)
-			return -ENOMEM;
-		memcpy(nd, d, e->n * sizeof(*nd));
-		if (e->cap > 1)
-			free(e->many);
-		e->many = nd;
-		e->cap = ncap;
-		d = nd;
-	}
-	d[e->n++] = (struct dec){ .id = id, .expires = expires, .origin = origin };
+	if (e->n >= DMODEL_MAX_PER_PREFIX)
+		return -E2BIG;
+	err = push_dec(e, &nd); /* cannot fail on an empty entry: no entry is left empty */
+	if (err)
+		return err;
 	m->ndec++;
 report:
-	if (expires < m->next_expiry)
-		m->next_expiry = expires;
+	if (nd.expires < m->next_expiry)
+		m->next_expiry = nd.expires;
 	effect_of(e, &after);
-	if (fn && (!before.present || before.expires != after.expires || before.id != after.id ||
-		   before.origin != after.origin))
+	if (fn && effect_differs(&before, &after))
 		fn(&after, arg);
 	return 0;
 }
 
 int dmodel_del(struct dmodel *m, const struct cs_prefix *p, uint64_t id, deffect_fn fn, void *arg)
 {
-	struct pentry *e = find(m, p, NULL);
+	struct pentry *e = find(m, p);
 	struct deffect before, after;
 	struct dec *d;
 
-	if (!e)
+	if (!e || (e->flags & E_APPLIED_ONLY))
 		return 0;
-	effect_of(e, &before);
 	d = decs_of(e);
 	for (uint32_t i = 0; i < e->n; i++) {
 		if (d[i].id != id)
 			continue;
-		d[i] = d[--e->n];
+		effect_of(e, &before);
+		drop_dec(e, i);
 		m->ndec--;
 		effect_of(e, &after);
 		if (!e->n)
 			remove_entry(m, e);
-		if (fn && (after.present != before.present || after.expires != before.expires ||
-			   after.id != before.id || after.origin != before.origin))
+		if (fn && effect_differs(&before, &after))
 			fn(&after, arg);
 		return 0;
 	}
@@ -263,34 +378,48 @@ void dmodel_expire(struct dmodel *m, uint64_t now, deffect_fn fn, void *arg)
 
 	if (now < m->next_expiry)
 		return;
-	for (size_t s = 0; s < m->cap; s++) {
-		struct pentry *e = &m->slots[s];
+	/* downwards: removing moves the last entry, already seen, into the hole */
+	for (uint32_t i = m->n; i-- > 0;) {
+		struct pentry *e = &m->e[i];
 		struct deffect before, after;
-		struct dec *d;
 		bool changed = false;
+		struct dec *d;
 
-		if (e->state != SLOT_USED)
-			continue;
-		effect_of(e, &before);
-		d = decs_of(e);
-		for (uint32_t i = 0; i < e->n;) {
-			if (d[i].expires <= now) {
-				d[i] = d[--e->n];
-				m->ndec--;
-				changed = true;
+		if (e->flags & E_APPLIED_ONLY) {
+			if (!e->one.expires || e->one.expires > now) {
+				if (e->one.expires && e->one.expires < next)
+					next = e->one.expires;
 				continue;
 			}
-			if (d[i].expires < next)
-				next = d[i].expires;
-			i++;
+			effect_of(e, &before);
+			remove_entry(m, e);
+			before.present = false;
+			if (fn)
+				fn(&before, arg);
+			continue;
+		}
+		d = decs_of(e);
+		for (uint32_t j = 0; j < e->n; j++) {
+			if (d[j].expires <= now)
+				changed = true;
+			else if (d[j].expires < next)
+				next = d[j].expires;
 		}
 		if (!changed)
 			continue;
+		effect_of(e, &before);
+		for (uint32_t j = 0; j < e->n;) {
+			if (decs_of(e)[j].expires <= now) {
+				drop_dec(e, j);
+				m->ndec--;
+			} else {
+				j++;
+			}
+		}
 		effect_of(e, &after);
 		if (!e->n)
 			remove_entry(m, e);
-		if (fn && (after.present != before.present || after.expires != before.expires ||
-			   after.id != before.id))
+		if (fn && effect_differs(&before, &after))
 			fn(&after, arg);
 	}
 	m->next_expiry = next;
@@ -298,24 +427,87 @@ void dmodel_expire(struct dmodel *m, uint64_t now, deffect_fn fn, void *arg)
 
 void dmodel_for_each(const struct dmodel *m, deffect_fn fn, void *arg)
 {
-	for (size_t s = 0; s < m->cap; s++) {
+	for (uint32_t i = 0; i < m->n; i++) {
 		struct deffect eff;
 
-		if (m->slots[s].state != SLOT_USED)
-			continue;
-		effect_of(&m->slots[s], &eff);
-		fn(&eff, arg);
+		effect_of(&m->e[i], &eff);
+		if (eff.present)
+			fn(&eff, arg);
 	}
+}
+
+int dmodel_applied(struct dmodel *m, const struct cs_prefix *p, uint64_t id, uint64_t expires,
+		   uint8_t origin)
+{
+	struct pentry *e;
+	int err = find_or_create(m, p, &e);
+
+	if (err)
+		return err;
+	if (e->n > 1)
+		free(e->many);
+	m->ndec -= e->n;
+	e->n = 0;
+	e->flags |= E_APPLIED_ONLY;
+	e->one = (struct dec){ .id = id, .expires = expires, .origin = origin & 15 };
+	if (expires && expires < m->next_expiry)
+		m->next_expiry = expires;
+	return 0;
+}
+
+void dmodel_begin_resync(struct dmodel *m)
+{
+	for (uint32_t i = 0; i < m->n; i++) {
+		struct pentry *e = &m->e[i];
+		struct deffect eff;
+
+		if (e->flags & E_APPLIED_ONLY)
+			continue;
+		effect_of(e, &eff);
+		if (e->n > 1)
+			free(e->many);
+		e->n = 0;
+		e->flags |= E_APPLIED_ONLY;
+		e->one = (struct dec){ .id = eff.id, .expires = eff.expires, .origin = eff.origin };
+	}
+	m->ndec = 0;
+}
+
+void dmodel_end_resync(struct dmodel *m, deffect_fn fn, void *arg)
+{
+	for (uint32_t i = m->n; i-- > 0;) {
+		struct pentry *e = &m->e[i];
+		struct deffect gone;
+
+		if (!(e->flags & E_APPLIED_ONLY))
+			continue;
+		effect_of(e, &gone);
+		gone.present = false;
+		remove_entry(m, e);
+		if (fn)
+			fn(&gone, arg);
+	}
+}
+
+void dmodel_forget(struct dmodel *m, const struct cs_prefix *p)
+{
+	struct pentry *e = find(m, p);
+
+	if (!e)
+		return;
+	if (!(e->flags & E_APPLIED_ONLY))
+		m->ndec -= e->n;
+	remove_entry(m, e);
 }
 
 bool dmodel_has(const struct dmodel *m, const struct cs_prefix *p)
 {
-	return find(m, p, NULL) != NULL;
+	return find(m, p) != NULL;
 }
 
 size_t dmodel_prefixes(const struct dmodel *m)
 {
-	return m->used;
+	return m->n;
 }
 
 size_t dmodel_decisions(const struct dmodel *m)

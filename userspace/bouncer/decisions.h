@@ -5,6 +5,16 @@
  * decision that lasts longest), so overlaps are exact: deleting one of two
  * decisions on an address keeps the drop, with the survivor's expiry and origin.
  *
+ * Compact: a prefix with its decision is one 40-byte record in a dense array (plus
+ * a 4-byte index slot or two), no heap object per decision; only a prefix with
+ * several decisions has a small array of its own. A million bans cost ~50 MB.
+ *
+ * Resynchronisation touches only what changed: the prefixes the data plane already
+ * holds are entered with dmodel_applied() ("applied only": no decision yet, the
+ * value in the data plane). A decision that arrives for such a prefix with the
+ * same id and origin (and an expiry within DMODEL_EXPIRY_SLACK_NS) reports
+ * nothing; dmodel_end_resync() reports the removal of those no decision claimed.
+ *
  * Pure bookkeeping, no I/O and no clock: callers pass times (CLOCK_BOOTTIME ns).
  * Each mutation reports the prefix's new effective state through a callback, which
  * is what gets written to the data plane. Single-threaded.
@@ -17,6 +27,12 @@
 #include <stdint.h>
 
 #include "common/ipaddr.h"
+
+/* Expiries are recomputed from a remaining duration at each pull: the same decision
+ * seen again lands within this of its first expiry. */
+#define DMODEL_EXPIRY_SLACK_NS (2ULL * 1000000000ULL)
+/* Decisions kept per prefix at most (more are ignored, and counted). */
+#define DMODEL_MAX_PER_PREFIX 4096
 
 struct dmodel;
 
@@ -33,17 +49,29 @@ typedef void (*deffect_fn)(const struct deffect *e, void *arg);
 int dmodel_new(struct dmodel **out);
 void dmodel_free(struct dmodel *m);
 
-/* A decision from `new`. Re-adding a known id updates it. */
+/* A decision from `new`. Re-adding a known id updates it. -ENOMEM, or -E2BIG past
+ * DMODEL_MAX_PER_PREFIX decisions on one prefix. */
 int dmodel_add(struct dmodel *m, const struct cs_prefix *p, uint64_t id, uint64_t expires,
 	       uint8_t origin, deffect_fn fn, void *arg);
 /* A decision from `deleted`; an unknown id is ignored (deletions are re-sent). */
 int dmodel_del(struct dmodel *m, const struct cs_prefix *p, uint64_t id, deffect_fn fn, void *arg);
-/* Drops every decision with expires <= now. */
+/* Drops every decision with expires <= now (and applied-only entries past theirs). */
 void dmodel_expire(struct dmodel *m, uint64_t now, deffect_fn fn, void *arg);
 /* Calls fn with the effective state of every prefix (present ones only). */
 void dmodel_for_each(const struct dmodel *m, deffect_fn fn, void *arg);
-/* Forgets everything (before a full resynchronisation), reporting nothing. */
+/* Forgets everything, reporting nothing. */
 void dmodel_clear(struct dmodel *m);
+/* Forgets p and all its decisions, reporting nothing. */
+void dmodel_forget(struct dmodel *m, const struct cs_prefix *p);
+
+/* The data plane holds p with this value (a dump at start): applied only. id 0
+ * means unknown (nftables keeps no id): any decision within the slack matches. */
+int dmodel_applied(struct dmodel *m, const struct cs_prefix *p, uint64_t id, uint64_t expires,
+		   uint8_t origin);
+/* A full state follows: every prefix becomes applied only, with its effective value. */
+void dmodel_begin_resync(struct dmodel *m);
+/* The full state is in: applied-only prefixes are removed and reported absent. */
+void dmodel_end_resync(struct dmodel *m, deffect_fn fn, void *arg);
 
 bool dmodel_has(const struct dmodel *m, const struct cs_prefix *p);
 size_t dmodel_prefixes(const struct dmodel *m);

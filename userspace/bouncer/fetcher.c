@@ -14,11 +14,11 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <jansson.h>
 #include <microhttpd.h>
 
 #include "bouncer/decisions.h"
 #include "bouncer/privsep.h"
+#include "bouncer/stream.h"
 #include "bouncer/xdp_loader.h"
 #include "common/gotime.h"
 #include "common/log.h"
@@ -39,8 +39,11 @@ struct fetcher {
 	uint64_t failures;
 	struct ps_msg out[OUTBUF_RECORDS];
 	int nout;
-	/* the applier could not apply everything: send the whole state again then */
-	uint64_t resend_at, resend_backoff, last_apply_failure;
+	/* the applier could not apply everything: resynchronise then */
+	uint64_t resync_at, resync_backoff, last_apply_failure;
+	uint64_t last_expiry_scan;
+	bool dump_pending; /* PS_DUMP_REQ sent, PS_DUMP_END not seen */
+	size_t written, removed; /* sets and clears sent, for the log */
 	/* for metrics, guarded by lock (the HTTP server runs its own thread) */
 	pthread_mutex_t lock;
 	struct ps_stats_msg last_stats;
@@ -66,6 +69,10 @@ static uint64_t boot_now(void)
 
 /* ---- talking to the applier -------------------------------------------------- */
 
+static void read_replies(struct fetcher *f);
+
+/* Sends what is buffered, then takes in what the applier said meanwhile (so its
+ * reports never wait on a fetcher that is busy sending). */
 static int out_flush(struct fetcher *f)
 {
 	ssize_t n;
@@ -74,6 +81,7 @@ static int out_flush(struct fetcher *f)
 		return 0;
 	n = send(f->sock, f->out, (size_t)f->nout * sizeof(struct ps_msg), MSG_NOSIGNAL);
 	f->nout = 0;
+	read_replies(f);
 	return n < 0 ? -errno : 0;
 }
 
@@ -102,43 +110,12 @@ static void effect_to_applier(const struct deffect *e, void *arg)
 	m.ban.origin = e->origin;
 	m.ban.expires_boot_ns = e->expires;
 	m.ban.decision_id = e->id;
+	f->written += e->present;
+	f->removed += !e->present;
 	out_push(f, &m);
 }
 
 /* ---- the stream ---------------------------------------------------------------- */
-
-struct body {
-	char *buf;
-	size_t len, cap;
-	bool too_big;
-};
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct body *b = arg;
-	size_t n = size * nmemb;
-
-	if (b->len + n + 1 > MAX_BODY) {
-		b->too_big = true;
-		return 0;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 65536;
-		char *nb;
-
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		nb = realloc(b->buf, ncap);
-		if (!nb)
-			return 0;
-		b->buf = nb;
-		b->cap = ncap;
-	}
-	memcpy(b->buf + b->len, data, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-	return n;
-}
 
 static int append_list_param(char *url, size_t len, const char *name, const struct bcfg_list *l)
 {
@@ -154,125 +131,6 @@ static int append_list_param(char *url, size_t len, const char *name, const stru
 		curl_free(esc);
 	}
 	return off < len ? 0 : -ENAMETOOLONG;
-}
-
-/*
- * A startup answer can hold a million decisions (~140 MB). Decoding it into one
- * jansson tree would cost several times that in memory, so the answer is walked
- * item by item: the outer `{"deleted": [...], "new": [...]}` frame is matched
- * here (its keys and punctuation only), and every decision object is decoded by
- * jansson on its own (JSON_DISABLE_EOF_CHECK stops at the object's closing brace
- * and reports how far it read), handed to the callback and freed.
- */
-static const char *skip_ws(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-int fetcher_walk_stream(const char *body, size_t len, stream_item_fn fn, void *arg, char *why,
-			size_t whylen)
-{
-	const char *p = body, *end = body + len;
-	bool seen[2] = { false, false };
-
-	p = skip_ws(p, end);
-	if (p == end || *p != '{') {
-		snprintf(why, whylen, "not a JSON object");
-		return -EBADMSG;
-	}
-	p = skip_ws(p + 1, end);
-	while (p < end && *p != '}') {
-		int which;
-		size_t idx = 0;
-
-		if (end - p >= 5 && !memcmp(p, "\"new\"", 5)) {
-			which = STREAM_NEW, p += 5;
-		} else if (end - p >= 9 && !memcmp(p, "\"deleted\"", 9)) {
-			which = STREAM_DELETED, p += 9;
-		} else {
-			snprintf(why, whylen, "unexpected content at byte %zu (only \"new\" and "
-					      "\"deleted\" are expected)", (size_t)(p - body));
-			return -EBADMSG;
-		}
-		if (seen[which]) {
-			snprintf(why, whylen, "duplicate key at byte %zu", (size_t)(p - body));
-			return -EBADMSG;
-		}
-		seen[which] = true;
-		p = skip_ws(p, end);
-		if (p == end || *p != ':')
-			goto syntax;
-		p = skip_ws(p + 1, end);
-		if (end - p >= 4 && !memcmp(p, "null", 4)) {
-			p += 4;
-		} else if (p < end && *p == '[') {
-			p = skip_ws(p + 1, end);
-			while (p < end && *p != ']') {
-				json_error_t jerr;
-				json_t *d = json_loadb(p, (size_t)(end - p), JSON_DISABLE_EOF_CHECK, &jerr);
-				int err;
-
-				if (!d) {
-					snprintf(why, whylen, "%s[%zu]: %s", which ? "deleted" : "new", idx,
-						 jerr.text);
-					return -EBADMSG;
-				}
-				p += jerr.position;
-				err = json_is_object(d) ? fn(which, idx, d, arg) : -EBADMSG;
-				json_decref(d);
-				if (err) {
-					snprintf(why, whylen, "%s[%zu]: not a decision (value, scope, type, "
-							      "duration, id)", which ? "deleted" : "new", idx);
-					return err;
-				}
-				idx++;
-				p = skip_ws(p, end);
-				if (p < end && *p == ',')
-					p = skip_ws(p + 1, end);
-				else if (p == end || *p != ']')
-					goto syntax;
-			}
-			if (p == end)
-				goto syntax;
-			p++;
-		} else {
-			snprintf(why, whylen, "'%s' is neither null nor a list", which ? "deleted" : "new");
-			return -EBADMSG;
-		}
-		p = skip_ws(p, end);
-		if (p < end && *p == ',')
-			p = skip_ws(p + 1, end);
-		else if (p == end || *p != '}')
-			goto syntax;
-	}
-	if (p == end || skip_ws(p + 1, end) != end)
-		goto syntax;
-	if (!seen[0] && !seen[1]) {
-		snprintf(why, whylen, "neither 'new' nor 'deleted' in the answer");
-		return -EBADMSG;
-	}
-	return 0;
-syntax:
-	snprintf(why, whylen, "malformed JSON at byte %zu", (size_t)(p - body));
-	return -EBADMSG;
-}
-
-static int check_decision(int which, size_t idx, json_t *d, void *arg)
-{
-	(void)which, (void)idx, (void)arg;
-	return json_is_string(json_object_get(d, "value")) &&
-			       json_is_string(json_object_get(d, "scope")) &&
-			       json_is_string(json_object_get(d, "type")) &&
-			       json_is_string(json_object_get(d, "duration")) &&
-			       json_is_integer(json_object_get(d, "id")) ?
-		       0 : -EBADMSG;
-}
-
-int fetcher_parse_stream(const char *body, size_t len, char *why, size_t whylen)
-{
-	return fetcher_walk_stream(body, len, check_decision, NULL, why, whylen);
 }
 
 static uint8_t origin_class(const char *o)
@@ -291,107 +149,116 @@ static uint8_t origin_class(const char *o)
 }
 
 /* Decides whether a stream item is ours to apply, and if so its prefix. */
-static bool applicable(const struct fetcher *f, json_t *d, struct cs_prefix *p)
+static bool applicable(const struct fetcher *f, const struct stream_decision *d, struct cs_prefix *p)
 {
-	const char *scope = json_string_value(json_object_get(d, "scope"));
-	const char *type = json_string_value(json_object_get(d, "type"));
-	const char *value = json_string_value(json_object_get(d, "value"));
 	bool type_ok = false;
 	int err;
 
 	for (int i = 0; i < f->cfg->decision_types.n; i++)
-		type_ok |= !strcasecmp(type, f->cfg->decision_types.v[i]);
+		type_ok |= !strcasecmp(d->type, f->cfg->decision_types.v[i]);
 	if (!type_ok)
 		return false;
-	if (!strcasecmp(scope, "ip")) {
-		if (strchr(value, '/'))
+	if (!strcasecmp(d->scope, "ip")) {
+		if (strchr(d->value, '/'))
 			return false;
-	} else if (strcasecmp(scope, "range")) {
+	} else if (strcasecmp(d->scope, "range")) {
 		return false;
 	}
-	err = cs_prefix_parse(value, p);
+	err = cs_prefix_parse(d->value, p);
 	if (err) {
-		log_warn("decision %lld: value '%s': %s; ignored",
-			 (long long)json_integer_value(json_object_get(d, "id")), value,
+		log_warn("decision %lld: value '%.64s': %s; ignored", (long long)d->id, d->value,
 			 cs_prefix_strerror(err));
 		return false;
 	}
 	return p->family == AF_INET ? f->cfg->ipv4 : f->cfg->ipv6;
 }
 
-struct apply_ctx {
+/* One answer being received: decisions reach the model (and the applier) as they
+ * arrive. */
+struct pull_ctx {
 	struct fetcher *f;
+	struct stream_parser *sp;
 	bool startup;
+	bool fed;     /* part of a 200 answer went into the model */
+	long status;  /* HTTP status, once known */
 	uint64_t now;
+	size_t bytes;
+	char errbody[201]; /* the start of a non-200 answer, for the log */
+	size_t errlen;
+	int err;      /* what stopped the answer (decoder or size) */
+	size_t ignored;
 };
 
-static int apply_item(int which, size_t idx, json_t *d, void *arg)
+static int apply_item(int which, size_t idx, const struct stream_decision *d, void *arg)
 {
-	struct apply_ctx *a = arg;
-	struct fetcher *f = a->f;
-	const char *dur;
+	struct pull_ctx *c = arg;
+	struct fetcher *f = c->f;
 	struct cs_prefix p;
 	int64_t ns;
+	int err;
 
 	(void)idx;
 	if (!applicable(f, d, &p))
 		return 0;
 	if (which == STREAM_DELETED) {
 		/* on startup the model is rebuilt: its deleted list needs no action */
-		if (!a->startup)
-			dmodel_del(f->model, &p, (uint64_t)json_integer_value(json_object_get(d, "id")),
-				   effect_to_applier, f);
+		if (!c->startup)
+			dmodel_del(f->model, &p, (uint64_t)d->id, effect_to_applier, f);
 		return 0;
 	}
-	dur = json_string_value(json_object_get(d, "duration"));
-	if (gotime_parse_duration(dur, &ns)) {
-		log_warn("decision %lld: duration '%s' does not parse; ignored",
-			 (long long)json_integer_value(json_object_get(d, "id")), dur);
+	if (gotime_parse_duration(d->duration, &ns)) {
+		log_warn("decision %lld: duration '%.64s' does not parse; ignored", (long long)d->id,
+			 d->duration);
 		return 0;
 	}
 	if (ns <= 0)
 		return 0;
-	dmodel_add(f->model, &p, (uint64_t)json_integer_value(json_object_get(d, "id")),
-		   a->now + (uint64_t)ns, origin_class(json_string_value(json_object_get(d, "origin"))),
-		   a->startup ? NULL : effect_to_applier, a->startup ? NULL : f);
-	return 0;
+	err = dmodel_add(f->model, &p, (uint64_t)d->id, c->now + (uint64_t)ns,
+			 origin_class(d->origin), effect_to_applier, f);
+	if (err == -E2BIG)
+		c->ignored++;
+	return err == -ENOMEM ? err : 0;
 }
 
-/*
- * The answer was validated whole before this runs, so a malformed answer changes
- * nothing. The model is keyed by decision id, so the order of the two lists does
- * not matter (1.4.6 sends "deleted" first, newer LAPIs "new" first).
- */
-static void apply_answer(struct fetcher *f, const char *body, size_t len, bool startup)
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
-	struct apply_ctx a = { .f = f, .startup = startup, .now = boot_now() };
-	char why[256];
+	struct pull_ctx *c = arg;
+	size_t n = size * nmemb;
 
-	if (startup) {
-		/* A full state: rebuild the model, send it whole; the applier removes what
-		 * it holds beyond it only at the end, so nothing banned is ever let out. */
-		dmodel_clear(f->model);
+	if (!c->status)
+		curl_easy_getinfo(c->f->curl, CURLINFO_RESPONSE_CODE, &c->status);
+	if (c->status != 200) {
+		size_t k = n < sizeof(c->errbody) - 1 - c->errlen ? n : sizeof(c->errbody) - 1 - c->errlen;
+
+		memcpy(c->errbody + c->errlen, data, k);
+		c->errlen += k;
+		c->errbody[c->errlen] = '\0';
+		return n;
 	}
-	fetcher_walk_stream(body, len, apply_item, &a, why, sizeof(why));
-	if (startup) {
-		out_simple(f, PS_SYNC_BEGIN);
-		dmodel_for_each(f->model, effect_to_applier, f);
-		out_simple(f, PS_SYNC_END);
+	c->bytes += n;
+	if (c->bytes > MAX_BODY) {
+		c->err = -EFBIG;
+		return 0;
 	}
-	out_simple(f, PS_FLUSH);
+	c->fed = true;
+	c->err = stream_parser_feed(c->sp, data, n);
+	return c->err ? 0 : n;
+}
+
+int fetcher_parse_stream(const char *body, size_t len, char *why, size_t whylen)
+{
+	return stream_walk(body, len, NULL, NULL, why, whylen);
 }
 
 static int pull(struct fetcher *f)
 {
-	char url[4096], why[256];
-	struct body body = {};
-	long status = 0;
-	bool startup = !f->synced;
+	char url[4096], why[256] = "";
+	struct pull_ctx c = { .f = f, .startup = !f->synced, .now = boot_now() };
 	CURLcode cc;
-	int err;
+	int err = 0;
 
 	snprintf(url, sizeof(url), "%sv1/decisions/stream?dedup=false%s", f->cfg->api_url,
-		 startup ? "&startup=true" : "");
+		 c.startup ? "&startup=true" : "");
 	if (append_list_param(url, sizeof(url), "scopes", &f->cfg->scopes) ||
 	    append_list_param(url, sizeof(url), "origins", &f->cfg->origins) ||
 	    append_list_param(url, sizeof(url), "scenarios_containing",
@@ -399,30 +266,60 @@ static int pull(struct fetcher *f)
 	    append_list_param(url, sizeof(url), "scenarios_not_containing",
 			      &f->cfg->scenarios_not_containing))
 		return -ENAMETOOLONG;
-	curl_easy_setopt(f->curl, CURLOPT_URL, url);
-	curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, &body);
-	cc = curl_easy_perform(f->curl);
-	if (cc != CURLE_OK) {
-		snprintf(why, sizeof(why), "%s", body.too_big ? "answer too large" : curl_easy_strerror(cc));
-		err = -EIO;
-		goto fail;
-	}
-	curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200) {
-		snprintf(why, sizeof(why), "HTTP %ld: %.200s", status, body.buf ? body.buf : "");
-		err = -EPROTO;
-		goto fail;
-	}
-	err = fetcher_parse_stream(body.buf ? body.buf : "", body.len, why, sizeof(why));
+	err = stream_parser_new(apply_item, &c, &c.sp);
 	if (err)
+		return err;
+	f->written = f->removed = 0;
+	if (c.startup) {
+		/* A full state follows: what it does not claim goes at the end, and what is
+		 * in place already is not written again. Nothing banned is let out meanwhile. */
+		dmodel_begin_resync(f->model);
+	}
+	curl_easy_setopt(f->curl, CURLOPT_URL, url);
+	curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, &c);
+	cc = curl_easy_perform(f->curl);
+	if (!c.status)
+		curl_easy_getinfo(f->curl, CURLINFO_RESPONSE_CODE, &c.status);
+	if (c.err) {
+		snprintf(why, sizeof(why), "%s", c.err == -EFBIG ? "answer too large" :
+					      c.err == -ENOMEM ? "out of memory" :
+					      stream_parser_why(c.sp));
+		err = -EBADMSG;
+	} else if (cc != CURLE_OK) {
+		snprintf(why, sizeof(why), "%s", curl_easy_strerror(cc));
+		err = -EIO;
+	} else if (c.status != 200) {
+		snprintf(why, sizeof(why), "HTTP %ld: %s", c.status, c.errbody);
+		err = -EPROTO;
+	} else if ((err = stream_parser_finish(c.sp))) {
+		snprintf(why, sizeof(why), "%s", stream_parser_why(c.sp));
+	}
+	stream_parser_free(c.sp);
+	if (err) {
+		/* What came before the break is applied (they are the LAPI's decisions);
+		 * what it did not say is unknown: the next pull is a full one. */
+		if (c.fed) {
+			f->synced = false;
+			out_simple(f, PS_FLUSH);
+		}
 		goto fail;
-	apply_answer(f, body.buf, body.len, startup);
-	free(body.buf);
+	}
+	if (c.startup) {
+		dmodel_end_resync(f->model, effect_to_applier, f);
+		out_simple(f, PS_SYNC_END);
+	} else {
+		out_simple(f, PS_FLUSH);
+	}
+	if (c.ignored)
+		log_warn("%zu decision(s) ignored: more than %d on one prefix", c.ignored,
+			 DMODEL_MAX_PER_PREFIX);
 	if (f->lapi_down)
 		log_info("LAPI reachable again after %llu failed pull(s)", (unsigned long long)f->failures);
-	else if (startup)
-		log_info("startup pull applied: %zu prefixes from %zu decisions",
-			 dmodel_prefixes(f->model), dmodel_decisions(f->model));
+	else if (c.startup)
+		log_info("startup pull applied: %zu prefixes from %zu decisions, %zu written, %zu "
+			 "removed (%zu bytes in %.2f s)", dmodel_prefixes(f->model),
+			 dmodel_decisions(f->model), f->written, f->removed, c.bytes,
+			 (double)(boot_now() - c.now) / 1e9);
 	f->synced = true;
 	f->lapi_down = false;
 	f->failures = 0;
@@ -432,7 +329,6 @@ static int pull(struct fetcher *f)
 	pthread_mutex_unlock(&f->lock);
 	return 0;
 fail:
-	free(body.buf);
 	/* The outage is logged once, when it starts; the state in the data plane stays. */
 	if (!f->lapi_down)
 		log_error("LAPI pull failed (%s); keeping the current bans and retrying", why);
@@ -563,57 +459,119 @@ static int start_metrics(struct fetcher *f)
 
 /* ---- main loop ------------------------------------------------------------------------ */
 
-#define RESEND_MIN_NS 1000000000ULL
-#define RESEND_MAX_NS (60ULL * 1000000000ULL)
+#define RESYNC_MIN_NS 1000000000ULL
+#define RESYNC_MAX_NS (60ULL * 1000000000ULL)
 
-/* A failure report: retry with a backoff that grows while failures go on. */
-static void schedule_resend(struct fetcher *f)
+/* A failure report: start again from what the data plane holds, with a backoff
+ * that grows while failures go on. */
+static void schedule_resync(struct fetcher *f)
 {
 	uint64_t now = boot_now();
 
-	if (!f->resend_backoff || now - f->last_apply_failure > 2 * RESEND_MAX_NS)
-		f->resend_backoff = RESEND_MIN_NS;
-	else if (f->resend_backoff < RESEND_MAX_NS)
-		f->resend_backoff *= 2;
+	if (!f->resync_backoff || now - f->last_apply_failure > 2 * RESYNC_MAX_NS)
+		f->resync_backoff = RESYNC_MIN_NS;
+	else if (f->resync_backoff < RESYNC_MAX_NS)
+		f->resync_backoff *= 2;
 	f->last_apply_failure = now;
-	if (!f->resend_at)
-		f->resend_at = now + f->resend_backoff;
+	if (!f->resync_at)
+		f->resync_at = now + f->resync_backoff;
 }
+
+/* Handles one packet from the applier. */
+static void on_reply(struct fetcher *f, const void *buf, size_t n)
+{
+	const struct ps_msg *m = buf;
+
+	if (n == sizeof(struct ps_stats_msg) && m->type == PS_STATS) {
+		pthread_mutex_lock(&f->lock);
+		memcpy(&f->last_stats, buf, sizeof(f->last_stats));
+		f->have_stats = true;
+		pthread_mutex_unlock(&f->lock);
+		return;
+	}
+	if (n % sizeof(struct ps_msg))
+		return;
+	for (size_t i = 0; i < n / sizeof(*m); i++) {
+		struct cs_prefix p;
+
+		switch (m[i].type) {
+		case PS_APPLY_FAILED:
+			schedule_resync(f);
+			break;
+		case PS_HAVE:
+			if (!ps_decode_ban(&m[i], &p))
+				dmodel_applied(f->model, &p, m[i].ban.decision_id,
+					       m[i].ban.expires_boot_ns, m[i].ban.origin);
+			break;
+		case PS_DUMP_END:
+			f->dump_pending = false;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static uint8_t replybuf[PS_MAX_RECORDS * sizeof(struct ps_msg)];
+_Static_assert(sizeof(struct ps_stats_msg) <= sizeof(replybuf), "reply buffer");
 
 static void read_replies(struct fetcher *f)
 {
-	union {
-		struct ps_stats_msg stats;
-		struct ps_msg rec;
-	} m;
 	ssize_t n;
 
-	while ((n = recv(f->sock, &m, sizeof(m), MSG_DONTWAIT)) > 0) {
-		if (n == sizeof(m.rec) && m.rec.type == PS_APPLY_FAILED) {
-			schedule_resend(f);
-			continue;
-		}
-		if (n != sizeof(m.stats) || m.stats.type != PS_STATS)
-			continue;
-		pthread_mutex_lock(&f->lock);
-		f->last_stats = m.stats;
-		f->have_stats = true;
-		pthread_mutex_unlock(&f->lock);
-	}
+	while ((n = recv(f->sock, replybuf, sizeof(replybuf), MSG_DONTWAIT)) > 0)
+		on_reply(f, replybuf, (size_t)n);
 	if (n == 0)
 		stop_requested = 1; /* the applier went away */
 }
 
-/* The whole model again, as a full sync: what did not take is written, nothing
- * that is in place is lost meanwhile. */
-static void resend_state(struct fetcher *f)
+/*
+ * What the data plane holds, into the model as "applied only", so that the next
+ * full pull writes only what differs. Asked at start and after failures.
+ */
+static void load_applied(struct fetcher *f)
 {
-	f->resend_at = 0;
-	log_debug("sending the whole state again (%zu prefixes)", dmodel_prefixes(f->model));
-	out_simple(f, PS_SYNC_BEGIN);
-	dmodel_for_each(f->model, effect_to_applier, f);
-	out_simple(f, PS_SYNC_END);
-	out_simple(f, PS_FLUSH);
+	uint64_t t0 = boot_now(), deadline = t0 + 60ULL * 1000000000ULL;
+
+	dmodel_clear(f->model);
+	f->resync_at = 0;
+	f->synced = false;
+	f->dump_pending = true;
+	if (out_simple(f, PS_DUMP_REQ))
+		return;
+	while (!stop_requested && f->dump_pending) {
+		struct pollfd pfd = { .fd = f->sock, .events = POLLIN };
+		uint64_t now = boot_now();
+		ssize_t n;
+
+		if (now >= deadline) {
+			log_warn("the applier did not list the data plane in time; a full pull will "
+				 "write everything");
+			return;
+		}
+		if (poll(&pfd, 1, (int)((deadline - now) / 1000000ULL) + 1) <= 0)
+			continue;
+		n = recv(f->sock, replybuf, sizeof(replybuf), MSG_DONTWAIT);
+		if (n == 0) {
+			stop_requested = 1;
+			return;
+		}
+		if (n > 0)
+			on_reply(f, replybuf, (size_t)n);
+	}
+	log_debug("data plane listed: %zu entries in %.2f s", dmodel_prefixes(f->model),
+		  (double)(boot_now() - t0) / 1e9);
+}
+
+#define EXPIRY_SCAN_MIN_NS 1000000000ULL
+
+static uint64_t next_expiry_scan(const struct fetcher *f)
+{
+	uint64_t e = dmodel_next_expiry(f->model);
+
+	if (e == UINT64_MAX)
+		return e;
+	return e > f->last_expiry_scan + EXPIRY_SCAN_MIN_NS ? e : f->last_expiry_scan + EXPIRY_SCAN_MIN_NS;
 }
 
 int fetcher_main(const struct bouncer_config *cfg, int sock)
@@ -658,6 +616,7 @@ int fetcher_main(const struct bouncer_config *cfg, int sock)
 	if (start_metrics(&f))
 		goto out;
 
+	load_applied(&f);
 	next_pull = boot_now();
 	while (!stop_requested) {
 		uint64_t now = boot_now(), wake;
@@ -673,13 +632,18 @@ int fetcher_main(const struct bouncer_config *cfg, int sock)
 			now = boot_now();
 			next_pull = now + (f.lapi_down ? backoff : (uint64_t)cfg->update_frequency_ns);
 		}
-		/* Expiry runs whether or not the LAPI answers. */
-		if (now >= dmodel_next_expiry(f.model)) {
+		/* Expiry runs whether or not the LAPI answers. A scan walks the whole model:
+		 * at most one a second (the fast path enforces each expiry to the ns). */
+		if (now >= next_expiry_scan(&f)) {
+			f.last_expiry_scan = now;
 			dmodel_expire(f.model, now, effect_to_applier, &f);
 			out_simple(&f, PS_FLUSH);
 		}
-		if (f.resend_at && now >= f.resend_at)
-			resend_state(&f);
+		if (f.resync_at && now >= f.resync_at) {
+			load_applied(&f);
+			next_pull = now;
+			continue;
+		}
 		if (now >= next_stats) {
 			uint64_t by[CS_ORIGIN_MAX] = {};
 
@@ -690,11 +654,11 @@ int fetcher_main(const struct bouncer_config *cfg, int sock)
 			pthread_mutex_unlock(&f.lock);
 			next_stats = now + 2000000000ULL;
 		}
-		wake = next_pull < dmodel_next_expiry(f.model) ? next_pull : dmodel_next_expiry(f.model);
+		wake = next_pull < next_expiry_scan(&f) ? next_pull : next_expiry_scan(&f);
 		if (wake > next_stats)
 			wake = next_stats;
-		if (f.resend_at && wake > f.resend_at)
-			wake = f.resend_at;
+		if (f.resync_at && wake > f.resync_at)
+			wake = f.resync_at;
 		timeout_ms = wake > now ? (int)((wake - now) / 1000000ULL) + 1 : 0;
 		if (poll(&pfd, 1, timeout_ms) > 0)
 			read_replies(&f);

@@ -7,22 +7,14 @@
 #ifndef CS_BOUNCER_FETCHER_H
 #define CS_BOUNCER_FETCHER_H
 
+#include <stddef.h>
+
 #include "bouncer/config.h"
 
 /* Runs until the applier closes the socket or SIGTERM; returns an exit code. */
 int fetcher_main(const struct bouncer_config *cfg, int sock);
 
-/*
- * Walks one stream answer item by item (exported for tests): fn gets every element
- * of "new" (which = STREAM_NEW) and "deleted", and a non-zero return stops the walk.
- * -EBADMSG, with why filled, if the answer is not a stream answer.
- */
-struct json_t;
-enum { STREAM_NEW = 0, STREAM_DELETED = 1 };
-typedef int (*stream_item_fn)(int which, size_t idx, struct json_t *item, void *arg);
-int fetcher_walk_stream(const char *body, size_t len, stream_item_fn fn, void *arg, char *why,
-			size_t whylen);
-/* Validates a whole answer: every item must be a decision. */
+/* Checks a whole stream answer (see stream.h): 0 or -EBADMSG with why filled. */
 int fetcher_parse_stream(const char *body, size_t len, char *why, size_t whylen);
 
 #define BOUNCER_VERSION "v0.1.0"

@@ -32,11 +32,11 @@ static bool valid_prefix(const struct ps_prefix *pp, struct cs_prefix *p)
 
 int ps_decode_ban(const struct ps_msg *m, struct cs_prefix *p)
 {
-	if (m->type != PS_SET && m->type != PS_CLEAR)
+	if (m->type != PS_SET && m->type != PS_CLEAR && m->type != PS_HAVE)
 		return -EBADMSG;
 	if (!valid_prefix(&m->ban.prefix, p))
 		return -EBADMSG;
-	if (m->type == PS_SET && m->ban.origin >= CS_ORIGIN_MAX)
+	if (m->type != PS_CLEAR && m->ban.origin >= CS_ORIGIN_MAX)
 		return -EBADMSG;
 	return 0;
 }

@@ -18,15 +18,20 @@
 #include "common/ipaddr.h"
 
 enum ps_type {
-	PS_SYNC_BEGIN = 1, /* fetcher -> applier: a full state follows */
-	PS_SYNC_END,	   /* ... done: remove whatever the sync did not set */
-	PS_SET,		   /* ban this prefix (or update its ban) */
-	PS_CLEAR,	   /* unban this prefix */
-	PS_FLUSH,	   /* end of one pull: apply what is buffered */
-	PS_STATS_REQ,	   /* fetcher -> applier: send PS_STATS */
-	PS_STATS,	   /* applier -> fetcher */
-	PS_APPLY_FAILED,   /* applier -> fetcher (a ps_msg): ban.decision_id sets/clears of
-			    * the last pull did not take (a full map): send them again */
+	/* fetcher -> applier */
+	PS_SET = 1,	 /* ban this prefix (or update its ban) */
+	PS_CLEAR,	 /* unban this prefix */
+	PS_FLUSH,	 /* end of one pull: apply what is buffered */
+	PS_SYNC_END,	 /* end of a full resynchronisation: as PS_FLUSH, and if nothing
+			  * failed, everything is applied again */
+	PS_STATS_REQ,	 /* send PS_STATS */
+	PS_DUMP_REQ,	 /* list the data plane: PS_HAVE records, then PS_DUMP_END */
+	/* applier -> fetcher */
+	PS_STATS,	 /* a ps_stats_msg, one per packet */
+	PS_APPLY_FAILED, /* ban.decision_id sets/clears did not take (a full map):
+			  * resynchronise */
+	PS_HAVE,	 /* an entry of the data plane: prefix, origin, expiry, id */
+	PS_DUMP_END,
 };
 
 struct ps_prefix {
@@ -35,8 +40,8 @@ struct ps_prefix {
 	uint8_t addr[16];
 };
 
-/* fetcher -> applier: 48 bytes a record, many records a packet (a 1M-decision
- * startup is 1M of them: keep them small). */
+/* 48 bytes a record, many records a packet (a 1M-decision startup is 1M of them:
+ * keep them small). Both ways: the dump comes back in the same records. */
 struct ps_msg {
 	uint32_t type;
 	uint32_t _pad;
@@ -67,7 +72,8 @@ _Static_assert(sizeof(struct ps_msg) == 48, "privsep record size");
 #define PS_MAX_RECORDS 1024
 
 /*
- * A PS_SET or PS_CLEAR record as the applier takes it: family 4 or 6, a length
+ * A PS_SET or PS_CLEAR record as the applier takes it (and a PS_HAVE as the
+ * fetcher does): family 4 or 6, a length
  * the family allows, no address bit past it (nor past 4 bytes for IPv4), an
  * origin the data plane counts. 0 and the prefix in *p, or -EBADMSG.
  */

@@ -798,6 +798,59 @@ int xdp_loader_get(struct xdp_loader *l, const struct cs_prefix *p, struct cs_ba
 	return out->prefixlen == p->plen ? 0 : -ENOENT;
 }
 
+/*
+ * A hash map is read in batches (a few syscalls for a million entries, where
+ * get_next_key + lookup cost two per entry). -EOPNOTSUPP before the first entry
+ * when the kernel has no batch lookup for it.
+ */
+static int walk_batched(struct xdp_loader *l, enum ban_map g,
+			int (*fn)(const struct cs_prefix *p, const struct cs_ban *b, void *arg),
+			void *arg)
+{
+	enum { CHUNK = 8192 };
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	struct bpf_map *m = ban_map(l, g);
+	size_t ksz = bpf_map__key_size(m);
+	int fd = bpf_map__fd(m), err = 0;
+	char *keys = malloc(CHUNK * ksz);
+	struct cs_ban *vals = malloc(CHUNK * sizeof(*vals));
+	__u64 in = 0, out = 0;
+	bool first = true;
+
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 count = CHUNK;
+		int rc = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &count, &bopts);
+
+		rc = rc < 0 ? -errno : 0;
+		if (rc && rc != -ENOENT) {
+			if (first && (rc == -EINVAL || rc == -ENOTSUPP || rc == -EOPNOTSUPP))
+				rc = -EOPNOTSUPP;
+			err = rc;
+			goto out;
+		}
+		for (__u32 i = 0; i < count; i++) {
+			struct cs_prefix p;
+
+			key_to_prefix(g, keys + i * ksz, &p);
+			err = fn(&p, &vals[i], arg);
+			if (err)
+				goto out;
+		}
+		if (rc == -ENOENT)
+			break;
+		in = out;
+		first = false;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}
+
 int xdp_loader_for_each_ban(struct xdp_loader *l,
 			    int (*fn)(const struct cs_prefix *p, const struct cs_ban *b, void *arg),
 			    void *arg)
@@ -807,6 +860,16 @@ int xdp_loader_for_each_ban(struct xdp_loader *l,
 		char key[sizeof(struct cs_lpm_v6)], next[sizeof(struct cs_lpm_v6)];
 		void *prev = NULL;
 
+		if (g == MAP_HOSTS_V4 || g == MAP_HOSTS_V6) {
+			int err = walk_batched(l, g, fn, arg);
+
+			if (err != -EOPNOTSUPP) {
+				if (err)
+					return err;
+				continue;
+			}
+		}
+		/* LPM tries have no batch lookup: key by key */
 		while (!bpf_map_get_next_key(fd, prev, next)) {
 			struct cs_prefix p;
 			struct cs_ban b;

@@ -91,7 +91,7 @@ int qb_prepare(struct cs_db *db, struct qb *q, sqlite3_stmt **out)
 	return 0;
 }
 
-void qb_in_list(struct qb *q, const char *col, char **v, size_t n)
+static void qb_in_list(struct qb *q, const char *col, char **v, size_t n)
 {
 	qb_add(q, " AND %s IN (", col);
 	for (size_t i = 0; i < n; i++) {
@@ -109,7 +109,7 @@ void qb_in_list(struct qb *q, const char *col, char **v, size_t n)
  * all rows with start <= q. contains=false: the decision lies inside the query
  * range, an index range scan on (ip_size, start_ip, start_suffix).
  */
-void range_cond(struct qb *q, const char *a, const struct cs_range *r, bool contains)
+static void range_cond(struct qb *q, const char *a, const struct cs_range *r, bool contains)
 {
 	if (!contains) {
 		/* start <= end is implied; stating it bounds the index range scan */
@@ -245,7 +245,7 @@ void afilter_cond(struct qb *q, const struct cs_afilter *f, int64_t now)
 	}
 	if (f->exclude_capi)
 		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
-			  " AND d.origin IN ('crowdsec', 'cscli'))");
+			  " AND d.origin IN ('crowdsec', 'cscli', 'console', 'cscli-import'))");
 	if (f->has_active_decision == 1) {
 		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
 			  " AND d.until >= ?)");

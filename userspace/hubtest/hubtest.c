@@ -686,16 +686,6 @@ const char *hubtest_case_dir(const struct hubtest_case *hc)
 	return hc->dir;
 }
 
-struct cs_parsers *hubtest_case_parsers(struct hubtest_case *hc)
-{
-	return hc->p;
-}
-
-bool hubtest_case_ignore_parsers(const struct hubtest_case *hc)
-{
-	return hc->c.ignore_parsers;
-}
-
 char *const *hubtest_case_items(const struct hubtest_case *hc, const char *type, size_t *n)
 {
 	if (!strcmp(type, "scenarios")) {

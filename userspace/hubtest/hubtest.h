@@ -40,8 +40,6 @@ int hubtest_case_open(const struct hubtest_opts *o, const char *test, struct hub
 		      char *why, size_t whylen);
 void hubtest_case_free(struct hubtest_case *hc);
 const char *hubtest_case_dir(const struct hubtest_case *hc);
-struct cs_parsers *hubtest_case_parsers(struct hubtest_case *hc);
-bool hubtest_case_ignore_parsers(const struct hubtest_case *hc);
 /* The names listed under `type` ("parsers", "scenarios", "postoverflows"), "" entries dropped. */
 char *const *hubtest_case_items(const struct hubtest_case *hc, const char *type, size_t *n);
 

@@ -46,7 +46,7 @@ static const struct route routes[] = {
 	{ "HEAD", "/v1/allowlists/check/{ip*}", AUTH_JWT, h_allowlist_check },
 };
 
-bool path_match(const char *pattern, const char *path, const char **param)
+static bool path_match(const char *pattern, const char *path, const char **param)
 {
 	const char *brace = strchr(pattern, '{');
 

@@ -622,11 +622,6 @@ const char *grok_field(const struct grok *g, size_t i)
 	return i < g->nfields ? g->fields[i].name : NULL;
 }
 
-const char *grok_regex(const struct grok *g)
-{
-	return g->regex;
-}
-
 static int run_match(const struct grok *g, const pcre2_code *code, const char *subj, size_t len,
 		     pcre2_match_data *md, uint32_t opts)
 {

@@ -56,8 +56,6 @@ void grok_free(struct grok *g);
 /* Names reported by a match, in the order of the expanded regex. */
 size_t grok_nfields(const struct grok *g);
 const char *grok_field(const struct grok *g, size_t i);
-/* The fully expanded regex (for debugging and tests). */
-const char *grok_regex(const struct grok *g);
 
 /*
  * Search `subj` (len bytes, may hold NUL and invalid UTF-8). Returns 1 on a

@@ -38,7 +38,7 @@ static void statics_free(struct cs_statics *s)
 	s->n = 0;
 }
 
-void node_clear(struct cs_node *n)
+static void node_clear(struct cs_node *n)
 {
 	free(n->name);
 	expr_prog_free(n->filter);

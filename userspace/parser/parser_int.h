@@ -88,7 +88,4 @@ struct cs_parsers {
 	bool geoip_logged;	  /* "no GeoIP database" said once */
 };
 
-/* parser.c */
-void node_clear(struct cs_node *n);
-
 #endif

@@ -5,10 +5,9 @@
  * one decision set per true filter, on_success: break stops, on_failure has no
  * effect, origin "crowdsec" or "crowdsec/<origin>", until = stop_at + duration.
  *
- * Filters are compiled once at load through a filter backend (struct
- * cs_profile_filter_ops): the expr engine by default; a tiny built-in backend
- * (conjunctions of the comparisons default profiles use) remains for tests and
- * as a fallback.
+ * Filters (and duration_expr) are compiled once at load by the expr engine,
+ * through struct cs_profile_filter_ops (alert_expr.c: the Alert object and the
+ * GetDecisionsCount helpers).
  *
  * Threading: a loaded struct cs_profiles is immutable; cs_profiles_apply() may run
  * on any thread concurrently.
@@ -36,15 +35,11 @@ struct cs_profile_filter_ops {
 	void (*free)(void *prog);
 };
 
-extern const struct cs_profile_filter_ops cs_profile_builtin_filter_ops;
 /*
  * The expr engine (userspace/expr): full CrowdSec expression language with the
  * Alert object, helpers, and GetDecisionsCount/GetDecisionsSinceCount on the db.
- * It is the default backend.
  */
 extern const struct cs_profile_filter_ops cs_profile_expr_filter_ops;
-/* Backend used by subsequent loads (NULL restores the default). */
-void cs_profiles_set_filter_ops(const struct cs_profile_filter_ops *ops);
 
 /* Load a multi-document profiles file (+ .local); errors name the file. */
 int cs_profiles_load(const char *path, struct cs_profiles **out, char *err, size_t errlen);

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cscli simulation enable|disable [SCENARIO...] [--global] | status, over
+ * simulation.yaml (config_paths.simulation_path): `simulation` is the global
+ * mode and `exclusions` the scenarios that are the other way round, as upstream.
+ * Alerts of a scenario in simulation are flagged simulated and get no ban.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/yamljson.h"
+#include "cscli/cscli.h"
+#include "hub/hub.h"
+
+#define SIM_MAX_EXCLUSIONS 10000
+
+struct sim {
+	char path[PATH_MAX];
+	bool global;
+	char **excl;
+	size_t n;
+};
+
+static void sim_free(struct sim *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->excl[i]);
+	free(s->excl);
+}
+
+static int sim_load(struct cli *c, struct sim *s)
+{
+	char err[1024];
+	json_t *docs = yamljson_load_file(c->config_path, true, err, sizeof(err)), *root, *e;
+	const char *p;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	root = json_array_get(docs, 0);
+	p = yamljson_get_str(root, "config_paths.simulation_path", NULL);
+	if (!docs || !p || !*p) {
+		cli_fatal("%s", docs ? "config_paths.simulation_path is not set in the configuration"
+				     : err);
+		json_decref(docs);
+		return -1;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", p);
+	json_decref(docs);
+	if (access(s->path, F_OK))
+		return 0; /* no file yet: simulation off, no exclusion */
+	docs = yamljson_load_file(s->path, false, err, sizeof(err));
+	if (!docs) {
+		cli_fatal("while reading the simulation file: %s", err);
+		return -1;
+	}
+	root = json_array_get(docs, 0);
+	if (root && !json_is_object(root) && !json_is_null(root)) {
+		cli_fatal("%s: not a mapping with simulation and exclusions", s->path);
+		json_decref(docs);
+		return -1;
+	}
+	s->global = yamljson_get_bool(root, "simulation", false);
+	json_array_foreach(json_object_get(root, "exclusions"), i, e) {
+		const char *v = json_string_value(e);
+		char **nv;
+
+		if (!v || s->n >= SIM_MAX_EXCLUSIONS)
+			continue;
+		nv = realloc(s->excl, (s->n + 1) * sizeof(*nv));
+		if (!nv || !(nv[s->n] = strdup(v))) {
+			if (nv)
+				s->excl = nv;
+			json_decref(docs);
+			return -1;
+		}
+		s->excl = nv;
+		s->n++;
+	}
+	json_decref(docs);
+	return 0;
+}
+
+static bool sim_has(const struct sim *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->excl[i], name))
+			return true;
+	return false;
+}
+
+static int sim_add(struct sim *s, const char *name)
+{
+	char **nv = realloc(s->excl, (s->n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	s->excl = nv;
+	if (!(nv[s->n] = strdup(name)))
+		return -ENOMEM;
+	s->n++;
+	return 0;
+}
+
+static void sim_del(struct sim *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->excl[i], name)) {
+			free(s->excl[i]);
+			s->excl[i] = s->excl[--s->n];
+			return;
+		}
+}
+
+/* Written beside and renamed over, so crowdsec never reads half a file. */
+static int sim_save(const struct sim *s)
+{
+	char tmp[PATH_MAX + 16];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.cscli-tmp", s->path);
+	f = fopen(tmp, "w");
+	if (!f) {
+		cli_fatal("write simulation config in %s failed: %s", s->path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "simulation: %s\n", s->global ? "true" : "false");
+	if (s->n) {
+		fprintf(f, "exclusions:\n");
+		for (size_t i = 0; i < s->n; i++) {
+			fputs("    - \"", f);
+			for (const char *p = s->excl[i]; *p; p++) {
+				if (*p == '"' || *p == '\\')
+					fputc('\\', f);
+				fputc(*p, f);
+			}
+			fputs("\"\n", f);
+		}
+	}
+	if (fflush(f) || fsync(fileno(f)) || fclose(f) || rename(tmp, s->path)) {
+		cli_fatal("write simulation config in %s failed: %s", s->path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Upstream refuses names that are not scenarios of the hub; without a hub we cannot tell. */
+static bool known_scenario(struct cli *c, const char *name)
+{
+	struct hub_config cfg;
+	struct hub *h = NULL;
+	struct hub_item *it;
+	char err[1024];
+	bool ok = true;
+
+	if (hub_config_load(c->config_path, &cfg, err, sizeof(err)))
+		return true;
+	if (!hub_open(&cfg, &h, err, sizeof(err))) {
+		it = hub_get(h, HUB_SCENARIOS, name);
+		if (!it) {
+			cli_error("\"%s\" does not exist or is not a scenario", name);
+			ok = false;
+		} else if (!hub_item_installed(it)) {
+			cli_log("warning", "Scenario \"%s\" is not installed", name);
+		}
+	}
+	hub_close(h);
+	hub_config_clear(&cfg);
+	return ok;
+}
+
+static void reload_hint(void)
+{
+	printf("\nRun 'sudo systemctl reload crowdsec' for the new configuration to be effective.\n");
+}
+
+static int set_mode(struct cli *c, int argc, char **argv, bool enable)
+{
+	struct sim s;
+	bool global = false;
+	int nargs = 0, ret = EXIT_FATAL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-g") || !strcmp(argv[i], "--global") ||
+		    !strcmp(argv[i], "-global"))
+			global = true;
+		else
+			argv[++nargs] = argv[i];
+	}
+	if (!nargs && !global) {
+		fprintf(stderr, "Usage: cscli simulation %s [scenario]... | --global\n",
+			enable ? "enable" : "disable");
+		return EXIT_USAGE;
+	}
+	if (sim_load(c, &s))
+		return EXIT_FATAL;
+	if (!nargs) {
+		s.global = enable;
+		for (size_t i = 0; i < s.n; i++)
+			free(s.excl[i]);
+		s.n = 0;
+		if (sim_save(&s))
+			goto out;
+		printf("global simulation: %s\n", enable ? "enabled" : "disabled");
+		ret = EXIT_OK;
+		goto out;
+	}
+	for (int i = 1; i <= nargs; i++) {
+		const char *sc = argv[i];
+		bool excluded = sim_has(&s, sc);
+
+		if (enable) {
+			if (!known_scenario(c, sc))
+				continue;
+			if (s.global && !excluded) {
+				printf("global simulation is already enabled\n");
+				continue;
+			}
+			if (!s.global && excluded) {
+				printf("simulation for \"%s\" is already enabled\n", sc);
+				continue;
+			}
+			if (s.global)
+				sim_del(&s, sc);
+			else if (sim_add(&s, sc))
+				goto out;
+			printf("simulation mode for \"%s\" enabled\n", sc);
+		} else {
+			if (!s.global && !excluded) {
+				cli_log("warning", "%s isn't in simulation mode", sc);
+				continue;
+			}
+			if (!s.global) {
+				sim_del(&s, sc);
+			} else if (excluded) {
+				cli_log("warning", "simulation mode is enabled but is already disable for "
+					"\"%s\"", sc);
+				continue;
+			} else if (sim_add(&s, sc)) {
+				goto out;
+			}
+			printf("simulation mode for \"%s\" disabled\n", sc);
+		}
+	}
+	if (sim_save(&s))
+		goto out;
+	ret = EXIT_OK;
+out:
+	if (ret == EXIT_OK)
+		reload_hint();
+	sim_free(&s);
+	return ret;
+}
+
+static int sim_enable(struct cli *c, int argc, char **argv)
+{
+	return set_mode(c, argc, argv, true);
+}
+
+static int sim_disable(struct cli *c, int argc, char **argv)
+{
+	return set_mode(c, argc, argv, false);
+}
+
+static int sim_status(struct cli *c, int argc, char **argv)
+{
+	struct sim s;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "Usage: cscli simulation status\n");
+		return EXIT_USAGE;
+	}
+	if (sim_load(c, &s))
+		return EXIT_FATAL;
+	printf("global simulation: %s\n", s.global ? "enabled" : "disabled");
+	if (s.n) {
+		printf("\nScenarios %sin simulation mode:\n", s.global ? "not " : "");
+		for (size_t i = 0; i < s.n; i++)
+			printf("  - %s\n", s.excl[i]);
+	}
+	sim_free(&s);
+	return EXIT_OK;
+}
+
+static const struct verb simulation_verbs[] = {
+	{ "enable", NULL, sim_enable, "Enable the simulation, globally or on specified scenarios",
+	  "[scenario] [-global]", "  -g, --global   Enable global simulation (reverse mode)\n" },
+	{ "disable", NULL, sim_disable, "Disable the simulation mode. Disable only specified scenarios",
+	  "[scenario]", "  -g, --global   Disable global simulation (reverse mode)\n" },
+	{ "status", NULL, sim_status, "Show simulation mode status", "", NULL },
+};
+
+int cmd_simulation(struct cli *c, int argc, char **argv)
+{
+	return cli_run_verbs(c, "simulation", "Manage simulation status of scenarios",
+			     simulation_verbs, sizeof(simulation_verbs) / sizeof(simulation_verbs[0]),
+			     argc, argv);
+}

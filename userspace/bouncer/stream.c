@@ -1,0 +1,723 @@
+// SPDX-License-Identifier: MIT
+#include "bouncer/stream.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum state {
+	S_START,	/* before '{' */
+	S_FIRST_KEY,	/* after '{': a key or '}' */
+	S_KEY_START,	/* after ',': a key */
+	S_KEY,		/* inside a key's quotes */
+	S_COLON,
+	S_VALUE,	/* null or '[' */
+	S_NULL,		/* inside "null" */
+	S_FIRST_ITEM,	/* after '[': an object or ']' */
+	S_ITEM,		/* after ',': an object */
+	S_OBJECT,	/* inside a decision object */
+	S_AFTER_ITEM,	/* ',' or ']' */
+	S_AFTER_PAIR,	/* ',' or '}' */
+	S_DONE,		/* whitespace only */
+};
+
+struct stream_parser {
+	stream_item_fn fn;
+	void *arg;
+	enum state st;
+	int err;
+	uint64_t off; /* bytes consumed so far, for messages */
+	bool seen[2];
+	int which;
+	size_t idx;
+	char key[16];
+	size_t keylen, litlen;
+	/* the object being delimited */
+	char *obj;
+	size_t objlen, objcap;
+	int depth;
+	bool in_str, esc;
+	char *scratch; /* decoded strings of one object */
+	size_t scratchcap;
+	char why[200];
+};
+
+static int fail(struct stream_parser *sp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct stream_parser *sp, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sp->why, sizeof(sp->why), fmt, ap);
+	va_end(ap);
+	sp->err = -EBADMSG;
+	return sp->err;
+}
+
+static bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static const char *list_name(int which)
+{
+	return which == STREAM_NEW ? "new" : "deleted";
+}
+
+/* ---- one decision object ------------------------------------------------------------ */
+
+struct cursor {
+	const char *p, *end;
+	char *out, *out_end; /* where decoded strings go */
+};
+
+static void skip_ws(struct cursor *c)
+{
+	while (c->p < c->end && is_ws(*c->p))
+		c->p++;
+}
+
+static int hex4(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char h = p[i];
+		unsigned d;
+
+		if (h >= '0' && h <= '9')
+			d = (unsigned)(h - '0');
+		else if (h >= 'a' && h <= 'f')
+			d = (unsigned)(h - 'a' + 10);
+		else if (h >= 'A' && h <= 'F')
+			d = (unsigned)(h - 'A' + 10);
+		else
+			return -1;
+		*v = *v << 4 | d;
+	}
+	return 0;
+}
+
+static void put_utf8(char **o, unsigned cp)
+{
+	char *q = *o;
+
+	if (cp < 0x80) {
+		*q++ = (char)cp;
+	} else if (cp < 0x800) {
+		*q++ = (char)(0xc0 | cp >> 6);
+		*q++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*q++ = (char)(0xe0 | cp >> 12);
+		*q++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*q++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*q++ = (char)(0xf0 | cp >> 18);
+		*q++ = (char)(0x80 | (cp >> 12 & 0x3f));
+		*q++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*q++ = (char)(0x80 | (cp & 0x3f));
+	}
+	*o = q;
+}
+
+/*
+ * A string at c->p (on its opening quote). With keep, its decoded bytes are written
+ * to c->out (a decoded string is never longer than its encoding) and *s points at
+ * them, NUL-terminated. \u0000 is refused: it would cut the C string.
+ */
+static int string(struct cursor *c, bool keep, const char **s, size_t *len)
+{
+	const char *p = c->p + 1;
+	char *o = c->out;
+
+	for (;;) {
+		unsigned char ch;
+
+		if (p >= c->end)
+			return -1;
+		ch = (unsigned char)*p;
+		if (ch == '"')
+			break;
+		if (ch < 0x20)
+			return -1;
+		if (ch != '\\') {
+			if (keep)
+				*o++ = (char)ch;
+			p++;
+			continue;
+		}
+		if (++p >= c->end)
+			return -1;
+		switch (*p) {
+		case '"': case '\\': case '/':
+			ch = (unsigned char)*p;
+			break;
+		case 'b': ch = '\b'; break;
+		case 'f': ch = '\f'; break;
+		case 'n': ch = '\n'; break;
+		case 'r': ch = '\r'; break;
+		case 't': ch = '\t'; break;
+		case 'u': {
+			unsigned cp, lo;
+
+			if (c->end - p < 5 || hex4(p + 1, &cp) || cp == 0)
+				return -1;
+			p += 4;
+			if (cp >= 0xd800 && cp < 0xdc00) {
+				if (c->end - p < 7 || p[1] != '\\' || p[2] != 'u' || hex4(p + 3, &lo) ||
+				    lo < 0xdc00 || lo >= 0xe000)
+					return -1;
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				p += 6;
+			} else if (cp >= 0xdc00 && cp < 0xe000) {
+				return -1;
+			}
+			if (keep)
+				put_utf8(&o, cp);
+			p++;
+			continue;
+		}
+		default:
+			return -1;
+		}
+		if (keep)
+			*o++ = (char)ch;
+		p++;
+	}
+	if (keep) {
+		*o++ = '\0';
+		*s = c->out;
+		if (len)
+			*len = (size_t)(o - c->out - 1);
+		c->out = o;
+	}
+	c->p = p + 1;
+	return 0;
+}
+
+/* A JSON number at c->p; *is_int when it has neither fraction nor exponent. */
+static int number(struct cursor *c, bool *is_int)
+{
+	const char *p = c->p;
+
+	*is_int = true;
+	if (p < c->end && *p == '-')
+		p++;
+	if (p >= c->end)
+		return -1;
+	if (*p == '0') {
+		p++;
+	} else if (*p >= '1' && *p <= '9') {
+		while (p < c->end && *p >= '0' && *p <= '9')
+			p++;
+	} else {
+		return -1;
+	}
+	if (p < c->end && *p == '.') {
+		*is_int = false;
+		if (++p >= c->end || *p < '0' || *p > '9')
+			return -1;
+		while (p < c->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	if (p < c->end && (*p == 'e' || *p == 'E')) {
+		*is_int = false;
+		if (++p < c->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p >= c->end || *p < '0' || *p > '9')
+			return -1;
+		while (p < c->end && *p >= '0' && *p <= '9')
+			p++;
+	}
+	c->p = p;
+	return 0;
+}
+
+static int literal(struct cursor *c, const char *word)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n))
+		return -1;
+	c->p += n;
+	return 0;
+}
+
+/* Any JSON value, checked and skipped. */
+static int skip_value(struct cursor *c, int depth)
+{
+	bool is_int;
+
+	skip_ws(c);
+	if (c->p >= c->end)
+		return -1;
+	switch (*c->p) {
+	case '"':
+		return string(c, false, NULL, NULL);
+	case 't':
+		return literal(c, "true");
+	case 'f':
+		return literal(c, "false");
+	case 'n':
+		return literal(c, "null");
+	case '{':
+	case '[': {
+		char close = *c->p == '{' ? '}' : ']';
+		bool obj = close == '}';
+
+		if (depth >= STREAM_MAX_DEPTH)
+			return -1;
+		c->p++;
+		skip_ws(c);
+		if (c->p < c->end && *c->p == close) {
+			c->p++;
+			return 0;
+		}
+		for (;;) {
+			if (obj) {
+				skip_ws(c);
+				if (c->p >= c->end || *c->p != '"' || string(c, false, NULL, NULL))
+					return -1;
+				skip_ws(c);
+				if (c->p >= c->end || *c->p != ':')
+					return -1;
+				c->p++;
+			}
+			if (skip_value(c, depth + 1))
+				return -1;
+			skip_ws(c);
+			if (c->p >= c->end)
+				return -1;
+			if (*c->p == close) {
+				c->p++;
+				return 0;
+			}
+			if (*c->p != ',')
+				return -1;
+			c->p++;
+		}
+	}
+	default:
+		return number(c, &is_int);
+	}
+}
+
+/* An integer that fits int64 (jansson's json_integer). */
+static int integer(struct cursor *c, int64_t *v)
+{
+	const char *start = c->p;
+	bool is_int, neg;
+	uint64_t acc = 0;
+
+	if (number(c, &is_int) || !is_int)
+		return -1;
+	neg = *start == '-';
+	for (const char *q = start + neg; q < c->p; q++) {
+		if (acc > (UINT64_MAX - 9) / 10)
+			return -1;
+		acc = acc * 10 + (uint64_t)(*q - '0');
+	}
+	if (acc > (uint64_t)INT64_MAX + neg)
+		return -1;
+	*v = neg ? (int64_t)(0 - acc) : (int64_t)acc;
+	return 0;
+}
+
+enum field { F_VALUE, F_SCOPE, F_TYPE, F_DURATION, F_ORIGIN, F_SCENARIO, F_ID, F_OTHER };
+
+static enum field field_of(const char *k, size_t n)
+{
+	switch (n) {
+	case 2:
+		return memcmp(k, "id", 2) ? F_OTHER : F_ID;
+	case 4:
+		return memcmp(k, "type", 4) ? F_OTHER : F_TYPE;
+	case 5:
+		return !memcmp(k, "value", 5) ? F_VALUE : !memcmp(k, "scope", 5) ? F_SCOPE : F_OTHER;
+	case 6:
+		return memcmp(k, "origin", 6) ? F_OTHER : F_ORIGIN;
+	case 8:
+		return !memcmp(k, "duration", 8) ? F_DURATION : !memcmp(k, "scenario", 8) ? F_SCENARIO :
+											 F_OTHER;
+	default:
+		return F_OTHER;
+	}
+}
+
+/* Decodes one object; 1 if it is JSON but not a decision, -1 if it is not JSON. */
+static int decode_object(const char *p, size_t len, char *scratch, struct stream_decision *d)
+{
+	struct cursor c = { .p = p, .end = p + len, .out = scratch, .out_end = scratch + len };
+	const char **str_of[F_ID] = { &d->value, &d->scope, &d->type, &d->duration, &d->origin,
+				      &d->scenario };
+	bool have_id = false, bad = false;
+
+	memset(d, 0, sizeof(*d));
+	if (c.p >= c.end || *c.p != '{')
+		return -1;
+	c.p++;
+	skip_ws(&c);
+	if (c.p < c.end && *c.p == '}')
+		return 1;
+	for (;;) {
+		const char *key;
+		size_t klen;
+		enum field f;
+
+		skip_ws(&c);
+		if (c.p >= c.end || *c.p != '"' || string(&c, true, &key, &klen))
+			return -1;
+		f = field_of(key, klen);
+		c.out = (char *)key; /* the key's bytes are not needed any more */
+		skip_ws(&c);
+		if (c.p >= c.end || *c.p != ':')
+			return -1;
+		c.p++;
+		skip_ws(&c);
+		if (c.p >= c.end)
+			return -1;
+		if (f == F_ID) {
+			if (*c.p == '-' || (*c.p >= '0' && *c.p <= '9')) {
+				if (integer(&c, &d->id)) {
+					/* a real or a huge number: JSON, but no decision id */
+					c.p = c.p; /* restart from the value */
+					if (skip_value(&c, 1))
+						return -1;
+					bad = true;
+				}
+				have_id = !bad;
+			} else {
+				if (skip_value(&c, 1))
+					return -1;
+				bad = true;
+			}
+		} else if (f != F_OTHER && *c.p == '"') {
+			if (string(&c, true, str_of[f], NULL))
+				return -1;
+		} else {
+			if (skip_value(&c, 1))
+				return -1;
+			if (f != F_OTHER)
+				bad = true; /* a known field of the wrong type */
+		}
+		skip_ws(&c);
+		if (c.p >= c.end)
+			return -1;
+		if (*c.p == '}') {
+			c.p++;
+			break;
+		}
+		if (*c.p != ',')
+			return -1;
+		c.p++;
+	}
+	skip_ws(&c);
+	if (c.p != c.end)
+		return -1;
+	if (bad || !have_id || !d->value || !d->scope || !d->type || !d->duration)
+		return 1;
+	return 0;
+}
+
+/* ---- the frame ---------------------------------------------------------------------- */
+
+int stream_parser_new(stream_item_fn fn, void *arg, struct stream_parser **out)
+{
+	struct stream_parser *sp = calloc(1, sizeof(*sp));
+
+	if (!sp)
+		return -ENOMEM;
+	sp->fn = fn;
+	sp->arg = arg;
+	*out = sp;
+	return 0;
+}
+
+void stream_parser_free(struct stream_parser *sp)
+{
+	if (!sp)
+		return;
+	free(sp->obj);
+	free(sp->scratch);
+	free(sp);
+}
+
+const char *stream_parser_why(const struct stream_parser *sp)
+{
+	return sp->why;
+}
+
+static int grow(char **buf, size_t *cap, size_t need)
+{
+	size_t ncap = *cap ? *cap : 1024;
+	char *n;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*buf, ncap);
+	if (!n)
+		return -ENOMEM;
+	*buf = n;
+	*cap = ncap;
+	return 0;
+}
+
+static int emit(struct stream_parser *sp, const char *p, size_t len)
+{
+	struct stream_decision d;
+	int rc, err;
+
+	err = grow(&sp->scratch, &sp->scratchcap, len + 1);
+	if (err)
+		return sp->err = err;
+	rc = decode_object(p, len, sp->scratch, &d);
+	if (rc < 0)
+		return fail(sp, "%s[%zu]: malformed JSON (ending at byte %llu)", list_name(sp->which),
+			    sp->idx, (unsigned long long)sp->off);
+	if (rc > 0)
+		return fail(sp, "%s[%zu]: not a decision (value, scope, type, duration, id)",
+			    list_name(sp->which), sp->idx);
+	err = sp->fn ? sp->fn(sp->which, sp->idx, &d, sp->arg) : 0;
+	if (err) {
+		if (!sp->why[0])
+			snprintf(sp->why, sizeof(sp->why), "%s[%zu]: refused by the caller",
+				 list_name(sp->which), sp->idx);
+		return sp->err = err;
+	}
+	sp->idx++;
+	return 0;
+}
+
+/*
+ * Delimits the object from data[i]: returns how many bytes belong to it, and sets
+ * *complete when its closing brace was among them.
+ */
+static size_t scan_object(struct stream_parser *sp, const char *data, size_t len, bool *complete)
+{
+	size_t i = 0;
+
+	*complete = false;
+	for (; i < len; i++) {
+		char ch = data[i];
+
+		if (sp->in_str) {
+			if (sp->esc) {
+				sp->esc = false;
+			} else if (ch == '\\') {
+				sp->esc = true;
+			} else if (ch == '"') {
+				sp->in_str = false;
+			} else {
+				/* most bytes are inside strings: jump to the closing quote when
+				 * no escape comes before it */
+				const char *q = memchr(data + i, '"', len - i);
+				size_t stop = q ? (size_t)(q - data) : len;
+
+				if (!memchr(data + i, '\\', stop - i))
+					i = stop - 1;
+			}
+			continue;
+		}
+		if (ch == '"') {
+			sp->in_str = true;
+		} else if (ch == '{' || ch == '[') {
+			sp->depth++;
+		} else if (ch == '}' || ch == ']') {
+			if (--sp->depth == 0) {
+				*complete = true;
+				return i + 1;
+			}
+		}
+	}
+	return i;
+}
+
+int stream_parser_feed(struct stream_parser *sp, const char *data, size_t len)
+{
+	size_t i = 0;
+
+	if (sp->err)
+		return sp->err;
+	while (i < len) {
+		char ch = data[i];
+
+		if (sp->st == S_OBJECT) {
+			bool complete;
+			size_t n = scan_object(sp, data + i, len - i, &complete);
+
+			if (sp->objlen + n > STREAM_MAX_OBJECT)
+				return fail(sp, "%s[%zu]: a decision longer than %d bytes",
+					    list_name(sp->which), sp->idx, STREAM_MAX_OBJECT);
+			if (complete && !sp->objlen) {
+				/* the whole object in this chunk: decode it in place */
+				sp->off += n;
+				if (emit(sp, data + i, n))
+					return sp->err;
+			} else {
+				if (grow(&sp->obj, &sp->objcap, sp->objlen + n))
+					return sp->err = -ENOMEM;
+				memcpy(sp->obj + sp->objlen, data + i, n);
+				sp->objlen += n;
+				sp->off += n;
+				if (complete) {
+					int err = emit(sp, sp->obj, sp->objlen);
+
+					sp->objlen = 0;
+					if (err)
+						return err;
+				}
+			}
+			i += n;
+			if (complete)
+				sp->st = S_AFTER_ITEM;
+			continue;
+		}
+		i++;
+		sp->off++;
+		if (sp->st == S_KEY) {
+			if (ch == '"') {
+				int which = -1;
+
+				if (sp->keylen == 3 && !memcmp(sp->key, "new", 3))
+					which = STREAM_NEW;
+				else if (sp->keylen == 7 && !memcmp(sp->key, "deleted", 7))
+					which = STREAM_DELETED;
+				if (which < 0)
+					goto unexpected;
+				if (sp->seen[which])
+					return fail(sp, "duplicate key \"%s\" at byte %llu", list_name(which),
+						    (unsigned long long)sp->off);
+				sp->seen[which] = true;
+				sp->which = which;
+				sp->idx = 0;
+				sp->st = S_COLON;
+			} else if (sp->keylen == sizeof(sp->key) || ch == '\\') {
+				goto unexpected;
+			} else {
+				sp->key[sp->keylen++] = ch;
+			}
+			continue;
+		}
+		if (sp->st == S_NULL) {
+			if (ch != "null"[sp->litlen])
+				goto neither;
+			if (++sp->litlen == 4)
+				sp->st = S_AFTER_PAIR;
+			continue;
+		}
+		if (is_ws(ch))
+			continue;
+		switch (sp->st) {
+		case S_START:
+			if (ch != '{')
+				return fail(sp, "not a JSON object");
+			sp->st = S_FIRST_KEY;
+			break;
+		case S_FIRST_KEY:
+		case S_KEY_START:
+			if (ch == '}' && sp->st == S_FIRST_KEY) {
+				sp->st = S_DONE;
+			} else if (ch == '"') {
+				sp->keylen = 0;
+				sp->st = S_KEY;
+			} else {
+				goto unexpected;
+			}
+			break;
+		case S_COLON:
+			if (ch != ':')
+				goto syntax;
+			sp->st = S_VALUE;
+			break;
+		case S_VALUE:
+			if (ch == '[') {
+				sp->st = S_FIRST_ITEM;
+			} else if (ch == 'n') {
+				sp->litlen = 1;
+				sp->st = S_NULL;
+			} else {
+				goto neither;
+			}
+			break;
+		case S_FIRST_ITEM:
+		case S_ITEM:
+			if (ch == ']' && sp->st == S_FIRST_ITEM) {
+				sp->st = S_AFTER_PAIR;
+			} else if (ch == '{') {
+				/* back up one byte: the object scanner starts on its brace */
+				i--;
+				sp->off--;
+				sp->depth = 0;
+				sp->in_str = sp->esc = false;
+				sp->objlen = 0;
+				sp->st = S_OBJECT;
+			} else {
+				return fail(sp, "%s[%zu]: not a decision (value, scope, type, duration, id)",
+					    list_name(sp->which), sp->idx);
+			}
+			break;
+		case S_AFTER_ITEM:
+			if (ch == ',')
+				sp->st = S_ITEM;
+			else if (ch == ']')
+				sp->st = S_AFTER_PAIR;
+			else
+				goto syntax;
+			break;
+		case S_AFTER_PAIR:
+			if (ch == ',')
+				sp->st = S_KEY_START;
+			else if (ch == '}')
+				sp->st = S_DONE;
+			else
+				goto syntax;
+			break;
+		case S_DONE:
+			return fail(sp, "trailing content at byte %llu", (unsigned long long)sp->off);
+		default:
+			goto syntax;
+		}
+	}
+	return 0;
+unexpected:
+	return fail(sp, "unexpected content at byte %llu (only \"new\" and \"deleted\" are expected)",
+		    (unsigned long long)sp->off);
+neither:
+	return fail(sp, "'%s' is neither null nor a list", list_name(sp->which));
+syntax:
+	return fail(sp, "malformed JSON at byte %llu", (unsigned long long)sp->off);
+}
+
+int stream_parser_finish(struct stream_parser *sp)
+{
+	if (sp->err)
+		return sp->err;
+	if (sp->st == S_START)
+		return fail(sp, "not a JSON object");
+	if (sp->st != S_DONE)
+		return fail(sp, "malformed JSON: the answer ends at byte %llu, inside %s",
+			    (unsigned long long)sp->off, sp->st == S_OBJECT ? "a decision" : "the frame");
+	if (!sp->seen[0] && !sp->seen[1])
+		return fail(sp, "neither 'new' nor 'deleted' in the answer");
+	return 0;
+}
+
+int stream_walk(const char *body, size_t len, stream_item_fn fn, void *arg, char *why, size_t whylen)
+{
+	struct stream_parser *sp;
+	int err = stream_parser_new(fn, arg, &sp);
+
+	if (err)
+		return err;
+	err = stream_parser_feed(sp, body, len);
+	if (!err)
+		err = stream_parser_finish(sp);
+	if (err && why)
+		snprintf(why, whylen, "%s", sp->why[0] ? sp->why : "out of memory");
+	stream_parser_free(sp);
+	return err;
+}
