@@ -84,6 +84,7 @@ bool auth_bouncer(struct req *r)
 		}
 	}
 	cs_metrics_inc(r->l->metrics, M_BOUNCER_REQUESTS, r->bouncer.name, r->url, r->method);
+	lapi_conn_authenticated(r);
 	return true;
 }
 
@@ -136,6 +137,7 @@ bool auth_machine(struct req *r, int64_t leeway)
 		return false;
 	}
 	cs_metrics_inc(r->l->metrics, M_MACHINE_REQUESTS, r->machine, r->url, r->method);
+	lapi_conn_authenticated(r);
 	return true;
 }
 

@@ -29,6 +29,12 @@
 #define LAPI_REGISTER_PERIOD (60 * NSEC_PER_SEC)
 #define LAPI_LOGIN_FAIL_BURST 10
 #define LAPI_LOGIN_FAIL_PERIOD (3 * NSEC_PER_SEC)
+#ifndef LAPI_HEADER_TIMEOUT
+#define LAPI_HEADER_TIMEOUT (10 * NSEC_PER_SEC) /* connect to end of request headers */
+#endif
+#define LAPI_ANON_IDLE_TIMEOUT 10		/* s, idle unauthenticated connection */
+#define LAPI_RESERVED_SHARE 4			/* 1/4 of max_connections */
+#define LAPI_KNOWN_SOURCE_TTL (24 * 3600 * NSEC_PER_SEC)
 #ifndef LAPI_MAX_BODY_ANON
 #define LAPI_MAX_BODY_ANON (64u << 10) /* unauthenticated routes, bouncer routes */
 #endif
@@ -118,6 +124,12 @@ struct cs_lapi {
 	unsigned long qdropped;
 	size_t body_inflight; /* bytes held by request bodies being received (atomic) */
 	struct cs_ratelimit *rl_register, *rl_login_fail;
+	struct cs_ratelimit *known_sources; /* authenticated lately (conns.c) */
+	pthread_mutex_t conn_lock;
+	struct lapi_conn *conns; /* open LAPI connections */
+	unsigned n_conns;
+	pthread_t reaper;
+	bool reaper_running;
 	/* housekeeping thread (db_config.flush) */
 	pthread_t flusher;
 	bool flusher_running;
@@ -262,6 +274,31 @@ void ratelimit_free(struct cs_ratelimit *rl);
 bool ratelimit_allowed(struct cs_ratelimit *rl, const char *ip, int64_t now);
 /* Count one request of `ip`. */
 void ratelimit_charge(struct cs_ratelimit *rl, const char *ip, int64_t now);
+/* As a set of sources: remember `ip` at `now`; whether it was remembered since `since`. */
+void ratelimit_mark(struct cs_ratelimit *rl, const char *ip, int64_t now);
+bool ratelimit_marked_since(struct cs_ratelimit *rl, const char *ip, int64_t since);
+
+/*
+ * conns.c: connections that cost nothing to open must not crowd out the clients
+ * that matter. A connection must send its request headers within
+ * LAPI_HEADER_TIMEOUT (cut otherwise, however slowly it trickles); unauthenticated
+ * requests get a short idle timeout; and the last LAPI_RESERVED_SHARE of the
+ * connection limit is kept for sources that authenticated lately (bouncers,
+ * agents), so idle half-sent requests from any number of addresses cannot lock
+ * them out.
+ */
+struct lapi_conn;
+/* A socket address as text (v4-mapped IPv6 as IPv4); "" when none. */
+void lapi_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
+void lapi_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		      enum MHD_ConnectionNotificationCode code);
+enum MHD_Result lapi_conn_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+/* The headers of a request arrived on r's connection. */
+void lapi_conn_request(struct req *r);
+/* A credential checked out on r: its source is known, its connection keeps the long idle timeout. */
+void lapi_conn_authenticated(struct req *r);
+/* Cuts connections past the header deadline, once a second until the LAPI stops. */
+void *lapi_conn_reaper_main(void *arg);
 
 /* Parse the request body as JSON with the depth bound; replies 400 itself on error. */
 json_t *req_json(struct req *r);

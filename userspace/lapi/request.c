@@ -156,25 +156,29 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
-static void client_ip(struct req *r)
+void lapi_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
-	strcpy(r->ip, "");
+	*buf = '\0';
 	if (!sa)
 		return;
 	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->ip, sizeof(r->ip));
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
 
 		if (IN6_IS_ADDR_V4MAPPED(a))
-			inet_ntop(AF_INET, &a->s6_addr[12], r->ip, sizeof(r->ip));
+			inet_ntop(AF_INET, &a->s6_addr[12], buf, (socklen_t)len);
 		else
-			inet_ntop(AF_INET6, a, r->ip, sizeof(r->ip));
+			inet_ntop(AF_INET6, a, buf, (socklen_t)len);
 	}
+}
+
+static void client_ip(struct req *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	lapi_sockaddr_str(ci ? ci->client_addr : NULL, r->ip, sizeof(r->ip));
 }
 
 static enum MHD_Result send_reply(struct req *r)
@@ -257,6 +261,7 @@ enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const ch
 		client_ip(r);
 		forwarded_ip(r);
 		*con_cls = r;
+		lapi_conn_request(r);
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
 		lapi_find_route(r);
 		if (tlsauth_required_missing(r)) { /* Go fails the handshake */
