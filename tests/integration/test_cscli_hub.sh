@@ -210,6 +210,19 @@ sed -i "s#hub_data_url: .*#hub_data_url: http://127.0.0.1:$port/data#" "$D/confi
 check "and installs once the data is there" qcs scenarios install crowdsecurity/http-backdoors-attempts
 before=$(snapshot "$D")
 
+# a full disk: the data directory on a 32 KiB tmpfs (private mount namespace)
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	F=$T/full; conf "$F" "http://127.0.0.1:$port"
+	cp "$D/hub/.index.json" "$T/index.copy"; mkdir -p "$F/hub"; cp "$T/index.copy" "$F/hub/.index.json"
+	fbefore=$(snapshot "$F")
+	out=$(unshare -m bash -c "mount -t tmpfs -o size=32k tmpfs '$F/data' && '$CSCLI' -c '$F/config.yaml' collections install crowdsecurity/nginx" 2>&1); rc=$?
+	check "full disk: non-zero exit" [ $rc -ne 0 ]
+	check "full disk: says so" grep -qi "no space left" <<<"$out"
+	check_eq "full disk: nothing changed" "$(snapshot "$F")" "$fbefore"
+else
+	skip "full disk: needs root and unshare" 3
+fi
+
 # ---- bad input ----------------------------------------------------------------------------------------
 out=$(cs collections install crowdsecurity/nginxx 2>&1); rc=$?
 check "unknown item: exit 1, suggestion" sh -c '[ $0 -eq 1 ] && grep -q "can.t find .crowdsecurity/nginxx. in collections, did you mean .crowdsecurity/nginx." ' $rc <<<"$out"
