@@ -89,6 +89,8 @@ static const char *const stmt_sql[ST__MAX] = {
 			    " ('crowdsec', 'cscli')) GROUP BY a.scenario",
 	[ST_ACTIVE_COUNT] = "SELECT scenario, origin, type, COUNT(*) FROM decisions"
 			    " WHERE until > ? GROUP BY scenario, origin, type",
+	[ST_DATA_VERSION] = "PRAGMA data_version",
+	[ST_DECISIONS_EPOCH] = "SELECT n FROM decisions_epoch",
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -167,14 +169,25 @@ int txn_begin_read(struct cs_db *db)
 	return err;
 }
 
-/* Commit on err == 0, roll back otherwise; releases the lock; returns err or commit's. */
-int txn_end(struct cs_db *db, int err)
+int txn_finish(struct cs_db *db, int err)
 {
 	if (!err)
 		err = exec_stmt(db, stmt(db, ST_COMMIT));
 	if (err)
 		exec_stmt(db, stmt(db, ST_ROLLBACK));
+	return err;
+}
+
+void txn_unlock(struct cs_db *db)
+{
 	pthread_mutex_unlock(&db->lock);
+}
+
+/* Commit on err == 0, roll back otherwise; releases the lock; returns err or commit's. */
+int txn_end(struct cs_db *db, int err)
+{
+	err = txn_finish(db, err);
+	txn_unlock(db);
 	return err;
 }
 
@@ -310,6 +323,11 @@ int db_open_unmigrated(const char *path, struct cs_db **out)
 	if (!db)
 		return -ENOMEM;
 	pthread_mutex_init(&db->lock, NULL);
+	err = stream_index_new(db);
+	if (err) {
+		free(db);
+		return err;
+	}
 	if (sqlite3_open_v2(path, &db->h,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -328,8 +346,9 @@ int db_open_unmigrated(const char *path, struct cs_db **out)
 			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 			 " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
 			 /* a 1M-decision table has ~150 MB of indexes: a 64 MiB page cache
-			  * and mmap reads keep bulk imports and stream scans off pread/pwrite */
-			 " PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
+			  * keeps bulk imports off pread; no mmap: mapped pages count in the
+			  * LAPI's RSS, and streams are answered from memory (stream.c) */
+			 " PRAGMA cache_size = -65536;",
 			 NULL, NULL, &msg) != SQLITE_OK) {
 		log_error("cannot configure database %s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
@@ -364,6 +383,7 @@ void cs_db_close(struct cs_db *db)
 	for (int i = 0; i < ST__MAX; i++)
 		sqlite3_finalize(db->st[i]);
 	sqlite3_close(db->h);
+	stream_index_free(db);
 	pthread_mutex_destroy(&db->lock);
 	free(db);
 }

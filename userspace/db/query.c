@@ -245,7 +245,7 @@ void afilter_cond(struct qb *q, const struct cs_afilter *f, int64_t now)
 	}
 	if (f->exclude_capi)
 		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
-			  " AND d.origin IN ('crowdsec', 'cscli'))");
+			  " AND d.origin IN ('crowdsec', 'cscli', 'console', 'cscli-import'))");
 	if (f->has_active_decision == 1) {
 		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
 			  " AND d.until >= ?)");

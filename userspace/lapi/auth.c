@@ -67,7 +67,7 @@ bool auth_bouncer(struct req *r)
 		if (created)
 			log_info("TLS bouncer %s created", name);
 	} else if (!key || !*key || strlen(key) > 1024 ||
-		   (cs_apikey_hash(key, hash), cs_db_bouncer_by_key(r->l->db, hash, &r->bouncer))) {
+		   (cs_apikey_hash(key, hash), bcache_get(r->l, hash, &r->bouncer))) {
 		reply_msg(r, 403, "access forbidden");
 		return false;
 	}
@@ -82,6 +82,8 @@ bool auth_bouncer(struct req *r)
 			reply_msg(r, 403, "bad user agent");
 			return false;
 		}
+		if (tp != TLS_PEER_OK)
+			bcache_seen(r->l, hash, r->ip, type, ver);
 	}
 	cs_metrics_inc(r->l->metrics, M_BOUNCER_REQUESTS, r->bouncer.name, r->url, r->method);
 	lapi_conn_authenticated(r);

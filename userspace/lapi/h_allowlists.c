@@ -273,7 +273,8 @@ bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now)
 		if (addr_scope(d->scope) && d->value &&
 		    (why = live_match(&li, d->value, buf, sizeof(buf)))) {
 			log_info("decision on %s dropped: allowlisted by %s", d->value, why);
-			cs_decision_clear(d);
+			if (!a->decisions_borrowed)
+				cs_decision_clear(d);
 			continue;
 		}
 		a->decisions[kept++] = *d;

@@ -161,7 +161,7 @@ void h_decisions_get(struct req *r)
 	cs_metrics_inc(r->l->metrics, n ? M_DECISIONS_OK : M_DECISIONS_KO, r->bouncer.name, NULL,
 		       NULL);
 	if (now - r->bouncer.last_pull >= 60 * NSEC_PER_SEC)
-		cs_db_bouncer_set_last_pull(r->l->db, r->bouncer.id, now);
+		bcache_pulled(r->l, &r->bouncer, now);
 	if (r->head)
 		reply_raw(r, 200, "text/plain; charset=utf-8", NULL, 0);
 	else {
@@ -215,14 +215,23 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
  * other goes through jansson. Same bytes as json_dumps, several times faster
  * on a million-decision startup answer.
  */
+static bool plain_char[256];
+static pthread_once_t plain_once = PTHREAD_ONCE_INIT;
+
+static void plain_init(void)
+{
+	for (int c = 0; c < 256; c++)
+		plain_char[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				(c >= '0' && c <= '9') || (c && strchr(" ._:/-'()+,;=@#", c));
+}
+
 static void sb_str(struct sbuf *b, const char *s)
 {
 	const char *p;
 
-	for (p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr(" ._:/-'()+,;=@#", *p)))
-			break;
+	pthread_once(&plain_once, plain_init);
+	for (p = s; plain_char[(unsigned char)*p]; p++)
+		;
 	if (!*p) {
 		sb_add(b, "\"", 1);
 		sb_add(b, s, (size_t)(p - s));
@@ -241,16 +250,37 @@ static void sb_str(struct sbuf *b, const char *s)
 	free(e);
 }
 
-static void sb_item(struct sbuf *b, const struct cs_decision *d, bool first)
-{
-	char dur[GOTIME_STRLEN], num[64];
-	int l;
+/*
+ * The last duration rendered: a startup answer of an imported list has one
+ * until for a million rows, and Go's duration format is the costly part.
+ */
+struct dur_cache {
+	int64_t duration;
+	bool valid;
+	size_t len;
+	char text[GOTIME_STRLEN];
+};
 
-	gotime_format_duration(d->duration, dur, sizeof(dur));
+static void sb_item_dur(struct sbuf *b, const struct cs_decision *d, bool first,
+			struct dur_cache *dc)
+{
+	char num[24], *p = num + sizeof(num);
+	uint64_t id = d->id < 0 ? 0 : (uint64_t)d->id;
+
+	if (!dc->valid || dc->duration != d->duration) {
+		gotime_format_duration(d->duration, dc->text, sizeof(dc->text));
+		dc->len = strlen(dc->text);
+		dc->duration = d->duration;
+		dc->valid = true;
+	}
 	sb_add(b, first ? "{\"duration\":\"" : ",{\"duration\":\"", first ? 13 : 14);
-	sb_add(b, dur, strlen(dur));
-	l = snprintf(num, sizeof(num), "\",\"id\":%lld,\"origin\":", (long long)d->id);
-	sb_add(b, num, (size_t)l);
+	sb_add(b, dc->text, dc->len);
+	sb_add(b, "\",\"id\":", 7);
+	do
+		*--p = (char)('0' + id % 10);
+	while (id /= 10);
+	sb_add(b, p, (size_t)(num + sizeof(num) - p));
+	sb_add(b, ",\"origin\":", 10);
 	sb_str(b, d->origin ? d->origin : "");
 	sb_add(b, ",\"scenario\":", 12);
 	sb_str(b, d->scenario ? d->scenario : "");
@@ -261,6 +291,13 @@ static void sb_item(struct sbuf *b, const struct cs_decision *d, bool first)
 	sb_add(b, ",\"value\":", 9);
 	sb_str(b, d->value ? d->value : "");
 	sb_add(b, "}", 1);
+}
+
+static void sb_item(struct sbuf *b, const struct cs_decision *d, bool first)
+{
+	struct dur_cache dc = { 0 };
+
+	sb_item_dur(b, d, first, &dc);
 }
 
 static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n)
@@ -293,6 +330,7 @@ struct stream_out {
 	struct sbuf b;
 	int phase; /* 0: nothing yet, 1: in deleted, 2: in new */
 	size_t count;
+	struct dur_cache dur;
 };
 
 /* close the list of the current phase ("null" when it had no element) */
@@ -319,33 +357,124 @@ static int stream_row(void *ctx, bool deleted, const struct cs_decision *d)
 	stream_advance(o, deleted ? 1 : 2);
 	if (!o->count)
 		sb_add(&o->b, "[", 1);
-	sb_item(&o->b, d, o->count == 0);
+	sb_item_dur(&o->b, d, o->count == 0, &o->dur);
 	o->count++;
 	return o->b.oom ? -ENOMEM : 0;
 }
 
+static void stream_finish(struct stream_out *o)
+{
+	stream_advance(o, 2);
+	stream_close(o);
+	sb_add(&o->b, "}", 1);
+}
+
+#define STREAM_ROWS_PER_STEP 512 /* rows rendered per lock of the stream index */
+
+/* A startup answer walked from the stream index as MHD sends it. */
+struct stream_body {
+	struct cs_db_stream *st;
+	struct stream_out o;
+	size_t off; /* bytes of o.b already handed to MHD */
+	bool done;
+};
+
+static ssize_t stream_body_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream_body *sb = cls;
+	size_t n;
+
+	while (!sb->done && sb->o.b.len - sb->off < max) {
+		int ret;
+
+		if (sb->off) { /* keep the buffer small: drop what was sent */
+			memmove(sb->o.b.p, sb->o.b.p + sb->off, sb->o.b.len - sb->off);
+			sb->o.b.len -= sb->off;
+			sb->off = 0;
+		}
+		ret = cs_db_stream_next(sb->st, STREAM_ROWS_PER_STEP, stream_row, &sb->o);
+		if (ret < 0 || sb->o.b.oom) {
+			log_warn("startup stream aborted (%d)", ret);
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+		if (!ret) {
+			stream_finish(&sb->o);
+			sb->done = true;
+		}
+	}
+	n = sb->o.b.len - sb->off;
+	if (!n)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n > max)
+		n = max;
+	memcpy(buf, sb->o.b.p + sb->off, n);
+	sb->off += n;
+	return (ssize_t)n;
+}
+
+static void stream_body_free(void *cls)
+{
+	struct stream_body *sb = cls;
+
+	cs_db_stream_end(sb->st);
+	free(sb->o.b.p);
+	free(sb);
+}
+
+/*
+ * 1.4.6 semantics from SQL, for the filters the stream index does not serve;
+ * the bouncer's last_pull is the caller's to record.
+ */
+static int stream_sql(struct req *r, const struct cs_dfilter *f, bool startup, int64_t now,
+		      struct stream_out *o)
+{
+	return cs_db_decisions_stream_each(r->l->db, f, startup, r->bouncer.last_pull, now, 0,
+					   stream_row, o);
+}
+
 void h_stream(struct req *r)
 {
-	int64_t start = gotime_now();
+	int64_t now = gotime_now(), stamp = now;
 	const char *su = req_arg(r, "startup");
 	bool startup = su && !strcmp(su, "true");
 	struct stream_out o = { 0 };
+	struct cs_db_stream *st = NULL;
 	struct cs_dfilter f;
 	struct dlists l;
 	int err;
 
 	if (dfilter_parse(r, DM_STREAM, &f, &l))
 		return;
-	/* queries and the last_pull update are one transaction; rows rendered as they come */
-	err = cs_db_decisions_stream_each(r->l->db, &f, startup, r->bouncer.last_pull, start,
-					  r->bouncer.id, stream_row, &o);
+	err = cs_db_stream_begin(r->l->db, &f, startup, r->bouncer.last_pull, now, &st, &stamp);
+	if (err == -EOPNOTSUPP)
+		err = stream_sql(r, &f, startup, now, &o);
+	else if (!err && startup && !r->head) {
+		/* rendered as it is sent: a million decisions never sit in memory twice */
+		struct stream_body *sb = calloc(1, sizeof(*sb));
+
+		if (!sb) {
+			err = -ENOMEM;
+		} else {
+			sb->st = st;
+			st = NULL;
+			r->status = 200;
+			r->ctype = "application/json; charset=utf-8";
+			r->reader = stream_body_read;
+			r->reader_cls = sb;
+			r->reader_free = stream_body_free;
+			bcache_pulled(r->l, &r->bouncer, stamp);
+			goto out;
+		}
+	} else if (!err) {
+		while ((err = cs_db_stream_next(st, STREAM_ROWS_PER_STEP, stream_row, &o)) > 0)
+			;
+	}
 	if (err) {
 		reply_msg(r, 500, "%s", err == -ENOMEM ? "out of memory" : "database error");
 		goto out;
 	}
-	stream_advance(&o, 2);
-	stream_close(&o);
-	sb_add(&o.b, "}", 1);
+	bcache_pulled(r->l, &r->bouncer, stamp);
+	stream_finish(&o);
 	if (o.b.oom) {
 		reply_msg(r, 500, "out of memory");
 		goto out;
@@ -357,6 +486,7 @@ void h_stream(struct req *r)
 	reply_raw(r, 200, "application/json; charset=utf-8", o.b.p, o.b.len);
 	o.b.p = NULL;
 out:
+	cs_db_stream_end(st);
 	free(o.b.p);
 	dlists_free(&l);
 }

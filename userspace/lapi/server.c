@@ -253,6 +253,14 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
+static void *stream_loader(void *arg)
+{
+	struct cs_lapi *l = arg;
+
+	cs_db_stream_load(l->db);
+	return NULL;
+}
+
 int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 {
 	struct sockaddr_storage ss, ps;
@@ -333,6 +341,14 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	ret = cs_db_open(l->cfg.db_path, &l->db);
 	if (ret)
 		goto fail;
+	ret = bcache_start(l);
+	if (ret)
+		goto fail;
+	/* listening does not wait for it; stream pulls do (a few hundred ms at 1M) */
+	ret = -pthread_create(&l->sloader, NULL, stream_loader, l);
+	if (ret)
+		goto fail;
+	l->sloader_running = true;
 	char *ca_pem = NULL;
 
 	ret = tlsauth_init(l, &ca_pem);
@@ -410,6 +426,9 @@ void cs_lapi_stop(struct cs_lapi *l)
 		MHD_stop_daemon(l->prom);
 	if (l->httpd)
 		MHD_stop_daemon(l->httpd);
+	if (l->sloader_running)
+		pthread_join(l->sloader, NULL);
+	bcache_stop(l);
 	cs_db_close(l->db);
 	cs_profiles_free(l->profiles);
 	cs_metrics_free(l->metrics);
