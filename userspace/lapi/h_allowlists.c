@@ -15,6 +15,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "lapi/lapi_int.h"
 
 #define ALLOWLIST_MAX_TARGETS 1000
@@ -37,21 +38,21 @@ static json_t *allowlist_json(const struct cs_allowlist *a)
 
 		json_object_set_new(e, "created_at", time_json(it->created_at));
 		if (*it->comment)
-			json_object_set_new(e, "description", json_string(it->comment));
+			json_object_set_new(e, "description", utf8_json_string(it->comment));
 		if (it->expires_at)
 			json_object_set_new(e, "expiration", time_json(it->expires_at));
-		json_object_set_new(e, "value", json_string(it->value));
+		json_object_set_new(e, "value", utf8_json_string(it->value));
 		json_array_append_new(items, e);
 	}
 	if (*a->allowlist_id)
-		json_object_set_new(o, "allowlist_id", json_string(a->allowlist_id));
+		json_object_set_new(o, "allowlist_id", utf8_json_string(a->allowlist_id));
 	if (a->from_console)
 		json_object_set_new(o, "console_managed", json_true());
 	json_object_set_new(o, "created_at", time_json(a->created_at));
 	if (*a->description)
-		json_object_set_new(o, "description", json_string(a->description));
+		json_object_set_new(o, "description", utf8_json_string(a->description));
 	json_object_set_new(o, "items", items);
-	json_object_set_new(o, "name", json_string(a->name));
+	json_object_set_new(o, "name", utf8_json_string(a->name));
 	json_object_set_new(o, "updated_at", time_json(a->updated_at));
 	return o;
 }
@@ -117,7 +118,7 @@ void h_allowlist_check(struct req *r)
 
 		if (rc) {
 			json_object_set_new(o, "allowlisted", json_true());
-			json_object_set_new(o, "reason", json_string(reason));
+			json_object_set_new(o, "reason", utf8_json_string(reason));
 		}
 		reply_json(r, 200, o);
 	}
@@ -164,8 +165,8 @@ void h_allowlists_check_bulk(struct req *r)
 			goto out;
 		}
 		if (rc)
-			json_array_append_new(results, json_pack("{s:s,s:[s]}", "target", v,
-								 "allowlists", reason));
+			json_array_append_new(results, json_pack("{s:s,s:[o]}", "target", v,
+								 "allowlists", utf8_json_string(reason)));
 		free(reason);
 	}
 	reply_json(r, 200, json_pack("{s:o}", "results", results));
