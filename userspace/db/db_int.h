@@ -77,6 +77,12 @@ struct cs_db {
 	pthread_mutex_t lock;
 	sqlite3_stmt *st[ST__MAX];
 	struct stream_index *stream; /* stream.c */
+	/* cs_db_external_version(): the WAL file as last seen, and data_version then */
+	char *wal_path;
+	struct timespec wal_mtime;
+	long long wal_size;
+	int64_t data_version;
+	bool have_version;
 };
 
 /* db.c: statements, errors, transactions */

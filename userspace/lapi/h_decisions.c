@@ -440,7 +440,7 @@ void h_stream(struct req *r)
 			bcache_pulled(r->l, &r->bouncer, stamp);
 			goto out;
 		}
-	} else if (!err) {
+	} else if (!err && !(startup && r->head)) { /* HEAD: the headers only */
 		while ((err = cs_db_stream_next(st, STREAM_ROWS_PER_STEP, stream_row, &o)) > 0)
 			;
 	}
