@@ -151,7 +151,7 @@ if [ -n "$NS" ]; then
 	BP=$!
 	entries() {
 		"$SAN/crowdsec-xdp-bouncer" --pin-dir "/sys/fs/bpf/$NS" xdp status -o json 2>/dev/null |
-			jq '.entries.ipv4_hosts + .entries.ipv4_ranges + .entries.ipv6_hosts'
+			jq '(.entries.ipv4_hosts // 0) + (.entries.ipv4_ranges // 0) + (.entries.ipv6_hosts // 0)'
 	}
 	n=0
 	for _ in $(seq 150); do n=$(entries); [ "${n:-0}" -ge 22 ] && break; sleep 0.2; done
