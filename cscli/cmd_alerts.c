@@ -49,14 +49,10 @@ static void decisions_summary(json_t *a, char *out, size_t len)
 
 static int alerts_list(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },	     { "until", required_argument, NULL, 'U' },
-		{ "since", required_argument, NULL, 'S' }, { "ip", required_argument, NULL, 'i' },
-		{ "scenario", required_argument, NULL, 's' }, { "range", required_argument, NULL, 'r' },
-		{ "type", required_argument, NULL, 't' },  { "scope", required_argument, NULL, 'P' },
-		{ "value", required_argument, NULL, 'v' }, { "contained", no_argument, NULL, 'C' },
-		{ "machine", no_argument, NULL, 'm' },	     { "limit", required_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 }
+	static const struct cli_flag *const flags[] = {
+		&cf_all,   &cf_until, &cf_since, &cf_ip,	&cf_scenario,
+		&cf_range, &cf_decision_type, &cf_scope, &cf_value, &cf_contained,
+		&cf_machine, &cf_limit,
 	};
 	struct lapi_client *cl = NULL;
 	struct query q = { 0 };
@@ -65,25 +61,21 @@ static int alerts_list(struct cli *c, int argc, char **argv)
 	char *qs = NULL, *path = NULL;
 	json_t *alerts = NULL, *a;
 	size_t i;
+	const char *arg = NULL;
 	int opt, ret = EXIT_FATAL;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "ai:s:r:v:ml:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'a': all = true; break;
-		case 'U': query_add(&q, "until", optarg); break;
-		case 'S': query_add(&q, "since", optarg); break;
-		case 'i': query_add(&q, "ip", optarg); break;
-		case 's': query_add(&q, "scenario", optarg); break;
-		case 'r': query_add(&q, "range", optarg); break;
-		case 't': query_add(&q, "decision_type", optarg); break;
-		case 'P': query_add(&q, "scope", optarg); break;
-		case 'v': query_add(&q, "value", optarg); break;
-		case 'C': query_add(&q, "contains", "false"); break;
-		case 'm': machine = true; break;
-		case 'l': limit = optarg; break;
-		default: ret = EXIT_USAGE; goto out;
-		}
+	while ((opt = CLI_GETOPT(argc, argv, flags, &q, &arg)) >= 0) {
+		if (flags[opt] == &cf_all)
+			all = true;
+		else if (flags[opt] == &cf_machine)
+			machine = true;
+		else
+			limit = arg;
+	}
+	if (opt != -1) {
+		ret = opt == CLI_FLAG_USAGE ? EXIT_USAGE : EXIT_FATAL;
+		goto out;
 	}
 	query_add(&q, "include_capi", all ? "true" : "false");
 	query_add(&q, "limit", limit);
@@ -317,12 +309,8 @@ out:
 
 static int alerts_delete(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "scope", required_argument, NULL, 'P' }, { "value", required_argument, NULL, 'v' },
-		{ "scenario", required_argument, NULL, 's' }, { "ip", required_argument, NULL, 'i' },
-		{ "range", required_argument, NULL, 'r' }, { "id", required_argument, NULL, 'I' },
-		{ "all", no_argument, NULL, 'a' },	     { "contained", no_argument, NULL, 'C' },
-		{ NULL, 0, NULL, 0 }
+	static const struct cli_flag *const flags[] = {
+		&cf_scope, &cf_value, &cf_scenario, &cf_ip, &cf_range, &cf_id, &cf_all, &cf_contained,
 	};
 	struct lapi_client *cl = NULL;
 	struct query q = { 0 };
@@ -330,21 +318,19 @@ static int alerts_delete(struct cli *c, int argc, char **argv)
 	bool all = false;
 	char *qs = NULL, *path = NULL;
 	json_t *resp = NULL;
+	const char *arg = NULL;
 	int opt, ret = EXIT_FATAL;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "v:s:i:r:a", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'P': query_add(&q, "scope", optarg); break;
-		case 'v': query_add(&q, "value", optarg); break;
-		case 's': query_add(&q, "scenario", optarg); break;
-		case 'i': query_add(&q, "ip", optarg); break;
-		case 'r': query_add(&q, "range", optarg); break;
-		case 'I': id = optarg; break;
-		case 'a': all = true; break;
-		case 'C': query_add(&q, "contains", "false"); break;
-		default: ret = EXIT_USAGE; goto out;
-		}
+	while ((opt = CLI_GETOPT(argc, argv, flags, &q, &arg)) >= 0) {
+		if (flags[opt] == &cf_id)
+			id = arg;
+		else
+			all = true;
+	}
+	if (opt != -1) {
+		ret = opt == CLI_FLAG_USAGE ? EXIT_USAGE : EXIT_FATAL;
+		goto out;
 	}
 	if (!all && !id && !q.n) {
 		printf("\nUsage:\n  cscli alerts delete [filters] [--all] [flags]\n\n");

@@ -14,20 +14,6 @@
 #include "common/gotime.h"
 #include "cscli/cscli.h"
 
-static bool valid_ip(const char *s)
-{
-	unsigned char b[16];
-
-	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
-}
-
-static bool valid_range(const char *s)
-{
-	struct cs_range r;
-
-	return strchr(s, '/') && !cs_range_parse(s, &r);
-}
-
 static int decisions_add(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -59,7 +45,7 @@ static int decisions_add(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (ip) {
-		if (!valid_ip(ip)) {
+		if (!cli_valid_ip(ip)) {
 			cli_fatal("%s isn't a valid ip", ip);
 			return EXIT_FATAL;
 		}
@@ -67,7 +53,7 @@ static int decisions_add(struct cli *c, int argc, char **argv)
 		scope = "Ip";
 	}
 	if (range) {
-		if (!valid_range(range)) {
+		if (!cli_valid_range(range)) {
 			cli_fatal("%s isn't a valid range", range);
 			return EXIT_FATAL;
 		}
@@ -125,12 +111,12 @@ static int decisions_add(struct cli *c, int argc, char **argv)
 
 static int decisions_delete(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "ip", required_argument, NULL, 'i' },	   { "range", required_argument, NULL, 'r' },
-		{ "type", required_argument, NULL, 't' },  { "value", required_argument, NULL, 'v' },
-		{ "scenario", required_argument, NULL, 's' }, { "id", required_argument, NULL, 'I' },
-		{ "all", no_argument, NULL, 'A' },	   { "contained", no_argument, NULL, 'C' },
-		{ NULL, 0, NULL, 0 }
+	/* --contained is the verb's own here: alone it is no filter (1.4.6) */
+	static const struct cli_flag cf_contained_own = { "contained", 0, no_argument, NULL, NULL,
+							   NULL };
+	static const struct cli_flag *const flags[] = {
+		&cf_ip_checked, &cf_range_checked, &cf_type_t, &cf_value, &cf_scenario, &cf_id,
+		&cf_all_long, &cf_contained_own,
 	};
 	struct lapi_client *cl = NULL;
 	struct query q = { 0 };
@@ -138,33 +124,21 @@ static int decisions_delete(struct cli *c, int argc, char **argv)
 	bool all = false, contained = false;
 	char *qs = NULL, *path = NULL;
 	json_t *resp = NULL;
+	const char *arg = NULL;
 	int opt, ret = EXIT_FATAL;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "i:r:t:v:s:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			if (!valid_ip(optarg)) {
-				cli_fatal("%s isn't a valid ip", optarg);
-				goto out;
-			}
-			query_add(&q, "ip", optarg);
-			break;
-		case 'r':
-			if (!valid_range(optarg)) {
-				cli_fatal("%s isn't a valid range", optarg);
-				goto out;
-			}
-			query_add(&q, "range", optarg);
-			break;
-		case 't': query_add(&q, "type", optarg); break;
-		case 'v': query_add(&q, "value", optarg); break;
-		case 's': query_add(&q, "scenario", optarg); break;
-		case 'I': id = optarg; break;
-		case 'A': all = true; break;
-		case 'C': contained = true; break;
-		default: ret = EXIT_USAGE; goto out;
-		}
+	while ((opt = CLI_GETOPT(argc, argv, flags, &q, &arg)) >= 0) {
+		if (flags[opt] == &cf_id)
+			id = arg;
+		else if (flags[opt] == &cf_all_long)
+			all = true;
+		else
+			contained = true;
+	}
+	if (opt != -1) {
+		ret = opt == CLI_FLAG_USAGE ? EXIT_USAGE : EXIT_FATAL;
+		goto out;
 	}
 	if (!all && !id && !q.n) {
 		fprintf(stdout, "\nUsage:\n  cscli decisions delete [filters] [--all] [flags]\n\n");
@@ -210,15 +184,10 @@ out:
 
 static int decisions_list(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },	     { "since", required_argument, NULL, 'S' },
-		{ "until", required_argument, NULL, 'U' }, { "type", required_argument, NULL, 't' },
-		{ "scope", required_argument, NULL, 'P' }, { "value", required_argument, NULL, 'v' },
-		{ "scenario", required_argument, NULL, 's' }, { "ip", required_argument, NULL, 'i' },
-		{ "range", required_argument, NULL, 'r' }, { "origin", required_argument, NULL, 'O' },
-		{ "limit", required_argument, NULL, 'l' }, { "no-simu", no_argument, NULL, 'N' },
-		{ "machine", no_argument, NULL, 'm' },	     { "contained", no_argument, NULL, 'C' },
-		{ NULL, 0, NULL, 0 }
+	static const struct cli_flag *const flags[] = {
+		&cf_all,   &cf_since, &cf_until,  &cf_decision_type_t, &cf_scope, &cf_value,
+		&cf_scenario, &cf_ip, &cf_range, &cf_origin, &cf_limit, &cf_no_simu, &cf_machine,
+		&cf_contained,
 	};
 	struct lapi_client *cl = NULL;
 	struct query q = { 0 };
@@ -227,27 +196,21 @@ static int decisions_list(struct cli *c, int argc, char **argv)
 	char *qs = NULL, *path = NULL;
 	json_t *alerts = NULL, *a, *d;
 	size_t i, k, skipped = 0;
+	const char *arg = NULL;
 	int opt, ret = EXIT_FATAL;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "aS:U:t:v:s:i:r:l:m", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'a': all = true; break;
-		case 'S': query_add(&q, "since", optarg); break;
-		case 'U': query_add(&q, "until", optarg); break;
-		case 't': query_add(&q, "decision_type", optarg); break;
-		case 'P': query_add(&q, "scope", optarg); break;
-		case 'v': query_add(&q, "value", optarg); break;
-		case 's': query_add(&q, "scenario", optarg); break;
-		case 'i': query_add(&q, "ip", optarg); break;
-		case 'r': query_add(&q, "range", optarg); break;
-		case 'O': query_add(&q, "origin", optarg); break;
-		case 'l': limit = optarg; break;
-		case 'N': query_add(&q, "simulated", "false"); break;
-		case 'm': machine = true; break;
-		case 'C': query_add(&q, "contains", "false"); break;
-		default: ret = EXIT_USAGE; goto out;
-		}
+	while ((opt = CLI_GETOPT(argc, argv, flags, &q, &arg)) >= 0) {
+		if (flags[opt] == &cf_all)
+			all = true;
+		else if (flags[opt] == &cf_machine)
+			machine = true;
+		else
+			limit = arg;
+	}
+	if (opt != -1) {
+		ret = opt == CLI_FLAG_USAGE ? EXIT_USAGE : EXIT_FATAL;
+		goto out;
 	}
 	query_add(&q, "has_active_decision", "true");
 	query_add(&q, "include_capi", all ? "true" : "false");

@@ -108,6 +108,36 @@ struct verb {
 int cli_run_verbs(struct cli *c, const char *object, const char *about, const struct verb *v,
 		  size_t n, int argc, char **argv);
 
+/*
+ * Verb flags (filters.c): a filter flag puts key=value (value: the argument, or
+ * the fixed `value`) in the LAPI query; a flag without key is the verb's own.
+ * valid (optional) refuses a bad argument: "<arg> isn't a valid <name>".
+ */
+struct cli_flag {
+	const char *name;
+	int short_opt; /* 0: none */
+	int has_arg;   /* getopt's no_argument / required_argument */
+	const char *key;
+	const char *value;
+	bool (*valid)(const char *arg);
+};
+#define CLI_MAX_FLAGS 24
+enum { CLI_FLAG_USAGE = -2, CLI_FLAG_INVALID = -3 };
+extern const struct cli_flag cf_all, cf_all_long, cf_id, cf_limit, cf_machine, cf_since, cf_until,
+	cf_ip, cf_ip_checked, cf_range, cf_range_checked, cf_scenario, cf_scope, cf_value, cf_origin,
+	cf_decision_type, cf_decision_type_t, cf_type_t, cf_contained, cf_no_simu;
+/*
+ * getopt_long over the verb's flags (optind reset by the caller): filter flags
+ * fill q; returns the index of the verb's own flag met (its argument in *arg),
+ * -1 at the end, CLI_FLAG_USAGE (getopt said why) or CLI_FLAG_INVALID (logged).
+ */
+int cli_getopt(int argc, char **argv, const struct cli_flag *const *f, size_t n, struct query *q,
+	       const char **arg);
+#define CLI_GETOPT(argc, argv, flags, q, arg)                                                  \
+	cli_getopt((argc), (argv), (flags), sizeof(flags) / sizeof((flags)[0]), (q), (arg))
+bool cli_valid_ip(const char *s);
+bool cli_valid_range(const char *s);
+
 /* Entry point of the cscli program. */
 int cscli_main(int argc, char **argv);
 int cmd_bouncers(struct cli *c, int argc, char **argv);
