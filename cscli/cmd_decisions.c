@@ -3,7 +3,6 @@
  * cscli decisions list|add|delete: through the LAPI over HTTP as a machine,
  * sending exactly what 1.4.6 sends (contract 11.4).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -325,6 +324,14 @@ static const struct verb decision_verbs[] = {
 	  "      --scope string    Decision scope (ie. ip,range,username) (default \"Ip\")\n"
 	  "  -R, --reason string   Decision reason (ie. scenario-name)\n"
 	  "  -t, --type string     Decision type (ie. ban,captcha,throttle) (default \"ban\")\n" },
+	{ "import", NULL, decisions_import, "Import decisions from a file or pipe", "[options] [flags]",
+	  "  -i, --input string    Input file\n"
+	  "  -d, --duration string Decision duration: 1h,4h,30m (default \"4h\")\n"
+	  "      --scope string    Decision scope: ip,range,username (default \"Ip\")\n"
+	  "  -R, --reason string   Decision reason: <scenario-name> (default \"manual\")\n"
+	  "  -t, --type string     Decision type: ban,captcha,throttle (default \"ban\")\n"
+	  "      --batch int       Split import in batches of N decisions\n"
+	  "      --format string   Input format: 'json', 'csv' or 'values' (each line is a value, no headers)\n" },
 	{ "delete", "remove", decisions_delete, "Delete decisions", "[options] [flags]",
 	  "  -i, --ip string       Source ip (shorthand for --scope ip --value <IP>)\n"
 	  "  -r, --range string    Range source ip (shorthand for --scope range --value <RANGE>)\n"

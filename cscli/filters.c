@@ -4,25 +4,26 @@
  * query argument, defined once here; a verb lists the flags it takes (its own
  * ones, without a query key, come back to it). The shorthands follow 1.4.6.
  */
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/ipaddr.h"
 #include "cscli/cscli.h"
 
 bool cli_valid_ip(const char *s)
 {
-	unsigned char b[16];
+	struct cs_prefix p;
 
-	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+	return !cs_addr_parse(s, &p);
 }
 
+/* net.ParseCIDR: a length is required, host bits are masked */
 bool cli_valid_range(const char *s)
 {
-	struct cs_range r;
+	struct cs_prefix p;
 
-	return strchr(s, '/') && !cs_range_parse(s, &r);
+	return strchr(s, '/') && !cs_prefix_parse(s, CS_PREFIX_MASK, &p);
 }
 
 const struct cli_flag cf_all = { "all", 'a', no_argument, NULL, NULL, NULL };

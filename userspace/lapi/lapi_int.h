@@ -47,6 +47,7 @@
 #ifndef LAPI_MAX_LIST_ITEMS
 #define LAPI_MAX_LIST_ITEMS 64
 #endif
+#define LAPI_STREAM_BLOCK (64u << 10) /* bytes MHD asks for at a time from a streamed body */
 #define LAPI_JWT_LIFETIME (3600LL * NSEC_PER_SEC)
 #define LAPI_JWT_SECRET_LEN 64
 #define LAPI_MAX_ID 256
@@ -93,6 +94,20 @@ json_t *codec_alert_encode(const struct cs_alert *a);
 json_t *codec_decision_encode(const struct cs_decision *d, bool with_simulated);
 /* Array of decisions, or json null when empty (1.4.6). */
 json_t *codec_decisions_encode(const struct cs_decision *v, size_t n, bool with_simulated);
+/*
+ * Large POST /v1/alerts bodies (alerts_bulk.c): decisions are scanned in place
+ * and borrow the body's bytes, so the body must outlive the alerts.
+ * 0, -EBADMSG (msg), -EINVAL (missing filled), -EPROTO (malformed JSON, msg), -ENOMEM.
+ * v/n are set in every case; release with alerts_bulk_free().
+ */
+#define LAPI_BULK_BODY (1u << 20) /* bodies above this take the scanner path */
+struct alerts_bulk {
+	struct cs_alert **v; /* decisions_borrowed: their strings point into the body */
+	size_t n;
+};
+int alerts_bulk_decode(char *body, size_t len, int64_t now, struct alerts_bulk *out, char *msg,
+		       size_t msglen, json_t *missing);
+void alerts_bulk_free(struct alerts_bulk *b);
 /* Nesting depth of a JSON text without parsing it (strings skipped). */
 int codec_json_depth(const char *s, size_t len);
 char *codec_dump(json_t *j, size_t *len);
@@ -107,9 +122,9 @@ struct cs_lapi {
 	struct MHD_Daemon *prom;
 	uint8_t secret[LAPI_JWT_SECRET_LEN];
 	size_t secret_len;
-	struct cs_range *trusted;
+	struct cs_prefix *trusted;
 	size_t n_trusted;
-	struct cs_range *proxies;
+	struct cs_prefix *proxies;
 	size_t n_proxies;
 	void *tls_trust; /* gnutls_x509_trust_list_t: client certificates are asked for */
 	/* detector alert queue (cs_lapi_alert_enqueue) */
@@ -122,6 +137,9 @@ struct cs_lapi {
 	size_t qhead, qlen;
 	bool qbusy, qstopping;
 	unsigned long qdropped;
+	struct bouncer_cache *bcache; /* bouncer_cache.c */
+	pthread_t sloader;	      /* loads the db's stream index at start */
+	bool sloader_running;
 	size_t body_inflight; /* bytes held by request bodies being received (atomic) */
 	struct cs_ratelimit *rl_register, *rl_login_fail;
 	struct cs_ratelimit *known_sources; /* authenticated lately (conns.c) */
@@ -176,6 +194,10 @@ struct req {
 	bool www_auth;
 	bool nocache;
 	char *location;
+	/* a streamed body (rbody unused): MHD pulls it through reader */
+	MHD_ContentReaderCallback reader;
+	void *reader_cls;
+	MHD_ContentReaderFreeCallback reader_free;
 };
 
 typedef void (*handler_fn)(struct req *r);
@@ -212,7 +234,7 @@ bool go_parse_bool(const char *s, bool *out);
  * *range (*has_range set), `contains` into *contains. Replies 400 itself on bad
  * input; 0 or -EINVAL.
  */
-int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, bool *contains);
+int req_range_filter(struct req *r, struct cs_prefix *range, bool *has_range, bool *contains);
 
 /* handlers */
 void h_health(struct req *r);
@@ -240,6 +262,19 @@ void h_allowlists_check_bulk(struct req *r);
  */
 bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now);
 
+/*
+ * API-key bouncers in memory (bouncer_cache.c): bcache_get() answers from
+ * memory for a second, then from the db; last_pull is kept here and written
+ * back in batches. 0, -ENOENT (no such key), -errno; out is a copy.
+ */
+struct bouncer_cache;
+int bcache_start(struct cs_lapi *l);
+void bcache_stop(struct cs_lapi *l); /* writes what is pending */
+int bcache_get(struct cs_lapi *l, const char *hash, struct cs_bouncer *out);
+void bcache_seen(struct cs_lapi *l, const char *hash, const char *ip, const char *type,
+		 const char *version);
+void bcache_pulled(struct cs_lapi *l, const struct cs_bouncer *b, int64_t stamp);
+int bcache_flush(struct cs_lapi *l);
 /* request.c: libmicrohttpd callbacks of the LAPI and Prometheus listeners */
 enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				const char *method, const char *version, const char *upload,

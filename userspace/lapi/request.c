@@ -96,7 +96,7 @@ bool go_parse_bool(const char *s, bool *out)
 	return false;
 }
 
-int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, bool *contains)
+int req_range_filter(struct req *r, struct cs_prefix *range, bool *has_range, bool *contains)
 {
 	const char *v = req_arg(r, "contains");
 
@@ -110,7 +110,7 @@ int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, boo
 	if (!v)
 		v = req_arg(r, "ip");
 	if (v) {
-		if (cs_range_parse(v, range)) {
+		if (cs_prefix_parse(v, CS_PREFIX_MASK, range)) {
 			reply_msg(r, 400, "unable to convert '%s' to int: invalid address: invalid"
 					  " ip address / range", v);
 			return -EINVAL;
@@ -186,7 +186,13 @@ static enum MHD_Result send_reply(struct req *r)
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	if (r->rbody)
+	if (r->reader) {
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, LAPI_STREAM_BLOCK, r->reader,
+							 r->reader_cls, r->reader_free);
+		if (!resp)
+			r->reader_free(r->reader_cls);
+		r->reader = NULL;
+	} else if (r->rbody)
 		resp = MHD_create_response_from_buffer(r->rlen, r->rbody, MHD_RESPMEM_MUST_FREE);
 	else
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -344,6 +350,8 @@ void lapi_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->args[i].val);
 	}
 	cs_bouncer_clear(&r->bouncer);
+	if (r->reader) /* answered before the response was made */
+		r->reader_free(r->reader_cls);
 	req_body_release(r);
 	free(r->rbody);
 	free(r->location);

@@ -253,6 +253,14 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
+static void *stream_loader(void *arg)
+{
+	struct cs_lapi *l = arg;
+
+	cs_db_stream_load(l->db);
+	return NULL;
+}
+
 int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 {
 	struct sockaddr_storage ss, ps;
@@ -284,7 +292,8 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		goto fail;
 	}
 	for (size_t i = 0; i < l->cfg.n_trusted_ips; i++) {
-		if (cs_range_parse(l->cfg.trusted_ips[i], &l->trusted[l->n_trusted])) {
+		if (cs_prefix_parse(l->cfg.trusted_ips[i], CS_PREFIX_MASK,
+				    &l->trusted[l->n_trusted])) {
 			log_error("invalid trusted_ips entry '%s'", l->cfg.trusted_ips[i]);
 			ret = -EINVAL;
 			goto fail;
@@ -297,7 +306,8 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		goto fail;
 	}
 	for (size_t i = 0; i < l->cfg.n_trusted_proxies; i++) {
-		if (cs_range_parse(l->cfg.trusted_proxies[i], &l->proxies[l->n_proxies])) {
+		if (cs_prefix_parse(l->cfg.trusted_proxies[i], CS_PREFIX_MASK,
+				    &l->proxies[l->n_proxies])) {
 			log_error("invalid trusted_proxies entry '%s'", l->cfg.trusted_proxies[i]);
 			ret = -EINVAL;
 			goto fail;
@@ -333,6 +343,14 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	ret = cs_db_open(l->cfg.db_path, &l->db);
 	if (ret)
 		goto fail;
+	ret = bcache_start(l);
+	if (ret)
+		goto fail;
+	/* listening does not wait for it; stream pulls do (a few hundred ms at 1M) */
+	ret = -pthread_create(&l->sloader, NULL, stream_loader, l);
+	if (ret)
+		goto fail;
+	l->sloader_running = true;
 	char *ca_pem = NULL;
 
 	ret = tlsauth_init(l, &ca_pem);
@@ -410,6 +428,9 @@ void cs_lapi_stop(struct cs_lapi *l)
 		MHD_stop_daemon(l->prom);
 	if (l->httpd)
 		MHD_stop_daemon(l->httpd);
+	if (l->sloader_running)
+		pthread_join(l->sloader, NULL);
+	bcache_stop(l);
 	cs_db_close(l->db);
 	cs_profiles_free(l->profiles);
 	cs_metrics_free(l->metrics);
