@@ -56,29 +56,19 @@ static int alerts_list(struct cli *c, int argc, char **argv)
 	};
 	struct lapi_client *cl = NULL;
 	struct query q = { 0 };
-	bool all = false, machine = false;
-	const char *limit = "50";
+	struct cli_args args = { .limit = "50" };
 	char *qs = NULL, *path = NULL;
 	json_t *alerts = NULL, *a;
 	size_t i;
-	const char *arg = NULL;
 	int opt, ret = EXIT_FATAL;
 
-	optind = 1;
-	while ((opt = CLI_GETOPT(argc, argv, flags, &q, &arg)) >= 0) {
-		if (flags[opt] == &cf_all)
-			all = true;
-		else if (flags[opt] == &cf_machine)
-			machine = true;
-		else
-			limit = arg;
-	}
-	if (opt != -1) {
-		ret = opt == CLI_FLAG_USAGE ? EXIT_USAGE : EXIT_FATAL;
+	opt = CLI_PARSE_FLAGS(argc, argv, flags, &q, &args);
+	if (opt) {
+		ret = opt;
 		goto out;
 	}
-	query_add(&q, "include_capi", all ? "true" : "false");
-	query_add(&q, "limit", limit);
+	query_add(&q, "include_capi", args.all ? "true" : "false");
+	query_add(&q, "limit", args.limit);
 	qs = query_encode(&q);
 	if (!qs || asprintf(&path, "/v1/alerts?%s", qs) < 0 || client_open(c, &cl))
 		goto out;
@@ -91,12 +81,12 @@ static int alerts_list(struct cli *c, int argc, char **argv)
 	}
 	if (c->out == OUT_RAW)
 		printf("id,scope,value,reason,country,as,decisions,created_at%s\n",
-		       machine ? ",machine" : "");
+		       args.machine ? ",machine" : "");
 	static const char *const hdr[] = { "ID", "value",     "reason",	    "country",
 					   "as", "decisions", "created_at", "machine" };
 	struct table t;
 
-	table_init(&t, machine ? 8 : 7, hdr);
+	table_init(&t, args.machine ? 8 : 7, hdr);
 	json_array_foreach(alerts, i, a) {
 		json_t *src = json_object_get(a, "source");
 		char id[32], sv[512], as[256], dec[256];
@@ -115,8 +105,8 @@ static int alerts_list(struct cli *c, int argc, char **argv)
 			csv_field(jstr(src, "cn"), false);
 			csv_field(as, false);
 			csv_field(dec, false);
-			csv_field(jstr(a, "start_at"), !machine);
-			if (machine)
+			csv_field(jstr(a, "start_at"), !args.machine);
+			if (args.machine)
 				csv_field(jstr(a, "machine_id"), true);
 			continue;
 		}
@@ -314,43 +304,35 @@ static int alerts_delete(struct cli *c, int argc, char **argv)
 	};
 	struct lapi_client *cl = NULL;
 	struct query q = { 0 };
-	const char *id = NULL;
-	bool all = false;
+	struct cli_args args = { 0 };
 	char *qs = NULL, *path = NULL;
 	json_t *resp = NULL;
-	const char *arg = NULL;
 	int opt, ret = EXIT_FATAL;
 
-	optind = 1;
-	while ((opt = CLI_GETOPT(argc, argv, flags, &q, &arg)) >= 0) {
-		if (flags[opt] == &cf_id)
-			id = arg;
-		else
-			all = true;
-	}
-	if (opt != -1) {
-		ret = opt == CLI_FLAG_USAGE ? EXIT_USAGE : EXIT_FATAL;
+	opt = CLI_PARSE_FLAGS(argc, argv, flags, &q, &args);
+	if (opt) {
+		ret = opt;
 		goto out;
 	}
-	if (!all && !id && !q.n) {
+	if (!args.all && !args.id && !q.n) {
 		printf("\nUsage:\n  cscli alerts delete [filters] [--all] [flags]\n\n");
 		cli_fatal("at least one filter or --all must be specified");
 		goto out;
 	}
-	if (id) {
+	if (args.id) {
 		char *end;
 
-		strtoll(id, &end, 10);
-		if (!*id || *end) {
-			cli_fatal("bad alert id %s", id);
+		strtoll(args.id, &end, 10);
+		if (!*args.id || *end) {
+			cli_fatal("bad alert id %s", args.id);
 			goto out;
 		}
-		if (asprintf(&path, "/v1/alerts/%s", id) < 0)
+		if (asprintf(&path, "/v1/alerts/%s", args.id) < 0)
 			goto out;
 	} else {
 		query_add(&q, "limit", "0");
 		qs = query_encode(&q);
-		if (!qs || asprintf(&path, "/v1/alerts?%s", all ? "limit=0" : qs) < 0)
+		if (!qs || asprintf(&path, "/v1/alerts?%s", args.all ? "limit=0" : qs) < 0)
 			goto out;
 	}
 	if (client_open(c, &cl) ||

@@ -110,59 +110,46 @@ static int decisions_add(struct cli *c, int argc, char **argv)
 
 static int decisions_delete(struct cli *c, int argc, char **argv)
 {
-	/* --contained is the verb's own here: alone it is no filter (1.4.6) */
-	static const struct cli_flag cf_contained_own = { "contained", 0, no_argument, NULL, NULL,
-							   NULL };
 	static const struct cli_flag *const flags[] = {
 		&cf_ip_checked, &cf_range_checked, &cf_type_t, &cf_value, &cf_scenario, &cf_id,
-		&cf_all_long, &cf_contained_own,
+		&cf_all_long, &cf_contained_flag,
 	};
 	struct lapi_client *cl = NULL;
 	struct query q = { 0 };
-	const char *id = NULL;
-	bool all = false, contained = false;
+	struct cli_args args = { 0 };
 	char *qs = NULL, *path = NULL;
 	json_t *resp = NULL;
-	const char *arg = NULL;
 	int opt, ret = EXIT_FATAL;
 
-	optind = 1;
-	while ((opt = CLI_GETOPT(argc, argv, flags, &q, &arg)) >= 0) {
-		if (flags[opt] == &cf_id)
-			id = arg;
-		else if (flags[opt] == &cf_all_long)
-			all = true;
-		else
-			contained = true;
-	}
-	if (opt != -1) {
-		ret = opt == CLI_FLAG_USAGE ? EXIT_USAGE : EXIT_FATAL;
+	opt = CLI_PARSE_FLAGS(argc, argv, flags, &q, &args);
+	if (opt) {
+		ret = opt;
 		goto out;
 	}
-	if (!all && !id && !q.n) {
+	if (!args.all && !args.id && !q.n) {
 		fprintf(stdout, "\nUsage:\n  cscli decisions delete [filters] [--all] [flags]\n\n");
 		cli_fatal("At least one filter or --all must be specified");
 		goto out;
 	}
-	if (contained)
+	if (args.contained)
 		query_add(&q, "contains", "false");
 	if (client_open(c, &cl))
 		goto out;
-	if (id) {
+	if (args.id) {
 		char *end;
 
-		strtoll(id, &end, 10);
-		if (!*id || *end) {
-			cli_fatal("id '%s' is not an integer", id);
+		strtoll(args.id, &end, 10);
+		if (!*args.id || *end) {
+			cli_fatal("id '%s' is not an integer", args.id);
 			goto out;
 		}
-		if (asprintf(&path, "/v1/decisions/%s", id) < 0)
+		if (asprintf(&path, "/v1/decisions/%s", args.id) < 0)
 			goto out;
 		if (client_call(cl, "DELETE", path, NULL, "Unable to delete decision : ", &resp))
 			goto out;
 	} else {
 		qs = query_encode(&q);
-		if (!qs || asprintf(&path, "/v1/decisions?%s", all ? "" : qs) < 0)
+		if (!qs || asprintf(&path, "/v1/decisions?%s", args.all ? "" : qs) < 0)
 			goto out;
 		if (client_call(cl, "DELETE", path, NULL, "Unable to delete decisions : ", &resp))
 			goto out;
@@ -190,30 +177,20 @@ static int decisions_list(struct cli *c, int argc, char **argv)
 	};
 	struct lapi_client *cl = NULL;
 	struct query q = { 0 };
-	bool all = false, machine = false;
-	const char *limit = "100";
+	struct cli_args args = { .limit = "100" };
 	char *qs = NULL, *path = NULL;
 	json_t *alerts = NULL, *a, *d;
 	size_t i, k, skipped = 0;
-	const char *arg = NULL;
 	int opt, ret = EXIT_FATAL;
 
-	optind = 1;
-	while ((opt = CLI_GETOPT(argc, argv, flags, &q, &arg)) >= 0) {
-		if (flags[opt] == &cf_all)
-			all = true;
-		else if (flags[opt] == &cf_machine)
-			machine = true;
-		else
-			limit = arg;
-	}
-	if (opt != -1) {
-		ret = opt == CLI_FLAG_USAGE ? EXIT_USAGE : EXIT_FATAL;
+	opt = CLI_PARSE_FLAGS(argc, argv, flags, &q, &args);
+	if (opt) {
+		ret = opt;
 		goto out;
 	}
 	query_add(&q, "has_active_decision", "true");
-	query_add(&q, "include_capi", all ? "true" : "false");
-	query_add(&q, "limit", limit);
+	query_add(&q, "include_capi", args.all ? "true" : "false");
+	query_add(&q, "limit", args.limit);
 	qs = query_encode(&q);
 	if (!qs || asprintf(&path, "/v1/alerts?%s", qs) < 0)
 		goto out;
@@ -234,10 +211,10 @@ static int decisions_list(struct cli *c, int argc, char **argv)
 	json_t *seen = json_object();
 	size_t rows = 0;
 
-	table_init(&t, machine ? 11 : 10, hdr);
+	table_init(&t, args.machine ? 11 : 10, hdr);
 	if (c->out == OUT_RAW)
 		printf("id,source,ip,reason,action,country,as,events_count,expiration,simulated,"
-		       "alert_id%s\n", machine ? ",machine" : "");
+		       "alert_id%s\n", args.machine ? ",machine" : "");
 	json_array_foreach(alerts, i, a) {
 		json_t *src = json_object_get(a, "source");
 		bool sim = json_is_true(json_object_get(a, "simulated"));
@@ -271,8 +248,8 @@ static int decisions_list(struct cli *c, int argc, char **argv)
 				for (int f = 0; f < 9; f++)
 					csv_field(row[f], false);
 				csv_field(sim ? "true" : "false", false);
-				csv_field(aid, !machine);
-				if (machine)
+				csv_field(aid, !args.machine);
+				if (args.machine)
 					csv_field(jstr(a, "machine_id"), true);
 			} else {
 				table_add(&t, row);
