@@ -136,7 +136,8 @@ bool is_go_database(struct cs_db *db);
 int import_go_database(struct cs_db *db, const char *schema_v1);
 
 /* range.c */
-void range_encode(struct cs_range *r, int fam, uint64_t hi, uint64_t lo, int plen);
+/* An Ip/Range decision's value, as the LAPI takes it (host bits masked): 0 or -errno. */
+int value_range(const char *value, struct cs_range *out);
 bool scope_is_addr(const char *scope);
 
 /* query.c: SQL text grown piecewise, values bound in order at prepare */
