@@ -3,7 +3,6 @@
  * cscli decisions list|add|delete: through the LAPI over HTTP as a machine,
  * sending exactly what 1.4.6 sends (contract 11.4).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,20 +11,22 @@
 #include <strings.h>
 
 #include "common/gotime.h"
+#include "common/ipaddr.h"
 #include "cscli/cscli.h"
 
 static bool valid_ip(const char *s)
 {
-	unsigned char b[16];
+	struct cs_prefix p;
 
-	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+	return !cs_addr_parse(s, &p);
 }
 
+/* net.ParseCIDR: a length is required, host bits are masked */
 static bool valid_range(const char *s)
 {
-	struct cs_range r;
+	struct cs_prefix p;
 
-	return strchr(s, '/') && !cs_range_parse(s, &r);
+	return strchr(s, '/') && !cs_prefix_parse(s, CS_PREFIX_MASK, &p);
 }
 
 static int decisions_add(struct cli *c, int argc, char **argv)

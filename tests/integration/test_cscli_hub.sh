@@ -139,6 +139,8 @@ check "explain without --type: usage error" [ $rc -eq 2 ]
 
 # ---- taint -------------------------------------------------------------------------------------
 echo "# local edit" >>"$(readlink -f "$D/scenarios/http-probing.yaml")"
+out=$(cs collections inspect crowdsecurity/nginx --diff 2>&1)
+check "inspect --diff: the edit, member by member" grep -q '^-# local edit' <<<"$out"
 json=$(cs scenarios list -o json)
 check "edited scenario is tainted" python3 -c '
 import json,sys; d=json.load(sys.stdin)

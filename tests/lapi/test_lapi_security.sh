@@ -155,6 +155,15 @@ done
 $CSCLI machines delete "$(printf 'evil\e]0;owned\a\e[2J\nFAKE-LINE\xc2\x9b31m')" >"$T/md" 2>&1
 check "log lines escape it too" bash -c "! grep -qP '\x1b|\x07' '$T/md' && grep -qF 'evil\x1b]0' '$T/md'"
 
+# ---- item 4 (everywhere stored strings become JSON): an allowlist named from a shell ----
+if $CSCLI allowlists create badutf8 -d "$(printf 'office \xff')" >/dev/null 2>&1; then
+	req GET /v1/allowlists/badutf8 -H "Authorization: Bearer $TOKEN"
+	check "allowlist with an invalid UTF-8 description is served (U+FFFD) ($CODE)" \
+		bash -c "[ '$CODE' = 200 ] && printf %s '$BODY' | grep -q 'office \\\\ufffd\|office $(printf '\xef\xbf\xbd')'"
+else
+	skip "cscli allowlists create refused the description" 1
+fi
+
 # ---- item 10: self-registration and failed logins limited per source -------------------
 codes=
 for i in $(seq 12); do

@@ -116,7 +116,7 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 		const struct cs_decision *d = &a->decisions[i];
 		struct cs_range r = { 0 };
 
-		if (scope_is_addr(d->scope) && cs_range_parse(d->value, &r))
+		if (scope_is_addr(d->scope) && value_range(d->value, &r))
 			return -EINVAL;
 		s = stmt(db, ST_DECISION_INSERT);
 		sqlite3_bind_int64(s, 1, now);

@@ -117,23 +117,6 @@ int cs_db_bouncer_set_last_pull(struct cs_db *db, int64_t id, int64_t t)
 	return cs_db_bouncers_set_last_pull(db, &id, &t, 1);
 }
 
-int cs_db_external_version(struct cs_db *db, int64_t *version)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	if (pthread_mutex_trylock(&db->lock))
-		return -EBUSY;
-	s = stmt(db, ST_DATA_VERSION);
-	rc = s ? sqlite3_step(s) : SQLITE_ERROR;
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int64(s, 0);
-	if (s)
-		sqlite3_reset(s);
-	pthread_mutex_unlock(&db->lock);
-	return rc == SQLITE_ROW ? 0 : -EIO;
-}
-
 int cs_db_bouncers_set_last_pull(struct cs_db *db, const int64_t *ids, const int64_t *t,
 				 size_t n)
 {

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/ipaddr.h"
+
 struct cs_db;
 
 struct cs_meta {
@@ -95,8 +97,8 @@ struct cs_range {
 	int64_t start_ip, start_suffix, end_ip, end_suffix;
 	int plen;
 };
-/* Parse "ip" or "cidr" (host bits ignored, ::ffff:a.b.c.d is IPv4): 0 or -EINVAL. */
-int cs_range_parse(const char *text, struct cs_range *out);
+/* The storage encoding of a prefix parsed by cs_prefix_parse (common/ipaddr.h). */
+void cs_range_encode(const struct cs_prefix *p, struct cs_range *out);
 
 /* CrowdSec's spelling of the scopes it knows ("ip" -> "Ip", "as" -> "AS"); others as given. */
 const char *cs_scope_normalize(const char *scope);
@@ -116,7 +118,7 @@ struct cs_dfilter {
 	const char *scenario; /* exact */
 	bool has_range;
 	bool contains; /* true: decision contains the range; false: inside it */
-	struct cs_range range;
+	struct cs_prefix range;
 	bool include_simulated;
 	bool no_dedup;
 };
@@ -124,7 +126,7 @@ struct cs_dfilter {
 struct cs_afilter {
 	const char *scope, *value, *scenario, *decision_type, *origin;
 	bool has_range, contains;
-	struct cs_range range;
+	struct cs_prefix range;
 	bool has_since, has_until, has_created_before;
 	int64_t since, until, created_before; /* absolute times */
 	bool exclude_capi;	   /* include_capi=false */

@@ -77,6 +77,12 @@ struct cs_db {
 	pthread_mutex_t lock;
 	sqlite3_stmt *st[ST__MAX];
 	struct stream_index *stream; /* stream.c */
+	/* cs_db_external_version(): the WAL file as last seen, and data_version then */
+	char *wal_path;
+	struct timespec wal_mtime;
+	long long wal_size;
+	int64_t data_version;
+	bool have_version;
 };
 
 /* db.c: statements, errors, transactions */
@@ -130,7 +136,8 @@ bool is_go_database(struct cs_db *db);
 int import_go_database(struct cs_db *db, const char *schema_v1);
 
 /* range.c */
-void range_encode(struct cs_range *r, int fam, uint64_t hi, uint64_t lo, int plen);
+/* An Ip/Range decision's value, as the LAPI takes it (host bits masked): 0 or -errno. */
+int value_range(const char *value, struct cs_range *out);
 bool scope_is_addr(const char *scope);
 
 /* query.c: SQL text grown piecewise, values bound in order at prepare */

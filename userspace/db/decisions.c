@@ -332,7 +332,7 @@ int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since,
 	int err;
 
 	*n = 0;
-	if (cs_range_parse(value, &f.range))
+	if (cs_addr_parse(value, &f.range))
 		return 0; /* not an address: no decision can contain it */
 	qb_add(&q, "SELECT COUNT(*) FROM decisions d WHERE +d.created_at >= ?");
 	qb_int(&q, since);

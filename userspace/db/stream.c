@@ -92,7 +92,7 @@ struct stream_index {
 	int64_t inflight;	  /* created_at stamp of the write in flight, 0 if none */
 	int64_t epoch;		  /* decisions_epoch the index matches */
 	int64_t epoch_pending;	  /* the epoch the write in flight leaves */
-	int64_t ext_version;	  /* data_version at the last external check */
+	_Atomic int64_t ext_version; /* data_version at the last external check */
 	_Atomic int64_t issued;	  /* largest last_pull handed out */
 };
 
@@ -764,20 +764,17 @@ static void check_external(struct cs_db *db)
 	int64_t v, epoch;
 	sqlite3_stmt *s;
 
-	if (pthread_mutex_trylock(&db->lock))
+	if (cs_db_external_version(db, &v) || v == atomic_load(&x->ext_version) ||
+	    pthread_mutex_trylock(&db->lock))
 		return;
-	s = stmt(db, ST_DATA_VERSION);
-	if (s && sqlite3_step(s) == SQLITE_ROW && (v = sqlite3_column_int64(s, 0)) != x->ext_version) {
-		sqlite3_reset(s);
-		s = stmt(db, ST_DECISIONS_EPOCH);
-		if (s && sqlite3_step(s) == SQLITE_ROW) {
-			epoch = sqlite3_column_int64(s, 0);
-			pthread_rwlock_wrlock(&x->lock);
-			if (epoch != x->epoch)
-				x->stale = true;
-			pthread_rwlock_unlock(&x->lock);
-			x->ext_version = v;
-		}
+	s = stmt(db, ST_DECISIONS_EPOCH);
+	if (s && sqlite3_step(s) == SQLITE_ROW) {
+		epoch = sqlite3_column_int64(s, 0);
+		pthread_rwlock_wrlock(&x->lock);
+		if (epoch != x->epoch)
+			x->stale = true;
+		pthread_rwlock_unlock(&x->lock);
+		atomic_store(&x->ext_version, v);
 	}
 	if (s)
 		sqlite3_reset(s);

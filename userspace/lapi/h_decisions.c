@@ -11,6 +11,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "common/utf8.h"
 #include "lapi/lapi_int.h"
 
@@ -140,7 +141,6 @@ static int dfilter_parse(struct req *r, enum dmode mode, struct cs_dfilter *f,
 	return 0;
 }
 
-struct sbuf;
 static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n);
 static char *sb_render(const struct cs_decision *v, size_t n, size_t *len);
 
@@ -181,33 +181,8 @@ out:
 /*
  * The stream body is built incrementally (one small jansson object per
  * decision) so a startup answer with a million decisions never holds a
- * million json_t at once.
+ * million json_t at once (common/strbuf).
  */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = (b->len + n + 1) * 2;
-		char *np = realloc(b->p, nc);
-
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
 
 /*
  * A JSON string for the stream. Strings made only of characters that never
@@ -233,9 +208,9 @@ static void sb_str(struct sbuf *b, const char *s)
 	for (p = s; plain_char[(unsigned char)*p]; p++)
 		;
 	if (!*p) {
-		sb_add(b, "\"", 1);
-		sb_add(b, s, (size_t)(p - s));
-		sb_add(b, "\"", 1);
+		sb_putn(b, "\"", 1);
+		sb_putn(b, s, (size_t)(p - s));
+		sb_putn(b, "\"", 1);
 		return;
 	}
 	json_t *j = utf8_json_string(s);
@@ -243,10 +218,10 @@ static void sb_str(struct sbuf *b, const char *s)
 
 	json_decref(j);
 	if (!e) {
-		b->oom = true;
+		b->err = -ENOMEM;
 		return;
 	}
-	sb_add(b, e, strlen(e));
+	sb_putn(b, e, strlen(e));
 	free(e);
 }
 
@@ -273,24 +248,24 @@ static void sb_item_dur(struct sbuf *b, const struct cs_decision *d, bool first,
 		dc->duration = d->duration;
 		dc->valid = true;
 	}
-	sb_add(b, first ? "{\"duration\":\"" : ",{\"duration\":\"", first ? 13 : 14);
-	sb_add(b, dc->text, dc->len);
-	sb_add(b, "\",\"id\":", 7);
+	sb_putn(b, first ? "{\"duration\":\"" : ",{\"duration\":\"", first ? 13 : 14);
+	sb_putn(b, dc->text, dc->len);
+	sb_putn(b, "\",\"id\":", 7);
 	do
 		*--p = (char)('0' + id % 10);
 	while (id /= 10);
-	sb_add(b, p, (size_t)(num + sizeof(num) - p));
-	sb_add(b, ",\"origin\":", 10);
+	sb_putn(b, p, (size_t)(num + sizeof(num) - p));
+	sb_putn(b, ",\"origin\":", 10);
 	sb_str(b, d->origin ? d->origin : "");
-	sb_add(b, ",\"scenario\":", 12);
+	sb_putn(b, ",\"scenario\":", 12);
 	sb_str(b, d->scenario ? d->scenario : "");
-	sb_add(b, ",\"scope\":", 9);
+	sb_putn(b, ",\"scope\":", 9);
 	sb_str(b, d->scope ? d->scope : "");
-	sb_add(b, ",\"type\":", 8);
+	sb_putn(b, ",\"type\":", 8);
 	sb_str(b, d->type ? d->type : "");
-	sb_add(b, ",\"value\":", 9);
+	sb_putn(b, ",\"value\":", 9);
 	sb_str(b, d->value ? d->value : "");
-	sb_add(b, "}", 1);
+	sb_putn(b, "}", 1);
 }
 
 static void sb_item(struct sbuf *b, const struct cs_decision *d, bool first)
@@ -303,13 +278,13 @@ static void sb_item(struct sbuf *b, const struct cs_decision *d, bool first)
 static void sb_list(struct sbuf *b, const struct cs_decision *v, size_t n)
 {
 	if (!n) {
-		sb_add(b, "null", 4);
+		sb_putn(b, "null", 4);
 		return;
 	}
-	sb_add(b, "[", 1);
-	for (size_t i = 0; i < n && !b->oom; i++)
+	sb_putn(b, "[", 1);
+	for (size_t i = 0; i < n && !b->err; i++)
 		sb_item(b, &v[i], i == 0);
-	sb_add(b, "]", 1);
+	sb_putn(b, "]", 1);
 }
 
 static char *sb_render(const struct cs_decision *v, size_t n, size_t *len)
@@ -317,12 +292,12 @@ static char *sb_render(const struct cs_decision *v, size_t n, size_t *len)
 	struct sbuf b = { 0 };
 
 	sb_list(&b, v, n);
-	if (b.oom) {
-		free(b.p);
+	if (b.err) {
+		sb_free(&b);
 		return NULL;
 	}
 	*len = b.len;
-	return b.p;
+	return b.buf;
 }
 
 /* Stream rendering state: rows arrive deleted first, then new (db.h). */
@@ -336,7 +311,7 @@ struct stream_out {
 /* close the list of the current phase ("null" when it had no element) */
 static void stream_close(struct stream_out *o)
 {
-	sb_add(&o->b, o->count ? "]" : "null", o->count ? 1 : 4);
+	sb_putn(&o->b, o->count ? "]" : "null", o->count ? 1 : 4);
 }
 
 static void stream_advance(struct stream_out *o, int want)
@@ -346,7 +321,7 @@ static void stream_advance(struct stream_out *o, int want)
 			stream_close(o);
 		o->phase++;
 		o->count = 0;
-		sb_add(&o->b, o->phase == 1 ? "{\"deleted\":" : ",\"new\":", o->phase == 1 ? 11 : 7);
+		sb_putn(&o->b, o->phase == 1 ? "{\"deleted\":" : ",\"new\":", o->phase == 1 ? 11 : 7);
 	}
 }
 
@@ -356,17 +331,17 @@ static int stream_row(void *ctx, bool deleted, const struct cs_decision *d)
 
 	stream_advance(o, deleted ? 1 : 2);
 	if (!o->count)
-		sb_add(&o->b, "[", 1);
+		sb_putn(&o->b, "[", 1);
 	sb_item_dur(&o->b, d, o->count == 0, &o->dur);
 	o->count++;
-	return o->b.oom ? -ENOMEM : 0;
+	return o->b.err;
 }
 
 static void stream_finish(struct stream_out *o)
 {
 	stream_advance(o, 2);
 	stream_close(o);
-	sb_add(&o->b, "}", 1);
+	sb_putn(&o->b, "}", 1);
 }
 
 #define STREAM_ROWS_PER_STEP 512 /* rows rendered per lock of the stream index */
@@ -388,12 +363,12 @@ static ssize_t stream_body_read(void *cls, uint64_t pos, char *buf, size_t max)
 		int ret;
 
 		if (sb->off) { /* keep the buffer small: drop what was sent */
-			memmove(sb->o.b.p, sb->o.b.p + sb->off, sb->o.b.len - sb->off);
+			memmove(sb->o.b.buf, sb->o.b.buf + sb->off, sb->o.b.len - sb->off);
 			sb->o.b.len -= sb->off;
 			sb->off = 0;
 		}
 		ret = cs_db_stream_next(sb->st, STREAM_ROWS_PER_STEP, stream_row, &sb->o);
-		if (ret < 0 || sb->o.b.oom) {
+		if (ret < 0 || sb->o.b.err) {
 			log_warn("startup stream aborted (%d)", ret);
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		}
@@ -407,7 +382,7 @@ static ssize_t stream_body_read(void *cls, uint64_t pos, char *buf, size_t max)
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (n > max)
 		n = max;
-	memcpy(buf, sb->o.b.p + sb->off, n);
+	memcpy(buf, sb->o.b.buf + sb->off, n);
 	sb->off += n;
 	return (ssize_t)n;
 }
@@ -417,7 +392,7 @@ static void stream_body_free(void *cls)
 	struct stream_body *sb = cls;
 
 	cs_db_stream_end(sb->st);
-	free(sb->o.b.p);
+	sb_free(&sb->o.b);
 	free(sb);
 }
 
@@ -465,7 +440,7 @@ void h_stream(struct req *r)
 			bcache_pulled(r->l, &r->bouncer, stamp);
 			goto out;
 		}
-	} else if (!err) {
+	} else if (!err && !(startup && r->head)) { /* HEAD: the headers only */
 		while ((err = cs_db_stream_next(st, STREAM_ROWS_PER_STEP, stream_row, &o)) > 0)
 			;
 	}
@@ -475,7 +450,7 @@ void h_stream(struct req *r)
 	}
 	bcache_pulled(r->l, &r->bouncer, stamp);
 	stream_finish(&o);
-	if (o.b.oom) {
+	if (o.b.err) {
 		reply_msg(r, 500, "out of memory");
 		goto out;
 	}
@@ -483,11 +458,11 @@ void h_stream(struct req *r)
 		reply_raw(r, 200, "text/plain; charset=utf-8", NULL, 0);
 		goto out;
 	}
-	reply_raw(r, 200, "application/json; charset=utf-8", o.b.p, o.b.len);
-	o.b.p = NULL;
+	reply_raw(r, 200, "application/json; charset=utf-8", o.b.buf, o.b.len);
+	o.b.buf = NULL;
 out:
 	cs_db_stream_end(st);
-	free(o.b.p);
+	sb_free(&o.b);
 	dlists_free(&l);
 }
 

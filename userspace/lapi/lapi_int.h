@@ -122,9 +122,9 @@ struct cs_lapi {
 	struct MHD_Daemon *prom;
 	uint8_t secret[LAPI_JWT_SECRET_LEN];
 	size_t secret_len;
-	struct cs_range *trusted;
+	struct cs_prefix *trusted;
 	size_t n_trusted;
-	struct cs_range *proxies;
+	struct cs_prefix *proxies;
 	size_t n_proxies;
 	void *tls_trust; /* gnutls_x509_trust_list_t: client certificates are asked for */
 	/* detector alert queue (cs_lapi_alert_enqueue) */
@@ -234,7 +234,7 @@ bool go_parse_bool(const char *s, bool *out);
  * *range (*has_range set), `contains` into *contains. Replies 400 itself on bad
  * input; 0 or -EINVAL.
  */
-int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, bool *contains);
+int req_range_filter(struct req *r, struct cs_prefix *range, bool *has_range, bool *contains);
 
 /* handlers */
 void h_health(struct req *r);

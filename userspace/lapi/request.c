@@ -96,7 +96,7 @@ bool go_parse_bool(const char *s, bool *out)
 	return false;
 }
 
-int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, bool *contains)
+int req_range_filter(struct req *r, struct cs_prefix *range, bool *has_range, bool *contains)
 {
 	const char *v = req_arg(r, "contains");
 
@@ -110,7 +110,7 @@ int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, boo
 	if (!v)
 		v = req_arg(r, "ip");
 	if (v) {
-		if (cs_range_parse(v, range)) {
+		if (cs_prefix_parse(v, CS_PREFIX_MASK, range)) {
 			reply_msg(r, 400, "unable to convert '%s' to int: invalid address: invalid"
 					  " ip address / range", v);
 			return -EINVAL;

@@ -292,7 +292,8 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		goto fail;
 	}
 	for (size_t i = 0; i < l->cfg.n_trusted_ips; i++) {
-		if (cs_range_parse(l->cfg.trusted_ips[i], &l->trusted[l->n_trusted])) {
+		if (cs_prefix_parse(l->cfg.trusted_ips[i], CS_PREFIX_MASK,
+				    &l->trusted[l->n_trusted])) {
 			log_error("invalid trusted_ips entry '%s'", l->cfg.trusted_ips[i]);
 			ret = -EINVAL;
 			goto fail;
@@ -305,7 +306,8 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		goto fail;
 	}
 	for (size_t i = 0; i < l->cfg.n_trusted_proxies; i++) {
-		if (cs_range_parse(l->cfg.trusted_proxies[i], &l->proxies[l->n_proxies])) {
+		if (cs_prefix_parse(l->cfg.trusted_proxies[i], CS_PREFIX_MASK,
+				    &l->proxies[l->n_proxies])) {
 			log_error("invalid trusted_proxies entry '%s'", l->cfg.trusted_proxies[i]);
 			ret = -EINVAL;
 			goto fail;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strbuf.h"
 #include "common/yamljson.h"
 
 struct lapi_client {
@@ -20,38 +21,13 @@ struct lapi_client {
 	char error[512];
 };
 
-/* The answer, NUL-terminated, grown geometrically up to max bytes. */
-struct lapi_answer {
-	char *buf;
-	size_t len, cap, max;
-	bool too_big;
-};
-
+/* curl write callback: the answer into an sbuf bounded by the client's max_answer */
 static size_t lapi_answer_write(char *data, size_t size, size_t nmemb, void *answer)
 {
-	struct lapi_answer *b = answer;
-	size_t n = size * nmemb;
+	struct sbuf *b = answer;
 
-	if (b->len + n + 1 > b->max) {
-		b->too_big = true;
-		return 0;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 65536;
-		char *nb;
-
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		nb = realloc(b->buf, ncap);
-		if (!nb)
-			return 0;
-		b->buf = nb;
-		b->cap = ncap;
-	}
-	memcpy(b->buf + b->len, data, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-	return n;
+	sb_putn(b, data, size * nmemb);
+	return b->err ? 0 : size * nmemb;
 }
 
 int lapi_client_open(const char *path, const struct lapi_client_opts *o,
@@ -110,7 +86,7 @@ void lapi_client_free(struct lapi_client *cl)
 int lapi_client_do(struct lapi_client *cl, const char *method, const char *path,
 		   const char *body, long *status, char **answer)
 {
-	struct lapi_answer b = { .max = cl->o.max_answer };
+	struct sbuf b = { .max = cl->o.max_answer };
 	struct curl_slist *hdrs = NULL;
 	char *url = NULL, *auth = NULL;
 	CURLcode rc;
@@ -144,14 +120,15 @@ int lapi_client_do(struct lapi_client *cl, const char *method, const char *path,
 		hdrs = curl_slist_append(hdrs, auth);
 	curl_easy_setopt(cl->curl, CURLOPT_HTTPHEADER, hdrs);
 	rc = curl_easy_perform(cl->curl);
-	if (rc != CURLE_OK || b.too_big) {
+	if (rc != CURLE_OK || b.err) {
 		snprintf(cl->error, sizeof(cl->error), "%s %s: %s", method, url,
-			 b.too_big ? "response too large" : curl_easy_strerror(rc));
-		err = -EIO;
-		free(b.buf);
+			 b.err == -E2BIG ? "response too large" :
+			 b.err ? "out of memory" : curl_easy_strerror(rc));
+		err = b.err == -ENOMEM ? -ENOMEM : -EIO;
+		sb_free(&b);
 	} else {
 		curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, status);
-		*answer = b.buf ? b.buf : strdup("");
+		*answer = sb_take(&b, NULL);
 		err = *answer ? 0 : -ENOMEM;
 	}
 	curl_slist_free_all(hdrs);
