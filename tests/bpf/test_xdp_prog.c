@@ -484,7 +484,7 @@ static void test_host_index(void)
 		__u32 a;
 
 		snprintf(otxt, sizeof(otxt), "198.18.%d.%d", i >> 8, i & 255);
-		cs_prefix_parse(otxt, &p);
+		cs_prefix_parse(otxt, CS_PREFIX_STRICT, &p);
 		memcpy(&a, p.addr, 4);
 		if (cs_host_bucket_of(cs_filter_hash4(a, 32), log2) == 0) {
 			if (found < 6) {
