@@ -9,13 +9,6 @@
 #include "common/gotime.h"
 #include "cscli/cscli.h"
 
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
 /* One " - Label : value[:value2]" line of alerts inspect, the values escaped. */
 static void field(const char *label, const char *v, const char *v2)
 {

@@ -74,42 +74,53 @@ static void line(const char *label, json_t *root, const char *path)
 	}
 }
 
+/* upstream's `config show` summary: section titles (NULL path) and labelled keys */
+static const char *const summary_lines[][2] = {
+	{ "Global:", NULL },
+	{ "   - Configuration Folder   : ", "config_paths.config_dir" },
+	{ "   - Data Folder            : ", "config_paths.data_dir" },
+	{ "   - Hub Folder             : ", "config_paths.hub_dir" },
+	{ "   - Simulation File        : ", "config_paths.simulation_path" },
+	{ "   - Log Folder             : ", "common.log_dir" },
+	{ "   - Log level              : ", "common.log_level" },
+	{ "   - Log Media              : ", "common.log_media" },
+	{ "Crowdsec:", NULL },
+	{ "  - Acquisition File        : ", "crowdsec_service.acquisition_path" },
+	{ "  - Acquisition Folder      : ", "crowdsec_service.acquisition_dir" },
+	{ "  - Parsers routines        : ", "crowdsec_service.parser_routines" },
+	{ "cscli:", NULL },
+	{ "  - Output                  : ", "cscli.output" },
+	{ "  - Hub URL                 : ", "cscli.hub_url" },
+	{ "  - Hub data URL            : ", "cscli.hub_data_url" },
+	{ "  - Hub Branch              : ", "cscli.hub_branch" },
+	{ "API Client:", NULL },
+	{ "  - credentials             : ", "api.client.credentials_path" },
+	{ "Local API Server:", NULL },
+	{ "  - Listen URL              : ", "api.server.listen_uri" },
+	{ "  - Profile File            : ", "api.server.profiles_path" },
+	{ "  - Trusted IPs             : ", "api.server.trusted_ips" },
+	{ "  - Cert File               : ", "api.server.tls.cert_file" },
+	{ "  - Key File                : ", "api.server.tls.key_file" },
+	{ "  - Database:", NULL },
+	{ "      - type                : ", "db_config.type" },
+	{ "      - path                : ", "db_config.db_path" },
+	{ "      - flush max age       : ", "db_config.flush.max_age" },
+	{ "      - flush max items     : ", "db_config.flush.max_items" },
+	{ "Prometheus:", NULL },
+	{ "  - Enabled                 : ", "prometheus.enabled" },
+	{ "  - Level                   : ", "prometheus.level" },
+	{ "  - Listen address          : ", "prometheus.listen_addr" },
+	{ "  - Listen port             : ", "prometheus.listen_port" },
+};
+
 static void summary(json_t *r)
 {
-	printf("Global:\n");
-	line("   - Configuration Folder   : ", r, "config_paths.config_dir");
-	line("   - Data Folder            : ", r, "config_paths.data_dir");
-	line("   - Hub Folder             : ", r, "config_paths.hub_dir");
-	line("   - Simulation File        : ", r, "config_paths.simulation_path");
-	line("   - Log Folder             : ", r, "common.log_dir");
-	line("   - Log level              : ", r, "common.log_level");
-	line("   - Log Media              : ", r, "common.log_media");
-	printf("Crowdsec:\n");
-	line("  - Acquisition File        : ", r, "crowdsec_service.acquisition_path");
-	line("  - Acquisition Folder      : ", r, "crowdsec_service.acquisition_dir");
-	line("  - Parsers routines        : ", r, "crowdsec_service.parser_routines");
-	printf("cscli:\n");
-	line("  - Output                  : ", r, "cscli.output");
-	line("  - Hub URL                 : ", r, "cscli.hub_url");
-	line("  - Hub data URL            : ", r, "cscli.hub_data_url");
-	line("  - Hub Branch              : ", r, "cscli.hub_branch");
-	printf("API Client:\n");
-	line("  - credentials             : ", r, "api.client.credentials_path");
-	printf("Local API Server:\n");
-	line("  - Listen URL              : ", r, "api.server.listen_uri");
-	line("  - Profile File            : ", r, "api.server.profiles_path");
-	line("  - Trusted IPs             : ", r, "api.server.trusted_ips");
-	line("  - Cert File               : ", r, "api.server.tls.cert_file");
-	line("  - Key File                : ", r, "api.server.tls.key_file");
-	line("  - Database:\n      - type                : ", r, "db_config.type");
-	line("      - path                : ", r, "db_config.db_path");
-	line("      - flush max age       : ", r, "db_config.flush.max_age");
-	line("      - flush max items     : ", r, "db_config.flush.max_items");
-	printf("Prometheus:\n");
-	line("  - Enabled                 : ", r, "prometheus.enabled");
-	line("  - Level                   : ", r, "prometheus.level");
-	line("  - Listen address          : ", r, "prometheus.listen_addr");
-	line("  - Listen port             : ", r, "prometheus.listen_port");
+	for (size_t i = 0; i < sizeof(summary_lines) / sizeof(summary_lines[0]); i++) {
+		if (summary_lines[i][1])
+			line(summary_lines[i][0], r, summary_lines[i][1]);
+		else
+			printf("%s\n", summary_lines[i][0]);
+	}
 }
 
 static int config_show(struct cli *c, int argc, char **argv)

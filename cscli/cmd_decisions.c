@@ -3,7 +3,6 @@
  * cscli decisions list|add|delete: through the LAPI over HTTP as a machine,
  * sending exactly what 1.4.6 sends (contract 11.4).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,20 +11,22 @@
 #include <strings.h>
 
 #include "common/gotime.h"
+#include "common/ipaddr.h"
 #include "cscli/cscli.h"
 
 static bool valid_ip(const char *s)
 {
-	unsigned char b[16];
+	struct cs_prefix p;
 
-	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
+	return !cs_addr_parse(s, &p);
 }
 
+/* net.ParseCIDR: a length is required, host bits are masked */
 static bool valid_range(const char *s)
 {
-	struct cs_range r;
+	struct cs_prefix p;
 
-	return strchr(s, '/') && !cs_range_parse(s, &r);
+	return strchr(s, '/') && !cs_prefix_parse(s, CS_PREFIX_MASK, &p);
 }
 
 static int decisions_add(struct cli *c, int argc, char **argv)
@@ -208,13 +209,6 @@ out:
 	return ret;
 }
 
-static const char *jstr(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	return s ? s : "";
-}
-
 static int decisions_list(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -369,6 +363,14 @@ static const struct verb decision_verbs[] = {
 	  "      --scope string    Decision scope (ie. ip,range,username) (default \"Ip\")\n"
 	  "  -R, --reason string   Decision reason (ie. scenario-name)\n"
 	  "  -t, --type string     Decision type (ie. ban,captcha,throttle) (default \"ban\")\n" },
+	{ "import", NULL, decisions_import, "Import decisions from a file or pipe", "[options] [flags]",
+	  "  -i, --input string    Input file\n"
+	  "  -d, --duration string Decision duration: 1h,4h,30m (default \"4h\")\n"
+	  "      --scope string    Decision scope: ip,range,username (default \"Ip\")\n"
+	  "  -R, --reason string   Decision reason: <scenario-name> (default \"manual\")\n"
+	  "  -t, --type string     Decision type: ban,captcha,throttle (default \"ban\")\n"
+	  "      --batch int       Split import in batches of N decisions\n"
+	  "      --format string   Input format: 'json', 'csv' or 'values' (each line is a value, no headers)\n" },
 	{ "delete", "remove", decisions_delete, "Delete decisions", "[options] [flags]",
 	  "  -i, --ip string       Source ip (shorthand for --scope ip --value <IP>)\n"
 	  "  -r, --range string    Range source ip (shorthand for --scope range --value <RANGE>)\n"

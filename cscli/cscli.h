@@ -45,6 +45,8 @@ void table_print(struct table *t, bool box);
 void table_free(struct table *t);
 /* JSON to stdout with `indent` spaces; trailing newline only when nl. */
 void print_json(json_t *j, int indent, bool nl);
+/* The string member k of o, "" when absent or not a string. */
+const char *jstr(json_t *o, const char *k);
 /* A JSON tree as YAML on stdout (object keys in their order), as `inspect` prints items. */
 void print_yaml(json_t *j);
 /* RFC3339 (nano: RFC3339Nano); 0 prints Go's zero time. */
@@ -111,6 +113,8 @@ int cscli_main(int argc, char **argv);
 int cmd_bouncers(struct cli *c, int argc, char **argv);
 int cmd_machines(struct cli *c, int argc, char **argv);
 int cmd_decisions(struct cli *c, int argc, char **argv);
+/* cscli decisions import (cmd_decisions_import.c) */
+int decisions_import(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_hubtest(struct cli *c, int argc, char **argv);
 int cmd_lapi(struct cli *c, int argc, char **argv);

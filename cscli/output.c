@@ -440,3 +440,10 @@ void print_yaml(json_t *j)
 {
 	yaml_node(j, 0, false);
 }
+
+const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}

@@ -216,7 +216,7 @@ static void run_case(const struct pkt_case *c)
 		/* the shorter prefix of a pair keeps the default origin: attribution test */
 		if (i == 0 && c->bans[1])
 			b.origin = CS_ORIGIN_CROWDSEC;
-		if (!ASSERT_OK(cs_prefix_parse(c->bans[i], &p), c->name) ||
+		if (!ASSERT_OK(cs_prefix_parse(c->bans[i], CS_PREFIX_STRICT, &p), c->name) ||
 		    !ASSERT_OK(xdp_loader_ban(l, &p, &b, 1, NULL), c->name))
 			goto out;
 	}
@@ -249,7 +249,7 @@ static void test_dry_run(void)
 
 	if (!ASSERT_OK(xdp_loader_open(&opts, &l), "dry run open"))
 		return;
-	cs_prefix_parse(c->src, &p);
+	cs_prefix_parse(c->src, CS_PREFIX_STRICT, &p);
 	if (ASSERT_OK(xdp_loader_ban(l, &p, &b, 1, NULL), "dry run ban") &&
 	    ASSERT_OK(bpf_prog_test_run_opts(xdp_loader_prog_fd(l), &topts), "dry run")) {
 		ASSERT_EQ(topts.retval, XDP_PASS, "dry run passes");
@@ -274,13 +274,13 @@ static void test_capacity(void)
 		return;
 	for (int i = 0; i < 6; i++) {
 		snprintf(txt, sizeof(txt), "198.18.0.%d", i + 1);
-		cs_prefix_parse(txt, &p[i]);
+		cs_prefix_parse(txt, CS_PREFIX_STRICT, &p[i]);
 	}
 	ASSERT_EQ(xdp_loader_ban(l, p, b, 6, &applied), -ENOSPC, "hosts full");
 	ASSERT_EQ(applied, 4, "hosts applied before full");
 	for (int i = 0; i < 6; i++) {
 		snprintf(txt, sizeof(txt), "198.18.%d.0/24", i + 1);
-		cs_prefix_parse(txt, &p[i]);
+		cs_prefix_parse(txt, CS_PREFIX_STRICT, &p[i]);
 	}
 	ASSERT_EQ(xdp_loader_ban(l, p, b, 6, &applied), -ENOSPC, "ranges full");
 	ASSERT_EQ(applied, 4, "ranges applied before full");
@@ -304,7 +304,7 @@ static void test_full_map_alone(void)
 	if (!ASSERT_OK(xdp_loader_open(&opts, &l), "full map open"))
 		return;
 	for (int i = 0; i < N; i++)
-		cs_prefix_parse(txt[i], &p[i]);
+		cs_prefix_parse(txt[i], CS_PREFIX_STRICT, &p[i]);
 	ASSERT_EQ(xdp_loader_ban_each(l, p, b, N, &applied, failed), -ENOSPC, "host map full");
 	ASSERT_EQ(applied, 5, "everything but the two extra hosts applied");
 	for (int i = 0; i < N; i++) {
@@ -411,10 +411,10 @@ static void test_filter_rebuild(void)
 		goto out;
 	for (int i = 0; i < N; i++) {
 		snprintf(txt, sizeof(txt), "198.18.%d.%d", 100 + i / 250, 1 + i % 250);
-		cs_prefix_parse(txt, &p[i]);
+		cs_prefix_parse(txt, CS_PREFIX_STRICT, &p[i]);
 	}
-	cs_prefix_parse("198.19.128.0/20", &extra[0]);
-	cs_prefix_parse("2001:db8:77::/48", &extra[1]);
+	cs_prefix_parse("198.19.128.0/20", CS_PREFIX_STRICT, &extra[0]);
+	cs_prefix_parse("2001:db8:77::/48", CS_PREFIX_STRICT, &extra[1]);
 	ASSERT_OK(xdp_loader_ban(l, extra, b, 2, NULL), "ban two ranges");
 	xdp_loader_filter_info(l, &before);
 	ASSERT_EQ(before.lens_v4, 1, "one v4 length probed");

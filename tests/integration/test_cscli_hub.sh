@@ -139,6 +139,8 @@ check "explain without --type: usage error" [ $rc -eq 2 ]
 
 # ---- taint -------------------------------------------------------------------------------------
 echo "# local edit" >>"$(readlink -f "$D/scenarios/http-probing.yaml")"
+out=$(cs collections inspect crowdsecurity/nginx --diff 2>&1)
+check "inspect --diff: the edit, member by member" grep -q '^-# local edit' <<<"$out"
 json=$(cs scenarios list -o json)
 check "edited scenario is tainted" python3 -c '
 import json,sys; d=json.load(sys.stdin)
@@ -209,6 +211,19 @@ check "data file 404: the scenario stays disabled" [ ! -e "$D/scenarios/http-bac
 sed -i "s#hub_data_url: .*#hub_data_url: http://127.0.0.1:$port/data#" "$D/config.yaml"
 check "and installs once the data is there" qcs scenarios install crowdsecurity/http-backdoors-attempts
 before=$(snapshot "$D")
+
+# a full disk: the data directory on a 32 KiB tmpfs (private mount namespace)
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	F=$T/full; conf "$F" "http://127.0.0.1:$port"
+	cp "$D/hub/.index.json" "$T/index.copy"; mkdir -p "$F/hub"; cp "$T/index.copy" "$F/hub/.index.json"
+	fbefore=$(snapshot "$F")
+	out=$(unshare -m bash -c "mount -t tmpfs -o size=32k tmpfs '$F/data' && '$CSCLI' -c '$F/config.yaml' collections install crowdsecurity/nginx" 2>&1); rc=$?
+	check "full disk: non-zero exit" [ $rc -ne 0 ]
+	check "full disk: says so" grep -qi "no space left" <<<"$out"
+	check_eq "full disk: nothing changed" "$(snapshot "$F")" "$fbefore"
+else
+	skip "full disk: needs root and unshare" 3
+fi
 
 # ---- bad input ----------------------------------------------------------------------------------------
 out=$(cs collections install crowdsecurity/nginxx 2>&1); rc=$?

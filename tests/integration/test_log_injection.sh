@@ -9,30 +9,15 @@
 # is decided by the hub's parser files, not by us (logs_injection.py, "hubweak"):
 # it is reported as a skip when it happens.
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lib/hub_config.sh"
 [ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 20; summary; exit 0; }
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d)
 cleanup() { [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT INT TERM
 
-E=$T/etc
-python3 "$ROOT/tests/lib/hub_install.py" "$HUB" "$E" "$T/data" crowdsecurity/linux \
-	crowdsecurity/nginx || { fail "hub install"; summary; exit 1; }
-cp "$ROOT/config/profiles.yaml" "$E/"
-cat > "$E/config.yaml" <<YAML
-common:
-  log_level: warning
-config_paths:
-  config_dir: $E/
-  data_dir: $T/data/
-db_config:
-  type: sqlite
-  db_path: $T/data/crowdsec.db
-api:
-  server:
-    listen_uri: 127.0.0.1:0
-    profiles_path: $E/profiles.yaml
-YAML
+# the LAPI in-process only (replays): it listens on no port
+hub_config "$T" "127.0.0.1:0" crowdsecurity/linux crowdsecurity/nginx ||
+	{ fail "hub install"; summary; exit 1; }
 python3 "$(dirname "$0")/logs_injection.py" "$T/logs"
 for f in auth:syslog access:nginx; do
 	"$BUILD/crowdsec" -c "$E/config.yaml" -dsn "file://$T/logs/${f%%:*}.log" -type "${f#*:}" \

@@ -12,6 +12,7 @@
 # Reports go to files (log_path); each daemon must also exit 0 on SIGTERM.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lapi/lapi_lib.sh"
+. "$(dirname "$0")/../lib/hub_config.sh"
 [ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 12; summary; exit 0; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SSHD_LINES=${SSHD_LINES:-6000} NGINX_LINES=${NGINX_LINES:-4000}
@@ -20,9 +21,11 @@ if ldd "$BUILD/crowdsec" 2>/dev/null | grep -q libasan; then
 	SAN=$BUILD
 else
 	SAN=$ROOT/build-san
-	# BUILD comes from the environment of `make test`: name ours on the command line
-	if make -C "$ROOT" -s -j"$(nproc)" SANITIZE=address,undefined BUILD="$SAN" "$SAN/crowdsec" "$SAN/cscli" \
-		"$SAN/crowdsec-xdp-bouncer" >"${TMPDIR:-/tmp}/san-build.$$" 2>&1; then
+	# BUILD comes from the environment of `make test`: name ours on the command line,
+	# relative as `make SANITIZE=...` names it (its dependency files say build-san/...)
+	if make -C "$ROOT" -s -j"$(nproc)" SANITIZE=address,undefined BUILD=build-san \
+		build-san/crowdsec build-san/cscli build-san/crowdsec-xdp-bouncer \
+		>"${TMPDIR:-/tmp}/san-build.$$" 2>&1; then
 		pass "ASan+UBSan build of crowdsec, cscli, crowdsec-xdp-bouncer"
 	else
 		cat "${TMPDIR:-/tmp}/san-build.$$" >&2
@@ -61,29 +64,9 @@ trap cleanup EXIT INT TERM
 reports() { ls "$R" 2>/dev/null | wc -l; }
 show_reports() { for f in "$R"/*; do [ -f "$f" ] && head -40 "$f" >&2; done; }
 
-E=$T/etc
-python3 "$ROOT/tests/lib/hub_install.py" "$HUB" "$E" "$T/data" crowdsecurity/linux \
-	crowdsecurity/nginx || { fail "hub install"; summary; exit 1; }
-cp "$ROOT/config/profiles.yaml" "$E/"
+hub_config "$T" "127.0.0.1:$PORT" crowdsecurity/linux crowdsecurity/nginx ||
+	{ fail "hub install"; summary; exit 1; }
 mkdir -p "$T/logs"
-cat > "$E/config.yaml" <<YAML
-common:
-  log_level: info
-config_paths:
-  config_dir: $E/
-  data_dir: $T/data/
-crowdsec_service:
-  acquisition_path: $E/acquis.yaml
-db_config:
-  type: sqlite
-  db_path: $T/data/crowdsec.db
-api:
-  client:
-    credentials_path: $E/local_api_credentials.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    profiles_path: $E/profiles.yaml
-YAML
 printf 'filenames:\n  - %s/logs/auth.log\nlabels:\n  type: syslog\n---\nfilenames:\n  - %s/logs/access.log\nlabels:\n  type: nginx\n' \
 	"$T" "$T" > "$E/acquis.yaml"
 GEN=$SHARED_DIR/bench/logs/genlogs

@@ -115,3 +115,12 @@ req() {
 	BODY=$(cat "$T/body")
 	HDRS=$(cat "$T/hdrs")
 }
+
+# lapi_token MACHINE: a machine JWT for the credentials in $T/local_api_credentials.yaml
+# (written by `cscli machines add MACHINE --auto -f ...`)
+lapi_token() {
+	local pw
+	pw=$(sed -n 's/^password: //p' "$T/local_api_credentials.yaml")
+	curl -s -X POST "$URL/v1/watchers/login" -d "{\"machine_id\":\"$1\",\"password\":\"$pw\"}" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}

@@ -6,50 +6,19 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-CROWDSEC=$BUILD/crowdsec
-PORT=$(free_port 18620)
-URL=http://127.0.0.1:$PORT
-if [ ! -x "$CROWDSEC" ] || ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
-	skip "crowdsec binary, curl or python3 missing" 1
-	summary
-	exit 0
-fi
-T=$(mktemp -d /tmp/cs-cscli-misc.XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-cat >"$T/config.yaml" <<EOC
-common:
-  log_level: info
+lapi_setup cscli-misc 18620 curl python3
+lapi_config "$T/config.yaml" '    trusted_ips: ["127.0.0.1", "::1"]' "prometheus:
+  enabled: false
 config_paths:
   config_dir: $T/
   data_dir: $T/data/
   simulation_path: $T/simulation.yaml
-  hub_dir: $T/hub/
-api:
-  client:
-    credentials_path: $T/local_api_credentials.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    trusted_ips: ["127.0.0.1", "::1"]
-db_config:
-  type: sqlite
-  db_path: $T/crowdsec.db
-prometheus:
-  enabled: false
-EOC
-"$CROWDSEC" -no-cs -c "$T/config.yaml" >"$T/lapi.log" 2>&1 &
-PID=$!
-wait_http "$URL/health" || { fail "LAPI did not start"; summary; exit 1; }
+  hub_dir: $T/hub/"
+lapi_start || { fail "LAPI did not start"; summary; exit 1; }
 cs() { "$BUILD/cscli" -c "$T/config.yaml" "$@"; }
 qcs() { cs "$@" >/dev/null 2>&1; }
 cs machines add tester --auto -f "$T/local_api_credentials.yaml" >/dev/null 2>&1
-TOKEN=$(curl -s -X POST "$URL/v1/watchers/login" -d "{\"machine_id\":\"tester\",\"password\":\"$(sed -n 's/^password: //p' "$T/local_api_credentials.yaml")\"}" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+TOKEN=$(lapi_token tester)
 
 # ---- alerts inspect -d, flush ----------------------------------------------------------------
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)

@@ -10,55 +10,14 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-CROWDSEC=$BUILD/crowdsec
-PORT=$(free_port 18560)
-URL=http://127.0.0.1:$PORT
-if [ ! -x "$CROWDSEC" ] || ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
-	skip "crowdsec binary, curl or python3 missing" 1
-	summary
-	exit 0
-fi
-T=$(mktemp -d /tmp/cs-lapi-allow.XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-cat >"$T/config.yaml" <<EOC
-common:
-  log_level: info
-api:
-  client:
-    credentials_path: $T/local_api_credentials.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    profiles_path: $T/profiles.yaml
-    trusted_ips: ["127.0.0.1", "::1"]
-db_config:
-  type: sqlite
-  db_path: $T/crowdsec.db
-prometheus:
-  enabled: false
-EOC
-cat >"$T/profiles.yaml" <<'EOP'
-name: default_ip_remediation
-filters:
- - Alert.Remediation == true && Alert.GetScope() == "Ip"
-decisions:
- - type: ban
-   duration: 4h
-on_success: break
-EOP
-"$CROWDSEC" -no-cs -c "$T/config.yaml" >"$T/lapi.log" 2>&1 &
-PID=$!
-wait_http "$URL/health" || { fail "LAPI did not start"; summary; exit 1; }
+lapi_setup allowlists 18560 curl python3
+lapi_config "$T/config.yaml" '    trusted_ips: ["127.0.0.1", "::1"]'
+lapi_profiles
+lapi_start || { fail "LAPI did not start"; summary; exit 1; }
 cs() { "$BUILD/cscli" -c "$T/config.yaml" "$@"; }
 cs machines add tester --auto -f "$T/local_api_credentials.yaml" >/dev/null 2>&1
 KEY=$(cs bouncers add b1 -o raw 2>/dev/null | tail -1)
-TOKEN=$(curl -s -X POST "$URL/v1/watchers/login" -d "{\"machine_id\":\"tester\",\"password\":\"$(sed -n 's/^password: //p' "$T/local_api_credentials.yaml")\"}" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+TOKEN=$(lapi_token tester)
 auth=(-H "Authorization: Bearer $TOKEN")
 
 # a decision on 198.18.9.9 and one on 198.18.10.0/24 exist before any allowlist
@@ -147,6 +106,13 @@ vals=[x["value"] for a in d for x in a.get("decisions") or []]
 assert not [v for v in vals if v.startswith("198.18.9.") or v.startswith("198.18.10.")], vals
 assert "198.18.13.13" in vals and "198.18.11.1" in vals, vals' <<<"$list"
 check "the dropped alert is logged" grep -q "198.18.9.9 is allowlisted" "$T/lapi.log"
+
+printf '198.18.9.9\n198.18.10.200\n198.18.15.15\n' | cs decisions import -i - --format values >/dev/null 2>&1
+list=$(cs decisions list -o json)
+check "import: the allowlisted values get no decision, the other one does" python3 -c '
+import json,sys; d=json.load(sys.stdin) or []
+vals=[x["value"] for a in d for x in a.get("decisions") or []]
+assert "198.18.15.15" in vals and "198.18.9.9" not in vals and "198.18.10.200" not in vals, vals' <<<"$list"
 
 # ---- remove / expiry / delete ------------------------------------------------------------------------
 out=$(cs allowlists remove mylist 198.18.9.9 2>&1)

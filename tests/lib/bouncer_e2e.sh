@@ -115,6 +115,15 @@ e2e_run() {
 	wait_for 10 passes 198.18.1.5 198.18.0.2 >/dev/null
 	check_eq "range unban restores" "$(replies 198.18.1.5 198.18.0.2 2)" 2
 
+	# a range given with host bits is stored as given and enforced masked (198.18.1.4/31),
+	# as CrowdSec's bouncers do (net.ParseCIDR)
+	lapi_add --range 198.18.1.5/31 --duration 1h
+	ms=$(wait_for 10 dropped 198.18.1.5 198.18.0.2) && pass "range with host bits enforced (${ms} ms)" || fail "range with host bits enforced"
+	check_eq "range with host bits: others pass" "$(replies 198.18.0.3 198.18.0.2 2)" 2
+	lapi_del_ip 198.18.1.5/31
+	wait_for 10 passes 198.18.1.5 198.18.0.2 >/dev/null
+	check_eq "range with host bits: unban restores" "$(replies 198.18.1.5 198.18.0.2 2)" 2
+
 	lapi_add --ip 2001:db8:1::1 --duration 1h
 	wait_for 10 dropped 2001:db8:1::1 2001:db8:1::2 >/dev/null
 	check_eq "IPv6 ban" "$(replies 2001:db8:1::1 2001:db8:1::2 2)" 0

@@ -50,4 +50,31 @@ cs_etc() {
 	done
 }
 
+# cs_config ETC DATA LISTEN [LEVEL] [EXTRA]: ETC/config.yaml for the crowdsec
+# daemon (config dir ETC, data and sqlite in DATA, the LAPI on LISTEN with the
+# project's profiles copied to ETC, log level LEVEL, default warning); EXTRA is
+# top-level YAML appended as is.
+cs_config() {
+	local root
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	cp "$root/config/profiles.yaml" "$1/" || return 1
+	cat >"$1/config.yaml" <<YAML
+common:
+  log_level: ${4:-warning}
+config_paths:
+  config_dir: $1/
+  data_dir: $2/
+db_config:
+  type: sqlite
+  db_path: $2/crowdsec.db
+api:
+  client:
+    credentials_path: $1/local_api_credentials.yaml
+  server:
+    listen_uri: $3
+    profiles_path: $1/profiles.yaml
+${5:-}
+YAML
+}
+
 BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}

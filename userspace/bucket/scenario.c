@@ -14,6 +14,7 @@
 
 #include "bucket/bucket_int.h"
 #include "common/log.h"
+#include "common/sha2.h"
 
 struct sloader {
 	struct cs_buckets *b;
@@ -550,12 +551,14 @@ int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, 
 {
 	struct sloader L = { .b = b, .file = name };
 	yaml_parser_t yp;
-	char hash[65];
+	char hash[2 * SHA256_LEN + 1];
+	uint8_t digest[SHA256_LEN];
 	size_t before = b->nsc;
 	int err = 0;
 
 	b->err[0] = '\0';
-	cs_sha256_hex(text, len, hash);
+	sha256(text, len, digest);
+	hex_encode(digest, sizeof(digest), hash);
 	if (!yaml_parser_initialize(&yp))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);

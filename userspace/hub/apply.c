@@ -47,6 +47,8 @@ struct run {
 	size_t nundo;
 	char **backups; /* removed once the commit succeeded */
 	size_t nbackups;
+	char **dirs; /* created by this run, removed again if it fails */
+	size_t ndirs;
 	bool changed;
 	char *err;
 	size_t errlen;
@@ -70,6 +72,41 @@ static const char *fqn(const struct hub_item *it, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s:%s", hub_type_name(it->type), it->name);
 	return buf;
+}
+
+/* mkdir -p that remembers what it created, so a failed run leaves no empty directory */
+static int run_mkdir_p(struct run *r, const char *dir)
+{
+	char p[PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n >= sizeof(p))
+		return -ENAMETOOLONG;
+	memcpy(p, dir, n + 1);
+	for (char *s = p + 1;; s++) {
+		bool last = !*s;
+
+		if (*s && *s != '/')
+			continue;
+		*s = '\0';
+		if (!mkdir(p, 0755)) {
+			char **nd = realloc(r->dirs, (r->ndirs + 1) * sizeof(*nd));
+
+			if (!nd || !(nd[r->ndirs] = strdup(p))) {
+				if (nd)
+					r->dirs = nd;
+				return -ENOMEM;
+			}
+			r->dirs = nd;
+			r->ndirs++;
+		} else if (errno != EEXIST) {
+			return -errno;
+		}
+		if (last)
+			break;
+		*s = '/';
+	}
+	return 0;
 }
 
 static bool staged_has(const struct run *r, const char *final)
@@ -96,7 +133,7 @@ static FILE *stage_open(struct run *r, const char *final, char **tmp_out)
 		return NULL;
 	}
 	*slash = '\0';
-	if ((rc = hub_mkdir_p(dir, 0755))) {
+	if ((rc = run_mkdir_p(r, dir))) {
 		snprintf(r->err, r->errlen, "while creating %s: %s", dir, strerror(-rc));
 		return NULL;
 	}
@@ -145,21 +182,6 @@ static int stage_close(struct run *r, FILE *f, const char *final)
 	return rc;
 }
 
-static bool safe_rel(const char *p)
-{
-	if (!p || !*p || *p == '/' || strlen(p) > NAME_MAX * 4)
-		return false;
-	for (const char *s = p; *s;) {
-		const char *e = strchr(s, '/');
-		size_t n = e ? (size_t)(e - s) : strlen(s);
-
-		if (!n || (n == 2 && !strncmp(s, "..", 2)) || (n == 1 && *s == '.'))
-			return false;
-		s += n + (e ? 1 : 0);
-	}
-	return true;
-}
-
 /* Stage the data files an item declares (`data:` source_url/dest_file). */
 static int stage_data(struct run *r, const char *text, size_t len, const char *what, bool force)
 {
@@ -191,7 +213,7 @@ static int stage_data(struct run *r, const char *text, size_t len, const char *w
 
 			if (!src || !*src)
 				continue;
-			if (!safe_rel(dest)) {
+			if (!hub_safe_rel_path(dest)) {
 				snprintf(r->err, r->errlen, "%s: data dest_file '%s' is not a file name "
 					 "inside the data directory", what, dest ? dest : "");
 				rc = -EINVAL;
@@ -332,37 +354,47 @@ static void rollback(struct run *r)
 	}
 }
 
+/*
+ * Rename `path` to a hidden backup beside it, journaled (rollback renames it back,
+ * success deletes it). -ENOENT when there is nothing to move.
+ */
+static int move_aside(struct run *r, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *backup = NULL, **nb;
+	int rc;
+
+	if (asprintf(&backup, "%.*s/.%s.cscli-old", (int)(slash - path), path, slash + 1) < 0)
+		return -ENOMEM;
+	nb = realloc(r->backups, (r->nbackups + 1) * sizeof(*nb));
+	if (!nb) {
+		free(backup);
+		return -ENOMEM;
+	}
+	r->backups = nb;
+	if (rename(path, backup)) {
+		rc = -errno;
+		free(backup);
+		if (rc != -ENOENT)
+			snprintf(r->err, r->errlen, "while moving %s aside: %s", path, strerror(-rc));
+		return rc;
+	}
+	if ((rc = undo_add(r, UNDO_RENAME, backup, path))) {
+		rename(backup, path);
+		free(backup);
+		return rc;
+	}
+	nb[r->nbackups++] = backup;
+	return 0;
+}
+
 /* Move a staged file into place; the previous file is kept aside until the end. */
 static int commit_file(struct run *r, struct staged *s)
 {
-	char *backup = NULL, *slash = strrchr(s->final, '/');
-	struct stat sb;
-	int rc = 0;
+	int rc = move_aside(r, s->final);
 
-	if (!lstat(s->final, &sb)) {
-		if (asprintf(&backup, "%.*s/.%s.cscli-old", (int)(slash - s->final), s->final,
-			     slash + 1) < 0)
-			return -ENOMEM;
-		if (rename(s->final, backup)) {
-			rc = -errno;
-			snprintf(r->err, r->errlen, "while replacing %s: %s", s->final, strerror(-rc));
-			free(backup);
-			return rc;
-		}
-		if ((rc = undo_add(r, UNDO_RENAME, backup, s->final))) {
-			rename(backup, s->final);
-			free(backup);
-			return rc;
-		}
-		char **nb = realloc(r->backups, (r->nbackups + 1) * sizeof(*nb));
-
-		if (!nb) {
-			free(backup);
-			return -ENOMEM;
-		}
-		r->backups = nb;
-		nb[r->nbackups++] = backup;
-	}
+	if (rc && rc != -ENOENT)
+		return rc;
 	if (rename(s->tmp, s->final)) {
 		rc = -errno;
 		snprintf(r->err, r->errlen, "while writing %s: %s", s->final, strerror(-rc));
@@ -391,7 +423,7 @@ static int commit_enable(struct run *r, struct hub_item *it)
 	snprintf(dir, sizeof(dir), "%s", dest);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
-	if ((rc = hub_mkdir_p(dir, 0755)) || (symlink(src, dest) && (rc = -errno))) {
+	if ((rc = run_mkdir_p(r, dir)) || (symlink(src, dest) && (rc = -errno))) {
 		snprintf(r->err, r->errlen, "while enabling %s: %s: %s", name, dest, strerror(-rc));
 		return rc;
 	}
@@ -444,39 +476,14 @@ static int commit_disable(struct run *r, struct hub_item *it)
 
 static int commit_purge(struct run *r, struct hub_item *it)
 {
-	char name[PATH_MAX], *backup = NULL, *slash;
+	char name[PATH_MAX];
 	int rc;
 
 	say(r, "purging %s", fqn(it, name, sizeof(name)));
 	if (!it->download_path)
 		return 0;
-	slash = strrchr(it->download_path, '/');
-	if (asprintf(&backup, "%.*s/.%s.cscli-old", (int)(slash - it->download_path),
-		     it->download_path, slash + 1) < 0)
-		return -ENOMEM;
-	if (rename(it->download_path, backup)) {
-		rc = -errno;
-		free(backup);
-		if (rc == -ENOENT)
-			return 0;
-		snprintf(r->err, r->errlen, "while removing %s: %s", it->download_path,
-			 strerror(-rc));
-		return rc;
-	}
-	if ((rc = undo_add(r, UNDO_RENAME, backup, it->download_path))) {
-		rename(backup, it->download_path);
-		free(backup);
-		return rc;
-	}
-	char **nb = realloc(r->backups, (r->nbackups + 1) * sizeof(*nb));
-
-	if (!nb) {
-		free(backup);
-		return -ENOMEM;
-	}
-	r->backups = nb;
-	nb[r->nbackups++] = backup;
-	return 0;
+	rc = move_aside(r, it->download_path);
+	return rc == -ENOENT ? 0 : rc;
 }
 
 /* What can be known before touching anything. */
@@ -579,6 +586,12 @@ int hub_plan_execute(struct hub_plan *p, bool *reload_needed, char *err, size_t 
 		free(r.st[i].tmp);
 		free(r.st[i].final);
 	}
+	for (size_t i = r.ndirs; i-- > 0;) {
+		if (rc)
+			rmdir(r.dirs[i]); /* deepest first; only empty ones go */
+		free(r.dirs[i]);
+	}
+	free(r.dirs);
 	for (size_t i = 0; i < r.nbackups; i++)
 		free(r.backups[i]);
 	free(r.backups);

@@ -5,6 +5,8 @@
 
 #include "hub/hub.h"
 
+/* A relative path that stays below its root: not absolute, no "." or ".." segment. */
+bool hub_safe_rel_path(const char *p);
 int hub_strv_add(char ***v, size_t *n, const char *s);
 bool hub_strv_has(char *const *v, size_t n, const char *s);
 void hub_item_free(struct hub_item *it);

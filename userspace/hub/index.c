@@ -207,10 +207,9 @@ static bool is_hex64(const char *s)
 	return true;
 }
 
-/* A relative path that stays inside the hub root: no "..", no leading '/'. */
-static bool safe_rel_path(const char *p)
+bool hub_safe_rel_path(const char *p)
 {
-	if (!*p || *p == '/' || strlen(p) >= PATH_MAX / 2)
+	if (!p || !*p || *p == '/' || strlen(p) >= PATH_MAX / 2)
 		return false;
 	for (const char *s = p; *s;) {
 		const char *e = strchr(s, '/');
@@ -239,11 +238,11 @@ static int item_from_index(enum hub_type t, const char *name, json_t *o, struct 
 	stage = json_string_value(json_object_get(o, "stage"));
 	version = json_string_value(json_object_get(o, "version"));
 	versions = json_object_get(o, "versions");
-	if (!path || !safe_rel_path(path)) {
+	if (!path || !hub_safe_rel_path(path)) {
 		snprintf(err, errlen, "%s:%s has no valid download path", type_names[t], name);
 		return -EINVAL;
 	}
-	if ((t == HUB_PARSERS || t == HUB_POSTOVERFLOWS) && (!stage || !safe_rel_path(stage) ||
+	if ((t == HUB_PARSERS || t == HUB_POSTOVERFLOWS) && (!stage || !hub_safe_rel_path(stage) ||
 							     strchr(stage, '/'))) {
 		snprintf(err, errlen, "%s:%s has no stage", type_names[t], name);
 		return -EINVAL;
@@ -253,7 +252,7 @@ static int item_from_index(enum hub_type t, const char *name, json_t *o, struct 
 			 name);
 		return -EINVAL;
 	}
-	if (!safe_rel_path(name) || strchr(name, '\n')) {
+	if (!hub_safe_rel_path(name) || strchr(name, '\n')) {
 		snprintf(err, errlen, "%s: invalid item name '%s'", type_names[t], name);
 		return -EINVAL;
 	}

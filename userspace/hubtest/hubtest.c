@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "common/strmap.h"
 #include "expr/expr.h"
 #include "parser/event.h"
@@ -72,23 +73,12 @@ static const char *ys(yaml_node_t *n)
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-struct emit_buf {
-	char *p;
-	size_t len;
-};
-
 static int emit_write(void *data, unsigned char *buf, size_t size)
 {
-	struct emit_buf *b = data;
-	char *p = realloc(b->p, b->len + size + 1);
+	struct sbuf *b = data;
 
-	if (!p)
-		return 0;
-	memcpy(p + b->len, buf, size);
-	b->len += size;
-	p[b->len] = '\0';
-	b->p = p;
-	return 1;
+	sb_putn(b, buf, size);
+	return !b->err;
 }
 
 /* Copy a node of the config document into the emitter (for override_statics). */
@@ -142,7 +132,7 @@ static int emit_scalar(yaml_emitter_t *em, const char *s)
  */
 static int build_overrides(yaml_document_t *doc, yaml_node_t *statics, char **out)
 {
-	struct emit_buf b = { 0 };
+	struct sbuf b = { 0 };
 	yaml_emitter_t em;
 	yaml_event_t ev;
 	int err = -EINVAL;
@@ -172,12 +162,11 @@ static int build_overrides(yaml_document_t *doc, yaml_node_t *statics, char **ou
 	yaml_stream_end_event_initialize(&ev);
 	if (!yaml_emitter_emit(&em, &ev))
 		goto out;
-	*out = b.p;
-	b.p = NULL;
-	err = 0;
+	*out = sb_take(&b, NULL);
+	err = *out ? 0 : -ENOMEM;
 out:
 	yaml_emitter_delete(&em);
-	free(b.p);
+	sb_free(&b);
 	return err;
 }
 

@@ -63,6 +63,7 @@ int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t no
 	json_t *claims = NULL, *jid, *jexp;
 	json_error_t jerr;
 	size_t tl = strlen(token);
+	int64_t exp_ns;
 	int n, err = -EACCES;
 
 	d1 = strchr(token, '.');
@@ -93,7 +94,11 @@ int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t no
 		snprintf(msg, msglen, "invalid claims");
 		goto out;
 	}
-	if ((int64_t)json_integer_value(jexp) * NSEC_PER_SEC + leeway < now) {
+	/* a signed exp past int64 nanoseconds saturates instead of overflowing */
+	if (__builtin_mul_overflow((int64_t)json_integer_value(jexp), NSEC_PER_SEC, &exp_ns) ||
+	    __builtin_add_overflow(exp_ns, leeway, &exp_ns))
+		exp_ns = json_integer_value(jexp) < 0 ? INT64_MIN : INT64_MAX;
+	if (exp_ns < now) {
 		snprintf(msg, msglen, "Token is expired");
 		goto out;
 	}

@@ -23,7 +23,6 @@
 #include "parser/enrich.h"
 #include "parser/grok.h"
 #include "parser/parser_limits.h"
-#include "parser/stash.h"
 
 struct loader {
 	struct cs_parsers *p;
@@ -221,33 +220,6 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 	return 0;
 }
 
-/* Go's net.ParseCIDR accepts host bits ("10.0.0.1/8"): mask them instead of refusing. */
-static int parse_cidr_lenient(const char *text, struct cs_prefix *out)
-{
-	char buf[CS_PREFIX_STRLEN];
-	const char *slash = strchr(text, '/');
-	int err = cs_prefix_parse(text, out), plen, bytes;
-
-	if (err != -EDOM || !slash || (size_t)(slash - text) >= sizeof(buf))
-		return err;
-	snprintf(buf, sizeof(buf), "%.*s", (int)(slash - text), text);
-	plen = atoi(slash + 1);
-	err = cs_prefix_parse(buf, out);
-	if (err)
-		return err;
-	out->plen = plen;
-	bytes = out->family == AF_INET ? 4 : 16;
-	for (int i = 0; i < bytes; i++) {
-		int keep = plen - i * 8;
-
-		if (keep <= 0)
-			out->addr[i] = 0;
-		else if (keep < 8)
-			out->addr[i] &= (uint8_t)(0xff << (8 - keep));
-	}
-	return 0;
-}
-
 static int load_prefix_list(struct loader *L, yaml_node_t *seq, bool cidr, struct cs_prefix **out,
 			    size_t *n)
 {
@@ -269,8 +241,8 @@ static int load_prefix_list(struct loader *L, yaml_node_t *seq, bool cidr, struc
 		const char *s = yscalar(v);
 		struct cs_prefix pfx;
 
-		if (!s || (cidr ? parse_cidr_lenient(s, &pfx) : cs_prefix_parse(s, &pfx)) ||
-		    (!cidr && !cs_prefix_is_host(&pfx)))
+		/* Go: net.ParseCIDR masks host bits, net.ParseIP takes no length */
+		if (!s || (cidr ? cs_prefix_parse(s, CS_PREFIX_MASK, &pfx) : cs_addr_parse(s, &pfx)))
 			return LOAD_ERR(L, v, "whitelist: invalid %s '%s'", cidr ? "cidr" : "ip",
 					s ? s : "");
 		(*out)[(*n)++] = pfx;
