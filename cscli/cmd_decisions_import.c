@@ -5,8 +5,9 @@
  * item becomes a decision (origin cscli-import, missing fields from the flags)
  * and each batch (all items when N is 0) is one alert "import FILE: N IPs"
  * posted to /v1/alerts. The body is written directly (no JSON object per
- * decision) and the LAPI decodes large bodies with its scanner, so a million
- * decisions is one request of ~130 MB.
+ * decision) and the LAPI decodes large bodies with its scanner. Unlike
+ * CrowdSec, a batch is also cut where its body would pass the LAPI's body
+ * limit (api.server.max_body_bytes, 16 MiB: ~120k decisions an alert).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -290,10 +291,16 @@ static void put_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* One alert carrying items [from, to) as decisions, as CrowdSec's cscli builds it. */
-static char *build_alert(const struct items *it, size_t from, size_t to, const char *input,
-			 const char *const *def)
+#define IMPORT_BODY_MARGIN (64u << 10) /* the alert around the decisions, and then some */
+
+/*
+ * One alert carrying items [from, *to) as decisions, as CrowdSec's cscli builds
+ * it: at most up to `max_to`, and no further once the body reaches `budget`.
+ */
+static char *build_alert(const struct items *it, size_t from, size_t max_to, size_t budget,
+			 const char *input, const char *const *def, size_t *to_out)
 {
+	size_t to;
 	char now[GOTIME_STRLEN], title[600], *body = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&body, &len);
@@ -301,11 +308,11 @@ static char *build_alert(const struct items *it, size_t from, size_t to, const c
 	if (!f)
 		return NULL;
 	gotime_format_rfc3339(gotime_now(), now, sizeof(now));
-	snprintf(title, sizeof(title), "import %s: %zu IPs", input, to - from);
 	fputs("[{\"capacity\":0,\"created_at\":", f);
 	put_json_str(f, now);
 	fputs(",\"decisions\":[", f);
-	for (size_t i = from; i < to; i++) {
+	for (to = from; to < max_to && (to == from || (size_t)ftell(f) < budget); to++) {
+		size_t i = to;
 		const struct item *d = &it->v[i];
 		const char *v[IMPORT_FIELDS];
 
@@ -323,6 +330,7 @@ static char *build_alert(const struct items *it, size_t from, size_t to, const c
 		put_json_str(f, v[F_VALUE]);
 		fputc('}', f);
 	}
+	snprintf(title, sizeof(title), "import %s: %zu IPs", input, to - from);
 	fprintf(f, "],\"events\":[],\"events_count\":%zu,\"leakspeed\":\"\",\"message\":\"\","
 		   "\"scenario\":",
 		to - from);
@@ -338,6 +346,7 @@ static char *build_alert(const struct items *it, size_t from, size_t to, const c
 		free(body);
 		return NULL;
 	}
+	*to_out = to;
 	return body;
 }
 
@@ -361,7 +370,7 @@ int decisions_import(struct cli *c, int argc, char **argv)
 	struct lapi_client *cl = NULL;
 	struct items it = { 0 };
 	char *buf = NULL, *end;
-	size_t len = 0;
+	size_t len = 0, budget;
 	long batch = 0;
 	int opt, ret = EXIT_FATAL, err;
 
@@ -439,9 +448,11 @@ int decisions_import(struct cli *c, int argc, char **argv)
 	cli_info("batch size: %ld", batch);
 	if (client_open(c, &cl))
 		goto out;
-	for (size_t from = 0; from < it.n;) {
-		size_t to = batch && (size_t)batch < it.n - from ? from + (size_t)batch : it.n;
-		char *body = build_alert(&it, from, to, input, def);
+	budget = c->cfg.max_body > 2 * IMPORT_BODY_MARGIN ? c->cfg.max_body - IMPORT_BODY_MARGIN
+							 : IMPORT_BODY_MARGIN;
+	for (size_t from = 0, to; from < it.n;) {
+		size_t max_to = batch && (size_t)batch < it.n - from ? from + (size_t)batch : it.n;
+		char *body = build_alert(&it, from, max_to, budget, input, def, &to);
 
 		if (!body) {
 			cli_fatal("out of memory");

@@ -11,7 +11,8 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
 lapi_setup dimport 18461 "$BUILD/cscli" jq python3
-lapi_config "$T/config.yaml"
+lapi_config "$T/config.yaml" "    use_forwarded_for_headers: true
+    max_body_bytes: 2000000"
 lapi_profiles
 lapi_start || { fail "LAPI did not start"; summary; exit 1; }
 CSCLI=$BUILD/cscli
@@ -74,15 +75,27 @@ check_eq "only the values outside the allowlist arrive" "$(pull '' | jq -r '[.ne
 
 # above 1 MiB the LAPI takes its scanner path: 40k decisions, one of them invalid
 python3 -c "
-for i in range(40000): print('198.19.%d.%d' % (i // 256, i % 256))
-print('198.19.300.1')" >"$T/big.txt"
+print('198.19.300.1')
+for i in range(40000): print('198.19.%d.%d' % (i // 256, i % 256))" >"$T/big.txt"
 n0=$(list | jq '[.[].decisions | length] | add // 0')
 check_fail "bulk body with a bad value refused" cs decisions import -i "$T/big.txt" --format values
 check_eq "nothing stored from it" "$(list | jq '[.[].decisions | length] | add // 0')" "$n0"
-head -n 40000 "$T/big.txt" >"$T/big2.txt"
+tail -n 40000 "$T/big.txt" >"$T/big2.txt"
 check "bulk body imported" cs decisions import -i "$T/big2.txt" --format values
+check "cut into alerts under the LAPI's body limit (2 MB here)" \
+	test "$(alert_names | grep -c "^import $T/big2.txt: ")" -ge 3
 check_eq "delta carries the 40k" "$(pull '' | jq '.new | length')" 40000
 check_eq "startup carries everything" "$(pull '?startup=true' | jq '.new | length')" 40264
+# gzip when asked, except on loopback (where it only costs CPU)
+curl -s -D "$T/h1" -o "$T/plain.json" -H "Accept-Encoding: gzip" -H "X-Api-Key: $KEY" "$URL/v1/decisions/stream?startup=true"
+check "loopback client: not compressed" bash -c "! grep -qi '^content-encoding' '$T/h1'"
+curl -s -D "$T/h2" -o "$T/gz.bin" -H "Accept-Encoding: gzip" -H "X-Forwarded-For: 198.18.0.9" \
+	-H "X-Api-Key: $KEY" "$URL/v1/decisions/stream?startup=true"
+check "remote client: gzip" grep -qi '^content-encoding: gzip' "$T/h2"
+check "gzip much smaller" test "$(stat -c %s "$T/gz.bin")" -lt $(($(stat -c %s "$T/plain.json") / 4))
+check_eq "same decisions once inflated" "$(gzip -dc "$T/gz.bin" | jq -c '[.new[].value] | sort | length')" \
+	"$(jq -c '[.new[].value] | sort | length' "$T/plain.json")"
+check "inflated JSON intact" bash -c "gzip -dc '$T/gz.bin' | jq -e '.deleted == null and (.new | length) > 40000' >/dev/null"
 S=$(curl -s -H "X-Api-Key: $KEY" -X GET "http://127.0.0.1:$PORT/v1/decisions?ip=198.19.10.10")
 check "live query finds an imported one" grep -q '"origin":"cscli-import"' <<<"$S"
 cs decisions delete --ip 198.19.10.10 >/dev/null 2>&1

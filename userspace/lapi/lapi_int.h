@@ -194,6 +194,7 @@ struct req {
 	bool www_auth;
 	bool nocache;
 	char *location;
+	const char *content_encoding; /* "gzip" for a compressed streamed body */
 	/* a streamed body (rbody unused): MHD pulls it through reader */
 	MHD_ContentReaderCallback reader;
 	void *reader_cls;
