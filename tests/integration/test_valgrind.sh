@@ -61,15 +61,7 @@ got=$(nsenter --net=/run/netns/$NS curl -s -H "X-Api-Key: $KEY" "127.0.0.1:$PORT
 check_eq "LAPI under valgrind serves the stream" "$got" 2
 
 # 3. the bouncer against it
-cat > "$T/bouncer.yaml" <<YAML
-api_url: http://127.0.0.1:$PORT/
-api_key: $KEY
-update_frequency: 500ms
-mode: xdp
-interfaces: [${NS}b]
-pin_path: /sys/fs/bpf/$NS
-keep_on_stop: false
-YAML
+xdp_bouncer_config "$T/bouncer.yaml" "$PORT" "$KEY" "${NS}b" "/sys/fs/bpf/$NS"
 nsenter --net=/run/netns/$NS "${VG[@]}" "$BUILD/crowdsec-xdp-bouncer" -c "$T/bouncer.yaml" >/dev/null 2>&1 &
 BP=$!
 for _ in $(seq 300); do

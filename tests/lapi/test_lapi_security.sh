@@ -142,6 +142,9 @@ check "2562047h ban refused or active (rc $rc, $CODE $BODY)" \
 	bash -c "[ $rc != 0 ] || printf %s '$BODY' | grep -q '\"value\":\"198.18.33.33\"'"
 check "2562047h ban: remaining duration at most 100 years" \
 	bash -c "printf %s '$BODY' | grep -qE '\"duration\":\"876000h|\"duration\":\"875999h'"
+req GET '/v1/decisions/stream?startup=true' -H "X-Api-Key: $KEY"
+check "2562047h ban in the bouncer stream, at most 100 years" \
+	bash -c "printf %s '$BODY' | grep -qE '\"duration\":\"87(6000|5999)h[^\"]*\",[^}]*\"value\":\"198.18.33.33\"'"
 
 # ---- item 11: terminal escapes in cscli output -----------------------------------------------
 req POST /v1/watchers -d '{"machine_id":"evil\u001b]0;owned\u0007\u001b[2J\nFAKE-LINE\u009b31m","password":"evilpassword1"}'

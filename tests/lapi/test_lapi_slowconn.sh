@@ -8,46 +8,18 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-CROWDSEC=$BUILD/crowdsec
-PORT=${LAPI_TEST_PORT:-$(free_port 18861)}
-URL=http://127.0.0.1:$PORT
-if [ ! -x "$CROWDSEC" ] || ! command -v curl >/dev/null || ! command -v python3 >/dev/null; then
-	skip "crowdsec binary, curl or python3 missing" 1
-	summary
-	exit 0
-fi
-T=$(mktemp -d /tmp/cs-lapi-slow.XXXXXX)
-PID= APID=
-cleanup() {
-	[ -n "$APID" ] && kill "$APID" 2>/dev/null
-	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-cat >"$T/config.yaml" <<EOC
-common:
-  log_level: info
-api:
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    max_connections: 120
-db_config:
-  type: sqlite
-  db_path: $T/crowdsec.db
-prometheus:
-  enabled: false
-EOC
-KEY=$("$BUILD/cscli" -c "$T/config.yaml" -oraw bouncers add b1 2>/dev/null)
-"$CROWDSEC" -no-cs -c "$T/config.yaml" >"$T/lapi.log" 2>&1 &
-PID=$!
-check "LAPI starts" wait_http "$URL/health"
+lapi_setup slow 18861 curl python3
+APID=
+LAPI_ON_EXIT=('[ -n "$APID" ] && kill "$APID" 2>/dev/null')
+lapi_config "$T/config.yaml" "    max_connections: 120"
+KEY=$($CSCLI -oraw bouncers add b1 2>/dev/null)
+check "LAPI starts" lapi_start
 pull() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "X-Api-Key: $KEY" "$URL/v1/decisions/stream?startup=true"; }
 check_eq "bouncer pull before the attack" "$(pull)" 200
 # a second process cannot bind the same port (no SO_REUSEPORT: it would get a share
 # of the connections, credentials included)
 sed "s|$T/crowdsec.db|$T/other.db|" "$T/config.yaml" >"$T/other.yaml"
-timeout 10 "$CROWDSEC" -no-cs -c "$T/other.yaml" >"$T/other.log" 2>&1
+timeout 10 "$CROWDSEC" -no-cs -c "$T/other.yaml" >>"$T/lapi.log" 2>&1
 check "a second LAPI on the same port fails to start" test $? != 0 -a $? != 124
 
 # The attacker: 300 connections (the limit is 120) from 127.0.0.2-9, each a request

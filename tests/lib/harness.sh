@@ -77,4 +77,19 @@ ${5:-}
 YAML
 }
 
+# xdp_bouncer_config FILE LAPI_PORT KEY IFACE PIN_DIR [FREQUENCY]: a crowdsec-xdp-bouncer
+# configuration in XDP mode on IFACE against the LAPI on 127.0.0.1:LAPI_PORT, its
+# pins removed when it stops
+xdp_bouncer_config() {
+	cat >"$1" <<YAML
+api_url: http://127.0.0.1:$2/
+api_key: $3
+update_frequency: ${6:-500ms}
+mode: xdp
+interfaces: [$4]
+pin_path: $5
+keep_on_stop: false
+YAML
+}
+
 BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}

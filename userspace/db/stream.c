@@ -624,7 +624,8 @@ void stream_apply_alerts(struct cs_db *db, struct cs_alert *const *alerts, size_
 			int sc = scope_code(d->scope);
 
 			if (sc >= 0)
-				err = row_add(x, decision_ids[k], created_at, a->stop_at + d->duration,
+				err = row_add(x, decision_ids[k], created_at,
+					      gotime_deadline(a->stop_at, d->duration),
 					      d->scenario, d->type, sc, d->value, d->origin,
 					      d->simulated || a->simulated);
 		}
