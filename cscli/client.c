@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The only file of cscli that speaks HTTP: logs in to the LAPI as the machine
- * of the credentials file (one fresh login per invocation, like 1.4.6) and
- * sends requests with the JWT.
+ * cscli's side of the LAPI client (userspace/lapiclient): logs in as the machine
+ * of the credentials file (one fresh login per invocation, like 1.4.6), reports
+ * failures the cscli way, and builds query strings.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -10,88 +10,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/yamljson.h"
 #include "cscli/cscli.h"
+#include "lapiclient/lapiclient.h"
 
 #define CLIENT_UA "cscli/" LAPI_VERSION
 #define CLIENT_MAX_RESP (256u << 20)
 
-struct lapi_client {
-	CURL *curl;
-	char *url; /* base, no trailing slash */
-	char *login;
-	char *token;
-	bool insecure; /* api.client.insecure_skip_verify */
-};
-
-struct buf {
-	char *p;
-	size_t len;
-	bool oom;
-};
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct buf *b = ud;
-	size_t n = size * nmemb;
-	char *np;
-
-	if (b->len + n > CLIENT_MAX_RESP || !(np = realloc(b->p, b->len + n + 1))) {
-		b->oom = true;
-		return 0;
-	}
-	b->p = np;
-	memcpy(b->p + b->len, ptr, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
-}
-
 int client_do(struct lapi_client *cl, const char *method, const char *path, const char *body,
 	      long *status, char **resp)
 {
-	struct curl_slist *hdrs = NULL;
-	struct buf b = { 0 };
-	char *url = NULL, *auth = NULL;
-	CURLcode rc;
-	int err = 0;
+	int err = lapi_client_do(cl, method, path, body, status, resp);
 
-	*resp = NULL;
-	if (asprintf(&url, "%s%s", cl->url, path) < 0)
-		return -ENOMEM;
-	curl_easy_reset(cl->curl);
-	curl_easy_setopt(cl->curl, CURLOPT_URL, url);
-	curl_easy_setopt(cl->curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(cl->curl, CURLOPT_USERAGENT, CLIENT_UA);
-	curl_easy_setopt(cl->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(cl->curl, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(cl->curl, CURLOPT_TIMEOUT, 120L);
-	curl_easy_setopt(cl->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(cl->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (cl->insecure) {
-		curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (body) {
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		curl_easy_setopt(cl->curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(cl->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-	}
-	if (cl->token && asprintf(&auth, "Authorization: Bearer %s", cl->token) > 0)
-		hdrs = curl_slist_append(hdrs, auth);
-	curl_easy_setopt(cl->curl, CURLOPT_HTTPHEADER, hdrs);
-	rc = curl_easy_perform(cl->curl);
-	if (rc != CURLE_OK || b.oom) {
-		cli_error("%s %s: %s", method, url, b.oom ? "response too large" : curl_easy_strerror(rc));
-		err = -EIO;
-		free(b.p);
-	} else {
-		curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, status);
-		*resp = b.p ? b.p : strdup("");
-	}
-	curl_slist_free_all(hdrs);
-	free(auth);
-	free(url);
+	if (err == -EIO)
+		cli_error("%s", lapi_client_error(cl));
 	return err;
 }
 
@@ -106,74 +37,34 @@ void api_error_text(const char *body, char *out, size_t len)
 
 int client_open(struct cli *c, struct lapi_client **out)
 {
-	char err[1024], *resp = NULL, *body = NULL;
-	struct lapi_client *cl = calloc(1, sizeof(*cl));
-	json_t *docs = NULL, *root, *tok;
-	const char *url, *login, *pw;
+	const struct lapi_client_opts o = { .user_agent = CLIENT_UA,
+					    .timeout_s = 120,
+					    .max_answer = CLIENT_MAX_RESP,
+					    .insecure = c->cfg.insecure_skip_verify };
+	struct lapi_client *cl = NULL;
+	char err[1024], *resp = NULL;
 	long status = 0;
-	int ret = -EINVAL;
+	int ret;
 
 	*out = NULL;
-	if (!cl)
-		return -ENOMEM;
-	docs = yamljson_load_file(c->cfg.credentials_path, false, err, sizeof(err));
-	root = json_array_get(docs, 0);
-	url = yamljson_get_str(root, "url", NULL);
-	login = yamljson_get_str(root, "login", NULL);
-	pw = yamljson_get_str(root, "password", NULL);
-	if (!url || !login || !pw) {
-		cli_fatal("unable to load LAPI credentials from %s: %s", c->cfg.credentials_path,
-			  docs ? "url, login and password are required" : err);
-		goto out;
-	}
-	cl->url = strdup(url);
-	cl->login = strdup(login);
-	cl->insecure = c->cfg.insecure_skip_verify;
-	if (!cl->url || !cl->login) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while (*cl->url && cl->url[strlen(cl->url) - 1] == '/')
-		cl->url[strlen(cl->url) - 1] = '\0';
-	cl->curl = curl_easy_init();
-	if (!cl->curl) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	tok = json_pack("{s:s,s:s,s:n}", "machine_id", login, "password", pw, "scenarios");
-	body = json_dumps(tok, JSON_COMPACT);
-	json_decref(tok);
-	if (!body) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	ret = client_do(cl, "POST", "/v1/watchers/login", body, &status, &resp);
+	ret = lapi_client_open(c->cfg.credentials_path, &o, &cl, err, sizeof(err));
 	if (ret) {
-		cli_fatal("unable to reach the Local API at %s", cl->url);
-		goto out;
+		cli_fatal("unable to load LAPI credentials from %s: %s", c->cfg.credentials_path, err);
+		return ret;
 	}
-	if (status != 200) {
+	ret = lapi_client_login(cl, &status, &resp);
+	if (ret == -EIO) {
+		cli_error("%s", lapi_client_error(cl));
+		cli_fatal("unable to reach the Local API at %s", lapi_client_url(cl));
+	} else if (ret == -EACCES) {
 		api_error_text(resp, err, sizeof(err));
 		cli_fatal("failed to authenticate to Local API (LAPI): %s", err);
-		ret = -EACCES;
-		goto out;
+	} else if (ret) {
+		cli_fatal("%s", lapi_client_error(cl));
 	}
-	json_decref(docs);
-	docs = json_loads(resp, 0, NULL);
-	tok = json_object_get(docs, "token");
-	if (!json_is_string(tok)) {
-		cli_fatal("login answer without a token");
-		ret = -EPROTO;
-		goto out;
-	}
-	cl->token = strdup(json_string_value(tok));
-	ret = cl->token ? 0 : -ENOMEM;
-out:
-	free(body);
 	free(resp);
-	json_decref(docs);
 	if (ret)
-		client_close(cl);
+		lapi_client_free(cl);
 	else
 		*out = cl;
 	return ret;
@@ -181,24 +72,17 @@ out:
 
 const char *client_url(struct lapi_client *cl)
 {
-	return cl->url;
+	return lapi_client_url(cl);
 }
 
 const char *client_login(struct lapi_client *cl)
 {
-	return cl->login;
+	return lapi_client_login_name(cl);
 }
 
 void client_close(struct lapi_client *cl)
 {
-	if (!cl)
-		return;
-	if (cl->curl)
-		curl_easy_cleanup(cl->curl);
-	free(cl->url);
-	free(cl->login);
-	free(cl->token);
-	free(cl);
+	lapi_client_free(cl);
 }
 
 void query_add(struct query *q, const char *k, const char *v)

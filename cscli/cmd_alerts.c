@@ -49,44 +49,26 @@ static void decisions_summary(json_t *a, char *out, size_t len)
 
 static int alerts_list(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },	     { "until", required_argument, NULL, 'U' },
-		{ "since", required_argument, NULL, 'S' }, { "ip", required_argument, NULL, 'i' },
-		{ "scenario", required_argument, NULL, 's' }, { "range", required_argument, NULL, 'r' },
-		{ "type", required_argument, NULL, 't' },  { "scope", required_argument, NULL, 'P' },
-		{ "value", required_argument, NULL, 'v' }, { "contained", no_argument, NULL, 'C' },
-		{ "machine", no_argument, NULL, 'm' },	     { "limit", required_argument, NULL, 'l' },
-		{ NULL, 0, NULL, 0 }
+	static const struct cli_flag *const flags[] = {
+		&cf_all,   &cf_until, &cf_since, &cf_ip,	&cf_scenario,
+		&cf_range, &cf_decision_type, &cf_scope, &cf_value, &cf_contained,
+		&cf_machine, &cf_limit,
 	};
 	struct lapi_client *cl = NULL;
 	struct query q = { 0 };
-	bool all = false, machine = false;
-	const char *limit = "50";
+	struct cli_args args = { .limit = "50" };
 	char *qs = NULL, *path = NULL;
 	json_t *alerts = NULL, *a;
 	size_t i;
 	int opt, ret = EXIT_FATAL;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "ai:s:r:v:ml:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'a': all = true; break;
-		case 'U': query_add(&q, "until", optarg); break;
-		case 'S': query_add(&q, "since", optarg); break;
-		case 'i': query_add(&q, "ip", optarg); break;
-		case 's': query_add(&q, "scenario", optarg); break;
-		case 'r': query_add(&q, "range", optarg); break;
-		case 't': query_add(&q, "decision_type", optarg); break;
-		case 'P': query_add(&q, "scope", optarg); break;
-		case 'v': query_add(&q, "value", optarg); break;
-		case 'C': query_add(&q, "contains", "false"); break;
-		case 'm': machine = true; break;
-		case 'l': limit = optarg; break;
-		default: ret = EXIT_USAGE; goto out;
-		}
+	opt = CLI_PARSE_FLAGS(argc, argv, flags, &q, &args);
+	if (opt) {
+		ret = opt;
+		goto out;
 	}
-	query_add(&q, "include_capi", all ? "true" : "false");
-	query_add(&q, "limit", limit);
+	query_add(&q, "include_capi", args.all ? "true" : "false");
+	query_add(&q, "limit", args.limit);
 	qs = query_encode(&q);
 	if (!qs || asprintf(&path, "/v1/alerts?%s", qs) < 0 || client_open(c, &cl))
 		goto out;
@@ -99,12 +81,12 @@ static int alerts_list(struct cli *c, int argc, char **argv)
 	}
 	if (c->out == OUT_RAW)
 		printf("id,scope,value,reason,country,as,decisions,created_at%s\n",
-		       machine ? ",machine" : "");
+		       args.machine ? ",machine" : "");
 	static const char *const hdr[] = { "ID", "value",     "reason",	    "country",
 					   "as", "decisions", "created_at", "machine" };
 	struct table t;
 
-	table_init(&t, machine ? 8 : 7, hdr);
+	table_init(&t, args.machine ? 8 : 7, hdr);
 	json_array_foreach(alerts, i, a) {
 		json_t *src = json_object_get(a, "source");
 		char id[32], sv[512], as[256], dec[256];
@@ -123,8 +105,8 @@ static int alerts_list(struct cli *c, int argc, char **argv)
 			csv_field(jstr(src, "cn"), false);
 			csv_field(as, false);
 			csv_field(dec, false);
-			csv_field(jstr(a, "start_at"), !machine);
-			if (machine)
+			csv_field(jstr(a, "start_at"), !args.machine);
+			if (args.machine)
 				csv_field(jstr(a, "machine_id"), true);
 			continue;
 		}
@@ -317,68 +299,23 @@ out:
 
 static int alerts_delete(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "scope", required_argument, NULL, 'P' }, { "value", required_argument, NULL, 'v' },
-		{ "scenario", required_argument, NULL, 's' }, { "ip", required_argument, NULL, 'i' },
-		{ "range", required_argument, NULL, 'r' }, { "id", required_argument, NULL, 'I' },
-		{ "all", no_argument, NULL, 'a' },	     { "contained", no_argument, NULL, 'C' },
-		{ NULL, 0, NULL, 0 }
+	static const struct cli_flag *const flags[] = {
+		&cf_scope, &cf_value, &cf_scenario, &cf_ip, &cf_range, &cf_id, &cf_all, &cf_contained,
 	};
-	struct lapi_client *cl = NULL;
-	struct query q = { 0 };
-	const char *id = NULL;
-	bool all = false;
-	char *qs = NULL, *path = NULL;
-	json_t *resp = NULL;
-	int opt, ret = EXIT_FATAL;
+	static const struct cli_delete d = {
+		.object = "alerts",
+		.noun = "alert",
+		.need_filter = "at least one filter or --all must be specified",
+		.bad_id = "bad alert id %s",
+		.fail_one = "Unable to delete alerts : ",
+		.fail_many = "Unable to delete alerts : ",
+		.all_query = "limit=0",
+		.limit0 = true,
+		.flags = flags,
+		.nflags = sizeof(flags) / sizeof(flags[0]),
+	};
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "v:s:i:r:a", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'P': query_add(&q, "scope", optarg); break;
-		case 'v': query_add(&q, "value", optarg); break;
-		case 's': query_add(&q, "scenario", optarg); break;
-		case 'i': query_add(&q, "ip", optarg); break;
-		case 'r': query_add(&q, "range", optarg); break;
-		case 'I': id = optarg; break;
-		case 'a': all = true; break;
-		case 'C': query_add(&q, "contains", "false"); break;
-		default: ret = EXIT_USAGE; goto out;
-		}
-	}
-	if (!all && !id && !q.n) {
-		printf("\nUsage:\n  cscli alerts delete [filters] [--all] [flags]\n\n");
-		cli_fatal("at least one filter or --all must be specified");
-		goto out;
-	}
-	if (id) {
-		char *end;
-
-		strtoll(id, &end, 10);
-		if (!*id || *end) {
-			cli_fatal("bad alert id %s", id);
-			goto out;
-		}
-		if (asprintf(&path, "/v1/alerts/%s", id) < 0)
-			goto out;
-	} else {
-		query_add(&q, "limit", "0");
-		qs = query_encode(&q);
-		if (!qs || asprintf(&path, "/v1/alerts?%s", all ? "limit=0" : qs) < 0)
-			goto out;
-	}
-	if (client_open(c, &cl) ||
-	    client_call(cl, "DELETE", path, NULL, "Unable to delete alerts : ", &resp))
-		goto out;
-	cli_info("%s alert(s) deleted", *jstr(resp, "nbDeleted") ? jstr(resp, "nbDeleted") : "0");
-	ret = EXIT_OK;
-out:
-	json_decref(resp);
-	free(qs);
-	free(path);
-	query_free(&q);
-	client_close(cl);
-	return ret;
+	return cli_delete(c, &d, argc, argv);
 }
 
 static int alerts_flush(struct cli *c, int argc, char **argv)

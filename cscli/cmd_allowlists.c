@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/gotime.h"
+#include "common/ipaddr.h"
 #include "cscli/cscli.h"
 
 static int open_db(struct cli *c, struct cs_db **db)
@@ -126,10 +127,10 @@ static int al_add(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	for (int i = optind + 1; i < argc; i++) {
-		struct cs_range r;
+		struct cs_prefix r;
 		bool dup = false;
 
-		if (cs_range_parse(argv[i], &r) || !r.ip_size) {
+		if (cs_prefix_parse(argv[i], CS_PREFIX_MASK, &r)) {
 			cli_fatal("'%s' is not an IP address or a range (CIDR)", argv[i]);
 			cs_allowlist_clear(&cur);
 			goto out;

@@ -3,7 +3,6 @@
  * cscli decisions list|add|delete: through the LAPI over HTTP as a machine,
  * sending exactly what 1.4.6 sends (contract 11.4).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,20 +12,6 @@
 
 #include "common/gotime.h"
 #include "cscli/cscli.h"
-
-static bool valid_ip(const char *s)
-{
-	unsigned char b[16];
-
-	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
-}
-
-static bool valid_range(const char *s)
-{
-	struct cs_range r;
-
-	return strchr(s, '/') && !cs_range_parse(s, &r);
-}
 
 static int decisions_add(struct cli *c, int argc, char **argv)
 {
@@ -59,7 +44,7 @@ static int decisions_add(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (ip) {
-		if (!valid_ip(ip)) {
+		if (!cli_valid_ip(ip)) {
 			cli_fatal("%s isn't a valid ip", ip);
 			return EXIT_FATAL;
 		}
@@ -67,7 +52,7 @@ static int decisions_add(struct cli *c, int argc, char **argv)
 		scope = "Ip";
 	}
 	if (range) {
-		if (!valid_range(range)) {
+		if (!cli_valid_range(range)) {
 			cli_fatal("%s isn't a valid range", range);
 			return EXIT_FATAL;
 		}
@@ -125,133 +110,48 @@ static int decisions_add(struct cli *c, int argc, char **argv)
 
 static int decisions_delete(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "ip", required_argument, NULL, 'i' },	   { "range", required_argument, NULL, 'r' },
-		{ "type", required_argument, NULL, 't' },  { "value", required_argument, NULL, 'v' },
-		{ "scenario", required_argument, NULL, 's' }, { "id", required_argument, NULL, 'I' },
-		{ "all", no_argument, NULL, 'A' },	   { "contained", no_argument, NULL, 'C' },
-		{ NULL, 0, NULL, 0 }
+	static const struct cli_flag *const flags[] = {
+		&cf_ip_checked, &cf_range_checked, &cf_type_t, &cf_value, &cf_scenario, &cf_id,
+		&cf_all_long, &cf_contained_flag,
 	};
-	struct lapi_client *cl = NULL;
-	struct query q = { 0 };
-	const char *id = NULL;
-	bool all = false, contained = false;
-	char *qs = NULL, *path = NULL;
-	json_t *resp = NULL;
-	int opt, ret = EXIT_FATAL;
+	static const struct cli_delete d = {
+		.object = "decisions",
+		.noun = "decision",
+		.need_filter = "At least one filter or --all must be specified",
+		.bad_id = "id '%s' is not an integer",
+		.fail_one = "Unable to delete decision : ",
+		.fail_many = "Unable to delete decisions : ",
+		.all_query = "",
+		.flags = flags,
+		.nflags = sizeof(flags) / sizeof(flags[0]),
+	};
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "i:r:t:v:s:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			if (!valid_ip(optarg)) {
-				cli_fatal("%s isn't a valid ip", optarg);
-				goto out;
-			}
-			query_add(&q, "ip", optarg);
-			break;
-		case 'r':
-			if (!valid_range(optarg)) {
-				cli_fatal("%s isn't a valid range", optarg);
-				goto out;
-			}
-			query_add(&q, "range", optarg);
-			break;
-		case 't': query_add(&q, "type", optarg); break;
-		case 'v': query_add(&q, "value", optarg); break;
-		case 's': query_add(&q, "scenario", optarg); break;
-		case 'I': id = optarg; break;
-		case 'A': all = true; break;
-		case 'C': contained = true; break;
-		default: ret = EXIT_USAGE; goto out;
-		}
-	}
-	if (!all && !id && !q.n) {
-		fprintf(stdout, "\nUsage:\n  cscli decisions delete [filters] [--all] [flags]\n\n");
-		cli_fatal("At least one filter or --all must be specified");
-		goto out;
-	}
-	if (contained)
-		query_add(&q, "contains", "false");
-	if (client_open(c, &cl))
-		goto out;
-	if (id) {
-		char *end;
-
-		strtoll(id, &end, 10);
-		if (!*id || *end) {
-			cli_fatal("id '%s' is not an integer", id);
-			goto out;
-		}
-		if (asprintf(&path, "/v1/decisions/%s", id) < 0)
-			goto out;
-		if (client_call(cl, "DELETE", path, NULL, "Unable to delete decision : ", &resp))
-			goto out;
-	} else {
-		qs = query_encode(&q);
-		if (!qs || asprintf(&path, "/v1/decisions?%s", all ? "" : qs) < 0)
-			goto out;
-		if (client_call(cl, "DELETE", path, NULL, "Unable to delete decisions : ", &resp))
-			goto out;
-	}
-	cli_info("%s decision(s) deleted",
-		 json_string_value(json_object_get(resp, "nbDeleted"))
-			 ? json_string_value(json_object_get(resp, "nbDeleted"))
-			 : "0");
-	ret = EXIT_OK;
-out:
-	json_decref(resp);
-	free(qs);
-	free(path);
-	query_free(&q);
-	client_close(cl);
-	return ret;
+	return cli_delete(c, &d, argc, argv);
 }
 
 static int decisions_list(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },	     { "since", required_argument, NULL, 'S' },
-		{ "until", required_argument, NULL, 'U' }, { "type", required_argument, NULL, 't' },
-		{ "scope", required_argument, NULL, 'P' }, { "value", required_argument, NULL, 'v' },
-		{ "scenario", required_argument, NULL, 's' }, { "ip", required_argument, NULL, 'i' },
-		{ "range", required_argument, NULL, 'r' }, { "origin", required_argument, NULL, 'O' },
-		{ "limit", required_argument, NULL, 'l' }, { "no-simu", no_argument, NULL, 'N' },
-		{ "machine", no_argument, NULL, 'm' },	     { "contained", no_argument, NULL, 'C' },
-		{ NULL, 0, NULL, 0 }
+	static const struct cli_flag *const flags[] = {
+		&cf_all,   &cf_since, &cf_until,  &cf_decision_type_t, &cf_scope, &cf_value,
+		&cf_scenario, &cf_ip, &cf_range, &cf_origin, &cf_limit, &cf_no_simu, &cf_machine,
+		&cf_contained,
 	};
 	struct lapi_client *cl = NULL;
 	struct query q = { 0 };
-	bool all = false, machine = false;
-	const char *limit = "100";
+	struct cli_args args = { .limit = "100" };
 	char *qs = NULL, *path = NULL;
 	json_t *alerts = NULL, *a, *d;
 	size_t i, k, skipped = 0;
 	int opt, ret = EXIT_FATAL;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "aS:U:t:v:s:i:r:l:m", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'a': all = true; break;
-		case 'S': query_add(&q, "since", optarg); break;
-		case 'U': query_add(&q, "until", optarg); break;
-		case 't': query_add(&q, "decision_type", optarg); break;
-		case 'P': query_add(&q, "scope", optarg); break;
-		case 'v': query_add(&q, "value", optarg); break;
-		case 's': query_add(&q, "scenario", optarg); break;
-		case 'i': query_add(&q, "ip", optarg); break;
-		case 'r': query_add(&q, "range", optarg); break;
-		case 'O': query_add(&q, "origin", optarg); break;
-		case 'l': limit = optarg; break;
-		case 'N': query_add(&q, "simulated", "false"); break;
-		case 'm': machine = true; break;
-		case 'C': query_add(&q, "contains", "false"); break;
-		default: ret = EXIT_USAGE; goto out;
-		}
+	opt = CLI_PARSE_FLAGS(argc, argv, flags, &q, &args);
+	if (opt) {
+		ret = opt;
+		goto out;
 	}
 	query_add(&q, "has_active_decision", "true");
-	query_add(&q, "include_capi", all ? "true" : "false");
-	query_add(&q, "limit", limit);
+	query_add(&q, "include_capi", args.all ? "true" : "false");
+	query_add(&q, "limit", args.limit);
 	qs = query_encode(&q);
 	if (!qs || asprintf(&path, "/v1/alerts?%s", qs) < 0)
 		goto out;
@@ -272,10 +172,10 @@ static int decisions_list(struct cli *c, int argc, char **argv)
 	json_t *seen = json_object();
 	size_t rows = 0;
 
-	table_init(&t, machine ? 11 : 10, hdr);
+	table_init(&t, args.machine ? 11 : 10, hdr);
 	if (c->out == OUT_RAW)
 		printf("id,source,ip,reason,action,country,as,events_count,expiration,simulated,"
-		       "alert_id%s\n", machine ? ",machine" : "");
+		       "alert_id%s\n", args.machine ? ",machine" : "");
 	json_array_foreach(alerts, i, a) {
 		json_t *src = json_object_get(a, "source");
 		bool sim = json_is_true(json_object_get(a, "simulated"));
@@ -309,8 +209,8 @@ static int decisions_list(struct cli *c, int argc, char **argv)
 				for (int f = 0; f < 9; f++)
 					csv_field(row[f], false);
 				csv_field(sim ? "true" : "false", false);
-				csv_field(aid, !machine);
-				if (machine)
+				csv_field(aid, !args.machine);
+				if (args.machine)
 					csv_field(jstr(a, "machine_id"), true);
 			} else {
 				table_add(&t, row);
@@ -362,6 +262,14 @@ static const struct verb decision_verbs[] = {
 	  "      --scope string    Decision scope (ie. ip,range,username) (default \"Ip\")\n"
 	  "  -R, --reason string   Decision reason (ie. scenario-name)\n"
 	  "  -t, --type string     Decision type (ie. ban,captcha,throttle) (default \"ban\")\n" },
+	{ "import", NULL, decisions_import, "Import decisions from a file or pipe", "[options] [flags]",
+	  "  -i, --input string    Input file\n"
+	  "  -d, --duration string Decision duration: 1h,4h,30m (default \"4h\")\n"
+	  "      --scope string    Decision scope: ip,range,username (default \"Ip\")\n"
+	  "  -R, --reason string   Decision reason: <scenario-name> (default \"manual\")\n"
+	  "  -t, --type string     Decision type: ban,captcha,throttle (default \"ban\")\n"
+	  "      --batch int       Split import in batches of N decisions\n"
+	  "      --format string   Input format: 'json', 'csv' or 'values' (each line is a value, no headers)\n" },
 	{ "delete", "remove", decisions_delete, "Delete decisions", "[options] [flags]",
 	  "  -i, --ip string       Source ip (shorthand for --scope ip --value <IP>)\n"
 	  "  -r, --range string    Range source ip (shorthand for --scope range --value <RANGE>)\n"

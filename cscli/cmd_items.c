@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cscli/cscli.h"
 #include "cscli/hubcli.h"
@@ -237,7 +239,7 @@ static void item_usage(FILE *f, enum hub_type t)
 		"  remove:   --all, --purge, --force, --dry-run\n"
 		"  upgrade:  -a/--all, --force, --dry-run\n"
 		"  list:     -a/--all\n"
-		"  inspect:  --no-metrics\n\n"
+		"  inspect:  --diff [--rev]\n\n"
 		"Global Flags:\n  -c, --config string   path to crowdsec config file\n"
 		"  -o, --output string   Output format: human, json, raw\n",
 		n, n, singular[t], singular[t], singular[t], singular[t], singular[t]);
@@ -246,7 +248,7 @@ static void item_usage(FILE *f, enum hub_type t)
 enum { O_DRY = 1000, O_FORCE, O_IGNORE, O_PURGE, O_NOMETRICS, O_DIFF, O_REV };
 
 struct item_flags {
-	bool all, dry_run, force, download_only, ignore, purge, help;
+	bool all, dry_run, force, download_only, ignore, purge, help, diff, rev;
 };
 
 static int parse_flags(int argc, char **argv, struct item_flags *fl)
@@ -257,6 +259,7 @@ static int parse_flags(int argc, char **argv, struct item_flags *fl)
 		{ "ignore", no_argument, NULL, O_IGNORE }, { "purge", no_argument, NULL, O_PURGE },
 		{ "interactive", no_argument, NULL, 'i' }, { "no-metrics", no_argument, NULL, O_NOMETRICS },
 		{ "help", no_argument, NULL, 'h' },	  { "url", required_argument, NULL, 'u' },
+		{ "diff", no_argument, NULL, O_DIFF },	  { "rev", no_argument, NULL, O_REV },
 		{ NULL, 0, NULL, 0 }
 	};
 	int opt;
@@ -272,6 +275,8 @@ static int parse_flags(int argc, char **argv, struct item_flags *fl)
 		case O_IGNORE: fl->ignore = true; break;
 		case O_PURGE: fl->purge = true; break;
 		case 'h': fl->help = true; break;
+		case O_DIFF: fl->diff = true; break;
+		case O_REV: fl->rev = true; break;
 		case 'i': case O_NOMETRICS: case 'u': break; /* no prompt, no metrics here */
 		default: return -1;
 		}
@@ -312,10 +317,99 @@ static int items_list(struct cli *c, struct hub *h, enum hub_type t, int argc, c
 	return EXIT_OK;
 }
 
-static int items_inspect(struct cli *c, struct hub *h, enum hub_type t, int argc, char **argv)
+/* `diff -u` of the installed file against the hub's latest version (-R with --rev). */
+static void item_diff(struct hub *h, const struct hub_item *it, bool rev)
+{
+	char url[PATH_MAX * 2], why[1024], tmp[] = "/tmp/cscli-diff-XXXXXX", *body = NULL;
+	const char *a, *b;
+	size_t len;
+	int fd;
+
+	if (!it->local_path || !it->remote_path) {
+		printf("'%s:%s' is not installed\n", hub_type_name(it->type), it->name);
+		return;
+	}
+	snprintf(url, sizeof(url), "%s/%s", h->cfg->hub_url, it->remote_path);
+	if (hub_http_get(url, HUB_MAX_ITEM_BYTES, &body, &len, why, sizeof(why))) {
+		printf("%s\n", why);
+		return;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0 || write(fd, body, len) != (ssize_t)len) {
+		printf("while writing %s: %s\n", tmp, strerror(errno));
+	} else {
+		a = rev ? tmp : it->local_path;
+		b = rev ? it->local_path : tmp;
+		fflush(stdout);
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			execlp("diff", "diff", "-u", "--label", rev ? url : it->local_path, "--label",
+			       rev ? it->local_path : url, a, b, (char *)NULL);
+			_exit(127);
+		}
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(body);
+}
+
+/* upstream's --diff: why an item is tainted, member by member */
+static void why_tainted(struct hub *h, struct hub_item *it, bool rev)
+{
+	if (!hub_item_installed(it)) {
+		printf("# %s:%s is not installed\n", hub_type_name(it->type), it->name);
+		return;
+	}
+	if (!it->tainted) {
+		printf("# %s:%s is not tainted\n", hub_type_name(it->type), it->name);
+		return;
+	}
+	printf("# Let's see why %s:%s is tainted.\n", hub_type_name(it->type), it->name);
+	for (size_t i = 0; i < it->ntainted_by; i++) {
+		char type[64], *colon = strchr(it->tainted_by[i], ':');
+		struct hub_item *sub;
+		int st;
+
+		printf("\n-> %s\n\n", it->tainted_by[i]);
+		if (!colon)
+			continue;
+		snprintf(type, sizeof(type), "%.*s", (int)(colon - it->tainted_by[i]), it->tainted_by[i]);
+		st = hub_type_parse(type);
+		sub = st < 0 ? NULL : hub_get(h, st, colon + 1);
+		if (!sub)
+			continue;
+		/* a member edited itself: its diff; a collection tainted through others: say by whom */
+		bool self = false;
+
+		for (size_t k = 0; k < sub->ntainted_by; k++)
+			self |= !strcmp(sub->tainted_by[k], it->tainted_by[i]);
+		if (!hub_item_installed(sub)) {
+			printf("# %s is missing (not installed)\n", it->tainted_by[i]);
+		} else if (self) {
+			item_diff(h, sub, rev);
+		} else {
+			printf("# %s is tainted by", it->tainted_by[i]);
+			for (size_t k = 0; k < sub->ntainted_by; k++)
+				printf("%s %s", k ? "," : "", sub->tainted_by[k]);
+			printf("\n");
+		}
+	}
+}
+
+static int items_inspect(struct cli *c, struct hub *h, enum hub_type t, int argc, char **argv,
+			 const struct item_flags *fl)
 {
 	char msg[1024];
 
+	if (fl->rev && !fl->diff) {
+		cli_fatal("--rev can only be used with --diff");
+		return EXIT_FATAL;
+	}
 	for (int i = 0; i < argc; i++) {
 		struct hub_item *it = hub_get(h, t, argv[i]);
 		json_t *j;
@@ -325,15 +419,18 @@ static int items_inspect(struct cli *c, struct hub *h, enum hub_type t, int argc
 			cli_fatal("%s", msg);
 			return EXIT_FATAL;
 		}
+		if (fl->diff) {
+			why_tainted(h, it, fl->rev);
+			continue;
+		}
 		j = hub_item_to_json(it);
 		if (c->out == OUT_JSON) {
 			print_json(j, 2, true);
 		} else {
 			hubcli_print_yaml(j);
 			if (c->out == OUT_HUMAN && it->tainted)
-				printf("\nThis item is tainted (edited locally): 'cscli %s upgrade "
-				       "--force %s' restores the hub's version.\n", hub_type_name(t),
-				       it->name);
+				printf("\nThis item is tainted. Use 'cscli %s inspect --diff %s' to see "
+				       "why.\n", hub_type_name(t), it->name);
 		}
 		json_decref(j);
 	}
@@ -393,7 +490,7 @@ int cmd_items(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (!strcmp(verb, "inspect")) {
-		ret = items_inspect(c, h, t, argc, argv);
+		ret = items_inspect(c, h, t, argc, argv, &fl);
 		goto out;
 	}
 	if (!(p = hub_plan_new(h)))

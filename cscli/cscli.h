@@ -108,11 +108,66 @@ struct verb {
 int cli_run_verbs(struct cli *c, const char *object, const char *about, const struct verb *v,
 		  size_t n, int argc, char **argv);
 
+/*
+ * Verb flags (filters.c): a filter flag puts key=value (value: the argument, or
+ * the fixed `value`) in the LAPI query; a flag without key is the verb's own.
+ * valid (optional) refuses a bad argument: "<arg> isn't a valid <name>".
+ */
+enum cli_own { CLI_OWN_NONE, CLI_OWN_ALL, CLI_OWN_MACHINE, CLI_OWN_CONTAINED, CLI_OWN_ID,
+	       CLI_OWN_LIMIT };
+struct cli_flag {
+	const char *name;
+	int short_opt; /* 0: none */
+	int has_arg;   /* getopt's no_argument / required_argument */
+	const char *key;
+	const char *value;
+	bool (*valid)(const char *arg);
+	enum cli_own own; /* no key: which field of struct cli_args it sets */
+};
+/* What the verbs' own flags said. */
+struct cli_args {
+	bool all, machine, contained;
+	const char *id, *limit;
+};
+#define CLI_MAX_FLAGS 24
+extern const struct cli_flag cf_all, cf_all_long, cf_id, cf_limit, cf_machine, cf_since, cf_until,
+	cf_ip, cf_ip_checked, cf_range, cf_range_checked, cf_scenario, cf_scope, cf_value, cf_origin,
+	cf_decision_type, cf_decision_type_t, cf_type_t, cf_contained, cf_contained_flag, cf_no_simu;
+/*
+ * getopt_long over the verb's flags: filter flags fill q, own flags fill a.
+ * 0, EXIT_USAGE (getopt said why) or EXIT_FATAL (a refused value, logged).
+ */
+int cli_parse_flags(int argc, char **argv, const struct cli_flag *const *f, size_t n,
+		    struct query *q, struct cli_args *a);
+#define CLI_PARSE_FLAGS(argc, argv, flags, q, a)                                               \
+	cli_parse_flags((argc), (argv), (flags), sizeof(flags) / sizeof((flags)[0]), (q), (a))
+/*
+ * `cscli alerts|decisions delete`: the filters (or --all, or --id N) to a
+ * DELETE on /v1/<object>, then "<nbDeleted> <noun>(s) deleted". The texts are
+ * 1.4.6's, which differ between the two.
+ */
+struct cli_delete {
+	const char *object;	 /* "alerts": the route and the usage line */
+	const char *noun;	 /* "alert" */
+	const char *need_filter; /* no filter and no --all */
+	const char *bad_id;	 /* a format taking the id */
+	const char *fail_one, *fail_many;
+	const char *all_query;	 /* the query of --all */
+	bool limit0;		 /* filtered deletes carry limit=0 */
+	const struct cli_flag *const *flags;
+	size_t nflags;
+};
+int cli_delete(struct cli *c, const struct cli_delete *d, int argc, char **argv);
+bool cli_valid_ip(const char *s);
+bool cli_valid_range(const char *s);
+
 /* Entry point of the cscli program. */
 int cscli_main(int argc, char **argv);
 int cmd_bouncers(struct cli *c, int argc, char **argv);
 int cmd_machines(struct cli *c, int argc, char **argv);
 int cmd_decisions(struct cli *c, int argc, char **argv);
+/* cscli decisions import (cmd_decisions_import.c) */
+int decisions_import(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_hubtest(struct cli *c, int argc, char **argv);
 int cmd_lapi(struct cli *c, int argc, char **argv);

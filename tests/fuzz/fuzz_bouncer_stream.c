@@ -27,7 +27,7 @@ static int apply(int which, size_t idx, const struct stream_decision *d, void *a
 	char txt[CS_PREFIX_STRLEN];
 	int64_t ns;
 
-	if (!value || cs_prefix_parse(value, &p))
+	if (!value || cs_prefix_parse(value, CS_PREFIX_MASK, &p))
 		return 0;
 	cs_prefix_format(&p, true, txt, sizeof(txt));
 	if (which == STREAM_DELETED)

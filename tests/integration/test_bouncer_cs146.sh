@@ -4,7 +4,7 @@
 # the end-to-end scenario of tests/lib/bouncer_e2e.sh with decisions made by
 # Debian's own cscli.
 . "$(dirname "$0")/../lib/harness.sh"
-need_root "bouncer e2e vs crowdsec 1.4.6" 30
+need_root "bouncer e2e vs crowdsec 1.4.6" 33
 if ! command -v crowdsec >/dev/null || ! [ -x /usr/bin/cscli ]; then
 	skip "Debian's crowdsec 1.4.6 is not installed (make deps installs it)" 30
 	summary; exit 0

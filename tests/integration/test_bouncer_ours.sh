@@ -4,30 +4,13 @@
 # end-to-end scenario of tests/lib/bouncer_e2e.sh, plus `cscli bouncers list`
 # showing the bouncer's version and last pull.
 . "$(dirname "$0")/../lib/harness.sh"
-need_root "bouncer e2e vs our LAPI" 40
+need_root "bouncer e2e vs our LAPI" 43
 . "$(dirname "$0")/../lib/bouncer_e2e.sh"
 trap e2e_cleanup EXIT INT TERM
 
 CS=$TMPD/cs
 mkdir -p "$CS/etc" "$CS/data"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cp "$ROOT/config/profiles.yaml" "$CS/etc/"
-cat > "$CS/etc/config.yaml" <<YAML
-common:
-  log_level: warning
-config_paths:
-  config_dir: $CS/etc/
-  data_dir: $CS/data/
-db_config:
-  type: sqlite
-  db_path: $CS/data/crowdsec.db
-api:
-  client:
-    credentials_path: $CS/etc/local_api_credentials.yaml
-  server:
-    listen_uri: 127.0.0.1:$LAPI_PORT
-    profiles_path: $CS/etc/profiles.yaml
-YAML
+cs_config "$CS/etc" "$CS/data" "127.0.0.1:$LAPI_PORT"
 cscli_ours() { inv "$BUILD/cscli" -c "$CS/etc/config.yaml" "$@" 2>>"$TMPD/cscli.log"; }
 
 LAPI_PID=

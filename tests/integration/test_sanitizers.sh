@@ -146,20 +146,12 @@ check "cscli decision for 198.18.3.1 listed" live_alerted 198.18.3.1
 
 # 3. the bouncer (root: XDP in the netns)
 if [ -n "$NS" ]; then
-	cat > "$T/bouncer.yaml" <<YAML
-api_url: http://127.0.0.1:$PORT/
-api_key: $KEY
-update_frequency: 200ms
-mode: xdp
-interfaces: [${NS}b]
-pin_path: /sys/fs/bpf/$NS
-keep_on_stop: false
-YAML
+	xdp_bouncer_config "$T/bouncer.yaml" "$PORT" "$KEY" "${NS}b" "/sys/fs/bpf/$NS" 200ms
 	"${IN_NS[@]}" "$SAN/crowdsec-xdp-bouncer" -c "$T/bouncer.yaml" >"$T/bouncer.out" 2>&1 &
 	BP=$!
 	entries() {
 		"$SAN/crowdsec-xdp-bouncer" --pin-dir "/sys/fs/bpf/$NS" xdp status -o json 2>/dev/null |
-			jq '.entries.ipv4_hosts + .entries.ipv4_ranges + .entries.ipv6_hosts'
+			jq '(.entries.ipv4_hosts // 0) + (.entries.ipv4_ranges // 0) + (.entries.ipv6_hosts // 0)'
 	}
 	n=0
 	for _ in $(seq 150); do n=$(entries); [ "${n:-0}" -ge 22 ] && break; sleep 0.2; done

@@ -33,23 +33,7 @@ E=$T/etc
 mkdir -p "$T/data"
 cs_etc "$E" parsers/s00-raw/crowdsecurity/syslog-logs.yaml parsers/s01-parse/crowdsecurity/sshd-logs.yaml \
 	parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml "$ROOT/scenarios/crowdsec-xdp/ssh-bf.yaml"
-cp "$ROOT/config/profiles.yaml" "$E/"
-cat > "$E/config.yaml" <<YAML
-common:
-  log_level: warning
-config_paths:
-  config_dir: $E/
-  data_dir: $T/data/
-db_config:
-  type: sqlite
-  db_path: $T/data/crowdsec.db
-api:
-  client:
-    credentials_path: $E/local_api_credentials.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    profiles_path: $E/profiles.yaml
-YAML
+cs_config "$E" "$T/data" "127.0.0.1:$PORT"
 python3 "$SHARED_DIR/bench/logs/genlogs" --kind sshd --lines 2000 --seed 3 -o "$T/sshd.log" --quiet
 
 # 1. replay into the in-process LAPI
@@ -77,15 +61,7 @@ got=$(nsenter --net=/run/netns/$NS curl -s -H "X-Api-Key: $KEY" "127.0.0.1:$PORT
 check_eq "LAPI under valgrind serves the stream" "$got" 2
 
 # 3. the bouncer against it
-cat > "$T/bouncer.yaml" <<YAML
-api_url: http://127.0.0.1:$PORT/
-api_key: $KEY
-update_frequency: 500ms
-mode: xdp
-interfaces: [${NS}b]
-pin_path: /sys/fs/bpf/$NS
-keep_on_stop: false
-YAML
+xdp_bouncer_config "$T/bouncer.yaml" "$PORT" "$KEY" "${NS}b" "/sys/fs/bpf/$NS"
 nsenter --net=/run/netns/$NS "${VG[@]}" "$BUILD/crowdsec-xdp-bouncer" -c "$T/bouncer.yaml" >/dev/null 2>&1 &
 BP=$!
 for _ in $(seq 300); do

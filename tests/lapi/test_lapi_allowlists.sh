@@ -107,6 +107,13 @@ assert not [v for v in vals if v.startswith("198.18.9.") or v.startswith("198.18
 assert "198.18.13.13" in vals and "198.18.11.1" in vals, vals' <<<"$list"
 check "the dropped alert is logged" grep -q "198.18.9.9 is allowlisted" "$T/lapi.log"
 
+printf '198.18.9.9\n198.18.10.200\n198.18.15.15\n' | cs decisions import -i - --format values >/dev/null 2>&1
+list=$(cs decisions list -o json)
+check "import: the allowlisted values get no decision, the other one does" python3 -c '
+import json,sys; d=json.load(sys.stdin) or []
+vals=[x["value"] for a in d for x in a.get("decisions") or []]
+assert "198.18.15.15" in vals and "198.18.9.9" not in vals and "198.18.10.200" not in vals, vals' <<<"$list"
+
 # ---- remove / expiry / delete ------------------------------------------------------------------------
 out=$(cs allowlists remove mylist 198.18.9.9 2>&1)
 check "remove a value" grep -q "removed 1 values from allowlist mylist" <<<"$out"

@@ -61,7 +61,7 @@ static size_t count_active(struct cs_db *db, const char *q, bool contains, int64
 	size_t n = 0;
 
 	if (q) {
-		if (cs_range_parse(q, &f.range))
+		if (cs_prefix_parse(q, CS_PREFIX_MASK, &f.range))
 			return 999;
 		f.has_range = true;
 	}
@@ -141,27 +141,40 @@ static void test_formats(void)
 	}
 }
 
+/* A decision value as the LAPI stores it: parsed (host bits masked), then encoded. */
+static int range_of(const char *text, struct cs_range *r)
+{
+	struct cs_prefix p;
+	int err = cs_prefix_parse(text, CS_PREFIX_MASK, &p);
+
+	if (!err)
+		cs_range_encode(&p, r);
+	return err;
+}
+
 static void test_ranges(void)
 {
 	struct cs_range r;
 
-	ASSERT_OK(cs_range_parse("198.18.0.1", &r), "v4 host");
+	ASSERT_OK(range_of("198.18.0.1", &r), "v4 host");
 	ASSERT_EQ(r.start_ip, -9223372033531707390LL, "v4 start (1.4.6 value)");
 	ASSERT_EQ(r.start_suffix, -9223372036854775807LL, "v4 suffix");
-	ASSERT_OK(cs_range_parse("198.18.1.0/24", &r), "v4 /24");
+	ASSERT_OK(range_of("198.18.1.0/24", &r), "v4 /24");
 	ASSERT_EQ(r.start_ip, -9223372033531707135LL, "v4 /24 start");
 	ASSERT_EQ(r.end_ip, -9223372033531706880LL, "v4 /24 end");
-	ASSERT_OK(cs_range_parse("2001:db8:1::/48", &r), "v6 /48");
+	ASSERT_OK(range_of("2001:db8:1::/48", &r), "v6 /48");
 	ASSERT_EQ(r.ip_size, 16, "v6 size");
 	ASSERT_EQ(r.start_ip, -6917232468739162111LL, "v6 start");
 	ASSERT_EQ(r.end_ip, -6917232468739096576LL, "v6 end");
 	ASSERT_EQ(r.end_suffix, 9223372036854775807LL, "v6 end suffix clamp");
-	ASSERT_OK(cs_range_parse("::ffff:198.18.0.1", &r), "mapped");
+	ASSERT_OK(range_of("::ffff:198.18.0.1", &r), "mapped");
 	ASSERT_EQ(r.ip_size, 4, "mapped is v4");
-	ASSERT_EQ(cs_range_parse("198.18.0.0/33", &r), -EINVAL, "bad len");
-	ASSERT_EQ(cs_range_parse("1.2.3.4'; DROP TABLE decisions;--", &r), -EINVAL, "sql");
-	ASSERT_EQ(cs_range_parse("", &r), -EINVAL, "empty");
-	ASSERT_EQ(cs_range_parse("198.18.0.0/ 8", &r), -EINVAL, "space len");
+	ASSERT_OK(range_of("198.18.1.77/24", &r), "host bits");
+	ASSERT_EQ(r.start_ip, -9223372033531707135LL, "host bits masked");
+	ASSERT_EQ(range_of("198.18.0.0/33", &r), -ERANGE, "bad len");
+	ASSERT_EQ(range_of("1.2.3.4'; DROP TABLE decisions;--", &r), -EINVAL, "sql");
+	ASSERT_EQ(range_of("", &r), -EINVAL, "empty");
+	ASSERT_EQ(range_of("198.18.0.0/ 8", &r), -EINVAL, "space len");
 }
 
 static void test_credentials(struct cs_db *db)

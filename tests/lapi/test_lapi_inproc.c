@@ -144,7 +144,7 @@ int main(void)
 		struct cs_decision *v = NULL;
 		size_t n = 0;
 
-		cs_range_parse("198.19.0.0/16", &f.range);
+		cs_prefix_parse("198.19.0.0/16", CS_PREFIX_MASK, &f.range);
 		ASSERT_OK(cs_db_decisions_active(cs_lapi_db(l), &f, gotime_now(), &v, &n), "query");
 		ASSERT_EQ(n, 1001, "1000 queued + 1 after the bad one, all stored");
 		cs_decisions_free(v, n);

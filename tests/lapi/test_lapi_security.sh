@@ -142,6 +142,9 @@ check "2562047h ban refused or active (rc $rc, $CODE $BODY)" \
 	bash -c "[ $rc != 0 ] || printf %s '$BODY' | grep -q '\"value\":\"198.18.33.33\"'"
 check "2562047h ban: remaining duration at most 100 years" \
 	bash -c "printf %s '$BODY' | grep -qE '\"duration\":\"876000h|\"duration\":\"875999h'"
+req GET '/v1/decisions/stream?startup=true' -H "X-Api-Key: $KEY"
+check "2562047h ban in the bouncer stream, at most 100 years" \
+	bash -c "printf %s '$BODY' | grep -qE '\"duration\":\"87(6000|5999)h[^\"]*\",[^}]*\"value\":\"198.18.33.33\"'"
 
 # ---- item 11: terminal escapes in cscli output -----------------------------------------------
 req POST /v1/watchers -d '{"machine_id":"evil\u001b]0;owned\u0007\u001b[2J\nFAKE-LINE\u009b31m","password":"evilpassword1"}'
@@ -155,6 +158,15 @@ done
 $CSCLI machines delete "$(printf 'evil\e]0;owned\a\e[2J\nFAKE-LINE\xc2\x9b31m')" >"$T/md" 2>&1
 check "log lines escape it too" bash -c "! grep -qP '\x1b|\x07' '$T/md' && grep -qF 'evil\x1b]0' '$T/md'"
 
+# ---- item 4 (everywhere stored strings become JSON): an allowlist named from a shell ----
+if $CSCLI allowlists create badutf8 -d "$(printf 'office \xff')" >/dev/null 2>&1; then
+	req GET /v1/allowlists/badutf8 -H "Authorization: Bearer $TOKEN"
+	check "allowlist with an invalid UTF-8 description is served (U+FFFD) ($CODE)" \
+		bash -c "[ '$CODE' = 200 ] && printf %s '$BODY' | grep -q 'office \\\\ufffd\|office $(printf '\xef\xbf\xbd')'"
+else
+	skip "cscli allowlists create refused the description" 1
+fi
+
 # ---- item 10: self-registration and failed logins limited per source -------------------
 codes=
 for i in $(seq 12); do
@@ -162,12 +174,17 @@ for i in $(seq 12); do
 		-d "{\"machine_id\":\"flood$i\",\"password\":\"floodpassword$i\"}")"
 done
 check_eq "12 registrations from one address: 10 then 429" "$codes" " 201 201 201 201 201 201 201 201 201 201 429 429"
-codes=
-for i in $(seq 12); do
-	codes="$codes $(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/watchers/login" --interface 127.0.0.4 \
-		-d '{"machine_id":"m1","password":"wrongpassword"}')"
+# (each wrong password costs a hash: on a busy machine a period may pass meanwhile)
+n401=0 t0=$(date +%s) code=
+for i in $(seq 30); do
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/watchers/login" --interface 127.0.0.4 \
+		-d '{"machine_id":"m1","password":"wrongpassword"}')
+	[ "$code" = 401 ] || break
+	n401=$((n401 + 1))
 done
-check_eq "12 wrong passwords from one address: 10 x 401 then 429" "$codes" " 401 401 401 401 401 401 401 401 401 401 429 429"
+extra=$((($(date +%s) - t0) / 3 + 1))
+check "wrong passwords from one address: 10 x 401 then 429 ($n401 x 401, then $code)" \
+	test "$code" = 429 -a "$n401" -ge 10 -a "$n401" -le $((10 + extra))
 check_eq "the right password from that address is refused too (no password check)" \
 	"$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/v1/watchers/login" --interface 127.0.0.4 \
 		-d '{"machine_id":"m1","password":"machinepassword1"}')" 429

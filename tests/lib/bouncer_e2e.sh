@@ -32,6 +32,19 @@ e2e_cleanup() {
 	return 0
 }
 
+# the bouncer's LAPI pulls so far, by result (ok|failed), from its metrics
+pulls() {
+	inv curl -s "127.0.0.1:60${ID: -3}/metrics" 2>/dev/null |
+		sed -n "s/^cs_xdp_bouncer_lapi_pulls_total{result=\"$1\"} //p"
+}
+pulls_reach() { [ "$(pulls "$1")" -ge "$2" ] 2>/dev/null; }
+# pulled [RESULT]: wait until the bouncer has finished two more pulls (ok by default):
+# the second one started after anything the caller changed before
+pulled() {
+	local r=${1:-ok} n
+	n=$(pulls "$r")
+	wait_for 10 pulls_reach "$r" $(( ${n:-0} + 2 )) >/dev/null
+}
 dropped() { [ "$(replies "$1" "$2" 1)" = 0 ]; }
 passes() { [ "$(replies "$1" "$2" 1)" = 1 ]; }
 
@@ -96,10 +109,10 @@ e2e_run() {
 
 	# two decisions on one address: deleting one keeps the drop
 	lapi_add --ip 198.18.0.1 --duration 2h
-	sleep 0.6
+	pulled
 	ids=$(lapi_ids 198.18.0.1 | head -n1)
 	lapi_del_id "$ids"
-	sleep 0.8
+	check "overlap: the bouncer pulled after the deletion" pulled
 	check_eq "overlap: one of two deleted, still dropped" "$(replies 198.18.0.1 198.18.0.2 2)" 0
 	lapi_del_ip 198.18.0.1
 	ms=$(wait_for 10 passes 198.18.0.1 198.18.0.2) && pass "unban reaches the data plane (${ms} ms)" || fail "unban applied"
@@ -109,11 +122,20 @@ e2e_run() {
 	lapi_add --ip 198.18.1.5 --duration 1h
 	wait_for 10 dropped 198.18.1.5 198.18.0.2 >/dev/null
 	for id in $(lapi_ids 198.18.1.5); do lapi_del_id "$id"; done
-	sleep 0.8
+	check "own unban: the bouncer pulled after it" pulled
 	check_eq "host in banned range stays dropped after its own unban" "$(replies 198.18.1.5 198.18.0.2 2)" 0
 	lapi_del_ip 198.18.1.0/24
 	wait_for 10 passes 198.18.1.5 198.18.0.2 >/dev/null
 	check_eq "range unban restores" "$(replies 198.18.1.5 198.18.0.2 2)" 2
+
+	# a range given with host bits is stored as given and enforced masked (198.18.1.4/31),
+	# as CrowdSec's bouncers do (net.ParseCIDR)
+	lapi_add --range 198.18.1.5/31 --duration 1h
+	ms=$(wait_for 10 dropped 198.18.1.5 198.18.0.2) && pass "range with host bits enforced (${ms} ms)" || fail "range with host bits enforced"
+	check_eq "range with host bits: others pass" "$(replies 198.18.0.3 198.18.0.2 2)" 2
+	lapi_del_ip 198.18.1.5/31
+	wait_for 10 passes 198.18.1.5 198.18.0.2 >/dev/null
+	check_eq "range with host bits: unban restores" "$(replies 198.18.1.5 198.18.0.2 2)" 2
 
 	lapi_add --ip 2001:db8:1::1 --duration 1h
 	wait_for 10 dropped 2001:db8:1::1 2001:db8:1::2 >/dev/null
@@ -146,7 +168,7 @@ e2e_run() {
 	lapi_add --ip 198.18.0.4 --duration 4s
 	wait_for 10 dropped 198.18.0.4 198.18.0.2 >/dev/null
 	lapi_stop
-	sleep 1.5
+	check "LAPI down: the bouncer's pulls fail" pulled failed
 	check_eq "LAPI down: bans kept" "$(replies 198.18.0.1 198.18.0.2 2)" 0
 	check_eq "LAPI down: outage logged once" "$(grep -c 'LAPI pull failed' "$TMPD/bouncer.log")" 1
 	ms=$(wait_for 15 passes 198.18.0.4 198.18.0.2) && pass "LAPI down: expiry still lifts the ban (${ms} ms)" || fail "expiry while LAPI down"

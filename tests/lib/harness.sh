@@ -50,4 +50,46 @@ cs_etc() {
 	done
 }
 
+# cs_config ETC DATA LISTEN [LEVEL] [EXTRA]: ETC/config.yaml for the crowdsec
+# daemon (config dir ETC, data and sqlite in DATA, the LAPI on LISTEN with the
+# project's profiles copied to ETC, log level LEVEL, default warning); EXTRA is
+# top-level YAML appended as is.
+cs_config() {
+	local root
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	cp "$root/config/profiles.yaml" "$1/" || return 1
+	cat >"$1/config.yaml" <<YAML
+common:
+  log_level: ${4:-warning}
+config_paths:
+  config_dir: $1/
+  data_dir: $2/
+db_config:
+  type: sqlite
+  db_path: $2/crowdsec.db
+api:
+  client:
+    credentials_path: $1/local_api_credentials.yaml
+  server:
+    listen_uri: $3
+    profiles_path: $1/profiles.yaml
+${5:-}
+YAML
+}
+
+# xdp_bouncer_config FILE LAPI_PORT KEY IFACE PIN_DIR [FREQUENCY]: a crowdsec-xdp-bouncer
+# configuration in XDP mode on IFACE against the LAPI on 127.0.0.1:LAPI_PORT, its
+# pins removed when it stops
+xdp_bouncer_config() {
+	cat >"$1" <<YAML
+api_url: http://127.0.0.1:$2/
+api_key: $3
+update_frequency: ${6:-500ms}
+mode: xdp
+interfaces: [$4]
+pin_path: $5
+keep_on_stop: false
+YAML
+}
+
 BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}

@@ -11,23 +11,6 @@ hub_config() {
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	E=$dir/etc
 	python3 "$root/tests/lib/hub_install.py" "$HUB" "$E" "$dir/data" "$@" || return 1
-	cp "$root/config/profiles.yaml" "$E/"
-	cat > "$E/config.yaml" <<YAML
-common:
-  log_level: info
-config_paths:
-  config_dir: $E/
-  data_dir: $dir/data/
-crowdsec_service:
-  acquisition_path: $E/acquis.yaml
-db_config:
-  type: sqlite
-  db_path: $dir/data/crowdsec.db
-api:
-  client:
-    credentials_path: $E/local_api_credentials.yaml
-  server:
-    listen_uri: $listen
-    profiles_path: $E/profiles.yaml
-YAML
+	cs_config "$E" "$dir/data" "$listen" info "crowdsec_service:
+  acquisition_path: $E/acquis.yaml"
 }

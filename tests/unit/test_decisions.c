@@ -22,7 +22,7 @@ static struct cs_prefix P(const char *s)
 {
 	struct cs_prefix p;
 
-	cs_prefix_parse(s, &p);
+	cs_prefix_parse(s, CS_PREFIX_STRICT, &p);
 	return p;
 }
 

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/stash.h"
 #include "expr/expr.h"
 #include "../lib/test.h"
 
@@ -373,6 +374,7 @@ enum { V_EVT, V_QUEUE, V_N, V_F, V_S, V_ARR, V_M, V_NILV, V_DYN, V_RESULTS, V_EM
        V_STRS, V_SM, V_SRC, V_NILSRC, V_NILQ, V_COUNT };
 
 static struct expr_env *env;
+static struct cs_stash *env_stash; /* the fixture's, as a parser gives its env one */
 static struct expr_value vars[V_COUNT];
 static struct t_event events[3];
 static struct t_queue queue = { events, 3 };
@@ -400,8 +402,9 @@ static int setup(void)
 	int err;
 
 	env = expr_env_new();
-	if (!env)
+	if (!env || cs_stash_new(&env_stash))
 		return -ENOMEM;
+	expr_env_set_stash(env, env_stash);
 	if (expr_env_add_var(env, "evt", &event_type) != V_EVT ||
 	    expr_env_add_var(env, "queue", &queue_type) != V_QUEUE ||
 	    expr_env_add_var(env, "n", &expr_type_int) != V_N ||
@@ -483,6 +486,7 @@ static void teardown(void)
 		expr_value_release(&events[i].unmarshaled);
 	}
 	expr_env_free(env);
+	cs_stash_free(env_stash);
 	expr_cleanup();
 }
 
@@ -1577,41 +1581,54 @@ static void test_env_api(void)
 	expr_env_free(NULL);
 }
 
+/* SetInStash/GetFromStash reach the stash the environment was given, and only it. */
 static void test_stash(void)
 {
-	struct expr_value v, got;
-	char *s;
+	struct cs_stash *st = NULL, *other = NULL;
+	char *s, *v = NULL;
 
-	ASSERT_OK(expr_string("1.2.3.4", &v), "value");
-	ASSERT_OK(expr_stash_set("ips", "user1", &v, 0), "set");
-	ASSERT_OK(expr_stash_set("ips", "user2", &v, 1), "set with a 1ns ttl");
-	expr_value_release(&v);
-	ASSERT_OK(expr_stash_get("ips", "user1", &got), "get");
-	ASSERT_STREQ(expr_str_cstr(&got), "1.2.3.4", "stashed value");
-	expr_value_release(&got);
-	ASSERT_EQ(expr_stash_get("ips", "user2", &got), -ENOENT, "expired");
-	ASSERT_EQ(expr_stash_get("other", "user1", &got), -ENOENT, "caches are separate");
+	expr_env_set_stash(env, NULL);
+	s = run("GetFromStash('ips', 'user1')", NULL);
+	ASSERT_STREQ(s, "ERR:-2", "no stash: nothing found");
+	free(s);
+	if (!ASSERT_OK(cs_stash_new(&st), "stash") || !ASSERT_OK(cs_stash_new(&other), "stash 2"))
+		goto out;
+	expr_env_set_stash(env, st);
+	ASSERT_OK(cs_stash_set(st, "ips", 0, 0, "user1", "1.2.3.4"), "set");
+	ASSERT_OK(cs_stash_set(st, "ips", 0, 1, "user2", "1.2.3.4"), "set with a 1ns ttl");
 	s = run("GetFromStash('ips', 'user1')", NULL);
 	ASSERT_STREQ(s, "string:1.2.3.4", "GetFromStash sees the C API");
+	free(s);
+	s = run("GetFromStash('ips', 'user2')", NULL);
+	ASSERT_STREQ(s, "ERR:-2", "expired");
 	free(s);
 	s = run("SetInStash('ips', 'user3', 'x', duration('1h')) == nil && "
 		"GetFromStash('ips', 'user3') == 'x'", NULL);
 	ASSERT_STREQ(s, "bool:true", "SetInStash with ttl");
 	free(s);
-	{
-		int fails = 0;
+	if (ASSERT_OK(cs_stash_get(st, "ips", "user3", &v), "the C API sees SetInStash"))
+		ASSERT_STREQ(v, "x", "SetInStash value");
+	free(v);
+	expr_env_set_stash(env, other);
+	s = run("GetFromStash('ips', 'user3')", NULL);
+	ASSERT_STREQ(s, "ERR:-2", "another stash sees nothing of the first");
+	free(s);
+	for (int i = 0; i < 5000; i++) {
+		char src[64];
 
-		for (int i = 0; i < 5000; i++) {
-			char key[16];
-
-			snprintf(key, sizeof(key), "k%d", i);
-			v = expr_int(i);
-			fails += expr_stash_set("many", key, &v, 0) != 0;
-		}
-		ASSERT_EQ(fails, 0, "5000 entries");
+		snprintf(src, sizeof(src), "SetInStash('many', 'k%d', '%d')", i, i);
+		free(run(src, NULL));
 	}
-	ASSERT_OK(expr_stash_get("many", "k4321", &got), "hashed lookup");
-	ASSERT_EQ(got.i, 4321, "hashed value");
+	s = run("GetFromStash('many', 'k4999')", NULL);
+	ASSERT_STREQ(s, "string:4999", "newest kept");
+	free(s);
+	s = run("GetFromStash('many', 'k10')", NULL);
+	ASSERT_STREQ(s, "ERR:-2", "a cache made by SetInStash is bounded (oldest evicted)");
+	free(s);
+out:
+	expr_env_set_stash(env, env_stash);
+	cs_stash_free(st);
+	cs_stash_free(other);
 }
 
 static void test_values(void)

@@ -45,7 +45,7 @@ static void test_parse(void)
 		const struct parse_case *c = &parse_cases[i];
 		struct cs_prefix p;
 		char buf[CS_PREFIX_STRLEN];
-		int err = cs_prefix_parse(c->text, &p);
+		int err = cs_prefix_parse(c->text, CS_PREFIX_STRICT, &p);
 
 		if (!ASSERT_EQ(err, c->err, c->text) || err)
 			continue;
@@ -60,7 +60,8 @@ static bool contains(const char *outer, const char *inner)
 {
 	struct cs_prefix o, i;
 
-	if (cs_prefix_parse(outer, &o) || cs_prefix_parse(inner, &i))
+	if (cs_prefix_parse(outer, CS_PREFIX_STRICT, &o) ||
+	    cs_prefix_parse(inner, CS_PREFIX_STRICT, &i))
 		return false;
 	return cs_prefix_contains(&o, &i);
 }

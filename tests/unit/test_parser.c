@@ -5,11 +5,11 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/stash.h"
 #include "common/strmap.h"
 #include "expr/expr.h"
 #include "parser/event.h"
 #include "parser/parser.h"
-#include "parser/stash.h"
 #include "../lib/test.h"
 
 static const char *s00 =
@@ -230,7 +230,7 @@ static void test_whitelists(struct cs_parsers *p)
 		{ "198.51.100.7", "x", true },	   { "198.51.100.8", "x", false },
 		{ "192.168.200.1", "x", true },	   /* cidr with host bits, masked */
 		{ "2001:db8::5", "x", true },	   { "::1", "x", true },
-		{ "::ffff:10.1.2.3", "x", false }, /* mapped v4 is not v4 */
+		{ "::ffff:10.1.2.3", "x", false }, /* %{IP} captures only "::ffff:10" */
 		{ "35.1.1.1", "trusted", true },   /* expression */
 	};
 
@@ -365,10 +365,10 @@ out:
 
 static void test_stash_store(void)
 {
-	struct cs_stash_store *s = NULL;
+	struct cs_stash *s = NULL;
 	char *v = NULL;
 
-	if (!ASSERT_OK(cs_stash_store_new(&s), "store"))
+	if (!ASSERT_OK(cs_stash_new(&s), "store"))
 		return;
 	ASSERT_OK(cs_stash_set(s, "c", 2, 60000000000LL, "a", "1"), "set a");
 	ASSERT_OK(cs_stash_set(s, "c", 2, 60000000000LL, "b", "2"), "set b");
@@ -378,10 +378,62 @@ static void test_stash_store(void)
 	if (ASSERT_OK(cs_stash_get(s, "c", "a", &v), "a kept"))
 		ASSERT_STREQ(v, "3", "a rewritten");
 	free(v);
-	ASSERT_OK(cs_stash_set(s, "c", 2, -1, "d", "5"), "already expired");
+	ASSERT_OK(cs_stash_set(s, "c", 2, 1, "d", "5"), "expires after 1 ns");
 	ASSERT_EQ(cs_stash_get(s, "c", "d", &v), -ENOENT, "ttl");
 	ASSERT_EQ(cs_stash_get(s, "other", "a", &v), -ENOENT, "caches are separate");
-	cs_stash_store_free(s);
+	cs_stash_free(s);
+}
+
+/*
+ * One stash per parser: what SetInStash() writes in one node, GetFromStash() and
+ * a `stash:` section see in another, and a second parser instance sees nothing.
+ */
+static void test_stash_shared(void)
+{
+	static const char *setter = "name: t/set\n"
+				    "onsuccess: next_stage\n"
+				    "filter: \"evt.Line.Raw startsWith 'set '\"\n"
+				    "statics:\n"
+				    "  - meta: set\n"
+				    "    expression: \"SetInStash('c', 'k', 'from-helper') == nil ? 'yes' : 'no'\"\n"
+				    "stash:\n"
+				    "  - name: c\n"
+				    "    key: \"'s'\"\n"
+				    "    value: \"'from-section'\"\n"
+				    "    ttl: 1m\n";
+	static const char *getter = "name: t/get\n"
+				    "filter: \"evt.Line.Raw startsWith 'get '\"\n"
+				    "statics:\n"
+				    "  - meta: helper\n"
+				    "    expression: GetFromStash('c', 'k')\n"
+				    "  - meta: section\n"
+				    "    expression: GetFromStash('c', 's')\n";
+	struct cs_parsers *p = NULL, *p2 = NULL;
+	struct cs_event *e;
+	struct rec r = { 0 };
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+	    !ASSERT_OK(cs_parsers_new(NULL, &p2), "new 2") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "set.yaml", setter), "load set") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "get.yaml", getter), "load get") ||
+	    !ASSERT_OK(cs_parsers_load_string(p2, "s00-raw", "get.yaml", getter), "load get 2"))
+		goto out;
+	e = run(p, "set x", "x", &r);
+	ASSERT_STREQ(e ? strmap_get(e->meta, "set") : NULL, "yes", "SetInStash ran");
+	cs_event_free(e);
+	e = run(p, "get x", "x", &r);
+	ASSERT_STREQ(e ? strmap_get(e->meta, "helper") : NULL, "from-helper",
+		     "GetFromStash reads what SetInStash wrote in another node");
+	ASSERT_STREQ(e ? strmap_get(e->meta, "section") : NULL, "from-section",
+		     "GetFromStash reads what a stash: section wrote");
+	cs_event_free(e);
+	e = run(p2, "get x", "x", &r);
+	ASSERT_TRUE(e && !strmap_has(e->meta, "helper") && !strmap_has(e->meta, "section"),
+		    "another parser instance has its own stash");
+	cs_event_free(e);
+out:
+	cs_parsers_free(p);
+	cs_parsers_free(p2);
 }
 
 /* A stand-in for the bucket engine's RuntimeAlert. */
@@ -636,6 +688,7 @@ int main(void)
 	test_stage_rules();
 	test_stash();
 	test_stash_store();
+	test_stash_shared();
 	test_overflow_whitelist();
 	p = load_all();
 	if (p) {

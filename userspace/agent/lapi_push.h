@@ -2,7 +2,8 @@
 /*
  * The agent's client of a remote Local API (crowdsec -no-api, or an agent on another
  * machine): logs in with local_api_credentials.yaml (machine id + password -> JWT)
- * and pushes alerts with POST /v1/alerts, logging in again when the token expires.
+ * and pushes alerts with POST /v1/alerts, logging in again when the token expires
+ * (the HTTP client is userspace/lapiclient, shared with cscli).
  */
 #ifndef CS_AGENT_LAPI_PUSH_H
 #define CS_AGENT_LAPI_PUSH_H

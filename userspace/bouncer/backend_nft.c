@@ -188,12 +188,12 @@ static int element_prefix(json_t *e, int family, struct cs_prefix *p)
 	if (json_is_object(e) && json_object_get(e, "elem"))
 		val = json_object_get(json_object_get(e, "elem"), "val");
 	if (json_is_string(val))
-		return cs_prefix_parse(json_string_value(val), p);
+		return cs_prefix_parse(json_string_value(val), CS_PREFIX_STRICT, p);
 	pfx = json_object_get(val, "prefix");
 	if (pfx) {
 		snprintf(txt, sizeof(txt), "%s/%lld", json_string_value(json_object_get(pfx, "addr")) ?: "",
 			 (long long)json_integer_value(json_object_get(pfx, "len")));
-		return cs_prefix_parse(txt, p);
+		return cs_prefix_parse(txt, CS_PREFIX_STRICT, p);
 	}
 	(void)family;
 	return -EINVAL;
@@ -372,7 +372,7 @@ static size_t forget_elements(struct backend *b, char *cmd)
 		sp = strchr(tok, ' ');
 		if (sp)
 			*sp = '\0';
-		if (*tok && !cs_prefix_parse(tok, &p)) {
+		if (*tok && !cs_prefix_parse(tok, CS_PREFIX_STRICT, &p)) {
 			dmodel_forget(b->present, &p);
 			n++;
 		}

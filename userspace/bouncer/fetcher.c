@@ -148,6 +148,18 @@ static uint8_t origin_class(const char *o)
 	return CS_ORIGIN_OTHER;
 }
 
+int fetcher_decision_prefix(const char *scope, const char *value, struct cs_prefix *p)
+{
+	if (!scope || !value)
+		return -EINVAL;
+	if (!strcasecmp(scope, "ip")) /* an Ip with a length is not an Ip: not ours, silently */
+		return strchr(value, '/') ? -ENOENT : cs_addr_parse(value, p);
+	if (strcasecmp(scope, "range"))
+		return -ENOENT;
+	/* a LAPI stores what it was given; CrowdSec enforces it masked (net.ParseCIDR) */
+	return cs_prefix_parse(value, CS_PREFIX_MASK, p);
+}
+
 /* Decides whether a stream item is ours to apply, and if so its prefix. */
 static bool applicable(const struct fetcher *f, const struct stream_decision *d, struct cs_prefix *p)
 {
@@ -158,13 +170,9 @@ static bool applicable(const struct fetcher *f, const struct stream_decision *d,
 		type_ok |= !strcasecmp(d->type, f->cfg->decision_types.v[i]);
 	if (!type_ok)
 		return false;
-	if (!strcasecmp(d->scope, "ip")) {
-		if (strchr(d->value, '/'))
-			return false;
-	} else if (strcasecmp(d->scope, "range")) {
+	err = fetcher_decision_prefix(d->scope, d->value, p);
+	if (err == -ENOENT)
 		return false;
-	}
-	err = cs_prefix_parse(d->value, p);
 	if (err) {
 		log_warn("decision %lld: value '%.64s': %s; ignored", (long long)d->id, d->value,
 			 cs_prefix_strerror(err));

@@ -49,10 +49,10 @@ static int load_addresses(struct lockout *cur)
 	struct cs_prefix p;
 	int err;
 
-	cs_prefix_parse("127.0.0.0/8", &p);
+	cs_prefix_parse("127.0.0.0/8", CS_PREFIX_STRICT, &p);
 	err = push(lo, &p, "loopback");
 	if (!err) {
-		cs_prefix_parse("::1", &p);
+		cs_prefix_parse("::1", CS_PREFIX_STRICT, &p);
 		err = push(lo, &p, "loopback");
 	}
 	if (!err && getifaddrs(&ifa))

@@ -443,7 +443,7 @@ static int parse_prefixes(const struct arglist *a, struct cs_prefix **out)
 	if (!p)
 		return BX_ERR;
 	for (int i = 0; i < a->n; i++) {
-		int err = cs_prefix_parse(a->v[i], &p[i]);
+		int err = cs_prefix_parse(a->v[i], CS_PREFIX_STRICT, &p[i]);
 
 		if (err) {
 			if (a->lineno[i])

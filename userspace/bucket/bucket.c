@@ -5,7 +5,6 @@
  * cancel_on, overflow_filter, blackhole, condition, bayesian), the alert built
  * at overflow, postoverflows and reprocess.
  */
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
@@ -14,7 +13,10 @@
 #include <string.h>
 
 #include "bucket/bucket_int.h"
+#include "common/hash.h"
+#include "common/ipaddr.h"
 #include "common/log.h"
+#include "common/sha2.h"
 #include "common/strmap.h"
 
 #define NS 1000000000LL
@@ -23,12 +25,6 @@
 #define sc_trace(sc, fmt, ...)                                                                 \
 	log_msg((sc)->debug ? LOG_LVL_INFO : LOG_LVL_DEBUG, "%s: " fmt, (sc)->name, ##__VA_ARGS__)
 #define RFC3339 "2006-01-02T15:04:05Z07:00"
-
-/* A set of strings (distinct values of one instance). */
-struct strset {
-	char **slot;
-	size_t size, count;
-};
 
 struct cs_bucket {
 	struct cs_bucket *hnext;
@@ -47,70 +43,29 @@ struct cs_bucket {
 	/* queue: ring of the last qmax events */
 	struct cs_event **q;
 	size_t qhead, qlen, qmax;
-	struct strset distinct;
+	struct cs_hmap *distinct; /* the values seen (a set: no values) */
 	bool *guillotined;
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
-
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 static int64_t time_ns(const struct cs_time *t)
 {
 	return t->sec * NS + t->nsec;
 }
 
-static void strset_clear(struct strset *s)
-{
-	for (size_t i = 0; i < s->size; i++)
-		free(s->slot[i]);
-	free(s->slot);
-	memset(s, 0, sizeof(*s));
-}
-
 /* 1 if added, 0 if already there, -ENOSPC at the cap, -ENOMEM. */
-static int strset_add(struct strset *s, const char *v, size_t cap)
+static int distinct_add(struct cs_bucket *bk, const char *v, size_t cap)
 {
-	size_t i;
+	size_t len = strlen(v);
 
-	if ((s->count + 1) * 2 > s->size) {
-		size_t nsize = s->size ? s->size * 2 : 16;
-		char **ns = calloc(nsize, sizeof(*ns));
-
-		if (!ns)
-			return -ENOMEM;
-		for (size_t j = 0; j < s->size; j++) {
-			if (!s->slot[j])
-				continue;
-			i = fnv1a(0xcbf29ce484222325ULL, s->slot[j], strlen(s->slot[j])) & (nsize - 1);
-			while (ns[i])
-				i = (i + 1) & (nsize - 1);
-			ns[i] = s->slot[j];
-		}
-		free(s->slot);
-		s->slot = ns;
-		s->size = nsize;
-	}
-	i = fnv1a(0xcbf29ce484222325ULL, v, strlen(v)) & (s->size - 1);
-	while (s->slot[i]) {
-		if (!strcmp(s->slot[i], v))
-			return 0;
-		i = (i + 1) & (s->size - 1);
-	}
-	if (s->count >= cap)
-		return -ENOSPC;
-	s->slot[i] = strdup(v);
-	if (!s->slot[i])
+	if (!bk->distinct && !(bk->distinct = cs_hmap_new()))
 		return -ENOMEM;
-	s->count++;
-	return 1;
+	if (cs_hmap_get(bk->distinct, v, len))
+		return 0;
+	if (cs_hmap_count(bk->distinct) >= cap)
+		return -ENOSPC;
+	return cs_hmap_put(bk->distinct, v, len, bk, NULL) ?: 1;
 }
 
 /* ---- expression host objects: `queue` and `leaky` ------------------------------------------- */
@@ -255,7 +210,7 @@ static void bucket_free(struct cs_bucket *bk)
 	for (size_t i = 0; i < bk->qlen; i++)
 		cs_event_free(q_at(bk, i));
 	free(bk->q);
-	strset_clear(&bk->distinct);
+	cs_hmap_free(bk->distinct, NULL);
 	free(bk->guillotined);
 	free(bk->gkey);
 	free(bk);
@@ -494,41 +449,19 @@ static int eval_bool(struct cs_buckets *b, const struct expr_prog *p, const stru
 
 static bool valid_ip(const char *s)
 {
-	unsigned char buf[16];
+	struct cs_prefix p;
 
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+	return !cs_addr_parse(s, &p);
 }
 
 /* net.ParseCIDR + IPNet.String(): the network address / prefix length. */
 static int normalise_cidr(const char *s, char *out, size_t len)
 {
-	char addr[INET6_ADDRSTRLEN + 8], txt[INET6_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	unsigned char buf[16];
-	int fam, bits, plen;
-	char *end;
+	struct cs_prefix p;
 
-	if (!slash || (size_t)(slash - s) >= sizeof(addr))
+	if (!strchr(s, '/') || cs_prefix_parse(s, CS_PREFIX_MASK, &p))
 		return -EINVAL;
-	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - s), s);
-	fam = strchr(addr, ':') ? AF_INET6 : AF_INET;
-	bits = fam == AF_INET ? 32 : 128;
-	if (inet_pton(fam, addr, buf) != 1 || !slash[1])
-		return -EINVAL;
-	plen = (int)strtol(slash + 1, &end, 10);
-	if (*end || plen < 0 || plen > bits || (slash[1] == '0' && slash[2]))
-		return -EINVAL;
-	for (int i = 0; i < bits / 8; i++) {
-		int keep = plen - 8 * i;
-
-		if (keep <= 0)
-			buf[i] = 0;
-		else if (keep < 8)
-			buf[i] &= (unsigned char)(0xff << (8 - keep));
-	}
-	inet_ntop(fam, buf, txt, sizeof(txt));
-	snprintf(out, len, "%s/%d", txt, plen);
-	return 0;
+	return cs_prefix_format(&p, true, out, len);
 }
 
 /* Value of scope.expression on evt as a string ("" for a non-string). */
@@ -631,7 +564,7 @@ static int source_from_log(struct cs_buckets *b, struct cs_scenario *sc, const s
 {
 	struct cs_source *src = cs_source_new();
 	const char *ip, *v;
-	char net[INET6_ADDRSTRLEN + 8] = "";
+	char net[CS_PREFIX_STRLEN] = "";
 	int err = -ENOMEM;
 
 	if (!src)
@@ -708,7 +641,8 @@ static int build_alert(struct cs_buckets *b, struct cs_bucket *bk, struct cs_ral
 {
 	struct cs_scenario *sc = bk->sc;
 	struct cs_ralert *ra = cs_ralert_new();
-	char ts[CS_TIME_STRLEN], last[96], dur[32], key[41], *seen = NULL, *mk = NULL;
+	char ts[CS_TIME_STRLEN], last[96], dur[32], key[2 * SHA1_LEN + 1], *seen = NULL, *mk = NULL;
+	uint8_t digest[SHA1_LEN];
 	size_t mklen;
 	FILE *m;
 	int err = -ENOMEM;
@@ -724,7 +658,8 @@ static int build_alert(struct cs_buckets *b, struct cs_bucket *bk, struct cs_ral
 	fclose(m);
 	if (!mk)
 		return -ENOMEM;
-	cs_sha1_hex(mk, mklen, key);
+	sha1(mk, mklen, digest);
+	hex_encode(digest, sizeof(digest), key);
 	free(mk);
 	ra->mapkey = strdup(key);
 	ra->scenario = strdup(sc->name);
@@ -853,7 +788,7 @@ static int bh_grow(struct cs_scenario *sc)
 static int blackhole_check(struct cs_buckets *b, struct cs_scenario *sc, const char *key,
 			   int64_t ovflw, bool *hidden)
 {
-	uint64_t h = fnv1a(0xcbf29ce484222325ULL, key, strlen(key));
+	uint64_t h = cs_hash_str(key);
 	struct bh_entry *e = NULL;
 
 	*hidden = false;
@@ -1215,8 +1150,8 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 
 		/* evaluation error: the event goes through; non-string counts as "" */
 		if (!eval(b, sc->distinct, evt, NULL, NULL, &v)) {
-			rc = strset_add(&bk->distinct, v.kind == EXPR_STRING ? expr_str_cstr(&v) : "",
-					b->o.max_distinct);
+			rc = distinct_add(bk, v.kind == EXPR_STRING ? expr_str_cstr(&v) : "",
+					  b->o.max_distinct);
 			expr_value_release(&v);
 			if (rc == -ENOMEM)
 				return rc;
@@ -1327,7 +1262,7 @@ static int pour_one(struct cs_buckets *b, const struct cs_event *evt, unsigned i
 			}
 			gs = expr_str_cstr(&g);
 		}
-		h = fnv1a(fnv1a(0xcbf29ce484222325ULL, &sc, sizeof(sc)), gs, strlen(gs));
+		h = cs_hash2(&sc, sizeof(sc), gs, strlen(gs));
 		bk = bucket_find(b, sc, h, gs);
 		if (bk && b->o.mode == CS_BUCKET_LIVE && sc->type == CS_BT_COUNTER) {
 			/* a live counter whose duration is over fires before a new one starts */

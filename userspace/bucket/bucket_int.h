@@ -120,10 +120,6 @@ int cs_ralert_add_source(struct cs_ralert *ra, const char *key, struct cs_source
 /* Alert.Events entry from a queued event (NULL meta => skipped by caller). */
 int cs_ralert_add_event(struct cs_ralert *ra, const struct cs_event *evt);
 
-/* Hex digests. */
-void cs_sha1_hex(const void *data, size_t len, char out[41]);
-void cs_sha256_hex(const void *data, size_t len, char out[65]);
-
 /* Go's time.Time.String() of an instant ("2006-01-02 15:04:05 +0000 UTC"). */
 void cs_time_go_string(const struct cs_time *t, char *buf, size_t len);
 

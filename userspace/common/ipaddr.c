@@ -18,14 +18,55 @@ static bool bits_match(const uint8_t *a, const uint8_t *b, unsigned int nbits)
 	return ((a[full] ^ b[full]) & (uint8_t)(0xff << (8 - rem))) == 0;
 }
 
-int cs_prefix_parse(const char *text, struct cs_prefix *out)
+static void clear_host_bits(struct cs_prefix *p)
+{
+	int bytes = cs_prefix_max_len(p->family) / 8;
+
+	for (int i = 0; i < bytes; i++) {
+		int keep = p->plen - i * 8;
+
+		if (keep <= 0)
+			p->addr[i] = 0;
+		else if (keep < 8)
+			p->addr[i] &= (uint8_t)(0xff << (8 - keep));
+	}
+}
+
+static bool has_host_bits(const struct cs_prefix *p)
+{
+	int bits = cs_prefix_max_len(p->family);
+
+	for (int bit = p->plen; bit < bits; bit++)
+		if (p->addr[bit / 8] & (0x80 >> (bit % 8)))
+			return true;
+	return false;
+}
+
+/* "::ffff:a.b.c.d" is IPv4 (Go's To4); its length counted from 96. */
+static int unmap_v4(struct cs_prefix *p, bool has_len)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (p->family != AF_INET6 || memcmp(p->addr, mapped, sizeof(mapped)))
+		return 0;
+	if (has_len && p->plen < 96)
+		return -ERANGE;
+	memmove(p->addr, p->addr + 12, 4);
+	memset(p->addr + 4, 0, 12);
+	p->family = AF_INET;
+	p->plen = has_len ? p->plen - 96 : 32;
+	return 0;
+}
+
+int cs_prefix_parse(const char *text, enum cs_prefix_policy policy, struct cs_prefix *out)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
 	const char *slash;
 	size_t alen;
-	long plen = -1;
-	int max, bytes;
+	long plen;
+	int err;
 
+	memset(out, 0, sizeof(*out));
 	if (!text)
 		return -EINVAL;
 	slash = strchr(text, '/');
@@ -35,36 +76,50 @@ int cs_prefix_parse(const char *text, struct cs_prefix *out)
 	memcpy(buf, text, alen);
 	buf[alen] = '\0';
 
-	memset(out, 0, sizeof(*out));
-	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+	if (inet_pton(AF_INET, buf, out->addr) == 1)
 		out->family = AF_INET;
-	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
 		out->family = AF_INET6;
-	} else {
+	else
 		return -EINVAL;
-	}
-	max = cs_prefix_max_len(out->family);
-	bytes = max / 8;
-
+	plen = cs_prefix_max_len(out->family);
 	if (slash) {
 		const char *p = slash + 1;
-		char *end;
 
 		/* digits only: no sign, no spaces, no hex, at most 3 of them */
 		if (!*p || strlen(p) > 3 || strspn(p, "0123456789") != strlen(p))
 			return -EINVAL;
-		plen = strtol(p, &end, 10);
-		if (plen > max)
+		plen = strtol(p, NULL, 10);
+		if (plen > cs_prefix_max_len(out->family))
 			return -ERANGE;
-	} else {
-		plen = max;
 	}
 	out->plen = (uint8_t)plen;
+	err = unmap_v4(out, slash != NULL);
+	if (err)
+		return err;
+	if (!has_host_bits(out))
+		return 0;
+	if (policy == CS_PREFIX_STRICT)
+		return -EDOM;
+	clear_host_bits(out);
+	return 0;
+}
 
-	/* Host bits past the length must be zero. */
-	for (int bit = (int)plen; bit < bytes * 8; bit++)
-		if (out->addr[bit / 8] & (0x80 >> (bit % 8)))
-			return -EDOM;
+int cs_addr_parse(const char *text, struct cs_prefix *out)
+{
+	if (text && strchr(text, '/')) {
+		memset(out, 0, sizeof(*out));
+		return -EINVAL;
+	}
+	return cs_prefix_parse(text, CS_PREFIX_STRICT, out);
+}
+
+int cs_prefix_set_len(struct cs_prefix *p, int plen)
+{
+	if (plen < 0 || plen > cs_prefix_max_len(p->family))
+		return -ERANGE;
+	p->plen = (uint8_t)plen;
+	clear_host_bits(p);
 	return 0;
 }
 

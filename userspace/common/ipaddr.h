@@ -19,13 +19,29 @@ struct cs_prefix {
 
 #define CS_PREFIX_STRLEN 64 /* "ffff:...:ffff/128" with room to spare */
 
+/* What to do with host bits set past the length ("198.18.0.1/24"). */
+enum cs_prefix_policy {
+	/* Refuse (-EDOM): the operator typed it, and may have meant another length. */
+	CS_PREFIX_STRICT,
+	/* Clear them, as Go's net.ParseCIDR does: decisions from a LAPI, hub content. */
+	CS_PREFIX_MASK,
+};
+
 /*
- * Parse "ADDR" (a host: /32 or /128) or "ADDR/LEN". Errors:
+ * The one parser of "ADDR" (a host: /32 or /128) and "ADDR/LEN" for every module.
+ * Addresses as inet_pton takes them (no zone, no leading zeros in IPv4); LEN is
+ * 1 to 3 decimal digits. A v4-mapped IPv6 address (::ffff:a.b.c.d) is IPv4, as
+ * Go's To4() makes it: its length counts from 96 ("::ffff:198.18.0.0/120" is
+ * 198.18.0.0/24), and a length below 96 is out of range. Errors:
  *   -EINVAL  not an address, or a malformed length
  *   -ERANGE  length larger than the family allows
- *   -EDOM    host bits set past the length (198.18.0.1/24): ambiguous, refused
+ *   -EDOM    host bits set past the length, with CS_PREFIX_STRICT only
  */
-int cs_prefix_parse(const char *text, struct cs_prefix *out);
+int cs_prefix_parse(const char *text, enum cs_prefix_policy policy, struct cs_prefix *out);
+/* An address alone (Go's net.ParseIP): "ADDR/LEN" is -EINVAL; the result is a host. */
+int cs_addr_parse(const char *text, struct cs_prefix *out);
+/* Shorten p to plen bits, clearing the bits past it: 0 or -ERANGE. */
+int cs_prefix_set_len(struct cs_prefix *p, int plen);
 /* Human words for the errors above. */
 const char *cs_prefix_strerror(int err);
 

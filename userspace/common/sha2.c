@@ -13,6 +13,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+void sha1(const void *data, size_t len, uint8_t out[SHA1_LEN])
+{
+	EVP_Digest(data, len, out, NULL, EVP_sha1(), NULL);
+}
+
 void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
 {
 	EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * SHA-256 / SHA-512, HMAC-SHA256 and PBKDF2-HMAC-SHA256 (OpenSSL's libcrypto
- * underneath), plus the encodings around them; used for JWT signatures (HS256),
- * bouncer API key hashes (SHA-512 hex, as CrowdSec stores them) and machine
- * password hashes. Pure functions, thread-safe.
+ * SHA-1 / SHA-256 / SHA-512, HMAC-SHA256 and PBKDF2-HMAC-SHA256 (OpenSSL's
+ * libcrypto underneath), plus the encodings around them; used for JWT signatures
+ * (HS256), bouncer API key hashes (SHA-512 hex, as CrowdSec stores them), machine
+ * password hashes, and CrowdSec's identifiers (bucket keys are SHA-1 hex,
+ * scenario hashes SHA-256 hex). Pure functions, thread-safe.
  */
 #ifndef CS_SHA2_H
 #define CS_SHA2_H
@@ -11,9 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define SHA1_LEN 20
 #define SHA256_LEN 32
 #define SHA512_LEN 64
 
+void sha1(const void *data, size_t len, uint8_t out[SHA1_LEN]);
 void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN]);
 void sha512(const void *data, size_t len, uint8_t out[SHA512_LEN]);
 void hmac_sha256(const void *key, size_t klen, const void *data, size_t len,

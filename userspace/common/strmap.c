@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
+
 struct strmap_ent {
 	char *key;
 	char *val;
@@ -25,13 +27,10 @@ struct strmap {
 	size_t nslots;
 };
 
+/* Keys are log field names and JSON keys a log writer chooses: seeded hash. */
 static uint32_t hash_str(const char *s)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
+	return (uint32_t)cs_hash_str(s);
 }
 
 struct strmap *strmap_new(void)

@@ -40,7 +40,10 @@ void cs_alert_free(struct cs_alert *a)
 		free(a->meta[i].value);
 	}
 	free(a->meta);
-	cs_decisions_free(a->decisions, a->n_decisions);
+	if (a->decisions_borrowed)
+		free(a->decisions);
+	else
+		cs_decisions_free(a->decisions, a->n_decisions);
 	free(a);
 }
 
@@ -54,7 +57,7 @@ void cs_alerts_free(struct cs_alert **v, size_t n)
 /* ---- alerts ------------------------------------------------------------------- */
 
 static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t machine_row,
-			    int64_t now, int64_t *id)
+			    int64_t now, int64_t *id, int64_t *decision_ids)
 {
 	sqlite3_stmt *s = stmt(db, ST_ALERT_INSERT);
 	int err;
@@ -113,7 +116,7 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 		const struct cs_decision *d = &a->decisions[i];
 		struct cs_range r = { 0 };
 
-		if (scope_is_addr(d->scope) && cs_range_parse(d->value, &r))
+		if (scope_is_addr(d->scope) && value_range(d->value, &r))
 			return -EINVAL;
 		s = stmt(db, ST_DECISION_INSERT);
 		sqlite3_bind_int64(s, 1, now);
@@ -132,6 +135,7 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 		sqlite3_bind_int64(s, 14, *id);
 		if ((err = exec_stmt(db, s)))
 			return err;
+		decision_ids[i] = sqlite3_last_insert_rowid(db->h);
 	}
 	return 0;
 }
@@ -139,12 +143,22 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
 			const char *machine_id, int64_t now, int64_t *ids)
 {
-	int64_t machine_row = 0;
+	int64_t machine_row = 0, *decision_ids;
+	size_t nd = 0, k = 0;
 	sqlite3_stmt *s;
-	int err = txn_begin(db);
+	int err;
 
-	if (err)
+	for (size_t i = 0; i < n; i++)
+		nd += alerts[i]->n_decisions;
+	decision_ids = malloc((nd + 1) * sizeof(*decision_ids));
+	if (!decision_ids)
+		return -ENOMEM;
+	err = txn_begin(db);
+	if (err) {
+		free(decision_ids);
 		return err;
+	}
+	now = stream_write_begin(db, now);
 	for (size_t i = 0; i < n && !err; i++) {
 		const char *owner = machine_id ? machine_id : alerts[i]->machine_id;
 
@@ -156,9 +170,17 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 				machine_row = sqlite3_column_int64(s, 0);
 			sqlite3_reset(s);
 		}
-		err = insert_one_alert(db, alerts[i], machine_row, now, &ids[i]);
+		err = insert_one_alert(db, alerts[i], machine_row, now, &ids[i], decision_ids + k);
+		k += alerts[i]->n_decisions;
 	}
-	return txn_end(db, err);
+	err = txn_finish(db, err);
+	if (!err)
+		stream_apply_alerts(db, alerts, n, decision_ids, now);
+	else
+		stream_write_end(db);
+	txn_unlock(db);
+	free(decision_ids);
+	return err;
 }
 
 static int load_alert_children(struct cs_db *db, struct cs_alert *a, int64_t now)
@@ -349,7 +371,10 @@ int cs_db_alert_delete(struct cs_db *db, int64_t id)
 		return err;
 	s = stmt(db, ST_ALERT_DELETE);
 	sqlite3_bind_int64(s, 1, id);
-	return txn_end(db, run_changes(db, s));
+	err = run_changes(db, s);
+	if (!err) /* its decisions went with it (cascade) */
+		stream_mark_stale(db);
+	return txn_end(db, err);
 }
 
 int cs_db_alerts_delete(struct cs_db *db, const struct cs_afilter *f, int64_t now, long *n)
@@ -361,6 +386,8 @@ int cs_db_alerts_delete(struct cs_db *db, const struct cs_afilter *f, int64_t no
 	afilter_cond(&q, f, now);
 	qb_add(&q, ")");
 	err = db_exec_query(db, &q, n);
+	if (!err && *n) /* their decisions went with them (cascade) */
+		stream_mark_stale(db);
 	qb_free(&q);
 	return err;
 }
@@ -405,5 +432,7 @@ int cs_db_flush(struct cs_db *db, int64_t before, long max_items, long *n)
 		sqlite3_finalize(s);
 	}
 out:
+	if (*n)
+		stream_mark_stale(db);
 	return txn_end(db, err);
 }

@@ -278,7 +278,7 @@ int cs_db_allowlist_add(struct cs_db *db, const char *name,
 	for (size_t i = 0; i < n; i++) {
 		struct cs_range r;
 
-		if (!items[i].value || cs_range_parse(items[i].value, &r) || !r.ip_size ||
+		if (!items[i].value || value_range(items[i].value, &r) || !r.ip_size ||
 		    (items[i].comment && strlen(items[i].comment) > ALLOWLIST_MAX_DESC))
 			return -EINVAL;
 	}
@@ -300,7 +300,7 @@ int cs_db_allowlist_add(struct cs_db *db, const char *name,
 		struct cs_range r;
 		int rc;
 
-		cs_range_parse(items[i].value, &r);
+		value_range(items[i].value, &r);
 		sqlite3_bind_int64(dup, 1, id);
 		bind_text(dup, 2, items[i].value);
 		rc = sqlite3_step(dup);
@@ -418,7 +418,7 @@ int cs_db_allowlisted(struct cs_db *db, const char *value, int64_t now, char **r
 
 	if (reason)
 		*reason = NULL;
-	if (!value || cs_range_parse(value, &r) || !r.ip_size)
+	if (!value || value_range(value, &r) || !r.ip_size)
 		return -EINVAL;
 	err = txn_begin_read(db);
 	if (err)

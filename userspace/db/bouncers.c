@@ -114,7 +114,24 @@ int cs_db_bouncer_seen(struct cs_db *db, int64_t id, const char *ip, const char 
 
 int cs_db_bouncer_set_last_pull(struct cs_db *db, int64_t id, int64_t t)
 {
-	return db_write(db, ST_BOUNCER_LAST_PULL, false, "ii", id, t);
+	return cs_db_bouncers_set_last_pull(db, &id, &t, 1);
+}
+
+int cs_db_bouncers_set_last_pull(struct cs_db *db, const int64_t *ids, const int64_t *t,
+				 size_t n)
+{
+	int err = txn_begin(db);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n && !err; i++) {
+		sqlite3_stmt *s = stmt(db, ST_BOUNCER_LAST_PULL);
+
+		sqlite3_bind_int64(s, 1, ids[i]);
+		sqlite3_bind_int64(s, 2, t[i]);
+		err = exec_stmt(db, s);
+	}
+	return txn_end(db, err);
 }
 
 int cs_db_bouncer_delete(struct cs_db *db, const char *name)

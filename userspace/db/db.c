@@ -7,6 +7,7 @@
 #include "db/db_int.h"
 
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -89,6 +90,8 @@ static const char *const stmt_sql[ST__MAX] = {
 			    " ('crowdsec', 'cscli')) GROUP BY a.scenario",
 	[ST_ACTIVE_COUNT] = "SELECT scenario, origin, type, COUNT(*) FROM decisions"
 			    " WHERE until > ? GROUP BY scenario, origin, type",
+	[ST_DATA_VERSION] = "PRAGMA data_version",
+	[ST_DECISIONS_EPOCH] = "SELECT n FROM decisions_epoch",
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -167,14 +170,25 @@ int txn_begin_read(struct cs_db *db)
 	return err;
 }
 
-/* Commit on err == 0, roll back otherwise; releases the lock; returns err or commit's. */
-int txn_end(struct cs_db *db, int err)
+int txn_finish(struct cs_db *db, int err)
 {
 	if (!err)
 		err = exec_stmt(db, stmt(db, ST_COMMIT));
 	if (err)
 		exec_stmt(db, stmt(db, ST_ROLLBACK));
+	return err;
+}
+
+void txn_unlock(struct cs_db *db)
+{
 	pthread_mutex_unlock(&db->lock);
+}
+
+/* Commit on err == 0, roll back otherwise; releases the lock; returns err or commit's. */
+int txn_end(struct cs_db *db, int err)
+{
+	err = txn_finish(db, err);
+	txn_unlock(db);
 	return err;
 }
 
@@ -310,6 +324,11 @@ int db_open_unmigrated(const char *path, struct cs_db **out)
 	if (!db)
 		return -ENOMEM;
 	pthread_mutex_init(&db->lock, NULL);
+	err = stream_index_new(db);
+	if (err) {
+		free(db);
+		return err;
+	}
 	if (sqlite3_open_v2(path, &db->h,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -319,6 +338,8 @@ int db_open_unmigrated(const char *path, struct cs_db **out)
 		goto out;
 	}
 	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
+	if (*path && strcmp(path, ":memory:") && asprintf(&db->wal_path, "%s-wal", path) < 0)
+		db->wal_path = NULL; /* no fast path: every check queries */
 	/*
 	 * WAL: readers (cscli) never block the writer. synchronous=FULL: a commit is
 	 * on disk before we answer, so an acknowledged decision survives kill -9 and
@@ -328,8 +349,9 @@ int db_open_unmigrated(const char *path, struct cs_db **out)
 			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 			 " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
 			 /* a 1M-decision table has ~150 MB of indexes: a 64 MiB page cache
-			  * and mmap reads keep bulk imports and stream scans off pread/pwrite */
-			 " PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;",
+			  * keeps bulk imports off pread; no mmap: mapped pages count in the
+			  * LAPI's RSS, and streams are answered from memory (stream.c) */
+			 " PRAGMA cache_size = -65536;",
 			 NULL, NULL, &msg) != SQLITE_OK) {
 		log_error("cannot configure database %s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
@@ -342,6 +364,44 @@ out:
 	else
 		*out = db;
 	return err;
+}
+
+/*
+ * Every commit, ours or another process's, writes the WAL file: while its size
+ * and mtime stay, nobody committed and the answer is the last one, for the
+ * price of a stat() instead of a read transaction (file locks) on every pull.
+ */
+int cs_db_external_version(struct cs_db *db, int64_t *version)
+{
+	struct stat st;
+	sqlite3_stmt *s;
+	bool have_stat;
+	int rc = SQLITE_ROW;
+
+	if (pthread_mutex_trylock(&db->lock))
+		return -EBUSY;
+	have_stat = db->wal_path && !stat(db->wal_path, &st);
+	if (have_stat && db->have_version && st.st_size == db->wal_size &&
+	    st.st_mtim.tv_sec == db->wal_mtime.tv_sec && st.st_mtim.tv_nsec == db->wal_mtime.tv_nsec) {
+		*version = db->data_version;
+		pthread_mutex_unlock(&db->lock);
+		return 0;
+	}
+	s = stmt(db, ST_DATA_VERSION);
+	rc = s ? sqlite3_step(s) : SQLITE_ERROR;
+	if (rc == SQLITE_ROW) {
+		*version = db->data_version = sqlite3_column_int64(s, 0);
+		/* the stat from before the query: a commit in between is seen next time */
+		db->have_version = have_stat;
+		if (have_stat) {
+			db->wal_size = st.st_size;
+			db->wal_mtime = st.st_mtim;
+		}
+	}
+	if (s)
+		sqlite3_reset(s);
+	pthread_mutex_unlock(&db->lock);
+	return rc == SQLITE_ROW ? 0 : -EIO;
 }
 
 int cs_db_open(const char *path, struct cs_db **out)
@@ -364,6 +424,8 @@ void cs_db_close(struct cs_db *db)
 	for (int i = 0; i < ST__MAX; i++)
 		sqlite3_finalize(db->st[i]);
 	sqlite3_close(db->h);
+	stream_index_free(db);
+	free(db->wal_path);
 	pthread_mutex_destroy(&db->lock);
 	free(db);
 }

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/ipaddr.h"
+
 struct cs_db;
 
 struct cs_meta {
@@ -77,6 +79,10 @@ struct cs_alert {
 	size_t n_meta;
 	struct cs_decision *decisions;
 	size_t n_decisions;
+	/* the decisions' strings point into a buffer someone else owns (a request
+	 * body decoded in place): cs_alert_free() and cs_decision_clear() callers
+	 * that see it free only the array */
+	bool decisions_borrowed;
 };
 
 void cs_decision_clear(struct cs_decision *d);
@@ -91,8 +97,8 @@ struct cs_range {
 	int64_t start_ip, start_suffix, end_ip, end_suffix;
 	int plen;
 };
-/* Parse "ip" or "cidr" (host bits ignored, ::ffff:a.b.c.d is IPv4): 0 or -EINVAL. */
-int cs_range_parse(const char *text, struct cs_range *out);
+/* The storage encoding of a prefix parsed by cs_prefix_parse (common/ipaddr.h). */
+void cs_range_encode(const struct cs_prefix *p, struct cs_range *out);
 
 /* CrowdSec's spelling of the scopes it knows ("ip" -> "Ip", "as" -> "AS"); others as given. */
 const char *cs_scope_normalize(const char *scope);
@@ -112,7 +118,7 @@ struct cs_dfilter {
 	const char *scenario; /* exact */
 	bool has_range;
 	bool contains; /* true: decision contains the range; false: inside it */
-	struct cs_range range;
+	struct cs_prefix range;
 	bool include_simulated;
 	bool no_dedup;
 };
@@ -120,7 +126,7 @@ struct cs_dfilter {
 struct cs_afilter {
 	const char *scope, *value, *scenario, *decision_type, *origin;
 	bool has_range, contains;
-	struct cs_range range;
+	struct cs_prefix range;
 	bool has_since, has_until, has_created_before;
 	int64_t since, until, created_before; /* absolute times */
 	bool exclude_capi;	   /* include_capi=false */
@@ -176,7 +182,16 @@ int cs_db_bouncer_by_key(struct cs_db *db, const char *key_hash, struct cs_bounc
 int cs_db_bouncer_seen(struct cs_db *db, int64_t id, const char *ip, const char *type,
 		       const char *version, int64_t now);
 int cs_db_bouncer_set_last_pull(struct cs_db *db, int64_t id, int64_t t);
+/* Several bouncers' last_pull in one transaction (the LAPI batches them). */
+int cs_db_bouncers_set_last_pull(struct cs_db *db, const int64_t *ids, const int64_t *t,
+				 size_t n);
 int cs_db_bouncer_delete(struct cs_db *db, const char *name);
+/*
+ * A number that changes whenever another connection (cscli, sqlite3) committed
+ * to the database: what this handle caches may be stale. -EBUSY instead of
+ * waiting when the handle is in use.
+ */
+int cs_db_external_version(struct cs_db *db, int64_t *version);
 int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n);
 
 /* ---- alerts ---- */
@@ -219,6 +234,29 @@ typedef int (*cs_db_decision_cb)(void *ctx, bool deleted, const struct cs_decisi
 int cs_db_decisions_stream_each(struct cs_db *db, const struct cs_dfilter *f, bool startup,
 				int64_t last_pull, int64_t now, int64_t bouncer_id,
 				cs_db_decision_cb cb, void *ctx);
+/*
+ * The stream index (stream.c): every Ip/Range decision row in memory, so that
+ * /v1/decisions/stream costs what changed since the bouncer's last pull (a pull
+ * with nothing new touches no database page) and a startup answer is walked
+ * from memory. Decisions must only be written through this handle.
+ *
+ * cs_db_stream_load() reads SQLite once (the LAPI calls it at start); until it
+ * has, cs_db_stream_begin() returns -EOPNOTSUPP, and while it runs callers wait.
+ * begin: -EOPNOTSUPP when the filter needs SQL (scenario/value/type/range
+ * filters, dedup=false, scopes other than Ip/Range): use cs_db_decisions_stream_each.
+ * Otherwise *stamp is what to record as the bouncer's last_pull (it can be a
+ * little before now while a write is in flight, never after).
+ * next: up to max rows through cb, the deleted list first; 1 while more remain,
+ * 0 when done, -ESTALE if the index was rebuilt since begin (start over), or
+ * cb's error. The index is locked only inside each call.
+ */
+int cs_db_stream_load(struct cs_db *db);
+struct cs_db_stream;
+int cs_db_stream_begin(struct cs_db *db, const struct cs_dfilter *f, bool startup,
+		       int64_t last_pull, int64_t now, struct cs_db_stream **out, int64_t *stamp);
+int cs_db_stream_next(struct cs_db_stream *st, size_t max, cs_db_decision_cb cb, void *ctx);
+void cs_db_stream_end(struct cs_db_stream *st);
+
 /* Soft delete (until = now) of active matching decisions; *n = rows changed. */
 int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t now, long *n);
 /* Soft delete one decision whatever its state; -ENOENT if absent. */

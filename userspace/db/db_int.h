@@ -49,6 +49,8 @@ enum stmt_id {
 	ST_DECISION_EXPIRE_ID,
 	ST_ALERTS_COUNT,
 	ST_ACTIVE_COUNT,
+	ST_DATA_VERSION,
+	ST_DECISIONS_EPOCH,
 	ST__MAX,
 };
 
@@ -68,10 +70,19 @@ enum stmt_id {
 	" a.source_value, a.capacity, a.leak_speed, a.scenario_version, a.scenario_hash,"  \
 	" a.simulated, m.machine_id"
 
+struct stream_index;
+
 struct cs_db {
 	sqlite3 *h;
 	pthread_mutex_t lock;
 	sqlite3_stmt *st[ST__MAX];
+	struct stream_index *stream; /* stream.c */
+	/* cs_db_external_version(): the WAL file as last seen, and data_version then */
+	char *wal_path;
+	struct timespec wal_mtime;
+	long long wal_size;
+	int64_t data_version;
+	bool have_version;
 };
 
 /* db.c: statements, errors, transactions */
@@ -87,6 +98,9 @@ int txn_begin(struct cs_db *db);
 int txn_begin_read(struct cs_db *db);
 /* Commit on err == 0, roll back otherwise; releases the lock; returns err or commit's. */
 int txn_end(struct cs_db *db, int err);
+/* txn_end in two steps, for work that must follow the commit under the lock. */
+int txn_finish(struct cs_db *db, int err);
+void txn_unlock(struct cs_db *db);
 /*
  * One prepared statement in its own write transaction, parameters bound in
  * order as `types` says: 't' const char * (NULL binds ""), 'i' int64_t.
@@ -122,7 +136,8 @@ bool is_go_database(struct cs_db *db);
 int import_go_database(struct cs_db *db, const char *schema_v1);
 
 /* range.c */
-void range_encode(struct cs_range *r, int fam, uint64_t hi, uint64_t lo, int plen);
+/* An Ip/Range decision's value, as the LAPI takes it (host bits masked): 0 or -errno. */
+int value_range(const char *value, struct cs_range *out);
 bool scope_is_addr(const char *scope);
 
 /* query.c: SQL text grown piecewise, values bound in order at prepare */
@@ -150,6 +165,23 @@ void dfilter_cond(struct qb *q, const struct cs_dfilter *f);
 /* "Longest decision wins" per (value, type, scope), over the whole table. */
 void dedup_cond(struct qb *q);
 void afilter_cond(struct qb *q, const struct cs_afilter *f, int64_t now);
+
+/*
+ * stream.c: the in-memory stream index. Writers call these with the db mutex
+ * held: stream_write_begin() returns the stamp to store (created_at, or the
+ * until of a soft delete), then after COMMIT one apply (or stream_write_end()
+ * when the transaction failed). Hard deletes mark the index stale.
+ */
+int stream_index_new(struct cs_db *db);
+void stream_index_free(struct cs_db *db);
+int64_t stream_write_begin(struct cs_db *db, int64_t now);
+/* Before COMMIT of a write that updated decision rows: the epoch it leaves. */
+void stream_write_epoch(struct cs_db *db);
+void stream_write_end(struct cs_db *db);
+void stream_apply_alerts(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
+			 const int64_t *decision_ids, int64_t created_at);
+void stream_apply_expire(struct cs_db *db, const int64_t *ids, size_t n, int64_t until);
+void stream_mark_stale(struct cs_db *db);
 
 /* decisions.c */
 int collect_decisions(struct cs_db *db, sqlite3_stmt *s, int64_t now, struct cs_decision **out,

@@ -251,24 +251,77 @@ int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool st
 int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t now, long *n)
 {
 	struct qb q = { 0 };
-	int err;
+	sqlite3_stmt *s = NULL;
+	int64_t *ids = NULL, stamp;
+	size_t cap = 0;
+	int err, rc = SQLITE_DONE;
 
+	*n = 0;
+	err = txn_begin(db);
+	if (err)
+		return err;
+	/* deleted "now", stamped after every last_pull already handed out (stream.c) */
+	stamp = stream_write_begin(db, now);
 	qb_add(&q, "UPDATE decisions SET until = ?, updated_at = ? WHERE id IN"
 		   " (SELECT d.id FROM decisions d WHERE %sd.until > ?",
 	       f->has_range ? "+" : "");
-	qb_int(&q, now);
-	qb_int(&q, now);
+	qb_int(&q, stamp);
+	qb_int(&q, stamp);
 	qb_int(&q, now);
 	dfilter_cond(&q, f);
-	qb_add(&q, ")");
-	err = db_exec_query(db, &q, n);
+	qb_add(&q, ") RETURNING id");
+	err = qb_prepare(db, &q, &s);
+	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if ((size_t)*n == cap) {
+			int64_t *p = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof(*p));
+
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			ids = p;
+		}
+		ids[(*n)++] = sqlite3_column_int64(s, 0);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sql_err(db, rc);
+	sqlite3_finalize(s);
+	if (!err)
+		stream_write_epoch(db);
+	err = txn_finish(db, err);
+	if (!err)
+		stream_apply_expire(db, ids, (size_t)*n, stamp);
+	else
+		stream_write_end(db);
+	txn_unlock(db);
+	if (err)
+		*n = 0;
+	free(ids);
 	qb_free(&q);
 	return err;
 }
 
 int cs_db_decision_expire_id(struct cs_db *db, int64_t id, int64_t now)
 {
-	return db_write(db, ST_DECISION_EXPIRE_ID, true, "ii", id, now);
+	sqlite3_stmt *s;
+	int err = txn_begin(db);
+
+	if (err)
+		return err;
+	now = stream_write_begin(db, now);
+	s = stmt(db, ST_DECISION_EXPIRE_ID);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now);
+	err = run_changes(db, s);
+	if (!err)
+		stream_write_epoch(db);
+	err = txn_finish(db, err);
+	if (!err)
+		stream_apply_expire(db, &id, 1, now);
+	else
+		stream_write_end(db);
+	txn_unlock(db);
+	return err;
 }
 
 int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since, long *n)
@@ -279,7 +332,7 @@ int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since,
 	int err;
 
 	*n = 0;
-	if (cs_range_parse(value, &f.range))
+	if (cs_addr_parse(value, &f.range))
 		return 0; /* not an address: no decision can contain it */
 	qb_add(&q, "SELECT COUNT(*) FROM decisions d WHERE +d.created_at >= ?");
 	qb_int(&q, since);

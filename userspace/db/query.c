@@ -109,44 +109,38 @@ static void qb_in_list(struct qb *q, const char *col, char **v, size_t n)
  * all rows with start <= q. contains=false: the decision lies inside the query
  * range, an index range scan on (ip_size, start_ip, start_suffix).
  */
-static void range_cond(struct qb *q, const char *a, const struct cs_range *r, bool contains)
+static void range_cond(struct qb *q, const char *a, const struct cs_prefix *p, bool contains)
 {
+	struct cs_range r;
+
 	if (!contains) {
+		cs_range_encode(p, &r);
 		/* start <= end is implied; stating it bounds the index range scan */
 		qb_add(q,
 		       " AND %s.ip_size = ? AND (%s.start_ip, %s.start_suffix) >= (?, ?)"
 		       " AND (%s.start_ip, %s.start_suffix) <= (?, ?)"
 		       " AND (%s.end_ip, %s.end_suffix) <= (?, ?)",
 		       a, a, a, a, a, a, a);
-		qb_int(q, r->ip_size);
-		qb_int(q, r->start_ip);
-		qb_int(q, r->start_suffix);
-		qb_int(q, r->end_ip);
-		qb_int(q, r->end_suffix);
-		qb_int(q, r->end_ip);
-		qb_int(q, r->end_suffix);
+		qb_int(q, r.ip_size);
+		qb_int(q, r.start_ip);
+		qb_int(q, r.start_suffix);
+		qb_int(q, r.end_ip);
+		qb_int(q, r.end_suffix);
+		qb_int(q, r.end_ip);
+		qb_int(q, r.end_suffix);
 		return;
 	}
-	/* Recover the first address from the encoding (exact except at the clamp). */
-	const uint64_t half = 0x7fffffffffffffffULL;
-	uint64_t hi = (uint64_t)r->start_ip + half, lo = (uint64_t)r->start_suffix + half;
-	int fam = r->ip_size == 4 ? AF_INET : AF_INET6;
-
-	if (fam == AF_INET) { /* IPv4 lives in start_ip; the suffix is 0 */
-		lo = hi;
-		hi = 0;
-	}
-
 	qb_add(q, " AND %s.id IN (", a);
-	for (int p = 0; p <= r->plen; p++) {
-		struct cs_range c;
+	for (int len = 0; len <= p->plen; len++) {
+		struct cs_prefix net = *p;
 
-		range_encode(&c, fam, hi, lo, p);
+		cs_prefix_set_len(&net, len);
+		cs_range_encode(&net, &r);
 		qb_add(q,
 		       "%sSELECT id FROM decisions WHERE ip_size = %d AND start_ip = %lld"
 		       " AND start_suffix = %lld AND end_ip = %lld AND end_suffix = %lld",
-		       p ? " UNION ALL " : "", c.ip_size, (long long)c.start_ip,
-		       (long long)c.start_suffix, (long long)c.end_ip, (long long)c.end_suffix);
+		       len ? " UNION ALL " : "", r.ip_size, (long long)r.start_ip,
+		       (long long)r.start_suffix, (long long)r.end_ip, (long long)r.end_suffix);
 	}
 	qb_add(q, ")");
 }
@@ -245,7 +239,7 @@ void afilter_cond(struct qb *q, const struct cs_afilter *f, int64_t now)
 	}
 	if (f->exclude_capi)
 		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
-			  " AND d.origin IN ('crowdsec', 'cscli'))");
+			  " AND d.origin IN ('crowdsec', 'cscli', 'console', 'cscli-import'))");
 	if (f->has_active_decision == 1) {
 		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
 			  " AND d.until >= ?)");

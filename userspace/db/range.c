@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Range encoding: an address or CIDR as CrowdSec's five range integers.
+ * Range encoding: a prefix (parsed by common/ipaddr) as CrowdSec's five range integers.
  */
 #include "db/db_int.h"
 
@@ -24,7 +24,7 @@ static int64_t u2i(uint64_t u)
 	return -(int64_t)(half - u);
 }
 
-void range_encode(struct cs_range *r, int fam, uint64_t hi, uint64_t lo, int plen)
+static void range_encode(struct cs_range *r, int fam, uint64_t hi, uint64_t lo, int plen)
 {
 	uint64_t ehi = hi, elo = lo;
 
@@ -62,66 +62,31 @@ void range_encode(struct cs_range *r, int fam, uint64_t hi, uint64_t lo, int ple
 	r->end_suffix = u2i(elo);
 }
 
-static int range_raw(const char *text, int *fam, uint64_t *hi, uint64_t *lo, int *plen)
+void cs_range_encode(const struct cs_prefix *p, struct cs_range *out)
 {
-	char buf[80], *slash, *end;
-	unsigned char a[16];
-	long len = -1;
-
-	if (!text || strlen(text) >= sizeof(buf) || !*text)
-		return -EINVAL;
-	strcpy(buf, text);
-	slash = strchr(buf, '/');
-	if (slash) {
-		*slash++ = '\0';
-		if (*slash < '0' || *slash > '9')
-			return -EINVAL;
-		errno = 0;
-		len = strtol(slash, &end, 10);
-		if (errno || *end || len < 0 || len > 128)
-			return -EINVAL;
-	}
-	if (inet_pton(AF_INET, buf, a) == 1) {
-		if (len > 32)
-			return -EINVAL;
-		*fam = AF_INET;
-		*hi = 0;
-		*lo = (uint64_t)a[0] << 24 | (uint64_t)a[1] << 16 | (uint64_t)a[2] << 8 | a[3];
-		*plen = len < 0 ? 32 : (int)len;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, buf, a) != 1)
-		return -EINVAL;
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	if (!memcmp(a, mapped, 12)) {
-		*fam = AF_INET;
-		*hi = 0;
-		*lo = (uint64_t)a[12] << 24 | (uint64_t)a[13] << 16 | (uint64_t)a[14] << 8 | a[15];
-		if (len >= 0 && len < 96)
-			return -EINVAL;
-		*plen = len < 0 ? 32 : (int)len - 96;
-		return 0;
-	}
-	*fam = AF_INET6;
-	*hi = *lo = 0;
-	for (int i = 0; i < 8; i++) {
-		*hi = *hi << 8 | a[i];
-		*lo = *lo << 8 | a[8 + i];
-	}
-	*plen = len < 0 ? 128 : (int)len;
-	return 0;
-}
-
-int cs_range_parse(const char *text, struct cs_range *out)
-{
-	uint64_t hi, lo;
-	int fam, plen, err;
+	uint64_t hi = 0, lo = 0;
 
 	memset(out, 0, sizeof(*out));
-	err = range_raw(text, &fam, &hi, &lo, &plen);
+	if (p->family == AF_INET) {
+		lo = (uint64_t)p->addr[0] << 24 | (uint64_t)p->addr[1] << 16 |
+		     (uint64_t)p->addr[2] << 8 | p->addr[3];
+	} else {
+		for (int i = 0; i < 8; i++) {
+			hi = hi << 8 | p->addr[i];
+			lo = lo << 8 | p->addr[8 + i];
+		}
+	}
+	range_encode(out, p->family, hi, lo, p->plen);
+}
+
+int value_range(const char *value, struct cs_range *out)
+{
+	struct cs_prefix p;
+	int err = cs_prefix_parse(value, CS_PREFIX_MASK, &p);
+
 	if (err)
 		return err;
-	range_encode(out, fam, hi, lo, plen);
+	cs_range_encode(&p, out);
 	return 0;
 }
 

@@ -84,6 +84,15 @@ static const char *const db_migrations[] = {
 	"CREATE INDEX allowlist_items_list ON allowlist_items(allowlist_id);"
 	"CREATE INDEX allowlist_items_range ON allowlist_items(ip_size, start_ip, start_suffix,"
 	" end_ip, end_suffix);",
+	/* 2 -> 3: a counter of decision rows changed or deleted, whoever did it (cscli
+	 * writes the database directly): the LAPI's in-memory stream index compares it
+	 * to know when it must reload (db/stream.c). Inserts do not count. */
+	"CREATE TABLE decisions_epoch (n INTEGER NOT NULL);"
+	"INSERT INTO decisions_epoch (n) VALUES (0);"
+	"CREATE TRIGGER decisions_epoch_update AFTER UPDATE OF until ON decisions"
+	" BEGIN UPDATE decisions_epoch SET n = n + 1; END;"
+	"CREATE TRIGGER decisions_epoch_delete AFTER DELETE ON decisions"
+	" BEGIN UPDATE decisions_epoch SET n = n + 1; END;",
 };
 
 #endif /* CS_DB_SCHEMA_H */

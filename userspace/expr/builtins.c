@@ -352,7 +352,7 @@ static int b_split_after(struct expr_ctx *c, const struct expr_value *args, int 
 int replace_common(const struct expr_value *s, const struct expr_value *old,
 		   const struct expr_value *new, int64_t lim, struct expr_value *out)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 	size_t i = 0;
 	int64_t done = 0;
 
@@ -417,7 +417,7 @@ static int b_repeat(struct expr_ctx *ctx, const struct expr_value *args, int n,
 static int b_join(struct expr_ctx *ctx, const struct expr_value *args, int n,
 		  struct expr_value *out)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 
 	for (uint32_t i = 0; i < A->a->len; i++) {
 		const struct expr_value *e = &A->a->items[i];
@@ -614,7 +614,7 @@ static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 static int b_to_base64(struct expr_ctx *ctx, const struct expr_value *args, int n,
 		       struct expr_value *out)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 	const unsigned char *s = (const unsigned char *)S(A);
 	size_t l = SL(A);
 
@@ -632,7 +632,7 @@ static int b_to_base64(struct expr_ctx *ctx, const struct expr_value *args, int 
 
 int base64_decode(const char *s, size_t l, struct expr_value *out)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 	uint32_t acc = 0;
 	int bits = 0, pad = 0;
 
@@ -1212,6 +1212,11 @@ void expr_env_free(struct expr_env *env)
 	free(env->vars);
 	free(env->funcs);
 	free(env);
+}
+
+void expr_env_set_stash(struct expr_env *env, struct cs_stash *stash)
+{
+	env->stash = stash;
 }
 
 static bool valid_name(const char *s)

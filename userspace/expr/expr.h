@@ -383,6 +383,13 @@ enum expr_helper_set {
 	EXPR_HELPERS_HUBTEST = 1 << 1,	/* basename() for assert lines */
 };
 int expr_env_add_helpers(struct expr_env *env, unsigned int sets);
+/*
+ * The stash (common/stash.h) that SetInStash()/GetFromStash() use in programs
+ * compiled against env: borrowed, owned by whoever owns the pipeline (the
+ * parser instance). Without one, GetFromStash finds nothing and SetInStash fails.
+ */
+struct cs_stash;
+void expr_env_set_stash(struct expr_env *env, struct cs_stash *stash);
 
 /* ---- compile and evaluate ------------------------------------------------------------- */
 
@@ -436,18 +443,6 @@ int expr_data_set_dir(const char *dir);
 int expr_data_load(const char *dest_file, const char *type);
 /* Frees everything loaded (tests, reload). */
 void expr_data_reset(void);
-
-/* ---- stash (parser `stash:` and SetInStash/GetFromStash) ---------------------------------- */
-
-/*
- * Process-wide caches of values by (cache name, key), what GetFromStash()
- * reads. value is borrowed (the stash keeps a reference); ttl_ns <= 0 means
- * no expiry. Returns 0, -ENOMEM, or -ENOSPC when 200000 live entries exist.
- */
-int expr_stash_set(const char *cache, const char *key, const struct expr_value *value,
-		   int64_t ttl_ns);
-/* New reference in *out, or -ENOENT (absent or expired; *out nil). */
-int expr_stash_get(const char *cache, const char *key, struct expr_value *out);
 
 /* ---- regexes (shared with other modules) ------------------------------------------------- */
 

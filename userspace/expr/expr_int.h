@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "common/strbuf.h"
 #include "expr/expr.h"
 
 #define EXPR_MAX_DEPTH 200		/* AST nesting: bounds every recursion */
@@ -74,18 +75,9 @@ int xmap_find(const struct expr_map *m, const char *key, size_t klen);
 int expr_map_set_keyn_take(struct expr_value *map, const char *key, size_t klen,
 			   struct expr_value value);
 
-/* Go-like %v text into a growing buffer. */
-struct sbuf {
-	char *buf;
-	size_t len, cap;
-	bool oom;
-};
-void sb_putn(struct sbuf *sb, const char *s, size_t n);
-void sb_puts(struct sbuf *sb, const char *s);
-void sb_putc(struct sbuf *sb, char c);
-void sb_printf(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sb_free(struct sbuf *sb);
-/* Hands the buffer to a new string value (also when empty). -ENOMEM on oom. */
+/* Text an expression builds: common/strbuf bounded like every expression allocation. */
+#define EXPR_SBUF { .max = EXPR_MAX_ALLOC }
+/* Hands the buffer to a new string value (also when empty). -ENOMEM on error. */
 int sb_to_value(struct sbuf *sb, struct expr_value *out);
 void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth);
 void format_float(double f, char *buf, size_t size);	/* Go %v of a float64 */
@@ -118,7 +110,7 @@ struct expr_env {
 	int nvars;
 	const struct expr_func **funcs;
 	int nfuncs, capfuncs;
-	/* owned copies for helper sets registered by value */
+	struct cs_stash *stash; /* borrowed: SetInStash/GetFromStash */
 };
 
 const struct expr_func *env_find_func(const struct expr_env *env, const char *name);
@@ -178,7 +170,6 @@ int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, in
 			 struct expr_value *out);
 int h_xml_get_attribute_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
 			      struct expr_value *out);
-void expr_stash_reset(void);
 /* ASCII and Latin-1 (U+00C0..U+00FE) case mapping, UTF-8 lengths unchanged. */
 int case_map(const struct expr_value *s, bool upper, struct expr_value *out);
 

@@ -19,7 +19,9 @@
 
 #include <jansson.h>
 
+#include "common/ipaddr.h"
 #include "common/log.h"
+#include "common/stash.h"
 #include "expr/expr_int.h"
 
 
@@ -202,7 +204,7 @@ HELPER(h_index_any)
 
 HELPER(h_join)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 	size_t n = expr_array_len(A);
 
 	for (size_t i = 0; i < n; i++) {
@@ -317,132 +319,57 @@ HELPER(h_distance)
 	return 0;
 }
 
-/* ---- IP addresses ---- */
-
-struct ip {
-	int family;
-	unsigned char b[16];
-};
-
-static bool ip_parse(const char *s, struct ip *ip)
-{
-	if (inet_pton(AF_INET, s, ip->b) == 1) {
-		ip->family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, ip->b) == 1) {
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-		ip->family = AF_INET6;
-		if (!memcmp(ip->b, mapped, 12)) {	/* Go: To4() != nil */
-			memmove(ip->b, ip->b + 12, 4);
-			ip->family = AF_INET;
-		}
-		return true;
-	}
-	return false;
-}
-
-static void ip_mask(struct ip *ip, int plen)
-{
-	int bytes = ip->family == AF_INET ? 4 : 16;
-
-	for (int i = 0; i < bytes; i++) {
-		int keep = plen - i * 8;
-
-		if (keep <= 0)
-			ip->b[i] = 0;
-		else if (keep < 8)
-			ip->b[i] &= (unsigned char)(0xff << (8 - keep));
-	}
-}
-
-/* "a.b.c.d/n": host bits may be set (Go net.ParseCIDR masks them). */
-static bool cidr_parse(const char *s, struct ip *net, int *plen)
-{
-	const char *slash = strchr(s, '/');
-	char addr[64];
-	char *end;
-	long n;
-
-	if (!slash || (size_t)(slash - s) >= sizeof(addr))
-		return false;
-	memcpy(addr, s, slash - s);
-	addr[slash - s] = '\0';
-	if (inet_pton(AF_INET, addr, net->b) == 1)
-		net->family = AF_INET;
-	else if (inet_pton(AF_INET6, addr, net->b) == 1)
-		net->family = AF_INET6;
-	else
-		return false;
-	if (!isdigit((unsigned char)slash[1]))
-		return false;
-	n = strtol(slash + 1, &end, 10);
-	if (*end || n < 0 || n > (net->family == AF_INET ? 32 : 128))
-		return false;
-	*plen = n;
-	ip_mask(net, n);
-	return true;
-}
+/* ---- IP addresses (common/ipaddr: Go's net.ParseIP, net.ParseCIDR) ---- */
 
 HELPER(h_ip_in_range)
 {
-	struct ip ip, net;
-	int plen;
+	struct cs_prefix ip, net;
 
-	*out = expr_bool(false);
-	if (!ip_parse(S(A), &ip) || !cidr_parse(S(B), &net, &plen))
-		return 0;
-	if (ip.family != net.family) {
-		/* an IPv4 network given in v6 form never matches a v4 address in Go */
-		return 0;
-	}
-	ip_mask(&ip, plen);
-	*out = expr_bool(!memcmp(ip.b, net.b, ip.family == AF_INET ? 4 : 16));
+	*out = expr_bool(!cs_addr_parse(S(A), &ip) && strchr(S(B), '/') &&
+			 !cs_prefix_parse(S(B), CS_PREFIX_MASK, &net) &&
+			 cs_prefix_contains(&net, &ip));
 	return 0;
 }
 
 HELPER(h_is_ipv4)
 {
-	struct ip ip;
+	struct cs_prefix ip;
 
-	*out = expr_bool(ip_parse(S(A), &ip) && ip.family == AF_INET);
+	*out = expr_bool(!cs_addr_parse(S(A), &ip) && ip.family == AF_INET);
 	return 0;
 }
 
 HELPER(h_is_ipv6)
 {
-	struct ip ip;
+	struct cs_prefix ip;
 
-	*out = expr_bool(ip_parse(S(A), &ip) && ip.family == AF_INET6);
+	*out = expr_bool(!cs_addr_parse(S(A), &ip) && ip.family == AF_INET6);
 	return 0;
 }
 
 HELPER(h_is_ip)
 {
-	struct ip ip;
+	struct cs_prefix ip;
 
-	*out = expr_bool(ip_parse(S(A), &ip));
+	*out = expr_bool(!cs_addr_parse(S(A), &ip));
 	return 0;
 }
 
 HELPER(h_ip_to_range)
 {
 	const char *m = S(B);
-	char buf[INET6_ADDRSTRLEN];
-	struct ip ip;
+	char buf[CS_PREFIX_STRLEN];
+	struct cs_prefix ip;
 	char *end;
 	long plen;
 
 	if (*m == '/')
 		m++;
 	plen = strtol(m, &end, 10);
-	if (!*m || *end || !ip_parse(S(A), &ip) || plen < 0 ||
-	    plen > (ip.family == AF_INET ? 32 : 128))
+	if (!*m || *end || plen < 0 || plen > 128 || cs_addr_parse(S(A), &ip) ||
+	    cs_prefix_set_len(&ip, (int)plen) || cs_prefix_format(&ip, true, buf, sizeof(buf)))
 		return expr_string("", out);
-	ip_mask(&ip, plen);
-	inet_ntop(ip.family, ip.b, buf, sizeof(buf));
-	return expr_stringf(out, "%s/%ld", buf, plen);
+	return expr_string(buf, out);
 }
 
 /* ---- URL escaping (Go net/url) ---- */
@@ -460,7 +387,7 @@ static int unhex(int c)
 
 static int url_unescape(const struct expr_value *v, bool query, struct expr_value *out)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 	const char *s = S(v);
 	size_t l = SL(v);
 
@@ -497,7 +424,7 @@ HELPER(h_query_unescape)
 
 static int url_escape(const struct expr_value *v, bool query, struct expr_value *out)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 
 	for (size_t i = 0; i < SL(v); i++) {
 		unsigned char c = S(v)[i];
@@ -1151,7 +1078,7 @@ static int go_sprintf(struct expr_ctx *ctx, const struct expr_value *fmtv,
 		      const struct expr_value *args, int nargs, struct expr_value *out)
 {
 	const char *f = S(fmtv);
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 	int ai = 0;
 
 	for (size_t i = 0; f[i]; i++) {
@@ -1331,162 +1258,32 @@ HELPER(h_file_map)
 	return data_file_map(S(A), out);
 }
 
-/* ---- stash (process-wide caches of values with an optional TTL) ---- */
-
-#define STASH_BUCKETS 4096
-#define STASH_MAX 200000	/* entries across all caches: a bound, not a tuning knob */
-
-struct stash_entry {
-	char *cache, *key;
-	struct expr_value value;
-	int64_t expires;	/* CLOCK_MONOTONIC ns, 0 = never */
-	struct stash_entry *next;
-};
-
-static pthread_mutex_t stash_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct stash_entry *stash[STASH_BUCKETS];
-static size_t stash_count;
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint32_t stash_hash(const char *cache, const char *key)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *cache; cache++)
-		h = (h ^ (unsigned char)*cache) * 16777619u;
-	h = (h ^ 0x1f) * 16777619u;
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 16777619u;
-	return h % STASH_BUCKETS;
-}
-
-static void stash_entry_free(struct stash_entry *e)
-{
-	free(e->cache);
-	free(e->key);
-	expr_value_release(&e->value);
-	free(e);
-}
-
-/* Drops expired entries; called with the lock held when the stash is full. */
-static void stash_purge(int64_t now)
-{
-	for (int b = 0; b < STASH_BUCKETS; b++) {
-		struct stash_entry **pp = &stash[b];
-
-		while (*pp) {
-			struct stash_entry *e = *pp;
-
-			if (e->expires && e->expires <= now) {
-				*pp = e->next;
-				stash_entry_free(e);
-				stash_count--;
-			} else {
-				pp = &e->next;
-			}
-		}
-	}
-}
-
-int expr_stash_set(const char *cache, const char *key, const struct expr_value *value,
-		   int64_t ttl_ns)
-{
-	uint32_t b = stash_hash(cache, key);
-	int64_t now = mono_ns();
-	struct stash_entry *e;
-	int err = 0;
-
-	pthread_mutex_lock(&stash_lock);
-	for (e = stash[b]; e; e = e->next)
-		if (!strcmp(e->cache, cache) && !strcmp(e->key, key))
-			break;
-	if (!e) {
-		if (stash_count >= STASH_MAX)
-			stash_purge(now);
-		if (stash_count >= STASH_MAX) {
-			err = -ENOSPC;
-			goto out;
-		}
-		e = calloc(1, sizeof(*e));
-		if (!e || !(e->cache = strdup(cache)) || !(e->key = strdup(key))) {
-			if (e)
-				free(e->cache);
-			free(e);
-			err = -ENOMEM;
-			goto out;
-		}
-		e->value = EXPR_NIL_VALUE;
-		e->next = stash[b];
-		stash[b] = e;
-		stash_count++;
-	}
-	expr_value_release(&e->value);
-	e->value = expr_value_ref(value);
-	e->expires = ttl_ns > 0 ? now + ttl_ns : 0;
-out:
-	pthread_mutex_unlock(&stash_lock);
-	return err;
-}
-
-int expr_stash_get(const char *cache, const char *key, struct expr_value *out)
-{
-	uint32_t b = stash_hash(cache, key);
-	struct stash_entry *e;
-	int err = -ENOENT;
-
-	*out = EXPR_NIL_VALUE;
-	pthread_mutex_lock(&stash_lock);
-	for (e = stash[b]; e; e = e->next) {
-		if (strcmp(e->cache, cache) || strcmp(e->key, key))
-			continue;
-		if (!e->expires || e->expires > mono_ns()) {
-			*out = expr_value_ref(&e->value);
-			err = 0;
-		}
-		break;
-	}
-	pthread_mutex_unlock(&stash_lock);
-	return err;
-}
-
-void expr_stash_reset(void)
-{
-	pthread_mutex_lock(&stash_lock);
-	for (int b = 0; b < STASH_BUCKETS; b++) {
-		while (stash[b]) {
-			struct stash_entry *e = stash[b];
-
-			stash[b] = e->next;
-			stash_entry_free(e);
-		}
-	}
-	stash_count = 0;
-	pthread_mutex_unlock(&stash_lock);
-}
+/* ---- stash: the environment's (common/stash.h), owned by the parser instance ---- */
 
 HELPER(h_set_in_stash)
 {
 	int64_t ttl = nargs > 3 && args[3].kind == EXPR_DURATION ? args[3].dur : 0;
-	int err = expr_stash_set(S(A), S(B), C, ttl);
+	struct cs_stash *stash = ctx->env->stash;
+	int err = stash ? cs_stash_set(stash, S(A), 0, ttl, S(B), S(C)) : -ENOENT;
 
 	*out = EXPR_NIL_VALUE;	/* Go returns a nil error */
-	return err ? ctx_err(ctx, err, "SetInStash: %s", strerror(-err)) : 0;
+	return err ? ctx_err(ctx, err, "SetInStash: cache %s: %s", S(A),
+			     stash ? strerror(-err) : "no stash here") : 0;
 }
 
 HELPER(h_get_from_stash)
 {
-	int err = expr_stash_get(S(A), S(B), out);
+	struct cs_stash *stash = ctx->env->stash;
+	char *val = NULL;
+	int err = stash ? cs_stash_get(stash, S(A), S(B), &val) : -ENOENT;
 
-	if (err)
+	if (err == -ENOENT)
 		return ctx_err(ctx, err, "GetFromStash: key %s not found in cache %s", S(B), S(A));
-	return 0;
+	if (err)
+		return err;
+	err = expr_string(val, out);
+	free(val);
+	return err;
 }
 
 /* ---- unavailable here: documented empty values ---- */

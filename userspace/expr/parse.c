@@ -137,7 +137,7 @@ static int lex_string(struct parser *p, struct token *t)
 	const char *s = p->src;
 	size_t i = p->lexpos;
 	char q = s[i++];
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 
 	if (q == '`') {
 		while (i < p->srclen && s[i] != '`')
@@ -221,13 +221,8 @@ static int lex_string(struct parser *p, struct token *t)
 	}
 	i++;
 done:
-	if (sb.oom) {
-		perr(p, t->pos, -ENOMEM, "out of memory");
-		goto fail;
-	}
 	t->kind = T_STRING;
-	t->s = sb.buf ? sb.buf : strdup("");
-	t->slen = sb.len;
+	t->s = sb_take(&sb, &t->slen);
 	if (!t->s) {
 		perr(p, t->pos, -ENOMEM, "out of memory");
 		return -ENOMEM;

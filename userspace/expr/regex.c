@@ -14,6 +14,7 @@
 
 #include <pcre2.h>
 
+#include "common/hash.h"
 #include "expr/expr_int.h"
 
 #define MATCH_LIMIT 2000000u
@@ -236,18 +237,9 @@ void expr_regex_free(struct expr_regex *re)
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct expr_regex *cache[CACHE_SLOTS];
 
-static uint32_t hash_str(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 struct expr_regex *regex_cache_get(const char *pattern, char *errbuf, size_t errsize)
 {
-	uint32_t slot = hash_str(pattern) % CACHE_SLOTS;
+	uint32_t slot = cs_hash_str(pattern) % CACHE_SLOTS;
 	struct expr_regex *re = NULL, *old = NULL;
 
 	pthread_mutex_lock(&cache_lock);
@@ -275,7 +267,6 @@ void expr_cleanup(void)
 	}
 	pthread_mutex_unlock(&cache_lock);
 	expr_data_reset();
-	expr_stash_reset();
 	/* only at exit / reload: no match may be running */
 	pthread_mutex_lock(&mctx_lock);
 	pcre2_match_context_free(mctx);

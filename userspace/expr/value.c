@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "common/gotime.h"
+#include "common/hash.h"
 #include "expr/expr_int.h"
 
 __thread int64_t expr_mem_left;
@@ -101,106 +102,26 @@ int expr_string(const char *s, struct expr_value *out)
 
 int expr_stringf(struct expr_value *out, const char *fmt, ...)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 	va_list ap;
-	char *tmp;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&tmp, fmt, ap);
+	sb_vprintf(&sb, fmt, ap);
 	va_end(ap);
-	*out = EXPR_NIL_VALUE;
-	if (n < 0)
-		return -ENOMEM;
-	sb.buf = tmp;
-	sb.len = sb.cap = n;
 	return sb_to_value(&sb, out);
-}
-
-/* ---- growing buffer ---- */
-
-static bool sb_grow(struct sbuf *sb, size_t extra)
-{
-	size_t need = sb->len + extra + 1, cap;
-	char *p;
-
-	if (sb->oom)
-		return false;
-	if (need <= sb->cap)
-		return true;
-	if (need > EXPR_MAX_ALLOC) {
-		sb->oom = true;
-		return false;
-	}
-	cap = sb->cap ? sb->cap * 2 : 64;
-	while (cap < need)
-		cap *= 2;
-	p = realloc(sb->buf, cap);
-	if (!p) {
-		sb->oom = true;
-		return false;
-	}
-	sb->buf = p;
-	sb->cap = cap;
-	return true;
-}
-
-void sb_putn(struct sbuf *sb, const char *s, size_t n)
-{
-	if (!sb_grow(sb, n))
-		return;
-	memcpy(sb->buf + sb->len, s, n);
-	sb->len += n;
-	sb->buf[sb->len] = '\0';
-}
-
-void sb_puts(struct sbuf *sb, const char *s)
-{
-	sb_putn(sb, s, strlen(s));
-}
-
-void sb_putc(struct sbuf *sb, char c)
-{
-	sb_putn(sb, &c, 1);
-}
-
-void sb_printf(struct sbuf *sb, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	/* a full buffer stays full: skip the (possibly wide) formatting */
-	if (sb->oom)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !sb_grow(sb, n))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(sb->buf + sb->len, n + 1, fmt, ap);
-	va_end(ap);
-	sb->len += n;
-}
-
-void sb_free(struct sbuf *sb)
-{
-	free(sb->buf);
-	sb->buf = NULL;
-	sb->len = sb->cap = 0;
 }
 
 int sb_to_value(struct sbuf *sb, struct expr_value *out)
 {
+	size_t len = 0;
+	char *s = sb_take(sb, &len);
 	int err;
 
 	*out = EXPR_NIL_VALUE;
-	if (sb->oom) {
-		sb_free(sb);
+	if (!s)
 		return -ENOMEM;
-	}
-	err = expr_stringn(sb->buf ? sb->buf : "", sb->len, out);
-	sb_free(sb);
+	err = expr_stringn(s, len, out);
+	free(s);
 	return err;
 }
 
@@ -315,13 +236,10 @@ int expr_array_from_strings(const char *const *strv, size_t n, struct expr_value
 
 /* ---- maps ---- */
 
+/* Map keys come from logs (UnmarshalJSON, ParseKV): seeded hash. */
 static uint32_t hash_bytes(const char *s, size_t len)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a: short keys, no adversary benefit */
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	return (uint32_t)cs_hash(s, len);
 }
 
 int expr_map_new(struct expr_value *out)
@@ -795,7 +713,7 @@ void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth)
 		uint32_t *order = malloc((v->m->len ? v->m->len : 1) * sizeof(*order));
 
 		if (!order) {
-			sb->oom = true;
+			sb->err = -ENOMEM;
 			break;
 		}
 		for (uint32_t i = 0; i < v->m->len; i++)
@@ -839,14 +757,10 @@ void value_format_sb(struct sbuf *sb, const struct expr_value *v, int depth)
 
 char *expr_value_format(const struct expr_value *v)
 {
-	struct sbuf sb = { 0 };
+	struct sbuf sb = EXPR_SBUF;
 
 	value_format_sb(&sb, v, 0);
-	if (sb.oom) {
-		sb_free(&sb);
-		return NULL;
-	}
-	return sb.buf ? sb.buf : strdup("");
+	return sb_take(&sb, NULL);
 }
 
 /* ---- JSON ---- */

@@ -47,6 +47,8 @@ struct run {
 	size_t nundo;
 	char **backups; /* removed once the commit succeeded */
 	size_t nbackups;
+	char **dirs; /* created by this run, removed again if it fails */
+	size_t ndirs;
 	bool changed;
 	char *err;
 	size_t errlen;
@@ -70,6 +72,41 @@ static const char *fqn(const struct hub_item *it, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s:%s", hub_type_name(it->type), it->name);
 	return buf;
+}
+
+/* mkdir -p that remembers what it created, so a failed run leaves no empty directory */
+static int run_mkdir_p(struct run *r, const char *dir)
+{
+	char p[PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n >= sizeof(p))
+		return -ENAMETOOLONG;
+	memcpy(p, dir, n + 1);
+	for (char *s = p + 1;; s++) {
+		bool last = !*s;
+
+		if (*s && *s != '/')
+			continue;
+		*s = '\0';
+		if (!mkdir(p, 0755)) {
+			char **nd = realloc(r->dirs, (r->ndirs + 1) * sizeof(*nd));
+
+			if (!nd || !(nd[r->ndirs] = strdup(p))) {
+				if (nd)
+					r->dirs = nd;
+				return -ENOMEM;
+			}
+			r->dirs = nd;
+			r->ndirs++;
+		} else if (errno != EEXIST) {
+			return -errno;
+		}
+		if (last)
+			break;
+		*s = '/';
+	}
+	return 0;
 }
 
 static bool staged_has(const struct run *r, const char *final)
@@ -96,7 +133,7 @@ static FILE *stage_open(struct run *r, const char *final, char **tmp_out)
 		return NULL;
 	}
 	*slash = '\0';
-	if ((rc = hub_mkdir_p(dir, 0755))) {
+	if ((rc = run_mkdir_p(r, dir))) {
 		snprintf(r->err, r->errlen, "while creating %s: %s", dir, strerror(-rc));
 		return NULL;
 	}
@@ -386,7 +423,7 @@ static int commit_enable(struct run *r, struct hub_item *it)
 	snprintf(dir, sizeof(dir), "%s", dest);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
-	if ((rc = hub_mkdir_p(dir, 0755)) || (symlink(src, dest) && (rc = -errno))) {
+	if ((rc = run_mkdir_p(r, dir)) || (symlink(src, dest) && (rc = -errno))) {
 		snprintf(r->err, r->errlen, "while enabling %s: %s: %s", name, dest, strerror(-rc));
 		return rc;
 	}
@@ -549,6 +586,12 @@ int hub_plan_execute(struct hub_plan *p, bool *reload_needed, char *err, size_t 
 		free(r.st[i].tmp);
 		free(r.st[i].final);
 	}
+	for (size_t i = r.ndirs; i-- > 0;) {
+		if (rc)
+			rmdir(r.dirs[i]); /* deepest first; only empty ones go */
+		free(r.dirs[i]);
+	}
+	free(r.dirs);
 	for (size_t i = 0; i < r.nbackups; i++)
 		free(r.backups[i]);
 	free(r.backups);

@@ -67,7 +67,7 @@ bool auth_bouncer(struct req *r)
 		if (created)
 			log_info("TLS bouncer %s created", name);
 	} else if (!key || !*key || strlen(key) > 1024 ||
-		   (cs_apikey_hash(key, hash), cs_db_bouncer_by_key(r->l->db, hash, &r->bouncer))) {
+		   (cs_apikey_hash(key, hash), bcache_get(r->l, hash, &r->bouncer))) {
 		reply_msg(r, 403, "access forbidden");
 		return false;
 	}
@@ -82,8 +82,11 @@ bool auth_bouncer(struct req *r)
 			reply_msg(r, 403, "bad user agent");
 			return false;
 		}
+		if (tp != TLS_PEER_OK)
+			bcache_seen(r->l, hash, r->ip, type, ver);
 	}
 	cs_metrics_inc(r->l->metrics, M_BOUNCER_REQUESTS, r->bouncer.name, r->url, r->method);
+	lapi_conn_authenticated(r);
 	return true;
 }
 
@@ -136,25 +139,19 @@ bool auth_machine(struct req *r, int64_t leeway)
 		return false;
 	}
 	cs_metrics_inc(r->l->metrics, M_MACHINE_REQUESTS, r->machine, r->url, r->method);
+	lapi_conn_authenticated(r);
 	return true;
 }
 
-static bool in_ranges(const char *ip, const struct cs_range *v, size_t n)
+static bool in_ranges(const char *ip, const struct cs_prefix *v, size_t n)
 {
-	struct cs_range c;
+	struct cs_prefix c;
 
-	if (cs_range_parse(ip, &c) || strchr(ip, '/'))
+	if (cs_addr_parse(ip, &c))
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		const struct cs_range *t = &v[i];
-
-		if (t->ip_size != c.ip_size)
-			continue;
-		if ((t->start_ip < c.start_ip ||
-		     (t->start_ip == c.start_ip && t->start_suffix <= c.start_suffix)) &&
-		    (t->end_ip > c.end_ip || (t->end_ip == c.end_ip && t->end_suffix >= c.end_suffix)))
+	for (size_t i = 0; i < n; i++)
+		if (cs_prefix_contains(&v[i], &c))
 			return true;
-	}
 	return false;
 }
 
@@ -187,7 +184,7 @@ void forwarded_ip(struct req *r)
 	const char *xri = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Real-IP");
 	char buf[1024], *tok, *items[64];
 	size_t n = 0;
-	struct cs_range tmp;
+	struct cs_prefix tmp;
 
 	if (!r->l->cfg.use_forwarded_for || !proxy_trusted(r->l, r->ip))
 		return;
@@ -202,7 +199,7 @@ void forwarded_ip(struct req *r)
 			items[n++] = tok;
 		}
 		for (size_t i = n; i-- > 0;) {
-			if (cs_range_parse(items[i], &tmp) || strchr(items[i], '/') ||
+			if (cs_addr_parse(items[i], &tmp) ||
 			    strlen(items[i]) >= sizeof(r->ip))
 				break;
 			if (i == 0 || !proxy_trusted(r->l, items[i])) {
@@ -211,6 +208,6 @@ void forwarded_ip(struct req *r)
 			}
 		}
 	}
-	if (xri && !cs_range_parse(xri, &tmp) && !strchr(xri, '/') && strlen(xri) < sizeof(r->ip))
+	if (xri && !cs_addr_parse(xri, &tmp) && strlen(xri) < sizeof(r->ip))
 		strcpy(r->ip, xri);
 }

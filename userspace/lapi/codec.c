@@ -53,7 +53,7 @@ static void missing(struct dctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	json_array_append_new(c->missing, json_string(buf));
+	json_array_append_new(c->missing, utf8_json_string(buf)); /* buf may cut a character */
 	if (!c->err)
 		c->err = -EINVAL;
 }

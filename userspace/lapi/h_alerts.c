@@ -33,15 +33,107 @@ static bool parse_id(const char *s, int64_t *id)
 	return true;
 }
 
+/* The "validation failure list" answer of 1.4.6 for missing fields. */
+static void reply_missing(struct req *r, json_t *miss)
+{
+	char buf[4096] = "validation failure list:";
+	size_t k;
+	json_t *m;
+
+	json_array_foreach(miss, k, m) {
+		size_t bl = strlen(buf);
+
+		snprintf(buf + bl, sizeof(buf) - bl, "\n%s", json_string_value(m));
+	}
+	reply_msg(r, BAD_INPUT, "%s", buf);
+}
+
+/* Profiles, store, and the 201 answer with the new ids. */
+static void push_store(struct req *r, struct cs_alert **v, size_t n, int64_t now)
+{
+	int64_t *ids = calloc(n + 1, sizeof(*ids));
+	json_t *ids_json;
+	char msg[1024] = "";
+	int ret;
+
+	if (!ids) {
+		reply_msg(r, 500, "out of memory");
+		return;
+	}
+	ret = lapi_store_alerts(r->l, v, n, r->machine, now, ids, msg, sizeof(msg));
+	if (ret == -EINVAL) {
+		reply_msg(r, BAD_INPUT, "%s", msg);
+		goto out;
+	} else if (ret) {
+		reply_msg(r, 500, "%s", msg);
+		goto out;
+	}
+	ids_json = json_array();
+	for (size_t i = 0; ids_json && i < n; i++) {
+		char b[32];
+
+		if (!ids[i])
+			continue; /* allowlisted: not stored */
+		snprintf(b, sizeof(b), "%lld", (long long)ids[i]);
+		json_array_append_new(ids_json, json_string(b));
+	}
+	reply_json(r, 201, ids_json);
+out:
+	free(ids);
+}
+
+/*
+ * A bulk body (cscli decisions import): decisions decoded in place by the
+ * scanner; malformed JSON is reported with the scanner's message.
+ */
+static void push_bulk(struct req *r, int64_t now)
+{
+	struct alerts_bulk b;
+	json_t *miss = json_array();
+	char msg[1024] = "";
+	int ret;
+
+	if (!miss) {
+		reply_msg(r, 500, "out of memory");
+		return;
+	}
+	if (codec_json_depth(r->body, r->len) > LAPI_MAX_JSON_DEPTH) {
+		reply_msg(r, 400, "JSON nesting too deep (max %d)", LAPI_MAX_JSON_DEPTH);
+		json_decref(miss);
+		return;
+	}
+	ret = alerts_bulk_decode(r->body, r->len, now, &b, msg, sizeof(msg), miss);
+	if (ret == -EBADMSG || ret == -EPROTO)
+		reply_msg(r, BAD_INPUT, "%s", msg);
+	else if (ret == -EINVAL)
+		reply_missing(r, miss);
+	else if (ret)
+		reply_msg(r, 500, "out of memory");
+	else {
+		for (size_t i = 0; i < b.n; i++) {
+			free(b.v[i]->machine_id);
+			b.v[i]->machine_id = strdup(r->machine);
+		}
+		push_store(r, b.v, b.n, now);
+	}
+	alerts_bulk_free(&b);
+	json_decref(miss);
+}
+
 void h_alerts_push(struct req *r)
 {
-	json_t *j = req_json(r), *miss = NULL, *ids_json = NULL, *el;
+	json_t *j, *miss = NULL, *el;
 	struct cs_alert **v = NULL;
-	int64_t *ids = NULL, now = gotime_now();
+	int64_t now = gotime_now();
 	char msg[1024] = "";
 	size_t n = 0, i;
 	int ret = 0;
 
+	if (r->len > LAPI_BULK_BODY && r->body[strspn(r->body, " \t\r\n")] == '[') {
+		push_bulk(r, now);
+		return;
+	}
+	j = req_json(r);
 	if (!j)
 		return;
 	/* a bulk import can be hundreds of MB: drop each representation once decoded */
@@ -54,8 +146,7 @@ void h_alerts_push(struct req *r)
 	}
 	miss = json_array();
 	v = calloc(json_array_size(j) + 1, sizeof(*v));
-	ids = calloc(json_array_size(j) + 1, sizeof(*ids));
-	if (!miss || !v || !ids) {
+	if (!miss || !v) {
 		reply_msg(r, 500, "out of memory");
 		goto out;
 	}
@@ -78,16 +169,7 @@ void h_alerts_push(struct req *r)
 		reply_msg(r, BAD_INPUT, "%s", msg);
 		goto out;
 	} else if (ret == -EINVAL) {
-		char buf[4096] = "validation failure list:";
-		size_t k;
-		json_t *m;
-
-		json_array_foreach(miss, k, m) {
-			size_t bl = strlen(buf);
-
-			snprintf(buf + bl, sizeof(buf) - bl, "\n%s", json_string_value(m));
-		}
-		reply_msg(r, BAD_INPUT, "%s", buf);
+		reply_missing(r, miss);
 		goto out;
 	} else if (ret) {
 		reply_msg(r, 500, "out of memory");
@@ -95,27 +177,9 @@ void h_alerts_push(struct req *r)
 	}
 	json_decref(j);
 	j = NULL;
-	ret = lapi_store_alerts(r->l, v, n, r->machine, now, ids, msg, sizeof(msg));
-	if (ret == -EINVAL) {
-		reply_msg(r, BAD_INPUT, "%s", msg);
-		goto out;
-	} else if (ret) {
-		reply_msg(r, 500, "%s", msg);
-		goto out;
-	}
-	ids_json = json_array();
-	for (i = 0; ids_json && i < n; i++) {
-		char b[32];
-
-		if (!ids[i])
-			continue; /* allowlisted: not stored */
-		snprintf(b, sizeof(b), "%lld", (long long)ids[i]);
-		json_array_append_new(ids_json, json_string(b));
-	}
-	reply_json(r, 201, ids_json);
+	push_store(r, v, n, now);
 out:
 	cs_alerts_free(v, n);
-	free(ids);
 	json_decref(miss);
 	json_decref(j);
 }

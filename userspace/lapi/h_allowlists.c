@@ -15,6 +15,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/utf8.h"
 #include "lapi/lapi_int.h"
 
 #define ALLOWLIST_MAX_TARGETS 1000
@@ -37,21 +38,21 @@ static json_t *allowlist_json(const struct cs_allowlist *a)
 
 		json_object_set_new(e, "created_at", time_json(it->created_at));
 		if (*it->comment)
-			json_object_set_new(e, "description", json_string(it->comment));
+			json_object_set_new(e, "description", utf8_json_string(it->comment));
 		if (it->expires_at)
 			json_object_set_new(e, "expiration", time_json(it->expires_at));
-		json_object_set_new(e, "value", json_string(it->value));
+		json_object_set_new(e, "value", utf8_json_string(it->value));
 		json_array_append_new(items, e);
 	}
 	if (*a->allowlist_id)
-		json_object_set_new(o, "allowlist_id", json_string(a->allowlist_id));
+		json_object_set_new(o, "allowlist_id", utf8_json_string(a->allowlist_id));
 	if (a->from_console)
 		json_object_set_new(o, "console_managed", json_true());
 	json_object_set_new(o, "created_at", time_json(a->created_at));
 	if (*a->description)
-		json_object_set_new(o, "description", json_string(a->description));
+		json_object_set_new(o, "description", utf8_json_string(a->description));
 	json_object_set_new(o, "items", items);
-	json_object_set_new(o, "name", json_string(a->name));
+	json_object_set_new(o, "name", utf8_json_string(a->name));
 	json_object_set_new(o, "updated_at", time_json(a->updated_at));
 	return o;
 }
@@ -117,7 +118,7 @@ void h_allowlist_check(struct req *r)
 
 		if (rc) {
 			json_object_set_new(o, "allowlisted", json_true());
-			json_object_set_new(o, "reason", json_string(reason));
+			json_object_set_new(o, "reason", utf8_json_string(reason));
 		}
 		reply_json(r, 200, o);
 	}
@@ -164,8 +165,8 @@ void h_allowlists_check_bulk(struct req *r)
 			goto out;
 		}
 		if (rc)
-			json_array_append_new(results, json_pack("{s:s,s:[s]}", "target", v,
-								 "allowlists", reason));
+			json_array_append_new(results, json_pack("{s:s,s:[o]}", "target", v,
+								 "allowlists", utf8_json_string(reason)));
 		free(reason);
 	}
 	reply_json(r, 200, json_pack("{s:o}", "results", results));
@@ -182,38 +183,22 @@ static bool addr_scope(const char *scope)
 struct live_items {
 	struct cs_allowlist *lists;
 	size_t nlists;
-	struct cs_range *ranges; /* per item, lists in order */
+	struct cs_prefix *ranges; /* per item, lists in order; family 0: unusable */
 	size_t n;
 };
 
-static bool tuple_le(int64_t a1, int64_t a2, int64_t b1, int64_t b2)
-{
-	return a1 < b1 || (a1 == b1 && a2 <= b2);
-}
-
-/* Either range contains the other (upstream's two-way test). */
-static bool ranges_overlap(const struct cs_range *i, const struct cs_range *r)
-{
-	if (i->ip_size != r->ip_size)
-		return false;
-	return (tuple_le(i->start_ip, i->start_suffix, r->start_ip, r->start_suffix) &&
-		tuple_le(r->end_ip, r->end_suffix, i->end_ip, i->end_suffix)) ||
-	       (tuple_le(r->start_ip, r->start_suffix, i->start_ip, i->start_suffix) &&
-		tuple_le(i->end_ip, i->end_suffix, r->end_ip, r->end_suffix));
-}
-
-/* The first item covering `value` ("v from list"), or NULL. */
+/* The first item covering `value` or inside it (upstream's two-way test) ("v from list"), or NULL. */
 static const char *live_match(const struct live_items *li, const char *value, char *buf,
 			      size_t len)
 {
-	struct cs_range r;
+	struct cs_prefix r;
 	size_t k = 0;
 
-	if (cs_range_parse(value, &r) || !r.ip_size)
+	if (cs_prefix_parse(value, CS_PREFIX_MASK, &r))
 		return NULL;
 	for (size_t a = 0; a < li->nlists; a++)
 		for (size_t i = 0; i < li->lists[a].nitems; i++, k++)
-			if (li->ranges[k].ip_size && ranges_overlap(&li->ranges[k], &r)) {
+			if (li->ranges[k].family && cs_prefix_overlaps(&li->ranges[k], &r)) {
 				snprintf(buf, len, "%s from %s", li->lists[a].items[i].value,
 					 li->lists[a].name);
 				return buf;
@@ -235,8 +220,9 @@ static int live_load(struct cs_lapi *l, int64_t now, struct live_items *li)
 		return -ENOMEM;
 	for (size_t a = 0; a < li->nlists; a++)
 		for (size_t i = 0; i < li->lists[a].nitems; i++, k++)
-			if (cs_range_parse(li->lists[a].items[i].value, &li->ranges[k]))
-				li->ranges[k].ip_size = 0;
+			if (cs_prefix_parse(li->lists[a].items[i].value, CS_PREFIX_MASK,
+					    &li->ranges[k]))
+				li->ranges[k].family = 0;
 	return 0;
 }
 
@@ -272,7 +258,8 @@ bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now)
 		if (addr_scope(d->scope) && d->value &&
 		    (why = live_match(&li, d->value, buf, sizeof(buf)))) {
 			log_info("decision on %s dropped: allowlisted by %s", d->value, why);
-			cs_decision_clear(d);
+			if (!a->decisions_borrowed)
+				cs_decision_clear(d);
 			continue;
 		}
 		a->decisions[kept++] = *d;

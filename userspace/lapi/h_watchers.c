@@ -237,6 +237,7 @@ login:
 	if (strcmp(m.ip_address, r->ip) && *m.ip_address)
 		log_warn("machine %s: new IP address %s (was %s)", id, r->ip, m.ip_address);
 	cs_db_machine_login(r->l->db, id, r->ip, slash + 1, scen, now);
+	lapi_conn_authenticated(r);
 	issue_token(r, id);
 out:
 	free(scen);

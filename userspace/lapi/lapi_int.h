@@ -29,6 +29,12 @@
 #define LAPI_REGISTER_PERIOD (60 * NSEC_PER_SEC)
 #define LAPI_LOGIN_FAIL_BURST 10
 #define LAPI_LOGIN_FAIL_PERIOD (3 * NSEC_PER_SEC)
+#ifndef LAPI_HEADER_TIMEOUT
+#define LAPI_HEADER_TIMEOUT (10 * NSEC_PER_SEC) /* connect to end of request headers */
+#endif
+#define LAPI_ANON_IDLE_TIMEOUT 10		/* s, idle unauthenticated connection */
+#define LAPI_RESERVED_SHARE 4			/* 1/4 of max_connections */
+#define LAPI_KNOWN_SOURCE_TTL (24 * 3600 * NSEC_PER_SEC)
 #ifndef LAPI_MAX_BODY_ANON
 #define LAPI_MAX_BODY_ANON (64u << 10) /* unauthenticated routes, bouncer routes */
 #endif
@@ -41,6 +47,7 @@
 #ifndef LAPI_MAX_LIST_ITEMS
 #define LAPI_MAX_LIST_ITEMS 64
 #endif
+#define LAPI_STREAM_BLOCK (64u << 10) /* bytes MHD asks for at a time from a streamed body */
 #define LAPI_JWT_LIFETIME (3600LL * NSEC_PER_SEC)
 #define LAPI_JWT_SECRET_LEN 64
 #define LAPI_MAX_ID 256
@@ -87,6 +94,20 @@ json_t *codec_alert_encode(const struct cs_alert *a);
 json_t *codec_decision_encode(const struct cs_decision *d, bool with_simulated);
 /* Array of decisions, or json null when empty (1.4.6). */
 json_t *codec_decisions_encode(const struct cs_decision *v, size_t n, bool with_simulated);
+/*
+ * Large POST /v1/alerts bodies (alerts_bulk.c): decisions are scanned in place
+ * and borrow the body's bytes, so the body must outlive the alerts.
+ * 0, -EBADMSG (msg), -EINVAL (missing filled), -EPROTO (malformed JSON, msg), -ENOMEM.
+ * v/n are set in every case; release with alerts_bulk_free().
+ */
+#define LAPI_BULK_BODY (1u << 20) /* bodies above this take the scanner path */
+struct alerts_bulk {
+	struct cs_alert **v; /* decisions_borrowed: their strings point into the body */
+	size_t n;
+};
+int alerts_bulk_decode(char *body, size_t len, int64_t now, struct alerts_bulk *out, char *msg,
+		       size_t msglen, json_t *missing);
+void alerts_bulk_free(struct alerts_bulk *b);
 /* Nesting depth of a JSON text without parsing it (strings skipped). */
 int codec_json_depth(const char *s, size_t len);
 char *codec_dump(json_t *j, size_t *len);
@@ -101,9 +122,9 @@ struct cs_lapi {
 	struct MHD_Daemon *prom;
 	uint8_t secret[LAPI_JWT_SECRET_LEN];
 	size_t secret_len;
-	struct cs_range *trusted;
+	struct cs_prefix *trusted;
 	size_t n_trusted;
-	struct cs_range *proxies;
+	struct cs_prefix *proxies;
 	size_t n_proxies;
 	void *tls_trust; /* gnutls_x509_trust_list_t: client certificates are asked for */
 	/* detector alert queue (cs_lapi_alert_enqueue) */
@@ -116,8 +137,17 @@ struct cs_lapi {
 	size_t qhead, qlen;
 	bool qbusy, qstopping;
 	unsigned long qdropped;
+	struct bouncer_cache *bcache; /* bouncer_cache.c */
+	pthread_t sloader;	      /* loads the db's stream index at start */
+	bool sloader_running;
 	size_t body_inflight; /* bytes held by request bodies being received (atomic) */
 	struct cs_ratelimit *rl_register, *rl_login_fail;
+	struct cs_ratelimit *known_sources; /* authenticated lately (conns.c) */
+	pthread_mutex_t conn_lock;
+	struct lapi_conn *conns; /* open LAPI connections */
+	unsigned n_conns;
+	pthread_t reaper;
+	bool reaper_running;
 	/* housekeeping thread (db_config.flush) */
 	pthread_t flusher;
 	bool flusher_running;
@@ -164,6 +194,11 @@ struct req {
 	bool www_auth;
 	bool nocache;
 	char *location;
+	const char *content_encoding; /* "gzip" for a compressed streamed body */
+	/* a streamed body (rbody unused): MHD pulls it through reader */
+	MHD_ContentReaderCallback reader;
+	void *reader_cls;
+	MHD_ContentReaderFreeCallback reader_free;
 };
 
 typedef void (*handler_fn)(struct req *r);
@@ -200,7 +235,7 @@ bool go_parse_bool(const char *s, bool *out);
  * *range (*has_range set), `contains` into *contains. Replies 400 itself on bad
  * input; 0 or -EINVAL.
  */
-int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, bool *contains);
+int req_range_filter(struct req *r, struct cs_prefix *range, bool *has_range, bool *contains);
 
 /* handlers */
 void h_health(struct req *r);
@@ -228,6 +263,19 @@ void h_allowlists_check_bulk(struct req *r);
  */
 bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now);
 
+/*
+ * API-key bouncers in memory (bouncer_cache.c): bcache_get() answers from
+ * memory for a second, then from the db; last_pull is kept here and written
+ * back in batches. 0, -ENOENT (no such key), -errno; out is a copy.
+ */
+struct bouncer_cache;
+int bcache_start(struct cs_lapi *l);
+void bcache_stop(struct cs_lapi *l); /* writes what is pending */
+int bcache_get(struct cs_lapi *l, const char *hash, struct cs_bouncer *out);
+void bcache_seen(struct cs_lapi *l, const char *hash, const char *ip, const char *type,
+		 const char *version);
+void bcache_pulled(struct cs_lapi *l, const struct cs_bouncer *b, int64_t stamp);
+int bcache_flush(struct cs_lapi *l);
 /* request.c: libmicrohttpd callbacks of the LAPI and Prometheus listeners */
 enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				const char *method, const char *version, const char *upload,
@@ -262,6 +310,31 @@ void ratelimit_free(struct cs_ratelimit *rl);
 bool ratelimit_allowed(struct cs_ratelimit *rl, const char *ip, int64_t now);
 /* Count one request of `ip`. */
 void ratelimit_charge(struct cs_ratelimit *rl, const char *ip, int64_t now);
+/* As a set of sources: remember `ip` at `now`; whether it was remembered since `since`. */
+void ratelimit_mark(struct cs_ratelimit *rl, const char *ip, int64_t now);
+bool ratelimit_marked_since(struct cs_ratelimit *rl, const char *ip, int64_t since);
+
+/*
+ * conns.c: connections that cost nothing to open must not crowd out the clients
+ * that matter. A connection must send its request headers within
+ * LAPI_HEADER_TIMEOUT (cut otherwise, however slowly it trickles); unauthenticated
+ * requests get a short idle timeout; and the last LAPI_RESERVED_SHARE of the
+ * connection limit is kept for sources that authenticated lately (bouncers,
+ * agents), so idle half-sent requests from any number of addresses cannot lock
+ * them out.
+ */
+struct lapi_conn;
+/* A socket address as text (v4-mapped IPv6 as IPv4); "" when none. */
+void lapi_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
+void lapi_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		      enum MHD_ConnectionNotificationCode code);
+enum MHD_Result lapi_conn_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
+/* The headers of a request arrived on r's connection. */
+void lapi_conn_request(struct req *r);
+/* A credential checked out on r: its source is known, its connection keeps the long idle timeout. */
+void lapi_conn_authenticated(struct req *r);
+/* Cuts connections past the header deadline, once a second until the LAPI stops. */
+void *lapi_conn_reaper_main(void *arg);
 
 /* Parse the request body as JSON with the depth bound; replies 400 itself on error. */
 json_t *req_json(struct req *r);

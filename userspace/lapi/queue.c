@@ -139,10 +139,10 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 		}
 		for (size_t j = 0; j < keep[i]->n_decisions; j++) {
 			const struct cs_decision *d = &keep[i]->decisions[j];
-			struct cs_range rg;
+			struct cs_prefix p;
 
 			if ((!strcasecmp(d->scope, "ip") || !strcasecmp(d->scope, "range")) &&
-			    cs_range_parse(d->value, &rg)) {
+			    cs_prefix_parse(d->value, CS_PREFIX_MASK, &p)) {
 				snprintf(msg, msglen,
 					 "invalid addr/range %s : invalid address: invalid ip address / range",
 					 d->value);

@@ -7,7 +7,8 @@
  * allowed while counting it would keep that time within burst periods of now. Sources are IPv4 addresses and IPv6 /64s (one host holds
  * a whole /64). The table is fixed-size; when a probe window is full the source
  * closest to fully refilled gives way, so memory stays bounded under any number
- * of addresses. Time is passed in (tests drive it).
+ * of addresses. Time is passed in (tests drive it). The same table, with
+ * ratelimit_mark, is the set of sources that authenticated lately (conns.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,7 +64,8 @@ static void source_key(const char *ip, uint8_t key[16])
 	}
 }
 
-static struct rl_slot *find(struct cs_ratelimit *rl, const char *ip, int64_t now)
+/* The slot of ip; with create, a new one (evicting) when it has none, else NULL. */
+static struct rl_slot *find(struct cs_ratelimit *rl, const char *ip, int64_t now, bool create)
 {
 	uint8_t key[16];
 	uint64_t h = 1469598103934665603ULL;
@@ -80,6 +82,8 @@ static struct rl_slot *find(struct cs_ratelimit *rl, const char *ip, int64_t now
 		if (!victim || s->tat < victim->tat)
 			victim = s;
 	}
+	if (!create)
+		return NULL;
 	memcpy(victim->key, key, 16);
 	victim->tat = now; /* a newcomer starts with a full burst */
 	return victim;
@@ -90,7 +94,7 @@ bool ratelimit_allowed(struct cs_ratelimit *rl, const char *ip, int64_t now)
 	bool ok;
 
 	pthread_mutex_lock(&rl->lock);
-	struct rl_slot *s = find(rl, ip, now);
+	struct rl_slot *s = find(rl, ip, now, true);
 
 	ok = s->tat - now <= (rl->burst - 1) * rl->period;
 	pthread_mutex_unlock(&rl->lock);
@@ -100,8 +104,27 @@ bool ratelimit_allowed(struct cs_ratelimit *rl, const char *ip, int64_t now)
 void ratelimit_charge(struct cs_ratelimit *rl, const char *ip, int64_t now)
 {
 	pthread_mutex_lock(&rl->lock);
-	struct rl_slot *s = find(rl, ip, now);
+	struct rl_slot *s = find(rl, ip, now, true);
 
 	s->tat = (s->tat > now ? s->tat : now) + rl->period;
 	pthread_mutex_unlock(&rl->lock);
+}
+
+void ratelimit_mark(struct cs_ratelimit *rl, const char *ip, int64_t now)
+{
+	pthread_mutex_lock(&rl->lock);
+	find(rl, ip, now, true)->tat = now;
+	pthread_mutex_unlock(&rl->lock);
+}
+
+bool ratelimit_marked_since(struct cs_ratelimit *rl, const char *ip, int64_t since)
+{
+	bool ok;
+
+	pthread_mutex_lock(&rl->lock);
+	struct rl_slot *s = find(rl, ip, 0, false);
+
+	ok = s && s->tat >= since;
+	pthread_mutex_unlock(&rl->lock);
+	return ok;
 }

@@ -96,7 +96,7 @@ bool go_parse_bool(const char *s, bool *out)
 	return false;
 }
 
-int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, bool *contains)
+int req_range_filter(struct req *r, struct cs_prefix *range, bool *has_range, bool *contains)
 {
 	const char *v = req_arg(r, "contains");
 
@@ -110,7 +110,7 @@ int req_range_filter(struct req *r, struct cs_range *range, bool *has_range, boo
 	if (!v)
 		v = req_arg(r, "ip");
 	if (v) {
-		if (cs_range_parse(v, range)) {
+		if (cs_prefix_parse(v, CS_PREFIX_MASK, range)) {
 			reply_msg(r, 400, "unable to convert '%s' to int: invalid address: invalid"
 					  " ip address / range", v);
 			return -EINVAL;
@@ -156,25 +156,29 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
-static void client_ip(struct req *r)
+void lapi_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
-	strcpy(r->ip, "");
+	*buf = '\0';
 	if (!sa)
 		return;
 	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->ip, sizeof(r->ip));
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)len);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
 
 		if (IN6_IS_ADDR_V4MAPPED(a))
-			inet_ntop(AF_INET, &a->s6_addr[12], r->ip, sizeof(r->ip));
+			inet_ntop(AF_INET, &a->s6_addr[12], buf, (socklen_t)len);
 		else
-			inet_ntop(AF_INET6, a, r->ip, sizeof(r->ip));
+			inet_ntop(AF_INET6, a, buf, (socklen_t)len);
 	}
+}
+
+static void client_ip(struct req *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	lapi_sockaddr_str(ci ? ci->client_addr : NULL, r->ip, sizeof(r->ip));
 }
 
 static enum MHD_Result send_reply(struct req *r)
@@ -182,7 +186,13 @@ static enum MHD_Result send_reply(struct req *r)
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	if (r->rbody)
+	if (r->reader) {
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, LAPI_STREAM_BLOCK, r->reader,
+							 r->reader_cls, r->reader_free);
+		if (!resp)
+			r->reader_free(r->reader_cls);
+		r->reader = NULL;
+	} else if (r->rbody)
 		resp = MHD_create_response_from_buffer(r->rlen, r->rbody, MHD_RESPMEM_MUST_FREE);
 	else
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -200,6 +210,10 @@ static enum MHD_Result send_reply(struct req *r)
 	}
 	if (r->location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+	if (r->content_encoding) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, r->content_encoding);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+	}
 	ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -257,6 +271,7 @@ enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const ch
 		client_ip(r);
 		forwarded_ip(r);
 		*con_cls = r;
+		lapi_conn_request(r);
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, r);
 		lapi_find_route(r);
 		if (tlsauth_required_missing(r)) { /* Go fails the handshake */
@@ -339,6 +354,8 @@ void lapi_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->args[i].val);
 	}
 	cs_bouncer_clear(&r->bouncer);
+	if (r->reader) /* answered before the response was made */
+		r->reader_free(r->reader_cls);
 	req_body_release(r);
 	free(r->rbody);
 	free(r->location);

@@ -122,9 +122,14 @@ static struct MHD_Daemon *start_daemon(const struct cs_lapi_config *cfg, const c
 		{ MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL },
 		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout, NULL },
-		{ MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)(with_completed ? lapi_on_completed : NULL),
 		  NULL },
+		/* the LAPI listener tracks its connections (conns.c); MHD's default
+		 * SO_REUSEADDR, never SO_REUSEPORT: a second process must not get a share
+		 * of our port's connections */
+		{ with_completed ? MHD_OPTION_NOTIFY_CONNECTION : MHD_OPTION_CONNECTION_LIMIT,
+		  with_completed ? (intptr_t)lapi_conn_notify : (intptr_t)cfg->max_connections,
+		  with_completed ? cls : NULL },
 		/* TLS >= 1.2, like the Go server */
 		{ tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, key },
@@ -134,7 +139,8 @@ static struct MHD_Daemon *start_daemon(const struct cs_lapi_config *cfg, const c
 		{ MHD_OPTION_END, 0, NULL },
 	};
 
-	d = MHD_start_daemon(flags, 0, NULL, NULL, cb, cls, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	d = MHD_start_daemon(flags, 0, with_completed ? lapi_conn_accept : NULL, cls, cb, cls,
+			     MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (!d)
 		log_error("cannot start the %s listener (address in use?)", what);
 out:
@@ -247,6 +253,14 @@ static void *flusher_main(void *arg)
 	return NULL;
 }
 
+static void *stream_loader(void *arg)
+{
+	struct cs_lapi *l = arg;
+
+	cs_db_stream_load(l->db);
+	return NULL;
+}
+
 int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 {
 	struct sockaddr_storage ss, ps;
@@ -263,6 +277,7 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	pthread_mutex_init(&l->qlock, NULL);
 	pthread_cond_init(&l->qcond, NULL);
 	pthread_cond_init(&l->qdone, NULL);
+	pthread_mutex_init(&l->conn_lock, NULL);
 	ret = copy_config(&l->cfg, cfg);
 	if (ret)
 		goto fail;
@@ -277,7 +292,8 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		goto fail;
 	}
 	for (size_t i = 0; i < l->cfg.n_trusted_ips; i++) {
-		if (cs_range_parse(l->cfg.trusted_ips[i], &l->trusted[l->n_trusted])) {
+		if (cs_prefix_parse(l->cfg.trusted_ips[i], CS_PREFIX_MASK,
+				    &l->trusted[l->n_trusted])) {
 			log_error("invalid trusted_ips entry '%s'", l->cfg.trusted_ips[i]);
 			ret = -EINVAL;
 			goto fail;
@@ -290,7 +306,8 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		goto fail;
 	}
 	for (size_t i = 0; i < l->cfg.n_trusted_proxies; i++) {
-		if (cs_range_parse(l->cfg.trusted_proxies[i], &l->proxies[l->n_proxies])) {
+		if (cs_prefix_parse(l->cfg.trusted_proxies[i], CS_PREFIX_MASK,
+				    &l->proxies[l->n_proxies])) {
 			log_error("invalid trusted_proxies entry '%s'", l->cfg.trusted_proxies[i]);
 			ret = -EINVAL;
 			goto fail;
@@ -303,7 +320,8 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	l->metrics = cs_metrics_new(l->cfg.prometheus_aggregated);
 	l->rl_register = ratelimit_new(LAPI_REGISTER_BURST, LAPI_REGISTER_PERIOD);
 	l->rl_login_fail = ratelimit_new(LAPI_LOGIN_FAIL_BURST, LAPI_LOGIN_FAIL_PERIOD);
-	if (!l->metrics || !l->rl_register || !l->rl_login_fail) {
+	l->known_sources = ratelimit_new(1, 1);
+	if (!l->metrics || !l->rl_register || !l->rl_login_fail || !l->known_sources) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -325,6 +343,14 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	ret = cs_db_open(l->cfg.db_path, &l->db);
 	if (ret)
 		goto fail;
+	ret = bcache_start(l);
+	if (ret)
+		goto fail;
+	/* listening does not wait for it; stream pulls do (a few hundred ms at 1M) */
+	ret = -pthread_create(&l->sloader, NULL, stream_loader, l);
+	if (ret)
+		goto fail;
+	l->sloader_running = true;
 	char *ca_pem = NULL;
 
 	ret = tlsauth_init(l, &ca_pem);
@@ -361,6 +387,10 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	if (ret)
 		goto fail;
 	l->qworker_running = true;
+	ret = -pthread_create(&l->reaper, NULL, lapi_conn_reaper_main, l);
+	if (ret)
+		goto fail;
+	l->reaper_running = true;
 	if (l->cfg.flush_max_age || l->cfg.flush_max_items) {
 		ret = -pthread_create(&l->flusher, NULL, flusher_main, l);
 		if (ret)
@@ -386,22 +416,27 @@ void cs_lapi_stop(struct cs_lapi *l)
 		pthread_join(l->qworker, NULL);
 		l->qworker_running = false;
 	}
-	if (l->flusher_running) {
-		pthread_mutex_lock(&l->stop_lock);
-		l->stopping = true;
-		pthread_cond_signal(&l->stop_cond);
-		pthread_mutex_unlock(&l->stop_lock);
+	pthread_mutex_lock(&l->stop_lock);
+	l->stopping = true;
+	pthread_cond_broadcast(&l->stop_cond); /* the flusher and the reaper */
+	pthread_mutex_unlock(&l->stop_lock);
+	if (l->flusher_running)
 		pthread_join(l->flusher, NULL);
-	}
+	if (l->reaper_running)
+		pthread_join(l->reaper, NULL);
 	if (l->prom)
 		MHD_stop_daemon(l->prom);
 	if (l->httpd)
 		MHD_stop_daemon(l->httpd);
+	if (l->sloader_running)
+		pthread_join(l->sloader, NULL);
+	bcache_stop(l);
 	cs_db_close(l->db);
 	cs_profiles_free(l->profiles);
 	cs_metrics_free(l->metrics);
 	ratelimit_free(l->rl_register);
 	ratelimit_free(l->rl_login_fail);
+	ratelimit_free(l->known_sources);
 	free(l->trusted);
 	free(l->proxies);
 	tlsauth_free(l);
@@ -415,6 +450,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 	pthread_cond_destroy(&l->qcond);
 	pthread_cond_destroy(&l->qdone);
 	pthread_mutex_destroy(&l->qlock);
+	pthread_mutex_destroy(&l->conn_lock);
 	free(l);
 }
 

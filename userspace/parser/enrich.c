@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/ipaddr.h"
 #include "common/log.h"
 #include "common/strmap.h"
 #include "parser/dateparse.h"
@@ -119,23 +120,18 @@ typedef union {
 /* An IP as Go's net.ParseIP takes it (no zone, no prefix); v4-mapped v6 is v4. */
 static bool geoip_parse(const char *text, geoip_addr *u)
 {
-	memset(u, 0, sizeof(*u));
-	if (inet_pton(AF_INET, text, &u->in.sin_addr) == 1) {
-		u->in.sin_family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, text, &u->in6.sin6_addr) != 1)
-		return false;
-	if (IN6_IS_ADDR_V4MAPPED(&u->in6.sin6_addr)) {
-		struct in_addr a;
+	struct cs_prefix p;
 
-		memcpy(&a, &u->in6.sin6_addr.s6_addr[12], 4);
-		memset(u, 0, sizeof(*u));
+	memset(u, 0, sizeof(*u));
+	if (cs_addr_parse(text, &p))
+		return false;
+	if (p.family == AF_INET) {
 		u->in.sin_family = AF_INET;
-		u->in.sin_addr = a;
-		return true;
+		memcpy(&u->in.sin_addr, p.addr, 4);
+	} else {
+		u->in6.sin6_family = AF_INET6;
+		memcpy(&u->in6.sin6_addr, p.addr, 16);
 	}
-	u->in6.sin6_family = AF_INET6;
 	return true;
 }
 

@@ -535,7 +535,7 @@ static int push_ip_source(const char *s, void *arg)
 	struct expr_value v;
 	int err;
 
-	if (cs_prefix_parse(s, &p) || !cs_prefix_is_host(&p))
+	if (cs_addr_parse(s, &p))
 		return 0;
 	err = expr_string(s, &v);
 	return err ? err : expr_array_push_take(arg, v);

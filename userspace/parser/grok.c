@@ -18,6 +18,7 @@
 #endif
 
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "common/strmap.h"
 #include "common/utf8.h"
 #include "parser/grok_builtin.h"
@@ -52,41 +53,6 @@ struct grok {
 	struct grok_field *fields;
 	size_t nfields;
 };
-
-/* A growable byte buffer for the expansion. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int err;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->err)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
 
 void grok_set_limits(unsigned int match_limit, unsigned int depth_limit)
 {
@@ -341,7 +307,7 @@ static int expand(struct expand_ctx *x, const char *re, int depth)
 			p++;
 			continue;
 		}
-		sb_add(&x->out, lit, p - lit);
+		sb_putn(&x->out, lit, p - lit);
 		if (nlen >= sizeof(key)) {
 			snprintf(x->errbuf, x->errlen, "grok pattern name too long");
 			return -EINVAL;
@@ -409,7 +375,7 @@ static char *translate_re2(const char *re)
 			const char *e = strstr(p + 2, "\\E");
 			size_t n = e ? (size_t)(e + 2 - p) : strlen(p);
 
-			sb_add(&b, p, n);
+			sb_putn(&b, p, n);
 			p += n - 1;
 			continue;
 		}
@@ -418,7 +384,7 @@ static char *translate_re2(const char *re)
 			size_t n = e ? (size_t)(e + 1 - p) : strlen(p);
 
 			/* \p{Greek}, \x{263a}: the braces belong to the escape. */
-			sb_add(&b, p, n);
+			sb_putn(&b, p, n);
 			p += n - 1;
 			continue;
 		}
@@ -428,26 +394,26 @@ static char *translate_re2(const char *re)
 			else if (p[1] == 'S' && !in_class)
 				sb_puts(&b, "[^\\t\\n\\f\\r ]");
 			else
-				sb_add(&b, p, 2);
+				sb_putn(&b, p, 2);
 			p++;
 			continue;
 		}
 		if (!in_class && *p == '[') {
 			in_class = true;
-			sb_add(&b, p, 1);
+			sb_putn(&b, p, 1);
 			/* A ']' right after '[' or '[^' is a literal. */
 			if (p[1] == '^') {
-				sb_add(&b, ++p, 1);
+				sb_putn(&b, ++p, 1);
 			}
 			if (p[1] == ']')
-				sb_add(&b, ++p, 1);
+				sb_putn(&b, ++p, 1);
 			continue;
 		}
 		if (in_class && p[0] == '[' && p[1] == ':') {
 			const char *e = strstr(p + 2, ":]");
 
 			if (e) {
-				sb_add(&b, p, e + 2 - p);
+				sb_putn(&b, p, e + 2 - p);
 				p = e + 1;
 				continue;
 			}
@@ -458,13 +424,9 @@ static char *translate_re2(const char *re)
 			sb_puts(&b, "\\{");
 			continue;
 		}
-		sb_add(&b, p, 1);
+		sb_putn(&b, p, 1);
 	}
-	if (b.err) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p ? b.p : strdup("");
+	return sb_take(&b, NULL);
 }
 
 void grok_free(struct grok *g)
@@ -538,10 +500,10 @@ int grok_compile(const struct grok_lib *lib, const char *pattern, struct grok **
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	err = expand(&x, pattern, 0);
+	err = expand(&x, pattern, 0) ?: x.out.err;
 	if (err)
 		goto out;
-	g->regex = translate_re2(x.out.p ? x.out.p : "");
+	g->regex = translate_re2(x.out.buf ? x.out.buf : "");
 	if (!g->regex) {
 		err = -ENOMEM;
 		goto out;
@@ -590,7 +552,7 @@ out:
 	for (size_t i = 0; i < x.nocc; i++)
 		free(x.occ[i].name);
 	free(x.occ);
-	free(x.out.p);
+	sb_free(&x.out);
 	pcre2_compile_context_free(cctx);
 	if (err) {
 		grok_free(g);

@@ -22,7 +22,6 @@
 #include "parser/enrich.h"
 #include "parser/grok.h"
 #include "parser/parser_limits.h"
-#include "parser/stash.h"
 
 /* ---- freeing ------------------------------------------------------------------------ */
 
@@ -84,32 +83,13 @@ void cs_parsers_free(struct cs_parsers *p)
 	free(p->stages);
 	expr_env_free(p->env);
 	grok_lib_free(p->lib);
-	cs_stash_store_free(p->stash);
+	cs_stash_free(p->stash);
 	cs_geoip_free(p->geoip);
 	free(p->geoip_dir);
 	free(p);
 }
 
 /* ---- setup ----------------------------------------------------------------------------- */
-
-static int fn_get_from_stash(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
-			     struct expr_value *out)
-{
-	struct cs_parsers *p = expr_ctx_priv(ctx);
-	char *val = NULL;
-	int err = cs_stash_get(p->stash, expr_str_cstr(&args[0]), expr_str_cstr(&args[1]), &val);
-
-	if (err == -ENOENT) {
-		expr_ctx_errorf(ctx, "GetFromStash: key '%s' not found in cache '%s'",
-				expr_str_cstr(&args[1]), expr_str_cstr(&args[0]));
-		return err;
-	}
-	if (err)
-		return err;
-	err = expr_string(val, out);
-	free(val);
-	return err;
-}
 
 int cs_parsers_new(const struct cs_parser_opts *opts, struct cs_parsers **out)
 {
@@ -144,7 +124,7 @@ int cs_parsers_new(const struct cs_parser_opts *opts, struct cs_parsers **out)
 		p->clock = opts->clock;
 		p->clock_arg = opts->clock_arg;
 	}
-	err = cs_stash_store_new(&p->stash);
+	err = cs_stash_new(&p->stash);
 	if (err)
 		goto err;
 	p->env = expr_env_new();
@@ -158,18 +138,7 @@ int cs_parsers_new(const struct cs_parser_opts *opts, struct cs_parsers **out)
 	err = expr_env_add_helpers(p->env, EXPR_HELPERS_CROWDSEC);
 	if (err)
 		goto err;
-	p->stash_fn = (struct expr_func){
-		.name = "GetFromStash",
-		.fn = fn_get_from_stash,
-		.min_args = 2,
-		.max_args = 2,
-		.args = { EXPR_STRING, EXPR_STRING },
-		.ret = &expr_type_string,
-		.priv = p,
-	};
-	err = expr_env_add_func(p->env, &p->stash_fn);
-	if (err)
-		goto err;
+	expr_env_set_stash(p->env, p->stash);
 	if (opts && opts->setup_env) {
 		err = opts->setup_env(p->env, opts->setup_arg);
 		if (err)

@@ -7,7 +7,7 @@
 #include "parser/enrich.h"
 #include "parser/grok.h"
 #include "parser/parser.h"
-#include "parser/stash.h"
+#include "common/stash.h"
 
 enum static_kind { ST_META, ST_PARSED, ST_ENRICHED, ST_TARGET, ST_METHOD };
 
@@ -78,8 +78,7 @@ struct cs_parsers {
 	bool sorted;
 	char **stages;
 	size_t nstages;
-	struct cs_stash_store *stash;
-	struct expr_func stash_fn; /* GetFromStash bound to this instance */
+	struct cs_stash *stash; /* `stash:` sections, SetInStash, GetFromStash */
 	char last_error[768];	   /* "file:line: message" of the last load error */
 	void (*clock)(struct cs_time *now, void *arg);
 	void *clock_arg;

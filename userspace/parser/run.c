@@ -22,7 +22,6 @@
 #include "parser/enrich.h"
 #include "parser/grok.h"
 #include "parser/parser_limits.h"
-#include "parser/stash.h"
 
 static int cmp_top(const void *a, const void *b)
 {
@@ -231,7 +230,7 @@ static bool ip_listed(const struct cs_whitelist *wl, const char *ip)
 {
 	struct cs_prefix a;
 
-	if (!ip || cs_prefix_parse(ip, &a) || !cs_prefix_is_host(&a))
+	if (!ip || cs_addr_parse(ip, &a))
 		return false;
 	for (size_t i = 0; i < wl->nips; i++)
 		if (cs_prefix_equal(&wl->ips[i], &a))

@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cscli decisions import -i FILE|- [--format csv|json|values] [--duration D]
+ * [--scope S] [--reason R] [--type T] [--batch N], CrowdSec's command: every
+ * item becomes a decision (origin cscli-import, missing fields from the flags)
+ * and each batch (all items when N is 0) is one alert "import FILE: N IPs"
+ * posted to /v1/alerts. The body is written directly (no JSON object per
+ * decision) and the LAPI decodes large bodies with its scanner. Unlike
+ * CrowdSec, a batch is also cut where its body would pass the LAPI's body
+ * limit (api.server.max_body_bytes, 16 MiB: ~120k decisions an alert).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/gotime.h"
+#include "common/jscan.h"
+#include "common/vec.h"
+#include "cscli/cscli.h"
+
+#define IMPORT_MAX_INPUT (1024ul << 20) /* bytes read from the file or stdin */
+#define IMPORT_FIELDS 5
+
+enum { F_DURATION, F_REASON, F_SCOPE, F_TYPE, F_VALUE };
+static const char *const field_names[IMPORT_FIELDS] = { "duration", "reason", "scope", "type",
+							"value" };
+
+/* One item: pointers into the input buffer (NULL: not given, the flag's default). */
+struct item {
+	const char *f[IMPORT_FIELDS];
+};
+
+struct items {
+	struct item *v;
+	size_t n, cap;
+};
+
+static struct item *items_add(struct items *it)
+{
+	if (vec_reserve((void **)&it->v, &it->cap, it->n, sizeof(*it->v), 1024))
+		return NULL;
+	memset(&it->v[it->n], 0, sizeof(it->v[0]));
+	return &it->v[it->n++];
+}
+
+static int read_all(const char *path, char **out, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	size_t n = 0, cap = 0, r;
+	char *buf = NULL;
+
+	if (!f) {
+		cli_fatal("unable to open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	do {
+		if (cap - n < 65536) {
+			char *p;
+
+			cap = cap ? cap * 2 : 1 << 20;
+			p = n > IMPORT_MAX_INPUT ? NULL : realloc(buf, cap + 1);
+			if (!p) {
+				cli_fatal("unable to read from %s: %s", path,
+					  n > IMPORT_MAX_INPUT ? "input too large" : "out of memory");
+				free(buf);
+				if (f != stdin)
+					fclose(f);
+				return -EFBIG;
+			}
+			buf = p;
+		}
+		r = fread(buf + n, 1, cap - n, f);
+		n += r;
+	} while (r > 0);
+	if (ferror(f)) {
+		cli_fatal("unable to read from %s: %s", path, strerror(errno));
+		free(buf);
+		buf = NULL;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (!buf)
+		return -EIO;
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* Next line of [*p, end): NUL-terminated in place, "\r\n" accepted; NULL at the end. */
+static char *next_line(char **p, char *end)
+{
+	char *s = *p, *nl;
+
+	if (s >= end)
+		return NULL;
+	nl = memchr(s, '\n', (size_t)(end - s));
+	if (nl) {
+		*nl = '\0';
+		*p = nl + 1;
+	} else {
+		*p = end;
+	}
+	if (nl && nl > s && nl[-1] == '\r')
+		nl[-1] = '\0';
+	return s;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t' || *s == '\r')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int parse_values(char *buf, size_t len, struct items *it)
+{
+	char *p = buf, *line;
+
+	while ((line = next_line(&p, buf + len))) {
+		struct item *i = items_add(it);
+
+		if (!i)
+			return -ENOMEM;
+		i->f[F_VALUE] = trim(line);
+	}
+	return 0;
+}
+
+/*
+ * One CSV record of RFC 4180 (quotes, "" inside quotes); fields are unquoted in
+ * place. Quoted fields spanning lines are not supported (no such field here).
+ */
+static int csv_split(char *line, char **fields, int max)
+{
+	int n = 0;
+	char *p = line;
+
+	for (;;) {
+		char *o = p, *start = p;
+
+		if (n == max)
+			return -E2BIG;
+		if (*p == '"') {
+			p++;
+			for (;;) {
+				if (!*p)
+					return -EINVAL;
+				if (*p == '"' && p[1] == '"') {
+					*o++ = '"';
+					p += 2;
+				} else if (*p == '"') {
+					p++;
+					break;
+				} else {
+					*o++ = *p++;
+				}
+			}
+			if (*p && *p != ',')
+				return -EINVAL;
+		} else {
+			while (*p && *p != ',')
+				p++;
+			o = p;
+		}
+		fields[n++] = start;
+		if (!*p) {
+			*o = '\0';
+			return n;
+		}
+		*o = '\0';
+		p++;
+	}
+}
+
+#define CSV_MAX_COLS 32
+
+static int parse_csv(char *buf, size_t len, struct items *it)
+{
+	char *p = buf, *line, *cols[CSV_MAX_COLS];
+	int map[CSV_MAX_COLS], ncols, lineno = 1;
+
+	line = next_line(&p, buf + len);
+	if (!line || (ncols = csv_split(line, cols, CSV_MAX_COLS)) < 0) {
+		cli_fatal("unable to parse csv: 'line 1: %s'", line ? "bad header" : "empty input");
+		return -EINVAL;
+	}
+	for (int c = 0; c < ncols; c++) {
+		map[c] = -1;
+		for (int k = 0; k < IMPORT_FIELDS; k++)
+			if (!strcmp(trim(cols[c]), field_names[k]))
+				map[c] = k;
+	}
+	while ((line = next_line(&p, buf + len))) {
+		struct item *i;
+		int n;
+
+		lineno++;
+		if (!*line)
+			continue;
+		n = csv_split(line, cols, CSV_MAX_COLS);
+		if (n != ncols) {
+			cli_fatal("unable to parse csv: 'record on line %d: %s'", lineno,
+				  n < 0 ? "bad quoting" : "wrong number of fields");
+			return -EINVAL;
+		}
+		i = items_add(it);
+		if (!i)
+			return -ENOMEM;
+		for (int c = 0; c < ncols; c++)
+			if (map[c] >= 0 && *cols[c])
+				i->f[map[c]] = cols[c];
+	}
+	return 0;
+}
+
+static int parse_json(char *buf, size_t len, struct items *it)
+{
+	struct jscan s;
+	bool first = true;
+
+	jscan_init(&s, buf, len, 32);
+	if (!jscan_expect(&s, '['))
+		goto bad;
+	while (jscan_next_elem(&s, first)) {
+		struct item *i = items_add(it);
+		bool kfirst = true;
+		char *key, *b, *e;
+
+		first = false;
+		if (!i)
+			return -ENOMEM;
+		if (!jscan_expect(&s, '{'))
+			goto bad;
+		while ((key = jscan_next_key(&s, kfirst))) {
+			int k;
+
+			kfirst = false;
+			for (k = 0; k < IMPORT_FIELDS && strcmp(key, field_names[k]); k++)
+				;
+			if (k < IMPORT_FIELDS && jscan_peek(&s) == '"') {
+				i->f[k] = jscan_string(&s, NULL);
+			} else if (k < IMPORT_FIELDS && jscan_peek(&s) != 'n') {
+				cli_fatal("json: cannot unmarshal %s into Go struct field"
+					  " decisionRaw.%s of type string",
+					  jscan_kind(&s), field_names[k]);
+				return -EINVAL;
+			} else {
+				jscan_skip(&s, &b, &e);
+			}
+		}
+		if (jscan_failed(&s))
+			goto bad;
+	}
+	if (!jscan_failed(&s) && !jscan_peek(&s))
+		return 0;
+	if (!jscan_failed(&s))
+		jscan_fail(&s, "trailing data");
+bad:
+	cli_fatal("unable to parse json: %s", s.err);
+	return -EINVAL;
+}
+
+/* A JSON string literal (the input's bytes; the LAPI checks UTF-8). */
+static void put_json_str(FILE *f, const char *s)
+{
+	const char *run = s;
+
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		fwrite(run, 1, (size_t)(s - run), f);
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else
+			fprintf(f, "\\u%04x", c);
+		run = s + 1;
+	}
+	fwrite(run, 1, (size_t)(s - run), f);
+	fputc('"', f);
+}
+
+#define IMPORT_BODY_MARGIN (64u << 10) /* the alert around the decisions, and then some */
+
+/*
+ * One alert carrying items [from, *to) as decisions, as CrowdSec's cscli builds
+ * it: at most up to `max_to`, and no further once the body reaches `budget`.
+ */
+static char *build_alert(const struct items *it, size_t from, size_t max_to, size_t budget,
+			 const char *input, const char *const *def, size_t *to_out)
+{
+	size_t to;
+	char now[GOTIME_STRLEN], title[600], *body = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&body, &len);
+
+	if (!f)
+		return NULL;
+	gotime_format_rfc3339(gotime_now(), now, sizeof(now));
+	fputs("[{\"capacity\":0,\"created_at\":", f);
+	put_json_str(f, now);
+	fputs(",\"decisions\":[", f);
+	for (to = from; to < max_to && (to == from || (size_t)ftell(f) < budget); to++) {
+		size_t i = to;
+		const struct item *d = &it->v[i];
+		const char *v[IMPORT_FIELDS];
+
+		for (int k = 0; k < IMPORT_FIELDS; k++)
+			v[k] = d->f[k] ? d->f[k] : def[k];
+		fputs(i > from ? ",{\"duration\":" : "{\"duration\":", f);
+		put_json_str(f, v[F_DURATION]);
+		fputs(",\"origin\":\"cscli-import\",\"scenario\":", f);
+		put_json_str(f, v[F_REASON]);
+		fputs(",\"scope\":", f);
+		put_json_str(f, cs_scope_normalize(v[F_SCOPE]));
+		fputs(",\"simulated\":false,\"type\":", f);
+		put_json_str(f, v[F_TYPE]);
+		fputs(",\"value\":", f);
+		put_json_str(f, v[F_VALUE]);
+		fputc('}', f);
+	}
+	snprintf(title, sizeof(title), "import %s: %zu IPs", input, to - from);
+	fprintf(f, "],\"events\":[],\"events_count\":%zu,\"leakspeed\":\"\",\"message\":\"\","
+		   "\"scenario\":",
+		to - from);
+	put_json_str(f, title);
+	fputs(",\"scenario_hash\":\"\",\"scenario_version\":\"\",\"simulated\":false,"
+	      "\"source\":{\"scope\":\"\",\"value\":\"\"},\"start_at\":",
+	      f);
+	put_json_str(f, now);
+	fputs(",\"stop_at\":", f);
+	put_json_str(f, now);
+	fputs("}]", f);
+	if (fclose(f)) {
+		free(body);
+		return NULL;
+	}
+	*to_out = to;
+	return body;
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n >= m && !strcmp(s + n - m, suf);
+}
+
+int decisions_import(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "input", required_argument, NULL, 'i' },  { "duration", required_argument, NULL, 'd' },
+		{ "scope", required_argument, NULL, 'S' },  { "reason", required_argument, NULL, 'R' },
+		{ "type", required_argument, NULL, 't' },   { "batch", required_argument, NULL, 'B' },
+		{ "format", required_argument, NULL, 'F' }, { NULL, 0, NULL, 0 }
+	};
+	const char *input = NULL, *format = NULL, *def[IMPORT_FIELDS] = { "4h", "manual", "Ip",
+									   "ban", NULL };
+	struct lapi_client *cl = NULL;
+	struct items it = { 0 };
+	char *buf = NULL, *end;
+	size_t len = 0, budget;
+	long batch = 0;
+	int opt, ret = EXIT_FATAL, err;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "i:d:R:t:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i': input = optarg; break;
+		case 'd': def[F_DURATION] = optarg; break;
+		case 'S': def[F_SCOPE] = optarg; break;
+		case 'R': def[F_REASON] = optarg; break;
+		case 't': def[F_TYPE] = optarg; break;
+		case 'F': format = optarg; break;
+		case 'B':
+			batch = strtol(optarg, &end, 10);
+			if (*end || batch < 0) {
+				fprintf(stderr, "Error: invalid argument \"%s\" for \"--batch\" flag\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (!input) {
+		fprintf(stderr, "Error: required flag(s) \"input\" not set\n");
+		return EXIT_USAGE;
+	}
+	for (int k = 0; k < F_VALUE; k++) {
+		if (!*def[k]) {
+			cli_fatal("default %s cannot be empty", k == F_REASON ? "reason"
+								 : field_names[k]);
+			return EXIT_FATAL;
+		}
+	}
+	if (!format)
+		format = has_suffix(input, ".json") ? "json" : has_suffix(input, ".csv") ? "csv" : NULL;
+	if (!format) {
+		cli_fatal("unable to guess format from file extension, please provide a format with"
+			  " --format flag");
+		return EXIT_FATAL;
+	}
+	if (strcmp(format, "csv") && strcmp(format, "json") && strcmp(format, "values")) {
+		cli_fatal("invalid format '%s', expected one of 'json', 'csv', 'values'", format);
+		return EXIT_FATAL;
+	}
+	if (read_all(input, &buf, &len))
+		return EXIT_FATAL;
+	if (!strcmp(input, "-"))
+		input = "stdin";
+	cli_info("Parsing %s", format);
+	err = !strcmp(format, "values") ? parse_values(buf, len, &it)
+	    : !strcmp(format, "csv")    ? parse_csv(buf, len, &it)
+					: parse_json(buf, len, &it);
+	if (err == -ENOMEM)
+		cli_fatal("out of memory");
+	if (err)
+		goto out;
+	if (!it.n) {
+		cli_fatal("no decisions found");
+		goto out;
+	}
+	for (size_t i = 0; i < it.n; i++) { /* durations, types, addresses: the LAPI checks */
+		if (!it.v[i].f[F_VALUE] || !*it.v[i].f[F_VALUE]) {
+			cli_fatal("item %zu: missing 'value'", i);
+			goto out;
+		}
+	}
+	/*
+	 * Allowlists: CrowdSec drops allowlisted values here (one bulk check per
+	 * batch against the LAPI) before anything is posted; the LAPI has no
+	 * allowlists yet, so every value goes.
+	 */
+	if (it.n > 1000)
+		cli_info("You are about to add %zu decisions, this may take a while", it.n);
+	cli_info("batch size: %ld", batch);
+	if (client_open(c, &cl))
+		goto out;
+	budget = c->cfg.max_body > 2 * IMPORT_BODY_MARGIN ? c->cfg.max_body - IMPORT_BODY_MARGIN
+							 : IMPORT_BODY_MARGIN;
+	for (size_t from = 0, to; from < it.n;) {
+		size_t max_to = batch && (size_t)batch < it.n - from ? from + (size_t)batch : it.n;
+		char *body = build_alert(&it, from, max_to, budget, input, def, &to);
+
+		if (!body) {
+			cli_fatal("out of memory");
+			goto out;
+		}
+		err = client_call(cl, "POST", "/v1/alerts", body, "", NULL);
+		free(body);
+		if (err)
+			goto out;
+		from = to;
+	}
+	cli_info("Imported %zu decisions", it.n);
+	ret = EXIT_OK;
+out:
+	client_close(cl);
+	free(it.v);
+	free(buf);
+	return ret;
+}

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+/*
+ * common/'s toolkit: the seeded hash and the string -> pointer map every
+ * attacker-keyed table uses, the bounded stash, the bounded string buffer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hash.h"
+#include "common/stash.h"
+#include "common/strbuf.h"
+#include "../lib/test.h"
+
+static void test_keyed(void)
+{
+	uint64_t a, b, c;
+
+	cs_hash_set_key(1, 2);
+	a = cs_hash_str("source_ip");
+	ASSERT_EQ(cs_hash_str("source_ip"), a, "same key, same hash");
+	cs_hash_set_key(3, 4);
+	b = cs_hash_str("source_ip");
+	ASSERT_TRUE(a != b, "another process key, another hash: collisions are not precomputable");
+	c = cs_hash2("ab", 2, "c", 1);
+	ASSERT_TRUE(c != cs_hash2("a", 1, "bc", 2), "pieces are not just concatenated");
+	ASSERT_TRUE(cs_hash("a\0b", 3) != cs_hash("a\0c", 3), "bytes past a NUL count");
+	ASSERT_TRUE(cs_hash("", 0) != cs_hash("\0", 1), "length counts");
+}
+
+static int drop_odd(const char *key, size_t len, void *val, void *arg)
+{
+	(void)key;
+	(void)len;
+	(*(int *)arg)++;
+	return (uintptr_t)val % 2 ? CS_HMAP_DROP : 0;
+}
+
+static void test_map(void)
+{
+	struct cs_hmap *m = cs_hmap_new();
+	void *old = NULL;
+	int seen = 0, missing = 0;
+	char key[32];
+
+	if (!ASSERT_TRUE(m != NULL, "new"))
+		return;
+	ASSERT_TRUE(cs_hmap_get(m, "x", 1) == NULL, "empty");
+	ASSERT_OK(cs_hmap_put(m, "x", 1, (void *)1, &old), "put");
+	ASSERT_TRUE(old == NULL, "nothing replaced");
+	ASSERT_OK(cs_hmap_put(m, "x", 1, (void *)2, &old), "replace");
+	ASSERT_TRUE(old == (void *)1, "old value handed back");
+	ASSERT_OK(cs_hmap_put(m, "x\0y", 3, (void *)3, NULL), "key with a NUL");
+	ASSERT_TRUE(cs_hmap_get(m, "x\0y", 3) == (void *)3 && cs_hmap_get(m, "x", 1) == (void *)2,
+		    "NUL keys are their own");
+	ASSERT_TRUE(cs_hmap_del(m, "x", 1) == (void *)2 && !cs_hmap_get(m, "x", 1), "del");
+	ASSERT_TRUE(cs_hmap_del(m, "nope", 4) == NULL, "del absent");
+	cs_hmap_del(m, "x\0y", 3);
+	for (uintptr_t i = 1; i <= 50000; i++) {
+		snprintf(key, sizeof(key), "k%zu", (size_t)i);
+		if (cs_hmap_put(m, key, strlen(key), (void *)i, NULL))
+			break;
+	}
+	ASSERT_EQ(cs_hmap_count(m), 50000, "grows");
+	for (uintptr_t i = 1; i <= 50000; i++) {
+		snprintf(key, sizeof(key), "k%zu", (size_t)i);
+		missing += cs_hmap_get(m, key, strlen(key)) != (void *)i;
+	}
+	ASSERT_EQ(missing, 0, "every key found after growing");
+	ASSERT_OK(cs_hmap_each(m, drop_odd, &seen), "walk");
+	ASSERT_EQ(seen, 50000, "walk sees all");
+	ASSERT_EQ(cs_hmap_count(m), 25000, "walk drops");
+	ASSERT_TRUE(!cs_hmap_get(m, "k7", 2) && cs_hmap_get(m, "k8", 2) == (void *)8, "right ones");
+	cs_hmap_free(m, NULL);
+	cs_hmap_free(NULL, NULL);
+}
+
+/* Bounded caches: a stash never holds more than its size, nor more caches than the cap. */
+static void test_stash_bounds(void)
+{
+	struct cs_stash *s = NULL;
+	char name[32], *v = NULL;
+	int err = 0;
+
+	if (!ASSERT_OK(cs_stash_new(&s), "stash"))
+		return;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "k%d", i);
+		err |= cs_stash_set(s, "c", 10, 0, name, "v");
+	}
+	ASSERT_OK(err, "1000 writes");
+	ASSERT_EQ(cs_stash_get(s, "c", "k989", &v), -ENOENT, "oldest evicted");
+	ASSERT_OK(cs_stash_get(s, "c", "k990", &v), "newest kept");
+	free(v);
+	for (int i = 0; i < CS_STASH_MAX_CACHES; i++) {
+		snprintf(name, sizeof(name), "cache%d", i);
+		if ((err = cs_stash_set(s, name, 1, 0, "k", "v")))
+			break;
+	}
+	ASSERT_EQ(err, -ENOSPC, "cache count bounded");
+	cs_stash_free(s);
+	cs_stash_free(NULL);
+}
+
+static void test_strbuf(void)
+{
+	struct sbuf sb = { .max = 8 };
+	size_t len = 0;
+	char *s;
+
+	s = sb_take(&sb, &len);
+	ASSERT_STREQ(s, "", "nothing written: empty string");
+	free(s);
+	sb_puts(&sb, "ab");
+	sb_putc(&sb, 'c');
+	sb_printf(&sb, "%d", 42);
+	sb_putn(&sb, "\0x", 2);
+	s = sb_take(&sb, &len);
+	ASSERT_EQ(len, 7, "bytes, NUL included");
+	ASSERT_TRUE(s && !memcmp(s, "abc42\0x", 8), "content, NUL-terminated");
+	free(s);
+	sb_puts(&sb, "12345678");
+	ASSERT_OK(sb.err, "up to the bound");
+	sb_putc(&sb, '9');
+	ASSERT_EQ(sb.err, -E2BIG, "past the bound");
+	sb_puts(&sb, "x");
+	ASSERT_EQ(sb.len, 8, "sticky: nothing more written");
+	ASSERT_TRUE(sb_take(&sb, NULL) == NULL, "take after an error");
+	ASSERT_TRUE(sb.buf == NULL && sb.err == 0, "and the buffer is reset");
+	sb_free(&sb);
+}
+
+int main(void)
+{
+	test_keyed();
+	test_map();
+	test_stash_bounds();
+	test_strbuf();
+	return TEST_SUMMARY();
+}

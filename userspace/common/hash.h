@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one hash for tables keyed by strings that come from outside (log fields,
+ * group-by keys, stash keys, data-file lines): SipHash-1-3 under a process-wide
+ * key drawn from getrandom() on first use, so a log writer cannot precompute
+ * keys that collide. Tests that need stable buckets set the key themselves.
+ *
+ * Also a seeded string -> pointer map (struct cs_hmap) for tables that need
+ * no insertion order (strmap.h keeps one, and hashes through this file too).
+ */
+#ifndef CS_HASH_H
+#define CS_HASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+uint64_t cs_hash(const void *data, size_t len);
+/* cs_hash over two pieces, as if concatenated with a separator no string holds. */
+uint64_t cs_hash2(const void *a, size_t alen, const void *b, size_t blen);
+static inline uint64_t cs_hash_str(const char *s)
+{
+	return cs_hash(s, strlen(s));
+}
+/* Replace the process key (tests, before any table is built). */
+void cs_hash_set_key(uint64_t k0, uint64_t k1);
+
+/*
+ * String -> pointer map, chained, seeded. Keys are copied; values are the
+ * caller's (cs_hmap_free calls free_val on each when not NULL). Lookups by
+ * (key, len) so keys may hold NUL bytes.
+ */
+struct cs_hmap;
+
+struct cs_hmap *cs_hmap_new(void);
+void cs_hmap_free(struct cs_hmap *m, void (*free_val)(void *));
+void *cs_hmap_get(const struct cs_hmap *m, const char *key, size_t len);
+/* Sets key to val; *old (optional) gets the value replaced, or NULL. 0 or -ENOMEM. */
+int cs_hmap_put(struct cs_hmap *m, const char *key, size_t len, void *val, void **old);
+/* Removes key; returns its value (NULL when absent). */
+void *cs_hmap_del(struct cs_hmap *m, const char *key, size_t len);
+size_t cs_hmap_count(const struct cs_hmap *m);
+/*
+ * Calls fn on every entry (in no particular order). fn returns 0 to go on,
+ * CS_HMAP_DROP to remove the entry (fn has dealt with its value), or a
+ * negative errno to stop the walk with it.
+ */
+#define CS_HMAP_DROP 1
+int cs_hmap_each(struct cs_hmap *m, int (*fn)(const char *key, size_t len, void *val, void *arg),
+		 void *arg);
+
+#endif /* CS_HASH_H */

@@ -1,0 +1,945 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The stream index: every Ip/Range decision row held in memory so that
+ * /v1/decisions/stream answers never touch SQLite (db.h, "stream index").
+ *
+ * Layout (about 100 bytes a decision):
+ *  - rows[]: one per decision row, in id order (ids only grow, so appending
+ *    keeps the order; rebuilds load ORDER BY id). Each row is also the change
+ *    log entry: rows created after a bouncer's last pull are the tail of the
+ *    array (binary search on created_at while it is non-decreasing).
+ *  - groups[]: one per (value, type, scope), the unit of 1.4.6's "longest
+ *    decision wins" de-duplication, with a list of its rows; found by hash.
+ *  - buckets: rows by the second of their `until`, so the decisions that
+ *    expired or were deleted in a pull's window are found without a scan.
+ *  - scenario/origin/type strings are interned; values live in an arena.
+ *
+ * Consistency with SQLite: writers (holding the db mutex) apply their rows
+ * after COMMIT; while a write is in flight, pulls record a last_pull just
+ * before its stamp, and writes stamp after every last_pull already handed out,
+ * so a row is never created "before" a pull that could not see it.
+ * Hard deletes (alerts deleted, flush) mark the index stale; the next pull
+ * rebuilds it from SQLite. So do changes by other processes (cscli allowlists
+ * expire decisions directly): a trigger counts decision rows updated or
+ * deleted (decisions_epoch); a pull that sees another connection committed
+ * (PRAGMA data_version) compares that count with the one the index matches.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+#include "common/vec.h"
+#include "db/db_int.h"
+
+#define NIL UINT32_MAX
+#define ARENA_BLOCK (1u << 20)
+#define FULL_SCAN_WINDOW (30LL * 86400) /* seconds; wider windows scan every row */
+
+enum { SCOPE_IP, SCOPE_RANGE };
+enum { ST_NONE, ST_LOADING, ST_READY, ST_FAILED };
+
+struct srow {
+	int64_t id, created_at, until;
+	uint32_t group, next; /* next row of the same group */
+	uint32_t scenario, origin;
+	uint8_t simulated;
+};
+
+struct sgroup {
+	const char *value;
+	uint32_t type, head;
+	uint8_t scope;
+};
+
+struct sbucket {
+	int64_t sec; /* INT64_MIN: free slot */
+	uint32_t *rows;
+	size_t n, cap;
+};
+
+struct intern {
+	char **s;
+	uint32_t n;
+	size_t cap;
+	uint32_t *slots;
+	size_t nslots;
+	uint32_t last[3]; /* recent answers: consecutive rows repeat their strings */
+};
+
+struct stream_index {
+	pthread_rwlock_t lock;
+	pthread_mutex_t state_lock;
+	pthread_cond_t state_cond;
+	int state;
+	bool stale;
+	uint64_t generation;
+	struct srow *rows;
+	size_t nrows, caprows;
+	bool created_sorted;
+	struct sgroup *groups;
+	size_t ngroups, capgroups;
+	uint32_t *gslots;
+	size_t ngslots;
+	struct sbucket *buckets;
+	size_t nbuckets, nbslots;
+	struct intern strs;
+	char **blocks;
+	size_t nblocks;
+	size_t block_used;
+	int64_t inflight;	  /* created_at stamp of the write in flight, 0 if none */
+	int64_t epoch;		  /* decisions_epoch the index matches */
+	int64_t epoch_pending;	  /* the epoch the write in flight leaves */
+	_Atomic int64_t ext_version; /* data_version at the last external check */
+	_Atomic int64_t issued;	  /* largest last_pull handed out */
+};
+
+/* ---- hashing, interning, arena ---------------------------------------------------- */
+
+static uint64_t hash_bytes(const char *s, uint64_t h)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+static int intern_grow(struct intern *t)
+{
+	size_t ns = t->nslots ? t->nslots * 2 : 64;
+	uint32_t *slots = malloc(ns * sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	memset(slots, 0xff, ns * sizeof(*slots));
+	for (uint32_t i = 0; i < t->n; i++) {
+		size_t h = hash_bytes(t->s[i], 0xcbf29ce484222325ULL) & (ns - 1);
+
+		while (slots[h] != NIL)
+			h = (h + 1) & (ns - 1);
+		slots[h] = i;
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = ns;
+	return 0;
+}
+
+static uint32_t intern(struct intern *t, const char *s)
+{
+	size_t h;
+
+	if (!s)
+		s = "";
+	for (int i = 0; i < 3; i++)
+		if (t->last[i] < t->n && !strcmp(t->s[t->last[i]], s))
+			return t->last[i];
+	if ((t->n + 1) * 2 > t->nslots && intern_grow(t))
+		return NIL;
+	for (h = hash_bytes(s, 0xcbf29ce484222325ULL) & (t->nslots - 1); t->slots[h] != NIL;
+	     h = (h + 1) & (t->nslots - 1)) {
+		if (!strcmp(t->s[t->slots[h]], s)) {
+			t->last[2] = t->last[1];
+			t->last[1] = t->last[0];
+			t->last[0] = t->slots[h];
+			return t->slots[h];
+		}
+	}
+	if (t->n >= NIL - 1 || vec_reserve((void **)&t->s, &t->cap, t->n, sizeof(*t->s), 64))
+		return NIL;
+	t->s[t->n] = strdup(s);
+	if (!t->s[t->n])
+		return NIL;
+	t->slots[h] = t->n;
+	return t->n++;
+}
+
+static void intern_free(struct intern *t)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		free(t->s[i]);
+	free(t->s);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+	memset(t->last, 0xff, sizeof(t->last));
+}
+
+static const char *arena_dup(struct stream_index *x, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p;
+
+	if (n > ARENA_BLOCK)
+		return NULL;
+	if (!x->nblocks || x->block_used + n > ARENA_BLOCK) {
+		char **b = realloc(x->blocks, (x->nblocks + 1) * sizeof(*b));
+
+		if (!b)
+			return NULL;
+		x->blocks = b;
+		b[x->nblocks] = malloc(ARENA_BLOCK);
+		if (!b[x->nblocks])
+			return NULL;
+		x->nblocks++;
+		x->block_used = 0;
+	}
+	p = x->blocks[x->nblocks - 1] + x->block_used;
+	memcpy(p, s, n);
+	x->block_used += n;
+	return p;
+}
+
+/* ---- groups and buckets ------------------------------------------------------------ */
+
+static uint64_t group_hash(const char *value, uint32_t type, uint8_t scope)
+{
+	return hash_bytes(value, 0xcbf29ce484222325ULL ^ ((uint64_t)type << 8 | scope));
+}
+
+static int gslots_grow(struct stream_index *x)
+{
+	size_t ns = x->ngslots ? x->ngslots * 2 : 1024;
+	uint32_t *slots = malloc(ns * sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	memset(slots, 0xff, ns * sizeof(*slots));
+	for (uint32_t g = 0; g < x->ngroups; g++) {
+		const struct sgroup *gr = &x->groups[g];
+		size_t h = group_hash(gr->value, gr->type, gr->scope) & (ns - 1);
+
+		while (slots[h] != NIL)
+			h = (h + 1) & (ns - 1);
+		slots[h] = g;
+	}
+	free(x->gslots);
+	x->gslots = slots;
+	x->ngslots = ns;
+	return 0;
+}
+
+static uint32_t group_get(struct stream_index *x, const char *value, uint32_t type,
+			  uint8_t scope)
+{
+	size_t h;
+
+	if ((x->ngroups + 1) * 2 > x->ngslots && gslots_grow(x))
+		return NIL;
+	for (h = group_hash(value, type, scope) & (x->ngslots - 1); x->gslots[h] != NIL;
+	     h = (h + 1) & (x->ngslots - 1)) {
+		const struct sgroup *g = &x->groups[x->gslots[h]];
+
+		if (g->type == type && g->scope == scope && !strcmp(g->value, value))
+			return x->gslots[h];
+	}
+	if (vec_reserve((void **)&x->groups, &x->capgroups, x->ngroups, sizeof(*x->groups), 1024))
+		return NIL;
+	x->groups[x->ngroups] = (struct sgroup){ .value = arena_dup(x, value), .type = type,
+						 .head = NIL, .scope = scope };
+	if (!x->groups[x->ngroups].value)
+		return NIL;
+	x->gslots[h] = (uint32_t)x->ngroups;
+	return (uint32_t)x->ngroups++;
+}
+
+static int64_t sec_of(int64_t t)
+{
+	return t >= 0 ? t / NSEC_PER_SEC : -((-t + NSEC_PER_SEC - 1) / NSEC_PER_SEC);
+}
+
+static struct sbucket *bucket_find(struct stream_index *x, int64_t sec)
+{
+	if (!x->nbslots)
+		return NULL;
+	for (size_t h = ((uint64_t)sec * 0x9e3779b97f4a7c15ULL >> 20) & (x->nbslots - 1);
+	     x->buckets[h].sec != INT64_MIN; h = (h + 1) & (x->nbslots - 1))
+		if (x->buckets[h].sec == sec)
+			return &x->buckets[h];
+	return NULL;
+}
+
+static int buckets_grow(struct stream_index *x)
+{
+	size_t ns = x->nbslots ? x->nbslots * 2 : 256;
+	struct sbucket *b = malloc(ns * sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < ns; i++)
+		b[i].sec = INT64_MIN;
+	for (size_t i = 0; i < x->nbslots; i++) {
+		if (x->buckets[i].sec == INT64_MIN)
+			continue;
+		size_t h = ((uint64_t)x->buckets[i].sec * 0x9e3779b97f4a7c15ULL >> 20) & (ns - 1);
+
+		while (b[h].sec != INT64_MIN)
+			h = (h + 1) & (ns - 1);
+		b[h] = x->buckets[i];
+	}
+	free(x->buckets);
+	x->buckets = b;
+	x->nbslots = ns;
+	return 0;
+}
+
+static int bucket_add(struct stream_index *x, int64_t until, uint32_t row)
+{
+	int64_t sec = sec_of(until);
+	struct sbucket *b = bucket_find(x, sec);
+
+	if (!b) {
+		size_t h;
+
+		if ((x->nbuckets + 1) * 2 > x->nbslots && buckets_grow(x))
+			return -ENOMEM;
+		for (h = ((uint64_t)sec * 0x9e3779b97f4a7c15ULL >> 20) & (x->nbslots - 1);
+		     x->buckets[h].sec != INT64_MIN; h = (h + 1) & (x->nbslots - 1))
+			;
+		b = &x->buckets[h];
+		*b = (struct sbucket){ .sec = sec };
+		x->nbuckets++;
+	}
+	if (vec_reserve((void **)&b->rows, &b->cap, b->n, sizeof(*b->rows), 4))
+		return -ENOMEM;
+	b->rows[b->n++] = row;
+	return 0;
+}
+
+/* ---- rows ------------------------------------------------------------------------- */
+
+static int scope_code(const char *scope)
+{
+	if (scope && !strcmp(scope, "Ip"))
+		return SCOPE_IP;
+	if (scope && !strcmp(scope, "Range"))
+		return SCOPE_RANGE;
+	return -1;
+}
+
+static const char *const scope_names[] = { "Ip", "Range" };
+
+static int row_add(struct stream_index *x, int64_t id, int64_t created_at, int64_t until,
+		   const char *scenario, const char *type, int scope, const char *value,
+		   const char *origin, bool simulated)
+{
+	uint32_t ty = intern(&x->strs, type), sc = intern(&x->strs, scenario),
+		 orig = intern(&x->strs, origin), g, r;
+
+	if (ty == NIL || sc == NIL || orig == NIL)
+		return -ENOMEM;
+	g = group_get(x, value ? value : "", ty, (uint8_t)scope);
+	if (g == NIL || x->nrows >= NIL - 1)
+		return -ENOMEM;
+	if (vec_reserve((void **)&x->rows, &x->caprows, x->nrows, sizeof(*x->rows), 4096))
+		return -ENOMEM;
+	if (x->nrows && (id <= x->rows[x->nrows - 1].id))
+		return -ERANGE; /* ids only grow: anything else means the index is out of step */
+	if (x->nrows && created_at < x->rows[x->nrows - 1].created_at)
+		x->created_sorted = false;
+	r = (uint32_t)x->nrows;
+	x->rows[r] = (struct srow){ .id = id, .created_at = created_at, .until = until,
+				    .group = g, .next = x->groups[g].head, .scenario = sc,
+				    .origin = orig, .simulated = simulated };
+	x->groups[g].head = r;
+	x->nrows++;
+	return bucket_add(x, until, r);
+}
+
+static uint32_t row_by_id(const struct stream_index *x, int64_t id)
+{
+	size_t lo = 0, hi = x->nrows;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (x->rows[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < x->nrows && x->rows[lo].id == id ? (uint32_t)lo : NIL;
+}
+
+/* 1.4.6's winner of a group: the longest until, then the highest id. */
+static uint32_t group_winner(const struct stream_index *x, uint32_t g)
+{
+	uint32_t best = NIL;
+
+	for (uint32_t r = x->groups[g].head; r != NIL; r = x->rows[r].next)
+		if (best == NIL || x->rows[r].until > x->rows[best].until ||
+		    (x->rows[r].until == x->rows[best].until && x->rows[r].id > x->rows[best].id))
+			best = r;
+	return best;
+}
+
+static void index_clear(struct stream_index *x)
+{
+	free(x->rows);
+	free(x->groups);
+	free(x->gslots);
+	for (size_t i = 0; i < x->nbslots; i++)
+		if (x->buckets[i].sec != INT64_MIN)
+			free(x->buckets[i].rows);
+	free(x->buckets);
+	intern_free(&x->strs);
+	for (size_t i = 0; i < x->nblocks; i++)
+		free(x->blocks[i]);
+	free(x->blocks);
+	x->rows = NULL;
+	x->groups = NULL;
+	x->gslots = NULL;
+	x->buckets = NULL;
+	x->blocks = NULL;
+	x->nrows = x->caprows = x->ngroups = x->capgroups = x->ngslots = 0;
+	x->nbuckets = x->nbslots = x->nblocks = x->block_used = 0;
+	x->created_sorted = true;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+int stream_index_new(struct cs_db *db)
+{
+	struct stream_index *x = calloc(1, sizeof(*x));
+	pthread_rwlockattr_t a;
+
+	if (!x)
+		return -ENOMEM;
+	/* 20k pulls/s must not starve the writer that applies a commit */
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&x->lock, &a);
+	pthread_rwlockattr_destroy(&a);
+	pthread_mutex_init(&x->state_lock, NULL);
+	pthread_cond_init(&x->state_cond, NULL);
+	x->created_sorted = true;
+	memset(x->strs.last, 0xff, sizeof(x->strs.last));
+	db->stream = x;
+	return 0;
+}
+
+void stream_index_free(struct cs_db *db)
+{
+	struct stream_index *x = db->stream;
+
+	if (!x)
+		return;
+	index_clear(x);
+	pthread_rwlock_destroy(&x->lock);
+	pthread_mutex_destroy(&x->state_lock);
+	pthread_cond_destroy(&x->state_cond);
+	free(x);
+	db->stream = NULL;
+}
+
+static void set_state(struct stream_index *x, int st)
+{
+	pthread_mutex_lock(&x->state_lock);
+	x->state = st;
+	pthread_cond_broadcast(&x->state_cond);
+	pthread_mutex_unlock(&x->state_lock);
+}
+
+static int read_epoch(sqlite3 *h, int64_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(h, "SELECT n FROM decisions_epoch", -1, &s, NULL) != SQLITE_OK)
+		return -EIO;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+/*
+ * Called with the db mutex held, so nothing of ours commits meanwhile; rows and
+ * epoch are read in one snapshot, so another process's commit is either in both
+ * or in neither. The scan runs on
+ * a connection of its own with a small page cache: a million rows read once
+ * must not stay in the main handle's cache (the LAPI's memory bound).
+ */
+static int load_rows(struct cs_db *db, struct stream_index *x)
+{
+	const char *path = sqlite3_db_filename(db->h, "main");
+	sqlite3 *h = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc, err = 0;
+
+	if (!path || !*path) /* in-memory database: the main handle is the only view */
+		h = db->h;
+	else if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+			 SQLITE_OK ||
+		 sqlite3_exec(h, "PRAGMA cache_size = -2048; PRAGMA mmap_size = 0", NULL, NULL,
+			      NULL) != SQLITE_OK) {
+		log_error("stream index: cannot open %s: %s", path, h ? sqlite3_errmsg(h) : "?");
+		sqlite3_close(h);
+		return -EIO;
+	}
+	if (sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK || read_epoch(h, &x->epoch)) {
+		log_error("stream index: %s", sqlite3_errmsg(h));
+		err = -EIO;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(h,
+			       "SELECT id, created_at, until, scenario, type, scope, value, origin,"
+			       " simulated FROM decisions WHERE scope IN ('Ip', 'Range') ORDER BY id",
+			       -1, &s, NULL) != SQLITE_OK) {
+		log_error("stream index: %s", sqlite3_errmsg(h));
+		err = -EIO;
+		goto out;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && !err)
+		err = row_add(x, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+			      sqlite3_column_int64(s, 2), (const char *)sqlite3_column_text(s, 3),
+			      (const char *)sqlite3_column_text(s, 4),
+			      scope_code((const char *)sqlite3_column_text(s, 5)),
+			      (const char *)sqlite3_column_text(s, 6),
+			      (const char *)sqlite3_column_text(s, 7), sqlite3_column_int(s, 8));
+	if (!err && rc != SQLITE_DONE) {
+		log_error("stream index: %s", sqlite3_errmsg(h));
+		err = -EIO;
+	}
+out:
+	sqlite3_finalize(s);
+	sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+	if (h != db->h)
+		sqlite3_close(h);
+	return err;
+}
+
+int cs_db_stream_load(struct cs_db *db)
+{
+	struct stream_index *x = db->stream;
+	int64_t t0 = gotime_now();
+	int err;
+
+	if (!x)
+		return -EINVAL;
+	err = txn_begin_read(db); /* writers wait: nothing commits between load and READY */
+	if (err)
+		return err;
+	if (x->state == ST_READY && !x->stale) { /* another puller rebuilt it meanwhile */
+		txn_end(db, 0);
+		return 0;
+	}
+	set_state(x, ST_LOADING);
+	pthread_rwlock_wrlock(&x->lock);
+	index_clear(x);
+	err = load_rows(db, x);
+	x->generation++;
+	x->stale = false;
+	pthread_rwlock_unlock(&x->lock);
+	if (err) {
+		log_error("stream index: load failed (%d); streams are answered from SQLite", err);
+		pthread_rwlock_wrlock(&x->lock);
+		index_clear(x);
+		pthread_rwlock_unlock(&x->lock);
+	} else {
+		log_info("stream index: %zu decisions, %zu groups in %.2f s", x->nrows, x->ngroups,
+			 (double)(gotime_now() - t0) / 1e9);
+	}
+	set_state(x, err ? ST_FAILED : ST_READY);
+	txn_end(db, 0);
+	return err;
+}
+
+/* ---- writers (db mutex held) ---------------------------------------------------------- */
+
+static bool active(const struct cs_db *db)
+{
+	return db->stream && db->stream->state == ST_READY;
+}
+
+int64_t stream_write_begin(struct cs_db *db, int64_t now)
+{
+	struct stream_index *x = db->stream;
+	int64_t issued;
+
+	int64_t epoch = 0;
+
+	if (!active(db))
+		return now;
+	/* inside our transaction: a difference is someone else's change */
+	if (read_epoch(db->h, &epoch))
+		epoch = x->epoch + 1;
+	pthread_rwlock_wrlock(&x->lock);
+	if (epoch != x->epoch)
+		x->stale = true;
+	x->epoch_pending = epoch;
+	issued = atomic_load(&x->issued);
+	if (now <= issued)
+		now = issued + 1;
+	x->inflight = now;
+	pthread_rwlock_unlock(&x->lock);
+	return now;
+}
+
+void stream_write_epoch(struct cs_db *db)
+{
+	int64_t epoch;
+
+	if (!active(db))
+		return;
+	if (read_epoch(db->h, &epoch))
+		epoch = -1; /* unknown: the next check reloads */
+	pthread_rwlock_wrlock(&db->stream->lock);
+	db->stream->epoch_pending = epoch;
+	pthread_rwlock_unlock(&db->stream->lock);
+}
+
+void stream_write_end(struct cs_db *db)
+{
+	if (!active(db))
+		return;
+	pthread_rwlock_wrlock(&db->stream->lock);
+	db->stream->inflight = 0;
+	pthread_rwlock_unlock(&db->stream->lock);
+}
+
+/* A failure here leaves the index behind SQLite: it is rebuilt at the next pull. */
+static void apply_failed(struct stream_index *x, int err)
+{
+	log_error("stream index: update failed (%d), rebuilding at the next pull", err);
+	x->stale = true;
+}
+
+void stream_apply_alerts(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
+			 const int64_t *decision_ids, int64_t created_at)
+{
+	struct stream_index *x = db->stream;
+	size_t k = 0;
+	int err = 0;
+
+	if (!active(db))
+		return;
+	pthread_rwlock_wrlock(&x->lock);
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct cs_alert *a = alerts[i];
+
+		for (size_t j = 0; j < a->n_decisions && !err; j++, k++) {
+			const struct cs_decision *d = &a->decisions[j];
+			int sc = scope_code(d->scope);
+
+			if (sc >= 0)
+				err = row_add(x, decision_ids[k], created_at,
+					      gotime_deadline(a->stop_at, d->duration),
+					      d->scenario, d->type, sc, d->value, d->origin,
+					      d->simulated || a->simulated);
+		}
+	}
+	if (err)
+		apply_failed(x, err);
+	x->inflight = 0;
+	pthread_rwlock_unlock(&x->lock);
+}
+
+void stream_apply_expire(struct cs_db *db, const int64_t *ids, size_t n, int64_t until)
+{
+	struct stream_index *x = db->stream;
+	int err = 0;
+
+	if (!active(db))
+		return;
+	pthread_rwlock_wrlock(&x->lock);
+	for (size_t i = 0; i < n && !err; i++) {
+		uint32_t r = row_by_id(x, ids[i]);
+
+		if (r == NIL)
+			continue; /* not an Ip/Range decision */
+		x->rows[r].until = until;
+		err = bucket_add(x, until, r);
+	}
+	if (err)
+		apply_failed(x, err);
+	x->epoch = x->epoch_pending;
+	x->inflight = 0;
+	pthread_rwlock_unlock(&x->lock);
+}
+
+void stream_mark_stale(struct cs_db *db)
+{
+	if (!active(db))
+		return;
+	pthread_rwlock_wrlock(&db->stream->lock);
+	db->stream->stale = true;
+	pthread_rwlock_unlock(&db->stream->lock);
+}
+
+/* ---- readers -------------------------------------------------------------------------- */
+
+struct cs_db_stream {
+	struct cs_db *db;
+	uint64_t generation;
+	bool startup;
+	int64_t last_pull, now;
+	bool scope_ok[2];
+	uint32_t *origins; /* interned ids; NULL: any origin */
+	size_t n_origins;
+	bool any_origin_unknown;
+	bool include_simulated;
+	int phase;	   /* 0: deleted, 1: new, 2: done */
+	size_t pos;	   /* groups (startup) or candidate index (delta) */
+	uint32_t *cand[2]; /* delta candidates: deleted, new */
+	size_t ncand[2], capcand[2];
+};
+
+static bool filter_supported(const struct cs_dfilter *f)
+{
+	if (f->n_sc_contains || f->n_sc_not_contains || f->value || f->type || f->scenario ||
+	    f->has_range || f->no_dedup || !f->n_scopes)
+		return false;
+	for (size_t i = 0; i < f->n_scopes; i++)
+		if (scope_code(f->scopes[i]) < 0)
+			return false;
+	return true;
+}
+
+static int cand_add(struct cs_db_stream *st, int k, uint32_t r)
+{
+	if (vec_reserve((void **)&st->cand[k], &st->capcand[k], st->ncand[k], sizeof(uint32_t), 64))
+		return -ENOMEM;
+	st->cand[k][st->ncand[k]++] = r;
+	return 0;
+}
+
+static bool in_delete_window(const struct cs_db_stream *st, int64_t until)
+{
+	return until < st->now && until > st->last_pull - 2 * NSEC_PER_SEC;
+}
+
+/* Delta candidates: rows created after last_pull; rows whose until falls in the window. */
+static int collect_candidates(struct cs_db_stream *st, struct stream_index *x)
+{
+	int64_t lo = sec_of(st->last_pull - 2 * NSEC_PER_SEC), hi = sec_of(st->now);
+	size_t first = 0;
+	int err = 0;
+
+	if (x->created_sorted) {
+		size_t l = 0, h = x->nrows;
+
+		while (l < h) {
+			size_t mid = l + (h - l) / 2;
+
+			if (x->rows[mid].created_at <= st->last_pull)
+				l = mid + 1;
+			else
+				h = mid;
+		}
+		first = l;
+	}
+	for (size_t r = first; r < x->nrows && !err; r++)
+		if (x->rows[r].created_at > st->last_pull)
+			err = cand_add(st, 1, (uint32_t)r);
+	if (hi - lo > FULL_SCAN_WINDOW || (size_t)(hi - lo) > x->nbuckets) {
+		/* a long-absent bouncer: walk what exists instead of every second */
+		for (size_t b = 0; b < x->nbslots && !err; b++) {
+			const struct sbucket *bk = &x->buckets[b];
+
+			if (bk->sec == INT64_MIN || bk->sec < lo || bk->sec > hi)
+				continue;
+			for (uint32_t i = 0; i < bk->n && !err; i++)
+				if (sec_of(x->rows[bk->rows[i]].until) == bk->sec &&
+				    in_delete_window(st, x->rows[bk->rows[i]].until))
+					err = cand_add(st, 0, bk->rows[i]);
+		}
+		return err;
+	}
+	for (int64_t s = lo; s <= hi && !err; s++) {
+		const struct sbucket *bk = bucket_find(x, s);
+
+		for (uint32_t i = 0; bk && i < bk->n && !err; i++)
+			if (sec_of(x->rows[bk->rows[i]].until) == s &&
+			    in_delete_window(st, x->rows[bk->rows[i]].until))
+				err = cand_add(st, 0, bk->rows[i]);
+	}
+	return err;
+}
+
+/* Another process committed: did it touch decision rows? (trylock: never wait) */
+static void check_external(struct cs_db *db)
+{
+	struct stream_index *x = db->stream;
+	int64_t v, epoch;
+	sqlite3_stmt *s;
+
+	if (cs_db_external_version(db, &v) || v == atomic_load(&x->ext_version) ||
+	    pthread_mutex_trylock(&db->lock))
+		return;
+	s = stmt(db, ST_DECISIONS_EPOCH);
+	if (s && sqlite3_step(s) == SQLITE_ROW) {
+		epoch = sqlite3_column_int64(s, 0);
+		pthread_rwlock_wrlock(&x->lock);
+		if (epoch != x->epoch)
+			x->stale = true;
+		pthread_rwlock_unlock(&x->lock);
+		atomic_store(&x->ext_version, v);
+	}
+	if (s)
+		sqlite3_reset(s);
+	pthread_mutex_unlock(&db->lock);
+}
+
+static int wait_ready(struct cs_db *db)
+{
+	struct stream_index *x = db->stream;
+	int st;
+
+	if (!x)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&x->state_lock);
+	while (x->state == ST_LOADING)
+		pthread_cond_wait(&x->state_cond, &x->state_lock);
+	st = x->state;
+	pthread_mutex_unlock(&x->state_lock);
+	if (st != ST_READY)
+		return -EOPNOTSUPP;
+	check_external(db);
+	if (x->stale) /* hard deletes happened: rebuild from SQLite (the first puller does) */
+		return cs_db_stream_load(db) ? -EOPNOTSUPP : 0;
+	return 0;
+}
+
+void cs_db_stream_end(struct cs_db_stream *st)
+{
+	if (!st)
+		return;
+	free(st->origins);
+	free(st->cand[0]);
+	free(st->cand[1]);
+	free(st);
+}
+
+int cs_db_stream_begin(struct cs_db *db, const struct cs_dfilter *f, bool startup,
+		       int64_t last_pull, int64_t now, struct cs_db_stream **out, int64_t *stamp)
+{
+	struct stream_index *x = db->stream;
+	struct cs_db_stream *st;
+	int64_t inflight, issued;
+	int err;
+
+	*out = NULL;
+	if (!filter_supported(f))
+		return -EOPNOTSUPP;
+	err = wait_ready(db);
+	if (err)
+		return err;
+	st = calloc(1, sizeof(*st));
+	if (!st || (f->n_origins && !(st->origins = calloc(f->n_origins, sizeof(uint32_t))))) {
+		cs_db_stream_end(st);
+		return -ENOMEM;
+	}
+	st->db = db;
+	st->startup = startup;
+	st->last_pull = last_pull;
+	st->now = now;
+	st->include_simulated = f->include_simulated;
+	for (size_t i = 0; i < f->n_scopes; i++)
+		st->scope_ok[scope_code(f->scopes[i])] = true;
+	pthread_rwlock_rdlock(&x->lock);
+	st->generation = x->generation;
+	for (size_t i = 0; i < f->n_origins; i++) {
+		/* a lookup, not an insert: a filter must not grow the table */
+		uint32_t id = NIL;
+
+		for (uint32_t k = 0; k < x->strs.n && id == NIL; k++)
+			if (!strcmp(x->strs.s[k], f->origins[i]))
+				id = k;
+		st->origins[st->n_origins++] = id;
+	}
+	/* the next pull must still see a write that is not applied yet */
+	inflight = x->inflight;
+	*stamp = inflight && inflight <= now ? inflight - 1 : now;
+	issued = atomic_load(&x->issued);
+	while (issued < *stamp && !atomic_compare_exchange_weak(&x->issued, &issued, *stamp))
+		;
+	err = startup ? 0 : collect_candidates(st, x);
+	pthread_rwlock_unlock(&x->lock);
+	if (err) {
+		cs_db_stream_end(st);
+		return err;
+	}
+	*out = st;
+	return 0;
+}
+
+static bool row_passes(const struct cs_db_stream *st, const struct stream_index *x,
+		       const struct srow *r)
+{
+	if (!st->scope_ok[x->groups[r->group].scope] || (r->simulated && !st->include_simulated))
+		return false;
+	if (!st->origins)
+		return true;
+	for (size_t i = 0; i < st->n_origins; i++)
+		if (st->origins[i] == r->origin)
+			return true;
+	return false;
+}
+
+static int emit(struct cs_db_stream *st, struct stream_index *x, uint32_t r, bool deleted,
+		cs_db_decision_cb cb, void *ctx)
+{
+	const struct srow *row = &x->rows[r];
+	const struct sgroup *g = &x->groups[row->group];
+	struct cs_decision d = {
+		.id = row->id,
+		.created_at = row->created_at,
+		.until = row->until,
+		.duration = row->until - st->now,
+		.scenario = x->strs.s[row->scenario],
+		.type = x->strs.s[g->type],
+		.scope = (char *)scope_names[g->scope],
+		.value = (char *)g->value,
+		.origin = x->strs.s[row->origin],
+		.simulated = row->simulated,
+	};
+
+	return cb(ctx, deleted, &d);
+}
+
+int cs_db_stream_next(struct cs_db_stream *st, size_t max, cs_db_decision_cb cb, void *ctx)
+{
+	struct stream_index *x = st->db->stream;
+	size_t emitted = 0, scanned = 0;
+	int err = 0;
+
+	pthread_rwlock_rdlock(&x->lock);
+	if (x->generation != st->generation) {
+		pthread_rwlock_unlock(&x->lock);
+		return -ESTALE;
+	}
+	while (st->phase < 2 && emitted < max && scanned < max * 8 && !err) {
+		bool deleted = st->phase == 0;
+		size_t end = st->startup ? x->ngroups : st->ncand[st->phase];
+		uint32_t r, w;
+
+		if (st->pos >= end) {
+			st->phase++;
+			st->pos = 0;
+			continue;
+		}
+		scanned++;
+		if (st->startup) {
+			r = group_winner(x, (uint32_t)st->pos++);
+			if (r == NIL || (deleted ? x->rows[r].until >= st->now
+						 : x->rows[r].until <= st->now))
+				continue;
+		} else {
+			r = st->cand[st->phase][st->pos++];
+			w = group_winner(x, x->rows[r].group);
+			if (w != r)
+				continue;
+			if (deleted ? !in_delete_window(st, x->rows[r].until)
+				    : x->rows[r].until <= st->now || x->rows[r].created_at <= st->last_pull)
+				continue;
+		}
+		if (!row_passes(st, x, &x->rows[r]))
+			continue;
+		err = emit(st, x, r, deleted, cb, ctx);
+		emitted++;
+	}
+	pthread_rwlock_unlock(&x->lock);
+	return err ? err : st->phase < 2;
+}

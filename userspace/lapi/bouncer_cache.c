@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: MIT
+/*
+ * API-key bouncers in memory, so a pull with nothing new costs no database
+ * access at all:
+ *  - the bouncer found by its key hash is reused until another process
+ *    (cscli, which writes bouncers to the database directly) commits, or for
+ *    BCACHE_TTL when the database handle was busy and could not be asked;
+ *  - last_pull lives here and is written back in one transaction every
+ *    BCACHE_FLUSH_SEC and at stop. A crash loses at most that much bookkeeping:
+ *    the bouncer's next delta then starts earlier, which re-sends decisions it
+ *    has (harmless), never skips one.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+#include "common/pwhash.h"
+#include "lapi/lapi_int.h"
+
+#define BCACHE_TTL (1 * NSEC_PER_SEC)
+#define BCACHE_FLUSH_SEC 2
+#define BCACHE_MAX 65536 /* bouncers kept; beyond, lookups go to the database */
+
+struct bentry {
+	char hash[APIKEY_HASH_LEN];
+	struct cs_bouncer b;
+	int64_t checked;
+	bool dirty; /* last_pull not written yet */
+};
+
+struct bouncer_cache {
+	pthread_mutex_t lock;
+	struct bentry **slots; /* open addressing on the key hash */
+	size_t nslots, n;
+	int64_t version; /* the db's external version the entries were checked at */
+	pthread_t thread;
+	bool running, stopping;
+	pthread_cond_t cond;
+};
+
+static size_t slot_of(const struct bouncer_cache *c, const char *hash)
+{
+	uint64_t h = 0;
+
+	/* the key hash is SHA-512 hex: its first 16 digits are already uniform */
+	for (int i = 0; i < 16 && hash[i]; i++)
+		h = h << 4 | (uint64_t)(hash[i] <= '9' ? hash[i] - '0' : (hash[i] | 32) - 'a' + 10);
+	return h & (c->nslots - 1);
+}
+
+static struct bentry **find(struct bouncer_cache *c, const char *hash)
+{
+	size_t i = slot_of(c, hash);
+
+	while (c->slots[i] && strcmp(c->slots[i]->hash, hash))
+		i = (i + 1) & (c->nslots - 1);
+	return &c->slots[i];
+}
+
+static int copy_bouncer(const struct cs_bouncer *src, struct cs_bouncer *dst)
+{
+	*dst = *src;
+	dst->name = strdup(src->name ? src->name : "");
+	dst->api_key = strdup(src->api_key ? src->api_key : "");
+	dst->ip_address = strdup(src->ip_address ? src->ip_address : "");
+	dst->type = strdup(src->type ? src->type : "");
+	dst->version = strdup(src->version ? src->version : "");
+	dst->auth_type = strdup(src->auth_type ? src->auth_type : "");
+	if (!dst->name || !dst->api_key || !dst->ip_address || !dst->type || !dst->version ||
+	    !dst->auth_type) {
+		cs_bouncer_clear(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Remove the entry at *pp and re-seat the probe chain after it. */
+static void remove_at(struct bouncer_cache *c, struct bentry **pp)
+{
+	size_t i = (size_t)(pp - c->slots);
+
+	cs_bouncer_clear(&(*pp)->b);
+	free(*pp);
+	*pp = NULL;
+	c->n--;
+	for (i = (i + 1) & (c->nslots - 1); c->slots[i]; i = (i + 1) & (c->nslots - 1)) {
+		struct bentry *e = c->slots[i];
+
+		c->slots[i] = NULL;
+		*find(c, e->hash) = e;
+	}
+}
+
+int bcache_get(struct cs_lapi *l, const char *hash, struct cs_bouncer *out)
+{
+	struct bouncer_cache *c = l->bcache;
+	struct cs_bouncer fresh;
+	int64_t now = gotime_now();
+	struct bentry **pp, *e;
+	int64_t version;
+	int err;
+
+	err = cs_db_external_version(l->db, &version);
+	pthread_mutex_lock(&c->lock);
+	if (!err && version != c->version) { /* someone else wrote: check everyone again */
+		for (size_t i = 0; i < c->nslots; i++)
+			if (c->slots[i])
+				c->slots[i]->checked = INT64_MIN / 2;
+		c->version = version;
+	}
+	pp = find(c, hash);
+	if (*pp && now - (*pp)->checked < BCACHE_TTL) {
+		err = copy_bouncer(&(*pp)->b, out);
+		pthread_mutex_unlock(&c->lock);
+		return err;
+	}
+	pthread_mutex_unlock(&c->lock);
+	err = cs_db_bouncer_by_key(l->db, hash, &fresh);
+	pthread_mutex_lock(&c->lock);
+	pp = find(c, hash);
+	if (err) {
+		if (*pp && err == -ENOENT)
+			remove_at(c, pp);
+		pthread_mutex_unlock(&c->lock);
+		return err;
+	}
+	if (*pp) { /* the pulls recorded here are newer than what was written */
+		e = *pp;
+		if (e->b.last_pull > fresh.last_pull)
+			fresh.last_pull = e->b.last_pull;
+		cs_bouncer_clear(&e->b);
+	} else if (c->n < BCACHE_MAX) {
+		e = calloc(1, sizeof(*e));
+		if (e) {
+			memcpy(e->hash, hash, sizeof(e->hash));
+			*pp = e;
+			c->n++;
+		}
+	} else {
+		e = NULL;
+	}
+	if (e) {
+		e->b = fresh;
+		e->checked = now;
+		err = copy_bouncer(&e->b, out);
+	} else {
+		*out = fresh;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+void bcache_seen(struct cs_lapi *l, const char *hash, const char *ip, const char *type,
+		 const char *version)
+{
+	struct bouncer_cache *c = l->bcache;
+	struct bentry **pp;
+
+	pthread_mutex_lock(&c->lock);
+	pp = find(c, hash);
+	if (*pp) {
+		char *a = strdup(ip), *b = strdup(type), *v = strdup(version);
+
+		if (a && b && v) {
+			free((*pp)->b.ip_address);
+			free((*pp)->b.type);
+			free((*pp)->b.version);
+			(*pp)->b.ip_address = a;
+			(*pp)->b.type = b;
+			(*pp)->b.version = v;
+		} else {
+			free(a);
+			free(b);
+			free(v);
+			(*pp)->checked = 0; /* look it up again next time */
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void bcache_pulled(struct cs_lapi *l, const struct cs_bouncer *b, int64_t stamp)
+{
+	struct bouncer_cache *c = l->bcache;
+	struct bentry **pp;
+
+	pthread_mutex_lock(&c->lock);
+	pp = find(c, b->api_key ? b->api_key : "");
+	if (*pp && (*pp)->b.id == b->id) {
+		(*pp)->b.last_pull = stamp;
+		(*pp)->dirty = true;
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	pthread_mutex_unlock(&c->lock);
+	cs_db_bouncer_set_last_pull(l->db, b->id, stamp); /* not cached (TLS bouncers) */
+}
+
+int bcache_flush(struct cs_lapi *l)
+{
+	struct bouncer_cache *c = l->bcache;
+	int64_t *ids, *ts;
+	size_t n = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&c->lock);
+	ids = malloc((c->n + 1) * sizeof(*ids));
+	ts = malloc((c->n + 1) * sizeof(*ts));
+	for (size_t i = 0; ids && ts && i < c->nslots; i++) {
+		if (c->slots[i] && c->slots[i]->dirty) {
+			ids[n] = c->slots[i]->b.id;
+			ts[n++] = c->slots[i]->b.last_pull;
+			c->slots[i]->dirty = false;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!ids || !ts)
+		err = -ENOMEM;
+	else if (n)
+		err = cs_db_bouncers_set_last_pull(l->db, ids, ts, n);
+	if (err)
+		log_warn("cannot record the bouncers' last pull (%d)", err);
+	free(ids);
+	free(ts);
+	return err;
+}
+
+static void *flush_main(void *arg)
+{
+	struct cs_lapi *l = arg;
+	struct bouncer_cache *c = l->bcache;
+	struct timespec ts;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += BCACHE_FLUSH_SEC;
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		pthread_mutex_unlock(&c->lock);
+		bcache_flush(l);
+		pthread_mutex_lock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+int bcache_start(struct cs_lapi *l)
+{
+	struct bouncer_cache *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	c->nslots = 2 * BCACHE_MAX;
+	c->slots = calloc(c->nslots, sizeof(*c->slots));
+	if (!c->slots) {
+		free(c);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	l->bcache = c;
+	err = -pthread_create(&c->thread, NULL, flush_main, l);
+	c->running = !err;
+	return err;
+}
+
+void bcache_stop(struct cs_lapi *l)
+{
+	struct bouncer_cache *c = l->bcache;
+
+	if (!c)
+		return;
+	if (c->running) {
+		pthread_mutex_lock(&c->lock);
+		c->stopping = true;
+		pthread_cond_signal(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->thread, NULL);
+		bcache_flush(l);
+	}
+	for (size_t i = 0; i < c->nslots; i++) {
+		if (c->slots[i]) {
+			cs_bouncer_clear(&c->slots[i]->b);
+			free(c->slots[i]);
+		}
+	}
+	free(c->slots);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->cond);
+	free(c);
+	l->bcache = NULL;
+}

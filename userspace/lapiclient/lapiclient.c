@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: MIT
+/* A machine's Local API client; see lapiclient.h. */
+#include "lapiclient/lapiclient.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/strbuf.h"
+#include "common/yamljson.h"
+
+struct lapi_client {
+	struct lapi_client_opts o;
+	CURL *curl;
+	char *url; /* base, no trailing slash */
+	char *login, *password;
+	char *token; /* NULL: not logged in */
+	char error[512];
+};
+
+/* curl write callback: the answer into an sbuf bounded by the client's max_answer */
+static size_t lapi_answer_write(char *data, size_t size, size_t nmemb, void *answer)
+{
+	struct sbuf *b = answer;
+
+	sb_putn(b, data, size * nmemb);
+	return b->err ? 0 : size * nmemb;
+}
+
+int lapi_client_open(const char *path, const struct lapi_client_opts *o,
+		     struct lapi_client **out, char *err, size_t errlen)
+{
+	struct lapi_client *cl;
+	const char *url, *login, *password;
+	json_t *docs, *root;
+
+	*out = NULL;
+	docs = yamljson_load_file(path, false, err, errlen);
+	if (!docs)
+		return -EINVAL;
+	root = json_array_get(docs, 0);
+	url = yamljson_get_str(root, "url", NULL);
+	login = yamljson_get_str(root, "login", NULL);
+	password = yamljson_get_str(root, "password", NULL);
+	if (!url || !login || !password) {
+		snprintf(err, errlen, "url, login and password are required");
+		json_decref(docs);
+		return -EINVAL;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (cl) {
+		cl->o = *o;
+		cl->url = strdup(url);
+		cl->login = strdup(login);
+		cl->password = strdup(password);
+		cl->curl = curl_easy_init();
+	}
+	json_decref(docs);
+	if (!cl || !cl->url || !cl->login || !cl->password || !cl->curl) {
+		lapi_client_free(cl);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	while (*cl->url && cl->url[strlen(cl->url) - 1] == '/')
+		cl->url[strlen(cl->url) - 1] = '\0';
+	*out = cl;
+	return 0;
+}
+
+void lapi_client_free(struct lapi_client *cl)
+{
+	if (!cl)
+		return;
+	if (cl->curl)
+		curl_easy_cleanup(cl->curl);
+	free(cl->url);
+	free(cl->login);
+	free(cl->password);
+	free(cl->token);
+	free(cl);
+}
+
+int lapi_client_do(struct lapi_client *cl, const char *method, const char *path,
+		   const char *body, long *status, char **answer)
+{
+	struct sbuf b = { .max = cl->o.max_answer };
+	struct curl_slist *hdrs = NULL;
+	char *url = NULL, *auth = NULL;
+	CURLcode rc;
+	int err = 0;
+
+	*answer = NULL;
+	*status = 0;
+	if (asprintf(&url, "%s%s", cl->url, path) < 0)
+		return -ENOMEM;
+	curl_easy_reset(cl->curl);
+	curl_easy_setopt(cl->curl, CURLOPT_URL, url);
+	curl_easy_setopt(cl->curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(cl->curl, CURLOPT_USERAGENT, cl->o.user_agent);
+	curl_easy_setopt(cl->curl, CURLOPT_WRITEFUNCTION, lapi_answer_write);
+	curl_easy_setopt(cl->curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(cl->curl, CURLOPT_TIMEOUT, cl->o.timeout_s);
+	if (cl->o.connect_timeout_ms)
+		curl_easy_setopt(cl->curl, CURLOPT_CONNECTTIMEOUT_MS, cl->o.connect_timeout_ms);
+	curl_easy_setopt(cl->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(cl->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (cl->o.insecure) {
+		curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (body) {
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		curl_easy_setopt(cl->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(cl->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	if (cl->token && asprintf(&auth, "Authorization: Bearer %s", cl->token) > 0)
+		hdrs = curl_slist_append(hdrs, auth);
+	curl_easy_setopt(cl->curl, CURLOPT_HTTPHEADER, hdrs);
+	rc = curl_easy_perform(cl->curl);
+	if (rc != CURLE_OK || b.err) {
+		snprintf(cl->error, sizeof(cl->error), "%s %s: %s", method, url,
+			 b.err == -E2BIG ? "response too large" :
+			 b.err ? "out of memory" : curl_easy_strerror(rc));
+		err = b.err == -ENOMEM ? -ENOMEM : -EIO;
+		sb_free(&b);
+	} else {
+		curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, status);
+		*answer = sb_take(&b, NULL);
+		err = *answer ? 0 : -ENOMEM;
+	}
+	curl_slist_free_all(hdrs);
+	free(auth);
+	free(url);
+	return err;
+}
+
+int lapi_client_login(struct lapi_client *cl, long *status, char **answer)
+{
+	json_t *req = json_pack("{s:s,s:s,s:n}", "machine_id", cl->login, "password", cl->password,
+				"scenarios");
+	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_t *tok, *j = NULL;
+	int err;
+
+	json_decref(req);
+	lapi_client_logout(cl);
+	*answer = NULL;
+	if (!body)
+		return -ENOMEM;
+	err = lapi_client_do(cl, "POST", "/v1/watchers/login", body, status, answer);
+	free(body);
+	if (err)
+		return err;
+	if (*status != 200) {
+		snprintf(cl->error, sizeof(cl->error), "login as %s refused (HTTP %ld)", cl->login,
+			 *status);
+		return -EACCES;
+	}
+	j = json_loads(*answer, 0, NULL);
+	tok = json_object_get(j, "token");
+	if (!json_is_string(tok)) {
+		snprintf(cl->error, sizeof(cl->error), "login answer without a token");
+		err = -EPROTO;
+	} else if (!(cl->token = strdup(json_string_value(tok)))) {
+		err = -ENOMEM;
+	}
+	json_decref(j);
+	return err;
+}
+
+void lapi_client_logout(struct lapi_client *cl)
+{
+	free(cl->token);
+	cl->token = NULL;
+}
+
+bool lapi_client_logged_in(const struct lapi_client *cl)
+{
+	return cl->token != NULL;
+}
+
+const char *lapi_client_url(const struct lapi_client *cl)
+{
+	return cl->url;
+}
+
+const char *lapi_client_login_name(const struct lapi_client *cl)
+{
+	return cl->login;
+}
+
+const char *lapi_client_error(const struct lapi_client *cl)
+{
+	return cl->error;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A machine's client of a Local API, shared by cscli and the agent (crowdsec
+ * -no-api): the credentials file (url, login, password), the login that turns
+ * them into a JWT, and requests that carry it. HTTP through libcurl, answers
+ * bounded, http and https only.
+ *
+ * Not thread-safe: one client per thread. Errors are returned as -errno with a
+ * message kept in the client (lapi_client_error) for the caller to log its way.
+ */
+#ifndef CS_LAPICLIENT_H
+#define CS_LAPICLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct lapi_client_opts {
+	const char *user_agent;
+	long timeout_s;		/* whole request; 0: none */
+	long connect_timeout_ms; /* 0: libcurl's default */
+	size_t max_answer;	/* bytes; a longer answer is an error */
+	bool insecure;		/* api.client.insecure_skip_verify */
+};
+
+struct lapi_client;
+
+/*
+ * Read url/login/password from the credentials file. 0, -EINVAL (err says why:
+ * the YAML loader's "file:line: ..." or a missing field) or -ENOMEM. Nothing is
+ * sent yet.
+ */
+int lapi_client_open(const char *credentials_path, const struct lapi_client_opts *o,
+		     struct lapi_client **out, char *err, size_t errlen);
+void lapi_client_free(struct lapi_client *cl);
+
+/*
+ * POST /v1/watchers/login. 0 with the token kept; -EACCES when refused (*status
+ * and *answer say how, *answer malloc'ed or NULL); -EIO unreachable; -EPROTO no
+ * token in the answer.
+ */
+int lapi_client_login(struct lapi_client *cl, long *status, char **answer);
+/* Forget the token (expired): the next login gets another. */
+void lapi_client_logout(struct lapi_client *cl);
+bool lapi_client_logged_in(const struct lapi_client *cl);
+
+/*
+ * method + path ("/v1/..." with its query) and an optional JSON body, with the
+ * token when logged in. 0 with *status and *answer (malloc'ed, NUL-terminated),
+ * or -EIO (unreachable, answer too large) / -ENOMEM.
+ */
+int lapi_client_do(struct lapi_client *cl, const char *method, const char *path,
+		   const char *body, long *status, char **answer);
+
+const char *lapi_client_url(const struct lapi_client *cl); /* no trailing slash */
+const char *lapi_client_login_name(const struct lapi_client *cl);
+/* What the last failed call said ("POST http://...: Couldn't connect to server"). */
+const char *lapi_client_error(const struct lapi_client *cl);
+
+#endif /* CS_LAPICLIENT_H */
