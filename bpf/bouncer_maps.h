@@ -16,7 +16,9 @@
  * hash lookup. The filter may say "maybe" wrongly (a false positive costs one hash
  * lookup) but never "no" for a key in the maps: userspace sets a key's bits and
  * length before inserting the key, and clears bits only by a rebuild from the
- * maps' contents. The four hashes are "the ban list"; the filter is derived.
+ * maps' contents. For IPv4 hosts, a host index (one cache line per bucket) past
+ * the filter holds what the verdict needs, so a banned host costs no hash lookup.
+ * The four hashes are "the ban list"; the filter and the index are derived.
  */
 #ifndef CS_BOUNCER_MAPS_H
 #define CS_BOUNCER_MAPS_H
@@ -105,7 +107,7 @@ struct cs_stat {
  */
 struct cs_filter_cfg {
 	__u32 log2_words; /* 0: no filter yet, every length in use is probed in the maps */
-	__u32 _pad;
+	__u32 log2_host_buckets; /* cs_host_index size; 0: not built, not used */
 	__u64 lens_v4;	  /* bit 32 - L: some IPv4 entry has prefix length L */
 	__u64 lens_v6[3]; /* bit 128 - L of the 192-bit mask (word (128 - L) / 64) */
 	__u64 removed;	  /* entries removed since the last rebuild: stale bits */
@@ -113,6 +115,29 @@ struct cs_filter_cfg {
 };
 
 #define CS_FILTER_K 4 /* bits per key, all in one word */
+
+/*
+ * IPv4 host index (map cs_host_index): what the program needs of a host ban (expiry,
+ * origin, type) in one cache line per bucket, so a banned host costs one line, as
+ * a clean one does, instead of the filter word plus the hash's bucket and element.
+ * Exact for its bucket: an address not in its bucket is not a host ban, unless the
+ * bucket overflowed (then the filter and cs_hosts_v4 decide). cs_hosts_v4 stays the
+ * list (bpftool, walks); userspace writes the index beside it: a slot's data, then
+ * its address, then used = 1; a removal clears used. The program reads used, the
+ * address, the data, then used and the address again, and on any change asks
+ * cs_hosts_v4 (x86 keeps loads and stores in order).
+ */
+#define CS_HOST_SLOTS 4
+
+struct cs_host_bucket {
+	__u8 addr[CS_HOST_SLOTS][4];
+	__u64 expires_ns[CS_HOST_SLOTS];
+	__u8 used[CS_HOST_SLOTS];
+	enum cs_origin origin[CS_HOST_SLOTS];
+	enum cs_decision_type type[CS_HOST_SLOTS];
+	__u8 overflow; /* a host of this bucket is in cs_hosts_v4 only */
+	__u8 _pad[3];
+};
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
@@ -145,6 +170,12 @@ static __always_inline __u64 cs_filter_hash6(__u64 hi, __u64 lo, __u32 plen)
 static __always_inline __u32 cs_filter_word(__u64 h, __u32 log2_words)
 {
 	return (__u32)(h >> (64 - log2_words));
+}
+
+/* A host's bucket in cs_host_index: hash bits above those of cs_filter_bits(). */
+static __always_inline __u32 cs_host_bucket_of(__u64 h, __u32 log2_buckets)
+{
+	return (__u32)(h >> 24) & ((1U << log2_buckets) - 1);
 }
 
 /* The key's CS_FILTER_K bits in that word: from the hash's low 24 bits. */

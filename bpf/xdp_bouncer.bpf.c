@@ -72,6 +72,15 @@ struct {
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
+	__type(value, struct cs_host_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_host_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
 	__type(value, struct cs_filter_cfg);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cs_filter_cfg SEC(".maps");
@@ -217,7 +226,48 @@ static __always_inline long probe_result(struct cs_probe *st, const struct cs_ba
 struct v4_probe {
 	struct cs_probe p;
 	__u32 addr;
+	__u32 log2_host_buckets;
 };
+
+#define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
+
+/* The host length through cs_host_index: 1 decided, 0 not a live host ban (go on
+ * with shorter lengths), -1 ask the filter and cs_hosts_v4 (no index, an
+ * overflowed bucket, or a slot that changed while read). */
+static __always_inline long probe_host_index(struct v4_probe *st)
+{
+	__u32 log2 = st->log2_host_buckets, idx;
+	struct cs_host_bucket *b;
+
+	if (!log2 || log2 > 31)
+		return -1;
+	idx = cs_host_bucket_of(cs_filter_hash4(st->addr, 32), log2);
+	b = bpf_map_lookup_elem(&cs_host_index, &idx);
+	if (!b)
+		return -1;
+#pragma unroll
+	for (int i = 0; i < CS_HOST_SLOTS; i++) {
+		__u64 expires;
+		__u8 origin, type;
+
+		if (!READ_ONCE(b->used[i]) || READ_ONCE(*(__u32 *)b->addr[i]) != st->addr)
+			continue;
+		expires = READ_ONCE(b->expires_ns[i]);
+		origin = READ_ONCE(b->origin[i]);
+		type = READ_ONCE(b->type[i]);
+		if (!READ_ONCE(b->used[i]) || READ_ONCE(*(__u32 *)b->addr[i]) != st->addr)
+			return -1;
+		if (type != CS_TYPE_BAN ||
+		    (enforce_expiry && expires && expires <= bpf_ktime_get_boot_ns())) {
+			st->p.stale = true;
+			return 0;
+		}
+		st->p.drop = true;
+		st->p.origin = origin;
+		return 1;
+	}
+	return READ_ONCE(b->overflow) ? -1 : 0;
+}
 
 static long probe_v4_one(__u64 index, void *arg)
 {
@@ -230,6 +280,12 @@ static long probe_v4_one(__u64 index, void *arg)
 	masked = plen ? st->addr & bpf_htonl(~0U << (32 - plen)) : 0;
 	if (!filter_maybe(st->p.log2_words, cs_filter_hash4(masked, plen)))
 		return 0;
+	if (plen == 32) {
+		long r = probe_host_index(st);
+
+		if (r >= 0)
+			return r;
+	}
 	if (plen == 32) {
 		struct cs_host_v4 key;
 
@@ -259,6 +315,7 @@ static __always_inline int check_v4(struct xdp_md *ctx, struct iphdr *iph)
 		return account(ctx, CS_STAT_PASS, XDP_PASS);
 	st.p.lens[0] = cfg->lens_v4;
 	st.p.log2_words = cfg->log2_words;
+	st.log2_host_buckets = cfg->log2_host_buckets;
 	bpf_loop(33, probe_v4_one, &st, 0);
 	return verdict(ctx, &st.p);
 }

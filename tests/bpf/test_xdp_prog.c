@@ -14,6 +14,7 @@
 
 #include "bouncer/xdp_filter.h"
 #include "bouncer/xdp_loader.h"
+#include "xdp_bouncer.skel.h"
 #include "../lib/test.h"
 
 enum l3 { L3_V4, L3_V6, L3_ARP, L3_LLDP };
@@ -445,10 +446,129 @@ out:
 	free(b);
 }
 
+/* Verdict and counter of one packet from src. */
+static __u32 verdict_stat(struct xdp_loader *l, const char *src, int stat, __u64 *delta)
+{
+	struct cs_stat before[CS_STAT_MAX], after[CS_STAT_MAX];
+	__u32 v;
+
+	xdp_loader_stats(l, before);
+	v = verdict_of(l, L3_V4, src);
+	xdp_loader_stats(l, after);
+	*delta = after[stat].packets - before[stat].packets;
+	return v;
+}
+
+/*
+ * The IPv4 host index: six hosts in one bucket of four slots (the bucket overflows
+ * and its hosts are found through cs_hosts_v4), updates in place, expiry and
+ * non-ban types read from a slot, unbans, a refused ban that must not drop, and the
+ * overflow mark dropped by a rebuild once the bucket fits again.
+ */
+static void test_host_index(void)
+{
+	struct xdp_loader_opts opts = { .unpinned = true, .max_hosts = 64, .max_ranges = 16 };
+	uint32_t nb = xdp_filter_host_buckets_for(64), log2 = (uint32_t)__builtin_ctz(nb);
+	struct cs_prefix same[6], other[64];
+	struct cs_ban b = { .type = CS_TYPE_BAN, .origin = CS_ORIGIN_CAPI };
+	struct xdp_loader *l = NULL;
+	char txt[6][32], otxt[32];
+	int found = 0, nother = 0;
+	__u64 d;
+
+	if (!ASSERT_OK(xdp_loader_open(&opts, &l), "index open"))
+		return;
+	/* six addresses of 198.18.0.0/16 sharing a bucket, and others that do not */
+	for (int i = 1; i < 65536 && (found < 6 || nother < 64); i++) {
+		struct cs_prefix p;
+		__u32 a;
+
+		snprintf(otxt, sizeof(otxt), "198.18.%d.%d", i >> 8, i & 255);
+		cs_prefix_parse(otxt, CS_PREFIX_STRICT, &p);
+		memcpy(&a, p.addr, 4);
+		if (cs_host_bucket_of(cs_filter_hash4(a, 32), log2) == 0) {
+			if (found < 6) {
+				snprintf(txt[found], sizeof(txt[found]), "%s", otxt);
+				same[found++] = p;
+			}
+		} else if (nother < 64) {
+			other[nother++] = p;
+		}
+	}
+	if (!ASSERT_EQ(found, 6, "six hosts in bucket 0"))
+		goto out;
+	ASSERT_OK(xdp_loader_ban(l, same, (struct cs_ban[]){ b, b, b, b, b, b }, 6, NULL),
+		  "ban six in one bucket");
+	for (int i = 0; i < 6; i++) {
+		ASSERT_EQ(verdict_stat(l, txt[i], DROP(CS_ORIGIN_CAPI), &d), XDP_DROP,
+			  "each of the six dropped");
+		ASSERT_EQ(d, 1, "drop attributed to CAPI");
+	}
+	/* in place: a non-ban type, then an expired ban, then a live one again */
+	b.type = CS_TYPE_OTHER;
+	ASSERT_OK(xdp_loader_ban(l, &same[0], &b, 1, NULL), "re-ban as another type");
+	ASSERT_EQ(verdict_stat(l, txt[0], CS_STAT_PASS_INACTIVE, &d), XDP_PASS, "non-ban passes");
+	ASSERT_EQ(d, 1, "counted inactive");
+	b.type = CS_TYPE_BAN, b.expires_ns = xdp_loader_boot_ns() - 1;
+	ASSERT_OK(xdp_loader_ban(l, &same[0], &b, 1, NULL), "re-ban expired");
+	ASSERT_EQ(verdict_stat(l, txt[0], CS_STAT_PASS_INACTIVE, &d), XDP_PASS, "expired passes");
+	b.expires_ns = xdp_loader_boot_ns() + 3600ULL * 1000000000ULL, b.origin = CS_ORIGIN_CSCLI;
+	ASSERT_OK(xdp_loader_ban(l, &same[0], &b, 1, NULL), "re-ban live");
+	ASSERT_EQ(verdict_stat(l, txt[0], DROP(CS_ORIGIN_CSCLI), &d), XDP_DROP, "live again");
+	ASSERT_EQ(d, 1, "new origin attributes");
+	/* unban three: they pass, the other three still drop */
+	ASSERT_OK(xdp_loader_unban(l, same, 3, NULL), "unban three");
+	for (int i = 0; i < 6; i++)
+		ASSERT_EQ(verdict_of(l, L3_V4, txt[i]), i < 3 ? XDP_PASS : XDP_DROP,
+			  "unbanned pass, the rest drop");
+	/* fill the map: the refused host must not drop */
+	{
+		size_t applied = 0;
+
+		b.origin = CS_ORIGIN_CAPI;
+		ASSERT_EQ(xdp_loader_ban(l, other, (struct cs_ban[64]){ [0 ... 63] = b }, 64,
+					 &applied), -ENOSPC, "map full");
+		ASSERT_EQ(applied, 61, "61 fit beside the three");
+		cs_prefix_format(&other[63], false, otxt, sizeof(otxt));
+		ASSERT_EQ(verdict_of(l, L3_V4, otxt), XDP_PASS, "a refused ban does not drop");
+		cs_prefix_format(&other[0], false, otxt, sizeof(otxt));
+		ASSERT_EQ(verdict_of(l, L3_V4, otxt), XDP_DROP, "an accepted one does");
+	}
+	for (int i = 3; i < 6; i++)
+		ASSERT_EQ(verdict_of(l, L3_V4, txt[i]), XDP_DROP, "bucket 0's hosts still drop");
+	/* unbans until a rebuild: bucket 0 holds three hosts now, in its slots */
+	{
+		struct xdp_filter_info fi0, fi;
+		struct cs_host_bucket hb;
+		__u32 zero = 0;
+		int rounds = 0, used = 0;
+
+		xdp_loader_filter_info(l, &fi0);
+		do {
+			ASSERT_OK(xdp_loader_unban(l, other, 61, NULL), "unban the fill");
+			ASSERT_OK(xdp_loader_ban(l, other, (struct cs_ban[61]){ [0 ... 60] = b }, 61,
+						 NULL), "ban the fill");
+			xdp_loader_filter_info(l, &fi);
+		} while (fi.rebuilds == fi0.rebuilds && ++rounds < 200);
+		ASSERT_TRUE(fi.rebuilds > fi0.rebuilds, "rebuilt");
+		ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(xdp_loader_skel(l)->maps.cs_host_index),
+					      &zero, &hb), "read bucket 0");
+		for (int i = 0; i < CS_HOST_SLOTS; i++)
+			used += hb.used[i];
+		ASSERT_EQ(used, 3, "bucket 0's three hosts in slots");
+		ASSERT_EQ(hb.overflow, 0, "overflow mark gone");
+		for (int i = 0; i < 6; i++)
+			ASSERT_EQ(verdict_of(l, L3_V4, txt[i]), i < 3 ? XDP_PASS : XDP_DROP,
+				  "after the rebuild: unbanned pass, the rest drop");
+	}
+out:
+	xdp_loader_free(l);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
-		TEST_SKIP(sizeof(cases) / sizeof(cases[0]) + 4, "needs root for BPF_PROG_TEST_RUN");
+		TEST_SKIP(sizeof(cases) / sizeof(cases[0]) + 5, "needs root for BPF_PROG_TEST_RUN");
 		return TEST_SUMMARY();
 	}
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -458,5 +578,6 @@ int main(void)
 	test_full_map_alone();
 	test_batch_and_walk();
 	test_filter_rebuild();
+	test_host_index();
 	return TEST_SUMMARY();
 }

@@ -138,6 +138,12 @@ check_eq "no packet from the banned /24 through during the rebuilds" "$got2" 0
 check_eq "clean source passes after the rebuilds" "$(replies 198.18.0.3 198.18.0.2 3)" 3
 bx unban 198.18.1.0/24 >/dev/null
 
+# A lost index pin is rebuilt from the ban list when the program is loaded again.
+rm -f "$PIN/cs_host_index"
+bx xdp attach "$IV" >/dev/null
+check "host index pinned again" test -e "$PIN/cs_host_index"
+check_eq "banned host dropped through the rebuilt index" "$(replies 198.18.0.1 198.18.0.2 2)" 0
+
 # detach keeps the state; attach again resumes it
 bx xdp detach "$IV" >/dev/null
 check_eq "detached: banned source passes" "$(replies 198.18.0.1 198.18.0.2 2)" 2

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The negative filter in front of the ban maps (bpf/bouncer_maps.h says what it is
- * and why it can never hide a ban). Its words and its config are pinned BPF array
- * maps that this module maps into memory, so the filter lives as long as the ban
- * list does and every process sharing the pins sees one filter.
+ * The fast-path index in front of the ban maps: the negative filter and the IPv4
+ * host index (bpf/bouncer_maps.h says what they are and why they never hide a
+ * ban). They and their config are pinned BPF array maps that this module maps
+ * into memory, so they live as long as the ban list does and every process
+ * sharing the pins sees one index.
  *
  * The contract with the loader, which owns the maps: xdp_filter_add() for every
- * prefix before it goes into a map; xdp_filter_removed() after entries went out;
- * when that says so, a rebuild from the maps' contents (build_new, build_add for
- * every entry, build_commit) drops the stale bits. Writers hold the pin lock:
- * a rebuild must not run beside an insert. Prefixes are canonical (host bits
- * zero), as cs_prefix_parse() makes them.
+ * prefix before it goes into a map, xdp_filter_resync() for one that then failed
+ * to go in; xdp_filter_remove() for every prefix gone out of a map (or found
+ * absent), xdp_filter_removed() with their count; when that says so, a rebuild
+ * from the maps' contents (build_new, build_add for every entry, build_commit)
+ * drops the filter's stale bits and the host buckets' stale overflow marks.
+ * Writers hold the pin lock: a rebuild must not run beside an insert. Prefixes
+ * are canonical (host bits zero), as cs_prefix_parse() makes them.
  */
 #ifndef CS_XDP_FILTER_H
 #define CS_XDP_FILTER_H
@@ -18,7 +21,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/types.h>
 
+#include "bpf/bouncer_maps.h"
 #include "common/ipaddr.h"
 
 struct xdp_filter;
@@ -26,23 +31,32 @@ struct xdp_filter_build;
 
 /* log2 of the word count for a ban list of `capacity` entries in all (~8 bits each). */
 uint32_t xdp_filter_log2_for(uint64_t capacity);
+/* Host index buckets for an IPv4 host map of max_hosts (a power of two). */
+uint32_t xdp_filter_host_buckets_for(uint64_t max_hosts);
 
-/* Map the config (cfg_fd) and the words (words_fd, n_words of them, a power of two).
- * When reset is asked (either map was just created), or the config was never set
- * up or not for this size, *fresh says so and the filter is off (the program
- * probes the maps at every length in use) until a rebuild from the maps installs
- * it: the caller owes that rebuild before it attaches. */
-int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, bool reset,
-		    struct xdp_filter **out, bool *fresh);
+/* Map the config (cfg_fd), the words (words_fd, n_words of them) and the host
+ * index (hosts_fd, n_buckets), both powers of two. When reset is asked (a map was
+ * just created), or the config was never set up or not for these sizes, *fresh
+ * says so and the filter and index are off (the program probes the maps at every
+ * length in use) until a rebuild from the maps installs them: the caller owes that
+ * rebuild before it attaches. */
+int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, int hosts_fd,
+		    uint32_t n_buckets, bool reset, struct xdp_filter **out, bool *fresh);
 void xdp_filter_free(struct xdp_filter *f);
 
-/* Before p goes into a map: its length becomes probed, its bits set. */
-void xdp_filter_add(struct xdp_filter *f, const struct cs_prefix *p);
+/* Before p goes into a map: its length becomes probed, its bits set, an IPv4 host's
+ * verdict data indexed. */
+void xdp_filter_add(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *ban);
+/* p failed to go in: index what the map holds now (now), or nothing (NULL). */
+void xdp_filter_resync(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *now);
+/* p is out of its map: out of the host index too. */
+void xdp_filter_remove(struct xdp_filter *f, const struct cs_prefix *p);
 /* After n entries went out of the maps; true when the stale bits call for a rebuild. */
 bool xdp_filter_removed(struct xdp_filter *f, size_t n);
 
-int xdp_filter_build_new(const struct xdp_filter *f, struct xdp_filter_build **out);
-void xdp_filter_build_add(struct xdp_filter_build *b, const struct cs_prefix *p);
+int xdp_filter_build_new(struct xdp_filter *f, struct xdp_filter_build **out);
+void xdp_filter_build_add(struct xdp_filter_build *b, const struct cs_prefix *p,
+			  const struct cs_ban *ban);
 /* Installs the rebuilt filter, one word at a time (each state on the way is a
  * superset of the entries in the maps), and frees b. */
 void xdp_filter_build_commit(struct xdp_filter *f, struct xdp_filter_build *b);

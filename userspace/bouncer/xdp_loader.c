@@ -737,6 +737,7 @@ static int delete_bans(struct xdp_loader *l, const struct cs_prefix *prefixes, s
 		} else {
 			(*removed)++;
 		}
+		xdp_filter_remove(l->filter, &prefixes[i]);
 	}
 	if (missing)
 		*missing = absent;
@@ -749,19 +750,39 @@ int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
 	return xdp_loader_ban_each(l, prefixes, bans, n, applied, NULL);
 }
 
+/* The host index learned entries that then failed to go in: it keeps what the map
+ * holds (the earlier ban, if any), not what was refused. */
+static void filter_resync_failed(struct xdp_loader *l, const struct cs_prefix *prefixes, size_t n,
+				 const bool *failed)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct cs_ban now;
+
+		if (failed[i])
+			xdp_filter_resync(l->filter, &prefixes[i],
+					  xdp_loader_get(l, &prefixes[i], &now) ? NULL : &now);
+	}
+}
+
 /* The filter learns a prefix before any map holds it, so no packet finds a banned
  * source's entry behind a filter that says "no". */
 int xdp_loader_ban_each(struct xdp_loader *l, const struct cs_prefix *prefixes,
 			const struct cs_ban *bans, size_t n, size_t *applied, bool *failed)
 {
-	int err = lock_pins(l);
+	bool *failed_here = failed ? failed : calloc(n + 1, sizeof(bool));
+	int err = failed_here ? lock_pins(l) : -ENOMEM;
 
 	if (err)
-		return err;
+		goto out;
 	for (size_t i = 0; i < n; i++)
-		xdp_filter_add(l->filter, &prefixes[i]);
-	err = write_bans(l, prefixes, bans, n, applied, failed);
+		xdp_filter_add(l->filter, &prefixes[i], &bans[i]);
+	err = write_bans(l, prefixes, bans, n, applied, failed_here);
+	if (err)
+		filter_resync_failed(l, prefixes, n, failed_here);
 	unlock_pins(l);
+out:
+	if (failed_here != failed)
+		free(failed_here);
 	return err;
 }
 
@@ -927,12 +948,15 @@ static void filter_size(struct xdp_loader *l)
 	for (int g = 0; g < MAP_COUNT; g++)
 		cap += bpf_map__max_entries(ban_map(l, g));
 	bpf_map__set_max_entries(l->skel->maps.cs_filter, 1U << xdp_filter_log2_for(cap));
+	bpf_map__set_max_entries(l->skel->maps.cs_host_index,
+				 xdp_filter_host_buckets_for(bpf_map__max_entries(l->skel->maps.cs_hosts_v4)));
 }
 
-/* Both filter maps pinned already: they hold the filter of the pinned ban list. */
+/* The index maps pinned already: they index the pinned ban list. */
 static bool filter_pins_exist(const struct xdp_loader *l)
 {
-	const struct bpf_map *maps[] = { l->skel->maps.cs_filter, l->skel->maps.cs_filter_cfg };
+	const struct bpf_map *maps[] = { l->skel->maps.cs_filter, l->skel->maps.cs_filter_cfg,
+					 l->skel->maps.cs_host_index };
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
@@ -950,7 +974,9 @@ static int filter_setup(struct xdp_loader *l, bool reset)
 
 	err = xdp_filter_open(bpf_map__fd(l->skel->maps.cs_filter_cfg),
 			      bpf_map__fd(l->skel->maps.cs_filter),
-			      bpf_map__max_entries(l->skel->maps.cs_filter), reset, &l->filter, &fresh);
+			      bpf_map__max_entries(l->skel->maps.cs_filter),
+			      bpf_map__fd(l->skel->maps.cs_host_index),
+			      bpf_map__max_entries(l->skel->maps.cs_host_index), reset, &l->filter, &fresh);
 	if (err)
 		return err;
 	return fresh ? filter_rebuild(l) : 0;
@@ -958,8 +984,7 @@ static int filter_setup(struct xdp_loader *l, bool reset)
 
 static int filter_build_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
 {
-	(void)b;
-	xdp_filter_build_add(arg, p);
+	xdp_filter_build_add(arg, p, b);
 	return 0;
 }
 

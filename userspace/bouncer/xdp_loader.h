@@ -28,6 +28,7 @@ _Static_assert(sizeof(struct cs_stat) == 16, "ABI: cs_stat layout");
 _Static_assert(sizeof(struct cs_host_v4) == 4, "ABI: cs_host_v4 layout");
 _Static_assert(sizeof(enum cs_origin) == 1, "ABI: cs_origin is one byte");
 _Static_assert(sizeof(struct cs_filter_cfg) == 56, "ABI: cs_filter_cfg layout");
+_Static_assert(sizeof(struct cs_host_bucket) == 64, "ABI: one cache line per host bucket");
 
 enum xdp_attach_mode {
 	XDP_MODE_AUTO = 0, /* native, falling back to generic */

@@ -25,4 +25,8 @@ size_t hub_deps_items(struct hub *h, json_t *deps, struct hub_item **out, size_t
 /* Every member (direct or not) of a collection's installed version; -ELOOP on a cycle. */
 int hub_descendants(struct hub *h, struct hub_item *it, struct hub_item ***out, size_t *n);
 
+/* Exclusive lock on <hub_dir>/.cscli.lock: the fd (close to release), -1 when hub_dir
+ * does not exist yet, or -errno (-ETIMEDOUT: another cscli kept it). */
+int hub_lock(const struct hub_config *cfg);
+
 #endif /* CS_HUB_INT_H */

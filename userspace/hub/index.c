@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "common/yamljson.h"
 #include "hub/hub.h"
@@ -599,5 +600,7 @@ void hub_close(struct hub *h)
 	free(h->items);
 	strv_free(h->warnings, h->nwarnings);
 	json_decref(h->index);
+	if (h->lock_fd >= 0)
+		close(h->lock_fd);
 	free(h);
 }

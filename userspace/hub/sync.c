@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -611,6 +613,30 @@ static int local_sync(struct hub *h, char *err, size_t errlen)
 	return 0;
 }
 
+int hub_lock(const struct hub_config *cfg)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/.cscli.lock", cfg->hub_dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno == ENOENT ? -1 : -errno;
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB); waited++) {
+		if (errno != EWOULDBLOCK || waited >= HUB_LOCK_WAIT_S * 10) {
+			int rc = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+
+			close(fd);
+			return rc;
+		}
+		if (!waited)
+			log_warn("another cscli is changing the hub (%s): waiting", path);
+		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+	}
+	return fd;
+}
+
 int hub_open(struct hub_config *cfg, struct hub **out, char *err, size_t errlen)
 {
 	struct hub *h = calloc(1, sizeof(*h));
@@ -624,6 +650,13 @@ int hub_open(struct hub_config *cfg, struct hub **out, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	h->cfg = cfg;
+	h->lock_fd = hub_lock(cfg);
+	if (h->lock_fd < -1) {
+		rc = h->lock_fd;
+		snprintf(err, errlen, "while locking %s/.cscli.lock: %s", cfg->hub_dir,
+			 rc == -ETIMEDOUT ? "another cscli kept it too long" : strerror(-rc));
+		goto fail;
+	}
 	rc = hub_read_file(cfg->index_path, HUB_MAX_INDEX_BYTES, &text, &len);
 	if (rc) {
 		snprintf(err, errlen, "invalid hub index: unable to read index file %s: %s. Run "
