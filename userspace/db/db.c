@@ -417,6 +417,7 @@ void cs_db_close(struct cs_db *db)
 		return;
 	for (int i = 0; i < ST__MAX; i++)
 		sqlite3_finalize(db->st[i]);
+	sqlite3_finalize(db->decisions_many);
 	sqlite3_close(db->h);
 	stream_index_free(db);
 	free(db->wal_path);

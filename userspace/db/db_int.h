@@ -78,6 +78,7 @@ struct cs_db {
 	pthread_mutex_t lock;
 	sqlite3_stmt *st[ST__MAX];
 	struct stream_index *stream; /* stream.c */
+	sqlite3_stmt *decisions_many; /* alerts.c: the multi-row decision INSERT */
 	/* cs_db_external_version(): the WAL file as last seen, and data_version then */
 	char *wal_path;
 	struct timespec wal_mtime;
