@@ -165,7 +165,7 @@ static int load_data(struct sloader *L, yaml_node_t *seq)
 			return sc_err(L, m, "data entry without dest_file");
 		if (!type)
 			continue;
-		err = expr_data_load(dest, type);
+		err = expr_runtime_load_data(L->b->rt, dest, type);
 		if (err == -ENOENT)
 			log_warn("%s:%d: data file %s missing: its helpers see an empty list", L->w.file,
 				 (int)m->start_mark.line + 1, dest);

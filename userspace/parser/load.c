@@ -338,7 +338,7 @@ static int load_data(struct loader *L, yaml_node_t *seq)
 			return LOAD_ERR(L, m, "data entry without dest_file");
 		if (!type)
 			continue; /* downloaded but not loaded (e.g. GeoIP .mmdb) */
-		err = expr_data_load(dest, type);
+		err = expr_runtime_load_data(L->p->rt, dest, type);
 		if (err == -ENOENT)
 			log_warn("%s:%d: data file %s missing: its helpers see an empty list",
 				 L->w.file, ywalk_line(m), dest);
