@@ -6,8 +6,9 @@
 #     bouncer's peak RSS: crowdsec-xdp-bouncer (XDP on the veth, `xdp status -o json`
 #     polled every 0.2 s; both our processes: applier + fetcher child), then the same
 #     in its nftables fallback, beside Debian's crowdsec-firewall-bouncer 0.0.25 in
-#     nftables mode (elements of the set counted every POLL s (1) as the peers'
-#     lapi-fwbouncer.sh does, for both nftables rows; given up after MAXS s (300));
+#     nftables mode (for both nftables rows: every POLL s (1), `nft get element` of the
+#     last address of the database, then the elements of the set counted as the
+#     peers' lapi-fwbouncer.sh does; given up after MAXS s (300));
 #     then ours restarted on its own pins (a resync of N that changes nothing);
 #  2. reaction: from `cscli decisions add --ip X` to X in the data plane (bpftool map
 #     lookup / nft get element, polled every 20 ms), REACT times (10), median:
@@ -124,8 +125,17 @@ YAML
 	nsenter --net=/run/netns/"$NS" crowdsec-firewall-bouncer -c "$W/fw.yaml" >"$W/fw.out" 2>&1 &
 	BP=$!
 }
-fw_count() { inns nft list set ip crowdsec crowdsec-blacklists 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | wc -l; }
-nft_count() { inns nft list set ip cxdp cxdp-blacklists 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | wc -l; }
+# Listing a set of 1M elements takes nft tens of seconds: poll for the last address
+# the database holds (cheap), and count the whole set once it is there.
+last_ip=$(( 1681915904 + N - 1 ))
+last_ip=$(( last_ip >> 24 )).$(( (last_ip >> 16) & 255 )).$(( (last_ip >> 8) & 255 )).$(( last_ip & 255 ))
+list_count() { inns nft list set ip "$1" "$2" 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | wc -l; }
+set_count() {	# set_count TABLE SET
+	inns nft get element ip "$1" "$2" "{ $last_ip }" >/dev/null 2>&1 || { echo 0; return; }
+	list_count "$1" "$2"
+}
+fw_count() { set_count crowdsec crowdsec-blacklists; }
+nft_count() { set_count cxdp cxdp-blacklists; }
 fw_has() { inns nft get element ip crowdsec crowdsec-blacklists "{ $1 }" >/dev/null 2>&1; }
 
 # load SIDE POLL_S: runs in this shell (sets BP, SP); writes to $W/SIDE.res "seconds count peak_sum_kB hwm_parent_kB hwm_child_kB"
@@ -215,7 +225,7 @@ react xdp 100.200.2 0.2 >"$W/react-xdp-small"
 stop_pid "$BP"; BP=
 "$B" --pin-dir "$PIN" xdp uninstall >/dev/null 2>&1
 if [ $have_fw = 1 ]; then
-	fw_up; for _ in $(seq 300); do [ "$(fw_count)" -ge "$REACT_BASE" ] && break; sleep 0.1; done
+	fw_up; for _ in $(seq 300); do [ "$(list_count crowdsec crowdsec-blacklists)" -ge "$REACT_BASE" ] && break; sleep 0.1; done
 	react fw 100.200.3 10 >"$W/react-fw-small"
 	stop_pid "$BP"; BP=
 fi

@@ -302,51 +302,20 @@ static int alerts_delete(struct cli *c, int argc, char **argv)
 	static const struct cli_flag *const flags[] = {
 		&cf_scope, &cf_value, &cf_scenario, &cf_ip, &cf_range, &cf_id, &cf_all, &cf_contained,
 	};
-	struct lapi_client *cl = NULL;
-	struct query q = { 0 };
-	struct cli_args args = { 0 };
-	char *qs = NULL, *path = NULL;
-	json_t *resp = NULL;
-	int opt, ret = EXIT_FATAL;
+	static const struct cli_delete d = {
+		.object = "alerts",
+		.noun = "alert",
+		.need_filter = "at least one filter or --all must be specified",
+		.bad_id = "bad alert id %s",
+		.fail_one = "Unable to delete alerts : ",
+		.fail_many = "Unable to delete alerts : ",
+		.all_query = "limit=0",
+		.limit0 = true,
+		.flags = flags,
+		.nflags = sizeof(flags) / sizeof(flags[0]),
+	};
 
-	opt = CLI_PARSE_FLAGS(argc, argv, flags, &q, &args);
-	if (opt) {
-		ret = opt;
-		goto out;
-	}
-	if (!args.all && !args.id && !q.n) {
-		printf("\nUsage:\n  cscli alerts delete [filters] [--all] [flags]\n\n");
-		cli_fatal("at least one filter or --all must be specified");
-		goto out;
-	}
-	if (args.id) {
-		char *end;
-
-		strtoll(args.id, &end, 10);
-		if (!*args.id || *end) {
-			cli_fatal("bad alert id %s", args.id);
-			goto out;
-		}
-		if (asprintf(&path, "/v1/alerts/%s", args.id) < 0)
-			goto out;
-	} else {
-		query_add(&q, "limit", "0");
-		qs = query_encode(&q);
-		if (!qs || asprintf(&path, "/v1/alerts?%s", args.all ? "limit=0" : qs) < 0)
-			goto out;
-	}
-	if (client_open(c, &cl) ||
-	    client_call(cl, "DELETE", path, NULL, "Unable to delete alerts : ", &resp))
-		goto out;
-	cli_info("%s alert(s) deleted", *jstr(resp, "nbDeleted") ? jstr(resp, "nbDeleted") : "0");
-	ret = EXIT_OK;
-out:
-	json_decref(resp);
-	free(qs);
-	free(path);
-	query_free(&q);
-	client_close(cl);
-	return ret;
+	return cli_delete(c, &d, argc, argv);
 }
 
 static int alerts_flush(struct cli *c, int argc, char **argv)

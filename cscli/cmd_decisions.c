@@ -114,58 +114,19 @@ static int decisions_delete(struct cli *c, int argc, char **argv)
 		&cf_ip_checked, &cf_range_checked, &cf_type_t, &cf_value, &cf_scenario, &cf_id,
 		&cf_all_long, &cf_contained_flag,
 	};
-	struct lapi_client *cl = NULL;
-	struct query q = { 0 };
-	struct cli_args args = { 0 };
-	char *qs = NULL, *path = NULL;
-	json_t *resp = NULL;
-	int opt, ret = EXIT_FATAL;
+	static const struct cli_delete d = {
+		.object = "decisions",
+		.noun = "decision",
+		.need_filter = "At least one filter or --all must be specified",
+		.bad_id = "id '%s' is not an integer",
+		.fail_one = "Unable to delete decision : ",
+		.fail_many = "Unable to delete decisions : ",
+		.all_query = "",
+		.flags = flags,
+		.nflags = sizeof(flags) / sizeof(flags[0]),
+	};
 
-	opt = CLI_PARSE_FLAGS(argc, argv, flags, &q, &args);
-	if (opt) {
-		ret = opt;
-		goto out;
-	}
-	if (!args.all && !args.id && !q.n) {
-		fprintf(stdout, "\nUsage:\n  cscli decisions delete [filters] [--all] [flags]\n\n");
-		cli_fatal("At least one filter or --all must be specified");
-		goto out;
-	}
-	if (args.contained)
-		query_add(&q, "contains", "false");
-	if (client_open(c, &cl))
-		goto out;
-	if (args.id) {
-		char *end;
-
-		strtoll(args.id, &end, 10);
-		if (!*args.id || *end) {
-			cli_fatal("id '%s' is not an integer", args.id);
-			goto out;
-		}
-		if (asprintf(&path, "/v1/decisions/%s", args.id) < 0)
-			goto out;
-		if (client_call(cl, "DELETE", path, NULL, "Unable to delete decision : ", &resp))
-			goto out;
-	} else {
-		qs = query_encode(&q);
-		if (!qs || asprintf(&path, "/v1/decisions?%s", args.all ? "" : qs) < 0)
-			goto out;
-		if (client_call(cl, "DELETE", path, NULL, "Unable to delete decisions : ", &resp))
-			goto out;
-	}
-	cli_info("%s decision(s) deleted",
-		 json_string_value(json_object_get(resp, "nbDeleted"))
-			 ? json_string_value(json_object_get(resp, "nbDeleted"))
-			 : "0");
-	ret = EXIT_OK;
-out:
-	json_decref(resp);
-	free(qs);
-	free(path);
-	query_free(&q);
-	client_close(cl);
-	return ret;
+	return cli_delete(c, &d, argc, argv);
 }
 
 static int decisions_list(struct cli *c, int argc, char **argv)

@@ -141,6 +141,23 @@ int cli_parse_flags(int argc, char **argv, const struct cli_flag *const *f, size
 		    struct query *q, struct cli_args *a);
 #define CLI_PARSE_FLAGS(argc, argv, flags, q, a)                                               \
 	cli_parse_flags((argc), (argv), (flags), sizeof(flags) / sizeof((flags)[0]), (q), (a))
+/*
+ * `cscli alerts|decisions delete`: the filters (or --all, or --id N) to a
+ * DELETE on /v1/<object>, then "<nbDeleted> <noun>(s) deleted". The texts are
+ * 1.4.6's, which differ between the two.
+ */
+struct cli_delete {
+	const char *object;	 /* "alerts": the route and the usage line */
+	const char *noun;	 /* "alert" */
+	const char *need_filter; /* no filter and no --all */
+	const char *bad_id;	 /* a format taking the id */
+	const char *fail_one, *fail_many;
+	const char *all_query;	 /* the query of --all */
+	bool limit0;		 /* filtered deletes carry limit=0 */
+	const struct cli_flag *const *flags;
+	size_t nflags;
+};
+int cli_delete(struct cli *c, const struct cli_delete *d, int argc, char **argv);
 bool cli_valid_ip(const char *s);
 bool cli_valid_range(const char *s);
 

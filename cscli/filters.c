@@ -5,6 +5,7 @@
  * ones, without a query key, come back to it). The shorthands follow 1.4.6.
  */
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,4 +100,54 @@ int cli_parse_flags(int argc, char **argv, const struct cli_flag *const *f, size
 		}
 	}
 	return 0;
+}
+
+int cli_delete(struct cli *c, const struct cli_delete *d, int argc, char **argv)
+{
+	struct lapi_client *cl = NULL;
+	struct cli_args args = { 0 };
+	struct query q = { 0 };
+	char *qs = NULL, *path = NULL, *end;
+	json_t *resp = NULL;
+	const char *n;
+	int ret = cli_parse_flags(argc, argv, d->flags, d->nflags, &q, &args);
+
+	if (ret)
+		goto out;
+	ret = EXIT_FATAL;
+	if (!args.all && !args.id && !q.n) {
+		printf("\nUsage:\n  cscli %s delete [filters] [--all] [flags]\n\n", d->object);
+		cli_fatal("%s", d->need_filter);
+		goto out;
+	}
+	if (args.contained)
+		query_add(&q, "contains", "false");
+	if (args.id) {
+		strtoll(args.id, &end, 10);
+		if (!*args.id || *end) {
+			cli_fatal(d->bad_id, args.id);
+			goto out;
+		}
+		if (asprintf(&path, "/v1/%s/%s", d->object, args.id) < 0)
+			goto out;
+	} else {
+		if (d->limit0)
+			query_add(&q, "limit", "0");
+		qs = query_encode(&q);
+		if (!qs || asprintf(&path, "/v1/%s?%s", d->object, args.all ? d->all_query : qs) < 0)
+			goto out;
+	}
+	if (client_open(c, &cl) ||
+	    client_call(cl, "DELETE", path, NULL, args.id ? d->fail_one : d->fail_many, &resp))
+		goto out;
+	n = json_string_value(json_object_get(resp, "nbDeleted"));
+	cli_info("%s %s(s) deleted", n ? n : "0", d->noun);
+	ret = EXIT_OK;
+out:
+	json_decref(resp);
+	free(qs);
+	free(path);
+	query_free(&q);
+	client_close(cl);
+	return ret;
 }

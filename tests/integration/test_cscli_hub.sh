@@ -71,7 +71,7 @@ cs() { "$CSCLI" -c "$D/config.yaml" "$@"; }
 qcs() { cs "$@" >/dev/null 2>&1; }
 # snapshot DIR: every path with its link target or content hash, to prove "nothing changed"
 snapshot() {
-	(cd "$1" && find . \( -path ./hub/.index.json -o -path ./config.yaml \) -prune -o -print0 | sort -z |
+	(cd "$1" && find . \( -path ./hub/.index.json -o -path ./config.yaml -o -name .cscli.lock \) -prune -o -print0 | sort -z |
 		xargs -0 -I{} sh -c 'if [ -L "{}" ]; then echo "{} -> $(readlink "{}")"; elif [ -f "{}" ]; then echo "{} $(sha256sum <"{}" | cut -c1-16)"; else echo "{}"; fi')
 }
 
@@ -99,7 +99,7 @@ check "data file from hub_data_url" cmp -s "$D/data/http_path_traversal.txt" "$H
 check "every enabled file matches the shared hub" sh -c "
 	for l in $D/parsers/*/*.yaml $D/scenarios/*.yaml $D/collections/*.yaml; do
 		t=\$(readlink -f \"\$l\"); cmp -s \"\$t\" \"$HUB/\${t#$D/hub/}\" || exit 1; done"
-check "no temporary file left" [ -z "$(find "$D" -name '.*cscli*')" ]
+check "no temporary file left" [ -z "$(find "$D" -name '.*cscli*' ! -name .cscli.lock)" ]
 json=$(cs collections list -o json)
 check "list -o json: nginx enabled" python3 -c '
 import json,sys; d=json.load(sys.stdin)
@@ -117,6 +117,15 @@ check "linux: postoverflow in its stage" [ -L "$D/postoverflows/s01-whitelist/cd
 check "linux: ssh-bf" [ -L "$D/scenarios/ssh-bf.yaml" ]
 check "linux: GeoLite2 data" [ -s "$D/data/GeoLite2-City.mmdb" ] && [ -s "$D/data/GeoLite2-ASN.mmdb" ]
 check "linux: whitelist data" cmp -s "$D/data/cloudflare_ips.txt" "$HUB/data/cloudflare_ips.txt"
+
+# ---- one cscli at a time ------------------------------------------------------------------------
+if command -v flock >/dev/null; then
+	flock "$D/hub/.cscli.lock" sleep 1 & lk=$!
+	for _ in $(seq 50); do flock -n "$D/hub/.cscli.lock" true 2>/dev/null || break; sleep 0.02; done
+	out=$(cs collections list 2>&1); rc=$?
+	wait $lk
+	check "a second cscli waits for the hub lock, then works" sh -c '[ $0 -eq 0 ] && grep -q "waiting"' $rc <<<"$out"
+fi
 
 # ---- inspect ---------------------------------------------------------------------------------
 check "inspect -o json" sh -c "\"$CSCLI\" -c \"$D/config.yaml\" -o json scenarios inspect crowdsecurity/ssh-bf |

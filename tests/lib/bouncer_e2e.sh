@@ -258,6 +258,16 @@ keep_on_stop: false"
 	check "guard: not in the map" not_in_map 198.18.0.77/32
 	lapi_del_ip 198.18.0.77
 
+	# a restart after a handful of changes writes only those
+	bouncer_stop
+	lapi_add --ip 198.18.0.21 --duration 1h
+	lapi_del_ip 198.18.0.3
+	bouncer_start
+	wait_for 20 bash -c "[ \$(grep -c 'startup pull applied' '$TMPD/bouncer.log') -ge 2 ]" >/dev/null
+	check "restart after two changes: one written, one removed" bash -c "grep 'startup pull applied' '$TMPD/bouncer.log' | tail -n1 | grep -q ' 1 written, 1 removed'"
+	check "restart after two changes: the new ban is in" in_map 198.18.0.21/32
+	check "restart after two changes: the deleted one is out" not_in_map 198.18.0.3/32
+
 	# a full host map (3 hosts) with 5 hosts, a range and an IPv6 host in one pull
 	lapi_del_all	# what e2e_run left: the map starts empty
 	wait_for 10 bash -c "[ \"\$($B --pin-dir $PIN xdp status -o json | jq '.entries.ipv4_hosts')\" = 0 ]" >/dev/null

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The bouncer's decision model: overlaps, deletes, expiry, and what it reports. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "bouncer/decisions.h"
 #include "../lib/test.h"
@@ -184,8 +186,108 @@ static void test_resync(void)
 	dmodel_free(m);
 }
 
+/*
+ * Random adds, deletes, expiries and resyncs on 200 prefixes, against a plain
+ * reference: after every step the effects reported so far must leave the "data
+ * plane" equal to the reference's longest-lived decision per prefix.
+ */
+enum { RP = 200, RD = 8 };
+struct ref {
+	uint64_t id[RP][RD], exp[RP][RD];
+	int n[RP];
+};
+struct plane {
+	bool present[RP];
+	uint64_t exp[RP], id[RP];
+};
+
+static int pidx(const struct cs_prefix *p)
+{
+	return p->addr[2] * 256 + p->addr[3];
+}
+
+static void to_plane(const struct deffect *e, void *arg)
+{
+	struct plane *pl = arg;
+	int i = pidx(&e->prefix);
+
+	pl->present[i] = e->present;
+	pl->exp[i] = e->expires;
+	pl->id[i] = e->id;
+}
+
+static void test_random_against_reference(void)
+{
+	static struct ref r;
+	static struct plane pl;
+	struct dmodel *m = NULL;
+	unsigned seed = 12345, bad = 0;
+	uint64_t now = 1, next_id = 1;
+
+	if (!ASSERT_OK(dmodel_new(&m), "new"))
+		return;
+	for (int step = 0; step < 40000 && !bad; step++) {
+		int op = (int)(rand_r(&seed) % 100), i = (int)(rand_r(&seed) % RP);
+		struct cs_prefix p = { .family = AF_INET, .plen = 32, .addr = { 198, 18, (uint8_t)(i / 256), (uint8_t)(i % 256) } };
+
+		if (op < 55 && r.n[i] < RD) {
+			uint64_t e = now + 1 + rand_r(&seed) % 500;
+
+			r.id[i][r.n[i]] = next_id;
+			r.exp[i][r.n[i]++] = e;
+			dmodel_add(m, &p, next_id++, e, 0, to_plane, &pl);
+		} else if (op < 85 && r.n[i]) {
+			int k = (int)(rand_r(&seed) % (unsigned)r.n[i]);
+
+			dmodel_del(m, &p, r.id[i][k], to_plane, &pl);
+			r.id[i][k] = r.id[i][r.n[i] - 1];
+			r.exp[i][k] = r.exp[i][--r.n[i]];
+		} else if (op < 98) {
+			now += rand_r(&seed) % 20;
+			dmodel_expire(m, now, to_plane, &pl);
+			for (int j = 0; j < RP; j++)
+				for (int k = 0; k < r.n[j];)
+					if (r.exp[j][k] <= now) {
+						r.id[j][k] = r.id[j][r.n[j] - 1];
+						r.exp[j][k] = r.exp[j][--r.n[j]];
+					} else {
+						k++;
+					}
+		} else {
+			/* a full resync that says the same: nothing may change */
+			dmodel_begin_resync(m);
+			for (int j = 0; j < RP; j++) {
+				struct cs_prefix q = { .family = AF_INET, .plen = 32, .addr = { 198, 18, (uint8_t)(j / 256), (uint8_t)(j % 256) } };
+
+				for (int k = 0; k < r.n[j]; k++)
+					dmodel_add(m, &q, r.id[j][k], r.exp[j][k], 0, to_plane, &pl);
+			}
+			dmodel_end_resync(m, to_plane, &pl);
+		}
+		for (int j = 0; j < RP; j++) {
+			uint64_t best = 0, bid = 0;
+
+			for (int k = 0; k < r.n[j]; k++)
+				if (r.exp[j][k] > best)
+					best = r.exp[j][k], bid = r.id[j][k];
+			if (pl.present[j] != (r.n[j] > 0) || (r.n[j] && pl.exp[j] != best) ||
+			    dmodel_has(m, &(struct cs_prefix){ .family = AF_INET, .plen = 32,
+							       .addr = { 198, 18, (uint8_t)(j / 256), (uint8_t)(j % 256) } }) != (r.n[j] > 0)) {
+				fprintf(stderr, "     step %d prefix %d: plane %d/%llu, reference %d/%llu (id %llu)\n", step, j,
+					pl.present[j], (unsigned long long)pl.exp[j], r.n[j], (unsigned long long)best,
+					(unsigned long long)bid);
+				bad++;
+				break;
+			}
+		}
+	}
+	ASSERT_EQ(bad, 0, "random operations: the reported effects match a plain reference");
+	dmodel_free(m);
+}
+
 int main(void)
 {
+	test_random_against_reference();
 	test_overlaps();
 	test_expiry();
 	test_many();

@@ -13,9 +13,11 @@
 #include "acquisition/acq_int.h"
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/ywalk.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pcre2.h>
@@ -51,108 +53,39 @@ static bool in_list(const char *const *list, const char *s)
 	return false;
 }
 
-struct pctx {
-	const char *name;
-	yaml_document_t *doc;
-	char *err;
-	size_t errlen;
-};
-
-static int perr(struct pctx *p, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int perr(struct pctx *p, const yaml_node_t *n, const char *fmt, ...)
+/* A string, or null (NULL). */
+static int get_str(struct ywalk *p, const yaml_node_t *n, const char *key, char **out)
 {
-	size_t off = 0;
-	va_list ap;
-	int r;
-
-	if (!p->err || !p->errlen)
-		return -EINVAL;
-	r = snprintf(p->err, p->errlen, "%s:%zu:%zu: ", p->name,
-		     n ? n->start_mark.line + 1 : 0, n ? n->start_mark.column + 1 : 0);
-	if (r > 0)
-		off = (size_t)r < p->errlen ? (size_t)r : p->errlen - 1;
-	va_start(ap, fmt);
-	vsnprintf(p->err + off, p->errlen - off, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-/* A plain null scalar: "", "~", "null". Quoted "" is a real empty string. */
-static bool is_null(const yaml_node_t *n)
-{
-	const char *s = scalar(n);
-
-	if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	return !*s || !strcmp(s, "~") || !strcasecmp(s, "null");
-}
-
-static int get_str(struct pctx *p, const yaml_node_t *n, const char *key, char **out)
-{
-	const char *s = scalar(n);
-
-	if (!s)
-		return perr(p, n, "%s: expected a string", key);
-	free(*out);
-	*out = is_null(n) ? NULL : strdup(s);
-	if (!is_null(n) && !*out)
-		return -ENOMEM;
-	return 0;
-}
-
-static int get_bool(struct pctx *p, const yaml_node_t *n, const char *key, bool *out)
-{
-	const char *s = scalar(n);
-
-	if (s && (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on"))) {
-		*out = true;
+	if (ywalk_scalar(n) && ywalk_is_null(n)) {
+		free(*out);
+		*out = NULL;
 		return 0;
 	}
-	if (s && (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off"))) {
-		*out = false;
-		return 0;
-	}
-	return perr(p, n, "%s: expected a boolean, got '%s'", key, s ? s : "(non-scalar)");
+	return ywalk_str(p, n, key, out);
 }
 
-static int get_int(struct pctx *p, const yaml_node_t *n, const char *key, long long *out)
+static int get_int(struct ywalk *p, const yaml_node_t *n, const char *key, long long *out)
 {
-	const char *s = scalar(n);
-	char *end;
-
-	if (!s || !*s)
-		return perr(p, n, "%s: expected an integer", key);
-	errno = 0;
-	*out = strtoll(s, &end, 0);
-	if (errno || *end)
-		return perr(p, n, "%s: expected an integer, got '%s'", key, s);
-	return 0;
+	return ywalk_long(p, n, key, LLONG_MIN, LLONG_MAX, out);
 }
 
 /* A sequence of strings; a null value is an empty list (Go: nil slice). */
-static int get_strv(struct pctx *p, const yaml_node_t *n, const char *key, char ***v,
+static int get_strv(struct ywalk *p, const yaml_node_t *n, const char *key, char ***v,
 		    size_t *nv)
 {
 	yaml_node_item_t *it;
 
-	if (is_null(n))
+	if (ywalk_is_null(n))
 		return 0;
 	if (n->type != YAML_SEQUENCE_NODE)
-		return perr(p, n, "%s: expected a list of strings", key);
+		return ywalk_fail(p, n, "%s: expected a list of strings", key);
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *e = yaml_document_get_node(p->doc, *it);
-		const char *s = scalar(e);
+		yaml_node_t *e = ywalk_node(p, *it);
+		const char *s = ywalk_scalar(e);
 		char **nvv;
 
 		if (!s)
-			return perr(p, e, "%s: expected a string", key);
+			return ywalk_fail(p, e, "%s: expected a string", key);
 		nvv = realloc(*v, (*nv + 1) * sizeof(**v));
 		if (!nvv)
 			return -ENOMEM;
@@ -195,31 +128,31 @@ int acq_labels_add(struct acq_label **labels, size_t *n, const char *k, const ch
 	return 0;
 }
 
-static int get_labels(struct pctx *p, const yaml_node_t *n, struct acq_source_cfg *sc)
+static int get_labels(struct ywalk *p, const yaml_node_t *n, struct acq_source_cfg *sc)
 {
 	yaml_node_pair_t *pr;
 	int err;
 
-	if (is_null(n))
+	if (ywalk_is_null(n))
 		return 0;
 	if (n->type != YAML_MAPPING_NODE)
-		return perr(p, n, "labels: expected a mapping");
+		return ywalk_fail(p, n, "labels: expected a mapping");
 	for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
-		yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
-		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		yaml_node_t *k = ywalk_node(p, pr->key);
+		yaml_node_t *v = ywalk_node(p, pr->value);
 
-		if (!scalar(k))
-			return perr(p, k, "labels: keys must be strings");
-		if (!scalar(v))
-			return perr(p, v, "labels.%s: expected a string", scalar(k));
-		err = acq_labels_add(&sc->labels, &sc->nlabels, scalar(k), scalar(v));
+		if (!ywalk_scalar(k))
+			return ywalk_fail(p, k, "labels: keys must be strings");
+		if (!ywalk_scalar(v))
+			return ywalk_fail(p, v, "labels.%s: expected a string", ywalk_scalar(k));
+		err = acq_labels_add(&sc->labels, &sc->nlabels, ywalk_scalar(k), ywalk_scalar(v));
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-static int check_regex(struct pctx *p, const yaml_node_t *n, const char *re)
+static int check_regex(struct ywalk *p, const yaml_node_t *n, const char *re)
 {
 	PCRE2_SIZE off;
 	pcre2_code *code;
@@ -230,32 +163,32 @@ static int check_regex(struct pctx *p, const yaml_node_t *n, const char *re)
 		PCRE2_UCHAR msg[160];
 
 		pcre2_get_error_message(rc, msg, sizeof(msg));
-		return perr(p, n, "exclude_regexps: could not compile '%s': %s at offset %zu",
+		return ywalk_fail(p, n, "exclude_regexps: could not compile '%s': %s at offset %zu",
 			    re, (char *)msg, (size_t)off);
 	}
 	pcre2_code_free(code);
 	return 0;
 }
 
-static const yaml_node_t *find_key(struct pctx *p, const yaml_node_t *map, const char *key,
+static const yaml_node_t *find_key(struct ywalk *p, const yaml_node_t *map, const char *key,
 				   const yaml_node_t **knode)
 {
 	yaml_node_pair_t *pr;
 
 	for (pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
-		yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *k = ywalk_node(p, pr->key);
 
-		if (scalar(k) && !strcmp(scalar(k), key)) {
+		if (ywalk_scalar(k) && !strcmp(ywalk_scalar(k), key)) {
 			if (knode)
 				*knode = k;
-			return yaml_document_get_node(p->doc, pr->value);
+			return ywalk_node(p, pr->value);
 		}
 	}
 	return NULL;
 }
 
 /* One document (a mapping) into sc. */
-static int parse_source(struct pctx *p, const yaml_node_t *root, struct acq_source_cfg *sc)
+static int parse_source(struct ywalk *p, const yaml_node_t *root, struct acq_source_cfg *sc)
 {
 	const char *const *specific = NULL;
 	const yaml_node_t *n, *k;
@@ -265,13 +198,13 @@ static int parse_source(struct pctx *p, const yaml_node_t *root, struct acq_sour
 
 	/* Key sanity first: duplicates and non-string keys, whatever the source. */
 	for (pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
-		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *kn = ywalk_node(p, pr->key);
 
-		if (!scalar(kn))
-			return perr(p, kn, "mapping keys must be strings");
+		if (!ywalk_scalar(kn))
+			return ywalk_fail(p, kn, "mapping keys must be strings");
 		for (q = root->data.mapping.pairs.start; q < pr; q++)
-			if (!strcmp(scalar(yaml_document_get_node(p->doc, q->key)), scalar(kn)))
-				return perr(p, kn, "key '%s' is already defined", scalar(kn));
+			if (!strcmp(ywalk_scalar(ywalk_node(p, q->key)), ywalk_scalar(kn)))
+				return ywalk_fail(p, kn, "key '%s' is already defined", ywalk_scalar(kn));
 	}
 
 	n = find_key(p, root, "source", NULL);
@@ -284,7 +217,7 @@ static int parse_source(struct pctx *p, const yaml_node_t *root, struct acq_sour
 		else if (find_key(p, root, "journalctl_filter", NULL))
 			sc->source = strdup("journalctl");
 		else
-			return perr(p, root, "missing 'source' field");
+			return ywalk_fail(p, root, "missing 'source' field");
 		if (!sc->source)
 			return -ENOMEM;
 	}
@@ -295,30 +228,30 @@ static int parse_source(struct pctx *p, const yaml_node_t *root, struct acq_sour
 	else if (in_list(upstream_only, sc->source))
 		sc->unsupported = true;
 	else
-		return perr(p, n ? n : root, "unknown data source %s", sc->source);
+		return ywalk_fail(p, n ? n : root, "unknown data source %s", sc->source);
 
 	if ((n = find_key(p, root, "labels", NULL)) && (err = get_labels(p, n, sc)))
 		return err;
 	/* docker is the only upstream source allowed without labels */
 	if (!sc->nlabels && strcmp(sc->source, "docker"))
-		return perr(p, root, "missing labels");
+		return ywalk_fail(p, root, "missing labels");
 	if (sc->unsupported)
 		return 0; /* its own keys are its business; we won't run it */
 
 	for (pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
-		yaml_node_t *kn = yaml_document_get_node(p->doc, pr->key);
-		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
-		const char *key = scalar(kn);
+		yaml_node_t *kn = ywalk_node(p, pr->key);
+		yaml_node_t *v = ywalk_node(p, pr->value);
+		const char *key = ywalk_scalar(kn);
 		long long ll = 0;
 		bool b = false;
 
 		if (!in_list(common_keys, key) && !in_list(specific, key))
-			return perr(p, kn, "unknown field '%s' for a %s datasource", key,
+			return ywalk_fail(p, kn, "unknown field '%s' for a %s datasource", key,
 				    sc->source);
 		if (!strcmp(key, "mode")) {
-			if (!scalar(v))
-				return perr(p, v, "mode: expected a string");
-			mode = scalar(v);
+			if (!ywalk_scalar(v))
+				return ywalk_fail(p, v, "mode: expected a string");
+			mode = ywalk_scalar(v);
 			k = v;
 			if (!*mode || !strcmp(mode, "tail") ||
 			    (!strcmp(mode, "server") && strcmp(sc->source, "file")))
@@ -326,20 +259,20 @@ static int parse_source(struct pctx *p, const yaml_node_t *root, struct acq_sour
 			else if (!strcmp(mode, "cat"))
 				sc->mode = ACQ_MODE_CAT;
 			else
-				return perr(p, k, "unsupported mode %s for %s source", mode,
+				return ywalk_fail(p, k, "unsupported mode %s for %s source", mode,
 					    sc->source);
 		} else if (!strcmp(key, "name")) {
 			err = get_str(p, v, key, &sc->name);
 		} else if (!strcmp(key, "transform")) {
 			err = get_str(p, v, key, &sc->transform);
 		} else if (!strcmp(key, "log_level")) {
-			const char *s = scalar(v);
+			const char *s = ywalk_scalar(v);
 
 			if (!s || (*s && log_level_parse(s) < 0 && strcasecmp(s, "panic")))
-				return perr(p, v, "log_level: not a valid logrus Level: '%s'",
+				return ywalk_fail(p, v, "log_level: not a valid logrus Level: '%s'",
 					    s ? s : "(non-scalar)");
 		} else if (!strcmp(key, "use_time_machine")) {
-			err = get_bool(p, v, key, &sc->use_time_machine);
+			err = ywalk_bool(p, v, key, &sc->use_time_machine);
 		} else if (!strcmp(key, "filenames")) {
 			err = get_strv(p, v, key, &sc->filenames, &sc->nfilenames);
 		} else if (!strcmp(key, "exclude_regexps")) {
@@ -347,23 +280,23 @@ static int parse_source(struct pctx *p, const yaml_node_t *root, struct acq_sour
 			for (size_t i = 0; !err && i < sc->nexclude; i++)
 				err = check_regex(p, v, sc->exclude_regexps[i]);
 		} else if (!strcmp(key, "force_inotify")) {
-			err = get_bool(p, v, key, &sc->force_inotify);
+			err = ywalk_bool(p, v, key, &sc->force_inotify);
 		} else if (!strcmp(key, "poll_without_inotify")) {
-			if (!is_null(v)) {
-				err = get_bool(p, v, key, &b);
+			if (!ywalk_is_null(v)) {
+				err = ywalk_bool(p, v, key, &b);
 				sc->poll_without_inotify = b;
 			}
 		} else if (!strcmp(key, "max_buffer_size")) {
 			err = get_int(p, v, key, &ll);
 			if (!err && (ll < 0 || ll > (1 << 30)))
-				return perr(p, v, "max_buffer_size: %lld out of range", ll);
+				return ywalk_fail(p, v, "max_buffer_size: %lld out of range", ll);
 			sc->max_line = ll;
 		} else if (!strcmp(key, "discovery_poll_enable")) {
-			err = get_bool(p, v, key, &sc->discovery_poll);
+			err = ywalk_bool(p, v, key, &sc->discovery_poll);
 		} else if (!strcmp(key, "discovery_poll_interval")) {
-			if (!scalar(v) || gotime_parse_duration(scalar(v), &sc->discovery_poll_ns) ||
+			if (!ywalk_scalar(v) || gotime_parse_duration(ywalk_scalar(v), &sc->discovery_poll_ns) ||
 			    sc->discovery_poll_ns < 0)
-				return perr(p, v, "discovery_poll_interval: not a duration");
+				return ywalk_fail(p, v, "discovery_poll_interval: not a duration");
 		} else if (!strcmp(key, "journalctl_filter")) {
 			err = get_strv(p, v, key, &sc->journal_filters, &sc->njournal_filters);
 		} else {
@@ -375,12 +308,12 @@ static int parse_source(struct pctx *p, const yaml_node_t *root, struct acq_sour
 
 	if (!strcmp(sc->source, "file")) {
 		n = find_key(p, root, "filename", &k);
-		if (n && !is_null(n)) {
-			const char *s = scalar(n);
+		if (n && !ywalk_is_null(n)) {
+			const char *s = ywalk_scalar(n);
 			char **v;
 
 			if (!s)
-				return perr(p, n, "filename: expected a string");
+				return ywalk_fail(p, n, "filename: expected a string");
 			v = realloc(sc->filenames, (sc->nfilenames + 1) * sizeof(*v));
 			if (!v)
 				return -ENOMEM;
@@ -390,9 +323,9 @@ static int parse_source(struct pctx *p, const yaml_node_t *root, struct acq_sour
 			sc->nfilenames++;
 		}
 		if (!sc->nfilenames)
-			return perr(p, root, "no filename or filenames configuration provided");
+			return ywalk_fail(p, root, "no filename or filenames configuration provided");
 	} else if (!sc->njournal_filters) {
-		return perr(p, root, "journalctl_filter is required");
+		return ywalk_fail(p, root, "journalctl_filter is required");
 	}
 	return 0;
 }
@@ -590,7 +523,7 @@ static char *env_expand(const char *in, size_t len, size_t *outlen)
 int acq_config_load_buf(struct acq_config *cfg, const char *name, const char *buf, size_t len,
 			char *err, size_t errlen)
 {
-	struct pctx p = { .name = name, .err = err, .errlen = errlen };
+	struct ywalk p = { .file = name, .err = err, .errlen = errlen, .with_column = true };
 	struct acq_source_cfg sc = { 0 };
 	yaml_parser_t parser;
 	yaml_document_t doc;
@@ -616,7 +549,7 @@ int acq_config_load_buf(struct acq_config *cfg, const char *name, const char *bu
 		if (!yaml_parser_load(&parser, &doc)) {
 			yaml_node_t at = { .start_mark = parser.problem_mark };
 
-			rc = perr(&p, &at, "%s%s%s", parser.context ? parser.context : "",
+			rc = ywalk_fail(&p, &at, "%s%s%s", parser.context ? parser.context : "",
 				  parser.context ? ": " : "",
 				  parser.problem ? parser.problem : "YAML error");
 			goto out;
@@ -625,9 +558,9 @@ int acq_config_load_buf(struct acq_config *cfg, const char *name, const char *bu
 		root = yaml_document_get_root_node(&doc);
 		if (!root)
 			break; /* end of stream */
-		if (!is_null(root)) {
+		if (!ywalk_is_null(root)) {
 			if (root->type != YAML_MAPPING_NODE) {
-				rc = perr(&p, root, "expected a mapping (one datasource per document)");
+				rc = ywalk_fail(&p, root, "expected a mapping (one datasource per document)");
 				goto out;
 			}
 			p.doc = &doc;

@@ -16,6 +16,7 @@
 #include "bucket/bucket.h"
 #include "common/log.h"
 #include "common/strmap.h"
+#include "common/ywalk.h"
 #include "parser/parser.h"
 
 struct cs_agent {
@@ -127,32 +128,22 @@ static int load_simulation(struct cs_agent *a, const char *path, bool *global, c
 	}
 	root = yaml_document_get_root_node(&doc);
 	if (root && root->type == YAML_MAPPING_NODE) {
-		for (yaml_node_pair_t *kv = root->data.mapping.pairs.start;
-		     kv < root->data.mapping.pairs.top; kv++) {
-			yaml_node_t *k = yaml_document_get_node(&doc, kv->key);
-			yaml_node_t *v = yaml_document_get_node(&doc, kv->value);
-			const char *key = k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "";
+		struct ywalk w = { .doc = &doc, .file = path };
+		const char *key;
+		yaml_node_t *v, *e;
 
-			if (!strcmp(key, "simulation") && v->type == YAML_SCALAR_NODE) {
-				const char *s = (char *)v->data.scalar.value;
-
-				*global = !strcasecmp(s, "on") || !strcasecmp(s, "true") ||
-					  !strcasecmp(s, "yes");
-			} else if (!strcmp(key, "exclusions") && v->type == YAML_SEQUENCE_NODE) {
-				size_t cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-
-				a->simulated = calloc(cnt + 1, sizeof(char *));
+		YWALK_PAIRS(&w, root, key, v) {
+			if (key && !strcmp(key, "simulation") && ywalk_scalar(v)) {
+				*global = ywalk_bool_value(v) == 1;
+			} else if (key && !strcmp(key, "exclusions") && v->type == YAML_SEQUENCE_NODE) {
+				a->simulated = calloc(ywalk_count(v) + 1, sizeof(char *));
 				if (!a->simulated) {
 					rc = -ENOMEM;
 					break;
 				}
-				for (yaml_node_item_t *it = v->data.sequence.items.start;
-				     it < v->data.sequence.items.top; it++) {
-					yaml_node_t *e = yaml_document_get_node(&doc, *it);
-
-					if (e->type == YAML_SCALAR_NODE)
-						a->simulated[n++] = strdup((char *)e->data.scalar.value);
-				}
+				YWALK_ITEMS(&w, v, e)
+					if (ywalk_scalar(e))
+						a->simulated[n++] = strdup(ywalk_scalar(e));
 			}
 		}
 	}
@@ -221,6 +212,13 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 	if (!o->patterns_dir)
 		snprintf(patterns, sizeof(patterns), "%s/patterns", o->config_dir);
 	po.patterns_dir = patterns;
+	/* one runtime (data files) for the parsers, postoverflows and scenarios of this detector */
+	rc = expr_runtime_new(o->data_dir, &po.runtime);
+	if (rc) {
+		fail(err, errlen, rc, "out of memory");
+		goto fail;
+	}
+	bo.runtime = po.runtime;
 
 	rc = cs_parsers_new(&po, &a->parsers);
 	if (rc) {
@@ -273,9 +271,11 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 		goto fail;
 	log_info("detector ready: %zu parser stages, %zu scenarios, %s", cs_parsers_nstages(a->parsers),
 		 cs_buckets_nscenarios(a->buckets), a->replay ? "replay" : "live");
+	expr_runtime_put(po.runtime); /* the parsers and scenarios hold theirs */
 	*out = a;
 	return 0;
 fail:
+	expr_runtime_put(po.runtime);
 	cs_agent_free(a);
 	return rc;
 }

@@ -11,184 +11,128 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/ywalk.h"
 
-struct ctx {
-	const char *path;
-	yaml_document_t *doc;
-	char *err;
-	size_t errlen;
-};
-
-static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (c->err)
-		snprintf(c->err, c->errlen, "%s:%zu: %s", c->path,
-			 n ? n->start_mark.line + 1 : 0, msg);
-	return -EINVAL;
-}
-
-static const char *scalar(const yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static int get_str(struct ctx *c, const char *key, const yaml_node_t *v, char **out)
-{
-	const char *s = scalar(v);
-
-	if (!s)
-		return fail(c, v, "%s: expected a string", key);
-	free(*out);
-	*out = strdup(s);
-	return *out ? 0 : -ENOMEM;
-}
-
-static int get_bool(struct ctx *c, const char *key, const yaml_node_t *v, bool *out)
-{
-	const char *s = scalar(v);
-
-	if (s && (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on")))
-		*out = true;
-	else if (s && (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off")))
-		*out = false;
-	else
-		return fail(c, v, "%s: expected true or false, got '%s'", key, s ? s : "(not a scalar)");
-	return 0;
-}
-
-static int get_int(struct ctx *c, const char *key, const yaml_node_t *v, long min, long max,
+static int get_int(struct ywalk *c, const char *key, const yaml_node_t *v, long min, long max,
 		   long *out)
 {
-	const char *s = scalar(v);
-	char *end;
-	long x;
+	long long x = 0;
+	int err = ywalk_long(c, v, key, min, max, &x);
 
-	if (!s)
-		return fail(c, v, "%s: expected a number", key);
-	errno = 0;
-	x = strtol(s, &end, 10);
-	if (errno || !*s || *end || x < min || x > max)
-		return fail(c, v, "%s: expected a number in [%ld, %ld], got '%s'", key, min, max, s);
-	*out = x;
-	return 0;
+	*out = (long)x; /* 0 on error: callers read it only on success */
+	return err;
 }
 
-static int get_list(struct ctx *c, const char *key, const yaml_node_t *v, struct bcfg_list *out)
+static int get_list(struct ywalk *c, const char *key, const yaml_node_t *v, struct bcfg_list *out)
 {
 	yaml_node_item_t *it;
 
 	for (int i = 0; i < out->n; i++)
 		free(out->v[i]);
 	out->n = 0;
-	if (scalar(v) && !*scalar(v))
+	if (ywalk_scalar(v) && !*ywalk_scalar(v))
 		return 0; /* "key:" with nothing: an empty list */
 	if (!v || v->type != YAML_SEQUENCE_NODE)
-		return fail(c, v, "%s: expected a list", key);
+		return ywalk_fail(c, v, "%s: expected a list", key);
 	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *n = yaml_document_get_node(c->doc, *it);
+		yaml_node_t *n = ywalk_node(c, *it);
 
-		if (!scalar(n))
-			return fail(c, n, "%s: list items must be strings", key);
+		if (!ywalk_scalar(n))
+			return ywalk_fail(c, n, "%s: list items must be strings", key);
 		if (out->n == BCFG_MAX_LIST)
-			return fail(c, n, "%s: more than %d items", key, BCFG_MAX_LIST);
-		out->v[out->n] = strdup(scalar(n));
+			return ywalk_fail(c, n, "%s: more than %d items", key, BCFG_MAX_LIST);
+		out->v[out->n] = strdup(ywalk_scalar(n));
 		if (!out->v[out->n++])
 			return -ENOMEM;
 	}
 	return 0;
 }
 
-typedef int (*map_fn)(struct ctx *c, const char *key, const yaml_node_t *k, const yaml_node_t *v,
+typedef int (*map_fn)(struct ywalk *c, const char *key, const yaml_node_t *k, const yaml_node_t *v,
 		      struct bouncer_config *cfg);
 
-static int walk_map(struct ctx *c, const yaml_node_t *map, map_fn fn, struct bouncer_config *cfg,
+static int walk_map(struct ywalk *c, const yaml_node_t *map, map_fn fn, struct bouncer_config *cfg,
 		    const char *what)
 {
 	yaml_node_pair_t *p;
 
 	if (!map || map->type != YAML_MAPPING_NODE)
-		return fail(c, map, "%s: expected a mapping", what);
+		return ywalk_fail(c, map, "%s: expected a mapping", what);
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+		yaml_node_t *k = ywalk_node(c, p->key);
+		yaml_node_t *v = ywalk_node(c, p->value);
 		int err;
 
-		if (!scalar(k))
-			return fail(c, k, "%s: keys must be strings", what);
-		err = fn(c, scalar(k), k, v, cfg);
+		if (!ywalk_scalar(k))
+			return ywalk_fail(c, k, "%s: keys must be strings", what);
+		err = fn(c, ywalk_scalar(k), k, v, cfg);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-static int prometheus_key(struct ctx *c, const char *key, const yaml_node_t *k,
+static int prometheus_key(struct ywalk *c, const char *key, const yaml_node_t *k,
 			  const yaml_node_t *v, struct bouncer_config *cfg)
 {
 	long port;
 	int err;
 
 	if (!strcmp(key, "enabled"))
-		return get_bool(c, "prometheus.enabled", v, &cfg->metrics_enabled);
+		return ywalk_bool(c, v, "prometheus.enabled", &cfg->metrics_enabled);
 	if (!strcmp(key, "listen_addr"))
-		return get_str(c, "prometheus.listen_addr", v, &cfg->metrics_addr);
+		return ywalk_str(c, v, "prometheus.listen_addr", &cfg->metrics_addr);
 	if (!strcmp(key, "listen_port")) {
 		err = get_int(c, "prometheus.listen_port", v, 1, 65535, &port);
 		cfg->metrics_port = (int)port;
 		return err;
 	}
-	return fail(c, k, "unknown key 'prometheus.%s'", key);
+	return ywalk_fail(c, k, "unknown key 'prometheus.%s'", key);
 }
 
-static int nftables_key(struct ctx *c, const char *key, const yaml_node_t *k,
+static int nftables_key(struct ywalk *c, const char *key, const yaml_node_t *k,
 			const yaml_node_t *v, struct bouncer_config *cfg)
 {
 	long prio;
 	int err;
 
 	if (!strcmp(key, "table_ipv4"))
-		return get_str(c, "nftables.table_ipv4", v, &cfg->nft_table4);
+		return ywalk_str(c, v, "nftables.table_ipv4", &cfg->nft_table4);
 	if (!strcmp(key, "table_ipv6"))
-		return get_str(c, "nftables.table_ipv6", v, &cfg->nft_table6);
+		return ywalk_str(c, v, "nftables.table_ipv6", &cfg->nft_table6);
 	if (!strcmp(key, "chain"))
-		return get_str(c, "nftables.chain", v, &cfg->nft_chain);
+		return ywalk_str(c, v, "nftables.chain", &cfg->nft_chain);
 	if (!strcmp(key, "priority")) {
 		err = get_int(c, "nftables.priority", v, -1000, 1000, &prio);
 		cfg->nft_priority = (int)prio;
 		return err;
 	}
-	return fail(c, k, "unknown key 'nftables.%s'", key);
+	return ywalk_fail(c, k, "unknown key 'nftables.%s'", key);
 }
 
-static int top_key(struct ctx *c, const char *key, const yaml_node_t *k, const yaml_node_t *v,
+static int top_key(struct ywalk *c, const char *key, const yaml_node_t *k, const yaml_node_t *v,
 		   struct bouncer_config *cfg)
 {
-	const char *s = scalar(v);
+	const char *s = ywalk_scalar(v);
 	long n;
 	int err;
 
 	if (!strcmp(key, "api_url"))
-		return get_str(c, key, v, &cfg->api_url);
+		return ywalk_str(c, v, key, &cfg->api_url);
 	if (!strcmp(key, "api_key"))
-		return get_str(c, key, v, &cfg->api_key);
+		return ywalk_str(c, v, key, &cfg->api_key);
 	if (!strcmp(key, "cert_path"))
-		return get_str(c, key, v, &cfg->cert_path);
+		return ywalk_str(c, v, key, &cfg->cert_path);
 	if (!strcmp(key, "key_path"))
-		return get_str(c, key, v, &cfg->key_path);
+		return ywalk_str(c, v, key, &cfg->key_path);
 	if (!strcmp(key, "ca_cert_path"))
-		return get_str(c, key, v, &cfg->ca_cert_path);
+		return ywalk_str(c, v, key, &cfg->ca_cert_path);
 	if (!strcmp(key, "insecure_skip_verify"))
-		return get_bool(c, key, v, &cfg->insecure_skip_verify);
+		return ywalk_bool(c, v, key, &cfg->insecure_skip_verify);
 	if (!strcmp(key, "update_frequency")) {
 		if (!s || gotime_parse_duration(s, &cfg->update_frequency_ns) ||
 		    cfg->update_frequency_ns < 100000000LL || cfg->update_frequency_ns > 3600000000000LL)
-			return fail(c, v, "update_frequency: expected a duration between 100ms and 1h, "
+			return ywalk_fail(c, v, "update_frequency: expected a duration between 100ms and 1h, "
 					  "got '%s'", s ? s : "");
 		return 0;
 	}
@@ -200,7 +144,7 @@ static int top_key(struct ctx *c, const char *key, const yaml_node_t *k, const y
 		else if (s && !strcmp(s, "nftables"))
 			cfg->mode = BOUNCER_MODE_NFTABLES;
 		else
-			return fail(c, v, "mode: expected auto, xdp or nftables, got '%s'", s ? s : "");
+			return ywalk_fail(c, v, "mode: expected auto, xdp or nftables, got '%s'", s ? s : "");
 		return 0;
 	}
 	if (!strcmp(key, "xdp_mode")) {
@@ -211,20 +155,20 @@ static int top_key(struct ctx *c, const char *key, const yaml_node_t *k, const y
 		else if (s && !strcmp(s, "generic"))
 			cfg->xdp_mode = XDP_MODE_GENERIC;
 		else
-			return fail(c, v, "xdp_mode: expected auto, native or generic, got '%s'",
+			return ywalk_fail(c, v, "xdp_mode: expected auto, native or generic, got '%s'",
 				    s ? s : "");
 		return 0;
 	}
 	if (!strcmp(key, "interfaces"))
 		return get_list(c, key, v, &cfg->interfaces);
 	if (!strcmp(key, "ipv4"))
-		return get_bool(c, key, v, &cfg->ipv4);
+		return ywalk_bool(c, v, key, &cfg->ipv4);
 	if (!strcmp(key, "ipv6"))
-		return get_bool(c, key, v, &cfg->ipv6);
+		return ywalk_bool(c, v, key, &cfg->ipv6);
 	if (!strcmp(key, "disable_ipv6")) { /* the firewall bouncer's spelling */
 		bool d;
 
-		err = get_bool(c, key, v, &d);
+		err = ywalk_bool(c, v, key, &d);
 		cfg->ipv6 = !d;
 		return err;
 	}
@@ -239,7 +183,7 @@ static int top_key(struct ctx *c, const char *key, const yaml_node_t *k, const y
 	if (!strcmp(key, "supported_decisions_types"))
 		return get_list(c, key, v, &cfg->decision_types);
 	if (!strcmp(key, "pin_path"))
-		return get_str(c, key, v, &cfg->pin_path);
+		return ywalk_str(c, v, key, &cfg->pin_path);
 	if (!strcmp(key, "max_hosts") || !strcmp(key, "max_ranges")) {
 		err = get_int(c, key, v, 1, 1L << 28, &n);
 		*(key[4] == 'h' ? &cfg->max_hosts : &cfg->max_ranges) = (uint32_t)n;
@@ -249,14 +193,14 @@ static int top_key(struct ctx *c, const char *key, const yaml_node_t *k, const y
 		int lvl = s ? log_level_parse(s) : -EINVAL;
 
 		if (lvl < 0)
-			return fail(c, v, "log_level: expected trace, debug, info, warning or error, "
+			return ywalk_fail(c, v, "log_level: expected trace, debug, info, warning or error, "
 					  "got '%s'", s ? s : "");
 		cfg->log_level = lvl;
 		return 0;
 	}
 	if (!strcmp(key, "log_mode")) {
 		if (!s || strcmp(s, "stdout"))
-			return fail(c, v, "log_mode: only 'stdout' is supported (journald captures it)");
+			return ywalk_fail(c, v, "log_mode: only 'stdout' is supported (journald captures it)");
 		return 0;
 	}
 	if (!strcmp(key, "prometheus"))
@@ -264,12 +208,12 @@ static int top_key(struct ctx *c, const char *key, const yaml_node_t *k, const y
 	if (!strcmp(key, "nftables"))
 		return walk_map(c, v, nftables_key, cfg, "nftables");
 	if (!strcmp(key, "user"))
-		return get_str(c, key, v, &cfg->user);
+		return ywalk_str(c, v, key, &cfg->user);
 	if (!strcmp(key, "keep_on_stop"))
-		return get_bool(c, key, v, &cfg->keep_on_stop);
+		return ywalk_bool(c, v, key, &cfg->keep_on_stop);
 	if (!strcmp(key, "dry_run"))
-		return get_bool(c, key, v, &cfg->dry_run);
-	return fail(c, k, "unknown key '%s'", key);
+		return ywalk_bool(c, v, key, &cfg->dry_run);
+	return ywalk_fail(c, k, "unknown key '%s'", key);
 }
 
 static int set_defaults(struct bouncer_config *cfg)
@@ -299,7 +243,7 @@ static int set_defaults(struct bouncer_config *cfg)
 
 int bouncer_config_load(const char *path, struct bouncer_config *cfg, char *err, size_t errlen)
 {
-	struct ctx c = { .path = path, .err = err, .errlen = errlen };
+	struct ywalk c = { .file = path, .err = err, .errlen = errlen };
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	yaml_node_t *root;
@@ -331,18 +275,18 @@ int bouncer_config_load(const char *path, struct bouncer_config *cfg, char *err,
 	c.doc = &doc;
 	root = yaml_document_get_root_node(&doc);
 	if (!root) {
-		rc = fail(&c, NULL, "empty configuration");
+		rc = ywalk_fail(&c, NULL, "empty configuration");
 		goto out;
 	}
 	rc = walk_map(&c, root, top_key, cfg, "configuration");
 	if (rc)
 		goto out;
 	if (!cfg->api_url || !*cfg->api_url) {
-		rc = fail(&c, root, "api_url is required");
+		rc = ywalk_fail(&c, root, "api_url is required");
 		goto out;
 	}
 	if (strncmp(cfg->api_url, "http://", 7) && strncmp(cfg->api_url, "https://", 8)) {
-		rc = fail(&c, root, "api_url: expected http:// or https://, got '%s'", cfg->api_url);
+		rc = ywalk_fail(&c, root, "api_url: expected http:// or https://, got '%s'", cfg->api_url);
 		goto out;
 	}
 	if (cfg->api_url[strlen(cfg->api_url) - 1] != '/') {
@@ -357,16 +301,16 @@ int bouncer_config_load(const char *path, struct bouncer_config *cfg, char *err,
 		cfg->api_url = u;
 	}
 	if ((!cfg->api_key || !*cfg->api_key) && !cfg->cert_path) {
-		rc = fail(&c, root, "api_key is required (or cert_path/key_path for TLS auth)");
+		rc = ywalk_fail(&c, root, "api_key is required (or cert_path/key_path for TLS auth)");
 		goto out;
 	}
 	if (cfg->mode != BOUNCER_MODE_NFTABLES && !cfg->interfaces.n) {
-		rc = fail(&c, root, "interfaces: at least one is needed in %s mode",
+		rc = ywalk_fail(&c, root, "interfaces: at least one is needed in %s mode",
 			  cfg->mode == BOUNCER_MODE_XDP ? "xdp" : "auto");
 		goto out;
 	}
 	if (!cfg->ipv4 && !cfg->ipv6) {
-		rc = fail(&c, root, "ipv4 and ipv6 are both off: nothing to do");
+		rc = ywalk_fail(&c, root, "ipv4 and ipv6 are both off: nothing to do");
 		goto out;
 	}
 out:

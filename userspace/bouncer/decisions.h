@@ -6,8 +6,8 @@
  * decisions on an address keeps the drop, with the survivor's expiry and origin.
  *
  * Compact: a prefix with its decision is one 40-byte record in a dense array (plus
- * a 4-byte index slot or two), no heap object per decision; only a prefix with
- * several decisions has a small array of its own. A million bans cost ~50 MB.
+ * an 8-byte index slot or two), no heap object per decision; only a prefix with
+ * several decisions has a small array of its own. A million bans cost ~56 MB.
  *
  * Resynchronisation touches only what changed: the prefixes the data plane already
  * holds are entered with dmodel_applied() ("applied only": no decision yet, the

@@ -14,114 +14,47 @@
 
 #include "bucket/bucket_int.h"
 #include "common/log.h"
+#include "common/ywalk.h"
 #include "common/sha2.h"
 
 struct sloader {
+	struct ywalk w; /* the document, the file, errors into b->err */
 	struct cs_buckets *b;
-	const char *file;
-	yaml_document_t *doc;
 };
 
-static int sc_err(struct sloader *L, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int sc_err(struct sloader *L, const yaml_node_t *n, const char *fmt, ...)
-{
-	char msg[384];
-	va_list ap;
+#define sc_err(L, n, ...) ywalk_fail(&(L)->w, (n), __VA_ARGS__)
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(L->b->err, sizeof(L->b->err), "%s:%d: %s", L->file,
-		 n ? (int)n->start_mark.line + 1 : 0, msg);
-	log_error("%s", L->b->err);
-	return -EINVAL;
-}
-
-static const char *yscalar(const yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-/* A plain (unquoted) `null`/`~`/empty scalar. */
-static bool ynull(const yaml_node_t *n)
-{
-	const char *s = yscalar(n);
-
-	if (!n)
-		return true;
-	if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-	       !strcmp(s, "NULL");
-}
-
+/* A string, or null (NULL). */
 static int get_str(struct sloader *L, yaml_node_t *v, const char *key, char **out)
 {
-	const char *s = yscalar(v);
-
-	if (ynull(v)) {
+	if (ywalk_is_null(v)) {
 		free(*out);
 		*out = NULL;
 		return 0;
 	}
-	if (!s)
-		return sc_err(L, v, "'%s' must be a string", key);
-	free(*out);
-	*out = strdup(s);
-	return *out ? 0 : -ENOMEM;
+	return ywalk_str(&L->w, v, key, out);
 }
 
+/* An int, or null (0). */
 static int get_int(struct sloader *L, yaml_node_t *v, const char *key, int *out)
 {
-	const char *s = yscalar(v);
-	char *end;
-	long x;
+	long long x = 0;
+	int err = ywalk_is_null(v) ? 0 : ywalk_long(&L->w, v, key, -2147483647LL, 2147483647LL, &x);
 
-	if (ynull(v))
-		return *out = 0, 0;
-	if (!s)
-		return sc_err(L, v, "'%s' must be an integer", key);
-	errno = 0;
-	x = strtol(s, &end, 0);
-	if (errno || *end || end == s || x < -2147483647L || x > 2147483647L)
-		return sc_err(L, v, "'%s': '%s' is not an integer", key, s);
 	*out = (int)x;
-	return 0;
-}
-
-/* YAML 1.1 booleans, as gopkg.in/yaml.v2 (the scenario decoder) resolves plain scalars. */
-static const char *const yaml_true[] = { "true", "True", "TRUE", "yes", "Yes", "YES",
-					 "on",	 "On",	 "ON",	 "y",	"Y" };
-static const char *const yaml_false[] = { "false", "False", "FALSE", "no", "No", "NO",
-					  "off",   "Off",	"OFF",	 "n",  "N" };
-
-/* 1 true, 0 false, -1 not a plain YAML boolean. */
-static int yaml_bool(const yaml_node_t *v)
-{
-	const char *s = yscalar(v);
-
-	if (!s || v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return -1;
-	for (size_t i = 0; i < sizeof(yaml_true) / sizeof(yaml_true[0]); i++)
-		if (!strcmp(s, yaml_true[i]))
-			return 1;
-	for (size_t i = 0; i < sizeof(yaml_false) / sizeof(yaml_false[0]); i++)
-		if (!strcmp(s, yaml_false[i]))
-			return 0;
-	return -1;
+	return err;
 }
 
 static int get_bool(struct sloader *L, yaml_node_t *v, const char *key, bool *out)
 {
 	int b;
 
-	if (ynull(v))
+	if (ywalk_is_null(v))
 		return *out = false, 0;
-	b = yaml_bool(v);
+	b = ywalk_bool_value(v);
 	if (b < 0) {
 		/* a bool field also takes a quoted "true"/"false" in yaml.v2 */
-		const char *s = yscalar(v);
+		const char *s = ywalk_scalar(v);
 
 		if (s && (!strcmp(s, "true") || !strcmp(s, "false")))
 			return *out = !strcmp(s, "true"), 0;
@@ -133,7 +66,7 @@ static int get_bool(struct sloader *L, yaml_node_t *v, const char *key, bool *ou
 
 static int get_float(struct sloader *L, yaml_node_t *v, const char *key, float *out)
 {
-	const char *s = yscalar(v);
+	const char *s = ywalk_scalar(v);
 	char *end;
 
 	if (!s)
@@ -146,9 +79,9 @@ static int get_float(struct sloader *L, yaml_node_t *v, const char *key, float *
 
 static int get_duration(struct sloader *L, yaml_node_t *v, const char *key, int64_t *out)
 {
-	const char *s = yscalar(v);
+	const char *s = ywalk_scalar(v);
 
-	if (ynull(v))
+	if (ywalk_is_null(v))
 		return *out = 0, 0;
 	if (!s || expr_parse_duration(s, out))
 		return sc_err(L, v, "'%s': invalid duration '%s'", key, s ? s : "");
@@ -159,10 +92,10 @@ static int compile(struct sloader *L, yaml_node_t *v, const char *key, struct ex
 		   bool want_bool)
 {
 	struct expr_error e = { 0 };
-	const char *s = yscalar(v);
+	const char *s = ywalk_scalar(v);
 	int err;
 
-	if (ynull(v))
+	if (ywalk_is_null(v))
 		return 0;
 	if (!s)
 		return sc_err(L, v, "'%s' must be an expression string", key);
@@ -178,24 +111,17 @@ static int compile(struct sloader *L, yaml_node_t *v, const char *key, struct ex
 	return 0;
 }
 
-#define FOR_PAIRS(L, map, pair, k, v)                                                         \
-	for (yaml_node_pair_t *pair = (map)->data.mapping.pairs.start;                        \
-	     pair < (map)->data.mapping.pairs.top &&                                          \
-	     ((k) = yscalar(yaml_document_get_node((L)->doc, pair->key)),                     \
-	     (v) = yaml_document_get_node((L)->doc, pair->value), 1);                         \
-	     pair++)
-
 static int load_scope(struct sloader *L, struct cs_scenario *sc, yaml_node_t *m)
 {
 	const char *k;
 	yaml_node_t *v;
 	int err = 0;
 
-	if (ynull(m))
+	if (ywalk_is_null(m))
 		return 0;
 	if (m->type != YAML_MAPPING_NODE)
 		return sc_err(L, m, "'scope' must be a mapping");
-	FOR_PAIRS(L, m, pair, k, v) {
+	YWALK_PAIRS(&L->w, m, k, v) {
 		if (!k)
 			return sc_err(L, m, "scope: non-scalar key");
 		if (!strcmp(k, "type"))
@@ -212,25 +138,25 @@ static int load_scope(struct sloader *L, struct cs_scenario *sc, yaml_node_t *m)
 
 static int load_data(struct sloader *L, yaml_node_t *seq)
 {
-	if (ynull(seq))
+	if (ywalk_is_null(seq))
 		return 0;
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return sc_err(L, seq, "'data' must be a list");
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
 	     it++) {
-		yaml_node_t *m = yaml_document_get_node(L->doc, *it), *v;
+		yaml_node_t *m = ywalk_node(&L->w, *it), *v;
 		const char *dest = NULL, *type = NULL, *k;
 		int err;
 
 		if (!m || m->type != YAML_MAPPING_NODE)
 			return sc_err(L, m, "a data entry must be a mapping");
-		FOR_PAIRS(L, m, pair, k, v) {
+		YWALK_PAIRS(&L->w, m, k, v) {
 			if (!k)
 				continue;
 			if (!strcmp(k, "dest_file"))
-				dest = yscalar(v);
+				dest = ywalk_scalar(v);
 			else if (!strcmp(k, "type"))
-				type = yscalar(v);
+				type = ywalk_scalar(v);
 			else if (strcmp(k, "source_url") && strcmp(k, "strategy") && strcmp(k, "size") &&
 				 strcmp(k, "ttl"))
 				return sc_err(L, v, "data: unknown key '%s'", k);
@@ -239,9 +165,9 @@ static int load_data(struct sloader *L, yaml_node_t *seq)
 			return sc_err(L, m, "data entry without dest_file");
 		if (!type)
 			continue;
-		err = expr_data_load(dest, type);
+		err = expr_runtime_load_data(L->b->rt, dest, type);
 		if (err == -ENOENT)
-			log_warn("%s:%d: data file %s missing: its helpers see an empty list", L->file,
+			log_warn("%s:%d: data file %s missing: its helpers see an empty list", L->w.file,
 				 (int)m->start_mark.line + 1, dest);
 		else if (err)
 			return sc_err(L, m, "data file %s: %s", dest, strerror(-err));
@@ -255,14 +181,14 @@ static int load_labels(struct sloader *L, struct cs_scenario *sc, yaml_node_t *m
 	const char *k;
 	yaml_node_t *v;
 
-	if (ynull(m))
+	if (ywalk_is_null(m))
 		return 0;
 	if (m->type != YAML_MAPPING_NODE)
 		return sc_err(L, m, "'labels' must be a mapping");
 	/* map[string]any: only an unquoted YAML true is the bool `true` (a quoted one is a string) */
-	FOR_PAIRS(L, m, pair, k, v)
+	YWALK_PAIRS(&L->w, m, k, v)
 		if (k && !strcmp(k, "remediation"))
-			sc->remediation = yaml_bool(v) == 1;
+			sc->remediation = ywalk_bool_value(v) == 1;
 	return 0;
 }
 
@@ -270,7 +196,7 @@ static int load_bayes(struct sloader *L, struct cs_scenario *sc, yaml_node_t *se
 {
 	size_t n;
 
-	if (ynull(seq))
+	if (ywalk_is_null(seq))
 		return 0;
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return sc_err(L, seq, "'bayesian_conditions' must be a list");
@@ -280,14 +206,14 @@ static int load_bayes(struct sloader *L, struct cs_scenario *sc, yaml_node_t *se
 		return -ENOMEM;
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
 	     it++) {
-		yaml_node_t *m = yaml_document_get_node(L->doc, *it), *v;
+		yaml_node_t *m = ywalk_node(&L->w, *it), *v;
 		struct cs_bayes_cond *c = &sc->bconds[sc->nbconds++];
 		const char *k;
 		int err = 0;
 
 		if (!m || m->type != YAML_MAPPING_NODE)
 			return sc_err(L, m, "a bayesian condition must be a mapping");
-		FOR_PAIRS(L, m, pair, k, v) {
+		YWALK_PAIRS(&L->w, m, k, v) {
 			if (!k)
 				return sc_err(L, m, "bayesian_conditions: non-scalar key");
 			if (!strcmp(k, "condition"))
@@ -407,14 +333,14 @@ static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, cons
 	if (!sc)
 		return -ENOMEM;
 	sc->line = (int)root->start_mark.line + 1;
-	sc->file = strdup(L->file);
+	sc->file = strdup(L->w.file);
 	sc->hash = strdup(hash);
 	sc->version = strdup(version ? version : "");
 	if (!sc->file || !sc->hash || !sc->version) {
 		err = -ENOMEM;
 		goto out;
 	}
-	FOR_PAIRS(L, root, pair, k, v) {
+	YWALK_PAIRS(&L->w, root, k, v) {
 		if (!k) {
 			err = sc_err(L, root, "non-scalar key");
 			goto out;
@@ -486,7 +412,7 @@ static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, cons
 		goto out;
 	}
 	if (fmt && (strtod(fmt, NULL) < 1.0 || strtod(fmt, NULL) > 3.0)) {
-		log_warn("%s:%d: %s: format %s not supported, scenario skipped", L->file, sc->line,
+		log_warn("%s:%d: %s: format %s not supported, scenario skipped", L->w.file, sc->line,
 			 sc->name, fmt);
 		goto out; /* *out stays NULL: skipped, not an error */
 	}
@@ -549,7 +475,9 @@ out:
 int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, size_t len,
 		      const char *version)
 {
-	struct sloader L = { .b = b, .file = name };
+	struct sloader L = { .b = b,
+			     .w = { .file = name, .err = b->err, .errlen = sizeof(b->err),
+				    .log = true } };
 	yaml_parser_t yp;
 	char hash[2 * SHA256_LEN + 1];
 	uint8_t digest[SHA256_LEN];
@@ -579,8 +507,8 @@ int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, 
 			yaml_document_delete(&doc);
 			break;
 		}
-		L.doc = &doc;
-		if (ynull(root)) {
+		L.w.doc = &doc;
+		if (ywalk_is_null(root)) {
 			yaml_document_delete(&doc);
 			continue; /* empty document */
 		}

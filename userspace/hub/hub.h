@@ -26,7 +26,9 @@
  * the previous state.
  *
  * Errors: functions return 0 or -errno and write a message naming the item and
- * the cause into err. Not thread-safe (one hub per command).
+ * the cause into err. Not thread-safe (one hub per command). Processes: hub_open()
+ * and hub_update_index() take an exclusive lock on <hub_dir>/.cscli.lock (waiting
+ * up to HUB_LOCK_WAIT_S), so two cscli never change the hub at once.
  */
 #ifndef CS_HUB_H
 #define CS_HUB_H
@@ -59,6 +61,7 @@ int hub_type_parse(const char *s);
 #define HUB_MAX_ITEM_BYTES (8u << 20)
 #define HUB_MAX_DATA_BYTES (512u << 20)
 #define HUB_MAX_ITEMS 100000
+#define HUB_LOCK_WAIT_S 60
 
 struct hub_config {
 	char *config_dir; /* config_paths.config_dir: where items are enabled */
@@ -114,6 +117,7 @@ struct hub {
 	size_t nitems;
 	char **warnings;
 	size_t nwarnings;
+	int lock_fd; /* <hub_dir>/.cscli.lock, held from hub_open to hub_close */
 };
 
 /*

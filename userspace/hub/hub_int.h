@@ -7,8 +7,6 @@
 
 /* A relative path that stays below its root: not absolute, no "." or ".." segment. */
 bool hub_safe_rel_path(const char *p);
-int hub_strv_add(char ***v, size_t *n, const char *s);
-bool hub_strv_has(char *const *v, size_t n, const char *s);
 void hub_item_free(struct hub_item *it);
 int hub_add_item(struct hub *h, struct hub_item *it);
 /* Parse an index text into h (items + h->index). `what` names it in errors. */
@@ -24,5 +22,9 @@ size_t hub_deps_items(struct hub *h, json_t *deps, struct hub_item **out, size_t
 
 /* Every member (direct or not) of a collection's installed version; -ELOOP on a cycle. */
 int hub_descendants(struct hub *h, struct hub_item *it, struct hub_item ***out, size_t *n);
+
+/* Exclusive lock on <hub_dir>/.cscli.lock: the fd (close to release), -1 when hub_dir
+ * does not exist yet, or -errno (-ETIMEDOUT: another cscli kept it). */
+int hub_lock(const struct hub_config *cfg);
 
 #endif /* CS_HUB_INT_H */

@@ -13,11 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/sha2.h"
+#include "common/strv.h"
 #include "common/yamljson.h"
 #include "hub/hub.h"
 #include "hub/hub_int.h"
@@ -167,8 +170,8 @@ static void warn(struct hub *h, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!hub_strv_has(h->warnings, h->nwarnings, msg) && h->nwarnings < 1000)
-		hub_strv_add(&h->warnings, &h->nwarnings, msg);
+	if (!strv_has(h->warnings, h->nwarnings, msg) && h->nwarnings < 1000)
+		strv_push(&h->warnings, &h->nwarnings, msg);
 }
 
 static void fqname(const struct hub_item *it, char *buf, size_t len)
@@ -184,9 +187,9 @@ static void add_taint(struct hub *h, struct hub_item *it, const struct hub_item 
 		return;
 	it->tainted = true;
 	fqname(sub, fq, sizeof(fq));
-	if (hub_strv_has(it->tainted_by, it->ntainted_by, fq))
+	if (strv_has(it->tainted_by, it->ntainted_by, fq))
 		return;
-	hub_strv_add(&it->tainted_by, &it->ntainted_by, fq);
+	strv_push(&it->tainted_by, &it->ntainted_by, fq);
 	for (size_t i = 0; i < it->nbelongs_to; i++) {
 		struct hub_item *anc = hub_get(h, HUB_COLLECTIONS, it->belongs_to[i]);
 
@@ -581,8 +584,8 @@ static int local_sync(struct hub *h, char *err, size_t errlen)
 			return rc;
 		}
 		for (size_t j = 0; j < n; j++)
-			if (!hub_strv_has(subs[j]->belongs_to, subs[j]->nbelongs_to, c->name))
-				hub_strv_add(&subs[j]->belongs_to, &subs[j]->nbelongs_to, c->name);
+			if (!strv_has(subs[j]->belongs_to, subs[j]->nbelongs_to, c->name))
+				strv_push(&subs[j]->belongs_to, &subs[j]->nbelongs_to, c->name);
 		free(subs);
 	}
 	for (size_t i = 0; i < h->nitems; i++) {
@@ -611,6 +614,30 @@ static int local_sync(struct hub *h, char *err, size_t errlen)
 	return 0;
 }
 
+int hub_lock(const struct hub_config *cfg)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/.cscli.lock", cfg->hub_dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno == ENOENT ? -1 : -errno;
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB); waited++) {
+		if (errno != EWOULDBLOCK || waited >= HUB_LOCK_WAIT_S * 10) {
+			int rc = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+
+			close(fd);
+			return rc;
+		}
+		if (!waited)
+			log_warn("another cscli is changing the hub (%s): waiting", path);
+		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+	}
+	return fd;
+}
+
 int hub_open(struct hub_config *cfg, struct hub **out, char *err, size_t errlen)
 {
 	struct hub *h = calloc(1, sizeof(*h));
@@ -624,6 +651,13 @@ int hub_open(struct hub_config *cfg, struct hub **out, char *err, size_t errlen)
 		return -ENOMEM;
 	}
 	h->cfg = cfg;
+	h->lock_fd = hub_lock(cfg);
+	if (h->lock_fd < -1) {
+		rc = h->lock_fd;
+		snprintf(err, errlen, "while locking %s/.cscli.lock: %s", cfg->hub_dir,
+			 rc == -ETIMEDOUT ? "another cscli kept it too long" : strerror(-rc));
+		goto fail;
+	}
 	rc = hub_read_file(cfg->index_path, HUB_MAX_INDEX_BYTES, &text, &len);
 	if (rc) {
 		snprintf(err, errlen, "invalid hub index: unable to read index file %s: %s. Run "

@@ -19,7 +19,7 @@ int hub_update_index(struct hub_config *cfg, bool *changed, char *err, size_t er
 	struct hub check = { .cfg = cfg };
 	char url[PATH_MAX], why[1024], dir[PATH_MAX], *tmp = NULL, *body = NULL, *old = NULL;
 	size_t len, oldlen;
-	int fd = -1, rc;
+	int fd = -1, lock = -1, rc;
 
 	*changed = false;
 	snprintf(url, sizeof(url), "%s/.index.json", cfg->hub_url);
@@ -50,6 +50,13 @@ int hub_update_index(struct hub_config *cfg, bool *changed, char *err, size_t er
 			 strerror(-rc));
 		goto out;
 	}
+	lock = hub_lock(cfg);
+	if (lock < -1) {
+		rc = lock;
+		snprintf(err, errlen, "failed to update hub: while locking %s/.cscli.lock: %s",
+			 cfg->hub_dir, rc == -ETIMEDOUT ? "another cscli kept it too long" : strerror(-rc));
+		goto out;
+	}
 	if (asprintf(&tmp, "%s.cscli-XXXXXX", cfg->index_path) < 0) {
 		tmp = NULL;
 		rc = -ENOMEM;
@@ -76,6 +83,8 @@ int hub_update_index(struct hub_config *cfg, bool *changed, char *err, size_t er
 	}
 	*changed = true;
 out:
+	if (lock >= 0)
+		close(lock);
 	free(tmp);
 	free(old);
 	free(body);

@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "common/log.h"
+#include "common/ywalk.h"
 #include "common/strbuf.h"
 #include "common/strmap.h"
 #include "expr/expr.h"
@@ -66,11 +67,6 @@ static void config_free(struct ht_config *c)
 	strmap_free(c->labels);
 	free(c->overrides);
 	memset(c, 0, sizeof(*c));
-}
-
-static const char *ys(yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
 static int emit_write(void *data, unsigned char *buf, size_t size)
@@ -182,7 +178,7 @@ static int load_list(yaml_document_t *doc, yaml_node_t *v, char ***out, size_t *
 	if (!*out)
 		return -ENOMEM;
 	for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
-		const char *s = ys(yaml_document_get_node(doc, *i));
+		const char *s = ywalk_scalar(yaml_document_get_node(doc, *i));
 
 		if (!s || !*s)
 			continue;
@@ -226,7 +222,7 @@ static int config_load(const char *path, struct ht_config *c, char *why, size_t 
 	}
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; !err && p < root->data.mapping.pairs.top;
 	     p++) {
-		const char *k = ys(yaml_document_get_node(&doc, p->key));
+		const char *k = ywalk_scalar(yaml_document_get_node(&doc, p->key));
 		yaml_node_t *v = yaml_document_get_node(&doc, p->value);
 
 		if (!k || !v)
@@ -237,17 +233,17 @@ static int config_load(const char *path, struct ht_config *c, char *why, size_t 
 			err = load_list(&doc, v, &c->scenarios, &c->nscenarios);
 		} else if (!strcmp(k, "postoverflows")) {
 			err = load_list(&doc, v, &c->postoverflows, &c->npostoverflows);
-		} else if (!strcmp(k, "log_file") && ys(v)) {
-			c->log_file = strdup(ys(v));
-		} else if (!strcmp(k, "log_type") && ys(v)) {
-			c->log_type = strdup(ys(v));
-		} else if (!strcmp(k, "ignore_parsers") && ys(v)) {
-			c->ignore_parsers = !strcmp(ys(v), "true");
+		} else if (!strcmp(k, "log_file") && ywalk_scalar(v)) {
+			c->log_file = strdup(ywalk_scalar(v));
+		} else if (!strcmp(k, "log_type") && ywalk_scalar(v)) {
+			c->log_type = strdup(ywalk_scalar(v));
+		} else if (!strcmp(k, "ignore_parsers") && ywalk_scalar(v)) {
+			c->ignore_parsers = !strcmp(ywalk_scalar(v), "true");
 		} else if (!strcmp(k, "labels") && v->type == YAML_MAPPING_NODE) {
 			for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
 			     !err && q < v->data.mapping.pairs.top; q++) {
-				const char *lk = ys(yaml_document_get_node(&doc, q->key));
-				const char *lv = ys(yaml_document_get_node(&doc, q->value));
+				const char *lk = ywalk_scalar(yaml_document_get_node(&doc, q->key));
+				const char *lv = ywalk_scalar(yaml_document_get_node(&doc, q->value));
 
 				if (lk && lv)
 					err = strmap_set(c->labels, lk, lv);

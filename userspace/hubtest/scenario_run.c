@@ -15,6 +15,7 @@
 
 #include "bucket/bucket.h"
 #include "common/log.h"
+#include "common/vec.h"
 #include "expr/expr.h"
 #include "hubtest/hubtest_int.h"
 #include "hubtest/scenario_run.h"
@@ -32,15 +33,8 @@ static int on_overflow(const struct cs_event *ovf, void *arg)
 	struct cs_event *copy;
 	int err;
 
-	if (r->nres == r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : 16;
-		struct cs_event **n = realloc(r->res, ncap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		r->res = n;
-		r->cap = ncap;
-	}
+	if (vec_reserve((void **)&r->res, &r->cap, r->nres, sizeof(*r->res), 16))
+		return -ENOMEM;
 	err = cs_event_dup(ovf, &copy);
 	if (err)
 		return err;

@@ -18,6 +18,7 @@
 
 #include "common/ipaddr.h"
 #include "common/log.h"
+#include "common/ywalk.h"
 #include "common/strmap.h"
 #include "expr/expr.h"
 #include "parser/enrich.h"
@@ -25,86 +26,16 @@
 #include "parser/parser_limits.h"
 
 struct loader {
+	struct ywalk w; /* the document, the file, errors into p->last_error */
 	struct cs_parsers *p;
-	yaml_document_t *doc;
-	const char *file;
 };
 
-static int yline(const yaml_node_t *n)
-{
-	return (int)n->start_mark.line + 1;
-}
-
-static int load_error(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
 /* Log "file:line: message", remember it for cs_parsers_last_error(), return -EINVAL. */
-static int load_error(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	log_error("%s:%d: %s", L->file, n ? yline(n) : 0, msg);
-	snprintf(L->p->last_error, sizeof(L->p->last_error), "%s:%d: %.600s", L->file,
-		 n ? yline(n) : 0, msg);
-	return -EINVAL;
-}
-
-#define LOAD_ERR(L, n, ...) load_error((L), (n), __VA_ARGS__)
-
-static yaml_node_t *ynode(struct loader *L, int idx)
-{
-	return yaml_document_get_node(L->doc, idx);
-}
-
-static const char *yscalar(const yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-/* A plain `~`, `null` or empty scalar: YAML's null. */
-static bool ynull(const yaml_node_t *n)
-{
-	const char *s = yscalar(n);
-
-	if (!n)
-		return true;
-	if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-	       !strcmp(s, "NULL");
-}
-
-static int want_string(struct loader *L, yaml_node_t *n, const char *key, char **out)
-{
-	const char *s = yscalar(n);
-
-	if (!s)
-		return LOAD_ERR(L, n, "'%s' must be a string", key);
-	free(*out);
-	*out = strdup(s);
-	return *out ? 0 : -ENOMEM;
-}
-
-static int want_bool(struct loader *L, yaml_node_t *n, const char *key, bool *out)
-{
-	const char *s = yscalar(n);
-
-	if (s && (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "yes")))
-		*out = true;
-	else if (s && (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "no")))
-		*out = false;
-	else
-		return LOAD_ERR(L, n, "'%s' must be a boolean", key);
-	return 0;
-}
+#define LOAD_ERR(L, n, ...) ywalk_fail(&(L)->w, (n), __VA_ARGS__)
 
 static int compile_expr(struct loader *L, yaml_node_t *n, const char *what, struct expr_prog **out)
 {
-	const char *src = yscalar(n);
+	const char *src = ywalk_scalar(n);
 	struct expr_error e = { 0 };
 	int err;
 
@@ -119,17 +50,11 @@ static int compile_expr(struct loader *L, yaml_node_t *n, const char *what, stru
 	return 0;
 }
 
-#define FOR_PAIRS(L, map, pair, k, v)                                                    \
-	for (yaml_node_pair_t *pair = (map)->data.mapping.pairs.start;                   \
-	     pair < (map)->data.mapping.pairs.top &&                                     \
-	     ((k) = yscalar(ynode(L, pair->key)), (v) = ynode(L, pair->value), 1);       \
-	     pair++)
-
 static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *out)
 {
 	size_t n;
 
-	if (ynull(seq))
+	if (ywalk_is_null(seq))
 		return 0;
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return LOAD_ERR(L, seq, "'statics' must be a list");
@@ -139,7 +64,7 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 		return -ENOMEM;
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
 	     it++) {
-		yaml_node_t *m = ynode(L, *it);
+		yaml_node_t *m = ywalk_node(&L->w, *it);
 		struct cs_static *s = &out->v[out->n++];
 		int targets = 0, err = 0;
 		yaml_node_t *expr_node = NULL;
@@ -148,7 +73,7 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 
 		if (!m || m->type != YAML_MAPPING_NODE)
 			return LOAD_ERR(L, m, "a static must be a mapping");
-		FOR_PAIRS(L, m, pair, k, v) {
+		YWALK_PAIRS(&L->w, m, k, v) {
 			if (!k)
 				return LOAD_ERR(L, m, "static: non-string key");
 			if (!strcmp(k, "meta") || !strcmp(k, "parsed") || !strcmp(k, "enriched") ||
@@ -159,9 +84,9 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 					  k[0] == 'e' ? ST_ENRICHED :
 							ST_TARGET;
 				targets++;
-				err = want_string(L, v, k, &s->key);
+				err = ywalk_str(&L->w, v, k, &s->key);
 			} else if (!strcmp(k, "value")) {
-				err = want_string(L, v, k, &s->value);
+				err = ywalk_str(&L->w, v, k, &s->value);
 			} else if (!strcmp(k, "expression")) {
 				expr_node = v;
 			} else {
@@ -198,7 +123,7 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 				if (!p->geoip_logged)
 					log_info("%s:%d: no GeoIP database (%s%s%s not in %s): %s%s%s "
 						 "skipped, their fields left empty",
-						 L->file, yline(m), city ? "" : "GeoLite2-City.mmdb",
+						 L->w.file, ywalk_line(m), city ? "" : "GeoLite2-City.mmdb",
 						 !city && !asn ? ", " : "",
 						 asn ? "" : "GeoLite2-ASN.mmdb",
 						 p->geoip_dir ? p->geoip_dir : "(no data dir)",
@@ -209,11 +134,11 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 				const char *why = cs_enricher_unavailable_reason(s->key, p->geoip);
 
 				if (why)
-					log_info("%s:%d: method %s skipped: %s", L->file, yline(m),
+					log_info("%s:%d: method %s skipped: %s", L->w.file, ywalk_line(m),
 						 s->key, why);
 				else
 					log_warn("%s:%d: unknown enrichment method '%s', skipped",
-						 L->file, yline(m), s->key);
+						 L->w.file, ywalk_line(m), s->key);
 			}
 		}
 	}
@@ -225,7 +150,7 @@ static int load_prefix_list(struct loader *L, yaml_node_t *seq, bool cidr, struc
 {
 	size_t cap;
 
-	if (ynull(seq))
+	if (ywalk_is_null(seq))
 		return 0;
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return LOAD_ERR(L, seq, "whitelist '%s' must be a list", cidr ? "cidr" : "ip");
@@ -237,8 +162,8 @@ static int load_prefix_list(struct loader *L, yaml_node_t *seq, bool cidr, struc
 		return -ENOMEM;
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
 	     it++) {
-		yaml_node_t *v = ynode(L, *it);
-		const char *s = yscalar(v);
+		yaml_node_t *v = ywalk_node(&L->w, *it);
+		const char *s = ywalk_scalar(v);
 		struct cs_prefix pfx;
 
 		/* Go: net.ParseCIDR masks host bits, net.ParseIP takes no length */
@@ -262,11 +187,11 @@ static int load_whitelist(struct loader *L, yaml_node_t *m, struct cs_whitelist 
 	wl = *out = calloc(1, sizeof(*wl));
 	if (!wl)
 		return -ENOMEM;
-	FOR_PAIRS(L, m, pair, k, v) {
+	YWALK_PAIRS(&L->w, m, k, v) {
 		if (!k)
 			return LOAD_ERR(L, m, "whitelist: non-string key");
 		if (!strcmp(k, "reason")) {
-			err = want_string(L, v, k, &wl->reason);
+			err = ywalk_str(&L->w, v, k, &wl->reason);
 		} else if (!strcmp(k, "ip")) {
 			err = load_prefix_list(L, v, false, &wl->ips, &wl->nips);
 		} else if (!strcmp(k, "cidr")) {
@@ -274,7 +199,7 @@ static int load_whitelist(struct loader *L, yaml_node_t *m, struct cs_whitelist 
 		} else if (!strcmp(k, "expression")) {
 			size_t cap;
 
-			if (ynull(v))
+			if (ywalk_is_null(v))
 				continue;
 			if (v->type != YAML_SEQUENCE_NODE)
 				return LOAD_ERR(L, v, "whitelist 'expression' must be a list");
@@ -286,7 +211,7 @@ static int load_whitelist(struct loader *L, yaml_node_t *m, struct cs_whitelist 
 				return -ENOMEM;
 			for (yaml_node_item_t *it = v->data.sequence.items.start;
 			     !err && it < v->data.sequence.items.top; it++)
-				err = compile_expr(L, ynode(L, *it), "whitelist expression",
+				err = compile_expr(L, ywalk_node(&L->w, *it), "whitelist expression",
 						   &wl->exprs[wl->nexprs++]);
 		} else {
 			return LOAD_ERR(L, m, "whitelist: unknown key '%s'", k);
@@ -309,7 +234,7 @@ static int load_grok(struct loader *L, yaml_node_t *m, struct cs_node *node)
 
 	if (m->type != YAML_MAPPING_NODE)
 		return LOAD_ERR(L, m, "'grok' must be a mapping");
-	FOR_PAIRS(L, m, pair, k, v) {
+	YWALK_PAIRS(&L->w, m, k, v) {
 		if (!k)
 			return LOAD_ERR(L, m, "grok: non-string key");
 		if (!strcmp(k, "pattern"))
@@ -321,7 +246,7 @@ static int load_grok(struct loader *L, yaml_node_t *m, struct cs_node *node)
 		else if (!strcmp(k, "statics"))
 			statics = v;
 		else if (!strcmp(k, "apply_on")) {
-			err = want_string(L, v, k, &node->apply_on);
+			err = ywalk_str(&L->w, v, k, &node->apply_on);
 			if (err)
 				return err;
 		} else {
@@ -333,13 +258,13 @@ static int load_grok(struct loader *L, yaml_node_t *m, struct cs_node *node)
 	if (!node->apply_on && !expr)
 		return LOAD_ERR(L, m, "grok needs 'apply_on' or 'expression'");
 	if (pattern) {
-		if (!yscalar(pattern))
+		if (!ywalk_scalar(pattern))
 			return LOAD_ERR(L, pattern, "grok pattern must be a string");
-		err = grok_compile(L->p->lib, yscalar(pattern), &node->grok, errbuf, sizeof(errbuf));
+		err = grok_compile(L->p->lib, ywalk_scalar(pattern), &node->grok, errbuf, sizeof(errbuf));
 	} else {
-		if (!yscalar(name))
+		if (!ywalk_scalar(name))
 			return LOAD_ERR(L, name, "grok name must be a string");
-		err = grok_compile_name(L->p->lib, yscalar(name), &node->grok, errbuf,
+		err = grok_compile_name(L->p->lib, ywalk_scalar(name), &node->grok, errbuf,
 					sizeof(errbuf));
 	}
 	if (err == -ENOMEM)
@@ -359,12 +284,12 @@ static int load_pattern_syntax(struct loader *L, yaml_node_t *m)
 	const char *k;
 	yaml_node_t *v;
 
-	if (ynull(m))
+	if (ywalk_is_null(m))
 		return 0;
 	if (m->type != YAML_MAPPING_NODE)
 		return LOAD_ERR(L, m, "'pattern_syntax' must be a mapping");
-	FOR_PAIRS(L, m, pair, k, v) {
-		const char *re = yscalar(v);
+	YWALK_PAIRS(&L->w, m, k, v) {
+		const char *re = ywalk_scalar(v);
 		int err;
 
 		if (!k || !re)
@@ -373,7 +298,7 @@ static int load_pattern_syntax(struct loader *L, yaml_node_t *m)
 		if (err == -EEXIST) {
 			/* Shared library: the first definition wins (spec 5.1). */
 			log_debug("%s:%d: grok pattern %s already defined, keeping the first",
-				  L->file, yline(v), k);
+				  L->w.file, ywalk_line(v), k);
 			continue;
 		}
 		if (err == -EINVAL)
@@ -386,26 +311,26 @@ static int load_pattern_syntax(struct loader *L, yaml_node_t *m)
 
 static int load_data(struct loader *L, yaml_node_t *seq)
 {
-	if (ynull(seq))
+	if (ywalk_is_null(seq))
 		return 0;
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return LOAD_ERR(L, seq, "'data' must be a list");
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
 	     it++) {
-		yaml_node_t *m = ynode(L, *it);
+		yaml_node_t *m = ywalk_node(&L->w, *it);
 		const char *dest = NULL, *type = NULL, *k;
 		yaml_node_t *v;
 		int err;
 
 		if (!m || m->type != YAML_MAPPING_NODE)
 			return LOAD_ERR(L, m, "a data entry must be a mapping");
-		FOR_PAIRS(L, m, pair, k, v) {
+		YWALK_PAIRS(&L->w, m, k, v) {
 			if (!k)
 				continue;
 			if (!strcmp(k, "dest_file"))
-				dest = yscalar(v);
+				dest = ywalk_scalar(v);
 			else if (!strcmp(k, "type"))
-				type = yscalar(v);
+				type = ywalk_scalar(v);
 			else if (strcmp(k, "source_url"))
 				return LOAD_ERR(L, m, "data: unknown key '%s'", k);
 		}
@@ -413,10 +338,10 @@ static int load_data(struct loader *L, yaml_node_t *seq)
 			return LOAD_ERR(L, m, "data entry without dest_file");
 		if (!type)
 			continue; /* downloaded but not loaded (e.g. GeoIP .mmdb) */
-		err = expr_data_load(dest, type);
+		err = expr_runtime_load_data(L->p->rt, dest, type);
 		if (err == -ENOENT)
 			log_warn("%s:%d: data file %s missing: its helpers see an empty list",
-				 L->file, yline(m), dest);
+				 L->w.file, ywalk_line(m), dest);
 		else if (err)
 			return LOAD_ERR(L, m, "data file %s: %s", dest, strerror(-err));
 	}
@@ -427,7 +352,7 @@ static int load_stash(struct loader *L, yaml_node_t *seq, struct cs_node *node)
 {
 	size_t cap;
 
-	if (ynull(seq))
+	if (ywalk_is_null(seq))
 		return 0;
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return LOAD_ERR(L, seq, "'stash' must be a list");
@@ -437,7 +362,7 @@ static int load_stash(struct loader *L, yaml_node_t *seq, struct cs_node *node)
 		return -ENOMEM;
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
 	     it++) {
-		yaml_node_t *m = ynode(L, *it);
+		yaml_node_t *m = ywalk_node(&L->w, *it);
 		struct cs_stash_def *s = &node->stash[node->nstash++];
 		const char *k, *ttl = NULL;
 		yaml_node_t *v;
@@ -446,19 +371,19 @@ static int load_stash(struct loader *L, yaml_node_t *seq, struct cs_node *node)
 		if (!m || m->type != YAML_MAPPING_NODE)
 			return LOAD_ERR(L, m, "a stash entry must be a mapping");
 		s->size = 100;
-		FOR_PAIRS(L, m, pair, k, v) {
+		YWALK_PAIRS(&L->w, m, k, v) {
 			if (!k)
 				return LOAD_ERR(L, m, "stash: non-string key");
 			if (!strcmp(k, "name"))
-				err = want_string(L, v, k, &s->name);
+				err = ywalk_str(&L->w, v, k, &s->name);
 			else if (!strcmp(k, "key"))
 				err = compile_expr(L, v, "stash key", &s->key);
 			else if (!strcmp(k, "value"))
 				err = compile_expr(L, v, "stash value", &s->value);
 			else if (!strcmp(k, "ttl"))
-				ttl = yscalar(v);
+				ttl = ywalk_scalar(v);
 			else if (!strcmp(k, "size"))
-				s->size = yscalar(v) ? strtoul(yscalar(v), NULL, 10) : 100;
+				s->size = ywalk_scalar(v) ? strtoul(ywalk_scalar(v), NULL, 10) : 100;
 			else if (strcmp(k, "strategy"))
 				return LOAD_ERR(L, m, "stash: unknown key '%s'", k);
 			if (err)
@@ -487,34 +412,34 @@ static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, con
 		return LOAD_ERR(L, m, "nodes nest deeper than %d", CS_NODE_MAX_DEPTH);
 	if (m->type != YAML_MAPPING_NODE)
 		return LOAD_ERR(L, m, "a node must be a mapping");
-	node->line = yline(m);
-	node->file = strdup(L->file);
+	node->line = ywalk_line(m);
+	node->file = strdup(L->w.file);
 	if (!node->file)
 		return -ENOMEM;
 	/*
 	 * pattern_syntax first: grok patterns of this node may use names it defines,
 	 * whatever the key order in the document.
 	 */
-	FOR_PAIRS(L, m, pair, k, v)
+	YWALK_PAIRS(&L->w, m, k, v)
 		if (k && !strcmp(k, "pattern_syntax")) {
 			err = load_pattern_syntax(L, v);
 			if (err)
 				return err;
 		}
-	FOR_PAIRS(L, m, pair, k, v) {
+	YWALK_PAIRS(&L->w, m, k, v) {
 		if (!k)
 			return LOAD_ERR(L, m, "non-string key in node");
 		if (!strcmp(k, "name")) {
-			err = want_string(L, v, k, &node->name);
+			err = ywalk_str(&L->w, v, k, &node->name);
 		} else if (!strcmp(k, "onsuccess")) {
-			const char *s = yscalar(v);
+			const char *s = ywalk_scalar(v);
 
 			if (s && !strcmp(s, "next_stage"))
 				node->next_stage = true;
 			else if (!s || strcmp(s, "continue"))
 				return LOAD_ERR(L, v, "onsuccess must be 'continue' or 'next_stage'");
 		} else if (!strcmp(k, "debug")) {
-			err = want_bool(L, v, k, &node->debug);
+			err = ywalk_bool(&L->w, v, k, &node->debug);
 		} else if (!strcmp(k, "filter")) {
 			filter = v;
 		} else if (!strcmp(k, "grok")) {
@@ -530,7 +455,7 @@ static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, con
 		} else if (!strcmp(k, "data")) {
 			data = v;
 		} else if (!strcmp(k, "format")) {
-			const char *s = yscalar(v);
+			const char *s = ywalk_scalar(v);
 			double f = s ? strtod(s, NULL) : 0;
 
 			if (f < 1.0 || f > 3.0)
@@ -549,7 +474,7 @@ static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, con
 		return -ENOMEM;
 	if (data && (err = load_data(L, data)))
 		return err;
-	if (filter && !ynull(filter)) {
+	if (filter && !ywalk_is_null(filter)) {
 		err = compile_expr(L, filter, "filter", &node->filter);
 		if (err)
 			return err;
@@ -566,7 +491,7 @@ static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, con
 		return err;
 	if (statics && (err = load_statics(L, statics, &node->statics)))
 		return err;
-	if (nodes && !ynull(nodes)) {
+	if (nodes && !ywalk_is_null(nodes)) {
 		size_t cap;
 
 		if (nodes->type != YAML_SEQUENCE_NODE)
@@ -577,7 +502,7 @@ static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, con
 			return -ENOMEM;
 		for (yaml_node_item_t *it = nodes->data.sequence.items.start;
 		     it < nodes->data.sequence.items.top; it++) {
-			err = load_node(L, ynode(L, *it), &node->children[node->nchildren++],
+			err = load_node(L, ywalk_node(&L->w, *it), &node->children[node->nchildren++],
 					node->name, depth + 1);
 			if (err)
 				return err;
@@ -598,7 +523,7 @@ static bool doc_is_node(struct loader *L, yaml_node_t *root)
 
 	if (!root || root->type != YAML_MAPPING_NODE)
 		return false;
-	FOR_PAIRS(L, root, pair, k, v)
+	YWALK_PAIRS(&L->w, root, k, v)
 		if (v && k && (!strcmp(k, "name") || !strcmp(k, "description") || !strcmp(k, "author")))
 			return true;
 	return false;
@@ -637,7 +562,9 @@ static int add_top(struct cs_parsers *p, const char *stage, const char *install_
 static int load_stream(struct cs_parsers *p, const char *stage, const char *file,
 		       const char *install_name, yaml_parser_t *yp)
 {
-	struct loader L = { .p = p, .file = file };
+	struct loader L = { .p = p,
+			    .w = { .file = file, .err = p->last_error,
+				   .errlen = sizeof(p->last_error), .log = true } };
 	int err = 0;
 
 	for (;;) {
@@ -659,7 +586,7 @@ static int load_stream(struct cs_parsers *p, const char *stage, const char *file
 			yaml_document_delete(&doc); /* end of stream */
 			return 0;
 		}
-		L.doc = &doc;
+		L.w.doc = &doc;
 		if (doc_is_node(&L, root)) {
 			err = add_top(p, stage, install_name, &t);
 			if (!err)

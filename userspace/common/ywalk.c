@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+#include "common/ywalk.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+int ywalk_fail(struct ywalk *w, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[1024], where[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (w->with_column)
+		snprintf(where, sizeof(where), "%s:%d:%d", w->file ? w->file : "",
+			 ywalk_line(n), n ? (int)n->start_mark.column + 1 : 0);
+	else
+		snprintf(where, sizeof(where), "%s:%d", w->file ? w->file : "", ywalk_line(n));
+	if (w->log)
+		log_error("%s: %s", where, msg);
+	if (w->err && w->errlen)
+		snprintf(w->err, w->errlen, "%s: %s", where, msg);
+	return -EINVAL;
+}
+
+bool ywalk_is_null(const yaml_node_t *n)
+{
+	const char *s = ywalk_scalar(n);
+
+	if (!n)
+		return true;
+	if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+	       !strcmp(s, "NULL");
+}
+
+/* gopkg.in/yaml.v2's resolve table */
+static const char *const yaml_true[] = { "true", "True", "TRUE", "yes", "Yes", "YES",
+					 "on",	 "On",	 "ON",	 "y",	"Y" };
+static const char *const yaml_false[] = { "false", "False", "FALSE", "no", "No", "NO",
+					  "off",   "Off",	"OFF",	 "n",  "N" };
+
+int ywalk_bool_value(const yaml_node_t *n)
+{
+	const char *s = ywalk_scalar(n);
+
+	if (!s || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return -1;
+	for (size_t i = 0; i < sizeof(yaml_true) / sizeof(yaml_true[0]); i++)
+		if (!strcmp(s, yaml_true[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof(yaml_false) / sizeof(yaml_false[0]); i++)
+		if (!strcmp(s, yaml_false[i]))
+			return 0;
+	return -1;
+}
+
+int ywalk_str(struct ywalk *w, const yaml_node_t *n, const char *key, char **out)
+{
+	const char *s = ywalk_scalar(n);
+
+	if (!s)
+		return ywalk_fail(w, n, "%s: expected a string", key);
+	free(*out);
+	*out = strdup(s);
+	return *out ? 0 : -ENOMEM;
+}
+
+int ywalk_bool(struct ywalk *w, const yaml_node_t *n, const char *key, bool *out)
+{
+	int b = ywalk_bool_value(n);
+
+	if (b < 0)
+		return ywalk_fail(w, n, "%s: expected a boolean, got '%s'", key,
+				  ywalk_scalar(n) ? ywalk_scalar(n) : "(not a scalar)");
+	*out = b;
+	return 0;
+}
+
+int ywalk_long(struct ywalk *w, const yaml_node_t *n, const char *key, long long min,
+	       long long max, long long *out)
+{
+	const char *s = ywalk_scalar(n);
+	char *end;
+	long long x;
+
+	if (!s || !*s)
+		return ywalk_fail(w, n, "%s: expected an integer", key);
+	errno = 0;
+	x = strtoll(s, &end, 0);
+	if (errno || *end || x < min || x > max)
+		return ywalk_fail(w, n, "%s: expected an integer in [%lld, %lld], got '%s'", key,
+				  min, max, s);
+	*out = x;
+	return 0;
+}

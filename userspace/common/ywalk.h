@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Walking a libyaml document tree for the loaders (parsers, scenarios,
+ * acquisition, bouncer configuration, hubtest): node lookup, scalars, YAML's
+ * null and booleans as gopkg.in/yaml.v2 resolves them, typed getters, and
+ * errors that name the place ("file:line: message", or "file:line:col:").
+ *
+ *   struct ywalk w = { .doc = &doc, .file = "sshd-logs.yaml", .err = buf, .errlen = n };
+ *   YWALK_PAIRS(&w, map, k, v) { if (!strcmp(k, "name")) err = ywalk_str(&w, v, k, &name); }
+ *   return ywalk_fail(&w, node, "unknown key '%s'", k);      -> -EINVAL, buf filled
+ */
+#ifndef CS_YWALK_H
+#define CS_YWALK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <yaml.h>
+
+struct ywalk {
+	yaml_document_t *doc;
+	const char *file;  /* names the place in errors */
+	char *err;	   /* optional: receives "file:line: message" */
+	size_t errlen;
+	bool with_column;  /* "file:line:col: message" */
+	bool log;	   /* also log_error() it */
+};
+
+/* Fills w->err (and logs when asked) with the place of n; returns -EINVAL. */
+int ywalk_fail(struct ywalk *w, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static inline yaml_node_t *ywalk_node(const struct ywalk *w, int idx)
+{
+	return yaml_document_get_node(w->doc, idx);
+}
+
+/* The text of a scalar node; NULL for anything else (or NULL). */
+static inline const char *ywalk_scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static inline int ywalk_line(const yaml_node_t *n)
+{
+	return n ? (int)n->start_mark.line + 1 : 0;
+}
+
+/* Absent, or a plain (unquoted) empty, `~` or `null`/`Null`/`NULL` scalar. */
+bool ywalk_is_null(const yaml_node_t *n);
+/* A plain YAML 1.1 boolean (true/yes/on/y and their false forms): 1, 0, or -1. */
+int ywalk_bool_value(const yaml_node_t *n);
+
+/* Typed getters: 0, -ENOMEM, or ywalk_fail("KEY: expected ..."). */
+int ywalk_str(struct ywalk *w, const yaml_node_t *n, const char *key, char **out);
+int ywalk_bool(struct ywalk *w, const yaml_node_t *n, const char *key, bool *out);
+/* Decimal, 0x hex or 0 octal (yaml.v2's ints) within [min, max]. */
+int ywalk_long(struct ywalk *w, const yaml_node_t *n, const char *key, long long min,
+	       long long max, long long *out);
+
+/* for each (const char *k, yaml_node_t *v) of a mapping node (k NULL for a non-scalar key) */
+#define YWALK_PAIRS(w, map, k, v)                                                        \
+	for (yaml_node_pair_t *ywalk_p_ = (map)->data.mapping.pairs.start;               \
+	     ywalk_p_ < (map)->data.mapping.pairs.top &&                                 \
+	     ((k) = ywalk_scalar(ywalk_node((w), ywalk_p_->key)),                        \
+	     (v) = ywalk_node((w), ywalk_p_->value), 1);                                 \
+	     ywalk_p_++)
+
+/* for each yaml_node_t *v of a sequence node */
+#define YWALK_ITEMS(w, seq, v)                                                           \
+	for (yaml_node_item_t *ywalk_i_ = (seq)->data.sequence.items.start;              \
+	     ywalk_i_ < (seq)->data.sequence.items.top && ((v) = ywalk_node((w), *ywalk_i_), 1); \
+	     ywalk_i_++)
+
+static inline size_t ywalk_count(const yaml_node_t *seq)
+{
+	return seq->type == YAML_SEQUENCE_NODE ?
+		       (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start) :
+		       0;
+}
+
+#endif /* CS_YWALK_H */
