@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/strbuf.h"
 #include "db/db.h"
 
 enum stmt_id {
@@ -149,10 +150,9 @@ struct qbind {
 };
 
 struct qb {
-	char *sql;
-	size_t len, cap;
+	struct sbuf sql;
 	struct qbind *b;
-	int nb, bcap;
+	size_t nb, bcap;
 	int err;
 };
 
