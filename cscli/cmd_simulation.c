@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/strv.h"
 #include "common/yamljson.h"
 #include "cscli/cscli.h"
 #include "hub/hub.h"
@@ -27,9 +28,7 @@ struct sim {
 
 static void sim_free(struct sim *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		free(s->excl[i]);
-	free(s->excl);
+	strv_free(s->excl, s->n);
 }
 
 static int sim_load(struct cli *c, struct sim *s)
@@ -66,53 +65,14 @@ static int sim_load(struct cli *c, struct sim *s)
 	s->global = yamljson_get_bool(root, "simulation", false);
 	json_array_foreach(json_object_get(root, "exclusions"), i, e) {
 		const char *v = json_string_value(e);
-		char **nv;
 
-		if (!v || s->n >= SIM_MAX_EXCLUSIONS)
-			continue;
-		nv = realloc(s->excl, (s->n + 1) * sizeof(*nv));
-		if (!nv || !(nv[s->n] = strdup(v))) {
-			if (nv)
-				s->excl = nv;
+		if (v && s->n < SIM_MAX_EXCLUSIONS && strv_push(&s->excl, &s->n, v)) {
 			json_decref(docs);
 			return -1;
 		}
-		s->excl = nv;
-		s->n++;
 	}
 	json_decref(docs);
 	return 0;
-}
-
-static bool sim_has(const struct sim *s, const char *name)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->excl[i], name))
-			return true;
-	return false;
-}
-
-static int sim_add(struct sim *s, const char *name)
-{
-	char **nv = realloc(s->excl, (s->n + 1) * sizeof(*nv));
-
-	if (!nv)
-		return -ENOMEM;
-	s->excl = nv;
-	if (!(nv[s->n] = strdup(name)))
-		return -ENOMEM;
-	s->n++;
-	return 0;
-}
-
-static void sim_del(struct sim *s, const char *name)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->excl[i], name)) {
-			free(s->excl[i]);
-			s->excl[i] = s->excl[--s->n];
-			return;
-		}
 }
 
 /* Written beside and renamed over, so crowdsec never reads half a file. */
@@ -200,8 +160,8 @@ static int set_mode(struct cli *c, int argc, char **argv, bool enable)
 		return EXIT_FATAL;
 	if (!nargs) {
 		s.global = enable;
-		for (size_t i = 0; i < s.n; i++)
-			free(s.excl[i]);
+		strv_free(s.excl, s.n);
+		s.excl = NULL;
 		s.n = 0;
 		if (sim_save(&s))
 			goto out;
@@ -211,7 +171,7 @@ static int set_mode(struct cli *c, int argc, char **argv, bool enable)
 	}
 	for (int i = 1; i <= nargs; i++) {
 		const char *sc = argv[i];
-		bool excluded = sim_has(&s, sc);
+		bool excluded = strv_has(s.excl, s.n, sc);
 
 		if (enable) {
 			if (!known_scenario(c, sc))
@@ -225,8 +185,8 @@ static int set_mode(struct cli *c, int argc, char **argv, bool enable)
 				continue;
 			}
 			if (s.global)
-				sim_del(&s, sc);
-			else if (sim_add(&s, sc))
+				strv_del(s.excl, &s.n, sc);
+			else if (strv_push(&s.excl, &s.n, sc))
 				goto out;
 			printf("simulation mode for \"%s\" enabled\n", sc);
 		} else {
@@ -235,12 +195,12 @@ static int set_mode(struct cli *c, int argc, char **argv, bool enable)
 				continue;
 			}
 			if (!s.global) {
-				sim_del(&s, sc);
+				strv_del(s.excl, &s.n, sc);
 			} else if (excluded) {
 				cli_log("warning", "simulation mode is enabled but is already disable for "
 					"\"%s\"", sc);
 				continue;
-			} else if (sim_add(&s, sc)) {
+			} else if (strv_push(&s.excl, &s.n, sc)) {
 				goto out;
 			}
 			printf("simulation mode for \"%s\" disabled\n", sc);

@@ -29,7 +29,7 @@ for h in $(fuzz_harnesses); do
 		pass "fuzz_$h: seeds and ${secs}s of fuzzing"
 	else
 		fail "fuzz_$h: finding in $FUZZ_BUILD/findings/$h/"
-		grep -m3 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY' \
+		grep -a -m3 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY' \
 			"$FUZZ_BUILD/findings/$h/log" >&2
 	fi
 done

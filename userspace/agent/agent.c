@@ -212,6 +212,13 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 	if (!o->patterns_dir)
 		snprintf(patterns, sizeof(patterns), "%s/patterns", o->config_dir);
 	po.patterns_dir = patterns;
+	/* one runtime (data files) for the parsers, postoverflows and scenarios of this detector */
+	rc = expr_runtime_new(o->data_dir, &po.runtime);
+	if (rc) {
+		fail(err, errlen, rc, "out of memory");
+		goto fail;
+	}
+	bo.runtime = po.runtime;
 
 	rc = cs_parsers_new(&po, &a->parsers);
 	if (rc) {
@@ -264,9 +271,11 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 		goto fail;
 	log_info("detector ready: %zu parser stages, %zu scenarios, %s", cs_parsers_nstages(a->parsers),
 		 cs_buckets_nscenarios(a->buckets), a->replay ? "replay" : "live");
+	expr_runtime_put(po.runtime); /* the parsers and scenarios hold theirs */
 	*out = a;
 	return 0;
 fail:
+	expr_runtime_put(po.runtime);
 	cs_agent_free(a);
 	return rc;
 }

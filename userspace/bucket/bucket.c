@@ -178,13 +178,16 @@ int cs_buckets_new(const struct cs_bucket_opts *opts, struct cs_buckets **out)
 		b->o.max_events = CS_BUCKET_DEFAULT_MAX_EVENTS;
 	if (!b->o.max_reprocess_depth)
 		b->o.max_reprocess_depth = CS_BUCKET_DEFAULT_MAX_REPROCESS;
-	if (b->o.data_dir)
-		expr_data_set_dir(b->o.data_dir);
+	if (b->o.runtime)
+		b->rt = expr_runtime_ref(b->o.runtime);
+	else if (expr_runtime_new(b->o.data_dir, &b->rt))
+		goto err;
 	b->tab_size = 1024;
 	b->tab = calloc(b->tab_size, sizeof(*b->tab));
 	b->env = expr_env_new();
 	if (!b->tab || !b->env)
 		goto err;
+	expr_env_set_runtime(b->env, b->rt);
 	/* Slots follow enum { VAR_EVT, VAR_QUEUE, VAR_LEAKY, VAR_SIGNAL }. */
 	if (expr_env_add_var(b->env, "evt", &cs_event_expr_type) != VAR_EVT ||
 	    expr_env_add_var(b->env, "queue", &queue_type) != VAR_QUEUE ||
@@ -277,6 +280,7 @@ void cs_buckets_free(struct cs_buckets *b)
 		cs_scenario_free(b->sc[i]);
 	free(b->sc);
 	expr_env_free(b->env);
+	expr_runtime_put(b->rt);
 	free(b);
 }
 

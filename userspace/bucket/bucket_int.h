@@ -130,6 +130,7 @@ struct cs_bucket;
 struct cs_buckets {
 	struct cs_bucket_opts o;
 	struct expr_env *env;
+	struct expr_runtime *rt; /* data files */
 	struct cs_scenario **sc;
 	size_t nsc;
 	char err[512];

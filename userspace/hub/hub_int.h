@@ -7,8 +7,6 @@
 
 /* A relative path that stays below its root: not absolute, no "." or ".." segment. */
 bool hub_safe_rel_path(const char *p);
-int hub_strv_add(char ***v, size_t *n, const char *s);
-bool hub_strv_has(char *const *v, size_t n, const char *s);
 void hub_item_free(struct hub_item *it);
 int hub_add_item(struct hub *h, struct hub_item *it);
 /* Parse an index text into h (items + h->index). `what` names it in errors. */

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/strv.h"
 #include "common/yamljson.h"
 #include "hub/hub.h"
 #include "hub/hub_int.h"
@@ -130,34 +131,6 @@ void hub_config_clear(struct hub_config *cfg)
 	free(cfg->hub_url);
 	free(cfg->hub_data_url);
 	memset(cfg, 0, sizeof(*cfg));
-}
-
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-int hub_strv_add(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
-
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	if (!(nv[*n] = strdup(s)))
-		return -ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-bool hub_strv_has(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(v[i], s))
-			return true;
-	return false;
 }
 
 void hub_item_free(struct hub_item *it)
@@ -315,7 +288,7 @@ static int item_from_index(enum hub_type t, const char *name, json_t *o, struct 
 				rc = -EINVAL;
 				goto fail;
 			}
-			if (hub_strv_add(&it->deps[dt], &it->ndeps[dt], json_string_value(e)))
+			if (strv_push(&it->deps[dt], &it->ndeps[dt], json_string_value(e)))
 				goto oom;
 		}
 	}

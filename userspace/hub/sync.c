@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "common/sha2.h"
+#include "common/strv.h"
 #include "common/yamljson.h"
 #include "hub/hub.h"
 #include "hub/hub_int.h"
@@ -169,8 +170,8 @@ static void warn(struct hub *h, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!hub_strv_has(h->warnings, h->nwarnings, msg) && h->nwarnings < 1000)
-		hub_strv_add(&h->warnings, &h->nwarnings, msg);
+	if (!strv_has(h->warnings, h->nwarnings, msg) && h->nwarnings < 1000)
+		strv_push(&h->warnings, &h->nwarnings, msg);
 }
 
 static void fqname(const struct hub_item *it, char *buf, size_t len)
@@ -186,9 +187,9 @@ static void add_taint(struct hub *h, struct hub_item *it, const struct hub_item 
 		return;
 	it->tainted = true;
 	fqname(sub, fq, sizeof(fq));
-	if (hub_strv_has(it->tainted_by, it->ntainted_by, fq))
+	if (strv_has(it->tainted_by, it->ntainted_by, fq))
 		return;
-	hub_strv_add(&it->tainted_by, &it->ntainted_by, fq);
+	strv_push(&it->tainted_by, &it->ntainted_by, fq);
 	for (size_t i = 0; i < it->nbelongs_to; i++) {
 		struct hub_item *anc = hub_get(h, HUB_COLLECTIONS, it->belongs_to[i]);
 
@@ -583,8 +584,8 @@ static int local_sync(struct hub *h, char *err, size_t errlen)
 			return rc;
 		}
 		for (size_t j = 0; j < n; j++)
-			if (!hub_strv_has(subs[j]->belongs_to, subs[j]->nbelongs_to, c->name))
-				hub_strv_add(&subs[j]->belongs_to, &subs[j]->nbelongs_to, c->name);
+			if (!strv_has(subs[j]->belongs_to, subs[j]->nbelongs_to, c->name))
+				strv_push(&subs[j]->belongs_to, &subs[j]->nbelongs_to, c->name);
 		free(subs);
 	}
 	for (size_t i = 0; i < h->nitems; i++) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strv.h"
 #include "setup/setup.h"
 
 #define MAX_UNITS 4096
@@ -99,28 +100,14 @@ struct facts {
 
 static void facts_free(struct facts *f)
 {
-	for (size_t i = 0; i < f->nunits; i++)
-		free(f->units[i]);
-	for (size_t i = 0; i < f->nprocs; i++)
-		free(f->procs[i]);
-	free(f->units);
-	free(f->procs);
+	strv_free(f->units, f->nunits);
+	strv_free(f->procs, f->nprocs);
 }
 
+/* the facts are bounded: a machine with more units or processes is read in part */
 static int push(char ***v, size_t *n, const char *s)
 {
-	char **nv;
-
-	if (*n >= MAX_UNITS)
-		return 0;
-	nv = realloc(*v, (*n + 1) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	if (!(nv[*n] = strdup(s)))
-		return -ENOMEM;
-	(*n)++;
-	return 0;
+	return *n >= MAX_UNITS ? 0 : strv_push(v, n, s);
 }
 
 /* Unit file names: first word of each line (`systemctl list-unit-files --no-legend`). */
@@ -190,14 +177,6 @@ static int gather(const struct setup_opts *o, const char *root, struct facts *fa
 	return rc;
 }
 
-static bool has(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(v[i], s))
-			return true;
-	return false;
-}
-
 static bool file_present(const char *root, const char *pattern)
 {
 	char p[PATH_MAX];
@@ -259,9 +238,9 @@ json_t *setup_detect(const struct setup_opts *o, char *err, size_t errlen)
 		if (in(o->ignore, s->name))
 			continue;
 		for (int k = 0; k < MAX_LIST && s->units[k]; k++)
-			unit |= has(fa.units, fa.nunits, s->units[k]);
+			unit |= strv_has(fa.units, fa.nunits, s->units[k]);
 		for (int k = 0; !found && k < MAX_LIST && s->procs[k]; k++)
-			found = has(fa.procs, fa.nprocs, s->procs[k]);
+			found = strv_has(fa.procs, fa.nprocs, s->procs[k]);
 		for (int k = 0; !found && k < MAX_LIST && s->files[k]; k++)
 			found = file_present(root, s->files[k]);
 		if (found || unit)
