@@ -47,7 +47,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage:\n  cscli [command]\n\nAvailable Commands:\n");
 	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
-		fprintf(f, "  %-12s %s\n", objects[i].name, objects[i].help);
+		fprintf(f, "  %-15s %s\n", objects[i].name, objects[i].help);
 	fprintf(f, "\nGlobal Flags:\n"
 		   "  -c, --config string   path to crowdsec config file"
 		   " (default \"/etc/crowdsec/config.yaml\")\n"
