@@ -74,4 +74,28 @@ check "poured by source, type and scenario" \
 	grep -q "^cs_bucket_poured_total{source=\"$T/auth.log\",type=\"file\",name=\"crowdsecurity/ssh-bf\"} [1-9]" <<<"$M"
 check "parsing time histogram" grep -q "^cs_parsing_time_seconds_count{type=\"file\",source=\"$T/auth.log\"} 9$" <<<"$M"
 check "LAPI series still there" grep -q '^cs_lapi_route_requests_total' <<<"$M"
+
+J=$($CSCLI metrics -o json 2>"$T/err")
+check_eq "cscli metrics -o json: acquisition row" \
+	"$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["acquisition"]["file:"+sys.argv[2]])' "$J" "$T/auth.log" 2>&1)" \
+	"{'reads': 9, 'parsed': 8, 'unparsed': 1, 'pour': $(grep "^cs_bucket_poured_total{source=\"$T/auth.log\"" <<<"$M" | awk '{s += $2} END {print s}')}"
+check_eq "cscli metrics -o json: scenario row" \
+	"$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["scenarios"]["crowdsecurity/ssh-bf"]["overflow"])' "$J" 2>&1)" 1
+check "cscli metrics -o json: parser row" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["parsers"]["crowdsecurity/sshd-logs"]["parsed"] == 8' "$J"
+check "cscli metrics -o json: Local API routes" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert sum(n for r in d["lapi"].values() for n in r.values()) >= 1' "$J"
+H=$($CSCLI metrics 2>&1)
+check "cscli metrics: tables" grep -q "Acquisition Metrics:" <<<"$H"
+check "cscli metrics: the source's row" grep -q "| file:$T/auth.log *| 9 *| 8 *| 1 " <<<"$H"
+check "cscli metrics: the scenario table" grep -q "Scenario Metrics:" <<<"$H"
+check "cscli metrics list names the sections" bash -c "$CSCLI metrics list | grep -q 'lapi-bouncer'"
+S=$($CSCLI metrics show scenarios -o json)
+check_eq "cscli metrics show SECTION keeps only it" \
+	"$(python3 -c 'import json,sys; print(sorted(json.loads(sys.argv[1])))' "$S")" "['scenarios']"
+$CSCLI metrics show nosuch >/dev/null 2>"$T/err"
+check_eq "unknown section refused" "$?" 1
+check "unknown section named" grep -q "nosuch" "$T/err"
+check "cscli metrics --help" bash -c "$CSCLI metrics --help | grep -q 'Available Commands'"
+check "cscli metrics show --help" bash -c "$CSCLI metrics show --help | grep -q 'Show selected metrics'"
+$CSCLI metrics -u "http://127.0.0.1:$(free_port 18900)/metrics" >/dev/null 2>"$T/err"
+check_eq "endpoint down: error exit" "$?" 1
 summary
