@@ -197,7 +197,7 @@ static int digits(const char **s, int n, int *out)
 	return 0;
 }
 
-int gotime_parse_rfc3339(const char *s, int64_t *ns)
+int gotime_parse_rfc3339_zone(const char *s, unsigned int flags, int64_t *ns, int32_t *zone)
 {
 	int y, mo, d, h, mi, sec, oh = 0, om = 0;
 	int64_t frac = 0, scale = NSEC_PER_SEC, off = 0;
@@ -206,10 +206,16 @@ int gotime_parse_rfc3339(const char *s, int64_t *ns)
 	if (!s)
 		return -EINVAL;
 	if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) || *s++ != '-' ||
-	    digits(&s, 2, &d) || (*s != 'T' && *s != 't' && *s != ' ') || !*s++ ||
-	    digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) || *s++ != ':' ||
-	    digits(&s, 2, &sec))
+	    digits(&s, 2, &d))
 		return -EINVAL;
+	if (!*s && (flags & GOTIME_DATE_ONLY)) {
+		h = mi = sec = 0;
+		goto fields;
+	}
+	if ((*s != 'T' && *s != 't' && *s != ' ') || !*s++ || digits(&s, 2, &h) ||
+	    *s++ != ':' || digits(&s, 2, &mi) || *s++ != ':' || digits(&s, 2, &sec))
+		return -EINVAL;
+fields:
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return -EINVAL;
 	if (*s == '.') {
@@ -232,7 +238,7 @@ int gotime_parse_rfc3339(const char *s, int64_t *ns)
 		if (digits(&s, 2, &oh) || *s++ != ':' || digits(&s, 2, &om) || oh > 23 || om > 59)
 			return -EINVAL;
 		off = sign * ((int64_t)oh * 3600 + om * 60);
-	} else {
+	} else if (*s || !(flags & GOTIME_ZONE_OPTIONAL)) {
 		return -EINVAL;
 	}
 	if (*s)
@@ -247,7 +253,14 @@ int gotime_parse_rfc3339(const char *s, int64_t *ns)
 	if (__builtin_mul_overflow((int64_t)timegm(&tm) - off, NSEC_PER_SEC, ns) ||
 	    __builtin_add_overflow(*ns, frac, ns))
 		return -ERANGE;
+	if (zone)
+		*zone = (int32_t)off;
 	return 0;
+}
+
+int gotime_parse_rfc3339(const char *s, int64_t *ns)
+{
+	return gotime_parse_rfc3339_zone(s, 0, ns, NULL);
 }
 
 static void split(int64_t ns, struct tm *tm, long *nsec)
@@ -279,17 +292,28 @@ static int trimmed_frac(long nsec, char *out)
 	return fmt_frac(out, (uint64_t)nsec, 9, &rest);
 }
 
-void gotime_format_rfc3339nano(int64_t ns, char *buf, size_t len)
+void gotime_format_rfc3339nano_zone(int64_t ns, int32_t zone, char *buf, size_t len)
 {
-	char base[40], frac[16];
+	char base[40], frac[16], tz[16];
 	struct tm tm;
 	long nsec;
 	int fl;
 
-	split(ns, &tm, &nsec);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	split(ns + (int64_t)zone * NSEC_PER_SEC, &tm, &nsec);
+	snprintf(base, sizeof(base), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 	fl = trimmed_frac(nsec, frac);
-	snprintf(buf, len, "%s%.*sZ", base, fl, frac);
+	if (!zone)
+		snprintf(tz, sizeof(tz), "Z");
+	else
+		snprintf(tz, sizeof(tz), "%c%02d:%02d", zone < 0 ? '-' : '+', abs(zone) / 3600,
+			 (abs(zone) / 60) % 60);
+	snprintf(buf, len, "%s%.*s%s", base, fl, frac, tz);
+}
+
+void gotime_format_rfc3339nano(int64_t ns, char *buf, size_t len)
+{
+	gotime_format_rfc3339nano_zone(ns, 0, buf, len);
 }
 
 void gotime_format_gostring(int64_t ns, char *buf, size_t len)

@@ -35,10 +35,20 @@ void gotime_format_duration(int64_t ns, char *buf, size_t len);
  * for a time int64 nanoseconds cannot hold (before 1677, after 2262).
  */
 int gotime_parse_rfc3339(const char *s, int64_t *ns);
+/*
+ * The same, keeping the zone offset it was written in (*zone, seconds east of
+ * UTC; zone may be NULL). flags: GOTIME_ZONE_OPTIONAL (no zone: UTC),
+ * GOTIME_DATE_ONLY ("2006-01-02" alone: midnight UTC). The one RFC 3339 parser.
+ */
+#define GOTIME_ZONE_OPTIONAL 1u
+#define GOTIME_DATE_ONLY 2u
+int gotime_parse_rfc3339_zone(const char *s, unsigned int flags, int64_t *ns, int32_t *zone);
 /* "2026-11-25T07:43:05Z" (seconds, UTC). */
 void gotime_format_rfc3339(int64_t ns, char *buf, size_t len);
 /* "2026-11-25T07:43:18.298082729Z" (Go RFC3339Nano: trailing zeros trimmed). */
 void gotime_format_rfc3339nano(int64_t ns, char *buf, size_t len);
+/* The same in a zone: "2026-11-25T09:43:18.5+02:00" ("Z" for offset 0). */
+void gotime_format_rfc3339nano_zone(int64_t ns, int32_t zone, char *buf, size_t len);
 /* Go Time.String() for UTC: "2026-11-25 07:43:05.5 +0000 UTC". */
 void gotime_format_gostring(int64_t ns, char *buf, size_t len);
 
