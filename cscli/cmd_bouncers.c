@@ -8,6 +8,7 @@
 
 #include "common/gotime.h"
 #include "common/pwhash.h"
+#include "common/utf8.h"
 #include "cscli/cscli.h"
 
 static int open_db(struct cli *c, struct cs_db **db)
@@ -117,12 +118,15 @@ static int bouncers_list(struct cli *c, int argc, char **argv)
 			fmt_time(v[i].until, true, un, sizeof(un));
 			fmt_time(v[i].last_pull, true, lp, sizeof(lp));
 			json_array_append_new(
-				arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:b,s:s,s:s,s:s,s:s,s:s,s:s}", "id",
+				/* type and version come from User-Agent headers: any bytes */
+				arr, json_pack("{s:I,s:s,s:s,s:o,s:s,s:b,s:o,s:o,s:o,s:s,s:s,s:s}", "id",
 					       (json_int_t)v[i].id, "created_at", ca, "updated_at", ua,
-					       "name", v[i].name, "api_key", v[i].api_key, "revoked",
-					       v[i].revoked, "ip_address", v[i].ip_address, "type",
-					       v[i].type, "version", v[i].version, "until", un,
-					       "last_pull", lp, "auth_type", v[i].auth_type));
+					       "name", utf8_json_string(v[i].name), "api_key",
+					       v[i].api_key, "revoked", v[i].revoked, "ip_address",
+					       utf8_json_string(v[i].ip_address), "type",
+					       utf8_json_string(v[i].type), "version",
+					       utf8_json_string(v[i].version), "until", un, "last_pull", lp,
+					       "auth_type", v[i].auth_type));
 		}
 		print_json(arr, 2, true);
 		json_decref(arr);

@@ -10,6 +10,7 @@
 
 #include "common/gotime.h"
 #include "common/pwhash.h"
+#include "common/utf8.h"
 #include "cscli/cscli.h"
 
 static int open_db(struct cli *c, struct cs_db **db)
@@ -214,17 +215,17 @@ static int machines_list(struct cli *c, int argc, char **argv)
 				fmt_time(v[i].last_heartbeat, true, t, sizeof(t));
 				json_object_set_new(o, "last_heartbeat", json_string(t));
 			}
-			json_object_set_new(o, "machineId", json_string(v[i].machine_id));
+			json_object_set_new(o, "machineId", utf8_json_string(v[i].machine_id));
 			if (*v[i].ip_address)
-				json_object_set_new(o, "ipAddress", json_string(v[i].ip_address));
+				json_object_set_new(o, "ipAddress", utf8_json_string(v[i].ip_address));
 			if (*v[i].scenarios)
-				json_object_set_new(o, "scenarios", json_string(v[i].scenarios));
+				json_object_set_new(o, "scenarios", utf8_json_string(v[i].scenarios));
 			if (*v[i].version)
-				json_object_set_new(o, "version", json_string(v[i].version));
+				json_object_set_new(o, "version", utf8_json_string(v[i].version));
 			if (v[i].is_validated)
 				json_object_set_new(o, "isValidated", json_true());
 			if (*v[i].status)
-				json_object_set_new(o, "status", json_string(v[i].status));
+				json_object_set_new(o, "status", utf8_json_string(v[i].status));
 			json_object_set_new(o, "auth_type", json_string(v[i].auth_type));
 			json_object_set_new(o, "edges", json_object());
 			json_array_append_new(arr, o);

@@ -120,7 +120,6 @@ int main(int argc, char **argv)
 		test_every_hub_file_loads(o.hub_dir);
 		test_every_case_replays(&o);
 	}
-	expr_data_reset();
 	expr_cleanup();
 	return TEST_SUMMARY();
 }

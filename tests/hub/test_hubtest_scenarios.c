@@ -43,7 +43,6 @@ int main(int argc, char **argv)
 	t_pass = sum.passed;
 	t_fail = sum.failed;
 	t_skip = sum.skipped;
-	expr_data_reset();
 	expr_cleanup();
 	return TEST_SUMMARY();
 }

@@ -85,7 +85,6 @@ keep:
 		free(names[i]);
 	free(names);
 	globfree(&g);
-	expr_data_reset();
 	expr_cleanup();
 	return TEST_SUMMARY();
 }

@@ -5,9 +5,10 @@
 # written in two pieces; every line is read exactly once (the daemon's own count
 # at exit) and every attacker is alerted. Then SIGHUP: a broken scenario is refused
 # and the old configuration keeps running; a fixed one is taken. -t names the
-# broken file and line. Alerts go to stdout as JSON (-stdout-alerts).
+# broken file and line; the reload reads an edited data file again (a whitelist on
+# File()). Alerts go to stdout as JSON (-stdout-alerts).
 . "$(dirname "$0")/../lib/harness.sh"
-[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 12; summary; exit 0; }
+[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 15; summary; exit 0; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d)
 CP=
@@ -31,6 +32,18 @@ api:
     enable: false
 YAML
 printf 'filenames:\n  - %s/logs/*.log\nlabels:\n  type: syslog\n' "$T" > "$E/acquis.yaml"
+# a whitelist read from a data file: edited later, read again by the reload
+echo 198.18.0.17 > "$T/wl.txt"
+cat > "$E/parsers/s02-enrich/t-data-wl.yaml" <<YAML
+name: t/data-wl
+data:
+  - dest_file: wl.txt
+    type: string
+whitelist:
+  reason: listed in wl.txt
+  expression:
+    - evt.Meta.source_ip in File('wl.txt')
+YAML
 
 LINES=0
 # fails FILE IP N: N failed ssh logins from IP, stamped now
@@ -71,6 +84,13 @@ for ip in 198.18.0.11 198.18.0.12 198.18.0.13 198.18.0.14 198.18.0.15; do
 	check "alert for $ip" alerted $ip
 done
 
+# whitelisted through the data file: no alert (the next attacker's alert says it was read)
+fails "$T/logs/app.log" 198.18.0.17 8
+fails "$T/logs/app.log" 198.18.0.18 8
+for _ in $(seq 50); do alerted 198.18.0.18 && break; sleep 0.1; done
+check "data-file whitelist applies" bash -c "$(declare -f alerted); T=$T; alerted 198.18.0.18 && ! alerted 198.18.0.17"
+echo 198.18.0.99 > "$T/wl.txt"	# edited: .17 no longer listed, seen after the reload
+
 # SIGHUP with a broken scenario: refused, still running
 printf 'type: leaky\nname: t/broken\nfilter: "evt.Meta.x =="\ncapacity: 1\nleakspeed: 1s\n' > "$E/scenarios/broken.yaml"
 "$BUILD/crowdsec" -c "$E/config.yaml" -t >"$T/t.out" 2>&1
@@ -84,6 +104,9 @@ check "good reload taken" wait_for_log "reload done"
 fails "$T/logs/late.log" 198.18.0.16 8	# read by the reloaded detector, same acquisition
 for _ in $(seq 50); do alerted 198.18.0.16 && break; sleep 0.1; done
 check "detection after reload" alerted 198.18.0.16
+fails "$T/logs/late.log" 198.18.0.17 8
+for _ in $(seq 50); do alerted 198.18.0.17 && break; sleep 0.1; done
+check "reload read the edited data file again" alerted 198.18.0.17
 
 kill -TERM "$CP"; wait "$CP"; rc=$?; CP=
 check_eq "clean exit on SIGTERM" "$rc" 0

@@ -167,6 +167,11 @@ else
 	skip "cscli allowlists create refused the description" 1
 fi
 
+# a bouncer's User-Agent is stored as sent: cscli's JSON keeps the bouncer
+curl -s -o /dev/null -H "X-Api-Key: $KEY" -A "$(printf 'evil-bouncer/1.0\xff')" "$URL/v1/decisions/stream?startup=true"
+check "cscli bouncers list -o json keeps a bouncer whose User-Agent is not UTF-8" \
+	bash -c "$CSCLI bouncers list -o json | python3 -c 'import json,sys; b=[x for x in json.load(sys.stdin) if x and x[\"name\"]==\"b1\"]; sys.exit(0 if b and b[0][\"version\"]==\"1.0\ufffd\" else 1)'"
+
 # ---- item 10: self-registration and failed logins limited per source -------------------
 codes=
 for i in $(seq 12); do

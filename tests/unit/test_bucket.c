@@ -1155,7 +1155,6 @@ int main(void)
 	test_load_dir();
 	test_live_pipeline();
 	test_impossible_travel();
-	expr_data_reset();
 	expr_cleanup();
 	return TEST_SUMMARY();
 }

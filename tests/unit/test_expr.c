@@ -1762,6 +1762,7 @@ static void test_regex_api(void)
 static void test_data_files(void)
 {
 	char dir[] = "/tmp/test_expr_XXXXXX", path[256];
+	struct expr_runtime *rt = NULL, *other = NULL;
 	FILE *fp;
 	char *s;
 
@@ -1787,16 +1788,18 @@ static void test_data_files(void)
 	fputs("ok\n(unclosed\n", fp);
 	fclose(fp);
 
-	ASSERT_OK(expr_data_set_dir(dir), "set dir");
-	ASSERT_OK(expr_data_load("ua.txt", "string"), "load string");
-	ASSERT_OK(expr_data_load("ua.txt", "string"), "load twice is a no-op");
-	ASSERT_OK(expr_data_load("ua.regex", "regexp"), "load regexp");
-	ASSERT_OK(expr_data_load("tech.json", "map"), "load map");
-	ASSERT_OK(expr_data_load("GeoLite2-City.mmdb", NULL), "no type: not loaded");
-	ASSERT_OK(expr_data_load("x.mmdb", "mmdb"), "other type: not loaded");
-	ASSERT_EQ(expr_data_load("missing.txt", "string"), -ENOENT, "missing file");
-	ASSERT_EQ(expr_data_load("bad.regex", "regexp"), -EINVAL, "bad regex line");
-	ASSERT_EQ(expr_data_load("../etc/passwd", "string"), -EINVAL, "path escape");
+	if (!ASSERT_OK(expr_runtime_new(dir, &rt), "runtime"))
+		return;
+	expr_env_set_runtime(env, rt);
+	ASSERT_OK(expr_runtime_load_data(rt, "ua.txt", "string"), "load string");
+	ASSERT_OK(expr_runtime_load_data(rt, "ua.txt", "string"), "load twice is a no-op");
+	ASSERT_OK(expr_runtime_load_data(rt, "ua.regex", "regexp"), "load regexp");
+	ASSERT_OK(expr_runtime_load_data(rt, "tech.json", "map"), "load map");
+	ASSERT_OK(expr_runtime_load_data(rt, "GeoLite2-City.mmdb", NULL), "no type: not loaded");
+	ASSERT_OK(expr_runtime_load_data(rt, "x.mmdb", "mmdb"), "other type: not loaded");
+	ASSERT_EQ(expr_runtime_load_data(rt, "missing.txt", "string"), -ENOENT, "missing file");
+	ASSERT_EQ(expr_runtime_load_data(rt, "bad.regex", "regexp"), -EINVAL, "bad regex line");
+	ASSERT_EQ(expr_runtime_load_data(rt, "../etc/passwd", "string"), -EINVAL, "path escape");
 
 	s = run("File('ua.txt')", NULL);
 	ASSERT_STREQ(s, "array:[sqlmap nikto zgrab]", "File lines");
@@ -1869,12 +1872,39 @@ static void test_data_files(void)
 	ASSERT_STREQ(s, "bool:true", "FileMap sizes");
 	free(s);
 
+	/* another runtime (another detector, or the same after a reload) sees none of it */
+	if (ASSERT_OK(expr_runtime_new(dir, &other), "second runtime")) {
+		expr_env_set_runtime(env, other);
+		s = run("File('ua.txt')", NULL);
+		ASSERT_STREQ(s, "array:[]", "data files belong to their runtime");
+		free(s);
+		snprintf(path, sizeof(path), "%s/ua.txt", dir); /* edited, as before a reload */
+		fp = fopen(path, "w");
+		fputs("masscan\n", fp);
+		fclose(fp);
+		ASSERT_OK(expr_runtime_load_data(other, "ua.txt", "string"), "load in the new one");
+		s = run("File('ua.txt')", NULL);
+		ASSERT_STREQ(s, "array:[masscan]", "a new runtime reads the edited file");
+		free(s);
+		expr_env_set_runtime(env, rt);
+		s = run("File('ua.txt')", NULL);
+		ASSERT_STREQ(s, "array:[sqlmap nikto zgrab]", "the old one keeps what it read");
+		free(s);
+		expr_runtime_put(other);
+		other = NULL;
+	}
+
 	/* the hub's real data */
-	expr_data_reset();
-	if (access(t_shared("hub/data/bad_user_agents.txt"), R_OK) == 0) {
-		ASSERT_OK(expr_data_set_dir(t_shared("hub/data")), "hub dir");
-		ASSERT_OK(expr_data_load("bad_user_agents.txt", "string"), "hub string file");
-		ASSERT_OK(expr_data_load("bad_user_agents.regex.txt", "regexp"), "hub regex file");
+	expr_env_set_runtime(env, NULL);
+	expr_runtime_put(rt);
+	rt = NULL;
+	if (access(t_shared("hub/data/bad_user_agents.txt"), R_OK) == 0 &&
+	    ASSERT_OK(expr_runtime_new(t_shared("hub/data"), &rt), "hub runtime")) {
+		expr_env_set_runtime(env, rt);
+		ASSERT_OK(expr_runtime_load_data(rt, "bad_user_agents.txt", "string"),
+			  "hub string file");
+		ASSERT_OK(expr_runtime_load_data(rt, "bad_user_agents.regex.txt", "regexp"),
+			  "hub regex file");
 		s = run("len(File('bad_user_agents.txt')) > 10", NULL);
 		ASSERT_STREQ(s, "bool:true", "hub file loaded");
 		free(s);
@@ -1884,7 +1914,8 @@ static void test_data_files(void)
 	} else {
 		TEST_SKIP(4, "hub data not present");
 	}
-	expr_data_reset();
+	expr_env_set_runtime(env, NULL);
+	expr_runtime_put(rt);
 
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/ua.txt", dir);

@@ -72,12 +72,17 @@ typedef int (*cs_overflow_fn)(const struct cs_event *ovf, void *arg);
  */
 typedef int (*cs_alert_fn)(json_t *alerts, void *arg);
 
+struct expr_runtime;
+
 struct cs_bucket_opts {
 	enum cs_bucket_mode mode;
 	/* LIVE: "now"; NULL = the wall clock. Never read in REPLAY mode. */
 	void (*clock)(struct cs_time *now, void *arg);
 	void *clock_arg;
-	const char *data_dir;		/* data files of `data:` (NULL: as already set) */
+	const char *data_dir;		/* data files of `data:` (NULL: none) */
+	/* the detector's expr runtime, shared with its parsers (a reference is taken);
+	 * NULL = a private one on data_dir */
+	struct expr_runtime *runtime;
 	/* Extra expression functions, as struct cs_parser_opts.setup_env. */
 	int (*setup_env)(struct expr_env *env, void *arg);
 	void *setup_arg;

@@ -54,6 +54,9 @@ struct cs_scenario {
 	char *hash, *version;
 	bool reprocess, remediation, debug;
 	uint64_t poured; /* events poured into its instances (cscli explain) */
+	/* Prometheus series, found on first use (metrics/metrics.h) */
+	bool m_ready;
+	struct cs_metric_series *m_created, *m_overflowed, *m_underflowed, *m_canceled, *m_live;
 	float bayes_prior, bayes_threshold;
 	struct cs_bayes_cond *bconds;
 	size_t nbconds;
@@ -130,6 +133,7 @@ struct cs_bucket;
 struct cs_buckets {
 	struct cs_bucket_opts o;
 	struct expr_env *env;
+	struct expr_runtime *rt; /* data files */
 	struct cs_scenario **sc;
 	size_t nsc;
 	char err[512];

@@ -15,6 +15,7 @@
 #include "bucket/bucket_int.h"
 #include "common/log.h"
 #include "common/ywalk.h"
+#include "parser/data_section.h"
 #include "common/sha2.h"
 
 struct sloader {
@@ -132,45 +133,6 @@ static int load_scope(struct sloader *L, struct cs_scenario *sc, yaml_node_t *m)
 			return sc_err(L, v, "scope: unknown key '%s'", k);
 		if (err)
 			return err;
-	}
-	return 0;
-}
-
-static int load_data(struct sloader *L, yaml_node_t *seq)
-{
-	if (ywalk_is_null(seq))
-		return 0;
-	if (seq->type != YAML_SEQUENCE_NODE)
-		return sc_err(L, seq, "'data' must be a list");
-	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
-	     it++) {
-		yaml_node_t *m = ywalk_node(&L->w, *it), *v;
-		const char *dest = NULL, *type = NULL, *k;
-		int err;
-
-		if (!m || m->type != YAML_MAPPING_NODE)
-			return sc_err(L, m, "a data entry must be a mapping");
-		YWALK_PAIRS(&L->w, m, k, v) {
-			if (!k)
-				continue;
-			if (!strcmp(k, "dest_file"))
-				dest = ywalk_scalar(v);
-			else if (!strcmp(k, "type"))
-				type = ywalk_scalar(v);
-			else if (strcmp(k, "source_url") && strcmp(k, "strategy") && strcmp(k, "size") &&
-				 strcmp(k, "ttl"))
-				return sc_err(L, v, "data: unknown key '%s'", k);
-		}
-		if (!dest)
-			return sc_err(L, m, "data entry without dest_file");
-		if (!type)
-			continue;
-		err = expr_data_load(dest, type);
-		if (err == -ENOENT)
-			log_warn("%s:%d: data file %s missing: its helpers see an empty list", L->w.file,
-				 (int)m->start_mark.line + 1, dest);
-		else if (err)
-			return sc_err(L, m, "data file %s: %s", dest, strerror(-err));
 	}
 	return 0;
 }
@@ -435,7 +397,7 @@ static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, cons
 		goto out;
 	}
 	err = load_labels(L, sc, labels);
-	err = err ?: load_data(L, data);
+	err = err ?: cs_data_section_load(&L->w, data, L->b->rt);
 	err = err ?: validate(L, sc, root);
 	if (err)
 		goto out;

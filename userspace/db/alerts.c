@@ -56,6 +56,74 @@ void cs_alerts_free(struct cs_alert **v, size_t n)
 
 /* ---- alerts ------------------------------------------------------------------- */
 
+/*
+ * Decisions go in DECISION_ROWS to a statement: one execution keeps its index
+ * cursors open across the rows, so keys that arrive in order (an imported list:
+ * addresses, one until, one alert) are appended without a descent from the
+ * root of every index for every row.
+ */
+#define DECISION_ROWS 128
+#define DECISION_COLS_N 14
+
+static int bind_decision(sqlite3_stmt *s, int base, const struct cs_alert *a,
+			 const struct cs_decision *d, int64_t now, int64_t alert_id)
+{
+	struct cs_range r = { 0 };
+
+	if (scope_is_addr(d->scope) && value_range(d->value, &r))
+		return -EINVAL;
+	sqlite3_bind_int64(s, base + 1, now);
+	sqlite3_bind_int64(s, base + 2, gotime_deadline(a->stop_at, d->duration));
+	sqlite3_bind_text(s, base + 3, d->scenario ? d->scenario : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, base + 4, d->type ? d->type : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, base + 5, r.start_ip);
+	sqlite3_bind_int64(s, base + 6, r.end_ip);
+	sqlite3_bind_int64(s, base + 7, r.start_suffix);
+	sqlite3_bind_int64(s, base + 8, r.end_suffix);
+	sqlite3_bind_int(s, base + 9, r.ip_size);
+	sqlite3_bind_text(s, base + 10, d->scope ? d->scope : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, base + 11, d->value ? d->value : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, base + 12, d->origin ? d->origin : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, base + 13, d->simulated || a->simulated);
+	sqlite3_bind_int64(s, base + 14, alert_id);
+	return 0;
+}
+
+/* The DECISION_ROWS-row INSERT, prepared on first use (db->decisions_many). */
+static sqlite3_stmt *decisions_many(struct cs_db *db)
+{
+	FILE *f;
+	char *sql = NULL;
+	size_t len = 0;
+
+	if (db->decisions_many) {
+		sqlite3_reset(db->decisions_many);
+		return db->decisions_many;
+	}
+	f = open_memstream(&sql, &len);
+	if (!f)
+		return NULL;
+	fputs("INSERT INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"
+	      " end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"
+	      " alert_decisions) VALUES ",
+	      f);
+	for (int k = 0; k < DECISION_ROWS; k++) {
+		int b = k * DECISION_COLS_N;
+
+		fprintf(f, "%s(?%d, ?%d", k ? ", " : "", b + 1, b + 1);
+		for (int c = 2; c <= DECISION_COLS_N; c++)
+			fprintf(f, ", ?%d", b + c);
+		fputc(')', f);
+	}
+	if (fclose(f) || sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT,
+					    &db->decisions_many, NULL) != SQLITE_OK) {
+		log_error("sqlite prepare: %s", sqlite3_errmsg(db->h));
+		db->decisions_many = NULL;
+	}
+	free(sql);
+	return db->decisions_many;
+}
+
 static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t machine_row,
 			    int64_t now, int64_t *id, int64_t *decision_ids)
 {
@@ -112,30 +180,29 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 		if ((err = exec_stmt(db, s)))
 			return err;
 	}
-	for (size_t i = 0; i < a->n_decisions; i++) {
-		const struct cs_decision *d = &a->decisions[i];
-		struct cs_range r = { 0 };
+	for (size_t i = 0; i < a->n_decisions;) {
+		/* whole groups through the multi-row statement, the rest one by one */
+		size_t k, rows = a->n_decisions - i >= DECISION_ROWS ? DECISION_ROWS : 1;
+		int64_t last;
 
-		if (scope_is_addr(d->scope) && value_range(d->value, &r))
-			return -EINVAL;
-		s = stmt(db, ST_DECISION_INSERT);
-		sqlite3_bind_int64(s, 1, now);
-		sqlite3_bind_int64(s, 2, gotime_deadline(a->stop_at, d->duration));
-		sqlite3_bind_text(s, 3, d->scenario ? d->scenario : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, d->type ? d->type : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, r.start_ip);
-		sqlite3_bind_int64(s, 6, r.end_ip);
-		sqlite3_bind_int64(s, 7, r.start_suffix);
-		sqlite3_bind_int64(s, 8, r.end_suffix);
-		sqlite3_bind_int(s, 9, r.ip_size);
-		sqlite3_bind_text(s, 10, d->scope ? d->scope : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 11, d->value ? d->value : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 12, d->origin ? d->origin : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int(s, 13, d->simulated || a->simulated);
-		sqlite3_bind_int64(s, 14, *id);
-		if ((err = exec_stmt(db, s)))
+		s = rows > 1 ? decisions_many(db) : stmt(db, ST_DECISION_INSERT);
+		if (!s)
+			return -EIO;
+		for (k = 0; k < rows; k++)
+			if ((err = bind_decision(s, (int)k * DECISION_COLS_N, a, &a->decisions[i + k],
+						 now, *id)))
+				break;
+		if (!err)
+			err = exec_stmt(db, s);
+		if (rows > 1) /* the shared statement keeps no pointer into this alert */
+			sqlite3_clear_bindings(s);
+		if (err)
 			return err;
-		decision_ids[i] = sqlite3_last_insert_rowid(db->h);
+		/* one statement's rows get consecutive ids (AUTOINCREMENT, one writer) */
+		last = sqlite3_last_insert_rowid(db->h);
+		for (k = 0; k < rows; k++)
+			decision_ids[i + k] = last - (int64_t)(rows - 1 - k);
+		i += rows;
 	}
 	return 0;
 }

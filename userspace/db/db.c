@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "common/log.h"
+#include "common/vec.h"
 #include "db/schema.h"
 
 #define DB_BUSY_TIMEOUT_MS 5000
@@ -238,16 +239,9 @@ int db_rows(struct cs_db *db, sqlite3_stmt *s, size_t size, db_row_fn row, void 
 
 	*n = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (*n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			char *p = realloc(v, nc * size);
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			v = p;
-			cap = nc;
+		if (vec_reserve((void **)&v, &cap, *n, size, 16)) {
+			err = -ENOMEM;
+			break;
 		}
 		row(s, v + (*n)++ * size, arg);
 	}
@@ -423,6 +417,7 @@ void cs_db_close(struct cs_db *db)
 		return;
 	for (int i = 0; i < ST__MAX; i++)
 		sqlite3_finalize(db->st[i]);
+	sqlite3_finalize(db->decisions_many);
 	sqlite3_close(db->h);
 	stream_index_free(db);
 	free(db->wal_path);

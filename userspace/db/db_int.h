@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/strbuf.h"
 #include "db/db.h"
 
 enum stmt_id {
@@ -77,6 +78,7 @@ struct cs_db {
 	pthread_mutex_t lock;
 	sqlite3_stmt *st[ST__MAX];
 	struct stream_index *stream; /* stream.c */
+	sqlite3_stmt *decisions_many; /* alerts.c: the multi-row decision INSERT */
 	/* cs_db_external_version(): the WAL file as last seen, and data_version then */
 	char *wal_path;
 	struct timespec wal_mtime;
@@ -148,10 +150,9 @@ struct qbind {
 };
 
 struct qb {
-	char *sql;
-	size_t len, cap;
+	struct sbuf sql;
 	struct qbind *b;
-	int nb, bcap;
+	size_t nb, bcap;
 	int err;
 };
 

@@ -15,58 +15,31 @@
 #include <strings.h>
 
 #include "common/log.h"
+#include "common/vec.h"
 
 void qb_add(struct qb *q, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (q->err)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(q->sql + q->len, q->cap - q->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			q->err = -EINVAL;
-			return;
-		}
-		if (q->len + n < q->cap)
-			break;
-		size_t nc = (q->cap ? q->cap * 2 : 1024) + n;
-		char *p = realloc(q->sql, nc);
-
-		if (!p) {
-			q->err = -ENOMEM;
-			return;
-		}
-		q->sql = p;
-		q->cap = nc;
-	}
-	q->len += n;
+	va_start(ap, fmt);
+	sb_vprintf(&q->sql, fmt, ap);
+	va_end(ap);
 }
 
 void qb_bind(struct qb *q, bool is_text, int64_t i, const char *s)
 {
 	if (q->err)
 		return;
-	if (q->nb == q->bcap) {
-		int nc = q->bcap ? q->bcap * 2 : 16;
-		struct qbind *p = realloc(q->b, nc * sizeof(*p));
-
-		if (!p) {
-			q->err = -ENOMEM;
-			return;
-		}
-		q->b = p;
-		q->bcap = nc;
+	if (vec_reserve((void **)&q->b, &q->bcap, q->nb, sizeof(*q->b), 16)) {
+		q->err = -ENOMEM;
+		return;
 	}
 	q->b[q->nb++] = (struct qbind){ is_text, i, s };
 }
 
 void qb_free(struct qb *q)
 {
-	free(q->sql);
+	sb_free(&q->sql);
 	free(q->b);
 }
 
@@ -75,13 +48,13 @@ int qb_prepare(struct cs_db *db, struct qb *q, sqlite3_stmt **out)
 	sqlite3_stmt *s;
 
 	*out = NULL;
-	if (q->err)
-		return q->err;
-	if (sqlite3_prepare_v2(db->h, q->sql, -1, &s, NULL) != SQLITE_OK) {
-		log_error("sqlite prepare: %s in %.200s", sqlite3_errmsg(db->h), q->sql);
+	if (q->err || q->sql.err)
+		return q->err ? q->err : q->sql.err;
+	if (sqlite3_prepare_v2(db->h, q->sql.buf, -1, &s, NULL) != SQLITE_OK) {
+		log_error("sqlite prepare: %s in %.200s", sqlite3_errmsg(db->h), q->sql.buf);
 		return -EIO;
 	}
-	for (int i = 0; i < q->nb; i++) {
+	for (size_t i = 0; i < q->nb; i++) {
 		if (q->b[i].is_text)
 			sqlite3_bind_text(s, i + 1, q->b[i].s, -1, SQLITE_STATIC);
 		else

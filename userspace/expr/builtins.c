@@ -1219,6 +1219,11 @@ void expr_env_set_stash(struct expr_env *env, struct cs_stash *stash)
 	env->stash = stash;
 }
 
+void expr_env_set_runtime(struct expr_env *env, struct expr_runtime *rt)
+{
+	env->rt = rt;
+}
+
 static bool valid_name(const char *s)
 {
 	if (!s || !*s || isdigit((unsigned char)*s))

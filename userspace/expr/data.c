@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * Data files (`data:` entries of parsers/scenarios): loaded once per dest_file
- * name, process-wide, read by File(), RegexpInFile(), LookupFile() and
- * FileMap(). Loading happens at configuration time; lookups take a read lock
- * so parser routines never serialise on each other.
+ * name into the runtime of one detector (struct expr_runtime), read by File(),
+ * RegexpInFile(), LookupFile() and FileMap() through the environment. A reload
+ * builds a new runtime, so an edited file is read again; two detectors in one
+ * process never share one. Loading happens at configuration time; lookups take
+ * a read lock so parser routines never serialise on each other.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,26 +38,56 @@ struct data_file {
 	struct data_file *next;
 };
 
-static pthread_rwlock_t data_lock = PTHREAD_RWLOCK_INITIALIZER;
-static struct data_file *files;
-static char *data_dir;
+struct expr_runtime {
+	int refcnt; /* atomic */
+	pthread_rwlock_t lock;
+	struct data_file *files;
+	char *data_dir;
+};
 
-int expr_data_set_dir(const char *dir)
+static void file_free(struct data_file *f);
+
+int expr_runtime_new(const char *data_dir, struct expr_runtime **out)
 {
-	char *d = strdup(dir ? dir : "");
+	struct expr_runtime *rt = calloc(1, sizeof(*rt));
 
-	if (!d)
+	if (!rt || !(rt->data_dir = strdup(data_dir ? data_dir : ""))) {
+		free(rt);
 		return -ENOMEM;
-	pthread_rwlock_wrlock(&data_lock);
-	free(data_dir);
-	data_dir = d;
-	pthread_rwlock_unlock(&data_lock);
+	}
+	rt->refcnt = 1;
+	pthread_rwlock_init(&rt->lock, NULL);
+	*out = rt;
 	return 0;
 }
 
-static struct data_file *find_file(const char *name)
+struct expr_runtime *expr_runtime_ref(struct expr_runtime *rt)
 {
-	for (struct data_file *f = files; f; f = f->next)
+	if (rt)
+		__atomic_add_fetch(&rt->refcnt, 1, __ATOMIC_RELAXED);
+	return rt;
+}
+
+void expr_runtime_put(struct expr_runtime *rt)
+{
+	if (!rt || __atomic_sub_fetch(&rt->refcnt, 1, __ATOMIC_ACQ_REL))
+		return;
+	while (rt->files) {
+		struct data_file *f = rt->files;
+
+		rt->files = f->next;
+		file_free(f);
+	}
+	free(rt->data_dir);
+	pthread_rwlock_destroy(&rt->lock);
+	free(rt);
+}
+
+static struct data_file *find_file(const struct expr_runtime *rt, const char *name)
+{
+	if (!rt)
+		return NULL;
+	for (struct data_file *f = rt->files; f; f = f->next)
 		if (!strcmp(f->name, name))
 			return f;
 	return NULL;
@@ -171,7 +203,7 @@ static int load_lines(struct data_file *f, FILE *fp)
 	return err;
 }
 
-int expr_data_load(const char *dest_file, const char *type)
+int expr_runtime_load_data(struct expr_runtime *rt, const char *dest_file, const char *type)
 {
 	struct data_file *f = NULL;
 	char *path = NULL;
@@ -184,8 +216,8 @@ int expr_data_load(const char *dest_file, const char *type)
 		      strcmp(type, "map")))
 		return 0;	/* downloaded but not loaded (e.g. .mmdb) */
 
-	pthread_rwlock_wrlock(&data_lock);
-	if (find_file(dest_file)) {
+	pthread_rwlock_wrlock(&rt->lock);
+	if (find_file(rt, dest_file)) {
 		err = 0;
 		goto out;
 	}
@@ -196,7 +228,7 @@ int expr_data_load(const char *dest_file, const char *type)
 	}
 	f->type = !strcmp(type, "string") ? DATA_STRING : !strcmp(type, "map") ? DATA_MAP :
 									    DATA_REGEXP;
-	if (asprintf(&path, "%s/%s", data_dir && *data_dir ? data_dir : ".", dest_file) < 0) {
+	if (asprintf(&path, "%s/%s", *rt->data_dir ? rt->data_dir : ".", dest_file) < 0) {
 		path = NULL;
 		err = -ENOMEM;
 		goto out;
@@ -206,19 +238,19 @@ int expr_data_load(const char *dest_file, const char *type)
 		err = -errno;
 		log_error("data file %s: %s", path, strerror(-err));
 		/* keep an empty entry: helpers see an empty list, not an error */
-		f->next = files;
-		files = f;
+		f->next = rt->files;
+		rt->files = f;
 		f = NULL;
 		goto out;
 	}
 	err = load_lines(f, fp);
 	if (!err) {
-		f->next = files;
-		files = f;
+		f->next = rt->files;
+		rt->files = f;
 		f = NULL;
 	}
 out:
-	pthread_rwlock_unlock(&data_lock);
+	pthread_rwlock_unlock(&rt->lock);
 	if (fp)
 		fclose(fp);
 	free(path);
@@ -226,33 +258,22 @@ out:
 	return err;
 }
 
-void expr_data_reset(void)
-{
-	pthread_rwlock_wrlock(&data_lock);
-	while (files) {
-		struct data_file *f = files;
-
-		files = f->next;
-		file_free(f);
-	}
-	free(data_dir);
-	data_dir = NULL;
-	pthread_rwlock_unlock(&data_lock);
-}
-
-int data_file_lines(const char *name, struct expr_value *out)
+int data_file_lines(struct expr_runtime *rt, const char *name, struct expr_value *out)
 {
 	struct data_file *f;
 
-	pthread_rwlock_rdlock(&data_lock);
-	f = find_file(name);
+	if (rt)
+		pthread_rwlock_rdlock(&rt->lock);
+	f = find_file(rt, name);
 	if (f)
 		*out = expr_value_ref(&f->lines);
-	pthread_rwlock_unlock(&data_lock);
+	if (rt)
+		pthread_rwlock_unlock(&rt->lock);
 	return f ? 0 : expr_array_new(0, out);
 }
 
-int data_regexp_match(const char *name, const char *s, size_t len, bool *out)
+int data_regexp_match(struct expr_runtime *rt, const char *name, const char *s, size_t len,
+		      bool *out)
 {
 	struct data_file *f;
 	int err = 0;
@@ -262,8 +283,9 @@ int data_regexp_match(const char *name, const char *s, size_t len, bool *out)
 	*out = false;
 	if (!md)
 		return -ENOMEM;
-	pthread_rwlock_rdlock(&data_lock);
-	f = find_file(name);
+	if (rt)
+		pthread_rwlock_rdlock(&rt->lock);
+	f = find_file(rt, name);
 	for (size_t i = 0; f && i < f->nres && !*out; i++) {
 		int rc = regex_search_md(f->res[i], s, len, md);
 
@@ -273,21 +295,24 @@ int data_regexp_match(const char *name, const char *s, size_t len, bool *out)
 		}
 		*out = rc == 1;
 	}
-	pthread_rwlock_unlock(&data_lock);
+	if (rt)
+		pthread_rwlock_unlock(&rt->lock);
 	regex_md_free(md);
 	return err;
 }
 
 /* LookupFile: equals rows (last wins), then the leftmost contains hit, then regexes. */
-int data_lookup(const char *name, const char *s, size_t len, struct expr_value *out)
+int data_lookup(struct expr_runtime *rt, const char *name, const char *s, size_t len,
+		struct expr_value *out)
 {
 	const struct map_row *best = NULL;
 	const char *best_at = NULL;
 	struct data_file *f;
 	int err;
 
-	pthread_rwlock_rdlock(&data_lock);
-	f = find_file(name);
+	if (rt)
+		pthread_rwlock_rdlock(&rt->lock);
+	f = find_file(rt, name);
 	for (size_t i = 0; f && i < f->nrows; i++) {
 		const struct map_row *r = &f->rows[i];
 
@@ -318,12 +343,13 @@ int data_lookup(const char *name, const char *s, size_t len, struct expr_value *
 			best = r;
 	}
 	err = expr_string(best ? best->tag : "", out);
-	pthread_rwlock_unlock(&data_lock);
+	if (rt)
+		pthread_rwlock_unlock(&rt->lock);
 	return err;
 }
 
 /* FileMap: the rows of a map file as [{pattern, tag, type}, ...]. */
-int data_file_map(const char *name, struct expr_value *out)
+int data_file_map(struct expr_runtime *rt, const char *name, struct expr_value *out)
 {
 	static const char *const types[] = { "equals", "contains", "regex" };
 	struct data_file *f;
@@ -332,8 +358,9 @@ int data_file_map(const char *name, struct expr_value *out)
 	err = expr_array_new(0, out);
 	if (err)
 		return err;
-	pthread_rwlock_rdlock(&data_lock);
-	f = find_file(name);
+	if (rt)
+		pthread_rwlock_rdlock(&rt->lock);
+	f = find_file(rt, name);
 	for (size_t i = 0; !err && f && i < f->nrows; i++) {
 		struct expr_value row, v;
 
@@ -349,7 +376,8 @@ int data_file_map(const char *name, struct expr_value *out)
 		else
 			expr_value_release(&row);
 	}
-	pthread_rwlock_unlock(&data_lock);
+	if (rt)
+		pthread_rwlock_unlock(&rt->lock);
 	if (err)
 		expr_value_release(out);
 	return err;

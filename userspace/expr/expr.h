@@ -429,20 +429,29 @@ void expr_set_limits(uint64_t max_steps, size_t max_bytes);
 int expr_eval_bool(const struct expr_prog *prog, const struct expr_value *vars, void *user,
 		   bool *out, struct expr_error *err);
 
-/* ---- data files (section 10) -------------------------------------------------------------- */
+/* ---- the runtime of one detector: data files (section 10) ---------------------------------- */
 
 /*
- * The process-wide data-file registry used by File(), RegexpInFile(),
- * LookupFile(). expr_data_set_dir() sets where dest_file names are read from.
- * expr_data_load() loads <dir>/<dest_file> once (a second load of the same
- * name is a no-op) with type "string", "regexp"/"regex" or "map"; any other
- * type is ignored (returns 0). A missing file returns -ENOENT and leaves the
- * helpers seeing an empty list. An invalid regex line is -EINVAL.
+ * What File(), RegexpInFile(), LookupFile() and FileMap() read: the data files
+ * of one detector (its parsers, postoverflows and scenarios share one), never
+ * the process's. A reload builds a new runtime and so reads edited files again.
+ * Reference counted: every holder (an environment's owner) takes a reference.
  */
-int expr_data_set_dir(const char *dir);
-int expr_data_load(const char *dest_file, const char *type);
-/* Frees everything loaded (tests, reload). */
-void expr_data_reset(void);
+struct expr_runtime;
+/* data_dir: where dest_file names are read from ("" or NULL: the current directory). */
+int expr_runtime_new(const char *data_dir, struct expr_runtime **out);
+struct expr_runtime *expr_runtime_ref(struct expr_runtime *rt);
+/* Drops a reference; the last one frees everything loaded. NULL is fine. */
+void expr_runtime_put(struct expr_runtime *rt);
+/*
+ * Loads <data_dir>/<dest_file> once (a second load of the same name is a
+ * no-op) with type "string", "regexp"/"regex" or "map"; any other type is
+ * ignored (returns 0). A missing file returns -ENOENT and leaves the helpers
+ * seeing an empty list. An invalid regex line is -EINVAL.
+ */
+int expr_runtime_load_data(struct expr_runtime *rt, const char *dest_file, const char *type);
+/* The runtime the data helpers of programs compiled against env read (borrowed). */
+void expr_env_set_runtime(struct expr_env *env, struct expr_runtime *rt);
 
 /* ---- regexes (shared with other modules) ------------------------------------------------- */
 
@@ -463,7 +472,7 @@ void expr_regex_free(struct expr_regex *re);
  */
 bool expr_xml_available(void);
 
-/* Frees process-wide caches (regex cache); call at exit for clean valgrind runs. */
+/* Frees the process-wide regex cache; call at exit for clean valgrind runs. */
 void expr_cleanup(void);
 
 #endif /* CS_EXPR_H */

@@ -111,6 +111,7 @@ struct expr_env {
 	const struct expr_func **funcs;
 	int nfuncs, capfuncs;
 	struct cs_stash *stash; /* borrowed: SetInStash/GetFromStash */
+	struct expr_runtime *rt; /* borrowed: data files */
 };
 
 const struct expr_func *env_find_func(const struct expr_env *env, const char *name);
@@ -138,10 +139,12 @@ void regex_md_free(void *md);
 /* ---- data files ---- */
 
 /* New reference to the lines of a string file; an empty array if unknown. */
-int data_file_lines(const char *name, struct expr_value *out);
-int data_regexp_match(const char *name, const char *s, size_t len, bool *out);
-int data_lookup(const char *name, const char *s, size_t len, struct expr_value *out);
-int data_file_map(const char *name, struct expr_value *out);
+int data_file_lines(struct expr_runtime *rt, const char *name, struct expr_value *out);
+int data_regexp_match(struct expr_runtime *rt, const char *name, const char *s, size_t len,
+		      bool *out);
+int data_lookup(struct expr_runtime *rt, const char *name, const char *s, size_t len,
+		struct expr_value *out);
+int data_file_map(struct expr_runtime *rt, const char *name, struct expr_value *out);
 
 /* ---- helpers ---- */
 

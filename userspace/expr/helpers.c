@@ -1234,13 +1234,13 @@ HELPER(h_hostname)
 
 HELPER(h_file)
 {
-	return data_file_lines(S(A), out);
+	return data_file_lines(ctx->env->rt, S(A), out);
 }
 
 HELPER(h_regexp_in_file)
 {
 	bool match;
-	int err = data_regexp_match(S(B), S(A), SL(A), &match);
+	int err = data_regexp_match(ctx->env->rt, S(B), S(A), SL(A), &match);
 
 	if (err)
 		return ctx_err(ctx, err, "RegexpInFile: match failed");
@@ -1250,12 +1250,12 @@ HELPER(h_regexp_in_file)
 
 HELPER(h_lookup_file)
 {
-	return data_lookup(S(B), S(A), SL(A), out);
+	return data_lookup(ctx->env->rt, S(B), S(A), SL(A), out);
 }
 
 HELPER(h_file_map)
 {
-	return data_file_map(S(A), out);
+	return data_file_map(ctx->env->rt, S(A), out);
 }
 
 /* ---- stash: the environment's (common/stash.h), owned by the parser instance ---- */

@@ -266,7 +266,6 @@ void expr_cleanup(void)
 		cache[i] = NULL;
 	}
 	pthread_mutex_unlock(&cache_lock);
-	expr_data_reset();
 	/* only at exit / reload: no match may be running */
 	pthread_mutex_lock(&mctx_lock);
 	pcre2_match_context_free(mctx);

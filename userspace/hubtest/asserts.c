@@ -124,3 +124,19 @@ int hubtest_run_asserts(const struct hubtest_opts *o, const char *path, bool mis
 	expr_env_free(env);
 	return err;
 }
+
+enum hubtest_status hubtest_verdict(const char *file, int nasserts, int nfailed,
+				    const char *extra, char *why, size_t whylen)
+{
+	size_t l = strlen(why);
+
+	if (!nasserts) {
+		snprintf(why, whylen, "empty %s (upstream would generate it)", file);
+		return HUBTEST_SKIP;
+	}
+	if (!nfailed)
+		return HUBTEST_PASS;
+	if (l < whylen)
+		snprintf(why + l, whylen - l, " [%d/%d asserts failed%s]", nfailed, nasserts, extra);
+	return HUBTEST_FAIL;
+}

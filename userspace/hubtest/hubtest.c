@@ -721,19 +721,7 @@ enum hubtest_status hubtest_run_parser_test(const struct hubtest_opts *o, const 
 	pathf(path, sizeof(path), "%s/parser.assert", hc->dir);
 	if (hubtest_run_asserts(o, path, false, &results, why, whylen, nasserts, &nfailed))
 		goto out;
-	if (!*nasserts) {
-		snprintf(why, whylen, "empty parser.assert (upstream would generate it)");
-		st = HUBTEST_SKIP;
-	} else if (!nfailed) {
-		st = HUBTEST_PASS;
-	} else {
-		char tail[64];
-		size_t l = strlen(why);
-
-		snprintf(tail, sizeof(tail), " [%d/%d asserts failed]", nfailed, *nasserts);
-		if (l + strlen(tail) < whylen)
-			strcat(why, tail);
-	}
+	st = hubtest_verdict("parser.assert", *nasserts, nfailed, "", why, whylen);
 out:
 	expr_value_release(&results);
 	results_free(&r);

@@ -19,6 +19,14 @@ int hubtest_run_asserts(const struct hubtest_opts *o, const char *path, bool mis
 			int *nfailed);
 
 /*
+ * The outcome of an assert file: SKIP when it is empty (upstream would generate
+ * it), PASS when nothing failed, else FAIL with " [F/N asserts failed<extra>]"
+ * appended to *why (which holds the first failure).
+ */
+enum hubtest_status hubtest_verdict(const char *file, int nasserts, int nfailed,
+				    const char *extra, char *why, size_t whylen);
+
+/*
  * A parser set with the hub's patterns and data, the optional override_statics
  * document first, then every item of `type` ("parsers", "postoverflows") found
  * in the hub or the test folder; ready to run. *out is set even on error (the

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/vec.h"
 #include "hubtest/hubtest_int.h"
 #include "hubtest/scenario_run.h"
 
@@ -70,14 +71,9 @@ static int list_tests(const char *hub, const char *assert_file, char ***out, siz
 	while ((de = readdir(d))) {
 		if (de->d_name[0] == '.' || !has_assert(tests, de->d_name, assert_file))
 			continue;
-		if (*n == cap) {
-			char **nl = realloc(list, (cap = cap ? cap * 2 : 64) * sizeof(*nl));
-
-			if (!nl) {
-				err = -ENOMEM;
-				break;
-			}
-			list = nl;
+		if (vec_reserve((void **)&list, &cap, *n, sizeof(*list), 64)) {
+			err = -ENOMEM;
+			break;
 		}
 		if (!(list[*n] = strdup(de->d_name))) {
 			err = -ENOMEM;

@@ -21,6 +21,7 @@
 #include "common/ywalk.h"
 #include "common/strmap.h"
 #include "expr/expr.h"
+#include "parser/data_section.h"
 #include "parser/enrich.h"
 #include "parser/grok.h"
 #include "parser/parser_limits.h"
@@ -309,45 +310,6 @@ static int load_pattern_syntax(struct loader *L, yaml_node_t *m)
 	return 0;
 }
 
-static int load_data(struct loader *L, yaml_node_t *seq)
-{
-	if (ywalk_is_null(seq))
-		return 0;
-	if (seq->type != YAML_SEQUENCE_NODE)
-		return LOAD_ERR(L, seq, "'data' must be a list");
-	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
-	     it++) {
-		yaml_node_t *m = ywalk_node(&L->w, *it);
-		const char *dest = NULL, *type = NULL, *k;
-		yaml_node_t *v;
-		int err;
-
-		if (!m || m->type != YAML_MAPPING_NODE)
-			return LOAD_ERR(L, m, "a data entry must be a mapping");
-		YWALK_PAIRS(&L->w, m, k, v) {
-			if (!k)
-				continue;
-			if (!strcmp(k, "dest_file"))
-				dest = ywalk_scalar(v);
-			else if (!strcmp(k, "type"))
-				type = ywalk_scalar(v);
-			else if (strcmp(k, "source_url"))
-				return LOAD_ERR(L, m, "data: unknown key '%s'", k);
-		}
-		if (!dest)
-			return LOAD_ERR(L, m, "data entry without dest_file");
-		if (!type)
-			continue; /* downloaded but not loaded (e.g. GeoIP .mmdb) */
-		err = expr_data_load(dest, type);
-		if (err == -ENOENT)
-			log_warn("%s:%d: data file %s missing: its helpers see an empty list",
-				 L->w.file, ywalk_line(m), dest);
-		else if (err)
-			return LOAD_ERR(L, m, "data file %s: %s", dest, strerror(-err));
-	}
-	return 0;
-}
-
 static int load_stash(struct loader *L, yaml_node_t *seq, struct cs_node *node)
 {
 	size_t cap;
@@ -472,7 +434,7 @@ static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, con
 		return -ENOMEM;
 	if (!node->name && !(node->name = strdup("")))
 		return -ENOMEM;
-	if (data && (err = load_data(L, data)))
+	if (data && (err = cs_data_section_load(&L->w, data, L->p->rt)))
 		return err;
 	if (filter && !ywalk_is_null(filter)) {
 		err = compile_expr(L, filter, "filter", &node->filter);

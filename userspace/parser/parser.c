@@ -84,6 +84,7 @@ void cs_parsers_free(struct cs_parsers *p)
 	expr_env_free(p->env);
 	grok_lib_free(p->lib);
 	cs_stash_free(p->stash);
+	expr_runtime_put(p->rt);
 	cs_geoip_free(p->geoip);
 	free(p->geoip_dir);
 	free(p);
@@ -111,8 +112,10 @@ int cs_parsers_new(const struct cs_parser_opts *opts, struct cs_parsers **out)
 			goto err;
 		}
 	}
-	if (opts && opts->data_dir)
-		expr_data_set_dir(opts->data_dir);
+	if (opts && opts->runtime)
+		p->rt = expr_runtime_ref(opts->runtime);
+	else if ((err = expr_runtime_new(opts ? opts->data_dir : NULL, &p->rt)))
+		goto err;
 	if (opts && (opts->geoip_dir || opts->data_dir)) {
 		p->geoip_dir = strdup(opts->geoip_dir ? opts->geoip_dir : opts->data_dir);
 		if (!p->geoip_dir) {
@@ -139,6 +142,7 @@ int cs_parsers_new(const struct cs_parser_opts *opts, struct cs_parsers **out)
 	if (err)
 		goto err;
 	expr_env_set_stash(p->env, p->stash);
+	expr_env_set_runtime(p->env, p->rt);
 	if (opts && opts->setup_env) {
 		err = opts->setup_env(p->env, opts->setup_arg);
 		if (err)

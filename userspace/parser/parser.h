@@ -33,10 +33,16 @@
 
 struct cs_parsers;
 struct expr_env;
+struct expr_runtime;
 
 struct cs_parser_opts {
 	const char *patterns_dir; /* grok pattern files; NULL = built-in patterns only */
 	const char *data_dir;	  /* data files (`data:`); NULL = none */
+	/*
+	 * Optional: the detector's expr runtime (data files), shared with its
+	 * scenarios; the parser takes a reference. NULL = a private one on data_dir.
+	 */
+	struct expr_runtime *runtime;
 	/* GeoLite2-City.mmdb / GeoLite2-ASN.mmdb for GeoIpCity, GeoIpASN, IpToRange; NULL = data_dir */
 	const char *geoip_dir;
 	/*

@@ -79,6 +79,7 @@ struct cs_parsers {
 	char **stages;
 	size_t nstages;
 	struct cs_stash *stash; /* `stash:` sections, SetInStash, GetFromStash */
+	struct expr_runtime *rt; /* data files */
 	char last_error[768];	   /* "file:line: message" of the last load error */
 	void (*clock)(struct cs_time *now, void *arg);
 	void *clock_arg;
