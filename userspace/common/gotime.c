@@ -278,11 +278,9 @@ static void split(int64_t ns, struct tm *tm, long *nsec)
 
 void gotime_format_rfc3339(int64_t ns, char *buf, size_t len)
 {
-	struct tm tm;
-	long nsec;
+	struct cs_time t = { .sec = ns / NSEC_PER_SEC - (ns % NSEC_PER_SEC < 0) };
 
-	split(ns, &tm, &nsec);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gotime_format_time(&t, false, buf, len);
 }
 
 static int trimmed_frac(long nsec, char *out)
@@ -292,23 +290,56 @@ static int trimmed_frac(long nsec, char *out)
 	return fmt_frac(out, (uint64_t)nsec, 9, &rest);
 }
 
+void gotime_civil_from_days(int64_t z, long *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+int gotime_format_time(const struct cs_time *t, bool frac, char *buf, size_t len)
+{
+	int64_t local = t->sec + t->off;
+	int64_t days = local >= 0 ? local / 86400 : (local - 86399) / 86400;
+	int64_t rem = local - days * 86400;
+	char fbuf[16] = "", zbuf[16];
+	long y;
+	int m, d, n;
+
+	gotime_civil_from_days(days, &y, &m, &d);
+	if (frac && t->nsec) {
+		snprintf(fbuf, sizeof(fbuf), ".%09d", (int)t->nsec);
+		for (n = strlen(fbuf); fbuf[n - 1] == '0'; n--)
+			fbuf[n - 1] = '\0';
+	}
+	if (!t->off)
+		snprintf(zbuf, sizeof(zbuf), "Z");
+	else
+		snprintf(zbuf, sizeof(zbuf), "%c%02d:%02d", t->off < 0 ? '-' : '+',
+			 abs(t->off) / 3600, abs(t->off) % 3600 / 60);
+	n = snprintf(buf, len, "%04ld-%02d-%02dT%02d:%02d:%02d%s%s", y, m, d, (int)(rem / 3600),
+		     (int)(rem % 3600 / 60), (int)(rem % 60), fbuf, zbuf);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
 void gotime_format_rfc3339nano_zone(int64_t ns, int32_t zone, char *buf, size_t len)
 {
-	char base[40], frac[16], tz[16];
-	struct tm tm;
-	long nsec;
-	int fl;
+	struct cs_time t = { .sec = ns / NSEC_PER_SEC, .nsec = (int32_t)(ns % NSEC_PER_SEC),
+			     .off = zone };
 
-	split(ns + (int64_t)zone * NSEC_PER_SEC, &tm, &nsec);
-	snprintf(base, sizeof(base), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	fl = trimmed_frac(nsec, frac);
-	if (!zone)
-		snprintf(tz, sizeof(tz), "Z");
-	else
-		snprintf(tz, sizeof(tz), "%c%02d:%02d", zone < 0 ? '-' : '+', abs(zone) / 3600,
-			 (abs(zone) / 60) % 60);
-	snprintf(buf, len, "%s%.*s%s", base, fl, frac, tz);
+	if (t.nsec < 0) {
+		t.nsec += NSEC_PER_SEC;
+		t.sec--;
+	}
+	gotime_format_time(&t, true, buf, len);
 }
 
 void gotime_format_rfc3339nano(int64_t ns, char *buf, size_t len)

@@ -8,11 +8,38 @@
 #ifndef CS_GOTIME_H
 #define CS_GOTIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define NSEC_PER_SEC 1000000000LL
 #define GOTIME_STRLEN 64
+
+/*
+ * The one time type: an instant plus the zone offset it was written with.
+ * Seconds, not int64 nanoseconds, so that year-less log dates (year 0) fit.
+ */
+struct cs_time {
+	int64_t sec;  /* Unix seconds (UTC) */
+	int32_t nsec; /* 0..999999999 */
+	int32_t off;  /* seconds east of UTC, used for rendering only */
+};
+
+#define CS_TIME_STRLEN 64
+
+static inline bool cs_time_is_zero(const struct cs_time *t)
+{
+	return !t->sec && !t->nsec;
+}
+
+/*
+ * The one RFC 3339 formatter: "2026-11-25T09:43:18.5+02:00" in t's zone ("Z"
+ * for offset 0), the fraction (trailing zeros trimmed, Go's RFC3339Nano) only
+ * when frac. 0 or -ENOSPC.
+ */
+int gotime_format_time(const struct cs_time *t, bool frac, char *buf, size_t len);
+/* Days since 1970-01-01 -> proleptic Gregorian date (any year, no libc). */
+void gotime_civil_from_days(int64_t days, long *y, int *m, int *d);
 
 int64_t gotime_now(void);
 /* Go ParseDuration ("4h", "1h30m", "-1.5s", "300ms", "0"): 0 or -EINVAL/-ERANGE. */
