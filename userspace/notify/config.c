@@ -216,7 +216,8 @@ int cs_notify_load(const char *dir, struct cs_notify **out, char *err, size_t er
 			ret = -E2BIG;
 			break;
 		}
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		snprintf(path, sizeof(path), "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
+			 de->d_name);
 		if (strv_push(&files, &nfiles, path)) {
 			ret = -ENOMEM;
 			break;
