@@ -222,3 +222,20 @@ clean:
 .SECONDARY:
 
 -include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
+
+# ---- install (make install PREFIX=/usr DESTDIR=...; make uninstall; make deb) ------
+# CrowdSec's layout: configuration in /etc/crowdsec whatever PREFIX is, data in
+# /var/lib/crowdsec. config/install.sh does it: an existing configuration file is
+# never overwritten.
+PREFIX ?= /usr/local
+install: $(PROGS)
+	$(Q)BUILD=$(abspath $(BUILD)) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) config/install.sh install
+
+uninstall:
+	$(Q)PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) config/install.sh uninstall
+
+# A Debian package in $(BUILD)/deb/ (debian/ is copied from config/debian/).
+deb: $(PROGS)
+	$(Q)BUILD=$(abspath $(BUILD)) config/debian/build.sh
+
+.PHONY: install uninstall deb
