@@ -221,7 +221,7 @@ clean:
 .DELETE_ON_ERROR:
 .SECONDARY:
 
--include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -type f -name '*.d' 2>/dev/null)
 
 # ---- install (make install PREFIX=/usr DESTDIR=...; make uninstall; make deb) ------
 # CrowdSec's layout: configuration in /etc/crowdsec whatever PREFIX is, data in

@@ -26,4 +26,5 @@ printf 'Upstream-Name: crowdsec-xdp\nLicense: MIT\n' >"$s/debian/copyright"
 	exit 1
 }
 mv "$out"/deb-src/crowdsec-xdp_*.deb "$out/"
+rm -rf "$s"
 ls "$out"/crowdsec-xdp_"$version"_*.deb
