@@ -30,6 +30,7 @@ static const struct {
 	{ "explain", "explain", cmd_explain, "Explain log pipeline" },
 	{ "allowlists", "allowlist", cmd_allowlists, "Manage centralized allowlists" },
 	{ "simulation", "simulation", cmd_simulation, "Manage simulation status of scenarios" },
+	{ "metrics", "metrics", cmd_metrics, "Display crowdsec prometheus metrics." },
 	{ "config", "config", cmd_config, "Allows to view current config" },
 	{ "version", "version", cmd_version, "Display version" },
 	{ "setup", "setup", cmd_setup, "Tools to configure crowdsec (detect services, install)" },
@@ -55,7 +56,7 @@ static void usage(FILE *f)
 		   "      --debug, --info, --warning, --error, --trace   log level\n");
 }
 
-static int cli_load_config(struct cli *c)
+int cli_load_config(struct cli *c)
 {
 	char err[1024];
 
