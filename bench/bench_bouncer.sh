@@ -5,10 +5,12 @@
 #  1. load: time from bouncer start until all N entries are in the data plane, and the
 #     bouncer's peak RSS: crowdsec-xdp-bouncer (XDP on the veth, `xdp status -o json`
 #     polled every 0.2 s; both our processes: applier + fetcher child), then the same
-#     in its nftables fallback, beside Debian's crowdsec-firewall-bouncer 0.0.25 in
-#     nftables mode (for both nftables rows: every POLL s (1), `nft get element` of the
-#     last address of the database, then the elements of the set counted as the
-#     peers' lapi-fwbouncer.sh does; given up after MAXS s (300));
+#     in its nftables fallback (its log line "full state in the data plane", checked
+#     with an `nft get element` of the last address: listing a set of 1M takes nft
+#     minutes), beside Debian's crowdsec-firewall-bouncer 0.0.25 in nftables mode
+#     (every POLL s (1): `nft get element` of the last address of the database, then
+#     the elements of the set counted as the peers' lapi-fwbouncer.sh does, each
+#     listing cut at 60 s; given up after MAXS s (300));
 #     then ours restarted on its own pins (a resync of N that changes nothing);
 #  2. reaction: from `cscli decisions add --ip X` to X in the data plane (bpftool map
 #     lookup / nft get element, polled every 20 ms), REACT times (10), median:
@@ -129,13 +131,18 @@ YAML
 # the database holds (cheap), and count the whole set once it is there.
 last_ip=$(( 1681915904 + N - 1 ))
 last_ip=$(( last_ip >> 24 )).$(( (last_ip >> 16) & 255 )).$(( (last_ip >> 8) & 255 )).$(( last_ip & 255 ))
-list_count() { inns nft list set ip "$1" "$2" 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | wc -l; }
+list_count() { timeout "${3:-60}" nsenter --net=/run/netns/"$NS" nft list set ip "$1" "$2" 2>/dev/null | grep -oE '[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | wc -l; }
 set_count() {	# set_count TABLE SET
 	inns nft get element ip "$1" "$2" "{ $last_ip }" >/dev/null 2>&1 || { echo 0; return; }
 	list_count "$1" "$2"
 }
 fw_count() { set_count crowdsec crowdsec-blacklists; }
-nft_count() { set_count cxdp cxdp-blacklists; }
+# Ours says when the full state is in (an nft listing of 1M takes minutes): that line,
+# then one `nft get element` of the last address as a check.
+nft_count() {
+	[ "$(grep -c 'full state in the data plane' "$W/xdp.log")" -gt "$nft_seen" ] &&
+		inns nft get element ip cxdp cxdp-blacklists "{ $last_ip }" >/dev/null 2>&1 && echo "$N" || echo 0
+}
 fw_has() { inns nft get element ip crowdsec crowdsec-blacklists "{ $1 }" >/dev/null 2>&1; }
 
 # load SIDE POLL_S: runs in this shell (sets BP, SP); writes to $W/SIDE.res "seconds count peak_sum_kB hwm_parent_kB hwm_child_kB"
@@ -207,8 +214,9 @@ read -r rss _ _ _ _ <"$W/resync.res"
 stop_pid "$SP"; SP=; rspk=$(cat "$W/resync.peak")
 stop_pid "$BP"; BP=
 "$B" --pin-dir "$PIN" xdp uninstall >/dev/null 2>&1
-# our nftables fallback, polled like the firewall bouncer
-load nft "$POLL"; read -r ns nc npk nhp nhc <"$W/nft.res"
+# our nftables fallback
+nft_seen=$(grep -c 'full state in the data plane' "$W/xdp.log")
+load nft 0.2; read -r ns nc npk nhp nhc <"$W/nft.res"
 stop_pid "$SP"; SP=; stop_pid "$BP"; BP=
 inns nft delete table ip cxdp 2>/dev/null; inns nft delete table ip6 cxdp6 2>/dev/null
 fs=- fc=0 fpk=0 fhp=0

@@ -3,22 +3,21 @@
 # The Local API with N active decisions (default 1,000,000), ours (`crowdsec -no-cs`)
 # beside Debian's CrowdSec 1.4.6 LAPI (`crowdsec -no-cs`), same data, same run, one
 # after the other on 127.0.0.1 (nothing else of ours running):
+#  (0) `cscli decisions import` of N (ours) and PEER_IMPORT_N (1.4.6, default 100000:
+#      it needs ~160 s for 1M) CSV lines into a fresh LAPI on an empty database; then our
+#      LAPI's start on a database that is already ours (N stored): to listening, and to
+#      stream answers (a HEAD startup pull returns once the in-memory index is loaded);
 #  (a) GET /v1/decisions/stream?startup=true: curl time_total, bytes, decisions in the
 #      answer, the LAPI's VmRSS before and its peak during the pull (50 ms sampling);
-#      the LAPI was started just before (fresh process);
 #  (b) delta pulls (GET /v1/decisions/stream?) from 100 connections rotating over 100
 #      bouncer API keys, wrk, WINDOW s (20): pulls/s and latency;
-#  (0) `cscli decisions import` of N (ours) and PEER_IMPORT_N (1.4.6, default 100000:
-#      it needs ~160 s for 1M) CSV lines into a fresh LAPI, and our LAPI's start on a
-#      database that is already ours (1M stored): to listening, and to stream answers;
 #  (c) alert ingest: POST /v1/alerts with a machine JWT, BATCH 1 and 50 agent-shaped
 #      alerts per request (the peers' lapi-alerts.lua; the default profile bans each
 #      source 4h), 10 connections, WINDOW s: alerts/s answered 201 and alerts stored.
-# Loading: one CrowdSec 1.4.6 SQLite database with N bans (one alert, like `cscli decisions
-# import`) is written directly with sqlite3 (lapi_lib.sh: seconds, where 1.4.6's own
-# `cscli decisions import` takes ~160 s for 1M); 1.4.6 serves a copy as is (the startup
-# pull count checks it) and our LAPI imports another copy on first open (our fastest
-# load path: our cscli has no `decisions import`). PEER_N (default N) caps the peer.
+# Loading for (a)-(c): one CrowdSec 1.4.6 SQLite database with N bans (one alert, like
+# `cscli decisions import`) is written directly with sqlite3 (lapi_lib.sh); 1.4.6 serves a
+# copy as is (the startup pull count checks it) and our LAPI imports another copy on first
+# open, is stopped and started again on it. PEER_N (default N) caps the peer.
 # Knobs: N, PEER_N, PEER_IMPORT_N (100000), WINDOW (20), CONNS (100), KEYS_N (100).
 set -u
 [ "$(id -u)" = 0 ] || { echo "bench_lapi: needs root"; exit 0; }

@@ -11,12 +11,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/gotime.h"
+#include "common/ipaddr.h"
 #include "common/jscan.h"
 #include "common/vec.h"
 #include "cscli/cscli.h"
@@ -350,6 +352,67 @@ static char *build_alert(const struct items *it, size_t from, size_t max_to, siz
 	return body;
 }
 
+/*
+ * The batches are posted by IMPORT_SENDERS connections: while the LAPI stores
+ * one batch (its database is one writer), it can already be reading and
+ * decoding the next, and cscli builds a third.
+ */
+#define IMPORT_SENDERS 2
+
+struct import_job {
+	const struct items *it;
+	const char *input;
+	const char *const *def;
+	size_t budget, batch;
+	pthread_mutex_t lock;
+	size_t next; /* first item not taken yet */
+	bool failed;
+};
+
+static int import_send(struct import_job *j, struct lapi_client *cl)
+{
+	for (;;) {
+		size_t from, max_to, to = 0;
+		char *body = NULL;
+		int err;
+
+		pthread_mutex_lock(&j->lock);
+		from = j->next;
+		if (!j->failed && from < j->it->n) {
+			max_to = j->batch && j->batch < j->it->n - from ? from + j->batch : j->it->n;
+			body = build_alert(j->it, from, max_to, j->budget, j->input, j->def, &to);
+			j->next = body ? to : j->it->n;
+			j->failed = j->failed || !body;
+		}
+		pthread_mutex_unlock(&j->lock);
+		if (!body)
+			return j->failed ? -ENOMEM : 0;
+		err = client_call(cl, "POST", "/v1/alerts", body, "", NULL);
+		free(body);
+		if (err) {
+			pthread_mutex_lock(&j->lock);
+			j->failed = true;
+			pthread_mutex_unlock(&j->lock);
+			return err;
+		}
+	}
+}
+
+struct import_sender {
+	struct import_job *job;
+	struct lapi_client *cl;
+	pthread_t thread;
+	int err;
+};
+
+static void *import_sender_main(void *arg)
+{
+	struct import_sender *s = arg;
+
+	s->err = import_send(s->job, s->cl);
+	return NULL;
+}
+
 static bool has_suffix(const char *s, const char *suf)
 {
 	size_t n = strlen(s), m = strlen(suf);
@@ -367,7 +430,8 @@ int decisions_import(struct cli *c, int argc, char **argv)
 	};
 	const char *input = NULL, *format = NULL, *def[IMPORT_FIELDS] = { "4h", "manual", "Ip",
 									   "ban", NULL };
-	struct lapi_client *cl = NULL;
+	struct import_sender snd[IMPORT_SENDERS] = { 0 };
+	struct import_job job = { .input = NULL };
 	struct items it = { 0 };
 	char *buf = NULL, *end;
 	size_t len = 0, budget;
@@ -432,42 +496,73 @@ int decisions_import(struct cli *c, int argc, char **argv)
 		cli_fatal("no decisions found");
 		goto out;
 	}
-	for (size_t i = 0; i < it.n; i++) { /* durations, types, addresses: the LAPI checks */
-		if (!it.v[i].f[F_VALUE] || !*it.v[i].f[F_VALUE]) {
+	/*
+	 * What the LAPI would refuse is refused here, before anything is sent: the
+	 * batches go out concurrently, and a bad file must not be half imported.
+	 */
+	for (size_t i = 0; i < it.n; i++) {
+		const char *v = it.v[i].f[F_VALUE], *scope, *dur;
+		struct cs_prefix pfx;
+		int64_t d;
+
+		if (!v || !*v) {
 			cli_fatal("item %zu: missing 'value'", i);
+			goto out;
+		}
+		scope = cs_scope_normalize(it.v[i].f[F_SCOPE] ? it.v[i].f[F_SCOPE] : def[F_SCOPE]);
+		if ((!strcmp(scope, "Ip") || !strcmp(scope, "Range")) &&
+		    cs_prefix_parse(v, CS_PREFIX_MASK, &pfx)) {
+			cli_fatal("item %zu: invalid addr/range %s : invalid address: invalid ip"
+				  " address / range",
+				  i, v);
+			goto out;
+		}
+		dur = it.v[i].f[F_DURATION] ? it.v[i].f[F_DURATION] : def[F_DURATION];
+		if (gotime_parse_duration(dur, &d)) {
+			cli_fatal("item %zu: decision duration '%s' : time: invalid duration \"%s\"", i,
+				  dur, dur);
 			goto out;
 		}
 	}
 	/*
-	 * Allowlists: CrowdSec drops allowlisted values here (one bulk check per
-	 * batch against the LAPI) before anything is posted; the LAPI has no
-	 * allowlists yet, so every value goes.
+	 * Allowlists: CrowdSec's cscli asks the LAPI which values are allowlisted
+	 * first; ours lets the LAPI drop them (it does for every alert it stores).
 	 */
 	if (it.n > 1000)
 		cli_info("You are about to add %zu decisions, this may take a while", it.n);
 	cli_info("batch size: %ld", batch);
-	if (client_open(c, &cl))
-		goto out;
 	budget = c->cfg.max_body > 2 * IMPORT_BODY_MARGIN ? c->cfg.max_body - IMPORT_BODY_MARGIN
 							 : IMPORT_BODY_MARGIN;
-	for (size_t from = 0, to; from < it.n;) {
-		size_t max_to = batch && (size_t)batch < it.n - from ? from + (size_t)batch : it.n;
-		char *body = build_alert(&it, from, max_to, budget, input, def, &to);
-
-		if (!body) {
-			cli_fatal("out of memory");
-			goto out;
-		}
-		err = client_call(cl, "POST", "/v1/alerts", body, "", NULL);
-		free(body);
-		if (err)
-			goto out;
-		from = to;
+	job = (struct import_job){ .it = &it, .input = input, .def = def, .budget = budget,
+				   .batch = (size_t)batch };
+	pthread_mutex_init(&job.lock, NULL);
+	for (int k = 0; k < IMPORT_SENDERS; k++) { /* logins before any thread */
+		snd[k].job = &job;
+		if (client_open(c, &snd[k].cl))
+			goto out_job;
 	}
-	cli_info("Imported %zu decisions", it.n);
-	ret = EXIT_OK;
+	for (int k = 1; k < IMPORT_SENDERS; k++)
+		if (pthread_create(&snd[k].thread, NULL, import_sender_main, &snd[k]))
+			snd[k].job = NULL; /* never ran: the others take its share */
+	snd[0].err = import_send(&job, snd[0].cl);
+	err = snd[0].err;
+	for (int k = 1; k < IMPORT_SENDERS; k++) {
+		if (snd[k].job)
+			pthread_join(snd[k].thread, NULL);
+		if (!err && snd[k].job)
+			err = snd[k].err;
+	}
+	if (err == -ENOMEM)
+		cli_fatal("out of memory");
+	if (!err) {
+		cli_info("Imported %zu decisions", it.n);
+		ret = EXIT_OK;
+	}
+out_job:
+	for (int k = 0; k < IMPORT_SENDERS; k++)
+		client_close(snd[k].cl);
+	pthread_mutex_destroy(&job.lock);
 out:
-	client_close(cl);
 	free(it.v);
 	free(buf);
 	return ret;

@@ -30,6 +30,7 @@ static const struct {
 	{ "explain", "explain", cmd_explain, "Explain log pipeline" },
 	{ "allowlists", "allowlist", cmd_allowlists, "Manage centralized allowlists" },
 	{ "simulation", "simulation", cmd_simulation, "Manage simulation status of scenarios" },
+	{ "metrics", "metrics", cmd_metrics, "Display crowdsec prometheus metrics." },
 	{ "config", "config", cmd_config, "Allows to view current config" },
 	{ "version", "version", cmd_version, "Display version" },
 	{ "setup", "setup", cmd_setup, "Tools to configure crowdsec (detect services, install)" },
@@ -47,7 +48,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage:\n  cscli [command]\n\nAvailable Commands:\n");
 	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++)
-		fprintf(f, "  %-12s %s\n", objects[i].name, objects[i].help);
+		fprintf(f, "  %-15s %s\n", objects[i].name, objects[i].help);
 	fprintf(f, "\nGlobal Flags:\n"
 		   "  -c, --config string   path to crowdsec config file"
 		   " (default \"/etc/crowdsec/config.yaml\")\n"
@@ -55,7 +56,7 @@ static void usage(FILE *f)
 		   "      --debug, --info, --warning, --error, --trace   log level\n");
 }
 
-static int cli_load_config(struct cli *c)
+int cli_load_config(struct cli *c)
 {
 	char err[1024];
 

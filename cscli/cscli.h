@@ -163,6 +163,9 @@ bool cli_valid_range(const char *s);
 
 /* Entry point of the cscli program. */
 int cscli_main(int argc, char **argv);
+/* Load -c's configuration once (verbs that need it call it). 0 or -1 (reported). */
+int cli_load_config(struct cli *c);
+int cmd_metrics(struct cli *c, int argc, char **argv);
 int cmd_bouncers(struct cli *c, int argc, char **argv);
 int cmd_machines(struct cli *c, int argc, char **argv);
 int cmd_decisions(struct cli *c, int argc, char **argv);

@@ -4,7 +4,7 @@
 # end-to-end scenario of tests/lib/bouncer_e2e.sh, plus `cscli bouncers list`
 # showing the bouncer's version and last pull.
 . "$(dirname "$0")/../lib/harness.sh"
-need_root "bouncer e2e vs our LAPI" 60
+need_root "bouncer e2e vs our LAPI" 61
 . "$(dirname "$0")/../lib/bouncer_e2e.sh"
 trap e2e_cleanup EXIT INT TERM
 

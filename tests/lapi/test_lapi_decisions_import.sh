@@ -60,7 +60,11 @@ check "item named" grep -q "item 0: missing 'value'" "$T/e2.log"
 printf 'value\n198.18.0.1,x\n' >"$T/d.csv"
 check_fail "ragged csv refused" cs decisions import -i "$T/d.csv"
 printf 'not-an-ip\n' >"$T/bad.txt"
-check_fail "bad ip refused by the LAPI" cs decisions import -i "$T/bad.txt" --format values
+check_fail "bad ip refused before anything is sent" cs decisions import -i "$T/bad.txt" --format values
+cs decisions import -i "$T/bad.txt" --format values >"$T/e3.log" 2>&1
+check "the item is named" grep -q "item 0: invalid addr/range not-an-ip" "$T/e3.log"
+printf 'value,duration\n198.18.7.7,4x\n' >"$T/dur.csv"
+check_fail "bad duration refused" cs decisions import -i "$T/dur.csv"
 check_fail "unknown format" cs decisions import -i "$T/bad.txt" --format xml
 
 # allowlisted values get no decision, on both paths (small body, scanner body)
@@ -78,8 +82,49 @@ python3 -c "
 print('198.19.300.1')
 for i in range(40000): print('198.19.%d.%d' % (i // 256, i % 256))" >"$T/big.txt"
 n0=$(list | jq '[.[].decisions | length] | add // 0')
-check_fail "bulk body with a bad value refused" cs decisions import -i "$T/big.txt" --format values
+check_fail "a bad value anywhere: nothing sent" cs decisions import -i "$T/big.txt" --format values
 check_eq "nothing stored from it" "$(list | jq '[.[].decisions | length] | add // 0')" "$n0"
+# the LAPI's scanner path itself (bodies over 1 MiB), straight to POST /v1/alerts
+login=$(awk '/^login:/{print $2}' "$T/local_api_credentials.yaml")
+pw=$(awk '/^password:/{print $2}' "$T/local_api_credentials.yaml")
+TOK=$(curl -s -X POST -d "{\"machine_id\":\"$login\",\"password\":\"$pw\",\"scenarios\":[]}" "$URL/v1/watchers/login" | jq -r .token)
+bulk() {	# bulk FILE BADNESS: 12000 decisions, one of them spoiled as BADNESS says
+	python3 - "$2" >"$1" <<'PY'
+import json, sys, time
+bad = sys.argv[1]
+now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+ds = [{"duration": "1h", "origin": "cscli-import", "scenario": "bulk", "scope": "Ip", "type": "ban",
+       "value": "198.19.%d.%d" % (100 + i // 256, i % 256)} for i in range(12000)]
+if bad == "value": ds[7000]["value"] = "198.19.300.1"
+if bad == "missing": del ds[7000]["type"]
+if bad == "type": ds[7000]["type"] = 5
+a = {"capacity": 0, "decisions": ds, "events": [], "events_count": 1, "leakspeed": "", "message": "",
+     "scenario": "bulk", "scenario_hash": "", "scenario_version": "", "simulated": False,
+     "source": {"scope": "", "value": ""}, "start_at": now, "stop_at": now}
+out = json.dumps([a])
+print(out if bad != "truncated" else out[:-100])
+PY
+}
+post() { curl -s -o "$T/post.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOK" --data-binary @"$1" "$URL/v1/alerts"; }
+n0=$(list | jq '[.[].decisions | length] | add // 0')
+bulk "$T/b1.json" value
+check_eq "bulk body, bad value: 400" "$(post "$T/b1.json") $(jq -r .message "$T/post.out")" \
+	"400 invalid addr/range 198.19.300.1 : invalid address: invalid ip address / range"
+bulk "$T/b2.json" missing
+check_eq "bulk body, missing field: 400 naming it" "$(post "$T/b2.json") $(jq -r .message "$T/post.out")" \
+	"400 validation failure list:
+0.decisions.7000.type in body is required"
+bulk "$T/b3.json" type
+check_eq "bulk body, wrong type: 400" "$(post "$T/b3.json") $(jq -r .message "$T/post.out")" \
+	"400 json: cannot unmarshal number into Go struct field Decision.type of type string"
+bulk "$T/b4.json" truncated
+check_eq "bulk body, truncated JSON: 400" "$(post "$T/b4.json")" 400
+check_eq "nothing stored from them" "$(list | jq '[.[].decisions | length] | add // 0')" "$n0"
+bulk "$T/b5.json" none
+check_eq "bulk body, good: 201" "$(post "$T/b5.json")" 201
+check_eq "its 12000 decisions stored" "$(list | jq '[.[].decisions | length] | add // 0')" "$((n0 + 12000))"
+pull '' >/dev/null
+
 tail -n 40000 "$T/big.txt" >"$T/big2.txt"
 check "bulk body imported" cs decisions import -i "$T/big2.txt" --format values
 check "cut into alerts under the LAPI's body limit (2 MB here)" \

@@ -249,6 +249,7 @@ keep_on_stop: false"
 	bad=$(foreign_fds "$fp")
 	check_eq "fetcher holds no fd of the applier" "$bad" ""
 	check "fetcher's fds exclude BPF objects" bash -c "! ls -l /proc/$fp/fd | grep -qE 'bpf-map|bpf-prog|bpf_link|bpf-link|btf|signalfd'"
+	check "fetcher maps no BPF map into memory" bash -c "! grep -q 'anon_inode:bpf' /proc/$fp/maps"
 
 	# an address added after start
 	inv ip addr add 198.18.0.77/32 dev "$IV"

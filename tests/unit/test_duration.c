@@ -31,8 +31,53 @@ static const struct {
 	{ "99999999999999h", -ERANGE, 0, NULL },
 };
 
+/* The one RFC 3339 parser/formatter (common/gotime), with the zone kept. */
+static const struct {
+	const char *in;
+	unsigned int flags;
+	int err;
+	int64_t ns;
+	int32_t zone;
+	const char *fmt; /* formatted back in its zone */
+} times[] = {
+	{ "2026-11-25T09:43:18.5+02:00", 0, 0, 1795592598500000000LL, 7200,
+	  "2026-11-25T09:43:18.5+02:00" },
+	{ "2026-11-25T07:43:18Z", 0, 0, 1795592598000000000LL, 0, "2026-11-25T07:43:18Z" },
+	{ "2026-11-25 07:43:18.000000001z", 0, 0, 1795592598000000001LL, 0,
+	  "2026-11-25T07:43:18.000000001Z" },
+	{ "2026-11-24T21:13:18-10:30", 0, 0, 1795592598000000000LL, -37800,
+	  "2026-11-24T21:13:18-10:30" },
+	{ "2026-11-25T07:43:18", 0, -EINVAL, 0, 0, NULL },
+	{ "2026-11-25T07:43:18", GOTIME_ZONE_OPTIONAL, 0, 1795592598000000000LL, 0,
+	  "2026-11-25T07:43:18Z" },
+	{ "2026-11-25", 0, -EINVAL, 0, 0, NULL },
+	{ "2026-11-25", GOTIME_DATE_ONLY | GOTIME_ZONE_OPTIONAL, 0, 1795564800000000000LL, 0,
+	  "2026-11-25T00:00:00Z" },
+	{ "2026-11-25T07:43:18+24:00", 0, -EINVAL, 0, 0, NULL },
+	{ "2026-13-25T07:43:18Z", 0, -EINVAL, 0, 0, NULL },
+	{ "2300-01-01T00:00:00Z", 0, -ERANGE, 0, 0, NULL },
+};
+
+static void test_rfc3339(void)
+{
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		int64_t ns = 0;
+		int32_t zone = 0;
+		char buf[64];
+		int err = gotime_parse_rfc3339_zone(times[i].in, times[i].flags, &ns, &zone);
+
+		if (!ASSERT_EQ(err, times[i].err, times[i].in) || err)
+			continue;
+		ASSERT_EQ(ns, times[i].ns, times[i].in);
+		ASSERT_EQ(zone, times[i].zone, times[i].in);
+		gotime_format_rfc3339nano_zone(ns, zone, buf, sizeof(buf));
+		ASSERT_STREQ(buf, times[i].fmt, times[i].in);
+	}
+}
+
 int main(void)
 {
+	test_rfc3339();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int64_t ns = 0;
 		char buf[64];
@@ -45,6 +90,16 @@ int main(void)
 		ASSERT_EQ(ns, cases[i].ns, cases[i].in);
 		gotime_format_duration(ns, buf, sizeof(buf));
 		ASSERT_STREQ(buf, cases[i].fmt, cases[i].in);
+	}
+	/* RFC 3339 at and past the int64 nanosecond range (fuzzing: UBSan overflow) */
+	{
+		int64_t ns = 0;
+
+		ASSERT_OK(gotime_parse_rfc3339("2262-04-11T23:47:16.854775807Z", &ns), "last ns");
+		ASSERT_EQ(ns, INT64_MAX, "last ns value");
+		ASSERT_EQ(gotime_parse_rfc3339("2262-04-11T23:47:17Z", &ns), -ERANGE, "past 2262");
+		ASSERT_EQ(gotime_parse_rfc3339("6713-01-01T00:00:00-23:59", &ns), -ERANGE, "year 6713");
+		ASSERT_EQ(gotime_parse_rfc3339("1677-09-21T00:12:43Z", &ns), -ERANGE, "before 1677");
 	}
 	return TEST_SUMMARY();
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <jansson.h>
 #include <yaml.h>
@@ -17,7 +18,14 @@
 #include "common/log.h"
 #include "common/strmap.h"
 #include "common/ywalk.h"
+#include "metrics/metrics.h"
 #include "parser/parser.h"
+
+/* The detector series of the last line's source (lines come in runs per file). */
+struct src_metrics {
+	char *src, *module;
+	struct cs_metric_series *hits, *cut, *parser, *ok, *ko, *time;
+};
 
 struct cs_agent {
 	struct cs_parsers *parsers;
@@ -29,6 +37,7 @@ struct cs_agent {
 	cs_agent_alert_fn on_alert;
 	void *arg;
 	struct cs_agent_stats st;
+	struct src_metrics m;
 };
 
 static int fail(char *err, size_t len, int code, const char *fmt, ...)
@@ -51,14 +60,66 @@ static int count_alert(json_t *alerts, void *arg)
 	return a->on_alert ? a->on_alert(alerts, a->arg) : 0;
 }
 
+/* Node hits: upstream counts every node an event enters, by Line.Src and Line.Module. */
+static int count_node(const char *stage, const char *node, const struct cs_event *evt, bool success,
+		      void *arg)
+{
+	const char *src = evt->line.src ? evt->line.src : "", *mod = evt->line.module ? evt->line.module : "";
+
+	cs_metric_add(cs_metric_get(CSM_NODE_HITS, src, mod, node), 1);
+	cs_metric_add(cs_metric_get(success ? CSM_NODE_OK : CSM_NODE_KO, src, mod, node), 1);
+	return 0;
+}
+
+/* The series of the line's source: looked up again only when the source changes. */
+static struct src_metrics *src_metrics(struct cs_agent *a, const struct acq_line *l)
+{
+	struct src_metrics *m = &a->m;
+	bool journal = !strcmp(l->module, "journalctl");
+
+	if (m->src && !strcmp(m->src, l->src) && !strcmp(m->module, l->module))
+		return m;
+	free(m->src);
+	free(m->module);
+	m->src = strdup(l->src);
+	m->module = strdup(l->module);
+	if (!m->src || !m->module) {
+		free(m->src);
+		free(m->module);
+		memset(m, 0, sizeof(*m));
+		return m; /* NULL series: counting is skipped */
+	}
+	m->hits = cs_metric_get(journal ? CSM_JOURNAL_HITS : CSM_FILE_HITS, l->src, NULL, NULL);
+	m->cut = cs_metric_get(CSM_LINES_CUT, l->src, NULL, NULL);
+	m->parser = cs_metric_get(CSM_PARSER_HITS, l->src, l->module, NULL);
+	m->ok = cs_metric_get(CSM_PARSER_OK, l->src, l->module, NULL);
+	m->ko = cs_metric_get(CSM_PARSER_KO, l->src, l->module, NULL);
+	m->time = cs_metric_get(CSM_PARSING_TIME, l->module, l->src, NULL);
+	return m;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* Pour one acquired line through the pipeline. Errors stay per line. */
 static int on_line(const struct acq_line *l, void *arg)
 {
 	struct cs_agent *a = arg;
 	struct cs_event *evt = NULL;
+	struct src_metrics *m = src_metrics(a, l);
+	uint64_t t0 = mono_ns();
 	int err;
 
 	a->st.lines++;
+	cs_metric_add(m->hits, 1);
+	if (l->truncated)
+		cs_metric_add(m->cut, 1);
+	cs_metric_add(m->parser, 1);
 	if (cs_event_new(&evt))
 		return -ENOMEM;
 	err = cs_event_set_line(evt, l->raw, l->len, l->src, l->module, l->type ? l->type : "");
@@ -68,12 +129,15 @@ static int on_line(const struct acq_line *l, void *arg)
 	if (err)
 		goto out;
 	evt->expect_mode = l->timemachine ? CS_MODE_TIMEMACHINE : CS_MODE_LIVE;
-	err = cs_parse(a->parsers, evt, NULL, NULL);
+	err = cs_parse(a->parsers, evt, count_node, NULL);
+	cs_metric_observe_ns(m->time, mono_ns() - t0);
 	if (err || !evt->process) {
+		cs_metric_add(m->ko, 1);
 		a->st.unparsed++;
 		err = 0;
 		goto out;
 	}
+	cs_metric_add(m->ok, 1);
 	a->st.parsed++;
 	if (evt->whitelisted) {
 		a->st.whitelisted++;
@@ -291,6 +355,8 @@ void cs_agent_free(struct cs_agent *a)
 	for (size_t i = 0; a->simulated && a->simulated[i]; i++)
 		free(a->simulated[i]);
 	free(a->simulated);
+	free(a->m.src);
+	free(a->m.module);
 	free(a);
 }
 

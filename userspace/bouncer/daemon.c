@@ -201,6 +201,8 @@ static void commit(struct applier *a, int sock, bool full_sync)
 	if (!failed) {
 		if (a->failing && full_sync)
 			log_info("every ban is applied again");
+		else if (full_sync)
+			log_info("full state in the data plane");
 		a->failing &= !full_sync;
 		return;
 	}

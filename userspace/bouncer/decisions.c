@@ -34,17 +34,19 @@ struct pentry {
 
 _Static_assert(sizeof(struct pentry) == 40, "a prefix and its decision in 40 bytes");
 
-/* A slot: the high half of the prefix's hash, then its entry index + 1. The hash
- * half spares a visit to the entry (a cache miss) for most slots a probe passes. */
-#define SLOT_EMPTY 0ULL
-#define SLOT_TOMB UINT64_MAX
-#define SLOT_IDX(s) ((uint32_t)(s) - 1)
-#define SLOT_MAKE(h, idx) (((h) & 0xffffffff00000000ULL) | ((uint64_t)(idx) + 1))
+/* A slot: 8 bits of the prefix's hash (not those that pick the slot), then its entry
+ * index + 1 in 24 bits. The hash bits spare a visit to the entry (a cache miss) for
+ * most slots a probe passes by. */
+#define SLOT_EMPTY 0U
+#define SLOT_TOMB UINT32_MAX
+#define SLOT_IDX(s) (((s) & 0xffffffU) - 1)
+#define SLOT_TAG(h) ((uint32_t)((h) >> 56) << 24)
+#define SLOT_MAKE(h, idx) (SLOT_TAG(h) | ((uint32_t)(idx) + 1))
 
 struct dmodel {
 	struct pentry *e; /* dense */
 	uint32_t n, ecap;
-	uint64_t *slot;	  /* open addressing on the prefix */
+	uint32_t *slot;	  /* open addressing on the prefix */
 	uint32_t scap, tombs;
 	size_t ndec;
 	uint64_t next_expiry; /* lower bound: no decision expires before it */
@@ -78,15 +80,15 @@ static bool same(const struct pentry *e, const struct cs_prefix *p)
 
 /* The slot holding p, or (absent) the slot to put it in: the first tombstone met,
  * else the empty one that ended the probe. *hash: p's. */
-static uint64_t *probe(const struct dmodel *m, const struct cs_prefix *p, bool *found, uint64_t *hash)
+static uint32_t *probe(const struct dmodel *m, const struct cs_prefix *p, bool *found, uint64_t *hash)
 {
-	uint64_t h = hash_key(p->family, p->plen, p->addr), tag = h & 0xffffffff00000000ULL;
+	uint64_t h = hash_key(p->family, p->plen, p->addr);
+	uint32_t tag = SLOT_TAG(h), *tomb = NULL;
 	size_t mask = m->scap - 1, i = h & mask;
-	uint64_t *tomb = NULL;
 
 	*hash = h;
 	for (;;) {
-		uint64_t *s = &m->slot[i];
+		uint32_t *s = &m->slot[i];
 
 		if (*s == SLOT_EMPTY) {
 			*found = false;
@@ -95,7 +97,7 @@ static uint64_t *probe(const struct dmodel *m, const struct cs_prefix *p, bool *
 		if (*s == SLOT_TOMB) {
 			if (!tomb)
 				tomb = s;
-		} else if ((*s & 0xffffffff00000000ULL) == tag && same(&m->e[SLOT_IDX(*s)], p)) {
+		} else if ((*s & 0xff000000U) == tag && same(&m->e[SLOT_IDX(*s)], p)) {
 			*found = true;
 			return s;
 		}
@@ -106,7 +108,8 @@ static uint64_t *probe(const struct dmodel *m, const struct cs_prefix *p, bool *
 static struct pentry *find(const struct dmodel *m, const struct cs_prefix *p)
 {
 	bool found;
-	uint64_t h, *s = probe(m, p, &found, &h);
+	uint64_t h;
+	uint32_t *s = probe(m, p, &found, &h);
 
 	return found ? &m->e[SLOT_IDX(*s)] : NULL;
 }
@@ -121,7 +124,7 @@ static void entry_prefix(const struct pentry *e, struct cs_prefix *p)
 
 static int reindex(struct dmodel *m, uint32_t scap)
 {
-	uint64_t *ns = calloc(scap, sizeof(*ns));
+	uint32_t *ns = calloc(scap, sizeof(*ns));
 
 	if (!ns)
 		return -ENOMEM;
@@ -131,7 +134,8 @@ static int reindex(struct dmodel *m, uint32_t scap)
 	m->tombs = 0;
 	for (uint32_t i = 0; i < m->n; i++) {
 		struct cs_prefix p;
-		uint64_t h, *s;
+		uint32_t *s;
+		uint64_t h;
 		bool found;
 
 		entry_prefix(&m->e[i], &p);
@@ -211,7 +215,8 @@ static void remove_entry(struct dmodel *m, struct pentry *e)
 {
 	uint32_t idx = (uint32_t)(e - m->e), last = m->n - 1;
 	struct cs_prefix p;
-	uint64_t h, *s;
+	uint32_t *s;
+	uint64_t h;
 	bool found;
 
 	if (e->n > 1)
@@ -231,7 +236,8 @@ static void remove_entry(struct dmodel *m, struct pentry *e)
 /* Finds p, or makes room for it and creates it (no decision, no flag). */
 static int find_or_create(struct dmodel *m, const struct cs_prefix *p, struct pentry **out)
 {
-	uint64_t *s, h;
+	uint32_t *s;
+	uint64_t h;
 	bool found;
 	int err;
 
@@ -245,6 +251,8 @@ static int find_or_create(struct dmodel *m, const struct cs_prefix *p, struct pe
 		*out = &m->e[SLOT_IDX(*s)];
 		return 0;
 	}
+	if (m->n >= DMODEL_MAX_PREFIXES)
+		return -ENOSPC;
 	if (m->n == m->ecap) {
 		uint32_t ncap = m->ecap ? m->ecap + m->ecap / 2 : 1024;
 		struct pentry *ne = realloc(m->e, (size_t)ncap * sizeof(*ne));

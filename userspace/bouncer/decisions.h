@@ -6,8 +6,8 @@
  * decisions on an address keeps the drop, with the survivor's expiry and origin.
  *
  * Compact: a prefix with its decision is one 40-byte record in a dense array (plus
- * an 8-byte index slot or two), no heap object per decision; only a prefix with
- * several decisions has a small array of its own. A million bans cost ~56 MB.
+ * a 4-byte index slot or two), no heap object per decision; only a prefix with
+ * several decisions has a small array of its own. A million bans cost ~48 MB.
  *
  * Resynchronisation touches only what changed: the prefixes the data plane already
  * holds are entered with dmodel_applied() ("applied only": no decision yet, the
@@ -33,6 +33,8 @@
 #define DMODEL_EXPIRY_SLACK_NS (2ULL * 1000000000ULL)
 /* Decisions kept per prefix at most (more are ignored, and counted). */
 #define DMODEL_MAX_PER_PREFIX 4096
+/* Prefixes at most (the index has 24 bits for them): -ENOSPC beyond. */
+#define DMODEL_MAX_PREFIXES ((1U << 24) - 3)
 
 struct dmodel;
 
@@ -49,8 +51,8 @@ typedef void (*deffect_fn)(const struct deffect *e, void *arg);
 int dmodel_new(struct dmodel **out);
 void dmodel_free(struct dmodel *m);
 
-/* A decision from `new`. Re-adding a known id updates it. -ENOMEM, or -E2BIG past
- * DMODEL_MAX_PER_PREFIX decisions on one prefix. */
+/* A decision from `new`. Re-adding a known id updates it. -ENOMEM, -E2BIG past
+ * DMODEL_MAX_PER_PREFIX decisions on one prefix, -ENOSPC past DMODEL_MAX_PREFIXES. */
 int dmodel_add(struct dmodel *m, const struct cs_prefix *p, uint64_t id, uint64_t expires,
 	       uint8_t origin, deffect_fn fn, void *arg);
 /* A decision from `deleted`; an unknown id is ignored (deletions are re-sent). */

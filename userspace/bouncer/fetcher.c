@@ -223,7 +223,7 @@ static int apply_item(int which, size_t idx, const struct stream_decision *d, vo
 		return 0;
 	err = dmodel_add(f->model, &p, (uint64_t)d->id, c->now + (uint64_t)ns,
 			 origin_class(d->origin), effect_to_applier, f);
-	if (err == -E2BIG)
+	if (err == -E2BIG || err == -ENOSPC)
 		c->ignored++;
 	return err == -ENOMEM ? err : 0;
 }
@@ -243,6 +243,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 		c->errbody[c->errlen] = '\0';
 		return n;
 	}
+	if (!c->bytes)
+		/* the LAPI computed the remaining durations as it began to answer: expiries
+		 * count from the first byte, not from the request (a big answer may take a
+		 * while to start), so the same decision lands on the same expiry each pull */
+		c->now = boot_now();
 	c->bytes += n;
 	if (c->bytes > MAX_BODY) {
 		c->err = -EFBIG;
@@ -261,7 +266,8 @@ int fetcher_parse_stream(const char *body, size_t len, char *why, size_t whylen)
 static int pull(struct fetcher *f)
 {
 	char url[4096], why[256] = "";
-	struct pull_ctx c = { .f = f, .startup = !f->synced, .now = boot_now() };
+	uint64_t t0 = boot_now();
+	struct pull_ctx c = { .f = f, .startup = !f->synced, .now = t0 };
 	CURLcode cc;
 	int err = 0;
 
@@ -319,15 +325,15 @@ static int pull(struct fetcher *f)
 		out_simple(f, PS_FLUSH);
 	}
 	if (c.ignored)
-		log_warn("%zu decision(s) ignored: more than %d on one prefix", c.ignored,
-			 DMODEL_MAX_PER_PREFIX);
+		log_warn("%zu decision(s) ignored: past the model's bounds (%d a prefix, %u "
+			 "prefixes)", c.ignored, DMODEL_MAX_PER_PREFIX, DMODEL_MAX_PREFIXES);
 	if (f->lapi_down)
 		log_info("LAPI reachable again after %llu failed pull(s)", (unsigned long long)f->failures);
 	else if (c.startup)
 		log_info("startup pull applied: %zu prefixes from %zu decisions, %zu written, %zu "
 			 "removed (%zu bytes in %.2f s)", dmodel_prefixes(f->model),
 			 dmodel_decisions(f->model), f->written, f->removed, c.bytes,
-			 (double)(boot_now() - c.now) / 1e9);
+			 (double)(boot_now() - t0) / 1e9);
 	f->synced = true;
 	f->lapi_down = false;
 	f->failures = 0;

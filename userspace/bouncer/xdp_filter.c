@@ -62,6 +62,24 @@ static size_t page_round(size_t n)
 	return (n + pg - 1) / pg * pg;
 }
 
+/*
+ * A writable view of a BPF array map. Never inherited: the unprivileged fetcher is
+ * forked from this process and must not be able to write the fast path's index.
+ */
+static void *map_shared(size_t len, int fd)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p != MAP_FAILED && madvise(p, len, MADV_DONTFORK)) {
+		int err = errno;
+
+		munmap(p, len);
+		errno = err;
+		return MAP_FAILED;
+	}
+	return p;
+}
+
 int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, int hosts_fd,
 		    uint32_t n_buckets, bool reset, struct xdp_filter **out, bool *fresh)
 {
@@ -79,21 +97,21 @@ int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, int hosts_fd,
 	f->cfg_len = page_round(sizeof(*f->cfg));
 	f->words_len = page_round((size_t)n_words * sizeof(__u64));
 	f->hosts_len = page_round((size_t)n_buckets * sizeof(struct cs_host_bucket));
-	f->cfg = mmap(NULL, f->cfg_len, PROT_READ | PROT_WRITE, MAP_SHARED, cfg_fd, 0);
+	f->cfg = map_shared(f->cfg_len, cfg_fd);
 	if (f->cfg == MAP_FAILED) {
 		err = -errno;
 		f->cfg = NULL;
 		log_error("cannot map the filter config: %s", strerror(-err));
 		goto err;
 	}
-	f->words = mmap(NULL, f->words_len, PROT_READ | PROT_WRITE, MAP_SHARED, words_fd, 0);
+	f->words = map_shared(f->words_len, words_fd);
 	if (f->words == MAP_FAILED) {
 		err = -errno;
 		f->words = NULL;
 		log_error("cannot map the filter (%u words): %s", n_words, strerror(-err));
 		goto err;
 	}
-	f->hosts = mmap(NULL, f->hosts_len, PROT_READ | PROT_WRITE, MAP_SHARED, hosts_fd, 0);
+	f->hosts = map_shared(f->hosts_len, hosts_fd);
 	if (f->hosts == MAP_FAILED) {
 		err = -errno;
 		f->hosts = NULL;

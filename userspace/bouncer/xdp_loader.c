@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -168,6 +169,24 @@ static void filter_size(struct xdp_loader *l);
 static bool filter_pins_exist(const struct xdp_loader *l);
 static int filter_setup(struct xdp_loader *l, bool reset);
 
+/*
+ * libbpf maps the skeleton's global data (.rodata) into this process; a forked
+ * child (the unprivileged fetcher) must not inherit any view of a BPF map.
+ */
+static void keep_maps_from_children(struct xdp_loader *l)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, l->skel->obj) {
+		size_t size = 0;
+		void *mem = (void *)bpf_map__initial_value(map, &size);
+
+		if (mem && size && !((uintptr_t)mem % (uintptr_t)page))
+			madvise(mem, (size + (size_t)page - 1) / (size_t)page * (size_t)page, MADV_DONTFORK);
+	}
+}
+
 int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
@@ -235,6 +254,7 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 		log_error("cannot load the XDP program: %s (%d)", msg, err);
 		goto err_unlock;
 	}
+	keep_maps_from_children(l);
 	err = filter_setup(l, filter_reset);
 	if (err)
 		goto err_unlock;

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/sha2.h"
 #include "common/strmap.h"
+#include "metrics/metrics.h"
 
 #define NS 1000000000LL
 
@@ -219,9 +220,48 @@ static void bucket_free(struct cs_bucket *bk)
 	free(bk);
 }
 
+static struct cs_scenario *scm(struct cs_scenario *sc)
+{
+	if (!sc->m_ready) {
+		sc->m_created = cs_metric_get(CSM_BUCKET_CREATED, sc->name, NULL, NULL);
+		sc->m_overflowed = cs_metric_get(CSM_BUCKET_OVERFLOWED, sc->name, NULL, NULL);
+		sc->m_underflowed = cs_metric_get(CSM_BUCKET_UNDERFLOWED, sc->name, NULL, NULL);
+		sc->m_canceled = cs_metric_get(CSM_BUCKET_CANCELED, sc->name, NULL, NULL);
+		sc->m_live = cs_metric_get(CSM_BUCKETS, sc->name, NULL, NULL);
+		sc->m_ready = true;
+	}
+	return sc;
+}
+
+static void count_pour(const struct cs_scenario *sc, const struct cs_event *evt)
+{
+	cs_metric_add(cs_metric_get(CSM_BUCKET_POURED, evt->line.src ? evt->line.src : "",
+				    evt->line.module ? evt->line.module : "", sc->name),
+		      1);
+}
+
+static void count_evicted(void)
+{
+	static struct cs_metric_series *evicted;
+
+	if (!evicted)
+		evicted = cs_metric_get(CSM_BUCKETS_EVICTED, NULL, NULL, NULL);
+	cs_metric_add(evicted, 1);
+}
+
+static void gauge_queued(const struct cs_buckets *b)
+{
+	static struct cs_metric_series *queued;
+
+	if (!queued)
+		queued = cs_metric_get(CSM_QUEUE_DEPTH, NULL, NULL, NULL);
+	cs_metric_set(queued, (int64_t)b->queued);
+}
+
 /* Unlink from the hash table and the LRU list, then free. */
 static void bucket_remove(struct cs_buckets *b, struct cs_bucket *bk)
 {
+	cs_metric_add(scm(bk->sc)->m_live, -1);
 	struct cs_bucket **pp = &b->tab[bk->h & (b->tab_size - 1)];
 
 	while (*pp && *pp != bk)
@@ -238,6 +278,7 @@ static void bucket_remove(struct cs_buckets *b, struct cs_bucket *bk)
 		b->lru_tail = bk->prev;
 	b->count--;
 	b->queued -= bk->qlen;
+	gauge_queued(b);
 	bucket_free(bk);
 }
 
@@ -912,6 +953,7 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 	bool discard = false, hidden = false;
 	int err;
 
+	cs_metric_add(scm(sc)->m_overflowed, 1);
 	err = build_alert(b, bk, &ra);
 	if (err == -ENOMEM)
 		goto out;
@@ -968,9 +1010,11 @@ static int queue_add(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	}
 	bk->q[(bk->qhead + bk->qlen++) % bk->qmax] = copy;
 	b->queued++;
+	gauge_queued(b);
 	/* Over the global budget: forget the least recently touched instances. */
 	while (b->queued > b->o.max_events && b->lru_head && b->lru_head != bk) {
 		b->st.evicted++;
+		count_evicted();
 		bucket_remove(b, b->lru_head);
 	}
 	return 0;
@@ -1086,6 +1130,7 @@ static int bucket_create(struct cs_buckets *b, struct cs_scenario *sc, uint64_t 
 	if (b->count >= b->o.max_buckets) {
 		/* A flood of new partitions: forget the least recently touched one. */
 		b->st.evicted++;
+		count_evicted();
 		bucket_remove(b, b->lru_head);
 	}
 	if (b->count + 1 > b->tab_size && b->tab_size < (1u << 26) && tab_grow(b))
@@ -1113,6 +1158,8 @@ static int bucket_create(struct cs_buckets *b, struct cs_scenario *sc, uint64_t 
 	bk->hnext = b->tab[h & (b->tab_size - 1)];
 	b->tab[h & (b->tab_size - 1)] = bk;
 	b->count++;
+	cs_metric_add(scm(sc)->m_created, 1);
+	cs_metric_add(sc->m_live, 1);
 	lru_touch(b, bk);
 	*out = bk;
 	return 0;
@@ -1147,6 +1194,7 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 			return err;
 		b->st.poured++;
 		sc->poured++;
+		count_pour(sc, evt);
 		return overflow(b, bk, depth);
 	}
 	if (sc->distinct) {
@@ -1166,6 +1214,7 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	if (sc->cancel_on && eval_bool(b, sc->cancel_on, evt, NULL, NULL) == 1) {
 		sc_trace(sc, "cancel_on matched, instance '%s' destroyed", bk->gkey);
 		b->st.cancelled++;
+		cs_metric_add(scm(sc)->m_canceled, 1);
 		bucket_remove(b, bk);
 		return 0;
 	}
@@ -1178,6 +1227,7 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	bk->last_ns = tn;
 	b->st.poured++;
 	sc->poured++;
+	count_pour(sc, evt);
 	sc_trace(sc, "pour into '%s' (%d events)", bk->gkey, bk->total);
 	err = queue_add(b, bk, evt);
 	if (err)
@@ -1282,6 +1332,7 @@ static int pour_one(struct cs_buckets *b, const struct cs_event *evt, unsigned i
 		} else if (bk && bk->total && time_ns(&t) > bk->last_ns + sc->bucket_duration) {
 			/* idle for longer than its duration: gone (replay: lazily, spec 6.3) */
 			b->st.underflows++;
+			cs_metric_add(scm(bk->sc)->m_underflowed, 1);
 			bucket_remove(b, bk);
 			bk = NULL;
 		}
@@ -1355,6 +1406,7 @@ int cs_buckets_tick(struct cs_buckets *b)
 		}
 		if (bk->total && tn > bk->last_ns + sc->bucket_duration) {
 			b->st.underflows++;
+			cs_metric_add(scm(bk->sc)->m_underflowed, 1);
 			bucket_remove(b, bk);
 		}
 	}

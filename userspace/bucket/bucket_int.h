@@ -54,6 +54,9 @@ struct cs_scenario {
 	char *hash, *version;
 	bool reprocess, remediation, debug;
 	uint64_t poured; /* events poured into its instances (cscli explain) */
+	/* Prometheus series, found on first use (metrics/metrics.h) */
+	bool m_ready;
+	struct cs_metric_series *m_created, *m_overflowed, *m_underflowed, *m_canceled, *m_live;
 	float bayes_prior, bayes_threshold;
 	struct cs_bayes_cond *bconds;
 	size_t nbconds;

@@ -197,7 +197,7 @@ static int digits(const char **s, int n, int *out)
 	return 0;
 }
 
-int gotime_parse_rfc3339(const char *s, int64_t *ns)
+int gotime_parse_rfc3339_zone(const char *s, unsigned int flags, int64_t *ns, int32_t *zone)
 {
 	int y, mo, d, h, mi, sec, oh = 0, om = 0;
 	int64_t frac = 0, scale = NSEC_PER_SEC, off = 0;
@@ -206,10 +206,16 @@ int gotime_parse_rfc3339(const char *s, int64_t *ns)
 	if (!s)
 		return -EINVAL;
 	if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) || *s++ != '-' ||
-	    digits(&s, 2, &d) || (*s != 'T' && *s != 't' && *s != ' ') || !*s++ ||
-	    digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi) || *s++ != ':' ||
-	    digits(&s, 2, &sec))
+	    digits(&s, 2, &d))
 		return -EINVAL;
+	if (!*s && (flags & GOTIME_DATE_ONLY)) {
+		h = mi = sec = 0;
+		goto fields;
+	}
+	if ((*s != 'T' && *s != 't' && *s != ' ') || !*s++ || digits(&s, 2, &h) ||
+	    *s++ != ':' || digits(&s, 2, &mi) || *s++ != ':' || digits(&s, 2, &sec))
+		return -EINVAL;
+fields:
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
 		return -EINVAL;
 	if (*s == '.') {
@@ -232,7 +238,7 @@ int gotime_parse_rfc3339(const char *s, int64_t *ns)
 		if (digits(&s, 2, &oh) || *s++ != ':' || digits(&s, 2, &om) || oh > 23 || om > 59)
 			return -EINVAL;
 		off = sign * ((int64_t)oh * 3600 + om * 60);
-	} else {
+	} else if (*s || !(flags & GOTIME_ZONE_OPTIONAL)) {
 		return -EINVAL;
 	}
 	if (*s)
@@ -247,7 +253,14 @@ int gotime_parse_rfc3339(const char *s, int64_t *ns)
 	if (__builtin_mul_overflow((int64_t)timegm(&tm) - off, NSEC_PER_SEC, ns) ||
 	    __builtin_add_overflow(*ns, frac, ns))
 		return -ERANGE;
+	if (zone)
+		*zone = (int32_t)off;
 	return 0;
+}
+
+int gotime_parse_rfc3339(const char *s, int64_t *ns)
+{
+	return gotime_parse_rfc3339_zone(s, 0, ns, NULL);
 }
 
 static void split(int64_t ns, struct tm *tm, long *nsec)
@@ -265,11 +278,9 @@ static void split(int64_t ns, struct tm *tm, long *nsec)
 
 void gotime_format_rfc3339(int64_t ns, char *buf, size_t len)
 {
-	struct tm tm;
-	long nsec;
+	struct cs_time t = { .sec = ns / NSEC_PER_SEC - (ns % NSEC_PER_SEC < 0) };
 
-	split(ns, &tm, &nsec);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gotime_format_time(&t, false, buf, len);
 }
 
 static int trimmed_frac(long nsec, char *out)
@@ -279,17 +290,61 @@ static int trimmed_frac(long nsec, char *out)
 	return fmt_frac(out, (uint64_t)nsec, 9, &rest);
 }
 
+void gotime_civil_from_days(int64_t z, long *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+int gotime_format_time(const struct cs_time *t, bool frac, char *buf, size_t len)
+{
+	int64_t local = t->sec + t->off;
+	int64_t days = local >= 0 ? local / 86400 : (local - 86399) / 86400;
+	int64_t rem = local - days * 86400;
+	char fbuf[16] = "", zbuf[16];
+	long y;
+	int m, d, n;
+
+	gotime_civil_from_days(days, &y, &m, &d);
+	if (frac && t->nsec) {
+		snprintf(fbuf, sizeof(fbuf), ".%09d", (int)t->nsec);
+		for (n = strlen(fbuf); fbuf[n - 1] == '0'; n--)
+			fbuf[n - 1] = '\0';
+	}
+	if (!t->off)
+		snprintf(zbuf, sizeof(zbuf), "Z");
+	else
+		snprintf(zbuf, sizeof(zbuf), "%c%02d:%02d", t->off < 0 ? '-' : '+',
+			 abs(t->off) / 3600, abs(t->off) % 3600 / 60);
+	n = snprintf(buf, len, "%04ld-%02d-%02dT%02d:%02d:%02d%s%s", y, m, d, (int)(rem / 3600),
+		     (int)(rem % 3600 / 60), (int)(rem % 60), fbuf, zbuf);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+void gotime_format_rfc3339nano_zone(int64_t ns, int32_t zone, char *buf, size_t len)
+{
+	struct cs_time t = { .sec = ns / NSEC_PER_SEC, .nsec = (int32_t)(ns % NSEC_PER_SEC),
+			     .off = zone };
+
+	if (t.nsec < 0) {
+		t.nsec += NSEC_PER_SEC;
+		t.sec--;
+	}
+	gotime_format_time(&t, true, buf, len);
+}
+
 void gotime_format_rfc3339nano(int64_t ns, char *buf, size_t len)
 {
-	char base[40], frac[16];
-	struct tm tm;
-	long nsec;
-	int fl;
-
-	split(ns, &tm, &nsec);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	fl = trimmed_frac(nsec, frac);
-	snprintf(buf, len, "%s%.*sZ", base, fl, frac);
+	gotime_format_rfc3339nano_zone(ns, 0, buf, len);
 }
 
 void gotime_format_gostring(int64_t ns, char *buf, size_t len)

@@ -567,92 +567,20 @@ int expr_parse_duration(const char *s, int64_t *ns)
 	return gotime_parse_duration(s, ns);
 }
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	/* Howard Hinnant's days-from-civil: proleptic Gregorian, no libc tz state */
-	int64_t yy = y - (m <= 2);
-	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
-	unsigned int yoe = (unsigned int)(yy - era * 400);
-	unsigned int doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	unsigned int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 void format_time(int64_t ns, int32_t off, char *buf, size_t size)
 {
-	int64_t local = ns / 1000000000 + off - (ns % 1000000000 < 0);
-	int64_t nsec = ((ns % 1000000000) + 1000000000) % 1000000000;
-	time_t t = (time_t)local;
-	struct tm tm;
-	char frac[16] = "", zone[16];
-
-	if (ns == EXPR_TIME_ZERO) {	/* Go's zero time.Time */
+	if (ns == EXPR_TIME_ZERO) /* Go's zero time.Time */
 		snprintf(buf, size, "0001-01-01T00:00:00Z");
-		return;
-	}
-	gmtime_r(&t, &tm);
-	if (nsec) {
-		snprintf(frac, sizeof(frac), ".%09" PRId64, nsec);
-		for (size_t l = strlen(frac); frac[l - 1] == '0'; l--)
-			frac[l - 1] = '\0';
-	}
-	if (off == 0)
-		snprintf(zone, sizeof(zone), "Z");
 	else
-		snprintf(zone, sizeof(zone), "%c%02d:%02d", off < 0 ? '-' : '+',
-			 abs(off) / 3600, (abs(off) / 60) % 60);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%s%s", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac, zone);
+		gotime_format_rfc3339nano_zone(ns, off, buf, size);
 }
 
-/* RFC 3339 ("2006-01-02T15:04:05.999Z07:00"), also with a space instead of T
- * and a date alone ("2006-01-02", UTC). */
+/* RFC 3339, also with a space instead of T, without a zone (UTC) or a date alone. */
 int parse_time(const char *s, int64_t *ns, int32_t *off)
 {
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-	int64_t nsec = 0;
-	int32_t zoff = 0;
-	const char *p;
-
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
-		return -EINVAL;
-	p = s + n;
-	if (*p == 'T' || *p == 't' || *p == ' ') {
-		n = 0;
-		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8)
-			return -EINVAL;
-		p += 1 + n;
-		if (*p == '.') {
-			int digits = 0;
-
-			for (p++; *p >= '0' && *p <= '9'; p++, digits++)
-				if (digits < 9)
-					nsec = nsec * 10 + (*p - '0');
-			if (!digits)
-				return -EINVAL;
-			for (; digits < 9; digits++)
-				nsec *= 10;
-		}
-		if (*p == 'Z' || *p == 'z') {
-			p++;
-		} else if (*p == '+' || *p == '-') {
-			int zh, zm;
-
-			if (sscanf(p + 1, "%2d:%2d", &zh, &zm) != 2 || strlen(p) < 6)
-				return -EINVAL;
-			zoff = (zh * 3600 + zm * 60) * (*p == '-' ? -1 : 1);
-			p += 6;
-		} else if (*p) {
-			return -EINVAL;
-		}
-	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -EINVAL;
-	*ns = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - zoff) *
-		      1000000000 + nsec;
-	*off = zoff;
-	return 0;
+	return gotime_parse_rfc3339_zone(s, GOTIME_ZONE_OPTIONAL | GOTIME_DATE_ONLY, ns, off) ?
+		       -EINVAL :
+		       0;
 }
 
 static int key_cmp(const void *a, const void *b, void *arg)

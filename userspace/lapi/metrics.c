@@ -14,6 +14,7 @@
 
 #include "common/gotime.h"
 #include "lapi/lapi_int.h"
+#include "metrics/metrics.h"
 
 #define METRICS_MAX_SERIES 2000
 #define NBUCKETS 12
@@ -313,6 +314,18 @@ char *cs_metrics_render(struct cs_metrics *m, struct cs_db *db, size_t *len)
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
+	{
+		/* the detector's series, when it runs in this process */
+		struct sbuf d = { 0 };
+		char *txt;
+
+		cs_dmetrics_render(&d);
+		txt = sb_take(&d, NULL);
+		if (txt && *txt)
+			out_add(&o, "%s", txt);
+		o.oom |= !txt;
+		free(txt);
+	}
 	if (o.oom) {
 		free(o.buf);
 		return NULL;

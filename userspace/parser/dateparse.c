@@ -255,21 +255,6 @@ static int64_t days_from_civil(long y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, long *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 static int parse_offset(const char **v, enum chunk kind, int *off)
 {
 	const char *s = *v;
@@ -497,7 +482,7 @@ static void add_years(struct cs_time *t, long years)
 	long y;
 	int m, d;
 
-	civil_from_days(days, &y, &m, &d);
+	gotime_civil_from_days(days, &y, &m, &d);
 	t->sec = days_from_civil(y + years, m, 1) * 86400 + (int64_t)(d - 1) * 86400 + rem - t->off;
 }
 
@@ -541,7 +526,7 @@ static int try_layout(const char *layout, const char *value, const struct cs_tim
 		long y;
 		int m, dd;
 
-		civil_from_days(d, &y, &m, &dd);
+		gotime_civil_from_days(d, &y, &m, &dd);
 		add_years(&t, y);
 	}
 	/* The zero instant (0001-01-01T00:00:00Z) counts as a failed parse. */
@@ -570,39 +555,14 @@ int cs_dateparse(const char *value, const char *format, const struct cs_time *no
 	return parse_epoch(value, now, out);
 }
 
-static int format_common(const struct cs_time *t, bool frac, char *buf, size_t len)
-{
-	int64_t local = t->sec + t->off;
-	int64_t days = local >= 0 ? local / 86400 : (local - 86399) / 86400;
-	int64_t rem = local - days * 86400;
-	char fbuf[16] = "", zbuf[16];
-	long y;
-	int m, d, n;
-
-	civil_from_days(days, &y, &m, &d);
-	if (frac && t->nsec) {
-		snprintf(fbuf, sizeof(fbuf), ".%09d", (int)t->nsec);
-		for (n = strlen(fbuf); fbuf[n - 1] == '0'; n--)
-			fbuf[n - 1] = '\0';
-	}
-	if (!t->off)
-		snprintf(zbuf, sizeof(zbuf), "Z");
-	else
-		snprintf(zbuf, sizeof(zbuf), "%c%02d:%02d", t->off < 0 ? '-' : '+',
-			 abs(t->off) / 3600, abs(t->off) % 3600 / 60);
-	n = snprintf(buf, len, "%04ld-%02d-%02dT%02d:%02d:%02d%s%s", y, m, d, (int)(rem / 3600),
-		     (int)(rem % 3600 / 60), (int)(rem % 60), fbuf, zbuf);
-	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
-}
-
 int cs_time_format(const struct cs_time *t, char *buf, size_t len)
 {
-	return format_common(t, true, buf, len);
+	return gotime_format_time(t, true, buf, len);
 }
 
 int cs_time_format_sec(const struct cs_time *t, char *buf, size_t len)
 {
-	return format_common(t, false, buf, len);
+	return gotime_format_time(t, false, buf, len);
 }
 
 void cs_time_now(struct cs_time *out)

@@ -12,19 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* An instant plus the zone offset it was written with. */
-struct cs_time {
-	int64_t sec;  /* Unix seconds (UTC) */
-	int32_t nsec; /* 0..999999999 */
-	int32_t off;  /* seconds east of UTC, used for rendering only */
-};
-
-#define CS_TIME_STRLEN 64
-
-static inline bool cs_time_is_zero(const struct cs_time *t)
-{
-	return !t->sec && !t->nsec;
-}
+#include "common/gotime.h"
 
 /*
  * Parse `value` with one Go layout ("2006-01-02T15:04:05Z07:00"). The whole

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The full daemon tails an sshd log with the hub's parsers and ssh-bf: the
+# detector's Prometheus series (CrowdSec's names and labels) count what it read,
+# parsed and poured, and `cscli metrics` reads them back.
+set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
+
+lapi_setup observ 18600 curl
+HUB=$SHARED_DIR/hub
+[ -d "$HUB/parsers" ] || { skip "hub missing" 1; summary; exit 0; }
+PPORT=$(free_port $((PORT + 1)))
+mkdir -p "$T"/data "$T"/parsers/s00-raw "$T"/parsers/s01-parse "$T"/parsers/s02-enrich "$T"/scenarios "$T"/patterns
+cp -r "$HUB/patterns/." "$T/patterns/"
+cp "$HUB/parsers/s00-raw/crowdsecurity/syslog-logs.yaml" "$T/parsers/s00-raw/"
+cp "$HUB/parsers/s01-parse/crowdsecurity/sshd-logs.yaml" "$T/parsers/s01-parse/"
+cp "$HUB/parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml" "$T/parsers/s02-enrich/"
+cp "$HUB/scenarios/crowdsecurity/ssh-bf.yaml" "$T/scenarios/"
+printf 'filenames:\n  - %s\nlabels:\n  type: syslog\n' "$T/auth.log" >"$T/acquis.yaml"
+: >"$T/auth.log"
+printf 'simulation: off\nexclusions: []\n' >"$T/simulation.yaml"
+cat >"$T/config.yaml" <<YAML
+common:
+  log_level: info
+config_paths:
+  config_dir: $T/
+  data_dir: $T/data/
+  simulation_path: $T/simulation.yaml
+  notification_dir: $T/notifications/
+crowdsec_service:
+  acquisition_path: $T/acquis.yaml
+api:
+  client:
+    credentials_path: $T/local_api_credentials.yaml
+  server:
+    listen_uri: 127.0.0.1:$PORT
+    profiles_path: $T/profiles.yaml
+db_config:
+  type: sqlite
+  db_path: $T/data/crowdsec.db
+prometheus:
+  enabled: true
+  level: full
+  listen_addr: 127.0.0.1
+  listen_port: $PPORT
+YAML
+lapi_profiles
+"$CROWDSEC" -c "$T/config.yaml" >"$T/daemon.log" 2>&1 &
+PID=$!
+wait_http "$URL/health" || { fail "daemon healthy"; cat "$T/daemon.log" >&2; summary; exit 1; }
+$CSCLI machines add --auto -f "$T/local_api_credentials.yaml" >/dev/null 2>&1
+for i in $(seq 8); do
+	printf '%s edge sshd[99]: Failed password for root from 198.18.91.9 port 4%04d ssh2\n' \
+		"$(date '+%b %e %H:%M:%S')" "$i"
+done >>"$T/auth.log"
+printf 'not a syslog line\n' >>"$T/auth.log"
+M=
+for _ in $(seq 100); do
+	M=$(curl -s "http://127.0.0.1:$PPORT/metrics")
+	grep -q '^cs_bucket_overflowed_total{name="crowdsecurity/ssh-bf"} 1$' <<<"$M" && break
+	sleep 0.1
+done
+check_eq "file hits by source" "$(grep "^cs_filesource_hits_total{source=\"$T/auth.log\"}" <<<"$M" | awk '{print $2}')" 9
+check_eq "parser hits by source and type" \
+	"$(grep "^cs_parser_hits_total{source=\"$T/auth.log\",type=\"file\"}" <<<"$M" | awk '{print $2}')" 9
+check_eq "parser ok" "$(grep "^cs_parser_hits_ok_total{source=\"$T/auth.log\",type=\"file\"}" <<<"$M" | awk '{print $2}')" 8
+check_eq "parser ko" "$(grep "^cs_parser_hits_ko_total{source=\"$T/auth.log\",type=\"file\"}" <<<"$M" | awk '{print $2}')" 1
+check_eq "node hits of sshd-logs" \
+	"$(grep "^cs_node_hits_ok_total{source=\"$T/auth.log\",type=\"file\",name=\"crowdsecurity/sshd-logs\"}" <<<"$M" | awk '{print $2}')" 8
+check_eq "ssh-bf overflowed once" "$(grep '^cs_bucket_overflowed_total{name="crowdsecurity/ssh-bf"}' <<<"$M" | awk '{print $2}')" 1
+check "ssh-bf instances created" grep -q '^cs_bucket_created_total{name="crowdsecurity/ssh-bf"} [1-9]' <<<"$M"
+check "poured by source, type and scenario" \
+	grep -q "^cs_bucket_poured_total{source=\"$T/auth.log\",type=\"file\",name=\"crowdsecurity/ssh-bf\"} [1-9]" <<<"$M"
+check "parsing time histogram" grep -q "^cs_parsing_time_seconds_count{type=\"file\",source=\"$T/auth.log\"} 9$" <<<"$M"
+check "LAPI series still there" grep -q '^cs_lapi_route_requests_total' <<<"$M"
+
+J=$($CSCLI metrics -o json 2>"$T/err")
+check_eq "cscli metrics -o json: acquisition row" \
+	"$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["acquisition"]["file:"+sys.argv[2]])' "$J" "$T/auth.log" 2>&1)" \
+	"{'reads': 9, 'parsed': 8, 'unparsed': 1, 'pour': $(grep "^cs_bucket_poured_total{source=\"$T/auth.log\"" <<<"$M" | awk '{s += $2} END {print s}')}"
+check_eq "cscli metrics -o json: scenario row" \
+	"$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["scenarios"]["crowdsecurity/ssh-bf"]["overflow"])' "$J" 2>&1)" 1
+check "cscli metrics -o json: parser row" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["parsers"]["crowdsecurity/sshd-logs"]["parsed"] == 8' "$J"
+check "cscli metrics -o json: Local API routes" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert sum(n for r in d["lapi"].values() for n in r.values()) >= 1' "$J"
+H=$($CSCLI metrics 2>&1)
+check "cscli metrics: tables" grep -q "Acquisition Metrics:" <<<"$H"
+check "cscli metrics: the source's row" grep -q "| file:$T/auth.log *| 9 *| 8 *| 1 " <<<"$H"
+check "cscli metrics: the scenario table" grep -q "Scenario Metrics:" <<<"$H"
+check "cscli metrics list names the sections" bash -c "$CSCLI metrics list | grep -q 'lapi-bouncer'"
+S=$($CSCLI metrics show scenarios -o json)
+check_eq "cscli metrics show SECTION keeps only it" \
+	"$(python3 -c 'import json,sys; print(sorted(json.loads(sys.argv[1])))' "$S")" "['scenarios']"
+$CSCLI metrics show nosuch >/dev/null 2>"$T/err"
+check_eq "unknown section refused" "$?" 1
+check "unknown section named" grep -q "nosuch" "$T/err"
+check "cscli metrics --help" bash -c "$CSCLI metrics --help | grep -q 'Available Commands'"
+check "cscli metrics show --help" bash -c "$CSCLI metrics show --help | grep -q 'Show selected metrics'"
+$CSCLI metrics -u "http://127.0.0.1:$(free_port 18900)/metrics" >/dev/null 2>"$T/err"
+check_eq "endpoint down: error exit" "$?" 1
+summary
