@@ -49,6 +49,9 @@ endif
 # generator): tests and benchmarks read it only through $$SHARED_DIR, set here.
 SHARED_DIR ?= $(abspath ../shared)
 export SHARED_DIR
+# For scripts run by hand: they ask here rather than guess a path of their own.
+shared-dir:
+	@echo $(SHARED_DIR)
 
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Ibpf
 
@@ -217,7 +220,7 @@ vmlinux:
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)
 
-.PHONY: all test bench run deps test-deps vmlinux clean fuzz fuzz-build
+.PHONY: all test bench run deps test-deps vmlinux clean fuzz fuzz-build shared-dir
 .DELETE_ON_ERROR:
 .SECONDARY:
 
