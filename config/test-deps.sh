@@ -13,21 +13,12 @@ libclang-rt-14-dev python3-yaml debhelper dpkg-dev fakeroot"
 # The peers the tests and benchmarks run beside ours.
 PEER_PKGS="crowdsec crowdsec-firewall-bouncer crowdsec-custom-bouncer"
 
-missing=
-for p in $TEST_PKGS $PEER_PKGS; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
-		missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
-echo "make test-deps: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
 # crowdsec's post-install registers with CrowdSec's online service unless this file is
 # non-empty; there is no network here, so give it one first (bench/peers/RESULTS.md).
-mkdir -p /etc/crowdsec
-[ -s /etc/crowdsec/online_api_credentials.yaml ] ||
-	echo '# CAPI registration skipped: offline machine' > /etc/crowdsec/online_api_credentials.yaml
-apt-get install -y -qq --no-install-recommends $missing || {
-	dpkg --configure -a
-	apt-get install -y -qq --no-install-recommends $missing
-}
+if ! dpkg-query -W -f='${Status}\n' crowdsec 2>/dev/null | grep -q '^install ok installed'; then
+	mkdir -p /etc/crowdsec
+	[ -s /etc/crowdsec/online_api_credentials.yaml ] ||
+		echo '# CAPI registration skipped: offline machine' >/etc/crowdsec/online_api_credentials.yaml
+fi
+# shellcheck disable=SC2086 # package lists
+exec "$(dirname "$0")/apt-install.sh" "make test-deps" $TEST_PKGS $PEER_PKGS
