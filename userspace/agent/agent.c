@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +22,19 @@
 #include "metrics/metrics.h"
 #include "parser/parser.h"
 
+#define NODE_SLOTS 64
+
+/* A node's series for the current source, found by the node name's address. */
+struct node_slot {
+	const char *node;
+	struct cs_metric_series *hits, *ok, *ko;
+};
+
 /* The detector series of the last line's source (lines come in runs per file). */
 struct src_metrics {
 	char *src, *module;
 	struct cs_metric_series *hits, *cut, *parser, *ok, *ko, *time;
+	struct node_slot nodes[NODE_SLOTS];
 };
 
 struct cs_agent {
@@ -60,14 +70,28 @@ static int count_alert(json_t *alerts, void *arg)
 	return a->on_alert ? a->on_alert(alerts, a->arg) : 0;
 }
 
-/* Node hits: upstream counts every node an event enters, by Line.Src and Line.Module. */
+/*
+ * Node hits: upstream counts every node an event enters, by Line.Src and
+ * Line.Module. The node names are the parser's own strings (stable while it is
+ * loaded), so their address finds the cached series without hashing.
+ */
 static int count_node(const char *stage, const char *node, const struct cs_event *evt, bool success,
 		      void *arg)
 {
-	const char *src = evt->line.src ? evt->line.src : "", *mod = evt->line.module ? evt->line.module : "";
+	struct src_metrics *m = arg;
+	struct node_slot *s = &m->nodes[((uintptr_t)node >> 4) % NODE_SLOTS];
 
-	cs_metric_add(cs_metric_get(CSM_NODE_HITS, src, mod, node), 1);
-	cs_metric_add(cs_metric_get(success ? CSM_NODE_OK : CSM_NODE_KO, src, mod, node), 1);
+	if (s->node != node) {
+		const char *src = evt->line.src ? evt->line.src : "";
+		const char *mod = evt->line.module ? evt->line.module : "";
+
+		s->node = node;
+		s->hits = cs_metric_get(CSM_NODE_HITS, src, mod, node);
+		s->ok = cs_metric_get(CSM_NODE_OK, src, mod, node);
+		s->ko = cs_metric_get(CSM_NODE_KO, src, mod, node);
+	}
+	cs_metric_add(s->hits, 1);
+	cs_metric_add(success ? s->ok : s->ko, 1);
 	return 0;
 }
 
@@ -81,6 +105,7 @@ static struct src_metrics *src_metrics(struct cs_agent *a, const struct acq_line
 		return m;
 	free(m->src);
 	free(m->module);
+	memset(m->nodes, 0, sizeof(m->nodes));
 	m->src = strdup(l->src);
 	m->module = strdup(l->module);
 	if (!m->src || !m->module) {
@@ -129,7 +154,7 @@ static int on_line(const struct acq_line *l, void *arg)
 	if (err)
 		goto out;
 	evt->expect_mode = l->timemachine ? CS_MODE_TIMEMACHINE : CS_MODE_LIVE;
-	err = cs_parse(a->parsers, evt, count_node, NULL);
+	err = cs_parse(a->parsers, evt, count_node, m);
 	cs_metric_observe_ns(m->time, mono_ns() - t0);
 	if (err || !evt->process) {
 		cs_metric_add(m->ko, 1);

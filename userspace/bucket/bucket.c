@@ -233,11 +233,26 @@ static struct cs_scenario *scm(struct cs_scenario *sc)
 	return sc;
 }
 
-static void count_pour(const struct cs_scenario *sc, const struct cs_event *evt)
+static void count_pour(struct cs_scenario *sc, const struct cs_event *evt)
 {
-	cs_metric_add(cs_metric_get(CSM_BUCKET_POURED, evt->line.src ? evt->line.src : "",
-				    evt->line.module ? evt->line.module : "", sc->name),
-		      1);
+	const char *src = evt->line.src ? evt->line.src : "";
+	const char *mod = evt->line.module ? evt->line.module : "";
+
+	if (!sc->m_pour_src || strcmp(sc->m_pour_src, src) || strcmp(sc->m_pour_module, mod)) {
+		free(sc->m_pour_src);
+		free(sc->m_pour_module);
+		sc->m_pour_src = strdup(src);
+		sc->m_pour_module = strdup(mod);
+		sc->m_poured = NULL;
+		if (!sc->m_pour_src || !sc->m_pour_module) {
+			free(sc->m_pour_src);
+			free(sc->m_pour_module);
+			sc->m_pour_src = sc->m_pour_module = NULL;
+			return; /* not counted: out of memory */
+		}
+		sc->m_poured = cs_metric_get(CSM_BUCKET_POURED, src, mod, sc->name);
+	}
+	cs_metric_add(sc->m_poured, 1);
 }
 
 static void count_evicted(void)

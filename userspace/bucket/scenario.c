@@ -212,6 +212,8 @@ void cs_scenario_free(struct cs_scenario *sc)
 	expr_prog_free(sc->condition);
 	expr_prog_free(sc->scope_expr);
 	free(sc->leakspeed_text);
+	free(sc->m_pour_src);
+	free(sc->m_pour_module);
 	free(sc->scope);
 	free(sc->hash);
 	free(sc->version);
