@@ -29,6 +29,9 @@ struct gotmpl;
 
 /* 0, -EINVAL (err: "name:line: message") or -ENOMEM. */
 int gotmpl_parse(const char *name, const char *text, struct gotmpl **out, char *err, size_t errlen);
+/* The same for a template that starts at line first_line of file name. */
+int gotmpl_parse_at(const char *name, int first_line, const char *text, struct gotmpl **out,
+		    char *err, size_t errlen);
 /* Run on data; *out (NUL-terminated, the caller frees) and *len. 0 or -errno with err. */
 int gotmpl_exec(const struct gotmpl *t, json_t *data, char **out, size_t *len, char *err,
 		size_t errlen);

@@ -567,7 +567,14 @@ static int parse_list(struct parser *p, struct list **out, enum term *term)
 
 int gotmpl_parse(const char *name, const char *text, struct gotmpl **out, char *err, size_t errlen)
 {
-	struct parser p = { .name = name, .src = text, .line = 1, .err = err, .errlen = errlen };
+	return gotmpl_parse_at(name, 1, text, out, err, errlen);
+}
+
+int gotmpl_parse_at(const char *name, int first_line, const char *text, struct gotmpl **out,
+		    char *err, size_t errlen)
+{
+	struct parser p = { .name = name, .src = text, .line = first_line, .err = err,
+			    .errlen = errlen };
 	struct gotmpl *t = calloc(1, sizeof(*t));
 	enum term term = TERM_EOF;
 	int ret;
