@@ -22,31 +22,18 @@ cp "$HUB/scenarios/crowdsecurity/ssh-bf.yaml" "$T/scenarios/"
 printf 'filenames:\n  - %s\nlabels:\n  type: syslog\n' "$T/auth.log" >"$T/acquis.yaml"
 : >"$T/auth.log"
 printf 'simulation: off\nexclusions: []\n' >"$T/simulation.yaml"
-cat >"$T/config.yaml" <<YAML
-common:
-  log_level: info
-config_paths:
+lapi_config "$T/config.yaml" "" "config_paths:
   config_dir: $T/
   data_dir: $T/data/
   simulation_path: $T/simulation.yaml
   notification_dir: $T/notifications/
 crowdsec_service:
   acquisition_path: $T/acquis.yaml
-api:
-  client:
-    credentials_path: $T/local_api_credentials.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    profiles_path: $T/profiles.yaml
-db_config:
-  type: sqlite
-  db_path: $T/data/crowdsec.db
 prometheus:
   enabled: true
   level: full
   listen_addr: 127.0.0.1
-  listen_port: $PPORT
-YAML
+  listen_port: $PPORT"
 RPORT=$(free_port $((PORT + 20)))
 HPORT=$(free_port $((RPORT + 1)))
 mkdir -p "$T/notifications"

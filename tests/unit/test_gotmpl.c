@@ -32,6 +32,40 @@ static char *run(const char *tpl)
 	return buf;
 }
 
+static const struct {
+	const char *tpl, *want, *name;
+} cases[] = {
+		{ "{{range . -}}\n {{.Scenario}}\n {{ end -}}",
+		  "crowdsecurity/ssh-bf\n x/y\n ", "range with trim markers (file plugin's default)" },
+		{ "{{range .}}{{.Source.IP}},{{.EventsCount}},{{.StartAt}};{{end}}",
+		  "198.18.0.1,6,2026-01-01T00:00:00Z;198.18.0.2,1,<no value>;", "Go field names find snake_case keys" },
+		{ "{{range . -}}{{$alert := . -}}{{range .Decisions -}}"
+		  "{{if $alert.Source.Cn -}}:flag-{{$alert.Source.Cn | lower}}: {{.Value}} will get "
+		  "{{.Type}} for next {{.Duration}} for triggering {{.Scenario}}.{{else}}x{{end}}"
+		  "{{end}}{{end}}",
+		  ":flag-fr: 198.18.0.1 will get ban for next 4h for triggering crowdsecurity/ssh-bf.", "slack's default format: variables, nested range, if, pipeline" },
+		{ "{{len .}} {{len (index . 0).Decisions}} {{(index . 1).Source.IP}}",
+		  "2 1 198.18.0.2", "len, index, parenthesised pipeline with a field" },
+		{ "{{if eq (len .) 3}}a{{else if gt (len .) 1}}b{{else}}c{{end}}",
+		  "b", "else if chain and comparisons" },
+		{ "{{range $i, $a := .}}{{$i}}={{$a.Scenario | upper}} {{end}}",
+		  "0=CROWDSECURITY/SSH-BF 1=X/Y ", "range with index and element variables" },
+		{ "{{range (index . 1).Decisions}}d{{else}}none{{end}}",
+		  "none", "range else" },
+		{ "{{with (index . 0).Source}}{{.Cn}}{{end}}{{/* comment */}}",
+		  "FR", "with and comments" },
+		{ "{{$n := 0}}{{range .}}{{$n = .EventsCount}}{{end}}{{$n}}",
+		  "1", "assignment to an outer variable" },
+		{ "{{printf \"%s has %d\" (index . 0).Scenario (index . 0).EventsCount}}",
+		  "crowdsecurity/ssh-bf has 6", "printf" },
+		{ "{{\"a\\tb\"}}{{`raw\\n`}} {{not true}} {{and 1 0}} {{or 0 \"z\"}}",
+		  "a\tbraw\\n false 0 z", "literals and logic" },
+		{ "{{.Nope | default \"dflt\"}}",
+		  "dflt", "default on a missing field" },
+		{ "a\n\n  {{- \"b\" -}}  \n c",
+		  "abc", "trim both sides" },
+};
+
 int main(void)
 {
 	char *s;
@@ -39,34 +73,8 @@ int main(void)
 	s = run("{{.|toJson}}");
 	ASSERT_TRUE(strstr(s, "\"scenario\":\"crowdsecurity/ssh-bf\"") != NULL, "toJson of the list");
 	ASSERT_TRUE(strstr(s, "A\\u0026B \\u003cnet\\u003e") != NULL, "toJson escapes like json.Marshal");
-	ASSERT_STREQ(run("{{range . -}}\n {{.Scenario}}\n {{ end -}}"), "crowdsecurity/ssh-bf\n x/y\n ",
-		     "range with trim markers (file plugin's default)");
-	ASSERT_STREQ(run("{{range .}}{{.Source.IP}},{{.EventsCount}},{{.StartAt}};{{end}}"),
-		     "198.18.0.1,6,2026-01-01T00:00:00Z;198.18.0.2,1,<no value>;",
-		     "Go field names find snake_case keys");
-	ASSERT_STREQ(run("{{range . -}}{{$alert := . -}}{{range .Decisions -}}"
-			 "{{if $alert.Source.Cn -}}:flag-{{$alert.Source.Cn | lower}}: {{.Value}} will get "
-			 "{{.Type}} for next {{.Duration}} for triggering {{.Scenario}}.{{else}}x{{end}}"
-			 "{{end}}{{end}}"),
-		     ":flag-fr: 198.18.0.1 will get ban for next 4h for triggering crowdsecurity/ssh-bf.",
-		     "slack's default format: variables, nested range, if, pipeline");
-	ASSERT_STREQ(run("{{len .}} {{len (index . 0).Decisions}} {{(index . 1).Source.IP}}"), "2 1 198.18.0.2",
-		     "len, index, parenthesised pipeline with a field");
-	ASSERT_STREQ(run("{{if eq (len .) 3}}a{{else if gt (len .) 1}}b{{else}}c{{end}}"), "b",
-		     "else if chain and comparisons");
-	ASSERT_STREQ(run("{{range $i, $a := .}}{{$i}}={{$a.Scenario | upper}} {{end}}"),
-		     "0=CROWDSECURITY/SSH-BF 1=X/Y ", "range with index and element variables");
-	ASSERT_STREQ(run("{{range (index . 1).Decisions}}d{{else}}none{{end}}"), "none", "range else");
-	ASSERT_STREQ(run("{{with (index . 0).Source}}{{.Cn}}{{end}}{{/* comment */}}"), "FR",
-		     "with and comments");
-	ASSERT_STREQ(run("{{$n := 0}}{{range .}}{{$n = .EventsCount}}{{end}}{{$n}}"), "1",
-		     "assignment to an outer variable");
-	ASSERT_STREQ(run("{{printf \"%s has %d\" (index . 0).Scenario (index . 0).EventsCount}}"),
-		     "crowdsecurity/ssh-bf has 6", "printf");
-	ASSERT_STREQ(run("{{\"a\\tb\"}}{{`raw\\n`}} {{not true}} {{and 1 0}} {{or 0 \"z\"}}"),
-		     "a\tbraw\\n false 0 z", "literals and logic");
-	ASSERT_STREQ(run("{{.Nope | default \"dflt\"}}"), "dflt", "default on a missing field");
-	ASSERT_STREQ(run("a\n\n  {{- \"b\" -}}  \n c"), "abc", "trim both sides");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ASSERT_STREQ(run(cases[i].tpl), cases[i].want, cases[i].name);
 
 	/* parse errors name the file and line */
 	ASSERT_STREQ(run("line1\n{{range .}}\n{{nosuch .}}{{end}}"),

@@ -32,17 +32,13 @@ static int rerr(struct run *r, const char *fmt, ...) __attribute__((format(print
 static int rerr(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	if (r->failed)
 		return r->failed;
-	n = snprintf(r->err, r->errlen, "%s:%d: ", r->t->name, r->line);
 	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < r->errlen)
-		vsnprintf(r->err + n, r->errlen - (size_t)n, fmt, ap);
+	r->failed = gotmpl_verr(r->err, r->errlen, r->t->name, r->line, fmt, ap);
 	va_end(ap);
-	r->failed = -EINVAL;
-	return -EINVAL;
+	return r->failed;
 }
 
 /* ---- values ----------------------------------------------------------------------- */
@@ -572,10 +568,28 @@ static json_t *run_decl_pipe(struct run *r, const struct pipe *pp, json_t *dot)
 
 static int run_list(struct run *r, const struct list *l, json_t *dot);
 
+/* One iteration: the declared variables ($k, $v or $v), then the body on x. */
+static int range_step(struct run *r, const struct node *n, json_t *key, json_t *x)
+{
+	int base = r->nvars, ret = 0;
+
+	if (!key)
+		return -ENOMEM;
+	if (n->pipe->ndecl == 2)
+		ret = push_var(r, n->pipe->decl[0], key) ?: push_var(r, n->pipe->decl[1], x);
+	else if (n->pipe->ndecl == 1)
+		ret = push_var(r, n->pipe->decl[0], x);
+	json_decref(key);
+	if (!ret)
+		ret = run_list(r, n->body, x);
+	pop_vars(r, base);
+	return ret;
+}
+
 static int run_range(struct run *r, const struct node *n, json_t *dot)
 {
 	json_t *v = eval_pipe(r, n->pipe, dot), *x;
-	int base = r->nvars, ret = 0;
+	int ret = 0;
 	const char *k;
 	size_t i;
 
@@ -584,35 +598,13 @@ static int run_range(struct run *r, const struct node *n, json_t *dot)
 	if (!truth(v)) {
 		ret = n->els ? run_list(r, n->els, dot) : 0;
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, x) {
-			json_t *idx = json_integer((json_int_t)i);
-
-			if (n->pipe->ndecl == 2)
-				ret = push_var(r, n->pipe->decl[0], idx) ?: push_var(r, n->pipe->decl[1], x);
-			else if (n->pipe->ndecl == 1)
-				ret = push_var(r, n->pipe->decl[0], x);
-			json_decref(idx);
-			if (!ret)
-				ret = run_list(r, n->body, x);
-			pop_vars(r, base);
-			if (ret)
+		json_array_foreach(v, i, x)
+			if ((ret = range_step(r, n, json_integer((json_int_t)i), x)))
 				break;
-		}
 	} else if (json_is_object(v)) {
-		json_object_foreach(v, k, x) {
-			json_t *key = json_string(k);
-
-			if (n->pipe->ndecl == 2)
-				ret = push_var(r, n->pipe->decl[0], key) ?: push_var(r, n->pipe->decl[1], x);
-			else if (n->pipe->ndecl == 1)
-				ret = push_var(r, n->pipe->decl[0], x);
-			json_decref(key);
-			if (!ret)
-				ret = run_list(r, n->body, x);
-			pop_vars(r, base);
-			if (ret)
+		json_object_foreach(v, k, x)
+			if ((ret = range_step(r, n, json_string(k), x)))
 				break;
-		}
 	} else {
 		ret = rerr(r, "range can't iterate over this value");
 	}

@@ -3,6 +3,7 @@
 #ifndef CS_GOTMPL_INT_H
 #define CS_GOTMPL_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 #include "gotmpl/gotmpl.h"
@@ -59,5 +60,7 @@ struct gotmpl {
 };
 
 void gotmpl_list_free(struct list *l);
+/* "name:line: <fmt>" into err; returns -EINVAL (parse and run errors share it). */
+int gotmpl_verr(char *err, size_t errlen, const char *name, int line, const char *fmt, va_list ap);
 
 #endif /* CS_GOTMPL_INT_H */

@@ -30,21 +30,26 @@ struct parser {
 	int failed;
 };
 
+int gotmpl_verr(char *err, size_t errlen, const char *name, int line, const char *fmt, va_list ap)
+{
+	int n = snprintf(err, errlen, "%s:%d: ", name, line);
+
+	if (n >= 0 && (size_t)n < errlen)
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	return -EINVAL;
+}
+
 static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int perr(struct parser *p, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	if (p->failed)
 		return p->failed;
-	n = snprintf(p->err, p->errlen, "%s:%d: ", p->name, p->line);
 	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < p->errlen)
-		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	p->failed = gotmpl_verr(p->err, p->errlen, p->name, p->line, fmt, ap);
 	va_end(ap);
-	p->failed = -EINVAL;
-	return -EINVAL;
+	return p->failed;
 }
 
 static void advance(struct parser *p, size_t n)
