@@ -35,6 +35,21 @@ else
 	skip "systemd-analyze not installed"
 fi
 check "no CAP_SYS_ADMIN for the bouncer" bash -c "! grep -q '^CapabilityBoundingSet=.*CAP_SYS_ADMIN' '$r/usr/lib/systemd/system/crowdsec-xdp-bouncer.service'"
+# the bouncer's unit gives it enough: load, attach and ban under exactly its bounding
+# set (a veth in a private network namespace, pins in a per-run directory)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$r/usr/lib/systemd/system/crowdsec-xdp-bouncer.service" |
+		tr ' ' '\n' | sed -n 's/^CAP_\(.*\)/+\L\1/p' | paste -sd,)
+	pin=/sys/fs/bpf/test_install_$$
+	sp="setpriv --bounding-set=-all,$caps --inh-caps=-all --no-new-privs $BUILD/crowdsec-xdp-bouncer --pin-dir $pin"
+	out=$(timeout 60 unshare -n sh -c "ip link add v0 type veth peer name v1 && ip link set v0 up &&
+		$sp xdp attach v0 --mode generic && $sp ban 198.18.3.3 --duration 1m && echo CAPS-OK;
+		$BUILD/crowdsec-xdp-bouncer --pin-dir $pin xdp uninstall" 2>&1)
+	check "the bouncer's unit capabilities ($caps) load, attach and ban" grep -q CAPS-OK <<<"$out"
+	[ -d "$pin" ] && rm -rf "$pin"
+else
+	skip "bouncer capabilities: needs root and setpriv"
+fi
 for m in man8/crowdsec.8 man8/crowdsec-xdp-bouncer.8 man1/cscli.1; do
 	check "man page $m renders without warnings" bash -c "[ -z \"\$(groff -man -Tutf8 -ww -z '$r/usr/share/man/$m' 2>&1)\" ]"
 done
