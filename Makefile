@@ -9,7 +9,9 @@
 #   make test          run the whole suite (root for the BPF/netns tiers)
 #   make bench         benchmarks beside their peers (not a test)
 #   make run           install what is missing, build, run the main job
-#   make deps          apt-get what the build and the tests need (idempotent)
+#   make deps          apt-get what building and running need (idempotent)
+#   make test-deps     apt-get what only the tests and benchmarks need (peers too)
+#   make install       PREFIX=/usr/local DESTDIR= (uninstall too); make deb
 #   make vmlinux       regenerate vmlinux.h from the running kernel's BTF
 #   make SANITIZE=address,undefined test
 #   make V=1           show commands
@@ -47,6 +49,9 @@ endif
 # generator): tests and benchmarks read it only through $$SHARED_DIR, set here.
 SHARED_DIR ?= $(abspath ../shared)
 export SHARED_DIR
+# For scripts run by hand: they ask here rather than guess a path of their own.
+shared-dir:
+	@echo $(SHARED_DIR)
 
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -I. -Ibpf
 
@@ -191,10 +196,10 @@ fuzz: fuzz-build
 # ---- top-level targets ---------------------------------------------------------
 all: $(BPF_SKELS) $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BINS)
 
-test: all
+test: test-deps all
 	$(Q)BUILD=$(abspath $(BUILD)) tests/run.sh $(TEST_BINS) $(TEST_SCRIPTS)
 
-bench: all
+bench: test-deps all
 	$(Q)BUILD=$(abspath $(BUILD)) bench/run.sh
 
 # The main job: crowdsec (detector + LAPI) and the XDP bouncer on the default
@@ -205,14 +210,35 @@ run: deps all
 deps:
 	$(Q)config/deps.sh
 
+# Tests and benchmarks only: tools and CrowdSec's own packages as peers.
+test-deps: deps
+	$(Q)config/test-deps.sh
+
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux.h
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)
 
-.PHONY: all test bench run deps vmlinux clean fuzz fuzz-build
+.PHONY: all test bench run deps test-deps vmlinux clean fuzz fuzz-build shared-dir
 .DELETE_ON_ERROR:
 .SECONDARY:
 
--include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -type f -name '*.d' 2>/dev/null)
+
+# ---- install (make install PREFIX=/usr DESTDIR=...; make uninstall; make deb) ------
+# CrowdSec's layout: configuration in /etc/crowdsec whatever PREFIX is, data in
+# /var/lib/crowdsec. config/install.sh does it: an existing configuration file is
+# never overwritten.
+PREFIX ?= /usr/local
+install: $(PROGS)
+	$(Q)BUILD=$(abspath $(BUILD)) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) config/install.sh install
+
+uninstall:
+	$(Q)PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) config/install.sh uninstall
+
+# A Debian package in $(BUILD)/deb/ (debian/ is copied from config/debian/).
+deb: $(PROGS)
+	$(Q)BUILD=$(abspath $(BUILD)) config/debian/build.sh
+
+.PHONY: install uninstall deb

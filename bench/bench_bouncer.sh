@@ -5,9 +5,9 @@
 #  1. load: time from bouncer start until all N entries are in the data plane, and the
 #     bouncer's peak RSS: crowdsec-xdp-bouncer (XDP on the veth, `xdp status -o json`
 #     polled every 0.2 s; both our processes: applier + fetcher child), then the same
-#     in its nftables fallback (its log line "full state in the data plane", checked
-#     with an `nft get element` of the last address: listing a set of 1M takes nft
-#     minutes), beside Debian's crowdsec-firewall-bouncer 0.0.25 in nftables mode
+#     in its nftables fallback (timed by its log line "full state in the data plane",
+#     then checked with an `nft get element` of the last address: listing a set of 1M
+#     takes nft minutes, a get about one), beside Debian's crowdsec-firewall-bouncer 0.0.25 in nftables mode
 #     (every POLL s (1): `nft get element` of the last address of the database, then
 #     the elements of the set counted as the peers' lapi-fwbouncer.sh does, each
 #     listing cut at 60 s; given up after MAXS s (300));
@@ -137,12 +137,9 @@ set_count() {	# set_count TABLE SET
 	list_count "$1" "$2"
 }
 fw_count() { set_count crowdsec crowdsec-blacklists; }
-# Ours says when the full state is in (an nft listing of 1M takes minutes): that line,
-# then one `nft get element` of the last address as a check.
-nft_count() {
-	[ "$(grep -c 'full state in the data plane' "$W/xdp.log")" -gt "$nft_seen" ] &&
-		inns nft get element ip cxdp cxdp-blacklists "{ $last_ip }" >/dev/null 2>&1 && echo "$N" || echo 0
-}
+# Ours says when the full state is in (with 1M elements, an nft listing takes minutes
+# and even `nft get element` ~a minute): that line; the last address is checked after.
+nft_count() { [ "$(grep -c 'full state in the data plane' "$W/xdp.log")" -gt "$nft_seen" ] && echo "$N" || echo 0; }
 fw_has() { inns nft get element ip crowdsec crowdsec-blacklists "{ $1 }" >/dev/null 2>&1; }
 
 # load SIDE POLL_S: runs in this shell (sets BP, SP); writes to $W/SIDE.res "seconds count peak_sum_kB hwm_parent_kB hwm_child_kB"
@@ -217,6 +214,7 @@ stop_pid "$BP"; BP=
 # our nftables fallback
 nft_seen=$(grep -c 'full state in the data plane' "$W/xdp.log")
 load nft 0.2; read -r ns nc npk nhp nhc <"$W/nft.res"
+inns nft get element ip cxdp cxdp-blacklists "{ $last_ip }" >/dev/null 2>&1 || nc="0 (last address missing)"
 stop_pid "$SP"; SP=; stop_pid "$BP"; BP=
 inns nft delete table ip cxdp 2>/dev/null; inns nft delete table ip6 cxdp6 2>/dev/null
 fs=- fc=0 fpk=0 fhp=0

@@ -26,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 N=${N:-1000000} PEER_N=${PEER_N:-$N} PEER_IMPORT_N=${PEER_IMPORT_N:-100000} WINDOW=${WINDOW:-20} CONNS=${CONNS:-100} KEYS_N=${KEYS_N:-100}
 OPORT=${OPORT:-28701} PPORT=${PPORT:-28711}
 PEERS=$SHARED_DIR/bench/peers
-for c in wrk sqlite3 curl jq; do command -v $c >/dev/null || { echo "bench_lapi: $c missing (make deps)"; exit 0; }; done
+for c in wrk sqlite3 curl jq; do command -v $c >/dev/null || { echo "bench_lapi: $c missing (make test-deps)"; exit 0; }; done
 W=$(mktemp -d /tmp/bench-lapi.XXXXXX)
 LP= SP=
 cleanup() {

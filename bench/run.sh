@@ -6,8 +6,8 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 export BUILD=${BUILD:-$here/../build}
-# the shared data (hub, log generator, peers): the Makefile exports SHARED_DIR
-export SHARED_DIR=${SHARED_DIR:?set SHARED_DIR to the shared test data (make bench does)}
+# the shared data (hub, log generator, peers): the Makefile owns SHARED_DIR
+export SHARED_DIR=${SHARED_DIR:-$(make -s --no-print-directory -C "$here/.." shared-dir)}
 sel=${BENCH:-}
 for b in "$here"/bench_*.sh; do
 	name=$(basename "$b" .sh); name=${name#bench_}

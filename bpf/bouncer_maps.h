@@ -88,7 +88,7 @@ struct cs_ban {
  */
 enum cs_stat_index {
 	CS_STAT_PASS = 0,	   /* parsed, source not banned */
-	CS_STAT_PASS_NOT_IP = 1,   /* ARP, LLDP, ... */
+	CS_STAT_PASS_NOT_IP = 1,   /* link control: ARP, LLDP, IPv6 neighbour discovery */
 	CS_STAT_PASS_UNPARSED = 2, /* truncated or malformed headers: fail open */
 	CS_STAT_PASS_INACTIVE = 3, /* matched an entry that does not drop: expired, not a ban */
 	CS_STAT_PASS_DRY_RUN = 4,  /* would have dropped, dry_run knob set */

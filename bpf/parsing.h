@@ -16,6 +16,7 @@
 #define ETH_P_8021AD 0x88A8
 
 #define CS_MAX_VLAN_DEPTH 2
+#define CS_IPPROTO_ICMPV6 58
 
 struct hdr_cursor {
 	void *pos;
@@ -79,6 +80,23 @@ static __always_inline struct ipv6hdr *parse_ipv6hdr(struct hdr_cursor *c)
 	/* The source is in the fixed header: extension headers and fragment headers
 	 * that follow it need no walking to decide on the source. */
 	return ip6h;
+}
+
+/* IPv6 neighbour discovery (RFC 4861: router/neighbour solicitation and
+ * advertisement, ICMPv6 types 133-136) is the link's ARP. Dropping it from a
+ * banned address stalls its host's unbanned addresses behind a failed
+ * resolution, so it passes like ARP. A hop limit of 255 proves the packet never
+ * crossed a router: nothing remote can hide behind this exception. */
+static __always_inline bool is_ipv6_neighbour_discovery(struct hdr_cursor *c,
+							 struct ipv6hdr *ip6h)
+{
+	__u8 *type = (__u8 *)(ip6h + 1);
+
+	if (ip6h->nexthdr != CS_IPPROTO_ICMPV6 || ip6h->hop_limit != 255)
+		return false;
+	if ((void *)(type + 1) > c->end)
+		return false;
+	return *type >= 133 && *type <= 136;
 }
 
 #endif /* CS_PARSING_H */

@@ -401,6 +401,8 @@ int xdp_crowdsec(struct xdp_md *ctx)
 		ip6h = parse_ipv6hdr(&c);
 		if (!ip6h)
 			return account(ctx, CS_STAT_PASS_UNPARSED, XDP_PASS);
+		if (is_ipv6_neighbour_discovery(&c, ip6h))
+			return account(ctx, CS_STAT_PASS_NOT_IP, XDP_PASS);
 		return check_v6(ctx, ip6h);
 	}
 	return account(ctx, CS_STAT_PASS_NOT_IP, XDP_PASS);

@@ -1,33 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# `make deps`: install, from Debian's packages, what the build, the tests and the
-# benchmarks need. Idempotent: prints nothing and changes nothing when all is there.
+# `make deps`: install, from Debian's packages, what building and running need (the
+# tests' and benchmarks' extras, peers included, come from config/test-deps.sh).
+# Idempotent: prints nothing and changes nothing when all is there.
 set -eu
 BUILD_PKGS="build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev
 libpcre2-dev libsqlite3-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 libnftables-dev libxml2-dev libssl-dev libcrypt-dev libmaxminddb-dev libgnutls28-dev pkg-config"
-# libclang-rt-14-dev: libFuzzer and the clang sanitizer runtimes (tests/fuzz, make fuzz);
-# python3-yaml: tests/lib/hub_install.py
-TEST_PKGS="nftables iproute2 iputils-ping ethtool tcpdump jq curl sqlite3 valgrind time openssl wrk
-libclang-rt-14-dev python3-yaml"
-# The peers the tests and benchmarks run beside ours.
-PEER_PKGS="crowdsec crowdsec-firewall-bouncer crowdsec-custom-bouncer"
-
-missing=
-for p in $BUILD_PKGS $TEST_PKGS $PEER_PKGS; do
-	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
-		missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
-echo "make deps: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# crowdsec's post-install registers with CrowdSec's online service unless this file is
-# non-empty; there is no network here, so give it one first (bench/peers/RESULTS.md).
-mkdir -p /etc/crowdsec
-[ -s /etc/crowdsec/online_api_credentials.yaml ] ||
-	echo '# CAPI registration skipped: offline machine' > /etc/crowdsec/online_api_credentials.yaml
-apt-get install -y -qq --no-install-recommends $missing || {
-	dpkg --configure -a
-	apt-get install -y -qq --no-install-recommends $missing
-}
+# What make run uses at run time: nft for the fallback data plane, ip, curl.
+RUN_PKGS="nftables iproute2 curl"
+# shellcheck disable=SC2086 # package lists
+exec "$(dirname "$0")/apt-install.sh" "make deps" $BUILD_PKGS $RUN_PKGS

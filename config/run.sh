@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # `make run`: the whole system on this machine with the embedded default (SQLite,
 # local configuration under $RUN_DIR):
-#   crowdsec               detector + Local API on 127.0.0.1:8080, reading the system's
-#                          auth and nginx logs (those that exist)
+#   crowdsec               detector + Local API on 127.0.0.1:8080, with the hub
+#                          collections and acquisition `cscli setup` picks for this machine
 #   crowdsec-xdp-bouncer   the decision stream into XDP on RUN_IFACE (default: the
 #                          interface of the default route), nftables if XDP can't attach
 # It runs in the foreground; Ctrl-C stops both and removes the data plane.
@@ -16,30 +16,28 @@ RUN_DIR=${RUN_DIR:-/var/lib/crowdsec-xdp}
 LISTEN=${LISTEN:-127.0.0.1:8080}
 E=$RUN_DIR/etc
 
-# Hub content: HUB_DIR (a hub checkout), else the one Debian's crowdsec
-# package installed (make deps installs it).
+# Hub content, as a CrowdSec user gets it: `cscli setup` detects this machine's
+# services and installs their hub collections from HUB_URL (default: cscli's, the
+# public hub) into $E/hub. When the hub cannot be reached, say so and fall back to our
+# own scenarios (scenarios/crowdsec-xdp) and patterns (config/patterns); parsers then
+# come from HUB_DIR (a hub checkout) or an earlier download in $E/hub.
+# SETUP_FLAGS passes flags to `cscli setup unattended` (--ignore linux, ...);
+# RUN_DRY=1 stops once the configuration is checked (crowdsec -t).
+HUB_URL=${HUB_URL:-}
+HUB_DATA_URL=${HUB_DATA_URL:-${HUB_URL:+$HUB_URL/data}}
+SETUP_FLAGS=${SETUP_FLAGS:-}
 hub=${HUB_DIR:-}
-for h in /var/lib/crowdsec/hub /usr/share/crowdsec/hub; do
-	[ -z "$hub" ] && [ -d "$h/parsers" ] && hub=$(cd "$h" && pwd)
-done
-[ -n "$hub" ] || { echo "make run: no hub content found (set HUB_DIR)" >&2; exit 1; }
-data=$hub/data
-[ -d "$data" ] || data=/usr/share/crowdsec/data
+data=$RUN_DIR/data
 
 iface=${RUN_IFACE:-}
 [ -n "$iface" ] || iface=$(ip -o route show default 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n1)
 [ -n "$iface" ] || iface=$(ip -o link show up | awk -F': ' '$2 != "lo" {print $2; exit}' | cut -d@ -f1)
 
 mkdir -p "$E/parsers/s00-raw" "$E/parsers/s01-parse" "$E/parsers/s02-enrich" \
-	"$E/scenarios" "$E/postoverflows" "$RUN_DIR/data"
-link() { [ -e "$1" ] && ln -sfn "$1" "$2"; return 0; }
-link "$hub/parsers/s00-raw/crowdsecurity/syslog-logs.yaml" "$E/parsers/s00-raw/"
-for p in sshd-logs nginx-logs; do link "$hub/parsers/s01-parse/crowdsecurity/$p.yaml" "$E/parsers/s01-parse/"; done
-for p in dateparse-enrich http-logs whitelists; do
-	link "$hub/parsers/s02-enrich/crowdsecurity/$p.yaml" "$E/parsers/s02-enrich/"
+	"$E/scenarios" "$E/postoverflows" "$E/hub" "$E/patterns" "$E/acquis.d" "$RUN_DIR/data"
+for f in "$here"/config/patterns/*; do
+	case $f in *.md) ;; *) [ -e "$E/patterns/${f##*/}" ] || cp "$f" "$E/patterns/" ;; esac
 done
-for s in "$here"/scenarios/crowdsec-xdp/*.yaml; do ln -sfn "$s" "$E/scenarios/"; done
-ln -sfn "$hub/patterns" "$E/patterns"
 
 cat >"$E/config.yaml" <<YAML
 common:
@@ -48,8 +46,12 @@ config_paths:
   config_dir: $E/
   data_dir: $data/
   simulation_path: $E/simulation.yaml
+  hub_dir: $E/hub/
+  index_path: $E/hub/.index.json
+  pattern_dir: $E/patterns/
 crowdsec_service:
   acquisition_path: $E/acquis.yaml
+  acquisition_dir: $E/acquis.d
 db_config:
   type: sqlite
   db_path: $RUN_DIR/data/crowdsec.db
@@ -64,18 +66,43 @@ prometheus:
   listen_addr: 127.0.0.1
   listen_port: 6060
 YAML
+[ -z "$HUB_URL" ] || printf 'cscli:\n  hub_url: %s\n  hub_data_url: %s\n' "$HUB_URL" "$HUB_DATA_URL" >>"$E/config.yaml"
 printf 'simulation: off\n' >"$E/simulation.yaml"
 cp "$here/config/profiles.yaml" "$E/profiles.yaml"
-: >"$E/acquis.yaml"
-for f in /var/log/auth.log /var/log/secure; do
-	[ -e "$f" ] && printf -- '---\nfilenames:\n  - %s\nlabels:\n  type: syslog\n' "$f" >>"$E/acquis.yaml"
-done
-printf -- '---\nfilenames:\n  - /var/log/nginx/*.log\nlabels:\n  type: nginx\n' >>"$E/acquis.yaml"
-
 CSCLI="$B/cscli -c $E/config.yaml"
+: >"$E/acquis.yaml"
+if $CSCLI hub update >"$RUN_DIR/hub-update.log" 2>&1; then
+	echo "make run: cscli setup: detecting services, installing their hub collections"
+	# shellcheck disable=SC2086 # SETUP_FLAGS is a list of flags
+	$CSCLI setup unattended $SETUP_FLAGS ||
+		echo "make run: cscli setup unattended failed: running with what it installed" >&2
+else
+	why=$(sed -n 's/.*msg="\(.*\)"$/\1/p' "$RUN_DIR/hub-update.log" | tail -n1)
+	echo "make run: the hub cannot be reached (${why:-cscli hub update failed}):" \
+		"falling back to our scenarios (scenarios/crowdsec-xdp) and config/patterns" >&2
+	[ -n "$hub" ] || { [ -d "$E/hub/parsers" ] && hub=$E/hub; }
+	if [ -z "$hub" ]; then
+		echo "make run: no parsers either: set HUB_DIR to a hub checkout" >&2
+		exit 1
+	fi
+	link() { [ -e "$1" ] && ln -sfn "$1" "$2"; return 0; }
+	link "$hub/parsers/s00-raw/crowdsecurity/syslog-logs.yaml" "$E/parsers/s00-raw/"
+	for p in sshd-logs nginx-logs; do link "$hub/parsers/s01-parse/crowdsecurity/$p.yaml" "$E/parsers/s01-parse/"; done
+	for p in dateparse-enrich http-logs whitelists; do
+		link "$hub/parsers/s02-enrich/crowdsecurity/$p.yaml" "$E/parsers/s02-enrich/"
+	done
+	for s in "$here"/scenarios/crowdsec-xdp/*.yaml; do ln -sfn "$s" "$E/scenarios/"; done
+	for f in "$hub"/data/*; do [ -e "$f" ] && ln -sfn "$f" "$data/"; done
+	for f in /var/log/auth.log /var/log/secure; do
+		[ -e "$f" ] && printf -- '---\nfilenames:\n  - %s\nlabels:\n  type: syslog\n' "$f" >>"$E/acquis.yaml"
+	done
+	printf -- '---\nfilenames:\n  - /var/log/nginx/*.log\nlabels:\n  type: nginx\n' >>"$E/acquis.yaml"
+fi
+
 [ -s "$E/local_api_credentials.yaml" ] ||
 	$CSCLI machines add local --auto --force -f "$E/local_api_credentials.yaml" >/dev/null
 "$B/crowdsec" -c "$E/config.yaml" -t
+[ -z "${RUN_DRY:-}" ] || exit 0
 
 "$B/crowdsec" -c "$E/config.yaml" &
 cs=$!

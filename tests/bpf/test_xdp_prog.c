@@ -28,6 +28,8 @@ struct pkt_case {
 	int v6_ext;	    /* IPv6: 1 = hop-by-hop + routing headers, 2 = fragment header */
 	bool v4_fragment;   /* IPv4: a non-first fragment */
 	bool v4_bad_ihl;
+	int icmp6_type;	    /* IPv6: an ICMPv6 message of this type */
+	int hop_limit;	    /* IPv6 hop limit (0: 64) */
 	const char *bans[3]; /* prefixes banned before the run */
 	int ban_origin;	    /* origin of the bans */
 	bool ban_expired;
@@ -110,6 +112,21 @@ static const struct pkt_case cases[] = {
 	  .bans = { "2001:db8::1" }, .want = XDP_PASS, .want_stat = CS_STAT_PASS_UNPARSED },
 	{ "v4 ban does not catch v6", L3_V6, "2001:db8::1", .bans = { "0.0.0.0/0" },
 	  .want = XDP_PASS, .want_stat = CS_STAT_PASS },
+	{ "v6 neighbour solicitation from a banned host passes", L3_V6, "2001:db8::1",
+	  .icmp6_type = 135, .hop_limit = 255, .bans = { "2001:db8::1" },
+	  .want = XDP_PASS, .want_stat = CS_STAT_PASS_NOT_IP },
+	{ "v6 neighbour advertisement from a banned /64 passes", L3_V6, "2001:db8::1",
+	  .icmp6_type = 136, .hop_limit = 255, .bans = { "2001:db8::/64" },
+	  .want = XDP_PASS, .want_stat = CS_STAT_PASS_NOT_IP },
+	{ "v6 routed 'neighbour solicitation' (hop limit 254) dropped", L3_V6, "2001:db8::1",
+	  .icmp6_type = 135, .hop_limit = 254, .bans = { "2001:db8::1" },
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v6 echo request (hop limit 255) from a banned host dropped", L3_V6, "2001:db8::1",
+	  .icmp6_type = 128, .hop_limit = 255, .bans = { "2001:db8::1" },
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
+	{ "v6 redirect from a banned host dropped", L3_V6, "2001:db8::1",
+	  .icmp6_type = 137, .hop_limit = 255, .bans = { "2001:db8::1" },
+	  .want = XDP_DROP, .want_stat = DROP(CS_ORIGIN_CROWDSEC) },
 	{ "ARP passes", L3_ARP, NULL, .bans = { "0.0.0.0/0" },
 	  .want = XDP_PASS, .want_stat = CS_STAT_PASS_NOT_IP },
 	{ "LLDP passes", L3_LLDP, NULL, .want = XDP_PASS, .want_stat = CS_STAT_PASS_NOT_IP },
@@ -159,11 +176,12 @@ static size_t build_pkt(const struct pkt_case *c, unsigned char *pkt, size_t cap
 	}
 	case L3_V6: {
 		unsigned char *ip;
-		int nh = 17;
+		int nh = c->icmp6_type ? 58 : 17;
 
 		off += put16(pkt + off, 0x86DD);
 		ip = pkt + off;
 		ip[0] = 0x60;
+		ip[7] = (unsigned char)(c->hop_limit ? c->hop_limit : 64);
 		inet_pton(AF_INET6, c->src, ip + 8);
 		inet_pton(AF_INET6, "2001:db8:19::2", ip + 24);
 		off += 40;
@@ -182,6 +200,7 @@ static size_t build_pkt(const struct pkt_case *c, unsigned char *pkt, size_t cap
 			ip[6] = (unsigned char)nh;
 		}
 		put16(ip + 4, (__u16)(off - 14 - 4 * c->vlans - 40 + 16));
+		pkt[off] = (unsigned char)c->icmp6_type;
 		off += 8 + 16;
 		break;
 	}

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 need_root "bouncer e2e vs crowdsec 1.4.6" 33
 if ! command -v crowdsec >/dev/null || ! [ -x /usr/bin/cscli ]; then
-	skip "Debian's crowdsec 1.4.6 is not installed (make deps installs it)" 30
+	skip "Debian's crowdsec 1.4.6 is not installed (make test-deps installs it)" 30
 	summary; exit 0
 fi
 . "$(dirname "$0")/../lib/bouncer_e2e.sh"

@@ -11,7 +11,7 @@
 # (DIFF_STRICT=1: no second chance).
 . "$(dirname "$0")/../lib/harness.sh"
 if ! command -v crowdsec >/dev/null || ! [ -d /etc/crowdsec/scenarios ]; then
-	skip "Debian's crowdsec 1.4.6 is not installed (make deps installs it)" 2
+	skip "Debian's crowdsec 1.4.6 is not installed (make test-deps installs it)" 2
 	summary; exit 0
 fi
 need_root "differential test (crowdsec's config dirs)" 2

@@ -6,7 +6,7 @@
 # forked fetcher) applying and expiring decisions. bpf(2) attribute noise is
 # suppressed (tests/valgrind.supp).
 . "$(dirname "$0")/../lib/harness.sh"
-command -v valgrind >/dev/null || { skip "valgrind not installed (make deps installs it)" 7; summary; exit 0; }
+command -v valgrind >/dev/null || { skip "valgrind not installed (make test-deps installs it)" 7; summary; exit 0; }
 need_root "valgrind daemons test (XDP)" 7
 if ldd "$BUILD/crowdsec" | grep -q libasan; then
 	skip "a sanitizer build (ASan and valgrind exclude each other): run it on the plain build" 7

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The full daemon tails an sshd log with the hub's parsers and ssh-bf: the
 # detector's Prometheus series (CrowdSec's names and labels) count what it read,
-# parsed and poured, and `cscli metrics` reads them back.
+# parsed and poured, and `cscli metrics` reads them back. The profile's
+# notifications (CrowdSec's notification files) reach a local HTTP receiver and a
+# file, while a receiver that never answers is cut by its timeout.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
@@ -20,32 +22,79 @@ cp "$HUB/scenarios/crowdsecurity/ssh-bf.yaml" "$T/scenarios/"
 printf 'filenames:\n  - %s\nlabels:\n  type: syslog\n' "$T/auth.log" >"$T/acquis.yaml"
 : >"$T/auth.log"
 printf 'simulation: off\nexclusions: []\n' >"$T/simulation.yaml"
-cat >"$T/config.yaml" <<YAML
-common:
-  log_level: info
-config_paths:
+lapi_config "$T/config.yaml" "" "config_paths:
   config_dir: $T/
   data_dir: $T/data/
   simulation_path: $T/simulation.yaml
   notification_dir: $T/notifications/
 crowdsec_service:
   acquisition_path: $T/acquis.yaml
-api:
-  client:
-    credentials_path: $T/local_api_credentials.yaml
-  server:
-    listen_uri: 127.0.0.1:$PORT
-    profiles_path: $T/profiles.yaml
-db_config:
-  type: sqlite
-  db_path: $T/data/crowdsec.db
 prometheus:
   enabled: true
   level: full
   listen_addr: 127.0.0.1
-  listen_port: $PPORT
+  listen_port: $PPORT"
+RPORT=$(free_port $((PORT + 20)))
+HPORT=$(free_port $((RPORT + 1)))
+mkdir -p "$T/notifications"
+cat >"$T/notifications/http.yaml" <<YAML
+type: http
+name: http_default
+log_level: info
+format: |
+  {{.|toJson}}
+url: http://127.0.0.1:$RPORT/hook
+method: POST
+headers:
+  Content-Type: application/json
+  X-Test: observ
 YAML
-lapi_profiles
+cat >"$T/notifications/file.yaml" <<YAML
+type: file
+name: file_default
+format: |
+  {{range . -}}
+  {{.Scenario}} {{.Source.IP}} {{len .Decisions}} {{(index .Decisions 0).Type}}
+  {{end -}}
+log_path: $T/notified.log
+---
+type: http
+name: hang_default
+format: "{{.|toJson}}"
+url: http://127.0.0.1:$HPORT/
+timeout: 1s
+max_retry: 1
+YAML
+cat >"$T/notifications/slack.yaml" <<YAML
+type: slack
+name: slack_default
+format: "{{range .}}{{.Scenario}}{{end}}"
+webhook: http://127.0.0.1:9/
+YAML
+lapi_profiles "notifications:
+ - hang_default
+ - http_default
+ - file_default"
+python3 - "$RPORT" "$T/received" <<'PY' &
+import http.server, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n)
+        with open(out, "ab") as f:
+            f.write(self.path.encode() + b" " + (self.headers.get("X-Test") or "").encode() + b" " + body + b"\n")
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+LAPI_ON_EXIT+=("kill $! 2>/dev/null")
+# accepts and never answers
+python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8); c=[]; [c.append(s.accept()) for _ in range(8)]; time.sleep(60)' "$HPORT" &
+LAPI_ON_EXIT+=("kill $! 2>/dev/null")
+for p in "$RPORT" "$HPORT"; do
+	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
+done
 "$CROWDSEC" -c "$T/config.yaml" >"$T/daemon.log" 2>&1 &
 PID=$!
 wait_http "$URL/health" || { fail "daemon healthy"; cat "$T/daemon.log" >&2; summary; exit 1; }
@@ -75,6 +124,12 @@ check "poured by source, type and scenario" \
 check "parsing time histogram" grep -q "^cs_parsing_time_seconds_count{type=\"file\",source=\"$T/auth.log\"} 9$" <<<"$M"
 check "LAPI series still there" grep -q '^cs_lapi_route_requests_total' <<<"$M"
 
+for _ in $(seq 100); do [ -s "$T/notified.log" ] && grep -q 198.18.91.9 "$T/received" 2>/dev/null && break; sleep 0.1; done
+check "http notification: the alert list as JSON, to the configured url with the headers" \
+	python3 -c 'import json,sys; l=open(sys.argv[1]).read().split("\n")[0]; p,h,b=l.split(" ",2); a=json.loads(b); assert p=="/hook" and h=="observ" and a[0]["source"]["ip"]=="198.18.91.9" and a[0]["decisions"][0]["type"]=="ban" and a[0]["id"]>0, l' "$T/received"
+check_eq "file notification: the format's text" "$(cat "$T/notified.log" 2>/dev/null)" "crowdsecurity/ssh-bf 198.18.91.9 1 ban"
+check "the hanging receiver was cut by its timeout and retried" bash -c "for _ in \$(seq 100); do grep -q 'hang_default: giving up after 2' '$T/daemon.log' && exit 0; sleep 0.1; done; exit 1"
+
 J=$($CSCLI metrics -o json 2>"$T/err")
 check_eq "cscli metrics -o json: acquisition row" \
 	"$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["acquisition"]["file:"+sys.argv[2]])' "$J" "$T/auth.log" 2>&1)" \
@@ -98,4 +153,20 @@ check "cscli metrics --help" bash -c "$CSCLI metrics --help | grep -q 'Available
 check "cscli metrics show --help" bash -c "$CSCLI metrics show --help | grep -q 'Show selected metrics'"
 $CSCLI metrics -u "http://127.0.0.1:$(free_port 18900)/metrics" >/dev/null 2>"$T/err"
 check_eq "endpoint down: error exit" "$?" 1
+
+# a format that does not parse stops the start, naming file:line; so does a profile
+# naming a notification of a type we do not deliver
+kill "$PID"; wait "$PID" 2>/dev/null; PID=
+printf 'type: file\nname: bad\nlog_path: /dev/null\nformat: |\n  ok\n  {{range .}}{{nosuch .}}{{end}}\n' >"$T/notifications/bad.yaml"
+lapi_profiles "notifications:
+ - bad"
+timeout 20 "$CROWDSEC" -c "$T/config.yaml" >"$T/bad1.log" 2>&1
+rc=$?
+check "bad format refused at start" test $rc -ne 0 -a $rc -ne 124
+check "the error names file:line" grep -q "$T/notifications/bad.yaml:6: function \"nosuch\" not defined" "$T/bad1.log"
+rm "$T/notifications/bad.yaml"
+lapi_profiles "notifications:
+ - slack_default"
+timeout 20 "$CROWDSEC" -c "$T/config.yaml" >"$T/bad.log" 2>&1
+check "unsupported plugin type refused" grep -q "type 'slack' is not supported" "$T/bad.log"
 summary

@@ -28,8 +28,10 @@ need_root() {
 }
 
 # The shared test data (hub/, spec/, bench/): only through $SHARED_DIR, which
-# the Makefile exports (export it yourself to run a test by hand).
-SHARED_DIR=${SHARED_DIR:-/SHARED_DIR-not-set}
+# the Makefile owns (exported by make test; asked from the Makefile when a test
+# runs by hand).
+SHARED_DIR=${SHARED_DIR:-$(make -s --no-print-directory -C "$(dirname "${BASH_SOURCE[0]}")/../.." shared-dir 2>/dev/null)}
+export SHARED_DIR
 HUB=$SHARED_DIR/hub
 
 # cs_etc ETC ITEM...: a crowdsec configuration directory with the hub's patterns

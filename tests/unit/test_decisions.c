@@ -154,6 +154,15 @@ static void test_resync(void)
 	ASSERT_EQ(lg.n, 0, "same decision again: nothing written");
 	dmodel_add(m, &unknown, 9, 100 * s + s / 2, 1, record, &lg);
 	ASSERT_EQ(lg.n, 0, "unknown id, same expiry: nothing written");
+	{
+		struct cs_prefix far = P("198.18.0.9");
+		struct log lf = {};
+
+		dmodel_applied(m, &far, 7, 100 * s, 2);
+		dmodel_add(m, &far, 7, 100 * s + DMODEL_EXPIRY_SLACK_NS + s, 2, record, &lf);
+		ASSERT_EQ(lf.n, 1, "same id, expiry past the slack: written");
+		dmodel_forget(m, &far);
+	}
 	/* another id: written */
 	dmodel_add(m, &moved, 5, 100 * s, 2, record, &lg);
 	ASSERT_EQ(lg.n, 1, "other id: written");

@@ -91,5 +91,15 @@ int main(void)
 		gotime_format_duration(ns, buf, sizeof(buf));
 		ASSERT_STREQ(buf, cases[i].fmt, cases[i].in);
 	}
+	/* RFC 3339 at and past the int64 nanosecond range (fuzzing: UBSan overflow) */
+	{
+		int64_t ns = 0;
+
+		ASSERT_OK(gotime_parse_rfc3339("2262-04-11T23:47:16.854775807Z", &ns), "last ns");
+		ASSERT_EQ(ns, INT64_MAX, "last ns value");
+		ASSERT_EQ(gotime_parse_rfc3339("2262-04-11T23:47:17Z", &ns), -ERANGE, "past 2262");
+		ASSERT_EQ(gotime_parse_rfc3339("6713-01-01T00:00:00-23:59", &ns), -ERANGE, "year 6713");
+		ASSERT_EQ(gotime_parse_rfc3339("1677-09-21T00:12:43Z", &ns), -ERANGE, "before 1677");
+	}
 	return TEST_SUMMARY();
 }

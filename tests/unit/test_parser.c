@@ -573,6 +573,12 @@ static void test_load_errors(void)
 	ASSERT_EQ(load_bad("name: x\nstatics: [{meta: a}]\n"), -EINVAL, "static without source");
 	ASSERT_EQ(load_bad("name: x\nwhitelist:\n  reason: r\n  cidr: ['10.0.0.0/99']\n"), -EINVAL,
 		  "bad cidr");
+	/* a list key given twice once wrote past the first list (fuzzing) */
+	ASSERT_EQ(load_bad("name: x\nwhitelist:\n  reason: r\n  ip: ['::1']\n  ip: ['::1', '::2']\n"),
+		  -EINVAL, "whitelist ip given twice");
+	ASSERT_TRUE(strstr(last_error, "already set") != NULL, "twice: named");
+	ASSERT_EQ(load_bad("name: x\nwhitelist:\n  reason: r\n  expression: ['true']\n"
+			   "  expression: ['true', 'false']\n"), -EINVAL, "whitelist expression twice");
 	ASSERT_EQ(load_bad("name: x\n  statics: [\n"), -EINVAL, "YAML syntax");
 	ASSERT_TRUE(!strncmp(last_error, "bad.yaml:2:", 11), "YAML error names its line");
 	ASSERT_EQ(load_bad("name: x\n"), -EINVAL, "empty node");

@@ -28,9 +28,12 @@
 
 #include "common/ipaddr.h"
 
-/* Expiries are recomputed from a remaining duration at each pull: the same decision
- * seen again lands within this of its first expiry. */
-#define DMODEL_EXPIRY_SLACK_NS (2ULL * 1000000000ULL)
+/* Expiries are recomputed from a remaining duration at each pull, and a LAPI computes
+ * those when it starts answering, which for a big answer can be seconds after the
+ * request (a first pull builds its index): the same decision seen again lands within
+ * this of the expiry it got first. A ban lifting up to that much earlier or later
+ * is worth not rewriting a million entries at each restart. */
+#define DMODEL_EXPIRY_SLACK_NS (60ULL * 1000000000ULL)
 /* Decisions kept per prefix at most (more are ignored, and counted). */
 #define DMODEL_MAX_PER_PREFIX 4096
 /* Prefixes at most (the index has 24 bits for them): -ENOSPC beyond. */

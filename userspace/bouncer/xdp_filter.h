@@ -64,7 +64,7 @@ void xdp_filter_build_free(struct xdp_filter_build *b);
 
 struct xdp_filter_info {
 	uint32_t words;
-	uint64_t bits_set;	 /* share of set bits: the false-positive rate's driver */
+	uint64_t bits_set;	 /* of words * 64: their share drives the false-positive rate */
 	uint64_t removed;	 /* stale entries since the last rebuild */
 	uint64_t rebuilds;
 	unsigned lens_v4, lens_v6; /* how many prefix lengths are probed */

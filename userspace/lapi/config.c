@@ -16,6 +16,7 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 	cfg->listen_uri = strdup("127.0.0.1:8080");
 	cfg->db_path = strdup("/var/lib/crowdsec/data/crowdsec.db");
 	cfg->profiles_path = strdup("/etc/crowdsec/profiles.yaml");
+	cfg->notification_dir = strdup("/etc/crowdsec/notifications/");
 	cfg->credentials_path = strdup("/etc/crowdsec/local_api_credentials.yaml");
 	cfg->prometheus_enabled = true;
 	cfg->prometheus_addr = strdup("127.0.0.1");
@@ -93,6 +94,7 @@ void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 	free(cfg->listen_uri);
 	free(cfg->db_path);
 	free(cfg->profiles_path);
+	free(cfg->notification_dir);
 	free(cfg->credentials_path);
 	free(cfg->prometheus_addr);
 	for (size_t i = 0; i < cfg->n_trusted_ips; i++)
@@ -135,6 +137,7 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 	set_str(&cfg->listen_uri, root, "api.server.listen_uri");
 	set_str(&cfg->db_path, root, "db_config.db_path");
 	set_str(&cfg->profiles_path, root, "api.server.profiles_path");
+	set_str(&cfg->notification_dir, root, "config_paths.notification_dir");
 	set_str(&cfg->credentials_path, root, "api.client.credentials_path");
 	cfg->insecure_skip_verify = yamljson_get_bool(root, "api.client.insecure_skip_verify", false);
 	set_str(&cfg->tls_cert_file, root, "api.server.tls.cert_file");

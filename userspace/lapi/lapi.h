@@ -30,6 +30,7 @@ struct cs_lapi_config {
 	char *listen_uri;	/* api.server.listen_uri, "127.0.0.1:8080" */
 	char *db_path;		/* db_config.db_path */
 	char *profiles_path;	/* api.server.profiles_path; NULL/missing file: default */
+	char *notification_dir; /* config_paths.notification_dir (profiles' notifications:) */
 	char **trusted_ips;	/* api.server.trusted_ips (IPs or CIDRs) */
 	size_t n_trusted_ips;
 	bool use_forwarded_for;	/* api.server.use_forwarded_for_headers */

@@ -11,6 +11,7 @@
 
 #include "db/db.h"
 #include "lapi/lapi.h"
+#include "notify/notify.h"
 #include "profiles/profiles.h"
 
 /* Bounds on everything that comes from outside (STYLE 8); -D overridable. */
@@ -117,6 +118,7 @@ struct cs_lapi {
 	struct cs_lapi_config cfg;
 	struct cs_db *db;
 	struct cs_profiles *profiles;
+	struct cs_notify *notify; /* profiles' notifications: (NULL: none) */
 	struct cs_metrics *metrics;
 	struct MHD_Daemon *httpd;
 	struct MHD_Daemon *prom;
@@ -342,5 +344,12 @@ json_t *req_json(struct req *r);
 void req_body_release(struct req *r);
 int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
 		      int64_t now, int64_t *ids, char *msg, size_t msglen);
+
+/* ---- notifications (notify.c) ---- */
+/* Load notification_dir when a profile names notifications, check the names, start delivery. */
+int lapi_notify_setup(struct cs_lapi *l, char *err, size_t errlen);
+/* Hand a stored alert (its id set) to the notifications its profile named. */
+void lapi_notify_alert(struct cs_lapi *l, const struct cs_alert *a, int64_t id, char *const *names,
+		       size_t n);
 
 #endif /* CS_LAPI_INT_H */

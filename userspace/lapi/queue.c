@@ -117,10 +117,12 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 {
 	struct cs_alert **keep = calloc(n + 1, sizeof(*keep));
 	int64_t *kids = calloc(n + 1, sizeof(*kids));
+	char *const **notify = calloc(n + 1, sizeof(*notify));
+	size_t *nnotify = calloc(n + 1, sizeof(*nnotify));
 	size_t nk = 0;
 	int ret = 0;
 
-	if (!keep || !kids) {
+	if (!keep || !kids || !notify || !nnotify) {
 		snprintf(msg, msglen, "out of memory");
 		ret = -ENOMEM;
 		goto out;
@@ -132,7 +134,8 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 			keep[nk++] = v[i];
 	}
 	for (size_t i = 0; i < nk; i++) {
-		ret = cs_profiles_apply(l->profiles, keep[i], l->db, msg, msglen);
+		ret = cs_profiles_apply_notify(l->profiles, keep[i], l->db, &notify[i], &nnotify[i],
+					       msg, msglen);
 		if (ret) {
 			ret = ret == -ENOMEM ? ret : -EIO;
 			goto out;
@@ -161,9 +164,13 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 	for (size_t i = 0, k = 0; !ret && i < n && k < nk; i++)
 		if (v[i] == keep[k])
 			ids[i] = kids[k++];
+	for (size_t k = 0; !ret && k < nk; k++)
+		lapi_notify_alert(l, keep[k], kids[k], notify[k], nnotify[k]);
 out:
 	free(keep);
 	free(kids);
+	free(notify);
+	free(nnotify);
 	return ret;
 }
 

@@ -176,6 +176,7 @@ static int copy_config(struct cs_lapi_config *dst, const struct cs_lapi_config *
 	dst->listen_uri = dup_or_null(src->listen_uri);
 	dst->db_path = dup_or_null(src->db_path);
 	dst->profiles_path = dup_or_null(src->profiles_path);
+	dst->notification_dir = dup_or_null(src->notification_dir);
 	dst->credentials_path = dup_or_null(src->credentials_path);
 	dst->prometheus_addr = dup_or_null(src->prometheus_addr);
 	dst->trusted_ips = calloc(src->n_trusted_ips + 1, sizeof(char *));
@@ -340,6 +341,11 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 			goto fail;
 	}
 	log_info("loaded %zu profile(s)", cs_profiles_count(l->profiles));
+	ret = lapi_notify_setup(l, err, sizeof(err));
+	if (ret) {
+		log_error("notifications: %s", err);
+		goto fail;
+	}
 	ret = cs_db_open(l->cfg.db_path, &l->db);
 	if (ret)
 		goto fail;
@@ -431,6 +437,8 @@ void cs_lapi_stop(struct cs_lapi *l)
 	if (l->sloader_running)
 		pthread_join(l->sloader, NULL);
 	bcache_stop(l);
+	cs_notify_free(l->notify); /* after the last producer (handlers, queue worker) */
+	l->notify = NULL;
 	cs_db_close(l->db);
 	cs_profiles_free(l->profiles);
 	cs_metrics_free(l->metrics);

@@ -10,6 +10,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/strv.h"
 #include "common/yamljson.h"
 
 #define PROFILE_DEFAULT_DURATION (4 * 3600 * NSEC_PER_SEC)
@@ -30,6 +31,8 @@ struct profile {
 	struct profile_decision *decisions;
 	size_t n_decisions;
 	bool on_success_break;
+	char **notifications; /* names of notification_dir's configurations */
+	size_t n_notifications;
 };
 
 struct cs_profiles {
@@ -54,6 +57,7 @@ static void profile_clear(const struct cs_profile_filter_ops *ops, struct profil
 		free(p->decisions[i].origin);
 	}
 	free(p->decisions);
+	strv_free(p->notifications, p->n_notifications);
 }
 
 void cs_profiles_free(struct cs_profiles *p)
@@ -86,6 +90,24 @@ static int load_profile(const struct cs_profile_filter_ops *ops, json_t *doc, co
 	if (!p->name)
 		return -ENOMEM;
 	p->on_success_break = !strcmp(ons, "break");
+	{
+		json_t *notifs = json_object_get(doc, "notifications");
+
+		if (notifs && !json_is_array(notifs) && !json_is_null(notifs)) {
+			snprintf(err, errlen, "%s: profile '%s': notifications must be a list", path,
+				 name);
+			return -EINVAL;
+		}
+		json_array_foreach(notifs, i, v) {
+			if (!json_is_string(v)) {
+				snprintf(err, errlen, "%s: profile '%s': notification %zu is not a string",
+					 path, name, i);
+				return -EINVAL;
+			}
+			if (strv_push(&p->notifications, &p->n_notifications, json_string_value(v)))
+				return -ENOMEM;
+		}
+	}
 	if (json_is_string(json_object_get(doc, "duration_expr"))) {
 		char e[512] = "";
 		const char *src = json_string_value(json_object_get(doc, "duration_expr"));
@@ -278,6 +300,27 @@ static int add_decisions(const struct cs_profiles *ps, const struct profile *p,
 int cs_profiles_apply(const struct cs_profiles *ps, struct cs_alert *a, struct cs_db *db,
 		      char *err, size_t errlen)
 {
+	return cs_profiles_apply_notify(ps, a, db, NULL, NULL, err, errlen);
+}
+
+int cs_profiles_each_notification(const struct cs_profiles *ps,
+				  int (*fn)(const char *profile, const char *name, void *arg), void *arg)
+{
+	int ret = 0;
+
+	for (size_t i = 0; ps && !ret && i < ps->n; i++)
+		for (size_t j = 0; !ret && j < ps->v[i].n_notifications; j++)
+			ret = fn(ps->v[i].name, ps->v[i].notifications[j], arg);
+	return ret;
+}
+
+int cs_profiles_apply_notify(const struct cs_profiles *ps, struct cs_alert *a, struct cs_db *db,
+			     char *const **notify, size_t *nnotify, char *err, size_t errlen)
+{
+	if (notify) {
+		*notify = NULL;
+		*nnotify = 0;
+	}
 	if (!ps || a->n_decisions)
 		return 0;
 	for (size_t i = 0; i < ps->n; i++) {
@@ -298,8 +341,13 @@ int cs_profiles_apply(const struct cs_profiles *ps, struct cs_alert *a, struct c
 				return ret;
 		}
 		/* Later profiles see the decisions and add none (1.4.6), so stop here. */
-		if (matched)
+		if (matched) {
+			if (notify) {
+				*notify = p->notifications;
+				*nnotify = p->n_notifications;
+			}
 			break;
+		}
 	}
 	return 0;
 }

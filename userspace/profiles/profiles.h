@@ -56,4 +56,14 @@ size_t cs_profiles_count(const struct cs_profiles *p);
 int cs_profiles_apply(const struct cs_profiles *p, struct cs_alert *a, struct cs_db *db,
 		      char *err, size_t errlen);
 
+/*
+ * cs_profiles_apply(), and notify (nnotify entries) gets the `notifications:` names of the
+ * profile that matched (owned by ps; none when no profile matched).
+ */
+int cs_profiles_apply_notify(const struct cs_profiles *p, struct cs_alert *a, struct cs_db *db,
+			     char *const **notify, size_t *nnotify, char *err, size_t errlen);
+/* fn(profile name, notification name) for every profile's notifications; stops on non-zero. */
+int cs_profiles_each_notification(const struct cs_profiles *p,
+				  int (*fn)(const char *profile, const char *name, void *arg), void *arg);
+
 #endif /* CS_PROFILES_H */

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# config/run.sh (make run) up to its configuration check (RUN_DRY=1), without
+# Debian's crowdsec package: with a reachable hub (a mirror of $SHARED_DIR/hub)
+# `cscli setup` installs the detected services' collections and acquisition; with an
+# unreachable hub it says so and falls back to our scenarios, and with no parsers
+# anywhere it stops with a clear message.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/harness.sh"
+. "$here/../lapi/lapi_lib.sh"
+top=$(cd "$here/../.." && pwd)
+[ -f "$HUB/.index.json" ] || { skip "no hub mirror (SHARED_DIR)" 10; summary; exit 0; }
+T=$(mktemp -d /tmp/test_make_run.XXXXXX)
+hp=
+cleanup() { [ -n "$hp" ] && kill "$hp" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+port=$(free_port $((18900 + RANDOM % 90)))
+python3 -m http.server "$port" --bind 127.0.0.1 --directory "$HUB" >/dev/null 2>&1 &
+hp=$!
+wait_http "http://127.0.0.1:$port/.index.json"
+dead=http://127.0.0.1:$(free_port $((19000 + RANDOM % 90)))
+run() { env RUN_DRY=1 BUILD="$BUILD" LISTEN=127.0.0.1:1 "$@" timeout 120 bash "$top/config/run.sh" 2>&1; }
+
+# the mirror has no GeoLite2 data, which the linux collection needs: leave it out
+out=$(run RUN_DIR="$T/a" HUB_URL="http://127.0.0.1:$port" SETUP_FLAGS="--ignore linux"); rc=$?
+check_eq "with a hub: configuration OK" "$rc" 0
+[ "$rc" = 0 ] || printf '%s\n' "$out" | tail -5 >&2
+check "with a hub: cscli setup ran" grep -q 'cscli setup' <<<"$out"
+check "with a hub: a detected service's collection installed" \
+	bash -c "ls '$T/a/etc/collections/' | grep -q ."
+check "with a hub: acquisition written by setup" bash -c "ls '$T/a/etc/acquis.d/' | grep -q '^setup\\.'"
+check_eq "with a hub: the hub's scenarios, none of ours" "$(find "$T/a/etc/scenarios" -lname "$top/scenarios/*" | wc -l)" 0
+
+out=$(run RUN_DIR="$T/b" HUB_URL="$dead" HUB_DIR="$HUB"); rc=$?
+check_eq "hub unreachable, HUB_DIR parsers: configuration OK" "$rc" 0
+check "hub unreachable: says so" grep -q 'hub cannot be reached' <<<"$out"
+check_eq "hub unreachable: our 9 scenarios" "$(ls "$T/b/etc/scenarios" | wc -l)" 9
+
+out=$(run RUN_DIR="$T/c" HUB_URL="$dead"); rc=$?
+check_eq "no hub, no parsers: fails" "$rc" 1
+check "no hub, no parsers: says what to do" grep -q 'set HUB_DIR' <<<"$out"
+summary

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+/* Loading notification_dir's configurations (CrowdSec's plugin YAML files). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+#include "common/strv.h"
+#include "common/yamljson.h"
+#include "notify/notify_int.h"
+
+#define MAX_FILES 256
+
+void notify_clear(struct notification *nt)
+{
+	free(nt->name);
+	free(nt->type_name);
+	free(nt->file);
+	gotmpl_free(nt->format);
+	free(nt->url);
+	free(nt->method);
+	strv_free(nt->headers, nt->nheaders);
+	free(nt->log_path);
+	json_decref(nt->pending);
+	memset(nt, 0, sizeof(*nt));
+}
+
+/* The line where the format's text starts ("format: |" puts it on the next line). */
+static int format_line(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char buf[4096];
+	int line = 0, found = 1;
+
+	if (!f)
+		return 1;
+	while (fgets(buf, sizeof(buf), f)) {
+		line++;
+		if (!strncmp(buf, "format:", 7)) {
+			const char *rest = buf + 7 + strspn(buf + 7, " \t");
+
+			found = *rest == '|' || *rest == '>' || *rest == '\n' ? line + 1 : line;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static int duration(json_t *doc, const char *key, const char *path, int64_t *ns, char *err,
+		    size_t errlen)
+{
+	json_t *v = json_object_get(doc, key);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || gotime_parse_duration(json_string_value(v), ns)) {
+		snprintf(err, errlen, "%s: %s: not a duration", path, key);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int load_doc(json_t *doc, const char *path, struct notification *nt, char *err, size_t errlen)
+{
+	const char *name = yamljson_get_str(doc, "name", NULL);
+	const char *type = yamljson_get_str(doc, "type", NULL);
+	const char *format = yamljson_get_str(doc, "format", NULL);
+	json_t *headers = json_object_get(doc, "headers");
+	const char *k;
+	json_t *v;
+	int ret;
+
+	if (!name || !type) {
+		snprintf(err, errlen, "%s: a notification needs a name and a type", path);
+		return -EINVAL;
+	}
+	nt->name = strdup(name);
+	nt->type_name = strdup(type);
+	nt->file = strdup(path);
+	nt->method = strdup(yamljson_get_str(doc, "method", "POST"));
+	if (!nt->name || !nt->type_name || !nt->file || !nt->method)
+		return -ENOMEM;
+	nt->type = !strcmp(type, "http") ? NT_HTTP : !strcmp(type, "file") ? NT_FILE : NT_OTHER;
+	nt->group_threshold = yamljson_get_long(doc, "group_threshold", 0);
+	nt->max_retry = yamljson_get_long(doc, "max_retry", 1);
+	nt->timeout_ns = 5000000000LL; /* upstream's plugin default */
+	if ((ret = duration(doc, "group_wait", path, &nt->group_wait_ns, err, errlen)) ||
+	    (ret = duration(doc, "timeout", path, &nt->timeout_ns, err, errlen)))
+		return ret;
+	if (nt->group_threshold < 0 || nt->max_retry < 0 || nt->max_retry > 100) {
+		snprintf(err, errlen, "%s: group_threshold and max_retry must be small positive numbers",
+			 path);
+		return -EINVAL;
+	}
+	if (nt->type == NT_HTTP) {
+		const char *url = yamljson_get_str(doc, "url", NULL);
+
+		if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
+			snprintf(err, errlen, "%s: http notification '%s' needs an http(s) url", path,
+				 name);
+			return -EINVAL;
+		}
+		if (!(nt->url = strdup(url)))
+			return -ENOMEM;
+		nt->skip_tls_verify = yamljson_get_bool(doc, "skip_tls_verification", false);
+		if (headers && !json_is_object(headers)) {
+			snprintf(err, errlen, "%s: headers must be a map", path);
+			return -EINVAL;
+		}
+		json_object_foreach(headers, k, v) {
+			char line[1024];
+
+			if (!json_is_string(v) || strpbrk(k, "\r\n:") ||
+			    strpbrk(json_string_value(v), "\r\n")) {
+				snprintf(err, errlen, "%s: header '%s' is not a one-line string", path, k);
+				return -EINVAL;
+			}
+			snprintf(line, sizeof(line), "%s: %s", k, json_string_value(v));
+			if (strv_push(&nt->headers, &nt->nheaders, line))
+				return -ENOMEM;
+		}
+	} else if (nt->type == NT_FILE) {
+		const char *lp = yamljson_get_str(doc, "log_path", NULL);
+
+		if (!lp) {
+			snprintf(err, errlen, "%s: file notification '%s' needs a log_path", path, name);
+			return -EINVAL;
+		}
+		if (!(nt->log_path = strdup(lp)))
+			return -ENOMEM;
+	}
+	if (!format) {
+		snprintf(err, errlen, "%s: notification '%s' has no format", path, name);
+		return -EINVAL;
+	}
+	return gotmpl_parse_at(path, format_line(path), format, &nt->format, err, errlen);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load_file(struct cs_notify *n, const char *path, char *err, size_t errlen)
+{
+	json_t *docs = yamljson_load_file(path, false, err, errlen), *doc;
+	size_t i;
+	int ret = 0;
+
+	if (!docs)
+		return -EINVAL;
+	json_array_foreach(docs, i, doc) {
+		struct notification *nv;
+
+		if (json_is_null(doc))
+			continue;
+		if (!json_is_object(doc)) {
+			snprintf(err, errlen, "%s: document %zu is not a map", path, i + 1);
+			ret = -EINVAL;
+			break;
+		}
+		nv = realloc(n->v, (n->n + 1) * sizeof(*nv));
+		if (!nv) {
+			ret = -ENOMEM;
+			break;
+		}
+		n->v = nv;
+		memset(&n->v[n->n], 0, sizeof(*nv));
+		ret = load_doc(doc, path, &n->v[n->n], err, errlen);
+		n->n++;
+		if (ret)
+			break;
+		for (size_t j = 0; j + 1 < n->n; j++)
+			if (!strcmp(n->v[j].name, n->v[n->n - 1].name)) {
+				snprintf(err, errlen, "%s: notification '%s' is also defined in %s", path,
+					 n->v[j].name, n->v[j].file);
+				ret = -EINVAL;
+				break;
+			}
+		if (ret)
+			break;
+	}
+	json_decref(docs);
+	return ret;
+}
+
+int cs_notify_load(const char *dir, struct cs_notify **out, char *err, size_t errlen)
+{
+	struct cs_notify *n = calloc(1, sizeof(*n));
+	char **files = NULL;
+	size_t nfiles = 0;
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	*out = NULL;
+	if (!n)
+		return -ENOMEM;
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->wake, NULL);
+	d = dir ? opendir(dir) : NULL;
+	while (d && (de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		char path[4096];
+
+		if (de->d_name[0] == '.' ||
+		    !((l > 5 && !strcmp(de->d_name + l - 5, ".yaml")) ||
+		      (l > 4 && !strcmp(de->d_name + l - 4, ".yml"))))
+			continue;
+		if (nfiles == MAX_FILES) {
+			snprintf(err, errlen, "%s: more than %d notification files", dir, MAX_FILES);
+			ret = -E2BIG;
+			break;
+		}
+		snprintf(path, sizeof(path), "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
+			 de->d_name);
+		if (strv_push(&files, &nfiles, path)) {
+			ret = -ENOMEM;
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+	if (nfiles)
+		qsort(files, nfiles, sizeof(*files), cmp_str);
+	for (size_t i = 0; !ret && i < nfiles; i++)
+		ret = load_file(n, files[i], err, errlen);
+	strv_free(files, nfiles);
+	if (ret) {
+		cs_notify_free(n);
+		return ret;
+	}
+	*out = n;
+	return 0;
+}
+
+int cs_notify_check(const struct cs_notify *n, const char *name, char *err, size_t errlen)
+{
+	for (size_t i = 0; n && i < n->n; i++) {
+		if (strcmp(n->v[i].name, name))
+			continue;
+		if (n->v[i].type == NT_OTHER) {
+			snprintf(err, errlen, "%s: notification '%s': type '%s' is not supported (http, file)",
+				 n->v[i].file, name, n->v[i].type_name);
+			return -ENOTSUP;
+		}
+		return 0;
+	}
+	snprintf(err, errlen, "notification '%s' is not defined in notification_dir", name);
+	return -ENOENT;
+}

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+/* The delivery thread: batches, rendering, the http and file plugins, retries. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "notify/notify_int.h"
+
+int64_t notify_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static size_t discard(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)p, (void)arg;
+	return sz * n;
+}
+
+static int send_http(struct notification *nt, const char *body, size_t len)
+{
+	struct curl_slist *hdrs = NULL;
+	CURL *h = curl_easy_init();
+	long status = 0, ms = (long)(nt->timeout_ns / 1000000);
+	CURLcode rc;
+
+	if (!h)
+		return -ENOMEM;
+	for (size_t i = 0; i < nt->nheaders; i++)
+		hdrs = curl_slist_append(hdrs, nt->headers[i]);
+	curl_easy_setopt(h, CURLOPT_URL, nt->url);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, nt->method);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	if (nt->skip_tls_verify) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	if (rc != CURLE_OK) {
+		log_warn("notification %s: %s: %s", nt->name, nt->url, curl_easy_strerror(rc));
+		return -EIO;
+	}
+	if (status / 100 != 2) { /* upstream's http plugin logs non-2xx and does not retry */
+		log_warn("notification %s: %s answered %ld", nt->name, nt->url, status);
+		return 0;
+	}
+	return 0;
+}
+
+static int send_file(struct notification *nt, const char *body, size_t len)
+{
+	int fd = open(nt->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	int ret = 0;
+
+	if (fd < 0) {
+		log_warn("notification %s: %s: %s", nt->name, nt->log_path, strerror(errno));
+		return -errno;
+	}
+	if (write(fd, body, len) != (ssize_t)len || (len && body[len - 1] != '\n' && write(fd, "\n", 1) != 1)) {
+		ret = -errno ? -errno : -EIO;
+		log_warn("notification %s: %s: short write", nt->name, nt->log_path);
+	}
+	close(fd);
+	return ret;
+}
+
+int notify_deliver(struct notification *nt, json_t *batch)
+{
+	char err[512] = "", *body = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = gotmpl_exec(nt->format, batch, &body, &len, err, sizeof(err));
+	if (ret) {
+		log_error("notification %s: format: %s", nt->name, err);
+		return ret;
+	}
+	for (long attempt = 0; attempt <= nt->max_retry; attempt++) {
+		ret = nt->type == NT_HTTP ? send_http(nt, body, len) : send_file(nt, body, len);
+		if (!ret)
+			break;
+	}
+	if (ret)
+		log_error("notification %s: giving up after %ld attempt(s)", nt->name, nt->max_retry + 1);
+	free(body);
+	return ret;
+}
+
+/* A batch is due: threshold reached, group_wait passed, or no grouping at all. */
+static bool due(const struct notification *nt, int64_t now, bool stopping)
+{
+	size_t n = json_array_size(nt->pending);
+
+	if (!n)
+		return false;
+	if (stopping || (!nt->group_wait_ns && !nt->group_threshold))
+		return true;
+	if (nt->group_threshold && (long)n >= nt->group_threshold)
+		return true;
+	return nt->group_wait_ns && now - nt->first_ns >= nt->group_wait_ns;
+}
+
+static void *worker(void *arg)
+{
+	struct cs_notify *n = arg;
+
+	pthread_mutex_lock(&n->lock);
+	for (;;) {
+		int64_t now = notify_now_ns(), next = now + 1000000000LL;
+		bool sent = false;
+
+		for (size_t i = 0; i < n->n; i++) {
+			struct notification *nt = &n->v[i];
+			json_t *batch;
+
+			if (!due(nt, now, n->stopping)) {
+				if (json_array_size(nt->pending) && nt->group_wait_ns &&
+				    nt->first_ns + nt->group_wait_ns < next)
+					next = nt->first_ns + nt->group_wait_ns;
+				continue;
+			}
+			batch = nt->pending;
+			nt->pending = NULL;
+			pthread_mutex_unlock(&n->lock);
+			notify_deliver(nt, batch);
+			json_decref(batch);
+			pthread_mutex_lock(&n->lock);
+			sent = true;
+		}
+		if (sent)
+			continue;
+		if (n->stopping)
+			break;
+		{
+			struct timespec ts;
+			int64_t wait = next - now, abs_ns;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			abs_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (wait > 0 ? wait : 0);
+			ts.tv_sec = abs_ns / 1000000000LL;
+			ts.tv_nsec = abs_ns % 1000000000LL;
+			pthread_cond_timedwait(&n->wake, &n->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+int cs_notify_start(struct cs_notify *n)
+{
+	int ret;
+
+	if (!n || n->running || !n->n)
+		return 0;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	ret = -pthread_create(&n->worker, NULL, worker, n);
+	n->running = !ret;
+	return ret;
+}
+
+void cs_notify_alert(struct cs_notify *n, const char *name, json_t *alert)
+{
+	for (size_t i = 0; n && i < n->n; i++) {
+		struct notification *nt = &n->v[i];
+		json_t *copy;
+
+		if (strcmp(nt->name, name) || nt->type == NT_OTHER)
+			continue;
+		copy = json_deep_copy(alert);
+		pthread_mutex_lock(&n->lock);
+		if (!nt->pending)
+			nt->pending = json_array();
+		if (!copy || !nt->pending || json_array_size(nt->pending) >= CS_NOTIFY_QUEUE_MAX) {
+			if (!(nt->dropped++ % 1000))
+				log_warn("notification %s: queue full, alert dropped", nt->name);
+			json_decref(copy);
+		} else {
+			if (!json_array_size(nt->pending))
+				nt->first_ns = notify_now_ns();
+			json_array_append_new(nt->pending, copy);
+			pthread_cond_signal(&n->wake);
+		}
+		pthread_mutex_unlock(&n->lock);
+		return;
+	}
+}
+
+void cs_notify_free(struct cs_notify *n)
+{
+	if (!n)
+		return;
+	if (n->running) {
+		pthread_mutex_lock(&n->lock);
+		n->stopping = true;
+		pthread_cond_signal(&n->wake);
+		pthread_mutex_unlock(&n->lock);
+		pthread_join(n->worker, NULL);
+	}
+	for (size_t i = 0; i < n->n; i++)
+		notify_clear(&n->v[i]);
+	free(n->v);
+	pthread_mutex_destroy(&n->lock);
+	pthread_cond_destroy(&n->wake);
+	free(n);
+}
