@@ -82,6 +82,14 @@ if [ -d "$HUB/parsers" ]; then
 		ln -s "$HUB/parsers/$p.yaml" "$r/etc/crowdsec/parsers/${p%%/*}/"
 	done
 	check "crowdsec -t passes on the installed config with hub parsers" "$r/usr/bin/crowdsec" -c "$c" -t
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+		caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$r/usr/lib/systemd/system/crowdsec.service" |
+			tr ' ' '\n' | sed -n 's/^CAP_\(.*\)/+\L\1/p' | paste -sd,)
+		check "crowdsec -t under its unit's bounding set ($caps)" \
+			setpriv --bounding-set=-all,"$caps" --inh-caps=-all --no-new-privs "$r/usr/bin/crowdsec" -c "$c" -t
+	else
+		skip "crowdsec under its unit's capabilities: needs root and setpriv"
+	fi
 else
 	skip "hub not found (SHARED_DIR): crowdsec -t on the installed config"
 fi
