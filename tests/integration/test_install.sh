@@ -24,7 +24,32 @@ for u in crowdsec crowdsec-xdp-bouncer; do
 		check "$u.service has $k" grep -q "^$k" "$f"
 	done
 done
+if command -v systemd-analyze >/dev/null; then
+	mkdir -p "$t/units"
+	for u in crowdsec crowdsec-xdp-bouncer; do
+		sed "s|=/usr/bin/|=$r/usr/bin/|" "$r/usr/lib/systemd/system/$u.service" >"$t/units/$u.service"
+	done
+	check "systemd-analyze verify: the units are clean" \
+		bash -c "[ -z \"\$(systemd-analyze verify '$t'/units/*.service 2>&1)\" ]"
+else
+	skip "systemd-analyze not installed"
+fi
 check "no CAP_SYS_ADMIN for the bouncer" bash -c "! grep -q '^CapabilityBoundingSet=.*CAP_SYS_ADMIN' '$r/usr/lib/systemd/system/crowdsec-xdp-bouncer.service'"
+# the bouncer's unit gives it enough: load, attach and ban under exactly its bounding
+# set (a veth in a private network namespace, pins in a per-run directory)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$r/usr/lib/systemd/system/crowdsec-xdp-bouncer.service" |
+		tr ' ' '\n' | sed -n 's/^CAP_\(.*\)/+\L\1/p' | paste -sd,)
+	pin=/sys/fs/bpf/test_install_$$
+	sp="setpriv --bounding-set=-all,$caps --inh-caps=-all --no-new-privs $BUILD/crowdsec-xdp-bouncer --pin-dir $pin"
+	out=$(timeout 60 unshare -n sh -c "ip link add v0 type veth peer name v1 && ip link set v0 up &&
+		$sp xdp attach v0 --mode generic && $sp ban 198.18.3.3 --duration 1m && echo CAPS-OK;
+		$BUILD/crowdsec-xdp-bouncer --pin-dir $pin xdp uninstall" 2>&1)
+	check "the bouncer's unit capabilities ($caps) load, attach and ban" grep -q CAPS-OK <<<"$out"
+	[ -d "$pin" ] && rm -rf "$pin"
+else
+	skip "bouncer capabilities: needs root and setpriv"
+fi
 for m in man8/crowdsec.8 man8/crowdsec-xdp-bouncer.8 man1/cscli.1; do
 	check "man page $m renders without warnings" bash -c "[ -z \"\$(groff -man -Tutf8 -ww -z '$r/usr/share/man/$m' 2>&1)\" ]"
 done
@@ -57,6 +82,14 @@ if [ -d "$HUB/parsers" ]; then
 		ln -s "$HUB/parsers/$p.yaml" "$r/etc/crowdsec/parsers/${p%%/*}/"
 	done
 	check "crowdsec -t passes on the installed config with hub parsers" "$r/usr/bin/crowdsec" -c "$c" -t
+	if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+		caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$r/usr/lib/systemd/system/crowdsec.service" |
+			tr ' ' '\n' | sed -n 's/^CAP_\(.*\)/+\L\1/p' | paste -sd,)
+		check "crowdsec -t under its unit's bounding set ($caps)" \
+			setpriv --bounding-set=-all,"$caps" --inh-caps=-all --no-new-privs "$r/usr/bin/crowdsec" -c "$c" -t
+	else
+		skip "crowdsec under its unit's capabilities: needs root and setpriv"
+	fi
 else
 	skip "hub not found (SHARED_DIR): crowdsec -t on the installed config"
 fi
@@ -68,7 +101,7 @@ check "uninstall keeps the configuration" [ -f "$r/etc/crowdsec/config.yaml" ]
 
 # ---- make deb --------------------------------------------------------------------
 if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null; then
-	skip "dpkg-dev/debhelper not installed (make test-deps installs them)" 12
+	skip "dpkg-dev/debhelper not installed (make test-deps installs them)" 22
 	summary; exit
 fi
 BUILD=$BUILD DEB_OUT=$t "$top/config/debian/build.sh" >"$t/deb.log" 2>&1
@@ -87,7 +120,7 @@ check "secrets are not conffiles (postinst writes them)" \
 
 # ---- dpkg -i / -r / -P, in an overlay of / -----------------------------------------
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null; then
-	skip "dpkg -i/-r/-P: needs root (a private mount namespace)" 12
+	skip "dpkg -i/-r/-P: needs root (a private mount namespace)" 14
 	summary; exit
 fi
 before=$(find /etc/crowdsec /var/lib/crowdsec /usr/bin/crowdsec /usr/bin/cscli -printf '%p %s %T@\n' 2>/dev/null | md5sum)
@@ -113,6 +146,13 @@ dpkg -r crowdsec-xdp >/dpkg-r.log 2>&1; echo "remove_rc=$?"
 dpkg -P crowdsec-xdp >/dpkg-p.log 2>&1; echo "purge_rc=$?"
 [ -e /etc/crowdsec/config.yaml ] || [ -e /var/lib/crowdsec/data ] || echo purged=yes
 echo "final=$(dpkg-query -W -f='${Status}' crowdsec-xdp 2>/dev/null || echo gone)"
+# after the purge this is a machine without any crowdsec: a true first install
+$D -i /pkg.deb >>/dpkg-i.log 2>&1 </dev/null; echo "fresh_rc=$?"
+l=$(sed -n 's/^login: //p' /etc/crowdsec/local_api_credentials.yaml)
+echo "fresh_login=$l"
+[ -n "$l" ] && cscli -o json machines list 2>/dev/null | grep -q "\"$l\"" && echo fresh_machine=yes
+grep -q '^api_key: [0-9a-f]\{16,\}' /etc/crowdsec/bouncers/crowdsec-xdp-bouncer.yaml && echo fresh_key=yes
+[ "$(stat -c %a /etc/crowdsec/local_api_credentials.yaml /etc/crowdsec/bouncers/crowdsec-xdp-bouncer.yaml | sort -u)" = 600 ] && echo fresh_private=yes
 IN
 o=$t/ovl
 mkdir -p "$o"
@@ -135,6 +175,8 @@ check_eq "reinstall (upgrade path) succeeds" "$(v reinstall_rc)" 0
 check_eq "reinstall keeps the machine's credentials" "$(v login2)" "$(v login)"
 check_eq "dpkg -r" "$(v remove_rc)/$(v removed_programs)/$(v kept_config)" 0/yes/yes
 check_eq "dpkg -P removes /etc/crowdsec and /var/lib/crowdsec" "$(v purge_rc)/$(v purged)" 0/yes
+check_eq "first install on a clean machine" "$(v fresh_rc)/$(v fresh_machine)/$(v fresh_key)/$(v fresh_private)" 0/yes/yes/yes
+check "first install: new credentials" [ -n "$(v fresh_login)" ] && [ "$(v fresh_login)" != "$(v login)" ]
 after=$(find /etc/crowdsec /var/lib/crowdsec /usr/bin/crowdsec /usr/bin/cscli -printf '%p %s %T@\n' 2>/dev/null | md5sum)
 check_eq "this machine is left as it was" "$after" "$before"
 check_eq "the peer crowdsec is still installed here" "$(dpkg-query -W -f='${Status}' crowdsec 2>/dev/null)" "$peer"

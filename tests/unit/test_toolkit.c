@@ -11,6 +11,7 @@
 #include "common/hash.h"
 #include "common/stash.h"
 #include "common/strbuf.h"
+#include "common/strmap.h"
 #include "../lib/test.h"
 
 static void test_keyed(void)
@@ -131,8 +132,47 @@ static void test_strbuf(void)
 	sb_free(&sb);
 }
 
+/* strmap: scanned while small, indexed past 8 entries; order, overwrite, delete, clear. */
+static void test_strmap(void)
+{
+	struct strmap *m = strmap_new();
+	char k[16], v[16];
+	const char *key;
+	int bad = 0;
+
+	if (!ASSERT_TRUE(m != NULL, "strmap"))
+		return;
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 100; i++) {
+			snprintf(k, sizeof(k), "k%d", i);
+			snprintf(v, sizeof(v), "v%d", i);
+			bad += strmap_set(m, k, v) != 0;
+		}
+		bad += strmap_set(m, "k3", "three") != 0; /* overwrite keeps the place */
+		for (int i = 0; i < 100; i++) {
+			snprintf(k, sizeof(k), "k%d", i);
+			snprintf(v, sizeof(v), "v%d", i);
+			bad += !strmap_get(m, k) || (i != 3 && strcmp(strmap_get(m, k), v));
+		}
+		ASSERT_EQ(bad, 0, "100 keys set and found");
+		ASSERT_STREQ(strmap_get(m, "k3"), "three", "overwritten");
+		ASSERT_TRUE(strmap_at(m, 3, &key, NULL, NULL) && !strcmp(key, "k3"), "order kept");
+		ASSERT_OK(strmap_del(m, "k50"), "del");
+		ASSERT_TRUE(!strmap_has(m, "k50") && strmap_has(m, "k51"), "del only that one");
+		ASSERT_EQ(strmap_count(m), 99, "count");
+		strmap_clear(m);
+		ASSERT_TRUE(!strmap_has(m, "k1") && strmap_count(m) == 0, "cleared");
+		bad += strmap_set(m, "a", "1") || strmap_set(m, "b", "2") ||
+		       strcmp(strmap_get(m, "b"), "2") || strmap_del(m, "a") || strmap_has(m, "a");
+		ASSERT_EQ(bad, 0, "small map after clear");
+		strmap_clear(m);
+	}
+	strmap_free(m);
+}
+
 int main(void)
 {
+	test_strmap();
 	test_keyed();
 	test_map();
 	test_stash_bounds();

@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- SipHash-1-3 (Aumasson, Bernstein), keyed once per process ---- */
+/* ---- the process key, drawn once ---- */
 
 static uint64_t key0, key1;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -48,123 +48,52 @@ void cs_hash_set_key(uint64_t k0, uint64_t k1)
 	__atomic_store_n(&key_ready, true, __ATOMIC_RELEASE);
 }
 
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                  \
-	do {                                                                                      \
-		v0 += v1;                                                                         \
-		v1 = ROTL(v1, 13);                                                                \
-		v1 ^= v0;                                                                         \
-		v0 = ROTL(v0, 32);                                                                \
-		v2 += v3;                                                                         \
-		v3 = ROTL(v3, 16);                                                                \
-		v3 ^= v2;                                                                         \
-		v0 += v3;                                                                         \
-		v3 = ROTL(v3, 21);                                                                \
-		v3 ^= v0;                                                                         \
-		v2 += v1;                                                                         \
-		v1 = ROTL(v1, 17);                                                                \
-		v1 ^= v2;                                                                         \
-		v2 = ROTL(v2, 32);                                                                \
-	} while (0)
-
-struct sip {
-	uint64_t v0, v1, v2, v3;
-	uint64_t tail; /* bytes not yet in a full word */
-	size_t ntail, total;
-};
-
-static void sip_init(struct sip *s)
+/*
+ * Keyed multiply-mix over 8-byte words (the wyhash family, as Go's runtime
+ * hashes its maps): every word is folded in with a 64x64->128 multiply under
+ * the process key, so without the key a log writer cannot aim at a bucket.
+ */
+static inline uint64_t mum(uint64_t a, uint64_t b)
 {
-	key_ensure();
-	s->v0 = 0x736f6d6570736575ULL ^ key0;
-	s->v1 = 0x646f72616e646f6dULL ^ key1;
-	s->v2 = 0x6c7967656e657261ULL ^ key0;
-	s->v3 = 0x7465646279746573ULL ^ key1;
-	s->tail = 0;
-	s->ntail = s->total = 0;
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static void sip_word(struct sip *s, uint64_t m)
+static inline uint64_t word(const unsigned char *p, size_t n) /* n <= 8, little-endian */
 {
-	uint64_t v0 = s->v0, v1 = s->v1, v2 = s->v2, v3 = s->v3;
+	uint64_t w = 0;
 
-	v3 ^= m;
-	SIPROUND;
-	v0 ^= m;
-	s->v0 = v0;
-	s->v1 = v1;
-	s->v2 = v2;
-	s->v3 = v3;
+	memcpy(&w, p, n);
+	return w;
 }
 
-static void sip_update(struct sip *s, const void *data, size_t len)
+static uint64_t hash_update(uint64_t h, const unsigned char *p, size_t len)
 {
-	const unsigned char *p = data;
-
-	s->total += len;
-	while (len && s->ntail) {
-		s->tail |= (uint64_t)*p++ << (8 * s->ntail);
-		len--;
-		if (++s->ntail == 8) {
-			sip_word(s, s->tail);
-			s->tail = 0;
-			s->ntail = 0;
-		}
-	}
-	for (; len >= 8; p += 8, len -= 8) {
-		uint64_t m;
-
-		memcpy(&m, p, 8); /* little-endian hosts only: x86-64 and arm64 */
-		sip_word(s, m);
-	}
-	for (size_t i = 0; i < len; i++)
-		s->tail |= (uint64_t)p[i] << (8 * s->ntail++);
+	for (; len >= 16; p += 16, len -= 16)
+		h = mum(word(p, 8) ^ key0 ^ h, word(p + 8, 8) ^ key1);
+	if (len > 8)
+		h = mum(word(p, 8) ^ key0 ^ h, word(p + 8, len - 8) ^ key1);
+	else
+		h = mum(word(p, len) ^ key0 ^ h, key1 ^ 0x9e3779b97f4a7c15ULL);
+	return h;
 }
 
-static uint64_t sip_final(struct sip *s)
-{
-	uint64_t v0, v1, v2, v3;
-
-	sip_word(s, s->tail | (uint64_t)(s->total & 0xff) << 56);
-	v0 = s->v0;
-	v1 = s->v1;
-	v2 = s->v2 ^ 0xff;
-	v3 = s->v3;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
-
-/* one piece: whole words, then the tail in one word (the hot path of every lookup) */
 uint64_t cs_hash(const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	struct sip s;
-
-	sip_init(&s);
-	s.total = len;
-	for (; len >= 8; p += 8, len -= 8) {
-		uint64_t m;
-
-		memcpy(&m, p, 8); /* little-endian hosts only: x86-64 and arm64 */
-		sip_word(&s, m);
-	}
-	for (size_t i = 0; i < len; i++)
-		s.tail |= (uint64_t)p[i] << (8 * i);
-	return sip_final(&s);
+	key_ensure();
+	return mum(hash_update(key1 ^ len, data, len), key0 ^ 0xe7037ed1a0b428dbULL);
 }
 
 uint64_t cs_hash2(const void *a, size_t alen, const void *b, size_t blen)
 {
-	struct sip s;
-	uint64_t n = alen; /* the length of the first piece keeps ("ab","c") from ("a","bc") */
+	uint64_t h;
 
-	sip_init(&s);
-	sip_update(&s, &n, sizeof(n));
-	sip_update(&s, a, alen);
-	sip_update(&s, b, blen);
-	return sip_final(&s);
+	key_ensure();
+	/* the first piece's length in the seed keeps ("ab","c") from ("a","bc") */
+	h = hash_update(key1 ^ alen, a, alen);
+	h = hash_update(h ^ blen, b, blen);
+	return mum(h, key0 ^ 0xe7037ed1a0b428dbULL);
 }
 
 /* ---- string -> pointer map ---- */

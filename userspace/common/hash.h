@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The one hash for tables keyed by strings that come from outside (log fields,
- * group-by keys, stash keys, data-file lines): SipHash-1-3 under a process-wide
- * key drawn from getrandom() on first use, so a log writer cannot precompute
- * keys that collide. Tests that need stable buckets set the key themselves.
+ * group-by keys, stash keys, data-file lines): a keyed multiply-mix hash (the
+ * wyhash family Go's runtime uses for its maps) under a process-wide key drawn
+ * from getrandom() on first use, so a log writer cannot precompute keys that
+ * collide. Tests that need stable buckets set the key themselves.
  *
  * Also a seeded string -> pointer map (struct cs_hmap) for tables that need
  * no insertion order (strmap.h keeps one, and hashes through this file too).
