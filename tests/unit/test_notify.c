@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/* Notifications: configuration errors, grouping by group_threshold and group_wait, the file plugin. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "notify/notify.h"
+#include "tests/lib/test.h"
+
+static char dir[64];
+
+static void put(const char *name, const char *text)
+{
+	char p[256];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	f = fopen(p, "w");
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static char *slurp(const char *name)
+{
+	static char buf[4096];
+	char p[256];
+	FILE *f;
+	size_t n = 0;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	buf[0] = 0;
+	if ((f = fopen(p, "r"))) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = 0;
+		fclose(f);
+	}
+	return buf;
+}
+
+/* up to 5 s for file `name` to hold `want` */
+static bool wait_for(const char *name, const char *want)
+{
+	for (int i = 0; i < 500; i++) {
+		if (!strcmp(slurp(name), want))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+int main(void)
+{
+	struct cs_notify *n = NULL;
+	char err[512] = "", text[1024];
+	json_t *a1 = json_pack("{s:s,s:{s:s}}", "scenario", "s/one", "source", "ip", "198.18.0.1");
+	json_t *a2 = json_pack("{s:s,s:{s:s}}", "scenario", "s/two", "source", "ip", "198.18.0.2");
+
+	snprintf(dir, sizeof(dir), "/tmp/test_notify.%d", (int)getpid());
+	mkdir(dir, 0700);
+
+	/* a missing directory holds no notification */
+	ASSERT_OK(cs_notify_load("/nonexistent/notifications", &n, err, sizeof(err)), "missing dir");
+	ASSERT_EQ(cs_notify_check(n, "x", err, sizeof(err)), -ENOENT, "unknown name refused");
+	cs_notify_free(n);
+
+	put("bad.yaml", "type: file\nname: bad\nlog_path: /dev/null\nformat: |\n  a\n  {{if .}}\n");
+	ASSERT_EQ(cs_notify_load(dir, &n, err, sizeof(err)), -EINVAL, "bad format fails the load");
+	snprintf(text, sizeof(text), "%s/bad.yaml:7: unexpected EOF", dir);
+	if (!ASSERT_TRUE(!strncmp(err, text, strlen(text)), "the error names file:line"))
+		fprintf(stderr, "got: %s\n", err);
+	snprintf(text, sizeof(text), "%s/bad.yaml", dir);
+	unlink(text);
+
+	put("nourl.yaml", "type: http\nname: h\nformat: x\nurl: ftp://x/\n");
+	ASSERT_EQ(cs_notify_load(dir, &n, err, sizeof(err)), -EINVAL, "http needs an http url");
+	snprintf(text, sizeof(text), "%s/nourl.yaml", dir);
+	unlink(text);
+
+	snprintf(text, sizeof(text),
+		 "type: file\nname: grouped\ngroup_threshold: 2\nlog_path: %s/grouped.log\n"
+		 "format: '{{len .}}:{{range .}}{{.Source.IP}} {{end}}'\n---\n"
+		 "type: file\nname: waited\ngroup_wait: 300ms\nlog_path: %s/waited.log\n"
+		 "format: '{{len .}}:{{range .}}{{.Scenario}} {{end}}'\n---\n"
+		 "type: email\nname: mail\nformat: x\n",
+		 dir, dir);
+	put("files.yaml", text);
+	ASSERT_OK(cs_notify_load(dir, &n, err, sizeof(err)), "load");
+	ASSERT_OK(cs_notify_check(n, "grouped", err, sizeof(err)), "file type deliverable");
+	ASSERT_EQ(cs_notify_check(n, "mail", err, sizeof(err)), -ENOTSUP, "email not delivered");
+	ASSERT_OK(cs_notify_start(n), "start");
+
+	cs_notify_alert(n, "grouped", a1);
+	usleep(200000);
+	ASSERT_STREQ(slurp("grouped.log"), "", "below group_threshold: nothing yet");
+	cs_notify_alert(n, "grouped", a2);
+	ASSERT_TRUE(wait_for("grouped.log", "2:198.18.0.1 198.18.0.2 \n"), "threshold reached: one batch");
+
+	cs_notify_alert(n, "waited", a1);
+	cs_notify_alert(n, "waited", a2);
+	ASSERT_TRUE(wait_for("waited.log", "2:s/one s/two \n"), "group_wait: one batch after the wait");
+
+	cs_notify_alert(n, "grouped", a1); /* pending at stop: sent, not lost */
+	cs_notify_free(n);
+	ASSERT_STREQ(slurp("grouped.log"), "2:198.18.0.1 198.18.0.2 \n1:198.18.0.1 \n",
+		     "what waits is sent at stop");
+	cs_notify_free(NULL);
+
+	json_decref(a1);
+	json_decref(a2);
+	snprintf(text, sizeof(text), "rm -rf %s", dir);
+	if (system(text))
+		fprintf(stderr, "could not remove %s\n", dir);
+	return TEST_SUMMARY();
+}
