@@ -20,13 +20,16 @@ E=$RUN_DIR/etc
 # services and installs their hub collections from HUB_URL (default: cscli's, the
 # public hub) into $E/hub. When the hub cannot be reached, say so and fall back to our
 # own scenarios (scenarios/crowdsec-xdp) and patterns (config/patterns); parsers then
-# come from HUB_DIR (a hub checkout) or an earlier download in $E/hub.
+# come from HUB_DIR (a hub checkout), an earlier download in $E/hub, or hub content
+# already on this machine where CrowdSec keeps it (RUN_SYSTEM_HUBS; an installed
+# crowdsec's hub_dir, a packaged copy): content only, no daemon of theirs runs.
 # SETUP_FLAGS passes flags to `cscli setup unattended` (--ignore linux, ...);
 # RUN_DRY=1 stops once the configuration is checked (crowdsec -t).
 HUB_URL=${HUB_URL:-}
 HUB_DATA_URL=${HUB_DATA_URL:-${HUB_URL:+$HUB_URL/data}}
 SETUP_FLAGS=${SETUP_FLAGS:-}
 hub=${HUB_DIR:-}
+RUN_SYSTEM_HUBS=${RUN_SYSTEM_HUBS-/etc/crowdsec/hub /usr/share/crowdsec/hub}
 data=$RUN_DIR/data
 
 iface=${RUN_IFACE:-}
@@ -80,11 +83,14 @@ else
 	why=$(sed -n 's/.*msg="\(.*\)"$/\1/p' "$RUN_DIR/hub-update.log" | tail -n1)
 	echo "make run: the hub cannot be reached (${why:-cscli hub update failed}):" \
 		"falling back to our scenarios (scenarios/crowdsec-xdp) and config/patterns" >&2
-	[ -n "$hub" ] || { [ -d "$E/hub/parsers" ] && hub=$E/hub; }
+	for h in "$E/hub" $RUN_SYSTEM_HUBS; do
+		[ -n "$hub" ] || { [ -d "$h/parsers/s01-parse" ] && hub=$h; }
+	done
 	if [ -z "$hub" ]; then
 		echo "make run: no parsers either: set HUB_DIR to a hub checkout" >&2
 		exit 1
 	fi
+	echo "make run: parsers from $hub" >&2
 	link() { [ -e "$1" ] && ln -sfn "$1" "$2"; return 0; }
 	link "$hub/parsers/s00-raw/crowdsecurity/syslog-logs.yaml" "$E/parsers/s00-raw/"
 	for p in sshd-logs nginx-logs; do link "$hub/parsers/s01-parse/crowdsecurity/$p.yaml" "$E/parsers/s01-parse/"; done

@@ -37,7 +37,13 @@ check_eq "hub unreachable, HUB_DIR parsers: configuration OK" "$rc" 0
 check "hub unreachable: says so" grep -q 'hub cannot be reached' <<<"$out"
 check_eq "hub unreachable: our 9 scenarios" "$(ls "$T/b/etc/scenarios" | wc -l)" 9
 
-out=$(run RUN_DIR="$T/c" HUB_URL="$dead"); rc=$?
+out=$(run RUN_DIR="$T/c" HUB_URL="$dead" RUN_SYSTEM_HUBS=); rc=$?
 check_eq "no hub, no parsers: fails" "$rc" 1
 check "no hub, no parsers: says what to do" grep -q 'set HUB_DIR' <<<"$out"
+
+# hub content already on the machine (a copy where CrowdSec keeps it) serves offline
+mkdir -p "$T/sys"; cp -r "$HUB/parsers" "$T/sys/"
+out=$(run RUN_DIR="$T/d" HUB_URL="$dead" RUN_SYSTEM_HUBS="$T/none $T/sys"); rc=$?
+check_eq "hub unreachable, parsers on the machine: configuration OK" "$rc" 0
+check "hub unreachable: names where the parsers came from" grep -q "parsers from $T/sys" <<<"$out"
 summary
