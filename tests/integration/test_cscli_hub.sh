@@ -22,7 +22,8 @@ command -v python3 >/dev/null || { skip "python3 missing"; summary; exit 0; }
 T=$(mktemp -d /tmp/test_cscli_hub.XXXXXX)
 pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	# serve runs in $(...): its servers' pids come back through a file
+	for p in "${pids[@]}" $(cat "$T/server.pids" 2>/dev/null); do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$T"
 }
@@ -33,7 +34,7 @@ serve() {
 	local dir=$1 port
 	port=$(free_port $((18700 + RANDOM % 200)))
 	python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" >/dev/null 2>&1 &
-	pids+=($!)
+	echo $! >>"$T/server.pids"
 	wait_http "http://127.0.0.1:$port/" || { echo "server on $port did not start" >&2; return 1; }
 	echo "$port"
 }
