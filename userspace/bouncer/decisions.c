@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "bouncer/decisions.h"
+#include "common/hash.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -57,20 +58,14 @@ static struct dec *decs_of(struct pentry *e)
 	return e->n > 1 ? e->many : &e->one;
 }
 
+/* Prefixes come from decisions on addresses attackers pick: the seeded hash keeps
+ * them from crafting collisions in the model. */
 static uint64_t hash_key(int family, uint8_t plen, const uint8_t *addr)
 {
-	uint64_t a, b, h;
+	uint8_t key[18] = { (uint8_t)family, plen };
 
-	memcpy(&a, addr, 8);
-	memcpy(&b, addr + 8, 8);
-	h = a * 0x9e3779b97f4a7c15ULL + b * 0xc2b2ae3d27d4eb4fULL + ((uint64_t)family << 8 | plen);
-	/* murmur3's finalizer: every input bit reaches the low bits the mask keeps */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	memcpy(key + 2, addr, 16);
+	return cs_hash(key, sizeof(key));
 }
 
 static bool same(const struct pentry *e, const struct cs_prefix *p)
