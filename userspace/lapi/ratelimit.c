@@ -10,12 +10,13 @@
  * of addresses. Time is passed in (tests drive it). The same table, with
  * ratelimit_mark, is the set of sources that authenticated lately (conns.c).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
+#include "common/ipaddr.h"
 #include "lapi/lapi_int.h"
 
 #define RL_SLOTS 4096 /* power of two */
@@ -56,11 +57,16 @@ void ratelimit_free(struct cs_ratelimit *rl)
 /* IPv4 as v4-mapped, IPv6 cut to its /64; anything unparsable shares one key. */
 static void source_key(const char *ip, uint8_t key[16])
 {
+	struct cs_prefix a;
+
 	memset(key, 0, 16);
-	if (inet_pton(AF_INET, ip, key + 12) == 1) {
+	if (cs_addr_parse(ip, &a))
+		return;
+	if (a.family == AF_INET) {
 		key[10] = key[11] = 0xff;
-	} else if (inet_pton(AF_INET6, ip, key) == 1) {
-		memset(key + 8, 0, 8);
+		memcpy(key + 12, a.addr, 4);
+	} else {
+		memcpy(key, a.addr, 8); /* one IPv6 /64 is one source */
 	}
 }
 
@@ -68,12 +74,11 @@ static void source_key(const char *ip, uint8_t key[16])
 static struct rl_slot *find(struct cs_ratelimit *rl, const char *ip, int64_t now, bool create)
 {
 	uint8_t key[16];
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h;
 	struct rl_slot *victim = NULL;
 
 	source_key(ip, key);
-	for (int i = 0; i < 16; i++)
-		h = (h ^ key[i]) * 1099511628211ULL;
+	h = cs_hash(key, sizeof(key)); /* seeded: an IPv6 /64 is the attacker's to choose */
 	for (int i = 0; i < RL_PROBE; i++) {
 		struct rl_slot *s = &rl->slots[(h + (uint64_t)i) & (RL_SLOTS - 1)];
 
