@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "common/gotime.h"
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/vec.h"
 #include "db/db_int.h"
@@ -98,12 +99,6 @@ struct stream_index {
 
 /* ---- hashing, interning, arena ---------------------------------------------------- */
 
-static uint64_t hash_bytes(const char *s, uint64_t h)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h ^ (h >> 29);
-}
 
 static int intern_grow(struct intern *t)
 {
@@ -114,7 +109,7 @@ static int intern_grow(struct intern *t)
 		return -ENOMEM;
 	memset(slots, 0xff, ns * sizeof(*slots));
 	for (uint32_t i = 0; i < t->n; i++) {
-		size_t h = hash_bytes(t->s[i], 0xcbf29ce484222325ULL) & (ns - 1);
+		size_t h = cs_hash_str(t->s[i]) & (ns - 1);
 
 		while (slots[h] != NIL)
 			h = (h + 1) & (ns - 1);
@@ -137,7 +132,7 @@ static uint32_t intern(struct intern *t, const char *s)
 			return t->last[i];
 	if ((t->n + 1) * 2 > t->nslots && intern_grow(t))
 		return NIL;
-	for (h = hash_bytes(s, 0xcbf29ce484222325ULL) & (t->nslots - 1); t->slots[h] != NIL;
+	for (h = cs_hash_str(s) & (t->nslots - 1); t->slots[h] != NIL;
 	     h = (h + 1) & (t->nslots - 1)) {
 		if (!strcmp(t->s[t->slots[h]], s)) {
 			t->last[2] = t->last[1];
@@ -192,9 +187,12 @@ static const char *arena_dup(struct stream_index *x, const char *s)
 
 /* ---- groups and buckets ------------------------------------------------------------ */
 
+/* Values are addresses and names attackers choose: the seeded hash (common/hash). */
 static uint64_t group_hash(const char *value, uint32_t type, uint8_t scope)
 {
-	return hash_bytes(value, 0xcbf29ce484222325ULL ^ ((uint64_t)type << 8 | scope));
+	uint64_t kind = (uint64_t)type << 8 | scope;
+
+	return cs_hash2(value, strlen(value), &kind, sizeof(kind));
 }
 
 static int gslots_grow(struct stream_index *x)
