@@ -1983,9 +1983,12 @@ static void test_xml(void)
 	expr_prog_free(prog);
 	ASSERT_OK(expr_compile(xenv, "XMLGetAttributeValue(x, '/Event/System/Provider', 'Name')"
 			       " + '|' + XMLGetAttributeValue(x, '/Event/System/Provider', 'No')"
-			       " + '|' + XMLGetNodeValue('not xml', '/a')", &prog, &e), "attr");
+			       " + '|' + XMLGetNodeValue('not xml', '/a')"
+			       " + '|' + XMLGetNodeValue('- <Event>- <System><Channel>Security</Channel>"
+			       "</System></Event>', '/Event/System[1]/Channel')", &prog, &e), "attr");
 	if (ASSERT_OK(expr_eval(prog, vars2, NULL, &out, &e), "attr eval")) {
-		ASSERT_STREQ(expr_str_cstr(&out), "Microsoft-Windows-Sysmon||", "attribute");
+		/* the last one: Event Viewer's copied XML has text before the root (etree reads it) */
+		ASSERT_STREQ(expr_str_cstr(&out), "Microsoft-Windows-Sysmon|||Security", "attribute");
 		expr_value_release(&out);
 	}
 	expr_prog_free(prog);
