@@ -604,7 +604,7 @@ static int b_from_json(struct expr_ctx *ctx, const struct expr_value *args, int 
 
 	if (!j)
 		return ctx_err(ctx, -EINVAL, "fromJSON: %s", jerr.text);
-	err = expr_value_from_json(j, out);
+	err = expr_value_from_go_json(j, out);
 	json_decref(j);
 	return err;
 }

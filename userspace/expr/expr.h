@@ -226,6 +226,13 @@ char *expr_value_format(const struct expr_value *v);
 
 /* JSON bridge (jansson). Numbers: integral JSON integers => INT, reals => FLOAT. */
 int expr_value_from_json(const json_t *json, struct expr_value *out);
+/*
+ * As Go's json.Unmarshal into an interface{}: every number is a FLOAT. What logs
+ * feed in (UnmarshalJSON, fromJSON, JsonExtract*) goes through this one, because
+ * hub content sees the difference: a status code put in a static reads
+ * "401.000000", not "401".
+ */
+int expr_value_from_go_json(const json_t *json, struct expr_value *out);
 /* New json_t reference; NULL on ENOMEM or for host objects (not serialisable). */
 json_t *expr_value_to_json(const struct expr_value *v);
 
