@@ -80,29 +80,13 @@ name: never_file
 format: "{{range .}}{{.Source.IP}}{{end}}"
 log_path: $T/never.log
 YAML
-cat >"$T/profiles.yaml" <<EOP
-name: not_this_one
-filters:
- - Alert.GetScenario() == "test/other"
-decisions:
- - type: captcha
-   duration: 1h
-notifications:
- - never_file
-on_success: break
----
-name: default_ip_remediation
-filters:
- - Alert.Remediation == true && Alert.GetScope() == "Ip"
-decisions:
- - type: ban
-   duration: 4h
-notifications:
+lapi_profiles "notifications:
  - slack_default
  - email_default
- - email_plain
-on_success: break
-EOP
+ - email_plain"
+{ printf 'name: not_this_one\nfilters:\n - Alert.GetScenario() == "test/other"\ndecisions:\n'
+  printf ' - type: captcha\n   duration: 1h\nnotifications:\n - never_file\non_success: break\n---\n'
+  cat "$T/profiles.yaml"; } >"$T/profiles.tmp" && mv "$T/profiles.tmp" "$T/profiles.yaml"
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
 	-keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1

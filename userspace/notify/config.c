@@ -14,6 +14,13 @@
 
 #define MAX_FILES 256
 
+const struct notify_plugin notify_plugins[NT_OTHER] = {
+	[NT_HTTP] = { "http", notify_http_load, notify_http_send },
+	[NT_SLACK] = { "slack", notify_slack_load, notify_slack_send },
+	[NT_EMAIL] = { "email", notify_email_load, notify_email_send },
+	[NT_FILE] = { "file", notify_file_load, notify_file_send },
+};
+
 void notify_clear(struct notification *nt)
 {
 	char **strs[] = { &nt->name,	     &nt->type_name,	 &nt->file,	     &nt->url,
@@ -103,11 +110,9 @@ static int load_doc(json_t *doc, const char *path, struct notification *nt, char
 	nt->file = strdup(path);
 	if (!nt->name || !nt->type_name || !nt->file)
 		return -ENOMEM;
-	nt->type = !strcmp(type, "http")    ? NT_HTTP
-		   : !strcmp(type, "slack") ? NT_SLACK
-		   : !strcmp(type, "email") ? NT_EMAIL
-		   : !strcmp(type, "file")  ? NT_FILE
-					    : NT_OTHER;
+	for (nt->type = 0; nt->type < NT_OTHER; nt->type++)
+		if (!strcmp(type, notify_plugins[nt->type].type))
+			break;
 	nt->group_threshold = yamljson_get_long(doc, "group_threshold", 0);
 	nt->max_retry = yamljson_get_long(doc, "max_retry", 1);
 	nt->timeout_ns = 5000000000LL; /* upstream's plugin default */
@@ -119,23 +124,7 @@ static int load_doc(json_t *doc, const char *path, struct notification *nt, char
 			 path);
 		return -EINVAL;
 	}
-	switch (nt->type) {
-	case NT_HTTP:
-		ret = notify_http_load(doc, path, nt, err, errlen);
-		break;
-	case NT_SLACK:
-		ret = notify_slack_load(doc, path, nt, err, errlen);
-		break;
-	case NT_EMAIL:
-		ret = notify_email_load(doc, path, nt, err, errlen);
-		break;
-	case NT_FILE:
-		ret = notify_file_load(doc, path, nt, err, errlen);
-		break;
-	case NT_OTHER:
-		break;
-	}
-	if (ret)
+	if (nt->type != NT_OTHER && (ret = notify_plugins[nt->type].load(doc, path, nt, err, errlen)))
 		return ret;
 	if (!format) {
 		snprintf(err, errlen, "%s: notification '%s' has no format", path, name);

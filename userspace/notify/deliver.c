@@ -30,23 +30,7 @@ int notify_deliver(struct notification *nt, json_t *batch)
 		return ret;
 	}
 	for (long attempt = 0; attempt <= nt->max_retry; attempt++) {
-		switch (nt->type) {
-		case NT_HTTP:
-			ret = notify_http_send(nt, body, len);
-			break;
-		case NT_SLACK:
-			ret = notify_slack_send(nt, body, len);
-			break;
-		case NT_EMAIL:
-			ret = notify_email_send(nt, body, len);
-			break;
-		case NT_FILE:
-			ret = notify_file_send(nt, body, len);
-			break;
-		case NT_OTHER:
-			ret = -ENOTSUP;
-			break;
-		}
+		ret = nt->type == NT_OTHER ? -ENOTSUP : notify_plugins[nt->type].send(nt, body, len);
 		if (!ret)
 			break;
 	}

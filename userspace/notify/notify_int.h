@@ -10,6 +10,18 @@
 #include "notify/notify.h"
 
 enum notify_type { NT_HTTP, NT_SLACK, NT_EMAIL, NT_FILE, NT_OTHER };
+
+struct notification;
+
+/* A plugin: the type name of its files, its keys' loader and its delivery of one text. */
+struct notify_plugin {
+	const char *type;
+	int (*load)(json_t *doc, const char *path, struct notification *nt, char *err, size_t errlen);
+	int (*send)(struct notification *nt, const char *text, size_t len);
+};
+
+/* Indexed by enum notify_type (NT_OTHER excluded). */
+extern const struct notify_plugin notify_plugins[NT_OTHER];
 enum notify_tls { NT_TLS_NONE, NT_TLS_STARTTLS, NT_TLS_SSL };
 
 struct notification {
