@@ -346,8 +346,8 @@ static int alerts_flush(struct cli *c, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (cs_db_open(c->cfg.db_path, &db)) {
-		cli_fatal("unable to open database %s", c->cfg.db_path);
+	if (cs_db_connect(c->cfg.db_path, c->cfg.db_conninfo, &db)) {
+		cli_fatal("unable to open database %s", c->cfg.db_conninfo ? "(postgresql)" : c->cfg.db_path);
 		return EXIT_FATAL;
 	}
 	cli_info("Flushing alerts. !! This may take a long time !!");

@@ -175,6 +175,7 @@ static int copy_config(struct cs_lapi_config *dst, const struct cs_lapi_config *
 			strdup(src->bouncers_allowed_ou[i]);
 	dst->listen_uri = dup_or_null(src->listen_uri);
 	dst->db_path = dup_or_null(src->db_path);
+	dst->db_conninfo = dup_or_null(src->db_conninfo);
 	dst->profiles_path = dup_or_null(src->profiles_path);
 	dst->notification_dir = dup_or_null(src->notification_dir);
 	dst->credentials_path = dup_or_null(src->credentials_path);
@@ -346,7 +347,7 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		log_error("notifications: %s", err);
 		goto fail;
 	}
-	ret = cs_db_open(l->cfg.db_path, &l->db);
+	ret = cs_db_connect(l->cfg.db_path, l->cfg.db_conninfo, &l->db);
 	if (ret)
 		goto fail;
 	ret = bcache_start(l);
