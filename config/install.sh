@@ -59,6 +59,11 @@ install)
 		case $f in *.md) continue ;; esac
 		keep "$f" "$ETC/patterns/${f##*/}" 0644
 	done
+	# Our local parsers (hub format, beside the hub's: config/parsers/README.md)
+	for f in "$here"/config/parsers/*/*.yaml; do
+		s=${f%/*}
+		keep "$f" "$ETC/parsers/${s##*/}/${f##*/}" 0644
+	done
 	install -d -m 0750 "$D/var/lib/crowdsec" "$D/var/lib/crowdsec/data"
 	;;
 uninstall)
