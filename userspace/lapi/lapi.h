@@ -85,6 +85,8 @@ struct cs_lapi_config {
 int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err, size_t errlen);
 void cs_lapi_config_defaults(struct cs_lapi_config *cfg);
 void cs_lapi_config_clear(struct cs_lapi_config *cfg);
+/* dst = src with its own copies of the strings and lists: 0 or -ENOMEM (clear dst either way). */
+int cs_lapi_config_copy(struct cs_lapi_config *dst, const struct cs_lapi_config *src);
 
 struct cs_lapi;
 
