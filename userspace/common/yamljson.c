@@ -138,8 +138,9 @@ out:
 	return result;
 }
 
-/* ${VAR} and $VAR expansion (unset -> empty), like os.ExpandEnv. */
-static char *expand_env(const char *in, size_t len, size_t *outlen)
+/* ${VAR} and $VAR expansion (unset -> empty), like os.ExpandEnv; strict leaves an
+ * unset one as written, like CrowdSec's csstring.StrictExpand. */
+static char *expand_env(const char *in, size_t len, bool strict, size_t *outlen)
 {
 	size_t cap = len + 64, o = 0;
 	char *out = malloc(cap);
@@ -169,8 +170,11 @@ static char *expand_env(const char *in, size_t len, size_t *outlen)
 				if (brace)
 					j++;
 				val = getenv(name);
-				i = j;
-				if (!val)
+				if (!val && strict)
+					nl = 0; /* copied byte by byte below */
+				else
+					i = j;
+				if (!val && !strict)
 					val = "";
 			}
 		}
@@ -211,7 +215,7 @@ static char *expand_env(const char *in, size_t len, size_t *outlen)
 	return out;
 }
 
-static json_t *load_one(const char *path, char *err, size_t errlen, bool missing_ok)
+static json_t *load_one(const char *path, char *err, size_t errlen, bool missing_ok, bool strict)
 {
 	FILE *f = fopen(path, "r");
 	char *buf = NULL, *exp = NULL;
@@ -236,7 +240,7 @@ static json_t *load_one(const char *path, char *err, size_t errlen, bool missing
 		goto out;
 	n = fread(buf, 1, (size_t)sz, f);
 	buf[n] = '\0';
-	exp = expand_env(buf, n, &explen);
+	exp = expand_env(buf, n, strict, &explen);
 	if (!exp) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto out;
@@ -251,13 +255,13 @@ out:
 
 json_t *yamljson_load_file(const char *path, bool merge_local, char *err, size_t errlen)
 {
-	json_t *docs = load_one(path, err, errlen, false), *local;
+	json_t *docs = load_one(path, err, errlen, false, false), *local;
 	char lpath[4096];
 
 	if (!docs || !merge_local)
 		return docs;
 	snprintf(lpath, sizeof(lpath), "%s.local", path);
-	local = load_one(lpath, err, errlen, true);
+	local = load_one(lpath, err, errlen, true, false);
 	if (!local) {
 		if (err[0]) {
 			json_decref(docs);
@@ -273,6 +277,11 @@ json_t *yamljson_load_file(const char *path, bool merge_local, char *err, size_t
 	}
 	json_decref(local);
 	return docs;
+}
+
+json_t *yamljson_load_file_strict_env(const char *path, char *err, size_t errlen)
+{
+	return load_one(path, err, errlen, false, true);
 }
 
 void yamljson_merge(json_t *dst, json_t *src)

@@ -702,7 +702,7 @@ static int json_extract_typed(const struct expr_value *args, json_type want, str
 	}
 	j = json_walk(root, (const char *const *)keys, n);
 	if (j && json_typeof(j) == want)
-		err = expr_value_from_json(j, out);
+		err = expr_value_from_go_json(j, out);
 	free_path(keys, n);
 	json_decref(root);
 	return err;
@@ -754,7 +754,7 @@ HELPER(h_unmarshal_json)
 
 	if (!j)
 		return ctx_err(ctx, -EINVAL, "UnmarshalJSON: %s", jerr.text);
-	err = expr_value_from_json(j, &v);
+	err = expr_value_from_go_json(j, &v);
 	json_decref(j);
 	if (err)
 		return err;

@@ -693,7 +693,7 @@ char *expr_value_format(const struct expr_value *v)
 
 /* ---- JSON ---- */
 
-static int from_json(const json_t *j, struct expr_value *out, int depth)
+static int from_json(const json_t *j, struct expr_value *out, int depth, bool go_numbers)
 {
 	int err = 0;
 
@@ -710,7 +710,10 @@ static int from_json(const json_t *j, struct expr_value *out, int depth)
 		*out = expr_bool(false);
 		return 0;
 	case JSON_INTEGER:
-		*out = expr_int(json_integer_value(j));
+		if (go_numbers)
+			*out = expr_float((double)json_integer_value(j));
+		else
+			*out = expr_int(json_integer_value(j));
 		return 0;
 	case JSON_REAL:
 		*out = expr_float(json_real_value(j));
@@ -727,7 +730,7 @@ static int from_json(const json_t *j, struct expr_value *out, int depth)
 
 			if (err)
 				break;
-			err = from_json(e, &v, depth + 1);
+			err = from_json(e, &v, depth + 1, go_numbers);
 			if (!err)
 				err = expr_array_push_take(out, v);
 		}
@@ -743,7 +746,7 @@ static int from_json(const json_t *j, struct expr_value *out, int depth)
 
 			if (err)
 				break;
-			err = from_json(e, &v, depth + 1);
+			err = from_json(e, &v, depth + 1, go_numbers);
 			if (!err)
 				err = expr_map_set_take(out, k, v);
 		}
@@ -761,7 +764,16 @@ int expr_value_from_json(const json_t *json, struct expr_value *out)
 		*out = EXPR_NIL_VALUE;
 		return -EINVAL;
 	}
-	return from_json(json, out, 0);
+	return from_json(json, out, 0, false);
+}
+
+int expr_value_from_go_json(const json_t *json, struct expr_value *out)
+{
+	if (!json) {
+		*out = EXPR_NIL_VALUE;
+		return -EINVAL;
+	}
+	return from_json(json, out, 0, true);
 }
 
 static json_t *to_json(const struct expr_value *v, int depth)
@@ -779,6 +791,10 @@ static json_t *to_json(const struct expr_value *v, int depth)
 	case EXPR_INT:
 		return json_integer(v->i);
 	case EXPR_FLOAT:
+		/* encoding/json writes an integral float64 without a fraction ("1", not
+		 * "1.0") below 1e21; keep that so what went in from JSON comes back out. */
+		if (v->f == (double)(int64_t)v->f && fabs(v->f) < 9e15)
+			return json_integer((json_int_t)v->f);
 		return json_real(v->f);
 	case EXPR_DURATION:
 		return json_integer(v->dur);	/* Go marshals Duration as int64 ns */

@@ -57,7 +57,15 @@ static xmlNodePtr xml_find(const struct expr_value *xml, const struct expr_value
 
 	pthread_once(&xml_once, xml_init);
 	xmlSetStructuredErrorFunc(NULL, (xmlStructuredErrorFunc)silent);
-	*docp = doc = xmlReadMemory(xml->s->s, xml->s->len, NULL, NULL,
+	/*
+	 * Go's etree keeps text before the root element as character data; libxml2
+	 * refuses the document. Event Viewer's "Copy details" XML starts with "- ",
+	 * and the hub's windows parser reads exactly that, so skip to the first tag.
+	 */
+	const char *start = memchr(xml->s->s, '<', xml->s->len);
+	size_t skip = start ? (size_t)(start - xml->s->s) : 0;
+
+	*docp = doc = xmlReadMemory(xml->s->s + skip, (int)(xml->s->len - skip), NULL, NULL,
 				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc)
 		return NULL;

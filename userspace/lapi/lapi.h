@@ -24,6 +24,8 @@
 
 #define LAPI_VERSION "v1.4.6-c"
 
+struct route;
+
 struct cs_lapi_config {
 	bool enable;		/* api.server.enable (default true) */
 	char *log_level;	/* api.server.log_level, else common.log_level (NULL: unset) */
@@ -66,6 +68,11 @@ struct cs_lapi_config {
 	unsigned max_per_ip;
 	unsigned threads;
 	unsigned conn_timeout;
+	/* another API served by this server (crowdsec-central): its route table
+	 * (lapi_int.h) instead of the LAPI's, and its state for the handlers */
+	const struct route *routes;
+	size_t n_routes;
+	void *app;
 };
 
 /*

@@ -283,7 +283,7 @@ int cs_event_unmarshal_json(struct cs_event *evt, const char *json, size_t len)
 	json_object_foreach(root, k, v) {
 		struct expr_value ev;
 
-		err = expr_value_from_json(v, &ev);
+		err = expr_value_from_go_json(v, &ev);
 		if (!err)
 			err = expr_map_set_take(&evt->unmarshaled, k, ev);
 		if (err)
