@@ -166,6 +166,8 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 			ids[i] = kids[k++];
 	for (size_t k = 0; !ret && k < nk; k++)
 		lapi_notify_alert(l, keep[k], kids[k], notify[k], nnotify[k]);
+	if (!ret)
+		capi_signal_alerts(l, keep, nk, now);
 out:
 	free(keep);
 	free(kids);

@@ -178,6 +178,8 @@ static int copy_config(struct cs_lapi_config *dst, const struct cs_lapi_config *
 	dst->profiles_path = dup_or_null(src->profiles_path);
 	dst->notification_dir = dup_or_null(src->notification_dir);
 	dst->credentials_path = dup_or_null(src->credentials_path);
+	dst->online_credentials_path = dup_or_null(src->online_credentials_path);
+	dst->config_dir = dup_or_null(src->config_dir);
 	dst->prometheus_addr = dup_or_null(src->prometheus_addr);
 	dst->trusted_ips = calloc(src->n_trusted_ips + 1, sizeof(char *));
 	dst->n_trusted_ips = 0;
@@ -397,6 +399,9 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	if (ret)
 		goto fail;
 	l->reaper_running = true;
+	ret = capi_start(l);
+	if (ret)
+		goto fail;
 	if (l->cfg.flush_max_age || l->cfg.flush_max_items) {
 		ret = -pthread_create(&l->flusher, NULL, flusher_main, l);
 		if (ret)
@@ -434,6 +439,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 		MHD_stop_daemon(l->prom);
 	if (l->httpd)
 		MHD_stop_daemon(l->httpd);
+	capi_stop(l); /* after the last alert producer */
 	if (l->sloader_running)
 		pthread_join(l->sloader, NULL);
 	bcache_stop(l);
