@@ -23,7 +23,7 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-PKGS     := libbpf libelf zlib yaml-0.1 libpcre2-8 sqlite3 libmicrohttpd jansson libcurl libnftables libxml-2.0 libcrypto libxcrypt libmaxminddb gnutls
+PKGS     := libbpf libelf zlib yaml-0.1 libpcre2-8 sqlite3 libpq libmicrohttpd jansson libcurl libnftables libxml-2.0 libcrypto libxcrypt libmaxminddb gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -91,7 +91,8 @@ LIB       := $(BUILD)/libcs.a
 PROG_crowdsec             := userspace/crowdsec
 PROG_crowdsec-xdp-bouncer := userspace/bouncer
 PROG_cscli                := cscli
-PROGS := $(foreach p,crowdsec crowdsec-xdp-bouncer cscli,\
+PROG_crowdsec-central     := userspace/central
+PROGS := $(foreach p,crowdsec crowdsec-xdp-bouncer cscli crowdsec-central,\
 	   $(if $(wildcard $(PROG_$(p))/main.c),$(BUILD)/$(p)))
 
 CSCLI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cscli/*.c)) $(BUILD)/obj/gen/patterns_embed.o
@@ -131,6 +132,10 @@ $(BUILD)/crowdsec: $(BUILD)/obj/userspace/crowdsec/main.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/crowdsec-xdp-bouncer: $(BUILD)/obj/userspace/bouncer/main.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/crowdsec-central: $(BUILD)/obj/userspace/central/main.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -66,10 +66,10 @@ timeout: 1s
 max_retry: 1
 YAML
 cat >"$T/notifications/slack.yaml" <<YAML
-type: slack
-name: slack_default
+type: splunk
+name: splunk_default
 format: "{{range .}}{{.Scenario}}{{end}}"
-webhook: http://127.0.0.1:9/
+url: http://127.0.0.1:9/
 YAML
 lapi_profiles "notifications:
  - hang_default
@@ -166,7 +166,7 @@ check "bad format refused at start" test $rc -ne 0 -a $rc -ne 124
 check "the error names file:line" grep -q "$T/notifications/bad.yaml:6: function \"nosuch\" not defined" "$T/bad1.log"
 rm "$T/notifications/bad.yaml"
 lapi_profiles "notifications:
- - slack_default"
+ - splunk_default"
 timeout 20 "$CROWDSEC" -c "$T/config.yaml" >"$T/bad.log" 2>&1
-check "unsupported plugin type refused" grep -q "type 'slack' is not supported" "$T/bad.log"
+check "unsupported plugin type refused" grep -q "type 'splunk' is not supported" "$T/bad.log"
 summary

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
-/* Notifications: configuration errors, grouping by group_threshold and group_wait, the file plugin. */
+/* Notifications: configuration errors, grouping by group_threshold and group_wait, the file
+ * plugin and its rotation, $variables of formats left to the template. */
 #include <errno.h>
+#include <glob.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +57,90 @@ static bool wait_for(const char *name, const char *want)
 	return false;
 }
 
+static size_t count(const char *pattern)
+{
+	glob_t g;
+	size_t n = 0;
+
+	if (!glob(pattern, 0, NULL, &g))
+		n = g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+/* up to 5 s for `pattern` to match n files */
+static bool wait_count(const char *pattern, size_t n)
+{
+	for (int i = 0; i < 500; i++) {
+		if (count(pattern) == n)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* rotate: past max_size (MB) the file is renamed, gzipped, and max_files kept */
+static void test_rotation(void)
+{
+	struct cs_notify *n = NULL;
+	char err[512] = "", text[1024], pattern[256], *big = malloc(1100001);
+	json_t *a;
+	glob_t g;
+
+	if (!big)
+		return;
+	memset(big, 'x', 1100000);
+	big[1100000] = 0;
+	a = json_pack("[{s:s}]", "message", big);
+	snprintf(text, sizeof(text),
+		 "type: file\nname: rot\nlog_path: ${TEST_NOTIFY_DIR}/rot.log\n"
+		 "format: '{{range $i, $a := .}}{{$a.Message}}{{end}}'\n"
+		 "rotate:\n  enabled: true\n  max_size: 1\n  max_files: 2\n  max_age: 5\n  compress: true\n");
+	put("rot.yaml", text);
+	setenv("TEST_NOTIFY_DIR", dir, 1);
+	ASSERT_OK(cs_notify_load(dir, &n, err, sizeof(err)), "load: set variables expand, $template ones stay");
+	if (err[0])
+		fprintf(stderr, "%s\n", err);
+	ASSERT_OK(cs_notify_start(n), "start");
+	snprintf(pattern, sizeof(pattern), "%s/rot.log.*.gz", dir);
+	for (size_t i = 1; i <= 2; i++) {
+		cs_notify_alert(n, "rot", json_array_get(a, 0));
+		ASSERT_TRUE(wait_count(pattern, i), "one rotation per 1.1 MB write");
+	}
+	/* two rotations within one second both kept (the count above); the third one
+	 * removes the oldest: its name is gone while two remain */
+	if (!glob(pattern, 0, NULL, &g)) {
+		snprintf(text, sizeof(text), "%s", g.gl_pathv[0]);
+		globfree(&g);
+	}
+	cs_notify_alert(n, "rot", json_array_get(a, 0));
+	for (int i = 0; i < 500 && !access(text, F_OK); i++)
+		usleep(10000);
+	ASSERT_TRUE(access(text, F_OK) && count(pattern) == 2, "past max_files the oldest backup goes");
+	ASSERT_STREQ(slurp("rot.log"), "", "log_path starts again empty");
+	if (!glob(pattern, 0, NULL, &g)) {
+		gzFile z = gzopen(g.gl_pathv[0], "rb");
+		int got = z ? gzread(z, big, 1100001) : -1;
+
+		ASSERT_EQ(got, 1100001, "the backup holds the text and its newline, gzipped");
+		if (z)
+			gzclose(z);
+		globfree(&g);
+	}
+	/* moved away by someone else (logrotate): reopened at log_path */
+	snprintf(text, sizeof(text), "%s/rot.log", dir);
+	snprintf(pattern, sizeof(pattern), "%s/moved.log", dir);
+	ASSERT_OK(rename(text, pattern), "move the log away");
+	json_object_set_new(json_array_get(a, 0), "message", json_string("small"));
+	cs_notify_alert(n, "rot", json_array_get(a, 0));
+	ASSERT_TRUE(wait_for("rot.log", "small\n"), "a moved log_path is reopened");
+	cs_notify_free(n);
+	snprintf(text, sizeof(text), "%s/rot.yaml", dir);
+	unlink(text);
+	json_decref(a);
+	free(big);
+}
+
 int main(void)
 {
 	struct cs_notify *n = NULL;
@@ -87,12 +174,12 @@ int main(void)
 		 "format: '{{len .}}:{{range .}}{{.Source.IP}} {{end}}'\n---\n"
 		 "type: file\nname: waited\ngroup_wait: 300ms\nlog_path: %s/waited.log\n"
 		 "format: '{{len .}}:{{range .}}{{.Scenario}} {{end}}'\n---\n"
-		 "type: email\nname: mail\nformat: x\n",
+		 "type: splunk\nname: mail\nformat: x\n",
 		 dir, dir);
 	put("files.yaml", text);
 	ASSERT_OK(cs_notify_load(dir, &n, err, sizeof(err)), "load");
 	ASSERT_OK(cs_notify_check(n, "grouped", err, sizeof(err)), "file type deliverable");
-	ASSERT_EQ(cs_notify_check(n, "mail", err, sizeof(err)), -ENOTSUP, "email not delivered");
+	ASSERT_EQ(cs_notify_check(n, "mail", err, sizeof(err)), -ENOTSUP, "splunk not delivered");
 	ASSERT_OK(cs_notify_start(n), "start");
 
 	cs_notify_alert(n, "grouped", a1);
@@ -110,6 +197,10 @@ int main(void)
 	ASSERT_STREQ(slurp("grouped.log"), "2:198.18.0.1 198.18.0.2 \n1:198.18.0.1 \n",
 		     "what waits is sent at stop");
 	cs_notify_free(NULL);
+
+	snprintf(text, sizeof(text), "%s/files.yaml", dir);
+	unlink(text);
+	test_rotation();
 
 	json_decref(a1);
 	json_decref(a2);

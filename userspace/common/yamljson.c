@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "common/readfile.h"
+
 struct frame {
 	json_t *node;
 	char *key; /* pending key when node is an object */
@@ -138,8 +140,9 @@ out:
 	return result;
 }
 
-/* ${VAR} and $VAR expansion (unset -> empty), like os.ExpandEnv. */
-static char *expand_env(const char *in, size_t len, size_t *outlen)
+/* ${VAR} and $VAR expansion (unset -> empty), like os.ExpandEnv; strict leaves an
+ * unset one as written, like CrowdSec's csstring.StrictExpand. */
+static char *expand_env(const char *in, size_t len, bool strict, size_t *outlen)
 {
 	size_t cap = len + 64, o = 0;
 	char *out = malloc(cap);
@@ -169,8 +172,11 @@ static char *expand_env(const char *in, size_t len, size_t *outlen)
 				if (brace)
 					j++;
 				val = getenv(name);
-				i = j;
-				if (!val)
+				if (!val && strict)
+					nl = 0; /* copied byte by byte below */
+				else
+					i = j;
+				if (!val && !strict)
 					val = "";
 			}
 		}
@@ -211,53 +217,41 @@ static char *expand_env(const char *in, size_t len, size_t *outlen)
 	return out;
 }
 
-static json_t *load_one(const char *path, char *err, size_t errlen, bool missing_ok)
+static json_t *load_one(const char *path, char *err, size_t errlen, bool missing_ok, bool strict)
 {
-	FILE *f = fopen(path, "r");
 	char *buf = NULL, *exp = NULL;
 	json_t *docs = NULL;
 	size_t n, explen;
-	long sz;
+	int rc = cs_read_file(path, YAMLJSON_MAX_SIZE, &buf, &n);
 
-	if (!f) {
-		if (!(missing_ok && errno == ENOENT))
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		else
-			err[0] = '\0';
+	if (rc == -ENOENT && missing_ok) {
+		err[0] = '\0';
 		return NULL;
 	}
-	if (fseek(f, 0, SEEK_END) || (sz = ftell(f)) < 0 || sz > YAMLJSON_MAX_SIZE ||
-	    fseek(f, 0, SEEK_SET)) {
-		snprintf(err, errlen, "%s: unreadable or too large", path);
-		goto out;
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path,
+			 rc == -EFBIG ? "unreadable or too large" : strerror(-rc));
+		return NULL;
 	}
-	buf = malloc((size_t)sz + 1);
-	if (!buf)
-		goto out;
-	n = fread(buf, 1, (size_t)sz, f);
-	buf[n] = '\0';
-	exp = expand_env(buf, n, &explen);
-	if (!exp) {
+	exp = expand_env(buf, n, strict, &explen);
+	if (!exp)
 		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	docs = yamljson_load_string(exp, explen, path, err, errlen);
-out:
+	else
+		docs = yamljson_load_string(exp, explen, path, err, errlen);
 	free(buf);
 	free(exp);
-	fclose(f);
 	return docs;
 }
 
 json_t *yamljson_load_file(const char *path, bool merge_local, char *err, size_t errlen)
 {
-	json_t *docs = load_one(path, err, errlen, false), *local;
+	json_t *docs = load_one(path, err, errlen, false, false), *local;
 	char lpath[4096];
 
 	if (!docs || !merge_local)
 		return docs;
 	snprintf(lpath, sizeof(lpath), "%s.local", path);
-	local = load_one(lpath, err, errlen, true);
+	local = load_one(lpath, err, errlen, true, false);
 	if (!local) {
 		if (err[0]) {
 			json_decref(docs);
@@ -273,6 +267,11 @@ json_t *yamljson_load_file(const char *path, bool merge_local, char *err, size_t
 	}
 	json_decref(local);
 	return docs;
+}
+
+json_t *yamljson_load_file_strict_env(const char *path, char *err, size_t errlen)
+{
+	return load_one(path, err, errlen, false, true);
 }
 
 void yamljson_merge(json_t *dst, json_t *src)

@@ -24,6 +24,9 @@ json_t *yamljson_load_string(const char *text, size_t len, const char *name, cha
 			     size_t errlen);
 /* Load file (+ env expansion + .local merge when merge_local). */
 json_t *yamljson_load_file(const char *path, bool merge_local, char *err, size_t errlen);
+/* Load file, expanding only the variables set in the environment (CrowdSec's
+ * StrictExpand, for notification files whose Go templates hold $variables). */
+json_t *yamljson_load_file_strict_env(const char *path, char *err, size_t errlen);
 /* Deep-merge src over dst (dst modified). */
 void yamljson_merge(json_t *dst, json_t *src);
 /* Dotted path lookup ("api.server.listen_uri") in an object tree; NULL if absent. */

@@ -14,18 +14,48 @@
 
 #define MAX_FILES 256
 
+const struct notify_plugin notify_plugins[NT_OTHER] = {
+	[NT_HTTP] = { "http", notify_http_load, notify_http_send },
+	[NT_SLACK] = { "slack", notify_slack_load, notify_slack_send },
+	[NT_EMAIL] = { "email", notify_email_load, notify_email_send },
+	[NT_FILE] = { "file", notify_file_load, notify_file_send },
+};
+
 void notify_clear(struct notification *nt)
 {
-	free(nt->name);
-	free(nt->type_name);
-	free(nt->file);
+	char **strs[] = { &nt->name,	     &nt->type_name,	 &nt->file,	     &nt->url,
+			  &nt->method,	     &nt->channel,	 &nt->username,	     &nt->icon_emoji,
+			  &nt->icon_url,     &nt->smtp_host,	 &nt->smtp_username, &nt->smtp_password,
+			  &nt->sender_email, &nt->sender_name,	 &nt->subject,	     &nt->helo_host,
+			  &nt->auth_type,    &nt->log_path };
+
+	notify_file_close(nt);
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		free(*strs[i]);
 	gotmpl_free(nt->format);
-	free(nt->url);
-	free(nt->method);
 	strv_free(nt->headers, nt->nheaders);
-	free(nt->log_path);
+	strv_free(nt->receivers, nt->nreceivers);
 	json_decref(nt->pending);
 	memset(nt, 0, sizeof(*nt));
+	nt->fd = -1;
+}
+
+int notify_str(json_t *doc, const char *key, const char *def, const char *path, char **out,
+	       char *err, size_t errlen)
+{
+	json_t *v = json_object_get(doc, key);
+	const char *s = def;
+
+	if (v && !json_is_null(v)) {
+		if (!json_is_string(v)) {
+			snprintf(err, errlen, "%s: %s: not a string", path, key);
+			return -EINVAL;
+		}
+		s = json_string_value(v);
+	}
+	free(*out);
+	*out = s ? strdup(s) : NULL;
+	return s && !*out ? -ENOMEM : 0;
 }
 
 /* The line where the format's text starts ("format: |" puts it on the next line). */
@@ -50,7 +80,7 @@ static int format_line(const char *path)
 	return found;
 }
 
-static int duration(json_t *doc, const char *key, const char *path, int64_t *ns, char *err,
+int notify_duration(json_t *doc, const char *key, const char *path, int64_t *ns, char *err,
 		    size_t errlen)
 {
 	json_t *v = json_object_get(doc, key);
@@ -69,9 +99,6 @@ static int load_doc(json_t *doc, const char *path, struct notification *nt, char
 	const char *name = yamljson_get_str(doc, "name", NULL);
 	const char *type = yamljson_get_str(doc, "type", NULL);
 	const char *format = yamljson_get_str(doc, "format", NULL);
-	json_t *headers = json_object_get(doc, "headers");
-	const char *k;
-	json_t *v;
 	int ret;
 
 	if (!name || !type) {
@@ -81,58 +108,24 @@ static int load_doc(json_t *doc, const char *path, struct notification *nt, char
 	nt->name = strdup(name);
 	nt->type_name = strdup(type);
 	nt->file = strdup(path);
-	nt->method = strdup(yamljson_get_str(doc, "method", "POST"));
-	if (!nt->name || !nt->type_name || !nt->file || !nt->method)
+	if (!nt->name || !nt->type_name || !nt->file)
 		return -ENOMEM;
-	nt->type = !strcmp(type, "http") ? NT_HTTP : !strcmp(type, "file") ? NT_FILE : NT_OTHER;
+	for (nt->type = 0; nt->type < NT_OTHER; nt->type++)
+		if (!strcmp(type, notify_plugins[nt->type].type))
+			break;
 	nt->group_threshold = yamljson_get_long(doc, "group_threshold", 0);
 	nt->max_retry = yamljson_get_long(doc, "max_retry", 1);
 	nt->timeout_ns = 5000000000LL; /* upstream's plugin default */
-	if ((ret = duration(doc, "group_wait", path, &nt->group_wait_ns, err, errlen)) ||
-	    (ret = duration(doc, "timeout", path, &nt->timeout_ns, err, errlen)))
+	if ((ret = notify_duration(doc, "group_wait", path, &nt->group_wait_ns, err, errlen)) ||
+	    (ret = notify_duration(doc, "timeout", path, &nt->timeout_ns, err, errlen)))
 		return ret;
 	if (nt->group_threshold < 0 || nt->max_retry < 0 || nt->max_retry > 100) {
 		snprintf(err, errlen, "%s: group_threshold and max_retry must be small positive numbers",
 			 path);
 		return -EINVAL;
 	}
-	if (nt->type == NT_HTTP) {
-		const char *url = yamljson_get_str(doc, "url", NULL);
-
-		if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
-			snprintf(err, errlen, "%s: http notification '%s' needs an http(s) url", path,
-				 name);
-			return -EINVAL;
-		}
-		if (!(nt->url = strdup(url)))
-			return -ENOMEM;
-		nt->skip_tls_verify = yamljson_get_bool(doc, "skip_tls_verification", false);
-		if (headers && !json_is_object(headers)) {
-			snprintf(err, errlen, "%s: headers must be a map", path);
-			return -EINVAL;
-		}
-		json_object_foreach(headers, k, v) {
-			char line[1024];
-
-			if (!json_is_string(v) || strpbrk(k, "\r\n:") ||
-			    strpbrk(json_string_value(v), "\r\n")) {
-				snprintf(err, errlen, "%s: header '%s' is not a one-line string", path, k);
-				return -EINVAL;
-			}
-			snprintf(line, sizeof(line), "%s: %s", k, json_string_value(v));
-			if (strv_push(&nt->headers, &nt->nheaders, line))
-				return -ENOMEM;
-		}
-	} else if (nt->type == NT_FILE) {
-		const char *lp = yamljson_get_str(doc, "log_path", NULL);
-
-		if (!lp) {
-			snprintf(err, errlen, "%s: file notification '%s' needs a log_path", path, name);
-			return -EINVAL;
-		}
-		if (!(nt->log_path = strdup(lp)))
-			return -ENOMEM;
-	}
+	if (nt->type != NT_OTHER && (ret = notify_plugins[nt->type].load(doc, path, nt, err, errlen)))
+		return ret;
 	if (!format) {
 		snprintf(err, errlen, "%s: notification '%s' has no format", path, name);
 		return -EINVAL;
@@ -147,7 +140,7 @@ static int cmp_str(const void *a, const void *b)
 
 static int load_file(struct cs_notify *n, const char *path, char *err, size_t errlen)
 {
-	json_t *docs = yamljson_load_file(path, false, err, errlen), *doc;
+	json_t *docs = yamljson_load_file_strict_env(path, err, errlen), *doc;
 	size_t i;
 	int ret = 0;
 
@@ -170,6 +163,7 @@ static int load_file(struct cs_notify *n, const char *path, char *err, size_t er
 		}
 		n->v = nv;
 		memset(&n->v[n->n], 0, sizeof(*nv));
+		n->v[n->n].fd = -1;
 		ret = load_doc(doc, path, &n->v[n->n], err, errlen);
 		n->n++;
 		if (ret)
@@ -244,7 +238,7 @@ int cs_notify_check(const struct cs_notify *n, const char *name, char *err, size
 		if (strcmp(n->v[i].name, name))
 			continue;
 		if (n->v[i].type == NT_OTHER) {
-			snprintf(err, errlen, "%s: notification '%s': type '%s' is not supported (http, file)",
+			snprintf(err, errlen, "%s: notification '%s': type '%s' is not supported (http, slack, email, file)",
 				 n->v[i].file, name, n->v[i].type_name);
 			return -ENOTSUP;
 		}

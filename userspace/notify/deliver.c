@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* The delivery thread: batches, rendering, the http and file plugins, retries. */
+/* The one delivery thread of every plugin: batches, rendering, retries. */
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/log.h"
 #include "notify/notify_int.h"
@@ -18,68 +16,6 @@ int64_t notify_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static size_t discard(char *p, size_t sz, size_t n, void *arg)
-{
-	(void)p, (void)arg;
-	return sz * n;
-}
-
-static int send_http(struct notification *nt, const char *body, size_t len)
-{
-	struct curl_slist *hdrs = NULL;
-	CURL *h = curl_easy_init();
-	long status = 0, ms = (long)(nt->timeout_ns / 1000000);
-	CURLcode rc;
-
-	if (!h)
-		return -ENOMEM;
-	for (size_t i = 0; i < nt->nheaders; i++)
-		hdrs = curl_slist_append(hdrs, nt->headers[i]);
-	curl_easy_setopt(h, CURLOPT_URL, nt->url);
-	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, nt->method);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-	if (nt->skip_tls_verify) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(h);
-	curl_slist_free_all(hdrs);
-	if (rc != CURLE_OK) {
-		log_warn("notification %s: %s: %s", nt->name, nt->url, curl_easy_strerror(rc));
-		return -EIO;
-	}
-	if (status / 100 != 2) { /* upstream's http plugin logs non-2xx and does not retry */
-		log_warn("notification %s: %s answered %ld", nt->name, nt->url, status);
-		return 0;
-	}
-	return 0;
-}
-
-static int send_file(struct notification *nt, const char *body, size_t len)
-{
-	int fd = open(nt->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	int ret = 0;
-
-	if (fd < 0) {
-		log_warn("notification %s: %s: %s", nt->name, nt->log_path, strerror(errno));
-		return -errno;
-	}
-	if (write(fd, body, len) != (ssize_t)len || (len && body[len - 1] != '\n' && write(fd, "\n", 1) != 1)) {
-		ret = -errno ? -errno : -EIO;
-		log_warn("notification %s: %s: short write", nt->name, nt->log_path);
-	}
-	close(fd);
-	return ret;
 }
 
 int notify_deliver(struct notification *nt, json_t *batch)
@@ -94,7 +30,7 @@ int notify_deliver(struct notification *nt, json_t *batch)
 		return ret;
 	}
 	for (long attempt = 0; attempt <= nt->max_retry; attempt++) {
-		ret = nt->type == NT_HTTP ? send_http(nt, body, len) : send_file(nt, body, len);
+		ret = nt->type == NT_OTHER ? -ENOTSUP : notify_plugins[nt->type].send(nt, body, len);
 		if (!ret)
 			break;
 	}

@@ -4,14 +4,15 @@
  * (one YAML file per notification: type, name, format, group_wait, group_threshold,
  * max_retry, timeout and the plugin's keys) and their delivery.
  *
- * Plugins: http (url, method, headers, skip_tls_verification) and file
- * (log_path). `format` is a Go template (gotmpl) run on the list of alerts of a
+ * Plugins (upstream's keys): http (url, method, headers, skip_tls_verification),
+ * slack (webhook, channel, username, icon_emoji, icon_url), email (SMTP with
+ * ssltls/starttls, auth login/plain/crammd5) and file (log_path, rotate). `format` is a Go template (gotmpl) run on the list of alerts of a
  * batch (models.Alert JSON). A batch goes when group_threshold alerts are
  * waiting or group_wait has passed since its first alert (neither set: each
  * alert alone).
  *
  * Threading: cs_notify_alert() only appends to a bounded queue (never blocks on
- * delivery); one worker thread renders and delivers, each attempt cut by
+ * delivery); one worker thread, for all plugins, renders and delivers, each attempt cut by
  * `timeout`, retried max_retry times. A full queue drops the alert, logged.
  */
 #ifndef CS_NOTIFY_H
@@ -28,7 +29,7 @@ struct cs_notify;
 /*
  * Load every *.yaml / *.yml of dir (a missing dir holds none). A bad file
  * (unknown key type, template that does not parse) fails with "file:line: ...".
- * Configurations of types we do not deliver (slack, email, ...) are kept but
+ * Configurations of types we do not deliver (upstream's sentinel, ...) are kept but
  * refused by cs_notify_check() when a profile names them.
  */
 int cs_notify_load(const char *dir, struct cs_notify **out, char *err, size_t errlen);
