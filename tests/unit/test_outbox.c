@@ -29,19 +29,6 @@ static int count_files(const char *dir, const char *suffix)
 	return n;
 }
 
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
-}
-
 /* peek and pop the oldest; returns its text (static) or "" when empty */
 static const char *take(struct outbox *ob)
 {
@@ -129,9 +116,9 @@ static void test_spool(void)
 	outbox_free(ob); /* a restart */
 
 	/* what a crash can leave: a half-written tmp, a damaged batch, a stranger */
-	write_file(sub, "00000000000000ff.json.tmp", "[{\"half");
-	write_file(sub, "0000000000000001.json", "not json");
-	write_file(sub, "notes.txt", "keep me");
+	t_write_file(sub, "00000000000000ff.json.tmp", "[{\"half");
+	t_write_file(sub, "0000000000000001.json", "not json");
+	t_write_file(sub, "notes.txt", "keep me");
 	if (!ASSERT_OK(outbox_open(&o, &ob, err, sizeof(err)), "reopen the spool"))
 		goto out;
 	outbox_get_stats(ob, &st);

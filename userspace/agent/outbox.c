@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/vec.h"
 
 #define SPOOL_NAME_LEN 21 /* 16 hex digits + ".json" */
 
@@ -55,20 +56,12 @@ static bool is_spool_name(const char *name, uint64_t *seq)
 
 static int push_back(struct outbox *ob, char *body, size_t len, uint64_t seq, bool on_disk)
 {
-	if (ob->head + ob->n == ob->cap) {
-		if (ob->head) { /* reuse the room popped batches left at the front */
-			memmove(ob->q, ob->q + ob->head, ob->n * sizeof(*ob->q));
-			ob->head = 0;
-		} else {
-			size_t cap = ob->cap ? ob->cap * 2 : 16;
-			struct batch *q = realloc(ob->q, cap * sizeof(*q));
-
-			if (!q)
-				return -ENOMEM;
-			ob->q = q;
-			ob->cap = cap;
-		}
+	if (ob->head && ob->head + ob->n == ob->cap) { /* reuse the room pops left at the front */
+		memmove(ob->q, ob->q + ob->head, ob->n * sizeof(*ob->q));
+		ob->head = 0;
 	}
+	if (vec_reserve((void **)&ob->q, &ob->cap, ob->head + ob->n, sizeof(*ob->q), 16))
+		return -ENOMEM;
 	ob->q[ob->head + ob->n++] = (struct batch){ body, len, seq, on_disk };
 	ob->bytes += len;
 	return 0;
@@ -132,14 +125,9 @@ static int recover_spool(struct outbox *ob)
 				unlinkat(ob->dirfd, de->d_name, 0);
 			continue;
 		}
-		if (n == cap) {
-			uint64_t *s = realloc(seqs, (cap = cap ? cap * 2 : 64) * sizeof(*s));
-
-			if (!s) {
-				err = -ENOMEM;
-				break;
-			}
-			seqs = s;
+		if (vec_reserve((void **)&seqs, &cap, n, sizeof(*seqs), 64)) {
+			err = -ENOMEM;
+			break;
 		}
 		seqs[n++] = seq;
 	}
