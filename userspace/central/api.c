@@ -352,8 +352,12 @@ static void c_metrics(struct req *r)
 		reply_msg(r, 400, "machines: required array");
 	else if (!json_is_array(json_object_get(j, "bouncers")))
 		reply_msg(r, 400, "bouncers: required array");
-	else
+	else {
+		log_info("metrics from %s: %zu machine(s), %zu bouncer(s)", r->machine,
+			 json_array_size(json_object_get(j, "machines")),
+			 json_array_size(json_object_get(j, "bouncers")));
 		reply_ok(r);
+	}
 	json_decref(j);
 }
 
