@@ -10,9 +10,13 @@
  *                                                LAPI) | LAPI only
  *   -stdout-alerts                               (ours) alerts as JSON lines on
  *                                                stdout instead of the LAPI
+ *   -workers N                                   (ours) detector threads; default
+ *                                                crowdsec_service.detector_workers,
+ *                                                else the number of CPUs
  *
- * One thread runs the detector on an epoll loop (acquisition fd, a 1 s timer for
- * bucket housekeeping, signals); the LAPI runs its own threads and owns the
+ * One thread reads for the detector on an epoll loop (acquisition fd, a 1 s timer
+ * for bucket housekeeping, signals) and hands the lines to the detector's worker
+ * threads (parse, scenarios); the LAPI runs its own threads and owns the
  * database. Alerts cross over through the LAPI's queue (cs_lapi_alerts_enqueue_json).
  * SIGHUP rebuilds the detector from the files and swaps it in only if it loads;
  * the acquisition (open files, offsets) carries over, so no line is lost or read
@@ -38,12 +42,14 @@
 #include "profiles/profiles.h"
 
 #define MAX_LABELS 16
+#define MAX_WORKERS 64
 
 struct opts {
 	const char *config;
 	const char *dsn, *type;
 	const char *labels[MAX_LABELS];
 	size_t nlabels;
+	long workers; /* -workers; 0: not given */
 	bool test_only, no_api, no_cs, stdout_alerts, level_set;
 };
 
@@ -57,7 +63,8 @@ struct sink {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: crowdsec [-c CONFIG] [-t] [-dsn DSN -type TYPE [-label k:v]...]\n"
-		   "                [-no-api] [-no-cs] [-stdout-alerts] [-debug|-info|-warning|-error]\n");
+		   "                [-no-api] [-no-cs] [-stdout-alerts] [-workers N]\n"
+		   "                [-debug|-info|-warning|-error]\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -76,7 +83,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->type = argv[++i];
 		else if (!strcmp(a, "-label") && has_val && o->nlabels < MAX_LABELS)
 			o->labels[o->nlabels++] = argv[++i];
-		else if (!strcmp(a, "-t"))
+		else if (!strcmp(a, "-workers") && has_val) {
+			char *end;
+
+			o->workers = strtol(argv[++i], &end, 10);
+			if (*end || o->workers < 1 || o->workers > MAX_WORKERS) {
+				fprintf(stderr, "crowdsec: -workers takes 1 to %d\n", MAX_WORKERS);
+				return -EINVAL;
+			}
+		} else if (!strcmp(a, "-t"))
 			o->test_only = true;
 		else if (!strcmp(a, "-no-api"))
 			o->no_api = true;
@@ -143,6 +158,7 @@ struct paths {
 	char config_dir[PATH_MAX], data_dir[PATH_MAX], simulation[PATH_MAX];
 	char acquis[PATH_MAX], acquis_dir[PATH_MAX], credentials[PATH_MAX];
 	char patterns[PATH_MAX + 16];
+	long workers; /* crowdsec_service.detector_workers; 0: not set */
 };
 
 static int load_paths(const char *config, struct paths *p, char *err, size_t errlen)
@@ -166,8 +182,38 @@ static int load_paths(const char *config, struct paths *p, char *err, size_t err
 	snprintf(p->credentials, sizeof(p->credentials), "%s",
 		 yamljson_get_str(root, "api.client.credentials_path", ""));
 	snprintf(p->patterns, sizeof(p->patterns), "%s/patterns", p->config_dir);
+	{
+		json_t *w = yamljson_get(root, "crowdsec_service.detector_workers");
+		const char *sv = json_string_value(w);
+		char *end = NULL;
+		long n = -1;
+
+		if (json_is_integer(w))
+			n = (long)json_integer_value(w);
+		else if (sv && *sv && (n = strtol(sv, &end, 10), *end))
+			n = -1;
+		p->workers = 0;
+		if (w && (n < 1 || n > MAX_WORKERS)) {
+			snprintf(err, errlen, "%s: crowdsec_service.detector_workers: 1 to %d",
+				 config, MAX_WORKERS);
+			json_decref(docs);
+			return -EINVAL;
+		}
+		if (w)
+			p->workers = n;
+	}
 	json_decref(docs);
 	return 0;
+}
+
+/* -workers, else the config key, else one per CPU; 0 (no threads) for `crowdsec -t`. */
+static unsigned int workers(const struct opts *o, const struct paths *p)
+{
+	long n = o->workers ? o->workers : p->workers ? p->workers : sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (o->test_only)
+		return 0;
+	return (unsigned int)(n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : n);
 }
 
 static int new_agent(const struct opts *o, const struct paths *p, struct sink *s,
@@ -186,6 +232,7 @@ static int new_agent(const struct opts *o, const struct paths *p, struct sink *s
 		.simulation_path = p->simulation[0] ? p->simulation : NULL,
 		.on_alert = on_alert,
 		.arg = s,
+		.workers = workers(o, p),
 	};
 
 	return cs_agent_new(&ao, out, err, errlen);
