@@ -53,6 +53,7 @@ struct cs_alert {
 	int64_t id;
 	int64_t created_at;
 	char *machine_id; /* output: owner ("N/A" if deleted); input: set by the LAPI */
+	char *uuid;	  /* input only (CrowdSec 1.6+ agents, ours): retries are recognised by it */
 	char *scenario;
 	char *scenario_hash;
 	char *scenario_version;
