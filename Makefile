@@ -91,7 +91,8 @@ LIB       := $(BUILD)/libcs.a
 PROG_crowdsec             := userspace/crowdsec
 PROG_crowdsec-xdp-bouncer := userspace/bouncer
 PROG_cscli                := cscli
-PROGS := $(foreach p,crowdsec crowdsec-xdp-bouncer cscli,\
+PROG_crowdsec-central     := userspace/central
+PROGS := $(foreach p,crowdsec crowdsec-xdp-bouncer cscli crowdsec-central,\
 	   $(if $(wildcard $(PROG_$(p))/main.c),$(BUILD)/$(p)))
 
 CSCLI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cscli/*.c)) $(BUILD)/obj/gen/patterns_embed.o
@@ -131,6 +132,10 @@ $(BUILD)/crowdsec: $(BUILD)/obj/userspace/crowdsec/main.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/crowdsec-xdp-bouncer: $(BUILD)/obj/userspace/bouncer/main.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/crowdsec-central: $(BUILD)/obj/userspace/central/main.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -2382,6 +2382,72 @@ static void test_threads(void)
 	expr_prog_free(prog);
 }
 
+struct vm_arg {
+	struct expr_prog *prog;
+	int rc_auto, rc_own;
+};
+
+/* A fresh thread evaluates with its own runtime: the creator's limits do not apply. */
+static void *vm_thread(void *p)
+{
+	struct vm_arg *a = p;
+	struct expr_vm *vm = NULL, *prev;
+	struct expr_value out;
+
+	a->rc_auto = expr_eval(a->prog, vars, NULL, &out, NULL);
+	expr_value_release(&out);
+	if (expr_vm_new(&vm))
+		return NULL;
+	expr_vm_set_limits(vm, 1000, 0);
+	prev = expr_vm_use(vm);
+	a->rc_own = expr_eval(a->prog, vars, NULL, &out, NULL);
+	expr_value_release(&out);
+	expr_vm_use(prev);
+	expr_vm_free(vm);
+	return NULL;
+}
+
+/* Limits and caches belong to one runtime (struct expr_vm), not to the process. */
+static void test_vm(void)
+{
+	struct expr_prog *prog = NULL, *re = NULL;
+	struct expr_vm *small = NULL, *prev;
+	struct expr_value out;
+	struct vm_arg arg = { 0 };
+	pthread_t th;
+
+	if (!ASSERT_OK(expr_compile(env, "len(filter(1..5000, # % 2 == 0))", &prog, NULL),
+		       "compile") ||
+	    !ASSERT_OK(expr_compile(env, "'ab' matches (s + 'b')", &re, NULL), "compile re") ||
+	    !ASSERT_OK(expr_vm_new(&small), "vm"))
+		goto out;
+	expr_vm_set_limits(small, 1000, 0);
+	ASSERT_EQ(expr_vm_eval(small, prog, vars, NULL, &out, NULL), -E2BIG, "vm's step limit");
+	ASSERT_OK(expr_eval(prog, vars, NULL, &out, NULL), "the thread's own vm: default limits");
+	ASSERT_EQ(out.kind == EXPR_INT ? out.i : -1, 2500, "result");
+	expr_value_release(&out);
+	/* installed as the thread's current runtime, expr_eval() uses it */
+	prev = expr_vm_use(small);
+	ASSERT_EQ(expr_eval(prog, vars, NULL, &out, NULL), -E2BIG, "installed vm's limit");
+	ASSERT_OK(expr_eval(re, vars, NULL, &out, NULL), "run-time regex in the vm's cache");
+	expr_value_release(&out);
+	expr_vm_use(prev);
+	/* limits set in this thread do not reach another one */
+	expr_set_limits(1000, 0);
+	arg.prog = prog;
+	pthread_create(&th, NULL, vm_thread, &arg);
+	pthread_join(th, NULL);
+	ASSERT_EQ(arg.rc_auto, 0, "other thread: its own default limits");
+	ASSERT_EQ(arg.rc_own, -E2BIG, "other thread: the vm it installed");
+	ASSERT_EQ(expr_eval(prog, vars, NULL, &out, NULL), -E2BIG, "this thread keeps its limits");
+	expr_set_limits(0, 0);
+	expr_vm_free(NULL);
+out:
+	expr_vm_free(small);
+	expr_prog_free(prog);
+	expr_prog_free(re);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_FATAL);	/* expected errors would clutter the output */
@@ -2413,6 +2479,7 @@ int main(void)
 	test_hostile();
 	test_reuse();
 	test_threads();
+	test_vm();
 	test_fuzz();
 	test_matrix();
 	teardown();

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
  * common/'s toolkit: the seeded hash and the string -> pointer map every
- * attacker-keyed table uses, the bounded stash, the bounded string buffer.
+ * attacker-keyed table uses, the bounded stash, the bounded string buffer,
+ * the bounded whole-file read.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/hash.h"
+#include "common/readfile.h"
 #include "common/stash.h"
 #include "common/strbuf.h"
 #include "common/strmap.h"
@@ -170,6 +173,29 @@ static void test_strmap(void)
 	strmap_free(m);
 }
 
+static void test_read_file(void)
+{
+	char path[] = "/tmp/test_toolkit_XXXXXX", *buf = NULL;
+	size_t len = 99;
+	int fd = mkstemp(path);
+
+	if (!ASSERT_TRUE(fd >= 0, "temp file"))
+		return;
+	ASSERT_OK(cs_read_file(path, 16, &buf, &len), "empty file");
+	ASSERT_EQ(len, 0, "empty: no bytes");
+	ASSERT_STREQ(buf, "", "empty: NUL-terminated");
+	free(buf);
+	ASSERT_EQ(write(fd, "0123456789abcdef!", 17), 17, "fill");
+	close(fd);
+	ASSERT_EQ(cs_read_file(path, 16, &buf, &len), -EFBIG, "over the bound");
+	ASSERT_OK(cs_read_file(path, 17, &buf, &len), "at the bound");
+	ASSERT_EQ(len, 17, "whole file");
+	ASSERT_STREQ(buf, "0123456789abcdef!", "its bytes");
+	free(buf);
+	unlink(path);
+	ASSERT_EQ(cs_read_file(path, 17, &buf, &len), -ENOENT, "missing file");
+}
+
 int main(void)
 {
 	test_strmap();
@@ -177,5 +203,6 @@ int main(void)
 	test_map();
 	test_stash_bounds();
 	test_strbuf();
+	test_read_file();
 	return TEST_SUMMARY();
 }

@@ -269,11 +269,4 @@ static void journal_tick(struct acq_src *s)
 	}
 }
 
-const struct acq_src_ops acq_journal_ops = {
-	.module = "journalctl",
-	.start = journal_start,
-	.event = journal_event,
-	.work = journal_work,
-	.tick = journal_tick,
-	.stop = journal_stop,
-};
+ACQ_SRC_OPS(journal, "journalctl");

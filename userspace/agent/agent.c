@@ -18,6 +18,7 @@
 #include "bucket/bucket.h"
 #include "common/log.h"
 #include "common/strmap.h"
+#include "common/strv.h"
 #include "common/ywalk.h"
 #include "metrics/metrics.h"
 #include "parser/parser.h"
@@ -192,8 +193,7 @@ static int load_scenarios(struct cs_agent *a, const char *config_dir, char *err,
 }
 
 /* simulation.yaml: `simulation: on|off` and `exclusions: [...]` (spec 6.4). */
-static int load_simulation(struct cs_agent *a, const char *path, bool *global, char *err,
-			   size_t errlen)
+int cs_simulation_load(const char *path, char ***names, bool *global, char *err, size_t errlen)
 {
 	yaml_parser_t p;
 	yaml_document_t doc;
@@ -203,6 +203,7 @@ static int load_simulation(struct cs_agent *a, const char *path, bool *global, c
 	size_t n = 0;
 
 	*global = false;
+	*names = NULL;
 	if (!path)
 		return 0;
 	f = fopen(path, "r");
@@ -225,14 +226,17 @@ static int load_simulation(struct cs_agent *a, const char *path, bool *global, c
 			if (key && !strcmp(key, "simulation") && ywalk_scalar(v)) {
 				*global = ywalk_bool_value(v) == 1;
 			} else if (key && !strcmp(key, "exclusions") && v->type == YAML_SEQUENCE_NODE) {
-				a->simulated = calloc(ywalk_count(v) + 1, sizeof(char *));
-				if (!a->simulated) {
+				/* a repeated key: the last list wins (the first one was overrun) */
+				strv_free(*names, n);
+				n = 0;
+				*names = calloc(ywalk_count(v) + 1, sizeof(char *));
+				if (!*names) {
 					rc = -ENOMEM;
 					break;
 				}
 				YWALK_ITEMS(&w, v, e)
-					if (ywalk_scalar(e))
-						a->simulated[n++] = strdup(ywalk_scalar(e));
+					if (ywalk_scalar(e) && ((*names)[n] = strdup(ywalk_scalar(e))))
+						n++;
 			}
 		}
 	}
@@ -336,7 +340,7 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 	if (rc)
 		goto fail;
 
-	rc = load_simulation(a, o->simulation_path, &sim_global, err, errlen);
+	rc = cs_simulation_load(o->simulation_path, &a->simulated, &sim_global, err, errlen);
 	if (rc)
 		goto fail;
 	bo.mode = a->replay ? CS_BUCKET_REPLAY : CS_BUCKET_LIVE;

@@ -48,6 +48,13 @@ struct cs_agent_stats {
 	uint64_t buckets_live, buckets_evicted;
 };
 
+/*
+ * simulation.yaml: `simulation: on|off` into *global, `exclusions` into *names
+ * (NULL-terminated copies; free each and the array). A missing file is no
+ * simulation. 0 or -errno with err naming the file and line.
+ */
+int cs_simulation_load(const char *path, char ***names, bool *global, char *err, size_t errlen);
+
 int cs_agent_new(const struct cs_agent_opts *opts, struct cs_agent **out, char *err, size_t errlen);
 void cs_agent_free(struct cs_agent *a);
 

@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "common/readfile.h"
+
 struct frame {
 	json_t *node;
 	char *key; /* pending key when node is an object */
@@ -217,39 +219,27 @@ static char *expand_env(const char *in, size_t len, bool strict, size_t *outlen)
 
 static json_t *load_one(const char *path, char *err, size_t errlen, bool missing_ok, bool strict)
 {
-	FILE *f = fopen(path, "r");
 	char *buf = NULL, *exp = NULL;
 	json_t *docs = NULL;
 	size_t n, explen;
-	long sz;
+	int rc = cs_read_file(path, YAMLJSON_MAX_SIZE, &buf, &n);
 
-	if (!f) {
-		if (!(missing_ok && errno == ENOENT))
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		else
-			err[0] = '\0';
+	if (rc == -ENOENT && missing_ok) {
+		err[0] = '\0';
 		return NULL;
 	}
-	if (fseek(f, 0, SEEK_END) || (sz = ftell(f)) < 0 || sz > YAMLJSON_MAX_SIZE ||
-	    fseek(f, 0, SEEK_SET)) {
-		snprintf(err, errlen, "%s: unreadable or too large", path);
-		goto out;
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path,
+			 rc == -EFBIG ? "unreadable or too large" : strerror(-rc));
+		return NULL;
 	}
-	buf = malloc((size_t)sz + 1);
-	if (!buf)
-		goto out;
-	n = fread(buf, 1, (size_t)sz, f);
-	buf[n] = '\0';
 	exp = expand_env(buf, n, strict, &explen);
-	if (!exp) {
+	if (!exp)
 		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	docs = yamljson_load_string(exp, explen, path, err, errlen);
-out:
+	else
+		docs = yamljson_load_string(exp, explen, path, err, errlen);
 	free(buf);
 	free(exp);
-	fclose(f);
 	return docs;
 }
 

@@ -252,30 +252,64 @@ static int b_trim_suffix(struct expr_ctx *c, const struct expr_value *args, int 
 	return 0;
 }
 
-/* ASCII case mapping plus the 2-byte Latin-1/Greek/Cyrillic ranges that
- * keep their UTF-8 length; enough for log data. */
+/* Does byte i (and its continuation) change under the mapping? */
+static bool case_changes(const unsigned char *p, uint32_t len, uint32_t i, bool upper)
+{
+	unsigned char c = p[i];
+
+	if (c < 0x80)
+		return upper ? (c >= 'a' && c <= 'z') : (c >= 'A' && c <= 'Z');
+	if (c != 0xC3 || i + 1 >= len)
+		return false;
+	c = p[i + 1];
+	/* U+00C0..U+00DE <-> U+00E0..U+00FE, except multiplication/division signs */
+	return upper ? (c >= 0xA0 && c <= 0xBE && c != 0xB7) : (c >= 0x80 && c <= 0x9E && c != 0x97);
+}
+
+/*
+ * ASCII case mapping plus the 2-byte Latin-1 range that keeps its UTF-8
+ * length; enough for log data. A string the mapping leaves unchanged comes
+ * back as itself, and results are memoised per string object in the
+ * thread's vm: hub filters map the same data-file lines on every event.
+ */
 int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
 {
-	struct expr_str *r = xstr_new(S(s), SL(s));
+	static const char memo_key[2];	/* one address per direction */
+	const void *key = &memo_key[upper];
+	const unsigned char *p = (const unsigned char *)s->s->s;
+	uint32_t len = s->s->len, i = 0;
+	struct expr_vm *vm = vm_current();
+	struct expr_str *r;
 
+	while (i < len && !case_changes(p, len, i, upper))
+		i += p[i] == 0xC3 && i + 1 < len ? 2 : 1;
+	if (i == len) {
+		*out = expr_value_ref(s);
+		return 0;
+	}
+	if (len > EXPR_VM_MEMO_MAX_LEN)
+		vm = NULL;	/* the memo keeps its strings alive: only small ones */
+	if (vm && (r = memo_get(vm, key, s->s))) {
+		*out = xstr_value(r);
+		return 0;
+	}
+	r = xstr_new(s->s->s, len);
 	if (!r)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < r->len; i++) {
-		unsigned char c = r->s[i];
+	for (; i < len; i++) {
+		unsigned char c = p[i];
 
 		if (c < 0x80) {
-			r->s[i] = upper ? toupper(c) : tolower(c);
-		} else if (c == 0xC3 && i + 1 < r->len) {
-			unsigned char d = r->s[i + 1];
-
-			/* U+00C0..U+00DE <-> U+00E0..U+00FE, except ×/÷ */
-			if (upper && d >= 0xA0 && d <= 0xBE && d != 0xB7)
-				r->s[i + 1] = d - 0x20;
-			else if (!upper && d >= 0x80 && d <= 0x9E && d != 0x97)
-				r->s[i + 1] = d + 0x20;
+			if (upper ? (c >= 'a' && c <= 'z') : (c >= 'A' && c <= 'Z'))
+				r->s[i] = (char)(c ^ 0x20);
+		} else if (c == 0xC3 && i + 1 < len) {
+			if (case_changes(p, len, i, upper))
+				r->s[i + 1] = (char)(p[i + 1] ^ 0x20);
 			i++;
 		}
 	}
+	if (vm)
+		memo_put(vm, key, s->s, r);
 	*out = xstr_value(r);
 	return 0;
 }

@@ -278,16 +278,12 @@ int data_regexp_match(struct expr_runtime *rt, const char *name, const char *s, 
 	struct data_file *f;
 	int err = 0;
 
-	void *md = regex_md_new();	/* one block for the whole file */
-
 	*out = false;
-	if (!md)
-		return -ENOMEM;
 	if (rt)
 		pthread_rwlock_rdlock(&rt->lock);
 	f = find_file(rt, name);
 	for (size_t i = 0; f && i < f->nres && !*out; i++) {
-		int rc = regex_search_md(f->res[i], s, len, md);
+		int rc = regex_search(f->res[i], s, len);
 
 		if (rc < 0 && rc != -E2BIG) {
 			err = rc;
@@ -297,7 +293,6 @@ int data_regexp_match(struct expr_runtime *rt, const char *name, const char *s, 
 	}
 	if (rt)
 		pthread_rwlock_unlock(&rt->lock);
-	regex_md_free(md);
 	return err;
 }
 

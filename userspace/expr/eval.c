@@ -20,19 +20,10 @@ struct frame {
 	struct expr_value acc;
 };
 
-/* Defaults: far above any hub expression, far below a hang or an OOM. */
-static uint64_t max_steps = 10000000;
-static int64_t max_bytes = 256 << 20;
-
-void expr_set_limits(uint64_t steps, size_t bytes)
-{
-	max_steps = steps ? steps : 10000000;
-	max_bytes = bytes ? (int64_t)bytes : 256 << 20;
-}
-
 struct ev {
 	const struct expr_prog *prog;
-	uint64_t steps;
+	struct expr_vm *vm;
+	uint64_t steps, max_steps;
 	const struct expr_value *vars;
 	struct expr_value *locals;
 	struct frame *frames;
@@ -404,11 +395,11 @@ static int string_op(struct ev *st, const struct node *n, const struct expr_valu
 		int rc;
 
 		if (!re) {
-			re = regex_cache_get(t, msg, sizeof(msg));
+			re = regex_cache_get(st->vm, t, msg, sizeof(msg));
 			if (!re)
 				return rt_err(st, n, -EINVAL, "invalid regex: %s", msg);
 		}
-		rc = expr_regex_search(re, s, sl);
+		rc = regex_search(re, s, sl);
 		if (!n->re)
 			regex_put(re);
 		if (rc < 0)
@@ -1377,7 +1368,7 @@ static int eval(struct ev *st, const struct node *n, struct expr_value *out)
 	int err;
 
 	*out = EXPR_NIL_VALUE;
-	if (++st->steps > max_steps)
+	if (++st->steps > st->max_steps)
 		return rt_err(st, n, -E2BIG, "evaluation step limit reached");
 	switch (n->type) {
 	case N_CONST:
@@ -1515,12 +1506,12 @@ static void fill_error(const struct expr_prog *prog, struct ev *st, int code,
 		 st->ctx.has_msg ? st->ctx.msg : strerror(-code), line, col);
 }
 
-int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void *user,
-	      struct expr_value *out, struct expr_error *err)
+int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct expr_value *vars,
+		 void *user, struct expr_value *out, struct expr_error *err)
 {
 	struct expr_value locals_stack[8], *locals = locals_stack;
 	struct frame frames_stack[8], *frames = frames_stack;
-	struct ev st = { .prog = prog, .vars = vars };
+	struct ev st = { .prog = prog, .vars = vars, .vm = vm };
 	int64_t saved_left = expr_mem_left;
 	bool saved_limited = expr_mem_limited;
 	int rc;
@@ -1528,8 +1519,9 @@ int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void 
 	*out = EXPR_NIL_VALUE;
 	if (err)
 		memset(err, 0, sizeof(*err));
-	if (!prog)
-		return -EINVAL;
+	if (!prog || !vm)
+		return prog ? -ENOMEM : -EINVAL;
+	st.max_steps = vm->max_steps;
 	if (prog->nlocals > 8 && !(locals = calloc(prog->nlocals, sizeof(*locals))))
 		return -ENOMEM;
 	if (prog->nlevels > 8 && !(frames = calloc(prog->nlevels, sizeof(*frames)))) {
@@ -1547,7 +1539,7 @@ int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void 
 	st.ctx.env = prog->env;
 
 	/* nested evaluations (a host function calling expr_eval) get their own budget */
-	expr_mem_left = max_bytes;
+	expr_mem_left = (int64_t)vm->max_bytes;
 	expr_mem_limited = true;
 	rc = eval(&st, prog->root, out);
 	expr_mem_limited = saved_limited;
@@ -1567,6 +1559,18 @@ int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void 
 	if (frames != frames_stack)
 		free(frames);
 	return rc;
+}
+
+int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void *user,
+	      struct expr_value *out, struct expr_error *err)
+{
+	struct expr_vm *vm = vm_current();
+
+	if (!vm) {
+		*out = EXPR_NIL_VALUE;
+		return -ENOMEM;
+	}
+	return expr_vm_eval(vm, prog, vars, user, out, err);
 }
 
 int expr_eval_bool(const struct expr_prog *prog, const struct expr_value *vars, void *user,

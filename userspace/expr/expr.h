@@ -37,7 +37,10 @@
  *
  * Thread safety: an expr_env is built single-threaded and must not change
  * after the first compile; programs are read-only and can be evaluated
- * concurrently. The regex cache and the data-file registry lock internally.
+ * concurrently. What an evaluation changes (limits, the cache of regexes
+ * compiled at run time, the memo of pure string functions) lives in the
+ * evaluation runtime of the calling thread (struct expr_vm, below), never in
+ * the program or the process. The data-file registry is read-locked.
  */
 #ifndef CS_EXPR_H
 #define CS_EXPR_H
@@ -426,9 +429,10 @@ enum expr_kind expr_prog_type(const struct expr_prog *prog);
 int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void *user,
 	      struct expr_value *out, struct expr_error *err);
 /*
- * Per-evaluation limits (process-wide settings): node evaluations (CPU) and
- * bytes allocated for strings/arrays/maps (memory). Exceeding either makes
- * expr_eval() fail with -E2BIG. 0 restores the default (10M steps, 256 MiB).
+ * Per-evaluation limits of the calling thread's runtime (expr_vm_set_limits on
+ * the thread's current vm): node evaluations (CPU) and bytes allocated for
+ * strings/arrays/maps (memory). Exceeding either makes expr_eval() fail with
+ * -E2BIG. 0 restores the default (10M steps, 256 MiB).
  */
 void expr_set_limits(uint64_t max_steps, size_t max_bytes);
 
@@ -479,7 +483,33 @@ void expr_regex_free(struct expr_regex *re);
  */
 bool expr_xml_available(void);
 
-/* Frees the process-wide regex cache; call at exit for clean valgrind runs. */
+/* ---- the evaluation runtime of one thread ---------------------------------------------------- */
+
+/*
+ * struct expr_vm holds what evaluating changes: the limits, the regexes
+ * compiled at run time (`x matches evt.Meta.re`), the PCRE2 match block and
+ * the memo of pure string functions (Upper(#) over a data file's lines is
+ * computed once, not once per event). It is never locked: one thread uses it
+ * at a time. expr_eval() uses the calling thread's current vm; a thread that
+ * never installs one gets its own on first use, freed when the thread exits.
+ *
+ * Worker threads: make one vm per worker and install it at the start of the
+ * thread (expr_vm_use(vm)), or do nothing and get the automatic one. Compiled
+ * programs, environments and the data-file runtime stay shared read-only.
+ */
+struct expr_vm;
+int expr_vm_new(struct expr_vm **out);
+/* NULL is fine; must not be any thread's current vm any more. */
+void expr_vm_free(struct expr_vm *vm);
+/* See expr_set_limits(); 0 restores a default. */
+void expr_vm_set_limits(struct expr_vm *vm, uint64_t max_steps, size_t max_bytes);
+/* Makes vm the calling thread's current one (NULL: back to the automatic one). Returns the previous. */
+struct expr_vm *expr_vm_use(struct expr_vm *vm);
+/* expr_eval() on an explicit vm (owned by the calling thread). */
+int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct expr_value *vars,
+		 void *user, struct expr_value *out, struct expr_error *err);
+
+/* Frees the calling thread's automatic vm now; call at exit for clean valgrind runs. */
 void expr_cleanup(void);
 
 #endif /* CS_EXPR_H */

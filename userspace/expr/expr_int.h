@@ -128,13 +128,49 @@ static inline enum expr_kind func_arg_kind(const struct expr_func *fn, int i)
 
 /* ---- regex ---- */
 
-struct expr_regex *regex_cache_get(const char *pattern, char *errbuf, size_t errsize);
-void regex_put(struct expr_regex *re);
+#define EXPR_REGEX_MATCH_LIMIT 2000000u	/* a backtracking pattern cannot hang a routine */
+#define EXPR_REGEX_DEPTH_LIMIT 10000u
+
 struct expr_regex *regex_ref(struct expr_regex *re);
-/* Search reusing a match-data block from regex_md_new() (NULL: allocate one). */
-int regex_search_md(const struct expr_regex *re, const char *s, size_t len, void *md);
-void *regex_md_new(void);
-void regex_md_free(void *md);
+void regex_put(struct expr_regex *re);
+const char *regex_pattern(const struct expr_regex *re);
+/* 1 match, 0 none, -E2BIG limit hit, -ENOMEM; with the calling thread's vm. */
+int regex_search(const struct expr_regex *re, const char *s, size_t len);
+
+/* ---- the evaluation runtime of one thread (vm.c) ---- */
+
+#define EXPR_VM_REGEX_SLOTS 128
+#define EXPR_VM_MEMO_SLOTS 512
+#define EXPR_VM_MEMO_MAX_LEN 1024	/* bytes of a memoised argument */
+
+/* One pure string function applied to one (immutable, referenced) string. */
+struct vm_memo {
+	const void *fn;
+	struct expr_str *in, *out;
+};
+
+struct expr_vm {
+	uint64_t max_steps;
+	size_t max_bytes;
+	struct expr_regex *regex[EXPR_VM_REGEX_SLOTS];	/* run-time patterns */
+	void *mctx;	/* pcre2_match_context: the match limits */
+	void *md;	/* pcre2_match_data: one ovector pair, reused */
+	struct vm_memo memo[EXPR_VM_MEMO_SLOTS];
+};
+
+/* The calling thread's vm (made on first use); NULL only on ENOMEM. */
+struct expr_vm *vm_current(void);
+/* New reference to a compiled run-time pattern, NULL with errbuf set if invalid. */
+struct expr_regex *regex_cache_get(struct expr_vm *vm, const char *pattern, char *errbuf,
+				   size_t errsize);
+/*
+ * Memo of fn(in) for pure functions of one string: keyed by the string object,
+ * which is immutable and kept alive by the memo, so a hit is always right.
+ * memo_get returns a new reference or NULL.
+ */
+struct expr_str *memo_get(struct expr_vm *vm, const void *fn, const struct expr_str *in);
+void memo_put(struct expr_vm *vm, const void *fn, struct expr_str *in, struct expr_str *out);
+void memo_clear(struct expr_vm *vm);
 
 /* ---- data files ---- */
 

@@ -8,49 +8,19 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <pcre2.h>
 
-#include "common/hash.h"
 #include "expr/expr_int.h"
 
-#define MATCH_LIMIT 2000000u
-#define DEPTH_LIMIT 10000u
-#define CACHE_SLOTS 128
 
 struct expr_regex {
 	int refcnt;
 	pcre2_code *code;
 	char *pattern;
 };
-
-static pcre2_match_context *mctx;
-static pthread_mutex_t mctx_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* The limits live in one shared match context, created on first use (and
- * again after expr_cleanup()). */
-static pcre2_match_context *get_mctx(void)
-{
-	pcre2_match_context *c = __atomic_load_n(&mctx, __ATOMIC_ACQUIRE);
-
-	if (c)
-		return c;
-	pthread_mutex_lock(&mctx_lock);
-	if (!mctx) {
-		c = pcre2_match_context_create(NULL);
-		if (c) {
-			pcre2_set_match_limit(c, MATCH_LIMIT);
-			pcre2_set_depth_limit(c, DEPTH_LIMIT);
-			__atomic_store_n(&mctx, c, __ATOMIC_RELEASE);
-		}
-	}
-	c = mctx;
-	pthread_mutex_unlock(&mctx_lock);
-	return c;
-}
 
 /*
  * RE2 -> PCRE2 differences that change meaning (not just acceptance):
@@ -161,26 +131,16 @@ int expr_regex_compile(const char *pattern, struct expr_regex **out, char *errbu
 	return 0;
 }
 
-/* md: match data to reuse across calls (one ovector pair is enough), or NULL. */
-int regex_search_md(const struct expr_regex *re, const char *s, size_t len, void *md_reuse)
+int regex_search(const struct expr_regex *re, const char *s, size_t len)
 {
-	pcre2_match_data *md = md_reuse;
-	pcre2_match_context *ctx;
+	struct expr_vm *vm = vm_current();
 	int rc;
 
 	if (!re)
 		return -EINVAL;
-	ctx = get_mctx();
-	if (!ctx)
+	if (!vm)
 		return -ENOMEM;	/* never match without limits */
-	if (!md_reuse) {
-		md = pcre2_match_data_create(1, NULL);
-		if (!md)
-			return -ENOMEM;
-	}
-	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, md, ctx);
-	if (!md_reuse)
-		pcre2_match_data_free(md);
+	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, vm->md, vm->mctx);
 	if (rc >= 0)
 		return 1;
 	if (rc == PCRE2_ERROR_NOMATCH)
@@ -193,19 +153,14 @@ int regex_search_md(const struct expr_regex *re, const char *s, size_t len, void
 	return -EINVAL;
 }
 
-void *regex_md_new(void)
-{
-	return pcre2_match_data_create(1, NULL);
-}
-
-void regex_md_free(void *md)
-{
-	pcre2_match_data_free(md);
-}
-
 int expr_regex_search(const struct expr_regex *re, const char *s, size_t len)
 {
-	return regex_search_md(re, s, len, NULL);
+	return regex_search(re, s, len);
+}
+
+const char *regex_pattern(const struct expr_regex *re)
+{
+	return re->pattern;
 }
 
 struct expr_regex *regex_ref(struct expr_regex *re)
@@ -227,48 +182,4 @@ void regex_put(struct expr_regex *re)
 void expr_regex_free(struct expr_regex *re)
 {
 	regex_put(re);
-}
-
-/*
- * Patterns only known at run time (`x matches evt.Meta.re`) go through a small
- * direct-mapped cache: a hit costs a hash and a compare, a miss compiles and
- * evicts the slot's previous owner (users hold their own reference).
- */
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct expr_regex *cache[CACHE_SLOTS];
-
-struct expr_regex *regex_cache_get(const char *pattern, char *errbuf, size_t errsize)
-{
-	uint32_t slot = cs_hash_str(pattern) % CACHE_SLOTS;
-	struct expr_regex *re = NULL, *old = NULL;
-
-	pthread_mutex_lock(&cache_lock);
-	if (cache[slot] && !strcmp(cache[slot]->pattern, pattern))
-		re = regex_ref(cache[slot]);
-	pthread_mutex_unlock(&cache_lock);
-	if (re)
-		return re;
-	if (expr_regex_compile(pattern, &re, errbuf, errsize))
-		return NULL;
-	pthread_mutex_lock(&cache_lock);
-	old = cache[slot];
-	cache[slot] = regex_ref(re);
-	pthread_mutex_unlock(&cache_lock);
-	regex_put(old);
-	return re;
-}
-
-void expr_cleanup(void)
-{
-	pthread_mutex_lock(&cache_lock);
-	for (int i = 0; i < CACHE_SLOTS; i++) {
-		regex_put(cache[i]);
-		cache[i] = NULL;
-	}
-	pthread_mutex_unlock(&cache_lock);
-	/* only at exit / reload: no match may be running */
-	pthread_mutex_lock(&mctx_lock);
-	pcre2_match_context_free(mctx);
-	mctx = NULL;
-	pthread_mutex_unlock(&mctx_lock);
 }

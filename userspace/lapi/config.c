@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* CrowdSec config.yaml: the keys the LAPI and cscli need (contract section 6.1). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,30 +81,73 @@ static const char *const client_verify_names[] = {
 	[CS_TLS_REQUIRE_AND_VERIFY_CLIENT_CERT] = "RequireAndVerifyClientCert",
 };
 
+/* The strings and string lists a configuration owns: what copy and clear walk. */
+#define CFG_AT(cfg, off) ((char *)(cfg) + (off))
+static const size_t owned_strs[] = {
+	offsetof(struct cs_lapi_config, log_level),
+	offsetof(struct cs_lapi_config, listen_uri),
+	offsetof(struct cs_lapi_config, db_path),
+	offsetof(struct cs_lapi_config, profiles_path),
+	offsetof(struct cs_lapi_config, notification_dir),
+	offsetof(struct cs_lapi_config, credentials_path),
+	offsetof(struct cs_lapi_config, tls_cert_file),
+	offsetof(struct cs_lapi_config, tls_key_file),
+	offsetof(struct cs_lapi_config, tls_ca_cert_path),
+	offsetof(struct cs_lapi_config, tls_crl_path),
+	offsetof(struct cs_lapi_config, prometheus_addr),
+};
+static const struct {
+	size_t v, n;
+} owned_lists[] = {
+	{ offsetof(struct cs_lapi_config, trusted_ips),
+	  offsetof(struct cs_lapi_config, n_trusted_ips) },
+	{ offsetof(struct cs_lapi_config, trusted_proxies),
+	  offsetof(struct cs_lapi_config, n_trusted_proxies) },
+	{ offsetof(struct cs_lapi_config, agents_allowed_ou),
+	  offsetof(struct cs_lapi_config, n_agents_allowed_ou) },
+	{ offsetof(struct cs_lapi_config, bouncers_allowed_ou),
+	  offsetof(struct cs_lapi_config, n_bouncers_allowed_ou) },
+};
+
 void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 {
 	if (!cfg)
 		return;
-	free(cfg->log_level);
-	free(cfg->tls_cert_file);
-	free(cfg->tls_key_file);
-	free(cfg->tls_ca_cert_path);
-	free(cfg->tls_crl_path);
-	free_list(cfg->agents_allowed_ou, cfg->n_agents_allowed_ou);
-	free_list(cfg->bouncers_allowed_ou, cfg->n_bouncers_allowed_ou);
-	free(cfg->listen_uri);
-	free(cfg->db_path);
-	free(cfg->profiles_path);
-	free(cfg->notification_dir);
-	free(cfg->credentials_path);
-	free(cfg->prometheus_addr);
-	for (size_t i = 0; i < cfg->n_trusted_ips; i++)
-		free(cfg->trusted_ips[i]);
-	free(cfg->trusted_ips);
-	for (size_t i = 0; i < cfg->n_trusted_proxies; i++)
-		free(cfg->trusted_proxies[i]);
-	free(cfg->trusted_proxies);
+	for (size_t i = 0; i < sizeof(owned_strs) / sizeof(owned_strs[0]); i++)
+		free(*(char **)CFG_AT(cfg, owned_strs[i]));
+	for (size_t i = 0; i < sizeof(owned_lists) / sizeof(owned_lists[0]); i++)
+		free_list(*(char ***)CFG_AT(cfg, owned_lists[i].v),
+			  *(size_t *)CFG_AT(cfg, owned_lists[i].n));
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int cs_lapi_config_copy(struct cs_lapi_config *dst, const struct cs_lapi_config *src)
+{
+	int err = 0;
+
+	*dst = *src;
+	for (size_t i = 0; i < sizeof(owned_strs) / sizeof(owned_strs[0]); i++) {
+		char **d = (char **)CFG_AT(dst, owned_strs[i]);
+
+		if (*d && !(*d = strdup(*d)))
+			err = -ENOMEM;
+	}
+	for (size_t i = 0; i < sizeof(owned_lists) / sizeof(owned_lists[0]); i++) {
+		char ***v = (char ***)CFG_AT(dst, owned_lists[i].v), **from = *v;
+		size_t *n = (size_t *)CFG_AT(dst, owned_lists[i].n), total = *n;
+
+		*v = calloc(total + 1, sizeof(char *));
+		*n = 0;
+		if (!*v) {
+			err = -ENOMEM;
+			continue;
+		}
+		while (*n < total && ((*v)[*n] = strdup(from[*n])))
+			++*n;
+		if (*n < total)
+			err = -ENOMEM;
+	}
+	return err;
 }
 
 static void set_str(char **dst, json_t *root, const char *path)

@@ -24,6 +24,8 @@
 
 #define LAPI_VERSION "v1.4.6-c"
 
+struct route;
+
 struct cs_lapi_config {
 	bool enable;		/* api.server.enable (default true) */
 	char *log_level;	/* api.server.log_level, else common.log_level (NULL: unset) */
@@ -66,6 +68,11 @@ struct cs_lapi_config {
 	unsigned max_per_ip;
 	unsigned threads;
 	unsigned conn_timeout;
+	/* another API served by this server (crowdsec-central): its route table
+	 * (lapi_int.h) instead of the LAPI's, and its state for the handlers */
+	const struct route *routes;
+	size_t n_routes;
+	void *app;
 };
 
 /*
@@ -76,6 +83,8 @@ struct cs_lapi_config {
 int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err, size_t errlen);
 void cs_lapi_config_defaults(struct cs_lapi_config *cfg);
 void cs_lapi_config_clear(struct cs_lapi_config *cfg);
+/* dst = src with its own copies of the strings and lists: 0 or -ENOMEM (clear dst either way). */
+int cs_lapi_config_copy(struct cs_lapi_config *dst, const struct cs_lapi_config *src);
 
 struct cs_lapi;
 

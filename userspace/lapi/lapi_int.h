@@ -234,6 +234,8 @@ void reply_msg(struct req *r, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void reply_jwt_error(struct req *r, const char *msg);
 const char *req_arg(struct req *r, const char *key);
+/* The first query argument whose key is none of keys[0..n), or NULL when all are known. */
+const struct qarg *req_unknown_arg(const struct req *r, const char *const *keys, size_t n);
 bool go_parse_bool(const char *s, bool *out);
 /*
  * The address arguments every filter shares: `range` (else `ip`) parsed into

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The evaluation runtime of one thread (struct expr_vm): what evaluating needs
+ * besides the read-only program: the per-evaluation limits, a cache of regexes
+ * compiled at run time, the PCRE2 match context and match block, and the memo
+ * of pure string functions. None of it is shared, so nothing here locks: each
+ * thread that evaluates uses its own (expr_vm_use(), or one made on first use
+ * and freed when the thread exits).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pcre2.h>
+
+#include "common/hash.h"
+#include "expr/expr_int.h"
+
+/* Defaults: far above any hub expression, far below a hang or an OOM. */
+#define DEFAULT_STEPS 10000000u
+#define DEFAULT_BYTES ((size_t)256 << 20)
+
+static pthread_key_t own_key;	/* the vm made for a thread on first use, freed at its exit */
+static pthread_once_t own_once = PTHREAD_ONCE_INIT;
+static __thread struct expr_vm *current;
+
+static void own_free(void *vm)
+{
+	if (current == vm)
+		current = NULL;
+	expr_vm_free(vm);
+}
+
+static void own_key_init(void)
+{
+	pthread_key_create(&own_key, own_free);
+}
+
+int expr_vm_new(struct expr_vm **out)
+{
+	struct expr_vm *vm = calloc(1, sizeof(*vm));
+
+	*out = NULL;
+	if (!vm)
+		return -ENOMEM;
+	vm->max_steps = DEFAULT_STEPS;
+	vm->max_bytes = DEFAULT_BYTES;
+	vm->mctx = pcre2_match_context_create(NULL);
+	vm->md = pcre2_match_data_create(1, NULL);
+	if (!vm->mctx || !vm->md) {
+		expr_vm_free(vm);
+		return -ENOMEM;
+	}
+	pcre2_set_match_limit(vm->mctx, EXPR_REGEX_MATCH_LIMIT);
+	pcre2_set_depth_limit(vm->mctx, EXPR_REGEX_DEPTH_LIMIT);
+	*out = vm;
+	return 0;
+}
+
+void expr_vm_free(struct expr_vm *vm)
+{
+	if (!vm)
+		return;
+	for (int i = 0; i < EXPR_VM_REGEX_SLOTS; i++)
+		regex_put(vm->regex[i]);
+	memo_clear(vm);
+	pcre2_match_data_free(vm->md);
+	pcre2_match_context_free(vm->mctx);
+	free(vm);
+}
+
+void expr_vm_set_limits(struct expr_vm *vm, uint64_t max_steps, size_t max_bytes)
+{
+	vm->max_steps = max_steps ? max_steps : DEFAULT_STEPS;
+	vm->max_bytes = max_bytes ? max_bytes : DEFAULT_BYTES;
+}
+
+struct expr_vm *expr_vm_use(struct expr_vm *vm)
+{
+	struct expr_vm *prev = current;
+
+	current = vm;
+	return prev;
+}
+
+struct expr_vm *vm_current(void)
+{
+	struct expr_vm *vm = current;
+
+	if (vm)
+		return vm;
+	pthread_once(&own_once, own_key_init);
+	vm = pthread_getspecific(own_key);
+	if (!vm) {
+		if (expr_vm_new(&vm))
+			return NULL;
+		pthread_setspecific(own_key, vm);
+	}
+	current = vm;
+	return vm;
+}
+
+void expr_set_limits(uint64_t max_steps, size_t max_bytes)
+{
+	struct expr_vm *vm = vm_current();
+
+	if (vm)
+		expr_vm_set_limits(vm, max_steps, max_bytes);
+}
+
+/*
+ * Patterns only known at run time (`x matches evt.Meta.re`) go through a small
+ * direct-mapped cache: a hit costs a hash and a compare, a miss compiles and
+ * evicts the slot's previous owner (users hold their own reference).
+ */
+struct expr_regex *regex_cache_get(struct expr_vm *vm, const char *pattern, char *errbuf,
+				   size_t errsize)
+{
+	uint32_t slot = cs_hash_str(pattern) % EXPR_VM_REGEX_SLOTS;
+	struct expr_regex *re;
+
+	if (vm->regex[slot] && !strcmp(regex_pattern(vm->regex[slot]), pattern))
+		return regex_ref(vm->regex[slot]);
+	if (expr_regex_compile(pattern, &re, errbuf, errsize))
+		return NULL;
+	regex_put(vm->regex[slot]);
+	vm->regex[slot] = regex_ref(re);
+	return re;
+}
+
+void expr_cleanup(void)
+{
+	struct expr_vm *own;
+
+	pthread_once(&own_once, own_key_init);
+	own = pthread_getspecific(own_key);
+	/* one installed with expr_vm_use() belongs to its maker */
+	if (current == own)
+		current = NULL;
+	pthread_setspecific(own_key, NULL);
+	expr_vm_free(own);
+}
+
+/* ---- memo of pure string functions ---- */
+
+static uint32_t memo_slot(const void *fn, const struct expr_str *in)
+{
+	uint64_t k = (uint64_t)(uintptr_t)in * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)fn;
+
+	return (uint32_t)(k >> 40) % EXPR_VM_MEMO_SLOTS;
+}
+
+struct expr_str *memo_get(struct expr_vm *vm, const void *fn, const struct expr_str *in)
+{
+	struct vm_memo *m = &vm->memo[memo_slot(fn, in)];
+
+	if (m->fn == fn && m->in == in) {
+		ref_get(&m->out->refcnt);
+		return m->out;
+	}
+	return NULL;
+}
+
+void memo_put(struct expr_vm *vm, const void *fn, struct expr_str *in, struct expr_str *out)
+{
+	struct vm_memo *m = &vm->memo[memo_slot(fn, in)];
+	struct expr_value old_in = m->in ? xstr_value(m->in) : EXPR_NIL_VALUE;
+	struct expr_value old_out = m->out ? xstr_value(m->out) : EXPR_NIL_VALUE;
+
+	ref_get(&in->refcnt);
+	ref_get(&out->refcnt);
+	*m = (struct vm_memo){ .fn = fn, .in = in, .out = out };
+	expr_value_release(&old_in);
+	expr_value_release(&old_out);
+}
+
+void memo_clear(struct expr_vm *vm)
+{
+	for (int i = 0; i < EXPR_VM_MEMO_SLOTS; i++) {
+		struct vm_memo *m = &vm->memo[i];
+		struct expr_value in = m->in ? xstr_value(m->in) : EXPR_NIL_VALUE;
+		struct expr_value out = m->out ? xstr_value(m->out) : EXPR_NIL_VALUE;
+
+		expr_value_release(&in);
+		expr_value_release(&out);
+		*m = (struct vm_memo){ 0 };
+	}
+}
