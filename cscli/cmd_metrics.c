@@ -7,6 +7,8 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +164,25 @@ static const char *label(const struct sample *s, const char *k)
 	return "";
 }
 
+/* sum + v as a count: the page is the server's (NaN, Inf, 1e300 are valid samples),
+ * so NaN counts nothing and the sum saturates instead of overflowing */
+static json_int_t count_add(json_int_t sum, double v)
+{
+	json_int_t add, out;
+
+	if (isnan(v))
+		add = 0;
+	else if (v >= 9.2e18)
+		add = INT64_MAX;
+	else if (v <= -9.2e18)
+		add = INT64_MIN;
+	else
+		add = (json_int_t)v;
+	if (__builtin_add_overflow(sum, add, &out))
+		out = add > 0 ? INT64_MAX : INT64_MIN;
+	return out;
+}
+
 /* doc[section][k[0]]...[k[n-1]] (+field) += v */
 static void bump(json_t *doc, const char *section, const char *const *k, int n, const char *field,
 		 double v)
@@ -181,7 +202,7 @@ static void bump(json_t *doc, const char *section, const char *const *k, int n, 
 	if (!field)
 		last = k[n - 1];
 	leaf = json_object_get(o, last);
-	json_object_set_new(o, last, json_integer((leaf ? json_integer_value(leaf) : 0) + (json_int_t)v));
+	json_object_set_new(o, last, json_integer(count_add(leaf ? json_integer_value(leaf) : 0, v)));
 }
 
 static void fold(json_t *doc, const struct sample *s)
@@ -339,7 +360,8 @@ static void print_section(const struct section *sec, json_t *doc)
 	for (size_t i = 0; i < r.n; i++)
 		for (size_t c = 0; c < ncols; c++)
 			r.v[i][c] = strdup(r.v[i][c] ? r.v[i][c] : "");
-	qsort(r.v, r.n, sizeof(*r.v), by_row);
+	if (r.n) /* a section whose entries hold nothing has no row: qsort(NULL, 0) is undefined */
+		qsort(r.v, r.n, sizeof(*r.v), by_row);
 	table_init(&t, ncols, sec->cols);
 	for (size_t i = 0; i < r.n; i++)
 		table_add(&t, r.v[i]);
@@ -432,7 +454,10 @@ static int show(struct cli *c, const char *url_arg, char **names, int n)
 		for (int i = 0; out && i < n; i++) {
 			json_t *v = json_object_get(doc, names[i]);
 
-			json_object_set(out, names[i], v ? v : json_object());
+			if (v)
+				json_object_set(out, names[i], v);
+			else /* a section the page lacks: empty, and owned by out */
+				json_object_set_new(out, names[i], json_object());
 		}
 	}
 	if (c->out == OUT_JSON)

@@ -10,6 +10,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/harness.sh"
 . "$here/../lapi/lapi_lib.sh"
+. "$here/../lib/hub_mirror.sh"
 CSCLI=$BUILD/cscli
 HUB=${SHARED_DIR:-}/hub
 if [ -z "${SHARED_DIR:-}" ] || [ ! -f "$HUB/.index.json" ]; then
@@ -39,15 +40,9 @@ serve() {
 	echo "$port"
 }
 
-# The mirror: the shared hub plus GeoLite2 test databases (geoip-enrich's data files
-# are published beside the hub, not in it).
+# The mirror: the shared hub plus GeoLite2 test databases
 M=$T/mirror
-mkdir -p "$M/data"
-for e in "$HUB"/* "$HUB/.index.json"; do [ "$e" = "$HUB/data" ] || ln -s "$e" "$M/$(basename "$e")"; done
-for f in "$HUB"/data/*; do ln -s "$f" "$M/data/"; done
-python3 "$here/../tools/mkmmdb.py" "$M/data/GeoLite2-City.mmdb" GeoLite2-City "$here/../tools/geoip/city.json" &&
-	python3 "$here/../tools/mkmmdb.py" "$M/data/GeoLite2-ASN.mmdb" GeoLite2-ASN "$here/../tools/geoip/asn.json" ||
-	{ fail "mkmmdb"; summary; exit 1; }
+hub_mirror "$M" || { fail "hub mirror (mkmmdb)"; summary; exit 1; }
 port=$(serve "$M") || { fail "hub mirror server"; summary; exit 1; }
 
 # conf DIR URL [DATA_URL]: a CrowdSec config.yaml using DIR and the hub at URL

@@ -264,7 +264,7 @@ static void stream(struct cs_db *db, bool startup, int64_t lp, int64_t now, size
 	if (cs_db_decisions_stream(db, &f, startup, lp, now, 0, &nv, nn, &dv, nd))
 		*nn = *nd = 999;
 	if (first_new)
-		*first_new = *nn && *nn != 999 ? nv[0].id : -1;
+		*first_new = *nn && *nn != 999 ? nv[0].alert_id : -1; /* add() returns alert ids */
 	cs_decisions_free(nv, *nn == 999 ? 0 : *nn);
 	cs_decisions_free(dv, *nd == 999 ? 0 : *nd);
 }
@@ -361,7 +361,7 @@ static void test_reopen(void)
 	struct cs_bouncer b;
 	char h[APIKEY_HASH_LEN];
 
-	ASSERT_OK(cs_db_open(dbpath, &db), "reopen (migrations idempotent)");
+	ASSERT_OK(cs_db_connect(dbpath, getenv("CS_TEST_PG_CONNINFO"), &db), "reopen (migrations idempotent)");
 	cs_apikey_hash("k1", h);
 	ASSERT_OK(cs_db_bouncer_by_key(db, h, &b), "data persisted");
 	cs_bouncer_clear(&b);
@@ -380,7 +380,7 @@ int main(void)
 	snprintf(dbpath, sizeof(dbpath), "%s/cs.db", dir);
 	test_formats();
 	test_ranges();
-	if (ASSERT_OK(cs_db_open(dbpath, &db), "open")) {
+	if (ASSERT_OK(cs_db_connect(dbpath, getenv("CS_TEST_PG_CONNINFO"), &db), "open")) {
 		test_credentials(db);
 		test_queries(db);
 		test_stream(db);

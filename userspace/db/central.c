@@ -87,13 +87,12 @@ static const char *const central_sql[C__MAX] = {
 
 struct cs_central_store {
 	struct cs_db *db;
-	sqlite3_stmt *st[C__MAX];
+	struct dbstmt *st[C__MAX];
 };
 
 int cs_db_central_open(struct cs_db *db, struct cs_central_store **out)
 {
 	struct cs_central_store *st = calloc(1, sizeof(*st));
-	char *msg = NULL;
 	int err = 0;
 
 	*out = NULL;
@@ -101,16 +100,13 @@ int cs_db_central_open(struct cs_db *db, struct cs_central_store **out)
 		return -ENOMEM;
 	st->db = db;
 	pthread_mutex_lock(&db->lock);
-	if (sqlite3_exec(db->h, central_schema, NULL, NULL, &msg) != SQLITE_OK) {
-		log_error("central schema: %s", msg ? msg : "?");
+	if (db_exec(db, central_schema)) {
+		log_error("central schema: cannot be created");
 		err = -EIO;
 	}
 	for (int i = 0; !err && i < C__MAX; i++)
-		if (sqlite3_prepare_v3(db->h, central_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-				       &st->st[i], NULL) != SQLITE_OK)
-			err = sql_err(db, sqlite3_errcode(db->h));
+		err = db_prepare(db, central_sql[i], &st->st[i]);
 	pthread_mutex_unlock(&db->lock);
-	sqlite3_free(msg);
 	if (err) {
 		cs_db_central_close(st);
 		return err;
@@ -124,7 +120,7 @@ void cs_db_central_close(struct cs_central_store *st)
 	if (!st)
 		return;
 	for (int i = 0; i < C__MAX; i++)
-		sqlite3_finalize(st->st[i]);
+		db_finalize(st->st[i]);
 	free(st);
 }
 
@@ -138,16 +134,16 @@ int cs_db_central_end(struct cs_central_store *st, int err)
 	return txn_end(st->db, err);
 }
 
-static sqlite3_stmt *cst(struct cs_central_store *st, enum cst id)
+static struct dbstmt *cst(struct cs_central_store *st, enum cst id)
 {
-	sqlite3_reset(st->st[id]);
-	sqlite3_clear_bindings(st->st[id]);
+	db_reset(st->st[id]);
+	db_clear_bindings(st->st[id]);
 	return st->st[id];
 }
 
-static void bind_str(sqlite3_stmt *s, int i, const char *v)
+static void bind_str(struct dbstmt *s, int i, const char *v)
 {
-	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+	bind_text(s, i, v ? v : "");
 }
 
 /* ---- reporters ---- */
@@ -168,27 +164,27 @@ void cs_central_reporters_free(struct cs_central_reporter *v, size_t n)
 	free(v);
 }
 
-static void reporter_row(sqlite3_stmt *s, void *elem, void *arg)
+static void reporter_row(struct dbstmt *s, void *elem, void *arg)
 {
 	struct cs_central_reporter *r = elem;
 
 	r->id = col_text(s, 0);
 	r->net = col_text(s, 1);
-	r->trust = sqlite3_column_double(s, 2);
-	r->confirmed = sqlite3_column_int64(s, 3);
-	r->contradicted = sqlite3_column_int64(s, 4);
-	r->unconfirmed = sqlite3_column_int64(s, 5);
-	r->blocked = sqlite3_column_int(s, 6);
-	r->tokens = sqlite3_column_double(s, 7);
-	r->tokens_at = sqlite3_column_int64(s, 8);
-	r->created_at = sqlite3_column_int64(s, 9);
-	r->last_pull = sqlite3_column_int64(s, 10);
+	r->trust = col_double(s, 2);
+	r->confirmed = col_int(s, 3);
+	r->contradicted = col_int(s, 4);
+	r->unconfirmed = col_int(s, 5);
+	r->blocked = col_int(s, 6);
+	r->tokens = col_double(s, 7);
+	r->tokens_at = col_int(s, 8);
+	r->created_at = col_int(s, 9);
+	r->last_pull = col_int(s, 10);
 }
 
 int cs_db_central_reporter_get(struct cs_central_store *st, const char *id,
 			       struct cs_central_reporter *out)
 {
-	sqlite3_stmt *s = cst(st, C_REPORTER_GET);
+	struct dbstmt *s = cst(st, C_REPORTER_GET);
 
 	memset(out, 0, sizeof(*out));
 	bind_str(s, 1, id);
@@ -197,19 +193,19 @@ int cs_db_central_reporter_get(struct cs_central_store *st, const char *id,
 
 int cs_db_central_reporter_put(struct cs_central_store *st, const struct cs_central_reporter *r)
 {
-	sqlite3_stmt *s = cst(st, C_REPORTER_PUT);
+	struct dbstmt *s = cst(st, C_REPORTER_PUT);
 
 	bind_str(s, 1, r->id);
 	bind_str(s, 2, r->net);
-	sqlite3_bind_double(s, 3, r->trust);
-	sqlite3_bind_int64(s, 4, r->confirmed);
-	sqlite3_bind_int64(s, 5, r->contradicted);
-	sqlite3_bind_int64(s, 6, r->unconfirmed);
-	sqlite3_bind_int(s, 7, r->blocked);
-	sqlite3_bind_double(s, 8, r->tokens);
-	sqlite3_bind_int64(s, 9, r->tokens_at);
-	sqlite3_bind_int64(s, 10, r->created_at);
-	sqlite3_bind_int64(s, 11, r->last_pull);
+	bind_double(s, 3, r->trust);
+	bind_int(s, 4, r->confirmed);
+	bind_int(s, 5, r->contradicted);
+	bind_int(s, 6, r->unconfirmed);
+	bind_int(s, 7, r->blocked);
+	bind_double(s, 8, r->tokens);
+	bind_int(s, 9, r->tokens_at);
+	bind_int(s, 10, r->created_at);
+	bind_int(s, 11, r->last_pull);
 	return exec_stmt(st->db, s);
 }
 
@@ -226,17 +222,17 @@ int cs_db_central_signal_add(struct cs_central_store *st, const char *reporter,
 			     const struct cs_central_signal *sg, int64_t now,
 			     enum cs_central_signal_state state)
 {
-	sqlite3_stmt *s = cst(st, C_SIGNAL_ADD);
+	struct dbstmt *s = cst(st, C_SIGNAL_ADD);
 
 	bind_str(s, 1, reporter);
 	bind_str(s, 2, sg->ip);
 	bind_str(s, 3, sg->scenario);
 	bind_str(s, 4, sg->scenario_hash);
 	bind_str(s, 5, sg->scenario_version);
-	sqlite3_bind_int64(s, 6, sg->start_at);
-	sqlite3_bind_int64(s, 7, sg->stop_at);
-	sqlite3_bind_int64(s, 8, now);
-	sqlite3_bind_int(s, 9, (int)state);
+	bind_int(s, 6, sg->start_at);
+	bind_int(s, 7, sg->stop_at);
+	bind_int(s, 8, now);
+	bind_int(s, 9, (int)state);
 	return exec_stmt(st->db, s);
 }
 
@@ -250,41 +246,41 @@ void cs_central_supports_free(struct cs_central_support *v, size_t n)
 	free(v);
 }
 
-static void support_row(sqlite3_stmt *s, void *elem, void *arg)
+static void support_row(struct dbstmt *s, void *elem, void *arg)
 {
 	struct cs_central_support *r = elem;
 
 	r->reporter = col_text(s, 0);
 	r->net = col_text(s, 1);
-	r->trust = sqlite3_column_double(s, 2);
-	r->blocked = sqlite3_column_int(s, 3);
-	r->last_at = sqlite3_column_int64(s, 4);
+	r->trust = col_double(s, 2);
+	r->blocked = col_int(s, 3);
+	r->last_at = col_int(s, 4);
 	r->scenario = col_text(s, 5);
 }
 
 int cs_db_central_support(struct cs_central_store *st, const char *ip, int64_t since,
 			  struct cs_central_support **out, size_t *n)
 {
-	sqlite3_stmt *s = cst(st, C_SUPPORT);
+	struct dbstmt *s = cst(st, C_SUPPORT);
 
 	bind_str(s, 1, ip);
-	sqlite3_bind_int64(s, 2, since);
+	bind_int(s, 2, since);
 	return db_rows(st->db, s, sizeof(**out), support_row, NULL, (void **)out, n);
 }
 
 int cs_db_central_confirm(struct cs_central_store *st, const char *ip, int64_t since,
 			  char ***reporters, size_t *n)
 {
-	sqlite3_stmt *s = cst(st, C_CONFIRM);
+	struct dbstmt *s = cst(st, C_CONFIRM);
 	size_t cap = 0;
 	int rc, err = 0;
 
 	*reporters = NULL;
 	*n = 0;
 	bind_str(s, 1, ip);
-	sqlite3_bind_int64(s, 2, since);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(s, 0);
+	bind_int(s, 2, since);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *id = col_str(s, 0);
 		bool seen = false;
 
 		for (size_t i = 0; i < *n && !seen; i++)
@@ -298,9 +294,9 @@ int cs_db_central_confirm(struct cs_central_store *st, const char *ip, int64_t s
 		}
 		(*n)++;
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != DB_DONE)
 		err = sql_err(st->db, rc);
-	sqlite3_reset(s);
+	db_reset(s);
 	return err;
 }
 
@@ -315,21 +311,21 @@ void cs_central_listing_clear(struct cs_central_listing *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static void listing_row(sqlite3_stmt *s, void *elem, void *arg)
+static void listing_row(struct dbstmt *s, void *elem, void *arg)
 {
 	struct cs_central_listing *l = elem;
 
 	l->ip = col_text(s, 0);
 	l->scenarios = col_text(s, 1);
-	l->listed_at = sqlite3_column_int64(s, 2);
-	l->updated_at = sqlite3_column_int64(s, 3);
-	l->until = sqlite3_column_int64(s, 4);
+	l->listed_at = col_int(s, 2);
+	l->updated_at = col_int(s, 3);
+	l->until = col_int(s, 4);
 }
 
 int cs_db_central_listing_get(struct cs_central_store *st, const char *ip,
 			      struct cs_central_listing *out)
 {
-	sqlite3_stmt *s = cst(st, C_LISTING_GET);
+	struct dbstmt *s = cst(st, C_LISTING_GET);
 
 	memset(out, 0, sizeof(*out));
 	bind_str(s, 1, ip);
@@ -338,30 +334,30 @@ int cs_db_central_listing_get(struct cs_central_store *st, const char *ip,
 
 int cs_db_central_listing_put(struct cs_central_store *st, const struct cs_central_listing *l)
 {
-	sqlite3_stmt *s = cst(st, C_LISTING_PUT);
+	struct dbstmt *s = cst(st, C_LISTING_PUT);
 
 	bind_str(s, 1, l->ip);
 	bind_str(s, 2, l->scenarios);
-	sqlite3_bind_int64(s, 3, l->listed_at);
-	sqlite3_bind_int64(s, 4, l->updated_at);
-	sqlite3_bind_int64(s, 5, l->until);
+	bind_int(s, 3, l->listed_at);
+	bind_int(s, 4, l->updated_at);
+	bind_int(s, 5, l->until);
 	return exec_stmt(st->db, s);
 }
 
 /* Rows are read in place (text borrowed for the callback): a startup pull of a
  * large list never holds it whole. */
-static int listings_walk(struct cs_central_store *st, sqlite3_stmt *s, cs_central_listing_cb cb,
+static int listings_walk(struct cs_central_store *st, struct dbstmt *s, cs_central_listing_cb cb,
 			 void *ctx)
 {
 	int rc, ret = 0;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct cs_central_listing l = {
-			.ip = (char *)sqlite3_column_text(s, 0),
-			.scenarios = (char *)sqlite3_column_text(s, 1),
-			.listed_at = sqlite3_column_int64(s, 2),
-			.updated_at = sqlite3_column_int64(s, 3),
-			.until = sqlite3_column_int64(s, 4),
+			.ip = (char *)col_str(s, 0),
+			.scenarios = (char *)col_str(s, 1),
+			.listed_at = col_int(s, 2),
+			.updated_at = col_int(s, 3),
+			.until = col_int(s, 4),
 		};
 
 		if (!l.ip || !l.scenarios)
@@ -370,29 +366,29 @@ static int listings_walk(struct cs_central_store *st, sqlite3_stmt *s, cs_centra
 		if (ret)
 			break;
 	}
-	if (!ret && rc != SQLITE_DONE)
+	if (!ret && rc != DB_DONE)
 		ret = sql_err(st->db, rc);
-	sqlite3_reset(s);
+	db_reset(s);
 	return ret;
 }
 
 int cs_db_central_listings_live(struct cs_central_store *st, int64_t live_after,
 				int64_t updated_after, cs_central_listing_cb cb, void *ctx)
 {
-	sqlite3_stmt *s = cst(st, C_LIVE);
+	struct dbstmt *s = cst(st, C_LIVE);
 
-	sqlite3_bind_int64(s, 1, live_after);
-	sqlite3_bind_int64(s, 2, updated_after);
+	bind_int(s, 1, live_after);
+	bind_int(s, 2, updated_after);
 	return listings_walk(st, s, cb, ctx);
 }
 
 int cs_db_central_listings_ended(struct cs_central_store *st, int64_t after, int64_t until,
 				 cs_central_listing_cb cb, void *ctx)
 {
-	sqlite3_stmt *s = cst(st, C_ENDED);
+	struct dbstmt *s = cst(st, C_ENDED);
 
-	sqlite3_bind_int64(s, 1, after);
-	sqlite3_bind_int64(s, 2, until);
+	bind_int(s, 1, after);
+	bind_int(s, 2, until);
 	return listings_walk(st, s, cb, ctx);
 }
 
@@ -407,7 +403,7 @@ void cs_central_safe_free(struct cs_central_safe *v, size_t n)
 	free(v);
 }
 
-static void safe_row(sqlite3_stmt *s, void *elem, void *arg)
+static void safe_row(struct dbstmt *s, void *elem, void *arg)
 {
 	struct cs_central_safe *r = elem;
 
@@ -424,17 +420,17 @@ int cs_db_central_safe_list(struct cs_central_store *st, struct cs_central_safe 
 int cs_db_central_safe_add(struct cs_central_store *st, const char *range, const char *comment,
 			   int64_t now)
 {
-	sqlite3_stmt *s = cst(st, C_SAFE_ADD);
+	struct dbstmt *s = cst(st, C_SAFE_ADD);
 
 	bind_str(s, 1, range);
 	bind_str(s, 2, comment);
-	sqlite3_bind_int64(s, 3, now);
+	bind_int(s, 3, now);
 	return exec_stmt(st->db, s);
 }
 
 int cs_db_central_safe_remove(struct cs_central_store *st, const char *range)
 {
-	sqlite3_stmt *s = cst(st, C_SAFE_DEL);
+	struct dbstmt *s = cst(st, C_SAFE_DEL);
 
 	bind_str(s, 1, range);
 	return run_changes(st->db, s);
@@ -444,16 +440,16 @@ int cs_db_central_safe_remove(struct cs_central_store *st, const char *range)
 
 static int exec_i64(struct cs_central_store *st, const char *sql, int64_t a, long *changed)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int err;
 
-	if (sqlite3_prepare_v2(st->db->h, sql, -1, &s, NULL) != SQLITE_OK)
-		return sql_err(st->db, sqlite3_errcode(st->db->h));
-	sqlite3_bind_int64(s, 1, a);
+	if ((err = db_prepare(st->db, sql, &s)))
+		return err;
+	bind_int(s, 1, a);
 	err = exec_stmt(st->db, s);
 	if (!err && changed)
-		*changed += sqlite3_changes(st->db->h);
-	sqlite3_finalize(s);
+		*changed += db_changes(st->db);
+	db_finalize(s);
 	return err;
 }
 
@@ -461,23 +457,22 @@ int cs_db_central_purge(struct cs_central_store *st, int64_t judge_before,
 			int64_t signals_before, int64_t listings_before, cs_central_judged_cb cb,
 			void *ctx, long *deleted)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int rc, err = 0;
 
 	*deleted = 0;
-	if (sqlite3_prepare_v2(st->db->h,
-			       "SELECT reporter, COUNT(*) FROM central_signals WHERE state = 0"
-			       " AND created_at < ?1 GROUP BY reporter",
-			       -1, &s, NULL) != SQLITE_OK)
-		return sql_err(st->db, sqlite3_errcode(st->db->h));
-	sqlite3_bind_int64(s, 1, judge_before);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	if ((err = db_prepare(st->db,
+			      "SELECT reporter, COUNT(*) FROM central_signals WHERE state = 0"
+			      " AND created_at < ?1 GROUP BY reporter", &s)))
+		return err;
+	bind_int(s, 1, judge_before);
+	while ((rc = db_step(s)) == DB_ROW)
 		if (cb)
-			cb((const char *)sqlite3_column_text(s, 0), (long)sqlite3_column_int64(s, 1),
+			cb(col_str(s, 0), (long)col_int(s, 1),
 			   ctx);
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		err = sql_err(st->db, rc);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	if (!err)
 		err = exec_i64(st, "UPDATE central_signals SET state = 2 WHERE state = 0"
 				   " AND created_at < ?1",
@@ -493,18 +488,18 @@ int cs_db_central_purge(struct cs_central_store *st, int64_t judge_before,
 
 static int count_of(struct cs_central_store *st, const char *sql, int64_t now, long *n)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int rc;
 
 	*n = 0;
-	if (sqlite3_prepare_v2(st->db->h, sql, -1, &s, NULL) != SQLITE_OK)
-		return sql_err(st->db, sqlite3_errcode(st->db->h));
-	sqlite3_bind_int64(s, 1, now);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*n = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : sql_err(st->db, rc);
+	if ((rc = db_prepare(st->db, sql, &s)))
+		return rc;
+	bind_int(s, 1, now);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*n = (long)col_int(s, 0);
+	db_finalize(s);
+	return rc == DB_ROW ? 0 : sql_err(st->db, rc);
 }
 
 int cs_db_central_counts(struct cs_central_store *st, int64_t now, long *reporters, long *signals,

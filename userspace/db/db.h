@@ -53,6 +53,7 @@ struct cs_alert {
 	int64_t id;
 	int64_t created_at;
 	char *machine_id; /* output: owner ("N/A" if deleted); input: set by the LAPI */
+	char *uuid;	  /* input only (CrowdSec 1.6+ agents, ours): retries are recognised by it */
 	char *scenario;
 	char *scenario_hash;
 	char *scenario_version;
@@ -136,7 +137,21 @@ struct cs_afilter {
 	bool sort_asc;
 };
 
+/* SQLite at path (created if absent), migrated to the current schema. */
 int cs_db_open(const char *path, struct cs_db **out);
+/*
+ * pg_conninfo NULL: cs_db_open(path). Otherwise PostgreSQL through libpq with
+ * this connection string (cs_db_pg_conninfo() builds one from db_config); the
+ * handle reconnects by itself after the server restarts.
+ */
+int cs_db_connect(const char *path, const char *pg_conninfo, struct cs_db **out);
+bool cs_db_is_pg(const struct cs_db *db);
+/*
+ * libpq's connection string from CrowdSec's db_config keys (NULL or "": left to
+ * libpq's defaults), each value quoted. *out is malloc'ed.
+ */
+int cs_db_pg_conninfo(const char *host, const char *port, const char *user,
+		      const char *password, const char *db_name, const char *sslmode, char **out);
 void cs_db_close(struct cs_db *db);
 
 /* ---- machines ---- */

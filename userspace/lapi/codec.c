@@ -325,6 +325,11 @@ int codec_alert_decode(json_t *o, size_t idx, int64_t now, struct cs_alert **out
 	get_strs(&c, o, "Alert", path, alert_strs, sizeof(alert_strs) / sizeof(alert_strs[0]), a);
 	a->simulated = get_bool(&c, o, "simulated", "Alert", path, true);
 	a->remediation = get_bool(&c, o, "remediation", "Alert", path, false);
+	a->uuid = get_str(&c, o, "uuid", "Alert", path, false);
+	if (a->uuid && (!*a->uuid || strlen(a->uuid) > 64)) { /* not a uuid: no retry key */
+		free(a->uuid);
+		a->uuid = NULL;
+	}
 
 	src = json_object_get(o, "source");
 	if (!src || json_is_null(src)) {

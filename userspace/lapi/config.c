@@ -87,6 +87,7 @@ static const size_t owned_strs[] = {
 	offsetof(struct cs_lapi_config, log_level),
 	offsetof(struct cs_lapi_config, listen_uri),
 	offsetof(struct cs_lapi_config, db_path),
+	offsetof(struct cs_lapi_config, db_conninfo),
 	offsetof(struct cs_lapi_config, profiles_path),
 	offsetof(struct cs_lapi_config, notification_dir),
 	offsetof(struct cs_lapi_config, credentials_path),
@@ -260,9 +261,34 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 		cfg->threads = (unsigned)v;
 	const char *type = yamljson_get_str(root, "db_config.type", "sqlite");
 
-	if (strcmp(type, "sqlite")) {
-		snprintf(err, errlen, "%s: db_config.type '%s' is not supported (sqlite only)", path,
-			 type);
+	if (!strcmp(type, "postgresql") || !strcmp(type, "postgres") || !strcmp(type, "pgx")) {
+		/* CrowdSec's keys; the port may be written as a number or a string */
+		long port = yamljson_get_long(root, "db_config.port", 0);
+		char portbuf[24] = "";
+
+		if (port < 0 || port > 65535) {
+			snprintf(err, errlen, "%s: db_config.port: %ld is not a port", path, port);
+			json_decref(docs);
+			return -EINVAL;
+		}
+		if (port)
+			snprintf(portbuf, sizeof(portbuf), "%ld", port);
+		cfg->db_max_conns = yamljson_get_long(root, "db_config.max_open_conns", 0);
+		if (cs_db_pg_conninfo(yamljson_get_str(root, "db_config.host", NULL),
+				      port ? portbuf : yamljson_get_str(root, "db_config.port", NULL),
+				      yamljson_get_str(root, "db_config.user", NULL),
+				      yamljson_get_str(root, "db_config.password", NULL),
+				      yamljson_get_str(root, "db_config.db_name", NULL),
+				      yamljson_get_str(root, "db_config.sslmode", NULL),
+				      &cfg->db_conninfo)) {
+			snprintf(err, errlen, "out of memory");
+			json_decref(docs);
+			return -ENOMEM;
+		}
+	} else if (strcmp(type, "sqlite")) {
+		snprintf(err, errlen,
+			 "%s: db_config.type '%s' is not supported (sqlite, postgresql, postgres, pgx)",
+			 path, type);
 		json_decref(docs);
 		return -EINVAL;
 	}

@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "db/db.h"
+#include "lapi/dedupe.h"
 #include "lapi/lapi.h"
 #include "notify/notify.h"
 #include "profiles/profiles.h"
@@ -24,6 +25,8 @@
 #endif
 #ifndef LAPI_MAX_PENDING_MACHINES
 #define LAPI_MAX_PENDING_MACHINES 1000 /* self-registered, not yet validated */
+/* alerts remembered by uuid: an agent's retries come within minutes */
+#define LAPI_DEDUPE_ALERTS 65536
 #endif
 /* per source address (IPv6: per /64): bursts, then one more per period */
 #define LAPI_REGISTER_BURST 10
@@ -142,6 +145,7 @@ struct cs_lapi {
 	bool qbusy, qstopping;
 	unsigned long qdropped;
 	struct bouncer_cache *bcache; /* bouncer_cache.c */
+	struct alert_dedupe *dedupe;  /* dedupe.c: alerts sent again after a lost answer */
 	pthread_t sloader;	      /* loads the db's stream index at start */
 	bool sloader_running;
 	size_t body_inflight; /* bytes held by request bodies being received (atomic) */
