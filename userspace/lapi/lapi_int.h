@@ -114,6 +114,8 @@ int alerts_bulk_decode(char *body, size_t len, int64_t now, struct alerts_bulk *
 void alerts_bulk_free(struct alerts_bulk *b);
 /* Nesting depth of a JSON text without parsing it (strings skipped). */
 int codec_json_depth(const char *s, size_t len);
+/* A JSON value's type as Go's encoding/json names it in errors ("string", "number", ...). */
+const char *codec_json_type(const json_t *v);
 char *codec_dump(json_t *j, size_t *len);
 
 /* ---- server ---- */
@@ -163,7 +165,8 @@ struct cs_lapi {
 	pthread_cond_t stop_cond;
 };
 
-enum auth_kind { AUTH_NONE, AUTH_JWT, AUTH_JWT_REFRESH, AUTH_JWT_TRUSTED, AUTH_APIKEY };
+/* AUTH_EITHER: a bouncer's API key or a machine's JWT (upstream's eitherAuth) */
+enum auth_kind { AUTH_NONE, AUTH_JWT, AUTH_JWT_REFRESH, AUTH_JWT_TRUSTED, AUTH_APIKEY, AUTH_EITHER };
 
 struct qarg {
 	char *key;
@@ -265,6 +268,7 @@ void h_allowlists_get(struct req *r);
 void h_allowlist_get(struct req *r);
 void h_allowlist_check(struct req *r);
 void h_allowlists_check_bulk(struct req *r);
+void h_usage_metrics(struct req *r);
 /*
  * h_allowlists.c: an allowlisted IP or range gets no decision. Drops the alert's
  * allowlisted Ip/Range decisions; true when the whole alert is to be dropped (a
