@@ -15,6 +15,7 @@
 
 #include "common/strbuf.h"
 #include "cscli/cscli.h"
+#include "cscli/metrics_bouncers.h"
 
 #define METRICS_BODY_MAX (32u << 20)
 #define MAX_LABELS 8
@@ -28,7 +29,8 @@ struct sample {
 
 /*
  * A section: `depth` levels of keys (the first columns), then either the fields
- * of the leaf object (one column each) or, without fields, a count.
+ * of the leaf object (one column each) or, without fields, a count. Depth -1:
+ * not from Prometheus (bouncers: usage metrics in the database).
  */
 static const struct section {
 	const char *name, *title, *help;
@@ -55,6 +57,7 @@ static const struct section {
 	{ "decisions", "Local API Decisions", "Active decisions", 3,
 	  { "Reason", "Origin", "Action", "Count" }, { NULL } },
 	{ "alerts", "Local API Alerts", "Alerts by scenario", 1, { "Reason", "Count" }, { NULL } },
+	{ "bouncers", "Bouncer Metrics", "Network traffic blocked by bouncers.", -1, { NULL }, { NULL } },
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -348,7 +351,7 @@ static void print_section(const struct section *sec, json_t *doc)
 	struct table t;
 	size_t ncols = 0;
 
-	if (!json_object_size(o))
+	if (!json_object_size(o) || sec->depth < 0)
 		return;
 	while (ncols < 6 && sec->cols[ncols])
 		ncols++;
@@ -372,6 +375,8 @@ static void print_section(const struct section *sec, json_t *doc)
 	free(r.num);
 }
 
+static bool no_unit;
+
 static const char *url_opt(int argc, char **argv, int *first)
 {
 	const char *url = NULL;
@@ -383,30 +388,17 @@ static const char *url_opt(int argc, char **argv, int *first)
 		else if (!strncmp(argv[i], "--url=", 6))
 			url = argv[i] + 6;
 		else if (!strcmp(argv[i], "--no-unit"))
-			continue;
+			no_unit = true;
 		else if (*first == argc)
 			*first = i;
 	}
 	return url;
 }
 
-/* Print the sections named in names[0..n) (all when n == 0). */
-static int show(struct cli *c, const char *url_arg, char **names, int n)
+static int prometheus_doc(struct cli *c, const char *url_arg, json_t **doc)
 {
 	char url[512], err[1024], *body;
-	json_t *doc, *out;
-	int ret = EXIT_OK;
 
-	for (int i = 0; i < n; i++) {
-		size_t s = 0;
-
-		while (s < NSECTIONS && strcmp(sections[s].name, names[i]))
-			s++;
-		if (s == NSECTIONS) {
-			cli_fatal("unknown metrics section '%s' (see cscli metrics list)", names[i]);
-			return EXIT_FATAL;
-		}
-	}
 	if (url_arg)
 		snprintf(url, sizeof(url), "%s", url_arg);
 	else if (!c->cfg.prometheus_enabled) {
@@ -421,10 +413,41 @@ static int show(struct cli *c, const char *url_arg, char **names, int n)
 		cli_fatal("%s", err);
 		return EXIT_FATAL;
 	}
-	doc = parse_page(body);
+	*doc = parse_page(body);
 	free(body);
-	if (!doc)
+	return *doc ? EXIT_OK : EXIT_FATAL;
+}
+
+/* Print the sections named in names[0..n) (all when n == 0). */
+static int show(struct cli *c, const char *url_arg, char **names, int n)
+{
+	json_t *doc = NULL, *out, *agg = NULL, *oldest = NULL;
+	bool want_prom = !n, want_bouncers = !n;
+	int ret = EXIT_OK;
+
+	for (int i = 0; i < n; i++) {
+		size_t s = 0;
+
+		while (s < NSECTIONS && strcmp(sections[s].name, names[i]))
+			s++;
+		if (s == NSECTIONS) {
+			cli_fatal("unknown metrics section '%s' (see cscli metrics list)", names[i]);
+			return EXIT_FATAL;
+		}
+		want_bouncers |= sections[s].depth < 0;
+		want_prom |= sections[s].depth >= 0;
+	}
+	if (want_prom && (ret = prometheus_doc(c, url_arg, &doc)))
+		return ret;
+	if (!doc && !(doc = json_object()))
 		return EXIT_FATAL;
+	/* all sections: bouncers' usage metrics when the database is ours to read */
+	if (want_bouncers && metrics_bouncers_collect(c, &agg, &oldest) && n) {
+		ret = EXIT_FATAL;
+		goto out;
+	}
+	if (want_bouncers && (n || json_object_size(agg)))
+		json_object_set(doc, "bouncers", agg);
 	out = doc;
 	if (n) {
 		out = json_object();
@@ -443,11 +466,16 @@ static int show(struct cli *c, const char *url_arg, char **names, int n)
 		print_yaml(out);
 	else
 		for (size_t s = 0; s < NSECTIONS; s++)
-			if (json_object_get(out, sections[s].name))
+			if (sections[s].depth < 0 && json_object_get(out, sections[s].name))
+				metrics_bouncers_print(agg, oldest, no_unit, n > 0);
+			else if (json_object_get(out, sections[s].name))
 				print_section(&sections[s], out);
 	if (out != doc)
 		json_decref(out);
+out:
 	json_decref(doc);
+	json_decref(agg);
+	json_decref(oldest);
 	return ret;
 }
 
