@@ -340,6 +340,8 @@ int main(int argc, char **argv)
 
 				if (read(tfd, &ticks, sizeof(ticks)) > 0 && !o.dsn)
 					cs_agent_tick(agent);
+				if (sink.push)
+					lapi_push_retry(sink.push);
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 				struct cs_agent *fresh = NULL;
