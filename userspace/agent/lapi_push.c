@@ -2,187 +2,311 @@
 #include "agent/lapi_push.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include "common/gotime.h"
+#include "agent/outbox.h"
 #include "common/log.h"
+#include "common/sha2.h"
 #include "lapiclient/lapiclient.h"
 
-/* Alerts kept while the LAPI cannot take them (bounded: the oldest go first). */
-#define LAPI_PUSH_PENDING_MAX 10000
-/* Kept alerts go back in requests of this many. */
-#define LAPI_PUSH_RETRY_CHUNK 100
-/* Between two tries while the LAPI fails: detection must not stall on timeouts. */
-#define LAPI_PUSH_RETRY_NS (5 * NSEC_PER_SEC)
+#define DEFAULT_MAX_BATCHES 10000
+#define DEFAULT_MAX_BYTES (64u << 20)
+#define DEFAULT_MAX_BACKOFF_MS 30000
+#define FIRST_BACKOFF_MS 250
+
+/* What one attempt at delivering a batch came to. */
+enum outcome { SENT, RETRY, REFUSED };
 
 struct lapi_push {
-	struct lapi_client *cl;
-	json_t *pending;
-	unsigned long dropped;
-	int64_t next_retry;
+	struct lapi_client *cl;	/* the delivery thread's only */
+	struct outbox *ob;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;	/* work queued, or stop */
+	pthread_cond_t drained;	/* a batch left the outbox */
+	pthread_t thread;
+	bool started, stop;
+	int max_backoff_ms;
+	struct lapi_push_stats st;
 };
 
-int lapi_push_new(const char *path, struct lapi_push **out, char *err, size_t errlen)
+static void deadline_in(struct timespec *ts, int ms)
 {
-	static const struct lapi_client_opts o = { .user_agent = "crowdsec/v1.4.6-c",
-						   .timeout_s = 30,
-						   .connect_timeout_ms = 3000,
-						   .max_answer = 1 << 20 };
-	struct lapi_push *p = calloc(1, sizeof(*p));
-	char why[512];
-	int ret;
-
-	*out = NULL;
-	if (!p)
-		return -ENOMEM;
-	ret = lapi_client_open(path, &o, &p->cl, why, sizeof(why));
-	if (ret) {
-		snprintf(err, errlen, "%s: %s", path, why);
-		free(p);
-		return ret;
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
 	}
-	*out = p;
-	return 0;
 }
 
-void lapi_push_free(struct lapi_push *p)
-{
-	if (!p)
-		return;
-	if (p->pending && json_array_size(p->pending))
-		log_warn("%zu alert(s) kept for the LAPI are lost at exit",
-			 json_array_size(p->pending));
-	json_decref(p->pending);
-	lapi_client_free(p->cl);
-	free(p);
-}
-
-static int login(struct lapi_push *p)
+static enum outcome login(struct lapi_push *p)
 {
 	char *answer = NULL;
 	long st;
 	int err = lapi_client_login(p->cl, &st, &answer);
 
 	free(answer);
-	if (err == -EIO)
-		log_warn("LAPI %s", lapi_client_error(p->cl));
-	else if (err)
-		log_error("LAPI %s", lapi_client_error(p->cl));
-	return err == -EPROTO ? -EACCES : err;
+	if (!err)
+		return SENT;
+	/* A refused login is retried too: the operator may validate the machine later. */
+	log_warn("LAPI %s", lapi_client_error(p->cl));
+	return RETRY;
 }
 
-/* One POST: 0, -EACCES, -EIO (unreachable), -EAGAIN (5xx: the LAPI could not store), -EPROTO. */
-static int post(struct lapi_push *p, json_t *alerts)
+static enum outcome send_batch(struct lapi_push *p, const char *body)
 {
-	char *body = json_dumps(alerts, JSON_COMPACT);
-	int err = 0;
-
-	if (!body)
-		return -ENOMEM;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		char *answer = NULL;
 		long st;
+		int err;
 
-		if (!lapi_client_logged_in(p->cl) && (err = login(p)))
-			break;
+		if (!lapi_client_logged_in(p->cl) && login(p) != SENT)
+			return RETRY;
 		err = lapi_client_do(p->cl, "POST", "/v1/alerts", body, &st, &answer);
 		free(answer);
 		if (err) {
 			log_warn("LAPI %s", lapi_client_error(p->cl));
-			break;
+			return RETRY;
 		}
-		if (st == 201 || st == 200)
-			break;
+		if (st == 200 || st == 201)
+			return SENT;
 		if (st == 401 || st == 403) { /* expired token: log in again once */
 			lapi_client_logout(p->cl);
-			err = -EACCES;
 			continue;
 		}
-		log_warn("LAPI refused alerts (HTTP %ld)", st);
-		err = st >= 500 ? -EAGAIN : -EPROTO;
-		break;
+		if (st >= 500 || st == 429) {
+			log_warn("LAPI answered HTTP %ld to alerts, will retry", st);
+			return RETRY;
+		}
+		log_error("LAPI refused a batch of alerts for good (HTTP %ld)", st);
+		return REFUSED;
 	}
-	free(body);
-	return err;
+	return RETRY;
 }
 
-/* Unacknowledged alerts the LAPI may take later (it was unreachable, or failed). */
-static bool retryable(int err)
+static size_t batch_alerts(const char *body)
 {
-	return err == -EIO || err == -EAGAIN;
+	json_t *j = json_loads(body, 0, NULL);
+	size_t n = json_array_size(j);
+
+	json_decref(j);
+	return n;
 }
 
-static int keep(struct lapi_push *p, json_t *alerts)
+static void *deliver(void *arg)
 {
-	size_t n;
+	struct lapi_push *p = arg;
+	int backoff_ms = 0;
 
-	if (!p->pending && !(p->pending = json_array()))
-		return -ENOMEM;
-	if (json_array_extend(p->pending, alerts))
-		return -ENOMEM;
-	for (n = 0; json_array_size(p->pending) > LAPI_PUSH_PENDING_MAX; n++)
-		json_array_remove(p->pending, 0);
-	if (n) {
-		p->dropped += n;
-		log_warn("%zu kept alert(s) dropped: more than %d wait for the LAPI", n,
-			 LAPI_PUSH_PENDING_MAX);
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		const char *head;
+		enum outcome r;
+		uint64_t seq;
+		size_t len;
+		char *body;
+
+		head = outbox_peek(p->ob, &len, &seq);
+		if (!head) {
+			pthread_cond_wait(&p->wake, &p->lock);
+			continue;
+		}
+		body = strndup(head, len); /* a put may drop the head while we send */
+		pthread_mutex_unlock(&p->lock);
+		r = body ? send_batch(p, body) : RETRY;
+		pthread_mutex_lock(&p->lock);
+		if (r == RETRY) {
+			struct timespec until;
+
+			p->st.retries++;
+			backoff_ms = backoff_ms ? backoff_ms * 2 : FIRST_BACKOFF_MS;
+			if (backoff_ms > p->max_backoff_ms)
+				backoff_ms = p->max_backoff_ms;
+			deadline_in(&until, backoff_ms);
+			while (!p->stop && pthread_cond_timedwait(&p->wake, &p->lock, &until) != ETIMEDOUT)
+				;
+		} else {
+			backoff_ms = 0;
+			if (r == SENT)
+				p->st.delivered += batch_alerts(body);
+			else
+				p->st.rejected += batch_alerts(body);
+			outbox_pop(p->ob, seq);
+			pthread_cond_broadcast(&p->drained);
+		}
+		free(body);
 	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int lapi_push_new(const struct lapi_push_opts *o, struct lapi_push **out, char *err,
+		  size_t errlen)
+{
+	static const struct lapi_client_opts co = { .user_agent = "crowdsec/v1.4.6-c",
+						    .timeout_s = 30,
+						    .connect_timeout_ms = 3000,
+						    .max_answer = 1 << 20 };
+	struct outbox_opts oo = {
+		.dir = o->spool_dir,
+		.max_batches = o->max_batches ? o->max_batches : DEFAULT_MAX_BATCHES,
+		.max_bytes = o->max_bytes ? o->max_bytes : DEFAULT_MAX_BYTES,
+	};
+	struct lapi_push *p = calloc(1, sizeof(*p));
+	pthread_condattr_t ca;
+	char why[512];
+	int ret;
+
+	*out = NULL;
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake, &ca);
+	pthread_cond_init(&p->drained, &ca);
+	pthread_condattr_destroy(&ca);
+	p->max_backoff_ms = o->max_backoff_ms > 0 ? o->max_backoff_ms : DEFAULT_MAX_BACKOFF_MS;
+	ret = lapi_client_open(o->credentials_path, &co, &p->cl, why, sizeof(why));
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", o->credentials_path, why);
+		goto fail;
+	}
+	ret = outbox_open(&oo, &p->ob, err, errlen);
+	if (ret)
+		goto fail;
+	{
+		struct outbox_stats os;
+
+		outbox_get_stats(p->ob, &os);
+		p->st.recovered = os.recovered;
+		if (os.recovered)
+			log_info("agent outbox: %llu batch(es) of alerts from an earlier run to deliver",
+				 (unsigned long long)os.recovered);
+	}
+	ret = -pthread_create(&p->thread, NULL, deliver, p);
+	if (ret) {
+		snprintf(err, errlen, "delivery thread: %s", strerror(-ret));
+		goto fail;
+	}
+	p->started = true;
+	*out = p;
 	return 0;
+fail:
+	lapi_push_free(p);
+	return ret;
 }
 
-int lapi_push_retry(struct lapi_push *p)
+void lapi_push_free(struct lapi_push *p)
 {
-	size_t sent = 0;
-	int err = 0;
-
-	if (!p->pending || !json_array_size(p->pending))
-		return 0;
-	if (gotime_now() < p->next_retry)
-		return -EAGAIN;
-	while (json_array_size(p->pending)) {
-		size_t k = json_array_size(p->pending);
-		json_t *chunk = json_array();
-
-		if (k > LAPI_PUSH_RETRY_CHUNK)
-			k = LAPI_PUSH_RETRY_CHUNK;
-		for (size_t i = 0; chunk && i < k; i++)
-			json_array_append(chunk, json_array_get(p->pending, i));
-		err = chunk ? post(p, chunk) : -ENOMEM;
-		json_decref(chunk);
-		if (err)
-			break;
-		for (size_t i = 0; i < k; i++)
-			json_array_remove(p->pending, 0);
-		sent += k;
+	if (!p)
+		return;
+	if (p->started) {
+		pthread_mutex_lock(&p->lock);
+		p->stop = true;
+		pthread_cond_broadcast(&p->wake);
+		pthread_mutex_unlock(&p->lock);
+		pthread_join(p->thread, NULL);
 	}
-	if (sent)
-		log_info("%zu kept alert(s) delivered to the LAPI", sent);
+	if (p->ob && !outbox_empty(p->ob)) {
+		struct outbox_stats os;
+
+		outbox_get_stats(p->ob, &os);
+		log_warn("agent outbox: %zu batch(es) of alerts not delivered yet%s", os.batches,
+			 p->st.recovered || os.batches ? " (kept in the spool when there is one)" : "");
+	}
+	outbox_free(p->ob);
+	lapi_client_free(p->cl);
+	pthread_cond_destroy(&p->wake);
+	pthread_cond_destroy(&p->drained);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+/* RFC 4122 version 4, as CrowdSec's alerts carry since 1.6. */
+static int new_uuid(char out[37])
+{
+	uint8_t b[16];
+	int err = random_bytes(b, sizeof(b));
+
 	if (err)
-		p->next_retry = gotime_now() + LAPI_PUSH_RETRY_NS;
-	if (err && !retryable(err)) { /* the LAPI refuses them: keeping them would block the rest */
-		log_error("%zu kept alert(s) dropped: the LAPI refuses them",
-			  json_array_size(p->pending));
-		json_array_clear(p->pending);
-	}
-	return err;
+		return err;
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+	return 0;
 }
 
 int lapi_push_alerts(struct lapi_push *p, json_t *alerts)
 {
-	int err = p->pending && json_array_size(p->pending) ? lapi_push_retry(p) : 0;
+	size_t i, len;
+	json_t *a;
+	char *body;
+	int err;
 
-	if (!err)
-		err = post(p, alerts);
-	if (retryable(err))
-		p->next_retry = gotime_now() + LAPI_PUSH_RETRY_NS;
-	if (!retryable(err))
-		return err;
-	/* not acknowledged: kept, in order, for the next try */
-	if (keep(p, alerts))
+	json_array_foreach(alerts, i, a) {
+		char id[37];
+
+		if (json_is_string(json_object_get(a, "uuid")))
+			continue;
+		err = new_uuid(id);
+		if (!err && json_object_set_new(a, "uuid", json_string(id)))
+			err = -ENOMEM;
+		if (err)
+			return err;
+	}
+	body = json_dumps(alerts, JSON_COMPACT);
+	if (!body)
 		return -ENOMEM;
-	log_warn("%zu alert(s) kept for the LAPI (%zu waiting)", json_array_size(alerts),
-		 json_array_size(p->pending));
-	return 0;
+	len = strlen(body);
+	pthread_mutex_lock(&p->lock);
+	err = outbox_put(p->ob, body, len);
+	if (err != -ENOMEM && err != -EMSGSIZE)
+		pthread_cond_signal(&p->wake);
+	{
+		struct outbox_stats os;
+
+		outbox_get_stats(p->ob, &os);
+		p->st.dropped = os.dropped;
+	}
+	pthread_mutex_unlock(&p->lock);
+	free(body);
+	if (err)
+		log_warn("agent outbox: %s", err == -EMSGSIZE ? "batch larger than the outbox, dropped"
+							       : strerror(-err));
+	return err;
+}
+
+int lapi_push_drain(struct lapi_push *p, int timeout_ms)
+{
+	struct timespec until;
+	int err = 0;
+
+	deadline_in(&until, timeout_ms);
+	pthread_mutex_lock(&p->lock);
+	while (!outbox_empty(p->ob) && err != ETIMEDOUT)
+		err = pthread_cond_timedwait(&p->drained, &p->lock, &until);
+	err = outbox_empty(p->ob) ? 0 : -ETIMEDOUT;
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+void lapi_push_get_stats(struct lapi_push *p, struct lapi_push_stats *st)
+{
+	struct outbox_stats os;
+
+	pthread_mutex_lock(&p->lock);
+	outbox_get_stats(p->ob, &os);
+	*st = p->st;
+	st->pending = os.batches;
+	st->dropped = os.dropped;
+	pthread_mutex_unlock(&p->lock);
 }

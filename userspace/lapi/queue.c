@@ -176,6 +176,9 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 	/* allowlists first: an allowlisted IP or range gets no decision, not even from profiles */
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = 0;
+		if (v[i]->uuid && l->dedupe && machine &&
+		    (ids[i] = alert_dedupe_get(l->dedupe, machine, v[i]->uuid)))
+			continue; /* stored already: the agent did not hear our answer */
 		if (!lapi_allowlist_filter(l, v[i], now))
 			keep[nk++] = v[i];
 	}
@@ -210,8 +213,11 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 	for (size_t i = 0, k = 0; !ret && i < n && k < nk; i++)
 		if (v[i] == keep[k])
 			ids[i] = kids[k++];
-	for (size_t k = 0; !ret && k < nk; k++)
+	for (size_t k = 0; !ret && k < nk; k++) {
+		if (keep[k]->uuid && l->dedupe && machine)
+			alert_dedupe_put(l->dedupe, machine, keep[k]->uuid, kids[k]);
 		lapi_notify_alert(l, keep[k], kids[k], notify[k], nnotify[k]);
+	}
 out:
 	free(keep);
 	free(kids);

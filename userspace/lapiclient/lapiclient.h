@@ -25,9 +25,10 @@ struct lapi_client_opts {
 struct lapi_client;
 
 /*
- * Read url/login/password from the credentials file. 0, -EINVAL (err says why:
- * the YAML loader's "file:line: ..." or a missing field) or -ENOMEM. Nothing is
- * sent yet.
+ * Read url/login/password from the credentials file; cert_path/key_path (with
+ * ca_cert_path) make a TLS client certificate stand in for login/password, as
+ * CrowdSec's local_api_credentials.yaml allows. 0, -EINVAL (err says why: the
+ * YAML loader's "file:line: ..." or a missing field) or -ENOMEM. Nothing is sent yet.
  */
 int lapi_client_open(const char *credentials_path, const struct lapi_client_opts *o,
 		     struct lapi_client **out, char *err, size_t errlen);
