@@ -218,6 +218,8 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 			alert_dedupe_put(l->dedupe, machine, keep[k]->uuid, kids[k]);
 		lapi_notify_alert(l, keep[k], kids[k], notify[k], nnotify[k]);
 	}
+	if (!ret)
+		capi_signal_alerts(l, keep, nk, now);
 out:
 	free(keep);
 	free(kids);

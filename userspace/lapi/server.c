@@ -351,6 +351,9 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	if (ret)
 		goto fail;
 	l->reaper_running = true;
+	ret = capi_start(l);
+	if (ret)
+		goto fail;
 	if (l->cfg.flush_max_age || l->cfg.flush_max_items) {
 		ret = -pthread_create(&l->flusher, NULL, flusher_main, l);
 		if (ret)
@@ -388,6 +391,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 		MHD_stop_daemon(l->prom);
 	if (l->httpd)
 		MHD_stop_daemon(l->httpd);
+	capi_stop(l); /* after the last alert producer */
 	if (l->sloader_running)
 		pthread_join(l->sloader, NULL);
 	bcache_stop(l);
