@@ -146,6 +146,8 @@ int cs_db_open(const char *path, struct cs_db **out);
  */
 int cs_db_connect(const char *path, const char *pg_conninfo, struct cs_db **out);
 bool cs_db_is_pg(const struct cs_db *db);
+/* 0 when the database answers (PostgreSQL: reconnecting first if it must), else -errno. */
+int cs_db_ping(struct cs_db *db);
 /*
  * libpq's connection string from CrowdSec's db_config keys (NULL or "": left to
  * libpq's defaults), each value quoted. *out is malloc'ed.
