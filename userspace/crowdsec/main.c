@@ -146,7 +146,8 @@ static int on_alert(json_t *alerts, void *arg)
 	}
 	if (err) {
 		s->failed += json_array_size(alerts);
-		log_warn("%zu alert(s) not delivered: %s", json_array_size(alerts), strerror(-err));
+		log_warn("%zu alert(s) not %s: %s", json_array_size(alerts),
+			 s->push ? "spooled" : "delivered", strerror(-err));
 	} else {
 		s->sent += json_array_size(alerts);
 	}
@@ -274,6 +275,28 @@ static int test_config(const struct opts *o, const struct paths *p, struct cs_la
 	return 0;
 }
 
+/*
+ * Alerts for a remote LAPI wait in an outbox under data_dir, so that neither the
+ * LAPI being away nor this agent restarting loses one; where data_dir cannot hold
+ * it, the outbox stays in memory (said once).
+ */
+static int open_push(const struct paths *p, struct sink *s, char *err, size_t errlen)
+{
+	struct lapi_push_opts po = { .credentials_path = p->credentials };
+	char spool[PATH_MAX + 16];
+	int rc;
+
+	snprintf(spool, sizeof(spool), "%s/agent-outbox", p->data_dir);
+	po.spool_dir = spool;
+	rc = lapi_push_new(&po, &s->push, err, errlen);
+	if (rc && rc != -EINVAL && rc != -ENOMEM) {
+		log_warn("%s: alerts wait in memory only", err);
+		po.spool_dir = NULL;
+		rc = lapi_push_new(&po, &s->push, err, errlen);
+	}
+	return rc;
+}
+
 static void log_stats(struct cs_agent *a, const struct sink *s)
 {
 	struct cs_agent_stats st;
@@ -285,6 +308,15 @@ static void log_stats(struct cs_agent *a, const struct sink *s)
 		 (unsigned long long)st.unparsed, (unsigned long long)st.whitelisted,
 		 (unsigned long long)st.poured, (unsigned long long)st.alerts, s->sent, s->failed,
 		 (size_t)st.buckets_live, (unsigned long long)st.buckets_evicted);
+	if (s->push) {
+		struct lapi_push_stats ps;
+
+		lapi_push_get_stats(s->push, &ps);
+		log_info("Local API: %llu alerts acknowledged, %llu refused, %zu batch(es) pending, "
+			 "%llu dropped (outbox full), %llu retries",
+			 (unsigned long long)ps.delivered, (unsigned long long)ps.rejected,
+			 ps.pending, (unsigned long long)ps.dropped, (unsigned long long)ps.retries);
+	}
 }
 
 int main(int argc, char **argv)
@@ -329,7 +361,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	} else if (!o.no_cs && !o.stdout_alerts && paths.credentials[0]) {
-		err = lapi_push_new(paths.credentials, &sink.push, msg, sizeof(msg));
+		err = open_push(&paths, &sink, msg, sizeof(msg));
 		if (err) {
 			log_msg(LOG_LVL_FATAL, "%s", msg);
 			goto out;
@@ -423,6 +455,9 @@ int main(int argc, char **argv)
 		}
 	}
 stop:
+	/* a replay ends when its file does: give the outbox a moment to empty first */
+	if (sink.push && lapi_push_drain(sink.push, o.dsn ? 10000 : 2000))
+		log_warn("the Local API has not acknowledged every alert yet");
 	log_stats(agent, &sink);
 out:
 	cs_agent_free(agent);

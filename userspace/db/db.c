@@ -373,6 +373,13 @@ int cs_db_open(const char *path, struct cs_db **out)
 	return cs_db_connect(path, NULL, out);
 }
 
+int cs_db_ping(struct cs_db *db)
+{
+	int err = txn_begin_read(db); /* a broken PostgreSQL connection is reset here */
+
+	return err ? err : txn_end(db, 0);
+}
+
 bool cs_db_is_pg(const struct cs_db *db)
 {
 	return db->be->is_pg;

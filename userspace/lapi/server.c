@@ -275,7 +275,8 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	l->rl_register = ratelimit_new(LAPI_REGISTER_BURST, LAPI_REGISTER_PERIOD);
 	l->rl_login_fail = ratelimit_new(LAPI_LOGIN_FAIL_BURST, LAPI_LOGIN_FAIL_PERIOD);
 	l->known_sources = ratelimit_new(1, 1);
-	if (!l->metrics || !l->rl_register || !l->rl_login_fail || !l->known_sources) {
+	if (alert_dedupe_new(LAPI_DEDUPE_ALERTS, &l->dedupe) || !l->metrics || !l->rl_register ||
+	    !l->rl_login_fail || !l->known_sources) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -350,6 +351,9 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	if (ret)
 		goto fail;
 	l->reaper_running = true;
+	ret = capi_start(l);
+	if (ret)
+		goto fail;
 	if (l->cfg.flush_max_age || l->cfg.flush_max_items) {
 		ret = -pthread_create(&l->flusher, NULL, flusher_main, l);
 		if (ret)
@@ -387,6 +391,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 		MHD_stop_daemon(l->prom);
 	if (l->httpd)
 		MHD_stop_daemon(l->httpd);
+	capi_stop(l); /* after the last alert producer */
 	if (l->sloader_running)
 		pthread_join(l->sloader, NULL);
 	bcache_stop(l);
@@ -398,6 +403,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 	ratelimit_free(l->rl_register);
 	ratelimit_free(l->rl_login_fail);
 	ratelimit_free(l->known_sources);
+	alert_dedupe_free(l->dedupe);
 	free(l->trusted);
 	free(l->proxies);
 	tlsauth_free(l);
