@@ -343,18 +343,20 @@ int cs_buckets_new(const struct cs_bucket_opts *opts, struct cs_buckets **out)
 		return -ENOMEM;
 	if (opts)
 		b->o = *opts;
-	if (!b->o.max_buckets)
-		b->o.max_buckets = CS_BUCKET_DEFAULT_MAX_BUCKETS;
-	if (!b->o.max_blackhole)
-		b->o.max_blackhole = CS_BUCKET_DEFAULT_MAX_BLACKHOLE;
-	if (!b->o.max_distinct)
-		b->o.max_distinct = CS_BUCKET_DEFAULT_MAX_DISTINCT;
-	if (!b->o.max_queue)
-		b->o.max_queue = CS_BUCKET_DEFAULT_MAX_QUEUE;
-	if (!b->o.max_events)
-		b->o.max_events = CS_BUCKET_DEFAULT_MAX_EVENTS;
-	if (!b->o.max_queue_bytes)
-		b->o.max_queue_bytes = CS_BUCKET_DEFAULT_MAX_QUEUE_BYTES;
+	{
+		struct { size_t *v, def; } lim[] = {
+			{ &b->o.max_buckets, CS_BUCKET_DEFAULT_MAX_BUCKETS },
+			{ &b->o.max_blackhole, CS_BUCKET_DEFAULT_MAX_BLACKHOLE },
+			{ &b->o.max_distinct, CS_BUCKET_DEFAULT_MAX_DISTINCT },
+			{ &b->o.max_queue, CS_BUCKET_DEFAULT_MAX_QUEUE },
+			{ &b->o.max_events, CS_BUCKET_DEFAULT_MAX_EVENTS },
+			{ &b->o.max_queue_bytes, CS_BUCKET_DEFAULT_MAX_QUEUE_BYTES },
+		};
+
+		for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
+			if (!*lim[i].v)
+				*lim[i].v = lim[i].def;
+	}
 	if (!b->o.max_reprocess_depth)
 		b->o.max_reprocess_depth = CS_BUCKET_DEFAULT_MAX_REPROCESS;
 	if (b->o.runtime)

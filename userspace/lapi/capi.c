@@ -392,8 +392,11 @@ static void *capi_main(void *arg)
 		struct timespec ts;
 
 		pthread_mutex_unlock(&c->l->stop_lock);
+		/* replicas on one PostgreSQL: the blocklist is pulled by one of them */
 		if (now >= next_pull) {
-			pull(c);
+			if (cs_db_cluster_claim(c->l->db, "capi-pull", now,
+						c->pull_every - NSEC_PER_SEC) == 1)
+				pull(c);
 			next_pull = now + c->pull_every;
 		}
 		if (now >= next_push) {
