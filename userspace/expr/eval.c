@@ -677,7 +677,14 @@ static int fetch(struct ev *st, const struct node *n, const struct expr_value *o
 				      key->kind == EXPR_STRING ? key->s->s : vkind(key), vkind(obj));
 		}
 		if (key->kind == EXPR_STRING && obj->h.ops->get) {
+			uint64_t ver = obj->h.ops->version && st->vm ?
+					       obj->h.ops->version(obj->h.obj) : 0;
+
+			if (ver && !field_get(st->vm, ver, key, out))
+				return 0;
 			err = obj->h.ops->get(&st->ctx, obj->h.obj, key->s->s, out);
+			if (!err && ver)
+				field_put(st->vm, ver, key, out);
 			if (!err)
 				return 0;
 			*out = EXPR_NIL_VALUE;

@@ -327,6 +327,14 @@ struct expr_host_ops {
 	 * ParseKV() write into host maps. value is borrowed.
 	 */
 	int (*set)(struct expr_ctx *ctx, void *obj, const char *key, const struct expr_value *value);
+	/*
+	 * MAPLIKE, optional: a number that changes whenever the object's content
+	 * changes and that no other object ever has. With it, the values get()
+	 * returns are kept by the thread's vm and handed out again while the
+	 * version holds: one string object per field and event, so string
+	 * functions applied to it by many programs are computed once.
+	 */
+	uint64_t (*version)(const void *obj);
 	/* Equality of two objects of this type (default: same pointer). */
 	bool (*equal)(const void *a, const void *b);
 	/* Optional text form (malloc'ed) for expr_value_format / Sprintf %v. */

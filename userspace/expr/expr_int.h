@@ -165,6 +165,13 @@ struct vm_memo {
 
 #define EXPR_VM_STRSET_SLOTS 64
 #define EXPR_VM_HS_SLOTS 16
+#define EXPR_VM_FIELD_SLOTS 64
+
+/* A value a versioned host map returned for key (expr_host_ops.version). */
+struct vm_field {
+	uint64_t version;	/* 0: empty */
+	struct expr_value key, val;
+};
 
 struct vm_strset {
 	struct expr_value list;	/* a reference: keeps the key's address unique */
@@ -180,6 +187,7 @@ struct expr_vm {
 	void *md;	/* pcre2_match_data: one ovector pair, reused */
 	struct vm_memo memo[EXPR_VM_MEMO_SLOTS];
 	struct vm_strset strsets[EXPR_VM_STRSET_SLOTS];
+	struct vm_field fields[EXPR_VM_FIELD_SLOTS];
 	void *hs_scratch;	/* hs_scratch_t for every multire database */
 	uint64_t hs_sized[EXPR_VM_HS_SLOTS];	/* ids of the databases it is sized for */
 };
@@ -197,6 +205,12 @@ struct expr_regex *regex_cache_get(struct expr_vm *vm, const char *pattern, char
 struct expr_str *memo_get(struct expr_vm *vm, const void *fn, const struct expr_str *in);
 void memo_put(struct expr_vm *vm, const void *fn, struct expr_str *in, struct expr_str *out);
 void memo_clear(struct expr_vm *vm);
+/* obj[key] of a versioned host map, from the vm when still current: 0 and a new
+ * reference in *out, or 1 when the caller has to get() it (then field_put it). */
+int field_get(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
+	      struct expr_value *out);
+void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
+	       const struct expr_value *val);
 
 /* ---- data files ---- */
 

@@ -67,6 +67,10 @@ void expr_vm_free(struct expr_vm *vm)
 	for (int i = 0; i < EXPR_VM_REGEX_SLOTS; i++)
 		regex_put(vm->regex[i]);
 	memo_clear(vm);
+	for (int i = 0; i < EXPR_VM_FIELD_SLOTS; i++) {
+		expr_value_release(&vm->fields[i].key);
+		expr_value_release(&vm->fields[i].val);
+	}
 	for (int i = 0; i < EXPR_VM_STRSET_SLOTS; i++) {
 		expr_value_release(&vm->strsets[i].list);
 		strset_free(vm->strsets[i].set);
@@ -219,4 +223,41 @@ const struct strset *vm_strset(struct expr_vm *vm, const struct expr_value *list
 	strset_free(e->set);
 	*e = (struct vm_strset){ .list = expr_value_ref(list), .op = op, .cmap = cmap, .set = set };
 	return set;
+}
+
+/* ---- values of versioned host maps ---- */
+
+static struct vm_field *field_slot(struct expr_vm *vm, uint64_t version,
+				   const struct expr_value *key)
+{
+	uint64_t h = cs_hash(key->s->s, key->s->len) ^ version * 0x9E3779B97F4A7C15ull;
+
+	return &vm->fields[(h >> 32) % EXPR_VM_FIELD_SLOTS];
+}
+
+int field_get(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
+	      struct expr_value *out)
+{
+	struct vm_field *f = field_slot(vm, version, key);
+
+	if (f->version != version || f->key.s->len != key->s->len ||
+	    memcmp(f->key.s->s, key->s->s, key->s->len))
+		return 1;
+	*out = expr_value_ref(&f->val);
+	return 0;
+}
+
+void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
+	       const struct expr_value *val)
+{
+	struct vm_field *f = field_slot(vm, version, key);
+
+	/* host objects may not outlive the evaluation: only values are kept */
+	if (val->kind == EXPR_HOST)
+		return;
+	expr_value_release(&f->key);
+	expr_value_release(&f->val);
+	f->version = version;
+	f->key = expr_value_ref(key);
+	f->val = expr_value_ref(val);
 }
