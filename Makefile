@@ -23,7 +23,7 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-PKGS     := libbpf libelf zlib yaml-0.1 libpcre2-8 libhs sqlite3 libmicrohttpd jansson libcurl libnftables libxml-2.0 libcrypto libxcrypt libmaxminddb gnutls
+PKGS     := libbpf libelf zlib yaml-0.1 libpcre2-8 libhs sqlite3 libpq libmicrohttpd jansson libcurl libnftables libxml-2.0 libcrypto libxcrypt libmaxminddb gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -91,7 +91,8 @@ LIB       := $(BUILD)/libcs.a
 PROG_crowdsec             := userspace/crowdsec
 PROG_crowdsec-xdp-bouncer := userspace/bouncer
 PROG_cscli                := cscli
-PROGS := $(foreach p,crowdsec crowdsec-xdp-bouncer cscli,\
+PROG_crowdsec-central     := userspace/central
+PROGS := $(foreach p,crowdsec crowdsec-xdp-bouncer cscli crowdsec-central,\
 	   $(if $(wildcard $(PROG_$(p))/main.c),$(BUILD)/$(p)))
 
 CSCLI_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cscli/*.c)) $(BUILD)/obj/gen/patterns_embed.o
@@ -131,6 +132,10 @@ $(BUILD)/crowdsec: $(BUILD)/obj/userspace/crowdsec/main.o $(LIB)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/crowdsec-xdp-bouncer: $(BUILD)/obj/userspace/bouncer/main.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/crowdsec-central: $(BUILD)/obj/userspace/central/main.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -185,6 +190,21 @@ $(FUZZ_BUILD)/libcs.a: $(FUZZ_LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libcs.a
+	$(call msg,LINK,$@)
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $^ $(LDLIBS) -o $@
+
+# fuzz_cscli runs cscli's commands (everything of cscli/ but main.c, from an
+# archive so that only what they use is linked) against the answers it fuzzes.
+FUZZ_CSCLI_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(filter-out cscli/main.c,$(wildcard cscli/*.c))) \
+		   $(FUZZ_BUILD)/obj/gen/patterns_embed.o
+$(FUZZ_BUILD)/obj/gen/patterns_embed.o: $(BUILD)/gen/patterns_embed.c
+	$(call msg,CC-FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_BUILD)/libcscli.a: $(FUZZ_CSCLI_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(FUZZ_BUILD)/fuzz_cscli: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_cscli.o $(FUZZ_BUILD)/libcscli.a $(FUZZ_BUILD)/libcs.a
 	$(call msg,LINK,$@)
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $^ $(LDLIBS) -o $@
 

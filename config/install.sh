@@ -17,7 +17,7 @@ UNITS=$PREFIX/lib/systemd/system
 COMPL=$PREFIX/share/bash-completion/completions
 SHARE=$PREFIX/share/crowdsec-xdp
 ETC=/etc/crowdsec
-PROGS="crowdsec cscli crowdsec-xdp-bouncer"
+PROGS="crowdsec cscli crowdsec-xdp-bouncer crowdsec-central"
 
 # install FILE to DEST with MODE unless DEST exists (configuration)
 keep() { [ -e "$D$2" ] || install -D -m "$3" "$1" "$D$2"; }
@@ -33,6 +33,7 @@ install)
 	install -D -m 0644 "$here/config/man/crowdsec.8" "$D$MAN/man8/crowdsec.8"
 	install -D -m 0644 "$here/config/man/crowdsec-xdp-bouncer.8" "$D$MAN/man8/crowdsec-xdp-bouncer.8"
 	install -D -m 0644 "$here/config/man/cscli.1" "$D$MAN/man1/cscli.1"
+	install -D -m 0644 "$here/config/man/crowdsec-central.8" "$D$MAN/man8/crowdsec-central.8"
 	mkdir -p "$D$COMPL"
 	"$B/cscli" completion bash >"$D$COMPL/cscli"
 	# Our scenarios: the fallback when no hub can be reached (cscli hub update).
@@ -58,13 +59,18 @@ install)
 		case $f in *.md) continue ;; esac
 		keep "$f" "$ETC/patterns/${f##*/}" 0644
 	done
+	# Our local parsers (hub format, beside the hub's: config/parsers/README.md)
+	for f in "$here"/config/parsers/*/*.yaml; do
+		s=${f%/*}
+		keep "$f" "$ETC/parsers/${s##*/}/${f##*/}" 0644
+	done
 	install -d -m 0750 "$D/var/lib/crowdsec" "$D/var/lib/crowdsec/data"
 	;;
 uninstall)
 	for p in $PROGS; do rm -f "$D$BIN/$p"; done
 	rm -f "$D$UNITS/crowdsec.service" "$D$UNITS/crowdsec-xdp-bouncer.service" \
 		"$D$MAN/man8/crowdsec.8" "$D$MAN/man8/crowdsec-xdp-bouncer.8" "$D$MAN/man1/cscli.1" \
-		"$D$COMPL/cscli"
+		"$D$MAN/man8/crowdsec-central.8" "$D$COMPL/cscli"
 	rm -rf "$D$SHARE"
 	;;
 *) echo "usage: $0 install|uninstall" >&2; exit 2 ;;

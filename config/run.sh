@@ -41,6 +41,8 @@ mkdir -p "$E/parsers/s00-raw" "$E/parsers/s01-parse" "$E/parsers/s02-enrich" \
 for f in "$here"/config/patterns/*; do
 	case $f in *.md) ;; *) [ -e "$E/patterns/${f##*/}" ] || cp "$f" "$E/patterns/" ;; esac
 done
+# our local parsers (config/parsers/README.md), hub or not: always the current ones
+for f in "$here"/config/parsers/*/*.yaml; do s=${f%/*}; cp "$f" "$E/parsers/${s##*/}/"; done
 
 cat >"$E/config.yaml" <<YAML
 common:

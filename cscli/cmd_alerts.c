@@ -320,36 +320,30 @@ static int alerts_delete(struct cli *c, int argc, char **argv)
 
 static int alerts_flush(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = { { "max-items", required_argument, NULL, 'n' },
-					      { "max-age", required_argument, NULL, 'a' },
-					      { NULL, 0, NULL, 0 } };
+	const char *max_items_s = NULL, *max_age_s = NULL;
+	const struct cli_opt opts[] = { { "max-items", 0, .str = &max_items_s },
+					{ "max-age", 0, .str = &max_age_s } };
 	long max_items = 5000, n = 0;
 	int64_t max_age = 0;
 	struct cs_db *db;
 	char *end;
-	int opt, err;
+	int err = CLI_GETOPT(argc, argv, opts);
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt == 'n') {
-			max_items = strtol(optarg, &end, 10);
-			if (*end || max_items < 0) {
-				cli_fatal("invalid --max-items '%s'", optarg);
-				return EXIT_FATAL;
-			}
-		} else if (opt == 'a') {
-			if (gotime_parse_duration_days(optarg, &max_age) || max_age < 0) {
-				cli_fatal("invalid --max-age '%s'", optarg);
-				return EXIT_FATAL;
-			}
-		} else {
-			return EXIT_USAGE;
+	if (err)
+		return err;
+	if (max_items_s) {
+		max_items = strtol(max_items_s, &end, 10);
+		if (*end || max_items < 0) {
+			cli_fatal("invalid --max-items '%s'", max_items_s);
+			return EXIT_FATAL;
 		}
 	}
-	if (cs_db_open(c->cfg.db_path, &db)) {
-		cli_fatal("unable to open database %s", c->cfg.db_path);
+	if (max_age_s && (gotime_parse_duration_days(max_age_s, &max_age) || max_age < 0)) {
+		cli_fatal("invalid --max-age '%s'", max_age_s);
 		return EXIT_FATAL;
 	}
+	if (cli_open_db(c, &db))
+		return EXIT_FATAL;
 	cli_info("Flushing alerts. !! This may take a long time !!");
 	err = cs_db_flush(db, max_age ? gotime_now() - max_age : 0, max_items, &n);
 	cs_db_close(db);
@@ -393,8 +387,7 @@ static const struct verb alert_verbs[] = {
 
 int cmd_alerts(struct cli *c, int argc, char **argv)
 {
-	return cli_run_verbs(c, "alerts", "Manage alerts", alert_verbs,
-			     sizeof(alert_verbs) / sizeof(alert_verbs[0]), argc, argv);
+	return CLI_RUN_VERBS(c, "alerts", "Manage alerts", alert_verbs, argc, argv);
 }
 
 static int lapi_status(struct cli *c, int argc, char **argv)
@@ -417,6 +410,6 @@ static const struct verb lapi_verbs[] = {
 
 int cmd_lapi(struct cli *c, int argc, char **argv)
 {
-	return cli_run_verbs(c, "lapi", "Manage interaction with Local API (LAPI)", lapi_verbs,
-			     sizeof(lapi_verbs) / sizeof(lapi_verbs[0]), argc, argv);
+	return CLI_RUN_VERBS(c, "lapi", "Manage interaction with Local API (LAPI)",
+			     lapi_verbs, argc, argv);
 }

@@ -14,34 +14,17 @@
 #include "common/ipaddr.h"
 #include "cscli/cscli.h"
 
-static int open_db(struct cli *c, struct cs_db **db)
-{
-	if (cs_db_open(c->cfg.db_path, db)) {
-		cli_fatal("unable to open database %s", c->cfg.db_path);
-		return -1;
-	}
-	return 0;
-}
-
 /* getopt over "-d STRING" and "-e DURATION"; the positional arguments stay in argv[optind..]. */
 static int parse(int argc, char **argv, const char **desc, const char **exp)
 {
-	static const struct option opts[] = { { "description", required_argument, NULL, 'd' },
-					      { "comment", required_argument, NULL, 'd' },
-					      { "expiration", required_argument, NULL, 'e' },
-					      { NULL, 0, NULL, 0 } };
-	int opt;
+	const struct cli_opt opts[] = {
+		{ "description", 'd', .str = desc },
+		{ "comment", 0, .str = desc },
+		{ "expiration", exp ? 'e' : 0, .str = exp },
+	};
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, exp ? "d:e:" : "d:", opts, NULL)) != -1) {
-		if (opt == 'd')
-			*desc = optarg;
-		else if (opt == 'e' && exp)
-			*exp = optarg;
-		else
-			return -1;
-	}
-	return 0;
+	/* without exp, --expiration is not a flag of the verb */
+	return cli_getopt(argc, argv, opts, exp ? 3 : 2) ? -1 : 0;
 }
 
 static int al_create(struct cli *c, int argc, char **argv)
@@ -50,15 +33,14 @@ static int al_create(struct cli *c, int argc, char **argv)
 	struct cs_db *db;
 	int err;
 
-	if (parse(argc, argv, &desc, NULL) || optind + 1 != argc) {
-		fprintf(stderr, "Usage: cscli allowlists create [allowlist_name] -d DESCRIPTION\n");
+	if (cli_bad_usage(parse(argc, argv, &desc, NULL) || optind + 1 != argc,
+			  "allowlists create [allowlist_name] -d DESCRIPTION"))
 		return EXIT_USAGE;
-	}
 	if (!*desc) {
 		cli_fatal("required flag(s) \"description\" not set");
 		return EXIT_FATAL;
 	}
-	if (open_db(c, &db))
+	if (cli_open_db(c, &db))
 		return EXIT_FATAL;
 	err = cs_db_allowlist_create(db, argv[optind], desc, gotime_now());
 	cs_db_close(db);
@@ -80,11 +62,9 @@ static int al_delete(struct cli *c, int argc, char **argv)
 	struct cs_db *db;
 	int err;
 
-	if (argc != 2) {
-		fprintf(stderr, "Usage: cscli allowlists delete [allowlist_name]\n");
+	if (cli_bad_usage(argc != 2, "allowlists delete [allowlist_name]"))
 		return EXIT_USAGE;
-	}
-	if (open_db(c, &db))
+	if (cli_open_db(c, &db))
 		return EXIT_FATAL;
 	err = cs_db_allowlist_delete(db, argv[1]);
 	cs_db_close(db);
@@ -117,7 +97,7 @@ static int al_add(struct cli *c, int argc, char **argv)
 		return EXIT_FATAL;
 	}
 	items = calloc((size_t)argc, sizeof(*items));
-	if (!items || open_db(c, &db)) {
+	if (!items || cli_open_db(c, &db)) {
 		free(items);
 		return EXIT_FATAL;
 	}
@@ -177,11 +157,9 @@ static int al_remove(struct cli *c, int argc, char **argv)
 	long removed = 0;
 	int err;
 
-	if (argc < 3) {
-		fprintf(stderr, "Usage: cscli allowlists remove [allowlist_name] [value...]\n");
+	if (cli_bad_usage(argc < 3, "allowlists remove [allowlist_name] [value...]"))
 		return EXIT_USAGE;
-	}
-	if (open_db(c, &db))
+	if (cli_open_db(c, &db))
 		return EXIT_FATAL;
 	err = cs_db_allowlist_remove(db, argv[1], argv + 2, (size_t)argc - 2, &removed);
 	cs_db_close(db);
@@ -196,62 +174,60 @@ static int al_remove(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int al_list(struct cli *c, int argc, char **argv)
+/* GET path as a machine and print the answer with show. EXIT_OK or EXIT_FATAL (logged). */
+static int get_show(struct cli *c, const char *path, const char *what,
+		    void (*show)(const struct cli *c, json_t *j))
 {
-	static const char *const hdr[] = { "Name", "Description", "Created at", "Updated at",
-					   "Managed by Console", "Size" };
 	struct lapi_client *cl;
-	json_t *j = NULL, *a;
-	size_t i;
+	json_t *j = NULL;
 	int ret = EXIT_FATAL;
 
-	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "Usage: cscli allowlists list\n");
-		return EXIT_USAGE;
-	}
 	if (client_open(c, &cl))
 		return EXIT_FATAL;
-	if (client_call(cl, "GET", "/v1/allowlists?with_content=true", NULL,
-			"unable to list allowlists: ", &j))
-		goto out;
-	if (c->out == OUT_JSON) {
-		print_json(j, 2, true);
-	} else if (c->out == OUT_RAW) {
-		printf("name,description,created_at,updated_at,console_managed,size\n");
-		json_array_foreach(j, i, a) {
-			char size[32];
-
-			snprintf(size, sizeof(size), "%zu", json_array_size(json_object_get(a, "items")));
-			csv_field(jstr(a, "name"), false);
-			csv_field(jstr(a, "description"), false);
-			csv_field(jstr(a, "created_at"), false);
-			csv_field(jstr(a, "updated_at"), false);
-			csv_field(json_is_true(json_object_get(a, "console_managed")) ? "true" : "false",
-				  false);
-			csv_field(size, true);
-		}
-	} else {
-		struct table t;
-
-		table_init(&t, 6, hdr);
-		json_array_foreach(j, i, a) {
-			char size[32];
-
-			snprintf(size, sizeof(size), "%zu", json_array_size(json_object_get(a, "items")));
-			table_add(&t, (const char *const[]){ jstr(a, "name"), jstr(a, "description"),
-				  jstr(a, "created_at"), jstr(a, "updated_at"),
-				  json_is_true(json_object_get(a, "console_managed")) ? "yes" : "no",
-				  size });
-		}
-		table_print(&t, false);
-		table_free(&t);
+	if (!client_call(cl, "GET", path, NULL, what, &j)) {
+		show(c, j);
+		ret = EXIT_OK;
 	}
-	ret = EXIT_OK;
-out:
 	json_decref(j);
 	client_close(cl);
 	return ret;
+}
+
+static void allowlist_row(const void *item, bool raw, char scratch[CLI_ROW_SCRATCH][96],
+			  const char **cells)
+{
+	json_t *a = (json_t *)item;
+	bool console = json_is_true(json_object_get(a, "console_managed"));
+
+	snprintf(scratch[0], sizeof(scratch[0]), "%zu",
+		 json_array_size(json_object_get(a, "items")));
+	cells[0] = jstr(a, "name");
+	cells[1] = jstr(a, "description");
+	cells[2] = jstr(a, "created_at");
+	cells[3] = jstr(a, "updated_at");
+	cells[4] = console ? (raw ? "true" : "yes") : (raw ? "false" : "no");
+	cells[5] = scratch[0];
+}
+
+static void show_allowlists(const struct cli *c, json_t *j)
+{
+	static const char *const hdr[] = { "Name", "Description", "Created at", "Updated at",
+					   "Managed by Console", "Size" };
+	static const struct cli_listing listing = {
+		6, hdr, "name,description,created_at,updated_at,console_managed,size", NULL,
+		allowlist_row
+	};
+
+	cli_print_list(c, &listing, j, 0, json_array_size(j));
+}
+
+static int al_list(struct cli *c, int argc, char **argv)
+{
+	(void)argv;
+	if (cli_bad_usage(argc != 1, "allowlists list"))
+		return EXIT_USAGE;
+	return get_show(c, "/v1/allowlists?with_content=true", "unable to list allowlists: ",
+			show_allowlists);
 }
 
 /* A path segment: only unreserved characters pass, the rest percent-encoded. */
@@ -273,28 +249,19 @@ static void path_escape(const char *in, char *out, size_t len)
 	out[o] = '\0';
 }
 
-static int al_inspect(struct cli *c, int argc, char **argv)
+static void show_allowlist(const struct cli *c, json_t *j)
 {
 	static const char *const hdr[] = { "Value", "Comment", "Expiration", "Created at" };
-	struct lapi_client *cl;
-	char path[1024], name[768];
-	json_t *j = NULL, *it;
+	bool console = json_is_true(json_object_get(j, "console_managed"));
+	struct table t;
 	size_t i;
-	int ret = EXIT_FATAL;
+	json_t *it;
 
-	if (argc != 2) {
-		fprintf(stderr, "Usage: cscli allowlists inspect [allowlist_name]\n");
-		return EXIT_USAGE;
-	}
-	if (client_open(c, &cl))
-		return EXIT_FATAL;
-	path_escape(argv[1], name, sizeof(name));
-	snprintf(path, sizeof(path), "/v1/allowlists/%s?with_content=true", name);
-	if (client_call(cl, "GET", path, NULL, "unable to get allowlist: ", &j))
-		goto out;
 	if (c->out == OUT_JSON) {
 		print_json(j, 2, true);
-	} else if (c->out == OUT_RAW) {
+		return;
+	}
+	if (c->out == OUT_RAW) {
 		printf("name,description,value,comment,expiration,created_at,console_managed\n");
 		json_array_foreach(json_object_get(j, "items"), i, it) {
 			csv_field(jstr(j, "name"), false);
@@ -303,31 +270,33 @@ static int al_inspect(struct cli *c, int argc, char **argv)
 			csv_field(jstr(it, "description"), false);
 			csv_field(*jstr(it, "expiration") ? jstr(it, "expiration") : "never", false);
 			csv_field(jstr(it, "created_at"), false);
-			csv_field(json_is_true(json_object_get(j, "console_managed")) ? "true" : "false",
-				  true);
+			csv_field(console ? "true" : "false", true);
 		}
-	} else {
-		struct table t;
-
-		printf("Allowlist: %s\n\n", jstr(j, "name"));
-		printf(" Name                 %s\n Description          %s\n Created at           %s\n"
-		       " Updated at           %s\n Managed by Console   %s\n\n",
-		       jstr(j, "name"), jstr(j, "description"), jstr(j, "created_at"),
-		       jstr(j, "updated_at"),
-		       json_is_true(json_object_get(j, "console_managed")) ? "yes" : "no");
-		table_init(&t, 4, hdr);
-		json_array_foreach(json_object_get(j, "items"), i, it)
-			table_add(&t, (const char *const[]){ jstr(it, "value"), jstr(it, "description"),
-				  *jstr(it, "expiration") ? jstr(it, "expiration") : "never",
-				  jstr(it, "created_at") });
-		table_print(&t, false);
-		table_free(&t);
+		return;
 	}
-	ret = EXIT_OK;
-out:
-	json_decref(j);
-	client_close(cl);
-	return ret;
+	printf("Allowlist: %s\n\n", jstr(j, "name"));
+	printf(" Name                 %s\n Description          %s\n Created at           %s\n"
+	       " Updated at           %s\n Managed by Console   %s\n\n",
+	       jstr(j, "name"), jstr(j, "description"), jstr(j, "created_at"),
+	       jstr(j, "updated_at"), console ? "yes" : "no");
+	table_init(&t, 4, hdr);
+	json_array_foreach(json_object_get(j, "items"), i, it)
+		table_add(&t, (const char *const[]){ jstr(it, "value"), jstr(it, "description"),
+			  *jstr(it, "expiration") ? jstr(it, "expiration") : "never",
+			  jstr(it, "created_at") });
+	table_print(&t, false);
+	table_free(&t);
+}
+
+static int al_inspect(struct cli *c, int argc, char **argv)
+{
+	char path[1024], name[768];
+
+	if (cli_bad_usage(argc != 2, "allowlists inspect [allowlist_name]"))
+		return EXIT_USAGE;
+	path_escape(argv[1], name, sizeof(name));
+	snprintf(path, sizeof(path), "/v1/allowlists/%s?with_content=true", name);
+	return get_show(c, path, "unable to get allowlist: ", show_allowlist);
 }
 
 int allowlist_check(struct lapi_client *cl, const char *value, char **reason)
@@ -364,10 +333,8 @@ static int al_check(struct cli *c, int argc, char **argv)
 	struct lapi_client *cl;
 	int ret = EXIT_OK;
 
-	if (argc < 2) {
-		fprintf(stderr, "Usage: cscli allowlists check [value...]\n");
+	if (cli_bad_usage(argc < 2, "allowlists check [value...]"))
 		return EXIT_USAGE;
-	}
 	if (client_open(c, &cl))
 		return EXIT_FATAL;
 	for (int i = 1; i < argc && ret == EXIT_OK; i++) {
@@ -403,6 +370,6 @@ static const struct verb allowlist_verbs[] = {
 
 int cmd_allowlists(struct cli *c, int argc, char **argv)
 {
-	return cli_run_verbs(c, "allowlists", "Manage centralized allowlists", allowlist_verbs,
-			     sizeof(allowlist_verbs) / sizeof(allowlist_verbs[0]), argc, argv);
+	return CLI_RUN_VERBS(c, "allowlists", "Manage centralized allowlists",
+			     allowlist_verbs, argc, argv);
 }

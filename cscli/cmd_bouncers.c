@@ -11,39 +11,22 @@
 #include "common/utf8.h"
 #include "cscli/cscli.h"
 
-static int open_db(struct cli *c, struct cs_db **db)
-{
-	if (cs_db_open(c->cfg.db_path, db)) {
-		cli_fatal("unable to open database %s", c->cfg.db_path);
-		return -1;
-	}
-	return 0;
-}
-
 static int bouncers_add(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = { { "key", required_argument, NULL, 'k' },
-					      { "length", required_argument, NULL, 'l' },
-					      { NULL, 0, NULL, 0 } };
+	const char *name, *k = NULL, *length_s = "16";
+	const struct cli_opt opts[] = { { "key", 'k', .str = &k },
+					{ "length", 'l', .str = &length_s } };
 	char key[257], hash[APIKEY_HASH_LEN];
-	const char *name, *k = NULL;
 	struct cs_db *db = NULL;
-	long length = 16;
-	int opt, ret = EXIT_FATAL;
+	long length;
+	int ret = CLI_GETOPT(argc, argv, opts);
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "k:l:", opts, NULL)) != -1) {
-		if (opt == 'k')
-			k = optarg;
-		else if (opt == 'l')
-			length = strtol(optarg, NULL, 10);
-		else
-			return EXIT_USAGE;
-	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "Usage: cscli bouncers add MyBouncerName [--length|-l] [--key|-k]\n");
+	if (ret)
+		return ret;
+	length = strtol(length_s, NULL, 10);
+	if (cli_bad_usage(optind + 1 != argc,
+			  "bouncers add MyBouncerName [--length|-l] [--key|-k]"))
 		return EXIT_USAGE;
-	}
 	name = argv[optind];
 	if (k) {
 		if (!*k || strlen(k) >= sizeof(key)) {
@@ -65,7 +48,7 @@ static int bouncers_add(struct cli *c, int argc, char **argv)
 		cli_fatal("invalid bouncer name");
 		return EXIT_FATAL;
 	}
-	if (open_db(c, &db))
+	if (cli_open_db(c, &db))
 		return EXIT_FATAL;
 	cs_apikey_hash(key, hash);
 	ret = cs_db_bouncer_add(db, name, hash, gotime_now());
@@ -94,81 +77,54 @@ static int bouncers_add(struct cli *c, int argc, char **argv)
 	return ret;
 }
 
+static json_t *bouncer_json(const void *item)
+{
+	const struct cs_bouncer *b = item;
+	char ca[48], ua[48], un[48], lp[48];
+
+	fmt_time(b->created_at, true, ca, sizeof(ca));
+	fmt_time(b->updated_at, true, ua, sizeof(ua));
+	fmt_time(b->until, true, un, sizeof(un));
+	fmt_time(b->last_pull, true, lp, sizeof(lp));
+	/* type and version come from User-Agent headers: any bytes */
+	return json_pack("{s:I,s:s,s:s,s:o,s:s,s:b,s:o,s:o,s:o,s:s,s:s,s:s}", "id",
+			 (json_int_t)b->id, "created_at", ca, "updated_at", ua, "name",
+			 utf8_json_string(b->name), "api_key", b->api_key, "revoked", b->revoked,
+			 "ip_address", utf8_json_string(b->ip_address), "type",
+			 utf8_json_string(b->type), "version", utf8_json_string(b->version), "until",
+			 un, "last_pull", lp, "auth_type", b->auth_type);
+}
+
+static void bouncer_row(const void *item, bool raw, char scratch[CLI_ROW_SCRATCH][96],
+			const char **cells)
+{
+	const struct cs_bouncer *b = item;
+	const char *valid = raw ? "validated" : "\xe2\x9c\x94\xef\xb8\x8f",
+		   *revoked = raw ? "pending" : "\xf0\x9f\x9a\xab";
+
+	fmt_time(b->last_pull, false, scratch[0], sizeof(scratch[0]));
+	cells[0] = b->name;
+	cells[1] = b->ip_address;
+	cells[2] = b->revoked ? revoked : valid;
+	cells[3] = scratch[0];
+	cells[4] = b->type;
+	cells[5] = b->version;
+	cells[6] = b->auth_type;
+}
+
+CLI_DB_LISTING_FNS(bouncers, struct cs_bouncer, cs_db_bouncer_list, cs_bouncers_free)
+
 static int bouncers_list(struct cli *c, int argc, char **argv)
 {
-	struct cs_bouncer *v = NULL;
-	struct cs_db *db = NULL;
-	size_t n = 0;
+	static const char *const hdr[] = { "Name", "IP Address", "Valid", "Last API pull",
+					   "Type", "Version", "Auth Type" };
+	static const struct cli_db_listing listing = {
+		"bouncers", bouncers_fetch, bouncers_drop, sizeof(struct cs_bouncer),
+		{ 7, hdr, "name,ip,revoked,last_pull,type,version,auth_type", bouncer_json,
+		  bouncer_row }
+	};
 
-	if (open_db(c, &db))
-		return EXIT_FATAL;
-	if (cs_db_bouncer_list(db, &v, &n)) {
-		cli_fatal("unable to list bouncers: %s", cs_db_errmsg(db));
-		cs_db_close(db);
-		return EXIT_FATAL;
-	}
-	if (c->out == OUT_JSON) {
-		json_t *arr = json_array();
-
-		for (size_t i = 0; i < n; i++) {
-			char ca[48], ua[48], un[48], lp[48];
-
-			fmt_time(v[i].created_at, true, ca, sizeof(ca));
-			fmt_time(v[i].updated_at, true, ua, sizeof(ua));
-			fmt_time(v[i].until, true, un, sizeof(un));
-			fmt_time(v[i].last_pull, true, lp, sizeof(lp));
-			json_array_append_new(
-				/* type and version come from User-Agent headers: any bytes */
-				arr, json_pack("{s:I,s:s,s:s,s:o,s:s,s:b,s:o,s:o,s:o,s:s,s:s,s:s}", "id",
-					       (json_int_t)v[i].id, "created_at", ca, "updated_at", ua,
-					       "name", utf8_json_string(v[i].name), "api_key",
-					       v[i].api_key, "revoked", v[i].revoked, "ip_address",
-					       utf8_json_string(v[i].ip_address), "type",
-					       utf8_json_string(v[i].type), "version",
-					       utf8_json_string(v[i].version), "until", un, "last_pull", lp,
-					       "auth_type", v[i].auth_type));
-		}
-		print_json(arr, 2, true);
-		json_decref(arr);
-	} else if (c->out == OUT_RAW) {
-		printf("name,ip,revoked,last_pull,type,version,auth_type\n");
-		for (size_t i = 0; i < n; i++) {
-			char lp[48];
-
-			fmt_time(v[i].last_pull, false, lp, sizeof(lp));
-			csv_field(v[i].name, false);
-			csv_field(v[i].ip_address, false);
-			csv_field(v[i].revoked ? "pending" : "validated", false);
-			csv_field(lp, false);
-			csv_field(v[i].type, false);
-			csv_field(v[i].version, false);
-			csv_field(v[i].auth_type, true);
-		}
-	} else {
-		static const char *const hdr[] = { "Name", "IP Address", "Valid", "Last API pull",
-						   "Type", "Version", "Auth Type" };
-		struct table t;
-
-		table_init(&t, 7, hdr);
-		for (size_t i = 0; i < n; i++) {
-			char lp[48];
-
-			fmt_time(v[i].last_pull, false, lp, sizeof(lp));
-			const char *row[] = { v[i].name,
-					      v[i].ip_address,
-					      v[i].revoked ? "\xf0\x9f\x9a\xab" : "\xe2\x9c\x94\xef\xb8\x8f",
-					      lp,
-					      v[i].type,
-					      v[i].version,
-					      v[i].auth_type };
-			table_add(&t, row);
-		}
-		table_print(&t, false);
-		table_free(&t);
-	}
-	cs_bouncers_free(v, n);
-	cs_db_close(db);
-	return EXIT_OK;
+	return cli_list_db(c, &listing);
 }
 
 static int bouncers_delete(struct cli *c, int argc, char **argv)
@@ -176,11 +132,9 @@ static int bouncers_delete(struct cli *c, int argc, char **argv)
 	struct cs_db *db = NULL;
 	int ret = EXIT_OK;
 
-	if (argc < 2) {
-		fprintf(stderr, "Usage: cscli bouncers delete MyBouncerName\n");
+	if (cli_bad_usage(argc < 2, "bouncers delete MyBouncerName"))
 		return EXIT_USAGE;
-	}
-	if (open_db(c, &db))
+	if (cli_open_db(c, &db))
 		return EXIT_FATAL;
 	for (int i = 1; i < argc; i++) {
 		int err = cs_db_bouncer_delete(db, argv[i]);
@@ -210,6 +164,6 @@ static const struct verb bouncer_verbs[] = {
 
 int cmd_bouncers(struct cli *c, int argc, char **argv)
 {
-	return cli_run_verbs(c, "bouncers", "Manage bouncers [requires local API]", bouncer_verbs,
-			     sizeof(bouncer_verbs) / sizeof(bouncer_verbs[0]), argc, argv);
+	return CLI_RUN_VERBS(c, "bouncers", "Manage bouncers [requires local API]",
+			     bouncer_verbs, argc, argv);
 }

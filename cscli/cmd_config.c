@@ -125,19 +125,15 @@ static void summary(json_t *r)
 
 static int config_show(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = { { "key", required_argument, NULL, 'k' },
-					      { NULL, 0, NULL, 0 } };
 	const char *key = NULL;
+	const struct cli_opt opts[] = { { "key", 0, .str = &key } };
 	char err[1024];
 	json_t *docs, *root;
-	int opt, ret = EXIT_FATAL;
+	int ret = CLI_GETOPT(argc, argv, opts);
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (opt != 'k')
-			return EXIT_USAGE;
-		key = optarg;
-	}
+	if (ret)
+		return ret;
+	ret = EXIT_FATAL;
 	docs = yamljson_load_file(c->config_path, true, err, sizeof(err));
 	root = json_array_get(docs, 0);
 	if (!json_is_object(root)) {
@@ -180,6 +176,6 @@ static const struct verb config_verbs[] = {
 
 int cmd_config(struct cli *c, int argc, char **argv)
 {
-	return cli_run_verbs(c, "config", "Allows to view current config", config_verbs,
-			     sizeof(config_verbs) / sizeof(config_verbs[0]), argc, argv);
+	return CLI_RUN_VERBS(c, "config", "Allows to view current config",
+			     config_verbs, argc, argv);
 }

@@ -15,50 +15,31 @@
 
 static int decisions_add(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "ip", required_argument, NULL, 'i' },	  { "range", required_argument, NULL, 'r' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "value", required_argument, NULL, 'v' },
-		{ "scope", required_argument, NULL, 'S' }, { "reason", required_argument, NULL, 'R' },
-		{ "type", required_argument, NULL, 't' },  { NULL, 0, NULL, 0 }
-	};
 	const char *ip = NULL, *range = NULL, *dur = "4h", *value = NULL, *scope = "Ip",
 		   *reason = NULL, *type = "ban";
+	const struct cli_opt opts[] = {
+		{ "ip", 'i', .str = &ip, .valid = cli_valid_ip },
+		{ "range", 'r', .str = &range, .valid = cli_valid_range },
+		{ "duration", 'd', .str = &dur },
+		{ "value", 'v', .str = &value },
+		{ "scope", 0, .str = &scope },
+		{ "reason", 'R', .str = &reason },
+		{ "type", 't', .str = &type },
+	};
 	char now_s[GOTIME_STRLEN], reason_buf[512], *body = NULL;
 	struct lapi_client *cl = NULL;
 	int64_t d;
 	json_t *alert;
-	int opt, ret = EXIT_FATAL;
+	int ret = CLI_GETOPT(argc, argv, opts);
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "i:r:d:v:R:t:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i': ip = optarg; break;
-		case 'r': range = optarg; break;
-		case 'd': dur = optarg; break;
-		case 'v': value = optarg; break;
-		case 'S': scope = optarg; break;
-		case 'R': reason = optarg; break;
-		case 't': type = optarg; break;
-		default: return EXIT_USAGE;
-		}
-	}
-	if (ip) {
-		if (!cli_valid_ip(ip)) {
-			cli_fatal("%s isn't a valid ip", ip);
-			return EXIT_FATAL;
-		}
-		value = ip;
-		scope = "Ip";
-	}
-	if (range) {
-		if (!cli_valid_range(range)) {
-			cli_fatal("%s isn't a valid range", range);
-			return EXIT_FATAL;
-		}
-		value = range;
-		scope = "Range";
-	}
+	if (ret)
+		return ret;
+	ret = EXIT_FATAL;
+	/* --ip and --range are shorthands for a scope and its value; --range wins */
+	if (ip)
+		value = ip, scope = "Ip";
+	if (range)
+		value = range, scope = "Range";
 	if (!value) {
 		cli_fatal("Missing arguments, a value is required (--ip, --range or --scope and"
 			  " --value)");
@@ -283,6 +264,5 @@ static const struct verb decision_verbs[] = {
 
 int cmd_decisions(struct cli *c, int argc, char **argv)
 {
-	return cli_run_verbs(c, "decisions", "Manage decisions", decision_verbs,
-			     sizeof(decision_verbs) / sizeof(decision_verbs[0]), argc, argv);
+	return CLI_RUN_VERBS(c, "decisions", "Manage decisions", decision_verbs, argc, argv);
 }

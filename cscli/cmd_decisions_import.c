@@ -422,40 +422,31 @@ static bool has_suffix(const char *s, const char *suf)
 
 int decisions_import(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "input", required_argument, NULL, 'i' },  { "duration", required_argument, NULL, 'd' },
-		{ "scope", required_argument, NULL, 'S' },  { "reason", required_argument, NULL, 'R' },
-		{ "type", required_argument, NULL, 't' },   { "batch", required_argument, NULL, 'B' },
-		{ "format", required_argument, NULL, 'F' }, { NULL, 0, NULL, 0 }
+	const char *input = NULL, *format = NULL, *batch_s = NULL,
+		   *def[IMPORT_FIELDS] = { "4h", "manual", "Ip", "ban", NULL };
+	const struct cli_opt opts[] = {
+		{ "input", 'i', .str = &input },	  { "duration", 'd', .str = &def[F_DURATION] },
+		{ "scope", 0, .str = &def[F_SCOPE] },	  { "reason", 'R', .str = &def[F_REASON] },
+		{ "type", 't', .str = &def[F_TYPE] },	  { "batch", 0, .str = &batch_s },
+		{ "format", 0, .str = &format },
 	};
-	const char *input = NULL, *format = NULL, *def[IMPORT_FIELDS] = { "4h", "manual", "Ip",
-									   "ban", NULL };
 	struct import_sender snd[IMPORT_SENDERS] = { 0 };
 	struct import_job job = { .input = NULL };
 	struct items it = { 0 };
 	char *buf = NULL, *end;
 	size_t len = 0, budget;
 	long batch = 0;
-	int opt, ret = EXIT_FATAL, err;
+	int ret = CLI_GETOPT(argc, argv, opts), err;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "i:d:R:t:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i': input = optarg; break;
-		case 'd': def[F_DURATION] = optarg; break;
-		case 'S': def[F_SCOPE] = optarg; break;
-		case 'R': def[F_REASON] = optarg; break;
-		case 't': def[F_TYPE] = optarg; break;
-		case 'F': format = optarg; break;
-		case 'B':
-			batch = strtol(optarg, &end, 10);
-			if (*end || batch < 0) {
-				fprintf(stderr, "Error: invalid argument \"%s\" for \"--batch\" flag\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		default: return EXIT_USAGE;
+	if (ret)
+		return ret;
+	ret = EXIT_FATAL;
+	if (batch_s) {
+		batch = strtol(batch_s, &end, 10);
+		if (*end || batch < 0) {
+			fprintf(stderr, "Error: invalid argument \"%s\" for \"--batch\" flag\n",
+				batch_s);
+			return EXIT_USAGE;
 		}
 	}
 	if (!input) {

@@ -324,19 +324,22 @@ static int set_labels(struct strmap *m, const char *spec)
 
 int cmd_explain(struct cli *c, int argc, char **argv)
 {
-	enum { O_FAIL = 1000, O_ONLYOK, O_LABELS, O_CROWDSEC, O_NOCLEAN };
-	static const struct option opts[] = {
-		{ "file", required_argument, NULL, 'f' }, { "dsn", required_argument, NULL, 'd' },
-		{ "log", required_argument, NULL, 'l' },  { "type", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },	  { "failures", no_argument, NULL, O_FAIL },
-		{ "only-successful-parsers", no_argument, NULL, O_ONLYOK },
-		{ "labels", required_argument, NULL, O_LABELS },
-		{ "crowdsec", required_argument, NULL, O_CROWDSEC },
-		{ "no-clean", no_argument, NULL, O_NOCLEAN }, { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *file = NULL, *dsn = NULL, *logline = NULL, *type = NULL, *labels = NULL;
 	struct explain x = { 0 };
+	bool help = false;
+	const struct cli_opt opts[] = {
+		{ "file", 'f', .str = &file },
+		{ "dsn", 'd', .str = &dsn },
+		{ "log", 'l', .str = &logline },
+		{ "type", 't', .str = &type },
+		{ "verbose", 'v', .set = &x.details },
+		{ "failures", 0, .set = &x.failures },
+		{ "only-successful-parsers", 0, .set = &x.only_ok },
+		{ "labels", 0, .str = &labels },
+		{ "crowdsec", 0, .takes_arg = true },
+		{ "no-clean", 0, .set = NULL },
+		{ "help", 'h', .set = &help },
+	};
 	char tmpdir[] = "/tmp/cscli_explain_XXXXXX", err[1024], cfgdir[PATH_MAX],
 	     datadir[PATH_MAX], patdir[PATH_MAX + 64], dir[PATH_MAX + 64], abspath[PATH_MAX];
 	struct cs_parsers *p = NULL;
@@ -347,25 +350,14 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 	FILE *in = NULL;
 	char *line = NULL;
 	size_t cap = 0, nlines = 0;
-	int opt, ret = EXIT_FATAL;
+	int ret = CLI_GETOPT(argc, argv, opts);
 	bool made_tmp = false;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f:d:l:t:vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'f': file = optarg; break;
-		case 'd': dsn = optarg; break;
-		case 'l': logline = optarg; break;
-		case 't': type = optarg; break;
-		case 'v': x.details = true; break;
-		case O_FAIL: x.failures = true; break;
-		case O_ONLYOK: x.only_ok = true; break;
-		case O_LABELS: labels = optarg; break;
-		case O_CROWDSEC: case O_NOCLEAN: break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
-		}
+	if (help || ret) {
+		usage(help ? stdout : stderr);
+		return help ? EXIT_OK : EXIT_USAGE;
 	}
+	ret = EXIT_FATAL;
 	if (!type || !*type) {
 		fprintf(stderr, "Error: required flag(s) \"type\" not set\n");
 		return EXIT_USAGE;

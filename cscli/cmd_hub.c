@@ -139,14 +139,14 @@ static int hub_types(struct cli *c)
 
 int cmd_hub(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },	{ "force", no_argument, NULL, 'f' },
-		{ "dry-run", no_argument, NULL, 'n' },	{ "interactive", no_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },	{ NULL, 0, NULL, 0 }
+	bool all = false, force = false, dry_run = false, help = false;
+	const struct cli_opt opts[] = {
+		{ "all", 'a', .set = &all },	   { "force", 0, .set = &force },
+		{ "dry-run", 0, .set = &dry_run }, { "interactive", 'i', .set = NULL },
+		{ "help", 'h', .set = &help },
 	};
-	bool all = false, force = false, dry_run = false;
 	const char *verb;
-	int opt;
+	int ret;
 
 	if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h")) {
@@ -155,17 +155,13 @@ int cmd_hub(struct cli *c, int argc, char **argv)
 	}
 	verb = argv[1];
 	argc--, argv++;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "aih", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'a': all = true; break;
-		case 'f': force = true; break;
-		case 'n': dry_run = true; break;
-		case 'i': break;
-		case 'h': hub_usage(stdout); return EXIT_OK;
-		default: return EXIT_USAGE;
-		}
+	ret = CLI_GETOPT(argc, argv, opts);
+	if (help) {
+		hub_usage(stdout);
+		return EXIT_OK;
 	}
+	if (ret)
+		return ret;
 	if (optind < argc) {
 		fprintf(stderr, "Error: unknown command \"%s\" for \"cscli hub %s\"\n", argv[optind],
 			verb);

@@ -245,43 +245,29 @@ static void item_usage(FILE *f, enum hub_type t)
 		n, n, singular[t], singular[t], singular[t], singular[t], singular[t]);
 }
 
-enum { O_DRY = 1000, O_FORCE, O_IGNORE, O_PURGE, O_NOMETRICS, O_DIFF, O_REV };
-
 struct item_flags {
 	bool all, dry_run, force, download_only, ignore, purge, help, diff, rev;
 };
 
 static int parse_flags(int argc, char **argv, struct item_flags *fl)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },	  { "dry-run", no_argument, NULL, O_DRY },
-		{ "force", no_argument, NULL, O_FORCE },  { "download-only", no_argument, NULL, 'd' },
-		{ "ignore", no_argument, NULL, O_IGNORE }, { "purge", no_argument, NULL, O_PURGE },
-		{ "interactive", no_argument, NULL, 'i' }, { "no-metrics", no_argument, NULL, O_NOMETRICS },
-		{ "help", no_argument, NULL, 'h' },	  { "url", required_argument, NULL, 'u' },
-		{ "diff", no_argument, NULL, O_DIFF },	  { "rev", no_argument, NULL, O_REV },
-		{ NULL, 0, NULL, 0 }
+	const struct cli_opt opts[] = {
+		{ "all", 'a', .set = &fl->all },
+		{ "dry-run", 0, .set = &fl->dry_run },
+		{ "force", 0, .set = &fl->force },
+		{ "download-only", 'd', .set = &fl->download_only },
+		{ "ignore", 0, .set = &fl->ignore },
+		{ "purge", 0, .set = &fl->purge },
+		{ "help", 'h', .set = &fl->help },
+		{ "diff", 0, .set = &fl->diff },
+		{ "rev", 0, .set = &fl->rev },
+		/* no prompt, no metrics here */
+		{ "interactive", 'i', .set = NULL },
+		{ "no-metrics", 0, .set = NULL },
+		{ "url", 'u', .takes_arg = true },
 	};
-	int opt;
 
-	optind = 1;
-	opterr = 1;
-	while ((opt = getopt_long(argc, argv, "adihu:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'a': fl->all = true; break;
-		case O_DRY: fl->dry_run = true; break;
-		case O_FORCE: fl->force = true; break;
-		case 'd': fl->download_only = true; break;
-		case O_IGNORE: fl->ignore = true; break;
-		case O_PURGE: fl->purge = true; break;
-		case 'h': fl->help = true; break;
-		case O_DIFF: fl->diff = true; break;
-		case O_REV: fl->rev = true; break;
-		case 'i': case O_NOMETRICS: case 'u': break; /* no prompt, no metrics here */
-		default: return -1;
-		}
-	}
-	return 0;
+	return CLI_GETOPT(argc, argv, opts) ? -1 : 0;
 }
 
 static int items_list(struct cli *c, struct hub *h, enum hub_type t, int argc, char **argv,

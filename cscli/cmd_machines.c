@@ -13,15 +13,6 @@
 #include "common/utf8.h"
 #include "cscli/cscli.h"
 
-static int open_db(struct cli *c, struct cs_db **db)
-{
-	if (cs_db_open(c->cfg.db_path, db)) {
-		cli_fatal("unable to open database %s", c->cfg.db_path);
-		return -1;
-	}
-	return 0;
-}
-
 /* YAML scalar: plain when safe, else single-quoted. */
 static void yaml_scalar(FILE *f, const char *key, const char *v)
 {
@@ -43,7 +34,7 @@ static void yaml_scalar(FILE *f, const char *key, const char *v)
 	fprintf(f, "'\n");
 }
 
-static int write_creds(const char *file, const char *url, const char *login, const char *pw)
+int cli_write_creds(const char *file, const char *url, const char *login, const char *pw)
 {
 	FILE *f;
 	int fd;
@@ -68,44 +59,23 @@ static int write_creds(const char *file, const char *url, const char *login, con
 
 static int machines_add(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = { { "password", required_argument, NULL, 'p' },
-					      { "auto", no_argument, NULL, 'a' },
-					      { "file", required_argument, NULL, 'f' },
-					      { "url", required_argument, NULL, 'u' },
-					      { "force", no_argument, NULL, 'F' },
-					      { "interactive", no_argument, NULL, 'i' },
-					      { NULL, 0, NULL, 0 } };
 	const char *pw = NULL, *file = NULL, *url = NULL;
+	bool autogen = false, force = false, interactive = false;
+	const struct cli_opt opts[] = {
+		{ "password", 'p', .str = &pw },	{ "auto", 'a', .set = &autogen },
+		{ "file", 'f', .str = &file },		{ "url", 'u', .str = &url },
+		{ "force", 0, .set = &force },		{ "interactive", 'i', .set = &interactive },
+	};
 	char genpw[65], genid[64], hash[PWHASH_LEN], urlbuf[300];
-	bool autogen = false, force = false;
 	struct cs_db *db = NULL;
 	const char *name;
-	int opt, ret;
+	int ret = CLI_GETOPT(argc, argv, opts);
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "p:af:u:i", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'p':
-			pw = optarg;
-			break;
-		case 'a':
-			autogen = true;
-			break;
-		case 'f':
-			file = optarg;
-			break;
-		case 'u':
-			url = optarg;
-			break;
-		case 'F':
-			force = true;
-			break;
-		case 'i':
-			cli_fatal("interactive mode is not supported, use --password or --auto");
-			return EXIT_FATAL;
-		default:
-			return EXIT_USAGE;
-		}
+	if (ret)
+		return ret;
+	if (interactive) {
+		cli_fatal("interactive mode is not supported, use --password or --auto");
+		return EXIT_FATAL;
 	}
 	if (optind < argc) {
 		name = argv[optind];
@@ -143,7 +113,7 @@ static int machines_add(struct cli *c, int argc, char **argv)
 	}
 	if (!file)
 		file = c->cfg.credentials_path;
-	if (open_db(c, &db))
+	if (cli_open_db(c, &db))
 		return EXIT_FATAL;
 	ret = cs_pwhash_make(pw, hash);
 	if (!ret)
@@ -157,7 +127,7 @@ static int machines_add(struct cli *c, int argc, char **argv)
 		return EXIT_FATAL;
 	}
 	cli_info("Machine '%s' successfully added to the local API", name);
-	ret = write_creds(file, url, name, pw);
+	ret = cli_write_creds(file, url, name, pw);
 	if (ret) {
 		cli_fatal("write api credentials in '%s' failed: %s", file, strerror(-ret));
 		return EXIT_FATAL;
@@ -181,100 +151,73 @@ static void since(int64_t t, int64_t now, char *buf, size_t len)
 	snprintf(buf, len, "%s%.40s", delta > 120 * NSEC_PER_SEC ? "\xe2\x9a\xa0\xef\xb8\x8f " : "", d);
 }
 
+static json_t *machine_json(const void *item)
+{
+	const struct cs_machine *m = item;
+	json_t *o = json_object();
+	char t[48];
+
+	json_object_set_new(o, "id", json_integer(m->id));
+	fmt_time(m->created_at, true, t, sizeof(t));
+	json_object_set_new(o, "created_at", json_string(t));
+	fmt_time(m->updated_at, true, t, sizeof(t));
+	json_object_set_new(o, "updated_at", json_string(t));
+	if (m->last_push) {
+		fmt_time(m->last_push, true, t, sizeof(t));
+		json_object_set_new(o, "last_push", json_string(t));
+	}
+	if (m->last_heartbeat) {
+		fmt_time(m->last_heartbeat, true, t, sizeof(t));
+		json_object_set_new(o, "last_heartbeat", json_string(t));
+	}
+	json_object_set_new(o, "machineId", utf8_json_string(m->machine_id));
+	if (*m->ip_address)
+		json_object_set_new(o, "ipAddress", utf8_json_string(m->ip_address));
+	if (*m->scenarios)
+		json_object_set_new(o, "scenarios", utf8_json_string(m->scenarios));
+	if (*m->version)
+		json_object_set_new(o, "version", utf8_json_string(m->version));
+	if (m->is_validated)
+		json_object_set_new(o, "isValidated", json_true());
+	if (*m->status)
+		json_object_set_new(o, "status", utf8_json_string(m->status));
+	json_object_set_new(o, "auth_type", json_string(m->auth_type));
+	json_object_set_new(o, "edges", json_object());
+	return o;
+}
+
+static void machine_row(const void *item, bool raw, char scratch[CLI_ROW_SCRATCH][96],
+			const char **cells)
+{
+	const struct cs_machine *m = item;
+	const char *yes = raw ? "true" : "\xe2\x9c\x94\xef\xb8\x8f",
+		   *no = raw ? "false" : "\xf0\x9f\x9a\xab";
+
+	fmt_time(m->updated_at, false, scratch[0], sizeof(scratch[0]));
+	since(m->last_heartbeat, gotime_now(), scratch[1], sizeof(scratch[1]));
+	cells[0] = m->machine_id;
+	cells[1] = m->ip_address;
+	cells[2] = scratch[0];
+	cells[3] = m->is_validated ? yes : no;
+	cells[4] = m->version;
+	cells[5] = m->auth_type;
+	cells[6] = scratch[1];
+}
+
+CLI_DB_LISTING_FNS(machines, struct cs_machine, cs_db_machine_list, cs_machines_free)
+
 static int machines_list(struct cli *c, int argc, char **argv)
 {
-	struct cs_machine *v = NULL;
-	struct cs_db *db = NULL;
-	int64_t now = gotime_now();
-	size_t n = 0;
+	static const char *const hdr[] = { "Name",    "IP Address", "Last Update",
+					   "Status",  "Version",    "Auth Type",
+					   "Last Heartbeat" };
+	static const struct cli_db_listing listing = {
+		"machines", machines_fetch, machines_drop, sizeof(struct cs_machine),
+		{ 7, hdr, "machine_id,ip_address,updated_at,validated,version,auth_type,last_heartbeat",
+		  machine_json, machine_row }
+	};
 
-	if (open_db(c, &db))
-		return EXIT_FATAL;
-	if (cs_db_machine_list(db, &v, &n)) {
-		cli_fatal("unable to list machines: %s", cs_db_errmsg(db));
-		cs_db_close(db);
-		return EXIT_FATAL;
-	}
-	if (c->out == OUT_JSON) {
-		json_t *arr = json_array();
-
-		for (size_t i = 0; i < n; i++) {
-			json_t *o = json_object();
-			char t[48];
-
-			json_object_set_new(o, "id", json_integer(v[i].id));
-			fmt_time(v[i].created_at, true, t, sizeof(t));
-			json_object_set_new(o, "created_at", json_string(t));
-			fmt_time(v[i].updated_at, true, t, sizeof(t));
-			json_object_set_new(o, "updated_at", json_string(t));
-			if (v[i].last_push) {
-				fmt_time(v[i].last_push, true, t, sizeof(t));
-				json_object_set_new(o, "last_push", json_string(t));
-			}
-			if (v[i].last_heartbeat) {
-				fmt_time(v[i].last_heartbeat, true, t, sizeof(t));
-				json_object_set_new(o, "last_heartbeat", json_string(t));
-			}
-			json_object_set_new(o, "machineId", utf8_json_string(v[i].machine_id));
-			if (*v[i].ip_address)
-				json_object_set_new(o, "ipAddress", utf8_json_string(v[i].ip_address));
-			if (*v[i].scenarios)
-				json_object_set_new(o, "scenarios", utf8_json_string(v[i].scenarios));
-			if (*v[i].version)
-				json_object_set_new(o, "version", utf8_json_string(v[i].version));
-			if (v[i].is_validated)
-				json_object_set_new(o, "isValidated", json_true());
-			if (*v[i].status)
-				json_object_set_new(o, "status", utf8_json_string(v[i].status));
-			json_object_set_new(o, "auth_type", json_string(v[i].auth_type));
-			json_object_set_new(o, "edges", json_object());
-			json_array_append_new(arr, o);
-		}
-		print_json(arr, 2, true);
-		json_decref(arr);
-	} else if (c->out == OUT_RAW) {
-		printf("machine_id,ip_address,updated_at,validated,version,auth_type,last_heartbeat\n");
-		for (size_t i = 0; i < n; i++) {
-			char ua[48], hb[96];
-
-			fmt_time(v[i].updated_at, false, ua, sizeof(ua));
-			since(v[i].last_heartbeat, now, hb, sizeof(hb));
-			csv_field(v[i].machine_id, false);
-			csv_field(v[i].ip_address, false);
-			csv_field(ua, false);
-			csv_field(v[i].is_validated ? "true" : "false", false);
-			csv_field(v[i].version, false);
-			csv_field(v[i].auth_type, false);
-			csv_field(hb, true);
-		}
-	} else {
-		static const char *const hdr[] = { "Name",    "IP Address", "Last Update",
-						   "Status",  "Version",    "Auth Type",
-						   "Last Heartbeat" };
-		struct table t;
-
-		table_init(&t, 7, hdr);
-		for (size_t i = 0; i < n; i++) {
-			char ua[48], hb[96];
-
-			fmt_time(v[i].updated_at, false, ua, sizeof(ua));
-			since(v[i].last_heartbeat, now, hb, sizeof(hb));
-			const char *row[] = { v[i].machine_id,
-					      v[i].ip_address,
-					      ua,
-					      v[i].is_validated ? "\xe2\x9c\x94\xef\xb8\x8f"
-								: "\xf0\x9f\x9a\xab",
-					      v[i].version,
-					      v[i].auth_type,
-					      hb };
-			table_add(&t, row);
-		}
-		table_print(&t, false);
-		table_free(&t);
-	}
-	cs_machines_free(v, n);
-	cs_db_close(db);
-	return EXIT_OK;
+	return cli_list_db(c, &listing);
 }
 
 static int machines_delete(struct cli *c, int argc, char **argv, bool validate)
@@ -286,7 +229,7 @@ static int machines_delete(struct cli *c, int argc, char **argv, bool validate)
 			validate ? "validate" : "delete");
 		return EXIT_USAGE;
 	}
-	if (open_db(c, &db))
+	if (cli_open_db(c, &db))
 		return EXIT_FATAL;
 	for (int i = 1; i < argc; i++) {
 		int err = validate ? cs_db_machine_validate(db, argv[i], gotime_now())
@@ -331,7 +274,6 @@ static const struct verb machine_verbs[] = {
 
 int cmd_machines(struct cli *c, int argc, char **argv)
 {
-	return cli_run_verbs(c, "machines", "Manage local API machines [requires local API]",
-			     machine_verbs, sizeof(machine_verbs) / sizeof(machine_verbs[0]), argc,
-			     argv);
+	return CLI_RUN_VERBS(c, "machines", "Manage local API machines [requires local API]",
+			     machine_verbs, argc, argv);
 }

@@ -231,10 +231,8 @@ static int sim_status(struct cli *c, int argc, char **argv)
 	struct sim s;
 
 	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "Usage: cscli simulation status\n");
+	if (cli_bad_usage(argc != 1, "simulation status"))
 		return EXIT_USAGE;
-	}
 	if (sim_load(c, &s))
 		return EXIT_FATAL;
 	printf("global simulation: %s\n", s.global ? "enabled" : "disabled");
@@ -257,7 +255,6 @@ static const struct verb simulation_verbs[] = {
 
 int cmd_simulation(struct cli *c, int argc, char **argv)
 {
-	return cli_run_verbs(c, "simulation", "Manage simulation status of scenarios",
-			     simulation_verbs, sizeof(simulation_verbs) / sizeof(simulation_verbs[0]),
-			     argc, argv);
+	return CLI_RUN_VERBS(c, "simulation", "Manage simulation status of scenarios",
+			     simulation_verbs, argc, argv);
 }

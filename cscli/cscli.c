@@ -25,6 +25,7 @@ static const struct {
 	{ "decisions", "decision", cmd_decisions, "Manage decisions" },
 	{ "alerts", "alert", cmd_alerts, "Manage alerts" },
 	{ "lapi", "lapi", cmd_lapi, "Manage interaction with Local API (LAPI)" },
+	{ "capi", "capi", cmd_capi, "Manage interaction with Central API (CAPI)" },
 	{ "hubtest", "hubtest", cmd_hubtest, "Run the hub's functional tests" },
 	{ "hub", "hub", cmd_hub, "Manage hub index" },
 	{ "explain", "explain", cmd_explain, "Explain log pipeline" },
@@ -70,19 +71,56 @@ int cli_load_config(struct cli *c)
 	return 0;
 }
 
-static int set_output(struct cli *c, const char *v)
+int cli_open_db(struct cli *c, struct cs_db **db)
 {
-	if (!strcmp(v, "human"))
-		c->out = OUT_HUMAN;
-	else if (!strcmp(v, "json"))
-		c->out = OUT_JSON;
-	else if (!strcmp(v, "raw"))
-		c->out = OUT_RAW;
-	else {
-		cli_fatal("output format '%s' is not supported (human, json, raw)", v);
+	if (cs_db_connect(c->cfg.db_path, c->cfg.db_conninfo, db)) {
+		cli_fatal("unable to open database %s",
+			  c->cfg.db_conninfo ? "(db_config.type postgresql)" : c->cfg.db_path);
 		return -1;
 	}
 	return 0;
+}
+
+int cli_list_db(struct cli *c, const struct cli_db_listing *l)
+{
+	struct cs_db *db = NULL;
+	void *items = NULL;
+	size_t n = 0;
+	int ret = EXIT_FATAL;
+
+	if (cli_open_db(c, &db))
+		return EXIT_FATAL;
+	if (l->fetch(db, &items, &n)) {
+		cli_fatal("unable to list %s: %s", l->what, cs_db_errmsg(db));
+	} else {
+		cli_print_list(c, &l->out, items, l->item_size, n);
+		ret = EXIT_OK;
+	}
+	l->drop(items, n);
+	cs_db_close(db);
+	return ret;
+}
+
+bool cli_bad_usage(bool bad, const char *usage)
+{
+	if (bad)
+		fprintf(stderr, "Usage: cscli %s\n", usage);
+	return bad;
+}
+
+static int set_output(struct cli *c, const char *v)
+{
+	static const char *const names[] = { [OUT_HUMAN] = "human", [OUT_JSON] = "json",
+					     [OUT_RAW] = "raw" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(v, names[i])) {
+			c->out = (enum out_fmt)i;
+			return 0;
+		}
+	}
+	cli_fatal("output format '%s' is not supported (human, json, raw)", v);
+	return -1;
 }
 
 static bool wants_help(int argc, char **argv)

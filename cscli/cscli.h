@@ -43,6 +43,52 @@ void table_init(struct table *t, size_t ncols, const char *const *header);
 void table_add(struct table *t, const char *const *row);
 void table_print(struct table *t, bool box);
 void table_free(struct table *t);
+/*
+ * A listing in the three output formats: -o json an array of json(item),
+ * -o raw csv_header then one CSV line a row, else a borderless table. row
+ * fills ncols cells (raw: CSV words, else the table's glyphs) and may format
+ * into its scratch buffers. item_size 0: items is a JSON array whose elements
+ * are the items (-o json prints it as it is).
+ */
+#define CLI_ROW_SCRATCH 2
+struct cli_listing {
+	size_t ncols;
+	const char *const *header;
+	const char *csv_header;
+	json_t *(*json)(const void *item);
+	void (*row)(const void *item, bool raw, char scratch[CLI_ROW_SCRATCH][96],
+		    const char **cells);
+};
+void cli_print_list(const struct cli *c, const struct cli_listing *l, const void *items,
+		    size_t item_size, size_t n);
+/*
+ * `cscli bouncers|machines list`: fetch's rows of the database, printed as out
+ * says, then dropped. EXIT_OK or EXIT_FATAL (logged as "unable to list <what>").
+ */
+struct cli_db_listing {
+	const char *what;
+	int (*fetch)(struct cs_db *db, void **items, size_t *n);
+	void (*drop)(void *items, size_t n);
+	size_t item_size;
+	struct cli_listing out;
+};
+int cli_list_db(struct cli *c, const struct cli_db_listing *l);
+/* prefix_fetch and prefix_drop of a cli_db_listing, over the database's typed list and free. */
+#define CLI_DB_LISTING_FNS(prefix, type, list_fn, free_fn)                                     \
+	static int prefix##_fetch(struct cs_db *db, void **items, size_t *n)                   \
+	{                                                                                      \
+		type *v = NULL;                                                                \
+		int err = list_fn(db, &v, n);                                                  \
+                                                                                               \
+		*items = v;                                                                    \
+		return err;                                                                    \
+	}                                                                                      \
+	static void prefix##_drop(void *items, size_t n)                                       \
+	{                                                                                      \
+		free_fn(items, n);                                                             \
+	}
+/* "Usage: cscli <usage>" on stderr when bad: the verb then returns EXIT_USAGE. */
+bool cli_bad_usage(bool bad, const char *usage);
 /* JSON to stdout with `indent` spaces; trailing newline only when nl. */
 void print_json(json_t *j, int indent, bool nl);
 /* The string member k of o, "" when absent or not a string. */
@@ -107,6 +153,9 @@ struct verb {
  */
 int cli_run_verbs(struct cli *c, const char *object, const char *about, const struct verb *v,
 		  size_t n, int argc, char **argv);
+#define CLI_RUN_VERBS(c, object, about, verbs, argc, argv)                                     \
+	cli_run_verbs((c), (object), (about), (verbs), sizeof(verbs) / sizeof((verbs)[0]), (argc), \
+		      (argv))
 
 /*
  * Verb flags (filters.c): a filter flag puts key=value (value: the argument, or
@@ -133,6 +182,28 @@ struct cli_args {
 extern const struct cli_flag cf_all, cf_all_long, cf_id, cf_limit, cf_machine, cf_since, cf_until,
 	cf_ip, cf_ip_checked, cf_range, cf_range_checked, cf_scenario, cf_scope, cf_value, cf_origin,
 	cf_decision_type, cf_decision_type_t, cf_type_t, cf_contained, cf_contained_flag, cf_no_simu;
+/*
+ * A verb's flags that only store what they say: a flag with str takes an
+ * argument and sets *str to it (after valid, when given, accepted it: else
+ * "<arg> isn't a valid <name>"); one with set sets *set; one with neither is
+ * accepted and ignored (1.4.6 flags that change nothing here; takes_arg says
+ * whether it swallows an argument).
+ */
+struct cli_opt {
+	const char *name;
+	int short_opt; /* 0: none */
+	const char **str;
+	bool *set;
+	bool (*valid)(const char *arg);
+	bool takes_arg;
+};
+/*
+ * getopt_long over opts: 0, EXIT_USAGE (getopt said why) or EXIT_FATAL (a
+ * refused value, logged). The positional arguments stay in argv[optind..].
+ */
+int cli_getopt(int argc, char **argv, const struct cli_opt *opts, size_t n);
+#define CLI_GETOPT(argc, argv, opts)                                                           \
+	cli_getopt((argc), (argv), (opts), sizeof(opts) / sizeof((opts)[0]))
 /*
  * getopt_long over the verb's flags: filter flags fill q, own flags fill a.
  * 0, EXIT_USAGE (getopt said why) or EXIT_FATAL (a refused value, logged).
@@ -165,6 +236,8 @@ bool cli_valid_range(const char *s);
 int cscli_main(int argc, char **argv);
 /* Load -c's configuration once (verbs that need it call it). 0 or -1 (reported). */
 int cli_load_config(struct cli *c);
+/* The configuration's database, for the verbs that work on it directly. 0 or -1 (reported). */
+int cli_open_db(struct cli *c, struct cs_db **db);
 int cmd_metrics(struct cli *c, int argc, char **argv);
 int cmd_bouncers(struct cli *c, int argc, char **argv);
 int cmd_machines(struct cli *c, int argc, char **argv);
@@ -174,6 +247,9 @@ int decisions_import(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_hubtest(struct cli *c, int argc, char **argv);
 int cmd_lapi(struct cli *c, int argc, char **argv);
+int cmd_capi(struct cli *c, int argc, char **argv);
+/* A credentials file (url, login, password; mode 0600), or stdout for "-": 0 or -errno. */
+int cli_write_creds(const char *file, const char *url, const char *login, const char *pw);
 int cmd_hub(struct cli *c, int argc, char **argv);
 int cmd_explain(struct cli *c, int argc, char **argv);
 int cmd_allowlists(struct cli *c, int argc, char **argv);

@@ -60,36 +60,86 @@ const struct cli_flag cf_contained = { "contained", 0, no_argument, .key = "cont
 const struct cli_flag cf_no_simu = { "no-simu", 0, no_argument, .key = "simulated",
 				     .value = "false" };
 
+/* getopt_long's tables, built from a verb's flags; a flag answers by its index + 256. */
+struct getopt_tab {
+	struct option opts[CLI_MAX_FLAGS + 1];
+	char shorts[2 * CLI_MAX_FLAGS + 2];
+	int short_of[CLI_MAX_FLAGS]; /* the shorthand of flag i, 0: none */
+	size_t n, nshort;
+	bool started;
+};
+
+static void getopt_add(struct getopt_tab *g, const char *name, int short_opt, bool arg)
+{
+	if (g->n >= CLI_MAX_FLAGS)
+		return;
+	g->opts[g->n] = (struct option){ name, arg ? required_argument : no_argument, NULL,
+					 256 + (int)g->n };
+	g->short_of[g->n++] = short_opt;
+	if (short_opt) {
+		g->shorts[g->nshort++] = (char)short_opt;
+		if (arg)
+			g->shorts[g->nshort++] = ':';
+	}
+}
+
+/* The index of the next flag, -1 at the end, -2 for one getopt refused (it said why). */
+static int getopt_next(struct getopt_tab *g, int argc, char **argv)
+{
+	int opt;
+
+	if (!g->started) {
+		g->started = true;
+		optind = 1;
+	}
+	opt = getopt_long(argc, argv, g->shorts, g->opts, NULL);
+	if (opt == -1)
+		return -1;
+	for (size_t i = 0; i < g->n; i++)
+		if (opt == 256 + (int)i || (g->short_of[i] && opt == g->short_of[i]))
+			return (int)i;
+	return -2;
+}
+
+static bool refused(bool (*valid)(const char *), const char *name)
+{
+	if (!valid || valid(optarg))
+		return false;
+	cli_fatal("%s isn't a valid %s", optarg, name);
+	return true;
+}
+
+int cli_getopt(int argc, char **argv, const struct cli_opt *o, size_t n)
+{
+	struct getopt_tab g = { .n = 0 };
+	int i;
+
+	for (size_t k = 0; k < n; k++)
+		getopt_add(&g, o[k].name, o[k].short_opt, o[k].str || o[k].takes_arg);
+	while ((i = getopt_next(&g, argc, argv)) >= 0) {
+		if (refused(o[i].valid, o[i].name))
+			return EXIT_FATAL;
+		if (o[i].str)
+			*o[i].str = optarg;
+		else if (o[i].set)
+			*o[i].set = true;
+	}
+	return i == -1 ? 0 : EXIT_USAGE;
+}
+
 int cli_parse_flags(int argc, char **argv, const struct cli_flag *const *f, size_t n,
 		    struct query *q, struct cli_args *a)
 {
-	struct option opts[CLI_MAX_FLAGS + 1] = { 0 };
-	char shorts[2 * CLI_MAX_FLAGS + 2] = "", *s = shorts;
-	int opt;
+	struct getopt_tab g = { .n = 0 };
+	int i;
 
-	for (size_t i = 0; i < n && i < CLI_MAX_FLAGS; i++) {
-		/* every flag answers by its index + 256; the shorthand by its letter */
-		opts[i] = (struct option){ f[i]->name, f[i]->has_arg, NULL, 256 + (int)i };
-		if (f[i]->short_opt) {
-			*s++ = (char)f[i]->short_opt;
-			if (f[i]->has_arg)
-				*s++ = ':';
-		}
-	}
-	*s = '\0';
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
-		const struct cli_flag *fl = NULL;
+	for (size_t k = 0; k < n; k++)
+		getopt_add(&g, f[k]->name, f[k]->short_opt, f[k]->has_arg == required_argument);
+	while ((i = getopt_next(&g, argc, argv)) >= 0) {
+		const struct cli_flag *fl = f[i];
 
-		for (size_t i = 0; i < n && !fl; i++)
-			if (opt == 256 + (int)i || (f[i]->short_opt && opt == f[i]->short_opt))
-				fl = f[i];
-		if (!fl)
-			return EXIT_USAGE;
-		if (fl->valid && !fl->valid(optarg)) {
-			cli_fatal("%s isn't a valid %s", optarg, fl->name);
+		if (refused(fl->valid, fl->name))
 			return EXIT_FATAL;
-		}
 		switch (fl->own) {
 		case CLI_OWN_NONE: query_add(q, fl->key, fl->value ? fl->value : optarg); break;
 		case CLI_OWN_ALL: a->all = true; break;
@@ -99,7 +149,7 @@ int cli_parse_flags(int argc, char **argv, const struct cli_flag *const *f, size
 		case CLI_OWN_LIMIT: a->limit = optarg; break;
 		}
 	}
-	return 0;
+	return i == -1 ? 0 : EXIT_USAGE;
 }
 
 int cli_delete(struct cli *c, const struct cli_delete *d, int argc, char **argv)

@@ -287,6 +287,47 @@ void table_print(struct table *t, bool box)
 	free(w);
 }
 
+void cli_print_list(const struct cli *c, const struct cli_listing *l, const void *items,
+		    size_t item_size, size_t n)
+{
+	const char *cells[16];
+	char scratch[CLI_ROW_SCRATCH][96];
+	struct table t;
+	json_t *arr;
+
+	if (c->out == OUT_JSON && !item_size) {
+		print_json((json_t *)items, 2, true);
+		return;
+	}
+	if (c->out == OUT_JSON) {
+		arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, l->json((const char *)items + i * item_size));
+		print_json(arr, 2, true);
+		json_decref(arr);
+		return;
+	}
+	if (c->out == OUT_RAW)
+		printf("%s\n", l->csv_header);
+	else
+		table_init(&t, l->ncols, l->header);
+	for (size_t i = 0; i < n; i++) {
+		const void *item = item_size ? (const void *)((const char *)items + i * item_size)
+					     : (const void *)json_array_get((json_t *)items, i);
+
+		l->row(item, c->out == OUT_RAW, scratch, cells);
+		if (c->out != OUT_RAW)
+			table_add(&t, cells);
+		else
+			for (size_t k = 0; k < l->ncols; k++)
+				csv_field(cells[k], k + 1 == l->ncols);
+	}
+	if (c->out != OUT_RAW) {
+		table_print(&t, false);
+		table_free(&t);
+	}
+}
+
 void print_json(json_t *j, int indent, bool nl)
 {
 	char *s = json_dumps(j, JSON_INDENT(indent) | JSON_ENCODE_ANY);

@@ -7,8 +7,7 @@ access lines in which attackers put hostile bytes where a log keeps what they se
 
 usage: logs_injection.py DIR   -> DIR/auth.log, DIR/access.log, DIR/expect
 DIR/expect lists "attacker IP" (must be alerted and decided) and "innocent IP"
-(named in hostile text only: must never get an alert or a decision); "hubweak-"
-marks what the hub's parser files decide, whatever the engine."""
+(named in hostile text only: must never get an alert or a decision)."""
 import os
 import sys
 
@@ -49,8 +48,9 @@ for i in range(8):
     ssh(b"Invalid user y from " + V1 + b" from " + A1 + b" port %d" % (41000 + i))
 # The hub's sshd patterns (SSHD_USER_FAIL, SSHD_INVALID_USER) are not anchored: a
 # regex finds "x from 198.18.0.1 port 22 ssh2" inside the user name first, in
-# CrowdSec (Go regexp) as here; only the parser file can fix it ("hubweak").
-expect += [b"hubweak-innocent " + V1, b"hubweak-attacker " + A1]
+# CrowdSec (Go regexp) as here; our local parser (config/parsers) takes the
+# address from the end of the line.
+expect += [b"innocent " + V1, b"attacker " + A1]
 
 # 2. a line longer than the 64 KiB cut whose tail is a whole fake line: the cut
 #    drops the rest of the line, it never becomes a line of its own

@@ -55,7 +55,7 @@ for m in man8/crowdsec.8 man8/crowdsec-xdp-bouncer.8 man1/cscli.1; do
 done
 check "bash completion for cscli" grep -q 'complete .*cscli' "$r/usr/share/bash-completion/completions/cscli"
 for f in config.yaml profiles.yaml acquis.yaml simulation.yaml local_api_credentials.yaml \
-	bouncers/crowdsec-xdp-bouncer.yaml patterns/ssh; do
+	bouncers/crowdsec-xdp-bouncer.yaml patterns/ssh parsers/s02-enrich/crowdsec-xdp-sshd-source.yaml; do
 	check "/etc/crowdsec/$f" [ -f "$r/etc/crowdsec/$f" ]
 done
 for d in acquis.d parsers scenarios postoverflows hub; do check "/etc/crowdsec/$d/" [ -d "$r/etc/crowdsec/$d" ]; done

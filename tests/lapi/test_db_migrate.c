@@ -5,6 +5,7 @@
  * ours at version 1 would (the import must not stop the migration loop).
  */
 #include <errno.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

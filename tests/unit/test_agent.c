@@ -155,6 +155,35 @@ static void test_bad_scenario(void)
 	unlink(p);
 }
 
+/* simulation.yaml: a repeated `exclusions` key once wrote past the second list */
+static void test_simulation_file(void)
+{
+	char p[PATH_MAX * 2], err[512] = "", **names = NULL;
+	bool global = false;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/simulation.yaml", root);
+	f = fopen(p, "w");
+	fprintf(f, "simulation: on\nexclusions:\n  - a/one\n  - a/two\n  - a/three\n"
+		   "exclusions:\n  - b/last\n");
+	fclose(f);
+	if (ASSERT_OK(cs_simulation_load(p, &names, &global, err, sizeof(err)), "loaded") &&
+	    ASSERT_TRUE(names != NULL, "a list")) {
+		ASSERT_TRUE(global, "simulation: on");
+		ASSERT_STREQ(names[0], "b/last", "the last exclusions list wins");
+		ASSERT_TRUE(names[1] == NULL, "and only it");
+		for (size_t i = 0; names[i]; i++)
+			free(names[i]);
+		free(names);
+	}
+	f = fopen(p, "w");
+	fprintf(f, "simulation: [\n");
+	fclose(f);
+	ASSERT_TRUE(cs_simulation_load(p, &names, &global, err, sizeof(err)) < 0, "bad YAML refused");
+	ASSERT_TRUE(strstr(err, "simulation.yaml:") != NULL, "error names the file and line");
+	unlink(p);
+}
+
 int main(void)
 {
 	char cmd[PATH_MAX * 2 + 16];
@@ -174,6 +203,7 @@ int main(void)
 	setup();
 	test_replay();
 	test_bad_scenario();
+	test_simulation_file();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	if (system(cmd))
 		return 1;

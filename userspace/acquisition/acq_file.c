@@ -933,11 +933,4 @@ static int file_work(struct acq_src *s, unsigned int *budget)
 	return s->cfg.mode == ACQ_MODE_CAT ? file_cat_work(s, budget) : file_tail_work(s, budget);
 }
 
-const struct acq_src_ops acq_file_ops = {
-	.module = "file",
-	.start = file_start,
-	.event = file_event,
-	.work = file_work,
-	.tick = file_tick,
-	.stop = file_stop,
-};
+ACQ_SRC_OPS(file, "file");

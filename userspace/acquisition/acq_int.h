@@ -31,6 +31,20 @@ struct acq_src_ops {
 
 extern const struct acq_src_ops acq_file_ops, acq_journal_ops;
 
+/*
+ * A datasource's ops from its functions prefix_start ... prefix_stop: the list
+ * of operations is written here only, and a source missing one does not build.
+ */
+#define ACQ_SRC_OPS(prefix, module_name)                                                       \
+	const struct acq_src_ops acq_##prefix##_ops = {                                        \
+		.module = module_name,                                                         \
+		.start = prefix##_start,                                                       \
+		.event = prefix##_event,                                                       \
+		.work = prefix##_work,                                                         \
+		.tick = prefix##_tick,                                                         \
+		.stop = prefix##_stop,                                                         \
+	}
+
 struct acq_src {
 	struct acq *acq;
 	const struct acq_src_ops *ops;

@@ -39,6 +39,22 @@ struct backend_ops {
 
 extern const struct backend_ops backend_xdp_ops, backend_nft_ops;
 
+/*
+ * A backend's ops from its functions prefix_open ... prefix_close: the list of
+ * operations is written here only, and a backend missing one does not build.
+ */
+#define BACKEND_OPS(prefix, label)                                                             \
+	const struct backend_ops backend_##prefix##_ops = {                                    \
+		.name = label,                                                                 \
+		.open = prefix##_open,                                                         \
+		.set = prefix##_set,                                                           \
+		.clear = prefix##_clear,                                                       \
+		.commit = prefix##_commit,                                                     \
+		.for_each = prefix##_for_each,                                                 \
+		.stats = prefix##_stats,                                                       \
+		.close = prefix##_close,                                                       \
+	}
+
 /* Removes everything either backend may have left (pins, links, nft tables). */
 int backend_uninstall(const struct bouncer_config *cfg);
 

@@ -477,16 +477,7 @@ static void nft_close(struct backend *b, bool keep)
 	free(b);
 }
 
-const struct backend_ops backend_nft_ops = {
-	.name = "nftables",
-	.open = nft_open,
-	.set = nft_set,
-	.clear = nft_clear,
-	.commit = nft_commit,
-	.for_each = nft_for_each,
-	.stats = nft_stats,
-	.close = nft_close,
-};
+BACKEND_OPS(nft, "nftables");
 
 int backend_uninstall(const struct bouncer_config *cfg)
 {

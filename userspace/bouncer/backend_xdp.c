@@ -208,13 +208,4 @@ static void xdp_stats(struct backend *b, struct cs_stat *counters, uint32_t *mod
 	*n = b->nifaces;
 }
 
-const struct backend_ops backend_xdp_ops = {
-	.name = "xdp",
-	.open = xdp_open,
-	.set = xdp_set,
-	.clear = xdp_clear,
-	.commit = xdp_commit,
-	.for_each = xdp_for_each,
-	.stats = xdp_stats,
-	.close = xdp_close,
-};
+BACKEND_OPS(xdp, "xdp");

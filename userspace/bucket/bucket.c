@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/sha2.h"
 #include "common/strmap.h"
+#include "common/vec.h"
 #include "metrics/metrics.h"
 
 #define NS 1000000000LL
@@ -27,25 +28,50 @@
 	log_msg((sc)->debug ? LOG_LVL_INFO : LOG_LVL_DEBUG, "%s: " fmt, (sc)->name, ##__VA_ARGS__)
 #define RFC3339 "2006-01-02T15:04:05Z07:00"
 
+/*
+ * One queued event. Scenarios whose expressions never see the queue (no
+ * condition, overflow_filter, bayesian conditions or scope expression) keep
+ * only what the alert is built from: the time and a compact copy of Meta and
+ * of the Enriched fields a source takes (struct qmeta), shared by consecutive
+ * events of the instance that carry the same values. The others, and overflow
+ * events, keep a full copy (tagged pointer, low bit set).
+ */
+struct qslot {
+	struct cs_time t;
+	uintptr_t p; /* struct qmeta *, or struct cs_event * | 1 */
+};
+
+/*
+ * Meta pairs then the source's Enriched pairs, as offsets from the start of the
+ * block; offset 0 stands for the event's own time text (Meta.timestamp, which
+ * dateparse-enrich sets to MarshaledTime), so events that differ only by their
+ * time share one block.
+ */
+struct qmeta {
+	int refcnt;
+	uint16_t nmeta, nenr;
+	uint32_t size;	  /* bytes, for the queue budget */
+	uint32_t off[];	  /* 2 * (nmeta + nenr) string offsets, then the strings */
+};
+
 struct cs_bucket {
 	struct cs_bucket *hnext;
 	struct cs_bucket *prev, *next; /* LRU */
 	struct cs_scenario *sc;
 	uint64_t h;
-	char *gkey;
 	/* token bucket (golang.org/x/time/rate semantics) */
 	double tokens;
 	int64_t t_last;
-	bool started;
 	/* times, as CrowdSec's First_ts / Last_ts / Ovflw_ts */
 	struct cs_time first, last, ovflw;
-	int64_t first_ns, last_ns;
 	int total;
-	/* queue: ring of the last qmax events */
-	struct cs_event **q;
-	size_t qhead, qlen, qmax;
+	bool started;
+	/* queue: ring of the last qmax events, grown up to qmax on demand */
+	uint32_t qhead, qlen, qmax, qcap;
+	struct qslot *q;
 	struct cs_hmap *distinct; /* the values seen (a set: no values) */
 	bool *guillotined;
+	char gkey[];
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -71,9 +97,156 @@ static int distinct_add(struct cs_bucket *bk, const char *v, size_t cap)
 
 /* ---- expression host objects: `queue` and `leaky` ------------------------------------------- */
 
+static struct qslot *q_slot(const struct cs_bucket *bk, size_t i)
+{
+	return &bk->q[(bk->qhead + i) % bk->qmax];
+}
+
+/* The full event of a slot, NULL for a compact one. */
+static struct cs_event *slot_full(const struct qslot *s)
+{
+	return s->p & 1 ? (struct cs_event *)(s->p & ~(uintptr_t)1) : NULL;
+}
+
 static struct cs_event *q_at(const struct cs_bucket *bk, size_t i)
 {
-	return bk->q[(bk->qhead + i) % bk->qmax];
+	return slot_full(q_slot(bk, i));
+}
+
+/* The Enriched fields an alert's source is made of (source_from_log). */
+static const char *const source_enriched[] = { "ASNumber", "ASNNumber", "IsoCode",
+					       "ASNOrg",   "Latitude",	"Longitude" };
+#define NSOURCE_ENRICHED (sizeof(source_enriched) / sizeof(source_enriched[0]))
+
+/* String i of qm; `ts` is the event's time text (offset 0). */
+static const char *qm_str(const struct qmeta *qm, size_t i, const char *ts)
+{
+	return qm->off[i] ? (const char *)qm + qm->off[i] : ts;
+}
+
+/* Same Meta (in order) and same source Enriched fields as evt, whose time text is ts. */
+static bool qmeta_same(const struct qmeta *qm, const struct cs_event *evt, const char *ts)
+{
+	const char *k, *v;
+	size_t j = 0;
+
+	if (qm->nmeta != strmap_count(evt->meta))
+		return false;
+	for (size_t i = 0; strmap_at(evt->meta, i, &k, &v, NULL); i++, j += 2)
+		if (strcmp(qm_str(qm, j, ts), k) || strcmp(qm_str(qm, j + 1, ts), v) ||
+		    (!qm->off[j + 1]) != !strcmp(v, ts))
+			return false;
+	for (size_t i = 0; i < NSOURCE_ENRICHED; i++) {
+		v = strmap_get(evt->enriched, source_enriched[i]);
+		if (!v)
+			continue;
+		if (j >= 2u * (qm->nmeta + qm->nenr) || strcmp(qm_str(qm, j, ts), source_enriched[i]) ||
+		    strcmp(qm_str(qm, j + 1, ts), v) || !qm->off[j + 1])
+			return false;
+		j += 2;
+	}
+	return j == 2u * (qm->nmeta + qm->nenr);
+}
+
+static struct qmeta *qmeta_new(const struct cs_event *evt, const char *ts)
+{
+	const char *pairs[2 * (256 + NSOURCE_ENRICHED)], *k, *v;
+	size_t n = 0, nmeta, size, pos;
+	struct qmeta *qm;
+
+	for (size_t i = 0; n < 2 * 256 && strmap_at(evt->meta, i, &k, &v, NULL); i++) {
+		pairs[n++] = k;
+		pairs[n++] = v;
+	}
+	if (n / 2 != strmap_count(evt->meta))
+		return NULL; /* more Meta than a compact copy holds: keep the full event */
+	nmeta = n / 2;
+	for (size_t i = 0; i < NSOURCE_ENRICHED; i++)
+		if ((v = strmap_get(evt->enriched, source_enriched[i]))) {
+			pairs[n++] = source_enriched[i];
+			pairs[n++] = v;
+		}
+	size = sizeof(*qm) + n * sizeof(qm->off[0]);
+	for (size_t i = 0; i < n; i++)
+		if (!(i % 2 && i < 2 * nmeta && !strcmp(pairs[i], ts)))
+			size += strlen(pairs[i]) + 1;
+	if (size > UINT32_MAX || !(qm = malloc(size)))
+		return NULL;
+	qm->refcnt = 1;
+	qm->nmeta = (uint16_t)nmeta;
+	qm->nenr = (uint16_t)(n / 2 - nmeta);
+	qm->size = (uint32_t)size;
+	pos = sizeof(*qm) + n * sizeof(qm->off[0]);
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(pairs[i]) + 1;
+
+		if (i % 2 && i < 2 * nmeta && !strcmp(pairs[i], ts)) {
+			qm->off[i] = 0; /* the event's own time */
+			continue;
+		}
+		qm->off[i] = (uint32_t)pos;
+		memcpy((char *)qm + pos, pairs[i], l);
+		pos += l;
+	}
+	return qm;
+}
+
+/*
+ * The time of Alert.Events[].Timestamp (MarshaledTime, else Time) and its text
+ * (ts, CS_TIME_STRLEN bytes), when a compact slot reproduces it exactly
+ * (RFC 3339 text that round-trips).
+ */
+static bool compact_time(const struct cs_event *evt, struct cs_time *t, char *ts)
+{
+	bool has_year;
+
+	if (!evt->marshaled_time || !evt->marshaled_time[0]) {
+		*t = evt->time;
+		return !cs_time_is_zero(t) && !cs_time_format(t, ts, CS_TIME_STRLEN);
+	}
+	return !cs_time_parse_layout(RFC3339, evt->marshaled_time, t, &has_year) &&
+	       !cs_time_format(t, ts, CS_TIME_STRLEN) && !strcmp(ts, evt->marshaled_time);
+}
+
+/* A LOG event with what the compact slot kept (build_alert reads no more). */
+static int slot_event(const struct qslot *s, struct cs_event **out)
+{
+	const struct qmeta *qm = (const struct qmeta *)s->p;
+	char ts[CS_TIME_STRLEN];
+	struct cs_event *evt;
+	int err = cs_event_new(&evt);
+
+	*out = NULL;
+	if (err)
+		return err;
+	evt->time = s->t;
+	err = cs_time_format(&s->t, ts, sizeof(ts)) ?: cs_event_set_str(&evt->marshaled_time, ts);
+	for (size_t i = 0; !err && i < qm->nmeta + qm->nenr; i++)
+		err = strmap_set(i < qm->nmeta ? evt->meta : evt->enriched, qm_str(qm, 2 * i, ts),
+				 qm_str(qm, 2 * i + 1, ts));
+	if (err) {
+		cs_event_free(evt);
+		return err;
+	}
+	*out = evt;
+	return 0;
+}
+
+/* Release a slot's content; returns the bytes it was charged. */
+static size_t slot_release(struct qslot *s)
+{
+	struct cs_event *full = slot_full(s);
+	struct qmeta *qm = full ? NULL : (struct qmeta *)s->p;
+	size_t bytes = 0;
+
+	if (full) {
+		cs_event_free(full);
+	} else if (qm && --qm->refcnt == 0) {
+		bytes = qm->size;
+		free(qm);
+	}
+	s->p = 0;
+	return bytes;
 }
 
 static int queue_list_len(struct expr_ctx *c, void *obj, int64_t *out)
@@ -84,7 +257,10 @@ static int queue_list_len(struct expr_ctx *c, void *obj, int64_t *out)
 
 static int queue_list_index(struct expr_ctx *c, void *obj, int64_t i, struct expr_value *out)
 {
-	*out = cs_event_value(q_at(obj, (size_t)i));
+	struct cs_event *e = q_at(obj, (size_t)i);
+
+	/* compact slots only exist in scenarios whose expressions do not see the queue */
+	*out = e ? cs_event_value(e) : expr_nil();
 	return 0;
 }
 
@@ -167,16 +343,20 @@ int cs_buckets_new(const struct cs_bucket_opts *opts, struct cs_buckets **out)
 		return -ENOMEM;
 	if (opts)
 		b->o = *opts;
-	if (!b->o.max_buckets)
-		b->o.max_buckets = CS_BUCKET_DEFAULT_MAX_BUCKETS;
-	if (!b->o.max_blackhole)
-		b->o.max_blackhole = CS_BUCKET_DEFAULT_MAX_BLACKHOLE;
-	if (!b->o.max_distinct)
-		b->o.max_distinct = CS_BUCKET_DEFAULT_MAX_DISTINCT;
-	if (!b->o.max_queue)
-		b->o.max_queue = CS_BUCKET_DEFAULT_MAX_QUEUE;
-	if (!b->o.max_events)
-		b->o.max_events = CS_BUCKET_DEFAULT_MAX_EVENTS;
+	{
+		struct { size_t *v, def; } lim[] = {
+			{ &b->o.max_buckets, CS_BUCKET_DEFAULT_MAX_BUCKETS },
+			{ &b->o.max_blackhole, CS_BUCKET_DEFAULT_MAX_BLACKHOLE },
+			{ &b->o.max_distinct, CS_BUCKET_DEFAULT_MAX_DISTINCT },
+			{ &b->o.max_queue, CS_BUCKET_DEFAULT_MAX_QUEUE },
+			{ &b->o.max_events, CS_BUCKET_DEFAULT_MAX_EVENTS },
+			{ &b->o.max_queue_bytes, CS_BUCKET_DEFAULT_MAX_QUEUE_BYTES },
+		};
+
+		for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
+			if (!*lim[i].v)
+				*lim[i].v = lim[i].def;
+	}
 	if (!b->o.max_reprocess_depth)
 		b->o.max_reprocess_depth = CS_BUCKET_DEFAULT_MAX_REPROCESS;
 	if (b->o.runtime)
@@ -207,17 +387,20 @@ err:
 	return err;
 }
 
-static void bucket_free(struct cs_bucket *bk)
+/* Frees bk; returns the queue bytes it was charged (struct cs_buckets.qbytes). */
+static size_t bucket_free(struct cs_bucket *bk)
 {
+	size_t bytes = 0;
+
 	if (!bk)
-		return;
+		return 0;
 	for (size_t i = 0; i < bk->qlen; i++)
-		cs_event_free(q_at(bk, i));
+		bytes += slot_release(q_slot(bk, i)) + sizeof(struct qslot);
 	free(bk->q);
 	cs_hmap_free(bk->distinct, NULL);
 	free(bk->guillotined);
-	free(bk->gkey);
 	free(bk);
+	return bytes;
 }
 
 static struct cs_scenario *scm(struct cs_scenario *sc)
@@ -293,8 +476,10 @@ static void bucket_remove(struct cs_buckets *b, struct cs_bucket *bk)
 		b->lru_tail = bk->prev;
 	b->count--;
 	b->queued -= bk->qlen;
+	for (size_t i = 0; i < bk->qlen; i++)
+		b->queued_full -= slot_full(q_slot(bk, i)) != NULL;
+	b->qbytes -= bucket_free(bk);
 	gauge_queued(b);
-	bucket_free(bk);
 }
 
 static void lru_touch(struct cs_buckets *b, struct cs_bucket *bk)
@@ -332,6 +517,7 @@ void cs_buckets_free(struct cs_buckets *b)
 		cs_event_free(b->pending[i]);
 	free(b->pending);
 	free(b->pending_depth);
+	cs_route_clear(&b->route);
 	for (size_t i = 0; i < b->nsc; i++)
 		cs_scenario_free(b->sc[i]);
 	free(b->sc);
@@ -462,7 +648,7 @@ static int event_time(struct cs_buckets *b, const struct cs_event *evt, struct c
 	}
 	if (!evt->marshaled_time || !evt->marshaled_time[0] ||
 	    cs_time_parse_layout(RFC3339, evt->marshaled_time, t, &has_year)) {
-		b->st.bad_time++;
+		__atomic_fetch_add(&b->st.bad_time, 1, __ATOMIC_RELAXED); /* routing threads */
 		log_warn("event without a usable MarshaledTime (%s): cannot be poured in replay",
 			 evt->marshaled_time ? evt->marshaled_time : "");
 		return -EINVAL;
@@ -485,7 +671,7 @@ static int eval(struct cs_buckets *b, const struct expr_prog *p, const struct cs
 	vars[VAR_SIGNAL] = signal ? expr_host(&cs_ralert_expr_ops, signal) : expr_nil();
 	err = expr_eval(p, vars, NULL, out, &e);
 	if (err && err != -ENOMEM) {
-		b->st.errors++;
+		__atomic_fetch_add(&b->st.errors, 1, __ATOMIC_RELAXED); /* routing threads */
 		log_debug("expression '%s': %s", expr_prog_source(p), e.msg);
 	}
 	return err;
@@ -739,26 +925,24 @@ static int build_alert(struct cs_buckets *b, struct cs_bucket *bk, struct cs_ral
 	    !ra->start_at || !ra->stop_at)
 		return -ENOMEM;
 	for (size_t i = 0; i < bk->qlen; i++) {
-		struct cs_event *e = q_at(bk, i);
+		struct cs_event *e = q_at(bk, i), *tmp = NULL;
 
+		if (!e && (err = slot_event(q_slot(bk, i), &tmp)))
+			goto out;
+		if (!e)
+			e = tmp;
 		if (e->type == CS_EVT_OVFLW)
 			err = sources_from_overflow(b, sc, e, ra, &seen);
 		else
 			err = source_from_log(b, sc, e, ra, &seen);
-		if (err)
-			goto out;
-	}
-	for (size_t i = 0; i < bk->qlen; i++) {
-		struct cs_event *e = q_at(bk, i);
-
 		/*
 		 * EventsFromQueue skips events without a Meta map; upstream's overflow
 		 * events get an empty one from the postoverflow Parse() before being
 		 * reprocessed, so they appear here with no meta, like ours.
 		 */
-		if (!e->meta)
-			continue;
-		err = cs_ralert_add_event(ra, e);
+		if (!err && e->meta)
+			err = cs_ralert_add_event(ra, e);
+		cs_event_free(tmp);
 		if (err)
 			goto out;
 	}
@@ -950,6 +1134,8 @@ static int deliver(struct cs_buckets *b, struct cs_ralert *ra, const struct cs_t
 			log_warn("%s: reprocess depth %u reached, overflow not poured again",
 				 ra->scenario, depth + 1);
 		} else {
+			if (b->o.on_reprocess)
+				return b->o.on_reprocess(evt, depth + 1, b->o.arg);
 			err = push_pending(b, evt, depth + 1);
 			if (!err)
 				return 0;
@@ -1010,24 +1196,85 @@ out:
 
 /* ---- pouring ---------------------------------------------------------------------------------------- */
 
-static int queue_add(struct cs_buckets *b, struct cs_bucket *bk, const struct cs_event *evt)
+/* A scenario whose expressions never see the queued events keeps them compact. */
+static bool queue_compact(const struct cs_scenario *sc)
 {
-	struct cs_event *copy;
-	int err = cs_event_dup(evt, &copy);
+	return !sc->condition && !sc->overflow_filter && !sc->nbconds && !sc->scope_expr;
+}
 
+/* The slot for evt: compact (sharing the previous slot's qmeta when equal) or full. */
+static int slot_fill(struct cs_buckets *b, struct cs_bucket *bk, const struct cs_event *evt,
+		     struct qslot *s)
+{
+	char ts[CS_TIME_STRLEN];
+	struct cs_event *copy;
+	int err;
+
+	if (evt->type == CS_EVT_LOG && queue_compact(bk->sc) && compact_time(evt, &s->t, ts)) {
+		const struct qslot *prev = bk->qlen ? q_slot(bk, bk->qlen - 1) : NULL;
+		struct qmeta *qm = prev && !slot_full(prev) ? (struct qmeta *)prev->p : NULL;
+
+		if (qm && qmeta_same(qm, evt, ts)) {
+			qm->refcnt++;
+			s->p = (uintptr_t)qm;
+			return 0;
+		}
+		if ((qm = qmeta_new(evt, ts))) {
+			b->qbytes += qm->size;
+			s->p = (uintptr_t)qm;
+			return 0;
+		}
+	}
+	err = cs_event_dup(evt, &copy);
 	if (err)
 		return err;
+	s->t = copy->time;
+	s->p = (uintptr_t)copy | 1;
+	b->queued_full++;
+	return 0;
+}
+
+static int queue_add(struct cs_buckets *b, struct cs_bucket *bk, const struct cs_event *evt)
+{
+	struct qslot s = { 0 };
+	int err;
+
 	if (bk->qlen == bk->qmax) {
-		cs_event_free(bk->q[bk->qhead]);
-		bk->q[bk->qhead] = copy;
+		/* full ring: the oldest slot goes (released after filling, its qmeta may be shared) */
+		struct qslot *old = q_slot(bk, 0), gone = *old;
+
+		err = slot_fill(b, bk, evt, &s);
+		if (err)
+			return err;
+		b->queued_full -= slot_full(&gone) != NULL;
+		b->qbytes -= slot_release(&gone);
+		*old = s;
 		bk->qhead = (bk->qhead + 1) % bk->qmax;
 		return 0;
 	}
-	bk->q[(bk->qhead + bk->qlen++) % bk->qmax] = copy;
+	if (bk->qlen == bk->qcap) {
+		/* nothing was dropped yet, so qhead is 0: grow in place */
+		uint32_t ncap = bk->qcap < 2 ? 4 : bk->qcap * 2;
+		struct qslot *nq;
+
+		if (ncap > bk->qmax)
+			ncap = bk->qmax;
+		nq = realloc(bk->q, ncap * sizeof(*nq));
+		if (!nq)
+			return -ENOMEM;
+		bk->q = nq;
+		bk->qcap = ncap;
+	}
+	err = slot_fill(b, bk, evt, &s);
+	if (err)
+		return err;
+	bk->q[(bk->qhead + bk->qlen++) % bk->qmax] = s;
 	b->queued++;
+	b->qbytes += sizeof(struct qslot);
 	gauge_queued(b);
-	/* Over the global budget: forget the least recently touched instances. */
-	while (b->queued > b->o.max_events && b->lru_head && b->lru_head != bk) {
+	/* Over the global budgets: forget the least recently touched instances. */
+	while ((b->queued_full > b->o.max_events || b->qbytes > b->o.max_queue_bytes) &&
+	       b->lru_head && b->lru_head != bk) {
 		b->st.evicted++;
 		count_evicted();
 		bucket_remove(b, b->lru_head);
@@ -1150,21 +1397,20 @@ static int bucket_create(struct cs_buckets *b, struct cs_scenario *sc, uint64_t 
 	}
 	if (b->count + 1 > b->tab_size && b->tab_size < (1u << 26) && tab_grow(b))
 		return -ENOMEM;
-	bk = calloc(1, sizeof(*bk));
+	bk = calloc(1, sizeof(*bk) + strlen(g) + 1);
 	if (!bk)
 		return -ENOMEM;
+	strcpy(bk->gkey, g);
 	/* Queue size (NewLeaky): capacity, or cache_size when smaller or unbounded. */
 	L = sc->capacity >= 0 ? (size_t)sc->capacity : b->o.max_queue - 1;
 	if (sc->cache_size > 0 && (sc->cache_size <= sc->capacity || sc->capacity == -1))
 		L = (size_t)sc->cache_size;
 	if (L + 1 > b->o.max_queue)
 		L = b->o.max_queue - 1;
-	bk->qmax = L + 1;
-	bk->q = calloc(bk->qmax, sizeof(*bk->q));
-	bk->gkey = strdup(g);
+	bk->qmax = (uint32_t)L + 1;
 	if (sc->nbconds)
 		bk->guillotined = calloc(sc->nbconds, sizeof(bool));
-	if (!bk->q || !bk->gkey || (sc->nbconds && !bk->guillotined)) {
+	if (sc->nbconds && !bk->guillotined) {
 		bucket_free(bk);
 		return -ENOMEM;
 	}
@@ -1202,7 +1448,6 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	if (sc->type == CS_BT_TRIGGER) {
 		/* The trigger processor runs first and ends the pour. */
 		bk->first = bk->last = bk->ovflw = *t;
-		bk->first_ns = bk->last_ns = tn;
 		bk->total = 1;
 		err = queue_add(b, bk, evt);
 		if (err)
@@ -1236,10 +1481,8 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	/* Pour: count, time, queue, and the limiter for leaky buckets. */
 	if (!bk->total++) {
 		bk->first = *t;
-		bk->first_ns = tn;
 	}
 	bk->last = *t;
-	bk->last_ns = tn;
 	b->st.poured++;
 	sc->poured++;
 	count_pour(sc, evt);
@@ -1287,18 +1530,43 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	return 0;
 }
 
-static int pour_one(struct cs_buckets *b, const struct cs_event *evt, unsigned int depth)
+/* ---- routing: which (scenario, partition) an event goes to ------------------------------------- */
+
+static int route_add(struct cs_route *r, size_t sc, uint64_t h, const char *g)
 {
-	struct cs_time t = { 0 }, now;
-	bool have_time = false, bad_time = false;
+	size_t len = strlen(g) + 1;
+
+	if (vec_reserve((void **)&r->tg, &r->cap, r->n, sizeof(*r->tg), 8))
+		return -ENOMEM;
+	if (r->klen + len > r->kcap) {
+		size_t ncap = r->kcap ? r->kcap : 256;
+		char *nk;
+
+		while (ncap < r->klen + len)
+			ncap *= 2;
+		if (!(nk = realloc(r->keys, ncap)))
+			return -ENOMEM;
+		r->keys = nk;
+		r->kcap = ncap;
+	}
+	memcpy(r->keys + r->klen, g, len);
+	r->tg[r->n++] = (struct cs_route_target){ .sc = (uint32_t)sc, .h = h, .gkey = r->klen };
+	r->klen += len;
+	return 0;
+}
+
+int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, struct cs_route *r)
+{
+	/* read-only but for the error counters, which are atomic */
+	struct cs_buckets *b = (struct cs_buckets *)cb;
 	int err = 0;
 
+	r->n = r->klen = 0;
+	r->have_time = r->bad_time = false;
 	for (size_t i = 0; i < b->nsc && !err; i++) {
 		struct cs_scenario *sc = b->sc[i];
 		struct expr_value g = expr_nil();
-		struct cs_bucket *bk;
 		const char *gs = "";
-		uint64_t h;
 		int rc;
 
 		rc = eval_bool(b, sc->filter, evt, NULL, NULL);
@@ -1309,13 +1577,11 @@ static int pour_one(struct cs_buckets *b, const struct cs_event *evt, unsigned i
 		}
 		if (!rc)
 			continue;
-		if (!have_time) {
-			bad_time = event_time(b, evt, &t) != 0;
-			have_time = true;
-			if (!bad_time && b->o.mode == CS_BUCKET_REPLAY && time_ns(&t) > b->newest)
-				b->newest = time_ns(&t);
+		if (!r->have_time) {
+			r->bad_time = event_time(b, evt, &r->t) != 0;
+			r->have_time = true;
 		}
-		if (bad_time && sc->type != CS_BT_TRIGGER)
+		if (r->bad_time && sc->type != CS_BT_TRIGGER)
 			continue; /* TimeMachinePour: not poured without a log time */
 		if (sc->groupby) {
 			err = eval(b, sc->groupby, evt, NULL, NULL, &g);
@@ -1331,51 +1597,79 @@ static int pour_one(struct cs_buckets *b, const struct cs_event *evt, unsigned i
 			}
 			gs = expr_str_cstr(&g);
 		}
-		h = cs_hash2(&sc, sizeof(sc), gs, strlen(gs));
-		bk = bucket_find(b, sc, h, gs);
-		if (bk && b->o.mode == CS_BUCKET_LIVE && sc->type == CS_BT_COUNTER) {
-			/* a live counter whose duration is over fires before a new one starts */
-			if (time_ns(&t) >= bk->first_ns + sc->duration) {
-				bk->ovflw = t;
-				err = overflow(b, bk, depth);
-				bk = NULL;
-				if (err) {
-					expr_value_release(&g);
-					break;
-				}
-			}
-		} else if (bk && bk->total && time_ns(&t) > bk->last_ns + sc->bucket_duration) {
-			/* idle for longer than its duration: gone (replay: lazily, spec 6.3) */
-			b->st.underflows++;
-			cs_metric_add(scm(bk->sc)->m_underflowed, 1);
-			bucket_remove(b, bk);
-			bk = NULL;
-		}
-		if (!bk)
-			err = bucket_create(b, sc, h, gs, &bk);
+		/* the scenario's index, not its address: every shard's copy hashes alike */
+		err = route_add(r, i, cs_hash2(&sc->idx, sizeof(sc->idx), gs, strlen(gs)), gs);
 		expr_value_release(&g);
-		if (err)
-			break;
-		if (bad_time) {
-			/* a trigger without log time overflows at "now" (upstream's fallback) */
-			now_live(b, &now);
-			err = pour_into(b, bk, evt, &now, depth);
-		} else {
-			err = pour_into(b, bk, evt, &t, depth);
-		}
 	}
 	return err;
 }
 
-int cs_buckets_pour(struct cs_buckets *b, const struct cs_event *evt)
+void cs_route_clear(struct cs_route *r)
 {
+	if (!r)
+		return;
+	free(r->tg);
+	free(r->keys);
+	memset(r, 0, sizeof(*r));
+}
+
+static int pour_target(struct cs_buckets *b, const struct cs_event *evt, const struct cs_route *r,
+		       const struct cs_route_target *tg, unsigned int depth)
+{
+	struct cs_scenario *sc = b->sc[tg->sc];
+	const char *gs = r->keys + tg->gkey;
+	struct cs_time t = r->t, now;
+	struct cs_bucket *bk = bucket_find(b, sc, tg->h, gs);
 	int err;
 
-	if (b->in_pour)
-		return -EBUSY; /* from a callback: not supported, would reorder overflows */
-	b->in_pour = true;
-	err = pour_one(b, evt, 0);
-	/* Reprocess: overflows pour again, oldest first, before returning. */
+	if (bk && b->o.mode == CS_BUCKET_LIVE && sc->type == CS_BT_COUNTER) {
+		/* a live counter whose duration is over fires before a new one starts */
+		if (time_ns(&t) >= time_ns(&bk->first) + sc->duration) {
+			bk->ovflw = t;
+			err = overflow(b, bk, depth);
+			bk = NULL;
+			if (err)
+				return err;
+		}
+	} else if (bk && bk->total && time_ns(&t) > time_ns(&bk->last) + sc->bucket_duration) {
+		/* idle for longer than its duration: gone (replay: lazily, spec 6.3) */
+		b->st.underflows++;
+		cs_metric_add(scm(bk->sc)->m_underflowed, 1);
+		bucket_remove(b, bk);
+		bk = NULL;
+	}
+	if (!bk && (err = bucket_create(b, sc, tg->h, gs, &bk)))
+		return err;
+	if (r->bad_time) {
+		/* a trigger without log time overflows at "now" (upstream's fallback) */
+		now_live(b, &now);
+		return pour_into(b, bk, evt, &now, depth);
+	}
+	return pour_into(b, bk, evt, &t, depth);
+}
+
+static int pour_routed(struct cs_buckets *b, const struct cs_event *evt, const struct cs_route *r,
+		       unsigned int depth)
+{
+	int err = 0;
+
+	if (!r->bad_time && r->n && b->o.mode == CS_BUCKET_REPLAY && time_ns(&r->t) > b->newest)
+		b->newest = time_ns(&r->t);
+	for (size_t i = 0; i < r->n && !err; i++)
+		err = pour_target(b, evt, r, &r->tg[i], depth);
+	return err;
+}
+
+static int pour_one(struct cs_buckets *b, const struct cs_event *evt, unsigned int depth)
+{
+	int err = cs_buckets_route(b, evt, &b->route);
+
+	return err ? err : pour_routed(b, evt, &b->route, depth);
+}
+
+/* Reprocess: overflows pour again, oldest first, before returning. */
+static int pour_pending(struct cs_buckets *b, int err)
+{
 	while (!err && b->npending) {
 		struct cs_event *e = b->pending[0];
 		unsigned int d = b->pending_depth[0];
@@ -1387,6 +1681,32 @@ int cs_buckets_pour(struct cs_buckets *b, const struct cs_event *evt)
 		err = pour_one(b, e, d);
 		cs_event_free(e);
 	}
+	return err;
+}
+
+int cs_buckets_pour_target(struct cs_buckets *b, const struct cs_event *evt,
+			   const struct cs_route *r, size_t i, unsigned int depth)
+{
+	int err;
+
+	if (b->in_pour)
+		return -EBUSY;
+	b->in_pour = true;
+	if (b->o.mode == CS_BUCKET_REPLAY && !r->bad_time && time_ns(&r->t) > b->newest)
+		b->newest = time_ns(&r->t);
+	err = pour_pending(b, pour_target(b, evt, r, &r->tg[i], depth));
+	b->in_pour = false;
+	return err;
+}
+
+int cs_buckets_pour(struct cs_buckets *b, const struct cs_event *evt)
+{
+	int err;
+
+	if (b->in_pour)
+		return -EBUSY; /* from a callback: not supported, would reorder overflows */
+	b->in_pour = true;
+	err = pour_pending(b, pour_one(b, evt, 0));
 	b->in_pour = false;
 	return err;
 }
@@ -1412,14 +1732,14 @@ int cs_buckets_tick(struct cs_buckets *b)
 		next = bk->next;
 		if (sc->type == CS_BT_COUNTER) {
 			if (b->o.mode != CS_BUCKET_LIVE || !bk->total ||
-			    tn < bk->first_ns + sc->duration)
+			    tn < time_ns(&bk->first) + sc->duration)
 				continue;
 			/* timed overflow: the counter's duration is over */
 			bk->ovflw = now;
 			err = overflow(b, bk, 0);
 			continue;
 		}
-		if (bk->total && tn > bk->last_ns + sc->bucket_duration) {
+		if (bk->total && tn > time_ns(&bk->last) + sc->bucket_duration) {
 			b->st.underflows++;
 			cs_metric_add(scm(bk->sc)->m_underflowed, 1);
 			bucket_remove(b, bk);

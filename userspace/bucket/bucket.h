@@ -24,14 +24,29 @@
  * the scenario has `reprocess: true` and no whitelist matched) the overflow
  * event is poured again before cs_buckets_pour() returns.
  *
- * Memory is bounded: at most max_buckets live instances and max_events queued
- * events overall (the least recently touched instance is evicted, and counted,
- * when a flood of new partitions arrives), bounded blackhole tables and
- * per-instance distinct sets, bounded queues.
+ * Memory is bounded: at most max_buckets live instances, max_events full
+ * event copies and max_queue_bytes of queued data overall (the least recently
+ * touched instance is evicted, and counted, when a flood of new partitions
+ * arrives), bounded blackhole tables and per-instance distinct sets, bounded
+ * queues. A scenario whose expressions never see its queue (no condition,
+ * overflow_filter, bayesian conditions or scope expression: most leaky and
+ * trigger scenarios) queues compact events: time, Meta and the source's
+ * Enriched fields, shared between consecutive equal events; about 0.5 KiB per
+ * live ssh-bf instance one event short of overflowing.
  *
- * Not thread-safe: one thread pours (CrowdSec itself serialises pours); the
- * parsers may run in other threads. Callbacks must not call back into the
- * engine (cs_buckets_pour() returns -EBUSY if they do).
+ * One thread pours into an engine; the parsers may run in other threads.
+ * Callbacks must not call back into the engine (cs_buckets_pour() returns
+ * -EBUSY if they do). Several threads share the work through sharding:
+ *
+ *   any thread:  cs_buckets_route(b0, evt, &r);      filters and groupby only (read-only)
+ *   shard s:     for each r.tg[i] with cs_route_shard(r.tg[i].h, n) == s:
+ *                        cs_buckets_pour_target(b[s], evt, &r, i, 0);
+ *
+ * b[0..n-1] are engines loaded with the same scenarios in the same order; a
+ * (scenario, partition) instance lives in exactly one of them, so each one is
+ * touched by one thread and a replay gives the same buckets and alerts for any
+ * n. With .on_reprocess set, reprocessed overflows go to the caller (which
+ * routes them to their shards) instead of being poured again in place.
  *
  * Deliberate difference from upstream: a reprocessed overflow is poured at its
  * overflow time (upstream creates LIVE buckets on the wall clock for it), so a
@@ -95,21 +110,26 @@ struct cs_bucket_opts {
 	bool simulation_default;	/* `simulation: on` with exclusions = the list */
 	cs_overflow_fn on_overflow;
 	cs_alert_fn on_alert;
+	/* Optional: takes the reprocessed overflow event (owned) and its depth for
+	 * cs_buckets_pour_target(); NULL = poured again before cs_buckets_pour() returns. */
+	int (*on_reprocess)(struct cs_event *ovf, unsigned int depth, void *arg);
 	void *arg;
 	/* Limits; 0 = defaults (see CS_BUCKET_DEFAULT_*). */
 	size_t max_buckets;
 	size_t max_blackhole;		/* blackhole entries per scenario */
 	size_t max_distinct;		/* distinct values per bucket instance */
 	size_t max_queue;		/* events kept by an unbounded (capacity -1) queue */
-	size_t max_events;		/* events queued in all instances together */
+	size_t max_events;		/* full event copies queued in all instances together */
+	size_t max_queue_bytes;		/* queued slots and compact events, all instances */
 	unsigned int max_reprocess_depth;
 };
 
-#define CS_BUCKET_DEFAULT_MAX_BUCKETS 100000
+#define CS_BUCKET_DEFAULT_MAX_BUCKETS 1250000
 #define CS_BUCKET_DEFAULT_MAX_BLACKHOLE 100000
 #define CS_BUCKET_DEFAULT_MAX_DISTINCT 10000
 #define CS_BUCKET_DEFAULT_MAX_QUEUE 1000
 #define CS_BUCKET_DEFAULT_MAX_EVENTS 200000
+#define CS_BUCKET_DEFAULT_MAX_QUEUE_BYTES (512u << 20)
 #define CS_BUCKET_DEFAULT_MAX_REPROCESS 8
 
 struct cs_bucket_stats {
@@ -118,7 +138,7 @@ struct cs_bucket_stats {
 	uint64_t blackholed;
 	uint64_t underflows;	/* instances that expired without alert */
 	uint64_t cancelled;
-	uint64_t evicted;	/* instances dropped because of max_buckets / max_events */
+	uint64_t evicted;	/* instances dropped because of the limits */
 	uint64_t bad_time;	/* REPLAY events without a usable MarshaledTime */
 	uint64_t errors;	/* expression errors and alerts that could not be built */
 	size_t live;		/* current instances */
@@ -155,6 +175,41 @@ uint64_t cs_buckets_scenario_poured(const struct cs_buckets *b, size_t i);
  * 0, or the first callback error, or -ENOMEM.
  */
 int cs_buckets_pour(struct cs_buckets *b, const struct cs_event *evt);
+
+/* ---- sharded pouring (see the top of this file) ------------------------------------ */
+
+/* Where one event goes: a (scenario, partition) target per matching scenario. */
+struct cs_route_target {
+	uint32_t sc;	/* scenario index */
+	size_t gkey;	/* offset of the partition key in keys */
+	uint64_t h;	/* seeded hash of (scenario index, key) */
+};
+
+struct cs_route {
+	struct cs_time t;	/* pour time (event time in REPLAY) */
+	bool have_time, bad_time;
+	struct cs_route_target *tg;
+	size_t n, cap;
+	char *keys;
+	size_t klen, kcap;
+};
+
+/*
+ * Evaluate every scenario's filter and groupby on evt (the pour order of
+ * cs_buckets_pour()); r is reused between calls (zero it first,
+ * cs_route_clear() at the end). Thread-safe: b is only read. 0 or -ENOMEM.
+ */
+int cs_buckets_route(const struct cs_buckets *b, const struct cs_event *evt, struct cs_route *r);
+void cs_route_clear(struct cs_route *r);
+
+static inline unsigned int cs_route_shard(uint64_t h, unsigned int nshards)
+{
+	return (unsigned int)((h >> 32) % nshards); /* the table indexes by the low bits */
+}
+
+/* Pour evt into target i of r (a route made by any engine of the same scenarios). */
+int cs_buckets_pour_target(struct cs_buckets *b, const struct cs_event *evt,
+			   const struct cs_route *r, size_t i, unsigned int depth);
 
 /*
  * Live housekeeping: expire idle instances (underflow), fire counters whose

@@ -142,7 +142,9 @@ struct cs_buckets {
 	/* live instances: hash table + LRU list (head = least recently touched) */
 	struct cs_bucket **tab;
 	size_t tab_size, count;
-	size_t queued;			/* events in all queues (max_events) */
+	size_t queued;			/* events in all queues */
+	size_t queued_full;		/* of which full copies (max_events) */
+	size_t qbytes;			/* queue bytes charged (max_queue_bytes) */
 	struct cs_bucket *lru_head, *lru_tail;
 	int64_t newest;			/* REPLAY: newest event time seen (ns) */
 	struct cs_bucket_stats st;
@@ -151,6 +153,7 @@ struct cs_buckets {
 	unsigned int *pending_depth;
 	size_t npending, pending_cap;
 	bool in_pour;
+	struct cs_route route; /* cs_buckets_pour()'s scratch */
 };
 
 /* scenario.c */

@@ -10,6 +10,9 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "common/envexpand.h"
+#include "common/readfile.h"
+
 struct frame {
 	json_t *node;
 	char *key; /* pending key when node is an object */
@@ -138,118 +141,29 @@ out:
 	return result;
 }
 
-/* ${VAR} and $VAR expansion (unset -> empty), like os.ExpandEnv; strict leaves an
- * unset one as written, like CrowdSec's csstring.StrictExpand. */
-static char *expand_env(const char *in, size_t len, bool strict, size_t *outlen)
-{
-	size_t cap = len + 64, o = 0;
-	char *out = malloc(cap);
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len;) {
-		const char *val = NULL;
-		char name[256], one[2] = { 0, 0 };
-		size_t nl = 0;
-
-		if (in[i] == '$' && i + 1 < len &&
-		    (in[i + 1] == '{' || isalpha((unsigned char)in[i + 1]) || in[i + 1] == '_')) {
-			size_t j = i + 1;
-			bool brace = in[j] == '{';
-
-			if (brace)
-				j++;
-			while (j < len && (isalnum((unsigned char)in[j]) || in[j] == '_') &&
-			       nl < sizeof(name) - 1)
-				name[nl++] = in[j++];
-			name[nl] = '\0';
-			if (brace && (j >= len || in[j] != '}')) {
-				val = NULL;
-				nl = 0;
-			} else {
-				if (brace)
-					j++;
-				val = getenv(name);
-				if (!val && strict)
-					nl = 0; /* copied byte by byte below */
-				else
-					i = j;
-				if (!val && !strict)
-					val = "";
-			}
-		}
-		if (!val) {
-			one[0] = in[i++];
-			val = one;
-			if (!val[0]) { /* NUL byte in input: copy as is */
-				if (o + 1 >= cap) {
-					char *p = realloc(out, cap *= 2);
-
-					if (!p) {
-						free(out);
-						return NULL;
-					}
-					out = p;
-				}
-				out[o++] = '\0';
-				continue;
-			}
-		}
-		size_t vl = strlen(val);
-
-		if (o + vl + 1 >= cap) {
-			cap = (o + vl + 1) * 2;
-			char *p = realloc(out, cap);
-
-			if (!p) {
-				free(out);
-				return NULL;
-			}
-			out = p;
-		}
-		memcpy(out + o, val, vl);
-		o += vl;
-	}
-	out[o] = '\0';
-	*outlen = o;
-	return out;
-}
-
 static json_t *load_one(const char *path, char *err, size_t errlen, bool missing_ok, bool strict)
 {
-	FILE *f = fopen(path, "r");
 	char *buf = NULL, *exp = NULL;
 	json_t *docs = NULL;
 	size_t n, explen;
-	long sz;
+	int rc = cs_read_file(path, YAMLJSON_MAX_SIZE, &buf, &n);
 
-	if (!f) {
-		if (!(missing_ok && errno == ENOENT))
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		else
-			err[0] = '\0';
+	if (rc == -ENOENT && missing_ok) {
+		err[0] = '\0';
 		return NULL;
 	}
-	if (fseek(f, 0, SEEK_END) || (sz = ftell(f)) < 0 || sz > YAMLJSON_MAX_SIZE ||
-	    fseek(f, 0, SEEK_SET)) {
-		snprintf(err, errlen, "%s: unreadable or too large", path);
-		goto out;
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", path,
+			 rc == -EFBIG ? "unreadable or too large" : strerror(-rc));
+		return NULL;
 	}
-	buf = malloc((size_t)sz + 1);
-	if (!buf)
-		goto out;
-	n = fread(buf, 1, (size_t)sz, f);
-	buf[n] = '\0';
-	exp = expand_env(buf, n, strict, &explen);
-	if (!exp) {
+	exp = env_expand(buf, n, strict, &explen);
+	if (!exp)
 		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	docs = yamljson_load_string(exp, explen, path, err, errlen);
-out:
+	else
+		docs = yamljson_load_string(exp, explen, path, err, errlen);
 	free(buf);
 	free(exp);
-	fclose(f);
 	return docs;
 }
 

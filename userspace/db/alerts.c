@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@ void cs_alert_free(struct cs_alert *a)
 	if (!a)
 		return;
 	free(a->machine_id);
+	free(a->uuid);
 	free(a->scenario);
 	free(a->scenario_hash);
 	free(a->scenario_version);
@@ -65,39 +65,39 @@ void cs_alerts_free(struct cs_alert **v, size_t n)
 #define DECISION_ROWS 128
 #define DECISION_COLS_N 14
 
-static int bind_decision(sqlite3_stmt *s, int base, const struct cs_alert *a,
+static int bind_decision(struct dbstmt *s, int base, const struct cs_alert *a,
 			 const struct cs_decision *d, int64_t now, int64_t alert_id)
 {
 	struct cs_range r = { 0 };
 
 	if (scope_is_addr(d->scope) && value_range(d->value, &r))
 		return -EINVAL;
-	sqlite3_bind_int64(s, base + 1, now);
-	sqlite3_bind_int64(s, base + 2, gotime_deadline(a->stop_at, d->duration));
-	sqlite3_bind_text(s, base + 3, d->scenario ? d->scenario : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, base + 4, d->type ? d->type : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, base + 5, r.start_ip);
-	sqlite3_bind_int64(s, base + 6, r.end_ip);
-	sqlite3_bind_int64(s, base + 7, r.start_suffix);
-	sqlite3_bind_int64(s, base + 8, r.end_suffix);
-	sqlite3_bind_int(s, base + 9, r.ip_size);
-	sqlite3_bind_text(s, base + 10, d->scope ? d->scope : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, base + 11, d->value ? d->value : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, base + 12, d->origin ? d->origin : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, base + 13, d->simulated || a->simulated);
-	sqlite3_bind_int64(s, base + 14, alert_id);
+	bind_int(s, base + 1, now);
+	bind_int(s, base + 2, gotime_deadline(a->stop_at, d->duration));
+	bind_text(s, base + 3, d->scenario ? d->scenario : "");
+	bind_text(s, base + 4, d->type ? d->type : "");
+	bind_int(s, base + 5, r.start_ip);
+	bind_int(s, base + 6, r.end_ip);
+	bind_int(s, base + 7, r.start_suffix);
+	bind_int(s, base + 8, r.end_suffix);
+	bind_int(s, base + 9, r.ip_size);
+	bind_text(s, base + 10, d->scope ? d->scope : "");
+	bind_text(s, base + 11, d->value ? d->value : "");
+	bind_text(s, base + 12, d->origin ? d->origin : "");
+	bind_int(s, base + 13, d->simulated || a->simulated);
+	bind_int(s, base + 14, alert_id);
 	return 0;
 }
 
 /* The DECISION_ROWS-row INSERT, prepared on first use (db->decisions_many). */
-static sqlite3_stmt *decisions_many(struct cs_db *db)
+static struct dbstmt *decisions_many(struct cs_db *db)
 {
 	FILE *f;
 	char *sql = NULL;
 	size_t len = 0;
 
 	if (db->decisions_many) {
-		sqlite3_reset(db->decisions_many);
+		db_reset(db->decisions_many);
 		return db->decisions_many;
 	}
 	f = open_memstream(&sql, &len);
@@ -115,11 +115,9 @@ static sqlite3_stmt *decisions_many(struct cs_db *db)
 			fprintf(f, ", ?%d", b + c);
 		fputc(')', f);
 	}
-	if (fclose(f) || sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT,
-					    &db->decisions_many, NULL) != SQLITE_OK) {
-		log_error("sqlite prepare: %s", sqlite3_errmsg(db->h));
+	fputs(" RETURNING id", f);
+	if (fclose(f) || db_prepare(db, sql, &db->decisions_many))
 		db->decisions_many = NULL;
-	}
 	free(sql);
 	return db->decisions_many;
 }
@@ -127,63 +125,62 @@ static sqlite3_stmt *decisions_many(struct cs_db *db)
 static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t machine_row,
 			    int64_t now, int64_t *id, int64_t *decision_ids)
 {
-	sqlite3_stmt *s = stmt(db, ST_ALERT_INSERT);
+	struct dbstmt *s = stmt(db, ST_ALERT_INSERT);
 	int err;
 
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, a->scenario ? a->scenario : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, a->message ? a->message : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, a->events_count);
-	sqlite3_bind_int64(s, 5, a->start_at);
-	sqlite3_bind_int64(s, 6, a->stop_at);
-	sqlite3_bind_text(s, 7, a->src_ip ? a->src_ip : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, a->src_range ? a->src_range : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 9, a->src_as_number ? a->src_as_number : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 10, a->src_as_name ? a->src_as_name : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 11, a->src_cn ? a->src_cn : "", -1, SQLITE_STATIC);
-	sqlite3_bind_double(s, 12, a->src_latitude);
-	sqlite3_bind_double(s, 13, a->src_longitude);
-	sqlite3_bind_text(s, 14, a->src_scope ? a->src_scope : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 15, a->src_value ? a->src_value : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 16, a->capacity);
-	sqlite3_bind_text(s, 17, a->leakspeed ? a->leakspeed : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 18, a->scenario_version ? a->scenario_version : "", -1,
-			  SQLITE_STATIC);
-	sqlite3_bind_text(s, 19, a->scenario_hash ? a->scenario_hash : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 20, a->simulated);
+	bind_int(s, 1, now);
+	bind_text(s, 2, a->scenario ? a->scenario : "");
+	bind_text(s, 3, a->message ? a->message : "");
+	bind_int(s, 4, a->events_count);
+	bind_int(s, 5, a->start_at);
+	bind_int(s, 6, a->stop_at);
+	bind_text(s, 7, a->src_ip ? a->src_ip : "");
+	bind_text(s, 8, a->src_range ? a->src_range : "");
+	bind_text(s, 9, a->src_as_number ? a->src_as_number : "");
+	bind_text(s, 10, a->src_as_name ? a->src_as_name : "");
+	bind_text(s, 11, a->src_cn ? a->src_cn : "");
+	bind_double(s, 12, a->src_latitude);
+	bind_double(s, 13, a->src_longitude);
+	bind_text(s, 14, a->src_scope ? a->src_scope : "");
+	bind_text(s, 15, a->src_value ? a->src_value : "");
+	bind_int(s, 16, a->capacity);
+	bind_text(s, 17, a->leakspeed ? a->leakspeed : "");
+	bind_text(s, 18, a->scenario_version ? a->scenario_version : "");
+	bind_text(s, 19, a->scenario_hash ? a->scenario_hash : "");
+	bind_int(s, 20, a->simulated);
 	if (machine_row > 0)
-		sqlite3_bind_int64(s, 21, machine_row);
+		bind_int(s, 21, machine_row);
 	else
-		sqlite3_bind_null(s, 21);
-	err = exec_stmt(db, s);
-	if (err)
-		return err;
-	*id = sqlite3_last_insert_rowid(db->h);
+		bind_null(s, 21);
+	err = db_step(s);
+	if (err == DB_ROW)
+		*id = col_int(s, 0);
+	db_reset(s);
+	if (err != DB_ROW)
+		return sql_err(db, err);
 
 	for (size_t i = 0; i < a->n_events; i++) {
 		s = stmt(db, ST_EVENT_INSERT);
-		sqlite3_bind_int64(s, 1, now);
-		sqlite3_bind_int64(s, 2, a->events[i].timestamp);
-		sqlite3_bind_text(s, 3, a->events[i].meta_json ? a->events[i].meta_json : "null",
-				  -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 4, *id);
+		bind_int(s, 1, now);
+		bind_int(s, 2, a->events[i].timestamp);
+		bind_text(s, 3, a->events[i].meta_json ? a->events[i].meta_json : "null");
+		bind_int(s, 4, *id);
 		if ((err = exec_stmt(db, s)))
 			return err;
 	}
 	for (size_t i = 0; i < a->n_meta; i++) {
 		s = stmt(db, ST_META_INSERT);
-		sqlite3_bind_int64(s, 1, now);
-		sqlite3_bind_text(s, 2, a->meta[i].key ? a->meta[i].key : "", -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, a->meta[i].value ? a->meta[i].value : "", -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_int64(s, 4, *id);
+		bind_int(s, 1, now);
+		bind_text(s, 2, a->meta[i].key ? a->meta[i].key : "");
+		bind_text(s, 3, a->meta[i].value ? a->meta[i].value : "");
+		bind_int(s, 4, *id);
 		if ((err = exec_stmt(db, s)))
 			return err;
 	}
 	for (size_t i = 0; i < a->n_decisions;) {
 		/* whole groups through the multi-row statement, the rest one by one */
 		size_t k, rows = a->n_decisions - i >= DECISION_ROWS ? DECISION_ROWS : 1;
-		int64_t last;
+		int rc = DB_DONE;
 
 		s = rows > 1 ? decisions_many(db) : stmt(db, ST_DECISION_INSERT);
 		if (!s)
@@ -192,16 +189,17 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 			if ((err = bind_decision(s, (int)k * DECISION_COLS_N, a, &a->decisions[i + k],
 						 now, *id)))
 				break;
-		if (!err)
-			err = exec_stmt(db, s);
+		/* RETURNING gives the ids in the order of the VALUES rows */
+		for (k = 0; !err && (rc = db_step(s)) == DB_ROW; k++)
+			if (k < rows)
+				decision_ids[i + k] = col_int(s, 0);
+		if (!err && (rc != DB_DONE || k != rows))
+			err = sql_err(db, rc);
+		db_reset(s);
 		if (rows > 1) /* the shared statement keeps no pointer into this alert */
-			sqlite3_clear_bindings(s);
+			db_clear_bindings(s);
 		if (err)
 			return err;
-		/* one statement's rows get consecutive ids (AUTOINCREMENT, one writer) */
-		last = sqlite3_last_insert_rowid(db->h);
-		for (k = 0; k < rows; k++)
-			decision_ids[i + k] = last - (int64_t)(rows - 1 - k);
 		i += rows;
 	}
 	return 0;
@@ -212,7 +210,7 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 {
 	int64_t machine_row = 0, *decision_ids;
 	size_t nd = 0, k = 0;
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int err;
 
 	for (size_t i = 0; i < n; i++)
@@ -232,10 +230,10 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 		machine_row = 0;
 		if (owner) {
 			s = stmt(db, ST_MACHINE_ROWID);
-			sqlite3_bind_text(s, 1, owner, -1, SQLITE_STATIC);
-			if (sqlite3_step(s) == SQLITE_ROW)
-				machine_row = sqlite3_column_int64(s, 0);
-			sqlite3_reset(s);
+			bind_text(s, 1, owner);
+			if (db_step(s) == DB_ROW)
+				machine_row = col_int(s, 0);
+			db_reset(s);
 		}
 		err = insert_one_alert(db, alerts[i], machine_row, now, &ids[i], decision_ids + k);
 		k += alerts[i]->n_decisions;
@@ -252,49 +250,49 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 
 static int load_alert_children(struct cs_db *db, struct cs_alert *a, int64_t now)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	size_t cap;
 	int rc, err;
 
 	s = stmt(db, ST_ALERT_DECISIONS);
-	sqlite3_bind_int64(s, 1, a->id);
+	bind_int(s, 1, a->id);
 	err = collect_decisions(db, s, now, &a->decisions, &a->n_decisions);
-	sqlite3_reset(s);
+	db_reset(s);
 	if (err)
 		return err;
 
 	s = stmt(db, ST_ALERT_EVENTS);
-	sqlite3_bind_int64(s, 1, a->id);
+	bind_int(s, 1, a->id);
 	cap = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (a->n_events == cap) {
 			size_t nc = cap ? cap * 2 : 8;
 			struct cs_alert_event *p = realloc(a->events, nc * sizeof(*p));
 
 			if (!p) {
-				sqlite3_reset(s);
+				db_reset(s);
 				return -ENOMEM;
 			}
 			a->events = p;
 			cap = nc;
 		}
-		a->events[a->n_events].timestamp = sqlite3_column_int64(s, 0);
+		a->events[a->n_events].timestamp = col_int(s, 0);
 		a->events[a->n_events++].meta_json = col_text(s, 1);
 	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
+	db_reset(s);
+	if (rc != DB_DONE)
 		return sql_err(db, rc);
 
 	s = stmt(db, ST_ALERT_META);
-	sqlite3_bind_int64(s, 1, a->id);
+	bind_int(s, 1, a->id);
 	cap = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (a->n_meta == cap) {
 			size_t nc = cap ? cap * 2 : 8;
 			struct cs_meta *p = realloc(a->meta, nc * sizeof(*p));
 
 			if (!p) {
-				sqlite3_reset(s);
+				db_reset(s);
 				return -ENOMEM;
 			}
 			a->meta = p;
@@ -303,38 +301,38 @@ static int load_alert_children(struct cs_db *db, struct cs_alert *a, int64_t now
 		a->meta[a->n_meta].key = col_text(s, 0);
 		a->meta[a->n_meta++].value = col_text(s, 1);
 	}
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : sql_err(db, rc);
+	db_reset(s);
+	return rc == DB_DONE ? 0 : sql_err(db, rc);
 }
 
-static struct cs_alert *alert_from_row(sqlite3_stmt *s)
+static struct cs_alert *alert_from_row(struct dbstmt *s)
 {
 	struct cs_alert *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return NULL;
-	a->id = sqlite3_column_int64(s, 0);
-	a->created_at = sqlite3_column_int64(s, 1);
+	a->id = col_int(s, 0);
+	a->created_at = col_int(s, 1);
 	a->scenario = col_text(s, 2);
 	a->message = col_text(s, 3);
-	a->events_count = sqlite3_column_int64(s, 4);
-	a->start_at = sqlite3_column_int64(s, 5);
-	a->stop_at = sqlite3_column_int64(s, 6);
+	a->events_count = col_int(s, 4);
+	a->start_at = col_int(s, 5);
+	a->stop_at = col_int(s, 6);
 	a->src_ip = col_text(s, 7);
 	a->src_range = col_text(s, 8);
 	a->src_as_number = col_text(s, 9);
 	a->src_as_name = col_text(s, 10);
 	a->src_cn = col_text(s, 11);
-	a->src_latitude = sqlite3_column_double(s, 12);
-	a->src_longitude = sqlite3_column_double(s, 13);
+	a->src_latitude = col_double(s, 12);
+	a->src_longitude = col_double(s, 13);
 	a->src_scope = col_text(s, 14);
 	a->src_value = col_text(s, 15);
-	a->capacity = sqlite3_column_int64(s, 16);
+	a->capacity = col_int(s, 16);
 	a->leakspeed = col_text(s, 17);
 	a->scenario_version = col_text(s, 18);
 	a->scenario_hash = col_text(s, 19);
-	a->simulated = sqlite3_column_int(s, 20);
-	a->machine_id = sqlite3_column_type(s, 21) == SQLITE_NULL ? xstrdup("N/A") : col_text(s, 21);
+	a->simulated = col_int(s, 20);
+	a->machine_id = !col_str(s, 21) ? xstrdup("N/A") : col_text(s, 21);
 	return a;
 }
 
@@ -344,13 +342,13 @@ int cs_db_alerts_search(struct cs_db *db, const struct cs_afilter *f, int64_t no
 	struct cs_alert **v = NULL;
 	size_t cnt = 0, cap = 0;
 	struct qb q = { 0 };
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	int rc, err;
 
 	*out = NULL;
 	*n = 0;
 	qb_add(&q, "SELECT " ALERT_COLS " FROM alerts a LEFT JOIN machines m"
-		   " ON m.id = a.machine_alerts WHERE 1");
+		   " ON m.id = a.machine_alerts WHERE TRUE");
 	afilter_cond(&q, f, now);
 	qb_add(&q, f->sort_asc ? " ORDER BY a.created_at ASC, a.id ASC"
 			       : " ORDER BY a.created_at DESC, a.id DESC");
@@ -360,7 +358,7 @@ int cs_db_alerts_search(struct cs_db *db, const struct cs_afilter *f, int64_t no
 	if (err)
 		goto out;
 	err = qb_prepare(db, &q, &s);
-	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (!err && (rc = db_step(s)) == DB_ROW) {
 		if (cnt == cap) {
 			size_t nc = cap ? cap * 2 : 16;
 			struct cs_alert **p = realloc(v, nc * sizeof(*p));
@@ -379,9 +377,9 @@ int cs_db_alerts_search(struct cs_db *db, const struct cs_afilter *f, int64_t no
 		}
 		err = load_alert_children(db, v[cnt++], now);
 	}
-	if (!err && s && rc != SQLITE_DONE)
+	if (!err && s && rc != DB_DONE)
 		err = sql_err(db, rc);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	err = txn_end(db, err);
 out:
 	qb_free(&q);
@@ -397,7 +395,7 @@ out:
 int cs_db_alert_get(struct cs_db *db, int64_t id, int64_t now, struct cs_alert **out)
 {
 	struct qb q = { 0 };
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	struct cs_alert *a = NULL;
 	int rc, err;
 
@@ -410,15 +408,15 @@ int cs_db_alert_get(struct cs_db *db, int64_t id, int64_t now, struct cs_alert *
 		goto out;
 	err = qb_prepare(db, &q, &s);
 	if (!err) {
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW) {
+		rc = db_step(s);
+		if (rc == DB_ROW) {
 			a = alert_from_row(s);
 			err = a ? load_alert_children(db, a, now) : -ENOMEM;
 		} else {
-			err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
+			err = rc == DB_DONE ? -ENOENT : sql_err(db, rc);
 		}
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	err = txn_end(db, err);
 out:
 	qb_free(&q);
@@ -431,13 +429,13 @@ out:
 
 int cs_db_alert_delete(struct cs_db *db, int64_t id)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int err = txn_begin(db);
 
 	if (err)
 		return err;
 	s = stmt(db, ST_ALERT_DELETE);
-	sqlite3_bind_int64(s, 1, id);
+	bind_int(s, 1, id);
 	err = run_changes(db, s);
 	if (!err) /* its decisions went with it (cascade) */
 		stream_mark_stale(db);
@@ -449,7 +447,7 @@ int cs_db_alerts_delete(struct cs_db *db, const struct cs_afilter *f, int64_t no
 	struct qb q = { 0 };
 	int err;
 
-	qb_add(&q, "DELETE FROM alerts WHERE id IN (SELECT a.id FROM alerts a WHERE 1");
+	qb_add(&q, "DELETE FROM alerts WHERE id IN (SELECT a.id FROM alerts a WHERE TRUE");
 	afilter_cond(&q, f, now);
 	qb_add(&q, ")");
 	err = db_exec_query(db, &q, n);
@@ -466,39 +464,31 @@ int cs_db_alerts_count(struct cs_db *db, cs_db_count_cb cb, void *ctx)
 
 int cs_db_flush(struct cs_db *db, int64_t before, long max_items, long *n)
 {
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	int err;
 
 	*n = 0;
 	err = txn_begin(db);
 	if (err)
 		return err;
-	if (before > 0) {
-		if (sqlite3_prepare_v2(db->h, "DELETE FROM alerts WHERE created_at < ?", -1, &s,
-				       NULL) != SQLITE_OK) {
-			err = sql_err(db, sqlite3_errcode(db->h));
-			goto out;
-		}
-		sqlite3_bind_int64(s, 1, before);
+	if (!db_cluster_job(db, "flush")) /* another replica runs it */
+		return txn_end(db, 0);
+	if (before > 0 && !(err = db_prepare(db, "DELETE FROM alerts WHERE created_at < ?", &s))) {
+		bind_int(s, 1, before);
 		err = exec_stmt(db, s);
-		*n += err ? 0 : sqlite3_changes(db->h);
-		sqlite3_finalize(s);
+		*n += err ? 0 : db_changes(db);
+		db_finalize(s);
 		s = NULL;
 	}
-	if (!err && max_items > 0) {
-		if (sqlite3_prepare_v2(db->h,
-				       "DELETE FROM alerts WHERE id IN (SELECT id FROM alerts"
-				       " ORDER BY id DESC LIMIT -1 OFFSET ?)",
-				       -1, &s, NULL) != SQLITE_OK) {
-			err = sql_err(db, sqlite3_errcode(db->h));
-			goto out;
-		}
-		sqlite3_bind_int64(s, 1, max_items);
+	/* the (max_items + 1)-th newest and older */
+	if (!err && max_items > 0 &&
+	    !(err = db_prepare(db, "DELETE FROM alerts WHERE id <= (SELECT id FROM alerts"
+				   " ORDER BY id DESC LIMIT 1 OFFSET ?)", &s))) {
+		bind_int(s, 1, max_items);
 		err = exec_stmt(db, s);
-		*n += err ? 0 : sqlite3_changes(db->h);
-		sqlite3_finalize(s);
+		*n += err ? 0 : db_changes(db);
+		db_finalize(s);
 	}
-out:
 	if (*n)
 		stream_mark_stale(db);
 	return txn_end(db, err);

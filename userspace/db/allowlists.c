@@ -27,43 +27,36 @@
 	" (i.end_ip, i.end_suffix) >= (?4, ?5)) OR ((i.start_ip, i.start_suffix) >= (?2, ?3)" \
 	" AND (i.end_ip, i.end_suffix) <= (?4, ?5)))"
 
-static int prep(struct cs_db *db, const char *sql, sqlite3_stmt **s)
+static int prep(struct cs_db *db, const char *sql, struct dbstmt **s)
 {
-	if (sqlite3_prepare_v2(db->h, sql, -1, s, NULL) != SQLITE_OK)
-		return sql_err(db, sqlite3_errcode(db->h));
-	return 0;
-}
-
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_TRANSIENT);
+	return db_prepare(db, sql, s);
 }
 
 static int list_id(struct cs_db *db, const char *name, int64_t *id, bool *console)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int rc, err = prep(db, "SELECT id, from_console FROM allowlists WHERE name = ?", &s);
 
 	if (err)
 		return err;
 	bind_text(s, 1, name);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 0);
+	rc = db_step(s);
+	if (rc == DB_ROW) {
+		*id = col_int(s, 0);
 		if (console)
-			*console = sqlite3_column_int(s, 1);
+			*console = col_int(s, 1);
 		err = 0;
 	} else {
-		err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
+		err = rc == DB_DONE ? -ENOENT : sql_err(db, rc);
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return err;
 }
 
 int cs_db_allowlist_create(struct cs_db *db, const char *name, const char *description,
 			   int64_t now)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int err;
 
 	if (!name || !*name || strlen(name) > ALLOWLIST_MAX_NAME ||
@@ -75,18 +68,18 @@ int cs_db_allowlist_create(struct cs_db *db, const char *name, const char *descr
 	err = prep(db, "INSERT INTO allowlists (created_at, updated_at, name, description)"
 		       " VALUES (?1, ?1, ?2, ?3)", &s);
 	if (!err) {
-		sqlite3_bind_int64(s, 1, now);
+		bind_int(s, 1, now);
 		bind_text(s, 2, name);
 		bind_text(s, 3, description);
 		err = exec_stmt(db, s);
-		sqlite3_finalize(s);
+		db_finalize(s);
 	}
 	return txn_end(db, err);
 }
 
 int cs_db_allowlist_delete(struct cs_db *db, const char *name)
 {
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	int64_t id;
 	int err = txn_begin(db);
 
@@ -96,17 +89,17 @@ int cs_db_allowlist_delete(struct cs_db *db, const char *name)
 	if (!err)
 		err = prep(db, "DELETE FROM allowlist_items WHERE allowlist_id = ?", &s);
 	if (!err) {
-		sqlite3_bind_int64(s, 1, id);
+		bind_int(s, 1, id);
 		err = exec_stmt(db, s);
-		sqlite3_finalize(s);
+		db_finalize(s);
 		s = NULL;
 	}
 	if (!err)
 		err = prep(db, "DELETE FROM allowlists WHERE id = ?", &s);
 	if (!err) {
-		sqlite3_bind_int64(s, 1, id);
+		bind_int(s, 1, id);
 		err = exec_stmt(db, s);
-		sqlite3_finalize(s);
+		db_finalize(s);
 	}
 	return txn_end(db, err);
 }
@@ -135,16 +128,16 @@ void cs_allowlists_free(struct cs_allowlist *v, size_t n)
 
 static int load_items(struct cs_db *db, struct cs_allowlist *a, int64_t now)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int rc, err = prep(db, "SELECT value, comment, created_at, expires_at FROM allowlist_items i"
 			       " WHERE allowlist_id = ? AND " ITEM_LIVE " ORDER BY id", &s);
 	size_t cap = 0;
 
 	if (err)
 		return err;
-	sqlite3_bind_int64(s, 1, a->id);
-	sqlite3_bind_int64(s, 2, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	bind_int(s, 1, a->id);
+	bind_int(s, 2, now);
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct cs_allowlist_item *it;
 
 		if (a->nitems == cap) {
@@ -161,23 +154,23 @@ static int load_items(struct cs_db *db, struct cs_allowlist *a, int64_t now)
 		it = &a->items[a->nitems++];
 		it->value = col_text(s, 0);
 		it->comment = col_text(s, 1);
-		it->created_at = sqlite3_column_int64(s, 2);
-		it->expires_at = sqlite3_column_int64(s, 3);
+		it->created_at = col_int(s, 2);
+		it->expires_at = col_int(s, 3);
 		if (!it->value || !it->comment) {
 			err = -ENOMEM;
 			break;
 		}
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != DB_DONE)
 		err = sql_err(db, rc);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return err;
 }
 
 static int lists_query(struct cs_db *db, const char *name, bool with_items, int64_t now,
 		       struct cs_allowlist **out, size_t *n)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	struct cs_allowlist *v = NULL;
 	size_t cnt = 0, cap = 0;
 	int rc, err = prep(db, name ? "SELECT id, name, description, allowlist_id, from_console,"
@@ -189,7 +182,7 @@ static int lists_query(struct cs_db *db, const char *name, bool with_items, int6
 		return err;
 	if (name)
 		bind_text(s, 1, name);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		struct cs_allowlist *a;
 
 		if (cnt == cap) {
@@ -205,21 +198,21 @@ static int lists_query(struct cs_db *db, const char *name, bool with_items, int6
 		}
 		a = &v[cnt++];
 		memset(a, 0, sizeof(*a));
-		a->id = sqlite3_column_int64(s, 0);
+		a->id = col_int(s, 0);
 		a->name = col_text(s, 1);
 		a->description = col_text(s, 2);
 		a->allowlist_id = col_text(s, 3);
-		a->from_console = sqlite3_column_int(s, 4);
-		a->created_at = sqlite3_column_int64(s, 5);
-		a->updated_at = sqlite3_column_int64(s, 6);
+		a->from_console = col_int(s, 4);
+		a->created_at = col_int(s, 5);
+		a->updated_at = col_int(s, 6);
 		if (!a->name || !a->description || !a->allowlist_id) {
 			err = -ENOMEM;
 			break;
 		}
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != DB_DONE)
 		err = sql_err(db, rc);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	for (size_t i = 0; !err && with_items && i < cnt; i++)
 		err = load_items(db, &v[i], now);
 	if (err) {
@@ -270,7 +263,7 @@ int cs_db_allowlist_get(struct cs_db *db, const char *name, bool with_items, int
 int cs_db_allowlist_add(struct cs_db *db, const char *name,
 			const struct cs_allowlist_item *items, size_t n, int64_t now, long *added)
 {
-	sqlite3_stmt *ins = NULL, *dup = NULL, *touch = NULL;
+	struct dbstmt *ins = NULL, *dup = NULL, *touch = NULL;
 	int64_t id;
 	int err;
 
@@ -301,44 +294,44 @@ int cs_db_allowlist_add(struct cs_db *db, const char *name,
 		int rc;
 
 		value_range(items[i].value, &r);
-		sqlite3_bind_int64(dup, 1, id);
+		bind_int(dup, 1, id);
 		bind_text(dup, 2, items[i].value);
-		rc = sqlite3_step(dup);
-		sqlite3_reset(dup);
-		if (rc == SQLITE_ROW)
+		rc = db_step(dup);
+		db_reset(dup);
+		if (rc == DB_ROW)
 			continue; /* already there: upstream warns and skips */
-		sqlite3_bind_int64(ins, 1, now);
+		bind_int(ins, 1, now);
 		if (items[i].expires_at)
-			sqlite3_bind_int64(ins, 2, items[i].expires_at);
+			bind_int(ins, 2, items[i].expires_at);
 		else
-			sqlite3_bind_null(ins, 2);
+			bind_null(ins, 2);
 		bind_text(ins, 3, items[i].comment);
 		bind_text(ins, 4, items[i].value);
-		sqlite3_bind_int64(ins, 5, r.start_ip);
-		sqlite3_bind_int64(ins, 6, r.end_ip);
-		sqlite3_bind_int64(ins, 7, r.start_suffix);
-		sqlite3_bind_int64(ins, 8, r.end_suffix);
-		sqlite3_bind_int64(ins, 9, r.ip_size);
-		sqlite3_bind_int64(ins, 10, id);
+		bind_int(ins, 5, r.start_ip);
+		bind_int(ins, 6, r.end_ip);
+		bind_int(ins, 7, r.start_suffix);
+		bind_int(ins, 8, r.end_suffix);
+		bind_int(ins, 9, r.ip_size);
+		bind_int(ins, 10, id);
 		err = exec_stmt(db, ins);
 		if (!err)
 			(*added)++;
 	}
 	if (!err && *added) {
-		sqlite3_bind_int64(touch, 1, now);
-		sqlite3_bind_int64(touch, 2, id);
+		bind_int(touch, 1, now);
+		bind_int(touch, 2, id);
 		err = exec_stmt(db, touch);
 	}
-	sqlite3_finalize(ins);
-	sqlite3_finalize(dup);
-	sqlite3_finalize(touch);
+	db_finalize(ins);
+	db_finalize(dup);
+	db_finalize(touch);
 	return txn_end(db, err);
 }
 
 int cs_db_allowlist_remove(struct cs_db *db, const char *name, char *const *values, size_t n,
 			   long *removed)
 {
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	int64_t id;
 	int err;
 
@@ -350,20 +343,20 @@ int cs_db_allowlist_remove(struct cs_db *db, const char *name, char *const *valu
 	if (!err)
 		err = prep(db, "DELETE FROM allowlist_items WHERE allowlist_id = ? AND value = ?", &s);
 	for (size_t i = 0; !err && i < n; i++) {
-		sqlite3_bind_int64(s, 1, id);
+		bind_int(s, 1, id);
 		bind_text(s, 2, values[i]);
 		err = exec_stmt(db, s);
 		if (!err)
-			*removed += sqlite3_changes(db->h);
+			*removed += db_changes(db);
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return txn_end(db, err);
 }
 
 /* reasons "value from list (comment)", sorted by list name, joined by ", " */
 static int reasons(struct cs_db *db, const struct cs_range *r, int64_t now, char **out)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -375,31 +368,31 @@ static int reasons(struct cs_db *db, const struct cs_range *r, int64_t now, char
 	*out = NULL;
 	if (err)
 		return err;
-	sqlite3_bind_int64(s, 1, r->ip_size);
-	sqlite3_bind_int64(s, 2, r->start_ip);
-	sqlite3_bind_int64(s, 3, r->start_suffix);
-	sqlite3_bind_int64(s, 4, r->end_ip);
-	sqlite3_bind_int64(s, 5, r->end_suffix);
-	sqlite3_bind_int64(s, 6, now);
+	bind_int(s, 1, r->ip_size);
+	bind_int(s, 2, r->start_ip);
+	bind_int(s, 3, r->start_suffix);
+	bind_int(s, 4, r->end_ip);
+	bind_int(s, 5, r->end_suffix);
+	bind_int(s, 6, now);
 	f = open_memstream(&buf, &len);
 	if (!f) {
-		sqlite3_finalize(s);
+		db_finalize(s);
 		return -ENOMEM;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *comment = (const char *)sqlite3_column_text(s, 2);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *comment = col_str(s, 2);
 
 		if (len > ALLOWLIST_MAX_REASON)
 			continue; /* enough to say why */
-		fprintf(f, "%s%s from %s", n++ ? ", " : "", sqlite3_column_text(s, 0),
-			sqlite3_column_text(s, 1));
+		fprintf(f, "%s%s from %s", n++ ? ", " : "", col_str(s, 0),
+			col_str(s, 1));
 		if (comment && *comment)
 			fprintf(f, " (%s)", comment);
 		fflush(f);
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		err = sql_err(db, rc);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	if (fclose(f) && !err)
 		err = -ENOMEM;
 	if (err || !n) {
@@ -434,7 +427,7 @@ int cs_db_allowlisted(struct cs_db *db, const char *value, int64_t now, char **r
 
 int cs_db_allowlists_apply(struct cs_db *db, int64_t now, long *expired)
 {
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	int err;
 
 	*expired = 0;
@@ -453,11 +446,11 @@ int cs_db_allowlists_apply(struct cs_db *db, int64_t now, long *expired)
 		       " AND (i.end_ip, i.end_suffix) <= (decisions.end_ip, decisions.end_suffix))))",
 		   &s);
 	if (!err) {
-		sqlite3_bind_int64(s, 1, now);
+		bind_int(s, 1, now);
 		err = exec_stmt(db, s);
 		if (!err)
-			*expired = sqlite3_changes(db->h);
-		sqlite3_finalize(s);
+			*expired = db_changes(db);
+		db_finalize(s);
 	}
 	return txn_end(db, err);
 }

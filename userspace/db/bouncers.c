@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,21 +35,21 @@ void cs_bouncers_free(struct cs_bouncer *v, size_t n)
 
 /* ---- bouncers ----------------------------------------------------------------- */
 
-static void bouncer_from_row(sqlite3_stmt *s, void *elem, void *arg)
+static void bouncer_from_row(struct dbstmt *s, void *elem, void *arg)
 {
 	struct cs_bouncer *b = elem;
 
-	b->id = sqlite3_column_int64(s, 0);
-	b->created_at = sqlite3_column_int64(s, 1);
-	b->updated_at = sqlite3_column_int64(s, 2);
+	b->id = col_int(s, 0);
+	b->created_at = col_int(s, 1);
+	b->updated_at = col_int(s, 2);
 	b->name = col_text(s, 3);
 	b->api_key = col_text(s, 4);
-	b->revoked = sqlite3_column_int(s, 5);
+	b->revoked = col_int(s, 5);
 	b->ip_address = col_text(s, 6);
 	b->type = col_text(s, 7);
 	b->version = col_text(s, 8);
-	b->until = sqlite3_column_int64(s, 9);
-	b->last_pull = sqlite3_column_int64(s, 10);
+	b->until = col_int(s, 9);
+	b->last_pull = col_int(s, 10);
 	b->auth_type = col_text(s, 11);
 }
 
@@ -66,7 +65,7 @@ int cs_db_bouncer_add(struct cs_db *db, const char *name, const char *key_hash, 
 int cs_db_bouncer_tls(struct cs_db *db, const char *name, const char *key_hash, const char *ip,
 		      int64_t now, struct cs_bouncer *out, bool *created)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int err = txn_begin(db);
 
 	memset(out, 0, sizeof(*out));
@@ -74,16 +73,16 @@ int cs_db_bouncer_tls(struct cs_db *db, const char *name, const char *key_hash, 
 	if (err)
 		return err;
 	s = stmt(db, ST_BOUNCER_INSERT_TLS);
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, key_hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, ip ? ip : "", -1, SQLITE_STATIC);
+	bind_int(s, 1, now);
+	bind_text(s, 2, name);
+	bind_text(s, 3, key_hash);
+	bind_text(s, 4, ip ? ip : "");
 	err = exec_stmt(db, s);
 	if (!err)
-		*created = sqlite3_changes(db->h) > 0;
+		*created = db_changes(db) > 0;
 	if (!err) {
 		s = stmt(db, ST_BOUNCER_BY_NAME);
-		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		bind_text(s, 1, name);
 		err = db_row(db, s, bouncer_from_row, out, NULL);
 		if (!err && strcmp(out->auth_type, "tls")) {
 			cs_bouncer_clear(out);
@@ -95,14 +94,14 @@ int cs_db_bouncer_tls(struct cs_db *db, const char *name, const char *key_hash, 
 
 int cs_db_bouncer_by_key(struct cs_db *db, const char *key_hash, struct cs_bouncer *out)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int err = txn_begin_read(db);
 
 	memset(out, 0, sizeof(*out));
 	if (err)
 		return err;
 	s = stmt(db, ST_BOUNCER_BY_KEY);
-	sqlite3_bind_text(s, 1, key_hash, -1, SQLITE_STATIC);
+	bind_text(s, 1, key_hash);
 	return txn_end(db, db_row(db, s, bouncer_from_row, out, NULL));
 }
 
@@ -125,10 +124,10 @@ int cs_db_bouncers_set_last_pull(struct cs_db *db, const int64_t *ids, const int
 	if (err)
 		return err;
 	for (size_t i = 0; i < n && !err; i++) {
-		sqlite3_stmt *s = stmt(db, ST_BOUNCER_LAST_PULL);
+		struct dbstmt *s = stmt(db, ST_BOUNCER_LAST_PULL);
 
-		sqlite3_bind_int64(s, 1, ids[i]);
-		sqlite3_bind_int64(s, 2, t[i]);
+		bind_int(s, 1, ids[i]);
+		bind_int(s, 2, t[i]);
 		err = exec_stmt(db, s);
 	}
 	return txn_end(db, err);

@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * SQLite storage for the LAPI; see db.h for the contract. No SQL lives outside
- * this directory. User-supplied values are always bound, never spliced; the only
+ * LAPI storage (SQLite or PostgreSQL); see db.h for the contract. No SQL lives
+ * outside this directory. User-supplied values are always bound, never spliced; the only
  * generated SQL text is structure (filter clauses) and integers computed here.
  */
 #include "db/db_int.h"
 
 #include <pthread.h>
-#include <sys/stat.h>
 #include <stdarg.h>
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +19,6 @@
 #include "common/vec.h"
 #include "db/schema.h"
 
-#define DB_BUSY_TIMEOUT_MS 5000
-
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_BEGIN_READ] = "BEGIN",
@@ -30,7 +26,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_MACHINE_INSERT] = "INSERT INTO machines (created_at, updated_at, last_push,"
 			      " last_heartbeat, machine_id, password, ip_address, is_validated)"
-			      " VALUES (?1, ?1, ?1, NULL, ?2, ?3, ?4, ?5)",
+			      " VALUES (?1, ?1, ?1, NULL, ?2, ?3, ?4, ?5)"
+			      " ON CONFLICT (machine_id) DO NOTHING",
 	[ST_MACHINE_FORCE] = "UPDATE machines SET password = ?3, is_validated = ?5,"
 			     " updated_at = ?1 WHERE machine_id = ?2",
 	[ST_MACHINE_GET] = "SELECT " MACHINE_COLS " FROM machines WHERE machine_id = ?",
@@ -49,13 +46,13 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_BOUNCER_BY_KEY] = "SELECT " BOUNCER_COLS " FROM bouncers WHERE api_key = ?"
 			      " AND auth_type = 'api-key'",
 	[ST_BOUNCER_BY_NAME] = "SELECT " BOUNCER_COLS " FROM bouncers WHERE name = ?",
-	[ST_BOUNCER_INSERT_TLS] = "INSERT OR IGNORE INTO bouncers (created_at, updated_at, name,"
+	[ST_BOUNCER_INSERT_TLS] = "INSERT INTO bouncers (created_at, updated_at, name,"
 				  " api_key, ip_address, last_pull, auth_type)"
-				  " VALUES (?1, ?1, ?2, ?3, ?4, ?1, 'tls')",
-	[ST_MACHINE_INSERT_TLS] = "INSERT OR IGNORE INTO machines (created_at, updated_at,"
+				  " VALUES (?1, ?1, ?2, ?3, ?4, ?1, 'tls') ON CONFLICT DO NOTHING",
+	[ST_MACHINE_INSERT_TLS] = "INSERT INTO machines (created_at, updated_at,"
 				  " last_push, last_heartbeat, machine_id, password, ip_address,"
 				  " is_validated, auth_type) VALUES (?1, ?1, ?1, NULL, ?2, ?3, '', 1,"
-				  " 'tls')",
+				  " 'tls') ON CONFLICT DO NOTHING",
 	[ST_BOUNCER_SEEN] = "UPDATE bouncers SET ip_address = ?2, type = ?3, version = ?4,"
 			    " updated_at = ?5 WHERE id = ?1 AND (ip_address != ?2 OR type != ?3"
 			    " OR version != ?4)",
@@ -68,7 +65,8 @@ static const char *const stmt_sql[ST__MAX] = {
 		" source_as_name, source_country, source_latitude, source_longitude,"
 		" source_scope, source_value, capacity, leak_speed, scenario_version,"
 		" scenario_hash, simulated, machine_alerts) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6,"
-		" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+		" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+		" RETURNING id",
 	[ST_EVENT_INSERT] = "INSERT INTO events (created_at, updated_at, time, serialized,"
 			    " alert_events) VALUES (?1, ?1, ?2, ?3, ?4)",
 	[ST_META_INSERT] = "INSERT INTO meta (created_at, updated_at, key, value, alert_metas)"
@@ -77,7 +75,7 @@ static const char *const stmt_sql[ST__MAX] = {
 		"INSERT INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"
 		" end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"
 		" alert_decisions) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-		" ?12, ?13, ?14)",
+		" ?12, ?13, ?14) RETURNING id",
 	[ST_MACHINE_ROWID] = "SELECT id FROM machines WHERE machine_id = ?",
 	[ST_ALERT_DECISIONS] = "SELECT " DECISION_COLS " FROM decisions d"
 			       " WHERE d.alert_decisions = ? ORDER BY d.id",
@@ -102,49 +100,58 @@ char *xstrdup(const char *s)
 	return strdup(s ? s : "");
 }
 
-char *col_text(sqlite3_stmt *s, int i)
+char *col_text(struct dbstmt *s, int i)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
+	const char *t = col_str(s, i);
 
-	return strdup(t ? (const char *)t : "");
+	return strdup(t ? t : "");
 }
 
 int sql_err(struct cs_db *db, int rc)
 {
-	if (rc == SQLITE_CONSTRAINT)
-		return -EEXIST;
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		return -EBUSY;
-	if (rc == SQLITE_NOMEM)
-		return -ENOMEM;
-	log_error("sqlite: %s (%d)", sqlite3_errmsg(db->h), rc);
-	return -EIO;
+	(void)db;
+	return rc < 0 ? rc : -EIO;
 }
 
-sqlite3_stmt *stmt(struct cs_db *db, enum stmt_id id)
+struct dbstmt *stmt(struct cs_db *db, enum stmt_id id)
 {
-	sqlite3_stmt *s = db->st[id];
+	struct dbstmt *s = db->st[id];
 
 	if (!s) {
-		if (sqlite3_prepare_v3(db->h, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s,
-				       NULL) != SQLITE_OK) {
-			log_error("sqlite prepare: %s", sqlite3_errmsg(db->h));
+		if (db_prepare(db, stmt_sql[id], &s))
 			return NULL;
-		}
 		db->st[id] = s;
 	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	db_reset(s);
+	db_clear_bindings(s);
 	return s;
 }
 
 /* Run a statement that returns no rows. */
-int exec_stmt(struct cs_db *db, sqlite3_stmt *s)
+int exec_stmt(struct cs_db *db, struct dbstmt *s)
 {
-	int rc = sqlite3_step(s);
+	int rc;
 
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_err(db, rc);
+	if (!s)
+		return -EIO;
+	rc = db_step(s);
+	db_reset(s);
+	return rc >= 0 ? 0 : sql_err(db, rc);
+}
+
+bool db_cluster_job(struct cs_db *db, const char *job)
+{
+	struct dbstmt *s = NULL;
+	bool mine = true;
+
+	if (!db->be->is_pg)
+		return true;
+	if (!db_prepare(db, "SELECT pg_try_advisory_xact_lock(7700, hashtext(?))", &s)) {
+		bind_text(s, 1, job);
+		mine = db_step(s) == DB_ROW && col_int(s, 0);
+	}
+	db_finalize(s);
+	return mine;
 }
 
 int txn_begin(struct cs_db *db)
@@ -195,21 +202,21 @@ int txn_end(struct cs_db *db, int err)
 
 const char *cs_db_errmsg(struct cs_db *db)
 {
-	return db ? sqlite3_errmsg(db->h) : "no database";
+	return db ? db->be->errmsg(db) : "no database";
 }
 
-int run_changes(struct cs_db *db, sqlite3_stmt *s)
+int run_changes(struct cs_db *db, struct dbstmt *s)
 {
 	int err = exec_stmt(db, s);
 
-	if (!err && sqlite3_changes(db->h) == 0)
+	if (!err && db_changes(db) == 0)
 		err = -ENOENT;
 	return err;
 }
 
 int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *types, ...)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	va_list ap;
 	int err = txn_begin(db);
 
@@ -221,16 +228,16 @@ int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *ty
 		if (types[i] == 't') {
 			const char *t = va_arg(ap, const char *);
 
-			sqlite3_bind_text(s, i + 1, t ? t : "", -1, SQLITE_STATIC);
+			bind_text(s, i + 1, t ? t : "");
 		} else {
-			sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
+			bind_int(s, i + 1, va_arg(ap, int64_t));
 		}
 	}
 	va_end(ap);
 	return txn_end(db, need_change ? run_changes(db, s) : exec_stmt(db, s));
 }
 
-int db_rows(struct cs_db *db, sqlite3_stmt *s, size_t size, db_row_fn row, void *arg,
+int db_rows(struct cs_db *db, struct dbstmt *s, size_t size, db_row_fn row, void *arg,
 	    void **out, size_t *n)
 {
 	char *v = NULL;
@@ -238,35 +245,35 @@ int db_rows(struct cs_db *db, sqlite3_stmt *s, size_t size, db_row_fn row, void 
 	int rc, err = 0;
 
 	*n = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = db_step(s)) == DB_ROW) {
 		if (vec_reserve((void **)&v, &cap, *n, size, 16)) {
 			err = -ENOMEM;
 			break;
 		}
 		row(s, v + (*n)++ * size, arg);
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != DB_DONE)
 		err = sql_err(db, rc);
-	sqlite3_reset(s);
+	db_reset(s);
 	*out = v;
 	return err;
 }
 
-int db_row(struct cs_db *db, sqlite3_stmt *s, db_row_fn row, void *elem, void *arg)
+int db_row(struct cs_db *db, struct dbstmt *s, db_row_fn row, void *elem, void *arg)
 {
-	int rc = sqlite3_step(s), err = 0;
+	int rc = db_step(s), err = 0;
 
-	if (rc == SQLITE_ROW)
+	if (rc == DB_ROW)
 		row(s, elem, arg);
 	else
-		err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
-	sqlite3_reset(s);
+		err = rc == DB_DONE ? -ENOENT : sql_err(db, rc);
+	db_reset(s);
 	return err;
 }
 
 int db_exec_query(struct cs_db *db, struct qb *q, long *n)
 {
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	int err;
 
 	*n = 0;
@@ -277,133 +284,83 @@ int db_exec_query(struct cs_db *db, struct qb *q, long *n)
 	if (!err)
 		err = exec_stmt(db, s);
 	if (!err)
-		*n = sqlite3_changes(db->h);
-	sqlite3_finalize(s);
+		*n = db_changes(db);
+	db_finalize(s);
 	return txn_end(db, err);
 }
 
 int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys,
 			cs_db_count_cb cb, void *ctx)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int rc, err = txn_begin_read(db);
 
 	if (err)
 		return err;
 	s = stmt(db, id);
 	if (id == ST_ACTIVE_COUNT)
-		sqlite3_bind_int64(s, 1, now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		bind_int(s, 1, now);
+	while ((rc = db_step(s)) == DB_ROW) {
 		const char *k[3] = { NULL, NULL, NULL };
 
 		for (int i = 0; i < nkeys; i++)
-			k[i] = (const char *)sqlite3_column_text(s, i);
-		cb(ctx, k[0], k[1], k[2], (long)sqlite3_column_int64(s, nkeys));
+			k[i] = col_str(s, i);
+		cb(ctx, k[0], k[1], k[2], (long)col_int(s, nkeys));
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		err = sql_err(db, rc);
-	sqlite3_reset(s);
+	db_reset(s);
 	return txn_end(db, err);
 }
 
 /* ---- open / close ------------------------------------------------------------ */
 
-int db_open_unmigrated(const char *path, struct cs_db **out)
+static int db_alloc(const struct db_backend *be, struct cs_db **out)
 {
 	struct cs_db *db = calloc(1, sizeof(*db));
-	char *msg = NULL;
-	int err = 0;
+	int err;
 
 	*out = NULL;
 	if (!db)
 		return -ENOMEM;
+	db->be = be;
 	pthread_mutex_init(&db->lock, NULL);
 	err = stream_index_new(db);
 	if (err) {
+		pthread_mutex_destroy(&db->lock);
 		free(db);
 		return err;
 	}
-	if (sqlite3_open_v2(path, &db->h,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		log_error("cannot open database %s: %s", path,
-			  db->h ? sqlite3_errmsg(db->h) : "out of memory");
-		err = -EIO;
-		goto out;
+	*out = db;
+	return 0;
+}
+
+int db_open_unmigrated(const char *path, struct cs_db **out)
+{
+	int err = db_alloc(&db_lite, out);
+
+	if (!err && (err = lite_open(*out, path))) {
+		cs_db_close(*out);
+		*out = NULL;
 	}
-	sqlite3_busy_timeout(db->h, DB_BUSY_TIMEOUT_MS);
-	if (*path && strcmp(path, ":memory:") && asprintf(&db->wal_path, "%s-wal", path) < 0)
-		db->wal_path = NULL; /* no fast path: every check queries */
-	/*
-	 * WAL: readers (cscli) never block the writer. synchronous=FULL: a commit is
-	 * on disk before we answer, so an acknowledged decision survives kill -9 and
-	 * power loss alike.
-	 */
-	if (sqlite3_exec(db->h,
-			 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-			 " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
-			 /* a 1M-decision table has ~150 MB of indexes: a 64 MiB page cache
-			  * keeps bulk imports off pread; no mmap: mapped pages count in the
-			  * LAPI's RSS, and streams are answered from memory (stream.c) */
-			 " PRAGMA cache_size = -65536;",
-			 NULL, NULL, &msg) != SQLITE_OK) {
-		log_error("cannot configure database %s: %s", path, msg ? msg : "?");
-		sqlite3_free(msg);
-		err = -EIO;
-		goto out;
-	}
-out:
-	if (err)
-		cs_db_close(db);
-	else
-		*out = db;
 	return err;
 }
 
-/*
- * Every commit, ours or another process's, writes the WAL file: while its size
- * and mtime stay, nobody committed and the answer is the last one, for the
- * price of a stat() instead of a read transaction (file locks) on every pull.
- */
 int cs_db_external_version(struct cs_db *db, int64_t *version)
 {
-	struct stat st;
-	sqlite3_stmt *s;
-	bool have_stat;
-	int rc = SQLITE_ROW;
-
-	if (pthread_mutex_trylock(&db->lock))
-		return -EBUSY;
-	have_stat = db->wal_path && !stat(db->wal_path, &st);
-	if (have_stat && db->have_version && st.st_size == db->wal_size &&
-	    st.st_mtim.tv_sec == db->wal_mtime.tv_sec && st.st_mtim.tv_nsec == db->wal_mtime.tv_nsec) {
-		*version = db->data_version;
-		pthread_mutex_unlock(&db->lock);
-		return 0;
-	}
-	s = stmt(db, ST_DATA_VERSION);
-	rc = s ? sqlite3_step(s) : SQLITE_ERROR;
-	if (rc == SQLITE_ROW) {
-		*version = db->data_version = sqlite3_column_int64(s, 0);
-		/* the stat from before the query: a commit in between is seen next time */
-		db->have_version = have_stat;
-		if (have_stat) {
-			db->wal_size = st.st_size;
-			db->wal_mtime = st.st_mtim;
-		}
-	}
-	if (s)
-		sqlite3_reset(s);
-	pthread_mutex_unlock(&db->lock);
-	return rc == SQLITE_ROW ? 0 : -EIO;
+	return db->be->external_version ? db->be->external_version(db, version) : -EOPNOTSUPP;
 }
 
-int cs_db_open(const char *path, struct cs_db **out)
+int cs_db_connect(const char *path, const char *pg_conninfo, struct cs_db **out)
 {
-	int err = db_open_unmigrated(path, out);
+	int err;
 
+	if (!pg_conninfo)
+		err = db_open_unmigrated(path, out);
+	else if (!(err = db_alloc(&db_pg, out)))
+		err = pg_open(*out, pg_conninfo);
 	if (!err)
-		err = db_migrate(*out, db_migrations, sizeof(db_migrations) / sizeof(db_migrations[0]));
+		err = (*out)->be->migrate(*out);
 	if (err) {
 		cs_db_close(*out);
 		*out = NULL;
@@ -411,14 +368,56 @@ int cs_db_open(const char *path, struct cs_db **out)
 	return err;
 }
 
+int cs_db_open(const char *path, struct cs_db **out)
+{
+	return cs_db_connect(path, NULL, out);
+}
+
+int cs_db_cluster_claim(struct cs_db *db, const char *job, int64_t now, int64_t every)
+{
+	struct dbstmt *s = NULL;
+	int err, rc = DB_DONE;
+
+	if (!db->be->is_pg)
+		return 1;
+	err = txn_begin(db);
+	if (!err)
+		err = db_prepare(db, "INSERT INTO cluster_jobs VALUES (?1, ?2) ON CONFLICT (name)"
+				     " DO UPDATE SET last_run = ?2 WHERE cluster_jobs.last_run <= ?3"
+				     " RETURNING 1", &s);
+	if (!err) {
+		bind_text(s, 1, job);
+		bind_int(s, 2, now);
+		bind_int(s, 3, now - every);
+		rc = db_step(s);
+		err = rc < 0 ? rc : 0;
+		db_finalize(s);
+		err = txn_end(db, err);
+	}
+	return err ? err : rc == DB_ROW;
+}
+
+int cs_db_ping(struct cs_db *db)
+{
+	int err = txn_begin_read(db); /* a broken PostgreSQL connection is reset here */
+
+	return err ? err : txn_end(db, 0);
+}
+
+bool cs_db_is_pg(const struct cs_db *db)
+{
+	return db->be->is_pg;
+}
+
 void cs_db_close(struct cs_db *db)
 {
 	if (!db)
 		return;
 	for (int i = 0; i < ST__MAX; i++)
-		sqlite3_finalize(db->st[i]);
-	sqlite3_finalize(db->decisions_many);
-	sqlite3_close(db->h);
+		db_finalize(db->st[i]);
+	db_finalize(db->decisions_many);
+	if (db->h)
+		db->be->close(db);
 	stream_index_free(db);
 	free(db->wal_path);
 	pthread_mutex_destroy(&db->lock);

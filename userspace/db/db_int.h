@@ -8,7 +8,6 @@
 #define CS_DB_INT_H
 
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -73,12 +72,77 @@ enum stmt_id {
 
 struct stream_index;
 
+/*
+ * The two storage engines behind one statement interface: SQLite (lite.c, the
+ * embedded default) and PostgreSQL through libpq (pg.c). SQL is written once,
+ * in the dialect both accept (?N / ? parameters, ON CONFLICT, RETURNING, row
+ * values); pg.c rewrites parameters to $N. Schemas and migrations differ
+ * (schema.h, schema_pg.h).
+ */
+struct dbstmt {
+	const struct db_backend *be;
+};
+
+enum { DB_DONE = 0, DB_ROW = 1 };
+
+struct db_backend {
+	const char *name;
+	bool is_pg;
+	int (*prepare)(struct cs_db *db, const char *sql, struct dbstmt **out);
+	void (*finalize)(struct dbstmt *s);
+	/* back to before the first step; the bindings stay */
+	void (*reset)(struct dbstmt *s);
+	void (*clear_bindings)(struct dbstmt *s);
+	/* text is borrowed until the statement is reset or finalized (NULL binds "") */
+	void (*bind_int)(struct dbstmt *s, int i, int64_t v);
+	void (*bind_double)(struct dbstmt *s, int i, double v);
+	void (*bind_text)(struct dbstmt *s, int i, const char *v);
+	void (*bind_null)(struct dbstmt *s, int i);
+	/* DB_ROW, DB_DONE or -errno (-EEXIST: a constraint, -EBUSY, -ENOTCONN, -EIO) */
+	int (*step)(struct dbstmt *s);
+	int64_t (*col_int)(struct dbstmt *s, int i);
+	double (*col_double)(struct dbstmt *s, int i);
+	/* NULL for SQL NULL; valid until the next step */
+	const char *(*col_str)(struct dbstmt *s, int i);
+	/* rows changed by the statement run last on this handle */
+	int64_t (*changes)(struct cs_db *db);
+	/* statements without parameters or rows, ';'-separated */
+	int (*exec)(struct cs_db *db, const char *sql);
+	const char *(*errmsg)(struct cs_db *db);
+	int (*migrate)(struct cs_db *db);
+	/* cs_db_external_version(); NULL: not offered */
+	int (*external_version)(struct cs_db *db, int64_t *version);
+	void (*close)(struct cs_db *db);
+};
+
+extern const struct db_backend db_lite, db_pg;
+
+static inline int db_prepare(struct cs_db *db, const char *sql, struct dbstmt **out);
+static inline void db_finalize(struct dbstmt *s)
+{
+	if (s)
+		s->be->finalize(s);
+}
+static inline void db_reset(struct dbstmt *s) { s->be->reset(s); }
+static inline void db_clear_bindings(struct dbstmt *s) { s->be->clear_bindings(s); }
+static inline void bind_int(struct dbstmt *s, int i, int64_t v) { s->be->bind_int(s, i, v); }
+static inline void bind_double(struct dbstmt *s, int i, double v) { s->be->bind_double(s, i, v); }
+static inline void bind_text(struct dbstmt *s, int i, const char *v) { s->be->bind_text(s, i, v); }
+static inline void bind_null(struct dbstmt *s, int i) { s->be->bind_null(s, i); }
+static inline int db_step(struct dbstmt *s) { return s->be->step(s); }
+static inline int64_t col_int(struct dbstmt *s, int i) { return s->be->col_int(s, i); }
+static inline double col_double(struct dbstmt *s, int i) { return s->be->col_double(s, i); }
+static inline const char *col_str(struct dbstmt *s, int i) { return s->be->col_str(s, i); }
+
 struct cs_db {
-	sqlite3 *h;
+	const struct db_backend *be;
+	void *h;     /* sqlite3 * or PGconn * */
 	pthread_mutex_t lock;
-	sqlite3_stmt *st[ST__MAX];
+	struct dbstmt *st[ST__MAX];
 	struct stream_index *stream; /* stream.c */
-	sqlite3_stmt *decisions_many; /* alerts.c: the multi-row decision INSERT */
+	struct dbstmt *decisions_many; /* alerts.c: the multi-row decision INSERT */
+	int64_t changes;	       /* pg.c: rows the last statement changed */
+	bool in_txn;		       /* pg.c: a failed connection is reset only outside one */
 	/* cs_db_external_version(): the WAL file as last seen, and data_version then */
 	char *wal_path;
 	struct timespec wal_mtime;
@@ -87,15 +151,29 @@ struct cs_db {
 	bool have_version;
 };
 
+static inline int db_prepare(struct cs_db *db, const char *sql, struct dbstmt **out)
+{
+	return db->be->prepare(db, sql, out);
+}
+static inline int64_t db_changes(struct cs_db *db) { return db->be->changes(db); }
+static inline int db_exec(struct cs_db *db, const char *sql) { return db->be->exec(db, sql); }
+
 /* db.c: statements, errors, transactions */
 char *xstrdup(const char *s);
-char *col_text(sqlite3_stmt *s, int i);
+char *col_text(struct dbstmt *s, int i);
+/* A step's rc that was not the outcome expected: as -errno. */
 int sql_err(struct cs_db *db, int rc);
-sqlite3_stmt *stmt(struct cs_db *db, enum stmt_id id);
+struct dbstmt *stmt(struct cs_db *db, enum stmt_id id);
 /* Run a statement that returns no rows. */
-int exec_stmt(struct cs_db *db, sqlite3_stmt *s);
+int exec_stmt(struct cs_db *db, struct dbstmt *s);
 /* exec_stmt, -ENOENT when no row changed */
-int run_changes(struct cs_db *db, sqlite3_stmt *s);
+int run_changes(struct cs_db *db, struct dbstmt *s);
+/*
+ * Inside a write transaction: may this process run the housekeeping `job` now?
+ * Always on SQLite; on PostgreSQL the replica that holds the job's advisory
+ * lock (until the transaction ends) does, the others skip.
+ */
+bool db_cluster_job(struct cs_db *db, const char *job);
 int txn_begin(struct cs_db *db);
 int txn_begin_read(struct cs_db *db);
 /* Commit on err == 0, roll back otherwise; releases the lock; returns err or commit's. */
@@ -110,15 +188,15 @@ void txn_unlock(struct cs_db *db);
  */
 int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *types, ...);
 /* Fills one row's element: elem points at the struct, arg is the caller's. */
-typedef void (*db_row_fn)(sqlite3_stmt *s, void *elem, void *arg);
+typedef void (*db_row_fn)(struct dbstmt *s, void *elem, void *arg);
 /*
  * Step s to its end, one element of `size` bytes per row. *out gets the array
  * (malloc'ed) and *n the rows filled, on error too: the caller frees them.
  */
-int db_rows(struct cs_db *db, sqlite3_stmt *s, size_t size, db_row_fn row, void *arg,
+int db_rows(struct cs_db *db, struct dbstmt *s, size_t size, db_row_fn row, void *arg,
 	    void **out, size_t *n);
 /* The first row of s into elem; -ENOENT when there is none. */
-int db_row(struct cs_db *db, sqlite3_stmt *s, db_row_fn row, void *elem, void *arg);
+int db_row(struct cs_db *db, struct dbstmt *s, db_row_fn row, void *elem, void *arg);
 struct qb;
 /* Run a built UPDATE/DELETE in a write transaction; *n rows changed. Does not free q. */
 int db_exec_query(struct cs_db *db, struct qb *q, long *n);
@@ -127,6 +205,9 @@ int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys, cs_d
 
 /* db.c: the handle configured (WAL, pragmas), no migration run (tests drive db_migrate) */
 int db_open_unmigrated(const char *path, struct cs_db **out);
+/* lite.c / pg.c: connect db (allocated, be set) to its engine */
+int lite_open(struct cs_db *db, const char *path);
+int pg_open(struct cs_db *db, const char *conninfo);
 
 /*
  * migrate.c: bring the database to version n (migrations[i] goes from i to
@@ -134,6 +215,8 @@ int db_open_unmigrated(const char *path, struct cs_db **out);
  * creates schema version 1 from migrations[0] and copies everything over).
  */
 int db_migrate(struct cs_db *db, const char *const *migrations, size_t n);
+/* The same on PostgreSQL (schema_pg.h), under an advisory lock: replicas start together. */
+int pg_migrate(struct cs_db *db);
 bool is_go_database(struct cs_db *db);
 int import_go_database(struct cs_db *db, const char *schema_v1);
 
@@ -161,7 +244,7 @@ void qb_bind(struct qb *q, bool is_text, int64_t i, const char *s);
 #define qb_int(q, v) qb_bind((q), false, (v), NULL)
 #define qb_text(q, v) qb_bind((q), true, 0, (v))
 void qb_free(struct qb *q);
-int qb_prepare(struct cs_db *db, struct qb *q, sqlite3_stmt **out);
+int qb_prepare(struct cs_db *db, struct qb *q, struct dbstmt **out);
 void dfilter_cond(struct qb *q, const struct cs_dfilter *f);
 /* "Longest decision wins" per (value, type, scope), over the whole table. */
 void dedup_cond(struct qb *q);
@@ -185,7 +268,7 @@ void stream_apply_expire(struct cs_db *db, const int64_t *ids, size_t n, int64_t
 void stream_mark_stale(struct cs_db *db);
 
 /* decisions.c */
-int collect_decisions(struct cs_db *db, sqlite3_stmt *s, int64_t now, struct cs_decision **out,
+int collect_decisions(struct cs_db *db, struct dbstmt *s, int64_t now, struct cs_decision **out,
 		      size_t *n);
 
 #endif

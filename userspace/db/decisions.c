@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,25 +16,25 @@
 #include "common/log.h"
 
 /* arg: the int64_t now the remaining duration is computed from */
-static void decision_from_row(sqlite3_stmt *s, void *elem, void *arg)
+static void decision_from_row(struct dbstmt *s, void *elem, void *arg)
 {
 	struct cs_decision *d = elem;
 	int64_t now = *(const int64_t *)arg;
 
-	d->id = sqlite3_column_int64(s, 0);
-	d->created_at = sqlite3_column_int64(s, 1);
-	d->until = sqlite3_column_int64(s, 2);
+	d->id = col_int(s, 0);
+	d->created_at = col_int(s, 1);
+	d->until = col_int(s, 2);
 	d->duration = d->until - now;
 	d->scenario = col_text(s, 3);
 	d->type = col_text(s, 4);
 	d->scope = col_text(s, 5);
 	d->value = col_text(s, 6);
 	d->origin = col_text(s, 7);
-	d->simulated = sqlite3_column_int(s, 8);
-	d->alert_id = sqlite3_column_int64(s, 9);
+	d->simulated = col_int(s, 8);
+	d->alert_id = col_int(s, 9);
 }
 
-int collect_decisions(struct cs_db *db, sqlite3_stmt *s, int64_t now,
+int collect_decisions(struct cs_db *db, struct dbstmt *s, int64_t now,
 			     struct cs_decision **out, size_t *n)
 {
 	void *v = NULL;
@@ -79,12 +78,12 @@ int cs_db_decisions_count_active(struct cs_db *db, int64_t now, cs_db_count_cb c
 static int run_decision_query(struct cs_db *db, struct qb *q, int64_t now,
 			      struct cs_decision **out, size_t *n)
 {
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	int err = qb_prepare(db, q, &s);
 
 	if (!err)
 		err = collect_decisions(db, s, now, out, n);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return err;
 }
 
@@ -113,36 +112,36 @@ int cs_db_decisions_active(struct cs_db *db, const struct cs_dfilter *f, int64_t
 }
 
 /* Borrowed view of the current row (valid until the next step). */
-static void decision_view(sqlite3_stmt *s, struct cs_decision *d, int64_t now)
+static void decision_view(struct dbstmt *s, struct cs_decision *d, int64_t now)
 {
-	d->id = sqlite3_column_int64(s, 0);
-	d->created_at = sqlite3_column_int64(s, 1);
-	d->until = sqlite3_column_int64(s, 2);
+	d->id = col_int(s, 0);
+	d->created_at = col_int(s, 1);
+	d->until = col_int(s, 2);
 	d->duration = d->until - now;
-	d->scenario = (char *)sqlite3_column_text(s, 3);
-	d->type = (char *)sqlite3_column_text(s, 4);
-	d->scope = (char *)sqlite3_column_text(s, 5);
-	d->value = (char *)sqlite3_column_text(s, 6);
-	d->origin = (char *)sqlite3_column_text(s, 7);
-	d->simulated = sqlite3_column_int(s, 8);
-	d->alert_id = sqlite3_column_int64(s, 9);
+	d->scenario = (char *)col_str(s, 3);
+	d->type = (char *)col_str(s, 4);
+	d->scope = (char *)col_str(s, 5);
+	d->value = (char *)col_str(s, 6);
+	d->origin = (char *)col_str(s, 7);
+	d->simulated = col_int(s, 8);
+	d->alert_id = col_int(s, 9);
 }
 
 static int each_decision(struct cs_db *db, struct qb *q, int64_t now, bool deleted,
 			 cs_db_decision_cb cb, void *ctx)
 {
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	int rc, err = qb_prepare(db, q, &s);
 
-	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (!err && (rc = db_step(s)) == DB_ROW) {
 		struct cs_decision d;
 
 		decision_view(s, &d, now);
 		err = cb(ctx, deleted, &d);
 	}
-	if (!err && s && rc != SQLITE_DONE)
+	if (!err && s && rc != DB_DONE)
 		err = sql_err(db, rc);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	return err;
 }
 
@@ -184,10 +183,10 @@ int cs_db_decisions_stream_each(struct cs_db *db, const struct cs_dfilter *f, bo
 	if (!err)
 		err = each_decision(db, &qn, now, false, cb, ctx);
 	if (!err && bouncer_id > 0) {
-		sqlite3_stmt *s = stmt(db, ST_BOUNCER_LAST_PULL);
+		struct dbstmt *s = stmt(db, ST_BOUNCER_LAST_PULL);
 
-		sqlite3_bind_int64(s, 1, bouncer_id);
-		sqlite3_bind_int64(s, 2, now);
+		bind_int(s, 1, bouncer_id);
+		bind_int(s, 2, now);
 		err = exec_stmt(db, s);
 	}
 	err = txn_end(db, err);
@@ -251,10 +250,10 @@ int cs_db_decisions_stream(struct cs_db *db, const struct cs_dfilter *f, bool st
 int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t now, long *n)
 {
 	struct qb q = { 0 };
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	int64_t *ids = NULL, stamp;
 	size_t cap = 0;
-	int err, rc = SQLITE_DONE;
+	int err, rc = DB_DONE;
 
 	*n = 0;
 	err = txn_begin(db);
@@ -271,7 +270,7 @@ int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t
 	dfilter_cond(&q, f);
 	qb_add(&q, ") RETURNING id");
 	err = qb_prepare(db, &q, &s);
-	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while (!err && (rc = db_step(s)) == DB_ROW) {
 		if ((size_t)*n == cap) {
 			int64_t *p = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof(*p));
 
@@ -281,11 +280,11 @@ int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t
 			}
 			ids = p;
 		}
-		ids[(*n)++] = sqlite3_column_int64(s, 0);
+		ids[(*n)++] = col_int(s, 0);
 	}
-	if (!err && rc != SQLITE_DONE)
+	if (!err && rc != DB_DONE)
 		err = sql_err(db, rc);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	if (!err)
 		stream_write_epoch(db);
 	err = txn_finish(db, err);
@@ -303,15 +302,15 @@ int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t
 
 int cs_db_decision_expire_id(struct cs_db *db, int64_t id, int64_t now)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int err = txn_begin(db);
 
 	if (err)
 		return err;
 	now = stream_write_begin(db, now);
 	s = stmt(db, ST_DECISION_EXPIRE_ID);
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, now);
+	bind_int(s, 1, id);
+	bind_int(s, 2, now);
 	err = run_changes(db, s);
 	if (!err)
 		stream_write_epoch(db);
@@ -328,7 +327,7 @@ int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since,
 {
 	struct cs_dfilter f = { .include_simulated = true, .has_range = true, .contains = true };
 	struct qb q = { 0 };
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	int err;
 
 	*n = 0;
@@ -342,14 +341,14 @@ int cs_db_decisions_count_ip(struct cs_db *db, const char *value, int64_t since,
 		goto out;
 	err = qb_prepare(db, &q, &s);
 	if (!err) {
-		int rc = sqlite3_step(s);
+		int rc = db_step(s);
 
-		if (rc == SQLITE_ROW)
-			*n = (long)sqlite3_column_int64(s, 0);
+		if (rc == DB_ROW)
+			*n = (long)col_int(s, 0);
 		else
 			err = sql_err(db, rc);
 	}
-	sqlite3_finalize(s);
+	db_finalize(s);
 	err = txn_end(db, err);
 out:
 	qb_free(&q);

@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,21 +36,21 @@ void cs_machines_free(struct cs_machine *v, size_t n)
 
 /* ---- machines ----------------------------------------------------------------- */
 
-static void machine_from_row(sqlite3_stmt *s, void *elem, void *arg)
+static void machine_from_row(struct dbstmt *s, void *elem, void *arg)
 {
 	struct cs_machine *m = elem;
 
-	m->id = sqlite3_column_int64(s, 0);
-	m->created_at = sqlite3_column_int64(s, 1);
-	m->updated_at = sqlite3_column_int64(s, 2);
-	m->last_push = sqlite3_column_int64(s, 3);
-	m->last_heartbeat = sqlite3_column_int64(s, 4);
+	m->id = col_int(s, 0);
+	m->created_at = col_int(s, 1);
+	m->updated_at = col_int(s, 2);
+	m->last_push = col_int(s, 3);
+	m->last_heartbeat = col_int(s, 4);
 	m->machine_id = col_text(s, 5);
 	m->password = col_text(s, 6);
 	m->ip_address = col_text(s, 7);
 	m->scenarios = col_text(s, 8);
 	m->version = col_text(s, 9);
-	m->is_validated = sqlite3_column_int(s, 10);
+	m->is_validated = col_int(s, 10);
 	m->status = col_text(s, 11);
 	m->auth_type = col_text(s, 12);
 }
@@ -59,24 +58,26 @@ static void machine_from_row(sqlite3_stmt *s, void *elem, void *arg)
 int cs_db_machine_add(struct cs_db *db, const char *machine_id, const char *pwhash,
 		      const char *ip, bool validated, bool force, int64_t now)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int err = txn_begin(db);
 
 	if (err)
 		return err;
 	s = stmt(db, ST_MACHINE_INSERT);
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, pwhash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, ip ? ip : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 5, validated);
+	bind_int(s, 1, now);
+	bind_text(s, 2, machine_id);
+	bind_text(s, 3, pwhash);
+	bind_text(s, 4, ip ? ip : "");
+	bind_int(s, 5, validated);
 	err = exec_stmt(db, s);
+	if (!err && !db_changes(db))
+		err = -EEXIST;
 	if (err == -EEXIST && force) {
 		s = stmt(db, ST_MACHINE_FORCE);
-		sqlite3_bind_int64(s, 1, now);
-		sqlite3_bind_text(s, 2, machine_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, pwhash, -1, SQLITE_STATIC);
-		sqlite3_bind_int(s, 5, validated);
+		bind_int(s, 1, now);
+		bind_text(s, 2, machine_id);
+		bind_text(s, 3, pwhash);
+		bind_int(s, 5, validated);
 		err = exec_stmt(db, s);
 	}
 	return txn_end(db, err);
@@ -90,42 +91,42 @@ int cs_db_machine_add(struct cs_db *db, const char *machine_id, const char *pwha
 int cs_db_machine_tls(struct cs_db *db, const char *machine_id, const char *pwhash, int64_t now,
 		      bool *created)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int rc, err = txn_begin(db);
 
 	*created = false;
 	if (err)
 		return err;
 	s = stmt(db, ST_MACHINE_INSERT_TLS);
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, machine_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, pwhash, -1, SQLITE_STATIC);
+	bind_int(s, 1, now);
+	bind_text(s, 2, machine_id);
+	bind_text(s, 3, pwhash);
 	err = exec_stmt(db, s);
 	if (!err)
-		*created = sqlite3_changes(db->h) > 0;
+		*created = db_changes(db) > 0;
 	if (!err) {
 		s = stmt(db, ST_MACHINE_GET);
-		sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW)
-			err = rc == SQLITE_DONE ? -ENOENT : sql_err(db, rc);
-		else if (strcmp((const char *)sqlite3_column_text(s, 12), "tls"))
+		bind_text(s, 1, machine_id);
+		rc = db_step(s);
+		if (rc != DB_ROW)
+			err = rc == DB_DONE ? -ENOENT : sql_err(db, rc);
+		else if (strcmp(col_str(s, 12), "tls"))
 			err = -EPERM;
-		sqlite3_reset(s);
+		db_reset(s);
 	}
 	return txn_end(db, err);
 }
 
 int cs_db_machine_get(struct cs_db *db, const char *machine_id, struct cs_machine *out)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 	int err = txn_begin_read(db);
 
 	memset(out, 0, sizeof(*out));
 	if (err)
 		return err;
 	s = stmt(db, ST_MACHINE_GET);
-	sqlite3_bind_text(s, 1, machine_id, -1, SQLITE_STATIC);
+	bind_text(s, 1, machine_id);
 	return txn_end(db, db_row(db, s, machine_from_row, out, NULL));
 }
 
@@ -151,9 +152,9 @@ int cs_db_machine_delete(struct cs_db *db, const char *machine_id)
 	return db_write(db, ST_MACHINE_DELETE, true, "t", machine_id);
 }
 
-static void count_from_row(sqlite3_stmt *s, void *elem, void *arg)
+static void count_from_row(struct dbstmt *s, void *elem, void *arg)
 {
-	*(int64_t *)elem = sqlite3_column_int64(s, 0);
+	*(int64_t *)elem = col_int(s, 0);
 }
 
 int cs_db_machine_pending(struct cs_db *db, int64_t *n)

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "common/log.h"
+#include "db/schema_pg.h"
 
 int db_migrate(struct cs_db *db, const char *const *migrations, size_t n)
 {
@@ -54,4 +55,58 @@ int db_migrate(struct cs_db *db, const char *const *migrations, size_t n)
 		log_info("database migrated to schema version %zu", i + 1);
 	}
 	return 0;
+}
+
+/*
+ * One transaction under an advisory lock: replicas starting together migrate
+ * once, the others wait and find the schema current. PostgreSQL's DDL is
+ * transactional, so a failed migration leaves the previous version whole.
+ */
+int pg_migrate(struct cs_db *db)
+{
+	const size_t n = sizeof(db_migrations_pg) / sizeof(db_migrations_pg[0]);
+	struct dbstmt *s = NULL;
+	int64_t version = -1;
+	int err;
+
+	err = db_exec(db, "BEGIN; SELECT pg_advisory_xact_lock(7700, 0);"
+			  " CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL);");
+	if (!err)
+		err = db_prepare(db, "SELECT version FROM schema_version", &s);
+	if (!err) {
+		int rc = db_step(s);
+
+		if (rc == DB_ROW)
+			version = col_int(s, 0);
+		else if (rc < 0)
+			err = rc;
+		db_finalize(s);
+	}
+	if (!err && version < 0) {
+		err = db_exec(db, "INSERT INTO schema_version VALUES (0)");
+		version = 0;
+	}
+	if (!err && version > (int64_t)n) {
+		log_error("database schema version %lld is newer than this program (%zu)",
+			  (long long)version, n);
+		err = -EPROTO;
+	}
+	for (size_t i = (size_t)(version < 0 ? 0 : version); !err && i < n; i++) {
+		char *sql;
+
+		if (asprintf(&sql, "%s; UPDATE schema_version SET version = %zu;",
+			     db_migrations_pg[i], i + 1) < 0) {
+			err = -ENOMEM;
+			break;
+		}
+		err = db_exec(db, sql);
+		free(sql);
+		if (err)
+			log_error("database migration %zu failed", i + 1);
+		else
+			log_info("database migrated to schema version %zu", i + 1);
+	}
+	if (db_exec(db, err ? "ROLLBACK" : "COMMIT") && !err)
+		err = -EIO;
+	return err;
 }

@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,22 +42,20 @@ void qb_free(struct qb *q)
 	free(q->b);
 }
 
-int qb_prepare(struct cs_db *db, struct qb *q, sqlite3_stmt **out)
+int qb_prepare(struct cs_db *db, struct qb *q, struct dbstmt **out)
 {
-	sqlite3_stmt *s;
+	struct dbstmt *s;
 
 	*out = NULL;
 	if (q->err || q->sql.err)
 		return q->err ? q->err : q->sql.err;
-	if (sqlite3_prepare_v2(db->h, q->sql.buf, -1, &s, NULL) != SQLITE_OK) {
-		log_error("sqlite prepare: %s in %.200s", sqlite3_errmsg(db->h), q->sql.buf);
+	if (db_prepare(db, q->sql.buf, &s))
 		return -EIO;
-	}
 	for (size_t i = 0; i < q->nb; i++) {
 		if (q->b[i].is_text)
-			sqlite3_bind_text(s, i + 1, q->b[i].s, -1, SQLITE_STATIC);
+			bind_text(s, i + 1, q->b[i].s);
 		else
-			sqlite3_bind_int64(s, i + 1, q->b[i].i);
+			bind_int(s, i + 1, q->b[i].i);
 	}
 	*out = s;
 	return 0;

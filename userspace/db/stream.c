@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sqlite3.h>
 #include <string.h>
 
 #include "common/gotime.h"
@@ -95,6 +96,10 @@ struct stream_index {
 	int64_t epoch_pending;	  /* the epoch the write in flight leaves */
 	_Atomic int64_t ext_version; /* data_version at the last external check */
 	_Atomic int64_t issued;	  /* largest last_pull handed out */
+	/* PostgreSQL: the replicas' shared change sequence (pg_sync()) */
+	int64_t hard;		  /* decisions_epoch.hard the index matches */
+	int64_t synced_at;	  /* every row created up to here is in the index */
+	bool need_sync;		  /* our own write committed: learn it before answering */
 };
 
 /* ---- hashing, interning, arena ---------------------------------------------------- */
@@ -438,74 +443,117 @@ static void set_state(struct stream_index *x, int st)
 	pthread_mutex_unlock(&x->state_lock);
 }
 
-static int read_epoch(sqlite3 *h, int64_t *n)
+static int read_epoch(struct cs_db *db, int64_t *n)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
+	struct dbstmt *s = stmt(db, ST_DECISIONS_EPOCH);
+	int rc = s ? db_step(s) : -EIO;
 
-	if (sqlite3_prepare_v2(h, "SELECT n FROM decisions_epoch", -1, &s, NULL) != SQLITE_OK)
-		return -EIO;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? 0 : -EIO;
+	if (rc == DB_ROW)
+		*n = col_int(s, 0);
+	if (s)
+		db_reset(s);
+	return rc == DB_ROW ? 0 : -EIO;
+}
+
+#define DECISION_ROW_COLS "id, created_at, until, scenario, type, scope, value, origin, simulated"
+
+/* Rows of s (DECISION_ROW_COLS) into the index: new ones appended, known ones updated. */
+static int merge_rows(struct stream_index *x, struct dbstmt *s)
+{
+	int rc, err = 0;
+
+	while (!err && (rc = db_step(s)) == DB_ROW) {
+		uint32_t r = row_by_id(x, col_int(s, 0));
+
+		if (r != NIL) { /* soft-deleted or extended since */
+			x->rows[r].until = col_int(s, 2);
+			err = bucket_add(x, x->rows[r].until, r);
+			continue;
+		}
+		err = row_add(x, col_int(s, 0), col_int(s, 1), col_int(s, 2), col_str(s, 3),
+			      col_str(s, 4), scope_code(col_str(s, 5)), col_str(s, 6), col_str(s, 7),
+			      col_int(s, 8));
+	}
+	if (!err && rc != DB_DONE)
+		err = sql_err(NULL, rc);
+	return err;
+}
+
+/*
+ * PostgreSQL: the caller's read transaction is one snapshot (REPEATABLE READ),
+ * so the counters and the rows agree.
+ */
+static int load_rows_pg(struct cs_db *db, struct stream_index *x)
+{
+	struct dbstmt *s = NULL;
+	int err = db_prepare(db, "SELECT n, hard FROM decisions_epoch", &s);
+
+	if (!err) {
+		err = db_step(s) == DB_ROW ? 0 : -EIO;
+		if (!err) {
+			x->epoch = col_int(s, 0);
+			x->hard = col_int(s, 1);
+		}
+		db_finalize(s);
+		s = NULL;
+	}
+	if (!err)
+		err = db_prepare(db, "SELECT " DECISION_ROW_COLS " FROM decisions"
+				     " WHERE scope IN ('Ip', 'Range') ORDER BY id", &s);
+	if (!err)
+		err = merge_rows(x, s);
+	db_finalize(s);
+	x->need_sync = true; /* the snapshot is not a sync: the first pull makes one */
+	return err;
 }
 
 /*
  * Called with the db mutex held, so nothing of ours commits meanwhile; rows and
  * epoch are read in one snapshot, so another process's commit is either in both
- * or in neither. The scan runs on
- * a connection of its own with a small page cache: a million rows read once
- * must not stay in the main handle's cache (the LAPI's memory bound).
+ * or in neither. The scan runs on a connection of its own with a small page
+ * cache: a million rows read once must not stay in the main handle's cache (the
+ * LAPI's memory bound).
  */
-static int load_rows(struct cs_db *db, struct stream_index *x)
+static int load_rows_lite(struct cs_db *db, struct stream_index *x)
 {
 	const char *path = sqlite3_db_filename(db->h, "main");
+	struct cs_db scan = { .be = &db_lite };
+	struct dbstmt *s = NULL;
 	sqlite3 *h = NULL;
-	sqlite3_stmt *s = NULL;
-	int rc, err = 0;
+	int err = 0;
 
 	if (!path || !*path) /* in-memory database: the main handle is the only view */
-		h = db->h;
+		h = (sqlite3 *)db->h;
 	else if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-			 SQLITE_OK ||
-		 sqlite3_exec(h, "PRAGMA cache_size = -2048; PRAGMA mmap_size = 0", NULL, NULL,
-			      NULL) != SQLITE_OK) {
+		 SQLITE_OK) {
 		log_error("stream index: cannot open %s: %s", path, h ? sqlite3_errmsg(h) : "?");
 		sqlite3_close(h);
 		return -EIO;
 	}
-	if (sqlite3_exec(h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK || read_epoch(h, &x->epoch)) {
+	scan.h = h;
+	err = db_exec(&scan, h == db->h ? "BEGIN" : "PRAGMA cache_size = -2048;"
+				 " PRAGMA mmap_size = 0; BEGIN");
+	if (!err)
+		err = read_epoch(&scan, &x->epoch);
+	if (!err)
+		err = db_prepare(&scan, "SELECT " DECISION_ROW_COLS " FROM decisions"
+					" WHERE scope IN ('Ip', 'Range') ORDER BY id", &s);
+	if (!err)
+		err = merge_rows(x, s);
+	if (err)
 		log_error("stream index: %s", sqlite3_errmsg(h));
-		err = -EIO;
-		goto out;
-	}
-	if (sqlite3_prepare_v2(h,
-			       "SELECT id, created_at, until, scenario, type, scope, value, origin,"
-			       " simulated FROM decisions WHERE scope IN ('Ip', 'Range') ORDER BY id",
-			       -1, &s, NULL) != SQLITE_OK) {
-		log_error("stream index: %s", sqlite3_errmsg(h));
-		err = -EIO;
-		goto out;
-	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && !err)
-		err = row_add(x, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
-			      sqlite3_column_int64(s, 2), (const char *)sqlite3_column_text(s, 3),
-			      (const char *)sqlite3_column_text(s, 4),
-			      scope_code((const char *)sqlite3_column_text(s, 5)),
-			      (const char *)sqlite3_column_text(s, 6),
-			      (const char *)sqlite3_column_text(s, 7), sqlite3_column_int(s, 8));
-	if (!err && rc != SQLITE_DONE) {
-		log_error("stream index: %s", sqlite3_errmsg(h));
-		err = -EIO;
-	}
-out:
-	sqlite3_finalize(s);
-	sqlite3_exec(h, "COMMIT", NULL, NULL, NULL);
+	db_finalize(s);
+	db_exec(&scan, "COMMIT");
+	for (int i = 0; i < ST__MAX; i++)
+		db_finalize(scan.st[i]);
 	if (h != db->h)
 		sqlite3_close(h);
 	return err;
+}
+
+static int load_rows(struct cs_db *db, struct stream_index *x)
+{
+	return db->be->is_pg ? load_rows_pg(db, x) : load_rows_lite(db, x);
 }
 
 int cs_db_stream_load(struct cs_db *db)
@@ -551,6 +599,24 @@ static bool active(const struct cs_db *db)
 	return db->stream && db->stream->state == ST_READY;
 }
 
+/*
+ * PostgreSQL: take the replicas' change sequence (its row lock serializes every
+ * writer of decisions until COMMIT, so sequence order is commit order and ids
+ * grow with it), and stamp after every last_pull any replica handed out.
+ */
+static int64_t pg_write_begin(struct cs_db *db, int64_t now)
+{
+	struct dbstmt *s = NULL;
+	int64_t issued = 0;
+
+	if (!db_prepare(db, "UPDATE decisions_epoch SET n = n + 1"
+			    " RETURNING set_config('cs.seq', n::text, true), issued", &s) &&
+	    db_step(s) == DB_ROW)
+		issued = col_int(s, 1);
+	db_finalize(s);
+	return now <= issued ? issued + 1 : now;
+}
+
 int64_t stream_write_begin(struct cs_db *db, int64_t now)
 {
 	struct stream_index *x = db->stream;
@@ -558,10 +624,21 @@ int64_t stream_write_begin(struct cs_db *db, int64_t now)
 
 	int64_t epoch = 0;
 
+	if (db->be->is_pg)
+		now = pg_write_begin(db, now);
 	if (!active(db))
 		return now;
+	if (db->be->is_pg) {
+		pthread_rwlock_wrlock(&x->lock);
+		issued = atomic_load(&x->issued);
+		if (now <= issued)
+			now = issued + 1;
+		x->inflight = now;
+		pthread_rwlock_unlock(&x->lock);
+		return now;
+	}
 	/* inside our transaction: a difference is someone else's change */
-	if (read_epoch(db->h, &epoch))
+	if (read_epoch(db, &epoch))
 		epoch = x->epoch + 1;
 	pthread_rwlock_wrlock(&x->lock);
 	if (epoch != x->epoch)
@@ -579,9 +656,9 @@ void stream_write_epoch(struct cs_db *db)
 {
 	int64_t epoch;
 
-	if (!active(db))
+	if (!active(db) || db->be->is_pg)
 		return;
-	if (read_epoch(db->h, &epoch))
+	if (read_epoch(db, &epoch))
 		epoch = -1; /* unknown: the next check reloads */
 	pthread_rwlock_wrlock(&db->stream->lock);
 	db->stream->epoch_pending = epoch;
@@ -613,6 +690,11 @@ void stream_apply_alerts(struct cs_db *db, struct cs_alert *const *alerts, size_
 
 	if (!active(db))
 		return;
+	if (db->be->is_pg) { /* in sequence order with the other replicas' rows: pg_sync() */
+		stream_write_end(db);
+		x->need_sync = true;
+		return;
+	}
 	pthread_rwlock_wrlock(&x->lock);
 	for (size_t i = 0; i < n && !err; i++) {
 		const struct cs_alert *a = alerts[i];
@@ -641,6 +723,11 @@ void stream_apply_expire(struct cs_db *db, const int64_t *ids, size_t n, int64_t
 
 	if (!active(db))
 		return;
+	if (db->be->is_pg) {
+		stream_write_end(db);
+		x->need_sync = true;
+		return;
+	}
 	pthread_rwlock_wrlock(&x->lock);
 	for (size_t i = 0; i < n && !err; i++) {
 		uint32_t r = row_by_id(x, ids[i]);
@@ -756,19 +843,90 @@ static int collect_candidates(struct cs_db_stream *st, struct stream_index *x)
 	return err;
 }
 
+/*
+ * PostgreSQL: learn what the other replicas (and our own writes) committed
+ * since the last sync, at most every PG_SYNC_PERIOD. The sync records its start
+ * time as handed out (decisions_epoch.issued) before reading: every writer
+ * after it stamps later, every writer before it has committed (it held the row
+ * lock our UPDATE waits for), so each row created up to synced_at is in the
+ * index and pulls may hand out last_pull up to there.
+ */
+#define PG_SYNC_PERIOD (NSEC_PER_SEC / 10)
+
+static bool pg_synced_recently(const struct stream_index *x, int64_t t)
+{
+	return !x->need_sync && t >= x->synced_at && t - x->synced_at < PG_SYNC_PERIOD;
+}
+
+static void pg_sync(struct cs_db *db)
+{
+	struct stream_index *x = db->stream;
+	int64_t t = gotime_now(), n = 0, hard = 0;
+	struct dbstmt *s = NULL;
+	int err;
+
+	if (pg_synced_recently(x, t) || txn_begin(db))
+		return;
+	t = gotime_now();
+	if (pg_synced_recently(x, t)) { /* another puller synced meanwhile */
+		txn_end(db, 0);
+		return;
+	}
+	err = db_prepare(db, "UPDATE decisions_epoch SET issued = GREATEST(issued, ?)"
+			     " RETURNING n, hard", &s);
+	if (!err) {
+		bind_int(s, 1, t);
+		err = db_step(s) == DB_ROW ? 0 : -EIO;
+		if (!err) {
+			n = col_int(s, 0);
+			hard = col_int(s, 1);
+		}
+		db_finalize(s);
+		s = NULL;
+	}
+	if (!err && hard != x->hard) {
+		pthread_rwlock_wrlock(&x->lock);
+		x->stale = true; /* rows were deleted: only a reload knows which */
+		pthread_rwlock_unlock(&x->lock);
+	} else if (!err && n != x->epoch) {
+		err = db_prepare(db, "SELECT " DECISION_ROW_COLS " FROM decisions WHERE seq > ?"
+				     " AND scope IN ('Ip', 'Range') ORDER BY id", &s);
+		if (!err) {
+			bind_int(s, 1, x->epoch);
+			pthread_rwlock_wrlock(&x->lock);
+			err = merge_rows(x, s);
+			if (err)
+				apply_failed(x, err);
+			x->epoch = n;
+			pthread_rwlock_unlock(&x->lock);
+			db_finalize(s);
+		}
+	}
+	err = txn_end(db, err);
+	if (!err) {
+		x->synced_at = t;
+		x->need_sync = false;
+	}
+}
+
 /* Another process committed: did it touch decision rows? (trylock: never wait) */
 static void check_external(struct cs_db *db)
 {
 	struct stream_index *x = db->stream;
 	int64_t v, epoch;
-	sqlite3_stmt *s;
+	struct dbstmt *s;
+
+	if (db->be->is_pg) {
+		pg_sync(db);
+		return;
+	}
 
 	if (cs_db_external_version(db, &v) || v == atomic_load(&x->ext_version) ||
 	    pthread_mutex_trylock(&db->lock))
 		return;
 	s = stmt(db, ST_DECISIONS_EPOCH);
-	if (s && sqlite3_step(s) == SQLITE_ROW) {
-		epoch = sqlite3_column_int64(s, 0);
+	if (s && db_step(s) == DB_ROW) {
+		epoch = col_int(s, 0);
 		pthread_rwlock_wrlock(&x->lock);
 		if (epoch != x->epoch)
 			x->stale = true;
@@ -776,7 +934,7 @@ static void check_external(struct cs_db *db)
 		atomic_store(&x->ext_version, v);
 	}
 	if (s)
-		sqlite3_reset(s);
+		db_reset(s);
 	pthread_mutex_unlock(&db->lock);
 }
 
@@ -795,8 +953,13 @@ static int wait_ready(struct cs_db *db)
 	if (st != ST_READY)
 		return -EOPNOTSUPP;
 	check_external(db);
-	if (x->stale) /* hard deletes happened: rebuild from SQLite (the first puller does) */
-		return cs_db_stream_load(db) ? -EOPNOTSUPP : 0;
+	if (!x->stale)
+		return 0;
+	/* hard deletes happened: rebuild from the database (the first puller does) */
+	if (cs_db_stream_load(db))
+		return -EOPNOTSUPP;
+	if (db->be->is_pg)
+		pg_sync(db);
 	return 0;
 }
 
@@ -850,6 +1013,8 @@ int cs_db_stream_begin(struct cs_db *db, const struct cs_dfilter *f, bool startu
 	/* the next pull must still see a write that is not applied yet */
 	inflight = x->inflight;
 	*stamp = inflight && inflight <= now ? inflight - 1 : now;
+	if (db->be->is_pg && x->synced_at < *stamp) /* rows up to synced_at only are known */
+		*stamp = x->synced_at;
 	issued = atomic_load(&x->issued);
 	while (issued < *stamp && !atomic_compare_exchange_weak(&x->issued, &issued, *stamp))
 		;

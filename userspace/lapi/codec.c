@@ -5,6 +5,7 @@
  * in three formats, durations as Go strings counting down.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 
 #define EVENT_META_MAX 8191
 
-static const char *jtype(const json_t *v)
+const char *codec_json_type(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
@@ -64,40 +65,66 @@ static void type_error(struct dctx *c, const json_t *v, const char *obj, const c
 	if (c->err == -EBADMSG)
 		return;
 	snprintf(c->msg, c->msglen,
-		 "json: cannot unmarshal %s into Go struct field %s.%s of type %s", jtype(v), obj,
+		 "json: cannot unmarshal %s into Go struct field %s.%s of type %s", codec_json_type(v), obj,
 		 field, want);
 	c->err = -EBADMSG;
+}
+
+/*
+ * o's member key when present, not null and of the right kind (is); else NULL,
+ * with absent/null noted as missing when required and another kind as a type
+ * error naming want (Go's type).
+ */
+static json_t *get_member(struct dctx *c, json_t *o, const char *key, const char *obj,
+			  const char *path, bool required, bool (*is)(const json_t *v),
+			  const char *want)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v || json_is_null(v)) {
+		if (required)
+			missing(c, "%s%s in body is required", path, key);
+		return NULL;
+	}
+	if (!is(v)) {
+		type_error(c, v, obj, key, want);
+		return NULL;
+	}
+	return v;
+}
+
+static bool is_string(const json_t *v)
+{
+	return json_is_string(v);
+}
+
+static bool is_bool(const json_t *v)
+{
+	return json_is_boolean(v);
+}
+
+static bool is_int(const json_t *v)
+{
+	return json_is_integer(v);
 }
 
 /* Required or optional string: NULL when absent/null (required => missing). */
 static char *get_str(struct dctx *c, json_t *o, const char *key, const char *obj,
 		     const char *path, bool required)
 {
-	json_t *v = json_object_get(o, key);
+	json_t *v = get_member(c, o, key, obj, path, required, is_string, "string");
 
-	if (!v || json_is_null(v)) {
-		if (required)
-			missing(c, "%s%s in body is required", path, key);
-		return NULL;
-	}
-	if (!json_is_string(v)) {
-		type_error(c, v, obj, key, "string");
-		return NULL;
-	}
-	return strdup(json_string_value(v));
+	return v ? strdup(json_string_value(v)) : NULL;
 }
 
 static int64_t get_int(struct dctx *c, json_t *o, const char *key, const char *obj,
 		       const char *path, bool required, int64_t min, int64_t max)
 {
-	json_t *v = json_object_get(o, key);
+	json_t *v = get_member(c, o, key, obj, path, required, is_int, "int32");
 
-	if (!v || json_is_null(v)) {
-		if (required)
-			missing(c, "%s%s in body is required", path, key);
+	if (!v)
 		return 0;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+	if (json_integer_value(v) < min || json_integer_value(v) > max) {
 		type_error(c, v, obj, key, "int32");
 		return 0;
 	}
@@ -107,18 +134,39 @@ static int64_t get_int(struct dctx *c, json_t *o, const char *key, const char *o
 static bool get_bool(struct dctx *c, json_t *o, const char *key, const char *obj,
 		     const char *path, bool required)
 {
-	json_t *v = json_object_get(o, key);
+	json_t *v = get_member(c, o, key, obj, path, required, is_bool, "bool");
 
-	if (!v || json_is_null(v)) {
-		if (required)
-			missing(c, "%s%s in body is required", path, key);
-		return false;
-	}
-	if (!json_is_boolean(v)) {
-		type_error(c, v, obj, key, "bool");
-		return false;
-	}
-	return json_is_true(v);
+	return v && json_is_true(v);
+}
+
+/* String members of a Go struct read in one pass, in this order (the order of the errors). */
+struct str_member {
+	const char *key;
+	size_t off; /* of the char * in the decoded struct */
+	bool required;
+};
+static const struct str_member alert_strs[] = {
+	{ "leakspeed", offsetof(struct cs_alert, leakspeed), true },
+	{ "message", offsetof(struct cs_alert, message), true },
+	{ "scenario", offsetof(struct cs_alert, scenario), true },
+	{ "scenario_hash", offsetof(struct cs_alert, scenario_hash), true },
+	{ "scenario_version", offsetof(struct cs_alert, scenario_version), true },
+};
+static const struct str_member source_strs[] = {
+	{ "as_name", offsetof(struct cs_alert, src_as_name), false },
+	{ "as_number", offsetof(struct cs_alert, src_as_number), false },
+	{ "cn", offsetof(struct cs_alert, src_cn), false },
+	{ "ip", offsetof(struct cs_alert, src_ip), false },
+	{ "range", offsetof(struct cs_alert, src_range), false },
+	{ "scope", offsetof(struct cs_alert, src_scope), true },
+	{ "value", offsetof(struct cs_alert, src_value), true },
+};
+
+static void get_strs(struct dctx *c, json_t *o, const char *obj, const char *path,
+		     const struct str_member *m, size_t n, void *dst)
+{
+	for (size_t i = 0; i < n; i++)
+		*(char **)((char *)dst + m[i].off) = get_str(c, o, m[i].key, obj, path, m[i].required);
 }
 
 static int64_t get_time(struct dctx *c, json_t *o, const char *key, const char *obj,
@@ -231,7 +279,7 @@ int codec_alert_decode(json_t *o, size_t idx, int64_t now, struct cs_alert **out
 	*out = NULL;
 	if (!json_is_object(o)) {
 		snprintf(msg, msglen, "json: cannot unmarshal %s into Go value of type models.Alert",
-			 jtype(o));
+			 codec_json_type(o));
 		return -EBADMSG;
 	}
 	a = calloc(1, sizeof(*a));
@@ -274,13 +322,14 @@ int codec_alert_decode(json_t *o, size_t idx, int64_t now, struct cs_alert **out
 			a->n_events++;
 		}
 	}
-	a->leakspeed = get_str(&c, o, "leakspeed", "Alert", path, true);
-	a->message = get_str(&c, o, "message", "Alert", path, true);
-	a->scenario = get_str(&c, o, "scenario", "Alert", path, true);
-	a->scenario_hash = get_str(&c, o, "scenario_hash", "Alert", path, true);
-	a->scenario_version = get_str(&c, o, "scenario_version", "Alert", path, true);
+	get_strs(&c, o, "Alert", path, alert_strs, sizeof(alert_strs) / sizeof(alert_strs[0]), a);
 	a->simulated = get_bool(&c, o, "simulated", "Alert", path, true);
 	a->remediation = get_bool(&c, o, "remediation", "Alert", path, false);
+	a->uuid = get_str(&c, o, "uuid", "Alert", path, false);
+	if (a->uuid && (!*a->uuid || strlen(a->uuid) > 64)) { /* not a uuid: no retry key */
+		free(a->uuid);
+		a->uuid = NULL;
+	}
 
 	src = json_object_get(o, "source");
 	if (!src || json_is_null(src)) {
@@ -292,13 +341,8 @@ int codec_alert_decode(json_t *o, size_t idx, int64_t now, struct cs_alert **out
 		json_t *lat = json_object_get(src, "latitude"), *lon = json_object_get(src, "longitude");
 
 		snprintf(spath, sizeof(spath), "%zu.source.", idx);
-		a->src_as_name = get_str(&c, src, "as_name", "Source", spath, false);
-		a->src_as_number = get_str(&c, src, "as_number", "Source", spath, false);
-		a->src_cn = get_str(&c, src, "cn", "Source", spath, false);
-		a->src_ip = get_str(&c, src, "ip", "Source", spath, false);
-		a->src_range = get_str(&c, src, "range", "Source", spath, false);
-		a->src_scope = get_str(&c, src, "scope", "Source", spath, true);
-		a->src_value = get_str(&c, src, "value", "Source", spath, true);
+		get_strs(&c, src, "Source", spath, source_strs,
+			 sizeof(source_strs) / sizeof(source_strs[0]), a);
 		if (lat && !json_is_null(lat) && !json_is_number(lat))
 			type_error(&c, lat, "Source", "latitude", "float32");
 		else if (lat)

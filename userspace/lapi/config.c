@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* CrowdSec config.yaml: the keys the LAPI and cscli need (contract section 6.1). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 	cfg->profiles_path = strdup("/etc/crowdsec/profiles.yaml");
 	cfg->notification_dir = strdup("/etc/crowdsec/notifications/");
 	cfg->credentials_path = strdup("/etc/crowdsec/local_api_credentials.yaml");
+	cfg->config_dir = strdup("/etc/crowdsec/");
 	cfg->prometheus_enabled = true;
 	cfg->prometheus_addr = strdup("127.0.0.1");
 	cfg->prometheus_port = 6060;
@@ -80,30 +82,88 @@ static const char *const client_verify_names[] = {
 	[CS_TLS_REQUIRE_AND_VERIFY_CLIENT_CERT] = "RequireAndVerifyClientCert",
 };
 
+/* The strings and string lists a configuration owns: what copy and clear walk. */
+#define CFG_AT(cfg, off) ((char *)(cfg) + (off))
+static const size_t owned_strs[] = {
+	offsetof(struct cs_lapi_config, log_level),
+	offsetof(struct cs_lapi_config, listen_uri),
+	offsetof(struct cs_lapi_config, db_path),
+	offsetof(struct cs_lapi_config, db_conninfo),
+	offsetof(struct cs_lapi_config, profiles_path),
+	offsetof(struct cs_lapi_config, notification_dir),
+	offsetof(struct cs_lapi_config, credentials_path),
+	offsetof(struct cs_lapi_config, online_credentials_path),
+	offsetof(struct cs_lapi_config, config_dir),
+	offsetof(struct cs_lapi_config, tls_cert_file),
+	offsetof(struct cs_lapi_config, tls_key_file),
+	offsetof(struct cs_lapi_config, tls_ca_cert_path),
+	offsetof(struct cs_lapi_config, tls_crl_path),
+	offsetof(struct cs_lapi_config, prometheus_addr),
+};
+static const struct {
+	size_t v, n;
+} owned_lists[] = {
+	{ offsetof(struct cs_lapi_config, trusted_ips),
+	  offsetof(struct cs_lapi_config, n_trusted_ips) },
+	{ offsetof(struct cs_lapi_config, trusted_proxies),
+	  offsetof(struct cs_lapi_config, n_trusted_proxies) },
+	{ offsetof(struct cs_lapi_config, agents_allowed_ou),
+	  offsetof(struct cs_lapi_config, n_agents_allowed_ou) },
+	{ offsetof(struct cs_lapi_config, bouncers_allowed_ou),
+	  offsetof(struct cs_lapi_config, n_bouncers_allowed_ou) },
+};
+
 void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 {
 	if (!cfg)
 		return;
-	free(cfg->log_level);
-	free(cfg->tls_cert_file);
-	free(cfg->tls_key_file);
-	free(cfg->tls_ca_cert_path);
-	free(cfg->tls_crl_path);
-	free_list(cfg->agents_allowed_ou, cfg->n_agents_allowed_ou);
-	free_list(cfg->bouncers_allowed_ou, cfg->n_bouncers_allowed_ou);
-	free(cfg->listen_uri);
-	free(cfg->db_path);
-	free(cfg->profiles_path);
-	free(cfg->notification_dir);
-	free(cfg->credentials_path);
-	free(cfg->prometheus_addr);
-	for (size_t i = 0; i < cfg->n_trusted_ips; i++)
-		free(cfg->trusted_ips[i]);
-	free(cfg->trusted_ips);
-	for (size_t i = 0; i < cfg->n_trusted_proxies; i++)
-		free(cfg->trusted_proxies[i]);
-	free(cfg->trusted_proxies);
+	for (size_t i = 0; i < sizeof(owned_strs) / sizeof(owned_strs[0]); i++)
+		free(*(char **)CFG_AT(cfg, owned_strs[i]));
+	for (size_t i = 0; i < sizeof(owned_lists) / sizeof(owned_lists[0]); i++)
+		free_list(*(char ***)CFG_AT(cfg, owned_lists[i].v),
+			  *(size_t *)CFG_AT(cfg, owned_lists[i].n));
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+int cs_lapi_config_copy(struct cs_lapi_config *dst, const struct cs_lapi_config *src)
+{
+	int err = 0;
+
+	*dst = *src;
+	for (size_t i = 0; i < sizeof(owned_strs) / sizeof(owned_strs[0]); i++) {
+		char **d = (char **)CFG_AT(dst, owned_strs[i]);
+
+		if (*d && !(*d = strdup(*d)))
+			err = -ENOMEM;
+	}
+	for (size_t i = 0; i < sizeof(owned_lists) / sizeof(owned_lists[0]); i++) {
+		char ***v = (char ***)CFG_AT(dst, owned_lists[i].v), **from = *v;
+		size_t *n = (size_t *)CFG_AT(dst, owned_lists[i].n), total = *n;
+
+		*v = calloc(total + 1, sizeof(char *));
+		*n = 0;
+		if (!*v) {
+			err = -ENOMEM;
+			continue;
+		}
+		while (*n < total && ((*v)[*n] = strdup(from[*n])))
+			++*n;
+		if (*n < total)
+			err = -ENOMEM;
+	}
+	return err;
+}
+
+/* A positive Go duration at path (left as is when absent). */
+static int get_interval(json_t *root, const char *path, int64_t *out, char *err, size_t errlen)
+{
+	const char *v = yamljson_get_str(root, path, NULL);
+
+	if (v && (gotime_parse_duration(v, out) || *out <= 0)) {
+		snprintf(err, errlen, "%s: '%s' is not a positive duration", path, v);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void set_str(char **dst, json_t *root, const char *path)
@@ -139,6 +199,15 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 	set_str(&cfg->profiles_path, root, "api.server.profiles_path");
 	set_str(&cfg->notification_dir, root, "config_paths.notification_dir");
 	set_str(&cfg->credentials_path, root, "api.client.credentials_path");
+	set_str(&cfg->config_dir, root, "config_paths.config_dir");
+	set_str(&cfg->online_credentials_path, root, "api.server.online_client.credentials_path");
+	if (get_interval(root, "api.server.online_client.push_interval",
+			 &cfg->online_push_interval, err, errlen) ||
+	    get_interval(root, "api.server.online_client.pull_interval",
+			 &cfg->online_pull_interval, err, errlen)) {
+		json_decref(docs);
+		return -EINVAL;
+	}
 	cfg->insecure_skip_verify = yamljson_get_bool(root, "api.client.insecure_skip_verify", false);
 	set_str(&cfg->tls_cert_file, root, "api.server.tls.cert_file");
 	set_str(&cfg->tls_key_file, root, "api.server.tls.key_file");
@@ -216,9 +285,34 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 		cfg->threads = (unsigned)v;
 	const char *type = yamljson_get_str(root, "db_config.type", "sqlite");
 
-	if (strcmp(type, "sqlite")) {
-		snprintf(err, errlen, "%s: db_config.type '%s' is not supported (sqlite only)", path,
-			 type);
+	if (!strcmp(type, "postgresql") || !strcmp(type, "postgres") || !strcmp(type, "pgx")) {
+		/* CrowdSec's keys; the port may be written as a number or a string */
+		long port = yamljson_get_long(root, "db_config.port", 0);
+		char portbuf[24] = "";
+
+		if (port < 0 || port > 65535) {
+			snprintf(err, errlen, "%s: db_config.port: %ld is not a port", path, port);
+			json_decref(docs);
+			return -EINVAL;
+		}
+		if (port)
+			snprintf(portbuf, sizeof(portbuf), "%ld", port);
+		cfg->db_max_conns = yamljson_get_long(root, "db_config.max_open_conns", 0);
+		if (cs_db_pg_conninfo(yamljson_get_str(root, "db_config.host", NULL),
+				      port ? portbuf : yamljson_get_str(root, "db_config.port", NULL),
+				      yamljson_get_str(root, "db_config.user", NULL),
+				      yamljson_get_str(root, "db_config.password", NULL),
+				      yamljson_get_str(root, "db_config.db_name", NULL),
+				      yamljson_get_str(root, "db_config.sslmode", NULL),
+				      &cfg->db_conninfo)) {
+			snprintf(err, errlen, "out of memory");
+			json_decref(docs);
+			return -ENOMEM;
+		}
+	} else if (strcmp(type, "sqlite")) {
+		snprintf(err, errlen,
+			 "%s: db_config.type '%s' is not supported (sqlite, postgresql, postgres, pgx)",
+			 path, type);
 		json_decref(docs);
 		return -EINVAL;
 	}

@@ -201,6 +201,7 @@ static int rel_time(struct req *r, const char *v, int64_t now, int64_t *out)
 
 static int afilter_parse(struct req *r, struct cs_afilter *f, int64_t now)
 {
+	const struct qarg *unknown;
 	const char *v;
 	bool b;
 
@@ -208,16 +209,12 @@ static int afilter_parse(struct req *r, struct cs_afilter *f, int64_t now)
 	f->has_active_decision = -1;
 	f->contains = true;
 	f->limit = 100;
-	for (size_t i = 0; i < r->nargs; i++) {
-		bool known = false;
-
-		for (size_t k = 0; k < sizeof(alert_filter_keys) / sizeof(alert_filter_keys[0]); k++)
-			known = known || !strcmp(r->args[i].key, alert_filter_keys[k]);
-		if (!known) {
-			reply_msg(r, BAD_INPUT, "Filter parameter '%s' is unknown (=%s): invalid filter",
-				  r->args[i].key, r->args[i].val);
-			return -EINVAL;
-		}
+	unknown = req_unknown_arg(r, alert_filter_keys,
+				  sizeof(alert_filter_keys) / sizeof(alert_filter_keys[0]));
+	if (unknown) {
+		reply_msg(r, BAD_INPUT, "Filter parameter '%s' is unknown (=%s): invalid filter",
+			  unknown->key, unknown->val);
+		return -EINVAL;
 	}
 	f->scope = req_arg(r, "scope");
 	f->value = req_arg(r, "value");

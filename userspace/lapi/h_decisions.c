@@ -79,16 +79,12 @@ static int dfilter_parse(struct req *r, enum dmode mode, struct cs_dfilter *f,
 	memset(l, 0, sizeof(*l));
 	f->contains = true;
 	if (mode == DM_DELETE) {
-		for (size_t i = 0; i < r->nargs; i++) {
-			bool known = false;
+		const struct qarg *unknown =
+			req_unknown_arg(r, delete_keys, sizeof(delete_keys) / sizeof(delete_keys[0]));
 
-			for (size_t k = 0; k < sizeof(delete_keys) / sizeof(delete_keys[0]); k++)
-				known = known || !strcmp(r->args[i].key, delete_keys[k]);
-			if (!known) {
-				reply_msg(r, BAD_INPUT, "'%s' doesn't exist: invalid filter",
-					  r->args[i].key);
-				return -EINVAL;
-			}
+		if (unknown) {
+			reply_msg(r, BAD_INPUT, "'%s' doesn't exist: invalid filter", unknown->key);
+			return -EINVAL;
 		}
 		f->include_simulated = true;
 		if ((v = req_arg(r, "scopes")) && !(ret = split_list(l, 0, "x", false))) {

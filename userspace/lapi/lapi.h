@@ -24,11 +24,15 @@
 
 #define LAPI_VERSION "v1.4.6-c"
 
+struct route;
+
 struct cs_lapi_config {
 	bool enable;		/* api.server.enable (default true) */
 	char *log_level;	/* api.server.log_level, else common.log_level (NULL: unset) */
 	char *listen_uri;	/* api.server.listen_uri, "127.0.0.1:8080" */
 	char *db_path;		/* db_config.db_path */
+	char *db_conninfo;	/* db_config.type postgresql: libpq's; NULL for SQLite */
+	long db_max_conns;	/* db_config.max_open_conns (read; one connection is used) */
 	char *profiles_path;	/* api.server.profiles_path; NULL/missing file: default */
 	char *notification_dir; /* config_paths.notification_dir (profiles' notifications:) */
 	char **trusted_ips;	/* api.server.trusted_ips (IPs or CIDRs) */
@@ -37,6 +41,11 @@ struct cs_lapi_config {
 	char **trusted_proxies;	/* api.server.trusted_proxies (none: loopback) */
 	size_t n_trusted_proxies;
 	char *credentials_path; /* api.client.credentials_path (cscli) */
+	/* api.server.online_client: membership of a crowd (capi.c); NULL: none */
+	char *online_credentials_path;	/* .credentials_path (url, login, password) */
+	int64_t online_push_interval;	/* .push_interval (ours), default 10 s */
+	int64_t online_pull_interval;	/* .pull_interval (ours), default 1 min */
+	char *config_dir;		/* config_paths.config_dir: the scenarios a member runs */
 	bool insecure_skip_verify; /* api.client.insecure_skip_verify (cscli) */
 	char *tls_cert_file;	/* api.server.tls.cert_file: HTTPS when both are set */
 	char *tls_key_file;	/* api.server.tls.key_file */
@@ -66,6 +75,11 @@ struct cs_lapi_config {
 	unsigned max_per_ip;
 	unsigned threads;
 	unsigned conn_timeout;
+	/* another API served by this server (crowdsec-central): its route table
+	 * (lapi_int.h) instead of the LAPI's, and its state for the handlers */
+	const struct route *routes;
+	size_t n_routes;
+	void *app;
 };
 
 /*
@@ -76,6 +90,8 @@ struct cs_lapi_config {
 int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err, size_t errlen);
 void cs_lapi_config_defaults(struct cs_lapi_config *cfg);
 void cs_lapi_config_clear(struct cs_lapi_config *cfg);
+/* dst = src with its own copies of the strings and lists: 0 or -ENOMEM (clear dst either way). */
+int cs_lapi_config_copy(struct cs_lapi_config *dst, const struct cs_lapi_config *src);
 
 struct cs_lapi;
 

@@ -78,6 +78,19 @@ const char *req_arg(struct req *r, const char *key)
 	return NULL;
 }
 
+const struct qarg *req_unknown_arg(const struct req *r, const char *const *keys, size_t n)
+{
+	for (size_t i = 0; i < r->nargs; i++) {
+		size_t k = 0;
+
+		while (k < n && strcmp(r->args[i].key, keys[k]))
+			k++;
+		if (k == n)
+			return &r->args[i];
+	}
+	return NULL;
+}
+
 bool go_parse_bool(const char *s, bool *out)
 {
 	static const char *const t[] = { "1", "t", "T", "TRUE", "true", "True" };

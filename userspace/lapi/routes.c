@@ -44,7 +44,32 @@ static const struct route routes[] = {
 	/* {ip*}: the rest of the path, '/' included (a range) */
 	{ "GET", "/v1/allowlists/check/{ip*}", AUTH_JWT, h_allowlist_check },
 	{ "HEAD", "/v1/allowlists/check/{ip*}", AUTH_JWT, h_allowlist_check },
+	{ "POST", "/v1/usage-metrics", AUTH_EITHER, h_usage_metrics },
 };
+
+/* upstream's eitherAuth: an API key makes a bouncer, an Authorization header a
+ * machine, and without either a "crowdsec/" User-Agent (TLS) a machine */
+static bool wants_machine_auth(struct req *r)
+{
+	const char *ua = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "User-Agent");
+
+	if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Api-Key"))
+		return false;
+	if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization"))
+		return true;
+	return ua && !strncmp(ua, "crowdsec/", 9);
+}
+
+/* The server's table: the LAPI's, or another API's (cs_lapi_config.routes). */
+static const struct route *route_table(const struct cs_lapi *l, size_t *n)
+{
+	if (l->cfg.routes) {
+		*n = l->cfg.n_routes;
+		return l->cfg.routes;
+	}
+	*n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}
 
 static bool path_match(const char *pattern, const char *path, const char **param)
 {
@@ -64,8 +89,11 @@ static bool path_match(const char *pattern, const char *path, const char **param
 /* The route for (method, path); exact paths first so /v1/decisions/stream is no {id}. */
 void lapi_find_route(struct req *r)
 {
+	size_t nr;
+	const struct route *routes = route_table(r->l, &nr);
+
 	for (int pass = 0; pass < 2 && !r->path_known; pass++) {
-		for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		for (size_t i = 0; i < nr; i++) {
 			const char *p = NULL;
 
 			if ((strchr(routes[i].path, '{') != NULL) != (pass == 1))
@@ -107,6 +135,8 @@ void lapi_dispatch(struct req *r)
 {
 	const struct route *rt = r->route;
 	bool path_known = r->path_known;
+	size_t nr;
+	const struct route *routes = route_table(r->l, &nr);
 
 	cs_metrics_inc(r->l->metrics, M_ROUTE_REQUESTS, r->url, r->method, NULL);
 	if (!path_known) {
@@ -116,7 +146,7 @@ void lapi_dispatch(struct req *r)
 			char *stripped = strndup(r->url, n - 1), *body = NULL;
 			bool known = false;
 
-			for (size_t i = 0; stripped && i < sizeof(routes) / sizeof(routes[0]); i++) {
+			for (size_t i = 0; stripped && i < nr; i++) {
 				const char *p;
 
 				known = known || path_match(routes[i].path, stripped, &p);
@@ -168,6 +198,10 @@ void lapi_dispatch(struct req *r)
 		break;
 	case AUTH_JWT_REFRESH:
 		if (!r->authed && !auth_machine(r, LAPI_JWT_LIFETIME)) /* MaxRefresh = 1 h */
+			return;
+		break;
+	case AUTH_EITHER:
+		if (wants_machine_auth(r) ? !auth_machine(r, 0) : !auth_bouncer(r))
 			return;
 		break;
 	}

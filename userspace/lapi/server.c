@@ -24,6 +24,7 @@
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/pwhash.h"
+#include "common/readfile.h"
 #include "common/sha2.h"
 #include "lapi/lapi_int.h"
 
@@ -73,24 +74,17 @@ static int parse_listen_uri(const char *uri, struct sockaddr_storage *ss, sockle
 
 static char *read_pem(const char *path)
 {
-	FILE *f = fopen(path, "r");
 	char *buf = NULL;
-	long n;
+	size_t n = 0;
+	int err = cs_read_file(path, 1 << 20, &buf, &n);
 
-	if (!f) {
-		log_error("cannot read %s: %s", path, strerror(errno));
+	if (!err && !n)
+		err = -ENODATA;
+	if (err) {
+		log_error("cannot read %s: %s", path, strerror(-err));
+		free(buf);
 		return NULL;
 	}
-	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && n < (1 << 20) && !fseek(f, 0, SEEK_SET)) {
-		buf = calloc(1, (size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-	}
-	fclose(f);
-	if (!buf)
-		log_error("cannot read %s", path);
 	return buf;
 }
 
@@ -149,48 +143,12 @@ out:
 	return d;
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 static int copy_config(struct cs_lapi_config *dst, const struct cs_lapi_config *src)
 {
-	*dst = *src;
-	dst->log_level = dup_or_null(src->log_level);
-	dst->tls_cert_file = dup_or_null(src->tls_cert_file);
-	dst->tls_key_file = dup_or_null(src->tls_key_file);
-	dst->tls_ca_cert_path = dup_or_null(src->tls_ca_cert_path);
-	dst->tls_crl_path = dup_or_null(src->tls_crl_path);
-	dst->agents_allowed_ou = calloc(src->n_agents_allowed_ou + 1, sizeof(char *));
-	dst->n_agents_allowed_ou = 0;
-	dst->bouncers_allowed_ou = calloc(src->n_bouncers_allowed_ou + 1, sizeof(char *));
-	dst->n_bouncers_allowed_ou = 0;
-	if (!dst->agents_allowed_ou || !dst->bouncers_allowed_ou)
-		return -ENOMEM;
-	for (size_t i = 0; i < src->n_agents_allowed_ou; i++)
-		dst->agents_allowed_ou[dst->n_agents_allowed_ou++] = strdup(src->agents_allowed_ou[i]);
-	for (size_t i = 0; i < src->n_bouncers_allowed_ou; i++)
-		dst->bouncers_allowed_ou[dst->n_bouncers_allowed_ou++] =
-			strdup(src->bouncers_allowed_ou[i]);
-	dst->listen_uri = dup_or_null(src->listen_uri);
-	dst->db_path = dup_or_null(src->db_path);
-	dst->profiles_path = dup_or_null(src->profiles_path);
-	dst->notification_dir = dup_or_null(src->notification_dir);
-	dst->credentials_path = dup_or_null(src->credentials_path);
-	dst->prometheus_addr = dup_or_null(src->prometheus_addr);
-	dst->trusted_ips = calloc(src->n_trusted_ips + 1, sizeof(char *));
-	dst->n_trusted_ips = 0;
-	if (!dst->trusted_ips)
-		return -ENOMEM;
-	for (size_t i = 0; i < src->n_trusted_ips; i++)
-		dst->trusted_ips[dst->n_trusted_ips++] = strdup(src->trusted_ips[i]);
-	dst->trusted_proxies = calloc(src->n_trusted_proxies + 1, sizeof(char *));
-	dst->n_trusted_proxies = 0;
-	if (!dst->trusted_proxies)
-		return -ENOMEM;
-	for (size_t i = 0; i < src->n_trusted_proxies; i++)
-		dst->trusted_proxies[dst->n_trusted_proxies++] = strdup(src->trusted_proxies[i]);
+	int err = cs_lapi_config_copy(dst, src);
+
+	if (err)
+		return err;
 	if (!dst->max_body)
 		dst->max_body = LAPI_MAX_BODY;
 	if (!dst->threads)
@@ -239,7 +197,10 @@ static void *flusher_main(void *arg)
 		long n = 0;
 
 		pthread_mutex_unlock(&l->stop_lock);
-		if (!cs_db_flush(l->db, l->cfg.flush_max_age ? now - l->cfg.flush_max_age : 0,
+		/* replicas on one PostgreSQL: one of them per period (a little less, for jitter) */
+		if (cs_db_cluster_claim(l->db, "flush", now,
+					(LAPI_FLUSH_PERIOD_SEC - 5) * NSEC_PER_SEC) == 1 &&
+		    !cs_db_flush(l->db, l->cfg.flush_max_age ? now - l->cfg.flush_max_age : 0,
 				 l->cfg.flush_max_items, &n) &&
 		    n)
 			log_info("flush: %ld alert(s) deleted", n);
@@ -260,6 +221,22 @@ static void *stream_loader(void *arg)
 
 	cs_db_stream_load(l->db);
 	return NULL;
+}
+
+/* A configured list of addresses and ranges (host bits masked); an invalid entry is named. */
+static int parse_prefixes(const char *what, char *const *v, size_t n, struct cs_prefix **out,
+			  size_t *nout)
+{
+	*out = calloc(n + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (*nout = 0; *nout < n; ++*nout) {
+		if (cs_prefix_parse(v[*nout], CS_PREFIX_MASK, &(*out)[*nout])) {
+			log_error("invalid %s entry '%s'", what, v[*nout]);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
@@ -287,34 +264,13 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		log_error("invalid api.server.listen_uri '%s'", l->cfg.listen_uri);
 		goto fail;
 	}
-	l->trusted = calloc(l->cfg.n_trusted_ips + 1, sizeof(*l->trusted));
-	if (!l->trusted) {
-		ret = -ENOMEM;
+	ret = parse_prefixes("trusted_ips", l->cfg.trusted_ips, l->cfg.n_trusted_ips, &l->trusted,
+			     &l->n_trusted);
+	if (!ret)
+		ret = parse_prefixes("trusted_proxies", l->cfg.trusted_proxies,
+				     l->cfg.n_trusted_proxies, &l->proxies, &l->n_proxies);
+	if (ret)
 		goto fail;
-	}
-	for (size_t i = 0; i < l->cfg.n_trusted_ips; i++) {
-		if (cs_prefix_parse(l->cfg.trusted_ips[i], CS_PREFIX_MASK,
-				    &l->trusted[l->n_trusted])) {
-			log_error("invalid trusted_ips entry '%s'", l->cfg.trusted_ips[i]);
-			ret = -EINVAL;
-			goto fail;
-		}
-		l->n_trusted++;
-	}
-	l->proxies = calloc(l->cfg.n_trusted_proxies + 1, sizeof(*l->proxies));
-	if (!l->proxies) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-	for (size_t i = 0; i < l->cfg.n_trusted_proxies; i++) {
-		if (cs_prefix_parse(l->cfg.trusted_proxies[i], CS_PREFIX_MASK,
-				    &l->proxies[l->n_proxies])) {
-			log_error("invalid trusted_proxies entry '%s'", l->cfg.trusted_proxies[i]);
-			ret = -EINVAL;
-			goto fail;
-		}
-		l->n_proxies++;
-	}
 	ret = load_secret(l);
 	if (ret)
 		goto fail;
@@ -322,7 +278,8 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	l->rl_register = ratelimit_new(LAPI_REGISTER_BURST, LAPI_REGISTER_PERIOD);
 	l->rl_login_fail = ratelimit_new(LAPI_LOGIN_FAIL_BURST, LAPI_LOGIN_FAIL_PERIOD);
 	l->known_sources = ratelimit_new(1, 1);
-	if (!l->metrics || !l->rl_register || !l->rl_login_fail || !l->known_sources) {
+	if (alert_dedupe_new(LAPI_DEDUPE_ALERTS, &l->dedupe) || !l->metrics || !l->rl_register ||
+	    !l->rl_login_fail || !l->known_sources) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -346,7 +303,7 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		log_error("notifications: %s", err);
 		goto fail;
 	}
-	ret = cs_db_open(l->cfg.db_path, &l->db);
+	ret = cs_db_connect(l->cfg.db_path, l->cfg.db_conninfo, &l->db);
 	if (ret)
 		goto fail;
 	ret = bcache_start(l);
@@ -397,6 +354,9 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	if (ret)
 		goto fail;
 	l->reaper_running = true;
+	ret = capi_start(l);
+	if (ret)
+		goto fail;
 	if (l->cfg.flush_max_age || l->cfg.flush_max_items) {
 		ret = -pthread_create(&l->flusher, NULL, flusher_main, l);
 		if (ret)
@@ -434,6 +394,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 		MHD_stop_daemon(l->prom);
 	if (l->httpd)
 		MHD_stop_daemon(l->httpd);
+	capi_stop(l); /* after the last alert producer */
 	if (l->sloader_running)
 		pthread_join(l->sloader, NULL);
 	bcache_stop(l);
@@ -445,6 +406,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 	ratelimit_free(l->rl_register);
 	ratelimit_free(l->rl_login_fail);
 	ratelimit_free(l->known_sources);
+	alert_dedupe_free(l->dedupe);
 	free(l->trusted);
 	free(l->proxies);
 	tlsauth_free(l);

@@ -22,27 +22,22 @@
 #include <gnutls/x509.h>
 
 #include "common/log.h"
+#include "common/readfile.h"
 #include "lapi/lapi_int.h"
 
 #define TLS_MAX_CHAIN 16
 
+/* A PEM file (CA bundle, CRL): NULL when missing, empty or over 4 MiB. */
 static char *slurp(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "r");
 	char *buf = NULL;
-	long n;
 
-	if (!f)
+	if (cs_read_file(path, 4 << 20, &buf, len))
 		return NULL;
-	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && n < (4 << 20) && !fseek(f, 0, SEEK_SET)) {
-		buf = calloc(1, (size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = (size_t)n;
+	if (!*len) {
+		free(buf);
+		return NULL;
 	}
-	fclose(f);
 	return buf;
 }
 

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The crowd's tables; see central.h. Statements are prepared once per store and
+ * run with the db's lock held (cs_db_central_begin): the consensus reads what
+ * the same transaction wrote.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/vec.h"
+#include "db/central.h"
+#include "db/db_int.h"
+
+static const char central_schema[] =
+	"CREATE TABLE IF NOT EXISTS central_reporters ("
+	" id TEXT PRIMARY KEY, net TEXT NOT NULL DEFAULT '', trust REAL NOT NULL,"
+	" confirmed INTEGER NOT NULL DEFAULT 0, contradicted INTEGER NOT NULL DEFAULT 0,"
+	" unconfirmed INTEGER NOT NULL DEFAULT 0, blocked INTEGER NOT NULL DEFAULT 0,"
+	" tokens REAL NOT NULL DEFAULT 0, tokens_at INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL DEFAULT 0, last_pull INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS central_signals ("
+	" id INTEGER PRIMARY KEY, reporter TEXT NOT NULL, ip TEXT NOT NULL,"
+	" scenario TEXT NOT NULL, scenario_hash TEXT NOT NULL, scenario_version TEXT NOT NULL,"
+	" start_at INTEGER NOT NULL, stop_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+	" state INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX IF NOT EXISTS central_signals_ip ON central_signals (ip, created_at);"
+	"CREATE INDEX IF NOT EXISTS central_signals_created ON central_signals (created_at);"
+	"CREATE TABLE IF NOT EXISTS central_listings ("
+	" ip TEXT PRIMARY KEY, scenarios TEXT NOT NULL, listed_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL, until INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS central_listings_updated ON central_listings (updated_at);"
+	"CREATE INDEX IF NOT EXISTS central_listings_until ON central_listings (until);"
+	"CREATE TABLE IF NOT EXISTS central_safe ("
+	" range TEXT PRIMARY KEY, comment TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL);";
+
+enum cst {
+	C_REPORTER_GET,
+	C_REPORTER_PUT,
+	C_REPORTER_LIST,
+	C_SIGNAL_ADD,
+	C_SUPPORT,
+	C_CONFIRM,
+	C_LISTING_GET,
+	C_LISTING_PUT,
+	C_LIVE,
+	C_ENDED,
+	C_SAFE_LIST,
+	C_SAFE_ADD,
+	C_SAFE_DEL,
+	C__MAX,
+};
+
+#define REPORTER_COLS                                                                      \
+	"id, net, trust, confirmed, contradicted, unconfirmed, blocked, tokens, tokens_at,"  \
+	" created_at, last_pull"
+#define LISTING_COLS "ip, scenarios, listed_at, updated_at, until"
+
+static const char *const central_sql[C__MAX] = {
+	[C_REPORTER_GET] = "SELECT " REPORTER_COLS " FROM central_reporters WHERE id = ?1",
+	[C_REPORTER_PUT] = "INSERT OR REPLACE INTO central_reporters (" REPORTER_COLS
+			   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[C_REPORTER_LIST] = "SELECT " REPORTER_COLS " FROM central_reporters ORDER BY id",
+	[C_SIGNAL_ADD] = "INSERT INTO central_signals (reporter, ip, scenario, scenario_hash,"
+			 " scenario_version, start_at, stop_at, created_at, state)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	/* one row per reporter: a reporter counts once however often it reports */
+	[C_SUPPORT] = "SELECT s.reporter, COALESCE(r.net, ''), COALESCE(r.trust, 0),"
+		      " COALESCE(r.blocked, 0), MAX(s.created_at), MAX(s.scenario)"
+		      " FROM central_signals s LEFT JOIN central_reporters r ON r.id = s.reporter"
+		      " WHERE s.ip = ?1 AND s.created_at >= ?2 GROUP BY s.reporter",
+	[C_CONFIRM] = "UPDATE central_signals SET state = 1 WHERE ip = ?1 AND created_at >= ?2"
+		      " AND state = 0 RETURNING reporter",
+	[C_LISTING_GET] = "SELECT " LISTING_COLS " FROM central_listings WHERE ip = ?1",
+	[C_LISTING_PUT] = "INSERT OR REPLACE INTO central_listings (" LISTING_COLS
+			  ") VALUES (?1, ?2, ?3, ?4, ?5)",
+	[C_LIVE] = "SELECT " LISTING_COLS " FROM central_listings WHERE until > ?1"
+		   " AND updated_at > ?2",
+	[C_ENDED] = "SELECT " LISTING_COLS " FROM central_listings WHERE until > ?1"
+		    " AND until <= ?2",
+	[C_SAFE_LIST] = "SELECT range, comment FROM central_safe ORDER BY range",
+	[C_SAFE_ADD] = "INSERT INTO central_safe (range, comment, created_at) VALUES (?1, ?2, ?3)",
+	[C_SAFE_DEL] = "DELETE FROM central_safe WHERE range = ?1",
+};
+
+struct cs_central_store {
+	struct cs_db *db;
+	struct dbstmt *st[C__MAX];
+};
+
+int cs_db_central_open(struct cs_db *db, struct cs_central_store **out)
+{
+	struct cs_central_store *st = calloc(1, sizeof(*st));
+	int err = 0;
+
+	*out = NULL;
+	if (!st)
+		return -ENOMEM;
+	st->db = db;
+	pthread_mutex_lock(&db->lock);
+	if (db_exec(db, central_schema)) {
+		log_error("central schema: cannot be created");
+		err = -EIO;
+	}
+	for (int i = 0; !err && i < C__MAX; i++)
+		err = db_prepare(db, central_sql[i], &st->st[i]);
+	pthread_mutex_unlock(&db->lock);
+	if (err) {
+		cs_db_central_close(st);
+		return err;
+	}
+	*out = st;
+	return 0;
+}
+
+void cs_db_central_close(struct cs_central_store *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < C__MAX; i++)
+		db_finalize(st->st[i]);
+	free(st);
+}
+
+int cs_db_central_begin(struct cs_central_store *st)
+{
+	return txn_begin(st->db);
+}
+
+int cs_db_central_end(struct cs_central_store *st, int err)
+{
+	return txn_end(st->db, err);
+}
+
+static struct dbstmt *cst(struct cs_central_store *st, enum cst id)
+{
+	db_reset(st->st[id]);
+	db_clear_bindings(st->st[id]);
+	return st->st[id];
+}
+
+static void bind_str(struct dbstmt *s, int i, const char *v)
+{
+	bind_text(s, i, v ? v : "");
+}
+
+/* ---- reporters ---- */
+
+void cs_central_reporter_clear(struct cs_central_reporter *r)
+{
+	if (!r)
+		return;
+	free(r->id);
+	free(r->net);
+	memset(r, 0, sizeof(*r));
+}
+
+void cs_central_reporters_free(struct cs_central_reporter *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		cs_central_reporter_clear(&v[i]);
+	free(v);
+}
+
+static void reporter_row(struct dbstmt *s, void *elem, void *arg)
+{
+	struct cs_central_reporter *r = elem;
+
+	r->id = col_text(s, 0);
+	r->net = col_text(s, 1);
+	r->trust = col_double(s, 2);
+	r->confirmed = col_int(s, 3);
+	r->contradicted = col_int(s, 4);
+	r->unconfirmed = col_int(s, 5);
+	r->blocked = col_int(s, 6);
+	r->tokens = col_double(s, 7);
+	r->tokens_at = col_int(s, 8);
+	r->created_at = col_int(s, 9);
+	r->last_pull = col_int(s, 10);
+}
+
+int cs_db_central_reporter_get(struct cs_central_store *st, const char *id,
+			       struct cs_central_reporter *out)
+{
+	struct dbstmt *s = cst(st, C_REPORTER_GET);
+
+	memset(out, 0, sizeof(*out));
+	bind_str(s, 1, id);
+	return db_row(st->db, s, reporter_row, out, NULL);
+}
+
+int cs_db_central_reporter_put(struct cs_central_store *st, const struct cs_central_reporter *r)
+{
+	struct dbstmt *s = cst(st, C_REPORTER_PUT);
+
+	bind_str(s, 1, r->id);
+	bind_str(s, 2, r->net);
+	bind_double(s, 3, r->trust);
+	bind_int(s, 4, r->confirmed);
+	bind_int(s, 5, r->contradicted);
+	bind_int(s, 6, r->unconfirmed);
+	bind_int(s, 7, r->blocked);
+	bind_double(s, 8, r->tokens);
+	bind_int(s, 9, r->tokens_at);
+	bind_int(s, 10, r->created_at);
+	bind_int(s, 11, r->last_pull);
+	return exec_stmt(st->db, s);
+}
+
+int cs_db_central_reporter_list(struct cs_central_store *st, struct cs_central_reporter **out,
+				size_t *n)
+{
+	return db_rows(st->db, cst(st, C_REPORTER_LIST), sizeof(**out), reporter_row, NULL,
+		       (void **)out, n);
+}
+
+/* ---- signals ---- */
+
+int cs_db_central_signal_add(struct cs_central_store *st, const char *reporter,
+			     const struct cs_central_signal *sg, int64_t now,
+			     enum cs_central_signal_state state)
+{
+	struct dbstmt *s = cst(st, C_SIGNAL_ADD);
+
+	bind_str(s, 1, reporter);
+	bind_str(s, 2, sg->ip);
+	bind_str(s, 3, sg->scenario);
+	bind_str(s, 4, sg->scenario_hash);
+	bind_str(s, 5, sg->scenario_version);
+	bind_int(s, 6, sg->start_at);
+	bind_int(s, 7, sg->stop_at);
+	bind_int(s, 8, now);
+	bind_int(s, 9, (int)state);
+	return exec_stmt(st->db, s);
+}
+
+void cs_central_supports_free(struct cs_central_support *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].reporter);
+		free(v[i].net);
+		free(v[i].scenario);
+	}
+	free(v);
+}
+
+static void support_row(struct dbstmt *s, void *elem, void *arg)
+{
+	struct cs_central_support *r = elem;
+
+	r->reporter = col_text(s, 0);
+	r->net = col_text(s, 1);
+	r->trust = col_double(s, 2);
+	r->blocked = col_int(s, 3);
+	r->last_at = col_int(s, 4);
+	r->scenario = col_text(s, 5);
+}
+
+int cs_db_central_support(struct cs_central_store *st, const char *ip, int64_t since,
+			  struct cs_central_support **out, size_t *n)
+{
+	struct dbstmt *s = cst(st, C_SUPPORT);
+
+	bind_str(s, 1, ip);
+	bind_int(s, 2, since);
+	return db_rows(st->db, s, sizeof(**out), support_row, NULL, (void **)out, n);
+}
+
+int cs_db_central_confirm(struct cs_central_store *st, const char *ip, int64_t since,
+			  char ***reporters, size_t *n)
+{
+	struct dbstmt *s = cst(st, C_CONFIRM);
+	size_t cap = 0;
+	int rc, err = 0;
+
+	*reporters = NULL;
+	*n = 0;
+	bind_str(s, 1, ip);
+	bind_int(s, 2, since);
+	while ((rc = db_step(s)) == DB_ROW) {
+		const char *id = col_str(s, 0);
+		bool seen = false;
+
+		for (size_t i = 0; i < *n && !seen; i++)
+			seen = !strcmp((*reporters)[i], id ? id : "");
+		if (seen)
+			continue;
+		if (vec_reserve((void **)reporters, &cap, *n, sizeof(char *), 8) ||
+		    !((*reporters)[*n] = xstrdup(id))) {
+			err = -ENOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	if (!err && rc != DB_DONE)
+		err = sql_err(st->db, rc);
+	db_reset(s);
+	return err;
+}
+
+/* ---- listings ---- */
+
+void cs_central_listing_clear(struct cs_central_listing *l)
+{
+	if (!l)
+		return;
+	free(l->ip);
+	free(l->scenarios);
+	memset(l, 0, sizeof(*l));
+}
+
+static void listing_row(struct dbstmt *s, void *elem, void *arg)
+{
+	struct cs_central_listing *l = elem;
+
+	l->ip = col_text(s, 0);
+	l->scenarios = col_text(s, 1);
+	l->listed_at = col_int(s, 2);
+	l->updated_at = col_int(s, 3);
+	l->until = col_int(s, 4);
+}
+
+int cs_db_central_listing_get(struct cs_central_store *st, const char *ip,
+			      struct cs_central_listing *out)
+{
+	struct dbstmt *s = cst(st, C_LISTING_GET);
+
+	memset(out, 0, sizeof(*out));
+	bind_str(s, 1, ip);
+	return db_row(st->db, s, listing_row, out, NULL);
+}
+
+int cs_db_central_listing_put(struct cs_central_store *st, const struct cs_central_listing *l)
+{
+	struct dbstmt *s = cst(st, C_LISTING_PUT);
+
+	bind_str(s, 1, l->ip);
+	bind_str(s, 2, l->scenarios);
+	bind_int(s, 3, l->listed_at);
+	bind_int(s, 4, l->updated_at);
+	bind_int(s, 5, l->until);
+	return exec_stmt(st->db, s);
+}
+
+/* Rows are read in place (text borrowed for the callback): a startup pull of a
+ * large list never holds it whole. */
+static int listings_walk(struct cs_central_store *st, struct dbstmt *s, cs_central_listing_cb cb,
+			 void *ctx)
+{
+	int rc, ret = 0;
+
+	while ((rc = db_step(s)) == DB_ROW) {
+		struct cs_central_listing l = {
+			.ip = (char *)col_str(s, 0),
+			.scenarios = (char *)col_str(s, 1),
+			.listed_at = col_int(s, 2),
+			.updated_at = col_int(s, 3),
+			.until = col_int(s, 4),
+		};
+
+		if (!l.ip || !l.scenarios)
+			continue;
+		ret = cb(&l, ctx);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != DB_DONE)
+		ret = sql_err(st->db, rc);
+	db_reset(s);
+	return ret;
+}
+
+int cs_db_central_listings_live(struct cs_central_store *st, int64_t live_after,
+				int64_t updated_after, cs_central_listing_cb cb, void *ctx)
+{
+	struct dbstmt *s = cst(st, C_LIVE);
+
+	bind_int(s, 1, live_after);
+	bind_int(s, 2, updated_after);
+	return listings_walk(st, s, cb, ctx);
+}
+
+int cs_db_central_listings_ended(struct cs_central_store *st, int64_t after, int64_t until,
+				 cs_central_listing_cb cb, void *ctx)
+{
+	struct dbstmt *s = cst(st, C_ENDED);
+
+	bind_int(s, 1, after);
+	bind_int(s, 2, until);
+	return listings_walk(st, s, cb, ctx);
+}
+
+/* ---- safe list ---- */
+
+void cs_central_safe_free(struct cs_central_safe *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].range);
+		free(v[i].comment);
+	}
+	free(v);
+}
+
+static void safe_row(struct dbstmt *s, void *elem, void *arg)
+{
+	struct cs_central_safe *r = elem;
+
+	r->range = col_text(s, 0);
+	r->comment = col_text(s, 1);
+}
+
+int cs_db_central_safe_list(struct cs_central_store *st, struct cs_central_safe **out, size_t *n)
+{
+	return db_rows(st->db, cst(st, C_SAFE_LIST), sizeof(**out), safe_row, NULL, (void **)out,
+		       n);
+}
+
+int cs_db_central_safe_add(struct cs_central_store *st, const char *range, const char *comment,
+			   int64_t now)
+{
+	struct dbstmt *s = cst(st, C_SAFE_ADD);
+
+	bind_str(s, 1, range);
+	bind_str(s, 2, comment);
+	bind_int(s, 3, now);
+	return exec_stmt(st->db, s);
+}
+
+int cs_db_central_safe_remove(struct cs_central_store *st, const char *range)
+{
+	struct dbstmt *s = cst(st, C_SAFE_DEL);
+
+	bind_str(s, 1, range);
+	return run_changes(st->db, s);
+}
+
+/* ---- housekeeping ---- */
+
+static int exec_i64(struct cs_central_store *st, const char *sql, int64_t a, long *changed)
+{
+	struct dbstmt *s;
+	int err;
+
+	if ((err = db_prepare(st->db, sql, &s)))
+		return err;
+	bind_int(s, 1, a);
+	err = exec_stmt(st->db, s);
+	if (!err && changed)
+		*changed += db_changes(st->db);
+	db_finalize(s);
+	return err;
+}
+
+int cs_db_central_purge(struct cs_central_store *st, int64_t judge_before,
+			int64_t signals_before, int64_t listings_before, cs_central_judged_cb cb,
+			void *ctx, long *deleted)
+{
+	struct dbstmt *s;
+	int rc, err = 0;
+
+	*deleted = 0;
+	if ((err = db_prepare(st->db,
+			      "SELECT reporter, COUNT(*) FROM central_signals WHERE state = 0"
+			      " AND created_at < ?1 GROUP BY reporter", &s)))
+		return err;
+	bind_int(s, 1, judge_before);
+	while ((rc = db_step(s)) == DB_ROW)
+		if (cb)
+			cb(col_str(s, 0), (long)col_int(s, 1),
+			   ctx);
+	if (rc != DB_DONE)
+		err = sql_err(st->db, rc);
+	db_finalize(s);
+	if (!err)
+		err = exec_i64(st, "UPDATE central_signals SET state = 2 WHERE state = 0"
+				   " AND created_at < ?1",
+			       judge_before, NULL);
+	if (!err)
+		err = exec_i64(st, "DELETE FROM central_signals WHERE created_at < ?1",
+			       signals_before, deleted);
+	if (!err)
+		err = exec_i64(st, "DELETE FROM central_listings WHERE until < ?1",
+			       listings_before, NULL);
+	return err;
+}
+
+static int count_of(struct cs_central_store *st, const char *sql, int64_t now, long *n)
+{
+	struct dbstmt *s;
+	int rc;
+
+	*n = 0;
+	if ((rc = db_prepare(st->db, sql, &s)))
+		return rc;
+	bind_int(s, 1, now);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*n = (long)col_int(s, 0);
+	db_finalize(s);
+	return rc == DB_ROW ? 0 : sql_err(st->db, rc);
+}
+
+int cs_db_central_counts(struct cs_central_store *st, int64_t now, long *reporters, long *signals,
+			 long *listed)
+{
+	int err = count_of(st, "SELECT COUNT(*) + 0 * ?1 FROM central_reporters", now, reporters);
+
+	if (!err)
+		err = count_of(st, "SELECT COUNT(*) + 0 * ?1 FROM central_signals", now, signals);
+	if (!err)
+		err = count_of(st, "SELECT COUNT(*) FROM central_listings WHERE until > ?1", now,
+			       listed);
+	return err;
+}

@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The SQLite engine behind db_int.h's statement interface: a thin shell over
+ * sqlite3_stmt (the SQL is already SQLite's dialect).
+ */
+#include "db/db_int.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "db/schema.h"
+
+struct lite_stmt {
+	struct dbstmt base;
+	sqlite3_stmt *s;
+	struct cs_db *db;
+};
+
+#define LS(x) ((struct lite_stmt *)(x))
+
+static int lite_err(struct cs_db *db, int rc)
+{
+	if (rc == SQLITE_CONSTRAINT)
+		return -EEXIST;
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		return -EBUSY;
+	if (rc == SQLITE_NOMEM)
+		return -ENOMEM;
+	log_error("sqlite: %s (%d)", sqlite3_errmsg(db->h), rc);
+	return -EIO;
+}
+
+static int lite_prepare(struct cs_db *db, const char *sql, struct dbstmt **out)
+{
+	struct lite_stmt *l = calloc(1, sizeof(*l));
+
+	*out = NULL;
+	if (!l)
+		return -ENOMEM;
+	/* statements are few and reused: keep them out of the lookaside pool */
+	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &l->s, NULL) !=
+	    SQLITE_OK) {
+		log_error("sqlite prepare: %s in %.200s", sqlite3_errmsg(db->h), sql);
+		free(l);
+		return -EIO;
+	}
+	l->base.be = &db_lite;
+	l->db = db;
+	*out = &l->base;
+	return 0;
+}
+
+static void lite_finalize(struct dbstmt *s)
+{
+	sqlite3_finalize(LS(s)->s);
+	free(s);
+}
+
+static void lite_reset(struct dbstmt *s)
+{
+	sqlite3_reset(LS(s)->s);
+}
+
+static void lite_clear_bindings(struct dbstmt *s)
+{
+	sqlite3_clear_bindings(LS(s)->s);
+}
+
+static void lite_bind_int(struct dbstmt *s, int i, int64_t v)
+{
+	sqlite3_bind_int64(LS(s)->s, i, v);
+}
+
+static void lite_bind_double(struct dbstmt *s, int i, double v)
+{
+	sqlite3_bind_double(LS(s)->s, i, v);
+}
+
+static void lite_bind_text(struct dbstmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(LS(s)->s, i, v ? v : "", -1, SQLITE_STATIC);
+}
+
+static void lite_bind_null(struct dbstmt *s, int i)
+{
+	sqlite3_bind_null(LS(s)->s, i);
+}
+
+static int lite_step(struct dbstmt *s)
+{
+	int rc = sqlite3_step(LS(s)->s);
+
+	if (rc == SQLITE_ROW)
+		return DB_ROW;
+	if (rc == SQLITE_DONE)
+		return DB_DONE;
+	return lite_err(LS(s)->db, rc);
+}
+
+static int64_t lite_col_int(struct dbstmt *s, int i)
+{
+	return sqlite3_column_int64(LS(s)->s, i);
+}
+
+static double lite_col_double(struct dbstmt *s, int i)
+{
+	return sqlite3_column_double(LS(s)->s, i);
+}
+
+static const char *lite_col_str(struct dbstmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(LS(s)->s, i);
+}
+
+static int64_t lite_changes(struct cs_db *db)
+{
+	return sqlite3_changes(db->h);
+}
+
+static int lite_exec(struct cs_db *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		log_error("sqlite: %s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return rc == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
+	}
+	return 0;
+}
+
+static const char *lite_errmsg(struct cs_db *db)
+{
+	return sqlite3_errmsg(db->h);
+}
+
+#define DB_BUSY_TIMEOUT_MS 5000
+
+int lite_open(struct cs_db *db, const char *path)
+{
+	sqlite3 *h = NULL;
+	int rc = sqlite3_open_v2(path, &h,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+
+	db->h = h;
+	if (rc != SQLITE_OK) {
+		log_error("cannot open database %s: %s", path, h ? sqlite3_errmsg(h) : "out of memory");
+		return -EIO;
+	}
+	sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS);
+	if (*path && strcmp(path, ":memory:") && asprintf(&db->wal_path, "%s-wal", path) < 0)
+		db->wal_path = NULL; /* no fast path: every check queries */
+	/*
+	 * WAL: readers (cscli) never block the writer. synchronous=FULL: a commit is
+	 * on disk before we answer, so an acknowledged decision survives kill -9 and
+	 * power loss alike.
+	 */
+	if (lite_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+			  " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
+			  /* a 1M-decision table has ~150 MB of indexes: a 64 MiB page cache
+			   * keeps bulk imports off pread; no mmap: mapped pages count in the
+			   * LAPI's RSS, and streams are answered from memory (stream.c) */
+			  " PRAGMA cache_size = -65536;")) {
+		log_error("cannot configure database %s", path);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * Every commit, ours or another process's, writes the WAL file: while its size
+ * and mtime stay, nobody committed and the answer is the last one, for the
+ * price of a stat() instead of a read transaction (file locks) on every pull.
+ */
+static int lite_external_version(struct cs_db *db, int64_t *version)
+{
+	struct stat st;
+	struct dbstmt *s;
+	bool have_stat;
+	int rc;
+
+	if (pthread_mutex_trylock(&db->lock))
+		return -EBUSY;
+	have_stat = db->wal_path && !stat(db->wal_path, &st);
+	if (have_stat && db->have_version && st.st_size == db->wal_size &&
+	    st.st_mtim.tv_sec == db->wal_mtime.tv_sec && st.st_mtim.tv_nsec == db->wal_mtime.tv_nsec) {
+		*version = db->data_version;
+		pthread_mutex_unlock(&db->lock);
+		return 0;
+	}
+	s = stmt(db, ST_DATA_VERSION);
+	rc = s ? db_step(s) : -EIO;
+	if (rc == DB_ROW) {
+		*version = db->data_version = col_int(s, 0);
+		/* the stat from before the query: a commit in between is seen next time */
+		db->have_version = have_stat;
+		if (have_stat) {
+			db->wal_size = st.st_size;
+			db->wal_mtime = st.st_mtim;
+		}
+	}
+	if (s)
+		db_reset(s);
+	pthread_mutex_unlock(&db->lock);
+	return rc == DB_ROW ? 0 : -EIO;
+}
+
+static int lite_migrate(struct cs_db *db)
+{
+	return db_migrate(db, db_migrations, sizeof(db_migrations) / sizeof(db_migrations[0]));
+}
+
+static void lite_close(struct cs_db *db)
+{
+	sqlite3_close(db->h);
+	db->h = NULL;
+}
+
+const struct db_backend db_lite = {
+	.name = "sqlite",
+	.prepare = lite_prepare,
+	.finalize = lite_finalize,
+	.reset = lite_reset,
+	.clear_bindings = lite_clear_bindings,
+	.bind_int = lite_bind_int,
+	.bind_double = lite_bind_double,
+	.bind_text = lite_bind_text,
+	.bind_null = lite_bind_null,
+	.step = lite_step,
+	.col_int = lite_col_int,
+	.col_double = lite_col_double,
+	.col_str = lite_col_str,
+	.changes = lite_changes,
+	.exec = lite_exec,
+	.errmsg = lite_errmsg,
+	.migrate = lite_migrate,
+	.external_version = lite_external_version,
+	.close = lite_close,
+};
