@@ -1566,8 +1566,10 @@ int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct 
 	int rc;
 
 	*out = EXPR_NIL_VALUE;
-	if (err)
-		memset(err, 0, sizeof(*err));
+	if (err) {	/* not the whole message buffer: this runs for every filter */
+		err->line = err->column = err->code = 0;
+		err->msg[0] = '\0';
+	}
 	if (!prog || !vm)
 		return prog ? -ENOMEM : -EINVAL;
 	st.max_steps = vm->max_steps;
