@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/gotime.h"
+#include "common/strv.h"
 #include "common/yamljson.h"
 #include "lapi/lapi_int.h"
 
@@ -20,6 +21,7 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 	cfg->notification_dir = strdup("/etc/crowdsec/notifications/");
 	cfg->credentials_path = strdup("/etc/crowdsec/local_api_credentials.yaml");
 	cfg->config_dir = strdup("/etc/crowdsec/");
+	cfg->hub_index_path = strdup("/etc/crowdsec/hub/.index.json");
 	cfg->prometheus_enabled = true;
 	cfg->prometheus_addr = strdup("127.0.0.1");
 	cfg->prometheus_port = 6060;
@@ -43,13 +45,6 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 		cfg->n_bouncers_allowed_ou = 1;
 }
 
-static void free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* A YAML list of strings (a lone string is a list of one) replaces *v. */
 static void set_list(char ***v, size_t *n, json_t *root, const char *path)
 {
@@ -58,7 +53,7 @@ static void set_list(char ***v, size_t *n, json_t *root, const char *path)
 
 	if (!json_is_array(node) && !json_is_string(node))
 		return;
-	free_list(*v, *n);
+	strv_free(*v, *n);
 	*n = 0;
 	*v = calloc((json_is_array(node) ? json_array_size(node) : 1) + 1, sizeof(char *));
 	if (!*v)
@@ -94,6 +89,7 @@ static const size_t owned_strs[] = {
 	offsetof(struct cs_lapi_config, credentials_path),
 	offsetof(struct cs_lapi_config, online_credentials_path),
 	offsetof(struct cs_lapi_config, config_dir),
+	offsetof(struct cs_lapi_config, hub_index_path),
 	offsetof(struct cs_lapi_config, tls_cert_file),
 	offsetof(struct cs_lapi_config, tls_key_file),
 	offsetof(struct cs_lapi_config, tls_ca_cert_path),
@@ -120,7 +116,7 @@ void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 	for (size_t i = 0; i < sizeof(owned_strs) / sizeof(owned_strs[0]); i++)
 		free(*(char **)CFG_AT(cfg, owned_strs[i]));
 	for (size_t i = 0; i < sizeof(owned_lists) / sizeof(owned_lists[0]); i++)
-		free_list(*(char ***)CFG_AT(cfg, owned_lists[i].v),
+		strv_free(*(char ***)CFG_AT(cfg, owned_lists[i].v),
 			  *(size_t *)CFG_AT(cfg, owned_lists[i].n));
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -200,6 +196,17 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 	set_str(&cfg->notification_dir, root, "config_paths.notification_dir");
 	set_str(&cfg->credentials_path, root, "api.client.credentials_path");
 	set_str(&cfg->config_dir, root, "config_paths.config_dir");
+	{
+		const char *hub = yamljson_get_str(root, "config_paths.hub_dir", NULL);
+		char idx[4096];
+
+		if (hub) {
+			snprintf(idx, sizeof(idx), "%s/.index.json", hub);
+			free(cfg->hub_index_path);
+			cfg->hub_index_path = strdup(idx);
+		}
+		set_str(&cfg->hub_index_path, root, "config_paths.index_path");
+	}
 	set_str(&cfg->online_credentials_path, root, "api.server.online_client.credentials_path");
 	if (get_interval(root, "api.server.online_client.push_interval",
 			 &cfg->online_push_interval, err, errlen) ||
