@@ -159,6 +159,20 @@ static int top_key(struct ywalk *c, const char *key, const yaml_node_t *k, const
 				    s ? s : "");
 		return 0;
 	}
+	if (!strcmp(key, "xdp_dispatcher")) {
+		int d = xdp_dispatcher_parse(s);
+
+		if (d < 0)
+			return ywalk_fail(c, v, "xdp_dispatcher: expected auto, always or never, got '%s'",
+					  s ? s : "");
+		cfg->xdp_dispatcher = d;
+		return 0;
+	}
+	if (!strcmp(key, "xdp_priority")) {
+		err = get_int(c, key, v, 1, XDP_PRIORITY_MAX, &n);
+		cfg->xdp_priority = (uint32_t)n;
+		return err;
+	}
 	if (!strcmp(key, "interfaces"))
 		return get_list(c, key, v, &cfg->interfaces);
 	if (!strcmp(key, "ipv4"))
