@@ -193,6 +193,21 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_BUILD)/libcs.
 	$(call msg,LINK,$@)
 	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $^ $(LDLIBS) -o $@
 
+# fuzz_cscli runs cscli's commands (everything of cscli/ but main.c, from an
+# archive so that only what they use is linked) against the answers it fuzzes.
+FUZZ_CSCLI_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(filter-out cscli/main.c,$(wildcard cscli/*.c))) \
+		   $(FUZZ_BUILD)/obj/gen/patterns_embed.o
+$(FUZZ_BUILD)/obj/gen/patterns_embed.o: $(BUILD)/gen/patterns_embed.c
+	$(call msg,CC-FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_BUILD)/libcscli.a: $(FUZZ_CSCLI_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(FUZZ_BUILD)/fuzz_cscli: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_cscli.o $(FUZZ_BUILD)/libcscli.a $(FUZZ_BUILD)/libcs.a
+	$(call msg,LINK,$@)
+	$(Q)$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) $^ $(LDLIBS) -o $@
+
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-build

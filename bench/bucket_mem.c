@@ -2,7 +2,7 @@
 /*
  * Live buckets per GiB (not a test): SOURCES distinct addresses poured into the
  * first scenario of a hub file (crowdsecurity/ssh-bf: leaky, capacity 5) with
- * the Meta the sshd parsers give, in replay mode, with the engine's default
+ * the Meta the hub's sshd parsers give (one user name per source), in replay mode, with the engine's default
  * limits. Round after round every source gets one event, 100 ns apart in event
  * time, until each is one event short of overflowing (capacity events), then
  * (unless -flood) the last round, where every one must overflow.
@@ -95,6 +95,8 @@ int main(int argc, char **argv)
 	strmap_set(evt->meta, "machine", "web-1");
 	strmap_set(evt->meta, "service", "ssh");
 	strmap_set(evt->meta, "target_user", "root");
+	strmap_set(evt->meta, "source_ip", "");
+	strmap_set(evt->meta, "timestamp", "");
 	t0 = now_s();
 	for (int r = 0; r < rounds; r++) {
 		if (r == rounds - 1 && !flood) {
@@ -114,6 +116,7 @@ int main(int argc, char **argv)
 			cs_time_format(&t, ts, sizeof(ts));
 			evt->time = t;
 			if (strmap_set(evt->meta, "source_ip", ip) ||
+			    strmap_set(evt->meta, "timestamp", ts) || /* dateparse-enrich */
 			    cs_event_set_str(&evt->marshaled_time, ts) || cs_buckets_pour(b, evt))
 				return 1;
 			events++;

@@ -7,12 +7,15 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/strbuf.h"
 #include "cscli/cscli.h"
+#include "cscli/metrics_bouncers.h"
 
 #define METRICS_BODY_MAX (32u << 20)
 #define MAX_LABELS 8
@@ -26,7 +29,8 @@ struct sample {
 
 /*
  * A section: `depth` levels of keys (the first columns), then either the fields
- * of the leaf object (one column each) or, without fields, a count.
+ * of the leaf object (one column each) or, without fields, a count. Depth -1:
+ * not from Prometheus (bouncers: usage metrics in the database).
  */
 static const struct section {
 	const char *name, *title, *help;
@@ -53,6 +57,7 @@ static const struct section {
 	{ "decisions", "Local API Decisions", "Active decisions", 3,
 	  { "Reason", "Origin", "Action", "Count" }, { NULL } },
 	{ "alerts", "Local API Alerts", "Alerts by scenario", 1, { "Reason", "Count" }, { NULL } },
+	{ "bouncers", "Bouncer Metrics", "Network traffic blocked by bouncers.", -1, { NULL }, { NULL } },
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -159,6 +164,25 @@ static const char *label(const struct sample *s, const char *k)
 	return "";
 }
 
+/* sum + v as a count: the page is the server's (NaN, Inf, 1e300 are valid samples),
+ * so NaN counts nothing and the sum saturates instead of overflowing */
+static json_int_t count_add(json_int_t sum, double v)
+{
+	json_int_t add, out;
+
+	if (isnan(v))
+		add = 0;
+	else if (v >= 9.2e18)
+		add = INT64_MAX;
+	else if (v <= -9.2e18)
+		add = INT64_MIN;
+	else
+		add = (json_int_t)v;
+	if (__builtin_add_overflow(sum, add, &out))
+		out = add > 0 ? INT64_MAX : INT64_MIN;
+	return out;
+}
+
 /* doc[section][k[0]]...[k[n-1]] (+field) += v */
 static void bump(json_t *doc, const char *section, const char *const *k, int n, const char *field,
 		 double v)
@@ -178,7 +202,7 @@ static void bump(json_t *doc, const char *section, const char *const *k, int n, 
 	if (!field)
 		last = k[n - 1];
 	leaf = json_object_get(o, last);
-	json_object_set_new(o, last, json_integer((leaf ? json_integer_value(leaf) : 0) + (json_int_t)v));
+	json_object_set_new(o, last, json_integer(count_add(leaf ? json_integer_value(leaf) : 0, v)));
 }
 
 static void fold(json_t *doc, const struct sample *s)
@@ -327,7 +351,7 @@ static void print_section(const struct section *sec, json_t *doc)
 	struct table t;
 	size_t ncols = 0;
 
-	if (!json_object_size(o))
+	if (!json_object_size(o) || sec->depth < 0)
 		return;
 	while (ncols < 6 && sec->cols[ncols])
 		ncols++;
@@ -336,7 +360,8 @@ static void print_section(const struct section *sec, json_t *doc)
 	for (size_t i = 0; i < r.n; i++)
 		for (size_t c = 0; c < ncols; c++)
 			r.v[i][c] = strdup(r.v[i][c] ? r.v[i][c] : "");
-	qsort(r.v, r.n, sizeof(*r.v), by_row);
+	if (r.n) /* a section whose entries hold nothing has no row: qsort(NULL, 0) is undefined */
+		qsort(r.v, r.n, sizeof(*r.v), by_row);
 	table_init(&t, ncols, sec->cols);
 	for (size_t i = 0; i < r.n; i++)
 		table_add(&t, r.v[i]);
@@ -350,6 +375,8 @@ static void print_section(const struct section *sec, json_t *doc)
 	free(r.num);
 }
 
+static bool no_unit;
+
 static const char *url_opt(int argc, char **argv, int *first)
 {
 	const char *url = NULL;
@@ -361,30 +388,17 @@ static const char *url_opt(int argc, char **argv, int *first)
 		else if (!strncmp(argv[i], "--url=", 6))
 			url = argv[i] + 6;
 		else if (!strcmp(argv[i], "--no-unit"))
-			continue;
+			no_unit = true;
 		else if (*first == argc)
 			*first = i;
 	}
 	return url;
 }
 
-/* Print the sections named in names[0..n) (all when n == 0). */
-static int show(struct cli *c, const char *url_arg, char **names, int n)
+static int prometheus_doc(struct cli *c, const char *url_arg, json_t **doc)
 {
 	char url[512], err[1024], *body;
-	json_t *doc, *out;
-	int ret = EXIT_OK;
 
-	for (int i = 0; i < n; i++) {
-		size_t s = 0;
-
-		while (s < NSECTIONS && strcmp(sections[s].name, names[i]))
-			s++;
-		if (s == NSECTIONS) {
-			cli_fatal("unknown metrics section '%s' (see cscli metrics list)", names[i]);
-			return EXIT_FATAL;
-		}
-	}
 	if (url_arg)
 		snprintf(url, sizeof(url), "%s", url_arg);
 	else if (!c->cfg.prometheus_enabled) {
@@ -399,17 +413,51 @@ static int show(struct cli *c, const char *url_arg, char **names, int n)
 		cli_fatal("%s", err);
 		return EXIT_FATAL;
 	}
-	doc = parse_page(body);
+	*doc = parse_page(body);
 	free(body);
-	if (!doc)
+	return *doc ? EXIT_OK : EXIT_FATAL;
+}
+
+/* Print the sections named in names[0..n) (all when n == 0). */
+static int show(struct cli *c, const char *url_arg, char **names, int n)
+{
+	json_t *doc = NULL, *out, *agg = NULL, *oldest = NULL;
+	bool want_prom = !n, want_bouncers = !n;
+	int ret = EXIT_OK;
+
+	for (int i = 0; i < n; i++) {
+		size_t s = 0;
+
+		while (s < NSECTIONS && strcmp(sections[s].name, names[i]))
+			s++;
+		if (s == NSECTIONS) {
+			cli_fatal("unknown metrics section '%s' (see cscli metrics list)", names[i]);
+			return EXIT_FATAL;
+		}
+		want_bouncers |= sections[s].depth < 0;
+		want_prom |= sections[s].depth >= 0;
+	}
+	if (want_prom && (ret = prometheus_doc(c, url_arg, &doc)))
+		return ret;
+	if (!doc && !(doc = json_object()))
 		return EXIT_FATAL;
+	/* all sections: bouncers' usage metrics when the database is ours to read */
+	if (want_bouncers && metrics_bouncers_collect(c, &agg, &oldest) && n) {
+		ret = EXIT_FATAL;
+		goto out;
+	}
+	if (want_bouncers && (n || json_object_size(agg)))
+		json_object_set(doc, "bouncers", agg);
 	out = doc;
 	if (n) {
 		out = json_object();
 		for (int i = 0; out && i < n; i++) {
 			json_t *v = json_object_get(doc, names[i]);
 
-			json_object_set(out, names[i], v ? v : json_object());
+			if (v)
+				json_object_set(out, names[i], v);
+			else /* a section the page lacks: empty, and owned by out */
+				json_object_set_new(out, names[i], json_object());
 		}
 	}
 	if (c->out == OUT_JSON)
@@ -418,11 +466,16 @@ static int show(struct cli *c, const char *url_arg, char **names, int n)
 		print_yaml(out);
 	else
 		for (size_t s = 0; s < NSECTIONS; s++)
-			if (json_object_get(out, sections[s].name))
+			if (sections[s].depth < 0 && json_object_get(out, sections[s].name))
+				metrics_bouncers_print(agg, oldest, no_unit, n > 0);
+			else if (json_object_get(out, sections[s].name))
 				print_section(&sections[s], out);
 	if (out != doc)
 		json_decref(out);
+out:
 	json_decref(doc);
+	json_decref(agg);
+	json_decref(oldest);
 	return ret;
 }
 

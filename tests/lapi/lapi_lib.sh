@@ -43,6 +43,12 @@ lapi_setup() {
 	PID=
 	LAPI_ON_EXIT=()
 	trap lapi_cleanup EXIT
+	if [ "${LAPI_DB:-sqlite}" = postgresql ]; then
+		# the caller's server (tests/lapi/test_lapi_pg.sh exports PG_*), a database per test
+		. "$(dirname "${BASH_SOURCE[0]}")/../lib/pg.sh"
+		LAPI_PG_DB="cs_${name//[^a-zA-Z0-9]/_}_$$"
+		pg_createdb "$LAPI_PG_DB" || { skip "no PostgreSQL database for $name" 1; summary; exit 0; }
+	fi
 	ln -s "$BUILD/cscli" "$T/cscli"
 	CSCLI="$T/cscli -c $T/config.yaml"
 }
@@ -55,10 +61,30 @@ lapi_cleanup() {
 	[ -n "${LAPI_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 
-# lapi_config FILE [SERVER_LINES] [TOP_LINES]: the usual test configuration (sqlite
-# in $T, credentials $T/local_api_credentials.yaml, profiles $T/profiles.yaml,
-# no Prometheus unless TOP_LINES has a prometheus: section); SERVER_LINES go
-# under api.server (indented by four spaces). LAPI_DB_PATH overrides the db path.
+# lapi_db_config: the db_config section, SQLite in $T (LAPI_DB_PATH overrides the
+# path) or, with LAPI_DB=postgresql, the test's PostgreSQL database (lapi_setup)
+lapi_db_config() {
+	if [ "${LAPI_DB:-sqlite}" = postgresql ]; then
+		printf 'db_config:\n  type: postgresql\n  host: %s\n  port: %s\n  user: %s\n  db_name: %s\n  sslmode: disable\n' \
+			"$PG_SOCK" "$PG_PORT" "$PG_USER" "$LAPI_PG_DB"
+	else
+		printf 'db_config:\n  type: sqlite\n  db_path: %s\n' "${LAPI_DB_PATH:-$T/crowdsec.db}"
+	fi
+}
+
+# lapi_sql SQL: one query on the LAPI's database, whichever engine it is
+lapi_sql() {
+	if [ "${LAPI_DB:-sqlite}" = postgresql ]; then
+		pg_psql "$LAPI_PG_DB" "$1"
+	else
+		sqlite3 "$T/crowdsec.db" "$1"
+	fi
+}
+
+# lapi_config FILE [SERVER_LINES] [TOP_LINES]: the usual test configuration
+# (lapi_db_config, credentials $T/local_api_credentials.yaml, profiles
+# $T/profiles.yaml, no Prometheus unless TOP_LINES has a prometheus: section);
+# SERVER_LINES go under api.server (indented by four spaces).
 lapi_config() {
 	cat >"$1" <<EOC
 common:
@@ -70,9 +96,7 @@ api:
     listen_uri: 127.0.0.1:$PORT
     profiles_path: $T/profiles.yaml
 ${2:-}
-db_config:
-  type: sqlite
-  db_path: ${LAPI_DB_PATH:-$T/crowdsec.db}
+$(lapi_db_config)
 ${3:-prometheus:
   enabled: false}
 EOC

@@ -264,7 +264,7 @@ static void stream(struct cs_db *db, bool startup, int64_t lp, int64_t now, size
 	if (cs_db_decisions_stream(db, &f, startup, lp, now, 0, &nv, nn, &dv, nd))
 		*nn = *nd = 999;
 	if (first_new)
-		*first_new = *nn && *nn != 999 ? nv[0].id : -1;
+		*first_new = *nn && *nn != 999 ? nv[0].alert_id : -1; /* add() returns alert ids */
 	cs_decisions_free(nv, *nn == 999 ? 0 : *nn);
 	cs_decisions_free(dv, *nd == 999 ? 0 : *nd);
 }
@@ -355,13 +355,35 @@ static void test_flush(struct cs_db *db)
 	ASSERT_EQ(count_active(db, "198.18.70.1", true, t + 10 * S), 1, "decisions follow alerts");
 }
 
+/* Replicas on one PostgreSQL: a job claimed by one is not claimed by another in its period. */
+static void test_cluster_claim(struct cs_db *db)
+{
+	const char *pg = getenv("CS_TEST_PG_CONNINFO");
+	struct cs_db *other = NULL;
+	int64_t t = T0;
+
+	if (!pg) {
+		ASSERT_EQ(cs_db_cluster_claim(db, "job", t, 60 * S), 1, "SQLite: always this process");
+		return;
+	}
+	if (!ASSERT_OK(cs_db_connect(NULL, pg, &other), "a second replica"))
+		return;
+	ASSERT_EQ(cs_db_cluster_claim(db, "job", t, 60 * S), 1, "first claim");
+	ASSERT_EQ(cs_db_cluster_claim(other, "job", t + S, 60 * S), 0, "the other replica skips");
+	ASSERT_EQ(cs_db_cluster_claim(db, "job", t + 2 * S, 60 * S), 0, "and so does the first");
+	ASSERT_EQ(cs_db_cluster_claim(other, "other-job", t + S, 60 * S), 1, "jobs are apart");
+	ASSERT_EQ(cs_db_cluster_claim(other, "job", t + 61 * S, 60 * S), 1, "next period: one");
+	ASSERT_EQ(cs_db_cluster_claim(db, "job", t + 62 * S, 60 * S), 0, "only one");
+	cs_db_close(other);
+}
+
 static void test_reopen(void)
 {
 	struct cs_db *db = NULL;
 	struct cs_bouncer b;
 	char h[APIKEY_HASH_LEN];
 
-	ASSERT_OK(cs_db_open(dbpath, &db), "reopen (migrations idempotent)");
+	ASSERT_OK(cs_db_connect(dbpath, getenv("CS_TEST_PG_CONNINFO"), &db), "reopen (migrations idempotent)");
 	cs_apikey_hash("k1", h);
 	ASSERT_OK(cs_db_bouncer_by_key(db, h, &b), "data persisted");
 	cs_bouncer_clear(&b);
@@ -380,12 +402,13 @@ int main(void)
 	snprintf(dbpath, sizeof(dbpath), "%s/cs.db", dir);
 	test_formats();
 	test_ranges();
-	if (ASSERT_OK(cs_db_open(dbpath, &db), "open")) {
+	if (ASSERT_OK(cs_db_connect(dbpath, getenv("CS_TEST_PG_CONNINFO"), &db), "open")) {
 		test_credentials(db);
 		test_queries(db);
 		test_stream(db);
 		test_alerts(db);
 		test_flush(db);
+		test_cluster_claim(db);
 		cs_db_close(db);
 		test_reopen();
 	}

@@ -8,7 +8,7 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-lapi_setup http 18461 curl sqlite3
+lapi_setup http 18461 curl $([ "${LAPI_DB:-sqlite}" = sqlite ] && echo sqlite3)
 PPORT=${LAPI_TEST_PROM_PORT:-$(free_port $((PORT + 1)))}
 
 # the db path through an environment variable (expanded by the config loader)
@@ -32,8 +32,8 @@ alert_json() { # SCOPE VALUE [remediation] [scenario]
 	printf '[{"capacity":5,"decisions":null,"events":[{"meta":[{"key":"source_ip","value":"%s"}],"timestamp":"%s"}],"events_count":6,"labels":null,"leakspeed":"10s","message":"test","remediation":%s,"scenario":"%s","scenario_hash":"h","scenario_version":"0.1","simulated":false,"source":{"ip":"%s","scope":"%s","value":"%s"},"start_at":"%s","stop_at":"%s"}]' \
 		"$2" "$ts" "${3:-true}" "${4:-crowdsecurity/ssh-bf}" "$2" "$1" "$2" "$ts" "$ts"
 }
-alert_count() { sqlite3 "$T/crowdsec.db" 'SELECT COUNT(*) FROM alerts'; }
-decision_count() { sqlite3 "$T/crowdsec.db" 'SELECT COUNT(*) FROM decisions'; }
+alert_count() { lapi_sql 'SELECT COUNT(*) FROM alerts'; }
+decision_count() { lapi_sql 'SELECT COUNT(*) FROM decisions'; }
 
 # ---- setup through cscli (direct DB) -----------------------------------------------
 check "cscli machines add" $CSCLI machines add m1 -p machinepassword1 -f "$T/local_api_credentials.yaml"
@@ -42,8 +42,12 @@ check_eq "bouncers add -o raw prints the bare 32-hex key" "$(printf %s "$KEY" | 
 KEY2=$($CSCLI -oraw bouncers add b2 -k "b2-chosen-key")
 check_eq "bouncers add -k keeps the key" "$KEY2" "b2-chosen-key"
 check "key stored hashed (sha512 hex), never in clear" \
-	test "$(sqlite3 "$T/crowdsec.db" "SELECT length(api_key) FROM bouncers WHERE name='b1'")" = 128
-check "no clear key in the db file" bash -c "! grep -q '$KEY' '$T/crowdsec.db'"
+	test "$(lapi_sql "SELECT length(api_key) FROM bouncers WHERE name='b1'")" = 128
+if [ "${LAPI_DB:-sqlite}" = sqlite ]; then
+	check "no clear key in the db file" bash -c "! grep -q '$KEY' '$T/crowdsec.db'"
+else
+	check "no clear key in the database" test "$(lapi_sql "SELECT COUNT(*) FROM bouncers WHERE api_key = '$KEY'")" = 0
+fi
 $CSCLI bouncers add b1 >/dev/null 2>&1
 check_eq "duplicate bouncer exits 1" "$?" 1
 check_eq "raw list header" "$($CSCLI bouncers list -o raw | head -1)" \
@@ -67,7 +71,7 @@ check_eq "no api key" "$CODE $BODY" '403 {"message":"access forbidden"}'
 req GET /v1/decisions/stream?startup=true -H "X-Api-Key: wrong"
 check_eq "wrong api key" "$CODE $BODY" '403 {"message":"access forbidden"}'
 check_eq "failed bouncer auth touched nothing" \
-	"$(sqlite3 "$T/crowdsec.db" "SELECT ip_address FROM bouncers WHERE name='b1'")" ""
+	"$(lapi_sql "SELECT ip_address FROM bouncers WHERE name='b1'")" ""
 req POST /v1/watchers/login -d '{"machine_id":"m1","password":"wrong"}'
 check_eq "wrong password" "$CODE $BODY" '401 {"code":401,"message":"incorrect Username or Password"}'
 check "401 carries Www-Authenticate" grep -qi '^Www-Authenticate: JWT realm=Crowdsec API local' "$T/hdrs"
@@ -89,7 +93,7 @@ check_eq "login ok" "$CODE" 200
 TOKEN=$(printf %s "$BODY" | jq_ 'd["token"]')
 check "expire is RFC3339 Z" bash -c "printf %s '$BODY' | grep -qE '\"expire\":\"[0-9-]{10}T[0-9:]{8}Z\"'"
 check_eq "login stored version and scenarios" \
-	"$(sqlite3 "$T/crowdsec.db" "SELECT version||'|'||scenarios FROM machines WHERE machine_id='m1'")" \
+	"$(lapi_sql "SELECT version||'|'||scenarios FROM machines WHERE machine_id='m1'")" \
 	"v1.4.6-test|a/b,c/d"
 AUTH=(-H "Authorization: Bearer $TOKEN")
 before=$(alert_count)
@@ -106,14 +110,14 @@ req GET /v1/heartbeat "${AUTH[@]}"
 check_eq "heartbeat 200 empty" "$CODE:$BODY" "200:"
 req GET /v1/refresh_token "${AUTH[@]}"
 check_eq "refresh_token issues a token" "$CODE $(printf %s "$BODY" | jq_ 'd["code"], len(d["token"]) > 100')" "200 200 True"
-check "heartbeat recorded" test -n "$(sqlite3 "$T/crowdsec.db" "SELECT last_heartbeat FROM machines WHERE machine_id='m1'")"
+check "heartbeat recorded" test -n "$(lapi_sql "SELECT last_heartbeat FROM machines WHERE machine_id='m1'")"
 
 # ---- stream: startup, agent alert through profiles, delta ------------------------------
 B1=(-H "X-Api-Key: $KEY" -A "crowdsec-firewall-bouncer/-")
 req GET "/v1/decisions/stream?startup=true" "${B1[@]}"
 check_eq "empty startup stream" "$CODE $BODY" '200 {"deleted":null,"new":null}'
 check_eq "bouncer type/version from UA" \
-	"$(sqlite3 "$T/crowdsec.db" "SELECT type||'|'||version||'|'||ip_address FROM bouncers WHERE name='b1'")" \
+	"$(lapi_sql "SELECT type||'|'||version||'|'||ip_address FROM bouncers WHERE name='b1'")" \
 	"crowdsec-firewall-bouncer|-|127.0.0.1"
 req POST /v1/alerts "${AUTH[@]}" -d "$(alert_json Ip 198.18.9.9)"
 check_eq "agent alert accepted" "$CODE $BODY" '201 ["1"]'
@@ -292,7 +296,7 @@ wait %% 2>/dev/null
 wait $! 2>/dev/null
 check_eq "40 parallel stream pulls all 200" "$(grep -c '^200$' "$T/par1")" 40
 check_eq "30 parallel alert pushes all 201" "$(grep -c '^201$' "$T/par2")" 30
-check_eq "30 alerts stored" "$(sqlite3 "$T/crowdsec.db" "SELECT COUNT(*) FROM alerts WHERE source_value='198.18.80.1'")" 30
+check_eq "30 alerts stored" "$(lapi_sql "SELECT COUNT(*) FROM alerts WHERE source_value='198.18.80.1'")" 30
 
 # ---- metrics ------------------------------------------------------------------------------------
 M=$(curl -s "http://127.0.0.1:$PPORT/metrics")
@@ -315,7 +319,7 @@ req GET "/v1/decisions?ip=198.18.99.99" "${B1[@]}"
 check_eq "decision survived kill -9" "$(printf %s "$BODY" | jq_ '[x["value"] for x in d]')" "['198.18.99.99']"
 req GET /v1/heartbeat "${AUTH[@]}"
 check_eq "tokens do not survive a restart (new secret)" "$CODE" 401
-check "integrity" test "$(sqlite3 "$T/crowdsec.db" 'PRAGMA integrity_check')" = ok
+[ "${LAPI_DB:-sqlite}" = sqlite ] && check "integrity" test "$(lapi_sql 'PRAGMA integrity_check')" = ok
 
 # ---- HTTPS when api.server.tls.cert_file and key_file are set ------------------------------
 if command -v openssl >/dev/null && openssl req -x509 -newkey rsa:2048 -nodes -days 1 \

@@ -10,59 +10,27 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-lapi_setup tls 18461 curl sqlite3 openssl
+lapi_setup tls 18461 curl openssl $([ "${LAPI_DB:-sqlite}" = sqlite ] && echo sqlite3)
 URL=https://127.0.0.1:$PORT
 BPID= NS=
 LAPI_ON_EXIT=('[ -n "$BPID" ] && kill "$BPID" 2>/dev/null' '[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null')
 
 # ---- PKI -----------------------------------------------------------------------------------------
 P=$T/pki
-mkdir -p "$P"
-: >"$P/index.txt"
-cat >"$P/ca.cnf" <<EOC
-[ ca ]
-default_ca = d
-[ d ]
-database = $P/index.txt
-new_certs_dir = $P
-certificate = $P/ca.pem
-private_key = $P/ca.key
-serial = $P/serial
-crlnumber = $P/crlnumber
-default_md = sha256
-default_crl_days = 30
-policy = p
-[ p ]
-commonName = supplied
-EOC
-echo 01 >"$P/crlnumber"
-mkca() { # NAME
-	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=$1" -keyout "$P/$1.key" \
-		-out "$P/$1.pem" -addext basicConstraints=critical,CA:TRUE \
-		-addext keyUsage=critical,keyCertSign,cRLSign >/dev/null 2>&1
-}
-mkcert() { # NAME SUBJECT EKU [CA] [DAYS] [SAN]
-	openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$P/$1.key" -out "$P/$1.csr" \
-		>/dev/null 2>&1 &&
-		printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=%s\n%s\n' "$3" "${6:-}" >"$P/$1.ext" &&
-		openssl x509 -req -in "$P/$1.csr" -CA "$P/${4:-ca}.pem" -CAkey "$P/${4:-ca}.key" \
-			-CAcreateserial -days "${5:-30}" -extfile "$P/$1.ext" -out "$P/$1.pem" \
-			>/dev/null 2>&1
-}
-if ! { mkca ca && mkca rogue-ca &&
-	mkcert server /CN=127.0.0.1 serverAuth ca 30 subjectAltName=IP:127.0.0.1 &&
-	mkcert bouncer "/OU=bouncer-ou/CN=bouncer1" clientAuth &&
-	mkcert bouncer2 "/OU=bouncer-ou/CN=bouncer2" clientAuth &&
-	mkcert agent "/O=org/OU=agent-ou/CN=agent1" clientAuth &&
-	mkcert agent2 "/OU=agent-ou/CN=agent2" clientAuth &&
-	mkcert ops "/OU=ops/CN=opsagent" clientAuth &&
-	mkcert badou "/OU=other-ou/CN=intruder" clientAuth &&
-	mkcert rogue "/OU=bouncer-ou/CN=rogue" clientAuth rogue-ca &&
-	mkcert expired "/OU=bouncer-ou/CN=old" clientAuth ca -1 &&
-	mkcert revoked "/OU=bouncer-ou/CN=gone" clientAuth &&
-	mkcert xdp "/OU=bouncer-ou/CN=xdpbouncer" clientAuth &&
-	openssl ca -config "$P/ca.cnf" -revoke "$P/revoked.pem" >/dev/null 2>&1 &&
-	openssl ca -config "$P/ca.cnf" -gencrl -out "$P/crl.pem" >/dev/null 2>&1; }; then
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/pki.sh"
+if ! { pki_init "$P" && pki_ca ca && pki_ca rogue-ca &&
+	pki_cert server /CN=127.0.0.1 serverAuth ca 30 subjectAltName=IP:127.0.0.1 &&
+	pki_cert bouncer "/OU=bouncer-ou/CN=bouncer1" clientAuth &&
+	pki_cert bouncer2 "/OU=bouncer-ou/CN=bouncer2" clientAuth &&
+	pki_cert agent "/O=org/OU=agent-ou/CN=agent1" clientAuth &&
+	pki_cert agent2 "/OU=agent-ou/CN=agent2" clientAuth &&
+	pki_cert ops "/OU=ops/CN=opsagent" clientAuth &&
+	pki_cert badou "/OU=other-ou/CN=intruder" clientAuth &&
+	pki_cert rogue "/OU=bouncer-ou/CN=rogue" clientAuth rogue-ca &&
+	pki_cert expired "/OU=bouncer-ou/CN=old" clientAuth ca -1 &&
+	pki_cert revoked "/OU=bouncer-ou/CN=gone" clientAuth &&
+	pki_cert xdp "/OU=bouncer-ou/CN=xdpbouncer" clientAuth &&
+	pki_revoke revoked; }; then
 	skip "openssl cannot make the test PKI" 1
 	summary
 	exit 0
@@ -96,7 +64,7 @@ req() {
 	BODY=$(cat "$T/body" 2>/dev/null)
 }
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" 2>/dev/null; }
-sql() { sqlite3 "$T/crowdsec.db" "$1"; }
+sql() { lapi_sql "$1"; }
 nbouncers() { sql "SELECT COUNT(*) FROM bouncers"; }
 nmachines() { sql "SELECT COUNT(*) FROM machines"; }
 alert_json() { # VALUE

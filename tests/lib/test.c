@@ -20,3 +20,17 @@ const char *t_shared(const char *sub)
 	snprintf(buf, PATH_MAX, "%s/%s", dir, sub);
 	return buf;
 }
+
+int t_write_file(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int bad;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	bad = fputs(text, f) < 0;
+	return fclose(f) || bad ? -1 : 0;
+}

@@ -73,4 +73,7 @@ extern int t_pass, t_fail, t_skip;
  */
 const char *t_shared(const char *sub);
 
+/* Write text to dir/name (created or truncated): 0, or -1 when it could not. */
+int t_write_file(const char *dir, const char *name, const char *text);
+
 #endif /* CS_TEST_H */

@@ -18,15 +18,7 @@ static char dir[64];
 
 static void put(const char *name, const char *text)
 {
-	char p[256];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	f = fopen(p, "w");
-	if (f) {
-		fputs(text, f);
-		fclose(f);
-	}
+	t_write_file(dir, name, text);
 }
 
 static char *slurp(const char *name)

@@ -2,7 +2,7 @@
 /*
  * common/'s toolkit: the seeded hash and the string -> pointer map every
  * attacker-keyed table uses, the bounded stash, the bounded string buffer,
- * the bounded whole-file read.
+ * the bounded whole-file read, the environment expansion of configuration text.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/envexpand.h"
 #include "common/hash.h"
 #include "common/readfile.h"
 #include "common/stash.h"
@@ -196,6 +197,35 @@ static void test_read_file(void)
 	ASSERT_EQ(cs_read_file(path, 17, &buf, &len), -ENOENT, "missing file");
 }
 
+static void test_env_expand(void)
+{
+	static const struct {
+		const char *in, *loose, *strict;
+	} cases[] = {
+		{ "a ${TK_SET}/$TK_SET b", "a v1/v1 b", "a v1/v1 b" },
+		{ "${TK_UNSET}|$TK_UNSET", "|", "${TK_UNSET}|$TK_UNSET" },
+		{ "$TK_SETx ${TK_SET}x", " v1x", "$TK_SETx v1x" },
+		{ "${TK_SET", "${TK_SET", "${TK_SET" },
+		{ "$ $1 100$", "$ $1 100$", "$ $1 100$" },
+		{ "${TK_REC}", "$TK_SET", "$TK_SET" }, /* not rescanned */
+	};
+	size_t n;
+
+	setenv("TK_SET", "v1", 1);
+	setenv("TK_REC", "$TK_SET", 1);
+	unsetenv("TK_UNSET");
+	unsetenv("TK_SETx");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int strict = 0; strict < 2; strict++) {
+			char *out = env_expand(cases[i].in, strlen(cases[i].in), strict, &n);
+
+			ASSERT_STREQ(out, strict ? cases[i].strict : cases[i].loose, cases[i].in);
+			ASSERT_EQ(out ? strlen(out) : 0, n, "length");
+			free(out);
+		}
+	}
+}
+
 int main(void)
 {
 	test_strmap();
@@ -204,5 +234,6 @@ int main(void)
 	test_stash_bounds();
 	test_strbuf();
 	test_read_file();
+	test_env_expand();
 	return TEST_SUMMARY();
 }

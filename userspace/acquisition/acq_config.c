@@ -11,6 +11,7 @@
  */
 #include "acquisition/acq.h"
 #include "acquisition/acq_int.h"
+#include "common/envexpand.h"
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/ywalk.h"
@@ -441,85 +442,6 @@ static int cfg_append(struct acq_config *cfg, struct acq_source_cfg *sc)
 	return 0;
 }
 
-/*
- * ${VAR} and $VAR from the environment; an undefined variable stays as written
- * (upstream csstring.StrictExpand). Replacement text is not rescanned.
- */
-static char *env_expand(const char *in, size_t len, size_t *outlen)
-{
-	size_t cap = len + 1, o = 0, i = 0;
-	char *out = malloc(cap);
-
-	if (!out)
-		return NULL;
-	while (i < len) {
-		const char *val = NULL;
-		size_t skip = 0;
-
-		if (in[i] == '$' && i + 1 < len) {
-			char name[256];
-			size_t j, nl;
-
-			if (in[i + 1] == '{') {
-				for (j = i + 2; j < len && in[j] != '}'; j++)
-					;
-				nl = j - (i + 2);
-				if (j < len && nl < sizeof(name)) {
-					memcpy(name, in + i + 2, nl);
-					name[nl] = 0;
-					if ((val = getenv(name)))
-						skip = j + 1 - i;
-				}
-			} else {
-				for (j = i + 1; j < len && (isalnum((unsigned char)in[j]) ||
-							    in[j] == '_');
-				     j++)
-					;
-				nl = j - (i + 1);
-				if (nl && nl < sizeof(name)) {
-					memcpy(name, in + i + 1, nl);
-					name[nl] = 0;
-					if ((val = getenv(name)))
-						skip = j - i;
-				}
-			}
-		}
-		if (skip) {
-			size_t vl = strlen(val);
-
-			if (o + vl + (len - i) + 1 > cap) {
-				char *n;
-
-				cap = o + vl + (len - i) + 1;
-				n = realloc(out, cap);
-				if (!n) {
-					free(out);
-					return NULL;
-				}
-				out = n;
-			}
-			memcpy(out + o, val, vl);
-			o += vl;
-			i += skip;
-			continue;
-		}
-		if (o + 2 > cap) {
-			char *n = realloc(out, cap * 2);
-
-			if (!n) {
-				free(out);
-				return NULL;
-			}
-			out = n;
-			cap *= 2;
-		}
-		out[o++] = in[i++];
-	}
-	out[o] = 0;
-	*outlen = o;
-	return out;
-}
-
 int acq_config_load_buf(struct acq_config *cfg, const char *name, const char *buf, size_t len,
 			char *err, size_t errlen)
 {
@@ -534,7 +456,7 @@ int acq_config_load_buf(struct acq_config *cfg, const char *name, const char *bu
 
 	if (err && errlen)
 		err[0] = 0;
-	text = env_expand(buf, len, &xlen);
+	text = env_expand(buf, len, true, &xlen);
 	if (!text)
 		return -ENOMEM;
 	if (!yaml_parser_initialize(&parser)) {

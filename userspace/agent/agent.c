@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "agent/agent.h"
+#include "agent/agent_int.h"
+#include "agent/pipeline.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,34 +25,6 @@
 #include "metrics/metrics.h"
 #include "parser/parser.h"
 
-#define NODE_SLOTS 64
-
-/* A node's series for the current source, found by the node name's address. */
-struct node_slot {
-	const char *node;
-	struct cs_metric_series *hits, *ok, *ko;
-};
-
-/* The detector series of the last line's source (lines come in runs per file). */
-struct src_metrics {
-	char *src, *module;
-	struct cs_metric_series *hits, *cut, *parser, *ok, *ko, *time;
-	struct node_slot nodes[NODE_SLOTS];
-};
-
-struct cs_agent {
-	struct cs_parsers *parsers;
-	struct cs_parsers *postoverflows;
-	struct cs_buckets *buckets;
-	struct acq *acq;
-	bool replay;
-	char **simulated; /* NULL-terminated scenario names */
-	cs_agent_alert_fn on_alert;
-	void *arg;
-	struct cs_agent_stats st;
-	struct src_metrics m;
-};
-
 static int fail(char *err, size_t len, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static int fail(char *err, size_t len, int code, const char *fmt, ...)
@@ -63,7 +37,7 @@ static int fail(char *err, size_t len, int code, const char *fmt, ...)
 	return code;
 }
 
-static int count_alert(json_t *alerts, void *arg)
+int agent_alert(json_t *alerts, void *arg)
 {
 	struct cs_agent *a = arg;
 
@@ -96,32 +70,52 @@ static int count_node(const char *stage, const char *node, const struct cs_event
 	return 0;
 }
 
-/* The series of the line's source: looked up again only when the source changes. */
-static struct src_metrics *src_metrics(struct cs_agent *a, const struct acq_line *l)
+void src_metrics_clear(struct src_metrics *m)
 {
-	struct src_metrics *m = &a->m;
-	bool journal = !strcmp(l->module, "journalctl");
-
-	if (m->src && !strcmp(m->src, l->src) && !strcmp(m->module, l->module))
-		return m;
 	free(m->src);
 	free(m->module);
-	memset(m->nodes, 0, sizeof(m->nodes));
-	m->src = strdup(l->src);
-	m->module = strdup(l->module);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The parse series of the event's source: looked up again only when the source changes. */
+static struct src_metrics *src_metrics(struct src_metrics *m, const struct cs_event *evt)
+{
+	const char *src = evt->line.src ? evt->line.src : "";
+	const char *mod = evt->line.module ? evt->line.module : "";
+
+	if (m->src && !strcmp(m->src, src) && !strcmp(m->module, mod))
+		return m;
+	src_metrics_clear(m);
+	m->src = strdup(src);
+	m->module = strdup(mod);
 	if (!m->src || !m->module) {
-		free(m->src);
-		free(m->module);
-		memset(m, 0, sizeof(*m));
+		src_metrics_clear(m);
 		return m; /* NULL series: counting is skipped */
 	}
-	m->hits = cs_metric_get(journal ? CSM_JOURNAL_HITS : CSM_FILE_HITS, l->src, NULL, NULL);
-	m->cut = cs_metric_get(CSM_LINES_CUT, l->src, NULL, NULL);
-	m->parser = cs_metric_get(CSM_PARSER_HITS, l->src, l->module, NULL);
-	m->ok = cs_metric_get(CSM_PARSER_OK, l->src, l->module, NULL);
-	m->ko = cs_metric_get(CSM_PARSER_KO, l->src, l->module, NULL);
-	m->time = cs_metric_get(CSM_PARSING_TIME, l->module, l->src, NULL);
+	m->ok = cs_metric_get(CSM_PARSER_OK, src, mod, NULL);
+	m->ko = cs_metric_get(CSM_PARSER_KO, src, mod, NULL);
+	m->parser_time = cs_metric_get(CSM_PARSING_TIME, mod, src, NULL);
 	return m;
+}
+
+/* The acquisition series of the line's source (the reading thread's). */
+static void count_line(struct cs_agent *a, const struct acq_line *l)
+{
+	if (!a->acq_src || strcmp(a->acq_src, l->src)) {
+		bool journal = !strcmp(l->module, "journalctl");
+
+		free(a->acq_src);
+		a->acq_src = strdup(l->src);
+		a->acq_hits = cs_metric_get(journal ? CSM_JOURNAL_HITS : CSM_FILE_HITS, l->src, NULL,
+					    NULL);
+		a->acq_cut = cs_metric_get(CSM_LINES_CUT, l->src, NULL, NULL);
+		a->acq_parser = cs_metric_get(CSM_PARSER_HITS, l->src, l->module, NULL);
+	}
+	a->st.lines++;
+	cs_metric_add(a->acq_hits, 1);
+	if (l->truncated)
+		cs_metric_add(a->acq_cut, 1);
+	cs_metric_add(a->acq_parser, 1);
 }
 
 static uint64_t mono_ns(void)
@@ -132,54 +126,76 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Pour one acquired line through the pipeline. Errors stay per line. */
+bool agent_parse(struct cs_agent *a, struct src_metrics *m, struct cs_event *evt,
+		 struct cs_agent_stats *st)
+{
+	uint64_t t0 = mono_ns();
+	int err;
+
+	m = src_metrics(m, evt);
+	err = cs_parse(a->parsers, evt, count_node, m);
+	cs_metric_observe_ns(m->parser_time, mono_ns() - t0);
+	if (err || !evt->process) {
+		cs_metric_add(m->ko, 1);
+		st->unparsed++;
+		return false;
+	}
+	cs_metric_add(m->ok, 1);
+	st->parsed++;
+	if (evt->whitelisted) {
+		st->whitelisted++;
+		return false;
+	}
+	st->poured++;
+	return true;
+}
+
+int agent_event(const char *raw, size_t len, const char *src, const char *module, const char *type,
+		const struct acq_label *labels, size_t nlabels, bool timemachine,
+		struct cs_event **out)
+{
+	struct cs_event *evt = NULL;
+	int err;
+
+	*out = NULL;
+	if (cs_event_new(&evt))
+		return -ENOMEM;
+	err = cs_event_set_line(evt, raw, len, src, module, type ? type : "");
+	for (size_t i = 0; !err && i < nlabels; i++)
+		if (strcmp(labels[i].key, "type"))
+			err = strmap_set(evt->line.labels, labels[i].key, labels[i].value);
+	if (err) {
+		cs_event_free(evt);
+		return err;
+	}
+	evt->expect_mode = timemachine ? CS_MODE_TIMEMACHINE : CS_MODE_LIVE;
+	*out = evt;
+	return 0;
+}
+
+/* One acquired line: parsed and poured here, or handed to the workers as it is. */
 static int on_line(const struct acq_line *l, void *arg)
 {
 	struct cs_agent *a = arg;
 	struct cs_event *evt = NULL;
-	struct src_metrics *m = src_metrics(a, l);
-	uint64_t t0 = mono_ns();
 	int err;
 
-	a->st.lines++;
-	cs_metric_add(m->hits, 1);
-	if (l->truncated)
-		cs_metric_add(m->cut, 1);
-	cs_metric_add(m->parser, 1);
-	if (cs_event_new(&evt))
-		return -ENOMEM;
-	err = cs_event_set_line(evt, l->raw, l->len, l->src, l->module, l->type ? l->type : "");
-	for (size_t i = 0; !err && i < l->nlabels; i++)
-		if (strcmp(l->labels[i].key, "type"))
-			err = strmap_set(evt->line.labels, l->labels[i].key, l->labels[i].value);
-	if (err)
-		goto out;
-	evt->expect_mode = l->timemachine ? CS_MODE_TIMEMACHINE : CS_MODE_LIVE;
-	err = cs_parse(a->parsers, evt, count_node, m);
-	cs_metric_observe_ns(m->time, mono_ns() - t0);
-	if (err || !evt->process) {
-		cs_metric_add(m->ko, 1);
-		a->st.unparsed++;
-		err = 0;
-		goto out;
+	count_line(a, l);
+	if (a->pl)
+		return pl_add_line(a->pl, l);
+	if (agent_event(l->raw, l->len, l->src, l->module, l->type, l->labels, l->nlabels,
+			l->timemachine, &evt))
+		return 0; /* errors stay per line */
+	if (agent_parse(a, &a->m, evt, &a->st)) {
+		err = cs_buckets_pour(a->shards[0], evt);
+		if (err)
+			log_warn("pouring an event from %s: %s", l->src, strerror(-err));
 	}
-	cs_metric_add(m->ok, 1);
-	a->st.parsed++;
-	if (evt->whitelisted) {
-		a->st.whitelisted++;
-		goto out;
-	}
-	a->st.poured++;
-	err = cs_buckets_pour(a->buckets, evt);
-	if (err)
-		log_warn("pouring an event from %s: %s", l->src, strerror(-err));
-	err = 0;
-out:
 	cs_event_free(evt);
-	return err;
+	return 0;
 }
 
-static int load_scenarios(struct cs_agent *a, const char *config_dir, char *err, size_t errlen)
+static int load_scenarios(struct cs_buckets *b, const char *config_dir, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	struct stat sb;
@@ -187,9 +203,46 @@ static int load_scenarios(struct cs_agent *a, const char *config_dir, char *err,
 	snprintf(dir, sizeof(dir), "%s/scenarios", config_dir);
 	if (stat(dir, &sb))
 		return 0; /* no scenario installed: parsing only */
-	if (cs_buckets_load_dir(a->buckets, dir))
-		return fail(err, errlen, -EINVAL, "%s", cs_buckets_last_error(a->buckets));
+	if (cs_buckets_load_dir(b, dir))
+		return fail(err, errlen, -EINVAL, "%s", cs_buckets_last_error(b));
 	return 0;
+}
+
+/*
+ * The bucket shards: with workers, one engine per worker, each loaded with the
+ * same scenarios, the limits shared out between them.
+ */
+static int make_shards(struct cs_agent *a, const struct cs_agent_opts *o,
+		       struct cs_bucket_opts *bo, char *err, size_t errlen)
+{
+	unsigned int n = o->workers ? o->workers : 1;
+	int rc = 0;
+
+	if (o->workers && (rc = pl_new(a, n, &a->pl)))
+		return fail(err, errlen, rc, "workers: %s", strerror(-rc));
+	a->shards = calloc(n, sizeof(*a->shards));
+	if (!a->shards)
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	bo->max_buckets = (o->max_buckets ? o->max_buckets : CS_BUCKET_DEFAULT_MAX_BUCKETS) / n;
+	bo->max_events = CS_BUCKET_DEFAULT_MAX_EVENTS / n;
+	bo->max_queue_bytes = CS_BUCKET_DEFAULT_MAX_QUEUE_BYTES / n;
+	for (unsigned int i = 0; i < n && !rc; i++) {
+		if (a->pl) {
+			bo->on_alert = pl_shard_alert;
+			bo->on_reprocess = pl_shard_reprocess;
+			bo->arg = pl_shard_arg(a->pl, i);
+		}
+		rc = cs_buckets_new(bo, &a->shards[i]);
+		if (rc) {
+			fail(err, errlen, rc, "scenarios: %s", strerror(-rc));
+			break;
+		}
+		a->nshards++;
+		rc = load_scenarios(a->shards[i], o->config_dir, err, errlen);
+	}
+	if (!rc && a->pl && (rc = pl_run(a->pl)))
+		fail(err, errlen, rc, "workers: %s", strerror(-rc));
+	return rc;
 }
 
 /* simulation.yaml: `simulation: on|off` and `exclusions: [...]` (spec 6.4). */
@@ -348,22 +401,17 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 	bo.postoverflows = cs_parsers_nstages(a->postoverflows) ? a->postoverflows : NULL;
 	bo.simulated = (const char *const *)a->simulated;
 	bo.simulation_default = sim_global;
-	bo.on_alert = count_alert;
+	bo.on_alert = agent_alert;
 	bo.arg = a;
-	bo.max_buckets = o->max_buckets;
-	rc = cs_buckets_new(&bo, &a->buckets);
-	if (rc) {
-		fail(err, errlen, rc, "scenarios: %s", strerror(-rc));
-		goto fail;
-	}
-	rc = load_scenarios(a, o->config_dir, err, errlen);
+	rc = make_shards(a, o, &bo, err, errlen);
 	if (rc)
 		goto fail;
 	rc = load_acquisition(a, o, err, errlen);
 	if (rc)
 		goto fail;
-	log_info("detector ready: %zu parser stages, %zu scenarios, %s", cs_parsers_nstages(a->parsers),
-		 cs_buckets_nscenarios(a->buckets), a->replay ? "replay" : "live");
+	log_info("detector ready: %zu parser stages, %zu scenarios, %s, %u worker(s)",
+		 cs_parsers_nstages(a->parsers), cs_buckets_nscenarios(a->shards[0]),
+		 a->replay ? "replay" : "live", o->workers);
 	expr_runtime_put(po.runtime); /* the parsers and scenarios hold theirs */
 	*out = a;
 	return 0;
@@ -377,15 +425,18 @@ void cs_agent_free(struct cs_agent *a)
 {
 	if (!a)
 		return;
+	pl_free(a->pl); /* the workers stop before what they use goes */
 	acq_free(a->acq);
-	cs_buckets_free(a->buckets);
+	for (unsigned int i = 0; i < a->nshards; i++)
+		cs_buckets_free(a->shards[i]);
+	free(a->shards);
 	cs_parsers_free(a->postoverflows);
 	cs_parsers_free(a->parsers);
 	for (size_t i = 0; a->simulated && a->simulated[i]; i++)
 		free(a->simulated[i]);
 	free(a->simulated);
-	free(a->m.src);
-	free(a->m.module);
+	src_metrics_clear(&a->m);
+	free(a->acq_src);
 	free(a);
 }
 
@@ -396,12 +447,19 @@ int cs_agent_fd(const struct cs_agent *a)
 
 int cs_agent_process(struct cs_agent *a, int budget)
 {
-	return acq_process(a->acq, budget);
+	int n = acq_process(a->acq, budget);
+
+	if (a->pl)
+		pl_flush(a->pl); /* live: no line waits for a batch to fill */
+	return n;
 }
 
 void cs_agent_tick(struct cs_agent *a)
 {
-	cs_buckets_tick(a->buckets);
+	if (a->pl)
+		pl_tick(a->pl);
+	else
+		cs_buckets_tick(a->shards[0]);
 }
 
 bool cs_agent_done(const struct cs_agent *a)
@@ -411,7 +469,10 @@ bool cs_agent_done(const struct cs_agent *a)
 
 void cs_agent_finish(struct cs_agent *a)
 {
-	cs_buckets_flush(a->buckets);
+	if (a->pl)
+		pl_drain(a->pl);
+	for (unsigned int i = 0; i < a->nshards; i++)
+		cs_buckets_flush(a->shards[i]);
 }
 
 void cs_agent_get_stats(const struct cs_agent *a, struct cs_agent_stats *st)
@@ -419,9 +480,12 @@ void cs_agent_get_stats(const struct cs_agent *a, struct cs_agent_stats *st)
 	struct cs_bucket_stats bs;
 
 	*st = a->st;
-	cs_buckets_get_stats(a->buckets, &bs);
-	st->buckets_live = bs.live;
-	st->buckets_evicted = bs.evicted;
+	st->buckets_live = st->buckets_evicted = 0;
+	for (unsigned int i = 0; i < a->nshards; i++) {
+		cs_buckets_get_stats(a->shards[i], &bs);
+		st->buckets_live += bs.live;
+		st->buckets_evicted += bs.evicted;
+	}
 }
 
 void cs_agent_take_acquisition(struct cs_agent *to, struct cs_agent *from)
@@ -430,6 +494,8 @@ void cs_agent_take_acquisition(struct cs_agent *to, struct cs_agent *from)
 
 	/* The acquisition's callback argument is the agent: rebinding needs the acq to
 	 * know about it, so swap the agents' pipelines instead of the acq objects. */
+	if (from->pl)
+		pl_drain(from->pl); /* its batches in flight count in the stats carried over */
 	to->acq = from->acq;
 	from->acq = tmp;
 	to->st = from->st; /* the counters are the daemon's, not one configuration's */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The detector ("crowdsec service"): acquisition -> parser stages -> scenarios ->
- * postoverflows -> alerts, in one thread, on the daemon's event loop.
+ * postoverflows -> alerts; lines are read on the daemon's event loop, parsed and
+ * poured there or by `workers` threads (bucket shards, agent/pipeline.h).
  *
  *   struct cs_agent_opts o = { .config_dir = "/etc/crowdsec", .data_dir = ...,
  *                              .acquis_path = ".../acquis.yaml", .on_alert = push, ... };
@@ -39,6 +40,9 @@ struct cs_agent_opts {
 	size_t nlabels;
 	const char *simulation_path; /* simulation.yaml, may be NULL */
 	size_t max_buckets;	     /* 0: default */
+	/* Worker threads that parse and pour (bucket shards, see agent/pipeline.h);
+	 * 0: everything in the calling thread. The alerts are the same for any number. */
+	unsigned int workers;
 	cs_agent_alert_fn on_alert; /* alerts to send (POST /v1/alerts bodies) */
 	void *arg;
 };
@@ -65,7 +69,7 @@ int cs_agent_process(struct cs_agent *a, int budget);
 void cs_agent_tick(struct cs_agent *a);
 /* Replay: every source has been read to its end. */
 bool cs_agent_done(const struct cs_agent *a);
-/* End of a replay: drop buckets that did not overflow. */
+/* End of a replay: wait for the workers, then drop buckets that did not overflow. */
 void cs_agent_finish(struct cs_agent *a);
 void cs_agent_get_stats(const struct cs_agent *a, struct cs_agent_stats *st);
 /* Swap the acquisition of `from` into `to` (SIGHUP with an unchanged acquis: no line

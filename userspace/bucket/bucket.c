@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/sha2.h"
 #include "common/strmap.h"
+#include "common/vec.h"
 #include "metrics/metrics.h"
 
 #define NS 1000000000LL
@@ -40,7 +41,12 @@ struct qslot {
 	uintptr_t p; /* struct qmeta *, or struct cs_event * | 1 */
 };
 
-/* Meta pairs then the source's Enriched pairs, as offsets into data[]. */
+/*
+ * Meta pairs then the source's Enriched pairs, as offsets from the start of the
+ * block; offset 0 stands for the event's own time text (Meta.timestamp, which
+ * dateparse-enrich sets to MarshaledTime), so events that differ only by their
+ * time share one block.
+ */
 struct qmeta {
 	int refcnt;
 	uint16_t nmeta, nenr;
@@ -112,13 +118,14 @@ static const char *const source_enriched[] = { "ASNumber", "ASNNumber", "IsoCode
 					       "ASNOrg",   "Latitude",	"Longitude" };
 #define NSOURCE_ENRICHED (sizeof(source_enriched) / sizeof(source_enriched[0]))
 
-static const char *qm_str(const struct qmeta *qm, size_t i)
+/* String i of qm; `ts` is the event's time text (offset 0). */
+static const char *qm_str(const struct qmeta *qm, size_t i, const char *ts)
 {
-	return (const char *)qm + qm->off[i];
+	return qm->off[i] ? (const char *)qm + qm->off[i] : ts;
 }
 
-/* Same Meta (in order) and same source Enriched fields as evt. */
-static bool qmeta_same(const struct qmeta *qm, const struct cs_event *evt)
+/* Same Meta (in order) and same source Enriched fields as evt, whose time text is ts. */
+static bool qmeta_same(const struct qmeta *qm, const struct cs_event *evt, const char *ts)
 {
 	const char *k, *v;
 	size_t j = 0;
@@ -126,21 +133,22 @@ static bool qmeta_same(const struct qmeta *qm, const struct cs_event *evt)
 	if (qm->nmeta != strmap_count(evt->meta))
 		return false;
 	for (size_t i = 0; strmap_at(evt->meta, i, &k, &v, NULL); i++, j += 2)
-		if (strcmp(qm_str(qm, j), k) || strcmp(qm_str(qm, j + 1), v))
+		if (strcmp(qm_str(qm, j, ts), k) || strcmp(qm_str(qm, j + 1, ts), v) ||
+		    (!qm->off[j + 1]) != !strcmp(v, ts))
 			return false;
 	for (size_t i = 0; i < NSOURCE_ENRICHED; i++) {
 		v = strmap_get(evt->enriched, source_enriched[i]);
 		if (!v)
 			continue;
-		if (j >= 2u * (qm->nmeta + qm->nenr) || strcmp(qm_str(qm, j), source_enriched[i]) ||
-		    strcmp(qm_str(qm, j + 1), v))
+		if (j >= 2u * (qm->nmeta + qm->nenr) || strcmp(qm_str(qm, j, ts), source_enriched[i]) ||
+		    strcmp(qm_str(qm, j + 1, ts), v) || !qm->off[j + 1])
 			return false;
 		j += 2;
 	}
 	return j == 2u * (qm->nmeta + qm->nenr);
 }
 
-static struct qmeta *qmeta_new(const struct cs_event *evt)
+static struct qmeta *qmeta_new(const struct cs_event *evt, const char *ts)
 {
 	const char *pairs[2 * (256 + NSOURCE_ENRICHED)], *k, *v;
 	size_t n = 0, nmeta, size, pos;
@@ -160,7 +168,8 @@ static struct qmeta *qmeta_new(const struct cs_event *evt)
 		}
 	size = sizeof(*qm) + n * sizeof(qm->off[0]);
 	for (size_t i = 0; i < n; i++)
-		size += strlen(pairs[i]) + 1;
+		if (!(i % 2 && i < 2 * nmeta && !strcmp(pairs[i], ts)))
+			size += strlen(pairs[i]) + 1;
 	if (size > UINT32_MAX || !(qm = malloc(size)))
 		return NULL;
 	qm->refcnt = 1;
@@ -171,6 +180,10 @@ static struct qmeta *qmeta_new(const struct cs_event *evt)
 	for (size_t i = 0; i < n; i++) {
 		size_t l = strlen(pairs[i]) + 1;
 
+		if (i % 2 && i < 2 * nmeta && !strcmp(pairs[i], ts)) {
+			qm->off[i] = 0; /* the event's own time */
+			continue;
+		}
 		qm->off[i] = (uint32_t)pos;
 		memcpy((char *)qm + pos, pairs[i], l);
 		pos += l;
@@ -179,20 +192,20 @@ static struct qmeta *qmeta_new(const struct cs_event *evt)
 }
 
 /*
- * The time of Alert.Events[].Timestamp (MarshaledTime, else Time), when a
- * compact slot reproduces it exactly (RFC 3339 text that round-trips).
+ * The time of Alert.Events[].Timestamp (MarshaledTime, else Time) and its text
+ * (ts, CS_TIME_STRLEN bytes), when a compact slot reproduces it exactly
+ * (RFC 3339 text that round-trips).
  */
-static bool compact_time(const struct cs_event *evt, struct cs_time *t)
+static bool compact_time(const struct cs_event *evt, struct cs_time *t, char *ts)
 {
-	char buf[CS_TIME_STRLEN];
 	bool has_year;
 
 	if (!evt->marshaled_time || !evt->marshaled_time[0]) {
 		*t = evt->time;
-		return !cs_time_is_zero(t);
+		return !cs_time_is_zero(t) && !cs_time_format(t, ts, CS_TIME_STRLEN);
 	}
 	return !cs_time_parse_layout(RFC3339, evt->marshaled_time, t, &has_year) &&
-	       !cs_time_format(t, buf, sizeof(buf)) && !strcmp(buf, evt->marshaled_time);
+	       !cs_time_format(t, ts, CS_TIME_STRLEN) && !strcmp(ts, evt->marshaled_time);
 }
 
 /* A LOG event with what the compact slot kept (build_alert reads no more). */
@@ -209,8 +222,8 @@ static int slot_event(const struct qslot *s, struct cs_event **out)
 	evt->time = s->t;
 	err = cs_time_format(&s->t, ts, sizeof(ts)) ?: cs_event_set_str(&evt->marshaled_time, ts);
 	for (size_t i = 0; !err && i < qm->nmeta + qm->nenr; i++)
-		err = strmap_set(i < qm->nmeta ? evt->meta : evt->enriched, qm_str(qm, 2 * i),
-				 qm_str(qm, 2 * i + 1));
+		err = strmap_set(i < qm->nmeta ? evt->meta : evt->enriched, qm_str(qm, 2 * i, ts),
+				 qm_str(qm, 2 * i + 1, ts));
 	if (err) {
 		cs_event_free(evt);
 		return err;
@@ -330,18 +343,20 @@ int cs_buckets_new(const struct cs_bucket_opts *opts, struct cs_buckets **out)
 		return -ENOMEM;
 	if (opts)
 		b->o = *opts;
-	if (!b->o.max_buckets)
-		b->o.max_buckets = CS_BUCKET_DEFAULT_MAX_BUCKETS;
-	if (!b->o.max_blackhole)
-		b->o.max_blackhole = CS_BUCKET_DEFAULT_MAX_BLACKHOLE;
-	if (!b->o.max_distinct)
-		b->o.max_distinct = CS_BUCKET_DEFAULT_MAX_DISTINCT;
-	if (!b->o.max_queue)
-		b->o.max_queue = CS_BUCKET_DEFAULT_MAX_QUEUE;
-	if (!b->o.max_events)
-		b->o.max_events = CS_BUCKET_DEFAULT_MAX_EVENTS;
-	if (!b->o.max_queue_bytes)
-		b->o.max_queue_bytes = CS_BUCKET_DEFAULT_MAX_QUEUE_BYTES;
+	{
+		struct { size_t *v, def; } lim[] = {
+			{ &b->o.max_buckets, CS_BUCKET_DEFAULT_MAX_BUCKETS },
+			{ &b->o.max_blackhole, CS_BUCKET_DEFAULT_MAX_BLACKHOLE },
+			{ &b->o.max_distinct, CS_BUCKET_DEFAULT_MAX_DISTINCT },
+			{ &b->o.max_queue, CS_BUCKET_DEFAULT_MAX_QUEUE },
+			{ &b->o.max_events, CS_BUCKET_DEFAULT_MAX_EVENTS },
+			{ &b->o.max_queue_bytes, CS_BUCKET_DEFAULT_MAX_QUEUE_BYTES },
+		};
+
+		for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
+			if (!*lim[i].v)
+				*lim[i].v = lim[i].def;
+	}
 	if (!b->o.max_reprocess_depth)
 		b->o.max_reprocess_depth = CS_BUCKET_DEFAULT_MAX_REPROCESS;
 	if (b->o.runtime)
@@ -1191,19 +1206,20 @@ static bool queue_compact(const struct cs_scenario *sc)
 static int slot_fill(struct cs_buckets *b, struct cs_bucket *bk, const struct cs_event *evt,
 		     struct qslot *s)
 {
+	char ts[CS_TIME_STRLEN];
 	struct cs_event *copy;
 	int err;
 
-	if (evt->type == CS_EVT_LOG && queue_compact(bk->sc) && compact_time(evt, &s->t)) {
+	if (evt->type == CS_EVT_LOG && queue_compact(bk->sc) && compact_time(evt, &s->t, ts)) {
 		const struct qslot *prev = bk->qlen ? q_slot(bk, bk->qlen - 1) : NULL;
 		struct qmeta *qm = prev && !slot_full(prev) ? (struct qmeta *)prev->p : NULL;
 
-		if (qm && qmeta_same(qm, evt)) {
+		if (qm && qmeta_same(qm, evt, ts)) {
 			qm->refcnt++;
 			s->p = (uintptr_t)qm;
 			return 0;
 		}
-		if ((qm = qmeta_new(evt))) {
+		if ((qm = qmeta_new(evt, ts))) {
 			b->qbytes += qm->size;
 			s->p = (uintptr_t)qm;
 			return 0;
@@ -1520,15 +1536,8 @@ static int route_add(struct cs_route *r, size_t sc, uint64_t h, const char *g)
 {
 	size_t len = strlen(g) + 1;
 
-	if (r->n == r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : 8;
-		struct cs_route_target *nt = realloc(r->tg, ncap * sizeof(*nt));
-
-		if (!nt)
-			return -ENOMEM;
-		r->tg = nt;
-		r->cap = ncap;
-	}
+	if (vec_reserve((void **)&r->tg, &r->cap, r->n, sizeof(*r->tg), 8))
+		return -ENOMEM;
 	if (r->klen + len > r->kcap) {
 		size_t ncap = r->kcap ? r->kcap : 256;
 		char *nk;

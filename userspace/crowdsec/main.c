@@ -10,9 +10,13 @@
  *                                                LAPI) | LAPI only
  *   -stdout-alerts                               (ours) alerts as JSON lines on
  *                                                stdout instead of the LAPI
+ *   -workers N                                   (ours) detector threads; default
+ *                                                crowdsec_service.detector_workers,
+ *                                                else the number of CPUs
  *
- * One thread runs the detector on an epoll loop (acquisition fd, a 1 s timer for
- * bucket housekeeping, signals); the LAPI runs its own threads and owns the
+ * One thread reads for the detector on an epoll loop (acquisition fd, a 1 s timer
+ * for bucket housekeeping, signals) and hands the lines to the detector's worker
+ * threads (parse, scenarios); the LAPI runs its own threads and owns the
  * database. Alerts cross over through the LAPI's queue (cs_lapi_alerts_enqueue_json).
  * SIGHUP rebuilds the detector from the files and swaps it in only if it loads;
  * the acquisition (open files, offsets) carries over, so no line is lost or read
@@ -38,12 +42,14 @@
 #include "profiles/profiles.h"
 
 #define MAX_LABELS 16
+#define MAX_WORKERS 64
 
 struct opts {
 	const char *config;
 	const char *dsn, *type;
 	const char *labels[MAX_LABELS];
 	size_t nlabels;
+	long workers; /* -workers; 0: not given */
 	bool test_only, no_api, no_cs, stdout_alerts, level_set;
 };
 
@@ -57,7 +63,8 @@ struct sink {
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: crowdsec [-c CONFIG] [-t] [-dsn DSN -type TYPE [-label k:v]...]\n"
-		   "                [-no-api] [-no-cs] [-stdout-alerts] [-debug|-info|-warning|-error]\n");
+		   "                [-no-api] [-no-cs] [-stdout-alerts] [-workers N]\n"
+		   "                [-debug|-info|-warning|-error]\n");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -76,7 +83,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->type = argv[++i];
 		else if (!strcmp(a, "-label") && has_val && o->nlabels < MAX_LABELS)
 			o->labels[o->nlabels++] = argv[++i];
-		else if (!strcmp(a, "-t"))
+		else if (!strcmp(a, "-workers") && has_val) {
+			char *end;
+
+			o->workers = strtol(argv[++i], &end, 10);
+			if (*end || o->workers < 1 || o->workers > MAX_WORKERS) {
+				fprintf(stderr, "crowdsec: -workers takes 1 to %d\n", MAX_WORKERS);
+				return -EINVAL;
+			}
+		} else if (!strcmp(a, "-t"))
 			o->test_only = true;
 		else if (!strcmp(a, "-no-api"))
 			o->no_api = true;
@@ -131,7 +146,8 @@ static int on_alert(json_t *alerts, void *arg)
 	}
 	if (err) {
 		s->failed += json_array_size(alerts);
-		log_warn("%zu alert(s) not delivered: %s", json_array_size(alerts), strerror(-err));
+		log_warn("%zu alert(s) not %s: %s", json_array_size(alerts),
+			 s->push ? "spooled" : "delivered", strerror(-err));
 	} else {
 		s->sent += json_array_size(alerts);
 	}
@@ -143,6 +159,7 @@ struct paths {
 	char config_dir[PATH_MAX], data_dir[PATH_MAX], simulation[PATH_MAX];
 	char acquis[PATH_MAX], acquis_dir[PATH_MAX], credentials[PATH_MAX];
 	char patterns[PATH_MAX + 16];
+	long workers; /* crowdsec_service.detector_workers; 0: not set */
 };
 
 static int load_paths(const char *config, struct paths *p, char *err, size_t errlen)
@@ -166,8 +183,38 @@ static int load_paths(const char *config, struct paths *p, char *err, size_t err
 	snprintf(p->credentials, sizeof(p->credentials), "%s",
 		 yamljson_get_str(root, "api.client.credentials_path", ""));
 	snprintf(p->patterns, sizeof(p->patterns), "%s/patterns", p->config_dir);
+	{
+		json_t *w = yamljson_get(root, "crowdsec_service.detector_workers");
+		const char *sv = json_string_value(w);
+		char *end = NULL;
+		long n = -1;
+
+		if (json_is_integer(w))
+			n = (long)json_integer_value(w);
+		else if (sv && *sv && (n = strtol(sv, &end, 10), *end))
+			n = -1;
+		p->workers = 0;
+		if (w && (n < 1 || n > MAX_WORKERS)) {
+			snprintf(err, errlen, "%s: crowdsec_service.detector_workers: 1 to %d",
+				 config, MAX_WORKERS);
+			json_decref(docs);
+			return -EINVAL;
+		}
+		if (w)
+			p->workers = n;
+	}
 	json_decref(docs);
 	return 0;
+}
+
+/* -workers, else the config key, else one per CPU; 0 (no threads) for `crowdsec -t`. */
+static unsigned int workers(const struct opts *o, const struct paths *p)
+{
+	long n = o->workers ? o->workers : p->workers ? p->workers : sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (o->test_only)
+		return 0;
+	return (unsigned int)(n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : n);
 }
 
 static int new_agent(const struct opts *o, const struct paths *p, struct sink *s,
@@ -186,6 +233,7 @@ static int new_agent(const struct opts *o, const struct paths *p, struct sink *s
 		.simulation_path = p->simulation[0] ? p->simulation : NULL,
 		.on_alert = on_alert,
 		.arg = s,
+		.workers = workers(o, p),
 	};
 
 	return cs_agent_new(&ao, out, err, errlen);
@@ -227,6 +275,28 @@ static int test_config(const struct opts *o, const struct paths *p, struct cs_la
 	return 0;
 }
 
+/*
+ * Alerts for a remote LAPI wait in an outbox under data_dir, so that neither the
+ * LAPI being away nor this agent restarting loses one; where data_dir cannot hold
+ * it, the outbox stays in memory (said once).
+ */
+static int open_push(const struct paths *p, struct sink *s, char *err, size_t errlen)
+{
+	struct lapi_push_opts po = { .credentials_path = p->credentials };
+	char spool[PATH_MAX + 16];
+	int rc;
+
+	snprintf(spool, sizeof(spool), "%s/agent-outbox", p->data_dir);
+	po.spool_dir = spool;
+	rc = lapi_push_new(&po, &s->push, err, errlen);
+	if (rc && rc != -EINVAL && rc != -ENOMEM) {
+		log_warn("%s: alerts wait in memory only", err);
+		po.spool_dir = NULL;
+		rc = lapi_push_new(&po, &s->push, err, errlen);
+	}
+	return rc;
+}
+
 static void log_stats(struct cs_agent *a, const struct sink *s)
 {
 	struct cs_agent_stats st;
@@ -238,6 +308,15 @@ static void log_stats(struct cs_agent *a, const struct sink *s)
 		 (unsigned long long)st.unparsed, (unsigned long long)st.whitelisted,
 		 (unsigned long long)st.poured, (unsigned long long)st.alerts, s->sent, s->failed,
 		 (size_t)st.buckets_live, (unsigned long long)st.buckets_evicted);
+	if (s->push) {
+		struct lapi_push_stats ps;
+
+		lapi_push_get_stats(s->push, &ps);
+		log_info("Local API: %llu alerts acknowledged, %llu refused, %zu batch(es) pending, "
+			 "%llu dropped (outbox full), %llu retries",
+			 (unsigned long long)ps.delivered, (unsigned long long)ps.rejected,
+			 ps.pending, (unsigned long long)ps.dropped, (unsigned long long)ps.retries);
+	}
 }
 
 int main(int argc, char **argv)
@@ -282,7 +361,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	} else if (!o.no_cs && !o.stdout_alerts && paths.credentials[0]) {
-		err = lapi_push_new(paths.credentials, &sink.push, msg, sizeof(msg));
+		err = open_push(&paths, &sink, msg, sizeof(msg));
 		if (err) {
 			log_msg(LOG_LVL_FATAL, "%s", msg);
 			goto out;
@@ -376,6 +455,9 @@ int main(int argc, char **argv)
 		}
 	}
 stop:
+	/* a replay ends when its file does: give the outbox a moment to empty first */
+	if (sink.push && lapi_push_drain(sink.push, o.dsn ? 10000 : 2000))
+		log_warn("the Local API has not acknowledged every alert yet");
 	log_stats(agent, &sink);
 out:
 	cs_agent_free(agent);

@@ -19,6 +19,7 @@ void cs_alert_free(struct cs_alert *a)
 	if (!a)
 		return;
 	free(a->machine_id);
+	free(a->uuid);
 	free(a->scenario);
 	free(a->scenario_hash);
 	free(a->scenario_version);

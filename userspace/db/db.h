@@ -53,6 +53,7 @@ struct cs_alert {
 	int64_t id;
 	int64_t created_at;
 	char *machine_id; /* output: owner ("N/A" if deleted); input: set by the LAPI */
+	char *uuid;	  /* input only (CrowdSec 1.6+ agents, ours): retries are recognised by it */
 	char *scenario;
 	char *scenario_hash;
 	char *scenario_version;
@@ -145,6 +146,15 @@ int cs_db_open(const char *path, struct cs_db **out);
  */
 int cs_db_connect(const char *path, const char *pg_conninfo, struct cs_db **out);
 bool cs_db_is_pg(const struct cs_db *db);
+/*
+ * Housekeeping every `every` ns that one LAPI does for all those sharing the
+ * database: 1 when this caller is the one to run `job` now (and the next claim
+ * waits `every` from now), 0 when another did within `every`, -errno. Always 1
+ * on SQLite.
+ */
+int cs_db_cluster_claim(struct cs_db *db, const char *job, int64_t now, int64_t every);
+/* 0 when the database answers (PostgreSQL: reconnecting first if it must), else -errno. */
+int cs_db_ping(struct cs_db *db);
 /*
  * libpq's connection string from CrowdSec's db_config keys (NULL or "": left to
  * libpq's defaults), each value quoted. *out is malloc'ed.
@@ -324,6 +334,28 @@ int cs_db_allowlist_remove(struct cs_db *db, const char *name, char *const *valu
 int cs_db_allowlisted(struct cs_db *db, const char *value, int64_t now, char **reason);
 /* Expire every active decision an allowlist item covers or lies inside. */
 int cs_db_allowlists_apply(struct cs_db *db, int64_t now, long *expired);
+
+/* ---- usage metrics (CrowdSec 1.6.3+, POST /v1/usage-metrics) ---- */
+#define CS_USAGE_METRICS_MAX_AGE (7LL * 86400 * 1000000000LL) /* upstream's metrics_max_age */
+#define CS_USAGE_METRICS_MAX_PER_SENDER 2000
+struct cs_usage_metric {
+	int64_t id, received_at;
+	char *generated_type, *generated_by, *payload;
+};
+void cs_usage_metrics_free(struct cs_usage_metric *v, size_t n);
+/*
+ * Store one payload (JSON text) from `by` (a bouncer name or machine id) of
+ * generated_type "LP" or "RC", and what its base metrics say about it ("os/version",
+ * feature flags joined by ","; a machine's version too). Payloads past
+ * CS_USAGE_METRICS_MAX_AGE, and a sender's beyond its newest
+ * CS_USAGE_METRICS_MAX_PER_SENDER, go in the same transaction.
+ */
+int cs_db_usage_metric_add(struct cs_db *db, const char *generated_type, const char *by,
+			   const char *version, const char *os, const char *featureflags,
+			   const char *payload, int64_t now);
+/* Every stored payload of generated_type, oldest first. */
+int cs_db_usage_metrics_list(struct cs_db *db, const char *generated_type,
+			     struct cs_usage_metric **out, size_t *n);
 
 /*
  * Housekeeping (db_config.flush): delete alerts created before `before` (0: no

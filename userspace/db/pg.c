@@ -19,6 +19,7 @@
 #include "common/strbuf.h"
 
 #define PG_MAX_PARAMS 4096
+#define TEXTOID 25 /* pg_type.h's, which libpq-fe.h does not carry */
 
 enum { PG_PLAIN, PG_BEGIN, PG_END };
 
@@ -29,6 +30,7 @@ struct pg_stmt {
 	int kind;
 	int nparams;
 	char **vals;
+	Oid *types; /* text for the parameters the SQL skips (the server cannot infer them) */
 	PGresult *res;
 	int row, nrows;
 };
@@ -45,7 +47,7 @@ static PGconn *conn(struct cs_db *db)
  * The read transaction becomes a snapshot (SQLite's deferred BEGIN in WAL mode
  * reads one snapshot too); BEGIN IMMEDIATE a plain one.
  */
-static int translate(const char *sql, char **out, int *nparams, int *kind)
+static int translate(const char *sql, char **out, int *nparams, int *kind, uint8_t *used)
 {
 	struct sbuf b = { 0 };
 	int bare = 0, max = 0;
@@ -75,11 +77,15 @@ static int translate(const char *sql, char **out, int *nparams, int *kind)
 			if (n < 1 || n > PG_MAX_PARAMS)
 				break;
 			sb_printf(&b, "$%ld", n);
+			used[n - 1] = 1;
 			if (n > max)
 				max = (int)n;
 			p = end - 1;
 		} else {
+			if (bare >= PG_MAX_PARAMS)
+				break;
 			sb_printf(&b, "$%d", ++bare);
+			used[bare - 1] = 1;
 			if (bare > max)
 				max = bare;
 		}
@@ -96,15 +102,20 @@ static int translate(const char *sql, char **out, int *nparams, int *kind)
 static int pg_prepare(struct cs_db *db, const char *sql, struct dbstmt **out)
 {
 	struct pg_stmt *p = calloc(1, sizeof(*p));
+	uint8_t used[PG_MAX_PARAMS] = { 0 };
 	int err;
 
 	*out = NULL;
 	if (!p)
 		return -ENOMEM;
-	err = translate(sql, &p->sql, &p->nparams, &p->kind);
-	if (!err && p->nparams && !(p->vals = calloc((size_t)p->nparams, sizeof(char *))))
+	err = translate(sql, &p->sql, &p->nparams, &p->kind, used);
+	if (!err && p->nparams && (!(p->vals = calloc((size_t)p->nparams, sizeof(char *))) ||
+				   !(p->types = calloc((size_t)p->nparams, sizeof(Oid)))))
 		err = -ENOMEM;
+	for (int i = 0; !err && i < p->nparams; i++)
+		p->types[i] = used[i] ? 0 : TEXTOID;
 	if (err) {
+		free(p->vals);
 		free(p->sql);
 		free(p);
 		return err;
@@ -135,6 +146,7 @@ static void pg_finalize(struct dbstmt *s)
 	pg_reset(s);
 	pg_clear_bindings(s);
 	free(PS(s)->vals);
+	free(PS(s)->types);
 	free(PS(s)->sql);
 	free(s);
 }
@@ -214,7 +226,7 @@ static int pg_step(struct dbstmt *s)
 		return ++p->row < p->nrows ? DB_ROW : DB_DONE;
 	if (p->kind == PG_BEGIN)
 		reconnect(p->db);
-	p->res = PQexecParams(conn(p->db), p->sql, p->nparams, NULL,
+	p->res = PQexecParams(conn(p->db), p->sql, p->nparams, p->types,
 			      (const char *const *)p->vals, NULL, NULL, 0);
 	st = p->res ? PQresultStatus(p->res) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

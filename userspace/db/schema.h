@@ -93,6 +93,18 @@ static const char *const db_migrations[] = {
 	" BEGIN UPDATE decisions_epoch SET n = n + 1; END;"
 	"CREATE TRIGGER decisions_epoch_delete AFTER DELETE ON decisions"
 	" BEGIN UPDATE decisions_epoch SET n = n + 1; END;",
+	/* 3 -> 4: usage metrics (CrowdSec 1.6.3+ POST /v1/usage-metrics): the payloads
+	 * as received (generated_type LP = log processor, RC = remediation component),
+	 * and what the base metrics say about their sender. */
+	"CREATE TABLE metrics ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, generated_type TEXT NOT NULL,"
+	" generated_by TEXT NOT NULL, received_at INTEGER NOT NULL, pushed_at INTEGER,"
+	" payload TEXT NOT NULL);"
+	"CREATE INDEX metrics_by ON metrics(generated_type, generated_by, received_at);"
+	"ALTER TABLE bouncers ADD COLUMN os TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE bouncers ADD COLUMN featureflags TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE machines ADD COLUMN os TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE machines ADD COLUMN featureflags TEXT NOT NULL DEFAULT '';",
 };
 
 #endif /* CS_DB_SCHEMA_H */

@@ -4,7 +4,8 @@
  * nanosecond timestamps) in PostgreSQL's types, applied by pg_migrate() under
  * schema_version: migration i brings the database from version i to i+1.
  * Append only. Text compares bytewise (COLLATE "C") as SQLite's does, whatever
- * the database's locale.
+ * the database's locale. Each SQLite migration has its PostgreSQL twin here
+ * (version numbers differ: version 1 here is SQLite's 1 to 3).
  */
 #ifndef CS_DB_SCHEMA_PG_H
 #define CS_DB_SCHEMA_PG_H
@@ -113,6 +114,18 @@ static const char *const db_migrations_pg[] = {
 	/* SQLite's instr(), which the shared filter SQL uses */
 	"CREATE FUNCTION instr(text, text) RETURNS integer LANGUAGE sql IMMUTABLE"
 	" AS 'SELECT strpos($1, $2)';",
+	/* 1 -> 2: schema.h's version 4 (usage metrics) */
+	"CREATE TABLE metrics ("
+	" id BIGSERIAL PRIMARY KEY, generated_type " PGT " NOT NULL,"
+	" generated_by " PGT " NOT NULL, received_at BIGINT NOT NULL, pushed_at BIGINT,"
+	" payload " PGT " NOT NULL);"
+	"CREATE INDEX metrics_by ON metrics(generated_type, generated_by, received_at);"
+	"ALTER TABLE bouncers ADD COLUMN os " PGT " NOT NULL DEFAULT '';"
+	"ALTER TABLE bouncers ADD COLUMN featureflags " PGT " NOT NULL DEFAULT '';"
+	"ALTER TABLE machines ADD COLUMN os " PGT " NOT NULL DEFAULT '';"
+	"ALTER TABLE machines ADD COLUMN featureflags " PGT " NOT NULL DEFAULT '';",
+	/* 2 -> 3: housekeeping that one replica does for all (cs_db_cluster_claim) */
+	"CREATE TABLE cluster_jobs (name " PGT " PRIMARY KEY, last_run BIGINT NOT NULL);",
 };
 
 #endif /* CS_DB_SCHEMA_PG_H */

@@ -17,7 +17,7 @@
 
 #define EVENT_META_MAX 8191
 
-static const char *jtype(const json_t *v)
+const char *codec_json_type(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
@@ -65,7 +65,7 @@ static void type_error(struct dctx *c, const json_t *v, const char *obj, const c
 	if (c->err == -EBADMSG)
 		return;
 	snprintf(c->msg, c->msglen,
-		 "json: cannot unmarshal %s into Go struct field %s.%s of type %s", jtype(v), obj,
+		 "json: cannot unmarshal %s into Go struct field %s.%s of type %s", codec_json_type(v), obj,
 		 field, want);
 	c->err = -EBADMSG;
 }
@@ -279,7 +279,7 @@ int codec_alert_decode(json_t *o, size_t idx, int64_t now, struct cs_alert **out
 	*out = NULL;
 	if (!json_is_object(o)) {
 		snprintf(msg, msglen, "json: cannot unmarshal %s into Go value of type models.Alert",
-			 jtype(o));
+			 codec_json_type(o));
 		return -EBADMSG;
 	}
 	a = calloc(1, sizeof(*a));
@@ -325,6 +325,11 @@ int codec_alert_decode(json_t *o, size_t idx, int64_t now, struct cs_alert **out
 	get_strs(&c, o, "Alert", path, alert_strs, sizeof(alert_strs) / sizeof(alert_strs[0]), a);
 	a->simulated = get_bool(&c, o, "simulated", "Alert", path, true);
 	a->remediation = get_bool(&c, o, "remediation", "Alert", path, false);
+	a->uuid = get_str(&c, o, "uuid", "Alert", path, false);
+	if (a->uuid && (!*a->uuid || strlen(a->uuid) > 64)) { /* not a uuid: no retry key */
+		free(a->uuid);
+		a->uuid = NULL;
+	}
 
 	src = json_object_get(o, "source");
 	if (!src || json_is_null(src)) {

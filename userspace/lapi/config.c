@@ -19,6 +19,7 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 	cfg->profiles_path = strdup("/etc/crowdsec/profiles.yaml");
 	cfg->notification_dir = strdup("/etc/crowdsec/notifications/");
 	cfg->credentials_path = strdup("/etc/crowdsec/local_api_credentials.yaml");
+	cfg->config_dir = strdup("/etc/crowdsec/");
 	cfg->prometheus_enabled = true;
 	cfg->prometheus_addr = strdup("127.0.0.1");
 	cfg->prometheus_port = 6060;
@@ -91,6 +92,8 @@ static const size_t owned_strs[] = {
 	offsetof(struct cs_lapi_config, profiles_path),
 	offsetof(struct cs_lapi_config, notification_dir),
 	offsetof(struct cs_lapi_config, credentials_path),
+	offsetof(struct cs_lapi_config, online_credentials_path),
+	offsetof(struct cs_lapi_config, config_dir),
 	offsetof(struct cs_lapi_config, tls_cert_file),
 	offsetof(struct cs_lapi_config, tls_key_file),
 	offsetof(struct cs_lapi_config, tls_ca_cert_path),
@@ -151,6 +154,18 @@ int cs_lapi_config_copy(struct cs_lapi_config *dst, const struct cs_lapi_config 
 	return err;
 }
 
+/* A positive Go duration at path (left as is when absent). */
+static int get_interval(json_t *root, const char *path, int64_t *out, char *err, size_t errlen)
+{
+	const char *v = yamljson_get_str(root, path, NULL);
+
+	if (v && (gotime_parse_duration(v, out) || *out <= 0)) {
+		snprintf(err, errlen, "%s: '%s' is not a positive duration", path, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void set_str(char **dst, json_t *root, const char *path)
 {
 	const char *v = yamljson_get_str(root, path, NULL);
@@ -184,6 +199,15 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 	set_str(&cfg->profiles_path, root, "api.server.profiles_path");
 	set_str(&cfg->notification_dir, root, "config_paths.notification_dir");
 	set_str(&cfg->credentials_path, root, "api.client.credentials_path");
+	set_str(&cfg->config_dir, root, "config_paths.config_dir");
+	set_str(&cfg->online_credentials_path, root, "api.server.online_client.credentials_path");
+	if (get_interval(root, "api.server.online_client.push_interval",
+			 &cfg->online_push_interval, err, errlen) ||
+	    get_interval(root, "api.server.online_client.pull_interval",
+			 &cfg->online_pull_interval, err, errlen)) {
+		json_decref(docs);
+		return -EINVAL;
+	}
 	cfg->insecure_skip_verify = yamljson_get_bool(root, "api.client.insecure_skip_verify", false);
 	set_str(&cfg->tls_cert_file, root, "api.server.tls.cert_file");
 	set_str(&cfg->tls_key_file, root, "api.server.tls.key_file");

@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "db/db.h"
+#include "lapi/dedupe.h"
 #include "lapi/lapi.h"
 #include "notify/notify.h"
 #include "profiles/profiles.h"
@@ -24,6 +25,8 @@
 #endif
 #ifndef LAPI_MAX_PENDING_MACHINES
 #define LAPI_MAX_PENDING_MACHINES 1000 /* self-registered, not yet validated */
+/* alerts remembered by uuid: an agent's retries come within minutes */
+#define LAPI_DEDUPE_ALERTS 65536
 #endif
 /* per source address (IPv6: per /64): bursts, then one more per period */
 #define LAPI_REGISTER_BURST 10
@@ -111,6 +114,8 @@ int alerts_bulk_decode(char *body, size_t len, int64_t now, struct alerts_bulk *
 void alerts_bulk_free(struct alerts_bulk *b);
 /* Nesting depth of a JSON text without parsing it (strings skipped). */
 int codec_json_depth(const char *s, size_t len);
+/* A JSON value's type as Go's encoding/json names it in errors ("string", "number", ...). */
+const char *codec_json_type(const json_t *v);
 char *codec_dump(json_t *j, size_t *len);
 
 /* ---- server ---- */
@@ -140,6 +145,7 @@ struct cs_lapi {
 	bool qbusy, qstopping;
 	unsigned long qdropped;
 	struct bouncer_cache *bcache; /* bouncer_cache.c */
+	struct alert_dedupe *dedupe;  /* dedupe.c: alerts sent again after a lost answer */
 	pthread_t sloader;	      /* loads the db's stream index at start */
 	bool sloader_running;
 	size_t body_inflight; /* bytes held by request bodies being received (atomic) */
@@ -150,6 +156,7 @@ struct cs_lapi {
 	unsigned n_conns;
 	pthread_t reaper;
 	bool reaper_running;
+	struct capi *capi; /* capi.c: member of a crowd (api.server.online_client) */
 	/* housekeeping thread (db_config.flush) */
 	pthread_t flusher;
 	bool flusher_running;
@@ -158,7 +165,8 @@ struct cs_lapi {
 	pthread_cond_t stop_cond;
 };
 
-enum auth_kind { AUTH_NONE, AUTH_JWT, AUTH_JWT_REFRESH, AUTH_JWT_TRUSTED, AUTH_APIKEY };
+/* AUTH_EITHER: a bouncer's API key or a machine's JWT (upstream's eitherAuth) */
+enum auth_kind { AUTH_NONE, AUTH_JWT, AUTH_JWT_REFRESH, AUTH_JWT_TRUSTED, AUTH_APIKEY, AUTH_EITHER };
 
 struct qarg {
 	char *key;
@@ -260,6 +268,7 @@ void h_allowlists_get(struct req *r);
 void h_allowlist_get(struct req *r);
 void h_allowlist_check(struct req *r);
 void h_allowlists_check_bulk(struct req *r);
+void h_usage_metrics(struct req *r);
 /*
  * h_allowlists.c: an allowlisted IP or range gets no decision. Drops the alert's
  * allowlisted Ip/Range decisions; true when the whole alert is to be dropped (a
@@ -346,6 +355,14 @@ json_t *req_json(struct req *r);
 void req_body_release(struct req *r);
 int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
 		      int64_t now, int64_t *ids, char *msg, size_t msglen);
+
+/* ---- capi.c: the LAPI as a member of a crowd ---- */
+/* Starts pushing and pulling when api.server.online_client is set (else 0, nothing). */
+int capi_start(struct cs_lapi *l);
+/* After the last producer of alerts stopped and l->stopping is set: pushes what is queued. */
+void capi_stop(struct cs_lapi *l);
+/* Stored alerts whose signals the crowd gets (non-simulated, untainted, not manual). */
+void capi_signal_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, int64_t now);
 
 /* ---- notifications (notify.c) ---- */
 /* Load notification_dir when a profile names notifications, check the names, start delivery. */

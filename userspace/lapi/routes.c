@@ -44,7 +44,21 @@ static const struct route routes[] = {
 	/* {ip*}: the rest of the path, '/' included (a range) */
 	{ "GET", "/v1/allowlists/check/{ip*}", AUTH_JWT, h_allowlist_check },
 	{ "HEAD", "/v1/allowlists/check/{ip*}", AUTH_JWT, h_allowlist_check },
+	{ "POST", "/v1/usage-metrics", AUTH_EITHER, h_usage_metrics },
 };
+
+/* upstream's eitherAuth: an API key makes a bouncer, an Authorization header a
+ * machine, and without either a "crowdsec/" User-Agent (TLS) a machine */
+static bool wants_machine_auth(struct req *r)
+{
+	const char *ua = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "User-Agent");
+
+	if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Api-Key"))
+		return false;
+	if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization"))
+		return true;
+	return ua && !strncmp(ua, "crowdsec/", 9);
+}
 
 /* The server's table: the LAPI's, or another API's (cs_lapi_config.routes). */
 static const struct route *route_table(const struct cs_lapi *l, size_t *n)
@@ -184,6 +198,10 @@ void lapi_dispatch(struct req *r)
 		break;
 	case AUTH_JWT_REFRESH:
 		if (!r->authed && !auth_machine(r, LAPI_JWT_LIFETIME)) /* MaxRefresh = 1 h */
+			return;
+		break;
+	case AUTH_EITHER:
+		if (wants_machine_auth(r) ? !auth_machine(r, 0) : !auth_bouncer(r))
 			return;
 		break;
 	}

@@ -17,6 +17,7 @@ struct lapi_client {
 	CURL *curl;
 	char *url; /* base, no trailing slash */
 	char *login, *password;
+	char *ca_cert, *cert, *key; /* TLS (credentials file); NULL when unset */
 	char *token; /* NULL: not logged in */
 	char error[512];
 };
@@ -30,11 +31,21 @@ static size_t lapi_answer_write(char *data, size_t size, size_t nmemb, void *ans
 	return b->err ? 0 : size * nmemb;
 }
 
+static char *dup_opt(const char *s, bool *oom)
+{
+	char *d = s && *s ? strdup(s) : NULL;
+
+	if (s && *s && !d)
+		*oom = true;
+	return d;
+}
+
 int lapi_client_open(const char *path, const struct lapi_client_opts *o,
 		     struct lapi_client **out, char *err, size_t errlen)
 {
 	struct lapi_client *cl;
-	const char *url, *login, *password;
+	const char *url, *login, *password, *ca, *cert, *key;
+	bool oom = false;
 	json_t *docs, *root;
 
 	*out = NULL;
@@ -45,8 +56,22 @@ int lapi_client_open(const char *path, const struct lapi_client_opts *o,
 	url = yamljson_get_str(root, "url", NULL);
 	login = yamljson_get_str(root, "login", NULL);
 	password = yamljson_get_str(root, "password", NULL);
-	if (!url || !login || !password) {
-		snprintf(err, errlen, "url, login and password are required");
+	ca = yamljson_get_str(root, "ca_cert_path", NULL);
+	cert = yamljson_get_str(root, "cert_path", NULL);
+	key = yamljson_get_str(root, "key_path", NULL);
+	/* CrowdSec's rules: a certificate replaces the login, never adds to it */
+	if ((cert && *cert) != (key && *key)) {
+		snprintf(err, errlen, "cert_path and key_path go together");
+		json_decref(docs);
+		return -EINVAL;
+	}
+	if (cert && *cert && login && *login) {
+		snprintf(err, errlen, "login/password and TLS authentication (cert_path) are mutually exclusive");
+		json_decref(docs);
+		return -EINVAL;
+	}
+	if (!url || (!(cert && *cert) && (!login || !password))) {
+		snprintf(err, errlen, "url, and login and password (or cert_path and key_path) are required");
 		json_decref(docs);
 		return -EINVAL;
 	}
@@ -54,12 +79,15 @@ int lapi_client_open(const char *path, const struct lapi_client_opts *o,
 	if (cl) {
 		cl->o = *o;
 		cl->url = strdup(url);
-		cl->login = strdup(login);
-		cl->password = strdup(password);
+		cl->login = strdup(login ? login : "");
+		cl->password = strdup(password ? password : "");
+		cl->ca_cert = dup_opt(ca, &oom);
+		cl->cert = dup_opt(cert, &oom);
+		cl->key = dup_opt(key, &oom);
 		cl->curl = curl_easy_init();
 	}
 	json_decref(docs);
-	if (!cl || !cl->url || !cl->login || !cl->password || !cl->curl) {
+	if (!cl || !cl->url || !cl->login || !cl->password || !cl->curl || oom) {
 		lapi_client_free(cl);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
@@ -79,6 +107,9 @@ void lapi_client_free(struct lapi_client *cl)
 	free(cl->url);
 	free(cl->login);
 	free(cl->password);
+	free(cl->ca_cert);
+	free(cl->cert);
+	free(cl->key);
 	free(cl->token);
 	free(cl);
 }
@@ -111,6 +142,12 @@ int lapi_client_do(struct lapi_client *cl, const char *method, const char *path,
 		curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	if (cl->ca_cert)
+		curl_easy_setopt(cl->curl, CURLOPT_CAINFO, cl->ca_cert);
+	if (cl->cert) {
+		curl_easy_setopt(cl->curl, CURLOPT_SSLCERT, cl->cert);
+		curl_easy_setopt(cl->curl, CURLOPT_SSLKEY, cl->key);
+	}
 	if (body) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		curl_easy_setopt(cl->curl, CURLOPT_POSTFIELDS, body);
@@ -139,8 +176,14 @@ int lapi_client_do(struct lapi_client *cl, const char *method, const char *path,
 
 int lapi_client_login(struct lapi_client *cl, long *status, char **answer)
 {
-	json_t *req = json_pack("{s:s,s:s,s:n}", "machine_id", cl->login, "password", cl->password,
-				"scenarios");
+	return lapi_client_login_at(cl, "/v1/watchers/login", NULL, status, answer);
+}
+
+int lapi_client_login_at(struct lapi_client *cl, const char *path, json_t *scenarios,
+			 long *status, char **answer)
+{
+	json_t *req = json_pack("{s:s,s:s,s:O?}", "machine_id", cl->login, "password",
+				cl->password, "scenarios", scenarios);
 	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_t *tok, *j = NULL;
 	int err;
@@ -150,13 +193,13 @@ int lapi_client_login(struct lapi_client *cl, long *status, char **answer)
 	*answer = NULL;
 	if (!body)
 		return -ENOMEM;
-	err = lapi_client_do(cl, "POST", "/v1/watchers/login", body, status, answer);
+	err = lapi_client_do(cl, "POST", path, body, status, answer);
 	free(body);
 	if (err)
 		return err;
 	if (*status != 200) {
-		snprintf(cl->error, sizeof(cl->error), "login as %s refused (HTTP %ld)", cl->login,
-			 *status);
+		snprintf(cl->error, sizeof(cl->error), "login as %s refused (HTTP %ld)",
+			 *cl->login ? cl->login : "the certificate's machine", *status);
 		return -EACCES;
 	}
 	j = json_loads(*answer, 0, NULL);

@@ -25,9 +25,10 @@ struct lapi_client_opts {
 struct lapi_client;
 
 /*
- * Read url/login/password from the credentials file. 0, -EINVAL (err says why:
- * the YAML loader's "file:line: ..." or a missing field) or -ENOMEM. Nothing is
- * sent yet.
+ * Read url/login/password from the credentials file; cert_path/key_path (with
+ * ca_cert_path) make a TLS client certificate stand in for login/password, as
+ * CrowdSec's local_api_credentials.yaml allows. 0, -EINVAL (err says why: the
+ * YAML loader's "file:line: ..." or a missing field) or -ENOMEM. Nothing is sent yet.
  */
 int lapi_client_open(const char *credentials_path, const struct lapi_client_opts *o,
 		     struct lapi_client **out, char *err, size_t errlen);
@@ -39,6 +40,13 @@ void lapi_client_free(struct lapi_client *cl);
  * token in the answer.
  */
 int lapi_client_login(struct lapi_client *cl, long *status, char **answer);
+/*
+ * The same login at another path with a scenario list (a JSON array, borrowed;
+ * NULL sends null): a central API's POST /v2/watchers/login.
+ */
+typedef struct json_t json_t;
+int lapi_client_login_at(struct lapi_client *cl, const char *path, json_t *scenarios,
+			 long *status, char **answer);
 /* Forget the token (expired): the next login gets another. */
 void lapi_client_logout(struct lapi_client *cl);
 bool lapi_client_logged_in(const struct lapi_client *cl);

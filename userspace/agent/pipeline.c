@@ -1,0 +1,666 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The detector's worker threads (pipeline.h): batches of events in reading
+ * order, parsed and routed by any worker, poured by every shard in order, merged
+ * in order. The list of batches is the only shared structure (one mutex): a
+ * worker pours the head batch when it is routed and its shard has not poured it
+ * yet, else routes the oldest batch nobody took, else waits. Shards never wait
+ * for each other except at the merge of the head, which is what keeps reprocessed
+ * overflows and the alert order independent of the number of workers.
+ */
+#include "agent/pipeline.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/vec.h"
+#include "parser/dateparse.h"
+
+#define BATCH_EVENTS 256
+#define BATCH_BYTES (1u << 20)
+#define INFLIGHT_PER_WORKER 4
+
+/*
+ * One event: a line as read (the worker makes the event, so the reading thread
+ * only copies bytes) or, for reprocessed overflows, the event itself.
+ */
+struct pl_item {
+	struct cs_event *evt;
+	size_t off, len;     /* the line in the batch's text */
+	uint32_t src;	     /* its source in the batch's srcs */
+	bool timemachine;
+	struct cs_route route;
+	unsigned int depth; /* reprocess depth */
+	bool pour;
+};
+
+/* Where a shard was when it produced something: target `target` of item `item`. */
+struct pl_tag {
+	size_t item, target;
+};
+
+struct pl_alert {
+	struct pl_tag tag;
+	json_t *alerts;
+};
+
+struct pl_reproc {
+	struct pl_tag tag;
+	struct cs_event *evt;
+	unsigned int depth;
+};
+
+/* What one shard produced while pouring one batch. */
+struct pl_out {
+	struct pl_alert *al;
+	size_t nal, capal;
+	struct pl_reproc *re;
+	size_t nre, capre;
+};
+
+enum pl_kind { PL_EVENTS, PL_TICK };
+
+/* Where lines come from: copies, as the reading thread's acq_line only lives for the call. */
+struct pl_src {
+	char *src, *module, *type;
+	struct acq_label *labels;
+	size_t nlabels;
+};
+
+/* Alerts held back until the overflows they reprocess are poured too. */
+struct pl_held {
+	int64_t t; /* stop_at, ns */
+	size_t seq;
+	json_t *alerts;
+};
+
+struct pl_batch {
+	struct pl_batch *next;
+	enum pl_kind kind;
+	struct pl_item *items;
+	size_t n, cap;
+	char *text;
+	size_t tlen, tcap;
+	struct pl_src *srcs;
+	size_t nsrcs, capsrcs;
+	bool claimed, routed;
+	unsigned int npoured;
+	struct cs_agent_stats st; /* parse outcomes, added to the agent's at the merge */
+	struct pl_held *held;	  /* from the batches this one reprocesses for */
+	size_t nheld, capheld;
+	struct pl_out out[];	  /* one per shard */
+};
+
+struct pl_shard {
+	struct cs_pipeline *pl;
+	unsigned int idx;
+	struct pl_batch *batch; /* being poured */
+	size_t item, target;
+};
+
+struct pl_worker {
+	struct cs_pipeline *pl;
+	unsigned int idx;
+	pthread_t th;
+	bool started;
+	uint64_t poured_gen; /* the head generation this shard poured last */
+	struct src_metrics m;
+};
+
+struct cs_pipeline {
+	struct cs_agent *a;
+	unsigned int n;
+	pthread_mutex_t mu;
+	pthread_cond_t work, room;
+	struct pl_batch *head, *tail; /* submitted, not merged yet */
+	struct pl_batch *cur;	      /* being filled by the reading thread */
+	size_t inflight;
+	uint64_t gen; /* bumped each time the head is merged */
+	bool stop;
+	struct pl_shard *shards;
+	struct pl_worker *w;
+};
+
+static struct pl_batch *batch_new(const struct cs_pipeline *pl, enum pl_kind kind)
+{
+	struct pl_batch *b = calloc(1, sizeof(*b) + pl->n * sizeof(b->out[0]));
+
+	if (b)
+		b->kind = kind;
+	return b;
+}
+
+static void src_clear(struct pl_src *s)
+{
+	free(s->src);
+	free(s->module);
+	free(s->type);
+	for (size_t i = 0; i < s->nlabels; i++) {
+		free(s->labels[i].key);
+		free(s->labels[i].value);
+	}
+	free(s->labels);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool src_is(const struct pl_src *s, const struct acq_line *l)
+{
+	if (!same_str(s->src, l->src) || !same_str(s->module, l->module) ||
+	    !same_str(s->type, l->type) || s->nlabels != l->nlabels)
+		return false;
+	for (size_t i = 0; i < l->nlabels; i++)
+		if (strcmp(s->labels[i].key, l->labels[i].key) ||
+		    strcmp(s->labels[i].value, l->labels[i].value))
+			return false;
+	return true;
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	*oom |= s && !d;
+	return d;
+}
+
+/* The index of l's source in b (lines come in runs: usually the last one). -1: out of memory. */
+static long batch_src(struct pl_batch *b, const struct acq_line *l)
+{
+	struct pl_src *s;
+	bool oom = false;
+
+	if (b->nsrcs && src_is(&b->srcs[b->nsrcs - 1], l))
+		return (long)b->nsrcs - 1;
+	if (vec_reserve((void **)&b->srcs, &b->capsrcs, b->nsrcs, sizeof(*b->srcs), 4))
+		return -1;
+	s = &b->srcs[b->nsrcs];
+	memset(s, 0, sizeof(*s));
+	s->src = dup_or_null(l->src, &oom);
+	s->module = dup_or_null(l->module, &oom);
+	s->type = dup_or_null(l->type, &oom);
+	s->labels = l->nlabels ? calloc(l->nlabels, sizeof(*s->labels)) : NULL;
+	oom |= l->nlabels && !s->labels;
+	for (size_t i = 0; s->labels && i < l->nlabels; i++, s->nlabels++) {
+		s->labels[i].key = dup_or_null(l->labels[i].key, &oom);
+		s->labels[i].value = dup_or_null(l->labels[i].value, &oom);
+	}
+	if (oom) {
+		src_clear(s);
+		return -1;
+	}
+	return (long)b->nsrcs++;
+}
+
+static void batch_free(const struct cs_pipeline *pl, struct pl_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++) {
+		cs_event_free(b->items[i].evt);
+		cs_route_clear(&b->items[i].route);
+	}
+	free(b->items);
+	free(b->text);
+	for (size_t i = 0; i < b->nsrcs; i++)
+		src_clear(&b->srcs[i]);
+	free(b->srcs);
+	for (size_t i = 0; i < b->nheld; i++)
+		json_decref(b->held[i].alerts);
+	free(b->held);
+	for (unsigned int s = 0; s < pl->n; s++) {
+		struct pl_out *o = &b->out[s];
+
+		for (size_t i = 0; i < o->nal; i++)
+			json_decref(o->al[i].alerts);
+		for (size_t i = 0; i < o->nre; i++)
+			cs_event_free(o->re[i].evt);
+		free(o->al);
+		free(o->re);
+	}
+	free(b);
+}
+
+static int batch_push(struct pl_batch *b, struct cs_event *evt, unsigned int depth)
+{
+	if (vec_reserve((void **)&b->items, &b->cap, b->n, sizeof(*b->items), 64))
+		return -ENOMEM;
+	b->items[b->n++] = (struct pl_item){ .evt = evt, .depth = depth };
+	return 0;
+}
+
+int pl_shard_alert(json_t *alerts, void *arg)
+{
+	struct pl_shard *sh = arg;
+	struct pl_out *o = &sh->batch->out[sh->idx];
+
+	if (vec_reserve((void **)&o->al, &o->capal, o->nal, sizeof(*o->al), 8))
+		return -ENOMEM;
+	o->al[o->nal++] = (struct pl_alert){ { sh->item, sh->target }, json_incref(alerts) };
+	return 0;
+}
+
+int pl_shard_reprocess(struct cs_event *ovf, unsigned int depth, void *arg)
+{
+	struct pl_shard *sh = arg;
+	struct pl_out *o = &sh->batch->out[sh->idx];
+
+	if (vec_reserve((void **)&o->re, &o->capre, o->nre, sizeof(*o->re), 8)) {
+		cs_event_free(ovf);
+		return -ENOMEM;
+	}
+	o->re[o->nre++] = (struct pl_reproc){ { sh->item, sh->target }, ovf, depth };
+	return 0;
+}
+
+void *pl_shard_arg(struct cs_pipeline *pl, unsigned int shard)
+{
+	return &pl->shards[shard];
+}
+
+/* ---- the work ---------------------------------------------------------------------------- */
+
+static void route_batch(struct cs_pipeline *pl, struct pl_worker *w, struct pl_batch *b)
+{
+	struct cs_agent *a = pl->a;
+
+	for (size_t i = 0; i < b->n; i++) {
+		struct pl_item *it = &b->items[i];
+
+		if (!it->evt) {
+			const struct pl_src *src = &b->srcs[it->src];
+
+			if (agent_event(b->text + it->off, it->len, src->src, src->module, src->type,
+					src->labels, src->nlabels, it->timemachine, &it->evt))
+				continue; /* out of memory: this line is lost, as inline */
+		}
+		it->pour = agent_parse(a, &w->m, it->evt, &b->st);
+		if (it->pour && cs_buckets_route(a->shards[0], it->evt, &it->route)) {
+			log_warn("routing an event: out of memory");
+			it->pour = false;
+		}
+	}
+}
+
+static void pour_batch(struct cs_pipeline *pl, unsigned int s, struct pl_batch *b)
+{
+	struct pl_shard *sh = &pl->shards[s];
+	struct cs_buckets *bk = pl->a->shards[s];
+	int err;
+
+	sh->batch = b;
+	sh->item = sh->target = 0;
+	if (b->kind == PL_TICK) {
+		cs_buckets_tick(bk);
+		return;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const struct pl_item *it = &b->items[i];
+
+		for (size_t t = 0; it->pour && t < it->route.n; t++) {
+			if (cs_route_shard(it->route.tg[t].h, pl->n) != s)
+				continue;
+			sh->item = i;
+			sh->target = t;
+			err = cs_buckets_pour_target(bk, it->evt, &it->route, t, it->depth);
+			if (err)
+				log_warn("pouring an event from %s: %s",
+					 it->evt->line.src ? it->evt->line.src : "overflow",
+					 strerror(-err));
+		}
+	}
+}
+
+/* The shard whose next alert (or reprocessed overflow) comes first in (item, target) order, or -1. */
+static int next_out(const struct cs_pipeline *pl, const struct pl_batch *b, const size_t *pos,
+		    bool alerts)
+{
+	const struct pl_tag *best = NULL;
+	int best_s = -1;
+
+	for (unsigned int s = 0; s < pl->n; s++) {
+		const struct pl_out *o = &b->out[s];
+		const struct pl_tag *t;
+
+		if (pos[s] >= (alerts ? o->nal : o->nre))
+			continue;
+		t = alerts ? &o->al[pos[s]].tag : &o->re[pos[s]].tag;
+		if (!best || t->item < best->item ||
+		    (t->item == best->item && t->target < best->target)) {
+			best = t;
+			best_s = (int)s;
+		}
+	}
+	return best_s;
+}
+
+static int64_t stop_at(json_t *alerts)
+{
+	const char *s = json_string_value(json_object_get(json_array_get(alerts, 0), "stop_at"));
+	struct cs_time t;
+	bool has_year;
+
+	if (!s || cs_time_parse_layout("2006-01-02T15:04:05Z07:00", s, &t, &has_year))
+		return INT64_MAX;
+	return t.sec * 1000000000LL + t.nsec;
+}
+
+/* Hold an alert (a new reference) for emit(). 0 or -ENOMEM (then it is sent at once). */
+static int hold(struct pl_batch *b, json_t *alerts)
+{
+	if (vec_reserve((void **)&b->held, &b->capheld, b->nheld, sizeof(*b->held), 8))
+		return -ENOMEM;
+	b->held[b->nheld] = (struct pl_held){ stop_at(alerts), b->nheld, json_incref(alerts) };
+	b->nheld++;
+	return 0;
+}
+
+static int held_cmp(const void *x, const void *y)
+{
+	const struct pl_held *a = x, *b = y;
+
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * Alerts out, by overflow time, else in pouring order: a reprocessed overflow's
+ * alert (poured after its batch) takes its place among the batch's.
+ */
+static void emit(struct cs_agent *a, struct pl_batch *b)
+{
+	if (b->nheld > 1)
+		qsort(b->held, b->nheld, sizeof(*b->held), held_cmp);
+	for (size_t i = 0; i < b->nheld; i++) {
+		agent_alert(b->held[i].alerts, a);
+		json_decref(b->held[i].alerts);
+	}
+	b->nheld = 0;
+}
+
+/*
+ * Every shard poured b (the head): its alerts go out in (event, scenario) order
+ * (a stable merge: each shard's list is already in that order), and the
+ * overflows it reprocesses become a batch poured right after it.
+ */
+static struct pl_batch *merge(struct cs_pipeline *pl, struct pl_batch *b)
+{
+	struct cs_agent *a = pl->a;
+	struct pl_batch *rb = NULL;
+	struct pl_item *it;
+	size_t pos[pl->n];
+	int s;
+
+	memset(pos, 0, sizeof(pos));
+	while ((s = next_out(pl, b, pos, true)) >= 0) {
+		struct pl_alert *al = &b->out[s].al[pos[s]++];
+
+		if (hold(b, al->alerts))
+			agent_alert(al->alerts, a);
+		json_decref(al->alerts);
+		al->alerts = NULL;
+	}
+	a->st.parsed += b->st.parsed;
+	a->st.unparsed += b->st.unparsed;
+	a->st.whitelisted += b->st.whitelisted;
+	a->st.poured += b->st.poured;
+	memset(pos, 0, sizeof(pos));
+	while ((s = next_out(pl, b, pos, false)) >= 0) {
+		struct pl_reproc *re = &b->out[s].re[pos[s]++];
+		struct cs_event *evt = re->evt;
+
+		re->evt = NULL;
+		if (!rb && !(rb = batch_new(pl, PL_EVENTS))) {
+			cs_event_free(evt);
+			continue;
+		}
+		if (batch_push(rb, evt, re->depth)) {
+			cs_event_free(evt);
+			continue;
+		}
+		it = &rb->items[rb->n - 1];
+		it->pour = !cs_buckets_route(a->shards[0], evt, &it->route) && it->route.n;
+		if (!it->pour) {
+			/* no scenario takes it (the usual case): nothing to pour */
+			cs_route_clear(&it->route);
+			cs_event_free(evt);
+			rb->n--;
+		}
+	}
+	if (rb && !rb->n) {
+		batch_free(pl, rb);
+		rb = NULL;
+	}
+	if (rb) {
+		/* the reprocessed overflows' alerts go out with these, in time order */
+		rb->claimed = rb->routed = true;
+		rb->held = b->held;
+		rb->nheld = b->nheld;
+		rb->capheld = b->capheld;
+		b->held = NULL;
+		b->nheld = 0;
+	} else {
+		emit(a, b);
+	}
+	return rb;
+}
+
+static void *worker_main(void *arg)
+{
+	struct pl_worker *w = arg;
+	struct cs_pipeline *pl = w->pl;
+
+	pthread_mutex_lock(&pl->mu);
+	for (;;) {
+		struct pl_batch *b = pl->head, *rb;
+
+		if (b && b->routed && w->poured_gen != pl->gen) {
+			uint64_t gen = pl->gen;
+
+			pthread_mutex_unlock(&pl->mu);
+			pour_batch(pl, w->idx, b);
+			pthread_mutex_lock(&pl->mu);
+			w->poured_gen = gen;
+			if (++b->npoured < pl->n)
+				continue;
+			/* the last shard merges; the others cannot pour before the head moves */
+			pthread_mutex_unlock(&pl->mu);
+			rb = merge(pl, b);
+			pthread_mutex_lock(&pl->mu);
+			if (rb) {
+				rb->next = b->next;
+				b->next = rb;
+				if (pl->tail == b)
+					pl->tail = rb;
+				pl->inflight++;
+			}
+			pl->head = b->next;
+			if (!pl->head)
+				pl->tail = NULL;
+			pl->inflight--;
+			pl->gen++;
+			pthread_cond_broadcast(&pl->work);
+			pthread_cond_broadcast(&pl->room);
+			pthread_mutex_unlock(&pl->mu);
+			batch_free(pl, b);
+			pthread_mutex_lock(&pl->mu);
+			continue;
+		}
+		for (b = pl->head; b && b->claimed; b = b->next)
+			;
+		if (b) {
+			b->claimed = true;
+			pthread_mutex_unlock(&pl->mu);
+			route_batch(pl, w, b);
+			pthread_mutex_lock(&pl->mu);
+			b->routed = true;
+			pthread_cond_broadcast(&pl->work);
+			continue;
+		}
+		if (pl->stop)
+			break;
+		pthread_cond_wait(&pl->work, &pl->mu);
+	}
+	pthread_mutex_unlock(&pl->mu);
+	return NULL;
+}
+
+/* ---- the reading thread's side ----------------------------------------------------------- */
+
+int pl_new(struct cs_agent *a, unsigned int nworkers, struct cs_pipeline **out)
+{
+	struct cs_pipeline *pl = calloc(1, sizeof(*pl));
+
+	*out = NULL;
+	if (!pl)
+		return -ENOMEM;
+	pl->a = a;
+	pl->n = nworkers;
+	pl->shards = calloc(nworkers, sizeof(*pl->shards));
+	pl->w = calloc(nworkers, sizeof(*pl->w));
+	if (!pl->shards || !pl->w) {
+		free(pl->shards);
+		free(pl->w);
+		free(pl);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&pl->mu, NULL);
+	pthread_cond_init(&pl->work, NULL);
+	pthread_cond_init(&pl->room, NULL);
+	for (unsigned int i = 0; i < nworkers; i++) {
+		pl->shards[i] = (struct pl_shard){ .pl = pl, .idx = i };
+		pl->w[i] = (struct pl_worker){ .pl = pl, .idx = i, .poured_gen = UINT64_MAX };
+	}
+	*out = pl;
+	return 0;
+}
+
+int pl_run(struct cs_pipeline *pl)
+{
+	for (unsigned int i = 0; i < pl->n; i++) {
+		int rc = pthread_create(&pl->w[i].th, NULL, worker_main, &pl->w[i]);
+
+		if (rc)
+			return -rc;
+		pl->w[i].started = true;
+	}
+	return 0;
+}
+
+static void submit(struct cs_pipeline *pl, struct pl_batch *b)
+{
+	pthread_mutex_lock(&pl->mu);
+	while (pl->inflight >= (size_t)pl->n * INFLIGHT_PER_WORKER)
+		pthread_cond_wait(&pl->room, &pl->mu);
+	if (pl->tail)
+		pl->tail->next = b;
+	else
+		pl->head = b;
+	pl->tail = b;
+	pl->inflight++;
+	pthread_cond_broadcast(&pl->work);
+	pthread_mutex_unlock(&pl->mu);
+}
+
+void pl_flush(struct cs_pipeline *pl)
+{
+	if (pl && pl->cur && pl->cur->n) {
+		submit(pl, pl->cur);
+		pl->cur = NULL;
+	}
+}
+
+int pl_add_line(struct cs_pipeline *pl, const struct acq_line *l)
+{
+	struct pl_batch *b = pl->cur;
+	long src;
+
+	if (!b && !(b = pl->cur = batch_new(pl, PL_EVENTS)))
+		return 0; /* lost, like a line the inline path cannot allocate for */
+	src = batch_src(b, l);
+	if (src < 0 || batch_push(b, NULL, 0))
+		return 0;
+	if (b->tlen + l->len + 1 > b->tcap) {
+		size_t ncap = b->tcap ? b->tcap : 64 << 10;
+		char *nt;
+
+		while (ncap < b->tlen + l->len + 1)
+			ncap *= 2;
+		if (!(nt = realloc(b->text, ncap))) {
+			b->n--;
+			return 0;
+		}
+		b->text = nt;
+		b->tcap = ncap;
+	}
+	memcpy(b->text + b->tlen, l->raw, l->len);
+	b->items[b->n - 1].off = b->tlen;
+	b->items[b->n - 1].len = l->len;
+	b->items[b->n - 1].src = (uint32_t)src;
+	b->items[b->n - 1].timemachine = l->timemachine;
+	b->tlen += l->len;
+	b->text[b->tlen++] = '\0';
+	if (b->n >= BATCH_EVENTS || b->tlen >= BATCH_BYTES)
+		pl_flush(pl);
+	return 0;
+}
+
+void pl_tick(struct cs_pipeline *pl)
+{
+	struct pl_batch *b;
+
+	pl_flush(pl);
+	if (!(b = batch_new(pl, PL_TICK)))
+		return;
+	b->claimed = b->routed = true;
+	submit(pl, b);
+}
+
+void pl_drain(struct cs_pipeline *pl)
+{
+	if (!pl)
+		return;
+	pl_flush(pl);
+	pthread_mutex_lock(&pl->mu);
+	while (pl->head && pl->w[0].started)
+		pthread_cond_wait(&pl->room, &pl->mu);
+	pthread_mutex_unlock(&pl->mu);
+}
+
+void pl_free(struct cs_pipeline *pl)
+{
+	struct pl_batch *b;
+
+	if (!pl)
+		return;
+	pl_drain(pl);
+	pthread_mutex_lock(&pl->mu);
+	pl->stop = true;
+	pthread_cond_broadcast(&pl->work);
+	pthread_mutex_unlock(&pl->mu);
+	for (unsigned int i = 0; i < pl->n; i++) {
+		if (pl->w[i].started)
+			pthread_join(pl->w[i].th, NULL);
+		src_metrics_clear(&pl->w[i].m);
+	}
+	/* only when some thread never started: what it would have handled */
+	while ((b = pl->head)) {
+		pl->head = b->next;
+		batch_free(pl, b);
+	}
+	batch_free(pl, pl->cur);
+	pthread_mutex_destroy(&pl->mu);
+	pthread_cond_destroy(&pl->work);
+	pthread_cond_destroy(&pl->room);
+	free(pl->shards);
+	free(pl->w);
+	free(pl);
+}
