@@ -2,6 +2,7 @@
 #include "bouncer/xdp_filter.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -66,23 +67,28 @@ static size_t page_round(size_t n)
  * A writable view of a BPF array map. Never inherited: the unprivileged fetcher is
  * forked from this process and must not be able to write the fast path's index.
  */
-static void *map_shared(size_t len, int fd)
+/* fd's array mapped shared and not inherited by a fork: 0, or -errno (logged, naming what). */
+static int map_shared(size_t len, int fd, const char *what, void **out)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	int err = p == MAP_FAILED ? -errno : 0;
 
-	if (p != MAP_FAILED && madvise(p, len, MADV_DONTFORK)) {
-		int err = errno;
-
+	if (!err && madvise(p, len, MADV_DONTFORK)) {
+		err = -errno;
 		munmap(p, len);
-		errno = err;
-		return MAP_FAILED;
 	}
-	return p;
+	if (err) {
+		log_error("cannot map %s: %s", what, strerror(-err));
+		return err;
+	}
+	*out = p;
+	return 0;
 }
 
 int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, int hosts_fd,
 		    uint32_t n_buckets, bool reset, struct xdp_filter **out, bool *fresh)
 {
+	char words_what[48], hosts_what[48];
 	struct xdp_filter *f;
 	int err;
 
@@ -97,27 +103,15 @@ int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, int hosts_fd,
 	f->cfg_len = page_round(sizeof(*f->cfg));
 	f->words_len = page_round((size_t)n_words * sizeof(__u64));
 	f->hosts_len = page_round((size_t)n_buckets * sizeof(struct cs_host_bucket));
-	f->cfg = map_shared(f->cfg_len, cfg_fd);
-	if (f->cfg == MAP_FAILED) {
-		err = -errno;
-		f->cfg = NULL;
-		log_error("cannot map the filter config: %s", strerror(-err));
+	snprintf(words_what, sizeof(words_what), "the filter (%u words)", n_words);
+	snprintf(hosts_what, sizeof(hosts_what), "the host index (%u buckets)", n_buckets);
+	err = map_shared(f->cfg_len, cfg_fd, "the filter config", (void **)&f->cfg);
+	if (!err)
+		err = map_shared(f->words_len, words_fd, words_what, (void **)&f->words);
+	if (!err)
+		err = map_shared(f->hosts_len, hosts_fd, hosts_what, (void **)&f->hosts);
+	if (err)
 		goto err;
-	}
-	f->words = map_shared(f->words_len, words_fd);
-	if (f->words == MAP_FAILED) {
-		err = -errno;
-		f->words = NULL;
-		log_error("cannot map the filter (%u words): %s", n_words, strerror(-err));
-		goto err;
-	}
-	f->hosts = map_shared(f->hosts_len, hosts_fd);
-	if (f->hosts == MAP_FAILED) {
-		err = -errno;
-		f->hosts = NULL;
-		log_error("cannot map the host index (%u buckets): %s", n_buckets, strerror(-err));
-		goto err;
-	}
 	if (reset || f->cfg->log2_host_buckets != f->host_log2) {
 		/* Off (the program asks the filter and cs_hosts_v4) until refilled. */
 		__atomic_store_n(&f->cfg->log2_host_buckets, 0, __ATOMIC_RELEASE);
