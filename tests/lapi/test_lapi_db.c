@@ -11,9 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/gotime.h"
+#include "common/log.h"
 #include "common/pwhash.h"
 #include "common/sha2.h"
-#include "common/log.h"
 #include "db/db.h"
 #include "../lib/test.h"
 
