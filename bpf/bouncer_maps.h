@@ -144,20 +144,28 @@ struct cs_host_bucket {
 
 /*
  * IPv6 host index (map cs_host_index6): the same for IPv6 hosts, same protocol
- * (an address is two 64-bit halves, written before `used` and read after it), two
- * slots per cache line. An address not in its bucket is not a host ban unless the
- * bucket overflowed (then the filter and cs_hosts_v6 decide).
+ * (an address is two 64-bit halves, written before `used` and read after it).
+ * A 16-byte address leaves room for two slots per cache line, so a bucket is two
+ * lines (128 bytes, 128-byte aligned: the pair the CPU's adjacent-line prefetcher
+ * fetches together) of two slots each; slots fill line 0 first. At the map's
+ * capacity half the slots are in use, as for IPv4, and few buckets overflow. An
+ * address not in its bucket is not a host ban unless half[0].overflow is set (then
+ * the filter and cs_hosts_v6 decide).
  */
-#define CS_HOST6_SLOTS 2
+#define CS_HOST6_SLOTS 4 /* two per half */
+
+struct cs_host6_half {
+	__u8 addr[2][16];
+	__u64 expires_ns[2];
+	__u8 used[2];
+	enum cs_origin origin[2];
+	enum cs_decision_type type[2];
+	__u8 overflow; /* half[0]'s: a host of this bucket is in cs_hosts_v6 only */
+	__u8 _pad[9];
+};
 
 struct cs_host6_bucket {
-	__u8 addr[CS_HOST6_SLOTS][16];
-	__u64 expires_ns[CS_HOST6_SLOTS];
-	__u8 used[CS_HOST6_SLOTS];
-	enum cs_origin origin[CS_HOST6_SLOTS];
-	enum cs_decision_type type[CS_HOST6_SLOTS];
-	__u8 overflow; /* a host of this bucket is in cs_hosts_v6 only */
-	__u8 _pad[9];
+	struct cs_host6_half half[2];
 };
 
 #ifndef __always_inline

@@ -357,17 +357,19 @@ static __always_inline long probe_host6_index(struct v6_probe *st, __u64 h)
 		return -1;
 #pragma unroll
 	for (int i = 0; i < CS_HOST6_SLOTS; i++) {
+		struct cs_host6_half *hh = &b->half[i / 2];
+		const int j = i % 2;
 		__u64 expires;
 		__u8 origin, type;
 
-		if (!READ_ONCE(b->used[i]) || READ_ONCE(*(__u64 *)b->addr[i]) != st->hi ||
-		    READ_ONCE(*(__u64 *)(b->addr[i] + 8)) != st->lo)
+		if (!READ_ONCE(hh->used[j]) || READ_ONCE(*(__u64 *)hh->addr[j]) != st->hi ||
+		    READ_ONCE(*(__u64 *)(hh->addr[j] + 8)) != st->lo)
 			continue;
-		expires = READ_ONCE(b->expires_ns[i]);
-		origin = READ_ONCE(b->origin[i]);
-		type = READ_ONCE(b->type[i]);
-		if (!READ_ONCE(b->used[i]) || READ_ONCE(*(__u64 *)b->addr[i]) != st->hi ||
-		    READ_ONCE(*(__u64 *)(b->addr[i] + 8)) != st->lo)
+		expires = READ_ONCE(hh->expires_ns[j]);
+		origin = READ_ONCE(hh->origin[j]);
+		type = READ_ONCE(hh->type[j]);
+		if (!READ_ONCE(hh->used[j]) || READ_ONCE(*(__u64 *)hh->addr[j]) != st->hi ||
+		    READ_ONCE(*(__u64 *)(hh->addr[j] + 8)) != st->lo)
 			return -1;
 		if (type != CS_TYPE_BAN ||
 		    (enforce_expiry && expires && expires <= bpf_ktime_get_boot_ns())) {
@@ -378,7 +380,7 @@ static __always_inline long probe_host6_index(struct v6_probe *st, __u64 h)
 		st->p.origin = origin;
 		return 1;
 	}
-	return READ_ONCE(b->overflow) ? -1 : 0;
+	return READ_ONCE(b->half[0].overflow) ? -1 : 0;
 }
 
 static long probe_v6_one(__u64 index, void *arg)

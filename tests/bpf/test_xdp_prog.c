@@ -514,14 +514,14 @@ static int read_bucket0(struct xdp_loader *l, int family, int *used, int *overfl
 		if (bpf_map_lookup_elem(bpf_map__fd(sk->maps.cs_host_index6), &zero, &hb))
 			return -errno;
 		for (int i = 0; i < CS_HOST6_SLOTS; i++)
-			*used += hb.used[i];
-		*overflow = hb.overflow;
+			*used += hb.half[i / 2].used[i % 2];
+		*overflow = hb.half[0].overflow;
 	}
 	return 0;
 }
 
 /*
- * A host index (IPv4: four slots per bucket, IPv6: two): two hosts more than a
+ * A host index (four slots per bucket, IPv6's over two lines): two hosts more than a
  * bucket's slots in one bucket (it overflows and its hosts are found through the
  * host hash), updates in place, expiry and non-ban types read from a slot, unbans,
  * a refused ban that must not drop, and the overflow mark dropped by a rebuild

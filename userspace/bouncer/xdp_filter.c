@@ -215,39 +215,53 @@ static __u64 len_bit(const struct cs_prefix *p, unsigned *word)
 
 /* A host's bucket in its family's index, as pointers into the mapped array: one
  * code path for both layouts. */
+#define MAX_SLOTS 4
 struct hbucket {
-	__u8 *addr; /* slot i's address at addr + i * alen */
+	__u8 *addr[MAX_SLOTS];
+	__u64 *expires[MAX_SLOTS];
+	__u8 *used[MAX_SLOTS], *origin[MAX_SLOTS], *type[MAX_SLOTS];
+	__u8 *overflow;
 	size_t alen;
-	__u64 *expires;
-	__u8 *used, *origin, *type, *overflow;
 	int nslots;
 	int fam; /* 0 IPv4, 1 IPv6 */
 	uint32_t idx;
 };
+_Static_assert(CS_HOST_SLOTS <= MAX_SLOTS && CS_HOST6_SLOTS <= MAX_SLOTS, "hbucket slots");
 
 static void host_bucket(const struct xdp_filter *f, const struct cs_prefix *p, struct hbucket *b)
 {
 	int fam = p->family == AF_INET6;
-	uint32_t idx = cs_host_bucket_of(prefix_hash(p), f->hi[fam].log2);
 
+	b->fam = fam;
+	b->idx = cs_host_bucket_of(prefix_hash(p), f->hi[fam].log2);
 	if (!fam) {
-		struct cs_host_bucket *hb = (struct cs_host_bucket *)f->hi[0].buckets + idx;
+		struct cs_host_bucket *hb = (struct cs_host_bucket *)f->hi[0].buckets + b->idx;
 
-		*b = (struct hbucket){ hb->addr[0], 4, hb->expires_ns, hb->used, (__u8 *)hb->origin,
-				       (__u8 *)hb->type, &hb->overflow, CS_HOST_SLOTS, 0, idx };
+		b->alen = 4, b->nslots = CS_HOST_SLOTS, b->overflow = &hb->overflow;
+		for (int i = 0; i < CS_HOST_SLOTS; i++) {
+			b->addr[i] = hb->addr[i], b->expires[i] = &hb->expires_ns[i];
+			b->used[i] = &hb->used[i], b->origin[i] = (__u8 *)&hb->origin[i];
+			b->type[i] = (__u8 *)&hb->type[i];
+		}
 	} else {
-		struct cs_host6_bucket *hb = (struct cs_host6_bucket *)f->hi[1].buckets + idx;
+		struct cs_host6_bucket *hb = (struct cs_host6_bucket *)f->hi[1].buckets + b->idx;
 
-		*b = (struct hbucket){ hb->addr[0], 16, hb->expires_ns, hb->used, (__u8 *)hb->origin,
-				       (__u8 *)hb->type, &hb->overflow, CS_HOST6_SLOTS, 1, idx };
+		b->alen = 16, b->nslots = CS_HOST6_SLOTS, b->overflow = &hb->half[0].overflow;
+		for (int i = 0; i < CS_HOST6_SLOTS; i++) {
+			struct cs_host6_half *h = &hb->half[i / 2];
+			int j = i % 2;
+
+			b->addr[i] = h->addr[j], b->expires[i] = &h->expires_ns[j];
+			b->used[i] = &h->used[j], b->origin[i] = (__u8 *)&h->origin[j];
+			b->type[i] = (__u8 *)&h->type[j];
+		}
 	}
 }
 
 static int host_slot(const struct hbucket *b, const struct cs_prefix *p)
 {
 	for (int i = 0; i < b->nslots; i++)
-		if (__atomic_load_n(&b->used[i], __ATOMIC_ACQUIRE) &&
-		    !memcmp(b->addr + (size_t)i * b->alen, p->addr, b->alen))
+		if (__atomic_load_n(b->used[i], __ATOMIC_ACQUIRE) && !memcmp(b->addr[i], p->addr, b->alen))
 			return i;
 	return -1;
 }
@@ -264,7 +278,7 @@ static bool host_set(struct xdp_filter *f, const struct cs_prefix *p, const stru
 	i = host_slot(&b, p);
 	fresh_slot = i < 0;
 	for (int j = 0; i < 0 && j < b.nslots; j++)
-		if (!__atomic_load_n(&b.used[j], __ATOMIC_ACQUIRE))
+		if (!__atomic_load_n(b.used[j], __ATOMIC_ACQUIRE))
 			i = j;
 	if (i < 0) {
 		__atomic_store_n(b.overflow, 1, __ATOMIC_RELEASE);
@@ -273,18 +287,17 @@ static bool host_set(struct xdp_filter *f, const struct cs_prefix *p, const stru
 	/* A slot in use changes field by field: any mix of old and new is a verdict
 	 * one of the two bans would give. A new slot is published by `used`, after
 	 * its address (whole 32-bit words: the program reads it by halves). */
-	__atomic_store_n(&b.expires[i], ban->expires_ns, __ATOMIC_RELEASE);
-	__atomic_store_n(&b.origin[i], (__u8)ban->origin, __ATOMIC_RELEASE);
-	__atomic_store_n(&b.type[i], (__u8)ban->type, __ATOMIC_RELEASE);
+	__atomic_store_n(b.expires[i], ban->expires_ns, __ATOMIC_RELEASE);
+	__atomic_store_n(b.origin[i], (__u8)ban->origin, __ATOMIC_RELEASE);
+	__atomic_store_n(b.type[i], (__u8)ban->type, __ATOMIC_RELEASE);
 	if (fresh_slot) {
 		for (size_t o = 0; o < b.alen; o += 4) {
 			__u32 w;
 
 			memcpy(&w, p->addr + o, 4);
-			__atomic_store_n((__u32 *)(b.addr + (size_t)i * b.alen + o), w,
-					 __ATOMIC_RELEASE);
+			__atomic_store_n((__u32 *)(b.addr[i] + o), w, __ATOMIC_RELEASE);
 		}
-		__atomic_store_n(&b.used[i], 1, __ATOMIC_RELEASE);
+		__atomic_store_n(b.used[i], 1, __ATOMIC_RELEASE);
 	}
 	return true;
 }
@@ -299,7 +312,7 @@ void xdp_filter_remove(struct xdp_filter *f, const struct cs_prefix *p)
 	host_bucket(f, p, &b);
 	i = host_slot(&b, p);
 	if (i >= 0)
-		__atomic_store_n(&b.used[i], 0, __ATOMIC_RELEASE);
+		__atomic_store_n(b.used[i], 0, __ATOMIC_RELEASE);
 }
 
 void xdp_filter_resync(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *now)
@@ -397,8 +410,8 @@ void xdp_filter_build_commit(struct xdp_filter *f, struct xdp_filter_build *b)
 	for (size_t i = 0; i < ((size_t)1 << f->hi[1].log2); i++) {
 		struct cs_host6_bucket *hb = (struct cs_host6_bucket *)f->hi[1].buckets + i;
 
-		if (hb->overflow && !(b->spill[1][i / 64] & 1ULL << (i % 64)))
-			__atomic_store_n(&hb->overflow, 0, __ATOMIC_RELEASE);
+		if (hb->half[0].overflow && !(b->spill[1][i / 64] & 1ULL << (i % 64)))
+			__atomic_store_n(&hb->half[0].overflow, 0, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&f->cfg->removed, 0, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&f->cfg->rebuilds, 1, __ATOMIC_RELAXED);

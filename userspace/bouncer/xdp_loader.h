@@ -29,7 +29,8 @@ _Static_assert(sizeof(struct cs_host_v4) == 4, "ABI: cs_host_v4 layout");
 _Static_assert(sizeof(enum cs_origin) == 1, "ABI: cs_origin is one byte");
 _Static_assert(sizeof(struct cs_filter_cfg) == 64, "ABI: cs_filter_cfg layout");
 _Static_assert(sizeof(struct cs_host_bucket) == 64, "ABI: one cache line per host bucket");
-_Static_assert(sizeof(struct cs_host6_bucket) == 64, "ABI: one cache line per IPv6 host bucket");
+_Static_assert(sizeof(struct cs_host6_half) == 64, "ABI: one cache line per IPv6 host half-bucket");
+_Static_assert(sizeof(struct cs_host6_bucket) == 128, "ABI: two lines per IPv6 host bucket");
 
 enum xdp_attach_mode {
 	XDP_MODE_AUTO = 0, /* native, falling back to generic */
