@@ -26,7 +26,7 @@ lapi_config "$T/config.yaml" "    online_client:
       credentials_path: $T/online_api_credentials.yaml
       push_interval: 1s
       pull_interval: 2s"
-printf 'config_paths:\n  config_dir: %s/etc/\n' "$T" >>"$T/config.yaml"
+printf 'config_paths:\n  config_dir: %s/etc/\n  hub_dir: %s/\n' "$T" "$HUB" >>"$T/config.yaml"
 mkdir -p "$T/etc/scenarios"
 printf 'type: leaky\nname: crowdsecurity/ssh-bf\nfilter: "true"\n' >"$T/etc/scenarios/ssh-bf.yaml"
 
@@ -55,9 +55,9 @@ stream '?startup=true' >/dev/null # the bouncer is now in sync
 # signals: one shared alert, one simulated, one tainted
 MTOKEN=$(lapi_token m1)
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-alert() { # IP SIMULATED VERSION
-	printf '{"capacity":5,"decisions":null,"events":[],"events_count":6,"leakspeed":"10s","message":"secret log line","remediation":true,"scenario":"crowdsecurity/ssh-bf","scenario_hash":"h","scenario_version":"%s","simulated":%s,"source":{"ip":"%s","scope":"Ip","value":"%s"},"start_at":"%s","stop_at":"%s"}' \
-		"$3" "$2" "$1" "$1" "$now" "$now"
+alert() { # IP SIMULATED VERSION [HASH]
+	printf '{"capacity":5,"decisions":null,"events":[],"events_count":6,"leakspeed":"10s","message":"secret log line","remediation":true,"scenario":"crowdsecurity/ssh-bf","scenario_hash":"%s","scenario_version":"%s","simulated":%s,"source":{"ip":"%s","scope":"Ip","value":"%s"},"start_at":"%s","stop_at":"%s"}' \
+		"${4:-h}" "$3" "$2" "$1" "$1" "$now" "$now"
 }
 A=198.18.71.1 B=198.18.71.2 C=198.18.71.3
 req POST /v1/alerts -H "Authorization: Bearer $MTOKEN" -d "[$(alert $B true 0.1),$(alert $C false '?'),$(alert $A false 0.1)]"
@@ -66,6 +66,20 @@ for _ in $(seq 300); do $ADMIN explain $A | grep -q "$LOGIN" && break; sleep 0.1
 check "the shared alert's signal reached the central" sh -c "$ADMIN explain $A | grep -q '$LOGIN'"
 check "a simulated alert is not shared" sh -c "$ADMIN explain $B | grep -q 'window: 0 reporter'"
 check "a tainted scenario is not shared" sh -c "$ADMIN explain $C | grep -q 'window: 0 reporter'"
+
+# our detector stamps the file's digest, not the version: the hub index gives it
+DIGEST=$(python3 -c 'import json,sys; v=json.load(open(sys.argv[1]))["scenarios"]["crowdsecurity/ssh-bf"]["versions"]; print(v[sorted(v)[-1]]["digest"])' "$HUB/.index.json" 2>/dev/null)
+if [ -n "$DIGEST" ]; then
+	E=198.18.71.4 F=198.18.71.5
+	req POST /v1/alerts -H "Authorization: Bearer $MTOKEN" -d "[$(alert $F false '' 0000),$(alert $E false '' "$DIGEST")]"
+	for _ in $(seq 300); do $ADMIN explain $E | grep -q "$LOGIN" && break; sleep 0.1; done
+	check "a hub scenario without a version: versioned from the hub index, shared" \
+		sh -c "$ADMIN explain $E | grep -q '$LOGIN'"
+	check "a modified (unknown digest) scenario is not shared" \
+		sh -c "$ADMIN explain $F | grep -q 'window: 0 reporter'"
+else
+	skip "no hub index at $HUB" 2
+fi
 
 # deltas: a new listing arrives, a listing that ends is deleted
 Y=198.18.72.2

@@ -355,6 +355,28 @@ static void test_flush(struct cs_db *db)
 	ASSERT_EQ(count_active(db, "198.18.70.1", true, t + 10 * S), 1, "decisions follow alerts");
 }
 
+/* Replicas on one PostgreSQL: a job claimed by one is not claimed by another in its period. */
+static void test_cluster_claim(struct cs_db *db)
+{
+	const char *pg = getenv("CS_TEST_PG_CONNINFO");
+	struct cs_db *other = NULL;
+	int64_t t = T0;
+
+	if (!pg) {
+		ASSERT_EQ(cs_db_cluster_claim(db, "job", t, 60 * S), 1, "SQLite: always this process");
+		return;
+	}
+	if (!ASSERT_OK(cs_db_connect(NULL, pg, &other), "a second replica"))
+		return;
+	ASSERT_EQ(cs_db_cluster_claim(db, "job", t, 60 * S), 1, "first claim");
+	ASSERT_EQ(cs_db_cluster_claim(other, "job", t + S, 60 * S), 0, "the other replica skips");
+	ASSERT_EQ(cs_db_cluster_claim(db, "job", t + 2 * S, 60 * S), 0, "and so does the first");
+	ASSERT_EQ(cs_db_cluster_claim(other, "other-job", t + S, 60 * S), 1, "jobs are apart");
+	ASSERT_EQ(cs_db_cluster_claim(other, "job", t + 61 * S, 60 * S), 1, "next period: one");
+	ASSERT_EQ(cs_db_cluster_claim(db, "job", t + 62 * S, 60 * S), 0, "only one");
+	cs_db_close(other);
+}
+
 static void test_reopen(void)
 {
 	struct cs_db *db = NULL;
@@ -386,6 +408,7 @@ int main(void)
 		test_stream(db);
 		test_alerts(db);
 		test_flush(db);
+		test_cluster_claim(db);
 		cs_db_close(db);
 		test_reopen();
 	}

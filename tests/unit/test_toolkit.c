@@ -197,6 +197,29 @@ static void test_read_file(void)
 	ASSERT_EQ(cs_read_file(path, 17, &buf, &len), -ENOENT, "missing file");
 }
 
+/* A stream read in several steps (200 KiB): whole at its bound, refused one byte under. */
+static void test_read_stream(void)
+{
+	size_t n = 200 * 1024, len = 0;
+	char *data = malloc(n), *buf = NULL;
+	FILE *f;
+
+	if (!ASSERT_TRUE(data != NULL, "alloc"))
+		return;
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)('a' + i % 26);
+	f = fmemopen(data, n, "r");
+	ASSERT_OK(cs_read_stream(f, n, &buf, &len), "at the bound");
+	ASSERT_TRUE(len == n && buf && !memcmp(buf, data, n) && !buf[n], "every byte, then NUL");
+	free(buf);
+	fclose(f);
+	f = fmemopen(data, n, "r");
+	ASSERT_EQ(cs_read_stream(f, n - 1, &buf, &len), -EFBIG, "one byte over");
+	ASSERT_TRUE(buf == NULL, "nothing on error");
+	fclose(f);
+	free(data);
+}
+
 static void test_env_expand(void)
 {
 	static const struct {
@@ -234,6 +257,7 @@ int main(void)
 	test_stash_bounds();
 	test_strbuf();
 	test_read_file();
+	test_read_stream();
 	test_env_expand();
 	return TEST_SUMMARY();
 }

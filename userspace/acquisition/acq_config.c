@@ -14,6 +14,7 @@
 #include "common/envexpand.h"
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/readfile.h"
 #include "common/ywalk.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -29,6 +30,9 @@
 #include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
+
+/* an acquisition file is a few sources: anything larger is not one */
+#define ACQ_CONFIG_MAX_BYTES (16u << 20)
 
 /* Upstream datasources we know of but do not implement. */
 static const char *const upstream_only[] = {
@@ -519,46 +523,16 @@ out:
 int acq_config_load_file(struct acq_config *cfg, const char *path, char *err, size_t errlen)
 {
 	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd, rc;
+	size_t len = 0;
+	int rc = cs_read_file(path, ACQ_CONFIG_MAX_BYTES, &buf, &len);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		goto fail;
+	if (rc) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path,
+				 rc == -EFBIG ? "larger than 16 MiB" : strerror(-rc));
+		return rc;
 	}
-	for (;;) {
-		ssize_t r;
-
-		if (len + 4096 > cap) {
-			char *n = realloc(buf, cap = cap ? cap * 2 : 8192);
-
-			if (!n) {
-				rc = -ENOMEM;
-				goto fail;
-			}
-			buf = n;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto fail;
-		}
-		if (!r)
-			break;
-		len += r;
-	}
-	close(fd);
-	rc = acq_config_load_buf(cfg, path, buf ? buf : "", len, err, errlen);
-	free(buf);
-	return rc;
-fail:
-	if (err && errlen)
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-	if (fd >= 0)
-		close(fd);
+	rc = acq_config_load_buf(cfg, path, buf, len, err, errlen);
 	free(buf);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "bouncer/xdp_loader.h"
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/readfile.h"
 
 struct manual_opts {
 	const char *pin_dir;
@@ -343,6 +344,9 @@ static int cmd_status(struct manual_opts *o)
 	return BX_OK;
 }
 
+/* --file: a million bans is ~20 MiB; anything near this bound is a mistake */
+#define MANUAL_MAX_FILE (1024ul << 20)
+
 struct arglist {
 	char **v;
 	int *lineno; /* per entry: its line in the file, 0 for the command line */
@@ -362,7 +366,7 @@ static void arglist_free(struct arglist *a)
 static int collect_prefix_args(const struct manual_opts *o, int n, char **args, struct arglist *a)
 {
 	FILE *f = NULL;
-	size_t len = 0, cap = 0, lineno = 0;
+	size_t lineno = 0;
 	char *line;
 	int rc = 0;
 
@@ -383,25 +387,13 @@ static int collect_prefix_args(const struct manual_opts *o, int n, char **args, 
 		return BX_USAGE;
 	}
 	/* slurp, then split in place: one allocation for a million lines */
-	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			char *nb = realloc(a->storage, cap = cap ? cap * 2 : 1 << 16);
-
-			if (!nb) {
-				rc = BX_ERR;
-				goto out;
-			}
-			a->storage = nb;
-		}
-		size_t got = fread(a->storage + len, 1, cap - len - 1, f);
-
-		if (!got)
-			break;
-		len += got;
-	}
-	if (!a->storage)
+	rc = cs_read_stream(f, MANUAL_MAX_FILE, &a->storage, NULL);
+	if (rc) {
+		fprintf(stderr, "Error: cannot read %s: %s\n", o->file,
+			rc == -EFBIG ? "larger than 1 GiB" : strerror(-rc));
+		rc = BX_ERR;
 		goto out;
-	a->storage[len] = '\0';
+	}
 	for (line = a->storage; line && *line;) {
 		char *nl = strchr(line, '\n'), *end;
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "bucket/bucket.h"
+#include "common/dlist.h"
 
 enum cs_bucket_type {
 	CS_BT_LEAKY,
@@ -32,7 +33,7 @@ struct cs_bayes_cond {
  */
 struct bh_entry {
 	struct bh_entry *next;		/* hash chain */
-	struct bh_entry *fprev, *fnext;	/* FIFO */
+	struct cs_dlink fifo;		/* by arming time */
 	uint64_t h;
 	int64_t expiry;
 	char key[];
@@ -65,7 +66,7 @@ struct cs_scenario {
 	/* blackhole: hash buckets of entries, count, FIFO */
 	struct bh_entry **bh;
 	size_t bh_size, bh_count;
-	struct bh_entry *bh_head, *bh_tail;
+	struct cs_dlist bh_fifo;
 };
 
 /* One source of an alert (models.Source). */
@@ -145,7 +146,7 @@ struct cs_buckets {
 	size_t queued;			/* events in all queues */
 	size_t queued_full;		/* of which full copies (max_events) */
 	size_t qbytes;			/* queue bytes charged (max_queue_bytes) */
-	struct cs_bucket *lru_head, *lru_tail;
+	struct cs_dlist lru; /* of struct cs_bucket, least recently touched first */
 	int64_t newest;			/* REPLAY: newest event time seen (ns) */
 	struct cs_bucket_stats st;
 	/* overflow events waiting to be poured again (reprocess), FIFO */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/hash.h"
+#include "common/vec.h"
 
 struct strmap_ent {
 	char *key;
@@ -130,15 +131,8 @@ int strmap_setn(struct strmap *m, const char *key, const char *val, size_t len)
 		e->len = val ? len : 0;
 		return 0;
 	}
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 8;
-		struct strmap_ent *ents = realloc(m->ents, cap * sizeof(*ents));
-
-		if (!ents)
-			goto err;
-		m->ents = ents;
-		m->cap = cap;
-	}
+	if (vec_reserve((void **)&m->ents, &m->cap, m->n, sizeof(*m->ents), 8))
+		goto err;
 	if ((m->n + 1) * 2 > m->nslots && grow_index(m, m->nslots ? m->nslots * 2 : 16))
 		goto err;
 	k = strdup(key);

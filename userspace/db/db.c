@@ -373,6 +373,30 @@ int cs_db_open(const char *path, struct cs_db **out)
 	return cs_db_connect(path, NULL, out);
 }
 
+int cs_db_cluster_claim(struct cs_db *db, const char *job, int64_t now, int64_t every)
+{
+	struct dbstmt *s = NULL;
+	int err, rc = DB_DONE;
+
+	if (!db->be->is_pg)
+		return 1;
+	err = txn_begin(db);
+	if (!err)
+		err = db_prepare(db, "INSERT INTO cluster_jobs VALUES (?1, ?2) ON CONFLICT (name)"
+				     " DO UPDATE SET last_run = ?2 WHERE cluster_jobs.last_run <= ?3"
+				     " RETURNING 1", &s);
+	if (!err) {
+		bind_text(s, 1, job);
+		bind_int(s, 2, now);
+		bind_int(s, 3, now - every);
+		rc = db_step(s);
+		err = rc < 0 ? rc : 0;
+		db_finalize(s);
+		err = txn_end(db, err);
+	}
+	return err ? err : rc == DB_ROW;
+}
+
 int cs_db_ping(struct cs_db *db)
 {
 	int err = txn_begin_read(db); /* a broken PostgreSQL connection is reset here */

@@ -124,6 +124,8 @@ static const char *const db_migrations_pg[] = {
 	"ALTER TABLE bouncers ADD COLUMN featureflags " PGT " NOT NULL DEFAULT '';"
 	"ALTER TABLE machines ADD COLUMN os " PGT " NOT NULL DEFAULT '';"
 	"ALTER TABLE machines ADD COLUMN featureflags " PGT " NOT NULL DEFAULT '';",
+	/* 2 -> 3: housekeeping that one replica does for all (cs_db_cluster_claim) */
+	"CREATE TABLE cluster_jobs (name " PGT " PRIMARY KEY, last_run BIGINT NOT NULL);",
 };
 
 #endif /* CS_DB_SCHEMA_PG_H */

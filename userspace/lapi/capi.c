@@ -53,6 +53,7 @@ struct capi {
 	bool pulled; /* a startup pull succeeded */
 	int64_t push_every, pull_every;
 	bool warned; /* the central is unreachable: said once until it answers */
+	json_t *hub_index; /* the hub's index: scenario versions by digest (NULL: none) */
 };
 
 static void signal_clear(struct capi_signal *s)
@@ -66,15 +67,40 @@ static void signal_clear(struct capi_signal *s)
 
 /* ---- signals in ---- */
 
-/* CrowdSec's shouldShareAlert: not simulated, a hub scenario (hash and version), not manual. */
-static bool shared(const struct cs_alert *a)
+/*
+ * The hub version whose digest is the scenario's hash, as upstream's detector
+ * stamps it from the hub index (our detector leaves it empty): NULL when the
+ * file is not a published version (tainted, local or unknown).
+ */
+static const char *hub_version(struct capi *c, const struct cs_alert *a)
 {
-	if (a->simulated || !a->scenario || !a->scenario_hash || !*a->scenario_hash ||
-	    !a->scenario_version || !*a->scenario_version || !strcmp(a->scenario_version, "?"))
-		return false;
+	json_t *vs = json_object_get(
+		json_object_get(json_object_get(c->hub_index, "scenarios"), a->scenario), "versions");
+	const char *v;
+	json_t *it;
+
+	json_object_foreach(vs, v, it)
+		if (!strcmp(json_string_value(json_object_get(it, "digest")) ?: "", a->scenario_hash))
+			return v;
+	return NULL;
+}
+
+/* CrowdSec's shouldShareAlert: not simulated, a hub scenario (hash and version), not manual. */
+static const char *shared(struct capi *c, const struct cs_alert *a)
+{
+	const char *version = a->scenario_version;
+
+	if (a->simulated || !a->scenario || !a->scenario_hash || !*a->scenario_hash)
+		return NULL;
+	if (!version || !*version)
+		version = hub_version(c, a);
+	if (!version || !*version || !strcmp(version, "?"))
+		return NULL;
 	if (a->n_decisions && a->decisions[0].origin && !strcmp(a->decisions[0].origin, "cscli"))
-		return false;
-	return a->src_scope && !strcasecmp(a->src_scope, "ip") && a->src_value && *a->src_value;
+		return NULL;
+	return a->src_scope && !strcasecmp(a->src_scope, "ip") && a->src_value && *a->src_value
+		       ? version
+		       : NULL;
 }
 
 void capi_signal_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, int64_t now)
@@ -85,9 +111,10 @@ void capi_signal_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, 
 		return;
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < n; i++) {
+		const char *version = shared(c, v[i]);
 		struct capi_signal *s;
 
-		if (!shared(v[i]))
+		if (!version)
 			continue;
 		if (c->n == CAPI_QUEUE_MAX) { /* the central is away for long: oldest out */
 			signal_clear(&c->q[c->head]);
@@ -100,7 +127,7 @@ void capi_signal_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, 
 		*s = (struct capi_signal){
 			.scenario = strdup(v[i]->scenario),
 			.hash = strdup(v[i]->scenario_hash),
-			.version = strdup(v[i]->scenario_version),
+			.version = strdup(version),
 			.ip = strdup(v[i]->src_value),
 			.start_at = v[i]->start_at,
 			.stop_at = v[i]->stop_at,
@@ -392,8 +419,11 @@ static void *capi_main(void *arg)
 		struct timespec ts;
 
 		pthread_mutex_unlock(&c->l->stop_lock);
+		/* replicas on one PostgreSQL: the blocklist is pulled by one of them */
 		if (now >= next_pull) {
-			pull(c);
+			if (cs_db_cluster_claim(c->l->db, "capi-pull", now,
+						c->pull_every - NSEC_PER_SEC) == 1)
+				pull(c);
 			next_pull = now + c->pull_every;
 		}
 		if (now >= next_push) {
@@ -443,6 +473,11 @@ int capi_start(struct cs_lapi *l)
 		capi_stop(l);
 		return 0;
 	}
+	/* a local, trusted file (cscli hub update writes it) */
+	c->hub_index = l->cfg.hub_index_path ? json_load_file(l->cfg.hub_index_path, 0, NULL) : NULL;
+	if (!c->hub_index)
+		log_info("capi: no hub index at %s: only alerts that carry a scenario version"
+			 " are shared", l->cfg.hub_index_path ? l->cfg.hub_index_path : "-");
 	l->capi = c;
 	ret = -pthread_create(&c->thread, NULL, capi_main, c);
 	c->running = !ret;
@@ -467,6 +502,7 @@ void capi_stop(struct cs_lapi *l)
 	if (c->dropped)
 		log_warn("capi: %lu signal(s) dropped while the central was away", c->dropped);
 	free(c->q);
+	json_decref(c->hub_index);
 	lapi_client_free(c->cl);
 	pthread_mutex_destroy(&c->lock);
 	free(c);

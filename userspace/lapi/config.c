@@ -20,6 +20,7 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 	cfg->notification_dir = strdup("/etc/crowdsec/notifications/");
 	cfg->credentials_path = strdup("/etc/crowdsec/local_api_credentials.yaml");
 	cfg->config_dir = strdup("/etc/crowdsec/");
+	cfg->hub_index_path = strdup("/etc/crowdsec/hub/.index.json");
 	cfg->prometheus_enabled = true;
 	cfg->prometheus_addr = strdup("127.0.0.1");
 	cfg->prometheus_port = 6060;
@@ -94,6 +95,7 @@ static const size_t owned_strs[] = {
 	offsetof(struct cs_lapi_config, credentials_path),
 	offsetof(struct cs_lapi_config, online_credentials_path),
 	offsetof(struct cs_lapi_config, config_dir),
+	offsetof(struct cs_lapi_config, hub_index_path),
 	offsetof(struct cs_lapi_config, tls_cert_file),
 	offsetof(struct cs_lapi_config, tls_key_file),
 	offsetof(struct cs_lapi_config, tls_ca_cert_path),
@@ -200,6 +202,17 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 	set_str(&cfg->notification_dir, root, "config_paths.notification_dir");
 	set_str(&cfg->credentials_path, root, "api.client.credentials_path");
 	set_str(&cfg->config_dir, root, "config_paths.config_dir");
+	{
+		const char *hub = yamljson_get_str(root, "config_paths.hub_dir", NULL);
+		char idx[4096];
+
+		if (hub) {
+			snprintf(idx, sizeof(idx), "%s/.index.json", hub);
+			free(cfg->hub_index_path);
+			cfg->hub_index_path = strdup(idx);
+		}
+		set_str(&cfg->hub_index_path, root, "config_paths.index_path");
+	}
 	set_str(&cfg->online_credentials_path, root, "api.server.online_client.credentials_path");
 	if (get_interval(root, "api.server.online_client.push_interval",
 			 &cfg->online_push_interval, err, errlen) ||

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 
+#include "common/dlist.h"
 #include "db/db.h"
 #include "lapi/dedupe.h"
 #include "lapi/lapi.h"
@@ -152,7 +153,7 @@ struct cs_lapi {
 	struct cs_ratelimit *rl_register, *rl_login_fail;
 	struct cs_ratelimit *known_sources; /* authenticated lately (conns.c) */
 	pthread_mutex_t conn_lock;
-	struct lapi_conn *conns; /* open LAPI connections */
+	struct cs_dlist conns; /* open LAPI connections (struct lapi_conn) */
 	unsigned n_conns;
 	pthread_t reaper;
 	bool reaper_running;

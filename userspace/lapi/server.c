@@ -197,7 +197,10 @@ static void *flusher_main(void *arg)
 		long n = 0;
 
 		pthread_mutex_unlock(&l->stop_lock);
-		if (!cs_db_flush(l->db, l->cfg.flush_max_age ? now - l->cfg.flush_max_age : 0,
+		/* replicas on one PostgreSQL: one of them per period (a little less, for jitter) */
+		if (cs_db_cluster_claim(l->db, "flush", now,
+					(LAPI_FLUSH_PERIOD_SEC - 5) * NSEC_PER_SEC) == 1 &&
+		    !cs_db_flush(l->db, l->cfg.flush_max_age ? now - l->cfg.flush_max_age : 0,
 				 l->cfg.flush_max_items, &n) &&
 		    n)
 			log_info("flush: %ld alert(s) deleted", n);

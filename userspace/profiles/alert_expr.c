@@ -324,10 +324,9 @@ static int alert_call(struct expr_ctx *c, void *obj, const char *m, const struct
 {
 	const struct cs_alert *a = obj;
 
-	if (!strcmp(m, "GetScope"))
-		return str_out(a->src_scope, out);
-	if (!strcmp(m, "GetValue"))
-		return str_out(a->src_value, out);
+	/* models.Alert's GetScope/GetValue are its source's */
+	if (!strcmp(m, "GetScope") || !strcmp(m, "GetValue"))
+		return src_call(c, obj, m, args, nargs, out);
 	if (!strcmp(m, "GetScenario"))
 		return str_out(a->scenario, out);
 	if (!strcmp(m, "GetEventsCount"))
