@@ -2,6 +2,7 @@
 #include "bouncer/xdp_filter.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -71,22 +72,22 @@ static size_t page_round(size_t n)
 	return (n + pg - 1) / pg * pg;
 }
 
-/*
- * A writable view of a BPF array map. Never inherited: the unprivileged fetcher is
- * forked from this process and must not be able to write the fast path's index.
- */
-static void *map_shared(size_t len, int fd)
+/* fd's array mapped shared and not inherited by a fork: 0, or -errno (logged, naming what). */
+static int map_shared(size_t len, int fd, const char *what, void **out)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	int err = p == MAP_FAILED ? -errno : 0;
 
-	if (p != MAP_FAILED && madvise(p, len, MADV_DONTFORK)) {
-		int err = errno;
-
+	if (!err && madvise(p, len, MADV_DONTFORK)) {
+		err = -errno;
 		munmap(p, len);
-		errno = err;
-		return MAP_FAILED;
 	}
-	return p;
+	if (err) {
+		log_error("cannot map %s: %s", what, strerror(-err));
+		return err;
+	}
+	*out = p;
+	return 0;
 }
 
 /* Maps one family's host index; off and empty when asked (reset) or when the
@@ -97,18 +98,15 @@ static int host_index_open(struct xdp_filter *f, int fam, int fd, uint32_t n_buc
 	struct host_index *h = &f->hi[fam];
 	__u32 *cfg_log2 = fam ? &f->cfg->log2_host6_buckets : &f->cfg->log2_host_buckets;
 	size_t bucket = fam ? sizeof(struct cs_host6_bucket) : sizeof(struct cs_host_bucket);
+	char what[64];
+	int err;
 
 	h->log2 = (uint32_t)__builtin_ctz(n_buckets);
 	h->len = page_round((size_t)n_buckets * bucket);
-	h->buckets = map_shared(h->len, fd);
-	if (h->buckets == MAP_FAILED) {
-		int err = -errno;
-
-		h->buckets = NULL;
-		log_error("cannot map the IPv%d host index (%u buckets): %s", fam ? 6 : 4, n_buckets,
-			  strerror(-err));
+	snprintf(what, sizeof(what), "the IPv%d host index (%u buckets)", fam ? 6 : 4, n_buckets);
+	err = map_shared(h->len, fd, what, &h->buckets);
+	if (err)
 		return err;
-	}
 	if (reset || *cfg_log2 != h->log2) {
 		/* Off (the program asks the filter and the host hash) until refilled. */
 		__atomic_store_n(cfg_log2, 0, __ATOMIC_RELEASE);
@@ -127,6 +125,7 @@ static bool pow2(uint32_t n)
 int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int hosts_fd[2],
 		    const uint32_t n_buckets[2], bool reset, struct xdp_filter **out, bool *fresh)
 {
+	char words_what[48];
 	struct xdp_filter *f;
 	int err;
 
@@ -139,25 +138,14 @@ int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int hosts_
 	f->log2 = (uint32_t)__builtin_ctz(n_words);
 	f->cfg_len = page_round(sizeof(*f->cfg));
 	f->words_len = page_round((size_t)n_words * sizeof(__u64));
-	f->cfg = map_shared(f->cfg_len, cfg_fd);
-	if (f->cfg == MAP_FAILED) {
-		err = -errno;
-		f->cfg = NULL;
-		log_error("cannot map the filter config: %s", strerror(-err));
-		goto err;
-	}
-	f->words = map_shared(f->words_len, words_fd);
-	if (f->words == MAP_FAILED) {
-		err = -errno;
-		f->words = NULL;
-		log_error("cannot map the filter (%u words): %s", n_words, strerror(-err));
-		goto err;
-	}
-	for (int fam = 0; fam < 2; fam++) {
+	snprintf(words_what, sizeof(words_what), "the filter (%u words)", n_words);
+	err = map_shared(f->cfg_len, cfg_fd, "the filter config", (void **)&f->cfg);
+	if (!err)
+		err = map_shared(f->words_len, words_fd, words_what, (void **)&f->words);
+	for (int fam = 0; fam < 2 && !err; fam++)
 		err = host_index_open(f, fam, hosts_fd[fam], n_buckets[fam], reset, fresh);
-		if (err)
-			goto err;
-	}
+	if (err)
+		goto err;
 	if (reset || f->cfg->log2_words != f->log2) {
 		/* Not set up, or not for these words: the program probes the maps at
 		 * every length in use until the rebuild the caller owes installs it. */
