@@ -113,6 +113,16 @@ static const char *const db_migrations_pg[] = {
 	/* SQLite's instr(), which the shared filter SQL uses */
 	"CREATE FUNCTION instr(text, text) RETURNS integer LANGUAGE sql IMMUTABLE"
 	" AS 'SELECT strpos($1, $2)';",
+	/* 1 -> 2: schema.h's version 4, usage metrics */
+	"CREATE TABLE metrics ("
+	" id BIGSERIAL PRIMARY KEY, generated_type " PGT " NOT NULL,"
+	" generated_by " PGT " NOT NULL, received_at BIGINT NOT NULL, pushed_at BIGINT,"
+	" payload " PGT " NOT NULL);"
+	"CREATE INDEX metrics_by ON metrics(generated_type, generated_by, received_at);"
+	"ALTER TABLE bouncers ADD COLUMN os " PGT " NOT NULL DEFAULT '';"
+	"ALTER TABLE bouncers ADD COLUMN featureflags " PGT " NOT NULL DEFAULT '';"
+	"ALTER TABLE machines ADD COLUMN os " PGT " NOT NULL DEFAULT '';"
+	"ALTER TABLE machines ADD COLUMN featureflags " PGT " NOT NULL DEFAULT '';",
 };
 
 #endif /* CS_DB_SCHEMA_PG_H */

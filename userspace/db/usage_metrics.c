@@ -23,12 +23,12 @@ void cs_usage_metrics_free(struct cs_usage_metric *v, size_t n)
 
 static int run(struct cs_db *db, struct qb *q)
 {
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	int err = qb_prepare(db, q, &s);
 
 	if (!err)
 		err = exec_stmt(db, s);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	qb_free(q);
 	*q = (struct qb){ 0 }; /* ready for the next statement */
 	return err;
@@ -80,15 +80,15 @@ int cs_db_usage_metric_add(struct cs_db *db, const char *generated_type, const c
 	return txn_end(db, err);
 }
 
-static void metric_from_row(sqlite3_stmt *s, void *elem, void *arg)
+static void metric_from_row(struct dbstmt *s, void *elem, void *arg)
 {
 	struct cs_usage_metric *m = elem;
 
 	(void)arg;
-	m->id = sqlite3_column_int64(s, 0);
+	m->id = col_int(s, 0);
 	m->generated_type = col_text(s, 1);
 	m->generated_by = col_text(s, 2);
-	m->received_at = sqlite3_column_int64(s, 3);
+	m->received_at = col_int(s, 3);
 	m->payload = col_text(s, 4);
 }
 
@@ -96,7 +96,7 @@ int cs_db_usage_metrics_list(struct cs_db *db, const char *generated_type,
 			     struct cs_usage_metric **out, size_t *n)
 {
 	struct qb q = { 0 };
-	sqlite3_stmt *s = NULL;
+	struct dbstmt *s = NULL;
 	int err;
 
 	*out = NULL;
@@ -112,7 +112,7 @@ int cs_db_usage_metrics_list(struct cs_db *db, const char *generated_type,
 	qb_free(&q);
 	if (!err)
 		err = db_rows(db, s, sizeof(**out), metric_from_row, NULL, (void **)out, n);
-	sqlite3_finalize(s);
+	db_finalize(s);
 	err = txn_end(db, err);
 	if (err) {
 		cs_usage_metrics_free(*out, *n);
