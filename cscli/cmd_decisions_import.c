@@ -20,6 +20,7 @@
 #include "common/gotime.h"
 #include "common/ipaddr.h"
 #include "common/jscan.h"
+#include "common/readfile.h"
 #include "common/vec.h"
 #include "cscli/cscli.h"
 
@@ -51,45 +52,19 @@ static struct item *items_add(struct items *it)
 static int read_all(const char *path, char **out, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	size_t n = 0, cap = 0, r;
-	char *buf = NULL;
+	int rc;
 
 	if (!f) {
 		cli_fatal("unable to open %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	do {
-		if (cap - n < 65536) {
-			char *p;
-
-			cap = cap ? cap * 2 : 1 << 20;
-			p = n > IMPORT_MAX_INPUT ? NULL : realloc(buf, cap + 1);
-			if (!p) {
-				cli_fatal("unable to read from %s: %s", path,
-					  n > IMPORT_MAX_INPUT ? "input too large" : "out of memory");
-				free(buf);
-				if (f != stdin)
-					fclose(f);
-				return -EFBIG;
-			}
-			buf = p;
-		}
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
-	} while (r > 0);
-	if (ferror(f)) {
-		cli_fatal("unable to read from %s: %s", path, strerror(errno));
-		free(buf);
-		buf = NULL;
-	}
+	rc = cs_read_stream(f, IMPORT_MAX_INPUT, out, len);
+	if (rc)
+		cli_fatal("unable to read from %s: %s", path,
+			  rc == -EFBIG ? "input too large" : strerror(-rc));
 	if (f != stdin)
 		fclose(f);
-	if (!buf)
-		return -EIO;
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
+	return rc;
 }
 
 /* Next line of [*p, end): NUL-terminated in place, "\r\n" accepted; NULL at the end. */

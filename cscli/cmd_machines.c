@@ -34,7 +34,7 @@ static void yaml_scalar(FILE *f, const char *key, const char *v)
 	fprintf(f, "'\n");
 }
 
-static int write_creds(const char *file, const char *url, const char *login, const char *pw)
+int cli_write_creds(const char *file, const char *url, const char *login, const char *pw)
 {
 	FILE *f;
 	int fd;
@@ -127,7 +127,7 @@ static int machines_add(struct cli *c, int argc, char **argv)
 		return EXIT_FATAL;
 	}
 	cli_info("Machine '%s' successfully added to the local API", name);
-	ret = write_creds(file, url, name, pw);
+	ret = cli_write_creds(file, url, name, pw);
 	if (ret) {
 		cli_fatal("write api credentials in '%s' failed: %s", file, strerror(-ret));
 		return EXIT_FATAL;

@@ -25,6 +25,7 @@ static const struct {
 	{ "decisions", "decision", cmd_decisions, "Manage decisions" },
 	{ "alerts", "alert", cmd_alerts, "Manage alerts" },
 	{ "lapi", "lapi", cmd_lapi, "Manage interaction with Local API (LAPI)" },
+	{ "capi", "capi", cmd_capi, "Manage interaction with Central API (CAPI)" },
 	{ "hubtest", "hubtest", cmd_hubtest, "Run the hub's functional tests" },
 	{ "hub", "hub", cmd_hub, "Manage hub index" },
 	{ "explain", "explain", cmd_explain, "Explain log pipeline" },

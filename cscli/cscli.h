@@ -247,6 +247,9 @@ int decisions_import(struct cli *c, int argc, char **argv);
 int cmd_alerts(struct cli *c, int argc, char **argv);
 int cmd_hubtest(struct cli *c, int argc, char **argv);
 int cmd_lapi(struct cli *c, int argc, char **argv);
+int cmd_capi(struct cli *c, int argc, char **argv);
+/* A credentials file (url, login, password; mode 0600), or stdout for "-": 0 or -errno. */
+int cli_write_creds(const char *file, const char *url, const char *login, const char *pw);
 int cmd_hub(struct cli *c, int argc, char **argv);
 int cmd_explain(struct cli *c, int argc, char **argv);
 int cmd_allowlists(struct cli *c, int argc, char **argv);

@@ -137,10 +137,8 @@ int metrics_bouncers_collect(struct cli *c, json_t **agg, json_t **oldest)
 	*oldest = json_object();
 	if (!payloads || !over_time || !*agg || !*oldest)
 		goto out;
-	if (cs_db_open(c->cfg.db_path, &db)) {
-		cli_fatal("unable to open database %s", c->cfg.db_path);
+	if (cli_open_db(c, &db))
 		goto out;
-	}
 	if (cs_db_usage_metrics_list(db, "RC", &m, &n)) {
 		cli_fatal("unable to fetch metrics: %s", cs_db_errmsg(db));
 		goto out;

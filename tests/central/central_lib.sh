@@ -54,3 +54,12 @@ signal() {
 		"${2:-crowdsecurity/ssh-bf}" "${4-abc123}" "${5-0.2}" "${3:-certified}" "$1" \
 		"${2:-crowdsecurity/ssh-bf}" "$1" "$1"
 }
+
+# list_by_consensus IP: three reporters (seed1..3) from three /24s report IP
+list_by_consensus() {
+	local i
+	for i in 1 2 3; do
+		reporter "seed$i" "$i"
+		creq POST /v2/signals "$i" -H "Authorization: Bearer $TOKEN" -d "[$(signal "$1")]"
+	done
+}

@@ -27,10 +27,7 @@ ADMIN="$CENTRAL -c $T/central.yaml"
 
 # the listing the member should receive: three reporters, three networks
 X=198.18.60.6
-for i in 1 2 3; do
-	reporter "seed$i" "$i"
-	creq POST /v2/signals "$i" -H "Authorization: Bearer $TOKEN" -d "[$(signal $X)]"
-done
+list_by_consensus $X
 check "consensus listed $X" sh -c "$ADMIN explain $X | grep -q 'is listed'"
 
 # the member: 1.4.6's own configuration, LAPI on a free port
@@ -68,14 +65,25 @@ check_eq "1.4.6 pulled the blocklist at start: $X as a CAPI decision" "$(capi_co
 
 # an attack the member detects itself: its signal is pushed to us
 A=198.18.61.7
-wait_http "http://127.0.0.1:$LPORT/health" || sleep 2
+wait_http "http://127.0.0.1:$LPORT/health"
 for _ in $(seq 50); do grep -q 'Starting processing data' "$T/crowdsec146.out" "$T/conf/log/"* 2>/dev/null && break; sleep 0.2; done
-sleep 1 # the file acquisition's tail starts at the end of the file
-now=$(date +%s)
-for i in $(seq 12); do
-	printf '%s vm sshd[1234]: Failed password for invalid user admin from %s port %d ssh2\n' \
-		"$(date -d "@$((now - 12 + i))" '+%b %e %H:%M:%S')" "$A" $((40000 + i))
-done >>"$T/auth.log"
+attack() {
+	local now i
+	now=$(date +%s)
+	for i in $(seq 12); do
+		printf '%s vm sshd[1234]: Failed password for invalid user admin from %s port %d ssh2\n' \
+			"$(date -d "@$((now - 12 + i))" '+%b %e %H:%M:%S')" "$A" $((40000 + i))
+	done >>"$T/auth.log"
+}
+# the file acquisition tails from the end once it is set up: attack until it sees it
+for _ in $(seq 20); do
+	attack
+	for _ in $(seq 10); do
+		[ "$(sqlite3 "$DB" "SELECT COUNT(*) FROM alerts WHERE source_ip='$A'" 2>/dev/null)" -gt 0 ] 2>/dev/null && break 2
+		sleep 0.1
+	done
+done
+check "1.4.6 detected the attack on $A" test "$(sqlite3 "$DB" "SELECT COUNT(*) FROM alerts WHERE source_ip='$A'")" -gt 0
 for _ in $(seq 450); do $ADMIN explain $A 2>/dev/null | grep -q "$LOGIN" && break; sleep 0.2; done
 check "1.4.6 pushed its signal for $A (within 90 s)" sh -c "$ADMIN explain $A | grep -q '$LOGIN'"
 check "1.4.6 sent its metrics" grep -q "metrics from $LOGIN" "$T/central.log"

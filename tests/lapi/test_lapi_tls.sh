@@ -10,7 +10,7 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-lapi_setup tls 18461 curl sqlite3 openssl
+lapi_setup tls 18461 curl openssl $([ "${LAPI_DB:-sqlite}" = sqlite ] && echo sqlite3)
 URL=https://127.0.0.1:$PORT
 BPID= NS=
 LAPI_ON_EXIT=('[ -n "$BPID" ] && kill "$BPID" 2>/dev/null' '[ -n "$NS" ] && ip netns del "$NS" 2>/dev/null')
@@ -64,7 +64,7 @@ req() {
 	BODY=$(cat "$T/body" 2>/dev/null)
 }
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" 2>/dev/null; }
-sql() { sqlite3 "$T/crowdsec.db" "$1"; }
+sql() { lapi_sql "$1"; }
 nbouncers() { sql "SELECT COUNT(*) FROM bouncers"; }
 nmachines() { sql "SELECT COUNT(*) FROM machines"; }
 alert_json() { # VALUE

@@ -57,7 +57,7 @@ check_eq "a body past the bound: 413" "$CODE" 413
 post '{"remediation_components":[{"version":"v1.0","utc_startup_timestamp":1707399316,"feature_flags":["huey","dewey","louie"],"os":{"name":"Multics","version":"MR12.5"}}],"log_processors":[]}'
 check_eq "good payload: 201" "$CODE" 201
 check_eq "os and feature flags kept on the bouncer's row" \
-	"$(sqlite3 "$T/crowdsec.db" "SELECT os || ' ' || featureflags FROM bouncers WHERE name = 'testbouncer'")" \
+	"$(lapi_sql "SELECT os || ' ' || featureflags FROM bouncers WHERE name = 'testbouncer'")" \
 	"Multics/MR12.5 huey,dewey,louie"
 
 base='{"version":"v1.0","utc_startup_timestamp":1707399316}'
@@ -137,7 +137,7 @@ $CSCLI machines add lp1 --auto -f "$T/local_api_credentials.yaml" >/dev/null 2>&
 TOKEN=$(lapi_token lp1)
 post '{"log_processors":[{"version":"v1.6.3","utc_startup_timestamp":1707399316,"os":{"name":"debian","version":"12"},"hub_items":{},"datasources":{"file":2}}]}' "Authorization: Bearer $TOKEN"
 check_eq "log processor: 201" "$CODE" 201
-check_eq "log processor: stored as LP" "$(sqlite3 "$T/crowdsec.db" "SELECT generated_type || ' ' || generated_by FROM metrics WHERE generated_type = 'LP'")" "LP lp1"
+check_eq "log processor: stored as LP" "$(lapi_sql "SELECT generated_type || ' ' || generated_by FROM metrics WHERE generated_type = 'LP'")" "LP lp1"
 post '{"log_processors":[{"version":"v1.6.3","utc_startup_timestamp":1707399316}]}' "Authorization: Bearer $TOKEN"
 check_eq "log processor without hub_items: 422" "$(msg)" "validation failure list:
 log_processors.0.hub_items in body is required

@@ -364,8 +364,8 @@ static int fail_fn(struct expr_ctx *ctx, const struct expr_value *args, int narg
 static int decisions_base = 100;
 static const struct expr_func host_funcs[] = {
 	{ "GetDecisionsCount", decisions_count, 1, 1, { EXPR_STRING }, &expr_type_int,
-	  &decisions_base },
-	{ "Fail", fail_fn, 0, 0, { EXPR_ANY }, NULL, NULL },
+	  &decisions_base, 0 },
+	{ "Fail", fail_fn, 0, 0, { EXPR_ANY }, NULL, NULL, 0 },
 };
 
 /* ---- fixture ---- */
@@ -1556,9 +1556,9 @@ static void test_user_pointer(void)
 static void test_env_api(void)
 {
 	struct expr_env *e2 = expr_env_new();
-	struct expr_func bad = { "bad name", decisions_count, 1, 1, { EXPR_ANY }, NULL, NULL };
+	struct expr_func bad = { "bad name", decisions_count, 1, 1, { EXPR_ANY }, NULL, NULL, 0 };
 	struct expr_func upper2 = { "Upper", decisions_count, 1, 1, { EXPR_STRING }, NULL,
-				    &decisions_base };
+				    &decisions_base, 0 };
 	struct expr_prog *prog = NULL;
 	struct expr_value out;
 	struct expr_error e;
@@ -1996,6 +1996,24 @@ static void test_xml(void)
 	expr_env_free(xenv);
 }
 
+/* Go refuses widths over 10^6 (the rest of the format is swallowed): the width
+ * once overflowed an int and printf padded for seconds */
+static const struct ok_case sprintf_width_cases[] = {
+	{ "Sprintf('%999999999d|%d', 1, 2)", "string:%!(NOVERB)%!(EXTRA)" },
+	{ "Sprintf('%.99999999999f', 1.5)", "string:%!(NOVERB)%!(EXTRA)" },
+	{ "len(Sprintf('%1000000d', 1))", "int:1000000" },
+};
+
+/* under expr_set_limits(100000, 1 MiB): each way to grow memory is stopped */
+static const struct ok_case memory_limit_cases[] = {
+	{ "len(repeat('x', 2000000))", "ERR:-12" },		/* a string */
+	{ "len(reduce(1..40, #acc + #acc, 'xx'))", "ERR:-12" }, /* doubling */
+	{ "len(1..100000)", "ERR:-12" },			/* an array */
+	/* nested (the inner list depends on #: an invariant one is built once) */
+	{ "len(map(1..1000, map(1..(100 + # * 0), #)))", "ERR:-12" },
+	{ "len(map(1..1000, #))", "int:1000" },			/* within the limits */
+};
+
 /* Hostile input: bounded recursion and sizes, never a crash. */
 static void test_hostile(void)
 {
@@ -2086,44 +2104,17 @@ static void test_hostile(void)
 		expr_prog_free(prog);
 	free(src);
 
-	/* Go refuses widths over 10^6 (the rest of the format is swallowed): the
-	 * width once overflowed an int and printf padded for seconds */
-	{
-		char *s = run("Sprintf('%999999999d|%d', 1, 2)", &e);
-
-		ASSERT_STREQ(s, "string:%!(NOVERB)%!(EXTRA)", "Sprintf huge width");
-		free(s);
-		s = run("Sprintf('%.99999999999f', 1.5)", &e);
-		ASSERT_STREQ(s, "string:%!(NOVERB)%!(EXTRA)", "Sprintf huge precision");
-		free(s);
-		s = run("len(Sprintf('%1000000d', 1))", &e);
-		ASSERT_STREQ(s, "int:1000000", "Sprintf width at Go's limit");
-		free(s);
-	}
+	CHECK(sprintf_width_cases);
 
 	/* CPU and memory budgets per evaluation */
 	expr_set_limits(100000, 1 << 20);
 	{
-		char *s = run("all(1..20000, 1 + 1 + 1 + 1 + 1 + 1 > 0)", &e);
+		char *s = run("all(1..20000, # + 1 + 1 + 1 + 1 + 1 > 0)", &e);
 
 		ASSERT_STREQ(s, "ERR:-7", "step limit");
 		ASSERT_TRUE(strstr(e.msg, "step limit") != NULL, "step limit message");
 		free(s);
-		s = run("len(repeat('x', 2000000))", &e);
-		ASSERT_STREQ(s, "ERR:-12", "memory limit (string)");
-		free(s);
-		s = run("len(reduce(1..40, #acc + #acc, 'xx'))", &e);
-		ASSERT_STREQ(s, "ERR:-12", "memory limit (doubling)");
-		free(s);
-		s = run("len(1..100000)", &e);
-		ASSERT_STREQ(s, "ERR:-12", "memory limit (array)");
-		free(s);
-		s = run("len(map(1..1000, map(1..100, #)))", &e);
-		ASSERT_STREQ(s, "ERR:-12", "memory limit (nested)");
-		free(s);
-		s = run("len(map(1..1000, #))", &e);
-		ASSERT_STREQ(s, "int:1000", "within limits");
-		free(s);
+		CHECK(memory_limit_cases);
 	}
 	expr_set_limits(0, 0);
 	{

@@ -50,10 +50,6 @@ static void test_basic(void)
 	ASSERT_EQ(strmap_count(m), 0, "no match leaves map untouched");
 	strmap_free(m);
 
-	/* Unanchored search finds the leftmost match. */
-	ASSERT_EQ(GM("%{INT:n}", "a1b22", &m), 1, "unanchored");
-	ASSERT_STREQ(strmap_get(m, "n"), "1", "leftmost");
-	strmap_free(m);
 }
 
 static void test_nested_and_duplicates(void)
@@ -90,12 +86,6 @@ static void test_nested_and_duplicates(void)
 	ASSERT_TRUE(!strmap_has(m, "x"), "inline not reported");
 	ASSERT_STREQ(strmap_get(m, "n"), "7", "n");
 	strmap_free(m);
-
-	/* A type suffix is not a reference: literal text. */
-	ASSERT_EQ(GM("x%{INT:n:int}", "x5", &m), 0, "typed ref literal");
-	strmap_free(m);
-	ASSERT_EQ(GM("x%{INT:n:int}", "x%{INT:n:int}", &m), 1, "typed ref literal matches itself");
-	strmap_free(m);
 }
 
 static void test_errors(void)
@@ -114,52 +104,63 @@ static void test_errors(void)
 	ASSERT_EQ(grok_lib_add(lib, "bad-name", "x"), -EINVAL, "name must be \\w+");
 }
 
+/* One pattern against one subject: matches or not, and (name) one capture's value. */
+static const struct match_case {
+	const char *pattern, *subject;
+	int want;
+	const char *name, *value;
+	const char *what;
+} match_cases[] = {
+	/* Unanchored search finds the leftmost match. */
+	{ "%{INT:n}", "a1b22", 1, "n", "1", "unanchored: leftmost" },
+	/* A type suffix is not a reference: literal text. */
+	{ "x%{INT:n:int}", "x5", 0, NULL, NULL, "typed ref literal" },
+	{ "x%{INT:n:int}", "x%{INT:n:int}", 1, NULL, NULL, "typed ref literal matches itself" },
+	/* RE2 `$` does not match before a trailing newline. */
+	{ "^%{WORD:w}$", "abc\n", 0, NULL, NULL, "dollar endonly" },
+	/* \d is ASCII only. */
+	{ "^(?P<z>\\d)%{WORD:w}", "\xd9\xa3x", 0, NULL, NULL, "ascii digits" },
+	/* RE2's \s has no vertical tab; PCRE2's has. */
+	{ "a\\s%{WORD:w}", "a\vb", 0, NULL, NULL, "\\s excludes \\v" },
+	{ "a[\\s]%{WORD:w}", "a\vb", 0, NULL, NULL, "[\\s] excludes \\v" },
+	{ "a\\S%{WORD:w}", "a\vb", 1, NULL, NULL, "\\S includes \\v" },
+	/* `{` that is not a Go repeat is a literal; real repeats still work. */
+	{ "^a{,2}%{WORD:w}", "a{,2}b", 1, NULL, NULL, "{,n} literal" },
+	{ "^a{2}-%{WORD:w}$", "aa-b", 1, "w", "b", "{n} repeat" },
+	{ "^[]{]+%{WORD:w}", "]{x", 1, NULL, NULL, "] and { in a class" },
+	/* Braces of \p{..} and \x{..} are part of the escape, not a repeat. */
+	{ "^\\p{Greek}+ %{WORD:w}", "αβ x", 1, NULL, NULL, "\\p{Greek}" },
+	{ "^\\x{41} %{WORD:w}", "A x", 1, NULL, NULL, "\\x{41}" },
+	/* The MONTH pattern has a non-ASCII character: UTF mode must be on. */
+	{ "%{MONTH:m}", "Mär", 1, NULL, NULL, "utf8 pattern" },
+};
+
+static void test_match_cases(void)
+{
+	for (size_t i = 0; i < sizeof(match_cases) / sizeof(match_cases[0]); i++) {
+		const struct match_case *c = &match_cases[i];
+		struct strmap *m;
+
+		if (ASSERT_EQ(GM(c->pattern, c->subject, &m), c->want, c->what) && c->name)
+			ASSERT_STREQ(strmap_get(m, c->name), c->value, c->what);
+		strmap_free(m);
+	}
+}
+
 static void test_dialect(void)
 {
 	struct strmap *m;
+	size_t len = 0;
 
-	/* RE2 `$` does not match before a trailing newline. */
-	ASSERT_EQ(GM("^%{WORD:w}$", "abc\n", &m), 0, "dollar endonly");
-	strmap_free(m);
-	/* \d is ASCII only. */
-	ASSERT_EQ(GM("^(?P<z>\\d)%{WORD:w}", "\xd9\xa3x", &m), 0, "ascii digits");
-	strmap_free(m);
 	/* Invalid UTF-8 and NUL bytes in the subject are matched, not errors. */
 	ASSERT_EQ(gm("%{WORD:a} (?:.*) %{WORD:b}", "foo \xff\xfe\x00z bar", 14, &m), 1,
 		  "invalid utf8 + NUL");
 	ASSERT_STREQ(strmap_get(m, "b"), "bar", "after bad bytes");
 	strmap_free(m);
 	/* A capture holding a NUL keeps its length. */
-	{
-		size_t len = 0;
-
-		ASSERT_EQ(gm("<%{GREEDYDATA:g}>", "<a\0b>", 5, &m), 1, "NUL in capture");
-		strmap_getn(m, "g", &len);
-		ASSERT_EQ(len, 3, "capture length with NUL");
-		strmap_free(m);
-	}
-	/* RE2's \s has no vertical tab; PCRE2's has. */
-	ASSERT_EQ(GM("a\\s%{WORD:w}", "a\vb", &m), 0, "\\s excludes \\v");
-	strmap_free(m);
-	ASSERT_EQ(GM("a[\\s]%{WORD:w}", "a\vb", &m), 0, "[\\s] excludes \\v");
-	strmap_free(m);
-	ASSERT_EQ(GM("a\\S%{WORD:w}", "a\vb", &m), 1, "\\S includes \\v");
-	strmap_free(m);
-	/* `{` that is not a Go repeat is a literal; real repeats still work. */
-	ASSERT_EQ(GM("^a{,2}%{WORD:w}", "a{,2}b", &m), 1, "{,n} literal");
-	strmap_free(m);
-	ASSERT_EQ(GM("^a{2}-%{WORD:w}$", "aa-b", &m), 1, "{n} repeat");
-	ASSERT_STREQ(strmap_get(m, "w"), "b", "after repeat");
-	strmap_free(m);
-	ASSERT_EQ(GM("^[]{]+%{WORD:w}", "]{x", &m), 1, "] and { in a class");
-	strmap_free(m);
-	/* Braces of \p{..} and \x{..} are part of the escape, not a repeat. */
-	ASSERT_EQ(GM("^\\p{Greek}+ %{WORD:w}", "αβ x", &m), 1, "\\p{Greek}");
-	strmap_free(m);
-	ASSERT_EQ(GM("^\\x{41} %{WORD:w}", "A x", &m), 1, "\\x{41}");
-	strmap_free(m);
-	/* The MONTH pattern has a non-ASCII character: UTF mode must be on. */
-	ASSERT_EQ(GM("%{MONTH:m}", "Mär", &m), 1, "utf8 pattern");
+	ASSERT_EQ(gm("<%{GREEDYDATA:g}>", "<a\0b>", 5, &m), 1, "NUL in capture");
+	strmap_getn(m, "g", &len);
+	ASSERT_EQ(len, 3, "capture length with NUL");
 	strmap_free(m);
 }
 
@@ -218,6 +219,7 @@ int main(void)
 	test_basic();
 	test_nested_and_duplicates();
 	test_errors();
+	test_match_cases();
 	test_dialect();
 	test_limits();
 	test_hub_patterns();

@@ -2,7 +2,7 @@
 /*
  * common/'s toolkit: the seeded hash and the string -> pointer map every
  * attacker-keyed table uses, the bounded stash, the bounded string buffer,
- * the bounded whole-file read.
+ * the bounded whole-file read, the environment expansion of configuration text.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/envexpand.h"
 #include "common/hash.h"
 #include "common/readfile.h"
 #include "common/stash.h"
@@ -196,6 +197,58 @@ static void test_read_file(void)
 	ASSERT_EQ(cs_read_file(path, 17, &buf, &len), -ENOENT, "missing file");
 }
 
+/* A stream read in several steps (200 KiB): whole at its bound, refused one byte under. */
+static void test_read_stream(void)
+{
+	size_t n = 200 * 1024, len = 0;
+	char *data = malloc(n), *buf = NULL;
+	FILE *f;
+
+	if (!ASSERT_TRUE(data != NULL, "alloc"))
+		return;
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)('a' + i % 26);
+	f = fmemopen(data, n, "r");
+	ASSERT_OK(cs_read_stream(f, n, &buf, &len), "at the bound");
+	ASSERT_TRUE(len == n && buf && !memcmp(buf, data, n) && !buf[n], "every byte, then NUL");
+	free(buf);
+	fclose(f);
+	f = fmemopen(data, n, "r");
+	ASSERT_EQ(cs_read_stream(f, n - 1, &buf, &len), -EFBIG, "one byte over");
+	ASSERT_TRUE(buf == NULL, "nothing on error");
+	fclose(f);
+	free(data);
+}
+
+static void test_env_expand(void)
+{
+	static const struct {
+		const char *in, *loose, *strict;
+	} cases[] = {
+		{ "a ${TK_SET}/$TK_SET b", "a v1/v1 b", "a v1/v1 b" },
+		{ "${TK_UNSET}|$TK_UNSET", "|", "${TK_UNSET}|$TK_UNSET" },
+		{ "$TK_SETx ${TK_SET}x", " v1x", "$TK_SETx v1x" },
+		{ "${TK_SET", "${TK_SET", "${TK_SET" },
+		{ "$ $1 100$", "$ $1 100$", "$ $1 100$" },
+		{ "${TK_REC}", "$TK_SET", "$TK_SET" }, /* not rescanned */
+	};
+	size_t n;
+
+	setenv("TK_SET", "v1", 1);
+	setenv("TK_REC", "$TK_SET", 1);
+	unsetenv("TK_UNSET");
+	unsetenv("TK_SETx");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int strict = 0; strict < 2; strict++) {
+			char *out = env_expand(cases[i].in, strlen(cases[i].in), strict, &n);
+
+			ASSERT_STREQ(out, strict ? cases[i].strict : cases[i].loose, cases[i].in);
+			ASSERT_EQ(out ? strlen(out) : 0, n, "length");
+			free(out);
+		}
+	}
+}
+
 int main(void)
 {
 	test_strmap();
@@ -204,5 +257,7 @@ int main(void)
 	test_stash_bounds();
 	test_strbuf();
 	test_read_file();
+	test_read_stream();
+	test_env_expand();
 	return TEST_SUMMARY();
 }

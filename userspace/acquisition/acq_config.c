@@ -11,8 +11,10 @@
  */
 #include "acquisition/acq.h"
 #include "acquisition/acq_int.h"
+#include "common/envexpand.h"
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/readfile.h"
 #include "common/ywalk.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -28,6 +30,9 @@
 #include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
+
+/* an acquisition file is a few sources: anything larger is not one */
+#define ACQ_CONFIG_MAX_BYTES (16u << 20)
 
 /* Upstream datasources we know of but do not implement. */
 static const char *const upstream_only[] = {
@@ -441,85 +446,6 @@ static int cfg_append(struct acq_config *cfg, struct acq_source_cfg *sc)
 	return 0;
 }
 
-/*
- * ${VAR} and $VAR from the environment; an undefined variable stays as written
- * (upstream csstring.StrictExpand). Replacement text is not rescanned.
- */
-static char *env_expand(const char *in, size_t len, size_t *outlen)
-{
-	size_t cap = len + 1, o = 0, i = 0;
-	char *out = malloc(cap);
-
-	if (!out)
-		return NULL;
-	while (i < len) {
-		const char *val = NULL;
-		size_t skip = 0;
-
-		if (in[i] == '$' && i + 1 < len) {
-			char name[256];
-			size_t j, nl;
-
-			if (in[i + 1] == '{') {
-				for (j = i + 2; j < len && in[j] != '}'; j++)
-					;
-				nl = j - (i + 2);
-				if (j < len && nl < sizeof(name)) {
-					memcpy(name, in + i + 2, nl);
-					name[nl] = 0;
-					if ((val = getenv(name)))
-						skip = j + 1 - i;
-				}
-			} else {
-				for (j = i + 1; j < len && (isalnum((unsigned char)in[j]) ||
-							    in[j] == '_');
-				     j++)
-					;
-				nl = j - (i + 1);
-				if (nl && nl < sizeof(name)) {
-					memcpy(name, in + i + 1, nl);
-					name[nl] = 0;
-					if ((val = getenv(name)))
-						skip = j - i;
-				}
-			}
-		}
-		if (skip) {
-			size_t vl = strlen(val);
-
-			if (o + vl + (len - i) + 1 > cap) {
-				char *n;
-
-				cap = o + vl + (len - i) + 1;
-				n = realloc(out, cap);
-				if (!n) {
-					free(out);
-					return NULL;
-				}
-				out = n;
-			}
-			memcpy(out + o, val, vl);
-			o += vl;
-			i += skip;
-			continue;
-		}
-		if (o + 2 > cap) {
-			char *n = realloc(out, cap * 2);
-
-			if (!n) {
-				free(out);
-				return NULL;
-			}
-			out = n;
-			cap *= 2;
-		}
-		out[o++] = in[i++];
-	}
-	out[o] = 0;
-	*outlen = o;
-	return out;
-}
-
 int acq_config_load_buf(struct acq_config *cfg, const char *name, const char *buf, size_t len,
 			char *err, size_t errlen)
 {
@@ -534,7 +460,7 @@ int acq_config_load_buf(struct acq_config *cfg, const char *name, const char *bu
 
 	if (err && errlen)
 		err[0] = 0;
-	text = env_expand(buf, len, &xlen);
+	text = env_expand(buf, len, true, &xlen);
 	if (!text)
 		return -ENOMEM;
 	if (!yaml_parser_initialize(&parser)) {
@@ -597,46 +523,16 @@ out:
 int acq_config_load_file(struct acq_config *cfg, const char *path, char *err, size_t errlen)
 {
 	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	int fd, rc;
+	size_t len = 0;
+	int rc = cs_read_file(path, ACQ_CONFIG_MAX_BYTES, &buf, &len);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		goto fail;
+	if (rc) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path,
+				 rc == -EFBIG ? "larger than 16 MiB" : strerror(-rc));
+		return rc;
 	}
-	for (;;) {
-		ssize_t r;
-
-		if (len + 4096 > cap) {
-			char *n = realloc(buf, cap = cap ? cap * 2 : 8192);
-
-			if (!n) {
-				rc = -ENOMEM;
-				goto fail;
-			}
-			buf = n;
-		}
-		r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			goto fail;
-		}
-		if (!r)
-			break;
-		len += r;
-	}
-	close(fd);
-	rc = acq_config_load_buf(cfg, path, buf ? buf : "", len, err, errlen);
-	free(buf);
-	return rc;
-fail:
-	if (err && errlen)
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-	if (fd >= 0)
-		close(fd);
+	rc = acq_config_load_buf(cfg, path, buf, len, err, errlen);
 	free(buf);
 	return rc;
 }

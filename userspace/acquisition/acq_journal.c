@@ -98,7 +98,11 @@ static int spawn(struct acq_src *s)
 	for (size_t i = 0; i < s->cfg.njournal_filters; i++)
 		argv[n++] = s->cfg.journal_filters[i];
 
-	if (pipe2(po, O_CLOEXEC | O_NONBLOCK) || pipe2(pe, O_CLOEXEC | O_NONBLOCK)) {
+	/* only our ends are non-blocking: O_NONBLOCK on the write ends is shared with
+	 * journalctl's stdout/stderr, and a fast journalctl then died on EAGAIN the
+	 * first time the pipe was full (lines lost, a restart 10 s later) */
+	if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC) ||
+	    fcntl(po[0], F_SETFL, O_NONBLOCK) || fcntl(pe[0], F_SETFL, O_NONBLOCK)) {
 		err = -errno;
 		goto out;
 	}

@@ -150,7 +150,30 @@ bool agent_parse(struct cs_agent *a, struct src_metrics *m, struct cs_event *evt
 	return true;
 }
 
-/* One acquired line: an event, parsed and poured here or handed to the workers. */
+int agent_event(const char *raw, size_t len, const char *src, const char *module, const char *type,
+		const struct acq_label *labels, size_t nlabels, bool timemachine,
+		struct cs_event **out)
+{
+	struct cs_event *evt = NULL;
+	int err;
+
+	*out = NULL;
+	if (cs_event_new(&evt))
+		return -ENOMEM;
+	err = cs_event_set_line(evt, raw, len, src, module, type ? type : "");
+	for (size_t i = 0; !err && i < nlabels; i++)
+		if (strcmp(labels[i].key, "type"))
+			err = strmap_set(evt->line.labels, labels[i].key, labels[i].value);
+	if (err) {
+		cs_event_free(evt);
+		return err;
+	}
+	evt->expect_mode = timemachine ? CS_MODE_TIMEMACHINE : CS_MODE_LIVE;
+	*out = evt;
+	return 0;
+}
+
+/* One acquired line: parsed and poured here, or handed to the workers as it is. */
 static int on_line(const struct acq_line *l, void *arg)
 {
 	struct cs_agent *a = arg;
@@ -158,19 +181,11 @@ static int on_line(const struct acq_line *l, void *arg)
 	int err;
 
 	count_line(a, l);
-	if (cs_event_new(&evt))
-		return -ENOMEM;
-	err = cs_event_set_line(evt, l->raw, l->len, l->src, l->module, l->type ? l->type : "");
-	for (size_t i = 0; !err && i < l->nlabels; i++)
-		if (strcmp(l->labels[i].key, "type"))
-			err = strmap_set(evt->line.labels, l->labels[i].key, l->labels[i].value);
-	if (err) {
-		cs_event_free(evt);
-		return 0; /* errors stay per line */
-	}
-	evt->expect_mode = l->timemachine ? CS_MODE_TIMEMACHINE : CS_MODE_LIVE;
 	if (a->pl)
-		return pl_add(a->pl, evt);
+		return pl_add_line(a->pl, l);
+	if (agent_event(l->raw, l->len, l->src, l->module, l->type, l->labels, l->nlabels,
+			l->timemachine, &evt))
+		return 0; /* errors stay per line */
 	if (agent_parse(a, &a->m, evt, &a->st)) {
 		err = cs_buckets_pour(a->shards[0], evt);
 		if (err)

@@ -3,6 +3,7 @@
 #ifndef CS_AGENT_INT_H
 #define CS_AGENT_INT_H
 
+#include "acquisition/acq.h"
 #include "agent/agent.h"
 #include "bucket/bucket.h"
 #include "parser/parser.h"
@@ -40,6 +41,10 @@ struct cs_agent {
 	struct cs_metric_series *acq_hits, *acq_cut, *acq_parser;
 };
 
+/* The event of an acquired line (cs_event_set_line, labels, replay mode). 0 or -ENOMEM. */
+int agent_event(const char *raw, size_t len, const char *src, const char *module, const char *type,
+		const struct acq_label *labels, size_t nlabels, bool timemachine,
+		struct cs_event **out);
 /*
  * Run the parsers on evt (any thread, with its own m) and count the outcome in
  * st. True when the event goes to the scenarios (parsed, kept, not whitelisted).

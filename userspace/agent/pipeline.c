@@ -21,10 +21,18 @@
 #include "parser/dateparse.h"
 
 #define BATCH_EVENTS 256
+#define BATCH_BYTES (1u << 20)
 #define INFLIGHT_PER_WORKER 4
 
+/*
+ * One event: a line as read (the worker makes the event, so the reading thread
+ * only copies bytes) or, for reprocessed overflows, the event itself.
+ */
 struct pl_item {
 	struct cs_event *evt;
+	size_t off, len;     /* the line in the batch's text */
+	uint32_t src;	     /* its source in the batch's srcs */
+	bool timemachine;
 	struct cs_route route;
 	unsigned int depth; /* reprocess depth */
 	bool pour;
@@ -56,6 +64,13 @@ struct pl_out {
 
 enum pl_kind { PL_EVENTS, PL_TICK };
 
+/* Where lines come from: copies, as the reading thread's acq_line only lives for the call. */
+struct pl_src {
+	char *src, *module, *type;
+	struct acq_label *labels;
+	size_t nlabels;
+};
+
 /* Alerts held back until the overflows they reprocess are poured too. */
 struct pl_held {
 	int64_t t; /* stop_at, ns */
@@ -68,6 +83,10 @@ struct pl_batch {
 	enum pl_kind kind;
 	struct pl_item *items;
 	size_t n, cap;
+	char *text;
+	size_t tlen, tcap;
+	struct pl_src *srcs;
+	size_t nsrcs, capsrcs;
 	bool claimed, routed;
 	unsigned int npoured;
 	struct cs_agent_stats st; /* parse outcomes, added to the agent's at the merge */
@@ -115,6 +134,71 @@ static struct pl_batch *batch_new(const struct cs_pipeline *pl, enum pl_kind kin
 	return b;
 }
 
+static void src_clear(struct pl_src *s)
+{
+	free(s->src);
+	free(s->module);
+	free(s->type);
+	for (size_t i = 0; i < s->nlabels; i++) {
+		free(s->labels[i].key);
+		free(s->labels[i].value);
+	}
+	free(s->labels);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool src_is(const struct pl_src *s, const struct acq_line *l)
+{
+	if (!same_str(s->src, l->src) || !same_str(s->module, l->module) ||
+	    !same_str(s->type, l->type) || s->nlabels != l->nlabels)
+		return false;
+	for (size_t i = 0; i < l->nlabels; i++)
+		if (strcmp(s->labels[i].key, l->labels[i].key) ||
+		    strcmp(s->labels[i].value, l->labels[i].value))
+			return false;
+	return true;
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	*oom |= s && !d;
+	return d;
+}
+
+/* The index of l's source in b (lines come in runs: usually the last one). -1: out of memory. */
+static long batch_src(struct pl_batch *b, const struct acq_line *l)
+{
+	struct pl_src *s;
+	bool oom = false;
+
+	if (b->nsrcs && src_is(&b->srcs[b->nsrcs - 1], l))
+		return (long)b->nsrcs - 1;
+	if (vec_reserve((void **)&b->srcs, &b->capsrcs, b->nsrcs, sizeof(*b->srcs), 4))
+		return -1;
+	s = &b->srcs[b->nsrcs];
+	memset(s, 0, sizeof(*s));
+	s->src = dup_or_null(l->src, &oom);
+	s->module = dup_or_null(l->module, &oom);
+	s->type = dup_or_null(l->type, &oom);
+	s->labels = l->nlabels ? calloc(l->nlabels, sizeof(*s->labels)) : NULL;
+	oom |= l->nlabels && !s->labels;
+	for (size_t i = 0; s->labels && i < l->nlabels; i++, s->nlabels++) {
+		s->labels[i].key = dup_or_null(l->labels[i].key, &oom);
+		s->labels[i].value = dup_or_null(l->labels[i].value, &oom);
+	}
+	if (oom) {
+		src_clear(s);
+		return -1;
+	}
+	return (long)b->nsrcs++;
+}
+
 static void batch_free(const struct cs_pipeline *pl, struct pl_batch *b)
 {
 	if (!b)
@@ -124,6 +208,10 @@ static void batch_free(const struct cs_pipeline *pl, struct pl_batch *b)
 		cs_route_clear(&b->items[i].route);
 	}
 	free(b->items);
+	free(b->text);
+	for (size_t i = 0; i < b->nsrcs; i++)
+		src_clear(&b->srcs[i]);
+	free(b->srcs);
 	for (size_t i = 0; i < b->nheld; i++)
 		json_decref(b->held[i].alerts);
 	free(b->held);
@@ -186,6 +274,13 @@ static void route_batch(struct cs_pipeline *pl, struct pl_worker *w, struct pl_b
 	for (size_t i = 0; i < b->n; i++) {
 		struct pl_item *it = &b->items[i];
 
+		if (!it->evt) {
+			const struct pl_src *src = &b->srcs[it->src];
+
+			if (agent_event(b->text + it->off, it->len, src->src, src->module, src->type,
+					src->labels, src->nlabels, it->timemachine, &it->evt))
+				continue; /* out of memory: this line is lost, as inline */
+		}
 		it->pour = agent_parse(a, &w->m, it->evt, &b->st);
 		if (it->pour && cs_buckets_route(a->shards[0], it->evt, &it->route)) {
 			log_warn("routing an event: out of memory");
@@ -483,17 +578,37 @@ void pl_flush(struct cs_pipeline *pl)
 	}
 }
 
-int pl_add(struct cs_pipeline *pl, struct cs_event *evt)
+int pl_add_line(struct cs_pipeline *pl, const struct acq_line *l)
 {
-	if (!pl->cur && !(pl->cur = batch_new(pl, PL_EVENTS))) {
-		cs_event_free(evt);
+	struct pl_batch *b = pl->cur;
+	long src;
+
+	if (!b && !(b = pl->cur = batch_new(pl, PL_EVENTS)))
 		return 0; /* lost, like a line the inline path cannot allocate for */
-	}
-	if (batch_push(pl->cur, evt, 0)) {
-		cs_event_free(evt);
+	src = batch_src(b, l);
+	if (src < 0 || batch_push(b, NULL, 0))
 		return 0;
+	if (b->tlen + l->len + 1 > b->tcap) {
+		size_t ncap = b->tcap ? b->tcap : 64 << 10;
+		char *nt;
+
+		while (ncap < b->tlen + l->len + 1)
+			ncap *= 2;
+		if (!(nt = realloc(b->text, ncap))) {
+			b->n--;
+			return 0;
+		}
+		b->text = nt;
+		b->tcap = ncap;
 	}
-	if (pl->cur->n >= BATCH_EVENTS)
+	memcpy(b->text + b->tlen, l->raw, l->len);
+	b->items[b->n - 1].off = b->tlen;
+	b->items[b->n - 1].len = l->len;
+	b->items[b->n - 1].src = (uint32_t)src;
+	b->items[b->n - 1].timemachine = l->timemachine;
+	b->tlen += l->len;
+	b->text[b->tlen++] = '\0';
+	if (b->n >= BATCH_EVENTS || b->tlen >= BATCH_BYTES)
 		pl_flush(pl);
 	return 0;
 }

@@ -14,7 +14,7 @@
  *   shard i: .on_alert = pl_shard_alert, .on_reprocess = pl_shard_reprocess,
  *            .arg = pl_shard_arg(pl, i)
  *   pl_run(pl);                               the threads start
- *   reading thread: pl_add(pl, evt) per line, pl_flush(pl) after a read round,
+ *   reading thread: pl_add_line(pl, l) per line, pl_flush(pl) after a read round,
  *                   pl_tick(pl) every second (live), pl_drain(pl) to wait
  *   pl_free(pl);                              drains, stops and joins
  */
@@ -31,8 +31,8 @@ int pl_shard_alert(json_t *alerts, void *shard_arg);
 int pl_shard_reprocess(struct cs_event *ovf, unsigned int depth, void *shard_arg);
 int pl_run(struct cs_pipeline *pl);
 
-/* Takes evt (a LOG event with its line set); may wait while the workers are behind. */
-int pl_add(struct cs_pipeline *pl, struct cs_event *evt);
+/* Copies the line (the worker makes its event); may wait while the workers are behind. 0. */
+int pl_add_line(struct cs_pipeline *pl, const struct acq_line *l);
 void pl_flush(struct cs_pipeline *pl);
 void pl_tick(struct cs_pipeline *pl);
 void pl_drain(struct cs_pipeline *pl);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,13 +24,34 @@ static int get_int(struct ywalk *c, const char *key, const yaml_node_t *v, long 
 	return err;
 }
 
+/* One of three names, stored as its index: 0 or -errno (the error lists them as "a, b or c"). */
+static int get_enum(struct ywalk *c, const char *key, const yaml_node_t *v,
+		    const char *const names[3], int *out)
+{
+	const char *s = ywalk_scalar(v);
+
+	for (int i = 0; s && i < 3; i++) {
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return ywalk_fail(c, v, "%s: expected %s, %s or %s, got '%s'", key, names[0], names[1],
+			  names[2], s ? s : "");
+}
+
+static void list_free(struct bcfg_list *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->v[i]);
+	l->n = 0;
+}
+
 static int get_list(struct ywalk *c, const char *key, const yaml_node_t *v, struct bcfg_list *out)
 {
 	yaml_node_item_t *it;
 
-	for (int i = 0; i < out->n; i++)
-		free(out->v[i]);
-	out->n = 0;
+	list_free(out);
 	if (ywalk_scalar(v) && !*ywalk_scalar(v))
 		return 0; /* "key:" with nothing: an empty list */
 	if (!v || v->type != YAML_SEQUENCE_NODE)
@@ -72,16 +94,95 @@ static int walk_map(struct ywalk *c, const yaml_node_t *map, map_fn fn, struct b
 	return 0;
 }
 
+/*
+ * The keys that only store a string, a bool, a list or one of three names, by
+ * their full path (the one errors name): the one table that parsing and
+ * freeing walk.
+ */
+enum field_kind { F_STR, F_BOOL, F_LIST, F_ENUM };
+/* an enum's three names, in the order of its values */
+static const char *const bouncer_modes[] = { [BOUNCER_MODE_AUTO] = "auto",
+					     [BOUNCER_MODE_XDP] = "xdp",
+					     [BOUNCER_MODE_NFTABLES] = "nftables" };
+static const char *const xdp_modes[] = { [XDP_MODE_AUTO] = "auto", [XDP_MODE_NATIVE] = "native",
+					 [XDP_MODE_GENERIC] = "generic" };
+static const char *const xdp_dispatchers[] = { [XDP_DISPATCHER_AUTO] = "auto",
+					       [XDP_DISPATCHER_ALWAYS] = "always",
+					       [XDP_DISPATCHER_NEVER] = "never" };
+_Static_assert(sizeof(enum bouncer_mode) == sizeof(int) &&
+		       sizeof(enum xdp_attach_mode) == sizeof(int) &&
+		       sizeof(enum xdp_dispatcher_use) == sizeof(int),
+	       "F_ENUM stores an int");
+static const struct field {
+	const char *path;
+	enum field_kind kind;
+	size_t off;
+	const char *const *names; /* F_ENUM */
+} fields[] = {
+#define FIELD(path, kind, member) { path, kind, offsetof(struct bouncer_config, member), NULL }
+#define FIELD_ENUM(path, member, names)                                                        \
+	{ path, F_ENUM, offsetof(struct bouncer_config, member), names }
+	FIELD_ENUM("mode", mode, bouncer_modes),
+	FIELD_ENUM("xdp_mode", xdp_mode, xdp_modes),
+	FIELD_ENUM("xdp_dispatcher", xdp_dispatcher, xdp_dispatchers),
+	FIELD("api_url", F_STR, api_url),
+	FIELD("api_key", F_STR, api_key),
+	FIELD("cert_path", F_STR, cert_path),
+	FIELD("key_path", F_STR, key_path),
+	FIELD("ca_cert_path", F_STR, ca_cert_path),
+	FIELD("insecure_skip_verify", F_BOOL, insecure_skip_verify),
+	FIELD("interfaces", F_LIST, interfaces),
+	FIELD("ipv4", F_BOOL, ipv4),
+	FIELD("ipv6", F_BOOL, ipv6),
+	FIELD("origins", F_LIST, origins),
+	FIELD("scopes", F_LIST, scopes),
+	FIELD("scenarios_containing", F_LIST, scenarios_containing),
+	FIELD("scenarios_not_containing", F_LIST, scenarios_not_containing),
+	FIELD("supported_decisions_types", F_LIST, decision_types),
+	FIELD("pin_path", F_STR, pin_path),
+	FIELD("user", F_STR, user),
+	FIELD("keep_on_stop", F_BOOL, keep_on_stop),
+	FIELD("dry_run", F_BOOL, dry_run),
+	FIELD("prometheus.enabled", F_BOOL, metrics_enabled),
+	FIELD("prometheus.listen_addr", F_STR, metrics_addr),
+	FIELD("nftables.table_ipv4", F_STR, nft_table4),
+	FIELD("nftables.table_ipv6", F_STR, nft_table6),
+	FIELD("nftables.chain", F_STR, nft_chain),
+#undef FIELD
+#undef FIELD_ENUM
+};
+
+/* section.key when it is a plain field: 0 or -errno (reported); -ENOENT: not one. */
+static int plain_field(struct ywalk *c, const char *section, const char *key,
+		       const yaml_node_t *v, struct bouncer_config *cfg)
+{
+	size_t sl = strlen(section);
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const struct field *f = &fields[i];
+		void *at = (char *)cfg + f->off;
+
+		if (strncmp(f->path, section, sl) || strcmp(f->path + sl, key))
+			continue;
+		if (f->kind == F_STR)
+			return ywalk_str(c, v, f->path, at);
+		if (f->kind == F_BOOL)
+			return ywalk_bool(c, v, f->path, at);
+		if (f->kind == F_ENUM)
+			return get_enum(c, f->path, v, f->names, at);
+		return get_list(c, f->path, v, at);
+	}
+	return -ENOENT;
+}
+
 static int prometheus_key(struct ywalk *c, const char *key, const yaml_node_t *k,
 			  const yaml_node_t *v, struct bouncer_config *cfg)
 {
 	long port;
-	int err;
+	int err = plain_field(c, "prometheus.", key, v, cfg);
 
-	if (!strcmp(key, "enabled"))
-		return ywalk_bool(c, v, "prometheus.enabled", &cfg->metrics_enabled);
-	if (!strcmp(key, "listen_addr"))
-		return ywalk_str(c, v, "prometheus.listen_addr", &cfg->metrics_addr);
+	if (err != -ENOENT)
+		return err;
 	if (!strcmp(key, "listen_port")) {
 		err = get_int(c, "prometheus.listen_port", v, 1, 65535, &port);
 		cfg->metrics_port = (int)port;
@@ -94,14 +195,10 @@ static int nftables_key(struct ywalk *c, const char *key, const yaml_node_t *k,
 			const yaml_node_t *v, struct bouncer_config *cfg)
 {
 	long prio;
-	int err;
+	int err = plain_field(c, "nftables.", key, v, cfg);
 
-	if (!strcmp(key, "table_ipv4"))
-		return ywalk_str(c, v, "nftables.table_ipv4", &cfg->nft_table4);
-	if (!strcmp(key, "table_ipv6"))
-		return ywalk_str(c, v, "nftables.table_ipv6", &cfg->nft_table6);
-	if (!strcmp(key, "chain"))
-		return ywalk_str(c, v, "nftables.chain", &cfg->nft_chain);
+	if (err != -ENOENT)
+		return err;
 	if (!strcmp(key, "priority")) {
 		err = get_int(c, "nftables.priority", v, -1000, 1000, &prio);
 		cfg->nft_priority = (int)prio;
@@ -115,20 +212,10 @@ static int top_key(struct ywalk *c, const char *key, const yaml_node_t *k, const
 {
 	const char *s = ywalk_scalar(v);
 	long n;
-	int err;
+	int err = plain_field(c, "", key, v, cfg);
 
-	if (!strcmp(key, "api_url"))
-		return ywalk_str(c, v, key, &cfg->api_url);
-	if (!strcmp(key, "api_key"))
-		return ywalk_str(c, v, key, &cfg->api_key);
-	if (!strcmp(key, "cert_path"))
-		return ywalk_str(c, v, key, &cfg->cert_path);
-	if (!strcmp(key, "key_path"))
-		return ywalk_str(c, v, key, &cfg->key_path);
-	if (!strcmp(key, "ca_cert_path"))
-		return ywalk_str(c, v, key, &cfg->ca_cert_path);
-	if (!strcmp(key, "insecure_skip_verify"))
-		return ywalk_bool(c, v, key, &cfg->insecure_skip_verify);
+	if (err != -ENOENT)
+		return err;
 	if (!strcmp(key, "update_frequency")) {
 		if (!s || gotime_parse_duration(s, &cfg->update_frequency_ns) ||
 		    cfg->update_frequency_ns < 100000000LL || cfg->update_frequency_ns > 3600000000000LL)
@@ -136,35 +223,6 @@ static int top_key(struct ywalk *c, const char *key, const yaml_node_t *k, const
 					  "got '%s'", s ? s : "");
 		return 0;
 	}
-	if (!strcmp(key, "mode")) {
-		if (s && !strcmp(s, "auto"))
-			cfg->mode = BOUNCER_MODE_AUTO;
-		else if (s && !strcmp(s, "xdp"))
-			cfg->mode = BOUNCER_MODE_XDP;
-		else if (s && !strcmp(s, "nftables"))
-			cfg->mode = BOUNCER_MODE_NFTABLES;
-		else
-			return ywalk_fail(c, v, "mode: expected auto, xdp or nftables, got '%s'", s ? s : "");
-		return 0;
-	}
-	if (!strcmp(key, "xdp_mode")) {
-		if (s && !strcmp(s, "auto"))
-			cfg->xdp_mode = XDP_MODE_AUTO;
-		else if (s && !strcmp(s, "native"))
-			cfg->xdp_mode = XDP_MODE_NATIVE;
-		else if (s && !strcmp(s, "generic"))
-			cfg->xdp_mode = XDP_MODE_GENERIC;
-		else
-			return ywalk_fail(c, v, "xdp_mode: expected auto, native or generic, got '%s'",
-				    s ? s : "");
-		return 0;
-	}
-	if (!strcmp(key, "interfaces"))
-		return get_list(c, key, v, &cfg->interfaces);
-	if (!strcmp(key, "ipv4"))
-		return ywalk_bool(c, v, key, &cfg->ipv4);
-	if (!strcmp(key, "ipv6"))
-		return ywalk_bool(c, v, key, &cfg->ipv6);
 	if (!strcmp(key, "disable_ipv6")) { /* the firewall bouncer's spelling */
 		bool d;
 
@@ -172,18 +230,11 @@ static int top_key(struct ywalk *c, const char *key, const yaml_node_t *k, const
 		cfg->ipv6 = !d;
 		return err;
 	}
-	if (!strcmp(key, "origins"))
-		return get_list(c, key, v, &cfg->origins);
-	if (!strcmp(key, "scopes"))
-		return get_list(c, key, v, &cfg->scopes);
-	if (!strcmp(key, "scenarios_containing"))
-		return get_list(c, key, v, &cfg->scenarios_containing);
-	if (!strcmp(key, "scenarios_not_containing"))
-		return get_list(c, key, v, &cfg->scenarios_not_containing);
-	if (!strcmp(key, "supported_decisions_types"))
-		return get_list(c, key, v, &cfg->decision_types);
-	if (!strcmp(key, "pin_path"))
-		return ywalk_str(c, v, key, &cfg->pin_path);
+	if (!strcmp(key, "xdp_priority")) {
+		err = get_int(c, key, v, 1, XDP_PRIORITY_MAX, &n);
+		cfg->xdp_priority = (uint32_t)n;
+		return err;
+	}
 	if (!strcmp(key, "max_hosts") || !strcmp(key, "max_ranges")) {
 		err = get_int(c, key, v, 1, 1L << 28, &n);
 		*(key[4] == 'h' ? &cfg->max_hosts : &cfg->max_ranges) = (uint32_t)n;
@@ -207,12 +258,6 @@ static int top_key(struct ywalk *c, const char *key, const yaml_node_t *k, const
 		return walk_map(c, v, prometheus_key, cfg, "prometheus");
 	if (!strcmp(key, "nftables"))
 		return walk_map(c, v, nftables_key, cfg, "nftables");
-	if (!strcmp(key, "user"))
-		return ywalk_str(c, v, key, &cfg->user);
-	if (!strcmp(key, "keep_on_stop"))
-		return ywalk_bool(c, v, key, &cfg->keep_on_stop);
-	if (!strcmp(key, "dry_run"))
-		return ywalk_bool(c, v, key, &cfg->dry_run);
 	return ywalk_fail(c, k, "unknown key '%s'", key);
 }
 
@@ -324,34 +369,18 @@ out_noparser:
 	return rc;
 }
 
-static void list_free(struct bcfg_list *l)
-{
-	for (int i = 0; i < l->n; i++)
-		free(l->v[i]);
-	l->n = 0;
-}
-
 void bouncer_config_free(struct bouncer_config *cfg)
 {
 	if (!cfg)
 		return;
 	free(cfg->path);
-	free(cfg->api_url);
-	free(cfg->api_key);
-	free(cfg->cert_path);
-	free(cfg->key_path);
-	free(cfg->ca_cert_path);
-	list_free(&cfg->interfaces);
-	list_free(&cfg->origins);
-	list_free(&cfg->scopes);
-	list_free(&cfg->scenarios_containing);
-	list_free(&cfg->scenarios_not_containing);
-	list_free(&cfg->decision_types);
-	free(cfg->pin_path);
-	free(cfg->metrics_addr);
-	free(cfg->nft_table4);
-	free(cfg->nft_table6);
-	free(cfg->nft_chain);
-	free(cfg->user);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		void *at = (char *)cfg + fields[i].off;
+
+		if (fields[i].kind == F_STR)
+			free(*(char **)at);
+		else if (fields[i].kind == F_LIST)
+			list_free(at);
+	}
 	memset(cfg, 0, sizeof(*cfg));
 }

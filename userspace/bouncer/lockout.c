@@ -13,6 +13,8 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
+#include "common/vec.h"
+
 struct protected_addr {
 	struct cs_prefix prefix;
 	char ifname[IF_NAMESIZE];
@@ -26,15 +28,8 @@ struct lockout {
 
 static int push(struct lockout *lo, const struct cs_prefix *p, const char *ifname)
 {
-	if (lo->n == lo->cap) {
-		size_t ncap = lo->cap ? lo->cap * 2 : 16;
-		struct protected_addr *a = realloc(lo->addrs, ncap * sizeof(*a));
-
-		if (!a)
-			return -ENOMEM;
-		lo->addrs = a;
-		lo->cap = ncap;
-	}
+	if (vec_reserve((void **)&lo->addrs, &lo->cap, lo->n, sizeof(*lo->addrs), 16))
+		return -ENOMEM;
 	lo->addrs[lo->n].prefix = *p;
 	snprintf(lo->addrs[lo->n].ifname, sizeof(lo->addrs[lo->n].ifname), "%s", ifname);
 	lo->n++;

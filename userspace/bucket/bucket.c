@@ -56,7 +56,8 @@ struct qmeta {
 
 struct cs_bucket {
 	struct cs_bucket *hnext;
-	struct cs_bucket *prev, *next; /* LRU */
+	struct cs_dlink lru;
+	uint64_t touched; /* b->touches when last touched: orders the two LRU lists */
 	struct cs_scenario *sc;
 	uint64_t h;
 	/* token bucket (golang.org/x/time/rate semantics) */
@@ -96,6 +97,12 @@ static int distinct_add(struct cs_bucket *bk, const char *v, size_t cap)
 }
 
 /* ---- expression host objects: `queue` and `leaky` ------------------------------------------- */
+
+/* A scenario whose expressions never see the queued events keeps them compact. */
+static bool queue_compact(const struct cs_scenario *sc)
+{
+	return !sc->condition && !sc->overflow_filter && !sc->nbconds && !sc->scope_expr;
+}
 
 static struct qslot *q_slot(const struct cs_bucket *bk, size_t i)
 {
@@ -343,18 +350,20 @@ int cs_buckets_new(const struct cs_bucket_opts *opts, struct cs_buckets **out)
 		return -ENOMEM;
 	if (opts)
 		b->o = *opts;
-	if (!b->o.max_buckets)
-		b->o.max_buckets = CS_BUCKET_DEFAULT_MAX_BUCKETS;
-	if (!b->o.max_blackhole)
-		b->o.max_blackhole = CS_BUCKET_DEFAULT_MAX_BLACKHOLE;
-	if (!b->o.max_distinct)
-		b->o.max_distinct = CS_BUCKET_DEFAULT_MAX_DISTINCT;
-	if (!b->o.max_queue)
-		b->o.max_queue = CS_BUCKET_DEFAULT_MAX_QUEUE;
-	if (!b->o.max_events)
-		b->o.max_events = CS_BUCKET_DEFAULT_MAX_EVENTS;
-	if (!b->o.max_queue_bytes)
-		b->o.max_queue_bytes = CS_BUCKET_DEFAULT_MAX_QUEUE_BYTES;
+	{
+		struct { size_t *v, def; } lim[] = {
+			{ &b->o.max_buckets, CS_BUCKET_DEFAULT_MAX_BUCKETS },
+			{ &b->o.max_blackhole, CS_BUCKET_DEFAULT_MAX_BLACKHOLE },
+			{ &b->o.max_distinct, CS_BUCKET_DEFAULT_MAX_DISTINCT },
+			{ &b->o.max_queue, CS_BUCKET_DEFAULT_MAX_QUEUE },
+			{ &b->o.max_events, CS_BUCKET_DEFAULT_MAX_EVENTS },
+			{ &b->o.max_queue_bytes, CS_BUCKET_DEFAULT_MAX_QUEUE_BYTES },
+		};
+
+		for (size_t i = 0; i < sizeof(lim) / sizeof(lim[0]); i++)
+			if (!*lim[i].v)
+				*lim[i].v = lim[i].def;
+	}
 	if (!b->o.max_reprocess_depth)
 		b->o.max_reprocess_depth = CS_BUCKET_DEFAULT_MAX_REPROCESS;
 	if (b->o.runtime)
@@ -464,14 +473,7 @@ static void bucket_remove(struct cs_buckets *b, struct cs_bucket *bk)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = bk->hnext;
-	if (bk->prev)
-		bk->prev->next = bk->next;
-	else
-		b->lru_head = bk->next;
-	if (bk->next)
-		bk->next->prev = bk->prev;
-	else
-		b->lru_tail = bk->prev;
+	cs_dlist_unlink(&b->lru[queue_compact(bk->sc)], &bk->lru);
 	b->count--;
 	b->queued -= bk->qlen;
 	for (size_t i = 0; i < bk->qlen; i++)
@@ -482,27 +484,35 @@ static void bucket_remove(struct cs_buckets *b, struct cs_bucket *bk)
 
 static void lru_touch(struct cs_buckets *b, struct cs_bucket *bk)
 {
-	if (b->lru_tail == bk)
-		return;
-	if (bk->prev)
-		bk->prev->next = bk->next;
-	else if (b->lru_head == bk)
-		b->lru_head = bk->next;
-	if (bk->next)
-		bk->next->prev = bk->prev;
-	bk->prev = b->lru_tail;
-	bk->next = NULL;
-	if (b->lru_tail)
-		b->lru_tail->next = bk;
-	b->lru_tail = bk;
-	if (!b->lru_head)
-		b->lru_head = bk;
+	bk->touched = ++b->touches;
+	cs_dlist_move_tail(&b->lru[queue_compact(bk->sc)], &bk->lru);
+}
+
+enum { LRU_FULL = 0, LRU_ANY = -1 };
+
+/* The least recently touched instance (of list `which`, or of both), NULL if none. */
+static struct cs_bucket *lru_oldest(const struct cs_buckets *b, int which)
+{
+	struct cs_bucket *old = NULL;
+
+	for (int k = 0; k < 2; k++) {
+		struct cs_bucket *c;
+
+		if ((which != LRU_ANY && k != which) || !b->lru[k].head)
+			continue;
+		c = cs_dlist_entry(b->lru[k].head, struct cs_bucket, lru);
+		if (!old || c->touched < old->touched)
+			old = c;
+	}
+	return old;
 }
 
 void cs_buckets_flush(struct cs_buckets *b)
 {
-	while (b && b->lru_head)
-		bucket_remove(b, b->lru_head);
+	struct cs_bucket *bk;
+
+	while (b && (bk = lru_oldest(b, LRU_ANY)))
+		bucket_remove(b, bk);
 }
 
 void cs_buckets_free(struct cs_buckets *b)
@@ -961,28 +971,10 @@ out:
 
 /* ---- blackhole ------------------------------------------------------------------------------------ */
 
-static void bh_unlink_fifo(struct cs_scenario *sc, struct bh_entry *e)
+/* The entry armed first (the FIFO is not empty). */
+static struct bh_entry *bh_oldest(const struct cs_scenario *sc)
 {
-	if (e->fprev)
-		e->fprev->fnext = e->fnext;
-	else
-		sc->bh_head = e->fnext;
-	if (e->fnext)
-		e->fnext->fprev = e->fprev;
-	else
-		sc->bh_tail = e->fprev;
-	e->fprev = e->fnext = NULL;
-}
-
-static void bh_push_fifo(struct cs_scenario *sc, struct bh_entry *e)
-{
-	e->fprev = sc->bh_tail;
-	e->fnext = NULL;
-	if (sc->bh_tail)
-		sc->bh_tail->fnext = e;
-	else
-		sc->bh_head = e;
-	sc->bh_tail = e;
+	return cs_dlist_entry(sc->bh_fifo.head, struct bh_entry, fifo);
 }
 
 static void bh_delete(struct cs_scenario *sc, struct bh_entry *e)
@@ -993,7 +985,7 @@ static void bh_delete(struct cs_scenario *sc, struct bh_entry *e)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = e->next;
-	bh_unlink_fifo(sc, e);
+	cs_dlist_unlink(&sc->bh_fifo, &e->fifo);
 	free(e);
 	sc->bh_count--;
 }
@@ -1001,8 +993,8 @@ static void bh_delete(struct cs_scenario *sc, struct bh_entry *e)
 /* Drop entries whose expiry is not after `now` (they no longer hide anything). */
 static void bh_purge(struct cs_scenario *sc, int64_t now)
 {
-	while (sc->bh_head && sc->bh_head->expiry <= now)
-		bh_delete(sc, sc->bh_head);
+	while (sc->bh_fifo.head && bh_oldest(sc)->expiry <= now)
+		bh_delete(sc, bh_oldest(sc));
 }
 
 static int bh_grow(struct cs_scenario *sc)
@@ -1012,7 +1004,9 @@ static int bh_grow(struct cs_scenario *sc)
 
 	if (!nt)
 		return -ENOMEM;
-	for (struct bh_entry *e = sc->bh_head; e; e = e->fnext) {
+	for (struct cs_dlink *l = sc->bh_fifo.head; l; l = l->next) {
+		struct bh_entry *e = cs_dlist_entry(l, struct bh_entry, fifo);
+
 		e->next = nt[e->h & (nsize - 1)];
 		nt[e->h & (nsize - 1)] = e;
 	}
@@ -1047,12 +1041,11 @@ static int blackhole_check(struct cs_buckets *b, struct cs_scenario *sc, const c
 	if (e) {
 		/* expired but not purged yet (out-of-order times): re-arm it */
 		e->expiry = ovflw + sc->blackhole;
-		bh_unlink_fifo(sc, e);
-		bh_push_fifo(sc, e);
+		cs_dlist_move_tail(&sc->bh_fifo, &e->fifo);
 		return 0;
 	}
 	if (sc->bh_count >= b->o.max_blackhole)
-		bh_delete(sc, sc->bh_head); /* full of live entries: forget the oldest */
+		bh_delete(sc, bh_oldest(sc)); /* full of live entries: forget the oldest */
 	e = malloc(sizeof(*e) + strlen(key) + 1);
 	if (!e)
 		return -ENOMEM;
@@ -1061,7 +1054,7 @@ static int blackhole_check(struct cs_buckets *b, struct cs_scenario *sc, const c
 	e->expiry = ovflw + sc->blackhole;
 	e->next = sc->bh[h & (sc->bh_size - 1)];
 	sc->bh[h & (sc->bh_size - 1)] = e;
-	bh_push_fifo(sc, e);
+	cs_dlist_push_tail(&sc->bh_fifo, &e->fifo);
 	sc->bh_count++;
 	return 0;
 }
@@ -1194,12 +1187,6 @@ out:
 
 /* ---- pouring ---------------------------------------------------------------------------------------- */
 
-/* A scenario whose expressions never see the queued events keeps them compact. */
-static bool queue_compact(const struct cs_scenario *sc)
-{
-	return !sc->condition && !sc->overflow_filter && !sc->nbconds && !sc->scope_expr;
-}
-
 /* The slot for evt: compact (sharing the previous slot's qmeta when equal) or full. */
 static int slot_fill(struct cs_buckets *b, struct cs_bucket *bk, const struct cs_event *evt,
 		     struct qslot *s)
@@ -1271,11 +1258,18 @@ static int queue_add(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	b->qbytes += sizeof(struct qslot);
 	gauge_queued(b);
 	/* Over the global budgets: forget the least recently touched instances. */
-	while ((b->queued_full > b->o.max_events || b->qbytes > b->o.max_queue_bytes) &&
-	       b->lru_head && b->lru_head != bk) {
+	for (;;) {
+		struct cs_bucket *victim = NULL;
+
+		if (b->queued_full > b->o.max_events)
+			victim = lru_oldest(b, LRU_FULL);
+		if (!victim && (b->queued_full > b->o.max_events || b->qbytes > b->o.max_queue_bytes))
+			victim = lru_oldest(b, LRU_ANY);
+		if (!victim || victim == bk)
+			break;
 		b->st.evicted++;
 		count_evicted();
-		bucket_remove(b, b->lru_head);
+		bucket_remove(b, victim);
 	}
 	return 0;
 }
@@ -1391,7 +1385,7 @@ static int bucket_create(struct cs_buckets *b, struct cs_scenario *sc, uint64_t 
 		/* A flood of new partitions: forget the least recently touched one. */
 		b->st.evicted++;
 		count_evicted();
-		bucket_remove(b, b->lru_head);
+		bucket_remove(b, lru_oldest(b, LRU_ANY));
 	}
 	if (b->count + 1 > b->tab_size && b->tab_size < (1u << 26) && tab_grow(b))
 		return -ENOMEM;
@@ -1709,12 +1703,21 @@ int cs_buckets_pour(struct cs_buckets *b, const struct cs_event *evt)
 	return err;
 }
 
+/* The head of LRU list *k, then of the next ones; NULL past the last. */
+static struct cs_dlink *next_list(struct cs_buckets *b, int *k)
+{
+	while (*k < 2)
+		if (b->lru[(*k)++].head)
+			return b->lru[*k - 1].head;
+	return NULL;
+}
+
 int cs_buckets_tick(struct cs_buckets *b)
 {
 	struct cs_time now;
 	int64_t tn;
-	struct cs_bucket *bk, *next;
-	int err = 0;
+	struct cs_bucket *bk;
+	int err = 0, k = 0;
 
 	if (b->o.mode == CS_BUCKET_LIVE) {
 		now_live(b, &now);
@@ -1724,10 +1727,13 @@ int cs_buckets_tick(struct cs_buckets *b)
 		now = (struct cs_time){ .sec = tn / NS, .nsec = (int32_t)(tn % NS) };
 	}
 	b->in_pour = true;
-	for (bk = b->lru_head; bk && !err; bk = next) {
-		struct cs_scenario *sc = bk->sc;
+	/* both LRU lists in turn: the tick needs no global order */
+	for (struct cs_dlink *l = NULL, *nl; !err && (l || (l = next_list(b, &k))); l = nl) {
+		struct cs_scenario *sc;
 
-		next = bk->next;
+		bk = cs_dlist_entry(l, struct cs_bucket, lru);
+		sc = bk->sc;
+		nl = l->next;
 		if (sc->type == CS_BT_COUNTER) {
 			if (b->o.mode != CS_BUCKET_LIVE || !bk->total ||
 			    tn < time_ns(&bk->first) + sc->duration)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "bucket/bucket.h"
+#include "common/dlist.h"
 
 enum cs_bucket_type {
 	CS_BT_LEAKY,
@@ -32,7 +33,7 @@ struct cs_bayes_cond {
  */
 struct bh_entry {
 	struct bh_entry *next;		/* hash chain */
-	struct bh_entry *fprev, *fnext;	/* FIFO */
+	struct cs_dlink fifo;		/* by arming time */
 	uint64_t h;
 	int64_t expiry;
 	char key[];
@@ -65,7 +66,7 @@ struct cs_scenario {
 	/* blackhole: hash buckets of entries, count, FIFO */
 	struct bh_entry **bh;
 	size_t bh_size, bh_count;
-	struct bh_entry *bh_head, *bh_tail;
+	struct cs_dlist bh_fifo;
 };
 
 /* One source of an alert (models.Source). */
@@ -145,7 +146,13 @@ struct cs_buckets {
 	size_t queued;			/* events in all queues */
 	size_t queued_full;		/* of which full copies (max_events) */
 	size_t qbytes;			/* queue bytes charged (max_queue_bytes) */
-	struct cs_bucket *lru_head, *lru_tail;
+	/*
+	 * Instances, least recently touched first, apart by queue kind (full event
+	 * copies, compact): the full-copy budget evicts only instances that spend it,
+	 * so a flood into a conditional scenario does not evict brute-force buckets.
+	 */
+	struct cs_dlist lru[2];
+	uint64_t touches;
 	int64_t newest;			/* REPLAY: newest event time seen (ns) */
 	struct cs_bucket_stats st;
 	/* overflow events waiting to be poured again (reprocess), FIFO */

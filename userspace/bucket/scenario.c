@@ -220,8 +220,10 @@ void cs_scenario_free(struct cs_scenario *sc)
 	for (size_t i = 0; i < sc->nbconds; i++)
 		expr_prog_free(sc->bconds[i].cond);
 	free(sc->bconds);
-	for (struct bh_entry *e = sc->bh_head, *n; e; e = n) {
-		n = e->fnext;
+	for (struct cs_dlink *l = sc->bh_fifo.head, *n; l; l = n) {
+		struct bh_entry *e = cs_dlist_entry(l, struct bh_entry, fifo);
+
+		n = l->next;
 		free(e);
 	}
 	free(sc->bh);

@@ -209,7 +209,7 @@ static int confirm_reporters(struct central *c, const char *ip, int64_t since,
 }
 
 /* One accepted signal: store it, judge its IP, list or renew. */
-static int ingest_one(struct central *c, struct cs_central_reporter *rep,
+static int ingest_one(struct central *c, struct cs_central_reporter *rep, bool *rep_dirty,
 		      const struct cs_central_signal *sg, int64_t now, bool *listed)
 {
 	struct cs_central_listing l = { 0 };
@@ -225,8 +225,13 @@ static int ingest_one(struct central *c, struct cs_central_reporter *rep,
 	live = !err && l.until > now;
 	err = cs_db_central_signal_add(c->st, rep->id, sg, now,
 				       live ? CS_SIGNAL_LATE : CS_SIGNAL_PENDING);
-	if (!err)
-		err = cs_db_central_reporter_put(c->st, rep); /* its trust and net as of now */
+	/* a listing with more than half its life ahead needs no renewal yet: the
+	 * report is kept (it counts when renewal comes due), the judgement skipped */
+	if (!err && live && l.until - now > c->rules.listing_ttl / 2)
+		goto out;
+	if (!err && *rep_dirty) /* the judgement reads its trust and net from the table */
+		err = cs_db_central_reporter_put(c->st, rep);
+	*rep_dirty = err != 0;
 	if (!err)
 		err = cs_db_central_support(c->st, sg->ip, since, &sup, &n);
 	if (err)
@@ -237,6 +242,7 @@ static int ingest_one(struct central *c, struct cs_central_reporter *rep,
 	/* listed anew: its reporters are confirmed; renewed: it lasts from now */
 	if (!live) {
 		err = confirm_reporters(c, sg->ip, since, rep);
+		*rep_dirty = true; /* its own trust may have grown */
 		if (err)
 			goto out;
 		free(l.ip);
@@ -264,6 +270,7 @@ int central_ingest(struct central *c, const char *reporter, const char *peer_ip,
 	struct cs_central_reporter rep = { 0 };
 	struct safe_set safe = { 0 };
 	char net[CS_PREFIX_STRLEN];
+	bool dirty = true;
 	int err;
 
 	memset(res, 0, sizeof(*res));
@@ -302,6 +309,7 @@ int central_ingest(struct central *c, const char *reporter, const char *peer_ip,
 			/* a contradiction: never stored, never counted, costs trust */
 			rep.contradicted++;
 			rep.trust = central_trust_after_safe(&c->rules, rep.trust);
+			dirty = true;
 			res->safe++;
 			continue;
 		}
@@ -309,7 +317,7 @@ int central_ingest(struct central *c, const char *reporter, const char *peer_ip,
 			res->rate_limited++;
 			continue;
 		}
-		err = ingest_one(c, &rep, &sg, now, &listed);
+		err = ingest_one(c, &rep, &dirty, &sg, now, &listed);
 		res->accepted += !err;
 		res->listed += listed;
 	}

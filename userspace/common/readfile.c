@@ -4,33 +4,48 @@
 #include <stdlib.h>
 
 #include "common/readfile.h"
+#include "common/vec.h"
+
+int cs_read_stream(FILE *f, size_t max, char **out, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0, cap = 0, got;
+	int rc = 0;
+
+	*out = NULL;
+	do {
+		/* room for a read of 64 KiB and the NUL, one byte beyond max to see it exceeded */
+		if (vec_reserve((void **)&buf, &cap, n + 65536, 1, 65536 + 1)) {
+			rc = -ENOMEM;
+			break;
+		}
+		got = fread(buf + n, 1, cap - n - 1 < max + 1 - n ? cap - n - 1 : max + 1 - n, f);
+		n += got;
+	} while (got && n <= max);
+	if (!rc && n > max)
+		rc = -EFBIG;
+	else if (!rc && ferror(f))
+		rc = -EIO;
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	if (len)
+		*len = n;
+	return 0;
+}
 
 int cs_read_file(const char *path, size_t max, char **out, size_t *len)
 {
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t got = 0;
-	long n;
-	int err = 0;
+	FILE *f = fopen(path, "rb");
+	int rc;
 
+	*out = NULL;
 	if (!f)
 		return -errno;
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
-		err = errno ? -errno : -EIO;
-	else if ((unsigned long)n > max)
-		err = -EFBIG;
-	else if (!(buf = malloc((size_t)n + 1)))
-		err = -ENOMEM;
-	else if ((got = fread(buf, 1, (size_t)n, f)) != (size_t)n && ferror(f))
-		err = -EIO;
+	rc = cs_read_stream(f, max, out, len);
 	fclose(f);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	/* a file that shrank while read gives what it still had */
-	buf[got] = '\0';
-	*out = buf;
-	*len = got;
-	return 0;
+	return rc;
 }

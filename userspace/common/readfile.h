@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A whole file into memory, bounded: what the daemons read at start (PEM
- * certificates, CRLs, configuration) so a wrong path cannot make them swallow
- * an unbounded file.
+ * A whole file or stream into memory, bounded: what the programs read whole
+ * (PEM certificates and CRLs, configuration, hub files, ban lists and decision
+ * imports, possibly on standard input) so that a wrong path or an endless
+ * pipe cannot make them swallow unbounded input.
  */
 #ifndef CS_READFILE_H
 #define CS_READFILE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /*
- * path's bytes, NUL-terminated, in *out (malloc'd) and their count in *len.
- * 0, or -errno of the open/read, -EFBIG beyond max bytes, -ENOMEM.
+ * The rest of f, NUL-terminated, in *out (malloc'd) and its length in *len
+ * (len may be NULL). 0, -EFBIG beyond max bytes, -EIO, -ENOMEM; *out is NULL
+ * on error. f stays open.
  */
+int cs_read_stream(FILE *f, size_t max, char **out, size_t *len);
+/* The same for the file at path: also -errno of its open. */
 int cs_read_file(const char *path, size_t max, char **out, size_t *len);
 
 #endif /* CS_READFILE_H */

@@ -7,18 +7,19 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/dlist.h"
 #include "common/hash.h"
 
 struct stash_ent {
 	char *key, *val;
 	int64_t expires; /* CLOCK_MONOTONIC ns, 0 = never */
-	struct stash_ent *older, *newer;
+	struct cs_dlink order;
 };
 
 struct stash_cache {
 	size_t size;
 	struct cs_hmap *ents;		   /* key -> struct stash_ent */
-	struct stash_ent *oldest, *newest; /* write order, for eviction */
+	struct cs_dlist order;		   /* write order, oldest first, for eviction */
 };
 
 struct cs_stash {
@@ -77,22 +78,9 @@ void cs_stash_free(struct cs_stash *s)
 	free(s);
 }
 
-static void unlink_ent(struct stash_cache *c, struct stash_ent *e)
-{
-	if (e->older)
-		e->older->newer = e->newer;
-	else
-		c->oldest = e->newer;
-	if (e->newer)
-		e->newer->older = e->older;
-	else
-		c->newest = e->older;
-	e->older = e->newer = NULL;
-}
-
 static void drop(struct stash_cache *c, struct stash_ent *e)
 {
-	unlink_ent(c, e);
+	cs_dlist_unlink(&c->order, &e->order);
 	cs_hmap_del(c->ents, e->key, strlen(e->key));
 	ent_free(e);
 }
@@ -138,17 +126,13 @@ int cs_stash_set(struct cs_stash *s, const char *name, size_t size, int64_t ttl_
 	old = cs_hmap_get(c->ents, key, strlen(key));
 	if (old)
 		drop(c, old);
-	else if (cs_hmap_count(c->ents) >= c->size && c->oldest)
-		drop(c, c->oldest); /* the oldest write goes */
+	else if (cs_hmap_count(c->ents) >= c->size && c->order.head)
+		/* the oldest write goes */
+		drop(c, cs_dlist_entry(c->order.head, struct stash_ent, order));
 	err = cs_hmap_put(c->ents, e->key, strlen(e->key), e, NULL);
 	if (err)
 		goto out;
-	e->older = c->newest;
-	if (c->newest)
-		c->newest->newer = e;
-	else
-		c->oldest = e;
-	c->newest = e;
+	cs_dlist_push_tail(&c->order, &e->order);
 	e = NULL;
 out:
 	pthread_mutex_unlock(&s->lock);

@@ -46,6 +46,7 @@ enum cst {
 	C_LISTING_GET,
 	C_LISTING_PUT,
 	C_LIVE,
+	C_LIVE_SINCE,
 	C_ENDED,
 	C_SAFE_LIST,
 	C_SAFE_ADD,
@@ -76,8 +77,11 @@ static const char *const central_sql[C__MAX] = {
 	[C_LISTING_GET] = "SELECT " LISTING_COLS " FROM central_listings WHERE ip = ?1",
 	[C_LISTING_PUT] = "INSERT OR REPLACE INTO central_listings (" LISTING_COLS
 			  ") VALUES (?1, ?2, ?3, ?4, ?5)",
-	[C_LIVE] = "SELECT " LISTING_COLS " FROM central_listings WHERE until > ?1"
-		   " AND updated_at > ?2",
+	/* startup: by until; delta: by updated_at (the unary + keeps the planner off
+	 * the until index, which would walk every live listing for an empty delta) */
+	[C_LIVE] = "SELECT " LISTING_COLS " FROM central_listings WHERE until > ?1",
+	[C_LIVE_SINCE] = "SELECT " LISTING_COLS " FROM central_listings WHERE updated_at > ?2"
+			 " AND +until > ?1",
 	[C_ENDED] = "SELECT " LISTING_COLS " FROM central_listings WHERE until > ?1"
 		    " AND until <= ?2",
 	[C_SAFE_LIST] = "SELECT range, comment FROM central_safe ORDER BY range",
@@ -100,7 +104,15 @@ int cs_db_central_open(struct cs_db *db, struct cs_central_store **out)
 		return -ENOMEM;
 	st->db = db;
 	pthread_mutex_lock(&db->lock);
-	if (db_exec(db, central_schema)) {
+	/*
+	 * Signals are statistics and listings are re-derived from them: on SQLite the
+	 * crowd's handle commits without an fsync each (WAL, synchronous=NORMAL: a power
+	 * cut may lose the last commits, never corrupt), which is what lets a batch of
+	 * signals cost what its statements cost.
+	 */
+	if (!db->be->is_pg && db_exec(db, "PRAGMA synchronous = NORMAL"))
+		err = -EIO;
+	if (!err && db_exec(db, central_schema)) {
 		log_error("central schema: cannot be created");
 		err = -EIO;
 	}
@@ -375,10 +387,11 @@ static int listings_walk(struct cs_central_store *st, struct dbstmt *s, cs_centr
 int cs_db_central_listings_live(struct cs_central_store *st, int64_t live_after,
 				int64_t updated_after, cs_central_listing_cb cb, void *ctx)
 {
-	struct dbstmt *s = cst(st, C_LIVE);
+	struct dbstmt *s = cst(st, updated_after == INT64_MIN ? C_LIVE : C_LIVE_SINCE);
 
 	bind_int(s, 1, live_after);
-	bind_int(s, 2, updated_after);
+	if (updated_after != INT64_MIN)
+		bind_int(s, 2, updated_after);
 	return listings_walk(st, s, cb, ctx);
 }
 

@@ -22,6 +22,7 @@
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_BEGIN_READ] = "BEGIN",
+	[ST_BEGIN_LAZY] = "BEGIN IMMEDIATE; -- lazy",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_MACHINE_INSERT] = "INSERT INTO machines (created_at, updated_at, last_push,"
@@ -154,14 +155,24 @@ bool db_cluster_job(struct cs_db *db, const char *job)
 	return mine;
 }
 
-int txn_begin(struct cs_db *db)
+static int txn_begin_as(struct cs_db *db, enum stmt_id id)
 {
 	pthread_mutex_lock(&db->lock);
-	int err = exec_stmt(db, stmt(db, ST_BEGIN));
+	int err = exec_stmt(db, stmt(db, id));
 
 	if (err)
 		pthread_mutex_unlock(&db->lock);
 	return err;
+}
+
+int txn_begin(struct cs_db *db)
+{
+	return txn_begin_as(db, ST_BEGIN);
+}
+
+int txn_begin_lazy(struct cs_db *db)
+{
+	return txn_begin_as(db, ST_BEGIN_LAZY);
 }
 
 /*
@@ -171,6 +182,15 @@ int txn_begin(struct cs_db *db)
 int txn_begin_read(struct cs_db *db)
 {
 	pthread_mutex_lock(&db->lock);
+	/*
+	 * PostgreSQL: each statement reads a committed state of its own (saving two
+	 * round trips); readers of several statements tolerate a commit in between
+	 * (the stream index re-merges what it reads twice).
+	 */
+	if (db->be->is_pg) {
+		db->autocommit = true;
+		return 0;
+	}
 	int err = exec_stmt(db, stmt(db, ST_BEGIN_READ));
 
 	if (err)
@@ -180,6 +200,10 @@ int txn_begin_read(struct cs_db *db)
 
 int txn_finish(struct cs_db *db, int err)
 {
+	if (db->autocommit) {
+		db->autocommit = false;
+		return err;
+	}
 	if (!err)
 		err = exec_stmt(db, stmt(db, ST_COMMIT));
 	if (err)
@@ -218,10 +242,14 @@ int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *ty
 {
 	struct dbstmt *s;
 	va_list ap;
-	int err = txn_begin(db);
+	int err = 0;
 
-	if (err)
+	if (db->be->is_pg) { /* one statement is atomic by itself: no BEGIN/COMMIT round trips */
+		pthread_mutex_lock(&db->lock);
+		db->autocommit = true;
+	} else if ((err = txn_begin(db))) {
 		return err;
+	}
 	s = stmt(db, id);
 	va_start(ap, types);
 	for (int i = 0; types[i]; i++) {
@@ -371,6 +399,44 @@ int cs_db_connect(const char *path, const char *pg_conninfo, struct cs_db **out)
 int cs_db_open(const char *path, struct cs_db **out)
 {
 	return cs_db_connect(path, NULL, out);
+}
+
+int cs_db_cluster_claim(struct cs_db *db, const char *job, int64_t now, int64_t every)
+{
+	struct dbstmt *s = NULL;
+	int err, rc = DB_DONE;
+
+	if (!db->be->is_pg)
+		return 1;
+	err = txn_begin(db);
+	if (!err)
+		err = db_prepare(db, "INSERT INTO cluster_jobs VALUES (?1, ?2) ON CONFLICT (name)"
+				     " DO UPDATE SET last_run = ?2 WHERE cluster_jobs.last_run <= ?3"
+				     " RETURNING 1", &s);
+	if (!err) {
+		bind_text(s, 1, job);
+		bind_int(s, 2, now);
+		bind_int(s, 3, now - every);
+		rc = db_step(s);
+		err = rc < 0 ? rc : 0;
+		db_finalize(s);
+		err = txn_end(db, err);
+	}
+	return err ? err : rc == DB_ROW;
+}
+
+int cs_db_ping(struct cs_db *db)
+{
+	struct dbstmt *s = NULL;
+	int err = txn_begin_read(db);
+
+	if (err)
+		return err;
+	err = db_prepare(db, "SELECT 1", &s); /* a broken PostgreSQL connection is reset here */
+	if (!err)
+		err = db_step(s) == DB_ROW ? 0 : -EIO;
+	db_finalize(s);
+	return txn_end(db, err);
 }
 
 bool cs_db_is_pg(const struct cs_db *db)

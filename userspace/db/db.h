@@ -147,6 +147,15 @@ int cs_db_open(const char *path, struct cs_db **out);
 int cs_db_connect(const char *path, const char *pg_conninfo, struct cs_db **out);
 bool cs_db_is_pg(const struct cs_db *db);
 /*
+ * Housekeeping every `every` ns that one LAPI does for all those sharing the
+ * database: 1 when this caller is the one to run `job` now (and the next claim
+ * waits `every` from now), 0 when another did within `every`, -errno. Always 1
+ * on SQLite.
+ */
+int cs_db_cluster_claim(struct cs_db *db, const char *job, int64_t now, int64_t every);
+/* 0 when the database answers (PostgreSQL: reconnecting first if it must), else -errno. */
+int cs_db_ping(struct cs_db *db);
+/*
  * libpq's connection string from CrowdSec's db_config keys (NULL or "": left to
  * libpq's defaults), each value quoted. *out is malloc'ed.
  */

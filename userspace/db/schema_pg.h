@@ -4,10 +4,13 @@
  * nanosecond timestamps) in PostgreSQL's types, applied by pg_migrate() under
  * schema_version: migration i brings the database from version i to i+1.
  * Append only. Text compares bytewise (COLLATE "C") as SQLite's does, whatever
- * the database's locale.
+ * the database's locale. Each SQLite migration has its PostgreSQL twin here
+ * (version numbers differ: version 1 here is SQLite's 1 to 3).
  */
 #ifndef CS_DB_SCHEMA_PG_H
 #define CS_DB_SCHEMA_PG_H
+
+#include "db/schema.h"
 
 #define PGT "TEXT COLLATE \"C\""
 
@@ -54,12 +57,7 @@ static const char *const db_migrations_pg[] = {
 	" alert_decisions BIGINT REFERENCES alerts(id) ON DELETE CASCADE,"
 	/* the change sequence (decisions_epoch.n) of the transaction that wrote it */
 	" seq BIGINT NOT NULL DEFAULT 0);"
-	"CREATE INDEX decisions_until ON decisions(until);"
-	"CREATE INDEX decisions_created_at ON decisions(created_at);"
-	"CREATE INDEX decisions_triple ON decisions(value, type, scope, until);"
-	"CREATE INDEX decisions_range ON decisions(ip_size, start_ip, start_suffix, end_ip,"
-	" end_suffix);"
-	"CREATE INDEX decisions_alert ON decisions(alert_decisions);"
+	DECISIONS_INDEXES
 	"CREATE INDEX decisions_seq ON decisions(seq);"
 	"CREATE TABLE events ("
 	" id BIGSERIAL PRIMARY KEY, created_at BIGINT NOT NULL,"
@@ -113,7 +111,7 @@ static const char *const db_migrations_pg[] = {
 	/* SQLite's instr(), which the shared filter SQL uses */
 	"CREATE FUNCTION instr(text, text) RETURNS integer LANGUAGE sql IMMUTABLE"
 	" AS 'SELECT strpos($1, $2)';",
-	/* 1 -> 2: schema.h's version 4, usage metrics */
+	/* 1 -> 2: schema.h's version 4 (usage metrics) */
 	"CREATE TABLE metrics ("
 	" id BIGSERIAL PRIMARY KEY, generated_type " PGT " NOT NULL,"
 	" generated_by " PGT " NOT NULL, received_at BIGINT NOT NULL, pushed_at BIGINT,"
@@ -123,6 +121,8 @@ static const char *const db_migrations_pg[] = {
 	"ALTER TABLE bouncers ADD COLUMN featureflags " PGT " NOT NULL DEFAULT '';"
 	"ALTER TABLE machines ADD COLUMN os " PGT " NOT NULL DEFAULT '';"
 	"ALTER TABLE machines ADD COLUMN featureflags " PGT " NOT NULL DEFAULT '';",
+	/* 2 -> 3: housekeeping that one replica does for all (cs_db_cluster_claim) */
+	"CREATE TABLE cluster_jobs (name " PGT " PRIMARY KEY, last_run BIGINT NOT NULL);",
 };
 
 #endif /* CS_DB_SCHEMA_PG_H */

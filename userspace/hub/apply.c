@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/readfile.h"
 #include "common/yamljson.h"
 #include "hub/hub.h"
 #include "hub/hub_int.h"
@@ -524,7 +525,7 @@ static int refresh_data(struct run *r)
 
 		if (!hub_item_installed(it) || hub_plan_has(r->p, HUB_OP_DOWNLOAD, it))
 			continue;
-		if ((rc = hub_read_file(it->local_path, HUB_MAX_ITEM_BYTES, &text, &len))) {
+		if ((rc = cs_read_file(it->local_path, HUB_MAX_ITEM_BYTES, &text, &len))) {
 			snprintf(r->err, r->errlen, "while opening %s: %s", it->local_path,
 				 strerror(-rc));
 			return rc;

@@ -12,8 +12,6 @@ int hub_add_item(struct hub *h, struct hub_item *it);
 /* Parse an index text into h (items + h->index). `what` names it in errors. */
 int hub_index_parse(struct hub *h, const char *text, size_t len, const char *what, char *err,
 		    size_t errlen);
-/* Read a whole file (bounded) into a NUL-terminated buffer. */
-int hub_read_file(const char *path, size_t max, char **out, size_t *len);
 /* Hub copy path <hub_dir>/<remote_path>, and install path <config_dir>/<type>/[<stage>/]<file>. */
 int hub_download_path(const struct hub *h, const struct hub_item *it, char *buf, size_t len);
 int hub_install_path(const struct hub *h, const struct hub_item *it, char *buf, size_t len);

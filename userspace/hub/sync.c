@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/readfile.h"
 #include "common/sha2.h"
 #include "common/strv.h"
 #include "common/yamljson.h"
@@ -27,60 +28,6 @@
 
 #define SCAN_MAX_DEPTH 6
 #define SCAN_MAX_FILES 20000
-
-int hub_read_file(const char *path, size_t max, char **out, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-
-	*out = NULL;
-	if (!f)
-		return -errno;
-	for (;;) {
-		size_t r;
-
-		if (cap - n < 65536) {
-			char *nb;
-
-			if (cap > max) {
-				rc = -EFBIG;
-				break;
-			}
-			cap = cap ? cap * 2 : 65536;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				rc = -ENOMEM;
-				break;
-			}
-			buf = nb;
-		}
-		r = fread(buf + n, 1, cap - n, f);
-		n += r;
-		if (n > max) {
-			rc = -EFBIG;
-			break;
-		}
-		if (r == 0) {
-			if (ferror(f))
-				rc = -EIO;
-			break;
-		}
-	}
-	fclose(f);
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	if (!buf && !(buf = malloc(1)))
-		return -ENOMEM;
-	buf[n] = '\0';
-	*out = buf;
-	if (len)
-		*len = n;
-	return 0;
-}
 
 void hub_sha256_hex(const void *data, size_t len, char out[65])
 {
@@ -94,7 +41,7 @@ int hub_sha256_file(const char *path, char out[65])
 {
 	char *buf;
 	size_t len;
-	int rc = hub_read_file(path, HUB_MAX_DATA_BYTES, &buf, &len);
+	int rc = cs_read_file(path, HUB_MAX_DATA_BYTES, &buf, &len);
 
 	if (rc)
 		return rc;
@@ -658,7 +605,7 @@ int hub_open(struct hub_config *cfg, struct hub **out, char *err, size_t errlen)
 			 rc == -ETIMEDOUT ? "another cscli kept it too long" : strerror(-rc));
 		goto fail;
 	}
-	rc = hub_read_file(cfg->index_path, HUB_MAX_INDEX_BYTES, &text, &len);
+	rc = cs_read_file(cfg->index_path, HUB_MAX_INDEX_BYTES, &text, &len);
 	if (rc) {
 		snprintf(err, errlen, "invalid hub index: unable to read index file %s: %s. Run "
 			 "'sudo cscli hub update' to download the index again", cfg->index_path,

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/readfile.h"
 #include "hub/hub.h"
 #include "hub/hub_int.h"
 
@@ -37,7 +38,7 @@ int hub_update_index(struct hub_config *cfg, bool *changed, char *err, size_t er
 		snprintf(err, errlen, "failed to update hub: %s", why);
 		goto out;
 	}
-	if (!hub_read_file(cfg->index_path, HUB_MAX_INDEX_BYTES, &old, &oldlen) && oldlen == len &&
+	if (!cs_read_file(cfg->index_path, HUB_MAX_INDEX_BYTES, &old, &oldlen) && oldlen == len &&
 	    !memcmp(old, body, len))
 		goto out; /* same content: nothing to do */
 	snprintf(dir, sizeof(dir), "%s", cfg->index_path);

@@ -14,6 +14,8 @@
 #include <yaml.h>
 
 #include "common/log.h"
+#include "common/strv.h"
+#include "common/vec.h"
 #include "common/ywalk.h"
 #include "common/strbuf.h"
 #include "common/strmap.h"
@@ -50,18 +52,11 @@ struct ht_config {
 	char *overrides; /* override_statics re-emitted as a parser document, or NULL */
 };
 
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void config_free(struct ht_config *c)
 {
-	free_strv(c->parsers, c->nparsers);
-	free_strv(c->scenarios, c->nscenarios);
-	free_strv(c->postoverflows, c->npostoverflows);
+	strv_free(c->parsers, c->nparsers);
+	strv_free(c->scenarios, c->nscenarios);
+	strv_free(c->postoverflows, c->npostoverflows);
 	free(c->log_file);
 	free(c->log_type);
 	strmap_free(c->labels);
@@ -384,15 +379,8 @@ static struct ht_entry *results_entry(struct ht_results *r, const char *stage, c
 	for (size_t i = 0; i < r->n; i++)
 		if (!strcmp(r->v[i].stage, stage) && !strcmp(r->v[i].node, node))
 			return &r->v[i];
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8;
-
-		e = realloc(r->v, cap * sizeof(*e));
-		if (!e)
-			return NULL;
-		r->v = e;
-		r->cap = cap;
-	}
+	if (vec_reserve((void **)&r->v, &r->cap, r->n, sizeof(*r->v), 8))
+		return NULL;
 	e = &r->v[r->n];
 	memset(e, 0, sizeof(*e));
 	e->stage = strdup(stage);
@@ -417,24 +405,15 @@ static int record(const char *stage, const char *node, const struct cs_event *ev
 
 	if (!e)
 		return -ENOMEM;
-	if (e->n == e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 16;
-		struct cs_event **ev = realloc(e->evts, cap * sizeof(*ev));
-		bool *ok;
-		int *idx;
+	{
+		/* three arrays of one length: cap grows only once all three did */
+		size_t c_evts = e->cap, c_ok = e->cap, c_idx = e->cap;
 
-		if (!ev)
+		if (vec_reserve((void **)&e->evts, &c_evts, e->n, sizeof(*e->evts), 16) ||
+		    vec_reserve((void **)&e->ok, &c_ok, e->n, sizeof(*e->ok), 16) ||
+		    vec_reserve((void **)&e->idx, &c_idx, e->n, sizeof(*e->idx), 16))
 			return -ENOMEM;
-		e->evts = ev;
-		ok = realloc(e->ok, cap * sizeof(*ok));
-		if (!ok)
-			return -ENOMEM;
-		e->ok = ok;
-		idx = realloc(e->idx, cap * sizeof(*idx));
-		if (!idx)
-			return -ENOMEM;
-		e->idx = idx;
-		e->cap = cap;
+		e->cap = c_evts;
 	}
 	err = cs_event_dup(evt, &snap);
 	if (err)

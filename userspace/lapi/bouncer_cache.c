@@ -9,6 +9,9 @@
  *    BCACHE_FLUSH_SEC and at stop. A crash loses at most that much bookkeeping:
  *    the bouncer's next delta then starts earlier, which re-sends decisions it
  *    has (harmless), never skips one.
+ * On PostgreSQL other LAPIs serve the same bouncers (a bouncer may pull from
+ * any replica): the database is the only place for last_pull, read and
+ * written at every pull, and nothing is cached.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/pwhash.h"
+#include "common/worker.h"
 #include "lapi/lapi_int.h"
 
 #define BCACHE_TTL (1 * NSEC_PER_SEC)
@@ -103,6 +107,8 @@ int bcache_get(struct cs_lapi *l, const char *hash, struct cs_bouncer *out)
 	int64_t version;
 	int err;
 
+	if (cs_db_is_pg(l->db))
+		return cs_db_bouncer_by_key(l->db, hash, out);
 	err = cs_db_external_version(l->db, &version);
 	pthread_mutex_lock(&c->lock);
 	if (!err && version != c->version) { /* someone else wrote: check everyone again */
@@ -186,6 +192,10 @@ void bcache_pulled(struct cs_lapi *l, const struct cs_bouncer *b, int64_t stamp)
 	struct bouncer_cache *c = l->bcache;
 	struct bentry **pp;
 
+	if (cs_db_is_pg(l->db)) {
+		cs_db_bouncer_set_last_pull(l->db, b->id, stamp);
+		return;
+	}
 	pthread_mutex_lock(&c->lock);
 	pp = find(c, b->api_key ? b->api_key : "");
 	if (*pp && (*pp)->b.id == b->id) {
@@ -274,11 +284,7 @@ void bcache_stop(struct cs_lapi *l)
 	if (!c)
 		return;
 	if (c->running) {
-		pthread_mutex_lock(&c->lock);
-		c->stopping = true;
-		pthread_cond_signal(&c->cond);
-		pthread_mutex_unlock(&c->lock);
-		pthread_join(c->thread, NULL);
+		cs_worker_stop(&c->lock, &c->cond, &c->stopping, c->thread);
 		bcache_flush(l);
 	}
 	for (size_t i = 0; i < c->nslots; i++) {

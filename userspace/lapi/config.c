@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/gotime.h"
+#include "common/strv.h"
 #include "common/yamljson.h"
 #include "lapi/lapi_int.h"
 
@@ -19,6 +20,8 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 	cfg->profiles_path = strdup("/etc/crowdsec/profiles.yaml");
 	cfg->notification_dir = strdup("/etc/crowdsec/notifications/");
 	cfg->credentials_path = strdup("/etc/crowdsec/local_api_credentials.yaml");
+	cfg->config_dir = strdup("/etc/crowdsec/");
+	cfg->hub_index_path = strdup("/etc/crowdsec/hub/.index.json");
 	cfg->prometheus_enabled = true;
 	cfg->prometheus_addr = strdup("127.0.0.1");
 	cfg->prometheus_port = 6060;
@@ -42,13 +45,6 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 		cfg->n_bouncers_allowed_ou = 1;
 }
 
-static void free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* A YAML list of strings (a lone string is a list of one) replaces *v. */
 static void set_list(char ***v, size_t *n, json_t *root, const char *path)
 {
@@ -57,7 +53,7 @@ static void set_list(char ***v, size_t *n, json_t *root, const char *path)
 
 	if (!json_is_array(node) && !json_is_string(node))
 		return;
-	free_list(*v, *n);
+	strv_free(*v, *n);
 	*n = 0;
 	*v = calloc((json_is_array(node) ? json_array_size(node) : 1) + 1, sizeof(char *));
 	if (!*v)
@@ -91,6 +87,9 @@ static const size_t owned_strs[] = {
 	offsetof(struct cs_lapi_config, profiles_path),
 	offsetof(struct cs_lapi_config, notification_dir),
 	offsetof(struct cs_lapi_config, credentials_path),
+	offsetof(struct cs_lapi_config, online_credentials_path),
+	offsetof(struct cs_lapi_config, config_dir),
+	offsetof(struct cs_lapi_config, hub_index_path),
 	offsetof(struct cs_lapi_config, tls_cert_file),
 	offsetof(struct cs_lapi_config, tls_key_file),
 	offsetof(struct cs_lapi_config, tls_ca_cert_path),
@@ -117,7 +116,7 @@ void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 	for (size_t i = 0; i < sizeof(owned_strs) / sizeof(owned_strs[0]); i++)
 		free(*(char **)CFG_AT(cfg, owned_strs[i]));
 	for (size_t i = 0; i < sizeof(owned_lists) / sizeof(owned_lists[0]); i++)
-		free_list(*(char ***)CFG_AT(cfg, owned_lists[i].v),
+		strv_free(*(char ***)CFG_AT(cfg, owned_lists[i].v),
 			  *(size_t *)CFG_AT(cfg, owned_lists[i].n));
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -149,6 +148,18 @@ int cs_lapi_config_copy(struct cs_lapi_config *dst, const struct cs_lapi_config 
 			err = -ENOMEM;
 	}
 	return err;
+}
+
+/* A positive Go duration at path (left as is when absent). */
+static int get_interval(json_t *root, const char *path, int64_t *out, char *err, size_t errlen)
+{
+	const char *v = yamljson_get_str(root, path, NULL);
+
+	if (v && (gotime_parse_duration(v, out) || *out <= 0)) {
+		snprintf(err, errlen, "%s: '%s' is not a positive duration", path, v);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void set_str(char **dst, json_t *root, const char *path)
@@ -184,6 +195,26 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 	set_str(&cfg->profiles_path, root, "api.server.profiles_path");
 	set_str(&cfg->notification_dir, root, "config_paths.notification_dir");
 	set_str(&cfg->credentials_path, root, "api.client.credentials_path");
+	set_str(&cfg->config_dir, root, "config_paths.config_dir");
+	{
+		const char *hub = yamljson_get_str(root, "config_paths.hub_dir", NULL);
+		char idx[4096];
+
+		if (hub) {
+			snprintf(idx, sizeof(idx), "%s/.index.json", hub);
+			free(cfg->hub_index_path);
+			cfg->hub_index_path = strdup(idx);
+		}
+		set_str(&cfg->hub_index_path, root, "config_paths.index_path");
+	}
+	set_str(&cfg->online_credentials_path, root, "api.server.online_client.credentials_path");
+	if (get_interval(root, "api.server.online_client.push_interval",
+			 &cfg->online_push_interval, err, errlen) ||
+	    get_interval(root, "api.server.online_client.pull_interval",
+			 &cfg->online_pull_interval, err, errlen)) {
+		json_decref(docs);
+		return -EINVAL;
+	}
 	cfg->insecure_skip_verify = yamljson_get_bool(root, "api.client.insecure_skip_verify", false);
 	set_str(&cfg->tls_cert_file, root, "api.server.tls.cert_file");
 	set_str(&cfg->tls_key_file, root, "api.server.tls.key_file");

@@ -14,7 +14,7 @@
 #include "lapi/lapi_int.h"
 
 struct lapi_conn {
-	struct lapi_conn *prev, *next;
+	struct cs_dlink link; /* in l->conns */
 	int fd;
 	int64_t opened;
 	bool request_seen; /* headers arrived once: the header deadline is met */
@@ -37,10 +37,7 @@ void lapi_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
 		c->fd = ci ? ci->connect_fd : -1;
 		c->opened = gotime_now();
 		pthread_mutex_lock(&l->conn_lock);
-		c->next = l->conns;
-		if (l->conns)
-			l->conns->prev = c;
-		l->conns = c;
+		cs_dlist_push_tail(&l->conns, &c->link);
 		l->n_conns++;
 		pthread_mutex_unlock(&l->conn_lock);
 		*socket_context = c;
@@ -49,12 +46,7 @@ void lapi_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
 	if (!c)
 		return;
 	pthread_mutex_lock(&l->conn_lock);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		l->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	cs_dlist_unlink(&l->conns, &c->link);
 	l->n_conns--;
 	pthread_mutex_unlock(&l->conn_lock);
 	free(c);
@@ -125,7 +117,9 @@ void *lapi_conn_reaper_main(void *arg)
 		unsigned cut = 0;
 
 		pthread_mutex_lock(&l->conn_lock);
-		for (struct lapi_conn *c = l->conns; c; c = c->next)
+		for (struct cs_dlink *k = l->conns.head; k; k = k->next) {
+			struct lapi_conn *c = cs_dlist_entry(k, struct lapi_conn, link);
+
 			if (!c->request_seen && !c->cut && c->fd >= 0 &&
 			    now - c->opened > LAPI_HEADER_TIMEOUT) {
 				/* MHD sees end of stream and closes it the usual way */
@@ -133,6 +127,7 @@ void *lapi_conn_reaper_main(void *arg)
 				c->cut = true;
 				cut++;
 			}
+		}
 		pthread_mutex_unlock(&l->conn_lock);
 		if (cut)
 			log_debug("%u connection(s) cut: no request headers within %llds", cut,

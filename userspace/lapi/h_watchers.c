@@ -10,9 +10,14 @@
 #include "common/pwhash.h"
 #include "lapi/lapi_int.h"
 
+/* 1.4.6 always says "up"; a LAPI whose database is unreachable says so instead. */
 void h_health(struct req *r)
 {
-	reply_json(r, 200, json_pack("{s:s}", "status", "up"));
+	if (cs_db_ping(r->l->db))
+		reply_json(r, 503, json_pack("{s:s, s:s}", "status", "down", "message",
+					     "database unreachable"));
+	else
+		reply_json(r, 200, json_pack("{s:s}", "status", "up"));
 	r->nocache = true;
 }
 

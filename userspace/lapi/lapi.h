@@ -41,6 +41,12 @@ struct cs_lapi_config {
 	char **trusted_proxies;	/* api.server.trusted_proxies (none: loopback) */
 	size_t n_trusted_proxies;
 	char *credentials_path; /* api.client.credentials_path (cscli) */
+	/* api.server.online_client: membership of a crowd (capi.c); NULL: none */
+	char *online_credentials_path;	/* .credentials_path (url, login, password) */
+	int64_t online_push_interval;	/* .push_interval (ours), default 10 s */
+	int64_t online_pull_interval;	/* .pull_interval (ours), default 1 min */
+	char *config_dir;		/* config_paths.config_dir: the scenarios a member runs */
+	char *hub_index_path;		/* config_paths.index_path, else <hub_dir>/.index.json */
 	bool insecure_skip_verify; /* api.client.insecure_skip_verify (cscli) */
 	char *tls_cert_file;	/* api.server.tls.cert_file: HTTPS when both are set */
 	char *tls_key_file;	/* api.server.tls.key_file */

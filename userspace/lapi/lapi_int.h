@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 
+#include "common/dlist.h"
 #include "db/db.h"
 #include "lapi/dedupe.h"
 #include "lapi/lapi.h"
@@ -152,10 +153,11 @@ struct cs_lapi {
 	struct cs_ratelimit *rl_register, *rl_login_fail;
 	struct cs_ratelimit *known_sources; /* authenticated lately (conns.c) */
 	pthread_mutex_t conn_lock;
-	struct lapi_conn *conns; /* open LAPI connections */
+	struct cs_dlist conns; /* open LAPI connections (struct lapi_conn) */
 	unsigned n_conns;
 	pthread_t reaper;
 	bool reaper_running;
+	struct capi *capi; /* capi.c: member of a crowd (api.server.online_client) */
 	/* housekeeping thread (db_config.flush) */
 	pthread_t flusher;
 	bool flusher_running;
@@ -354,6 +356,14 @@ json_t *req_json(struct req *r);
 void req_body_release(struct req *r);
 int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
 		      int64_t now, int64_t *ids, char *msg, size_t msglen);
+
+/* ---- capi.c: the LAPI as a member of a crowd ---- */
+/* Starts pushing and pulling when api.server.online_client is set (else 0, nothing). */
+int capi_start(struct cs_lapi *l);
+/* After the last producer of alerts stopped and l->stopping is set: pushes what is queued. */
+void capi_stop(struct cs_lapi *l);
+/* Stored alerts whose signals the crowd gets (non-simulated, untainted, not manual). */
+void capi_signal_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, int64_t now);
 
 /* ---- notifications (notify.c) ---- */
 /* Load notification_dir when a profile names notifications, check the names, start delivery. */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/gotime.h"
+#include "common/vec.h"
 #include "lapi/lapi_int.h"
 #include "metrics/metrics.h"
 
@@ -142,15 +143,8 @@ static struct series *lookup(struct family *f, const char *labels)
 			return &f->v[i];
 	if (f->n >= METRICS_MAX_SERIES)
 		return NULL;
-	if (f->n == f->cap) {
-		size_t nc = f->cap ? f->cap * 2 : 16;
-		struct series *p = realloc(f->v, nc * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		f->v = p;
-		f->cap = nc;
-	}
+	if (vec_reserve((void **)&f->v, &f->cap, f->n, sizeof(*f->v), 16))
+		return NULL;
 	memset(&f->v[f->n], 0, sizeof(f->v[f->n]));
 	f->v[f->n].labels = strdup(labels);
 	if (!f->v[f->n].labels)

@@ -20,10 +20,44 @@
 
 #define LAPI_QUEUE_BATCH 256
 
+#define LAPI_QUEUE_RETRY_MS 500
+
+/*
+ * The database is unreachable (PostgreSQL restarting): wait for it, checking
+ * every LAPI_QUEUE_RETRY_MS. false when the LAPI stops first. Called and
+ * returns with qlock held.
+ */
+static bool queue_wait_db(struct cs_lapi *l)
+{
+	bool warned = false;
+
+	while (!l->qstopping) {
+		struct timespec ts;
+		int err;
+
+		pthread_mutex_unlock(&l->qlock);
+		err = cs_db_ping(l->db);
+		pthread_mutex_lock(&l->qlock);
+		if (!err)
+			return true;
+		if (!warned)
+			log_warn("database unreachable: queued alerts wait for it");
+		warned = true;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += LAPI_QUEUE_RETRY_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&l->qcond, &l->qlock, &ts);
+	}
+	return false;
+}
+
 /*
  * Detector alerts: drained in batches of up to LAPI_QUEUE_BATCH, each batch one
- * transaction. An alert the db refuses (bad decision value) is logged and
- * dropped alone: the batch is retried one by one.
+ * transaction. While the database is unreachable the batch waits (the queue
+ * is bounded: enqueues beyond it are refused and counted). An alert the db
+ * refuses (bad decision value) is logged and dropped alone: the batch is
+ * retried one by one.
  */
 void *lapi_queue_main(void *arg)
 {
@@ -35,6 +69,7 @@ void *lapi_queue_main(void *arg)
 	pthread_mutex_lock(&l->qlock);
 	for (;;) {
 		size_t n = 0;
+		int err;
 
 		while (!l->qlen && !l->qstopping)
 			pthread_cond_wait(&l->qcond, &l->qlock);
@@ -47,7 +82,18 @@ void *lapi_queue_main(void *arg)
 		}
 		l->qbusy = true;
 		pthread_mutex_unlock(&l->qlock);
-		if (lapi_store_alerts(l, batch, n, NULL, gotime_now(), ids, msg, sizeof(msg))) {
+		while ((err = lapi_store_alerts(l, batch, n, NULL, gotime_now(), ids, msg,
+						sizeof(msg))) &&
+		       err != -EINVAL && cs_db_ping(l->db)) {
+			bool up;
+
+			pthread_mutex_lock(&l->qlock);
+			up = queue_wait_db(l);
+			pthread_mutex_unlock(&l->qlock);
+			if (!up)
+				break;
+		}
+		if (err) {
 			for (size_t i = 0; i < n; i++) {
 				int64_t id;
 
@@ -172,6 +218,8 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 			alert_dedupe_put(l->dedupe, machine, keep[k]->uuid, kids[k]);
 		lapi_notify_alert(l, keep[k], kids[k], notify[k], nnotify[k]);
 	}
+	if (!ret)
+		capi_signal_alerts(l, keep, nk, now);
 out:
 	free(keep);
 	free(kids);

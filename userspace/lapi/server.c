@@ -197,7 +197,10 @@ static void *flusher_main(void *arg)
 		long n = 0;
 
 		pthread_mutex_unlock(&l->stop_lock);
-		if (!cs_db_flush(l->db, l->cfg.flush_max_age ? now - l->cfg.flush_max_age : 0,
+		/* replicas on one PostgreSQL: one of them per period (a little less, for jitter) */
+		if (cs_db_cluster_claim(l->db, "flush", now,
+					(LAPI_FLUSH_PERIOD_SEC - 5) * NSEC_PER_SEC) == 1 &&
+		    !cs_db_flush(l->db, l->cfg.flush_max_age ? now - l->cfg.flush_max_age : 0,
 				 l->cfg.flush_max_items, &n) &&
 		    n)
 			log_info("flush: %ld alert(s) deleted", n);
@@ -351,6 +354,9 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	if (ret)
 		goto fail;
 	l->reaper_running = true;
+	ret = capi_start(l);
+	if (ret)
+		goto fail;
 	if (l->cfg.flush_max_age || l->cfg.flush_max_items) {
 		ret = -pthread_create(&l->flusher, NULL, flusher_main, l);
 		if (ret)
@@ -388,6 +394,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 		MHD_stop_daemon(l->prom);
 	if (l->httpd)
 		MHD_stop_daemon(l->httpd);
+	capi_stop(l); /* after the last alert producer */
 	if (l->sloader_running)
 		pthread_join(l->sloader, NULL);
 	bcache_stop(l);

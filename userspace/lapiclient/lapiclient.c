@@ -176,8 +176,14 @@ int lapi_client_do(struct lapi_client *cl, const char *method, const char *path,
 
 int lapi_client_login(struct lapi_client *cl, long *status, char **answer)
 {
-	json_t *req = json_pack("{s:s,s:s,s:n}", "machine_id", cl->login, "password", cl->password,
-				"scenarios");
+	return lapi_client_login_at(cl, "/v1/watchers/login", NULL, status, answer);
+}
+
+int lapi_client_login_at(struct lapi_client *cl, const char *path, json_t *scenarios,
+			 long *status, char **answer)
+{
+	json_t *req = json_pack("{s:s,s:s,s:O?}", "machine_id", cl->login, "password",
+				cl->password, "scenarios", scenarios);
 	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_t *tok, *j = NULL;
 	int err;
@@ -187,7 +193,7 @@ int lapi_client_login(struct lapi_client *cl, long *status, char **answer)
 	*answer = NULL;
 	if (!body)
 		return -ENOMEM;
-	err = lapi_client_do(cl, "POST", "/v1/watchers/login", body, status, answer);
+	err = lapi_client_do(cl, "POST", path, body, status, answer);
 	free(body);
 	if (err)
 		return err;

@@ -40,6 +40,13 @@ void lapi_client_free(struct lapi_client *cl);
  * token in the answer.
  */
 int lapi_client_login(struct lapi_client *cl, long *status, char **answer);
+/*
+ * The same login at another path with a scenario list (a JSON array, borrowed;
+ * NULL sends null): a central API's POST /v2/watchers/login.
+ */
+typedef struct json_t json_t;
+int lapi_client_login_at(struct lapi_client *cl, const char *path, json_t *scenarios,
+			 long *status, char **answer);
 /* Forget the token (expired): the next login gets another. */
 void lapi_client_logout(struct lapi_client *cl);
 bool lapi_client_logged_in(const struct lapi_client *cl);

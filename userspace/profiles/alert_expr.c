@@ -324,10 +324,9 @@ static int alert_call(struct expr_ctx *c, void *obj, const char *m, const struct
 {
 	const struct cs_alert *a = obj;
 
-	if (!strcmp(m, "GetScope"))
-		return str_out(a->src_scope, out);
-	if (!strcmp(m, "GetValue"))
-		return str_out(a->src_value, out);
+	/* models.Alert's GetScope/GetValue are its source's */
+	if (!strcmp(m, "GetScope") || !strcmp(m, "GetValue"))
+		return src_call(c, obj, m, args, nargs, out);
 	if (!strcmp(m, "GetScenario"))
 		return str_out(a->scenario, out);
 	if (!strcmp(m, "GetEventsCount"))
@@ -405,9 +404,9 @@ static int h_decisions_count(struct expr_ctx *c, const struct expr_value *args, 
 }
 
 static const struct expr_func db_funcs[] = {
-	{ "GetDecisionsCount", h_decisions_count, 1, 1, { EXPR_STRING }, &expr_type_int, NULL },
+	{ "GetDecisionsCount", h_decisions_count, 1, 1, { EXPR_STRING }, &expr_type_int, NULL, 0 },
 	{ "GetDecisionsSinceCount", h_decisions_count, 2, 2, { EXPR_STRING, EXPR_STRING },
-	  &expr_type_int, NULL },
+	  &expr_type_int, NULL, 0 },
 };
 
 /* ---- the backend -------------------------------------------------------------------------------- */

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The detector on every core, and its live buckets per GiB (BENCH=detector).
+# 1. `crowdsec -dsn file://LOG -type T -stdout-alerts` with 1 and with N worker
+#    threads (-workers; N = CPUs), beside Debian's CrowdSec 1.4.6 on the same
+#    generated log and the same hub files (Debian's enabled collections; the peer
+#    pushes its alerts to a LAPI of its own, not in its figures): lines per
+#    CPU-second, wall lines/s, peak RSS, and the speed-up of N workers over 1.
+#    Sizes: SSHD_LINES (300000), NGINX_LINES (30000).
+# 2. bucket_mem: the bucket engine alone (one thread, replay, default limits) with
+#    SOURCES distinct addresses in crowdsecurity/ssh-bf, each one event short of
+#    overflowing, then its last event: live instances, overflows, evictions, peak
+#    RSS. Then a flood of FLOOD_SOURCES unique sources, one event each: memory
+#    stays bounded, evictions counted. Sizes: MEM_SOURCES ("100000 1000000"),
+#    FLOOD_SOURCES (10000000); empty: skipped.
+set -u
+[ "$(id -u)" = 0 ] || { echo "bench_detector: needs root (the peer's configuration)"; exit 0; }
+SSHD_LINES=${SSHD_LINES:-300000} NGINX_LINES=${NGINX_LINES:-30000}
+MEM_SOURCES=${MEM_SOURCES-100000 1000000} FLOOD_SOURCES=${FLOOD_SOURCES-10000000}
+N=$(nproc)
+PEERS=$SHARED_DIR/bench/peers
+W=$(mktemp -d)
+LP=
+trap '[ -n "$LP" ] && kill "$LP" 2>/dev/null; rm -rf "$W"' EXIT
+python3 "$SHARED_DIR/bench/logs/genlogs" --kind sshd --lines "$SSHD_LINES" --seed 1 -o "$W/sshd.log" --quiet
+python3 "$SHARED_DIR/bench/logs/genlogs" --kind nginx --lines "$NGINX_LINES" --seed 1 -o "$W/nginx.log" --quiet
+
+have_cs=0
+if command -v crowdsec >/dev/null && sh "$PEERS/mkconf.sh" "$W/cs" 28490 >/dev/null 2>&1; then
+	have_cs=1
+fi
+O=$W/ours
+mkdir -p "$O/etc" "$O/data"
+if [ $have_cs = 1 ]; then
+	cp -rL "$W/cs/etc/parsers" "$W/cs/etc/scenarios" "$W/cs/etc/postoverflows" "$O/etc/"
+	cp "$W/cs/data/"*.txt "$W/cs/data/"*.regex "$O/data/" 2>/dev/null
+else
+	echo "(CrowdSec 1.4.6 is not installed: \`make test-deps\`; ours runs on the shared hub's sshd and nginx collections)"
+	for f in parsers/s00-raw/crowdsecurity/syslog-logs.yaml parsers/s01-parse/crowdsecurity/sshd-logs.yaml \
+		parsers/s01-parse/crowdsecurity/nginx-logs.yaml parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml \
+		parsers/s02-enrich/crowdsecurity/http-logs.yaml; do
+		mkdir -p "$O/etc/$(dirname "$(dirname "$f")")"
+		cp "$SHARED_DIR/hub/$f" "$O/etc/$(dirname "$(dirname "$f")")/"
+	done
+	mkdir -p "$O/etc/scenarios"
+	cp "$SHARED_DIR"/hub/scenarios/crowdsecurity/{ssh-bf,ssh-slow-bf,http-probing,http-crawl-non_statics}.yaml "$O/etc/scenarios/"
+fi
+cp -r "$SHARED_DIR/hub/patterns" "$O/etc/"
+printf 'config_paths:\n  config_dir: %s/etc/\n  data_dir: %s/data/\napi:\n  server:\n    enable: false\ncommon:\n  log_level: warning\n' "$O" "$O" > "$O/etc/config.yaml"
+
+measure() {	# measure CMD...: "wall cpu rss_mib exit" of CMD (GNU time)
+	/usr/bin/time -f "%e %U %S %M %x" -o "$W/time" "$@" >/dev/null 2>"$W/err"
+	awk '{ printf "%.2f %.2f %.0f %s\n", $1, $2 + $3, $4 / 1024, $5 }' "$W/time"
+}
+
+row() {	# row NAME LINES WALL CPU RSS EXIT
+	if [ "$6" != 0 ]; then
+		echo "| $1 | exit $6 | - | - | - | - |"
+		return
+	fi
+	awk -v name="$1" -v n="$2" -v w="$3" -v c="$4" -v r="$5" 'BEGIN {
+		printf "| %s | %.0f | %.0f | %s | %s | %s |\n", name, n / (c > 0 ? c : 1), n / (w > 0 ? w : 1), c, w, r }'
+}
+
+echo "Replay, $N CPUs (figures on a shared machine are noisy: compare within a run)."
+echo
+echo "| run | lines per CPU-second | wall lines/s | CPU s | wall s | peak RSS MiB |"
+echo "|---|---|---|---|---|---|"
+for kind in sshd nginx; do
+	type=$([ $kind = nginx ] && echo nginx || echo syslog)
+	n=$(wc -l < "$W/$kind.log")
+	read -r w1 c1 r1 x1 < <(measure "$BUILD/crowdsec" -c "$O/etc/config.yaml" -dsn "file://$W/$kind.log" \
+		-type "$type" -stdout-alerts -workers 1)
+	row "$kind ($n lines): ours, 1 worker" "$n" "$w1" "$c1" "$r1" "$x1"
+	read -r wn cn rn xn < <(measure "$BUILD/crowdsec" -c "$O/etc/config.yaml" -dsn "file://$W/$kind.log" \
+		-type "$type" -stdout-alerts -workers "$N")
+	row "$kind: ours, $N workers (x$(awk -v a="$w1" -v b="$wn" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 1) }') wall)" \
+		"$n" "$wn" "$cn" "$rn" "$xn"
+	if [ $have_cs = 1 ]; then
+		crowdsec -c "$W/cs/etc/lapi.yaml" -no-cs >"$W/lapi.out" 2>&1 & LP=$!
+		for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/28490) 2>/dev/null && break; sleep 0.1; done
+		read -r wp cp rp xp < <(measure crowdsec -c "$W/cs/etc/config.yaml" -dsn "file://$W/$kind.log" \
+			-type "$type" -no-api)
+		kill "$LP" 2>/dev/null; wait "$LP" 2>/dev/null; LP=
+		row "$kind: crowdsec 1.4.6" "$n" "$wp" "$cp" "$rp" "$xp"
+	fi
+done
+
+echo
+echo "Live buckets (crowdsecurity/ssh-bf, the engine alone, default limits: max_buckets 1250000)."
+echo
+echo "| sources | events | live, one event short | overflows | evicted | peak RSS MiB | seconds |"
+echo "|---|---|---|---|---|---|---|"
+sc=$SHARED_DIR/hub/scenarios/crowdsecurity/ssh-bf.yaml
+for n in $MEM_SOURCES; do
+	"$BUILD/bench/bucket_mem" "$sc" "$n" | awk '{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }'
+done
+for n in $FLOOD_SOURCES; do
+	"$BUILD/bench/bucket_mem" "$sc" "$n" -flood |
+		awk '{ printf "| %s (flood, 1 event each) | %s | %s live | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }'
+done
