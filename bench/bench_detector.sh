@@ -12,11 +12,11 @@
 #    overflowing, then its last event: live instances, overflows, evictions, peak
 #    RSS. Then a flood of FLOOD_SOURCES unique sources, one event each: memory
 #    stays bounded, evictions counted. Sizes: MEM_SOURCES ("100000 1000000"),
-#    FLOOD_SOURCES (10000000).
+#    FLOOD_SOURCES (10000000); empty: skipped.
 set -u
 [ "$(id -u)" = 0 ] || { echo "bench_detector: needs root (the peer's configuration)"; exit 0; }
 SSHD_LINES=${SSHD_LINES:-300000} NGINX_LINES=${NGINX_LINES:-30000}
-MEM_SOURCES=${MEM_SOURCES:-100000 1000000} FLOOD_SOURCES=${FLOOD_SOURCES:-10000000}
+MEM_SOURCES=${MEM_SOURCES-100000 1000000} FLOOD_SOURCES=${FLOOD_SOURCES-10000000}
 N=$(nproc)
 PEERS=$SHARED_DIR/bench/peers
 W=$(mktemp -d)

@@ -11,6 +11,7 @@
 
 #include "bouncer/lockout.h"
 #include "bouncer/xdp_loader.h"
+#include "bouncer/xdp_multiprog.h"
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/readfile.h"
@@ -18,6 +19,8 @@
 struct manual_opts {
 	const char *pin_dir;
 	enum xdp_attach_mode mode;
+	enum xdp_dispatcher_use dispatcher;
+	uint32_t priority;
 	bool dry_run, force, json;
 	uint32_t max_hosts, max_ranges;
 	int64_t duration_ns; /* 0: no expiry */
@@ -57,7 +60,10 @@ void bouncer_manual_usage(FILE *f)
 		"Data plane commands:\n"
 		"  xdp attach IFACE... [--mode auto|native|generic] [--dry-run]\n"
 		"                      [--max-hosts N] [--max-ranges N]\n"
-		"                      load (or atomically replace) the XDP program on IFACE\n"
+		"                      [--dispatcher auto|always|never] [--priority N]\n"
+		"                      load (or atomically replace) the XDP program on IFACE;\n"
+		"                      through libxdp's dispatcher when another libxdp program\n"
+		"                      is there (auto), at priority N (lowest runs first, %u)\n"
 		"  xdp detach IFACE... detach from IFACE; the ban list stays pinned\n"
 		"  xdp status [-o json]\n"
 		"  xdp uninstall       detach everywhere, remove every pin\n"
@@ -73,7 +79,7 @@ void bouncer_manual_usage(FILE *f)
 		"Exit status: 0 ok, 1 error, 2 usage or bad prefix, 3 unknown interface,\n"
 		"4 ban map full (nothing applied), 5 refused by the lock-out guard,\n"
 		"6 unban of a prefix that is not banned, 7 XDP could not be attached.\n",
-		CS_PIN_ROOT);
+		XDP_MP_DEFAULT_PRIO, CS_PIN_ROOT);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -120,6 +126,8 @@ static int parse_opts(int argc, char **argv, struct manual_opts *o, int *first_p
 		{ "output", required_argument, NULL, 'o' },
 		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "file", required_argument, NULL, 'F' },
+		{ "dispatcher", required_argument, NULL, 'X' },
+		{ "priority", required_argument, NULL, 'P' },
 		{ 0 },
 	};
 	int c;
@@ -186,6 +194,19 @@ static int parse_opts(int argc, char **argv, struct manual_opts *o, int *first_p
 		case 'F':
 			o->file = optarg;
 			break;
+		case 'X': {
+			int d = xdp_dispatcher_parse(optarg);
+
+			if (d < 0)
+				return usage_error("--dispatcher: expected auto, always or never, got '%s'",
+						   optarg);
+			o->dispatcher = d;
+			break;
+		}
+		case 'P':
+			if (parse_u32(optarg, &o->priority) || o->priority > XDP_PRIORITY_MAX)
+				return usage_error("--priority: '%s' is not a number in 1..1000", optarg);
+			break;
 		default:
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
@@ -200,6 +221,8 @@ static int open_loader(const struct manual_opts *o, struct xdp_loader **l)
 		.max_hosts = o->max_hosts,
 		.max_ranges = o->max_ranges,
 		.dry_run = o->dry_run,
+		.dispatcher = o->dispatcher,
+		.priority = o->priority,
 	};
 	int err = xdp_loader_open(&lo, l);
 
@@ -273,10 +296,11 @@ static int status_cb(const struct xdp_iface_status *st, void *arg)
 {
 	json_t *arr = arg;
 
-	json_array_append_new(arr, json_pack("{s:s, s:i, s:s, s:i}", "interface", st->ifname,
+	json_array_append_new(arr, json_pack("{s:s, s:i, s:s, s:i, s:s}", "interface", st->ifname,
 					     "ifindex", st->ifindex, "mode",
 					     st->ifindex ? mode_names[st->mode] : "gone",
-					     "prog_id", (int)st->prog_id));
+					     "prog_id", (int)st->prog_id, "attachment",
+					     st->dispatcher ? "libxdp dispatcher" : "bpf_link"));
 	return 0;
 }
 
@@ -332,9 +356,11 @@ static int cmd_status(struct manual_opts *o)
 		if (!json_array_size(ifs))
 			printf("not attached to any interface\n");
 		json_array_foreach(ifs, i, it)
-			printf("%-16s %-8s prog %d\n", json_string_value(json_object_get(it, "interface")),
+			printf("%-16s %-8s prog %d (%s)\n",
+			       json_string_value(json_object_get(it, "interface")),
 			       json_string_value(json_object_get(it, "mode")),
-			       (int)json_integer_value(json_object_get(it, "prog_id")));
+			       (int)json_integer_value(json_object_get(it, "prog_id")),
+			       json_string_value(json_object_get(it, "attachment")));
 		printf("entries: %zu IPv4 hosts, %zu IPv4 ranges, %zu IPv6 hosts, %zu IPv6 ranges "
 		       "(capacity %u hosts, %u ranges per family)\n",
 		       counts[0], counts[1], counts[2], counts[3], hosts, ranges);
