@@ -106,8 +106,12 @@ static const char *const bouncer_modes[] = { [BOUNCER_MODE_AUTO] = "auto",
 					     [BOUNCER_MODE_NFTABLES] = "nftables" };
 static const char *const xdp_modes[] = { [XDP_MODE_AUTO] = "auto", [XDP_MODE_NATIVE] = "native",
 					 [XDP_MODE_GENERIC] = "generic" };
+static const char *const xdp_dispatchers[] = { [XDP_DISPATCHER_AUTO] = "auto",
+					       [XDP_DISPATCHER_ALWAYS] = "always",
+					       [XDP_DISPATCHER_NEVER] = "never" };
 _Static_assert(sizeof(enum bouncer_mode) == sizeof(int) &&
-		       sizeof(enum xdp_attach_mode) == sizeof(int),
+		       sizeof(enum xdp_attach_mode) == sizeof(int) &&
+		       sizeof(enum xdp_dispatcher_use) == sizeof(int),
 	       "F_ENUM stores an int");
 static const struct field {
 	const char *path;
@@ -120,6 +124,7 @@ static const struct field {
 	{ path, F_ENUM, offsetof(struct bouncer_config, member), names }
 	FIELD_ENUM("mode", mode, bouncer_modes),
 	FIELD_ENUM("xdp_mode", xdp_mode, xdp_modes),
+	FIELD_ENUM("xdp_dispatcher", xdp_dispatcher, xdp_dispatchers),
 	FIELD("api_url", F_STR, api_url),
 	FIELD("api_key", F_STR, api_key),
 	FIELD("cert_path", F_STR, cert_path),
@@ -223,6 +228,11 @@ static int top_key(struct ywalk *c, const char *key, const yaml_node_t *k, const
 
 		err = ywalk_bool(c, v, key, &d);
 		cfg->ipv6 = !d;
+		return err;
+	}
+	if (!strcmp(key, "xdp_priority")) {
+		err = get_int(c, key, v, 1, XDP_PRIORITY_MAX, &n);
+		cfg->xdp_priority = (uint32_t)n;
 		return err;
 	}
 	if (!strcmp(key, "max_hosts") || !strcmp(key, "max_ranges")) {
