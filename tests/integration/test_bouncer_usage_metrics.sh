@@ -9,17 +9,7 @@ need_root "bouncer usage metrics" 6
 . "$(dirname "$0")/../lib/bouncer_e2e.sh"
 trap e2e_cleanup EXIT INT TERM
 
-CS=$TMPD/cs
-mkdir -p "$CS/etc" "$CS/data"
-cs_config "$CS/etc" "$CS/data" "127.0.0.1:$LAPI_PORT"
-cscli_ours() { inv "$BUILD/cscli" -c "$CS/etc/config.yaml" "$@" 2>>"$TMPD/cscli.log"; }
-LAPI_PID=
-lapi_start() {
-	nsenter --net=/run/netns/$NSV "$BUILD/crowdsec" -c "$CS/etc/config.yaml" -no-cs >>"$TMPD/lapi.log" 2>&1 &
-	LAPI_PID=$!
-	wait_for 20 inv bash -c "echo > /dev/tcp/127.0.0.1/$LAPI_PORT" >/dev/null 2>&1
-}
-lapi_stop() { [ -n "$LAPI_PID" ] && kill -KILL "$LAPI_PID" 2>/dev/null; wait "$LAPI_PID" 2>/dev/null; LAPI_PID=; }
+. "$(dirname "$0")/../lib/bouncer_ours.sh"
 
 cscli_packets() { # the packets dropped for origin $1 as cscli sums them (empty: none yet)
 	cscli_ours metrics show bouncers -o json | jq -r --arg b "xdp-usage-$ID" --arg o "$1" \
@@ -28,8 +18,6 @@ cscli_packets() { # the packets dropped for origin $1 as cscli sums them (empty:
 waits() { wait_for "$@" >/dev/null; }
 reported() { [ "$(cscli_packets cscli)" -ge "$1" ] 2>/dev/null; }
 
-"$BUILD/cscli" -c "$CS/etc/config.yaml" machines add e2e --auto --force \
-	-f "$CS/etc/local_api_credentials.yaml" >/dev/null 2>>"$TMPD/cscli.log"
 e2e_netns || { fail "netns setup"; summary; exit 1; }
 lapi_start || { fail "LAPI start"; summary; exit 1; }
 BOUNCER_KEY=$(cscli_ours -o raw bouncers add "xdp-usage-$ID")
