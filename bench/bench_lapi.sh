@@ -53,35 +53,10 @@ mkdir -p "$W/ours" "$W/peer/data"
 cp "$W/go.db" "$W/ours/crowdsec.db"
 our_lapi_config "$W/ours" "$OPORT"
 P=$W/peer
-cat >"$P/config.yaml" <<YAML
-common:
-  daemonize: false
-  log_media: file
-  log_dir: $P/
-  log_level: warning
-config_paths:
-  config_dir: $P/
-  data_dir: $P/data/
-  simulation_path: $P/simulation.yaml
-  hub_dir: $P/hub/
-  index_path: $P/hub/.index.json
-db_config:
-  type: sqlite
+crowdsec_config "$P" "$PPORT" "  type: sqlite
   db_path: $P/data/crowdsec.db
-  use_wal: true
-api:
-  client:
-    credentials_path: $P/creds.yaml
-  server:
-    log_level: warning
-    listen_uri: 127.0.0.1:$PPORT
-    profiles_path: $P/profiles.yaml
-prometheus:
-  enabled: false
-YAML
-printf 'simulation: off\n' >"$P/simulation.yaml"
+  use_wal: true"
 cp /etc/crowdsec/profiles.yaml "$P/" 2>/dev/null || cp "$here/../config/profiles.yaml" "$P/"
-mkdir -p "$P/hub"; echo '{}' >"$P/hub/.index.json"
 cp "$W/go-peer.db" "$P/data/crowdsec.db"
 PW=benchpassword-$$-lapi
 [ $have_peer = 1 ] && cscli -c "$P/config.yaml" machines add bench -p "$PW" -f "$P/creds.yaml" --force >/dev/null 2>&1

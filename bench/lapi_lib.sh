@@ -24,6 +24,40 @@ prometheus:
 YAML
 }
 
+# crowdsec_config DIR PORT DB_YAML [PROFILES]: DIR/config.yaml in CrowdSec 1.4.6's layout
+# (what its crowdsec and cscli need: simulation, an empty hub index) for a LAPI on
+# 127.0.0.1:PORT with the db_config lines DB_YAML (indented by two spaces)
+crowdsec_config() {
+	local d=$1
+	mkdir -p "$d/data" "$d/hub"
+	cat >"$d/config.yaml" <<YAML
+common:
+  daemonize: false
+  log_media: file
+  log_dir: $d/
+  log_level: warning
+config_paths:
+  config_dir: $d/
+  data_dir: $d/data/
+  simulation_path: $d/simulation.yaml
+  hub_dir: $d/hub/
+  index_path: $d/hub/.index.json
+db_config:
+$3
+api:
+  client:
+    credentials_path: $d/creds.yaml
+  server:
+    log_level: warning
+    listen_uri: 127.0.0.1:$2
+    profiles_path: ${4:-$d/profiles.yaml}
+prometheus:
+  enabled: false
+YAML
+	printf 'simulation: off\n' >"$d/simulation.yaml"
+	echo '{}' >"$d/hub/.index.json"
+}
+
 # go_ts [DATE-ARGS]: a timestamp as 1.4.6 (ent + mattn/go-sqlite3) stores it
 go_ts() { date -u "$@" '+%Y-%m-%d %H:%M:%S+00:00'; }
 

@@ -5,8 +5,10 @@
 # Idempotent: prints nothing and changes nothing when all is there.
 set -eu
 BUILD_PKGS="build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev
-libpcre2-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
-libnftables-dev libxml2-dev libssl-dev libcrypt-dev libmaxminddb-dev libgnutls28-dev pkg-config"
+libpcre2-dev libvectorscan-dev libsqlite3-dev libpq-dev libmicrohttpd-dev libjansson-dev
+libcurl4-openssl-dev
+libnftables-dev libxml2-dev libssl-dev libcrypt-dev libmaxminddb-dev libgnutls28-dev pkg-config
+libxdp-dev"
 # What make run uses at run time: nft for the fallback data plane, ip, curl.
 RUN_PKGS="nftables iproute2 curl"
 # shellcheck disable=SC2086 # package lists

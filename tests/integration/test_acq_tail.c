@@ -112,6 +112,17 @@ static void check_exact(struct seen *s, int n, const char *what)
 	ASSERT_EQ(s->total, n, name);
 }
 
+/* Pump until n lines arrived, check them (what), and give the source's counters. */
+static struct acq_stats expect_lines(struct acq *a, struct seen *s, int n, const char *what)
+{
+	struct acq_stats st;
+
+	pump(a, s, n);
+	check_exact(s, n, what);
+	acq_get_stats(a, &st);
+	return st;
+}
+
 static void path_of(char *buf, size_t len, const char *dir, const char *name)
 {
 	snprintf(buf, len, "%s/%s/%s", root, dir, name);
@@ -169,7 +180,6 @@ static void test_start_at_end(void)
 	struct acq *a;
 	int fd = open_log("start", "app.log");
 	const char *pre = "old line one\nold line two\nL 000000 beg";
-	struct acq_stats st;
 
 	if (write(fd, pre, strlen(pre)) < 0)
 		perror("write");
@@ -179,10 +189,7 @@ static void test_start_at_end(void)
 	if (write(fd, "un\n", 3) < 0)
 		perror("write");
 	put(fd, &s, 1, 1000);
-	pump(a, &s, 1000);
-	check_exact(&s, 1000, "start at end");
-	acq_get_stats(a, &st);
-	ASSERT_EQ(st.files_opened, 1, "one file opened");
+	ASSERT_EQ(expect_lines(a, &s, 1000, "start at end").files_opened, 1, "one file opened");
 out:
 	acq_free(a);
 	close(fd);
@@ -193,7 +200,6 @@ static void test_rename(const char *dir, const char *extra)
 {
 	struct seen s = { .suffix = "rotation by rename" };
 	char p[512], p1[512], name[64];
-	struct acq_stats st;
 	struct acq *a;
 	int w1 = open_log(dir, "app.log"), w2;
 
@@ -210,11 +216,8 @@ static void test_rename(const char *dir, const char *extra)
 	w2 = open_log(dir, "app.log");
 	put(w2, &s, 700, 1000);
 	put(w1, &s, 1000, 1100); /* ...and still writes to it */
-	pump(a, &s, 1100);
 	snprintf(name, sizeof(name), "rename (%s)", extra ? "poll" : "inotify");
-	check_exact(&s, 1100, name);
-	acq_get_stats(a, &st);
-	ASSERT_EQ(st.rotations, 1, "one rotation");
+	ASSERT_EQ(expect_lines(a, &s, 1100, name).rotations, 1, "one rotation");
 	close(w2);
 out:
 	acq_free(a);
@@ -225,7 +228,6 @@ out:
 static void test_copytruncate(void)
 {
 	struct seen s = { .suffix = "copytruncate" };
-	struct acq_stats st;
 	struct acq *a;
 	int w = open_log("trunc", "app.log");
 
@@ -241,10 +243,7 @@ static void test_copytruncate(void)
 	if (ftruncate(w, 0))
 		perror("ftruncate");
 	put(w, &s, 350, 1350); /* bigger than before: caught by the content check */
-	pump(a, &s, 1350);
-	check_exact(&s, 1350, "copytruncate");
-	acq_get_stats(a, &st);
-	ASSERT_EQ(st.truncations, 2, "two truncations");
+	ASSERT_EQ(expect_lines(a, &s, 1350, "copytruncate").truncations, 2, "two truncations");
 out:
 	acq_free(a);
 	close(w);
@@ -276,8 +275,7 @@ static void test_late_glob(void)
 	path_of(p, sizeof(p), "glob", "e.tmp");
 	path_of(q, sizeof(q), "glob", "e.log");
 	rename(p, q);
-	pump(a, &s, 300);
-	check_exact(&s, 300, "late glob files");
+	expect_lines(a, &s, 300, "late glob files");
 	close(wb);
 	close(wc);
 	close(we);
@@ -293,8 +291,7 @@ static void test_late_glob(void)
 	mkdir(p, 0755);
 	wx = open_log("glob2/sub", "x.log");
 	put(wx, &s, 0, 50);
-	pump(a, &s, 50);
-	check_exact(&s, 50, "directory created later");
+	expect_lines(a, &s, 50, "directory created later");
 	close(wx);
 out:
 	acq_free(a);
@@ -323,8 +320,7 @@ static void test_partial(void)
 		if (write(w, buf + cut, n - cut) != n - cut)
 			perror("write");
 	}
-	pump(a, &s, 200);
-	check_exact(&s, 200, "partial lines");
+	expect_lines(a, &s, 200, "partial lines");
 out:
 	acq_free(a);
 	close(w);
@@ -356,8 +352,7 @@ static void test_delete_recreate(void)
 	unlink(p);
 	w2 = open_log("del", "app.log");
 	put(w2, &s, 260, 400);
-	pump(a, &s, 400);
-	check_exact(&s, 400, "delete + recreate");
+	expect_lines(a, &s, 400, "delete + recreate");
 out:
 	acq_free(a);
 	close(w1);
@@ -506,9 +501,7 @@ static void test_not_regular(void)
 	path_of(p, sizeof(p), "special", "late-zero.log");
 	ASSERT_OK(symlink("/dev/zero", p), "late symlink to /dev/zero");
 	put(w, &s, 0, 500);
-	pump(a, &s, 500);
-	check_exact(&s, 500, "fifo and /dev/zero beside the log");
-	acq_get_stats(a, &st);
+	st = expect_lines(a, &s, 500, "fifo and /dev/zero beside the log");
 	ASSERT_EQ(st.files_opened, 1, "fifo and device never opened");
 
 	/* 8 MiB of NULs (sparse, no newline) renamed in: read from 0, but one

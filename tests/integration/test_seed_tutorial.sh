@@ -173,11 +173,13 @@ installed=$(cs collections list -o raw)
 check "collections installed and enabled" bash -c "grep -q 'crowdsecurity/nginx,enabled' <<<'$installed' &&
 	grep -q 'crowdsecurity/linux,enabled' <<<'$installed'"
 cs machines add tutorial --auto --force -f "$E/local_api_credentials.yaml" >/dev/null
-check "crowdsec -t accepts the configuration" inv "$BUILD/crowdsec" -c "$E/config.yaml" -t >>"$T/crowdsec.log" 2>&1
+check "crowdsec -t accepts the configuration" inv "$BUILD/crowdsec" -c "$E/config.yaml" -t >"$T/crowdsec-t.log" 2>&1
 nsenter --net="/run/netns/$NSV" "$BUILD/crowdsec" -c "$E/config.yaml" >>"$T/crowdsec.log" 2>&1 &
 CS_PID=$!
 pids+=($CS_PID)
-check "crowdsec (detector + LAPI) up" wait_for 60 inv curl -sf -o /dev/null http://127.0.0.1:8080/health
+# the LAPI answers first; the detector then loads the hub's 60 scenarios and its files
+check "crowdsec (detector + LAPI) up" wait_for 60 bash -c "grep -q 'detector ready' '$T/crowdsec.log' &&
+	nsenter --net=/run/netns/$NSV curl -sf -o /dev/null http://127.0.0.1:8080/health"
 check "nginx serves the page" wait_for 10 inv curl -sf -o /dev/null http://$V_A/
 check "sshd listens" wait_for 10 inv bash -c 'exec 3<>/dev/tcp/127.0.0.1/22'
 KEY=$(cs -o raw bouncers add tutorial-bouncer)

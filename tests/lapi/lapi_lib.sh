@@ -53,6 +53,17 @@ lapi_setup() {
 	CSCLI="$T/cscli -c $T/config.yaml"
 }
 
+# lapi_pg_setup NAME PORT_BASE [TOOL...]: lapi_setup for a test that needs a PostgreSQL
+# of its own (tests/lib/pg.sh, removed at exit: keep LAPI_ON_EXIT's entries, append to
+# it): LAPI_DB=postgresql. Skips the test when PostgreSQL is not installed.
+lapi_pg_setup() {
+	. "$(dirname "${BASH_SOURCE[0]}")/../lib/pg.sh"
+	LAPI_DB=postgresql
+	pg_start || { skip "$PG_WHY" 1; summary; exit 0; }
+	lapi_setup "$@"
+	LAPI_ON_EXIT=(pg_cleanup)
+}
+
 lapi_cleanup() {
 	local c
 	for c in "${LAPI_ON_EXIT[@]}"; do eval "$c"; done

@@ -8,17 +8,12 @@
 # every attack has its alert and ban, none twice.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/pg.sh"
-LAPI_DB=postgresql
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
-[ -x "$BUILD/crowdsec" ] || { skip "crowdsec not built" 1; summary; exit 0; }
 [ -d "${HUB:-}/parsers" ] || { skip "hub not found (SHARED_DIR)" 1; summary; exit 0; }
-pg_start || { skip "$PG_WHY" 1; summary; exit 0; }
-lapi_setup pgfault 18660 curl
+lapi_pg_setup pgfault 18660 curl
 APID=
-LAPI_ON_EXIT=('[ -n "$APID" ] && kill "$APID" 2>/dev/null' pg_cleanup)
+LAPI_ON_EXIT+=('[ -n "$APID" ] && kill "$APID" 2>/dev/null')
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 lapi_config "$T/config.yaml"
 lapi_profiles

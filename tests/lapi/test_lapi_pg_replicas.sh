@@ -7,16 +7,11 @@
 # once (the replicas share a change sequence: db/stream.c, pg_sync()).
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/pg.sh"
-LAPI_DB=postgresql
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
 
-BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
-[ -x "$BUILD/crowdsec" ] || { skip "crowdsec not built" 1; summary; exit 0; }
-pg_start || { skip "$PG_WHY" 1; summary; exit 0; }
-lapi_setup pgrepl 18680 curl python3
+lapi_pg_setup pgrepl 18680 curl python3
 PIDB=
-LAPI_ON_EXIT=('[ -n "$PIDB" ] && kill "$PIDB" 2>/dev/null' pg_cleanup)
+LAPI_ON_EXIT+=('[ -n "$PIDB" ] && kill "$PIDB" 2>/dev/null')
 lapi_config "$T/config.yaml"
 lapi_profiles
 PORTB=$(free_port $((PORT + 1)))

@@ -10,6 +10,7 @@
 # pg_createdb NAME: a fresh database NAME owned by PG_USER.
 # pg_restart [SECONDS]: fast stop, down for SECONDS (default 0), start again.
 # pg_psql DB SQL: one statement, unaligned output.
+# PG_FSYNC=on for durable commits (benchmarks); the tests run with fsync off.
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
@@ -41,7 +42,7 @@ pg_start() {
 
 pg_ctl_start() {
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 30 \
-		-o "-p $PG_PORT -k $PG_SOCK -c listen_addresses='' -c fsync=off" start >/dev/null 2>&1 ||
+		-o "-p $PG_PORT -k $PG_SOCK -c listen_addresses='' -c fsync=${PG_FSYNC:-off}" start >/dev/null 2>&1 ||
 		{ PG_WHY="pg_ctl start failed: $(tail -2 "$PG_DIR/log")"; return 1; }
 }
 

@@ -630,6 +630,48 @@ static void test_bucket_cap(void)
 	sink_reset(&s);
 }
 
+/*
+ * The full-copy budget evicts only instances that hold full copies: a flood of
+ * sources into a conditional scenario does not evict a brute-forcer's leaky
+ * bucket (compact queue), whose next event still overflows.
+ */
+static void test_event_budget_spares_compact(void)
+{
+	struct sink s = { 0 };
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow, .arg = &s,
+				    .max_events = 100 };
+	struct cs_buckets *b = NULL;
+	struct cs_bucket_stats st;
+	char ip[32];
+
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_string(b, "t.yaml",
+					      "type: conditional\nname: t/q\ndescription: d\n"
+					      "filter: \"true\"\ngroupby: evt.Meta.source_ip\n"
+					      "capacity: -1\nleakspeed: 1h\ncondition: 'false'\n"
+					      "---\ntype: leaky\nname: t/bf\ndescription: d\n"
+					      "filter: evt.Meta.source_ip == '198.51.100.1'\n"
+					      "groupby: evt.Meta.source_ip\ncapacity: 3\nleakspeed: 1h\n"),
+			   "load"))
+		goto out;
+	for (int k = 0; k < 3; k++)
+		pour(b, "198.51.100.1", k, NULL, NULL);
+	for (int i = 0; i < 40; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
+		for (int k = 0; k < 10; k++)
+			pour(b, ip, 1000 + i * 100L + k, NULL, NULL);
+	}
+	cs_buckets_get_stats(b, &st);
+	ASSERT_TRUE(st.evicted >= 30, "the flood evicted conditional instances");
+	ASSERT_EQ(s.n, 0, "no overflow yet");
+	pour(b, "198.51.100.1", 9000, NULL, NULL);
+	ASSERT_EQ(s.n, 1, "the brute-forcer's leaky bucket survived the flood and overflows");
+	ASSERT_STREQ(cs_overflow_scenario(s.ovf[0]), "t/bf", "its scenario");
+out:
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 /* The events held by all instances are bounded too (unbounded conditional queues). */
 static void test_event_budget(void)
 {
@@ -1145,6 +1187,7 @@ int main(void)
 	test_live_tick();
 	test_blackhole_cap();
 	test_event_budget();
+	test_event_budget_spares_compact();
 	test_json();
 	test_set_target();
 	test_scopes();

@@ -55,6 +55,10 @@ extern const struct backend_ops backend_xdp_ops, backend_nft_ops;
 		.close = prefix##_close,                                                       \
 	}
 
+/* Whether the XDP backend b attached through libxdp's dispatcher (xdp_multiprog.h):
+ * taking its program out again needs CAP_SYS_ADMIN and CAP_PERFMON. */
+bool backend_xdp_dispatched(const struct backend *b);
+
 /* Removes everything either backend may have left (pins, links, nft tables). */
 int backend_uninstall(const struct bouncer_config *cfg);
 

@@ -65,6 +65,8 @@ static int xdp_open(const struct bouncer_config *cfg, struct backend **out)
 		.max_hosts = cfg->max_hosts,
 		.max_ranges = cfg->max_ranges,
 		.dry_run = cfg->dry_run,
+		.dispatcher = cfg->xdp_dispatcher,
+		.priority = cfg->xdp_priority,
 	};
 	struct backend *b = calloc(1, sizeof(*b));
 	int err;
@@ -206,6 +208,11 @@ static void xdp_stats(struct backend *b, struct cs_stat *counters, uint32_t *mod
 		memset(counters, 0, sizeof(struct cs_stat) * CS_STAT_MAX);
 	memcpy(modes, b->modes, sizeof(b->modes));
 	*n = b->nifaces;
+}
+
+bool backend_xdp_dispatched(const struct backend *b)
+{
+	return b && xdp_loader_dispatched(b->loader);
 }
 
 BACKEND_OPS(xdp, "xdp");

@@ -24,15 +24,18 @@ static int get_int(struct ywalk *c, const char *key, const yaml_node_t *v, long 
 	return err;
 }
 
-/* One of three names: its index, or -errno (the error lists them as "a, b or c"). */
+/* One of three names, stored as its index: 0 or -errno (the error lists them as "a, b or c"). */
 static int get_enum(struct ywalk *c, const char *key, const yaml_node_t *v,
-		    const char *const names[3])
+		    const char *const names[3], int *out)
 {
 	const char *s = ywalk_scalar(v);
 
-	for (int i = 0; s && i < 3; i++)
-		if (!strcmp(s, names[i]))
-			return i;
+	for (int i = 0; s && i < 3; i++) {
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
 	return ywalk_fail(c, v, "%s: expected %s, %s or %s, got '%s'", key, names[0], names[1],
 			  names[2], s ? s : "");
 }
@@ -92,16 +95,36 @@ static int walk_map(struct ywalk *c, const yaml_node_t *map, map_fn fn, struct b
 }
 
 /*
- * The keys that only store a string, a bool or a list, by their full path (the
- * one errors name): the one table that parsing and freeing walk.
+ * The keys that only store a string, a bool, a list or one of three names, by
+ * their full path (the one errors name): the one table that parsing and
+ * freeing walk.
  */
-enum field_kind { F_STR, F_BOOL, F_LIST };
+enum field_kind { F_STR, F_BOOL, F_LIST, F_ENUM };
+/* an enum's three names, in the order of its values */
+static const char *const bouncer_modes[] = { [BOUNCER_MODE_AUTO] = "auto",
+					     [BOUNCER_MODE_XDP] = "xdp",
+					     [BOUNCER_MODE_NFTABLES] = "nftables" };
+static const char *const xdp_modes[] = { [XDP_MODE_AUTO] = "auto", [XDP_MODE_NATIVE] = "native",
+					 [XDP_MODE_GENERIC] = "generic" };
+static const char *const xdp_dispatchers[] = { [XDP_DISPATCHER_AUTO] = "auto",
+					       [XDP_DISPATCHER_ALWAYS] = "always",
+					       [XDP_DISPATCHER_NEVER] = "never" };
+_Static_assert(sizeof(enum bouncer_mode) == sizeof(int) &&
+		       sizeof(enum xdp_attach_mode) == sizeof(int) &&
+		       sizeof(enum xdp_dispatcher_use) == sizeof(int),
+	       "F_ENUM stores an int");
 static const struct field {
 	const char *path;
 	enum field_kind kind;
 	size_t off;
+	const char *const *names; /* F_ENUM */
 } fields[] = {
-#define FIELD(path, kind, member) { path, kind, offsetof(struct bouncer_config, member) }
+#define FIELD(path, kind, member) { path, kind, offsetof(struct bouncer_config, member), NULL }
+#define FIELD_ENUM(path, member, names)                                                        \
+	{ path, F_ENUM, offsetof(struct bouncer_config, member), names }
+	FIELD_ENUM("mode", mode, bouncer_modes),
+	FIELD_ENUM("xdp_mode", xdp_mode, xdp_modes),
+	FIELD_ENUM("xdp_dispatcher", xdp_dispatcher, xdp_dispatchers),
 	FIELD("api_url", F_STR, api_url),
 	FIELD("api_key", F_STR, api_key),
 	FIELD("cert_path", F_STR, cert_path),
@@ -126,6 +149,7 @@ static const struct field {
 	FIELD("nftables.table_ipv6", F_STR, nft_table6),
 	FIELD("nftables.chain", F_STR, nft_chain),
 #undef FIELD
+#undef FIELD_ENUM
 };
 
 /* section.key when it is a plain field: 0 or -errno (reported); -ENOENT: not one. */
@@ -144,6 +168,8 @@ static int plain_field(struct ywalk *c, const char *section, const char *key,
 			return ywalk_str(c, v, f->path, at);
 		if (f->kind == F_BOOL)
 			return ywalk_bool(c, v, f->path, at);
+		if (f->kind == F_ENUM)
+			return get_enum(c, f->path, v, f->names, at);
 		return get_list(c, f->path, v, at);
 	}
 	return -ENOENT;
@@ -197,31 +223,16 @@ static int top_key(struct ywalk *c, const char *key, const yaml_node_t *k, const
 					  "got '%s'", s ? s : "");
 		return 0;
 	}
-	if (!strcmp(key, "mode")) {
-		static const char *const names[] = { [BOUNCER_MODE_AUTO] = "auto",
-						     [BOUNCER_MODE_XDP] = "xdp",
-						     [BOUNCER_MODE_NFTABLES] = "nftables" };
-
-		int i = get_enum(c, key, v, names);
-
-		cfg->mode = i < 0 ? cfg->mode : (enum bouncer_mode)i;
-		return i < 0 ? i : 0;
-	}
-	if (!strcmp(key, "xdp_mode")) {
-		static const char *const names[] = { [XDP_MODE_AUTO] = "auto",
-						     [XDP_MODE_NATIVE] = "native",
-						     [XDP_MODE_GENERIC] = "generic" };
-
-		int i = get_enum(c, key, v, names);
-
-		cfg->xdp_mode = i < 0 ? cfg->xdp_mode : (enum xdp_attach_mode)i;
-		return i < 0 ? i : 0;
-	}
 	if (!strcmp(key, "disable_ipv6")) { /* the firewall bouncer's spelling */
 		bool d;
 
 		err = ywalk_bool(c, v, key, &d);
 		cfg->ipv6 = !d;
+		return err;
+	}
+	if (!strcmp(key, "xdp_priority")) {
+		err = get_int(c, key, v, 1, XDP_PRIORITY_MAX, &n);
+		cfg->xdp_priority = (uint32_t)n;
 		return err;
 	}
 	if (!strcmp(key, "max_hosts") || !strcmp(key, "max_ranges")) {

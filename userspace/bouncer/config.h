@@ -33,6 +33,8 @@ struct bouncer_config {
 	enum bouncer_mode mode;
 	struct bcfg_list interfaces;
 	enum xdp_attach_mode xdp_mode;
+	enum xdp_dispatcher_use xdp_dispatcher; /* libxdp's dispatcher: auto, always, never */
+	uint32_t xdp_priority;			/* in the dispatcher; 0: XDP_MP_DEFAULT_PRIO */
 	bool ipv4, ipv6;
 	struct bcfg_list origins, scopes, scenarios_containing, scenarios_not_containing;
 	struct bcfg_list decision_types;

@@ -33,6 +33,9 @@
 #ifndef CAP_BPF
 #define CAP_BPF 39
 #endif
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
 
 struct applier {
 	const struct bouncer_config *cfg;
@@ -81,22 +84,25 @@ static int open_backend(struct applier *a)
 }
 
 /* Keep only what applying needs: map fds are already open; nftables needs NET_ADMIN;
- * stopping the fetcher, which runs under another uid, needs KILL. */
-static int drop_capabilities(void)
+ * stopping the fetcher, which runs under another uid, needs KILL. A program in
+ * libxdp's dispatcher is taken out at stop (keep_on_stop: false) through program ids
+ * (SYS_ADMIN) and a new dispatcher of extension programs (PERFMON): kept only then. */
+static int drop_capabilities(bool dispatched)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
-	const int keep[] = { CAP_NET_ADMIN, CAP_BPF, CAP_KILL };
+	const int keep[] = { CAP_NET_ADMIN, CAP_BPF, CAP_KILL, CAP_SYS_ADMIN, CAP_PERFMON };
+	const size_t nkeep = sizeof(keep) / sizeof(keep[0]) - (dispatched ? 0 : 2);
 
 	for (int c = 0; c <= 63; c++) {
 		bool k = false;
 
-		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		for (size_t i = 0; i < nkeep; i++)
 			k |= keep[i] == c;
 		if (!k)
 			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
 	}
-	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+	for (size_t i = 0; i < nkeep; i++) {
 		data[keep[i] / 32].effective |= 1U << (keep[i] % 32);
 		data[keep[i] / 32].permitted |= 1U << (keep[i] % 32);
 	}
@@ -360,7 +366,8 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 		log_error("cannot start the fetcher: %s", strerror((int)-child));
 		goto out;
 	}
-	if (geteuid() == 0 && (err = drop_capabilities()))
+	if (geteuid() == 0 &&
+	    (err = drop_capabilities(a.ops == &backend_xdp_ops && backend_xdp_dispatched(a.be))))
 		log_warn("cannot drop capabilities: %s", strerror(-err));
 
 	for (;;) {

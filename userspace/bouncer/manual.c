@@ -11,6 +11,7 @@
 
 #include "bouncer/lockout.h"
 #include "bouncer/xdp_loader.h"
+#include "bouncer/xdp_multiprog.h"
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/readfile.h"
@@ -18,6 +19,8 @@
 struct manual_opts {
 	const char *pin_dir;
 	enum xdp_attach_mode mode;
+	enum xdp_dispatcher_use dispatcher;
+	uint32_t priority;
 	bool dry_run, force, json;
 	uint32_t max_hosts, max_ranges;
 	int64_t duration_ns; /* 0: no expiry */
@@ -57,7 +60,10 @@ void bouncer_manual_usage(FILE *f)
 		"Data plane commands:\n"
 		"  xdp attach IFACE... [--mode auto|native|generic] [--dry-run]\n"
 		"                      [--max-hosts N] [--max-ranges N]\n"
-		"                      load (or atomically replace) the XDP program on IFACE\n"
+		"                      [--dispatcher auto|always|never] [--priority N]\n"
+		"                      load (or atomically replace) the XDP program on IFACE;\n"
+		"                      through libxdp's dispatcher when another libxdp program\n"
+		"                      is there (auto), at priority N (lowest runs first, %u)\n"
 		"  xdp detach IFACE... detach from IFACE; the ban list stays pinned\n"
 		"  xdp status [-o json]\n"
 		"  xdp uninstall       detach everywhere, remove every pin\n"
@@ -73,7 +79,7 @@ void bouncer_manual_usage(FILE *f)
 		"Exit status: 0 ok, 1 error, 2 usage or bad prefix, 3 unknown interface,\n"
 		"4 ban map full (nothing applied), 5 refused by the lock-out guard,\n"
 		"6 unban of a prefix that is not banned, 7 XDP could not be attached.\n",
-		CS_PIN_ROOT);
+		XDP_MP_DEFAULT_PRIO, CS_PIN_ROOT);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -120,6 +126,8 @@ static int parse_opts(int argc, char **argv, struct manual_opts *o, int *first_p
 		{ "output", required_argument, NULL, 'o' },
 		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "file", required_argument, NULL, 'F' },
+		{ "dispatcher", required_argument, NULL, 'X' },
+		{ "priority", required_argument, NULL, 'P' },
 		{ 0 },
 	};
 	int c;
@@ -186,6 +194,19 @@ static int parse_opts(int argc, char **argv, struct manual_opts *o, int *first_p
 		case 'F':
 			o->file = optarg;
 			break;
+		case 'X': {
+			int d = xdp_dispatcher_parse(optarg);
+
+			if (d < 0)
+				return usage_error("--dispatcher: expected auto, always or never, got '%s'",
+						   optarg);
+			o->dispatcher = d;
+			break;
+		}
+		case 'P':
+			if (parse_u32(optarg, &o->priority) || o->priority > XDP_PRIORITY_MAX)
+				return usage_error("--priority: '%s' is not a number in 1..1000", optarg);
+			break;
 		default:
 			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
@@ -200,6 +221,8 @@ static int open_loader(const struct manual_opts *o, struct xdp_loader **l)
 		.max_hosts = o->max_hosts,
 		.max_ranges = o->max_ranges,
 		.dry_run = o->dry_run,
+		.dispatcher = o->dispatcher,
+		.priority = o->priority,
 	};
 	int err = xdp_loader_open(&lo, l);
 
@@ -219,52 +242,50 @@ static int open_installed(const struct manual_opts *o, struct xdp_loader **l)
 	return err && err != -ENOENT ? BX_ERR : 0;
 }
 
-static int cmd_attach(struct manual_opts *o, int n, char **ifaces)
+static int attach_one(const struct manual_opts *o, struct xdp_loader *l, const char *ifname)
 {
-	struct xdp_loader *l = NULL;
-	int rc;
+	enum xdp_attach_mode got = XDP_MODE_AUTO;
+	int err = xdp_loader_attach(l, ifname, o->mode, &got);
 
-	if (!n)
-		return usage_error("%s needs at least one interface", "xdp attach");
-	rc = open_loader(o, &l);
-	for (int i = 0; i < n && !rc; i++) {
-		enum xdp_attach_mode got = XDP_MODE_AUTO;
-		int err = xdp_loader_attach(l, ifaces[i], o->mode, &got);
-
-		if (err == -ENODEV) {
-			fprintf(stderr, "Error: interface '%s' does not exist\n", ifaces[i]);
-			rc = BX_NO_IFACE;
-		} else if (err) {
-			rc = BX_NO_ATTACH;
-		} else {
-			printf("%s: attached (%s mode)\n", ifaces[i], mode_names[got]);
-		}
+	if (err == -ENODEV) {
+		fprintf(stderr, "Error: interface '%s' does not exist\n", ifname);
+		return BX_NO_IFACE;
 	}
-	xdp_loader_free(l);
-	return rc;
+	if (err)
+		return BX_NO_ATTACH;
+	printf("%s: attached (%s mode)\n", ifname, mode_names[got]);
+	return 0;
 }
 
-static int cmd_detach(struct manual_opts *o, int n, char **ifaces)
+static int detach_one(struct xdp_loader *l, const char *ifname)
+{
+	int err = l ? xdp_loader_detach(l, ifname) : -ENOENT;
+
+	if (err == -ENOENT || err == -ENODEV) {
+		fprintf(stderr, "Error: not attached to '%s'\n", ifname);
+		return BX_NO_IFACE;
+	}
+	if (err) {
+		fprintf(stderr, "Error: detach %s: %s\n", ifname, strerror(-err));
+		return BX_ERR;
+	}
+	printf("%s: detached\n", ifname);
+	return 0;
+}
+
+/* xdp attach|detach IFACE...: in order, stopping at the first that fails. */
+static int cmd_attach_detach(struct manual_opts *o, int n, char **ifaces, bool attach)
 {
 	struct xdp_loader *l = NULL;
 	int rc;
 
 	if (!n)
-		return usage_error("%s needs at least one interface", "xdp detach");
-	rc = open_installed(o, &l);
-	for (int i = 0; i < n && !rc; i++) {
-		int err = l ? xdp_loader_detach(l, ifaces[i]) : -ENOENT;
-
-		if (err == -ENOENT || err == -ENODEV) {
-			fprintf(stderr, "Error: not attached to '%s'\n", ifaces[i]);
-			rc = BX_NO_IFACE;
-		} else if (err) {
-			fprintf(stderr, "Error: detach %s: %s\n", ifaces[i], strerror(-err));
-			rc = BX_ERR;
-		} else {
-			printf("%s: detached\n", ifaces[i]);
-		}
-	}
+		return usage_error("%s needs at least one interface",
+				   attach ? "xdp attach" : "xdp detach");
+	/* detach is read-only as to pins: it never creates them */
+	rc = attach ? open_loader(o, &l) : open_installed(o, &l);
+	for (int i = 0; i < n && !rc; i++)
+		rc = attach ? attach_one(o, l, ifaces[i]) : detach_one(l, ifaces[i]);
 	xdp_loader_free(l);
 	return rc;
 }
@@ -273,10 +294,11 @@ static int status_cb(const struct xdp_iface_status *st, void *arg)
 {
 	json_t *arr = arg;
 
-	json_array_append_new(arr, json_pack("{s:s, s:i, s:s, s:i}", "interface", st->ifname,
+	json_array_append_new(arr, json_pack("{s:s, s:i, s:s, s:i, s:s}", "interface", st->ifname,
 					     "ifindex", st->ifindex, "mode",
 					     st->ifindex ? mode_names[st->mode] : "gone",
-					     "prog_id", (int)st->prog_id));
+					     "prog_id", (int)st->prog_id, "attachment",
+					     st->dispatcher ? "libxdp dispatcher" : "bpf_link"));
 	return 0;
 }
 
@@ -332,9 +354,11 @@ static int cmd_status(struct manual_opts *o)
 		if (!json_array_size(ifs))
 			printf("not attached to any interface\n");
 		json_array_foreach(ifs, i, it)
-			printf("%-16s %-8s prog %d\n", json_string_value(json_object_get(it, "interface")),
+			printf("%-16s %-8s prog %d (%s)\n",
+			       json_string_value(json_object_get(it, "interface")),
 			       json_string_value(json_object_get(it, "mode")),
-			       (int)json_integer_value(json_object_get(it, "prog_id")));
+			       (int)json_integer_value(json_object_get(it, "prog_id")),
+			       json_string_value(json_object_get(it, "attachment")));
 		printf("entries: %zu IPv4 hosts, %zu IPv4 ranges, %zu IPv6 hosts, %zu IPv6 ranges "
 		       "(capacity %u hosts, %u ranges per family)\n",
 		       counts[0], counts[1], counts[2], counts[3], hosts, ranges);
@@ -710,9 +734,9 @@ int bouncer_manual_main(int argc, char **argv)
 			return usage_error("%s needs attach, detach, status or uninstall", "xdp");
 		verb = argv[1];
 		if (!strcmp(verb, "attach"))
-			return cmd_attach(&o, npos - 2, argv + 2);
+			return cmd_attach_detach(&o, npos - 2, argv + 2, true);
 		if (!strcmp(verb, "detach"))
-			return cmd_detach(&o, npos - 2, argv + 2);
+			return cmd_attach_detach(&o, npos - 2, argv + 2, false);
 		if (!strcmp(verb, "status") && npos == 2)
 			return cmd_status(&o);
 		if (!strcmp(verb, "uninstall") && npos == 2)

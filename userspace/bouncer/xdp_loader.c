@@ -22,11 +22,13 @@
 #include <bpf/libbpf.h>
 
 #include "bouncer/xdp_filter.h"
+#include "bouncer/xdp_multiprog.h"
 #include "common/log.h"
 #include "xdp_bouncer.skel.h"
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11
 #define LINK_PIN_PREFIX "link_"
+#define MP_PIN_PREFIX "mprog_" /* our program in libxdp's dispatcher of that interface */
 #define PROG_PIN_NAME "prog_xdp_crowdsec"
 #define BATCH_CHUNK 16384
 #ifndef ENOTSUPP
@@ -40,6 +42,9 @@ struct xdp_loader {
 	bool unpinned;
 	bool existing_only;
 	int lock_fd;
+	enum xdp_dispatcher_use dispatcher;
+	unsigned priority;
+	bool dispatched; /* attached something through libxdp's dispatcher */
 	unsigned full_logged; /* bit per ban map: "is full" said, until a write succeeds */
 };
 
@@ -53,18 +58,13 @@ uint64_t xdp_loader_boot_ns(void)
 
 static int libbpf_print_demoted(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	/* libbpf is chatty at WARN for things we report better ourselves. */
-	enum log_level lvl = level == LIBBPF_WARN ? LOG_LVL_INFO :
-			     level == LIBBPF_INFO ? LOG_LVL_DEBUG : LOG_LVL_TRACE;
-
-	if (lvl <= log_get_level())
-		log_vmsg(lvl, fmt, ap);
-	return 0;
+	return xdp_mp_log_demoted((int)level, fmt, ap);
 }
 
 void xdp_loader_setup_logging(void)
 {
 	libbpf_set_print(libbpf_print_demoted);
+	xdp_mp_setup_logging();
 }
 
 static int ensure_bpffs(const char *pin_dir, bool existing_only)
@@ -165,6 +165,29 @@ static int adopt_pinned_geometry(struct xdp_loader *l)
 	return 0;
 }
 
+/* Every pinned map's fd into the skeleton, which is then never loaded. */
+static int reuse_pinned_maps(struct xdp_loader *l)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, l->skel->obj) {
+		char path[PATH_MAX];
+		int fd, err;
+
+		if (!bpf_map__pin_path(map))
+			continue;
+		snprintf(path, sizeof(path), "%s/%.200s", l->pin_dir, bpf_map__name(map));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return errno == ENOENT ? -ENOENT : -errno;
+		err = bpf_map__reuse_fd(map, fd);
+		close(fd); /* reuse_fd took its own copy */
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static void filter_size(struct xdp_loader *l);
 static bool filter_pins_exist(const struct xdp_loader *l);
 static int filter_setup(struct xdp_loader *l, bool reset);
@@ -201,6 +224,8 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 	l->lock_fd = -1;
 	l->unpinned = opts->unpinned;
 	l->existing_only = opts->existing_only;
+	l->dispatcher = opts->dispatcher;
+	l->priority = opts->priority ? opts->priority : XDP_MP_DEFAULT_PRIO;
 	if (snprintf(l->pin_dir, sizeof(l->pin_dir), "%s",
 		     opts->pin_dir ? opts->pin_dir : CS_PIN_ROOT) >= (int)sizeof(l->pin_dir)) {
 		err = -ENAMETOOLONG;
@@ -244,6 +269,16 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 		if (err)
 			goto err_unlock;
 		filter_reset = !filter_pins_exist(l);
+	}
+	if (l->existing_only) {
+		/* Read-only: the pinned maps are all it needs; no program is loaded
+		 * (and verified: ~0.5 s of CPU at 1M entries) nor anything written. */
+		err = reuse_pinned_maps(l);
+		unlock_pins(l);
+		if (err)
+			goto err_destroy;
+		*out = l;
+		return 0;
 	}
 
 	err = xdp_bouncer_bpf__load(l->skel);
@@ -329,6 +364,121 @@ static enum xdp_attach_mode kernel_mode(int ifindex)
 	}
 }
 
+static void mp_pin_path(const struct xdp_loader *l, const char *ifname, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/" MP_PIN_PREFIX "%s", l->pin_dir, ifname);
+}
+
+/* The id of the program pinned at path, 0 if none. */
+static uint32_t pinned_prog_id(const char *path)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	close(fd);
+	return info.id;
+}
+
+/* A second skeleton configured as l's (knobs, capacity, the same pins), not loaded:
+ * libxdp loads it its own way, as an extension of its dispatcher. */
+static int open_twin(const struct xdp_loader *l, struct xdp_bouncer_bpf **out)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = l->pin_dir);
+	struct xdp_bouncer_bpf *twin = xdp_bouncer_bpf__open_opts(&oopts);
+	struct bpf_map *map, *ours;
+
+	if (!twin)
+		return -errno;
+	*twin->rodata = *l->skel->rodata;
+	bpf_object__for_each_map(map, twin->obj) {
+		ours = bpf_object__find_map_by_name(l->skel->obj, bpf_map__name(map));
+		if (ours && !bpf_map__is_internal(map))
+			bpf_map__set_max_entries(map, bpf_map__max_entries(ours));
+	}
+	*out = twin;
+	return 0;
+}
+
+/* Attach through libxdp's dispatcher at path's pin; old_id: our program already
+ * there (0 if none), removed once the new one runs. Called with the pins locked. */
+static int attach_dispatched(struct xdp_loader *l, const char *ifname, int ifindex,
+			     enum xdp_attach_mode mode, const char *path, uint32_t old_id,
+			     enum xdp_attach_mode *attached)
+{
+	struct xdp_bouncer_bpf *twin = NULL;
+	char tmp[PATH_MAX];
+	bool generic = false;
+	uint32_t id = 0;
+	int err;
+
+	err = open_twin(l, &twin);
+	if (err)
+		return err;
+	err = xdp_mp_attach(twin->obj, ifindex, l->priority, mode == XDP_MODE_GENERIC, &generic, &id);
+	if (err && err != -EOPNOTSUPP && err != -EBUSY && err != -EEXIST && mode == XDP_MODE_AUTO &&
+	    !old_id && xdp_mp_present(ifindex) == 0) {
+		log_warn("%s: native XDP unavailable through the dispatcher (%s); trying generic mode",
+			 ifname, strerror(-err));
+		xdp_bouncer_bpf__destroy(twin);
+		err = open_twin(l, &twin);
+		if (!err)
+			err = xdp_mp_attach(twin->obj, ifindex, l->priority, true, &generic, &id);
+	}
+	if (err) {
+		if (err != -EOPNOTSUPP)
+			log_error("%s: cannot attach through libxdp's dispatcher: %s", ifname,
+				  strerror(-err));
+		goto out;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
+		err = -ENAMETOOLONG;
+		xdp_mp_detach(ifindex, id);
+		goto out;
+	}
+	unlink(tmp);
+	err = bpf_program__pin(twin->progs.xdp_crowdsec, tmp);
+	if (err || rename(tmp, path)) {
+		err = err ? err : -errno;
+		log_error("%s: cannot pin the program at %s: %s", ifname, path, strerror(-err));
+		unlink(tmp);
+		xdp_mp_detach(ifindex, id);
+		goto out;
+	}
+	/* the new program filters beside the old one; now the old one can go */
+	if (old_id && old_id != id && (err = xdp_mp_detach(ifindex, old_id)) && err != -ENOENT)
+		log_warn("%s: the previous program (id %u) stays in the dispatcher: %s", ifname,
+			 old_id, strerror(-err));
+	err = 0;
+	l->dispatched = true;
+	*attached = generic ? XDP_MODE_GENERIC : XDP_MODE_NATIVE;
+	log_info("%s: in libxdp's dispatcher at priority %u (program id %u)", ifname, l->priority, id);
+out:
+	xdp_bouncer_bpf__destroy(twin);
+	return err;
+}
+
+int xdp_dispatcher_parse(const char *s)
+{
+	static const char *const names[] = { [XDP_DISPATCHER_AUTO] = "auto",
+					     [XDP_DISPATCHER_ALWAYS] = "always",
+					     [XDP_DISPATCHER_NEVER] = "never" };
+
+	for (int i = 0; s && i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -EINVAL;
+}
+
+bool xdp_loader_dispatched(const struct xdp_loader *l)
+{
+	return l && l->dispatched;
+}
+
 static int pin_prog(struct xdp_loader *l)
 {
 	char path[PATH_MAX];
@@ -344,12 +494,15 @@ int xdp_loader_attach(struct xdp_loader *l, const char *ifname, enum xdp_attach_
 {
 	LIBBPF_OPTS(bpf_link_create_opts, copts);
 	int prog_fd = xdp_loader_prog_fd(l);
-	char path[PATH_MAX];
+	char path[PATH_MAX], mp_path[PATH_MAX];
 	struct bpf_link_info info;
+	uint32_t mp_id;
 	int ifindex, link_fd = -1, err;
 
 	if (l->unpinned)
 		return -EINVAL;
+	if (!l->filter) /* opened read-only: no program loaded */
+		return -EROFS;
 	if (strlen(ifname) >= IFNAMSIZ)
 		return -ENODEV;
 	ifindex = if_nametoindex(ifname);
@@ -386,6 +539,22 @@ int xdp_loader_attach(struct xdp_loader *l, const char *ifname, enum xdp_attach_
 		close(link_fd);
 		link_fd = -1;
 		unlink(path);
+	}
+
+	mp_pin_path(l, ifname, mp_path, sizeof(mp_path));
+	mp_id = pinned_prog_id(mp_path);
+	if (mp_id && !xdp_mp_has(ifindex, mp_id)) {
+		log_info("%s: dropping stale pin %s (no longer in the dispatcher)", ifname, mp_path);
+		unlink(mp_path);
+		mp_id = 0;
+	}
+	if (mp_id || l->dispatcher == XDP_DISPATCHER_ALWAYS ||
+	    (l->dispatcher == XDP_DISPATCHER_AUTO && xdp_mp_present(ifindex) == 1)) {
+		err = attach_dispatched(l, ifname, ifindex, mode, mp_path, mp_id, attached);
+		if (err != -EOPNOTSUPP || mp_id || xdp_mp_present(ifindex) != 0)
+			goto out;
+		log_warn("%s: libxdp's dispatcher cannot run here (the kernel refuses extension "
+			 "programs): attaching alone", ifname);
 	}
 
 	if (mode != XDP_MODE_GENERIC) {
@@ -425,8 +594,8 @@ pin:
 
 attach_failed:
 	if (err == -EBUSY || err == -EEXIST)
-		log_error("%s: another XDP program is attached (not ours); remove it first "
-			  "(ip link set dev %s xdp off)", ifname, ifname);
+		log_error("%s: another XDP program is attached (not ours, not in libxdp's "
+			  "dispatcher); remove it first (ip link set dev %s xdp off)", ifname, ifname);
 	else
 		log_error("%s: cannot attach XDP: %s", ifname, strerror(-err));
 out:
@@ -452,6 +621,21 @@ static int detach_pinned_link(const char *path)
 	return err;
 }
 
+/* Our program out of ifname's dispatcher (if still there), and its pin removed. */
+static int detach_dispatched(const char *path, const char *ifname)
+{
+	uint32_t id = pinned_prog_id(path);
+	int ifindex = (int)if_nametoindex(ifname), err = 0;
+
+	if (!id)
+		return -ENOENT;
+	if (ifindex && (err = xdp_mp_detach(ifindex, id)) == -ENOENT)
+		err = 0;
+	if (unlink(path) && !err)
+		err = -errno;
+	return err;
+}
+
 int xdp_loader_detach(struct xdp_loader *l, const char *ifname)
 {
 	char path[PATH_MAX];
@@ -464,6 +648,10 @@ int xdp_loader_detach(struct xdp_loader *l, const char *ifname)
 		return err;
 	link_pin_path(l, ifname, path, sizeof(path));
 	err = detach_pinned_link(path);
+	if (err == -ENOENT) {
+		mp_pin_path(l, ifname, path, sizeof(path));
+		err = detach_dispatched(path, ifname);
+	}
 	unlock_pins(l);
 	return err;
 }
@@ -484,10 +672,25 @@ int xdp_loader_for_each_iface(struct xdp_loader *l,
 		char path[PATH_MAX];
 		int fd;
 
+		snprintf(path, sizeof(path), "%s/%s", l->pin_dir, de->d_name);
+		if (!strncmp(de->d_name, MP_PIN_PREFIX, strlen(MP_PIN_PREFIX)) &&
+		    !strchr(de->d_name, '.')) {
+			snprintf(st.ifname, sizeof(st.ifname), "%s", de->d_name + strlen(MP_PIN_PREFIX));
+			st.dispatcher = true;
+			st.prog_id = pinned_prog_id(path);
+			st.ifindex = (int)if_nametoindex(st.ifname);
+			if (st.ifindex && !xdp_mp_has(st.ifindex, st.prog_id))
+				st.ifindex = 0; /* out of the dispatcher: as good as gone */
+			if (st.ifindex)
+				st.mode = kernel_mode(st.ifindex);
+			err = fn(&st, arg);
+			if (err)
+				break;
+			continue;
+		}
 		if (strncmp(de->d_name, LINK_PIN_PREFIX, strlen(LINK_PIN_PREFIX)))
 			continue;
 		snprintf(st.ifname, sizeof(st.ifname), "%s", de->d_name + strlen(LINK_PIN_PREFIX));
-		snprintf(path, sizeof(path), "%s/%s", l->pin_dir, de->d_name);
 		fd = bpf_obj_get(path);
 		if (fd >= 0) {
 			if (!link_info(fd, &info)) {
@@ -527,11 +730,15 @@ int xdp_loader_uninstall(const char *pin_dir_arg)
 	}
 	/* Links first: the program stops filtering before its maps go away. */
 	while ((de = readdir(dir))) {
-		if (strncmp(de->d_name, LINK_PIN_PREFIX, strlen(LINK_PIN_PREFIX)))
-			continue;
+		int e = 0;
+
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, de->d_name);
-		if (detach_pinned_link(path) && !err)
-			err = -errno ? -errno : -EIO;
+		if (!strncmp(de->d_name, LINK_PIN_PREFIX, strlen(LINK_PIN_PREFIX)))
+			e = detach_pinned_link(path);
+		else if (!strncmp(de->d_name, MP_PIN_PREFIX, strlen(MP_PIN_PREFIX)))
+			e = detach_dispatched(path, de->d_name + strlen(MP_PIN_PREFIX));
+		if (e && e != -ENOENT && !err)
+			err = e;
 	}
 	rewinddir(dir);
 	while ((de = readdir(dir))) {
@@ -789,9 +996,13 @@ static void filter_resync_failed(struct xdp_loader *l, const struct cs_prefix *p
 int xdp_loader_ban_each(struct xdp_loader *l, const struct cs_prefix *prefixes,
 			const struct cs_ban *bans, size_t n, size_t *applied, bool *failed)
 {
-	bool *failed_here = failed ? failed : calloc(n + 1, sizeof(bool));
-	int err = failed_here ? lock_pins(l) : -ENOMEM;
+	bool *failed_here;
+	int err;
 
+	if (!l->filter) /* opened read-only */
+		return -EROFS;
+	failed_here = failed ? failed : calloc(n + 1, sizeof(bool));
+	err = failed_here ? lock_pins(l) : -ENOMEM;
 	if (err)
 		goto out;
 	for (size_t i = 0; i < n; i++)
@@ -812,8 +1023,11 @@ int xdp_loader_unban(struct xdp_loader *l, const struct cs_prefix *prefixes, siz
 		     size_t *missing)
 {
 	size_t removed = 0;
-	int err = lock_pins(l), rerr;
+	int err, rerr;
 
+	if (!l->filter) /* opened read-only */
+		return -EROFS;
+	err = lock_pins(l);
 	if (err)
 		return err;
 	err = delete_bans(l, prefixes, n, missing, &removed);
@@ -969,14 +1183,18 @@ static void filter_size(struct xdp_loader *l)
 		cap += bpf_map__max_entries(ban_map(l, g));
 	bpf_map__set_max_entries(l->skel->maps.cs_filter, 1U << xdp_filter_log2_for(cap));
 	bpf_map__set_max_entries(l->skel->maps.cs_host_index,
-				 xdp_filter_host_buckets_for(bpf_map__max_entries(l->skel->maps.cs_hosts_v4)));
+				 xdp_filter_host_buckets_for(AF_INET,
+							     bpf_map__max_entries(l->skel->maps.cs_hosts_v4)));
+	bpf_map__set_max_entries(l->skel->maps.cs_host_index6,
+				 xdp_filter_host_buckets_for(AF_INET6,
+							     bpf_map__max_entries(l->skel->maps.cs_hosts_v6)));
 }
 
 /* The index maps pinned already: they index the pinned ban list. */
 static bool filter_pins_exist(const struct xdp_loader *l)
 {
 	const struct bpf_map *maps[] = { l->skel->maps.cs_filter, l->skel->maps.cs_filter_cfg,
-					 l->skel->maps.cs_host_index };
+					 l->skel->maps.cs_host_index, l->skel->maps.cs_host_index6 };
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
@@ -989,14 +1207,17 @@ static bool filter_pins_exist(const struct xdp_loader *l)
 
 static int filter_setup(struct xdp_loader *l, bool reset)
 {
+	const int hosts_fd[2] = { bpf_map__fd(l->skel->maps.cs_host_index),
+				  bpf_map__fd(l->skel->maps.cs_host_index6) };
+	const uint32_t n_buckets[2] = { bpf_map__max_entries(l->skel->maps.cs_host_index),
+					bpf_map__max_entries(l->skel->maps.cs_host_index6) };
 	bool fresh;
 	int err;
 
 	err = xdp_filter_open(bpf_map__fd(l->skel->maps.cs_filter_cfg),
 			      bpf_map__fd(l->skel->maps.cs_filter),
-			      bpf_map__max_entries(l->skel->maps.cs_filter),
-			      bpf_map__fd(l->skel->maps.cs_host_index),
-			      bpf_map__max_entries(l->skel->maps.cs_host_index), reset, &l->filter, &fresh);
+			      bpf_map__max_entries(l->skel->maps.cs_filter), hosts_fd, n_buckets, reset,
+			      &l->filter, &fresh);
 	if (err)
 		return err;
 	return fresh ? filter_rebuild(l) : 0;
@@ -1027,5 +1248,8 @@ static int filter_rebuild(struct xdp_loader *l)
 
 void xdp_loader_filter_info(struct xdp_loader *l, struct xdp_filter_info *out)
 {
-	xdp_filter_info(l->filter, out);
+	if (l->filter)
+		xdp_filter_info(l->filter, out);
+	else /* opened read-only */
+		memset(out, 0, sizeof(*out));
 }

@@ -7,6 +7,12 @@
  * swaps the program inside the existing link (bpf_link_update), which is atomic:
  * there is no moment without filtering.
  *
+ * On an interface that runs libxdp's dispatcher (other XDP programs loaded with
+ * xdp-loader, xdp-filter, ...), or everywhere with XDP_DISPATCHER_ALWAYS, the program
+ * joins the dispatcher instead, at a priority (xdp_multiprog.h); a pin of the program
+ * (mprog_<iface>) marks it ours. Re-attaching there adds the new program, then
+ * removes the old one: each step atomic, ours always in the chain.
+ *
  * Every mutating entry point holds an flock on the pin directory (two CLIs can't
  * race). All int returns are 0 or -errno; the free function accepts NULL.
  */
@@ -27,14 +33,26 @@ _Static_assert(sizeof(struct cs_lpm_v6) == 20, "ABI: cs_lpm_v6 layout");
 _Static_assert(sizeof(struct cs_stat) == 16, "ABI: cs_stat layout");
 _Static_assert(sizeof(struct cs_host_v4) == 4, "ABI: cs_host_v4 layout");
 _Static_assert(sizeof(enum cs_origin) == 1, "ABI: cs_origin is one byte");
-_Static_assert(sizeof(struct cs_filter_cfg) == 56, "ABI: cs_filter_cfg layout");
+_Static_assert(sizeof(struct cs_filter_cfg) == 64, "ABI: cs_filter_cfg layout");
 _Static_assert(sizeof(struct cs_host_bucket) == 64, "ABI: one cache line per host bucket");
+_Static_assert(sizeof(struct cs_host6_half) == 64, "ABI: one cache line per IPv6 host half-bucket");
+_Static_assert(sizeof(struct cs_host6_bucket) == 128, "ABI: two lines per IPv6 host bucket");
 
 enum xdp_attach_mode {
 	XDP_MODE_AUTO = 0, /* native, falling back to generic */
 	XDP_MODE_NATIVE,
 	XDP_MODE_GENERIC,
 };
+
+enum xdp_dispatcher_use {
+	XDP_DISPATCHER_AUTO = 0, /* through libxdp's dispatcher when one is on the interface */
+	XDP_DISPATCHER_ALWAYS,	 /* always (other libxdp programs can join later) */
+	XDP_DISPATCHER_NEVER,	 /* never: a plain bpf_link (another program means failure) */
+};
+
+/* "auto", "always", "never" -> enum xdp_dispatcher_use; -EINVAL otherwise */
+int xdp_dispatcher_parse(const char *s);
+#define XDP_PRIORITY_MAX 1000 /* manual.c and config.c say 1..1000 */
 
 struct xdp_loader_opts {
 	const char *pin_dir;  /* NULL: CS_PIN_ROOT */
@@ -44,7 +62,10 @@ struct xdp_loader_opts {
 	bool no_expiry;	      /* do not enforce expires_ns in the fast path */
 	bool unpinned;	      /* private maps, nothing pinned (BPF_PROG_TEST_RUN tests) */
 	bool existing_only;   /* read-only use: -ENOENT, and nothing created, unless every
-			       * map is already pinned in pin_dir */
+			       * map is already pinned in pin_dir; no program is loaded,
+			       * ban/unban/attach answer -EROFS (detach works) */
+	enum xdp_dispatcher_use dispatcher;
+	unsigned priority;    /* in libxdp's dispatcher, lowest runs first; 0: default */
 };
 
 struct xdp_loader;
@@ -65,12 +86,16 @@ void xdp_loader_capacity(const struct xdp_loader *l, uint32_t *hosts, uint32_t *
 int xdp_loader_attach(struct xdp_loader *l, const char *ifname, enum xdp_attach_mode mode,
 		      enum xdp_attach_mode *attached);
 int xdp_loader_detach(struct xdp_loader *l, const char *ifname);
+/* Whether this loader attached an interface through libxdp's dispatcher: detaching
+ * from it later needs CAP_SYS_ADMIN and CAP_PERFMON (xdp_multiprog.h). */
+bool xdp_loader_dispatched(const struct xdp_loader *l);
 
 struct xdp_iface_status {
 	char ifname[32];
 	int ifindex;			/* 0 if the interface is gone */
 	enum xdp_attach_mode mode;	/* as reported by the kernel */
 	uint32_t prog_id;		/* program attached now, 0 if none */
+	bool dispatcher;		/* through libxdp's dispatcher */
 };
 /* Calls fn for each interface we hold a link pin for. */
 int xdp_loader_for_each_iface(struct xdp_loader *l,

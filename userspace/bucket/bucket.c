@@ -57,6 +57,7 @@ struct qmeta {
 struct cs_bucket {
 	struct cs_bucket *hnext;
 	struct cs_dlink lru;
+	uint64_t touched; /* b->touches when last touched: orders the two LRU lists */
 	struct cs_scenario *sc;
 	uint64_t h;
 	/* token bucket (golang.org/x/time/rate semantics) */
@@ -96,6 +97,12 @@ static int distinct_add(struct cs_bucket *bk, const char *v, size_t cap)
 }
 
 /* ---- expression host objects: `queue` and `leaky` ------------------------------------------- */
+
+/* A scenario whose expressions never see the queued events keeps them compact. */
+static bool queue_compact(const struct cs_scenario *sc)
+{
+	return !sc->condition && !sc->overflow_filter && !sc->nbconds && !sc->scope_expr;
+}
 
 static struct qslot *q_slot(const struct cs_bucket *bk, size_t i)
 {
@@ -466,7 +473,7 @@ static void bucket_remove(struct cs_buckets *b, struct cs_bucket *bk)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = bk->hnext;
-	cs_dlist_unlink(&b->lru, &bk->lru);
+	cs_dlist_unlink(&b->lru[queue_compact(bk->sc)], &bk->lru);
 	b->count--;
 	b->queued -= bk->qlen;
 	for (size_t i = 0; i < bk->qlen; i++)
@@ -477,19 +484,35 @@ static void bucket_remove(struct cs_buckets *b, struct cs_bucket *bk)
 
 static void lru_touch(struct cs_buckets *b, struct cs_bucket *bk)
 {
-	cs_dlist_move_tail(&b->lru, &bk->lru);
+	bk->touched = ++b->touches;
+	cs_dlist_move_tail(&b->lru[queue_compact(bk->sc)], &bk->lru);
 }
 
-/* The least recently touched instance (the list is not empty). */
-static struct cs_bucket *lru_oldest(const struct cs_buckets *b)
+enum { LRU_FULL = 0, LRU_ANY = -1 };
+
+/* The least recently touched instance (of list `which`, or of both), NULL if none. */
+static struct cs_bucket *lru_oldest(const struct cs_buckets *b, int which)
 {
-	return cs_dlist_entry(b->lru.head, struct cs_bucket, lru);
+	struct cs_bucket *old = NULL;
+
+	for (int k = 0; k < 2; k++) {
+		struct cs_bucket *c;
+
+		if ((which != LRU_ANY && k != which) || !b->lru[k].head)
+			continue;
+		c = cs_dlist_entry(b->lru[k].head, struct cs_bucket, lru);
+		if (!old || c->touched < old->touched)
+			old = c;
+	}
+	return old;
 }
 
 void cs_buckets_flush(struct cs_buckets *b)
 {
-	while (b && b->lru.head)
-		bucket_remove(b, lru_oldest(b));
+	struct cs_bucket *bk;
+
+	while (b && (bk = lru_oldest(b, LRU_ANY)))
+		bucket_remove(b, bk);
 }
 
 void cs_buckets_free(struct cs_buckets *b)
@@ -1164,12 +1187,6 @@ out:
 
 /* ---- pouring ---------------------------------------------------------------------------------------- */
 
-/* A scenario whose expressions never see the queued events keeps them compact. */
-static bool queue_compact(const struct cs_scenario *sc)
-{
-	return !sc->condition && !sc->overflow_filter && !sc->nbconds && !sc->scope_expr;
-}
-
 /* The slot for evt: compact (sharing the previous slot's qmeta when equal) or full. */
 static int slot_fill(struct cs_buckets *b, struct cs_bucket *bk, const struct cs_event *evt,
 		     struct qslot *s)
@@ -1241,11 +1258,18 @@ static int queue_add(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	b->qbytes += sizeof(struct qslot);
 	gauge_queued(b);
 	/* Over the global budgets: forget the least recently touched instances. */
-	while ((b->queued_full > b->o.max_events || b->qbytes > b->o.max_queue_bytes) &&
-	       b->lru.head && b->lru.head != &bk->lru) {
+	for (;;) {
+		struct cs_bucket *victim = NULL;
+
+		if (b->queued_full > b->o.max_events)
+			victim = lru_oldest(b, LRU_FULL);
+		if (!victim && (b->queued_full > b->o.max_events || b->qbytes > b->o.max_queue_bytes))
+			victim = lru_oldest(b, LRU_ANY);
+		if (!victim || victim == bk)
+			break;
 		b->st.evicted++;
 		count_evicted();
-		bucket_remove(b, lru_oldest(b));
+		bucket_remove(b, victim);
 	}
 	return 0;
 }
@@ -1361,7 +1385,7 @@ static int bucket_create(struct cs_buckets *b, struct cs_scenario *sc, uint64_t 
 		/* A flood of new partitions: forget the least recently touched one. */
 		b->st.evicted++;
 		count_evicted();
-		bucket_remove(b, lru_oldest(b));
+		bucket_remove(b, lru_oldest(b, LRU_ANY));
 	}
 	if (b->count + 1 > b->tab_size && b->tab_size < (1u << 26) && tab_grow(b))
 		return -ENOMEM;
@@ -1679,12 +1703,21 @@ int cs_buckets_pour(struct cs_buckets *b, const struct cs_event *evt)
 	return err;
 }
 
+/* The head of LRU list *k, then of the next ones; NULL past the last. */
+static struct cs_dlink *next_list(struct cs_buckets *b, int *k)
+{
+	while (*k < 2)
+		if (b->lru[(*k)++].head)
+			return b->lru[*k - 1].head;
+	return NULL;
+}
+
 int cs_buckets_tick(struct cs_buckets *b)
 {
 	struct cs_time now;
 	int64_t tn;
-	struct cs_bucket *bk, *next;
-	int err = 0;
+	struct cs_bucket *bk;
+	int err = 0, k = 0;
 
 	if (b->o.mode == CS_BUCKET_LIVE) {
 		now_live(b, &now);
@@ -1694,10 +1727,13 @@ int cs_buckets_tick(struct cs_buckets *b)
 		now = (struct cs_time){ .sec = tn / NS, .nsec = (int32_t)(tn % NS) };
 	}
 	b->in_pour = true;
-	for (bk = b->lru.head ? lru_oldest(b) : NULL; bk && !err; bk = next) {
-		struct cs_scenario *sc = bk->sc;
+	/* both LRU lists in turn: the tick needs no global order */
+	for (struct cs_dlink *l = NULL, *nl; !err && (l || (l = next_list(b, &k))); l = nl) {
+		struct cs_scenario *sc;
 
-		next = bk->lru.next ? cs_dlist_entry(bk->lru.next, struct cs_bucket, lru) : NULL;
+		bk = cs_dlist_entry(l, struct cs_bucket, lru);
+		sc = bk->sc;
+		nl = l->next;
 		if (sc->type == CS_BT_COUNTER) {
 			if (b->o.mode != CS_BUCKET_LIVE || !bk->total ||
 			    tn < time_ns(&bk->first) + sc->duration)

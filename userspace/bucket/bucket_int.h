@@ -146,7 +146,13 @@ struct cs_buckets {
 	size_t queued;			/* events in all queues */
 	size_t queued_full;		/* of which full copies (max_events) */
 	size_t qbytes;			/* queue bytes charged (max_queue_bytes) */
-	struct cs_dlist lru; /* of struct cs_bucket, least recently touched first */
+	/*
+	 * Instances, least recently touched first, apart by queue kind (full event
+	 * copies, compact): the full-copy budget evicts only instances that spend it,
+	 * so a flood into a conditional scenario does not evict brute-force buckets.
+	 */
+	struct cs_dlist lru[2];
+	uint64_t touches;
 	int64_t newest;			/* REPLAY: newest event time seen (ns) */
 	struct cs_bucket_stats st;
 	/* overflow events waiting to be poured again (reprocess), FIFO */

@@ -26,7 +26,21 @@ struct strmap {
 	size_t n, cap;
 	uint32_t *index;
 	size_t nslots;
+	uint64_t version;	/* see strmap_version() */
 };
+
+static uint64_t last_version;
+
+/* Process-wide, so that no two maps ever share a version. */
+static void bump(struct strmap *m)
+{
+	m->version = __atomic_add_fetch(&last_version, 1, __ATOMIC_RELAXED);
+}
+
+uint64_t strmap_version(const struct strmap *m)
+{
+	return m ? m->version : 0;
+}
 
 /* Keys are log field names and JSON keys a log writer chooses: seeded hash. */
 static uint32_t hash_str(const char *s)
@@ -36,13 +50,18 @@ static uint32_t hash_str(const char *s)
 
 struct strmap *strmap_new(void)
 {
-	return calloc(1, sizeof(struct strmap));
+	struct strmap *m = calloc(1, sizeof(struct strmap));
+
+	if (m)
+		bump(m);
+	return m;
 }
 
 void strmap_clear(struct strmap *m)
 {
 	if (!m)
 		return;
+	bump(m);
 	for (size_t i = 0; i < m->n; i++) {
 		free(m->ents[i].key);
 		free(m->ents[i].val);
@@ -123,6 +142,7 @@ int strmap_setn(struct strmap *m, const char *key, const char *val, size_t len)
 	v = dupn(val ? val : "", val ? len : 0);
 	if (!v)
 		return -ENOMEM;
+	bump(m);
 	if (slot >= 0) {
 		struct strmap_ent *e = &m->ents[m->index[slot] - 1];
 
@@ -185,6 +205,7 @@ int strmap_del(struct strmap *m, const char *key)
 
 	if (slot < 0)
 		return -ENOENT;
+	bump(m);
 	i = m->index[slot] - 1;
 	free(m->ents[i].key);
 	free(m->ents[i].val);

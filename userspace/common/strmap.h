@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct strmap;
 
@@ -31,6 +32,13 @@ bool strmap_has(const struct strmap *m, const char *key);
 /* 0, or -ENOENT when absent. */
 int strmap_del(struct strmap *m, const char *key);
 size_t strmap_count(const struct strmap *m);
+
+/*
+ * A number that changes with every change of the map and that no other map
+ * ever has (0 for NULL): whoever keeps values read from a map (the expression
+ * evaluator) knows they are still current when the version is the same.
+ */
+uint64_t strmap_version(const struct strmap *m);
 
 /* Entry i (0 <= i < count) in insertion order; false past the end. */
 bool strmap_at(const struct strmap *m, size_t i, const char **key, const char **val,

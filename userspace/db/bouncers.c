@@ -119,7 +119,8 @@ int cs_db_bouncer_set_last_pull(struct cs_db *db, int64_t id, int64_t t)
 int cs_db_bouncers_set_last_pull(struct cs_db *db, const int64_t *ids, const int64_t *t,
 				 size_t n)
 {
-	int err = txn_begin(db);
+	/* lost in a crash, a last_pull only makes the next delta re-send what the bouncer has */
+	int err = txn_begin_lazy(db);
 
 	if (err)
 		return err;

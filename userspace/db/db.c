@@ -22,6 +22,7 @@
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_BEGIN_READ] = "BEGIN",
+	[ST_BEGIN_LAZY] = "BEGIN IMMEDIATE; -- lazy",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
 	[ST_MACHINE_INSERT] = "INSERT INTO machines (created_at, updated_at, last_push,"
@@ -154,14 +155,24 @@ bool db_cluster_job(struct cs_db *db, const char *job)
 	return mine;
 }
 
-int txn_begin(struct cs_db *db)
+static int txn_begin_as(struct cs_db *db, enum stmt_id id)
 {
 	pthread_mutex_lock(&db->lock);
-	int err = exec_stmt(db, stmt(db, ST_BEGIN));
+	int err = exec_stmt(db, stmt(db, id));
 
 	if (err)
 		pthread_mutex_unlock(&db->lock);
 	return err;
+}
+
+int txn_begin(struct cs_db *db)
+{
+	return txn_begin_as(db, ST_BEGIN);
+}
+
+int txn_begin_lazy(struct cs_db *db)
+{
+	return txn_begin_as(db, ST_BEGIN_LAZY);
 }
 
 /*
@@ -171,6 +182,15 @@ int txn_begin(struct cs_db *db)
 int txn_begin_read(struct cs_db *db)
 {
 	pthread_mutex_lock(&db->lock);
+	/*
+	 * PostgreSQL: each statement reads a committed state of its own (saving two
+	 * round trips); readers of several statements tolerate a commit in between
+	 * (the stream index re-merges what it reads twice).
+	 */
+	if (db->be->is_pg) {
+		db->autocommit = true;
+		return 0;
+	}
 	int err = exec_stmt(db, stmt(db, ST_BEGIN_READ));
 
 	if (err)
@@ -180,6 +200,10 @@ int txn_begin_read(struct cs_db *db)
 
 int txn_finish(struct cs_db *db, int err)
 {
+	if (db->autocommit) {
+		db->autocommit = false;
+		return err;
+	}
 	if (!err)
 		err = exec_stmt(db, stmt(db, ST_COMMIT));
 	if (err)
@@ -218,10 +242,14 @@ int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *ty
 {
 	struct dbstmt *s;
 	va_list ap;
-	int err = txn_begin(db);
+	int err = 0;
 
-	if (err)
+	if (db->be->is_pg) { /* one statement is atomic by itself: no BEGIN/COMMIT round trips */
+		pthread_mutex_lock(&db->lock);
+		db->autocommit = true;
+	} else if ((err = txn_begin(db))) {
 		return err;
+	}
 	s = stmt(db, id);
 	va_start(ap, types);
 	for (int i = 0; types[i]; i++) {
@@ -399,9 +427,16 @@ int cs_db_cluster_claim(struct cs_db *db, const char *job, int64_t now, int64_t 
 
 int cs_db_ping(struct cs_db *db)
 {
-	int err = txn_begin_read(db); /* a broken PostgreSQL connection is reset here */
+	struct dbstmt *s = NULL;
+	int err = txn_begin_read(db);
 
-	return err ? err : txn_end(db, 0);
+	if (err)
+		return err;
+	err = db_prepare(db, "SELECT 1", &s); /* a broken PostgreSQL connection is reset here */
+	if (!err)
+		err = db_step(s) == DB_ROW ? 0 : -EIO;
+	db_finalize(s);
+	return txn_end(db, err);
 }
 
 bool cs_db_is_pg(const struct cs_db *db)

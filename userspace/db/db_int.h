@@ -17,6 +17,7 @@
 enum stmt_id {
 	ST_BEGIN,
 	ST_BEGIN_READ,
+	ST_BEGIN_LAZY,
 	ST_COMMIT,
 	ST_ROLLBACK,
 	ST_MACHINE_INSERT,
@@ -143,6 +144,7 @@ struct cs_db {
 	struct dbstmt *decisions_many; /* alerts.c: the multi-row decision INSERT */
 	int64_t changes;	       /* pg.c: rows the last statement changed */
 	bool in_txn;		       /* pg.c: a failed connection is reset only outside one */
+	bool autocommit;	       /* db.c: the lock is held for statements without BEGIN */
 	/* cs_db_external_version(): the WAL file as last seen, and data_version then */
 	char *wal_path;
 	struct timespec wal_mtime;
@@ -176,6 +178,12 @@ int run_changes(struct cs_db *db, struct dbstmt *s);
 bool db_cluster_job(struct cs_db *db, const char *job);
 int txn_begin(struct cs_db *db);
 int txn_begin_read(struct cs_db *db);
+/*
+ * A write transaction whose loss in a database crash costs nothing but work
+ * (bookkeeping such as last_pull): PostgreSQL commits it without waiting for
+ * the disk. On SQLite, txn_begin().
+ */
+int txn_begin_lazy(struct cs_db *db);
 /* Commit on err == 0, roll back otherwise; releases the lock; returns err or commit's. */
 int txn_end(struct cs_db *db, int err);
 /* txn_end in two steps, for work that must follow the commit under the lock. */

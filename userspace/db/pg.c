@@ -5,7 +5,8 @@
  * server), so a server restart costs no re-preparation: a connection found
  * broken outside a transaction is reset before the next statement, and the
  * statement that met the break fails (-ENOTCONN) for its caller to report or
- * retry.
+ * retry. Every statement is a round trip to another process: reads and
+ * single-statement writes run without BEGIN/COMMIT (autocommit, db.c).
  */
 #include "db/db_int.h"
 
@@ -57,6 +58,9 @@ static int translate(const char *sql, char **out, int *nparams, int *kind, uint8
 	if (!strcmp(sql, "BEGIN IMMEDIATE")) {
 		*kind = PG_BEGIN;
 		sql = "BEGIN";
+	} else if (!strcmp(sql, "BEGIN IMMEDIATE; -- lazy")) { /* txn_begin_lazy() */
+		*kind = PG_BEGIN;
+		sql = "BEGIN; SET LOCAL synchronous_commit = off";
 	} else if (!strcmp(sql, "BEGIN")) {
 		*kind = PG_BEGIN;
 		sql = "BEGIN ISOLATION LEVEL REPEATABLE READ";
@@ -224,10 +228,12 @@ static int pg_step(struct dbstmt *s)
 
 	if (p->res)
 		return ++p->row < p->nrows ? DB_ROW : DB_DONE;
-	if (p->kind == PG_BEGIN)
+	if (p->kind == PG_BEGIN || !p->db->in_txn) /* autocommit statements too */
 		reconnect(p->db);
-	p->res = PQexecParams(conn(p->db), p->sql, p->nparams, p->types,
-			      (const char *const *)p->vals, NULL, NULL, 0);
+	/* the simple protocol runs several statements (a BEGIN and its SET) in one trip */
+	p->res = p->kind == PG_BEGIN ? PQexec(conn(p->db), p->sql)
+				     : PQexecParams(conn(p->db), p->sql, p->nparams, p->types,
+						    (const char *const *)p->vals, NULL, NULL, 0);
 	st = p->res ? PQresultStatus(p->res) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		int err = pg_result_err(p->db, p->res);

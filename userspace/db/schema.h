@@ -8,6 +8,19 @@
 #ifndef CS_DB_SCHEMA_H
 #define CS_DB_SCHEMA_H
 
+/* The decisions' indexes, the same on both engines (schema_pg.h). */
+#define DECISIONS_INDEXES                                                                  \
+	/* stream deleted/expiry windows and "active" scans */                             \
+	"CREATE INDEX decisions_until ON decisions(until);"                                \
+	/* stream delta: created since the bouncer's last pull */                          \
+	"CREATE INDEX decisions_created_at ON decisions(created_at);"                      \
+	/* longest-decision-wins lookup per (value, type, scope) */                        \
+	"CREATE INDEX decisions_triple ON decisions(value, type, scope, until);"           \
+	/* containment: exact candidate-network lookups and inside-range scans */          \
+	"CREATE INDEX decisions_range ON decisions(ip_size, start_ip, start_suffix, end_ip," \
+	" end_suffix);"                                                                    \
+	"CREATE INDEX decisions_alert ON decisions(alert_decisions);"
+
 static const char *const db_migrations[] = {
 	/* 0 -> 1 */
 	"CREATE TABLE machines ("
@@ -48,16 +61,7 @@ static const char *const db_migrations[] = {
 	" scope TEXT NOT NULL, value TEXT NOT NULL, origin TEXT NOT NULL,"
 	" simulated INTEGER NOT NULL DEFAULT 0,"
 	" alert_decisions INTEGER REFERENCES alerts(id) ON DELETE CASCADE);"
-	/* stream deleted/expiry windows and "active" scans */
-	"CREATE INDEX decisions_until ON decisions(until);"
-	/* stream delta: created since the bouncer's last pull */
-	"CREATE INDEX decisions_created_at ON decisions(created_at);"
-	/* longest-decision-wins lookup per (value, type, scope) */
-	"CREATE INDEX decisions_triple ON decisions(value, type, scope, until);"
-	/* containment: exact candidate-network lookups and inside-range scans */
-	"CREATE INDEX decisions_range ON decisions(ip_size, start_ip, start_suffix, end_ip,"
-	" end_suffix);"
-	"CREATE INDEX decisions_alert ON decisions(alert_decisions);"
+	DECISIONS_INDEXES
 	"CREATE TABLE events ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, created_at INTEGER NOT NULL,"
 	" updated_at INTEGER NOT NULL, time INTEGER NOT NULL, serialized TEXT NOT NULL,"

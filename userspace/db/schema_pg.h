@@ -10,6 +10,8 @@
 #ifndef CS_DB_SCHEMA_PG_H
 #define CS_DB_SCHEMA_PG_H
 
+#include "db/schema.h"
+
 #define PGT "TEXT COLLATE \"C\""
 
 static const char *const db_migrations_pg[] = {
@@ -55,12 +57,7 @@ static const char *const db_migrations_pg[] = {
 	" alert_decisions BIGINT REFERENCES alerts(id) ON DELETE CASCADE,"
 	/* the change sequence (decisions_epoch.n) of the transaction that wrote it */
 	" seq BIGINT NOT NULL DEFAULT 0);"
-	"CREATE INDEX decisions_until ON decisions(until);"
-	"CREATE INDEX decisions_created_at ON decisions(created_at);"
-	"CREATE INDEX decisions_triple ON decisions(value, type, scope, until);"
-	"CREATE INDEX decisions_range ON decisions(ip_size, start_ip, start_suffix, end_ip,"
-	" end_suffix);"
-	"CREATE INDEX decisions_alert ON decisions(alert_decisions);"
+	DECISIONS_INDEXES
 	"CREATE INDEX decisions_seq ON decisions(seq);"
 	"CREATE TABLE events ("
 	" id BIGSERIAL PRIMARY KEY, created_at BIGINT NOT NULL,"

@@ -628,22 +628,16 @@ int64_t stream_write_begin(struct cs_db *db, int64_t now)
 		now = pg_write_begin(db, now);
 	if (!active(db))
 		return now;
-	if (db->be->is_pg) {
-		pthread_rwlock_wrlock(&x->lock);
-		issued = atomic_load(&x->issued);
-		if (now <= issued)
-			now = issued + 1;
-		x->inflight = now;
-		pthread_rwlock_unlock(&x->lock);
-		return now;
-	}
-	/* inside our transaction: a difference is someone else's change */
-	if (read_epoch(db, &epoch))
+	/* inside our transaction: a difference is someone else's change (SQLite; on
+	 * PostgreSQL the change sequence tells, pg_sync()) */
+	if (!db->be->is_pg && read_epoch(db, &epoch))
 		epoch = x->epoch + 1;
 	pthread_rwlock_wrlock(&x->lock);
-	if (epoch != x->epoch)
-		x->stale = true;
-	x->epoch_pending = epoch;
+	if (!db->be->is_pg) {
+		if (epoch != x->epoch)
+			x->stale = true;
+		x->epoch_pending = epoch;
+	}
 	issued = atomic_load(&x->issued);
 	if (now <= issued)
 		now = issued + 1;
@@ -681,6 +675,19 @@ static void apply_failed(struct stream_index *x, int err)
 	x->stale = true;
 }
 
+/*
+ * PostgreSQL: our own commit is learnt like the other replicas' (pg_sync(), in
+ * change-sequence order, which keeps rows[] in id order), before the next answer.
+ */
+static bool pg_learn_later(struct cs_db *db)
+{
+	if (!db->be->is_pg)
+		return false;
+	stream_write_end(db);
+	db->stream->need_sync = true;
+	return true;
+}
+
 void stream_apply_alerts(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
 			 const int64_t *decision_ids, int64_t created_at)
 {
@@ -688,13 +695,8 @@ void stream_apply_alerts(struct cs_db *db, struct cs_alert *const *alerts, size_
 	size_t k = 0;
 	int err = 0;
 
-	if (!active(db))
+	if (!active(db) || pg_learn_later(db))
 		return;
-	if (db->be->is_pg) { /* in sequence order with the other replicas' rows: pg_sync() */
-		stream_write_end(db);
-		x->need_sync = true;
-		return;
-	}
 	pthread_rwlock_wrlock(&x->lock);
 	for (size_t i = 0; i < n && !err; i++) {
 		const struct cs_alert *a = alerts[i];
@@ -721,13 +723,8 @@ void stream_apply_expire(struct cs_db *db, const int64_t *ids, size_t n, int64_t
 	struct stream_index *x = db->stream;
 	int err = 0;
 
-	if (!active(db))
+	if (!active(db) || pg_learn_later(db))
 		return;
-	if (db->be->is_pg) {
-		stream_write_end(db);
-		x->need_sync = true;
-		return;
-	}
 	pthread_rwlock_wrlock(&x->lock);
 	for (size_t i = 0; i < n && !err; i++) {
 		uint32_t r = row_by_id(x, ids[i]);
@@ -865,7 +862,7 @@ static void pg_sync(struct cs_db *db)
 	struct dbstmt *s = NULL;
 	int err;
 
-	if (pg_synced_recently(x, t) || txn_begin(db))
+	if (pg_synced_recently(x, t) || txn_begin_lazy(db))
 		return;
 	t = gotime_now();
 	if (pg_synced_recently(x, t)) { /* another puller synced meanwhile */

@@ -58,6 +58,10 @@ struct node {
 	struct expr_value val;	/* N_CONST value; N_METHOD/N_MEMBER name as string */
 	const struct expr_func *fn;	/* N_CALL */
 	struct expr_regex *re;		/* OP_MATCHES with a constant pattern */
+	int memo;		/* 1 + memo slot: evaluated once per evaluation; 0 = none */
+	/* N_PREDICATE any(list, { x OP # }): OP, the case mapping of #, x (strset.c) */
+	int fast_op, fast_cmap;
+	struct node *fast_x;
 };
 
 struct expr_prog {
@@ -65,10 +69,32 @@ struct expr_prog {
 	struct node *root;
 	int nlocals;		/* let slots */
 	int nlevels;		/* closure nesting levels */
+	int nmemo;		/* memo slots (optimize.c) */
 	const struct expr_env *env;
 	struct node **nodes;	/* every node, for freeing */
 	int nnodes, capnodes;
 };
+
+/*
+ * After a successful parse: folds PURE calls on constants and gives memo
+ * slots to the parts of closures that do not depend on # (optimize.c).
+ */
+void optimize(struct expr_prog *prog);
+
+/* ---- literal multi-pattern matching (strset.c) ---- */
+
+enum { CMAP_NONE, CMAP_UPPER, CMAP_LOWER };
+struct strset;
+/* Indexes the strings of list as the right operand of op (OP_EQ, OP_CONTAINS,
+ * OP_STARTS, OP_ENDS, OP_MATCHES) after cmap; -EINVAL if an element is not a
+ * string (or, for OP_MATCHES, the patterns do not combine). */
+int strset_build(const struct expr_array *list, int op, int cmap, struct strset **out);
+void strset_free(struct strset *set);
+/* Whether `x op line` holds for any line: 1 or 0; -E2BIG: a regex limit, loop instead. */
+int strset_any(const struct strset *set, const char *x, size_t xl);
+/* The calling thread's index of list (built on first use); NULL: use the general path. */
+const struct strset *vm_strset(struct expr_vm *vm, const struct expr_value *list, int op,
+			       int cmap);
 
 /* Method tables of the native value kinds (time, duration). */
 const struct expr_method *native_methods(enum expr_kind kind);

@@ -33,6 +33,7 @@ struct data_file {
 	struct expr_value lines;	/* array of strings (all types keep it) */
 	struct expr_regex **res;
 	size_t nres;
+	struct multire *any;	/* all of res at once */
 	struct map_row *rows;
 	size_t nrows;
 	struct data_file *next;
@@ -101,6 +102,7 @@ static void file_free(struct data_file *f)
 	for (size_t i = 0; i < f->nres; i++)
 		regex_put(f->res[i]);
 	free(f->res);
+	multire_free(f->any);
 	for (size_t i = 0; i < f->nrows; i++) {
 		free(f->rows[i].pattern);
 		free(f->rows[i].tag);
@@ -244,6 +246,9 @@ int expr_runtime_load_data(struct expr_runtime *rt, const char *dest_file, const
 		goto out;
 	}
 	err = load_lines(f, fp);
+	/* RegexpInFile: one scan for all lines instead of one search per line */
+	if (!err && f->nres)
+		err = multire_build(f->res, f->nres, &f->any);
 	if (!err) {
 		f->next = rt->files;
 		rt->files = f;
@@ -282,14 +287,12 @@ int data_regexp_match(struct expr_runtime *rt, const char *name, const char *s, 
 	if (rt)
 		pthread_rwlock_rdlock(&rt->lock);
 	f = find_file(rt, name);
-	for (size_t i = 0; f && i < f->nres && !*out; i++) {
-		int rc = regex_search(f->res[i], s, len);
+	if (f && f->any) {
+		int rc = multire_any(f->any, s, len);
 
-		if (rc < 0 && rc != -E2BIG) {
-			err = rc;
-			break;
-		}
+		/* a line past its match limit does not match (as Go's regexp never fails) */
 		*out = rc == 1;
+		err = rc < 0 && rc != -E2BIG ? rc : 0;
 	}
 	if (rt)
 		pthread_rwlock_unlock(&rt->lock);

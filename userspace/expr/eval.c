@@ -27,6 +27,7 @@ struct ev {
 	const struct expr_value *vars;
 	struct expr_value *locals;
 	struct frame *frames;
+	struct expr_value *memo;	/* prog->nmemo; kind EXPR_ANY = not computed yet */
 	struct expr_ctx ctx;
 	int errpos;
 	bool has_err;
@@ -676,7 +677,14 @@ static int fetch(struct ev *st, const struct node *n, const struct expr_value *o
 				      key->kind == EXPR_STRING ? key->s->s : vkind(key), vkind(obj));
 		}
 		if (key->kind == EXPR_STRING && obj->h.ops->get) {
+			uint64_t ver = obj->h.ops->version && st->vm ?
+					       obj->h.ops->version(obj->h.obj) : 0;
+
+			if (ver && !field_get(st->vm, ver, key, out))
+				return 0;
 			err = obj->h.ops->get(&st->ctx, obj->h.obj, key->s->s, out);
+			if (!err && ver)
+				field_put(st->vm, ver, key, out);
 			if (!err)
 				return 0;
 			*out = EXPR_NIL_VALUE;
@@ -1146,6 +1154,25 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 	err = coll_len(st, n, &coll, &len);
 	if (err)
 		goto out;
+	if (n->fast_op && coll.kind == EXPR_ARRAY && len > 0) {
+		const struct strset *set = vm_strset(st->vm, &coll, n->fast_op, n->fast_cmap);
+
+		if (set) {
+			err = eval(st, n->fast_x, &v);
+			if (err)
+				goto out;
+			if (v.kind == EXPR_STRING &&
+			    (err = strset_any(set, v.s->s, v.s->len)) >= 0) {
+				*out = expr_bool(err == 1);
+				err = 0;
+				expr_value_release(&v);
+				goto out;
+			}
+			err = 0;
+			/* nil == #, a number...: the general path says what it means */
+			expr_value_release(&v);
+		}
+	}
 
 	switch (n->op) {
 	case P_ALL: case P_ANY: case P_NONE: case P_ONE: case P_COUNT:
@@ -1362,14 +1389,34 @@ out:
 
 /* ---- dispatcher ---- */
 
+static int eval_node(struct ev *st, const struct node *n, struct expr_value *out);
+
 static int eval(struct ev *st, const struct node *n, struct expr_value *out)
 {
-	struct expr_value v;
+	struct expr_value *m;
 	int err;
 
 	*out = EXPR_NIL_VALUE;
 	if (++st->steps > st->max_steps)
 		return rt_err(st, n, -E2BIG, "evaluation step limit reached");
+	if (!n->memo)
+		return eval_node(st, n, out);
+	m = &st->memo[n->memo - 1];
+	if (m->kind != EXPR_ANY) {
+		*out = expr_value_ref(m);
+		return 0;
+	}
+	err = eval_node(st, n, out);
+	if (!err)
+		*m = expr_value_ref(out);
+	return err;
+}
+
+static int eval_node(struct ev *st, const struct node *n, struct expr_value *out)
+{
+	struct expr_value v;
+	int err;
+
 	switch (n->type) {
 	case N_CONST:
 		*out = expr_value_ref(&n->val);
@@ -1509,31 +1556,39 @@ static void fill_error(const struct expr_prog *prog, struct ev *st, int code,
 int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct expr_value *vars,
 		 void *user, struct expr_value *out, struct expr_error *err)
 {
-	struct expr_value locals_stack[8], *locals = locals_stack;
+	/* let variables then memo slots: one block, on the stack when small */
+	struct expr_value vals_stack[16], *vals = vals_stack;
 	struct frame frames_stack[8], *frames = frames_stack;
 	struct ev st = { .prog = prog, .vars = vars, .vm = vm };
 	int64_t saved_left = expr_mem_left;
 	bool saved_limited = expr_mem_limited;
+	size_t nvals;
 	int rc;
 
 	*out = EXPR_NIL_VALUE;
-	if (err)
-		memset(err, 0, sizeof(*err));
+	if (err) {	/* not the whole message buffer: this runs for every filter */
+		err->line = err->column = err->code = 0;
+		err->msg[0] = '\0';
+	}
 	if (!prog || !vm)
 		return prog ? -ENOMEM : -EINVAL;
 	st.max_steps = vm->max_steps;
-	if (prog->nlocals > 8 && !(locals = calloc(prog->nlocals, sizeof(*locals))))
+	nvals = (size_t)prog->nlocals + prog->nmemo;
+	if (nvals > ARRAY_SIZE(vals_stack) && !(vals = calloc(nvals, sizeof(*vals))))
 		return -ENOMEM;
 	if (prog->nlevels > 8 && !(frames = calloc(prog->nlevels, sizeof(*frames)))) {
-		if (locals != locals_stack)
-			free(locals);
+		if (vals != vals_stack)
+			free(vals);
 		return -ENOMEM;
 	}
 	for (int i = 0; i < prog->nlocals; i++)
-		locals[i] = EXPR_NIL_VALUE;
+		vals[i] = EXPR_NIL_VALUE;
+	for (int i = 0; i < prog->nmemo; i++)
+		vals[prog->nlocals + i] = (struct expr_value){ .kind = EXPR_ANY };
 	for (int i = 0; i < prog->nlevels; i++)
 		frames[i] = (struct frame){ .acc = EXPR_NIL_VALUE };
-	st.locals = locals;
+	st.locals = vals;
+	st.memo = vals + prog->nlocals;
 	st.frames = frames;
 	st.ctx.user = user;
 	st.ctx.env = prog->env;
@@ -1552,10 +1607,11 @@ int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct 
 		expr_value_release(out);
 		fill_error(prog, &st, rc, err);
 	}
-	for (int i = 0; i < prog->nlocals; i++)
-		expr_value_release(&locals[i]);
-	if (locals != locals_stack)
-		free(locals);
+	for (size_t i = 0; i < nvals; i++)
+		if (vals[i].kind != EXPR_ANY)
+			expr_value_release(&vals[i]);
+	if (vals != vals_stack)
+		free(vals);
 	if (frames != frames_stack)
 		free(frames);
 	return rc;

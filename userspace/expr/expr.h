@@ -327,6 +327,14 @@ struct expr_host_ops {
 	 * ParseKV() write into host maps. value is borrowed.
 	 */
 	int (*set)(struct expr_ctx *ctx, void *obj, const char *key, const struct expr_value *value);
+	/*
+	 * MAPLIKE, optional: a number that changes whenever the object's content
+	 * changes and that no other object ever has. With it, the values get()
+	 * returns are kept by the thread's vm and handed out again while the
+	 * version holds: one string object per field and event, so string
+	 * functions applied to it by many programs are computed once.
+	 */
+	uint64_t (*version)(const void *obj);
 	/* Equality of two objects of this type (default: same pointer). */
 	bool (*equal)(const void *a, const void *b);
 	/* Optional text form (malloc'ed) for expr_value_format / Sprintf %v. */
@@ -350,6 +358,19 @@ struct expr_host_ops {
 typedef int (*expr_fn)(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
 		       struct expr_value *out);
 
+/*
+ * What the compiler may assume of a function (default 0: nothing, any call may
+ * have effects). PURE: the result depends only on the arguments and calling it
+ * changes nothing: a call on constants is evaluated once at compile time, a
+ * call inside a closure that does not depend on # is evaluated once per
+ * evaluation. READONLY: changes nothing but reads state that is constant
+ * during one evaluation (data files, the stash): only the second applies.
+ */
+enum expr_func_flags {
+	EXPR_FN_PURE = 1 << 0,
+	EXPR_FN_READONLY = 1 << 1,
+};
+
 struct expr_func {
 	const char *name;
 	expr_fn fn;
@@ -357,6 +378,7 @@ struct expr_func {
 	enum expr_kind args[EXPR_MAX_ARGS];
 	const struct expr_type *ret;	/* NULL = any */
 	void *priv;			/* expr_ctx_priv() inside fn */
+	unsigned int flags;		/* enum expr_func_flags */
 };
 
 /* Context of the current call: registration priv, per-evaluation user pointer. */

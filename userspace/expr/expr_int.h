@@ -134,12 +134,26 @@ static inline enum expr_kind func_arg_kind(const struct expr_func *fn, int i)
 struct expr_regex *regex_ref(struct expr_regex *re);
 void regex_put(struct expr_regex *re);
 const char *regex_pattern(const struct expr_regex *re);
+/* RE2 syntax -> the PCRE2 (and Hyperscan) pattern of the same meaning; malloc'ed, NULL: ENOMEM. */
+char *regex_translate(const char *p);
+
+/*
+ * Many regexes at once, "does any of them match" (RegexpInFile, any(list,
+ * { x matches # })): the patterns Vectorscan takes with PCRE2's meaning go
+ * into one database scanned once; the others are searched one by one.
+ */
+struct multire;
+/* Takes a new reference to each compiled regex. 0 or -ENOMEM. */
+int multire_build(struct expr_regex *const *res, size_t n, struct multire **out);
+void multire_free(struct multire *m);
+/* 1 if one matches, 0 if none does, -E2BIG if one hit a limit (and none matched), -errno. */
+int multire_any(const struct multire *m, const char *s, size_t len);
 /* 1 match, 0 none, -E2BIG limit hit, -ENOMEM; with the calling thread's vm. */
 int regex_search(const struct expr_regex *re, const char *s, size_t len);
 
 /* ---- the evaluation runtime of one thread (vm.c) ---- */
 
-#define EXPR_VM_REGEX_SLOTS 128
+#define EXPR_VM_REGEX_SLOTS 512	/* even: pairs of ways */
 #define EXPR_VM_MEMO_SLOTS 512
 #define EXPR_VM_MEMO_MAX_LEN 1024	/* bytes of a memoised argument */
 
@@ -149,6 +163,22 @@ struct vm_memo {
 	struct expr_str *in, *out;
 };
 
+#define EXPR_VM_STRSET_SLOTS 64
+#define EXPR_VM_HS_SLOTS 16
+#define EXPR_VM_FIELD_SLOTS 64
+
+/* A value a versioned host map returned for key (expr_host_ops.version). */
+struct vm_field {
+	uint64_t version;	/* 0: empty */
+	struct expr_value key, val;
+};
+
+struct vm_strset {
+	struct expr_value list;	/* a reference: keeps the key's address unique */
+	int op, cmap;
+	struct strset *set;	/* NULL: not indexable (not all strings) */
+};
+
 struct expr_vm {
 	uint64_t max_steps;
 	size_t max_bytes;
@@ -156,6 +186,10 @@ struct expr_vm {
 	void *mctx;	/* pcre2_match_context: the match limits */
 	void *md;	/* pcre2_match_data: one ovector pair, reused */
 	struct vm_memo memo[EXPR_VM_MEMO_SLOTS];
+	struct vm_strset strsets[EXPR_VM_STRSET_SLOTS];
+	struct vm_field fields[EXPR_VM_FIELD_SLOTS];
+	void *hs_scratch;	/* hs_scratch_t for every multire database */
+	uint64_t hs_sized[EXPR_VM_HS_SLOTS];	/* ids of the databases it is sized for */
 };
 
 /* The calling thread's vm (made on first use); NULL only on ENOMEM. */
@@ -171,6 +205,12 @@ struct expr_regex *regex_cache_get(struct expr_vm *vm, const char *pattern, char
 struct expr_str *memo_get(struct expr_vm *vm, const void *fn, const struct expr_str *in);
 void memo_put(struct expr_vm *vm, const void *fn, struct expr_str *in, struct expr_str *out);
 void memo_clear(struct expr_vm *vm);
+/* obj[key] of a versioned host map, from the vm when still current: 0 and a new
+ * reference in *out, or 1 when the caller has to get() it (then field_put it). */
+int field_get(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
+	      struct expr_value *out);
+void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
+	       const struct expr_value *val);
 
 /* ---- data files ---- */
 

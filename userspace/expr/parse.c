@@ -1932,6 +1932,7 @@ int expr_compile(const struct expr_env *env, const char *src, struct expr_prog *
 	}
 	free(p.cur.s);
 	prog->root = root;
+	optimize(prog);
 	*out = prog;
 	return 0;
 fail:

@@ -28,7 +28,7 @@ struct expr_regex {
  *   \s  RE2: [\t\n\f\r ]; PCRE2 adds \v (0x0B). Rewritten outside classes.
  * Everything else RE2 accepts means the same in PCRE2 (spec 5.3).
  */
-static char *translate(const char *p)
+char *regex_translate(const char *p)
 {
 	size_t n = strlen(p), j = 0;
 	char *out = malloc(n * 12 + 1);
@@ -100,7 +100,7 @@ int expr_regex_compile(const char *pattern, struct expr_regex **out, char *errbu
 	*out = NULL;
 	if (errsize)
 		errbuf[0] = '\0';
-	tr = translate(pattern);
+	tr = regex_translate(pattern);
 	re = calloc(1, sizeof(*re));
 	if (!tr || !re || !(re->pattern = strdup(pattern))) {
 		free(tr);

@@ -13,10 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <hs.h>
 #include <pcre2.h>
 
 #include "common/hash.h"
-#include "expr/expr_int.h"
+#include "expr/ast.h"
 
 /* Defaults: far above any hub expression, far below a hang or an OOM. */
 #define DEFAULT_STEPS 10000000u
@@ -66,6 +67,15 @@ void expr_vm_free(struct expr_vm *vm)
 	for (int i = 0; i < EXPR_VM_REGEX_SLOTS; i++)
 		regex_put(vm->regex[i]);
 	memo_clear(vm);
+	for (int i = 0; i < EXPR_VM_FIELD_SLOTS; i++) {
+		expr_value_release(&vm->fields[i].key);
+		expr_value_release(&vm->fields[i].val);
+	}
+	for (int i = 0; i < EXPR_VM_STRSET_SLOTS; i++) {
+		expr_value_release(&vm->strsets[i].list);
+		strset_free(vm->strsets[i].set);
+	}
+	hs_free_scratch(vm->hs_scratch);
 	pcre2_match_data_free(vm->md);
 	pcre2_match_context_free(vm->mctx);
 	free(vm);
@@ -112,20 +122,24 @@ void expr_set_limits(uint64_t max_steps, size_t max_bytes)
 
 /*
  * Patterns only known at run time (`x matches evt.Meta.re`) go through a small
- * direct-mapped cache: a hit costs a hash and a compare, a miss compiles and
- * evicts the slot's previous owner (users hold their own reference).
+ * two-way cache: a hit costs a hash and two compares at most, a miss compiles
+ * and evicts the older entry of the pair (users hold their own reference).
  */
 struct expr_regex *regex_cache_get(struct expr_vm *vm, const char *pattern, char *errbuf,
 				   size_t errsize)
 {
-	uint32_t slot = cs_hash_str(pattern) % EXPR_VM_REGEX_SLOTS;
+	/* two-way: two patterns one filter alternates between never evict each other */
+	uint32_t slot = cs_hash_str(pattern) % EXPR_VM_REGEX_SLOTS & ~1u;
 	struct expr_regex *re;
 
-	if (vm->regex[slot] && !strcmp(regex_pattern(vm->regex[slot]), pattern))
-		return regex_ref(vm->regex[slot]);
+	for (uint32_t i = slot; i < slot + 2; i++)
+		if (vm->regex[i] && !strcmp(regex_pattern(vm->regex[i]), pattern))
+			return regex_ref(vm->regex[i]);
 	if (expr_regex_compile(pattern, &re, errbuf, errsize))
 		return NULL;
-	regex_put(vm->regex[slot]);
+	/* the older of the two goes; the newer one moves into its place */
+	regex_put(vm->regex[slot + 1]);
+	vm->regex[slot + 1] = vm->regex[slot];
 	vm->regex[slot] = regex_ref(re);
 	return re;
 }
@@ -187,4 +201,63 @@ void memo_clear(struct expr_vm *vm)
 		expr_value_release(&out);
 		*m = (struct vm_memo){ 0 };
 	}
+}
+
+/* ---- indexes of literal lists (strset.c) ---- */
+
+const struct strset *vm_strset(struct expr_vm *vm, const struct expr_value *list, int op,
+			       int cmap)
+{
+	uint64_t k = (uint64_t)(uintptr_t)list->a * 0x9E3779B97F4A7C15ull;
+	struct vm_strset *e = &vm->strsets[((k >> 40) + (uint64_t)op * 3 + (uint64_t)cmap) %
+					   EXPR_VM_STRSET_SLOTS];
+	struct strset *set = NULL;
+	int err;
+
+	if (e->list.kind == EXPR_ARRAY && e->list.a == list->a && e->op == op && e->cmap == cmap)
+		return e->set;
+	err = strset_build(list->a, op, cmap, &set);
+	if (err && err != -EINVAL)
+		return NULL;	/* ENOMEM: the general path, and try again next time */
+	expr_value_release(&e->list);
+	strset_free(e->set);
+	*e = (struct vm_strset){ .list = expr_value_ref(list), .op = op, .cmap = cmap, .set = set };
+	return set;
+}
+
+/* ---- values of versioned host maps ---- */
+
+static struct vm_field *field_slot(struct expr_vm *vm, uint64_t version,
+				   const struct expr_value *key)
+{
+	uint64_t h = cs_hash(key->s->s, key->s->len) ^ version * 0x9E3779B97F4A7C15ull;
+
+	return &vm->fields[(h >> 32) % EXPR_VM_FIELD_SLOTS];
+}
+
+int field_get(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
+	      struct expr_value *out)
+{
+	struct vm_field *f = field_slot(vm, version, key);
+
+	if (f->version != version || f->key.s->len != key->s->len ||
+	    memcmp(f->key.s->s, key->s->s, key->s->len))
+		return 1;
+	*out = expr_value_ref(&f->val);
+	return 0;
+}
+
+void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
+	       const struct expr_value *val)
+{
+	struct vm_field *f = field_slot(vm, version, key);
+
+	/* host objects may not outlive the evaluation: only values are kept */
+	if (val->kind == EXPR_HOST)
+		return;
+	expr_value_release(&f->key);
+	expr_value_release(&f->val);
+	f->version = version;
+	f->key = expr_value_ref(key);
+	f->val = expr_value_ref(val);
 }

@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "common/log.h"
+#include "common/strv.h"
 #include "common/vec.h"
 #include "common/ywalk.h"
 #include "common/strbuf.h"
@@ -51,18 +52,11 @@ struct ht_config {
 	char *overrides; /* override_statics re-emitted as a parser document, or NULL */
 };
 
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static void config_free(struct ht_config *c)
 {
-	free_strv(c->parsers, c->nparsers);
-	free_strv(c->scenarios, c->nscenarios);
-	free_strv(c->postoverflows, c->npostoverflows);
+	strv_free(c->parsers, c->nparsers);
+	strv_free(c->scenarios, c->nscenarios);
+	strv_free(c->postoverflows, c->npostoverflows);
 	free(c->log_file);
 	free(c->log_type);
 	strmap_free(c->labels);

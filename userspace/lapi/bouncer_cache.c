@@ -21,6 +21,7 @@
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/pwhash.h"
+#include "common/worker.h"
 #include "lapi/lapi_int.h"
 
 #define BCACHE_TTL (1 * NSEC_PER_SEC)
@@ -283,11 +284,7 @@ void bcache_stop(struct cs_lapi *l)
 	if (!c)
 		return;
 	if (c->running) {
-		pthread_mutex_lock(&c->lock);
-		c->stopping = true;
-		pthread_cond_signal(&c->cond);
-		pthread_mutex_unlock(&c->lock);
-		pthread_join(c->thread, NULL);
+		cs_worker_stop(&c->lock, &c->cond, &c->stopping, c->thread);
 		bcache_flush(l);
 	}
 	for (size_t i = 0; i < c->nslots; i++) {

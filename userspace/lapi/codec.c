@@ -70,14 +70,18 @@ static void type_error(struct dctx *c, const json_t *v, const char *obj, const c
 	c->err = -EBADMSG;
 }
 
+/* The JSON types a member may have, as a mask of 1 << json_type. */
+#define J_STRING (1u << JSON_STRING)
+#define J_INTEGER (1u << JSON_INTEGER)
+#define J_BOOL ((1u << JSON_TRUE) | (1u << JSON_FALSE))
+
 /*
- * o's member key when present, not null and of the right kind (is); else NULL,
- * with absent/null noted as missing when required and another kind as a type
- * error naming want (Go's type).
+ * o's member key when present, not null and of one of the types; else NULL,
+ * with absent/null noted as missing when required and another type as a
+ * type error naming want (Go's type).
  */
 static json_t *get_member(struct dctx *c, json_t *o, const char *key, const char *obj,
-			  const char *path, bool required, bool (*is)(const json_t *v),
-			  const char *want)
+			  const char *path, bool required, unsigned types, const char *want)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -86,33 +90,18 @@ static json_t *get_member(struct dctx *c, json_t *o, const char *key, const char
 			missing(c, "%s%s in body is required", path, key);
 		return NULL;
 	}
-	if (!is(v)) {
+	if (!(types & (1u << json_typeof(v)))) {
 		type_error(c, v, obj, key, want);
 		return NULL;
 	}
 	return v;
 }
 
-static bool is_string(const json_t *v)
-{
-	return json_is_string(v);
-}
-
-static bool is_bool(const json_t *v)
-{
-	return json_is_boolean(v);
-}
-
-static bool is_int(const json_t *v)
-{
-	return json_is_integer(v);
-}
-
 /* Required or optional string: NULL when absent/null (required => missing). */
 static char *get_str(struct dctx *c, json_t *o, const char *key, const char *obj,
 		     const char *path, bool required)
 {
-	json_t *v = get_member(c, o, key, obj, path, required, is_string, "string");
+	json_t *v = get_member(c, o, key, obj, path, required, J_STRING, "string");
 
 	return v ? strdup(json_string_value(v)) : NULL;
 }
@@ -120,7 +109,7 @@ static char *get_str(struct dctx *c, json_t *o, const char *key, const char *obj
 static int64_t get_int(struct dctx *c, json_t *o, const char *key, const char *obj,
 		       const char *path, bool required, int64_t min, int64_t max)
 {
-	json_t *v = get_member(c, o, key, obj, path, required, is_int, "int32");
+	json_t *v = get_member(c, o, key, obj, path, required, J_INTEGER, "int32");
 
 	if (!v)
 		return 0;
@@ -134,7 +123,7 @@ static int64_t get_int(struct dctx *c, json_t *o, const char *key, const char *o
 static bool get_bool(struct dctx *c, json_t *o, const char *key, const char *obj,
 		     const char *path, bool required)
 {
-	json_t *v = get_member(c, o, key, obj, path, required, is_bool, "bool");
+	json_t *v = get_member(c, o, key, obj, path, required, J_BOOL, "bool");
 
 	return v && json_is_true(v);
 }

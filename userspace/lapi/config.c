@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/gotime.h"
+#include "common/strv.h"
 #include "common/yamljson.h"
 #include "lapi/lapi_int.h"
 
@@ -44,13 +45,6 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 		cfg->n_bouncers_allowed_ou = 1;
 }
 
-static void free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* A YAML list of strings (a lone string is a list of one) replaces *v. */
 static void set_list(char ***v, size_t *n, json_t *root, const char *path)
 {
@@ -59,7 +53,7 @@ static void set_list(char ***v, size_t *n, json_t *root, const char *path)
 
 	if (!json_is_array(node) && !json_is_string(node))
 		return;
-	free_list(*v, *n);
+	strv_free(*v, *n);
 	*n = 0;
 	*v = calloc((json_is_array(node) ? json_array_size(node) : 1) + 1, sizeof(char *));
 	if (!*v)
@@ -122,7 +116,7 @@ void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 	for (size_t i = 0; i < sizeof(owned_strs) / sizeof(owned_strs[0]); i++)
 		free(*(char **)CFG_AT(cfg, owned_strs[i]));
 	for (size_t i = 0; i < sizeof(owned_lists) / sizeof(owned_lists[0]); i++)
-		free_list(*(char ***)CFG_AT(cfg, owned_lists[i].v),
+		strv_free(*(char ***)CFG_AT(cfg, owned_lists[i].v),
 			  *(size_t *)CFG_AT(cfg, owned_lists[i].n));
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/worker.h"
 #include "notify/notify_int.h"
 
 int64_t notify_now_ns(void)
@@ -144,11 +145,7 @@ void cs_notify_free(struct cs_notify *n)
 	if (!n)
 		return;
 	if (n->running) {
-		pthread_mutex_lock(&n->lock);
-		n->stopping = true;
-		pthread_cond_signal(&n->wake);
-		pthread_mutex_unlock(&n->lock);
-		pthread_join(n->worker, NULL);
+		cs_worker_stop(&n->lock, &n->wake, &n->stopping, n->worker);
 	}
 	for (size_t i = 0; i < n->n; i++)
 		notify_clear(&n->v[i]);

@@ -333,6 +333,11 @@ static int smap_keys(struct expr_ctx *ctx, void *obj, struct expr_value *out)
 	return err;
 }
 
+static uint64_t smap_version(const void *obj)
+{
+	return strmap_version(obj);
+}
+
 static const struct expr_host_ops smap_ops = {
 	.name = "map[string]string",
 	.flags = EXPR_HOST_MAPLIKE,
@@ -341,6 +346,7 @@ static const struct expr_host_ops smap_ops = {
 	.has = smap_has,
 	.len = smap_len,
 	.keys = smap_keys,
+	.version = smap_version,
 };
 static const struct expr_type smap_type = { EXPR_HOST, NULL, &smap_ops };
 

@@ -158,10 +158,8 @@ static int apply_statics(const struct cs_parsers *p, const struct cs_node *node,
 		if (s->kind == ST_METHOD && !s->method)
 			continue; /* unavailable method: skipped (logged at load) */
 		if (s->value) {
-			text = strdup(s->value);
+			text = s->value;	/* borrowed: the maps copy what they keep */
 			len = strlen(s->value);
-			if (!text)
-				return -ENOMEM;
 		} else {
 			struct expr_value v = expr_nil();
 			struct expr_error e = { 0 };
@@ -182,7 +180,8 @@ static int apply_statics(const struct cs_parsers *p, const struct cs_node *node,
 				return err;
 		}
 		if (!len && !(s->kind == ST_METHOD && s->method->call_on_empty)) {
-			free(text); /* an empty value never overwrites */
+			if (text != s->value)
+				free(text); /* an empty value never overwrites */
 			continue;
 		}
 		switch (s->kind) {
@@ -219,7 +218,8 @@ static int apply_statics(const struct cs_parsers *p, const struct cs_node *node,
 			break;
 		}
 		}
-		free(text);
+		if (text != s->value)
+			free(text);
 		if (err)
 			return err;
 	}

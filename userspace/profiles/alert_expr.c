@@ -404,9 +404,9 @@ static int h_decisions_count(struct expr_ctx *c, const struct expr_value *args, 
 }
 
 static const struct expr_func db_funcs[] = {
-	{ "GetDecisionsCount", h_decisions_count, 1, 1, { EXPR_STRING }, &expr_type_int, NULL },
+	{ "GetDecisionsCount", h_decisions_count, 1, 1, { EXPR_STRING }, &expr_type_int, NULL, 0 },
 	{ "GetDecisionsSinceCount", h_decisions_count, 2, 2, { EXPR_STRING, EXPR_STRING },
-	  &expr_type_int, NULL },
+	  &expr_type_int, NULL, 0 },
 };
 
 /* ---- the backend -------------------------------------------------------------------------------- */

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The expr optimiser and what it relies on: constant folding of PURE calls,
+ * once-per-evaluation memo slots in closures (and none when a call may have
+ * effects), the indexed any(list, { x OP # }) against the general loop, and
+ * the memo of case mapping in the thread's vm.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "expr/expr.h"
+#include "tests/lib/test.h"
+
+static int calls;
+
+/* Counts its calls; registered twice: once claiming PURE, once with effects. */
+static int count_fn(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
+		    struct expr_value *out)
+{
+	(void)ctx;
+	(void)args;
+	(void)nargs;
+	calls++;
+	*out = expr_int(calls);
+	return 0;
+}
+
+static const struct expr_func funcs[] = {
+	{ "PureCount", count_fn, 1, 1, { EXPR_ANY }, &expr_type_int, NULL, EXPR_FN_PURE },
+	{ "Tick", count_fn, 0, 0, { EXPR_ANY }, &expr_type_int, NULL, 0 },
+};
+
+static struct expr_env *env;
+static struct expr_value vars[2];	/* s (string), l (list of strings) */
+
+/* Result as "kind:text" or "ERR:errno" / "COMPILE". Caller frees. */
+static char *run(const char *src)
+{
+	struct expr_prog *prog = NULL;
+	struct expr_value out;
+	char *r = NULL, *txt;
+	int err;
+
+	if (expr_compile(env, src, &prog, NULL))
+		return strdup("COMPILE");
+	err = expr_eval(prog, vars, NULL, &out, NULL);
+	expr_prog_free(prog);
+	if (err) {
+		if (asprintf(&r, "ERR:%d", err) < 0)
+			r = NULL;
+		return r;
+	}
+	txt = expr_value_format(&out);
+	if (asprintf(&r, "%s:%s", expr_kind_name(out.kind), txt ? txt : "?") < 0)
+		r = NULL;
+	free(txt);
+	expr_value_release(&out);
+	return r;
+}
+
+static void check(const char *src, const char *want)
+{
+	char *got = run(src);
+
+	ASSERT_STREQ(got ? got : "(null)", want, src);
+	free(got);
+}
+
+static void test_folding(void)
+{
+	struct expr_prog *prog = NULL;
+
+	check("Upper('abc') + lower('DEF')", "string:ABCdef");
+	check("'/X/y' matches Upper('/x/[a-z]')", "bool:false");
+	check("'/X/Y' matches Upper('/x/[a-z]')", "bool:true");
+	/* an invalid folded pattern stays a run-time error, as without folding */
+	check("s matches Upper('(')", "ERR:-22");
+	ASSERT_OK(expr_compile(env, "s matches Upper('(')", &prog, NULL), "compiles");
+	expr_prog_free(prog);
+	/* a failing pure call is not folded: the evaluator reports it */
+	check("repeat('x', -1)", "ERR:-22");
+}
+
+static void test_memo(void)
+{
+	/* invariant parts of closures run once per evaluation... */
+	calls = 0;
+	check("map(1..3, { PureCount(s) })", "array:[1 1 1]");
+	check("map(1..3, { PureCount(s) + # })", "array:[3 4 5]");
+	/* ...and once per evaluation, not once for ever */
+	check("map(1..2, { PureCount(s) })", "array:[3 3]");
+	/* what depends on # is evaluated for each element */
+	calls = 0;
+	check("map(1..3, { PureCount(#) })", "array:[1 2 3]");
+	/* a call that may have effects: no memo anywhere in the program */
+	calls = 0;
+	check("map(1..3, { Tick() })", "array:[1 2 3]");
+	check("map(1..3, { PureCount(s) + Tick() * 0 })", "array:[4 6 8]");
+	/* not evaluated at all when the closure never runs, and errors stay lazy */
+	check("any([], { s[100] == 1 })", "bool:false");
+	check("any(['a'], { # == 'b' && s[100] == 1 })", "bool:false");
+	check("any(['a'], { # == 'a' && s[100] == 1 })", "ERR:-34");
+	/* nested closures: the inner # is invariant for the outer closure */
+	check("map(1..2, { map(1..2, { # * 10 }) })", "array:[[10 20] [10 20]]");
+	check("map(1..2, { len(filter(l, { # startsWith 'a' })) + # })", "array:[3 4]");
+}
+
+/* any() through the index must agree with the general loop (defeated by `&& true`). */
+static void test_fast_any(void)
+{
+	static const char *const lists[] = {
+		"['adm', 'x', 'ROOT', '/etc/passwd', '.php']",
+		"['', 'zz']",
+		"['a', 'É', 'é']",
+		"['<script', 'union select', '%3c']",
+		"['^adm', 'x$', '[0-9]+', 'É']",
+		"['a', '(']",
+		"['(a)\\\\1', 'zz']",
+		"['(?i)ROOT', '(*COMMIT)q']",
+		/* what Vectorscan and PCRE2 would read differently stays with PCRE2 */
+		"['a$', '\\\\sb', '(?s)a.b', 'é.x', '\\\\bz\\\\b']",
+	};
+	static const char *const xs[] = {
+		"s", "'admin'", "''", "'/ETC/PASSWD'", "'index.php'", "'x'", "'AÉé'",
+		"'id=1 UNION SELECT 2'", "'q=%3Cscript'", "'zz'", "'a'",
+		"'xa\\n'", "'\\x0bb'", "'\\xffroot z'", "'Root'", "'a\\nb'", "'éÉx'",
+	};
+	static const char *const bodies[] = {
+		"X == #", "# == X", "X contains #", "X startsWith #", "X endsWith #",
+		"X == Upper(#)", "Upper(#) == X", "Upper(X) contains Upper(#)",
+		"Lower(X) contains lower(#)", "X startsWith Lower(#)", "Upper(X) endsWith upper(#)",
+		"X matches #", "Upper(X) matches Upper(#)",
+	};
+	int same = 0, total = 0;
+
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		for (size_t x = 0; x < sizeof(xs) / sizeof(xs[0]); x++) {
+			for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
+				char body[128], fast[512], slow[512], *p, *q;
+
+				/* X -> the subject */
+				body[0] = '\0';
+				for (const char *s = bodies[b]; *s; s++) {
+					if (*s == 'X')
+						strcat(body, xs[x]);
+					else
+						strncat(body, s, 1);
+				}
+				snprintf(fast, sizeof(fast), "any(%s, { %s })", lists[l], body);
+				snprintf(slow, sizeof(slow), "any(%s, { %s && true })", lists[l],
+					 body);
+				p = run(fast);
+				q = run(slow);
+				total++;
+				if (p && q && !strcmp(p, q))
+					same++;
+				else
+					fprintf(stderr, "differ: %s => %s / %s\n", fast, p, q);
+				free(p);
+				free(q);
+			}
+		}
+	}
+	ASSERT_EQ(same, total, "indexed any() agrees with the loop");
+	/* the list from a variable and File()-like reuse across evaluations */
+	for (int i = 0; i < 3; i++)
+		check("any(l, { 'xx-abc' contains # })", "bool:true");
+	check("any(l, { 'xx' contains # })", "bool:false");
+	/* a list that is not all strings, or a subject that is not a string */
+	check("any(['a', 1], { 'a' == # })", "bool:true");
+	check("any(['b', 1], { 'a' == # })", "bool:false");
+	check("any([1, 2], { 2 == # })", "bool:true");
+	check("any(['a'], { nil == # })", "bool:false");
+}
+
+static void test_case_memo(void)
+{
+	/* the memo is keyed by string object: the same text as another object maps alike */
+	check("Upper(s) == Upper('hello') && Upper(s) == 'HELLO'", "bool:true");
+	check("map(['aé', 'aé', 'Ab'], { Upper(#) })", "array:[AÉ AÉ AB]");
+	check("map(['AÉ', 'ab'], { Lower(#) })", "array:[aé ab]");
+	/* unchanged strings come back as they are */
+	check("Upper('ABC/1') == 'ABC/1'", "bool:true");
+}
+
+int main(void)
+{
+	const char *strv[] = { "abc", "ab", "b" };
+
+	env = expr_env_new();
+	if (!ASSERT_TRUE(env != NULL, "env") ||
+	    !ASSERT_EQ(expr_env_add_var(env, "s", &expr_type_string), 0, "var s") ||
+	    !ASSERT_EQ(expr_env_add_var(env, "l", &expr_type_array_string), 1, "var l") ||
+	    !ASSERT_OK(expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC), "helpers") ||
+	    !ASSERT_OK(expr_env_add_funcs(env, funcs, 2), "funcs"))
+		return TEST_SUMMARY();
+	expr_string("hello", &vars[0]);
+	expr_array_from_strings(strv, 3, &vars[1]);
+	test_folding();
+	test_memo();
+	test_fast_any();
+	test_case_memo();
+	expr_value_release(&vars[0]);
+	expr_value_release(&vars[1]);
+	expr_env_free(env);
+	expr_cleanup();
+	return TEST_SUMMARY();
+}

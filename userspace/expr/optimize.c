@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: MIT
+/*
+ * expr optimiser: one pass over a checked tree, after parsing.
+ *  - A call of a PURE function on constants is evaluated here: the hub writes
+ *    constants as Upper('/x'), and a `matches` whose pattern becomes constant
+ *    gets its regex compiled once instead of looked up at every evaluation.
+ *  - Inside closures, the largest subtrees that read no # and no let variable
+ *    get a memo slot: evaluated once per evaluation instead of once per
+ *    element (any(File(f), { Upper(evt.Meta.x) contains Upper(#) }) maps the
+ *    event's field once, not once per line of the file).
+ * A program that calls anything which may change state (SetInStash, a host
+ * function, evt.SetMeta...) gets no memo slot at all: its reads could change
+ * between two elements.
+ */
+#include <string.h>
+
+#include "expr/ast.h"
+
+#define FOLD_MAX_BYTES (1u << 20)	/* a folded constant stays small */
+#define DEP_LOCAL (1ull << 63)
+#define MEMO_VARIANT (-1)
+#define MEMO_INVARIANT (-2)
+
+struct opt {
+	struct expr_prog *prog;
+	bool effects;	/* some call may change state */
+};
+
+static void fold_call(struct opt *o, struct node *n)
+{
+	const struct expr_func *fn = n->fn;
+	struct expr_value args[EXPR_MAX_ARGS], out = EXPR_NIL_VALUE;
+	struct expr_ctx ctx = { .priv = fn->priv, .env = o->prog->env };
+	int64_t saved_left = expr_mem_left;
+	bool saved_limited = expr_mem_limited;
+	int err;
+
+	if (!(fn->flags & EXPR_FN_PURE) || n->nlist > EXPR_MAX_ARGS)
+		return;
+	for (int i = 0; i < n->nlist; i++) {
+		enum expr_kind want = func_arg_kind(fn, i);
+
+		if (n->list[i]->type != N_CONST)
+			return;
+		args[i] = n->list[i]->val;	/* borrowed */
+		/* conversions and their errors stay with the evaluator */
+		if (want != EXPR_ANY && args[i].kind != want)
+			return;
+	}
+	expr_mem_limited = true;
+	expr_mem_left = FOLD_MAX_BYTES;
+	err = fn->fn(&ctx, args, n->nlist, &out);
+	expr_mem_limited = saved_limited;
+	expr_mem_left = saved_left;
+	if (err || out.kind == EXPR_HOST) {
+		/* a failing call fails at run time, with the run-time message */
+		expr_value_release(&out);
+		return;
+	}
+	n->type = N_CONST;
+	n->val = out;
+}
+
+static void compile_pattern(struct node *n)
+{
+	char msg[128];
+
+	/* an invalid pattern stays a run-time error, as before folding */
+	if (n->type == N_BINARY && n->op == OP_MATCHES && !n->re && n->b->type == N_CONST &&
+	    n->b->val.kind == EXPR_STRING && expr_regex_compile(n->b->val.s->s, &n->re, msg,
+								sizeof(msg)))
+		n->re = NULL;
+}
+
+/*
+ * Folds bottom-up and returns the closure levels the subtree reads # of
+ * (bit L for level L, DEP_LOCAL for let variables).
+ */
+static uint64_t fold(struct opt *o, struct node *n)
+{
+	uint64_t d = 0;
+
+	if (!n)
+		return 0;
+	d |= fold(o, n->a) | fold(o, n->b) | fold(o, n->c);
+	for (int i = 0; i < n->nlist; i++)
+		d |= fold(o, n->list[i]);
+	switch (n->type) {
+	case N_POINTER:
+		d |= n->slot < 63 ? 1ull << n->slot : DEP_LOCAL;
+		break;
+	case N_LOCAL:
+	case N_LET:
+		d |= DEP_LOCAL;
+		break;
+	case N_CLOSURE:
+		if (n->slot < 63)
+			d &= ~(1ull << n->slot);
+		break;
+	case N_CALL:
+		if (!(n->fn->flags & (EXPR_FN_PURE | EXPR_FN_READONLY)))
+			o->effects = true;
+		else if (!d)
+			fold_call(o, n);
+		break;
+	case N_METHOD:
+		if (!strncmp(n->val.s->s, "Set", 3))	/* evt.SetMeta(), evt.SetParsed() */
+			o->effects = true;
+		break;
+	case N_BINARY:
+		compile_pattern(n);
+		break;
+	default:
+		break;
+	}
+	n->memo = d ? MEMO_VARIANT : MEMO_INVARIANT;	/* until memo() decides */
+	return d;
+}
+
+static bool worth_a_slot(const struct node *n)
+{
+	switch (n->type) {
+	case N_CONST: case N_VAR: case N_LOCAL: case N_POINTER: case N_CLOSURE:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* # of closure level `level`, bare or through Upper/Lower: the case mapping, or -1. */
+static int elem_cmap(const struct node *n, int level)
+{
+	const char *name;
+
+	if (n->type == N_POINTER)
+		return n->op == 0 && n->slot == level ? CMAP_NONE : -1;
+	if (n->type != N_CALL || n->nlist != 1 || !(n->fn->flags & EXPR_FN_PURE) ||
+	    elem_cmap(n->list[0], level) != CMAP_NONE)
+		return -1;
+	name = n->fn->name;
+	if (!strcmp(name, "Upper") || !strcmp(name, "upper"))
+		return CMAP_UPPER;
+	if (!strcmp(name, "Lower") || !strcmp(name, "lower"))
+		return CMAP_LOWER;
+	return -1;
+}
+
+/*
+ * any(list, { x OP # }) where x does not depend on #: one lookup in an index
+ * of the list (strset.c) instead of one comparison per element. Decided before
+ * memo() so that x, still marked invariant, gets its slot.
+ */
+static void fast_any(struct opt *o, struct node *n)
+{
+	const struct node *cl = n->nlist == 2 ? n->list[1] : NULL;
+	struct node *body = cl && cl->type == N_CLOSURE ? cl->a : NULL;
+	int cmap;
+
+	if (o->effects || n->op != P_ANY || !body || body->type != N_BINARY)
+		return;
+	if (body->op != OP_EQ && body->op != OP_CONTAINS && body->op != OP_STARTS &&
+	    body->op != OP_ENDS && body->op != OP_MATCHES)
+		return;
+	cmap = elem_cmap(body->b, cl->slot);
+	if (cmap >= 0 && body->a->memo == MEMO_INVARIANT) {
+		n->fast_x = body->a;
+	} else if (body->op == OP_EQ && body->b->memo == MEMO_INVARIANT &&
+		   (cmap = elem_cmap(body->a, cl->slot)) >= 0) {
+		n->fast_x = body->b;
+	} else {
+		return;
+	}
+	n->fast_op = body->op;
+	n->fast_cmap = cmap;
+}
+
+static void memo(struct opt *o, struct node *n, bool in_closure)
+{
+	bool invariant = n->memo == MEMO_INVARIANT;
+
+	if (n->memo >= 0)
+		return;	/* shared (a ?: b): already decided */
+	if (n->type == N_PREDICATE)
+		fast_any(o, n);
+	n->memo = 0;
+	if (in_closure && invariant && worth_a_slot(n) && !o->effects) {
+		n->memo = ++o->prog->nmemo;
+		return;
+	}
+	in_closure |= n->type == N_CLOSURE;
+	if (n->a)
+		memo(o, n->a, in_closure);
+	if (n->b)
+		memo(o, n->b, in_closure);
+	if (n->c)
+		memo(o, n->c, in_closure);
+	for (int i = 0; i < n->nlist; i++)
+		memo(o, n->list[i], in_closure);
+}
+
+void optimize(struct expr_prog *prog)
+{
+	struct opt o = { .prog = prog };
+
+	fold(&o, prog->root);
+	memo(&o, prog->root, false);
+	/* below a slot, and under folded calls, nothing was decided */
+	for (int i = 0; i < prog->nnodes; i++)
+		if (prog->nodes[i]->memo < 0)
+			prog->nodes[i]->memo = 0;
+}

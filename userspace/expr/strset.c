@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Literal multi-pattern matching for the hub's commonest loop,
+ * any(File("list.txt"), { x contains Upper(#) }) and its ==, startsWith and
+ * endsWith forms: instead of one comparison per line of the file and per
+ * event, the lines are indexed once (by their first byte, their last byte for
+ * endsWith, and a bitmap of their first two bytes for contains) and an event
+ * costs one pass over x plus a few memcmp; for `x matches #`, one multire scan
+ * (multire.c). The index belongs to the thread's
+ * vm, keyed by the list object, which is immutable and kept alive by it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "expr/ast.h"
+
+struct strset {
+	int op;			/* OP_EQ, OP_CONTAINS, OP_STARTS, OP_ENDS, OP_MATCHES */
+	struct multire *re;	/* OP_MATCHES: all the lines at once */
+	uint32_t n;
+	struct expr_value *pat;	/* the (case-mapped) lines */
+	uint32_t *order;	/* pattern indices grouped by key byte */
+	uint32_t start[257];	/* bucket b is order[start[b]..start[b+1]) */
+	bool has_empty;		/* a "" line */
+	uint64_t one[4];	/* contains: first bytes of one-byte lines */
+	uint64_t two[1024];	/* contains: first two bytes of longer lines */
+};
+
+static unsigned char key_byte(int op, const struct expr_str *s)
+{
+	return (unsigned char)(op == OP_ENDS ? s->s[s->len - 1] : s->s[0]);
+}
+
+void strset_free(struct strset *set)
+{
+	if (!set)
+		return;
+	for (uint32_t i = 0; i < set->n; i++)
+		expr_value_release(&set->pat[i]);
+	free(set->pat);
+	free(set->order);
+	multire_free(set->re);
+	free(set);
+}
+
+/*
+ * Every line must compile alone (the general path would report the first one
+ * that does not, when it reaches it); then they are matched all at once.
+ */
+static int build_regex(struct strset *set)
+{
+	struct expr_regex **res = calloc(set->n ? set->n : 1, sizeof(*res));
+	uint32_t n = 0;
+	int err = res ? 0 : -ENOMEM;
+
+	for (; !err && n < set->n; n++) {
+		const struct expr_str *p = set->pat[n].s;
+		char msg[8];
+
+		if (strlen(p->s) != p->len || expr_regex_compile(p->s, &res[n], msg, sizeof(msg)))
+			err = -EINVAL;
+	}
+	if (!err)
+		err = multire_build(res, set->n, &set->re);
+	while (res && n--)
+		regex_put(res[n]);
+	free(res);
+	return err;
+}
+
+/* -EINVAL when an element is not a string: the caller takes the general path. */
+int strset_build(const struct expr_array *list, int op, int cmap, struct strset **out)
+{
+	struct strset *set = calloc(1, sizeof(*set));
+	uint32_t count[257] = { 0 };
+	int err = 0;
+
+	*out = NULL;
+	if (!set)
+		return -ENOMEM;
+	set->op = op;
+	set->pat = calloc(list->len ? list->len : 1, sizeof(*set->pat));
+	set->order = calloc(list->len ? list->len : 1, sizeof(*set->order));
+	if (!set->pat || !set->order)
+		err = -ENOMEM;
+	for (uint32_t i = 0; !err && i < list->len; i++) {
+		const struct expr_value *v = &list->items[i];
+
+		if (v->kind != EXPR_STRING) {
+			err = -EINVAL;
+			break;
+		}
+		if (cmap)
+			err = case_map(v, cmap == CMAP_UPPER, &set->pat[i]);
+		else
+			set->pat[i] = expr_value_ref(v);
+		set->n = i + 1;
+	}
+	for (uint32_t i = 0; !err && i < set->n; i++) {
+		const struct expr_str *s = set->pat[i].s;
+
+		if (!s->len) {
+			set->has_empty = true;
+			continue;
+		}
+		count[key_byte(op, s)]++;
+		if (op == OP_CONTAINS) {
+			unsigned int c = (unsigned char)s->s[0];
+
+			if (s->len == 1) {
+				set->one[c >> 6] |= 1ull << (c & 63);
+			} else {
+				c = c << 8 | (unsigned char)s->s[1];
+				set->two[c >> 6] |= 1ull << (c & 63);
+			}
+		}
+	}
+	if (!err && op == OP_MATCHES)
+		err = build_regex(set);
+	for (int b = 0; !err && b < 256; b++)
+		set->start[b + 1] = set->start[b] + count[b];
+	memset(count, 0, sizeof(count));
+	for (uint32_t i = 0; !err && i < set->n; i++) {
+		const struct expr_str *s = set->pat[i].s;
+		unsigned char b;
+
+		if (!s->len)
+			continue;
+		b = key_byte(op, s);
+		set->order[set->start[b] + count[b]++] = i;
+	}
+	if (err) {
+		strset_free(set);
+		return err;
+	}
+	*out = set;
+	return 0;
+}
+
+static bool bucket_match(const struct strset *set, unsigned char b, const char *x, size_t xl)
+{
+	for (uint32_t k = set->start[b]; k < set->start[b + 1]; k++) {
+		const struct expr_str *p = set->pat[set->order[k]].s;
+
+		switch (set->op) {
+		case OP_EQ:
+			if (p->len == xl && !memcmp(p->s, x, xl))
+				return true;
+			break;
+		case OP_STARTS:
+		case OP_CONTAINS:	/* x is the rest of the subject from one position */
+			if (p->len <= xl && !memcmp(p->s, x, p->len))
+				return true;
+			break;
+		case OP_ENDS:
+			if (p->len <= xl && !memcmp(p->s, x + xl - p->len, p->len))
+				return true;
+			break;
+		}
+	}
+	return false;
+}
+
+/* any(list, { x OP # }) with the lines as #: 1, 0, or -E2BIG (a regex limit). */
+int strset_any(const struct strset *set, const char *x, size_t xl)
+{
+	if (set->op == OP_MATCHES)
+		return multire_any(set->re, x, xl);
+	if (set->op == OP_EQ) {
+		if (!xl)
+			return set->has_empty;
+		return bucket_match(set, (unsigned char)x[0], x, xl);
+	}
+	if (set->has_empty)
+		return true;
+	if (!xl)
+		return false;
+	if (set->op != OP_CONTAINS)
+		return bucket_match(set, (unsigned char)x[set->op == OP_ENDS ? xl - 1 : 0], x, xl);
+	for (size_t i = 0; i < xl; i++) {
+		unsigned int c = (unsigned char)x[i], c2;
+
+		if (set->one[c >> 6] & (1ull << (c & 63)))
+			return true;
+		if (i + 1 == xl)
+			break;
+		c2 = c << 8 | (unsigned char)x[i + 1];
+		if ((set->two[c2 >> 6] & (1ull << (c2 & 63))) &&
+		    bucket_match(set, (unsigned char)c, x + i, xl - i))
+			return true;
+	}
+	return false;
+}
