@@ -232,6 +232,19 @@ static __always_inline long probe_result(struct cs_probe *st, const struct cs_ba
 	return 1;
 }
 
+/* A host index slot that holds the source: 1 a live ban (drop), 0 not one (a shorter
+ * length may decide). */
+static __always_inline long slot_result(struct cs_probe *p, __u64 expires, __u8 origin, __u8 type)
+{
+	if (type != CS_TYPE_BAN || (enforce_expiry && expires && expires <= bpf_ktime_get_boot_ns())) {
+		p->stale = true;
+		return 0;
+	}
+	p->drop = true;
+	p->origin = origin;
+	return 1;
+}
+
 struct v4_probe {
 	struct cs_probe p;
 	__u32 addr;
@@ -266,14 +279,7 @@ static __always_inline long probe_host_index(struct v4_probe *st)
 		type = READ_ONCE(b->type[i]);
 		if (!READ_ONCE(b->used[i]) || READ_ONCE(*(__u32 *)b->addr[i]) != st->addr)
 			return -1;
-		if (type != CS_TYPE_BAN ||
-		    (enforce_expiry && expires && expires <= bpf_ktime_get_boot_ns())) {
-			st->p.stale = true;
-			return 0;
-		}
-		st->p.drop = true;
-		st->p.origin = origin;
-		return 1;
+		return slot_result(&st->p, expires, origin, type);
 	}
 	return READ_ONCE(b->overflow) ? -1 : 0;
 }
@@ -371,14 +377,7 @@ static __always_inline long probe_host6_index(struct v6_probe *st, __u64 h)
 		if (!READ_ONCE(hh->used[j]) || READ_ONCE(*(__u64 *)hh->addr[j]) != st->hi ||
 		    READ_ONCE(*(__u64 *)(hh->addr[j] + 8)) != st->lo)
 			return -1;
-		if (type != CS_TYPE_BAN ||
-		    (enforce_expiry && expires && expires <= bpf_ktime_get_boot_ns())) {
-			st->p.stale = true;
-			return 0;
-		}
-		st->p.drop = true;
-		st->p.origin = origin;
-		return 1;
+		return slot_result(&st->p, expires, origin, type);
 	}
 	return READ_ONCE(b->half[0].overflow) ? -1 : 0;
 }

@@ -334,7 +334,7 @@ static void test_cluster_claim(struct cs_db *db)
 		ASSERT_EQ(cs_db_cluster_claim(db, "job", t, 60 * S), 1, "SQLite: always this process");
 		return;
 	}
-	if (!ASSERT_OK(cs_db_connect(NULL, pg, &other), "a second replica"))
+	if (!ASSERT_OK(cs_db_connect(NULL, pg, 0, &other), "a second replica"))
 		return;
 	ASSERT_EQ(cs_db_cluster_claim(db, "job", t, 60 * S), 1, "first claim");
 	ASSERT_EQ(cs_db_cluster_claim(other, "job", t + S, 60 * S), 0, "the other replica skips");
@@ -351,7 +351,7 @@ static void test_reopen(void)
 	struct cs_bouncer b;
 	char h[APIKEY_HASH_LEN];
 
-	ASSERT_OK(cs_db_connect(dbpath, getenv("CS_TEST_PG_CONNINFO"), &db), "reopen (migrations idempotent)");
+	ASSERT_OK(cs_db_connect(dbpath, getenv("CS_TEST_PG_CONNINFO"), 0, &db), "reopen (migrations idempotent)");
 	cs_apikey_hash("k1", h);
 	ASSERT_OK(cs_db_bouncer_by_key(db, h, &b), "data persisted");
 	cs_bouncer_clear(&b);
@@ -370,7 +370,7 @@ int main(void)
 	snprintf(dbpath, sizeof(dbpath), "%s/cs.db", dir);
 	test_formats();
 	test_ranges();
-	if (ASSERT_OK(cs_db_connect(dbpath, getenv("CS_TEST_PG_CONNINFO"), &db), "open")) {
+	if (ASSERT_OK(cs_db_connect(dbpath, getenv("CS_TEST_PG_CONNINFO"), 0, &db), "open")) {
 		test_credentials(db);
 		test_queries(db);
 		test_stream(db);

@@ -146,42 +146,23 @@ static int adopt_pinned_geometry(struct xdp_loader *l)
 			log_error("cannot open pinned map %s: %s", path, strerror(-err));
 			return err;
 		}
-		err = bpf_obj_get_info_by_fd(fd, &info, &len);
-		close(fd);
+		err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
 		if (err) {
-			err = -errno;
 			log_error("cannot query pinned map %s: %s", path, strerror(-err));
-			return err;
-		}
-		if (info.key_size != bpf_map__key_size(map) ||
-		    info.value_size != bpf_map__value_size(map) ||
-		    info.type != bpf_map__type(map)) {
+		} else if (info.key_size != bpf_map__key_size(map) ||
+			   info.value_size != bpf_map__value_size(map) ||
+			   info.type != bpf_map__type(map)) {
 			log_error("pinned map %s has another layout (older ABI?); run "
 				  "'crowdsec-xdp-bouncer xdp uninstall' first", path);
-			return -EPROTO;
+			err = -EPROTO;
+		} else {
+			bpf_map__set_max_entries(map, info.max_entries);
+			/* Read-only: the pinned map itself, as the skeleton is never
+			 * loaded (reuse_fd takes its own copy of fd). */
+			if (l->existing_only)
+				err = bpf_map__reuse_fd(map, fd);
 		}
-		bpf_map__set_max_entries(map, info.max_entries);
-	}
-	return 0;
-}
-
-/* Every pinned map's fd into the skeleton, which is then never loaded. */
-static int reuse_pinned_maps(struct xdp_loader *l)
-{
-	struct bpf_map *map;
-
-	bpf_object__for_each_map(map, l->skel->obj) {
-		char path[PATH_MAX];
-		int fd, err;
-
-		if (!bpf_map__pin_path(map))
-			continue;
-		snprintf(path, sizeof(path), "%s/%.200s", l->pin_dir, bpf_map__name(map));
-		fd = bpf_obj_get(path);
-		if (fd < 0)
-			return errno == ENOENT ? -ENOENT : -errno;
-		err = bpf_map__reuse_fd(map, fd);
-		close(fd); /* reuse_fd took its own copy */
+		close(fd);
 		if (err)
 			return err;
 	}
@@ -271,12 +252,9 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 		filter_reset = !filter_pins_exist(l);
 	}
 	if (l->existing_only) {
-		/* Read-only: the pinned maps are all it needs; no program is loaded
-		 * (and verified: ~0.5 s of CPU at 1M entries) nor anything written. */
-		err = reuse_pinned_maps(l);
+		/* Read-only: the pinned maps (adopted above) are all it needs; no
+		 * program is loaded (and verified) nor anything written. */
 		unlock_pins(l);
-		if (err)
-			goto err_destroy;
 		*out = l;
 		return 0;
 	}

@@ -89,16 +89,17 @@ static int bind_decision(struct dbstmt *s, int base, const struct cs_alert *a,
 	return 0;
 }
 
-/* The DECISION_ROWS-row INSERT, prepared on first use (db->decisions_many). */
+/* The DECISION_ROWS-row INSERT, prepared on first use (per connection). */
 static struct dbstmt *decisions_many(struct cs_db *db)
 {
+	struct db_conn *c = db_conn(db);
 	FILE *f;
 	char *sql = NULL;
 	size_t len = 0;
 
-	if (db->decisions_many) {
-		db_reset(db->decisions_many);
-		return db->decisions_many;
+	if (c->decisions_many) {
+		db_reset(c->decisions_many);
+		return c->decisions_many;
 	}
 	f = open_memstream(&sql, &len);
 	if (!f)
@@ -116,10 +117,10 @@ static struct dbstmt *decisions_many(struct cs_db *db)
 		fputc(')', f);
 	}
 	fputs(" RETURNING id", f);
-	if (fclose(f) || db_prepare(db, sql, &db->decisions_many))
-		db->decisions_many = NULL;
+	if (fclose(f) || db_prepare(db, sql, &c->decisions_many))
+		c->decisions_many = NULL;
 	free(sql);
-	return db->decisions_many;
+	return c->decisions_many;
 }
 
 static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t machine_row,
