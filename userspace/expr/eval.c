@@ -437,7 +437,7 @@ static int range_op(struct ev *st, const struct node *n, const struct expr_value
 static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 {
 	struct expr_value a = EXPR_NIL_VALUE, b = EXPR_NIL_VALUE;
-	bool res;
+	bool res, b_const = false;
 	int err, c;
 
 	err = eval(st, n->a, &a);
@@ -473,8 +473,14 @@ static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 		expr_value_release(&a);	/* a NULL host object may hold a reference */
 		return eval(st, n->b, out);
 	}
-	err = eval(st, n->b, &b);
-	if (err)
+	/*
+	 * A constant right side (evt.Meta.x == 'y', in [...]) is only read: no
+	 * reference taken, none dropped (all threads would write its count).
+	 */
+	b_const = n->b->type == N_CONST;
+	if (b_const)
+		b = n->b->val;
+	else if ((err = eval(st, n->b, &b)))
 		goto out;
 	switch (n->op) {
 	case OP_EQ:
@@ -512,7 +518,8 @@ static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 	}
 out:
 	expr_value_release(&a);
-	expr_value_release(&b);
+	if (!b_const)
+		expr_value_release(&b);
 	return err;
 }
 
