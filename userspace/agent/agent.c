@@ -479,6 +479,8 @@ void cs_agent_get_stats(const struct cs_agent *a, struct cs_agent_stats *st)
 {
 	struct cs_bucket_stats bs;
 
+	if (a->pl)
+		pl_drain(a->pl); /* the counters of batches in flight, and no shard still pouring */
 	*st = a->st;
 	st->buckets_live = st->buckets_evicted = 0;
 	for (unsigned int i = 0; i < a->nshards; i++) {

@@ -71,6 +71,7 @@ void cs_agent_tick(struct cs_agent *a);
 bool cs_agent_done(const struct cs_agent *a);
 /* End of a replay: wait for the workers, then drop buckets that did not overflow. */
 void cs_agent_finish(struct cs_agent *a);
+/* From the thread that drives the agent: waits for the batches in flight first. */
 void cs_agent_get_stats(const struct cs_agent *a, struct cs_agent_stats *st);
 /* Swap the acquisition of `from` into `to` (SIGHUP with an unchanged acquis: no line
  * is lost or read twice); the line counters carry over. */
