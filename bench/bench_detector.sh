@@ -13,10 +13,16 @@
 #    RSS. Then a flood of FLOOD_SOURCES unique sources, one event each: memory
 #    stays bounded, evictions counted. Sizes: MEM_SOURCES ("100000 1000000"),
 #    FLOOD_SOURCES (10000000); empty: skipped.
+# 3. E2E_SOURCES (empty: skipped; 1000000 for the issue's figure, a 0.5 GB log):
+#    the same, end to end: a syslog sshd log of E2E_SOURCES sources with 6 failed
+#    passwords each (round r at second r: the 6th overflows), replayed by
+#    `crowdsec -workers N` with the hub's parsers and only crowdsecurity/ssh-bf:
+#    alerts (one per source expected), evictions, peak RSS.
 set -u
 [ "$(id -u)" = 0 ] || { echo "bench_detector: needs root (the peer's configuration)"; exit 0; }
 SSHD_LINES=${SSHD_LINES:-300000} NGINX_LINES=${NGINX_LINES:-30000}
 MEM_SOURCES=${MEM_SOURCES-100000 1000000} FLOOD_SOURCES=${FLOOD_SOURCES-10000000}
+E2E_SOURCES=${E2E_SOURCES:-}
 N=$(nproc)
 PEERS=$SHARED_DIR/bench/peers
 W=$(mktemp -d)
@@ -98,4 +104,24 @@ done
 for n in $FLOOD_SOURCES; do
 	"$BUILD/bench/bucket_mem" "$sc" "$n" -flood |
 		awk '{ printf "| %s (flood, 1 event each) | %s | %s live | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7 }'
+done
+
+for n in $E2E_SOURCES; do
+	# rounds of one line per source: each source is one event short after 5 rounds
+	awk -v n="$n" 'BEGIN { for (r = 0; r < 6; r++) for (i = 0; i < n; i++) {
+		s = r; m = 0; h = 0
+		if (i < 131072) ip = sprintf("198.%d.%d.%d", 18 + int(i / 65536), int(i / 256) % 256, i % 256)
+		else ip = sprintf("2001:db8::%x:%x", int(i / 65536), i % 65536)
+		printf "Mar  2 %02d:%02d:%02d bastion sshd[%d]: Failed password for root from %s port 22 ssh2\n", h, m, s, 1000 + i % 30000, ip } }' >"$W/e2e.log"
+	E=$W/e2e
+	mkdir -p "$E/etc/scenarios"
+	cp -r "$O/etc/parsers" "$O/etc/patterns" "$E/etc/"
+	awk '/^---/ { exit } { print }' "$SHARED_DIR/hub/scenarios/crowdsecurity/ssh-bf.yaml" >"$E/etc/scenarios/ssh-bf.yaml"
+	printf 'config_paths:\n  config_dir: %s/etc/\n  data_dir: %s/data/\napi:\n  server:\n    enable: false\ncommon:\n  log_level: info\n' "$E" "$O" >"$E/etc/config.yaml"
+	/usr/bin/time -f "%e %U %S %M %x" -o "$W/time" "$BUILD/crowdsec" -c "$E/etc/config.yaml" \
+		-dsn "file://$W/e2e.log" -type syslog -stdout-alerts -workers "$N" >"$W/e2e.out" 2>"$W/e2e.err"
+	echo
+	echo "End to end: $n sources x 6 failed passwords ($(wc -l <"$W/e2e.log") lines), crowdsecurity/ssh-bf only, $N workers:"
+	awk '{ printf "wall %s s, CPU %.2f s, peak RSS %.0f MiB, exit %s; ", $1, $2 + $3, $4 / 1024, $5 }' "$W/time"
+	echo "$(wc -l <"$W/e2e.out") alerts; $(grep -o '[0-9]* live buckets, [0-9]* evicted' "$W/e2e.err")"
 done

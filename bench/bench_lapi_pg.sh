@@ -4,7 +4,8 @@
 # SQLite, ours on PostgreSQL, two of ours on the same PostgreSQL (replicas), and
 # Debian's CrowdSec 1.4.6 LAPI on the same PostgreSQL server (db_config.type:
 # postgres, its own database). The server is private to the run (tests/lib/pg.sh:
-# initdb + pg_ctl in a temporary directory, unix socket, fsync on).
+# initdb + pg_ctl in a temporary directory, unix socket, fsync on); both LAPIs get
+# max_open_conns: 10 (the ingest's connections).
 # Per side, on a fresh database:
 #  (0) `cscli decisions import` of N (ours, default 100000) or PEER_IMPORT_N (1.4.6,
 #      default 10000) CSV bans through the LAPI: wall s, decisions/s;
@@ -60,7 +61,8 @@ side_config() {
   user: $PG_USER
   password: bench
   db_name: $4
-  sslmode: disable" ;;
+  sslmode: disable
+  max_open_conns: 10" ;;
 	esac
 	crowdsec_config "$1" "$2" "$db" "$here/../config/profiles.yaml"
 }

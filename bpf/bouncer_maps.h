@@ -16,14 +16,15 @@
  * hash lookup. The filter may say "maybe" wrongly (a false positive costs one hash
  * lookup) but never "no" for a key in the maps: userspace sets a key's bits and
  * length before inserting the key, and clears bits only by a rebuild from the
- * maps' contents. For IPv4 hosts, a host index (one cache line per bucket) past
- * the filter holds what the verdict needs, so a banned host costs no hash lookup.
+ * maps' contents. For hosts of either family, a host index (one cache line per
+ * bucket) past the filter holds what the verdict needs, so a banned host costs no
+ * hash lookup.
  * The four hashes are "the ban list"; the filter and the index are derived.
  */
 #ifndef CS_BOUNCER_MAPS_H
 #define CS_BOUNCER_MAPS_H
 
-#define CS_ABI_VERSION 2
+#define CS_ABI_VERSION 3
 
 /* Default capacity per family and per kind (hosts, ranges); a load-time setting. */
 #ifndef CS_DEFAULT_MAX_HOSTS
@@ -112,6 +113,8 @@ struct cs_filter_cfg {
 	__u64 lens_v6[3]; /* bit 128 - L of the 192-bit mask (word (128 - L) / 64) */
 	__u64 removed;	  /* entries removed since the last rebuild: stale bits */
 	__u64 rebuilds;	  /* how many rebuilds so far (for status) */
+	__u32 log2_host6_buckets; /* cs_host_index6 size; 0: not built, not used */
+	__u32 _pad;
 };
 
 #define CS_FILTER_K 4 /* bits per key, all in one word */
@@ -137,6 +140,32 @@ struct cs_host_bucket {
 	enum cs_decision_type type[CS_HOST_SLOTS];
 	__u8 overflow; /* a host of this bucket is in cs_hosts_v4 only */
 	__u8 _pad[3];
+};
+
+/*
+ * IPv6 host index (map cs_host_index6): the same for IPv6 hosts, same protocol
+ * (an address is two 64-bit halves, written before `used` and read after it).
+ * A 16-byte address leaves room for two slots per cache line, so a bucket is two
+ * lines (128 bytes, 128-byte aligned: the pair the CPU's adjacent-line prefetcher
+ * fetches together) of two slots each; slots fill line 0 first. At the map's
+ * capacity half the slots are in use, as for IPv4, and few buckets overflow. An
+ * address not in its bucket is not a host ban unless half[0].overflow is set (then
+ * the filter and cs_hosts_v6 decide).
+ */
+#define CS_HOST6_SLOTS 4 /* two per half */
+
+struct cs_host6_half {
+	__u8 addr[2][16];
+	__u64 expires_ns[2];
+	__u8 used[2];
+	enum cs_origin origin[2];
+	enum cs_decision_type type[2];
+	__u8 overflow; /* half[0]'s: a host of this bucket is in cs_hosts_v6 only */
+	__u8 _pad[9];
+};
+
+struct cs_host6_bucket {
+	struct cs_host6_half half[2];
 };
 
 #ifndef __always_inline
@@ -172,7 +201,8 @@ static __always_inline __u32 cs_filter_word(__u64 h, __u32 log2_words)
 	return (__u32)(h >> (64 - log2_words));
 }
 
-/* A host's bucket in cs_host_index: hash bits above those of cs_filter_bits(). */
+/* A host's bucket in cs_host_index or cs_host_index6 (its /32 or /128 hash): hash
+ * bits above those of cs_filter_bits(). */
 static __always_inline __u32 cs_host_bucket_of(__u64 h, __u32 log2_buckets)
 {
 	return (__u32)(h >> 24) & ((1U << log2_buckets) - 1);

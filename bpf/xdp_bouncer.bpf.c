@@ -6,8 +6,8 @@
  * through account(), so no packet is uncounted.
  *
  * The ban list for each family is a host hash (exact /32, /128) and a range hash
- * keyed by (prefix length, masked address), behind a negative filter; see
- * bouncer_maps.h for why. Userspace owns the contents; this program only reads them.
+ * keyed by (prefix length, masked address), behind a negative filter, with a host
+ * index per family past it; see bouncer_maps.h for why. Userspace owns the contents; this program only reads them.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -75,6 +75,15 @@ struct {
 	__type(value, struct cs_host_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cs_host_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct cs_host6_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_host_index6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -223,6 +232,19 @@ static __always_inline long probe_result(struct cs_probe *st, const struct cs_ba
 	return 1;
 }
 
+/* A host index slot that holds the source: 1 a live ban (drop), 0 not one (a shorter
+ * length may decide). */
+static __always_inline long slot_result(struct cs_probe *p, __u64 expires, __u8 origin, __u8 type)
+{
+	if (type != CS_TYPE_BAN || (enforce_expiry && expires && expires <= bpf_ktime_get_boot_ns())) {
+		p->stale = true;
+		return 0;
+	}
+	p->drop = true;
+	p->origin = origin;
+	return 1;
+}
+
 struct v4_probe {
 	struct cs_probe p;
 	__u32 addr;
@@ -257,14 +279,7 @@ static __always_inline long probe_host_index(struct v4_probe *st)
 		type = READ_ONCE(b->type[i]);
 		if (!READ_ONCE(b->used[i]) || READ_ONCE(*(__u32 *)b->addr[i]) != st->addr)
 			return -1;
-		if (type != CS_TYPE_BAN ||
-		    (enforce_expiry && expires && expires <= bpf_ktime_get_boot_ns())) {
-			st->p.stale = true;
-			return 0;
-		}
-		st->p.drop = true;
-		st->p.origin = origin;
-		return 1;
+		return slot_result(&st->p, expires, origin, type);
 	}
 	return READ_ONCE(b->overflow) ? -1 : 0;
 }
@@ -329,24 +344,64 @@ static __always_inline __u64 half_mask(__u32 bits)
 struct v6_probe {
 	struct cs_probe p;
 	__u64 hi, lo; /* the source */
+	__u32 log2_host6_buckets;
 };
+
+/* The host length through cs_host_index6 (h: the source's /128 hash), as
+ * probe_host_index() does for IPv4: 1 decided, 0 not a live host ban, -1 ask the
+ * filter's verdict and cs_hosts_v6. */
+static __always_inline long probe_host6_index(struct v6_probe *st, __u64 h)
+{
+	__u32 log2 = st->log2_host6_buckets, idx;
+	struct cs_host6_bucket *b;
+
+	if (!log2 || log2 > 31)
+		return -1;
+	idx = cs_host_bucket_of(h, log2);
+	b = bpf_map_lookup_elem(&cs_host_index6, &idx);
+	if (!b)
+		return -1;
+#pragma unroll
+	for (int i = 0; i < CS_HOST6_SLOTS; i++) {
+		struct cs_host6_half *hh = &b->half[i / 2];
+		const int j = i % 2;
+		__u64 expires;
+		__u8 origin, type;
+
+		if (!READ_ONCE(hh->used[j]) || READ_ONCE(*(__u64 *)hh->addr[j]) != st->hi ||
+		    READ_ONCE(*(__u64 *)(hh->addr[j] + 8)) != st->lo)
+			continue;
+		expires = READ_ONCE(hh->expires_ns[j]);
+		origin = READ_ONCE(hh->origin[j]);
+		type = READ_ONCE(hh->type[j]);
+		if (!READ_ONCE(hh->used[j]) || READ_ONCE(*(__u64 *)hh->addr[j]) != st->hi ||
+		    READ_ONCE(*(__u64 *)(hh->addr[j] + 8)) != st->lo)
+			return -1;
+		return slot_result(&st->p, expires, origin, type);
+	}
+	return READ_ONCE(b->half[0].overflow) ? -1 : 0;
+}
 
 static long probe_v6_one(__u64 index, void *arg)
 {
 	struct v6_probe *st = arg;
 	__u32 plen;
-	__u64 mhi, mlo;
+	__u64 mhi, mlo, h;
 
 	(void)index;
 	if (!next_len(&st->p, 128, &plen))
 		return 1;
 	mhi = st->hi & half_mask(plen >= 64 ? 64 : plen);
 	mlo = st->lo & half_mask(plen > 64 ? plen - 64 : 0);
-	if (!filter_maybe(st->p.log2_words, cs_filter_hash6(mhi, mlo, plen)))
+	h = cs_filter_hash6(mhi, mlo, plen);
+	if (!filter_maybe(st->p.log2_words, h))
 		return 0;
 	if (plen == 128) {
 		struct cs_host_v6 key;
+		long r = probe_host6_index(st, h);
 
+		if (r >= 0)
+			return r;
 		__builtin_memcpy(key.addr, &st->hi, 8);
 		__builtin_memcpy(key.addr + 8, &st->lo, 8);
 		return probe_result(&st->p, bpf_map_lookup_elem(&cs_hosts_v6, &key));
@@ -372,6 +427,7 @@ static __always_inline int check_v6(struct xdp_md *ctx, struct ipv6hdr *ip6h)
 	st.p.lens[1] = cfg->lens_v6[1];
 	st.p.lens[2] = cfg->lens_v6[2];
 	st.p.log2_words = cfg->log2_words;
+	st.log2_host6_buckets = cfg->log2_host6_buckets;
 	bpf_loop(129, probe_v6_one, &st, 0);
 	return verdict(ctx, &st.p);
 }

@@ -8,9 +8,10 @@ set -eu
 # libclang-rt-14-dev: libFuzzer and the clang sanitizer runtimes (tests/fuzz, make fuzz);
 # python3-yaml: tests/lib/hub_install.py; debhelper, dpkg-dev, fakeroot: make deb
 # (tests/integration/test_install.sh); postgresql: the server the PostgreSQL tests start
-# privately (tests/lib/pg.sh: initdb + pg_ctl in a temporary directory)
+# privately (tests/lib/pg.sh: initdb + pg_ctl in a temporary directory); strace:
+# test_bouncer_readonly.sh checks which bpf(2) calls the read-only commands make
 TEST_PKGS="nftables iproute2 iputils-ping ethtool tcpdump jq curl sqlite3 valgrind time openssl wrk
-libclang-rt-14-dev python3-yaml debhelper dpkg-dev fakeroot postgresql"
+libclang-rt-14-dev python3-yaml debhelper dpkg-dev fakeroot postgresql strace"
 # The tutorial's victim services and scanner (tests/integration/test_seed_tutorial.sh);
 # the test runs its own nginx and sshd inside a network namespace.
 TEST_PKGS="$TEST_PKGS nginx-light openssh-server openssh-client wapiti"

@@ -73,7 +73,7 @@ int cli_load_config(struct cli *c)
 
 int cli_open_db(struct cli *c, struct cs_db **db)
 {
-	if (cs_db_connect(c->cfg.db_path, c->cfg.db_conninfo, db)) {
+	if (cs_db_connect(c->cfg.db_path, c->cfg.db_conninfo, 1, db)) {
 		cli_fatal("unable to open database %s",
 			  c->cfg.db_conninfo ? "(db_config.type postgresql)" : c->cfg.db_path);
 		return -1;

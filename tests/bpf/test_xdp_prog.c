@@ -466,47 +466,96 @@ out:
 }
 
 /* Verdict and counter of one packet from src. */
-static __u32 verdict_stat(struct xdp_loader *l, const char *src, int stat, __u64 *delta)
+static __u32 verdict_stat(struct xdp_loader *l, enum l3 fam, const char *src, int stat, __u64 *delta)
 {
 	struct cs_stat before[CS_STAT_MAX], after[CS_STAT_MAX];
 	__u32 v;
 
 	xdp_loader_stats(l, before);
-	v = verdict_of(l, L3_V4, src);
+	v = verdict_of(l, fam, src);
 	xdp_loader_stats(l, after);
 	*delta = after[stat].packets - before[stat].packets;
 	return v;
 }
 
+/* The bucket of a /32 or /128 in its family's host index. */
+static uint32_t host_bucket_index(const struct cs_prefix *p, uint32_t log2)
+{
+	__u64 hi, lo;
+	__u32 a;
+
+	if (p->family == AF_INET) {
+		memcpy(&a, p->addr, 4);
+		return cs_host_bucket_of(cs_filter_hash4(a, 32), log2);
+	}
+	memcpy(&hi, p->addr, 8);
+	memcpy(&lo, p->addr + 8, 8);
+	return cs_host_bucket_of(cs_filter_hash6(hi, lo, 128), log2);
+}
+
+/* Slots in use and the overflow mark of bucket 0 of the family's host index. */
+static int read_bucket0(struct xdp_loader *l, int family, int *used, int *overflow)
+{
+	struct xdp_bouncer_bpf *sk = xdp_loader_skel(l);
+	__u32 zero = 0;
+
+	*used = 0;
+	if (family == AF_INET) {
+		struct cs_host_bucket hb;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(sk->maps.cs_host_index), &zero, &hb))
+			return -errno;
+		for (int i = 0; i < CS_HOST_SLOTS; i++)
+			*used += hb.used[i];
+		*overflow = hb.overflow;
+	} else {
+		struct cs_host6_bucket hb;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(sk->maps.cs_host_index6), &zero, &hb))
+			return -errno;
+		for (int i = 0; i < CS_HOST6_SLOTS; i++)
+			*used += hb.half[i / 2].used[i % 2];
+		*overflow = hb.half[0].overflow;
+	}
+	return 0;
+}
+
 /*
- * The IPv4 host index: six hosts in one bucket of four slots (the bucket overflows
- * and its hosts are found through cs_hosts_v4), updates in place, expiry and
- * non-ban types read from a slot, unbans, a refused ban that must not drop, and the
- * overflow mark dropped by a rebuild once the bucket fits again.
+ * A host index (four slots per bucket, IPv6's over two lines): two hosts more than a
+ * bucket's slots in one bucket (it overflows and its hosts are found through the
+ * host hash), updates in place, expiry and non-ban types read from a slot, unbans,
+ * a refused ban that must not drop, and the overflow mark dropped by a rebuild
+ * once the bucket fits again.
  */
-static void test_host_index(void)
+static void test_host_index(int family)
 {
 	struct xdp_loader_opts opts = { .unpinned = true, .max_hosts = 64, .max_ranges = 16 };
-	uint32_t nb = xdp_filter_host_buckets_for(64), log2 = (uint32_t)__builtin_ctz(nb);
-	struct cs_prefix same[6], other[64];
+	const bool v4 = family == AF_INET;
+	const enum l3 l3 = v4 ? L3_V4 : L3_V6;
+	const int slots = v4 ? CS_HOST_SLOTS : CS_HOST6_SLOTS, nsame = slots + 2, keep = nsame / 2;
+	uint32_t nb = xdp_filter_host_buckets_for(family, 64), log2 = (uint32_t)__builtin_ctz(nb);
+	struct cs_prefix same[CS_HOST_SLOTS + 2], other[64];
 	struct cs_ban b = { .type = CS_TYPE_BAN, .origin = CS_ORIGIN_CAPI };
+	struct cs_ban many[64];
 	struct xdp_loader *l = NULL;
-	char txt[6][32], otxt[32];
+	char txt[CS_HOST_SLOTS + 2][64], otxt[64], what[96];
 	int found = 0, nother = 0;
 	__u64 d;
 
-	if (!ASSERT_OK(xdp_loader_open(&opts, &l), "index open"))
+	if (!ASSERT_OK(xdp_loader_open(&opts, &l), v4 ? "v4 index open" : "v6 index open"))
 		return;
-	/* six addresses of 198.18.0.0/16 sharing a bucket, and others that do not */
-	for (int i = 1; i < 65536 && (found < 6 || nother < 64); i++) {
+#define WHAT(s) (snprintf(what, sizeof(what), "IPv%d: %s", v4 ? 4 : 6, (s)), what)
+	/* hosts sharing bucket 0, and others that do not */
+	for (int i = 1; i < 65536 && (found < nsame || nother < 64); i++) {
 		struct cs_prefix p;
-		__u32 a;
 
-		snprintf(otxt, sizeof(otxt), "198.18.%d.%d", i >> 8, i & 255);
+		if (v4)
+			snprintf(otxt, sizeof(otxt), "198.18.%d.%d", i >> 8, i & 255);
+		else
+			snprintf(otxt, sizeof(otxt), "2001:db8::%x:%x", i >> 8, i & 255);
 		cs_prefix_parse(otxt, CS_PREFIX_STRICT, &p);
-		memcpy(&a, p.addr, 4);
-		if (cs_host_bucket_of(cs_filter_hash4(a, 32), log2) == 0) {
-			if (found < 6) {
+		if (host_bucket_index(&p, log2) == 0) {
+			if (found < nsame) {
 				snprintf(txt[found], sizeof(txt[found]), "%s", otxt);
 				same[found++] = p;
 			}
@@ -514,72 +563,81 @@ static void test_host_index(void)
 			other[nother++] = p;
 		}
 	}
-	if (!ASSERT_EQ(found, 6, "six hosts in bucket 0"))
+	if (!ASSERT_EQ(found, nsame, WHAT("hosts in bucket 0")))
 		goto out;
-	ASSERT_OK(xdp_loader_ban(l, same, (struct cs_ban[]){ b, b, b, b, b, b }, 6, NULL),
-		  "ban six in one bucket");
-	for (int i = 0; i < 6; i++) {
-		ASSERT_EQ(verdict_stat(l, txt[i], DROP(CS_ORIGIN_CAPI), &d), XDP_DROP,
-			  "each of the six dropped");
-		ASSERT_EQ(d, 1, "drop attributed to CAPI");
+	for (int i = 0; i < 64; i++)
+		many[i] = b;
+	ASSERT_OK(xdp_loader_ban(l, same, many, (size_t)nsame, NULL), WHAT("ban them in one bucket"));
+	{
+		int used, overflow;
+
+		if (ASSERT_OK(read_bucket0(l, family, &used, &overflow), WHAT("read bucket 0"))) {
+			ASSERT_EQ(used, slots, WHAT("every slot of bucket 0 in use"));
+			ASSERT_EQ(overflow, 1, WHAT("bucket 0 overflowed"));
+		}
+	}
+	for (int i = 0; i < nsame; i++) {
+		ASSERT_EQ(verdict_stat(l, l3, txt[i], DROP(CS_ORIGIN_CAPI), &d), XDP_DROP,
+			  WHAT("each of them dropped"));
+		ASSERT_EQ(d, 1, WHAT("drop attributed to CAPI"));
 	}
 	/* in place: a non-ban type, then an expired ban, then a live one again */
 	b.type = CS_TYPE_OTHER;
-	ASSERT_OK(xdp_loader_ban(l, &same[0], &b, 1, NULL), "re-ban as another type");
-	ASSERT_EQ(verdict_stat(l, txt[0], CS_STAT_PASS_INACTIVE, &d), XDP_PASS, "non-ban passes");
-	ASSERT_EQ(d, 1, "counted inactive");
+	ASSERT_OK(xdp_loader_ban(l, &same[0], &b, 1, NULL), WHAT("re-ban as another type"));
+	ASSERT_EQ(verdict_stat(l, l3, txt[0], CS_STAT_PASS_INACTIVE, &d), XDP_PASS,
+		  WHAT("non-ban passes"));
+	ASSERT_EQ(d, 1, WHAT("counted inactive"));
 	b.type = CS_TYPE_BAN, b.expires_ns = xdp_loader_boot_ns() - 1;
-	ASSERT_OK(xdp_loader_ban(l, &same[0], &b, 1, NULL), "re-ban expired");
-	ASSERT_EQ(verdict_stat(l, txt[0], CS_STAT_PASS_INACTIVE, &d), XDP_PASS, "expired passes");
+	ASSERT_OK(xdp_loader_ban(l, &same[0], &b, 1, NULL), WHAT("re-ban expired"));
+	ASSERT_EQ(verdict_stat(l, l3, txt[0], CS_STAT_PASS_INACTIVE, &d), XDP_PASS,
+		  WHAT("expired passes"));
 	b.expires_ns = xdp_loader_boot_ns() + 3600ULL * 1000000000ULL, b.origin = CS_ORIGIN_CSCLI;
-	ASSERT_OK(xdp_loader_ban(l, &same[0], &b, 1, NULL), "re-ban live");
-	ASSERT_EQ(verdict_stat(l, txt[0], DROP(CS_ORIGIN_CSCLI), &d), XDP_DROP, "live again");
-	ASSERT_EQ(d, 1, "new origin attributes");
-	/* unban three: they pass, the other three still drop */
-	ASSERT_OK(xdp_loader_unban(l, same, 3, NULL), "unban three");
-	for (int i = 0; i < 6; i++)
-		ASSERT_EQ(verdict_of(l, L3_V4, txt[i]), i < 3 ? XDP_PASS : XDP_DROP,
-			  "unbanned pass, the rest drop");
+	ASSERT_OK(xdp_loader_ban(l, &same[0], &b, 1, NULL), WHAT("re-ban live"));
+	ASSERT_EQ(verdict_stat(l, l3, txt[0], DROP(CS_ORIGIN_CSCLI), &d), XDP_DROP,
+		  WHAT("live again"));
+	ASSERT_EQ(d, 1, WHAT("new origin attributes"));
+	/* unban the first half: they pass, the rest still drop */
+	ASSERT_OK(xdp_loader_unban(l, same, (size_t)keep, NULL), WHAT("unban half"));
+	for (int i = 0; i < nsame; i++)
+		ASSERT_EQ(verdict_of(l, l3, txt[i]), i < keep ? XDP_PASS : XDP_DROP,
+			  WHAT("unbanned pass, the rest drop"));
 	/* fill the map: the refused host must not drop */
 	{
 		size_t applied = 0;
 
 		b.origin = CS_ORIGIN_CAPI;
-		ASSERT_EQ(xdp_loader_ban(l, other, (struct cs_ban[64]){ [0 ... 63] = b }, 64,
-					 &applied), -ENOSPC, "map full");
-		ASSERT_EQ(applied, 61, "61 fit beside the three");
+		for (int i = 0; i < 64; i++)
+			many[i] = b;
+		ASSERT_EQ(xdp_loader_ban(l, other, many, 64, &applied), -ENOSPC, WHAT("map full"));
+		ASSERT_EQ(applied, (size_t)(64 - (nsame - keep)), WHAT("the fill fits beside the rest"));
 		cs_prefix_format(&other[63], false, otxt, sizeof(otxt));
-		ASSERT_EQ(verdict_of(l, L3_V4, otxt), XDP_PASS, "a refused ban does not drop");
+		ASSERT_EQ(verdict_of(l, l3, otxt), XDP_PASS, WHAT("a refused ban does not drop"));
 		cs_prefix_format(&other[0], false, otxt, sizeof(otxt));
-		ASSERT_EQ(verdict_of(l, L3_V4, otxt), XDP_DROP, "an accepted one does");
+		ASSERT_EQ(verdict_of(l, l3, otxt), XDP_DROP, WHAT("an accepted one does"));
 	}
-	for (int i = 3; i < 6; i++)
-		ASSERT_EQ(verdict_of(l, L3_V4, txt[i]), XDP_DROP, "bucket 0's hosts still drop");
-	/* unbans until a rebuild: bucket 0 holds three hosts now, in its slots */
+	for (int i = keep; i < nsame; i++)
+		ASSERT_EQ(verdict_of(l, l3, txt[i]), XDP_DROP, WHAT("bucket 0's hosts still drop"));
+	/* unbans until a rebuild: bucket 0's remaining hosts fit in its slots now */
 	{
+		size_t nfill = (size_t)(64 - (nsame - keep));
 		struct xdp_filter_info fi0, fi;
-		struct cs_host_bucket hb;
-		__u32 zero = 0;
-		int rounds = 0, used = 0;
+		int rounds = 0, used = 0, overflow = 1;
 
 		xdp_loader_filter_info(l, &fi0);
 		do {
-			ASSERT_OK(xdp_loader_unban(l, other, 61, NULL), "unban the fill");
-			ASSERT_OK(xdp_loader_ban(l, other, (struct cs_ban[61]){ [0 ... 60] = b }, 61,
-						 NULL), "ban the fill");
+			ASSERT_OK(xdp_loader_unban(l, other, nfill, NULL), WHAT("unban the fill"));
+			ASSERT_OK(xdp_loader_ban(l, other, many, nfill, NULL), WHAT("ban the fill"));
 			xdp_loader_filter_info(l, &fi);
 		} while (fi.rebuilds == fi0.rebuilds && ++rounds < 200);
-		ASSERT_TRUE(fi.rebuilds > fi0.rebuilds, "rebuilt");
-		ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(xdp_loader_skel(l)->maps.cs_host_index),
-					      &zero, &hb), "read bucket 0");
-		for (int i = 0; i < CS_HOST_SLOTS; i++)
-			used += hb.used[i];
-		ASSERT_EQ(used, 3, "bucket 0's three hosts in slots");
-		ASSERT_EQ(hb.overflow, 0, "overflow mark gone");
-		for (int i = 0; i < 6; i++)
-			ASSERT_EQ(verdict_of(l, L3_V4, txt[i]), i < 3 ? XDP_PASS : XDP_DROP,
-				  "after the rebuild: unbanned pass, the rest drop");
+		ASSERT_TRUE(fi.rebuilds > fi0.rebuilds, WHAT("rebuilt"));
+		ASSERT_OK(read_bucket0(l, family, &used, &overflow), WHAT("read bucket 0"));
+		ASSERT_EQ(used, nsame - keep, WHAT("bucket 0's remaining hosts in slots"));
+		ASSERT_EQ(overflow, 0, WHAT("overflow mark gone"));
+		for (int i = 0; i < nsame; i++)
+			ASSERT_EQ(verdict_of(l, l3, txt[i]), i < keep ? XDP_PASS : XDP_DROP,
+				  WHAT("after the rebuild: unbanned pass, the rest drop"));
 	}
+#undef WHAT
 out:
 	xdp_loader_free(l);
 }
@@ -587,7 +645,7 @@ out:
 int main(void)
 {
 	if (geteuid() != 0) {
-		TEST_SKIP(sizeof(cases) / sizeof(cases[0]) + 5, "needs root for BPF_PROG_TEST_RUN");
+		TEST_SKIP(sizeof(cases) / sizeof(cases[0]) + 6, "needs root for BPF_PROG_TEST_RUN");
 		return TEST_SUMMARY();
 	}
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -597,6 +655,7 @@ int main(void)
 	test_full_map_alone();
 	test_batch_and_walk();
 	test_filter_rebuild();
-	test_host_index();
+	test_host_index(AF_INET);
+	test_host_index(AF_INET6);
 	return TEST_SUMMARY();
 }

@@ -9,28 +9,13 @@
 # File()). Alerts go to stdout as JSON (-stdout-alerts).
 . "$(dirname "$0")/../lib/harness.sh"
 [ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 15; summary; exit 0; }
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d)
 CP=
 cleanup() { [ -n "$CP" ] && kill -KILL "$CP" 2>/dev/null; [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT INT TERM
 
-E=$T/etc
 mkdir -p "$T/logs"
-cs_etc "$E" parsers/s00-raw/crowdsecurity/syslog-logs.yaml parsers/s01-parse/crowdsecurity/sshd-logs.yaml \
-	parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml "$ROOT/scenarios/crowdsec-xdp/ssh-bf.yaml"
-cat > "$E/config.yaml" <<YAML
-common:
-  log_level: info
-config_paths:
-  config_dir: $E/
-  data_dir: $T/
-crowdsec_service:
-  acquisition_path: $E/acquis.yaml
-api:
-  server:
-    enable: false
-YAML
+cs_detector_etc "$T" || { fail "configuration"; summary; exit 1; }
 printf 'filenames:\n  - %s/logs/*.log\nlabels:\n  type: syslog\n' "$T" > "$E/acquis.yaml"
 # a whitelist read from a data file: edited later, read again by the reload
 echo 198.18.0.17 > "$T/wl.txt"

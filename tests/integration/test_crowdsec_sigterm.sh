@@ -8,7 +8,6 @@
 # are polls with bounds, never fixed sleeps.
 . "$(dirname "$0")/../lib/harness.sh"
 [ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 12; summary; exit 0; }
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 STOP_BOUND=${STOP_BOUND:-10}
 T=$(mktemp -d)
 CP= WP=
@@ -20,22 +19,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-E=$T/etc
 mkdir -p "$T/logs" "$T/bin"
-cs_etc "$E" parsers/s00-raw/crowdsecurity/syslog-logs.yaml parsers/s01-parse/crowdsecurity/sshd-logs.yaml \
-	parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml "$ROOT/scenarios/crowdsec-xdp/ssh-bf.yaml"
-cat >"$E/config.yaml" <<YAML
-common:
-  log_level: info
-config_paths:
-  config_dir: $E/
-  data_dir: $T/
-crowdsec_service:
-  acquisition_path: $E/acquis.yaml
-api:
-  server:
-    enable: false
-YAML
+cs_detector_etc "$T" || { fail "configuration"; summary; exit 1; }
 LINE='Dec  4 10:00:01 bastion sshd[1]: Failed password for root from 198.18.0.9 port 22 ssh2'
 # the endless source: bounded all the same (60 s), in case nothing reads it
 cat >"$T/bin/journalctl" <<SH

@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/harness.sh"
 . "$here/../lapi/lapi_lib.sh"
 top=$(cd "$here/../.." && pwd)
-[ -f "$HUB/.index.json" ] || { skip "no hub mirror (SHARED_DIR)" 10; summary; exit 0; }
+[ -f "$HUB/.index.json" ] || { skip "no hub mirror (SHARED_DIR)" 14; summary; exit 0; }
 T=$(mktemp -d /tmp/test_make_run.XXXXXX)
 hp=
 cleanup() { [ -n "$hp" ] && kill "$hp" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
@@ -31,11 +31,16 @@ check "with a hub: a detected service's collection installed" \
 	bash -c "ls '$T/a/etc/collections/' | grep -q ."
 check "with a hub: acquisition written by setup" bash -c "ls '$T/a/etc/acquis.d/' | grep -q '^setup\\.'"
 check_eq "with a hub: the hub's scenarios, none of ours" "$(find "$T/a/etc/scenarios" -lname "$top/scenarios/*" | wc -l)" 0
+check "with a hub: our local sshd parser beside the hub's (config/parsers)" \
+	cmp -s "$top/config/parsers/s02-enrich/crowdsec-xdp-sshd-source.yaml" \
+	"$T/a/etc/parsers/s02-enrich/crowdsec-xdp-sshd-source.yaml"
 
 out=$(run RUN_DIR="$T/b" HUB_URL="$dead" HUB_DIR="$HUB"); rc=$?
 check_eq "hub unreachable, HUB_DIR parsers: configuration OK" "$rc" 0
 check "hub unreachable: says so" grep -q 'hub cannot be reached' <<<"$out"
 check_eq "hub unreachable: our 9 scenarios" "$(ls "$T/b/etc/scenarios" | wc -l)" 9
+check "hub unreachable: our local sshd parser too" \
+	test -f "$T/b/etc/parsers/s02-enrich/crowdsec-xdp-sshd-source.yaml"
 
 out=$(run RUN_DIR="$T/c" HUB_URL="$dead" RUN_SYSTEM_HUBS=); rc=$?
 check_eq "no hub, no parsers: fails" "$rc" 1

@@ -5,7 +5,8 @@
 # and clean sources on the generator side. Covers ban/unban, ranges, IPv6, the
 # lock-out guard, a program swap under a packet stream (no banned packet may get
 # through), filter rebuilds under a packet stream (likewise), maps that bpftool
-# prints readably, detach keeping the state, and uninstall removing every pin.
+# prints readably, the IPv6 host index, detach keeping the state, and uninstall
+# removing every pin.
 # Everything it creates is removed on exit, failure included.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/netns_pair.sh"
@@ -28,6 +29,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 bx() { inv "$B" --pin-dir "$PIN" "$@"; }
+cfg_field() { bpftool map dump pinned "$PIN/cs_filter_cfg" | tr -d ' \n' | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 
 netns_pair "198.18.0.1/24 198.18.0.3/24 198.18.1.5/24 2001:db8:1::1/64 2001:db8:1::3/64 2001:db8:2::5/64" \
 	"198.18.0.2/24 2001:db8:1::2/64" || { fail "netns setup"; summary; exit 1; }
@@ -71,6 +73,15 @@ check_eq "range unban restores" "$(replies 198.18.1.5 198.18.0.2 3)" 3
 bx ban 2001:db8:1::1 >/dev/null
 check_eq "banned v6 host dropped" "$(replies 2001:db8:1::1 2001:db8:1::2 3)" 0
 check_eq "other v6 host passes" "$(replies 2001:db8:1::3 2001:db8:1::2 3)" 3
+# the IPv6 host is in the host index the program reads (bpf/bouncer_maps.h), and
+# both the ban list and the index print addresses as bytes
+a6='\[32,1,13,184,0,1,0,0,0,0,0,0,0,0,0,1\]'
+check "bpftool prints the IPv6 host key as bytes" \
+	grep -q "\"addr\":$a6" <<<"$(bpftool map dump pinned "$PIN/cs_hosts_v6" | tr -d ' \n')"
+check "the IPv6 host is in the IPv6 host index" \
+	grep -q "$a6" <<<"$(bpftool map dump pinned "$PIN/cs_host_index6" | tr -d ' \n')"
+check "the program reads the IPv6 host index (log2_host6_buckets set)" \
+	test "$(cfg_field log2_host6_buckets)" -gt 0
 bx ban 2001:db8:2::/64 >/dev/null
 check_eq "v6 host inside banned /64 dropped" "$(replies 2001:db8:2::5 2001:db8:1::2 3)" 0
 bx unban 2001:db8:1::1 2001:db8:2::/64 >/dev/null
@@ -116,7 +127,6 @@ for i in $(seq 0 999); do
 	echo "198.19.$((200 + i / 256)).$((i % 256))"
 	printf '2001:db8:ff00::%x\n' "$i"
 done >"$TMPD/fill"
-cfg_field() { bpftool map dump pinned "$PIN/cs_filter_cfg" | tr -d ' \n' | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 rebuilds0=$(cfg_field rebuilds)
 ing ping -n -q -c 400 -i 0.01 -W 1 -I 198.18.0.1 198.18.0.2 >"$TMPD/ping" 2>&1 &
 pp=$!

@@ -78,13 +78,13 @@ int main(void)
 
 	/* Go database: import, then the later migration */
 	if (ASSERT_OK(db_open_unmigrated(go, &db), "open the Go database")) {
-		ASSERT_OK(make_go_database(db->h, schema), "write a 1.4.6 database");
+		ASSERT_OK(make_go_database(db->conns[0].h, schema), "write a 1.4.6 database");
 		ASSERT_OK(db_migrate(db, migrations, 2), "import and migrate");
-		ASSERT_EQ(query_int(db->h, "PRAGMA user_version"), 2, "imported database at version 2");
-		ASSERT_EQ(query_int(db->h, "SELECT COUNT(*) FROM sqlite_master WHERE name ="
+		ASSERT_EQ(query_int(db->conns[0].h, "PRAGMA user_version"), 2, "imported database at version 2");
+		ASSERT_EQ(query_int(db->conns[0].h, "SELECT COUNT(*) FROM sqlite_master WHERE name ="
 					   " 'later_migration'"),
 			  1, "the migration after the import ran");
-		ASSERT_EQ(query_int(db->h, "SELECT COUNT(*) FROM machines WHERE machine_id = 'gom'"),
+		ASSERT_EQ(query_int(db->conns[0].h, "SELECT COUNT(*) FROM machines WHERE machine_id = 'gom'"),
 			  1, "the Go machine was imported");
 		cs_db_close(db);
 		db = NULL;
@@ -92,7 +92,7 @@ int main(void)
 	/* control: a new database of ours takes the same path */
 	if (ASSERT_OK(db_open_unmigrated(ours, &db), "open a new database")) {
 		ASSERT_OK(db_migrate(db, migrations, 2), "migrate a new database");
-		ASSERT_EQ(query_int(db->h, "PRAGMA user_version"), 2, "new database at version 2");
+		ASSERT_EQ(query_int(db->conns[0].h, "PRAGMA user_version"), 2, "new database at version 2");
 		cs_db_close(db);
 	}
 	for (const char *const *p = (const char *const[]){ go, ours, NULL }; *p; p++) {

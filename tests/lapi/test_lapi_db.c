@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "common/gotime.h"
+#include "common/log.h"
 #include "common/pwhash.h"
 #include "common/sha2.h"
-#include "common/log.h"
 #include "db/db.h"
 #include "../lib/test.h"
 
@@ -73,40 +73,8 @@ static size_t count_active(struct cs_db *db, const char *q, bool contains, int64
 
 static void test_formats(void)
 {
-	char b[64];
-	int64_t ns;
 	uint8_t h[64];
 	char hex[129];
-
-	gotime_format_duration(0, b, sizeof(b));
-	ASSERT_STREQ(b, "0s", "dur 0");
-	gotime_format_duration(14359211241940LL, b, sizeof(b));
-	ASSERT_STREQ(b, "3h59m19.21124194s", "dur h/m/frac");
-	gotime_format_duration(-6411377973LL, b, sizeof(b));
-	ASSERT_STREQ(b, "-6.411377973s", "dur negative");
-	gotime_format_duration(3605 * S, b, sizeof(b));
-	ASSERT_STREQ(b, "1h0m5s", "dur 1h0m5s");
-	gotime_format_duration(850000, b, sizeof(b));
-	ASSERT_STREQ(b, "850\xc2\xb5s", "dur micro");
-	gotime_format_duration(-14639109, b, sizeof(b));
-	ASSERT_STREQ(b, "-14.639109ms", "dur ms");
-	ASSERT_OK(gotime_parse_duration("1h30m", &ns), "parse 1h30m");
-	ASSERT_EQ(ns, 5400 * S, "1h30m value");
-	ASSERT_OK(gotime_parse_duration("59m58.5s", &ns), "parse frac");
-	ASSERT_EQ(ns, 3598500000000LL, "frac value");
-	ASSERT_EQ(gotime_parse_duration("4 h", &ns), -EINVAL, "space refused");
-	ASSERT_EQ(gotime_parse_duration("", &ns), -EINVAL, "empty refused");
-	ASSERT_EQ(gotime_parse_duration("h", &ns), -EINVAL, "unit only refused");
-	ASSERT_OK(gotime_parse_duration_days("7d", &ns), "7d");
-	ASSERT_EQ(ns, 7 * 24 * 3600 * S, "7d value");
-	ASSERT_OK(gotime_parse_rfc3339("2026-11-25T07:44:29Z", &ns), "rfc3339");
-	gotime_format_gostring(ns, b, sizeof(b));
-	ASSERT_STREQ(b, "2026-11-25 07:44:29 +0000 UTC", "go String()");
-	ASSERT_OK(gotime_parse_rfc3339("2026-11-25T08:44:29.5+01:00", &ns), "rfc3339 offset");
-	gotime_format_rfc3339nano(ns, b, sizeof(b));
-	ASSERT_STREQ(b, "2026-11-25T07:44:29.5Z", "rfc3339nano");
-	ASSERT_EQ(gotime_parse_rfc3339("2026-13-25T07:44:29Z", &ns), -EINVAL, "bad month");
-	ASSERT_EQ(gotime_parse_rfc3339("2026-11-25 07:44", &ns), -EINVAL, "truncated");
 
 	sha256("abc", 3, h);
 	hex_encode(h, 32, hex);
@@ -366,7 +334,7 @@ static void test_cluster_claim(struct cs_db *db)
 		ASSERT_EQ(cs_db_cluster_claim(db, "job", t, 60 * S), 1, "SQLite: always this process");
 		return;
 	}
-	if (!ASSERT_OK(cs_db_connect(NULL, pg, &other), "a second replica"))
+	if (!ASSERT_OK(cs_db_connect(NULL, pg, 0, &other), "a second replica"))
 		return;
 	ASSERT_EQ(cs_db_cluster_claim(db, "job", t, 60 * S), 1, "first claim");
 	ASSERT_EQ(cs_db_cluster_claim(other, "job", t + S, 60 * S), 0, "the other replica skips");
@@ -383,7 +351,7 @@ static void test_reopen(void)
 	struct cs_bouncer b;
 	char h[APIKEY_HASH_LEN];
 
-	ASSERT_OK(cs_db_connect(dbpath, getenv("CS_TEST_PG_CONNINFO"), &db), "reopen (migrations idempotent)");
+	ASSERT_OK(cs_db_connect(dbpath, getenv("CS_TEST_PG_CONNINFO"), 0, &db), "reopen (migrations idempotent)");
 	cs_apikey_hash("k1", h);
 	ASSERT_OK(cs_db_bouncer_by_key(db, h, &b), "data persisted");
 	cs_bouncer_clear(&b);
@@ -402,7 +370,7 @@ int main(void)
 	snprintf(dbpath, sizeof(dbpath), "%s/cs.db", dir);
 	test_formats();
 	test_ranges();
-	if (ASSERT_OK(cs_db_connect(dbpath, getenv("CS_TEST_PG_CONNINFO"), &db), "open")) {
+	if (ASSERT_OK(cs_db_connect(dbpath, getenv("CS_TEST_PG_CONNINFO"), 0, &db), "open")) {
 		test_credentials(db);
 		test_queries(db);
 		test_stream(db);

@@ -62,6 +62,31 @@ cs_etc() {
 	done
 }
 
+# cs_detector_etc DIR: DIR/etc (E) for a crowdsec detector without LAPI on the hub's
+# syslog and sshd parsers and our ssh-bf scenario, data in DIR, acquisition from
+# DIR/etc/acquis.yaml (the caller writes it).
+cs_detector_etc() {
+	local root
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	E=$1/etc
+	cs_etc "$E" parsers/s00-raw/crowdsecurity/syslog-logs.yaml \
+		parsers/s01-parse/crowdsecurity/sshd-logs.yaml \
+		parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml \
+		"$root/scenarios/crowdsec-xdp/ssh-bf.yaml" || return 1
+	cat >"$E/config.yaml" <<YAML
+common:
+  log_level: info
+config_paths:
+  config_dir: $E/
+  data_dir: $1/
+crowdsec_service:
+  acquisition_path: $E/acquis.yaml
+api:
+  server:
+    enable: false
+YAML
+}
+
 # cs_config ETC DATA LISTEN [LEVEL] [EXTRA]: ETC/config.yaml for the crowdsec
 # daemon (config dir ETC, data and sqlite in DATA, the LAPI on LISTEN with the
 # project's profiles copied to ETC, log level LEVEL, default warning); EXTRA is

@@ -23,12 +23,26 @@ static const struct {
 	{ "-1s", 0, -S, "-1s" },
 	{ "0", 0, 0, "0s" },
 	{ "168h", 0, 168 * 3600 * S, "168h0m0s" },
+	{ "59m58.5s", 0, 3598500000000LL, "59m58.5s" },
 	{ "", -EINVAL, 0, NULL },
+	{ "4 h", -EINVAL, 0, NULL },
 	{ "4", -EINVAL, 0, NULL },
 	{ "h", -EINVAL, 0, NULL },
 	{ "4d", -EINVAL, 0, NULL },
 	{ "4h ", -EINVAL, 0, NULL },
 	{ "99999999999999h", -ERANGE, 0, NULL },
+};
+
+/* Go's time.Duration.String() of values no parse above gives. */
+static const struct {
+	int64_t ns;
+	const char *fmt;
+} formats[] = {
+	{ 14359211241940LL, "3h59m19.21124194s" },
+	{ -6411377973LL, "-6.411377973s" },
+	{ 3605 * S, "1h0m5s" },
+	{ 850000, "850\xc2\xb5s" },
+	{ -14639109, "-14.639109ms" },
 };
 
 /* The one RFC 3339 parser/formatter (common/gotime), with the zone kept. */
@@ -55,6 +69,7 @@ static const struct {
 	  "2026-11-25T00:00:00Z" },
 	{ "2026-11-25T07:43:18+24:00", 0, -EINVAL, 0, 0, NULL },
 	{ "2026-13-25T07:43:18Z", 0, -EINVAL, 0, 0, NULL },
+	{ "2026-11-25 07:44", 0, -EINVAL, 0, 0, NULL },
 	{ "2300-01-01T00:00:00Z", 0, -ERANGE, 0, 0, NULL },
 };
 
@@ -90,6 +105,26 @@ int main(void)
 		ASSERT_EQ(ns, cases[i].ns, cases[i].in);
 		gotime_format_duration(ns, buf, sizeof(buf));
 		ASSERT_STREQ(buf, cases[i].fmt, cases[i].in);
+	}
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		char buf[64];
+
+		gotime_format_duration(formats[i].ns, buf, sizeof(buf));
+		ASSERT_STREQ(buf, formats[i].fmt, formats[i].fmt);
+	}
+	/* days (cscli's durations), Go's String() of a time, an offset read back as UTC */
+	{
+		int64_t ns = 0;
+		char buf[64];
+
+		ASSERT_OK(gotime_parse_duration_days("7d", &ns), "7d");
+		ASSERT_EQ(ns, 7 * 24 * 3600 * S, "7d value");
+		ASSERT_OK(gotime_parse_rfc3339("2026-11-25T07:44:29Z", &ns), "rfc3339");
+		gotime_format_gostring(ns, buf, sizeof(buf));
+		ASSERT_STREQ(buf, "2026-11-25 07:44:29 +0000 UTC", "Go's String()");
+		ASSERT_OK(gotime_parse_rfc3339("2026-11-25T08:44:29.5+01:00", &ns), "offset");
+		gotime_format_rfc3339nano(ns, buf, sizeof(buf));
+		ASSERT_STREQ(buf, "2026-11-25T07:44:29.5Z", "offset as UTC");
 	}
 	/* RFC 3339 at and past the int64 nanosecond range (fuzzing: UBSan overflow) */
 	{

@@ -120,11 +120,15 @@ static void test_fast_any(void)
 		"['(?i)ROOT', '(*COMMIT)q']",
 		/* what Vectorscan and PCRE2 would read differently stays with PCRE2 */
 		"['a$', '\\\\sb', '(?s)a.b', 'é.x', '\\\\bz\\\\b']",
+		/* literals between word boundaries: the literal index */
+		"['\\\\bAb\\\\b', '\\\\bx\\\\.y', 'q\\\\b', '\\\\b\\\\bzz\\\\b\\\\b', 'S\\\\ B']",
 	};
 	static const char *const xs[] = {
 		"s", "'admin'", "''", "'/ETC/PASSWD'", "'index.php'", "'x'", "'AÉé'",
 		"'id=1 UNION SELECT 2'", "'q=%3Cscript'", "'zz'", "'a'",
 		"'xa\\n'", "'\\x0bb'", "'\\xffroot z'", "'Root'", "'a\\nb'", "'éÉx'",
+		"'Ab'", "'xAb'", "'(Ab)'", "'1x.y'", "'-x.y'", "'_q'", "'q_'", "'a zz.'", "'zzz'",
+		"'éAb'", "'S B'",
 	};
 	static const char *const bodies[] = {
 		"X == #", "# == X", "X contains #", "X startsWith #", "X endsWith #",

@@ -24,37 +24,42 @@
 struct row {
 	const char *text;
 	const char *masked; /* what a range becomes (CS_PREFIX_MASK), NULL: refused */
-	bool host_bits;	    /* CS_PREFIX_STRICT refuses it with -EDOM */
+	int strict;	    /* what CS_PREFIX_STRICT answers: 0, -EDOM (host bits), -ERANGE, -EINVAL */
 	const char *inside, *outside; /* probe addresses (when masked != NULL) */
 };
 
 static const struct row rows[] = {
-	{ "198.18.0.1", "198.18.0.1/32", false, "198.18.0.1", "198.18.0.2" },
-	{ "198.18.0.0/24", "198.18.0.0/24", false, "198.18.0.77", "198.18.1.0" },
-	{ "198.18.0.77/24", "198.18.0.0/24", true, "198.18.0.1", "198.18.1.0" },
-	{ "198.18.100.1/31", "198.18.100.0/31", true, "198.18.100.0", "198.18.100.2" },
-	{ "198.18.0.1/0", "0.0.0.0/0", true, "203.0.113.9", "2001:db8::1" },
-	{ "0.0.0.0/0", "0.0.0.0/0", false, "198.18.0.1", "2001:db8::1" },
-	{ "198.18.0.0/33", NULL, false, NULL, NULL },
-	{ "2001:db8::1", "2001:db8::1/128", false, "2001:db8::1", "2001:db8::2" },
-	{ "2001:db8::/32", "2001:db8::/32", false, "2001:db8:ffff::1", "2001:db9::1" },
-	{ "2001:db8::1/64", "2001:db8::/64", true, "2001:db8::ffff", "2001:db8:0:1::1" },
-	{ "2001:db8::/129", NULL, false, NULL, NULL },
-	{ "::/0", "::/0", false, "2001:db8::1", "198.18.0.1" },
-	{ "::ffff:198.18.0.1", "198.18.0.1/32", false, "198.18.0.1", "198.18.0.2" },
-	{ "::ffff:198.18.0.9/120", "198.18.0.0/24", true, "198.18.0.200", "198.18.1.1" },
-	{ "::ffff:198.18.0.0/64", NULL, false, NULL, NULL },
-	{ "198.18.0.0/", NULL, false, NULL, NULL },
-	{ "198.18.0.0/ 8", NULL, false, NULL, NULL },
-	{ "198.18.0.0/+8", NULL, false, NULL, NULL },
-	{ "198.18.0.0/0x8", NULL, false, NULL, NULL },
-	{ "198.18.0.256", NULL, false, NULL, NULL },
-	{ "198.018.0.1", NULL, false, NULL, NULL },
-	{ "fe80::1%eth0", NULL, false, NULL, NULL },
-	{ "", NULL, false, NULL, NULL },
-	{ "/24", NULL, false, NULL, NULL },
-	{ "banana", NULL, false, NULL, NULL },
-	{ "1.2.3.4; DROP TABLE decisions", NULL, false, NULL, NULL },
+	{ "198.18.0.1", "198.18.0.1/32", 0, "198.18.0.1", "198.18.0.2" },
+	{ "198.18.0.1/32", "198.18.0.1/32", 0, "198.18.0.1", "198.18.0.2" },
+	{ "198.18.0.0/24", "198.18.0.0/24", 0, "198.18.0.77", "198.18.1.0" },
+	{ "198.18.0.77/24", "198.18.0.0/24", -EDOM, "198.18.0.1", "198.18.1.0" },
+	{ "198.18.100.1/31", "198.18.100.0/31", -EDOM, "198.18.100.0", "198.18.100.2" },
+	{ "198.18.0.1/0", "0.0.0.0/0", -EDOM, "203.0.113.9", "2001:db8::1" },
+	{ "0.0.0.0/0", "0.0.0.0/0", 0, "198.18.0.1", "2001:db8::1" },
+	{ "198.18.0.0/33", NULL, -ERANGE, NULL, NULL },
+	{ "2001:db8::1", "2001:db8::1/128", 0, "2001:db8::1", "2001:db8::2" },
+	{ "2001:db8::/32", "2001:db8::/32", 0, "2001:db8:ffff::1", "2001:db9::1" },
+	{ "2001:db8::1/64", "2001:db8::/64", -EDOM, "2001:db8::ffff", "2001:db8:0:1::1" },
+	{ "2001:db8::/129", NULL, -ERANGE, NULL, NULL },
+	{ "2001:DB8:0:0::/64", "2001:db8::/64", 0, "2001:db8::1", "2001:db8:0:1::1" },
+	{ "2001:db8:::1", NULL, -EINVAL, NULL, NULL },
+	{ "::/0", "::/0", 0, "2001:db8::1", "198.18.0.1" },
+	{ "::ffff:198.18.0.1", "198.18.0.1/32", 0, "198.18.0.1", "198.18.0.2" },
+	{ "::ffff:198.18.0.9/120", "198.18.0.0/24", -EDOM, "198.18.0.200", "198.18.1.1" },
+	{ "::ffff:198.18.0.0/64", NULL, -ERANGE, NULL, NULL },
+	{ "198.18.0.0/", NULL, -EINVAL, NULL, NULL },
+	{ "198.18.0.0/ 8", NULL, -EINVAL, NULL, NULL },
+	{ "198.18.0.0/-1", NULL, -EINVAL, NULL, NULL },
+	{ "198.18.0", NULL, -EINVAL, NULL, NULL },
+	{ "198.18.0.0/+8", NULL, -EINVAL, NULL, NULL },
+	{ "198.18.0.0/0x8", NULL, -EINVAL, NULL, NULL },
+	{ "198.18.0.256", NULL, -EINVAL, NULL, NULL },
+	{ "198.018.0.1", NULL, -EINVAL, NULL, NULL },
+	{ "fe80::1%eth0", NULL, -EINVAL, NULL, NULL },
+	{ "", NULL, -EINVAL, NULL, NULL },
+	{ "/24", NULL, -EINVAL, NULL, NULL },
+	{ "banana", NULL, -EINVAL, NULL, NULL },
+	{ "1.2.3.4; DROP TABLE decisions", NULL, -EINVAL, NULL, NULL },
 };
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -75,10 +80,14 @@ static void test_common(void)
 			cs_prefix_format(&p, true, buf, sizeof(buf));
 		ASSERT_STREQ(err ? NULL : buf, r->masked, r->text);
 		err = cs_prefix_parse(r->text, CS_PREFIX_STRICT, &p);
-		if (r->host_bits)
-			ASSERT_EQ(err, -EDOM, r->text);
-		else
-			ASSERT_EQ(err == 0, r->masked != NULL, r->text);
+		ASSERT_EQ(err, r->strict, r->text);
+		if (!err) { /* the short form: a host without its length */
+			char want[CS_PREFIX_STRLEN];
+
+			snprintf(want, sizeof(want), "%.*s", (int)strcspn(r->masked, "/"), r->masked);
+			cs_prefix_format(&p, false, buf, sizeof(buf));
+			ASSERT_STREQ(buf, cs_prefix_is_host(&p) ? want : r->masked, r->text);
+		}
 		err = cs_addr_parse(r->text, &p);
 		ASSERT_EQ(err == 0, r->masked && !has_len(r), r->text);
 	}

@@ -242,52 +242,50 @@ static int open_installed(const struct manual_opts *o, struct xdp_loader **l)
 	return err && err != -ENOENT ? BX_ERR : 0;
 }
 
-static int cmd_attach(struct manual_opts *o, int n, char **ifaces)
+static int attach_one(const struct manual_opts *o, struct xdp_loader *l, const char *ifname)
 {
-	struct xdp_loader *l = NULL;
-	int rc;
+	enum xdp_attach_mode got = XDP_MODE_AUTO;
+	int err = xdp_loader_attach(l, ifname, o->mode, &got);
 
-	if (!n)
-		return usage_error("%s needs at least one interface", "xdp attach");
-	rc = open_loader(o, &l);
-	for (int i = 0; i < n && !rc; i++) {
-		enum xdp_attach_mode got = XDP_MODE_AUTO;
-		int err = xdp_loader_attach(l, ifaces[i], o->mode, &got);
-
-		if (err == -ENODEV) {
-			fprintf(stderr, "Error: interface '%s' does not exist\n", ifaces[i]);
-			rc = BX_NO_IFACE;
-		} else if (err) {
-			rc = BX_NO_ATTACH;
-		} else {
-			printf("%s: attached (%s mode)\n", ifaces[i], mode_names[got]);
-		}
+	if (err == -ENODEV) {
+		fprintf(stderr, "Error: interface '%s' does not exist\n", ifname);
+		return BX_NO_IFACE;
 	}
-	xdp_loader_free(l);
-	return rc;
+	if (err)
+		return BX_NO_ATTACH;
+	printf("%s: attached (%s mode)\n", ifname, mode_names[got]);
+	return 0;
 }
 
-static int cmd_detach(struct manual_opts *o, int n, char **ifaces)
+static int detach_one(struct xdp_loader *l, const char *ifname)
+{
+	int err = l ? xdp_loader_detach(l, ifname) : -ENOENT;
+
+	if (err == -ENOENT || err == -ENODEV) {
+		fprintf(stderr, "Error: not attached to '%s'\n", ifname);
+		return BX_NO_IFACE;
+	}
+	if (err) {
+		fprintf(stderr, "Error: detach %s: %s\n", ifname, strerror(-err));
+		return BX_ERR;
+	}
+	printf("%s: detached\n", ifname);
+	return 0;
+}
+
+/* xdp attach|detach IFACE...: in order, stopping at the first that fails. */
+static int cmd_attach_detach(struct manual_opts *o, int n, char **ifaces, bool attach)
 {
 	struct xdp_loader *l = NULL;
 	int rc;
 
 	if (!n)
-		return usage_error("%s needs at least one interface", "xdp detach");
-	rc = open_installed(o, &l);
-	for (int i = 0; i < n && !rc; i++) {
-		int err = l ? xdp_loader_detach(l, ifaces[i]) : -ENOENT;
-
-		if (err == -ENOENT || err == -ENODEV) {
-			fprintf(stderr, "Error: not attached to '%s'\n", ifaces[i]);
-			rc = BX_NO_IFACE;
-		} else if (err) {
-			fprintf(stderr, "Error: detach %s: %s\n", ifaces[i], strerror(-err));
-			rc = BX_ERR;
-		} else {
-			printf("%s: detached\n", ifaces[i]);
-		}
-	}
+		return usage_error("%s needs at least one interface",
+				   attach ? "xdp attach" : "xdp detach");
+	/* detach is read-only as to pins: it never creates them */
+	rc = attach ? open_loader(o, &l) : open_installed(o, &l);
+	for (int i = 0; i < n && !rc; i++)
+		rc = attach ? attach_one(o, l, ifaces[i]) : detach_one(l, ifaces[i]);
 	xdp_loader_free(l);
 	return rc;
 }
@@ -736,9 +734,9 @@ int bouncer_manual_main(int argc, char **argv)
 			return usage_error("%s needs attach, detach, status or uninstall", "xdp");
 		verb = argv[1];
 		if (!strcmp(verb, "attach"))
-			return cmd_attach(&o, npos - 2, argv + 2);
+			return cmd_attach_detach(&o, npos - 2, argv + 2, true);
 		if (!strcmp(verb, "detach"))
-			return cmd_detach(&o, npos - 2, argv + 2);
+			return cmd_attach_detach(&o, npos - 2, argv + 2, false);
 		if (!strcmp(verb, "status") && npos == 2)
 			return cmd_status(&o);
 		if (!strcmp(verb, "uninstall") && npos == 2)

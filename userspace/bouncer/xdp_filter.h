@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The fast-path index in front of the ban maps: the negative filter and the IPv4
- * host index (bpf/bouncer_maps.h says what they are and why they never hide a
- * ban). They and their config are pinned BPF array maps that this module maps
+ * The fast-path index in front of the ban maps: the negative filter and the host
+ * index of each family (bpf/bouncer_maps.h says what they are and why they never
+ * hide a ban). They and their config are pinned BPF array maps that this module maps
  * into memory, so they live as long as the ban list does and every process
  * sharing the pins sees one index.
  *
@@ -31,20 +31,21 @@ struct xdp_filter_build;
 
 /* log2 of the word count for a ban list of `capacity` entries in all (~8 bits each). */
 uint32_t xdp_filter_log2_for(uint64_t capacity);
-/* Host index buckets for an IPv4 host map of max_hosts (a power of two). */
-uint32_t xdp_filter_host_buckets_for(uint64_t max_hosts);
+/* Host index buckets for a host map of max_hosts of family AF_INET or AF_INET6 (a
+ * power of two). */
+uint32_t xdp_filter_host_buckets_for(int family, uint64_t max_hosts);
 
 /* Map the config (cfg_fd), the words (words_fd, n_words of them) and the host
- * index (hosts_fd, n_buckets), both powers of two. When reset is asked (a map was
- * just created), or the config was never set up or not for these sizes, *fresh
- * says so and the filter and index are off (the program probes the maps at every
- * length in use) until a rebuild from the maps installs them: the caller owes that
- * rebuild before it attaches. */
-int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, int hosts_fd,
-		    uint32_t n_buckets, bool reset, struct xdp_filter **out, bool *fresh);
+ * indexes (hosts_fd[0] IPv4, [1] IPv6, n_buckets[] each), all powers of two. When
+ * reset is asked (a map was just created), or the config was never set up or not
+ * for these sizes, *fresh says so and the filter and indexes are off (the program
+ * probes the maps at every length in use) until a rebuild from the maps installs
+ * them: the caller owes that rebuild before it attaches. */
+int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int hosts_fd[2],
+		    const uint32_t n_buckets[2], bool reset, struct xdp_filter **out, bool *fresh);
 void xdp_filter_free(struct xdp_filter *f);
 
-/* Before p goes into a map: its length becomes probed, its bits set, an IPv4 host's
+/* Before p goes into a map: its length becomes probed, its bits set, a host's
  * verdict data indexed. */
 void xdp_filter_add(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *ban);
 /* p failed to go in: index what the map holds now (now), or nothing (NULL). */

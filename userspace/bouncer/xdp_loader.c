@@ -146,21 +146,25 @@ static int adopt_pinned_geometry(struct xdp_loader *l)
 			log_error("cannot open pinned map %s: %s", path, strerror(-err));
 			return err;
 		}
-		err = bpf_obj_get_info_by_fd(fd, &info, &len);
-		close(fd);
+		err = bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : 0;
 		if (err) {
-			err = -errno;
 			log_error("cannot query pinned map %s: %s", path, strerror(-err));
-			return err;
-		}
-		if (info.key_size != bpf_map__key_size(map) ||
-		    info.value_size != bpf_map__value_size(map) ||
-		    info.type != bpf_map__type(map)) {
+		} else if (info.key_size != bpf_map__key_size(map) ||
+			   info.value_size != bpf_map__value_size(map) ||
+			   info.type != bpf_map__type(map)) {
 			log_error("pinned map %s has another layout (older ABI?); run "
 				  "'crowdsec-xdp-bouncer xdp uninstall' first", path);
-			return -EPROTO;
+			err = -EPROTO;
+		} else {
+			bpf_map__set_max_entries(map, info.max_entries);
+			/* Read-only: the pinned map itself, as the skeleton is never
+			 * loaded (reuse_fd takes its own copy of fd). */
+			if (l->existing_only)
+				err = bpf_map__reuse_fd(map, fd);
 		}
-		bpf_map__set_max_entries(map, info.max_entries);
+		close(fd);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -246,6 +250,13 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 		if (err)
 			goto err_unlock;
 		filter_reset = !filter_pins_exist(l);
+	}
+	if (l->existing_only) {
+		/* Read-only: the pinned maps (adopted above) are all it needs; no
+		 * program is loaded (and verified) nor anything written. */
+		unlock_pins(l);
+		*out = l;
+		return 0;
 	}
 
 	err = xdp_bouncer_bpf__load(l->skel);
@@ -468,6 +479,8 @@ int xdp_loader_attach(struct xdp_loader *l, const char *ifname, enum xdp_attach_
 
 	if (l->unpinned)
 		return -EINVAL;
+	if (!l->filter) /* opened read-only: no program loaded */
+		return -EROFS;
 	if (strlen(ifname) >= IFNAMSIZ)
 		return -ENODEV;
 	ifindex = if_nametoindex(ifname);
@@ -961,9 +974,13 @@ static void filter_resync_failed(struct xdp_loader *l, const struct cs_prefix *p
 int xdp_loader_ban_each(struct xdp_loader *l, const struct cs_prefix *prefixes,
 			const struct cs_ban *bans, size_t n, size_t *applied, bool *failed)
 {
-	bool *failed_here = failed ? failed : calloc(n + 1, sizeof(bool));
-	int err = failed_here ? lock_pins(l) : -ENOMEM;
+	bool *failed_here;
+	int err;
 
+	if (!l->filter) /* opened read-only */
+		return -EROFS;
+	failed_here = failed ? failed : calloc(n + 1, sizeof(bool));
+	err = failed_here ? lock_pins(l) : -ENOMEM;
 	if (err)
 		goto out;
 	for (size_t i = 0; i < n; i++)
@@ -984,8 +1001,11 @@ int xdp_loader_unban(struct xdp_loader *l, const struct cs_prefix *prefixes, siz
 		     size_t *missing)
 {
 	size_t removed = 0;
-	int err = lock_pins(l), rerr;
+	int err, rerr;
 
+	if (!l->filter) /* opened read-only */
+		return -EROFS;
+	err = lock_pins(l);
 	if (err)
 		return err;
 	err = delete_bans(l, prefixes, n, missing, &removed);
@@ -1141,14 +1161,18 @@ static void filter_size(struct xdp_loader *l)
 		cap += bpf_map__max_entries(ban_map(l, g));
 	bpf_map__set_max_entries(l->skel->maps.cs_filter, 1U << xdp_filter_log2_for(cap));
 	bpf_map__set_max_entries(l->skel->maps.cs_host_index,
-				 xdp_filter_host_buckets_for(bpf_map__max_entries(l->skel->maps.cs_hosts_v4)));
+				 xdp_filter_host_buckets_for(AF_INET,
+							     bpf_map__max_entries(l->skel->maps.cs_hosts_v4)));
+	bpf_map__set_max_entries(l->skel->maps.cs_host_index6,
+				 xdp_filter_host_buckets_for(AF_INET6,
+							     bpf_map__max_entries(l->skel->maps.cs_hosts_v6)));
 }
 
 /* The index maps pinned already: they index the pinned ban list. */
 static bool filter_pins_exist(const struct xdp_loader *l)
 {
 	const struct bpf_map *maps[] = { l->skel->maps.cs_filter, l->skel->maps.cs_filter_cfg,
-					 l->skel->maps.cs_host_index };
+					 l->skel->maps.cs_host_index, l->skel->maps.cs_host_index6 };
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
@@ -1161,14 +1185,17 @@ static bool filter_pins_exist(const struct xdp_loader *l)
 
 static int filter_setup(struct xdp_loader *l, bool reset)
 {
+	const int hosts_fd[2] = { bpf_map__fd(l->skel->maps.cs_host_index),
+				  bpf_map__fd(l->skel->maps.cs_host_index6) };
+	const uint32_t n_buckets[2] = { bpf_map__max_entries(l->skel->maps.cs_host_index),
+					bpf_map__max_entries(l->skel->maps.cs_host_index6) };
 	bool fresh;
 	int err;
 
 	err = xdp_filter_open(bpf_map__fd(l->skel->maps.cs_filter_cfg),
 			      bpf_map__fd(l->skel->maps.cs_filter),
-			      bpf_map__max_entries(l->skel->maps.cs_filter),
-			      bpf_map__fd(l->skel->maps.cs_host_index),
-			      bpf_map__max_entries(l->skel->maps.cs_host_index), reset, &l->filter, &fresh);
+			      bpf_map__max_entries(l->skel->maps.cs_filter), hosts_fd, n_buckets, reset,
+			      &l->filter, &fresh);
 	if (err)
 		return err;
 	return fresh ? filter_rebuild(l) : 0;
@@ -1199,5 +1226,8 @@ static int filter_rebuild(struct xdp_loader *l)
 
 void xdp_loader_filter_info(struct xdp_loader *l, struct xdp_filter_info *out)
 {
-	xdp_filter_info(l->filter, out);
+	if (l->filter)
+		xdp_filter_info(l->filter, out);
+	else /* opened read-only */
+		memset(out, 0, sizeof(*out));
 }

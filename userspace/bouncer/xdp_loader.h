@@ -33,8 +33,10 @@ _Static_assert(sizeof(struct cs_lpm_v6) == 20, "ABI: cs_lpm_v6 layout");
 _Static_assert(sizeof(struct cs_stat) == 16, "ABI: cs_stat layout");
 _Static_assert(sizeof(struct cs_host_v4) == 4, "ABI: cs_host_v4 layout");
 _Static_assert(sizeof(enum cs_origin) == 1, "ABI: cs_origin is one byte");
-_Static_assert(sizeof(struct cs_filter_cfg) == 56, "ABI: cs_filter_cfg layout");
+_Static_assert(sizeof(struct cs_filter_cfg) == 64, "ABI: cs_filter_cfg layout");
 _Static_assert(sizeof(struct cs_host_bucket) == 64, "ABI: one cache line per host bucket");
+_Static_assert(sizeof(struct cs_host6_half) == 64, "ABI: one cache line per IPv6 host half-bucket");
+_Static_assert(sizeof(struct cs_host6_bucket) == 128, "ABI: two lines per IPv6 host bucket");
 
 enum xdp_attach_mode {
 	XDP_MODE_AUTO = 0, /* native, falling back to generic */
@@ -60,7 +62,8 @@ struct xdp_loader_opts {
 	bool no_expiry;	      /* do not enforce expires_ns in the fast path */
 	bool unpinned;	      /* private maps, nothing pinned (BPF_PROG_TEST_RUN tests) */
 	bool existing_only;   /* read-only use: -ENOENT, and nothing created, unless every
-			       * map is already pinned in pin_dir */
+			       * map is already pinned in pin_dir; no program is loaded,
+			       * ban/unban/attach answer -EROFS (detach works) */
 	enum xdp_dispatcher_use dispatcher;
 	unsigned priority;    /* in libxdp's dispatcher, lowest runs first; 0: default */
 };

@@ -103,7 +103,7 @@ int cs_db_central_open(struct cs_db *db, struct cs_central_store **out)
 	if (!st)
 		return -ENOMEM;
 	st->db = db;
-	pthread_mutex_lock(&db->lock);
+	db_hold(db);
 	/*
 	 * Signals are statistics and listings are re-derived from them: on SQLite the
 	 * crowd's handle commits without an fsync each (WAL, synchronous=NORMAL: a power
@@ -118,7 +118,7 @@ int cs_db_central_open(struct cs_db *db, struct cs_central_store **out)
 	}
 	for (int i = 0; !err && i < C__MAX; i++)
 		err = db_prepare(db, central_sql[i], &st->st[i]);
-	pthread_mutex_unlock(&db->lock);
+	db_release(db);
 	if (err) {
 		cs_db_central_close(st);
 		return err;

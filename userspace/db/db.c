@@ -116,12 +116,13 @@ int sql_err(struct cs_db *db, int rc)
 
 struct dbstmt *stmt(struct cs_db *db, enum stmt_id id)
 {
-	struct dbstmt *s = db->st[id];
+	struct db_conn *c = db_conn(db);
+	struct dbstmt *s = c->st[id];
 
 	if (!s) {
 		if (db_prepare(db, stmt_sql[id], &s))
 			return NULL;
-		db->st[id] = s;
+		c->st[id] = s;
 	}
 	db_reset(s);
 	db_clear_bindings(s);
@@ -155,13 +156,49 @@ bool db_cluster_job(struct cs_db *db, const char *job)
 	return mine;
 }
 
+static __thread struct db_conn *held;
+
+struct db_conn *db_conn(struct cs_db *db)
+{
+	return held && held->db == db ? held : &db->conns[0];
+}
+
+struct db_conn *db_hold(struct cs_db *db)
+{
+	size_t start = atomic_fetch_add(&db->next_conn, 1);
+	struct db_conn *c = NULL;
+
+	for (size_t i = 0; i < db->nconns && !c; i++) {
+		struct db_conn *t = &db->conns[(start + i) % db->nconns];
+
+		if (!pthread_mutex_trylock(&t->lock))
+			c = t;
+	}
+	if (!c) { /* all busy: queue on one */
+		c = &db->conns[start % db->nconns];
+		pthread_mutex_lock(&c->lock);
+	}
+	held = c;
+	return c;
+}
+
+void db_release(struct cs_db *db)
+{
+	struct db_conn *c = db_conn(db);
+
+	if (c == held)
+		held = NULL;
+	pthread_mutex_unlock(&c->lock);
+}
+
 static int txn_begin_as(struct cs_db *db, enum stmt_id id)
 {
-	pthread_mutex_lock(&db->lock);
-	int err = exec_stmt(db, stmt(db, id));
+	int err;
 
+	db_hold(db);
+	err = exec_stmt(db, stmt(db, id));
 	if (err)
-		pthread_mutex_unlock(&db->lock);
+		db_release(db);
 	return err;
 }
 
@@ -181,27 +218,30 @@ int txn_begin_lazy(struct cs_db *db)
  */
 int txn_begin_read(struct cs_db *db)
 {
-	pthread_mutex_lock(&db->lock);
+	struct db_conn *c = db_hold(db);
+	int err;
+
 	/*
 	 * PostgreSQL: each statement reads a committed state of its own (saving two
 	 * round trips); readers of several statements tolerate a commit in between
 	 * (the stream index re-merges what it reads twice).
 	 */
 	if (db->be->is_pg) {
-		db->autocommit = true;
+		c->autocommit = true;
 		return 0;
 	}
-	int err = exec_stmt(db, stmt(db, ST_BEGIN_READ));
-
+	err = exec_stmt(db, stmt(db, ST_BEGIN_READ));
 	if (err)
-		pthread_mutex_unlock(&db->lock);
+		db_release(db);
 	return err;
 }
 
 int txn_finish(struct cs_db *db, int err)
 {
-	if (db->autocommit) {
-		db->autocommit = false;
+	struct db_conn *c = db_conn(db);
+
+	if (c->autocommit) {
+		c->autocommit = false;
 		return err;
 	}
 	if (!err)
@@ -213,7 +253,7 @@ int txn_finish(struct cs_db *db, int err)
 
 void txn_unlock(struct cs_db *db)
 {
-	pthread_mutex_unlock(&db->lock);
+	db_release(db);
 }
 
 /* Commit on err == 0, roll back otherwise; releases the lock; returns err or commit's. */
@@ -245,8 +285,7 @@ int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *ty
 	int err = 0;
 
 	if (db->be->is_pg) { /* one statement is atomic by itself: no BEGIN/COMMIT round trips */
-		pthread_mutex_lock(&db->lock);
-		db->autocommit = true;
+		db_hold(db)->autocommit = true;
 	} else if ((err = txn_begin(db))) {
 		return err;
 	}
@@ -343,20 +382,25 @@ int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys,
 
 /* ---- open / close ------------------------------------------------------------ */
 
-static int db_alloc(const struct db_backend *be, struct cs_db **out)
+static int db_alloc(const struct db_backend *be, size_t nconns, struct cs_db **out)
 {
 	struct cs_db *db = calloc(1, sizeof(*db));
 	int err;
 
 	*out = NULL;
-	if (!db)
+	if (!db || !(db->conns = calloc(nconns, sizeof(*db->conns)))) {
+		free(db);
 		return -ENOMEM;
+	}
 	db->be = be;
-	pthread_mutex_init(&db->lock, NULL);
+	db->nconns = nconns;
+	for (size_t i = 0; i < nconns; i++) {
+		db->conns[i].db = db;
+		pthread_mutex_init(&db->conns[i].lock, NULL);
+	}
 	err = stream_index_new(db);
 	if (err) {
-		pthread_mutex_destroy(&db->lock);
-		free(db);
+		cs_db_close(db);
 		return err;
 	}
 	*out = db;
@@ -365,7 +409,7 @@ static int db_alloc(const struct db_backend *be, struct cs_db **out)
 
 int db_open_unmigrated(const char *path, struct cs_db **out)
 {
-	int err = db_alloc(&db_lite, out);
+	int err = db_alloc(&db_lite, 1, out);
 
 	if (!err && (err = lite_open(*out, path))) {
 		cs_db_close(*out);
@@ -379,13 +423,20 @@ int cs_db_external_version(struct cs_db *db, int64_t *version)
 	return db->be->external_version ? db->be->external_version(db, version) : -EOPNOTSUPP;
 }
 
-int cs_db_connect(const char *path, const char *pg_conninfo, struct cs_db **out)
+#define DB_PG_CONNS_DEFAULT 4
+#define DB_PG_CONNS_MAX 32
+
+int cs_db_connect(const char *path, const char *pg_conninfo, long max_conns, struct cs_db **out)
 {
 	int err;
 
+	if (max_conns <= 0)
+		max_conns = DB_PG_CONNS_DEFAULT;
+	if (max_conns > DB_PG_CONNS_MAX)
+		max_conns = DB_PG_CONNS_MAX;
 	if (!pg_conninfo)
 		err = db_open_unmigrated(path, out);
-	else if (!(err = db_alloc(&db_pg, out)))
+	else if (!(err = db_alloc(&db_pg, (size_t)max_conns, out)))
 		err = pg_open(*out, pg_conninfo);
 	if (!err)
 		err = (*out)->be->migrate(*out);
@@ -398,7 +449,7 @@ int cs_db_connect(const char *path, const char *pg_conninfo, struct cs_db **out)
 
 int cs_db_open(const char *path, struct cs_db **out)
 {
-	return cs_db_connect(path, NULL, out);
+	return cs_db_connect(path, NULL, 1, out);
 }
 
 int cs_db_cluster_claim(struct cs_db *db, const char *job, int64_t now, int64_t every)
@@ -409,10 +460,11 @@ int cs_db_cluster_claim(struct cs_db *db, const char *job, int64_t now, int64_t 
 	if (!db->be->is_pg)
 		return 1;
 	err = txn_begin(db);
-	if (!err)
-		err = db_prepare(db, "INSERT INTO cluster_jobs VALUES (?1, ?2) ON CONFLICT (name)"
-				     " DO UPDATE SET last_run = ?2 WHERE cluster_jobs.last_run <= ?3"
-				     " RETURNING 1", &s);
+	if (err)
+		return err;
+	err = db_prepare(db, "INSERT INTO cluster_jobs VALUES (?1, ?2) ON CONFLICT (name)"
+			     " DO UPDATE SET last_run = ?2 WHERE cluster_jobs.last_run <= ?3"
+			     " RETURNING 1", &s);
 	if (!err) {
 		bind_text(s, 1, job);
 		bind_int(s, 2, now);
@@ -420,8 +472,8 @@ int cs_db_cluster_claim(struct cs_db *db, const char *job, int64_t now, int64_t 
 		rc = db_step(s);
 		err = rc < 0 ? rc : 0;
 		db_finalize(s);
-		err = txn_end(db, err);
 	}
+	err = txn_end(db, err);
 	return err ? err : rc == DB_ROW;
 }
 
@@ -448,13 +500,18 @@ void cs_db_close(struct cs_db *db)
 {
 	if (!db)
 		return;
-	for (int i = 0; i < ST__MAX; i++)
-		db_finalize(db->st[i]);
-	db_finalize(db->decisions_many);
-	if (db->h)
-		db->be->close(db);
+	for (size_t k = 0; k < db->nconns; k++) {
+		struct db_conn *c = &db->conns[k];
+
+		for (int i = 0; i < ST__MAX; i++)
+			db_finalize(c->st[i]);
+		db_finalize(c->decisions_many);
+		if (c->h)
+			db->be->close(c);
+		pthread_mutex_destroy(&c->lock);
+	}
 	stream_index_free(db);
 	free(db->wal_path);
-	pthread_mutex_destroy(&db->lock);
+	free(db->conns);
 	free(db);
 }

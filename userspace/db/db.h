@@ -141,10 +141,11 @@ struct cs_afilter {
 int cs_db_open(const char *path, struct cs_db **out);
 /*
  * pg_conninfo NULL: cs_db_open(path). Otherwise PostgreSQL through libpq with
- * this connection string (cs_db_pg_conninfo() builds one from db_config); the
- * handle reconnects by itself after the server restarts.
+ * this connection string (cs_db_pg_conninfo() builds one from db_config) and a
+ * pool of max_conns connections (db_config.max_open_conns; <= 0: 4, at most
+ * 32); they reconnect by themselves after the server restarts.
  */
-int cs_db_connect(const char *path, const char *pg_conninfo, struct cs_db **out);
+int cs_db_connect(const char *path, const char *pg_conninfo, long max_conns, struct cs_db **out);
 bool cs_db_is_pg(const struct cs_db *db);
 /*
  * Housekeeping every `every` ns that one LAPI does for all those sharing the

@@ -8,7 +8,9 @@
 #define CS_DB_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/strbuf.h"
@@ -72,6 +74,7 @@ enum stmt_id {
 	" a.simulated, m.machine_id"
 
 struct stream_index;
+struct db_conn;
 
 /*
  * The two storage engines behind one statement interface: SQLite (lite.c, the
@@ -113,7 +116,7 @@ struct db_backend {
 	int (*migrate)(struct cs_db *db);
 	/* cs_db_external_version(); NULL: not offered */
 	int (*external_version)(struct cs_db *db, int64_t *version);
-	void (*close)(struct cs_db *db);
+	void (*close)(struct db_conn *c);
 };
 
 extern const struct db_backend db_lite, db_pg;
@@ -135,16 +138,29 @@ static inline int64_t col_int(struct dbstmt *s, int i) { return s->be->col_int(s
 static inline double col_double(struct dbstmt *s, int i) { return s->be->col_double(s, i); }
 static inline const char *col_str(struct dbstmt *s, int i) { return s->be->col_str(s, i); }
 
-struct cs_db {
-	const struct db_backend *be;
-	void *h;     /* sqlite3 * or PGconn * */
+/*
+ * One connection of the handle, with what belongs to it: prepared statements
+ * and the state of its transaction. SQLite has one; PostgreSQL a pool
+ * (db_config.max_open_conns), so that requests overlap their round trips and
+ * share the server's commit flushes.
+ */
+struct db_conn {
+	struct cs_db *db;
+	void *h; /* sqlite3 * or PGconn * */
 	pthread_mutex_t lock;
 	struct dbstmt *st[ST__MAX];
-	struct stream_index *stream; /* stream.c */
 	struct dbstmt *decisions_many; /* alerts.c: the multi-row decision INSERT */
 	int64_t changes;	       /* pg.c: rows the last statement changed */
 	bool in_txn;		       /* pg.c: a failed connection is reset only outside one */
-	bool autocommit;	       /* db.c: the lock is held for statements without BEGIN */
+	bool autocommit;	       /* db.c: held for statements without BEGIN */
+};
+
+struct cs_db {
+	const struct db_backend *be;
+	struct db_conn *conns;
+	size_t nconns;
+	_Atomic size_t next_conn;
+	struct stream_index *stream; /* stream.c */
 	/* cs_db_external_version(): the WAL file as last seen, and data_version then */
 	char *wal_path;
 	struct timespec wal_mtime;
@@ -153,12 +169,43 @@ struct cs_db {
 	bool have_version;
 };
 
+/*
+ * The connection this thread holds on db (db_hold()), else the first: the only
+ * one while the handle opens and closes, and SQLite's only one.
+ */
+struct db_conn *db_conn(struct cs_db *db);
+/* A connection of db for this thread (a free one first), locked until db_release(). */
+struct db_conn *db_hold(struct cs_db *db);
+void db_release(struct cs_db *db);
+
 static inline int db_prepare(struct cs_db *db, const char *sql, struct dbstmt **out)
 {
 	return db->be->prepare(db, sql, out);
 }
 static inline int64_t db_changes(struct cs_db *db) { return db->be->changes(db); }
 static inline int db_exec(struct cs_db *db, const char *sql) { return db->be->exec(db, sql); }
+
+/*
+ * rows.c: a struct's columns, in the order its SELECT lists them (offsetof),
+ * read from a row, cleared (texts freed, zeroed) and freed as arrays.
+ */
+enum db_ftype { DBF_INT, DBF_BOOL, DBF_TEXT };
+struct db_field {
+	size_t off;
+	enum db_ftype type;
+};
+#define DB_FIELD(st, member, type) { offsetof(st, member), type }
+#define DB_NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+void db_fields_read(struct dbstmt *s, void *elem, const struct db_field *f, size_t n);
+struct db_fields {
+	const struct db_field *f;
+	size_t n;
+};
+#define DB_FIELDS(a) { (a), DB_NFIELDS(a) }
+/* A db_row_fn: arg is the struct db_fields of elem's type. */
+void db_fields_row(struct dbstmt *s, void *elem, void *arg);
+void db_fields_clear(void *elem, size_t size, const struct db_field *f, size_t n);
+void db_rows_free(void *v, size_t count, size_t size, const struct db_field *f, size_t n);
 
 /* db.c: statements, errors, transactions */
 char *xstrdup(const char *s);

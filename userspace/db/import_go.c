@@ -20,7 +20,7 @@ bool is_go_database(struct cs_db *db)
 	sqlite3_stmt *s = NULL;
 	bool found = false;
 
-	if (sqlite3_prepare_v2(db->h,
+	if (sqlite3_prepare_v2(db_conn(db)->h,
 			       "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'machines'",
 			       -1, &s, NULL) == SQLITE_OK)
 		found = sqlite3_step(s) == SQLITE_ROW;
@@ -106,14 +106,14 @@ int import_go_database(struct cs_db *db, const char *schema_v1)
 		free(sql);
 		return -ENOMEM;
 	}
-	sqlite3_create_function(db->h, "cs_ts", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+	sqlite3_create_function(db_conn(db)->h, "cs_ts", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 				sql_cs_ts, NULL, NULL);
-	rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+	rc = sqlite3_exec(db_conn(db)->h, sql, NULL, NULL, &msg);
 	free(sql);
 	if (rc != SQLITE_OK) {
 		log_error("import of the CrowdSec (Go) database failed: %s", msg ? msg : "?");
 		sqlite3_free(msg);
-		sqlite3_exec(db->h, "ROLLBACK; PRAGMA foreign_keys = ON;", NULL, NULL, NULL);
+		sqlite3_exec(db_conn(db)->h, "ROLLBACK; PRAGMA foreign_keys = ON;", NULL, NULL, NULL);
 		return -EIO;
 	}
 	log_warn("imported a CrowdSec (Go) database: bouncer keys and machine passwords (bcrypt)"

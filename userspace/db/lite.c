@@ -31,7 +31,7 @@ static int lite_err(struct cs_db *db, int rc)
 		return -EBUSY;
 	if (rc == SQLITE_NOMEM)
 		return -ENOMEM;
-	log_error("sqlite: %s (%d)", sqlite3_errmsg(db->h), rc);
+	log_error("sqlite: %s (%d)", sqlite3_errmsg(db_conn(db)->h), rc);
 	return -EIO;
 }
 
@@ -43,9 +43,9 @@ static int lite_prepare(struct cs_db *db, const char *sql, struct dbstmt **out)
 	if (!l)
 		return -ENOMEM;
 	/* statements are few and reused: keep them out of the lookaside pool */
-	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &l->s, NULL) !=
+	if (sqlite3_prepare_v3(db_conn(db)->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &l->s, NULL) !=
 	    SQLITE_OK) {
-		log_error("sqlite prepare: %s in %.200s", sqlite3_errmsg(db->h), sql);
+		log_error("sqlite prepare: %s in %.200s", sqlite3_errmsg(db_conn(db)->h), sql);
 		free(l);
 		return -EIO;
 	}
@@ -119,13 +119,13 @@ static const char *lite_col_str(struct dbstmt *s, int i)
 
 static int64_t lite_changes(struct cs_db *db)
 {
-	return sqlite3_changes(db->h);
+	return sqlite3_changes(db_conn(db)->h);
 }
 
 static int lite_exec(struct cs_db *db, const char *sql)
 {
 	char *msg = NULL;
-	int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+	int rc = sqlite3_exec(db_conn(db)->h, sql, NULL, NULL, &msg);
 
 	if (rc != SQLITE_OK) {
 		log_error("sqlite: %s", msg ? msg : sqlite3_errstr(rc));
@@ -137,7 +137,7 @@ static int lite_exec(struct cs_db *db, const char *sql)
 
 static const char *lite_errmsg(struct cs_db *db)
 {
-	return sqlite3_errmsg(db->h);
+	return sqlite3_errmsg(db_conn(db)->h);
 }
 
 #define DB_BUSY_TIMEOUT_MS 5000
@@ -149,7 +149,7 @@ int lite_open(struct cs_db *db, const char *path)
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				 NULL);
 
-	db->h = h;
+	db->conns[0].h = h;
 	if (rc != SQLITE_OK) {
 		log_error("cannot open database %s: %s", path, h ? sqlite3_errmsg(h) : "out of memory");
 		return -EIO;
@@ -186,13 +186,13 @@ static int lite_external_version(struct cs_db *db, int64_t *version)
 	bool have_stat;
 	int rc;
 
-	if (pthread_mutex_trylock(&db->lock))
+	if (pthread_mutex_trylock(&db->conns[0].lock))
 		return -EBUSY;
 	have_stat = db->wal_path && !stat(db->wal_path, &st);
 	if (have_stat && db->have_version && st.st_size == db->wal_size &&
 	    st.st_mtim.tv_sec == db->wal_mtime.tv_sec && st.st_mtim.tv_nsec == db->wal_mtime.tv_nsec) {
 		*version = db->data_version;
-		pthread_mutex_unlock(&db->lock);
+		pthread_mutex_unlock(&db->conns[0].lock);
 		return 0;
 	}
 	s = stmt(db, ST_DATA_VERSION);
@@ -208,7 +208,7 @@ static int lite_external_version(struct cs_db *db, int64_t *version)
 	}
 	if (s)
 		db_reset(s);
-	pthread_mutex_unlock(&db->lock);
+	pthread_mutex_unlock(&db->conns[0].lock);
 	return rc == DB_ROW ? 0 : -EIO;
 }
 
@@ -217,10 +217,10 @@ static int lite_migrate(struct cs_db *db)
 	return db_migrate(db, db_migrations, sizeof(db_migrations) / sizeof(db_migrations[0]));
 }
 
-static void lite_close(struct cs_db *db)
+static void lite_close(struct db_conn *c)
 {
-	sqlite3_close(db->h);
-	db->h = NULL;
+	sqlite3_close(c->h);
+	c->h = NULL;
 }
 
 const struct db_backend db_lite = {

@@ -21,8 +21,10 @@ int db_migrate(struct cs_db *db, const char *const *migrations, size_t n)
 	int version = 0, rc;
 	char *msg = NULL;
 
-	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
-		return sql_err(db, sqlite3_errcode(db->h));
+	sqlite3 *h = db_conn(db)->h;
+
+	if (sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return sql_err(db, sqlite3_errcode(h));
 	if (sqlite3_step(s) == SQLITE_ROW)
 		version = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
@@ -44,12 +46,12 @@ int db_migrate(struct cs_db *db, const char *const *migrations, size_t n)
 		if (asprintf(&sql, "BEGIN IMMEDIATE; %s PRAGMA user_version = %zu; COMMIT;",
 			     migrations[i], i + 1) < 0)
 			return -ENOMEM;
-		rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
+		rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
 		free(sql);
 		if (rc != SQLITE_OK) {
 			log_error("database migration %zu failed: %s", i + 1, msg ? msg : "?");
 			sqlite3_free(msg);
-			sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+			sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
 			return -EIO;
 		}
 		log_info("database migrated to schema version %zu", i + 1);

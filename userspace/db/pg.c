@@ -40,7 +40,7 @@ struct pg_stmt {
 
 static PGconn *conn(struct cs_db *db)
 {
-	return db->h;
+	return db_conn(db)->h;
 }
 
 /*
@@ -214,7 +214,7 @@ static int pg_result_err(struct cs_db *db, PGresult *res)
 /* Outside a transaction a broken connection is reset: nothing half-done is lost. */
 static void reconnect(struct cs_db *db)
 {
-	if (PQstatus(conn(db)) == CONNECTION_OK || db->in_txn)
+	if (PQstatus(conn(db)) == CONNECTION_OK || db_conn(db)->in_txn)
 		return;
 	PQreset(conn(db));
 	if (PQstatus(conn(db)) == CONNECTION_OK)
@@ -224,11 +224,12 @@ static void reconnect(struct cs_db *db)
 static int pg_step(struct dbstmt *s)
 {
 	struct pg_stmt *p = PS(s);
+	struct db_conn *c = db_conn(p->db);
 	ExecStatusType st;
 
 	if (p->res)
 		return ++p->row < p->nrows ? DB_ROW : DB_DONE;
-	if (p->kind == PG_BEGIN || !p->db->in_txn) /* autocommit statements too */
+	if (p->kind == PG_BEGIN || !c->in_txn) /* autocommit statements too */
 		reconnect(p->db);
 	/* the simple protocol runs several statements (a BEGIN and its SET) in one trip */
 	p->res = p->kind == PG_BEGIN ? PQexec(conn(p->db), p->sql)
@@ -240,12 +241,12 @@ static int pg_step(struct dbstmt *s)
 
 		pg_reset(s);
 		if (p->kind != PG_PLAIN) /* a failed BEGIN opened nothing, a failed END closed it */
-			p->db->in_txn = false;
+			c->in_txn = false;
 		return err;
 	}
 	if (p->kind != PG_PLAIN)
-		p->db->in_txn = p->kind == PG_BEGIN;
-	p->db->changes = strtoll(PQcmdTuples(p->res), NULL, 10);
+		c->in_txn = p->kind == PG_BEGIN;
+	c->changes = strtoll(PQcmdTuples(p->res), NULL, 10);
 	p->nrows = st == PGRES_TUPLES_OK ? PQntuples(p->res) : 0;
 	p->row = 0;
 	return p->nrows ? DB_ROW : DB_DONE;
@@ -281,7 +282,7 @@ static double pg_col_double(struct dbstmt *s, int i)
 
 static int64_t pg_changes(struct cs_db *db)
 {
-	return db->changes;
+	return db_conn(db)->changes;
 }
 
 static int pg_exec(struct cs_db *db, const char *sql)
@@ -303,10 +304,10 @@ static const char *pg_errmsg(struct cs_db *db)
 	return PQerrorMessage(conn(db));
 }
 
-static void pg_close(struct cs_db *db)
+static void pg_close(struct db_conn *c)
 {
-	PQfinish(conn(db));
-	db->h = NULL;
+	PQfinish(c->h);
+	c->h = NULL;
 }
 
 static void pg_notice(void *arg, const char *msg)
@@ -317,16 +318,18 @@ static void pg_notice(void *arg, const char *msg)
 
 int pg_open(struct cs_db *db, const char *conninfo)
 {
-	PGconn *c = PQconnectdb(conninfo);
+	for (size_t i = 0; i < db->nconns; i++) {
+		PGconn *c = PQconnectdb(conninfo);
 
-	db->h = c;
-	if (!c)
-		return -ENOMEM;
-	if (PQstatus(c) != CONNECTION_OK) {
-		log_error("cannot connect to PostgreSQL: %s", PQerrorMessage(c));
-		return -ECONNREFUSED;
+		db->conns[i].h = c;
+		if (!c)
+			return -ENOMEM;
+		if (PQstatus(c) != CONNECTION_OK) {
+			log_error("cannot connect to PostgreSQL: %s", PQerrorMessage(c));
+			return -ECONNREFUSED;
+		}
+		PQsetNoticeProcessor(c, pg_notice, NULL);
 	}
-	PQsetNoticeProcessor(c, pg_notice, NULL);
 	return 0;
 }
 

@@ -100,6 +100,8 @@ struct stream_index {
 	int64_t hard;		  /* decisions_epoch.hard the index matches */
 	int64_t synced_at;	  /* every row created up to here is in the index */
 	bool need_sync;		  /* our own write committed: learn it before answering */
+	pthread_mutex_t sync_lock; /* one sync at a time (the pool runs pulls in parallel) */
+	pthread_mutex_t load_lock; /* one rebuild at a time */
 };
 
 /* ---- hashing, interning, arena ---------------------------------------------------- */
@@ -414,6 +416,8 @@ int stream_index_new(struct cs_db *db)
 	pthread_rwlock_init(&x->lock, &a);
 	pthread_rwlockattr_destroy(&a);
 	pthread_mutex_init(&x->state_lock, NULL);
+	pthread_mutex_init(&x->sync_lock, NULL);
+	pthread_mutex_init(&x->load_lock, NULL);
 	pthread_cond_init(&x->state_cond, NULL);
 	x->created_sorted = true;
 	memset(x->strs.last, 0xff, sizeof(x->strs.last));
@@ -430,6 +434,8 @@ void stream_index_free(struct cs_db *db)
 	index_clear(x);
 	pthread_rwlock_destroy(&x->lock);
 	pthread_mutex_destroy(&x->state_lock);
+	pthread_mutex_destroy(&x->sync_lock);
+	pthread_mutex_destroy(&x->load_lock);
 	pthread_cond_destroy(&x->state_cond);
 	free(x);
 	db->stream = NULL;
@@ -516,22 +522,25 @@ static int load_rows_pg(struct cs_db *db, struct stream_index *x)
  */
 static int load_rows_lite(struct cs_db *db, struct stream_index *x)
 {
-	const char *path = sqlite3_db_filename(db->h, "main");
-	struct cs_db scan = { .be = &db_lite };
+	sqlite3 *main_h = db_conn(db)->h;
+	const char *path = sqlite3_db_filename(main_h, "main");
+	struct db_conn conn = { 0 };
+	struct cs_db scan = { .be = &db_lite, .conns = &conn, .nconns = 1 };
 	struct dbstmt *s = NULL;
 	sqlite3 *h = NULL;
 	int err = 0;
 
 	if (!path || !*path) /* in-memory database: the main handle is the only view */
-		h = (sqlite3 *)db->h;
+		h = main_h;
 	else if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
 		 SQLITE_OK) {
 		log_error("stream index: cannot open %s: %s", path, h ? sqlite3_errmsg(h) : "?");
 		sqlite3_close(h);
 		return -EIO;
 	}
-	scan.h = h;
-	err = db_exec(&scan, h == db->h ? "BEGIN" : "PRAGMA cache_size = -2048;"
+	conn.h = h;
+	conn.db = &scan;
+	err = db_exec(&scan, h == main_h ? "BEGIN" : "PRAGMA cache_size = -2048;"
 				 " PRAGMA mmap_size = 0; BEGIN");
 	if (!err)
 		err = read_epoch(&scan, &x->epoch);
@@ -545,8 +554,8 @@ static int load_rows_lite(struct cs_db *db, struct stream_index *x)
 	db_finalize(s);
 	db_exec(&scan, "COMMIT");
 	for (int i = 0; i < ST__MAX; i++)
-		db_finalize(scan.st[i]);
-	if (h != db->h)
+		db_finalize(conn.st[i]);
+	if (h != main_h)
 		sqlite3_close(h);
 	return err;
 }
@@ -564,11 +573,17 @@ int cs_db_stream_load(struct cs_db *db)
 
 	if (!x)
 		return -EINVAL;
-	err = txn_begin_read(db); /* writers wait: nothing commits between load and READY */
-	if (err)
+	pthread_mutex_lock(&x->load_lock);
+	/* SQLite: writers wait, nothing commits between load and READY; PostgreSQL:
+	 * what commits meanwhile is merged by the next sync */
+	err = txn_begin_read(db);
+	if (err) {
+		pthread_mutex_unlock(&x->load_lock);
 		return err;
+	}
 	if (x->state == ST_READY && !x->stale) { /* another puller rebuilt it meanwhile */
 		txn_end(db, 0);
+		pthread_mutex_unlock(&x->load_lock);
 		return 0;
 	}
 	set_state(x, ST_LOADING);
@@ -589,6 +604,7 @@ int cs_db_stream_load(struct cs_db *db)
 	}
 	set_state(x, err ? ST_FAILED : ST_READY);
 	txn_end(db, 0);
+	pthread_mutex_unlock(&x->load_lock);
 	return err;
 }
 
@@ -624,20 +640,18 @@ int64_t stream_write_begin(struct cs_db *db, int64_t now)
 
 	int64_t epoch = 0;
 
+	/* several writers at once on PostgreSQL's pool: the sync bounds stamps (pg_sync()) */
 	if (db->be->is_pg)
-		now = pg_write_begin(db, now);
+		return pg_write_begin(db, now);
 	if (!active(db))
 		return now;
-	/* inside our transaction: a difference is someone else's change (SQLite; on
-	 * PostgreSQL the change sequence tells, pg_sync()) */
-	if (!db->be->is_pg && read_epoch(db, &epoch))
+	/* inside our transaction: a difference is someone else's change */
+	if (read_epoch(db, &epoch))
 		epoch = x->epoch + 1;
 	pthread_rwlock_wrlock(&x->lock);
-	if (!db->be->is_pg) {
-		if (epoch != x->epoch)
-			x->stale = true;
-		x->epoch_pending = epoch;
-	}
+	if (epoch != x->epoch)
+		x->stale = true;
+	x->epoch_pending = epoch;
 	issued = atomic_load(&x->issued);
 	if (now <= issued)
 		now = issued + 1;
@@ -757,6 +771,7 @@ struct cs_db_stream {
 	uint64_t generation;
 	bool startup;
 	int64_t last_pull, now;
+	int64_t max_created; /* PostgreSQL: the stamp; rows learnt after it wait for the next pull */
 	bool scope_ok[2];
 	uint32_t *origins; /* interned ids; NULL: any origin */
 	size_t n_origins;
@@ -862,13 +877,13 @@ static void pg_sync(struct cs_db *db)
 	struct dbstmt *s = NULL;
 	int err;
 
-	if (pg_synced_recently(x, t) || txn_begin_lazy(db))
-		return;
-	t = gotime_now();
-	if (pg_synced_recently(x, t)) { /* another puller synced meanwhile */
-		txn_end(db, 0);
+	if (pg_synced_recently(x, t) || pthread_mutex_trylock(&x->sync_lock))
+		return; /* recent enough, or another puller is syncing: its stamp bound holds */
+	if (txn_begin_lazy(db)) {
+		pthread_mutex_unlock(&x->sync_lock);
 		return;
 	}
+	t = gotime_now();
 	err = db_prepare(db, "UPDATE decisions_epoch SET issued = GREATEST(issued, ?)"
 			     " RETURNING n, hard", &s);
 	if (!err) {
@@ -904,6 +919,7 @@ static void pg_sync(struct cs_db *db)
 		x->synced_at = t;
 		x->need_sync = false;
 	}
+	pthread_mutex_unlock(&x->sync_lock);
 }
 
 /* Another process committed: did it touch decision rows? (trylock: never wait) */
@@ -919,7 +935,7 @@ static void check_external(struct cs_db *db)
 	}
 
 	if (cs_db_external_version(db, &v) || v == atomic_load(&x->ext_version) ||
-	    pthread_mutex_trylock(&db->lock))
+	    pthread_mutex_trylock(&db->conns[0].lock))
 		return;
 	s = stmt(db, ST_DECISIONS_EPOCH);
 	if (s && db_step(s) == DB_ROW) {
@@ -932,7 +948,7 @@ static void check_external(struct cs_db *db)
 	}
 	if (s)
 		db_reset(s);
-	pthread_mutex_unlock(&db->lock);
+	pthread_mutex_unlock(&db->conns[0].lock);
 }
 
 static int wait_ready(struct cs_db *db)
@@ -1012,6 +1028,8 @@ int cs_db_stream_begin(struct cs_db *db, const struct cs_dfilter *f, bool startu
 	*stamp = inflight && inflight <= now ? inflight - 1 : now;
 	if (db->be->is_pg && x->synced_at < *stamp) /* rows up to synced_at only are known */
 		*stamp = x->synced_at;
+	/* a sync running beside this pull may add later rows: the next pull sends them */
+	st->max_created = db->be->is_pg ? *stamp : INT64_MAX;
 	issued = atomic_load(&x->issued);
 	while (issued < *stamp && !atomic_compare_exchange_weak(&x->issued, &issued, *stamp))
 		;
@@ -1084,7 +1102,8 @@ int cs_db_stream_next(struct cs_db_stream *st, size_t max, cs_db_decision_cb cb,
 		if (st->startup) {
 			r = group_winner(x, (uint32_t)st->pos++);
 			if (r == NIL || (deleted ? x->rows[r].until >= st->now
-						 : x->rows[r].until <= st->now))
+						 : x->rows[r].until <= st->now ||
+							   x->rows[r].created_at > st->max_created))
 				continue;
 		} else {
 			r = st->cand[st->phase][st->pos++];
@@ -1092,7 +1111,8 @@ int cs_db_stream_next(struct cs_db_stream *st, size_t max, cs_db_decision_cb cb,
 			if (w != r)
 				continue;
 			if (deleted ? !in_delete_window(st, x->rows[r].until)
-				    : x->rows[r].until <= st->now || x->rows[r].created_at <= st->last_pull)
+				    : x->rows[r].until <= st->now || x->rows[r].created_at <= st->last_pull ||
+					      x->rows[r].created_at > st->max_created)
 				continue;
 		}
 		if (!row_passes(st, x, &x->rows[r]))

@@ -89,6 +89,12 @@ struct strset;
  * OP_STARTS, OP_ENDS, OP_MATCHES) after cmap; -EINVAL if an element is not a
  * string (or, for OP_MATCHES, the patterns do not combine). */
 int strset_build(const struct expr_array *list, int op, int cmap, struct strset **out);
+/*
+ * `x contains line` for literal lines, each optionally between word boundaries
+ * (wb: 1 = \b before, 2 = \b after, as RE2 reads \b: ASCII word characters).
+ */
+int strset_build_words(const char *const *lits, const size_t *lens, const uint8_t *wb,
+		       size_t n, struct strset **out);
 void strset_free(struct strset *set);
 /* Whether `x op line` holds for any line: 1 or 0; -E2BIG: a regex limit, loop instead. */
 int strset_any(const struct strset *set, const char *x, size_t xl);

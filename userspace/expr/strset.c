@@ -25,7 +25,10 @@ struct strset {
 	bool has_empty;		/* a "" line */
 	uint64_t one[4];	/* contains: first bytes of one-byte lines */
 	uint64_t two[1024];	/* contains: first two bytes of longer lines */
+	uint8_t *wb;		/* contains, optional: WB_START/WB_END per line (\b) */
 };
+
+enum { WB_START = 1, WB_END = 2 };
 
 static unsigned char key_byte(int op, const struct expr_str *s)
 {
@@ -40,6 +43,7 @@ void strset_free(struct strset *set)
 		expr_value_release(&set->pat[i]);
 	free(set->pat);
 	free(set->order);
+	free(set->wb);
 	multire_free(set->re);
 	free(set);
 }
@@ -69,35 +73,16 @@ static int build_regex(struct strset *set)
 	return err;
 }
 
-/* -EINVAL when an element is not a string: the caller takes the general path. */
-int strset_build(const struct expr_array *list, int op, int cmap, struct strset **out)
+/* The buckets and bitmaps over set->pat[0..n). */
+static int build_index(struct strset *set)
 {
-	struct strset *set = calloc(1, sizeof(*set));
 	uint32_t count[257] = { 0 };
-	int err = 0;
+	int op = set->op;
 
-	*out = NULL;
-	if (!set)
+	set->order = calloc(set->n ? set->n : 1, sizeof(*set->order));
+	if (!set->order)
 		return -ENOMEM;
-	set->op = op;
-	set->pat = calloc(list->len ? list->len : 1, sizeof(*set->pat));
-	set->order = calloc(list->len ? list->len : 1, sizeof(*set->order));
-	if (!set->pat || !set->order)
-		err = -ENOMEM;
-	for (uint32_t i = 0; !err && i < list->len; i++) {
-		const struct expr_value *v = &list->items[i];
-
-		if (v->kind != EXPR_STRING) {
-			err = -EINVAL;
-			break;
-		}
-		if (cmap)
-			err = case_map(v, cmap == CMAP_UPPER, &set->pat[i]);
-		else
-			set->pat[i] = expr_value_ref(v);
-		set->n = i + 1;
-	}
-	for (uint32_t i = 0; !err && i < set->n; i++) {
+	for (uint32_t i = 0; i < set->n; i++) {
 		const struct expr_str *s = set->pat[i].s;
 
 		if (!s->len) {
@@ -116,12 +101,10 @@ int strset_build(const struct expr_array *list, int op, int cmap, struct strset 
 			}
 		}
 	}
-	if (!err && op == OP_MATCHES)
-		err = build_regex(set);
-	for (int b = 0; !err && b < 256; b++)
+	for (int b = 0; b < 256; b++)
 		set->start[b + 1] = set->start[b] + count[b];
 	memset(count, 0, sizeof(count));
-	for (uint32_t i = 0; !err && i < set->n; i++) {
+	for (uint32_t i = 0; i < set->n; i++) {
 		const struct expr_str *s = set->pat[i].s;
 		unsigned char b;
 
@@ -130,6 +113,39 @@ int strset_build(const struct expr_array *list, int op, int cmap, struct strset 
 		b = key_byte(op, s);
 		set->order[set->start[b] + count[b]++] = i;
 	}
+	return 0;
+}
+
+/* -EINVAL when an element is not a string: the caller takes the general path. */
+int strset_build(const struct expr_array *list, int op, int cmap, struct strset **out)
+{
+	struct strset *set = calloc(1, sizeof(*set));
+	int err = 0;
+
+	*out = NULL;
+	if (!set)
+		return -ENOMEM;
+	set->op = op;
+	set->pat = calloc(list->len ? list->len : 1, sizeof(*set->pat));
+	if (!set->pat)
+		err = -ENOMEM;
+	for (uint32_t i = 0; !err && i < list->len; i++) {
+		const struct expr_value *v = &list->items[i];
+
+		if (v->kind != EXPR_STRING) {
+			err = -EINVAL;
+			break;
+		}
+		if (cmap)
+			err = case_map(v, cmap == CMAP_UPPER, &set->pat[i]);
+		else
+			set->pat[i] = expr_value_ref(v);
+		set->n = i + 1;
+	}
+	if (!err && op == OP_MATCHES)
+		err = build_regex(set);
+	if (!err)
+		err = build_index(set);
 	if (err) {
 		strset_free(set);
 		return err;
@@ -138,10 +154,54 @@ int strset_build(const struct expr_array *list, int op, int cmap, struct strset 
 	return 0;
 }
 
-static bool bucket_match(const struct strset *set, unsigned char b, const char *x, size_t xl)
+int strset_build_words(const char *const *lits, const size_t *lens, const uint8_t *wb,
+		       size_t n, struct strset **out)
+{
+	struct strset *set = calloc(1, sizeof(*set));
+	int err = 0;
+
+	*out = NULL;
+	if (!set || !(set->pat = calloc(n ? n : 1, sizeof(*set->pat))) ||
+	    !(set->wb = malloc(n ? n : 1)))
+		err = -ENOMEM;
+	set->op = OP_CONTAINS;
+	for (size_t i = 0; !err && i < n; i++) {
+		err = expr_stringn(lits[i], lens[i], &set->pat[i]);
+		set->wb[i] = wb[i];
+		set->n = (uint32_t)i + 1;
+	}
+	if (!err)
+		err = build_index(set);
+	if (err) {
+		strset_free(set);
+		return err;
+	}
+	*out = set;
+	return 0;
+}
+
+static bool is_word(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+/* \b at s[at] (ASCII word characters, as PCRE2 without UCP and RE2). */
+static bool boundary(const char *s, size_t len, size_t at)
+{
+	bool before = at > 0 && is_word((unsigned char)s[at - 1]);
+	bool after = at < len && is_word((unsigned char)s[at]);
+
+	return before != after;
+}
+
+/* x[0..xl) is the whole subject; for contains, at is where the lines start. */
+static bool bucket_match(const struct strset *set, unsigned char b, const char *x, size_t xl,
+			 size_t at)
 {
 	for (uint32_t k = set->start[b]; k < set->start[b + 1]; k++) {
-		const struct expr_str *p = set->pat[set->order[k]].s;
+		uint32_t i = set->order[k];
+		const struct expr_str *p = set->pat[i].s;
 
 		switch (set->op) {
 		case OP_EQ:
@@ -149,10 +209,16 @@ static bool bucket_match(const struct strset *set, unsigned char b, const char *
 				return true;
 			break;
 		case OP_STARTS:
-		case OP_CONTAINS:	/* x is the rest of the subject from one position */
 			if (p->len <= xl && !memcmp(p->s, x, p->len))
 				return true;
 			break;
+		case OP_CONTAINS:
+			if (p->len > xl - at || memcmp(p->s, x + at, p->len))
+				break;
+			if (set->wb && (((set->wb[i] & WB_START) && !boundary(x, xl, at)) ||
+					((set->wb[i] & WB_END) && !boundary(x, xl, at + p->len))))
+				break;
+			return true;
 		case OP_ENDS:
 			if (p->len <= xl && !memcmp(p->s, x + xl - p->len, p->len))
 				return true;
@@ -170,24 +236,25 @@ int strset_any(const struct strset *set, const char *x, size_t xl)
 	if (set->op == OP_EQ) {
 		if (!xl)
 			return set->has_empty;
-		return bucket_match(set, (unsigned char)x[0], x, xl);
+		return bucket_match(set, (unsigned char)x[0], x, xl, 0);
 	}
 	if (set->has_empty)
 		return true;
 	if (!xl)
 		return false;
 	if (set->op != OP_CONTAINS)
-		return bucket_match(set, (unsigned char)x[set->op == OP_ENDS ? xl - 1 : 0], x, xl);
+		return bucket_match(set, (unsigned char)x[set->op == OP_ENDS ? xl - 1 : 0], x, xl, 0);
 	for (size_t i = 0; i < xl; i++) {
 		unsigned int c = (unsigned char)x[i], c2;
 
-		if (set->one[c >> 6] & (1ull << (c & 63)))
+		if ((set->one[c >> 6] & (1ull << (c & 63))) &&
+		    (!set->wb || bucket_match(set, (unsigned char)c, x, xl, i)))
 			return true;
 		if (i + 1 == xl)
 			break;
 		c2 = c << 8 | (unsigned char)x[i + 1];
 		if ((set->two[c2 >> 6] & (1ull << (c2 & 63))) &&
-		    bucket_match(set, (unsigned char)c, x + i, xl - i))
+		    bucket_match(set, (unsigned char)c, x, xl, i))
 			return true;
 	}
 	return false;

@@ -33,6 +33,7 @@
 #define CAPI_MAX_ANSWER (256u << 20)  /* a startup pull of a large blocklist */
 #define CAPI_MAX_SCENARIO_FILES 4096
 #define CAPI_ORIGIN "CAPI"
+#define CAPI_RESEND_SLACK (30 * NSEC_PER_SEC)
 #define CAPI_DEFAULT_PUSH (10 * NSEC_PER_SEC)
 #define CAPI_DEFAULT_PULL (60 * NSEC_PER_SEC)
 
@@ -310,6 +311,22 @@ static void expire_capi(struct capi *c, const char *value, int64_t now)
 	cs_db_decisions_expire(c->l->db, &f, now, &n);
 }
 
+/* An active CAPI decision on d's value that lasts about as long already. */
+static bool capi_has(struct capi *c, const struct cs_decision *d, int64_t now)
+{
+	char *origins[] = { CAPI_ORIGIN };
+	struct cs_dfilter f = { .origins = origins, .n_origins = 1, .value = d->value };
+	struct cs_decision *v = NULL;
+	size_t n = 0;
+	bool has = false;
+
+	if (!cs_db_decisions_active(c->l->db, &f, now, &v, &n))
+		for (size_t i = 0; i < n && !has; i++)
+			has = v[i].until >= now + d->duration - CAPI_RESEND_SLACK;
+	cs_decisions_free(v, n);
+	return has;
+}
+
 /* One "new" entry, checked; NULL fields mean it is skipped (and why). */
 static const char *entry_check(json_t *d, struct cs_decision *out)
 {
@@ -369,8 +386,16 @@ static void apply(struct capi *c, json_t *j, bool startup, int64_t now)
 		if (v && strlen(v) <= 64)
 			expire_capi(c, v, now);
 	}
-	for (i = 0; !startup && i < a.n_decisions; i++) /* a renewal replaces the entry */
+	for (i = 0; !startup && i < a.n_decisions;) {
+		/* an entry sent again (the central's deltas overlap a little) is kept as
+		 * is; a renewal replaces it */
+		if (capi_has(c, &a.decisions[i], now)) {
+			a.decisions[i] = a.decisions[--a.n_decisions];
+			continue;
+		}
 		expire_capi(c, a.decisions[i].value, now);
+		i++;
+	}
 	snprintf(title, sizeof(title), "update : +%zu/-%zu IPs", a.n_decisions,
 		 json_array_size(dels));
 	a.scenario = title;
@@ -381,8 +406,9 @@ static void apply(struct capi *c, json_t *j, bool startup, int64_t now)
 	if (a.n_decisions && !lapi_allowlist_filter(c->l, &a, now) &&
 	    cs_db_alerts_insert(c->l->db, (struct cs_alert *const[]){ &a }, 1, NULL, now, &id))
 		log_error("capi: cannot store the blocklist: %s", cs_db_errmsg(c->l->db));
-	log_info("capi: community blocklist %s: +%zu/-%zu%s", startup ? "startup" : "delta",
-		 a.n_decisions, json_array_size(dels), bad ? " (some entries skipped)" : "");
+	log_msg(startup || a.n_decisions || json_array_size(dels) ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+		"capi: community blocklist %s: +%zu/-%zu%s", startup ? "startup" : "delta",
+		a.n_decisions, json_array_size(dels), bad ? " (some entries skipped)" : "");
 	free(a.decisions);
 }
 

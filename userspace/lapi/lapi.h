@@ -32,7 +32,7 @@ struct cs_lapi_config {
 	char *listen_uri;	/* api.server.listen_uri, "127.0.0.1:8080" */
 	char *db_path;		/* db_config.db_path */
 	char *db_conninfo;	/* db_config.type postgresql: libpq's; NULL for SQLite */
-	long db_max_conns;	/* db_config.max_open_conns (read; one connection is used) */
+	long db_max_conns;	/* db_config.max_open_conns: the PostgreSQL pool (0: 4) */
 	char *profiles_path;	/* api.server.profiles_path; NULL/missing file: default */
 	char *notification_dir; /* config_paths.notification_dir (profiles' notifications:) */
 	char **trusted_ips;	/* api.server.trusted_ips (IPs or CIDRs) */

@@ -303,7 +303,7 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 		log_error("notifications: %s", err);
 		goto fail;
 	}
-	ret = cs_db_connect(l->cfg.db_path, l->cfg.db_conninfo, &l->db);
+	ret = cs_db_connect(l->cfg.db_path, l->cfg.db_conninfo, l->cfg.db_max_conns, &l->db);
 	if (ret)
 		goto fail;
 	ret = bcache_start(l);

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -590,6 +591,41 @@ static int run_match(const struct grok *g, const pcre2_code *code, const char *s
 	return pcre2_match(code, (PCRE2_SPTR)subj, len, 0, opts, md, g->mctx);
 }
 
+/*
+ * One match block per thread, grown to the largest pattern it has served:
+ * creating one per line was a malloc and a free for every grok of every line.
+ */
+static pthread_key_t md_key;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_free(void *md)
+{
+	pcre2_match_data_free(md);
+}
+
+static void md_key_init(void)
+{
+	pthread_key_create(&md_key, md_free);
+}
+
+static pcre2_match_data *thread_md(const pcre2_code *code)
+{
+	pcre2_match_data *md;
+	uint32_t groups = 0;
+
+	pthread_once(&md_once, md_key_init);
+	md = pthread_getspecific(md_key);
+	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups);
+	if (md && pcre2_get_ovector_count(md) > groups)
+		return md;
+	pcre2_match_data_free(md);
+	pthread_setspecific(md_key, NULL);
+	md = pcre2_match_data_create(groups + 1, NULL);
+	if (md)
+		pthread_setspecific(md_key, md);
+	return md;
+}
+
 int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap *out)
 {
 	const pcre2_code *code = g->code;
@@ -599,7 +635,7 @@ int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap
 
 	if (g->code_bytes && !utf8_valid(subj, len))
 		code = g->code_bytes;
-	md = pcre2_match_data_create_from_pattern(code, NULL);
+	md = thread_md(code);
 	if (!md)
 		return -ENOMEM;
 	rc = run_match(g, code, subj, len, md, 0);
@@ -630,6 +666,5 @@ int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap
 	}
 	err = 1;
 out:
-	pcre2_match_data_free(md);
 	return err;
 }
