@@ -48,6 +48,7 @@ install)
 	keep "$here/config/crowdsec/simulation.yaml" "$ETC/simulation.yaml" 0644
 	keep "$here/config/profiles.yaml" "$ETC/profiles.yaml" 0644
 	install -D -m 0644 "$here/config/crowdsec-xdp-bouncer.yaml" "$D$SHARE/crowdsec-xdp-bouncer.yaml"
+	install -D -m 0644 "$here/config/grafana/crowdsec-xdp.json" "$D$SHARE/grafana/crowdsec-xdp.json"
 	# Secrets are per machine: a package's postinst writes them (PACKAGE=1), so they
 	# are not conffiles.
 	if [ -z "${PACKAGE:-}" ]; then

@@ -64,6 +64,15 @@ done
 check "tainted, custom and unversioned reports do not count" \
 	sh -c "$ADMIN explain $B | grep -q 'window: 0 reporter'"
 
+# a scenario name goes into every member's answer: only hub names (author/name) count
+Q=198.18.43.1
+for i in 1 2 3; do
+	eval "tok=\$T$i"
+	creq POST /v2/signals "$i" -H "Authorization: Bearer $tok" -d "[$(signal $Q 'crowdsecurity/x\"},{\"value')]"
+done
+check "a scenario name that is no hub name does not count" \
+	sh -c "$ADMIN explain $Q | grep -q 'window: 0 reporter'"
+
 # reporting cannot remove a listing
 creq POST /v3/decisions/delete 1 -H "Authorization: Bearer $T1" -d "[{\"decisions\":[\"$A\"]}]"
 check_eq "decisions/delete is accepted" "$CODE" 200

@@ -14,6 +14,8 @@ PIDB=
 LAPI_ON_EXIT+=('[ -n "$PIDB" ] && kill "$PIDB" 2>/dev/null')
 lapi_config "$T/config.yaml"
 lapi_profiles
+# one JWT secret for the replicas (CrowdSec's CS_LAPI_SECRET): a token from A works on B
+export CS_LAPI_SECRET=replica-secret-$$-0123456789abcdef0123456789abcdef0123456789abcdef
 PORTB=$(free_port $((PORT + 1)))
 URLB=http://127.0.0.1:$PORTB
 sed "s/127.0.0.1:$PORT\$/127.0.0.1:$PORTB/" "$T/config.yaml" >"$T/configb.yaml"
@@ -27,6 +29,8 @@ KEY=$($CSCLI -oraw bouncers add mover 2>/dev/null)
 token() { curl -s -X POST "$1/v1/watchers/login" -d '{"machine_id":"m1","password":"machinepassword1"}' |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'; }
 TA=$(token "$URL") TB=$(token "$URLB")
+check_eq "a machine token from A is good on B (CS_LAPI_SECRET)" \
+	"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TA" "$URLB/v1/heartbeat")" 200
 pull() { curl -s -H "X-Api-Key: $KEY" "$1/v1/decisions/stream?startup=${2:-false}"; }
 # in_stream URL new|deleted VALUE: within 2 s (20 pulls, 0.1 s apart)
 in_stream() {

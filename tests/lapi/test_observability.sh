@@ -122,6 +122,7 @@ check "ssh-bf instances created" grep -q '^cs_bucket_created_total{name="crowdse
 check "poured by source, type and scenario" \
 	grep -q "^cs_bucket_poured_total{source=\"$T/auth.log\",type=\"file\",name=\"crowdsecurity/ssh-bf\"} [1-9]" <<<"$M"
 check "parsing time histogram" grep -q "^cs_parsing_time_seconds_count{type=\"file\",source=\"$T/auth.log\"} 9$" <<<"$M"
+check "per-scenario time series (sampled)" grep -q '^cs_scenario_cpu_seconds_total{name="crowdsecurity/ssh-bf"} [0-9.]*$' <<<"$M"
 check "LAPI series still there" grep -q '^cs_lapi_route_requests_total' <<<"$M"
 
 for _ in $(seq 100); do [ -s "$T/notified.log" ] && grep -q 198.18.91.9 "$T/received" 2>/dev/null && break; sleep 0.1; done

@@ -46,6 +46,9 @@ static const struct {
 	  "+Inf bucket counts everything" },
 	{ "cs_parsing_time_seconds_count{type=\"file\",source=\"/l\"} 2\n",
 	  "histogram count" },
+	{ "# TYPE cs_scenario_cpu_seconds_total counter\n"
+	  "cs_scenario_cpu_seconds_total{name=\"crowdsecurity/ssh-bf\"} 1.500000000\n",
+	  "per-scenario time: kept in ns, shown in seconds" },
 };
 
 int main(void)
@@ -64,6 +67,7 @@ int main(void)
 	cs_metric_add(cs_metric_get(CSM_FILE_HITS, "a\"b\\c\nd", NULL, NULL), 1);
 	cs_metric_observe_ns(cs_metric_get(CSM_PARSING_TIME, "file", "/l", NULL), 700000);
 	cs_metric_observe_ns(cs_metric_get(CSM_PARSING_TIME, "file", "/l", NULL), 50000000);
+	cs_metric_add(cs_metric_get(CSM_SCENARIO_CPU, "crowdsecurity/ssh-bf", NULL, NULL), 1500000000);
 	cs_metric_add(NULL, 1); /* a full registry's NULL is ignored */
 	txt = render();
 	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)

@@ -223,6 +223,14 @@ static int top_key(struct ywalk *c, const char *key, const yaml_node_t *k, const
 					  "got '%s'", s ? s : "");
 		return 0;
 	}
+	if (!strcmp(key, "metrics_interval")) { /* upstream's: usage metrics, 0 disables */
+		if (!s || gotime_parse_duration(s, &cfg->metrics_interval_ns) ||
+		    (cfg->metrics_interval_ns &&
+		     (cfg->metrics_interval_ns < 1000000000LL || cfg->metrics_interval_ns > 86400000000000LL)))
+			return ywalk_fail(c, v, "metrics_interval: expected 0 or a duration between 1s and "
+					  "24h, got '%s'", s ? s : "");
+		return 0;
+	}
 	if (!strcmp(key, "disable_ipv6")) { /* the firewall bouncer's spelling */
 		bool d;
 
@@ -267,6 +275,7 @@ static int set_defaults(struct bouncer_config *cfg)
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->update_frequency_ns = 200000000LL; /* 200 ms: CrowdSec's 10 s is too slow to react */
+	cfg->metrics_interval_ns = 900000000000LL; /* upstream's 15 min */
 	cfg->ipv4 = cfg->ipv6 = true;
 	cfg->log_level = LOG_LVL_INFO;
 	cfg->metrics_port = 60603;

@@ -30,6 +30,7 @@ struct bouncer_config {
 	char *cert_path, *key_path, *ca_cert_path;
 	bool insecure_skip_verify;
 	int64_t update_frequency_ns;
+	int64_t metrics_interval_ns; /* usage metrics to the LAPI; 0: never */
 	enum bouncer_mode mode;
 	struct bcfg_list interfaces;
 	enum xdp_attach_mode xdp_mode;

@@ -19,6 +19,7 @@
 #include "bouncer/decisions.h"
 #include "bouncer/privsep.h"
 #include "bouncer/stream.h"
+#include "bouncer/usage.h"
 #include "bouncer/xdp_loader.h"
 #include "common/gotime.h"
 #include "common/log.h"
@@ -52,6 +53,13 @@ struct fetcher {
 	uint64_t active_by_origin[CS_ORIGIN_MAX];
 	uint64_t pulls_ok, pulls_failed;
 	struct MHD_Daemon *mhd;
+	/* usage metrics (usage.h): their own handle, the counters last reported */
+	CURL *curl_usage;
+	struct curl_slist *usage_headers;
+	struct ps_stats_msg reported;
+	bool have_reported, usage_off;
+	int64_t started_unix, reported_unix;
+	char os_name[64], os_version[64];
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -588,10 +596,83 @@ static uint64_t next_expiry_scan(const struct fetcher *f)
 	return e > f->last_expiry_scan + EXPIRY_SCAN_MIN_NS ? e : f->last_expiry_scan + EXPIRY_SCAN_MIN_NS;
 }
 
+/* A handle to the LAPI: the bouncer's identity and TLS settings. */
+static void lapi_handle(const struct bouncer_config *cfg, CURL *h, struct curl_slist *headers)
+{
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, BOUNCER_USER_AGENT);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (cfg->insecure_skip_verify) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (cfg->ca_cert_path)
+		curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_cert_path);
+	if (cfg->cert_path)
+		curl_easy_setopt(h, CURLOPT_SSLCERT, cfg->cert_path);
+	if (cfg->key_path)
+		curl_easy_setopt(h, CURLOPT_SSLKEY, cfg->key_path);
+}
+
+static size_t discard(char *p, size_t sz, size_t n, void *arg)
+{
+	(void)p, (void)arg;
+	return sz * n;
+}
+
+/*
+ * POST /v1/usage-metrics: what was dropped since the last report that went
+ * through. A LAPI without the route (CrowdSec 1.4.6: 404) is not asked again.
+ */
+static void report_usage(struct fetcher *f)
+{
+	struct usage_window w = { .startup_unix = f->started_unix, .now_unix = time(NULL),
+				  .os_name = f->os_name, .os_version = f->os_version };
+	struct ps_stats_msg now;
+	uint64_t active[CS_ORIGIN_MAX];
+	char url[4096], *body;
+	bool have;
+	long status = 0;
+	CURLcode cc;
+
+	pthread_mutex_lock(&f->lock);
+	now = f->last_stats;
+	have = f->have_stats;
+	memcpy(active, f->active_by_origin, sizeof(active));
+	pthread_mutex_unlock(&f->lock);
+	w.window_s = w.now_unix - f->reported_unix;
+	body = usage_body(&w, have ? &now : NULL, f->have_reported ? &f->reported : NULL, active);
+	if (!body)
+		return;
+	snprintf(url, sizeof(url), "%sv1/usage-metrics", f->cfg->api_url);
+	curl_easy_setopt(f->curl_usage, CURLOPT_URL, url);
+	curl_easy_setopt(f->curl_usage, CURLOPT_POSTFIELDS, body);
+	cc = curl_easy_perform(f->curl_usage);
+	curl_easy_getinfo(f->curl_usage, CURLINFO_RESPONSE_CODE, &status);
+	free(body);
+	if (cc == CURLE_OK && status / 100 == 2) {
+		if (have) {
+			f->reported = now;
+			f->have_reported = true;
+		}
+		f->reported_unix = w.now_unix;
+		log_debug("usage metrics sent (%lld s window)", (long long)w.window_s);
+	} else if (cc == CURLE_OK && (status == 404 || status == 405)) {
+		log_info("the LAPI does not take usage metrics (HTTP %ld): not sending them", status);
+		f->usage_off = true;
+	} else {
+		log_warn("usage metrics not sent (%s); they add up until the next report",
+			 cc != CURLE_OK ? curl_easy_strerror(cc) : "the LAPI refused them");
+	}
+}
+
 int fetcher_main(const struct bouncer_config *cfg, int sock)
 {
 	struct fetcher f = { .cfg = cfg, .sock = sock };
 	uint64_t next_pull, next_stats = 0, backoff = (uint64_t)cfg->update_frequency_ns;
+	uint64_t next_usage = boot_now() + (uint64_t)cfg->metrics_interval_ns;
 	char hdr[1024];
 	int rc = 1;
 
@@ -608,25 +689,20 @@ int fetcher_main(const struct bouncer_config *cfg, int sock)
 	if (cfg->api_key) {
 		snprintf(hdr, sizeof(hdr), "X-Api-Key: %s", cfg->api_key);
 		f.headers = curl_slist_append(f.headers, hdr);
+		f.usage_headers = curl_slist_append(f.usage_headers, hdr);
 	}
-	curl_easy_setopt(f.curl, CURLOPT_HTTPHEADER, f.headers);
-	curl_easy_setopt(f.curl, CURLOPT_USERAGENT, BOUNCER_USER_AGENT);
+	f.usage_headers = curl_slist_append(f.usage_headers, "Content-Type: application/json");
+	lapi_handle(cfg, f.curl, f.headers);
 	curl_easy_setopt(f.curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(f.curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
 	curl_easy_setopt(f.curl, CURLOPT_TIMEOUT, 120L);
-	curl_easy_setopt(f.curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(f.curl, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(f.curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (cfg->insecure_skip_verify) {
-		curl_easy_setopt(f.curl, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(f.curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	if (cfg->metrics_interval_ns && (f.curl_usage = curl_easy_init())) {
+		lapi_handle(cfg, f.curl_usage, f.usage_headers);
+		curl_easy_setopt(f.curl_usage, CURLOPT_WRITEFUNCTION, discard);
+		curl_easy_setopt(f.curl_usage, CURLOPT_TIMEOUT, 10L);
+		usage_os(f.os_name, sizeof(f.os_name), f.os_version, sizeof(f.os_version));
 	}
-	if (cfg->ca_cert_path)
-		curl_easy_setopt(f.curl, CURLOPT_CAINFO, cfg->ca_cert_path);
-	if (cfg->cert_path)
-		curl_easy_setopt(f.curl, CURLOPT_SSLCERT, cfg->cert_path);
-	if (cfg->key_path)
-		curl_easy_setopt(f.curl, CURLOPT_SSLKEY, cfg->key_path);
+	f.started_unix = f.reported_unix = time(NULL);
 	if (start_metrics(&f))
 		goto out;
 
@@ -668,7 +744,13 @@ int fetcher_main(const struct bouncer_config *cfg, int sock)
 			pthread_mutex_unlock(&f.lock);
 			next_stats = now + 2000000000ULL;
 		}
+		if (f.curl_usage && !f.usage_off && now >= next_usage) {
+			report_usage(&f);
+			next_usage = boot_now() + (uint64_t)cfg->metrics_interval_ns;
+		}
 		wake = next_pull < next_expiry_scan(&f) ? next_pull : next_expiry_scan(&f);
+		if (f.curl_usage && !f.usage_off && wake > next_usage)
+			wake = next_usage;
 		if (wake > next_stats)
 			wake = next_stats;
 		if (f.resync_at && wake > f.resync_at)
@@ -681,9 +763,14 @@ int fetcher_main(const struct bouncer_config *cfg, int sock)
 out:
 	if (f.mhd)
 		MHD_stop_daemon(f.mhd);
+	if (f.curl_usage && !f.usage_off && f.synced)
+		report_usage(&f); /* what the last window dropped */
 	curl_slist_free_all(f.headers);
+	curl_slist_free_all(f.usage_headers);
 	if (f.curl)
 		curl_easy_cleanup(f.curl);
+	if (f.curl_usage)
+		curl_easy_cleanup(f.curl_usage);
 	curl_global_cleanup();
 	dmodel_free(f.model);
 	pthread_mutex_destroy(&f.lock);

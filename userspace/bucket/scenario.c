@@ -15,6 +15,7 @@
 #include "bucket/bucket_int.h"
 #include "common/log.h"
 #include "common/ywalk.h"
+#include "metrics/metrics.h"
 #include "parser/data_section.h"
 #include "common/sha2.h"
 
@@ -496,6 +497,7 @@ int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, 
 		}
 		b->sc = tmp;
 		sc->idx = b->nsc;
+		sc->m_cpu = cs_metric_get(CSM_SCENARIO_CPU, sc->name, NULL, NULL);
 		b->sc[b->nsc++] = sc;
 	}
 	yaml_parser_delete(&yp);

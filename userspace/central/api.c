@@ -18,6 +18,8 @@
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/pwhash.h"
+#include "common/strbuf.h"
+#include "common/vec.h"
 #include "lapi/lapi_int.h"
 
 #define CENTRAL(r) ((struct central *)(r)->l->cfg.app)
@@ -99,6 +101,20 @@ static const char *str_field(json_t *o, const char *key, size_t max, bool requir
 	return json_string_value(v);
 }
 
+/* A hub item's name, author/name: what a scenario name may be here (it goes
+ * into every member's answer as is). */
+static bool hub_name(const char *s)
+{
+	const char *slash = strchr(s, '/');
+
+	if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/'))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-_./", *s))
+			return false;
+	return true;
+}
+
 /*
  * Whether a signal counts: untainted hub scenarios only (what 1.4.6 calls
  * "certified": a hub hash and a version), not manual, not simulated, on an IP.
@@ -112,7 +128,7 @@ static bool counts(json_t *o, const char *scenario, const char *hash, const char
 
 	if (trust && strcmp(trust, "certified"))
 		return false;
-	if (!*hash || !*version || !strcmp(version, "?") || !strchr(scenario, '/'))
+	if (!*hash || !*version || !strcmp(version, "?") || !hub_name(scenario))
 		return false;
 	if (strcasecmp(scope, "ip"))
 		return false;
@@ -228,12 +244,22 @@ out:
 
 /* ---- decisions stream ---- */
 
+/*
+ * The answer is written as text as the listings are walked (a million entries
+ * would be a gigabyte as jansson objects). Every string in it is ours: IPs in
+ * their canonical form, scenario names that passed hub_name() at ingest.
+ */
+struct stream_group {
+	char *scenario;
+	struct sbuf sb;
+};
+
 struct stream_ctx {
 	int64_t now;
 	bool v3;
-	json_t *new_, *deleted;
-	json_t *groups; /* v3: scenario -> index in new_ */
-	json_t *deleted_ips;
+	struct sbuf new_, deleted;
+	struct stream_group *g; /* v3: one per scenario */
+	size_t ng, gcap;
 };
 
 static void duration_of(int64_t until, int64_t now, char *buf, size_t len)
@@ -246,36 +272,58 @@ static void duration_of(int64_t until, int64_t now, char *buf, size_t len)
 			       buf, len);
 }
 
+static struct sbuf *group_of(struct stream_ctx *sc, const char *scenario)
+{
+	for (size_t i = 0; i < sc->ng; i++)
+		if (!strcmp(sc->g[i].scenario, scenario))
+			return &sc->g[i].sb;
+	if (vec_reserve((void **)&sc->g, &sc->gcap, sc->ng, sizeof(*sc->g), 8))
+		return NULL;
+	sc->g[sc->ng] = (struct stream_group){ .scenario = strdup(scenario) };
+	return sc->g[sc->ng].scenario ? &sc->g[sc->ng++].sb : NULL;
+}
+
 static int stream_entry(const struct central_entry *e, void *arg)
 {
 	struct stream_ctx *sc = arg;
+	struct sbuf *sb = e->deleted ? &sc->deleted : sc->v3 ? group_of(sc, e->scenario) : &sc->new_;
 	char dur[64];
-	json_t *d;
 
-	if (sc->v3) {
-		json_t *g;
-
-		if (e->deleted)
-			return json_array_append_new(sc->deleted_ips, json_string(e->ip)) ? -ENOMEM : 0;
-		g = json_object_get(sc->groups, e->scenario);
-		if (!g) {
-			g = json_pack("{s:s,s:s,s:[]}", "scenario", e->scenario, "scope", "ip",
-				      "decisions");
-			if (!g || json_array_append_new(sc->new_, g) ||
-			    json_object_set(sc->groups, e->scenario, g))
-				return -ENOMEM;
-		}
-		duration_of(e->until, sc->now, dur, sizeof(dur));
-		return json_array_append_new(json_object_get(g, "decisions"),
-					     json_pack("{s:s,s:s}", "value", e->ip, "duration", dur))
-			       ? -ENOMEM
-			       : 0;
-	}
+	if (!sb)
+		return -ENOMEM;
+	if (sb->len)
+		sb_putc(sb, ',');
 	duration_of(e->deleted ? sc->now : e->until, sc->now, dur, sizeof(dur));
-	d = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "duration", dur, "origin", "CAPI", "scenario",
-		      e->deleted ? "crowdsec-central" : e->scenario, "scope", "Ip", "type", "ban",
-		      "value", e->ip);
-	return json_array_append_new(e->deleted ? sc->deleted : sc->new_, d) ? -ENOMEM : 0;
+	if (sc->v3 && e->deleted)
+		sb_printf(sb, "\"%s\"", e->ip);
+	else if (sc->v3)
+		sb_printf(sb, "{\"duration\":\"%s\",\"value\":\"%s\"}", dur, e->ip);
+	else
+		sb_printf(sb,
+			  "{\"duration\":\"%s\",\"origin\":\"CAPI\",\"scenario\":\"%s\","
+			  "\"scope\":\"Ip\",\"type\":\"ban\",\"value\":\"%s\"}",
+			  dur, e->deleted ? "crowdsec-central" : e->scenario, e->ip);
+	return sb->err;
+}
+
+static char *stream_answer(struct stream_ctx *sc, size_t *len)
+{
+	struct sbuf out = { 0 };
+
+	if (!sc->v3) {
+		sb_printf(&out, "{\"deleted\":[%s],\"new\":[%s]}",
+			  sc->deleted.buf ? sc->deleted.buf : "", sc->new_.buf ? sc->new_.buf : "");
+		return sb_take(&out, len);
+	}
+	sb_puts(&out, "{\"deleted\":[");
+	if (sc->deleted.len)
+		sb_printf(&out, "{\"decisions\":[%s],\"scope\":\"ip\"}", sc->deleted.buf);
+	sb_puts(&out, "],\"links\":{\"blocklists\":[]},\"new\":[");
+	for (size_t i = 0; i < sc->ng; i++)
+		sb_printf(&out, "%s{\"decisions\":[%s],\"scenario\":\"%s\",\"scope\":\"ip\"}",
+			  i ? "," : "", sc->g[i].sb.buf ? sc->g[i].sb.buf : "", sc->g[i].scenario);
+	sb_puts(&out, "]}");
+	return sb_take(&out, len);
 }
 
 static void stream(struct req *r, bool v3)
@@ -284,7 +332,8 @@ static void stream(struct req *r, bool v3)
 	struct cs_machine m = { 0 };
 	const char *a = req_arg(r, "startup");
 	bool startup = false, community = true;
-	json_t *out = NULL;
+	char *body = NULL;
+	size_t len = 0;
 	int err;
 
 	if (a && !go_parse_bool(a, &startup)) {
@@ -297,35 +346,22 @@ static void stream(struct req *r, bool v3)
 		return;
 	}
 	err = cs_db_machine_get(r->l->db, r->machine, &m);
-	sc.new_ = json_array();
-	sc.deleted = json_array();
-	sc.groups = json_object();
-	sc.deleted_ips = json_array();
-	if (!err && (!sc.new_ || !sc.deleted || !sc.groups || !sc.deleted_ips))
-		err = -ENOMEM;
 	if (!err && community)
 		err = central_pull(CENTRAL(r), r->machine, m.scenarios, startup, sc.now,
 				   stream_entry, &sc);
-	if (err) {
+	if (!err && !(body = stream_answer(&sc, &len)))
+		err = -ENOMEM;
+	if (err)
 		reply_msg(r, 500, "cannot read the blocklist: %s", strerror(-err));
-		goto out;
+	else
+		reply_raw(r, 200, "application/json; charset=utf-8", body, len);
+	sb_free(&sc.new_);
+	sb_free(&sc.deleted);
+	for (size_t i = 0; i < sc.ng; i++) {
+		free(sc.g[i].scenario);
+		sb_free(&sc.g[i].sb);
 	}
-	if (v3) {
-		if (json_array_size(sc.deleted_ips))
-			json_array_append_new(sc.deleted,
-					      json_pack("{s:s,s:O}", "scope", "ip", "decisions",
-							sc.deleted_ips));
-		out = json_pack("{s:O,s:O,s:{s:[]}}", "new", sc.new_, "deleted", sc.deleted,
-				"links", "blocklists");
-	} else {
-		out = json_pack("{s:O,s:O}", "new", sc.new_, "deleted", sc.deleted);
-	}
-	reply_json(r, 200, out);
-out:
-	json_decref(sc.new_);
-	json_decref(sc.deleted);
-	json_decref(sc.groups);
-	json_decref(sc.deleted_ips);
+	free(sc.g);
 	cs_machine_clear(&m);
 }
 

@@ -257,11 +257,22 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 	return err;
 }
 
+static const struct db_field event_fields[] = {
+	DB_FIELD(struct cs_alert_event, timestamp, DBF_INT),
+	DB_FIELD(struct cs_alert_event, meta_json, DBF_TEXT),
+};
+static const struct db_fields event_table = DB_FIELDS(event_fields);
+static const struct db_field meta_fields[] = {
+	DB_FIELD(struct cs_meta, key, DBF_TEXT),
+	DB_FIELD(struct cs_meta, value, DBF_TEXT),
+};
+static const struct db_fields meta_table = DB_FIELDS(meta_fields);
+
 static int load_alert_children(struct cs_db *db, struct cs_alert *a, int64_t now)
 {
 	struct dbstmt *s;
-	size_t cap;
-	int rc, err;
+	void *v = NULL;
+	int err;
 
 	s = stmt(db, ST_ALERT_DECISIONS);
 	bind_int(s, 1, a->id);
@@ -272,46 +283,16 @@ static int load_alert_children(struct cs_db *db, struct cs_alert *a, int64_t now
 
 	s = stmt(db, ST_ALERT_EVENTS);
 	bind_int(s, 1, a->id);
-	cap = 0;
-	while ((rc = db_step(s)) == DB_ROW) {
-		if (a->n_events == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct cs_alert_event *p = realloc(a->events, nc * sizeof(*p));
-
-			if (!p) {
-				db_reset(s);
-				return -ENOMEM;
-			}
-			a->events = p;
-			cap = nc;
-		}
-		a->events[a->n_events].timestamp = col_int(s, 0);
-		a->events[a->n_events++].meta_json = col_text(s, 1);
-	}
-	db_reset(s);
-	if (rc != DB_DONE)
-		return sql_err(db, rc);
-
+	err = db_rows(db, s, sizeof(*a->events), db_fields_row, (void *)&event_table, &v,
+		      &a->n_events);
+	a->events = v; /* what was read, on error too: cs_alert_free() frees it */
+	if (err)
+		return err;
 	s = stmt(db, ST_ALERT_META);
 	bind_int(s, 1, a->id);
-	cap = 0;
-	while ((rc = db_step(s)) == DB_ROW) {
-		if (a->n_meta == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct cs_meta *p = realloc(a->meta, nc * sizeof(*p));
-
-			if (!p) {
-				db_reset(s);
-				return -ENOMEM;
-			}
-			a->meta = p;
-			cap = nc;
-		}
-		a->meta[a->n_meta].key = col_text(s, 0);
-		a->meta[a->n_meta++].value = col_text(s, 1);
-	}
-	db_reset(s);
-	return rc == DB_DONE ? 0 : sql_err(db, rc);
+	err = db_rows(db, s, sizeof(*a->meta), db_fields_row, (void *)&meta_table, &v, &a->n_meta);
+	a->meta = v;
+	return err;
 }
 
 static struct cs_alert *alert_from_row(struct dbstmt *s)

@@ -13,45 +13,35 @@
 
 #include "common/log.h"
 
+/* BOUNCER_COLS */
+static const struct db_field bouncer_fields[] = {
+	DB_FIELD(struct cs_bouncer, id, DBF_INT),
+	DB_FIELD(struct cs_bouncer, created_at, DBF_INT),
+	DB_FIELD(struct cs_bouncer, updated_at, DBF_INT),
+	DB_FIELD(struct cs_bouncer, name, DBF_TEXT),
+	DB_FIELD(struct cs_bouncer, api_key, DBF_TEXT),
+	DB_FIELD(struct cs_bouncer, revoked, DBF_BOOL),
+	DB_FIELD(struct cs_bouncer, ip_address, DBF_TEXT),
+	DB_FIELD(struct cs_bouncer, type, DBF_TEXT),
+	DB_FIELD(struct cs_bouncer, version, DBF_TEXT),
+	DB_FIELD(struct cs_bouncer, until, DBF_INT),
+	DB_FIELD(struct cs_bouncer, last_pull, DBF_INT),
+	DB_FIELD(struct cs_bouncer, auth_type, DBF_TEXT),
+};
+
 void cs_bouncer_clear(struct cs_bouncer *b)
 {
-	if (!b)
-		return;
-	free(b->name);
-	free(b->api_key);
-	free(b->ip_address);
-	free(b->type);
-	free(b->version);
-	free(b->auth_type);
-	memset(b, 0, sizeof(*b));
+	db_fields_clear(b, sizeof(*b), bouncer_fields, DB_NFIELDS(bouncer_fields));
 }
 
 void cs_bouncers_free(struct cs_bouncer *v, size_t n)
 {
-	for (size_t i = 0; v && i < n; i++)
-		cs_bouncer_clear(&v[i]);
-	free(v);
+	db_rows_free(v, n, sizeof(*v), bouncer_fields, DB_NFIELDS(bouncer_fields));
 }
 
 /* ---- bouncers ----------------------------------------------------------------- */
 
-static void bouncer_from_row(struct dbstmt *s, void *elem, void *arg)
-{
-	struct cs_bouncer *b = elem;
-
-	b->id = col_int(s, 0);
-	b->created_at = col_int(s, 1);
-	b->updated_at = col_int(s, 2);
-	b->name = col_text(s, 3);
-	b->api_key = col_text(s, 4);
-	b->revoked = col_int(s, 5);
-	b->ip_address = col_text(s, 6);
-	b->type = col_text(s, 7);
-	b->version = col_text(s, 8);
-	b->until = col_int(s, 9);
-	b->last_pull = col_int(s, 10);
-	b->auth_type = col_text(s, 11);
-}
+static const struct db_fields bouncer_table = DB_FIELDS(bouncer_fields);
 
 int cs_db_bouncer_add(struct cs_db *db, const char *name, const char *key_hash, int64_t now)
 {
@@ -83,7 +73,7 @@ int cs_db_bouncer_tls(struct cs_db *db, const char *name, const char *key_hash, 
 	if (!err) {
 		s = stmt(db, ST_BOUNCER_BY_NAME);
 		bind_text(s, 1, name);
-		err = db_row(db, s, bouncer_from_row, out, NULL);
+		err = db_row(db, s, db_fields_row, out, (void *)&bouncer_table);
 		if (!err && strcmp(out->auth_type, "tls")) {
 			cs_bouncer_clear(out);
 			err = -EPERM;
@@ -102,7 +92,7 @@ int cs_db_bouncer_by_key(struct cs_db *db, const char *key_hash, struct cs_bounc
 		return err;
 	s = stmt(db, ST_BOUNCER_BY_KEY);
 	bind_text(s, 1, key_hash);
-	return txn_end(db, db_row(db, s, bouncer_from_row, out, NULL));
+	return txn_end(db, db_row(db, s, db_fields_row, out, (void *)&bouncer_table));
 }
 
 int cs_db_bouncer_seen(struct cs_db *db, int64_t id, const char *ip, const char *type,
@@ -148,7 +138,8 @@ int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n)
 	*n = 0;
 	if (err)
 		return err;
-	err = db_rows(db, stmt(db, ST_BOUNCER_LIST), sizeof(**out), bouncer_from_row, NULL, &v, n);
+	err = db_rows(db, stmt(db, ST_BOUNCER_LIST), sizeof(**out), db_fields_row, (void *)&bouncer_table,
+		      &v, n);
 	err = txn_end(db, err);
 	if (err) {
 		cs_bouncers_free(v, *n);

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/strbuf.h"
@@ -190,6 +191,28 @@ static inline int db_prepare(struct cs_db *db, const char *sql, struct dbstmt **
 }
 static inline int64_t db_changes(struct cs_db *db) { return db->be->changes(db); }
 static inline int db_exec(struct cs_db *db, const char *sql) { return db->be->exec(db, sql); }
+
+/*
+ * rows.c: a struct's columns, in the order its SELECT lists them (offsetof),
+ * read from a row, cleared (texts freed, zeroed) and freed as arrays.
+ */
+enum db_ftype { DBF_INT, DBF_BOOL, DBF_TEXT };
+struct db_field {
+	size_t off;
+	enum db_ftype type;
+};
+#define DB_FIELD(st, member, type) { offsetof(st, member), type }
+#define DB_NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
+void db_fields_read(struct dbstmt *s, void *elem, const struct db_field *f, size_t n);
+struct db_fields {
+	const struct db_field *f;
+	size_t n;
+};
+#define DB_FIELDS(a) { (a), DB_NFIELDS(a) }
+/* A db_row_fn: arg is the struct db_fields of elem's type. */
+void db_fields_row(struct dbstmt *s, void *elem, void *arg);
+void db_fields_clear(void *elem, size_t size, const struct db_field *f, size_t n);
+void db_rows_free(void *v, size_t count, size_t size, const struct db_field *f, size_t n);
 
 /* db.c: statements, errors, transactions */
 char *xstrdup(const char *s);

@@ -15,23 +15,27 @@
 #include "common/gotime.h"
 #include "common/log.h"
 
+/* DECISION_COLS */
+static const struct db_field decision_fields[] = {
+	DB_FIELD(struct cs_decision, id, DBF_INT),
+	DB_FIELD(struct cs_decision, created_at, DBF_INT),
+	DB_FIELD(struct cs_decision, until, DBF_INT),
+	DB_FIELD(struct cs_decision, scenario, DBF_TEXT),
+	DB_FIELD(struct cs_decision, type, DBF_TEXT),
+	DB_FIELD(struct cs_decision, scope, DBF_TEXT),
+	DB_FIELD(struct cs_decision, value, DBF_TEXT),
+	DB_FIELD(struct cs_decision, origin, DBF_TEXT),
+	DB_FIELD(struct cs_decision, simulated, DBF_BOOL),
+	DB_FIELD(struct cs_decision, alert_id, DBF_INT),
+};
+
 /* arg: the int64_t now the remaining duration is computed from */
 static void decision_from_row(struct dbstmt *s, void *elem, void *arg)
 {
 	struct cs_decision *d = elem;
-	int64_t now = *(const int64_t *)arg;
 
-	d->id = col_int(s, 0);
-	d->created_at = col_int(s, 1);
-	d->until = col_int(s, 2);
-	d->duration = d->until - now;
-	d->scenario = col_text(s, 3);
-	d->type = col_text(s, 4);
-	d->scope = col_text(s, 5);
-	d->value = col_text(s, 6);
-	d->origin = col_text(s, 7);
-	d->simulated = col_int(s, 8);
-	d->alert_id = col_int(s, 9);
+	db_fields_read(s, d, decision_fields, DB_NFIELDS(decision_fields));
+	d->duration = d->until - *(const int64_t *)arg;
 }
 
 int collect_decisions(struct cs_db *db, struct dbstmt *s, int64_t now,
@@ -51,21 +55,12 @@ int collect_decisions(struct cs_db *db, struct dbstmt *s, int64_t now,
 
 void cs_decision_clear(struct cs_decision *d)
 {
-	if (!d)
-		return;
-	free(d->scenario);
-	free(d->type);
-	free(d->scope);
-	free(d->value);
-	free(d->origin);
-	memset(d, 0, sizeof(*d));
+	db_fields_clear(d, sizeof(*d), decision_fields, DB_NFIELDS(decision_fields));
 }
 
 void cs_decisions_free(struct cs_decision *v, size_t n)
 {
-	for (size_t i = 0; v && i < n; i++)
-		cs_decision_clear(&v[i]);
-	free(v);
+	db_rows_free(v, n, sizeof(*v), decision_fields, DB_NFIELDS(decision_fields));
 }
 
 int cs_db_decisions_count_active(struct cs_db *db, int64_t now, cs_db_count_cb cb, void *ctx)

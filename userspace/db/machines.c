@@ -13,47 +13,36 @@
 
 #include "common/log.h"
 
+/* MACHINE_COLS */
+static const struct db_field machine_fields[] = {
+	DB_FIELD(struct cs_machine, id, DBF_INT),
+	DB_FIELD(struct cs_machine, created_at, DBF_INT),
+	DB_FIELD(struct cs_machine, updated_at, DBF_INT),
+	DB_FIELD(struct cs_machine, last_push, DBF_INT),
+	DB_FIELD(struct cs_machine, last_heartbeat, DBF_INT),
+	DB_FIELD(struct cs_machine, machine_id, DBF_TEXT),
+	DB_FIELD(struct cs_machine, password, DBF_TEXT),
+	DB_FIELD(struct cs_machine, ip_address, DBF_TEXT),
+	DB_FIELD(struct cs_machine, scenarios, DBF_TEXT),
+	DB_FIELD(struct cs_machine, version, DBF_TEXT),
+	DB_FIELD(struct cs_machine, is_validated, DBF_BOOL),
+	DB_FIELD(struct cs_machine, status, DBF_TEXT),
+	DB_FIELD(struct cs_machine, auth_type, DBF_TEXT),
+};
+
 void cs_machine_clear(struct cs_machine *m)
 {
-	if (!m)
-		return;
-	free(m->machine_id);
-	free(m->password);
-	free(m->ip_address);
-	free(m->scenarios);
-	free(m->version);
-	free(m->status);
-	free(m->auth_type);
-	memset(m, 0, sizeof(*m));
+	db_fields_clear(m, sizeof(*m), machine_fields, DB_NFIELDS(machine_fields));
 }
 
 void cs_machines_free(struct cs_machine *v, size_t n)
 {
-	for (size_t i = 0; v && i < n; i++)
-		cs_machine_clear(&v[i]);
-	free(v);
+	db_rows_free(v, n, sizeof(*v), machine_fields, DB_NFIELDS(machine_fields));
 }
 
 /* ---- machines ----------------------------------------------------------------- */
 
-static void machine_from_row(struct dbstmt *s, void *elem, void *arg)
-{
-	struct cs_machine *m = elem;
-
-	m->id = col_int(s, 0);
-	m->created_at = col_int(s, 1);
-	m->updated_at = col_int(s, 2);
-	m->last_push = col_int(s, 3);
-	m->last_heartbeat = col_int(s, 4);
-	m->machine_id = col_text(s, 5);
-	m->password = col_text(s, 6);
-	m->ip_address = col_text(s, 7);
-	m->scenarios = col_text(s, 8);
-	m->version = col_text(s, 9);
-	m->is_validated = col_int(s, 10);
-	m->status = col_text(s, 11);
-	m->auth_type = col_text(s, 12);
-}
+static const struct db_fields machine_table = DB_FIELDS(machine_fields);
 
 int cs_db_machine_add(struct cs_db *db, const char *machine_id, const char *pwhash,
 		      const char *ip, bool validated, bool force, int64_t now)
@@ -127,7 +116,7 @@ int cs_db_machine_get(struct cs_db *db, const char *machine_id, struct cs_machin
 		return err;
 	s = stmt(db, ST_MACHINE_GET);
 	bind_text(s, 1, machine_id);
-	return txn_end(db, db_row(db, s, machine_from_row, out, NULL));
+	return txn_end(db, db_row(db, s, db_fields_row, out, (void *)&machine_table));
 }
 
 int cs_db_machine_login(struct cs_db *db, const char *machine_id, const char *ip,
@@ -176,7 +165,8 @@ int cs_db_machine_list(struct cs_db *db, struct cs_machine **out, size_t *n)
 	*n = 0;
 	if (err)
 		return err;
-	err = db_rows(db, stmt(db, ST_MACHINE_LIST), sizeof(**out), machine_from_row, NULL, &v, n);
+	err = db_rows(db, stmt(db, ST_MACHINE_LIST), sizeof(**out), db_fields_row, (void *)&machine_table,
+		      &v, n);
 	err = txn_end(db, err);
 	if (err) {
 		cs_machines_free(v, *n);

@@ -2,7 +2,8 @@
 /*
  * The detector's Prometheus series, with CrowdSec's names and labels
  * (cs_filesource_hits_total{source}, cs_parser_hits_total{source,type}, ...),
- * plus ours for what CrowdSec lacks (lines cut, buckets evicted, queue depth).
+ * plus ours for what CrowdSec lacks (lines cut, buckets evicted, queue depth,
+ * per-scenario time).
  *
  * One process-wide registry. A series is found or created once per label set by
  * cs_metric_get() and then updated with atomic adds: the lookup is lock-free
@@ -42,6 +43,7 @@ enum cs_metric {
 	CSM_BUCKETS_EVICTED,	/* ours: {} instances dropped by max_buckets/max_events */
 	CSM_QUEUE_DEPTH,	/* ours: gauge {} events held by bucket instances */
 	CSM_PARSING_TIME,	/* histogram {type,source} seconds */
+	CSM_SCENARIO_CPU,	/* ours: {name} ns (shown in seconds), sampled */
 	CSM__COUNT
 };
 

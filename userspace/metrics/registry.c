@@ -15,7 +15,8 @@ static _Atomic(struct cs_metric_series *) table[TABLE_SIZE];
 static size_t nseries;
 static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
 
-enum kind { COUNTER, GAUGE, HISTOGRAM };
+/* SECONDS: a counter kept in ns, shown in seconds */
+enum kind { COUNTER, GAUGE, HISTOGRAM, SECONDS };
 
 static const struct {
 	const char *name, *help;
@@ -60,6 +61,9 @@ static const struct {
 			      GAUGE, { NULL } },
 	[CSM_PARSING_TIME] = { "cs_parsing_time_seconds", "Time spent parsing a line", HISTOGRAM,
 			       { "type", "source" } },
+	[CSM_SCENARIO_CPU] = { "cs_scenario_cpu_seconds_total",
+			       "Time spent on a scenario's filter, groupby and pours (sampled).",
+			       SECONDS, { "name" } },
 };
 
 /* upstream's cs_parsing_time_seconds buckets */
@@ -220,6 +224,12 @@ static void render_series(struct sbuf *out, const struct cs_metric_series *s)
 	uint64_t cum = 0;
 	char le[32];
 
+	if (families[s->family].kind == SECONDS) {
+		sb_puts(out, name);
+		put_labels(out, s, NULL);
+		sb_printf(out, " %.9f\n", (double)atomic_load(&s->value) / 1e9);
+		return;
+	}
 	if (families[s->family].kind != HISTOGRAM) {
 		sb_puts(out, name);
 		put_labels(out, s, NULL);
@@ -246,7 +256,7 @@ static void render_series(struct sbuf *out, const struct cs_metric_series *s)
 
 void cs_dmetrics_render(struct sbuf *out)
 {
-	static const char *const kinds[] = { "counter", "gauge", "histogram" };
+	static const char *const kinds[] = { "counter", "gauge", "histogram", "counter" };
 	struct cs_metric_series **v = malloc(CS_METRICS_MAX_SERIES * sizeof(*v));
 
 	if (!v) {
