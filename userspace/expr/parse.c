@@ -97,17 +97,6 @@ static bool is_ident_char(int c)
 	return is_ident_start(c) || isdigit(c);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void put_utf8(struct sbuf *sb, uint32_t cp)
 {
 	char b[4];
@@ -180,7 +169,7 @@ static int lex_string(struct parser *p, struct token *t)
 			n = c == 'x' ? 2 : c == 'u' ? 4 : 8;
 			v = 0;
 			for (int k = 0; k < n; k++, i++) {
-				d = i < p->srclen ? hexval(s[i]) : -1;
+				d = i < p->srclen ? hex_digit(s[i]) : -1;
 				if (d < 0) {
 					perr(p, i, -EINVAL, "invalid char escape");
 					goto fail;
