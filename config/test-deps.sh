@@ -17,8 +17,9 @@ libclang-rt-14-dev python3-yaml debhelper dpkg-dev fakeroot postgresql strace"
 TEST_PKGS="$TEST_PKGS nginx-light openssh-server openssh-client wapiti"
 # The dashboard test drives headless Chromium over DevTools (tests/lib/cdp.py)
 TEST_PKGS="$TEST_PKGS chromium python3-websocket"
-# xdp-filter and xdp-loader: another libxdp program beside ours (test_xdp_libxdp.sh)
-TEST_PKGS="$TEST_PKGS xdp-tools"
+# xdp-filter and xdp-loader: another libxdp program beside ours (test_xdp_libxdp.sh);
+# systemd-nspawn: the package under a real systemd (test_systemd_units.sh)
+TEST_PKGS="$TEST_PKGS xdp-tools systemd-container"
 # The peers the tests and benchmarks run beside ours.
 PEER_PKGS="crowdsec crowdsec-firewall-bouncer crowdsec-custom-bouncer"
 

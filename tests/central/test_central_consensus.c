@@ -16,6 +16,7 @@
 #include "central/central.h"
 #include "common/gotime.h"
 #include "common/log.h"
+#include "tests/lib/geoip_fixture.h"
 #include "tests/lib/test.h"
 
 #define H (3600LL * NSEC_PER_SEC)
@@ -424,6 +425,31 @@ static void test_retention(void)
 	central_close(c);
 }
 
+/* With an ASN database a network is an AS: reporters in several /24s of one AS weigh one. */
+static void test_asn_networks(void)
+{
+	char geo[256], why[256];
+	struct central *c;
+
+	if (t_geoip_make(geo, sizeof(geo), true, why, sizeof(why))) {
+		TEST_SKIP(3, why);
+		return;
+	}
+	c = open_db(NULL);
+	if (c && ASSERT_OK(central_set_geoip(c, geo), "geoip")) {
+		/* 198.18.0.0/23 is AS64496 in the fixture: two /24s, one AS */
+		report(c, "a", "198.18.0.1", "198.19.20.1", T0);
+		report(c, "b", "198.18.1.1", "198.19.20.1", T0);
+		report(c, "c", "198.18.1.2", "198.19.20.1", T0);
+		ASSERT_TRUE(!listed(c, "198.19.20.1", T0 + 1), "two /24s of one AS are one network");
+		report(c, "d", "198.18.4.1", "198.19.20.1", T0 + 2);	/* AS64500 */
+		report(c, "e", "2001:db8:9::1", "198.19.20.1", T0 + 3); /* no AS: its /48 */
+		ASSERT_TRUE(listed(c, "198.19.20.1", T0 + 4), "three networks (two ASes, a /48) list");
+	}
+	central_close(c);
+	t_geoip_remove(geo);
+}
+
 static void test_judge_pure(void)
 {
 	struct central_rules r;
@@ -459,6 +485,7 @@ int main(void)
 	test_tailored();
 	test_blocked_reporter();
 	test_retention();
+	test_asn_networks();
 	for (int i = 0; i < dbn; i++) {
 		char p[160];
 

@@ -76,6 +76,12 @@ extern const char *const central_reserved_ranges[];
 struct central;
 int central_open(const char *db_path, const struct central_rules *rules, struct central **out);
 void central_close(struct central *c);
+/*
+ * GeoLite2-ASN.mmdb in dir: a reporter's network is then its AS ("AS64496")
+ * when the database knows its address (else its /24 or /48), so that a
+ * thousand reporters in one AS weigh one. 0, or -ENOENT (no ASN database there).
+ */
+int central_set_geoip(struct central *c, const char *dir);
 const struct central_rules *central_rules(const struct central *c);
 struct cs_central_store *central_store(struct central *c);
 
@@ -133,6 +139,7 @@ struct central_config {
 	char *listen_uri; /* "127.0.0.1:8090" */
 	char *db_path;	  /* "/var/lib/crowdsec-central/central.db" */
 	char *log_level;
+	char *geoip_dir; /* GeoLite2-ASN.mmdb: networks are ASes (NULL: /24, /48) */
 	struct central_rules rules;
 };
 /* Defaults, then the file when path is set (a missing file is an error). */

@@ -19,6 +19,7 @@ void central_config_clear(struct central_config *cfg)
 	free(cfg->listen_uri);
 	free(cfg->db_path);
 	free(cfg->log_level);
+	free(cfg->geoip_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -71,6 +72,8 @@ int central_config_load(const char *path, struct central_config *cfg, char *err,
 	cfg->listen_uri = strdup(yamljson_get_str(root, "listen_uri", DEFAULT_LISTEN));
 	cfg->db_path = strdup(yamljson_get_str(root, "db_path", DEFAULT_DB));
 	cfg->log_level = strdup(yamljson_get_str(root, "log_level", "info"));
+	if (yamljson_get_str(root, "geoip_dir", NULL))
+		cfg->geoip_dir = strdup(yamljson_get_str(root, "geoip_dir", NULL));
 	k = r->min_reporters;
 	nets = r->min_networks;
 	if (!cfg->listen_uri || !cfg->db_path || !cfg->log_level)

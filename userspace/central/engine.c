@@ -14,7 +14,9 @@
 #include "common/ipaddr.h"
 #include "common/log.h"
 #include "common/strbuf.h"
+#include "common/strmap.h"
 #include "common/vec.h"
+#include "parser/enrich.h"
 
 /*
  * A write stamped just before a pull may commit just after it (the stamp is
@@ -30,6 +32,8 @@ struct central {
 	struct central_rules rules;
 	struct cs_prefix reserved[32];
 	size_t n_reserved;
+	struct cs_geoip *geo; /* ASN networks (NULL: prefixes only) */
+	const struct cs_enricher *asn;
 };
 
 int central_open(const char *db_path, const struct central_rules *rules, struct central **out)
@@ -63,7 +67,35 @@ void central_close(struct central *c)
 		return;
 	cs_db_central_close(c->st);
 	cs_db_close(c->db);
+	cs_geoip_free(c->geo);
 	free(c);
+}
+
+int central_set_geoip(struct central *c, const char *dir)
+{
+	int err = cs_geoip_open(dir, &c->geo);
+
+	if (err)
+		return err;
+	c->asn = cs_geoip_has_asn(c->geo) ? cs_enricher_find("GeoIpASN", c->geo) : NULL;
+	return c->asn ? 0 : -ENOENT;
+}
+
+/* A reporter's network: its AS when the ASN database knows it, else its prefix. */
+static int net_of(struct central *c, const char *ip, char *net, size_t len)
+{
+	const struct cs_enrich_ctx ctx = { .geoip = c->geo };
+	struct strmap *out = c->asn ? strmap_new() : NULL;
+	const char *asn = NULL;
+	bool known;
+
+	if (out && !c->asn->fn(ip, strlen(ip), NULL, &ctx, out))
+		asn = strmap_get(out, "ASNNumber");
+	known = asn && strcmp(asn, "0"); /* "0": not in the database */
+	if (known)
+		snprintf(net, len, "AS%s", asn);
+	strmap_free(out);
+	return known ? 0 : central_net_of(&c->rules, ip, net, len);
 }
 
 const struct central_rules *central_rules(const struct central *c)
@@ -269,7 +301,7 @@ int central_ingest(struct central *c, const char *reporter, const char *peer_ip,
 {
 	struct cs_central_reporter rep = { 0 };
 	struct safe_set safe = { 0 };
-	char net[CS_PREFIX_STRLEN];
+	char net[CS_PREFIX_STRLEN] = "";
 	bool dirty = true;
 	int err;
 
@@ -284,7 +316,7 @@ int central_ingest(struct central *c, const char *reporter, const char *peer_ip,
 		res->blocked = true;
 		goto out;
 	}
-	if (peer_ip && !central_net_of(&c->rules, peer_ip, net, sizeof(net)) &&
+	if (peer_ip && !net_of(c, peer_ip, net, sizeof(net)) &&
 	    strcmp(net, rep.net)) {
 		free(rep.net);
 		rep.net = strdup(net);

@@ -118,6 +118,9 @@ int main(int argc, char **argv)
 		central_config_clear(&cc);
 		return 1;
 	}
+	if (cc.geoip_dir && central_set_geoip(c, cc.geoip_dir))
+		log_warn("geoip_dir %s: no GeoLite2-ASN.mmdb: networks are /24 and /48",
+			 cc.geoip_dir);
 	if (i == argc || !strcmp(argv[i], "serve"))
 		ret = serve(c, &cc);
 	else

@@ -29,12 +29,24 @@ struct strmap {
 	uint64_t version;	/* see strmap_version() */
 };
 
-static uint64_t last_version;
+#define VERSION_BLOCK (1u << 16)
 
-/* Process-wide, so that no two maps ever share a version. */
+static uint64_t last_version;
+static __thread uint64_t next_version, end_version;
+
+/*
+ * Process-wide unique, so that no two maps ever share a version (versions are
+ * only compared for equality). Each thread takes them in blocks: one shared
+ * atomic per map change made the detector's parsing threads fight over a cache
+ * line tens of times per line.
+ */
 static void bump(struct strmap *m)
 {
-	m->version = __atomic_add_fetch(&last_version, 1, __ATOMIC_RELAXED);
+	if (next_version == end_version) {
+		next_version = __atomic_fetch_add(&last_version, VERSION_BLOCK, __ATOMIC_RELAXED) + 1;
+		end_version = next_version + VERSION_BLOCK - 1;
+	}
+	m->version = next_version++;
 }
 
 uint64_t strmap_version(const struct strmap *m)

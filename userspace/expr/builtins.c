@@ -269,28 +269,18 @@ static bool case_changes(const unsigned char *p, uint32_t len, uint32_t i, bool 
 /*
  * ASCII case mapping plus the 2-byte Latin-1 range that keeps its UTF-8
  * length; enough for log data. A string the mapping leaves unchanged comes
- * back as itself, and results are memoised per string object in the
- * thread's vm: hub filters map the same data-file lines on every event.
+ * back as itself (and calls from expressions are memoised by call()).
  */
 int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
 {
-	static const char memo_key[2];	/* one address per direction */
-	const void *key = &memo_key[upper];
 	const unsigned char *p = (const unsigned char *)s->s->s;
 	uint32_t len = s->s->len, i = 0;
-	struct expr_vm *vm = vm_current();
 	struct expr_str *r;
 
 	while (i < len && !case_changes(p, len, i, upper))
 		i += p[i] == 0xC3 && i + 1 < len ? 2 : 1;
 	if (i == len) {
 		*out = expr_value_ref(s);
-		return 0;
-	}
-	if (len > EXPR_VM_MEMO_MAX_LEN)
-		vm = NULL;	/* the memo keeps its strings alive: only small ones */
-	if (vm && (r = memo_get(vm, key, s->s))) {
-		*out = xstr_value(r);
 		return 0;
 	}
 	r = xstr_new(s->s->s, len);
@@ -308,8 +298,6 @@ int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
 			i++;
 		}
 	}
-	if (vm)
-		memo_put(vm, key, s->s, r);
 	*out = xstr_value(r);
 	return 0;
 }

@@ -437,7 +437,7 @@ static int range_op(struct ev *st, const struct node *n, const struct expr_value
 static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 {
 	struct expr_value a = EXPR_NIL_VALUE, b = EXPR_NIL_VALUE;
-	bool res;
+	bool res, b_const = false;
 	int err, c;
 
 	err = eval(st, n->a, &a);
@@ -473,8 +473,14 @@ static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 		expr_value_release(&a);	/* a NULL host object may hold a reference */
 		return eval(st, n->b, out);
 	}
-	err = eval(st, n->b, &b);
-	if (err)
+	/*
+	 * A constant right side (evt.Meta.x == 'y', in [...]) is only read: no
+	 * reference taken, none dropped (all threads would write its count).
+	 */
+	b_const = n->b->type == N_CONST;
+	if (b_const)
+		b = n->b->val;
+	else if ((err = eval(st, n->b, &b)))
 		goto out;
 	switch (n->op) {
 	case OP_EQ:
@@ -512,7 +518,8 @@ static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 	}
 out:
 	expr_value_release(&a);
-	expr_value_release(&b);
+	if (!b_const)
+		expr_value_release(&b);
 	return err;
 }
 
@@ -953,6 +960,14 @@ static int finish_call(struct ev *st, const struct node *n, const char *name, in
 	return rt_err(st, n, err, "%s: %s", name, strerror(-err));
 }
 
+/* A PURE function of one small string: its results are kept by the vm (vm.c). */
+static bool memo_able(const struct ev *st, const struct expr_func *fn,
+		      const struct expr_value *args, int nargs)
+{
+	return nargs == 1 && (fn->flags & EXPR_FN_PURE) && args[0].kind == EXPR_STRING &&
+	       args[0].s->len <= EXPR_VM_MEMO_MAX_LEN && st->vm;
+}
+
 static int call(struct ev *st, const struct node *n, struct expr_value *out)
 {
 	struct expr_value stack_args[EXPR_MAX_ARGS], *args = stack_args;
@@ -971,12 +986,24 @@ static int call(struct ev *st, const struct node *n, struct expr_value *out)
 		goto out_free;
 	for (int i = 0; !err && i < n->nlist; i++)
 		err = check_arg(st, n, fn->name, i, func_arg_kind(fn, i), &args[i]);
+	/* PathUnescape(evt.Meta.http_path) in ten filters: computed once per string object */
+	if (!err && memo_able(st, fn, args, n->nlist)) {
+		struct expr_str *r = memo_get(st->vm, fn, args[0].s);
+
+		if (r) {
+			*out = xstr_value(r);
+			goto out;
+		}
+	}
 	if (!err) {
 		st->ctx.priv = fn->priv;
 		err = fn->fn(&st->ctx, args, n->nlist, out);
 		st->ctx.priv = saved_priv;
 		err = finish_call(st, n, fn->name, err, out);
 	}
+	if (!err && out->kind == EXPR_STRING && memo_able(st, fn, args, n->nlist))
+		memo_put(st->vm, fn, args[0].s, out->s);
+out:
 	release_args(args, n->nlist);
 out_free:
 	if (args != stack_args)
@@ -1559,7 +1586,7 @@ int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct 
 	/* let variables then memo slots: one block, on the stack when small */
 	struct expr_value vals_stack[16], *vals = vals_stack;
 	struct frame frames_stack[8], *frames = frames_stack;
-	struct ev st = { .prog = prog, .vars = vars, .vm = vm };
+	struct ev st;
 	int64_t saved_left = expr_mem_left;
 	bool saved_limited = expr_mem_limited;
 	size_t nvals;
@@ -1572,7 +1599,17 @@ int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct 
 	}
 	if (!prog || !vm)
 		return prog ? -ENOMEM : -EINVAL;
+	/* field by field: a designated initialiser would clear ctx.msg every time */
+	st.prog = prog;
+	st.vm = vm;
+	st.steps = 0;
 	st.max_steps = vm->max_steps;
+	st.vars = vars;
+	st.ctx.priv = NULL;
+	st.ctx.has_msg = false;
+	st.ctx.msg[0] = '\0';
+	st.errpos = 0;
+	st.has_err = false;
 	nvals = (size_t)prog->nlocals + prog->nmemo;
 	if (nvals > ARRAY_SIZE(vals_stack) && !(vals = calloc(nvals, sizeof(*vals))))
 		return -ENOMEM;

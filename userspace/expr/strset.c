@@ -15,13 +15,20 @@
 
 #include "expr/ast.h"
 
+/*
+ * Buckets: by first byte (==, startsWith), last byte (endsWith); contains:
+ * one-byte lines by their byte, longer ones by a hash of their first two bytes
+ * (a user-agent list shares first bytes a lot, much less first pairs).
+ */
+#define NBUCKETS 1024
+
 struct strset {
 	int op;			/* OP_EQ, OP_CONTAINS, OP_STARTS, OP_ENDS, OP_MATCHES */
 	struct multire *re;	/* OP_MATCHES: all the lines at once */
 	uint32_t n;
 	struct expr_value *pat;	/* the (case-mapped) lines */
-	uint32_t *order;	/* pattern indices grouped by key byte */
-	uint32_t start[257];	/* bucket b is order[start[b]..start[b+1]) */
+	uint32_t *order;	/* pattern indices grouped by bucket */
+	uint32_t start[NBUCKETS + 1];	/* bucket b is order[start[b]..start[b+1]) */
 	bool has_empty;		/* a "" line */
 	uint64_t one[4];	/* contains: first bytes of one-byte lines */
 	uint64_t two[1024];	/* contains: first two bytes of longer lines */
@@ -30,9 +37,20 @@ struct strset {
 
 enum { WB_START = 1, WB_END = 2 };
 
-static unsigned char key_byte(int op, const struct expr_str *s)
+static unsigned int pair_bucket(unsigned char a, unsigned char b)
 {
-	return (unsigned char)(op == OP_ENDS ? s->s[s->len - 1] : s->s[0]);
+	return 256 + ((unsigned int)a * 31 + b) % (NBUCKETS - 256);
+}
+
+static unsigned int bucket_of(int op, const struct expr_str *s)
+{
+	const unsigned char *p = (const unsigned char *)s->s;
+
+	if (op == OP_ENDS)
+		return p[s->len - 1];
+	if (op == OP_CONTAINS && s->len > 1)
+		return pair_bucket(p[0], p[1]);
+	return p[0];
 }
 
 void strset_free(struct strset *set)
@@ -76,12 +94,14 @@ static int build_regex(struct strset *set)
 /* The buckets and bitmaps over set->pat[0..n). */
 static int build_index(struct strset *set)
 {
-	uint32_t count[257] = { 0 };
+	uint32_t *count = calloc(NBUCKETS, sizeof(*count));
 	int op = set->op;
 
 	set->order = calloc(set->n ? set->n : 1, sizeof(*set->order));
-	if (!set->order)
+	if (!set->order || !count) {
+		free(count);
 		return -ENOMEM;
+	}
 	for (uint32_t i = 0; i < set->n; i++) {
 		const struct expr_str *s = set->pat[i].s;
 
@@ -89,7 +109,7 @@ static int build_index(struct strset *set)
 			set->has_empty = true;
 			continue;
 		}
-		count[key_byte(op, s)]++;
+		count[bucket_of(op, s)]++;
 		if (op == OP_CONTAINS) {
 			unsigned int c = (unsigned char)s->s[0];
 
@@ -101,18 +121,19 @@ static int build_index(struct strset *set)
 			}
 		}
 	}
-	for (int b = 0; b < 256; b++)
+	for (int b = 0; b < NBUCKETS; b++)
 		set->start[b + 1] = set->start[b] + count[b];
-	memset(count, 0, sizeof(count));
+	memset(count, 0, NBUCKETS * sizeof(*count));
 	for (uint32_t i = 0; i < set->n; i++) {
 		const struct expr_str *s = set->pat[i].s;
-		unsigned char b;
+		unsigned int b;
 
 		if (!s->len)
 			continue;
-		b = key_byte(op, s);
+		b = bucket_of(op, s);
 		set->order[set->start[b] + count[b]++] = i;
 	}
+	free(count);
 	return 0;
 }
 
@@ -196,7 +217,7 @@ static bool boundary(const char *s, size_t len, size_t at)
 }
 
 /* x[0..xl) is the whole subject; for contains, at is where the lines start. */
-static bool bucket_match(const struct strset *set, unsigned char b, const char *x, size_t xl,
+static bool bucket_match(const struct strset *set, unsigned int b, const char *x, size_t xl,
 			 size_t at)
 {
 	for (uint32_t k = set->start[b]; k < set->start[b + 1]; k++) {
@@ -254,7 +275,8 @@ int strset_any(const struct strset *set, const char *x, size_t xl)
 			break;
 		c2 = c << 8 | (unsigned char)x[i + 1];
 		if ((set->two[c2 >> 6] & (1ull << (c2 & 63))) &&
-		    bucket_match(set, (unsigned char)c, x, xl, i))
+		    bucket_match(set, pair_bucket((unsigned char)c, (unsigned char)x[i + 1]), x, xl,
+				 i))
 			return true;
 	}
 	return false;

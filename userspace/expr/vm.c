@@ -208,17 +208,26 @@ void memo_clear(struct expr_vm *vm)
 const struct strset *vm_strset(struct expr_vm *vm, const struct expr_value *list, int op,
 			       int cmap)
 {
-	uint64_t k = (uint64_t)(uintptr_t)list->a * 0x9E3779B97F4A7C15ull;
-	struct vm_strset *e = &vm->strsets[((k >> 40) + (uint64_t)op * 3 + (uint64_t)cmap) %
-					   EXPR_VM_STRSET_SLOTS];
+	uint64_t k = ((uint64_t)(uintptr_t)list->a ^ (uint64_t)(op * 4 + cmap)) *
+		     0x9E3779B97F4A7C15ull;
+	uint32_t h = (uint32_t)(k >> 40), victim = h % EXPR_VM_STRSET_SLOTS;
+	struct vm_strset *e;
 	struct strset *set = NULL;
 	int err;
 
-	if (e->list.kind == EXPR_ARRAY && e->list.a == list->a && e->op == op && e->cmap == cmap)
-		return e->set;
+	/* four places per key: two filters' lists that collide do not rebuild each other */
+	for (uint32_t i = 0; i < 4; i++) {
+		e = &vm->strsets[(h + i) % EXPR_VM_STRSET_SLOTS];
+		if (e->list.kind == EXPR_ARRAY && e->list.a == list->a && e->op == op &&
+		    e->cmap == cmap)
+			return e->set;
+		if (e->list.kind != EXPR_ARRAY)
+			victim = (h + i) % EXPR_VM_STRSET_SLOTS;
+	}
 	err = strset_build(list->a, op, cmap, &set);
 	if (err && err != -EINVAL)
 		return NULL;	/* ENOMEM: the general path, and try again next time */
+	e = &vm->strsets[victim];
 	expr_value_release(&e->list);
 	strset_free(e->set);
 	*e = (struct vm_strset){ .list = expr_value_ref(list), .op = op, .cmap = cmap, .set = set };
