@@ -104,6 +104,38 @@ static int64_t insert_some(struct cs_db *db, int64_t now)
 	return id;
 }
 
+/*
+ * One alert with more decisions than the store puts in one multi-row INSERT
+ * (alerts.c), so that the ids it learns without RETURNING are compared too.
+ */
+static void insert_bulk(struct cs_db *db, int64_t now)
+{
+	struct cs_alert *a = calloc(1, sizeof(*a));
+	size_t n = 129 + rnd(300);
+	int64_t id = 0;
+
+	a->scenario = strdup("test/import");
+	a->src_scope = strdup("Ip");
+	a->src_value = strdup("198.18.0.1");
+	a->start_at = a->stop_at = now;
+	a->decisions = calloc(n, sizeof(*a->decisions));
+	a->n_decisions = n;
+	for (size_t i = 0; i < n; i++) {
+		struct cs_decision *d = &a->decisions[i];
+		char v[32];
+
+		snprintf(v, sizeof(v), "198.19.%u.%u", rnd(4), rnd(256));
+		d->value = strdup(v);
+		d->scope = strdup("Ip");
+		d->origin = strdup("cscli");
+		d->type = strdup("ban");
+		d->scenario = strdup("test/import");
+		d->duration = (int64_t)(1 + rnd(40)) * S;
+	}
+	ASSERT_OK(cs_db_alerts_insert(db, &a, 1, NULL, now, &id), "bulk insert");
+	cs_alert_free(a);
+}
+
 static void compare(struct cs_db *db, const struct cs_dfilter *f, bool startup, int64_t lp,
 		    int64_t now, const char *what, int step)
 {
@@ -262,6 +294,8 @@ int main(void)
 			cs_db_decision_expire_id(db, 1 + rnd(200), now);
 		} else if (op < 18) {
 			cs_db_alert_delete(db, 1 + rnd(60)); /* the index is rebuilt */
+		} else if (op == 18) {
+			insert_bulk(db, now);
 		}
 		compare_all(db, now, step);
 	}

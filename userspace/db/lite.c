@@ -122,6 +122,11 @@ static int64_t lite_changes(struct cs_db *db)
 	return sqlite3_changes(db_conn(db)->h);
 }
 
+static int64_t lite_last_insert_id(struct cs_db *db)
+{
+	return sqlite3_last_insert_rowid(db_conn(db)->h);
+}
+
 static int lite_exec(struct cs_db *db, const char *sql)
 {
 	char *msg = NULL;
@@ -238,6 +243,7 @@ const struct db_backend db_lite = {
 	.col_double = lite_col_double,
 	.col_str = lite_col_str,
 	.changes = lite_changes,
+	.last_insert_id = lite_last_insert_id,
 	.exec = lite_exec,
 	.errmsg = lite_errmsg,
 	.migrate = lite_migrate,
