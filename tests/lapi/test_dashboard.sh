@@ -48,10 +48,11 @@ curl -s -o /dev/null -H "X-Api-Key: $KEY" -X POST "$URL/v1/usage-metrics" -d "{\
 curl -s -H "X-Api-Key: $KEY" "$URL/v1/decisions/stream?startup=true" >/dev/null
 
 CPORT=$(free_port $((PORT + 50)))
-chromium --headless=new --no-sandbox --disable-gpu --no-first-run --disable-extensions \
+setsid chromium --headless=new --no-sandbox --disable-gpu --no-first-run --disable-extensions \
 	--remote-debugging-port="$CPORT" --remote-allow-origins='*' --user-data-dir="$T/chrome" \
 	--window-size=1400,1800 about:blank >"$T/chrome.log" 2>&1 &
-LAPI_ON_EXIT+=("kill $! 2>/dev/null")
+# its own process group: the chromium wrapper script and every child of the browser go
+LAPI_ON_EXIT+=("kill -- -$! 2>/dev/null")
 PYTHONPATH="$(dirname "${BASH_SOURCE[0]}")/../lib" timeout 120 "$PY" - "$CPORT" "$URL" "$ART" >"$T/ui.json" 2>"$T/ui.err" <<'PY'
 import json, sys
 from cdp import Page
