@@ -31,6 +31,7 @@ req GET /dashboard/data -H "Cookie: jwt=forged.token.here"
 check_eq "a forged cookie: 401" "$CODE" 401
 req GET /dashboard/login
 check_eq "the login page is open" "$CODE" 200
+check "pages forbid framing and foreign code" bash -c "grep -qi \"^content-security-policy: default-src 'self';.*frame-ancestors 'none'\" <<<\"\$0\" && grep -qi '^x-frame-options: DENY' <<<\"\$0\"" "$HDRS"
 
 $CSCLI machines add tester --password 'Dash-Board-Pass-1' -f "$T/local_api_credentials.yaml" >/dev/null 2>&1
 TOKEN=$(lapi_token tester)

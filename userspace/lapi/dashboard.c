@@ -40,6 +40,7 @@ void h_dashboard_asset(struct req *r)
 		if (strcmp(r->url, assets[i].path))
 			continue;
 		body = strdup(assets[i].body);
+		r->page = true;
 		if (body)
 			reply_raw(r, 200, assets[i].ctype, body, strlen(body));
 		else

@@ -205,6 +205,7 @@ struct req {
 	const char *ctype;
 	bool www_auth;
 	bool nocache;
+	bool page; /* a dashboard page or script: its security headers (request.c) */
 	char *location;
 	const char *content_encoding; /* "gzip" for a compressed streamed body */
 	/* a streamed body (rbody unused): MHD pulls it through reader */
