@@ -174,6 +174,7 @@ struct cs_db {
 	long long wal_size;
 	int64_t data_version;
 	bool have_version;
+	struct lite_checkpointer *ckpt; /* lite.c */
 };
 
 /*
