@@ -85,6 +85,10 @@ $(BUILD)/%.skel.h: $(BUILD)/bpfobj/%.bpf.o
 # ---- userspace library and programs ------------------------------------------
 LIB_SRCS  := $(filter-out %/main.c,$(wildcard userspace/*/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# The LAPI dashboard's pages and scripts (userspace/lapi/dashboard/), in the binary
+# as NUL-terminated arrays lapi_dashboard_<file name with . as _> (dashboard.c).
+DASH_FILES := $(sort $(wildcard userspace/lapi/dashboard/*))
+LIB_OBJS  += $(BUILD)/obj/gen/dashboard_assets.o
 LIB       := $(BUILD)/libcs.a
 
 # program name : directory holding its main.c (and private files)
@@ -109,6 +113,18 @@ $(BUILD)/gen/patterns_embed.c: $(PATTERN_FILES) Makefile
 	  for f in $(PATTERN_FILES); do b=$$(basename $$f); n=$$(echo $$b | tr -c 'a-zA-Z0-9_\n' _); \
 	    echo "	{ \"$$b\", p_$$n, sizeof(p_$$n) },"; done; \
 	  echo '	{ 0, 0, 0 },'; echo '};'; } >$@
+
+$(BUILD)/gen/dashboard_assets.c: $(DASH_FILES) Makefile
+	$(call msg,GEN,$@)
+	@mkdir -p $(dir $@)
+	$(Q){ for f in $(DASH_FILES); do n=$$(basename $$f | tr -c 'a-zA-Z0-9_\n' _); \
+	    echo "const char lapi_dashboard_$$n[] = {"; od -An -v -tx1 $$f | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0x00 };'; \
+	  done; } >$@
+
+$(BUILD)/obj/gen/dashboard_assets.o: $(BUILD)/gen/dashboard_assets.c
+	$(call msg,CC,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/gen/patterns_embed.o: $(BUILD)/gen/patterns_embed.c
 	$(call msg,CC,$@)
@@ -176,7 +192,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit
 FUZZ_CFLAGS  := -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 		-Wno-missing-field-initializers -D_GNU_SOURCE \
 		-fno-strict-aliasing -I$(BUILD) -I. -Iuserspace $(PKG_CFLAGS) -MMD -MP $(FUZZ_SAN)
-FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_BUILD)/obj/gen/dashboard_assets.o
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 
@@ -184,6 +200,11 @@ $(FUZZ_BUILD)/obj/%.o: %.c | $(BPF_SKELS)
 	$(call msg,CC-FUZZ,$@)
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/obj/gen/dashboard_assets.o: $(BUILD)/gen/dashboard_assets.c
+	$(call msg,CC-FUZZ,$@)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_BUILD)/libcs.a: $(FUZZ_LIB_OBJS)
 	$(call msg,AR,$@)

@@ -12,8 +12,9 @@ PREFIX=${PREFIX:-/usr/local}
 D=${DESTDIR:-}
 BIN=$PREFIX/bin
 MAN=$PREFIX/share/man
-# systemd reads units from /usr/lib/systemd/system and /usr/local/lib/systemd/system
-UNITS=$PREFIX/lib/systemd/system
+# systemd reads units from /usr/lib/systemd/system and /usr/local/lib/systemd/system;
+# the package names Debian's path (config/debian/rules)
+UNITS=${SYSTEMD_UNIT_DIR:-$PREFIX/lib/systemd/system}
 COMPL=$PREFIX/share/bash-completion/completions
 SHARE=$PREFIX/share/crowdsec-xdp
 ETC=/etc/crowdsec

@@ -15,8 +15,11 @@ libclang-rt-14-dev python3-yaml debhelper dpkg-dev fakeroot postgresql strace"
 # The tutorial's victim services and scanner (tests/integration/test_seed_tutorial.sh);
 # the test runs its own nginx and sshd inside a network namespace.
 TEST_PKGS="$TEST_PKGS nginx-light openssh-server openssh-client wapiti"
-# xdp-filter and xdp-loader: another libxdp program beside ours (test_xdp_libxdp.sh)
-TEST_PKGS="$TEST_PKGS xdp-tools"
+# The dashboard test drives headless Chromium over DevTools (tests/lib/cdp.py)
+TEST_PKGS="$TEST_PKGS chromium python3-websocket"
+# xdp-filter and xdp-loader: another libxdp program beside ours (test_xdp_libxdp.sh);
+# systemd-nspawn: the package under a real systemd (test_systemd_units.sh)
+TEST_PKGS="$TEST_PKGS xdp-tools systemd-container"
 # The peers the tests and benchmarks run beside ours.
 PEER_PKGS="crowdsec crowdsec-firewall-bouncer crowdsec-custom-bouncer"
 

@@ -25,6 +25,8 @@ cleanup() {
 	local p i
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	# children the daemons forked (the bouncers' fetchers): this run's paths only
+	for p in $(pgrep -f "$T/"); do kill -TERM "$p" 2>/dev/null; done
 	for i in 1 2 3 4 5; do "$BUILD/crowdsec-xdp-bouncer" --pin-dir "/sys/fs/bpf/cs-multi-$ID-$i" xdp uninstall >/dev/null 2>&1; done
 	for n in "$SW" "$CEN" "$ATT" "$SYB" "${M[@]:1}"; do ip netns del "$n" 2>/dev/null; done
 	[ -n "${KEEP_TMP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
@@ -56,7 +58,8 @@ ping1() { in_ns "$1" ping -n -q -c 1 -W 1 "$2" >/dev/null 2>&1; }
 check "the members reach the central" wait_for 10 ping1 "${M[5]}" 198.18.200.1
 
 printf 'listen_uri: 198.18.200.1:%s\ndb_path: %s/central.db\nlog_level: info\n' "$CP" "$T" >"$T/central.yaml"
-in_ns "$CEN" "$BUILD/crowdsec-central" -c "$T/central.yaml" >"$T/central.log" 2>&1 &
+# not through in_ns: a backgrounded function is a subshell, $! would not be the daemon
+nsenter --net="/run/netns/$CEN" "$BUILD/crowdsec-central" -c "$T/central.yaml" >"$T/central.log" 2>&1 &
 PIDS+=($!)
 check "central up" wait_for 10 in_ns "$CEN" curl -sf "http://198.18.200.1:$CP/health" -o /dev/null
 ADMIN="$BUILD/crowdsec-central -c $T/central.yaml"
@@ -81,7 +84,7 @@ PY
 	: >"$d/auth.log"
 	in_ns "$n" "$BUILD/cscli" -c "$d/etc/config.yaml" capi register --url "http://198.18.200.1:$CP/" >/dev/null 2>&1 || return 1
 	KEY=$("$BUILD/cscli" -c "$d/etc/config.yaml" -oraw bouncers add b 2>/dev/null) || return 1
-	in_ns "$n" "$BUILD/crowdsec" -c "$d/etc/config.yaml" >"$d/crowdsec.log" 2>&1 &
+	nsenter --net="/run/netns/$n" "$BUILD/crowdsec" -c "$d/etc/config.yaml" >"$d/crowdsec.log" 2>&1 &
 	PIDS+=($!)
 	cat >"$d/bouncer.yaml" <<YAML
 api_url: http://127.0.0.1:$LP/
@@ -95,7 +98,7 @@ prometheus:
   enabled: false
 YAML
 	wait_for 20 in_ns "$n" curl -sf "http://127.0.0.1:$LP/health" -o /dev/null || return 1
-	in_ns "$n" "$BUILD/crowdsec-xdp-bouncer" -c "$d/bouncer.yaml" >"$d/bouncer.log" 2>&1 &
+	nsenter --net="/run/netns/$n" "$BUILD/crowdsec-xdp-bouncer" -c "$d/bouncer.yaml" >"$d/bouncer.log" 2>&1 &
 	PIDS+=($!)
 	wait_for 20 grep -q "startup pull applied" "$d/bouncer.log"
 }

@@ -41,15 +41,7 @@ lapi_config "$T/config.yaml" "    tls:
 sed -i "s|listen_uri: .*|listen_uri: $LIP:$PORT|" "$T/config.yaml"
 lapi_profiles
 health() { ip netns exec $NL curl -sf --cacert "$PKI/ca.pem" "$URL/health" >/dev/null 2>&1; }
-wait_for() { # SECONDS COMMAND...: poll the command until it succeeds
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.2
-	done
-}
-start_lapi() { lapi_run "$T/config.yaml" $NL && wait_for 20 health; }
+start_lapi() { lapi_run "$T/config.yaml" $NL && wait_until 20 health; }
 stop_lapi() { kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; PID=; }
 start_lapi || { fail "LAPI did not start"; cat "$T/lapi.log" >&2; summary; exit 1; }
 nalerts() { sqlite3 "$T/crowdsec.db" "SELECT COUNT(*) FROM alerts WHERE source_value = '$1'" 2>/dev/null; }
@@ -76,7 +68,7 @@ start_agent() {
 	before=$(grep -c "detector ready" "$T/agent.log" 2>/dev/null)
 	ip netns exec $NA "$CROWDSEC" -c "$A/config.yaml" -no-api >>"$T/agent.log" 2>&1 &
 	APID=$!
-	wait_for 30 ready_after "${before:-0}"
+	wait_until 30 ready_after "${before:-0}"
 }
 stop_agent() { kill "$APID" 2>/dev/null; wait "$APID" 2>/dev/null; APID=; }
 attack() { # IP: a brute force written now
@@ -90,25 +82,25 @@ spooled() { ls "$A/data/agent-outbox/"*.json >/dev/null 2>&1; }
 start_agent
 
 attack 198.18.77.1
-check "TLS agent: alert delivered" wait_for 60 has_alerts 198.18.77.1
+check "TLS agent: alert delivered" wait_until 60 has_alerts 198.18.77.1
 check_eq "TLS agent: the machine is the certificate's" \
 	"$(sqlite3 "$T/crowdsec.db" "SELECT m.machine_id FROM alerts a JOIN machines m ON m.id = a.machine_alerts WHERE a.source_value = '198.18.77.1'")" \
 	"edge1@$AIP"
-check "TLS agent: nothing left in the outbox" wait_for 10 bash -c "! ls '$A/data/agent-outbox/'*.json >/dev/null 2>&1"
+check "TLS agent: nothing left in the outbox" wait_until 10 bash -c "! ls '$A/data/agent-outbox/'*.json >/dev/null 2>&1"
 
 # ---- the LAPI goes away; the agent keeps the alert on disk, even across its own restart ------------
 stop_lapi
 attack 198.18.77.2
-check "LAPI down: the alert waits in the spool" wait_for 60 spooled
-check "LAPI down: the agent retries" wait_for 30 grep -q "Couldn't connect\|Could not connect\|Connection refused" "$T/agent.log"
+check "LAPI down: the alert waits in the spool" wait_until 60 spooled
+check "LAPI down: the agent retries" wait_until 30 grep -q "Couldn't connect\|Could not connect\|Connection refused" "$T/agent.log"
 stop_agent
 check "agent stopped: the alert is still spooled" spooled
 start_agent
 check "agent restarted: it says it found the spooled batch" \
-	wait_for 30 grep -q "from an earlier run to deliver" "$T/agent.log"
+	wait_until 30 grep -q "from an earlier run to deliver" "$T/agent.log"
 start_lapi || fail "LAPI did not restart"
-check "LAPI back: the spooled alert is delivered" wait_for 60 has_alerts 198.18.77.2
-check "LAPI back: the spool empties" wait_for 20 bash -c "! ls '$A/data/agent-outbox/'*.json >/dev/null 2>&1"
+check "LAPI back: the spooled alert is delivered" wait_until 60 has_alerts 198.18.77.2
+check "LAPI back: the spool empties" wait_until 20 bash -c "! ls '$A/data/agent-outbox/'*.json >/dev/null 2>&1"
 check_eq "LAPI back: stored exactly once" "$(nalerts 198.18.77.2)" 1
 
 # ---- an acknowledgement lost on the way: the batch is sent again, stored once ---------------------
@@ -176,10 +168,10 @@ stop_agent
 creds "https://$AIP:$XPORT"
 start_agent
 attack 198.18.77.3
-check "lost acknowledgement: the proxy cut one answer" wait_for 60 test -s "$T/cut"
-check "lost acknowledgement: the alert is stored" wait_for 60 has_alerts 198.18.77.3
+check "lost acknowledgement: the proxy cut one answer" wait_until 60 test -s "$T/cut"
+check "lost acknowledgement: the alert is stored" wait_until 60 has_alerts 198.18.77.3
 check "lost acknowledgement: the agent sends it again until acknowledged" \
-	wait_for 30 bash -c "! ls '$A/data/agent-outbox/'*.json >/dev/null 2>&1"
+	wait_until 30 bash -c "! ls '$A/data/agent-outbox/'*.json >/dev/null 2>&1"
 check_eq "lost acknowledgement: stored exactly once" "$(nalerts 198.18.77.3)" 1
 stop_agent
 summary

@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: MIT
 # crowdsec-xdp-bouncer reports its usage metrics (CrowdSec 1.6.3+) to our LAPI:
 # the packets and bytes it dropped, by origin of the ban, and its active
-# decisions; `cscli metrics show bouncers` shows them. A LAPI without the route
-# (404) is not asked again and the bouncer keeps pulling.
+# decisions; `cscli metrics show bouncers` shows them. The LAPI's dashboard, in
+# headless Chromium, shows the drops and deletes the ban: the data plane loses it.
+# A LAPI without the route (404) is not asked again and the bouncer keeps pulling.
 . "$(dirname "$0")/../lib/harness.sh"
-need_root "bouncer usage metrics" 6
+need_root "bouncer usage metrics" 13
 . "$(dirname "$0")/../lib/bouncer_e2e.sh"
-trap e2e_cleanup EXIT INT TERM
+CHROME=
+trap '[ -n "$CHROME" ] && kill -- -"$CHROME" 2>/dev/null; e2e_cleanup' EXIT INT TERM
 
 . "$(dirname "$0")/../lib/bouncer_ours.sh"
 
@@ -18,6 +20,7 @@ cscli_packets() { # the packets dropped for origin $1 as cscli sums them (empty:
 waits() { wait_for "$@" >/dev/null; }
 reported() { [ "$(cscli_packets cscli)" -ge "$1" ] 2>/dev/null; }
 
+sed -i 's|^    listen_uri: .*|&\n    dashboard: true|' "$CS/etc/config.yaml"
 e2e_netns || { fail "netns setup"; summary; exit 1; }
 lapi_start || { fail "LAPI start"; summary; exit 1; }
 BOUNCER_KEY=$(cscli_ours -o raw bouncers add "xdp-usage-$ID")
@@ -37,6 +40,38 @@ check "active decisions reported (a gauge: one ban)" active_one
 out=$(cscli_ours metrics show bouncers)
 check "table: the bouncer's row for manual decisions" grep -q "^| cscli (manual decisions) *| *1 |" <<<"$out"
 check "the bouncer's os recorded" test -n "$(sqlite3 "$CS/data/crowdsec.db" "SELECT os FROM bouncers WHERE name = 'xdp-usage-$ID'")"
+
+# the dashboard (headless Chromium in the victim netns) deletes the ban
+PY=
+for p in python3 /usr/bin/python3; do "$p" -c 'import websocket' 2>/dev/null && { PY=$p; break; }; done
+if command -v chromium >/dev/null && [ -n "$PY" ]; then
+	# its own process group: the chromium wrapper script and every child of the browser go
+	nsenter --net=/run/netns/$NSV setsid chromium --headless=new --no-sandbox --disable-gpu --no-first-run --remote-debugging-port=9$((ID % 900 + 100)) \
+		--remote-allow-origins='*' --user-data-dir="$TMPD/chrome" about:blank >"$TMPD/chrome.log" 2>&1 &
+	CHROME=$!
+	pw=$(sed -n 's/^password: //p' "$CS/etc/local_api_credentials.yaml")
+	PYTHONPATH="$(cd "$(dirname "$0")/../lib" && pwd)" timeout 90 nsenter --net=/run/netns/$NSV "$PY" - \
+		9$((ID % 900 + 100)) "http://127.0.0.1:$LAPI_PORT" "$pw" >"$TMPD/ui.json" 2>"$TMPD/ui.err" <<'PY'
+import json, sys
+from cdp import Page
+port, url, pw = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+p = Page(port)
+p.goto(url + "/dashboard/login")
+p.wait("document.readyState === 'complete' && !!document.getElementById('machine')")
+p.js("document.getElementById('machine').value = 'e2e'; document.getElementById('password').value = %s;"
+     "document.getElementById('login').click(); true" % json.dumps(pw))
+p.wait("location.pathname === '/dashboard' && !!document.body.dataset.loaded")
+drops = p.js("[...document.querySelectorAll('#drops tr')].slice(1).map(r => r.dataset.row)")
+p.js("[...document.querySelectorAll('#decisions tr')].find(r => (r.dataset.row || '').includes('198.18.0.1')).querySelector('button').click(); true")
+p.wait("document.getElementById('n-decisions').textContent === '0'")
+print(json.dumps({"drops": drops}))
+PY
+	kill -- -"$CHROME" 2>/dev/null
+	check "dashboard: the bouncer's drops for manual decisions" grep -q '"cscli|[1-9]' "$TMPD/ui.json" || cat "$TMPD/ui.err" >&2
+	check "dashboard: the deleted ban leaves the data plane" waits 10 passes 198.18.0.1 198.18.0.2
+else
+	skip "chromium or python3-websocket missing: no dashboard part" 2
+fi
 
 # a LAPI that does not know the route: the bouncer says so once and keeps pulling
 bouncer_stop

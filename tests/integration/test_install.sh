@@ -110,7 +110,7 @@ check "make deb builds a package" [ -n "$deb" ]
 [ -n "$deb" ] || { summary; exit; }
 dpkg -c "$deb" >"$t/contents"
 for f in ./usr/bin/crowdsec ./usr/bin/cscli ./usr/bin/crowdsec-xdp-bouncer \
-	./usr/lib/systemd/system/crowdsec.service ./etc/crowdsec/config.yaml; do
+	./lib/systemd/system/crowdsec.service ./etc/crowdsec/config.yaml; do
 	check "the .deb holds $f" grep -q " $f\$" "$t/contents"
 done
 check "the .deb declares its relation to Debian's crowdsec" \

@@ -62,15 +62,6 @@ trap cleanup EXIT INT TERM
 inv() { nsenter --net="/run/netns/$NSV" "$@"; }
 ina() { nsenter --net="/run/netns/$NSA" "$@"; }
 inb() { nsenter --net="/run/netns/$NSB" "$@"; }
-# wait_for SECONDS CMD...: poll CMD until it succeeds, at most SECONDS
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $end ] && return 1
-		sleep 0.1
-	done
-}
 now_ms() { date +%s%3N; }
 
 # ---- the three namespaces: attacker and bystander each on a link of the victim ----
@@ -155,7 +146,7 @@ cs() { inv $CSCLI "$@" 2>>"$T/cscli.log"; }
 hub_mirror "$T/mirror" || { fail "hub mirror"; summary; exit 1; }
 nsenter --net="/run/netns/$NSV" python3 -m http.server 8081 --bind 127.0.0.1 --directory "$T/mirror" >/dev/null 2>&1 &
 pids+=($!)
-wait_for 10 inv curl -sf -o /dev/null http://127.0.0.1:8081/.index.json
+wait_until 10 inv curl -sf -o /dev/null http://127.0.0.1:8081/.index.json
 check "cscli hub update from the mirror" cs hub update
 check "cscli collections install crowdsecurity/linux crowdsecurity/nginx" \
 	cs collections install crowdsecurity/linux crowdsecurity/nginx >>"$T/cscli.log"
@@ -178,10 +169,10 @@ nsenter --net="/run/netns/$NSV" "$BUILD/crowdsec" -c "$E/config.yaml" >>"$T/crow
 CS_PID=$!
 pids+=($CS_PID)
 # the LAPI answers first; the detector then loads the hub's 60 scenarios and its files
-check "crowdsec (detector + LAPI) up" wait_for 60 bash -c "grep -q 'detector ready' '$T/crowdsec.log' &&
+check "crowdsec (detector + LAPI) up" wait_until 60 bash -c "grep -q 'detector ready' '$T/crowdsec.log' &&
 	nsenter --net=/run/netns/$NSV curl -sf -o /dev/null http://127.0.0.1:8080/health"
-check "nginx serves the page" wait_for 10 inv curl -sf -o /dev/null http://$V_A/
-check "sshd listens" wait_for 10 inv bash -c 'exec 3<>/dev/tcp/127.0.0.1/22'
+check "nginx serves the page" wait_until 10 inv curl -sf -o /dev/null http://$V_A/
+check "sshd listens" wait_until 10 inv bash -c 'exec 3<>/dev/tcp/127.0.0.1/22'
 KEY=$(cs -o raw bouncers add tutorial-bouncer)
 
 # ---- the bystander: curl every 100 ms (at most 3000: 5 minutes), a connection each ---
@@ -210,7 +201,7 @@ YAML
 	: >"$T/bouncer.log"
 	nsenter --net="/run/netns/$NSV" "$B" -c "$T/bouncer.yaml" >>"$T/bouncer.log" 2>&1 &
 	BOUNCER=$!
-	wait_for 20 grep -q "startup pull applied" "$T/bouncer.log"
+	wait_until 20 grep -q "startup pull applied" "$T/bouncer.log"
 }
 bouncer_stop() {
 	kill -TERM "$BOUNCER" 2>/dev/null
@@ -240,8 +231,8 @@ tutorial() {
 		-o "$T/wapiti-$mode" >"$T/wapiti-$mode.log" 2>&1 &
 	wp=$!
 	pids+=($wp)
-	check "$mode: the scan is banned (cscli decisions list)" wait_for 90 banned "$a"
-	check "$mode: the attacker's curl times out" wait_for 10 attacker_times_out
+	check "$mode: the scan is banned (cscli decisions list)" wait_until 90 banned "$a"
+	check "$mode: the attacker's curl times out" wait_until 10 attacker_times_out
 	kill -TERM "$wp" 2>/dev/null
 	kill -INT "$pp" 2>/dev/null
 	wait "$pp" "$wp" 2>/dev/null
@@ -276,7 +267,7 @@ tutorial() {
 		test "$(wc -l <"$T/bystander")" -gt "$n0"
 
 	cs decisions delete -i "$a" >/dev/null
-	check "$mode: after cscli decisions delete -i, the attacker's curl works again" wait_for 10 attacker_curl
+	check "$mode: after cscli decisions delete -i, the attacker's curl works again" wait_until 10 attacker_curl
 	bouncer_stop
 }
 

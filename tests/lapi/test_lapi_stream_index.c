@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/gotime.h"
@@ -102,6 +103,38 @@ static int64_t insert_some(struct cs_db *db, int64_t now)
 	cs_db_alerts_insert(db, &a, 1, NULL, now, &id);
 	cs_alert_free(a);
 	return id;
+}
+
+/*
+ * One alert with more decisions than the store puts in one multi-row INSERT
+ * (alerts.c), so that the ids it learns without RETURNING are compared too.
+ */
+static void insert_bulk(struct cs_db *db, int64_t now, size_t n)
+{
+	struct cs_alert *a = calloc(1, sizeof(*a));
+	int64_t id = 0;
+
+	a->scenario = strdup("test/import");
+	a->src_scope = strdup("Ip");
+	a->src_value = strdup("198.18.0.1");
+	a->start_at = a->stop_at = now;
+	a->decisions = calloc(n, sizeof(*a->decisions));
+	a->n_decisions = n;
+	for (size_t i = 0; i < n; i++) {
+		struct cs_decision *d = &a->decisions[i];
+		char v[32];
+
+		snprintf(v, sizeof(v), "198.19.%u.%u", n > 1000 ? (unsigned)(i / 256) % 256 : rnd(4),
+			 n > 1000 ? (unsigned)i % 256 : rnd(256));
+		d->value = strdup(v);
+		d->scope = strdup("Ip");
+		d->origin = strdup("cscli");
+		d->type = strdup("ban");
+		d->scenario = strdup("test/import");
+		d->duration = (int64_t)(1 + rnd(40)) * S;
+	}
+	ASSERT_OK(cs_db_alerts_insert(db, &a, 1, NULL, now, &id), "bulk insert");
+	cs_alert_free(a);
 }
 
 static void compare(struct cs_db *db, const struct cs_dfilter *f, bool startup, int64_t lp,
@@ -221,6 +254,25 @@ static void test_external(struct cs_db *db, const char *path, int64_t now)
 	compare_all(db, now + 2 * S, 1000);
 }
 
+/*
+ * Commits leave the WAL to a background checkpoint (lite.c): a large commit
+ * must still reach the database file, without anyone closing the handle.
+ */
+static void test_checkpoint(struct cs_db *db, const char *path, int64_t now)
+{
+	struct stat st;
+	off_t before = stat(path, &st) ? 0 : st.st_size;
+	bool grew = false;
+
+	insert_bulk(db, now, 40000); /* ~10 MB of pages: far above the 1000-frame threshold */
+	for (int i = 0; i < 600 && !grew; i++) { /* up to 60 s on a busy machine */
+		grew = !stat(path, &st) && st.st_size >= before + (4 << 20);
+		if (!grew)
+			usleep(100 * 1000);
+	}
+	ASSERT_TRUE(grew, "the WAL is checkpointed into the database file");
+}
+
 int main(void)
 {
 	char path[] = "/tmp/test_stream_index.XXXXXX";
@@ -262,6 +314,8 @@ int main(void)
 			cs_db_decision_expire_id(db, 1 + rnd(200), now);
 		} else if (op < 18) {
 			cs_db_alert_delete(db, 1 + rnd(60)); /* the index is rebuilt */
+		} else if (op == 18) {
+			insert_bulk(db, now, 129 + rnd(300));
 		}
 		compare_all(db, now, step);
 	}
@@ -270,6 +324,7 @@ int main(void)
 	ASSERT_TRUE(total[1] > 500, "new rows compared");
 	test_stamps(db, now + 100 * S);
 	test_external(db, path, now + 200 * S);
+	test_checkpoint(db, path, now + 300 * S);
 out:
 	cs_db_close(db);
 	unlink(path);

@@ -19,6 +19,16 @@ summary() {
 	[ "$T_FAIL" -eq 0 ]
 }
 
+# wait_until SECONDS CMD...: poll CMD (every 0.2 s) until it succeeds, at most SECONDS
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.2
+	done
+}
+
 need_root() {
 	if [ "$(id -u)" != 0 ]; then
 		skip "$1: needs root (CAP_BPF, CAP_NET_ADMIN)" "${2:-1}"

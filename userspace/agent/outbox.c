@@ -132,7 +132,7 @@ static int recover_spool(struct outbox *ob)
 		seqs[n++] = seq;
 	}
 	closedir(d);
-	if (!err)
+	if (!err && n) /* qsort of NULL, 0 is undefined */
 		qsort(seqs, n, sizeof(*seqs), cmp_seq);
 	for (size_t i = 0; i < n && !err; i++) {
 		char name[SPOOL_NAME_LEN + 1];

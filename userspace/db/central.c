@@ -193,14 +193,21 @@ static void reporter_row(struct dbstmt *s, void *elem, void *arg)
 	r->last_pull = col_int(s, 10);
 }
 
+/* The row of statement id for one text key into out (size bytes, zeroed first). */
+static int row_by_key(struct cs_central_store *st, enum cst id, const char *key, db_row_fn fn,
+		      void *out, size_t size)
+{
+	struct dbstmt *s = cst(st, id);
+
+	memset(out, 0, size);
+	bind_str(s, 1, key);
+	return db_row(st->db, s, fn, out, NULL);
+}
+
 int cs_db_central_reporter_get(struct cs_central_store *st, const char *id,
 			       struct cs_central_reporter *out)
 {
-	struct dbstmt *s = cst(st, C_REPORTER_GET);
-
-	memset(out, 0, sizeof(*out));
-	bind_str(s, 1, id);
-	return db_row(st->db, s, reporter_row, out, NULL);
+	return row_by_key(st, C_REPORTER_GET, id, reporter_row, out, sizeof(*out));
 }
 
 int cs_db_central_reporter_put(struct cs_central_store *st, const struct cs_central_reporter *r)
@@ -337,11 +344,7 @@ static void listing_row(struct dbstmt *s, void *elem, void *arg)
 int cs_db_central_listing_get(struct cs_central_store *st, const char *ip,
 			      struct cs_central_listing *out)
 {
-	struct dbstmt *s = cst(st, C_LISTING_GET);
-
-	memset(out, 0, sizeof(*out));
-	bind_str(s, 1, ip);
-	return db_row(st->db, s, listing_row, out, NULL);
+	return row_by_key(st, C_LISTING_GET, ip, listing_row, out, sizeof(*out));
 }
 
 int cs_db_central_listing_put(struct cs_central_store *st, const struct cs_central_listing *l)

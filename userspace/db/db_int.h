@@ -110,6 +110,13 @@ struct db_backend {
 	const char *(*col_str)(struct dbstmt *s, int i);
 	/* rows changed by the statement run last on this handle */
 	int64_t (*changes)(struct cs_db *db);
+	/*
+	 * The id of the row inserted last on this handle; a multi-row INSERT into a
+	 * table with AUTOINCREMENT, inside the one write transaction, gives its rows
+	 * consecutive ids. NULL: ids come back with RETURNING only (PostgreSQL's
+	 * sequences may interleave concurrent transactions).
+	 */
+	int64_t (*last_insert_id)(struct cs_db *db);
 	/* statements without parameters or rows, ';'-separated */
 	int (*exec)(struct cs_db *db, const char *sql);
 	const char *(*errmsg)(struct cs_db *db);
@@ -167,6 +174,7 @@ struct cs_db {
 	long long wal_size;
 	int64_t data_version;
 	bool have_version;
+	struct lite_checkpointer *ckpt; /* lite.c */
 };
 
 /*

@@ -6,6 +6,7 @@
 #include "db/db_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,11 @@ static int64_t lite_changes(struct cs_db *db)
 	return sqlite3_changes(db_conn(db)->h);
 }
 
+static int64_t lite_last_insert_id(struct cs_db *db)
+{
+	return sqlite3_last_insert_rowid(db_conn(db)->h);
+}
+
 static int lite_exec(struct cs_db *db, const char *sql)
 {
 	char *msg = NULL;
@@ -141,6 +147,113 @@ static const char *lite_errmsg(struct cs_db *db)
 }
 
 #define DB_BUSY_TIMEOUT_MS 5000
+
+/*
+ * SQLite's automatic checkpoint runs inside the commit that crosses its
+ * threshold: the request that committed waits while the WAL is copied into
+ * the database and both are synced (two fifths of a large commit). Here the commit
+ * only wakes a thread that checkpoints on its own connection, PASSIVE (never
+ * blocking the writer or readers). A commit is durable once in the WAL, so
+ * nothing acknowledged depends on the checkpoint.
+ */
+#define CHECKPOINT_FRAMES 1000 /* SQLite's default wal_autocheckpoint */
+
+struct lite_checkpointer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool pending, stop;
+	bool running; /* the thread waits for work (else commits checkpoint themselves) */
+	bool started; /* the thread is to be joined */
+	char *path;
+};
+
+static void *checkpointer_main(void *arg)
+{
+	struct lite_checkpointer *k = arg;
+	sqlite3 *h = NULL;
+
+	if (sqlite3_open_v2(k->path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		log_error("checkpoint: cannot open %s: %s (checkpoints stay in the commits)",
+			  k->path, h ? sqlite3_errmsg(h) : "out of memory");
+		sqlite3_close(h);
+		pthread_mutex_lock(&k->lock);
+		k->running = false;
+		pthread_mutex_unlock(&k->lock);
+		return NULL;
+	}
+	sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS);
+	/* a connection learns the WAL only when it reads the database */
+	sqlite3_exec(h, "PRAGMA synchronous = FULL; PRAGMA journal_mode", NULL, NULL, NULL);
+	pthread_mutex_lock(&k->lock);
+	for (;;) {
+		while (!k->pending && !k->stop)
+			pthread_cond_wait(&k->wake, &k->lock);
+		if (k->stop)
+			break;
+		k->pending = false;
+		pthread_mutex_unlock(&k->lock);
+		sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&k->lock);
+	}
+	pthread_mutex_unlock(&k->lock);
+	sqlite3_close(h);
+	return NULL;
+}
+
+/* sqlite3_wal_hook: after every commit, in the committing thread */
+static int checkpoint_hook(void *arg, sqlite3 *h, const char *schema, int frames)
+{
+	struct cs_db *db = arg;
+	struct lite_checkpointer *k = db->ckpt;
+	bool running;
+
+	(void)schema;
+	if (frames < CHECKPOINT_FRAMES)
+		return SQLITE_OK;
+	if (!k) {
+		const char *path = sqlite3_db_filename(h, "main");
+
+		k = calloc(1, sizeof(*k));
+		if (!k || !path || !*path || !(k->path = strdup(path))) {
+			free(k);
+			sqlite3_wal_checkpoint(h, NULL); /* as SQLite would have */
+			return SQLITE_OK;
+		}
+		pthread_mutex_init(&k->lock, NULL);
+		pthread_cond_init(&k->wake, NULL);
+		db->ckpt = k;
+		k->running = k->started = !pthread_create(&k->thread, NULL, checkpointer_main, k);
+	}
+	pthread_mutex_lock(&k->lock);
+	running = k->running;
+	if (running) {
+		k->pending = true;
+		pthread_cond_signal(&k->wake);
+	}
+	pthread_mutex_unlock(&k->lock);
+	if (!running)
+		sqlite3_wal_checkpoint(h, NULL);
+	return SQLITE_OK;
+}
+
+static void checkpointer_free(struct lite_checkpointer *k)
+{
+	if (!k)
+		return;
+	if (k->started) {
+		pthread_mutex_lock(&k->lock);
+		k->stop = true;
+		pthread_cond_signal(&k->wake);
+		pthread_mutex_unlock(&k->lock);
+		pthread_join(k->thread, NULL);
+	}
+	pthread_cond_destroy(&k->wake);
+	pthread_mutex_destroy(&k->lock);
+	free(k->path);
+	free(k);
+}
 
 int lite_open(struct cs_db *db, const char *path)
 {
@@ -171,6 +284,7 @@ int lite_open(struct cs_db *db, const char *path)
 		log_error("cannot configure database %s", path);
 		return -EIO;
 	}
+	sqlite3_wal_hook(h, checkpoint_hook, db); /* replaces the automatic checkpoint */
 	return 0;
 }
 
@@ -219,6 +333,8 @@ static int lite_migrate(struct cs_db *db)
 
 static void lite_close(struct db_conn *c)
 {
+	checkpointer_free(c->db->ckpt); /* before the last connection's own checkpoint */
+	c->db->ckpt = NULL;
 	sqlite3_close(c->h);
 	c->h = NULL;
 }
@@ -238,6 +354,7 @@ const struct db_backend db_lite = {
 	.col_double = lite_col_double,
 	.col_str = lite_col_str,
 	.changes = lite_changes,
+	.last_insert_id = lite_last_insert_id,
 	.exec = lite_exec,
 	.errmsg = lite_errmsg,
 	.migrate = lite_migrate,

@@ -85,6 +85,18 @@ void format_time(int64_t ns, int32_t off, char *buf, size_t size);	/* RFC 3339 n
 /* RFC 3339 (and a few Go layouts) -> time; -EINVAL if not recognised. */
 int parse_time(const char *s, int64_t *ns, int32_t *off);
 
+/* Value of a hexadecimal digit, -1 if c is not one (string escapes, URL escapes). */
+static inline int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Number of UTF-8 characters (invalid bytes count one each). */
 size_t utf8_len(const char *s, size_t len);
 

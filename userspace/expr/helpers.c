@@ -374,17 +374,6 @@ HELPER(h_ip_to_range)
 
 /* ---- URL escaping (Go net/url) ---- */
 
-static int unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int url_unescape(const struct expr_value *v, bool query, struct expr_value *out)
 {
 	struct sbuf sb = EXPR_SBUF;
@@ -393,8 +382,8 @@ static int url_unescape(const struct expr_value *v, bool query, struct expr_valu
 
 	for (size_t i = 0; i < l; i++) {
 		if (s[i] == '%') {
-			int hi = i + 2 < l ? unhex(s[i + 1]) : -1;
-			int lo = i + 2 < l ? unhex(s[i + 2]) : -1;
+			int hi = i + 2 < l ? hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < l ? hex_digit(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0) {	/* Go returns an error: keep the input */
 				sb_free(&sb);

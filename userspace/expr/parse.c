@@ -97,17 +97,6 @@ static bool is_ident_char(int c)
 	return is_ident_start(c) || isdigit(c);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void put_utf8(struct sbuf *sb, uint32_t cp)
 {
 	char b[4];
@@ -180,7 +169,7 @@ static int lex_string(struct parser *p, struct token *t)
 			n = c == 'x' ? 2 : c == 'u' ? 4 : 8;
 			v = 0;
 			for (int k = 0; k < n; k++, i++) {
-				d = i < p->srclen ? hexval(s[i]) : -1;
+				d = i < p->srclen ? hex_digit(s[i]) : -1;
 				if (d < 0) {
 					perr(p, i, -EINVAL, "invalid char escape");
 					goto fail;
@@ -679,11 +668,43 @@ static bool comparable(const struct expr_type *a, const struct expr_type *b)
 }
 
 /* Static result type of a binary operation; reports known mismatches. */
+/* +, - and * on strings, arrays, durations and times (numbers are the caller's); NULL: invalid. */
+static const struct expr_type *other_arith_type(int op, enum expr_kind ka, enum expr_kind kb)
+{
+	bool dur_a = ka == EXPR_DURATION, dur_b = kb == EXPR_DURATION;
+
+	switch (op) {
+	case OP_ADD:
+		if (ka == EXPR_STRING && kb == EXPR_STRING)
+			return &expr_type_string;
+		if (dur_a && dur_b)
+			return &expr_type_duration;
+		if ((ka == EXPR_TIME && dur_b) || (dur_a && kb == EXPR_TIME))
+			return &expr_type_time;
+		if (ka == EXPR_ARRAY && kb == EXPR_ARRAY)
+			return &expr_type_array_any;
+		return NULL;
+	case OP_SUB:
+		if (ka == EXPR_TIME && kb == EXPR_TIME)
+			return &expr_type_duration;
+		if (ka == EXPR_TIME && dur_b)
+			return &expr_type_time;
+		if (dur_a && dur_b)
+			return &expr_type_duration;
+		return NULL;
+	default:	/* OP_MUL */
+		if ((dur_a && numeric(kb)) || (numeric(ka) && dur_b))
+			return &expr_type_duration;
+		return NULL;
+	}
+}
+
 static const struct expr_type *binary_type(struct parser *p, int op, const struct expr_type *a,
 					   const struct expr_type *b, int pos)
 {
 	enum expr_kind ka = a->kind, kb = b->kind;
 	bool both = known(a) && known(b);
+	const struct expr_type *t;
 
 	switch (op) {
 	case OP_OR:
@@ -720,47 +741,17 @@ static const struct expr_type *binary_type(struct parser *p, int op, const struc
 		if ((known(a) && ka != EXPR_INT) || (known(b) && kb != EXPR_INT))
 			goto bad;
 		return &type_array_int;
-	case OP_ADD:
+	case OP_ADD: case OP_SUB: case OP_MUL:
 		if (!both)
 			return &expr_type_any;
 		if (ka == EXPR_INT && kb == EXPR_INT)
 			return &expr_type_int;
 		if (numeric(ka) && numeric(kb))
 			return &expr_type_float;
-		if (ka == EXPR_STRING && kb == EXPR_STRING)
-			return &expr_type_string;
-		if (ka == EXPR_DURATION && kb == EXPR_DURATION)
-			return &expr_type_duration;
-		if ((ka == EXPR_TIME && kb == EXPR_DURATION) ||
-		    (ka == EXPR_DURATION && kb == EXPR_TIME))
-			return &expr_type_time;
-		if (ka == EXPR_ARRAY && kb == EXPR_ARRAY)
-			return &expr_type_array_any;
-		goto bad;
-	case OP_SUB:
-		if (!both)
-			return &expr_type_any;
-		if (ka == EXPR_INT && kb == EXPR_INT)
-			return &expr_type_int;
-		if (numeric(ka) && numeric(kb))
-			return &expr_type_float;
-		if (ka == EXPR_TIME && kb == EXPR_TIME)
-			return &expr_type_duration;
-		if (ka == EXPR_TIME && kb == EXPR_DURATION)
-			return &expr_type_time;
-		if (ka == EXPR_DURATION && kb == EXPR_DURATION)
-			return &expr_type_duration;
-		goto bad;
-	case OP_MUL:
-		if (!both)
-			return &expr_type_any;
-		if (ka == EXPR_INT && kb == EXPR_INT)
-			return &expr_type_int;
-		if (numeric(ka) && numeric(kb))
-			return &expr_type_float;
-		if ((ka == EXPR_DURATION && numeric(kb)) || (numeric(ka) && kb == EXPR_DURATION))
-			return &expr_type_duration;
-		goto bad;
+		t = other_arith_type(op, ka, kb);
+		if (!t)
+			goto bad;
+		return t;
 	case OP_DIV:
 	case OP_POW:
 		if ((known(a) && !numeric(ka)) || (known(b) && !numeric(kb)))
@@ -1404,6 +1395,17 @@ static struct node *fold_array(struct parser *p, struct node *n)
 	return n;
 }
 
+/* After an element of an array or map literal: a `,` (consumed) or its `close` (left). */
+static bool list_sep(struct parser *p, const char *close, const char *what)
+{
+	if (tok_op(p, ","))
+		return next(p);
+	if (tok_op(p, close))
+		return true;
+	perr(p, p->cur.pos, -EINVAL, "expected , or %s in %s", close, what);
+	return false;
+}
+
 static struct node *parse_array(struct parser *p)
 {
 	struct node *n = node_new(p, N_ARRAY, p->cur.pos);
@@ -1420,15 +1422,8 @@ static struct node *parse_array(struct parser *p)
 			et = item->st;
 		else if (et->kind != item->st->kind)
 			et = &expr_type_any;
-		if (tok_op(p, ",")) {
-			if (!next(p))
-				return NULL;
-			continue;
-		}
-		if (!tok_op(p, "]")) {
-			perr(p, p->cur.pos, -EINVAL, "expected , or ] in array");
+		if (!list_sep(p, "]", "array"))
 			return NULL;
-		}
 	}
 	if (!next(p))
 		return NULL;
@@ -1494,15 +1489,8 @@ static struct node *parse_map(struct parser *p)
 		val = parse_expression(p, 0);
 		if (!node_push(p, n, key) || !node_push(p, n, val))
 			return NULL;
-		if (tok_op(p, ",")) {
-			if (!next(p))
-				return NULL;
-			continue;
-		}
-		if (!tok_op(p, "}")) {
-			perr(p, p->cur.pos, -EINVAL, "expected , or } in map");
+		if (!list_sep(p, "}", "map"))
 			return NULL;
-		}
 	}
 	if (!next(p))
 		return NULL;

@@ -137,6 +137,19 @@ static int build_index(struct strset *set)
 	return 0;
 }
 
+/* The index over the lines filled in, or the set freed on an earlier error. */
+static int finish(struct strset *set, int err, struct strset **out)
+{
+	if (!err)
+		err = build_index(set);
+	if (err) {
+		strset_free(set);
+		return err;
+	}
+	*out = set;
+	return 0;
+}
+
 /* -EINVAL when an element is not a string: the caller takes the general path. */
 int strset_build(const struct expr_array *list, int op, int cmap, struct strset **out)
 {
@@ -165,14 +178,7 @@ int strset_build(const struct expr_array *list, int op, int cmap, struct strset 
 	}
 	if (!err && op == OP_MATCHES)
 		err = build_regex(set);
-	if (!err)
-		err = build_index(set);
-	if (err) {
-		strset_free(set);
-		return err;
-	}
-	*out = set;
-	return 0;
+	return finish(set, err, out);
 }
 
 int strset_build_words(const char *const *lits, const size_t *lens, const uint8_t *wb,
@@ -182,23 +188,17 @@ int strset_build_words(const char *const *lits, const size_t *lens, const uint8_
 	int err = 0;
 
 	*out = NULL;
-	if (!set || !(set->pat = calloc(n ? n : 1, sizeof(*set->pat))) ||
-	    !(set->wb = malloc(n ? n : 1)))
-		err = -ENOMEM;
+	if (!set)
+		return -ENOMEM;
 	set->op = OP_CONTAINS;
+	if (!(set->pat = calloc(n ? n : 1, sizeof(*set->pat))) || !(set->wb = malloc(n ? n : 1)))
+		err = -ENOMEM;
 	for (size_t i = 0; !err && i < n; i++) {
 		err = expr_stringn(lits[i], lens[i], &set->pat[i]);
 		set->wb[i] = wb[i];
 		set->n = (uint32_t)i + 1;
 	}
-	if (!err)
-		err = build_index(set);
-	if (err) {
-		strset_free(set);
-		return err;
-	}
-	*out = set;
-	return 0;
+	return finish(set, err, out);
 }
 
 static bool is_word(unsigned char c)

@@ -38,5 +38,8 @@ int hubtest_parsers_load(const struct hubtest_opts *o, const char *testdir, cons
 
 /* <hub>/.tests (a hub checkout, as upstream), else <hub>/tests. */
 void hubtest_tests_dir(const char *hub, char *buf, size_t len);
+/* `cscli hubtest create` and `cscli hubtest coverage` (argv[0] is the verb). */
+int hubtest_create_main(int argc, char **argv);
+int hubtest_coverage_main(int argc, char **argv);
 
 #endif /* CS_HUBTEST_INT_H */

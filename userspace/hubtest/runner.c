@@ -157,6 +157,8 @@ static void print_summary(const struct hubtest_summary *sum)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: cscli hubtest run [--hub DIR] [--geoip-dir DIR] [-v] (--all | TEST...)\n"
+		   "       cscli hubtest create NAME --type LOG_TYPE [-p PARSER]... [-s SCENARIO]...\n"
+		   "       cscli hubtest coverage [--parsers] [--scenarios] [--percent] [-o human|json]\n"
 		   "\n"
 		   "Run the hub's test folders (DIR/.tests, or DIR/tests) through this engine:\n"
 		   "their parser asserts, then their scenario asserts.\n"
@@ -180,6 +182,10 @@ int hubtest_main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (!strcmp(argv[0], "create"))
+		return hubtest_create_main(argc, argv);
+	if (!strcmp(argv[0], "coverage"))
+		return hubtest_coverage_main(argc, argv);
 	if (strcmp(argv[0], "run")) {
 		fprintf(stderr, "hubtest: unknown command '%s'\n", argv[0]);
 		usage(stderr);

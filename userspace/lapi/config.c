@@ -188,6 +188,7 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 		return -EINVAL;
 	}
 	cfg->enable = yamljson_get_bool(root, "api.server.enable", true);
+	cfg->dashboard = yamljson_get_bool(root, "api.server.dashboard", false);
 	set_str(&cfg->log_level, root, "common.log_level");
 	set_str(&cfg->log_level, root, "api.server.log_level");
 	set_str(&cfg->listen_uri, root, "api.server.listen_uri");

@@ -135,7 +135,8 @@ static bool tls_login(struct req *r, const char *id)
 
 void h_login(struct req *r)
 {
-	const char *ua = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "User-Agent");
+	const char *ua = r->ua ? r->ua
+			       : MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "User-Agent");
 	const char *id, *pw, *slash;
 	struct cs_machine m = { 0 };
 	char *scen = NULL, cn[200], tls_id[LAPI_MAX_ID];

@@ -28,6 +28,7 @@ struct route;
 
 struct cs_lapi_config {
 	bool enable;		/* api.server.enable (default true) */
+	bool dashboard;		/* api.server.dashboard: the web dashboard (default false) */
 	char *log_level;	/* api.server.log_level, else common.log_level (NULL: unset) */
 	char *listen_uri;	/* api.server.listen_uri, "127.0.0.1:8080" */
 	char *db_path;		/* db_config.db_path */

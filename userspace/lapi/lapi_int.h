@@ -189,6 +189,7 @@ struct req {
 	const struct route *route; /* NULL: unknown path or method */
 	bool path_known;
 	bool authed;	   /* machine token already checked (before the body) */
+	const char *ua;	   /* the User-Agent h_login takes instead of the header's (dashboard.c) */
 	size_t body_cap;
 	struct qarg args[LAPI_MAX_QUERY_ARGS];
 	size_t nargs;
@@ -204,6 +205,7 @@ struct req {
 	const char *ctype;
 	bool www_auth;
 	bool nocache;
+	bool page; /* a dashboard page or script: its security headers (request.c) */
 	char *location;
 	const char *content_encoding; /* "gzip" for a compressed streamed body */
 	/* a streamed body (rbody unused): MHD pulls it through reader */
@@ -270,6 +272,9 @@ void h_allowlist_get(struct req *r);
 void h_allowlist_check(struct req *r);
 void h_allowlists_check_bulk(struct req *r);
 void h_usage_metrics(struct req *r);
+void h_dashboard_asset(struct req *r);
+void h_dashboard_login(struct req *r);
+void h_dashboard_data(struct req *r);
 /*
  * h_allowlists.c: an allowlisted IP or range gets no decision. Drops the alert's
  * allowlisted Ip/Range decisions; true when the whole alert is to be dropped (a

@@ -223,6 +223,14 @@ static enum MHD_Result send_reply(struct req *r)
 	}
 	if (r->location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+	if (r->page) { /* the dashboard's pages: no framing (its delete buttons), no foreign code */
+		MHD_add_response_header(resp, "Content-Security-Policy",
+					"default-src 'self'; style-src 'self' 'unsafe-inline'; "
+					"frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+		MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+		MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	}
 	if (r->content_encoding) {
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, r->content_encoding);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");

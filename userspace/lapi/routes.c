@@ -45,6 +45,14 @@ static const struct route routes[] = {
 	{ "GET", "/v1/allowlists/check/{ip*}", AUTH_JWT, h_allowlist_check },
 	{ "HEAD", "/v1/allowlists/check/{ip*}", AUTH_JWT, h_allowlist_check },
 	{ "POST", "/v1/usage-metrics", AUTH_EITHER, h_usage_metrics },
+	/* api.server.dashboard (dashboard.c: 404 when off); only the login page and its
+	 * script go without a machine's token */
+	{ "GET", "/dashboard/login", AUTH_NONE, h_dashboard_asset },
+	{ "GET", "/dashboard/login.js", AUTH_NONE, h_dashboard_asset },
+	{ "POST", "/dashboard/login", AUTH_NONE, h_dashboard_login },
+	{ "GET", "/dashboard", AUTH_JWT, h_dashboard_asset },
+	{ "GET", "/dashboard/app.js", AUTH_JWT, h_dashboard_asset },
+	{ "GET", "/dashboard/data", AUTH_JWT, h_dashboard_data },
 };
 
 /* upstream's eitherAuth: an API key makes a bouncer, an Authorization header a
