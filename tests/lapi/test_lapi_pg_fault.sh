@@ -50,9 +50,10 @@ until_ok() {
 alerts_for() { lapi_sql "SELECT COUNT(DISTINCT source_value) FROM alerts WHERE source_value LIKE '198.18.78.%'" 2>/dev/null; }
 have_alerts() { [ "$(alerts_for)" = "$1" ]; }
 health() { curl -s -m 5 -o /dev/null -w "%{http_code}" "$URL/health"; }
+health_up() { [ "$(health)" = 200 ]; }
 
-sleep 1 # the agent opens the log: lines written before would be skipped (tail)
-until_ok 10 grep -q "" "$T/agent.log"
+# the agent tails the log from its end: lines written before it is ready would be skipped
+until_ok 30 grep -q "detector ready" "$T/agent.log"
 for n in 1 2 3; do attack $n; done
 check "before the outage: 3 alerts stored" until_ok 20 have_alerts 3
 
@@ -63,7 +64,7 @@ for n in 4 5 6; do attack $n; done
 check "the LAPI does not acknowledge them, the agent will retry" \
 	until_ok 20 grep -q "LAPI answered HTTP 500 to alerts, will retry" "$T/agent.log"
 pg_ctl_start || fail "PostgreSQL did not start again: $PG_WHY"
-check "/health is up again (the LAPI reconnected)" until_ok 30 test "$(health)" = 200
+check "/health is up again (the LAPI reconnected)" until_ok 30 health_up
 for n in 7 8 9; do attack $n; done
 check "after the outage: all 9 attacks have their alert" until_ok 30 have_alerts 9
 check_eq "no attack stored twice" \
