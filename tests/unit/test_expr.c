@@ -1190,6 +1190,7 @@ static const struct ok_case helpers[] = {
 	{ "ParseUnix('1700000000')", "string:2023-11-14T22:13:20Z" },
 	{ "ParseUnix('1700000000.123')", "string:2023-11-14T22:13:20Z" },
 	{ "ParseUnix('x')", "string:" },
+	{ "ParseUnix('9733300000')", "string:2278-06-08T22:26:40Z" },
 	{ "len(TimeNow()) == 20", "bool:true" },
 	{ "basename('/var/log/auth.log')", "string:auth.log" },
 	{ "basename('auth.log')", "string:auth.log" },

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "common/gotime.h"
 #include "common/ipaddr.h"
 #include "common/log.h"
 #include "common/stash.h"
@@ -1027,7 +1028,9 @@ HELPER(h_parse_unix)
 	v = strtoll(S(A), &end, 10);
 	if (end == S(A) || (*end && end != dot) || errno || v <= 0)
 		return expr_string("", out);
-	format_time((int64_t)v * 1000000000, 0, buf, sizeof(buf));
+	/* in seconds, not nanoseconds: Go's time.Unix goes past 2262, where ns overflow */
+	if (gotime_format_time(&(struct cs_time){ .sec = v }, false, buf, sizeof(buf)) < 0)
+		return expr_string("", out);
 	return expr_string(buf, out);
 }
 
