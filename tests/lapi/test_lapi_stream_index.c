@@ -54,8 +54,10 @@ static int cmp_line(const void *a, const void *b)
 
 static bool same(struct seen *a, struct seen *b)
 {
-	qsort(a->v, a->n, sizeof(a->v[0]), cmp_line);
-	qsort(b->v, b->n, sizeof(b->v[0]), cmp_line);
+	if (a->n) /* an empty set has no array: qsort(NULL, 0) is undefined */
+		qsort(a->v, a->n, sizeof(a->v[0]), cmp_line);
+	if (b->n)
+		qsort(b->v, b->n, sizeof(b->v[0]), cmp_line);
 	if (a->n != b->n)
 		return false;
 	for (size_t i = 0; i < a->n; i++)
