@@ -630,6 +630,40 @@ static void test_bucket_cap(void)
 	sink_reset(&s);
 }
 
+#define QUEUE_SCENARIO "type: conditional\nname: t/q\ndescription: d\n" \
+	"filter: \"true\"\ngroupby: evt.Meta.source_ip\n" \
+	"capacity: -1\nleakspeed: 1h\ncondition: 'false'\n"
+
+/* An engine whose full-copy budget is 100 events, with a conditional scenario
+ * (full copies, never overflows) and optionally more YAML documents. */
+static struct cs_buckets *budget_engine(struct sink *s, const char *more)
+{
+	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow, .arg = s,
+				    .max_events = 100 };
+	struct cs_buckets *b = NULL;
+	char yaml[1024];
+
+	snprintf(yaml, sizeof(yaml), "%s%s%s", QUEUE_SCENARIO, more ? "---\n" : "", more ? more : "");
+	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
+	    !ASSERT_OK(cs_buckets_load_string(b, "t.yaml", yaml), "load")) {
+		cs_buckets_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+/* 40 sources of 10 events each, source i from time t0 + i * step on. */
+static void flood(struct cs_buckets *b, long t0, long step)
+{
+	char ip[32];
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
+		for (int k = 0; k < 10; k++)
+			pour(b, ip, t0 + i * step + k, NULL, NULL);
+	}
+}
+
 /*
  * The full-copy budget evicts only instances that hold full copies: a flood of
  * sources into a conditional scenario does not evict a brute-forcer's leaky
@@ -638,29 +672,16 @@ static void test_bucket_cap(void)
 static void test_event_budget_spares_compact(void)
 {
 	struct sink s = { 0 };
-	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow, .arg = &s,
-				    .max_events = 100 };
-	struct cs_buckets *b = NULL;
+	struct cs_buckets *b = budget_engine(&s, "type: leaky\nname: t/bf\ndescription: d\n"
+					     "filter: evt.Meta.source_ip == '198.51.100.1'\n"
+					     "groupby: evt.Meta.source_ip\ncapacity: 3\nleakspeed: 1h\n");
 	struct cs_bucket_stats st;
-	char ip[32];
 
-	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
-	    !ASSERT_OK(cs_buckets_load_string(b, "t.yaml",
-					      "type: conditional\nname: t/q\ndescription: d\n"
-					      "filter: \"true\"\ngroupby: evt.Meta.source_ip\n"
-					      "capacity: -1\nleakspeed: 1h\ncondition: 'false'\n"
-					      "---\ntype: leaky\nname: t/bf\ndescription: d\n"
-					      "filter: evt.Meta.source_ip == '198.51.100.1'\n"
-					      "groupby: evt.Meta.source_ip\ncapacity: 3\nleakspeed: 1h\n"),
-			   "load"))
+	if (!b)
 		goto out;
 	for (int k = 0; k < 3; k++)
 		pour(b, "198.51.100.1", k, NULL, NULL);
-	for (int i = 0; i < 40; i++) {
-		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
-		for (int k = 0; k < 10; k++)
-			pour(b, ip, 1000 + i * 100L + k, NULL, NULL);
-	}
+	flood(b, 1000, 100);
 	cs_buckets_get_stats(b, &st);
 	ASSERT_TRUE(st.evicted >= 30, "the flood evicted conditional instances");
 	ASSERT_EQ(s.n, 0, "no overflow yet");
@@ -676,23 +697,12 @@ out:
 static void test_event_budget(void)
 {
 	struct sink s = { 0 };
-	struct cs_bucket_opts o = { .mode = CS_BUCKET_REPLAY, .on_overflow = on_overflow, .arg = &s,
-				    .max_events = 100 };
-	struct cs_buckets *b = NULL;
+	struct cs_buckets *b = budget_engine(&s, NULL);
 	struct cs_bucket_stats st;
-	char ip[32];
 
-	if (!ASSERT_OK(cs_buckets_new(&o, &b), "engine") ||
-	    !ASSERT_OK(cs_buckets_load_string(b, "t.yaml",
-					      "type: conditional\nname: t/q\ndescription: d\n"
-					      "filter: \"true\"\ngroupby: evt.Meta.source_ip\n"
-					      "capacity: -1\nleakspeed: 1h\ncondition: 'false'\n"), "load"))
+	if (!b)
 		goto out;
-	for (int i = 0; i < 40; i++) {
-		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
-		for (int k = 0; k < 10; k++)
-			pour(b, ip, i * 1000L + k, NULL, NULL);
-	}
+	flood(b, 0, 1000);
 	cs_buckets_get_stats(b, &st);
 	ASSERT_TRUE(st.queued <= 100, "queued events within max_events");
 	ASSERT_EQ(st.live, 10, "oldest instances evicted to stay in budget");
