@@ -290,7 +290,9 @@ keep_on_stop: false"
 	ms=$(wait_for 40 two_left_in) &&
 		pass "full host map: left-out hosts applied once there is room (${ms} ms)" ||
 		fail "full host map: retry ($(hosts_in_map 198.18.0.1{1..5}/32) of 2)"
-	check "full host map: recovery said" grep -q "every ban is applied again" "$TMPD/bouncer.log"
+	# the message follows the map write: wait for it rather than race it
+	wait_for 10 grep -q "every ban is applied again" "$TMPD/bouncer.log" >/dev/null &&
+		pass "full host map: recovery said" || fail "full host map: recovery said"
 	bouncer_stop
 	lapi_stop
 }
