@@ -411,14 +411,22 @@ static void test_shared_bucket_key(void)
 		"capacity: 100\nleakspeed: 1m\n",
 		0);
 
+	static const struct {
+		const char *ip;
+		int overflows;
+		const char *why;
+	} steps[] = {
+		{ "192.0.2.1", 0, "2 pours fit in capacity 3" },
+		{ "192.0.2.2", 0, "another partition: another shared bucket" },
+		{ "192.0.2.1", 1, "the second event is poured twice into the first scenario's bucket" },
+	};
+
 	if (!b)
 		return;
-	pour(b, "192.0.2.1", 0, NULL, NULL);
-	ASSERT_EQ(s.n, 0, "2 pours fit in capacity 3");
-	pour(b, "192.0.2.2", 0, NULL, NULL);
-	ASSERT_EQ(s.n, 0, "another partition: another shared bucket");
-	pour(b, "192.0.2.1", 0, NULL, NULL);
-	ASSERT_EQ(s.n, 1, "the second event is poured twice into the first scenario's bucket");
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		pour(b, steps[i].ip, 0, NULL, NULL);
+		ASSERT_EQ(s.n, steps[i].overflows, steps[i].why);
+	}
 	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Capacity == 3 && "
 				 "o.Overflow.Alert.GetEventsCount() == 4"),
 		    "the shared bucket runs by the first scenario's settings");
