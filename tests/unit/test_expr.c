@@ -15,162 +15,26 @@
 
 #include "common/log.h"
 #include "common/stash.h"
+#include "common/strmap.h"
 #include "expr/expr.h"
 #include "../lib/test.h"
 
 
 /* ---- a small Event-like host object ---- */
 
-#define MAXKV 16
-
-struct kv {
-	char *k, *v;
-};
-
-struct strmap {
-	struct kv kv[MAXKV];
-	int n;
-};
-
 struct t_line {
 	const char *raw, *src, *module;
-	struct strmap labels;
+	struct strmap *labels;
 };
 
 struct t_event {
 	struct t_line line;
-	struct strmap meta, parsed;
+	struct strmap *meta, *parsed;
 	struct expr_value unmarshaled;	/* native map, mutated by set() */
 	int64_t time_ns;
 	int type;
 	bool whitelisted;
 };
-
-static const char *strmap_get(const struct strmap *m, const char *k)
-{
-	for (int i = 0; i < m->n; i++)
-		if (!strcmp(m->kv[i].k, k))
-			return m->kv[i].v;
-	return NULL;
-}
-
-static int strmap_set(struct strmap *m, const char *k, const char *v)
-{
-	for (int i = 0; i < m->n; i++) {
-		if (!strcmp(m->kv[i].k, k)) {
-			free(m->kv[i].v);
-			m->kv[i].v = strdup(v);
-			return 0;
-		}
-	}
-	if (m->n == MAXKV)
-		return -ENOSPC;
-	m->kv[m->n].k = strdup(k);
-	m->kv[m->n].v = strdup(v);
-	m->n++;
-	return 0;
-}
-
-static void strmap_free(struct strmap *m)
-{
-	for (int i = 0; i < m->n; i++) {
-		free(m->kv[i].k);
-		free(m->kv[i].v);
-	}
-	m->n = 0;
-}
-
-static int sm_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
-{
-	const char *v = strmap_get(obj, name);
-
-	return expr_string(v ? v : "", out);	/* absent key: "" */
-}
-
-static int sm_has(struct expr_ctx *c, void *obj, const char *key, bool *out)
-{
-	*out = strmap_get(obj, key) != NULL;
-	return 0;
-}
-
-static int sm_keys(struct expr_ctx *c, void *obj, struct expr_value *out)
-{
-	const struct strmap *m = obj;
-	int err = expr_array_new(m->n, out);
-
-	for (int i = 0; !err && i < m->n; i++) {
-		struct expr_value s;
-
-		err = expr_string(m->kv[i].k, &s);
-		if (!err)
-			err = expr_array_push_take(out, s);
-	}
-	return err;
-}
-
-static int sm_set(struct expr_ctx *c, void *obj, const char *key, const struct expr_value *v)
-{
-	if (v->kind != EXPR_STRING)
-		return -EINVAL;
-	return strmap_set(obj, key, expr_str_cstr(v));
-}
-
-static const struct expr_host_ops strmap_ops = {
-	.name = "map[string]string",
-	.flags = EXPR_HOST_MAPLIKE,
-	.elem = &expr_type_string,
-	.get = sm_get,
-	.has = sm_has,
-	.keys = sm_keys,
-	.set = sm_set,
-};
-static const struct expr_type strmap_type = { EXPR_HOST, NULL, &strmap_ops };
-
-/* evt.Unmarshaled: a live view of a native map the event owns */
-static int um_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
-{
-	const struct expr_value *v = expr_map_get(obj, name);
-
-	*out = v ? expr_value_ref(v) : expr_nil();
-	return 0;
-}
-
-static int um_has(struct expr_ctx *c, void *obj, const char *key, bool *out)
-{
-	*out = expr_map_get(obj, key) != NULL;
-	return 0;
-}
-
-static int um_keys(struct expr_ctx *c, void *obj, struct expr_value *out)
-{
-	const char *k;
-	const struct expr_value *v;
-	int err = expr_array_new(0, out);
-
-	for (size_t i = 0; !err && !expr_map_entry(obj, i, &k, &v); i++) {
-		struct expr_value s;
-
-		err = expr_string(k, &s);
-		if (!err)
-			err = expr_array_push_take(out, s);
-	}
-	return err;
-}
-
-static int um_set(struct expr_ctx *c, void *obj, const char *key, const struct expr_value *v)
-{
-	return expr_map_set(obj, key, v);
-}
-
-static const struct expr_host_ops anymap_ops = {
-	.name = "map[string]any",
-	.flags = EXPR_HOST_MAPLIKE,
-	.get = um_get,
-	.has = um_has,
-	.keys = um_keys,
-	.set = um_set,
-};
-static const struct expr_type anymap_type = { EXPR_HOST, NULL, &anymap_ops };
 
 static int line_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
 {
@@ -183,7 +47,7 @@ static int line_get(struct expr_ctx *c, void *obj, const char *name, struct expr
 	if (!strcmp(name, "Module"))
 		return expr_string(l->module, out);
 	if (!strcmp(name, "Labels")) {
-		*out = expr_host(&strmap_ops, &l->labels);
+		*out = expr_host(&expr_strmap_ops, l->labels);
 		return 0;
 	}
 	return -ENOENT;
@@ -193,7 +57,7 @@ static const struct expr_field line_fields[] = {
 	{ "Raw", &expr_type_string },
 	{ "Src", &expr_type_string },
 	{ "Module", &expr_type_string },
-	{ "Labels", &strmap_type },
+	{ "Labels", &expr_type_strmap },
 	{ NULL },
 };
 static const struct expr_host_ops line_ops = {
@@ -208,11 +72,11 @@ static int ev_get(struct expr_ctx *c, void *obj, const char *name, struct expr_v
 	if (!strcmp(name, "Line"))
 		return *out = expr_host(&line_ops, &e->line), 0;
 	if (!strcmp(name, "Meta"))
-		return *out = expr_host(&strmap_ops, &e->meta), 0;
+		return *out = expr_host(&expr_strmap_ops, e->meta), 0;
 	if (!strcmp(name, "Parsed"))
-		return *out = expr_host(&strmap_ops, &e->parsed), 0;
+		return *out = expr_host(&expr_strmap_ops, e->parsed), 0;
 	if (!strcmp(name, "Unmarshaled"))
-		return *out = expr_host(&anymap_ops, &e->unmarshaled), 0;
+		return *out = expr_host(&expr_nmap_ops, &e->unmarshaled), 0;
 	if (!strcmp(name, "Time"))
 		return *out = expr_time(e->time_ns, 0), 0;
 	if (!strcmp(name, "Type"))
@@ -233,13 +97,13 @@ static int ev_call(struct expr_ctx *c, void *obj, const char *m, const struct ex
 			expr_ctx_errorf(c, "GetMeta: key must be a string");
 			return -EINVAL;
 		}
-		v = strmap_get(&e->meta, expr_str_cstr(&args[0]));
+		v = strmap_get(e->meta, expr_str_cstr(&args[0]));
 		return expr_string(v ? v : "", out);
 	}
 	if (!strcmp(m, "SetMeta")) {
 		if (args[0].kind != EXPR_STRING || args[1].kind != EXPR_STRING)
 			return -EINVAL;
-		strmap_set(&e->meta, expr_str_cstr(&args[0]), expr_str_cstr(&args[1]));
+		strmap_set(e->meta, expr_str_cstr(&args[0]), expr_str_cstr(&args[1]));
 		*out = expr_bool(true);
 		return 0;
 	}
@@ -254,8 +118,8 @@ static char *ev_format(const void *obj)
 }
 
 static const struct expr_field ev_fields[] = {
-	{ "Line", &line_type },	{ "Meta", &strmap_type },
-	{ "Parsed", &strmap_type }, { "Unmarshaled", &anymap_type },
+	{ "Line", &line_type },	{ "Meta", &expr_type_strmap },
+	{ "Parsed", &expr_type_strmap }, { "Unmarshaled", &expr_type_nmap },
 	{ "Time", &expr_type_time }, { "Type", &expr_type_int },
 	{ "Whitelisted", &expr_type_bool }, { NULL },
 };
@@ -379,21 +243,29 @@ static struct expr_value vars[V_COUNT];
 static struct t_event events[3];
 static struct t_queue queue = { events, 3 };
 
-static void event_init(struct t_event *e, const char *raw, const char *ip, const char *user)
+static int event_init(struct t_event *e, const char *raw, const char *ip, const char *user)
 {
+	int err;
+
 	memset(e, 0, sizeof(*e));
 	e->line.raw = raw;
 	e->line.src = "/var/log/auth.log";
 	e->line.module = "file";
-	strmap_set(&e->line.labels, "type", "syslog");
-	strmap_set(&e->meta, "source_ip", ip);
-	strmap_set(&e->meta, "log_type", "ssh_failed-auth");
-	strmap_set(&e->meta, "user", user);
-	strmap_set(&e->meta, "empty", "");
-	strmap_set(&e->parsed, "program", "sshd");
-	strmap_set(&e->parsed, "message", "a=1 b=\"two words\" c=3");
-	expr_map_new(&e->unmarshaled);
+	e->line.labels = strmap_new();
+	e->meta = strmap_new();
+	e->parsed = strmap_new();
+	if (!e->line.labels || !e->meta || !e->parsed)
+		return -ENOMEM;
+	err = strmap_set(e->line.labels, "type", "syslog");
+	err = err ?: strmap_set(e->meta, "source_ip", ip);
+	err = err ?: strmap_set(e->meta, "log_type", "ssh_failed-auth");
+	err = err ?: strmap_set(e->meta, "user", user);
+	err = err ?: strmap_set(e->meta, "empty", "");
+	err = err ?: strmap_set(e->parsed, "program", "sshd");
+	err = err ?: strmap_set(e->parsed, "message", "a=1 b=\"two words\" c=3");
+	err = err ?: expr_map_new(&e->unmarshaled);
 	e->time_ns = 1700000000LL * 1000000000;	/* 2023-11-14T22:13:20Z */
+	return err;
 }
 
 static int setup(void)
@@ -430,9 +302,11 @@ static int setup(void)
 	if (err)
 		return err;
 
-	event_init(&events[0], "Failed password for root from 1.2.3.4", "1.2.3.4", "root");
-	event_init(&events[1], "Failed password for admin from 1.2.3.4", "1.2.3.4", "admin");
-	event_init(&events[2], "Invalid user test from 5.6.7.8", "5.6.7.8", "test");
+	err = event_init(&events[0], "Failed password for root from 1.2.3.4", "1.2.3.4", "root");
+	err = err ?: event_init(&events[1], "Failed password for admin from 1.2.3.4", "1.2.3.4", "admin");
+	err = err ?: event_init(&events[2], "Invalid user test from 5.6.7.8", "5.6.7.8", "test");
+	if (err)
+		return err;
 	events[1].time_ns += 60LL * 1000000000;
 	events[2].time_ns += 180LL * 1000000000;
 
@@ -480,9 +354,9 @@ static void teardown(void)
 	for (int i = 0; i < V_COUNT; i++)
 		expr_value_release(&vars[i]);
 	for (int i = 0; i < 3; i++) {
-		strmap_free(&events[i].line.labels);
-		strmap_free(&events[i].meta);
-		strmap_free(&events[i].parsed);
+		strmap_free(events[i].line.labels);
+		strmap_free(events[i].meta);
+		strmap_free(events[i].parsed);
 		expr_value_release(&events[i].unmarshaled);
 	}
 	expr_env_free(env);
