@@ -406,6 +406,16 @@ out:
 	return r;
 }
 
+static void check_one(const char *src, const char *want, const char *what)
+{
+	struct expr_error e;
+	char *got = run(src, &e);
+
+	if (!ASSERT_STREQ(got, want, what))
+		fprintf(stderr, "     error was: %s\n", e.msg);
+	free(got);
+}
+
 struct ok_case {
 	const char *src;
 	const char *want;
@@ -413,17 +423,24 @@ struct ok_case {
 
 static void check_cases(const struct ok_case *cases, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct expr_error e;
-		char *got = run(cases[i].src, &e);
-
-		if (!ASSERT_STREQ(got, cases[i].want, cases[i].src))
-			fprintf(stderr, "     error was: %s\n", e.msg);
-		free(got);
-	}
+	for (size_t i = 0; i < n; i++)
+		check_one(cases[i].src, cases[i].want, cases[i].src);
 }
 
 #define CHECK(tbl) check_cases(tbl, sizeof(tbl) / sizeof(tbl[0]))
+
+/* Steps run in order (one may change what the next ones see), each named. */
+struct step {
+	const char *src, *want, *what;
+};
+
+static void check_steps(const struct step *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		check_one(steps[i].src, steps[i].want, steps[i].what);
+}
+
+#define CHECK_STEPS(tbl) check_steps(tbl, sizeof(tbl) / sizeof(tbl[0]))
 
 /* ---- the tables ---- */
 
@@ -1358,10 +1375,30 @@ static void test_eval_bool(void)
 /* Statics and methods act on the host object: visible to later expressions. */
 static void test_host_mutation(void)
 {
+	static const struct step targets[] = {
+		{ "UnmarshalJSON('{\"a\": {\"b\": [1, 2.5]}, \"s\": \"x\"}', evt.Unmarshaled, 'j')"
+		  " in ['', nil]", "bool:true", "UnmarshalJSON ok" },
+		{ "evt.Unmarshaled.j.a.b[1]", "float:2.5", "UnmarshalJSON stored" },
+		/* Go's json.Unmarshal gives float64 for every number; hub statics print it %f. */
+		{ "evt.Unmarshaled.j.a.b[0]", "float:1", "UnmarshalJSON integer is a float, as in Go" },
+		{ "evt.Unmarshaled.j.s == 'x' && evt.Unmarshaled.j.nope == nil", "bool:true",
+		  "UnmarshalJSON nested access" },
+		{ "'j' in evt.Unmarshaled", "bool:true", "in on host any-map" },
+		{ "ParseKV(evt.Parsed.message, evt.Unmarshaled, 'kv') in ['', nil]", "bool:true",
+		  "ParseKV ok" },
+		{ "evt.Unmarshaled.kv", "map:map[a:1 b:two words c:3]", "ParseKV result" },
+		{ "ParseKV('k= x=\"q\\\\\"q\" y=a=b', evt.Unmarshaled, 'kv2') == nil", "bool:true",
+		  "ParseKV edge" },
+		{ "evt.Unmarshaled.kv2", "map:map[k: x:q\\\"q y:a]", "ParseKV edge result" },
+		{ "ParseKVLax('user=john doe id=5 msg=\"hi there\"', evt.Unmarshaled, 'lax')"
+		  " == nil && evt.Unmarshaled.lax.user == 'john doe'", "bool:true", "ParseKVLax" },
+		{ "evt.Unmarshaled.lax.msg + '|' + evt.Unmarshaled.lax.id", "string:hi there|5",
+		  "ParseKVLax values" },
+		{ "keys(evt.Unmarshaled)", "array:[j kv kv2 lax]", "keys of host any-map" },
+	};
 	struct expr_prog *p1 = NULL, *p2 = NULL;
 	struct expr_value out;
 	struct expr_error e;
-	char *s;
 
 	ASSERT_OK(expr_compile(env, "evt.SetMeta('target', 'web')", &p1, &e), "SetMeta");
 	ASSERT_OK(expr_eval(p1, vars, NULL, &out, &e), "SetMeta run");
@@ -1372,46 +1409,7 @@ static void test_host_mutation(void)
 	ASSERT_STREQ(expr_str_cstr(&out), "web", "SetMeta visible");
 	expr_value_release(&out);
 	expr_prog_free(p2);
-
-	s = run("UnmarshalJSON('{\"a\": {\"b\": [1, 2.5]}, \"s\": \"x\"}', evt.Unmarshaled, 'j')"
-		" in ['', nil]", NULL);
-	ASSERT_STREQ(s, "bool:true", "UnmarshalJSON ok");
-	free(s);
-	s = run("evt.Unmarshaled.j.a.b[1]", NULL);
-	ASSERT_STREQ(s, "float:2.5", "UnmarshalJSON stored");
-	free(s);
-	/* Go's json.Unmarshal gives float64 for every number; hub statics print it %f. */
-	s = run("evt.Unmarshaled.j.a.b[0]", NULL);
-	ASSERT_STREQ(s, "float:1", "UnmarshalJSON integer is a float, as in Go");
-	free(s);
-	s = run("evt.Unmarshaled.j.s == 'x' && evt.Unmarshaled.j.nope == nil", NULL);
-	ASSERT_STREQ(s, "bool:true", "UnmarshalJSON nested access");
-	free(s);
-	s = run("'j' in evt.Unmarshaled", NULL);
-	ASSERT_STREQ(s, "bool:true", "in on host any-map");
-	free(s);
-	s = run("ParseKV(evt.Parsed.message, evt.Unmarshaled, 'kv') in ['', nil]", NULL);
-	ASSERT_STREQ(s, "bool:true", "ParseKV ok");
-	free(s);
-	s = run("evt.Unmarshaled.kv", NULL);
-	ASSERT_STREQ(s, "map:map[a:1 b:two words c:3]", "ParseKV result");
-	free(s);
-	s = run("ParseKV('k= x=\"q\\\\\"q\" y=a=b', evt.Unmarshaled, 'kv2') == nil", NULL);
-	ASSERT_STREQ(s, "bool:true", "ParseKV edge");
-	free(s);
-	s = run("evt.Unmarshaled.kv2", NULL);
-	ASSERT_STREQ(s, "map:map[k: x:q\\\"q y:a]", "ParseKV edge result");
-	free(s);
-	s = run("ParseKVLax('user=john doe id=5 msg=\"hi there\"', evt.Unmarshaled, 'lax')"
-		" == nil && evt.Unmarshaled.lax.user == 'john doe'", NULL);
-	ASSERT_STREQ(s, "bool:true", "ParseKVLax");
-	free(s);
-	s = run("evt.Unmarshaled.lax.msg + '|' + evt.Unmarshaled.lax.id", NULL);
-	ASSERT_STREQ(s, "string:hi there|5", "ParseKVLax values");
-	free(s);
-	s = run("keys(evt.Unmarshaled)", NULL);
-	ASSERT_STREQ(s, "array:[j kv kv2 lax]", "keys of host any-map");
-	free(s);
+	CHECK_STEPS(targets);
 }
 
 /* expr_eval's user pointer reaches registered functions; priv too. */
@@ -1466,46 +1464,34 @@ static void test_env_api(void)
 static void test_stash(void)
 {
 	struct cs_stash *st = NULL, *other = NULL;
-	char *s, *v = NULL;
+	char *v = NULL;
 
 	expr_env_set_stash(env, NULL);
-	s = run("GetFromStash('ips', 'user1')", NULL);
-	ASSERT_STREQ(s, "ERR:-2", "no stash: nothing found");
-	free(s);
+	check_one("GetFromStash('ips', 'user1')", "ERR:-2", "no stash: nothing found");
 	if (!ASSERT_OK(cs_stash_new(&st), "stash") || !ASSERT_OK(cs_stash_new(&other), "stash 2"))
 		goto out;
 	expr_env_set_stash(env, st);
 	ASSERT_OK(cs_stash_set(st, "ips", 0, 0, "user1", "1.2.3.4"), "set");
 	ASSERT_OK(cs_stash_set(st, "ips", 0, 1, "user2", "1.2.3.4"), "set with a 1ns ttl");
-	s = run("GetFromStash('ips', 'user1')", NULL);
-	ASSERT_STREQ(s, "string:1.2.3.4", "GetFromStash sees the C API");
-	free(s);
-	s = run("GetFromStash('ips', 'user2')", NULL);
-	ASSERT_STREQ(s, "ERR:-2", "expired");
-	free(s);
-	s = run("SetInStash('ips', 'user3', 'x', duration('1h')) == nil && "
-		"GetFromStash('ips', 'user3') == 'x'", NULL);
-	ASSERT_STREQ(s, "bool:true", "SetInStash with ttl");
-	free(s);
+	check_one("GetFromStash('ips', 'user1')", "string:1.2.3.4", "GetFromStash sees the C API");
+	check_one("GetFromStash('ips', 'user2')", "ERR:-2", "expired");
+	check_one("SetInStash('ips', 'user3', 'x', duration('1h')) == nil && "
+		  "GetFromStash('ips', 'user3') == 'x'", "bool:true", "SetInStash with ttl");
 	if (ASSERT_OK(cs_stash_get(st, "ips", "user3", &v), "the C API sees SetInStash"))
 		ASSERT_STREQ(v, "x", "SetInStash value");
 	free(v);
 	expr_env_set_stash(env, other);
-	s = run("GetFromStash('ips', 'user3')", NULL);
-	ASSERT_STREQ(s, "ERR:-2", "another stash sees nothing of the first");
-	free(s);
+	check_one("GetFromStash('ips', 'user3')", "ERR:-2",
+		  "another stash sees nothing of the first");
 	for (int i = 0; i < 5000; i++) {
 		char src[64];
 
 		snprintf(src, sizeof(src), "SetInStash('many', 'k%d', '%d')", i, i);
 		free(run(src, NULL));
 	}
-	s = run("GetFromStash('many', 'k4999')", NULL);
-	ASSERT_STREQ(s, "string:4999", "newest kept");
-	free(s);
-	s = run("GetFromStash('many', 'k10')", NULL);
-	ASSERT_STREQ(s, "ERR:-2", "a cache made by SetInStash is bounded (oldest evicted)");
-	free(s);
+	check_one("GetFromStash('many', 'k4999')", "string:4999", "newest kept");
+	check_one("GetFromStash('many', 'k10')", "ERR:-2",
+		  "a cache made by SetInStash is bounded (oldest evicted)");
 out:
 	expr_env_set_stash(env, env_stash);
 	cs_stash_free(st);
@@ -1640,34 +1626,58 @@ static void test_regex_api(void)
 	expr_regex_free(re);
 }
 
+static const struct step data_helpers[] = {
+	{ "File('ua.txt')", "array:[sqlmap nikto zgrab]", "File lines" },
+	{ "'nikto' in File('ua.txt')", "bool:true", "in File" },
+	{ "any(File('ua.txt'), {'Mozilla sqlmap/1.0' contains #})", "bool:true", "any over File" },
+	{ "File('missing.txt')", "array:[]", "missing file is empty" },
+	{ "File('never-declared.txt')", "array:[]", "unknown file is empty" },
+	{ "RegexpInFile('curl/7.1', 'ua.regex')", "bool:true", "RegexpInFile first" },
+	{ "RegexpInFile('PYTHON-REQUESTS/2', 'ua.regex')", "bool:true", "RegexpInFile second" },
+	{ "RegexpInFile('Mozilla curl/', 'ua.regex')", "bool:false", "RegexpInFile anchored" },
+	{ "RegexpInFile('x', 'missing.regex')", "bool:false", "RegexpInFile missing" },
+	{ "LookupFile('/wp-login.php', 'tech.json')", "string:wordpress", "LookupFile equals" },
+	{ "LookupFile('/admin/phpmyadmin/', 'tech.json')", "string:admin",
+	  "LookupFile leftmost contains" },
+	{ "LookupFile('/phpmyadmin', 'tech.json')", "string:pma", "LookupFile contains" },
+	{ "LookupFile('/app/.env', 'tech.json')", "string:dotenv", "LookupFile regex" },
+	{ "LookupFile('/index.html', 'tech.json')", "string:", "LookupFile none" },
+	/* the hub's http-technology-probing filter, verbatim */
+	{ "evt.SetMeta('service', 'http') && evt.SetMeta('log_type', 'http_access-log') &&"
+	  " evt.SetMeta('http_status', '404') && evt.SetMeta('http_path', '/wp-login.php')",
+	  "bool:true", "prepare event" },
+	{ "if (evt.Meta.service == 'http' and\n"
+	  "    evt.Meta.log_type in ['http_access-log', 'http_error-log'] and\n"
+	  "    evt.Meta.http_status in ['404', '403'])\n"
+	  "  {\n"
+	  "    let target_technology = LookupFile(evt.Meta.http_path, \"tech.json\");\n"
+	  "    target_technology != \"\" ? evt.SetMeta(\"target_technology\", "
+	  "target_technology)  : false\n"
+	  "  } else { false }\n", "bool:true", "technology probing filter" },
+	{ "evt.Meta.target_technology", "string:wordpress", "filter stored the technology" },
+	{ "evt.SetMeta('http_status', '200') && evt.SetMeta('log_type', 'ssh_failed-auth')",
+	  "bool:true", "event restored" },
+	{ "FileMap('tech.json')[1]", "map:map[pattern:phpmyadmin tag:pma type:contains]",
+	  "FileMap row" },
+	{ "len(FileMap('tech.json')) == 4 && FileMap('nope') == []", "bool:true", "FileMap sizes" },
+};
+
 static void test_data_files(void)
 {
-	char dir[] = "/tmp/test_expr_XXXXXX", path[256];
+	char dir[] = "/tmp/test_expr_XXXXXX";
 	struct expr_runtime *rt = NULL, *other = NULL;
-	FILE *fp;
-	char *s;
 
-	if (!ASSERT_TRUE(mkdtemp(dir) != NULL, "mkdtemp"))
+	if (!ASSERT_TRUE(mkdtemp(dir) != NULL, "mkdtemp") ||
+	    !ASSERT_OK(t_write_file(dir, "ua.txt", "# comment\nsqlmap\n\nnikto\r\nzgrab\n"), "ua.txt") ||
+	    !ASSERT_OK(t_write_file(dir, "ua.regex", "^curl/\n(?i)python-requests\n"), "ua.regex") ||
+	    !ASSERT_OK(t_write_file(dir, "tech.json",
+		"{\"pattern\": \"/wp-login.php\", \"tag\": \"wordpress\", \"type\": \"equals\"}\n"
+		"{\"pattern\": \"phpmyadmin\", \"tag\": \"pma\", \"type\": \"contains\"}\n"
+		"{\"pattern\": \"admin\", \"tag\": \"admin\", \"type\": \"contains\"}\n"
+		"{\"pattern\": \"\\\\.env$\", \"tag\": \"dotenv\", \"type\": \"regex\"}\n"),
+		       "tech.json") ||
+	    !ASSERT_OK(t_write_file(dir, "bad.regex", "ok\n(unclosed\n"), "bad.regex"))
 		return;
-	snprintf(path, sizeof(path), "%s/ua.txt", dir);
-	fp = fopen(path, "w");
-	fputs("# comment\nsqlmap\n\nnikto\r\nzgrab\n", fp);
-	fclose(fp);
-	snprintf(path, sizeof(path), "%s/ua.regex", dir);
-	fp = fopen(path, "w");
-	fputs("^curl/\n(?i)python-requests\n", fp);
-	fclose(fp);
-	snprintf(path, sizeof(path), "%s/tech.json", dir);
-	fp = fopen(path, "w");
-	fputs("{\"pattern\": \"/wp-login.php\", \"tag\": \"wordpress\", \"type\": \"equals\"}\n"
-	      "{\"pattern\": \"phpmyadmin\", \"tag\": \"pma\", \"type\": \"contains\"}\n"
-	      "{\"pattern\": \"admin\", \"tag\": \"admin\", \"type\": \"contains\"}\n"
-	      "{\"pattern\": \"\\\\.env$\", \"tag\": \"dotenv\", \"type\": \"regex\"}\n", fp);
-	fclose(fp);
-	snprintf(path, sizeof(path), "%s/bad.regex", dir);
-	fp = fopen(path, "w");
-	fputs("ok\n(unclosed\n", fp);
-	fclose(fp);
 
 	if (!ASSERT_OK(expr_runtime_new(dir, &rt), "runtime"))
 		return;
@@ -1682,95 +1692,20 @@ static void test_data_files(void)
 	ASSERT_EQ(expr_runtime_load_data(rt, "bad.regex", "regexp"), -EINVAL, "bad regex line");
 	ASSERT_EQ(expr_runtime_load_data(rt, "../etc/passwd", "string"), -EINVAL, "path escape");
 
-	s = run("File('ua.txt')", NULL);
-	ASSERT_STREQ(s, "array:[sqlmap nikto zgrab]", "File lines");
-	free(s);
-	s = run("'nikto' in File('ua.txt')", NULL);
-	ASSERT_STREQ(s, "bool:true", "in File");
-	free(s);
-	s = run("any(File('ua.txt'), {'Mozilla sqlmap/1.0' contains #})", NULL);
-	ASSERT_STREQ(s, "bool:true", "any over File");
-	free(s);
-	s = run("File('missing.txt')", NULL);
-	ASSERT_STREQ(s, "array:[]", "missing file is empty");
-	free(s);
-	s = run("File('never-declared.txt')", NULL);
-	ASSERT_STREQ(s, "array:[]", "unknown file is empty");
-	free(s);
-	s = run("RegexpInFile('curl/7.1', 'ua.regex')", NULL);
-	ASSERT_STREQ(s, "bool:true", "RegexpInFile first");
-	free(s);
-	s = run("RegexpInFile('PYTHON-REQUESTS/2', 'ua.regex')", NULL);
-	ASSERT_STREQ(s, "bool:true", "RegexpInFile second");
-	free(s);
-	s = run("RegexpInFile('Mozilla curl/', 'ua.regex')", NULL);
-	ASSERT_STREQ(s, "bool:false", "RegexpInFile anchored");
-	free(s);
-	s = run("RegexpInFile('x', 'missing.regex')", NULL);
-	ASSERT_STREQ(s, "bool:false", "RegexpInFile missing");
-	free(s);
-	s = run("LookupFile('/wp-login.php', 'tech.json')", NULL);
-	ASSERT_STREQ(s, "string:wordpress", "LookupFile equals");
-	free(s);
-	s = run("LookupFile('/admin/phpmyadmin/', 'tech.json')", NULL);
-	ASSERT_STREQ(s, "string:admin", "LookupFile leftmost contains");
-	free(s);
-	s = run("LookupFile('/phpmyadmin', 'tech.json')", NULL);
-	ASSERT_STREQ(s, "string:pma", "LookupFile contains");
-	free(s);
-	s = run("LookupFile('/app/.env', 'tech.json')", NULL);
-	ASSERT_STREQ(s, "string:dotenv", "LookupFile regex");
-	free(s);
-	s = run("LookupFile('/index.html', 'tech.json')", NULL);
-	ASSERT_STREQ(s, "string:", "LookupFile none");
-	free(s);
-	/* the hub's http-technology-probing filter, verbatim */
-	s = run("evt.SetMeta('service', 'http') && evt.SetMeta('log_type', 'http_access-log') &&"
-		" evt.SetMeta('http_status', '404') && evt.SetMeta('http_path', '/wp-login.php')",
-		NULL);
-	ASSERT_STREQ(s, "bool:true", "prepare event");
-	free(s);
-	s = run("if (evt.Meta.service == 'http' and\n"
-		"    evt.Meta.log_type in ['http_access-log', 'http_error-log'] and\n"
-		"    evt.Meta.http_status in ['404', '403'])\n"
-		"  {\n"
-		"    let target_technology = LookupFile(evt.Meta.http_path, \"tech.json\");\n"
-		"    target_technology != \"\" ? evt.SetMeta(\"target_technology\", "
-		"target_technology)  : false\n"
-		"  } else { false }\n", NULL);
-	ASSERT_STREQ(s, "bool:true", "technology probing filter");
-	free(s);
-	s = run("evt.Meta.target_technology", NULL);
-	ASSERT_STREQ(s, "string:wordpress", "filter stored the technology");
-	free(s);
-	s = run("evt.SetMeta('http_status', '200') && evt.SetMeta('log_type', 'ssh_failed-auth')",
-		NULL);
-	free(s);
-	s = run("FileMap('tech.json')[1]", NULL);
-	ASSERT_STREQ(s, "map:map[pattern:phpmyadmin tag:pma type:contains]", "FileMap row");
-	free(s);
-	s = run("len(FileMap('tech.json')) == 4 && FileMap('nope') == []", NULL);
-	ASSERT_STREQ(s, "bool:true", "FileMap sizes");
-	free(s);
+	CHECK_STEPS(data_helpers);
 
 	/* another runtime (another detector, or the same after a reload) sees none of it */
 	if (ASSERT_OK(expr_runtime_new(dir, &other), "second runtime")) {
 		expr_env_set_runtime(env, other);
-		s = run("File('ua.txt')", NULL);
-		ASSERT_STREQ(s, "array:[]", "data files belong to their runtime");
-		free(s);
-		snprintf(path, sizeof(path), "%s/ua.txt", dir); /* edited, as before a reload */
-		fp = fopen(path, "w");
-		fputs("masscan\n", fp);
-		fclose(fp);
+		check_one("File('ua.txt')", "array:[]", "data files belong to their runtime");
+		/* edited, as before a reload */
+		ASSERT_OK(t_write_file(dir, "ua.txt", "masscan\n"), "ua.txt edited");
 		ASSERT_OK(expr_runtime_load_data(other, "ua.txt", "string"), "load in the new one");
-		s = run("File('ua.txt')", NULL);
-		ASSERT_STREQ(s, "array:[masscan]", "a new runtime reads the edited file");
-		free(s);
+		check_one("File('ua.txt')", "array:[masscan]",
+			  "a new runtime reads the edited file");
 		expr_env_set_runtime(env, rt);
-		s = run("File('ua.txt')", NULL);
-		ASSERT_STREQ(s, "array:[sqlmap nikto zgrab]", "the old one keeps what it read");
-		free(s);
+		check_one("File('ua.txt')", "array:[sqlmap nikto zgrab]",
+			  "the old one keeps what it read");
 		expr_runtime_put(other);
 		other = NULL;
 	}
@@ -1786,26 +1721,15 @@ static void test_data_files(void)
 			  "hub string file");
 		ASSERT_OK(expr_runtime_load_data(rt, "bad_user_agents.regex.txt", "regexp"),
 			  "hub regex file");
-		s = run("len(File('bad_user_agents.txt')) > 10", NULL);
-		ASSERT_STREQ(s, "bool:true", "hub file loaded");
-		free(s);
-		s = run("RegexpInFile('Mozilla 404checker/1.0', 'bad_user_agents.regex.txt')", NULL);
-		ASSERT_STREQ(s, "bool:true", "hub regex matches");
-		free(s);
+		check_one("len(File('bad_user_agents.txt')) > 10", "bool:true", "hub file loaded");
+		check_one("RegexpInFile('Mozilla 404checker/1.0', 'bad_user_agents.regex.txt')",
+			  "bool:true", "hub regex matches");
 	} else {
 		TEST_SKIP(4, "hub data not present");
 	}
 	expr_env_set_runtime(env, NULL);
 	expr_runtime_put(rt);
-
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/ua.txt", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/ua.regex", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/tech.json", dir);
-	unlink(path);
-	rmdir(dir);
+	t_rmtree(dir);
 }
 
 static void test_xml(void)
