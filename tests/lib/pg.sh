@@ -11,6 +11,7 @@
 # pg_restart [SECONDS]: fast stop, down for SECONDS (default 0), start again.
 # pg_psql DB SQL: one statement, unaligned output.
 # PG_FSYNC=on for durable commits (benchmarks); the tests run with fsync off.
+# PG_OPTS: more server options (-c name=value ...).
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
@@ -42,7 +43,7 @@ pg_start() {
 
 pg_ctl_start() {
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 30 \
-		-o "-p $PG_PORT -k $PG_SOCK -c listen_addresses='' -c fsync=${PG_FSYNC:-off}" start >/dev/null 2>&1 ||
+		-o "-p $PG_PORT -k $PG_SOCK -c listen_addresses='' -c fsync=${PG_FSYNC:-off} ${PG_OPTS:-}" start >/dev/null 2>&1 ||
 		{ PG_WHY="pg_ctl start failed: $(tail -2 "$PG_DIR/log")"; return 1; }
 }
 

@@ -125,6 +125,7 @@ static struct dbstmt *decisions_many(struct cs_db *db)
 	return c->decisions_many;
 }
 
+/* 0, 1 when the owner's uuid was stored already (nothing inserted), -errno */
 static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t machine_row,
 			    int64_t now, int64_t *id, int64_t *decision_ids)
 {
@@ -155,10 +156,24 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 		bind_int(s, 21, machine_row);
 	else
 		bind_null(s, 21);
+	if (a->uuid && *a->uuid)
+		bind_text(s, 22, a->uuid);
+	else
+		bind_null(s, 22);
 	err = db_step(s);
 	if (err == DB_ROW)
 		*id = col_int(s, 0);
 	db_reset(s);
+	if (err == DB_DONE && machine_row > 0 && a->uuid && *a->uuid) {
+		s = stmt(db, ST_ALERT_BY_UUID);
+		bind_int(s, 1, machine_row);
+		bind_text(s, 2, a->uuid);
+		err = db_step(s);
+		if (err == DB_ROW)
+			*id = col_int(s, 0);
+		db_reset(s);
+		return err == DB_ROW ? 1 : sql_err(db, err);
+	}
 	if (err != DB_ROW)
 		return sql_err(db, err);
 
@@ -245,6 +260,9 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 			db_reset(s);
 		}
 		err = insert_one_alert(db, alerts[i], machine_row, now, &ids[i], decision_ids + k);
+		alerts[i]->stored_before = err == 1;
+		if (err == 1)
+			err = 0;
 		k += alerts[i]->n_decisions;
 	}
 	err = txn_finish(db, err);

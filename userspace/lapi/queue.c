@@ -165,7 +165,7 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 	int64_t *kids = calloc(n + 1, sizeof(*kids));
 	char *const **notify = calloc(n + 1, sizeof(*notify));
 	size_t *nnotify = calloc(n + 1, sizeof(*nnotify));
-	size_t nk = 0;
+	size_t nk = 0, nfresh = 0;
 	int ret = 0;
 
 	if (!keep || !kids || !notify || !nnotify) {
@@ -216,10 +216,13 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 	for (size_t k = 0; !ret && k < nk; k++) {
 		if (keep[k]->uuid && l->dedupe && machine)
 			alert_dedupe_put(l->dedupe, machine, keep[k]->uuid, kids[k]);
+		if (keep[k]->stored_before) /* before a restart, or by another replica */
+			continue;
 		lapi_notify_alert(l, keep[k], kids[k], notify[k], nnotify[k]);
+		keep[nfresh++] = keep[k];
 	}
 	if (!ret)
-		capi_signal_alerts(l, keep, nk, now);
+		capi_signal_alerts(l, keep, nfresh, now);
 out:
 	free(keep);
 	free(kids);
