@@ -388,6 +388,53 @@ static void test_distinct(void)
 	sink_reset(&s);
 }
 
+/*
+ * Upstream keys a bucket by sha1(filter, partition, name): two scenarios with
+ * the same name and filter (hub files do this, e.g. lourys/pterodactyl-wings-bf)
+ * share one bucket, created by the first to pour and run by its settings; the
+ * second pours the same event into it again. Another name or filter: apart.
+ */
+static void test_shared_bucket_key(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(
+		&s, CS_BUCKET_REPLAY,
+		"type: leaky\nname: t/same\ndescription: first\nfilter: evt.Meta.log_type == 'test'\n"
+		"groupby: evt.Meta.source_ip\ncapacity: 3\nleakspeed: 1m\n---\n"
+		"type: leaky\nname: t/same\ndescription: second\nfilter: evt.Meta.log_type == 'test'\n"
+		"groupby: evt.Meta.source_ip\ncapacity: 100\nleakspeed: 1m\n---\n"
+		"type: leaky\nname: t/other\ndescription: same filter\n"
+		"filter: evt.Meta.log_type == 'test'\ngroupby: evt.Meta.source_ip\ncapacity: 100\n"
+		"leakspeed: 1m\n---\n"
+		"type: leaky\nname: t/same\ndescription: other filter\n"
+		"filter: evt.Meta.log_type == 'test' && true\ngroupby: evt.Meta.source_ip\n"
+		"capacity: 100\nleakspeed: 1m\n",
+		0);
+
+	static const struct {
+		const char *ip;
+		int overflows;
+		const char *why;
+	} steps[] = {
+		{ "192.0.2.1", 0, "2 pours fit in capacity 3" },
+		{ "192.0.2.2", 0, "another partition: another shared bucket" },
+		{ "192.0.2.1", 1, "the second event is poured twice into the first scenario's bucket" },
+	};
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		pour(b, steps[i].ip, 0, NULL, NULL);
+		ASSERT_EQ(s.n, steps[i].overflows, steps[i].why);
+	}
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Capacity == 3 && "
+				 "o.Overflow.Alert.GetEventsCount() == 4"),
+		    "the shared bucket runs by the first scenario's settings");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetScenario() == 't/same'"), "its name");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 /* cache_size limits what is kept, not what is counted. */
 static void test_cache_size(void)
 {
@@ -1187,6 +1234,7 @@ int main(void)
 	test_replay_expiry();
 	test_trigger_blackhole();
 	test_distinct();
+	test_shared_bucket_key();
 	test_cache_size();
 	test_counter();
 	test_conditional();

@@ -439,6 +439,20 @@ out:
 	return err;
 }
 
+/* The idx of the first loaded scenario with sc's name and filter (sc's own if none). */
+static size_t bucket_key_owner(const struct cs_buckets *b, const struct cs_scenario *sc)
+{
+	const char *f = sc->filter_src ? sc->filter_src : "";
+
+	for (size_t i = 0; i < b->nsc; i++) {
+		const struct cs_scenario *o = b->sc[i];
+
+		if (!strcmp(o->name, sc->name) && !strcmp(o->filter_src ? o->filter_src : "", f))
+			return o->key_idx;
+	}
+	return b->nsc;
+}
+
 int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, size_t len,
 		      const char *version)
 {
@@ -497,6 +511,7 @@ int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, 
 		}
 		b->sc = tmp;
 		sc->idx = b->nsc;
+		sc->key_idx = bucket_key_owner(b, sc);
 		sc->m_cpu = cs_metric_get(CSM_SCENARIO_CPU, sc->name, NULL, NULL);
 		b->sc[b->nsc++] = sc;
 	}
