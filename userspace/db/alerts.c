@@ -132,6 +132,8 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 	struct dbstmt *s = stmt(db, ST_ALERT_INSERT);
 	int err;
 
+	if (!s) /* the table is not ours (a Go CrowdSec rewrote it): said by the prepare */
+		return -EIO;
 	bind_int(s, 1, now);
 	bind_text(s, 2, a->scenario ? a->scenario : "");
 	bind_text(s, 3, a->message ? a->message : "");
