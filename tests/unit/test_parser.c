@@ -618,6 +618,42 @@ static void test_event(void)
 	cs_event_free(NULL);
 }
 
+/* A freed event comes back from the thread's pool as new as a new one. */
+static void test_event_pool(void)
+{
+	struct cs_event *e = NULL, *f = NULL;
+	uint64_t v;
+
+	if (!ASSERT_OK(cs_event_new(&e), "new"))
+		return;
+	ASSERT_OK(cs_event_set_line(e, "raw line", 8, "src", "file", "t"), "line");
+	ASSERT_OK(strmap_set(e->meta, "service", "http"), "meta");
+	ASSERT_OK(strmap_set(e->parsed, "verb", "GET"), "parsed");
+	ASSERT_OK(strmap_set(e->enriched, "x", "y"), "enriched");
+	ASSERT_OK(cs_event_set_str(&e->stage, "s01-parse"), "stage");
+	e->whitelisted = true;
+	e->time.sec = 42;
+	v = strmap_version(e->meta);
+	cs_event_free(e);
+	if (!ASSERT_OK(cs_event_new(&f), "new again"))
+		return;
+	ASSERT_TRUE(f == e, "from the pool");
+	ASSERT_TRUE(!strmap_count(f->meta) && !strmap_count(f->parsed) &&
+			    !strmap_count(f->enriched) && !strmap_count(f->line.labels),
+		    "maps empty");
+	ASSERT_TRUE(strmap_version(f->meta) != v, "new map version (no stale expr cache)");
+	ASSERT_TRUE(!f->line.raw_len && !*f->line.raw && !*f->line.src && !*f->stage &&
+			    !f->whitelisted && !f->time.sec && f->type == CS_EVT_LOG &&
+			    f->unmarshaled.kind == EXPR_MAP && !expr_map_len(&f->unmarshaled),
+		    "fields as new");
+	/* an event with Unmarshaled keys is freed, not pooled */
+	ASSERT_OK(cs_event_unmarshal_json(f, "{\"a\":1}", 7), "json");
+	cs_event_free(f);
+	if (ASSERT_OK(cs_event_new(&e), "new after json"))
+		ASSERT_TRUE(!expr_map_len(&e->unmarshaled), "no Unmarshaled left");
+	cs_event_free(e);
+}
+
 /* The Event as expressions see it (spec 1.1, 8.4): one bool expression per row. */
 static void test_event_expr(void)
 {
@@ -689,6 +725,7 @@ int main(void)
 	setenv("TZ", "UTC", 1);
 	tzset();
 	test_event();
+	test_event_pool();
 	test_event_expr();
 	test_load_errors();
 	test_stage_rules();

@@ -252,6 +252,15 @@ bool go_parse_bool(const char *s, bool *out);
  */
 int req_range_filter(struct req *r, struct cs_prefix *range, bool *has_range, bool *contains);
 
+/*
+ * Registration without a credential (h_register, the crowd's reporters): bounded per
+ * source address. register_allowed charges r's address once, or replies 429 and says
+ * false. register_machine stores id with pw's hash (validated or pending): 0, or it
+ * replied the error (403 when id exists, 500) and returns it.
+ */
+bool register_allowed(struct req *r, int64_t now);
+int register_machine(struct req *r, const char *id, const char *pw, bool validated, int64_t now);
+
 /* handlers */
 void h_health(struct req *r);
 void h_register(struct req *r);

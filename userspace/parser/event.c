@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +36,7 @@ static int set_strn(char **field, const char *val, size_t len)
 	return 0;
 }
 
-void cs_event_free(struct cs_event *evt)
+static void event_destroy(struct cs_event *evt)
 {
 	if (!evt)
 		return;
@@ -56,12 +58,130 @@ void cs_event_free(struct cs_event *evt)
 	free(evt);
 }
 
+/*
+ * Events freed by a thread wait in its pool for its next cs_event_new(): their
+ * maps keep their tables, so a line costs no malloc for them, and the parsing
+ * threads stop freeing into each other's malloc arenas (an event is made by the
+ * worker that parses its batch and freed by the one that merges it). Bounded:
+ * POOL_MAX events per thread, and an event whose maps grew past POOL_KEYS keys,
+ * or that carries an overflow or Unmarshaled keys, is freed instead (strmap_clear
+ * keeps at most a small arena chunk).
+ */
+#define POOL_MAX 512
+#define POOL_KEYS 64
+#define POOL_STR 512	/* longer strings (Line.Raw of a long line) are not kept */
+
+struct event_pool {
+	struct cs_event *v[POOL_MAX];
+	size_t n;
+};
+
+static pthread_key_t pool_key;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static __thread struct event_pool *pool;
+
+static void pool_destroy(void *arg)
+{
+	struct event_pool *p = arg;
+
+	if (p == pool)
+		pool = NULL;
+	for (size_t i = 0; i < p->n; i++)
+		event_destroy(p->v[i]);
+	free(p);
+}
+
+static void pool_key_init(void)
+{
+	pthread_key_create(&pool_key, pool_destroy);
+}
+
+static struct event_pool *pool_get(void)
+{
+	if (pool)
+		return pool;
+	pthread_once(&pool_once, pool_key_init);
+	pool = calloc(1, sizeof(*pool));
+	if (pool)
+		pthread_setspecific(pool_key, pool);
+	return pool;
+}
+
+static bool map_poolable(const struct strmap *m)
+{
+	return m && strmap_count(m) <= POOL_KEYS;
+}
+
+/* Back to what cs_event_new() makes, keeping the allocations; false: free it instead. */
+static bool event_reset(struct cs_event *evt)
+{
+	char **strs[] = { &evt->whitelist_reason, &evt->stage, &evt->line.raw, &evt->line.src,
+			  &evt->line.module, &evt->str_time, &evt->str_time_format,
+			  &evt->marshaled_time };
+	struct strmap *maps[] = { evt->line.labels, evt->parsed, evt->enriched, evt->meta };
+
+	if (evt->overflow || evt->unmarshaled.kind != EXPR_MAP || expr_map_len(&evt->unmarshaled))
+		return false;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		if (!map_poolable(maps[i]))
+			return false;
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (!*strs[i])
+			return false;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		strmap_clear(maps[i]);
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strnlen(*strs[i], POOL_STR) == POOL_STR) {
+			char *e = strdup("");
+
+			if (!e)
+				return false;
+			free(*strs[i]);
+			*strs[i] = e;
+		}
+		(*strs[i])[0] = '\0';
+	}
+	*evt = (struct cs_event){
+		.whitelist_reason = evt->whitelist_reason,
+		.stage = evt->stage,
+		.line = { .raw = evt->line.raw, .src = evt->line.src, .module = evt->line.module,
+			  .labels = evt->line.labels },
+		.parsed = evt->parsed,
+		.enriched = evt->enriched,
+		.meta = evt->meta,
+		.unmarshaled = evt->unmarshaled,
+		.str_time = evt->str_time,
+		.str_time_format = evt->str_time_format,
+		.marshaled_time = evt->marshaled_time,
+	};
+	return true;
+}
+
+void cs_event_free(struct cs_event *evt)
+{
+	struct event_pool *p;
+
+	if (!evt)
+		return;
+	p = pool_get();
+	if (p && p->n < POOL_MAX && event_reset(evt)) {
+		p->v[p->n++] = evt;
+		return;
+	}
+	event_destroy(evt);
+}
+
 /* Every string field starts as "" so readers never see NULL. */
 int cs_event_new(struct cs_event **out)
 {
-	struct cs_event *e = calloc(1, sizeof(*e));
+	struct cs_event *e;
 	int err = -ENOMEM;
 
+	if (pool && pool->n) {
+		*out = pool->v[--pool->n];
+		return 0;
+	}
+	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->unmarshaled = expr_nil();
@@ -82,7 +202,7 @@ int cs_event_new(struct cs_event **out)
 	*out = e;
 	return 0;
 err:
-	cs_event_free(e);
+	event_destroy(e);
 	return err;
 }
 
@@ -150,7 +270,7 @@ int cs_event_dup(const struct cs_event *evt, struct cs_event **out)
 	*out = e;
 	return 0;
 err:
-	cs_event_free(e);
+	event_destroy(e);
 	return err;
 }
 
