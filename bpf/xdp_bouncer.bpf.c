@@ -95,6 +95,14 @@ struct {
 } cs_filter_cfg SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cs_counts);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_counts SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CS_STAT_MAX);
 	__type(key, __u32);
