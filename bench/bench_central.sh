@@ -20,6 +20,7 @@ echo "|---|---|---|---|"
 "$B" "$W" "$N" "$SIGNALS" "$REPORTERS" "$MEMBERS" | while read -r k v rest; do
 	case $k in
 	ingest_rate) echo "| signals ingested (batches of 50) | $v $rest | >= 50,000/s | none (closed CAPI) |" ;;
+	ingest_rate_cpu) echo "| signals ingested per CPU second (busy machines) | $v $rest | - | none |" ;;
 	startup_pull) echo "| startup pull of the blocklist | $v $rest | - | none |" ;;
 	delta_pull_empty) echo "| delta pull, nothing new | $v $rest | <= 1 ms | none |" ;;
 	members_delta_rate) echo "| $MEMBERS members, one delta pull each | $v $rest | - | none |" ;;

@@ -25,34 +25,14 @@ MEM_SOURCES=${MEM_SOURCES-100000 1000000} FLOOD_SOURCES=${FLOOD_SOURCES-10000000
 E2E_SOURCES=${E2E_SOURCES:-}
 N=$(nproc)
 PEERS=$SHARED_DIR/bench/peers
+. "$(dirname "$0")/detector_lib.sh"
 W=$(mktemp -d)
 LP=
 trap '[ -n "$LP" ] && kill "$LP" 2>/dev/null; rm -rf "$W"' EXIT
 python3 "$SHARED_DIR/bench/logs/genlogs" --kind sshd --lines "$SSHD_LINES" --seed 1 -o "$W/sshd.log" --quiet
 python3 "$SHARED_DIR/bench/logs/genlogs" --kind nginx --lines "$NGINX_LINES" --seed 1 -o "$W/nginx.log" --quiet
 
-have_cs=0
-if command -v crowdsec >/dev/null && sh "$PEERS/mkconf.sh" "$W/cs" 28490 >/dev/null 2>&1; then
-	have_cs=1
-fi
-O=$W/ours
-mkdir -p "$O/etc" "$O/data"
-if [ $have_cs = 1 ]; then
-	cp -rL "$W/cs/etc/parsers" "$W/cs/etc/scenarios" "$W/cs/etc/postoverflows" "$O/etc/"
-	cp "$W/cs/data/"*.txt "$W/cs/data/"*.regex "$O/data/" 2>/dev/null
-else
-	echo "(CrowdSec 1.4.6 is not installed: \`make test-deps\`; ours runs on the shared hub's sshd and nginx collections)"
-	for f in parsers/s00-raw/crowdsecurity/syslog-logs.yaml parsers/s01-parse/crowdsecurity/sshd-logs.yaml \
-		parsers/s01-parse/crowdsecurity/nginx-logs.yaml parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml \
-		parsers/s02-enrich/crowdsecurity/http-logs.yaml; do
-		mkdir -p "$O/etc/$(dirname "$(dirname "$f")")"
-		cp "$SHARED_DIR/hub/$f" "$O/etc/$(dirname "$(dirname "$f")")/"
-	done
-	mkdir -p "$O/etc/scenarios"
-	cp "$SHARED_DIR"/hub/scenarios/crowdsecurity/{ssh-bf,ssh-slow-bf,http-probing,http-crawl-non_statics}.yaml "$O/etc/scenarios/"
-fi
-cp -r "$SHARED_DIR/hub/patterns" "$O/etc/"
-printf 'config_paths:\n  config_dir: %s/etc/\n  data_dir: %s/data/\napi:\n  server:\n    enable: false\ncommon:\n  log_level: warning\n' "$O" "$O" > "$O/etc/config.yaml"
+detector_config "$W" 28490
 
 measure() {	# measure CMD...: "wall cpu rss_mib exit" of CMD (GNU time)
 	/usr/bin/time -f "%e %U %S %M %x" -o "$W/time" "$@" >/dev/null 2>"$W/err"

@@ -14,25 +14,14 @@ set -u
 SSHD_LINES=${SSHD_LINES:-1000000} NGINX_LINES=${NGINX_LINES:-50000} FLOOD_LINES=${FLOOD_LINES:-1000000}
 FLOOD_PEER_TIMEOUT=${FLOOD_PEER_TIMEOUT:-90}
 PEERS=$SHARED_DIR/bench/peers
+. "$(dirname "$0")/detector_lib.sh"
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 python3 "$SHARED_DIR/bench/logs/genlogs" --kind sshd --lines "$SSHD_LINES" --seed 1 -o "$W/sshd.log" --quiet
 python3 "$SHARED_DIR/bench/logs/genlogs" --kind nginx --lines "$NGINX_LINES" --seed 1 -o "$W/nginx.log" --quiet
 python3 "$PEERS/flood.py" --lines "$FLOOD_LINES" > "$W/flood.log"
 
-have_cs=0
-if command -v crowdsec >/dev/null && sh "$PEERS/mkconf.sh" "$W/cs" 28470 >/dev/null 2>&1; then
-	have_cs=1
-fi
-# ours: the same files
-O=$W/ours
-mkdir -p "$O/etc" "$O/data"
-if [ $have_cs = 1 ]; then
-	cp -rL "$W/cs/etc/parsers" "$W/cs/etc/scenarios" "$W/cs/etc/postoverflows" "$O/etc/"
-	cp "$W/cs/data/"*.txt "$W/cs/data/"*.regex "$O/data/" 2>/dev/null
-fi
-cp -r "$SHARED_DIR/hub/patterns" "$O/etc/"
-printf 'config_paths:\n  config_dir: %s/etc/\n  data_dir: %s/data/\napi:\n  server:\n    enable: false\ncommon:\n  log_level: warning\n' "$O" "$O" > "$O/etc/config.yaml"
+detector_config "$W" 28470
 
 timed() {	# timed OUTFILE CMD...: runs CMD under time -v; prints "wall cpu rss_mib exit"
 	local out=$1; shift

@@ -54,31 +54,14 @@ static int alerts_list(struct cli *c, int argc, char **argv)
 		&cf_range, &cf_decision_type, &cf_scope, &cf_value, &cf_contained,
 		&cf_machine, &cf_limit,
 	};
-	struct lapi_client *cl = NULL;
-	struct query q = { 0 };
 	struct cli_args args = { .limit = "50" };
-	char *qs = NULL, *path = NULL;
-	json_t *alerts = NULL, *a;
+	json_t *alerts, *a;
 	size_t i;
-	int opt, ret = EXIT_FATAL;
+	int ret = cli_alerts_get(c, argc, argv, flags, sizeof(flags) / sizeof(flags[0]), false,
+				 "Unable to list alerts : ", &args, &alerts);
 
-	opt = CLI_PARSE_FLAGS(argc, argv, flags, &q, &args);
-	if (opt) {
-		ret = opt;
-		goto out;
-	}
-	query_add(&q, "include_capi", args.all ? "true" : "false");
-	query_add(&q, "limit", args.limit);
-	qs = query_encode(&q);
-	if (!qs || asprintf(&path, "/v1/alerts?%s", qs) < 0 || client_open(c, &cl))
-		goto out;
-	if (client_call(cl, "GET", path, NULL, "Unable to list alerts : ", &alerts))
-		goto out;
-	if (c->out == OUT_JSON) {
-		print_json(alerts, 1, false);
-		ret = EXIT_OK;
-		goto out;
-	}
+	if (ret || !alerts)
+		return ret;
 	if (c->out == OUT_RAW)
 		printf("id,scope,value,reason,country,as,decisions,created_at%s\n",
 		       args.machine ? ",machine" : "");
@@ -93,9 +76,7 @@ static int alerts_list(struct cli *c, int argc, char **argv)
 
 		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(a, "id")));
 		snprintf(sv, sizeof(sv), "%s:%s", jstr(src, "scope"), jstr(src, "value"));
-		snprintf(as, sizeof(as), "%s%s%s", jstr(src, "as_number"),
-			 *jstr(src, "as_number") && *jstr(src, "as_name") ? " " : "",
-			 jstr(src, "as_name"));
+		source_as(src, as, sizeof(as));
 		decisions_summary(a, dec, sizeof(dec));
 		if (c->out == OUT_RAW) {
 			csv_field(id, false);
@@ -121,14 +102,8 @@ static int alerts_list(struct cli *c, int argc, char **argv)
 			table_print(&t, true);
 	}
 	table_free(&t);
-	ret = EXIT_OK;
-out:
 	json_decref(alerts);
-	free(qs);
-	free(path);
-	query_free(&q);
-	client_close(cl);
-	return ret;
+	return EXIT_OK;
 }
 
 static int cmp_meta(const void *x, const void *y)

@@ -117,34 +117,14 @@ static int decisions_list(struct cli *c, int argc, char **argv)
 		&cf_scenario, &cf_ip, &cf_range, &cf_origin, &cf_limit, &cf_no_simu, &cf_machine,
 		&cf_contained,
 	};
-	struct lapi_client *cl = NULL;
-	struct query q = { 0 };
 	struct cli_args args = { .limit = "100" };
-	char *qs = NULL, *path = NULL;
-	json_t *alerts = NULL, *a, *d;
+	json_t *alerts, *a, *d;
 	size_t i, k, skipped = 0;
-	int opt, ret = EXIT_FATAL;
+	int ret = cli_alerts_get(c, argc, argv, flags, sizeof(flags) / sizeof(flags[0]), true,
+				 "Unable to list decisions : ", &args, &alerts);
 
-	opt = CLI_PARSE_FLAGS(argc, argv, flags, &q, &args);
-	if (opt) {
-		ret = opt;
-		goto out;
-	}
-	query_add(&q, "has_active_decision", "true");
-	query_add(&q, "include_capi", args.all ? "true" : "false");
-	query_add(&q, "limit", args.limit);
-	qs = query_encode(&q);
-	if (!qs || asprintf(&path, "/v1/alerts?%s", qs) < 0)
-		goto out;
-	if (client_open(c, &cl))
-		goto out;
-	if (client_call(cl, "GET", path, NULL, "Unable to list decisions : ", &alerts))
-		goto out;
-	if (c->out == OUT_JSON) {
-		print_json(alerts, 1, false);
-		ret = EXIT_OK;
-		goto out;
-	}
+	if (ret || !alerts)
+		return ret;
 	/* flatten, skipping duplicate simulated:type:scope:value */
 	struct table t;
 	static const char *const hdr[] = { "ID",	  "Source", "Scope:Value", "Reason",
@@ -178,9 +158,7 @@ static int decisions_list(struct cli *c, int argc, char **argv)
 			snprintf(ev, sizeof(ev), "%lld",
 				 (long long)json_integer_value(json_object_get(a, "events_count")));
 			snprintf(sv, sizeof(sv), "%s:%s", jstr(d, "scope"), jstr(d, "value"));
-			snprintf(as, sizeof(as), "%s%s%s", jstr(src, "as_number"),
-				 *jstr(src, "as_number") && *jstr(src, "as_name") ? " " : "",
-				 jstr(src, "as_name"));
+			source_as(src, as, sizeof(as));
 			snprintf(action, sizeof(action), "%s%s", sim ? "(simul)" : "", jstr(d, "type"));
 			const char *row[] = { id,  jstr(d, "origin"), sv,
 					      jstr(d, "scenario"), action, jstr(src, "cn"),
@@ -209,14 +187,8 @@ static int decisions_list(struct cli *c, int argc, char **argv)
 	}
 	table_free(&t);
 	json_decref(seen);
-	ret = EXIT_OK;
-out:
 	json_decref(alerts);
-	free(qs);
-	free(path);
-	query_free(&q);
-	client_close(cl);
-	return ret;
+	return EXIT_OK;
 }
 
 static const struct verb decision_verbs[] = {

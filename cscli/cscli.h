@@ -97,6 +97,8 @@ const char *jstr(json_t *o, const char *k);
 void print_yaml(json_t *j);
 /* RFC3339 (nano: RFC3339Nano); 0 prints Go's zero time. */
 void fmt_time(int64_t t, bool nano, char *buf, size_t len);
+/* An alert source's "AS_NUMBER AS_NAME" (either may be missing) into buf. */
+void source_as(json_t *src, char *buf, size_t len);
 /* CSV field (quoted when needed). */
 void csv_field(const char *s, bool last);
 /* s with control characters escaped (\n, \t, \x1b, \u009b) and bytes that are no
@@ -229,6 +231,15 @@ struct cli_delete {
 	size_t nflags;
 };
 int cli_delete(struct cli *c, const struct cli_delete *d, int argc, char **argv);
+/*
+ * `cscli alerts|decisions list`: the filters to GET /v1/alerts (has_active_decision
+ * first when active_only, as 1.4.6 orders them, then include_capi and limit; args
+ * holds the default limit). EXIT_OK with *alerts to print, or NULL when -o json
+ * printed them already; else the exit code (reported with `fail`).
+ */
+int cli_alerts_get(struct cli *c, int argc, char **argv, const struct cli_flag *const *flags,
+		   size_t nflags, bool active_only, const char *fail, struct cli_args *args,
+		   json_t **alerts);
 bool cli_valid_ip(const char *s);
 bool cli_valid_range(const char *s);
 

@@ -201,3 +201,38 @@ out:
 	client_close(cl);
 	return ret;
 }
+
+int cli_alerts_get(struct cli *c, int argc, char **argv, const struct cli_flag *const *flags,
+		   size_t nflags, bool active_only, const char *fail, struct cli_args *args,
+		   json_t **alerts)
+{
+	struct lapi_client *cl = NULL;
+	struct query q = { 0 };
+	char *qs = NULL, *path = NULL;
+	int ret = cli_parse_flags(argc, argv, flags, nflags, &q, args);
+
+	*alerts = NULL;
+	if (ret)
+		goto out;
+	ret = EXIT_FATAL;
+	if (active_only)
+		query_add(&q, "has_active_decision", "true");
+	query_add(&q, "include_capi", args->all ? "true" : "false");
+	query_add(&q, "limit", args->limit);
+	qs = query_encode(&q);
+	if (!qs || asprintf(&path, "/v1/alerts?%s", qs) < 0 || client_open(c, &cl) ||
+	    client_call(cl, "GET", path, NULL, fail, alerts))
+		goto out;
+	ret = EXIT_OK;
+	if (c->out == OUT_JSON) {
+		print_json(*alerts, 1, false);
+		json_decref(*alerts);
+		*alerts = NULL;
+	}
+out:
+	free(qs);
+	free(path);
+	query_free(&q);
+	client_close(cl);
+	return ret;
+}

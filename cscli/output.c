@@ -340,6 +340,13 @@ void print_json(json_t *j, int indent, bool nl)
 	free(s);
 }
 
+void source_as(json_t *src, char *buf, size_t len)
+{
+	const char *num = jstr(src, "as_number"), *name = jstr(src, "as_name");
+
+	snprintf(buf, len, "%s%s%s", num, *num && *name ? " " : "", name);
+}
+
 void csv_field(const char *s, bool last)
 {
 	char *e = term_escape(s ? s : "");

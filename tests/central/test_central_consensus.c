@@ -27,7 +27,8 @@
 static char dir[] = "/tmp/test_central_XXXXXX";
 static int dbn;
 
-static struct central *open_db(const struct central_rules *r)
+/* Database number n (another handle on it: the operator's CLI, a restart). */
+static struct central *open_nth(int n, const struct central_rules *r)
 {
 	struct central_rules def;
 	struct central *c = NULL;
@@ -37,10 +38,15 @@ static struct central *open_db(const struct central_rules *r)
 		central_rules_default(&def);
 		r = &def;
 	}
-	snprintf(path, sizeof(path), "%s/c%d.db", dir, dbn++);
+	snprintf(path, sizeof(path), "%s/c%d.db", dir, n);
 	if (!ASSERT_OK(central_open(path, r, &c), "open"))
 		return NULL;
 	return c;
+}
+
+static struct central *open_db(const struct central_rules *r)
+{
+	return open_nth(dbn++, r);
 }
 
 static struct central_ingest_result report_sc(struct central *c, const char *who,
@@ -193,8 +199,12 @@ static void test_trust_moves(void)
 	ASSERT_TRUE(trust_of(c, "d") == r->trust_new && before < 0, "a late report earns nothing");
 	/* never confirmed: judged after the window */
 	report(c, "e", "198.18.5.1", "198.19.0.99", T0);
+	double a_before = trust_of(c, "a");
+
 	ASSERT_OK(central_purge(c, T0 + 25 * H, &n), "purge");
 	ASSERT_TRUE(trust_of(c, "e") < r->trust_new, "unconfirmed: trust falls");
+	ASSERT_TRUE(trust_of(c, "a") == a_before, "confirmed reports are not judged unconfirmed");
+	ASSERT_TRUE(trust_of(c, "d") == r->trust_new, "nor late ones");
 	/* contradicted: a safe-list address */
 	report(c, "f", "198.18.6.1", "10.0.0.1", T0);
 	ASSERT_TRUE(trust_of(c, "f") < r->trust_new * 0.5, "safe-list report: trust falls fast");
@@ -411,6 +421,65 @@ static void test_blocked_reporter(void)
 	central_close(c);
 }
 
+/* The server's memory of the window survives a restart: reports made before it
+ * count after it, and pending ones are confirmed by the listing they make. */
+static void test_restart_keeps_window(void)
+{
+	int n = dbn++;
+	struct central *c = open_nth(n, NULL);
+	double t;
+
+	if (!c)
+		return;
+	report(c, "a", "198.18.1.1", "198.19.10.1", T0);
+	report(c, "b", "198.18.2.1", "198.19.10.1", T0 + 1);
+	/* a's report of .2 was confirmed before the restart: no second credit */
+	report(c, "b", "198.18.2.1", "198.19.10.2", T0 + 2);
+	report(c, "c", "198.18.3.1", "198.19.10.2", T0 + 3);
+	report(c, "a", "198.18.1.1", "198.19.10.2", T0 + 4);
+	central_close(c);
+	c = open_nth(n, NULL);
+	if (!c)
+		return;
+	t = trust_of(c, "b");
+	ASSERT_TRUE(!listed(c, "198.19.10.1", T0 + 5), "two reports: not listed");
+	ASSERT_EQ(report(c, "d", "198.18.4.1", "198.19.10.1", T0 + 6).listed, 1,
+		  "the reports from before the restart count");
+	ASSERT_TRUE(trust_of(c, "b") > t, "and their reporters are confirmed");
+	t = trust_of(c, "c");
+	report(c, "d", "198.18.4.1", "198.19.10.2", T0 + 7);
+	ASSERT_TRUE(trust_of(c, "c") == t, "a report confirmed before the restart is not again");
+	central_close(c);
+}
+
+/* The operator's CLI is another handle on the database: the server sees its
+ * block and safe list edits at its next batch. */
+static void test_operator_elsewhere(void)
+{
+	int n = dbn++;
+	struct central *srv = open_nth(n, NULL), *cli = NULL;
+
+	if (!srv)
+		return;
+	report(srv, "a", "198.18.1.1", "198.19.11.1", T0);
+	report(srv, "b", "198.18.2.1", "198.19.11.1", T0 + 1);
+	cli = open_nth(n, NULL);
+	if (!cli)
+		goto out;
+	ASSERT_OK(central_block(cli, "b", true, T0 + 2), "block from the CLI");
+	report(srv, "c", "198.18.3.1", "198.19.11.1", T0 + 3);
+	ASSERT_TRUE(!listed(srv, "198.19.11.1", T0 + 4), "the server no longer counts b");
+	ASSERT_OK(central_safe_add(cli, "198.19.12.0/24", "test", T0 + 5), "safe add from the CLI");
+	ASSERT_EQ(report(srv, "e", "198.18.5.1", "198.19.12.7", T0 + 6).safe, 1,
+		  "the server sees the safe range");
+	ASSERT_OK(central_block(cli, "b", false, T0 + 7), "unblock");
+	ASSERT_EQ(report(srv, "a", "198.18.1.1", "198.19.11.1", T0 + 8).listed, 1,
+		  "b counts again (a, b, c)");
+out:
+	central_close(cli);
+	central_close(srv);
+}
+
 static void test_retention(void)
 {
 	struct central *c = open_db(NULL);
@@ -485,6 +554,8 @@ int main(void)
 	test_tailored();
 	test_blocked_reporter();
 	test_retention();
+	test_restart_keeps_window();
+	test_operator_elsewhere();
 	test_asn_networks();
 	for (int i = 0; i < dbn; i++) {
 		char p[160];

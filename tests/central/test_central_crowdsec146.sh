@@ -86,6 +86,7 @@ done
 check "1.4.6 detected the attack on $A" test "$(sqlite3 "$DB" "SELECT COUNT(*) FROM alerts WHERE source_ip='$A'")" -gt 0
 for _ in $(seq 450); do $ADMIN explain $A 2>/dev/null | grep -q "$LOGIN" && break; sleep 0.2; done
 check "1.4.6 pushed its signal for $A (within 90 s)" sh -c "$ADMIN explain $A | grep -q '$LOGIN'"
+for _ in $(seq 300); do grep -q "metrics from $LOGIN" "$T/central.log" && break; sleep 0.2; done
 check "1.4.6 sent its metrics" grep -q "metrics from $LOGIN" "$T/central.log"
 check "no request of 1.4.6 was refused" sh -c "! grep -E 'level=(error|fatal).*(capi|CAPI|Central API)' $T/conf/log/crowdsec.log"
 summary

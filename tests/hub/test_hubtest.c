@@ -13,6 +13,7 @@
 #include "expr/expr.h"
 #include "hubtest/hubtest.h"
 #include "parser/parser.h"
+#include "../lib/geoip_fixture.h"
 #include "../lib/test.h"
 
 /* Stage of <hub>/<type>/<stage>/<author>/<file>: the third element from the end. */
@@ -109,7 +110,11 @@ int main(int argc, char **argv)
 {
 	struct hubtest_opts o = { .hub_dir = t_shared("hub"), .verbose = true };
 	struct hubtest_summary sum;
+	char geoip[256];
+	bool made;
 
+	/* the tests whose parsers name GeoIP databases skip without them */
+	o.geoip_dir = t_geoip_for_hub(geoip, sizeof(geoip), &made);
 	setenv("TZ", "UTC", 1);
 	tzset();
 	hubtest_run_all(&o, argv + 1, argc - 1, &sum);
@@ -120,6 +125,8 @@ int main(int argc, char **argv)
 		test_every_hub_file_loads(o.hub_dir);
 		test_every_case_replays(&o);
 	}
+	if (made)
+		t_geoip_remove(geoip);
 	expr_cleanup();
 	return TEST_SUMMARY();
 }

@@ -53,7 +53,8 @@ mv "$T/logs/auth.log" "$T/logs/auth.log.1"	# rotation by rename; the writer goes
 fails "$T/logs/auth.log.1" 198.18.0.11 1	# ...in the old file for a moment
 fails "$T/logs/auth.log" 198.18.0.11 4		# then in the new one
 fails "$T/logs/app.log" 198.18.0.12 8
-sleep 1
+# the truncation below must come after the tailer read these lines
+for _ in $(seq 300); do alerted 198.18.0.12 && break; sleep 0.1; done
 cp "$T/logs/app.log" "$T/app.copy"; : > "$T/logs/app.log"	# copytruncate
 fails "$T/logs/app.log" 198.18.0.13 8
 fails "$T/logs/late.log" 198.18.0.14 8	# appears after start, matches the glob
@@ -65,14 +66,14 @@ printf ' port 5555 ssh2\n' >> "$T/logs/late.log"
 LINES=$((LINES + 1))
 fails "$T/logs/late.log" 198.18.0.15 7
 for ip in 198.18.0.11 198.18.0.12 198.18.0.13 198.18.0.14 198.18.0.15; do
-	for _ in $(seq 50); do alerted $ip && break; sleep 0.1; done
+	for _ in $(seq 300); do alerted $ip && break; sleep 0.1; done
 	check "alert for $ip" alerted $ip
 done
 
 # whitelisted through the data file: no alert (the next attacker's alert says it was read)
 fails "$T/logs/app.log" 198.18.0.17 8
 fails "$T/logs/app.log" 198.18.0.18 8
-for _ in $(seq 50); do alerted 198.18.0.18 && break; sleep 0.1; done
+for _ in $(seq 300); do alerted 198.18.0.18 && break; sleep 0.1; done
 check "data-file whitelist applies" bash -c "$(declare -f alerted); T=$T; alerted 198.18.0.18 && ! alerted 198.18.0.17"
 echo 198.18.0.99 > "$T/wl.txt"	# edited: .17 no longer listed, seen after the reload
 
@@ -87,10 +88,10 @@ rm "$E/scenarios/broken.yaml"
 kill -HUP "$CP"
 check "good reload taken" wait_for_log "reload done"
 fails "$T/logs/late.log" 198.18.0.16 8	# read by the reloaded detector, same acquisition
-for _ in $(seq 50); do alerted 198.18.0.16 && break; sleep 0.1; done
+for _ in $(seq 300); do alerted 198.18.0.16 && break; sleep 0.1; done
 check "detection after reload" alerted 198.18.0.16
 fails "$T/logs/late.log" 198.18.0.17 8
-for _ in $(seq 50); do alerted 198.18.0.17 && break; sleep 0.1; done
+for _ in $(seq 300); do alerted 198.18.0.17 && break; sleep 0.1; done
 check "reload read the edited data file again" alerted 198.18.0.17
 
 kill -TERM "$CP"; wait "$CP"; rc=$?; CP=

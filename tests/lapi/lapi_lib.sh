@@ -44,8 +44,14 @@ lapi_setup() {
 	LAPI_ON_EXIT=()
 	trap lapi_cleanup EXIT
 	if [ "${LAPI_DB:-sqlite}" = postgresql ]; then
-		# the caller's server (tests/lapi/test_lapi_pg.sh exports PG_*), a database per test
+		# the caller's server (tests/lapi/test_lapi_pg.sh exports PG_*), else one of our
+		# own, removed by lapi_cleanup whatever the test puts in LAPI_ON_EXIT
+		# (LAPI_DB=postgresql bash tests/lapi/test_x.sh); a database per test
 		. "$(dirname "${BASH_SOURCE[0]}")/../lib/pg.sh"
+		if [ -z "${PG_SOCK:-}" ]; then
+			pg_start || { LAPI_OWN_PG=1; skip "$PG_WHY" 1; summary; exit 0; }
+			LAPI_OWN_PG=1
+		fi
 		LAPI_PG_DB="cs_${name//[^a-zA-Z0-9]/_}_$$"
 		pg_createdb "$LAPI_PG_DB" || { skip "no PostgreSQL database for $name" 1; summary; exit 0; }
 	fi
@@ -69,6 +75,7 @@ lapi_cleanup() {
 	for c in "${LAPI_ON_EXIT[@]}"; do eval "$c"; done
 	[ -n "$PID" ] && kill -9 "$PID" 2>/dev/null
 	wait 2>/dev/null
+	[ -n "${LAPI_OWN_PG:-}" ] && pg_cleanup
 	[ -n "${LAPI_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 

@@ -77,9 +77,12 @@ YAML
 
 bouncer_start() {
 	# not through inv: a backgrounded function is a subshell, and $! would be its pid
+	# the log is appended to across restarts: wait for this run's line, not an earlier one
+	local seen
+	seen=$(grep -c "startup pull applied\|LAPI pull failed" "$TMPD/bouncer.log" 2>/dev/null)
 	nsenter --net=/run/netns/$NSV "$B" -c "$TMPD/bouncer.yaml" >>"$TMPD/bouncer.log" 2>&1 &
 	BOUNCER_PID=$!
-	wait_for 10 grep -q "startup pull applied\|LAPI pull failed" "$TMPD/bouncer.log" >/dev/null
+	wait_for 20 bash -c "[ \$(grep -c 'startup pull applied\|LAPI pull failed' '$TMPD/bouncer.log') -gt ${seen:-0} ]" >/dev/null
 }
 
 bouncer_stop() {

@@ -84,3 +84,18 @@ void t_geoip_remove(const char *dir)
 	unlink(path);
 	rmdir(dir);
 }
+
+const char *t_geoip_for_hub(char *dir, size_t size, bool *made)
+{
+	char why[256];
+
+	*made = false;
+	if (getenv("GEOIP_DIR"))
+		return getenv("GEOIP_DIR");
+	if (t_geoip_make(dir, size, true, why, sizeof(why))) {
+		fprintf(stderr, "no test GeoIP databases: %s\n", why);
+		return NULL;
+	}
+	*made = true;
+	return dir;
+}

@@ -18,5 +18,11 @@
 int t_geoip_make(char *dir, size_t size, bool with_asn, char *why, size_t why_size);
 /* Remove what t_geoip_make() created. */
 void t_geoip_remove(const char *dir);
+/*
+ * For the hub tests: $GEOIP_DIR when set (real databases), else both test
+ * databases made into dir[size] (*made set: t_geoip_remove(dir) afterwards);
+ * NULL, with a note on stderr, when neither (the GeoIP hub tests then skip).
+ */
+const char *t_geoip_for_hub(char *dir, size_t size, bool *made);
 
 #endif /* CS_TEST_GEOIP_FIXTURE_H */

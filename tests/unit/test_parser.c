@@ -165,6 +165,21 @@ static struct cs_event *run(struct cs_parsers *p, const char *line, const char *
 	return evt;
 }
 
+/* Meta[key] of the event p makes of line: want, or absent when want is NULL. */
+static void expect_meta(struct cs_parsers *p, const char *line, const char *key, const char *want,
+			const char *what)
+{
+	struct rec r = { 0 };
+	struct cs_event *e = run(p, line, "x", &r);
+	const char *got = e ? strmap_get(e->meta, key) : NULL;
+
+	if (want)
+		ASSERT_STREQ(got, want, what);
+	else
+		ASSERT_TRUE(e && !got, what);
+	cs_event_free(e);
+}
+
 static void test_pipeline(struct cs_parsers *p)
 {
 	struct rec r = { 0 };
@@ -339,26 +354,17 @@ static void test_stash(void)
 				"  - meta: proc\n"
 				"    expression: GetFromStash('procs', evt.Parsed.id)\n";
 	struct cs_parsers *p = NULL;
-	struct cs_event *e;
 	struct rec r = { 0 };
 
 	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
 	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "stash.yaml", st), "load"))
 		goto out;
-	e = run(p, "id=7 proc=sshd", "x", &r);
-	ASSERT_STREQ(e ? strmap_get(e->meta, "proc") : NULL, "sshd", "stored then read");
-	cs_event_free(e);
-	e = run(p, "id=7 ", "x", &r);
+	expect_meta(p, "id=7 proc=sshd", "proc", "sshd", "stored then read");
 	/* The second line stores "" over it (empty strings are still strings). */
-	ASSERT_TRUE(e && !strmap_has(e->meta, "proc"), "empty value skipped");
-	cs_event_free(e);
-	e = run(p, "id=8 proc=a", "x", &r);
-	cs_event_free(e);
-	e = run(p, "id=9 proc=b", "x", &r);
-	cs_event_free(e);
-	e = run(p, "id=10 ", "x", &r);
-	ASSERT_TRUE(e && !strmap_has(e->meta, "proc"), "unknown key: expression error, skipped");
-	cs_event_free(e);
+	expect_meta(p, "id=7 ", "proc", NULL, "empty value skipped");
+	cs_event_free(run(p, "id=8 proc=a", "x", &r));
+	cs_event_free(run(p, "id=9 proc=b", "x", &r));
+	expect_meta(p, "id=10 ", "proc", NULL, "unknown key: expression error, skipped");
 out:
 	cs_parsers_free(p);
 }
@@ -409,8 +415,6 @@ static void test_stash_shared(void)
 				    "  - meta: section\n"
 				    "    expression: GetFromStash('c', 's')\n";
 	struct cs_parsers *p = NULL, *p2 = NULL;
-	struct cs_event *e;
-	struct rec r = { 0 };
 
 	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
 	    !ASSERT_OK(cs_parsers_new(NULL, &p2), "new 2") ||
@@ -418,19 +422,13 @@ static void test_stash_shared(void)
 	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "get.yaml", getter), "load get") ||
 	    !ASSERT_OK(cs_parsers_load_string(p2, "s00-raw", "get.yaml", getter), "load get 2"))
 		goto out;
-	e = run(p, "set x", "x", &r);
-	ASSERT_STREQ(e ? strmap_get(e->meta, "set") : NULL, "yes", "SetInStash ran");
-	cs_event_free(e);
-	e = run(p, "get x", "x", &r);
-	ASSERT_STREQ(e ? strmap_get(e->meta, "helper") : NULL, "from-helper",
-		     "GetFromStash reads what SetInStash wrote in another node");
-	ASSERT_STREQ(e ? strmap_get(e->meta, "section") : NULL, "from-section",
-		     "GetFromStash reads what a stash: section wrote");
-	cs_event_free(e);
-	e = run(p2, "get x", "x", &r);
-	ASSERT_TRUE(e && !strmap_has(e->meta, "helper") && !strmap_has(e->meta, "section"),
-		    "another parser instance has its own stash");
-	cs_event_free(e);
+	expect_meta(p, "set x", "set", "yes", "SetInStash ran");
+	expect_meta(p, "get x", "helper", "from-helper",
+		    "GetFromStash reads what SetInStash wrote in another node");
+	expect_meta(p, "get x", "section", "from-section",
+		    "GetFromStash reads what a stash: section wrote");
+	expect_meta(p2, "get x", "helper", NULL, "another parser instance has its own stash");
+	expect_meta(p2, "get x", "section", NULL, "another parser instance: no section value");
 out:
 	cs_parsers_free(p);
 	cs_parsers_free(p2);
@@ -618,6 +616,42 @@ static void test_event(void)
 	cs_event_free(NULL);
 }
 
+/* A freed event comes back from the thread's pool as new as a new one. */
+static void test_event_pool(void)
+{
+	struct cs_event *e = NULL, *f = NULL;
+	uint64_t v;
+
+	if (!ASSERT_OK(cs_event_new(&e), "new"))
+		return;
+	ASSERT_OK(cs_event_set_line(e, "raw line", 8, "src", "file", "t"), "line");
+	ASSERT_OK(strmap_set(e->meta, "service", "http"), "meta");
+	ASSERT_OK(strmap_set(e->parsed, "verb", "GET"), "parsed");
+	ASSERT_OK(strmap_set(e->enriched, "x", "y"), "enriched");
+	ASSERT_OK(cs_event_set_str(&e->stage, "s01-parse"), "stage");
+	e->whitelisted = true;
+	e->time.sec = 42;
+	v = strmap_version(e->meta);
+	cs_event_free(e);
+	if (!ASSERT_OK(cs_event_new(&f), "new again"))
+		return;
+	ASSERT_TRUE(f == e, "from the pool");
+	ASSERT_TRUE(!strmap_count(f->meta) && !strmap_count(f->parsed) &&
+			    !strmap_count(f->enriched) && !strmap_count(f->line.labels),
+		    "maps empty");
+	ASSERT_TRUE(strmap_version(f->meta) != v, "new map version (no stale expr cache)");
+	ASSERT_TRUE(!f->line.raw_len && !*f->line.raw && !*f->line.src && !*f->stage &&
+			    !f->whitelisted && !f->time.sec && f->type == CS_EVT_LOG &&
+			    f->unmarshaled.kind == EXPR_MAP && !expr_map_len(&f->unmarshaled),
+		    "fields as new");
+	/* an event with Unmarshaled keys is freed, not pooled */
+	ASSERT_OK(cs_event_unmarshal_json(f, "{\"a\":1}", 7), "json");
+	cs_event_free(f);
+	if (ASSERT_OK(cs_event_new(&e), "new after json"))
+		ASSERT_TRUE(!expr_map_len(&e->unmarshaled), "no Unmarshaled left");
+	cs_event_free(e);
+}
+
 /* The Event as expressions see it (spec 1.1, 8.4): one bool expression per row. */
 static void test_event_expr(void)
 {
@@ -689,6 +723,7 @@ int main(void)
 	setenv("TZ", "UTC", 1);
 	tzset();
 	test_event();
+	test_event_pool();
 	test_event_expr();
 	test_load_errors();
 	test_stage_rules();

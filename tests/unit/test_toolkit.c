@@ -174,6 +174,60 @@ static void test_strmap(void)
 	strmap_free(m);
 }
 
+/*
+ * strmap keeps its strings in an arena: a value stays put while other keys
+ * come and go, an overwrite may reuse its room (and read from itself), long
+ * values and endless overwrites without a clear go to the heap.
+ */
+static void test_strmap_arena(void)
+{
+	struct strmap *m = strmap_new(), *d = NULL;
+	char k[16], big[3000], v[1200];
+	const char *a, *got;
+	size_t len = 0;
+	int bad = 0;
+
+	if (!ASSERT_TRUE(m != NULL, "strmap"))
+		return;
+	memset(big, 'x', sizeof(big));
+	ASSERT_OK(strmap_set(m, "a", "first value"), "set a");
+	a = strmap_get(m, "a");
+	for (int i = 0; i < 3000; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		bad += strmap_setn(m, k, big, (size_t)i) != 0; /* past the arena's string size too */
+	}
+	ASSERT_EQ(bad, 0, "3000 keys");
+	ASSERT_TRUE(a == strmap_get(m, "a") && !strcmp(a, "first value"), "a value stays put");
+	ASSERT_TRUE((got = strmap_getn(m, "k2999", &len)) && len == 2999 && got[2999] == '\0' &&
+			    !memcmp(got, big, 2999), "long value");
+	ASSERT_OK(strmap_setn(m, "a", a + 6, 5), "overwrite from itself");
+	ASSERT_TRUE((got = strmap_getn(m, "a", &len)) && len == 5 && !strcmp(got, "value"),
+		    "overwritten from itself");
+	ASSERT_OK(strmap_setn(m, "a", "n\0l", 3), "NUL inside");
+	ASSERT_TRUE((got = strmap_getn(m, "a", &len)) && len == 3 && !memcmp(got, "n\0l", 4),
+		    "NUL inside kept");
+	d = strmap_dup(m);
+	ASSERT_TRUE(d && (got = strmap_getn(d, "a", &len)) && len == 3 &&
+			    !memcmp(got, "n\0l", 4) && strmap_count(d) == 3001, "dup");
+	strmap_free(d);
+	/* no clear: the dropped room is bounded, the values stay right */
+	for (int i = 0; i < 200000; i++) {
+		size_t n = (size_t)(i * 7) % sizeof(v);
+
+		memset(v, 'a' + i % 26, n);
+		bad += strmap_setn(m, i % 2 ? "a" : "k7", v, n) != 0;
+		got = strmap_getn(m, i % 2 ? "a" : "k7", &len);
+		bad += !got || len != n || got[n] != '\0' || (n && got[n - 1] != 'a' + i % 26);
+	}
+	ASSERT_EQ(bad, 0, "200000 overwrites");
+	ASSERT_OK(strmap_del(m, "k5"), "del");
+	strmap_clear(m);
+	ASSERT_TRUE(strmap_count(m) == 0 && !strmap_has(m, "a"), "cleared");
+	ASSERT_OK(strmap_set(m, "a", "again"), "set after clear");
+	ASSERT_STREQ(strmap_get(m, "a"), "again", "value after clear");
+	strmap_free(m);
+}
+
 static void test_read_file(void)
 {
 	char path[] = "/tmp/test_toolkit_XXXXXX", *buf = NULL;
@@ -252,6 +306,7 @@ static void test_env_expand(void)
 int main(void)
 {
 	test_strmap();
+	test_strmap_arena();
 	test_keyed();
 	test_map();
 	test_stash_bounds();

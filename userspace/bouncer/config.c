@@ -70,11 +70,12 @@ static int get_list(struct ywalk *c, const char *key, const yaml_node_t *v, stru
 	return 0;
 }
 
-typedef int (*map_fn)(struct ywalk *c, const char *key, const yaml_node_t *k, const yaml_node_t *v,
-		      struct bouncer_config *cfg);
+/* section: the path of the map's keys ("" at the top, "prometheus." below it) */
+typedef int (*map_fn)(struct ywalk *c, const char *section, const char *key, const yaml_node_t *k,
+		      const yaml_node_t *v, struct bouncer_config *cfg);
 
 static int walk_map(struct ywalk *c, const yaml_node_t *map, map_fn fn, struct bouncer_config *cfg,
-		    const char *what)
+		    const char *what, const char *section)
 {
 	yaml_node_pair_t *p;
 
@@ -87,7 +88,7 @@ static int walk_map(struct ywalk *c, const yaml_node_t *map, map_fn fn, struct b
 
 		if (!ywalk_scalar(k))
 			return ywalk_fail(c, k, "%s: keys must be strings", what);
-		err = fn(c, ywalk_scalar(k), k, v, cfg);
+		err = fn(c, section, ywalk_scalar(k), k, v, cfg);
 		if (err)
 			return err;
 	}
@@ -95,11 +96,11 @@ static int walk_map(struct ywalk *c, const yaml_node_t *map, map_fn fn, struct b
 }
 
 /*
- * The keys that only store a string, a bool, a list or one of three names, by
- * their full path (the one errors name): the one table that parsing and
- * freeing walk.
+ * The keys that only store a string, a bool, a list, one of three names or a
+ * bounded integer, by their full path (the one errors name): the one table
+ * that parsing and freeing walk.
  */
-enum field_kind { F_STR, F_BOOL, F_LIST, F_ENUM };
+enum field_kind { F_STR, F_BOOL, F_LIST, F_ENUM, F_INT, F_U32 };
 /* an enum's three names, in the order of its values */
 static const char *const bouncer_modes[] = { [BOUNCER_MODE_AUTO] = "auto",
 					     [BOUNCER_MODE_XDP] = "xdp",
@@ -118,10 +119,14 @@ static const struct field {
 	enum field_kind kind;
 	size_t off;
 	const char *const *names; /* F_ENUM */
+	long min, max;		  /* F_INT, F_U32 */
 } fields[] = {
-#define FIELD(path, kind, member) { path, kind, offsetof(struct bouncer_config, member), NULL }
+#define FIELD(path, kind, member)                                                              \
+	{ path, kind, offsetof(struct bouncer_config, member), NULL, 0, 0 }
 #define FIELD_ENUM(path, member, names)                                                        \
-	{ path, F_ENUM, offsetof(struct bouncer_config, member), names }
+	{ path, F_ENUM, offsetof(struct bouncer_config, member), names, 0, 0 }
+#define FIELD_INT(path, kind, member, min, max)                                                \
+	{ path, kind, offsetof(struct bouncer_config, member), NULL, min, max }
 	FIELD_ENUM("mode", mode, bouncer_modes),
 	FIELD_ENUM("xdp_mode", xdp_mode, xdp_modes),
 	FIELD_ENUM("xdp_dispatcher", xdp_dispatcher, xdp_dispatchers),
@@ -143,6 +148,11 @@ static const struct field {
 	FIELD("user", F_STR, user),
 	FIELD("keep_on_stop", F_BOOL, keep_on_stop),
 	FIELD("dry_run", F_BOOL, dry_run),
+	FIELD_INT("xdp_priority", F_U32, xdp_priority, 1, XDP_PRIORITY_MAX),
+	FIELD_INT("max_hosts", F_U32, max_hosts, 1, 1L << 28),
+	FIELD_INT("max_ranges", F_U32, max_ranges, 1, 1L << 28),
+	FIELD_INT("prometheus.listen_port", F_INT, metrics_port, 1, 65535),
+	FIELD_INT("nftables.priority", F_INT, nft_priority, -1000, 1000),
 	FIELD("prometheus.enabled", F_BOOL, metrics_enabled),
 	FIELD("prometheus.listen_addr", F_STR, metrics_addr),
 	FIELD("nftables.table_ipv4", F_STR, nft_table4),
@@ -150,7 +160,20 @@ static const struct field {
 	FIELD("nftables.chain", F_STR, nft_chain),
 #undef FIELD
 #undef FIELD_ENUM
+#undef FIELD_INT
 };
+
+static int get_bounded(struct ywalk *c, const struct field *f, const yaml_node_t *v, void *at)
+{
+	long n;
+	int err = get_int(c, f->path, v, f->min, f->max, &n);
+
+	if (!err && f->kind == F_INT)
+		*(int *)at = (int)n;
+	else if (!err)
+		*(uint32_t *)at = (uint32_t)n;
+	return err;
+}
 
 /* section.key when it is a plain field: 0 or -errno (reported); -ENOENT: not one. */
 static int plain_field(struct ywalk *c, const char *section, const char *key,
@@ -170,49 +193,28 @@ static int plain_field(struct ywalk *c, const char *section, const char *key,
 			return ywalk_bool(c, v, f->path, at);
 		if (f->kind == F_ENUM)
 			return get_enum(c, f->path, v, f->names, at);
-		return get_list(c, f->path, v, at);
+		if (f->kind == F_LIST)
+			return get_list(c, f->path, v, at);
+		return get_bounded(c, f, v, at);
 	}
 	return -ENOENT;
 }
 
-static int prometheus_key(struct ywalk *c, const char *key, const yaml_node_t *k,
-			  const yaml_node_t *v, struct bouncer_config *cfg)
+static int section_key(struct ywalk *c, const char *section, const char *key,
+		       const yaml_node_t *k, const yaml_node_t *v, struct bouncer_config *cfg)
 {
-	long port;
-	int err = plain_field(c, "prometheus.", key, v, cfg);
+	int err = plain_field(c, section, key, v, cfg);
 
 	if (err != -ENOENT)
 		return err;
-	if (!strcmp(key, "listen_port")) {
-		err = get_int(c, "prometheus.listen_port", v, 1, 65535, &port);
-		cfg->metrics_port = (int)port;
-		return err;
-	}
-	return ywalk_fail(c, k, "unknown key 'prometheus.%s'", key);
+	return ywalk_fail(c, k, "unknown key '%s%s'", section, key);
 }
 
-static int nftables_key(struct ywalk *c, const char *key, const yaml_node_t *k,
-			const yaml_node_t *v, struct bouncer_config *cfg)
-{
-	long prio;
-	int err = plain_field(c, "nftables.", key, v, cfg);
-
-	if (err != -ENOENT)
-		return err;
-	if (!strcmp(key, "priority")) {
-		err = get_int(c, "nftables.priority", v, -1000, 1000, &prio);
-		cfg->nft_priority = (int)prio;
-		return err;
-	}
-	return ywalk_fail(c, k, "unknown key 'nftables.%s'", key);
-}
-
-static int top_key(struct ywalk *c, const char *key, const yaml_node_t *k, const yaml_node_t *v,
-		   struct bouncer_config *cfg)
+static int top_key(struct ywalk *c, const char *section, const char *key, const yaml_node_t *k,
+		   const yaml_node_t *v, struct bouncer_config *cfg)
 {
 	const char *s = ywalk_scalar(v);
-	long n;
-	int err = plain_field(c, "", key, v, cfg);
+	int err = plain_field(c, section, key, v, cfg);
 
 	if (err != -ENOENT)
 		return err;
@@ -238,16 +240,6 @@ static int top_key(struct ywalk *c, const char *key, const yaml_node_t *k, const
 		cfg->ipv6 = !d;
 		return err;
 	}
-	if (!strcmp(key, "xdp_priority")) {
-		err = get_int(c, key, v, 1, XDP_PRIORITY_MAX, &n);
-		cfg->xdp_priority = (uint32_t)n;
-		return err;
-	}
-	if (!strcmp(key, "max_hosts") || !strcmp(key, "max_ranges")) {
-		err = get_int(c, key, v, 1, 1L << 28, &n);
-		*(key[4] == 'h' ? &cfg->max_hosts : &cfg->max_ranges) = (uint32_t)n;
-		return err;
-	}
 	if (!strcmp(key, "log_level")) {
 		int lvl = s ? log_level_parse(s) : -EINVAL;
 
@@ -263,9 +255,9 @@ static int top_key(struct ywalk *c, const char *key, const yaml_node_t *k, const
 		return 0;
 	}
 	if (!strcmp(key, "prometheus"))
-		return walk_map(c, v, prometheus_key, cfg, "prometheus");
+		return walk_map(c, v, section_key, cfg, "prometheus", "prometheus.");
 	if (!strcmp(key, "nftables"))
-		return walk_map(c, v, nftables_key, cfg, "nftables");
+		return walk_map(c, v, section_key, cfg, "nftables", "nftables.");
 	return ywalk_fail(c, k, "unknown key '%s'", key);
 }
 
@@ -332,7 +324,7 @@ int bouncer_config_load(const char *path, struct bouncer_config *cfg, char *err,
 		rc = ywalk_fail(&c, NULL, "empty configuration");
 		goto out;
 	}
-	rc = walk_map(&c, root, top_key, cfg, "configuration");
+	rc = walk_map(&c, root, top_key, cfg, "configuration", "");
 	if (rc)
 		goto out;
 	if (!cfg->api_url || !*cfg->api_url) {

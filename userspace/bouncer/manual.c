@@ -17,12 +17,9 @@
 #include "common/readfile.h"
 
 struct manual_opts {
-	const char *pin_dir;
+	struct xdp_loader_opts lo; /* how ban, unban and attach open the data plane */
 	enum xdp_attach_mode mode;
-	enum xdp_dispatcher_use dispatcher;
-	uint32_t priority;
-	bool dry_run, force, json;
-	uint32_t max_hosts, max_ranges;
+	bool force, json;
 	int64_t duration_ns; /* 0: no expiry */
 	uint64_t decision_id;
 	int origin;
@@ -150,14 +147,14 @@ static int parse_opts(int argc, char **argv, struct manual_opts *o, int *first_p
 				return usage_error("unknown XDP mode '%s'", optarg);
 			break;
 		case 'D':
-			o->dry_run = true;
+			o->lo.dry_run = true;
 			break;
 		case 'H':
-			if (parse_u32(optarg, &o->max_hosts))
+			if (parse_u32(optarg, &o->lo.max_hosts))
 				return usage_error("--max-hosts: '%s' is not a positive number", optarg);
 			break;
 		case 'R':
-			if (parse_u32(optarg, &o->max_ranges))
+			if (parse_u32(optarg, &o->lo.max_ranges))
 				return usage_error("--max-ranges: '%s' is not a positive number", optarg);
 			break;
 		case 'd':
@@ -189,7 +186,7 @@ static int parse_opts(int argc, char **argv, struct manual_opts *o, int *first_p
 				return usage_error("-o: unknown output '%s' (human, json)", optarg);
 			break;
 		case 'p':
-			o->pin_dir = optarg;
+			o->lo.pin_dir = optarg;
 			break;
 		case 'F':
 			o->file = optarg;
@@ -200,11 +197,11 @@ static int parse_opts(int argc, char **argv, struct manual_opts *o, int *first_p
 			if (d < 0)
 				return usage_error("--dispatcher: expected auto, always or never, got '%s'",
 						   optarg);
-			o->dispatcher = d;
+			o->lo.dispatcher = d;
 			break;
 		}
 		case 'P':
-			if (parse_u32(optarg, &o->priority) || o->priority > XDP_PRIORITY_MAX)
+			if (parse_u32(optarg, &o->lo.priority) || o->lo.priority > XDP_PRIORITY_MAX)
 				return usage_error("--priority: '%s' is not a number in 1..1000", optarg);
 			break;
 		default:
@@ -214,17 +211,14 @@ static int parse_opts(int argc, char **argv, struct manual_opts *o, int *first_p
 	return 0;
 }
 
+static const char *pin_root(const struct manual_opts *o)
+{
+	return o->lo.pin_dir ? o->lo.pin_dir : CS_PIN_ROOT;
+}
+
 static int open_loader(const struct manual_opts *o, struct xdp_loader **l)
 {
-	struct xdp_loader_opts lo = {
-		.pin_dir = o->pin_dir,
-		.max_hosts = o->max_hosts,
-		.max_ranges = o->max_ranges,
-		.dry_run = o->dry_run,
-		.dispatcher = o->dispatcher,
-		.priority = o->priority,
-	};
-	int err = xdp_loader_open(&lo, l);
+	int err = xdp_loader_open(&o->lo, l);
 
 	return err ? BX_ERR : 0;
 }
@@ -235,7 +229,7 @@ static int open_loader(const struct manual_opts *o, struct xdp_loader **l)
  */
 static int open_installed(const struct manual_opts *o, struct xdp_loader **l)
 {
-	struct xdp_loader_opts lo = { .pin_dir = o->pin_dir, .existing_only = true };
+	struct xdp_loader_opts lo = { .pin_dir = o->lo.pin_dir, .existing_only = true };
 	int err = xdp_loader_open(&lo, l);
 
 	*l = err ? NULL : *l;
@@ -313,13 +307,13 @@ static int cmd_status(struct manual_opts *o)
 	if (rc)
 		return rc;
 	if (!l) {
-		root = json_pack("{s:s, s:b}", "pin_dir", o->pin_dir ? o->pin_dir : CS_PIN_ROOT,
+		root = json_pack("{s:s, s:b}", "pin_dir", pin_root(o),
 				 "installed", 0);
 		if (o->json) {
 			json_dumpf(root, stdout, JSON_INDENT(2));
 			putchar('\n');
 		} else {
-			printf("pins: %s\nnot installed\n", o->pin_dir ? o->pin_dir : CS_PIN_ROOT);
+			printf("pins: %s\nnot installed\n", pin_root(o));
 		}
 		json_decref(root);
 		return BX_OK;
@@ -330,7 +324,7 @@ static int cmd_status(struct manual_opts *o)
 		fprintf(stderr, "Warning: cannot read the entry counts\n");
 	xdp_loader_capacity(l, &hosts, &ranges);
 	root = json_pack("{s:s, s:o, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i}}", "pin_dir",
-			 o->pin_dir ? o->pin_dir : CS_PIN_ROOT, "interfaces", ifs, "entries",
+			 pin_root(o), "interfaces", ifs, "entries",
 			 "ipv4_hosts", (int)counts[0], "ipv4_ranges", (int)counts[1],
 			 "ipv6_hosts", (int)counts[2], "ipv6_ranges", (int)counts[3],
 			 "capacity", "hosts_per_family", (int)hosts, "ranges_per_family",
@@ -342,7 +336,7 @@ static int cmd_status(struct manual_opts *o)
 		size_t i;
 		json_t *it;
 
-		printf("pins: %s\n", o->pin_dir ? o->pin_dir : CS_PIN_ROOT);
+		printf("pins: %s\n", pin_root(o));
 		if (!json_array_size(ifs))
 			printf("not attached to any interface\n");
 		json_array_foreach(ifs, i, it)
@@ -687,7 +681,7 @@ static int cmd_stats(struct manual_opts *o)
 
 static int cmd_uninstall(struct manual_opts *o)
 {
-	int err = xdp_loader_uninstall(o->pin_dir);
+	int err = xdp_loader_uninstall(o->lo.pin_dir);
 
 	if (err) {
 		fprintf(stderr, "Error: uninstall: %s\n", strerror(-err));

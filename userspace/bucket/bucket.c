@@ -1349,7 +1349,7 @@ static struct cs_bucket *bucket_find(struct cs_buckets *b, struct cs_scenario *s
 				     const char *g)
 {
 	for (struct cs_bucket *bk = b->tab[h & (b->tab_size - 1)]; bk; bk = bk->hnext)
-		if (bk->h == h && bk->sc == sc && !strcmp(bk->gkey, g))
+		if (bk->h == h && bk->sc->key_idx == sc->key_idx && !strcmp(bk->gkey, g))
 			return bk;
 	return NULL;
 }
@@ -1634,8 +1634,10 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 			}
 			gs = expr_str_cstr(&g);
 		}
-		/* the scenario's index, not its address: every shard's copy hashes alike */
-		err = route_add(r, i, cs_hash2(&sc->idx, sizeof(sc->idx), gs, strlen(gs)), gs);
+		/* an index, not an address: every shard's copy hashes alike; the
+		 * bucket identity, not the scenario: same-key scenarios share a shard */
+		err = route_add(r, i, cs_hash2(&sc->key_idx, sizeof(sc->key_idx), gs, strlen(gs)),
+				gs);
 		expr_value_release(&g);
 	}
 	cpu_done(&tm);
@@ -1660,16 +1662,17 @@ static int pour_target(struct cs_buckets *b, const struct cs_event *evt, const s
 	struct cs_bucket *bk = bucket_find(b, sc, tg->h, gs);
 	int err;
 
-	if (bk && b->o.mode == CS_BUCKET_LIVE && sc->type == CS_BT_COUNTER) {
+	/* bk may be another same-key scenario's: its own type and durations rule it */
+	if (bk && b->o.mode == CS_BUCKET_LIVE && bk->sc->type == CS_BT_COUNTER) {
 		/* a live counter whose duration is over fires before a new one starts */
-		if (time_ns(&t) >= time_ns(&bk->first) + sc->duration) {
+		if (time_ns(&t) >= time_ns(&bk->first) + bk->sc->duration) {
 			bk->ovflw = t;
 			err = overflow(b, bk, depth);
 			bk = NULL;
 			if (err)
 				return err;
 		}
-	} else if (bk && bk->total && time_ns(&t) > time_ns(&bk->last) + sc->bucket_duration) {
+	} else if (bk && bk->total && time_ns(&t) > time_ns(&bk->last) + bk->sc->bucket_duration) {
 		/* idle for longer than its duration: gone (replay: lazily, spec 6.3) */
 		b->st.underflows++;
 		cs_metric_add(scm(bk->sc)->m_underflowed, 1);

@@ -43,6 +43,13 @@ struct cs_scenario {
 	char *name, *file;
 	int line;
 	size_t idx;
+	/*
+	 * Upstream keys a bucket by sha1(filter, partition, name) (BucketKey), not
+	 * by scenario: scenarios with the same name and filter share their buckets,
+	 * the first to pour creating them. key_idx is the idx of the first loaded
+	 * scenario with this name and filter: the bucket identity beside the partition.
+	 */
+	size_t key_idx;
 	enum cs_bucket_type type;
 	char *filter_src;
 	struct expr_prog *filter, *groupby, *distinct, *overflow_filter, *cancel_on, *condition,

@@ -17,7 +17,6 @@
 #include "central/central.h"
 #include "common/gotime.h"
 #include "common/log.h"
-#include "common/pwhash.h"
 #include "common/strbuf.h"
 #include "common/vec.h"
 #include "lapi/lapi_int.h"
@@ -34,9 +33,7 @@ static void c_register(struct req *r)
 {
 	json_t *j = req_json(r), *jid, *jpw;
 	const char *id, *pw;
-	char hash[PWHASH_LEN];
 	int64_t now = gotime_now();
-	int ret;
 
 	if (!j)
 		return;
@@ -62,19 +59,9 @@ static void c_register(struct req *r)
 		reply_msg(r, 400, "password: a string of 1 to 1024 bytes is required");
 		goto out;
 	}
-	if (!ratelimit_allowed(r->l->rl_register, r->ip, now)) {
-		reply_msg(r, 429, "too many registrations from %s, retry later", r->ip);
+	if (!register_allowed(r, now))
 		goto out;
-	}
-	ratelimit_charge(r->l->rl_register, r->ip, now);
-	ret = cs_pwhash_make(pw, hash);
-	if (!ret)
-		ret = cs_db_machine_add(r->l->db, id, hash, r->ip, true, false, now);
-	if (ret == -EEXIST)
-		reply_msg(r, 403, "user '%s': user already exist", id);
-	else if (ret)
-		reply_msg(r, 500, "unable to create machine: %s", strerror(-ret));
-	else {
+	if (!register_machine(r, id, pw, true, now)) {
 		log_info("reporter %s registered from %s", id, r->ip);
 		reply_ok(r);
 	}

@@ -6,6 +6,8 @@
  *
  *   rules.c      the consensus rules (pure: tests drive them with their own clock)
  *   engine.c     signals in, listings out, over the db's central tables
+ *   index.c      who reported each IP within the window, in memory (SQLite:
+ *                one server owns the tables; PostgreSQL servers judge from SQL)
  *   api.c        the CAPI routes (v2 as CrowdSec 1.4.6 calls them, v3 as later
  *                versions do), served by the LAPI's HTTP server (userspace/lapi)
  *   admin.c      the operator's commands (reporters, safe list, explain, purge)
@@ -18,7 +20,9 @@
  *   central_close(c);
  *
  * Every function takes `now` (ns since the epoch): the tests inject time and
- * never sleep. The engine serializes on the db's lock (one transaction per call).
+ * never sleep. The engine serializes on the db's lock (one transaction per call);
+ * one struct central is used by one thread at a time (the server's handlers all
+ * go through the db's lock).
  */
 #ifndef CS_CENTRAL_H
 #define CS_CENTRAL_H

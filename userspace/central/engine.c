@@ -3,6 +3,11 @@
  * The engine: a batch of signals is one transaction that stores them, judges
  * each reported IP over its window (rules.c) and lists, renews or leaves it;
  * a pull walks the listings that changed since the member's last pull.
+ *
+ * Who reported an IP comes from the supporters index (index.h) when this
+ * server owns the database (SQLite), from SQL when servers share it
+ * (PostgreSQL). The safe list and the index's reporters are reloaded when the
+ * store's generation moves (an operator's change, here or in another process).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +15,7 @@
 #include <string.h>
 
 #include "central/central.h"
+#include "central/index.h"
 #include "common/gotime.h"
 #include "common/ipaddr.h"
 #include "common/log.h"
@@ -34,7 +40,12 @@ struct central {
 	size_t n_reserved;
 	struct cs_geoip *geo; /* ASN networks (NULL: prefixes only) */
 	const struct cs_enricher *asn;
+	struct crowd_index *idx; /* SQLite: built by the first batch */
+	struct safe_set *safe;	 /* as of generation gen */
+	int64_t gen;
 };
+
+static void safe_set_free(struct safe_set *s);
 
 int central_open(const char *db_path, const struct central_rules *rules, struct central **out)
 {
@@ -68,6 +79,8 @@ void central_close(struct central *c)
 	cs_db_central_close(c->st);
 	cs_db_close(c->db);
 	cs_geoip_free(c->geo);
+	crowd_index_free(c->idx);
+	safe_set_free(c->safe);
 	free(c);
 }
 
@@ -116,10 +129,17 @@ struct safe_set {
 	size_t n;
 };
 
-static void safe_set_free(struct safe_set *s)
+static void safe_set_clear(struct safe_set *s)
 {
 	cs_central_safe_free(s->rows, s->n);
 	free(s->p);
+}
+
+static void safe_set_free(struct safe_set *s)
+{
+	if (s)
+		safe_set_clear(s);
+	free(s);
 }
 
 static int safe_set_load(struct central *c, struct safe_set *s)
@@ -206,23 +226,121 @@ static char *merge_scenarios(const char *had, const struct cs_central_support *v
 	return sb_take(&sb, NULL);
 }
 
+/* A reporter's row changed: stored, and the index judges with it. */
+static int rep_put(struct central *c, const struct cs_central_reporter *r)
+{
+	int err = cs_db_central_reporter_put(c->st, r);
+
+	return !err && c->idx ? crowd_rep_set(c->idx, r) : err;
+}
+
+/* What the index needs of the reporter mid-batch (the row is written at the
+ * batch's end); SQL judging joins the row, which must be written now. */
+static int rep_sync(struct central *c, const struct cs_central_reporter *r)
+{
+	return c->idx ? crowd_rep_set(c->idx, r) : cs_db_central_reporter_put(c->st, r);
+}
+
+/* The SQLite index from the database, at the first batch. */
+static int index_add(const char *ip, const char *reporter, int64_t last_at, const char *scenario,
+		     bool pending, void *arg)
+{
+	return crowd_report(arg, ip, reporter, scenario, last_at, pending);
+}
+
+static int index_build(struct central *c, int64_t now, struct crowd_index **out)
+{
+	struct crowd_index *x = NULL;
+	int err = crowd_index_new(&x);
+
+	if (!err)
+		err = cs_db_central_window(c->st, now - c->rules.window, index_add, x);
+	if (err) {
+		crowd_index_free(x);
+		x = NULL;
+	}
+	*out = x;
+	return err;
+}
+
+static int index_reload_reporters(struct central *c, struct crowd_index *x)
+{
+	struct cs_central_reporter *v = NULL;
+	size_t n = 0;
+	int err = cs_db_central_reporter_list(c->st, &v, &n);
+
+	for (size_t i = 0; !err && i < n; i++)
+		err = crowd_rep_set(x, &v[i]);
+	cs_central_reporters_free(v, n);
+	return err;
+}
+
+static int safe_set_new(struct central *c, struct safe_set **out)
+{
+	struct safe_set *safe = calloc(1, sizeof(*safe));
+	int err = safe ? safe_set_load(c, safe) : -ENOMEM;
+
+	if (err) {
+		safe_set_free(safe);
+		safe = NULL;
+	}
+	*out = safe;
+	return err;
+}
+
+/*
+ * Inside the batch's transaction: the safe list to judge with. SQLite (one
+ * connection: batches run one at a time): the cached one and the index, as of
+ * the store's generation. PostgreSQL (batches run side by side on the pool's
+ * connections): the batch's own copy (*owned).
+ */
+static int refresh(struct central *c, int64_t now, struct safe_set **safe, bool *owned)
+{
+	struct safe_set *fresh = NULL;
+	int64_t gen;
+	int err;
+
+	*safe = NULL;
+	*owned = cs_db_is_pg(c->db);
+	if (*owned)
+		return safe_set_new(c, safe);
+	err = cs_db_central_generation(c->st, &gen);
+	if (!err && (!c->safe || gen != c->gen)) {
+		err = safe_set_new(c, &fresh);
+		if (!err && !c->idx)
+			err = index_build(c, now, &c->idx);
+		if (!err) /* rows of reporters without a report in the window too */
+			err = index_reload_reporters(c, c->idx);
+		if (!err) {
+			safe_set_free(c->safe);
+			c->safe = fresh;
+			fresh = NULL;
+			c->gen = gen;
+		}
+		safe_set_free(fresh);
+	}
+	*safe = err ? NULL : c->safe;
+	return err;
+}
+
 /* The reporters whose pending reports made a listing earn trust. */
-static int confirm_reporters(struct central *c, const char *ip, int64_t since,
+static int confirm_reporters(struct central *c, const char *ip,
+			     const struct cs_central_support *sup, size_t n,
 			     struct cs_central_reporter *self)
 {
-	char **ids = NULL;
-	size_t n = 0;
-	int err = cs_db_central_confirm(c->st, ip, since, &ids, &n);
+	int err = 0;
 
 	for (size_t i = 0; !err && i < n; i++) {
 		struct cs_central_reporter r;
 
-		if (!strcmp(ids[i], self->id)) {
+		if (!sup[i].pending)
+			continue;
+		if (!strcmp(sup[i].reporter, self->id)) {
 			self->trust = central_trust_after_confirm(&c->rules, self->trust);
 			self->confirmed++;
 			continue;
 		}
-		err = cs_db_central_reporter_get(c->st, ids[i], &r);
+		err = cs_db_central_reporter_get(c->st, sup[i].reporter, &r);
 		if (err == -ENOENT) {
 			err = 0;
 			continue;
@@ -230,14 +348,28 @@ static int confirm_reporters(struct central *c, const char *ip, int64_t since,
 		if (!err) {
 			r.trust = central_trust_after_confirm(&c->rules, r.trust);
 			r.confirmed++;
-			err = cs_db_central_reporter_put(c->st, &r);
+			err = rep_put(c, &r);
 		}
 		cs_central_reporter_clear(&r);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
+	if (!err && c->idx)
+		crowd_confirmed(c->idx, ip);
 	return err;
+}
+
+static int support_of(struct central *c, const char *ip, int64_t since, int64_t pending_after,
+		      struct cs_central_support **sup, size_t *n)
+{
+	return c->idx ? crowd_support(c->idx, ip, since, sup, n)
+		      : cs_db_central_support(c->st, ip, since, pending_after, sup, n);
+}
+
+static void support_free(struct central *c, struct cs_central_support *sup, size_t n)
+{
+	if (c->idx) /* the index lends its strings */
+		free(sup);
+	else
+		cs_central_supports_free(sup, n);
 }
 
 /* One accepted signal: store it, judge its IP, list or renew. */
@@ -249,23 +381,26 @@ static int ingest_one(struct central *c, struct cs_central_reporter *rep, bool *
 	struct central_verdict v;
 	size_t n = 0;
 	int64_t since = now - c->rules.window;
-	bool live;
+	bool live, had;
 	int err = cs_db_central_listing_get(c->st, sg->ip, &l);
 
 	if (err && err != -ENOENT)
 		return err;
-	live = !err && l.until > now;
+	had = !err;
+	live = had && l.until > now;
 	err = cs_db_central_signal_add(c->st, rep->id, sg, now,
 				       live ? CS_SIGNAL_LATE : CS_SIGNAL_PENDING);
+	if (!err && c->idx)
+		err = crowd_report(c->idx, sg->ip, rep->id, sg->scenario, now, !live);
 	/* a listing with more than half its life ahead needs no renewal yet: the
 	 * report is kept (it counts when renewal comes due), the judgement skipped */
 	if (!err && live && l.until - now > c->rules.listing_ttl / 2)
 		goto out;
-	if (!err && *rep_dirty) /* the judgement reads its trust and net from the table */
-		err = cs_db_central_reporter_put(c->st, rep);
+	if (!err && *rep_dirty) /* the judgement reads its trust and net */
+		err = rep_sync(c, rep);
 	*rep_dirty = err != 0;
 	if (!err)
-		err = cs_db_central_support(c->st, sg->ip, since, &sup, &n);
+		err = support_of(c, sg->ip, since, had ? l.listed_at : 0, &sup, &n);
 	if (err)
 		goto out;
 	central_judge(&c->rules, sup, n, &v);
@@ -273,7 +408,7 @@ static int ingest_one(struct central *c, struct cs_central_reporter *rep, bool *
 		goto out;
 	/* listed anew: its reporters are confirmed; renewed: it lasts from now */
 	if (!live) {
-		err = confirm_reporters(c, sg->ip, since, rep);
+		err = confirm_reporters(c, sg->ip, sup, n, rep);
 		*rep_dirty = true; /* its own trust may have grown */
 		if (err)
 			goto out;
@@ -290,7 +425,7 @@ static int ingest_one(struct central *c, struct cs_central_reporter *rep, bool *
 	err = l.ip && l.scenarios ? cs_db_central_listing_put(c->st, &l) : -ENOMEM;
 	*listed = !err;
 out:
-	cs_central_supports_free(sup, n);
+	support_free(c, sup, n);
 	cs_central_listing_clear(&l);
 	return err;
 }
@@ -300,16 +435,18 @@ int central_ingest(struct central *c, const char *reporter, const char *peer_ip,
 		   struct central_ingest_result *res)
 {
 	struct cs_central_reporter rep = { 0 };
-	struct safe_set safe = { 0 };
+	struct safe_set *safe = NULL;
 	char net[CS_PREFIX_STRLEN] = "";
-	bool dirty = true;
+	bool dirty = true, own_safe = false;
 	int err;
 
 	memset(res, 0, sizeof(*res));
 	err = cs_db_central_begin(c->st);
 	if (err)
 		return err;
-	err = reporter_load(c, reporter, now, &rep);
+	err = refresh(c, now, &safe, &own_safe);
+	if (!err)
+		err = reporter_load(c, reporter, now, &rep);
 	if (err)
 		goto out;
 	if (rep.blocked) {
@@ -325,7 +462,6 @@ int central_ingest(struct central *c, const char *reporter, const char *peer_ip,
 			goto out;
 		}
 	}
-	err = safe_set_load(c, &safe);
 	for (size_t i = 0; !err && i < n; i++) {
 		struct cs_central_signal sg = v[i];
 		char ip[CS_PREFIX_STRLEN];
@@ -337,7 +473,7 @@ int central_ingest(struct central *c, const char *reporter, const char *peer_ip,
 			continue;
 		}
 		sg.ip = ip;
-		if (safe_match(c, &safe, &p)) {
+		if (safe_match(c, safe, &p)) {
 			/* a contradiction: never stored, never counted, costs trust */
 			rep.contradicted++;
 			rep.trust = central_trust_after_safe(&c->rules, rep.trust);
@@ -354,10 +490,18 @@ int central_ingest(struct central *c, const char *reporter, const char *peer_ip,
 		res->listed += listed;
 	}
 	if (!err)
-		err = cs_db_central_reporter_put(c->st, &rep);
+		err = rep_put(c, &rep);
 out:
 	err = cs_db_central_end(c->st, err);
-	safe_set_free(&safe);
+	if (err && c->idx) {
+		/* the index holds what was rolled back: rebuilt at the next batch */
+		crowd_index_free(c->idx);
+		c->idx = NULL;
+		safe_set_free(c->safe);
+		c->safe = NULL;
+	}
+	if (own_safe)
+		safe_set_free(safe);
 	cs_central_reporter_clear(&rep);
 	return err;
 }
@@ -447,6 +591,8 @@ int central_block(struct central *c, const char *reporter, bool blocked, int64_t
 		rep.blocked = blocked;
 		err = cs_db_central_reporter_put(c->st, &rep);
 	}
+	if (!err)
+		err = cs_db_central_bump(c->st);
 	cs_central_reporter_clear(&rep);
 	return cs_db_central_end(c->st, err);
 }
@@ -495,6 +641,8 @@ int central_safe_add(struct central *c, const char *range, const char *comment, 
 		return err;
 	err = cs_db_central_safe_add(c->st, canon, comment, now);
 	if (!err)
+		err = cs_db_central_bump(c->st);
+	if (!err)
 		err = cs_db_central_listings_live(c->st, now, INT64_MIN, collect_inside, &il);
 	for (size_t i = 0; !err && i < il.n; i++) {
 		struct cs_central_listing l;
@@ -521,7 +669,10 @@ int central_safe_remove(struct central *c, const char *range)
 
 	if (err)
 		return err;
-	return cs_db_central_end(c->st, cs_db_central_safe_remove(c->st, canon));
+	err = cs_db_central_safe_remove(c->st, canon);
+	if (!err)
+		err = cs_db_central_bump(c->st);
+	return cs_db_central_end(c->st, err);
 }
 
 bool central_is_safe(struct central *c, const char *ip, char *why, size_t len)
@@ -539,7 +690,7 @@ bool central_is_safe(struct central *c, const char *ip, char *why, size_t len)
 			snprintf(why, len, "%s", m);
 		cs_db_central_end(c->st, 0);
 	}
-	safe_set_free(&safe);
+	safe_set_clear(&safe);
 	return m != NULL;
 }
 
@@ -574,7 +725,7 @@ int central_explain(struct central *c, const char *ip_text, int64_t now, char **
 		err = 0;
 	}
 	if (!err)
-		err = cs_db_central_support(c->st, ip, now - c->rules.window, &sup, &n);
+		err = cs_db_central_support(c->st, ip, now - c->rules.window, 0, &sup, &n);
 	cs_db_central_end(c->st, 0);
 	if (!err) {
 		central_judge(&c->rules, sup, n, &v);
@@ -632,5 +783,8 @@ int central_purge(struct central *c, int64_t now, long *deleted)
 		return err;
 	err = cs_db_central_purge(c->st, now - c->rules.window, now - c->rules.retention,
 				  now - c->rules.retention, judged_one, &jc, deleted);
-	return cs_db_central_end(c->st, err ? err : jc.err);
+	err = cs_db_central_end(c->st, err ? err : jc.err);
+	if (!err && c->idx)
+		crowd_prune(c->idx, now - c->rules.window);
+	return err;
 }

@@ -13,8 +13,33 @@ struct strmap_ent {
 	char *key;
 	char *val;
 	size_t len;
+	uint32_t vcap;	/* bytes val may hold, its NUL included */
 	uint32_t hash;
+	uint8_t heap;	/* HEAP_KEY | HEAP_VAL: malloc'ed, not in the arena */
 };
+
+#define HEAP_KEY 1
+#define HEAP_VAL 2
+
+/*
+ * Keys and values live in an arena of chunks that never move (getters' pointers
+ * stay valid) and that clear() empties in one step: an event's maps are filled
+ * and cleared once per log line, a malloc and a free per string was a fifth of
+ * the detector. Long values, and everything once DEAD_MAX bytes were dropped by
+ * overwrites and deletes since the last clear(), are malloc'ed one by one, so a
+ * map that is overwritten forever without a clear stays bounded.
+ */
+struct strmap_chunk {
+	struct strmap_chunk *next;
+	size_t size, used;
+	char data[];
+};
+
+#define CHUNK_FIRST 1024u
+#define CHUNK_MAX (64u << 10)
+#define ARENA_STR_MAX 1024u
+#define DEAD_MAX (64u << 10)
+#define CHUNK_KEEP 4096u	/* a cleared map keeps its newest chunk up to this size */
 
 /*
  * Entries live in a dense array (insertion order); `index` is an open-addressing
@@ -27,6 +52,8 @@ struct strmap {
 	uint32_t *index;
 	size_t nslots;
 	uint64_t version;	/* see strmap_version() */
+	struct strmap_chunk *chunks;	/* newest (largest) first */
+	size_t dead;	/* arena bytes no entry uses any more */
 };
 
 #define VERSION_BLOCK (1u << 16)
@@ -69,18 +96,40 @@ struct strmap *strmap_new(void)
 	return m;
 }
 
+static void ent_free(struct strmap_ent *e)
+{
+	if (e->heap & HEAP_KEY)
+		free(e->key);
+	if (e->heap & HEAP_VAL)
+		free(e->val);
+}
+
 void strmap_clear(struct strmap *m)
 {
+	struct strmap_chunk *c, *next;
+
 	if (!m)
 		return;
 	bump(m);
-	for (size_t i = 0; i < m->n; i++) {
-		free(m->ents[i].key);
-		free(m->ents[i].val);
-	}
+	for (size_t i = 0; i < m->n; i++)
+		ent_free(&m->ents[i]);
 	m->n = 0;
+	m->dead = 0;
 	if (m->index)
 		memset(m->index, 0, m->nslots * sizeof(*m->index));
+	/* the newest chunk is the largest: it alone is kept, the largest one that is small */
+	while ((c = m->chunks) && c->size > CHUNK_KEEP) {
+		m->chunks = c->next;
+		free(c);
+	}
+	if (c) {
+		for (struct strmap_chunk *o = c->next; o; o = next) {
+			next = o->next;
+			free(o);
+		}
+		c->next = NULL;
+		c->used = 0;
+	}
 }
 
 void strmap_free(struct strmap *m)
@@ -88,6 +137,7 @@ void strmap_free(struct strmap *m)
 	if (!m)
 		return;
 	strmap_clear(m);
+	free(m->chunks);
 	free(m->ents);
 	free(m->index);
 	free(m);
@@ -134,12 +184,42 @@ static int grow_index(struct strmap *m, size_t nslots)
 	return 0;
 }
 
-static char *dupn(const char *s, size_t len)
+/* Room for n bytes that stays put until clear(); NULL on ENOMEM or when it goes to the heap. */
+static char *arena_alloc(struct strmap *m, size_t n)
 {
-	char *d = malloc(len + 1);
+	struct strmap_chunk *c = m->chunks;
+	size_t size;
 
-	if (!d)
+	if (n > ARENA_STR_MAX || m->dead > DEAD_MAX)
 		return NULL;
+	if (c && c->size - c->used >= n) {
+		c->used += n;
+		return c->data + c->used - n;
+	}
+	size = c ? c->size * 2 : CHUNK_FIRST;
+	if (size > CHUNK_MAX)
+		size = CHUNK_MAX;
+	c = malloc(sizeof(*c) + size);
+	if (!c)
+		return NULL;
+	*c = (struct strmap_chunk){ .next = m->chunks, .size = size, .used = n };
+	m->chunks = c;
+	return c->data;
+}
+
+/* A copy of s[0..len) with a NUL, in the arena or on the heap (*heap |= flag). */
+static char *store(struct strmap *m, const char *s, size_t len, uint8_t *heap, uint8_t flag)
+{
+	char *d = arena_alloc(m, len + 1);
+
+	if (!d) {
+		d = malloc(len + 1);
+		if (!d)
+			return NULL;
+		*heap |= flag;
+	} else {
+		*heap &= (uint8_t)~flag;
+	}
 	memcpy(d, s, len);
 	d[len] = '\0';
 	return d;
@@ -149,36 +229,61 @@ int strmap_setn(struct strmap *m, const char *key, const char *val, size_t len)
 {
 	uint32_t h = hash_str(key);
 	long slot = find_slot(m, key, h);
-	char *v, *k;
+	struct strmap_ent e = { .hash = h };
 
-	v = dupn(val ? val : "", val ? len : 0);
-	if (!v)
-		return -ENOMEM;
-	bump(m);
+	if (!val) {
+		val = "";
+		len = 0;
+	}
 	if (slot >= 0) {
-		struct strmap_ent *e = &m->ents[m->index[slot] - 1];
+		struct strmap_ent *o = &m->ents[m->index[slot] - 1];
+		char *v;
 
-		free(e->val);
-		e->val = v;
-		e->len = val ? len : 0;
+		bump(m);
+		if (len < o->vcap) {
+			/* val may point into this very value */
+			memmove(o->val, val, len);
+			o->val[len] = '\0';
+			o->len = len;
+			return 0;
+		}
+		e.heap = o->heap & HEAP_VAL;
+		v = store(m, val, len, &e.heap, HEAP_VAL);
+		if (!v)
+			return -ENOMEM;
+		if (o->heap & HEAP_VAL)
+			free(o->val);
+		else
+			m->dead += o->vcap;
+		o->heap = (uint8_t)((o->heap & HEAP_KEY) | (e.heap & HEAP_VAL));
+		o->val = v;
+		o->vcap = (uint32_t)(len + 1);
+		o->len = len;
 		return 0;
 	}
+	if (len >= UINT32_MAX)
+		return -ENOMEM;
 	if (vec_reserve((void **)&m->ents, &m->cap, m->n, sizeof(*m->ents), 8))
-		goto err;
+		return -ENOMEM;
 	if ((m->n + 1) * 2 > m->nslots && grow_index(m, m->nslots ? m->nslots * 2 : 16))
-		goto err;
-	k = strdup(key);
-	if (!k)
-		goto err;
-	m->ents[m->n] = (struct strmap_ent){ .key = k, .val = v, .len = val ? len : 0, .hash = h };
+		return -ENOMEM;
+	e.val = store(m, val, len, &e.heap, HEAP_VAL);
+	if (!e.val)
+		return -ENOMEM;
+	e.key = store(m, key, strlen(key), &e.heap, HEAP_KEY);
+	if (!e.key) {
+		ent_free(&e);
+		return -ENOMEM;
+	}
+	e.len = len;
+	e.vcap = (uint32_t)(len + 1);
+	bump(m);
+	m->ents[m->n] = e;
 	m->n++;
 	slot = find_slot(m, key, h);
 	/* The table has room by construction, so the slot is free. */
 	m->index[-1 - slot] = m->n;
 	return 0;
-err:
-	free(v);
-	return -ENOMEM;
 }
 
 int strmap_set(struct strmap *m, const char *key, const char *val)
@@ -219,8 +324,11 @@ int strmap_del(struct strmap *m, const char *key)
 		return -ENOENT;
 	bump(m);
 	i = m->index[slot] - 1;
-	free(m->ents[i].key);
-	free(m->ents[i].val);
+	if (!(m->ents[i].heap & HEAP_KEY))
+		m->dead += strlen(m->ents[i].key) + 1;
+	if (!(m->ents[i].heap & HEAP_VAL))
+		m->dead += m->ents[i].vcap;
+	ent_free(&m->ents[i]);
 	memmove(&m->ents[i], &m->ents[i + 1], (m->n - i - 1) * sizeof(*m->ents));
 	m->n--;
 	reindex(m);

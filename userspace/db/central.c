@@ -14,27 +14,50 @@
 #include "db/central.h"
 #include "db/db_int.h"
 
-static const char central_schema[] =
-	"CREATE TABLE IF NOT EXISTS central_reporters ("
-	" id TEXT PRIMARY KEY, net TEXT NOT NULL DEFAULT '', trust REAL NOT NULL,"
-	" confirmed INTEGER NOT NULL DEFAULT 0, contradicted INTEGER NOT NULL DEFAULT 0,"
-	" unconfirmed INTEGER NOT NULL DEFAULT 0, blocked INTEGER NOT NULL DEFAULT 0,"
-	" tokens REAL NOT NULL DEFAULT 0, tokens_at INTEGER NOT NULL DEFAULT 0,"
-	" created_at INTEGER NOT NULL DEFAULT 0, last_pull INTEGER NOT NULL DEFAULT 0);"
-	"CREATE TABLE IF NOT EXISTS central_signals ("
-	" id INTEGER PRIMARY KEY, reporter TEXT NOT NULL, ip TEXT NOT NULL,"
-	" scenario TEXT NOT NULL, scenario_hash TEXT NOT NULL, scenario_version TEXT NOT NULL,"
-	" start_at INTEGER NOT NULL, stop_at INTEGER NOT NULL, created_at INTEGER NOT NULL,"
-	" state INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX IF NOT EXISTS central_signals_ip ON central_signals (ip, created_at);"
-	"CREATE INDEX IF NOT EXISTS central_signals_created ON central_signals (created_at);"
-	"CREATE TABLE IF NOT EXISTS central_listings ("
-	" ip TEXT PRIMARY KEY, scenarios TEXT NOT NULL, listed_at INTEGER NOT NULL,"
-	" updated_at INTEGER NOT NULL, until INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS central_listings_updated ON central_listings (updated_at);"
-	"CREATE INDEX IF NOT EXISTS central_listings_until ON central_listings (until);"
-	"CREATE TABLE IF NOT EXISTS central_safe ("
-	" range TEXT PRIMARY KEY, comment TEXT NOT NULL DEFAULT '', created_at INTEGER NOT NULL);";
+/*
+ * One schema, two spellings (I: a 64-bit integer, R: a double, SERIAL: the
+ * signal id). SQLite has no index of signals by IP: there one server judges
+ * from its memory (central/index.h) and an index written at random for every
+ * signal was most of a batch's cost; PostgreSQL's servers judge from SQL.
+ */
+#define CENTRAL_SCHEMA(I, R, SERIAL, BY_IP)                                                \
+	"CREATE TABLE IF NOT EXISTS central_reporters ("                                   \
+	" id TEXT PRIMARY KEY, net TEXT NOT NULL DEFAULT '', trust " R " NOT NULL,"        \
+	" confirmed " I " NOT NULL DEFAULT 0, contradicted " I " NOT NULL DEFAULT 0,"      \
+	" unconfirmed " I " NOT NULL DEFAULT 0, blocked " I " NOT NULL DEFAULT 0,"         \
+	" tokens " R " NOT NULL DEFAULT 0, tokens_at " I " NOT NULL DEFAULT 0,"            \
+	" created_at " I " NOT NULL DEFAULT 0, last_pull " I " NOT NULL DEFAULT 0);"       \
+	"CREATE TABLE IF NOT EXISTS central_signals ("                                     \
+	" id " SERIAL ", reporter TEXT NOT NULL, ip TEXT NOT NULL,"                        \
+	" scenario TEXT NOT NULL, scenario_hash TEXT NOT NULL, scenario_version TEXT NOT NULL," \
+	" start_at " I " NOT NULL, stop_at " I " NOT NULL, created_at " I " NOT NULL,"     \
+	" state " I " NOT NULL DEFAULT 0);"                                                \
+	BY_IP                                                                              \
+	"CREATE INDEX IF NOT EXISTS central_signals_created ON central_signals (created_at);" \
+	"CREATE INDEX IF NOT EXISTS central_signals_pending ON central_signals (created_at)" \
+	" WHERE state = 0;"                                                                \
+	"CREATE TABLE IF NOT EXISTS central_listings ("                                    \
+	" ip TEXT PRIMARY KEY, scenarios TEXT NOT NULL, listed_at " I " NOT NULL,"         \
+	" updated_at " I " NOT NULL, until " I " NOT NULL);"                               \
+	"CREATE INDEX IF NOT EXISTS central_listings_updated ON central_listings (updated_at);" \
+	"CREATE INDEX IF NOT EXISTS central_listings_until ON central_listings (until);"   \
+	"CREATE TABLE IF NOT EXISTS central_safe ("                                        \
+	" range TEXT PRIMARY KEY, comment TEXT NOT NULL DEFAULT '',"                       \
+	" created_at " I " NOT NULL);"                                                     \
+	"CREATE TABLE IF NOT EXISTS central_generation (id " I " PRIMARY KEY,"             \
+	" gen " I " NOT NULL);"                                                            \
+	"INSERT INTO central_generation (id, gen) VALUES (1, 0) ON CONFLICT DO NOTHING;"
+
+static const char central_schema_lite[] =
+	CENTRAL_SCHEMA("INTEGER", "REAL", "INTEGER PRIMARY KEY",
+		       "DROP INDEX IF EXISTS central_signals_ip;");
+/* under an advisory lock: servers starting together create it once */
+static const char central_schema_pg[] =
+	"BEGIN; SELECT pg_advisory_xact_lock(7700, 21);"
+	CENTRAL_SCHEMA("BIGINT", "DOUBLE PRECISION", "BIGSERIAL PRIMARY KEY",
+		       "CREATE INDEX IF NOT EXISTS central_signals_ip ON central_signals"
+		       " (ip, created_at);")
+	"COMMIT;";
 
 enum cst {
 	C_REPORTER_GET,
@@ -42,7 +65,9 @@ enum cst {
 	C_REPORTER_LIST,
 	C_SIGNAL_ADD,
 	C_SUPPORT,
-	C_CONFIRM,
+	C_WINDOW,
+	C_GEN_GET,
+	C_GEN_BUMP,
 	C_LISTING_GET,
 	C_LISTING_PUT,
 	C_LIVE,
@@ -61,22 +86,38 @@ enum cst {
 
 static const char *const central_sql[C__MAX] = {
 	[C_REPORTER_GET] = "SELECT " REPORTER_COLS " FROM central_reporters WHERE id = ?1",
-	[C_REPORTER_PUT] = "INSERT OR REPLACE INTO central_reporters (" REPORTER_COLS
-			   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[C_REPORTER_PUT] = "INSERT INTO central_reporters (" REPORTER_COLS
+			   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+			   " ON CONFLICT (id) DO UPDATE SET net = excluded.net,"
+			   " trust = excluded.trust, confirmed = excluded.confirmed,"
+			   " contradicted = excluded.contradicted,"
+			   " unconfirmed = excluded.unconfirmed, blocked = excluded.blocked,"
+			   " tokens = excluded.tokens, tokens_at = excluded.tokens_at,"
+			   " created_at = excluded.created_at, last_pull = excluded.last_pull",
 	[C_REPORTER_LIST] = "SELECT " REPORTER_COLS " FROM central_reporters ORDER BY id",
 	[C_SIGNAL_ADD] = "INSERT INTO central_signals (reporter, ip, scenario, scenario_hash,"
 			 " scenario_version, start_at, stop_at, created_at, state)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	/* one row per reporter: a reporter counts once however often it reports */
 	[C_SUPPORT] = "SELECT s.reporter, COALESCE(r.net, ''), COALESCE(r.trust, 0),"
-		      " COALESCE(r.blocked, 0), MAX(s.created_at), MAX(s.scenario)"
+		      " COALESCE(r.blocked, 0), MAX(s.created_at), MAX(s.scenario),"
+		      " MAX(CASE WHEN s.state = 0 AND s.created_at > ?3 THEN 1 ELSE 0 END)"
 		      " FROM central_signals s LEFT JOIN central_reporters r ON r.id = s.reporter"
 		      " WHERE s.ip = ?1 AND s.created_at >= ?2 GROUP BY s.reporter",
-	[C_CONFIRM] = "UPDATE central_signals SET state = 1 WHERE ip = ?1 AND created_at >= ?2"
-		      " AND state = 0 RETURNING reporter",
+	/* the window's reports by (ip, reporter); pending: one came after the IP's
+	 * last listing (or there is none) and was not late */
+	[C_WINDOW] = "SELECT s.ip, s.reporter, MAX(s.created_at), MAX(s.scenario),"
+		     " MAX(CASE WHEN s.state = 0 AND s.created_at > COALESCE(l.listed_at, 0)"
+		     " THEN 1 ELSE 0 END)"
+		     " FROM central_signals s LEFT JOIN central_listings l ON l.ip = s.ip"
+		     " WHERE s.created_at >= ?1 GROUP BY s.ip, s.reporter",
+	[C_GEN_GET] = "SELECT gen FROM central_generation WHERE id = 1",
+	[C_GEN_BUMP] = "UPDATE central_generation SET gen = gen + 1 WHERE id = 1",
 	[C_LISTING_GET] = "SELECT " LISTING_COLS " FROM central_listings WHERE ip = ?1",
-	[C_LISTING_PUT] = "INSERT OR REPLACE INTO central_listings (" LISTING_COLS
-			  ") VALUES (?1, ?2, ?3, ?4, ?5)",
+	[C_LISTING_PUT] = "INSERT INTO central_listings (" LISTING_COLS
+			  ") VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (ip) DO UPDATE SET"
+			  " scenarios = excluded.scenarios, listed_at = excluded.listed_at,"
+			  " updated_at = excluded.updated_at, until = excluded.until",
 	/* startup: by until; delta: by updated_at (the unary + keeps the planner off
 	 * the until index, which would walk every live listing for an empty delta) */
 	[C_LIVE] = "SELECT " LISTING_COLS " FROM central_listings WHERE until > ?1",
@@ -112,8 +153,10 @@ int cs_db_central_open(struct cs_db *db, struct cs_central_store **out)
 	 */
 	if (!db->be->is_pg && db_exec(db, "PRAGMA synchronous = NORMAL"))
 		err = -EIO;
-	if (!err && db_exec(db, central_schema)) {
-		log_error("central schema: cannot be created");
+	if (!err && db_exec(db, db->be->is_pg ? central_schema_pg : central_schema_lite)) {
+		log_error("central schema: cannot be created: %s", db->be->errmsg(db));
+		if (db->be->is_pg)
+			db_exec(db, "ROLLBACK");
 		err = -EIO;
 	}
 	for (int i = 0; !err && i < C__MAX; i++)
@@ -275,48 +318,55 @@ static void support_row(struct dbstmt *s, void *elem, void *arg)
 	r->blocked = col_int(s, 3);
 	r->last_at = col_int(s, 4);
 	r->scenario = col_text(s, 5);
+	r->pending = col_int(s, 6) != 0;
 }
 
 int cs_db_central_support(struct cs_central_store *st, const char *ip, int64_t since,
-			  struct cs_central_support **out, size_t *n)
+			  int64_t pending_after, struct cs_central_support **out, size_t *n)
 {
 	struct dbstmt *s = cst(st, C_SUPPORT);
 
 	bind_str(s, 1, ip);
 	bind_int(s, 2, since);
+	bind_int(s, 3, pending_after);
 	return db_rows(st->db, s, sizeof(**out), support_row, NULL, (void **)out, n);
 }
 
-int cs_db_central_confirm(struct cs_central_store *st, const char *ip, int64_t since,
-			  char ***reporters, size_t *n)
+int cs_db_central_window(struct cs_central_store *st, int64_t since, cs_central_window_cb cb,
+			 void *ctx)
 {
-	struct dbstmt *s = cst(st, C_CONFIRM);
-	size_t cap = 0;
-	int rc, err = 0;
+	struct dbstmt *s = cst(st, C_WINDOW);
+	int rc, ret = 0;
 
-	*reporters = NULL;
-	*n = 0;
-	bind_str(s, 1, ip);
-	bind_int(s, 2, since);
+	bind_int(s, 1, since);
 	while ((rc = db_step(s)) == DB_ROW) {
-		const char *id = col_str(s, 0);
-		bool seen = false;
+		const char *ip = col_str(s, 0), *reporter = col_str(s, 1);
 
-		for (size_t i = 0; i < *n && !seen; i++)
-			seen = !strcmp((*reporters)[i], id ? id : "");
-		if (seen)
+		if (!ip || !reporter)
 			continue;
-		if (vec_reserve((void **)reporters, &cap, *n, sizeof(char *), 8) ||
-		    !((*reporters)[*n] = xstrdup(id))) {
-			err = -ENOMEM;
+		ret = cb(ip, reporter, col_int(s, 2), col_str(s, 3), col_int(s, 4) != 0, ctx);
+		if (ret)
 			break;
-		}
-		(*n)++;
 	}
-	if (!err && rc != DB_DONE)
-		err = sql_err(st->db, rc);
+	if (!ret && rc != DB_DONE)
+		ret = sql_err(st->db, rc);
 	db_reset(s);
-	return err;
+	return ret;
+}
+
+int cs_db_central_generation(struct cs_central_store *st, int64_t *gen)
+{
+	struct dbstmt *s = cst(st, C_GEN_GET);
+	int rc = db_step(s);
+
+	*gen = rc == DB_ROW ? col_int(s, 0) : 0;
+	db_reset(s);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? -ENOENT : sql_err(st->db, rc);
+}
+
+int cs_db_central_bump(struct cs_central_store *st)
+{
+	return exec_stmt(st->db, cst(st, C_GEN_BUMP));
 }
 
 /* ---- listings ---- */
@@ -469,6 +519,15 @@ static int exec_i64(struct cs_central_store *st, const char *sql, int64_t a, lon
 	return err;
 }
 
+/*
+ * A report is confirmed when its IP was listed at or after it (listings keep
+ * their listed_at until they are purged, long after the window), so nothing is
+ * written per report when a listing is made.
+ */
+#define UNCONFIRMED_SQL                                                                    \
+	"NOT EXISTS (SELECT 1 FROM central_listings l WHERE l.ip = central_signals.ip"    \
+	" AND l.listed_at >= central_signals.created_at)"
+
 int cs_db_central_purge(struct cs_central_store *st, int64_t judge_before,
 			int64_t signals_before, int64_t listings_before, cs_central_judged_cb cb,
 			void *ctx, long *deleted)
@@ -479,7 +538,7 @@ int cs_db_central_purge(struct cs_central_store *st, int64_t judge_before,
 	*deleted = 0;
 	if ((err = db_prepare(st->db,
 			      "SELECT reporter, COUNT(*) FROM central_signals WHERE state = 0"
-			      " AND created_at < ?1 GROUP BY reporter", &s)))
+			      " AND created_at < ?1 AND " UNCONFIRMED_SQL " GROUP BY reporter", &s)))
 		return err;
 	bind_int(s, 1, judge_before);
 	while ((rc = db_step(s)) == DB_ROW)
@@ -490,8 +549,8 @@ int cs_db_central_purge(struct cs_central_store *st, int64_t judge_before,
 		err = sql_err(st->db, rc);
 	db_finalize(s);
 	if (!err)
-		err = exec_i64(st, "UPDATE central_signals SET state = 2 WHERE state = 0"
-				   " AND created_at < ?1",
+		err = exec_i64(st, "UPDATE central_signals SET state = CASE WHEN " UNCONFIRMED_SQL
+				   " THEN 2 ELSE 1 END WHERE state = 0 AND created_at < ?1",
 			       judge_before, NULL);
 	if (!err)
 		err = exec_i64(st, "DELETE FROM central_signals WHERE created_at < ?1",
@@ -499,6 +558,8 @@ int cs_db_central_purge(struct cs_central_store *st, int64_t judge_before,
 	if (!err)
 		err = exec_i64(st, "DELETE FROM central_listings WHERE until < ?1",
 			       listings_before, NULL);
+	if (!err)
+		err = cs_db_central_bump(st);
 	return err;
 }
 
@@ -510,7 +571,8 @@ static int count_of(struct cs_central_store *st, const char *sql, int64_t now, l
 	*n = 0;
 	if ((rc = db_prepare(st->db, sql, &s)))
 		return rc;
-	bind_int(s, 1, now);
+	if (strstr(sql, "?1"))
+		bind_int(s, 1, now);
 	rc = db_step(s);
 	if (rc == DB_ROW)
 		*n = (long)col_int(s, 0);
@@ -521,10 +583,10 @@ static int count_of(struct cs_central_store *st, const char *sql, int64_t now, l
 int cs_db_central_counts(struct cs_central_store *st, int64_t now, long *reporters, long *signals,
 			 long *listed)
 {
-	int err = count_of(st, "SELECT COUNT(*) + 0 * ?1 FROM central_reporters", now, reporters);
+	int err = count_of(st, "SELECT COUNT(*) FROM central_reporters", now, reporters);
 
 	if (!err)
-		err = count_of(st, "SELECT COUNT(*) + 0 * ?1 FROM central_signals", now, signals);
+		err = count_of(st, "SELECT COUNT(*) FROM central_signals", now, signals);
 	if (!err)
 		err = count_of(st, "SELECT COUNT(*) FROM central_listings WHERE until > ?1", now,
 			       listed);

@@ -52,9 +52,9 @@ int cs_db_central_reporter_list(struct cs_central_store *st, struct cs_central_r
 				size_t *n);
 
 enum cs_central_signal_state {
-	CS_SIGNAL_PENDING,     /* not (yet) part of a listing */
-	CS_SIGNAL_CONFIRMED,   /* among the reports that listed the IP */
-	CS_SIGNAL_UNCONFIRMED, /* left the window without a listing */
+	CS_SIGNAL_PENDING,     /* not judged yet (a listing at or after it confirms it) */
+	CS_SIGNAL_CONFIRMED,   /* judged by the purge: its IP was listed at or after it */
+	CS_SIGNAL_UNCONFIRMED, /* judged by the purge: left the window without a listing */
 	CS_SIGNAL_LATE,	       /* the IP was already listed: neither confirms nor contradicts */
 };
 
@@ -66,19 +66,36 @@ int cs_db_central_signal_add(struct cs_central_store *st, const char *reporter,
 			     const struct cs_central_signal *s, int64_t now,
 			     enum cs_central_signal_state state);
 
-/* One distinct reporter of an IP within the window (its best state there). */
+/* One distinct reporter of an IP within the window. */
 struct cs_central_support {
 	char *reporter, *net, *scenario;
 	double trust;
 	bool blocked;
+	bool pending; /* it has a report not yet confirmed by a listing (not late) */
 	int64_t last_at;
 };
 void cs_central_supports_free(struct cs_central_support *v, size_t n);
+/* Pending: reports in state PENDING received after pending_after (the IP's last
+ * listing, or 0). */
 int cs_db_central_support(struct cs_central_store *st, const char *ip, int64_t since,
-			  struct cs_central_support **out, size_t *n);
-/* Pending signals of ip since `since` become confirmed; *reporters the distinct ids. */
-int cs_db_central_confirm(struct cs_central_store *st, const char *ip, int64_t since,
-			  char ***reporters, size_t *n);
+			  int64_t pending_after, struct cs_central_support **out, size_t *n);
+/*
+ * Every (ip, reporter) with reports since `since`: the latest one's time and a
+ * scenario, and whether one of them is pending (not confirmed by a listing of
+ * the IP made at or after it, not late). For an in-memory index at start.
+ */
+typedef int (*cs_central_window_cb)(const char *ip, const char *reporter, int64_t last_at,
+				    const char *scenario, bool pending, void *ctx);
+int cs_db_central_window(struct cs_central_store *st, int64_t since, cs_central_window_cb cb,
+			 void *ctx);
+
+/*
+ * A number every change made outside the signal path (an operator's block,
+ * safe list edit, purge) increments, in whichever process: a server caching
+ * reporters or the safe list reloads them when it moves.
+ */
+int cs_db_central_generation(struct cs_central_store *st, int64_t *gen);
+int cs_db_central_bump(struct cs_central_store *st);
 
 struct cs_central_listing {
 	char *ip;
@@ -112,8 +129,9 @@ int cs_db_central_safe_add(struct cs_central_store *st, const char *range, const
 int cs_db_central_safe_remove(struct cs_central_store *st, const char *range);
 
 /*
- * Pending signals received before `judge_before` become unconfirmed: cb is
- * called once per reporter with their count. Then signals received before
+ * Pending signals received before `judge_before` are judged: those whose IP was
+ * not listed at or after them become unconfirmed (cb is called once per reporter
+ * with their count), the others confirmed. Then signals received before
  * `signals_before` and listings that ended before `listings_before` are deleted.
  */
 typedef void (*cs_central_judged_cb)(const char *reporter, long n, void *ctx);

@@ -19,6 +19,24 @@
 #include "common/vec.h"
 #include "db/schema.h"
 
+/*
+ * Inserts whose new id is wanted: RETURNING on PostgreSQL; SQLite answers
+ * last_insert_rowid() instead (_NORET), as RETURNING costs it a temporary
+ * table per execution.
+ */
+#define ALERT_INSERT_SQL                                                                   \
+	"INSERT INTO alerts (created_at, updated_at, scenario, message, events_count,"     \
+	" started_at, stopped_at, source_ip, source_range, source_as_number,"              \
+	" source_as_name, source_country, source_latitude, source_longitude,"              \
+	" source_scope, source_value, capacity, leak_speed, scenario_version,"             \
+	" scenario_hash, simulated, machine_alerts) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6,"   \
+	" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+#define DECISION_INSERT_SQL                                                                \
+	"INSERT INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"  \
+	" end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"     \
+	" alert_decisions) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"      \
+	" ?12, ?13, ?14)"
+
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_BEGIN_READ] = "BEGIN",
@@ -60,23 +78,14 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_BOUNCER_LAST_PULL] = "UPDATE bouncers SET last_pull = ?2 WHERE id = ?1",
 	[ST_BOUNCER_DELETE] = "DELETE FROM bouncers WHERE name = ?",
 	[ST_BOUNCER_LIST] = "SELECT " BOUNCER_COLS " FROM bouncers ORDER BY id",
-	[ST_ALERT_INSERT] =
-		"INSERT INTO alerts (created_at, updated_at, scenario, message, events_count,"
-		" started_at, stopped_at, source_ip, source_range, source_as_number,"
-		" source_as_name, source_country, source_latitude, source_longitude,"
-		" source_scope, source_value, capacity, leak_speed, scenario_version,"
-		" scenario_hash, simulated, machine_alerts) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6,"
-		" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
-		" RETURNING id",
+	[ST_ALERT_INSERT] = ALERT_INSERT_SQL " RETURNING id",
+	[ST_ALERT_INSERT_NORET] = ALERT_INSERT_SQL,
 	[ST_EVENT_INSERT] = "INSERT INTO events (created_at, updated_at, time, serialized,"
 			    " alert_events) VALUES (?1, ?1, ?2, ?3, ?4)",
 	[ST_META_INSERT] = "INSERT INTO meta (created_at, updated_at, key, value, alert_metas)"
 			   " VALUES (?1, ?1, ?2, ?3, ?4)",
-	[ST_DECISION_INSERT] =
-		"INSERT INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"
-		" end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"
-		" alert_decisions) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-		" ?12, ?13, ?14) RETURNING id",
+	[ST_DECISION_INSERT] = DECISION_INSERT_SQL " RETURNING id",
+	[ST_DECISION_INSERT_NORET] = DECISION_INSERT_SQL,
 	[ST_MACHINE_ROWID] = "SELECT id FROM machines WHERE machine_id = ?",
 	[ST_ALERT_DECISIONS] = "SELECT " DECISION_COLS " FROM decisions d"
 			       " WHERE d.alert_decisions = ? ORDER BY d.id",
@@ -92,6 +101,12 @@ static const char *const stmt_sql[ST__MAX] = {
 			    " WHERE until > ? GROUP BY scenario, origin, type",
 	[ST_DATA_VERSION] = "PRAGMA data_version",
 	[ST_DECISIONS_EPOCH] = "SELECT n FROM decisions_epoch",
+	/* allowlists.c: read for every alert pushed (the LAPI's filter), so kept prepared */
+	[ST_ALLOWLISTS_ALL] = "SELECT id, name, description, allowlist_id, from_console,"
+			      " created_at, updated_at FROM allowlists ORDER BY name",
+	[ST_ALLOWLIST_ITEMS_LIVE] = "SELECT value, comment, created_at, expires_at"
+				    " FROM allowlist_items i WHERE allowlist_id = ? AND"
+				    " (i.expires_at IS NULL OR i.expires_at >= ?) ORDER BY id",
 };
 
 /* ---- small helpers ---------------------------------------------------------- */

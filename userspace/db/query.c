@@ -115,6 +115,23 @@ static void range_cond(struct qb *q, const char *a, const struct cs_prefix *p, b
 	qb_add(q, ")");
 }
 
+/* sql (one ? parameter) when the filter sets v: NULL means "any". */
+static void text_cond(struct qb *q, const char *sql, const char *v)
+{
+	if (!v)
+		return;
+	qb_add(q, "%s", sql);
+	qb_text(q, v);
+}
+
+static void int_cond(struct qb *q, bool has, const char *sql, int64_t v)
+{
+	if (!has)
+		return;
+	qb_add(q, "%s", sql);
+	qb_int(q, v);
+}
+
 void dfilter_cond(struct qb *q, const struct cs_dfilter *f)
 {
 	if (f->n_scopes)
@@ -133,18 +150,9 @@ void dfilter_cond(struct qb *q, const struct cs_dfilter *f)
 		qb_add(q, " AND instr(lower(d.scenario), lower(?)) = 0");
 		qb_text(q, f->sc_not_contains[i]);
 	}
-	if (f->value) {
-		qb_add(q, " AND d.value = ?");
-		qb_text(q, f->value);
-	}
-	if (f->type) {
-		qb_add(q, " AND d.type = ?");
-		qb_text(q, f->type);
-	}
-	if (f->scenario) {
-		qb_add(q, " AND d.scenario = ?");
-		qb_text(q, f->scenario);
-	}
+	text_cond(q, " AND d.value = ?", f->value);
+	text_cond(q, " AND d.type = ?", f->type);
+	text_cond(q, " AND d.scenario = ?", f->scenario);
 	if (!f->include_simulated)
 		qb_add(q, " AND d.simulated = 0");
 	if (f->has_range)
@@ -159,6 +167,9 @@ void dedup_cond(struct qb *q)
 		  " ORDER BY d2.until DESC, d2.id DESC LIMIT 1)");
 }
 
+/* opens a subquery on the alert's decisions (alias d): the caller closes it */
+#define ALERT_HAS_DECISION "EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
+
 void afilter_cond(struct qb *q, const struct cs_afilter *f, int64_t now)
 {
 	if (f->scope) {
@@ -168,51 +179,25 @@ void afilter_cond(struct qb *q, const struct cs_afilter *f, int64_t now)
 			sc = "Ip";
 		else if (!strcasecmp(sc, "range"))
 			sc = "Range";
-		qb_add(q, " AND a.source_scope = ?");
-		qb_text(q, sc);
+		text_cond(q, " AND a.source_scope = ?", sc);
 	}
-	if (f->value) {
-		qb_add(q, " AND a.source_value = ?");
-		qb_text(q, f->value);
-	}
-	if (f->scenario) {
-		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
-			  " AND d.scenario = ?)");
-		qb_text(q, f->scenario);
-	}
+	text_cond(q, " AND a.source_value = ?", f->value);
+	text_cond(q, " AND " ALERT_HAS_DECISION " AND d.scenario = ?)", f->scenario);
 	if (f->has_range) {
-		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id");
+		qb_add(q, " AND " ALERT_HAS_DECISION);
 		range_cond(q, "d", &f->range, f->contains);
 		qb_add(q, ")");
 	}
-	if (f->has_since) {
-		qb_add(q, " AND a.started_at >= ?");
-		qb_int(q, f->since);
-	}
-	if (f->has_until) {
-		qb_add(q, " AND a.started_at <= ?");
-		qb_int(q, f->until);
-	}
-	if (f->has_created_before) {
-		qb_add(q, " AND a.created_at <= ?");
-		qb_int(q, f->created_before);
-	}
-	if (f->decision_type) {
-		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
-			  " AND d.type = ?)");
-		qb_text(q, f->decision_type);
-	}
-	if (f->origin) {
-		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
-			  " AND d.origin = ?)");
-		qb_text(q, f->origin);
-	}
+	int_cond(q, f->has_since, " AND a.started_at >= ?", f->since);
+	int_cond(q, f->has_until, " AND a.started_at <= ?", f->until);
+	int_cond(q, f->has_created_before, " AND a.created_at <= ?", f->created_before);
+	text_cond(q, " AND " ALERT_HAS_DECISION " AND d.type = ?)", f->decision_type);
+	text_cond(q, " AND " ALERT_HAS_DECISION " AND d.origin = ?)", f->origin);
 	if (f->exclude_capi)
-		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
+		qb_add(q, " AND " ALERT_HAS_DECISION
 			  " AND d.origin IN ('crowdsec', 'cscli', 'console', 'cscli-import'))");
 	if (f->has_active_decision == 1) {
-		qb_add(q, " AND EXISTS (SELECT 1 FROM decisions d WHERE d.alert_decisions = a.id"
-			  " AND d.until >= ?)");
+		qb_add(q, " AND " ALERT_HAS_DECISION " AND d.until >= ?)");
 		qb_int(q, now);
 	} else if (f->has_active_decision == 0) {
 		qb_add(q, " AND NOT EXISTS (SELECT 1 FROM decisions d"

@@ -107,25 +107,42 @@ struct stream_index {
 /* ---- hashing, interning, arena ---------------------------------------------------- */
 
 
+/*
+ * An index of linear-probed slots (NIL: free) over entries 0..n-1, grown to twice
+ * *nslots (first when empty) and refilled by their hashes.
+ */
+static int slots_grow(uint32_t **slots, size_t *nslots, size_t first, uint32_t n,
+		      uint64_t (*hash)(const void *owner, uint32_t i), const void *owner)
+{
+	size_t ns = *nslots ? *nslots * 2 : first;
+	uint32_t *v = malloc(ns * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	memset(v, 0xff, ns * sizeof(*v));
+	for (uint32_t i = 0; i < n; i++) {
+		size_t h = hash(owner, i) & (ns - 1);
+
+		while (v[h] != NIL)
+			h = (h + 1) & (ns - 1);
+		v[h] = i;
+	}
+	free(*slots);
+	*slots = v;
+	*nslots = ns;
+	return 0;
+}
+
+static uint64_t interned_hash(const void *owner, uint32_t i)
+{
+	const struct intern *t = owner;
+
+	return cs_hash_str(t->s[i]);
+}
+
 static int intern_grow(struct intern *t)
 {
-	size_t ns = t->nslots ? t->nslots * 2 : 64;
-	uint32_t *slots = malloc(ns * sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	memset(slots, 0xff, ns * sizeof(*slots));
-	for (uint32_t i = 0; i < t->n; i++) {
-		size_t h = cs_hash_str(t->s[i]) & (ns - 1);
-
-		while (slots[h] != NIL)
-			h = (h + 1) & (ns - 1);
-		slots[h] = i;
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = ns;
-	return 0;
+	return slots_grow(&t->slots, &t->nslots, 64, t->n, interned_hash, t);
 }
 
 static uint32_t intern(struct intern *t, const char *s)
@@ -202,26 +219,16 @@ static uint64_t group_hash(const char *value, uint32_t type, uint8_t scope)
 	return cs_hash2(value, strlen(value), &kind, sizeof(kind));
 }
 
+static uint64_t indexed_group_hash(const void *owner, uint32_t g)
+{
+	const struct sgroup *gr = &((const struct stream_index *)owner)->groups[g];
+
+	return group_hash(gr->value, gr->type, gr->scope);
+}
+
 static int gslots_grow(struct stream_index *x)
 {
-	size_t ns = x->ngslots ? x->ngslots * 2 : 1024;
-	uint32_t *slots = malloc(ns * sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	memset(slots, 0xff, ns * sizeof(*slots));
-	for (uint32_t g = 0; g < x->ngroups; g++) {
-		const struct sgroup *gr = &x->groups[g];
-		size_t h = group_hash(gr->value, gr->type, gr->scope) & (ns - 1);
-
-		while (slots[h] != NIL)
-			h = (h + 1) & (ns - 1);
-		slots[h] = g;
-	}
-	free(x->gslots);
-	x->gslots = slots;
-	x->ngslots = ns;
-	return 0;
+	return slots_grow(&x->gslots, &x->ngslots, 1024, x->ngroups, indexed_group_hash, x);
 }
 
 static uint32_t group_get(struct stream_index *x, const char *value, uint32_t type,

@@ -25,7 +25,7 @@ struct hubtest_summary {
 
 struct hubtest_opts {
 	const char *hub_dir;	/* has parsers/, patterns/, data/, .tests/ (or tests/) */
-	const char *geoip_dir;	/* GeoLite2-City/ASN.mmdb; NULL = <hub_dir>/data */
+	const char *geoip_dir;	/* the .mmdb files the tests' parsers name; NULL = <hub_dir>/data */
 	bool verbose;		/* print every failing assert line */
 };
 
@@ -36,6 +36,7 @@ struct hubtest_opts {
  */
 struct hubtest_case;
 
+/* -ENODATA: the test needs a GeoIP database that is not here (*why names it). */
 int hubtest_case_open(const struct hubtest_opts *o, const char *test, struct hubtest_case **out,
 		      char *why, size_t whylen);
 void hubtest_case_free(struct hubtest_case *hc);

@@ -3,6 +3,7 @@
 #ifndef CS_HUBTEST_INT_H
 #define CS_HUBTEST_INT_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,6 +36,21 @@ enum hubtest_status hubtest_verdict(const char *file, int nasserts, int nfailed,
 int hubtest_parsers_load(const struct hubtest_opts *o, const char *testdir, const char *type,
 			 char *const *items, size_t n, const char *overrides,
 			 struct cs_parsers **out, char *why, size_t whylen);
+
+/*
+ * The GeoIP directory of one test (geoip.c): for each .mmdb `data:` entry of
+ * its parsers, the file named by the end of source_url, looked for in
+ * o->geoip_dir (else <hub>/data); a private directory of links when those
+ * names are not the dest_file names. -ENODATA (*why names the file) when one
+ * is missing: the test cannot run here. Release undoes it (takes a zeroed one).
+ */
+struct hubtest_geoip {
+	const char *dir; /* for cs_parser_opts.geoip_dir */
+	char tmp[PATH_MAX]; /* the private directory, "" if none */
+};
+int hubtest_geoip_prepare(const struct hubtest_opts *o, const char *testdir, char *const *items,
+			  size_t nitems, struct hubtest_geoip *out, char *why, size_t whylen);
+void hubtest_geoip_release(struct hubtest_geoip *g);
 
 /* <hub>/.tests (a hub checkout, as upstream), else <hub>/tests. */
 void hubtest_tests_dir(const char *hub, char *buf, size_t len);

@@ -164,7 +164,7 @@ static void usage(FILE *f)
 		   "their parser asserts, then their scenario asserts.\n"
 		   "\n"
 		   "  --hub DIR        the hub checkout (default: the current directory)\n"
-		   "  --geoip-dir DIR  GeoLite2-City/ASN.mmdb (default: DIR/data)\n"
+		   "  --geoip-dir DIR  the GeoIP databases the tests' parsers name (default: DIR/data)\n"
 		   "  --all            every test folder\n"
 		   "  -v, --verbose    print every failing assert\n");
 }
@@ -226,7 +226,7 @@ int hubtest_main(int argc, char **argv)
 	rc_parsers = hubtest_run_all(&o, names, n, &sum);
 	print_summary(&sum);
 	printf("== scenario tests\n");
-	rc_scenarios = hubtest_run_scenarios_all(&o, names, n, hubtest_offline_skips(&o), &sum);
+	rc_scenarios = hubtest_run_scenarios_all(&o, names, n, hubtest_offline_skips(), &sum);
 	print_summary(&sum);
 	return rc_parsers || rc_scenarios ? 1 : 0;
 }

@@ -22,8 +22,8 @@ enum hubtest_status hubtest_run_scenario_test(const struct hubtest_opts *o, cons
 int hubtest_run_scenarios_all(const struct hubtest_opts *o, char *const *names, int nnames,
 			      const char *const *skip, struct hubtest_summary *sum);
 
-/* Tests that cannot pass here, as (name, reason) pairs, NULL-terminated: no libxml2
- * in the build, no GeoIP databases (o->geoip_dir, else the hub data). */
-const char *const *hubtest_offline_skips(const struct hubtest_opts *o);
+/* Tests that cannot pass with this build, as (name, reason) pairs, NULL-terminated
+ * (no libxml2). A test whose GeoIP databases are missing is skipped when it runs. */
+const char *const *hubtest_offline_skips(void);
 
 #endif /* CS_HUBTEST_SCENARIO_RUN_H */

@@ -32,11 +32,34 @@ static const char *cred_field(json_t *o, const char *key)
 	return s;
 }
 
+bool register_allowed(struct req *r, int64_t now)
+{
+	if (!ratelimit_allowed(r->l->rl_register, r->ip, now)) {
+		reply_msg(r, 429, "too many registrations from %s, retry later", r->ip);
+		return false;
+	}
+	ratelimit_charge(r->l->rl_register, r->ip, now);
+	return true;
+}
+
+int register_machine(struct req *r, const char *id, const char *pw, bool validated, int64_t now)
+{
+	char hash[PWHASH_LEN];
+	int ret = cs_pwhash_make(pw, hash);
+
+	if (!ret)
+		ret = cs_db_machine_add(r->l->db, id, hash, r->ip, validated, false, now);
+	if (ret == -EEXIST)
+		reply_msg(r, 403, "user '%s': user already exist", id);
+	else if (ret)
+		reply_msg(r, 500, "unable to create machine: %s", strerror(-ret));
+	return ret;
+}
+
 void h_register(struct req *r)
 {
 	json_t *j = req_json(r);
 	const char *id, *pw;
-	char hash[PWHASH_LEN];
 	int64_t now = gotime_now(), pending;
 	int ret;
 
@@ -56,11 +79,8 @@ void h_register(struct req *r)
 		goto out;
 	}
 	/* registration needs no credential: bounded per source and in total */
-	if (!ratelimit_allowed(r->l->rl_register, r->ip, now)) {
-		reply_msg(r, 429, "too many registrations from %s, retry later", r->ip);
+	if (!register_allowed(r, now))
 		goto out;
-	}
-	ratelimit_charge(r->l->rl_register, r->ip, now);
 	ret = cs_db_machine_pending(r->l->db, &pending);
 	if (!ret && pending >= LAPI_MAX_PENDING_MACHINES) {
 		log_warn("registration of '%s' refused: %lld machines wait for validation", id,
@@ -69,15 +89,9 @@ void h_register(struct req *r)
 			  LAPI_MAX_PENDING_MACHINES);
 		goto out;
 	}
-	if (!ret)
-		ret = cs_pwhash_make(pw, hash);
-	if (!ret)
-		ret = cs_db_machine_add(r->l->db, id, hash, r->ip, false, false, now);
-	if (ret == -EEXIST)
-		reply_msg(r, 403, "user '%s': user already exist", id);
-	else if (ret)
+	if (ret)
 		reply_msg(r, 500, "unable to create machine: %s", strerror(-ret));
-	else
+	else if (!register_machine(r, id, pw, false, now))
 		reply_empty(r, 201);
 out:
 	json_decref(j);

@@ -145,6 +145,7 @@ struct cs_lapi {
 	size_t qhead, qlen;
 	bool qbusy, qstopping;
 	unsigned long qdropped;
+	struct lapi_committer *committer; /* commit.c: group commit of alerts */
 	struct bouncer_cache *bcache; /* bouncer_cache.c */
 	struct alert_dedupe *dedupe;  /* dedupe.c: alerts sent again after a lost answer */
 	pthread_t sloader;	      /* loads the db's stream index at start */
@@ -252,6 +253,15 @@ bool go_parse_bool(const char *s, bool *out);
  */
 int req_range_filter(struct req *r, struct cs_prefix *range, bool *has_range, bool *contains);
 
+/*
+ * Registration without a credential (h_register, the crowd's reporters): bounded per
+ * source address. register_allowed charges r's address once, or replies 429 and says
+ * false. register_machine stores id with pw's hash (validated or pending): 0, or it
+ * replied the error (403 when id exists, 500) and returns it.
+ */
+bool register_allowed(struct req *r, int64_t now);
+int register_machine(struct req *r, const char *id, const char *pw, bool validated, int64_t now);
+
 /* handlers */
 void h_health(struct req *r);
 void h_register(struct req *r);
@@ -281,6 +291,9 @@ void h_dashboard_data(struct req *r);
  * detector alert whose source is allowlisted, or nothing left of what it carried).
  */
 bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now);
+/* The same for n alerts, the allowlists read once: drop[i] for v[i]. */
+void lapi_allowlist_filter_all(struct cs_lapi *l, struct cs_alert *const *v, size_t n,
+			       int64_t now, bool *drop);
 
 /*
  * API-key bouncers in memory (bouncer_cache.c): bcache_get() answers from
@@ -361,6 +374,21 @@ json_t *req_json(struct req *r);
 void req_body_release(struct req *r);
 int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
 		      int64_t now, int64_t *ids, char *msg, size_t msglen);
+
+/* ---- commit.c: group commit ---- */
+/* The writer thread: started once the db is open, stopped after the last alert producer. */
+int lapi_committer_start(struct cs_lapi *l);
+/* Stores what was handed in, then joins the writer; later commits store by themselves. */
+void lapi_committer_stop(struct cs_lapi *l);
+/*
+ * cs_db_alerts_insert(l->db, v, n, NULL, now, ids) (each alert names its owner),
+ * in one transaction with whatever other threads hand in meanwhile; returns once
+ * the transaction committed (or failed: then nothing of v is stored).
+ */
+int lapi_commit_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, int64_t now,
+		       int64_t *ids);
+/* Submissions waiting for the writer, and taken by it since start (tests wait on them). */
+void lapi_commit_counts(struct cs_lapi *l, size_t *queued, size_t *taken);
 
 /* ---- capi.c: the LAPI as a member of a crowd ---- */
 /* Starts pushing and pulling when api.server.online_client is set (else 0, nothing). */

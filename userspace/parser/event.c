@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +36,7 @@ static int set_strn(char **field, const char *val, size_t len)
 	return 0;
 }
 
-void cs_event_free(struct cs_event *evt)
+static void event_destroy(struct cs_event *evt)
 {
 	if (!evt)
 		return;
@@ -56,12 +58,130 @@ void cs_event_free(struct cs_event *evt)
 	free(evt);
 }
 
+/*
+ * Events freed by a thread wait in its pool for its next cs_event_new(): their
+ * maps keep their tables, so a line costs no malloc for them, and the parsing
+ * threads stop freeing into each other's malloc arenas (an event is made by the
+ * worker that parses its batch and freed by the one that merges it). Bounded:
+ * POOL_MAX events per thread, and an event whose maps grew past POOL_KEYS keys,
+ * or that carries an overflow or Unmarshaled keys, is freed instead (strmap_clear
+ * keeps at most a small arena chunk).
+ */
+#define POOL_MAX 512
+#define POOL_KEYS 64
+#define POOL_STR 512	/* longer strings (Line.Raw of a long line) are not kept */
+
+struct event_pool {
+	struct cs_event *v[POOL_MAX];
+	size_t n;
+};
+
+static pthread_key_t pool_key;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static __thread struct event_pool *pool;
+
+static void pool_destroy(void *arg)
+{
+	struct event_pool *p = arg;
+
+	if (p == pool)
+		pool = NULL;
+	for (size_t i = 0; i < p->n; i++)
+		event_destroy(p->v[i]);
+	free(p);
+}
+
+static void pool_key_init(void)
+{
+	pthread_key_create(&pool_key, pool_destroy);
+}
+
+static struct event_pool *pool_get(void)
+{
+	if (pool)
+		return pool;
+	pthread_once(&pool_once, pool_key_init);
+	pool = calloc(1, sizeof(*pool));
+	if (pool)
+		pthread_setspecific(pool_key, pool);
+	return pool;
+}
+
+static bool map_poolable(const struct strmap *m)
+{
+	return m && strmap_count(m) <= POOL_KEYS;
+}
+
+/* Back to what cs_event_new() makes, keeping the allocations; false: free it instead. */
+static bool event_reset(struct cs_event *evt)
+{
+	char **strs[] = { &evt->whitelist_reason, &evt->stage, &evt->line.raw, &evt->line.src,
+			  &evt->line.module, &evt->str_time, &evt->str_time_format,
+			  &evt->marshaled_time };
+	struct strmap *maps[] = { evt->line.labels, evt->parsed, evt->enriched, evt->meta };
+
+	if (evt->overflow || evt->unmarshaled.kind != EXPR_MAP || expr_map_len(&evt->unmarshaled))
+		return false;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		if (!map_poolable(maps[i]))
+			return false;
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (!*strs[i])
+			return false;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		strmap_clear(maps[i]);
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (strnlen(*strs[i], POOL_STR) == POOL_STR) {
+			char *e = strdup("");
+
+			if (!e)
+				return false;
+			free(*strs[i]);
+			*strs[i] = e;
+		}
+		(*strs[i])[0] = '\0';
+	}
+	*evt = (struct cs_event){
+		.whitelist_reason = evt->whitelist_reason,
+		.stage = evt->stage,
+		.line = { .raw = evt->line.raw, .src = evt->line.src, .module = evt->line.module,
+			  .labels = evt->line.labels },
+		.parsed = evt->parsed,
+		.enriched = evt->enriched,
+		.meta = evt->meta,
+		.unmarshaled = evt->unmarshaled,
+		.str_time = evt->str_time,
+		.str_time_format = evt->str_time_format,
+		.marshaled_time = evt->marshaled_time,
+	};
+	return true;
+}
+
+void cs_event_free(struct cs_event *evt)
+{
+	struct event_pool *p;
+
+	if (!evt)
+		return;
+	p = pool_get();
+	if (p && p->n < POOL_MAX && event_reset(evt)) {
+		p->v[p->n++] = evt;
+		return;
+	}
+	event_destroy(evt);
+}
+
 /* Every string field starts as "" so readers never see NULL. */
 int cs_event_new(struct cs_event **out)
 {
-	struct cs_event *e = calloc(1, sizeof(*e));
+	struct cs_event *e;
 	int err = -ENOMEM;
 
+	if (pool && pool->n) {
+		*out = pool->v[--pool->n];
+		return 0;
+	}
+	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->unmarshaled = expr_nil();
@@ -82,7 +202,7 @@ int cs_event_new(struct cs_event **out)
 	*out = e;
 	return 0;
 err:
-	cs_event_free(e);
+	event_destroy(e);
 	return err;
 }
 
@@ -150,7 +270,7 @@ int cs_event_dup(const struct cs_event *evt, struct cs_event **out)
 	*out = e;
 	return 0;
 err:
-	cs_event_free(e);
+	event_destroy(e);
 	return err;
 }
 
@@ -295,129 +415,6 @@ int cs_event_unmarshal_json(struct cs_event *evt, const char *json, size_t len)
 
 /* ---- expression binding -------------------------------------------------------------- */
 
-/* A live, read-only view of a string map: absent keys read as "". */
-static int smap_get(struct expr_ctx *ctx, void *obj, const char *name, struct expr_value *out)
-{
-	size_t len;
-	const char *v = strmap_getn(obj, name, &len);
-
-	return v ? expr_stringn(v, len, out) : expr_string("", out);
-}
-
-static int smap_has(struct expr_ctx *ctx, void *obj, const char *key, bool *out)
-{
-	*out = strmap_has(obj, key);
-	return 0;
-}
-
-static int smap_len(struct expr_ctx *ctx, void *obj, int64_t *out)
-{
-	*out = (int64_t)strmap_count(obj);
-	return 0;
-}
-
-static int smap_keys(struct expr_ctx *ctx, void *obj, struct expr_value *out)
-{
-	const char *k;
-	int err = expr_array_new(strmap_count(obj), out);
-
-	for (size_t i = 0; !err && strmap_at(obj, i, &k, NULL, NULL); i++) {
-		struct expr_value s;
-
-		err = expr_string(k, &s);
-		if (!err)
-			err = expr_array_push_take(out, s);
-	}
-	if (err)
-		expr_value_release(out);
-	return err;
-}
-
-static uint64_t smap_version(const void *obj)
-{
-	return strmap_version(obj);
-}
-
-static const struct expr_host_ops smap_ops = {
-	.name = "map[string]string",
-	.flags = EXPR_HOST_MAPLIKE,
-	.elem = &expr_type_string,
-	.get = smap_get,
-	.has = smap_has,
-	.len = smap_len,
-	.keys = smap_keys,
-	.version = smap_version,
-};
-static const struct expr_type smap_type = { EXPR_HOST, NULL, &smap_ops };
-
-/* evt.Unmarshaled: map[string]any, writable by UnmarshalJSON()/ParseKV(). */
-static int umap_get(struct expr_ctx *ctx, void *obj, const char *name, struct expr_value *out)
-{
-	struct cs_event *e = obj;
-	const struct expr_value *v = expr_map_get(&e->unmarshaled, name);
-
-	*out = v ? expr_value_ref(v) : expr_nil();
-	return 0;
-}
-
-static int umap_has(struct expr_ctx *ctx, void *obj, const char *key, bool *out)
-{
-	struct cs_event *e = obj;
-
-	*out = expr_map_get(&e->unmarshaled, key) != NULL;
-	return 0;
-}
-
-static int umap_len(struct expr_ctx *ctx, void *obj, int64_t *out)
-{
-	struct cs_event *e = obj;
-
-	*out = (int64_t)expr_map_len(&e->unmarshaled);
-	return 0;
-}
-
-static int umap_keys(struct expr_ctx *ctx, void *obj, struct expr_value *out)
-{
-	struct cs_event *e = obj;
-	size_t n = expr_map_len(&e->unmarshaled);
-	int err = expr_array_new(n, out);
-
-	for (size_t i = 0; !err && i < n; i++) {
-		const char *k;
-		const struct expr_value *v;
-		struct expr_value s;
-
-		err = expr_map_entry(&e->unmarshaled, i, &k, &v);
-		if (!err)
-			err = expr_string(k, &s);
-		if (!err)
-			err = expr_array_push_take(out, s);
-	}
-	if (err)
-		expr_value_release(out);
-	return err;
-}
-
-static int umap_set(struct expr_ctx *ctx, void *obj, const char *key,
-		    const struct expr_value *value)
-{
-	struct cs_event *e = obj;
-
-	return expr_map_set(&e->unmarshaled, key, value);
-}
-
-static const struct expr_host_ops umap_ops = {
-	.name = "map[string]any",
-	.flags = EXPR_HOST_MAPLIKE,
-	.elem = &expr_type_any,
-	.get = umap_get,
-	.has = umap_has,
-	.len = umap_len,
-	.keys = umap_keys,
-	.set = umap_set,
-};
-static const struct expr_type umap_type = { EXPR_HOST, NULL, &umap_ops };
-
 static struct expr_value time_value(const struct cs_time *t)
 {
 	return expr_time(t->sec * 1000000000LL + t->nsec, t->off);
@@ -434,7 +431,7 @@ static int line_get(struct expr_ctx *ctx, void *obj, const char *name, struct ex
 	if (!strcmp(name, "Module"))
 		return expr_string(l->module, out);
 	if (!strcmp(name, "Labels"))
-		return *out = expr_host(&smap_ops, l->labels), 0;
+		return *out = expr_host(&expr_strmap_ops, l->labels), 0;
 	if (!strcmp(name, "Time"))
 		return *out = time_value(&l->time), 0;
 	if (!strcmp(name, "Process"))
@@ -444,7 +441,7 @@ static int line_get(struct expr_ctx *ctx, void *obj, const char *name, struct ex
 
 static const struct expr_field line_fields[] = {
 	{ "Raw", &expr_type_string },	 { "Src", &expr_type_string },
-	{ "Module", &expr_type_string }, { "Labels", &smap_type },
+	{ "Module", &expr_type_string }, { "Labels", &expr_type_strmap },
 	{ "Time", &expr_type_time },	 { "Process", &expr_type_bool },
 	{ NULL, NULL },
 };
@@ -472,7 +469,7 @@ static int evt_get(struct expr_ctx *ctx, void *obj, const char *name, struct exp
 		if (!strcmp(name, "ExpectMode"))
 			return *out = expr_int(e->expect_mode), 0;
 		if (!strcmp(name, "Enriched"))
-			return *out = expr_host(&smap_ops, e->enriched), 0;
+			return *out = expr_host(&expr_strmap_ops, e->enriched), 0;
 		break;
 	case 'W':
 		if (!strcmp(name, "Whitelisted"))
@@ -494,19 +491,19 @@ static int evt_get(struct expr_ctx *ctx, void *obj, const char *name, struct exp
 		break;
 	case 'P':
 		if (!strcmp(name, "Parsed"))
-			return *out = expr_host(&smap_ops, e->parsed), 0;
+			return *out = expr_host(&expr_strmap_ops, e->parsed), 0;
 		if (!strcmp(name, "Process"))
 			return *out = expr_bool(e->process), 0;
 		break;
 	case 'M':
 		if (!strcmp(name, "Meta"))
-			return *out = expr_host(&smap_ops, e->meta), 0;
+			return *out = expr_host(&expr_strmap_ops, e->meta), 0;
 		if (!strcmp(name, "MarshaledTime"))
 			return expr_string(e->marshaled_time, out);
 		break;
 	case 'U':
 		if (!strcmp(name, "Unmarshaled"))
-			return *out = expr_host(&umap_ops, e), 0;
+			return *out = expr_host(&expr_nmap_ops, &e->unmarshaled), 0;
 		break;
 	case 'O':
 		if (!strcmp(name, "Overflow")) {
@@ -586,10 +583,10 @@ static const struct expr_field evt_fields[] = {
 	{ "WhitelistReason", &expr_type_string },
 	{ "Stage", &expr_type_string },
 	{ "Line", &line_type },
-	{ "Parsed", &smap_type },
-	{ "Enriched", &smap_type },
-	{ "Unmarshaled", &umap_type },
-	{ "Meta", &smap_type },
+	{ "Parsed", &expr_type_strmap },
+	{ "Enriched", &expr_type_strmap },
+	{ "Unmarshaled", &expr_type_nmap },
+	{ "Meta", &expr_type_strmap },
 	{ "Overflow", NULL },
 	{ "Time", &expr_type_time },
 	{ "StrTime", &expr_type_string },

@@ -86,6 +86,10 @@ struct cs_event {
 
 /* An empty LOG event with all maps created. 0 or -ENOMEM. */
 int cs_event_new(struct cs_event **out);
+/*
+ * Freed events wait in a bounded pool of the calling thread for its next
+ * cs_event_new() (their tables kept: no malloc per line), released at thread exit.
+ */
 void cs_event_free(struct cs_event *evt);
 /* Deep copy (the parser results of hubtest are snapshots). 0 or -ENOMEM. */
 int cs_event_dup(const struct cs_event *evt, struct cs_event **out);

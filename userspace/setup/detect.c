@@ -297,6 +297,18 @@ static void yaml_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* One line: the prefix ("  - " for an item), then "key": when given, then "val". */
+static void yaml_line(FILE *f, const char *prefix, const char *key, const char *val)
+{
+	fputs(prefix, f);
+	if (key) {
+		yaml_str(f, key);
+		fputs(": ", f);
+	}
+	yaml_str(f, val);
+	fputc('\n', f);
+}
+
 void setup_acquis_yaml(json_t *entry, FILE *f)
 {
 	json_t *ds = json_object_get(entry, "datasource"), *v;
@@ -309,32 +321,23 @@ void setup_acquis_yaml(json_t *entry, FILE *f)
 		json_t *e;
 		const char *lk;
 
-		yaml_str(f, k);
-		fputc(':', f);
 		if (json_is_string(v)) {
-			fputc(' ', f);
-			yaml_str(f, json_string_value(v));
-			fputc('\n', f);
-		} else if (json_is_array(v)) {
-			fputc('\n', f);
+			yaml_line(f, "", k, json_string_value(v));
+			continue;
+		}
+		yaml_str(f, k);
+		if (json_is_array(v)) {
+			fputs(":\n", f);
 			json_array_foreach(v, i, e)
-				if (json_is_string(e)) {
-					fputs("  - ", f);
-					yaml_str(f, json_string_value(e));
-					fputc('\n', f);
-				}
+				if (json_is_string(e))
+					yaml_line(f, "  - ", NULL, json_string_value(e));
 		} else if (json_is_object(v)) {
-			fputc('\n', f);
+			fputs(":\n", f);
 			json_object_foreach(v, lk, e)
-				if (json_is_string(e)) {
-					fputs("  ", f);
-					yaml_str(f, lk);
-					fputs(": ", f);
-					yaml_str(f, json_string_value(e));
-					fputc('\n', f);
-				}
+				if (json_is_string(e))
+					yaml_line(f, "  ", lk, json_string_value(e));
 		} else {
-			fputs(" null\n", f);
+			fputs(": null\n", f);
 		}
 	}
 }
