@@ -10,6 +10,8 @@
 # pg_createdb NAME: a fresh database NAME owned by PG_USER.
 # pg_restart [SECONDS]: fast stop, down for SECONDS (default 0), start again.
 # pg_psql DB SQL: one statement, unaligned output.
+# run_on_pg CMD...: run a test program (on the PostgreSQL its environment names),
+#   fold its counts into ours (harness.sh), its FAIL lines labelled.
 # PG_FSYNC=on for durable commits (benchmarks); the tests run with fsync off.
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
@@ -70,4 +72,14 @@ pg_cleanup() {
 	pg_stop
 	[ -n "${PG_DIR:-}" ] && rm -rf "$PG_DIR"
 	PG_DIR=
+}
+
+run_on_pg() {
+	local out line p f s
+	out=$("$@" 2>&1)
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' <<<"$out" | tail -1)
+	read -r p _ f _ s _ <<<"${line:-0 passed, 1 failed, 0 skipped}"
+	grep '^FAIL' <<<"$out" | sed "s|^FAIL|FAIL ($(basename "$1")${2:+ $(basename "$2")})|" >&2
+	T_PASS=$((T_PASS + p)) T_FAIL=$((T_FAIL + f)) T_SKIP=$((T_SKIP + s))
+	echo "ok   $* on PostgreSQL: $line"
 }

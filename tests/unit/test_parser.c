@@ -716,6 +716,52 @@ out:
 	cs_parsers_free(p);
 }
 
+/* models.Source as both the detector's overflows and profile filters show it. */
+static void test_source_expr(void)
+{
+	static const struct {
+		struct cs_source src;
+		const char *expr, *want;
+	} cases[] = {
+		{ { .as_number = "64500", .as_name = "Example" }, "s.GetAsNumberName()",
+		  "64500 Example" },
+		{ { .as_number = "64500" }, "s.GetAsNumberName()", "64500" },
+		{ { .as_name = "Example" }, "s.GetAsNumberName()", "Example" },
+		{ { .scope = "Ip", .value = "198.18.0.1" }, "s.GetScope() + ' ' + s.GetValue()",
+		  "Ip 198.18.0.1" },
+		{ { .cn = "FR", .range = "198.18.0.0/15" }, "s.Cn + ' ' + s.Range + s.IP + s.Scope",
+		  "FR 198.18.0.0/15" },
+		{ { .lat = 48.5, .lon = -2.25 }, "Sprintf('%v %v', s.Latitude, s.Longitude)",
+		  "48.5 -2.25" },
+	};
+	struct expr_env *env = expr_env_new();
+
+	if (!ASSERT_TRUE(env && expr_env_add_var(env, "s", &cs_source_expr_type) == 0, "env") ||
+	    !ASSERT_OK(expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC), "helpers"))
+		goto out;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct expr_value var = expr_host(&cs_source_expr_ops, (void *)&cases[i].src), v;
+		struct expr_prog *prog = NULL;
+		struct expr_error e = { 0 };
+
+		if (ASSERT_OK(expr_compile(env, cases[i].expr, &prog, &e), cases[i].expr) &&
+		    ASSERT_OK(expr_eval(prog, &var, NULL, &v, &e), cases[i].expr)) {
+			ASSERT_STREQ(expr_str_cstr(&v), cases[i].want, cases[i].expr);
+			expr_value_release(&v);
+		}
+		expr_prog_free(prog);
+	}
+	{
+		struct expr_prog *prog = NULL;
+		struct expr_error e = { 0 };
+
+		ASSERT_TRUE(expr_compile(env, "s.Nope", &prog, &e) < 0, "unknown field: compile error");
+		expr_prog_free(prog);
+	}
+out:
+	expr_env_free(env);
+}
+
 int main(void)
 {
 	struct cs_parsers *p;
@@ -731,6 +777,7 @@ int main(void)
 	test_stash_store();
 	test_stash_shared();
 	test_overflow_whitelist();
+	test_source_expr();
 	p = load_all();
 	if (p) {
 		test_pipeline(p);

@@ -615,3 +615,75 @@ const struct expr_host_ops cs_event_expr_ops = {
 };
 
 const struct expr_type cs_event_expr_type = { EXPR_HOST, NULL, &cs_event_expr_ops };
+
+/* ---- models.Source ---------------------------------------------------------------- */
+
+static int str_out(const char *s, struct expr_value *out)
+{
+	return expr_string(s ? s : "", out);
+}
+
+static const struct expr_field source_fields[] = {
+	{ "Scope", &expr_type_string },	   { "Value", &expr_type_string },
+	{ "IP", &expr_type_string },	   { "Range", &expr_type_string },
+	{ "AsName", &expr_type_string },   { "AsNumber", &expr_type_string },
+	{ "Cn", &expr_type_string },	   { "Latitude", &expr_type_float },
+	{ "Longitude", &expr_type_float }, { NULL, NULL },
+};
+
+static const struct expr_method source_methods[] = {
+	{ "GetScope", 0, 0, &expr_type_string },
+	{ "GetValue", 0, 0, &expr_type_string },
+	{ "GetAsNumberName", 0, 0, &expr_type_string },
+	{ NULL, 0, 0, NULL },
+};
+
+static int source_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+{
+	const struct cs_source *s = obj;
+	const struct {
+		const char *name, *value;
+	} strings[] = {
+		{ "Scope", s->scope }, { "Value", s->value },	       { "IP", s->ip },
+		{ "Range", s->range }, { "AsName", s->as_name }, { "AsNumber", s->as_number },
+		{ "Cn", s->cn },
+	};
+
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		if (!strcmp(name, strings[i].name))
+			return str_out(strings[i].value, out);
+	if (!strcmp(name, "Latitude"))
+		return *out = expr_float(s->lat), 0;
+	if (!strcmp(name, "Longitude"))
+		return *out = expr_float(s->lon), 0;
+	return -ENOENT;
+}
+
+static int source_call(struct expr_ctx *c, void *obj, const char *method,
+		       const struct expr_value *args, int nargs, struct expr_value *out)
+{
+	const struct cs_source *s = obj;
+
+	if (!strcmp(method, "GetScope"))
+		return str_out(s->scope, out);
+	if (!strcmp(method, "GetValue"))
+		return str_out(s->value, out);
+	if (!strcmp(method, "GetAsNumberName")) {
+		const char *n = s->as_number ? s->as_number : "";
+		const char *a = s->as_name ? s->as_name : "";
+
+		/* "<number> <name>" with whichever parts exist */
+		return expr_stringf(out, "%s%s%s", n, *n && *a ? " " : "", a);
+	}
+	return -ENOENT;
+}
+
+const struct expr_host_ops cs_source_expr_ops = {
+	.name = "Source",
+	.fields = source_fields,
+	.methods = source_methods,
+	.get = source_get,
+	.call = source_call,
+};
+
+const struct expr_type cs_source_expr_type = { EXPR_HOST, NULL, &cs_source_expr_ops };
