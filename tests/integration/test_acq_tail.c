@@ -544,13 +544,9 @@ out:
 
 int main(void)
 {
-	char cmd[128];
-
 	log_set_level(LOG_LVL_ERROR);
-	if (!mkdtemp(root)) {
-		perror("mkdtemp");
+	if (t_scratch_dir(root))
 		return 1;
-	}
 	test_start_at_end();
 	test_rename("rename", NULL);
 	test_rename("rename-poll", "poll_without_inotify: true\n");
@@ -564,8 +560,5 @@ int main(void)
 	alarm(0);
 	test_logrotate_race("race1", "app.log");
 	test_logrotate_race("race2", "app.log*");
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	if (system(cmd))
-		fprintf(stderr, "cleanup of %s failed\n", root);
 	return TEST_SUMMARY();
 }

@@ -9,21 +9,23 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/harness.sh"
 . "$here/../lapi/lapi_lib.sh"
+. "$here/../lib/hub_mirror.sh"
 top=$(cd "$here/../.." && pwd)
-[ -f "$HUB/.index.json" ] || { skip "no hub mirror (SHARED_DIR)" 14; summary; exit 0; }
+[ -f "$HUB/.index.json" ] || { skip "no hub mirror (SHARED_DIR)" 15; summary; exit 0; }
 T=$(mktemp -d /tmp/test_make_run.XXXXXX)
 hp=
 cleanup() { [ -n "$hp" ] && kill "$hp" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
+# the hub plus the GeoLite2 data the linux collection needs (test databases)
+hub_mirror "$T/m" || { fail "hub mirror (mkmmdb)"; summary; exit 1; }
 port=$(free_port $((18900 + RANDOM % 90)))
-python3 -m http.server "$port" --bind 127.0.0.1 --directory "$HUB" >/dev/null 2>&1 &
+python3 -m http.server "$port" --bind 127.0.0.1 --directory "$T/m" >/dev/null 2>&1 &
 hp=$!
 wait_http "http://127.0.0.1:$port/.index.json"
 dead=http://127.0.0.1:$(free_port $((19000 + RANDOM % 90)))
 run() { env RUN_DRY=1 BUILD="$BUILD" LISTEN=127.0.0.1:1 "$@" timeout 120 bash "$top/config/run.sh" 2>&1; }
 
-# the mirror has no GeoLite2 data, which the linux collection needs: leave it out
-out=$(run RUN_DIR="$T/a" HUB_URL="http://127.0.0.1:$port" SETUP_FLAGS="--ignore linux"); rc=$?
+out=$(run RUN_DIR="$T/a" HUB_URL="http://127.0.0.1:$port"); rc=$?
 check_eq "with a hub: configuration OK" "$rc" 0
 [ "$rc" = 0 ] || printf '%s\n' "$out" | tail -5 >&2
 check "with a hub: cscli setup ran" grep -q 'cscli setup' <<<"$out"
@@ -34,6 +36,12 @@ check_eq "with a hub: the hub's scenarios, none of ours" "$(find "$T/a/etc/scena
 check "with a hub: our local sshd parser beside the hub's (config/parsers)" \
 	cmp -s "$top/config/parsers/s02-enrich/crowdsec-xdp-sshd-source.yaml" \
 	"$T/a/etc/parsers/s02-enrich/crowdsec-xdp-sshd-source.yaml"
+# what make run needs of it: in the pipeline setup built (linux: syslog, sshd-logs,
+# enrichers), a user name spelling an address does not make that address the source
+out=$("$BUILD/cscli" -c "$T/a/etc/config.yaml" explain --type syslog -v --log \
+	'Dec  5 05:00:00 host sshd[123]: Failed password for invalid user x from 198.18.0.1 port 22 ssh2 from 198.18.0.9 port 4242 ssh2' 2>&1)
+check "with a hub: the source is the address sshd wrote last (our parser, after the hub's)" \
+	grep -q 'update evt.Meta.source_ip : 198.18.0.1 -> 198.18.0.9' <<<"$out"
 
 out=$(run RUN_DIR="$T/b" HUB_URL="$dead" HUB_DIR="$HUB"); rc=$?
 check_eq "hub unreachable, HUB_DIR parsers: configuration OK" "$rc" 0

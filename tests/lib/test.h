@@ -76,4 +76,13 @@ const char *t_shared(const char *sub);
 /* Write text to dir/name (created or truncated): 0, or -1 when it could not. */
 int t_write_file(const char *dir, const char *name, const char *text);
 
+/* Remove dir and everything below it (links are removed, not followed): 0 or -1. */
+int t_rmtree(const char *dir);
+/*
+ * The program's scratch directory: tmpl ("/tmp/test_x_XXXXXX") is made unique in
+ * place and created; it and everything in it are removed when the program exits.
+ * 0, or -1 (said on stderr).
+ */
+int t_scratch_dir(char *tmpl);
+
 #endif /* CS_TEST_H */

@@ -283,20 +283,13 @@ static void test_journalctl(void)
 
 int main(void)
 {
-	char cmd[300];
-
 	log_set_level(LOG_LVL_FATAL);
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
+	if (t_scratch_dir(dir))
 		return 1;
-	}
 	test_plain();
 	test_gzip();
 	test_glob_order_and_budget();
 	test_yaml_cat();
 	test_journalctl();
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd))
-		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

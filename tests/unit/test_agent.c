@@ -70,7 +70,7 @@ static void setup(void)
 	};
 
 	snprintf(root, sizeof(root), "/tmp/test_agent.XXXXXX");
-	if (!mkdtemp(root))
+	if (t_scratch_dir(root))
 		exit(1);
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(t, sizeof(t), "%s/parsers/%s/crowdsecurity/%s", hub, parsers[i][0], parsers[i][1]);
@@ -142,13 +142,12 @@ static void test_bad_scenario(void)
 	char p[PATH_MAX * 2], err[512] = "";
 	struct cs_agent_opts o = { .config_dir = root, .dsn = "file:///dev/null", .type = "syslog" };
 	struct cs_agent *a = NULL;
-	FILE *f;
 
 	snprintf(p, sizeof(p), "%s/scenarios/zz-broken.yaml", root);
-	f = fopen(p, "w");
-	fprintf(f, "type: leaky\nname: me/broken\nfilter: \"evt.Meta.x ==\"\ncapacity: 5\n"
-		   "leakspeed: 10s\nlabels:\n  remediation: true\n");
-	fclose(f);
+	ASSERT_OK(t_write_file(root, "scenarios/zz-broken.yaml",
+			       "type: leaky\nname: me/broken\nfilter: \"evt.Meta.x ==\"\n"
+			       "capacity: 5\nleakspeed: 10s\nlabels:\n  remediation: true\n"),
+		  "broken scenario written");
 	ASSERT_TRUE(cs_agent_new(&o, &a, err, sizeof(err)) < 0, "broken scenario refused");
 	ASSERT_TRUE(strstr(err, "zz-broken.yaml") != NULL, "error names the file");
 	ASSERT_TRUE(a == NULL, "nothing returned");
@@ -160,13 +159,11 @@ static void test_simulation_file(void)
 {
 	char p[PATH_MAX * 2], err[512] = "", **names = NULL;
 	bool global = false;
-	FILE *f;
 
 	snprintf(p, sizeof(p), "%s/simulation.yaml", root);
-	f = fopen(p, "w");
-	fprintf(f, "simulation: on\nexclusions:\n  - a/one\n  - a/two\n  - a/three\n"
-		   "exclusions:\n  - b/last\n");
-	fclose(f);
+	ASSERT_OK(t_write_file(root, "simulation.yaml",
+			       "simulation: on\nexclusions:\n  - a/one\n  - a/two\n  - a/three\n"
+			       "exclusions:\n  - b/last\n"), "simulation.yaml written");
 	if (ASSERT_OK(cs_simulation_load(p, &names, &global, err, sizeof(err)), "loaded") &&
 	    ASSERT_TRUE(names != NULL, "a list")) {
 		ASSERT_TRUE(global, "simulation: on");
@@ -176,9 +173,7 @@ static void test_simulation_file(void)
 			free(names[i]);
 		free(names);
 	}
-	f = fopen(p, "w");
-	fprintf(f, "simulation: [\n");
-	fclose(f);
+	ASSERT_OK(t_write_file(root, "simulation.yaml", "simulation: [\n"), "bad YAML written");
 	ASSERT_TRUE(cs_simulation_load(p, &names, &global, err, sizeof(err)) < 0, "bad YAML refused");
 	ASSERT_TRUE(strstr(err, "simulation.yaml:") != NULL, "error names the file and line");
 	unlink(p);
@@ -186,8 +181,6 @@ static void test_simulation_file(void)
 
 int main(void)
 {
-	char cmd[PATH_MAX * 2 + 16];
-
 	snprintf(hub, sizeof(hub), "%s", t_shared("hub"));
 	if (access(hub, F_OK)) {
 		TEST_SKIP(1, "hub not found (SHARED_DIR)");
@@ -204,8 +197,5 @@ int main(void)
 	test_replay();
 	test_bad_scenario();
 	test_simulation_file();
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	if (system(cmd))
-		return 1;
 	return TEST_SUMMARY();
 }

@@ -127,6 +127,26 @@ out:
 		    "filter: evt.Meta.log_type == 'test'\ngroupby: evt.Meta.source_ip\n"      \
 		    "capacity: 5\nleakspeed: 10s\nlabels:\n  remediation: true\n"
 
+/*
+ * Events of 192.0.2.1 at the offsets at[0..n) seconds: the first n - 1 fit, the
+ * last overflows, and the overflow counts all n.
+ */
+static void overflow_on_last(struct cs_buckets *b, struct sink *s, const int *at, int n,
+			     const char *what)
+{
+	char count[64];
+
+	for (int i = 0; i < n - 1; i++)
+		pour(b, "192.0.2.1", at[i] * 1000L, NULL, NULL);
+	ASSERT_EQ(s->n, 0, what);
+	pour(b, "192.0.2.1", at[n - 1] * 1000L, NULL, NULL);
+	ASSERT_EQ(s->n, 1, what);
+	snprintf(count, sizeof(count), "o.Overflow.Alert.GetEventsCount() == %d", n);
+	ASSERT_TRUE(check(s, 0, count), what);
+}
+
+static const int at_once[6]; /* six events at the same instant */
+
 /* capacity 5: the 6th simultaneous event overflows; all 6 are counted and kept. */
 static void test_leaky_burst(void)
 {
@@ -135,13 +155,8 @@ static void test_leaky_burst(void)
 
 	if (!b)
 		return;
-	for (int i = 0; i < 5; i++)
-		pour(b, "192.0.2.1", 0, NULL, NULL);
-	ASSERT_EQ(s.n, 0, "5 events fit in capacity 5");
-	pour(b, "192.0.2.1", 0, NULL, NULL);
-	ASSERT_EQ(s.n, 1, "the 6th overflows");
+	overflow_on_last(b, &s, at_once, 6, "capacity 5: the 6th overflows");
 	ASSERT_EQ(s.nalerts, 1, "one alert sent");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 6"), "events_count");
 	ASSERT_TRUE(check(&s, 0, "len(o.Overflow.Alert.Events) == 6"), "queue kept 6");
 	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Leakspeed == '10s' && o.Overflow.Alert.Capacity == 5"),
 		    "leakspeed/capacity");
@@ -195,83 +210,57 @@ static void test_leak_arithmetic(void)
 	sink_reset(&s);
 }
 
-/*
- * Float rounding at the boundary (hub test ssh-slow-bf): capacity 10, 1/min,
- * events 27/30/30/33 s apart. The 19th pour leaves 1e-16 tokens short of 0,
- * which the rate package forgives (the wait rounds to 0 ns): overflow on the 20th.
- */
-static void test_leak_rounding(void)
+/* The rate limiter at its boundaries, as CrowdSec 1.4.6's pkg/time/rate computes them. */
+static void test_limiter_boundaries(void)
 {
-	static const int at[] = { 0,   27,	57,  87,  120, 147, 180, 207, 240, 267,
-				  300, 327, 360, 387, 420, 447, 480, 507, 540, 567 };
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
-				      "type: leaky\nname: t/slow\ndescription: d\nfilter: 'true'\n"
-				      "capacity: 10\nleakspeed: 60s\n", 0);
+	/*
+	 * Float rounding (hub test ssh-slow-bf): capacity 10, 1/min, events
+	 * 27/30/30/33 s apart. The 19th pour leaves 1e-16 tokens short of 0, which
+	 * the rate package forgives (the wait rounds to 0 ns): overflow on the 20th.
+	 */
+	static const int slow[] = { 0,	 27,  57,  87,	120, 147, 180, 207, 240, 267,
+				    300, 327, 360, 387, 420, 447, 480, 507, 540, 567 };
+	/*
+	 * advance() caps the elapsed time at durationFromTokens(burst - tokens),
+	 * truncated to the nanosecond, so a bucket that leaked back to full keeps a
+	 * deficit of ~1e-10 token (3.2 + 1.7999999999). At the boundary that deficit
+	 * is a 1 ns wait, which reserveN refuses: the overflow comes one event earlier
+	 * than with tokens clamped to exactly burst. Seen in the differential replay
+	 * (ssh-bf, 2001:db8:de52:...: 10 events, not 11).
+	 */
+	static const int refill[] = { 0, 2, 44, 46, 88, 91, 91, 94, 95, 98 };
+	/*
+	 * FromFactory: rate.NewLimiter(rate.Every(leakspeed), capacity) is the zero
+	 * Limiter (tokens 0, last = time.Time{}); the first AllowN fills it through
+	 * advance(), whose refill is capped at durationFromTokens(burst) truncated to
+	 * the ns. With 300ms and 6 that is 1799999999 ns = 5.999999996666666 tokens,
+	 * not 6: six events at the same instant leave a wait of ~1.1 ns, truncated to
+	 * 1 ns, refused: the 6th overflows.
+	 */
+	static const struct {
+		const char *what, *yaml;
+		const int *at;
+		int n;
+	} cases[] = {
+		{ "rounding: the 20th overflows",
+		  "type: leaky\nname: t/slow\ndescription: d\nfilter: 'true'\n"
+		  "capacity: 10\nleakspeed: 60s\n", slow, 20 },
+		{ "refill cap: the 10th overflows (1 ns short)", LEAKY_5_10S, refill, 10 },
+		{ "fresh limiter: the 6th overflows (not quite 6 tokens)",
+		  "type: leaky\nname: t/fresh\ndescription: d\nfilter: 'true'\n"
+		  "capacity: 6\nleakspeed: 300ms\n", at_once, 6 },
+	};
 
-	if (!b)
-		return;
-	for (int i = 0; i < 19; i++)
-		pour(b, "192.0.2.1", at[i] * 1000L, NULL, NULL);
-	ASSERT_EQ(s.n, 0, "19 events: the last token, within float rounding, is granted");
-	pour(b, "192.0.2.1", at[19] * 1000L, NULL, NULL);
-	ASSERT_EQ(s.n, 1, "the 20th overflows");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 20"), "20 counted");
-	cs_buckets_free(b);
-	sink_reset(&s);
-}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sink s;
+		struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, cases[i].yaml, 0);
 
-/*
- * CrowdSec 1.4.6 pkg/time/rate/rate.go advance(): the elapsed time is capped at
- * durationFromTokens(burst - tokens), truncated to the nanosecond, so a bucket
- * that leaked back to full keeps a deficit of ~1e-10 token (3.2 + 1.7999999999).
- * At the boundary that deficit is a 1 ns wait, which reserveN refuses: the
- * overflow comes one event earlier than with tokens clamped to exactly burst.
- * Seen in the differential replay (ssh-bf, 2001:db8:de52:...: 10 events, not 11).
- */
-static void test_leak_refill_cap(void)
-{
-	static const int at[] = { 0, 2, 44, 46, 88, 91, 91, 94, 95, 98, 98 };
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 0);
-
-	if (!b)
-		return;
-	for (int i = 0; i < 9; i++)
-		pour(b, "192.0.2.1", at[i] * 1000L, NULL, NULL);
-	ASSERT_EQ(s.n, 0, "refill cap: 9 events fit");
-	pour(b, "192.0.2.1", at[9] * 1000L, NULL, NULL);
-	ASSERT_EQ(s.n, 1, "refill cap: the 10th overflows (1 ns short)");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 10"), "10 counted");
-	cs_buckets_free(b);
-	sink_reset(&s);
-}
-
-/*
- * CrowdSec 1.4.6 leakybucket/bucket.go FromFactory: rate.NewLimiter(rate.Every(leakspeed),
- * capacity) is the zero Limiter state (tokens 0, last = time.Time{}); the first
- * AllowN fills it through advance() (pkg/time/rate/rate.go), whose refill is
- * capped at durationFromTokens(burst) truncated to the ns. With 300ms and 6 that
- * is 1799999999 ns = 5.999999996666666 tokens, not 6: six events at the same
- * instant leave a wait of ~1.1 ns, truncated to 1 ns, refused: the 6th overflows.
- */
-static void test_leak_fresh_limiter(void)
-{
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
-				      "type: leaky\nname: t/fresh\ndescription: d\nfilter: 'true'\n"
-				      "capacity: 6\nleakspeed: 300ms\n", 0);
-
-	if (!b)
-		return;
-	for (int i = 0; i < 5; i++)
-		pour(b, "192.0.2.1", 0, NULL, NULL);
-	ASSERT_EQ(s.n, 0, "fresh limiter: 5 events fit");
-	pour(b, "192.0.2.1", 0, NULL, NULL);
-	ASSERT_EQ(s.n, 1, "fresh limiter: the 6th overflows (not quite 6 tokens)");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 6"), "6 counted");
-	cs_buckets_free(b);
-	sink_reset(&s);
+		if (!b)
+			continue;
+		overflow_on_last(b, &s, cases[i].at, cases[i].n, cases[i].what);
+		cs_buckets_free(b);
+		sink_reset(&s);
+	}
 }
 
 /* Replay: an instance idle for more than (capacity+1) * leakspeed is dropped silently. */
@@ -1228,9 +1217,7 @@ int main(void)
 	log_set_level(LOG_LVL_ERROR);
 	test_leaky_burst();
 	test_leak_arithmetic();
-	test_leak_rounding();
-	test_leak_refill_cap();
-	test_leak_fresh_limiter();
+	test_limiter_boundaries();
 	test_replay_expiry();
 	test_trigger_blackhole();
 	test_distinct();

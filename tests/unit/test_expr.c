@@ -15,162 +15,26 @@
 
 #include "common/log.h"
 #include "common/stash.h"
+#include "common/strmap.h"
 #include "expr/expr.h"
 #include "../lib/test.h"
 
 
 /* ---- a small Event-like host object ---- */
 
-#define MAXKV 16
-
-struct kv {
-	char *k, *v;
-};
-
-struct strmap {
-	struct kv kv[MAXKV];
-	int n;
-};
-
 struct t_line {
 	const char *raw, *src, *module;
-	struct strmap labels;
+	struct strmap *labels;
 };
 
 struct t_event {
 	struct t_line line;
-	struct strmap meta, parsed;
+	struct strmap *meta, *parsed;
 	struct expr_value unmarshaled;	/* native map, mutated by set() */
 	int64_t time_ns;
 	int type;
 	bool whitelisted;
 };
-
-static const char *strmap_get(const struct strmap *m, const char *k)
-{
-	for (int i = 0; i < m->n; i++)
-		if (!strcmp(m->kv[i].k, k))
-			return m->kv[i].v;
-	return NULL;
-}
-
-static int strmap_set(struct strmap *m, const char *k, const char *v)
-{
-	for (int i = 0; i < m->n; i++) {
-		if (!strcmp(m->kv[i].k, k)) {
-			free(m->kv[i].v);
-			m->kv[i].v = strdup(v);
-			return 0;
-		}
-	}
-	if (m->n == MAXKV)
-		return -ENOSPC;
-	m->kv[m->n].k = strdup(k);
-	m->kv[m->n].v = strdup(v);
-	m->n++;
-	return 0;
-}
-
-static void strmap_free(struct strmap *m)
-{
-	for (int i = 0; i < m->n; i++) {
-		free(m->kv[i].k);
-		free(m->kv[i].v);
-	}
-	m->n = 0;
-}
-
-static int sm_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
-{
-	const char *v = strmap_get(obj, name);
-
-	return expr_string(v ? v : "", out);	/* absent key: "" */
-}
-
-static int sm_has(struct expr_ctx *c, void *obj, const char *key, bool *out)
-{
-	*out = strmap_get(obj, key) != NULL;
-	return 0;
-}
-
-static int sm_keys(struct expr_ctx *c, void *obj, struct expr_value *out)
-{
-	const struct strmap *m = obj;
-	int err = expr_array_new(m->n, out);
-
-	for (int i = 0; !err && i < m->n; i++) {
-		struct expr_value s;
-
-		err = expr_string(m->kv[i].k, &s);
-		if (!err)
-			err = expr_array_push_take(out, s);
-	}
-	return err;
-}
-
-static int sm_set(struct expr_ctx *c, void *obj, const char *key, const struct expr_value *v)
-{
-	if (v->kind != EXPR_STRING)
-		return -EINVAL;
-	return strmap_set(obj, key, expr_str_cstr(v));
-}
-
-static const struct expr_host_ops strmap_ops = {
-	.name = "map[string]string",
-	.flags = EXPR_HOST_MAPLIKE,
-	.elem = &expr_type_string,
-	.get = sm_get,
-	.has = sm_has,
-	.keys = sm_keys,
-	.set = sm_set,
-};
-static const struct expr_type strmap_type = { EXPR_HOST, NULL, &strmap_ops };
-
-/* evt.Unmarshaled: a live view of a native map the event owns */
-static int um_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
-{
-	const struct expr_value *v = expr_map_get(obj, name);
-
-	*out = v ? expr_value_ref(v) : expr_nil();
-	return 0;
-}
-
-static int um_has(struct expr_ctx *c, void *obj, const char *key, bool *out)
-{
-	*out = expr_map_get(obj, key) != NULL;
-	return 0;
-}
-
-static int um_keys(struct expr_ctx *c, void *obj, struct expr_value *out)
-{
-	const char *k;
-	const struct expr_value *v;
-	int err = expr_array_new(0, out);
-
-	for (size_t i = 0; !err && !expr_map_entry(obj, i, &k, &v); i++) {
-		struct expr_value s;
-
-		err = expr_string(k, &s);
-		if (!err)
-			err = expr_array_push_take(out, s);
-	}
-	return err;
-}
-
-static int um_set(struct expr_ctx *c, void *obj, const char *key, const struct expr_value *v)
-{
-	return expr_map_set(obj, key, v);
-}
-
-static const struct expr_host_ops anymap_ops = {
-	.name = "map[string]any",
-	.flags = EXPR_HOST_MAPLIKE,
-	.get = um_get,
-	.has = um_has,
-	.keys = um_keys,
-	.set = um_set,
-};
-static const struct expr_type anymap_type = { EXPR_HOST, NULL, &anymap_ops };
 
 static int line_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
 {
@@ -183,7 +47,7 @@ static int line_get(struct expr_ctx *c, void *obj, const char *name, struct expr
 	if (!strcmp(name, "Module"))
 		return expr_string(l->module, out);
 	if (!strcmp(name, "Labels")) {
-		*out = expr_host(&strmap_ops, &l->labels);
+		*out = expr_host(&expr_strmap_ops, l->labels);
 		return 0;
 	}
 	return -ENOENT;
@@ -193,7 +57,7 @@ static const struct expr_field line_fields[] = {
 	{ "Raw", &expr_type_string },
 	{ "Src", &expr_type_string },
 	{ "Module", &expr_type_string },
-	{ "Labels", &strmap_type },
+	{ "Labels", &expr_type_strmap },
 	{ NULL },
 };
 static const struct expr_host_ops line_ops = {
@@ -208,11 +72,11 @@ static int ev_get(struct expr_ctx *c, void *obj, const char *name, struct expr_v
 	if (!strcmp(name, "Line"))
 		return *out = expr_host(&line_ops, &e->line), 0;
 	if (!strcmp(name, "Meta"))
-		return *out = expr_host(&strmap_ops, &e->meta), 0;
+		return *out = expr_host(&expr_strmap_ops, e->meta), 0;
 	if (!strcmp(name, "Parsed"))
-		return *out = expr_host(&strmap_ops, &e->parsed), 0;
+		return *out = expr_host(&expr_strmap_ops, e->parsed), 0;
 	if (!strcmp(name, "Unmarshaled"))
-		return *out = expr_host(&anymap_ops, &e->unmarshaled), 0;
+		return *out = expr_host(&expr_nmap_ops, &e->unmarshaled), 0;
 	if (!strcmp(name, "Time"))
 		return *out = expr_time(e->time_ns, 0), 0;
 	if (!strcmp(name, "Type"))
@@ -233,13 +97,13 @@ static int ev_call(struct expr_ctx *c, void *obj, const char *m, const struct ex
 			expr_ctx_errorf(c, "GetMeta: key must be a string");
 			return -EINVAL;
 		}
-		v = strmap_get(&e->meta, expr_str_cstr(&args[0]));
+		v = strmap_get(e->meta, expr_str_cstr(&args[0]));
 		return expr_string(v ? v : "", out);
 	}
 	if (!strcmp(m, "SetMeta")) {
 		if (args[0].kind != EXPR_STRING || args[1].kind != EXPR_STRING)
 			return -EINVAL;
-		strmap_set(&e->meta, expr_str_cstr(&args[0]), expr_str_cstr(&args[1]));
+		strmap_set(e->meta, expr_str_cstr(&args[0]), expr_str_cstr(&args[1]));
 		*out = expr_bool(true);
 		return 0;
 	}
@@ -254,8 +118,8 @@ static char *ev_format(const void *obj)
 }
 
 static const struct expr_field ev_fields[] = {
-	{ "Line", &line_type },	{ "Meta", &strmap_type },
-	{ "Parsed", &strmap_type }, { "Unmarshaled", &anymap_type },
+	{ "Line", &line_type },	{ "Meta", &expr_type_strmap },
+	{ "Parsed", &expr_type_strmap }, { "Unmarshaled", &expr_type_nmap },
 	{ "Time", &expr_type_time }, { "Type", &expr_type_int },
 	{ "Whitelisted", &expr_type_bool }, { NULL },
 };
@@ -379,21 +243,29 @@ static struct expr_value vars[V_COUNT];
 static struct t_event events[3];
 static struct t_queue queue = { events, 3 };
 
-static void event_init(struct t_event *e, const char *raw, const char *ip, const char *user)
+static int event_init(struct t_event *e, const char *raw, const char *ip, const char *user)
 {
+	int err;
+
 	memset(e, 0, sizeof(*e));
 	e->line.raw = raw;
 	e->line.src = "/var/log/auth.log";
 	e->line.module = "file";
-	strmap_set(&e->line.labels, "type", "syslog");
-	strmap_set(&e->meta, "source_ip", ip);
-	strmap_set(&e->meta, "log_type", "ssh_failed-auth");
-	strmap_set(&e->meta, "user", user);
-	strmap_set(&e->meta, "empty", "");
-	strmap_set(&e->parsed, "program", "sshd");
-	strmap_set(&e->parsed, "message", "a=1 b=\"two words\" c=3");
-	expr_map_new(&e->unmarshaled);
+	e->line.labels = strmap_new();
+	e->meta = strmap_new();
+	e->parsed = strmap_new();
+	if (!e->line.labels || !e->meta || !e->parsed)
+		return -ENOMEM;
+	err = strmap_set(e->line.labels, "type", "syslog");
+	err = err ?: strmap_set(e->meta, "source_ip", ip);
+	err = err ?: strmap_set(e->meta, "log_type", "ssh_failed-auth");
+	err = err ?: strmap_set(e->meta, "user", user);
+	err = err ?: strmap_set(e->meta, "empty", "");
+	err = err ?: strmap_set(e->parsed, "program", "sshd");
+	err = err ?: strmap_set(e->parsed, "message", "a=1 b=\"two words\" c=3");
+	err = err ?: expr_map_new(&e->unmarshaled);
 	e->time_ns = 1700000000LL * 1000000000;	/* 2023-11-14T22:13:20Z */
+	return err;
 }
 
 static int setup(void)
@@ -430,9 +302,11 @@ static int setup(void)
 	if (err)
 		return err;
 
-	event_init(&events[0], "Failed password for root from 1.2.3.4", "1.2.3.4", "root");
-	event_init(&events[1], "Failed password for admin from 1.2.3.4", "1.2.3.4", "admin");
-	event_init(&events[2], "Invalid user test from 5.6.7.8", "5.6.7.8", "test");
+	err = event_init(&events[0], "Failed password for root from 1.2.3.4", "1.2.3.4", "root");
+	err = err ?: event_init(&events[1], "Failed password for admin from 1.2.3.4", "1.2.3.4", "admin");
+	err = err ?: event_init(&events[2], "Invalid user test from 5.6.7.8", "5.6.7.8", "test");
+	if (err)
+		return err;
 	events[1].time_ns += 60LL * 1000000000;
 	events[2].time_ns += 180LL * 1000000000;
 
@@ -480,9 +354,9 @@ static void teardown(void)
 	for (int i = 0; i < V_COUNT; i++)
 		expr_value_release(&vars[i]);
 	for (int i = 0; i < 3; i++) {
-		strmap_free(&events[i].line.labels);
-		strmap_free(&events[i].meta);
-		strmap_free(&events[i].parsed);
+		strmap_free(events[i].line.labels);
+		strmap_free(events[i].meta);
+		strmap_free(events[i].parsed);
 		expr_value_release(&events[i].unmarshaled);
 	}
 	expr_env_free(env);
@@ -532,6 +406,16 @@ out:
 	return r;
 }
 
+static void check_one(const char *src, const char *want, const char *what)
+{
+	struct expr_error e;
+	char *got = run(src, &e);
+
+	if (!ASSERT_STREQ(got, want, what))
+		fprintf(stderr, "     error was: %s\n", e.msg);
+	free(got);
+}
+
 struct ok_case {
 	const char *src;
 	const char *want;
@@ -539,17 +423,24 @@ struct ok_case {
 
 static void check_cases(const struct ok_case *cases, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct expr_error e;
-		char *got = run(cases[i].src, &e);
-
-		if (!ASSERT_STREQ(got, cases[i].want, cases[i].src))
-			fprintf(stderr, "     error was: %s\n", e.msg);
-		free(got);
-	}
+	for (size_t i = 0; i < n; i++)
+		check_one(cases[i].src, cases[i].want, cases[i].src);
 }
 
 #define CHECK(tbl) check_cases(tbl, sizeof(tbl) / sizeof(tbl[0]))
+
+/* Steps run in order (one may change what the next ones see), each named. */
+struct step {
+	const char *src, *want, *what;
+};
+
+static void check_steps(const struct step *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		check_one(steps[i].src, steps[i].want, steps[i].what);
+}
+
+#define CHECK_STEPS(tbl) check_steps(tbl, sizeof(tbl) / sizeof(tbl[0]))
 
 /* ---- the tables ---- */
 
@@ -1484,10 +1375,30 @@ static void test_eval_bool(void)
 /* Statics and methods act on the host object: visible to later expressions. */
 static void test_host_mutation(void)
 {
+	static const struct step targets[] = {
+		{ "UnmarshalJSON('{\"a\": {\"b\": [1, 2.5]}, \"s\": \"x\"}', evt.Unmarshaled, 'j')"
+		  " in ['', nil]", "bool:true", "UnmarshalJSON ok" },
+		{ "evt.Unmarshaled.j.a.b[1]", "float:2.5", "UnmarshalJSON stored" },
+		/* Go's json.Unmarshal gives float64 for every number; hub statics print it %f. */
+		{ "evt.Unmarshaled.j.a.b[0]", "float:1", "UnmarshalJSON integer is a float, as in Go" },
+		{ "evt.Unmarshaled.j.s == 'x' && evt.Unmarshaled.j.nope == nil", "bool:true",
+		  "UnmarshalJSON nested access" },
+		{ "'j' in evt.Unmarshaled", "bool:true", "in on host any-map" },
+		{ "ParseKV(evt.Parsed.message, evt.Unmarshaled, 'kv') in ['', nil]", "bool:true",
+		  "ParseKV ok" },
+		{ "evt.Unmarshaled.kv", "map:map[a:1 b:two words c:3]", "ParseKV result" },
+		{ "ParseKV('k= x=\"q\\\\\"q\" y=a=b', evt.Unmarshaled, 'kv2') == nil", "bool:true",
+		  "ParseKV edge" },
+		{ "evt.Unmarshaled.kv2", "map:map[k: x:q\\\"q y:a]", "ParseKV edge result" },
+		{ "ParseKVLax('user=john doe id=5 msg=\"hi there\"', evt.Unmarshaled, 'lax')"
+		  " == nil && evt.Unmarshaled.lax.user == 'john doe'", "bool:true", "ParseKVLax" },
+		{ "evt.Unmarshaled.lax.msg + '|' + evt.Unmarshaled.lax.id", "string:hi there|5",
+		  "ParseKVLax values" },
+		{ "keys(evt.Unmarshaled)", "array:[j kv kv2 lax]", "keys of host any-map" },
+	};
 	struct expr_prog *p1 = NULL, *p2 = NULL;
 	struct expr_value out;
 	struct expr_error e;
-	char *s;
 
 	ASSERT_OK(expr_compile(env, "evt.SetMeta('target', 'web')", &p1, &e), "SetMeta");
 	ASSERT_OK(expr_eval(p1, vars, NULL, &out, &e), "SetMeta run");
@@ -1498,46 +1409,7 @@ static void test_host_mutation(void)
 	ASSERT_STREQ(expr_str_cstr(&out), "web", "SetMeta visible");
 	expr_value_release(&out);
 	expr_prog_free(p2);
-
-	s = run("UnmarshalJSON('{\"a\": {\"b\": [1, 2.5]}, \"s\": \"x\"}', evt.Unmarshaled, 'j')"
-		" in ['', nil]", NULL);
-	ASSERT_STREQ(s, "bool:true", "UnmarshalJSON ok");
-	free(s);
-	s = run("evt.Unmarshaled.j.a.b[1]", NULL);
-	ASSERT_STREQ(s, "float:2.5", "UnmarshalJSON stored");
-	free(s);
-	/* Go's json.Unmarshal gives float64 for every number; hub statics print it %f. */
-	s = run("evt.Unmarshaled.j.a.b[0]", NULL);
-	ASSERT_STREQ(s, "float:1", "UnmarshalJSON integer is a float, as in Go");
-	free(s);
-	s = run("evt.Unmarshaled.j.s == 'x' && evt.Unmarshaled.j.nope == nil", NULL);
-	ASSERT_STREQ(s, "bool:true", "UnmarshalJSON nested access");
-	free(s);
-	s = run("'j' in evt.Unmarshaled", NULL);
-	ASSERT_STREQ(s, "bool:true", "in on host any-map");
-	free(s);
-	s = run("ParseKV(evt.Parsed.message, evt.Unmarshaled, 'kv') in ['', nil]", NULL);
-	ASSERT_STREQ(s, "bool:true", "ParseKV ok");
-	free(s);
-	s = run("evt.Unmarshaled.kv", NULL);
-	ASSERT_STREQ(s, "map:map[a:1 b:two words c:3]", "ParseKV result");
-	free(s);
-	s = run("ParseKV('k= x=\"q\\\\\"q\" y=a=b', evt.Unmarshaled, 'kv2') == nil", NULL);
-	ASSERT_STREQ(s, "bool:true", "ParseKV edge");
-	free(s);
-	s = run("evt.Unmarshaled.kv2", NULL);
-	ASSERT_STREQ(s, "map:map[k: x:q\\\"q y:a]", "ParseKV edge result");
-	free(s);
-	s = run("ParseKVLax('user=john doe id=5 msg=\"hi there\"', evt.Unmarshaled, 'lax')"
-		" == nil && evt.Unmarshaled.lax.user == 'john doe'", NULL);
-	ASSERT_STREQ(s, "bool:true", "ParseKVLax");
-	free(s);
-	s = run("evt.Unmarshaled.lax.msg + '|' + evt.Unmarshaled.lax.id", NULL);
-	ASSERT_STREQ(s, "string:hi there|5", "ParseKVLax values");
-	free(s);
-	s = run("keys(evt.Unmarshaled)", NULL);
-	ASSERT_STREQ(s, "array:[j kv kv2 lax]", "keys of host any-map");
-	free(s);
+	CHECK_STEPS(targets);
 }
 
 /* expr_eval's user pointer reaches registered functions; priv too. */
@@ -1592,46 +1464,34 @@ static void test_env_api(void)
 static void test_stash(void)
 {
 	struct cs_stash *st = NULL, *other = NULL;
-	char *s, *v = NULL;
+	char *v = NULL;
 
 	expr_env_set_stash(env, NULL);
-	s = run("GetFromStash('ips', 'user1')", NULL);
-	ASSERT_STREQ(s, "ERR:-2", "no stash: nothing found");
-	free(s);
+	check_one("GetFromStash('ips', 'user1')", "ERR:-2", "no stash: nothing found");
 	if (!ASSERT_OK(cs_stash_new(&st), "stash") || !ASSERT_OK(cs_stash_new(&other), "stash 2"))
 		goto out;
 	expr_env_set_stash(env, st);
 	ASSERT_OK(cs_stash_set(st, "ips", 0, 0, "user1", "1.2.3.4"), "set");
 	ASSERT_OK(cs_stash_set(st, "ips", 0, 1, "user2", "1.2.3.4"), "set with a 1ns ttl");
-	s = run("GetFromStash('ips', 'user1')", NULL);
-	ASSERT_STREQ(s, "string:1.2.3.4", "GetFromStash sees the C API");
-	free(s);
-	s = run("GetFromStash('ips', 'user2')", NULL);
-	ASSERT_STREQ(s, "ERR:-2", "expired");
-	free(s);
-	s = run("SetInStash('ips', 'user3', 'x', duration('1h')) == nil && "
-		"GetFromStash('ips', 'user3') == 'x'", NULL);
-	ASSERT_STREQ(s, "bool:true", "SetInStash with ttl");
-	free(s);
+	check_one("GetFromStash('ips', 'user1')", "string:1.2.3.4", "GetFromStash sees the C API");
+	check_one("GetFromStash('ips', 'user2')", "ERR:-2", "expired");
+	check_one("SetInStash('ips', 'user3', 'x', duration('1h')) == nil && "
+		  "GetFromStash('ips', 'user3') == 'x'", "bool:true", "SetInStash with ttl");
 	if (ASSERT_OK(cs_stash_get(st, "ips", "user3", &v), "the C API sees SetInStash"))
 		ASSERT_STREQ(v, "x", "SetInStash value");
 	free(v);
 	expr_env_set_stash(env, other);
-	s = run("GetFromStash('ips', 'user3')", NULL);
-	ASSERT_STREQ(s, "ERR:-2", "another stash sees nothing of the first");
-	free(s);
+	check_one("GetFromStash('ips', 'user3')", "ERR:-2",
+		  "another stash sees nothing of the first");
 	for (int i = 0; i < 5000; i++) {
 		char src[64];
 
 		snprintf(src, sizeof(src), "SetInStash('many', 'k%d', '%d')", i, i);
 		free(run(src, NULL));
 	}
-	s = run("GetFromStash('many', 'k4999')", NULL);
-	ASSERT_STREQ(s, "string:4999", "newest kept");
-	free(s);
-	s = run("GetFromStash('many', 'k10')", NULL);
-	ASSERT_STREQ(s, "ERR:-2", "a cache made by SetInStash is bounded (oldest evicted)");
-	free(s);
+	check_one("GetFromStash('many', 'k4999')", "string:4999", "newest kept");
+	check_one("GetFromStash('many', 'k10')", "ERR:-2",
+		  "a cache made by SetInStash is bounded (oldest evicted)");
 out:
 	expr_env_set_stash(env, env_stash);
 	cs_stash_free(st);
@@ -1766,34 +1626,58 @@ static void test_regex_api(void)
 	expr_regex_free(re);
 }
 
+static const struct step data_helpers[] = {
+	{ "File('ua.txt')", "array:[sqlmap nikto zgrab]", "File lines" },
+	{ "'nikto' in File('ua.txt')", "bool:true", "in File" },
+	{ "any(File('ua.txt'), {'Mozilla sqlmap/1.0' contains #})", "bool:true", "any over File" },
+	{ "File('missing.txt')", "array:[]", "missing file is empty" },
+	{ "File('never-declared.txt')", "array:[]", "unknown file is empty" },
+	{ "RegexpInFile('curl/7.1', 'ua.regex')", "bool:true", "RegexpInFile first" },
+	{ "RegexpInFile('PYTHON-REQUESTS/2', 'ua.regex')", "bool:true", "RegexpInFile second" },
+	{ "RegexpInFile('Mozilla curl/', 'ua.regex')", "bool:false", "RegexpInFile anchored" },
+	{ "RegexpInFile('x', 'missing.regex')", "bool:false", "RegexpInFile missing" },
+	{ "LookupFile('/wp-login.php', 'tech.json')", "string:wordpress", "LookupFile equals" },
+	{ "LookupFile('/admin/phpmyadmin/', 'tech.json')", "string:admin",
+	  "LookupFile leftmost contains" },
+	{ "LookupFile('/phpmyadmin', 'tech.json')", "string:pma", "LookupFile contains" },
+	{ "LookupFile('/app/.env', 'tech.json')", "string:dotenv", "LookupFile regex" },
+	{ "LookupFile('/index.html', 'tech.json')", "string:", "LookupFile none" },
+	/* the hub's http-technology-probing filter, verbatim */
+	{ "evt.SetMeta('service', 'http') && evt.SetMeta('log_type', 'http_access-log') &&"
+	  " evt.SetMeta('http_status', '404') && evt.SetMeta('http_path', '/wp-login.php')",
+	  "bool:true", "prepare event" },
+	{ "if (evt.Meta.service == 'http' and\n"
+	  "    evt.Meta.log_type in ['http_access-log', 'http_error-log'] and\n"
+	  "    evt.Meta.http_status in ['404', '403'])\n"
+	  "  {\n"
+	  "    let target_technology = LookupFile(evt.Meta.http_path, \"tech.json\");\n"
+	  "    target_technology != \"\" ? evt.SetMeta(\"target_technology\", "
+	  "target_technology)  : false\n"
+	  "  } else { false }\n", "bool:true", "technology probing filter" },
+	{ "evt.Meta.target_technology", "string:wordpress", "filter stored the technology" },
+	{ "evt.SetMeta('http_status', '200') && evt.SetMeta('log_type', 'ssh_failed-auth')",
+	  "bool:true", "event restored" },
+	{ "FileMap('tech.json')[1]", "map:map[pattern:phpmyadmin tag:pma type:contains]",
+	  "FileMap row" },
+	{ "len(FileMap('tech.json')) == 4 && FileMap('nope') == []", "bool:true", "FileMap sizes" },
+};
+
 static void test_data_files(void)
 {
-	char dir[] = "/tmp/test_expr_XXXXXX", path[256];
+	char dir[] = "/tmp/test_expr_XXXXXX";
 	struct expr_runtime *rt = NULL, *other = NULL;
-	FILE *fp;
-	char *s;
 
-	if (!ASSERT_TRUE(mkdtemp(dir) != NULL, "mkdtemp"))
+	if (!ASSERT_TRUE(mkdtemp(dir) != NULL, "mkdtemp") ||
+	    !ASSERT_OK(t_write_file(dir, "ua.txt", "# comment\nsqlmap\n\nnikto\r\nzgrab\n"), "ua.txt") ||
+	    !ASSERT_OK(t_write_file(dir, "ua.regex", "^curl/\n(?i)python-requests\n"), "ua.regex") ||
+	    !ASSERT_OK(t_write_file(dir, "tech.json",
+		"{\"pattern\": \"/wp-login.php\", \"tag\": \"wordpress\", \"type\": \"equals\"}\n"
+		"{\"pattern\": \"phpmyadmin\", \"tag\": \"pma\", \"type\": \"contains\"}\n"
+		"{\"pattern\": \"admin\", \"tag\": \"admin\", \"type\": \"contains\"}\n"
+		"{\"pattern\": \"\\\\.env$\", \"tag\": \"dotenv\", \"type\": \"regex\"}\n"),
+		       "tech.json") ||
+	    !ASSERT_OK(t_write_file(dir, "bad.regex", "ok\n(unclosed\n"), "bad.regex"))
 		return;
-	snprintf(path, sizeof(path), "%s/ua.txt", dir);
-	fp = fopen(path, "w");
-	fputs("# comment\nsqlmap\n\nnikto\r\nzgrab\n", fp);
-	fclose(fp);
-	snprintf(path, sizeof(path), "%s/ua.regex", dir);
-	fp = fopen(path, "w");
-	fputs("^curl/\n(?i)python-requests\n", fp);
-	fclose(fp);
-	snprintf(path, sizeof(path), "%s/tech.json", dir);
-	fp = fopen(path, "w");
-	fputs("{\"pattern\": \"/wp-login.php\", \"tag\": \"wordpress\", \"type\": \"equals\"}\n"
-	      "{\"pattern\": \"phpmyadmin\", \"tag\": \"pma\", \"type\": \"contains\"}\n"
-	      "{\"pattern\": \"admin\", \"tag\": \"admin\", \"type\": \"contains\"}\n"
-	      "{\"pattern\": \"\\\\.env$\", \"tag\": \"dotenv\", \"type\": \"regex\"}\n", fp);
-	fclose(fp);
-	snprintf(path, sizeof(path), "%s/bad.regex", dir);
-	fp = fopen(path, "w");
-	fputs("ok\n(unclosed\n", fp);
-	fclose(fp);
 
 	if (!ASSERT_OK(expr_runtime_new(dir, &rt), "runtime"))
 		return;
@@ -1808,95 +1692,20 @@ static void test_data_files(void)
 	ASSERT_EQ(expr_runtime_load_data(rt, "bad.regex", "regexp"), -EINVAL, "bad regex line");
 	ASSERT_EQ(expr_runtime_load_data(rt, "../etc/passwd", "string"), -EINVAL, "path escape");
 
-	s = run("File('ua.txt')", NULL);
-	ASSERT_STREQ(s, "array:[sqlmap nikto zgrab]", "File lines");
-	free(s);
-	s = run("'nikto' in File('ua.txt')", NULL);
-	ASSERT_STREQ(s, "bool:true", "in File");
-	free(s);
-	s = run("any(File('ua.txt'), {'Mozilla sqlmap/1.0' contains #})", NULL);
-	ASSERT_STREQ(s, "bool:true", "any over File");
-	free(s);
-	s = run("File('missing.txt')", NULL);
-	ASSERT_STREQ(s, "array:[]", "missing file is empty");
-	free(s);
-	s = run("File('never-declared.txt')", NULL);
-	ASSERT_STREQ(s, "array:[]", "unknown file is empty");
-	free(s);
-	s = run("RegexpInFile('curl/7.1', 'ua.regex')", NULL);
-	ASSERT_STREQ(s, "bool:true", "RegexpInFile first");
-	free(s);
-	s = run("RegexpInFile('PYTHON-REQUESTS/2', 'ua.regex')", NULL);
-	ASSERT_STREQ(s, "bool:true", "RegexpInFile second");
-	free(s);
-	s = run("RegexpInFile('Mozilla curl/', 'ua.regex')", NULL);
-	ASSERT_STREQ(s, "bool:false", "RegexpInFile anchored");
-	free(s);
-	s = run("RegexpInFile('x', 'missing.regex')", NULL);
-	ASSERT_STREQ(s, "bool:false", "RegexpInFile missing");
-	free(s);
-	s = run("LookupFile('/wp-login.php', 'tech.json')", NULL);
-	ASSERT_STREQ(s, "string:wordpress", "LookupFile equals");
-	free(s);
-	s = run("LookupFile('/admin/phpmyadmin/', 'tech.json')", NULL);
-	ASSERT_STREQ(s, "string:admin", "LookupFile leftmost contains");
-	free(s);
-	s = run("LookupFile('/phpmyadmin', 'tech.json')", NULL);
-	ASSERT_STREQ(s, "string:pma", "LookupFile contains");
-	free(s);
-	s = run("LookupFile('/app/.env', 'tech.json')", NULL);
-	ASSERT_STREQ(s, "string:dotenv", "LookupFile regex");
-	free(s);
-	s = run("LookupFile('/index.html', 'tech.json')", NULL);
-	ASSERT_STREQ(s, "string:", "LookupFile none");
-	free(s);
-	/* the hub's http-technology-probing filter, verbatim */
-	s = run("evt.SetMeta('service', 'http') && evt.SetMeta('log_type', 'http_access-log') &&"
-		" evt.SetMeta('http_status', '404') && evt.SetMeta('http_path', '/wp-login.php')",
-		NULL);
-	ASSERT_STREQ(s, "bool:true", "prepare event");
-	free(s);
-	s = run("if (evt.Meta.service == 'http' and\n"
-		"    evt.Meta.log_type in ['http_access-log', 'http_error-log'] and\n"
-		"    evt.Meta.http_status in ['404', '403'])\n"
-		"  {\n"
-		"    let target_technology = LookupFile(evt.Meta.http_path, \"tech.json\");\n"
-		"    target_technology != \"\" ? evt.SetMeta(\"target_technology\", "
-		"target_technology)  : false\n"
-		"  } else { false }\n", NULL);
-	ASSERT_STREQ(s, "bool:true", "technology probing filter");
-	free(s);
-	s = run("evt.Meta.target_technology", NULL);
-	ASSERT_STREQ(s, "string:wordpress", "filter stored the technology");
-	free(s);
-	s = run("evt.SetMeta('http_status', '200') && evt.SetMeta('log_type', 'ssh_failed-auth')",
-		NULL);
-	free(s);
-	s = run("FileMap('tech.json')[1]", NULL);
-	ASSERT_STREQ(s, "map:map[pattern:phpmyadmin tag:pma type:contains]", "FileMap row");
-	free(s);
-	s = run("len(FileMap('tech.json')) == 4 && FileMap('nope') == []", NULL);
-	ASSERT_STREQ(s, "bool:true", "FileMap sizes");
-	free(s);
+	CHECK_STEPS(data_helpers);
 
 	/* another runtime (another detector, or the same after a reload) sees none of it */
 	if (ASSERT_OK(expr_runtime_new(dir, &other), "second runtime")) {
 		expr_env_set_runtime(env, other);
-		s = run("File('ua.txt')", NULL);
-		ASSERT_STREQ(s, "array:[]", "data files belong to their runtime");
-		free(s);
-		snprintf(path, sizeof(path), "%s/ua.txt", dir); /* edited, as before a reload */
-		fp = fopen(path, "w");
-		fputs("masscan\n", fp);
-		fclose(fp);
+		check_one("File('ua.txt')", "array:[]", "data files belong to their runtime");
+		/* edited, as before a reload */
+		ASSERT_OK(t_write_file(dir, "ua.txt", "masscan\n"), "ua.txt edited");
 		ASSERT_OK(expr_runtime_load_data(other, "ua.txt", "string"), "load in the new one");
-		s = run("File('ua.txt')", NULL);
-		ASSERT_STREQ(s, "array:[masscan]", "a new runtime reads the edited file");
-		free(s);
+		check_one("File('ua.txt')", "array:[masscan]",
+			  "a new runtime reads the edited file");
 		expr_env_set_runtime(env, rt);
-		s = run("File('ua.txt')", NULL);
-		ASSERT_STREQ(s, "array:[sqlmap nikto zgrab]", "the old one keeps what it read");
-		free(s);
+		check_one("File('ua.txt')", "array:[sqlmap nikto zgrab]",
+			  "the old one keeps what it read");
 		expr_runtime_put(other);
 		other = NULL;
 	}
@@ -1912,26 +1721,15 @@ static void test_data_files(void)
 			  "hub string file");
 		ASSERT_OK(expr_runtime_load_data(rt, "bad_user_agents.regex.txt", "regexp"),
 			  "hub regex file");
-		s = run("len(File('bad_user_agents.txt')) > 10", NULL);
-		ASSERT_STREQ(s, "bool:true", "hub file loaded");
-		free(s);
-		s = run("RegexpInFile('Mozilla 404checker/1.0', 'bad_user_agents.regex.txt')", NULL);
-		ASSERT_STREQ(s, "bool:true", "hub regex matches");
-		free(s);
+		check_one("len(File('bad_user_agents.txt')) > 10", "bool:true", "hub file loaded");
+		check_one("RegexpInFile('Mozilla 404checker/1.0', 'bad_user_agents.regex.txt')",
+			  "bool:true", "hub regex matches");
 	} else {
 		TEST_SKIP(4, "hub data not present");
 	}
 	expr_env_set_runtime(env, NULL);
 	expr_runtime_put(rt);
-
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/ua.txt", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/ua.regex", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/tech.json", dir);
-	unlink(path);
-	rmdir(dir);
+	t_rmtree(dir);
 }
 
 static void test_xml(void)

@@ -165,6 +165,21 @@ static struct cs_event *run(struct cs_parsers *p, const char *line, const char *
 	return evt;
 }
 
+/* Meta[key] of the event p makes of line: want, or absent when want is NULL. */
+static void expect_meta(struct cs_parsers *p, const char *line, const char *key, const char *want,
+			const char *what)
+{
+	struct rec r = { 0 };
+	struct cs_event *e = run(p, line, "x", &r);
+	const char *got = e ? strmap_get(e->meta, key) : NULL;
+
+	if (want)
+		ASSERT_STREQ(got, want, what);
+	else
+		ASSERT_TRUE(e && !got, what);
+	cs_event_free(e);
+}
+
 static void test_pipeline(struct cs_parsers *p)
 {
 	struct rec r = { 0 };
@@ -339,26 +354,17 @@ static void test_stash(void)
 				"  - meta: proc\n"
 				"    expression: GetFromStash('procs', evt.Parsed.id)\n";
 	struct cs_parsers *p = NULL;
-	struct cs_event *e;
 	struct rec r = { 0 };
 
 	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
 	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "stash.yaml", st), "load"))
 		goto out;
-	e = run(p, "id=7 proc=sshd", "x", &r);
-	ASSERT_STREQ(e ? strmap_get(e->meta, "proc") : NULL, "sshd", "stored then read");
-	cs_event_free(e);
-	e = run(p, "id=7 ", "x", &r);
+	expect_meta(p, "id=7 proc=sshd", "proc", "sshd", "stored then read");
 	/* The second line stores "" over it (empty strings are still strings). */
-	ASSERT_TRUE(e && !strmap_has(e->meta, "proc"), "empty value skipped");
-	cs_event_free(e);
-	e = run(p, "id=8 proc=a", "x", &r);
-	cs_event_free(e);
-	e = run(p, "id=9 proc=b", "x", &r);
-	cs_event_free(e);
-	e = run(p, "id=10 ", "x", &r);
-	ASSERT_TRUE(e && !strmap_has(e->meta, "proc"), "unknown key: expression error, skipped");
-	cs_event_free(e);
+	expect_meta(p, "id=7 ", "proc", NULL, "empty value skipped");
+	cs_event_free(run(p, "id=8 proc=a", "x", &r));
+	cs_event_free(run(p, "id=9 proc=b", "x", &r));
+	expect_meta(p, "id=10 ", "proc", NULL, "unknown key: expression error, skipped");
 out:
 	cs_parsers_free(p);
 }
@@ -409,8 +415,6 @@ static void test_stash_shared(void)
 				    "  - meta: section\n"
 				    "    expression: GetFromStash('c', 's')\n";
 	struct cs_parsers *p = NULL, *p2 = NULL;
-	struct cs_event *e;
-	struct rec r = { 0 };
 
 	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
 	    !ASSERT_OK(cs_parsers_new(NULL, &p2), "new 2") ||
@@ -418,19 +422,13 @@ static void test_stash_shared(void)
 	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "get.yaml", getter), "load get") ||
 	    !ASSERT_OK(cs_parsers_load_string(p2, "s00-raw", "get.yaml", getter), "load get 2"))
 		goto out;
-	e = run(p, "set x", "x", &r);
-	ASSERT_STREQ(e ? strmap_get(e->meta, "set") : NULL, "yes", "SetInStash ran");
-	cs_event_free(e);
-	e = run(p, "get x", "x", &r);
-	ASSERT_STREQ(e ? strmap_get(e->meta, "helper") : NULL, "from-helper",
-		     "GetFromStash reads what SetInStash wrote in another node");
-	ASSERT_STREQ(e ? strmap_get(e->meta, "section") : NULL, "from-section",
-		     "GetFromStash reads what a stash: section wrote");
-	cs_event_free(e);
-	e = run(p2, "get x", "x", &r);
-	ASSERT_TRUE(e && !strmap_has(e->meta, "helper") && !strmap_has(e->meta, "section"),
-		    "another parser instance has its own stash");
-	cs_event_free(e);
+	expect_meta(p, "set x", "set", "yes", "SetInStash ran");
+	expect_meta(p, "get x", "helper", "from-helper",
+		    "GetFromStash reads what SetInStash wrote in another node");
+	expect_meta(p, "get x", "section", "from-section",
+		    "GetFromStash reads what a stash: section wrote");
+	expect_meta(p2, "get x", "helper", NULL, "another parser instance has its own stash");
+	expect_meta(p2, "get x", "section", NULL, "another parser instance: no section value");
 out:
 	cs_parsers_free(p);
 	cs_parsers_free(p2);
@@ -718,6 +716,52 @@ out:
 	cs_parsers_free(p);
 }
 
+/* models.Source as both the detector's overflows and profile filters show it. */
+static void test_source_expr(void)
+{
+	static const struct {
+		struct cs_source src;
+		const char *expr, *want;
+	} cases[] = {
+		{ { .as_number = "64500", .as_name = "Example" }, "s.GetAsNumberName()",
+		  "64500 Example" },
+		{ { .as_number = "64500" }, "s.GetAsNumberName()", "64500" },
+		{ { .as_name = "Example" }, "s.GetAsNumberName()", "Example" },
+		{ { .scope = "Ip", .value = "198.18.0.1" }, "s.GetScope() + ' ' + s.GetValue()",
+		  "Ip 198.18.0.1" },
+		{ { .cn = "FR", .range = "198.18.0.0/15" }, "s.Cn + ' ' + s.Range + s.IP + s.Scope",
+		  "FR 198.18.0.0/15" },
+		{ { .lat = 48.5, .lon = -2.25 }, "Sprintf('%v %v', s.Latitude, s.Longitude)",
+		  "48.5 -2.25" },
+	};
+	struct expr_env *env = expr_env_new();
+
+	if (!ASSERT_TRUE(env && expr_env_add_var(env, "s", &cs_source_expr_type) == 0, "env") ||
+	    !ASSERT_OK(expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC), "helpers"))
+		goto out;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct expr_value var = expr_host(&cs_source_expr_ops, (void *)&cases[i].src), v;
+		struct expr_prog *prog = NULL;
+		struct expr_error e = { 0 };
+
+		if (ASSERT_OK(expr_compile(env, cases[i].expr, &prog, &e), cases[i].expr) &&
+		    ASSERT_OK(expr_eval(prog, &var, NULL, &v, &e), cases[i].expr)) {
+			ASSERT_STREQ(expr_str_cstr(&v), cases[i].want, cases[i].expr);
+			expr_value_release(&v);
+		}
+		expr_prog_free(prog);
+	}
+	{
+		struct expr_prog *prog = NULL;
+		struct expr_error e = { 0 };
+
+		ASSERT_TRUE(expr_compile(env, "s.Nope", &prog, &e) < 0, "unknown field: compile error");
+		expr_prog_free(prog);
+	}
+out:
+	expr_env_free(env);
+}
+
 int main(void)
 {
 	struct cs_parsers *p;
@@ -733,6 +777,7 @@ int main(void)
 	test_stash_store();
 	test_stash_shared();
 	test_overflow_whitelist();
+	test_source_expr();
 	p = load_all();
 	if (p) {
 		test_pipeline(p);

@@ -5,6 +5,7 @@
  * expression compiled at load time. Errors name file:line.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,78 @@ static int compile(struct sloader *L, yaml_node_t *v, const char *key, struct ex
 	return 0;
 }
 
+/* The scenario keys that set one member of struct cs_scenario, and how each is read. */
+enum field_kind { F_EXPR, F_BOOL_EXPR, F_INT, F_DURATION, F_BOOL, F_FLOAT };
+
+static const struct scenario_field {
+	const char *key;
+	enum field_kind kind;
+	size_t off;
+} scenario_fields[] = {
+	{ "groupby", F_EXPR, offsetof(struct cs_scenario, groupby) },
+	{ "distinct", F_EXPR, offsetof(struct cs_scenario, distinct) },
+	{ "overflow_filter", F_BOOL_EXPR, offsetof(struct cs_scenario, overflow_filter) },
+	{ "cancel_on", F_BOOL_EXPR, offsetof(struct cs_scenario, cancel_on) },
+	{ "condition", F_BOOL_EXPR, offsetof(struct cs_scenario, condition) },
+	{ "capacity", F_INT, offsetof(struct cs_scenario, capacity) },
+	{ "cache_size", F_INT, offsetof(struct cs_scenario, cache_size) },
+	{ "leakspeed", F_DURATION, offsetof(struct cs_scenario, leakspeed) },
+	{ "duration", F_DURATION, offsetof(struct cs_scenario, duration) },
+	{ "blackhole", F_DURATION, offsetof(struct cs_scenario, blackhole) },
+	{ "reprocess", F_BOOL, offsetof(struct cs_scenario, reprocess) },
+	{ "debug", F_BOOL, offsetof(struct cs_scenario, debug) },
+	{ "bayesian_prior", F_FLOAT, offsetof(struct cs_scenario, bayes_prior) },
+	{ "bayesian_threshold", F_FLOAT, offsetof(struct cs_scenario, bayes_threshold) },
+};
+
+static const struct scenario_field *scenario_field(const char *key)
+{
+	for (size_t i = 0; i < sizeof(scenario_fields) / sizeof(scenario_fields[0]); i++)
+		if (!strcmp(key, scenario_fields[i].key))
+			return &scenario_fields[i];
+	return NULL;
+}
+
+static int load_field(struct sloader *L, struct cs_scenario *sc, const struct scenario_field *f,
+		      yaml_node_t *v)
+{
+	void *at = (char *)sc + f->off;
+
+	switch (f->kind) {
+	case F_EXPR:
+	case F_BOOL_EXPR:
+		return compile(L, v, f->key, at, f->kind == F_BOOL_EXPR);
+	case F_INT:
+		return get_int(L, v, f->key, at);
+	case F_DURATION:
+		return get_duration(L, v, f->key, at);
+	case F_BOOL:
+		return get_bool(L, v, f->key, at);
+	case F_FLOAT:
+		return get_float(L, v, f->key, at);
+	}
+	return -EINVAL;
+}
+
+static const struct {
+	const char *name;
+	enum cs_bucket_type type;
+} bucket_types[] = {
+	{ "leaky", CS_BT_LEAKY },	      { "trigger", CS_BT_TRIGGER },
+	{ "counter", CS_BT_COUNTER },	      { "conditional", CS_BT_CONDITIONAL },
+	{ "bayesian", CS_BT_BAYESIAN },
+};
+
+/* The bucket type named (none: leaky); false for a name it does not know. */
+static bool bucket_type(const char *name, enum cs_bucket_type *out)
+{
+	*out = CS_BT_LEAKY;
+	for (size_t i = 0; name && i < sizeof(bucket_types) / sizeof(bucket_types[0]); i++)
+		if (!strcmp(name, bucket_types[i].name))
+			return *out = bucket_types[i].type, true;
+	return !name;
+}
+
 static int load_scope(struct sloader *L, struct cs_scenario *sc, yaml_node_t *m)
 {
 	const char *k;
@@ -157,22 +230,15 @@ static int load_labels(struct sloader *L, struct cs_scenario *sc, yaml_node_t *m
 
 static int load_bayes(struct sloader *L, struct cs_scenario *sc, yaml_node_t *seq)
 {
-	size_t n;
+	yaml_node_t *m, *v;
+	int err = ywalk_list_new(&L->w, seq, "bayesian_conditions", sizeof(*sc->bconds),
+				 (void **)&sc->bconds);
 
-	if (ywalk_is_null(seq))
-		return 0;
-	if (seq->type != YAML_SEQUENCE_NODE)
-		return sc_err(L, seq, "'bayesian_conditions' must be a list");
-	n = seq->data.sequence.items.top - seq->data.sequence.items.start;
-	sc->bconds = calloc(n ? n : 1, sizeof(*sc->bconds));
-	if (!sc->bconds)
-		return -ENOMEM;
-	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
-	     it++) {
-		yaml_node_t *m = ywalk_node(&L->w, *it), *v;
+	if (err || !sc->bconds)
+		return err;
+	YWALK_ITEMS(&L->w, seq, m) {
 		struct cs_bayes_cond *c = &sc->bconds[sc->nbconds++];
 		const char *k;
-		int err = 0;
 
 		if (!m || m->type != YAML_MAPPING_NODE)
 			return sc_err(L, m, "a bayesian condition must be a mapping");
@@ -308,11 +374,15 @@ static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, cons
 		goto out;
 	}
 	YWALK_PAIRS(&L->w, root, k, v) {
+		const struct scenario_field *f = k ? scenario_field(k) : NULL;
+
 		if (!k) {
 			err = sc_err(L, root, "non-scalar key");
 			goto out;
 		}
-		if (!strcmp(k, "type"))
+		if (f)
+			err = load_field(L, sc, f, v);
+		else if (!strcmp(k, "type"))
 			err = get_str(L, v, k, &type);
 		else if (!strcmp(k, "name"))
 			err = get_str(L, v, k, &sc->name);
@@ -321,31 +391,7 @@ static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, cons
 		else if (!strcmp(k, "filter")) {
 			err = get_str(L, v, k, &sc->filter_src);
 			err = err ?: compile(L, v, k, &sc->filter, true);
-		} else if (!strcmp(k, "groupby"))
-			err = compile(L, v, k, &sc->groupby, false);
-		else if (!strcmp(k, "distinct"))
-			err = compile(L, v, k, &sc->distinct, false);
-		else if (!strcmp(k, "overflow_filter"))
-			err = compile(L, v, k, &sc->overflow_filter, true);
-		else if (!strcmp(k, "cancel_on"))
-			err = compile(L, v, k, &sc->cancel_on, true);
-		else if (!strcmp(k, "condition"))
-			err = compile(L, v, k, &sc->condition, true);
-		else if (!strcmp(k, "capacity"))
-			err = get_int(L, v, k, &sc->capacity);
-		else if (!strcmp(k, "cache_size"))
-			err = get_int(L, v, k, &sc->cache_size);
-		else if (!strcmp(k, "leakspeed"))
-			err = get_duration(L, v, k, &sc->leakspeed);
-		else if (!strcmp(k, "duration"))
-			err = get_duration(L, v, k, &sc->duration);
-		else if (!strcmp(k, "blackhole"))
-			err = get_duration(L, v, k, &sc->blackhole);
-		else if (!strcmp(k, "reprocess"))
-			err = get_bool(L, v, k, &sc->reprocess);
-		else if (!strcmp(k, "debug"))
-			err = get_bool(L, v, k, &sc->debug);
-		else if (!strcmp(k, "scope"))
+		} else if (!strcmp(k, "scope"))
 			err = load_scope(L, sc, v);
 		else if (!strcmp(k, "labels"))
 			labels = v;
@@ -353,10 +399,6 @@ static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, cons
 			data = v;
 		else if (!strcmp(k, "format"))
 			err = get_str(L, v, k, &fmt);
-		else if (!strcmp(k, "bayesian_prior"))
-			err = get_float(L, v, k, &sc->bayes_prior);
-		else if (!strcmp(k, "bayesian_threshold"))
-			err = get_float(L, v, k, &sc->bayes_threshold);
 		else if (!strcmp(k, "bayesian_conditions"))
 			err = load_bayes(L, sc, v);
 		else if (!strcmp(k, "references") || !strcmp(k, "author") || !strcmp(k, "version"))
@@ -383,17 +425,7 @@ static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, cons
 			 sc->name, fmt);
 		goto out; /* *out stays NULL: skipped, not an error */
 	}
-	if (!type || !strcmp(type, "leaky"))
-		sc->type = CS_BT_LEAKY;
-	else if (!strcmp(type, "trigger"))
-		sc->type = CS_BT_TRIGGER;
-	else if (!strcmp(type, "counter"))
-		sc->type = CS_BT_COUNTER;
-	else if (!strcmp(type, "conditional"))
-		sc->type = CS_BT_CONDITIONAL;
-	else if (!strcmp(type, "bayesian"))
-		sc->type = CS_BT_BAYESIAN;
-	else {
+	if (!bucket_type(type, &sc->type)) {
 		err = sc_err(L, root, "%s: unknown bucket type '%s'", sc->name, type);
 		goto out;
 	}

@@ -29,6 +29,20 @@ int ywalk_fail(struct ywalk *w, const yaml_node_t *n, const char *fmt, ...)
 	return -EINVAL;
 }
 
+int ywalk_list_new(struct ywalk *w, const yaml_node_t *seq, const char *what, size_t elem,
+		   void **items)
+{
+	size_t n;
+
+	if (ywalk_is_null(seq))
+		return 0;
+	if (seq->type != YAML_SEQUENCE_NODE)
+		return ywalk_fail(w, seq, "'%s' must be a list", what);
+	n = ywalk_count(seq);
+	*items = calloc(n ? n : 1, elem);
+	return *items ? 0 : -ENOMEM;
+}
+
 bool ywalk_is_null(const yaml_node_t *n)
 {
 	const char *s = ywalk_scalar(n);

@@ -57,6 +57,16 @@ int ywalk_bool(struct ywalk *w, const yaml_node_t *n, const char *key, bool *out
 int ywalk_long(struct ywalk *w, const yaml_node_t *n, const char *key, long long min,
 	       long long max, long long *out);
 
+/*
+ * The array a list is loaded into: an absent or null node is an empty list (0,
+ * *items left NULL); a sequence of n items gets *items = n zeroed elements of
+ * elem bytes (room for one when n is 0, so NULL never means "allocated"); any
+ * other node is ywalk_fail("'WHAT' must be a list"). 0, -ENOMEM or -EINVAL.
+ * Then fill it walking the items with YWALK_ITEMS.
+ */
+int ywalk_list_new(struct ywalk *w, const yaml_node_t *seq, const char *what, size_t elem,
+		   void **items);
+
 /* for each (const char *k, yaml_node_t *v) of a mapping node (k NULL for a non-scalar key) */
 #define YWALK_PAIRS(w, map, k, v)                                                        \
 	for (yaml_node_pair_t *ywalk_p_ = (map)->data.mapping.pairs.start;               \

@@ -125,12 +125,16 @@ static struct dbstmt *decisions_many(struct cs_db *db)
 	return c->decisions_many;
 }
 
+/* 0, 1 when the owner's uuid was stored already (nothing inserted), -errno */
 static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t machine_row,
 			    int64_t now, int64_t *id, int64_t *decision_ids)
 {
-	struct dbstmt *s = stmt(db, ST_ALERT_INSERT);
+	bool by_rowid = db->be->last_insert_id != NULL; /* SQLite: no RETURNING (db.c) */
+	struct dbstmt *s = stmt(db, by_rowid ? ST_ALERT_INSERT_NORET : ST_ALERT_INSERT);
 	int err;
 
+	if (!s) /* the table is not ours (a Go CrowdSec rewrote it): said by the prepare */
+		return -EIO;
 	bind_int(s, 1, now);
 	bind_text(s, 2, a->scenario ? a->scenario : "");
 	bind_text(s, 3, a->message ? a->message : "");
@@ -155,10 +159,26 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 		bind_int(s, 21, machine_row);
 	else
 		bind_null(s, 21);
+	if (a->uuid && *a->uuid)
+		bind_text(s, 22, a->uuid);
+	else
+		bind_null(s, 22);
 	err = db_step(s);
 	if (err == DB_ROW)
 		*id = col_int(s, 0);
+	else if (err == DB_DONE && by_rowid && db_changes(db) > 0)
+		*id = db->be->last_insert_id(db), err = DB_ROW;
 	db_reset(s);
+	if (err == DB_DONE && machine_row > 0 && a->uuid && *a->uuid) {
+		s = stmt(db, ST_ALERT_BY_UUID);
+		bind_int(s, 1, machine_row);
+		bind_text(s, 2, a->uuid);
+		err = db_step(s);
+		if (err == DB_ROW)
+			*id = col_int(s, 0);
+		db_reset(s);
+		return err == DB_ROW ? 1 : sql_err(db, err);
+	}
 	if (err != DB_ROW)
 		return sql_err(db, err);
 
@@ -185,7 +205,9 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 		size_t k, rows = a->n_decisions - i >= DECISION_ROWS ? DECISION_ROWS : 1;
 		int rc = DB_DONE;
 
-		s = rows > 1 ? decisions_many(db) : stmt(db, ST_DECISION_INSERT);
+		s = rows > 1	 ? decisions_many(db)
+		    : by_rowid ? stmt(db, ST_DECISION_INSERT_NORET)
+			       : stmt(db, ST_DECISION_INSERT);
 		if (!s)
 			return -EIO;
 		for (k = 0; k < rows; k++)
@@ -196,7 +218,7 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 		for (k = 0; !err && (rc = db_step(s)) == DB_ROW; k++)
 			if (k < rows)
 				decision_ids[i + k] = col_int(s, 0);
-		if (!err && rc == DB_DONE && k == 0 && rows > 1 && db->be->last_insert_id) {
+		if (!err && rc == DB_DONE && k == 0 && by_rowid) {
 			int64_t last = db->be->last_insert_id(db);
 
 			for (k = 0; k < rows; k++)
@@ -218,6 +240,7 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 			const char *machine_id, int64_t now, int64_t *ids)
 {
 	int64_t machine_row = 0, *decision_ids;
+	const char *last_owner = NULL;
 	size_t nd = 0, k = 0;
 	struct dbstmt *s;
 	int err;
@@ -236,15 +259,22 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 	for (size_t i = 0; i < n && !err; i++) {
 		const char *owner = machine_id ? machine_id : alerts[i]->machine_id;
 
-		machine_row = 0;
-		if (owner) {
-			s = stmt(db, ST_MACHINE_ROWID);
-			bind_text(s, 1, owner);
-			if (db_step(s) == DB_ROW)
-				machine_row = col_int(s, 0);
-			db_reset(s);
+		/* a group from one agent looks its owner up once */
+		if (!owner || !last_owner || strcmp(owner, last_owner)) {
+			machine_row = 0;
+			if (owner) {
+				s = stmt(db, ST_MACHINE_ROWID);
+				bind_text(s, 1, owner);
+				if (db_step(s) == DB_ROW)
+					machine_row = col_int(s, 0);
+				db_reset(s);
+			}
 		}
+		last_owner = owner;
 		err = insert_one_alert(db, alerts[i], machine_row, now, &ids[i], decision_ids + k);
+		alerts[i]->stored_before = err == 1;
+		if (err == 1)
+			err = 0;
 		k += alerts[i]->n_decisions;
 	}
 	err = txn_finish(db, err);

@@ -19,8 +19,6 @@
 #define ALLOWLIST_MAX_DESC 4096
 #define ALLOWLIST_MAX_REASON (64u << 10)
 
-/* "not expired at now" */
-#define ITEM_LIVE "(i.expires_at IS NULL OR i.expires_at >= ?)"
 /* item i and a range given as (size, s_ip, s_sfx, e_ip, e_sfx) parameters: either contains the other */
 #define ITEM_OVERLAPS_PARAMS                                                              \
 	"i.ip_size = ?1 AND (((i.start_ip, i.start_suffix) <= (?2, ?3) AND"                \
@@ -128,13 +126,12 @@ void cs_allowlists_free(struct cs_allowlist *v, size_t n)
 
 static int load_items(struct cs_db *db, struct cs_allowlist *a, int64_t now)
 {
-	struct dbstmt *s;
-	int rc, err = prep(db, "SELECT value, comment, created_at, expires_at FROM allowlist_items i"
-			       " WHERE allowlist_id = ? AND " ITEM_LIVE " ORDER BY id", &s);
+	struct dbstmt *s = stmt(db, ST_ALLOWLIST_ITEMS_LIVE);
 	size_t cap = 0;
+	int rc, err = 0;
 
-	if (err)
-		return err;
+	if (!s)
+		return -EIO;
 	bind_int(s, 1, a->id);
 	bind_int(s, 2, now);
 	while ((rc = db_step(s)) == DB_ROW) {
@@ -163,20 +160,19 @@ static int load_items(struct cs_db *db, struct cs_allowlist *a, int64_t now)
 	}
 	if (!err && rc != DB_DONE)
 		err = sql_err(db, rc);
-	db_finalize(s);
+	db_reset(s);
 	return err;
 }
 
 static int lists_query(struct cs_db *db, const char *name, bool with_items, int64_t now,
 		       struct cs_allowlist **out, size_t *n)
 {
-	struct dbstmt *s;
+	struct dbstmt *s = NULL;
 	struct cs_allowlist *v = NULL;
 	size_t cnt = 0, cap = 0;
-	int rc, err = prep(db, name ? "SELECT id, name, description, allowlist_id, from_console,"
-				      " created_at, updated_at FROM allowlists WHERE name = ?"
-				    : "SELECT id, name, description, allowlist_id, from_console,"
-				      " created_at, updated_at FROM allowlists ORDER BY name", &s);
+	int rc, err = name ? prep(db, "SELECT id, name, description, allowlist_id, from_console,"
+				      " created_at, updated_at FROM allowlists WHERE name = ?", &s)
+			   : (s = stmt(db, ST_ALLOWLISTS_ALL)) ? 0 : -EIO;
 
 	if (err)
 		return err;
@@ -212,7 +208,10 @@ static int lists_query(struct cs_db *db, const char *name, bool with_items, int6
 	}
 	if (!err && rc != DB_DONE)
 		err = sql_err(db, rc);
-	db_finalize(s);
+	if (name)
+		db_finalize(s);
+	else
+		db_reset(s);
 	for (size_t i = 0; !err && with_items && i < cnt; i++)
 		err = load_items(db, &v[i], now);
 	if (err) {

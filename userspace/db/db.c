@@ -19,6 +19,25 @@
 #include "common/vec.h"
 #include "db/schema.h"
 
+/*
+ * Inserts whose new id is wanted: RETURNING on PostgreSQL; SQLite answers
+ * last_insert_rowid() instead (_NORET), as RETURNING costs it a temporary
+ * table per execution.
+ */
+#define ALERT_INSERT_SQL                                                                   \
+	"INSERT INTO alerts (created_at, updated_at, scenario, message, events_count,"     \
+	" started_at, stopped_at, source_ip, source_range, source_as_number,"              \
+	" source_as_name, source_country, source_latitude, source_longitude,"              \
+	" source_scope, source_value, capacity, leak_speed, scenario_version,"             \
+	" scenario_hash, simulated, machine_alerts, uuid) VALUES (?1, ?1, ?2, ?3, ?4, ?5," \
+	" ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"     \
+	" ?22) ON CONFLICT DO NOTHING" /* nothing inserted: the owner's uuid is there */
+#define DECISION_INSERT_SQL                                                                \
+	"INSERT INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"  \
+	" end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"     \
+	" alert_decisions) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"      \
+	" ?12, ?13, ?14)"
+
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_BEGIN_READ] = "BEGIN",
@@ -57,26 +76,20 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_BOUNCER_SEEN] = "UPDATE bouncers SET ip_address = ?2, type = ?3, version = ?4,"
 			    " updated_at = ?5 WHERE id = ?1 AND (ip_address != ?2 OR type != ?3"
 			    " OR version != ?4)",
-	[ST_BOUNCER_LAST_PULL] = "UPDATE bouncers SET last_pull = ?2 WHERE id = ?1",
+	/* never back: a replica's late write must not undo another's newer pull */
+	[ST_BOUNCER_LAST_PULL] = "UPDATE bouncers SET last_pull = ?2 WHERE id = ?1"
+				 " AND last_pull < ?2",
 	[ST_BOUNCER_DELETE] = "DELETE FROM bouncers WHERE name = ?",
 	[ST_BOUNCER_LIST] = "SELECT " BOUNCER_COLS " FROM bouncers ORDER BY id",
-	[ST_ALERT_INSERT] =
-		"INSERT INTO alerts (created_at, updated_at, scenario, message, events_count,"
-		" started_at, stopped_at, source_ip, source_range, source_as_number,"
-		" source_as_name, source_country, source_latitude, source_longitude,"
-		" source_scope, source_value, capacity, leak_speed, scenario_version,"
-		" scenario_hash, simulated, machine_alerts) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6,"
-		" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
-		" RETURNING id",
+	[ST_ALERT_INSERT] = ALERT_INSERT_SQL " RETURNING id",
+	[ST_ALERT_INSERT_NORET] = ALERT_INSERT_SQL,
+	[ST_ALERT_BY_UUID] = "SELECT id FROM alerts WHERE machine_alerts = ? AND uuid = ?",
 	[ST_EVENT_INSERT] = "INSERT INTO events (created_at, updated_at, time, serialized,"
 			    " alert_events) VALUES (?1, ?1, ?2, ?3, ?4)",
 	[ST_META_INSERT] = "INSERT INTO meta (created_at, updated_at, key, value, alert_metas)"
 			   " VALUES (?1, ?1, ?2, ?3, ?4)",
-	[ST_DECISION_INSERT] =
-		"INSERT INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"
-		" end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"
-		" alert_decisions) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-		" ?12, ?13, ?14) RETURNING id",
+	[ST_DECISION_INSERT] = DECISION_INSERT_SQL " RETURNING id",
+	[ST_DECISION_INSERT_NORET] = DECISION_INSERT_SQL,
 	[ST_MACHINE_ROWID] = "SELECT id FROM machines WHERE machine_id = ?",
 	[ST_ALERT_DECISIONS] = "SELECT " DECISION_COLS " FROM decisions d"
 			       " WHERE d.alert_decisions = ? ORDER BY d.id",
@@ -92,6 +105,13 @@ static const char *const stmt_sql[ST__MAX] = {
 			    " WHERE until > ? GROUP BY scenario, origin, type",
 	[ST_DATA_VERSION] = "PRAGMA data_version",
 	[ST_DECISIONS_EPOCH] = "SELECT n FROM decisions_epoch",
+	[ST_BOUNCERS_EPOCH] = "SELECT n FROM bouncers_epoch", /* PostgreSQL only */
+	/* allowlists.c: read for every alert pushed (the LAPI's filter), so kept prepared */
+	[ST_ALLOWLISTS_ALL] = "SELECT id, name, description, allowlist_id, from_console,"
+			      " created_at, updated_at FROM allowlists ORDER BY name",
+	[ST_ALLOWLIST_ITEMS_LIVE] = "SELECT value, comment, created_at, expires_at"
+				    " FROM allowlist_items i WHERE allowlist_id = ? AND"
+				    " (i.expires_at IS NULL OR i.expires_at >= ?) ORDER BY id",
 };
 
 /* ---- small helpers ---------------------------------------------------------- */

@@ -344,6 +344,17 @@ struct expr_host_ops {
 	void (*unref)(void *obj);
 };
 
+/*
+ * Map views (hostmap.c), live and without copies:
+ *   expr_host(&expr_strmap_ops, m)  a struct strmap * (common/strmap.h) as a
+ *       read-only map[string]string, absent keys "" (evt.Meta, evt.Parsed);
+ *   expr_host(&expr_nmap_ops, &v)   a struct expr_value * holding a map (or nil)
+ *       as a writable map[string]any, absent keys nil (evt.Unmarshaled).
+ * The types are for field tables: { "Meta", &expr_type_strmap }.
+ */
+extern const struct expr_host_ops expr_strmap_ops, expr_nmap_ops;
+extern const struct expr_type expr_type_strmap, expr_type_nmap;
+
 /* ---- functions (builtins, CrowdSec helpers, host-registered) -------------------- */
 
 #define EXPR_MAX_ARGS 8

@@ -735,6 +735,17 @@ static int store(struct expr_ctx *ctx, const struct expr_value *target, const ch
 	return ctx_err(ctx, -EINVAL, "%s: target (%s) is not a writable map", fn, vk(target));
 }
 
+/* Unless err, v goes to args[1][args[2]]; v is released, the result is Go's nil error. */
+static int store_result(struct expr_ctx *ctx, const struct expr_value *args, struct expr_value *v,
+			int err, const char *fn, struct expr_value *out)
+{
+	if (!err)
+		err = store(ctx, B, S(C), v, fn);
+	expr_value_release(v);
+	*out = EXPR_NIL_VALUE;
+	return err;
+}
+
 HELPER(h_unmarshal_json)
 {
 	json_error_t jerr;
@@ -748,15 +759,34 @@ HELPER(h_unmarshal_json)
 	json_decref(j);
 	if (err)
 		return err;
-	err = store(ctx, B, S(C), &v, "UnmarshalJSON");
-	expr_value_release(&v);
-	*out = EXPR_NIL_VALUE;	/* Go returns a nil error */
-	return err;
+	return store_result(ctx, args, &v, 0, "UnmarshalJSON", out);
 }
 
 static bool kv_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' || c == '\v';
+}
+
+/* m[s[ks..ke)] = s[vs..ve): one pair ParseKV or ParseKVLax found. */
+static int kv_put(struct expr_value *m, const char *s, size_t ks, size_t ke, size_t vs, size_t ve)
+{
+	struct expr_value v;
+	char *key = strndup(s + ks, ke - ks);
+	int err = key ? expr_stringn(s + vs, ve - vs, &v) : -ENOMEM;
+
+	if (!err)
+		err = expr_map_set_take(m, key, v);
+	free(key);
+	return err;
+}
+
+/* The pairs found (m, released) go to args[1][args[2]]; finding none is an error. */
+static int kv_store(struct expr_ctx *ctx, const struct expr_value *args, struct expr_value *m,
+		    int err, const char *fn, struct expr_value *out)
+{
+	if (!err && !expr_map_len(m))
+		err = ctx_err(ctx, -EINVAL, "%s: no key=value pair found", fn);
+	return store_result(ctx, args, m, err, fn, out);
 }
 
 /*
@@ -809,23 +839,9 @@ HELPER(h_parse_kv)
 				i++;
 		}
 got:
-		{
-			struct expr_value v;
-			char *key = strndup(s + ks, ke - ks);
-
-			err = key ? expr_stringn(s + vs, ve - vs, &v) : -ENOMEM;
-			if (!err)
-				err = expr_map_set_take(&m, key, v);
-			free(key);
-		}
+		err = kv_put(&m, s, ks, ke, vs, ve);
 	}
-	if (!err && !expr_map_len(&m))
-		err = ctx_err(ctx, -EINVAL, "ParseKV: no key=value pair found");
-	if (!err)
-		err = store(ctx, B, S(C), &m, "ParseKV");
-	expr_value_release(&m);
-	*out = EXPR_NIL_VALUE;
-	return err;
+	return kv_store(ctx, args, &m, err, "ParseKV", out);
 }
 
 static bool lax_key_at(const char *s, size_t l, size_t i, size_t *eq)
@@ -871,24 +887,10 @@ HELPER(h_parse_kv_lax)
 			vs++;
 			ve--;
 		}
-		{
-			struct expr_value v;
-			char *key = strndup(s + ks, eq - ks);
-
-			err = key ? expr_stringn(s + vs, ve - vs, &v) : -ENOMEM;
-			if (!err)
-				err = expr_map_set_take(&m, key, v);
-			free(key);
-		}
+		err = kv_put(&m, s, ks, eq, vs, ve);
 		i = j;
 	}
-	if (!err && !expr_map_len(&m))
-		err = ctx_err(ctx, -EINVAL, "ParseKVLax: no key=value pair found");
-	if (!err)
-		err = store(ctx, B, S(C), &m, "ParseKVLax");
-	expr_value_release(&m);
-	*out = EXPR_NIL_VALUE;
-	return err;
+	return kv_store(ctx, args, &m, err, "ParseKVLax", out);
 }
 
 HELPER(h_key_exists)
@@ -1313,15 +1315,6 @@ HELPER(h_empty_list)
 {
 	return expr_array_new(0, out);
 }
-
-#define T_S EXPR_STRING
-#define T_I EXPR_INT
-#define T_F EXPR_FLOAT
-#define T_A EXPR_ARRAY
-#define T_M EXPR_MAP
-#define T_X EXPR_ANY
-#define PURE EXPR_FN_PURE
-#define RO EXPR_FN_READONLY
 
 const struct expr_func expr_crowdsec_helpers[] = {
 	/* strings */

@@ -412,6 +412,16 @@ static bool expect_op(struct parser *p, const char *op)
 	return next(p);
 }
 
+/* Steps past the current token when it is the one wanted (found), else fails with msg. */
+static bool expect_or(struct parser *p, bool found, const char *msg)
+{
+	if (!found) {
+		perr(p, p->cur.pos, -EINVAL, "%s", msg);
+		return false;
+	}
+	return next(p);
+}
+
 /* ---- nodes ---- */
 
 static struct node *node_new(struct parser *p, enum node_type type, int pos)
@@ -444,6 +454,33 @@ static struct node *node_new(struct parser *p, enum node_type type, int pos)
 	n->st = &expr_type_any;
 	n->val = EXPR_NIL_VALUE;
 	return n;
+}
+
+/* A literal: takes the reference val holds (released when no node can be made). */
+static struct node *const_node(struct parser *p, int pos, struct expr_value val,
+			       const struct expr_type *st)
+{
+	struct node *n = node_new(p, N_CONST, pos);
+
+	if (!n) {
+		expr_value_release(&val);
+		return NULL;
+	}
+	n->val = val;
+	n->st = st;
+	return n;
+}
+
+/* A string literal holding a copy of s[0..len). */
+static struct node *str_node(struct parser *p, int pos, const char *s, size_t len)
+{
+	struct expr_value v;
+
+	if (expr_stringn(s, len, &v)) {
+		perr(p, pos, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	return const_node(p, pos, v, &expr_type_string);
 }
 
 /* Tracks subtree height as children are attached: a long left-assoc chain
@@ -893,6 +930,25 @@ static struct node *parse_comparison(struct parser *p, struct node *left, int op
 	return root;
 }
 
+/* cond ? a : b, typed any; a == cond for `cond ?: b`, which takes a condition of any type. */
+static struct node *cond_node(struct parser *p, int pos, struct node *cond, struct node *a,
+			      struct node *b)
+{
+	struct node *n = node_new(p, N_COND, pos);
+
+	if (!n || !node_child(p, n, cond) || !node_child(p, n, a) || !node_child(p, n, b))
+		return NULL;
+	if (known(cond->st) && cond->st->kind != EXPR_BOOL && a != cond) {
+		perr(p, cond->pos, -EINVAL, "non-bool expression (type %s) used as condition",
+		     expr_kind_name(cond->st->kind));
+		return NULL;
+	}
+	n->a = cond;
+	n->b = a;
+	n->c = b;
+	return n;
+}
+
 static struct node *parse_conditional(struct parser *p, struct node *cond)
 {
 	while (cond && tok_op(p, "?")) {
@@ -911,17 +967,9 @@ static struct node *parse_conditional(struct parser *p, struct node *cond)
 				return NULL;
 		}
 		b = parse_expression(p, 0);
-		n = node_new(p, N_COND, pos);
-		if (!n || !node_child(p, n, cond) || !node_child(p, n, a) || !node_child(p, n, b))
+		n = cond_node(p, pos, cond, a, b);
+		if (!n)
 			return NULL;
-		if (known(cond->st) && cond->st->kind != EXPR_BOOL && a != cond) {
-			perr(p, cond->pos, -EINVAL, "non-bool expression (type %s) used as condition",
-			     expr_kind_name(cond->st->kind));
-			return NULL;
-		}
-		n->a = cond;
-		n->b = a;
-		n->c = b;
 		n->st = a->st->kind == b->st->kind && a->st->kind != EXPR_ARRAY &&
 				a->st->kind != EXPR_MAP && a->st->kind != EXPR_HOST
 			? a->st : &expr_type_any;
@@ -996,27 +1044,15 @@ static struct node *parse_if(struct parser *p)
 	a = parse_block(p);
 	if (!cond || !a)
 		return NULL;
-	if (!tok_word(p, "else")) {
-		perr(p, p->cur.pos, -EINVAL, "expected else");
-		return NULL;
-	}
-	if (!next(p))
+	if (!expect_or(p, tok_word(p, "else"), "expected else"))
 		return NULL;
 	if (tok_word(p, "if"))
 		b = parse_if(p);
 	else
 		b = parse_block(p);
-	n = node_new(p, N_COND, pos);
-	if (!n || !node_child(p, n, cond) || !node_child(p, n, a) || !node_child(p, n, b))
+	n = cond_node(p, pos, cond, a, b);
+	if (!n)
 		return NULL;
-	if (known(cond->st) && cond->st->kind != EXPR_BOOL) {
-		perr(p, cond->pos, -EINVAL, "non-bool expression (type %s) used as condition",
-		     expr_kind_name(cond->st->kind));
-		return NULL;
-	}
-	n->a = cond;
-	n->b = a;
-	n->c = b;
 	n->st = a->st->kind == b->st->kind && a->st->kind < EXPR_ARRAY ? a->st : &expr_type_any;
 	return n;
 }
@@ -1275,6 +1311,17 @@ static struct node *parse_predicate_call(struct parser *p, const struct predicat
 	return n;
 }
 
+/* After an element of a list (arguments, array or map literal): a `,` (consumed) or its `close` (left). */
+static bool list_sep(struct parser *p, const char *close, const char *what)
+{
+	if (tok_op(p, ","))
+		return next(p);
+	if (tok_op(p, close))
+		return true;
+	perr(p, p->cur.pos, -EINVAL, "expected , or %s in %s", close, what);
+	return false;
+}
+
 static bool parse_args(struct parser *p, struct node *n)
 {
 	if (!expect_op(p, "("))
@@ -1282,17 +1329,8 @@ static bool parse_args(struct parser *p, struct node *n)
 	while (!tok_op(p, ")")) {
 		struct node *arg = parse_expression(p, 0);
 
-		if (!node_push(p, n, arg))
+		if (!node_push(p, n, arg) || !list_sep(p, ")", "argument list"))
 			return false;
-		if (tok_op(p, ","))  {
-			if (!next(p))
-				return false;
-			continue;
-		}
-		if (!tok_op(p, ")")) {
-			perr(p, p->cur.pos, -EINVAL, "expected , or ) in argument list");
-			return false;
-		}
 	}
 	return next(p);
 }
@@ -1395,17 +1433,6 @@ static struct node *fold_array(struct parser *p, struct node *n)
 	return n;
 }
 
-/* After an element of an array or map literal: a `,` (consumed) or its `close` (left). */
-static bool list_sep(struct parser *p, const char *close, const char *what)
-{
-	if (tok_op(p, ","))
-		return next(p);
-	if (tok_op(p, close))
-		return true;
-	perr(p, p->cur.pos, -EINVAL, "expected , or %s in %s", close, what);
-	return false;
-}
-
 static struct node *parse_array(struct parser *p)
 {
 	struct node *n = node_new(p, N_ARRAY, p->cur.pos);
@@ -1451,27 +1478,17 @@ static struct node *parse_map(struct parser *p)
 	while (!tok_op(p, "}")) {
 		struct node *key, *val;
 
-		if (p->cur.kind == T_IDENT || p->cur.kind == T_STRING) {
-			key = node_new(p, N_CONST, p->cur.pos);
-			if (!key)
-				return NULL;
-			if (p->cur.kind == T_IDENT ?
-				    expr_stringn(p->src + p->cur.pos, p->cur.len, &key->val) :
-				    expr_stringn(p->cur.s, p->cur.slen, &key->val)) {
-				perr(p, p->cur.pos, -ENOMEM, "out of memory");
-				return NULL;
-			}
-			key->st = &expr_type_string;
-			if (!next(p))
-				return NULL;
-		} else if (p->cur.kind == T_INT) {
-			key = node_new(p, N_CONST, p->cur.pos);
-			if (!key || expr_stringf(&key->val, "%" PRId64, p->cur.i)) {
-				perr(p, p->cur.pos, -ENOMEM, "out of memory");
-				return NULL;
-			}
-			key->st = &expr_type_string;
-			if (!next(p))
+		if (p->cur.kind == T_IDENT || p->cur.kind == T_STRING || p->cur.kind == T_INT) {
+			char num[24];
+
+			if (p->cur.kind == T_IDENT)
+				key = str_node(p, p->cur.pos, p->src + p->cur.pos, p->cur.len);
+			else if (p->cur.kind == T_STRING)
+				key = str_node(p, p->cur.pos, p->cur.s, p->cur.slen);
+			else
+				key = str_node(p, p->cur.pos, num,
+					       snprintf(num, sizeof(num), "%" PRId64, p->cur.i));
+			if (!key || !next(p))
 				return NULL;
 		} else if (tok_op(p, "(")) {
 			if (!next(p))
@@ -1508,20 +1525,10 @@ static struct node *parse_ident(struct parser *p)
 		return NULL;
 	if (tok_op(p, "("))
 		return parse_call(p, name, len, pos, NULL);
-	if ((len == 4 && !memcmp(name, "true", 4)) || (len == 5 && !memcmp(name, "false", 5))) {
-		n = node_new(p, N_CONST, pos);
-		if (n) {
-			n->val = expr_bool(len == 4);
-			n->st = &expr_type_bool;
-		}
-		return n;
-	}
-	if (len == 3 && !memcmp(name, "nil", 3)) {
-		n = node_new(p, N_CONST, pos);
-		if (n)
-			n->st = &expr_type_nil;
-		return n;
-	}
+	if ((len == 4 && !memcmp(name, "true", 4)) || (len == 5 && !memcmp(name, "false", 5)))
+		return const_node(p, pos, expr_bool(len == 4), &expr_type_bool);
+	if (len == 3 && !memcmp(name, "nil", 3))
+		return const_node(p, pos, expr_nil(), &expr_type_nil);
 	if (is_keyword(name, len)) {
 		perr(p, pos, -EINVAL, "unexpected token %.*s", len, name);
 		return NULL;
@@ -1606,11 +1613,7 @@ static struct node *parse_primary(struct parser *p)
 		n = parse_sequence(p);
 		if (!n)
 			return NULL;
-		if (!tok_op(p, ")")) {
-			perr(p, p->cur.pos, -EINVAL, "an opened parenthesis is not properly closed");
-			return NULL;
-		}
-		if (!next(p))
+		if (!expect_or(p, tok_op(p, ")"), "an opened parenthesis is not properly closed"))
 			return NULL;
 		return n;
 	}
@@ -1641,28 +1644,13 @@ static struct node *parse_primary(struct parser *p)
 	case T_IDENT:
 		return parse_ident(p);
 	case T_INT:
-		n = node_new(p, N_CONST, pos);
-		if (n) {
-			n->val = expr_int(p->cur.i);
-			n->st = &expr_type_int;
-		}
+		n = const_node(p, pos, expr_int(p->cur.i), &expr_type_int);
 		break;
 	case T_FLOAT:
-		n = node_new(p, N_CONST, pos);
-		if (n) {
-			n->val = expr_float(p->cur.f);
-			n->st = &expr_type_float;
-		}
+		n = const_node(p, pos, expr_float(p->cur.f), &expr_type_float);
 		break;
 	case T_STRING:
-		n = node_new(p, N_CONST, pos);
-		if (n) {
-			if (expr_stringn(p->cur.s, p->cur.slen, &n->val)) {
-				perr(p, pos, -ENOMEM, "out of memory");
-				return NULL;
-			}
-			n->st = &expr_type_string;
-		}
+		n = str_node(p, pos, p->cur.s, p->cur.slen);
 		break;
 	case T_OP:
 		if (tok_op(p, "["))
@@ -1746,16 +1734,11 @@ static struct node *parse_postfix(struct parser *p, struct node *n)
 				}
 				m->st = method_type(p, obj, name, m->nlist, pos);
 			} else {
-				struct node *key = node_new(p, N_CONST, pos);
+				struct node *key = str_node(p, pos, name, strlen(name));
 
 				m = node_new(p, N_MEMBER, pos);
 				if (!key || !m || !node_child(p, m, obj) || !node_child(p, m, key))
 					return NULL;
-				if (expr_string(name, &key->val)) {
-					perr(p, pos, -ENOMEM, "out of memory");
-					return NULL;
-				}
-				key->st = &expr_type_string;
 				m->a = obj;
 				m->b = key;
 				m->optional = optional;

@@ -81,12 +81,25 @@ static xmlNodePtr xml_find(const struct expr_value *xml, const struct expr_value
 	return node;
 }
 
-int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
-			 struct expr_value *out)
+static xmlChar *node_content(xmlNodePtr node, const struct expr_value *args)
+{
+	return xmlNodeGetContent(node);
+}
+
+static xmlChar *node_attribute(xmlNodePtr node, const struct expr_value *args)
+{
+	return node->type == XML_ELEMENT_NODE ? xmlGetProp(node, (const xmlChar *)args[2].s->s) :
+						NULL;
+}
+
+/* What `text` reads from the first node args[1] finds in args[0]; "" when none. */
+static int xml_text(const struct expr_value *args,
+		    xmlChar *(*text)(xmlNodePtr node, const struct expr_value *args),
+		    struct expr_value *out)
 {
 	xmlDocPtr doc = NULL;
 	xmlNodePtr node = xml_find(&args[0], &args[1], &doc);
-	xmlChar *txt = node ? xmlNodeGetContent(node) : NULL;
+	xmlChar *txt = node ? text(node, args) : NULL;
 	int err = expr_string(txt ? (const char *)txt : "", out);
 
 	xmlFree(txt);
@@ -94,20 +107,16 @@ int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, in
 	return err;
 }
 
+int h_xml_get_node_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
+			 struct expr_value *out)
+{
+	return xml_text(args, node_content, out);
+}
+
 int h_xml_get_attribute_value(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
 			      struct expr_value *out)
 {
-	xmlDocPtr doc = NULL;
-	xmlNodePtr node = xml_find(&args[0], &args[1], &doc);
-	xmlChar *val = NULL;
-	int err;
-
-	if (node && node->type == XML_ELEMENT_NODE)
-		val = xmlGetProp(node, (const xmlChar *)args[2].s->s);
-	err = expr_string(val ? (const char *)val : "", out);
-	xmlFree(val);
-	xmlFreeDoc(doc);
-	return err;
+	return xml_text(args, node_attribute, out);
 }
 
 bool expr_xml_available(void)

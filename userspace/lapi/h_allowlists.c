@@ -226,29 +226,21 @@ static int live_load(struct cs_lapi *l, int64_t now, struct live_items *li)
 	return 0;
 }
 
-bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now)
+/* One alert against the loaded items: true when it is to be dropped whole. */
+static bool filter_one(const struct live_items *li, struct cs_alert *a)
 {
-	struct live_items li = { 0 };
 	size_t kept = 0, had = a->n_decisions;
 	const char *why;
 	char buf[512];
-	bool drop = false;
 
-	if (live_load(l, now, &li)) {
-		/* as upstream: an allowlist that cannot be read does not stop alerts */
-		log_error("allowlists: %s", cs_db_errmsg(l->db));
-		goto out;
-	}
-	if (!li.n)
-		goto out;
 	if (!had) {
 		/* the detector's alerts: an allowlisted source makes no alert at all (upstream) */
 		if (addr_scope(a->src_scope) && a->src_value &&
-		    (why = live_match(&li, a->src_value, buf, sizeof(buf)))) {
+		    (why = live_match(li, a->src_value, buf, sizeof(buf)))) {
 			log_info("alert source %s is allowlisted by %s, skipping", a->src_value, why);
-			drop = true;
+			return true;
 		}
-		goto out;
+		return false;
 	}
 	/* decisions brought by the alert (cscli decisions add, imports): never on an
 	 * allowlisted value, whoever sends them */
@@ -256,7 +248,7 @@ bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now)
 		struct cs_decision *d = &a->decisions[i];
 
 		if (addr_scope(d->scope) && d->value &&
-		    (why = live_match(&li, d->value, buf, sizeof(buf)))) {
+		    (why = live_match(li, d->value, buf, sizeof(buf)))) {
 			log_info("decision on %s dropped: allowlisted by %s", d->value, why);
 			if (!a->decisions_borrowed)
 				cs_decision_clear(d);
@@ -265,9 +257,28 @@ bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now)
 		a->decisions[kept++] = *d;
 	}
 	a->n_decisions = kept;
-	drop = kept == 0;
-out:
+	return kept == 0;
+}
+
+void lapi_allowlist_filter_all(struct cs_lapi *l, struct cs_alert *const *v, size_t n,
+			       int64_t now, bool *drop)
+{
+	struct live_items li = { 0 };
+	bool loaded = !live_load(l, now, &li);
+
+	/* as upstream: an allowlist that cannot be read does not stop alerts */
+	if (!loaded)
+		log_error("allowlists: %s", cs_db_errmsg(l->db));
+	for (size_t i = 0; i < n; i++)
+		drop[i] = loaded && li.n && filter_one(&li, v[i]);
 	cs_allowlists_free(li.lists, li.nlists);
 	free(li.ranges);
+}
+
+bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now)
+{
+	bool drop;
+
+	lapi_allowlist_filter_all(l, &a, 1, now, &drop);
 	return drop;
 }

@@ -145,6 +145,7 @@ struct cs_lapi {
 	size_t qhead, qlen;
 	bool qbusy, qstopping;
 	unsigned long qdropped;
+	struct lapi_committer *committer; /* commit.c: group commit of alerts */
 	struct bouncer_cache *bcache; /* bouncer_cache.c */
 	struct alert_dedupe *dedupe;  /* dedupe.c: alerts sent again after a lost answer */
 	pthread_t sloader;	      /* loads the db's stream index at start */
@@ -290,11 +291,19 @@ void h_dashboard_data(struct req *r);
  * detector alert whose source is allowlisted, or nothing left of what it carried).
  */
 bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now);
+/* The same for n alerts, the allowlists read once: drop[i] for v[i]. */
+void lapi_allowlist_filter_all(struct cs_lapi *l, struct cs_alert *const *v, size_t n,
+			       int64_t now, bool *drop);
 
 /*
  * API-key bouncers in memory (bouncer_cache.c): bcache_get() answers from
- * memory for a second, then from the db; last_pull is kept here and written
- * back in batches. 0, -ENOENT (no such key), -errno; out is a copy.
+ * memory until the db says a bouncer changed, then from the db; last_pull is
+ * kept here and written back in batches. 0, -ENOENT (no such key), -errno; out
+ * is a copy. bcache_pulled(): `delivered` when the answer carried decisions
+ * (on PostgreSQL such a last_pull is written at once, for the other replicas).
+ * bcache_recheck(): on PostgreSQL, b's last_pull brought up to the one in the
+ * database (another replica may have served b since): 1 when it moved, 0 when
+ * not (always on SQLite), -errno.
  */
 struct bouncer_cache;
 int bcache_start(struct cs_lapi *l);
@@ -302,7 +311,8 @@ void bcache_stop(struct cs_lapi *l); /* writes what is pending */
 int bcache_get(struct cs_lapi *l, const char *hash, struct cs_bouncer *out);
 void bcache_seen(struct cs_lapi *l, const char *hash, const char *ip, const char *type,
 		 const char *version);
-void bcache_pulled(struct cs_lapi *l, const struct cs_bouncer *b, int64_t stamp);
+void bcache_pulled(struct cs_lapi *l, const struct cs_bouncer *b, int64_t stamp, bool delivered);
+int bcache_recheck(struct cs_lapi *l, struct cs_bouncer *b);
 int bcache_flush(struct cs_lapi *l);
 /* request.c: libmicrohttpd callbacks of the LAPI and Prometheus listeners */
 enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -370,6 +380,21 @@ json_t *req_json(struct req *r);
 void req_body_release(struct req *r);
 int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
 		      int64_t now, int64_t *ids, char *msg, size_t msglen);
+
+/* ---- commit.c: group commit ---- */
+/* The writer thread: started once the db is open, stopped after the last alert producer. */
+int lapi_committer_start(struct cs_lapi *l);
+/* Stores what was handed in, then joins the writer; later commits store by themselves. */
+void lapi_committer_stop(struct cs_lapi *l);
+/*
+ * cs_db_alerts_insert(l->db, v, n, NULL, now, ids) (each alert names its owner),
+ * in one transaction with whatever other threads hand in meanwhile; returns once
+ * the transaction committed (or failed: then nothing of v is stored).
+ */
+int lapi_commit_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, int64_t now,
+		       int64_t *ids);
+/* Submissions waiting for the writer, and taken by it since start (tests wait on them). */
+void lapi_commit_counts(struct cs_lapi *l, size_t *queued, size_t *taken);
 
 /* ---- capi.c: the LAPI as a member of a crowd ---- */
 /* Starts pushing and pulling when api.server.online_client is set (else 0, nothing). */

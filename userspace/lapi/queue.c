@@ -165,10 +165,11 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 	int64_t *kids = calloc(n + 1, sizeof(*kids));
 	char *const **notify = calloc(n + 1, sizeof(*notify));
 	size_t *nnotify = calloc(n + 1, sizeof(*nnotify));
-	size_t nk = 0;
+	bool *drop = calloc(n + 1, sizeof(*drop));
+	size_t nk = 0, nfresh = 0;
 	int ret = 0;
 
-	if (!keep || !kids || !notify || !nnotify) {
+	if (!keep || !kids || !notify || !nnotify || !drop) {
 		snprintf(msg, msglen, "out of memory");
 		ret = -ENOMEM;
 		goto out;
@@ -179,8 +180,17 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 		if (v[i]->uuid && l->dedupe && machine &&
 		    (ids[i] = alert_dedupe_get(l->dedupe, machine, v[i]->uuid)))
 			continue; /* stored already: the agent did not hear our answer */
-		if (!lapi_allowlist_filter(l, v[i], now))
-			keep[nk++] = v[i];
+		keep[nk++] = v[i];
+	}
+	if (nk)
+		lapi_allowlist_filter_all(l, keep, nk, now, drop);
+	{
+		size_t k = 0;
+
+		for (size_t i = 0; i < nk; i++)
+			if (!drop[i])
+				keep[k++] = keep[i];
+		nk = k;
 	}
 	for (size_t i = 0; i < nk; i++) {
 		ret = cs_profiles_apply_notify(l->profiles, keep[i], l->db, &notify[i], &nnotify[i],
@@ -205,7 +215,19 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 	}
 	if (!nk)
 		goto out;
-	ret = cs_db_alerts_insert(l->db, keep, nk, machine, now, kids);
+	/* stored in a group with other callers' alerts: each carries its owner */
+	for (size_t i = 0; machine && i < nk; i++) {
+		if (keep[i]->machine_id && !strcmp(keep[i]->machine_id, machine))
+			continue;
+		free(keep[i]->machine_id);
+		keep[i]->machine_id = strdup(machine);
+		if (!keep[i]->machine_id) {
+			snprintf(msg, msglen, "out of memory");
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	ret = lapi_commit_alerts(l, keep, nk, now, kids);
 	if (ret == -EINVAL)
 		snprintf(msg, msglen, "invalid addr/range in a decision");
 	else if (ret)
@@ -216,15 +238,19 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 	for (size_t k = 0; !ret && k < nk; k++) {
 		if (keep[k]->uuid && l->dedupe && machine)
 			alert_dedupe_put(l->dedupe, machine, keep[k]->uuid, kids[k]);
+		if (keep[k]->stored_before) /* before a restart, or by another replica */
+			continue;
 		lapi_notify_alert(l, keep[k], kids[k], notify[k], nnotify[k]);
+		keep[nfresh++] = keep[k];
 	}
 	if (!ret)
-		capi_signal_alerts(l, keep, nk, now);
+		capi_signal_alerts(l, keep, nfresh, now);
 out:
 	free(keep);
 	free(kids);
 	free(notify);
 	free(nnotify);
+	free(drop);
 	return ret;
 }
 

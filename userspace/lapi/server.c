@@ -307,6 +307,8 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	if (ret)
 		goto fail;
 	ret = bcache_start(l);
+	if (!ret)
+		ret = lapi_committer_start(l);
 	if (ret)
 		goto fail;
 	/* listening does not wait for it; stream pulls do (a few hundred ms at 1M) */
@@ -394,6 +396,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 		MHD_stop_daemon(l->prom);
 	if (l->httpd)
 		MHD_stop_daemon(l->httpd);
+	lapi_committer_stop(l); /* after the handlers and the queue worker */
 	capi_stop(l); /* after the last alert producer */
 	if (l->sloader_running)
 		pthread_join(l->sloader, NULL);

@@ -75,6 +75,18 @@ static bool starts(const char *s, const char *p)
 	return !strncmp(s, p, strlen(p));
 }
 
+/* The elements spelled by fixed text; where one is a prefix of another, the longer first. */
+static const struct {
+	const char *text;
+	enum chunk kind;
+} named_chunks[] = {
+	{ "January", C_LONG_MONTH },  { "Jan", C_MONTH },	     { "Monday", C_LONG_WEEKDAY },
+	{ "Mon", C_WEEKDAY },	      { "MST", C_TZ },		     { "15", C_HOUR },
+	{ "2006", C_LONG_YEAR },      { "PM", C_PM },		     { "pm", C_pm },
+	{ "-07:00", C_NUM_COLON_TZ }, { "-0700", C_NUM_TZ },	     { "-07", C_NUM_SHORT_TZ },
+	{ "Z07:00", C_ISO_TZ },	      { "Z0700", C_ISO_TZ_NC },    { "Z07", C_ISO_TZ_SHORT },
+};
+
 /*
  * Find the next layout element at or after `l`: returns its start and sets
  * *kind and *len. Mirrors the precedence of Go's nextStdChunk.
@@ -83,21 +95,14 @@ static const char *next_chunk(const char *l, enum chunk *kind, size_t *len)
 {
 	for (; *l; l++) {
 		*kind = C_NONE;
+		for (size_t i = 0; i < sizeof(named_chunks) / sizeof(named_chunks[0]); i++) {
+			if (named_chunks[i].text[0] == *l && starts(l, named_chunks[i].text)) {
+				*kind = named_chunks[i].kind;
+				*len = strlen(named_chunks[i].text);
+				return l;
+			}
+		}
 		switch (*l) {
-		case 'J':
-			if (starts(l, "January"))
-				*kind = C_LONG_MONTH, *len = 7;
-			else if (starts(l, "Jan"))
-				*kind = C_MONTH, *len = 3;
-			break;
-		case 'M':
-			if (starts(l, "Monday"))
-				*kind = C_LONG_WEEKDAY, *len = 6;
-			else if (starts(l, "Mon"))
-				*kind = C_WEEKDAY, *len = 3;
-			else if (starts(l, "MST"))
-				*kind = C_TZ, *len = 3;
-			break;
 		case '0':
 			if (l[1] >= '1' && l[1] <= '6') {
 				static const enum chunk z[] = { C_ZERO_MONTH, C_ZERO_DAY, C_ZERO_HOUR12,
@@ -107,54 +112,24 @@ static const char *next_chunk(const char *l, enum chunk *kind, size_t *len)
 			}
 			break;
 		case '1':
-			if (l[1] == '5')
-				*kind = C_HOUR, *len = 2;
-			else
-				*kind = C_NUM_MONTH, *len = 1;
+			*kind = C_NUM_MONTH, *len = 1;
 			break;
 		case '2':
-			if (starts(l, "2006"))
-				*kind = C_LONG_YEAR, *len = 4;
-			else
-				*kind = C_DAY, *len = 1;
+			*kind = C_DAY, *len = 1;
 			break;
 		case '_':
 			if (l[1] == '2' && !starts(l + 1, "2006"))
 				*kind = C_UNDER_DAY, *len = 2;
 			break;
 		case '3':
-			*kind = C_HOUR12, *len = 1;
-			break;
 		case '4':
-			*kind = C_MINUTE, *len = 1;
+		case '5': {
+			static const enum chunk d[] = { C_HOUR12, C_MINUTE, C_SECOND };
+
+			*kind = d[*l - '3'];
+			*len = 1;
 			break;
-		case '5':
-			*kind = C_SECOND, *len = 1;
-			break;
-		case 'P':
-			if (l[1] == 'M')
-				*kind = C_PM, *len = 2;
-			break;
-		case 'p':
-			if (l[1] == 'm')
-				*kind = C_pm, *len = 2;
-			break;
-		case '-':
-			if (starts(l, "-07:00"))
-				*kind = C_NUM_COLON_TZ, *len = 6;
-			else if (starts(l, "-0700"))
-				*kind = C_NUM_TZ, *len = 5;
-			else if (starts(l, "-07"))
-				*kind = C_NUM_SHORT_TZ, *len = 3;
-			break;
-		case 'Z':
-			if (starts(l, "Z07:00"))
-				*kind = C_ISO_TZ, *len = 6;
-			else if (starts(l, "Z0700"))
-				*kind = C_ISO_TZ_NC, *len = 5;
-			else if (starts(l, "Z07"))
-				*kind = C_ISO_TZ_SHORT, *len = 3;
-			break;
+		}
 		case '.':
 		case ',':
 			if (l[1] == '0' || l[1] == '9') {
@@ -299,6 +274,17 @@ static int parse_frac(const char **v, size_t ndig, int32_t *nsec)
 	return 0;
 }
 
+/* A separator ('.' or ',', already checked) and as many digits as the value has. */
+static int parse_any_frac(const char **v, int32_t *nsec)
+{
+	size_t n = 1;
+
+	while (isdigit((unsigned char)(*v)[n]))
+		n++;
+	(*v)++;
+	return parse_frac(v, n - 1, nsec);
+}
+
 int cs_time_parse_layout(const char *layout, const char *value, struct cs_time *out,
 			 bool *has_year)
 {
@@ -385,11 +371,7 @@ int cs_time_parse_layout(const char *layout, const char *value, struct cs_time *
 
 				if (nc == l && (nk == C_FRAC0 || nk == C_FRAC9))
 					break;
-				n = 1;
-				while (isdigit((unsigned char)v[n]))
-					n++;
-				v++;
-				if (parse_frac(&v, n - 1, &nsec))
+				if (parse_any_frac(&v, &nsec))
 					return -EINVAL;
 			}
 			break;
@@ -403,11 +385,7 @@ int cs_time_parse_layout(const char *layout, const char *value, struct cs_time *
 		case C_FRAC9:
 			if ((*v != '.' && *v != ',') || !isdigit((unsigned char)v[1]))
 				break; /* optional */
-			n = 1;
-			while (isdigit((unsigned char)v[n]))
-				n++;
-			v++;
-			if (parse_frac(&v, n - 1, &nsec))
+			if (parse_any_frac(&v, &nsec))
 				return -EINVAL;
 			break;
 		case C_PM:

@@ -415,129 +415,6 @@ int cs_event_unmarshal_json(struct cs_event *evt, const char *json, size_t len)
 
 /* ---- expression binding -------------------------------------------------------------- */
 
-/* A live, read-only view of a string map: absent keys read as "". */
-static int smap_get(struct expr_ctx *ctx, void *obj, const char *name, struct expr_value *out)
-{
-	size_t len;
-	const char *v = strmap_getn(obj, name, &len);
-
-	return v ? expr_stringn(v, len, out) : expr_string("", out);
-}
-
-static int smap_has(struct expr_ctx *ctx, void *obj, const char *key, bool *out)
-{
-	*out = strmap_has(obj, key);
-	return 0;
-}
-
-static int smap_len(struct expr_ctx *ctx, void *obj, int64_t *out)
-{
-	*out = (int64_t)strmap_count(obj);
-	return 0;
-}
-
-static int smap_keys(struct expr_ctx *ctx, void *obj, struct expr_value *out)
-{
-	const char *k;
-	int err = expr_array_new(strmap_count(obj), out);
-
-	for (size_t i = 0; !err && strmap_at(obj, i, &k, NULL, NULL); i++) {
-		struct expr_value s;
-
-		err = expr_string(k, &s);
-		if (!err)
-			err = expr_array_push_take(out, s);
-	}
-	if (err)
-		expr_value_release(out);
-	return err;
-}
-
-static uint64_t smap_version(const void *obj)
-{
-	return strmap_version(obj);
-}
-
-static const struct expr_host_ops smap_ops = {
-	.name = "map[string]string",
-	.flags = EXPR_HOST_MAPLIKE,
-	.elem = &expr_type_string,
-	.get = smap_get,
-	.has = smap_has,
-	.len = smap_len,
-	.keys = smap_keys,
-	.version = smap_version,
-};
-static const struct expr_type smap_type = { EXPR_HOST, NULL, &smap_ops };
-
-/* evt.Unmarshaled: map[string]any, writable by UnmarshalJSON()/ParseKV(). */
-static int umap_get(struct expr_ctx *ctx, void *obj, const char *name, struct expr_value *out)
-{
-	struct cs_event *e = obj;
-	const struct expr_value *v = expr_map_get(&e->unmarshaled, name);
-
-	*out = v ? expr_value_ref(v) : expr_nil();
-	return 0;
-}
-
-static int umap_has(struct expr_ctx *ctx, void *obj, const char *key, bool *out)
-{
-	struct cs_event *e = obj;
-
-	*out = expr_map_get(&e->unmarshaled, key) != NULL;
-	return 0;
-}
-
-static int umap_len(struct expr_ctx *ctx, void *obj, int64_t *out)
-{
-	struct cs_event *e = obj;
-
-	*out = (int64_t)expr_map_len(&e->unmarshaled);
-	return 0;
-}
-
-static int umap_keys(struct expr_ctx *ctx, void *obj, struct expr_value *out)
-{
-	struct cs_event *e = obj;
-	size_t n = expr_map_len(&e->unmarshaled);
-	int err = expr_array_new(n, out);
-
-	for (size_t i = 0; !err && i < n; i++) {
-		const char *k;
-		const struct expr_value *v;
-		struct expr_value s;
-
-		err = expr_map_entry(&e->unmarshaled, i, &k, &v);
-		if (!err)
-			err = expr_string(k, &s);
-		if (!err)
-			err = expr_array_push_take(out, s);
-	}
-	if (err)
-		expr_value_release(out);
-	return err;
-}
-
-static int umap_set(struct expr_ctx *ctx, void *obj, const char *key,
-		    const struct expr_value *value)
-{
-	struct cs_event *e = obj;
-
-	return expr_map_set(&e->unmarshaled, key, value);
-}
-
-static const struct expr_host_ops umap_ops = {
-	.name = "map[string]any",
-	.flags = EXPR_HOST_MAPLIKE,
-	.elem = &expr_type_any,
-	.get = umap_get,
-	.has = umap_has,
-	.len = umap_len,
-	.keys = umap_keys,
-	.set = umap_set,
-};
-static const struct expr_type umap_type = { EXPR_HOST, NULL, &umap_ops };
-
 static struct expr_value time_value(const struct cs_time *t)
 {
 	return expr_time(t->sec * 1000000000LL + t->nsec, t->off);
@@ -554,7 +431,7 @@ static int line_get(struct expr_ctx *ctx, void *obj, const char *name, struct ex
 	if (!strcmp(name, "Module"))
 		return expr_string(l->module, out);
 	if (!strcmp(name, "Labels"))
-		return *out = expr_host(&smap_ops, l->labels), 0;
+		return *out = expr_host(&expr_strmap_ops, l->labels), 0;
 	if (!strcmp(name, "Time"))
 		return *out = time_value(&l->time), 0;
 	if (!strcmp(name, "Process"))
@@ -564,7 +441,7 @@ static int line_get(struct expr_ctx *ctx, void *obj, const char *name, struct ex
 
 static const struct expr_field line_fields[] = {
 	{ "Raw", &expr_type_string },	 { "Src", &expr_type_string },
-	{ "Module", &expr_type_string }, { "Labels", &smap_type },
+	{ "Module", &expr_type_string }, { "Labels", &expr_type_strmap },
 	{ "Time", &expr_type_time },	 { "Process", &expr_type_bool },
 	{ NULL, NULL },
 };
@@ -592,7 +469,7 @@ static int evt_get(struct expr_ctx *ctx, void *obj, const char *name, struct exp
 		if (!strcmp(name, "ExpectMode"))
 			return *out = expr_int(e->expect_mode), 0;
 		if (!strcmp(name, "Enriched"))
-			return *out = expr_host(&smap_ops, e->enriched), 0;
+			return *out = expr_host(&expr_strmap_ops, e->enriched), 0;
 		break;
 	case 'W':
 		if (!strcmp(name, "Whitelisted"))
@@ -614,19 +491,19 @@ static int evt_get(struct expr_ctx *ctx, void *obj, const char *name, struct exp
 		break;
 	case 'P':
 		if (!strcmp(name, "Parsed"))
-			return *out = expr_host(&smap_ops, e->parsed), 0;
+			return *out = expr_host(&expr_strmap_ops, e->parsed), 0;
 		if (!strcmp(name, "Process"))
 			return *out = expr_bool(e->process), 0;
 		break;
 	case 'M':
 		if (!strcmp(name, "Meta"))
-			return *out = expr_host(&smap_ops, e->meta), 0;
+			return *out = expr_host(&expr_strmap_ops, e->meta), 0;
 		if (!strcmp(name, "MarshaledTime"))
 			return expr_string(e->marshaled_time, out);
 		break;
 	case 'U':
 		if (!strcmp(name, "Unmarshaled"))
-			return *out = expr_host(&umap_ops, e), 0;
+			return *out = expr_host(&expr_nmap_ops, &e->unmarshaled), 0;
 		break;
 	case 'O':
 		if (!strcmp(name, "Overflow")) {
@@ -706,10 +583,10 @@ static const struct expr_field evt_fields[] = {
 	{ "WhitelistReason", &expr_type_string },
 	{ "Stage", &expr_type_string },
 	{ "Line", &line_type },
-	{ "Parsed", &smap_type },
-	{ "Enriched", &smap_type },
-	{ "Unmarshaled", &umap_type },
-	{ "Meta", &smap_type },
+	{ "Parsed", &expr_type_strmap },
+	{ "Enriched", &expr_type_strmap },
+	{ "Unmarshaled", &expr_type_nmap },
+	{ "Meta", &expr_type_strmap },
 	{ "Overflow", NULL },
 	{ "Time", &expr_type_time },
 	{ "StrTime", &expr_type_string },
@@ -738,3 +615,75 @@ const struct expr_host_ops cs_event_expr_ops = {
 };
 
 const struct expr_type cs_event_expr_type = { EXPR_HOST, NULL, &cs_event_expr_ops };
+
+/* ---- models.Source ---------------------------------------------------------------- */
+
+static int str_out(const char *s, struct expr_value *out)
+{
+	return expr_string(s ? s : "", out);
+}
+
+static const struct expr_field source_fields[] = {
+	{ "Scope", &expr_type_string },	   { "Value", &expr_type_string },
+	{ "IP", &expr_type_string },	   { "Range", &expr_type_string },
+	{ "AsName", &expr_type_string },   { "AsNumber", &expr_type_string },
+	{ "Cn", &expr_type_string },	   { "Latitude", &expr_type_float },
+	{ "Longitude", &expr_type_float }, { NULL, NULL },
+};
+
+static const struct expr_method source_methods[] = {
+	{ "GetScope", 0, 0, &expr_type_string },
+	{ "GetValue", 0, 0, &expr_type_string },
+	{ "GetAsNumberName", 0, 0, &expr_type_string },
+	{ NULL, 0, 0, NULL },
+};
+
+static int source_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+{
+	const struct cs_source *s = obj;
+	const struct {
+		const char *name, *value;
+	} strings[] = {
+		{ "Scope", s->scope }, { "Value", s->value },	       { "IP", s->ip },
+		{ "Range", s->range }, { "AsName", s->as_name }, { "AsNumber", s->as_number },
+		{ "Cn", s->cn },
+	};
+
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		if (!strcmp(name, strings[i].name))
+			return str_out(strings[i].value, out);
+	if (!strcmp(name, "Latitude"))
+		return *out = expr_float(s->lat), 0;
+	if (!strcmp(name, "Longitude"))
+		return *out = expr_float(s->lon), 0;
+	return -ENOENT;
+}
+
+static int source_call(struct expr_ctx *c, void *obj, const char *method,
+		       const struct expr_value *args, int nargs, struct expr_value *out)
+{
+	const struct cs_source *s = obj;
+
+	if (!strcmp(method, "GetScope"))
+		return str_out(s->scope, out);
+	if (!strcmp(method, "GetValue"))
+		return str_out(s->value, out);
+	if (!strcmp(method, "GetAsNumberName")) {
+		const char *n = s->as_number ? s->as_number : "";
+		const char *a = s->as_name ? s->as_name : "";
+
+		/* "<number> <name>" with whichever parts exist */
+		return expr_stringf(out, "%s%s%s", n, *n && *a ? " " : "", a);
+	}
+	return -ENOENT;
+}
+
+const struct expr_host_ops cs_source_expr_ops = {
+	.name = "Source",
+	.fields = source_fields,
+	.methods = source_methods,
+	.get = source_get,
+	.call = source_call,
+};
+
+const struct expr_type cs_source_expr_type = { EXPR_HOST, NULL, &cs_source_expr_ops };

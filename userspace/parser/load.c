@@ -53,21 +53,14 @@ static int compile_expr(struct loader *L, yaml_node_t *n, const char *what, stru
 
 static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *out)
 {
-	size_t n;
+	yaml_node_t *m;
+	int err = ywalk_list_new(&L->w, seq, "statics", sizeof(*out->v), (void **)&out->v);
 
-	if (ywalk_is_null(seq))
-		return 0;
-	if (seq->type != YAML_SEQUENCE_NODE)
-		return LOAD_ERR(L, seq, "'statics' must be a list");
-	n = seq->data.sequence.items.top - seq->data.sequence.items.start;
-	out->v = calloc(n ? n : 1, sizeof(*out->v));
-	if (!out->v)
-		return -ENOMEM;
-	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
-	     it++) {
-		yaml_node_t *m = ywalk_node(&L->w, *it);
+	if (err || !out->v)
+		return err;
+	YWALK_ITEMS(&L->w, seq, m) {
 		struct cs_static *s = &out->v[out->n++];
-		int targets = 0, err = 0;
+		int targets = 0;
 		yaml_node_t *expr_node = NULL;
 		const char *k;
 		yaml_node_t *v;
@@ -312,23 +305,15 @@ static int load_pattern_syntax(struct loader *L, yaml_node_t *m)
 
 static int load_stash(struct loader *L, yaml_node_t *seq, struct cs_node *node)
 {
-	size_t cap;
+	yaml_node_t *m;
+	int err = ywalk_list_new(&L->w, seq, "stash", sizeof(*node->stash), (void **)&node->stash);
 
-	if (ywalk_is_null(seq))
-		return 0;
-	if (seq->type != YAML_SEQUENCE_NODE)
-		return LOAD_ERR(L, seq, "'stash' must be a list");
-	cap = seq->data.sequence.items.top - seq->data.sequence.items.start;
-	node->stash = calloc(cap ? cap : 1, sizeof(*node->stash));
-	if (!node->stash)
-		return -ENOMEM;
-	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
-	     it++) {
-		yaml_node_t *m = ywalk_node(&L->w, *it);
+	if (err || !node->stash)
+		return err;
+	YWALK_ITEMS(&L->w, seq, m) {
 		struct cs_stash_def *s = &node->stash[node->nstash++];
 		const char *k, *ttl = NULL;
 		yaml_node_t *v;
-		int err = 0;
 
 		if (!m || m->type != YAML_MAPPING_NODE)
 			return LOAD_ERR(L, m, "a stash entry must be a mapping");
@@ -357,6 +342,26 @@ static int load_stash(struct loader *L, yaml_node_t *seq, struct cs_node *node)
 			return LOAD_ERR(L, m, "stash: invalid ttl '%s'", ttl);
 		if (!s->size)
 			s->size = 100;
+	}
+	return 0;
+}
+
+static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, const char *parent,
+		     int depth);
+
+/* A node's `nodes:` list, loaded recursively one level deeper. */
+static int load_children(struct loader *L, yaml_node_t *seq, struct cs_node *node, int depth)
+{
+	yaml_node_t *child;
+	int err = ywalk_list_new(&L->w, seq, "nodes", sizeof(*node->children),
+				 (void **)&node->children);
+
+	if (err || !node->children)
+		return err;
+	YWALK_ITEMS(&L->w, seq, child) {
+		err = load_node(L, child, &node->children[node->nchildren++], node->name, depth + 1);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -453,23 +458,8 @@ static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, con
 		return err;
 	if (statics && (err = load_statics(L, statics, &node->statics)))
 		return err;
-	if (nodes && !ywalk_is_null(nodes)) {
-		size_t cap;
-
-		if (nodes->type != YAML_SEQUENCE_NODE)
-			return LOAD_ERR(L, nodes, "'nodes' must be a list");
-		cap = nodes->data.sequence.items.top - nodes->data.sequence.items.start;
-		node->children = calloc(cap ? cap : 1, sizeof(*node->children));
-		if (!node->children)
-			return -ENOMEM;
-		for (yaml_node_item_t *it = nodes->data.sequence.items.start;
-		     it < nodes->data.sequence.items.top; it++) {
-			err = load_node(L, ywalk_node(&L->w, *it), &node->children[node->nchildren++],
-					node->name, depth + 1);
-			if (err)
-				return err;
-		}
-	}
+	if (nodes && (err = load_children(L, nodes, node, depth)))
+		return err;
 	/* A filter alone does nothing: CrowdSec refuses such a node as empty. */
 	if (!node->grok && !node->nchildren && !node->statics.n && !node->wl && !node->nstash)
 		return LOAD_ERR(L, m, "node '%s' is empty (no grok, statics, nodes, whitelist "

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Group commit (lapi/commit.c): alerts handed in by concurrent threads while
+ * the writer is busy are stored together, yet every caller gets its own
+ * answer: its own ids when the group committed, and when one submission of a
+ * group is refused by the database, that one alone fails and the others are
+ * stored. The writer is held busy by holding the database connection, and the
+ * test waits (bounded) until the submissions are queued behind it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+#include "db/db_int.h"
+#include "lapi/lapi_int.h"
+#include "../lib/test.h"
+
+#define SUBMITTERS 6
+#define BAD 3 /* this submitter's decision value is not an address */
+
+struct submitter {
+	struct cs_lapi *l;
+	int idx;
+	struct cs_alert *a[2];
+	int64_t ids[2];
+	int err;
+	pthread_t t;
+};
+
+static struct cs_alert *alert_with_ban(const char *value)
+{
+	struct cs_alert *a = calloc(1, sizeof(*a));
+
+	a->scenario = strdup("test/group-commit");
+	a->message = strdup("");
+	a->machine_id = strdup("committer-test");
+	a->src_scope = strdup("Ip");
+	a->src_value = strdup(value);
+	a->start_at = a->stop_at = gotime_now();
+	a->decisions = calloc(1, sizeof(*a->decisions));
+	a->n_decisions = 1;
+	a->decisions[0].duration = 3600LL * NSEC_PER_SEC;
+	a->decisions[0].scenario = strdup("test/group-commit");
+	a->decisions[0].type = strdup("ban");
+	a->decisions[0].scope = strdup("Ip");
+	a->decisions[0].value = strdup(value);
+	a->decisions[0].origin = strdup("cscli");
+	return a;
+}
+
+static void *submit_main(void *arg)
+{
+	struct submitter *s = arg;
+
+	s->err = lapi_commit_alerts(s->l, s->a, 2, gotime_now(), s->ids);
+	return NULL;
+}
+
+/* until `queued` submissions wait and `taken` were taken: at most ~10 s, polling every 2 ms */
+static bool wait_counts(struct cs_lapi *l, size_t queued, size_t taken)
+{
+	for (int i = 0; i < 5000; i++) {
+		size_t q, t;
+
+		lapi_commit_counts(l, &q, &t);
+		if (q == queued && t == taken)
+			return true;
+		usleep(2000);
+	}
+	return false;
+}
+
+static size_t count_group_decisions(struct cs_db *db)
+{
+	struct cs_dfilter f = { .include_simulated = true, .contains = false, .has_range = true };
+	struct cs_decision *v = NULL;
+	size_t n = 0;
+
+	cs_prefix_parse("198.18.77.0/24", CS_PREFIX_MASK, &f.range);
+	if (cs_db_decisions_active(db, &f, gotime_now(), &v, &n))
+		return (size_t)-1;
+	cs_decisions_free(v, n);
+	return n;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/cs-test-commit-XXXXXX", path[300];
+	struct submitter sub[SUBMITTERS] = { 0 };
+	struct cs_lapi_config cfg;
+	struct cs_lapi *l = NULL;
+	struct cs_db *db;
+	int ret = -EADDRINUSE;
+
+	log_set_level(LOG_LVL_ERROR);
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(path, sizeof(path), "%s/cs.db", dir);
+	cs_lapi_config_defaults(&cfg);
+	free(cfg.db_path);
+	cfg.db_path = strdup(path);
+	free(cfg.profiles_path);
+	cfg.profiles_path = NULL;
+	cfg.prometheus_enabled = false;
+	srand((unsigned)getpid());
+	for (int i = 0; i < 100 && ret == -EADDRINUSE; i++) {
+		free(cfg.listen_uri);
+		if (asprintf(&cfg.listen_uri, "127.0.0.1:%d", 20000 + rand() % 20000) < 0)
+			cfg.listen_uri = NULL;
+		ret = cs_lapi_start(&cfg, &l);
+	}
+	if (!ASSERT_OK(ret, "start"))
+		goto out;
+	db = cs_lapi_db(l);
+	ASSERT_OK(cs_db_machine_add(db, "committer-test", "x", "127.0.0.1", true, false,
+				    gotime_now()), "machine");
+
+	for (int i = 0; i < SUBMITTERS; i++) {
+		char v[32];
+
+		sub[i].l = l;
+		sub[i].idx = i;
+		for (int k = 0; k < 2; k++) {
+			snprintf(v, sizeof(v), "198.18.77.%d", i * 2 + k + 1);
+			sub[i].a[k] = alert_with_ban(i == BAD && k == 1 ? "not-an-address" : v);
+		}
+	}
+	/*
+	 * The writer takes submitter 0 and waits for the connection held here; the
+	 * others queue behind it and are taken as one group once it is released.
+	 */
+	db_hold(db);
+	pthread_create(&sub[0].t, NULL, submit_main, &sub[0]);
+	ASSERT_TRUE(wait_counts(l, 0, 1), "first submission taken, the writer waits for the db");
+	for (int i = 1; i < SUBMITTERS; i++)
+		pthread_create(&sub[i].t, NULL, submit_main, &sub[i]);
+	ASSERT_TRUE(wait_counts(l, SUBMITTERS - 1, 1), "the others queued behind the busy writer");
+	db_release(db);
+	for (int i = 0; i < SUBMITTERS; i++)
+		pthread_join(sub[i].t, NULL);
+	ASSERT_TRUE(wait_counts(l, 0, SUBMITTERS), "all taken");
+
+	for (int i = 0; i < SUBMITTERS; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "submitter %d's answer", i);
+		if (i == BAD) {
+			ASSERT_EQ(sub[i].err, -EINVAL, name);
+			continue;
+		}
+		ASSERT_OK(sub[i].err, name);
+		ASSERT_TRUE(sub[i].ids[0] > 0 && sub[i].ids[1] == sub[i].ids[0] + 1,
+			    "its own two consecutive alert ids");
+		for (int j = 0; j < i; j++)
+			if (j != BAD)
+				ASSERT_TRUE(sub[j].ids[0] != sub[i].ids[0], "ids not shared");
+	}
+	ASSERT_EQ(count_group_decisions(db), (size_t)(2 * (SUBMITTERS - 1)),
+		  "every good submission stored, nothing of the refused one");
+	{
+		struct cs_alert *a = NULL;
+
+		ASSERT_OK(cs_db_alert_get(db, sub[SUBMITTERS - 1].ids[1], gotime_now(), &a),
+			  "alert of the group");
+		ASSERT_TRUE(a && a->n_decisions == 1 &&
+				    !strcmp(a->decisions[0].value, "198.18.77.12"),
+			    "its decision stored with it");
+		ASSERT_STREQ(a ? a->machine_id : "", "committer-test", "owner kept");
+		cs_alert_free(a);
+	}
+	/* after stop, a submission is stored by its caller */
+	cs_lapi_stop(l);
+	l = NULL;
+out:
+	for (int i = 0; i < SUBMITTERS; i++)
+		for (int k = 0; k < 2; k++)
+			cs_alert_free(sub[i].a[k]);
+	cs_lapi_stop(l);
+	cs_lapi_config_clear(&cfg);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	if (system(path))
+		fprintf(stderr, "cleanup failed\n");
+	return TEST_SUMMARY();
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Group commit of alerts. Whoever stores alerts (HTTP pushes, the detector's
+ * queue worker, cs_lapi_alert_submit) hands them to one writer thread and
+ * waits; the writer takes everything handed in meanwhile and stores it as one
+ * transaction. Concurrent pushes then share one COMMIT (one WAL fsync under
+ * synchronous=FULL) instead of queueing for the db lock and syncing one by one,
+ * and every caller still returns only once its alerts are durable.
+ *
+ * A group the database refuses is stored again one submission at a time, so
+ * each caller gets its own answer: an alert that was stored is never reported
+ * as failed, one that was not never as stored.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "common/log.h"
+#include "lapi/lapi_int.h"
+
+/* alerts in one transaction at most (a submission is never split: an import's is taken whole) */
+#define COMMIT_GROUP_ALERTS 4096
+
+struct commit_req {
+	struct cs_alert *const *v;
+	size_t n;
+	int64_t now;
+	int64_t *ids;
+	int err;
+	bool done;
+	struct commit_req *next;
+};
+
+struct lapi_committer {
+	struct cs_db *db;
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* a submission is queued, or stop */
+	pthread_cond_t done; /* a group is stored */
+	struct commit_req *head, **tail;
+	size_t queued; /* submissions handed in, not taken by the writer yet */
+	size_t taken;  /* submissions taken by the writer, in all */
+	bool running, stop;
+	pthread_t thread;
+};
+
+static int store_alone(struct cs_db *db, struct commit_req *r)
+{
+	return cs_db_alerts_insert(db, r->v, r->n, NULL, r->now, r->ids);
+}
+
+/* The submissions from first to the end of the list (NULL-terminated). */
+static void store_group(struct cs_db *db, struct commit_req *first, size_t nreq, size_t nalerts)
+{
+	struct cs_alert **all;
+	int64_t *ids, now = 0;
+	size_t k = 0;
+	int err;
+
+	if (nreq == 1) {
+		first->err = store_alone(db, first);
+		return;
+	}
+	all = malloc(nalerts * sizeof(*all));
+	ids = malloc(nalerts * sizeof(*ids));
+	err = all && ids ? 0 : -ENOMEM;
+	for (struct commit_req *r = first; !err && r; r = r->next) {
+		for (size_t i = 0; i < r->n; i++)
+			all[k++] = r->v[i];
+		now = r->now > now ? r->now : now; /* stored now: the latest clock read */
+	}
+	if (!err)
+		err = cs_db_alerts_insert(db, all, nalerts, NULL, now, ids);
+	k = 0;
+	for (struct commit_req *r = first; r; r = r->next) {
+		if (err) { /* nothing of the group is stored: each on its own */
+			r->err = store_alone(db, r);
+			continue;
+		}
+		for (size_t i = 0; i < r->n; i++)
+			r->ids[i] = ids[k++];
+		r->err = 0;
+	}
+	free(all);
+	free(ids);
+}
+
+static void *committer_main(void *arg)
+{
+	struct lapi_committer *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		struct commit_req *first, *last;
+		size_t nreq = 1, nalerts;
+
+		while (!c->head && !c->stop)
+			pthread_cond_wait(&c->work, &c->lock);
+		if (!c->head)
+			break; /* stopping, and everything handed in is stored */
+		first = last = c->head;
+		nalerts = first->n;
+		while (last->next && nalerts + last->next->n <= COMMIT_GROUP_ALERTS) {
+			last = last->next;
+			nalerts += last->n;
+			nreq++;
+		}
+		c->head = last->next;
+		c->queued -= nreq;
+		c->taken += nreq;
+		if (!c->head)
+			c->tail = &c->head;
+		last->next = NULL;
+		pthread_mutex_unlock(&c->lock);
+		store_group(c->db, first, nreq, nalerts);
+		pthread_mutex_lock(&c->lock);
+		for (struct commit_req *r = first, *next; r; r = next) {
+			next = r->next; /* r belongs to its waiter once done is set */
+			r->done = true;
+		}
+		pthread_cond_broadcast(&c->done);
+	}
+	c->running = false; /* late submitters store by themselves */
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+int lapi_committer_start(struct cs_lapi *l)
+{
+	struct lapi_committer *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	c->db = l->db;
+	c->tail = &c->head;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->work, NULL);
+	pthread_cond_init(&c->done, NULL);
+	c->running = true;
+	err = -pthread_create(&c->thread, NULL, committer_main, c);
+	if (err) {
+		pthread_cond_destroy(&c->done);
+		pthread_cond_destroy(&c->work);
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return err;
+	}
+	l->committer = c;
+	return 0;
+}
+
+void lapi_committer_stop(struct cs_lapi *l)
+{
+	struct lapi_committer *c = l->committer;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->work);
+	pthread_mutex_unlock(&c->lock);
+	pthread_join(c->thread, NULL); /* after storing what was handed in */
+	l->committer = NULL;
+	pthread_cond_destroy(&c->done);
+	pthread_cond_destroy(&c->work);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+int lapi_commit_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, int64_t now,
+		       int64_t *ids)
+{
+	struct lapi_committer *c = l->committer;
+	struct commit_req r = { .v = v, .n = n, .now = now, .ids = ids };
+
+	if (c) {
+		pthread_mutex_lock(&c->lock);
+		if (c->running && !c->stop) {
+			*c->tail = &r;
+			c->tail = &r.next;
+			c->queued++;
+			pthread_cond_signal(&c->work);
+			while (!r.done)
+				pthread_cond_wait(&c->done, &c->lock);
+			pthread_mutex_unlock(&c->lock);
+			return r.err;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	return store_alone(l->db, &r);
+}
+
+void lapi_commit_counts(struct cs_lapi *l, size_t *queued, size_t *taken)
+{
+	struct lapi_committer *c = l->committer;
+
+	*queued = *taken = 0;
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	*queued = c->queued;
+	*taken = c->taken;
+	pthread_mutex_unlock(&c->lock);
+}
