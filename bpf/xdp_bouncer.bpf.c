@@ -56,6 +56,14 @@ MMAP_ARRAY(cs_host_index6, struct cs_host6_bucket);
 MMAP_ARRAY(cs_filter_cfg, struct cs_filter_cfg);
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cs_counts);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_counts SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CS_STAT_MAX);
 	__type(key, __u32);

@@ -27,19 +27,26 @@
 static char dir[] = "/tmp/test_central_XXXXXX";
 static int dbn;
 
-/* Database number n (another handle on it: the operator's CLI, a restart). */
+/*
+ * Database number n (another handle on it: the operator's CLI, a restart):
+ * SQLite files, or with CS_TEST_PG_CONNINFO (test_central_pg.sh) PostgreSQL
+ * databases cs_central_<n> that the script created.
+ */
 static struct central *open_nth(int n, const struct central_rules *r)
 {
+	const char *pg = getenv("CS_TEST_PG_CONNINFO");
 	struct central_rules def;
 	struct central *c = NULL;
-	char path[128];
+	char path[128], conninfo[512];
 
 	if (!r) {
 		central_rules_default(&def);
 		r = &def;
 	}
 	snprintf(path, sizeof(path), "%s/c%d.db", dir, n);
-	if (!ASSERT_OK(central_open(path, r, &c), "open"))
+	if (pg)
+		snprintf(conninfo, sizeof(conninfo), "%s dbname=cs_central_%d", pg, n);
+	if (!ASSERT_OK(central_open(path, pg ? conninfo : NULL, 0, r, &c), "open"))
 		return NULL;
 	return c;
 }

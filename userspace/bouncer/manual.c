@@ -296,19 +296,10 @@ static int status_cb(const struct xdp_iface_status *st, void *arg)
 	return 0;
 }
 
-static int count_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
-{
-	size_t *counts = arg;
-
-	(void)b;
-	counts[(p->family == AF_INET ? 0 : 2) + !cs_prefix_is_host(p)]++;
-	return 0;
-}
-
 static int cmd_status(struct manual_opts *o)
 {
 	struct xdp_loader *l = NULL;
-	size_t counts[4] = {};
+	uint64_t counts[4] = {};
 	uint32_t hosts, ranges;
 	json_t *ifs, *root;
 	int rc = open_installed(o, &l);
@@ -329,7 +320,8 @@ static int cmd_status(struct manual_opts *o)
 	}
 	ifs = json_array();
 	xdp_loader_for_each_iface(l, status_cb, ifs);
-	xdp_loader_for_each_ban(l, count_cb, counts);
+	if (xdp_loader_counts(l, counts))
+		fprintf(stderr, "Warning: cannot read the entry counts\n");
 	xdp_loader_capacity(l, &hosts, &ranges);
 	root = json_pack("{s:s, s:o, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i}}", "pin_dir",
 			 pin_root(o), "interfaces", ifs, "entries",
@@ -355,7 +347,7 @@ static int cmd_status(struct manual_opts *o)
 			       json_string_value(json_object_get(it, "attachment")));
 		printf("entries: %zu IPv4 hosts, %zu IPv4 ranges, %zu IPv6 hosts, %zu IPv6 ranges "
 		       "(capacity %u hosts, %u ranges per family)\n",
-		       counts[0], counts[1], counts[2], counts[3], hosts, ranges);
+		       (size_t)counts[0], (size_t)counts[1], (size_t)counts[2], (size_t)counts[3], hosts, ranges);
 	}
 	json_decref(root);
 	xdp_loader_free(l);

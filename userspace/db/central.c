@@ -103,7 +103,8 @@ static const char *const central_sql[C__MAX] = {
 		      " COALESCE(r.blocked, 0), MAX(s.created_at), MAX(s.scenario),"
 		      " MAX(CASE WHEN s.state = 0 AND s.created_at > ?3 THEN 1 ELSE 0 END)"
 		      " FROM central_signals s LEFT JOIN central_reporters r ON r.id = s.reporter"
-		      " WHERE s.ip = ?1 AND s.created_at >= ?2 GROUP BY s.reporter",
+		      " WHERE s.ip = ?1 AND s.created_at >= ?2"
+		      " GROUP BY s.reporter, r.net, r.trust, r.blocked",
 	/* the window's reports by (ip, reporter); pending: one came after the IP's
 	 * last listing (or there is none) and was not late */
 	[C_WINDOW] = "SELECT s.ip, s.reporter, MAX(s.created_at), MAX(s.scenario),"

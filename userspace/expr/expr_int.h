@@ -241,6 +241,16 @@ extern const size_t expr_crowdsec_helpers_count;
 extern const struct expr_func expr_hubtest_helpers[];
 extern const size_t expr_hubtest_helpers_count;
 
+/* Shorthands of the function tables (builtins.c, helpers.c): argument kinds, flags. */
+#define T_S EXPR_STRING
+#define T_I EXPR_INT
+#define T_F EXPR_FLOAT
+#define T_A EXPR_ARRAY
+#define T_M EXPR_MAP
+#define T_X EXPR_ANY
+#define PURE EXPR_FN_PURE
+#define RO EXPR_FN_READONLY
+
 /* Shared pieces of builtins.c / helpers.c / eval.c. */
 int expr_sort_values(struct expr_value *arr, bool desc);
 /* obj[key] with nil instead of errors (get()). */
