@@ -1007,15 +1007,6 @@ static int b_bitshr(struct expr_ctx *c, const struct expr_value *args, int n,
 	return 0;
 }
 
-#define T_S EXPR_STRING
-#define T_I EXPR_INT
-#define T_F EXPR_FLOAT
-#define T_A EXPR_ARRAY
-#define T_M EXPR_MAP
-#define T_X EXPR_ANY
-#define PURE EXPR_FN_PURE
-#define RO EXPR_FN_READONLY
-
 const struct expr_func expr_builtins[] = {
 	{ "len", b_len, 1, 1, { T_X }, &expr_type_int, NULL, PURE },
 	{ "type", b_type, 1, 1, { T_X }, &expr_type_string, NULL, PURE },

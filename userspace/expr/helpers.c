@@ -1316,15 +1316,6 @@ HELPER(h_empty_list)
 	return expr_array_new(0, out);
 }
 
-#define T_S EXPR_STRING
-#define T_I EXPR_INT
-#define T_F EXPR_FLOAT
-#define T_A EXPR_ARRAY
-#define T_M EXPR_MAP
-#define T_X EXPR_ANY
-#define PURE EXPR_FN_PURE
-#define RO EXPR_FN_READONLY
-
 const struct expr_func expr_crowdsec_helpers[] = {
 	/* strings */
 	{ "Upper", h_upper, 1, 1, { T_S }, &expr_type_string, NULL, PURE },
