@@ -20,7 +20,7 @@ CS_TEST_PG_CONNINFO="host=$PG_SOCK port=$PG_PORT user=$PG_USER dbname=cs_contrac
 	run_on_pg "$BUILD/tests/lapi/test_lapi_db"
 # the HTTP contract, the real bouncers, allowlists, imports, TLS auth, usage metrics
 for t in test_lapi_http.sh test_lapi_bouncers.sh test_lapi_allowlists.sh test_lapi_decisions_import.sh \
-	test_lapi_tls.sh test_usage_metrics.sh; do
+	test_lapi_tls.sh test_usage_metrics.sh test_lapi_alert_uuid.sh; do
 	run_on_pg bash "$here/$t"
 done
 summary

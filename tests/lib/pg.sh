@@ -13,6 +13,7 @@
 # run_on_pg CMD...: run a test program (on the PostgreSQL its environment names),
 #   fold its counts into ours (harness.sh), its FAIL lines labelled.
 # PG_FSYNC=on for durable commits (benchmarks); the tests run with fsync off.
+# PG_OPTS: more server options (-c name=value ...).
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
@@ -44,7 +45,7 @@ pg_start() {
 
 pg_ctl_start() {
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 30 \
-		-o "-p $PG_PORT -k $PG_SOCK -c listen_addresses='' -c fsync=${PG_FSYNC:-off}" start >/dev/null 2>&1 ||
+		-o "-p $PG_PORT -k $PG_SOCK -c listen_addresses='' -c fsync=${PG_FSYNC:-off} ${PG_OPTS:-}" start >/dev/null 2>&1 ||
 		{ PG_WHY="pg_ctl start failed: $(tail -2 "$PG_DIR/log")"; return 1; }
 }
 
