@@ -43,7 +43,8 @@
  *                        cs_buckets_pour_target(b[s], evt, &r, i, 0);
  *
  * b[0..n-1] are engines loaded with the same scenarios in the same order; a
- * (scenario, partition) instance lives in exactly one of them, so each one is
+ * (scenario, partition) instance lives in exactly one of them (scenarios with
+ * the same name and filter share instances, as upstream), so each one is
  * touched by one thread and a replay gives the same buckets and alerts for any
  * n. With .on_reprocess set, reprocessed overflows go to the caller (which
  * routes them to their shards) instead of being poured again in place.

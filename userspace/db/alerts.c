@@ -486,7 +486,6 @@ int cs_db_alerts_count(struct cs_db *db, cs_db_count_cb cb, void *ctx)
 
 int cs_db_flush(struct cs_db *db, int64_t before, long max_items, long *n)
 {
-	struct dbstmt *s = NULL;
 	int err;
 
 	*n = 0;
@@ -495,22 +494,12 @@ int cs_db_flush(struct cs_db *db, int64_t before, long max_items, long *n)
 		return err;
 	if (!db_cluster_job(db, "flush")) /* another replica runs it */
 		return txn_end(db, 0);
-	if (before > 0 && !(err = db_prepare(db, "DELETE FROM alerts WHERE created_at < ?", &s))) {
-		bind_int(s, 1, before);
-		err = exec_stmt(db, s);
-		*n += err ? 0 : db_changes(db);
-		db_finalize(s);
-		s = NULL;
-	}
+	if (before > 0)
+		err = db_exec_int(db, "DELETE FROM alerts WHERE created_at < ?", before, n);
 	/* the (max_items + 1)-th newest and older */
-	if (!err && max_items > 0 &&
-	    !(err = db_prepare(db, "DELETE FROM alerts WHERE id <= (SELECT id FROM alerts"
-				   " ORDER BY id DESC LIMIT 1 OFFSET ?)", &s))) {
-		bind_int(s, 1, max_items);
-		err = exec_stmt(db, s);
-		*n += err ? 0 : db_changes(db);
-		db_finalize(s);
-	}
+	if (!err && max_items > 0)
+		err = db_exec_int(db, "DELETE FROM alerts WHERE id <= (SELECT id FROM alerts"
+				      " ORDER BY id DESC LIMIT 1 OFFSET ?)", max_items, n);
 	if (*n)
 		stream_mark_stale(db);
 	return txn_end(db, err);

@@ -162,6 +162,21 @@ int exec_stmt(struct cs_db *db, struct dbstmt *s)
 	return rc >= 0 ? 0 : sql_err(db, rc);
 }
 
+int db_exec_int(struct cs_db *db, const char *sql, int64_t a, long *changed)
+{
+	struct dbstmt *s;
+	int err = db_prepare(db, sql, &s);
+
+	if (err)
+		return err;
+	bind_int(s, 1, a);
+	err = exec_stmt(db, s);
+	if (!err && changed)
+		*changed += db_changes(db);
+	db_finalize(s);
+	return err;
+}
+
 bool db_cluster_job(struct cs_db *db, const char *job)
 {
 	struct dbstmt *s = NULL;

@@ -263,6 +263,12 @@ int sql_err(struct cs_db *db, int rc);
 struct dbstmt *stmt(struct cs_db *db, enum stmt_id id);
 /* Run a statement that returns no rows. */
 int exec_stmt(struct cs_db *db, struct dbstmt *s);
+/*
+ * A statement used once, with the one integer parameter a: prepared, run and
+ * finalized inside the caller's transaction; *changed (when given) grows by the
+ * rows it changed.
+ */
+int db_exec_int(struct cs_db *db, const char *sql, int64_t a, long *changed);
 /* exec_stmt, -ENOENT when no row changed */
 int run_changes(struct cs_db *db, struct dbstmt *s);
 /*

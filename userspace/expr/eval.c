@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "expr/ast.h"
 
 #define CHAIN_NIL 1	/* internal: an optional access met nil; N_CHAIN makes it nil */
@@ -687,11 +688,17 @@ static int fetch(struct ev *st, const struct node *n, const struct expr_value *o
 			uint64_t ver = obj->h.ops->version && st->vm ?
 					       obj->h.ops->version(obj->h.obj) : 0;
 
-			if (ver && !field_get(st->vm, ver, key, out))
-				return 0;
+			uint64_t kh = 0;
+
+			if (ver) {
+				kh = n && n->type == N_MEMBER && key == &n->b->val ?
+					     n->khash : cs_hash(key->s->s, key->s->len);
+				if (!field_get(st->vm, ver, key, kh, out))
+					return 0;
+			}
 			err = obj->h.ops->get(&st->ctx, obj->h.obj, key->s->s, out);
 			if (!err && ver)
-				field_put(st->vm, ver, key, out);
+				field_put(st->vm, ver, key, kh, out);
 			if (!err)
 				return 0;
 			*out = EXPR_NIL_VALUE;

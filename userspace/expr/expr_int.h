@@ -177,7 +177,7 @@ struct vm_memo {
 
 #define EXPR_VM_STRSET_SLOTS 64
 #define EXPR_VM_HS_SLOTS 16
-#define EXPR_VM_FIELD_SLOTS 64
+#define EXPR_VM_FIELD_SLOTS 256	/* even: pairs of ways */
 
 /* A value a versioned host map returned for key (expr_host_ops.version). */
 struct vm_field {
@@ -218,11 +218,12 @@ struct expr_str *memo_get(struct expr_vm *vm, const void *fn, const struct expr_
 void memo_put(struct expr_vm *vm, const void *fn, struct expr_str *in, struct expr_str *out);
 void memo_clear(struct expr_vm *vm);
 /* obj[key] of a versioned host map, from the vm when still current: 0 and a new
- * reference in *out, or 1 when the caller has to get() it (then field_put it). */
+ * reference in *out, or 1 when the caller has to get() it (then field_put it).
+ * khash: cs_hash of the key (constant keys have it from the compile step). */
 int field_get(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
-	      struct expr_value *out);
+	      uint64_t khash, struct expr_value *out);
 void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
-	       const struct expr_value *val);
+	       uint64_t khash, const struct expr_value *val);
 
 /* ---- data files ---- */
 
