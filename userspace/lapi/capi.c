@@ -71,8 +71,9 @@ static void signal_clear(struct capi_signal *s)
 
 /*
  * The hub version whose digest is the scenario's hash, as upstream's detector
- * stamps it from the hub index (our detector leaves it empty): NULL when the
- * file is not a published version (tainted, local or unknown).
+ * (and ours, agent.c) stamps it from the hub index, for alerts that come without
+ * one (a detector without a hub index): NULL when the file is not a published
+ * version (tainted, local or unknown).
  */
 static const char *hub_version(struct capi *c, const struct cs_alert *a)
 {
