@@ -37,6 +37,8 @@ check "run without --all or a name is an error" test "$rc" -ne 0
 # the hub's CI runs `cscli hubtest run --all --clean --max-jobs 8`
 out=$(cd "$co" && "$CSCLI" hubtest run --all --clean --max-jobs 8 2>&1); rc=$?
 check "the hub CI's flags are accepted" bash -c '[ "$1" -eq 0 ] && grep -q "^PASS ssh-bf" <<<"$2"' _ "$rc" "$out"
+out=$(cd /tmp && "$CSCLI" hubtest run --hub="$co" --max-jobs=8 ssh-bf 2>&1); rc=$?
+check "pflag's --flag=value forms" bash -c '[ "$1" -eq 0 ] && grep -q "^PASS ssh-bf" <<<"$2"' _ "$rc" "$out"
 out=$(cd "$co" && "$CSCLI" hubtest run --all --max-jobs many 2>&1); rc=$?
 check "--max-jobs wants a number" bash -c '[ "$1" -ne 0 ] && grep -q -- "--max-jobs" <<<"$2"' _ "$rc" "$out"
 out=$(cd "$co" && "$CSCLI" hubtest run --appsec --all 2>&1); rc=$?

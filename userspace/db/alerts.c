@@ -13,6 +13,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/vec.h"
 
 void cs_alert_free(struct cs_alert *a)
 {
@@ -379,16 +380,9 @@ int cs_db_alerts_search(struct cs_db *db, const struct cs_afilter *f, int64_t no
 		goto out;
 	err = qb_prepare(db, &q, &s);
 	while (!err && (rc = db_step(s)) == DB_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct cs_alert **p = realloc(v, nc * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			v = p;
-			cap = nc;
+		if (vec_reserve((void **)&v, &cap, cnt, sizeof(*v), 16)) {
+			err = -ENOMEM;
+			break;
 		}
 		v[cnt] = alert_from_row(s);
 		if (!v[cnt]) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vec.h"
 #include "db/db.h"
 #include "db/db_int.h"
 
@@ -125,16 +126,9 @@ static int load_items(struct cs_db *db, struct cs_allowlist *a, int64_t now)
 	while ((rc = db_step(s)) == DB_ROW) {
 		struct cs_allowlist_item *it;
 
-		if (a->nitems == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct cs_allowlist_item *p = realloc(a->items, nc * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			a->items = p;
-			cap = nc;
+		if (vec_reserve((void **)&a->items, &cap, a->nitems, sizeof(*a->items), 8)) {
+			err = -ENOMEM;
+			break;
 		}
 		it = &a->items[a->nitems++];
 		it->value = col_text(s, 0);
@@ -169,16 +163,9 @@ static int lists_query(struct cs_db *db, const char *name, bool with_items, int6
 	while ((rc = db_step(s)) == DB_ROW) {
 		struct cs_allowlist *a;
 
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct cs_allowlist *p = realloc(v, nc * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			v = p;
-			cap = nc;
+		if (vec_reserve((void **)&v, &cap, cnt, sizeof(*v), 8)) {
+			err = -ENOMEM;
+			break;
 		}
 		a = &v[cnt++];
 		memset(a, 0, sizeof(*a));

@@ -123,6 +123,7 @@ struct cs_dfilter {
 	struct cs_prefix range;
 	bool include_simulated;
 	bool no_dedup;
+	int64_t created_before; /* non-zero: created before it (what a new list replaces) */
 };
 
 struct cs_afilter {

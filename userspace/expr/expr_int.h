@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/strbuf.h"
 #include "expr/expr.h"
@@ -253,6 +254,15 @@ extern const size_t expr_hubtest_helpers_count;
 #define RO EXPR_FN_READONLY
 
 /* Shared pieces of builtins.c / helpers.c / eval.c. */
+/* Go's white space below 0x80 (strings.TrimSpace, strings.Fields). */
+#define EXPR_SPACES " \t\n\v\f\r"
+static inline bool expr_in_set(const char *set, size_t n, unsigned char c)
+{
+	return memchr(set, c, n) != NULL;
+}
+/* Go strings.Trim/TrimLeft/TrimRight on bytes: what is in set[0..n) cut from the ends. */
+int trim_common(const struct expr_value *s, const char *set, size_t n, bool left, bool right,
+		struct expr_value *out);
 int expr_sort_values(struct expr_value *arr, bool desc);
 /* obj[key] with nil instead of errors (get()). */
 int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,
