@@ -22,6 +22,7 @@ set -u
 [ "$(id -u)" = 0 ] || { echo "bench_bouncer: needs root"; exit 0; }
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lapi_lib.sh"
+. "$here/../tests/lib/fw_bouncer.sh"
 N=${N:-1000000} MAXS=${MAXS:-300} POLL=${POLL:-1} REACT=${REACT:-10} REACT_BASE=${REACT_BASE:-1000}
 B=$BUILD/crowdsec-xdp-bouncer
 ID=$$ NS=bbench$$ IF=bbx$$ IFP=bby$$ PORT=28731
@@ -91,39 +92,7 @@ xdp_count() { "$B" --pin-dir "$PIN" xdp status -o json 2>/dev/null | jq -r '.ent
 xdp_has() { local a; IFS=. read -ra a <<<"$1"; bpftool map lookup pinned "$PIN/cs_hosts_v4" key "${a[@]}" >/dev/null 2>&1; }
 
 fw_up() {
-	cat >"$W/fw.yaml" <<YAML
-mode: nftables
-pid_dir: $W/
-update_frequency: 10s
-daemonize: false
-log_mode: file
-log_dir: $W/
-log_level: info
-api_url: http://127.0.0.1:$PORT/
-api_key: $KF
-disable_ipv6: true
-deny_action: DROP
-deny_log: false
-supported_decisions_types:
-  - ban
-blacklists_ipv4: crowdsec-blacklists
-blacklists_ipv6: crowdsec6-blacklists
-nftables:
-  ipv4:
-    enabled: true
-    set-only: false
-    table: crowdsec
-    chain: crowdsec-chain
-  ipv6:
-    enabled: false
-    set-only: false
-    table: crowdsec6
-    chain: crowdsec6-chain
-prometheus:
-  enabled: false
-  listen_addr: 127.0.0.1
-  listen_port: 60601
-YAML
+	fw_bouncer_config "$W/fw.yaml" "$W" "http://127.0.0.1:$PORT/" "$KF" 10s file false
 	nsenter --net=/run/netns/"$NS" crowdsec-firewall-bouncer -c "$W/fw.yaml" >"$W/fw.out" 2>&1 &
 	BP=$!
 }

@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 	central_rules_default(&r);
 	r.rate_burst = 1e9; /* the rate limit is not what is measured */
 	snprintf(path, sizeof(path), "%s/central.db", argv[1]);
-	if (central_open(path, &r, &c))
+	if (central_open(path, getenv("CENTRAL_PG_CONNINFO"), 0, &r, &c))
 		return 1;
 
 	/* (1) ingest: batches of 50, IPs from a pool so that consensus happens */

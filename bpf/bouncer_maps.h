@@ -19,7 +19,8 @@
  * maps' contents. For hosts of either family, a host index (one cache line per
  * bucket) past the filter holds what the verdict needs, so a banned host costs no
  * hash lookup.
- * The four hashes are "the ban list"; the filter and the index are derived.
+ * The four hashes are "the ban list"; the filter and the index are derived, and
+ * so are the entry counts (cs_counts), which the program does not read.
  */
 #ifndef CS_BOUNCER_MAPS_H
 #define CS_BOUNCER_MAPS_H
@@ -166,6 +167,17 @@ struct cs_host6_half {
 
 struct cs_host6_bucket {
 	struct cs_host6_half half[2];
+};
+
+/*
+ * Entries per ban map (map cs_counts, one element; cs_hosts_v4, cs_ranges_v4,
+ * cs_hosts_v6, cs_ranges_v6 in that order). The writers keep them under the pin
+ * lock, after each batch of map writes (an insert tells itself from a replacement
+ * by BPF_NOEXIST), so `xdp status` reads four numbers instead of walking a million
+ * entries. Not read by the program.
+ */
+struct cs_counts {
+	__u64 entries[4];
 };
 
 #ifndef __always_inline

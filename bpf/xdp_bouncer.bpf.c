@@ -56,6 +56,14 @@ MMAP_ARRAY(cs_host_index6, struct cs_host6_bucket);
 MMAP_ARRAY(cs_filter_cfg, struct cs_filter_cfg);
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cs_counts);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_counts SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CS_STAT_MAX);
 	__type(key, __u32);
@@ -97,12 +105,25 @@ static __always_inline __u32 lowest_bit(__u64 x)
 	__u64 b = x & -x;
 	__u32 n = 0;
 
-#pragma unroll
-	for (__u32 shift = 32; shift > 1; shift >>= 1) {
-		if (b >> shift) {
-			n += shift;
-			b >>= shift;
-		}
+	if (b >> 32) {
+		n += 32;
+		b >>= 32;
+	}
+	if (b >> 16) {
+		n += 16;
+		b >>= 16;
+	}
+	if (b >> 8) {
+		n += 8;
+		b >>= 8;
+	}
+	if (b >> 4) {
+		n += 4;
+		b >>= 4;
+	}
+	if (b >> 2) {
+		n += 2;
+		b >>= 2;
 	}
 	return n + (__u32)(b >> 1);
 }

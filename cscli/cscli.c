@@ -17,7 +17,7 @@
 static const struct {
 	const char *name;
 	const char *alias;
-	int (*fn)(struct cli *c, int argc, char **argv);
+	cli_cmd_fn *fn;
 	const char *help;
 } objects[] = {
 	{ "bouncers", "bouncer", cmd_bouncers, "Manage bouncers [requires local API]" },

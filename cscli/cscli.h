@@ -38,6 +38,7 @@ struct table {
 	size_t ncols;
 	char **cells; /* row-major, header first */
 	size_t nrows; /* including the header */
+	size_t rows_cap;
 };
 void table_init(struct table *t, size_t ncols, const char *const *header);
 void table_add(struct table *t, const char *const *row);
@@ -136,6 +137,9 @@ void query_add(struct query *q, const char *k, const char *v);
 char *query_encode(struct query *q); /* "a=b&c=d", frees nothing */
 void query_free(struct query *q);
 
+/* An object's or a verb's entry point: argv[0] is its name; returns an exit code. */
+typedef int cli_cmd_fn(struct cli *c, int argc, char **argv);
+
 /*
  * An object's verbs (cscli OBJECT VERB ...): the dispatch and the help of
  * every level. flags: one "  -x, --name type   what" line each, or NULL.
@@ -143,7 +147,7 @@ void query_free(struct query *q);
 struct verb {
 	const char *name;
 	const char *alias; /* or NULL */
-	int (*fn)(struct cli *c, int argc, char **argv); /* argv[0] is the verb */
+	cli_cmd_fn *fn;
 	const char *help;  /* one line */
 	const char *args;  /* after "cscli OBJECT VERB": "[flags]", "ID [ID...]" */
 	const char *flags;
@@ -249,29 +253,17 @@ int cscli_main(int argc, char **argv);
 int cli_load_config(struct cli *c);
 /* The configuration's database, for the verbs that work on it directly. 0 or -1 (reported). */
 int cli_open_db(struct cli *c, struct cs_db **db);
-int cmd_metrics(struct cli *c, int argc, char **argv);
-int cmd_bouncers(struct cli *c, int argc, char **argv);
-int cmd_machines(struct cli *c, int argc, char **argv);
-int cmd_decisions(struct cli *c, int argc, char **argv);
+/* the objects (cscli OBJECT ...) */
+cli_cmd_fn cmd_metrics, cmd_bouncers, cmd_machines, cmd_decisions, cmd_alerts, cmd_hubtest,
+	cmd_lapi, cmd_capi, cmd_hub, cmd_explain, cmd_allowlists, cmd_simulation, cmd_config,
+	cmd_version, cmd_completion, cmd_setup;
+/* collections|parsers|scenarios|postoverflows|contexts|appsec-*: argv[0] is the type. */
+cli_cmd_fn cmd_items;
 /* cscli decisions import (cmd_decisions_import.c) */
-int decisions_import(struct cli *c, int argc, char **argv);
-int cmd_alerts(struct cli *c, int argc, char **argv);
-int cmd_hubtest(struct cli *c, int argc, char **argv);
-int cmd_lapi(struct cli *c, int argc, char **argv);
-int cmd_capi(struct cli *c, int argc, char **argv);
+cli_cmd_fn decisions_import;
 /* A credentials file (url, login, password; mode 0600), or stdout for "-": 0 or -errno. */
 int cli_write_creds(const char *file, const char *url, const char *login, const char *pw);
-int cmd_hub(struct cli *c, int argc, char **argv);
-int cmd_explain(struct cli *c, int argc, char **argv);
-int cmd_allowlists(struct cli *c, int argc, char **argv);
-int cmd_simulation(struct cli *c, int argc, char **argv);
-int cmd_config(struct cli *c, int argc, char **argv);
-int cmd_version(struct cli *c, int argc, char **argv);
-int cmd_completion(struct cli *c, int argc, char **argv);
-int cmd_setup(struct cli *c, int argc, char **argv);
 /* GET /v1/allowlists/check/VALUE: 1 (and *reason, to free) if allowlisted, 0, or -EIO (logged). */
 int allowlist_check(struct lapi_client *cl, const char *value, char **reason);
-/* collections|parsers|scenarios|postoverflows|contexts|appsec-*: argv[0] is the type. */
-int cmd_items(struct cli *c, int argc, char **argv);
 
 #endif /* CSCLI_H */

@@ -397,6 +397,79 @@ out:
 	free(b);
 }
 
+static int kind_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
+{
+	(void)b;
+	((uint64_t *)arg)[(p->family == AF_INET ? 0 : 2) + !cs_prefix_is_host(p)]++;
+	return 0;
+}
+
+/* The counts status reads (cs_counts) equal a walk of the maps after each write. */
+static void expect_counts(struct xdp_loader *l, const char *what)
+{
+	uint64_t kept[4], walked[4] = {};
+	char name[96];
+
+	ASSERT_OK(xdp_loader_counts(l, kept), what);
+	xdp_loader_for_each_ban(l, kind_cb, walked);
+	for (int k = 0; k < 4; k++) {
+		snprintf(name, sizeof(name), "%s: counts[%d] %llu, the walk %llu", what, k,
+			 (unsigned long long)kept[k], (unsigned long long)walked[k]);
+		ASSERT_EQ(kept[k], walked[k], name);
+	}
+}
+
+/*
+ * cs_counts stays exact through inserts, replacements (a run of present keys, and
+ * present keys mixed with new ones in one batch, a key twice in one batch), unbans
+ * of present and absent keys.
+ */
+static void test_counts(void)
+{
+	struct xdp_loader_opts opts = { .unpinned = true };
+	enum { N = 6000 };
+	struct cs_prefix *p = calloc(N, sizeof(*p));
+	struct cs_ban *b = calloc(N, sizeof(*b));
+	struct xdp_loader *l = NULL;
+	uint64_t c[4];
+
+	if (!p || !b || !ASSERT_OK(xdp_loader_open(&opts, &l), "counts open"))
+		goto out;
+	for (int i = 0; i < N; i++) {
+		p[i].family = i % 3 ? AF_INET : AF_INET6;
+		p[i].plen = (__u8)(i % 3 == 1 ? 32 : i % 3 == 2 ? 24 : 128);
+		if (p[i].family == AF_INET) {
+			p[i].addr[0] = 198, p[i].addr[1] = 18;
+			/* /24s repeat every 256 entries: the same key twice in a batch */
+			p[i].addr[2] = (__u8)(i >> 8), p[i].addr[3] = i % 3 == 1 ? (__u8)i : 0;
+		} else {
+			memcpy(p[i].addr, "\x20\x01\x0d\xb8", 4);
+			p[i].addr[14] = (__u8)(i >> 8), p[i].addr[15] = (__u8)i;
+		}
+		b[i].decision_id = (__u64)i + 1;
+	}
+	ASSERT_OK(xdp_loader_counts(l, c), "counts of an empty list");
+	ASSERT_EQ(c[0] + c[1] + c[2] + c[3], 0, "empty: no entries counted");
+	ASSERT_OK(xdp_loader_ban(l, p, b, N / 2, NULL), "ban the first half");
+	expect_counts(l, "first half");
+	/* the whole array: its first half present (one run), then new keys */
+	ASSERT_OK(xdp_loader_ban(l, p, b, N, NULL), "ban all");
+	expect_counts(l, "all");
+	/* present and new keys alternate: every other key of the first half goes */
+	for (int i = 0; i < N / 2; i += 2)
+		ASSERT_OK(xdp_loader_unban(l, &p[i], 1, NULL), "unban one");
+	expect_counts(l, "every other unbanned");
+	ASSERT_OK(xdp_loader_ban(l, p, b, N, NULL), "ban all again");
+	expect_counts(l, "all again");
+	ASSERT_OK(xdp_loader_unban(l, p, N, NULL), "unban all");
+	ASSERT_OK(xdp_loader_unban(l, p, N, NULL), "unban all again (all absent)");
+	expect_counts(l, "none");
+out:
+	xdp_loader_free(l);
+	free(p);
+	free(b);
+}
+
 /* Verdict of one packet from src through l's program. */
 static __u32 verdict_of(struct xdp_loader *l, enum l3 fam, const char *src)
 {
@@ -520,6 +593,105 @@ static int read_bucket0(struct xdp_loader *l, int family, int *used, int *overfl
 	return 0;
 }
 
+/* Whether host p has a slot in use in its bucket of l's host index. */
+static bool indexed(struct xdp_loader *l, const struct cs_prefix *p)
+{
+	struct xdp_bouncer_bpf *sk = xdp_loader_skel(l);
+	bool v4 = p->family == AF_INET;
+	struct bpf_map *m = v4 ? sk->maps.cs_host_index : sk->maps.cs_host_index6;
+	__u32 idx = host_bucket_index(p, (uint32_t)__builtin_ctz(bpf_map__max_entries(m)));
+
+	if (v4) {
+		struct cs_host_bucket hb;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(m), &idx, &hb))
+			return false;
+		for (int i = 0; i < CS_HOST_SLOTS; i++)
+			if (hb.used[i] && !memcmp(hb.addr[i], p->addr, 4))
+				return true;
+	} else {
+		struct cs_host6_bucket hb;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(m), &idx, &hb))
+			return false;
+		for (int i = 0; i < CS_HOST6_SLOTS; i++)
+			if (hb.half[i / 2].used[i % 2] && !memcmp(hb.half[i / 2].addr[i % 2], p->addr, 16))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * A host index larger than a window is mapped a window at a time: hosts spread
+ * over every window are indexed and drop, unbanned ones leave their slot and pass,
+ * and a rebuild (from thousands of unbans) indexes the rest again.
+ */
+static void test_index_windows(int family)
+{
+	/* host indexes of 4 and 8 MiB (2 and 4 windows); a filter rebuilt after 64k
+	 * removals */
+	struct xdp_loader_opts opts = { .unpinned = true, .max_hosts = 1U << 17, .max_ranges = 64 };
+	const bool v4 = family == AF_INET;
+	enum { N = 4096, KEEP = 64 };
+	struct cs_prefix *p = calloc(N, sizeof(*p));
+	struct cs_ban *b = calloc(N, sizeof(*b));
+	struct xdp_loader *l = NULL;
+	struct xdp_filter_info fi0, fi;
+	int in_index = 0, dropped = 0, passed = 0, rounds = 0;
+	char txt[64], what[96];
+
+	if (!p || !b || !ASSERT_OK(xdp_loader_open(&opts, &l), "windows open"))
+		goto out;
+#define WHAT(s) (snprintf(what, sizeof(what), "IPv%d windows: %s", v4 ? 4 : 6, (s)), what)
+	for (int i = 0; i < N; i++) {
+		/* spread: the hash puts consecutive addresses in every window */
+		if (v4)
+			snprintf(txt, sizeof(txt), "198.18.%d.%d", i >> 8, i & 255);
+		else
+			snprintf(txt, sizeof(txt), "2001:db8::%x:%x", i >> 8, i & 255);
+		cs_prefix_parse(txt, CS_PREFIX_STRICT, &p[i]);
+		b[i] = (struct cs_ban){ .type = CS_TYPE_BAN, .origin = CS_ORIGIN_CAPI };
+	}
+	ASSERT_OK(xdp_loader_ban(l, p, b, N, NULL), WHAT("ban"));
+	for (int i = 0; i < N; i++) {
+		in_index += indexed(l, &p[i]);
+		cs_prefix_format(&p[i], false, txt, sizeof(txt));
+		dropped += verdict_of(l, v4 ? L3_V4 : L3_V6, txt) == XDP_DROP;
+	}
+	ASSERT_EQ(in_index, N, WHAT("every host in its slot"));
+	ASSERT_EQ(dropped, N, WHAT("every host dropped"));
+	expect_counts(l, WHAT("counts"));
+	/* unban all but KEEP until the filter is rebuilt from the maps */
+	xdp_loader_filter_info(l, &fi0);
+	do {
+		ASSERT_OK(xdp_loader_unban(l, p + KEEP, N - KEEP, NULL), WHAT("unban"));
+		xdp_loader_filter_info(l, &fi);
+		if (fi.rebuilds == fi0.rebuilds)
+			ASSERT_OK(xdp_loader_ban(l, p + KEEP, b + KEEP, N - KEEP, NULL), WHAT("ban again"));
+	} while (fi.rebuilds == fi0.rebuilds && ++rounds < 400);
+	ASSERT_TRUE(fi.rebuilds > fi0.rebuilds, WHAT("rebuilt"));
+	in_index = dropped = 0;
+	for (int i = 0; i < N; i++) {
+		bool kept = i < KEEP;
+		__u32 v;
+
+		cs_prefix_format(&p[i], false, txt, sizeof(txt));
+		v = verdict_of(l, v4 ? L3_V4 : L3_V6, txt);
+		in_index += kept && indexed(l, &p[i]);
+		dropped += kept && v == XDP_DROP;
+		passed += !kept && v == XDP_PASS && !indexed(l, &p[i]);
+	}
+	ASSERT_EQ(in_index, KEEP, WHAT("the kept hosts in their slots after the rebuild"));
+	ASSERT_EQ(dropped, KEEP, WHAT("the kept hosts drop"));
+	ASSERT_EQ(passed, N - KEEP, WHAT("the others pass, out of the index"));
+	expect_counts(l, WHAT("counts after the rebuild"));
+#undef WHAT
+out:
+	xdp_loader_free(l);
+	free(p);
+	free(b);
+}
+
 /*
  * A host index (four slots per bucket, IPv6's over two lines): two hosts more than a
  * bucket's slots in one bucket (it overflows and its hosts are found through the
@@ -568,6 +740,9 @@ static void test_host_index(int family)
 	for (int i = 0; i < 64; i++)
 		many[i] = b;
 	ASSERT_OK(xdp_loader_ban(l, same, many, (size_t)nsame, NULL), WHAT("ban them in one bucket"));
+	expect_counts(l, WHAT("counts with an overflowed bucket"));
+	ASSERT_OK(xdp_loader_ban(l, same, many, (size_t)nsame, NULL), WHAT("ban them again"));
+	expect_counts(l, WHAT("counts after replacing them"));
 	{
 		int used, overflow;
 
@@ -614,6 +789,7 @@ static void test_host_index(int family)
 		ASSERT_EQ(verdict_of(l, l3, otxt), XDP_PASS, WHAT("a refused ban does not drop"));
 		cs_prefix_format(&other[0], false, otxt, sizeof(otxt));
 		ASSERT_EQ(verdict_of(l, l3, otxt), XDP_DROP, WHAT("an accepted one does"));
+		expect_counts(l, WHAT("counts of a full map"));
 	}
 	for (int i = keep; i < nsame; i++)
 		ASSERT_EQ(verdict_of(l, l3, txt[i]), XDP_DROP, WHAT("bucket 0's hosts still drop"));
@@ -645,7 +821,7 @@ out:
 int main(void)
 {
 	if (geteuid() != 0) {
-		TEST_SKIP(sizeof(cases) / sizeof(cases[0]) + 6, "needs root for BPF_PROG_TEST_RUN");
+		TEST_SKIP(sizeof(cases) / sizeof(cases[0]) + 9, "needs root for BPF_PROG_TEST_RUN");
 		return TEST_SUMMARY();
 	}
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -654,8 +830,11 @@ int main(void)
 	test_capacity();
 	test_full_map_alone();
 	test_batch_and_walk();
+	test_counts();
 	test_filter_rebuild();
 	test_host_index(AF_INET);
 	test_host_index(AF_INET6);
+	test_index_windows(AF_INET);
+	test_index_windows(AF_INET6);
 	return TEST_SUMMARY();
 }

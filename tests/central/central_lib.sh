@@ -23,10 +23,11 @@ central_cleanup() {
 	[ -n "${CENTRAL_TEST_KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 
-# central_start [central.yaml lines]: the server on CPORT with its db in $T
+# central_start [central.yaml lines]: the server on CPORT with its db in $T, or
+# where CENTRAL_DB_CONFIG (db_config lines: test_central_pg.sh) points
 central_start() {
-	printf 'listen_uri: 127.0.0.1:%s\ndb_path: %s/central.db\nlog_level: info\n%s\n' \
-		"$CPORT" "$T" "${1:-}" >"$T/central.yaml"
+	printf 'listen_uri: 127.0.0.1:%s\ndb_path: %s/central.db\nlog_level: info\n%s\n%s\n' \
+		"$CPORT" "$T" "${1:-}" "${CENTRAL_DB_CONFIG:-}" >"$T/central.yaml"
 	"$CENTRAL" -c "$T/central.yaml" >>"$T/central.log" 2>&1 &
 	CPID=$!
 	wait_http "$CU/health"

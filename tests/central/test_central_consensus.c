@@ -27,19 +27,26 @@
 static char dir[] = "/tmp/test_central_XXXXXX";
 static int dbn;
 
-/* Database number n (another handle on it: the operator's CLI, a restart). */
+/*
+ * Database number n (another handle on it: the operator's CLI, a restart):
+ * SQLite files, or with CS_TEST_PG_CONNINFO (test_central_pg.sh) PostgreSQL
+ * databases cs_central_<n> that the script created.
+ */
 static struct central *open_nth(int n, const struct central_rules *r)
 {
+	const char *pg = getenv("CS_TEST_PG_CONNINFO");
 	struct central_rules def;
 	struct central *c = NULL;
-	char path[128];
+	char path[128], conninfo[512];
 
 	if (!r) {
 		central_rules_default(&def);
 		r = &def;
 	}
 	snprintf(path, sizeof(path), "%s/c%d.db", dir, n);
-	if (!ASSERT_OK(central_open(path, r, &c), "open"))
+	if (pg)
+		snprintf(conninfo, sizeof(conninfo), "%s dbname=cs_central_%d", pg, n);
+	if (!ASSERT_OK(central_open(path, pg ? conninfo : NULL, 0, r, &c), "open"))
 		return NULL;
 	return c;
 }
@@ -65,6 +72,20 @@ static struct central_ingest_result report(struct central *c, const char *who, c
 					   const char *ip, int64_t now)
 {
 	return report_sc(c, who, from, ip, SSH, now);
+}
+
+/* Reporters a, b and c, one in each of 198.18.1-3.0/24, report ip for scenario at
+ * now: enough to list it with the default rules. */
+static void three_report(struct central *c, const char *ip, const char *scenario, int64_t now)
+{
+	static const char *const who[] = { "a", "b", "c" };
+
+	for (int i = 0; i < 3; i++) {
+		char from[32];
+
+		snprintf(from, sizeof(from), "198.18.%d.1", i + 1);
+		report_sc(c, who[i], from, ip, scenario, now);
+	}
 }
 
 struct pulled {
@@ -121,12 +142,8 @@ static double trust_of(struct central *c, const char *id)
 	return t;
 }
 
-static void test_k_distinct_reporters(void)
+static void test_k_distinct_reporters(struct central *c)
 {
-	struct central *c = open_db(NULL);
-
-	if (!c)
-		return;
 	/* one reporter reporting five times is one reporter */
 	for (int i = 0; i < 5; i++)
 		report(c, "a", "198.18.1.1", "198.19.0.1", T0 + i);
@@ -134,15 +151,10 @@ static void test_k_distinct_reporters(void)
 	ASSERT_TRUE(!listed(c, "198.19.0.1", T0 + 20), "two reporters do not list");
 	ASSERT_EQ(report(c, "c", "198.18.3.1", "198.19.0.1", T0 + 30).listed, 1, "third lists");
 	ASSERT_TRUE(listed(c, "198.19.0.1", T0 + 40), "K=3 distinct reporters list");
-	central_close(c);
 }
 
-static void test_two_networks(void)
+static void test_two_networks(struct central *c)
 {
-	struct central *c = open_db(NULL);
-
-	if (!c)
-		return;
 	/* three reporters in one /24 (any number would do) */
 	report(c, "a", "198.18.1.1", "198.19.0.2", T0);
 	report(c, "b", "198.18.1.2", "198.19.0.2", T0);
@@ -159,33 +171,23 @@ static void test_two_networks(void)
 	ASSERT_TRUE(!listed(c, "198.19.0.3", T0 + 3), "two networks of new reporters: score 0.8");
 	report(c, "h", "2001:db8:3::1", "198.19.0.3", T0 + 4);
 	ASSERT_TRUE(listed(c, "198.19.0.3", T0 + 5), "three networks list");
-	central_close(c);
 }
 
-static void test_window(void)
+static void test_window(struct central *c)
 {
-	struct central *c = open_db(NULL);
-
-	if (!c)
-		return;
 	report(c, "a", "198.18.1.1", "198.19.0.4", T0);
 	report(c, "b", "198.18.2.1", "198.19.0.4", T0 + 13 * H);
 	report(c, "c", "198.18.3.1", "198.19.0.4", T0 + 25 * H); /* a's report is out */
 	ASSERT_TRUE(!listed(c, "198.19.0.4", T0 + 25 * H), "reports 25 h apart do not list");
 	report(c, "a", "198.18.1.1", "198.19.0.4", T0 + 26 * H);
 	ASSERT_TRUE(listed(c, "198.19.0.4", T0 + 26 * H), "three within 24 h list");
-	central_close(c);
 }
 
-static void test_trust_moves(void)
+static void test_trust_moves(struct central *c)
 {
-	struct central *c = open_db(NULL);
-	const struct central_rules *r;
+	const struct central_rules *r = central_rules(c);
 	long n = 0;
 
-	if (!c)
-		return;
-	r = central_rules(c);
 	report(c, "a", "198.18.1.1", "198.19.0.5", T0);
 	ASSERT_TRUE(trust_of(c, "a") == r->trust_new, "a new reporter starts low");
 	report(c, "b", "198.18.2.1", "198.19.0.5", T0);
@@ -208,17 +210,13 @@ static void test_trust_moves(void)
 	/* contradicted: a safe-list address */
 	report(c, "f", "198.18.6.1", "10.0.0.1", T0);
 	ASSERT_TRUE(trust_of(c, "f") < r->trust_new * 0.5, "safe-list report: trust falls fast");
-	central_close(c);
 }
 
-static void test_safe_list(void)
+static void test_safe_list(struct central *c)
 {
-	struct central *c = open_db(NULL);
 	struct pulled p;
 	char why[64];
 
-	if (!c)
-		return;
 	ASSERT_OK(central_safe_add(c, "198.19.8.0/24", "crawler", T0), "safe add");
 	ASSERT_EQ(central_safe_add(c, "198.19.8.1/24", "", T0), -EDOM, "host bits refused");
 	for (int i = 1; i <= 5; i++) {
@@ -233,9 +231,7 @@ static void test_safe_list(void)
 	ASSERT_TRUE(!listed(c, "127.0.0.1", T0 + 1), "nor a reserved one");
 	ASSERT_TRUE(central_is_safe(c, "198.19.8.8", why, sizeof(why)), "is_safe");
 	/* a listed IP that goes on the safe list leaves every member's list */
-	report(c, "a", "198.18.1.1", "198.19.9.9", T0);
-	report(c, "b", "198.18.2.1", "198.19.9.9", T0);
-	report(c, "c", "198.18.3.1", "198.19.9.9", T0);
+	three_report(c, "198.19.9.9", SSH, T0);
 	p = pull(c, "m", SSH, true, T0 + 1);
 	ASSERT_EQ(p.n, 1, "listed before");
 	ASSERT_OK(central_safe_add(c, "198.19.9.0/24", "cdn", T0 + 100 * NSEC_PER_SEC), "safe");
@@ -243,7 +239,6 @@ static void test_safe_list(void)
 	ASSERT_TRUE(p.n == 1 && p.deleted[0], "the delta deletes it");
 	ASSERT_OK(central_safe_remove(c, "198.19.9.0/24"), "safe remove");
 	ASSERT_EQ(central_safe_remove(c, "198.19.9.0/24"), -ENOENT, "remove twice");
-	central_close(c);
 }
 
 static void test_rate_limit(void)
@@ -274,13 +269,10 @@ static void test_rate_limit(void)
 	central_close(c);
 }
 
-static void test_thousand_in_one_net(void)
+static void test_thousand_in_one_net(struct central *c)
 {
-	struct central *c = open_db(NULL);
 	struct pulled p;
 
-	if (!c)
-		return;
 	for (int i = 0; i < 1000; i++) {
 		char who[16], from[32];
 
@@ -294,7 +286,6 @@ static void test_thousand_in_one_net(void)
 	ASSERT_TRUE(!listed(c, "198.19.2.2", T0 + 2002), "1000 + 1 in two networks: score 0.8");
 	p = pull(c, "victim-member", SSH, true, T0 + 2003);
 	ASSERT_EQ(p.n, 0, "the bystander is on nobody's list");
-	central_close(c);
 }
 
 /* Build a trusted reporter: it helps list `n` IPs with fresh partners. */
@@ -312,12 +303,8 @@ static void make_trusted(struct central *c, const char *who, const char *from, i
 	}
 }
 
-static void test_trusted_reporter_gone_bad(void)
+static void test_trusted_reporter_gone_bad(struct central *c)
 {
-	struct central *c = open_db(NULL);
-
-	if (!c)
-		return;
 	make_trusted(c, "t", "198.18.10.1", 6, T0);
 	ASSERT_TRUE(trust_of(c, "t") >= 0.9, "trusted after six confirmed listings");
 	/* it reports safe-list addresses */
@@ -329,18 +316,11 @@ static void test_trusted_reporter_gone_bad(void)
 	report(c, "n1", "198.18.11.1", "198.19.3.3", T0 + 3);
 	report(c, "n2", "198.18.12.1", "198.19.3.3", T0 + 3);
 	ASSERT_TRUE(!listed(c, "198.19.3.3", T0 + 4), "it lost the power to list anything");
-	central_close(c);
 }
 
-static void test_reporting_cannot_unlist(void)
+static void test_reporting_cannot_unlist(struct central *c)
 {
-	struct central *c = open_db(NULL);
-
-	if (!c)
-		return;
-	report(c, "a", "198.18.1.1", "198.19.4.4", T0);
-	report(c, "b", "198.18.2.1", "198.19.4.4", T0);
-	report(c, "c", "198.18.3.1", "198.19.4.4", T0);
+	three_report(c, "198.19.4.4", SSH, T0);
 	/* the attacker (or its friends) report whatever they like, get blocked... */
 	for (int i = 0; i < 20; i++) {
 		char who[16];
@@ -351,30 +331,19 @@ static void test_reporting_cannot_unlist(void)
 	}
 	ASSERT_OK(central_block(c, "a", true, T0 + 30), "block a reporter");
 	ASSERT_TRUE(listed(c, "198.19.4.4", T0 + H), "still listed");
-	central_close(c);
 }
 
-static void test_expiry_and_renewal(void)
+static void test_expiry_and_renewal(struct central *c)
 {
-	struct central *c = open_db(NULL);
+	int64_t ttl = central_rules(c)->listing_ttl;
 	struct pulled p;
-	int64_t ttl;
 
-	if (!c)
-		return;
-	ttl = central_rules(c)->listing_ttl;
-	report(c, "a", "198.18.1.1", "198.19.5.5", T0);
-	report(c, "b", "198.18.2.1", "198.19.5.5", T0);
-	report(c, "c", "198.18.3.1", "198.19.5.5", T0);
-	report(c, "a", "198.18.1.1", "198.19.6.6", T0);
-	report(c, "b", "198.18.2.1", "198.19.6.6", T0);
-	report(c, "c", "198.18.3.1", "198.19.6.6", T0);
+	three_report(c, "198.19.5.5", SSH, T0);
+	three_report(c, "198.19.6.6", SSH, T0);
 	p = pull(c, "m", SSH, true, T0 + 1);
 	ASSERT_EQ(p.n, 2, "both listed");
 	/* 6.6 is re-confirmed half way */
-	report(c, "a", "198.18.1.1", "198.19.6.6", T0 + ttl / 2);
-	report(c, "b", "198.18.2.1", "198.19.6.6", T0 + ttl / 2);
-	report(c, "c", "198.18.3.1", "198.19.6.6", T0 + ttl / 2);
+	three_report(c, "198.19.6.6", SSH, T0 + ttl / 2);
 	p = pull(c, "m", SSH, false, T0 + ttl + H);
 	/* the renewal is sent again with its new duration, the other one deleted */
 	ASSERT_EQ(p.n, 2, "two changes in the delta");
@@ -385,40 +354,28 @@ static void test_expiry_and_renewal(void)
 	ASSERT_TRUE(!listed(c, "198.19.6.6", T0 + ttl / 2 + ttl + 1), "until its own end");
 	p = pull(c, "m", SSH, false, T0 + ttl + H + 1);
 	ASSERT_EQ(p.n, 0, "nothing new: an empty delta");
-	central_close(c);
 }
 
-static void test_tailored(void)
+static void test_tailored(struct central *c)
 {
-	struct central *c = open_db(NULL);
 	struct pulled p;
 
-	if (!c)
-		return;
-	report_sc(c, "a", "198.18.1.1", "198.19.7.7", HTTP, T0);
-	report_sc(c, "b", "198.18.2.1", "198.19.7.7", HTTP, T0);
-	report_sc(c, "c", "198.18.3.1", "198.19.7.7", HTTP, T0);
+	three_report(c, "198.19.7.7", HTTP, T0);
 	p = pull(c, "ssh-only", SSH, true, T0 + 1);
 	ASSERT_EQ(p.n, 0, "a member that runs no http scenario does not get it");
 	p = pull(c, "web", "crowdsecurity/other," HTTP, true, T0 + 1);
 	ASSERT_TRUE(p.n == 1 && !strcmp(p.scenario[0], HTTP), "a member that runs it does");
 	p = pull(c, "none", "", true, T0 + 1);
 	ASSERT_EQ(p.n, 0, "no scenarios, no list");
-	central_close(c);
 }
 
-static void test_blocked_reporter(void)
+static void test_blocked_reporter(struct central *c)
 {
-	struct central *c = open_db(NULL);
-
-	if (!c)
-		return;
 	ASSERT_OK(central_block(c, "a", true, T0), "block");
 	ASSERT_TRUE(report(c, "a", "198.18.1.1", "198.19.8.1", T0).blocked, "refused");
 	report(c, "b", "198.18.2.1", "198.19.8.1", T0);
 	report(c, "c", "198.18.3.1", "198.19.8.1", T0);
 	ASSERT_TRUE(!listed(c, "198.19.8.1", T0 + 1), "a blocked reporter does not count");
-	central_close(c);
 }
 
 /* The server's memory of the window survives a restart: reports made before it
@@ -480,18 +437,14 @@ out:
 	central_close(srv);
 }
 
-static void test_retention(void)
+static void test_retention(struct central *c)
 {
-	struct central *c = open_db(NULL);
 	long n = 0;
 
-	if (!c)
-		return;
 	report(c, "a", "198.18.1.1", "198.19.9.1", T0);
 	report(c, "a", "198.18.1.1", "198.19.9.2", T0 + 20 * 24 * H);
 	ASSERT_OK(central_purge(c, T0 + 30 * 24 * H + 1, &n), "purge");
 	ASSERT_EQ(n, 1, "the signal past 30 days is deleted, the other kept");
-	central_close(c);
 }
 
 /* With an ASN database a network is an AS: reporters in several /24s of one AS weigh one. */
@@ -519,6 +472,17 @@ static void test_asn_networks(void)
 	t_geoip_remove(geo);
 }
 
+/* A test on a database of its own with the default rules. */
+static void with_db(void (*test)(struct central *c))
+{
+	struct central *c = open_db(NULL);
+
+	if (!c)
+		return;
+	test(c);
+	central_close(c);
+}
+
 static void test_judge_pure(void)
 {
 	struct central_rules r;
@@ -541,19 +505,19 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	test_judge_pure();
-	test_k_distinct_reporters();
-	test_two_networks();
-	test_window();
-	test_trust_moves();
-	test_safe_list();
+	with_db(test_k_distinct_reporters);
+	with_db(test_two_networks);
+	with_db(test_window);
+	with_db(test_trust_moves);
+	with_db(test_safe_list);
 	test_rate_limit();
-	test_thousand_in_one_net();
-	test_trusted_reporter_gone_bad();
-	test_reporting_cannot_unlist();
-	test_expiry_and_renewal();
-	test_tailored();
-	test_blocked_reporter();
-	test_retention();
+	with_db(test_thousand_in_one_net);
+	with_db(test_trusted_reporter_gone_bad);
+	with_db(test_reporting_cannot_unlist);
+	with_db(test_expiry_and_renewal);
+	with_db(test_tailored);
+	with_db(test_blocked_reporter);
+	with_db(test_retention);
 	test_restart_keeps_window();
 	test_operator_elsewhere();
 	test_asn_networks();

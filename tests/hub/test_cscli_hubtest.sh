@@ -4,7 +4,7 @@
 # --all, with test names, with --hub DIR from elsewhere; no default path of ours.
 . "$(dirname "$0")/../lib/harness.sh"
 CSCLI=$BUILD/cscli
-[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 26; summary; exit 0; }
+[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 32; summary; exit 0; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # a small checkout: the hub's items, two test folders under .tests/
@@ -33,6 +33,16 @@ check "outside a checkout it names ./.tests or ./tests" grep -q '\./tests\|\./\.
 
 out=$(cd "$co" && "$CSCLI" hubtest run 2>&1); rc=$?
 check "run without --all or a name is an error" test "$rc" -ne 0
+
+# the hub's CI runs `cscli hubtest run --all --clean --max-jobs 8`
+out=$(cd "$co" && "$CSCLI" hubtest run --all --clean --max-jobs 8 2>&1); rc=$?
+check "the hub CI's flags are accepted" bash -c '[ "$1" -eq 0 ] && grep -q "^PASS ssh-bf" <<<"$2"' _ "$rc" "$out"
+out=$(cd /tmp && "$CSCLI" hubtest run --hub="$co" --max-jobs=8 ssh-bf 2>&1); rc=$?
+check "pflag's --flag=value forms" bash -c '[ "$1" -eq 0 ] && grep -q "^PASS ssh-bf" <<<"$2"' _ "$rc" "$out"
+out=$(cd "$co" && "$CSCLI" hubtest run --all --max-jobs many 2>&1); rc=$?
+check "--max-jobs wants a number" bash -c '[ "$1" -ne 0 ] && grep -q -- "--max-jobs" <<<"$2"' _ "$rc" "$out"
+out=$(cd "$co" && "$CSCLI" hubtest run --appsec --all 2>&1); rc=$?
+check "--appsec is refused, saying so" bash -c '[ "$1" -ne 0 ] && grep -q "AppSec tests" <<<"$2"' _ "$rc" "$out"
 
 # create: the folder upstream writes, for the author to fill
 out=$(cd "$co" && "$CSCLI" hubtest create my-test --type nginx -p crowdsecurity/nginx-logs \

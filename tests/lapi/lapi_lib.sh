@@ -14,10 +14,11 @@ free_port() {
 	echo "$1"
 }
 
-# wait_http URL: up to 5 s for the server to answer
+# wait_http URL: up to 15 s for the server to answer (a first start on PostgreSQL
+# runs every migration; the CI box may be loaded)
 wait_http() {
 	local _
-	for _ in $(seq 50); do
+	for _ in $(seq 150); do
 		curl -skf "$1" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done

@@ -20,6 +20,9 @@ C=$T/conf/etc
 # its Go-created database is replaced by ours
 sh "$MKCONF" "$T/conf" "$PORT" >/dev/null 2>&1
 rm -f "$T"/conf/data/crowdsec.db* "$T"/conf/data/pristine.db
+# the agent opens a database of its own as on another host: Go's ent migration
+# rewrites tables it finds (it would drop columns of ours, such as alerts.uuid)
+sed -i "s|db_path: .*|db_path: $T/conf/data/agent.db|" "$C/config.yaml"
 check "our cscli writes the agent's credentials" \
 	"$T/cscli" -c "$C/lapi.yaml" machines add agentm -p agentpassword123 -f "$C/local_api_credentials.yaml"
 KEY=$("$T/cscli" -c "$C/lapi.yaml" -oraw bouncers add b 2>/dev/null)

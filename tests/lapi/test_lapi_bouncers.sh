@@ -7,6 +7,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/lapi_lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/fw_bouncer.sh"
 
 lapi_setup bouncers 18471 curl
 if ! command -v crowdsec-custom-bouncer >/dev/null; then
@@ -71,35 +72,7 @@ if [ "$(id -u)" != 0 ] || ! command -v crowdsec-firewall-bouncer >/dev/null ||
 	skip "firewall bouncer: needs root, nft, crowdsec-firewall-bouncer and netns" 3
 else
 	FWKEY=$($CSCLI -oraw bouncers add fw 2>/dev/null)
-	cat >"$T/fw.yaml" <<EOF2
-mode: nftables
-pid_dir: $T/
-update_frequency: 1s
-daemonize: false
-log_mode: stdout
-log_dir: $T/
-log_level: info
-api_url: $URL/
-api_key: $FWKEY
-disable_ipv6: false
-deny_action: DROP
-deny_log: false
-supported_decisions_types:
-  - ban
-nftables:
-  ipv4:
-    enabled: true
-    set-only: false
-    table: crowdsec
-    chain: crowdsec-chain
-  ipv6:
-    enabled: true
-    set-only: false
-    table: crowdsec6
-    chain: crowdsec6-chain
-prometheus:
-  enabled: false
-EOF2
+	fw_bouncer_config "$T/fw.yaml" "$T" "$URL/" "$FWKEY" 1s stdout true
 	kill "$PID"
 	wait "$PID" 2>/dev/null
 	PID=

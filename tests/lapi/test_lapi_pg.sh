@@ -14,24 +14,13 @@ trap pg_cleanup EXIT
 pg_start || { skip "$PG_WHY" 1; summary; exit 0; }
 export PG_BIN PG_DIR PG_SOCK PG_PORT PG_USER BUILD LAPI_DB=postgresql
 
-# FILE: run it on PostgreSQL, fold its counts into ours
-run_on_pg() {
-	local out line p f s
-	out=$("$@" 2>&1)
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' <<<"$out" | tail -1)
-	read -r p _ f _ s _ <<<"${line:-0 passed, 1 failed, 0 skipped}"
-	grep '^FAIL' <<<"$out" | sed "s|^FAIL|FAIL ($(basename "$1")${2:+ $(basename "$2")})|" >&2
-	T_PASS=$((T_PASS + p)) T_FAIL=$((T_FAIL + f)) T_SKIP=$((T_SKIP + s))
-	echo "ok   $* on PostgreSQL: $line"
-}
-
 # the storage contract (ranges, IPv6 containment, pagination, the stream) in C
 pg_createdb cs_contract_db
 CS_TEST_PG_CONNINFO="host=$PG_SOCK port=$PG_PORT user=$PG_USER dbname=cs_contract_db" \
 	run_on_pg "$BUILD/tests/lapi/test_lapi_db"
 # the HTTP contract, the real bouncers, allowlists, imports, TLS auth, usage metrics
 for t in test_lapi_http.sh test_lapi_bouncers.sh test_lapi_allowlists.sh test_lapi_decisions_import.sh \
-	test_lapi_tls.sh test_usage_metrics.sh; do
+	test_lapi_tls.sh test_usage_metrics.sh test_lapi_alert_uuid.sh; do
 	run_on_pg bash "$here/$t"
 done
 summary

@@ -10,7 +10,10 @@
 # pg_createdb NAME: a fresh database NAME owned by PG_USER.
 # pg_restart [SECONDS]: fast stop, down for SECONDS (default 0), start again.
 # pg_psql DB SQL: one statement, unaligned output.
+# run_on_pg CMD...: run a test program (on the PostgreSQL its environment names),
+#   fold its counts into ours (harness.sh), its FAIL lines labelled.
 # PG_FSYNC=on for durable commits (benchmarks); the tests run with fsync off.
+# PG_OPTS: more server options (-c name=value ...).
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
@@ -42,7 +45,7 @@ pg_start() {
 
 pg_ctl_start() {
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 30 \
-		-o "-p $PG_PORT -k $PG_SOCK -c listen_addresses='' -c fsync=${PG_FSYNC:-off}" start >/dev/null 2>&1 ||
+		-o "-p $PG_PORT -k $PG_SOCK -c listen_addresses='' -c fsync=${PG_FSYNC:-off} ${PG_OPTS:-}" start >/dev/null 2>&1 ||
 		{ PG_WHY="pg_ctl start failed: $(tail -2 "$PG_DIR/log")"; return 1; }
 }
 
@@ -70,4 +73,14 @@ pg_cleanup() {
 	pg_stop
 	[ -n "${PG_DIR:-}" ] && rm -rf "$PG_DIR"
 	PG_DIR=
+}
+
+run_on_pg() {
+	local out line p f s
+	out=$("$@" 2>&1)
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' <<<"$out" | tail -1)
+	read -r p _ f _ s _ <<<"${line:-0 passed, 1 failed, 0 skipped}"
+	grep '^FAIL' <<<"$out" | sed "s|^FAIL|FAIL ($(basename "$1")${2:+ $(basename "$2")})|" >&2
+	T_PASS=$((T_PASS + p)) T_FAIL=$((T_FAIL + f)) T_SKIP=$((T_SKIP + s))
+	echo "ok   $* on PostgreSQL: $line"
 }

@@ -14,6 +14,8 @@
 #include <jansson.h>
 
 #include "agent/agent.h"
+#include "common/readfile.h"
+#include "common/sha2.h"
 #include "../lib/test.h"
 
 static char hub[PATH_MAX], root[PATH_MAX];
@@ -39,6 +41,7 @@ struct sink {
 	int alerts;
 	char first_source[64];
 	char first_scenario[128];
+	char first_version[32];
 	long first_count;
 };
 
@@ -55,6 +58,8 @@ static int on_alert(json_t *alerts, void *arg)
 			snprintf(s->first_scenario, sizeof(s->first_scenario), "%s",
 				 json_string_value(json_object_get(a, "scenario")) ?: "");
 			s->first_count = (long)json_integer_value(json_object_get(a, "events_count"));
+			snprintf(s->first_version, sizeof(s->first_version), "%s",
+				 json_string_value(json_object_get(a, "scenario_version")) ?: "(none)");
 		}
 	}
 	return 0;
@@ -104,6 +109,67 @@ static void write_log(const char *path, int attempts, const char *ip)
 	fprintf(f, "Mar  2 00:01:00 bastion CRON[1]: pam_unix(cron:session): session opened\n");
 	fprintf(f, "garbage \x01\x02 line\n");
 	fclose(f);
+}
+
+/* One replay of 12 failed logins with o's hub index; the sink's first alert. */
+static struct sink replay_with(const char *hub_index)
+{
+	char log[PATH_MAX * 2], dsn[PATH_MAX * 2 + 8], err[512] = "";
+	struct sink s = { 0 };
+	struct cs_agent_opts o = { .config_dir = root, .type = "syslog", .on_alert = on_alert,
+				   .arg = &s, .hub_index_path = hub_index };
+	struct cs_agent *a = NULL;
+	int guard = 0;
+
+	snprintf(log, sizeof(log), "%s/auth.log", root);
+	write_log(log, 12, "198.18.0.66");
+	snprintf(dsn, sizeof(dsn), "file://%s", log);
+	o.dsn = dsn;
+	if (!ASSERT_OK(cs_agent_new(&o, &a, err, sizeof(err)), "agent loads")) {
+		fprintf(stderr, "     %s\n", err);
+		return s;
+	}
+	while (!cs_agent_done(a) && guard++ < 1000)
+		cs_agent_process(a, 100);
+	cs_agent_finish(a);
+	cs_agent_free(a);
+	return s;
+}
+
+/*
+ * The scenario's hub version on its alerts, as 1.4.6's detector stamps it: the
+ * version whose digest is the installed file's (a symlink into the hub), "?"
+ * when no version has it (tainted); none without an index.
+ */
+static void test_scenario_version(void)
+{
+	char path[PATH_MAX * 2], idx[PATH_MAX * 2], hash[65], *text = NULL, *doc = NULL;
+	uint8_t digest[SHA256_LEN];
+	size_t len = 0;
+	struct sink s;
+
+	snprintf(path, sizeof(path), "%s/scenarios/ssh-bf.yaml", root);
+	if (!ASSERT_OK(cs_read_file(path, 1 << 20, &text, &len), "scenario read"))
+		return;
+	sha256(text, len, digest);
+	hex_encode(digest, sizeof(digest), hash);
+	free(text);
+	snprintf(idx, sizeof(idx), "%s/index.json", root);
+	if (asprintf(&doc, "{\"scenarios\":{\"crowdsec-xdp/ssh-bf\":{\"path\":"
+			   "\"scenarios/crowdsec-xdp/ssh-bf.yaml\",\"versions\":{"
+			   "\"0.1\":{\"digest\":\"00\"},\"0.3\":{\"digest\":\"%s\"},"
+			   "\"0.10\":{\"digest\":\"%s\"}}}}}", hash, hash) < 0)
+		return;
+	ASSERT_OK(t_write_file(root, "index.json", doc), "index written");
+	s = replay_with(idx);
+	ASSERT_STREQ(s.first_version, "0.10", "the highest version with the file's digest");
+	ASSERT_OK(t_write_file(root, "index.json", "{\"scenarios\":{}}"), "index written");
+	s = replay_with(idx);
+	ASSERT_STREQ(s.first_version, "?", "no version has the digest: tainted");
+	s = replay_with(NULL);
+	ASSERT_STREQ(s.first_version, "", "no index: no version");
+	free(doc);
+	unlink(idx);
 }
 
 static void test_replay(void)
@@ -195,6 +261,7 @@ int main(void)
 	}
 	setup();
 	test_replay();
+	test_scenario_version();
 	test_bad_scenario();
 	test_simulation_file();
 	return TEST_SUMMARY();

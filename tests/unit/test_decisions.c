@@ -130,6 +130,51 @@ static void test_many(void)
 	dmodel_free(NULL);
 }
 
+/*
+ * Expiry looks at what is due, not at the whole model: with 100k decisions expiring
+ * one a second, a pass visits the few due (and the stale items churn left behind,
+ * bounded by it), and removes exactly those.
+ */
+static void test_expiry_visits(void)
+{
+	struct dmodel *m = NULL;
+	enum { N = 100000 };
+	const uint64_t s = 1000000000ULL;
+	size_t visited;
+
+	if (!ASSERT_OK(dmodel_new(&m), "new"))
+		return;
+	for (uint32_t i = 0; i < N; i++) {
+		struct cs_prefix p = { .family = AF_INET, .plen = 32 };
+
+		p.addr[0] = 198, p.addr[1] = (uint8_t)(18 + (i >> 16)), p.addr[2] = (uint8_t)(i >> 8);
+		p.addr[3] = (uint8_t)i;
+		dmodel_add(m, &p, i + 1, (1000 + i) * s, 0, NULL, NULL);
+	}
+	ASSERT_EQ(dmodel_next_expiry(m), 1000 * s, "next expiry: the first");
+	visited = dmodel_expire(m, 1009 * s, NULL, NULL);
+	ASSERT_EQ(visited, 10, "ten due, ten visited");
+	ASSERT_EQ(dmodel_prefixes(m), N - 10, "ten gone");
+	ASSERT_EQ(dmodel_next_expiry(m), 1010 * s, "next expiry: the eleventh");
+	visited = dmodel_expire(m, 1009 * s, NULL, NULL);
+	ASSERT_EQ(visited, 0, "nothing due: nothing visited");
+	/* churn: the next 100 are extended past the end (stale items stay behind) */
+	for (uint32_t i = 10; i < 110; i++) {
+		struct cs_prefix p = { .family = AF_INET, .plen = 32 };
+
+		p.addr[0] = 198, p.addr[1] = (uint8_t)(18 + (i >> 16)), p.addr[2] = (uint8_t)(i >> 8);
+		p.addr[3] = (uint8_t)i;
+		dmodel_add(m, &p, i + 1, (1000 + N + i) * s, 0, NULL, NULL);
+	}
+	visited = dmodel_expire(m, 1119 * s, NULL, NULL);
+	ASSERT_TRUE(visited >= 10 && visited <= 210, "the due and the stale, not the model");
+	ASSERT_EQ(dmodel_prefixes(m), N - 20, "only the ten due since went (the extended stay)");
+	visited = dmodel_expire(m, (1000 + 2 * N) * s, NULL, NULL);
+	ASSERT_EQ(dmodel_prefixes(m), 0, "all gone at the end");
+	ASSERT_EQ(dmodel_next_expiry(m), UINT64_MAX, "none left to expire");
+	dmodel_free(m);
+}
+
 /* A resync against what the data plane holds writes only what differs. */
 static void test_resync(void)
 {
@@ -299,6 +344,7 @@ int main(void)
 	test_random_against_reference();
 	test_overlaps();
 	test_expiry();
+	test_expiry_visits();
 	test_many();
 	test_resync();
 	return TEST_SUMMARY();

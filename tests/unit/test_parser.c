@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The parser pipeline: stages, nodes, statics, whitelists, YAML errors (spec section 3). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -652,6 +653,49 @@ static void test_event_pool(void)
 	cs_event_free(e);
 }
 
+#define DEPOT_TEST_EVENTS 1200
+
+static void *free_events(void *arg)
+{
+	struct cs_event **v = arg;
+
+	for (int i = 0; i < DEPOT_TEST_EVENTS; i++)
+		cs_event_free(v[i]);
+	return NULL;
+}
+
+/*
+ * Events one thread frees (a batch merged) go through the depot to another
+ * thread's cs_event_new(): they come back empty whichever thread freed them.
+ */
+static void test_event_depot(void)
+{
+	static struct cs_event *v[DEPOT_TEST_EVENTS], *mine[DEPOT_TEST_EVENTS];
+	pthread_t th;
+	int made = 0, dirty = 0;
+
+	for (int i = 0; i < DEPOT_TEST_EVENTS; i++)
+		made += !cs_event_new(&v[i]) && !strmap_set(v[i]->meta, "k", "v") &&
+			!cs_event_set_line(v[i], "line", 4, "src", "file", "t");
+	if (!ASSERT_EQ(made, DEPOT_TEST_EVENTS, "events made") ||
+	    !ASSERT_OK(pthread_create(&th, NULL, free_events, v), "freeing thread"))
+		return;
+	pthread_join(th, NULL);
+	/* more than this thread's own pool could hold */
+	for (int i = 0; i < DEPOT_TEST_EVENTS; i++) {
+		if (cs_event_new(&mine[i])) {
+			mine[i] = NULL;
+			dirty++;
+			continue;
+		}
+		dirty += strmap_count(mine[i]->meta) != 0 || strmap_count(mine[i]->line.labels) != 0 ||
+			 mine[i]->line.raw_len != 0 || *mine[i]->line.raw;
+	}
+	ASSERT_EQ(dirty, 0, "events made after another thread freed 1200: all empty");
+	for (int i = 0; i < DEPOT_TEST_EVENTS; i++)
+		cs_event_free(mine[i]);
+}
+
 /* The Event as expressions see it (spec 1.1, 8.4): one bool expression per row. */
 static void test_event_expr(void)
 {
@@ -716,6 +760,52 @@ out:
 	cs_parsers_free(p);
 }
 
+/* models.Source as both the detector's overflows and profile filters show it. */
+static void test_source_expr(void)
+{
+	static const struct {
+		struct cs_source src;
+		const char *expr, *want;
+	} cases[] = {
+		{ { .as_number = "64500", .as_name = "Example" }, "s.GetAsNumberName()",
+		  "64500 Example" },
+		{ { .as_number = "64500" }, "s.GetAsNumberName()", "64500" },
+		{ { .as_name = "Example" }, "s.GetAsNumberName()", "Example" },
+		{ { .scope = "Ip", .value = "198.18.0.1" }, "s.GetScope() + ' ' + s.GetValue()",
+		  "Ip 198.18.0.1" },
+		{ { .cn = "FR", .range = "198.18.0.0/15" }, "s.Cn + ' ' + s.Range + s.IP + s.Scope",
+		  "FR 198.18.0.0/15" },
+		{ { .lat = 48.5, .lon = -2.25 }, "Sprintf('%v %v', s.Latitude, s.Longitude)",
+		  "48.5 -2.25" },
+	};
+	struct expr_env *env = expr_env_new();
+
+	if (!ASSERT_TRUE(env && expr_env_add_var(env, "s", &cs_source_expr_type) == 0, "env") ||
+	    !ASSERT_OK(expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC), "helpers"))
+		goto out;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct expr_value var = expr_host(&cs_source_expr_ops, (void *)&cases[i].src), v;
+		struct expr_prog *prog = NULL;
+		struct expr_error e = { 0 };
+
+		if (ASSERT_OK(expr_compile(env, cases[i].expr, &prog, &e), cases[i].expr) &&
+		    ASSERT_OK(expr_eval(prog, &var, NULL, &v, &e), cases[i].expr)) {
+			ASSERT_STREQ(expr_str_cstr(&v), cases[i].want, cases[i].expr);
+			expr_value_release(&v);
+		}
+		expr_prog_free(prog);
+	}
+	{
+		struct expr_prog *prog = NULL;
+		struct expr_error e = { 0 };
+
+		ASSERT_TRUE(expr_compile(env, "s.Nope", &prog, &e) < 0, "unknown field: compile error");
+		expr_prog_free(prog);
+	}
+out:
+	expr_env_free(env);
+}
+
 int main(void)
 {
 	struct cs_parsers *p;
@@ -724,6 +814,7 @@ int main(void)
 	tzset();
 	test_event();
 	test_event_pool();
+	test_event_depot();
 	test_event_expr();
 	test_load_errors();
 	test_stage_rules();
@@ -731,6 +822,7 @@ int main(void)
 	test_stash_store();
 	test_stash_shared();
 	test_overflow_whitelist();
+	test_source_expr();
 	p = load_all();
 	if (p) {
 		test_pipeline(p);

@@ -16,6 +16,7 @@
 #include "common/stash.h"
 #include "common/strbuf.h"
 #include "common/strmap.h"
+#include "common/utf8.h"
 #include "../lib/test.h"
 
 static void test_keyed(void)
@@ -228,6 +229,34 @@ static void test_strmap_arena(void)
 	strmap_free(m);
 }
 
+/* utf8_valid (ASCII eight bytes at a time) agrees with a walk of utf8_seq_len. */
+static void test_utf8_valid(void)
+{
+	static const char *const pieces[] = { "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+					      "\xff", "\xc3", "\xe2\x82", "\xed\xa0\x80", "\x80" };
+	char buf[40];
+	int bad = 0, n = 0;
+
+	for (size_t p = 0; p < sizeof(pieces) / sizeof(pieces[0]); p++)
+		for (size_t at = 0; at < 20; at++)
+			for (size_t tail = 0; tail < 12; tail++) {
+				size_t pl = strlen(pieces[p]), len = at + pl + tail, i = 0, k;
+				bool ref = true;
+
+				memset(buf, 'a', sizeof(buf));
+				memcpy(buf + at, pieces[p], pl);
+				while (i < len && (k = utf8_seq_len(buf + i, len - i)))
+					i += k;
+				ref = i == len;
+				bad += utf8_valid(buf, len) != ref;
+				n++;
+			}
+	ASSERT_EQ(bad, 0, "utf8_valid agrees with utf8_seq_len");
+	ASSERT_TRUE(n == 8 * 20 * 12 && utf8_valid("plain ascii, long enough", 24) &&
+			    !utf8_valid("plain ascii\xff long enough", 24),
+		    "utf8_valid ASCII runs");
+}
+
 static void test_read_file(void)
 {
 	char path[] = "/tmp/test_toolkit_XXXXXX", *buf = NULL;
@@ -307,6 +336,7 @@ int main(void)
 {
 	test_strmap();
 	test_strmap_arena();
+	test_utf8_valid();
 	test_keyed();
 	test_map();
 	test_stash_bounds();

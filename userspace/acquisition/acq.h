@@ -80,6 +80,11 @@ struct acq_label {
 	char *value;
 };
 
+/* Set labels[k] = v (copies; a key set again keeps its place): 0 or -ENOMEM. */
+int acq_labels_add(struct acq_label **labels, size_t *n, const char *k, const char *v);
+/* Frees the n labels and the array; NULL is fine. */
+void acq_labels_free(struct acq_label *labels, size_t n);
+
 /* One acquis.yaml document (one datasource). */
 struct acq_source_cfg {
 	char *source; /* "file", "journalctl", or an upstream module we do not run */

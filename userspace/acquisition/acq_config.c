@@ -15,6 +15,7 @@
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/readfile.h"
+#include "common/strv.h"
 #include "common/ywalk.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -87,17 +88,13 @@ static int get_strv(struct ywalk *p, const yaml_node_t *n, const char *key, char
 	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
 		yaml_node_t *e = ywalk_node(p, *it);
 		const char *s = ywalk_scalar(e);
-		char **nvv;
+		int err;
 
 		if (!s)
 			return ywalk_fail(p, e, "%s: expected a string", key);
-		nvv = realloc(*v, (*nv + 1) * sizeof(**v));
-		if (!nvv)
-			return -ENOMEM;
-		*v = nvv;
-		if (!(nvv[*nv] = strdup(s)))
-			return -ENOMEM;
-		(*nv)++;
+		err = strv_push(v, nv, s);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -131,6 +128,15 @@ int acq_labels_add(struct acq_label **labels, size_t *n, const char *k, const ch
 	}
 	(*n)++;
 	return 0;
+}
+
+void acq_labels_free(struct acq_label *labels, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(labels[i].key);
+		free(labels[i].value);
+	}
+	free(labels);
 }
 
 static int get_labels(struct ywalk *p, const yaml_node_t *n, struct acq_source_cfg *sc)
@@ -315,17 +321,11 @@ static int parse_source(struct ywalk *p, const yaml_node_t *root, struct acq_sou
 		n = find_key(p, root, "filename", &k);
 		if (n && !ywalk_is_null(n)) {
 			const char *s = ywalk_scalar(n);
-			char **v;
 
 			if (!s)
 				return ywalk_fail(p, n, "filename: expected a string");
-			v = realloc(sc->filenames, (sc->nfilenames + 1) * sizeof(*v));
-			if (!v)
-				return -ENOMEM;
-			sc->filenames = v;
-			if (!(v[sc->nfilenames] = strdup(s)))
-				return -ENOMEM;
-			sc->nfilenames++;
+			if ((err = strv_push(&sc->filenames, &sc->nfilenames, s)))
+				return err;
 		}
 		if (!sc->nfilenames)
 			return ywalk_fail(p, root, "no filename or filenames configuration provided");
@@ -335,24 +335,13 @@ static int parse_source(struct ywalk *p, const yaml_node_t *root, struct acq_sou
 	return 0;
 }
 
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void acq_source_cfg_fini(struct acq_source_cfg *sc)
 {
 	if (!sc)
 		return;
 	free(sc->source);
 	free(sc->name);
-	for (size_t i = 0; i < sc->nlabels; i++) {
-		free(sc->labels[i].key);
-		free(sc->labels[i].value);
-	}
-	free(sc->labels);
+	acq_labels_free(sc->labels, sc->nlabels);
 	strv_free(sc->filenames, sc->nfilenames);
 	strv_free(sc->exclude_regexps, sc->nexclude);
 	strv_free(sc->journal_filters, sc->njournal_filters);

@@ -87,7 +87,6 @@ struct acq_stats *acq_stats_of(struct acq_src *s);
 /* Ask for a faster timer (poll_without_inotify files). */
 void acq_want_fast_tick(struct acq_src *s);
 
-int acq_labels_add(struct acq_label **labels, size_t *n, const char *k, const char *v);
 int acq_source_cfg_copy(struct acq_source_cfg *dst, const struct acq_source_cfg *src);
 void acq_source_cfg_fini(struct acq_source_cfg *sc);
 

@@ -22,6 +22,7 @@
 #include "common/strmap.h"
 #include "common/strv.h"
 #include "common/ywalk.h"
+#include "hub/hub.h"
 #include "metrics/metrics.h"
 #include "parser/parser.h"
 
@@ -195,15 +196,52 @@ static int on_line(const struct acq_line *l, void *arg)
 	return 0;
 }
 
-static int load_scenarios(struct cs_buckets *b, const char *config_dir, char *err, size_t errlen)
+/*
+ * A scenario's hub version, as CrowdSec 1.4.6's hub sync gives it (the
+ * detector stamps it on alerts; the crowd counts only versioned scenarios): a
+ * file installed from the hub (a symlink into it) has the version whose digest
+ * is the file's sha256, the highest when several are ("?" when none: tainted);
+ * a local file has none.
+ */
+static const char *hub_version_of(const char *path, void *index)
+{
+	json_t *item, *v;
+	const char *name, *ver, *best = NULL;
+	char hash[65];
+	struct stat st;
+
+	if (lstat(path, &st) || !S_ISLNK(st.st_mode) || hub_sha256_file(path, hash))
+		return NULL;
+	json_object_foreach(json_object_get(index, "scenarios"), name, item) {
+		json_object_foreach(json_object_get(item, "versions"), ver, v) {
+			const char *digest = json_string_value(json_object_get(v, "digest"));
+			int cmp = 1;
+
+			if (digest && !strcmp(digest, hash) &&
+			    (!best || (!hub_version_cmp(ver, best, &cmp) && cmp > 0)))
+				best = ver;
+		}
+	}
+	return best ? best : "?";
+}
+
+static int load_scenarios(struct cs_buckets *b, const char *config_dir, const char *hub_index,
+			  char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
 	struct stat sb;
+	json_t *index = NULL;
+	int rc;
 
 	snprintf(dir, sizeof(dir), "%s/scenarios", config_dir);
 	if (stat(dir, &sb))
 		return 0; /* no scenario installed: parsing only */
-	if (cs_buckets_load_dir(b, dir))
+	/* a local, trusted file (cscli hub update writes it); without it, no versions */
+	if (hub_index && !(index = json_load_file(hub_index, 0, NULL)))
+		log_debug("%s: no hub index: scenarios carry no version", hub_index);
+	rc = cs_buckets_load_dir_versioned(b, dir, index ? hub_version_of : NULL, index);
+	json_decref(index);
+	if (rc)
 		return fail(err, errlen, -EINVAL, "%s", cs_buckets_last_error(b));
 	return 0;
 }
@@ -238,7 +276,7 @@ static int make_shards(struct cs_agent *a, const struct cs_agent_opts *o,
 			break;
 		}
 		a->nshards++;
-		rc = load_scenarios(a->shards[i], o->config_dir, err, errlen);
+		rc = load_scenarios(a->shards[i], o->config_dir, o->hub_index_path, err, errlen);
 	}
 	if (!rc && a->pl && (rc = pl_run(a->pl)))
 		fail(err, errlen, rc, "workers: %s", strerror(-rc));

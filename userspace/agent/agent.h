@@ -39,6 +39,7 @@ struct cs_agent_opts {
 	const char *const *labels; /* -label key:value (replay) */
 	size_t nlabels;
 	const char *simulation_path; /* simulation.yaml, may be NULL */
+	const char *hub_index_path;  /* .index.json: the scenarios' hub versions (NULL: none) */
 	size_t max_buckets;	     /* 0: default */
 	/* Worker threads that parse and pour (bucket shards, see agent/pipeline.h);
 	 * 0: everything in the calling thread. The alerts are the same for any number. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Boot-time ns fit 60 bits for 36 years of uptime: the origin rides in the rest. */
 struct dec {
@@ -44,13 +45,28 @@ _Static_assert(sizeof(struct pentry) == 40, "a prefix and its decision in 40 byt
 #define SLOT_TAG(h) ((uint32_t)((h) >> 56) << 24)
 #define SLOT_MAKE(h, idx) (SLOT_TAG(h) | ((uint32_t)(idx) + 1))
 
+/*
+ * An expiry to look at: entry idx holds a decision (or an applied-only value) that
+ * expires at `expires`. A min-heap of these finds what is due without walking the
+ * model. An item goes stale when its decision changes or its entry moves (the
+ * entry that moves gets an item of its own): looking at a stale one costs a visit
+ * and no change, and the heap is rebuilt from the entries when stale items
+ * outnumber half the live ones. 12 bytes a decision.
+ */
+struct due {
+	uint64_t expires;
+	uint32_t idx;
+} __attribute__((packed));
+
 struct dmodel {
 	struct pentry *e; /* dense */
 	uint32_t n, ecap;
 	uint32_t *slot;	  /* open addressing on the prefix */
 	uint32_t scap, tombs;
 	size_t ndec;
-	uint64_t next_expiry; /* lower bound: no decision expires before it */
+	struct due *heap;
+	size_t hn, hcap;
+	bool heap_lost; /* an item could not be stored: the next expiry walks the model */
 };
 
 static struct dec *decs_of(struct pentry *e)
@@ -117,9 +133,27 @@ static void entry_prefix(const struct pentry *e, struct cs_prefix *p)
 	memcpy(p->addr, e->addr, 16);
 }
 
+/* A zeroed slot table. A big one (8 MB at 1M prefixes) is probed at random once per
+ * insert: on huge pages where the system has them, which spares most TLB misses. */
+static uint32_t *slots_new(uint32_t scap)
+{
+	size_t len = (size_t)scap * sizeof(uint32_t), huge = 2U << 20;
+	void *p = NULL;
+
+	if (len < huge)
+		return calloc(scap, sizeof(uint32_t));
+	if (posix_memalign(&p, huge, len))
+		return NULL;
+	madvise(p, len, MADV_HUGEPAGE); /* advice: refused or off, the table works alike */
+	memset(p, 0, len);
+	return p;
+}
+
 static int reindex(struct dmodel *m, uint32_t scap)
 {
-	uint32_t *ns = calloc(scap, sizeof(*ns));
+	enum { AHEAD = 8 }; /* slots prefetched ahead of their insert */
+	uint32_t *ns = slots_new(scap), mask = scap - 1;
+	uint64_t ahead[AHEAD];
 
 	if (!ns)
 		return -ENOMEM;
@@ -127,17 +161,127 @@ static int reindex(struct dmodel *m, uint32_t scap)
 	m->slot = ns;
 	m->scap = scap;
 	m->tombs = 0;
-	for (uint32_t i = 0; i < m->n; i++) {
-		struct cs_prefix p;
-		uint32_t *s;
-		uint64_t h;
-		bool found;
+	/* distinct prefixes, no tombstone: each goes in the first empty slot of its probe */
+	for (uint32_t i = 0; i < m->n + AHEAD; i++) {
+		if (i >= AHEAD) { /* entry i - AHEAD, whose slot was prefetched */
+			uint32_t j = i - AHEAD;
+			uint64_t h = ahead[j % AHEAD];
+			uint32_t k = (uint32_t)h & mask;
 
-		entry_prefix(&m->e[i], &p);
-		s = probe(m, &p, &found, &h);
-		*s = SLOT_MAKE(h, i);
+			while (ns[k] != SLOT_EMPTY)
+				k = (k + 1) & mask;
+			ns[k] = SLOT_MAKE(h, j);
+		}
+		if (i < m->n) {
+			const struct pentry *e = &m->e[i];
+			uint64_t h = hash_key(e->family, e->plen, e->addr);
+
+			ahead[i % AHEAD] = h;
+			__builtin_prefetch(&ns[h & mask], 1);
+		}
 	}
 	return 0;
+}
+
+/* ---- the expiry heap ---------------------------------------------------------------- */
+
+static bool due_before(const struct due *a, const struct due *b)
+{
+	return a->expires < b->expires;
+}
+
+static void sift_down(struct due *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, min = i;
+		struct due t;
+
+		if (l < n && due_before(&h[l], &h[min]))
+			min = l;
+		if (l + 1 < n && due_before(&h[l + 1], &h[min]))
+			min = l + 1;
+		if (min == i)
+			return;
+		t = h[i], h[i] = h[min], h[min] = t;
+		i = min;
+	}
+}
+
+/* The earliest expiry of e's decisions (or its applied-only value), 0 if none. */
+static uint64_t entry_first_expiry(const struct pentry *e)
+{
+	const struct dec *d = e->n > 1 ? e->many : &e->one;
+	uint32_t n = (e->flags & E_APPLIED_ONLY) ? 1 : e->n;
+	uint64_t first = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (d[i].expires && (!first || d[i].expires < first))
+			first = d[i].expires;
+	return first;
+}
+
+/* One item per entry that expires, and nothing stale. */
+static void heap_rebuild(struct dmodel *m)
+{
+	if (m->hcap < m->n) {
+		struct due *nh = realloc(m->heap, (size_t)m->n * sizeof(*nh));
+
+		if (!nh) {
+			m->heap_lost = true;
+			return;
+		}
+		m->heap = nh;
+		m->hcap = m->n;
+	}
+	m->hn = 0;
+	for (uint32_t i = 0; i < m->n; i++) {
+		uint64_t first = entry_first_expiry(&m->e[i]);
+
+		if (first)
+			m->heap[m->hn++] = (struct due){ .expires = first, .idx = i };
+	}
+	for (size_t i = m->hn / 2; i-- > 0;)
+		sift_down(m->heap, m->hn, i);
+	m->heap_lost = false;
+}
+
+/* Entry idx expires at `expires` (0: never). */
+static void heap_push(struct dmodel *m, uint64_t expires, uint32_t idx)
+{
+	size_t i;
+
+	if (!expires || m->heap_lost)
+		return;
+	if (m->hn > (size_t)m->n + m->n / 2 + 4096) {
+		heap_rebuild(m); /* mostly stale: it holds idx's expiry too */
+		return;
+	}
+	if (m->hn == m->hcap) {
+		size_t ncap = m->hcap ? m->hcap + m->hcap / 2 : 1024;
+		struct due *nh = realloc(m->heap, ncap * sizeof(*nh));
+
+		if (!nh) {
+			m->heap_lost = true;
+			return;
+		}
+		m->heap = nh;
+		m->hcap = ncap;
+	}
+	i = m->hn++;
+	m->heap[i] = (struct due){ .expires = expires, .idx = idx };
+	while (i && due_before(&m->heap[i], &m->heap[(i - 1) / 2])) {
+		struct due t = m->heap[i];
+
+		m->heap[i] = m->heap[(i - 1) / 2];
+		m->heap[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_pop(struct dmodel *m)
+{
+	m->heap[0] = m->heap[--m->hn];
+	sift_down(m->heap, m->hn, 0);
 }
 
 int dmodel_new(struct dmodel **out)
@@ -152,7 +296,6 @@ int dmodel_new(struct dmodel **out)
 		free(m);
 		return -ENOMEM;
 	}
-	m->next_expiry = UINT64_MAX;
 	*out = m;
 	return 0;
 }
@@ -168,7 +311,8 @@ void dmodel_clear(struct dmodel *m)
 	memset(m->slot, 0, m->scap * sizeof(*m->slot));
 	m->tombs = 0;
 	m->ndec = 0;
-	m->next_expiry = UINT64_MAX;
+	m->hn = 0;
+	m->heap_lost = false;
 }
 
 void dmodel_free(struct dmodel *m)
@@ -177,6 +321,7 @@ void dmodel_free(struct dmodel *m)
 		return;
 	dmodel_clear(m);
 	free(m->slot);
+	free(m->heap);
 	free(m);
 }
 
@@ -224,6 +369,7 @@ static void remove_entry(struct dmodel *m, struct pentry *e)
 		s = probe(m, &p, &found, &h);
 		*s = SLOT_MAKE(h, idx);
 		m->e[idx] = m->e[last];
+		heap_push(m, entry_first_expiry(&m->e[idx]), idx);
 	}
 	m->n--;
 }
@@ -333,8 +479,7 @@ int dmodel_add(struct dmodel *m, const struct cs_prefix *p, uint64_t id, uint64_
 			e->one = nd;
 			e->n = 1;
 			m->ndec++;
-			if (nd.expires < m->next_expiry)
-				m->next_expiry = nd.expires;
+			heap_push(m, nd.expires, (uint32_t)(e - m->e));
 			return 0;
 		}
 	}
@@ -352,8 +497,7 @@ int dmodel_add(struct dmodel *m, const struct cs_prefix *p, uint64_t id, uint64_
 		return err;
 	m->ndec++;
 report:
-	if (nd.expires < m->next_expiry)
-		m->next_expiry = nd.expires;
+	heap_push(m, nd.expires, (uint32_t)(e - m->e));
 	effect_of(e, &after);
 	if (fn && effect_differs(&before, &after))
 		fn(&after, arg);
@@ -385,57 +529,70 @@ int dmodel_del(struct dmodel *m, const struct cs_prefix *p, uint64_t id, deffect
 	return 0;
 }
 
-void dmodel_expire(struct dmodel *m, uint64_t now, deffect_fn fn, void *arg)
+/* Drops entry i's decisions with expires <= now (an applied-only entry past its
+ * value's); the last entry may move into i. */
+static void expire_entry(struct dmodel *m, uint32_t i, uint64_t now, deffect_fn fn, void *arg)
 {
-	uint64_t next = UINT64_MAX;
+	struct pentry *e = &m->e[i];
+	struct deffect before, after;
+	bool changed = false;
+	struct dec *d;
 
-	if (now < m->next_expiry)
-		return;
-	/* downwards: removing moves the last entry, already seen, into the hole */
-	for (uint32_t i = m->n; i-- > 0;) {
-		struct pentry *e = &m->e[i];
-		struct deffect before, after;
-		bool changed = false;
-		struct dec *d;
-
-		if (e->flags & E_APPLIED_ONLY) {
-			if (!e->one.expires || e->one.expires > now) {
-				if (e->one.expires && e->one.expires < next)
-					next = e->one.expires;
-				continue;
-			}
-			effect_of(e, &before);
-			remove_entry(m, e);
-			before.present = false;
-			if (fn)
-				fn(&before, arg);
-			continue;
-		}
-		d = decs_of(e);
-		for (uint32_t j = 0; j < e->n; j++) {
-			if (d[j].expires <= now)
-				changed = true;
-			else if (d[j].expires < next)
-				next = d[j].expires;
-		}
-		if (!changed)
-			continue;
+	if (e->flags & E_APPLIED_ONLY) {
+		if (!e->one.expires || e->one.expires > now)
+			return;
 		effect_of(e, &before);
-		for (uint32_t j = 0; j < e->n;) {
-			if (decs_of(e)[j].expires <= now) {
-				drop_dec(e, j);
-				m->ndec--;
-			} else {
-				j++;
-			}
-		}
-		effect_of(e, &after);
-		if (!e->n)
-			remove_entry(m, e);
-		if (fn && effect_differs(&before, &after))
-			fn(&after, arg);
+		remove_entry(m, e);
+		before.present = false;
+		if (fn)
+			fn(&before, arg);
+		return;
 	}
-	m->next_expiry = next;
+	d = decs_of(e);
+	for (uint32_t j = 0; j < e->n; j++)
+		changed |= d[j].expires <= now;
+	if (!changed)
+		return;
+	effect_of(e, &before);
+	for (uint32_t j = 0; j < e->n;) {
+		if (decs_of(e)[j].expires <= now) {
+			drop_dec(e, j);
+			m->ndec--;
+		} else {
+			j++;
+		}
+	}
+	effect_of(e, &after);
+	if (!e->n)
+		remove_entry(m, e);
+	if (fn && effect_differs(&before, &after))
+		fn(&after, arg);
+}
+
+size_t dmodel_expire(struct dmodel *m, uint64_t now, deffect_fn fn, void *arg)
+{
+	size_t visited = 0;
+
+	if (m->heap_lost) {
+		/* downwards: removing moves the last entry, already seen, into the hole */
+		for (uint32_t i = m->n; i-- > 0; visited++)
+			expire_entry(m, i, now, fn, arg);
+		heap_rebuild(m);
+		return visited;
+	}
+	while (m->hn && m->heap[0].expires <= now) {
+		uint32_t i = m->heap[0].idx;
+
+		heap_pop(m);
+		visited++;
+		if (i >= m->n)
+			continue; /* stale: that entry went */
+		expire_entry(m, i, now, fn, arg);
+		/* what is left there (the same entry or one moved in) keeps an item */
+		if (i < m->n)
+			heap_push(m, entry_first_expiry(&m->e[i]), i);
+	}
+	return visited;
 }
 
 void dmodel_for_each(const struct dmodel *m, deffect_fn fn, void *arg)
@@ -463,8 +620,7 @@ int dmodel_applied(struct dmodel *m, const struct cs_prefix *p, uint64_t id, uin
 	e->n = 0;
 	e->flags |= E_APPLIED_ONLY;
 	e->one = (struct dec){ .id = id, .expires = expires, .origin = origin & 15 };
-	if (expires && expires < m->next_expiry)
-		m->next_expiry = expires;
+	heap_push(m, expires, (uint32_t)(e - m->e));
 	return 0;
 }
 
@@ -484,6 +640,7 @@ void dmodel_begin_resync(struct dmodel *m)
 		e->one = (struct dec){ .id = eff.id, .expires = eff.expires, .origin = eff.origin };
 	}
 	m->ndec = 0;
+	heap_rebuild(m); /* each entry's value is its latest expiry now */
 }
 
 void dmodel_end_resync(struct dmodel *m, deffect_fn fn, void *arg)
@@ -530,5 +687,8 @@ size_t dmodel_decisions(const struct dmodel *m)
 
 uint64_t dmodel_next_expiry(const struct dmodel *m)
 {
-	return m->next_expiry;
+	if (m->heap_lost)
+		return 0;
+	/* a stale item may come first: an expiry pass then finds nothing to do */
+	return m->hn ? m->heap[0].expires : UINT64_MAX;
 }

@@ -6,8 +6,9 @@
  * decisions on an address keeps the drop, with the survivor's expiry and origin.
  *
  * Compact: a prefix with its decision is one 40-byte record in a dense array (plus
- * a 4-byte index slot or two), no heap object per decision; only a prefix with
- * several decisions has a small array of its own. A million bans cost ~48 MB.
+ * a 4-byte index slot or two, and a 12-byte expiry item), no heap object per
+ * decision; only a prefix with several decisions has a small array of its own. A
+ * million bans cost ~60 MB.
  *
  * Resynchronisation touches only what changed: the prefixes the data plane already
  * holds are entered with dmodel_applied() ("applied only": no decision yet, the
@@ -60,8 +61,10 @@ int dmodel_add(struct dmodel *m, const struct cs_prefix *p, uint64_t id, uint64_
 	       uint8_t origin, deffect_fn fn, void *arg);
 /* A decision from `deleted`; an unknown id is ignored (deletions are re-sent). */
 int dmodel_del(struct dmodel *m, const struct cs_prefix *p, uint64_t id, deffect_fn fn, void *arg);
-/* Drops every decision with expires <= now (and applied-only entries past theirs). */
-void dmodel_expire(struct dmodel *m, uint64_t now, deffect_fn fn, void *arg);
+/* Drops every decision with expires <= now (and applied-only entries past theirs).
+ * Visits only what is due (a heap of expiries), not the whole model; returns how
+ * many expiries it looked at. */
+size_t dmodel_expire(struct dmodel *m, uint64_t now, deffect_fn fn, void *arg);
 /* Calls fn with the effective state of every prefix (present ones only). */
 void dmodel_for_each(const struct dmodel *m, deffect_fn fn, void *arg);
 /* Forgets everything, reporting nothing. */
@@ -81,7 +84,8 @@ void dmodel_end_resync(struct dmodel *m, deffect_fn fn, void *arg);
 bool dmodel_has(const struct dmodel *m, const struct cs_prefix *p);
 size_t dmodel_prefixes(const struct dmodel *m);
 size_t dmodel_decisions(const struct dmodel *m);
-/* The earliest expiry among all decisions, or UINT64_MAX. */
+/* No decision expires before this (UINT64_MAX: none expires); it may be earlier than
+ * the earliest. */
 uint64_t dmodel_next_expiry(const struct dmodel *m);
 
 #endif /* CS_BOUNCER_DECISIONS_H */

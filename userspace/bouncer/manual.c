@@ -296,19 +296,10 @@ static int status_cb(const struct xdp_iface_status *st, void *arg)
 	return 0;
 }
 
-static int count_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
-{
-	size_t *counts = arg;
-
-	(void)b;
-	counts[(p->family == AF_INET ? 0 : 2) + !cs_prefix_is_host(p)]++;
-	return 0;
-}
-
 static int cmd_status(struct manual_opts *o)
 {
 	struct xdp_loader *l = NULL;
-	size_t counts[4] = {};
+	uint64_t counts[4] = {};
 	uint32_t hosts, ranges;
 	json_t *ifs, *root;
 	int rc = open_installed(o, &l);
@@ -329,7 +320,8 @@ static int cmd_status(struct manual_opts *o)
 	}
 	ifs = json_array();
 	xdp_loader_for_each_iface(l, status_cb, ifs);
-	xdp_loader_for_each_ban(l, count_cb, counts);
+	if (xdp_loader_counts(l, counts))
+		fprintf(stderr, "Warning: cannot read the entry counts\n");
 	xdp_loader_capacity(l, &hosts, &ranges);
 	root = json_pack("{s:s, s:o, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i}}", "pin_dir",
 			 pin_root(o), "interfaces", ifs, "entries",
@@ -355,7 +347,7 @@ static int cmd_status(struct manual_opts *o)
 			       json_string_value(json_object_get(it, "attachment")));
 		printf("entries: %zu IPv4 hosts, %zu IPv4 ranges, %zu IPv6 hosts, %zu IPv6 ranges "
 		       "(capacity %u hosts, %u ranges per family)\n",
-		       counts[0], counts[1], counts[2], counts[3], hosts, ranges);
+		       (size_t)counts[0], (size_t)counts[1], (size_t)counts[2], (size_t)counts[3], hosts, ranges);
 	}
 	json_decref(root);
 	xdp_loader_free(l);
@@ -470,34 +462,37 @@ static int parse_prefixes(const struct arglist *a, struct cs_prefix **out)
 	return 0;
 }
 
-/* The prefixes of a ban/unban (command line plus --file), parsed; usage error if none. */
-static int prefix_operands(const struct manual_opts *o, int n, char **args, const char *verb,
-			   struct arglist *al, struct cs_prefix **p)
-{
-	int rc = collect_prefix_args(o, n, args, al);
+/* ban or unban of the n prefixes p, written args[i] by the operator */
+typedef int (*prefix_cmd)(struct manual_opts *o, int n, char **args, const struct cs_prefix *p);
 
-	if (rc)
-		return rc;
-	if (!al->n)
-		return usage_error("%s needs at least one prefix", verb);
-	return parse_prefixes(al, p);
-}
-
-static int cmd_ban(struct manual_opts *o, int n, char **args)
+/* The prefixes of a ban/unban (command line plus --file), parsed (a usage error if
+ * none), handed to fn. */
+static int with_prefixes(struct manual_opts *o, int n, char **args, const char *verb,
+			 prefix_cmd fn)
 {
 	struct cs_prefix *p = NULL;
+	struct arglist al;
+	int rc = collect_prefix_args(o, n, args, &al);
+
+	if (!rc && !al.n)
+		rc = usage_error("%s needs at least one prefix", verb);
+	if (!rc)
+		rc = parse_prefixes(&al, &p);
+	if (!rc)
+		rc = fn(o, al.n, al.v, p);
+	arglist_free(&al);
+	free(p);
+	return rc;
+}
+
+static int cmd_ban(struct manual_opts *o, int n, char **args, const struct cs_prefix *p)
+{
 	struct cs_ban *bans = NULL, *old = NULL;
 	bool *existed = NULL;
 	struct lockout *guard = NULL;
 	struct xdp_loader *l = NULL;
-	int rc, err;
+	int rc = 0, err;
 
-	struct arglist al;
-
-	rc = prefix_operands(o, n, args, "ban", &al, &p);
-	if (rc)
-		goto out;
-	n = al.n, args = al.v;
 	if (!o->force) {
 		char what[128];
 
@@ -553,29 +548,20 @@ static int cmd_ban(struct manual_opts *o, int n, char **args)
 	}
 	printf("banned %d prefix%s\n", n, n == 1 ? "" : "es");
 out:
-	arglist_free(&al);
 	xdp_loader_free(l);
 	lockout_free(guard);
-	free(p);
 	free(bans);
 	free(old);
 	free(existed);
 	return rc;
 }
 
-static int cmd_unban(struct manual_opts *o, int n, char **args)
+static int cmd_unban(struct manual_opts *o, int n, char **args, const struct cs_prefix *p)
 {
-	struct cs_prefix *p = NULL;
 	struct xdp_loader *l = NULL;
 	size_t missing = 0;
 	int rc, err;
 
-	struct arglist al;
-
-	rc = prefix_operands(o, n, args, "unban", &al, &p);
-	if (rc)
-		goto out;
-	n = al.n, args = al.v;
 	rc = open_loader(o, &l);
 	if (rc)
 		goto out;
@@ -595,9 +581,7 @@ static int cmd_unban(struct manual_opts *o, int n, char **args)
 		printf("unbanned %zu prefix%s\n", (size_t)n - missing, n - missing == 1 ? "" : "es");
 	}
 out:
-	arglist_free(&al);
 	xdp_loader_free(l);
-	free(p);
 	return rc;
 }
 
@@ -738,9 +722,9 @@ int bouncer_manual_main(int argc, char **argv)
 		return usage_error("unknown or malformed 'xdp %s' command", verb);
 	}
 	if (!strcmp(cmd, "ban"))
-		return cmd_ban(&o, npos - 1, argv + 1);
+		return with_prefixes(&o, npos - 1, argv + 1, "ban", cmd_ban);
 	if (!strcmp(cmd, "unban"))
-		return cmd_unban(&o, npos - 1, argv + 1);
+		return with_prefixes(&o, npos - 1, argv + 1, "unban", cmd_unban);
 	if (!strcmp(cmd, "list") && npos == 1)
 		return cmd_list(&o);
 	if (!strcmp(cmd, "stats") && npos == 1)

@@ -43,6 +43,7 @@ struct stream_parser {
 	char *scratch; /* decoded strings of one object */
 	size_t scratchcap;
 	char why[200];
+	bool id_optional; /* a central API's blocklist entries carry no id */
 };
 
 static int fail(struct stream_parser *sp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -347,7 +348,8 @@ static enum field field_of(const char *k, size_t n)
 }
 
 /* Decodes one object; 1 if it is JSON but not a decision, -1 if it is not JSON. */
-static int decode_object(const char *p, size_t len, char *scratch, struct stream_decision *d)
+static int decode_object(const char *p, size_t len, char *scratch, bool need_id,
+			 struct stream_decision *d)
 {
 	struct cursor c = { .p = p, .end = p + len, .out = scratch, .out_end = scratch + len };
 	const char **str_of[F_ID] = { &d->value, &d->scope, &d->type, &d->duration, &d->origin,
@@ -416,7 +418,7 @@ static int decode_object(const char *p, size_t len, char *scratch, struct stream
 	skip_ws(&c);
 	if (c.p != c.end)
 		return -1;
-	if (bad || !have_id || !d->value || !d->scope || !d->type || !d->duration)
+	if (bad || (need_id && !have_id) || !d->value || !d->scope || !d->type || !d->duration)
 		return 1;
 	return 0;
 }
@@ -442,6 +444,11 @@ void stream_parser_free(struct stream_parser *sp)
 	free(sp->obj);
 	free(sp->scratch);
 	free(sp);
+}
+
+void stream_parser_id_optional(struct stream_parser *sp)
+{
+	sp->id_optional = true;
 }
 
 const char *stream_parser_why(const struct stream_parser *sp)
@@ -474,7 +481,7 @@ static int emit(struct stream_parser *sp, const char *p, size_t len)
 	err = grow(&sp->scratch, &sp->scratchcap, len + 1);
 	if (err)
 		return sp->err = err;
-	rc = decode_object(p, len, sp->scratch, &d);
+	rc = decode_object(p, len, sp->scratch, !sp->id_optional, &d);
 	if (rc < 0)
 		return fail(sp, "%s[%zu]: malformed JSON (ending at byte %llu)", list_name(sp->which),
 			    sp->idx, (unsigned long long)sp->off);

@@ -12,7 +12,8 @@
  * decision object is at most STREAM_MAX_OBJECT bytes and STREAM_MAX_DEPTH deep.
  *
  * Pure (no I/O, no allocation beyond one object buffer): fuzzed and unit-tested on
- * its own. Runs in the unprivileged fetcher only.
+ * its own. Runs in the bouncer's unprivileged fetcher, and in the LAPI for its
+ * community blocklist pull.
  */
 #ifndef CS_BOUNCER_STREAM_H
 #define CS_BOUNCER_STREAM_H
@@ -40,6 +41,9 @@ struct stream_parser;
 
 int stream_parser_new(stream_item_fn fn, void *arg, struct stream_parser **out);
 void stream_parser_free(struct stream_parser *sp);
+/* Decisions without an id are accepted (id 0): a central API's blocklist (the
+ * LAPI's CAPI pull, lapi/capi.c) has none. */
+void stream_parser_id_optional(struct stream_parser *sp);
 /* The next bytes of the answer. 0, -EBADMSG (see stream_parser_why), the callback's
  * error, or -ENOMEM. After an error, further calls return it again. */
 int stream_parser_feed(struct stream_parser *sp, const char *data, size_t len);

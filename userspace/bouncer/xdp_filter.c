@@ -20,12 +20,23 @@
 #define STALE_PER_WORD 2
 #define STALE_MIN 4096
 
-/* One family's host index: its mapped buckets and whether it is off (empty, the
- * program not told its size) until the next commit. */
+/* Host index bytes mapped at a time. The maps live in the kernel; a window keeps
+ * this process's view of them (its RSS) small: at 1M hosts per family the two
+ * indexes are 96 MiB, which a full mapping would count in the applier's RSS. */
+#define WINDOW_BYTES (2U << 20)
+/* Hosts the rebuild gathers before writing them window by window. */
+#define BUILD_HOSTS 65536
+
+/* One family's host index: the window of it mapped now, and whether it is off
+ * (empty, the program not told its size) until the next commit. */
 struct host_index {
-	void *buckets; /* struct cs_host_bucket or struct cs_host6_bucket */
-	size_t len;
-	uint32_t log2;
+	int fd;
+	size_t bucket;	   /* sizeof(struct cs_host_bucket) or (struct cs_host6_bucket) */
+	uint32_t log2;	   /* of the bucket count */
+	uint32_t win_log2; /* of the buckets per window */
+	size_t win_len;
+	void *win;	   /* buckets [win_no << win_log2, ...) or NULL */
+	uint32_t win_no;
 	bool fresh;
 };
 
@@ -35,12 +46,16 @@ struct xdp_filter {
 	size_t words_len, cfg_len;
 	uint32_t log2;
 	struct host_index hi[2]; /* [0] IPv4, [1] IPv6 */
+	bool broken; /* a window could not be mapped: an index is off until a rebuild */
 };
 
 struct xdp_filter_build {
 	__u64 *words;
 	__u64 lens_v4, lens_v6[3];
 	__u64 *spill[2]; /* per family, bit per host bucket: a host of it has no slot */
+	struct cs_prefix *hosts; /* gathered, written BUILD_HOSTS at a time */
+	struct cs_ban *bans;
+	size_t nhosts;
 	struct xdp_filter *f;
 	uint32_t log2;
 };
@@ -72,10 +87,11 @@ static size_t page_round(size_t n)
 	return (n + pg - 1) / pg * pg;
 }
 
-/* fd's array mapped shared and not inherited by a fork: 0, or -errno (logged, naming what). */
-static int map_shared(size_t len, int fd, const char *what, void **out)
+/* len bytes of fd's array from off, mapped shared and not inherited by a fork: 0,
+ * or -errno (logged, naming what). */
+static int map_shared(size_t len, int fd, off_t off, const char *what, void **out)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
 	int err = p == MAP_FAILED ? -errno : 0;
 
 	if (!err && madvise(p, len, MADV_DONTFORK)) {
@@ -90,27 +106,61 @@ static int map_shared(size_t len, int fd, const char *what, void **out)
 	return 0;
 }
 
-/* Maps one family's host index; off and empty when asked (reset) or when the
+/* The window of h holding bucket idx, mapped: its first bucket, or NULL (logged). */
+static void *window_of(struct host_index *h, int fam, uint32_t idx)
+{
+	uint32_t no = idx >> h->win_log2;
+	char what[64];
+
+	if (h->win && h->win_no == no)
+		return h->win;
+	if (h->win)
+		munmap(h->win, h->win_len);
+	h->win = NULL;
+	snprintf(what, sizeof(what), "the IPv%d host index (window %u)", fam ? 6 : 4, no);
+	if (map_shared(h->win_len, h->fd, (off_t)no * (off_t)h->win_len, what, &h->win))
+		return NULL;
+	h->win_no = no;
+	return h->win;
+}
+
+/* The index could not be written: off (the program asks the filter and the host
+ * hash) until a rebuild, which xdp_filter_removed() asks for. */
+static void index_broken(struct xdp_filter *f, int fam)
+{
+	__atomic_store_n(fam ? &f->cfg->log2_host6_buckets : &f->cfg->log2_host_buckets, 0,
+			 __ATOMIC_RELEASE);
+	f->hi[fam].fresh = true;
+	f->broken = true;
+}
+
+/* Sets up one family's host index; off and empty when asked (reset) or when the
  * config was not for its size. */
 static int host_index_open(struct xdp_filter *f, int fam, int fd, uint32_t n_buckets, bool reset,
 			   bool *fresh)
 {
 	struct host_index *h = &f->hi[fam];
 	__u32 *cfg_log2 = fam ? &f->cfg->log2_host6_buckets : &f->cfg->log2_host_buckets;
-	size_t bucket = fam ? sizeof(struct cs_host6_bucket) : sizeof(struct cs_host_bucket);
-	char what[64];
-	int err;
+	size_t total;
 
+	h->fd = fd;
+	h->bucket = fam ? sizeof(struct cs_host6_bucket) : sizeof(struct cs_host_bucket);
 	h->log2 = (uint32_t)__builtin_ctz(n_buckets);
-	h->len = page_round((size_t)n_buckets * bucket);
-	snprintf(what, sizeof(what), "the IPv%d host index (%u buckets)", fam ? 6 : 4, n_buckets);
-	err = map_shared(h->len, fd, what, &h->buckets);
-	if (err)
-		return err;
+	total = (size_t)n_buckets * h->bucket;
+	h->win_len = page_round(total < WINDOW_BYTES ? total : WINDOW_BYTES);
+	h->win_log2 = h->log2;
+	while (((size_t)1 << h->win_log2) * h->bucket > h->win_len)
+		h->win_log2--;
 	if (reset || *cfg_log2 != h->log2) {
 		/* Off (the program asks the filter and the host hash) until refilled. */
 		__atomic_store_n(cfg_log2, 0, __ATOMIC_RELEASE);
-		memset(h->buckets, 0, (size_t)n_buckets * bucket);
+		for (uint32_t i = 0; i < n_buckets; i += 1U << h->win_log2) {
+			void *w = window_of(h, fam, i);
+
+			if (!w)
+				return -ENOMEM;
+			memset(w, 0, total < h->win_len ? total : h->win_len);
+		}
 		h->fresh = true;
 		*fresh = true;
 	}
@@ -139,9 +189,9 @@ int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int hosts_
 	f->cfg_len = page_round(sizeof(*f->cfg));
 	f->words_len = page_round((size_t)n_words * sizeof(__u64));
 	snprintf(words_what, sizeof(words_what), "the filter (%u words)", n_words);
-	err = map_shared(f->cfg_len, cfg_fd, "the filter config", (void **)&f->cfg);
+	err = map_shared(f->cfg_len, cfg_fd, 0, "the filter config", (void **)&f->cfg);
 	if (!err)
-		err = map_shared(f->words_len, words_fd, words_what, (void **)&f->words);
+		err = map_shared(f->words_len, words_fd, 0, words_what, (void **)&f->words);
 	for (int fam = 0; fam < 2 && !err; fam++)
 		err = host_index_open(f, fam, hosts_fd[fam], n_buckets[fam], reset, fresh);
 	if (err)
@@ -169,8 +219,8 @@ void xdp_filter_free(struct xdp_filter *f)
 	if (f->words)
 		munmap(f->words, f->words_len);
 	for (int fam = 0; fam < 2; fam++)
-		if (f->hi[fam].buckets)
-			munmap(f->hi[fam].buckets, f->hi[fam].len);
+		if (f->hi[fam].win)
+			munmap(f->hi[fam].win, f->hi[fam].win_len);
 	if (f->cfg)
 		munmap(f->cfg, f->cfg_len);
 	free(f);
@@ -216,14 +266,19 @@ struct hbucket {
 };
 _Static_assert(CS_HOST_SLOTS <= MAX_SLOTS && CS_HOST6_SLOTS <= MAX_SLOTS, "hbucket slots");
 
-static void host_bucket(const struct xdp_filter *f, const struct cs_prefix *p, struct hbucket *b)
+/* Bucket idx of family fam (0 IPv4, 1 IPv6), its window mapped: false if it cannot be. */
+static bool host_bucket_at(struct xdp_filter *f, int fam, uint32_t idx, struct hbucket *b)
 {
-	int fam = p->family == AF_INET6;
+	struct host_index *h = &f->hi[fam];
+	char *win = window_of(h, fam, idx);
 
+	if (!win)
+		return false;
+	win += (size_t)(idx & ((1U << h->win_log2) - 1)) * h->bucket;
 	b->fam = fam;
-	b->idx = cs_host_bucket_of(prefix_hash(p), f->hi[fam].log2);
+	b->idx = idx;
 	if (!fam) {
-		struct cs_host_bucket *hb = (struct cs_host_bucket *)f->hi[0].buckets + b->idx;
+		struct cs_host_bucket *hb = (struct cs_host_bucket *)win;
 
 		b->alen = 4, b->nslots = CS_HOST_SLOTS, b->overflow = &hb->overflow;
 		for (int i = 0; i < CS_HOST_SLOTS; i++) {
@@ -232,18 +287,98 @@ static void host_bucket(const struct xdp_filter *f, const struct cs_prefix *p, s
 			b->type[i] = (__u8 *)&hb->type[i];
 		}
 	} else {
-		struct cs_host6_bucket *hb = (struct cs_host6_bucket *)f->hi[1].buckets + b->idx;
+		struct cs_host6_bucket *hb = (struct cs_host6_bucket *)win;
 
 		b->alen = 16, b->nslots = CS_HOST6_SLOTS, b->overflow = &hb->half[0].overflow;
 		for (int i = 0; i < CS_HOST6_SLOTS; i++) {
-			struct cs_host6_half *h = &hb->half[i / 2];
+			struct cs_host6_half *hh = &hb->half[i / 2];
 			int j = i % 2;
 
-			b->addr[i] = h->addr[j], b->expires[i] = &h->expires_ns[j];
-			b->used[i] = &h->used[j], b->origin[i] = (__u8 *)&h->origin[j];
-			b->type[i] = (__u8 *)&h->type[j];
+			b->addr[i] = hh->addr[j], b->expires[i] = &hh->expires_ns[j];
+			b->used[i] = &hh->used[j], b->origin[i] = (__u8 *)&hh->origin[j];
+			b->type[i] = (__u8 *)&hh->type[j];
 		}
 	}
+	return true;
+}
+
+static uint32_t host_bucket_idx(const struct xdp_filter *f, const struct cs_prefix *p)
+{
+	return cs_host_bucket_of(prefix_hash(p), f->hi[p->family == AF_INET6].log2);
+}
+
+/*
+ * Calls fn for each host among p[0..n) with its bucket mapped, window by window
+ * (each window is mapped once per call), in the order given within a window, so
+ * the same host twice keeps its order. A window that cannot be mapped turns its
+ * index off (index_broken); fn is not called for its hosts, nor (unless
+ * fill_fresh: a rebuild) for those of an index that is off.
+ */
+typedef void (*host_fn)(struct xdp_filter *f, struct hbucket *b, size_t i, void *arg);
+
+static void hosts_by_window(struct xdp_filter *f, const struct cs_prefix *p, size_t n,
+			    bool fill_fresh, host_fn fn, void *arg)
+{
+	uint32_t nwin[2], *idx = NULL, *order = NULL, *start = NULL;
+	size_t nhost = 0;
+
+	for (int fam = 0; fam < 2; fam++)
+		nwin[fam] = 1U << (f->hi[fam].log2 - f->hi[fam].win_log2);
+	for (size_t i = 0; i < n; i++)
+		nhost += cs_prefix_is_host(&p[i]);
+	if (nhost > 1) {
+		idx = malloc(n * sizeof(*idx));
+		order = malloc(nhost * sizeof(*order));
+		start = calloc((size_t)nwin[0] + nwin[1] + 1, sizeof(*start));
+	}
+	if (!idx || !order || !start) {
+		/* one or no host, or no memory for the sort: in the order given */
+		for (size_t i = 0; i < n; i++) {
+			int fam = p[i].family == AF_INET6;
+			struct hbucket b;
+
+			if (!cs_prefix_is_host(&p[i]) || (f->hi[fam].fresh && !fill_fresh))
+				continue;
+			if (host_bucket_at(f, fam, host_bucket_idx(f, &p[i]), &b))
+				fn(f, &b, i, arg);
+			else
+				index_broken(f, fam);
+		}
+		goto out;
+	}
+	/* a counting sort on (family, window): stable */
+	for (size_t i = 0; i < n; i++) {
+		int fam = p[i].family == AF_INET6;
+
+		if (!cs_prefix_is_host(&p[i]))
+			continue;
+		idx[i] = host_bucket_idx(f, &p[i]);
+		start[(fam ? nwin[0] : 0) + (idx[i] >> f->hi[fam].win_log2) + 1]++;
+	}
+	for (uint32_t w = 1; w <= nwin[0] + nwin[1]; w++)
+		start[w] += start[w - 1];
+	for (size_t i = 0; i < n; i++) {
+		int fam = p[i].family == AF_INET6;
+
+		if (cs_prefix_is_host(&p[i]))
+			order[start[(fam ? nwin[0] : 0) + (idx[i] >> f->hi[fam].win_log2)]++] = (uint32_t)i;
+	}
+	for (size_t k = 0; k < nhost; k++) {
+		size_t i = order[k];
+		int fam = p[i].family == AF_INET6;
+		struct hbucket b;
+
+		if (f->hi[fam].fresh && !fill_fresh)
+			continue;
+		if (host_bucket_at(f, fam, idx[i], &b))
+			fn(f, &b, i, arg);
+		else
+			index_broken(f, fam);
+	}
+out:
+	free(idx);
+	free(order);
+	free(start);
 }
 
 static int host_slot(const struct hbucket *b, const struct cs_prefix *p)
@@ -254,77 +389,114 @@ static int host_slot(const struct hbucket *b, const struct cs_prefix *p)
 	return -1;
 }
 
-/* Writes a host's verdict data into its bucket; false when the bucket is full (it
- * is then marked overflowed: the program asks the host hash for that bucket). */
-static bool host_set(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *ban)
+/* Writes a host's verdict data into its bucket; -1 when the bucket is full (it is
+ * then marked overflowed: the program asks the host hash for that bucket), else
+ * what the index knew of the host before (enum xdp_filter_seen). */
+static int host_set(struct hbucket *b, const struct cs_prefix *p, const struct cs_ban *ban)
 {
-	struct hbucket b;
-	int i;
-	bool fresh_slot;
+	int i = host_slot(b, p);
+	bool fresh_slot = i < 0;
+	int seen = !fresh_slot ? XDP_SEEN_PRESENT :
+		   __atomic_load_n(b->overflow, __ATOMIC_ACQUIRE) ? XDP_SEEN_UNKNOWN : XDP_SEEN_ABSENT;
 
-	host_bucket(f, p, &b);
-	i = host_slot(&b, p);
-	fresh_slot = i < 0;
-	for (int j = 0; i < 0 && j < b.nslots; j++)
-		if (!__atomic_load_n(b.used[j], __ATOMIC_ACQUIRE))
+	for (int j = 0; i < 0 && j < b->nslots; j++)
+		if (!__atomic_load_n(b->used[j], __ATOMIC_ACQUIRE))
 			i = j;
 	if (i < 0) {
-		__atomic_store_n(b.overflow, 1, __ATOMIC_RELEASE);
-		return false;
+		__atomic_store_n(b->overflow, 1, __ATOMIC_RELEASE);
+		return -1;
 	}
 	/* A slot in use changes field by field: any mix of old and new is a verdict
 	 * one of the two bans would give. A new slot is published by `used`, after
 	 * its address (whole 32-bit words: the program reads it by halves). */
-	__atomic_store_n(b.expires[i], ban->expires_ns, __ATOMIC_RELEASE);
-	__atomic_store_n(b.origin[i], (__u8)ban->origin, __ATOMIC_RELEASE);
-	__atomic_store_n(b.type[i], (__u8)ban->type, __ATOMIC_RELEASE);
+	__atomic_store_n(b->expires[i], ban->expires_ns, __ATOMIC_RELEASE);
+	__atomic_store_n(b->origin[i], (__u8)ban->origin, __ATOMIC_RELEASE);
+	__atomic_store_n(b->type[i], (__u8)ban->type, __ATOMIC_RELEASE);
 	if (fresh_slot) {
-		for (size_t o = 0; o < b.alen; o += 4) {
+		for (size_t o = 0; o < b->alen; o += 4) {
 			__u32 w;
 
 			memcpy(&w, p->addr + o, 4);
-			__atomic_store_n((__u32 *)(b.addr[i] + o), w, __ATOMIC_RELEASE);
+			__atomic_store_n((__u32 *)(b->addr[i] + o), w, __ATOMIC_RELEASE);
 		}
-		__atomic_store_n(b.used[i], 1, __ATOMIC_RELEASE);
+		__atomic_store_n(b->used[i], 1, __ATOMIC_RELEASE);
 	}
-	return true;
+	return seen;
 }
 
-void xdp_filter_remove(struct xdp_filter *f, const struct cs_prefix *p)
+static void host_clear(struct hbucket *b, const struct cs_prefix *p)
 {
-	struct hbucket b;
-	int i;
+	int i = host_slot(b, p);
 
-	if (!cs_prefix_is_host(p))
-		return;
-	host_bucket(f, p, &b);
-	i = host_slot(&b, p);
 	if (i >= 0)
-		__atomic_store_n(b.used[i], 0, __ATOMIC_RELEASE);
+		__atomic_store_n(b->used[i], 0, __ATOMIC_RELEASE);
 }
 
-void xdp_filter_resync(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *now)
+static void remove_fn(struct xdp_filter *f, struct hbucket *b, size_t i, void *arg)
 {
-	if (!cs_prefix_is_host(p))
-		return;
-	if (now)
-		host_set(f, p, now);
+	(void)f;
+	host_clear(b, &((const struct cs_prefix *)arg)[i]);
+}
+
+void xdp_filter_remove(struct xdp_filter *f, const struct cs_prefix *p, size_t n)
+{
+	hosts_by_window(f, p, n, false, remove_fn, (void *)p);
+}
+
+struct set_args {
+	const struct cs_prefix *p;
+	const struct cs_ban *bans;
+	const bool *has; /* resync: whether the map holds p[i] (then bans[i]) */
+	uint8_t *seen;
+};
+
+static void resync_fn(struct xdp_filter *f, struct hbucket *b, size_t i, void *arg)
+{
+	struct set_args *a = arg;
+
+	(void)f;
+	if (a->has[i])
+		host_set(b, &a->p[i], &a->bans[i]);
 	else
-		xdp_filter_remove(f, p);
+		host_clear(b, &a->p[i]);
 }
 
-void xdp_filter_add(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *ban)
+void xdp_filter_resync(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *now,
+		       const bool *has, size_t n)
 {
-	__u64 h = prefix_hash(p);
-	unsigned w;
-	__u64 lb = len_bit(p, &w);
+	struct set_args a = { .p = p, .bans = now, .has = has };
 
-	if (cs_prefix_is_host(p) && !f->hi[p->family == AF_INET6].fresh)
-		host_set(f, p, ban);
-	__atomic_fetch_or(&f->words[cs_filter_word(h, f->log2)], cs_filter_bits(h),
-			  __ATOMIC_RELAXED);
-	__atomic_fetch_or(p->family == AF_INET ? &f->cfg->lens_v4 : &f->cfg->lens_v6[w], lb,
-			  __ATOMIC_RELAXED);
+	hosts_by_window(f, p, n, false, resync_fn, &a);
+}
+
+static void add_fn(struct xdp_filter *f, struct hbucket *b, size_t i, void *arg)
+{
+	struct set_args *a = arg;
+	int seen = host_set(b, &a->p[i], &a->bans[i]);
+
+	(void)f;
+	if (a->seen)
+		a->seen[i] = (uint8_t)(seen < 0 ? XDP_SEEN_UNKNOWN : seen);
+}
+
+void xdp_filter_add(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *bans,
+		    size_t n, uint8_t *seen)
+{
+	struct set_args a = { .p = p, .bans = bans, .seen = seen };
+
+	if (seen)
+		memset(seen, XDP_SEEN_UNKNOWN, n);
+	hosts_by_window(f, p, n, false, add_fn, &a);
+	for (size_t i = 0; i < n; i++) {
+		__u64 h = prefix_hash(&p[i]);
+		unsigned w;
+		__u64 lb = len_bit(&p[i], &w);
+
+		__atomic_fetch_or(&f->words[cs_filter_word(h, f->log2)], cs_filter_bits(h),
+				  __ATOMIC_RELAXED);
+		__atomic_fetch_or(p[i].family == AF_INET ? &f->cfg->lens_v4 : &f->cfg->lens_v6[w],
+				  lb, __ATOMIC_RELAXED);
+	}
 	/* The map update that follows is a syscall: the stores are visible by then. */
 }
 
@@ -333,7 +505,7 @@ bool xdp_filter_removed(struct xdp_filter *f, size_t n)
 	__u64 removed = __atomic_add_fetch(&f->cfg->removed, n, __ATOMIC_RELAXED);
 	__u64 limit = ((__u64)STALE_PER_WORD << f->log2);
 
-	return removed >= (limit > STALE_MIN ? limit : STALE_MIN);
+	return f->broken || removed >= (limit > STALE_MIN ? limit : STALE_MIN);
 }
 
 int xdp_filter_build_new(struct xdp_filter *f, struct xdp_filter_build **out)
@@ -347,12 +519,32 @@ int xdp_filter_build_new(struct xdp_filter *f, struct xdp_filter_build **out)
 	b->words = calloc((size_t)1 << f->log2, sizeof(__u64));
 	for (int fam = 0; fam < 2; fam++)
 		b->spill[fam] = calloc(((size_t)1 << f->hi[fam].log2) / 64 + 1, sizeof(__u64));
-	if (!b->words || !b->spill[0] || !b->spill[1]) {
+	b->hosts = malloc(BUILD_HOSTS * sizeof(*b->hosts));
+	b->bans = malloc(BUILD_HOSTS * sizeof(*b->bans));
+	if (!b->words || !b->spill[0] || !b->spill[1] || !b->hosts || !b->bans) {
 		xdp_filter_build_free(b);
 		return -ENOMEM;
 	}
+	f->broken = false; /* this rebuild turns the indexes on again, unless it fails too */
 	*out = b;
 	return 0;
+}
+
+static void build_host_fn(struct xdp_filter *f, struct hbucket *hb, size_t i, void *arg)
+{
+	struct xdp_filter_build *b = arg;
+
+	(void)f;
+	/* (Re)indexed if a slot is free by now; else its bucket keeps spilling. The
+	 * others lose their overflow mark at the commit. */
+	if (host_set(hb, &b->hosts[i], &b->bans[i]) < 0)
+		b->spill[hb->fam][hb->idx / 64] |= 1ULL << (hb->idx % 64);
+}
+
+static void build_flush(struct xdp_filter_build *b)
+{
+	hosts_by_window(b->f, b->hosts, b->nhosts, true, build_host_fn, b);
+	b->nhosts = 0;
 }
 
 void xdp_filter_build_add(struct xdp_filter_build *b, const struct cs_prefix *p,
@@ -362,13 +554,12 @@ void xdp_filter_build_add(struct xdp_filter_build *b, const struct cs_prefix *p,
 	unsigned w;
 	__u64 lb = len_bit(p, &w);
 
-	if (cs_prefix_is_host(p) && !host_set(b->f, p, ban)) {
-		struct hbucket hb;
-
-		/* (Re)indexed if a slot is free by now; else its bucket keeps spilling.
-		 * The others lose their overflow mark at the commit. */
-		host_bucket(b->f, p, &hb);
-		b->spill[hb.fam][hb.idx / 64] |= 1ULL << (hb.idx % 64);
+	if (cs_prefix_is_host(p)) {
+		/* the maps are walked in hash order: the index is written window by window */
+		b->hosts[b->nhosts] = *p;
+		b->bans[b->nhosts++] = *ban;
+		if (b->nhosts == BUILD_HOSTS)
+			build_flush(b);
 	}
 	b->words[cs_filter_word(h, b->log2)] |= cs_filter_bits(h);
 	if (p->family == AF_INET)
@@ -377,10 +568,28 @@ void xdp_filter_build_add(struct xdp_filter_build *b, const struct cs_prefix *p,
 		b->lens_v6[w] |= lb;
 }
 
+/* Clears the overflow mark of every bucket of family fam the build did not see spill. */
+static void clear_overflows(struct xdp_filter *f, struct xdp_filter_build *b, int fam)
+{
+	struct host_index *h = &f->hi[fam];
+
+	for (uint32_t i = 0; i < (1U << h->log2); i++) {
+		struct hbucket hb;
+
+		if (!host_bucket_at(f, fam, i, &hb)) {
+			index_broken(f, fam);
+			return;
+		}
+		if (*hb.overflow && !(b->spill[fam][i / 64] & 1ULL << (i % 64)))
+			__atomic_store_n(hb.overflow, 0, __ATOMIC_RELEASE);
+	}
+}
+
 void xdp_filter_build_commit(struct xdp_filter *f, struct xdp_filter_build *b)
 {
 	size_t n = (size_t)1 << f->log2;
 
+	build_flush(b);
 	/* Each live key's bits are in both the old and the new word: whichever one a
 	 * packet reads, a banned source is found. */
 	for (size_t i = 0; i < n; i++)
@@ -389,26 +598,19 @@ void xdp_filter_build_commit(struct xdp_filter *f, struct xdp_filter_build *b)
 	__atomic_store_n(&f->cfg->lens_v4, b->lens_v4, __ATOMIC_RELAXED);
 	for (int w = 0; w < 3; w++)
 		__atomic_store_n(&f->cfg->lens_v6[w], b->lens_v6[w], __ATOMIC_RELAXED);
-	for (size_t i = 0; i < ((size_t)1 << f->hi[0].log2); i++) {
-		struct cs_host_bucket *hb = (struct cs_host_bucket *)f->hi[0].buckets + i;
-
-		if (hb->overflow && !(b->spill[0][i / 64] & 1ULL << (i % 64)))
-			__atomic_store_n(&hb->overflow, 0, __ATOMIC_RELEASE);
-	}
-	for (size_t i = 0; i < ((size_t)1 << f->hi[1].log2); i++) {
-		struct cs_host6_bucket *hb = (struct cs_host6_bucket *)f->hi[1].buckets + i;
-
-		if (hb->half[0].overflow && !(b->spill[1][i / 64] & 1ULL << (i % 64)))
-			__atomic_store_n(&hb->half[0].overflow, 0, __ATOMIC_RELEASE);
-	}
+	for (int fam = 0; fam < 2; fam++)
+		clear_overflows(f, b, fam);
 	__atomic_store_n(&f->cfg->removed, 0, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&f->cfg->rebuilds, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&f->cfg->log2_words, f->log2, __ATOMIC_RELEASE);
-	if (f->hi[0].fresh)
-		__atomic_store_n(&f->cfg->log2_host_buckets, f->hi[0].log2, __ATOMIC_RELEASE);
-	if (f->hi[1].fresh)
-		__atomic_store_n(&f->cfg->log2_host6_buckets, f->hi[1].log2, __ATOMIC_RELEASE);
-	f->hi[0].fresh = f->hi[1].fresh = false;
+	/* an index a window failure turned off stays off: the next rebuild tries again */
+	if (!f->broken) {
+		if (f->hi[0].fresh)
+			__atomic_store_n(&f->cfg->log2_host_buckets, f->hi[0].log2, __ATOMIC_RELEASE);
+		if (f->hi[1].fresh)
+			__atomic_store_n(&f->cfg->log2_host6_buckets, f->hi[1].log2, __ATOMIC_RELEASE);
+		f->hi[0].fresh = f->hi[1].fresh = false;
+	}
 	xdp_filter_build_free(b);
 }
 
@@ -419,6 +621,8 @@ void xdp_filter_build_free(struct xdp_filter_build *b)
 	free(b->words);
 	free(b->spill[0]);
 	free(b->spill[1]);
+	free(b->hosts);
+	free(b->bans);
 	free(b);
 }
 

@@ -7,13 +7,20 @@
  * sharing the pins sees one index.
  *
  * The contract with the loader, which owns the maps: xdp_filter_add() for every
- * prefix before it goes into a map, xdp_filter_resync() for one that then failed
+ * prefix before it goes into a map, xdp_filter_resync() for those that then failed
  * to go in; xdp_filter_remove() for every prefix gone out of a map (or found
  * absent), xdp_filter_removed() with their count; when that says so, a rebuild
  * from the maps' contents (build_new, build_add for every entry, build_commit)
  * drops the filter's stale bits and the host buckets' stale overflow marks.
  * Writers hold the pin lock: a rebuild must not run beside an insert. Prefixes
  * are canonical (host bits zero), as cs_prefix_parse() makes them.
+ *
+ * The host indexes are mapped a window (2 MiB) at a time, and the calls take many
+ * prefixes at once so that each window is mapped once per call: the indexes are
+ * 96 MiB at 1M hosts per family, memory of the kernel's that a whole mapping
+ * would count again in this process's RSS. A window that cannot be mapped turns
+ * its index off (the program then asks the filter and the host hash) until a
+ * rebuild, which xdp_filter_removed() then asks for.
  */
 #ifndef CS_XDP_FILTER_H
 #define CS_XDP_FILTER_H
@@ -45,14 +52,22 @@ int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int hosts_
 		    const uint32_t n_buckets[2], bool reset, struct xdp_filter **out, bool *fresh);
 void xdp_filter_free(struct xdp_filter *f);
 
-/* Before p goes into a map: its length becomes probed, its bits set, a host's
- * verdict data indexed. */
-void xdp_filter_add(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *ban);
-/* p failed to go in: index what the map holds now (now), or nothing (NULL). */
-void xdp_filter_resync(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *now);
-/* p is out of its map: out of the host index too. */
-void xdp_filter_remove(struct xdp_filter *f, const struct cs_prefix *p);
-/* After n entries went out of the maps; true when the stale bits call for a rebuild. */
+/* What the host index knew of a prefix about to be written: whether its map holds
+ * it already. A range, or a host of an overflowed bucket: unknown. */
+enum xdp_filter_seen { XDP_SEEN_UNKNOWN = 0, XDP_SEEN_ABSENT, XDP_SEEN_PRESENT };
+
+/* Before p[0..n) go into their maps: their lengths become probed, their bits set, a
+ * host's verdict data indexed; seen (if not NULL) gets an enum xdp_filter_seen each. */
+void xdp_filter_add(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *bans,
+		    size_t n, uint8_t *seen);
+/* p[0..n) failed to go in: index what the map holds now (now[i] where has[i]), or
+ * nothing. */
+void xdp_filter_resync(struct xdp_filter *f, const struct cs_prefix *p, const struct cs_ban *now,
+		       const bool *has, size_t n);
+/* p[0..n) are out of their maps: out of the host index too. */
+void xdp_filter_remove(struct xdp_filter *f, const struct cs_prefix *p, size_t n);
+/* After n entries went out of the maps (0: none); true when a rebuild is owed: the
+ * stale bits call for one, or an index is off after a window failed. */
 bool xdp_filter_removed(struct xdp_filter *f, size_t n);
 
 int xdp_filter_build_new(struct xdp_filter *f, struct xdp_filter_build **out);

@@ -137,8 +137,9 @@ static int adopt_pinned_geometry(struct xdp_loader *l)
 		snprintf(path, sizeof(path), "%s/%.200s", l->pin_dir, bpf_map__name(map));
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
-			/* loading would pin a new, empty map there */
-			if (errno == ENOENT && l->existing_only)
+			/* loading would pin a new, empty map there; read-only, an install
+			 * from before cs_counts is counted by a walk (xdp_loader_counts) */
+			if (errno == ENOENT && l->existing_only && map != l->skel->maps.cs_counts)
 				return -ENOENT;
 			if (errno == ENOENT)
 				continue;
@@ -825,9 +826,29 @@ static int map_full_error(struct xdp_loader *l, enum ban_map which, int err)
 	return err;
 }
 
-/* Writes n keys/values of one map; batch syscall when the kernel has it for this map. */
+/* One write that may replace: BPF_NOEXIST first tells an insert (*added) from a
+ * replacement. */
+static int write_one(int fd, const void *key, const struct cs_ban *val, size_t *added)
+{
+	if (!bpf_map_update_elem(fd, key, val, BPF_NOEXIST)) {
+		(*added)++;
+		return 0;
+	}
+	if (errno != EEXIST)
+		return -errno;
+	return bpf_map_update_elem(fd, key, val, BPF_ANY) ? -errno : 0;
+}
+
+/*
+ * Writes n keys/values of one map in order: runs of keys whose presence the host
+ * index knew (seen[i], enum xdp_filter_seen) in batches when the kernel has them
+ * for this map, the others one by one (write_one), so that *added counts the keys
+ * inserted rather than replaced exactly (cs_counts): a batch takes no BPF_NOEXIST.
+ * A startup of a million hosts is all batches; a range costs a syscall of its own.
+ */
 static int write_group(struct xdp_loader *l, enum ban_map which, const char *keys,
-		       const struct cs_ban *vals, size_t n, size_t *done)
+		       const struct cs_ban *vals, const uint8_t *seen, size_t n, size_t *done,
+		       size_t *added)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts, .elem_flags = BPF_ANY);
 	struct bpf_map *m = ban_map(l, which);
@@ -835,28 +856,38 @@ static int write_group(struct xdp_loader *l, enum ban_map which, const char *key
 	int fd = bpf_map__fd(m), err;
 	bool batch = true;
 
-	*done = 0;
+	*done = *added = 0;
 	while (*done < n) {
-		__u32 count = (__u32)(n - *done < BATCH_CHUNK ? n - *done : BATCH_CHUNK);
+		size_t run = 1;
+		__u32 count;
 
+		if (seen[*done] == XDP_SEEN_UNKNOWN) {
+			err = write_one(fd, keys + *done * ksz, vals + *done, added);
+			if (err)
+				return map_full_error(l, which, err);
+			(*done)++;
+			continue;
+		}
+		while (*done + run < n && run < BATCH_CHUNK && seen[*done + run] != XDP_SEEN_UNKNOWN)
+			run++;
+		count = (__u32)run;
 		if (batch) {
 			err = bpf_map_update_batch(fd, keys + *done * ksz, vals + *done, &count,
-						   &bopts);
-			if (!err) {
-				*done += count;
-				continue;
-			}
-			err = -errno;
+						   &bopts) ? -errno : 0;
 			if (err == -EINVAL || err == -ENOTSUPP || err == -EOPNOTSUPP) {
 				batch = false; /* this kernel/map has no batch op: element-wise */
 				continue;
 			}
-			*done += count; /* count = how many went in before the failure */
-			return map_full_error(l, which, err);
+			/* on a failure, count = how many went in before it */
+		} else {
+			err = bpf_map_update_elem(fd, keys + *done * ksz, vals + *done, BPF_ANY) ? -errno : 0;
+			count = !err;
 		}
-		if (bpf_map_update_elem(fd, keys + *done * ksz, vals + *done, BPF_ANY))
-			return map_full_error(l, which, -errno);
-		(*done)++;
+		for (__u32 k = 0; k < count; k++)
+			*added += seen[*done + k] == XDP_SEEN_ABSENT;
+		*done += count;
+		if (err)
+			return map_full_error(l, which, err);
 	}
 	l->full_logged &= ~(1U << which);
 	return 0;
@@ -868,11 +899,13 @@ static int write_group(struct xdp_loader *l, enum ban_map which, const char *key
  * written (a full map refuses the rest as well) and is marked in failed[].
  */
 static int write_bans(struct xdp_loader *l, const struct cs_prefix *prefixes,
-		      const struct cs_ban *bans, size_t n, size_t *applied, bool *failed)
+		      const struct cs_ban *bans, const uint8_t *seen, size_t n, size_t *applied,
+		      bool *failed, long long added[MAP_COUNT])
 {
 	char *keys[MAP_COUNT] = {};
 	struct cs_ban *vals[MAP_COUNT] = {};
-	size_t cnt[MAP_COUNT] = {}, done[MAP_COUNT] = {}, total = 0;
+	uint8_t *gseen[MAP_COUNT] = {};
+	size_t cnt[MAP_COUNT] = {}, done[MAP_COUNT] = {}, total = 0, fresh;
 	int err = 0, first = 0;
 
 	for (size_t i = 0; i < n; i++)
@@ -880,7 +913,8 @@ static int write_bans(struct xdp_loader *l, const struct cs_prefix *prefixes,
 	for (int g = 0; g < MAP_COUNT; g++) {
 		keys[g] = malloc(cnt[g] * bpf_map__key_size(ban_map(l, g)) + 1);
 		vals[g] = malloc(cnt[g] * sizeof(struct cs_ban) + 1);
-		if (!keys[g] || !vals[g]) {
+		gseen[g] = malloc(cnt[g] + 1);
+		if (!keys[g] || !vals[g] || !gseen[g]) {
 			first = -ENOMEM;
 			goto out;
 		}
@@ -891,31 +925,34 @@ static int write_bans(struct xdp_loader *l, const struct cs_prefix *prefixes,
 		size_t ksz = bpf_map__key_size(ban_map(l, g));
 
 		make_key(&prefixes[i], keys[g] + cnt[g] * ksz);
+		gseen[g][cnt[g]] = seen[i];
 		vals[g][cnt[g]] = bans[i];
 		vals[g][cnt[g]++].prefixlen = prefixes[i].plen;
 	}
 	for (int g = 0; g < MAP_COUNT; g++) {
 		if (!cnt[g])
 			continue;
-		err = write_group(l, g, keys[g], vals[g], cnt[g], &done[g]);
+		err = write_group(l, g, keys[g], vals[g], gseen[g], cnt[g], &done[g], &fresh);
+		added[g] += (long long)fresh;
 		if (err && !first)
 			first = err;
 		total += done[g];
 	}
 out:
 	if (failed) {
-		size_t seen[MAP_COUNT] = {};
+		size_t at[MAP_COUNT] = {};
 
 		/* entries keep their order within a group: the first done[g] went in */
 		for (size_t i = 0; i < n; i++) {
 			enum ban_map g = map_for(&prefixes[i]);
 
-			failed[i] = seen[g]++ >= done[g];
+			failed[i] = at[g]++ >= done[g];
 		}
 	}
 	for (int g = 0; g < MAP_COUNT; g++) {
 		free(keys[g]);
 		free(vals[g]);
+		free(gseen[g]);
 	}
 	if (applied)
 		*applied = total;
@@ -923,30 +960,52 @@ out:
 }
 
 static int delete_bans(struct xdp_loader *l, const struct cs_prefix *prefixes, size_t n,
-		       size_t *missing, size_t *removed)
+		       size_t *missing, size_t *removed, long long gone[MAP_COUNT])
 {
-	size_t absent = 0;
+	size_t absent = 0, i;
+	int err = 0;
 
 	*removed = 0;
 	/* Element-wise: a batch delete stops at the first absent key, and a decision
 	 * stream routinely deletes entries that an expiry already removed. */
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		char key[sizeof(struct cs_lpm_v6)];
 		int fd = bpf_map__fd(ban_map(l, map_for(&prefixes[i])));
 
 		make_key(&prefixes[i], key);
 		if (bpf_map_delete_elem(fd, key)) {
-			if (errno != ENOENT)
-				return -errno;
+			if (errno != ENOENT) {
+				err = -errno;
+				break;
+			}
 			absent++;
 		} else {
 			(*removed)++;
+			gone[map_for(&prefixes[i])]--;
 		}
-		xdp_filter_remove(l->filter, &prefixes[i]);
 	}
+	/* out of the index once out of the maps: meanwhile it may still drop them */
+	xdp_filter_remove(l->filter, prefixes, i);
 	if (missing)
 		*missing = absent;
-	return 0;
+	return err;
+}
+
+static int filter_rebuild(struct xdp_loader *l);
+
+/* cs_counts += delta; the caller holds the pin lock. */
+static void counts_add(struct xdp_loader *l, const long long delta[MAP_COUNT])
+{
+	int fd = bpf_map__fd(l->skel->maps.cs_counts);
+	struct cs_counts c;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, &c))
+		return;
+	for (int g = 0; g < MAP_COUNT; g++)
+		c.entries[g] = delta[g] < 0 && (__u64)-delta[g] > c.entries[g] ? 0 :
+										c.entries[g] + (__u64)delta[g];
+	bpf_map_update_elem(fd, &zero, &c, BPF_ANY);
 }
 
 int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
@@ -960,13 +1019,28 @@ int xdp_loader_ban(struct xdp_loader *l, const struct cs_prefix *prefixes,
 static void filter_resync_failed(struct xdp_loader *l, const struct cs_prefix *prefixes, size_t n,
 				 const bool *failed)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct cs_ban now;
+	struct cs_prefix *p = malloc((n + 1) * sizeof(*p));
+	struct cs_ban *now = malloc((n + 1) * sizeof(*now));
+	bool *has = malloc(n + 1);
+	size_t k = 0;
 
-		if (failed[i])
-			xdp_filter_resync(l->filter, &prefixes[i],
-					  xdp_loader_get(l, &prefixes[i], &now) ? NULL : &now);
+	if (p && now && has) {
+		for (size_t i = 0; i < n; i++) {
+			if (!failed[i])
+				continue;
+			p[k] = prefixes[i];
+			has[k] = !xdp_loader_get(l, &prefixes[i], &now[k]);
+			k++;
+		}
+		xdp_filter_resync(l->filter, p, now, has, k);
+	} else {
+		/* cannot tell the index what the maps hold: off until a rebuild */
+		log_warn("out of memory resynchronising the host index: rebuilding it");
+		filter_rebuild(l);
 	}
+	free(p);
+	free(now);
+	free(has);
 }
 
 /* The filter learns a prefix before any map holds it, so no packet finds a banned
@@ -974,32 +1048,38 @@ static void filter_resync_failed(struct xdp_loader *l, const struct cs_prefix *p
 int xdp_loader_ban_each(struct xdp_loader *l, const struct cs_prefix *prefixes,
 			const struct cs_ban *bans, size_t n, size_t *applied, bool *failed)
 {
+	long long added[MAP_COUNT] = {};
 	bool *failed_here;
+	uint8_t *seen = malloc(n + 1);
 	int err;
 
-	if (!l->filter) /* opened read-only */
+	if (!l->filter) { /* opened read-only */
+		free(seen);
 		return -EROFS;
+	}
 	failed_here = failed ? failed : calloc(n + 1, sizeof(bool));
-	err = failed_here ? lock_pins(l) : -ENOMEM;
+	err = failed_here && seen ? lock_pins(l) : -ENOMEM;
 	if (err)
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		xdp_filter_add(l->filter, &prefixes[i], &bans[i]);
-	err = write_bans(l, prefixes, bans, n, applied, failed_here);
+	xdp_filter_add(l->filter, prefixes, bans, n, seen);
+	err = write_bans(l, prefixes, bans, seen, n, applied, failed_here, added);
 	if (err)
 		filter_resync_failed(l, prefixes, n, failed_here);
+	counts_add(l, added);
+	if (xdp_filter_removed(l->filter, 0) && filter_rebuild(l))
+		log_warn("cannot rebuild the ban filter: its host index stays off");
 	unlock_pins(l);
 out:
 	if (failed_here != failed)
 		free(failed_here);
+	free(seen);
 	return err;
 }
-
-static int filter_rebuild(struct xdp_loader *l);
 
 int xdp_loader_unban(struct xdp_loader *l, const struct cs_prefix *prefixes, size_t n,
 		     size_t *missing)
 {
+	long long gone[MAP_COUNT] = {};
 	size_t removed = 0;
 	int err, rerr;
 
@@ -1008,8 +1088,9 @@ int xdp_loader_unban(struct xdp_loader *l, const struct cs_prefix *prefixes, siz
 	err = lock_pins(l);
 	if (err)
 		return err;
-	err = delete_bans(l, prefixes, n, missing, &removed);
-	if (removed && xdp_filter_removed(l->filter, removed)) {
+	err = delete_bans(l, prefixes, n, missing, &removed, gone);
+	counts_add(l, gone);
+	if (xdp_filter_removed(l->filter, removed)) {
 		rerr = filter_rebuild(l);
 		if (rerr)
 			log_warn("cannot rebuild the ban filter (%s): it keeps stale bits",
@@ -1168,11 +1249,12 @@ static void filter_size(struct xdp_loader *l)
 							     bpf_map__max_entries(l->skel->maps.cs_hosts_v6)));
 }
 
-/* The index maps pinned already: they index the pinned ban list. */
+/* The index maps (and the counts) pinned already: they describe the pinned ban list. */
 static bool filter_pins_exist(const struct xdp_loader *l)
 {
 	const struct bpf_map *maps[] = { l->skel->maps.cs_filter, l->skel->maps.cs_filter_cfg,
-					 l->skel->maps.cs_host_index, l->skel->maps.cs_host_index6 };
+					 l->skel->maps.cs_host_index, l->skel->maps.cs_host_index6,
+					 l->skel->maps.cs_counts };
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
@@ -1201,26 +1283,60 @@ static int filter_setup(struct xdp_loader *l, bool reset)
 	return fresh ? filter_rebuild(l) : 0;
 }
 
+struct rebuild {
+	struct xdp_filter_build *b;
+	struct cs_counts counts;
+};
+
 static int filter_build_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
 {
-	xdp_filter_build_add(arg, p, b);
+	struct rebuild *r = arg;
+
+	xdp_filter_build_add(r->b, p, b);
+	r->counts.entries[map_for(p)]++;
 	return 0;
 }
 
-/* From the maps' contents; the caller holds the pin lock, so no insert runs beside it. */
+/* From the maps' contents, and the counts with it; the caller holds the pin lock,
+ * so no insert runs beside it. */
 static int filter_rebuild(struct xdp_loader *l)
 {
-	struct xdp_filter_build *b;
-	int err = xdp_filter_build_new(l->filter, &b);
+	struct rebuild r = {};
+	__u32 zero = 0;
+	int err = xdp_filter_build_new(l->filter, &r.b);
 
 	if (err)
 		return err;
-	err = xdp_loader_for_each_ban(l, filter_build_cb, b);
+	err = xdp_loader_for_each_ban(l, filter_build_cb, &r);
 	if (err) {
-		xdp_filter_build_free(b);
+		xdp_filter_build_free(r.b);
 		return err;
 	}
-	xdp_filter_build_commit(l->filter, b);
+	xdp_filter_build_commit(l->filter, r.b);
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.cs_counts), &zero, &r.counts, BPF_ANY))
+		log_warn("cannot store the entry counts: %s", strerror(errno));
+	return 0;
+}
+
+static int count_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
+{
+	(void)b;
+	((uint64_t *)arg)[map_for(p)]++;
+	return 0;
+}
+
+int xdp_loader_counts(struct xdp_loader *l, uint64_t out[4])
+{
+	int fd = bpf_map__fd(l->skel->maps.cs_counts);
+	struct cs_counts c;
+	__u32 zero = 0;
+
+	memset(out, 0, 4 * sizeof(out[0]));
+	if (fd < 0) /* read-only, on pins from before cs_counts */
+		return xdp_loader_for_each_ban(l, count_cb, out);
+	if (bpf_map_lookup_elem(fd, &zero, &c))
+		return -errno;
+	memcpy(out, c.entries, sizeof(c.entries));
 	return 0;
 }
 

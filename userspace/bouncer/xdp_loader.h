@@ -37,6 +37,7 @@ _Static_assert(sizeof(struct cs_filter_cfg) == 64, "ABI: cs_filter_cfg layout");
 _Static_assert(sizeof(struct cs_host_bucket) == 64, "ABI: one cache line per host bucket");
 _Static_assert(sizeof(struct cs_host6_half) == 64, "ABI: one cache line per IPv6 host half-bucket");
 _Static_assert(sizeof(struct cs_host6_bucket) == 128, "ABI: two lines per IPv6 host bucket");
+_Static_assert(sizeof(struct cs_counts) == 32, "ABI: cs_counts layout");
 
 enum xdp_attach_mode {
 	XDP_MODE_AUTO = 0, /* native, falling back to generic */
@@ -121,6 +122,9 @@ int xdp_loader_get(struct xdp_loader *l, const struct cs_prefix *p, struct cs_ba
 int xdp_loader_for_each_ban(struct xdp_loader *l,
 			    int (*fn)(const struct cs_prefix *p, const struct cs_ban *b, void *arg),
 			    void *arg);
+/* Entries per ban map: IPv4 hosts, IPv4 ranges, IPv6 hosts, IPv6 ranges (cs_counts,
+ * kept by every write; counted by a walk on pins that predate it). */
+int xdp_loader_counts(struct xdp_loader *l, uint64_t out[4]);
 struct xdp_filter_info;
 /* The negative filter's fill and bookkeeping (xdp_filter.h). */
 void xdp_loader_filter_info(struct xdp_loader *l, struct xdp_filter_info *out);

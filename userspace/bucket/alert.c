@@ -269,75 +269,6 @@ static int str_out(const char *s, struct expr_value *out)
 
 static const struct cs_source zero_source;
 
-static const struct expr_field source_fields[] = {
-	{ "Scope", &expr_type_string },	   { "Value", &expr_type_string },
-	{ "IP", &expr_type_string },	   { "Range", &expr_type_string },
-	{ "AsName", &expr_type_string },   { "AsNumber", &expr_type_string },
-	{ "Cn", &expr_type_string },	   { "Latitude", &expr_type_float },
-	{ "Longitude", &expr_type_float }, { NULL },
-};
-
-static const struct expr_method source_methods[] = {
-	{ "GetScope", 0, 0, &expr_type_string },
-	{ "GetValue", 0, 0, &expr_type_string },
-	{ "GetAsNumberName", 0, 0, &expr_type_string },
-	{ NULL },
-};
-
-static int source_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
-{
-	const struct cs_source *s = obj;
-
-	if (!strcmp(name, "Scope"))
-		return str_out(s->scope, out);
-	if (!strcmp(name, "Value"))
-		return str_out(s->value, out);
-	if (!strcmp(name, "IP"))
-		return str_out(s->ip, out);
-	if (!strcmp(name, "Range"))
-		return str_out(s->range, out);
-	if (!strcmp(name, "AsName"))
-		return str_out(s->as_name, out);
-	if (!strcmp(name, "AsNumber"))
-		return str_out(s->as_number, out);
-	if (!strcmp(name, "Cn"))
-		return str_out(s->cn, out);
-	if (!strcmp(name, "Latitude"))
-		return *out = expr_float(s->lat), 0;
-	if (!strcmp(name, "Longitude"))
-		return *out = expr_float(s->lon), 0;
-	return -ENOENT;
-}
-
-static int source_call(struct expr_ctx *c, void *obj, const char *m, const struct expr_value *args,
-		       int nargs, struct expr_value *out)
-{
-	const struct cs_source *s = obj;
-
-	if (!strcmp(m, "GetScope"))
-		return str_out(s->scope, out);
-	if (!strcmp(m, "GetValue"))
-		return str_out(s->value, out);
-	if (!strcmp(m, "GetAsNumberName")) {
-		const char *n = s->as_number ? s->as_number : "";
-		const char *a = s->as_name ? s->as_name : "";
-
-		/* models.Source: "<number> <name>" with whichever parts exist. */
-		return expr_stringf(out, "%s%s%s", n, *n && *a ? " " : "", a);
-	}
-	return -ENOENT;
-}
-
-static const struct expr_host_ops source_ops = {
-	.name = "Source",
-	.fields = source_fields,
-	.methods = source_methods,
-	.get = source_get,
-	.call = source_call,
-};
-
-static const struct expr_type source_type = { EXPR_HOST, NULL, &source_ops };
-
 /* Alert.Events[i].Meta[j]: {Key, Value} */
 static int meta_item_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
 {
@@ -438,7 +369,7 @@ static const struct expr_field alert_fields[] = {
 	{ "Message", &expr_type_string },	{ "StartAt", &expr_type_string },
 	{ "StopAt", &expr_type_string },	{ "Simulated", &expr_type_bool },
 	{ "Events", NULL },			{ "Meta", NULL },
-	{ "Source", &source_type },		{ "Remediation", &expr_type_bool },
+	{ "Source", &cs_source_expr_type },		{ "Remediation", &expr_type_bool },
 	{ "Labels", NULL },			{ "Decisions", NULL },
 	{ "Kind", &expr_type_string },		{ "UUID", &expr_type_string },
 	{ "MachineID", &expr_type_string },	{ "CreatedAt", &expr_type_string },
@@ -484,7 +415,7 @@ static int alert_get(struct expr_ctx *c, void *obj, const char *name, struct exp
 	if (!strcmp(name, "Events"))
 		return *out = expr_host(&aevents_ops, ra), 0;
 	if (!strcmp(name, "Source"))
-		return *out = expr_host(&source_ops, ra->srcs[v->i]), 0;
+		return *out = expr_host(&cs_source_expr_ops, ra->srcs[v->i]), 0;
 	if (!strcmp(name, "Meta") || !strcmp(name, "Decisions"))
 		return expr_array_new(0, out); /* alert context and decisions: empty here */
 	if (!strcmp(name, "Labels"))
@@ -555,8 +486,8 @@ static int sources_get(struct expr_ctx *c, void *obj, const char *key, struct ex
 
 	for (size_t i = 0; i < ra->nsrc; i++)
 		if (!strcmp(ra->keys[i], key))
-			return *out = expr_host(&source_ops, ra->srcs[i]), 0;
-	*out = expr_host(&source_ops, (void *)&zero_source);
+			return *out = expr_host(&cs_source_expr_ops, ra->srcs[i]), 0;
+	*out = expr_host(&cs_source_expr_ops, (void *)&zero_source);
 	return 0;
 }
 
@@ -584,7 +515,7 @@ static int sources_keys(struct expr_ctx *c, void *obj, struct expr_value *out)
 }
 
 static const struct expr_host_ops sources_ops = {
-	.name = "Sources", .flags = EXPR_HOST_MAPLIKE, .elem = &source_type,
+	.name = "Sources", .flags = EXPR_HOST_MAPLIKE, .elem = &cs_source_expr_type,
 	.get = sources_get, .has = sources_has, .len = sources_len, .keys = sources_keys,
 };
 

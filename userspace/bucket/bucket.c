@@ -585,6 +585,12 @@ static int yaml_name(const struct dirent *de)
 
 int cs_buckets_load_dir(struct cs_buckets *b, const char *dir)
 {
+	return cs_buckets_load_dir_versioned(b, dir, NULL, NULL);
+}
+
+int cs_buckets_load_dir_versioned(struct cs_buckets *b, const char *dir,
+				  cs_scenario_version_fn version_of, void *arg)
+{
 	struct dirent **list = NULL;
 	char path[4096];
 	int n, err = 0;
@@ -601,7 +607,8 @@ int cs_buckets_load_dir(struct cs_buckets *b, const char *dir)
 			    (int)sizeof(path))
 				err = -ENAMETOOLONG;
 			else
-				err = cs_buckets_load_file(b, path, NULL);
+				err = cs_buckets_load_file(b, path,
+							   version_of ? version_of(path, arg) : NULL);
 		}
 		free(list[i]);
 	}

@@ -43,7 +43,8 @@
  *                        cs_buckets_pour_target(b[s], evt, &r, i, 0);
  *
  * b[0..n-1] are engines loaded with the same scenarios in the same order; a
- * (scenario, partition) instance lives in exactly one of them, so each one is
+ * (scenario, partition) instance lives in exactly one of them (scenarios with
+ * the same name and filter share instances, as upstream), so each one is
  * touched by one thread and a replay gives the same buckets and alerts for any
  * n. With .on_reprocess set, reprocessed overflows go to the caller (which
  * routes them to their shards) instead of being poured again in place.
@@ -160,6 +161,13 @@ int cs_buckets_load_file(struct cs_buckets *b, const char *path, const char *ver
  * /etc/crowdsec/scenarios. Stops at the first file that does not load.
  */
 int cs_buckets_load_dir(struct cs_buckets *b, const char *dir);
+/*
+ * The same, each file with the hub version version_of(path, arg) gives it (the
+ * string is used before the next call; NULL = "").
+ */
+typedef const char *(*cs_scenario_version_fn)(const char *path, void *arg);
+int cs_buckets_load_dir_versioned(struct cs_buckets *b, const char *dir,
+				  cs_scenario_version_fn version_of, void *arg);
 /* Same from a text (tests); `name` is used as the file name in errors. */
 int cs_buckets_load_string(struct cs_buckets *b, const char *name, const char *yaml);
 const char *cs_buckets_last_error(const struct cs_buckets *b);

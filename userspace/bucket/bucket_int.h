@@ -77,11 +77,6 @@ struct cs_scenario {
 	struct cs_dlist bh_fifo;
 };
 
-/* One source of an alert (models.Source). */
-struct cs_source {
-	char *scope, *value, *ip, *range, *as_name, *as_number, *cn;
-	float lat, lon;
-};
 
 struct cs_meta_item {
 	char *key, *value;

@@ -14,7 +14,7 @@
  *   config.c     central.yaml
  *
  *   struct central *c;
- *   central_open("/var/lib/crowdsec-central/central.db", &rules, &c);
+ *   central_open("/var/lib/crowdsec-central/central.db", NULL, 0, &rules, &c);
  *   central_ingest(c, reporter, peer_ip, signals, n, now, &res);
  *   central_pull(c, member, scenarios, startup, now, cb, ctx);
  *   central_close(c);
@@ -78,7 +78,13 @@ extern const char *const central_reserved_ranges[];
 
 /* ---- engine.c ---- */
 struct central;
-int central_open(const char *db_path, const struct central_rules *rules, struct central **out);
+/*
+ * SQLite at db_path, or PostgreSQL when pg_conninfo is set (a pool of
+ * max_conns connections, 0: the db's default): several servers may share one
+ * PostgreSQL database and serve one crowd.
+ */
+int central_open(const char *db_path, const char *pg_conninfo, long max_conns,
+		 const struct central_rules *rules, struct central **out);
 void central_close(struct central *c);
 /*
  * GeoLite2-ASN.mmdb in dir: a reporter's network is then its AS ("AS64496")
@@ -142,6 +148,8 @@ int central_purge(struct central *c, int64_t now, long *deleted);
 struct central_config {
 	char *listen_uri; /* "127.0.0.1:8090" */
 	char *db_path;	  /* "/var/lib/crowdsec-central/central.db" */
+	char *db_conninfo; /* db_config.type postgresql: libpq's; NULL: SQLite at db_path */
+	long db_max_conns; /* db_config.max_open_conns */
 	char *log_level;
 	char *geoip_dir; /* GeoLite2-ASN.mmdb: networks are ASes (NULL: /24, /48) */
 	struct central_rules rules;

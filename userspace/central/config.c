@@ -8,6 +8,7 @@
 #include "central/central.h"
 #include "common/gotime.h"
 #include "common/yamljson.h"
+#include "lapi/lapi.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8090"
 #define DEFAULT_DB "/var/lib/crowdsec-central/central.db"
@@ -18,6 +19,7 @@ void central_config_clear(struct central_config *cfg)
 		return;
 	free(cfg->listen_uri);
 	free(cfg->db_path);
+	free(cfg->db_conninfo);
 	free(cfg->log_level);
 	free(cfg->geoip_dir);
 	memset(cfg, 0, sizeof(*cfg));
@@ -78,6 +80,9 @@ int central_config_load(const char *path, struct central_config *cfg, char *err,
 	nets = r->min_networks;
 	if (!cfg->listen_uri || !cfg->db_path || !cfg->log_level)
 		ret = -ENOMEM;
+	if (!ret && root) /* CrowdSec's keys, as the LAPI reads them */
+		ret = cs_lapi_db_config(root, path, &cfg->db_conninfo, &cfg->db_max_conns, err,
+					errlen);
 	if (!ret)
 		ret = get_number(root, "consensus.min_reporters", 1, 1e6, &k, err, errlen);
 	if (!ret)

@@ -47,7 +47,8 @@ struct central {
 
 static void safe_set_free(struct safe_set *s);
 
-int central_open(const char *db_path, const struct central_rules *rules, struct central **out)
+int central_open(const char *db_path, const char *pg_conninfo, long max_conns,
+		 const struct central_rules *rules, struct central **out)
 {
 	struct central *c = calloc(1, sizeof(*c));
 	int err;
@@ -60,11 +61,12 @@ int central_open(const char *db_path, const struct central_rules *rules, struct 
 		if (!cs_prefix_parse(central_reserved_ranges[i], CS_PREFIX_STRICT,
 				     &c->reserved[c->n_reserved]))
 			c->n_reserved++;
-	err = cs_db_open(db_path, &c->db);
+	err = cs_db_connect(db_path, pg_conninfo, max_conns, &c->db);
 	if (!err)
 		err = cs_db_central_open(c->db, &c->st);
 	if (err) {
-		log_error("%s: cannot open the central database: %s", db_path, strerror(-err));
+		log_error("%s: cannot open the central database: %s",
+			  pg_conninfo ? "db_config (postgresql)" : db_path, strerror(-err));
 		central_close(c);
 		return err;
 	}

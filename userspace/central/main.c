@@ -3,6 +3,8 @@
  * crowdsec-central: the crowd's central API server and its admin commands.
  *
  *   crowdsec-central [-c central.yaml] [-db PATH] [-listen ADDR:PORT] [serve]
+ *
+ * central.yaml's db_config (CrowdSec's keys) selects PostgreSQL.
  *   crowdsec-central [-c ...] reporters list|block ID|unblock ID
  *   crowdsec-central [-c ...] safe list|add RANGE [COMMENT]|remove RANGE
  *   crowdsec-central [-c ...] explain IP | purge | status
@@ -50,6 +52,9 @@ static int serve(struct central *c, const struct central_config *cc)
 	cs_lapi_config_defaults(&lc);
 	replace(&lc.listen_uri, cc->listen_uri);
 	replace(&lc.db_path, cc->db_path);
+	if (cc->db_conninfo)
+		replace(&lc.db_conninfo, cc->db_conninfo);
+	lc.db_max_conns = cc->db_max_conns;
 	free(lc.profiles_path); /* no alerts here: the default profiles are never used */
 	lc.profiles_path = NULL;
 	lc.prometheus_enabled = false;
@@ -59,7 +64,9 @@ static int serve(struct central *c, const struct central_config *cc)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* the server's threads inherit it */
-	ret = lc.listen_uri && lc.db_path ? cs_lapi_start(&lc, &l) : -ENOMEM;
+	ret = lc.listen_uri && lc.db_path && (!cc->db_conninfo || lc.db_conninfo)
+		      ? cs_lapi_start(&lc, &l)
+		      : -ENOMEM;
 	cs_lapi_config_clear(&lc);
 	if (ret)
 		return 1;
@@ -114,7 +121,7 @@ int main(int argc, char **argv)
 	ret = log_level_parse(debug ? "debug" : cc.log_level);
 	if (ret >= 0)
 		log_set_level((enum log_level)ret);
-	if (!cc.db_path || !cc.listen_uri || central_open(cc.db_path, &cc.rules, &c)) {
+	if (!cc.db_path || !cc.listen_uri || central_open(cc.db_path, cc.db_conninfo, cc.db_max_conns, &cc.rules, &c)) {
 		central_config_clear(&cc);
 		return 1;
 	}

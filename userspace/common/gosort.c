@@ -164,7 +164,7 @@ static void break_patterns(const struct gs *s, idx_t a, idx_t b)
 	for (idx_t i = a + (len / 4) * 2 - 1; i <= a + (len / 4) * 2 + 1; i++) {
 		idx_t other;
 
-		/* xorshift64 with Go's current shifts */
+		/* xorshift64, the shifts of Go 1.24+ (13, 7, 17: golang/go#70144) */
 		r ^= r << 13;
 		r ^= r >> 7;
 		r ^= r << 17;

@@ -158,7 +158,7 @@ static int on_alert(json_t *alerts, void *arg)
 struct paths {
 	char config_dir[PATH_MAX], data_dir[PATH_MAX], simulation[PATH_MAX];
 	char acquis[PATH_MAX], acquis_dir[PATH_MAX], credentials[PATH_MAX];
-	char patterns[PATH_MAX + 16];
+	char patterns[PATH_MAX + 16], hub_index[PATH_MAX + 16];
 	long workers; /* crowdsec_service.detector_workers; 0: not set */
 };
 
@@ -183,6 +183,12 @@ static int load_paths(const char *config, struct paths *p, char *err, size_t err
 	snprintf(p->credentials, sizeof(p->credentials), "%s",
 		 yamljson_get_str(root, "api.client.credentials_path", ""));
 	snprintf(p->patterns, sizeof(p->patterns), "%s/patterns", p->config_dir);
+	/* as the LAPI finds it (lapi/config.c) */
+	snprintf(p->hub_index, sizeof(p->hub_index), "%s/.index.json",
+		 yamljson_get_str(root, "config_paths.hub_dir", "/etc/crowdsec/hub"));
+	if (yamljson_get_str(root, "config_paths.index_path", NULL))
+		snprintf(p->hub_index, sizeof(p->hub_index), "%s",
+			 yamljson_get_str(root, "config_paths.index_path", NULL));
 	{
 		json_t *w = yamljson_get(root, "crowdsec_service.detector_workers");
 		const char *sv = json_string_value(w);
@@ -231,6 +237,7 @@ static int new_agent(const struct opts *o, const struct paths *p, struct sink *s
 		.labels = o->labels,
 		.nlabels = o->nlabels,
 		.simulation_path = p->simulation[0] ? p->simulation : NULL,
+		.hub_index_path = p->hub_index,
 		.on_alert = on_alert,
 		.arg = s,
 		.workers = workers(o, p),

@@ -13,6 +13,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/vec.h"
 
 void cs_alert_free(struct cs_alert *a)
 {
@@ -121,10 +122,13 @@ static struct dbstmt *decisions_many(struct cs_db *db)
 		fputs(" RETURNING id", f);
 	if (fclose(f) || db_prepare(db, sql, &c->decisions_many))
 		c->decisions_many = NULL;
+	else
+		c->decisions_many->kept = true;
 	free(sql);
 	return c->decisions_many;
 }
 
+/* 0, 1 when the owner's uuid was stored already (nothing inserted), -errno */
 static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t machine_row,
 			    int64_t now, int64_t *id, int64_t *decision_ids)
 {
@@ -132,6 +136,8 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 	struct dbstmt *s = stmt(db, by_rowid ? ST_ALERT_INSERT_NORET : ST_ALERT_INSERT);
 	int err;
 
+	if (!s) /* the table is not ours (a Go CrowdSec rewrote it): said by the prepare */
+		return -EIO;
 	bind_int(s, 1, now);
 	bind_text(s, 2, a->scenario ? a->scenario : "");
 	bind_text(s, 3, a->message ? a->message : "");
@@ -156,12 +162,26 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 		bind_int(s, 21, machine_row);
 	else
 		bind_null(s, 21);
+	if (a->uuid && *a->uuid)
+		bind_text(s, 22, a->uuid);
+	else
+		bind_null(s, 22);
 	err = db_step(s);
 	if (err == DB_ROW)
 		*id = col_int(s, 0);
-	else if (err == DB_DONE && by_rowid)
+	else if (err == DB_DONE && by_rowid && db_changes(db) > 0)
 		*id = db->be->last_insert_id(db), err = DB_ROW;
 	db_reset(s);
+	if (err == DB_DONE && machine_row > 0 && a->uuid && *a->uuid) {
+		s = stmt(db, ST_ALERT_BY_UUID);
+		bind_int(s, 1, machine_row);
+		bind_text(s, 2, a->uuid);
+		err = db_step(s);
+		if (err == DB_ROW)
+			*id = col_int(s, 0);
+		db_reset(s);
+		return err == DB_ROW ? 1 : sql_err(db, err);
+	}
 	if (err != DB_ROW)
 		return sql_err(db, err);
 
@@ -255,6 +275,9 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 		}
 		last_owner = owner;
 		err = insert_one_alert(db, alerts[i], machine_row, now, &ids[i], decision_ids + k);
+		alerts[i]->stored_before = err == 1;
+		if (err == 1)
+			err = 0;
 		k += alerts[i]->n_decisions;
 	}
 	err = txn_finish(db, err);
@@ -359,16 +382,9 @@ int cs_db_alerts_search(struct cs_db *db, const struct cs_afilter *f, int64_t no
 		goto out;
 	err = qb_prepare(db, &q, &s);
 	while (!err && (rc = db_step(s)) == DB_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct cs_alert **p = realloc(v, nc * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			v = p;
-			cap = nc;
+		if (vec_reserve((void **)&v, &cap, cnt, sizeof(*v), 16)) {
+			err = -ENOMEM;
+			break;
 		}
 		v[cnt] = alert_from_row(s);
 		if (!v[cnt]) {
@@ -464,7 +480,6 @@ int cs_db_alerts_count(struct cs_db *db, cs_db_count_cb cb, void *ctx)
 
 int cs_db_flush(struct cs_db *db, int64_t before, long max_items, long *n)
 {
-	struct dbstmt *s = NULL;
 	int err;
 
 	*n = 0;
@@ -473,22 +488,12 @@ int cs_db_flush(struct cs_db *db, int64_t before, long max_items, long *n)
 		return err;
 	if (!db_cluster_job(db, "flush")) /* another replica runs it */
 		return txn_end(db, 0);
-	if (before > 0 && !(err = db_prepare(db, "DELETE FROM alerts WHERE created_at < ?", &s))) {
-		bind_int(s, 1, before);
-		err = exec_stmt(db, s);
-		*n += err ? 0 : db_changes(db);
-		db_finalize(s);
-		s = NULL;
-	}
+	if (before > 0)
+		err = db_exec_int(db, "DELETE FROM alerts WHERE created_at < ?", before, n);
 	/* the (max_items + 1)-th newest and older */
-	if (!err && max_items > 0 &&
-	    !(err = db_prepare(db, "DELETE FROM alerts WHERE id <= (SELECT id FROM alerts"
-				   " ORDER BY id DESC LIMIT 1 OFFSET ?)", &s))) {
-		bind_int(s, 1, max_items);
-		err = exec_stmt(db, s);
-		*n += err ? 0 : db_changes(db);
-		db_finalize(s);
-	}
+	if (!err && max_items > 0)
+		err = db_exec_int(db, "DELETE FROM alerts WHERE id <= (SELECT id FROM alerts"
+				      " ORDER BY id DESC LIMIT 1 OFFSET ?)", max_items, n);
 	if (*n)
 		stream_mark_stale(db);
 	return txn_end(db, err);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vec.h"
 #include "db/db.h"
 #include "db/db_int.h"
 
@@ -77,7 +78,6 @@ int cs_db_allowlist_create(struct cs_db *db, const char *name, const char *descr
 
 int cs_db_allowlist_delete(struct cs_db *db, const char *name)
 {
-	struct dbstmt *s = NULL;
 	int64_t id;
 	int err = txn_begin(db);
 
@@ -85,20 +85,9 @@ int cs_db_allowlist_delete(struct cs_db *db, const char *name)
 		return err;
 	err = list_id(db, name, &id, NULL);
 	if (!err)
-		err = prep(db, "DELETE FROM allowlist_items WHERE allowlist_id = ?", &s);
-	if (!err) {
-		bind_int(s, 1, id);
-		err = exec_stmt(db, s);
-		db_finalize(s);
-		s = NULL;
-	}
+		err = db_exec_int(db, "DELETE FROM allowlist_items WHERE allowlist_id = ?", id, NULL);
 	if (!err)
-		err = prep(db, "DELETE FROM allowlists WHERE id = ?", &s);
-	if (!err) {
-		bind_int(s, 1, id);
-		err = exec_stmt(db, s);
-		db_finalize(s);
-	}
+		err = db_exec_int(db, "DELETE FROM allowlists WHERE id = ?", id, NULL);
 	return txn_end(db, err);
 }
 
@@ -137,16 +126,9 @@ static int load_items(struct cs_db *db, struct cs_allowlist *a, int64_t now)
 	while ((rc = db_step(s)) == DB_ROW) {
 		struct cs_allowlist_item *it;
 
-		if (a->nitems == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct cs_allowlist_item *p = realloc(a->items, nc * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			a->items = p;
-			cap = nc;
+		if (vec_reserve((void **)&a->items, &cap, a->nitems, sizeof(*a->items), 8)) {
+			err = -ENOMEM;
+			break;
 		}
 		it = &a->items[a->nitems++];
 		it->value = col_text(s, 0);
@@ -181,16 +163,9 @@ static int lists_query(struct cs_db *db, const char *name, bool with_items, int6
 	while ((rc = db_step(s)) == DB_ROW) {
 		struct cs_allowlist *a;
 
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct cs_allowlist *p = realloc(v, nc * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			v = p;
-			cap = nc;
+		if (vec_reserve((void **)&v, &cap, cnt, sizeof(*v), 8)) {
+			err = -ENOMEM;
+			break;
 		}
 		a = &v[cnt++];
 		memset(a, 0, sizeof(*a));
@@ -424,32 +399,26 @@ int cs_db_allowlisted(struct cs_db *db, const char *value, int64_t now, char **r
 	return err;
 }
 
+/* every active address decision an allowlist item covers or lies inside: expired
+ * now, so bouncers get it in the stream's "deleted" */
+static const char expire_allowlisted[] =
+	"UPDATE decisions SET until = ?1, updated_at = ?1 WHERE until > ?1"
+	" AND ip_size IN (4, 16) AND EXISTS (SELECT 1 FROM allowlist_items i"
+	" WHERE (i.expires_at IS NULL OR i.expires_at >= ?1)"
+	" AND i.ip_size = decisions.ip_size AND"
+	" (((i.start_ip, i.start_suffix) <= (decisions.start_ip, decisions.start_suffix)"
+	" AND (i.end_ip, i.end_suffix) >= (decisions.end_ip, decisions.end_suffix)) OR"
+	" ((i.start_ip, i.start_suffix) >= (decisions.start_ip, decisions.start_suffix)"
+	" AND (i.end_ip, i.end_suffix) <= (decisions.end_ip, decisions.end_suffix))))";
+
 int cs_db_allowlists_apply(struct cs_db *db, int64_t now, long *expired)
 {
-	struct dbstmt *s = NULL;
 	int err;
 
 	*expired = 0;
 	err = txn_begin(db);
 	if (err)
 		return err;
-	/* every active address decision an allowlist item covers or lies inside: expired
-	 * now, so bouncers get it in the stream's "deleted" */
-	err = prep(db, "UPDATE decisions SET until = ?1, updated_at = ?1 WHERE until > ?1"
-		       " AND ip_size IN (4, 16) AND EXISTS (SELECT 1 FROM allowlist_items i"
-		       " WHERE (i.expires_at IS NULL OR i.expires_at >= ?1)"
-		       " AND i.ip_size = decisions.ip_size AND"
-		       " (((i.start_ip, i.start_suffix) <= (decisions.start_ip, decisions.start_suffix)"
-		       " AND (i.end_ip, i.end_suffix) >= (decisions.end_ip, decisions.end_suffix)) OR"
-		       " ((i.start_ip, i.start_suffix) >= (decisions.start_ip, decisions.start_suffix)"
-		       " AND (i.end_ip, i.end_suffix) <= (decisions.end_ip, decisions.end_suffix))))",
-		   &s);
-	if (!err) {
-		bind_int(s, 1, now);
-		err = exec_stmt(db, s);
-		if (!err)
-			*expired = db_changes(db);
-		db_finalize(s);
-	}
+	err = db_exec_int(db, expire_allowlisted, now, expired);
 	return txn_end(db, err);
 }

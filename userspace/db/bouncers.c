@@ -124,6 +124,23 @@ int cs_db_bouncers_set_last_pull(struct cs_db *db, const int64_t *ids, const int
 	return txn_end(db, err);
 }
 
+int cs_db_bouncers_epoch(struct cs_db *db, int64_t *n)
+{
+	struct dbstmt *s;
+	int rc;
+
+	if (!db->be->is_pg)
+		return -EOPNOTSUPP;
+	db_hold(db)->autocommit = true;
+	s = stmt(db, ST_BOUNCERS_EPOCH);
+	rc = s ? db_step(s) : -EIO;
+	if (rc == DB_ROW)
+		*n = col_int(s, 0);
+	if (s)
+		db_reset(s);
+	return txn_end(db, rc == DB_ROW ? 0 : sql_err(db, rc == DB_DONE ? -EIO : rc));
+}
+
 int cs_db_bouncer_delete(struct cs_db *db, const char *name)
 {
 	return db_write(db, ST_BOUNCER_DELETE, true, "t", name);

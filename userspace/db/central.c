@@ -103,7 +103,8 @@ static const char *const central_sql[C__MAX] = {
 		      " COALESCE(r.blocked, 0), MAX(s.created_at), MAX(s.scenario),"
 		      " MAX(CASE WHEN s.state = 0 AND s.created_at > ?3 THEN 1 ELSE 0 END)"
 		      " FROM central_signals s LEFT JOIN central_reporters r ON r.id = s.reporter"
-		      " WHERE s.ip = ?1 AND s.created_at >= ?2 GROUP BY s.reporter",
+		      " WHERE s.ip = ?1 AND s.created_at >= ?2"
+		      " GROUP BY s.reporter, r.net, r.trust, r.blocked",
 	/* the window's reports by (ip, reporter); pending: one came after the IP's
 	 * last listing (or there is none) and was not late */
 	[C_WINDOW] = "SELECT s.ip, s.reporter, MAX(s.created_at), MAX(s.scenario),"
@@ -504,21 +505,6 @@ int cs_db_central_safe_remove(struct cs_central_store *st, const char *range)
 
 /* ---- housekeeping ---- */
 
-static int exec_i64(struct cs_central_store *st, const char *sql, int64_t a, long *changed)
-{
-	struct dbstmt *s;
-	int err;
-
-	if ((err = db_prepare(st->db, sql, &s)))
-		return err;
-	bind_int(s, 1, a);
-	err = exec_stmt(st->db, s);
-	if (!err && changed)
-		*changed += db_changes(st->db);
-	db_finalize(s);
-	return err;
-}
-
 /*
  * A report is confirmed when its IP was listed at or after it (listings keep
  * their listed_at until they are purged, long after the window), so nothing is
@@ -549,15 +535,15 @@ int cs_db_central_purge(struct cs_central_store *st, int64_t judge_before,
 		err = sql_err(st->db, rc);
 	db_finalize(s);
 	if (!err)
-		err = exec_i64(st, "UPDATE central_signals SET state = CASE WHEN " UNCONFIRMED_SQL
-				   " THEN 2 ELSE 1 END WHERE state = 0 AND created_at < ?1",
-			       judge_before, NULL);
+		err = db_exec_int(st->db, "UPDATE central_signals SET state = CASE WHEN " UNCONFIRMED_SQL
+					  " THEN 2 ELSE 1 END WHERE state = 0 AND created_at < ?1",
+				  judge_before, NULL);
 	if (!err)
-		err = exec_i64(st, "DELETE FROM central_signals WHERE created_at < ?1",
-			       signals_before, deleted);
+		err = db_exec_int(st->db, "DELETE FROM central_signals WHERE created_at < ?1",
+				  signals_before, deleted);
 	if (!err)
-		err = exec_i64(st, "DELETE FROM central_listings WHERE until < ?1",
-			       listings_before, NULL);
+		err = db_exec_int(st->db, "DELETE FROM central_listings WHERE until < ?1",
+				  listings_before, NULL);
 	if (!err)
 		err = cs_db_central_bump(st);
 	return err;

@@ -29,8 +29,9 @@
 	" started_at, stopped_at, source_ip, source_range, source_as_number,"              \
 	" source_as_name, source_country, source_latitude, source_longitude,"              \
 	" source_scope, source_value, capacity, leak_speed, scenario_version,"             \
-	" scenario_hash, simulated, machine_alerts) VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6,"   \
-	" ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+	" scenario_hash, simulated, machine_alerts, uuid) VALUES (?1, ?1, ?2, ?3, ?4, ?5," \
+	" ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"     \
+	" ?22) ON CONFLICT DO NOTHING" /* nothing inserted: the owner's uuid is there */
 #define DECISION_INSERT_SQL                                                                \
 	"INSERT INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"  \
 	" end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"     \
@@ -75,11 +76,14 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_BOUNCER_SEEN] = "UPDATE bouncers SET ip_address = ?2, type = ?3, version = ?4,"
 			    " updated_at = ?5 WHERE id = ?1 AND (ip_address != ?2 OR type != ?3"
 			    " OR version != ?4)",
-	[ST_BOUNCER_LAST_PULL] = "UPDATE bouncers SET last_pull = ?2 WHERE id = ?1",
+	/* never back: a replica's late write must not undo another's newer pull */
+	[ST_BOUNCER_LAST_PULL] = "UPDATE bouncers SET last_pull = ?2 WHERE id = ?1"
+				 " AND last_pull < ?2",
 	[ST_BOUNCER_DELETE] = "DELETE FROM bouncers WHERE name = ?",
 	[ST_BOUNCER_LIST] = "SELECT " BOUNCER_COLS " FROM bouncers ORDER BY id",
 	[ST_ALERT_INSERT] = ALERT_INSERT_SQL " RETURNING id",
 	[ST_ALERT_INSERT_NORET] = ALERT_INSERT_SQL,
+	[ST_ALERT_BY_UUID] = "SELECT id FROM alerts WHERE machine_alerts = ? AND uuid = ?",
 	[ST_EVENT_INSERT] = "INSERT INTO events (created_at, updated_at, time, serialized,"
 			    " alert_events) VALUES (?1, ?1, ?2, ?3, ?4)",
 	[ST_META_INSERT] = "INSERT INTO meta (created_at, updated_at, key, value, alert_metas)"
@@ -101,6 +105,7 @@ static const char *const stmt_sql[ST__MAX] = {
 			    " WHERE until > ? GROUP BY scenario, origin, type",
 	[ST_DATA_VERSION] = "PRAGMA data_version",
 	[ST_DECISIONS_EPOCH] = "SELECT n FROM decisions_epoch",
+	[ST_BOUNCERS_EPOCH] = "SELECT n FROM bouncers_epoch", /* PostgreSQL only */
 	/* allowlists.c: read for every alert pushed (the LAPI's filter), so kept prepared */
 	[ST_ALLOWLISTS_ALL] = "SELECT id, name, description, allowlist_id, from_console,"
 			      " created_at, updated_at FROM allowlists ORDER BY name",
@@ -137,6 +142,7 @@ struct dbstmt *stmt(struct cs_db *db, enum stmt_id id)
 	if (!s) {
 		if (db_prepare(db, stmt_sql[id], &s))
 			return NULL;
+		s->kept = true;
 		c->st[id] = s;
 	}
 	db_reset(s);
@@ -154,6 +160,21 @@ int exec_stmt(struct cs_db *db, struct dbstmt *s)
 	rc = db_step(s);
 	db_reset(s);
 	return rc >= 0 ? 0 : sql_err(db, rc);
+}
+
+int db_exec_int(struct cs_db *db, const char *sql, int64_t a, long *changed)
+{
+	struct dbstmt *s;
+	int err = db_prepare(db, sql, &s);
+
+	if (err)
+		return err;
+	bind_int(s, 1, a);
+	err = exec_stmt(db, s);
+	if (!err && changed)
+		*changed += db_changes(db);
+	db_finalize(s);
+	return err;
 }
 
 bool db_cluster_job(struct cs_db *db, const char *job)

@@ -54,6 +54,7 @@ struct cs_alert {
 	int64_t created_at;
 	char *machine_id; /* output: owner ("N/A" if deleted); input: set by the LAPI */
 	char *uuid;	  /* input only (CrowdSec 1.6+ agents, ours): retries are recognised by it */
+	bool stored_before; /* output of cs_db_alerts_insert(): its machine's uuid was there */
 	char *scenario;
 	char *scenario_hash;
 	char *scenario_version;
@@ -122,6 +123,7 @@ struct cs_dfilter {
 	struct cs_prefix range;
 	bool include_simulated;
 	bool no_dedup;
+	int64_t created_before; /* non-zero: created before it (what a new list replaces) */
 };
 
 struct cs_afilter {
@@ -207,10 +209,19 @@ int cs_db_bouncer_by_key(struct cs_db *db, const char *key_hash, struct cs_bounc
 int cs_db_bouncer_seen(struct cs_db *db, int64_t id, const char *ip, const char *type,
 		       const char *version, int64_t now);
 int cs_db_bouncer_set_last_pull(struct cs_db *db, int64_t id, int64_t t);
-/* Several bouncers' last_pull in one transaction (the LAPI batches them). */
+/* Several bouncers' last_pull in one transaction (the LAPI batches them); a last_pull
+ * never goes back. */
 int cs_db_bouncers_set_last_pull(struct cs_db *db, const int64_t *ids, const int64_t *t,
 				 size_t n);
 int cs_db_bouncer_delete(struct cs_db *db, const char *name);
+/*
+ * PostgreSQL: a number that changes whenever a bouncer is deleted, renamed,
+ * re-keyed or revoked, by any process or replica (one cheap query): what a
+ * replica caches of its bouncers is good while it stays the same, except
+ * last_pull, which other replicas advance. -EOPNOTSUPP on SQLite
+ * (cs_db_external_version() serves there).
+ */
+int cs_db_bouncers_epoch(struct cs_db *db, int64_t *n);
 /*
  * A number that changes whenever another connection (cscli, sqlite3) committed
  * to the database: what this handle caches may be stale. -EBUSY instead of
@@ -225,6 +236,9 @@ int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n);
  * decisions get until = stop_at + duration. ids[] receives the new alert ids.
  * The owner is machine_id, or each alert's own machine_id when that is NULL.
  * Returns -EINVAL (nothing stored) if a decision's Ip/Range value is unparsable.
+ * An alert whose owner already has an alert with its uuid is not stored again,
+ * on any LAPI sharing the database: ids[] gets the stored one's id and the alert
+ * stored_before.
  */
 int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
 			const char *machine_id, int64_t now, int64_t *ids);

@@ -42,6 +42,7 @@ enum stmt_id {
 	ST_BOUNCER_LIST,
 	ST_ALERT_INSERT,
 	ST_ALERT_INSERT_NORET,
+	ST_ALERT_BY_UUID,
 	ST_EVENT_INSERT,
 	ST_META_INSERT,
 	ST_DECISION_INSERT,
@@ -56,6 +57,7 @@ enum stmt_id {
 	ST_ACTIVE_COUNT,
 	ST_DATA_VERSION,
 	ST_DECISIONS_EPOCH,
+	ST_BOUNCERS_EPOCH,
 	ST_ALLOWLISTS_ALL,
 	ST_ALLOWLIST_ITEMS_LIVE,
 	ST__MAX,
@@ -89,6 +91,9 @@ struct db_conn;
  */
 struct dbstmt {
 	const struct db_backend *be;
+	/* kept by its connection for the connection's life (stmt(), decisions_many):
+	 * PostgreSQL prepares it on the server once instead of at every execution */
+	bool kept;
 };
 
 enum { DB_DONE = 0, DB_ROW = 1 };
@@ -193,6 +198,7 @@ struct db_conn {
 	struct dbstmt *decisions_many; /* alerts.c: the multi-row decision INSERT */
 	int64_t changes;	       /* pg.c: rows the last statement changed */
 	bool in_txn;		       /* pg.c: a failed connection is reset only outside one */
+	uint64_t resets;	       /* pg.c: server-side statements die with a reset */
 	bool autocommit;	       /* db.c: held for statements without BEGIN */
 };
 
@@ -257,6 +263,12 @@ int sql_err(struct cs_db *db, int rc);
 struct dbstmt *stmt(struct cs_db *db, enum stmt_id id);
 /* Run a statement that returns no rows. */
 int exec_stmt(struct cs_db *db, struct dbstmt *s);
+/*
+ * A statement used once, with the one integer parameter a: prepared, run and
+ * finalized inside the caller's transaction; *changed (when given) grows by the
+ * rows it changed.
+ */
+int db_exec_int(struct cs_db *db, const char *sql, int64_t a, long *changed);
 /* exec_stmt, -ENOENT when no row changed */
 int run_changes(struct cs_db *db, struct dbstmt *s);
 /*

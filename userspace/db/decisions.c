@@ -14,6 +14,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/vec.h"
 
 /* DECISION_COLS */
 static const struct db_field decision_fields[] = {
@@ -202,15 +203,8 @@ static int collect_cb(void *ctx, bool deleted, const struct cs_decision *d)
 	int k = deleted;
 	struct cs_decision *e;
 
-	if (c->n[k] == c->cap[k]) {
-		size_t nc = c->cap[k] ? c->cap[k] * 2 : 16;
-		struct cs_decision *p = realloc(c->v[k], nc * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		c->v[k] = p;
-		c->cap[k] = nc;
-	}
+	if (vec_reserve((void **)&c->v[k], &c->cap[k], c->n[k], sizeof(*e), 16))
+		return -ENOMEM;
 	e = &c->v[k][c->n[k]++];
 	*e = *d;
 	e->scenario = xstrdup(d->scenario);
@@ -266,14 +260,9 @@ int cs_db_decisions_expire(struct cs_db *db, const struct cs_dfilter *f, int64_t
 	qb_add(&q, ") RETURNING id");
 	err = qb_prepare(db, &q, &s);
 	while (!err && (rc = db_step(s)) == DB_ROW) {
-		if ((size_t)*n == cap) {
-			int64_t *p = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof(*p));
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			ids = p;
+		if (vec_reserve((void **)&ids, &cap, (size_t)*n, sizeof(*ids), 64)) {
+			err = -ENOMEM;
+			break;
 		}
 		ids[(*n)++] = col_int(s, 0);
 	}

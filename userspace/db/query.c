@@ -155,6 +155,10 @@ void dfilter_cond(struct qb *q, const struct cs_dfilter *f)
 	text_cond(q, " AND d.scenario = ?", f->scenario);
 	if (!f->include_simulated)
 		qb_add(q, " AND d.simulated = 0");
+	if (f->created_before) {
+		qb_add(q, " AND d.created_at < ?");
+		qb_int(q, f->created_before);
+	}
 	if (f->has_range)
 		range_cond(q, "d", &f->range, f->contains);
 }

@@ -21,6 +21,12 @@
 	" end_suffix);"                                                                    \
 	"CREATE INDEX decisions_alert ON decisions(alert_decisions);"
 
+/* The alerts' uuid, the same on both engines (schema_pg.h). */
+#define ALERTS_UUID                                                                        \
+	"ALTER TABLE alerts ADD COLUMN uuid TEXT;"                                         \
+	"CREATE UNIQUE INDEX alerts_uuid ON alerts(machine_alerts, uuid)"                  \
+	" WHERE uuid IS NOT NULL;"
+
 static const char *const db_migrations[] = {
 	/* 0 -> 1 */
 	"CREATE TABLE machines ("
@@ -109,6 +115,10 @@ static const char *const db_migrations[] = {
 	"ALTER TABLE bouncers ADD COLUMN featureflags TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE machines ADD COLUMN os TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE machines ADD COLUMN featureflags TEXT NOT NULL DEFAULT '';",
+	/* 4 -> 5: the agent's alert uuid (CrowdSec 1.6+), unique per machine: a batch sent
+	 * again (its acknowledgement lost, the LAPI restarted or another replica) is
+	 * stored once (cs_db_alerts_insert()) */
+	ALERTS_UUID,
 };
 
 #endif /* CS_DB_SCHEMA_H */

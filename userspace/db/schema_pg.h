@@ -123,6 +123,19 @@ static const char *const db_migrations_pg[] = {
 	"ALTER TABLE machines ADD COLUMN featureflags " PGT " NOT NULL DEFAULT '';",
 	/* 2 -> 3: housekeeping that one replica does for all (cs_db_cluster_claim) */
 	"CREATE TABLE cluster_jobs (name " PGT " PRIMARY KEY, last_run BIGINT NOT NULL);",
+	/*
+	 * 3 -> 4: when the replicas' bouncer caches must look again
+	 * (cs_db_bouncers_epoch()): a bouncer deleted, renamed, re-keyed or revoked.
+	 * last_pull and the seen-at columns do not count: the caches tolerate them stale.
+	 */
+	"CREATE TABLE bouncers_epoch (n BIGINT NOT NULL);"
+	"INSERT INTO bouncers_epoch VALUES (0);"
+	"CREATE FUNCTION bouncers_epoch() RETURNS trigger LANGUAGE plpgsql AS $$"
+	" BEGIN UPDATE bouncers_epoch SET n = n + 1; RETURN NULL; END $$;"
+	"CREATE TRIGGER bouncers_epoch AFTER DELETE OR UPDATE OF name, api_key, revoked,"
+	" auth_type ON bouncers FOR EACH STATEMENT EXECUTE FUNCTION bouncers_epoch();",
+	/* 4 -> 5: schema.h's version 5 (the alerts' uuid) */
+	ALERTS_UUID,
 };
 
 #endif /* CS_DB_SCHEMA_PG_H */

@@ -722,6 +722,10 @@ void stream_apply_alerts(struct cs_db *db, struct cs_alert *const *alerts, size_
 	for (size_t i = 0; i < n && !err; i++) {
 		const struct cs_alert *a = alerts[i];
 
+		if (a->stored_before) { /* nothing of it inserted */
+			k += a->n_decisions;
+			continue;
+		}
 		for (size_t j = 0; j < a->n_decisions && !err; j++, k++) {
 			const struct cs_decision *d = &a->decisions[j];
 			int sc = scope_code(d->scope);

@@ -59,6 +59,7 @@ struct node {
 	const struct expr_func *fn;	/* N_CALL */
 	struct expr_regex *re;		/* OP_MATCHES with a constant pattern */
 	int memo;		/* 1 + memo slot: evaluated once per evaluation; 0 = none */
+	uint64_t khash;		/* N_MEMBER with a constant string key: cs_hash of it (vm field cache) */
 	/* N_PREDICATE any(list, { x OP # }): OP, the case mapping of #, x (strset.c) */
 	int fast_op, fast_cmap;
 	struct node *fast_x;

@@ -201,31 +201,24 @@ static int b_string(struct expr_ctx *ctx, const struct expr_value *args, int n,
 	return err;
 }
 
-static bool in_cutset(const char *cut, size_t cl, unsigned char c)
-{
-	return memchr(cut, c, cl) != NULL;
-}
-
-/* Go strings.Trim family on bytes (cutsets in the hub are ASCII). */
-static int trim_common(const struct expr_value *s, const char *cut, size_t cl, bool left,
-		       bool right, struct expr_value *out)
+/* Cutsets in the hub are ASCII: bytes are enough. */
+int trim_common(const struct expr_value *s, const char *set, size_t n, bool left, bool right,
+		struct expr_value *out)
 {
 	size_t a = 0, b = SL(s);
 
-	while (left && a < b && in_cutset(cut, cl, S(s)[a]))
+	while (left && a < b && expr_in_set(set, n, S(s)[a]))
 		a++;
-	while (right && b > a && in_cutset(cut, cl, S(s)[b - 1]))
+	while (right && b > a && expr_in_set(set, n, S(s)[b - 1]))
 		b--;
 	return expr_stringn(S(s) + a, b - a, out);
 }
-
-static const char ws[] = " \t\n\v\f\r";
 
 static int b_trim(struct expr_ctx *c, const struct expr_value *args, int n, struct expr_value *o)
 {
 	if (n > 1)
 		return trim_common(A, S(B), SL(B), true, true, o);
-	return trim_common(A, ws, sizeof(ws) - 1, true, true, o);
+	return trim_common(A, EXPR_SPACES, sizeof(EXPR_SPACES) - 1, true, true, o);
 }
 
 static int b_trim_prefix(struct expr_ctx *c, const struct expr_value *args, int n,
@@ -1006,15 +999,6 @@ static int b_bitshr(struct expr_ctx *c, const struct expr_value *args, int n,
 	*o = expr_int(b >= 64 ? (a < 0 ? -1 : 0) : (a < 0 ? ~(~a >> b) : a >> b));
 	return 0;
 }
-
-#define T_S EXPR_STRING
-#define T_I EXPR_INT
-#define T_F EXPR_FLOAT
-#define T_A EXPR_ARRAY
-#define T_M EXPR_MAP
-#define T_X EXPR_ANY
-#define PURE EXPR_FN_PURE
-#define RO EXPR_FN_READONLY
 
 const struct expr_func expr_builtins[] = {
 	{ "len", b_len, 1, 1, { T_X }, &expr_type_int, NULL, PURE },

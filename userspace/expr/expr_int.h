@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/strbuf.h"
 #include "expr/expr.h"
@@ -177,7 +178,7 @@ struct vm_memo {
 
 #define EXPR_VM_STRSET_SLOTS 64
 #define EXPR_VM_HS_SLOTS 16
-#define EXPR_VM_FIELD_SLOTS 64
+#define EXPR_VM_FIELD_SLOTS 256	/* even: pairs of ways */
 
 /* A value a versioned host map returned for key (expr_host_ops.version). */
 struct vm_field {
@@ -218,11 +219,12 @@ struct expr_str *memo_get(struct expr_vm *vm, const void *fn, const struct expr_
 void memo_put(struct expr_vm *vm, const void *fn, struct expr_str *in, struct expr_str *out);
 void memo_clear(struct expr_vm *vm);
 /* obj[key] of a versioned host map, from the vm when still current: 0 and a new
- * reference in *out, or 1 when the caller has to get() it (then field_put it). */
+ * reference in *out, or 1 when the caller has to get() it (then field_put it).
+ * khash: cs_hash of the key (constant keys have it from the compile step). */
 int field_get(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
-	      struct expr_value *out);
+	      uint64_t khash, struct expr_value *out);
 void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
-	       const struct expr_value *val);
+	       uint64_t khash, const struct expr_value *val);
 
 /* ---- data files ---- */
 
@@ -241,7 +243,26 @@ extern const size_t expr_crowdsec_helpers_count;
 extern const struct expr_func expr_hubtest_helpers[];
 extern const size_t expr_hubtest_helpers_count;
 
+/* Shorthands of the function tables (builtins.c, helpers.c): argument kinds, flags. */
+#define T_S EXPR_STRING
+#define T_I EXPR_INT
+#define T_F EXPR_FLOAT
+#define T_A EXPR_ARRAY
+#define T_M EXPR_MAP
+#define T_X EXPR_ANY
+#define PURE EXPR_FN_PURE
+#define RO EXPR_FN_READONLY
+
 /* Shared pieces of builtins.c / helpers.c / eval.c. */
+/* Go's white space below 0x80 (strings.TrimSpace, strings.Fields). */
+#define EXPR_SPACES " \t\n\v\f\r"
+static inline bool expr_in_set(const char *set, size_t n, unsigned char c)
+{
+	return memchr(set, c, n) != NULL;
+}
+/* Go strings.Trim/TrimLeft/TrimRight on bytes: what is in set[0..n) cut from the ends. */
+int trim_common(const struct expr_value *s, const char *set, size_t n, bool left, bool right,
+		struct expr_value *out);
 int expr_sort_values(struct expr_value *arr, bool desc);
 /* obj[key] with nil instead of errors (get()). */
 int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,

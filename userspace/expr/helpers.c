@@ -71,44 +71,25 @@ HELPER(h_lower)
 	return case_map(A, false, out);
 }
 
-static bool in_set(const char *set, size_t n, char c)
-{
-	return memchr(set, c, n) != NULL;
-}
-
-static int trim(const struct expr_value *s, const char *set, size_t n, bool l, bool r,
-		struct expr_value *out)
-{
-	size_t a = 0, b = SL(s);
-
-	while (l && a < b && in_set(set, n, S(s)[a]))
-		a++;
-	while (r && b > a && in_set(set, n, S(s)[b - 1]))
-		b--;
-	return expr_stringn(S(s) + a, b - a, out);
-}
-
-static const char spaces[] = " \t\n\v\f\r";
-
 HELPER(h_trim_space)
 {
 	/* Unicode spaces beyond ASCII (U+0085, U+00A0) are rare in logs */
-	return trim(A, spaces, sizeof(spaces) - 1, true, true, out);
+	return trim_common(A, EXPR_SPACES, sizeof(EXPR_SPACES) - 1, true, true, out);
 }
 
 HELPER(h_trim)
 {
-	return trim(A, S(B), SL(B), true, true, out);
+	return trim_common(A, S(B), SL(B), true, true, out);
 }
 
 HELPER(h_trim_left)
 {
-	return trim(A, S(B), SL(B), true, false, out);
+	return trim_common(A, S(B), SL(B), true, false, out);
 }
 
 HELPER(h_trim_right)
 {
-	return trim(A, S(B), SL(B), false, true, out);
+	return trim_common(A, S(B), SL(B), false, true, out);
 }
 
 HELPER(h_trim_prefix)
@@ -157,11 +138,11 @@ HELPER(h_fields)
 		size_t j;
 		struct expr_value v;
 
-		while (i < l && in_set(spaces, sizeof(spaces) - 1, s[i]))
+		while (i < l && expr_in_set(EXPR_SPACES, sizeof(EXPR_SPACES) - 1, s[i]))
 			i++;
 		if (i >= l)
 			break;
-		for (j = i; j < l && !in_set(spaces, sizeof(spaces) - 1, s[j]); j++)
+		for (j = i; j < l && !expr_in_set(EXPR_SPACES, sizeof(EXPR_SPACES) - 1, s[j]); j++)
 			;
 		err = expr_stringn(s + i, j - i, &v);
 		if (!err)
@@ -1315,15 +1296,6 @@ HELPER(h_empty_list)
 {
 	return expr_array_new(0, out);
 }
-
-#define T_S EXPR_STRING
-#define T_I EXPR_INT
-#define T_F EXPR_FLOAT
-#define T_A EXPR_ARRAY
-#define T_M EXPR_MAP
-#define T_X EXPR_ANY
-#define PURE EXPR_FN_PURE
-#define RO EXPR_FN_READONLY
 
 const struct expr_func expr_crowdsec_helpers[] = {
 	/* strings */

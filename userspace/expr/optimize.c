@@ -14,6 +14,7 @@
  */
 #include <string.h>
 
+#include "common/hash.h"
 #include "expr/ast.h"
 
 #define FOLD_MAX_BYTES (1u << 20)	/* a folded constant stays small */
@@ -205,7 +206,14 @@ void optimize(struct expr_prog *prog)
 	fold(&o, prog->root);
 	memo(&o, prog->root, false);
 	/* below a slot, and under folded calls, nothing was decided */
-	for (int i = 0; i < prog->nnodes; i++)
-		if (prog->nodes[i]->memo < 0)
-			prog->nodes[i]->memo = 0;
+	for (int i = 0; i < prog->nnodes; i++) {
+		struct node *n = prog->nodes[i];
+
+		if (n->memo < 0)
+			n->memo = 0;
+		/* evt.Meta.x: the key's hash once here, not at every event */
+		if (n->type == N_MEMBER && n->b && n->b->type == N_CONST &&
+		    n->b->val.kind == EXPR_STRING)
+			n->khash = cs_hash(n->b->val.s->s, n->b->val.s->len);
+	}
 }

@@ -236,37 +236,47 @@ const struct strset *vm_strset(struct expr_vm *vm, const struct expr_value *list
 
 /* ---- values of versioned host maps ---- */
 
-static struct vm_field *field_slot(struct expr_vm *vm, uint64_t version,
-				   const struct expr_value *key)
+/*
+ * Two ways per key: the dozen fields every scenario reads (Meta.service,
+ * Meta.http_path...) must not evict each other, or each miss makes a new string
+ * and loses the memo of Upper()/Lower() on it.
+ */
+static struct vm_field *field_pair(struct expr_vm *vm, uint64_t version, uint64_t khash)
 {
-	uint64_t h = cs_hash(key->s->s, key->s->len) ^ version * 0x9E3779B97F4A7C15ull;
+	uint64_t h = khash ^ version * 0x9E3779B97F4A7C15ull;
 
-	return &vm->fields[(h >> 32) % EXPR_VM_FIELD_SLOTS];
+	return &vm->fields[(h >> 32) % EXPR_VM_FIELD_SLOTS & ~1u];
+}
+
+static bool field_is(const struct vm_field *f, uint64_t version, const struct expr_value *key)
+{
+	return f->version == version && f->key.s->len == key->s->len &&
+	       !memcmp(f->key.s->s, key->s->s, key->s->len);
 }
 
 int field_get(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
-	      struct expr_value *out)
+	      uint64_t khash, struct expr_value *out)
 {
-	struct vm_field *f = field_slot(vm, version, key);
+	struct vm_field *f = field_pair(vm, version, khash);
 
-	if (f->version != version || f->key.s->len != key->s->len ||
-	    memcmp(f->key.s->s, key->s->s, key->s->len))
+	if (!field_is(f, version, key) && !field_is(++f, version, key))
 		return 1;
 	*out = expr_value_ref(&f->val);
 	return 0;
 }
 
 void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
-	       const struct expr_value *val)
+	       uint64_t khash, const struct expr_value *val)
 {
-	struct vm_field *f = field_slot(vm, version, key);
+	struct vm_field *f = field_pair(vm, version, khash);
 
 	/* host objects may not outlive the evaluation: only values are kept */
 	if (val->kind == EXPR_HOST)
 		return;
-	expr_value_release(&f->key);
-	expr_value_release(&f->val);
-	f->version = version;
-	f->key = expr_value_ref(key);
-	f->val = expr_value_ref(val);
+	/* the older of the two goes; the newer one moves into its place */
+	expr_value_release(&f[1].key);
+	expr_value_release(&f[1].val);
+	f[1] = f[0];
+	f[0] = (struct vm_field){ .version = version, .key = expr_value_ref(key),
+				  .val = expr_value_ref(val) };
 }

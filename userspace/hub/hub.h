@@ -114,7 +114,7 @@ struct hub {
 	struct hub_config *cfg; /* borrowed */
 	json_t *index;
 	struct hub_item **items;
-	size_t nitems;
+	size_t nitems, items_cap;
 	char **warnings;
 	size_t nwarnings;
 	int lock_fd; /* <hub_dir>/.cscli.lock, held from hub_open to hub_close */

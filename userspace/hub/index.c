@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/strv.h"
+#include "common/vec.h"
 #include "common/yamljson.h"
 #include "hub/hub.h"
 #include "hub/hub_int.h"
@@ -159,14 +160,10 @@ void hub_item_free(struct hub_item *it)
 
 int hub_add_item(struct hub *h, struct hub_item *it)
 {
-	struct hub_item **n;
-
 	if (h->nitems >= HUB_MAX_ITEMS)
 		return -E2BIG;
-	n = realloc(h->items, (h->nitems + 1) * sizeof(*n));
-	if (!n)
+	if (vec_reserve((void **)&h->items, &h->items_cap, h->nitems, sizeof(*h->items), 256))
 		return -ENOMEM;
-	h->items = n;
 	h->items[h->nitems++] = it;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/vec.h"
 #include "hub/hub.h"
 #include "hub/hub_int.h"
 #include "hub/plan_int.h"
@@ -50,17 +51,13 @@ bool hub_plan_has(const struct hub_plan *p, enum hub_op op, const struct hub_ite
 
 static int append(struct hub_plan *p, enum hub_op op, struct hub_item *it, bool force)
 {
-	struct hub_cmd *n;
-
 	if (hub_plan_has(p, op, it))
 		return 0;
 	if (p->ncmds >= PLAN_MAX_CMDS)
 		return -E2BIG;
-	n = realloc(p->cmds, (p->ncmds + 1) * sizeof(*n));
-	if (!n)
+	if (vec_reserve((void **)&p->cmds, &p->cmds_cap, p->ncmds, sizeof(*p->cmds), 16))
 		return -ENOMEM;
-	p->cmds = n;
-	n[p->ncmds++] = (struct hub_cmd){ .op = op, .it = it, .force = force };
+	p->cmds[p->ncmds++] = (struct hub_cmd){ .op = op, .it = it, .force = force };
 	return 0;
 }
 

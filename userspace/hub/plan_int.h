@@ -14,7 +14,7 @@ struct hub_cmd {
 struct hub_plan {
 	struct hub *h;
 	struct hub_cmd *cmds; /* in execution order, no duplicates */
-	size_t ncmds;
+	size_t ncmds, cmds_cap;
 	bool refresh_data;    /* hub upgrade: data files of every installed item */
 	bool refresh_force;
 };

@@ -166,7 +166,10 @@ static void usage(FILE *f)
 		   "  --hub DIR        the hub checkout (default: the current directory)\n"
 		   "  --geoip-dir DIR  the GeoIP databases the tests' parsers name (default: DIR/data)\n"
 		   "  --all            every test folder\n"
-		   "  -v, --verbose    print every failing assert\n");
+		   "  -v, --verbose    print every failing assert\n"
+		   "  --clean, --no-clean, --report-success, --max-jobs N, --crowdsec PATH,\n"
+		   "  --cscli PATH     accepted as upstream's; the tests run in this process, one\n"
+		   "                   after another, and every one is reported\n");
 }
 
 int hubtest_main(int argc, char **argv)
@@ -200,6 +203,27 @@ int hubtest_main(int argc, char **argv)
 			o.verbose = true;
 		} else if (!strcmp(argv[i], "--all")) {
 			all = true;
+		} else if (!strcmp(argv[i], "--clean") || !strcmp(argv[i], "--no-clean") ||
+			   !strcmp(argv[i], "--report-success")) {
+			/* upstream's, as the hub's CI passes them: tests run in this process
+			 * (no runtime environment to clean or keep), every test is reported */
+		} else if (!strcmp(argv[i], "--max-jobs") && i + 1 < argc) {
+			char *end;
+
+			errno = 0;
+			if (strtoul(argv[++i], &end, 10) == 0 || *end || errno || argv[i][0] == '-') {
+				fprintf(stderr, "hubtest run: --max-jobs wants a positive number, not '%s'\n",
+					argv[i]);
+				return 1;
+			}
+			/* accepted; the tests run one after another */
+		} else if ((!strcmp(argv[i], "--crowdsec") || !strcmp(argv[i], "--cscli")) &&
+			   i + 1 < argc) {
+			i++; /* upstream runs those binaries; this engine runs the tests itself */
+		} else if (!strcmp(argv[i], "--appsec")) {
+			fprintf(stderr, "hubtest run: --appsec: AppSec tests (.appsec-tests) are not "
+					"supported (no WAF engine here)\n");
+			return 1;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;

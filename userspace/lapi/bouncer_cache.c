@@ -10,10 +10,18 @@
  *    the bouncer's next delta then starts earlier, which re-sends decisions it
  *    has (harmless), never skips one.
  * On PostgreSQL other LAPIs serve the same bouncers (a bouncer may pull from
- * any replica): the database is the only place for last_pull, read and
- * written at every pull, and nothing is cached.
+ * any replica), and a pull with nothing new still costs no query:
+ *  - the entries stay good until cs_db_bouncers_epoch() moves (a bouncer
+ *    deleted, re-keyed, revoked), which one puller asks at most every
+ *    BCACHE_PG_CHECK, or for BCACHE_PG_TTL;
+ *  - an empty answer's last_pull waits here for the batch: a replica that
+ *    starts from the older one in the database finds nothing in between either.
+ *    An answer that carries decisions is checked against the database's
+ *    last_pull first (bcache_recheck(): another replica may have sent them)
+ *    and its own is written at once, so that the next replica knows.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +33,8 @@
 #include "lapi/lapi_int.h"
 
 #define BCACHE_TTL (1 * NSEC_PER_SEC)
+#define BCACHE_PG_CHECK (NSEC_PER_SEC / 10)
+#define BCACHE_PG_TTL (30 * NSEC_PER_SEC) /* the seen-at columns the epoch ignores */
 #define BCACHE_FLUSH_SEC 2
 #define BCACHE_MAX 65536 /* bouncers kept; beyond, lookups go to the database */
 
@@ -39,7 +49,10 @@ struct bouncer_cache {
 	pthread_mutex_t lock;
 	struct bentry **slots; /* open addressing on the key hash */
 	size_t nslots, n;
-	int64_t version; /* the db's external version the entries were checked at */
+	int64_t version; /* the db's external version (PostgreSQL: bouncers epoch) checked at */
+	uint64_t gen;	 /* entries invalidated this many times */
+	_Atomic int64_t pg_checked_at;
+	pthread_mutex_t pg_lock; /* one epoch query at a time */
 	pthread_t thread;
 	bool running, stopping;
 	pthread_cond_t cond;
@@ -98,31 +111,51 @@ static void remove_at(struct bouncer_cache *c, struct bentry **pp)
 	}
 }
 
+/*
+ * PostgreSQL: the bouncers epoch, asked by one puller at most every
+ * BCACHE_PG_CHECK; -EAGAIN when it is not this caller's turn.
+ */
+static int pg_epoch(struct bouncer_cache *c, struct cs_db *db, int64_t now, int64_t *epoch)
+{
+	int err;
+
+	if (now - atomic_load(&c->pg_checked_at) < BCACHE_PG_CHECK ||
+	    pthread_mutex_trylock(&c->pg_lock))
+		return -EAGAIN;
+	atomic_store(&c->pg_checked_at, now); /* a failing database is not asked at every pull */
+	err = cs_db_bouncers_epoch(db, epoch);
+	pthread_mutex_unlock(&c->pg_lock);
+	return err;
+}
+
 int bcache_get(struct cs_lapi *l, const char *hash, struct cs_bouncer *out)
 {
 	struct bouncer_cache *c = l->bcache;
 	struct cs_bouncer fresh;
 	int64_t now = gotime_now();
+	bool pg = cs_db_is_pg(l->db);
+	int64_t ttl = pg ? BCACHE_PG_TTL : BCACHE_TTL;
 	struct bentry **pp, *e;
 	int64_t version;
+	uint64_t gen;
 	int err;
 
-	if (cs_db_is_pg(l->db))
-		return cs_db_bouncer_by_key(l->db, hash, out);
-	err = cs_db_external_version(l->db, &version);
+	err = pg ? pg_epoch(c, l->db, now, &version) : cs_db_external_version(l->db, &version);
 	pthread_mutex_lock(&c->lock);
 	if (!err && version != c->version) { /* someone else wrote: check everyone again */
 		for (size_t i = 0; i < c->nslots; i++)
 			if (c->slots[i])
 				c->slots[i]->checked = INT64_MIN / 2;
 		c->version = version;
+		c->gen++;
 	}
 	pp = find(c, hash);
-	if (*pp && now - (*pp)->checked < BCACHE_TTL) {
+	if (*pp && now - (*pp)->checked < ttl) {
 		err = copy_bouncer(&(*pp)->b, out);
 		pthread_mutex_unlock(&c->lock);
 		return err;
 	}
+	gen = c->gen;
 	pthread_mutex_unlock(&c->lock);
 	err = cs_db_bouncer_by_key(l->db, hash, &fresh);
 	pthread_mutex_lock(&c->lock);
@@ -150,12 +183,38 @@ int bcache_get(struct cs_lapi *l, const char *hash, struct cs_bouncer *out)
 	}
 	if (e) {
 		e->b = fresh;
-		e->checked = now;
+		/* invalidated while we read: this answer may predate the change */
+		e->checked = gen == c->gen ? now : INT64_MIN / 2;
 		err = copy_bouncer(&e->b, out);
 	} else {
 		*out = fresh;
 	}
 	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+int bcache_recheck(struct cs_lapi *l, struct cs_bouncer *b)
+{
+	struct bouncer_cache *c = l->bcache;
+	struct cs_bouncer fresh;
+	struct bentry **pp;
+	int err;
+
+	if (!cs_db_is_pg(l->db) || !b->api_key || strcmp(b->auth_type, "api-key"))
+		return 0;
+	err = cs_db_bouncer_by_key(l->db, b->api_key, &fresh);
+	if (err)
+		return err;
+	err = fresh.id == b->id && fresh.last_pull > b->last_pull;
+	if (err) {
+		b->last_pull = fresh.last_pull;
+		pthread_mutex_lock(&c->lock);
+		pp = find(c, b->api_key);
+		if (*pp && (*pp)->b.id == b->id && (*pp)->b.last_pull < fresh.last_pull)
+			(*pp)->b.last_pull = fresh.last_pull;
+		pthread_mutex_unlock(&c->lock);
+	}
+	cs_bouncer_clear(&fresh);
 	return err;
 }
 
@@ -187,25 +246,26 @@ void bcache_seen(struct cs_lapi *l, const char *hash, const char *ip, const char
 	pthread_mutex_unlock(&c->lock);
 }
 
-void bcache_pulled(struct cs_lapi *l, const struct cs_bouncer *b, int64_t stamp)
+void bcache_pulled(struct cs_lapi *l, const struct cs_bouncer *b, int64_t stamp, bool delivered)
 {
 	struct bouncer_cache *c = l->bcache;
+	bool now = delivered && cs_db_is_pg(l->db);
 	struct bentry **pp;
 
-	if (cs_db_is_pg(l->db)) {
-		cs_db_bouncer_set_last_pull(l->db, b->id, stamp);
-		return;
-	}
 	pthread_mutex_lock(&c->lock);
 	pp = find(c, b->api_key ? b->api_key : "");
 	if (*pp && (*pp)->b.id == b->id) {
-		(*pp)->b.last_pull = stamp;
-		(*pp)->dirty = true;
-		pthread_mutex_unlock(&c->lock);
-		return;
+		if ((*pp)->b.last_pull < stamp)
+			(*pp)->b.last_pull = stamp;
+		if (!now) {
+			(*pp)->dirty = true;
+			pthread_mutex_unlock(&c->lock);
+			return;
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
-	cs_db_bouncer_set_last_pull(l->db, b->id, stamp); /* not cached (TLS bouncers) */
+	/* delivered on PostgreSQL, or not cached (TLS bouncers) */
+	cs_db_bouncer_set_last_pull(l->db, b->id, stamp);
 }
 
 int bcache_flush(struct cs_lapi *l)
@@ -270,6 +330,7 @@ int bcache_start(struct cs_lapi *l)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->pg_lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	l->bcache = c;
 	err = -pthread_create(&c->thread, NULL, flush_main, l);
@@ -295,6 +356,7 @@ void bcache_stop(struct cs_lapi *l)
 	}
 	free(c->slots);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->pg_lock);
 	pthread_cond_destroy(&c->cond);
 	free(c);
 	l->bcache = NULL;

@@ -26,11 +26,12 @@
 #include "common/log.h"
 #include "common/yamljson.h"
 #include "lapi/lapi_int.h"
+#include "bouncer/stream.h"
 #include "lapiclient/lapiclient.h"
 
 #define CAPI_QUEUE_MAX 10000	       /* signals waiting for a push */
 #define CAPI_BATCH 50		       /* signals a request, as upstream */
-#define CAPI_MAX_ANSWER (256u << 20)  /* a startup pull of a large blocklist */
+#define CAPI_MAX_ANSWER (1u << 20)    /* login, push (the blocklist is streamed) */
 #define CAPI_MAX_SCENARIO_FILES 4096
 #define CAPI_ORIGIN "CAPI"
 #define CAPI_RESEND_SLACK (30 * NSEC_PER_SEC)
@@ -70,8 +71,9 @@ static void signal_clear(struct capi_signal *s)
 
 /*
  * The hub version whose digest is the scenario's hash, as upstream's detector
- * stamps it from the hub index (our detector leaves it empty): NULL when the
- * file is not a published version (tainted, local or unknown).
+ * (and ours, agent.c) stamps it from the hub index, for alerts that come without
+ * one (a detector without a hub index): NULL when the file is not a published
+ * version (tainted, local or unknown).
  */
 static const char *hub_version(struct capi *c, const struct cs_alert *a)
 {
@@ -300,12 +302,13 @@ static void push(struct capi *c)
 	}
 }
 
-/* Soft-delete the CAPI decisions (on one value, or all of them). */
-static void expire_capi(struct capi *c, const char *value, int64_t now)
+/* Soft-delete the CAPI decisions (on one value, or all of them; created before
+ * `before` when it is set). */
+static void expire_capi(struct capi *c, const char *value, int64_t before, int64_t now)
 {
 	char *origins[] = { CAPI_ORIGIN };
 	struct cs_dfilter f = { .origins = origins, .n_origins = 1, .value = value,
-				.include_simulated = true };
+				.include_simulated = true, .created_before = before };
 	long n = 0;
 
 	cs_db_decisions_expire(c->l->db, &f, now, &n);
@@ -327,110 +330,180 @@ static bool capi_has(struct capi *c, const struct cs_decision *d, int64_t now)
 	return has;
 }
 
-/* One "new" entry, checked; NULL fields mean it is skipped (and why). */
-static const char *entry_check(json_t *d, struct cs_decision *out)
+/*
+ * The blocklist is read as it arrives (bouncer/stream.h's decoder) and stored
+ * CAPI_PULL_BATCH entries at a time: a million-entry startup list never sits in
+ * memory whole, as text or as JSON.
+ */
+#define CAPI_PULL_BATCH 10000
+
+/* An entry's strings, copied out of the decoder's buffer (valid for one callback). */
+struct capi_entry {
+	char value[65], scenario[257], type[65];
+};
+
+struct pull_state {
+	struct capi *c;
+	bool startup;
+	int64_t now;
+	struct stream_parser *sp;
+	struct capi_entry *e; /* CAPI_PULL_BATCH of each */
+	struct cs_decision *d;
+	size_t n;
+	size_t added, deleted, bad;
+};
+
+/* One "new" entry, checked into *out (strings in *e); NULL, or the field it fails on. */
+static const char *entry_check(const struct stream_decision *sd, struct cs_decision *out,
+			       struct capi_entry *e)
 {
-	const char *value = json_string_value(json_object_get(d, "value"));
-	const char *scope = json_string_value(json_object_get(d, "scope"));
-	const char *dur = json_string_value(json_object_get(d, "duration"));
-	const char *scenario = json_string_value(json_object_get(d, "scenario"));
-	const char *type = json_string_value(json_object_get(d, "type"));
 	struct cs_prefix p;
 	int64_t ns;
 
-	if (!value || strlen(value) > 64 || cs_prefix_parse(value, CS_PREFIX_MASK, &p))
+	if (!sd->value || strlen(sd->value) >= sizeof(e->value) ||
+	    cs_prefix_parse(sd->value, CS_PREFIX_MASK, &p))
 		return "value";
-	if (!scope || (strcasecmp(scope, "ip") && strcasecmp(scope, "range")))
+	if (strcasecmp(sd->scope, "ip") && strcasecmp(sd->scope, "range"))
 		return "scope";
-	if (!dur || gotime_parse_duration(dur, &ns) || ns <= 0)
+	if (gotime_parse_duration(sd->duration, &ns) || ns <= 0)
 		return "duration";
-	if (!scenario || strlen(scenario) > 256)
+	if (!sd->scenario || strlen(sd->scenario) >= sizeof(e->scenario))
 		return "scenario";
-	if (type && strlen(type) > 64)
+	if (strlen(sd->type) >= sizeof(e->type))
 		return "type";
+	strcpy(e->value, sd->value);
+	strcpy(e->scenario, sd->scenario);
+	strcpy(e->type, sd->type);
 	*out = (struct cs_decision){
 		.duration = ns,
-		.scenario = (char *)scenario,
-		.type = (char *)(type ? type : "ban"),
-		.scope = (char *)(strcasecmp(scope, "ip") ? "Range" : "Ip"),
-		.value = (char *)value,
+		.scenario = e->scenario,
+		.type = e->type,
+		.scope = (char *)(strcasecmp(sd->scope, "ip") ? "Range" : "Ip"),
+		.value = e->value,
 		.origin = (char *)CAPI_ORIGIN,
 	};
 	return NULL;
 }
 
-static void apply(struct capi *c, json_t *j, bool startup, int64_t now)
+/* The batch as one alert of CAPI decisions. */
+static int pull_flush(struct pull_state *ps)
 {
-	json_t *news = json_object_get(j, "new"), *dels = json_object_get(j, "deleted"), *d;
-	struct cs_alert a = { 0 };
+	struct capi *c = ps->c;
+	struct cs_alert a = { .decisions = ps->d, .n_decisions = ps->n,
+			      .decisions_borrowed = true };
 	char title[96];
-	size_t i, bad = 0;
 	int64_t id;
 
-	a.decisions = calloc(json_array_size(news) + 1, sizeof(*a.decisions));
-	if (!a.decisions)
-		return;
-	a.decisions_borrowed = true; /* the strings are the answer's */
-	json_array_foreach(news, i, d) {
-		const char *why = entry_check(d, &a.decisions[a.n_decisions]);
-
-		if (why && !bad++)
-			log_warn("capi: blocklist entry %zu skipped: bad %s", i, why);
-		a.n_decisions += !why;
-	}
-	if (startup)
-		expire_capi(c, NULL, now); /* the startup list replaces what we had */
-	json_array_foreach(dels, i, d) {
-		const char *v = json_string_value(json_object_get(d, "value"));
-
-		if (v && strlen(v) <= 64)
-			expire_capi(c, v, now);
-	}
-	for (i = 0; !startup && i < a.n_decisions;) {
+	for (size_t i = 0; !ps->startup && i < a.n_decisions;) {
 		/* an entry sent again (the central's deltas overlap a little) is kept as
 		 * is; a renewal replaces it */
-		if (capi_has(c, &a.decisions[i], now)) {
+		if (capi_has(c, &a.decisions[i], ps->now)) {
 			a.decisions[i] = a.decisions[--a.n_decisions];
 			continue;
 		}
-		expire_capi(c, a.decisions[i].value, now);
+		expire_capi(c, a.decisions[i].value, 0, ps->now);
 		i++;
 	}
-	snprintf(title, sizeof(title), "update : +%zu/-%zu IPs", a.n_decisions,
-		 json_array_size(dels));
+	ps->n = 0;
+	snprintf(title, sizeof(title), "update : +%zu IPs", a.n_decisions);
 	a.scenario = title;
 	a.scenario_hash = a.scenario_version = a.message = a.src_value = (char *)"";
 	a.src_scope = (char *)"Community blocklist";
-	a.start_at = a.stop_at = now;
+	a.start_at = a.stop_at = ps->now;
 	a.remediation = true;
-	if (a.n_decisions && !lapi_allowlist_filter(c->l, &a, now) &&
-	    cs_db_alerts_insert(c->l->db, (struct cs_alert *const[]){ &a }, 1, NULL, now, &id))
+	if (a.n_decisions && !lapi_allowlist_filter(c->l, &a, ps->now) &&
+	    cs_db_alerts_insert(c->l->db, (struct cs_alert *const[]){ &a }, 1, NULL, ps->now,
+				&id)) {
 		log_error("capi: cannot store the blocklist: %s", cs_db_errmsg(c->l->db));
-	log_msg(startup || a.n_decisions || json_array_size(dels) ? LOG_LVL_INFO : LOG_LVL_DEBUG,
-		"capi: community blocklist %s: +%zu/-%zu%s", startup ? "startup" : "delta",
-		a.n_decisions, json_array_size(dels), bad ? " (some entries skipped)" : "");
-	free(a.decisions);
+		return -EIO;
+	}
+	ps->added += a.n_decisions;
+	return 0;
 }
 
+static int pull_item(int which, size_t idx, const struct stream_decision *sd, void *arg)
+{
+	struct pull_state *ps = arg;
+	const char *why;
+
+	if (which == STREAM_DELETED) {
+		if (strlen(sd->value) <= 64)
+			expire_capi(ps->c, sd->value, 0, ps->now);
+		ps->deleted++;
+		return 0;
+	}
+	why = entry_check(sd, &ps->d[ps->n], &ps->e[ps->n]);
+	if (why) {
+		if (!ps->bad++)
+			log_warn("capi: blocklist entry %zu skipped: bad %s", idx, why);
+		return 0;
+	}
+	return ++ps->n == CAPI_PULL_BATCH ? pull_flush(ps) : 0;
+}
+
+static int pull_data(const char *data, size_t len, void *arg)
+{
+	struct pull_state *ps = arg;
+
+	return stream_parser_feed(ps->sp, data, len);
+}
+
+/*
+ * A startup list replaces what we had: the CAPI decisions older than the pull
+ * go once it was read whole (a pull cut short leaves the old list beside what
+ * arrived; the next startup pull replaces both).
+ */
 static void pull(struct capi *c)
 {
-	bool startup = !c->pulled;
+	struct pull_state ps = { .c = c, .startup = !c->pulled, .now = gotime_now() };
 	char *answer = NULL;
-	json_t *j = NULL;
-	long status;
+	long status = 0;
+	int err;
 
-	if (call(c, "GET", startup ? "/v2/decisions/stream?startup=true" : "/v2/decisions/stream",
-		 NULL, &answer, &status))
-		goto out;
-	if (codec_json_depth(answer, strlen(answer)) > LAPI_MAX_JSON_DEPTH ||
-	    !(j = json_loads(answer, 0, NULL)) || !json_is_object(j)) {
-		log_warn("capi: the blocklist answer is not a JSON object: ignored");
-		goto out;
+	ps.e = malloc(CAPI_PULL_BATCH * sizeof(*ps.e));
+	ps.d = malloc(CAPI_PULL_BATCH * sizeof(*ps.d));
+	err = ps.e && ps.d ? stream_parser_new(pull_item, &ps, &ps.sp) : -ENOMEM;
+	if (!err) {
+		stream_parser_id_optional(ps.sp);
+		err = ensure_login(c);
 	}
-	apply(c, j, startup, gotime_now());
-	c->pulled = true;
-out:
-	json_decref(j);
+	if (!err) {
+		err = lapi_client_stream(c->cl, "GET",
+					 ps.startup ? "/v2/decisions/stream?startup=true"
+						    : "/v2/decisions/stream",
+					 &status, pull_data, &ps, &answer);
+		if (err == -EBADMSG)
+			log_warn("capi: the blocklist answer: %s", stream_parser_why(ps.sp));
+		else if (err && err != -EIO)
+			log_warn("capi: pulling the blocklist: %s", strerror(-err));
+		else if (err)
+			unreachable(c, "/v2/decisions/stream");
+	}
+	if (!err && (status < 200 || status >= 300)) {
+		if (status == 401 || status == 403)
+			lapi_client_logout(c->cl);
+		log_warn("capi: GET /v2/decisions/stream: HTTP %ld", status);
+		err = -EPROTO;
+	}
+	if (!err && (err = stream_parser_finish(ps.sp)))
+		log_warn("capi: the blocklist answer: %s", stream_parser_why(ps.sp));
+	if (!err)
+		err = pull_flush(&ps);
+	if (!err && ps.startup)
+		expire_capi(c, NULL, ps.now, ps.now);
+	if (!err) {
+		c->pulled = true;
+		if (c->warned)
+			log_info("capi: %s answers again", lapi_client_url(c->cl));
+		c->warned = false;
+	}
+	log_msg(!err && (ps.startup || ps.added || ps.deleted) ? LOG_LVL_INFO : LOG_LVL_DEBUG,
+		"capi: community blocklist %s%s: +%zu/-%zu%s", ps.startup ? "startup" : "delta",
+		err ? " (cut short)" : "", ps.added, ps.deleted,
+		ps.bad ? " (some entries skipped)" : "");
+	stream_parser_free(ps.sp);
+	free(ps.e);
+	free(ps.d);
 	free(answer);
 }
 

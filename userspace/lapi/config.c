@@ -172,10 +172,48 @@ static void set_str(char **dst, json_t *root, const char *path)
 	}
 }
 
+int cs_lapi_db_config(json_t *root, const char *path, char **conninfo, long *max_conns,
+		      char *err, size_t errlen)
+{
+	const char *type = yamljson_get_str(root, "db_config.type", "sqlite");
+
+	*conninfo = NULL;
+	*max_conns = 0;
+	if (!strcmp(type, "postgresql") || !strcmp(type, "postgres") || !strcmp(type, "pgx")) {
+		/* CrowdSec's keys; the port may be written as a number or a string */
+		long port = yamljson_get_long(root, "db_config.port", 0);
+		char portbuf[24] = "";
+
+		if (port < 0 || port > 65535) {
+			snprintf(err, errlen, "%s: db_config.port: %ld is not a port", path, port);
+			return -EINVAL;
+		}
+		if (port)
+			snprintf(portbuf, sizeof(portbuf), "%ld", port);
+		*max_conns = yamljson_get_long(root, "db_config.max_open_conns", 0);
+		if (cs_db_pg_conninfo(yamljson_get_str(root, "db_config.host", NULL),
+				      port ? portbuf : yamljson_get_str(root, "db_config.port", NULL),
+				      yamljson_get_str(root, "db_config.user", NULL),
+				      yamljson_get_str(root, "db_config.password", NULL),
+				      yamljson_get_str(root, "db_config.db_name", NULL),
+				      yamljson_get_str(root, "db_config.sslmode", NULL), conninfo)) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	} else if (strcmp(type, "sqlite")) {
+		snprintf(err, errlen,
+			 "%s: db_config.type '%s' is not supported (sqlite, postgresql, postgres, pgx)",
+			 path, type);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err, size_t errlen)
 {
 	json_t *docs, *root, *ips;
 	long v;
+	int ret;
 
 	cs_lapi_config_defaults(cfg);
 	docs = yamljson_load_file(path, true, err, errlen);
@@ -291,38 +329,10 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 	v = yamljson_get_long(root, "api.server.threads", 0);
 	if (v > 0 && v <= 64)
 		cfg->threads = (unsigned)v;
-	const char *type = yamljson_get_str(root, "db_config.type", "sqlite");
-
-	if (!strcmp(type, "postgresql") || !strcmp(type, "postgres") || !strcmp(type, "pgx")) {
-		/* CrowdSec's keys; the port may be written as a number or a string */
-		long port = yamljson_get_long(root, "db_config.port", 0);
-		char portbuf[24] = "";
-
-		if (port < 0 || port > 65535) {
-			snprintf(err, errlen, "%s: db_config.port: %ld is not a port", path, port);
-			json_decref(docs);
-			return -EINVAL;
-		}
-		if (port)
-			snprintf(portbuf, sizeof(portbuf), "%ld", port);
-		cfg->db_max_conns = yamljson_get_long(root, "db_config.max_open_conns", 0);
-		if (cs_db_pg_conninfo(yamljson_get_str(root, "db_config.host", NULL),
-				      port ? portbuf : yamljson_get_str(root, "db_config.port", NULL),
-				      yamljson_get_str(root, "db_config.user", NULL),
-				      yamljson_get_str(root, "db_config.password", NULL),
-				      yamljson_get_str(root, "db_config.db_name", NULL),
-				      yamljson_get_str(root, "db_config.sslmode", NULL),
-				      &cfg->db_conninfo)) {
-			snprintf(err, errlen, "out of memory");
-			json_decref(docs);
-			return -ENOMEM;
-		}
-	} else if (strcmp(type, "sqlite")) {
-		snprintf(err, errlen,
-			 "%s: db_config.type '%s' is not supported (sqlite, postgresql, postgres, pgx)",
-			 path, type);
+	ret = cs_lapi_db_config(root, path, &cfg->db_conninfo, &cfg->db_max_conns, err, errlen);
+	if (ret) {
 		json_decref(docs);
-		return -EINVAL;
+		return ret;
 	}
 	json_decref(docs);
 	if (!cfg->listen_uri || !cfg->db_path) {

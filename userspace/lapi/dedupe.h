@@ -6,8 +6,10 @@
  * with the id it already has instead of being stored twice.
  *
  * Bounded: the most recent `cap` alerts are remembered (a FIFO); an agent
- * retries within minutes, far inside that window. In memory: a retry that
- * crosses a LAPI restart is not recognised. Thread-safe.
+ * retries within minutes, far inside that window. In memory, the fast path: a
+ * retry that crosses a LAPI restart, or reaches another replica, is recognised
+ * by the database (alerts' unique (machine, uuid), cs_db_alerts_insert()).
+ * Thread-safe.
  */
 #ifndef CS_LAPI_DEDUPE_H
 #define CS_LAPI_DEDUPE_H

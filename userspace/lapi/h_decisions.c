@@ -159,7 +159,7 @@ void h_decisions_get(struct req *r)
 	cs_metrics_inc(r->l->metrics, n ? M_DECISIONS_OK : M_DECISIONS_KO, r->bouncer.name, NULL,
 		       NULL);
 	if (now - r->bouncer.last_pull >= 60 * NSEC_PER_SEC)
-		bcache_pulled(r->l, &r->bouncer, now);
+		bcache_pulled(r->l, &r->bouncer, now, true);
 	if (r->head)
 		reply_raw(r, 200, "text/plain; charset=utf-8", NULL, 0);
 	else {
@@ -457,6 +457,26 @@ static int stream_sql(struct req *r, const struct cs_dfilter *f, bool startup, i
 					   stream_row, o);
 }
 
+/*
+ * The answer from the bouncer's last_pull: a startup answer from the index is
+ * left in *st (rendered as it is sent), any other goes through o.
+ */
+static int stream_collect(struct req *r, const struct cs_dfilter *f, bool startup, int64_t now,
+			  struct cs_db_stream **st, struct stream_out *o, int64_t *stamp)
+{
+	int err;
+
+	*stamp = now;
+	err = cs_db_stream_begin(r->l->db, f, startup, r->bouncer.last_pull, now, st, stamp);
+	if (err == -EOPNOTSUPP)
+		return stream_sql(r, f, startup, now, o);
+	if (err || startup) /* rendered as it is sent, or HEAD: the headers only */
+		return err;
+	while ((err = cs_db_stream_next(*st, STREAM_ROWS_PER_STEP, stream_row, o)) > 0)
+		;
+	return err;
+}
+
 void h_stream(struct req *r)
 {
 	int64_t now = gotime_now(), stamp = now;
@@ -470,10 +490,16 @@ void h_stream(struct req *r)
 
 	if (dfilter_parse(r, DM_STREAM, &f, &l))
 		return;
-	err = cs_db_stream_begin(r->l->db, &f, startup, r->bouncer.last_pull, now, &st, &stamp);
-	if (err == -EOPNOTSUPP)
-		err = stream_sql(r, &f, startup, now, &o);
-	else if (!err && startup && !r->head) {
+	err = stream_collect(r, &f, startup, now, &st, &o, &stamp);
+	/* a delta with rows: did another replica send them since our cached last_pull? */
+	if (!err && !startup && o.phase && bcache_recheck(r->l, &r->bouncer) > 0) {
+		cs_db_stream_end(st);
+		st = NULL;
+		sb_free(&o.b);
+		o = (struct stream_out){ 0 };
+		err = stream_collect(r, &f, startup, now, &st, &o, &stamp);
+	}
+	if (!err && startup && !r->head && st) {
 		/* rendered as it is sent: a million decisions never sit in memory twice */
 		struct stream_body *sb = calloc(1, sizeof(*sb));
 
@@ -490,18 +516,15 @@ void h_stream(struct req *r)
 			r->reader = stream_body_read;
 			r->reader_cls = sb;
 			r->reader_free = stream_body_free;
-			bcache_pulled(r->l, &r->bouncer, stamp);
+			bcache_pulled(r->l, &r->bouncer, stamp, true);
 			goto out;
 		}
-	} else if (!err && !(startup && r->head)) { /* HEAD: the headers only */
-		while ((err = cs_db_stream_next(st, STREAM_ROWS_PER_STEP, stream_row, &o)) > 0)
-			;
 	}
 	if (err) {
 		reply_msg(r, 500, "%s", err == -ENOMEM ? "out of memory" : "database error");
 		goto out;
 	}
-	bcache_pulled(r->l, &r->bouncer, stamp);
+	bcache_pulled(r->l, &r->bouncer, stamp, startup || o.phase);
 	stream_finish(&o);
 	if (o.b.err) {
 		reply_msg(r, 500, "out of memory");

@@ -91,6 +91,14 @@ struct cs_lapi_config {
  */
 int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err, size_t errlen);
 void cs_lapi_config_defaults(struct cs_lapi_config *cfg);
+typedef struct json_t json_t;
+/*
+ * CrowdSec's db_config engine keys of a loaded config's root (type, host, port,
+ * user, password, db_name, sslmode, max_open_conns): *conninfo is libpq's
+ * (malloc'ed) for PostgreSQL, NULL for SQLite. 0 or -errno + err naming path.
+ */
+int cs_lapi_db_config(json_t *root, const char *path, char **conninfo, long *max_conns,
+		      char *err, size_t errlen);
 void cs_lapi_config_clear(struct cs_lapi_config *cfg);
 /* dst = src with its own copies of the strings and lists: 0 or -ENOMEM (clear dst either way). */
 int cs_lapi_config_copy(struct cs_lapi_config *dst, const struct cs_lapi_config *src);
@@ -132,7 +140,6 @@ unsigned long cs_lapi_alerts_dropped(struct cs_lapi *l);
  * decoded and validated as the HTTP route would, then enqueued. Borrows `alerts`.
  * 0, or the first error (the other alerts are still enqueued).
  */
-typedef struct json_t json_t;
 int cs_lapi_alerts_enqueue_json(struct cs_lapi *l, json_t *alerts, const char *machine_id);
 
 #endif /* CS_LAPI_H */

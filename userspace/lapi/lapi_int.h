@@ -297,8 +297,13 @@ void lapi_allowlist_filter_all(struct cs_lapi *l, struct cs_alert *const *v, siz
 
 /*
  * API-key bouncers in memory (bouncer_cache.c): bcache_get() answers from
- * memory for a second, then from the db; last_pull is kept here and written
- * back in batches. 0, -ENOENT (no such key), -errno; out is a copy.
+ * memory until the db says a bouncer changed, then from the db; last_pull is
+ * kept here and written back in batches. 0, -ENOENT (no such key), -errno; out
+ * is a copy. bcache_pulled(): `delivered` when the answer carried decisions
+ * (on PostgreSQL such a last_pull is written at once, for the other replicas).
+ * bcache_recheck(): on PostgreSQL, b's last_pull brought up to the one in the
+ * database (another replica may have served b since): 1 when it moved, 0 when
+ * not (always on SQLite), -errno.
  */
 struct bouncer_cache;
 int bcache_start(struct cs_lapi *l);
@@ -306,7 +311,8 @@ void bcache_stop(struct cs_lapi *l); /* writes what is pending */
 int bcache_get(struct cs_lapi *l, const char *hash, struct cs_bouncer *out);
 void bcache_seen(struct cs_lapi *l, const char *hash, const char *ip, const char *type,
 		 const char *version);
-void bcache_pulled(struct cs_lapi *l, const struct cs_bouncer *b, int64_t stamp);
+void bcache_pulled(struct cs_lapi *l, const struct cs_bouncer *b, int64_t stamp, bool delivered);
+int bcache_recheck(struct cs_lapi *l, struct cs_bouncer *b);
 int bcache_flush(struct cs_lapi *l);
 /* request.c: libmicrohttpd callbacks of the LAPI and Prometheus listeners */
 enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const char *url,

@@ -166,7 +166,7 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 	char *const **notify = calloc(n + 1, sizeof(*notify));
 	size_t *nnotify = calloc(n + 1, sizeof(*nnotify));
 	bool *drop = calloc(n + 1, sizeof(*drop));
-	size_t nk = 0;
+	size_t nk = 0, nfresh = 0;
 	int ret = 0;
 
 	if (!keep || !kids || !notify || !nnotify || !drop) {
@@ -238,10 +238,13 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 	for (size_t k = 0; !ret && k < nk; k++) {
 		if (keep[k]->uuid && l->dedupe && machine)
 			alert_dedupe_put(l->dedupe, machine, keep[k]->uuid, kids[k]);
+		if (keep[k]->stored_before) /* before a restart, or by another replica */
+			continue;
 		lapi_notify_alert(l, keep[k], kids[k], notify[k], nnotify[k]);
+		keep[nfresh++] = keep[k];
 	}
 	if (!ret)
-		capi_signal_alerts(l, keep, nk, now);
+		capi_signal_alerts(l, keep, nfresh, now);
 out:
 	free(keep);
 	free(kids);

@@ -114,16 +114,43 @@ void lapi_client_free(struct lapi_client *cl)
 	free(cl);
 }
 
-int lapi_client_do(struct lapi_client *cl, const char *method, const char *path,
-		   const char *body, long *status, char **answer)
+/*
+ * Where a streamed answer goes: to the caller's fn while the status is 2xx;
+ * an error answer into err_body (bounded) for the caller to log.
+ */
+struct stream_sink {
+	CURL *curl;
+	lapi_client_data_fn fn;
+	void *arg;
+	int err; /* fn's */
+	struct sbuf err_body;
+};
+
+static size_t lapi_stream_write(char *data, size_t size, size_t nmemb, void *arg)
 {
-	struct sbuf b = { .max = cl->o.max_answer };
+	struct stream_sink *k = arg;
+	long status = 0;
+
+	curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status >= 300) {
+		sb_putn(&k->err_body, data, size * nmemb);
+		return k->err_body.err ? 0 : size * nmemb;
+	}
+	k->err = k->fn(data, size * nmemb, k->arg);
+	return k->err ? 0 : size * nmemb;
+}
+
+/* One request; the answer through write(wdata), its failure in cl->error. */
+static int perform(struct lapi_client *cl, const char *method, const char *path,
+		   const char *body, long *status, curl_write_callback write, void *wdata,
+		   int (*why)(void *wdata, const char **msg))
+{
 	struct curl_slist *hdrs = NULL;
 	char *url = NULL, *auth = NULL;
+	const char *msg = NULL;
 	CURLcode rc;
 	int err = 0;
 
-	*answer = NULL;
 	*status = 0;
 	if (asprintf(&url, "%s%s", cl->url, path) < 0)
 		return -ENOMEM;
@@ -131,8 +158,8 @@ int lapi_client_do(struct lapi_client *cl, const char *method, const char *path,
 	curl_easy_setopt(cl->curl, CURLOPT_URL, url);
 	curl_easy_setopt(cl->curl, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(cl->curl, CURLOPT_USERAGENT, cl->o.user_agent);
-	curl_easy_setopt(cl->curl, CURLOPT_WRITEFUNCTION, lapi_answer_write);
-	curl_easy_setopt(cl->curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(cl->curl, CURLOPT_WRITEFUNCTION, write);
+	curl_easy_setopt(cl->curl, CURLOPT_WRITEDATA, wdata);
 	curl_easy_setopt(cl->curl, CURLOPT_TIMEOUT, cl->o.timeout_s);
 	if (cl->o.connect_timeout_ms)
 		curl_easy_setopt(cl->curl, CURLOPT_CONNECTTIMEOUT_MS, cl->o.connect_timeout_ms);
@@ -157,20 +184,59 @@ int lapi_client_do(struct lapi_client *cl, const char *method, const char *path,
 		hdrs = curl_slist_append(hdrs, auth);
 	curl_easy_setopt(cl->curl, CURLOPT_HTTPHEADER, hdrs);
 	rc = curl_easy_perform(cl->curl);
-	if (rc != CURLE_OK || b.err) {
+	err = why(wdata, &msg);
+	if (rc != CURLE_OK || err) {
 		snprintf(cl->error, sizeof(cl->error), "%s %s: %s", method, url,
-			 b.err == -E2BIG ? "response too large" :
-			 b.err ? "out of memory" : curl_easy_strerror(rc));
-		err = b.err == -ENOMEM ? -ENOMEM : -EIO;
-		sb_free(&b);
+			 msg ? msg : curl_easy_strerror(rc));
+		err = err ? err : -EIO;
 	} else {
 		curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, status);
-		*answer = sb_take(&b, NULL);
-		err = *answer ? 0 : -ENOMEM;
 	}
 	curl_slist_free_all(hdrs);
 	free(auth);
 	free(url);
+	return err;
+}
+
+static int answer_why(void *wdata, const char **msg)
+{
+	struct sbuf *b = wdata;
+
+	*msg = b->err == -E2BIG ? "response too large" : b->err ? "out of memory" : NULL;
+	return b->err == -ENOMEM ? -ENOMEM : b->err ? -EIO : 0;
+}
+
+int lapi_client_do(struct lapi_client *cl, const char *method, const char *path,
+		   const char *body, long *status, char **answer)
+{
+	struct sbuf b = { .max = cl->o.max_answer };
+	int err = perform(cl, method, path, body, status, lapi_answer_write, &b, answer_why);
+
+	*answer = err ? NULL : sb_take(&b, NULL);
+	if (err)
+		sb_free(&b);
+	return err || *answer ? err : -ENOMEM;
+}
+
+static int stream_why(void *wdata, const char **msg)
+{
+	struct stream_sink *k = wdata;
+
+	*msg = k->err ? "the answer was refused by its reader" : NULL;
+	return k->err;
+}
+
+int lapi_client_stream(struct lapi_client *cl, const char *method, const char *path,
+		       long *status, lapi_client_data_fn fn, void *arg, char **err_answer)
+{
+	struct stream_sink k = { .curl = cl->curl, .fn = fn, .arg = arg,
+				 .err_body = { .max = 4096 } };
+	int err = perform(cl, method, path, NULL, status, lapi_stream_write, &k, stream_why);
+
+	*err_answer = NULL;
+	if (!err && (*status < 200 || *status >= 300))
+		*err_answer = sb_take(&k.err_body, NULL);
+	sb_free(&k.err_body);
 	return err;
 }
 

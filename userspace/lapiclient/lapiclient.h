@@ -59,6 +59,16 @@ bool lapi_client_logged_in(const struct lapi_client *cl);
 int lapi_client_do(struct lapi_client *cl, const char *method, const char *path,
 		   const char *body, long *status, char **answer);
 
+/*
+ * The same without a body, the answer handed to fn as it arrives (a large
+ * answer is never held whole; max_answer does not apply): fn returns 0 or
+ * -errno, which aborts the transfer and is returned. A non-2xx answer is not
+ * handed to fn: *err_answer gets its first 4 KiB (malloc'ed), else NULL.
+ */
+typedef int (*lapi_client_data_fn)(const char *data, size_t len, void *arg);
+int lapi_client_stream(struct lapi_client *cl, const char *method, const char *path,
+		       long *status, lapi_client_data_fn fn, void *arg, char **err_answer);
+
 const char *lapi_client_url(const struct lapi_client *cl); /* no trailing slash */
 const char *lapi_client_login_name(const struct lapi_client *cl);
 /* What the last failed call said ("POST http://...: Couldn't connect to server"). */

@@ -2,7 +2,8 @@
 /*
  * The Event: one log line (or one bucket overflow) on its way through the
  * engine, with the fields CrowdSec's types.Event has (hub-format.md section 1),
- * and its exposure to expressions as the host object `evt`.
+ * and its exposure to expressions as the host object `evt`; also models.Source,
+ * which overflows and profile filters show.
  *
  * Ownership: an event owns every string and map it points to; cs_event_free()
  * releases them all. Strings hold arbitrary bytes (Line.Raw keeps NULs and
@@ -131,5 +132,21 @@ static inline struct expr_value cs_event_value(struct cs_event *evt)
 {
 	return expr_host(&cs_event_expr_ops, evt);
 }
+
+/*
+ * models.Source, one definition for every place that shows one to expressions:
+ * evt.Overflow.Alert.Source and evt.Overflow.Sources[ip] in the detector (the
+ * bucket engine owns these strings), Alert.Source in profile filters (a view
+ * that borrows the stored alert's strings). NULL strings read as "".
+ *
+ *   expr_host(&cs_source_expr_ops, src)      { "Source", &cs_source_expr_type }
+ */
+struct cs_source {
+	char *scope, *value, *ip, *range, *as_name, *as_number, *cn;
+	double lat, lon; /* float32 in Go: the detector stores strtof() values */
+};
+
+extern const struct expr_host_ops cs_source_expr_ops;
+extern const struct expr_type cs_source_expr_type;
 
 #endif /* CS_EVENT_H */

@@ -19,6 +19,7 @@
 #include "common/gotime.h"
 #include "common/log.h"
 #include "expr/expr.h"
+#include "parser/event.h"
 #include "profiles/profiles.h"
 
 /* ---- Source ------------------------------------------------------------------------ */
@@ -28,67 +29,21 @@ static int str_out(const char *s, struct expr_value *out)
 	return expr_string(s ? s : "", out);
 }
 
-static int src_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
+/*
+ * The Alert of an expression: the stored alert, and its Source as models.Alert
+ * has it (a struct of its own; here a view borrowing the alert's src_* strings).
+ */
+struct alert_obj {
+	const struct cs_alert *a;
+	struct cs_source src;
+};
+
+static struct alert_obj alert_obj(const struct cs_alert *a)
 {
-	const struct cs_alert *a = obj;
-
-	if (!strcmp(name, "Scope"))
-		return str_out(a->src_scope, out);
-	if (!strcmp(name, "Value"))
-		return str_out(a->src_value, out);
-	if (!strcmp(name, "IP"))
-		return str_out(a->src_ip, out);
-	if (!strcmp(name, "Range"))
-		return str_out(a->src_range, out);
-	if (!strcmp(name, "AsNumber"))
-		return str_out(a->src_as_number, out);
-	if (!strcmp(name, "AsName"))
-		return str_out(a->src_as_name, out);
-	if (!strcmp(name, "Cn"))
-		return str_out(a->src_cn, out);
-	if (!strcmp(name, "Latitude"))
-		return *out = expr_float(a->src_latitude), 0;
-	if (!strcmp(name, "Longitude"))
-		return *out = expr_float(a->src_longitude), 0;
-	return -ENOENT;
+	return (struct alert_obj){ a, { a->src_scope, a->src_value, a->src_ip, a->src_range,
+					a->src_as_name, a->src_as_number, a->src_cn,
+					a->src_latitude, a->src_longitude } };
 }
-
-static int src_call(struct expr_ctx *c, void *obj, const char *m, const struct expr_value *args,
-		    int nargs, struct expr_value *out)
-{
-	const struct cs_alert *a = obj;
-
-	if (!strcmp(m, "GetScope"))
-		return str_out(a->src_scope, out);
-	if (!strcmp(m, "GetValue"))
-		return str_out(a->src_value, out);
-	if (!strcmp(m, "GetAsNumberName")) {
-		const char *n = a->src_as_number ? a->src_as_number : "";
-		const char *nm = a->src_as_name ? a->src_as_name : "";
-
-		return expr_stringf(out, "%s%s%s", n, *n && *nm ? " " : "", nm);
-	}
-	return -ENOENT;
-}
-
-static const struct expr_field src_fields[] = {
-	{ "Scope", &expr_type_string },	   { "Value", &expr_type_string },
-	{ "IP", &expr_type_string },	   { "Range", &expr_type_string },
-	{ "AsNumber", &expr_type_string }, { "AsName", &expr_type_string },
-	{ "Cn", &expr_type_string },	   { "Latitude", &expr_type_float },
-	{ "Longitude", &expr_type_float }, { NULL },
-};
-static const struct expr_method src_methods[] = {
-	{ "GetScope", 0, 0, &expr_type_string },
-	{ "GetValue", 0, 0, &expr_type_string },
-	{ "GetAsNumberName", 0, 0, &expr_type_string },
-	{ NULL },
-};
-static const struct expr_host_ops source_ops = {
-	.name = "Source", .fields = src_fields, .methods = src_methods,
-	.get = src_get,	  .call = src_call,
-};
-static const struct expr_type source_type = { EXPR_HOST, NULL, &source_ops };
 
 /* ---- meta lists ([{Key, Value}]) ------------------------------------------------------ */
 
@@ -264,7 +219,8 @@ static int decisions_value(const struct cs_alert *a, struct expr_value *out)
 
 static int alert_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
 {
-	const struct cs_alert *a = obj;
+	struct alert_obj *o = obj;
+	const struct cs_alert *a = o->a;
 	char ts[GOTIME_STRLEN];
 
 	if (!strcmp(name, "Scenario"))
@@ -292,7 +248,7 @@ static int alert_get(struct expr_ctx *c, void *obj, const char *name, struct exp
 		return expr_string(ts, out);
 	}
 	if (!strcmp(name, "Source"))
-		return *out = expr_host(&source_ops, (void *)a), 0;
+		return *out = expr_host(&cs_source_expr_ops, &o->src), 0;
 	if (!strcmp(name, "Events"))
 		return *out = expr_host(&events_ops, (void *)a), 0;
 	if (!strcmp(name, "Labels"))
@@ -322,11 +278,12 @@ static int alert_get(struct expr_ctx *c, void *obj, const char *name, struct exp
 static int alert_call(struct expr_ctx *c, void *obj, const char *m, const struct expr_value *args,
 		      int nargs, struct expr_value *out)
 {
-	const struct cs_alert *a = obj;
+	struct alert_obj *o = obj;
+	const struct cs_alert *a = o->a;
 
 	/* models.Alert's GetScope/GetValue are its source's */
 	if (!strcmp(m, "GetScope") || !strcmp(m, "GetValue"))
-		return src_call(c, obj, m, args, nargs, out);
+		return cs_source_expr_ops.call(c, &o->src, m, args, nargs, out);
 	if (!strcmp(m, "GetScenario"))
 		return str_out(a->scenario, out);
 	if (!strcmp(m, "GetEventsCount"))
@@ -359,7 +316,7 @@ static const struct expr_field alert_fields[] = {
 	{ "Remediation", &expr_type_bool },
 	{ "StartAt", &expr_type_string },
 	{ "StopAt", &expr_type_string },
-	{ "Source", &source_type },
+	{ "Source", &cs_source_expr_type },
 	{ "Events", &events_type },
 	{ "Labels", &expr_type_array_string },
 	{ "Meta", &expr_type_array_any },
@@ -452,7 +409,8 @@ static int x_compile(const char *src, void **out, char *err, size_t errlen)
 static int x_eval(void *prog, const struct cs_alert *a, struct cs_db *db, bool *match, char *err,
 		  size_t errlen)
 {
-	struct expr_value vars[1] = { expr_host(&alert_ops, (void *)a) };
+	struct alert_obj o = alert_obj(a);
+	struct expr_value vars[1] = { expr_host(&alert_ops, &o) };
 	struct expr_error e = { 0 };
 	int ret = expr_eval_bool(prog, vars, db, match, &e);
 
@@ -465,7 +423,8 @@ static int x_eval(void *prog, const struct cs_alert *a, struct cs_db *db, bool *
 static int x_eval_text(void *prog, const struct cs_alert *a, struct cs_db *db, char *out,
 		       size_t outlen, char *err, size_t errlen)
 {
-	struct expr_value vars[1] = { expr_host(&alert_ops, (void *)a) }, res = expr_nil();
+	struct alert_obj o = alert_obj(a);
+	struct expr_value vars[1] = { expr_host(&alert_ops, &o) }, res = expr_nil();
 	struct expr_error e = { 0 };
 	char *txt;
 	int ret = expr_eval(prog, vars, db, &res, &e);
