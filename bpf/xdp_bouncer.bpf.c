@@ -105,12 +105,25 @@ static __always_inline __u32 lowest_bit(__u64 x)
 	__u64 b = x & -x;
 	__u32 n = 0;
 
-#pragma unroll
-	for (__u32 shift = 32; shift > 1; shift >>= 1) {
-		if (b >> shift) {
-			n += shift;
-			b >>= shift;
-		}
+	if (b >> 32) {
+		n += 32;
+		b >>= 32;
+	}
+	if (b >> 16) {
+		n += 16;
+		b >>= 16;
+	}
+	if (b >> 8) {
+		n += 8;
+		b >>= 8;
+	}
+	if (b >> 4) {
+		n += 4;
+		b >>= 4;
+	}
+	if (b >> 2) {
+		n += 2;
+		b >>= 2;
 	}
 	return n + (__u32)(b >> 1);
 }

@@ -38,6 +38,7 @@ struct table {
 	size_t ncols;
 	char **cells; /* row-major, header first */
 	size_t nrows; /* including the header */
+	size_t rows_cap;
 };
 void table_init(struct table *t, size_t ncols, const char *const *header);
 void table_add(struct table *t, const char *const *row);

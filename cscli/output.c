@@ -10,6 +10,7 @@
 
 #include "common/gotime.h"
 #include "common/utf8.h"
+#include "common/vec.h"
 #include "cscli/cscli.h"
 
 char *term_escape(const char *s)
@@ -122,11 +123,8 @@ void table_init(struct table *t, size_t ncols, const char *const *header)
 
 void table_add(struct table *t, const char *const *row)
 {
-	char **p = realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(char *));
-
-	if (!p)
+	if (vec_reserve((void **)&t->cells, &t->rows_cap, t->nrows, t->ncols * sizeof(char *), 64))
 		return;
-	t->cells = p;
 	/* cells hold what outside parties chose: no control character reaches the terminal */
 	for (size_t i = 0; i < t->ncols; i++)
 		t->cells[t->nrows * t->ncols + i] = term_escape(row[i] ? row[i] : "");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The parser pipeline: stages, nodes, statics, whitelists, YAML errors (spec section 3). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -652,6 +653,49 @@ static void test_event_pool(void)
 	cs_event_free(e);
 }
 
+#define DEPOT_TEST_EVENTS 1200
+
+static void *free_events(void *arg)
+{
+	struct cs_event **v = arg;
+
+	for (int i = 0; i < DEPOT_TEST_EVENTS; i++)
+		cs_event_free(v[i]);
+	return NULL;
+}
+
+/*
+ * Events one thread frees (a batch merged) go through the depot to another
+ * thread's cs_event_new(): they come back empty whichever thread freed them.
+ */
+static void test_event_depot(void)
+{
+	static struct cs_event *v[DEPOT_TEST_EVENTS], *mine[DEPOT_TEST_EVENTS];
+	pthread_t th;
+	int made = 0, dirty = 0;
+
+	for (int i = 0; i < DEPOT_TEST_EVENTS; i++)
+		made += !cs_event_new(&v[i]) && !strmap_set(v[i]->meta, "k", "v") &&
+			!cs_event_set_line(v[i], "line", 4, "src", "file", "t");
+	if (!ASSERT_EQ(made, DEPOT_TEST_EVENTS, "events made") ||
+	    !ASSERT_OK(pthread_create(&th, NULL, free_events, v), "freeing thread"))
+		return;
+	pthread_join(th, NULL);
+	/* more than this thread's own pool could hold */
+	for (int i = 0; i < DEPOT_TEST_EVENTS; i++) {
+		if (cs_event_new(&mine[i])) {
+			mine[i] = NULL;
+			dirty++;
+			continue;
+		}
+		dirty += strmap_count(mine[i]->meta) != 0 || strmap_count(mine[i]->line.labels) != 0 ||
+			 mine[i]->line.raw_len != 0 || *mine[i]->line.raw;
+	}
+	ASSERT_EQ(dirty, 0, "events made after another thread freed 1200: all empty");
+	for (int i = 0; i < DEPOT_TEST_EVENTS; i++)
+		cs_event_free(mine[i]);
+}
+
 /* The Event as expressions see it (spec 1.1, 8.4): one bool expression per row. */
 static void test_event_expr(void)
 {
@@ -770,6 +814,7 @@ int main(void)
 	tzset();
 	test_event();
 	test_event_pool();
+	test_event_depot();
 	test_event_expr();
 	test_load_errors();
 	test_stage_rules();

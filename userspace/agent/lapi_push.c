@@ -12,6 +12,7 @@
 #include "agent/outbox.h"
 #include "common/log.h"
 #include "common/sha2.h"
+#include "common/worker.h"
 #include "lapiclient/lapiclient.h"
 
 #define DEFAULT_MAX_BATCHES 10000
@@ -207,13 +208,8 @@ void lapi_push_free(struct lapi_push *p)
 {
 	if (!p)
 		return;
-	if (p->started) {
-		pthread_mutex_lock(&p->lock);
-		p->stop = true;
-		pthread_cond_broadcast(&p->wake);
-		pthread_mutex_unlock(&p->lock);
-		pthread_join(p->thread, NULL);
-	}
+	if (p->started)
+		cs_worker_stop(&p->lock, &p->wake, &p->stop, p->thread);
 	if (p->ob && !outbox_empty(p->ob)) {
 		struct outbox_stats os;
 

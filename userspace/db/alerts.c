@@ -122,6 +122,8 @@ static struct dbstmt *decisions_many(struct cs_db *db)
 		fputs(" RETURNING id", f);
 	if (fclose(f) || db_prepare(db, sql, &c->decisions_many))
 		c->decisions_many = NULL;
+	else
+		c->decisions_many->kept = true;
 	free(sql);
 	return c->decisions_many;
 }

@@ -142,6 +142,7 @@ struct dbstmt *stmt(struct cs_db *db, enum stmt_id id)
 	if (!s) {
 		if (db_prepare(db, stmt_sql[id], &s))
 			return NULL;
+		s->kept = true;
 		c->st[id] = s;
 	}
 	db_reset(s);

@@ -91,6 +91,9 @@ struct db_conn;
  */
 struct dbstmt {
 	const struct db_backend *be;
+	/* kept by its connection for the connection's life (stmt(), decisions_many):
+	 * PostgreSQL prepares it on the server once instead of at every execution */
+	bool kept;
 };
 
 enum { DB_DONE = 0, DB_ROW = 1 };
@@ -195,6 +198,7 @@ struct db_conn {
 	struct dbstmt *decisions_many; /* alerts.c: the multi-row decision INSERT */
 	int64_t changes;	       /* pg.c: rows the last statement changed */
 	bool in_txn;		       /* pg.c: a failed connection is reset only outside one */
+	uint64_t resets;	       /* pg.c: server-side statements die with a reset */
 	bool autocommit;	       /* db.c: held for statements without BEGIN */
 };
 

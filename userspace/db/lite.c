@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "common/log.h"
+#include "common/worker.h"
 #include "db/schema.h"
 
 struct lite_stmt {
@@ -242,13 +243,8 @@ static void checkpointer_free(struct lite_checkpointer *k)
 {
 	if (!k)
 		return;
-	if (k->started) {
-		pthread_mutex_lock(&k->lock);
-		k->stop = true;
-		pthread_cond_signal(&k->wake);
-		pthread_mutex_unlock(&k->lock);
-		pthread_join(k->thread, NULL);
-	}
+	if (k->started)
+		cs_worker_stop(&k->lock, &k->wake, &k->stop, k->thread);
 	pthread_cond_destroy(&k->wake);
 	pthread_mutex_destroy(&k->lock);
 	free(k->path);

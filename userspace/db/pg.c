@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The PostgreSQL engine behind db_int.h's statement interface, on libpq.
- * Statements run with PQexecParams (text parameters, types inferred by the
- * server), so a server restart costs no re-preparation: a connection found
+ * Statements run with text parameters, types inferred by the server: the ones
+ * a connection keeps (dbstmt.kept) are prepared on the server at first use and
+ * again after a reset, the others run with PQexecParams. A connection found
  * broken outside a transaction is reset before the next statement, and the
  * statement that met the break fails (-ENOTCONN) for its caller to report or
  * retry. Every statement is a round trip to another process: reads and
@@ -12,6 +13,7 @@
 
 #include <errno.h>
 #include <libpq-fe.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,10 @@ struct pg_stmt {
 	Oid *types; /* text for the parameters the SQL skips (the server cannot infer them) */
 	PGresult *res;
 	int row, nrows;
+	/* kept statements: the server's name, on which session */
+	char name[24];
+	PGconn *prepared_on;
+	uint64_t prepared_resets;
 };
 
 #define PS(x) ((struct pg_stmt *)(x))
@@ -217,8 +223,31 @@ static void reconnect(struct cs_db *db)
 	if (PQstatus(conn(db)) == CONNECTION_OK || db_conn(db)->in_txn)
 		return;
 	PQreset(conn(db));
+	db_conn(db)->resets++; /* the session's prepared statements are gone */
 	if (PQstatus(conn(db)) == CONNECTION_OK)
 		log_info("postgresql: reconnected");
+}
+
+/*
+ * A kept statement's server-side twin on this session, made if it is not
+ * there: NULL when it is, else the failed PREPARE's result (for pg_step's
+ * error path), which the statement keeps.
+ */
+static PGresult *server_prepare(struct pg_stmt *p, struct db_conn *c)
+{
+	static _Atomic unsigned long names;
+	PGresult *r;
+
+	if (p->prepared_on == c->h && p->prepared_resets == c->resets)
+		return NULL;
+	snprintf(p->name, sizeof(p->name), "cs%lu", atomic_fetch_add(&names, 1));
+	r = PQprepare(c->h, p->name, p->sql, p->nparams, p->types);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+		return r ? r : PQmakeEmptyPGresult(c->h, PGRES_FATAL_ERROR);
+	PQclear(r);
+	p->prepared_on = c->h;
+	p->prepared_resets = c->resets;
+	return NULL;
 }
 
 static int pg_step(struct dbstmt *s)
@@ -232,9 +261,14 @@ static int pg_step(struct dbstmt *s)
 	if (p->kind == PG_BEGIN || !c->in_txn) /* autocommit statements too */
 		reconnect(p->db);
 	/* the simple protocol runs several statements (a BEGIN and its SET) in one trip */
-	p->res = p->kind == PG_BEGIN ? PQexec(conn(p->db), p->sql)
-				     : PQexecParams(conn(p->db), p->sql, p->nparams, p->types,
-						    (const char *const *)p->vals, NULL, NULL, 0);
+	if (p->kind == PG_BEGIN)
+		p->res = PQexec(c->h, p->sql);
+	else if (!s->kept || p->kind != PG_PLAIN)
+		p->res = PQexecParams(c->h, p->sql, p->nparams, p->types,
+				      (const char *const *)p->vals, NULL, NULL, 0);
+	else if (!(p->res = server_prepare(p, c)))
+		p->res = PQexecPrepared(c->h, p->name, p->nparams, (const char *const *)p->vals,
+					NULL, NULL, 0);
 	st = p->res ? PQresultStatus(p->res) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		int err = pg_result_err(p->db, p->res);

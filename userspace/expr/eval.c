@@ -13,6 +13,18 @@
 #include "common/hash.h"
 #include "expr/ast.h"
 
+/* Most temporaries are bools and numbers: no call for what holds no reference. */
+static inline void release(struct expr_value *v)
+{
+	switch (v->kind) {
+	case EXPR_STRING: case EXPR_ARRAY: case EXPR_MAP: case EXPR_HOST:
+		expr_value_release(v);
+		return;
+	default:
+		*v = EXPR_NIL_VALUE;
+	}
+}
+
 #define CHAIN_NIL 1	/* internal: an optional access met nil; N_CHAIN makes it nil */
 
 struct frame {
@@ -198,7 +210,7 @@ static int concat_arrays(const struct expr_value *a, const struct expr_value *b,
 	for (uint32_t i = 0; !err && i < b->a->len; i++)
 		err = expr_array_push(out, &b->a->items[i]);
 	if (err)
-		expr_value_release(out);
+		release(out);
 	return err;
 }
 
@@ -355,7 +367,7 @@ static int in_op(struct ev *st, const struct node *n, const struct expr_value *x
 				err = coll_at(st, n, c, i, &e);
 				if (!err)
 					*res = expr_value_equal(x, &e);
-				expr_value_release(&e);
+				release(&e);
 			}
 			return err;
 		}
@@ -429,7 +441,7 @@ static int range_op(struct ev *st, const struct node *n, const struct expr_value
 	for (int64_t i = 0; !err && i < cnt; i++)
 		err = expr_array_push_take(out, expr_int(a->i + i));
 	if (err) {
-		expr_value_release(out);
+		release(out);
 		return rt_err(st, n, err, "range: %s", strerror(-err));
 	}
 	return 0;
@@ -471,7 +483,7 @@ static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 			*out = a;
 			return 0;
 		}
-		expr_value_release(&a);	/* a NULL host object may hold a reference */
+		release(&a);	/* a NULL host object may hold a reference */
 		return eval(st, n->b, out);
 	}
 	/*
@@ -518,9 +530,9 @@ static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 		break;
 	}
 out:
-	expr_value_release(&a);
+	release(&a);
 	if (!b_const)
-		expr_value_release(&b);
+		release(&b);
 	return err;
 }
 
@@ -547,17 +559,17 @@ static int fold(struct ev *st, const struct node *n, struct expr_value *out)
 		if (err)
 			break;
 		err = arith(st, n, n->ops[i], &acc, &v, &r);
-		expr_value_release(&v);
+		release(&v);
 		if (err)
 			break;
-		expr_value_release(&acc);
+		release(&acc);
 		acc = r;
 	}
 	if (!err && logic && acc.kind != EXPR_BOOL)
 		err = rt_err(st, n, -EINVAL, "invalid operation: %s on %s",
 			     n->op == OP_AND ? "and" : "or", vkind(&acc));
 	if (err) {
-		expr_value_release(&acc);
+		release(&acc);
 		return err;
 	}
 	*out = acc;
@@ -601,7 +613,7 @@ static int unary(struct ev *st, const struct node *n, struct expr_value *out)
 	}
 	err = rt_err(st, n, -EINVAL, "invalid operation: %s %s",
 		     n->op == OP_NOT ? "not" : n->op == OP_NEG ? "-" : "+", vkind(&a));
-	expr_value_release(&a);
+	release(&a);
 	return err;
 }
 
@@ -765,7 +777,7 @@ static int member(struct ev *st, const struct node *n, struct expr_value *out)
 	if (err)
 		return err;
 	if (expr_value_is_nil(&obj) && n->optional) {
-		expr_value_release(&obj);
+		release(&obj);
 		return CHAIN_NIL;
 	}
 	/* constant keys (evt.Meta.x) are borrowed: no refcount traffic */
@@ -783,8 +795,8 @@ static int member(struct ev *st, const struct node *n, struct expr_value *out)
 	 */
 	if (!err && out->kind == EXPR_NIL && obj.kind == EXPR_MAP)
 		zero_value(n->st->kind, out);
-	expr_value_release(&key);
-	expr_value_release(&obj);
+	release(&key);
+	release(&obj);
 	return err;
 }
 
@@ -841,7 +853,7 @@ static int slice(struct ev *st, const struct node *n, struct expr_value *out)
 				err = expr_array_push_take(out, e);
 		}
 		if (err) {
-			expr_value_release(out);
+			release(out);
 			if (!st->has_err)
 				err = rt_err(st, n, err, "slice: %s", strerror(-err));
 		}
@@ -850,9 +862,9 @@ static int slice(struct ev *st, const struct node *n, struct expr_value *out)
 		err = rt_err(st, n, -EINVAL, "cannot slice %s", vkind(&obj));
 	}
 out:
-	expr_value_release(&from);
-	expr_value_release(&to);
-	expr_value_release(&obj);
+	release(&from);
+	release(&to);
+	release(&obj);
 	return err;
 }
 
@@ -881,7 +893,7 @@ static int materialize(struct ev *st, const struct node *n, enum expr_kind want,
 			if (!err)
 				err = expr_array_push_take(&res, e);
 			if (err)
-				expr_value_release(&res);
+				release(&res);
 		}
 	} else {
 		err = expr_map_new(&res);
@@ -901,15 +913,15 @@ static int materialize(struct ev *st, const struct node *n, enum expr_kind want,
 				if (!err)
 					err = expr_map_set_take(&res, k->s->s, e);
 			}
-			expr_value_release(&keys);
+			release(&keys);
 			if (err)
-				expr_value_release(&res);
+				release(&res);
 		}
 	}
 	if (err)
 		return st->has_err ? err : rt_err(st, n, err, "cannot convert %s to %s", vkind(v),
 						  expr_kind_name(want));
-	expr_value_release(v);
+	release(v);
 	*v = res;
 	return 0;
 }
@@ -939,7 +951,7 @@ static int eval_args(struct ev *st, const struct node *n, int first, struct expr
 
 		if (err) {
 			for (int j = first; j < i; j++)
-				expr_value_release(&args[j - first]);
+				release(&args[j - first]);
 			return err;
 		}
 	}
@@ -949,7 +961,7 @@ static int eval_args(struct ev *st, const struct node *n, int first, struct expr
 static void release_args(struct expr_value *args, int n)
 {
 	for (int i = 0; i < n; i++)
-		expr_value_release(&args[i]);
+		release(&args[i]);
 }
 
 static int finish_call(struct ev *st, const struct node *n, const char *name, int err,
@@ -957,7 +969,7 @@ static int finish_call(struct ev *st, const struct node *n, const char *name, in
 {
 	if (!err)
 		return 0;
-	expr_value_release(out);
+	release(out);
 	if (st->ctx.has_msg && !st->has_err) {
 		/* the callee explained itself through expr_ctx_errorf() */
 		st->has_err = true;
@@ -1029,7 +1041,7 @@ static int method(struct ev *st, const struct node *n, struct expr_value *out)
 	if (err)
 		return err;
 	if (expr_value_is_nil(&obj) && n->optional) {
-		expr_value_release(&obj);
+		release(&obj);
 		return CHAIN_NIL;
 	}
 	if (obj.kind == EXPR_NIL)
@@ -1037,7 +1049,7 @@ static int method(struct ev *st, const struct node *n, struct expr_value *out)
 	if (n->nlist > EXPR_MAX_ARGS) {
 		args = calloc(n->nlist, sizeof(*args));
 		if (!args) {
-			expr_value_release(&obj);
+			release(&obj);
 			return rt_err(st, n, -ENOMEM, "out of memory");
 		}
 	}
@@ -1059,7 +1071,7 @@ static int method(struct ev *st, const struct node *n, struct expr_value *out)
 out:
 	if (args != stack_args)
 		free(args);
-	expr_value_release(&obj);
+	release(&obj);
 	return err;
 }
 
@@ -1091,7 +1103,7 @@ static int closure_bool(struct ev *st, const struct node *n, const struct node *
 		return err;
 	if (v.kind != EXPR_BOOL) {
 		err = rt_err(st, n, -EINVAL, "predicate should return boolean, got %s", vkind(&v));
-		expr_value_release(&v);
+		release(&v);
 		return err;
 	}
 	*res = v.b;
@@ -1199,12 +1211,12 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 			    (err = strset_any(set, v.s->s, v.s->len)) >= 0) {
 				*out = expr_bool(err == 1);
 				err = 0;
-				expr_value_release(&v);
+				release(&v);
 				goto out;
 			}
 			err = 0;
 			/* nil == #, a number...: the general path says what it means */
-			expr_value_release(&v);
+			release(&v);
 		}
 	}
 
@@ -1222,7 +1234,7 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 				err = rt_err(st, n, -EINVAL, "count: element is %s, not bool",
 					     vkind(&e));
 			}
-			expr_value_release(&e);
+			release(&e);
 			if (err)
 				goto out;
 			count += b;
@@ -1248,14 +1260,14 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 				err = run_closure(st, cl, &e, i, &v);
 				if (!err)
 					err = expr_array_push_take(out, v);
-				expr_value_release(&e);
+				release(&e);
 				continue;
 			}
 			err = closure_bool(st, n, cl, &e, i, &b);
 			if (!err && b)
 				err = expr_array_push_take(out, e);
 			else
-				expr_value_release(&e);
+				release(&e);
 		}
 		break;
 	case P_SUM:
@@ -1268,11 +1280,11 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 				err = run_closure(st, cl, &e, i, &v);
 				if (!err)
 					err = sum_add(st, n, &acc, &v);
-				expr_value_release(&v);
+				release(&v);
 			} else {
 				err = sum_add(st, n, &acc, &e);
 			}
-			expr_value_release(&e);
+			release(&e);
 		}
 		if (!err)
 			*out = acc;
@@ -1292,11 +1304,11 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 					*out = e;
 				else {
 					*out = expr_int(i);
-					expr_value_release(&e);
+					release(&e);
 				}
 				break;
 			}
-			expr_value_release(&e);
+			release(&e);
 			if (err)
 				break;
 		}
@@ -1313,13 +1325,13 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 				break;
 			err = run_closure(st, cl, &e, i, &v);
 			if (err) {
-				expr_value_release(&e);
+				release(&e);
 				break;
 			}
 			key = expr_value_format(&v);
-			expr_value_release(&v);
+			release(&v);
 			if (!key) {
-				expr_value_release(&e);
+				release(&e);
 				err = -ENOMEM;
 				break;
 			}
@@ -1332,7 +1344,7 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 			}
 			free(key);
 			if (err || idx < 0) {
-				expr_value_release(&e);
+				release(&e);
 				err = err ? err : -ENOMEM;
 				break;
 			}
@@ -1350,11 +1362,11 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 			if (v.kind != EXPR_STRING ||
 			    (strcmp(v.s->s, "asc") && strcmp(v.s->s, "desc"))) {
 				err = rt_err(st, n, -EINVAL, "sortBy: unknown order, use asc or desc");
-				expr_value_release(&v);
+				release(&v);
 				break;
 			}
 			desc = !strcmp(v.s->s, "desc");
-			expr_value_release(&v);
+			release(&v);
 		}
 		items = calloc(len ? len : 1, sizeof(*items));
 		if (!items) {
@@ -1374,8 +1386,8 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 		for (i = 0; i < len; i++) {
 			if (!err)
 				err = expr_array_push(out, &items[i].val);
-			expr_value_release(&items[i].val);
-			expr_value_release(&items[i].key);
+			release(&items[i].val);
+			release(&items[i].key);
 		}
 		free(items);
 		break;
@@ -1398,8 +1410,8 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 				break;
 			f->acc = acc;
 			err = run_closure(st, cl, &e, i, &v);
-			expr_value_release(&e);
-			expr_value_release(&acc);
+			release(&e);
+			release(&acc);
 			acc = v;
 			v = EXPR_NIL_VALUE;
 		}
@@ -1407,17 +1419,17 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 		if (!err)
 			*out = acc;
 		else
-			expr_value_release(&acc);
+			release(&acc);
 		break;
 	}
 	}
 out:
 	if (err) {
-		expr_value_release(out);
+		release(out);
 		if (!st->has_err)
 			rt_err(st, n, err, "%s", strerror(-err));
 	}
-	expr_value_release(&coll);
+	release(&coll);
 	return err;
 }
 
@@ -1502,7 +1514,7 @@ static int eval_node(struct ev *st, const struct node *n, struct expr_value *out
 		if (v.kind != EXPR_BOOL) {
 			err = rt_err(st, n, -EINVAL, "non-bool value (%s) used as condition",
 				     vkind(&v));
-			expr_value_release(&v);
+			release(&v);
 			return err;
 		}
 		if (n->b == n->a)	/* a ?: b */
@@ -1516,7 +1528,7 @@ static int eval_node(struct ev *st, const struct node *n, struct expr_value *out
 				err = expr_array_push_take(out, v);
 		}
 		if (err) {
-			expr_value_release(out);
+			release(out);
 			return st->has_err ? err : rt_err(st, n, err, "out of memory");
 		}
 		return 0;
@@ -1529,17 +1541,17 @@ static int eval_node(struct ev *st, const struct node *n, struct expr_value *out
 			if (err)
 				break;
 			if (k.kind != EXPR_STRING) {
-				expr_value_release(&k);
+				release(&k);
 				err = rt_err(st, n->list[i], -EINVAL, "map key must be a string");
 				break;
 			}
 			err = eval(st, n->list[i + 1], &v);
 			if (!err)
 				err = expr_map_set_keyn_take(out, k.s->s, k.s->len, v);
-			expr_value_release(&k);
+			release(&k);
 		}
 		if (err) {
-			expr_value_release(out);
+			release(out);
 			return st->has_err ? err : rt_err(st, n, err, "out of memory");
 		}
 		return 0;
@@ -1547,14 +1559,14 @@ static int eval_node(struct ev *st, const struct node *n, struct expr_value *out
 		err = eval(st, n->a, &v);
 		if (err)
 			return err;
-		expr_value_release(&st->locals[n->slot]);
+		release(&st->locals[n->slot]);
 		st->locals[n->slot] = v;
 		return eval(st, n->b, out);
 	case N_FOLD:
 		return fold(st, n, out);
 	case N_SEQ:
 		for (int i = 0; i < n->nlist; i++) {
-			expr_value_release(out);
+			release(out);
 			err = eval(st, n->list[i], out);
 			if (err)
 				return err;
@@ -1648,12 +1660,12 @@ int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct 
 		*out = EXPR_NIL_VALUE;
 	}
 	if (rc) {
-		expr_value_release(out);
+		release(out);
 		fill_error(prog, &st, rc, err);
 	}
 	for (size_t i = 0; i < nvals; i++)
 		if (vals[i].kind != EXPR_ANY)
-			expr_value_release(&vals[i]);
+			release(&vals[i]);
 	if (vals != vals_stack)
 		free(vals);
 	if (frames != frames_stack)
@@ -1689,7 +1701,7 @@ int expr_eval_bool(const struct expr_prog *prog, const struct expr_value *vars, 
 			snprintf(err->msg, sizeof(err->msg), "expected bool, got %s",
 				 expr_kind_name(v.kind));
 		}
-		expr_value_release(&v);
+		release(&v);
 		return -EINVAL;
 	}
 	*out = v.b;

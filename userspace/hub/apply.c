@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/readfile.h"
+#include "common/strv.h"
 #include "common/yamljson.h"
 #include "hub/hub.h"
 #include "hub/hub_int.h"
@@ -91,15 +92,8 @@ static int run_mkdir_p(struct run *r, const char *dir)
 			continue;
 		*s = '\0';
 		if (!mkdir(p, 0755)) {
-			char **nd = realloc(r->dirs, (r->ndirs + 1) * sizeof(*nd));
-
-			if (!nd || !(nd[r->ndirs] = strdup(p))) {
-				if (nd)
-					r->dirs = nd;
+			if (strv_push(&r->dirs, &r->ndirs, p))
 				return -ENOMEM;
-			}
-			r->dirs = nd;
-			r->ndirs++;
 		} else if (errno != EEXIST) {
 			return -errno;
 		}
@@ -587,15 +581,10 @@ int hub_plan_execute(struct hub_plan *p, bool *reload_needed, char *err, size_t 
 		free(r.st[i].tmp);
 		free(r.st[i].final);
 	}
-	for (size_t i = r.ndirs; i-- > 0;) {
-		if (rc)
-			rmdir(r.dirs[i]); /* deepest first; only empty ones go */
-		free(r.dirs[i]);
-	}
-	free(r.dirs);
-	for (size_t i = 0; i < r.nbackups; i++)
-		free(r.backups[i]);
-	free(r.backups);
+	for (size_t i = r.ndirs; rc && i-- > 0;)
+		rmdir(r.dirs[i]); /* deepest first; only empty ones go */
+	strv_free(r.dirs, r.ndirs);
+	strv_free(r.backups, r.nbackups);
 	free(r.st);
 	free(r.undo);
 	return rc;

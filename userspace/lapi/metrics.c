@@ -201,45 +201,8 @@ void cs_metrics_observe(struct cs_metrics *m, const char *endpoint, const char *
 	free(labels);
 }
 
-struct out {
-	char *buf;
-	size_t len, cap;
-	bool oom;
-};
-
-static void out_add(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out_add(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			o->oom = true;
-			return;
-		}
-		if (o->len + n < o->cap)
-			break;
-		size_t nc = (o->cap + n) * 2 + 4096;
-		char *p = realloc(o->buf, nc);
-
-		if (!p) {
-			o->oom = true;
-			return;
-		}
-		o->buf = p;
-		o->cap = nc;
-	}
-	o->len += n;
-}
-
 struct gauge_ctx {
-	struct out *o;
+	struct sbuf *o;
 	bool alerts;
 };
 
@@ -254,30 +217,30 @@ static void gauge_cb(void *ctx, const char *k1, const char *k2, const char *k3, 
 
 		l = render_labels(names, vals, 1);
 		if (l)
-			out_add(g->o, "cs_alerts{%s} %ld\n", l, count);
+			sb_printf(g->o, "cs_alerts{%s} %ld\n", l, count);
 	} else {
 		static const char *const names[3] = { "reason", "origin", "action" };
 		const char *vals[3] = { k1, k2, k3 };
 
 		l = render_labels(names, vals, 3);
 		if (l)
-			out_add(g->o, "cs_active_decisions{%s} %ld\n", l, count);
+			sb_printf(g->o, "cs_active_decisions{%s} %ld\n", l, count);
 	}
 	free(l);
 }
 
 char *cs_metrics_render(struct cs_metrics *m, struct cs_db *db, size_t *len)
 {
-	struct out o = { 0 };
+	struct sbuf o = { 0 };
 	struct gauge_ctx g = { .o = &o };
 
-	out_add(&o, "# HELP cs_info Information about Crowdsec.\n# TYPE cs_info gauge\n");
-	out_add(&o, "cs_info{version=\"%s\"} 0\n", LAPI_VERSION);
+	sb_printf(&o, "# HELP cs_info Information about Crowdsec.\n# TYPE cs_info gauge\n");
+	sb_printf(&o, "cs_info{version=\"%s\"} 0\n", LAPI_VERSION);
 	if (db && !m->aggregated) {
-		out_add(&o, "# HELP cs_active_decisions Number of active decisions.\n"
+		sb_printf(&o, "# HELP cs_active_decisions Number of active decisions.\n"
 			    "# TYPE cs_active_decisions gauge\n");
 		cs_db_decisions_count_active(db, gotime_now(), gauge_cb, &g);
-		out_add(&o, "# HELP cs_alerts Number of alerts (excluding CAPI).\n"
+		sb_printf(&o, "# HELP cs_alerts Number of alerts (excluding CAPI).\n"
 			    "# TYPE cs_alerts gauge\n");
 		g.alerts = true;
 		cs_db_alerts_count(db, gauge_cb, &g);
@@ -286,44 +249,28 @@ char *cs_metrics_render(struct cs_metrics *m, struct cs_db *db, size_t *len)
 	for (int f = 0; f < M__COUNTERS; f++) {
 		if (!m->fam[f].n)
 			continue;
-		out_add(&o, "# HELP %s %s\n# TYPE %s counter\n", counters[f].name, counters[f].help,
+		sb_printf(&o, "# HELP %s %s\n# TYPE %s counter\n", counters[f].name, counters[f].help,
 			counters[f].name);
 		for (size_t i = 0; i < m->fam[f].n; i++)
-			out_add(&o, "%s{%s} %.0f\n", counters[f].name, m->fam[f].v[i].labels,
+			sb_printf(&o, "%s{%s} %.0f\n", counters[f].name, m->fam[f].v[i].labels,
 				m->fam[f].v[i].value);
 	}
 	if (m->hist.n) {
 		const char *h = "cs_lapi_request_duration_seconds";
 
-		out_add(&o, "# HELP %s Response time of LAPI\n# TYPE %s histogram\n", h, h);
+		sb_printf(&o, "# HELP %s Response time of LAPI\n# TYPE %s histogram\n", h, h);
 		for (size_t i = 0; i < m->hist.n; i++) {
 			struct series *s = &m->hist.v[i];
 
 			for (int b = 0; b < NBUCKETS; b++)
-				out_add(&o, "%s_bucket{%s,le=\"%g\"} %lu\n", h, s->labels, buckets[b],
+				sb_printf(&o, "%s_bucket{%s,le=\"%g\"} %lu\n", h, s->labels, buckets[b],
 					s->bucket[b]);
-			out_add(&o, "%s_bucket{%s,le=\"+Inf\"} %lu\n", h, s->labels, s->count);
-			out_add(&o, "%s_sum{%s} %g\n", h, s->labels, s->value);
-			out_add(&o, "%s_count{%s} %lu\n", h, s->labels, s->count);
+			sb_printf(&o, "%s_bucket{%s,le=\"+Inf\"} %lu\n", h, s->labels, s->count);
+			sb_printf(&o, "%s_sum{%s} %g\n", h, s->labels, s->value);
+			sb_printf(&o, "%s_count{%s} %lu\n", h, s->labels, s->count);
 		}
 	}
 	pthread_mutex_unlock(&m->lock);
-	{
-		/* the detector's series, when it runs in this process */
-		struct sbuf d = { 0 };
-		char *txt;
-
-		cs_dmetrics_render(&d);
-		txt = sb_take(&d, NULL);
-		if (txt && *txt)
-			out_add(&o, "%s", txt);
-		o.oom |= !txt;
-		free(txt);
-	}
-	if (o.oom) {
-		free(o.buf);
-		return NULL;
-	}
-	*len = o.len;
-	return o.buf;
+	cs_dmetrics_render(&o); /* the detector's series, when it runs in this process */
+	return sb_take(&o, len);
 }

@@ -26,6 +26,7 @@
 #include "common/pwhash.h"
 #include "common/readfile.h"
 #include "common/sha2.h"
+#include "common/worker.h"
 #include "lapi/lapi_int.h"
 
 static int resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *sl)
@@ -377,11 +378,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 	if (!l)
 		return;
 	if (l->qworker_running) { /* stores what is queued, then exits */
-		pthread_mutex_lock(&l->qlock);
-		l->qstopping = true;
-		pthread_cond_signal(&l->qcond);
-		pthread_mutex_unlock(&l->qlock);
-		pthread_join(l->qworker, NULL);
+		cs_worker_stop(&l->qlock, &l->qcond, &l->qstopping, l->qworker);
 		l->qworker_running = false;
 	}
 	pthread_mutex_lock(&l->stop_lock);

@@ -59,11 +59,11 @@ static void event_destroy(struct cs_event *evt)
 }
 
 /*
- * Events freed by a thread wait in its pool for its next cs_event_new(): their
+ * Events freed by a thread wait in its pool (or the depot) for a cs_event_new(): their
  * maps keep their tables, so a line costs no malloc for them, and the parsing
  * threads stop freeing into each other's malloc arenas (an event is made by the
  * worker that parses its batch and freed by the one that merges it). Bounded:
- * POOL_MAX events per thread, and an event whose maps grew past POOL_KEYS keys,
+ * POOL_MAX events per thread, DEPOT_MAX in the depot, and an event whose maps grew past POOL_KEYS keys,
  * or that carries an overflow or Unmarshaled keys, is freed instead (strmap_clear
  * keeps at most a small arena chunk).
  */
@@ -105,6 +105,46 @@ static struct event_pool *pool_get(void)
 	if (pool)
 		pthread_setspecific(pool_key, pool);
 	return pool;
+}
+
+/*
+ * The depot: where a thread's full pool sends half of it and an empty one takes
+ * from, one lock per POOL_MAX / 2 events. Without it the worker that merges
+ * batches (and frees their events) filled its pool while the one that routed
+ * the next batch allocated anew.
+ */
+#define DEPOT_MAX 4096
+
+static pthread_mutex_t depot_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cs_event *depot[DEPOT_MAX];
+static size_t ndepot;
+
+static void depot_give(struct event_pool *p)
+{
+	size_t n = POOL_MAX / 2, moved;
+
+	pthread_mutex_lock(&depot_mu);
+	moved = n < DEPOT_MAX - ndepot ? n : DEPOT_MAX - ndepot;
+	memcpy(depot + ndepot, p->v + p->n - moved, moved * sizeof(*depot));
+	ndepot += moved;
+	pthread_mutex_unlock(&depot_mu);
+	p->n -= moved;
+	/* the depot is full: these go back to malloc */
+	for (; n > moved; n--)
+		event_destroy(p->v[--p->n]);
+}
+
+static bool depot_take(struct event_pool *p)
+{
+	size_t n;
+
+	pthread_mutex_lock(&depot_mu);
+	n = ndepot < POOL_MAX / 2 ? ndepot : POOL_MAX / 2;
+	ndepot -= n;
+	memcpy(p->v + p->n, depot + ndepot, n * sizeof(*depot));
+	pthread_mutex_unlock(&depot_mu);
+	p->n += n;
+	return n > 0;
 }
 
 static bool map_poolable(const struct strmap *m)
@@ -164,21 +204,24 @@ void cs_event_free(struct cs_event *evt)
 	if (!evt)
 		return;
 	p = pool_get();
-	if (p && p->n < POOL_MAX && event_reset(evt)) {
-		p->v[p->n++] = evt;
+	if (!p || !event_reset(evt)) {
+		event_destroy(evt);
 		return;
 	}
-	event_destroy(evt);
+	if (p->n == POOL_MAX)
+		depot_give(p);
+	p->v[p->n++] = evt;
 }
 
 /* Every string field starts as "" so readers never see NULL. */
 int cs_event_new(struct cs_event **out)
 {
+	struct event_pool *p = pool_get();
 	struct cs_event *e;
 	int err = -ENOMEM;
 
-	if (pool && pool->n) {
-		*out = pool->v[--pool->n];
+	if (p && (p->n || depot_take(p))) {
+		*out = p->v[--p->n];
 		return 0;
 	}
 	e = calloc(1, sizeof(*e));
