@@ -176,6 +176,59 @@ static void test_leaky_burst(void)
 	sink_reset(&s);
 }
 
+#define GUARD_SC(n, f) "---\ntype: trigger\nname: t/" n "\ndescription: d\nfilter: \"" f "\"\n" \
+			  "groupby: evt.Meta.source_ip\n"
+
+/*
+ * Routing skips a scenario on its filter's first test (expr_prog_guard) read
+ * straight from the map: the scenarios routed are those whose whole filter holds,
+ * a missing key reading "" and a value with a NUL compared on all its bytes.
+ */
+static void test_route_guard(void)
+{
+	static const char yaml[] = GUARD_SC("kind-a", "evt.Meta.kind in ['a', ''] && evt.Meta.source_ip != ''")
+		GUARD_SC("kind-b", "evt.Meta.kind == 'b'")
+		GUARD_SC("get", "evt.Parsed.verb == 'GET' && evt.Meta.kind != 'b'")
+		GUARD_SC("none", "evt.Meta.kind == 'a' || evt.Meta.kind == 'c'");
+	static const struct { const char *kind; size_t klen; const char *verb; const char *want; } cases[] = {
+		{ "a", 1, NULL, "0 3" },
+		{ NULL, 0, NULL, "0" },	/* kind missing: "" is in the list */
+		{ "b", 1, "GET", "1" },
+		{ "a\0x", 3, NULL, "" },	/* not "a" */
+		{ "c", 1, "GET", "2 3" },
+		{ "", 0, "GETX", "0" },
+	};
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, yaml, 0);
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cs_route r = { 0 };
+		struct cs_event *e = NULL;
+		char got[64] = "";
+		int err;
+
+		if (!ASSERT_OK(cs_event_new(&e), "event"))
+			break;
+		err = strmap_set(e->meta, "source_ip", "192.0.2.1");
+		if (!err && cases[i].kind)
+			err = strmap_setn(e->meta, "kind", cases[i].kind, cases[i].klen);
+		if (!err && cases[i].verb)
+			err = strmap_set(e->parsed, "verb", cases[i].verb);
+		err = err ?: cs_buckets_route(b, e, &r);
+		for (size_t t = 0; !err && t < r.n; t++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%u", t ? " " : "",
+				 r.tg[t].sc);
+		ASSERT_OK(err, "route");
+		ASSERT_STREQ(got, cases[i].want, "scenarios routed");
+		cs_route_clear(&r);
+		cs_event_free(e);
+	}
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 /* One token comes back per leakspeed, continuously, on event time. */
 static void test_leak_arithmetic(void)
 {
@@ -1216,6 +1269,7 @@ int main(void)
 	tzset();
 	log_set_level(LOG_LVL_ERROR);
 	test_leaky_burst();
+	test_route_guard();
 	test_leak_arithmetic();
 	test_limiter_boundaries();
 	test_replay_expiry();

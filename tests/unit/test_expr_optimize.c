@@ -32,7 +32,7 @@ static const struct expr_func funcs[] = {
 };
 
 static struct expr_env *env;
-static struct expr_value vars[2];	/* s (string), l (list of strings) */
+static struct expr_value vars[3];	/* s (string), l (list of strings), e (nil) */
 
 /* Result as "kind:text" or "ERR:errno" / "COMPILE". Caller frees. */
 static char *run(const char *src)
@@ -188,6 +188,45 @@ static void test_case_memo(void)
 	check("Upper('ABC/1') == 'ABC/1'", "bool:true");
 }
 
+/* guard(src): "slot field key lits..." of expr_prog_guard, or "none". */
+static void check_guard(const char *src, const char *want)
+{
+	struct expr_prog *prog = NULL;
+	struct expr_guard g;
+	char got[256] = "none";
+
+	if (!ASSERT_OK(expr_compile(env, src, &prog, NULL), src))
+		return;
+	if (expr_prog_guard(prog, &g)) {
+		int n = snprintf(got, sizeof(got), "%d %s %s", g.var, g.field, g.key);
+
+		for (size_t i = 0; i < g.nlits && n > 0 && (size_t)n < sizeof(got); i++)
+			n += snprintf(got + n, sizeof(got) - (size_t)n, " '%s'",
+				      expr_str_cstr(&g.lits[i]));
+	}
+	ASSERT_STREQ(got, want, src);
+	expr_prog_free(prog);
+}
+
+/* The first test of an and-chain on VAR.FIELD.KEY, nothing else (scenario routing skips on it). */
+static void test_guard(void)
+{
+	check_guard("e.Meta.log_type in ['a', 'b'] && s == 'x'", "2 Meta log_type 'a' 'b'");
+	check_guard("e.Meta.service == 'http'", "2 Meta service 'http'");
+	check_guard("(e.Parsed.v == 'GET' and s == 'a') and len(l) > 1", "2 Parsed v 'GET'");
+	check_guard("e.Meta.service == 'http' && e.Meta.x == 'y' && s == 'z'",
+		    "2 Meta service 'http'");
+	check_guard("e.Meta.service == 'http' || s == 'x'", "none");
+	check_guard("s == 'x' && e.Meta.service == 'http'", "none");
+	check_guard("'http' == e.Meta.service", "none");
+	check_guard("e.Meta?.service == 'http'", "none");
+	check_guard("e.Meta[s] == 'http'", "none");
+	check_guard("e.Meta.service in ['a', 1]", "none");
+	check_guard("e.Meta.service != 'http'", "none");
+	check_guard("e.Meta == 'http'", "none");
+	check_guard("!(e.Meta.service == 'http')", "none");
+}
+
 int main(void)
 {
 	const char *strv[] = { "abc", "ab", "b" };
@@ -196,15 +235,18 @@ int main(void)
 	if (!ASSERT_TRUE(env != NULL, "env") ||
 	    !ASSERT_EQ(expr_env_add_var(env, "s", &expr_type_string), 0, "var s") ||
 	    !ASSERT_EQ(expr_env_add_var(env, "l", &expr_type_array_string), 1, "var l") ||
+	    !ASSERT_EQ(expr_env_add_var(env, "e", &expr_type_any), 2, "var e") ||
 	    !ASSERT_OK(expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC), "helpers") ||
 	    !ASSERT_OK(expr_env_add_funcs(env, funcs, 2), "funcs"))
 		return TEST_SUMMARY();
 	expr_string("hello", &vars[0]);
 	expr_array_from_strings(strv, 3, &vars[1]);
+	vars[2] = expr_nil();
 	test_folding();
 	test_memo();
 	test_fast_any();
 	test_case_memo();
+	test_guard();
 	expr_value_release(&vars[0]);
 	expr_value_release(&vars[1]);
 	expr_env_free(env);

@@ -52,6 +52,9 @@ struct cs_scenario {
 	size_t key_idx;
 	enum cs_bucket_type type;
 	char *filter_src;
+	/* the filter's cheap first test (expr_prog_guard) on evt.Meta/Parsed/Enriched, if any */
+	struct expr_guard guard;
+	enum { GUARD_NONE, GUARD_META, GUARD_PARSED, GUARD_ENRICHED } guard_map;
 	struct expr_prog *filter, *groupby, *distinct, *overflow_filter, *cancel_on, *condition,
 		*scope_expr;
 	int capacity, cache_size;

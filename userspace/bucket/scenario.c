@@ -91,6 +91,20 @@ static int get_duration(struct sloader *L, yaml_node_t *v, const char *key, int6
 	return 0;
 }
 
+/* Routing skips the scenario when the filter's first test on evt's maps fails. */
+static void set_guard(struct cs_scenario *sc)
+{
+	sc->guard_map = GUARD_NONE;
+	if (!expr_prog_guard(sc->filter, &sc->guard) || sc->guard.var != VAR_EVT)
+		return;
+	if (!strcmp(sc->guard.field, "Meta"))
+		sc->guard_map = GUARD_META;
+	else if (!strcmp(sc->guard.field, "Parsed"))
+		sc->guard_map = GUARD_PARSED;
+	else if (!strcmp(sc->guard.field, "Enriched"))
+		sc->guard_map = GUARD_ENRICHED;
+}
+
 static int compile(struct sloader *L, yaml_node_t *v, const char *key, struct expr_prog **out,
 		   bool want_bool)
 {
@@ -391,6 +405,8 @@ static int load_doc(struct sloader *L, yaml_node_t *root, const char *hash, cons
 		else if (!strcmp(k, "filter")) {
 			err = get_str(L, v, k, &sc->filter_src);
 			err = err ?: compile(L, v, k, &sc->filter, true);
+			if (!err)
+				set_guard(sc);
 		} else if (!strcmp(k, "scope"))
 			err = load_scope(L, sc, v);
 		else if (!strcmp(k, "labels"))

@@ -455,6 +455,25 @@ const char *expr_prog_source(const struct expr_prog *prog);
 enum expr_kind expr_prog_type(const struct expr_prog *prog);
 
 /*
+ * A cheap test that decides a filter when it fails: the filter's first
+ * conjunct, when it is `VAR.FIELD.KEY == 'lit'` or `VAR.FIELD.KEY in ['lit', ...]`
+ * (VAR an environment variable, FIELD and KEY names). When the value the host
+ * gives for VAR.FIELD.KEY equals none of lits, the filter is false and its
+ * evaluation could not have failed; otherwise it still has to be evaluated.
+ * Most hub scenarios start with `evt.Meta.log_type in [...]` or
+ * `evt.Meta.service == 'http'`.
+ */
+struct expr_guard {
+	int var;			/* environment slot of VAR */
+	const char *field, *key;
+	const struct expr_value *lits;	/* strings, borrowed from the program */
+	size_t nlits;
+};
+
+/* 1 and *g when prog starts with such a guard, else 0. */
+int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g);
+
+/*
  * Runs the program. vars has expr_env_var_count() values (borrowed), in slot
  * order; user is passed to functions/host callbacks (expr_ctx_user). On success
  * *out holds one reference. On failure *out is nil and err (optional) says why.

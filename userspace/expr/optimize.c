@@ -217,3 +217,47 @@ void optimize(struct expr_prog *prog)
 			n->khash = cs_hash(n->b->val.s->s, n->b->val.s->len);
 	}
 }
+
+/* n is `VAR.NAME` or `X.NAME` read plainly (no ?., no [expr]): NAME, else NULL. */
+static const char *member_name(const struct node *n)
+{
+	if (n->type != N_MEMBER || n->optional || n->b->type != N_CONST ||
+	    n->b->val.kind != EXPR_STRING)
+		return NULL;
+	return n->b->val.s->s;
+}
+
+int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g)
+{
+	const struct node *n = prog ? prog->root : NULL, *key, *field;
+	const struct expr_value *c;
+
+	/* down the left side of and-chains: that conjunct is evaluated first */
+	while (n && ((n->type == N_FOLD && n->op == OP_AND && n->nlist > 0) ||
+		     (n->type == N_BINARY && n->op == OP_AND)))
+		n = n->type == N_FOLD ? n->list[0] : n->a;
+	if (!n || n->type != N_BINARY || (n->op != OP_EQ && n->op != OP_IN) ||
+	    n->b->type != N_CONST)
+		return 0;
+	key = n->a;
+	field = key->type == N_MEMBER ? key->a : NULL;
+	if (!field || !member_name(key) || !member_name(field) || field->a->type != N_VAR)
+		return 0;
+	c = &n->b->val;
+	if (n->op == OP_EQ) {
+		if (c->kind != EXPR_STRING)
+			return 0;
+		*g = (struct expr_guard){ .lits = c, .nlits = 1 };
+	} else {
+		if (c->kind != EXPR_ARRAY)
+			return 0;
+		for (uint32_t i = 0; i < c->a->len; i++)
+			if (c->a->items[i].kind != EXPR_STRING)
+				return 0;
+		*g = (struct expr_guard){ .lits = c->a->items, .nlits = c->a->len };
+	}
+	g->var = field->a->slot;
+	g->field = member_name(field);
+	g->key = member_name(key);
+	return 1;
+}
