@@ -178,14 +178,16 @@ static void compare_all(struct cs_db *db, int64_t now, int step)
 {
 	char *scopes[] = { "Ip", "Range" }, *cscli[] = { "cscli" };
 	struct cs_dfilter def = { .scopes = scopes, .n_scopes = 2, .contains = true };
-	struct cs_dfilter sim = def, orig = def, ip = def;
+	struct cs_dfilter sim = def, orig = def, ip = def, every = def;
 	const int64_t lps[] = { 1 * S, 3 * S, 10 * S, 45 * S, 4000 * S };
 
 	sim.include_simulated = true;
 	orig.origins = cscli;
 	orig.n_origins = 1;
 	ip.n_scopes = 1;
+	every.no_dedup = true;
 	compare(db, &def, true, now - S, now, "default", step);
+	compare(db, &every, true, now - S, now, "dedup=false", step);
 	compare(db, &sim, true, now - S, now, "simulated", step);
 	compare(db, &orig, true, now - S, now, "origins", step);
 	compare(db, &ip, true, now - S, now, "scope Ip", step);
@@ -193,6 +195,7 @@ static void compare_all(struct cs_db *db, int64_t now, int step)
 		compare(db, &def, false, now - lps[i], now, "default", step);
 		compare(db, &sim, false, now - lps[i], now, "simulated", step);
 		compare(db, &orig, false, now - lps[i], now, "origins", step);
+		compare(db, &every, false, now - lps[i], now, "dedup=false", step);
 	}
 }
 
@@ -200,14 +203,14 @@ static void test_unsupported(struct cs_db *db)
 {
 	char *scopes[] = { "Ip", "Country" }, *ipr[] = { "Ip", "Range" };
 	struct cs_dfilter country = { .scopes = scopes, .n_scopes = 2 };
-	struct cs_dfilter nodedup = { .scopes = ipr, .n_scopes = 2, .no_dedup = true };
+	struct cs_dfilter ranges = { .scopes = ipr, .n_scopes = 2, .has_range = true };
 	struct cs_db_stream *st = NULL;
 	int64_t stamp;
 
 	ASSERT_EQ(cs_db_stream_begin(db, &country, true, 0, T0, &st, &stamp), -EOPNOTSUPP,
 		  "other scopes go to SQL");
-	ASSERT_EQ(cs_db_stream_begin(db, &nodedup, true, 0, T0, &st, &stamp), -EOPNOTSUPP,
-		  "dedup=false goes to SQL");
+	ASSERT_EQ(cs_db_stream_begin(db, &ranges, true, 0, T0, &st, &stamp), -EOPNOTSUPP,
+		  "a range filter goes to SQL");
 }
 
 /* A write in flight (its stamp taken) holds the pulls' last_pull before it. */

@@ -788,6 +788,7 @@ struct cs_db_stream {
 	size_t n_origins;
 	bool any_origin_unknown;
 	bool include_simulated;
+	bool every_row;	   /* dedup=false: every decision, not one per value */
 	int phase;	   /* 0: deleted, 1: new, 2: done */
 	size_t pos;	   /* groups (startup) or candidate index (delta) */
 	uint32_t *cand[2]; /* delta candidates: deleted, new */
@@ -797,7 +798,7 @@ struct cs_db_stream {
 static bool filter_supported(const struct cs_dfilter *f)
 {
 	if (f->n_sc_contains || f->n_sc_not_contains || f->value || f->type || f->scenario ||
-	    f->has_range || f->no_dedup || !f->n_scopes)
+	    f->has_range || !f->n_scopes)
 		return false;
 	for (size_t i = 0; i < f->n_scopes; i++)
 		if (scope_code(f->scopes[i]) < 0)
@@ -1021,6 +1022,7 @@ int cs_db_stream_begin(struct cs_db *db, const struct cs_dfilter *f, bool startu
 	st->last_pull = last_pull;
 	st->now = now;
 	st->include_simulated = f->include_simulated;
+	st->every_row = f->no_dedup;
 	for (size_t i = 0; i < f->n_scopes; i++)
 		st->scope_ok[scope_code(f->scopes[i])] = true;
 	pthread_rwlock_rdlock(&x->lock);
@@ -1101,7 +1103,7 @@ int cs_db_stream_next(struct cs_db_stream *st, size_t max, cs_db_decision_cb cb,
 	}
 	while (st->phase < 2 && emitted < max && scanned < max * 8 && !err) {
 		bool deleted = st->phase == 0;
-		size_t end = st->startup ? x->ngroups : st->ncand[st->phase];
+		size_t end = !st->startup ? st->ncand[st->phase] : st->every_row ? x->nrows : x->ngroups;
 		uint32_t r, w;
 
 		if (st->pos >= end) {
@@ -1111,14 +1113,14 @@ int cs_db_stream_next(struct cs_db_stream *st, size_t max, cs_db_decision_cb cb,
 		}
 		scanned++;
 		if (st->startup) {
-			r = group_winner(x, (uint32_t)st->pos++);
+			r = st->every_row ? (uint32_t)st->pos++ : group_winner(x, (uint32_t)st->pos++);
 			if (r == NIL || (deleted ? x->rows[r].until >= st->now
 						 : x->rows[r].until <= st->now ||
 							   x->rows[r].created_at > st->max_created))
 				continue;
 		} else {
 			r = st->cand[st->phase][st->pos++];
-			w = group_winner(x, x->rows[r].group);
+			w = st->every_row ? r : group_winner(x, x->rows[r].group);
 			if (w != r)
 				continue;
 			if (deleted ? !in_delete_window(st, x->rows[r].until)
