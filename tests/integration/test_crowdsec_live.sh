@@ -52,7 +52,8 @@ fails "$T/logs/auth.log" 198.18.0.11 3
 mv "$T/logs/auth.log" "$T/logs/auth.log.1"	# rotation by rename; the writer goes on...
 fails "$T/logs/auth.log.1" 198.18.0.11 1	# ...in the old file for a moment
 fails "$T/logs/auth.log" 198.18.0.11 4		# then in the new one
-fails "$T/logs/app.log" 198.18.0.12 8
+# capacity 5: the sixth line overflows, so the alert proves every one of them was read
+fails "$T/logs/app.log" 198.18.0.12 6
 # the truncation below must come after the tailer read these lines
 for _ in $(seq 300); do alerted 198.18.0.12 && break; sleep 0.1; done
 cp "$T/logs/app.log" "$T/app.copy"; : > "$T/logs/app.log"	# copytruncate

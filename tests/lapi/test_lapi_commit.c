@@ -58,7 +58,7 @@ static void *submit_main(void *arg)
 {
 	struct submitter *s = arg;
 
-	s->err = lapi_commit_alerts(s->l, s->a, 2, gotime_now(), s->ids);
+	s->err = lapi_commit_alerts(s->l, s->a, 2, gotime_now(), s->ids, NULL, 0);
 	return NULL;
 }
 

@@ -494,14 +494,16 @@ int central_ingest(struct central *c, const char *reporter, const char *peer_ip,
 	if (!err)
 		err = rep_put(c, &rep);
 out:
-	err = cs_db_central_end(c->st, err);
+	err = cs_db_central_finish(c->st, err);
 	if (err && c->idx) {
-		/* the index holds what was rolled back: rebuilt at the next batch */
+		/* the index holds what was rolled back: rebuilt at the next batch; freed
+		 * under the lock, which other batches take before they use it */
 		crowd_index_free(c->idx);
 		c->idx = NULL;
 		safe_set_free(c->safe);
 		c->safe = NULL;
 	}
+	cs_db_central_unlock(c->st);
 	if (own_safe)
 		safe_set_free(safe);
 	cs_central_reporter_clear(&rep);
@@ -771,7 +773,7 @@ static void judged_one(const char *id, long n, void *arg)
 	if (!jc->err) {
 		r.trust = central_trust_after_unconfirmed(&jc->c->rules, r.trust, n);
 		r.unconfirmed += n;
-		jc->err = cs_db_central_reporter_put(jc->c->st, &r);
+		jc->err = rep_put(jc->c, &r); /* the index judges with the lowered trust too */
 	}
 	cs_central_reporter_clear(&r);
 }
@@ -785,8 +787,9 @@ int central_purge(struct central *c, int64_t now, long *deleted)
 		return err;
 	err = cs_db_central_purge(c->st, now - c->rules.window, now - c->rules.retention,
 				  now - c->rules.retention, judged_one, &jc, deleted);
-	err = cs_db_central_end(c->st, err ? err : jc.err);
-	if (!err && c->idx)
+	/* under the store's lock, as every batch that reads the index; what falls
+	 * out of the window counts for nothing even if the commit fails */
+	if (!err && !jc.err && c->idx)
 		crowd_prune(c->idx, now - c->rules.window);
-	return err;
+	return cs_db_central_end(c->st, err ? err : jc.err);
 }

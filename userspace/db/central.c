@@ -190,6 +190,16 @@ int cs_db_central_end(struct cs_central_store *st, int err)
 	return txn_end(st->db, err);
 }
 
+int cs_db_central_finish(struct cs_central_store *st, int err)
+{
+	return txn_finish(st->db, err);
+}
+
+void cs_db_central_unlock(struct cs_central_store *st)
+{
+	txn_unlock(st->db);
+}
+
 static struct dbstmt *cst(struct cs_central_store *st, enum cst id)
 {
 	db_reset(st->st[id]);

@@ -29,6 +29,11 @@ void cs_db_central_close(struct cs_central_store *st);
 int cs_db_central_begin(struct cs_central_store *st);
 /* Commit when err == 0, roll back otherwise; returns err or the commit's. */
 int cs_db_central_end(struct cs_central_store *st, int err);
+/* cs_db_central_end in two steps, for callers that must act on the outcome
+ * (drop in-memory state that mirrors a rolled-back write) while still holding
+ * the store's lock. */
+int cs_db_central_finish(struct cs_central_store *st, int err);
+void cs_db_central_unlock(struct cs_central_store *st);
 
 struct cs_central_reporter {
 	char *id;

@@ -27,6 +27,8 @@ struct commit_req {
 	int64_t now;
 	int64_t *ids;
 	int err;
+	char *msg; /* the database's words on a failure, read by the thread that holds the connection */
+	size_t msglen;
 	bool done;
 	struct commit_req *next;
 };
@@ -45,7 +47,11 @@ struct lapi_committer {
 
 static int store_alone(struct cs_db *db, struct commit_req *r)
 {
-	return cs_db_alerts_insert(db, r->v, r->n, NULL, r->now, r->ids);
+	int err = cs_db_alerts_insert(db, r->v, r->n, NULL, r->now, r->ids);
+
+	if (err && r->msg)
+		snprintf(r->msg, r->msglen, "%s", cs_db_errmsg(db));
+	return err;
 }
 
 /* The submissions from first to the end of the list (NULL-terminated). */
@@ -168,10 +174,10 @@ void lapi_committer_stop(struct cs_lapi *l)
 }
 
 int lapi_commit_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, int64_t now,
-		       int64_t *ids)
+		       int64_t *ids, char *msg, size_t msglen)
 {
 	struct lapi_committer *c = l->committer;
-	struct commit_req r = { .v = v, .n = n, .now = now, .ids = ids };
+	struct commit_req r = { .v = v, .n = n, .now = now, .ids = ids, .msg = msg, .msglen = msglen };
 
 	if (c) {
 		pthread_mutex_lock(&c->lock);

@@ -389,10 +389,11 @@ void lapi_committer_stop(struct cs_lapi *l);
 /*
  * cs_db_alerts_insert(l->db, v, n, NULL, now, ids) (each alert names its owner),
  * in one transaction with whatever other threads hand in meanwhile; returns once
- * the transaction committed (or failed: then nothing of v is stored).
+ * the transaction committed (or failed: then nothing of v is stored, and msg,
+ * when not NULL, gets the database's error text).
  */
 int lapi_commit_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, int64_t now,
-		       int64_t *ids);
+		       int64_t *ids, char *msg, size_t msglen);
 /* Submissions waiting for the writer, and taken by it since start (tests wait on them). */
 void lapi_commit_counts(struct cs_lapi *l, size_t *queued, size_t *taken);
 

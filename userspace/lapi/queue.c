@@ -167,6 +167,7 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 	size_t *nnotify = calloc(n + 1, sizeof(*nnotify));
 	bool *drop = calloc(n + 1, sizeof(*drop));
 	size_t nk = 0, nfresh = 0;
+	char dberr[256] = "";
 	int ret = 0;
 
 	if (!keep || !kids || !notify || !nnotify || !drop) {
@@ -227,11 +228,11 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 			goto out;
 		}
 	}
-	ret = lapi_commit_alerts(l, keep, nk, now, kids);
+	ret = lapi_commit_alerts(l, keep, nk, now, kids, dberr, sizeof(dberr));
 	if (ret == -EINVAL)
 		snprintf(msg, msglen, "invalid addr/range in a decision");
 	else if (ret)
-		snprintf(msg, msglen, "database error: %s", cs_db_errmsg(l->db));
+		snprintf(msg, msglen, "database error: %s", dberr);
 	for (size_t i = 0, k = 0; !ret && i < n && k < nk; i++)
 		if (v[i] == keep[k])
 			ids[i] = kids[k++];
