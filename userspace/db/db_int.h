@@ -137,36 +137,6 @@ struct db_backend {
 
 extern const struct db_backend db_lite, db_pg;
 
-/*
- * An engine's backend from its functions prefix_prepare ... prefix_close: the
- * list of required operations is written here only, and an engine missing one
- * does not build. The optional ones (last_insert_id, external_version) and
- * is_pg follow as designated initializers.
- */
-#define DB_OP(prefix, op) .op = prefix##_##op,
-#define DB_BACKEND(prefix, label, ...)                                                         \
-	const struct db_backend db_##prefix = {                                                \
-		.name = label,                                                                 \
-		DB_OP(prefix, prepare)                                                         \
-		DB_OP(prefix, finalize)                                                        \
-		DB_OP(prefix, reset)                                                           \
-		DB_OP(prefix, clear_bindings)                                                  \
-		DB_OP(prefix, bind_int)                                                        \
-		DB_OP(prefix, bind_double)                                                     \
-		DB_OP(prefix, bind_text)                                                       \
-		DB_OP(prefix, bind_null)                                                       \
-		DB_OP(prefix, step)                                                            \
-		DB_OP(prefix, col_int)                                                         \
-		DB_OP(prefix, col_double)                                                      \
-		DB_OP(prefix, col_str)                                                         \
-		DB_OP(prefix, changes)                                                         \
-		DB_OP(prefix, exec)                                                            \
-		DB_OP(prefix, errmsg)                                                          \
-		DB_OP(prefix, migrate)                                                         \
-		DB_OP(prefix, close)                                                           \
-		__VA_ARGS__                                                                    \
-	}
-
 static inline int db_prepare(struct cs_db *db, const char *sql, struct dbstmt **out);
 static inline void db_finalize(struct dbstmt *s)
 {

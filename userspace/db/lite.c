@@ -335,5 +335,25 @@ static void lite_close(struct db_conn *c)
 	c->h = NULL;
 }
 
-DB_BACKEND(lite, "sqlite", .last_insert_id = lite_last_insert_id,
-	   .external_version = lite_external_version);
+const struct db_backend db_lite = {
+	.name = "sqlite",
+	.prepare = lite_prepare,
+	.finalize = lite_finalize,
+	.reset = lite_reset,
+	.clear_bindings = lite_clear_bindings,
+	.bind_int = lite_bind_int,
+	.bind_double = lite_bind_double,
+	.bind_text = lite_bind_text,
+	.bind_null = lite_bind_null,
+	.step = lite_step,
+	.col_int = lite_col_int,
+	.col_double = lite_col_double,
+	.col_str = lite_col_str,
+	.changes = lite_changes,
+	.last_insert_id = lite_last_insert_id,
+	.exec = lite_exec,
+	.errmsg = lite_errmsg,
+	.migrate = lite_migrate,
+	.external_version = lite_external_version,
+	.close = lite_close,
+};
