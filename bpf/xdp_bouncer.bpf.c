@@ -21,39 +21,78 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile bool dry_run = false;	    /* count would-be drops, pass them */
 const volatile bool enforce_expiry = true; /* a ban past expires_ns no longer drops */
 
-/* A ban table, pinned by name; the loader sizes it, entries are allocated as inserted. */
-#define BAN_HASH(name, key_type, max)                                                          \
-	struct {                                                                               \
-		__uint(type, BPF_MAP_TYPE_HASH);                                               \
-		__uint(max_entries, max);                                                      \
-		__uint(map_flags, BPF_F_NO_PREALLOC);                                          \
-		__type(key, key_type);                                                         \
-		__type(value, struct cs_ban);                                                  \
-		__uint(pinning, LIBBPF_PIN_BY_NAME);                                           \
-	} name SEC(".maps")
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_DEFAULT_MAX_HOSTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cs_host_v4);
+	__type(value, struct cs_ban);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_hosts_v4 SEC(".maps");
 
-/* An array userspace mmaps, pinned by name: the negative filter's words
- * (cs_filter), the host indexes and the filter's geometry. The loader sizes the
- * first three (a power of two). */
-#define MMAP_ARRAY(name, value_type)                                                           \
-	struct {                                                                               \
-		__uint(type, BPF_MAP_TYPE_ARRAY);                                              \
-		__uint(max_entries, 1);                                                        \
-		__uint(map_flags, BPF_F_MMAPABLE);                                             \
-		__type(key, __u32);                                                            \
-		__type(value, value_type);                                                     \
-		__uint(pinning, LIBBPF_PIN_BY_NAME);                                           \
-	} name SEC(".maps")
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_DEFAULT_MAX_RANGES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cs_lpm_v4);
+	__type(value, struct cs_ban);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_ranges_v4 SEC(".maps");
 
-BAN_HASH(cs_hosts_v4, struct cs_host_v4, CS_DEFAULT_MAX_HOSTS);
-BAN_HASH(cs_ranges_v4, struct cs_lpm_v4, CS_DEFAULT_MAX_RANGES);
-BAN_HASH(cs_hosts_v6, struct cs_host_v6, CS_DEFAULT_MAX_HOSTS);
-BAN_HASH(cs_ranges_v6, struct cs_lpm_v6, CS_DEFAULT_MAX_RANGES);
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_DEFAULT_MAX_HOSTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cs_host_v6);
+	__type(value, struct cs_ban);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_hosts_v6 SEC(".maps");
 
-MMAP_ARRAY(cs_filter, __u64);
-MMAP_ARRAY(cs_host_index, struct cs_host_bucket);
-MMAP_ARRAY(cs_host_index6, struct cs_host6_bucket);
-MMAP_ARRAY(cs_filter_cfg, struct cs_filter_cfg);
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_DEFAULT_MAX_RANGES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cs_lpm_v6);
+	__type(value, struct cs_ban);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_ranges_v6 SEC(".maps");
+
+/* The negative filter's words; the loader sizes it (a power of two). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct cs_host_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_host_index SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct cs_host6_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_host_index6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct cs_filter_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cs_filter_cfg SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
