@@ -80,6 +80,7 @@ t0=$(date +%s.%N)
 MPID=$!
 peak_rss "$M/rss" "$MPID" &
 RSSPID=$!
+# "startup: +N" once stored; "startup (cut short)" is a failed pull, reported as 0 entries
 for _ in $(seq 6000); do grep -q 'community blocklist startup' "$M/lapi.log" && break; sleep 0.1; done
 t1=$(date +%s.%N)
 got=$(sed -n 's/.*community blocklist startup: +\([0-9]*\).*/\1/p' "$M/lapi.log" | head -1)

@@ -5,7 +5,8 @@
 # pull period, a deletion through B reaches A's stream, and a bouncer that moves
 # between A and B at every pull while both take alerts gets every decision exactly
 # once (the replicas share a change sequence: db/stream.c, pg_sync()). Pulls with
-# nothing new cost no query on either replica (lapi/bouncer_cache.c: counted by
+# nothing new cost no per-pull query on either replica (a replica reads the
+# bouncers' change counter at most every 100 ms) (lapi/bouncer_cache.c: counted by
 # pg_stat_statements, and answered while PostgreSQL is down); a deleted bouncer is
 # refused by both soon after; an alert sent again to the other replica is stored once.
 set -u
