@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "common/log.h"
+#include "common/worker.h"
 #include "lapi/lapi_int.h"
 
 /* alerts in one transaction at most (a submission is never split: an import's is taken whole) */
@@ -161,11 +162,7 @@ void lapi_committer_stop(struct cs_lapi *l)
 
 	if (!c)
 		return;
-	pthread_mutex_lock(&c->lock);
-	c->stop = true;
-	pthread_cond_signal(&c->work);
-	pthread_mutex_unlock(&c->lock);
-	pthread_join(c->thread, NULL); /* after storing what was handed in */
+	cs_worker_stop(&c->lock, &c->work, &c->stop, c->thread); /* after storing what was handed in */
 	l->committer = NULL;
 	pthread_cond_destroy(&c->done);
 	pthread_cond_destroy(&c->work);
