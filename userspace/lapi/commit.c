@@ -44,6 +44,8 @@ struct lapi_committer {
 	size_t queued_alerts; /* the alerts of suspended ones among them */
 	size_t taken;	      /* submissions taken by the writer, in all */
 	size_t suspended;     /* connections suspended, not resumed yet */
+	size_t max_queued_alerts;
+	bool paused; /* tests: the writer takes nothing */
 	bool no_suspend;      /* the listener stops: pushes wait for their commit */
 	bool running, stop;
 	pthread_t thread;
@@ -103,7 +105,7 @@ static void *committer_main(void *arg)
 		struct lapi_commit_req *first, *last;
 		size_t nreq = 1, nalerts;
 
-		while (!c->head && !c->stop)
+		while ((!c->head || c->paused) && !c->stop)
 			pthread_cond_wait(&c->work, &c->lock);
 		if (!c->head)
 			break; /* stopping, and everything handed in is stored */
@@ -152,6 +154,7 @@ int lapi_committer_start(struct cs_lapi *l)
 		return -ENOMEM;
 	c->db = l->db;
 	c->tail = &c->head;
+	c->max_queued_alerts = COMMIT_QUEUE_ALERTS;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->work, NULL);
 	pthread_cond_init(&c->done, NULL);
@@ -221,7 +224,7 @@ int lapi_commit_suspend(struct cs_lapi *l, struct lapi_commit_req *r, struct MHD
 	if (c) {
 		pthread_mutex_lock(&c->lock);
 		if (c->running && !c->stop && !c->no_suspend) {
-			if (c->queued_alerts && c->queued_alerts + r->n > COMMIT_QUEUE_ALERTS) {
+			if (c->queued_alerts && c->queued_alerts + r->n > c->max_queued_alerts) {
 				pthread_mutex_unlock(&c->lock);
 				return -EAGAIN;
 			}
@@ -271,5 +274,18 @@ void lapi_commit_counts(struct cs_lapi *l, size_t *queued, size_t *taken)
 	pthread_mutex_lock(&c->lock);
 	*queued = c->queued;
 	*taken = c->taken;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void lapi_commit_test_hold(struct cs_lapi *l, bool paused, size_t max_queued_alerts)
+{
+	struct lapi_committer *c = l->committer;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->paused = paused;
+	c->max_queued_alerts = max_queued_alerts ? max_queued_alerts : COMMIT_QUEUE_ALERTS;
+	pthread_cond_signal(&c->work);
 	pthread_mutex_unlock(&c->lock);
 }

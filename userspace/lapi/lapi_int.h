@@ -423,6 +423,8 @@ int lapi_commit_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, i
 		       int64_t *ids, char *msg, size_t msglen);
 /* Submissions waiting for the writer, and taken by it since start (tests wait on them). */
 void lapi_commit_counts(struct cs_lapi *l, size_t *queued, size_t *taken);
+/* Tests: the writer takes nothing while paused; the bound on waiting alerts (0: the default). */
+void lapi_commit_test_hold(struct cs_lapi *l, bool paused, size_t max_queued_alerts);
 
 /* ---- queue.c: storing alerts ---- */
 /*
