@@ -1153,6 +1153,18 @@ static int deliver(struct cs_buckets *b, struct cs_ralert *ra, const struct cs_t
 }
 
 /* The instance overflowed at bk->ovflw: build, filter, blackhole, deliver. Frees bk. */
+/* Is this overflow of bk hidden by its scenario's blackhole (counted, traced)? 0 or -ENOMEM. */
+static int blackholed(struct cs_buckets *b, struct cs_bucket *bk, const char *mapkey, bool *hidden)
+{
+	int err = blackhole_check(b, bk->sc, mapkey, time_ns(&bk->ovflw), hidden);
+
+	if (!err && *hidden) {
+		sc_trace(bk->sc, "overflow of %s blackholed", bk->gkey);
+		b->st.blackholed++;
+	}
+	return err;
+}
+
 static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int depth)
 {
 	struct cs_scenario *sc = bk->sc;
@@ -1170,16 +1182,9 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 	 * Most overflows of a brute force fall in its blackhole: decided before the
 	 * alert is built when no overflow_filter has to read the alert first.
 	 */
-	if (sc->blackhole && !sc->overflow_filter) {
-		err = blackhole_check(b, sc, mapkey, time_ns(&ovflw), &hidden);
-		if (err)
-			goto out;
-		if (hidden) {
-			sc_trace(sc, "overflow of %s blackholed", bk->gkey);
-			b->st.blackholed++;
-			goto out;
-		}
-	}
+	if (sc->blackhole && !sc->overflow_filter &&
+	    ((err = blackholed(b, bk, mapkey, &hidden)) || hidden))
+		goto out;
 	err = build_alert(b, bk, mapkey, &ra);
 	if (err == -ENOMEM)
 		goto out;
@@ -1198,16 +1203,9 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 			goto out;
 		}
 	}
-	if (sc->blackhole && sc->overflow_filter) {
-		err = blackhole_check(b, sc, mapkey, time_ns(&ovflw), &hidden);
-		if (err)
-			goto out;
-		if (hidden) {
-			sc_trace(sc, "overflow of %s blackholed", bk->gkey);
-			b->st.blackholed++;
-			goto out;
-		}
-	}
+	if (sc->blackhole && sc->overflow_filter &&
+	    ((err = blackholed(b, bk, mapkey, &hidden)) || hidden))
+		goto out;
 	if (discard || !ra->nsrc)
 		goto out;
 	sc_trace(sc, "overflow of '%s': %s", bk->gkey, ra->message);
