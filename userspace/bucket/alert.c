@@ -32,19 +32,6 @@ struct cs_source *cs_source_new(void)
 	return calloc(1, sizeof(struct cs_source));
 }
 
-/* The strings a RuntimeAlert owns besides its sources and events. */
-static const struct rec_field ralert_strings[] = {
-	REC_ROW(struct cs_ralert, NULL, scenario, REC_STR),
-	REC_ROW(struct cs_ralert, NULL, hash, REC_STR),
-	REC_ROW(struct cs_ralert, NULL, version, REC_STR),
-	REC_ROW(struct cs_ralert, NULL, leakspeed, REC_STR),
-	REC_ROW(struct cs_ralert, NULL, message, REC_STR),
-	REC_ROW(struct cs_ralert, NULL, start_at, REC_STR),
-	REC_ROW(struct cs_ralert, NULL, stop_at, REC_STR),
-	REC_ROW(struct cs_ralert, NULL, mapkey, REC_STR),
-};
-static const struct rec_schema ralert_schema = REC_SCHEMA(ralert_strings);
-
 void cs_source_free(struct cs_source *s)
 {
 	rec_free(&cs_source_schema, s);
@@ -94,7 +81,14 @@ void cs_ralert_put(struct cs_ralert *ra)
 		free(e->timestamp);
 	}
 	free(ra->events);
-	rec_free(&ralert_schema, ra);
+	free(ra->mapkey);
+	free(ra->scenario);
+	free(ra->hash);
+	free(ra->version);
+	free(ra->leakspeed);
+	free(ra->message);
+	free(ra->start_at);
+	free(ra->stop_at);
 	free(ra);
 }
 
