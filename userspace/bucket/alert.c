@@ -32,19 +32,6 @@ struct cs_source *cs_source_new(void)
 	return calloc(1, sizeof(struct cs_source));
 }
 
-/* The Alert's strings by their Go names (the getter and the free), and the Mapkey. */
-static const struct rec_field ralert_strings[] = {
-	REC_ROW(struct cs_ralert, "Scenario", scenario, REC_STR),
-	REC_ROW(struct cs_ralert, "ScenarioHash", hash, REC_STR),
-	REC_ROW(struct cs_ralert, "ScenarioVersion", version, REC_STR),
-	REC_ROW(struct cs_ralert, "Leakspeed", leakspeed, REC_STR),
-	REC_ROW(struct cs_ralert, "Message", message, REC_STR),
-	REC_ROW(struct cs_ralert, "StartAt", start_at, REC_STR),
-	REC_ROW(struct cs_ralert, "StopAt", stop_at, REC_STR),
-	REC_ROW(struct cs_ralert, NULL, mapkey, REC_STR),
-};
-static const struct rec_schema ralert_schema = REC_SCHEMA(ralert_strings);
-
 void cs_source_free(struct cs_source *s)
 {
 	rec_free(&cs_source_schema, s);
@@ -94,7 +81,14 @@ void cs_ralert_put(struct cs_ralert *ra)
 		free(e->timestamp);
 	}
 	free(ra->events);
-	rec_free(&ralert_schema, ra);
+	free(ra->mapkey);
+	free(ra->scenario);
+	free(ra->hash);
+	free(ra->version);
+	free(ra->leakspeed);
+	free(ra->message);
+	free(ra->start_at);
+	free(ra->stop_at);
 	free(ra);
 }
 
@@ -381,18 +375,16 @@ static int alert_get(struct expr_ctx *c, void *obj, const char *name, struct exp
 {
 	const struct cs_alert_view *v = obj;
 	struct cs_ralert *ra = v->ra;
-	const struct rec_field *f = rec_find(&ralert_schema, name);
+	const struct cs_alert_fields f = {
+		.scenario = ra->scenario, .scenario_hash = ra->hash, .scenario_version = ra->version,
+		.message = ra->message, .leakspeed = ra->leakspeed, .start_at = ra->start_at,
+		.stop_at = ra->stop_at, .capacity = ra->capacity, .events_count = ra->events_count,
+		.simulated = ra->simulated, .remediation = ra->remediation,
+	};
+	int err = cs_alert_fields_get(&f, name, out);
 
-	if (f)
-		return str_out(*rec_str(f, ra), out);
-	if (!strcmp(name, "Capacity"))
-		return *out = expr_int(ra->capacity), 0;
-	if (!strcmp(name, "EventsCount"))
-		return *out = expr_int(ra->events_count), 0;
-	if (!strcmp(name, "Simulated"))
-		return *out = expr_bool(ra->simulated), 0;
-	if (!strcmp(name, "Remediation"))
-		return *out = expr_bool(ra->remediation), 0;
+	if (err != -ENOENT)
+		return err;
 	if (!strcmp(name, "Events"))
 		return *out = expr_host(&aevents_ops, ra), 0;
 	if (!strcmp(name, "Source"))
@@ -403,7 +395,7 @@ static int alert_get(struct expr_ctx *c, void *obj, const char *name, struct exp
 		return *out = expr_nil(), 0;
 	if (!strcmp(name, "Kind"))
 		return str_out("crowdsec", out);
-	if (!strcmp(name, "UUID") || !strcmp(name, "MachineID") || !strcmp(name, "CreatedAt"))
+	if (!strcmp(name, "UUID") || !strcmp(name, "CreatedAt"))
 		return str_out("", out);
 	if (!strcmp(name, "ID"))
 		return *out = expr_int(0), 0;
