@@ -74,11 +74,11 @@ static int apply(const char *filter, struct cs_alert *a)
 
 /* An alert as an agent posts it (machine_id is set by the LAPI, from the login). */
 static const char posted[] =
-	"{\"capacity\":5,\"events\":[],\"events_count\":6,\"leakspeed\":\"10s\","
-	"\"message\":\"msg\",\"remediation\":true,\"scenario\":\"crowdsecurity/ssh-bf\","
-	"\"scenario_hash\":\"abc\",\"scenario_version\":\"0.2\",\"simulated\":false,"
-	"\"source\":{\"ip\":\"198.18.0.7\",\"scope\":\"Ip\",\"value\":\"198.18.0.7\"},"
-	"\"start_at\":\"2026-01-02T03:04:05Z\",\"stop_at\":\"2026-01-02T03:04:09Z\"}";
+	"{\"capacity\":5,\"events\":[],\"events_count\":6,\"leakspeed\":\"10s\",\"message\":\"msg\","
+	"\"remediation\":true,\"scenario\":\"crowdsecurity/ssh-bf\",\"scenario_hash\":\"abc\","
+	"\"scenario_version\":\"0.2\",\"simulated\":false,\"source\":{\"ip\":\"198.18.0.7\","
+	"\"scope\":\"Ip\",\"value\":\"198.18.0.7\"},\"start_at\":\"2026-01-02T03:04:05Z\","
+	"\"stop_at\":\"2026-01-02T03:04:09Z\"}";
 
 static void test_profile_alert(void)
 {
@@ -87,8 +87,10 @@ static void test_profile_alert(void)
 	char msg[256] = "";
 
 	if (!ASSERT_OK(j ? codec_alert_decode(j, 0, 0, &a, msg, sizeof(msg), miss) : -EINVAL,
-		       "alert decodes"))
+		       "alert decodes")) {
+		fprintf(stderr, "%s\n", msg);
 		goto out;
+	}
 	a->machine_id = strdup("m1");
 	ASSERT_OK(apply("Alert.ScenarioHash == 'nope'", a), "no match");
 	ASSERT_EQ(a->n_decisions, 0, "a filter on a field that differs does not match");
