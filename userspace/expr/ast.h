@@ -38,6 +38,9 @@ enum op {
 	OP_NOT, OP_NEG, OP_PLUS,
 };
 
+/* N_MEMBER op: VAR.NAME.KEY (evt.Meta.http_path) read in one step (optimize.c) */
+#define MEMBER_PATH 1
+
 enum predicate {
 	P_ALL, P_ANY, P_NONE, P_ONE, P_FILTER, P_MAP, P_COUNT, P_SUM, P_FIND,
 	P_FIND_INDEX, P_FIND_LAST, P_FIND_LAST_INDEX, P_GROUP_BY, P_SORT_BY, P_REDUCE,

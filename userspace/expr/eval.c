@@ -822,6 +822,42 @@ static int member(struct ev *st, const struct node *n, struct expr_value *out, b
 	return err;
 }
 
+/*
+ * VAR.NAME.KEY (evt.Meta.http_path; optimize.c marks it): the variable's map
+ * and the map's key without walking the two inner nodes. What is not a
+ * versioned host map goes the general way, which says what is wrong.
+ */
+static int field_path(struct ev *st, const struct node *n, struct expr_value *out, bool *owned)
+{
+	const struct node *mid = n->a;
+	const struct expr_value *var = &st->vars[mid->a->slot];
+	const struct expr_host_ops *ops = var->kind == EXPR_HOST ? var->h.ops : NULL;
+	bool had_msg = st->ctx.has_msg;
+	struct expr_value obj;
+	int err;
+
+	if (!ops || !ops->get || ops->ref || !var->h.obj)
+		return member(st, n, out, owned);
+	if (ops->get(&st->ctx, var->h.obj, mid->b->val.s->s, &obj)) {
+		st->ctx.has_msg = had_msg;	/* the general way fails again and says it */
+		return member(st, n, out, owned);
+	}
+	if (obj.kind != EXPR_HOST || !obj.h.ops || !obj.h.ops->version || !obj.h.obj ||
+	    obj.h.ops->ref) {
+		release(&obj);
+		return member(st, n, out, owned);
+	}
+	st->steps += 2;	/* the two nodes the general way evaluates */
+	if (st->steps > st->max_steps) {
+		*owned = true;
+		*out = EXPR_NIL_VALUE;
+		return rt_err(st, mid, -E2BIG, "evaluation step limit reached");
+	}
+	err = fetch(st, n, &obj, &n->b->val, true, out, owned);
+	release(&obj);
+	return err;
+}
+
 static void clamp_slice(int64_t len, const int64_t *from, const int64_t *to, int64_t *a,
 			int64_t *b)
 {
@@ -1556,6 +1592,8 @@ static int eval_b(struct ev *st, const struct node *n, struct expr_value *out, b
 		*out = st->vars[n->slot];
 		return 0;
 	case N_MEMBER:
+		if (n->op == MEMBER_PATH)
+			return field_path(st, n, out, owned);
 		return member(st, n, out, owned);
 	default:
 		return call(st, n, out, owned);
@@ -1594,7 +1632,8 @@ static int eval_node(struct ev *st, const struct node *n, struct expr_value *out
 	case N_BINARY:
 		return binary(st, n, out);
 	case N_MEMBER:
-		err = member(st, n, out, &owned);
+		err = n->op == MEMBER_PATH ? field_path(st, n, out, &owned) :
+					     member(st, n, out, &owned);
 		if (!err && !owned)
 			*out = expr_value_ref(out);
 		return err;

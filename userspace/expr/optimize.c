@@ -407,6 +407,22 @@ static void layout(struct expr_prog *prog)
 	prog->lists = l.lists;
 }
 
+static bool const_key(const struct node *n)
+{
+	return n->b && n->b->type == N_CONST && n->b->val.kind == EXPR_STRING;
+}
+
+/* VAR.NAME.KEY, plain (no ?., no memo slot inside): the evaluator's one-step read. */
+static void mark_path(struct node *n)
+{
+	const struct node *mid = n->a;
+
+	if (n->type == N_MEMBER && !n->optional && const_key(n) && mid &&
+	    mid->type == N_MEMBER && !mid->optional && !mid->memo && const_key(mid) &&
+	    mid->a->type == N_VAR && !mid->a->memo)
+		n->op = MEMBER_PATH;
+}
+
 void optimize(struct expr_prog *prog)
 {
 	struct opt o = { .prog = prog };
@@ -425,6 +441,8 @@ void optimize(struct expr_prog *prog)
 		    n->b->val.kind == EXPR_STRING)
 			n->khash = cs_hash(n->b->val.s->s, n->b->val.s->len);
 	}
+	for (int i = 0; i < prog->nnodes; i++)
+		mark_path(prog->nodes[i]);
 	layout(prog);
 }
 
