@@ -10,6 +10,7 @@
 
 #include "common/ipaddr.h"
 #include "common/log.h"
+#include "common/record.h"
 #include "common/strmap.h"
 
 int cs_event_set_str(char **field, const char *val)
@@ -674,6 +675,17 @@ static const struct expr_field source_fields[] = {
 	{ "Longitude", &expr_type_float }, { NULL, NULL },
 };
 
+static const struct rec_field source_strings[] = {
+	REC_ROW(struct cs_source, "Scope", scope, REC_STR),
+	REC_ROW(struct cs_source, "Value", value, REC_STR),
+	REC_ROW(struct cs_source, "IP", ip, REC_STR),
+	REC_ROW(struct cs_source, "Range", range, REC_STR),
+	REC_ROW(struct cs_source, "AsName", as_name, REC_STR),
+	REC_ROW(struct cs_source, "AsNumber", as_number, REC_STR),
+	REC_ROW(struct cs_source, "Cn", cn, REC_STR),
+};
+const struct rec_schema cs_source_schema = REC_SCHEMA(source_strings);
+
 static const struct expr_method source_methods[] = {
 	{ "GetScope", 0, 0, &expr_type_string },
 	{ "GetValue", 0, 0, &expr_type_string },
@@ -684,17 +696,10 @@ static const struct expr_method source_methods[] = {
 static int source_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
 {
 	const struct cs_source *s = obj;
-	const struct {
-		const char *name, *value;
-	} strings[] = {
-		{ "Scope", s->scope }, { "Value", s->value },	       { "IP", s->ip },
-		{ "Range", s->range }, { "AsName", s->as_name }, { "AsNumber", s->as_number },
-		{ "Cn", s->cn },
-	};
+	const struct rec_field *f = rec_find(&cs_source_schema, name);
 
-	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
-		if (!strcmp(name, strings[i].name))
-			return str_out(strings[i].value, out);
+	if (f)
+		return str_out(*rec_str(f, s), out);
 	if (!strcmp(name, "Latitude"))
 		return *out = expr_float(s->lat), 0;
 	if (!strcmp(name, "Longitude"))

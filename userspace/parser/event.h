@@ -148,5 +148,8 @@ struct cs_source {
 
 extern const struct expr_host_ops cs_source_expr_ops;
 extern const struct expr_type cs_source_expr_type;
+/* Its strings by their Go names (common/record.h): the getter, the free and the copy. */
+struct rec_schema;
+extern const struct rec_schema cs_source_schema;
 
 #endif /* CS_EVENT_H */
