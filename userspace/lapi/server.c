@@ -94,7 +94,8 @@ static struct MHD_Daemon *start_daemon(const struct cs_lapi_config *cfg, const c
 				       void *cls, bool with_completed, unsigned threads, bool tls,
 				       const char *trust)
 {
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	/* suspend/resume: alert pushes wait for their group commit off the MHD threads (commit.c) */
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	char *cert = NULL, *key = NULL;
 	struct MHD_Daemon *d = NULL;
 
@@ -307,6 +308,13 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	ret = cs_db_connect(l->cfg.db_path, l->cfg.db_conninfo, l->cfg.db_max_conns, &l->db);
 	if (ret)
 		goto fail;
+	/* CrowdSec's SQLite in WAL mode runs synchronous=NORMAL: acknowledged survives kill -9 */
+	ret = cs_db_sqlite_synchronous(l->db, l->cfg.db_sync_full);
+	if (ret)
+		goto fail;
+	if (!cs_db_is_pg(l->db))
+		log_info("SQLite commits: synchronous=%s (db_config.sqlite_synchronous)",
+			 l->cfg.db_sync_full ? "FULL, an fsync each" : "NORMAL, WAL synced at checkpoints");
 	ret = bcache_start(l);
 	if (!ret)
 		ret = lapi_committer_start(l);
@@ -391,6 +399,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 		pthread_join(l->reaper, NULL);
 	if (l->prom)
 		MHD_stop_daemon(l->prom);
+	lapi_committer_quiesce(l); /* MHD must not stop with suspended connections */
 	if (l->httpd)
 		MHD_stop_daemon(l->httpd);
 	lapi_committer_stop(l); /* after the handlers and the queue worker */

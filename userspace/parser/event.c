@@ -37,6 +37,47 @@ static int set_strn(char **field, const char *val, size_t len)
 	return 0;
 }
 
+/* The first and last second of four-digit years, and the offsets RFC 3339 text carries. */
+#define YEAR_0_SEC (-62167219200LL)	   /* 0000-01-01T00:00:00Z */
+#define YEAR_9999_END_SEC 253402300799LL /* 9999-12-31T23:59:59Z */
+#define OFFSET_MAX (24 * 3600 + 59 * 60)
+
+/* Does cs_time_format's text for t parse back (RFC 3339) as exactly t? */
+static bool reads_back(const struct cs_time *t)
+{
+	int64_t local = t->sec + t->off;
+
+	return t->nsec >= 0 && t->nsec < 1000000000 && t->off % 60 == 0 &&
+	       t->off >= -OFFSET_MAX && t->off <= OFFSET_MAX && local >= YEAR_0_SEC &&
+	       local <= YEAR_9999_END_SEC;
+}
+
+int cs_event_format_time(struct cs_event *evt, const struct cs_time *t, char *buf, size_t len)
+{
+	int err = cs_time_format(t, buf, len);
+
+	evt->known_time.text[0] = '\0';
+	if (err || !reads_back(t) || strlen(buf) >= sizeof(evt->known_time.text))
+		return err;
+	evt->known_time.t = *t;
+	strcpy(evt->known_time.text, buf);
+	return 0;
+}
+
+int cs_event_marshaled_time(const struct cs_event *evt, struct cs_time *out)
+{
+	const char *s = evt->marshaled_time;
+	bool has_year;
+
+	if (!s || !s[0])
+		return -EINVAL;
+	if (!strcmp(s, evt->known_time.text)) {
+		*out = evt->known_time.t;
+		return 0;
+	}
+	return cs_time_parse_layout("2006-01-02T15:04:05Z07:00", s, out, &has_year);
+}
+
 static void event_destroy(struct cs_event *evt)
 {
 	if (!evt)
