@@ -4,6 +4,8 @@ a token, the startup stream is the file given, a delta is empty, signals and
 metrics are accepted. Loopback only.
 
     python3 fake_capi.py PORT STARTUP_ANSWER_FILE
+
+A startup answer file named *.err is served as an HTTP 503 error page.
 """
 import http.server
 import json
@@ -28,7 +30,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif self.path.startswith("/v2/decisions/stream"):
             if "startup=true" in self.path:
                 with open(STARTUP, "rb") as f:
-                    self.send(200, f.read())
+                    self.send(503 if STARTUP.endswith(".err") else 200, f.read())
             else:
                 self.send(200, b'{"deleted":[],"new":[]}')
         else:

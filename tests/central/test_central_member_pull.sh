@@ -83,4 +83,12 @@ check "fake central serves a 3-entry list" fake_start "$T/small.json"
 check "the next startup list is read" restart_until 'capi: community blocklist startup: +3/-0'
 check "and replaces the old one" wait_until 20 count_is 3
 check "an entry of both lists is kept" count_is 1 198.18.0.1
+
+# an error page longer than what the client keeps of it (4 KiB) is still an
+# answer: the member says the status, not that the central is unreachable
+python3 -c 'print("<html>" + "x" * 10000 + "</html>")' >"$T/long.err"
+check "fake central serves a 10 kB error page" fake_start "$T/long.err"
+check "the member names the refusal" restart_until 'GET /v2/decisions/stream: HTTP 503'
+check "and does not call the central unreachable" sh -c "! grep -q retrying $T/lapi.log"
+check "and keeps what it had" wait_until 20 count_is 3
 summary

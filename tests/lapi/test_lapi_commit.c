@@ -6,7 +6,13 @@
  * group is refused by the database, that one alone fails and the others are
  * stored. The writer is held busy by holding the database connection, and the
  * test waits (bounded) until the submissions are queued behind it.
+ *
+ * Over HTTP, a push suspends its connection instead of holding its MHD thread:
+ * more pushes than MHD threads (4) wait in one queue and are answered 201 once
+ * their group commits; and when the queue is full, a push is answered 503 at
+ * once, before anything of it is stored.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -76,17 +82,117 @@ static bool wait_counts(struct cs_lapi *l, size_t queued, size_t taken)
 	return false;
 }
 
-static size_t count_group_decisions(struct cs_db *db)
+#define PUSHERS 10 /* more than the MHD threads */
+
+struct pusher {
+	const char *url;
+	const char *auth; /* "Authorization: Bearer ..." */
+	int idx;
+	long code;
+	char body[512];
+	pthread_t t;
+};
+
+static size_t sink(char *p, size_t s, size_t n, void *ud)
+{
+	struct pusher *h = ud;
+	size_t have = strlen(h->body), room = sizeof(h->body) - 1 - have;
+
+	strncat(h->body, p, s * n < room ? s * n : room);
+	return s * n;
+}
+
+/* POST /v1/alerts: one agent-shaped alert from 198.18.78.<idx> (the default profile bans it) */
+static void *push_main(void *arg)
+{
+	struct pusher *h = arg;
+	struct curl_slist *hdr = curl_slist_append(NULL, h->auth);
+	CURL *c = curl_easy_init();
+	char json[1024], now[32];
+	time_t t = time(NULL);
+
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t)); /* the ban runs from stop_at */
+	snprintf(json, sizeof(json),
+		 "[{\"scenario\":\"test/suspend\",\"scenario_hash\":\"h\",\"scenario_version\":\"1\","
+		 "\"message\":\"m\",\"events_count\":1,\"start_at\":\"%s\","
+		 "\"stop_at\":\"%s\",\"capacity\":1,\"leakspeed\":\"1s\","
+		 "\"simulated\":false,\"events\":[],\"remediation\":true,\"decisions\":null,"
+		 "\"source\":{\"scope\":\"Ip\",\"value\":\"198.18.78.%d\",\"ip\":\"198.18.78.%d\"}}]",
+		 now, now, h->idx, h->idx);
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, h->url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, json);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->code);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+static size_t count_decisions(struct cs_db *db, const char *range)
 {
 	struct cs_dfilter f = { .include_simulated = true, .contains = false, .has_range = true };
 	struct cs_decision *v = NULL;
 	size_t n = 0;
 
-	cs_prefix_parse("198.18.77.0/24", CS_PREFIX_MASK, &f.range);
+	cs_prefix_parse(range, CS_PREFIX_MASK, &f.range);
 	if (cs_db_decisions_active(db, &f, gotime_now(), &v, &n))
 		return (size_t)-1;
 	cs_decisions_free(v, n);
 	return n;
+}
+
+static size_t count_group_decisions(struct cs_db *db)
+{
+	return count_decisions(db, "198.18.77.0/24");
+}
+
+/*
+ * PUSHERS HTTP pushes queue while the writer is held (more than the MHD
+ * threads: each suspended its connection), then one more finds the queue full
+ * (its bound lowered to PUSHERS alerts) and is answered 503 while the writer
+ * still takes nothing: before anything of it was stored. Released, the queued
+ * ones are answered 201.
+ */
+static void http_pushes(struct cs_lapi *l, struct cs_db *db)
+{
+	struct pusher h[PUSHERS + 1] = { 0 };
+	char url[128], auth[1024], *tok = NULL;
+	int64_t exp;
+	size_t q, taken;
+
+	lapi_commit_counts(l, &q, &taken);
+	if (!ASSERT_OK(jwt_sign(l->secret, l->secret_len, "committer-test", gotime_now(),
+				LAPI_JWT_LIFETIME, &tok, &exp), "token"))
+		return;
+	snprintf(url, sizeof(url), "http://%s/v1/alerts", l->cfg.listen_uri);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+	free(tok);
+	lapi_commit_test_hold(l, true, PUSHERS);
+	for (int i = 0; i < PUSHERS; i++) {
+		h[i] = (struct pusher){ .url = url, .auth = auth, .idx = i + 1 };
+		pthread_create(&h[i].t, NULL, push_main, &h[i]);
+	}
+	ASSERT_TRUE(wait_counts(l, PUSHERS, taken),
+		    "10 HTTP pushes wait at once (suspended, not one per MHD thread)");
+	h[PUSHERS] = (struct pusher){ .url = url, .auth = auth, .idx = PUSHERS + 1 };
+	push_main(&h[PUSHERS]);
+	ASSERT_EQ(h[PUSHERS].code, 503L, "the queue is full: 503 while the writer takes nothing");
+	ASSERT_TRUE(strstr(h[PUSHERS].body, "retry later") != NULL, "its message");
+	lapi_commit_test_hold(l, false, 0);
+	for (int i = 0; i < PUSHERS; i++) {
+		pthread_join(h[i].t, NULL);
+		if (!ASSERT_EQ(h[i].code, 201L, "a suspended push answered 201 once stored"))
+			fprintf(stderr, "  push %d: %s\n", i, h[i].body);
+		ASSERT_TRUE(h[i].body[0] == '[' && h[i].body[1] == '"', "with its id");
+	}
+	ASSERT_EQ(count_decisions(db, "198.18.78.1/32"), (size_t)1, "a queued push's ban is stored");
+	ASSERT_EQ(count_decisions(db, "198.18.78.0/28"), (size_t)PUSHERS,
+		  "all queued pushes stored, not the refused one");
 }
 
 int main(void)
@@ -99,6 +205,7 @@ int main(void)
 	int ret = -EADDRINUSE;
 
 	log_set_level(LOG_LVL_ERROR);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(path, sizeof(path), "%s/cs.db", dir);
@@ -174,6 +281,7 @@ int main(void)
 		ASSERT_STREQ(a ? a->machine_id : "", "committer-test", "owner kept");
 		cs_alert_free(a);
 	}
+	http_pushes(l, db);
 	/* after stop, a submission is stored by its caller */
 	cs_lapi_stop(l);
 	l = NULL;
@@ -186,5 +294,6 @@ out:
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	if (system(path))
 		fprintf(stderr, "cleanup failed\n");
+	curl_global_cleanup();
 	return TEST_SUMMARY();
 }

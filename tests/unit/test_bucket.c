@@ -341,6 +341,69 @@ static void test_replay_expiry(void)
 	sink_reset(&s);
 }
 
+/*
+ * An event as ParseDate leaves it: the instant t remembered beside its text, and
+ * MarshaledTime set by a static to `marshaled` (that text, or another one).
+ */
+static int pour_known(struct cs_buckets *b, const struct cs_time *t, const char *marshaled)
+{
+	struct cs_event *e = NULL;
+	char ts[CS_TIME_STRLEN];
+	int err;
+
+	if (cs_event_new(&e))
+		return -ENOMEM;
+	err = cs_event_format_time(e, t, ts, sizeof(ts));
+	err = err ?: cs_event_set_target(e, "evt.MarshaledTime", marshaled ? marshaled : ts,
+					 strlen(marshaled ? marshaled : ts));
+	err = err ?: strmap_set(e->meta, "source_ip", "192.0.2.1");
+	err = err ?: strmap_set(e->meta, "log_type", "test");
+	err = err ?: cs_buckets_pour(b, e);
+	cs_event_free(e);
+	return err;
+}
+
+/*
+ * A bucket pours at the instant ParseDate remembered only while MarshaledTime is
+ * the text it wrote for it: after a static wrote another text there, that text's
+ * time counts (here 61 s later: the instance expired, no overflow), with its zone.
+ */
+static void test_known_time(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 0);
+	struct cs_time t0 = { .sec = 1767225600, .off = 7200 }; /* 2026-01-01T02:00:00+02:00 */
+	struct cs_bucket_stats st;
+	json_t *ev;
+
+	if (!b)
+		return;
+	for (int i = 0; i < 5; i++)
+		ASSERT_OK(pour_known(b, &t0, NULL), "pour at the known instant");
+	ASSERT_OK(pour_known(b, &t0, "2026-01-01T00:01:01Z"), "pour at another text");
+	cs_buckets_get_stats(b, &st);
+	ASSERT_EQ(s.n, 0, "the overwritten text's time counts, not the stale instant");
+	ASSERT_EQ(st.underflows, 1, "the first instance expired at the new time");
+	for (int i = 0; i < 5; i++)
+		ASSERT_OK(pour_known(b, &t0, "2026-01-01T01:01:01+01:00"), "same instant, other zone");
+	ASSERT_EQ(s.n, 1, "6 events at one instant overflow");
+	ev = s.last_json ? json_array_get(json_object_get(json_array_get(s.last_json, 0), "events"), 5)
+			 : NULL;
+	ASSERT_STREQ(json_string_value(json_object_get(ev, "timestamp")), "2026-01-01T01:01:01+01:00",
+		     "the event keeps the text it was poured with");
+	sink_reset(&s);
+	s.n = 0;
+	for (int i = 0; i < 6; i++)
+		ASSERT_OK(pour_known(b, &t0, NULL), "known instant, its own text");
+	ASSERT_EQ(s.n, 1, "overflow at the known instant");
+	ev = s.last_json ? json_array_get(json_object_get(json_array_get(s.last_json, 0), "events"), 0)
+			 : NULL;
+	ASSERT_STREQ(json_string_value(json_object_get(ev, "timestamp")), "2026-01-01T02:00:00+02:00",
+		     "the known instant keeps its zone in the alert");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 static void test_trigger_blackhole(void)
 {
 	struct sink s;
@@ -1273,6 +1336,7 @@ int main(void)
 	test_leak_arithmetic();
 	test_limiter_boundaries();
 	test_replay_expiry();
+	test_known_time();
 	test_trigger_blackhole();
 	test_distinct();
 	test_shared_bucket_key();

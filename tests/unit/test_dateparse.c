@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "parser/dateparse.h"
+#include "parser/event.h"
 #include "../lib/test.h"
 
 
@@ -99,10 +100,86 @@ static void test_layout_rules(void)
 	ASSERT_EQ(t.off, 3600, "offset kept");
 }
 
+/* MarshaledTime set to text (as a static does), then read as an instant. */
+static int set_and_read(struct cs_event *e, const char *text, struct cs_time *out)
+{
+	int err = cs_event_set_str(&e->marshaled_time, text);
+
+	return err ?: cs_event_marshaled_time(e, out);
+}
+
+static bool same_time(const struct cs_time *a, const struct cs_time *b)
+{
+	return a->sec == b->sec && a->nsec == b->nsec && a->off == b->off;
+}
+
+/*
+ * The event remembers an instant beside its text only when that text reads back
+ * as exactly the instant (a bucket takes the instant for the text): four-digit
+ * local years, offsets in whole minutes up to 24:59; the rest is parsed as text.
+ */
+static void test_known_time(void)
+{
+	static const struct cs_time edges[] = {
+		{ 1767225600, 0, 7200 },	   { 1767225600, 500000000, -19800 },
+		{ -62167219200, 0, 0 },		   { -62167219200, 0, -60 },
+		{ -62167219201, 0, 0 },		   { 253402300799, 999999999, 0 },
+		{ 253402300800, 0, 0 },		   { 253402300799, 0, 60 },
+		{ 1767225600, 0, 24 * 3600 + 59 * 60 }, { 1767225600, 0, 25 * 3600 },
+		{ 1767225600, 0, 3601 },	   { 0, 1, 0 },
+	};
+	static const bool known[] = { true, true, true, false, false, true,
+				      false, false, true, false, false, true };
+	struct cs_event *e = NULL;
+	char buf[CS_TIME_STRLEN];
+	struct cs_time got;
+	uint64_t x = 88172645463325252ULL;
+	size_t bad = 0, nknown = 0;
+	bool has_year;
+
+	if (!ASSERT_OK(cs_event_new(&e), "event"))
+		return;
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+		ASSERT_OK(cs_event_format_time(e, &edges[i], buf, sizeof(buf)), "format");
+		ASSERT_EQ(e->known_time.text[0] != '\0', known[i], buf);
+	}
+	/* random instants and zones: whatever is remembered reads back exactly */
+	for (int i = 0; i < 20000; i++) {
+		struct cs_time t;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		t.sec = (int64_t)(x % 400000000000ULL) - 100000000000LL;
+		t.nsec = (int32_t)((x >> 20) % 1000000000);
+		t.off = (int32_t)((x >> 40) % 200000) - 100000;
+		if (i % 3)
+			t.off -= t.off % 60;
+		if (cs_event_format_time(e, &t, buf, sizeof(buf)) || !e->known_time.text[0])
+			continue;
+		nknown++;
+		if (strcmp(buf, e->known_time.text) ||
+		    cs_time_parse_layout("2006-01-02T15:04:05Z07:00", buf, &got, &has_year) ||
+		    !same_time(&got, &t))
+			bad++;
+	}
+	ASSERT_EQ(bad, 0, "remembered instants read back from their text");
+	ASSERT_TRUE(nknown > 5000, "most random instants are remembered");
+	/* another text in MarshaledTime is parsed, not taken for the instant */
+	ASSERT_OK(cs_event_format_time(e, &edges[0], buf, sizeof(buf)), "format");
+	ASSERT_OK(set_and_read(e, "2026-01-01T00:01:01.25-01:00", &got), "other text");
+	ASSERT_TRUE(got.sec == 1767225600 + 3661 && got.nsec == 250000000 && got.off == -3600,
+		    "other text parsed");
+	ASSERT_OK(set_and_read(e, buf, &got), "the known text");
+	ASSERT_TRUE(same_time(&got, &edges[0]), "the known instant");
+	ASSERT_EQ(set_and_read(e, "", &got), -EINVAL, "empty MarshaledTime");
+	ASSERT_EQ(set_and_read(e, "yesterday", &got), -EINVAL, "unreadable MarshaledTime");
+	cs_event_free(e);
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
 	test_cases();
 	test_layout_rules();
+	test_known_time();
 	return TEST_SUMMARY();
 }

@@ -2,7 +2,8 @@
 /*
  * common/'s toolkit: the seeded hash and the string -> pointer map every
  * attacker-keyed table uses, the bounded stash, the bounded string buffer,
- * the bounded whole-file read, the environment expansion of configuration text.
+ * the bounded whole-file read, the environment expansion of configuration text,
+ * the record tables that drive a struct's decode, copy and free.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "common/envexpand.h"
 #include "common/hash.h"
 #include "common/readfile.h"
+#include "common/record.h"
 #include "common/stash.h"
 #include "common/strbuf.h"
 #include "common/strmap.h"
@@ -332,8 +334,108 @@ static void test_env_expand(void)
 	}
 }
 
+struct rec_demo {
+	char *name, *file;
+	char **paths;
+	size_t npaths;
+	bool on;
+	char *obj;
+};
+
+static const struct rec_field demo_fields[] = {
+	REC_STR_OR(struct rec_demo, "name", name, "dflt"),
+	REC_LIST(struct rec_demo, "paths", paths, npaths),
+	REC_ROW(struct rec_demo, "on", on, REC_BOOL),
+	REC_ROW(struct rec_demo, NULL, file, REC_STR),
+};
+static const struct rec_schema demo = REC_SCHEMA(demo_fields);
+
+static int demo_yaml(const char *text, struct rec_demo *d, char *err, size_t errlen)
+{
+	yaml_parser_t p;
+	yaml_document_t doc;
+	struct ywalk w = { .doc = &doc, .file = "demo.yaml", .err = err, .errlen = errlen };
+	const char *k;
+	yaml_node_t *root, *v;
+	int rc = 0;
+
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+	if (!yaml_parser_load(&p, &doc)) {
+		yaml_parser_delete(&p);
+		return -EINVAL;
+	}
+	root = yaml_document_get_root_node(&doc);
+	YWALK_PAIRS(&w, root, k, v) {
+		rc = rec_yaml_set(&w, &demo, d, k, v);
+		if (rc)
+			break;
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+static void drop_str(void *p)
+{
+	free(p);
+}
+
+static void test_record(void)
+{
+	static const struct rec_field with_obj[] = {
+		REC_ROW(struct rec_demo, NULL, name, REC_STR),
+		REC_OWN(struct rec_demo, obj, drop_str),
+	};
+	static const struct rec_schema objs = REC_SCHEMA(with_obj);
+	struct rec_demo d = { 0 }, c;
+	char err[128] = "";
+	json_t *j;
+
+	ASSERT_OK(demo_yaml("name: a\npaths: [x, y]\non: yes\nname: b\n", &d, err, sizeof(err)),
+		  "record: yaml keys read");
+	ASSERT_STREQ(d.name, "b", "record: the last of a repeated key wins");
+	ASSERT_EQ(d.npaths, 2, "record: list read");
+	ASSERT_TRUE(d.on, "record: YAML boolean read");
+	ASSERT_EQ(demo_yaml("paths: [z]\n", &d, err, sizeof(err)), 0, "record: list again");
+	ASSERT_EQ(d.npaths, 3, "record: a list key appends");
+	ASSERT_EQ(demo_yaml("file: f\n", &d, err, sizeof(err)), -ENOENT,
+		  "record: an owned-only member is not a key");
+	ASSERT_EQ(demo_yaml("on: maybe\n", &d, err, sizeof(err)), -EINVAL, "record: bad boolean");
+	ASSERT_TRUE(strstr(err, "demo.yaml:1") && strstr(err, "on"), "record: error names the place");
+	ASSERT_EQ(demo_yaml("paths: x\n", &d, err, sizeof(err)), -EINVAL, "record: scalar for a list");
+	ASSERT_OK(demo_yaml("name: ~\n", &d, err, sizeof(err)), "record: null string");
+	ASSERT_TRUE(!d.name, "record: null unsets a string");
+
+	d.file = strdup("f.yaml");
+	c = d;
+	ASSERT_OK(rec_copy(&demo, &c, &d), "record: copy");
+	ASSERT_TRUE(c.file != d.file && !strcmp(c.file, "f.yaml"), "record: owned string copied");
+	ASSERT_TRUE(c.paths != d.paths && c.npaths == 3 && !strcmp(c.paths[2], "z"),
+		    "record: list copied");
+	rec_free(&demo, &c);
+	ASSERT_TRUE(!c.file && !c.paths && !c.npaths, "record: free leaves it empty");
+
+	j = json_pack("{s:s}", "other", "x");
+	ASSERT_OK(rec_json_read(&demo, &d, j), "record: json read");
+	ASSERT_STREQ(d.name, "dflt", "record: default for an absent key");
+	json_decref(j);
+	j = json_pack("{s:s}", "name", "from-json");
+	ASSERT_OK(rec_json_read(&demo, &d, j), "record: json read again");
+	ASSERT_STREQ(d.name, "from-json", "record: json value");
+	json_decref(j);
+	rec_free(&demo, &d);
+	rec_free(&demo, NULL);
+
+	c = (struct rec_demo){ .name = strdup("n"), .obj = strdup("o") };
+	ASSERT_EQ(rec_copy(&objs, &d, &c), -EINVAL, "record: an object has no generic copy");
+	rec_free(&objs, &c);
+	ASSERT_TRUE(!c.name && !c.obj, "record: objects released with their destructor");
+}
+
 int main(void)
 {
+	test_record();
 	test_strmap();
 	test_strmap_arena();
 	test_utf8_valid();

@@ -15,6 +15,7 @@
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/readfile.h"
+#include "common/record.h"
 #include "common/strv.h"
 #include "common/ywalk.h"
 
@@ -59,44 +60,25 @@ static bool in_list(const char *const *list, const char *s)
 	return false;
 }
 
-/* A string, or null (NULL). */
-static int get_str(struct ywalk *p, const yaml_node_t *n, const char *key, char **out)
-{
-	if (ywalk_scalar(n) && ywalk_is_null(n)) {
-		free(*out);
-		*out = NULL;
-		return 0;
-	}
-	return ywalk_str(p, n, key, out);
-}
+/* What a source owns, and the keys read straight into it. */
+static const struct rec_field source_fields[] = {
+	REC_ROW(struct acq_source_cfg, "source", source, REC_STR),
+	REC_ROW(struct acq_source_cfg, "name", name, REC_STR),
+	REC_ROW(struct acq_source_cfg, "transform", transform, REC_STR),
+	REC_ROW(struct acq_source_cfg, "use_time_machine", use_time_machine, REC_BOOL),
+	REC_LIST(struct acq_source_cfg, "filenames", filenames, nfilenames),
+	REC_LIST(struct acq_source_cfg, "exclude_regexps", exclude_regexps, nexclude),
+	REC_ROW(struct acq_source_cfg, "force_inotify", force_inotify, REC_BOOL),
+	REC_ROW(struct acq_source_cfg, "discovery_poll_enable", discovery_poll, REC_BOOL),
+	REC_LIST(struct acq_source_cfg, "journalctl_filter", journal_filters, njournal_filters),
+	REC_ROW(struct acq_source_cfg, NULL, journal_since, REC_STR),
+	REC_ROW(struct acq_source_cfg, NULL, file, REC_STR),
+};
+static const struct rec_schema source_schema = REC_SCHEMA(source_fields);
 
 static int get_int(struct ywalk *p, const yaml_node_t *n, const char *key, long long *out)
 {
 	return ywalk_long(p, n, key, LLONG_MIN, LLONG_MAX, out);
-}
-
-/* A sequence of strings; a null value is an empty list (Go: nil slice). */
-static int get_strv(struct ywalk *p, const yaml_node_t *n, const char *key, char ***v,
-		    size_t *nv)
-{
-	yaml_node_item_t *it;
-
-	if (ywalk_is_null(n))
-		return 0;
-	if (n->type != YAML_SEQUENCE_NODE)
-		return ywalk_fail(p, n, "%s: expected a list of strings", key);
-	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
-		yaml_node_t *e = ywalk_node(p, *it);
-		const char *s = ywalk_scalar(e);
-		int err;
-
-		if (!s)
-			return ywalk_fail(p, e, "%s: expected a string", key);
-		err = strv_push(v, nv, s);
-		if (err)
-			return err;
-	}
-	return 0;
 }
 
 int acq_labels_add(struct acq_label **labels, size_t *n, const char *k, const char *v)
@@ -219,7 +201,7 @@ static int parse_source(struct ywalk *p, const yaml_node_t *root, struct acq_sou
 	}
 
 	n = find_key(p, root, "source", NULL);
-	if (n && (err = get_str(p, n, "source", &sc->source)))
+	if (n && (err = rec_yaml_set(p, &source_schema, sc, "source", n)))
 		return err;
 	if (!sc->source) {
 		/* Upstream detectType(): only when `source` is absent. */
@@ -272,26 +254,16 @@ static int parse_source(struct ywalk *p, const yaml_node_t *root, struct acq_sou
 			else
 				return ywalk_fail(p, k, "unsupported mode %s for %s source", mode,
 					    sc->source);
-		} else if (!strcmp(key, "name")) {
-			err = get_str(p, v, key, &sc->name);
-		} else if (!strcmp(key, "transform")) {
-			err = get_str(p, v, key, &sc->transform);
 		} else if (!strcmp(key, "log_level")) {
 			const char *s = ywalk_scalar(v);
 
 			if (!s || (*s && log_level_parse(s) < 0 && strcasecmp(s, "panic")))
 				return ywalk_fail(p, v, "log_level: not a valid logrus Level: '%s'",
 					    s ? s : "(non-scalar)");
-		} else if (!strcmp(key, "use_time_machine")) {
-			err = ywalk_bool(p, v, key, &sc->use_time_machine);
-		} else if (!strcmp(key, "filenames")) {
-			err = get_strv(p, v, key, &sc->filenames, &sc->nfilenames);
 		} else if (!strcmp(key, "exclude_regexps")) {
-			err = get_strv(p, v, key, &sc->exclude_regexps, &sc->nexclude);
+			err = rec_yaml_set(p, &source_schema, sc, key, v);
 			for (size_t i = 0; !err && i < sc->nexclude; i++)
 				err = check_regex(p, v, sc->exclude_regexps[i]);
-		} else if (!strcmp(key, "force_inotify")) {
-			err = ywalk_bool(p, v, key, &sc->force_inotify);
 		} else if (!strcmp(key, "poll_without_inotify")) {
 			if (!ywalk_is_null(v)) {
 				err = ywalk_bool(p, v, key, &b);
@@ -302,16 +274,14 @@ static int parse_source(struct ywalk *p, const yaml_node_t *root, struct acq_sou
 			if (!err && (ll < 0 || ll > (1 << 30)))
 				return ywalk_fail(p, v, "max_buffer_size: %lld out of range", ll);
 			sc->max_line = ll;
-		} else if (!strcmp(key, "discovery_poll_enable")) {
-			err = ywalk_bool(p, v, key, &sc->discovery_poll);
 		} else if (!strcmp(key, "discovery_poll_interval")) {
 			if (!ywalk_scalar(v) || gotime_parse_duration(ywalk_scalar(v), &sc->discovery_poll_ns) ||
 			    sc->discovery_poll_ns < 0)
 				return ywalk_fail(p, v, "discovery_poll_interval: not a duration");
-		} else if (!strcmp(key, "journalctl_filter")) {
-			err = get_strv(p, v, key, &sc->journal_filters, &sc->njournal_filters);
-		} else {
-			err = 0; /* source, labels, unique_id: handled or ignored */
+		} else if (strcmp(key, "source")) {
+			err = rec_yaml_set(p, &source_schema, sc, key, v);
+			if (err == -ENOENT)
+				err = 0; /* labels, unique_id: handled or ignored */
 		}
 		if (err)
 			return err;
@@ -339,69 +309,25 @@ void acq_source_cfg_fini(struct acq_source_cfg *sc)
 {
 	if (!sc)
 		return;
-	free(sc->source);
-	free(sc->name);
+	rec_free(&source_schema, sc);
 	acq_labels_free(sc->labels, sc->nlabels);
-	strv_free(sc->filenames, sc->nfilenames);
-	strv_free(sc->exclude_regexps, sc->nexclude);
-	strv_free(sc->journal_filters, sc->njournal_filters);
-	free(sc->journal_since);
-	free(sc->transform);
-	free(sc->file);
 	memset(sc, 0, sizeof(*sc));
-}
-
-static int strv_dup(char **src, size_t n, char ***out)
-{
-	*out = NULL;
-	if (!n)
-		return 0;
-	*out = calloc(n, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (!((*out)[i] = strdup(src[i])))
-			return -ENOMEM; /* caller's fini frees the partial copy */
-	return 0;
-}
-
-static char *strdup_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
 }
 
 int acq_source_cfg_copy(struct acq_source_cfg *dst, const struct acq_source_cfg *src)
 {
-	int err = -ENOMEM;
+	int err;
 
 	*dst = *src;
-	dst->source = dst->name = dst->journal_since = dst->transform = dst->file = NULL;
 	dst->labels = NULL;
 	dst->nlabels = 0;
-	dst->filenames = dst->exclude_regexps = dst->journal_filters = NULL;
-	if ((src->source && !(dst->source = strdup(src->source))) ||
-	    (src->name && !(dst->name = strdup(src->name))) ||
-	    (src->journal_since && !(dst->journal_since = strdup_null(src->journal_since))) ||
-	    (src->transform && !(dst->transform = strdup(src->transform))) ||
-	    (src->file && !(dst->file = strdup(src->file))))
-		goto fail;
-	for (size_t i = 0; i < src->nlabels; i++)
-		if ((err = acq_labels_add(&dst->labels, &dst->nlabels, src->labels[i].key,
-					  src->labels[i].value)))
-			goto fail;
-	err = strv_dup(src->filenames, src->nfilenames, &dst->filenames);
+	err = rec_copy(&source_schema, dst, src);
+	for (size_t i = 0; !err && i < src->nlabels; i++)
+		err = acq_labels_add(&dst->labels, &dst->nlabels, src->labels[i].key,
+				     src->labels[i].value);
 	if (err)
-		goto fail;
-	err = strv_dup(src->exclude_regexps, src->nexclude, &dst->exclude_regexps);
-	if (err)
-		goto fail;
-	err = strv_dup(src->journal_filters, src->njournal_filters, &dst->journal_filters);
-	if (err)
-		goto fail;
-	return 0;
-fail:
-	acq_source_cfg_fini(dst);
-	return err ? err : -ENOMEM;
+		acq_source_cfg_fini(dst);
+	return err;
 }
 
 void acq_config_free(struct acq_config *cfg)

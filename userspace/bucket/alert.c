@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bucket/bucket_int.h"
+#include "common/record.h"
 #include "common/strmap.h"
 #include "common/utf8.h"
 
@@ -31,44 +32,42 @@ struct cs_source *cs_source_new(void)
 	return calloc(1, sizeof(struct cs_source));
 }
 
+/* The Alert's strings by their Go names (the getter and the free), and the Mapkey. */
+static const struct rec_field ralert_strings[] = {
+	REC_ROW(struct cs_ralert, "Scenario", scenario, REC_STR),
+	REC_ROW(struct cs_ralert, "ScenarioHash", hash, REC_STR),
+	REC_ROW(struct cs_ralert, "ScenarioVersion", version, REC_STR),
+	REC_ROW(struct cs_ralert, "Leakspeed", leakspeed, REC_STR),
+	REC_ROW(struct cs_ralert, "Message", message, REC_STR),
+	REC_ROW(struct cs_ralert, "StartAt", start_at, REC_STR),
+	REC_ROW(struct cs_ralert, "StopAt", stop_at, REC_STR),
+	REC_ROW(struct cs_ralert, NULL, mapkey, REC_STR),
+};
+static const struct rec_schema ralert_schema = REC_SCHEMA(ralert_strings);
+
 void cs_source_free(struct cs_source *s)
 {
-	if (!s)
-		return;
-	free(s->scope);
-	free(s->value);
-	free(s->ip);
-	free(s->range);
-	free(s->as_name);
-	free(s->as_number);
-	free(s->cn);
+	rec_free(&cs_source_schema, s);
 	free(s);
 }
 
-static char *xstrdup(const char *s)
-{
-	return strdup(s ? s : "");
-}
-
+/* A copy whose unset strings are "" (Go's zero string). */
 struct cs_source *cs_source_dup(const struct cs_source *s)
 {
 	struct cs_source *d = cs_source_new();
 
 	if (!d)
 		return NULL;
-	d->scope = xstrdup(s->scope);
-	d->value = xstrdup(s->value);
-	d->ip = xstrdup(s->ip);
-	d->range = xstrdup(s->range);
-	d->as_name = xstrdup(s->as_name);
-	d->as_number = xstrdup(s->as_number);
-	d->cn = xstrdup(s->cn);
 	d->lat = s->lat;
 	d->lon = s->lon;
-	if (!d->scope || !d->value || !d->ip || !d->range || !d->as_name || !d->as_number ||
-	    !d->cn) {
-		cs_source_free(d);
-		return NULL;
+	for (size_t i = 0; i < cs_source_schema.n; i++) {
+		const struct rec_field *f = &cs_source_schema.fields[i];
+		const char *from = *rec_str(f, s);
+
+		if (!(*rec_str(f, d) = strdup(from ? from : ""))) {
+			cs_source_free(d);
+			return NULL;
+		}
 	}
 	return d;
 }
@@ -95,14 +94,7 @@ void cs_ralert_put(struct cs_ralert *ra)
 		free(e->timestamp);
 	}
 	free(ra->events);
-	free(ra->mapkey);
-	free(ra->scenario);
-	free(ra->hash);
-	free(ra->version);
-	free(ra->leakspeed);
-	free(ra->message);
-	free(ra->start_at);
-	free(ra->stop_at);
+	rec_free(&ralert_schema, ra);
 	free(ra);
 }
 
@@ -389,25 +381,14 @@ static int alert_get(struct expr_ctx *c, void *obj, const char *name, struct exp
 {
 	const struct cs_alert_view *v = obj;
 	struct cs_ralert *ra = v->ra;
+	const struct rec_field *f = rec_find(&ralert_schema, name);
 
-	if (!strcmp(name, "Scenario"))
-		return str_out(ra->scenario, out);
-	if (!strcmp(name, "ScenarioHash"))
-		return str_out(ra->hash, out);
-	if (!strcmp(name, "ScenarioVersion"))
-		return str_out(ra->version, out);
+	if (f)
+		return str_out(*rec_str(f, ra), out);
 	if (!strcmp(name, "Capacity"))
 		return *out = expr_int(ra->capacity), 0;
 	if (!strcmp(name, "EventsCount"))
 		return *out = expr_int(ra->events_count), 0;
-	if (!strcmp(name, "Leakspeed"))
-		return str_out(ra->leakspeed, out);
-	if (!strcmp(name, "Message"))
-		return str_out(ra->message, out);
-	if (!strcmp(name, "StartAt"))
-		return str_out(ra->start_at, out);
-	if (!strcmp(name, "StopAt"))
-		return str_out(ra->stop_at, out);
 	if (!strcmp(name, "Simulated"))
 		return *out = expr_bool(ra->simulated), 0;
 	if (!strcmp(name, "Remediation"))
@@ -806,15 +787,7 @@ int cs_overflow_set_target(void *ovf, const char *path, const char *val, size_t 
 	static const struct {
 		const char *name;
 		size_t off;
-	} src_fields[] = {
-		{ "Scope", offsetof(struct cs_source, scope) },
-		{ "Value", offsetof(struct cs_source, value) },
-		{ "IP", offsetof(struct cs_source, ip) },
-		{ "Range", offsetof(struct cs_source, range) },
-		{ "AsName", offsetof(struct cs_source, as_name) },
-		{ "AsNumber", offsetof(struct cs_source, as_number) },
-		{ "Cn", offsetof(struct cs_source, cn) },
-	}, alert_fields[] = {
+	} alert_fields[] = {
 		{ "Scenario", offsetof(struct cs_ralert, scenario) },
 		{ "Message", offsetof(struct cs_ralert, message) },
 		{ "ScenarioHash", offsetof(struct cs_ralert, hash) },
@@ -828,11 +801,12 @@ int cs_overflow_set_target(void *ovf, const char *path, const char *val, size_t 
 		return -ENOENT;
 	path += 15;
 	if (!strncmp(path, "Source.", 7)) {
+		const struct rec_field *f = rec_find(&cs_source_schema, path + 7);
+
 		if (!ra->nsrc)
 			return -ENOENT; /* Alert is nil: nothing to write into */
-		for (size_t i = 0; i < sizeof(src_fields) / sizeof(src_fields[0]); i++)
-			if (!strcmp(path + 7, src_fields[i].name))
-				field = (char **)((char *)ra->srcs[0] + src_fields[i].off);
+		if (f)
+			field = rec_str(f, ra->srcs[0]);
 	} else {
 		for (size_t i = 0; i < sizeof(alert_fields) / sizeof(alert_fields[0]); i++)
 			if (!strcmp(path, alert_fields[i].name))

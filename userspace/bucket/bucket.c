@@ -27,7 +27,6 @@
 /* `debug: true` in a scenario lifts its traces to info level. */
 #define sc_trace(sc, fmt, ...)                                                                 \
 	log_msg((sc)->debug ? LOG_LVL_INFO : LOG_LVL_DEBUG, "%s: " fmt, (sc)->name, ##__VA_ARGS__)
-#define RFC3339 "2006-01-02T15:04:05Z07:00"
 
 /*
  * One queued event. Scenarios whose expressions never see the queue (no
@@ -206,14 +205,18 @@ static struct qmeta *qmeta_new(const struct cs_event *evt, const char *ts)
  */
 static bool compact_time(const struct cs_event *evt, struct cs_time *t, char *ts)
 {
-	bool has_year;
-
 	if (!evt->marshaled_time || !evt->marshaled_time[0]) {
 		*t = evt->time;
 		return !cs_time_is_zero(t) && !cs_time_format(t, ts, CS_TIME_STRLEN);
 	}
-	return !cs_time_parse_layout(RFC3339, evt->marshaled_time, t, &has_year) &&
-	       !cs_time_format(t, ts, CS_TIME_STRLEN) && !strcmp(ts, evt->marshaled_time);
+	if (!strcmp(evt->marshaled_time, evt->known_time.text)) {
+		/* our formatter's text for this very instant */
+		*t = evt->known_time.t;
+		memcpy(ts, evt->known_time.text, CS_TIME_STRLEN);
+		return true;
+	}
+	return !cs_event_marshaled_time(evt, t) && !cs_time_format(t, ts, CS_TIME_STRLEN) &&
+	       !strcmp(ts, evt->marshaled_time);
 }
 
 /* A LOG event with what the compact slot kept (build_alert reads no more). */
@@ -228,7 +231,8 @@ static int slot_event(const struct qslot *s, struct cs_event **out)
 	if (err)
 		return err;
 	evt->time = s->t;
-	err = cs_time_format(&s->t, ts, sizeof(ts)) ?: cs_event_set_str(&evt->marshaled_time, ts);
+	err = cs_event_format_time(evt, &s->t, ts, sizeof(ts)) ?:
+		cs_event_set_str(&evt->marshaled_time, ts);
 	for (size_t i = 0; !err && i < qm->nmeta + qm->nenr; i++)
 		err = strmap_set(i < qm->nmeta ? evt->meta : evt->enriched, qm_str(qm, 2 * i, ts),
 				 qm_str(qm, 2 * i + 1, ts));
@@ -656,14 +660,11 @@ static void now_live(struct cs_buckets *b, struct cs_time *t)
 /* The time an event is poured at: its MarshaledTime in replay, the clock live. */
 static int event_time(struct cs_buckets *b, const struct cs_event *evt, struct cs_time *t)
 {
-	bool has_year;
-
 	if (b->o.mode == CS_BUCKET_LIVE) {
 		now_live(b, t);
 		return 0;
 	}
-	if (!evt->marshaled_time || !evt->marshaled_time[0] ||
-	    cs_time_parse_layout(RFC3339, evt->marshaled_time, t, &has_year)) {
+	if (cs_event_marshaled_time(evt, t)) {
 		__atomic_fetch_add(&b->st.bad_time, 1, __ATOMIC_RELAXED); /* routing threads */
 		log_warn("event without a usable MarshaledTime (%s): cannot be poured in replay",
 			 evt->marshaled_time ? evt->marshaled_time : "");
@@ -1107,7 +1108,7 @@ static int deliver(struct cs_buckets *b, struct cs_ralert *ra, const struct cs_t
 	evt->overflow = ra;
 	evt->overflow_ops = &cs_ralert_ops;
 	evt->time = *ovflw;
-	cs_time_format(ovflw, ts, sizeof(ts));
+	cs_event_format_time(evt, ovflw, ts, sizeof(ts));
 	err = cs_event_set_str(&evt->marshaled_time, ts);
 	if (!err && b->o.postoverflows) {
 		/* The stage success rule does not drop overflows (spec 7): ignore Process. */

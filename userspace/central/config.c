@@ -7,21 +7,28 @@
 
 #include "central/central.h"
 #include "common/gotime.h"
+#include "common/record.h"
 #include "common/yamljson.h"
 #include "lapi/lapi.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8090"
 #define DEFAULT_DB "/var/lib/crowdsec-central/central.db"
 
+/* The top-level strings; db_conninfo comes from CrowdSec's db_config (cs_lapi_db_config). */
+static const struct rec_field config_fields[] = {
+	REC_STR_OR(struct central_config, "listen_uri", listen_uri, DEFAULT_LISTEN),
+	REC_STR_OR(struct central_config, "db_path", db_path, DEFAULT_DB),
+	REC_STR_OR(struct central_config, "log_level", log_level, "info"),
+	REC_ROW(struct central_config, "geoip_dir", geoip_dir, REC_STR),
+	REC_ROW(struct central_config, NULL, db_conninfo, REC_STR),
+};
+static const struct rec_schema config_schema = REC_SCHEMA(config_fields);
+
 void central_config_clear(struct central_config *cfg)
 {
 	if (!cfg)
 		return;
-	free(cfg->listen_uri);
-	free(cfg->db_path);
-	free(cfg->db_conninfo);
-	free(cfg->log_level);
-	free(cfg->geoip_dir);
+	rec_free(&config_schema, cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -71,15 +78,9 @@ int central_config_load(const char *path, struct central_config *cfg, char *err,
 			return -EINVAL;
 	}
 	root = docs ? json_array_get(docs, 0) : NULL;
-	cfg->listen_uri = strdup(yamljson_get_str(root, "listen_uri", DEFAULT_LISTEN));
-	cfg->db_path = strdup(yamljson_get_str(root, "db_path", DEFAULT_DB));
-	cfg->log_level = strdup(yamljson_get_str(root, "log_level", "info"));
-	if (yamljson_get_str(root, "geoip_dir", NULL))
-		cfg->geoip_dir = strdup(yamljson_get_str(root, "geoip_dir", NULL));
+	ret = rec_json_read(&config_schema, cfg, root);
 	k = r->min_reporters;
 	nets = r->min_networks;
-	if (!cfg->listen_uri || !cfg->db_path || !cfg->log_level)
-		ret = -ENOMEM;
 	if (!ret && root) /* CrowdSec's keys, as the LAPI reads them */
 		ret = cs_lapi_db_config(root, path, &cfg->db_conninfo, &cfg->db_max_conns, err,
 					errlen);

@@ -66,10 +66,12 @@ struct intern {
 	char **s;
 	uint32_t n;
 	size_t cap;
-	uint32_t *slots;
+	uint64_t *slots;
 	size_t nslots;
-	uint32_t last[3]; /* recent answers: consecutive rows repeat their strings */
 };
+
+/* A row's strings, each with the id its field had in the previous row (NIL: none yet). */
+enum { HINT_TYPE, HINT_SCENARIO, HINT_ORIGIN, HINT__N };
 
 struct stream_index {
 	pthread_rwlock_t lock;
@@ -83,11 +85,12 @@ struct stream_index {
 	bool created_sorted;
 	struct sgroup *groups;
 	size_t ngroups, capgroups;
-	uint32_t *gslots;
+	uint64_t *gslots;
 	size_t ngslots;
 	struct sbucket *buckets;
 	size_t nbuckets, nbslots;
 	struct intern strs;
+	uint32_t hint[HINT__N]; /* consecutive rows repeat their strings */
 	char **blocks;
 	size_t nblocks;
 	size_t block_used;
@@ -108,24 +111,44 @@ struct stream_index {
 
 
 /*
- * An index of linear-probed slots (NIL: free) over entries 0..n-1, grown to twice
- * *nslots (first when empty) and refilled by their hashes.
+ * Hash tables of linear-probed slots over entries 0..n-1, each slot the entry
+ * and the low half of its hash: a probe reads the entry (a cache miss of its
+ * own) only when the hashes match, and regrowth never reads the entries.
  */
-static int slots_grow(uint32_t **slots, size_t *nslots, size_t first, uint32_t n,
-		      uint64_t (*hash)(const void *owner, uint32_t i), const void *owner)
+#define SLOT_FREE UINT64_MAX
+
+static uint64_t slot_make(uint64_t hash, uint32_t i)
+{
+	return hash << 32 | i; /* i < NIL: never SLOT_FREE */
+}
+
+static uint32_t slot_hash(uint64_t slot)
+{
+	return (uint32_t)(slot >> 32);
+}
+
+static uint32_t slot_entry(uint64_t slot)
+{
+	return (uint32_t)slot;
+}
+
+/* Grown to twice *nslots (first when empty). */
+static int slots_grow(uint64_t **slots, size_t *nslots, size_t first)
 {
 	size_t ns = *nslots ? *nslots * 2 : first;
-	uint32_t *v = malloc(ns * sizeof(*v));
+	uint64_t *v = malloc(ns * sizeof(*v));
 
 	if (!v)
 		return -ENOMEM;
 	memset(v, 0xff, ns * sizeof(*v));
-	for (uint32_t i = 0; i < n; i++) {
-		size_t h = hash(owner, i) & (ns - 1);
+	for (size_t i = 0; i < *nslots; i++) {
+		size_t h;
 
-		while (v[h] != NIL)
-			h = (h + 1) & (ns - 1);
-		v[h] = i;
+		if ((*slots)[i] == SLOT_FREE)
+			continue;
+		for (h = slot_hash((*slots)[i]) & (ns - 1); v[h] != SLOT_FREE; h = (h + 1) & (ns - 1))
+			;
+		v[h] = (*slots)[i];
 	}
 	free(*slots);
 	*slots = v;
@@ -133,45 +156,30 @@ static int slots_grow(uint32_t **slots, size_t *nslots, size_t first, uint32_t n
 	return 0;
 }
 
-static uint64_t interned_hash(const void *owner, uint32_t i)
-{
-	const struct intern *t = owner;
-
-	return cs_hash_str(t->s[i]);
-}
-
-static int intern_grow(struct intern *t)
-{
-	return slots_grow(&t->slots, &t->nslots, 64, t->n, interned_hash, t);
-}
-
-static uint32_t intern(struct intern *t, const char *s)
+static uint32_t intern(struct intern *t, const char *s, uint32_t *hint)
 {
 	size_t h;
 
 	if (!s)
 		s = "";
-	for (int i = 0; i < 3; i++)
-		if (t->last[i] < t->n && !strcmp(t->s[t->last[i]], s))
-			return t->last[i];
-	if ((t->n + 1) * 2 > t->nslots && intern_grow(t))
+	uint32_t hash;
+
+	if (*hint < t->n && !strcmp(t->s[*hint], s))
+		return *hint;
+	if ((t->n + 1) * 2 > t->nslots && slots_grow(&t->slots, &t->nslots, 64))
 		return NIL;
-	for (h = cs_hash_str(s) & (t->nslots - 1); t->slots[h] != NIL;
-	     h = (h + 1) & (t->nslots - 1)) {
-		if (!strcmp(t->s[t->slots[h]], s)) {
-			t->last[2] = t->last[1];
-			t->last[1] = t->last[0];
-			t->last[0] = t->slots[h];
-			return t->slots[h];
-		}
+	hash = (uint32_t)cs_hash_str(s);
+	for (h = hash & (t->nslots - 1); t->slots[h] != SLOT_FREE; h = (h + 1) & (t->nslots - 1)) {
+		if (slot_hash(t->slots[h]) == hash && !strcmp(t->s[slot_entry(t->slots[h])], s))
+			return *hint = slot_entry(t->slots[h]);
 	}
 	if (t->n >= NIL - 1 || vec_reserve((void **)&t->s, &t->cap, t->n, sizeof(*t->s), 64))
 		return NIL;
 	t->s[t->n] = strdup(s);
 	if (!t->s[t->n])
 		return NIL;
-	t->slots[h] = t->n;
-	return t->n++;
+	t->slots[h] = slot_make(hash, t->n);
+	return *hint = t->n++;
 }
 
 static void intern_free(struct intern *t)
@@ -181,7 +189,6 @@ static void intern_free(struct intern *t)
 	free(t->s);
 	free(t->slots);
 	memset(t, 0, sizeof(*t));
-	memset(t->last, 0xff, sizeof(t->last));
 }
 
 static const char *arena_dup(struct stream_index *x, const char *s)
@@ -219,31 +226,22 @@ static uint64_t group_hash(const char *value, uint32_t type, uint8_t scope)
 	return cs_hash2(value, strlen(value), &kind, sizeof(kind));
 }
 
-static uint64_t indexed_group_hash(const void *owner, uint32_t g)
-{
-	const struct sgroup *gr = &((const struct stream_index *)owner)->groups[g];
-
-	return group_hash(gr->value, gr->type, gr->scope);
-}
-
-static int gslots_grow(struct stream_index *x)
-{
-	return slots_grow(&x->gslots, &x->ngslots, 1024, x->ngroups, indexed_group_hash, x);
-}
-
+/* hash: group_hash()'s low half */
 static uint32_t group_get(struct stream_index *x, const char *value, uint32_t type,
-			  uint8_t scope)
+			  uint8_t scope, uint32_t hash)
 {
 	size_t h;
 
-	if ((x->ngroups + 1) * 2 > x->ngslots && gslots_grow(x))
+	if ((x->ngroups + 1) * 2 > x->ngslots && slots_grow(&x->gslots, &x->ngslots, 1024))
 		return NIL;
-	for (h = group_hash(value, type, scope) & (x->ngslots - 1); x->gslots[h] != NIL;
-	     h = (h + 1) & (x->ngslots - 1)) {
-		const struct sgroup *g = &x->groups[x->gslots[h]];
+	for (h = hash & (x->ngslots - 1); x->gslots[h] != SLOT_FREE; h = (h + 1) & (x->ngslots - 1)) {
+		const struct sgroup *g;
 
+		if (slot_hash(x->gslots[h]) != hash)
+			continue;
+		g = &x->groups[slot_entry(x->gslots[h])];
 		if (g->type == type && g->scope == scope && !strcmp(g->value, value))
-			return x->gslots[h];
+			return slot_entry(x->gslots[h]);
 	}
 	if (vec_reserve((void **)&x->groups, &x->capgroups, x->ngroups, sizeof(*x->groups), 1024))
 		return NIL;
@@ -251,7 +249,7 @@ static uint32_t group_get(struct stream_index *x, const char *value, uint32_t ty
 						 .head = NIL, .scope = scope };
 	if (!x->groups[x->ngroups].value)
 		return NIL;
-	x->gslots[h] = (uint32_t)x->ngroups;
+	x->gslots[h] = slot_make(hash, (uint32_t)x->ngroups);
 	return (uint32_t)x->ngroups++;
 }
 
@@ -331,31 +329,65 @@ static int scope_code(const char *scope)
 
 static const char *const scope_names[] = { "Ip", "Range" };
 
-static int row_add(struct stream_index *x, int64_t id, int64_t created_at, int64_t until,
-		   const char *scenario, const char *type, int scope, const char *value,
-		   const char *origin, bool simulated)
-{
-	uint32_t ty = intern(&x->strs, type), sc = intern(&x->strs, scenario),
-		 orig = intern(&x->strs, origin), g, r;
+/* A row on its way in: its strings interned, its group's hash known. */
+struct row_in {
+	int64_t id, created_at, until;
+	const char *value;
+	uint32_t type, scenario, origin, hash;
+	uint8_t scope, simulated;
+};
 
-	if (ty == NIL || sc == NIL || orig == NIL)
+/*
+ * Rows staged before any is inserted: each group lookup starts with a cache
+ * miss in a table of millions of slots, so the slots of a batch are fetched
+ * together (prefetched while the next rows are staged).
+ */
+#define ROW_BATCH 16
+
+static int row_stage(struct stream_index *x, struct row_in *in, const char *scenario,
+		     const char *type, const char *origin)
+{
+	in->type = intern(&x->strs, type, &x->hint[HINT_TYPE]);
+	in->scenario = intern(&x->strs, scenario, &x->hint[HINT_SCENARIO]);
+	in->origin = intern(&x->strs, origin, &x->hint[HINT_ORIGIN]);
+	if (in->type == NIL || in->scenario == NIL || in->origin == NIL)
 		return -ENOMEM;
-	g = group_get(x, value ? value : "", ty, (uint8_t)scope);
+	if (!in->value)
+		in->value = "";
+	in->hash = (uint32_t)group_hash(in->value, in->type, in->scope);
+	if (x->ngslots) /* a hint: the table may grow before the row goes in */
+		__builtin_prefetch(&x->gslots[in->hash & (x->ngslots - 1)]);
+	return 0;
+}
+
+static int row_insert(struct stream_index *x, const struct row_in *in)
+{
+	uint32_t g = group_get(x, in->value, in->type, in->scope, in->hash), r;
+
 	if (g == NIL || x->nrows >= NIL - 1)
 		return -ENOMEM;
 	if (vec_reserve((void **)&x->rows, &x->caprows, x->nrows, sizeof(*x->rows), 4096))
 		return -ENOMEM;
-	if (x->nrows && (id <= x->rows[x->nrows - 1].id))
+	if (x->nrows && (in->id <= x->rows[x->nrows - 1].id))
 		return -ERANGE; /* ids only grow: anything else means the index is out of step */
-	if (x->nrows && created_at < x->rows[x->nrows - 1].created_at)
+	if (x->nrows && in->created_at < x->rows[x->nrows - 1].created_at)
 		x->created_sorted = false;
 	r = (uint32_t)x->nrows;
-	x->rows[r] = (struct srow){ .id = id, .created_at = created_at, .until = until,
-				    .group = g, .next = x->groups[g].head, .scenario = sc,
-				    .origin = orig, .simulated = simulated };
+	x->rows[r] = (struct srow){ .id = in->id, .created_at = in->created_at, .until = in->until,
+				    .group = g, .next = x->groups[g].head, .scenario = in->scenario,
+				    .origin = in->origin, .simulated = in->simulated };
 	x->groups[g].head = r;
 	x->nrows++;
-	return bucket_add(x, until, r);
+	return bucket_add(x, in->until, r);
+}
+
+static int rows_insert(struct stream_index *x, const struct row_in *v, size_t n)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++)
+		err = row_insert(x, &v[i]);
+	return err;
 }
 
 static uint32_t row_by_id(const struct stream_index *x, int64_t id)
@@ -395,6 +427,7 @@ static void index_clear(struct stream_index *x)
 			free(x->buckets[i].rows);
 	free(x->buckets);
 	intern_free(&x->strs);
+	memset(x->hint, 0xff, sizeof(x->hint));
 	for (size_t i = 0; i < x->nblocks; i++)
 		free(x->blocks[i]);
 	free(x->blocks);
@@ -427,7 +460,7 @@ int stream_index_new(struct cs_db *db)
 	pthread_mutex_init(&x->load_lock, NULL);
 	pthread_cond_init(&x->state_cond, NULL);
 	x->created_sorted = true;
-	memset(x->strs.last, 0xff, sizeof(x->strs.last));
+	memset(x->hint, 0xff, sizeof(x->hint));
 	db->stream = x;
 	return 0;
 }
@@ -470,23 +503,54 @@ static int read_epoch(struct cs_db *db, int64_t *n)
 
 #define DECISION_ROW_COLS "id, created_at, until, scenario, type, scope, value, origin, simulated"
 
+/* a staged row's value is copied (the next step frees SQLite's); longer ones go alone */
+#define STAGED_VALUE_MAX 64
+
 /* Rows of s (DECISION_ROW_COLS) into the index: new ones appended, known ones updated. */
 static int merge_rows(struct stream_index *x, struct dbstmt *s)
 {
+	struct row_in batch[ROW_BATCH];
+	char values[ROW_BATCH][STAGED_VALUE_MAX];
+	size_t n = 0;
 	int rc, err = 0;
 
 	while (!err && (rc = db_step(s)) == DB_ROW) {
-		uint32_t r = row_by_id(x, col_int(s, 0));
+		int64_t id = col_int(s, 0);
+		/* a load appends every row: only a row the index may hold is looked up */
+		uint32_t r = x->nrows && id <= x->rows[x->nrows - 1].id ? row_by_id(x, id) : NIL;
+		const char *value = col_str(s, 6);
+		size_t len = value ? strlen(value) : 0;
+		struct row_in *in = &batch[n];
 
+		if (r != NIL || len >= STAGED_VALUE_MAX) {
+			err = rows_insert(x, batch, n); /* in id order */
+			n = 0;
+			in = &batch[0];
+		}
+		if (err)
+			break;
 		if (r != NIL) { /* soft-deleted or extended since */
 			x->rows[r].until = col_int(s, 2);
 			err = bucket_add(x, x->rows[r].until, r);
 			continue;
 		}
-		err = row_add(x, col_int(s, 0), col_int(s, 1), col_int(s, 2), col_str(s, 3),
-			      col_str(s, 4), scope_code(col_str(s, 5)), col_str(s, 6), col_str(s, 7),
-			      col_int(s, 8));
+		*in = (struct row_in){ .id = id, .created_at = col_int(s, 1), .until = col_int(s, 2),
+				       .scope = (uint8_t)scope_code(col_str(s, 5)),
+				       .simulated = col_int(s, 8) != 0 };
+		if (len < STAGED_VALUE_MAX && value) {
+			memcpy(values[n], value, len + 1);
+			in->value = values[n];
+		} else {
+			in->value = value;
+		}
+		err = row_stage(x, in, col_str(s, 3), col_str(s, 4), col_str(s, 7));
+		if (!err && (len >= STAGED_VALUE_MAX || ++n == ROW_BATCH)) {
+			err = rows_insert(x, batch, len >= STAGED_VALUE_MAX ? 1 : n);
+			n = 0;
+		}
 	}
+	if (!err)
+		err = rows_insert(x, batch, n);
 	if (!err && rc != DB_DONE)
 		err = sql_err(NULL, rc);
 	return err;
@@ -713,7 +777,8 @@ void stream_apply_alerts(struct cs_db *db, struct cs_alert *const *alerts, size_
 			 const int64_t *decision_ids, int64_t created_at)
 {
 	struct stream_index *x = db->stream;
-	size_t k = 0;
+	struct row_in batch[ROW_BATCH];
+	size_t k = 0, nb = 0;
 	int err = 0;
 
 	if (!active(db) || pg_learn_later(db))
@@ -730,13 +795,21 @@ void stream_apply_alerts(struct cs_db *db, struct cs_alert *const *alerts, size_
 			const struct cs_decision *d = &a->decisions[j];
 			int sc = scope_code(d->scope);
 
-			if (sc >= 0)
-				err = row_add(x, decision_ids[k], created_at,
-					      gotime_deadline(a->stop_at, d->duration),
-					      d->scenario, d->type, sc, d->value, d->origin,
-					      d->simulated || a->simulated);
+			if (sc < 0)
+				continue;
+			batch[nb] = (struct row_in){ .id = decision_ids[k], .created_at = created_at,
+						     .until = gotime_deadline(a->stop_at, d->duration),
+						     .value = d->value, .scope = (uint8_t)sc,
+						     .simulated = d->simulated || a->simulated };
+			err = row_stage(x, &batch[nb], d->scenario, d->type, d->origin);
+			if (!err && ++nb == ROW_BATCH) {
+				err = rows_insert(x, batch, nb);
+				nb = 0;
+			}
 		}
 	}
+	if (!err)
+		err = rows_insert(x, batch, nb);
 	if (err)
 		apply_failed(x, err);
 	x->inflight = 0;

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/record.h"
 #include "common/strv.h"
 #include "common/vec.h"
 #include "common/yamljson.h"
@@ -121,40 +122,52 @@ out:
 	return rc;
 }
 
+/* What a configuration owns (hub_config_load reads each with its own rule). */
+static const struct rec_field config_owned[] = {
+	REC_ROW(struct hub_config, NULL, config_dir, REC_STR),
+	REC_ROW(struct hub_config, NULL, hub_dir, REC_STR),
+	REC_ROW(struct hub_config, NULL, index_path, REC_STR),
+	REC_ROW(struct hub_config, NULL, data_dir, REC_STR),
+	REC_ROW(struct hub_config, NULL, hub_url, REC_STR),
+	REC_ROW(struct hub_config, NULL, hub_data_url, REC_STR),
+};
+static const struct rec_schema config_schema = REC_SCHEMA(config_owned);
+
 void hub_config_clear(struct hub_config *cfg)
 {
 	if (!cfg)
 		return;
-	free(cfg->config_dir);
-	free(cfg->hub_dir);
-	free(cfg->index_path);
-	free(cfg->data_dir);
-	free(cfg->hub_url);
-	free(cfg->hub_data_url);
+	rec_free(&config_schema, cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }
+
+/* What an item owns besides its versions and dependencies. */
+static const struct rec_field item_owned[] = {
+	REC_ROW(struct hub_item, NULL, name, REC_STR),
+	REC_ROW(struct hub_item, NULL, stage, REC_STR),
+	REC_ROW(struct hub_item, NULL, file_name, REC_STR),
+	REC_ROW(struct hub_item, NULL, remote_path, REC_STR),
+	REC_ROW(struct hub_item, NULL, version, REC_STR),
+	REC_ROW(struct hub_item, NULL, description, REC_STR),
+	REC_ROW(struct hub_item, NULL, author, REC_STR),
+	REC_ROW(struct hub_item, NULL, local_path, REC_STR),
+	REC_ROW(struct hub_item, NULL, download_path, REC_STR),
+	REC_ROW(struct hub_item, NULL, local_version, REC_STR),
+	REC_LIST(struct hub_item, NULL, tainted_by, ntainted_by),
+	REC_LIST(struct hub_item, NULL, belongs_to, nbelongs_to),
+};
+static const struct rec_schema item_schema = REC_SCHEMA(item_owned);
 
 void hub_item_free(struct hub_item *it)
 {
 	if (!it)
 		return;
-	free(it->name);
-	free(it->stage);
-	free(it->file_name);
-	free(it->remote_path);
-	free(it->version);
-	free(it->description);
-	free(it->author);
+	rec_free(&item_schema, it);
 	for (size_t i = 0; i < it->nversions; i++)
 		free(it->versions[i].version);
 	free(it->versions);
 	for (int t = 0; t < HUB_NTYPES; t++)
 		strv_free(it->deps[t], it->ndeps[t]);
-	free(it->local_path);
-	free(it->download_path);
-	free(it->local_version);
-	strv_free(it->tainted_by, it->ntainted_by);
-	strv_free(it->belongs_to, it->nbelongs_to);
 	free(it);
 }
 

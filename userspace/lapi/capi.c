@@ -351,6 +351,7 @@ struct pull_state {
 	struct cs_decision *d;
 	size_t n;
 	size_t added, deleted, bad;
+	bool store_failed; /* said already: not the central's fault */
 };
 
 /* One "new" entry, checked into *out (strings in *e); NULL, or the field it fails on. */
@@ -415,6 +416,7 @@ static int pull_flush(struct pull_state *ps)
 	    cs_db_alerts_insert(c->l->db, (struct cs_alert *const[]){ &a }, 1, NULL, ps->now,
 				&id)) {
 		log_error("capi: cannot store the blocklist: %s", cs_db_errmsg(c->l->db));
+		ps->store_failed = true;
 		return -EIO;
 	}
 	ps->added += a.n_decisions;
@@ -472,7 +474,9 @@ static void pull(struct capi *c)
 					 ps.startup ? "/v2/decisions/stream?startup=true"
 						    : "/v2/decisions/stream",
 					 &status, pull_data, &ps, &answer);
-		if (err == -EBADMSG)
+		if (ps.store_failed)
+			;
+		else if (err == -EBADMSG)
 			log_warn("capi: the blocklist answer: %s", stream_parser_why(ps.sp));
 		else if (err && err != -EIO)
 			log_warn("capi: pulling the blocklist: %s", strerror(-err));

@@ -1,15 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
  * Group commit of alerts. Whoever stores alerts (HTTP pushes, the detector's
- * queue worker, cs_lapi_alert_submit) hands them to one writer thread and
- * waits; the writer takes everything handed in meanwhile and stores it as one
- * transaction. Concurrent pushes then share one COMMIT (one WAL fsync under
- * synchronous=FULL) instead of queueing for the db lock and syncing one by one,
- * and every caller still returns only once its alerts are durable.
+ * queue worker, cs_lapi_alert_submit) hands them to one writer thread; the
+ * writer takes everything handed in meanwhile and stores it as one
+ * transaction, so concurrent pushes share one COMMIT (one WAL write, one fsync
+ * under synchronous=FULL) instead of queueing for the db lock one by one.
  *
- * A group the database refuses is stored again one submission at a time, so
- * each caller gets its own answer: an alert that was stored is never reported
- * as failed, one that was not never as stored.
+ * HTTP pushes do not hold their libmicrohttpd thread meanwhile: the handler
+ * queues its alerts and suspends its connection, and the writer resumes it
+ * once the group committed (the handler then runs again and answers). With
+ * only 4 MHD threads, a waiting handler per thread would cap a group at 4
+ * requests; suspended, every open connection joins the next group. The queue
+ * of suspended pushes is bounded (COMMIT_QUEUE_ALERTS): beyond it a push is
+ * refused before anything of it is stored.
+ *
+ * Every answer still follows its commit. A group the database refuses is
+ * stored again one submission at a time, so each caller gets its own answer:
+ * an alert that was stored is never reported as failed, one that was not
+ * never as stored.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,32 +29,29 @@
 
 /* alerts in one transaction at most (a submission is never split: an import's is taken whole) */
 #define COMMIT_GROUP_ALERTS 4096
-
-struct commit_req {
-	struct cs_alert *const *v;
-	size_t n;
-	int64_t now;
-	int64_t *ids;
-	int err;
-	char *msg; /* the database's words on a failure, read by the thread that holds the connection */
-	size_t msglen;
-	bool done;
-	struct commit_req *next;
-};
+/* alerts of suspended pushes waiting for the writer, at most (one submission is always taken) */
+#ifndef COMMIT_QUEUE_ALERTS
+#define COMMIT_QUEUE_ALERTS 32768
+#endif
 
 struct lapi_committer {
 	struct cs_db *db;
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* a submission is queued, or stop */
 	pthread_cond_t done; /* a group is stored */
-	struct commit_req *head, **tail;
-	size_t queued; /* submissions handed in, not taken by the writer yet */
-	size_t taken;  /* submissions taken by the writer, in all */
+	struct lapi_commit_req *head, **tail;
+	size_t queued;	      /* submissions handed in, not taken by the writer yet */
+	size_t queued_alerts; /* the alerts of suspended ones among them */
+	size_t taken;	      /* submissions taken by the writer, in all */
+	size_t suspended;     /* connections suspended, not resumed yet */
+	size_t max_queued_alerts;
+	bool paused; /* tests: the writer takes nothing */
+	bool no_suspend;      /* the listener stops: pushes wait for their commit */
 	bool running, stop;
 	pthread_t thread;
 };
 
-static int store_alone(struct cs_db *db, struct commit_req *r)
+static int store_alone(struct cs_db *db, struct lapi_commit_req *r)
 {
 	int err = cs_db_alerts_insert(db, r->v, r->n, NULL, r->now, r->ids);
 
@@ -56,7 +61,7 @@ static int store_alone(struct cs_db *db, struct commit_req *r)
 }
 
 /* The submissions from first to the end of the list (NULL-terminated). */
-static void store_group(struct cs_db *db, struct commit_req *first, size_t nreq, size_t nalerts)
+static void store_group(struct cs_db *db, struct lapi_commit_req *first, size_t nreq, size_t nalerts)
 {
 	struct cs_alert **all;
 	int64_t *ids, now = 0;
@@ -70,7 +75,7 @@ static void store_group(struct cs_db *db, struct commit_req *first, size_t nreq,
 	all = malloc(nalerts * sizeof(*all));
 	ids = malloc(nalerts * sizeof(*ids));
 	err = all && ids ? 0 : -ENOMEM;
-	for (struct commit_req *r = first; !err && r; r = r->next) {
+	for (struct lapi_commit_req *r = first; !err && r; r = r->next) {
 		for (size_t i = 0; i < r->n; i++)
 			all[k++] = r->v[i];
 		now = r->now > now ? r->now : now; /* stored now: the latest clock read */
@@ -78,7 +83,7 @@ static void store_group(struct cs_db *db, struct commit_req *first, size_t nreq,
 	if (!err)
 		err = cs_db_alerts_insert(db, all, nalerts, NULL, now, ids);
 	k = 0;
-	for (struct commit_req *r = first; r; r = r->next) {
+	for (struct lapi_commit_req *r = first; r; r = r->next) {
 		if (err) { /* nothing of the group is stored: each on its own */
 			r->err = store_alone(db, r);
 			continue;
@@ -97,10 +102,10 @@ static void *committer_main(void *arg)
 
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		struct commit_req *first, *last;
+		struct lapi_commit_req *first, *last;
 		size_t nreq = 1, nalerts;
 
-		while (!c->head && !c->stop)
+		while ((!c->head || c->paused) && !c->stop)
 			pthread_cond_wait(&c->work, &c->lock);
 		if (!c->head)
 			break; /* stopping, and everything handed in is stored */
@@ -114,15 +119,24 @@ static void *committer_main(void *arg)
 		c->head = last->next;
 		c->queued -= nreq;
 		c->taken += nreq;
+		for (struct lapi_commit_req *r = first; r != last->next; r = r->next)
+			if (r->conn)
+				c->queued_alerts -= r->n;
 		if (!c->head)
 			c->tail = &c->head;
 		last->next = NULL;
 		pthread_mutex_unlock(&c->lock);
 		store_group(c->db, first, nreq, nalerts);
 		pthread_mutex_lock(&c->lock);
-		for (struct commit_req *r = first, *next; r; r = next) {
-			next = r->next; /* r belongs to its waiter once done is set */
+		for (struct lapi_commit_req *r = first, *next; r; r = next) {
+			struct MHD_Connection *conn = r->conn;
+
+			next = r->next; /* r belongs to its waiter once done is set or conn resumed */
 			r->done = true;
+			if (conn) { /* suspended under this lock: resumed after its suspension */
+				MHD_resume_connection(conn);
+				c->suspended--;
+			}
 		}
 		pthread_cond_broadcast(&c->done);
 	}
@@ -140,6 +154,7 @@ int lapi_committer_start(struct cs_lapi *l)
 		return -ENOMEM;
 	c->db = l->db;
 	c->tail = &c->head;
+	c->max_queued_alerts = COMMIT_QUEUE_ALERTS;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->work, NULL);
 	pthread_cond_init(&c->done, NULL);
@@ -170,27 +185,83 @@ void lapi_committer_stop(struct cs_lapi *l)
 	free(c);
 }
 
-int lapi_commit_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, int64_t now,
-		       int64_t *ids, char *msg, size_t msglen)
+/* Queues r (c->lock held); false when the writer no longer takes submissions. */
+static bool enqueue(struct lapi_committer *c, struct lapi_commit_req *r)
+{
+	if (!c->running || c->stop)
+		return false;
+	r->next = NULL;
+	r->done = false;
+	*c->tail = r;
+	c->tail = &r->next;
+	c->queued++;
+	pthread_cond_signal(&c->work);
+	return true;
+}
+
+int lapi_commit_wait(struct cs_lapi *l, struct lapi_commit_req *r)
 {
 	struct lapi_committer *c = l->committer;
-	struct commit_req r = { .v = v, .n = n, .now = now, .ids = ids, .msg = msg, .msglen = msglen };
 
+	r->conn = NULL;
 	if (c) {
 		pthread_mutex_lock(&c->lock);
-		if (c->running && !c->stop) {
-			*c->tail = &r;
-			c->tail = &r.next;
-			c->queued++;
-			pthread_cond_signal(&c->work);
-			while (!r.done)
+		if (enqueue(c, r)) {
+			while (!r->done)
 				pthread_cond_wait(&c->done, &c->lock);
 			pthread_mutex_unlock(&c->lock);
-			return r.err;
+			return r->err;
 		}
 		pthread_mutex_unlock(&c->lock);
 	}
-	return store_alone(l->db, &r);
+	return r->err = store_alone(l->db, r);
+}
+
+int lapi_commit_suspend(struct cs_lapi *l, struct lapi_commit_req *r, struct MHD_Connection *conn)
+{
+	struct lapi_committer *c = l->committer;
+
+	if (c) {
+		pthread_mutex_lock(&c->lock);
+		if (c->running && !c->stop && !c->no_suspend) {
+			if (c->queued_alerts && c->queued_alerts + r->n > c->max_queued_alerts) {
+				pthread_mutex_unlock(&c->lock);
+				return -EAGAIN;
+			}
+			r->conn = conn;
+			enqueue(c, r);
+			c->queued_alerts += r->n;
+			c->suspended++;
+			/* before the writer can resume it: it takes r under this lock */
+			MHD_suspend_connection(conn);
+			pthread_mutex_unlock(&c->lock);
+			return -EINPROGRESS;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	return lapi_commit_wait(l, r);
+}
+
+void lapi_committer_quiesce(struct cs_lapi *l)
+{
+	struct lapi_committer *c = l->committer;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->no_suspend = true;
+	while (c->suspended)
+		pthread_cond_wait(&c->done, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int lapi_commit_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, int64_t now,
+		       int64_t *ids, char *msg, size_t msglen)
+{
+	struct lapi_commit_req r = { .v = v, .n = n, .now = now, .ids = ids, .msg = msg,
+				     .msglen = msglen };
+
+	return lapi_commit_wait(l, &r);
 }
 
 void lapi_commit_counts(struct cs_lapi *l, size_t *queued, size_t *taken)
@@ -203,5 +274,18 @@ void lapi_commit_counts(struct cs_lapi *l, size_t *queued, size_t *taken)
 	pthread_mutex_lock(&c->lock);
 	*queued = c->queued;
 	*taken = c->taken;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void lapi_commit_test_hold(struct cs_lapi *l, bool paused, size_t max_queued_alerts)
+{
+	struct lapi_committer *c = l->committer;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->paused = paused;
+	c->max_queued_alerts = max_queued_alerts ? max_queued_alerts : COMMIT_QUEUE_ALERTS;
+	pthread_cond_signal(&c->work);
 	pthread_mutex_unlock(&c->lock);
 }

@@ -48,38 +48,99 @@ static void reply_missing(struct req *r, json_t *miss)
 	reply_msg(r, BAD_INPUT, "%s", buf);
 }
 
-/* Profiles, store, and the 201 answer with the new ids. */
-static void push_store(struct req *r, struct cs_alert **v, size_t n, int64_t now)
-{
-	int64_t *ids = calloc(n + 1, sizeof(*ids));
-	json_t *ids_json;
-	char msg[1024] = "";
-	int ret;
+/* A push between its decode and its answer (the connection may be suspended meanwhile). */
+struct push {
+	struct cs_alert **v;
+	size_t n;
+	int64_t *ids;
+	struct lapi_store st;
+};
 
-	if (!ids) {
-		reply_msg(r, 500, "out of memory");
+static void push_free(void *arg)
+{
+	struct push *p = arg;
+
+	if (!p)
 		return;
-	}
-	ret = lapi_store_alerts(r->l, v, n, r->machine, now, ids, msg, sizeof(msg));
+	cs_alerts_free(p->v, p->n);
+	free(p->ids);
+	free(p);
+}
+
+/* After the commit: the 201 answer with the new ids, or the error. */
+static void push_answer(struct req *r, struct push *p, int err)
+{
+	char msg[1024] = "";
+	json_t *ids_json;
+	int ret = lapi_store_end(r->l, &p->st, err, msg, sizeof(msg));
+
 	if (ret == -EINVAL) {
 		reply_msg(r, BAD_INPUT, "%s", msg);
-		goto out;
+		return;
+	} else if (ret == -EAGAIN) {
+		reply_msg(r, 503, "%s", msg);
+		return;
 	} else if (ret) {
 		reply_msg(r, 500, "%s", msg);
-		goto out;
+		return;
 	}
 	ids_json = json_array();
-	for (size_t i = 0; ids_json && i < n; i++) {
+	for (size_t i = 0; ids_json && i < p->n; i++) {
 		char b[32];
 
-		if (!ids[i])
+		if (!p->ids[i])
 			continue; /* allowlisted: not stored */
-		snprintf(b, sizeof(b), "%lld", (long long)ids[i]);
+		snprintf(b, sizeof(b), "%lld", (long long)p->ids[i]);
 		json_array_append_new(ids_json, json_string(b));
 	}
 	reply_json(r, 201, ids_json);
-out:
-	free(ids);
+}
+
+static void push_resumed(struct req *r)
+{
+	struct push *p = r->pending;
+
+	r->pending = NULL;
+	r->resume = NULL;
+	push_answer(r, p, p->st.commit.err);
+	push_free(p);
+}
+
+/*
+ * Profiles, then the group commit with the connection suspended meanwhile
+ * (push_resumed answers). Takes v.
+ */
+static void push_store(struct req *r, struct cs_alert **v, size_t n, int64_t now)
+{
+	struct push *p = calloc(1, sizeof(*p));
+	char msg[1024] = "";
+	int ret;
+
+	if (!p || !(p->ids = calloc(n + 1, sizeof(*p->ids)))) {
+		cs_alerts_free(v, n);
+		free(p);
+		reply_msg(r, 500, "out of memory");
+		return;
+	}
+	p->v = v;
+	p->n = n;
+	ret = lapi_store_begin(r->l, &p->st, v, n, r->machine, now, p->ids, msg, sizeof(msg));
+	if (ret) {
+		reply_msg(r, ret == -EINVAL ? BAD_INPUT : 500, "%s", msg);
+		push_free(p);
+		return;
+	}
+	if (p->st.commit.n) {
+		ret = lapi_commit_suspend(r->l, &p->st.commit, r->conn);
+		if (ret == -EINPROGRESS) {
+			r->pending = p;
+			r->pending_free = push_free;
+			r->resume = push_resumed;
+			return;
+		}
+	}
+	push_answer(r, p, ret);
+	push_free(p);
 }
 
 /*
@@ -110,7 +171,9 @@ static void push_bulk(struct req *r, int64_t now)
 			free(b.v[i]->machine_id);
 			b.v[i]->machine_id = strdup(r->machine);
 		}
-		push_store(r, b.v, b.n, now);
+		push_store(r, b.v, b.n, now); /* takes the alerts; the body they borrow stays */
+		b.v = NULL;
+		b.n = 0;
 	}
 	alerts_bulk_free(&b);
 	json_decref(miss);
@@ -173,7 +236,9 @@ void h_alerts_push(struct req *r)
 	}
 	json_decref(j);
 	j = NULL;
-	push_store(r, v, n, now);
+	push_store(r, v, n, now); /* takes v */
+	v = NULL;
+	n = 0;
 out:
 	cs_alerts_free(v, n);
 	json_decref(miss);

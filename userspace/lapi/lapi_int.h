@@ -213,6 +213,10 @@ struct req {
 	MHD_ContentReaderCallback reader;
 	void *reader_cls;
 	MHD_ContentReaderFreeCallback reader_free;
+	/* a handler that suspended the connection: answers when it is resumed */
+	void (*resume)(struct req *r);
+	void *pending; /* the handler's state meanwhile, released by pending_free */
+	void (*pending_free)(void *pending);
 };
 
 typedef void (*handler_fn)(struct req *r);
@@ -378,24 +382,86 @@ void *lapi_conn_reaper_main(void *arg);
 json_t *req_json(struct req *r);
 /* Free the request body and return its bytes to the in-flight bound. */
 void req_body_release(struct req *r);
-int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
-		      int64_t now, int64_t *ids, char *msg, size_t msglen);
-
 /* ---- commit.c: group commit ---- */
 /* The writer thread: started once the db is open, stopped after the last alert producer. */
 int lapi_committer_start(struct cs_lapi *l);
 /* Stores what was handed in, then joins the writer; later commits store by themselves. */
 void lapi_committer_stop(struct cs_lapi *l);
 /*
- * cs_db_alerts_insert(l->db, v, n, NULL, now, ids) (each alert names its owner),
- * in one transaction with whatever other threads hand in meanwhile; returns once
- * the transaction committed (or failed: then nothing of v is stored, and msg,
- * when not NULL, gets the database's error text).
+ * One submission: cs_db_alerts_insert(l->db, v, n, NULL, now, ids) (each alert
+ * names its owner), in one transaction with whatever else is handed in
+ * meanwhile. err is 0 once the transaction committed; on a failure nothing of
+ * v is stored and msg, when not NULL, gets the database's error text.
  */
+struct lapi_commit_req {
+	struct cs_alert *const *v;
+	size_t n;
+	int64_t now;
+	int64_t *ids;
+	int err;
+	char *msg; /* written by the thread that holds the connection */
+	size_t msglen;
+	/* private to commit.c */
+	struct MHD_Connection *conn; /* suspended: resumed once stored */
+	bool done;
+	struct lapi_commit_req *next;
+};
+/* Hands r to the writer and returns r->err once it is stored (or failed). */
+int lapi_commit_wait(struct cs_lapi *l, struct lapi_commit_req *r);
+/*
+ * From a request handler: hands r to the writer and suspends conn; returns
+ * -EINPROGRESS, and the writer resumes conn once r->err is set (the access
+ * handler then runs again). -EAGAIN, nothing stored: too many alerts wait
+ * already. When the writer does not suspend (the listener stops), r is stored
+ * at once as by lapi_commit_wait. r must stay in place until conn is resumed.
+ */
+int lapi_commit_suspend(struct cs_lapi *l, struct lapi_commit_req *r, struct MHD_Connection *conn);
+/* Before stopping the listener: no more suspensions, and every suspended connection resumed. */
+void lapi_committer_quiesce(struct cs_lapi *l);
+/* lapi_commit_wait on {v, n, now, ids, msg, msglen}. */
 int lapi_commit_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, int64_t now,
 		       int64_t *ids, char *msg, size_t msglen);
 /* Submissions waiting for the writer, and taken by it since start (tests wait on them). */
 void lapi_commit_counts(struct cs_lapi *l, size_t *queued, size_t *taken);
+/* Tests: the writer takes nothing while paused; the bound on waiting alerts (0: the default). */
+void lapi_commit_test_hold(struct cs_lapi *l, bool paused, size_t max_queued_alerts);
+
+/* ---- queue.c: storing alerts ---- */
+/*
+ * Storing alerts (queue.c): dedupe by uuid, allowlists, profiles, the group
+ * commit, then the notifications and the crowd's signals. ids[i] is v[i]'s id
+ * (0: allowlisted, not stored). -EINVAL (bad decision value, msg), -EAGAIN (too
+ * many alerts wait to be stored, nothing stored), -EIO/-ENOMEM/-errno (msg).
+ */
+int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
+		      int64_t now, int64_t *ids, char *msg, size_t msglen);
+/*
+ * The same in two halves around the commit, for a handler that suspends its
+ * connection meanwhile: lapi_store_begin runs everything before the commit and
+ * fills st->commit (st->commit.n alerts to commit; on an error it released st);
+ * after the commit of st->commit (or none when st->commit.n is 0),
+ * lapi_store_end(..., st->commit.err) runs the rest and releases st. v, ids and
+ * machine must outlive st.
+ */
+struct lapi_store {
+	struct cs_alert **v;
+	size_t n;
+	const char *machine;
+	int64_t now;
+	int64_t *ids;
+	struct cs_alert **keep; /* the alerts to store */
+	int64_t *kids;
+	char *const **notify;
+	size_t *nnotify;
+	bool *drop;
+	size_t nk;
+	char dberr[256];
+	struct lapi_commit_req commit;
+};
+int lapi_store_begin(struct cs_lapi *l, struct lapi_store *st, struct cs_alert **v, size_t n,
+		     const char *machine, int64_t now, int64_t *ids, char *msg, size_t msglen);
+int lapi_store_end(struct cs_lapi *l, struct lapi_store *st, int err, char *msg, size_t msglen);
+
 
 /* ---- capi.c: the LAPI as a member of a crowd ---- */
 /* Starts pushing and pulling when api.server.online_client is set (else 0, nothing). */

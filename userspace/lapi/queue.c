@@ -158,19 +158,38 @@ unsigned long cs_lapi_alerts_dropped(struct cs_lapi *l)
 	return n;
 }
 
-int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
-		      int64_t now, int64_t *ids, char *msg, size_t msglen)
+static void store_release(struct lapi_store *st)
 {
-	struct cs_alert **keep = calloc(n + 1, sizeof(*keep));
-	int64_t *kids = calloc(n + 1, sizeof(*kids));
-	char *const **notify = calloc(n + 1, sizeof(*notify));
-	size_t *nnotify = calloc(n + 1, sizeof(*nnotify));
-	bool *drop = calloc(n + 1, sizeof(*drop));
-	size_t nk = 0, nfresh = 0;
-	char dberr[256] = "";
+	free(st->keep);
+	free(st->kids);
+	free(st->notify);
+	free(st->nnotify);
+	free(st->drop);
+	st->keep = NULL;
+	st->kids = NULL;
+	st->notify = NULL;
+	st->nnotify = NULL;
+	st->drop = NULL;
+}
+
+int lapi_store_begin(struct cs_lapi *l, struct lapi_store *st, struct cs_alert **v, size_t n,
+		     const char *machine, int64_t now, int64_t *ids, char *msg, size_t msglen)
+{
+	size_t nk = 0;
 	int ret = 0;
 
-	if (!keep || !kids || !notify || !nnotify || !drop) {
+	memset(st, 0, sizeof(*st));
+	st->v = v;
+	st->n = n;
+	st->machine = machine;
+	st->now = now;
+	st->ids = ids;
+	st->keep = calloc(n + 1, sizeof(*st->keep));
+	st->kids = calloc(n + 1, sizeof(*st->kids));
+	st->notify = calloc(n + 1, sizeof(*st->notify));
+	st->nnotify = calloc(n + 1, sizeof(*st->nnotify));
+	st->drop = calloc(n + 1, sizeof(*st->drop));
+	if (!st->keep || !st->kids || !st->notify || !st->nnotify || !st->drop) {
 		snprintf(msg, msglen, "out of memory");
 		ret = -ENOMEM;
 		goto out;
@@ -181,27 +200,29 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 		if (v[i]->uuid && l->dedupe && machine &&
 		    (ids[i] = alert_dedupe_get(l->dedupe, machine, v[i]->uuid)))
 			continue; /* stored already: the agent did not hear our answer */
-		keep[nk++] = v[i];
+		st->keep[nk++] = v[i];
 	}
 	if (nk)
-		lapi_allowlist_filter_all(l, keep, nk, now, drop);
+		lapi_allowlist_filter_all(l, st->keep, nk, now, st->drop);
 	{
 		size_t k = 0;
 
 		for (size_t i = 0; i < nk; i++)
-			if (!drop[i])
-				keep[k++] = keep[i];
+			if (!st->drop[i])
+				st->keep[k++] = st->keep[i];
 		nk = k;
 	}
 	for (size_t i = 0; i < nk; i++) {
-		ret = cs_profiles_apply_notify(l->profiles, keep[i], l->db, &notify[i], &nnotify[i],
-					       msg, msglen);
+		struct cs_alert *a = st->keep[i];
+
+		ret = cs_profiles_apply_notify(l->profiles, a, l->db, &st->notify[i],
+					       &st->nnotify[i], msg, msglen);
 		if (ret) {
 			ret = ret == -ENOMEM ? ret : -EIO;
 			goto out;
 		}
-		for (size_t j = 0; j < keep[i]->n_decisions; j++) {
-			const struct cs_decision *d = &keep[i]->decisions[j];
+		for (size_t j = 0; j < a->n_decisions; j++) {
+			const struct cs_decision *d = &a->decisions[j];
 			struct cs_prefix p;
 
 			if ((!strcasecmp(d->scope, "ip") || !strcasecmp(d->scope, "range")) &&
@@ -214,45 +235,67 @@ int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const ch
 			}
 		}
 	}
-	if (!nk)
-		goto out;
 	/* stored in a group with other callers' alerts: each carries its owner */
 	for (size_t i = 0; machine && i < nk; i++) {
-		if (keep[i]->machine_id && !strcmp(keep[i]->machine_id, machine))
+		struct cs_alert *a = st->keep[i];
+
+		if (a->machine_id && !strcmp(a->machine_id, machine))
 			continue;
-		free(keep[i]->machine_id);
-		keep[i]->machine_id = strdup(machine);
-		if (!keep[i]->machine_id) {
+		free(a->machine_id);
+		a->machine_id = strdup(machine);
+		if (!a->machine_id) {
 			snprintf(msg, msglen, "out of memory");
 			ret = -ENOMEM;
 			goto out;
 		}
 	}
-	ret = lapi_commit_alerts(l, keep, nk, now, kids, dberr, sizeof(dberr));
+	st->nk = nk;
+	st->commit = (struct lapi_commit_req){ .v = st->keep, .n = nk, .now = now,
+					       .ids = st->kids, .msg = st->dberr,
+					       .msglen = sizeof(st->dberr) };
+out:
+	if (ret)
+		store_release(st);
+	return ret;
+}
+
+int lapi_store_end(struct cs_lapi *l, struct lapi_store *st, int ret, char *msg, size_t msglen)
+{
+	size_t nk = st->nk, nfresh = 0;
+	struct cs_alert **keep = st->keep;
+
 	if (ret == -EINVAL)
 		snprintf(msg, msglen, "invalid addr/range in a decision");
+	else if (ret == -EAGAIN)
+		snprintf(msg, msglen, "too many alerts waiting to be stored, retry later");
 	else if (ret)
-		snprintf(msg, msglen, "database error: %s", dberr);
-	for (size_t i = 0, k = 0; !ret && i < n && k < nk; i++)
-		if (v[i] == keep[k])
-			ids[i] = kids[k++];
+		snprintf(msg, msglen, "database error: %s", st->dberr);
+	for (size_t i = 0, k = 0; !ret && i < st->n && k < nk; i++)
+		if (st->v[i] == keep[k])
+			st->ids[i] = st->kids[k++];
 	for (size_t k = 0; !ret && k < nk; k++) {
-		if (keep[k]->uuid && l->dedupe && machine)
-			alert_dedupe_put(l->dedupe, machine, keep[k]->uuid, kids[k]);
+		if (keep[k]->uuid && l->dedupe && st->machine)
+			alert_dedupe_put(l->dedupe, st->machine, keep[k]->uuid, st->kids[k]);
 		if (keep[k]->stored_before) /* before a restart, or by another replica */
 			continue;
-		lapi_notify_alert(l, keep[k], kids[k], notify[k], nnotify[k]);
+		lapi_notify_alert(l, keep[k], st->kids[k], st->notify[k], st->nnotify[k]);
 		keep[nfresh++] = keep[k];
 	}
 	if (!ret)
-		capi_signal_alerts(l, keep, nfresh, now);
-out:
-	free(keep);
-	free(kids);
-	free(notify);
-	free(nnotify);
-	free(drop);
+		capi_signal_alerts(l, keep, nfresh, st->now);
+	store_release(st);
 	return ret;
+}
+
+int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
+		      int64_t now, int64_t *ids, char *msg, size_t msglen)
+{
+	struct lapi_store st;
+	int ret = lapi_store_begin(l, &st, v, n, machine, now, ids, msg, msglen);
+
+	if (ret)
+		return ret;
+	return lapi_store_end(l, &st, st.nk ? lapi_commit_wait(l, &st.commit) : 0, msg, msglen);
 }
 
 int cs_lapi_alert_submit(struct cs_lapi *l, struct cs_alert *a, const char *machine_id,

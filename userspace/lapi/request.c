@@ -319,6 +319,11 @@ enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const ch
 			return reply_too_big(r);
 		return MHD_YES;
 	}
+	if (r->resume) { /* the handler suspended the connection, and it was resumed */
+		r->resume(r);
+		cs_metrics_observe(l->metrics, url, method, (double)(gotime_now() - r->t0) / 1e9);
+		return send_reply(r);
+	}
 	if (r->status) /* already answered (413): drop the rest of the upload */
 		return *upload_size = 0, MHD_YES;
 	if (*upload_size) {
@@ -359,6 +364,8 @@ enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const ch
 		return MHD_YES;
 	}
 	lapi_dispatch(r);
+	if (r->resume)
+		return MHD_YES; /* suspended: answered when resumed */
 	cs_metrics_observe(l->metrics, url, method, (double)(gotime_now() - r->t0) / 1e9);
 	return send_reply(r);
 }
@@ -375,6 +382,8 @@ void lapi_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->args[i].val);
 	}
 	cs_bouncer_clear(&r->bouncer);
+	if (r->pending_free) /* closed before its handler answered (the listener stops) */
+		r->pending_free(r->pending);
 	if (r->reader) /* answered before the response was made */
 		r->reader_free(r->reader_cls);
 	req_body_release(r);

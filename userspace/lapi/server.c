@@ -94,7 +94,8 @@ static struct MHD_Daemon *start_daemon(const struct cs_lapi_config *cfg, const c
 				       void *cls, bool with_completed, unsigned threads, bool tls,
 				       const char *trust)
 {
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	/* suspend/resume: alert pushes wait for their group commit off the MHD threads (commit.c) */
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	char *cert = NULL, *key = NULL;
 	struct MHD_Daemon *d = NULL;
 
@@ -391,6 +392,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 		pthread_join(l->reaper, NULL);
 	if (l->prom)
 		MHD_stop_daemon(l->prom);
+	lapi_committer_quiesce(l); /* MHD must not stop with suspended connections */
 	if (l->httpd)
 		MHD_stop_daemon(l->httpd);
 	lapi_committer_stop(l); /* after the handlers and the queue worker */

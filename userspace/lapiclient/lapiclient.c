@@ -133,8 +133,12 @@ static size_t lapi_stream_write(char *data, size_t size, size_t nmemb, void *arg
 
 	curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status >= 300) {
-		sb_putn(&k->err_body, data, size * nmemb);
-		return k->err_body.err ? 0 : size * nmemb;
+		/* a long error page is cut, not a transport failure: its first
+		 * bytes say why, and the status is what the caller acts on */
+		size_t room = k->err_body.max - k->err_body.len, n = size * nmemb;
+
+		sb_putn(&k->err_body, data, n < room ? n : room);
+		return k->err_body.err ? 0 : n;
 	}
 	k->err = k->fn(data, size * nmemb, k->arg);
 	return k->err ? 0 : size * nmemb;

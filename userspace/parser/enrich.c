@@ -34,7 +34,8 @@ static int enrich_parse_date(const char *value, size_t len, struct cs_event *evt
 		/* Replay: the event lives at its log time (upstream sets evt.Time too). */
 		evt->time = t;
 	}
-	err = cs_time_format(&t, buf, sizeof(buf));
+	/* the instant stays with its text: a bucket pouring at it need not parse it again */
+	err = cs_event_format_time(evt, &t, buf, sizeof(buf));
 	return err ? err : strmap_set(out, "MarshaledTime", buf);
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/ipaddr.h"
 #include "common/log.h"
+#include "common/record.h"
 #include "common/strmap.h"
 
 int cs_event_set_str(char **field, const char *val)
@@ -34,6 +35,47 @@ static int set_strn(char **field, const char *val, size_t len)
 	free(*field);
 	*field = s;
 	return 0;
+}
+
+/* The first and last second of four-digit years, and the offsets RFC 3339 text carries. */
+#define YEAR_0_SEC (-62167219200LL)	   /* 0000-01-01T00:00:00Z */
+#define YEAR_9999_END_SEC 253402300799LL /* 9999-12-31T23:59:59Z */
+#define OFFSET_MAX (24 * 3600 + 59 * 60)
+
+/* Does cs_time_format's text for t parse back (RFC 3339) as exactly t? */
+static bool reads_back(const struct cs_time *t)
+{
+	int64_t local = t->sec + t->off;
+
+	return t->nsec >= 0 && t->nsec < 1000000000 && t->off % 60 == 0 &&
+	       t->off >= -OFFSET_MAX && t->off <= OFFSET_MAX && local >= YEAR_0_SEC &&
+	       local <= YEAR_9999_END_SEC;
+}
+
+int cs_event_format_time(struct cs_event *evt, const struct cs_time *t, char *buf, size_t len)
+{
+	int err = cs_time_format(t, buf, len);
+
+	evt->known_time.text[0] = '\0';
+	if (err || !reads_back(t) || strlen(buf) >= sizeof(evt->known_time.text))
+		return err;
+	evt->known_time.t = *t;
+	strcpy(evt->known_time.text, buf);
+	return 0;
+}
+
+int cs_event_marshaled_time(const struct cs_event *evt, struct cs_time *out)
+{
+	const char *s = evt->marshaled_time;
+	bool has_year;
+
+	if (!s || !s[0])
+		return -EINVAL;
+	if (!strcmp(s, evt->known_time.text)) {
+		*out = evt->known_time.t;
+		return 0;
+	}
+	return cs_time_parse_layout("2006-01-02T15:04:05Z07:00", s, out, &has_year);
 }
 
 static void event_destroy(struct cs_event *evt)
@@ -674,6 +716,17 @@ static const struct expr_field source_fields[] = {
 	{ "Longitude", &expr_type_float }, { NULL, NULL },
 };
 
+static const struct rec_field source_strings[] = {
+	REC_ROW(struct cs_source, "Scope", scope, REC_STR),
+	REC_ROW(struct cs_source, "Value", value, REC_STR),
+	REC_ROW(struct cs_source, "IP", ip, REC_STR),
+	REC_ROW(struct cs_source, "Range", range, REC_STR),
+	REC_ROW(struct cs_source, "AsName", as_name, REC_STR),
+	REC_ROW(struct cs_source, "AsNumber", as_number, REC_STR),
+	REC_ROW(struct cs_source, "Cn", cn, REC_STR),
+};
+const struct rec_schema cs_source_schema = REC_SCHEMA(source_strings);
+
 static const struct expr_method source_methods[] = {
 	{ "GetScope", 0, 0, &expr_type_string },
 	{ "GetValue", 0, 0, &expr_type_string },
@@ -684,17 +737,10 @@ static const struct expr_method source_methods[] = {
 static int source_get(struct expr_ctx *c, void *obj, const char *name, struct expr_value *out)
 {
 	const struct cs_source *s = obj;
-	const struct {
-		const char *name, *value;
-	} strings[] = {
-		{ "Scope", s->scope }, { "Value", s->value },	       { "IP", s->ip },
-		{ "Range", s->range }, { "AsName", s->as_name }, { "AsNumber", s->as_number },
-		{ "Cn", s->cn },
-	};
+	const struct rec_field *f = rec_find(&cs_source_schema, name);
 
-	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
-		if (!strcmp(name, strings[i].name))
-			return str_out(strings[i].value, out);
+	if (f)
+		return str_out(*rec_str(f, s), out);
 	if (!strcmp(name, "Latitude"))
 		return *out = expr_float(s->lat), 0;
 	if (!strcmp(name, "Longitude"))

@@ -65,6 +65,15 @@ struct cs_overflow_ops {
 	int (*set_target)(void *ovf, const char *path, const char *val, size_t len);
 };
 
+/*
+ * An instant beside the RFC 3339 text it was written as, kept only when parsing
+ * that text gives the instant back exactly (text "" otherwise).
+ */
+struct cs_known_time {
+	struct cs_time t;
+	char text[CS_TIME_STRLEN];
+};
+
 struct cs_event {
 	enum cs_event_type type;
 	enum cs_expect_mode expect_mode;
@@ -80,6 +89,7 @@ struct cs_event {
 	char *str_time;
 	char *str_time_format;
 	char *marshaled_time;
+	struct cs_known_time known_time; /* what ParseDate read and wrote (below) */
 	bool process;
 	void *overflow; /* owned; see overflow_ops */
 	const struct cs_overflow_ops *overflow_ops;
@@ -105,6 +115,18 @@ int cs_event_set_line(struct cs_event *evt, const char *raw, size_t len, const c
 
 /* Replace a string field (e.g. &evt->str_time) with a copy of val (NULL = ""). */
 int cs_event_set_str(char **field, const char *val);
+
+/*
+ * MarshaledTime as an instant. Buckets pour at it, and most events carry the
+ * text the ParseDate enricher just formatted from an instant it had (a static
+ * copies Enriched.MarshaledTime there): cs_event_format_time() formats t (RFC
+ * 3339 nano, cs_time_format) into buf and remembers (t, text) in the event when
+ * that text reads back as exactly t; cs_event_marshaled_time() takes t while
+ * MarshaledTime is still that text, and parses any other text as RFC 3339.
+ * 0, -ENOSPC (format), -EINVAL (an empty or unreadable MarshaledTime).
+ */
+int cs_event_format_time(struct cs_event *evt, const struct cs_time *t, char *buf, size_t len);
+int cs_event_marshaled_time(const struct cs_event *evt, struct cs_time *out);
 
 /* evt.GetMeta(key): "" when absent. */
 const char *cs_event_get_meta(const struct cs_event *evt, const char *key);
@@ -148,5 +170,8 @@ struct cs_source {
 
 extern const struct expr_host_ops cs_source_expr_ops;
 extern const struct expr_type cs_source_expr_type;
+/* Its strings by their Go names (common/record.h): the getter, the free and the copy. */
+struct rec_schema;
+extern const struct rec_schema cs_source_schema;
 
 #endif /* CS_EVENT_H */
