@@ -143,7 +143,7 @@ struct cs_filter_cfg {
 struct cs_host_bucket {
 	__u8 addr[CS_HOST_SLOTS][4];
 	__u64 expires_ns[CS_HOST_SLOTS];
-	__u8 used[CS_HOST_SLOTS];
+	__u8 used[CS_HOST_SLOTS]; /* 0 free, 1 a host; in a range index: its length */
 	enum cs_origin origin[CS_HOST_SLOTS];
 	enum cs_decision_type type[CS_HOST_SLOTS];
 	__u8 overflow; /* a host of this bucket is in cs_hosts_v4 only */
@@ -165,7 +165,7 @@ struct cs_host_bucket {
 struct cs_host6_half {
 	__u8 addr[2][16];
 	__u64 expires_ns[2];
-	__u8 used[2];
+	__u8 used[2]; /* as in cs_host_bucket */
 	enum cs_origin origin[2];
 	enum cs_decision_type type[2];
 	__u8 overflow; /* half[0]'s: a host of this bucket is in cs_hosts_v6 only */
@@ -179,55 +179,12 @@ struct cs_host6_bucket {
 /*
  * Range indexes (maps cs_range_index, cs_range_index6): the same for ranges of
  * length 1..31 (IPv4) or 1..127 (IPv6), so a range hit costs the filter words and
- * one index line instead of the range hash's bucket and element. A slot is keyed by
- * (prefix length, masked address), its bucket by the filter hash of that key; the
- * layouts are those of the host buckets with `plen` (the slot's prefix length, 0:
- * free) in place of `used`, and the same write protocol. /0 is never indexed (the
- * program asks cs_ranges_v4 / cs_ranges_v6 for it).
+ * one index bucket instead of the range hash's bucket and element. Same bucket
+ * types and write protocol; a slot is keyed by (prefix length, masked address):
+ * its `used` holds the prefix length (0: free), its bucket is picked by the filter
+ * hash of that key, and an overflow sends the bucket's ranges to cs_ranges_v4 /
+ * cs_ranges_v6. /0 is never indexed (the program asks the range hash for it).
  */
-struct cs_range_bucket {
-	__u8 addr[CS_HOST_SLOTS][4];
-	__u64 expires_ns[CS_HOST_SLOTS];
-	__u8 plen[CS_HOST_SLOTS];
-	enum cs_origin origin[CS_HOST_SLOTS];
-	enum cs_decision_type type[CS_HOST_SLOTS];
-	__u8 overflow; /* a range of this bucket is in cs_ranges_v4 only */
-	__u8 _pad[3];
-};
-
-struct cs_range6_half {
-	__u8 addr[2][16];
-	__u64 expires_ns[2];
-	__u8 plen[2];
-	enum cs_origin origin[2];
-	enum cs_decision_type type[2];
-	__u8 overflow; /* half[0]'s: a range of this bucket is in cs_ranges_v6 only */
-	__u8 _pad[9];
-};
-
-struct cs_range6_bucket {
-	struct cs_range6_half half[2];
-};
-
-/* The program reads a range bucket through the host bucket's type (plen where used is). */
-#define CS_SAME_OFFSET(a, b, f) (__builtin_offsetof(a, f) == __builtin_offsetof(b, f))
-_Static_assert(sizeof(struct cs_range_bucket) == sizeof(struct cs_host_bucket) &&
-		       __builtin_offsetof(struct cs_range_bucket, plen) ==
-			       __builtin_offsetof(struct cs_host_bucket, used) &&
-		       CS_SAME_OFFSET(struct cs_range_bucket, struct cs_host_bucket, expires_ns) &&
-		       CS_SAME_OFFSET(struct cs_range_bucket, struct cs_host_bucket, origin) &&
-		       CS_SAME_OFFSET(struct cs_range_bucket, struct cs_host_bucket, type) &&
-		       CS_SAME_OFFSET(struct cs_range_bucket, struct cs_host_bucket, overflow),
-	       "cs_range_bucket is cs_host_bucket with plen for used");
-_Static_assert(sizeof(struct cs_range6_half) == sizeof(struct cs_host6_half) &&
-		       __builtin_offsetof(struct cs_range6_half, plen) ==
-			       __builtin_offsetof(struct cs_host6_half, used) &&
-		       CS_SAME_OFFSET(struct cs_range6_half, struct cs_host6_half, expires_ns) &&
-		       CS_SAME_OFFSET(struct cs_range6_half, struct cs_host6_half, origin) &&
-		       CS_SAME_OFFSET(struct cs_range6_half, struct cs_host6_half, type) &&
-		       CS_SAME_OFFSET(struct cs_range6_half, struct cs_host6_half, overflow),
-	       "cs_range6_half is cs_host6_half with plen for used");
-#undef CS_SAME_OFFSET
 
 /*
  * Entries per ban map (map cs_counts, one element; cs_hosts_v4, cs_ranges_v4,

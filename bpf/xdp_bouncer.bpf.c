@@ -67,6 +67,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cs_filter SEC(".maps");
 
+/* The indexes of each family, hosts and ranges: one bucket type (bouncer_maps.h);
+ * the loader sizes them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -74,7 +76,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cs_host_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_host_index SEC(".maps");
+} cs_host_index SEC(".maps"), cs_range_index SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -83,25 +85,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cs_host6_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_host_index6 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct cs_range_bucket);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_range_index SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct cs_range6_bucket);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_range_index6 SEC(".maps");
+} cs_host_index6 SEC(".maps"), cs_range_index6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -280,8 +264,8 @@ struct v4_probe {
 #define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
 
 /*
- * Looks (tag, addr) up in an IPv4 index bucket b: a host bucket (tag 1, `used`) or a
- * range bucket, read through the same type (tag: the prefix length, in `plen`).
+ * Looks (tag, addr) up in an IPv4 index bucket b: tag 1 in the host index, the
+ * prefix length in the range index (bouncer_maps.h).
  * 1 decided, 0 not a live ban at this length (go on with shorter ones), -1 ask the
  * hash (no bucket, an overflowed bucket, or a slot that changed while read).
  */
@@ -386,8 +370,7 @@ struct v6_probe {
 	__u32 log2_host6_buckets, log2_range6_buckets;
 };
 
-/* index_slot4() for an IPv6 bucket (cs_host6_bucket, or cs_range6_bucket read
- * through it), (hi, lo) the masked address. */
+/* index_slot4() for an IPv6 bucket, (hi, lo) the masked address. */
 static __always_inline long index_slot6(struct cs_probe *p, const struct cs_host6_bucket *b,
 					__u8 tag, __u64 hi, __u64 lo)
 {

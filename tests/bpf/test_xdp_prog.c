@@ -576,8 +576,8 @@ static struct bpf_map *index_map(struct xdp_loader *l, int family, bool ranges)
 	return ranges ? sk->maps.cs_range_index6 : sk->maps.cs_host_index6;
 }
 
-/* Slots in use and the overflow mark of bucket 0 of an index (a range bucket reads
- * as a host bucket, its prefix length where `used` is). */
+/* Slots in use and the overflow mark of bucket 0 of an index (a range slot's `used`
+ * is its prefix length). */
 static int read_bucket0(struct xdp_loader *l, int family, bool ranges, int *used, int *overflow)
 {
 	int fd = bpf_map__fd(index_map(l, family, ranges));

@@ -29,7 +29,7 @@
 
 /* The indexes, by kind: [IDX_HOST4] cs_host_index, [IDX_HOST6] cs_host_index6,
  * [IDX_RANGE4] cs_range_index, [IDX_RANGE6] cs_range_index6. An odd kind has the
- * IPv6 layout; a range bucket is a host bucket with the prefix length as `used`. */
+ * IPv6 layout; a range slot's `used` is its prefix length. */
 enum { IDX_HOST4, IDX_HOST6, IDX_RANGE4, IDX_RANGE6, N_INDEX };
 
 /* One index: the window of it mapped now, and whether it is off (empty, the

@@ -1243,18 +1243,18 @@ static void filter_size(struct xdp_loader *l)
 	for (int g = 0; g < MAP_COUNT; g++)
 		cap += bpf_map__max_entries(ban_map(l, g));
 	bpf_map__set_max_entries(l->skel->maps.cs_filter, 1U << xdp_filter_log2_for(cap));
-	bpf_map__set_max_entries(l->skel->maps.cs_host_index,
-				 xdp_filter_host_buckets_for(AF_INET,
-							     bpf_map__max_entries(l->skel->maps.cs_hosts_v4)));
-	bpf_map__set_max_entries(l->skel->maps.cs_host_index6,
-				 xdp_filter_host_buckets_for(AF_INET6,
-							     bpf_map__max_entries(l->skel->maps.cs_hosts_v6)));
-	bpf_map__set_max_entries(l->skel->maps.cs_range_index,
-				 xdp_filter_host_buckets_for(AF_INET,
-							     bpf_map__max_entries(l->skel->maps.cs_ranges_v4)));
-	bpf_map__set_max_entries(l->skel->maps.cs_range_index6,
-				 xdp_filter_host_buckets_for(AF_INET6,
-							     bpf_map__max_entries(l->skel->maps.cs_ranges_v6)));
+	/* each index beside the ban map it indexes */
+	struct bpf_map *index[MAP_COUNT] = {
+		[MAP_HOSTS_V4] = l->skel->maps.cs_host_index,
+		[MAP_RANGES_V4] = l->skel->maps.cs_range_index,
+		[MAP_HOSTS_V6] = l->skel->maps.cs_host_index6,
+		[MAP_RANGES_V6] = l->skel->maps.cs_range_index6,
+	};
+
+	for (int g = 0; g < MAP_COUNT; g++)
+		bpf_map__set_max_entries(index[g], xdp_filter_host_buckets_for(
+				 g == MAP_HOSTS_V4 || g == MAP_RANGES_V4 ? AF_INET : AF_INET6,
+				 bpf_map__max_entries(ban_map(l, g))));
 }
 
 /* The index maps (and the counts) pinned already: they describe the pinned ban list.

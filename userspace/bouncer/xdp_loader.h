@@ -37,8 +37,6 @@ _Static_assert(sizeof(struct cs_filter_cfg) == 64, "ABI: cs_filter_cfg layout");
 _Static_assert(sizeof(struct cs_host_bucket) == 64, "ABI: one cache line per host bucket");
 _Static_assert(sizeof(struct cs_host6_half) == 64, "ABI: one cache line per IPv6 host half-bucket");
 _Static_assert(sizeof(struct cs_host6_bucket) == 128, "ABI: two lines per IPv6 host bucket");
-_Static_assert(sizeof(struct cs_range_bucket) == 64, "ABI: one cache line per range bucket");
-_Static_assert(sizeof(struct cs_range6_bucket) == 128, "ABI: two lines per IPv6 range bucket");
 _Static_assert(sizeof(struct cs_counts) == 32, "ABI: cs_counts layout");
 
 enum xdp_attach_mode {
