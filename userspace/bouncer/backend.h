@@ -23,9 +23,11 @@ struct backend_ops {
 	int (*set)(struct backend *b, const struct cs_prefix *p, uint64_t expires_boot_ns,
 		   uint64_t id, uint8_t origin);
 	int (*clear)(struct backend *b, const struct cs_prefix *p);
-	/* Applies what is buffered. *failed: how many sets and clears did not take
-	 * since the last commit (a full map, say); the caller has them retried. */
-	int (*commit)(struct backend *b, size_t *failed);
+	/* Applies what is buffered. full: it completes a full state (the end of a
+	 * startup pull), which a backend that cannot list what it holds cheaply may
+	 * put in place of everything (nftables). *failed: how many sets and clears did
+	 * not take since the last commit (a full map, say); the caller has them retried. */
+	int (*commit)(struct backend *b, bool full, size_t *failed);
 	/* Every prefix currently applied, with its ban (what the fetcher compares a
 	 * full resynchronisation against). */
 	int (*for_each)(struct backend *b,

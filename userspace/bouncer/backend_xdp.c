@@ -186,7 +186,7 @@ static int xdp_clear(struct backend *b, const struct cs_prefix *p)
 	return 0;
 }
 
-static int xdp_commit(struct backend *b, size_t *failed)
+static int xdp_commit(struct backend *b, bool full, size_t *failed)
 {
 	int err = flush_sets(b), e2 = flush_clears(b);
 

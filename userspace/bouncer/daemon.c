@@ -203,7 +203,7 @@ static void commit(struct applier *a, int sock, bool full_sync)
 {
 	size_t failed = 0;
 
-	a->ops->commit(a->be, &failed);
+	a->ops->commit(a->be, full_sync, &failed);
 	if (!failed) {
 		if (a->failing && full_sync)
 			log_info("every ban is applied again");
@@ -262,7 +262,7 @@ static void dump(struct applier *a, int sock)
 
 	d.sock = sock;
 	d.n = 0;
-	a->ops->commit(a->be, &(size_t){ 0 }); /* what is buffered is part of the state */
+	a->ops->commit(a->be, false, &(size_t){ 0 }); /* what is buffered is part of the state */
 	err = a->ops->for_each(a->be, dump_cb, &d);
 	if (!err)
 		err = dump_flush(&d);

@@ -32,15 +32,18 @@ struct cs_source *cs_source_new(void)
 	return calloc(1, sizeof(struct cs_source));
 }
 
-/* The Alert's strings by their Go names (the getter and the free), and the Mapkey. */
+/*
+ * The strings a RuntimeAlert owns besides its sources and events; keyed by Go
+ * name, the ones a parser's SetTarget may write (evt.Overflow.Alert.<key>).
+ */
 static const struct rec_field ralert_strings[] = {
 	REC_ROW(struct cs_ralert, "Scenario", scenario, REC_STR),
 	REC_ROW(struct cs_ralert, "ScenarioHash", hash, REC_STR),
 	REC_ROW(struct cs_ralert, "ScenarioVersion", version, REC_STR),
-	REC_ROW(struct cs_ralert, "Leakspeed", leakspeed, REC_STR),
 	REC_ROW(struct cs_ralert, "Message", message, REC_STR),
-	REC_ROW(struct cs_ralert, "StartAt", start_at, REC_STR),
-	REC_ROW(struct cs_ralert, "StopAt", stop_at, REC_STR),
+	REC_ROW(struct cs_ralert, NULL, leakspeed, REC_STR),
+	REC_ROW(struct cs_ralert, NULL, start_at, REC_STR),
+	REC_ROW(struct cs_ralert, NULL, stop_at, REC_STR),
 	REC_ROW(struct cs_ralert, NULL, mapkey, REC_STR),
 };
 static const struct rec_schema ralert_schema = REC_SCHEMA(ralert_strings);
@@ -381,18 +384,16 @@ static int alert_get(struct expr_ctx *c, void *obj, const char *name, struct exp
 {
 	const struct cs_alert_view *v = obj;
 	struct cs_ralert *ra = v->ra;
-	const struct rec_field *f = rec_find(&ralert_schema, name);
+	const struct cs_alert_fields f = {
+		.scenario = ra->scenario, .scenario_hash = ra->hash, .scenario_version = ra->version,
+		.message = ra->message, .leakspeed = ra->leakspeed, .start_at = ra->start_at,
+		.stop_at = ra->stop_at, .capacity = ra->capacity, .events_count = ra->events_count,
+		.simulated = ra->simulated, .remediation = ra->remediation,
+	};
+	int err = cs_alert_fields_get(&f, name, out);
 
-	if (f)
-		return str_out(*rec_str(f, ra), out);
-	if (!strcmp(name, "Capacity"))
-		return *out = expr_int(ra->capacity), 0;
-	if (!strcmp(name, "EventsCount"))
-		return *out = expr_int(ra->events_count), 0;
-	if (!strcmp(name, "Simulated"))
-		return *out = expr_bool(ra->simulated), 0;
-	if (!strcmp(name, "Remediation"))
-		return *out = expr_bool(ra->remediation), 0;
+	if (err != -ENOENT)
+		return err;
 	if (!strcmp(name, "Events"))
 		return *out = expr_host(&aevents_ops, ra), 0;
 	if (!strcmp(name, "Source"))
@@ -403,7 +404,7 @@ static int alert_get(struct expr_ctx *c, void *obj, const char *name, struct exp
 		return *out = expr_nil(), 0;
 	if (!strcmp(name, "Kind"))
 		return str_out("crowdsec", out);
-	if (!strcmp(name, "UUID") || !strcmp(name, "MachineID") || !strcmp(name, "CreatedAt"))
+	if (!strcmp(name, "UUID") || !strcmp(name, "CreatedAt"))
 		return str_out("", out);
 	if (!strcmp(name, "ID"))
 		return *out = expr_int(0), 0;
@@ -442,7 +443,8 @@ static const struct expr_host_ops alert_ops = {
 
 static const struct expr_type alert_type = { EXPR_HOST, NULL, &alert_ops };
 
-static int alerts_len(struct expr_ctx *c, void *obj, int64_t *out)
+/* APIAlerts and Sources both have one entry per source. */
+static int nsrc_len(struct expr_ctx *c, void *obj, int64_t *out)
 {
 	*out = (int64_t)((const struct cs_ralert *)obj)->nsrc;
 	return 0;
@@ -457,7 +459,7 @@ static int alerts_index(struct expr_ctx *c, void *obj, int64_t i, struct expr_va
 }
 
 static const struct expr_host_ops alerts_ops = {
-	.name = "APIAlerts", .flags = EXPR_HOST_ARRAYLIKE, .len = alerts_len, .index = alerts_index,
+	.name = "APIAlerts", .flags = EXPR_HOST_ARRAYLIKE, .len = nsrc_len, .index = alerts_index,
 };
 
 /* Overflow.Sources: map[string]Source; an absent key gives the zero Source. */
@@ -482,12 +484,6 @@ static int sources_has(struct expr_ctx *c, void *obj, const char *key, bool *out
 	return 0;
 }
 
-static int sources_len(struct expr_ctx *c, void *obj, int64_t *out)
-{
-	*out = (int64_t)((const struct cs_ralert *)obj)->nsrc;
-	return 0;
-}
-
 static int sources_keys(struct expr_ctx *c, void *obj, struct expr_value *out)
 {
 	const struct cs_ralert *ra = obj;
@@ -497,7 +493,7 @@ static int sources_keys(struct expr_ctx *c, void *obj, struct expr_value *out)
 
 static const struct expr_host_ops sources_ops = {
 	.name = "Sources", .flags = EXPR_HOST_MAPLIKE, .elem = &cs_source_expr_type,
-	.get = sources_get, .has = sources_has, .len = sources_len, .keys = sources_keys,
+	.get = sources_get, .has = sources_has, .len = nsrc_len, .keys = sources_keys,
 };
 
 static const struct expr_type sources_type = { EXPR_HOST, NULL, &sources_ops };
@@ -784,15 +780,6 @@ void cs_overflow_write_asserts(const struct cs_event *ovf, int i, FILE *f)
 int cs_overflow_set_target(void *ovf, const char *path, const char *val, size_t len)
 {
 	struct cs_ralert *ra = ovf;
-	static const struct {
-		const char *name;
-		size_t off;
-	} alert_fields[] = {
-		{ "Scenario", offsetof(struct cs_ralert, scenario) },
-		{ "Message", offsetof(struct cs_ralert, message) },
-		{ "ScenarioHash", offsetof(struct cs_ralert, hash) },
-		{ "ScenarioVersion", offsetof(struct cs_ralert, version) },
-	};
 	char **field = NULL, *copy;
 
 	if (!strncmp(path, "evt.", 4))
@@ -808,9 +795,10 @@ int cs_overflow_set_target(void *ovf, const char *path, const char *val, size_t 
 		if (f)
 			field = rec_str(f, ra->srcs[0]);
 	} else {
-		for (size_t i = 0; i < sizeof(alert_fields) / sizeof(alert_fields[0]); i++)
-			if (!strcmp(path, alert_fields[i].name))
-				field = (char **)((char *)ra + alert_fields[i].off);
+		const struct rec_field *f = rec_find(&ralert_schema, path);
+
+		if (f)
+			field = rec_str(f, ra);
 	}
 	if (!field)
 		return -ENOENT;

@@ -286,11 +286,10 @@ void cs_scenario_free(struct cs_scenario *sc)
 	free(sc->file);
 	free(sc->filter_src);
 	expr_prog_free(sc->filter);
-	expr_prog_free(sc->groupby);
-	expr_prog_free(sc->distinct);
-	expr_prog_free(sc->overflow_filter);
-	expr_prog_free(sc->cancel_on);
-	expr_prog_free(sc->condition);
+	/* the expressions scenario_fields loads */
+	for (size_t i = 0; i < sizeof(scenario_fields) / sizeof(scenario_fields[0]); i++)
+		if (scenario_fields[i].kind == F_EXPR || scenario_fields[i].kind == F_BOOL_EXPR)
+			expr_prog_free(*(struct expr_prog **)((char *)sc + scenario_fields[i].off));
 	expr_prog_free(sc->scope_expr);
 	free(sc->leakspeed_text);
 	free(sc->m_pour_src);

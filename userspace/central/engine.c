@@ -74,6 +74,15 @@ int central_open(const char *db_path, const char *pg_conninfo, long max_conns,
 	return 0;
 }
 
+/* The in-memory index and the safe set computed from it live and go together. */
+static void index_drop(struct central *c)
+{
+	crowd_index_free(c->idx);
+	c->idx = NULL;
+	safe_set_free(c->safe);
+	c->safe = NULL;
+}
+
 void central_close(struct central *c)
 {
 	if (!c)
@@ -81,8 +90,7 @@ void central_close(struct central *c)
 	cs_db_central_close(c->st);
 	cs_db_close(c->db);
 	cs_geoip_free(c->geo);
-	crowd_index_free(c->idx);
-	safe_set_free(c->safe);
+	index_drop(c);
 	free(c);
 }
 
@@ -495,14 +503,10 @@ int central_ingest(struct central *c, const char *reporter, const char *peer_ip,
 		err = rep_put(c, &rep);
 out:
 	err = cs_db_central_finish(c->st, err);
-	if (err && c->idx) {
-		/* the index holds what was rolled back: rebuilt at the next batch; freed
-		 * under the lock, which other batches take before they use it */
-		crowd_index_free(c->idx);
-		c->idx = NULL;
-		safe_set_free(c->safe);
-		c->safe = NULL;
-	}
+	/* the index holds what was rolled back: rebuilt at the next batch; freed
+	 * under the lock, which other batches take before they use it */
+	if (err && c->idx)
+		index_drop(c);
 	cs_db_central_unlock(c->st);
 	if (own_safe)
 		safe_set_free(safe);

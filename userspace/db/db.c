@@ -532,6 +532,18 @@ bool cs_db_is_pg(const struct cs_db *db)
 	return db->be->is_pg;
 }
 
+int cs_db_sqlite_synchronous(struct cs_db *db, bool full)
+{
+	int err;
+
+	if (db->be->is_pg)
+		return 0;
+	db_hold(db);
+	err = db_exec(db, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+	db_release(db);
+	return err ? -EIO : 0;
+}
+
 void cs_db_close(struct cs_db *db)
 {
 	if (!db)

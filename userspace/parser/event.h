@@ -174,4 +174,21 @@ extern const struct expr_type cs_source_expr_type;
 struct rec_schema;
 extern const struct rec_schema cs_source_schema;
 
+/*
+ * models.Alert's plain fields, one getter for both places that show an Alert
+ * to expressions: the detector's RuntimeAlert (bucket/alert.c) and the stored
+ * alert of profile filters (profiles/alert_expr.c). Each fills this view from
+ * its own record; NULL strings read as "".
+ */
+struct cs_alert_fields {
+	const char *scenario, *scenario_hash, *scenario_version, *message, *leakspeed;
+	const char *machine_id, *start_at, *stop_at;
+	int64_t capacity, events_count;
+	bool simulated, remediation;
+};
+
+/* The field called name ("Scenario", "Capacity", ...): 0, -ENOMEM, or -ENOENT (not one of them). */
+int cs_alert_fields_get(const struct cs_alert_fields *f, const char *name,
+			struct expr_value *out);
+
 #endif /* CS_EVENT_H */

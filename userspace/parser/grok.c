@@ -22,6 +22,7 @@
 #include "common/strbuf.h"
 #include "common/strmap.h"
 #include "common/utf8.h"
+#include "common/vec.h"
 #include "parser/grok_builtin.h"
 #include "parser/parser_limits.h"
 
@@ -238,15 +239,8 @@ static int add_occurrence(struct expand_ctx *x, const char *name, size_t len, bo
 {
 	struct occurrence *o;
 
-	if (x->nocc == x->capocc) {
-		size_t cap = x->capocc ? x->capocc * 2 : 16;
-
-		o = realloc(x->occ, cap * sizeof(*o));
-		if (!o)
-			return -ENOMEM;
-		x->occ = o;
-		x->capocc = cap;
-	}
+	if (vec_reserve((void **)&x->occ, &x->capocc, x->nocc, sizeof(*o), 16))
+		return -ENOMEM;
 	o = &x->occ[x->nocc];
 	o->name = strndup(name, len);
 	if (!o->name)

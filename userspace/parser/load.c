@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/ywalk.h"
 #include "common/strmap.h"
+#include "common/vec.h"
 #include "expr/expr.h"
 #include "parser/data_section.h"
 #include "parser/enrich.h"
@@ -486,15 +487,8 @@ static int add_top(struct cs_parsers *p, const char *stage, const char *install_
 {
 	struct cs_top *t;
 
-	if (p->ntops == p->captops) {
-		size_t cap = p->captops ? p->captops * 2 : 16;
-
-		t = realloc(p->tops, cap * sizeof(*t));
-		if (!t)
-			return -ENOMEM;
-		p->tops = t;
-		p->captops = cap;
-	}
+	if (vec_reserve((void **)&p->tops, &p->captops, p->ntops, sizeof(*t), 16))
+		return -ENOMEM;
 	t = &p->tops[p->ntops];
 	memset(t, 0, sizeof(*t));
 	t->stage = strdup(stage);

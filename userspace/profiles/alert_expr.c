@@ -221,32 +221,23 @@ static int alert_get(struct expr_ctx *c, void *obj, const char *name, struct exp
 {
 	struct alert_obj *o = obj;
 	const struct cs_alert *a = o->a;
-	char ts[GOTIME_STRLEN];
+	char start[GOTIME_STRLEN] = "", stop[GOTIME_STRLEN] = "";
+	struct cs_alert_fields f = {
+		.scenario = a->scenario, .scenario_hash = a->scenario_hash,
+		.scenario_version = a->scenario_version, .message = a->message,
+		.leakspeed = a->leakspeed, .machine_id = a->machine_id, .start_at = start,
+		.stop_at = stop, .capacity = a->capacity, .events_count = a->events_count,
+		.simulated = a->simulated, .remediation = a->remediation,
+	};
+	int err;
 
-	if (!strcmp(name, "Scenario"))
-		return str_out(a->scenario, out);
-	if (!strcmp(name, "ScenarioHash"))
-		return str_out(a->scenario_hash, out);
-	if (!strcmp(name, "ScenarioVersion"))
-		return str_out(a->scenario_version, out);
-	if (!strcmp(name, "Message"))
-		return str_out(a->message, out);
-	if (!strcmp(name, "Leakspeed"))
-		return str_out(a->leakspeed, out);
-	if (!strcmp(name, "MachineID"))
-		return str_out(a->machine_id, out);
-	if (!strcmp(name, "EventsCount"))
-		return *out = expr_int(a->events_count), 0;
-	if (!strcmp(name, "Capacity"))
-		return *out = expr_int(a->capacity), 0;
-	if (!strcmp(name, "Simulated"))
-		return *out = expr_bool(a->simulated), 0;
-	if (!strcmp(name, "Remediation"))
-		return *out = expr_bool(a->remediation), 0;
-	if (!strcmp(name, "StartAt") || !strcmp(name, "StopAt")) {
-		gotime_format_rfc3339(name[2] == 'a' ? a->start_at : a->stop_at, ts, sizeof(ts));
-		return expr_string(ts, out);
-	}
+	if (!strcmp(name, "StartAt"))
+		gotime_format_rfc3339(a->start_at, start, sizeof(start));
+	else if (!strcmp(name, "StopAt"))
+		gotime_format_rfc3339(a->stop_at, stop, sizeof(stop));
+	err = cs_alert_fields_get(&f, name, out);
+	if (err != -ENOENT)
+		return err;
 	if (!strcmp(name, "Source"))
 		return *out = expr_host(&cs_source_expr_ops, &o->src), 0;
 	if (!strcmp(name, "Events"))
@@ -255,8 +246,8 @@ static int alert_get(struct expr_ctx *c, void *obj, const char *name, struct exp
 		return expr_array_new(0, out);
 	if (!strcmp(name, "Meta")) {
 		struct expr_value arr;
-		int err = expr_array_new(a->n_meta, &arr);
 
+		err = expr_array_new(a->n_meta, &arr);
 		for (size_t i = 0; !err && i < a->n_meta; i++) {
 			struct expr_value m;
 
