@@ -13,6 +13,7 @@
 
 #include "common/envexpand.h"
 #include "common/hash.h"
+#include "common/quote.h"
 #include "common/readfile.h"
 #include "common/record.h"
 #include "common/stash.h"
@@ -433,9 +434,25 @@ static void test_record(void)
 	ASSERT_TRUE(!c.name && !c.obj, "record: objects released with their destructor");
 }
 
+static void test_dquoted(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!ASSERT_TRUE(f != NULL, "memstream"))
+		return;
+	fput_dquoted(f, "a\"b\\c d");
+	fput_dquoted(f, "");
+	fclose(f);
+	ASSERT_STREQ(buf, "\"a\\\"b\\\\c d\"\"\"", "quotes and backslashes escaped, empty is \"\"");
+	free(buf);
+}
+
 int main(void)
 {
 	test_record();
+	test_dquoted();
 	test_strmap();
 	test_strmap_arena();
 	test_utf8_valid();
