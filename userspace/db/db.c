@@ -353,6 +353,7 @@ int db_rows(struct cs_db *db, struct dbstmt *s, size_t size, db_row_fn row, void
 			err = -ENOMEM;
 			break;
 		}
+		memset(v + *n * size, 0, size); /* what the row function does not set */
 		row(s, v + (*n)++ * size, arg);
 	}
 	if (!err && rc != DB_DONE)
