@@ -320,6 +320,13 @@ check_eq "decision survived kill -9" "$(printf %s "$BODY" | jq_ '[x["value"] for
 req GET /v1/heartbeat "${AUTH[@]}"
 check_eq "tokens do not survive a restart (new secret)" "$CODE" 401
 [ "${LAPI_DB:-sqlite}" = sqlite ] && check "integrity" test "$(lapi_sql 'PRAGMA integrity_check')" = ok
+# CrowdSec's WAL setting (synchronous=NORMAL) unless db_config.sqlite_synchronous: full
+[ "${LAPI_DB:-sqlite}" = sqlite ] && check "commits at synchronous=NORMAL, said at start" \
+	grep -q "SQLite commits: synchronous=NORMAL" "$T/lapi.log"
+sed 's|^db_config:|db_config:\n  sqlite_synchronous: sometimes|' "$T/config.yaml" >"$T/badsync.yaml"
+"$CROWDSEC" -no-cs -c "$T/badsync.yaml" >"$T/badsync.log" 2>&1
+check_eq "unknown sqlite_synchronous refused at start" \
+	"$?:$(grep -c "db_config.sqlite_synchronous: 'sometimes' is not normal or full" "$T/badsync.log")" "1:1"
 
 # ---- HTTPS when api.server.tls.cert_file and key_file are set ------------------------------
 if command -v openssl >/dev/null && openssl req -x509 -newkey rsa:2048 -nodes -days 1 \

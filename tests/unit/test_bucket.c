@@ -977,6 +977,11 @@ static void test_set_target(void)
 					 "Range", 5), "set Scope");
 	ASSERT_EQ(cs_overflow_set_target(s.ovf[0]->overflow, "Overflow.Alert.Nope", "x", 1), -ENOENT,
 		  "unknown path");
+	ASSERT_OK(cs_overflow_set_target(s.ovf[0]->overflow, "Overflow.Alert.ScenarioHash", "h2", 2),
+		  "set ScenarioHash");
+	ASSERT_EQ(cs_overflow_set_target(s.ovf[0]->overflow, "Overflow.Alert.Leakspeed", "1s", 2),
+		  -ENOENT, "Leakspeed is not a SetTarget field");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.ScenarioHash == 'h2'"), "ScenarioHash written");
 	ASSERT_TRUE(check(&s, 0, "o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].GetValue() == "
 				 "'2001:db8:85a3::/64' && "
 				 "o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].GetScope() == 'Range' && "

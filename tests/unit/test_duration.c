@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/gotime.h"
 #include "../lib/test.h"
@@ -90,9 +91,53 @@ static void test_rfc3339(void)
 	}
 }
 
+/*
+ * gotime_format_time writes the common case (four-digit years, offsets under 100
+ * hours) by hand, given room for the longest such text (36 bytes), else with
+ * printf: both give the same text for random instants, zones and fractions.
+ */
+static void test_format_paths(void)
+{
+	static const struct cs_time fixed[] = {
+		{ 0, 0, 0 },		       { -62167219200, 1, 60 },	  { 253402300799, 999999999, 0 },
+		{ 1767225600, 500000000, 19800 }, { 1767225600, 120, -3599 }, { 1767225600, 0, 359940 },
+	};
+	static const char *const want[] = {
+		"1970-01-01T00:00:00Z",		    "0000-01-01T00:01:00.000000001+00:01",
+		"9999-12-31T23:59:59.999999999Z", "2026-01-01T05:30:00.5+05:30",
+		"2025-12-31T23:00:01.00000012-00:59", "2026-01-05T03:59:00+99:59",
+	};
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	size_t same = 0, compared = 0;
+	char fast[64], slow[35];
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		ASSERT_OK(gotime_format_time(&fixed[i], true, fast, sizeof(fast)), want[i]);
+		ASSERT_STREQ(fast, want[i], want[i]);
+	}
+	for (int i = 0; i < 20000; i++) {
+		struct cs_time t;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		t.sec = (int64_t)(x % 320000000000ULL) - 62167219200LL;
+		t.nsec = (int32_t)((x >> 13) % 1000000000) / (int32_t)(1 + (x >> 50) % 1000000);
+		t.off = (int32_t)((x >> 30) % 720000) - 360000;
+		if (i % 2)
+			t.off -= t.off % 60;
+		if (gotime_format_time(&t, i % 4 != 0, fast, sizeof(fast)) ||
+		    gotime_format_time(&t, i % 4 != 0, slow, sizeof(slow)))
+			continue;
+		compared++;
+		same += !strcmp(fast, slow);
+	}
+	ASSERT_TRUE(compared > 5000, "most random instants compared");
+	ASSERT_EQ(same, compared, "hand-written and printf texts agree");
+}
+
 int main(void)
 {
 	test_rfc3339();
+	test_format_paths();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int64_t ns = 0;
 		char buf[64];

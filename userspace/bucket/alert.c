@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bucket/bucket_int.h"
+#include "common/quote.h"
 #include "common/record.h"
 #include "common/strmap.h"
 #include "common/utf8.h"
@@ -31,6 +32,22 @@ struct cs_source *cs_source_new(void)
 {
 	return calloc(1, sizeof(struct cs_source));
 }
+
+/*
+ * The strings a RuntimeAlert owns besides its sources and events; keyed by Go
+ * name, the ones a parser's SetTarget may write (evt.Overflow.Alert.<key>).
+ */
+static const struct rec_field ralert_strings[] = {
+	REC_ROW(struct cs_ralert, "Scenario", scenario, REC_STR),
+	REC_ROW(struct cs_ralert, "ScenarioHash", hash, REC_STR),
+	REC_ROW(struct cs_ralert, "ScenarioVersion", version, REC_STR),
+	REC_ROW(struct cs_ralert, "Message", message, REC_STR),
+	REC_ROW(struct cs_ralert, NULL, leakspeed, REC_STR),
+	REC_ROW(struct cs_ralert, NULL, start_at, REC_STR),
+	REC_ROW(struct cs_ralert, NULL, stop_at, REC_STR),
+	REC_ROW(struct cs_ralert, NULL, mapkey, REC_STR),
+};
+static const struct rec_schema ralert_schema = REC_SCHEMA(ralert_strings);
 
 void cs_source_free(struct cs_source *s)
 {
@@ -81,14 +98,7 @@ void cs_ralert_put(struct cs_ralert *ra)
 		free(e->timestamp);
 	}
 	free(ra->events);
-	free(ra->mapkey);
-	free(ra->scenario);
-	free(ra->hash);
-	free(ra->version);
-	free(ra->leakspeed);
-	free(ra->message);
-	free(ra->start_at);
-	free(ra->stop_at);
+	rec_free(&ralert_schema, ra);
 	free(ra);
 }
 
@@ -434,7 +444,8 @@ static const struct expr_host_ops alert_ops = {
 
 static const struct expr_type alert_type = { EXPR_HOST, NULL, &alert_ops };
 
-static int alerts_len(struct expr_ctx *c, void *obj, int64_t *out)
+/* APIAlerts and Sources both have one entry per source. */
+static int nsrc_len(struct expr_ctx *c, void *obj, int64_t *out)
 {
 	*out = (int64_t)((const struct cs_ralert *)obj)->nsrc;
 	return 0;
@@ -449,7 +460,7 @@ static int alerts_index(struct expr_ctx *c, void *obj, int64_t i, struct expr_va
 }
 
 static const struct expr_host_ops alerts_ops = {
-	.name = "APIAlerts", .flags = EXPR_HOST_ARRAYLIKE, .len = alerts_len, .index = alerts_index,
+	.name = "APIAlerts", .flags = EXPR_HOST_ARRAYLIKE, .len = nsrc_len, .index = alerts_index,
 };
 
 /* Overflow.Sources: map[string]Source; an absent key gives the zero Source. */
@@ -474,12 +485,6 @@ static int sources_has(struct expr_ctx *c, void *obj, const char *key, bool *out
 	return 0;
 }
 
-static int sources_len(struct expr_ctx *c, void *obj, int64_t *out)
-{
-	*out = (int64_t)((const struct cs_ralert *)obj)->nsrc;
-	return 0;
-}
-
 static int sources_keys(struct expr_ctx *c, void *obj, struct expr_value *out)
 {
 	const struct cs_ralert *ra = obj;
@@ -489,7 +494,7 @@ static int sources_keys(struct expr_ctx *c, void *obj, struct expr_value *out)
 
 static const struct expr_host_ops sources_ops = {
 	.name = "Sources", .flags = EXPR_HOST_MAPLIKE, .elem = &cs_source_expr_type,
-	.get = sources_get, .has = sources_has, .len = sources_len, .keys = sources_keys,
+	.get = sources_get, .has = sources_has, .len = nsrc_len, .keys = sources_keys,
 };
 
 static const struct expr_type sources_type = { EXPR_HOST, NULL, &sources_ops };
@@ -707,18 +712,7 @@ json_t *cs_overflow_to_json(const struct cs_event *ovf)
 	return arr;
 }
 
-/* Go's %q-ish escaping used by the generated asserts: backslashes doubled, quotes escaped. */
-static void put_quoted(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fputc('\\', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
+/* The generated asserts quote strings as Go string literals (common/quote.h). */
 void cs_overflow_write_asserts(const struct cs_event *ovf, int i, FILE *f)
 {
 	const struct cs_ralert *ra = ra_of(ovf);
@@ -730,13 +724,13 @@ void cs_overflow_write_asserts(const struct cs_event *ovf, int i, FILE *f)
 		static const char *const fields[] = { ".IP", ".Range", ".GetScope()", ".GetValue()" };
 		const char *vals[] = { s->ip, s->range, s->scope, s->value };
 
-		put_quoted(f, ra->keys[k]);
+		fput_dquoted(f, ra->keys[k]);
 		fprintf(f, " in results[%d].Overflow.GetSources()\n", i);
 		for (size_t j = 0; j < 4; j++) {
 			fprintf(f, "results[%d].Overflow.Sources[", i);
-			put_quoted(f, ra->keys[k]);
+			fput_dquoted(f, ra->keys[k]);
 			fprintf(f, "]%s == ", fields[j]);
-			put_quoted(f, vals[j] ? vals[j] : "");
+			fput_dquoted(f, vals[j] ? vals[j] : "");
 			fputc('\n', f);
 		}
 	}
@@ -748,20 +742,20 @@ void cs_overflow_write_asserts(const struct cs_event *ovf, int i, FILE *f)
 				const char *base = strrchr(it->value, '/');
 
 				fprintf(f, "basename(results[%d].Overflow.Alert.Events[%zu].GetMeta(", i, e);
-				put_quoted(f, it->key);
+				fput_dquoted(f, it->key);
 				fprintf(f, ")) == ");
-				put_quoted(f, base ? base + 1 : it->value);
+				fput_dquoted(f, base ? base + 1 : it->value);
 			} else {
 				fprintf(f, "results[%d].Overflow.Alert.Events[%zu].GetMeta(", i, e);
-				put_quoted(f, it->key);
+				fput_dquoted(f, it->key);
 				fprintf(f, ") == ");
-				put_quoted(f, it->value);
+				fput_dquoted(f, it->value);
 			}
 			fputc('\n', f);
 		}
 	}
 	fprintf(f, "results[%d].Overflow.Alert.GetScenario() == ", i);
-	put_quoted(f, ra->scenario);
+	fput_dquoted(f, ra->scenario);
 	fprintf(f, "\nresults[%d].Overflow.Alert.Remediation == %s\n", i,
 		ra->remediation ? "true" : "false");
 	fprintf(f, "results[%d].Overflow.Alert.GetEventsCount() == %d\n", i, ra->events_count);
@@ -776,15 +770,6 @@ void cs_overflow_write_asserts(const struct cs_event *ovf, int i, FILE *f)
 int cs_overflow_set_target(void *ovf, const char *path, const char *val, size_t len)
 {
 	struct cs_ralert *ra = ovf;
-	static const struct {
-		const char *name;
-		size_t off;
-	} alert_fields[] = {
-		{ "Scenario", offsetof(struct cs_ralert, scenario) },
-		{ "Message", offsetof(struct cs_ralert, message) },
-		{ "ScenarioHash", offsetof(struct cs_ralert, hash) },
-		{ "ScenarioVersion", offsetof(struct cs_ralert, version) },
-	};
 	char **field = NULL, *copy;
 
 	if (!strncmp(path, "evt.", 4))
@@ -800,9 +785,10 @@ int cs_overflow_set_target(void *ovf, const char *path, const char *val, size_t 
 		if (f)
 			field = rec_str(f, ra->srcs[0]);
 	} else {
-		for (size_t i = 0; i < sizeof(alert_fields) / sizeof(alert_fields[0]); i++)
-			if (!strcmp(path, alert_fields[i].name))
-				field = (char **)((char *)ra + alert_fields[i].off);
+		const struct rec_field *f = rec_find(&ralert_schema, path);
+
+		if (f)
+			field = rec_str(f, ra);
 	}
 	if (!field)
 		return -ENOENT;

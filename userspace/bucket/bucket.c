@@ -900,31 +900,38 @@ static bool is_simulated(struct cs_buckets *b, const char *name)
 	return b->o.simulation_default ? !listed : listed;
 }
 
-static int build_alert(struct cs_buckets *b, struct cs_bucket *bk, struct cs_ralert **out)
+#define MAPKEY_LEN (2 * SHA1_LEN + 1)
+
+/* The bucket's mapkey, sha1(filter \0 groupby \0 name) in hex: the alert shows it, the blackhole keys on it. */
+static int bucket_mapkey(const struct cs_scenario *sc, const struct cs_bucket *bk, char key[MAPKEY_LEN])
+{
+	size_t lf = strlen(sc->filter_src) + 1, lg = strlen(bk->gkey) + 1, ln = strlen(sc->name);
+	uint8_t digest[SHA1_LEN];
+	char *mk = malloc(lf + lg + ln);
+
+	if (!mk)
+		return -ENOMEM;
+	memcpy(mk, sc->filter_src, lf);
+	memcpy(mk + lf, bk->gkey, lg);
+	memcpy(mk + lf + lg, sc->name, ln);
+	sha1(mk, lf + lg + ln, digest);
+	hex_encode(digest, sizeof(digest), key);
+	free(mk);
+	return 0;
+}
+
+static int build_alert(struct cs_buckets *b, struct cs_bucket *bk, const char *mapkey,
+		       struct cs_ralert **out)
 {
 	struct cs_scenario *sc = bk->sc;
 	struct cs_ralert *ra = cs_ralert_new();
-	char ts[CS_TIME_STRLEN], last[96], dur[32], key[2 * SHA1_LEN + 1], *seen = NULL, *mk = NULL;
-	uint8_t digest[SHA1_LEN];
-	size_t mklen;
-	FILE *m;
+	char ts[CS_TIME_STRLEN], last[96], dur[32], *seen = NULL;
 	int err = -ENOMEM;
 
 	*out = ra;
 	if (!ra)
 		return -ENOMEM;
-	/* Mapkey: sha1(filter \0 groupby \0 name), only for display. */
-	m = open_memstream(&mk, &mklen);
-	if (!m)
-		return -ENOMEM;
-	fprintf(m, "%s%c%s%c%s", sc->filter_src, 0, bk->gkey, 0, sc->name);
-	fclose(m);
-	if (!mk)
-		return -ENOMEM;
-	sha1(mk, mklen, digest);
-	hex_encode(digest, sizeof(digest), key);
-	free(mk);
-	ra->mapkey = strdup(key);
+	ra->mapkey = strdup(mapkey);
 	ra->scenario = strdup(sc->name);
 	ra->hash = strdup(sc->hash);
 	ra->version = strdup(sc->version);
@@ -1146,16 +1153,39 @@ static int deliver(struct cs_buckets *b, struct cs_ralert *ra, const struct cs_t
 }
 
 /* The instance overflowed at bk->ovflw: build, filter, blackhole, deliver. Frees bk. */
+/* Is this overflow of bk hidden by its scenario's blackhole (counted, traced)? 0 or -ENOMEM. */
+static int blackholed(struct cs_buckets *b, struct cs_bucket *bk, const char *mapkey, bool *hidden)
+{
+	int err = blackhole_check(b, bk->sc, mapkey, time_ns(&bk->ovflw), hidden);
+
+	if (!err && *hidden) {
+		sc_trace(bk->sc, "overflow of %s blackholed", bk->gkey);
+		b->st.blackholed++;
+	}
+	return err;
+}
+
 static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int depth)
 {
 	struct cs_scenario *sc = bk->sc;
 	struct cs_ralert *ra = NULL;
 	struct cs_time ovflw = bk->ovflw;
+	char mapkey[MAPKEY_LEN];
 	bool discard = false, hidden = false;
 	int err;
 
 	cs_metric_add(scm(sc)->m_overflowed, 1);
-	err = build_alert(b, bk, &ra);
+	err = bucket_mapkey(sc, bk, mapkey);
+	if (err)
+		goto out;
+	/*
+	 * Most overflows of a brute force fall in its blackhole: decided before the
+	 * alert is built when no overflow_filter has to read the alert first.
+	 */
+	if (sc->blackhole && !sc->overflow_filter &&
+	    ((err = blackholed(b, bk, mapkey, &hidden)) || hidden))
+		goto out;
+	err = build_alert(b, bk, mapkey, &ra);
 	if (err == -ENOMEM)
 		goto out;
 	if (err) {
@@ -1173,16 +1203,9 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 			goto out;
 		}
 	}
-	if (sc->blackhole) {
-		err = blackhole_check(b, sc, ra->mapkey, time_ns(&ovflw), &hidden);
-		if (err)
-			goto out;
-		if (hidden) {
-			sc_trace(sc, "overflow of %s blackholed", bk->gkey);
-			b->st.blackholed++;
-			goto out;
-		}
-	}
+	if (sc->blackhole && sc->overflow_filter &&
+	    ((err = blackholed(b, bk, mapkey, &hidden)) || hidden))
+		goto out;
 	if (discard || !ra->nsrc)
 		goto out;
 	sc_trace(sc, "overflow of '%s': %s", bk->gkey, ra->message);

@@ -353,6 +353,7 @@ int db_rows(struct cs_db *db, struct dbstmt *s, size_t size, db_row_fn row, void
 			err = -ENOMEM;
 			break;
 		}
+		memset(v + *n * size, 0, size); /* what the row function does not set */
 		row(s, v + (*n)++ * size, arg);
 	}
 	if (!err && rc != DB_DONE)
@@ -530,6 +531,18 @@ int cs_db_ping(struct cs_db *db)
 bool cs_db_is_pg(const struct cs_db *db)
 {
 	return db->be->is_pg;
+}
+
+int cs_db_sqlite_synchronous(struct cs_db *db, bool full)
+{
+	int err;
+
+	if (db->be->is_pg)
+		return 0;
+	db_hold(db);
+	err = db_exec(db, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+	db_release(db);
+	return err ? -EIO : 0;
 }
 
 void cs_db_close(struct cs_db *db)

@@ -150,6 +150,13 @@ int cs_db_open(const char *path, struct cs_db **out);
 int cs_db_connect(const char *path, const char *pg_conninfo, long max_conns, struct cs_db **out);
 bool cs_db_is_pg(const struct cs_db *db);
 /*
+ * SQLite's commits (WAL): full, an fsync each (survives a power cut); else
+ * synchronous=NORMAL, the WAL synced at checkpoints only (a commit survives a
+ * crash of the process, the last ones may roll back on a power cut; never
+ * corrupt). cs_db_open's default is full. No-op on PostgreSQL.
+ */
+int cs_db_sqlite_synchronous(struct cs_db *db, bool full);
+/*
  * Housekeeping every `every` ns that one LAPI does for all those sharing the
  * database: 1 when this caller is the one to run `job` now (and the next claim
  * waits `every` from now), 0 when another did within `every`, -errno. Always 1

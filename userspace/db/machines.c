@@ -14,35 +14,36 @@
 #include "common/log.h"
 
 /* MACHINE_COLS */
-static const struct db_field machine_fields[] = {
-	DB_FIELD(struct cs_machine, id, DBF_INT),
-	DB_FIELD(struct cs_machine, created_at, DBF_INT),
-	DB_FIELD(struct cs_machine, updated_at, DBF_INT),
-	DB_FIELD(struct cs_machine, last_push, DBF_INT),
-	DB_FIELD(struct cs_machine, last_heartbeat, DBF_INT),
-	DB_FIELD(struct cs_machine, machine_id, DBF_TEXT),
-	DB_FIELD(struct cs_machine, password, DBF_TEXT),
-	DB_FIELD(struct cs_machine, ip_address, DBF_TEXT),
-	DB_FIELD(struct cs_machine, scenarios, DBF_TEXT),
-	DB_FIELD(struct cs_machine, version, DBF_TEXT),
-	DB_FIELD(struct cs_machine, is_validated, DBF_BOOL),
-	DB_FIELD(struct cs_machine, status, DBF_TEXT),
-	DB_FIELD(struct cs_machine, auth_type, DBF_TEXT),
+static const struct db_fields machine_table = {
+	sizeof(struct cs_machine),
+	{
+		DB_FIELD(struct cs_machine, id, DBF_INT),
+		DB_FIELD(struct cs_machine, created_at, DBF_INT),
+		DB_FIELD(struct cs_machine, updated_at, DBF_INT),
+		DB_FIELD(struct cs_machine, last_push, DBF_INT),
+		DB_FIELD(struct cs_machine, last_heartbeat, DBF_INT),
+		DB_FIELD(struct cs_machine, machine_id, DBF_TEXT),
+		DB_FIELD(struct cs_machine, password, DBF_TEXT),
+		DB_FIELD(struct cs_machine, ip_address, DBF_TEXT),
+		DB_FIELD(struct cs_machine, scenarios, DBF_TEXT),
+		DB_FIELD(struct cs_machine, version, DBF_TEXT),
+		DB_FIELD(struct cs_machine, is_validated, DBF_BOOL),
+		DB_FIELD(struct cs_machine, status, DBF_TEXT),
+		DB_FIELD(struct cs_machine, auth_type, DBF_TEXT),
+	},
 };
 
 void cs_machine_clear(struct cs_machine *m)
 {
-	db_fields_clear(m, sizeof(*m), machine_fields, DB_NFIELDS(machine_fields));
+	db_fields_clear(&machine_table, m);
 }
 
 void cs_machines_free(struct cs_machine *v, size_t n)
 {
-	db_rows_free(v, n, sizeof(*v), machine_fields, DB_NFIELDS(machine_fields));
+	db_fields_free(&machine_table, v, n);
 }
 
 /* ---- machines ----------------------------------------------------------------- */
-
-static const struct db_fields machine_table = DB_FIELDS(machine_fields);
 
 int cs_db_machine_add(struct cs_db *db, const char *machine_id, const char *pwhash,
 		      const char *ip, bool validated, bool force, int64_t now)
@@ -165,8 +166,7 @@ int cs_db_machine_list(struct cs_db *db, struct cs_machine **out, size_t *n)
 	*n = 0;
 	if (err)
 		return err;
-	err = db_rows(db, stmt(db, ST_MACHINE_LIST), sizeof(**out), db_fields_row, (void *)&machine_table,
-		      &v, n);
+	err = db_fields_rows(db, stmt(db, ST_MACHINE_LIST), &machine_table, &v, n);
 	err = txn_end(db, err);
 	if (err) {
 		cs_machines_free(v, *n);

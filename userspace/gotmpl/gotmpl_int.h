@@ -51,7 +51,7 @@ struct node {
 
 struct list {
 	struct node *v;
-	size_t n;
+	size_t n, cap;
 };
 
 struct gotmpl {

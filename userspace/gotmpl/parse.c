@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/strbuf.h"
+#include "common/vec.h"
 #include "gotmpl/gotmpl_int.h"
 
 enum tok_kind { T_END_ACTION, T_IDENT, T_DOT, T_FIELD, T_VAR, T_STR, T_NUM, T_BAR, T_LP, T_RP,
@@ -429,13 +430,10 @@ enum term { TERM_EOF, TERM_END, TERM_ELSE, TERM_ELSE_IF };
 
 static struct node *add_node(struct list *l)
 {
-	struct node *v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-	if (!v)
+	if (vec_reserve((void **)&l->v, &l->cap, l->n, sizeof(*l->v), 8))
 		return NULL;
-	l->v = v;
-	memset(&v[l->n], 0, sizeof(*v));
-	return &v[l->n++];
+	memset(&l->v[l->n], 0, sizeof(*l->v));
+	return &l->v[l->n++];
 }
 
 static int parse_list(struct parser *p, struct list **out, enum term *term);

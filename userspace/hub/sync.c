@@ -22,6 +22,7 @@
 #include "common/readfile.h"
 #include "common/sha2.h"
 #include "common/strv.h"
+#include "common/vec.h"
 #include "common/yamljson.h"
 #include "hub/hub.h"
 #include "hub/hub_int.h"
@@ -188,7 +189,7 @@ struct spec {
 
 struct scan {
 	struct spec *v;
-	size_t n;
+	size_t n, cap;
 };
 
 static bool is_yaml(const char *n)
@@ -239,13 +240,10 @@ static int walk(const char *dir, const char *rel, int depth, enum hub_type t, st
 
 static struct spec *new_spec(struct scan *s)
 {
-	struct spec *n = realloc(s->v, (s->n + 1) * sizeof(*n));
-
-	if (!n)
+	if (vec_reserve((void **)&s->v, &s->cap, s->n, sizeof(*s->v), 16))
 		return NULL;
-	s->v = n;
-	memset(&n[s->n], 0, sizeof(*n));
-	return &n[s->n];
+	memset(&s->v[s->n], 0, sizeof(*s->v));
+	return &s->v[s->n];
 }
 
 static int add_hub_spec(struct scan *s, enum hub_type t, const char *path, const char *rel,

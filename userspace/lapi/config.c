@@ -299,6 +299,15 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 				cfg->trusted_ips[cfg->n_trusted_ips++] = strdup(json_string_value(it));
 		}
 	}
+	const char *sync = yamljson_get_str(root, "db_config.sqlite_synchronous", "normal");
+
+	if (strcmp(sync, "normal") && strcmp(sync, "full")) {
+		snprintf(err, errlen, "%s: db_config.sqlite_synchronous: '%s' is not normal or full",
+			 path, sync);
+		json_decref(docs);
+		return -EINVAL;
+	}
+	cfg->db_sync_full = !strcmp(sync, "full");
 	cfg->flush_max_items = yamljson_get_long(root, "db_config.flush.max_items", 0);
 	const char *age = yamljson_get_str(root, "db_config.flush.max_age", NULL);
 

@@ -34,6 +34,12 @@ struct cs_lapi_config {
 	char *db_path;		/* db_config.db_path */
 	char *db_conninfo;	/* db_config.type postgresql: libpq's; NULL for SQLite */
 	long db_max_conns;	/* db_config.max_open_conns: the PostgreSQL pool (0: 4) */
+	/*
+	 * db_config.sqlite_synchronous (ours): "normal" (default, CrowdSec's WAL
+	 * setting): an acknowledged write survives a crash of the LAPI, the last ones
+	 * may roll back on a power cut; "full": an fsync per commit, survives that too.
+	 */
+	bool db_sync_full;
 	char *profiles_path;	/* api.server.profiles_path; NULL/missing file: default */
 	char *notification_dir; /* config_paths.notification_dir (profiles' notifications:) */
 	char **trusted_ips;	/* api.server.trusted_ips (IPs or CIDRs) */

@@ -308,6 +308,13 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	ret = cs_db_connect(l->cfg.db_path, l->cfg.db_conninfo, l->cfg.db_max_conns, &l->db);
 	if (ret)
 		goto fail;
+	/* CrowdSec's SQLite in WAL mode runs synchronous=NORMAL: acknowledged survives kill -9 */
+	ret = cs_db_sqlite_synchronous(l->db, l->cfg.db_sync_full);
+	if (ret)
+		goto fail;
+	if (!cs_db_is_pg(l->db))
+		log_info("SQLite commits: synchronous=%s (db_config.sqlite_synchronous)",
+			 l->cfg.db_sync_full ? "FULL, an fsync each" : "NORMAL, WAL synced at checkpoints");
 	ret = bcache_start(l);
 	if (!ret)
 		ret = lapi_committer_start(l);
