@@ -272,6 +272,29 @@ int txn_begin_read(struct cs_db *db)
 	return err;
 }
 
+int txn_begin_read_committed(struct cs_db *db)
+{
+	struct db_conn *c = &db->conns[0];
+	int err;
+
+	if (db->be->is_pg)
+		return txn_begin_read(db);
+	if (pthread_mutex_trylock(&c->lock)) {
+		c = &db->side;
+		pthread_mutex_lock(&c->lock);
+		if (!c->h && lite_open_side(db)) { /* no side connection: wait for the write */
+			pthread_mutex_unlock(&c->lock);
+			c = &db->conns[0];
+			pthread_mutex_lock(&c->lock);
+		}
+	}
+	held = c;
+	err = exec_stmt(db, stmt(db, ST_BEGIN_READ));
+	if (err)
+		db_release(db);
+	return err;
+}
+
 int txn_finish(struct cs_db *db, int err)
 {
 	struct db_conn *c = db_conn(db);
@@ -431,6 +454,8 @@ static int db_alloc(const struct db_backend *be, size_t nconns, struct cs_db **o
 	}
 	db->be = be;
 	db->nconns = nconns;
+	db->side.db = db;
+	pthread_mutex_init(&db->side.lock, NULL);
 	for (size_t i = 0; i < nconns; i++) {
 		db->conns[i].db = db;
 		pthread_mutex_init(&db->conns[i].lock, NULL);
@@ -549,8 +574,9 @@ void cs_db_close(struct cs_db *db)
 {
 	if (!db)
 		return;
-	for (size_t k = 0; k < db->nconns; k++) {
-		struct db_conn *c = &db->conns[k];
+	/* the side first: SQLite checkpoints the WAL away as its last connection closes */
+	for (size_t k = 0; k <= db->nconns; k++) {
+		struct db_conn *c = k ? &db->conns[k - 1] : &db->side;
 
 		for (int i = 0; i < ST__MAX; i++)
 			db_finalize(c->st[i]);

@@ -185,6 +185,8 @@ struct cs_db {
 	int64_t data_version;
 	bool have_version;
 	struct lite_checkpointer *ckpt; /* lite.c */
+	/* SQLite: a read-only connection beside conns[0], opened on first use (txn_begin_read_committed) */
+	struct db_conn side;
 };
 
 /*
@@ -270,6 +272,13 @@ bool db_cluster_job(struct cs_db *db, const char *job);
 int txn_begin(struct cs_db *db);
 int txn_begin_read(struct cs_db *db);
 /*
+ * A read of the last committed state that never waits for this process's own
+ * write in progress: on SQLite, while conns[0] is held (a bulk import holds it
+ * for the whole of its transaction), through db->side. For short lookups whose
+ * callers may not stall behind a write (request authentication).
+ */
+int txn_begin_read_committed(struct cs_db *db);
+/*
  * A write transaction whose loss in a database crash costs nothing but work
  * (bookkeeping such as last_pull): PostgreSQL commits it without waiting for
  * the disk. On SQLite, txn_begin().
@@ -306,6 +315,8 @@ int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys, cs_d
 int db_open_unmigrated(const char *path, struct cs_db **out);
 /* lite.c / pg.c: connect db (allocated, be set) to its engine */
 int lite_open(struct cs_db *db, const char *path);
+/* db->side's handle: conns[0]'s file, read-only; -EOPNOTSUPP for an in-memory database */
+int lite_open_side(struct cs_db *db);
 int pg_open(struct cs_db *db, const char *conninfo);
 
 /*

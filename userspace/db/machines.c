@@ -110,7 +110,8 @@ int cs_db_machine_tls(struct cs_db *db, const char *machine_id, const char *pwha
 int cs_db_machine_get(struct cs_db *db, const char *machine_id, struct cs_machine *out)
 {
 	struct dbstmt *s;
-	int err = txn_begin_read(db);
+	/* every authenticated request asks: it must not queue behind an import */
+	int err = txn_begin_read_committed(db);
 
 	memset(out, 0, sizeof(*out));
 	if (err)
