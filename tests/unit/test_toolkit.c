@@ -476,6 +476,10 @@ static void test_strv_from_dir(void)
 	t_rmtree(dir);
 	ASSERT_EQ(strv_from_dir(dir, NULL, NULL, &v, &n), -ENOENT, "missing directory");
 	ASSERT_TRUE(!v && !n, "nothing listed");
+	ASSERT_TRUE(cs_is_yaml_name("a.yaml") && cs_is_yaml_name("b.yml") &&
+			    !cs_is_yaml_name(".yaml") && !cs_is_yaml_name("c.yaml.bak") &&
+			    !cs_is_yaml_name("yml"),
+		    "YAML file names");
 }
 
 int main(void)
