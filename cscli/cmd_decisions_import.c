@@ -330,9 +330,12 @@ static char *build_alert(const struct items *it, size_t from, size_t max_to, siz
 /*
  * The batches are posted by IMPORT_SENDERS connections: while the LAPI stores
  * one batch (its database is one writer), it can already be reading and
- * decoding the next, and cscli builds a third.
+ * decoding the next, and cscli builds a third. The first bodies are smaller
+ * (an eighth, then half of the budget): the writer starts after one small body
+ * is built, sent and decoded instead of a full one.
  */
 #define IMPORT_SENDERS 2
+#define IMPORT_RAMP_BODIES 2
 
 struct import_job {
 	const struct items *it;
@@ -340,7 +343,8 @@ struct import_job {
 	const char *const *def;
 	size_t budget, batch;
 	pthread_mutex_t lock;
-	size_t next; /* first item not taken yet */
+	size_t next;   /* first item not taken yet */
+	size_t bodies; /* built so far */
 	bool failed;
 };
 
@@ -354,8 +358,13 @@ static int import_send(struct import_job *j, struct lapi_client *cl)
 		pthread_mutex_lock(&j->lock);
 		from = j->next;
 		if (!j->failed && from < j->it->n) {
+			size_t budget = j->bodies < IMPORT_RAMP_BODIES
+						? j->budget >> (2 * (IMPORT_RAMP_BODIES - j->bodies) - 1)
+						: j->budget;
+
 			max_to = j->batch && j->batch < j->it->n - from ? from + j->batch : j->it->n;
-			body = build_alert(j->it, from, max_to, j->budget, j->input, j->def, &to);
+			body = build_alert(j->it, from, max_to, budget, j->input, j->def, &to);
+			j->bodies++;
 			j->next = body ? to : j->it->n;
 			j->failed = j->failed || !body;
 		}

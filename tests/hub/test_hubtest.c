@@ -13,7 +13,7 @@
 #include "expr/expr.h"
 #include "hubtest/hubtest.h"
 #include "parser/parser.h"
-#include "../lib/geoip_fixture.h"
+#include "../lib/hub_fixture.h"
 #include "../lib/test.h"
 
 /* Stage of <hub>/<type>/<stage>/<author>/<file>: the third element from the end. */
@@ -108,25 +108,15 @@ static void test_every_case_replays(const struct hubtest_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct hubtest_opts o = { .hub_dir = t_shared("hub"), .verbose = true };
 	struct hubtest_summary sum;
-	char geoip[256];
-	bool made;
+	struct t_hub h;
 
 	/* the tests whose parsers name GeoIP databases skip without them */
-	o.geoip_dir = t_geoip_for_hub(geoip, sizeof(geoip), &made);
-	setenv("TZ", "UTC", 1);
-	tzset();
-	hubtest_run_all(&o, argv + 1, argc - 1, &sum);
-	t_pass = sum.passed;
-	t_fail = sum.failed;
-	t_skip = sum.skipped;
+	t_hub_open(&h);
+	hubtest_run_all(&h.o, argv + 1, argc - 1, &sum);
 	if (argc == 1) {
-		test_every_hub_file_loads(o.hub_dir);
-		test_every_case_replays(&o);
+		test_every_hub_file_loads(h.o.hub_dir);
+		test_every_case_replays(&h.o);
 	}
-	if (made)
-		t_geoip_remove(geoip);
-	expr_cleanup();
-	return TEST_SUMMARY();
+	return t_hub_close(&h, &sum);
 }

@@ -18,28 +18,18 @@
 #include "common/log.h"
 #include "expr/expr.h"
 #include "hubtest/scenario_run.h"
-#include "../lib/geoip_fixture.h"
+#include "../lib/hub_fixture.h"
 #include "../lib/test.h"
 
 
 int main(int argc, char **argv)
 {
-	struct hubtest_opts o = { .hub_dir = t_shared("hub"), .verbose = true };
 	struct hubtest_summary sum;
-	char geoip[256];
-	bool made;
+	struct t_hub h;
 
-	o.geoip_dir = t_geoip_for_hub(geoip, sizeof(geoip), &made);
-	setenv("TZ", "UTC", 1);
-	tzset();
+	t_hub_open(&h);
 	/* missing data files and expected warnings are noise here */
 	log_set_level(getenv("HT_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
-	hubtest_run_scenarios_all(&o, argv + 1, argc - 1, hubtest_offline_skips(), &sum);
-	if (made)
-		t_geoip_remove(geoip);
-	t_pass = sum.passed;
-	t_fail = sum.failed;
-	t_skip = sum.skipped;
-	expr_cleanup();
-	return TEST_SUMMARY();
+	hubtest_run_scenarios_all(&h.o, argv + 1, argc - 1, hubtest_offline_skips(), &sum);
+	return t_hub_close(&h, &sum);
 }

@@ -12,9 +12,9 @@
 
 #include "db/db.h"
 #include "expr/expr.h"
-#include "lapi/lapi_int.h"
 #include "parser/event.h"
 #include "profiles/profiles.h"
+#include "../lib/alert_fixture.h"
 #include "../lib/test.h"
 
 static void test_view(void)
@@ -76,20 +76,17 @@ static int apply(const char *filter, struct cs_alert *a)
 static const char posted[] =
 	"{\"capacity\":5,\"events\":[],\"events_count\":6,\"leakspeed\":\"10s\",\"message\":\"msg\","
 	"\"remediation\":true,\"scenario\":\"crowdsecurity/ssh-bf\",\"scenario_hash\":\"abc\","
-	"\"scenario_version\":\"0.2\",\"simulated\":false,\"source\":{\"ip\":\"198.18.0.7\","
-	"\"scope\":\"Ip\",\"value\":\"198.18.0.7\"},\"start_at\":\"2026-01-02T03:04:05Z\","
-	"\"stop_at\":\"2026-01-02T03:04:09Z\"}";
+	"\"scenario_version\":\"0.2\",\"simulated\":false,\"source\":{\"scope\":\"Ip\",\"value\":"
+	"\"198.18.0.7\"},\"start_at\":\"2026-01-02T03:04:05Z\",\"stop_at\":\"2026-01-02T03:04:09Z\"}";
 
 static void test_profile_alert(void)
 {
-	json_t *j = json_loads(posted, 0, NULL), *miss = json_array();
-	struct cs_alert *a = NULL;
 	char msg[256] = "";
+	struct cs_alert *a = t_alert_decode(posted, msg, sizeof(msg));
 
-	if (!ASSERT_OK(j ? codec_alert_decode(j, 0, 0, &a, msg, sizeof(msg), miss) : -EINVAL,
-		       "alert decodes")) {
+	if (!ASSERT_TRUE(a != NULL, "alert decodes")) {
 		fprintf(stderr, "%s\n", msg);
-		goto out;
+		return;
 	}
 	a->machine_id = strdup("m1");
 	ASSERT_OK(apply("Alert.ScenarioHash == 'nope'", a), "no match");
@@ -103,10 +100,7 @@ static void test_profile_alert(void)
 			a),
 		  "every plain field");
 	ASSERT_EQ(a->n_decisions, 1, "every plain field reads the stored alert");
-out:
 	cs_alert_free(a);
-	json_decref(j);
-	json_decref(miss);
 }
 
 int main(void)

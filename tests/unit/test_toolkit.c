@@ -13,11 +13,13 @@
 
 #include "common/envexpand.h"
 #include "common/hash.h"
+#include "common/quote.h"
 #include "common/readfile.h"
 #include "common/record.h"
 #include "common/stash.h"
 #include "common/strbuf.h"
 #include "common/strmap.h"
+#include "common/strv.h"
 #include "common/utf8.h"
 #include "../lib/test.h"
 
@@ -433,9 +435,58 @@ static void test_record(void)
 	ASSERT_TRUE(!c.name && !c.obj, "record: objects released with their destructor");
 }
 
+static void test_dquoted(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!ASSERT_TRUE(f != NULL, "memstream"))
+		return;
+	fput_dquoted(f, "a\"b\\c d");
+	fput_dquoted(f, "");
+	fclose(f);
+	ASSERT_STREQ(buf, "\"a\\\"b\\\\c d\"\"\"", "quotes and backslashes escaped, empty is \"\"");
+	free(buf);
+}
+
+static bool no_dot(const char *dir, const char *name, void *arg)
+{
+	return !strchr(name, '.');
+}
+
+static void test_strv_from_dir(void)
+{
+	char dir[] = "/tmp/cs-test-strv-XXXXXX";
+	char **v;
+	size_t n;
+
+	if (!ASSERT_TRUE(mkdtemp(dir) != NULL, "scratch dir"))
+		return;
+	t_write_file(dir, "b", "");
+	t_write_file(dir, "a", "");
+	t_write_file(dir, "c.txt", "");
+	t_write_file(dir, ".hidden", "");
+	ASSERT_OK(strv_from_dir(dir, no_dot, NULL, &v, &n), "list with a filter");
+	ASSERT_TRUE(n == 2 && !strcmp(v[0], "a") && !strcmp(v[1], "b"), "kept names, sorted");
+	strv_free(v, n);
+	ASSERT_OK(strv_from_dir(dir, NULL, NULL, &v, &n), "list all");
+	ASSERT_TRUE(n == 3 && !strcmp(v[2], "c.txt"), "every name but the hidden ones");
+	strv_free(v, n);
+	t_rmtree(dir);
+	ASSERT_EQ(strv_from_dir(dir, NULL, NULL, &v, &n), -ENOENT, "missing directory");
+	ASSERT_TRUE(!v && !n, "nothing listed");
+	ASSERT_TRUE(cs_is_yaml_name("a.yaml") && cs_is_yaml_name("b.yml") &&
+			    !cs_is_yaml_name(".yaml") && !cs_is_yaml_name("c.yaml.bak") &&
+			    !cs_is_yaml_name("yml"),
+		    "YAML file names");
+}
+
 int main(void)
 {
 	test_record();
+	test_strv_from_dir();
+	test_dquoted();
 	test_strmap();
 	test_strmap_arena();
 	test_utf8_valid();

@@ -139,11 +139,7 @@ static void src_clear(struct pl_src *s)
 	free(s->src);
 	free(s->module);
 	free(s->type);
-	for (size_t i = 0; i < s->nlabels; i++) {
-		free(s->labels[i].key);
-		free(s->labels[i].value);
-	}
-	free(s->labels);
+	acq_labels_free(s->labels, s->nlabels);
 }
 
 static bool same_str(const char *a, const char *b)
@@ -186,12 +182,9 @@ static long batch_src(struct pl_batch *b, const struct acq_line *l)
 	s->src = dup_or_null(l->src, &oom);
 	s->module = dup_or_null(l->module, &oom);
 	s->type = dup_or_null(l->type, &oom);
-	s->labels = l->nlabels ? calloc(l->nlabels, sizeof(*s->labels)) : NULL;
-	oom |= l->nlabels && !s->labels;
-	for (size_t i = 0; s->labels && i < l->nlabels; i++, s->nlabels++) {
-		s->labels[i].key = dup_or_null(l->labels[i].key, &oom);
-		s->labels[i].value = dup_or_null(l->labels[i].value, &oom);
-	}
+	for (size_t i = 0; !oom && i < l->nlabels; i++)
+		oom = acq_labels_add(&s->labels, &s->nlabels, l->labels[i].key,
+				     l->labels[i].value) != 0;
 	if (oom) {
 		src_clear(s);
 		return -1;

@@ -7,16 +7,23 @@
 #include "bouncer/backend.h"
 #include "bouncer/xdp_loader.h"
 #include "common/log.h"
+#include "common/vec.h"
 
 #define FLUSH_AT 65536
+#define BATCH_FIRST 4096
+
+/* Bans waiting for the loader: three arrays of one length, as xdp_loader_ban_each takes them. */
+struct ban_batch {
+	struct cs_prefix *p;
+	struct cs_ban *ban;
+	bool *failed;
+	size_t n, cap;
+};
 
 struct backend {
 	struct xdp_loader *loader;
 	const struct bouncer_config *cfg;
-	struct cs_prefix *set_p;
-	struct cs_ban *set_b;
-	size_t nset, capset;
-	bool *set_failed;
+	struct ban_batch set;
 	size_t nfailed; /* since the last commit */
 	struct cs_prefix *clr_p;
 	size_t nclr, capclr;
@@ -24,22 +31,27 @@ struct backend {
 	uint32_t nifaces;
 };
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+static void batch_free(struct ban_batch *s)
 {
-	void *n;
-	size_t ncap;
+	free(s->p);
+	free(s->ban);
+	free(s->failed);
+}
 
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 4096;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*arr, ncap * elem);
-	if (!n)
-		return -ENOMEM;
-	*arr = n;
-	*cap = ncap;
-	return 0;
+/* Room for one more ban: the three arrays grow together (on failure each keeps its room). */
+static int batch_reserve(struct ban_batch *s)
+{
+	size_t cap_p = s->cap, cap_ban = s->cap, cap_failed = s->cap;
+	int err = vec_reserve((void **)&s->p, &cap_p, s->n, sizeof(*s->p), BATCH_FIRST);
+
+	if (!err)
+		err = vec_reserve((void **)&s->ban, &cap_ban, s->n, sizeof(*s->ban), BATCH_FIRST);
+	if (!err)
+		err = vec_reserve((void **)&s->failed, &cap_failed, s->n, sizeof(*s->failed),
+				  BATCH_FIRST);
+	if (!err)
+		s->cap = cap_p;
+	return err;
 }
 
 static void xdp_close(struct backend *b, bool keep)
@@ -51,9 +63,7 @@ static void xdp_close(struct backend *b, bool keep)
 			xdp_loader_detach(b->loader, b->cfg->interfaces.v[i]);
 	}
 	xdp_loader_free(b->loader);
-	free(b->set_p);
-	free(b->set_b);
-	free(b->set_failed);
+	batch_free(&b->set);
 	free(b->clr_p);
 	free(b);
 }
@@ -107,15 +117,15 @@ static int flush_sets(struct backend *b)
 	size_t applied = 0;
 	int err = 0;
 
-	if (b->nset) {
-		err = xdp_loader_ban_each(b->loader, b->set_p, b->set_b, b->nset, &applied,
-					  b->set_failed);
+	if (b->set.n) {
+		err = xdp_loader_ban_each(b->loader, b->set.p, b->set.ban, b->set.n, &applied,
+					  b->set.failed);
 		if (err) {
-			log_debug("xdp: applied %zu of %zu bans: %s", applied, b->nset, strerror(-err));
-			b->nfailed += b->nset - applied;
+			log_debug("xdp: applied %zu of %zu bans: %s", applied, b->set.n, strerror(-err));
+			b->nfailed += b->set.n - applied;
 		}
 	}
-	b->nset = 0;
+	b->set.n = 0;
 	return err;
 }
 
@@ -147,29 +157,14 @@ static int xdp_set(struct backend *b, const struct cs_prefix *p, uint64_t expire
 
 	if (err)
 		return err;
-	err = grow((void **)&b->set_p, &b->capset, b->nset + 1, sizeof(*b->set_p));
-
-	if (!err) {
-		size_t cap = b->capset;
-
-		/* set_b and set_failed grow with set_p: same capacity */
-		void *nb = realloc(b->set_b, cap * sizeof(*b->set_b));
-
-		if (!nb)
-			return -ENOMEM;
-		b->set_b = nb;
-		nb = realloc(b->set_failed, cap * sizeof(*b->set_failed));
-		if (!nb)
-			return -ENOMEM;
-		b->set_failed = nb;
-	} else {
+	err = batch_reserve(&b->set);
+	if (err)
 		return err;
-	}
-	b->set_p[b->nset] = *p;
-	b->set_b[b->nset] = (struct cs_ban){ .expires_ns = expires, .decision_id = id,
-					     .origin = origin, .type = CS_TYPE_BAN };
+	b->set.p[b->set.n] = *p;
+	b->set.ban[b->set.n] = (struct cs_ban){ .expires_ns = expires, .decision_id = id,
+						.origin = origin, .type = CS_TYPE_BAN };
 	/* a startup streams in: write as it comes, in large batches, memory bounded */
-	return ++b->nset == FLUSH_AT ? flush_sets(b) : 0;
+	return ++b->set.n == FLUSH_AT ? flush_sets(b) : 0;
 }
 
 static int xdp_clear(struct backend *b, const struct cs_prefix *p)
@@ -178,7 +173,7 @@ static int xdp_clear(struct backend *b, const struct cs_prefix *p)
 
 	if (err)
 		return err;
-	err = grow((void **)&b->clr_p, &b->capclr, b->nclr + 1, sizeof(*b->clr_p));
+	err = vec_reserve((void **)&b->clr_p, &b->capclr, b->nclr, sizeof(*b->clr_p), BATCH_FIRST);
 
 	if (err)
 		return err;

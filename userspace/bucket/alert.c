@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bucket/bucket_int.h"
+#include "common/quote.h"
 #include "common/record.h"
 #include "common/strmap.h"
 #include "common/utf8.h"
@@ -711,18 +712,7 @@ json_t *cs_overflow_to_json(const struct cs_event *ovf)
 	return arr;
 }
 
-/* Go's %q-ish escaping used by the generated asserts: backslashes doubled, quotes escaped. */
-static void put_quoted(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fputc('\\', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
+/* The generated asserts quote strings as Go string literals (common/quote.h). */
 void cs_overflow_write_asserts(const struct cs_event *ovf, int i, FILE *f)
 {
 	const struct cs_ralert *ra = ra_of(ovf);
@@ -734,13 +724,13 @@ void cs_overflow_write_asserts(const struct cs_event *ovf, int i, FILE *f)
 		static const char *const fields[] = { ".IP", ".Range", ".GetScope()", ".GetValue()" };
 		const char *vals[] = { s->ip, s->range, s->scope, s->value };
 
-		put_quoted(f, ra->keys[k]);
+		fput_dquoted(f, ra->keys[k]);
 		fprintf(f, " in results[%d].Overflow.GetSources()\n", i);
 		for (size_t j = 0; j < 4; j++) {
 			fprintf(f, "results[%d].Overflow.Sources[", i);
-			put_quoted(f, ra->keys[k]);
+			fput_dquoted(f, ra->keys[k]);
 			fprintf(f, "]%s == ", fields[j]);
-			put_quoted(f, vals[j] ? vals[j] : "");
+			fput_dquoted(f, vals[j] ? vals[j] : "");
 			fputc('\n', f);
 		}
 	}
@@ -752,20 +742,20 @@ void cs_overflow_write_asserts(const struct cs_event *ovf, int i, FILE *f)
 				const char *base = strrchr(it->value, '/');
 
 				fprintf(f, "basename(results[%d].Overflow.Alert.Events[%zu].GetMeta(", i, e);
-				put_quoted(f, it->key);
+				fput_dquoted(f, it->key);
 				fprintf(f, ")) == ");
-				put_quoted(f, base ? base + 1 : it->value);
+				fput_dquoted(f, base ? base + 1 : it->value);
 			} else {
 				fprintf(f, "results[%d].Overflow.Alert.Events[%zu].GetMeta(", i, e);
-				put_quoted(f, it->key);
+				fput_dquoted(f, it->key);
 				fprintf(f, ") == ");
-				put_quoted(f, it->value);
+				fput_dquoted(f, it->value);
 			}
 			fputc('\n', f);
 		}
 	}
 	fprintf(f, "results[%d].Overflow.Alert.GetScenario() == ", i);
-	put_quoted(f, ra->scenario);
+	fput_dquoted(f, ra->scenario);
 	fprintf(f, "\nresults[%d].Overflow.Alert.Remediation == %s\n", i,
 		ra->remediation ? "true" : "false");
 	fprintf(f, "results[%d].Overflow.Alert.GetEventsCount() == %d\n", i, ra->events_count);

@@ -15,24 +15,43 @@
 #include "common/log.h"
 #include "common/vec.h"
 
+/*
+ * ALERT_COLS but its last, the machine (a join that may find none). The same
+ * table frees a decoded alert: its strings are these, the machine and the uuid.
+ */
+static const struct db_fields alert_table = {
+	sizeof(struct cs_alert),
+	{
+		DB_FIELD(struct cs_alert, id, DBF_INT),
+		DB_FIELD(struct cs_alert, created_at, DBF_INT),
+		DB_FIELD(struct cs_alert, scenario, DBF_TEXT),
+		DB_FIELD(struct cs_alert, message, DBF_TEXT),
+		DB_FIELD(struct cs_alert, events_count, DBF_INT),
+		DB_FIELD(struct cs_alert, start_at, DBF_INT),
+		DB_FIELD(struct cs_alert, stop_at, DBF_INT),
+		DB_FIELD(struct cs_alert, src_ip, DBF_TEXT),
+		DB_FIELD(struct cs_alert, src_range, DBF_TEXT),
+		DB_FIELD(struct cs_alert, src_as_number, DBF_TEXT),
+		DB_FIELD(struct cs_alert, src_as_name, DBF_TEXT),
+		DB_FIELD(struct cs_alert, src_cn, DBF_TEXT),
+		DB_FIELD(struct cs_alert, src_latitude, DBF_DOUBLE),
+		DB_FIELD(struct cs_alert, src_longitude, DBF_DOUBLE),
+		DB_FIELD(struct cs_alert, src_scope, DBF_TEXT),
+		DB_FIELD(struct cs_alert, src_value, DBF_TEXT),
+		DB_FIELD(struct cs_alert, capacity, DBF_INT),
+		DB_FIELD(struct cs_alert, leakspeed, DBF_TEXT),
+		DB_FIELD(struct cs_alert, scenario_version, DBF_TEXT),
+		DB_FIELD(struct cs_alert, scenario_hash, DBF_TEXT),
+		DB_FIELD(struct cs_alert, simulated, DBF_BOOL),
+	},
+};
+
 void cs_alert_free(struct cs_alert *a)
 {
 	if (!a)
 		return;
 	free(a->machine_id);
 	free(a->uuid);
-	free(a->scenario);
-	free(a->scenario_hash);
-	free(a->scenario_version);
-	free(a->message);
-	free(a->leakspeed);
-	free(a->src_scope);
-	free(a->src_value);
-	free(a->src_ip);
-	free(a->src_range);
-	free(a->src_as_number);
-	free(a->src_as_name);
-	free(a->src_cn);
 	for (size_t i = 0; a->events && i < a->n_events; i++)
 		free(a->events[i].meta_json);
 	free(a->events);
@@ -45,6 +64,7 @@ void cs_alert_free(struct cs_alert *a)
 		free(a->decisions);
 	else
 		cs_decisions_free(a->decisions, a->n_decisions);
+	db_fields_clear(&alert_table, a);
 	free(a);
 }
 
@@ -290,16 +310,20 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 	return err;
 }
 
-static const struct db_field event_fields[] = {
-	DB_FIELD(struct cs_alert_event, timestamp, DBF_INT),
-	DB_FIELD(struct cs_alert_event, meta_json, DBF_TEXT),
+static const struct db_fields event_table = {
+	sizeof(struct cs_alert_event),
+	{
+		DB_FIELD(struct cs_alert_event, timestamp, DBF_INT),
+		DB_FIELD(struct cs_alert_event, meta_json, DBF_TEXT),
+	},
 };
-static const struct db_fields event_table = DB_FIELDS(event_fields);
-static const struct db_field meta_fields[] = {
-	DB_FIELD(struct cs_meta, key, DBF_TEXT),
-	DB_FIELD(struct cs_meta, value, DBF_TEXT),
+static const struct db_fields meta_table = {
+	sizeof(struct cs_meta),
+	{
+		DB_FIELD(struct cs_meta, key, DBF_TEXT),
+		DB_FIELD(struct cs_meta, value, DBF_TEXT),
+	},
 };
-static const struct db_fields meta_table = DB_FIELDS(meta_fields);
 
 static int load_alert_children(struct cs_db *db, struct cs_alert *a, int64_t now)
 {
@@ -316,14 +340,13 @@ static int load_alert_children(struct cs_db *db, struct cs_alert *a, int64_t now
 
 	s = stmt(db, ST_ALERT_EVENTS);
 	bind_int(s, 1, a->id);
-	err = db_rows(db, s, sizeof(*a->events), db_fields_row, (void *)&event_table, &v,
-		      &a->n_events);
+	err = db_fields_rows(db, s, &event_table, &v, &a->n_events);
 	a->events = v; /* what was read, on error too: cs_alert_free() frees it */
 	if (err)
 		return err;
 	s = stmt(db, ST_ALERT_META);
 	bind_int(s, 1, a->id);
-	err = db_rows(db, s, sizeof(*a->meta), db_fields_row, (void *)&meta_table, &v, &a->n_meta);
+	err = db_fields_rows(db, s, &meta_table, &v, &a->n_meta);
 	a->meta = v;
 	return err;
 }
@@ -331,31 +354,12 @@ static int load_alert_children(struct cs_db *db, struct cs_alert *a, int64_t now
 static struct cs_alert *alert_from_row(struct dbstmt *s)
 {
 	struct cs_alert *a = calloc(1, sizeof(*a));
+	int machine_col;
 
 	if (!a)
 		return NULL;
-	a->id = col_int(s, 0);
-	a->created_at = col_int(s, 1);
-	a->scenario = col_text(s, 2);
-	a->message = col_text(s, 3);
-	a->events_count = col_int(s, 4);
-	a->start_at = col_int(s, 5);
-	a->stop_at = col_int(s, 6);
-	a->src_ip = col_text(s, 7);
-	a->src_range = col_text(s, 8);
-	a->src_as_number = col_text(s, 9);
-	a->src_as_name = col_text(s, 10);
-	a->src_cn = col_text(s, 11);
-	a->src_latitude = col_double(s, 12);
-	a->src_longitude = col_double(s, 13);
-	a->src_scope = col_text(s, 14);
-	a->src_value = col_text(s, 15);
-	a->capacity = col_int(s, 16);
-	a->leakspeed = col_text(s, 17);
-	a->scenario_version = col_text(s, 18);
-	a->scenario_hash = col_text(s, 19);
-	a->simulated = col_int(s, 20);
-	a->machine_id = !col_str(s, 21) ? xstrdup("N/A") : col_text(s, 21);
+	machine_col = db_fields_read(s, a, &alert_table);
+	a->machine_id = !col_str(s, machine_col) ? xstrdup("N/A") : col_text(s, machine_col);
 	return a;
 }
 

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/vec.h"
 #include "db/db.h"
 #include "db/db_int.h"
 
@@ -91,19 +90,52 @@ int cs_db_allowlist_delete(struct cs_db *db, const char *name)
 	return txn_end(db, err);
 }
 
+/* ST_ALLOWLIST_ITEMS_LIVE's columns */
+static const struct db_fields item_table = {
+	sizeof(struct cs_allowlist_item),
+	{
+		DB_FIELD(struct cs_allowlist_item, value, DBF_TEXT),
+		DB_FIELD(struct cs_allowlist_item, comment, DBF_TEXT),
+		DB_FIELD(struct cs_allowlist_item, created_at, DBF_INT),
+		DB_FIELD(struct cs_allowlist_item, expires_at, DBF_INT),
+	},
+};
+
+static int load_items(struct cs_db *db, struct cs_allowlist *a, int64_t now)
+{
+	struct dbstmt *s = stmt(db, ST_ALLOWLIST_ITEMS_LIVE);
+	void *v = NULL;
+	int err;
+
+	if (!s)
+		return -EIO;
+	bind_int(s, 1, a->id);
+	bind_int(s, 2, now);
+	err = db_fields_rows(db, s, &item_table, &v, &a->nitems);
+	a->items = v; /* what was read, on error too: cs_allowlist_clear() frees it */
+	return err;
+}
+
+/* ST_ALLOWLISTS_ALL's columns (the items come from their own query) */
+static const struct db_fields list_table = {
+	sizeof(struct cs_allowlist),
+	{
+		DB_FIELD(struct cs_allowlist, id, DBF_INT),
+		DB_FIELD(struct cs_allowlist, name, DBF_TEXT),
+		DB_FIELD(struct cs_allowlist, description, DBF_TEXT),
+		DB_FIELD(struct cs_allowlist, allowlist_id, DBF_TEXT),
+		DB_FIELD(struct cs_allowlist, from_console, DBF_BOOL),
+		DB_FIELD(struct cs_allowlist, created_at, DBF_INT),
+		DB_FIELD(struct cs_allowlist, updated_at, DBF_INT),
+	},
+};
+
 void cs_allowlist_clear(struct cs_allowlist *a)
 {
 	if (!a)
 		return;
-	free(a->name);
-	free(a->description);
-	free(a->allowlist_id);
-	for (size_t i = 0; i < a->nitems; i++) {
-		free(a->items[i].value);
-		free(a->items[i].comment);
-	}
-	free(a->items);
-	memset(a, 0, sizeof(*a));
+	db_fields_free(&item_table, a->items, a->nitems);
+	db_fields_clear(&list_table, a);
 }
 
 void cs_allowlists_free(struct cs_allowlist *v, size_t n)
@@ -113,46 +145,13 @@ void cs_allowlists_free(struct cs_allowlist *v, size_t n)
 	free(v);
 }
 
-static int load_items(struct cs_db *db, struct cs_allowlist *a, int64_t now)
-{
-	struct dbstmt *s = stmt(db, ST_ALLOWLIST_ITEMS_LIVE);
-	size_t cap = 0;
-	int rc, err = 0;
-
-	if (!s)
-		return -EIO;
-	bind_int(s, 1, a->id);
-	bind_int(s, 2, now);
-	while ((rc = db_step(s)) == DB_ROW) {
-		struct cs_allowlist_item *it;
-
-		if (vec_reserve((void **)&a->items, &cap, a->nitems, sizeof(*a->items), 8)) {
-			err = -ENOMEM;
-			break;
-		}
-		it = &a->items[a->nitems++];
-		it->value = col_text(s, 0);
-		it->comment = col_text(s, 1);
-		it->created_at = col_int(s, 2);
-		it->expires_at = col_int(s, 3);
-		if (!it->value || !it->comment) {
-			err = -ENOMEM;
-			break;
-		}
-	}
-	if (!err && rc != DB_DONE)
-		err = sql_err(db, rc);
-	db_reset(s);
-	return err;
-}
-
 static int lists_query(struct cs_db *db, const char *name, bool with_items, int64_t now,
 		       struct cs_allowlist **out, size_t *n)
 {
 	struct dbstmt *s = NULL;
-	struct cs_allowlist *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc, err = name ? prep(db, "SELECT id, name, description, allowlist_id, from_console,"
+	void *v = NULL;
+	size_t cnt = 0;
+	int err = name ? prep(db, "SELECT id, name, description, allowlist_id, from_console,"
 				      " created_at, updated_at FROM allowlists WHERE name = ?", &s)
 			   : (s = stmt(db, ST_ALLOWLISTS_ALL)) ? 0 : -EIO;
 
@@ -160,35 +159,11 @@ static int lists_query(struct cs_db *db, const char *name, bool with_items, int6
 		return err;
 	if (name)
 		bind_text(s, 1, name);
-	while ((rc = db_step(s)) == DB_ROW) {
-		struct cs_allowlist *a;
-
-		if (vec_reserve((void **)&v, &cap, cnt, sizeof(*v), 8)) {
-			err = -ENOMEM;
-			break;
-		}
-		a = &v[cnt++];
-		memset(a, 0, sizeof(*a));
-		a->id = col_int(s, 0);
-		a->name = col_text(s, 1);
-		a->description = col_text(s, 2);
-		a->allowlist_id = col_text(s, 3);
-		a->from_console = col_int(s, 4);
-		a->created_at = col_int(s, 5);
-		a->updated_at = col_int(s, 6);
-		if (!a->name || !a->description || !a->allowlist_id) {
-			err = -ENOMEM;
-			break;
-		}
-	}
-	if (!err && rc != DB_DONE)
-		err = sql_err(db, rc);
+	err = db_fields_rows(db, s, &list_table, &v, &cnt);
 	if (name)
 		db_finalize(s);
-	else
-		db_reset(s);
 	for (size_t i = 0; !err && with_items && i < cnt; i++)
-		err = load_items(db, &v[i], now);
+		err = load_items(db, (struct cs_allowlist *)v + i, now);
 	if (err) {
 		cs_allowlists_free(v, cnt);
 		return err;

@@ -14,34 +14,35 @@
 #include "common/log.h"
 
 /* BOUNCER_COLS */
-static const struct db_field bouncer_fields[] = {
-	DB_FIELD(struct cs_bouncer, id, DBF_INT),
-	DB_FIELD(struct cs_bouncer, created_at, DBF_INT),
-	DB_FIELD(struct cs_bouncer, updated_at, DBF_INT),
-	DB_FIELD(struct cs_bouncer, name, DBF_TEXT),
-	DB_FIELD(struct cs_bouncer, api_key, DBF_TEXT),
-	DB_FIELD(struct cs_bouncer, revoked, DBF_BOOL),
-	DB_FIELD(struct cs_bouncer, ip_address, DBF_TEXT),
-	DB_FIELD(struct cs_bouncer, type, DBF_TEXT),
-	DB_FIELD(struct cs_bouncer, version, DBF_TEXT),
-	DB_FIELD(struct cs_bouncer, until, DBF_INT),
-	DB_FIELD(struct cs_bouncer, last_pull, DBF_INT),
-	DB_FIELD(struct cs_bouncer, auth_type, DBF_TEXT),
+static const struct db_fields bouncer_table = {
+	sizeof(struct cs_bouncer),
+	{
+		DB_FIELD(struct cs_bouncer, id, DBF_INT),
+		DB_FIELD(struct cs_bouncer, created_at, DBF_INT),
+		DB_FIELD(struct cs_bouncer, updated_at, DBF_INT),
+		DB_FIELD(struct cs_bouncer, name, DBF_TEXT),
+		DB_FIELD(struct cs_bouncer, api_key, DBF_TEXT),
+		DB_FIELD(struct cs_bouncer, revoked, DBF_BOOL),
+		DB_FIELD(struct cs_bouncer, ip_address, DBF_TEXT),
+		DB_FIELD(struct cs_bouncer, type, DBF_TEXT),
+		DB_FIELD(struct cs_bouncer, version, DBF_TEXT),
+		DB_FIELD(struct cs_bouncer, until, DBF_INT),
+		DB_FIELD(struct cs_bouncer, last_pull, DBF_INT),
+		DB_FIELD(struct cs_bouncer, auth_type, DBF_TEXT),
+	},
 };
 
 void cs_bouncer_clear(struct cs_bouncer *b)
 {
-	db_fields_clear(b, sizeof(*b), bouncer_fields, DB_NFIELDS(bouncer_fields));
+	db_fields_clear(&bouncer_table, b);
 }
 
 void cs_bouncers_free(struct cs_bouncer *v, size_t n)
 {
-	db_rows_free(v, n, sizeof(*v), bouncer_fields, DB_NFIELDS(bouncer_fields));
+	db_fields_free(&bouncer_table, v, n);
 }
 
 /* ---- bouncers ----------------------------------------------------------------- */
-
-static const struct db_fields bouncer_table = DB_FIELDS(bouncer_fields);
 
 int cs_db_bouncer_add(struct cs_db *db, const char *name, const char *key_hash, int64_t now)
 {
@@ -148,21 +149,5 @@ int cs_db_bouncer_delete(struct cs_db *db, const char *name)
 
 int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n)
 {
-	void *v = NULL;
-	int err = txn_begin_read(db);
-
-	*out = NULL;
-	*n = 0;
-	if (err)
-		return err;
-	err = db_rows(db, stmt(db, ST_BOUNCER_LIST), sizeof(**out), db_fields_row, (void *)&bouncer_table,
-		      &v, n);
-	err = txn_end(db, err);
-	if (err) {
-		cs_bouncers_free(v, *n);
-		*n = 0;
-		return err;
-	}
-	*out = v;
-	return 0;
+	return db_fields_list(db, ST_BOUNCER_LIST, &bouncer_table, (void **)out, n);
 }

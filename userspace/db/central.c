@@ -79,10 +79,40 @@ enum cst {
 	C__MAX,
 };
 
+/* The records' columns, as the statements below list them (SELECT) and bind them (?1..?n). */
 #define REPORTER_COLS                                                                      \
 	"id, net, trust, confirmed, contradicted, unconfirmed, blocked, tokens, tokens_at,"  \
 	" created_at, last_pull"
+
+static const struct db_fields reporter_table = {
+	sizeof(struct cs_central_reporter),
+	{
+		DB_FIELD(struct cs_central_reporter, id, DBF_TEXT),
+		DB_FIELD(struct cs_central_reporter, net, DBF_TEXT),
+		DB_FIELD(struct cs_central_reporter, trust, DBF_DOUBLE),
+		DB_FIELD(struct cs_central_reporter, confirmed, DBF_LONG),
+		DB_FIELD(struct cs_central_reporter, contradicted, DBF_LONG),
+		DB_FIELD(struct cs_central_reporter, unconfirmed, DBF_LONG),
+		DB_FIELD(struct cs_central_reporter, blocked, DBF_BOOL),
+		DB_FIELD(struct cs_central_reporter, tokens, DBF_DOUBLE),
+		DB_FIELD(struct cs_central_reporter, tokens_at, DBF_INT),
+		DB_FIELD(struct cs_central_reporter, created_at, DBF_INT),
+		DB_FIELD(struct cs_central_reporter, last_pull, DBF_INT),
+	},
+};
+
 #define LISTING_COLS "ip, scenarios, listed_at, updated_at, until"
+
+static const struct db_fields listing_table = {
+	sizeof(struct cs_central_listing),
+	{
+		DB_FIELD(struct cs_central_listing, ip, DBF_TEXT),
+		DB_FIELD(struct cs_central_listing, scenarios, DBF_TEXT),
+		DB_FIELD(struct cs_central_listing, listed_at, DBF_INT),
+		DB_FIELD(struct cs_central_listing, updated_at, DBF_INT),
+		DB_FIELD(struct cs_central_listing, until, DBF_INT),
+	},
+};
 
 static const char *const central_sql[C__MAX] = {
 	[C_REPORTER_GET] = "SELECT " REPORTER_COLS " FROM central_reporters WHERE id = ?1",
@@ -216,77 +246,50 @@ static void bind_str(struct dbstmt *s, int i, const char *v)
 
 void cs_central_reporter_clear(struct cs_central_reporter *r)
 {
-	if (!r)
-		return;
-	free(r->id);
-	free(r->net);
-	memset(r, 0, sizeof(*r));
+	db_fields_clear(&reporter_table, r);
 }
 
 void cs_central_reporters_free(struct cs_central_reporter *v, size_t n)
 {
-	for (size_t i = 0; v && i < n; i++)
-		cs_central_reporter_clear(&v[i]);
-	free(v);
+	db_fields_free(&reporter_table, v, n);
 }
 
-static void reporter_row(struct dbstmt *s, void *elem, void *arg)
-{
-	struct cs_central_reporter *r = elem;
-
-	r->id = col_text(s, 0);
-	r->net = col_text(s, 1);
-	r->trust = col_double(s, 2);
-	r->confirmed = col_int(s, 3);
-	r->contradicted = col_int(s, 4);
-	r->unconfirmed = col_int(s, 5);
-	r->blocked = col_int(s, 6);
-	r->tokens = col_double(s, 7);
-	r->tokens_at = col_int(s, 8);
-	r->created_at = col_int(s, 9);
-	r->last_pull = col_int(s, 10);
-}
-
-/* The row of statement id for one text key into out (size bytes, zeroed first). */
-static int row_by_key(struct cs_central_store *st, enum cst id, const char *key, db_row_fn fn,
-		      void *out, size_t size)
+/* The row of statement id for one text key into out (zeroed first). */
+static int row_by_key(struct cs_central_store *st, enum cst id, const char *key,
+		      const struct db_fields *t, void *out)
 {
 	struct dbstmt *s = cst(st, id);
 
-	memset(out, 0, size);
+	memset(out, 0, t->size);
 	bind_str(s, 1, key);
-	return db_row(st->db, s, fn, out, NULL);
+	return db_row(st->db, s, db_fields_row, out, (void *)t);
+}
+
+/* A record's statement whose parameters ?1..?n are its columns (an upsert). */
+static int put_row(struct cs_central_store *st, enum cst id, const struct db_fields *t,
+		   const void *elem)
+{
+	struct dbstmt *s = cst(st, id);
+
+	db_fields_bind(s, elem, t);
+	return exec_stmt(st->db, s);
 }
 
 int cs_db_central_reporter_get(struct cs_central_store *st, const char *id,
 			       struct cs_central_reporter *out)
 {
-	return row_by_key(st, C_REPORTER_GET, id, reporter_row, out, sizeof(*out));
+	return row_by_key(st, C_REPORTER_GET, id, &reporter_table, out);
 }
 
 int cs_db_central_reporter_put(struct cs_central_store *st, const struct cs_central_reporter *r)
 {
-	struct dbstmt *s = cst(st, C_REPORTER_PUT);
-
-	bind_str(s, 1, r->id);
-	bind_str(s, 2, r->net);
-	bind_double(s, 3, r->trust);
-	bind_int(s, 4, r->confirmed);
-	bind_int(s, 5, r->contradicted);
-	bind_int(s, 6, r->unconfirmed);
-	bind_int(s, 7, r->blocked);
-	bind_double(s, 8, r->tokens);
-	bind_int(s, 9, r->tokens_at);
-	bind_int(s, 10, r->created_at);
-	bind_int(s, 11, r->last_pull);
-	return exec_stmt(st->db, s);
+	return put_row(st, C_REPORTER_PUT, &reporter_table, r);
 }
 
 int cs_db_central_reporter_list(struct cs_central_store *st, struct cs_central_reporter **out,
 				size_t *n)
 {
-	return db_rows(st->db, cst(st, C_REPORTER_LIST), sizeof(**out), reporter_row, NULL,
-		       (void **)out, n);
+	return db_fields_rows(st->db, cst(st, C_REPORTER_LIST), &reporter_table, (void **)out, n);
 }
 
 /* ---- signals ---- */
@@ -309,27 +312,23 @@ int cs_db_central_signal_add(struct cs_central_store *st, const char *reporter,
 	return exec_stmt(st->db, s);
 }
 
+/* C_SUPPORT's columns */
+static const struct db_fields support_table = {
+	sizeof(struct cs_central_support),
+	{
+		DB_FIELD(struct cs_central_support, reporter, DBF_TEXT),
+		DB_FIELD(struct cs_central_support, net, DBF_TEXT),
+		DB_FIELD(struct cs_central_support, trust, DBF_DOUBLE),
+		DB_FIELD(struct cs_central_support, blocked, DBF_BOOL),
+		DB_FIELD(struct cs_central_support, last_at, DBF_INT),
+		DB_FIELD(struct cs_central_support, scenario, DBF_TEXT),
+		DB_FIELD(struct cs_central_support, pending, DBF_BOOL),
+	},
+};
+
 void cs_central_supports_free(struct cs_central_support *v, size_t n)
 {
-	for (size_t i = 0; v && i < n; i++) {
-		free(v[i].reporter);
-		free(v[i].net);
-		free(v[i].scenario);
-	}
-	free(v);
-}
-
-static void support_row(struct dbstmt *s, void *elem, void *arg)
-{
-	struct cs_central_support *r = elem;
-
-	r->reporter = col_text(s, 0);
-	r->net = col_text(s, 1);
-	r->trust = col_double(s, 2);
-	r->blocked = col_int(s, 3);
-	r->last_at = col_int(s, 4);
-	r->scenario = col_text(s, 5);
-	r->pending = col_int(s, 6) != 0;
+	db_fields_free(&support_table, v, n);
 }
 
 int cs_db_central_support(struct cs_central_store *st, const char *ip, int64_t since,
@@ -340,29 +339,32 @@ int cs_db_central_support(struct cs_central_store *st, const char *ip, int64_t s
 	bind_str(s, 1, ip);
 	bind_int(s, 2, since);
 	bind_int(s, 3, pending_after);
-	return db_rows(st->db, s, sizeof(**out), support_row, NULL, (void **)out, n);
+	return db_fields_rows(st->db, s, &support_table, (void **)out, n);
+}
+
+struct window_walk {
+	cs_central_window_cb cb;
+	void *ctx;
+};
+
+static int window_row(struct dbstmt *s, void *arg)
+{
+	const struct window_walk *w = arg;
+	const char *ip = col_str(s, 0), *reporter = col_str(s, 1);
+
+	if (!ip || !reporter)
+		return 0;
+	return w->cb(ip, reporter, col_int(s, 2), col_str(s, 3), col_int(s, 4) != 0, w->ctx);
 }
 
 int cs_db_central_window(struct cs_central_store *st, int64_t since, cs_central_window_cb cb,
 			 void *ctx)
 {
 	struct dbstmt *s = cst(st, C_WINDOW);
-	int rc, ret = 0;
+	struct window_walk w = { cb, ctx };
 
 	bind_int(s, 1, since);
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *ip = col_str(s, 0), *reporter = col_str(s, 1);
-
-		if (!ip || !reporter)
-			continue;
-		ret = cb(ip, reporter, col_int(s, 2), col_str(s, 3), col_int(s, 4) != 0, ctx);
-		if (ret)
-			break;
-	}
-	if (!ret && rc != DB_DONE)
-		ret = sql_err(st->db, rc);
-	db_reset(s);
-	return ret;
+	return db_each(st->db, s, window_row, &w);
 }
 
 int cs_db_central_generation(struct cs_central_store *st, int64_t *gen)
@@ -384,68 +386,49 @@ int cs_db_central_bump(struct cs_central_store *st)
 
 void cs_central_listing_clear(struct cs_central_listing *l)
 {
-	if (!l)
-		return;
-	free(l->ip);
-	free(l->scenarios);
-	memset(l, 0, sizeof(*l));
-}
-
-static void listing_row(struct dbstmt *s, void *elem, void *arg)
-{
-	struct cs_central_listing *l = elem;
-
-	l->ip = col_text(s, 0);
-	l->scenarios = col_text(s, 1);
-	l->listed_at = col_int(s, 2);
-	l->updated_at = col_int(s, 3);
-	l->until = col_int(s, 4);
+	db_fields_clear(&listing_table, l);
 }
 
 int cs_db_central_listing_get(struct cs_central_store *st, const char *ip,
 			      struct cs_central_listing *out)
 {
-	return row_by_key(st, C_LISTING_GET, ip, listing_row, out, sizeof(*out));
+	return row_by_key(st, C_LISTING_GET, ip, &listing_table, out);
 }
 
 int cs_db_central_listing_put(struct cs_central_store *st, const struct cs_central_listing *l)
 {
-	struct dbstmt *s = cst(st, C_LISTING_PUT);
-
-	bind_str(s, 1, l->ip);
-	bind_str(s, 2, l->scenarios);
-	bind_int(s, 3, l->listed_at);
-	bind_int(s, 4, l->updated_at);
-	bind_int(s, 5, l->until);
-	return exec_stmt(st->db, s);
+	return put_row(st, C_LISTING_PUT, &listing_table, l);
 }
 
-/* Rows are read in place (text borrowed for the callback): a startup pull of a
- * large list never holds it whole. */
+struct listing_walk {
+	cs_central_listing_cb cb;
+	void *ctx;
+};
+
+/* The row's text is borrowed for the callback: a startup pull of a large list
+ * never holds it whole. */
+static int listing_row(struct dbstmt *s, void *arg)
+{
+	const struct listing_walk *w = arg;
+	struct cs_central_listing l = {
+		.ip = (char *)col_str(s, 0),
+		.scenarios = (char *)col_str(s, 1),
+		.listed_at = col_int(s, 2),
+		.updated_at = col_int(s, 3),
+		.until = col_int(s, 4),
+	};
+
+	if (!l.ip || !l.scenarios)
+		return 0;
+	return w->cb(&l, w->ctx);
+}
+
 static int listings_walk(struct cs_central_store *st, struct dbstmt *s, cs_central_listing_cb cb,
 			 void *ctx)
 {
-	int rc, ret = 0;
+	struct listing_walk w = { cb, ctx };
 
-	while ((rc = db_step(s)) == DB_ROW) {
-		struct cs_central_listing l = {
-			.ip = (char *)col_str(s, 0),
-			.scenarios = (char *)col_str(s, 1),
-			.listed_at = col_int(s, 2),
-			.updated_at = col_int(s, 3),
-			.until = col_int(s, 4),
-		};
-
-		if (!l.ip || !l.scenarios)
-			continue;
-		ret = cb(&l, ctx);
-		if (ret)
-			break;
-	}
-	if (!ret && rc != DB_DONE)
-		ret = sql_err(st->db, rc);
-	db_reset(s);
-	return ret;
+	return db_each(st->db, s, listing_row, &w);
 }
 
 int cs_db_central_listings_live(struct cs_central_store *st, int64_t live_after,

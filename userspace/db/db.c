@@ -272,6 +272,29 @@ int txn_begin_read(struct cs_db *db)
 	return err;
 }
 
+int txn_begin_read_committed(struct cs_db *db)
+{
+	struct db_conn *c = &db->conns[0];
+	int err;
+
+	if (db->be->is_pg)
+		return txn_begin_read(db);
+	if (pthread_mutex_trylock(&c->lock)) {
+		c = &db->side;
+		pthread_mutex_lock(&c->lock);
+		if (!c->h && lite_open_side(db)) { /* no side connection: wait for the write */
+			pthread_mutex_unlock(&c->lock);
+			c = &db->conns[0];
+			pthread_mutex_lock(&c->lock);
+		}
+	}
+	held = c;
+	err = exec_stmt(db, stmt(db, ST_BEGIN_READ));
+	if (err)
+		db_release(db);
+	return err;
+}
+
 int txn_finish(struct cs_db *db, int err)
 {
 	struct db_conn *c = db_conn(db);
@@ -353,6 +376,7 @@ int db_rows(struct cs_db *db, struct dbstmt *s, size_t size, db_row_fn row, void
 			err = -ENOMEM;
 			break;
 		}
+		memset(v + *n * size, 0, size); /* what the row function does not set */
 		row(s, v + (*n)++ * size, arg);
 	}
 	if (!err && rc != DB_DONE)
@@ -360,6 +384,18 @@ int db_rows(struct cs_db *db, struct dbstmt *s, size_t size, db_row_fn row, void
 	db_reset(s);
 	*out = v;
 	return err;
+}
+
+int db_each(struct cs_db *db, struct dbstmt *s, int (*fn)(struct dbstmt *s, void *arg), void *arg)
+{
+	int rc = DB_DONE, ret = 0;
+
+	while (!ret && (rc = db_step(s)) == DB_ROW)
+		ret = fn(s, arg);
+	if (!ret && rc != DB_DONE)
+		ret = sql_err(db, rc);
+	db_reset(s);
+	return ret;
 }
 
 int db_row(struct cs_db *db, struct dbstmt *s, db_row_fn row, void *elem, void *arg)
@@ -430,6 +466,8 @@ static int db_alloc(const struct db_backend *be, size_t nconns, struct cs_db **o
 	}
 	db->be = be;
 	db->nconns = nconns;
+	db->side.db = db;
+	pthread_mutex_init(&db->side.lock, NULL);
 	for (size_t i = 0; i < nconns; i++) {
 		db->conns[i].db = db;
 		pthread_mutex_init(&db->conns[i].lock, NULL);
@@ -548,8 +586,9 @@ void cs_db_close(struct cs_db *db)
 {
 	if (!db)
 		return;
-	for (size_t k = 0; k < db->nconns; k++) {
-		struct db_conn *c = &db->conns[k];
+	/* the side first: SQLite checkpoints the WAL away as its last connection closes */
+	for (size_t k = 0; k <= db->nconns; k++) {
+		struct db_conn *c = k ? &db->conns[k - 1] : &db->side;
 
 		for (int i = 0; i < ST__MAX; i++)
 			db_finalize(c->st[i]);

@@ -185,6 +185,8 @@ struct cs_db {
 	int64_t data_version;
 	bool have_version;
 	struct lite_checkpointer *ckpt; /* lite.c */
+	/* SQLite: a read-only connection beside conns[0], opened on first use (txn_begin_read_committed) */
+	struct db_conn side;
 };
 
 /*
@@ -204,26 +206,49 @@ static inline int64_t db_changes(struct cs_db *db) { return db->be->changes(db);
 static inline int db_exec(struct cs_db *db, const char *sql) { return db->be->exec(db, sql); }
 
 /*
- * rows.c: a struct's columns, in the order its SELECT lists them (offsetof),
- * read from a row, cleared (texts freed, zeroed) and freed as arrays.
+ * rows.c: a record described once, by its columns in the order its SELECT
+ * lists them: read from a row, bound as a statement's parameters ?1..?n,
+ * cleared (texts freed, zeroed) and freed as arrays by the same code for every
+ * table and both engines.
+ *
+ *   static const struct db_fields thing_table = {
+ *           sizeof(struct thing),
+ *           { DB_FIELD(struct thing, id, DBF_INT), DB_FIELD(struct thing, name, DBF_TEXT) },
+ *   };
  */
-enum db_ftype { DBF_INT, DBF_BOOL, DBF_TEXT };
+enum db_ftype {
+	DBF_END,    /* after the last column (the zeroed rest of the array) */
+	DBF_INT,    /* int64_t */
+	DBF_LONG,   /* long (counters the caller prints as such) */
+	DBF_BOOL,   /* bool: any non-zero column is true */
+	DBF_DOUBLE, /* double */
+	DBF_TEXT,   /* char *, owned: a NULL column reads as "", a NULL binds as "" */
+};
 struct db_field {
 	size_t off;
 	enum db_ftype type;
 };
 #define DB_FIELD(st, member, type) { offsetof(st, member), type }
-#define DB_NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
-void db_fields_read(struct dbstmt *s, void *elem, const struct db_field *f, size_t n);
+#define DB_MAX_FIELDS 24 /* a longer table does not compile (excess elements) */
 struct db_fields {
-	const struct db_field *f;
-	size_t n;
+	size_t size; /* of the record */
+	struct db_field f[DB_MAX_FIELDS];
 };
-#define DB_FIELDS(a) { (a), DB_NFIELDS(a) }
+/* Reads the columns 0..n-1 into elem; returns n (the next column's index). */
+int db_fields_read(struct dbstmt *s, void *elem, const struct db_fields *t);
 /* A db_row_fn: arg is the struct db_fields of elem's type. */
 void db_fields_row(struct dbstmt *s, void *elem, void *arg);
-void db_fields_clear(void *elem, size_t size, const struct db_field *f, size_t n);
-void db_rows_free(void *v, size_t count, size_t size, const struct db_field *f, size_t n);
+void db_fields_bind(struct dbstmt *s, const void *elem, const struct db_fields *t);
+/* Frees the record's texts and zeroes it; accepts NULL. */
+void db_fields_clear(const struct db_fields *t, void *elem);
+/* count records in one array, then the array; accepts NULL. */
+void db_fields_free(const struct db_fields *t, void *v, size_t count);
+/* Every row of s as an array of records (db_rows). */
+int db_fields_rows(struct cs_db *db, struct dbstmt *s, const struct db_fields *t, void **out,
+		   size_t *n);
+/* db_fields_rows of statement id in a read transaction; on error *out is NULL, *n 0. */
+int db_fields_list(struct cs_db *db, enum stmt_id id, const struct db_fields *t, void **out,
+		   size_t *n);
 
 /* db.c: statements, errors, transactions */
 char *xstrdup(const char *s);
@@ -250,6 +275,13 @@ bool db_cluster_job(struct cs_db *db, const char *job);
 int txn_begin(struct cs_db *db);
 int txn_begin_read(struct cs_db *db);
 /*
+ * A read of the last committed state that never waits for this process's own
+ * write in progress: on SQLite, while conns[0] is held (a bulk import holds it
+ * for the whole of its transaction), through db->side. For short lookups whose
+ * callers may not stall behind a write (request authentication).
+ */
+int txn_begin_read_committed(struct cs_db *db);
+/*
  * A write transaction whose loss in a database crash costs nothing but work
  * (bookkeeping such as last_pull): PostgreSQL commits it without waiting for
  * the disk. On SQLite, txn_begin().
@@ -266,6 +298,12 @@ void txn_unlock(struct cs_db *db);
  * need_change: -ENOENT when no row changed.
  */
 int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *types, ...);
+/*
+ * fn(s, arg) on each row of s until it returns non-zero (then returned); a
+ * failed step as -errno. s is reset. Rows are read in place: a large result is
+ * never held whole.
+ */
+int db_each(struct cs_db *db, struct dbstmt *s, int (*fn)(struct dbstmt *s, void *arg), void *arg);
 /* Fills one row's element: elem points at the struct, arg is the caller's. */
 typedef void (*db_row_fn)(struct dbstmt *s, void *elem, void *arg);
 /*
@@ -286,6 +324,8 @@ int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys, cs_d
 int db_open_unmigrated(const char *path, struct cs_db **out);
 /* lite.c / pg.c: connect db (allocated, be set) to its engine */
 int lite_open(struct cs_db *db, const char *path);
+/* db->side's handle: conns[0]'s file, read-only; -EOPNOTSUPP for an in-memory database */
+int lite_open_side(struct cs_db *db);
 int pg_open(struct cs_db *db, const char *conninfo);
 
 /*

@@ -17,17 +17,20 @@
 #include "common/vec.h"
 
 /* DECISION_COLS */
-static const struct db_field decision_fields[] = {
-	DB_FIELD(struct cs_decision, id, DBF_INT),
-	DB_FIELD(struct cs_decision, created_at, DBF_INT),
-	DB_FIELD(struct cs_decision, until, DBF_INT),
-	DB_FIELD(struct cs_decision, scenario, DBF_TEXT),
-	DB_FIELD(struct cs_decision, type, DBF_TEXT),
-	DB_FIELD(struct cs_decision, scope, DBF_TEXT),
-	DB_FIELD(struct cs_decision, value, DBF_TEXT),
-	DB_FIELD(struct cs_decision, origin, DBF_TEXT),
-	DB_FIELD(struct cs_decision, simulated, DBF_BOOL),
-	DB_FIELD(struct cs_decision, alert_id, DBF_INT),
+static const struct db_fields decision_table = {
+	sizeof(struct cs_decision),
+	{
+		DB_FIELD(struct cs_decision, id, DBF_INT),
+		DB_FIELD(struct cs_decision, created_at, DBF_INT),
+		DB_FIELD(struct cs_decision, until, DBF_INT),
+		DB_FIELD(struct cs_decision, scenario, DBF_TEXT),
+		DB_FIELD(struct cs_decision, type, DBF_TEXT),
+		DB_FIELD(struct cs_decision, scope, DBF_TEXT),
+		DB_FIELD(struct cs_decision, value, DBF_TEXT),
+		DB_FIELD(struct cs_decision, origin, DBF_TEXT),
+		DB_FIELD(struct cs_decision, simulated, DBF_BOOL),
+		DB_FIELD(struct cs_decision, alert_id, DBF_INT),
+	},
 };
 
 /* arg: the int64_t now the remaining duration is computed from */
@@ -35,7 +38,7 @@ static void decision_from_row(struct dbstmt *s, void *elem, void *arg)
 {
 	struct cs_decision *d = elem;
 
-	db_fields_read(s, d, decision_fields, DB_NFIELDS(decision_fields));
+	db_fields_read(s, d, &decision_table);
 	d->duration = d->until - *(const int64_t *)arg;
 }
 
@@ -56,12 +59,12 @@ int collect_decisions(struct cs_db *db, struct dbstmt *s, int64_t now,
 
 void cs_decision_clear(struct cs_decision *d)
 {
-	db_fields_clear(d, sizeof(*d), decision_fields, DB_NFIELDS(decision_fields));
+	db_fields_clear(&decision_table, d);
 }
 
 void cs_decisions_free(struct cs_decision *v, size_t n)
 {
-	db_rows_free(v, n, sizeof(*v), decision_fields, DB_NFIELDS(decision_fields));
+	db_fields_free(&decision_table, v, n);
 }
 
 int cs_db_decisions_count_active(struct cs_db *db, int64_t now, cs_db_count_cb cb, void *ctx)

@@ -284,6 +284,25 @@ int lite_open(struct cs_db *db, const char *path)
 	return 0;
 }
 
+int lite_open_side(struct cs_db *db)
+{
+	/* set when conns[0] opened, read-only since (it may be in use by another thread) */
+	const char *path = sqlite3_db_filename(db->conns[0].h, "main");
+	sqlite3 *h = NULL;
+
+	if (!path || !*path)
+		return -EOPNOTSUPP;
+	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		log_error("cannot open database %s: %s", path, h ? sqlite3_errmsg(h) : "out of memory");
+		sqlite3_close(h);
+		return -EIO;
+	}
+	sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS);
+	db->side.h = h;
+	return 0;
+}
+
 /*
  * Every commit, ours or another process's, writes the WAL file: while its size
  * and mtime stay, nobody committed and the answer is the last one, for the

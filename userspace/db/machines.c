@@ -14,35 +14,36 @@
 #include "common/log.h"
 
 /* MACHINE_COLS */
-static const struct db_field machine_fields[] = {
-	DB_FIELD(struct cs_machine, id, DBF_INT),
-	DB_FIELD(struct cs_machine, created_at, DBF_INT),
-	DB_FIELD(struct cs_machine, updated_at, DBF_INT),
-	DB_FIELD(struct cs_machine, last_push, DBF_INT),
-	DB_FIELD(struct cs_machine, last_heartbeat, DBF_INT),
-	DB_FIELD(struct cs_machine, machine_id, DBF_TEXT),
-	DB_FIELD(struct cs_machine, password, DBF_TEXT),
-	DB_FIELD(struct cs_machine, ip_address, DBF_TEXT),
-	DB_FIELD(struct cs_machine, scenarios, DBF_TEXT),
-	DB_FIELD(struct cs_machine, version, DBF_TEXT),
-	DB_FIELD(struct cs_machine, is_validated, DBF_BOOL),
-	DB_FIELD(struct cs_machine, status, DBF_TEXT),
-	DB_FIELD(struct cs_machine, auth_type, DBF_TEXT),
+static const struct db_fields machine_table = {
+	sizeof(struct cs_machine),
+	{
+		DB_FIELD(struct cs_machine, id, DBF_INT),
+		DB_FIELD(struct cs_machine, created_at, DBF_INT),
+		DB_FIELD(struct cs_machine, updated_at, DBF_INT),
+		DB_FIELD(struct cs_machine, last_push, DBF_INT),
+		DB_FIELD(struct cs_machine, last_heartbeat, DBF_INT),
+		DB_FIELD(struct cs_machine, machine_id, DBF_TEXT),
+		DB_FIELD(struct cs_machine, password, DBF_TEXT),
+		DB_FIELD(struct cs_machine, ip_address, DBF_TEXT),
+		DB_FIELD(struct cs_machine, scenarios, DBF_TEXT),
+		DB_FIELD(struct cs_machine, version, DBF_TEXT),
+		DB_FIELD(struct cs_machine, is_validated, DBF_BOOL),
+		DB_FIELD(struct cs_machine, status, DBF_TEXT),
+		DB_FIELD(struct cs_machine, auth_type, DBF_TEXT),
+	},
 };
 
 void cs_machine_clear(struct cs_machine *m)
 {
-	db_fields_clear(m, sizeof(*m), machine_fields, DB_NFIELDS(machine_fields));
+	db_fields_clear(&machine_table, m);
 }
 
 void cs_machines_free(struct cs_machine *v, size_t n)
 {
-	db_rows_free(v, n, sizeof(*v), machine_fields, DB_NFIELDS(machine_fields));
+	db_fields_free(&machine_table, v, n);
 }
 
 /* ---- machines ----------------------------------------------------------------- */
-
-static const struct db_fields machine_table = DB_FIELDS(machine_fields);
 
 int cs_db_machine_add(struct cs_db *db, const char *machine_id, const char *pwhash,
 		      const char *ip, bool validated, bool force, int64_t now)
@@ -109,7 +110,8 @@ int cs_db_machine_tls(struct cs_db *db, const char *machine_id, const char *pwha
 int cs_db_machine_get(struct cs_db *db, const char *machine_id, struct cs_machine *out)
 {
 	struct dbstmt *s;
-	int err = txn_begin_read(db);
+	/* every authenticated request asks: it must not queue behind an import */
+	int err = txn_begin_read_committed(db);
 
 	memset(out, 0, sizeof(*out));
 	if (err)
@@ -158,21 +160,5 @@ int cs_db_machine_pending(struct cs_db *db, int64_t *n)
 
 int cs_db_machine_list(struct cs_db *db, struct cs_machine **out, size_t *n)
 {
-	void *v = NULL;
-	int err = txn_begin_read(db);
-
-	*out = NULL;
-	*n = 0;
-	if (err)
-		return err;
-	err = db_rows(db, stmt(db, ST_MACHINE_LIST), sizeof(**out), db_fields_row, (void *)&machine_table,
-		      &v, n);
-	err = txn_end(db, err);
-	if (err) {
-		cs_machines_free(v, *n);
-		*n = 0;
-		return err;
-	}
-	*out = v;
-	return 0;
+	return db_fields_list(db, ST_MACHINE_LIST, &machine_table, (void **)out, n);
 }

@@ -11,16 +11,6 @@
 #include "db/db.h"
 #include "db/db_int.h"
 
-void cs_usage_metrics_free(struct cs_usage_metric *v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++) {
-		free(v[i].generated_type);
-		free(v[i].generated_by);
-		free(v[i].payload);
-	}
-	free(v);
-}
-
 static int run(struct cs_db *db, struct qb *q)
 {
 	struct dbstmt *s = NULL;
@@ -80,17 +70,17 @@ int cs_db_usage_metric_add(struct cs_db *db, const char *generated_type, const c
 	return txn_end(db, err);
 }
 
-static void metric_from_row(struct dbstmt *s, void *elem, void *arg)
-{
-	struct cs_usage_metric *m = elem;
-
-	(void)arg;
-	m->id = col_int(s, 0);
-	m->generated_type = col_text(s, 1);
-	m->generated_by = col_text(s, 2);
-	m->received_at = col_int(s, 3);
-	m->payload = col_text(s, 4);
-}
+/* the columns cs_db_usage_metrics_list selects */
+static const struct db_fields metric_table = {
+	sizeof(struct cs_usage_metric),
+	{
+		DB_FIELD(struct cs_usage_metric, id, DBF_INT),
+		DB_FIELD(struct cs_usage_metric, generated_type, DBF_TEXT),
+		DB_FIELD(struct cs_usage_metric, generated_by, DBF_TEXT),
+		DB_FIELD(struct cs_usage_metric, received_at, DBF_INT),
+		DB_FIELD(struct cs_usage_metric, payload, DBF_TEXT),
+	},
+};
 
 int cs_db_usage_metrics_list(struct cs_db *db, const char *generated_type,
 			     struct cs_usage_metric **out, size_t *n)
@@ -111,7 +101,7 @@ int cs_db_usage_metrics_list(struct cs_db *db, const char *generated_type,
 	err = qb_prepare(db, &q, &s);
 	qb_free(&q);
 	if (!err)
-		err = db_rows(db, s, sizeof(**out), metric_from_row, NULL, (void **)out, n);
+		err = db_fields_rows(db, s, &metric_table, (void **)out, n);
 	db_finalize(s);
 	err = txn_end(db, err);
 	if (err) {
@@ -120,4 +110,9 @@ int cs_db_usage_metrics_list(struct cs_db *db, const char *generated_type,
 		*n = 0;
 	}
 	return err;
+}
+
+void cs_usage_metrics_free(struct cs_usage_metric *v, size_t n)
+{
+	db_fields_free(&metric_table, v, n);
 }

@@ -4,7 +4,6 @@
  * (<hub>/.tests as upstream, or <hub>/tests), each run for its parser asserts
  * and then for its scenario asserts, one line per test and a summary per part.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,7 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "common/vec.h"
+#include "common/strv.h"
 #include "hubtest/hubtest_int.h"
 #include "hubtest/scenario_run.h"
 
@@ -29,20 +28,6 @@ void hubtest_tests_dir(const char *hub, char *buf, size_t len)
 		snprintf(buf, len, "%s/tests", hub);
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool has_assert(const char *tests, const char *name, const char *assert_file)
-{
-	char path[PATH_MAX + 512];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s/%s", tests, name, assert_file);
-	return !stat(path, &st) && S_ISREG(st.st_mode) && st.st_size > 0;
-}
-
 static const char *skip_reason(const char *const *skip, const char *name)
 {
 	for (; skip && skip[0]; skip += 2)
@@ -51,40 +36,25 @@ static const char *skip_reason(const char *const *skip, const char *name)
 	return NULL;
 }
 
+static bool has_assert(const char *tests, const char *name, void *assert_file)
+{
+	char path[PATH_MAX + 512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", tests, name, (const char *)assert_file);
+	return !stat(path, &st) && S_ISREG(st.st_mode) && st.st_size > 0;
+}
+
 /* Sorted names of the test folders with a non-empty assert_file; -errno. */
 static int list_tests(const char *hub, const char *assert_file, char ***out, size_t *n)
 {
-	char tests[PATH_MAX], **list = NULL;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *d;
-	int err = 0;
+	char tests[PATH_MAX];
+	int err;
 
-	*n = 0;
 	hubtest_tests_dir(hub, tests, sizeof(tests));
-	d = opendir(tests);
-	if (!d) {
-		err = -errno;
-		fprintf(stderr, "hubtest: %s: %s\n", tests, strerror(errno));
-		return err;
-	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || !has_assert(tests, de->d_name, assert_file))
-			continue;
-		if (vec_reserve((void **)&list, &cap, *n, sizeof(*list), 64)) {
-			err = -ENOMEM;
-			break;
-		}
-		if (!(list[*n] = strdup(de->d_name))) {
-			err = -ENOMEM;
-			break;
-		}
-		(*n)++;
-	}
-	closedir(d);
-	if (*n)
-		qsort(list, *n, sizeof(*list), cmp_name);
-	*out = list;
+	err = strv_from_dir(tests, has_assert, (void *)assert_file, out, n);
+	if (err)
+		fprintf(stderr, "hubtest: %s: %s\n", tests, strerror(-err));
 	return err;
 }
 
@@ -130,9 +100,7 @@ static int run_many(const struct hubtest_opts *o, const char *assert_file, run_o
 		fflush(stdout);
 	}
 out:
-	for (size_t i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
+	strv_free(list, n);
 	return sum->failed ? 1 : 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/record.h"
 #include "common/strbuf.h"
 #include "common/yamljson.h"
 
@@ -17,7 +18,7 @@ struct lapi_client {
 	CURL *curl;
 	char *url; /* base, no trailing slash */
 	char *login, *password;
-	char *ca_cert, *cert, *key; /* TLS (credentials file); NULL when unset */
+	char *ca_cert, *cert, *key; /* TLS (credentials file); NULL or "" when unset */
 	char *token; /* NULL: not logged in */
 	char error[512];
 };
@@ -31,67 +32,61 @@ static size_t lapi_answer_write(char *data, size_t size, size_t nmemb, void *ans
 	return b->err ? 0 : size * nmemb;
 }
 
-static char *dup_opt(const char *s, bool *oom)
-{
-	char *d = s && *s ? strdup(s) : NULL;
+/* The credentials file's keys (CrowdSec's local_api_credentials.yaml), and the token. */
+static const struct rec_field client_fields[] = {
+	REC_ROW(struct lapi_client, "url", url, REC_STR),
+	REC_STR_OR(struct lapi_client, "login", login, ""),
+	REC_STR_OR(struct lapi_client, "password", password, ""),
+	REC_ROW(struct lapi_client, "ca_cert_path", ca_cert, REC_STR),
+	REC_ROW(struct lapi_client, "cert_path", cert, REC_STR),
+	REC_ROW(struct lapi_client, "key_path", key, REC_STR),
+	REC_ROW(struct lapi_client, NULL, token, REC_STR),
+};
+static const struct rec_schema client_schema = REC_SCHEMA(client_fields);
 
-	if (s && *s && !d)
-		*oom = true;
-	return d;
+static bool given(const char *s)
+{
+	return s && *s;
+}
+
+/* CrowdSec's rules: a certificate replaces the login, never adds to it. */
+static const char *credentials_error(const struct lapi_client *cl, json_t *root)
+{
+	if (given(cl->cert) != given(cl->key))
+		return "cert_path and key_path go together";
+	if (given(cl->cert) && given(cl->login))
+		return "login/password and TLS authentication (cert_path) are mutually exclusive";
+	if (!cl->url || (!given(cl->cert) && (!yamljson_get_str(root, "login", NULL) ||
+					      !yamljson_get_str(root, "password", NULL))))
+		return "url, and login and password (or cert_path and key_path) are required";
+	return NULL;
 }
 
 int lapi_client_open(const char *path, const struct lapi_client_opts *o,
 		     struct lapi_client **out, char *err, size_t errlen)
 {
 	struct lapi_client *cl;
-	const char *url, *login, *password, *ca, *cert, *key;
-	bool oom = false;
-	json_t *docs, *root;
+	const char *why = NULL;
+	json_t *docs;
+	int ret;
 
 	*out = NULL;
 	docs = yamljson_load_file(path, false, err, errlen);
 	if (!docs)
 		return -EINVAL;
-	root = json_array_get(docs, 0);
-	url = yamljson_get_str(root, "url", NULL);
-	login = yamljson_get_str(root, "login", NULL);
-	password = yamljson_get_str(root, "password", NULL);
-	ca = yamljson_get_str(root, "ca_cert_path", NULL);
-	cert = yamljson_get_str(root, "cert_path", NULL);
-	key = yamljson_get_str(root, "key_path", NULL);
-	/* CrowdSec's rules: a certificate replaces the login, never adds to it */
-	if ((cert && *cert) != (key && *key)) {
-		snprintf(err, errlen, "cert_path and key_path go together");
-		json_decref(docs);
-		return -EINVAL;
-	}
-	if (cert && *cert && login && *login) {
-		snprintf(err, errlen, "login/password and TLS authentication (cert_path) are mutually exclusive");
-		json_decref(docs);
-		return -EINVAL;
-	}
-	if (!url || (!(cert && *cert) && (!login || !password))) {
-		snprintf(err, errlen, "url, and login and password (or cert_path and key_path) are required");
-		json_decref(docs);
-		return -EINVAL;
-	}
 	cl = calloc(1, sizeof(*cl));
-	if (cl) {
-		cl->o = *o;
-		cl->url = strdup(url);
-		cl->login = strdup(login ? login : "");
-		cl->password = strdup(password ? password : "");
-		cl->ca_cert = dup_opt(ca, &oom);
-		cl->cert = dup_opt(cert, &oom);
-		cl->key = dup_opt(key, &oom);
-		cl->curl = curl_easy_init();
-	}
+	ret = cl ? rec_json_read(&client_schema, cl, json_array_get(docs, 0)) : -ENOMEM;
+	if (!ret)
+		why = credentials_error(cl, json_array_get(docs, 0));
 	json_decref(docs);
-	if (!cl || !cl->url || !cl->login || !cl->password || !cl->curl || oom) {
+	if (!ret && !why && !(cl->curl = curl_easy_init()))
+		ret = -ENOMEM;
+	if (ret || why) {
 		lapi_client_free(cl);
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
+		snprintf(err, errlen, "%s", why ? why : "out of memory");
+		return why ? -EINVAL : ret;
 	}
+	cl->o = *o;
 	while (*cl->url && cl->url[strlen(cl->url) - 1] == '/')
 		cl->url[strlen(cl->url) - 1] = '\0';
 	*out = cl;
@@ -104,13 +99,7 @@ void lapi_client_free(struct lapi_client *cl)
 		return;
 	if (cl->curl)
 		curl_easy_cleanup(cl->curl);
-	free(cl->url);
-	free(cl->login);
-	free(cl->password);
-	free(cl->ca_cert);
-	free(cl->cert);
-	free(cl->key);
-	free(cl->token);
+	rec_free(&client_schema, cl);
 	free(cl);
 }
 
@@ -173,9 +162,9 @@ static int perform(struct lapi_client *cl, const char *method, const char *path,
 		curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if (cl->ca_cert)
+	if (given(cl->ca_cert))
 		curl_easy_setopt(cl->curl, CURLOPT_CAINFO, cl->ca_cert);
-	if (cl->cert) {
+	if (given(cl->cert)) {
 		curl_easy_setopt(cl->curl, CURLOPT_SSLCERT, cl->cert);
 		curl_easy_setopt(cl->curl, CURLOPT_SSLKEY, cl->key);
 	}

@@ -3,7 +3,6 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <pcre2.h>
 #include <pthread.h>
@@ -21,6 +20,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/strmap.h"
+#include "common/strv.h"
 #include "common/utf8.h"
 #include "common/vec.h"
 #include "parser/grok_builtin.h"
@@ -168,53 +168,25 @@ int grok_lib_load_file(struct grok_lib *lib, const char *path)
 	return err;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* Pattern files have no extension (READMEs and the like do). */
+static bool is_pattern_file(const char *dir, const char *name, void *arg)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return !strchr(name, '.');
 }
 
 int grok_lib_load_dir(struct grok_lib *lib, const char *dir)
 {
-	char **names = NULL, path[4096];
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	int err = 0;
-	DIR *d = opendir(dir);
+	char **names, path[4096];
+	size_t n;
+	int err = strv_from_dir(dir, is_pattern_file, NULL, &names, &n);
 
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		if (strchr(de->d_name, '.'))
-			continue; /* also skips "." and ".." and READMEs */
-		if (n == cap) {
-			char **nn = realloc(names, (cap = cap ? cap * 2 : 32) * sizeof(*nn));
-
-			if (!nn) {
-				err = -ENOMEM;
-				goto out;
-			}
-			names = nn;
-		}
-		names[n] = strdup(de->d_name);
-		if (!names[n]) {
-			err = -ENOMEM;
-			goto out;
-		}
-		n++;
-	}
-	if (n) /* qsort(NULL, 0, ...) is undefined */
-		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n && !err; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		err = grok_lib_load_file(lib, path);
 		if (err)
 			log_error("grok patterns %s: %s", path, strerror(-err));
 	}
-out:
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
+	strv_free(names, n);
 	return err;
 }
 

@@ -7,7 +7,6 @@
 #include "parser/parser_int.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,8 +17,10 @@
 
 #include "common/ipaddr.h"
 #include "common/log.h"
+#include "common/readfile.h"
 #include "common/ywalk.h"
 #include "common/strmap.h"
+#include "common/strv.h"
 #include "common/vec.h"
 #include "expr/expr.h"
 #include "parser/data_section.h"
@@ -583,58 +584,7 @@ int cs_parsers_load_string(struct cs_parsers *p, const char *stage, const char *
 	return err;
 }
 
-static bool has_yaml_ext(const char *n)
-{
-	size_t l = strlen(n);
-
-	return (l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml"));
-}
-
-static int cmp_cstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted names of dir's entries accepted by keep(). */
-static int list_dir(const char *dir, bool (*keep)(const char *dir, const char *name),
-		    char ***out, size_t *n)
-{
-	struct dirent *de;
-	char **v = NULL;
-	size_t cap = 0;
-	DIR *d = opendir(dir);
-
-	*n = 0;
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || !keep(dir, de->d_name))
-			continue;
-		if (*n == cap) {
-			char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*nv));
-
-			if (!nv)
-				goto nomem;
-			v = nv;
-		}
-		if (!(v[*n] = strdup(de->d_name)))
-			goto nomem;
-		(*n)++;
-	}
-	closedir(d);
-	if (*n) /* qsort(NULL, 0, ...) is undefined: a stage directory with no file */
-		qsort(v, *n, sizeof(*v), cmp_cstr);
-	*out = v;
-	return 0;
-nomem:
-	closedir(d);
-	for (size_t i = 0; i < *n; i++)
-		free(v[i]);
-	free(v);
-	return -ENOMEM;
-}
-
-static bool keep_dir(const char *dir, const char *name)
+static bool keep_dir(const char *dir, const char *name, void *arg)
 {
 	char path[4096];
 	struct stat st;
@@ -643,40 +593,33 @@ static bool keep_dir(const char *dir, const char *name)
 	return !stat(path, &st) && S_ISDIR(st.st_mode);
 }
 
-static bool keep_yaml(const char *dir, const char *name)
+static bool keep_yaml(const char *dir, const char *name, void *arg)
 {
-	return has_yaml_ext(name) && !keep_dir(dir, name);
-}
-
-static void free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	return cs_is_yaml_name(name) && !keep_dir(dir, name, arg);
 }
 
 int cs_parsers_load_dir(struct cs_parsers *p, const char *dir)
 {
-	char **stages = NULL, path[4096];
+	char **stages, path[4096];
 	size_t nstages;
-	int err = list_dir(dir, keep_dir, &stages, &nstages);
+	int err = strv_from_dir(dir, keep_dir, NULL, &stages, &nstages);
 
 	if (err) {
 		log_error("%s: %s", dir, strerror(-err));
 		return err;
 	}
 	for (size_t i = 0; !err && i < nstages; i++) {
-		char **files = NULL;
+		char **files;
 		size_t nfiles;
 
 		snprintf(path, sizeof(path), "%s/%s", dir, stages[i]);
-		err = list_dir(path, keep_yaml, &files, &nfiles);
+		err = strv_from_dir(path, keep_yaml, NULL, &files, &nfiles);
 		for (size_t j = 0; !err && j < nfiles; j++) {
 			snprintf(path, sizeof(path), "%s/%s/%s", dir, stages[i], files[j]);
 			err = cs_parsers_load_file(p, stages[i], path, files[j]);
 		}
-		free_list(files, nfiles);
+		strv_free(files, nfiles);
 	}
-	free_list(stages, nstages);
+	strv_free(stages, nstages);
 	return err;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/quote.h"
 #include "common/strv.h"
 #include "setup/setup.h"
 
@@ -286,26 +287,15 @@ int setup_validate(json_t *plan, char *err, size_t errlen)
 	return 0;
 }
 
-static void yaml_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 /* One line: the prefix ("  - " for an item), then "key": when given, then "val". */
 static void yaml_line(FILE *f, const char *prefix, const char *key, const char *val)
 {
 	fputs(prefix, f);
 	if (key) {
-		yaml_str(f, key);
+		fput_dquoted(f, key);
 		fputs(": ", f);
 	}
-	yaml_str(f, val);
+	fput_dquoted(f, val);
 	fputc('\n', f);
 }
 
@@ -325,7 +315,7 @@ void setup_acquis_yaml(json_t *entry, FILE *f)
 			yaml_line(f, "", k, json_string_value(v));
 			continue;
 		}
-		yaml_str(f, k);
+		fput_dquoted(f, k);
 		if (json_is_array(v)) {
 			fputs(":\n", f);
 			json_array_foreach(v, i, e)
