@@ -16,16 +16,20 @@
  * hash lookup. The filter may say "maybe" wrongly (a false positive costs one hash
  * lookup) but never "no" for a key in the maps: userspace sets a key's bits and
  * length before inserting the key, and clears bits only by a rebuild from the
- * maps' contents. For hosts of either family, a host index (one cache line per
- * bucket) past the filter holds what the verdict needs, so a banned host costs no
- * hash lookup.
- * The four hashes are "the ban list"; the filter and the index are derived, and
+ * maps' contents. For hosts and ranges of either family, an index (one cache line
+ * per bucket, two for IPv6) past the filter holds what the verdict needs, so a ban
+ * costs no hash lookup.
+ * The four hashes are "the ban list"; the filter and the indexes are derived, and
  * so are the entry counts (cs_counts), which the program does not read.
+ *
+ * ABI 4 added the range indexes (new maps, two config bytes that were padding):
+ * pins of ABI 3 are adopted (the new maps are created, the indexes rebuilt from the
+ * hashes), and an ABI 3 program still attached reads what it always read.
  */
 #ifndef CS_BOUNCER_MAPS_H
 #define CS_BOUNCER_MAPS_H
 
-#define CS_ABI_VERSION 3
+#define CS_ABI_VERSION 4
 
 /* Default capacity per family and per kind (hosts, ranges); a load-time setting. */
 #ifndef CS_DEFAULT_MAX_HOSTS
@@ -115,7 +119,10 @@ struct cs_filter_cfg {
 	__u64 removed;	  /* entries removed since the last rebuild: stale bits */
 	__u64 rebuilds;	  /* how many rebuilds so far (for status) */
 	__u32 log2_host6_buckets; /* cs_host_index6 size; 0: not built, not used */
-	__u32 _pad;
+	/* cs_range_index, cs_range_index6 sizes; 0: not built, not used (pins from
+	 * before the range indexes have 0 here: the program asks the range hashes) */
+	__u8 log2_range_buckets, log2_range6_buckets;
+	__u8 _pad[2];
 };
 
 #define CS_FILTER_K 4 /* bits per key, all in one word */
@@ -136,7 +143,7 @@ struct cs_filter_cfg {
 struct cs_host_bucket {
 	__u8 addr[CS_HOST_SLOTS][4];
 	__u64 expires_ns[CS_HOST_SLOTS];
-	__u8 used[CS_HOST_SLOTS];
+	__u8 used[CS_HOST_SLOTS]; /* 0 free, 1 a host; in a range index: its length */
 	enum cs_origin origin[CS_HOST_SLOTS];
 	enum cs_decision_type type[CS_HOST_SLOTS];
 	__u8 overflow; /* a host of this bucket is in cs_hosts_v4 only */
@@ -158,7 +165,7 @@ struct cs_host_bucket {
 struct cs_host6_half {
 	__u8 addr[2][16];
 	__u64 expires_ns[2];
-	__u8 used[2];
+	__u8 used[2]; /* as in cs_host_bucket */
 	enum cs_origin origin[2];
 	enum cs_decision_type type[2];
 	__u8 overflow; /* half[0]'s: a host of this bucket is in cs_hosts_v6 only */
@@ -168,6 +175,16 @@ struct cs_host6_half {
 struct cs_host6_bucket {
 	struct cs_host6_half half[2];
 };
+
+/*
+ * Range indexes (maps cs_range_index, cs_range_index6): the same for ranges of
+ * length 1..31 (IPv4) or 1..127 (IPv6), so a range hit costs the filter words and
+ * one index bucket instead of the range hash's bucket and element. Same bucket
+ * types and write protocol; a slot is keyed by (prefix length, masked address):
+ * its `used` holds the prefix length (0: free), its bucket is picked by the filter
+ * hash of that key, and an overflow sends the bucket's ranges to cs_ranges_v4 /
+ * cs_ranges_v6. /0 is never indexed (the program asks the range hash for it).
+ */
 
 /*
  * Entries per ban map (map cs_counts, one element; cs_hosts_v4, cs_ranges_v4,
@@ -213,8 +230,8 @@ static __always_inline __u32 cs_filter_word(__u64 h, __u32 log2_words)
 	return (__u32)(h >> (64 - log2_words));
 }
 
-/* A host's bucket in cs_host_index or cs_host_index6 (its /32 or /128 hash): hash
- * bits above those of cs_filter_bits(). */
+/* A prefix's bucket in its index (cs_host_index, cs_host_index6, cs_range_index,
+ * cs_range_index6), from its filter hash: bits above those of cs_filter_bits(). */
 static __always_inline __u32 cs_host_bucket_of(__u64 h, __u32 log2_buckets)
 {
 	return (__u32)(h >> 24) & ((1U << log2_buckets) - 1);

@@ -7,7 +7,7 @@
  *
  * The ban list for each family is a host hash (exact /32, /128) and a range hash
  * keyed by (prefix length, masked address), behind a negative filter, with a host
- * index per family past it; see bouncer_maps.h for why. Userspace owns the contents; this program only reads them.
+ * index and a range index per family past it; see bouncer_maps.h for why. Userspace owns the contents; this program only reads them.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -67,6 +67,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } cs_filter SEC(".maps");
 
+/* The indexes of each family, hosts and ranges: one bucket type (bouncer_maps.h);
+ * the loader sizes them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -74,7 +76,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cs_host_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_host_index SEC(".maps");
+} cs_host_index SEC(".maps"), cs_range_index SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -83,7 +85,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cs_host6_bucket);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_host_index6 SEC(".maps");
+} cs_host_index6 SEC(".maps"), cs_range_index6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -256,23 +258,20 @@ static __always_inline long slot_result(struct cs_probe *p, __u64 expires, __u8 
 struct v4_probe {
 	struct cs_probe p;
 	__u32 addr;
-	__u32 log2_host_buckets;
+	__u32 log2_host_buckets, log2_range_buckets;
 };
 
 #define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
 
-/* The host length through cs_host_index: 1 decided, 0 not a live host ban (go on
- * with shorter lengths), -1 ask the filter and cs_hosts_v4 (no index, an
- * overflowed bucket, or a slot that changed while read). */
-static __always_inline long probe_host_index(struct v4_probe *st)
+/*
+ * Looks (tag, addr) up in an IPv4 index bucket b: tag 1 in the host index, the
+ * prefix length in the range index (bouncer_maps.h).
+ * 1 decided, 0 not a live ban at this length (go on with shorter ones), -1 ask the
+ * hash (no bucket, an overflowed bucket, or a slot that changed while read).
+ */
+static __always_inline long index_slot4(struct cs_probe *p, const struct cs_host_bucket *b,
+					__u8 tag, __u32 addr)
 {
-	__u32 log2 = st->log2_host_buckets, idx;
-	struct cs_host_bucket *b;
-
-	if (!log2 || log2 > 31)
-		return -1;
-	idx = cs_host_bucket_of(cs_filter_hash4(st->addr, 32), log2);
-	b = bpf_map_lookup_elem(&cs_host_index, &idx);
 	if (!b)
 		return -1;
 #pragma unroll
@@ -280,41 +279,56 @@ static __always_inline long probe_host_index(struct v4_probe *st)
 		__u64 expires;
 		__u8 origin, type;
 
-		if (!READ_ONCE(b->used[i]) || READ_ONCE(*(__u32 *)b->addr[i]) != st->addr)
+		if (READ_ONCE(b->used[i]) != tag || READ_ONCE(*(__u32 *)b->addr[i]) != addr)
 			continue;
 		expires = READ_ONCE(b->expires_ns[i]);
 		origin = READ_ONCE(b->origin[i]);
 		type = READ_ONCE(b->type[i]);
-		if (!READ_ONCE(b->used[i]) || READ_ONCE(*(__u32 *)b->addr[i]) != st->addr)
+		if (READ_ONCE(b->used[i]) != tag || READ_ONCE(*(__u32 *)b->addr[i]) != addr)
 			return -1;
-		return slot_result(&st->p, expires, origin, type);
+		return slot_result(p, expires, origin, type);
 	}
 	return READ_ONCE(b->overflow) ? -1 : 0;
+}
+
+/* An index of 2^log2 buckets is in use (0: not built yet, or off). */
+static __always_inline bool index_on(__u32 log2)
+{
+	return log2 && log2 <= 31;
 }
 
 static long probe_v4_one(__u64 index, void *arg)
 {
 	struct v4_probe *st = arg;
-	__u32 plen, masked;
+	__u32 plen, masked, idx;
+	long r = -1;
+	__u64 h;
 
 	(void)index;
 	if (!next_len(&st->p, 32, &plen))
 		return 1;
 	masked = plen ? st->addr & bpf_htonl(~0U << (32 - plen)) : 0;
-	if (!filter_maybe(st->p.log2_words, cs_filter_hash4(masked, plen)))
+	h = cs_filter_hash4(masked, plen);
+	if (!filter_maybe(st->p.log2_words, h))
 		return 0;
-	if (plen == 32) {
-		long r = probe_host_index(st);
-
-		if (r >= 0)
-			return r;
-	}
 	if (plen == 32) {
 		struct cs_host_v4 key;
 
+		if (index_on(st->log2_host_buckets)) {
+			idx = cs_host_bucket_of(h, st->log2_host_buckets);
+			r = index_slot4(&st->p, bpf_map_lookup_elem(&cs_host_index, &idx), 1, st->addr);
+		}
+		if (r >= 0)
+			return r;
 		__builtin_memcpy(key.addr, &st->addr, sizeof(key.addr));
 		return probe_result(&st->p, bpf_map_lookup_elem(&cs_hosts_v4, &key));
 	}
+	if (plen && index_on(st->log2_range_buckets)) {
+		idx = cs_host_bucket_of(h, st->log2_range_buckets);
+		r = index_slot4(&st->p, bpf_map_lookup_elem(&cs_range_index, &idx), (__u8)plen, masked);
+	}
+	if (r >= 0)
+		return r;
 	struct cs_lpm_v4 key = { .prefixlen = plen };
 
 	__builtin_memcpy(key.addr, &masked, sizeof(key.addr));
@@ -339,6 +353,7 @@ static __always_inline int check_v4(struct xdp_md *ctx, struct iphdr *iph)
 	st.p.lens[0] = cfg->lens_v4;
 	st.p.log2_words = cfg->log2_words;
 	st.log2_host_buckets = cfg->log2_host_buckets;
+	st.log2_range_buckets = cfg->log2_range_buckets;
 	bpf_loop(33, probe_v4_one, &st, 0);
 	return verdict(ctx, &st.p);
 }
@@ -352,40 +367,32 @@ static __always_inline __u64 half_mask(__u32 bits)
 struct v6_probe {
 	struct cs_probe p;
 	__u64 hi, lo; /* the source */
-	__u32 log2_host6_buckets;
+	__u32 log2_host6_buckets, log2_range6_buckets;
 };
 
-/* The host length through cs_host_index6 (h: the source's /128 hash), as
- * probe_host_index() does for IPv4: 1 decided, 0 not a live host ban, -1 ask the
- * filter's verdict and cs_hosts_v6. */
-static __always_inline long probe_host6_index(struct v6_probe *st, __u64 h)
+/* index_slot4() for an IPv6 bucket, (hi, lo) the masked address. */
+static __always_inline long index_slot6(struct cs_probe *p, const struct cs_host6_bucket *b,
+					__u8 tag, __u64 hi, __u64 lo)
 {
-	__u32 log2 = st->log2_host6_buckets, idx;
-	struct cs_host6_bucket *b;
-
-	if (!log2 || log2 > 31)
-		return -1;
-	idx = cs_host_bucket_of(h, log2);
-	b = bpf_map_lookup_elem(&cs_host_index6, &idx);
 	if (!b)
 		return -1;
 #pragma unroll
 	for (int i = 0; i < CS_HOST6_SLOTS; i++) {
-		struct cs_host6_half *hh = &b->half[i / 2];
+		const struct cs_host6_half *hh = &b->half[i / 2];
 		const int j = i % 2;
 		__u64 expires;
 		__u8 origin, type;
 
-		if (!READ_ONCE(hh->used[j]) || READ_ONCE(*(__u64 *)hh->addr[j]) != st->hi ||
-		    READ_ONCE(*(__u64 *)(hh->addr[j] + 8)) != st->lo)
+		if (READ_ONCE(hh->used[j]) != tag || READ_ONCE(*(__u64 *)hh->addr[j]) != hi ||
+		    READ_ONCE(*(__u64 *)(hh->addr[j] + 8)) != lo)
 			continue;
 		expires = READ_ONCE(hh->expires_ns[j]);
 		origin = READ_ONCE(hh->origin[j]);
 		type = READ_ONCE(hh->type[j]);
-		if (!READ_ONCE(hh->used[j]) || READ_ONCE(*(__u64 *)hh->addr[j]) != st->hi ||
-		    READ_ONCE(*(__u64 *)(hh->addr[j] + 8)) != st->lo)
+		if (READ_ONCE(hh->used[j]) != tag || READ_ONCE(*(__u64 *)hh->addr[j]) != hi ||
+		    READ_ONCE(*(__u64 *)(hh->addr[j] + 8)) != lo)
 			return -1;
-		return slot_result(&st->p, expires, origin, type);
+		return slot_result(p, expires, origin, type);
 	}
 	return READ_ONCE(b->half[0].overflow) ? -1 : 0;
 }
@@ -393,8 +400,9 @@ static __always_inline long probe_host6_index(struct v6_probe *st, __u64 h)
 static long probe_v6_one(__u64 index, void *arg)
 {
 	struct v6_probe *st = arg;
-	__u32 plen;
+	__u32 plen, idx;
 	__u64 mhi, mlo, h;
+	long r = -1;
 
 	(void)index;
 	if (!next_len(&st->p, 128, &plen))
@@ -406,14 +414,25 @@ static long probe_v6_one(__u64 index, void *arg)
 		return 0;
 	if (plen == 128) {
 		struct cs_host_v6 key;
-		long r = probe_host6_index(st, h);
 
+		if (index_on(st->log2_host6_buckets)) {
+			idx = cs_host_bucket_of(h, st->log2_host6_buckets);
+			r = index_slot6(&st->p, bpf_map_lookup_elem(&cs_host_index6, &idx), 1,
+					st->hi, st->lo);
+		}
 		if (r >= 0)
 			return r;
 		__builtin_memcpy(key.addr, &st->hi, 8);
 		__builtin_memcpy(key.addr + 8, &st->lo, 8);
 		return probe_result(&st->p, bpf_map_lookup_elem(&cs_hosts_v6, &key));
 	}
+	if (plen && index_on(st->log2_range6_buckets)) {
+		idx = cs_host_bucket_of(h, st->log2_range6_buckets);
+		r = index_slot6(&st->p, bpf_map_lookup_elem(&cs_range_index6, &idx), (__u8)plen,
+				mhi, mlo);
+	}
+	if (r >= 0)
+		return r;
 	struct cs_lpm_v6 key = { .prefixlen = plen };
 
 	__builtin_memcpy(key.addr, &mhi, 8);
@@ -436,6 +455,7 @@ static __always_inline int check_v6(struct xdp_md *ctx, struct ipv6hdr *ip6h)
 	st.p.lens[2] = cfg->lens_v6[2];
 	st.p.log2_words = cfg->log2_words;
 	st.log2_host6_buckets = cfg->log2_host6_buckets;
+	st.log2_range6_buckets = cfg->log2_range6_buckets;
 	bpf_loop(129, probe_v6_one, &st, 0);
 	return verdict(ctx, &st.p);
 }

@@ -551,7 +551,7 @@ static __u32 verdict_stat(struct xdp_loader *l, enum l3 fam, const char *src, in
 	return v;
 }
 
-/* The bucket of a /32 or /128 in its family's host index. */
+/* The bucket of a prefix in its index (host or range, by its length). */
 static uint32_t host_bucket_index(const struct cs_prefix *p, uint32_t log2)
 {
 	__u64 hi, lo;
@@ -559,47 +559,58 @@ static uint32_t host_bucket_index(const struct cs_prefix *p, uint32_t log2)
 
 	if (p->family == AF_INET) {
 		memcpy(&a, p->addr, 4);
-		return cs_host_bucket_of(cs_filter_hash4(a, 32), log2);
+		return cs_host_bucket_of(cs_filter_hash4(a, p->plen), log2);
 	}
 	memcpy(&hi, p->addr, 8);
 	memcpy(&lo, p->addr + 8, 8);
-	return cs_host_bucket_of(cs_filter_hash6(hi, lo, 128), log2);
+	return cs_host_bucket_of(cs_filter_hash6(hi, lo, p->plen), log2);
 }
 
-/* Slots in use and the overflow mark of bucket 0 of the family's host index. */
-static int read_bucket0(struct xdp_loader *l, int family, int *used, int *overflow)
+/* The index map of family's hosts or ranges. */
+static struct bpf_map *index_map(struct xdp_loader *l, int family, bool ranges)
 {
 	struct xdp_bouncer_bpf *sk = xdp_loader_skel(l);
+
+	if (family == AF_INET)
+		return ranges ? sk->maps.cs_range_index : sk->maps.cs_host_index;
+	return ranges ? sk->maps.cs_range_index6 : sk->maps.cs_host_index6;
+}
+
+/* Slots in use and the overflow mark of bucket 0 of an index (a range slot's `used`
+ * is its prefix length). */
+static int read_bucket0(struct xdp_loader *l, int family, bool ranges, int *used, int *overflow)
+{
+	int fd = bpf_map__fd(index_map(l, family, ranges));
 	__u32 zero = 0;
 
 	*used = 0;
 	if (family == AF_INET) {
 		struct cs_host_bucket hb;
 
-		if (bpf_map_lookup_elem(bpf_map__fd(sk->maps.cs_host_index), &zero, &hb))
+		if (bpf_map_lookup_elem(fd, &zero, &hb))
 			return -errno;
 		for (int i = 0; i < CS_HOST_SLOTS; i++)
-			*used += hb.used[i];
+			*used += hb.used[i] != 0;
 		*overflow = hb.overflow;
 	} else {
 		struct cs_host6_bucket hb;
 
-		if (bpf_map_lookup_elem(bpf_map__fd(sk->maps.cs_host_index6), &zero, &hb))
+		if (bpf_map_lookup_elem(fd, &zero, &hb))
 			return -errno;
 		for (int i = 0; i < CS_HOST6_SLOTS; i++)
-			*used += hb.half[i / 2].used[i % 2];
+			*used += hb.half[i / 2].used[i % 2] != 0;
 		*overflow = hb.half[0].overflow;
 	}
 	return 0;
 }
 
-/* Whether host p has a slot in use in its bucket of l's host index. */
+/* Whether prefix p has a slot in use in its bucket of l's host or range index. */
 static bool indexed(struct xdp_loader *l, const struct cs_prefix *p)
 {
-	struct xdp_bouncer_bpf *sk = xdp_loader_skel(l);
-	bool v4 = p->family == AF_INET;
-	struct bpf_map *m = v4 ? sk->maps.cs_host_index : sk->maps.cs_host_index6;
+	bool v4 = p->family == AF_INET, host = cs_prefix_is_host(p);
+	struct bpf_map *m = index_map(l, p->family, !host);
 	__u32 idx = host_bucket_index(p, (uint32_t)__builtin_ctz(bpf_map__max_entries(m)));
+	__u8 tag = host ? 1 : (__u8)p->plen;
 
 	if (v4) {
 		struct cs_host_bucket hb;
@@ -607,7 +618,7 @@ static bool indexed(struct xdp_loader *l, const struct cs_prefix *p)
 		if (bpf_map_lookup_elem(bpf_map__fd(m), &idx, &hb))
 			return false;
 		for (int i = 0; i < CS_HOST_SLOTS; i++)
-			if (hb.used[i] && !memcmp(hb.addr[i], p->addr, 4))
+			if (hb.used[i] == tag && !memcmp(hb.addr[i], p->addr, 4))
 				return true;
 	} else {
 		struct cs_host6_bucket hb;
@@ -615,7 +626,8 @@ static bool indexed(struct xdp_loader *l, const struct cs_prefix *p)
 		if (bpf_map_lookup_elem(bpf_map__fd(m), &idx, &hb))
 			return false;
 		for (int i = 0; i < CS_HOST6_SLOTS; i++)
-			if (hb.half[i / 2].used[i % 2] && !memcmp(hb.half[i / 2].addr[i % 2], p->addr, 16))
+			if (hb.half[i / 2].used[i % 2] == tag &&
+			    !memcmp(hb.half[i / 2].addr[i % 2], p->addr, 16))
 				return true;
 	}
 	return false;
@@ -692,16 +704,41 @@ out:
 	free(b);
 }
 
-/*
- * A host index (four slots per bucket, IPv6's over two lines): two hosts more than a
- * bucket's slots in one bucket (it overflows and its hosts are found through the
- * host hash), updates in place, expiry and non-ban types read from a slot, unbans,
- * a refused ban that must not drop, and the overflow mark dropped by a rebuild
- * once the bucket fits again.
- */
-static void test_host_index(int family)
+/* The i-th test prefix (1 <= i < 8192) of family, a host or (ranges) a /28 or /64,
+ * and a source inside it in src. */
+static void index_prefix(int family, bool ranges, int i, struct cs_prefix *p, char *src, size_t len)
 {
-	struct xdp_loader_opts opts = { .unpinned = true, .max_hosts = 64, .max_ranges = 16 };
+	char txt[64];
+
+	if (family == AF_INET && !ranges)
+		snprintf(txt, sizeof(txt), "198.18.%d.%d", i >> 8, i & 255);
+	else if (family == AF_INET)
+		snprintf(txt, sizeof(txt), "198.%d.%d.%d/28", 18 + (i >> 12), (i >> 4) & 255,
+			 (i & 15) << 4);
+	else if (!ranges)
+		snprintf(txt, sizeof(txt), "2001:db8::%x:%x", i >> 8, i & 255);
+	else
+		snprintf(txt, sizeof(txt), "2001:db8:%x:%x::/64", i >> 8, i & 255);
+	cs_prefix_parse(txt, CS_PREFIX_STRICT, p);
+	if (!ranges)
+		snprintf(src, len, "%s", txt);
+	else if (family == AF_INET)
+		snprintf(src, len, "198.%d.%d.%d", 18 + (i >> 12), (i >> 4) & 255, ((i & 15) << 4) + 5);
+	else
+		snprintf(src, len, "2001:db8:%x:%x::5", i >> 8, i & 255);
+}
+
+/*
+ * A host or range index (four slots per bucket, IPv6's over two lines): two
+ * prefixes more than a bucket's slots in one bucket (it overflows and its prefixes
+ * are found through the hash), updates in place, expiry and non-ban types read
+ * from a slot, unbans, a refused ban that must not drop, and the overflow mark
+ * dropped by a rebuild once the bucket fits again.
+ */
+static void test_index(int family, bool ranges)
+{
+	struct xdp_loader_opts opts = { .unpinned = true, .max_hosts = ranges ? 16 : 64,
+					.max_ranges = ranges ? 64 : 16 };
 	const bool v4 = family == AF_INET;
 	const enum l3 l3 = v4 ? L3_V4 : L3_V6;
 	const int slots = v4 ? CS_HOST_SLOTS : CS_HOST6_SLOTS, nsame = slots + 2, keep = nsame / 2;
@@ -710,28 +747,28 @@ static void test_host_index(int family)
 	struct cs_ban b = { .type = CS_TYPE_BAN, .origin = CS_ORIGIN_CAPI };
 	struct cs_ban many[64];
 	struct xdp_loader *l = NULL;
-	char txt[CS_HOST_SLOTS + 2][64], otxt[64], what[96];
+	char txt[CS_HOST_SLOTS + 2][64], otxt[64], osrc[64][64], what[96];
 	int found = 0, nother = 0;
 	__u64 d;
 
 	if (!ASSERT_OK(xdp_loader_open(&opts, &l), v4 ? "v4 index open" : "v6 index open"))
 		return;
-#define WHAT(s) (snprintf(what, sizeof(what), "IPv%d: %s", v4 ? 4 : 6, (s)), what)
-	/* hosts sharing bucket 0, and others that do not */
-	for (int i = 1; i < 65536 && (found < nsame || nother < 64); i++) {
+#define WHAT(s)                                                                                 \
+	(snprintf(what, sizeof(what), "IPv%d %s: %s", v4 ? 4 : 6, ranges ? "ranges" : "hosts", \
+		  (s)),                                                                         \
+	 what)
+	/* prefixes sharing bucket 0, and others that do not */
+	for (int i = 1; i < 8192 && (found < nsame || nother < 64); i++) {
 		struct cs_prefix p;
 
-		if (v4)
-			snprintf(otxt, sizeof(otxt), "198.18.%d.%d", i >> 8, i & 255);
-		else
-			snprintf(otxt, sizeof(otxt), "2001:db8::%x:%x", i >> 8, i & 255);
-		cs_prefix_parse(otxt, CS_PREFIX_STRICT, &p);
+		index_prefix(family, ranges, i, &p, otxt, sizeof(otxt));
 		if (host_bucket_index(&p, log2) == 0) {
 			if (found < nsame) {
 				snprintf(txt[found], sizeof(txt[found]), "%s", otxt);
 				same[found++] = p;
 			}
 		} else if (nother < 64) {
+			snprintf(osrc[nother], sizeof(osrc[nother]), "%s", otxt);
 			other[nother++] = p;
 		}
 	}
@@ -746,7 +783,7 @@ static void test_host_index(int family)
 	{
 		int used, overflow;
 
-		if (ASSERT_OK(read_bucket0(l, family, &used, &overflow), WHAT("read bucket 0"))) {
+		if (ASSERT_OK(read_bucket0(l, family, ranges, &used, &overflow), WHAT("read bucket 0"))) {
 			ASSERT_EQ(used, slots, WHAT("every slot of bucket 0 in use"));
 			ASSERT_EQ(overflow, 1, WHAT("bucket 0 overflowed"));
 		}
@@ -785,10 +822,8 @@ static void test_host_index(int family)
 			many[i] = b;
 		ASSERT_EQ(xdp_loader_ban(l, other, many, 64, &applied), -ENOSPC, WHAT("map full"));
 		ASSERT_EQ(applied, (size_t)(64 - (nsame - keep)), WHAT("the fill fits beside the rest"));
-		cs_prefix_format(&other[63], false, otxt, sizeof(otxt));
-		ASSERT_EQ(verdict_of(l, l3, otxt), XDP_PASS, WHAT("a refused ban does not drop"));
-		cs_prefix_format(&other[0], false, otxt, sizeof(otxt));
-		ASSERT_EQ(verdict_of(l, l3, otxt), XDP_DROP, WHAT("an accepted one does"));
+		ASSERT_EQ(verdict_of(l, l3, osrc[63]), XDP_PASS, WHAT("a refused ban does not drop"));
+		ASSERT_EQ(verdict_of(l, l3, osrc[0]), XDP_DROP, WHAT("an accepted one does"));
 		expect_counts(l, WHAT("counts of a full map"));
 	}
 	for (int i = keep; i < nsame; i++)
@@ -806,12 +841,33 @@ static void test_host_index(int family)
 			xdp_loader_filter_info(l, &fi);
 		} while (fi.rebuilds == fi0.rebuilds && ++rounds < 200);
 		ASSERT_TRUE(fi.rebuilds > fi0.rebuilds, WHAT("rebuilt"));
-		ASSERT_OK(read_bucket0(l, family, &used, &overflow), WHAT("read bucket 0"));
+		ASSERT_OK(read_bucket0(l, family, ranges, &used, &overflow), WHAT("read bucket 0"));
 		ASSERT_EQ(used, nsame - keep, WHAT("bucket 0's remaining hosts in slots"));
 		ASSERT_EQ(overflow, 0, WHAT("overflow mark gone"));
 		for (int i = 0; i < nsame; i++)
 			ASSERT_EQ(verdict_of(l, l3, txt[i]), i < keep ? XDP_PASS : XDP_DROP,
 				  WHAT("after the rebuild: unbanned pass, the rest drop"));
+	}
+	/* The program reads the verdict from the slot, not from the hash: with the
+	 * hash's entry gone behind the index's back, the source still drops. */
+	{
+		struct xdp_bouncer_bpf *sk = xdp_loader_skel(l);
+		const struct cs_prefix *p = &same[nsame - 1];
+		struct cs_lpm_v4 k4 = { .prefixlen = p->plen };
+		struct cs_lpm_v6 k6 = { .prefixlen = p->plen };
+		int err;
+
+		memcpy(k4.addr, p->addr, 4);
+		memcpy(k6.addr, p->addr, 16);
+		if (!ranges)
+			err = bpf_map_delete_elem(bpf_map__fd(v4 ? sk->maps.cs_hosts_v4 : sk->maps.cs_hosts_v6),
+						  p->addr);
+		else if (v4)
+			err = bpf_map_delete_elem(bpf_map__fd(sk->maps.cs_ranges_v4), &k4);
+		else
+			err = bpf_map_delete_elem(bpf_map__fd(sk->maps.cs_ranges_v6), &k6);
+		ASSERT_OK(err, WHAT("delete from the hash alone"));
+		ASSERT_EQ(verdict_of(l, l3, txt[nsame - 1]), XDP_DROP, WHAT("the index answers"));
 	}
 #undef WHAT
 out:
@@ -832,8 +888,10 @@ int main(void)
 	test_batch_and_walk();
 	test_counts();
 	test_filter_rebuild();
-	test_host_index(AF_INET);
-	test_host_index(AF_INET6);
+	test_index(AF_INET, false);
+	test_index(AF_INET6, false);
+	test_index(AF_INET, true);
+	test_index(AF_INET6, true);
 	test_index_windows(AF_INET);
 	test_index_windows(AF_INET6);
 	return TEST_SUMMARY();

@@ -5,7 +5,8 @@
 # and clean sources on the generator side. Covers ban/unban, ranges, IPv6, the
 # lock-out guard, a program swap under a packet stream (no banned packet may get
 # through), filter rebuilds under a packet stream (likewise), maps that bpftool
-# prints readably, the IPv6 host index, detach keeping the state, and uninstall
+# prints readably, the IPv6 host index, the range index (also on pins without
+# one, as ABI 3 left them), detach keeping the state, and uninstall
 # removing every pin.
 # Everything it creates is removed on exit, failure included.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -64,6 +65,10 @@ check_eq "unban restores" "$(replies 198.18.0.1 198.18.0.2 3)" 3
 
 bx ban 198.18.1.0/24 >/dev/null
 check_eq "host inside banned /24 dropped" "$(replies 198.18.1.5 198.18.0.2 3)" 0
+check "the /24 is in the IPv4 range index" \
+	grep -q '\[198,18,1,0\]' <<<"$(bpftool map dump pinned "$PIN/cs_range_index" | tr -d ' \n')"
+check "the program reads the IPv4 range index (log2_range_buckets set)" \
+	test "$(cfg_field log2_range_buckets)" -gt 0
 check_eq "host outside the /24 passes" "$(replies 198.18.0.3 198.18.0.2 3)" 3
 bx ban 198.18.1.5 >/dev/null; bx unban 198.18.1.5 >/dev/null
 check_eq "host still dropped by its range after its own ban goes" "$(replies 198.18.1.5 198.18.0.2 3)" 0
@@ -153,6 +158,15 @@ rm -f "$PIN/cs_host_index"
 bx xdp attach "$IV" >/dev/null
 check "host index pinned again" test -e "$PIN/cs_host_index"
 check_eq "banned host dropped through the rebuilt index" "$(replies 198.18.0.1 198.18.0.2 2)" 0
+# Pins of ABI 3 have no range indexes: adopted, the indexes created and filled.
+bx ban 198.18.1.0/24 >/dev/null
+rm -f "$PIN/cs_range_index" "$PIN/cs_range_index6"
+bx xdp attach "$IV" >/dev/null
+check "range indexes pinned on adoption" test -e "$PIN/cs_range_index" -a -e "$PIN/cs_range_index6"
+check "the /24 indexed again" \
+	grep -q '\[198,18,1,0\]' <<<"$(bpftool map dump pinned "$PIN/cs_range_index" | tr -d ' \n')"
+check_eq "banned range dropped after the adoption" "$(replies 198.18.1.5 198.18.0.2 2)" 0
+bx unban 198.18.1.0/24 >/dev/null
 
 # detach keeps the state; attach again resumes it
 bx xdp detach "$IV" >/dev/null

@@ -27,8 +27,13 @@
 /* Hosts the rebuild gathers before writing them window by window. */
 #define BUILD_HOSTS 65536
 
-/* One family's host index: the window of it mapped now, and whether it is off
- * (empty, the program not told its size) until the next commit. */
+/* The indexes, by kind: [IDX_HOST4] cs_host_index, [IDX_HOST6] cs_host_index6,
+ * [IDX_RANGE4] cs_range_index, [IDX_RANGE6] cs_range_index6. An odd kind has the
+ * IPv6 layout; a range slot's `used` is its prefix length. */
+enum { IDX_HOST4, IDX_HOST6, IDX_RANGE4, IDX_RANGE6, N_INDEX };
+
+/* One index: the window of it mapped now, and whether it is off (empty, the
+ * program not told its size) until the next commit. */
 struct host_index {
 	int fd;
 	size_t bucket;	   /* sizeof(struct cs_host_bucket) or (struct cs_host6_bucket) */
@@ -45,15 +50,15 @@ struct xdp_filter {
 	__u64 *words;
 	size_t words_len, cfg_len;
 	uint32_t log2;
-	struct host_index hi[2]; /* [0] IPv4, [1] IPv6 */
+	struct host_index hi[N_INDEX];
 	bool broken; /* a window could not be mapped: an index is off until a rebuild */
 };
 
 struct xdp_filter_build {
 	__u64 *words;
 	__u64 lens_v4, lens_v6[3];
-	__u64 *spill[2]; /* per family, bit per host bucket: a host of it has no slot */
-	struct cs_prefix *hosts; /* gathered, written BUILD_HOSTS at a time */
+	__u64 *spill[N_INDEX]; /* per index, bit per bucket: a prefix of it has no slot */
+	struct cs_prefix *hosts; /* indexed prefixes, gathered, written BUILD_HOSTS at a time */
 	struct cs_ban *bans;
 	size_t nhosts;
 	struct xdp_filter *f;
@@ -106,8 +111,12 @@ static int map_shared(size_t len, int fd, off_t off, const char *what, void **ou
 	return 0;
 }
 
-/* The window of h holding bucket idx, mapped: its first bucket, or NULL (logged). */
-static void *window_of(struct host_index *h, int fam, uint32_t idx)
+static const char *const index_name[N_INDEX] = { "IPv4 host", "IPv6 host", "IPv4 range",
+						  "IPv6 range" };
+
+/* The window of h (index kind) holding bucket idx, mapped: its first bucket, or NULL
+ * (logged). */
+static void *window_of(struct host_index *h, int kind, uint32_t idx)
 {
 	uint32_t no = idx >> h->win_log2;
 	char what[64];
@@ -117,45 +126,75 @@ static void *window_of(struct host_index *h, int fam, uint32_t idx)
 	if (h->win)
 		munmap(h->win, h->win_len);
 	h->win = NULL;
-	snprintf(what, sizeof(what), "the IPv%d host index (window %u)", fam ? 6 : 4, no);
+	snprintf(what, sizeof(what), "the %s index (window %u)", index_name[kind], no);
 	if (map_shared(h->win_len, h->fd, (off_t)no * (off_t)h->win_len, what, &h->win))
 		return NULL;
 	h->win_no = no;
 	return h->win;
 }
 
-/* The index could not be written: off (the program asks the filter and the host
- * hash) until a rebuild, which xdp_filter_removed() asks for. */
-static void index_broken(struct xdp_filter *f, int fam)
+/* The config's size of index kind, which turns it on (0: off). */
+static uint32_t cfg_log2(const struct xdp_filter *f, int kind)
 {
-	__atomic_store_n(fam ? &f->cfg->log2_host6_buckets : &f->cfg->log2_host_buckets, 0,
-			 __ATOMIC_RELEASE);
-	f->hi[fam].fresh = true;
+	switch (kind) {
+	case IDX_HOST4:
+		return __atomic_load_n(&f->cfg->log2_host_buckets, __ATOMIC_ACQUIRE);
+	case IDX_HOST6:
+		return __atomic_load_n(&f->cfg->log2_host6_buckets, __ATOMIC_ACQUIRE);
+	case IDX_RANGE4:
+		return __atomic_load_n(&f->cfg->log2_range_buckets, __ATOMIC_ACQUIRE);
+	default:
+		return __atomic_load_n(&f->cfg->log2_range6_buckets, __ATOMIC_ACQUIRE);
+	}
+}
+
+static void cfg_log2_set(struct xdp_filter *f, int kind, uint32_t log2)
+{
+	switch (kind) {
+	case IDX_HOST4:
+		__atomic_store_n(&f->cfg->log2_host_buckets, log2, __ATOMIC_RELEASE);
+		break;
+	case IDX_HOST6:
+		__atomic_store_n(&f->cfg->log2_host6_buckets, log2, __ATOMIC_RELEASE);
+		break;
+	case IDX_RANGE4:
+		__atomic_store_n(&f->cfg->log2_range_buckets, (__u8)log2, __ATOMIC_RELEASE);
+		break;
+	default:
+		__atomic_store_n(&f->cfg->log2_range6_buckets, (__u8)log2, __ATOMIC_RELEASE);
+	}
+}
+
+/* The index could not be written: off (the program asks the filter and the hash)
+ * until a rebuild, which xdp_filter_removed() asks for. */
+static void index_broken(struct xdp_filter *f, int kind)
+{
+	cfg_log2_set(f, kind, 0);
+	f->hi[kind].fresh = true;
 	f->broken = true;
 }
 
-/* Sets up one family's host index; off and empty when asked (reset) or when the
- * config was not for its size. */
-static int host_index_open(struct xdp_filter *f, int fam, int fd, uint32_t n_buckets, bool reset,
+/* Sets up one index; off and empty when asked (reset) or when the config was not
+ * for its size. */
+static int host_index_open(struct xdp_filter *f, int kind, int fd, uint32_t n_buckets, bool reset,
 			   bool *fresh)
 {
-	struct host_index *h = &f->hi[fam];
-	__u32 *cfg_log2 = fam ? &f->cfg->log2_host6_buckets : &f->cfg->log2_host_buckets;
+	struct host_index *h = &f->hi[kind];
 	size_t total;
 
 	h->fd = fd;
-	h->bucket = fam ? sizeof(struct cs_host6_bucket) : sizeof(struct cs_host_bucket);
+	h->bucket = kind & 1 ? sizeof(struct cs_host6_bucket) : sizeof(struct cs_host_bucket);
 	h->log2 = (uint32_t)__builtin_ctz(n_buckets);
 	total = (size_t)n_buckets * h->bucket;
 	h->win_len = page_round(total < WINDOW_BYTES ? total : WINDOW_BYTES);
 	h->win_log2 = h->log2;
 	while (((size_t)1 << h->win_log2) * h->bucket > h->win_len)
 		h->win_log2--;
-	if (reset || *cfg_log2 != h->log2) {
-		/* Off (the program asks the filter and the host hash) until refilled. */
-		__atomic_store_n(cfg_log2, 0, __ATOMIC_RELEASE);
+	if (reset || cfg_log2(f, kind) != h->log2) {
+		/* Off (the program asks the filter and the hash) until refilled. */
+		cfg_log2_set(f, kind, 0);
 		for (uint32_t i = 0; i < n_buckets; i += 1U << h->win_log2) {
-			void *w = window_of(h, fam, i);
+			void *w = window_of(h, kind, i);
 
 			if (!w)
 				return -ENOMEM;
@@ -172,16 +211,19 @@ static bool pow2(uint32_t n)
 	return n && !(n & (n - 1));
 }
 
-int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int hosts_fd[2],
-		    const uint32_t n_buckets[2], bool reset, struct xdp_filter **out, bool *fresh)
+int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int index_fd[4],
+		    const uint32_t n_buckets[4], bool reset, struct xdp_filter **out, bool *fresh)
 {
 	char words_what[48];
 	struct xdp_filter *f;
 	int err;
 
 	*fresh = false;
-	if (!pow2(n_words) || !pow2(n_buckets[0]) || !pow2(n_buckets[1]))
+	if (!pow2(n_words))
 		return -EINVAL;
+	for (int k = 0; k < N_INDEX; k++)
+		if (!pow2(n_buckets[k]))
+			return -EINVAL;
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
@@ -192,8 +234,8 @@ int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int hosts_
 	err = map_shared(f->cfg_len, cfg_fd, 0, "the filter config", (void **)&f->cfg);
 	if (!err)
 		err = map_shared(f->words_len, words_fd, 0, words_what, (void **)&f->words);
-	for (int fam = 0; fam < 2 && !err; fam++)
-		err = host_index_open(f, fam, hosts_fd[fam], n_buckets[fam], reset, fresh);
+	for (int k = 0; k < N_INDEX && !err; k++)
+		err = host_index_open(f, k, index_fd[k], n_buckets[k], reset, fresh);
 	if (err)
 		goto err;
 	if (reset || f->cfg->log2_words != f->log2) {
@@ -218,9 +260,9 @@ void xdp_filter_free(struct xdp_filter *f)
 		return;
 	if (f->words)
 		munmap(f->words, f->words_len);
-	for (int fam = 0; fam < 2; fam++)
-		if (f->hi[fam].win)
-			munmap(f->hi[fam].win, f->hi[fam].win_len);
+	for (int k = 0; k < N_INDEX; k++)
+		if (f->hi[k].win)
+			munmap(f->hi[k].win, f->hi[k].win_len);
 	if (f->cfg)
 		munmap(f->cfg, f->cfg_len);
 	free(f);
@@ -251,8 +293,22 @@ static __u64 len_bit(const struct cs_prefix *p, unsigned *word)
 	return 1ULL << (bit % 64);
 }
 
-/* A host's bucket in its family's index, as pointers into the mapped array: one
- * code path for both layouts. */
+/* The index of a prefix (IDX_*), or -1: /0 is never indexed. */
+static int index_of(const struct cs_prefix *p)
+{
+	if (!p->plen)
+		return -1;
+	return (p->family == AF_INET6) | (cs_prefix_is_host(p) ? 0 : 2);
+}
+
+/* What a slot holding p has in `used`: 1 for a host, the length for a range. */
+static __u8 slot_tag(const struct cs_prefix *p)
+{
+	return cs_prefix_is_host(p) ? 1 : (__u8)p->plen;
+}
+
+/* A prefix's bucket in its index, as pointers into the mapped array: one code path
+ * for every layout. */
 #define MAX_SLOTS 4
 struct hbucket {
 	__u8 *addr[MAX_SLOTS];
@@ -261,23 +317,23 @@ struct hbucket {
 	__u8 *overflow;
 	size_t alen;
 	int nslots;
-	int fam; /* 0 IPv4, 1 IPv6 */
+	int kind; /* IDX_* */
 	uint32_t idx;
 };
 _Static_assert(CS_HOST_SLOTS <= MAX_SLOTS && CS_HOST6_SLOTS <= MAX_SLOTS, "hbucket slots");
 
-/* Bucket idx of family fam (0 IPv4, 1 IPv6), its window mapped: false if it cannot be. */
-static bool host_bucket_at(struct xdp_filter *f, int fam, uint32_t idx, struct hbucket *b)
+/* Bucket idx of index kind, its window mapped: false if it cannot be. */
+static bool host_bucket_at(struct xdp_filter *f, int kind, uint32_t idx, struct hbucket *b)
 {
-	struct host_index *h = &f->hi[fam];
-	char *win = window_of(h, fam, idx);
+	struct host_index *h = &f->hi[kind];
+	char *win = window_of(h, kind, idx);
 
 	if (!win)
 		return false;
 	win += (size_t)(idx & ((1U << h->win_log2) - 1)) * h->bucket;
-	b->fam = fam;
+	b->kind = kind;
 	b->idx = idx;
-	if (!fam) {
+	if (!(kind & 1)) {
 		struct cs_host_bucket *hb = (struct cs_host_bucket *)win;
 
 		b->alen = 4, b->nslots = CS_HOST_SLOTS, b->overflow = &hb->overflow;
@@ -304,76 +360,78 @@ static bool host_bucket_at(struct xdp_filter *f, int fam, uint32_t idx, struct h
 
 static uint32_t host_bucket_idx(const struct xdp_filter *f, const struct cs_prefix *p)
 {
-	return cs_host_bucket_of(prefix_hash(p), f->hi[p->family == AF_INET6].log2);
+	return cs_host_bucket_of(prefix_hash(p), f->hi[index_of(p)].log2);
 }
 
 /*
- * Calls fn for each host among p[0..n) with its bucket mapped, window by window
- * (each window is mapped once per call), in the order given within a window, so
- * the same host twice keeps its order. A window that cannot be mapped turns its
- * index off (index_broken); fn is not called for its hosts, nor (unless
- * fill_fresh: a rebuild) for those of an index that is off.
+ * Calls fn for each indexed prefix among p[0..n) (any but /0) with its bucket
+ * mapped, window by window (each window is mapped once per call), in the order
+ * given within a window, so the same prefix twice keeps its order. A window that
+ * cannot be mapped turns its index off (index_broken); fn is not called for its
+ * prefixes, nor (unless fill_fresh: a rebuild) for those of an index that is off.
  */
 typedef void (*host_fn)(struct xdp_filter *f, struct hbucket *b, size_t i, void *arg);
 
 static void hosts_by_window(struct xdp_filter *f, const struct cs_prefix *p, size_t n,
 			    bool fill_fresh, host_fn fn, void *arg)
 {
-	uint32_t nwin[2], *idx = NULL, *order = NULL, *start = NULL;
+	uint32_t base[N_INDEX + 1], *idx = NULL, *order = NULL, *start = NULL;
 	size_t nhost = 0;
 
-	for (int fam = 0; fam < 2; fam++)
-		nwin[fam] = 1U << (f->hi[fam].log2 - f->hi[fam].win_log2);
+	/* base[k]: the first window slot of index k in the sort's counts */
+	base[0] = 0;
+	for (int k = 0; k < N_INDEX; k++)
+		base[k + 1] = base[k] + (1U << (f->hi[k].log2 - f->hi[k].win_log2));
 	for (size_t i = 0; i < n; i++)
-		nhost += cs_prefix_is_host(&p[i]);
+		nhost += index_of(&p[i]) >= 0;
 	if (nhost > 1) {
 		idx = malloc(n * sizeof(*idx));
 		order = malloc(nhost * sizeof(*order));
-		start = calloc((size_t)nwin[0] + nwin[1] + 1, sizeof(*start));
+		start = calloc((size_t)base[N_INDEX] + 1, sizeof(*start));
 	}
 	if (!idx || !order || !start) {
-		/* one or no host, or no memory for the sort: in the order given */
+		/* one or no prefix, or no memory for the sort: in the order given */
 		for (size_t i = 0; i < n; i++) {
-			int fam = p[i].family == AF_INET6;
+			int k = index_of(&p[i]);
 			struct hbucket b;
 
-			if (!cs_prefix_is_host(&p[i]) || (f->hi[fam].fresh && !fill_fresh))
+			if (k < 0 || (f->hi[k].fresh && !fill_fresh))
 				continue;
-			if (host_bucket_at(f, fam, host_bucket_idx(f, &p[i]), &b))
+			if (host_bucket_at(f, k, host_bucket_idx(f, &p[i]), &b))
 				fn(f, &b, i, arg);
 			else
-				index_broken(f, fam);
+				index_broken(f, k);
 		}
 		goto out;
 	}
-	/* a counting sort on (family, window): stable */
+	/* a counting sort on (index, window): stable */
 	for (size_t i = 0; i < n; i++) {
-		int fam = p[i].family == AF_INET6;
+		int k = index_of(&p[i]);
 
-		if (!cs_prefix_is_host(&p[i]))
+		if (k < 0)
 			continue;
 		idx[i] = host_bucket_idx(f, &p[i]);
-		start[(fam ? nwin[0] : 0) + (idx[i] >> f->hi[fam].win_log2) + 1]++;
+		start[base[k] + (idx[i] >> f->hi[k].win_log2) + 1]++;
 	}
-	for (uint32_t w = 1; w <= nwin[0] + nwin[1]; w++)
+	for (uint32_t w = 1; w <= base[N_INDEX]; w++)
 		start[w] += start[w - 1];
 	for (size_t i = 0; i < n; i++) {
-		int fam = p[i].family == AF_INET6;
+		int k = index_of(&p[i]);
 
-		if (cs_prefix_is_host(&p[i]))
-			order[start[(fam ? nwin[0] : 0) + (idx[i] >> f->hi[fam].win_log2)]++] = (uint32_t)i;
+		if (k >= 0)
+			order[start[base[k] + (idx[i] >> f->hi[k].win_log2)]++] = (uint32_t)i;
 	}
-	for (size_t k = 0; k < nhost; k++) {
-		size_t i = order[k];
-		int fam = p[i].family == AF_INET6;
+	for (size_t j = 0; j < nhost; j++) {
+		size_t i = order[j];
+		int k = index_of(&p[i]);
 		struct hbucket b;
 
-		if (f->hi[fam].fresh && !fill_fresh)
+		if (f->hi[k].fresh && !fill_fresh)
 			continue;
-		if (host_bucket_at(f, fam, idx[i], &b))
+		if (host_bucket_at(f, k, idx[i], &b))
 			fn(f, &b, i, arg);
 		else
-			index_broken(f, fam);
+			index_broken(f, k);
 	}
 out:
 	free(idx);
@@ -383,15 +441,18 @@ out:
 
 static int host_slot(const struct hbucket *b, const struct cs_prefix *p)
 {
+	__u8 tag = slot_tag(p);
+
 	for (int i = 0; i < b->nslots; i++)
-		if (__atomic_load_n(b->used[i], __ATOMIC_ACQUIRE) && !memcmp(b->addr[i], p->addr, b->alen))
+		if (__atomic_load_n(b->used[i], __ATOMIC_ACQUIRE) == tag &&
+		    !memcmp(b->addr[i], p->addr, b->alen))
 			return i;
 	return -1;
 }
 
-/* Writes a host's verdict data into its bucket; -1 when the bucket is full (it is
- * then marked overflowed: the program asks the host hash for that bucket), else
- * what the index knew of the host before (enum xdp_filter_seen). */
+/* Writes a prefix's verdict data into its bucket; -1 when the bucket is full (it is
+ * then marked overflowed: the program asks the hash for that bucket), else what the
+ * index knew of the prefix before (enum xdp_filter_seen). */
 static int host_set(struct hbucket *b, const struct cs_prefix *p, const struct cs_ban *ban)
 {
 	int i = host_slot(b, p);
@@ -419,7 +480,7 @@ static int host_set(struct hbucket *b, const struct cs_prefix *p, const struct c
 			memcpy(&w, p->addr + o, 4);
 			__atomic_store_n((__u32 *)(b->addr[i] + o), w, __ATOMIC_RELEASE);
 		}
-		__atomic_store_n(b->used[i], 1, __ATOMIC_RELEASE);
+		__atomic_store_n(b->used[i], slot_tag(p), __ATOMIC_RELEASE);
 	}
 	return seen;
 }
@@ -517,11 +578,12 @@ int xdp_filter_build_new(struct xdp_filter *f, struct xdp_filter_build **out)
 	b->f = f;
 	b->log2 = f->log2;
 	b->words = calloc((size_t)1 << f->log2, sizeof(__u64));
-	for (int fam = 0; fam < 2; fam++)
-		b->spill[fam] = calloc(((size_t)1 << f->hi[fam].log2) / 64 + 1, sizeof(__u64));
+	for (int k = 0; k < N_INDEX; k++)
+		b->spill[k] = calloc(((size_t)1 << f->hi[k].log2) / 64 + 1, sizeof(__u64));
 	b->hosts = malloc(BUILD_HOSTS * sizeof(*b->hosts));
 	b->bans = malloc(BUILD_HOSTS * sizeof(*b->bans));
-	if (!b->words || !b->spill[0] || !b->spill[1] || !b->hosts || !b->bans) {
+	if (!b->words || !b->spill[IDX_HOST4] || !b->spill[IDX_HOST6] || !b->spill[IDX_RANGE4] ||
+	    !b->spill[IDX_RANGE6] || !b->hosts || !b->bans) {
 		xdp_filter_build_free(b);
 		return -ENOMEM;
 	}
@@ -538,7 +600,7 @@ static void build_host_fn(struct xdp_filter *f, struct hbucket *hb, size_t i, vo
 	/* (Re)indexed if a slot is free by now; else its bucket keeps spilling. The
 	 * others lose their overflow mark at the commit. */
 	if (host_set(hb, &b->hosts[i], &b->bans[i]) < 0)
-		b->spill[hb->fam][hb->idx / 64] |= 1ULL << (hb->idx % 64);
+		b->spill[hb->kind][hb->idx / 64] |= 1ULL << (hb->idx % 64);
 }
 
 static void build_flush(struct xdp_filter_build *b)
@@ -554,7 +616,7 @@ void xdp_filter_build_add(struct xdp_filter_build *b, const struct cs_prefix *p,
 	unsigned w;
 	__u64 lb = len_bit(p, &w);
 
-	if (cs_prefix_is_host(p)) {
+	if (index_of(p) >= 0) {
 		/* the maps are walked in hash order: the index is written window by window */
 		b->hosts[b->nhosts] = *p;
 		b->bans[b->nhosts++] = *ban;
@@ -568,19 +630,19 @@ void xdp_filter_build_add(struct xdp_filter_build *b, const struct cs_prefix *p,
 		b->lens_v6[w] |= lb;
 }
 
-/* Clears the overflow mark of every bucket of family fam the build did not see spill. */
-static void clear_overflows(struct xdp_filter *f, struct xdp_filter_build *b, int fam)
+/* Clears the overflow mark of every bucket of index kind the build did not see spill. */
+static void clear_overflows(struct xdp_filter *f, struct xdp_filter_build *b, int kind)
 {
-	struct host_index *h = &f->hi[fam];
+	struct host_index *h = &f->hi[kind];
 
 	for (uint32_t i = 0; i < (1U << h->log2); i++) {
 		struct hbucket hb;
 
-		if (!host_bucket_at(f, fam, i, &hb)) {
-			index_broken(f, fam);
+		if (!host_bucket_at(f, kind, i, &hb)) {
+			index_broken(f, kind);
 			return;
 		}
-		if (*hb.overflow && !(b->spill[fam][i / 64] & 1ULL << (i % 64)))
+		if (*hb.overflow && !(b->spill[kind][i / 64] & 1ULL << (i % 64)))
 			__atomic_store_n(hb.overflow, 0, __ATOMIC_RELEASE);
 	}
 }
@@ -598,18 +660,18 @@ void xdp_filter_build_commit(struct xdp_filter *f, struct xdp_filter_build *b)
 	__atomic_store_n(&f->cfg->lens_v4, b->lens_v4, __ATOMIC_RELAXED);
 	for (int w = 0; w < 3; w++)
 		__atomic_store_n(&f->cfg->lens_v6[w], b->lens_v6[w], __ATOMIC_RELAXED);
-	for (int fam = 0; fam < 2; fam++)
-		clear_overflows(f, b, fam);
+	for (int k = 0; k < N_INDEX; k++)
+		clear_overflows(f, b, k);
 	__atomic_store_n(&f->cfg->removed, 0, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&f->cfg->rebuilds, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&f->cfg->log2_words, f->log2, __ATOMIC_RELEASE);
 	/* an index a window failure turned off stays off: the next rebuild tries again */
 	if (!f->broken) {
-		if (f->hi[0].fresh)
-			__atomic_store_n(&f->cfg->log2_host_buckets, f->hi[0].log2, __ATOMIC_RELEASE);
-		if (f->hi[1].fresh)
-			__atomic_store_n(&f->cfg->log2_host6_buckets, f->hi[1].log2, __ATOMIC_RELEASE);
-		f->hi[0].fresh = f->hi[1].fresh = false;
+		for (int k = 0; k < N_INDEX; k++) {
+			if (f->hi[k].fresh)
+				cfg_log2_set(f, k, f->hi[k].log2);
+			f->hi[k].fresh = false;
+		}
 	}
 	xdp_filter_build_free(b);
 }
@@ -619,8 +681,8 @@ void xdp_filter_build_free(struct xdp_filter_build *b)
 	if (!b)
 		return;
 	free(b->words);
-	free(b->spill[0]);
-	free(b->spill[1]);
+	for (int k = 0; k < N_INDEX; k++)
+		free(b->spill[k]);
 	free(b->hosts);
 	free(b->bans);
 	free(b);

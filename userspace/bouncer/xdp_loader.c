@@ -138,8 +138,10 @@ static int adopt_pinned_geometry(struct xdp_loader *l)
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
 			/* loading would pin a new, empty map there; read-only, an install
-			 * from before cs_counts is counted by a walk (xdp_loader_counts) */
-			if (errno == ENOENT && l->existing_only && map != l->skel->maps.cs_counts)
+			 * from before cs_counts is counted by a walk (xdp_loader_counts),
+			 * and one from before the range indexes (ABI 3) needs none */
+			if (errno == ENOENT && l->existing_only && map != l->skel->maps.cs_counts &&
+			    map != l->skel->maps.cs_range_index && map != l->skel->maps.cs_range_index6)
 				return -ENOENT;
 			if (errno == ENOENT)
 				continue;
@@ -1241,19 +1243,27 @@ static void filter_size(struct xdp_loader *l)
 	for (int g = 0; g < MAP_COUNT; g++)
 		cap += bpf_map__max_entries(ban_map(l, g));
 	bpf_map__set_max_entries(l->skel->maps.cs_filter, 1U << xdp_filter_log2_for(cap));
-	bpf_map__set_max_entries(l->skel->maps.cs_host_index,
-				 xdp_filter_host_buckets_for(AF_INET,
-							     bpf_map__max_entries(l->skel->maps.cs_hosts_v4)));
-	bpf_map__set_max_entries(l->skel->maps.cs_host_index6,
-				 xdp_filter_host_buckets_for(AF_INET6,
-							     bpf_map__max_entries(l->skel->maps.cs_hosts_v6)));
+	/* each index beside the ban map it indexes */
+	struct bpf_map *index[MAP_COUNT] = {
+		[MAP_HOSTS_V4] = l->skel->maps.cs_host_index,
+		[MAP_RANGES_V4] = l->skel->maps.cs_range_index,
+		[MAP_HOSTS_V6] = l->skel->maps.cs_host_index6,
+		[MAP_RANGES_V6] = l->skel->maps.cs_range_index6,
+	};
+
+	for (int g = 0; g < MAP_COUNT; g++)
+		bpf_map__set_max_entries(index[g], xdp_filter_host_buckets_for(
+				 g == MAP_HOSTS_V4 || g == MAP_RANGES_V4 ? AF_INET : AF_INET6,
+				 bpf_map__max_entries(ban_map(l, g))));
 }
 
-/* The index maps (and the counts) pinned already: they describe the pinned ban list. */
+/* The index maps (and the counts) pinned already: they describe the pinned ban list.
+ * (Pins of ABI 3 lack the range indexes: all is rebuilt from the hashes.) */
 static bool filter_pins_exist(const struct xdp_loader *l)
 {
 	const struct bpf_map *maps[] = { l->skel->maps.cs_filter, l->skel->maps.cs_filter_cfg,
 					 l->skel->maps.cs_host_index, l->skel->maps.cs_host_index6,
+					 l->skel->maps.cs_range_index, l->skel->maps.cs_range_index6,
 					 l->skel->maps.cs_counts };
 	char path[PATH_MAX];
 
@@ -1267,16 +1277,21 @@ static bool filter_pins_exist(const struct xdp_loader *l)
 
 static int filter_setup(struct xdp_loader *l, bool reset)
 {
-	const int hosts_fd[2] = { bpf_map__fd(l->skel->maps.cs_host_index),
-				  bpf_map__fd(l->skel->maps.cs_host_index6) };
-	const uint32_t n_buckets[2] = { bpf_map__max_entries(l->skel->maps.cs_host_index),
-					bpf_map__max_entries(l->skel->maps.cs_host_index6) };
+	const struct bpf_map *index[4] = { l->skel->maps.cs_host_index, l->skel->maps.cs_host_index6,
+					   l->skel->maps.cs_range_index,
+					   l->skel->maps.cs_range_index6 };
+	int index_fd[4];
+	uint32_t n_buckets[4];
 	bool fresh;
 	int err;
 
+	for (int k = 0; k < 4; k++) {
+		index_fd[k] = bpf_map__fd(index[k]);
+		n_buckets[k] = bpf_map__max_entries(index[k]);
+	}
 	err = xdp_filter_open(bpf_map__fd(l->skel->maps.cs_filter_cfg),
 			      bpf_map__fd(l->skel->maps.cs_filter),
-			      bpf_map__max_entries(l->skel->maps.cs_filter), hosts_fd, n_buckets, reset,
+			      bpf_map__max_entries(l->skel->maps.cs_filter), index_fd, n_buckets, reset,
 			      &l->filter, &fresh);
 	if (err)
 		return err;
