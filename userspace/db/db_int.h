@@ -279,7 +279,8 @@ int txn_begin_read(struct cs_db *db);
  * A read of the last committed state that never waits for this process's own
  * write in progress: on SQLite, while conns[0] is held (a bulk import holds it
  * for the whole of its transaction), through db->side. For short lookups whose
- * callers may not stall behind a write (request authentication).
+ * callers may not stall behind a write (request authentication, the allowlists
+ * an alert push is filtered through).
  */
 int txn_begin_read_committed(struct cs_db *db);
 /*
