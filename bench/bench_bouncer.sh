@@ -7,7 +7,9 @@
 #     polled every 0.2 s; both our processes: applier + fetcher child), then the same
 #     in its nftables fallback (timed by its log line "full state in the data plane",
 #     then checked with an `nft get element` of the last address: listing a set of 1M
-#     takes nft minutes, a get about one), beside Debian's crowdsec-firewall-bouncer 0.0.25 in nftables mode
+#     takes nft minutes, a get about one), then restarted on the tables it kept (its
+#     first full state replaces the host set's content in one transaction, timed the
+#     same way), beside Debian's crowdsec-firewall-bouncer 0.0.25 in nftables mode
 #     (every POLL s (1): `nft get element` of the last address of the database, then
 #     the elements of the set counted as the peers' lapi-fwbouncer.sh does, each
 #     listing cut at 60 s; given up after MAXS s (300));
@@ -119,14 +121,14 @@ load() {
 	case $side in
 	xdp) xdp_up ;;
 	resync) xdp_up xdp true ;;
-	nft) xdp_up nftables ;;
+	nft | nftre) xdp_up nftables true ;;
 	*) fw_up ;;
 	esac
 	peak_rss "$W/$side.peak" "$BP" & SP=$!
 	while kill -0 "$BP" 2>/dev/null; do
 		case $side in
 		xdp | resync) c=$(xdp_count) ;;
-		nft) c=$(nft_count) ;;
+		nft | nftre) c=$(nft_count) ;;
 		*) c=$(fw_count) ;;
 		esac
 		c=${c:-0}; [ "$c" = null ] && c=0
@@ -185,6 +187,10 @@ nft_seen=$(grep -c 'full state in the data plane' "$W/xdp.log")
 load nft 0.2; read -r ns nc npk nhp nhc <"$W/nft.res"
 inns nft get element ip cxdp cxdp-blacklists "{ $last_ip }" >/dev/null 2>&1 || nc="0 (last address missing)"
 stop_pid "$SP"; SP=; stop_pid "$BP"; BP=
+# restarted on the tables it kept
+nft_seen=$(grep -c 'full state in the data plane' "$W/xdp.log")
+load nftre 0.2; read -r nrs _ nrpk nrhp nrhc <"$W/nftre.res"
+stop_pid "$SP"; SP=; stop_pid "$BP"; BP=
 inns nft delete table ip cxdp 2>/dev/null; inns nft delete table ip6 cxdp6 2>/dev/null
 fs=- fc=0 fpk=0 fhp=0
 if [ $have_fw = 1 ]; then
@@ -223,6 +229,9 @@ echo "| crowdsec-xdp-bouncer (ours) | 200ms (default) | $REACT_BASE | $(median <
 echo
 echo "### restart: ours on the pins of a previous run ($N entries in place, LAPI unchanged)"
 echo "entries in place after ${rss} s (none removed meanwhile); peak RSS $(mib "$rspk") MiB; the resync said: $rs_line"
+echo
+echo "### restart: ours in its nftables fallback on the tables it kept ($N hosts dropping meanwhile)"
+echo "the full state in place of the host set's content (one transaction) after $([ "$nrs" = - ] && echo "more than $MAXS" || echo "$nrs") s; peak RSS $(mib "$nrpk") MiB (sampled, sum), VmHWM $(mib "$nrhp") / $(mib "$nrhc") MiB applier / fetcher"
 echo
 echo "(adds spaced by a random fraction of the bouncer's period; ms include our cscli's own run, the same for both. The firewall bouncer's load count includes the $((REACT + 1)) reaction bans added before it started.)"
 echo

@@ -13,16 +13,19 @@
 #      bouncer API keys, wrk, WINDOW s (20): pulls/s and latency;
 #  (c) alert ingest: POST /v1/alerts with a machine JWT, BATCH 1 and 50 agent-shaped
 #      alerts per request (the peers' lapi-alerts.lua; the default profile bans each
-#      source 4h), 10 connections, WINDOW s: alerts/s answered 201 and alerts stored.
+#      source 4h), 10 connections, WINDOW s: alerts/s answered 201 and alerts stored;
+#      again with INGEST_WIDE connections (default 50; 0: not run).
 # Loading for (a)-(c): one CrowdSec 1.4.6 SQLite database with N bans (one alert, like
 # `cscli decisions import`) is written directly with sqlite3 (lapi_lib.sh); 1.4.6 serves a
 # copy as is (the startup pull count checks it) and our LAPI imports another copy on first
 # open, is stopped and started again on it. PEER_N (default N) caps the peer.
-# Knobs: N, PEER_N, PEER_IMPORT_N (100000), WINDOW (20), CONNS (100), KEYS_N (100).
+# Knobs: N, PEER_N, PEER_IMPORT_N (100000), WINDOW (20), CONNS (100), KEYS_N (100),
+# INGEST_WIDE (50).
 set -u
 [ "$(id -u)" = 0 ] || { echo "bench_lapi: needs root"; exit 0; }
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lapi_lib.sh"
+INGEST_WIDE=${INGEST_WIDE:-50}
 N=${N:-1000000} PEER_N=${PEER_N:-$N} PEER_IMPORT_N=${PEER_IMPORT_N:-100000} WINDOW=${WINDOW:-20} CONNS=${CONNS:-100} KEYS_N=${KEYS_N:-100}
 OPORT=${OPORT:-28701} PPORT=${PPORT:-28711}
 PEERS=$SHARED_DIR/bench/peers
@@ -64,7 +67,7 @@ PW=benchpassword-$$-lapi
 declare -A R   # results: R[side.key]
 
 run_side() {	# run_side ours|peer PORT CMD...
-	local side=$1 port=$2 t b n h before o batch rps non p50 p99 na0 na1 db
+	local side=$1 port=$2 t b n h before o batch rps non p50 p99 na0 na1 db conns k
 	shift 2
 	db=$W/$side/crowdsec.db; [ "$side" = peer ] && db=$P/data/crowdsec.db
 	t=$(date +%s.%N)
@@ -108,21 +111,25 @@ run_side() {	# run_side ours|peer PORT CMD...
 	tok=$(curl -s -X POST -H 'Content-Type: application/json' \
 		-d "{\"machine_id\":\"bench\",\"password\":\"$PW\",\"scenarios\":[]}" \
 		"http://127.0.0.1:$port/v1/watchers/login" | jq -r .token 2>/dev/null)
+	for conns in 10 $INGEST_WIDE; do
+	[ "$conns" = 0 ] && continue
 	for batch in 1 50; do
-		o=$W/$side.alerts$batch
+		k=$batch; [ "$conns" = 10 ] || k=$batch.$conns	# the 10-connection rows keep their keys
+		o=$W/$side.alerts$k
 		na0=$(sqlite3 "$db" 'PRAGMA busy_timeout = 10000; SELECT COUNT(*) FROM alerts' 2>/dev/null | tail -n1)
-		TOKEN=$tok BATCH=$batch NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ) wrk -t2 -c10 -d"${WINDOW}s" \
+		TOKEN=$tok BATCH=$batch NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ) wrk -t2 -c"$conns" -d"${WINDOW}s" \
 			--timeout 30s --latency -s "$PEERS/lapi-alerts.lua" "http://127.0.0.1:$port" >"$o" 2>&1
 		sleep 2
 		na1=$(sqlite3 "$db" 'PRAGMA busy_timeout = 10000; SELECT COUNT(*) FROM alerts' 2>/dev/null | tail -n1)
 		rps=$(awk '/^Requests\/sec/{print $2}' "$o"); non=$(awk '/Non-2xx/{print $NF}' "$o")
 		p50=$(awk '$1=="50%"{print $2}' "$o")
 		# answered 201: requests minus non-2xx, times the batch, over the window
-		R[$side.c$batch]=$(awk -v o="$o" -v b="$batch" -v w="$WINDOW" -v a0="${na0:-0}" -v a1="${na1:-0}" -v p="${p50:--}" '
+		R[$side.c$k]=$(awk -v o="$o" -v b="$batch" -v w="$WINDOW" -v a0="${na0:-0}" -v a1="${na1:-0}" -v p="${p50:--}" '
 			/requests in/ { r = $1 } /Non-2xx/ { x = $NF }
 			END { printf "%.0f | %.0f | %s | %d", (r - x) * b / w, (a1 - a0) / w, p, x + 0 }' "$o")
-		R[$side.c${batch}n]=$(awk -v b="$batch" -v w="$WINDOW" '/requests in/ { r = $1 } /Non-2xx/ { x = $NF } END { printf "%.0f", (r - x) * b / w }' "$o")
-		grep -q 'first non-201' "$o" && R[$side.c${batch}err]=$(grep -m1 'first non-201' "$o" | cut -c1-160)
+		R[$side.c${k}n]=$(awk -v b="$batch" -v w="$WINDOW" '/requests in/ { r = $1 } /Non-2xx/ { x = $NF } END { printf "%.0f", (r - x) * b / w }' "$o")
+		grep -q 'first non-201' "$o" && R[$side.c${k}err]=$(grep -m1 'first non-201' "$o" | cut -c1-160)
+	done
 	done
 	kill "$LP"; wait "$LP" 2>/dev/null; LP=
 }
@@ -204,4 +211,17 @@ for b in 1 50; do
 	echo "| crowdsec 1.4.6 | $b | ${R[peer.c$b]:-- | - | - | -} |"
 done
 for k in ours.c1err ours.c50err peer.c1err peer.c50err; do [ -n "${R[$k]:-}" ] && echo "${k%%.*}: ${R[$k]}"; done
+if [ "$INGEST_WIDE" != 0 ]; then
+	echo
+	echo "### (c') alert ingest as (c), $INGEST_WIDE connections"
+	echo "| LAPI | alerts per POST | alerts/s answered 201 | alerts/s stored | p50 latency | non-2xx answers |"
+	echo "|---|---|---|---|---|---|"
+	for b in 1 50; do
+		echo "| ours | $b | ${R[ours.c$b.$INGEST_WIDE]:-- | - | - | -} |"
+		echo "| crowdsec 1.4.6 | $b | ${R[peer.c$b.$INGEST_WIDE]:-- | - | - | -} |"
+	done
+	for s in ours peer; do for b in 1 50; do
+		[ -n "${R[$s.c$b.${INGEST_WIDE}err]:-}" ] && echo "$s: ${R[$s.c$b.${INGEST_WIDE}err]}"
+	done; done
+fi
 exit 0

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "db/db_int.h"
 #include "lapi/lapi_int.h"
+#include "../lib/lapi_fixture.h"
 #include "../lib/test.h"
 
 #define SUBMITTERS 6
@@ -198,6 +199,7 @@ static void http_pushes(struct cs_lapi *l, struct cs_db *db)
 int main(void)
 {
 	char dir[] = "/tmp/cs-test-commit-XXXXXX", path[300];
+	int port;
 	struct submitter sub[SUBMITTERS] = { 0 };
 	struct cs_lapi_config cfg;
 	struct cs_lapi *l = NULL;
@@ -208,20 +210,10 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (!mkdtemp(dir))
 		return 1;
-	snprintf(path, sizeof(path), "%s/cs.db", dir);
-	cs_lapi_config_defaults(&cfg);
-	free(cfg.db_path);
-	cfg.db_path = strdup(path);
-	free(cfg.profiles_path);
-	cfg.profiles_path = NULL;
-	cfg.prometheus_enabled = false;
 	srand((unsigned)getpid());
-	for (int i = 0; i < 100 && ret == -EADDRINUSE; i++) {
-		free(cfg.listen_uri);
-		if (asprintf(&cfg.listen_uri, "127.0.0.1:%d", 20000 + rand() % 20000) < 0)
-			cfg.listen_uri = NULL;
-		ret = cs_lapi_start(&cfg, &l);
-	}
+	ret = t_lapi_config(&cfg, dir);
+	if (!ret)
+		ret = t_lapi_start(&cfg, 20000 + rand() % 19900, 100, &l, &port);
 	if (!ASSERT_OK(ret, "start"))
 		goto out;
 	db = cs_lapi_db(l);

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/pwhash.h"
 #include "lapi/lapi.h"
+#include "../lib/lapi_fixture.h"
 #include "../lib/test.h"
 
 static char port[8] = "18491";
@@ -83,32 +84,18 @@ int main(void)
 	log_set_level(LOG_LVL_ERROR);
 	if (!mkdtemp(dir))
 		return 1;
-	snprintf(db, sizeof(db), "%s/cs.db", dir);
-	cs_lapi_config_defaults(&cfg);
-	free(cfg.listen_uri);
-	cfg.listen_uri = NULL;
-	free(cfg.db_path);
-	cfg.db_path = strdup(db);
-	free(cfg.profiles_path);
-	cfg.profiles_path = NULL; /* default profiles */
-	cfg.prometheus_enabled = false;
+	if (!ASSERT_OK(t_lapi_config(&cfg, dir), "config"))
+		goto out;
 	cfg.flush_max_items = 5000; /* runs the housekeeping thread */
 	cfg.flush_max_age = 7 * 24 * 3600 * NSEC_PER_SEC;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
-	/* the first free port of 18491..18590 (other test servers may hold some) */
 	{
-		int ret = -EADDRINUSE;
+		int p = 0;
 
-		for (int p = 18491; p < 18591 && ret == -EADDRINUSE; p++) {
-			snprintf(port, sizeof(port), "%d", p);
-			free(cfg.listen_uri);
-			if (asprintf(&cfg.listen_uri, "127.0.0.1:%d", p) < 0)
-				cfg.listen_uri = NULL;
-			ret = cs_lapi_start(&cfg, &l);
-		}
-		if (!ASSERT_OK(ret, "start"))
+		if (!ASSERT_OK(t_lapi_start(&cfg, 18491, 100, &l, &p), "start"))
 			goto out;
+		snprintf(port, sizeof(port), "%d", p);
 	}
 	ASSERT_EQ(get("/health", NULL, body), 200, "health over HTTP");
 	cs_apikey_hash("inproc-key", hash);

@@ -341,7 +341,6 @@ struct rec_demo {
 	char **paths;
 	size_t npaths;
 	bool on;
-	char *obj;
 };
 
 static const struct rec_field demo_fields[] = {
@@ -378,18 +377,8 @@ static int demo_yaml(const char *text, struct rec_demo *d, char *err, size_t err
 	return rc;
 }
 
-static void drop_str(void *p)
-{
-	free(p);
-}
-
 static void test_record(void)
 {
-	static const struct rec_field with_obj[] = {
-		REC_ROW(struct rec_demo, NULL, name, REC_STR),
-		REC_OWN(struct rec_demo, obj, drop_str),
-	};
-	static const struct rec_schema objs = REC_SCHEMA(with_obj);
 	struct rec_demo d = { 0 }, c;
 	char err[128] = "";
 	json_t *j;
@@ -428,11 +417,6 @@ static void test_record(void)
 	json_decref(j);
 	rec_free(&demo, &d);
 	rec_free(&demo, NULL);
-
-	c = (struct rec_demo){ .name = strdup("n"), .obj = strdup("o") };
-	ASSERT_EQ(rec_copy(&objs, &d, &c), -EINVAL, "record: an object has no generic copy");
-	rec_free(&objs, &c);
-	ASSERT_TRUE(!c.name && !c.obj, "record: objects released with their destructor");
 }
 
 static void test_dquoted(void)
@@ -476,6 +460,10 @@ static void test_strv_from_dir(void)
 	t_rmtree(dir);
 	ASSERT_EQ(strv_from_dir(dir, NULL, NULL, &v, &n), -ENOENT, "missing directory");
 	ASSERT_TRUE(!v && !n, "nothing listed");
+	ASSERT_TRUE(cs_is_yaml_name("a.yaml") && cs_is_yaml_name("b.yml") &&
+			    !cs_is_yaml_name(".yaml") && !cs_is_yaml_name("c.yaml.bak") &&
+			    !cs_is_yaml_name("yml"),
+		    "YAML file names");
 }
 
 int main(void)

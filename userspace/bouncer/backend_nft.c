@@ -9,7 +9,15 @@
  *
  * Every commit (one pull) is ONE transaction: the kernel applies all of it or none,
  * in messages of up to NFB_MSG_MAX bytes (~2,000 elements); past NFT_TXN_MAX_BYTES
- * of messages (~2M elements) a pull goes in as several. nft cannot change an
+ * of messages (~2M elements) a delta pull goes in as several.
+ *
+ * Restart: the hosts a previous run left are not listed back (the kernel walks a
+ * set from its start for each dump message: minutes at a million), they keep
+ * dropping; the first full state then replaces the host sets' content in one
+ * transaction (flush + adds), which also ends the bans lifted meanwhile. What
+ * comes before it (a pull cut short) is held and goes with it.
+ *
+ * Updates: nft cannot change an
  * element's timeout in place: an update is add (a no-op if there), delete, add
  * with the new timeout, in that order; a removal is add then delete, so that an
  * element nft already expired cannot fail the transaction. To order those for the
@@ -634,9 +642,9 @@ static int nft_commit(struct backend *b, bool full, size_t *failed)
 		reload_ranges(b, false);
 	*failed = b->failed;
 	b->failed = 0;
-	if (n >= 8192)
-		log_debug("nftables: %zu element operations in one transaction, %.2f s", n,
-			  (double)(boot_ns() - t0) / 1e9);
+	if (n >= 65536) /* a startup's: where its time goes */
+		log_info("nftables: %zu element operations in one transaction, %.2f s", n,
+			 (double)(boot_ns() - t0) / 1e9);
 	return err;
 }
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Which hosts the nftables backend has put in its sets, in 9 bytes a host: the
- * backend must know whether an element is there (nft cannot change an element's
- * timeout in place: an update is a delete and an add) without asking the kernel
- * per element. IPv4 hosts are kept exactly; IPv6 hosts as a 62-bit fingerprint
- * (two hosts sharing one make at worst an add-delete-add where an add would do).
+ * Which hosts the nftables backend has put in its sets, in 5 bytes an IPv4 host
+ * (9 an IPv6 one), at most 3/4 of the slots used: the backend must know whether an
+ * element is there (nft cannot change an element's timeout in place: an update is
+ * a delete and an add) without asking the kernel per element. IPv4 hosts are kept
+ * exactly; IPv6 hosts as a 64-bit fingerprint (two hosts sharing one make at worst
+ * an add-delete-add where an add would do).
  * Each host carries a small tag: the round of the pending transaction that last
  * touched it (see backend_nft.c). Open addressing, single-threaded.
  */

@@ -5,7 +5,6 @@
  * cancel_on, overflow_filter, blackhole, condition, bayesian), the alert built
  * at overflow, postoverflows and reprocess.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -17,8 +16,10 @@
 #include "common/hash.h"
 #include "common/ipaddr.h"
 #include "common/log.h"
+#include "common/readfile.h"
 #include "common/sha2.h"
 #include "common/strmap.h"
+#include "common/strv.h"
 #include "common/vec.h"
 #include "metrics/metrics.h"
 
@@ -578,13 +579,9 @@ int cs_buckets_load_file(struct cs_buckets *b, const char *path, const char *ver
 	return err;
 }
 
-static int yaml_name(const struct dirent *de)
+static bool yaml_name(const char *dir, const char *name, void *arg)
 {
-	size_t l = strlen(de->d_name);
-
-	return de->d_name[0] != '.' &&
-	       ((l > 5 && !strcmp(de->d_name + l - 5, ".yaml")) ||
-		(l > 4 && !strcmp(de->d_name + l - 4, ".yml")));
+	return cs_is_yaml_name(name);
 }
 
 int cs_buckets_load_dir(struct cs_buckets *b, const char *dir)
@@ -595,28 +592,21 @@ int cs_buckets_load_dir(struct cs_buckets *b, const char *dir)
 int cs_buckets_load_dir_versioned(struct cs_buckets *b, const char *dir,
 				  cs_scenario_version_fn version_of, void *arg)
 {
-	struct dirent **list = NULL;
-	char path[4096];
-	int n, err = 0;
+	char **names, path[4096];
+	size_t n;
+	int err = strv_from_dir(dir, yaml_name, NULL, &names, &n);
 
-	n = scandir(dir, &list, yaml_name, alphasort);
-	if (n < 0) {
-		err = -errno;
-		snprintf(b->err, sizeof(b->err), "%s: %s", dir, strerror(errno));
+	if (err) {
+		snprintf(b->err, sizeof(b->err), "%s: %s", dir, strerror(-err));
 		return err;
 	}
-	for (int i = 0; i < n; i++) {
-		if (!err) {
-			if (snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name) >=
-			    (int)sizeof(path))
-				err = -ENAMETOOLONG;
-			else
-				err = cs_buckets_load_file(b, path,
-							   version_of ? version_of(path, arg) : NULL);
-		}
-		free(list[i]);
+	for (size_t i = 0; i < n && !err; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path))
+			err = -ENAMETOOLONG;
+		else
+			err = cs_buckets_load_file(b, path, version_of ? version_of(path, arg) : NULL);
 	}
-	free(list);
+	strv_free(names, n);
 	return err;
 }
 

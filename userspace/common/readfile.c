@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/readfile.h"
 #include "common/vec.h"
@@ -48,4 +49,11 @@ int cs_read_file(const char *path, size_t max, char **out, size_t *len)
 	rc = cs_read_stream(f, max, out, len);
 	fclose(f);
 	return rc;
+}
+
+bool cs_is_yaml_name(const char *name)
+{
+	size_t l = strlen(name);
+
+	return (l > 5 && !strcmp(name + l - 5, ".yaml")) || (l > 4 && !strcmp(name + l - 4, ".yml"));
 }

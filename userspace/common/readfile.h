@@ -8,6 +8,7 @@
 #ifndef CS_READFILE_H
 #define CS_READFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -19,5 +20,8 @@
 int cs_read_stream(FILE *f, size_t max, char **out, size_t *len);
 /* The same for the file at path: also -errno of its open. */
 int cs_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* A configuration file's name: "*.yaml" or "*.yml" (CrowdSec reads both). */
+bool cs_is_yaml_name(const char *name);
 
 #endif /* CS_READFILE_H */

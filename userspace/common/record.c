@@ -67,8 +67,6 @@ int rec_yaml_set(struct ywalk *w, const struct rec_schema *s, void *rec, const c
 		return yaml_strv(w, v, key, strv_at(f, rec), count_at(f, rec));
 	case REC_BOOL:
 		return ywalk_bool(w, v, key, (bool *)((char *)rec + f->off));
-	case REC_OBJ:
-		break;
 	}
 	return -EINVAL;
 }
@@ -107,9 +105,6 @@ int rec_copy(const struct rec_schema *s, void *dst, const void *src)
 {
 	int err = 0;
 
-	for (size_t i = 0; i < s->n; i++)
-		if (s->fields[i].kind == REC_OBJ)
-			return -EINVAL;
 	/* Owned members first become NULL, so a failure frees only copies. */
 	for (size_t i = 0; i < s->n; i++)
 		if (s->fields[i].kind == REC_STR || s->fields[i].kind == REC_STRV)
@@ -144,11 +139,6 @@ void rec_free(const struct rec_schema *s, void *rec)
 			strv_free(*strv_at(f, rec), *count_at(f, rec));
 			*strv_at(f, rec) = NULL;
 			*count_at(f, rec) = 0;
-		} else if (f->kind == REC_OBJ) {
-			void **obj = (void **)((char *)rec + f->off);
-
-			f->drop(*obj);
-			*obj = NULL;
 		}
 	}
 }

@@ -34,7 +34,6 @@ enum rec_kind {
 	REC_STR,  /* char *, owned (NULL = unset) */
 	REC_STRV, /* char ** with its size_t count at count_off, owned (common/strv.h) */
 	REC_BOOL, /* bool */
-	REC_OBJ,  /* a pointer owned and released with the row's drop(); never copied */
 };
 
 struct rec_field {
@@ -43,7 +42,6 @@ struct rec_field {
 	enum rec_kind kind;
 	size_t count_off; /* REC_STRV: offsetof its count */
 	const char *dflt; /* REC_STR: rec_json_read's value when the key is absent */
-	void (*drop)(void *); /* REC_OBJ: its destructor (takes NULL) */
 };
 
 struct rec_schema {
@@ -53,13 +51,12 @@ struct rec_schema {
 
 /*
  * Table rows: a member of struct T read from key (NULL: owned, not read), a
- * list with its count, a string with a default, an object with its destructor.
+ * list with its count, a string with a default.
  */
-#define REC_ROW(T, key, member, kind) { (key), offsetof(T, member), (kind), 0, NULL, NULL }
+#define REC_ROW(T, key, member, kind) { (key), offsetof(T, member), (kind), 0, NULL }
 #define REC_LIST(T, key, member, count)                                                  \
-	{ (key), offsetof(T, member), REC_STRV, offsetof(T, count), NULL, NULL }
-#define REC_STR_OR(T, key, member, dflt) { (key), offsetof(T, member), REC_STR, 0, (dflt), NULL }
-#define REC_OWN(T, member, drop) { NULL, offsetof(T, member), REC_OBJ, 0, NULL, (drop) }
+	{ (key), offsetof(T, member), REC_STRV, offsetof(T, count), NULL }
+#define REC_STR_OR(T, key, member, dflt) { (key), offsetof(T, member), REC_STR, 0, (dflt) }
 #define REC_SCHEMA(arr) { (arr), sizeof(arr) / sizeof((arr)[0]) }
 
 /* The row named key, or NULL. */
@@ -74,8 +71,9 @@ static inline char **rec_str(const struct rec_field *f, const void *rec)
 /*
  * Sets the row named key from a YAML node (ywalk's typed getters, so errors
  * name the place): a scalar (null: NULL), a list of scalars appended to the
- * list (null: nothing), a YAML boolean. A string set twice keeps the last. 0, -ENOENT (no such row: the caller's own
- * key or an unknown one), -EINVAL (w->err filled) or -ENOMEM.
+ * list (null: nothing), a YAML boolean. A string set twice keeps the last.
+ * 0, -ENOENT (no such row: the caller's own key or an unknown one), -EINVAL
+ * (w->err filled) or -ENOMEM.
  */
 int rec_yaml_set(struct ywalk *w, const struct rec_schema *s, void *rec, const char *key,
 		 const yaml_node_t *v);
@@ -89,8 +87,7 @@ int rec_json_read(const struct rec_schema *s, void *rec, json_t *root);
 /*
  * dst's owned members become copies of src's (dst's other bytes are left as
  * the caller set them, usually *dst = *src first). On -ENOMEM, what was copied
- * is freed and every owned member of dst is NULL. -EINVAL for a table with a
- * REC_OBJ row (an object has no generic copy).
+ * is freed and every owned member of dst is NULL.
  */
 int rec_copy(const struct rec_schema *s, void *dst, const void *src);
 

@@ -149,20 +149,5 @@ int cs_db_bouncer_delete(struct cs_db *db, const char *name)
 
 int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n)
 {
-	void *v = NULL;
-	int err = txn_begin_read(db);
-
-	*out = NULL;
-	*n = 0;
-	if (err)
-		return err;
-	err = db_fields_rows(db, stmt(db, ST_BOUNCER_LIST), &bouncer_table, &v, n);
-	err = txn_end(db, err);
-	if (err) {
-		cs_bouncers_free(v, *n);
-		*n = 0;
-		return err;
-	}
-	*out = v;
-	return 0;
+	return db_fields_list(db, ST_BOUNCER_LIST, &bouncer_table, (void **)out, n);
 }

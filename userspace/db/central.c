@@ -342,26 +342,29 @@ int cs_db_central_support(struct cs_central_store *st, const char *ip, int64_t s
 	return db_fields_rows(st->db, s, &support_table, (void **)out, n);
 }
 
+struct window_walk {
+	cs_central_window_cb cb;
+	void *ctx;
+};
+
+static int window_row(struct dbstmt *s, void *arg)
+{
+	const struct window_walk *w = arg;
+	const char *ip = col_str(s, 0), *reporter = col_str(s, 1);
+
+	if (!ip || !reporter)
+		return 0;
+	return w->cb(ip, reporter, col_int(s, 2), col_str(s, 3), col_int(s, 4) != 0, w->ctx);
+}
+
 int cs_db_central_window(struct cs_central_store *st, int64_t since, cs_central_window_cb cb,
 			 void *ctx)
 {
 	struct dbstmt *s = cst(st, C_WINDOW);
-	int rc, ret = 0;
+	struct window_walk w = { cb, ctx };
 
 	bind_int(s, 1, since);
-	while ((rc = db_step(s)) == DB_ROW) {
-		const char *ip = col_str(s, 0), *reporter = col_str(s, 1);
-
-		if (!ip || !reporter)
-			continue;
-		ret = cb(ip, reporter, col_int(s, 2), col_str(s, 3), col_int(s, 4) != 0, ctx);
-		if (ret)
-			break;
-	}
-	if (!ret && rc != DB_DONE)
-		ret = sql_err(st->db, rc);
-	db_reset(s);
-	return ret;
+	return db_each(st->db, s, window_row, &w);
 }
 
 int cs_db_central_generation(struct cs_central_store *st, int64_t *gen)
@@ -397,32 +400,35 @@ int cs_db_central_listing_put(struct cs_central_store *st, const struct cs_centr
 	return put_row(st, C_LISTING_PUT, &listing_table, l);
 }
 
-/* Rows are read in place (text borrowed for the callback): a startup pull of a
- * large list never holds it whole. */
+struct listing_walk {
+	cs_central_listing_cb cb;
+	void *ctx;
+};
+
+/* The row's text is borrowed for the callback: a startup pull of a large list
+ * never holds it whole. */
+static int listing_row(struct dbstmt *s, void *arg)
+{
+	const struct listing_walk *w = arg;
+	struct cs_central_listing l = {
+		.ip = (char *)col_str(s, 0),
+		.scenarios = (char *)col_str(s, 1),
+		.listed_at = col_int(s, 2),
+		.updated_at = col_int(s, 3),
+		.until = col_int(s, 4),
+	};
+
+	if (!l.ip || !l.scenarios)
+		return 0;
+	return w->cb(&l, w->ctx);
+}
+
 static int listings_walk(struct cs_central_store *st, struct dbstmt *s, cs_central_listing_cb cb,
 			 void *ctx)
 {
-	int rc, ret = 0;
+	struct listing_walk w = { cb, ctx };
 
-	while ((rc = db_step(s)) == DB_ROW) {
-		struct cs_central_listing l = {
-			.ip = (char *)col_str(s, 0),
-			.scenarios = (char *)col_str(s, 1),
-			.listed_at = col_int(s, 2),
-			.updated_at = col_int(s, 3),
-			.until = col_int(s, 4),
-		};
-
-		if (!l.ip || !l.scenarios)
-			continue;
-		ret = cb(&l, ctx);
-		if (ret)
-			break;
-	}
-	if (!ret && rc != DB_DONE)
-		ret = sql_err(st->db, rc);
-	db_reset(s);
-	return ret;
+	return db_each(st->db, s, listing_row, &w);
 }
 
 int cs_db_central_listings_live(struct cs_central_store *st, int64_t live_after,

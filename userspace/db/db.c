@@ -386,6 +386,18 @@ int db_rows(struct cs_db *db, struct dbstmt *s, size_t size, db_row_fn row, void
 	return err;
 }
 
+int db_each(struct cs_db *db, struct dbstmt *s, int (*fn)(struct dbstmt *s, void *arg), void *arg)
+{
+	int rc = DB_DONE, ret = 0;
+
+	while (!ret && (rc = db_step(s)) == DB_ROW)
+		ret = fn(s, arg);
+	if (!ret && rc != DB_DONE)
+		ret = sql_err(db, rc);
+	db_reset(s);
+	return ret;
+}
+
 int db_row(struct cs_db *db, struct dbstmt *s, db_row_fn row, void *elem, void *arg)
 {
 	int rc = db_step(s), err = 0;

@@ -246,6 +246,9 @@ void db_fields_free(const struct db_fields *t, void *v, size_t count);
 /* Every row of s as an array of records (db_rows). */
 int db_fields_rows(struct cs_db *db, struct dbstmt *s, const struct db_fields *t, void **out,
 		   size_t *n);
+/* db_fields_rows of statement id in a read transaction; on error *out is NULL, *n 0. */
+int db_fields_list(struct cs_db *db, enum stmt_id id, const struct db_fields *t, void **out,
+		   size_t *n);
 
 /* db.c: statements, errors, transactions */
 char *xstrdup(const char *s);
@@ -275,7 +278,8 @@ int txn_begin_read(struct cs_db *db);
  * A read of the last committed state that never waits for this process's own
  * write in progress: on SQLite, while conns[0] is held (a bulk import holds it
  * for the whole of its transaction), through db->side. For short lookups whose
- * callers may not stall behind a write (request authentication).
+ * callers may not stall behind a write (request authentication, the allowlists
+ * an alert push is filtered through).
  */
 int txn_begin_read_committed(struct cs_db *db);
 /*
@@ -295,6 +299,12 @@ void txn_unlock(struct cs_db *db);
  * need_change: -ENOENT when no row changed.
  */
 int db_write(struct cs_db *db, enum stmt_id id, bool need_change, const char *types, ...);
+/*
+ * fn(s, arg) on each row of s until it returns non-zero (then returned); a
+ * failed step as -errno. s is reset. Rows are read in place: a large result is
+ * never held whole.
+ */
+int db_each(struct cs_db *db, struct dbstmt *s, int (*fn)(struct dbstmt *s, void *arg), void *arg);
 /* Fills one row's element: elem points at the struct, arg is the caller's. */
 typedef void (*db_row_fn)(struct dbstmt *s, void *elem, void *arg);
 /*

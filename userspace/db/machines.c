@@ -160,20 +160,5 @@ int cs_db_machine_pending(struct cs_db *db, int64_t *n)
 
 int cs_db_machine_list(struct cs_db *db, struct cs_machine **out, size_t *n)
 {
-	void *v = NULL;
-	int err = txn_begin_read(db);
-
-	*out = NULL;
-	*n = 0;
-	if (err)
-		return err;
-	err = db_fields_rows(db, stmt(db, ST_MACHINE_LIST), &machine_table, &v, n);
-	err = txn_end(db, err);
-	if (err) {
-		cs_machines_free(v, *n);
-		*n = 0;
-		return err;
-	}
-	*out = v;
-	return 0;
+	return db_fields_list(db, ST_MACHINE_LIST, &machine_table, (void **)out, n);
 }

@@ -104,3 +104,23 @@ int db_fields_rows(struct cs_db *db, struct dbstmt *s, const struct db_fields *t
 {
 	return db_rows(db, s, t->size, db_fields_row, (void *)t, out, n);
 }
+
+int db_fields_list(struct cs_db *db, enum stmt_id id, const struct db_fields *t, void **out,
+		   size_t *n)
+{
+	void *v = NULL;
+	int err = txn_begin_read(db);
+
+	*out = NULL;
+	*n = 0;
+	if (err)
+		return err;
+	err = txn_end(db, db_fields_rows(db, stmt(db, id), t, &v, n));
+	if (err) {
+		db_fields_free(t, v, *n);
+		*n = 0;
+		return err;
+	}
+	*out = v;
+	return 0;
+}

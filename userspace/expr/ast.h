@@ -38,31 +38,41 @@ enum op {
 	OP_NOT, OP_NEG, OP_PLUS,
 };
 
+/* N_MEMBER op: VAR.NAME.KEY (evt.Meta.http_path) read in one step (optimize.c) */
+#define MEMBER_PATH 1
+
 enum predicate {
 	P_ALL, P_ANY, P_NONE, P_ONE, P_FILTER, P_MAP, P_COUNT, P_SUM, P_FIND,
 	P_FIND_INDEX, P_FIND_LAST, P_FIND_LAST_INDEX, P_GROUP_BY, P_SORT_BY, P_REDUCE,
 };
 
+/*
+ * Fields in the order the evaluator reads them: what every node type needs in
+ * the first cache line, what some need in the second, the rest (messages,
+ * parse-time bounds) last. optimize() lays the nodes of a program out in one
+ * block in evaluation order (layout()), so one evaluation walks memory forward.
+ */
 struct node {
 	enum node_type type;
 	int op;			/* enum op / enum predicate / pointer kind */
-	int pos;		/* byte offset in the source, for messages */
-	int depth;		/* height of the subtree: bounds recursion */
-	int slot;
-	bool optional;
-	const struct expr_type *st;	/* static type (never NULL) */
+	int memo;		/* 1 + memo slot: evaluated once per evaluation; 0 = none */
+	int nlist;
 	struct node *a, *b, *c;
 	struct node **list;
-	int nlist;
-	int *ops;		/* N_FOLD: operator before list[i] (ops[0] unused) */
-	struct expr_value val;	/* N_CONST value; N_METHOD/N_MEMBER name as string */
 	const struct expr_func *fn;	/* N_CALL */
-	struct expr_regex *re;		/* OP_MATCHES with a constant pattern */
-	int memo;		/* 1 + memo slot: evaluated once per evaluation; 0 = none */
 	uint64_t khash;		/* N_MEMBER with a constant string key: cs_hash of it (vm field cache) */
+	struct expr_value val;	/* N_CONST value; N_METHOD/N_MEMBER name as string */
+	struct expr_regex *re;		/* OP_MATCHES with a constant pattern */
+	int slot;
+	bool optional;
 	/* N_PREDICATE any(list, { x OP # }): OP, the case mapping of #, x (strset.c) */
 	int fast_op, fast_cmap;
 	struct node *fast_x;
+	const struct expr_type *st;	/* static type (never NULL) */
+	int pos;		/* byte offset in the source, for messages */
+	int depth;		/* height of the subtree: bounds recursion */
+	int *ops;		/* N_FOLD: operator before list[i] (ops[0] unused) */
+	struct node *moved;	/* layout(): where the node went */
 };
 
 struct expr_prog {
@@ -74,6 +84,9 @@ struct expr_prog {
 	const struct expr_env *env;
 	struct node **nodes;	/* every node, for freeing */
 	int nnodes, capnodes;
+	/* after layout(): the nodes are in block, their lists in lists (one free each) */
+	struct node *block;
+	struct node **lists;
 };
 
 /*

@@ -17,8 +17,14 @@
 static inline void release(struct expr_value *v)
 {
 	switch (v->kind) {
-	case EXPR_STRING: case EXPR_ARRAY: case EXPR_MAP: case EXPR_HOST:
+	case EXPR_STRING: case EXPR_ARRAY: case EXPR_MAP:
 		expr_value_release(v);
+		return;
+	case EXPR_HOST:
+		if (v->h.ops && v->h.ops->unref)
+			expr_value_release(v);
+		else
+			*v = EXPR_NIL_VALUE;
 		return;
 	default:
 		*v = EXPR_NIL_VALUE;
@@ -47,6 +53,7 @@ struct ev {
 };
 
 static int eval(struct ev *st, const struct node *n, struct expr_value *out);
+static int eval_b(struct ev *st, const struct node *n, struct expr_value *out, bool *owned);
 
 static int rt_err(struct ev *st, const struct node *n, int code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -450,10 +457,11 @@ static int range_op(struct ev *st, const struct node *n, const struct expr_value
 static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 {
 	struct expr_value a = EXPR_NIL_VALUE, b = EXPR_NIL_VALUE;
-	bool res, b_const = false;
+	bool res, a_owned, b_owned = false;
 	int err, c;
 
-	err = eval(st, n->a, &a);
+	/* operands are only read: lent ones cost no reference counting */
+	err = eval_b(st, n->a, &a, &a_owned);
 	if (err)
 		return err;
 	switch (n->op) {
@@ -480,20 +488,14 @@ static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 		return 0;
 	case OP_COALESCE:
 		if (!expr_value_is_nil(&a)) {
-			*out = a;
+			*out = a_owned ? a : expr_value_ref(&a);
 			return 0;
 		}
-		release(&a);	/* a NULL host object may hold a reference */
+		if (a_owned)
+			release(&a);	/* a NULL host object may hold a reference */
 		return eval(st, n->b, out);
 	}
-	/*
-	 * A constant right side (evt.Meta.x == 'y', in [...]) is only read: no
-	 * reference taken, none dropped (all threads would write its count).
-	 */
-	b_const = n->b->type == N_CONST;
-	if (b_const)
-		b = n->b->val;
-	else if ((err = eval(st, n->b, &b)))
+	if ((err = eval_b(st, n->b, &b, &b_owned)))
 		goto out;
 	switch (n->op) {
 	case OP_EQ:
@@ -530,8 +532,9 @@ static int binary(struct ev *st, const struct node *n, struct expr_value *out)
 		break;
 	}
 out:
-	release(&a);
-	if (!b_const)
+	if (a_owned)
+		release(&a);
+	if (b_owned)
 		release(&b);
 	return err;
 }
@@ -647,12 +650,14 @@ static int to_index(const struct expr_value *k, int64_t *i)
  * elements into nil instead of errors.
  */
 static int fetch(struct ev *st, const struct node *n, const struct expr_value *obj,
-		 const struct expr_value *key, bool strict, struct expr_value *out)
+		 const struct expr_value *key, bool strict, struct expr_value *out, bool *owned)
 {
 	int64_t i, len;
 	int err, idx;
 
 	*out = EXPR_NIL_VALUE;
+	if (owned)
+		*owned = true;
 	switch (obj->kind) {
 	case EXPR_MAP:
 		if (key->kind != EXPR_STRING) {
@@ -703,10 +708,20 @@ static int fetch(struct ev *st, const struct node *n, const struct expr_value *o
 			uint64_t kh = 0;
 
 			if (ver) {
+				const struct expr_value *cached;
+
 				kh = n && n->type == N_MEMBER && key == &n->b->val ?
 					     n->khash : cs_hash(key->s->s, key->s->len);
-				if (!field_get(st->vm, ver, key, kh, out))
+				cached = field_peek(st->vm, ver, key, kh);
+				if (cached && owned) {	/* the vm keeps it: lent */
+					*out = *cached;
+					*owned = false;
 					return 0;
+				}
+				if (cached) {
+					*out = expr_value_ref(cached);
+					return 0;
+				}
 			}
 			err = obj->h.ops->get(&st->ctx, obj->h.obj, key->s->s, out);
 			if (!err && ver)
@@ -769,33 +784,76 @@ static void zero_value(enum expr_kind kind, struct expr_value *out)
 	}
 }
 
-static int member(struct ev *st, const struct node *n, struct expr_value *out)
+/* *owned: see eval_b. */
+static int member(struct ev *st, const struct node *n, struct expr_value *out, bool *owned)
 {
 	struct expr_value obj, key;
-	int err = eval(st, n->a, &obj);
+	bool obj_owned;
+	int err = eval_b(st, n->a, &obj, &obj_owned);
 
+	*owned = true;
 	if (err)
 		return err;
 	if (expr_value_is_nil(&obj) && n->optional) {
-		release(&obj);
+		if (obj_owned)
+			release(&obj);
 		return CHAIN_NIL;
 	}
 	/* constant keys (evt.Meta.x) are borrowed: no refcount traffic */
 	if (n->b->type == N_CONST) {
 		key = EXPR_NIL_VALUE;
-		err = fetch(st, n, &obj, &n->b->val, true, out);
+		err = fetch(st, n, &obj, &n->b->val, true, out, owned);
 	} else {
 		err = eval(st, n->b, &key);
 		if (!err)
-			err = fetch(st, n, &obj, &key, true, out);
+			err = fetch(st, n, &obj, &key, true, out, owned);
 	}
 	/*
 	 * Go maps are typed: a missing key of a map[string]string is "", not
 	 * nil. Native maps carry no element type, the static type does.
 	 */
-	if (!err && out->kind == EXPR_NIL && obj.kind == EXPR_MAP)
+	if (!err && out->kind == EXPR_NIL && obj.kind == EXPR_MAP) {
+		*owned = true;
 		zero_value(n->st->kind, out);
+	}
 	release(&key);
+	if (obj_owned)
+		release(&obj);
+	return err;
+}
+
+/*
+ * VAR.NAME.KEY (evt.Meta.http_path; optimize.c marks it): the variable's map
+ * and the map's key without walking the two inner nodes. What is not a
+ * versioned host map goes the general way, which says what is wrong.
+ */
+static int field_path(struct ev *st, const struct node *n, struct expr_value *out, bool *owned)
+{
+	const struct node *mid = n->a;
+	const struct expr_value *var = &st->vars[mid->a->slot];
+	const struct expr_host_ops *ops = var->kind == EXPR_HOST ? var->h.ops : NULL;
+	bool had_msg = st->ctx.has_msg;
+	struct expr_value obj;
+	int err;
+
+	if (!ops || !ops->get || ops->ref || !var->h.obj)
+		return member(st, n, out, owned);
+	if (ops->get(&st->ctx, var->h.obj, mid->b->val.s->s, &obj)) {
+		st->ctx.has_msg = had_msg;	/* the general way fails again and says it */
+		return member(st, n, out, owned);
+	}
+	if (obj.kind != EXPR_HOST || !obj.h.ops || !obj.h.ops->version || !obj.h.obj ||
+	    obj.h.ops->ref) {
+		release(&obj);
+		return member(st, n, out, owned);
+	}
+	st->steps += 2;	/* the two nodes the general way evaluates */
+	if (st->steps > st->max_steps) {
+		*owned = true;
+		*out = EXPR_NIL_VALUE;
+		return rt_err(st, mid, -E2BIG, "evaluation step limit reached");
+	}
+	err = fetch(st, n, &obj, &n->b->val, true, out, owned);
 	release(&obj);
 	return err;
 }
@@ -909,7 +967,7 @@ static int materialize(struct ev *st, const struct node *n, enum expr_kind want,
 					err = -EINVAL;
 					break;
 				}
-				err = fetch(st, n, v, k, true, &e);
+				err = fetch(st, n, v, k, true, &e, NULL);
 				if (!err)
 					err = expr_map_set_take(&res, k->s->s, e);
 			}
@@ -987,30 +1045,67 @@ static bool memo_able(const struct ev *st, const struct expr_func *fn,
 	       args[0].s->len <= EXPR_VM_MEMO_MAX_LEN && st->vm;
 }
 
-static int call(struct ev *st, const struct node *n, struct expr_value *out)
+/*
+ * Arguments of a call, lent where eval_b can (bit i of *lent: args[i] is
+ * borrowed, not to be released). Calls with more arguments than bits own them.
+ */
+static int eval_call_args(struct ev *st, const struct node *n, struct expr_value *args,
+			  uint64_t *lent)
+{
+	bool owned;
+
+	*lent = 0;
+	if (n->nlist > 64)
+		return eval_args(st, n, 0, args);
+	for (int i = 0; i < n->nlist; i++) {
+		int err = eval_b(st, n->list[i], &args[i], &owned);
+
+		if (err) {
+			for (int j = 0; j < i; j++)
+				if (!(*lent >> j & 1))
+					release(&args[j]);
+			return err;
+		}
+		if (!owned)
+			*lent |= 1ull << i;
+	}
+	return 0;
+}
+
+/* *owned: see eval_b (a memoised result is lent). */
+static int call(struct ev *st, const struct node *n, struct expr_value *out, bool *owned)
 {
 	struct expr_value stack_args[EXPR_MAX_ARGS], *args = stack_args;
 	const struct expr_func *fn = n->fn;
 	void *saved_priv = st->ctx.priv;
+	uint64_t lent = 0;
 	int err;
 
 	*out = EXPR_NIL_VALUE;
+	*owned = true;
 	if (n->nlist > EXPR_MAX_ARGS) {
 		args = calloc(n->nlist, sizeof(*args));
 		if (!args)
 			return rt_err(st, n, -ENOMEM, "out of memory");
 	}
-	err = eval_args(st, n, 0, args);
+	err = eval_call_args(st, n, args, &lent);
 	if (err)
 		goto out_free;
-	for (int i = 0; !err && i < n->nlist; i++)
+	for (int i = 0; !err && i < n->nlist; i++) {
+		/* a host object made native is replaced and released: own it first */
+		if ((lent >> i & 1) && args[i].kind == EXPR_HOST) {
+			args[i] = expr_value_ref(&args[i]);
+			lent &= ~(1ull << i);
+		}
 		err = check_arg(st, n, fn->name, i, func_arg_kind(fn, i), &args[i]);
+	}
 	/* PathUnescape(evt.Meta.http_path) in ten filters: computed once per string object */
 	if (!err && memo_able(st, fn, args, n->nlist)) {
-		struct expr_str *r = memo_get(st->vm, fn, args[0].s);
+		struct expr_str *r = memo_peek(st->vm, fn, args[0].s);
 
 		if (r) {
 			*out = xstr_value(r);
+			*owned = false;
 			goto out;
 		}
 	}
@@ -1023,7 +1118,9 @@ static int call(struct ev *st, const struct node *n, struct expr_value *out)
 	if (!err && out->kind == EXPR_STRING && memo_able(st, fn, args, n->nlist))
 		memo_put(st->vm, fn, args[0].s, out->s);
 out:
-	release_args(args, n->nlist);
+	for (int i = 0; i < n->nlist; i++)
+		if (!(lent >> i & 1))
+			release(&args[i]);
 out_free:
 	if (args != stack_args)
 		free(args);
@@ -1204,19 +1301,23 @@ static int predicate(struct ev *st, const struct node *n, struct expr_value *out
 		const struct strset *set = vm_strset(st->vm, &coll, n->fast_op, n->fast_cmap);
 
 		if (set) {
-			err = eval(st, n->fast_x, &v);
+			bool v_owned;
+
+			err = eval_b(st, n->fast_x, &v, &v_owned);
 			if (err)
 				goto out;
 			if (v.kind == EXPR_STRING &&
 			    (err = strset_any(set, v.s->s, v.s->len)) >= 0) {
 				*out = expr_bool(err == 1);
 				err = 0;
-				release(&v);
+				if (v_owned)
+					release(&v);
 				goto out;
 			}
 			err = 0;
 			/* nil == #, a number...: the general path says what it means */
-			release(&v);
+			if (v_owned)
+				release(&v);
 		}
 	}
 
@@ -1458,9 +1559,51 @@ static int eval(struct ev *st, const struct node *n, struct expr_value *out)
 	return err;
 }
 
+/*
+ * eval() that may lend instead of give: with *owned false, *out is borrowed
+ * (a constant, a variable, a memo slot of this evaluation, a value of the
+ * vm's caches, which keep what they evict until the outermost evaluation
+ * ends) and must not be released. Same steps, same limits as eval().
+ */
+static int eval_b(struct ev *st, const struct node *n, struct expr_value *out, bool *owned)
+{
+	*owned = false;
+	if (n->memo && st->memo[n->memo - 1].kind != EXPR_ANY) {	/* computed: lent */
+		if (++st->steps > st->max_steps) {
+			*out = EXPR_NIL_VALUE;
+			return rt_err(st, n, -E2BIG, "evaluation step limit reached");
+		}
+		*out = st->memo[n->memo - 1];
+		return 0;
+	}
+	if (n->memo || (n->type != N_CONST && n->type != N_VAR && n->type != N_MEMBER &&
+			n->type != N_CALL)) {
+		*owned = true;
+		return eval(st, n, out);
+	}
+	*out = EXPR_NIL_VALUE;
+	if (++st->steps > st->max_steps)
+		return rt_err(st, n, -E2BIG, "evaluation step limit reached");
+	switch (n->type) {
+	case N_CONST:
+		*out = n->val;
+		return 0;
+	case N_VAR:
+		*out = st->vars[n->slot];
+		return 0;
+	case N_MEMBER:
+		if (n->op == MEMBER_PATH)
+			return field_path(st, n, out, owned);
+		return member(st, n, out, owned);
+	default:
+		return call(st, n, out, owned);
+	}
+}
+
 static int eval_node(struct ev *st, const struct node *n, struct expr_value *out)
 {
 	struct expr_value v;
+	bool owned;
 	int err;
 
 	switch (n->type) {
@@ -1489,7 +1632,11 @@ static int eval_node(struct ev *st, const struct node *n, struct expr_value *out
 	case N_BINARY:
 		return binary(st, n, out);
 	case N_MEMBER:
-		return member(st, n, out);
+		err = n->op == MEMBER_PATH ? field_path(st, n, out, &owned) :
+					     member(st, n, out, &owned);
+		if (!err && !owned)
+			*out = expr_value_ref(out);
+		return err;
 	case N_CHAIN:
 		err = eval(st, n->a, out);
 		if (err == CHAIN_NIL) {
@@ -1500,7 +1647,10 @@ static int eval_node(struct ev *st, const struct node *n, struct expr_value *out
 	case N_SLICE:
 		return slice(st, n, out);
 	case N_CALL:
-		return call(st, n, out);
+		err = call(st, n, out, &owned);
+		if (!err && !owned)
+			*out = expr_value_ref(out);
+		return err;
 	case N_METHOD:
 		return method(st, n, out);
 	case N_PREDICATE:
@@ -1652,6 +1802,7 @@ int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct 
 	/* nested evaluations (a host function calling expr_eval) get their own budget */
 	expr_mem_left = (int64_t)vm->max_bytes;
 	expr_mem_limited = true;
+	vm_enter(vm);
 	rc = eval(&st, prog->root, out);
 	expr_mem_limited = saved_limited;
 	expr_mem_left = saved_left;
@@ -1666,6 +1817,7 @@ int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct 
 	for (size_t i = 0; i < nvals; i++)
 		if (vals[i].kind != EXPR_ANY)
 			release(&vals[i]);
+	vm_leave(vm);
 	if (vals != vals_stack)
 		free(vals);
 	if (frames != frames_stack)
@@ -1716,6 +1868,6 @@ int expr_fetch_lenient(struct expr_ctx *ctx, const struct expr_value *obj,
 	int err;
 
 	st.ctx = *ctx;
-	err = fetch(&st, NULL, obj, key, false, out);
+	err = fetch(&st, NULL, obj, key, false, out, NULL);
 	return err;
 }

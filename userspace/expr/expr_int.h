@@ -179,11 +179,31 @@ struct vm_memo {
 #define EXPR_VM_STRSET_SLOTS 64
 #define EXPR_VM_HS_SLOTS 16
 #define EXPR_VM_FIELD_SLOTS 256	/* even: pairs of ways */
+#define EXPR_VM_GRAVE_SLOTS 64	/* cache evictions kept until the evaluation ends */
+#define EXPR_VM_RESULT_SLOTS 128	/* even: pairs of ways */
+#define EXPR_VM_RESULT_LEN 232	/* bytes of a subject kept (a user agent fits) */
 
-/* A value a versioned host map returned for key (expr_host_ops.version). */
+/* The answer a set of patterns gave for one subject, by content (vm_result_get). */
+struct vm_result {
+	uint64_t id;	/* of the pattern set; 0: empty */
+	uint64_t hash;
+	uint32_t len;
+	int32_t result;
+	char s[EXPR_VM_RESULT_LEN];
+};
+
+#define EXPR_VM_FIELD_KEY 36	/* bytes of a cached key: field names are short */
+
+/*
+ * A value a versioned host map returned for key (expr_host_ops.version). The
+ * key is a copy, not a reference: no shared reference count written per miss
+ * (the keys are the programs' constants, read by every worker).
+ */
 struct vm_field {
 	uint64_t version;	/* 0: empty */
-	struct expr_value key, val;
+	uint32_t klen;
+	char key[EXPR_VM_FIELD_KEY];
+	struct expr_value val;
 };
 
 struct vm_strset {
@@ -203,6 +223,16 @@ struct expr_vm {
 	struct vm_field fields[EXPR_VM_FIELD_SLOTS];
 	void *hs_scratch;	/* hs_scratch_t for every multire database */
 	uint64_t hs_sized[EXPR_VM_HS_SLOTS];	/* ids of the databases it is sized for */
+	/*
+	 * The evaluator borrows the values of the memo and of the field cache
+	 * (no reference taken): what the caches evict while an evaluation runs
+	 * waits here until the outermost evaluation ends (depth back to 0).
+	 * When it is full, the caches keep what they hold instead.
+	 */
+	int depth;
+	int ngrave;
+	struct expr_value grave[EXPR_VM_GRAVE_SLOTS];
+	struct vm_result results[EXPR_VM_RESULT_SLOTS];
 };
 
 /* The calling thread's vm (made on first use); NULL only on ENOMEM. */
@@ -213,18 +243,45 @@ struct expr_regex *regex_cache_get(struct expr_vm *vm, const char *pattern, char
 /*
  * Memo of fn(in) for pure functions of one string: keyed by the string object,
  * which is immutable and kept alive by the memo, so a hit is always right.
- * memo_get returns a new reference or NULL.
+ * memo_peek lends its result (no reference): valid until the outermost
+ * evaluation ends (the vm keeps what it evicts until then).
  */
-struct expr_str *memo_get(struct expr_vm *vm, const void *fn, const struct expr_str *in);
+struct expr_str *memo_peek(struct expr_vm *vm, const void *fn, const struct expr_str *in);
 void memo_put(struct expr_vm *vm, const void *fn, struct expr_str *in, struct expr_str *out);
 void memo_clear(struct expr_vm *vm);
-/* obj[key] of a versioned host map, from the vm when still current: 0 and a new
- * reference in *out, or 1 when the caller has to get() it (then field_put it).
- * khash: cs_hash of the key (constant keys have it from the compile step). */
-int field_get(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
-	      uint64_t khash, struct expr_value *out);
+/*
+ * obj[key] of a versioned host map as the vm keeps it while the version holds
+ * (khash: cs_hash of the key; constant keys have it from the compile step):
+ * field_peek lends the value (valid until the outermost evaluation ends) or
+ * returns NULL when the caller has to get() it, then field_put it.
+ */
+const struct expr_value *field_peek(struct expr_vm *vm, uint64_t version,
+				    const struct expr_value *key, uint64_t khash);
 void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
 	       uint64_t khash, const struct expr_value *val);
+/*
+ * Answers of immutable pattern sets (a multire, by its never-reused id) to
+ * subjects, by content: the same user agent on a thousand lines is scanned by
+ * RegexpInFile once. vm_result_get: whether the answer is kept, in *result
+ * (subjects longer than EXPR_VM_RESULT_LEN never are). hash: cs_hash(s, len).
+ */
+bool vm_result_get(struct expr_vm *vm, uint64_t id, const char *s, size_t len, uint64_t hash,
+		   int *result);
+void vm_result_put(struct expr_vm *vm, uint64_t id, const char *s, size_t len, uint64_t hash,
+		   int result);
+
+/* Start and end of an evaluation on vm: the end of the outermost one drops
+ * what the caches evicted meanwhile. */
+static inline void vm_enter(struct expr_vm *vm)
+{
+	vm->depth++;
+}
+void vm_grave_flush(struct expr_vm *vm);
+static inline void vm_leave(struct expr_vm *vm)
+{
+	if (--vm->depth == 0 && vm->ngrave)
+		vm_grave_flush(vm);
+}
 
 /* ---- data files ---- */
 

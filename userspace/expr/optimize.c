@@ -11,7 +11,11 @@
  * A program that calls anything which may change state (SetInStash, a host
  * function, evt.SetMeta...) gets no memo slot at all: its reads could change
  * between two elements.
+ * Last, layout() copies the nodes into one block in the order an evaluation
+ * visits them: the filters of 50 scenarios run on every line, and a tree of
+ * separately allocated nodes made each of them a string of cache misses.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/hash.h"
@@ -128,6 +132,12 @@ static bool worth_a_slot(const struct node *n)
 	}
 }
 
+/* Reads no # and no let variable (a slot from cse() says so too). */
+static bool invariant(const struct node *n)
+{
+	return n->memo == MEMO_INVARIANT || n->memo > 0;
+}
+
 /* # of closure level `level`, bare or through Upper/Lower: the case mapping, or -1. */
 static int elem_cmap(const struct node *n, int level)
 {
@@ -163,9 +173,9 @@ static void fast_any(struct opt *o, struct node *n)
 	    body->op != OP_ENDS && body->op != OP_MATCHES)
 		return;
 	cmap = elem_cmap(body->b, cl->slot);
-	if (cmap >= 0 && body->a->memo == MEMO_INVARIANT) {
+	if (cmap >= 0 && invariant(body->a)) {
 		n->fast_x = body->a;
-	} else if (body->op == OP_EQ && body->b->memo == MEMO_INVARIANT &&
+	} else if (body->op == OP_EQ && invariant(body->b) &&
 		   (cmap = elem_cmap(body->a, cl->slot)) >= 0) {
 		n->fast_x = body->b;
 	} else {
@@ -199,11 +209,226 @@ static void memo(struct opt *o, struct node *n, bool in_closure)
 		memo(o, n->list[i], in_closure);
 }
 
+/*
+ * The same pure computation written twice in one program
+ * (`Upper(PathUnescape(evt.Meta.http_path)) contains 'a' or
+ * Upper(PathUnescape(evt.Meta.http_path)) contains 'b'`): the copies share one
+ * memo slot, evaluated once per evaluation. Only calls of PURE functions and
+ * field paths over constants and variables qualify, in programs without
+ * effects (nothing they read can change during an evaluation).
+ */
+#define CSE_MAX 64	/* candidates per program: the comparison is quadratic */
+
+static bool cse_able(const struct node *n)
+{
+	switch (n->type) {
+	case N_CONST:
+	case N_VAR:
+		return true;
+	case N_MEMBER:
+		return cse_able(n->a) && cse_able(n->b);
+	case N_CALL:
+		if (!(n->fn->flags & EXPR_FN_PURE))
+			return false;
+		for (int i = 0; i < n->nlist; i++)
+			if (!cse_able(n->list[i]))
+				return false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool same_tree(const struct node *x, const struct node *y)
+{
+	if (x == y)
+		return true;
+	if (x->type != y->type || x->nlist != y->nlist || x->optional != y->optional)
+		return false;
+	switch (x->type) {
+	case N_CONST:
+		return x->val.kind == y->val.kind && expr_value_equal(&x->val, &y->val);
+	case N_VAR:
+		return x->slot == y->slot;
+	case N_MEMBER:
+		return same_tree(x->a, y->a) && same_tree(x->b, y->b);
+	case N_CALL:
+		if (x->fn != y->fn)
+			return false;
+		for (int i = 0; i < x->nlist; i++)
+			if (!same_tree(x->list[i], y->list[i]))
+				return false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void cse_collect(struct node *n, struct node **c, int *nc)
+{
+	if (!n)
+		return;
+	/* a field path of two steps or a call: less is cheaper read again than kept */
+	if (*nc < CSE_MAX && n->memo == MEMO_INVARIANT &&
+	    ((n->type == N_CALL && n->nlist > 0) ||
+	     (n->type == N_MEMBER && n->a->type == N_MEMBER)) && cse_able(n))
+		c[(*nc)++] = n;
+	cse_collect(n->a, c, nc);
+	cse_collect(n->b, c, nc);
+	cse_collect(n->c, c, nc);
+	for (int i = 0; i < n->nlist; i++)
+		cse_collect(n->list[i], c, nc);
+}
+
+static void cse(struct opt *o)
+{
+	struct node *c[CSE_MAX];
+	int nc = 0;
+
+	if (o->effects)
+		return;
+	cse_collect(o->prog->root, c, &nc);
+	for (int i = 0; i < nc; i++) {
+		int slot = 0;
+
+		if (c[i]->memo > 0)
+			continue;	/* already a copy of an earlier one */
+		for (int j = i + 1; j < nc; j++) {
+			if (c[j]->memo > 0 || c[j] == c[i] || !same_tree(c[i], c[j]))
+				continue;
+			if (!slot)
+				slot = ++o->prog->nmemo;
+			c[j]->memo = slot;
+		}
+		if (slot)
+			c[i]->memo = slot;
+	}
+}
+
+#define LAYOUT_SEEN ((struct node *)1)
+
+/* Nodes and list entries an evaluation can reach (a folded call's arguments are not). */
+static void layout_count(struct node *n, int *nodes, int *entries)
+{
+	if (!n || n->moved)
+		return;
+	n->moved = LAYOUT_SEEN;	/* a ?: b shares a */
+	++*nodes;
+	if (n->type == N_CONST)
+		return;
+	*entries += n->nlist;
+	layout_count(n->a, nodes, entries);
+	layout_count(n->b, nodes, entries);
+	layout_count(n->c, nodes, entries);
+	for (int i = 0; i < n->nlist; i++)
+		layout_count(n->list[i], nodes, entries);
+}
+
+struct layout {
+	struct node *block;
+	struct node **lists;
+	int nnodes, nentries;
+};
+
+/* Copies n and what it reaches, pre-order (n, then a, b, c, the list): its new place. */
+static struct node *layout_place(struct layout *l, struct node *n)
+{
+	struct node *m;
+
+	if (!n)
+		return NULL;
+	if (n->moved != LAYOUT_SEEN)
+		return n->moved;
+	m = &l->block[l->nnodes++];
+	*m = *n;
+	n->moved = m;
+	m->moved = NULL;
+	if (n->type == N_CONST) {
+		m->a = m->b = m->c = NULL;
+		m->list = NULL;
+		m->nlist = 0;
+		m->fast_x = NULL;
+		return m;
+	}
+	if (n->nlist) {
+		m->list = &l->lists[l->nentries];
+		l->nentries += n->nlist;
+	}
+	m->a = layout_place(l, n->a);
+	m->b = layout_place(l, n->b);
+	m->c = layout_place(l, n->c);
+	for (int i = 0; i < n->nlist; i++)
+		m->list[i] = layout_place(l, n->list[i]);
+	m->fast_x = layout_place(l, n->fast_x);
+	return m;
+}
+
+/*
+ * The reachable nodes into one block (their values, regexes and operator
+ * lists move with them), the others freed. Without memory it changes nothing:
+ * the tree works as it is.
+ */
+static void layout(struct expr_prog *prog)
+{
+	struct layout l = { 0 };
+	struct node **nodes;
+	int nnodes = 0, nentries = 0, k = 0;
+
+	for (int i = 0; i < prog->nnodes; i++)
+		prog->nodes[i]->moved = NULL;
+	layout_count(prog->root, &nnodes, &nentries);
+	l.block = calloc(nnodes, sizeof(*l.block));
+	l.lists = nentries ? calloc(nentries, sizeof(*l.lists)) : NULL;
+	nodes = calloc(nnodes, sizeof(*nodes));
+	if (!l.block || (nentries && !l.lists) || !nodes) {
+		free(l.block);
+		free(l.lists);
+		free(nodes);
+		return;
+	}
+	prog->root = layout_place(&l, prog->root);
+	for (int i = 0; i < prog->nnodes; i++) {
+		struct node *n = prog->nodes[i];
+
+		if (!n->moved) {	/* unreachable: what it owns goes with it */
+			expr_value_release(&n->val);
+			expr_regex_free(n->re);
+			free(n->ops);
+		}
+		free(n->list);
+		free(n);
+	}
+	for (int i = 0; i < nnodes; i++)
+		nodes[k++] = &l.block[i];
+	free(prog->nodes);
+	prog->nodes = nodes;
+	prog->nnodes = prog->capnodes = nnodes;
+	prog->block = l.block;
+	prog->lists = l.lists;
+}
+
+static bool const_key(const struct node *n)
+{
+	return n->b && n->b->type == N_CONST && n->b->val.kind == EXPR_STRING;
+}
+
+/* VAR.NAME.KEY, plain (no ?., no memo slot inside): the evaluator's one-step read. */
+static void mark_path(struct node *n)
+{
+	const struct node *mid = n->a;
+
+	if (n->type == N_MEMBER && !n->optional && const_key(n) && mid &&
+	    mid->type == N_MEMBER && !mid->optional && !mid->memo && const_key(mid) &&
+	    mid->a->type == N_VAR && !mid->a->memo)
+		n->op = MEMBER_PATH;
+}
+
 void optimize(struct expr_prog *prog)
 {
 	struct opt o = { .prog = prog };
 
 	fold(&o, prog->root);
+	cse(&o);
 	memo(&o, prog->root, false);
 	/* below a slot, and under folded calls, nothing was decided */
 	for (int i = 0; i < prog->nnodes; i++) {
@@ -216,6 +441,9 @@ void optimize(struct expr_prog *prog)
 		    n->b->val.kind == EXPR_STRING)
 			n->khash = cs_hash(n->b->val.s->s, n->b->val.s->len);
 	}
+	for (int i = 0; i < prog->nnodes; i++)
+		mark_path(prog->nodes[i]);
+	layout(prog);
 }
 
 /* n is `VAR.NAME` or `X.NAME` read plainly (no ?., no [expr]): NAME, else NULL. */

@@ -1829,10 +1829,16 @@ static void prog_free_nodes(struct expr_prog *prog)
 
 		expr_value_release(&n->val);
 		expr_regex_free(n->re);
-		free(n->list);
 		free(n->ops);
-		free(n);
+		if (!prog->block) {
+			free(n->list);
+			free(n);
+		}
 	}
+	free(prog->block);
+	free(prog->lists);
+	prog->block = NULL;
+	prog->lists = NULL;
 	free(prog->nodes);
 	prog->nodes = NULL;
 	prog->nnodes = 0;

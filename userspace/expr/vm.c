@@ -66,9 +66,9 @@ void expr_vm_free(struct expr_vm *vm)
 		return;
 	for (int i = 0; i < EXPR_VM_REGEX_SLOTS; i++)
 		regex_put(vm->regex[i]);
+	vm_grave_flush(vm);
 	memo_clear(vm);
 	for (int i = 0; i < EXPR_VM_FIELD_SLOTS; i++) {
-		expr_value_release(&vm->fields[i].key);
 		expr_value_release(&vm->fields[i].val);
 	}
 	for (int i = 0; i < EXPR_VM_STRSET_SLOTS; i++) {
@@ -166,15 +166,38 @@ static uint32_t memo_slot(const void *fn, const struct expr_str *in)
 	return (uint32_t)(k >> 40) % EXPR_VM_MEMO_SLOTS;
 }
 
-struct expr_str *memo_get(struct expr_vm *vm, const void *fn, const struct expr_str *in)
+struct expr_str *memo_peek(struct expr_vm *vm, const void *fn, const struct expr_str *in)
 {
 	struct vm_memo *m = &vm->memo[memo_slot(fn, in)];
 
-	if (m->fn == fn && m->in == in) {
-		ref_get(&m->out->refcnt);
-		return m->out;
+	return m->fn == fn && m->in == in ? m->out : NULL;
+}
+
+/*
+ * Room for n references the caches are about to drop: none needed outside an
+ * evaluation (they are dropped at once), else n free graves.
+ */
+static bool grave_room(const struct expr_vm *vm, int n)
+{
+	return vm->depth == 0 || vm->ngrave + n <= EXPR_VM_GRAVE_SLOTS;
+}
+
+/* Drops the reference *v holds, or keeps it until the outermost evaluation ends. */
+static void grave_put(struct expr_vm *vm, struct expr_value *v)
+{
+	if (vm->depth == 0 ||
+	    (v->kind != EXPR_STRING && v->kind != EXPR_ARRAY && v->kind != EXPR_MAP)) {
+		expr_value_release(v);
+		return;
 	}
-	return NULL;
+	vm->grave[vm->ngrave++] = *v;
+	*v = EXPR_NIL_VALUE;
+}
+
+void vm_grave_flush(struct expr_vm *vm)
+{
+	while (vm->ngrave > 0)
+		expr_value_release(&vm->grave[--vm->ngrave]);
 }
 
 void memo_put(struct expr_vm *vm, const void *fn, struct expr_str *in, struct expr_str *out)
@@ -183,11 +206,13 @@ void memo_put(struct expr_vm *vm, const void *fn, struct expr_str *in, struct ex
 	struct expr_value old_in = m->in ? xstr_value(m->in) : EXPR_NIL_VALUE;
 	struct expr_value old_out = m->out ? xstr_value(m->out) : EXPR_NIL_VALUE;
 
+	if (!grave_room(vm, 2))
+		return;	/* a memo is optional: keep the older entry */
 	ref_get(&in->refcnt);
 	ref_get(&out->refcnt);
 	*m = (struct vm_memo){ .fn = fn, .in = in, .out = out };
-	expr_value_release(&old_in);
-	expr_value_release(&old_out);
+	grave_put(vm, &old_in);
+	grave_put(vm, &old_out);
 }
 
 void memo_clear(struct expr_vm *vm)
@@ -250,19 +275,18 @@ static struct vm_field *field_pair(struct expr_vm *vm, uint64_t version, uint64_
 
 static bool field_is(const struct vm_field *f, uint64_t version, const struct expr_value *key)
 {
-	return f->version == version && f->key.s->len == key->s->len &&
-	       !memcmp(f->key.s->s, key->s->s, key->s->len);
+	return f->version == version && f->klen == key->s->len &&
+	       !memcmp(f->key, key->s->s, key->s->len);
 }
 
-int field_get(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
-	      uint64_t khash, struct expr_value *out)
+const struct expr_value *field_peek(struct expr_vm *vm, uint64_t version,
+				    const struct expr_value *key, uint64_t khash)
 {
 	struct vm_field *f = field_pair(vm, version, khash);
 
 	if (!field_is(f, version, key) && !field_is(++f, version, key))
-		return 1;
-	*out = expr_value_ref(&f->val);
-	return 0;
+		return NULL;
+	return &f->val;
 }
 
 void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
@@ -271,12 +295,57 @@ void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *ke
 	struct vm_field *f = field_pair(vm, version, khash);
 
 	/* host objects may not outlive the evaluation: only values are kept */
-	if (val->kind == EXPR_HOST)
+	if (val->kind == EXPR_HOST || key->s->len > EXPR_VM_FIELD_KEY || !grave_room(vm, 1))
 		return;
 	/* the older of the two goes; the newer one moves into its place */
-	expr_value_release(&f[1].key);
-	expr_value_release(&f[1].val);
+	grave_put(vm, &f[1].val);
 	f[1] = f[0];
-	f[0] = (struct vm_field){ .version = version, .key = expr_value_ref(key),
-				  .val = expr_value_ref(val) };
+	f[0].version = version;
+	f[0].klen = key->s->len;
+	memcpy(f[0].key, key->s->s, key->s->len);
+	f[0].val = expr_value_ref(val);
+}
+
+/* ---- answers of pattern sets, by content ---- */
+
+static struct vm_result *result_pair(struct expr_vm *vm, uint64_t id, uint64_t hash)
+{
+	uint64_t h = hash ^ id * 0x9E3779B97F4A7C15ull;
+
+	return &vm->results[(h >> 32) % EXPR_VM_RESULT_SLOTS & ~1u];
+}
+
+static bool result_is(const struct vm_result *r, uint64_t id, const char *s, size_t len,
+		      uint64_t hash)
+{
+	return r->id == id && r->hash == hash && r->len == len && !memcmp(r->s, s, len);
+}
+
+bool vm_result_get(struct expr_vm *vm, uint64_t id, const char *s, size_t len, uint64_t hash,
+		   int *result)
+{
+	struct vm_result *r = result_pair(vm, id, hash);
+
+	if (len > EXPR_VM_RESULT_LEN)
+		return false;
+	if (!result_is(r, id, s, len, hash) && !result_is(++r, id, s, len, hash))
+		return false;
+	*result = r->result;
+	return true;
+}
+
+void vm_result_put(struct expr_vm *vm, uint64_t id, const char *s, size_t len, uint64_t hash,
+		   int result)
+{
+	struct vm_result *r = result_pair(vm, id, hash);
+
+	if (len > EXPR_VM_RESULT_LEN)
+		return;
+	/* the older of the two goes */
+	r[1] = r[0];
+	r[0].id = id;
+	r[0].hash = hash;
+	r[0].len = (uint32_t)len;
+	r[0].result = result;
+	memcpy(r[0].s, s, len);
 }

@@ -192,13 +192,6 @@ struct scan {
 	size_t n, cap;
 };
 
-static bool is_yaml(const char *n)
-{
-	size_t l = strlen(n);
-
-	return (l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml"));
-}
-
 static int walk(const char *dir, const char *rel, int depth, enum hub_type t, struct scan *s,
 		int (*add)(struct scan *, enum hub_type, const char *, const char *, void *),
 		void *arg)
@@ -228,7 +221,7 @@ static int walk(const char *dir, const char *rel, int depth, enum hub_type t, st
 			rc = walk(p, r, depth + 1, t, s, add, arg);
 			continue;
 		}
-		if (!is_yaml(e->d_name))
+		if (!cs_is_yaml_name(e->d_name))
 			continue;
 		if (s->n >= SCAN_MAX_FILES)
 			break;

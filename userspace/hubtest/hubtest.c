@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "common/log.h"
+#include "common/readfile.h"
 #include "common/strv.h"
 #include "common/vec.h"
 #include "common/ywalk.h"
@@ -281,7 +282,7 @@ int hubtest_resolve_item(const char *hub, const char *testdir, const char *type,
 
 	if (stage && slen)
 		stage[0] = '\0';
-	if ((l > 5 && !strcmp(item + l - 5, ".yaml")) || (l > 4 && !strcmp(item + l - 4, ".yml"))) {
+	if (cs_is_yaml_name(item)) {
 		const char *end, *p, *start;
 
 		pathf(path, plen, "%s/%s", hub, item);

@@ -7,42 +7,64 @@
 #include <string.h>
 
 #include "common/gotime.h"
+#include "common/record.h"
 #include "common/strv.h"
 #include "common/yamljson.h"
 #include "lapi/lapi_int.h"
 
+/*
+ * The strings and string lists a configuration owns (what copy and clear
+ * walk), and the keys its strings are read from, with their defaults.
+ */
+static const struct rec_field cfg_fields[] = {
+	/* else common.log_level */
+	REC_ROW(struct cs_lapi_config, "api.server.log_level", log_level, REC_STR),
+	REC_STR_OR(struct cs_lapi_config, "api.server.listen_uri", listen_uri, "127.0.0.1:8080"),
+	REC_STR_OR(struct cs_lapi_config, "db_config.db_path", db_path,
+		   "/var/lib/crowdsec/data/crowdsec.db"),
+	REC_ROW(struct cs_lapi_config, NULL, db_conninfo, REC_STR), /* cs_lapi_db_config */
+	REC_STR_OR(struct cs_lapi_config, "api.server.profiles_path", profiles_path,
+		   "/etc/crowdsec/profiles.yaml"),
+	REC_STR_OR(struct cs_lapi_config, "config_paths.notification_dir", notification_dir,
+		   "/etc/crowdsec/notifications/"),
+	REC_STR_OR(struct cs_lapi_config, "api.client.credentials_path", credentials_path,
+		   "/etc/crowdsec/local_api_credentials.yaml"),
+	REC_ROW(struct cs_lapi_config, "api.server.online_client.credentials_path",
+		online_credentials_path, REC_STR),
+	REC_STR_OR(struct cs_lapi_config, "config_paths.config_dir", config_dir, "/etc/crowdsec/"),
+	/* else <config_paths.hub_dir>/.index.json, else the default (cs_lapi_config_defaults) */
+	REC_ROW(struct cs_lapi_config, "config_paths.index_path", hub_index_path, REC_STR),
+	REC_ROW(struct cs_lapi_config, "api.server.tls.cert_file", tls_cert_file, REC_STR),
+	REC_ROW(struct cs_lapi_config, "api.server.tls.key_file", tls_key_file, REC_STR),
+	REC_ROW(struct cs_lapi_config, "api.server.tls.ca_cert_path", tls_ca_cert_path, REC_STR),
+	REC_ROW(struct cs_lapi_config, "api.server.tls.crl_path", tls_crl_path, REC_STR),
+	REC_STR_OR(struct cs_lapi_config, "prometheus.listen_addr", prometheus_addr, "127.0.0.1"),
+	REC_LIST(struct cs_lapi_config, NULL, trusted_ips, n_trusted_ips),
+	REC_LIST(struct cs_lapi_config, NULL, trusted_proxies, n_trusted_proxies),
+	REC_LIST(struct cs_lapi_config, NULL, agents_allowed_ou, n_agents_allowed_ou),
+	REC_LIST(struct cs_lapi_config, NULL, bouncers_allowed_ou, n_bouncers_allowed_ou),
+};
+static const struct rec_schema cfg_schema = REC_SCHEMA(cfg_fields);
+
 void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->enable = true;
-	cfg->listen_uri = strdup("127.0.0.1:8080");
-	cfg->db_path = strdup("/var/lib/crowdsec/data/crowdsec.db");
-	cfg->profiles_path = strdup("/etc/crowdsec/profiles.yaml");
-	cfg->notification_dir = strdup("/etc/crowdsec/notifications/");
-	cfg->credentials_path = strdup("/etc/crowdsec/local_api_credentials.yaml");
-	cfg->config_dir = strdup("/etc/crowdsec/");
+	/* out of memory leaves strings NULL: cs_lapi_config_load reports it */
+	(void)rec_json_read(&cfg_schema, cfg, NULL);
 	cfg->hub_index_path = strdup("/etc/crowdsec/hub/.index.json");
+	cfg->enable = true;
 	cfg->prometheus_enabled = true;
-	cfg->prometheus_addr = strdup("127.0.0.1");
 	cfg->prometheus_port = 6060;
-	cfg->trusted_ips = calloc(3, sizeof(char *));
-	if (cfg->trusted_ips) {
-		cfg->trusted_ips[0] = strdup("127.0.0.1");
-		cfg->trusted_ips[1] = strdup("::1");
-		cfg->n_trusted_ips = 2;
-	}
+	if (!strv_push(&cfg->trusted_ips, &cfg->n_trusted_ips, "127.0.0.1"))
+		(void)strv_push(&cfg->trusted_ips, &cfg->n_trusted_ips, "::1");
 	cfg->max_body = LAPI_MAX_BODY;
 	cfg->max_connections = 1024;
 	cfg->max_per_ip = 256;
 	cfg->threads = 4;
 	cfg->conn_timeout = 120;
 	cfg->tls_client_verification = CS_TLS_VERIFY_CLIENT_CERT_IF_GIVEN;
-	cfg->agents_allowed_ou = calloc(2, sizeof(char *));
-	if (cfg->agents_allowed_ou && (cfg->agents_allowed_ou[0] = strdup("agent-ou")))
-		cfg->n_agents_allowed_ou = 1;
-	cfg->bouncers_allowed_ou = calloc(2, sizeof(char *));
-	if (cfg->bouncers_allowed_ou && (cfg->bouncers_allowed_ou[0] = strdup("bouncer-ou")))
-		cfg->n_bouncers_allowed_ou = 1;
+	(void)strv_push(&cfg->agents_allowed_ou, &cfg->n_agents_allowed_ou, "agent-ou");
+	(void)strv_push(&cfg->bouncers_allowed_ou, &cfg->n_bouncers_allowed_ou, "bouncer-ou");
 }
 
 /* A YAML list of strings (a lone string is a list of one) replaces *v. */
@@ -77,77 +99,18 @@ static const char *const client_verify_names[] = {
 	[CS_TLS_REQUIRE_AND_VERIFY_CLIENT_CERT] = "RequireAndVerifyClientCert",
 };
 
-/* The strings and string lists a configuration owns: what copy and clear walk. */
-#define CFG_AT(cfg, off) ((char *)(cfg) + (off))
-static const size_t owned_strs[] = {
-	offsetof(struct cs_lapi_config, log_level),
-	offsetof(struct cs_lapi_config, listen_uri),
-	offsetof(struct cs_lapi_config, db_path),
-	offsetof(struct cs_lapi_config, db_conninfo),
-	offsetof(struct cs_lapi_config, profiles_path),
-	offsetof(struct cs_lapi_config, notification_dir),
-	offsetof(struct cs_lapi_config, credentials_path),
-	offsetof(struct cs_lapi_config, online_credentials_path),
-	offsetof(struct cs_lapi_config, config_dir),
-	offsetof(struct cs_lapi_config, hub_index_path),
-	offsetof(struct cs_lapi_config, tls_cert_file),
-	offsetof(struct cs_lapi_config, tls_key_file),
-	offsetof(struct cs_lapi_config, tls_ca_cert_path),
-	offsetof(struct cs_lapi_config, tls_crl_path),
-	offsetof(struct cs_lapi_config, prometheus_addr),
-};
-static const struct {
-	size_t v, n;
-} owned_lists[] = {
-	{ offsetof(struct cs_lapi_config, trusted_ips),
-	  offsetof(struct cs_lapi_config, n_trusted_ips) },
-	{ offsetof(struct cs_lapi_config, trusted_proxies),
-	  offsetof(struct cs_lapi_config, n_trusted_proxies) },
-	{ offsetof(struct cs_lapi_config, agents_allowed_ou),
-	  offsetof(struct cs_lapi_config, n_agents_allowed_ou) },
-	{ offsetof(struct cs_lapi_config, bouncers_allowed_ou),
-	  offsetof(struct cs_lapi_config, n_bouncers_allowed_ou) },
-};
-
 void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 {
 	if (!cfg)
 		return;
-	for (size_t i = 0; i < sizeof(owned_strs) / sizeof(owned_strs[0]); i++)
-		free(*(char **)CFG_AT(cfg, owned_strs[i]));
-	for (size_t i = 0; i < sizeof(owned_lists) / sizeof(owned_lists[0]); i++)
-		strv_free(*(char ***)CFG_AT(cfg, owned_lists[i].v),
-			  *(size_t *)CFG_AT(cfg, owned_lists[i].n));
+	rec_free(&cfg_schema, cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
 int cs_lapi_config_copy(struct cs_lapi_config *dst, const struct cs_lapi_config *src)
 {
-	int err = 0;
-
 	*dst = *src;
-	for (size_t i = 0; i < sizeof(owned_strs) / sizeof(owned_strs[0]); i++) {
-		char **d = (char **)CFG_AT(dst, owned_strs[i]);
-
-		if (*d && !(*d = strdup(*d)))
-			err = -ENOMEM;
-	}
-	for (size_t i = 0; i < sizeof(owned_lists) / sizeof(owned_lists[0]); i++) {
-		char ***v = (char ***)CFG_AT(dst, owned_lists[i].v), **from = *v;
-		size_t *n = (size_t *)CFG_AT(dst, owned_lists[i].n), total = *n;
-
-		*v = calloc(total + 1, sizeof(char *));
-		*n = 0;
-		if (!*v) {
-			err = -ENOMEM;
-			continue;
-		}
-		while (*n < total && ((*v)[*n] = strdup(from[*n])))
-			++*n;
-		if (*n < total)
-			err = -ENOMEM;
-	}
-	return err;
+	return rec_copy(&cfg_schema, dst, src);
 }
 
 /* A positive Go duration at path (left as is when absent). */
@@ -227,14 +190,8 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 	}
 	cfg->enable = yamljson_get_bool(root, "api.server.enable", true);
 	cfg->dashboard = yamljson_get_bool(root, "api.server.dashboard", false);
+	/* what the keys read below override */
 	set_str(&cfg->log_level, root, "common.log_level");
-	set_str(&cfg->log_level, root, "api.server.log_level");
-	set_str(&cfg->listen_uri, root, "api.server.listen_uri");
-	set_str(&cfg->db_path, root, "db_config.db_path");
-	set_str(&cfg->profiles_path, root, "api.server.profiles_path");
-	set_str(&cfg->notification_dir, root, "config_paths.notification_dir");
-	set_str(&cfg->credentials_path, root, "api.client.credentials_path");
-	set_str(&cfg->config_dir, root, "config_paths.config_dir");
 	{
 		const char *hub = yamljson_get_str(root, "config_paths.hub_dir", NULL);
 		char idx[4096];
@@ -244,9 +201,12 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 			free(cfg->hub_index_path);
 			cfg->hub_index_path = strdup(idx);
 		}
-		set_str(&cfg->hub_index_path, root, "config_paths.index_path");
 	}
-	set_str(&cfg->online_credentials_path, root, "api.server.online_client.credentials_path");
+	if (rec_json_read(&cfg_schema, cfg, root)) {
+		snprintf(err, errlen, "out of memory");
+		json_decref(docs);
+		return -ENOMEM;
+	}
 	if (get_interval(root, "api.server.online_client.push_interval",
 			 &cfg->online_push_interval, err, errlen) ||
 	    get_interval(root, "api.server.online_client.pull_interval",
@@ -255,10 +215,6 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 		return -EINVAL;
 	}
 	cfg->insecure_skip_verify = yamljson_get_bool(root, "api.client.insecure_skip_verify", false);
-	set_str(&cfg->tls_cert_file, root, "api.server.tls.cert_file");
-	set_str(&cfg->tls_key_file, root, "api.server.tls.key_file");
-	set_str(&cfg->tls_ca_cert_path, root, "api.server.tls.ca_cert_path");
-	set_str(&cfg->tls_crl_path, root, "api.server.tls.crl_path");
 	set_list(&cfg->agents_allowed_ou, &cfg->n_agents_allowed_ou, root,
 		 "api.server.tls.agents_allowed_ou");
 	set_list(&cfg->bouncers_allowed_ou, &cfg->n_bouncers_allowed_ou, root,
@@ -280,7 +236,6 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 		cfg->tls_client_verification = (enum cs_tls_client_verify)i;
 	}
 	cfg->prometheus_enabled = yamljson_get_bool(root, "prometheus.enabled", true);
-	set_str(&cfg->prometheus_addr, root, "prometheus.listen_addr");
 	cfg->prometheus_aggregated =
 		!strcmp(yamljson_get_str(root, "prometheus.level", "full"), "aggregated");
 	cfg->prometheus_port = (int)yamljson_get_long(root, "prometheus.listen_port", 6060);

@@ -17,6 +17,7 @@
 
 #include "common/ipaddr.h"
 #include "common/log.h"
+#include "common/readfile.h"
 #include "common/ywalk.h"
 #include "common/strmap.h"
 #include "common/strv.h"
@@ -583,13 +584,6 @@ int cs_parsers_load_string(struct cs_parsers *p, const char *stage, const char *
 	return err;
 }
 
-static bool has_yaml_ext(const char *n)
-{
-	size_t l = strlen(n);
-
-	return (l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml"));
-}
-
 static bool keep_dir(const char *dir, const char *name, void *arg)
 {
 	char path[4096];
@@ -601,7 +595,7 @@ static bool keep_dir(const char *dir, const char *name, void *arg)
 
 static bool keep_yaml(const char *dir, const char *name, void *arg)
 {
-	return has_yaml_ext(name) && !keep_dir(dir, name, arg);
+	return cs_is_yaml_name(name) && !keep_dir(dir, name, arg);
 }
 
 int cs_parsers_load_dir(struct cs_parsers *p, const char *dir)

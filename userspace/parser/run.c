@@ -103,32 +103,32 @@ static int eval(const struct cs_parsers *p, const struct expr_prog *prog, struct
 }
 
 /*
- * The text of a static's expression result (spec 3.6). Returns 0 with *out set
- * (possibly "": skip), 1 when the static is to be skipped after a warning,
+ * The text of a static's expression result (spec 3.6): a string's own bytes
+ * (borrowed from v), else a rendering in *owned (free it). Returns 0 with *text
+ * set (possibly "": skip), 1 when the static is to be skipped after a warning,
  * -EINVAL for a result type that aborts the parse of the event.
  */
-static int static_text(const struct cs_node *node, const struct expr_value *v, char **out,
-		       size_t *len)
+static int static_text(const struct cs_node *node, const struct expr_value *v, const char **text,
+		       size_t *len, char **owned)
 {
 	int n;
 
+	*owned = NULL;
 	switch (v->kind) {
 	case EXPR_STRING:
-		*out = malloc(v->s->len + 1);
-		if (!*out)
-			return -ENOMEM;
-		memcpy(*out, v->s->s, v->s->len + 1);
+		*text = v->s->s;
 		*len = v->s->len;
 		return 0;
 	case EXPR_INT:
-		n = asprintf(out, "%lld", (long long)v->i);
+		n = asprintf(owned, "%lld", (long long)v->i);
 		break;
 	case EXPR_FLOAT:
-		n = asprintf(out, "%f", v->f);
+		n = asprintf(owned, "%f", v->f);
 		break;
 	case EXPR_NIL:
-		n = asprintf(out, "%s", "");
-		break;
+		*text = "";
+		*len = 0;
+		return 0;
 	case EXPR_MAP:
 	case EXPR_ARRAY:
 	case EXPR_HOST:
@@ -142,7 +142,51 @@ static int static_text(const struct cs_node *node, const struct expr_value *v, c
 	}
 	if (n < 0)
 		return -ENOMEM;
+	*text = *owned;
 	*len = (size_t)n;
+	return 0;
+}
+
+/* One static: its text (the maps copy what they keep) set where it goes. */
+static int apply_static(const struct cs_parsers *p, const struct cs_node *node,
+			const struct cs_static *s, const char *text, size_t len,
+			struct cs_event *evt)
+{
+	int err = 0;
+
+	if (!len && !(s->kind == ST_METHOD && s->method->call_on_empty))
+		return 0; /* an empty value never overwrites */
+	switch (s->kind) {
+	case ST_META:
+		return strmap_setn(evt->meta, s->key, text, len);
+	case ST_PARSED:
+		return strmap_setn(evt->parsed, s->key, text, len);
+	case ST_ENRICHED:
+		return strmap_setn(evt->enriched, s->key, text, len);
+	case ST_TARGET:
+		err = cs_event_set_target(evt, s->key, text, len);
+		if (err == -ENOENT) {
+			log_warn("%s:%d: static target '%s' is not a string field", node->file,
+				 node->line, s->key);
+			err = 0;
+		}
+		return err;
+	case ST_METHOD: {
+		struct strmap *res = strmap_new();
+		struct cs_time now;
+		const char *k, *v;
+		size_t vl;
+
+		struct cs_enrich_ctx ctx = { .now = &now, .geoip = p->geoip };
+
+		parsers_now(p, &now);
+		err = res ? s->method->fn(text, len, evt, &ctx, res) : -ENOMEM;
+		for (size_t j = 0; !err && strmap_at(res, j, &k, &v, &vl); j++)
+			err = strmap_setn(evt->enriched, k, v, vl);
+		strmap_free(res);
+		return err;
+	}
+	}
 	return 0;
 }
 
@@ -151,75 +195,37 @@ static int apply_statics(const struct cs_parsers *p, const struct cs_node *node,
 {
 	for (size_t i = 0; i < st->n; i++) {
 		const struct cs_static *s = &st->v[i];
-		char *text = NULL;
-		size_t len = 0;
-		int err = 0;
+		struct expr_value v = expr_nil();
+		struct expr_error e = { 0 };
+		char *owned = NULL;
+		const char *text;
+		size_t len;
+		int err;
 
 		if (s->kind == ST_METHOD && !s->method)
 			continue; /* unavailable method: skipped (logged at load) */
 		if (s->value) {
-			text = s->value;	/* borrowed: the maps copy what they keep */
-			len = strlen(s->value);
-		} else {
-			struct expr_value v = expr_nil();
-			struct expr_error e = { 0 };
-
-			err = eval(p, s->expr, evt, &v, &e);
-			if (err == -ENOMEM)
-				return err;
-			if (err) {
-				log_debug("%s:%d: static '%s' skipped: %s", node->file, node->line,
-					  expr_prog_source(s->expr), e.msg);
-				continue;
-			}
-			err = static_text(node, &v, &text, &len);
-			expr_value_release(&v);
-			if (err == 1)
-				continue;
+			err = apply_static(p, node, s, s->value, strlen(s->value), evt);
 			if (err)
 				return err;
-		}
-		if (!len && !(s->kind == ST_METHOD && s->method->call_on_empty)) {
-			if (text != s->value)
-				free(text); /* an empty value never overwrites */
 			continue;
 		}
-		switch (s->kind) {
-		case ST_META:
-			err = strmap_setn(evt->meta, s->key, text, len);
-			break;
-		case ST_PARSED:
-			err = strmap_setn(evt->parsed, s->key, text, len);
-			break;
-		case ST_ENRICHED:
-			err = strmap_setn(evt->enriched, s->key, text, len);
-			break;
-		case ST_TARGET:
-			err = cs_event_set_target(evt, s->key, text, len);
-			if (err == -ENOENT) {
-				log_warn("%s:%d: static target '%s' is not a string field", node->file,
-					 node->line, s->key);
-				err = 0;
-			}
-			break;
-		case ST_METHOD: {
-			struct strmap *res = strmap_new();
-			struct cs_time now;
-			const char *k, *v;
-			size_t vl;
-
-			struct cs_enrich_ctx ctx = { .now = &now, .geoip = p->geoip };
-
-			parsers_now(p, &now);
-			err = res ? s->method->fn(text, len, evt, &ctx, res) : -ENOMEM;
-			for (size_t j = 0; !err && strmap_at(res, j, &k, &v, &vl); j++)
-				err = strmap_setn(evt->enriched, k, v, vl);
-			strmap_free(res);
-			break;
+		err = eval(p, s->expr, evt, &v, &e);
+		if (err == -ENOMEM)
+			return err;
+		if (err) {
+			log_debug("%s:%d: static '%s' skipped: %s", node->file, node->line,
+				  expr_prog_source(s->expr), e.msg);
+			continue;
 		}
-		}
-		if (text != s->value)
-			free(text);
+		/* v holds the text while the event's maps take their copy */
+		err = static_text(node, &v, &text, &len, &owned);
+		if (!err)
+			err = apply_static(p, node, s, text, len, evt);
+		expr_value_release(&v);
+		free(owned);
+		if (err == 1)
+			continue;
 		if (err)
 			return err;
 	}
