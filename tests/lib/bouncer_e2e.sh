@@ -195,7 +195,7 @@ e2e_run() {
 
 	# auto mode falls back to nftables when XDP cannot attach (someone else's link)
 	inv "$B" --pin-dir "$PIN-other" xdp attach "$IV" >/dev/null
-	bouncer_config auto "keep_on_stop: false"
+	bouncer_config auto "keep_on_stop: true"	# kept for the restart below
 	: >"$TMPD/bouncer.log"
 	bouncer_start
 	check "auto: fell back to nftables" grep -q "falling back to nftables" "$TMPD/bouncer.log"
@@ -210,6 +210,26 @@ e2e_run() {
 	lapi_del_ip 198.18.0.1
 	wait_for 10 passes 198.18.0.1 198.18.0.2 >/dev/null
 	check_eq "nft: unban" "$(replies 198.18.0.1 198.18.0.2 2)" 2
+	# restart on the tables kept, under a stream: the hosts stay in place and the first
+	# full pull replaces them in one transaction: no banned packet through
+	lapi_add --ip 198.18.0.3 --duration 1h
+	wait_for 10 dropped 198.18.0.3 198.18.0.2 >/dev/null
+	ing ping -n -q -c 300 -i 0.01 -W 1 -I 198.18.0.3 198.18.0.2 >"$TMPD/stream" 2>&1 &
+	pp=$!
+	sleep 0.5
+	bouncer_stop
+	before=$(grep -c 'full state in the data plane' "$TMPD/bouncer.log")
+	bouncer_config nftables "keep_on_stop: false"
+	bouncer_start
+	wait $pp
+	got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMPD/stream")
+	check_eq "nft restart: no banned packet through" "$got" 0
+	check "nft restart: the range listed back" grep -qE "[1-9][0-9]* ranges kept from before" "$TMPD/bouncer.log"
+	ms=$(wait_for 20 bash -c "[ \$(grep -c 'full state in the data plane' '$TMPD/bouncer.log') -gt $before ]") &&
+		pass "nft restart: full state in place (${ms} ms)" || fail "nft restart: no full state"
+	check_eq "nft restart: host set replaced, the banned host still dropped" "$(replies 198.18.0.3 198.18.0.2 2)" 0
+	check_eq "nft restart: range still dropped" "$(replies 198.18.1.5 198.18.0.2 2)" 0
+	check_eq "nft restart: unbanned source passes" "$(replies 198.18.0.1 198.18.0.2 2)" 2
 	bouncer_stop
 	check "nft: keep_on_stop false removes its tables" bash -c "! nsenter --net=/run/netns/$NSV nft list tables | grep -q 'cse$ID'"
 	lapi_stop

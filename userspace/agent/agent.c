@@ -38,10 +38,27 @@ static int fail(char *err, size_t len, int code, const char *fmt, ...)
 	return code;
 }
 
+void agent_alert_text(struct cs_agent *a, const char *text, size_t len, size_t nalerts)
+{
+	a->st.alerts += nalerts;
+	if (text)
+		a->on_text(text, len, nalerts, a->arg);
+	else
+		log_warn("%zu alert(s) lost: out of memory", nalerts);
+}
+
 int agent_alert(json_t *alerts, void *arg)
 {
 	struct cs_agent *a = arg;
+	size_t len = 0;
+	char *text;
 
+	if (a->render) {
+		text = a->render(alerts, &len, a->arg);
+		agent_alert_text(a, text, len, json_array_size(alerts));
+		free(text);
+		return 0;
+	}
 	a->st.alerts += json_array_size(alerts);
 	return a->on_alert ? a->on_alert(alerts, a->arg) : 0;
 }
@@ -389,6 +406,10 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	a->replay = o->dsn != NULL;
 	a->on_alert = o->on_alert;
+	if (o->render && o->on_text) {
+		a->render = o->render;
+		a->on_text = o->on_text;
+	}
 	a->arg = o->arg;
 	snprintf(patterns, sizeof(patterns), "%s", o->patterns_dir ? o->patterns_dir : "");
 	if (!o->patterns_dir)

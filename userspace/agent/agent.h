@@ -26,6 +26,15 @@
 /* Nothing of the engine leaks through this header: the daemon only drives it. */
 typedef struct json_t json_t;
 typedef int (*cs_agent_alert_fn)(json_t *alerts, void *arg);
+/*
+ * Alerts as text (optional, both or neither): render turns an array of alerts
+ * into bytes (malloc'd; NULL: out of memory, those alerts are lost) in the
+ * worker thread that built them, so it must be thread-safe and is called in any
+ * order; on_text then gets the texts in alert order, instead of on_alert. The
+ * merge of the workers' output, which is serial, then only hands bytes on.
+ */
+typedef char *(*cs_agent_render_fn)(json_t *alerts, size_t *len, void *arg);
+typedef int (*cs_agent_text_fn)(const char *text, size_t len, size_t nalerts, void *arg);
 
 struct cs_agent;
 
@@ -45,6 +54,8 @@ struct cs_agent_opts {
 	 * 0: everything in the calling thread. The alerts are the same for any number. */
 	unsigned int workers;
 	cs_agent_alert_fn on_alert; /* alerts to send (POST /v1/alerts bodies) */
+	cs_agent_render_fn render;  /* with on_text: alerts as text (above) */
+	cs_agent_text_fn on_text;
 	void *arg;
 };
 

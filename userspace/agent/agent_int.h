@@ -33,6 +33,8 @@ struct cs_agent {
 	bool replay;
 	char **simulated; /* NULL-terminated scenario names */
 	cs_agent_alert_fn on_alert;
+	cs_agent_render_fn render;
+	cs_agent_text_fn on_text;
 	void *arg;
 	struct cs_agent_stats st;
 	struct src_metrics m; /* the reading thread's */
@@ -54,5 +56,7 @@ bool agent_parse(struct cs_agent *a, struct src_metrics *m, struct cs_event *evt
 void src_metrics_clear(struct src_metrics *m);
 /* Alerts out (counted); the batch merge calls it in order, from one thread at a time. */
 int agent_alert(json_t *alerts, void *agent);
+/* The same for alerts that a->render made text of. */
+void agent_alert_text(struct cs_agent *a, const char *text, size_t len, size_t nalerts);
 
 #endif /* CS_AGENT_INT_H */

@@ -43,9 +43,21 @@ struct pl_tag {
 	size_t item, target;
 };
 
+/*
+ * An array of alerts on its way out: the JSON, or its text when the agent
+ * renders alerts (made by the shard that built them, so the merge only hands
+ * bytes on), with its overflow time (the order of held alerts).
+ */
+struct pl_out_alerts {
+	json_t *alerts;
+	char *text;
+	size_t len, n;
+	int64_t t; /* stop_at, ns */
+};
+
 struct pl_alert {
 	struct pl_tag tag;
-	json_t *alerts;
+	struct pl_out_alerts a;
 };
 
 struct pl_reproc {
@@ -73,9 +85,8 @@ struct pl_src {
 
 /* Alerts held back until the overflows they reprocess are poured too. */
 struct pl_held {
-	int64_t t; /* stop_at, ns */
 	size_t seq;
-	json_t *alerts;
+	struct pl_out_alerts a;
 };
 
 struct pl_batch {
@@ -192,6 +203,13 @@ static long batch_src(struct pl_batch *b, const struct acq_line *l)
 	return (long)b->nsrcs++;
 }
 
+static void out_alerts_clear(struct pl_out_alerts *oa)
+{
+	json_decref(oa->alerts);
+	free(oa->text);
+	*oa = (struct pl_out_alerts){ 0 };
+}
+
 static void batch_free(const struct cs_pipeline *pl, struct pl_batch *b)
 {
 	if (!b)
@@ -206,13 +224,13 @@ static void batch_free(const struct cs_pipeline *pl, struct pl_batch *b)
 		src_clear(&b->srcs[i]);
 	free(b->srcs);
 	for (size_t i = 0; i < b->nheld; i++)
-		json_decref(b->held[i].alerts);
+		out_alerts_clear(&b->held[i].a);
 	free(b->held);
 	for (unsigned int s = 0; s < pl->n; s++) {
 		struct pl_out *o = &b->out[s];
 
 		for (size_t i = 0; i < o->nal; i++)
-			json_decref(o->al[i].alerts);
+			out_alerts_clear(&o->al[i].a);
 		for (size_t i = 0; i < o->nre; i++)
 			cs_event_free(o->re[i].evt);
 		free(o->al);
@@ -229,14 +247,22 @@ static int batch_push(struct pl_batch *b, struct cs_event *evt, unsigned int dep
 	return 0;
 }
 
+static int64_t stop_at(json_t *alerts);
+
 int pl_shard_alert(json_t *alerts, void *arg)
 {
 	struct pl_shard *sh = arg;
 	struct pl_out *o = &sh->batch->out[sh->idx];
+	struct cs_agent *a = sh->pl->a;
+	struct pl_out_alerts oa = { .n = json_array_size(alerts), .t = stop_at(alerts) };
 
 	if (vec_reserve((void **)&o->al, &o->capal, o->nal, sizeof(*o->al), 8))
 		return -ENOMEM;
-	o->al[o->nal++] = (struct pl_alert){ { sh->item, sh->target }, json_incref(alerts) };
+	if (a->render)
+		oa.text = a->render(alerts, &oa.len, a->arg); /* NULL: lost, said at the merge */
+	else
+		oa.alerts = json_incref(alerts);
+	o->al[o->nal++] = (struct pl_alert){ { sh->item, sh->target }, oa };
 	return 0;
 }
 
@@ -345,22 +371,33 @@ static int64_t stop_at(json_t *alerts)
 	return t.sec * 1000000000LL + t.nsec;
 }
 
-/* Hold an alert (a new reference) for emit(). 0 or -ENOMEM (then it is sent at once). */
-static int hold(struct pl_batch *b, json_t *alerts)
+static void send_out(struct cs_agent *a, const struct pl_out_alerts *oa)
 {
-	if (vec_reserve((void **)&b->held, &b->capheld, b->nheld, sizeof(*b->held), 8))
-		return -ENOMEM;
-	b->held[b->nheld] = (struct pl_held){ stop_at(alerts), b->nheld, json_incref(alerts) };
+	if (oa->alerts)
+		agent_alert(oa->alerts, a);
+	else
+		agent_alert_text(a, oa->text, oa->len, oa->n);
+}
+
+/* Hold alerts (taken from *oa) for emit(); sent at once when out of memory. */
+static void hold(struct cs_agent *a, struct pl_batch *b, struct pl_out_alerts *oa)
+{
+	if (vec_reserve((void **)&b->held, &b->capheld, b->nheld, sizeof(*b->held), 8)) {
+		send_out(a, oa);
+		out_alerts_clear(oa);
+		return;
+	}
+	b->held[b->nheld] = (struct pl_held){ b->nheld, *oa };
+	*oa = (struct pl_out_alerts){ 0 };
 	b->nheld++;
-	return 0;
 }
 
 static int held_cmp(const void *x, const void *y)
 {
 	const struct pl_held *a = x, *b = y;
 
-	if (a->t != b->t)
-		return a->t < b->t ? -1 : 1;
+	if (a->a.t != b->a.t)
+		return a->a.t < b->a.t ? -1 : 1;
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
@@ -373,8 +410,8 @@ static void emit(struct cs_agent *a, struct pl_batch *b)
 	if (b->nheld > 1)
 		qsort(b->held, b->nheld, sizeof(*b->held), held_cmp);
 	for (size_t i = 0; i < b->nheld; i++) {
-		agent_alert(b->held[i].alerts, a);
-		json_decref(b->held[i].alerts);
+		send_out(a, &b->held[i].a);
+		out_alerts_clear(&b->held[i].a);
 	}
 	b->nheld = 0;
 }
@@ -394,12 +431,7 @@ static struct pl_batch *merge(struct cs_pipeline *pl, struct pl_batch *b)
 
 	memset(pos, 0, sizeof(pos));
 	while ((s = next_out(pl, b, pos, true)) >= 0) {
-		struct pl_alert *al = &b->out[s].al[pos[s]++];
-
-		if (hold(b, al->alerts))
-			agent_alert(al->alerts, a);
-		json_decref(al->alerts);
-		al->alerts = NULL;
+		hold(a, b, &b->out[s].al[pos[s]++].a);
 	}
 	a->st.parsed += b->st.parsed;
 	a->st.unparsed += b->st.unparsed;

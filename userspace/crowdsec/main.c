@@ -37,6 +37,7 @@
 #include "agent/agent.h"
 #include "agent/lapi_push.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "common/yamljson.h"
 #include "lapi/lapi.h"
 #include "profiles/profiles.h"
@@ -154,6 +155,47 @@ static int on_alert(json_t *alerts, void *arg)
 	return 0; /* a delivery problem never stops detection */
 }
 
+static int sb_dump(const char *buf, size_t n, void *sb)
+{
+	sb_putn(sb, buf, n);
+	return ((struct sbuf *)sb)->err ? -1 : 0;
+}
+
+/*
+ * Alerts on stdout, one JSON line each: rendered by the detector's worker that
+ * built them (thread-safe: no sink state), printed in order by print_lines.
+ */
+static char *render_lines(json_t *alerts, size_t *len, void *arg)
+{
+	struct sbuf sb = { 0 };
+	size_t i, start;
+	json_t *a;
+
+	json_array_foreach(alerts, i, a) {
+		start = sb.len;
+		if (json_dump_callback(a, sb_dump, &sb, JSON_COMPACT | JSON_SORT_KEYS)) {
+			if (sb.err)
+				break;
+			sb.len = start; /* this one cannot be written: the others are */
+			if (sb.buf)
+				sb.buf[start] = '\0';
+			continue;
+		}
+		sb_putc(&sb, '\n');
+	}
+	return sb_take(&sb, len);
+}
+
+static int print_lines(const char *text, size_t len, size_t nalerts, void *arg)
+{
+	struct sink *s = arg;
+
+	fwrite(text, 1, len, stdout);
+	fflush(stdout);
+	s->sent += nalerts;
+	return 0;
+}
+
 /* What the detector needs from config.yaml (CrowdSec's layout and defaults). */
 struct paths {
 	char config_dir[PATH_MAX], data_dir[PATH_MAX], simulation[PATH_MAX];
@@ -239,6 +281,8 @@ static int new_agent(const struct opts *o, const struct paths *p, struct sink *s
 		.simulation_path = p->simulation[0] ? p->simulation : NULL,
 		.hub_index_path = p->hub_index,
 		.on_alert = on_alert,
+		.render = s->lapi || s->push ? NULL : render_lines,
+		.on_text = print_lines,
 		.arg = s,
 		.workers = workers(o, p),
 	};

@@ -176,7 +176,8 @@ static int lists_query(struct cs_db *db, const char *name, bool with_items, int6
 int cs_db_allowlist_list(struct cs_db *db, bool with_items, int64_t now,
 			 struct cs_allowlist **out, size_t *n)
 {
-	int err = txn_begin_read(db);
+	/* every alert push reads them: not behind the group commit holding the handle */
+	int err = txn_begin_read_committed(db);
 
 	*out = NULL;
 	*n = 0;

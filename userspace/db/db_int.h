@@ -166,6 +166,7 @@ struct db_conn {
 	pthread_mutex_t lock;
 	struct dbstmt *st[ST__MAX];
 	struct dbstmt *decisions_many; /* alerts.c: the multi-row decision INSERT */
+	struct dbstmt *decisions_shared; /* alerts.c: the same, rows sharing all but the address */
 	int64_t changes;	       /* pg.c: rows the last statement changed */
 	bool in_txn;		       /* pg.c: a failed connection is reset only outside one */
 	uint64_t resets;	       /* pg.c: server-side statements die with a reset */
@@ -278,7 +279,8 @@ int txn_begin_read(struct cs_db *db);
  * A read of the last committed state that never waits for this process's own
  * write in progress: on SQLite, while conns[0] is held (a bulk import holds it
  * for the whole of its transaction), through db->side. For short lookups whose
- * callers may not stall behind a write (request authentication).
+ * callers may not stall behind a write (request authentication, the allowlists
+ * an alert push is filtered through).
  */
 int txn_begin_read_committed(struct cs_db *db);
 /*

@@ -180,6 +180,17 @@ struct vm_memo {
 #define EXPR_VM_HS_SLOTS 16
 #define EXPR_VM_FIELD_SLOTS 256	/* even: pairs of ways */
 #define EXPR_VM_GRAVE_SLOTS 64	/* cache evictions kept until the evaluation ends */
+#define EXPR_VM_RESULT_SLOTS 128	/* even: pairs of ways */
+#define EXPR_VM_RESULT_LEN 232	/* bytes of a subject kept (a user agent fits) */
+
+/* The answer a set of patterns gave for one subject, by content (vm_result_get). */
+struct vm_result {
+	uint64_t id;	/* of the pattern set; 0: empty */
+	uint64_t hash;
+	uint32_t len;
+	int32_t result;
+	char s[EXPR_VM_RESULT_LEN];
+};
 
 #define EXPR_VM_FIELD_KEY 36	/* bytes of a cached key: field names are short */
 
@@ -221,6 +232,7 @@ struct expr_vm {
 	int depth;
 	int ngrave;
 	struct expr_value grave[EXPR_VM_GRAVE_SLOTS];
+	struct vm_result results[EXPR_VM_RESULT_SLOTS];
 };
 
 /* The calling thread's vm (made on first use); NULL only on ENOMEM. */
@@ -247,6 +259,17 @@ const struct expr_value *field_peek(struct expr_vm *vm, uint64_t version,
 				    const struct expr_value *key, uint64_t khash);
 void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
 	       uint64_t khash, const struct expr_value *val);
+/*
+ * Answers of immutable pattern sets (a multire, by its never-reused id) to
+ * subjects, by content: the same user agent on a thousand lines is scanned by
+ * RegexpInFile once. vm_result_get: whether the answer is kept, in *result
+ * (subjects longer than EXPR_VM_RESULT_LEN never are). hash: cs_hash(s, len).
+ */
+bool vm_result_get(struct expr_vm *vm, uint64_t id, const char *s, size_t len, uint64_t hash,
+		   int *result);
+void vm_result_put(struct expr_vm *vm, uint64_t id, const char *s, size_t len, uint64_t hash,
+		   int result);
+
 /* Start and end of an evaluation on vm: the end of the outermost one drops
  * what the caches evicted meanwhile. */
 static inline void vm_enter(struct expr_vm *vm)

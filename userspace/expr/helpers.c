@@ -362,6 +362,12 @@ static int url_unescape(const struct expr_value *v, bool query, struct expr_valu
 	const char *s = S(v);
 	size_t l = SL(v);
 
+	/* most paths have nothing to unescape: the same string (and its Upper() memo) */
+	if (!memchr(s, '%', l) && (!query || !memchr(s, '+', l))) {
+		*out = expr_value_ref(v);
+		return 0;
+	}
+
 	for (size_t i = 0; i < l; i++) {
 		if (s[i] == '%') {
 			int hi = i + 2 < l ? hex_digit(s[i + 1]) : -1;

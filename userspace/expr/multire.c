@@ -26,6 +26,7 @@
 
 #include <hs.h>
 
+#include "common/hash.h"
 #include "common/utf8.h"
 #include "expr/ast.h"
 
@@ -309,13 +310,27 @@ static int others_any(struct multire *m, const char *s, size_t len)
 	return search_each(m, m->rest, m->nrest, s, len);
 }
 
-int multire_any(const struct multire *cm, const char *s, size_t len)
+static int scan(struct multire *m, const char *s, size_t len)
 {
-	struct multire *m = (struct multire *)cm;	/* only the lazy database changes */
-
 	if (m->words && strset_any(m->words, s, len) == 1)
 		return 1;
 	if (!m->nother)
 		return 0;
 	return others_any(m, s, len);
+}
+
+int multire_any(const struct multire *cm, const char *s, size_t len)
+{
+	struct multire *m = (struct multire *)cm;	/* only the lazy database changes */
+	struct expr_vm *vm = len <= EXPR_VM_RESULT_LEN ? vm_current() : NULL;
+	uint64_t h = vm ? cs_hash(s, len) : 0;
+	int rc;
+
+	if (vm && vm_result_get(vm, m->id, s, len, h, &rc))
+		return rc;
+	rc = scan(m, s, len);
+	/* a limit hit is an answer too: the same subject hits it again */
+	if (vm && (rc == 0 || rc == 1 || rc == -E2BIG))
+		vm_result_put(vm, m->id, s, len, h, rc);
+	return rc;
 }

@@ -305,3 +305,47 @@ void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *ke
 	memcpy(f[0].key, key->s->s, key->s->len);
 	f[0].val = expr_value_ref(val);
 }
+
+/* ---- answers of pattern sets, by content ---- */
+
+static struct vm_result *result_pair(struct expr_vm *vm, uint64_t id, uint64_t hash)
+{
+	uint64_t h = hash ^ id * 0x9E3779B97F4A7C15ull;
+
+	return &vm->results[(h >> 32) % EXPR_VM_RESULT_SLOTS & ~1u];
+}
+
+static bool result_is(const struct vm_result *r, uint64_t id, const char *s, size_t len,
+		      uint64_t hash)
+{
+	return r->id == id && r->hash == hash && r->len == len && !memcmp(r->s, s, len);
+}
+
+bool vm_result_get(struct expr_vm *vm, uint64_t id, const char *s, size_t len, uint64_t hash,
+		   int *result)
+{
+	struct vm_result *r = result_pair(vm, id, hash);
+
+	if (len > EXPR_VM_RESULT_LEN)
+		return false;
+	if (!result_is(r, id, s, len, hash) && !result_is(++r, id, s, len, hash))
+		return false;
+	*result = r->result;
+	return true;
+}
+
+void vm_result_put(struct expr_vm *vm, uint64_t id, const char *s, size_t len, uint64_t hash,
+		   int result)
+{
+	struct vm_result *r = result_pair(vm, id, hash);
+
+	if (len > EXPR_VM_RESULT_LEN)
+		return;
+	/* the older of the two goes */
+	r[1] = r[0];
+	r[0].id = id;
+	r[0].hash = hash;
+	r[0].len = (uint32_t)len;
+	r[0].result = result;
+	memcpy(r[0].s, s, len);
+}

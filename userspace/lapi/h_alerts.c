@@ -50,6 +50,7 @@ static void reply_missing(struct req *r, json_t *miss)
 
 /* A push between its decode and its answer (the connection may be suspended meanwhile). */
 struct push {
+	struct cs_lapi *l;
 	struct cs_alert **v;
 	size_t n;
 	int64_t *ids;
@@ -62,6 +63,11 @@ static void push_free(void *arg)
 
 	if (!p)
 		return;
+	if (p->st.keep) { /* committed, but the listener stopped before answering */
+		char msg[256];
+
+		lapi_store_end(p->l, &p->st, p->st.commit.err, msg, sizeof(msg));
+	}
 	cs_alerts_free(p->v, p->n);
 	free(p->ids);
 	free(p);
@@ -122,6 +128,7 @@ static void push_store(struct req *r, struct cs_alert **v, size_t n, int64_t now
 		reply_msg(r, 500, "out of memory");
 		return;
 	}
+	p->l = r->l;
 	p->v = v;
 	p->n = n;
 	ret = lapi_store_begin(r->l, &p->st, v, n, r->machine, now, p->ids, msg, sizeof(msg));

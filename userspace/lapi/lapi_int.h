@@ -449,7 +449,7 @@ struct lapi_store {
 	const char *machine;
 	int64_t now;
 	int64_t *ids;
-	struct cs_alert **keep; /* the alerts to store */
+	struct cs_alert **keep; /* the alerts to store; keep to drop: one block (queue.c) */
 	int64_t *kids;
 	char *const **notify;
 	size_t *nnotify;
