@@ -5,7 +5,9 @@
 #  2. drop rate on a veth pair: $SHARED_DIR/bench/drop/run.sh with our bouncer plugged
 #     into its BOUNCER_* hooks, nftables (crowdsec-firewall-bouncer layout) and the
 #     reference LPM dropper measured in the same run, same traffic, same ban set;
-#     xdp-dropall (drops every frame unread) is the pipe's floor;
+#     xdp-dropall (drops every frame unread) is the pipe's floor, xdp-parsedrop
+#     (reads the source address, then drops: no lookup) that of any program that
+#     looks at the packet;
 #  3. the same at the largest size with floods from many sources (FLOODS=0 skips):
 #     every address of 198.18.0.0/15 (131,072 banned sources, IPv4), 1M distinct
 #     banned IPv6 sources, and a mixed IPv4 flood (10 % of the 131,072 sources banned).
@@ -59,11 +61,11 @@ bans() {
 
 echo "### drop rate on veth (victim ns/pkt = CPU per flood packet; lower is better)"
 drop "1000 sources, all banned (IPv4)" base SIZES="${SIZES:-1000 1000000}" \
-	NSRC="${NSRC:-1000}" METHODS="${METHODS:-none xdp-dropall nft-input ref-xdp bouncer}"
+	NSRC="${NSRC:-1000}" METHODS="${METHODS:-none xdp-dropall xdp-parsedrop nft-input ref-xdp bouncer}"
 
 if [ "${FLOODS:-1}" = 1 ]; then
 	n=${SIZES:-1000 1000000}; n=${n##* }
-	meth=${FLOOD_METHODS:-xdp-dropall nft-input ref-xdp bouncer}
+	meth=${FLOOD_METHODS:-xdp-dropall xdp-parsedrop nft-input ref-xdp bouncer}
 	mkdir -p "$work/out-v4all" "$work/out-v6all" "$work/out-v4mix"
 	bans "$n" 131072 17 4 1 "$work/out-v4all/bans-$n-v4-b1.txt"
 	bans "$n" 1000000 20 6 1 "$work/out-v6all/bans-$n-v6-b1.txt"

@@ -18,6 +18,9 @@ export PG_BIN PG_DIR PG_SOCK PG_PORT PG_USER BUILD LAPI_DB=postgresql
 pg_createdb cs_contract_db
 CS_TEST_PG_CONNINFO="host=$PG_SOCK port=$PG_PORT user=$PG_USER dbname=cs_contract_db" \
 	run_on_pg "$BUILD/tests/lapi/test_lapi_db"
+pg_createdb cs_bulk_db
+CS_TEST_PG_CONNINFO="host=$PG_SOCK port=$PG_PORT user=$PG_USER dbname=cs_bulk_db" \
+	run_on_pg "$BUILD/tests/lapi/test_db_bulk_insert"
 # the HTTP contract, the real bouncers, allowlists, imports, TLS auth, usage metrics
 for t in test_lapi_http.sh test_lapi_bouncers.sh test_lapi_allowlists.sh test_lapi_decisions_import.sh \
 	test_lapi_tls.sh test_usage_metrics.sh test_lapi_alert_uuid.sh; do

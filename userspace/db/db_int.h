@@ -166,6 +166,7 @@ struct db_conn {
 	pthread_mutex_t lock;
 	struct dbstmt *st[ST__MAX];
 	struct dbstmt *decisions_many; /* alerts.c: the multi-row decision INSERT */
+	struct dbstmt *decisions_shared; /* alerts.c: the same, rows sharing all but the address */
 	int64_t changes;	       /* pg.c: rows the last statement changed */
 	bool in_txn;		       /* pg.c: a failed connection is reset only outside one */
 	uint64_t resets;	       /* pg.c: server-side statements die with a reset */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,24 +159,21 @@ unsigned long cs_lapi_alerts_dropped(struct cs_lapi *l)
 	return n;
 }
 
+/* The arrays are one block from keep on: keep NULL says st holds nothing. */
 static void store_release(struct lapi_store *st)
 {
 	free(st->keep);
-	free(st->kids);
-	free(st->notify);
-	free(st->nnotify);
-	free(st->drop);
-	st->keep = NULL;
-	st->kids = NULL;
-	st->notify = NULL;
-	st->nnotify = NULL;
-	st->drop = NULL;
+	memset(&st->keep, 0, (char *)(&st->drop + 1) - (char *)&st->keep);
 }
 
 int lapi_store_begin(struct cs_lapi *l, struct lapi_store *st, struct cs_alert **v, size_t n,
 		     const char *machine, int64_t now, int64_t *ids, char *msg, size_t msglen)
 {
-	size_t nk = 0;
+	/* per alert: keep, kids, notify, nnotify (8 bytes each, aligned alike), then drop */
+	size_t per = sizeof(*st->keep) + sizeof(*st->kids) + sizeof(*st->notify) +
+		     sizeof(*st->nnotify) + sizeof(*st->drop);
+	size_t nk = 0, m = n + 1;
+	char *block;
 	int ret = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -184,16 +182,16 @@ int lapi_store_begin(struct cs_lapi *l, struct lapi_store *st, struct cs_alert *
 	st->machine = machine;
 	st->now = now;
 	st->ids = ids;
-	st->keep = calloc(n + 1, sizeof(*st->keep));
-	st->kids = calloc(n + 1, sizeof(*st->kids));
-	st->notify = calloc(n + 1, sizeof(*st->notify));
-	st->nnotify = calloc(n + 1, sizeof(*st->nnotify));
-	st->drop = calloc(n + 1, sizeof(*st->drop));
-	if (!st->keep || !st->kids || !st->notify || !st->nnotify || !st->drop) {
+	block = n < SIZE_MAX / per - 1 ? calloc(m, per) : NULL;
+	if (!block) {
 		snprintf(msg, msglen, "out of memory");
-		ret = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
+	st->keep = (struct cs_alert **)block;
+	st->kids = (int64_t *)(st->keep + m);
+	st->notify = (char *const **)(st->kids + m);
+	st->nnotify = (size_t *)(st->notify + m);
+	st->drop = (bool *)(st->nnotify + m);
 	/* allowlists first: an allowlisted IP or range gets no decision, not even from profiles */
 	for (size_t i = 0; i < n; i++) {
 		ids[i] = 0;
