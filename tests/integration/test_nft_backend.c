@@ -66,40 +66,61 @@ static int count_items(const struct nlmsghdr *h)
 }
 
 /* The notifications up to and including `gens` transactions' NEWGEN (bounded). */
-static struct counts read_notifications(int gens)
+/* One recv() of the notification socket into *c: 0, or -1 when nothing is queued. */
+static int read_one(struct counts *c)
 {
 	static uint8_t buf[1 << 16];
+	ssize_t len = recv(mon, buf, sizeof(buf), MSG_DONTWAIT);
+
+	if (len < 0) {
+		if (errno == ENOBUFS)
+			fprintf(stderr, "notifications overflowed\n");
+		return errno == ENOBUFS ? 0 : -1;
+	}
+	for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+		switch (h->nlmsg_type & 0xff) {
+		case NFT_MSG_NEWGEN:
+			c->gens++;
+			break;
+		case NFT_MSG_NEWSETELEM:
+			c->added += count_items(h);
+			break;
+		case NFT_MSG_DELSETELEM:
+			c->deleted += count_items(h);
+			break;
+		}
+	}
+	return 0;
+}
+
+static struct counts read_notifications(int gens)
+{
 	struct counts c = { 0 };
 	int waited = 0;
 
 	while (c.gens < gens && waited < WAIT_MS) {
 		struct pollfd pfd = { .fd = mon, .events = POLLIN };
-		ssize_t len;
 
 		if (poll(&pfd, 1, 100) <= 0) {
 			waited += 100;
 			continue;
 		}
-		len = recv(mon, buf, sizeof(buf), MSG_DONTWAIT);
-		if (len < 0) {
-			if (errno == ENOBUFS)
-				fprintf(stderr, "notifications overflowed\n");
-			continue;
-		}
-		for (struct nlmsghdr *h = (void *)buf; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-			switch (h->nlmsg_type & 0xff) {
-			case NFT_MSG_NEWGEN:
-				c.gens++;
-				break;
-			case NFT_MSG_NEWSETELEM:
-				c.added += count_items(h);
-				break;
-			case NFT_MSG_DELSETELEM:
-				c.deleted += count_items(h);
-				break;
-			}
-		}
+		read_one(&c);
 	}
+	return c;
+}
+
+/*
+ * Everything queued now. The kernel queues a transaction's notifications before
+ * the sendmsg() that carried it returns, so after a call that committed (an nft
+ * command, the backend's open or commit) all of its are here: no waiting.
+ */
+static struct counts drain_notifications(void)
+{
+	struct counts c = { 0 };
+
+	while (!read_one(&c))
+		;
 	return c;
 }
 
@@ -353,7 +374,8 @@ int main(void)
 	b = NULL;
 	if (!ASSERT_OK(backend_nft_ops.open(&cfg, &b), "reopened on the tables left"))
 		goto out;
-	read_notifications(1); /* the tables' "add" at open */
+	c = drain_notifications(); /* the tables' "add" at open: one transaction a family */
+	ASSERT_EQ(c.gens, 2, "reopen: one transaction for each family's tables");
 	{
 		struct tally t = { 0 };
 		char s4[64];
@@ -379,8 +401,9 @@ int main(void)
 		}
 		ASSERT_OK(backend_nft_ops.commit(b, true, &failed), "the full state");
 		ASSERT_EQ(failed, 0, "full state: nothing failed");
-		c = read_notifications(1);
+		c = drain_notifications();
 		ASSERT_EQ(c.gens, 1, "the host sets replaced in one transaction");
+		ASSERT_EQ(c.added, N_HOSTS / 2 + 1, "that transaction adds the full state's hosts");
 		n = list_set("ip", t4, s4, &v);
 		ASSERT_EQ(n, N_HOSTS / 2 + 1, "exactly the full state's hosts (and the held one)");
 		ASSERT_TRUE(has(v, "198.18.9.11") && has(v, "198.19.0.0") && !has(v, "198.19.11.183") &&
@@ -389,6 +412,23 @@ int main(void)
 		free_list(v);
 		n = list_set("ip6", t6, h6, &v);
 		ASSERT_EQ(n, 0, "the IPv6 host set replaced too");
+		free_list(v);
+	}
+
+	/* 3b. a full state with no host at all (every ban lifted while we were away)
+	 * still replaces the host sets: a flush with no element after it */
+	backend_nft_ops.close(b, true);
+	b = NULL;
+	if (!ASSERT_OK(backend_nft_ops.open(&cfg, &b), "reopened again"))
+		goto out;
+	drain_notifications();
+	ASSERT_OK(backend_nft_ops.commit(b, true, &failed), "an empty full state");
+	{
+		char s4[64];
+
+		snprintf(s4, sizeof(s4), "%s-blacklists", t4);
+		n = list_set("ip", t4, s4, &v);
+		ASSERT_EQ(n, 0, "an empty full state empties the host set");
 		free_list(v);
 	}
 
@@ -415,6 +455,25 @@ int main(void)
 		ASSERT_TRUE(has(v, "198.18.9.12"), "a 20-year ban, its timeout cut to what nft takes");
 		free_list(v);
 	}
+
+	/* 5. a full state refused (the IPv6 table gone again) goes in message by
+	 * message without its flush: it must count as failed, so that the fetcher
+	 * sends the full state again, and the hosts stay unknown until one is whole */
+	backend_nft_ops.close(b, true);
+	b = NULL;
+	if (!ASSERT_OK(backend_nft_ops.open(&cfg, &b), "reopened for a refused full state"))
+		goto out;
+	drain_notifications();
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "nft delete table ip6 %s", t6);
+		ASSERT_EQ(system(cmd), 0, "IPv6 table deleted again");
+	}
+	set(b, "198.18.9.20", hour);
+	failed = 0;
+	backend_nft_ops.commit(b, true, &failed);
+	ASSERT_TRUE(failed >= 1, "a refused full state counts as failed (resync asked)");
 out:
 	backend_nft_ops.close(b, false);
 	if (mon >= 0)

@@ -607,6 +607,7 @@ static void on_failed(enum nfb_op op, int family, const char *set, const struct 
 static int nft_commit(struct backend *b, bool full, size_t *failed)
 {
 	uint64_t t0 = boot_ns();
+	bool flushing = false;
 	size_t n;
 	int err = 0;
 
@@ -624,9 +625,10 @@ static int nft_commit(struct backend *b, bool full, size_t *failed)
 						      f == FAM4 ? b->cfg->nft_table4 : b->cfg->nft_table6,
 						      b->sets[f][0]);
 		b->hosts_unknown = false;
+		flushing = true;
 	}
 	n = nfb_pending_elems(b->nl);
-	if (n) {
+	if (n || flushing) {
 		int e = nfb_commit(b->nl, on_failed, b);
 
 		if (e == -EIO)
@@ -635,6 +637,14 @@ static int nft_commit(struct backend *b, bool full, size_t *failed)
 		else if (e)
 			log_warn("nftables: cannot send a transaction: %s", strerror(-e));
 		err = err ? err : e;
+		/* a refused replacement is applied message by message without its flush:
+		 * hosts lifted while we were away would stay. The host sets are unknown
+		 * again, and a failure makes the fetcher send the full state again. */
+		if (e && flushing) {
+			hostset_clear(b->hosts);
+			b->hosts_unknown = true;
+			b->failed++;
+		}
 	}
 	/* after a refusal, what the interval sets hold is read back, and the union
 	 * written again at the next commit */

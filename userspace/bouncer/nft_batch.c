@@ -519,9 +519,9 @@ static int salvage_msg(struct nfb *b, struct nlmsghdr *h, nfb_failed_fn failed, 
 	if (!s)
 		return -ENOMEM;
 	nftnl_set_elem_foreach(s, count_cb, &elems);
-	if (!elems) { /* the flush */
+	if (!elems) { /* the flush: alone, it would open a window with the set empty */
 		nftnl_set_free(s);
-		return 0;
+		return -EIO; /* left out: the caller must know its replacement did not happen */
 	}
 	h->nlmsg_seq = seq;
 	err = send_batch(b, iov, 3, seq, seq, h->nlmsg_len);

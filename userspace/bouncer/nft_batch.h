@@ -84,7 +84,7 @@ size_t nfb_pending_elems(const struct nfb *b);
  * fails, each message is sent again as a transaction of its own (so a bad element
  * costs only its message; a flush is left out); for each element of a message that
  * still fails, failed() is called (op, family, set name, element). Returns 0, or
- * -EIO (or the socket's -errno) if any message failed.
+ * -EIO (or the socket's -errno) if any message failed or a flush was left out.
  */
 typedef void (*nfb_failed_fn)(enum nfb_op op, int family, const char *set,
 			      const struct nfb_listed *e, void *arg);
