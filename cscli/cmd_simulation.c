@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/strv.h"
+#include "common/quote.h"
 #include "common/yamljson.h"
 #include "cscli/cscli.h"
 #include "hub/hub.h"
@@ -91,13 +92,9 @@ static int sim_save(const struct sim *s)
 	if (s->n) {
 		fprintf(f, "exclusions:\n");
 		for (size_t i = 0; i < s->n; i++) {
-			fputs("    - \"", f);
-			for (const char *p = s->excl[i]; *p; p++) {
-				if (*p == '"' || *p == '\\')
-					fputc('\\', f);
-				fputc(*p, f);
-			}
-			fputs("\"\n", f);
+			fputs("    - ", f);
+			fput_dquoted(f, s->excl[i]);
+			fputc('\n', f);
 		}
 	}
 	if (fflush(f) || fsync(fileno(f)) || fclose(f) || rename(tmp, s->path)) {

@@ -232,6 +232,30 @@ static void test_simulation_file(void)
 	unlink(p);
 }
 
+/* acquisition_dir: its *.yaml and *.yml files (as upstream), nothing else */
+static void test_acquis_dir(void)
+{
+	char dir[PATH_MAX * 2], err[512] = "";
+	struct cs_agent_opts o = { .config_dir = root, .acquis_dir = dir };
+	struct cs_agent *a = NULL;
+
+	snprintf(dir, sizeof(dir), "%s/acquis.d", root);
+	ASSERT_OK(mkdir(dir, 0755), "acquis.d made");
+	ASSERT_OK(t_write_file(root, "acquis.d/a.yaml",
+			       "filenames:\n  - /dev/null\nlabels:\n  type: syslog\n"),
+		  "a.yaml written");
+	ASSERT_OK(t_write_file(root, "acquis.d/notes.txt", "not: [yaml\n"), "notes.txt written");
+	if (ASSERT_OK(cs_agent_new(&o, &a, err, sizeof(err)), "*.yaml read, other files not"))
+		cs_agent_free(a);
+	else
+		fprintf(stderr, "     %s\n", err);
+	a = NULL;
+	ASSERT_OK(t_write_file(root, "acquis.d/b.yml", "source: nosuch\n"), "b.yml written");
+	ASSERT_TRUE(cs_agent_new(&o, &a, err, sizeof(err)) < 0, "*.yml read too");
+	ASSERT_TRUE(strstr(err, "b.yml") != NULL, "its error names the file");
+	cs_agent_free(a);
+}
+
 int main(void)
 {
 	snprintf(hub, sizeof(hub), "%s", t_shared("hub"));
@@ -251,5 +275,6 @@ int main(void)
 	test_scenario_version();
 	test_bad_scenario();
 	test_simulation_file();
+	test_acquis_dir();
 	return TEST_SUMMARY();
 }

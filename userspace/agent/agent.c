@@ -3,7 +3,6 @@
 #include "agent/agent_int.h"
 #include "agent/pipeline.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -19,6 +18,7 @@
 #include "acquisition/acq.h"
 #include "bucket/bucket.h"
 #include "common/log.h"
+#include "common/readfile.h"
 #include "common/strmap.h"
 #include "common/strv.h"
 #include "common/ywalk.h"
@@ -366,20 +366,18 @@ static int load_acquisition(struct cs_agent *a, const struct cs_agent_opts *o, c
 	} else {
 		rc = o->acquis_path ? acq_config_load_file(&cfg, o->acquis_path, err, errlen) : 0;
 		if (!rc && o->acquis_dir) {
-			struct dirent **ents = NULL;
-			int n = scandir(o->acquis_dir, &ents, NULL, alphasort);
-			char path[PATH_MAX + 256];
+			/* *.yaml and *.yml, as upstream's acquisition_dir; a directory
+			 * that cannot be read adds nothing */
+			char **names = NULL, path[PATH_MAX + 256];
+			size_t n = 0;
 
-			for (int i = 0; i < n; i++) {
-				size_t len = strlen(ents[i]->d_name);
-
-				if (!rc && len > 5 && !strcmp(ents[i]->d_name + len - 5, ".yaml")) {
-					snprintf(path, sizeof(path), "%s/%s", o->acquis_dir, ents[i]->d_name);
-					rc = acq_config_load_file(&cfg, path, err, errlen);
-				}
-				free(ents[i]);
+			if (strv_from_dir(o->acquis_dir, cs_keep_yaml_name, NULL, &names, &n) == -ENOMEM)
+				rc = fail(err, errlen, -ENOMEM, "%s: out of memory", o->acquis_dir);
+			for (size_t i = 0; !rc && i < n; i++) {
+				snprintf(path, sizeof(path), "%s/%s", o->acquis_dir, names[i]);
+				rc = acq_config_load_file(&cfg, path, err, errlen);
 			}
-			free(ents);
+			strv_free(names, n);
 		}
 		if (!rc && !cfg.nsrcs)
 			rc = fail(err, errlen, -EINVAL, "%s: no datasource configured",

@@ -579,11 +579,6 @@ int cs_buckets_load_file(struct cs_buckets *b, const char *path, const char *ver
 	return err;
 }
 
-static bool yaml_name(const char *dir, const char *name, void *arg)
-{
-	return cs_is_yaml_name(name);
-}
-
 int cs_buckets_load_dir(struct cs_buckets *b, const char *dir)
 {
 	return cs_buckets_load_dir_versioned(b, dir, NULL, NULL);
@@ -594,7 +589,7 @@ int cs_buckets_load_dir_versioned(struct cs_buckets *b, const char *dir,
 {
 	char **names, path[4096];
 	size_t n;
-	int err = strv_from_dir(dir, yaml_name, NULL, &names, &n);
+	int err = strv_from_dir(dir, cs_keep_yaml_name, NULL, &names, &n);
 
 	if (err) {
 		snprintf(b->err, sizeof(b->err), "%s: %s", dir, strerror(-err));

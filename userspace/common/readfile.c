@@ -57,3 +57,10 @@ bool cs_is_yaml_name(const char *name)
 
 	return (l > 5 && !strcmp(name + l - 5, ".yaml")) || (l > 4 && !strcmp(name + l - 4, ".yml"));
 }
+
+bool cs_keep_yaml_name(const char *dir, const char *name, void *arg)
+{
+	(void)dir;
+	(void)arg;
+	return cs_is_yaml_name(name);
+}

@@ -23,5 +23,7 @@ int cs_read_file(const char *path, size_t max, char **out, size_t *len);
 
 /* A configuration file's name: "*.yaml" or "*.yml" (CrowdSec reads both). */
 bool cs_is_yaml_name(const char *name);
+/* The same as a strv_from_dir() filter (dir and arg unused). */
+bool cs_keep_yaml_name(const char *dir, const char *name, void *arg);
 
 #endif /* CS_READFILE_H */

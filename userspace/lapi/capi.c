@@ -24,6 +24,7 @@
 #include "common/gotime.h"
 #include "common/ipaddr.h"
 #include "common/log.h"
+#include "common/readfile.h"
 #include "common/yamljson.h"
 #include "lapi/lapi_int.h"
 #include "bouncer/stream.h"
@@ -174,10 +175,10 @@ static json_t *member_scenarios(struct capi *c)
 	d = opendir(dir);
 	while (d && (e = readdir(d)) && files < CAPI_MAX_SCENARIO_FILES) {
 		char path[4400], err[256];
-		size_t len = strlen(e->d_name), i;
 		json_t *docs, *doc;
+		size_t i;
 
-		if (len < 6 || (strcmp(e->d_name + len - 5, ".yaml") && strcmp(e->d_name + len - 4, ".yml")))
+		if (!cs_is_yaml_name(e->d_name))
 			continue;
 		files++;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);

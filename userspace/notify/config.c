@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 /* Loading notification_dir's configurations (CrowdSec's plugin YAML files). */
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +7,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/readfile.h"
 #include "common/strv.h"
 #include "common/yamljson.h"
 #include "notify/notify_int.h"
@@ -133,11 +133,6 @@ static int load_doc(json_t *doc, const char *path, struct notification *nt, char
 	return gotmpl_parse_at(path, format_line(path), format, &nt->format, err, errlen);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int load_file(struct cs_notify *n, const char *path, char *err, size_t errlen)
 {
 	json_t *docs = yamljson_load_file_strict_env(path, err, errlen), *doc;
@@ -187,8 +182,6 @@ int cs_notify_load(const char *dir, struct cs_notify **out, char *err, size_t er
 	struct cs_notify *n = calloc(1, sizeof(*n));
 	char **files = NULL;
 	size_t nfiles = 0;
-	struct dirent *de;
-	DIR *d;
 	int ret = 0;
 
 	*out = NULL;
@@ -196,33 +189,20 @@ int cs_notify_load(const char *dir, struct cs_notify **out, char *err, size_t er
 		return -ENOMEM;
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->wake, NULL);
-	d = dir ? opendir(dir) : NULL;
-	while (d && (de = readdir(d))) {
-		size_t l = strlen(de->d_name);
+	/* a directory that cannot be read has no notification: as before */
+	if (dir && strv_from_dir(dir, cs_keep_yaml_name, NULL, &files, &nfiles) == -ENOMEM)
+		ret = -ENOMEM;
+	if (nfiles > MAX_FILES) {
+		snprintf(err, errlen, "%s: more than %d notification files", dir, MAX_FILES);
+		ret = -E2BIG;
+	}
+	for (size_t i = 0; !ret && i < nfiles; i++) {
 		char path[4096];
 
-		if (de->d_name[0] == '.' ||
-		    !((l > 5 && !strcmp(de->d_name + l - 5, ".yaml")) ||
-		      (l > 4 && !strcmp(de->d_name + l - 4, ".yml"))))
-			continue;
-		if (nfiles == MAX_FILES) {
-			snprintf(err, errlen, "%s: more than %d notification files", dir, MAX_FILES);
-			ret = -E2BIG;
-			break;
-		}
 		snprintf(path, sizeof(path), "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
-			 de->d_name);
-		if (strv_push(&files, &nfiles, path)) {
-			ret = -ENOMEM;
-			break;
-		}
+			 files[i]);
+		ret = load_file(n, path, err, errlen);
 	}
-	if (d)
-		closedir(d);
-	if (nfiles)
-		qsort(files, nfiles, sizeof(*files), cmp_str);
-	for (size_t i = 0; !ret && i < nfiles; i++)
-		ret = load_file(n, files[i], err, errlen);
 	strv_free(files, nfiles);
 	if (ret) {
 		cs_notify_free(n);
