@@ -101,6 +101,12 @@ req POST /v1/alerts -d "$(alert_json Ip 198.18.50.1)"
 check_eq "no token" "$CODE $BODY" '401 {"code":401,"message":"cookie token is empty"}'
 req POST /v1/alerts -H "Authorization: Bearer ${TOKEN%??}xx" -d "$(alert_json Ip 198.18.50.1)"
 check_eq "tampered token" "$CODE" 401
+# a token verified once is remembered by its connection: another one on the same connection
+# (no new connect) is verified anew
+check_eq "one connection: good, tampered, good token" "$(curl -s -o /dev/null -w '%{http_code} %{num_connects}\n' \
+	"$URL/v1/heartbeat" "${AUTH[@]}" --next -s -o /dev/null -w '%{http_code} %{num_connects}\n' \
+	-H "Authorization: Bearer ${TOKEN%??}xx" "$URL/v1/heartbeat" --next -s -o /dev/null \
+	-w '%{http_code}\n' "${AUTH[@]}" "$URL/v1/heartbeat" | tr '\n' ' ')" "200 1 401 0 200 "
 req GET /v1/alerts -H "X-Api-Key: $KEY"
 check_eq "api key on a machine route" "$CODE $BODY" '401 {"code":401,"message":"cookie token is empty"}'
 req GET /v1/decisions "${AUTH[@]}"

@@ -114,10 +114,17 @@ bool auth_machine(struct req *r, int64_t leeway)
 		reply_jwt_error(r, "cookie token is empty");
 		return false;
 	}
-	if (jwt_verify(r->l->secret, r->l->secret_len, tok, gotime_now(), leeway, r->machine,
-		       sizeof(r->machine), msg, sizeof(msg))) {
-		reply_jwt_error(r, msg);
-		return false;
+	int64_t now = gotime_now(), exp;
+
+	/* the refresh route's leeway is not remembered: only plain verifications are */
+	if (leeway || !lapi_conn_jwt_get(r, tok, now, r->machine, sizeof(r->machine))) {
+		if (jwt_verify_exp(r->l->secret, r->l->secret_len, tok, now, leeway, r->machine,
+				   sizeof(r->machine), msg, sizeof(msg), &exp)) {
+			reply_jwt_error(r, msg);
+			return false;
+		}
+		if (!leeway)
+			lapi_conn_jwt_put(r, tok, r->machine, exp);
 	}
 	/* A token outlives nothing: a machine deleted or invalidated since its login
 	 * loses access at once, refresh included (one lookup on the unique index). */

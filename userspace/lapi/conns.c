@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "common/gotime.h"
@@ -19,6 +20,10 @@ struct lapi_conn {
 	int64_t opened;
 	bool request_seen; /* headers arrived once: the header deadline is met */
 	bool cut;
+	/* the last machine token verified here (used by the connection's thread only) */
+	char *jwt;
+	char jwt_id[LAPI_MAX_ID];
+	int64_t jwt_exp;
 };
 
 void lapi_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -49,6 +54,7 @@ void lapi_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
 	cs_dlist_unlink(&l->conns, &c->link);
 	l->n_conns--;
 	pthread_mutex_unlock(&l->conn_lock);
+	free(c->jwt);
 	free(c);
 	*socket_context = NULL;
 }
@@ -104,6 +110,28 @@ void lapi_conn_authenticated(struct req *r)
 	if (*peer)
 		ratelimit_mark(r->l->known_sources, peer, gotime_now());
 	MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, r->l->cfg.conn_timeout);
+}
+
+bool lapi_conn_jwt_get(struct req *r, const char *tok, int64_t now, char *id, size_t idlen)
+{
+	struct lapi_conn *c = conn_of(r);
+
+	if (!c || !c->jwt || now > c->jwt_exp || strcmp(c->jwt, tok) || strlen(c->jwt_id) >= idlen)
+		return false;
+	strcpy(id, c->jwt_id);
+	return true;
+}
+
+void lapi_conn_jwt_put(struct req *r, const char *tok, const char *id, int64_t exp)
+{
+	struct lapi_conn *c = conn_of(r);
+
+	if (!c || strlen(id) >= sizeof(c->jwt_id))
+		return;
+	free(c->jwt);
+	c->jwt = strdup(tok);
+	strcpy(c->jwt_id, id);
+	c->jwt_exp = exp;
 }
 
 void *lapi_conn_reaper_main(void *arg)

@@ -58,6 +58,14 @@ out:
 int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t now,
 	       int64_t leeway, char *id, size_t idlen, char *msg, size_t msglen)
 {
+	int64_t exp;
+
+	return jwt_verify_exp(secret, slen, token, now, leeway, id, idlen, msg, msglen, &exp);
+}
+
+int jwt_verify_exp(const uint8_t *secret, size_t slen, const char *token, int64_t now,
+		   int64_t leeway, char *id, size_t idlen, char *msg, size_t msglen, int64_t *exp)
+{
 	const char *d1, *d2;
 	uint8_t mac[SHA256_LEN], got[SHA256_LEN], payload[JWT_MAX_LEN];
 	json_t *claims = NULL, *jid, *jexp;
@@ -107,6 +115,7 @@ int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t no
 		goto out;
 	}
 	strcpy(id, json_string_value(jid));
+	*exp = exp_ns - leeway; /* saturated when the claim was */
 	err = 0;
 out:
 	json_decref(claims);

@@ -86,6 +86,9 @@ int jwt_sign(const uint8_t *secret, size_t slen, const char *id, int64_t now, in
  */
 int jwt_verify(const uint8_t *secret, size_t slen, const char *token, int64_t now,
 	       int64_t leeway, char *id, size_t idlen, char *msg, size_t msglen);
+/* The same, and *exp: the token's expiry (ns, without the leeway) once verified. */
+int jwt_verify_exp(const uint8_t *secret, size_t slen, const char *token, int64_t now,
+		   int64_t leeway, char *id, size_t idlen, char *msg, size_t msglen, int64_t *exp);
 
 /* ---- codec ---- */
 /*
@@ -375,6 +378,13 @@ enum MHD_Result lapi_conn_accept(void *cls, const struct sockaddr *addr, socklen
 void lapi_conn_request(struct req *r);
 /* A credential checked out on r: its source is known, its connection keeps the long idle timeout. */
 void lapi_conn_authenticated(struct req *r);
+/*
+ * A machine token verified on r's connection is remembered there (agents send the
+ * same one for an hour): lapi_conn_jwt_get copies its machine to id when tok is
+ * that token and it has not expired at now; the signature is then not computed again.
+ */
+bool lapi_conn_jwt_get(struct req *r, const char *tok, int64_t now, char *id, size_t idlen);
+void lapi_conn_jwt_put(struct req *r, const char *tok, const char *id, int64_t exp);
 /* Cuts connections past the header deadline, once a second until the LAPI stops. */
 void *lapi_conn_reaper_main(void *arg);
 
