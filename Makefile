@@ -23,7 +23,7 @@ CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-PKGS     := libbpf libelf zlib yaml-0.1 libpcre2-8 libhs sqlite3 libpq libmicrohttpd jansson libcurl libnftables libxml-2.0 libcrypto libxcrypt libmaxminddb gnutls libxdp
+PKGS     := libbpf libelf zlib yaml-0.1 libpcre2-8 libhs sqlite3 libpq libmicrohttpd jansson libcurl libnftables libnftnl libmnl libxml-2.0 libcrypto libxcrypt libmaxminddb gnutls libxdp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

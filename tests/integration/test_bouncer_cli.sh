@@ -4,7 +4,7 @@
 # exit codes, errors that name the bad value (and file:line), nothing half-applied
 # when a map fills up, and uninstall leaving nothing behind.
 . "$(dirname "$0")/../lib/harness.sh"
-need_root "bouncer CLI test" 20
+need_root "bouncer CLI test" 30
 
 B=$BUILD/crowdsec-xdp-bouncer
 PIN=/sys/fs/bpf/crowdsec-clitest-$$
@@ -54,4 +54,11 @@ bx xdp detach nosuch0 >/dev/null 2>&1; check_eq "detach unknown interface: exit 
 bx xdp uninstall >/dev/null; check_eq "uninstall ok" $? 0
 check "uninstall removed the pin dir" test ! -e "$PIN"
 bx xdp uninstall >/dev/null; check_eq "uninstall twice is fine" $? 0
+# nftables names go into nft commands: a bad one is a configuration error naming the key
+printf 'api_url: http://127.0.0.1:1/\napi_key: k\nmode: nftables\nnftables:\n  table_ipv4: "cs; flush ruleset"\n' >"$TMPD/nft.yaml"
+err=$("$B" -c "$TMPD/nft.yaml" -t 2>&1); rc=$?
+check_eq "bad nftables table name: refused" $rc 2
+check "bad nftables table name: key and value named" grep -q "nftables.table_ipv4: 'cs; flush ruleset'" <<<"$err"
+printf 'api_url: http://127.0.0.1:1/\napi_key: k\nmode: nftables\nnftables:\n  table_ipv4: cs_v4.test-1\n' >"$TMPD/nft.yaml"
+check "a good nftables table name passes" "$B" -c "$TMPD/nft.yaml" -t
 summary

@@ -340,13 +340,14 @@ struct rec_demo {
 	char *name, *file;
 	char **paths;
 	size_t npaths;
-	bool on;
+	bool on, quiet; /* quiet sits at an odd offset: no row may read it as a pointer */
 };
 
 static const struct rec_field demo_fields[] = {
 	REC_STR_OR(struct rec_demo, "name", name, "dflt"),
 	REC_LIST(struct rec_demo, "paths", paths, npaths),
 	REC_ROW(struct rec_demo, "on", on, REC_BOOL),
+	REC_ROW(struct rec_demo, "quiet", quiet, REC_BOOL),
 	REC_ROW(struct rec_demo, NULL, file, REC_STR),
 };
 static const struct rec_schema demo = REC_SCHEMA(demo_fields);

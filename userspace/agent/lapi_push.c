@@ -241,28 +241,30 @@ static int new_uuid(char out[37])
 	return 0;
 }
 
-int lapi_push_alerts(struct lapi_push *p, json_t *alerts)
+char *lapi_push_render(json_t *alerts, size_t *len)
 {
-	size_t i, len;
+	size_t i;
 	json_t *a;
 	char *body;
-	int err;
 
 	json_array_foreach(alerts, i, a) {
 		char id[37];
 
 		if (json_is_string(json_object_get(a, "uuid")))
 			continue;
-		err = new_uuid(id);
-		if (!err && json_object_set_new(a, "uuid", json_string(id)))
-			err = -ENOMEM;
-		if (err)
-			return err;
+		if (new_uuid(id) || json_object_set_new(a, "uuid", json_string(id)))
+			return NULL;
 	}
 	body = json_dumps(alerts, JSON_COMPACT);
-	if (!body)
-		return -ENOMEM;
-	len = strlen(body);
+	if (body)
+		*len = strlen(body);
+	return body;
+}
+
+int lapi_push_body(struct lapi_push *p, const char *body, size_t len)
+{
+	int err;
+
 	pthread_mutex_lock(&p->lock);
 	err = outbox_put(p->ob, body, len);
 	if (err != -ENOMEM && err != -EMSGSIZE)
@@ -274,10 +276,19 @@ int lapi_push_alerts(struct lapi_push *p, json_t *alerts)
 		p->st.dropped = os.dropped;
 	}
 	pthread_mutex_unlock(&p->lock);
-	free(body);
 	if (err)
 		log_warn("agent outbox: %s", err == -EMSGSIZE ? "batch larger than the outbox, dropped"
 							       : strerror(-err));
+	return err;
+}
+
+int lapi_push_alerts(struct lapi_push *p, json_t *alerts)
+{
+	size_t len = 0;
+	char *body = lapi_push_render(alerts, &len);
+	int err = body ? lapi_push_body(p, body, len) : -ENOMEM;
+
+	free(body);
 	return err;
 }
 

@@ -49,6 +49,13 @@ void lapi_push_free(struct lapi_push *p);
 /* Queue the alerts (borrowed; a uuid is added to each that has none). 0, or -errno
  * when the batch could not be spooled (it is then held in memory). */
 int lapi_push_alerts(struct lapi_push *p, json_t *alerts);
+/*
+ * The same in two steps: the body (a uuid added to each alert that has none;
+ * thread-safe, so the detector's workers render where they build the alerts;
+ * NULL: out of memory), then queued (0 or -errno as above).
+ */
+char *lapi_push_render(json_t *alerts, size_t *len);
+int lapi_push_body(struct lapi_push *p, const char *body, size_t len);
 /* Wait until the outbox is empty: 0, or -ETIMEDOUT after timeout_ms. */
 int lapi_push_drain(struct lapi_push *p, int timeout_ms);
 void lapi_push_get_stats(struct lapi_push *p, struct lapi_push_stats *st);

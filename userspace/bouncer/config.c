@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "bouncer/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -162,6 +163,42 @@ static const struct field {
 #undef FIELD_ENUM
 #undef FIELD_INT
 };
+
+/*
+ * The names the nftables mode writes into its commands: nft's identifiers (a
+ * letter or '_', then letters, digits, '_', '-', '.'), short enough for the set
+ * names made from them; anything else would be an nft syntax error at start.
+ */
+#define NFT_NAME_MAX 64
+static bool nft_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > NFT_NAME_MAX || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_-.", s[i]))
+			return false;
+	return true;
+}
+
+static int check_nft_names(struct ywalk *c, const yaml_node_t *root,
+			   const struct bouncer_config *cfg)
+{
+	const struct { const char *key, *value; } names[] = {
+		{ "nftables.table_ipv4", cfg->nft_table4 },
+		{ "nftables.table_ipv6", cfg->nft_table6 },
+		{ "nftables.chain", cfg->nft_chain },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!nft_name_ok(names[i].value))
+			return ywalk_fail(c, root,
+					  "%s: '%s' is not an nftables name (a letter or '_', then "
+					  "letters, digits, '_', '-' or '.'; at most %d)",
+					  names[i].key, names[i].value, NFT_NAME_MAX);
+	return 0;
+}
 
 static int get_bounded(struct ywalk *c, const struct field *f, const yaml_node_t *v, void *at)
 {
@@ -331,6 +368,9 @@ int bouncer_config_load(const char *path, struct bouncer_config *cfg, char *err,
 		rc = ywalk_fail(&c, root, "api_url is required");
 		goto out;
 	}
+	rc = check_nft_names(&c, root, cfg);
+	if (rc)
+		goto out;
 	if (strncmp(cfg->api_url, "http://", 7) && strncmp(cfg->api_url, "https://", 8)) {
 		rc = ywalk_fail(&c, root, "api_url: expected http:// or https://, got '%s'", cfg->api_url);
 		goto out;

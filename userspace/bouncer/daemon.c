@@ -262,7 +262,9 @@ static void dump(struct applier *a, int sock)
 
 	d.sock = sock;
 	d.n = 0;
-	a->ops->commit(a->be, false, &(size_t){ 0 }); /* what is buffered is part of the state */
+	/* what is buffered is part of the state; what of it fails is reported as any
+	 * commit's (the fetcher takes PS_APPLY_FAILED among the dump's records) */
+	commit(a, sock, false);
 	err = a->ops->for_each(a->be, dump_cb, &d);
 	if (!err)
 		err = dump_flush(&d);

@@ -3,6 +3,8 @@
  * nftables set elements over nfnetlink, without libnftables: libnftables parses
  * text into an object per element (~500 bytes each, and most of the CPU of a 1M
  * load), where a set element on the wire is 28 bytes (IPv4 with a timeout).
+ * libnftnl builds and parses the messages (an element object lives only until its
+ * message is written), libmnl carries them.
  *
  * A stream collects elements of one operation (add or delete) on one set into
  * messages that the kernel accepts (the element list is one netlink attribute, whose
@@ -23,14 +25,16 @@
 #define NFB_MSG_MAX 60000
 
 struct nfb_block;
+struct nlmsghdr;
+struct nlattr;
 
 enum nfb_op { NFB_ADD, NFB_DEL };
 
 struct nfb_stream {
-	struct nfb_block *head, *tail;
-	size_t msg_off;	 /* offset in tail of the message being filled; SIZE_MAX: none */
-	size_t list_off; /* of its element list attribute */
-	size_t bytes;	 /* in all blocks */
+	struct nfb_block *block; /* its messages */
+	struct nlmsghdr *msg;	 /* the one being filled, in block; NULL: none */
+	struct nlattr *list;	 /* its element list */
+	size_t bytes;		 /* of all its elements, encoded */
 	size_t elems;
 	int family; /* AF_INET, AF_INET6 */
 	enum nfb_op op;
@@ -65,7 +69,8 @@ void nfb_stream_reset(struct nfb_stream *s);
 int nfb_open(struct nfb **out);
 void nfb_free(struct nfb *b);
 
-/* Moves the stream's messages to the end of the pending batch; the stream is empty after. */
+/* Moves the stream's messages to the end of the pending batch; the stream is empty
+ * after. Out of memory, the next nfb_commit() sends nothing and returns -ENOMEM. */
 void nfb_take(struct nfb *b, struct nfb_stream *s);
 /* Puts "flush set" (every element out) at the head of the pending batch: with
  * the adds after it, one transaction replaces the set's content, which packets

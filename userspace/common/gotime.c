@@ -385,8 +385,10 @@ int gotime_format_time(const struct cs_time *t, bool frac, char *buf, size_t len
 	else
 		snprintf(zbuf, sizeof(zbuf), "%c%02d:%02d", t->off < 0 ? '-' : '+',
 			 abs(t->off) / 3600, abs(t->off) % 3600 / 60);
-	n = snprintf(buf, len, "%04ld-%02d-%02dT%02d:%02d:%02d%s%s", y, m, d, (int)(rem / 3600),
-		     (int)(rem % 3600 / 60), (int)(rem % 60), fbuf, zbuf);
+	/* Go pads the year's digits, after the sign: -0001, not -001 */
+	n = snprintf(buf, len, "%s%04ld-%02d-%02dT%02d:%02d:%02d%s%s", y < 0 ? "-" : "",
+		     y < 0 ? -y : y, m, d, (int)(rem / 3600), (int)(rem % 3600 / 60),
+		     (int)(rem % 60), fbuf, zbuf);
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
 

@@ -111,9 +111,11 @@ int rec_copy(const struct rec_schema *s, void *dst, const void *src)
 			*rec_str(&s->fields[i], dst) = NULL;
 	for (size_t i = 0; !err && i < s->n; i++) {
 		const struct rec_field *f = &s->fields[i];
-		const char *from = *rec_str(f, src);
 
 		if (f->kind == REC_STR) {
+			/* read only on a string row: a bool row's offset is no pointer */
+			const char *from = *rec_str(f, src);
+
 			err = from && !(*rec_str(f, dst) = strdup(from)) ? -ENOMEM : 0;
 		} else if (f->kind == REC_STRV) {
 			size_t n = *count_at(f, src);

@@ -124,35 +124,26 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* How many alerts went out, or why not: a delivery problem never stops detection. */
+static void sink_count(struct sink *s, size_t nalerts, int err)
+{
+	if (err) {
+		s->failed += nalerts;
+		log_warn("%zu alert(s) not %s: %s", nalerts, s->push ? "spooled" : "delivered",
+			 strerror(-err));
+	} else {
+		s->sent += nalerts;
+	}
+}
+
+/* The in-process Local API takes the alerts as JSON. */
 static int on_alert(json_t *alerts, void *arg)
 {
 	struct sink *s = arg;
-	size_t i;
-	json_t *a;
-	int err = 0;
 
-	if (s->lapi) {
-		err = cs_lapi_alerts_enqueue_json(s->lapi, alerts, s->machine_id);
-	} else if (s->push) {
-		err = lapi_push_alerts(s->push, alerts);
-	} else {
-		json_array_foreach(alerts, i, a) {
-			char *line = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
-
-			if (line)
-				printf("%s\n", line);
-			free(line);
-		}
-		fflush(stdout);
-	}
-	if (err) {
-		s->failed += json_array_size(alerts);
-		log_warn("%zu alert(s) not %s: %s", json_array_size(alerts),
-			 s->push ? "spooled" : "delivered", strerror(-err));
-	} else {
-		s->sent += json_array_size(alerts);
-	}
-	return 0; /* a delivery problem never stops detection */
+	sink_count(s, json_array_size(alerts),
+		   s->lapi ? cs_lapi_alerts_enqueue_json(s->lapi, alerts, s->machine_id) : -ENOTCONN);
+	return 0;
 }
 
 static int sb_dump(const char *buf, size_t n, void *sb)
@@ -162,8 +153,9 @@ static int sb_dump(const char *buf, size_t n, void *sb)
 }
 
 /*
- * Alerts on stdout, one JSON line each: rendered by the detector's worker that
- * built them (thread-safe: no sink state), printed in order by print_lines.
+ * The other sinks take text, rendered by the detector's worker that built the
+ * alerts (thread-safe: no sink state) and handed to on_text in order: one JSON
+ * line per alert on stdout, or the body of a POST /v1/alerts for the push.
  */
 static char *render_lines(json_t *alerts, size_t *len, void *arg)
 {
@@ -186,13 +178,23 @@ static char *render_lines(json_t *alerts, size_t *len, void *arg)
 	return sb_take(&sb, len);
 }
 
-static int print_lines(const char *text, size_t len, size_t nalerts, void *arg)
+static char *render_push(json_t *alerts, size_t *len, void *arg)
+{
+	return lapi_push_render(alerts, len);
+}
+
+static int on_text(const char *text, size_t len, size_t nalerts, void *arg)
 {
 	struct sink *s = arg;
+	int err = 0;
 
-	fwrite(text, 1, len, stdout);
-	fflush(stdout);
-	s->sent += nalerts;
+	if (s->push) {
+		err = lapi_push_body(s->push, text, len);
+	} else {
+		fwrite(text, 1, len, stdout);
+		fflush(stdout);
+	}
+	sink_count(s, nalerts, err);
 	return 0;
 }
 
@@ -281,8 +283,8 @@ static int new_agent(const struct opts *o, const struct paths *p, struct sink *s
 		.simulation_path = p->simulation[0] ? p->simulation : NULL,
 		.hub_index_path = p->hub_index,
 		.on_alert = on_alert,
-		.render = s->lapi || s->push ? NULL : render_lines,
-		.on_text = print_lines,
+		.render = s->lapi ? NULL : s->push ? render_push : render_lines,
+		.on_text = on_text,
 		.arg = s,
 		.workers = workers(o, p),
 	};

@@ -405,7 +405,7 @@ static struct cs_alert *alert_from_row(struct dbstmt *s)
 
 	if (!a)
 		return NULL;
-	machine_col = db_fields_read(s, a, &alert_table);
+	machine_col = (int)db_fields_read(s, a, &alert_table);
 	a->machine_id = !col_str(s, machine_col) ? xstrdup("N/A") : col_text(s, machine_col);
 	return a;
 }

@@ -236,7 +236,7 @@ struct db_fields {
 	struct db_field f[DB_MAX_FIELDS];
 };
 /* Reads the columns 0..n-1 into elem; returns n (the next column's index). */
-int db_fields_read(struct dbstmt *s, void *elem, const struct db_fields *t);
+size_t db_fields_read(struct dbstmt *s, void *elem, const struct db_fields *t);
 /* A db_row_fn: arg is the struct db_fields of elem's type. */
 void db_fields_row(struct dbstmt *s, void *elem, void *arg);
 void db_fields_bind(struct dbstmt *s, const void *elem, const struct db_fields *t);

@@ -15,7 +15,7 @@ static bool has_col(const struct db_fields *t, size_t i)
 	return i < DB_MAX_FIELDS && t->f[i].type != DBF_END;
 }
 
-int db_fields_read(struct dbstmt *s, void *elem, const struct db_fields *t)
+size_t db_fields_read(struct dbstmt *s, void *elem, const struct db_fields *t)
 {
 	char *base = elem;
 	size_t i;

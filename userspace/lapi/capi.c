@@ -475,13 +475,11 @@ static void pull(struct capi *c)
 					 ps.startup ? "/v2/decisions/stream?startup=true"
 						    : "/v2/decisions/stream",
 					 &status, pull_data, &ps, &answer);
-		if (ps.store_failed)
-			;
-		else if (err == -EBADMSG)
+		if (err == -EBADMSG)
 			log_warn("capi: the blocklist answer: %s", stream_parser_why(ps.sp));
 		else if (err && err != -EIO)
 			log_warn("capi: pulling the blocklist: %s", strerror(-err));
-		else if (err)
+		else if (err && !ps.store_failed) /* a store failure was said already */
 			unreachable(c, "/v2/decisions/stream");
 	}
 	if (!err && (status < 200 || status >= 300)) {

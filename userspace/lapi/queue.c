@@ -160,6 +160,9 @@ unsigned long cs_lapi_alerts_dropped(struct cs_lapi *l)
 }
 
 /* The arrays are one block from keep on: keep NULL says st holds nothing. */
+_Static_assert(offsetof(struct lapi_store, drop) - offsetof(struct lapi_store, keep) ==
+		       4 * sizeof(void *),
+	       "store_release clears keep..drop as one run: nothing may sit between them");
 static void store_release(struct lapi_store *st)
 {
 	free(st->keep);
