@@ -111,7 +111,7 @@ static int64_t insert_some(struct cs_db *db, int64_t now)
  * One alert with more decisions than the store puts in one multi-row INSERT
  * (alerts.c), so that the ids it learns without RETURNING are compared too.
  */
-static void insert_bulk(struct cs_db *db, int64_t now, size_t n)
+static int64_t insert_bulk(struct cs_db *db, int64_t now, size_t n)
 {
 	struct cs_alert *a = calloc(1, sizeof(*a));
 	int64_t id = 0;
@@ -137,6 +137,7 @@ static void insert_bulk(struct cs_db *db, int64_t now, size_t n)
 	}
 	ASSERT_OK(cs_db_alerts_insert(db, &a, 1, NULL, now, &id), "bulk insert");
 	cs_alert_free(a);
+	return id;
 }
 
 static void compare(struct cs_db *db, const struct cs_dfilter *f, bool startup, int64_t lp,
@@ -327,6 +328,11 @@ int main(void)
 	/* the history exercised both lists, not just empty answers */
 	ASSERT_TRUE(total[0] > 500, "deleted rows compared");
 	ASSERT_TRUE(total[1] > 500, "new rows compared");
+	/* a rebuild over more rows than two of the load's chunks (read and built side by side) */
+	for (int i = 0; i < 3; i++)
+		insert_bulk(db, now, 4000);
+	ASSERT_OK(cs_db_alert_delete(db, insert_bulk(db, now, 2)), "hard delete: rebuild");
+	compare_all(db, now, 1000);
 	test_stamps(db, now + 100 * S);
 	test_external(db, path, now + 200 * S);
 	test_checkpoint(db, path, now + 300 * S);
