@@ -283,7 +283,9 @@ int txn_begin_read_committed(struct cs_db *db)
 	if (pthread_mutex_trylock(&c->lock)) {
 		c = &db->side;
 		pthread_mutex_lock(&c->lock);
-		if (!c->h && lite_open_side(db)) { /* no side connection: wait for the write */
+		if (!c->h && (db->side_failed || lite_open_side(db))) {
+			/* no side connection: wait for the write */
+			db->side_failed = true;
 			pthread_mutex_unlock(&c->lock);
 			c = &db->conns[0];
 			pthread_mutex_lock(&c->lock);

@@ -188,6 +188,7 @@ struct cs_db {
 	struct lite_checkpointer *ckpt; /* lite.c */
 	/* SQLite: a read-only connection beside conns[0], opened on first use (txn_begin_read_committed) */
 	struct db_conn side;
+	bool side_failed; /* it could not be opened: said once, not tried again (under side.lock) */
 };
 
 /*

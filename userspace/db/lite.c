@@ -267,9 +267,9 @@ int lite_open(struct cs_db *db, const char *path)
 	if (*path && strcmp(path, ":memory:") && asprintf(&db->wal_path, "%s-wal", path) < 0)
 		db->wal_path = NULL; /* no fast path: every check queries */
 	/*
-	 * WAL: readers (cscli) never block the writer. synchronous=FULL: a commit is
-	 * on disk before we answer, so an acknowledged decision survives kill -9 and
-	 * power loss alike.
+	 * WAL: readers (cscli) never block the writer. synchronous=FULL until the
+	 * LAPI applies db_config.sqlite_synchronous (NORMAL by default, as CrowdSec:
+	 * see userspace/lapi/README.md, "Durability of a commit").
 	 */
 	if (lite_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 			  " PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;"
@@ -294,7 +294,8 @@ int lite_open_side(struct cs_db *db)
 		return -EOPNOTSUPP;
 	if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
-		log_error("cannot open database %s: %s", path, h ? sqlite3_errmsg(h) : "out of memory");
+		log_warn("cannot open database %s read-only beside the writer (%s): lookups wait "
+			 "for writes", path, h ? sqlite3_errmsg(h) : "out of memory");
 		sqlite3_close(h);
 		return -EIO;
 	}

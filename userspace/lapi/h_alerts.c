@@ -138,13 +138,16 @@ static void push_store(struct req *r, struct cs_alert **v, size_t n, int64_t now
 		return;
 	}
 	if (p->st.commit.n) {
+		/* set before the connection can be resumed: the writer may do it at once */
+		r->pending = p;
+		r->pending_free = push_free;
+		r->resume = push_resumed;
 		ret = lapi_commit_suspend(r->l, &p->st.commit, r->conn);
-		if (ret == -EINPROGRESS) {
-			r->pending = p;
-			r->pending_free = push_free;
-			r->resume = push_resumed;
+		if (ret == -EINPROGRESS)
 			return;
-		}
+		r->pending = NULL;
+		r->pending_free = NULL;
+		r->resume = NULL;
 	}
 	push_answer(r, p, ret);
 	push_free(p);
