@@ -154,12 +154,14 @@ e2e_run() {
 	# restart under a stream: no banned packet through
 	lapi_add --ip 198.18.0.1 --duration 1h
 	wait_for 10 dropped 198.18.0.1 198.18.0.2 >/dev/null
-	ing ping -n -q -c 400 -i 0.01 -W 1 -I 198.18.0.1 198.18.0.2 >"$TMPD/stream" 2>&1 &
+	# the stream runs until the new bouncer has applied its startup pull (bounded by
+	# -w), so it spans the whole restart however long that takes
+	ing ping -n -q -i 0.01 -w 120 -I 198.18.0.1 198.18.0.2 >"$TMPD/stream" 2>&1 &
 	local pp=$!
 	sleep 0.5
 	bouncer_stop
-	sleep 0.3
 	bouncer_start
+	kill -INT $pp 2>/dev/null
 	wait $pp
 	got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMPD/stream")
 	check_eq "restart: no banned packet through" "$got" 0
@@ -214,19 +216,21 @@ e2e_run() {
 	# full pull replaces them in one transaction: no banned packet through
 	lapi_add --ip 198.18.0.3 --duration 1h
 	wait_for 10 dropped 198.18.0.3 198.18.0.2 >/dev/null
-	ing ping -n -q -c 300 -i 0.01 -W 1 -I 198.18.0.3 198.18.0.2 >"$TMPD/stream" 2>&1 &
+	ing ping -n -q -i 0.01 -w 120 -I 198.18.0.3 198.18.0.2 >"$TMPD/stream" 2>&1 &
 	pp=$!
 	sleep 0.5
 	bouncer_stop
 	before=$(grep -c 'full state in the data plane' "$TMPD/bouncer.log")
 	bouncer_config nftables "keep_on_stop: false"
 	bouncer_start
+	# the stream goes on until the full state has replaced the host sets
+	ms=$(wait_for 20 bash -c "[ \$(grep -c 'full state in the data plane' '$TMPD/bouncer.log') -gt $before ]") &&
+		pass "nft restart: full state in place (${ms} ms)" || fail "nft restart: no full state"
+	kill -INT $pp 2>/dev/null
 	wait $pp
 	got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMPD/stream")
 	check_eq "nft restart: no banned packet through" "$got" 0
 	check "nft restart: the range listed back" grep -qE "[1-9][0-9]* ranges kept from before" "$TMPD/bouncer.log"
-	ms=$(wait_for 20 bash -c "[ \$(grep -c 'full state in the data plane' '$TMPD/bouncer.log') -gt $before ]") &&
-		pass "nft restart: full state in place (${ms} ms)" || fail "nft restart: no full state"
 	check_eq "nft restart: host set replaced, the banned host still dropped" "$(replies 198.18.0.3 198.18.0.2 2)" 0
 	check_eq "nft restart: range still dropped" "$(replies 198.18.1.5 198.18.0.2 2)" 0
 	check_eq "nft restart: unbanned source passes" "$(replies 198.18.0.1 198.18.0.2 2)" 2
