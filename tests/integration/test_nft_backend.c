@@ -198,6 +198,26 @@ static struct cs_prefix host4(int i)
 	return p;
 }
 
+/* A restart of the backend on the tables it kept; its tables' notifications read. */
+static bool reopen(struct backend **b, const struct bouncer_config *cfg, const char *why)
+{
+	backend_nft_ops.close(*b, true);
+	*b = NULL;
+	if (!ASSERT_OK(backend_nft_ops.open(cfg, b), why))
+		return false;
+	drain_notifications();
+	return true;
+}
+
+/* The IPv6 table deleted behind the backend's back: its next transaction is refused. */
+static void drop_ip6_table(const char *why)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "nft delete table ip6 %s", t6);
+	ASSERT_EQ(system(cmd), 0, why);
+}
+
 static int set(struct backend *b, const char *text, uint64_t expires)
 {
 	struct cs_prefix p = pfx(text);
@@ -417,11 +437,8 @@ int main(void)
 
 	/* 3b. a full state with no host at all (every ban lifted while we were away)
 	 * still replaces the host sets: a flush with no element after it */
-	backend_nft_ops.close(b, true);
-	b = NULL;
-	if (!ASSERT_OK(backend_nft_ops.open(&cfg, &b), "reopened again"))
+	if (!reopen(&b, &cfg, "reopened again"))
 		goto out;
-	drain_notifications();
 	ASSERT_OK(backend_nft_ops.commit(b, true, &failed), "an empty full state");
 	{
 		char s4[64];
@@ -433,12 +450,7 @@ int main(void)
 	}
 
 	/* 4. a refused transaction: the IPv6 table went away under us */
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "nft delete table ip6 %s", t6);
-		ASSERT_EQ(system(cmd), 0, "IPv6 table deleted behind the backend's back");
-	}
+	drop_ip6_table("IPv6 table deleted behind the backend's back");
 	read_notifications(1);
 	set(b, "2001:db8:2::1", hour);
 	set(b, "198.18.9.10", hour);
@@ -459,17 +471,9 @@ int main(void)
 	/* 5. a full state refused (the IPv6 table gone again) goes in message by
 	 * message without its flush: it must count as failed, so that the fetcher
 	 * sends the full state again, and the hosts stay unknown until one is whole */
-	backend_nft_ops.close(b, true);
-	b = NULL;
-	if (!ASSERT_OK(backend_nft_ops.open(&cfg, &b), "reopened for a refused full state"))
+	if (!reopen(&b, &cfg, "reopened for a refused full state"))
 		goto out;
-	drain_notifications();
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "nft delete table ip6 %s", t6);
-		ASSERT_EQ(system(cmd), 0, "IPv6 table deleted again");
-	}
+	drop_ip6_table("IPv6 table deleted again");
 	set(b, "198.18.9.20", hour);
 	failed = 0;
 	backend_nft_ops.commit(b, true, &failed);
