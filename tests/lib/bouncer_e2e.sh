@@ -156,7 +156,10 @@ e2e_run() {
 	wait_for 10 dropped 198.18.0.1 198.18.0.2 >/dev/null
 	# the stream runs until the new bouncer has applied its startup pull (bounded by
 	# -w), so it spans the whole restart however long that takes
-	ing ping -n -q -i 0.01 -w 120 -I 198.18.0.1 198.18.0.2 >"$TMPD/stream" 2>&1 &
+	# nsenter execs ping, so $! is ping itself: a background job ignores SIGINT, but
+	# ping sets its own handler (it prints its count and exits); a function would not
+	nsenter --net=/run/netns/$NSG ping -n -q -i 0.01 -w 120 -I 198.18.0.1 198.18.0.2 \
+		>"$TMPD/stream" 2>&1 &
 	local pp=$!
 	sleep 0.5
 	bouncer_stop
@@ -216,7 +219,8 @@ e2e_run() {
 	# full pull replaces them in one transaction: no banned packet through
 	lapi_add --ip 198.18.0.3 --duration 1h
 	wait_for 10 dropped 198.18.0.3 198.18.0.2 >/dev/null
-	ing ping -n -q -i 0.01 -w 120 -I 198.18.0.3 198.18.0.2 >"$TMPD/stream" 2>&1 &
+	nsenter --net=/run/netns/$NSG ping -n -q -i 0.01 -w 120 -I 198.18.0.3 198.18.0.2 \
+		>"$TMPD/stream" 2>&1 &
 	pp=$!
 	sleep 0.5
 	bouncer_stop
