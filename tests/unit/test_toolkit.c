@@ -384,8 +384,10 @@ static void test_record(void)
 	char err[128] = "";
 	json_t *j;
 
-	ASSERT_OK(demo_yaml("name: a\npaths: [x, y]\non: yes\nname: b\n", &d, err, sizeof(err)),
+	ASSERT_OK(demo_yaml("name: a\npaths: [x, y]\non: yes\nquiet: yes\nname: b\n", &d, err,
+			    sizeof(err)),
 		  "record: yaml keys read");
+	ASSERT_TRUE(d.quiet, "record: a bool at an odd offset read");
 	ASSERT_STREQ(d.name, "b", "record: the last of a repeated key wins");
 	ASSERT_EQ(d.npaths, 2, "record: list read");
 	ASSERT_TRUE(d.on, "record: YAML boolean read");

@@ -628,7 +628,7 @@ static int nft_commit(struct backend *b, bool full, size_t *failed)
 		flushing = true;
 	}
 	n = nfb_pending_elems(b->nl);
-	if (n || flushing) {
+	if (n) { /* a flush counts: a replacement with no host is still sent */
 		int e = nfb_commit(b->nl, on_failed, b);
 
 		if (e == -EIO)
