@@ -257,8 +257,9 @@ MAKEFLAGS += -j$(shell nproc)
 endif
 endif
 
+# (MAKEFLAGS emptied: a make a test runs gets no jobserver it cannot reach)
 test: test-deps all
-	$(Q)BUILD=$(abspath $(BUILD)) TEST_JOBS=$(TEST_JOBS) tests/run.sh $(TEST_ORDER)
+	$(Q)MAKEFLAGS= BUILD=$(abspath $(BUILD)) TEST_JOBS=$(TEST_JOBS) tests/run.sh $(TEST_ORDER)
 
 bench: test-deps all
 	$(Q)BUILD=$(abspath $(BUILD)) bench/run.sh
