@@ -202,6 +202,12 @@ void h_alerts_push(struct req *r)
 		push_bulk(r, now);
 		return;
 	}
+	/* the usual body, without a DOM; anything it declines takes the path below */
+	if (r->len && !codec_alerts_fast(r->body, r->len, now, &v, &n)) {
+		req_body_release(r);
+		push_store(r, v, n, now); /* takes v; the store sets each alert's owner */
+		return;
+	}
 	j = req_json(r);
 	if (!j)
 		return;
