@@ -176,12 +176,12 @@ static bool skip_scalar(struct jscan *s)
 	}
 }
 
-/* The index of key in keys[n], or n. */
+/* The index of key in keys[n], or n (the first byte tells most keys apart: 17 at most). */
 static size_t key_index(const char *key, const char *const *keys, size_t n)
 {
 	size_t i = 0;
 
-	while (i < n && strcmp(key, keys[i]))
+	while (i < n && (key[0] != keys[i][0] || strcmp(key, keys[i])))
 		i++;
 	return i;
 }
