@@ -106,13 +106,12 @@ static const char *group_owner(size_t i)
  * group's alert, 25 that of 4 from another owner (a new alert). */
 static struct cs_alert *group_alert(size_t i, const char *bad_value)
 {
-	struct cs_alert *a = calloc(1, sizeof(*a));
+	struct cs_alert *a;
 	char v[64];
 
 	snprintf(v, sizeof(v), "group %zu", i);
-	a->scenario = strdup(v);
+	a = t_alert_new(v, T0, i % 3);
 	a->message = strdup(v);
-	a->start_at = a->stop_at = T0;
 	a->machine_id = strdup(group_owner(i));
 	snprintf(v, sizeof(v), "198.18.200.%zu", i);
 	a->src_value = strdup(v);
@@ -139,8 +138,6 @@ static struct cs_alert *group_alert(size_t i, const char *bad_value)
 		snprintf(v, sizeof(v), "%zu", i);
 		a->meta[0].value = strdup(v);
 	}
-	a->n_decisions = i % 3;
-	a->decisions = calloc(a->n_decisions + 1, sizeof(*a->decisions));
 	for (size_t j = 0; j < a->n_decisions; j++) {
 		struct cs_decision *d = &a->decisions[j];
 
