@@ -345,6 +345,11 @@ int import_go_database(struct cs_db *db, const char *schema_v1);
 /* range.c */
 /* An Ip/Range decision's value, as the LAPI takes it (host bits masked): 0 or -errno. */
 int value_range(const char *value, struct cs_range *out);
+/*
+ * Binds a range at parameters first .. first + 4 in the tables' column order:
+ * start_ip, end_ip, start_suffix, end_suffix, ip_size.
+ */
+void bind_range(struct dbstmt *s, int first, const struct cs_range *r);
 bool scope_is_addr(const char *scope);
 
 /* query.c: SQL text grown piecewise, values bound in order at prepare */
