@@ -15,6 +15,7 @@
 #include "common/gotime.h"
 #include "common/log.h"
 #include "db/db.h"
+#include "../lib/alert_fixture.h"
 #include "../lib/test.h"
 
 #define S NSEC_PER_SEC
@@ -23,13 +24,9 @@
 
 static struct cs_alert *mk_alert(size_t n, int odd_field, size_t odd_row)
 {
-	struct cs_alert *a = calloc(1, sizeof(*a));
+	struct cs_alert *a = t_alert_new("import test", T0, n);
 	char v[64];
 
-	a->scenario = strdup("import test");
-	a->start_at = a->stop_at = T0;
-	a->decisions = calloc(n, sizeof(*a->decisions));
-	a->n_decisions = n;
 	for (size_t i = 0; i < n; i++) {
 		struct cs_decision *d = &a->decisions[i];
 		bool odd = i == odd_row;

@@ -557,7 +557,8 @@ int cs_db_cluster_claim(struct cs_db *db, const char *job, int64_t now, int64_t 
 int cs_db_ping(struct cs_db *db)
 {
 	struct dbstmt *s = NULL;
-	int err = txn_begin_read(db);
+	/* never behind the stream index's load or a bulk import holding the main handle */
+	int err = txn_begin_read_committed(db);
 
 	if (err)
 		return err;
