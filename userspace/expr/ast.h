@@ -90,6 +90,13 @@ struct expr_prog {
 	/* after layout(): the nodes are in block, their lists in lists (one free each) */
 	struct node *block;
 	struct node **lists;
+	/*
+	 * The program once its guard (expr_prog_guard) passed: the and-chain
+	 * without its first conjunct (optimize.c split_guard()). A view: its
+	 * nodes, source and environment are this program's. NULL: none.
+	 */
+	struct node *guard_rest;
+	struct expr_prog *after_guard;
 };
 
 /*

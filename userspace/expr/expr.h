@@ -479,6 +479,13 @@ struct expr_guard {
 	const char *field, *key;
 	const struct expr_value *lits;	/* strings, borrowed from the program */
 	size_t nlits;
+	/*
+	 * What to evaluate once the guard passed (the value is one of lits): the
+	 * program without its first conjunct, which is then true. Same value, same
+	 * errors as the whole program, one field read and one test less. The
+	 * program itself when it cannot be split. Borrowed from the program.
+	 */
+	const struct expr_prog *rest;
 };
 
 /* 1 and *g when prog starts with such a guard, else 0. */
