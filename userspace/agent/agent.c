@@ -19,6 +19,7 @@
 #include "bucket/bucket.h"
 #include "common/log.h"
 #include "common/readfile.h"
+#include "common/strbuf.h"
 #include "common/strmap.h"
 #include "common/strv.h"
 #include "common/ywalk.h"
@@ -45,6 +46,26 @@ void agent_alert_text(struct cs_agent *a, const char *text, size_t len, size_t n
 		a->on_text(text, len, nalerts, a->arg);
 	else
 		log_warn("%zu alert(s) lost: out of memory", nalerts);
+}
+
+char *agent_render_lines(const struct cs_event *ovf, size_t *len)
+{
+	struct sbuf sb = { 0 };
+
+	cs_overflow_render_lines(ovf, &sb);
+	return sb_take(&sb, len);
+}
+
+/* Alerts as lines, without workers. */
+static int agent_alert_event(const struct cs_event *ovf, void *arg)
+{
+	struct cs_agent *a = arg;
+	size_t len = 0;
+	char *text = agent_render_lines(ovf, &len);
+
+	agent_alert_text(a, text, len, cs_overflow_nsources(ovf));
+	free(text);
+	return 0;
 }
 
 int agent_alert(json_t *alerts, void *arg)
@@ -284,6 +305,7 @@ static int make_shards(struct cs_agent *a, const struct cs_agent_opts *o,
 	for (unsigned int i = 0; i < n && !rc; i++) {
 		if (a->pl) {
 			bo->on_alert = pl_shard_alert;
+			bo->on_alert_event = a->render_lines ? pl_shard_alert_event : NULL;
 			bo->on_reprocess = pl_shard_reprocess;
 			bo->arg = pl_shard_arg(a->pl, i);
 		}
@@ -406,8 +428,9 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	a->replay = o->dsn != NULL;
 	a->on_alert = o->on_alert;
-	if (o->render && o->on_text) {
-		a->render = o->render;
+	if ((o->render || o->render_lines) && o->on_text) {
+		a->render = o->render_lines ? NULL : o->render;
+		a->render_lines = o->render_lines;
 		a->on_text = o->on_text;
 	}
 	a->arg = o->arg;
@@ -459,6 +482,8 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 	bo.simulated = (const char *const *)a->simulated;
 	bo.simulation_default = sim_global;
 	bo.on_alert = agent_alert;
+	if (a->render_lines)
+		bo.on_alert_event = agent_alert_event;
 	bo.arg = a;
 	rc = make_shards(a, o, &bo, err, errlen);
 	if (rc)

@@ -34,6 +34,7 @@ struct cs_agent {
 	char **simulated; /* NULL-terminated scenario names */
 	cs_agent_alert_fn on_alert;
 	cs_agent_render_fn render;
+	bool render_lines; /* alerts as JSON lines (cs_overflow_render_lines) */
 	cs_agent_text_fn on_text;
 	void *arg;
 	struct cs_agent_stats st;
@@ -58,5 +59,7 @@ void src_metrics_clear(struct src_metrics *m);
 int agent_alert(json_t *alerts, void *agent);
 /* The same for alerts that a->render made text of. */
 void agent_alert_text(struct cs_agent *a, const char *text, size_t len, size_t nalerts);
+/* The alerts of an overflow as JSON lines (a->render_lines). NULL: out of memory. */
+char *agent_render_lines(const struct cs_event *ovf, size_t *len);
 
 #endif /* CS_AGENT_INT_H */
