@@ -89,31 +89,66 @@ int agent_alert(json_t *alerts, void *arg)
  * Line.Module. The node names are the parser's own strings (stable while it is
  * loaded), so their address finds the cached series without hashing.
  */
+static void slot_flush(struct node_slot *s)
+{
+	if (s->nok + s->nko)
+		cs_metric_add(s->hits, (int64_t)s->nok + s->nko);
+	if (s->nok)
+		cs_metric_add(s->ok, s->nok);
+	if (s->nko)
+		cs_metric_add(s->ko, s->nko);
+	s->nok = s->nko = 0;
+}
+
 static int count_node(const char *stage, const char *node, const struct cs_event *evt, bool success,
 		      void *arg)
 {
 	struct src_metrics *m = arg;
-	struct node_slot *s = &m->nodes[((uintptr_t)node >> 4) % NODE_SLOTS];
+	/* mixed: names allocated 32 or 48 bytes apart left half the slots unused and the
+	 * sshd nodes evicting each other (three series lookups per node and line) */
+	uint64_t h = (uint64_t)(uintptr_t)node * 0x9e3779b97f4a7c15ULL;
+	struct node_slot *s = &m->nodes[(h >> 32) % NODE_SLOTS];
 
 	if (s->node != node) {
 		const char *src = evt->line.src ? evt->line.src : "";
 		const char *mod = evt->line.module ? evt->line.module : "";
 
+		slot_flush(s);
 		s->node = node;
 		s->hits = cs_metric_get(CSM_NODE_HITS, src, mod, node);
 		s->ok = cs_metric_get(CSM_NODE_OK, src, mod, node);
 		s->ko = cs_metric_get(CSM_NODE_KO, src, mod, node);
+	}
+	if (m->batched) {
+		s->nok += success;
+		s->nko += !success;
+		return 0;
 	}
 	cs_metric_add(s->hits, 1);
 	cs_metric_add(success ? s->ok : s->ko, 1);
 	return 0;
 }
 
+void src_metrics_flush(struct src_metrics *m)
+{
+	for (size_t i = 0; i < NODE_SLOTS; i++)
+		slot_flush(&m->nodes[i]);
+	if (m->nok)
+		cs_metric_add(m->ok, m->nok);
+	if (m->nko)
+		cs_metric_add(m->ko, m->nko);
+	m->nok = m->nko = 0;
+}
+
 void src_metrics_clear(struct src_metrics *m)
 {
+	bool batched = m->batched;
+
+	src_metrics_flush(m);
 	free(m->src);
 	free(m->module);
 	memset(m, 0, sizeof(*m));
+	m->batched = batched;
 }
 
 /* The parse series of the event's source: looked up again only when the source changes. */
@@ -175,11 +210,17 @@ bool agent_parse(struct cs_agent *a, struct src_metrics *m, struct cs_event *evt
 	err = cs_parse(a->parsers, evt, count_node, m);
 	cs_metric_observe_ns(m->parser_time, mono_ns() - t0);
 	if (err || !evt->process) {
-		cs_metric_add(m->ko, 1);
+		if (m->batched)
+			m->nko++;
+		else
+			cs_metric_add(m->ko, 1);
 		st->unparsed++;
 		return false;
 	}
-	cs_metric_add(m->ok, 1);
+	if (m->batched)
+		m->nok++;
+	else
+		cs_metric_add(m->ok, 1);
 	st->parsed++;
 	if (evt->whitelisted) {
 		st->whitelisted++;

@@ -328,6 +328,7 @@ static void route_batch(struct cs_pipeline *pl, struct pl_worker *w, struct pl_b
 			it->pour = false;
 		}
 	}
+	src_metrics_flush(&w->m);
 }
 
 static void pour_batch(struct cs_pipeline *pl, unsigned int s, struct pl_batch *b)
@@ -585,6 +586,7 @@ int pl_new(struct cs_agent *a, unsigned int nworkers, struct cs_pipeline **out)
 	for (unsigned int i = 0; i < nworkers; i++) {
 		pl->shards[i] = (struct pl_shard){ .pl = pl, .idx = i };
 		pl->w[i] = (struct pl_worker){ .pl = pl, .idx = i, .poured_gen = UINT64_MAX };
+		pl->w[i].m.batched = true;
 	}
 	*out = pl;
 	return 0;
