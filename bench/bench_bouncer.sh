@@ -18,14 +18,21 @@
 #     lookup / nft get element, polled every 20 ms), REACT times (10), median:
 #     ours with its default update_frequency (200ms; at N stored, and on a small
 #     LAPI), the firewall bouncer with its default 10s (on the small LAPI:
-#     REACT_BASE decisions, 1000).
+#     REACT_BASE decisions, 1000);
+#  3. expiry: EXPIRE (5) decisions of 15 s (`cscli decisions add --duration 15s`: longer
+#     than the firewall bouncer's 10 s period, so that it holds them first), from
+#     each one's end (its `until` in the LAPI's database) to its entry gone from the data
+#     plane (polled every 20 ms), median: ours at N stored, the firewall bouncer on the
+#     small LAPI (its set elements carry the timeout: the kernel drops them on time).
+#     Ours also drops on time in the fast path (each map entry carries its expiry): the
+#     figure is the entry leaving the map (the fetcher's expiry pass, at most one a second).
 # The namespace (and the nft tables, pins and processes in it) is removed at the end.
 set -u
 [ "$(id -u)" = 0 ] || { echo "bench_bouncer: needs root"; exit 0; }
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lapi_lib.sh"
 . "$here/../tests/lib/fw_bouncer.sh"
-N=${N:-1000000} MAXS=${MAXS:-300} POLL=${POLL:-1} REACT=${REACT:-10} REACT_BASE=${REACT_BASE:-1000}
+N=${N:-1000000} MAXS=${MAXS:-300} POLL=${POLL:-1} REACT=${REACT:-10} REACT_BASE=${REACT_BASE:-1000} EXPIRE=${EXPIRE:-5}
 B=$BUILD/crowdsec-xdp-bouncer
 ID=$$ NS=bbench$$ IF=bbx$$ IFP=bby$$ PORT=28731
 PIN=/sys/fs/bpf/crowdsec-bbench-$$
@@ -163,6 +170,35 @@ react() {
 		sleep "$(awk -v p="$period" -v r="$RANDOM" 'BEGIN { printf "%.3f", p * r / 32768 }')"
 	done | sort -n
 }
+# expiry SIDE PREFIX: EXPIRE decisions of 15 s on PREFIX.1.., added one after the other and
+# watched together (each call a lookup: the resolution is one round over them); for each,
+# once seen in the data plane, the ms from its until to its entry gone, sorted
+# ("timeout": never seen, or not gone within 45 s)
+expiry() {
+	local side=$1 pre=$2 i ip t0 now has left
+	local -a until seen gone
+	for i in $(seq "$EXPIRE"); do
+		inns "$BUILD/cscli" -c "$W/lapi/config.yaml" decisions add --ip "$pre.$i" --duration 15s >/dev/null 2>&1
+		until[i]=$(sqlite3 "$W/lapi/crowdsec.db" "PRAGMA busy_timeout = 10000; SELECT MAX(until) FROM decisions WHERE value = '$pre.$i'" | tail -n1)
+		seen[i]=0 gone[i]=timeout
+	done
+	t0=$(date +%s)
+	while [ $(( $(date +%s) - t0 )) -lt 45 ]; do
+		left=0
+		for i in $(seq "$EXPIRE"); do
+			[ "${gone[i]}" = timeout ] || continue
+			ip=$pre.$i has=0
+			if [ "$side" = xdp ]; then xdp_has "$ip" && has=1; else fw_has "$ip" && has=1; fi
+			now=$(date +%s%N)
+			if [ $has = 1 ]; then seen[i]=1; left=1
+			elif [ "${seen[i]}" = 1 ]; then gone[i]=$(( (now - ${until[i]:-0}) / 1000000 ))
+			else left=1; fi
+		done
+		[ $left = 0 ] && break
+		sleep 0.02
+	done
+	for i in $(seq "$EXPIRE"); do echo "${gone[i]}"; done | sort -n
+}
 median() { awk '{ v[NR] = $1 } END { if (NR == 0 || v[int((NR + 1) / 2)] == "timeout") print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 span() { awk 'NR == 1 { a = $1 } { b = $1 } END { print a "–" b }'; }
 
@@ -173,6 +209,7 @@ xdp_mode=$(inns ip link show "$IF" | grep -o 'xdp[a-z]*' | head -n1)
 "$B" --pin-dir "$PIN" xdp status -o json >"$W/status.json" 2>/dev/null
 cscli_add 100.200.0.250	# warm-up (the first cscli login)
 react xdp 100.200.1 0.2 >"$W/react-xdp-N"
+expiry xdp 100.200.4 >"$W/expire-xdp-N"
 stop_pid "$SP"; SP=; stop_pid "$BP"; BP=
 # restart on the pins a run left: the resync of N writes only what changed
 load resync 0.2
@@ -208,6 +245,7 @@ stop_pid "$BP"; BP=
 if [ $have_fw = 1 ]; then
 	fw_up; for _ in $(seq 300); do [ "$(list_count crowdsec crowdsec-blacklists)" -ge "$REACT_BASE" ] && break; sleep 0.1; done
 	react fw 100.200.3 10 >"$W/react-fw-small"
+	expiry fw 100.200.5 >"$W/expire-fw-small"
 	stop_pid "$BP"; BP=
 fi
 
@@ -226,6 +264,12 @@ echo "|---|---|---|---|---|"
 echo "| crowdsec-xdp-bouncer (ours) | 200ms (default) | $N | $(median <"$W/react-xdp-N") | $(span <"$W/react-xdp-N") |"
 echo "| crowdsec-xdp-bouncer (ours) | 200ms (default) | $REACT_BASE | $(median <"$W/react-xdp-small") | $(span <"$W/react-xdp-small") |"
 [ $have_fw = 1 ] && echo "| crowdsec-firewall-bouncer 0.0.25 | 10s (default) | $REACT_BASE | $(median <"$W/react-fw-small") | $(span <"$W/react-fw-small") |"
+echo
+echo "### expiry: a decision of 15 s, from its end to its entry gone from the data plane, ms ($EXPIRE decisions)"
+echo "| bouncer | decisions stored | median | min–max |"
+echo "|---|---|---|---|"
+echo "| crowdsec-xdp-bouncer (ours; the fast path stops dropping at the end itself) | $N | $(median <"$W/expire-xdp-N") | $(span <"$W/expire-xdp-N") |"
+[ $have_fw = 1 ] && echo "| crowdsec-firewall-bouncer 0.0.25 (nftables element timeout) | $REACT_BASE | $(median <"$W/expire-fw-small") | $(span <"$W/expire-fw-small") |"
 echo
 echo "### restart: ours on the pins of a previous run ($N entries in place, LAPI unchanged)"
 echo "entries in place after ${rss} s (none removed meanwhile); peak RSS $(mib "$rspk") MiB; the resync said: $rs_line"

@@ -7,25 +7,35 @@
 #      it needs ~160 s for 1M) CSV lines into a fresh LAPI on an empty database; then our
 #      LAPI's start on a database that is already ours (N stored): to listening, and to
 #      stream answers (a HEAD startup pull returns once the in-memory index is loaded);
+#      Our start is also timed to /health answering, and its CPU (user + system) to
+#      stream answers ready (what the machine's load does not inflate);
 #  (a) GET /v1/decisions/stream?startup=true: curl time_total, bytes, decisions in the
 #      answer, the LAPI's VmRSS before and its peak during the pull (50 ms sampling);
+#  (a') STARTUP_CONC (100) bouncers (the KEYS_N keys) pull the startup answer at the same
+#      time: wall time to the last answer, complete answers (200, the size of (a) within
+#      1 %: the remaining durations differ by a few bytes from pull to pull), the LAPI's
+#      peak VmRSS (ours only: 1.4.6 peaks ~1.5 GiB for one such pull);
 #  (b) delta pulls (GET /v1/decisions/stream?) from 100 connections rotating over 100
 #      bouncer API keys, wrk, WINDOW s (20): pulls/s and latency;
 #  (c) alert ingest: POST /v1/alerts with a machine JWT, BATCH 1 and 50 agent-shaped
 #      alerts per request (the peers' lapi-alerts.lua; the default profile bans each
 #      source 4h), 10 connections, WINDOW s: alerts/s answered 201 and alerts stored;
-#      again with INGEST_WIDE connections (default 50; 0: not run).
+#      again with INGEST_WIDE connections (default 50; 0: not run);
+#  (e) expiry among N stored (ours only: a 1.4.6 delta pull at 1M takes ~20 s): EXPIRE_N
+#      (1000) decisions of 5 s imported with cscli, a bouncer pulling deltas every 0.1 s:
+#      ms from their end to all of them in a delta's deleted list, and the LAPI's CPU
+#      over the window (no scan of the N per pull or per second).
 # Loading for (a)-(c): one CrowdSec 1.4.6 SQLite database with N bans (one alert, like
 # `cscli decisions import`) is written directly with sqlite3 (lapi_lib.sh); 1.4.6 serves a
 # copy as is (the startup pull count checks it) and our LAPI imports another copy on first
 # open, is stopped and started again on it. PEER_N (default N) caps the peer.
 # Knobs: N, PEER_N, PEER_IMPORT_N (100000), WINDOW (20), CONNS (100), KEYS_N (100),
-# INGEST_WIDE (50).
+# INGEST_WIDE (50), PEER (1; 0: ours alone), STARTUP_CONC (100; 0: not run), EXPIRE_N (1000; 0: not run).
 set -u
 [ "$(id -u)" = 0 ] || { echo "bench_lapi: needs root"; exit 0; }
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lapi_lib.sh"
-INGEST_WIDE=${INGEST_WIDE:-50}
+INGEST_WIDE=${INGEST_WIDE:-50} STARTUP_CONC=${STARTUP_CONC:-100} EXPIRE_N=${EXPIRE_N:-1000}
 N=${N:-1000000} PEER_N=${PEER_N:-$N} PEER_IMPORT_N=${PEER_IMPORT_N:-100000} WINDOW=${WINDOW:-20} CONNS=${CONNS:-100} KEYS_N=${KEYS_N:-100}
 OPORT=${OPORT:-28701} PPORT=${PPORT:-28711}
 PEERS=$SHARED_DIR/bench/peers
@@ -40,7 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-have_peer=1
+have_peer=${PEER:-1}	# PEER=0: ours alone (a quick check; the bench's figures stand beside the peer's)
 command -v crowdsec >/dev/null && [ -x /usr/bin/cscli ] || have_peer=0
 
 gen_keys "$W/keys" "$KEYS_N"
@@ -85,9 +95,12 @@ run_side() {	# run_side ours|peer PORT CMD...
 		LP=$!
 		wait_tcp "$port" 60 || { echo "(ours did not restart)"; kill "$LP"; LP=; return; }
 		R[ours.start]=$(echo "$(date +%s.%N) - $t" | bc)
+		for _ in $(seq 600); do curl -sf -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.02; done
+		R[ours.health]=$(echo "$(date +%s.%N) - $t" | bc)
 		# stream answers wait for the in-memory index: a HEAD startup pull returns once it is loaded
 		curl -s -o /dev/null -I -H "X-Api-Key: $(cat "$W/startkey")" "http://127.0.0.1:$port/v1/decisions/stream?startup=true"
 		R[ours.ready]=$(echo "$(date +%s.%N) - $t" | bc)
+		R[ours.readycpu]=$(cpu_s "$LP")
 	fi
 	sleep 1
 	# (a) startup pull
@@ -99,6 +112,7 @@ run_side() {	# run_side ours|peer PORT CMD...
 	n=$(grep -o '"value":' "$W/$side.startup" | wc -l)
 	R[$side.a]="$t | $b | $h | $n | $(mib "$before") | $(mib "$(cat "$W/$side.peak")")"
 	rm -f "$W/$side.startup"
+	[ "$side" = ours ] && [ "$STARTUP_CONC" != 0 ] && startup_many "$port" "$b"
 	# (b) delta pulls
 	o=$W/$side.delta
 	KEYS=$W/keys wrk -t2 -c"$CONNS" -d"${WINDOW}s" --timeout 30s --latency -s "$here/lapi-delta.lua" \
@@ -107,6 +121,7 @@ run_side() {	# run_side ours|peer PORT CMD...
 	p50=$(awk '$1=="50%"{print $2}' "$o"); p99=$(awk '$1=="99%"{print $2}' "$o")
 	R[$side.b]="${rps:--} | ${p50:--} | ${p99:--} | ${non:-0}"
 	R[$side.brps]=${rps:-0}
+	[ "$side" = ours ] && [ "$EXPIRE_N" != 0 ] && expiry "$port"
 	# (c) alert ingest
 	tok=$(curl -s -X POST -H 'Content-Type: application/json' \
 		-d "{\"machine_id\":\"bench\",\"password\":\"$PW\",\"scenarios\":[]}" \
@@ -132,6 +147,57 @@ run_side() {	# run_side ours|peer PORT CMD...
 	done
 	done
 	kill "$LP"; wait "$LP" 2>/dev/null; LP=
+}
+
+cpu_s() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; }	# user + system s
+
+# startup_many PORT BYTES: STARTUP_CONC startup pulls at once, one key each (round robin
+# over $W/keys); R[ours.many]
+startup_many() {
+	local port=$1 bytes=$2 t i k ok pk pids=()
+	peak_rss "$W/many.peak" "$LP" & SP=$!
+	t=$(date +%s.%N)
+	for i in $(seq "$STARTUP_CONC"); do
+		k=$(sed -n "$(( (i - 1) % KEYS_N + 1 ))p" "$W/keys")
+		curl -s -o /dev/null -w '%{http_code} %{size_download}\n' --max-time 900 -H "X-Api-Key: $k" \
+			"http://127.0.0.1:$port/v1/decisions/stream?startup=true" >"$W/many.$i" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+	t=$(echo "$(date +%s.%N) - $t" | bc)
+	kill "$SP" 2>/dev/null; wait "$SP" 2>/dev/null; SP=
+	# the remaining durations are rendered per pull: sizes differ by a few bytes
+	ok=$(cat "$W"/many.[0-9]* | awk -v b="$bytes" '$1 == 200 && $2 > b * 0.99 && $2 < b * 1.01' | wc -l)
+	pk=$(cat "$W/many.peak")
+	rm -f "$W"/many.*
+	R[ours.many]="$STARTUP_CONC | $t | $ok | $(mib "$pk")"
+}
+
+# expiry PORT: EXPIRE_N decisions of 5 s among the N, a bouncer pulling deltas every 0.1 s;
+# R[ours.e]: ms from the last one's end (its `until` in the database) to all of them in
+# the deleted lists, the LAPI's CPU over the window
+expiry() {
+	local port=$1 d=$W/exp k t0 t1 c0 c1 i got=0 ms=- end
+	mkdir -p "$d"
+	k=$(sed -n 1p "$W/keys")
+	"$BUILD/cscli" -c "$W/ours/config.yaml" machines add expiry --auto -f "$W/ours/creds.yaml" --force >/dev/null 2>&1
+	awk -v n="$EXPIRE_N" 'BEGIN { print "duration,scope,value,reason,type"
+		for (i = 0; i < n; i++) printf "5s,ip,198.18.%d.%d,bench-expiry,ban\n", i / 256, i % 256 }' >"$d/exp.csv"
+	curl -s -o /dev/null -H "X-Api-Key: $k" "http://127.0.0.1:$port/v1/decisions/stream?"
+	c0=$(cpu_s "$LP"); t0=$(date +%s%N)
+	"$BUILD/cscli" -c "$W/ours/config.yaml" decisions import -i "$d/exp.csv" >"$d/imp.log" 2>&1
+	end=$(sqlite3 "$W/ours/crowdsec.db" "PRAGMA busy_timeout = 10000; SELECT MAX(until) FROM decisions WHERE scenario = 'bench-expiry'" | tail -n1)
+	: >"$d/deleted"
+	for i in $(seq 300); do	# 30 s
+		curl -s -o "$d/pull" -H "X-Api-Key: $k" "http://127.0.0.1:$port/v1/decisions/stream?"
+		t1=$(date +%s%N)	# the answer is in: what follows is the script's own work
+		jq -r '.deleted // [] | .[].value' "$d/pull" 2>/dev/null | grep '^198\.18\.' >>"$d/deleted"
+		got=$(sort -u "$d/deleted" | wc -l)
+		[ "$got" -ge "$EXPIRE_N" ] && { ms=$(( (t1 - ${end:-0}) / 1000000 )); break; }
+		sleep 0.1
+	done
+	c1=$(cpu_s "$LP")
+	R[ours.e]="$EXPIRE_N | $got | $ms | $(echo "$c1 - $c0" | bc) | $(( ($(date +%s%N) - t0) / 1000000000 ))"
 }
 
 # import_side ours|peer COUNT: a fresh LAPI on an empty database, then `cscli decisions import`
@@ -188,13 +254,21 @@ echo "| | ours | crowdsec 1.4.6 |"
 echo "|---|---|---|"
 echo "| first open of the 1.4.6 database, s | ${R[ours.first]:--} (import into our schema) | ${R[peer.start]:--} (as written) |"
 echo "| LAPI start to listening, 1M stored, s | ${R[ours.start]:--} | ${R[peer.start]:--} |"
-echo "| LAPI start to stream answers ready, s | ${R[ours.ready]:--} (in-memory index loaded) | ${R[peer.start]:--} |"
+echo "| LAPI start to /health up, s | ${R[ours.health]:--} | ${R[peer.start]:--} |"
+echo "| LAPI start to stream answers ready, s | ${R[ours.ready]:--} (in-memory index loaded; CPU ${R[ours.readycpu]:--} s) | ${R[peer.start]:--} |"
 echo
 echo "### (a) startup pull: GET /v1/decisions/stream?startup=true (fresh LAPI process)"
 echo "| LAPI | decisions stored | wall s | bytes | HTTP | decisions in answer | VmRSS before MiB | peak VmRSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"
 echo "| ours | $N | ${R[ours.a]:--} |"
 echo "| crowdsec 1.4.6 | $PEER_N | ${R[peer.a]:-- | - | - | - | - | -} |"
+if [ "$STARTUP_CONC" != 0 ]; then
+	echo
+	echo "### (a') $STARTUP_CONC bouncers pull the startup answer at the same time (ours; 1.4.6 not run: one such pull peaks at ~1.5 GiB)"
+	echo "| LAPI | pulls | wall s to the last answer | complete answers | peak VmRSS MiB |"
+	echo "|---|---|---|---|---|"
+	echo "| ours | ${R[ours.many]:-- | - | - | -} |"
+fi
 echo
 echo "### (b) delta pulls: $CONNS connections, $KEYS_N bouncer keys, ${WINDOW} s (wrk -t2)"
 echo "| LAPI | decisions stored | pulls/s | p50 | p99 | non-2xx |"
@@ -223,5 +297,12 @@ if [ "$INGEST_WIDE" != 0 ]; then
 	for s in ours peer; do for b in 1 50; do
 		[ -n "${R[$s.c$b.${INGEST_WIDE}err]:-}" ] && echo "$s: ${R[$s.c$b.${INGEST_WIDE}err]}"
 	done; done
+fi
+if [ "$EXPIRE_N" != 0 ]; then
+	echo
+	echo "### (e) expiry among $N stored: decisions of 5 s, a bouncer pulling deltas every 0.1 s (ours; a 1.4.6 delta pull at this size takes ~20 s)"
+	echo "| LAPI | decisions of 5 s | in the deleted lists | ms after the last one's end to all of them (pulls every 0.1 s) | LAPI CPU s over the window | window s |"
+	echo "|---|---|---|---|---|---|"
+	echo "| ours | ${R[ours.e]:-- | - | - | - | -} |"
 fi
 exit 0

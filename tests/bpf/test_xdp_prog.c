@@ -344,24 +344,22 @@ static int count_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg
 	return 0;
 }
 
-static void test_batch_and_walk(void)
+/*
+ * n bans, a quarter of each kind (v4 hosts, v4 /24s, v6 hosts, v6 /64s); the
+ * v4 /24s repeat (i >> 8), so a batch holds the same key more than once.
+ */
+static int mixed_bans(size_t n, struct cs_prefix **pp, struct cs_ban **bp)
 {
-	struct xdp_loader_opts opts = { .unpinned = true };
-	enum { N = 40000 };
-	struct cs_prefix *p = calloc(N, sizeof(*p));
-	struct cs_ban *b = calloc(N, sizeof(*b));
-	struct xdp_loader *l = NULL;
-	size_t applied = 0, missing = 0, seen = 0;
-	struct cs_ban got;
+	struct cs_prefix *p = *pp = calloc(n, sizeof(*p));
+	struct cs_ban *b = *bp = calloc(n, sizeof(*b));
 
-	if (!p || !b || !ASSERT_OK(xdp_loader_open(&opts, &l), "batch open"))
-		goto out;
-	for (int i = 0; i < N; i++) {
-		/* a quarter of each kind: v4 hosts, v4 /24s, v6 hosts, v6 /64s */
+	if (!p || !b)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
 		p[i].family = i % 4 < 2 ? AF_INET : AF_INET6;
 		p[i].plen = (__u8)(i % 4 == 0 ? 32 : i % 4 == 1 ? 24 : i % 4 == 2 ? 128 : 64);
 		if (p[i].family == AF_INET) {
-			p[i].addr[0] = 198, p[i].addr[1] = 18 + (i & 1);
+			p[i].addr[0] = 198, p[i].addr[1] = (__u8)(18 + (i & 1));
 			p[i].addr[2] = (__u8)(i >> 8), p[i].addr[3] = i % 4 == 0 ? (__u8)i : 0;
 		} else {
 			memcpy(p[i].addr, "\x20\x01\x0d\xb8", 4);
@@ -370,8 +368,24 @@ static void test_batch_and_walk(void)
 			if (i % 4 == 2)
 				p[i].addr[15] = 1;
 		}
-		b[i].decision_id = (__u64)i;
+		b[i].decision_id = (__u64)i + 1;
 	}
+	return 0;
+}
+
+static void test_batch_and_walk(void)
+{
+	struct xdp_loader_opts opts = { .unpinned = true };
+	enum { N = 40000 };
+	struct cs_prefix *p;
+	struct cs_ban *b;
+	struct xdp_loader *l = NULL;
+	size_t applied = 0, missing = 0, seen = 0;
+	struct cs_ban got;
+
+	if (!ASSERT_OK(mixed_bans(N, &p, &b), "batch list") ||
+	    !ASSERT_OK(xdp_loader_open(&opts, &l), "batch open"))
+		goto out;
 	/* v4 /24s collide (i>>8 repeats): count distinct entries through the walk */
 	if (!ASSERT_OK(xdp_loader_ban(l, p, b, N, &applied), "batch ban"))
 		goto out;
@@ -428,26 +442,14 @@ static void test_counts(void)
 {
 	struct xdp_loader_opts opts = { .unpinned = true };
 	enum { N = 6000 };
-	struct cs_prefix *p = calloc(N, sizeof(*p));
-	struct cs_ban *b = calloc(N, sizeof(*b));
+	struct cs_prefix *p;
+	struct cs_ban *b;
 	struct xdp_loader *l = NULL;
 	uint64_t c[4];
 
-	if (!p || !b || !ASSERT_OK(xdp_loader_open(&opts, &l), "counts open"))
+	if (!ASSERT_OK(mixed_bans(N, &p, &b), "counts list") ||
+	    !ASSERT_OK(xdp_loader_open(&opts, &l), "counts open"))
 		goto out;
-	for (int i = 0; i < N; i++) {
-		p[i].family = i % 3 ? AF_INET : AF_INET6;
-		p[i].plen = (__u8)(i % 3 == 1 ? 32 : i % 3 == 2 ? 24 : 128);
-		if (p[i].family == AF_INET) {
-			p[i].addr[0] = 198, p[i].addr[1] = 18;
-			/* /24s repeat every 256 entries: the same key twice in a batch */
-			p[i].addr[2] = (__u8)(i >> 8), p[i].addr[3] = i % 3 == 1 ? (__u8)i : 0;
-		} else {
-			memcpy(p[i].addr, "\x20\x01\x0d\xb8", 4);
-			p[i].addr[14] = (__u8)(i >> 8), p[i].addr[15] = (__u8)i;
-		}
-		b[i].decision_id = (__u64)i + 1;
-	}
 	ASSERT_OK(xdp_loader_counts(l, c), "counts of an empty list");
 	ASSERT_EQ(c[0] + c[1] + c[2] + c[3], 0, "empty: no entries counted");
 	ASSERT_OK(xdp_loader_ban(l, p, b, N / 2, NULL), "ban the first half");

@@ -5,8 +5,11 @@
  * command line restrict the run. Without names, also checks that every parser
  * and postoverflow file of the hub loads (scenario tests depend on them).
  */
+#include <errno.h>
 #include <glob.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/log.h"
@@ -106,6 +109,43 @@ static void test_every_case_replays(const struct hubtest_opts *o)
 	globfree(&g);
 }
 
+/*
+ * config.yaml: `- ""` means "none" and is dropped; a value of the wrong type is
+ * an error naming the file, the line and the key.
+ */
+static void test_config_yaml(const struct hubtest_opts *o)
+{
+	char root[] = "/tmp/test_hubtest_XXXXXX", dir[64], why[512];
+	struct hubtest_case *hc = NULL;
+	char *const *names;
+	size_t n = 0;
+	int err;
+
+	if (t_scratch_dir(root))
+		return;
+	snprintf(dir, sizeof(dir), "%s/none", root);
+	mkdir(dir, 0700);
+	t_write_file(dir, "config.yaml", "parsers:\n- \"\"\nscenarios:\n- \"\"\n"
+					 "- crowdsecurity/ssh-bf\nignore_parsers: yes\n"
+					 "log_file: x.log\nlog_type: syslog\nnuclei_template: x\n");
+	err = hubtest_case_open(o, dir, &hc, why, sizeof(why));
+	ASSERT_OK(err, why);
+	if (!err) {
+		names = hubtest_case_items(hc, "scenarios", &n);
+		ASSERT_TRUE(n == 1 && !strcmp(names[0], "crowdsecurity/ssh-bf"), "\"\" dropped");
+		hubtest_case_items(hc, "parsers", &n);
+		ASSERT_EQ(n, 0, "parsers: none");
+	}
+	hubtest_case_free(hc);
+	snprintf(dir, sizeof(dir), "%s/bad", root);
+	mkdir(dir, 0700);
+	t_write_file(dir, "config.yaml", "log_file: x.log\nlog_type: syslog\nparsers:\n  a: b\n");
+	hc = NULL;
+	ASSERT_EQ(hubtest_case_open(o, dir, &hc, why, sizeof(why)), -EINVAL, "a mapping as a list");
+	ASSERT_TRUE(strstr(why, "config.yaml:4: parsers: expected a list") != NULL, why);
+	hubtest_case_free(hc);
+}
+
 int main(int argc, char **argv)
 {
 	struct hubtest_summary sum;
@@ -117,6 +157,7 @@ int main(int argc, char **argv)
 	if (argc == 1) {
 		test_every_hub_file_loads(h.o.hub_dir);
 		test_every_case_replays(&h.o);
+		test_config_yaml(&h.o);
 	}
 	return t_hub_close(&h, &sum);
 }

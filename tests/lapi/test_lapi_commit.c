@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "db/db_int.h"
 #include "lapi/lapi_int.h"
+#include "../lib/alert_fixture.h"
 #include "../lib/lapi_fixture.h"
 #include "../lib/test.h"
 
@@ -42,16 +43,12 @@ struct submitter {
 
 static struct cs_alert *alert_with_ban(const char *value)
 {
-	struct cs_alert *a = calloc(1, sizeof(*a));
+	struct cs_alert *a = t_alert_new("test/group-commit", gotime_now(), 1);
 
-	a->scenario = strdup("test/group-commit");
 	a->message = strdup("");
 	a->machine_id = strdup("committer-test");
 	a->src_scope = strdup("Ip");
 	a->src_value = strdup(value);
-	a->start_at = a->stop_at = gotime_now();
-	a->decisions = calloc(1, sizeof(*a->decisions));
-	a->n_decisions = 1;
 	a->decisions[0].duration = 3600LL * NSEC_PER_SEC;
 	a->decisions[0].scenario = strdup("test/group-commit");
 	a->decisions[0].type = strdup("ban");

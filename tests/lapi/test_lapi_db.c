@@ -16,6 +16,7 @@
 #include "common/pwhash.h"
 #include "common/sha2.h"
 #include "db/db.h"
+#include "../lib/alert_fixture.h"
 #include "../lib/test.h"
 
 #define S NSEC_PER_SEC
@@ -26,14 +27,10 @@ static char dbpath[256];
 static struct cs_alert *mk_alert(const char *scope, const char *value, int64_t stop,
 				 const char *origin, int64_t dur, const char *type)
 {
-	struct cs_alert *a = calloc(1, sizeof(*a));
+	struct cs_alert *a = t_alert_new("test/scenario", stop, 1);
 
-	a->scenario = strdup("test/scenario");
 	a->src_scope = strdup(scope);
 	a->src_value = strdup(value);
-	a->start_at = a->stop_at = stop;
-	a->decisions = calloc(1, sizeof(*a->decisions));
-	a->n_decisions = 1;
 	a->decisions[0].scope = strdup(scope);
 	a->decisions[0].value = strdup(value);
 	a->decisions[0].origin = strdup(origin);

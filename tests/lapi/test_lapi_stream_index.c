@@ -17,6 +17,7 @@
 
 #include "common/gotime.h"
 #include "db/db.h"
+#include "../lib/alert_fixture.h"
 #include "../lib/test.h"
 
 #define S NSEC_PER_SEC
@@ -79,17 +80,13 @@ static const char *const origins[] = { "crowdsec", "cscli", "CAPI" };
 
 static int64_t insert_some(struct cs_db *db, int64_t now)
 {
-	struct cs_alert *a = calloc(1, sizeof(*a));
 	size_t n = 1 + rnd(3);
+	struct cs_alert *a = t_alert_new("test/scenario", now, n);
 	int64_t id = 0;
 
-	a->scenario = strdup("test/scenario");
 	a->src_scope = strdup("Ip");
 	a->src_value = strdup("198.18.0.1");
-	a->start_at = a->stop_at = now;
 	a->simulated = rnd(10) == 0;
-	a->decisions = calloc(n, sizeof(*a->decisions));
-	a->n_decisions = n;
 	for (size_t i = 0; i < n; i++) {
 		struct cs_decision *d = &a->decisions[i];
 		const char *v = values[rnd(7)];
@@ -113,15 +110,11 @@ static int64_t insert_some(struct cs_db *db, int64_t now)
  */
 static int64_t insert_bulk(struct cs_db *db, int64_t now, size_t n)
 {
-	struct cs_alert *a = calloc(1, sizeof(*a));
+	struct cs_alert *a = t_alert_new("test/import", now, n);
 	int64_t id = 0;
 
-	a->scenario = strdup("test/import");
 	a->src_scope = strdup("Ip");
 	a->src_value = strdup("198.18.0.1");
-	a->start_at = a->stop_at = now;
-	a->decisions = calloc(n, sizeof(*a->decisions));
-	a->n_decisions = n;
 	for (size_t i = 0; i < n; i++) {
 		struct cs_decision *d = &a->decisions[i];
 		char v[32];

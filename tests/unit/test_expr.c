@@ -1662,6 +1662,82 @@ static const struct step data_helpers[] = {
 	{ "len(FileMap('tech.json')) == 4 && FileMap('nope') == []", "bool:true", "FileMap sizes" },
 };
 
+static int regexp_in_file(struct expr_prog *prog, const char *subject, bool *match)
+{
+	struct expr_value x;
+	struct expr_error e;
+	int err = expr_string(subject, &x);
+
+	if (!err)
+		err = expr_eval_bool(prog, &x, NULL, match, &e);
+	expr_value_release(&x);
+	return err;
+}
+
+/*
+ * RegexpInFile over the hub's list answers the same before and after the
+ * set's Vectorscan database is compiled (multire.c: after a few thousand
+ * searches), on the patterns that go to it (`.` between literals, \b), in
+ * UTF-8 as in bytes. A new vm asks again: no answer comes from a cache.
+ */
+#define REGEXP_DB_CHECKS 16
+static void check_regexp_database(struct expr_runtime *rt)
+{
+	static const struct { const char *s; bool match; } subjects[] = {
+		{ "Mozilla/5.0 (compatible; arquivo.pt crawler)", true },
+		{ "arquivo-pt", true },			/* `.` is any character */
+		{ "check1\xc3\xa9" "exe", true },		/* é is one character in UTF-8 */
+		{ "check1\xc3\xa9\xc3\xa9" "exe", false },
+		{ "Who-is Bot", true },
+		{ "Who-is Bots", false },		/* \b */
+		{ "Mozilla/5.0 (X11; Linux x86_64) Firefox/115.0", false },
+		{ "Mozilla/5.0 Firefox/7.0", true },
+		{ "plain browser", false },
+		{ "xarquivo.pt", false },
+	};
+	bool first[sizeof(subjects) / sizeof(subjects[0])], again, m;
+	struct expr_env *xenv = expr_env_new();
+	struct expr_prog *prog = NULL;
+	struct expr_vm *vm = NULL, *prev;
+	struct expr_error e;
+	char filler[64];
+	int err = 0;
+
+	if (!ASSERT_TRUE(xenv != NULL, "env") ||
+	    !ASSERT_OK(expr_env_add_var(xenv, "x", &expr_type_string), "var x") ||
+	    !ASSERT_OK(expr_env_add_helpers(xenv, EXPR_HELPERS_CROWDSEC), "helpers")) {
+		expr_env_free(xenv);
+		return;
+	}
+	expr_env_set_runtime(xenv, rt);
+	if (!ASSERT_OK(expr_compile(xenv, "RegexpInFile(x, 'bad_user_agents.regex.txt')",
+				   &prog, &e), "compile RegexpInFile")) {
+		expr_env_free(xenv);
+		return;
+	}
+	for (size_t i = 0; !err && i < sizeof(subjects) / sizeof(subjects[0]); i++)
+		err = regexp_in_file(prog, subjects[i].s, &first[i]);
+	/* distinct subjects: each one a search of the whole set */
+	for (int i = 0; !err && i < 4200; i++) {
+		snprintf(filler, sizeof(filler), "Mozilla/5.0 (agent %d)", i);
+		err = regexp_in_file(prog, filler, &m);
+	}
+	ASSERT_OK(err, "searches before and while the database is compiled");
+	ASSERT_OK(expr_vm_new(&vm), "a second vm");
+	prev = expr_vm_use(vm);
+	for (size_t i = 0; i < sizeof(subjects) / sizeof(subjects[0]); i++) {
+		err = regexp_in_file(prog, subjects[i].s, &again);
+		if (!ASSERT_TRUE(!err && again == first[i] && again == subjects[i].match,
+				 "same answer with the database"))
+			fprintf(stderr, "     subject %s: before %d, after %d (err %d), want %d\n",
+				subjects[i].s, first[i], again, err, subjects[i].match);
+	}
+	expr_vm_use(prev);
+	expr_vm_free(vm);
+	expr_prog_free(prog);
+	expr_env_free(xenv);
+}
+
 static void test_data_files(void)
 {
 	char dir[] = "/tmp/test_expr_XXXXXX";
@@ -1724,8 +1800,9 @@ static void test_data_files(void)
 		check_one("len(File('bad_user_agents.txt')) > 10", "bool:true", "hub file loaded");
 		check_one("RegexpInFile('Mozilla 404checker/1.0', 'bad_user_agents.regex.txt')",
 			  "bool:true", "hub regex matches");
+		check_regexp_database(rt);
 	} else {
-		TEST_SKIP(4, "hub data not present");
+		TEST_SKIP(4 + REGEXP_DB_CHECKS, "hub data not present");
 	}
 	expr_env_set_runtime(env, NULL);
 	expr_runtime_put(rt);

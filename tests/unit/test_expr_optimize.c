@@ -227,6 +227,76 @@ static void test_guard(void)
 	check_guard("!(e.Meta.service == 'http')", "none");
 }
 
+/* "kind:text" of prog's value on vars, or "ERR:code message" with the message's place. */
+static char *outcome(const struct expr_prog *prog)
+{
+	struct expr_value out;
+	struct expr_error e;
+	char *r = NULL, *txt;
+	int err = expr_eval(prog, vars, NULL, &out, &e);
+
+	if (err)
+		return asprintf(&r, "ERR:%d %s", err, e.msg) < 0 ? NULL : r;
+	txt = expr_value_format(&out);
+	if (asprintf(&r, "%s:%s", expr_kind_name(out.kind), txt ? txt : "?") < 0)
+		r = NULL;
+	free(txt);
+	expr_value_release(&out);
+	return r;
+}
+
+/*
+ * Past a guard that passed, the program without it (expr_guard.rest) gives what
+ * the whole one gives: values, and errors with their message and place. Split
+ * only where that holds: not when a literal is "" (a missing key).
+ */
+static void test_guard_rest(void)
+{
+	static const struct { const char *src, *want; bool split; } cases[] = {
+		{ "e.Meta.service == 'http'", "bool:true", true },
+		{ "e.Meta.log_type in ['a', 'b'] && s == 'hello'", "bool:true", true },
+		{ "e.Meta.log_type in ['a', 'b'] && s == 'x'", "bool:false", true },
+		{ "e.Meta.log_type == 'a' && s == 'hello' && len(l) > 5", "bool:false", true },
+		{ "e.Meta.log_type == 'a' && (s == 'x' || len(l) == 3)", "bool:true", true },
+		/* the guard's field read again: one memo slot for both (cse) */
+		{ "e.Meta.log_type == 'a' && Upper(e.Meta.log_type) == 'A' && e.Meta.log_type != 'b'",
+		  "bool:true", true },
+		{ "e.Meta.log_type == 'a' && e.Meta.service",
+		  "ERR:-22 invalid operation: and on string (1:24)", true },
+		{ "e.Meta.log_type == 'a' && e.Meta.service && s == 'hello'",
+		  "ERR:-22 invalid operation: and on string (1:24)", true },
+		{ "e.Meta.log_type in ['a', ''] && s == 'hello'", "bool:true", false },
+	};
+	struct expr_value meta, root;
+
+	expr_map_new(&meta);
+	expr_map_new(&root);
+	expr_map_set_take(&meta, "service", (expr_string("http", &vars[2]), vars[2]));
+	expr_map_set_take(&meta, "log_type", (expr_string("a", &vars[2]), vars[2]));
+	expr_map_set_take(&root, "Meta", meta);
+	vars[2] = root;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct expr_prog *prog = NULL;
+		struct expr_guard g;
+		char *whole, *rest;
+
+		if (!ASSERT_OK(expr_compile(env, cases[i].src, &prog, NULL), cases[i].src))
+			continue;
+		if (ASSERT_TRUE(expr_prog_guard(prog, &g) == 1, "a guard")) {
+			whole = outcome(prog);
+			rest = outcome(g.rest);
+			ASSERT_STREQ(whole ? whole : "(null)", cases[i].want, cases[i].src);
+			ASSERT_STREQ(rest ? rest : "(null)", cases[i].want, "the same past the guard");
+			ASSERT_TRUE((g.rest != prog) == cases[i].split, "split where it holds");
+			free(whole);
+			free(rest);
+		}
+		expr_prog_free(prog);
+	}
+	expr_value_release(&vars[2]);
+	vars[2] = expr_nil();
+}
+
 int main(void)
 {
 	const char *strv[] = { "abc", "ab", "b" };
@@ -247,6 +317,7 @@ int main(void)
 	test_fast_any();
 	test_case_memo();
 	test_guard();
+	test_guard_rest();
 	expr_value_release(&vars[0]);
 	expr_value_release(&vars[1]);
 	expr_env_free(env);

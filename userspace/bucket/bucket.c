@@ -1631,7 +1631,8 @@ static bool guard_passes(const struct cs_scenario *sc, const struct cs_event *ev
 	default:
 		return true;
 	}
-	v = strmap_getn(m, sc->guard.key, &len);
+	v = sc->guard_key ? strmap_getk(m, sc->guard_key, &len) :
+			    strmap_getn(m, sc->guard.key, &len);
 	if (!v) {
 		v = "";
 		len = 0;
@@ -1665,7 +1666,9 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 		cpu_start(&tm, sc);
 		if (!guard_passes(sc, evt))
 			continue;
-		rc = eval_bool(b, sc->filter, evt, NULL, NULL);
+		/* past its guard, the filter without it (expr_guard.rest) */
+		rc = eval_bool(b, sc->guard_map != GUARD_NONE ? sc->guard.rest : sc->filter, evt,
+			       NULL, NULL);
 		if (rc < 0) {
 			/* a failing filter aborts the pouring of this event (spec 6.2) */
 			log_warn("%s: filter error: event not poured", sc->name);

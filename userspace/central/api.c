@@ -28,10 +28,23 @@ static void reply_ok(struct req *r)
 	reply_json(r, 200, json_pack("{s:s}", "message", "OK"));
 }
 
+/* The body as JSON of the type a route takes; otherwise NULL, the 400 sent. */
+static json_t *req_json_typed(struct req *r, json_type type, const char *expected)
+{
+	json_t *j = req_json(r);
+
+	if (j && json_typeof(j) != type) {
+		reply_msg(r, 400, "body: %s is expected", expected);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
 /* POST /v{2,3}/watchers {"machine_id","password"}: usable at once. */
 static void c_register(struct req *r)
 {
-	json_t *j = req_json(r), *jid, *jpw;
+	json_t *j = req_json_typed(r, JSON_OBJECT, "a JSON object"), *jid, *jpw;
 	const char *id, *pw;
 	int64_t now = gotime_now();
 
@@ -41,10 +54,6 @@ static void c_register(struct req *r)
 	jpw = json_object_get(j, "password");
 	id = json_string_value(jid);
 	pw = json_string_value(jpw);
-	if (!json_is_object(j)) {
-		reply_msg(r, 400, "body: a JSON object is expected");
-		goto out;
-	}
 	if (!id || !*id || json_string_length(jid) >= LAPI_MAX_ID || strlen(id) != json_string_length(jid)) {
 		reply_msg(r, 400, "machine_id: a string of 1 to %d characters is required",
 			  LAPI_MAX_ID - 1);
@@ -141,7 +150,7 @@ static int64_t time_field(json_t *o, const char *key, int *bad)
 
 static void c_signals(struct req *r)
 {
-	json_t *j = req_json(r), *o;
+	json_t *j = req_json_typed(r, JSON_ARRAY, "a JSON array of signals"), *o;
 	struct cs_central_signal *sigs = NULL;
 	struct central_ingest_result res;
 	size_t n = 0, i, ignored = 0;
@@ -149,10 +158,6 @@ static void c_signals(struct req *r)
 
 	if (!j)
 		return;
-	if (!json_is_array(j)) {
-		reply_msg(r, 400, "body: a JSON array of signals is expected");
-		goto out;
-	}
 	if (json_array_size(j) > CENTRAL_MAX_SIGNALS) {
 		reply_msg(r, 400, "body: at most %d signals a request", CENTRAL_MAX_SIGNALS);
 		goto out;
@@ -365,13 +370,11 @@ static void c_stream_v3(struct req *r)
 /* Metrics are checked for shape and counted; nothing of them is stored. */
 static void c_metrics(struct req *r)
 {
-	json_t *j = req_json(r);
+	json_t *j = req_json_typed(r, JSON_OBJECT, "a JSON object");
 
 	if (!j)
 		return;
-	if (!json_is_object(j))
-		reply_msg(r, 400, "body: a JSON object is expected");
-	else if (!json_is_array(json_object_get(j, "machines")))
+	if (!json_is_array(json_object_get(j, "machines")))
 		reply_msg(r, 400, "machines: required array");
 	else if (!json_is_array(json_object_get(j, "bouncers")))
 		reply_msg(r, 400, "bouncers: required array");
@@ -390,14 +393,11 @@ static void c_metrics(struct req *r)
  */
 static void c_decisions_ignored(struct req *r)
 {
-	json_t *j = req_json(r);
+	json_t *j = req_json_typed(r, JSON_ARRAY, "a JSON array");
 
 	if (!j)
 		return;
-	if (!json_is_array(j))
-		reply_msg(r, 400, "body: a JSON array is expected");
-	else
-		reply_ok(r);
+	reply_ok(r);
 	json_decref(j);
 }
 

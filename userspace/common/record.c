@@ -26,26 +26,6 @@ const struct rec_field *rec_find(const struct rec_schema *s, const char *key)
 	return NULL;
 }
 
-static int yaml_strv(struct ywalk *w, const yaml_node_t *n, const char *key, char ***v,
-		     size_t *nv)
-{
-	const yaml_node_t *e;
-	int err = 0;
-
-	if (ywalk_is_null(n))
-		return 0;
-	if (n->type != YAML_SEQUENCE_NODE)
-		return ywalk_fail(w, n, "%s: expected a list of strings", key);
-	YWALK_ITEMS(w, n, e) {
-		if (!ywalk_scalar(e))
-			return ywalk_fail(w, e, "%s: expected a string", key);
-		err = strv_push(v, nv, ywalk_scalar(e));
-		if (err)
-			break;
-	}
-	return err;
-}
-
 int rec_yaml_set(struct ywalk *w, const struct rec_schema *s, void *rec, const char *key,
 		 const yaml_node_t *v)
 {
@@ -64,7 +44,7 @@ int rec_yaml_set(struct ywalk *w, const struct rec_schema *s, void *rec, const c
 		}
 		return err;
 	case REC_STRV:
-		return yaml_strv(w, v, key, strv_at(f, rec), count_at(f, rec));
+		return ywalk_strv(w, v, key, strv_at(f, rec), count_at(f, rec));
 	case REC_BOOL:
 		return ywalk_bool(w, v, key, (bool *)((char *)rec + f->off));
 	}

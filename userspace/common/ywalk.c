@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/strv.h"
 
 int ywalk_fail(struct ywalk *w, const yaml_node_t *n, const char *fmt, ...)
 {
@@ -114,4 +115,23 @@ int ywalk_long(struct ywalk *w, const yaml_node_t *n, const char *key, long long
 				  min, max, s);
 	*out = x;
 	return 0;
+}
+
+int ywalk_strv(struct ywalk *w, const yaml_node_t *n, const char *key, char ***v, size_t *nv)
+{
+	const yaml_node_t *e;
+	int err = 0;
+
+	if (ywalk_is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return ywalk_fail(w, n, "%s: expected a list of strings", key);
+	YWALK_ITEMS(w, n, e) {
+		if (!ywalk_scalar(e))
+			return ywalk_fail(w, e, "%s: expected a string", key);
+		err = strv_push(v, nv, ywalk_scalar(e));
+		if (err)
+			break;
+	}
+	return err;
 }

@@ -53,6 +53,11 @@ int ywalk_bool_value(const yaml_node_t *n);
 /* Typed getters: 0, -ENOMEM, or ywalk_fail("KEY: expected ..."). */
 int ywalk_str(struct ywalk *w, const yaml_node_t *n, const char *key, char **out);
 int ywalk_bool(struct ywalk *w, const yaml_node_t *n, const char *key, bool *out);
+/*
+ * Appends the strings of a list (common/strv.h) to *v: absent or null adds
+ * nothing; anything but a list of scalars is ywalk_fail("KEY: expected ...").
+ */
+int ywalk_strv(struct ywalk *w, const yaml_node_t *n, const char *key, char ***v, size_t *nv);
 /* Decimal, 0x hex or 0 octal (yaml.v2's ints) within [min, max]. */
 int ywalk_long(struct ywalk *w, const yaml_node_t *n, const char *key, long long min,
 	       long long max, long long *out);

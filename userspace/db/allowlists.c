@@ -19,11 +19,11 @@
 #define ALLOWLIST_MAX_DESC 4096
 #define ALLOWLIST_MAX_REASON (64u << 10)
 
-/* item i and a range given as (size, s_ip, s_sfx, e_ip, e_sfx) parameters: either contains the other */
+/* item i and a range bound by bind_range at ?1..?5: either contains the other */
 #define ITEM_OVERLAPS_PARAMS                                                              \
-	"i.ip_size = ?1 AND (((i.start_ip, i.start_suffix) <= (?2, ?3) AND"                \
-	" (i.end_ip, i.end_suffix) >= (?4, ?5)) OR ((i.start_ip, i.start_suffix) >= (?2, ?3)" \
-	" AND (i.end_ip, i.end_suffix) <= (?4, ?5)))"
+	"i.ip_size = ?5 AND (((i.start_ip, i.start_suffix) <= (?1, ?3) AND"                \
+	" (i.end_ip, i.end_suffix) >= (?2, ?4)) OR ((i.start_ip, i.start_suffix) >= (?1, ?3)" \
+	" AND (i.end_ip, i.end_suffix) <= (?2, ?4)))"
 
 static int prep(struct cs_db *db, const char *sql, struct dbstmt **s)
 {
@@ -257,11 +257,7 @@ int cs_db_allowlist_add(struct cs_db *db, const char *name,
 			bind_null(ins, 2);
 		bind_text(ins, 3, items[i].comment);
 		bind_text(ins, 4, items[i].value);
-		bind_int(ins, 5, r.start_ip);
-		bind_int(ins, 6, r.end_ip);
-		bind_int(ins, 7, r.start_suffix);
-		bind_int(ins, 8, r.end_suffix);
-		bind_int(ins, 9, r.ip_size);
+		bind_range(ins, 5, &r);
 		bind_int(ins, 10, id);
 		err = exec_stmt(db, ins);
 		if (!err)
@@ -318,11 +314,7 @@ static int reasons(struct cs_db *db, const struct cs_range *r, int64_t now, char
 	*out = NULL;
 	if (err)
 		return err;
-	bind_int(s, 1, r->ip_size);
-	bind_int(s, 2, r->start_ip);
-	bind_int(s, 3, r->start_suffix);
-	bind_int(s, 4, r->end_ip);
-	bind_int(s, 5, r->end_suffix);
+	bind_range(s, 1, r);
 	bind_int(s, 6, now);
 	f = open_memstream(&buf, &len);
 	if (!f) {

@@ -163,7 +163,11 @@ int cs_db_sqlite_synchronous(struct cs_db *db, bool full);
  * on SQLite.
  */
 int cs_db_cluster_claim(struct cs_db *db, const char *job, int64_t now, int64_t every);
-/* 0 when the database answers (PostgreSQL: reconnecting first if it must), else -errno. */
+/*
+ * 0 when the database answers (PostgreSQL: reconnecting first if it must), else -errno.
+ * SQLite: through the side connection while the main one is held, so it answers
+ * during the stream index's load or a long write.
+ */
 int cs_db_ping(struct cs_db *db);
 /*
  * libpq's connection string from CrowdSec's db_config keys (NULL or "": left to

@@ -100,6 +100,15 @@ const char *cs_scope_normalize(const char *s)
 	return s;
 }
 
+void bind_range(struct dbstmt *s, int first, const struct cs_range *r)
+{
+	bind_int(s, first, r->start_ip);
+	bind_int(s, first + 1, r->end_ip);
+	bind_int(s, first + 2, r->start_suffix);
+	bind_int(s, first + 3, r->end_suffix);
+	bind_int(s, first + 4, r->ip_size);
+}
+
 bool scope_is_addr(const char *scope)
 {
 	return scope && (!strcasecmp(scope, "ip") || !strcasecmp(scope, "range"));

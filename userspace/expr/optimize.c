@@ -377,6 +377,7 @@ static void layout(struct expr_prog *prog)
 	for (int i = 0; i < prog->nnodes; i++)
 		prog->nodes[i]->moved = NULL;
 	layout_count(prog->root, &nnodes, &nentries);
+	layout_count(prog->guard_rest, &nnodes, &nentries);
 	l.block = calloc(nnodes, sizeof(*l.block));
 	l.lists = nentries ? calloc(nentries, sizeof(*l.lists)) : NULL;
 	nodes = calloc(nnodes, sizeof(*nodes));
@@ -387,6 +388,7 @@ static void layout(struct expr_prog *prog)
 		return;
 	}
 	prog->root = layout_place(&l, prog->root);
+	prog->guard_rest = layout_place(&l, prog->guard_rest);
 	for (int i = 0; i < prog->nnodes; i++) {
 		struct node *n = prog->nodes[i];
 
@@ -419,8 +421,150 @@ static void mark_path(struct node *n)
 
 	if (n->type == N_MEMBER && !n->optional && const_key(n) && mid &&
 	    mid->type == N_MEMBER && !mid->optional && !mid->memo && const_key(mid) &&
-	    mid->a->type == N_VAR && !mid->a->memo)
+	    mid->a->type == N_VAR && !mid->a->memo) {
+		const struct expr_host_ops *ops = mid->a->st->kind == EXPR_HOST ?
+							  mid->a->st->host : NULL;
+
 		n->op = MEMBER_PATH;
+		if (ops && ops->path_key && ops->path_get)
+			n->path = ops->path_key(mid->b->val.s->s, n->b->val.s->s);
+		n->path_ops = n->path ? ops : NULL;
+	}
+}
+
+/* n is `VAR.NAME` or `X.NAME` read plainly (no ?., no [expr]): NAME, else NULL. */
+static const char *member_name(const struct node *n)
+{
+	if (n->type != N_MEMBER || n->optional || n->b->type != N_CONST ||
+	    n->b->val.kind != EXPR_STRING)
+		return NULL;
+	return n->b->val.s->s;
+}
+
+/* The leaf test expr_prog_guard() describes in *g, or NULL (g->rest is not set). */
+static const struct node *guard_test(const struct node *root, struct expr_guard *g)
+{
+	const struct node *n = root, *key, *field;
+	const struct expr_value *c;
+
+	/* down the left side of and-chains: that conjunct is evaluated first */
+	while (n && ((n->type == N_FOLD && n->op == OP_AND && n->nlist > 0) ||
+		     (n->type == N_BINARY && n->op == OP_AND)))
+		n = n->type == N_FOLD ? n->list[0] : n->a;
+	if (!n || n->type != N_BINARY || (n->op != OP_EQ && n->op != OP_IN) ||
+	    n->b->type != N_CONST)
+		return NULL;
+	key = n->a;
+	field = key->type == N_MEMBER ? key->a : NULL;
+	if (!field || !member_name(key) || !member_name(field) || field->a->type != N_VAR)
+		return NULL;
+	c = &n->b->val;
+	if (n->op == OP_EQ) {
+		if (c->kind != EXPR_STRING)
+			return NULL;
+		*g = (struct expr_guard){ .lits = c, .nlits = 1 };
+	} else {
+		if (c->kind != EXPR_ARRAY)
+			return NULL;
+		for (uint32_t i = 0; i < c->a->len; i++)
+			if (c->a->items[i].kind != EXPR_STRING)
+				return NULL;
+		*g = (struct expr_guard){ .lits = c->a->items, .nlits = c->a->len };
+	}
+	g->var = field->a->slot;
+	g->field = member_name(field);
+	g->key = member_name(key);
+	return n;
+}
+
+int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g)
+{
+	if (!prog || !guard_test(prog->root, g))
+		return 0;
+	g->rest = prog->after_guard ? prog->after_guard : prog;
+	return 1;
+}
+
+static struct node *node_add(struct expr_prog *prog)
+{
+	struct node *n;
+
+	if (prog->nnodes == prog->capnodes) {
+		int cap = prog->capnodes ? prog->capnodes * 2 : 32;
+		struct node **v = realloc(prog->nodes, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		prog->nodes = v;
+		prog->capnodes = cap;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n)
+		prog->nodes[prog->nnodes++] = n;
+	return n;
+}
+
+/*
+ * The and-chain `G && a && b` once G, its guard, passed (G is then true):
+ * the chain of a && b, which checks that a and b are bools and says so at the
+ * same place as the whole one. A lone G: true. Routing evaluates this on every
+ * line whose guard passes: thirty HTTP scenarios on an nginx line, each of
+ * which read its field again to find G true. Not when a literal is "": the
+ * guard reads a missing key as "", where the evaluator may read nil.
+ */
+static void split_guard(struct expr_prog *prog)
+{
+	struct expr_guard g;
+	struct node *root = prog->root, *rest;
+	const struct node *test = guard_test(root, &g);
+
+	if (!test)
+		return;
+	for (size_t i = 0; i < g.nlits; i++)
+		if (!g.lits[i].s->len)
+			return;
+	if (test == root) {
+		rest = node_add(prog);
+		if (!rest)
+			return;
+		rest->type = N_CONST;
+		rest->val = expr_bool(true);
+		rest->st = &expr_type_bool;
+		rest->pos = root->pos;
+		rest->depth = 1;
+	} else if (root->type == N_FOLD && root->op == OP_AND && root->nlist >= 2 &&
+		   root->list[0] == test) {
+		struct node **list = malloc((root->nlist - 1) * sizeof(*list));
+
+		if (!list || !(rest = node_add(prog))) {
+			free(list);
+			return;
+		}
+		memcpy(list, root->list + 1, (root->nlist - 1) * sizeof(*list));
+		*rest = *root;
+		rest->list = list;
+		rest->nlist = root->nlist - 1;
+		rest->ops = NULL;	/* an and-chain reads none */
+	} else {
+		return;	/* the test deeper down: evaluated whole */
+	}
+	prog->guard_rest = rest;
+}
+
+/* The view of the program that evaluates guard_rest (after layout: the nodes are final). */
+static void guard_view(struct expr_prog *prog)
+{
+	struct expr_prog *v;
+
+	if (!prog->guard_rest || !(v = calloc(1, sizeof(*v))))
+		return;
+	v->src = prog->src;
+	v->root = prog->guard_rest;
+	v->nlocals = prog->nlocals;
+	v->nlevels = prog->nlevels;
+	v->nmemo = prog->nmemo;
+	v->env = prog->env;
+	prog->after_guard = v;
 }
 
 void optimize(struct expr_prog *prog)
@@ -443,49 +587,7 @@ void optimize(struct expr_prog *prog)
 	}
 	for (int i = 0; i < prog->nnodes; i++)
 		mark_path(prog->nodes[i]);
+	split_guard(prog);
 	layout(prog);
-}
-
-/* n is `VAR.NAME` or `X.NAME` read plainly (no ?., no [expr]): NAME, else NULL. */
-static const char *member_name(const struct node *n)
-{
-	if (n->type != N_MEMBER || n->optional || n->b->type != N_CONST ||
-	    n->b->val.kind != EXPR_STRING)
-		return NULL;
-	return n->b->val.s->s;
-}
-
-int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g)
-{
-	const struct node *n = prog ? prog->root : NULL, *key, *field;
-	const struct expr_value *c;
-
-	/* down the left side of and-chains: that conjunct is evaluated first */
-	while (n && ((n->type == N_FOLD && n->op == OP_AND && n->nlist > 0) ||
-		     (n->type == N_BINARY && n->op == OP_AND)))
-		n = n->type == N_FOLD ? n->list[0] : n->a;
-	if (!n || n->type != N_BINARY || (n->op != OP_EQ && n->op != OP_IN) ||
-	    n->b->type != N_CONST)
-		return 0;
-	key = n->a;
-	field = key->type == N_MEMBER ? key->a : NULL;
-	if (!field || !member_name(key) || !member_name(field) || field->a->type != N_VAR)
-		return 0;
-	c = &n->b->val;
-	if (n->op == OP_EQ) {
-		if (c->kind != EXPR_STRING)
-			return 0;
-		*g = (struct expr_guard){ .lits = c, .nlits = 1 };
-	} else {
-		if (c->kind != EXPR_ARRAY)
-			return 0;
-		for (uint32_t i = 0; i < c->a->len; i++)
-			if (c->a->items[i].kind != EXPR_STRING)
-				return 0;
-		*g = (struct expr_guard){ .lits = c->a->items, .nlits = c->a->len };
-	}
-	g->var = field->a->slot;
-	g->field = member_name(field);
-	g->key = member_name(key);
-	return 1;
+	guard_view(prog);
 }

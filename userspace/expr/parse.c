@@ -1849,6 +1849,7 @@ void expr_prog_free(struct expr_prog *prog)
 	if (!prog)
 		return;
 	prog_free_nodes(prog);
+	free(prog->after_guard);	/* a view: what it points to is prog's */
 	free(prog->src);
 	free(prog);
 }

@@ -162,33 +162,45 @@ out:
 	return err;
 }
 
-/* A list of item names; `- ""` entries mean "none" and are dropped. */
-static int load_list(yaml_document_t *doc, yaml_node_t *v, char ***out, size_t *n)
+/* A list of item names; `- ""` entries mean "none" and are dropped (the order kept). */
+static int load_names(struct ywalk *w, yaml_node_t *seq, const char *key, char ***v, size_t *n)
 {
-	size_t cap;
+	size_t kept = 0;
+	int err = ywalk_strv(w, seq, key, v, n);
 
-	if (v->type != YAML_SEQUENCE_NODE)
-		return 0;
-	cap = v->data.sequence.items.top - v->data.sequence.items.start;
-	*out = calloc(cap ? cap : 1, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top; i++) {
-		const char *s = ywalk_scalar(yaml_document_get_node(doc, *i));
-
-		if (!s || !*s)
-			continue;
-		if (!((*out)[(*n)++] = strdup(s)))
-			return -ENOMEM;
+	for (size_t i = 0; i < *n; i++) {
+		if (*(*v)[i])
+			(*v)[kept++] = (*v)[i];
+		else
+			free((*v)[i]);
 	}
-	return 0;
+	*n = kept;
+	return err;
+}
+
+/* The string labels of the mapping map (others are not the replay's business). */
+static int load_labels(struct ywalk *w, yaml_node_t *map, struct strmap *labels)
+{
+	yaml_node_t *v;
+	const char *k;
+	int err = 0;
+
+	YWALK_PAIRS(w, map, k, v) {
+		if (k && ywalk_scalar(v))
+			err = strmap_set(labels, k, ywalk_scalar(v));
+		if (err)
+			break;
+	}
+	return err;
 }
 
 static int config_load(const char *path, struct ht_config *c, char *why, size_t whylen)
 {
 	yaml_parser_t yp;
 	yaml_document_t doc;
-	yaml_node_t *root;
+	struct ywalk w = { .doc = &doc, .file = path, .err = why, .errlen = whylen };
+	yaml_node_t *root, *v;
+	const char *k;
 	int err = 0;
 	FILE *f = fopen(path, "rb");
 
@@ -216,40 +228,30 @@ static int config_load(const char *path, struct ht_config *c, char *why, size_t 
 		err = -EINVAL;
 		goto out;
 	}
-	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; !err && p < root->data.mapping.pairs.top;
-	     p++) {
-		const char *k = ywalk_scalar(yaml_document_get_node(&doc, p->key));
-		yaml_node_t *v = yaml_document_get_node(&doc, p->value);
-
+	YWALK_PAIRS(&w, root, k, v) {
 		if (!k || !v)
 			continue;
 		if (!strcmp(k, "parsers")) {
-			err = load_list(&doc, v, &c->parsers, &c->nparsers);
+			err = load_names(&w, v, k, &c->parsers, &c->nparsers);
 		} else if (!strcmp(k, "scenarios")) {
-			err = load_list(&doc, v, &c->scenarios, &c->nscenarios);
+			err = load_names(&w, v, k, &c->scenarios, &c->nscenarios);
 		} else if (!strcmp(k, "postoverflows")) {
-			err = load_list(&doc, v, &c->postoverflows, &c->npostoverflows);
-		} else if (!strcmp(k, "log_file") && ywalk_scalar(v)) {
-			c->log_file = strdup(ywalk_scalar(v));
-		} else if (!strcmp(k, "log_type") && ywalk_scalar(v)) {
-			c->log_type = strdup(ywalk_scalar(v));
-		} else if (!strcmp(k, "ignore_parsers") && ywalk_scalar(v)) {
-			c->ignore_parsers = !strcmp(ywalk_scalar(v), "true");
+			err = load_names(&w, v, k, &c->postoverflows, &c->npostoverflows);
+		} else if (!strcmp(k, "log_file")) {
+			err = ywalk_str(&w, v, k, &c->log_file);
+		} else if (!strcmp(k, "log_type")) {
+			err = ywalk_str(&w, v, k, &c->log_type);
+		} else if (!strcmp(k, "ignore_parsers")) {
+			err = ywalk_bool(&w, v, k, &c->ignore_parsers);
 		} else if (!strcmp(k, "labels") && v->type == YAML_MAPPING_NODE) {
-			for (yaml_node_pair_t *q = v->data.mapping.pairs.start;
-			     !err && q < v->data.mapping.pairs.top; q++) {
-				const char *lk = ywalk_scalar(yaml_document_get_node(&doc, q->key));
-				const char *lv = ywalk_scalar(yaml_document_get_node(&doc, q->value));
-
-				if (lk && lv)
-					err = strmap_set(c->labels, lk, lv);
-			}
-		} else if (!strcmp(k, "override_statics") && v->type == YAML_SEQUENCE_NODE &&
-			   v->data.sequence.items.top > v->data.sequence.items.start) {
+			err = load_labels(&w, v, c->labels);
+		} else if (!strcmp(k, "override_statics") && ywalk_count(v)) {
 			err = build_overrides(&doc, v, &c->overrides);
 			if (err)
 				snprintf(why, whylen, "%s: cannot rebuild override_statics", path);
 		}
+		if (err)
+			break;
 	}
 	if (!err && (!c->log_file || !c->log_type)) {
 		snprintf(why, whylen, "%s: log_file and log_type are required", path);

@@ -10,7 +10,11 @@
 #include "common/pwhash.h"
 #include "lapi/lapi_int.h"
 
-/* 1.4.6 always says "up"; a LAPI whose database is unreachable says so instead. */
+/*
+ * CrowdSec always says "up" (a liveness check: its checker has no checks); a LAPI
+ * whose database is unreachable says so instead. It answers while the stream index
+ * loads (cs_db_ping() does not wait for it): decision streams wait for the index.
+ */
 void h_health(struct req *r)
 {
 	if (cs_db_ping(r->l->db))

@@ -96,6 +96,8 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 					      "target, method");
 		if (!s->value && !expr_node)
 			return LOAD_ERR(L, m, "a static needs a value or an expression");
+		if (s->kind == ST_META || s->kind == ST_PARSED || s->kind == ST_ENRICHED)
+			s->skey = strmap_key_intern(s->key);
 		/* `value` wins over `expression`: don't even compile the latter. */
 		if (!s->value) {
 			err = compile_expr(L, expr_node, "static expression", &s->expr);
@@ -144,31 +146,45 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 static int load_prefix_list(struct loader *L, yaml_node_t *seq, bool cidr, struct cs_prefix **out,
 			    size_t *n)
 {
-	size_t cap;
+	const char *what = cidr ? "cidr" : "ip";
+	yaml_node_t *v;
+	int err;
 
-	if (ywalk_is_null(seq))
-		return 0;
-	if (seq->type != YAML_SEQUENCE_NODE)
-		return LOAD_ERR(L, seq, "whitelist '%s' must be a list", cidr ? "cidr" : "ip");
-	if (*out) /* like yaml.v2: a key given twice in one mapping is an error */
-		return LOAD_ERR(L, seq, "whitelist: key '%s' already set", cidr ? "cidr" : "ip");
-	cap = seq->data.sequence.items.top - seq->data.sequence.items.start;
-	*out = calloc(cap ? cap : 1, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top;
-	     it++) {
-		yaml_node_t *v = ywalk_node(&L->w, *it);
+	/* like yaml.v2: a key given twice in one mapping is an error */
+	if (*out && !ywalk_is_null(seq))
+		return LOAD_ERR(L, seq, "whitelist: key '%s' already set", what);
+	err = ywalk_list_new(&L->w, seq, cidr ? "whitelist cidr" : "whitelist ip", sizeof(**out),
+			     (void **)out);
+	if (err || !*out)
+		return err;
+	YWALK_ITEMS(&L->w, seq, v) {
 		const char *s = ywalk_scalar(v);
 		struct cs_prefix pfx;
 
 		/* Go: net.ParseCIDR masks host bits, net.ParseIP takes no length */
 		if (!s || (cidr ? cs_prefix_parse(s, CS_PREFIX_MASK, &pfx) : cs_addr_parse(s, &pfx)))
-			return LOAD_ERR(L, v, "whitelist: invalid %s '%s'", cidr ? "cidr" : "ip",
-					s ? s : "");
+			return LOAD_ERR(L, v, "whitelist: invalid %s '%s'", what, s ? s : "");
 		(*out)[(*n)++] = pfx;
 	}
 	return 0;
+}
+
+static int load_whitelist_exprs(struct loader *L, yaml_node_t *seq, struct cs_whitelist *wl)
+{
+	yaml_node_t *e;
+	int err;
+
+	if (wl->exprs && !ywalk_is_null(seq))
+		return LOAD_ERR(L, seq, "whitelist: key 'expression' already set");
+	err = ywalk_list_new(&L->w, seq, "whitelist expression", sizeof(*wl->exprs), (void **)&wl->exprs);
+	if (err || !wl->exprs)
+		return err;
+	YWALK_ITEMS(&L->w, seq, e) {
+		err = compile_expr(L, e, "whitelist expression", &wl->exprs[wl->nexprs++]);
+		if (err)
+			break;
+	}
+	return err;
 }
 
 static int load_whitelist(struct loader *L, yaml_node_t *m, struct cs_whitelist **out)
@@ -193,22 +209,7 @@ static int load_whitelist(struct loader *L, yaml_node_t *m, struct cs_whitelist 
 		} else if (!strcmp(k, "cidr")) {
 			err = load_prefix_list(L, v, true, &wl->cidrs, &wl->ncidrs);
 		} else if (!strcmp(k, "expression")) {
-			size_t cap;
-
-			if (ywalk_is_null(v))
-				continue;
-			if (v->type != YAML_SEQUENCE_NODE)
-				return LOAD_ERR(L, v, "whitelist 'expression' must be a list");
-			if (wl->exprs)
-				return LOAD_ERR(L, v, "whitelist: key 'expression' already set");
-			cap = v->data.sequence.items.top - v->data.sequence.items.start;
-			wl->exprs = calloc(cap ? cap : 1, sizeof(*wl->exprs));
-			if (!wl->exprs)
-				return -ENOMEM;
-			for (yaml_node_item_t *it = v->data.sequence.items.start;
-			     !err && it < v->data.sequence.items.top; it++)
-				err = compile_expr(L, ywalk_node(&L->w, *it), "whitelist expression",
-						   &wl->exprs[wl->nexprs++]);
+			err = load_whitelist_exprs(L, v, wl);
 		} else {
 			return LOAD_ERR(L, m, "whitelist: unknown key '%s'", k);
 		}
