@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/strbuf.h"
+#include "common/vec.h"
 #include "cscli/cscli.h"
 #include "cscli/metrics_bouncers.h"
 
@@ -296,7 +297,7 @@ static int by_row(const void *a, const void *b)
 struct rows {
 	const char *(*v)[6];
 	char (*num)[6][24];
-	size_t n, cap;
+	size_t n, vcap, numcap;
 };
 
 static void collect(const struct section *sec, json_t *o, int level, const char *keys[6],
@@ -311,18 +312,9 @@ static void collect(const struct section *sec, json_t *o, int level, const char 
 			collect(sec, v, level + 1, keys, r);
 			continue;
 		}
-		if (r->n == r->cap) {
-			size_t nc = r->cap ? r->cap * 2 : 16;
-			void *a = realloc(r->v, nc * sizeof(*r->v)), *b;
-
-			if (!a)
-				return;
-			r->v = a;
-			if (!(b = realloc(r->num, nc * sizeof(*r->num))))
-				return;
-			r->num = b;
-			r->cap = nc;
-		}
+		if (vec_reserve((void **)&r->v, &r->vcap, r->n, sizeof(*r->v), 16) ||
+		    vec_reserve((void **)&r->num, &r->numcap, r->n, sizeof(*r->num), 16))
+			return;
 		memset(r->v[r->n], 0, sizeof(r->v[r->n]));
 		for (int i = 0; i < sec->depth; i++)
 			r->v[r->n][i] = keys[i];

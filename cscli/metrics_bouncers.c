@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/strbuf.h"
+#include "common/vec.h"
 #include "cscli/cscli.h"
 #include "cscli/metrics_bouncers.h"
 #include "db/db.h"
@@ -92,14 +93,9 @@ static int raws_of(json_t *payloads, struct raw **out, size_t *n, json_t *oldest
 				    !json_is_string(json_object_get(it, "unit")) ||
 				    !json_is_number(json_object_get(it, "value")))
 					continue;
-				if (k == cap) {
-					struct raw *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*v));
-
-					if (!nv) {
-						free(v);
-						return -1;
-					}
-					v = nv;
+				if (vec_reserve((void **)&v, &cap, k, sizeof(*v), 64)) {
+					free(v);
+					return -1;
 				}
 				v[k++] = (struct raw){
 					.at = json_integer_value(ts),

@@ -4,7 +4,7 @@
 # exit codes, errors that name the bad value (and file:line), nothing half-applied
 # when a map fills up, and uninstall leaving nothing behind.
 . "$(dirname "$0")/../lib/harness.sh"
-need_root "bouncer CLI test" 30
+need_root "bouncer CLI test" 31
 
 B=$BUILD/crowdsec-xdp-bouncer
 PIN=/sys/fs/bpf/crowdsec-clitest-$$
@@ -27,6 +27,10 @@ err=$(bx ban --file "$TMPD/list" 2>&1); rc=$?
 check_eq "bad line in file: usage" $rc 2
 check "bad line in file: file:line named" grep -q "$TMPD/list:4: '198.18.1.300'" <<<"$err"
 check_eq "nothing applied after a bad line" "$(bx list -o json | jq length)" 0
+# past the lists' first growth, lines are still counted right
+{ seq -f '198.18.2.%g' 1 79; echo 198.18.2.300; } > "$TMPD/long"
+err=$(bx ban --file "$TMPD/long" 2>&1)
+check "bad line 80 of a long file named" grep -q "$TMPD/long:80: '198.18.2.300'" <<<"$err"
 
 # Capacity 3 hosts per family: banning 5 fails as a whole and leaves the old state.
 # (Capacity is fixed when the pins are created, so start from none.)

@@ -5,7 +5,17 @@
  * one row that differs (duration, type, scope, origin, reason, simulated)
  * binds every row's own. Each stored decision must carry its own values
  * either way, and a bad address anywhere refuses the whole alert.
+ *
+ * A group of alerts (the LAPI's group commit) goes many alerts and many
+ * decisions to a statement: each alert must get its own id, children and
+ * decisions whatever the statement sizes it was cut into; an alert whose
+ * owner's uuid is stored (before, or earlier in the same group, in the same
+ * chunk or another) is not stored again and gets the stored one's id.
+ *
+ * SQLite: a steady stream of small commits keeps its write-ahead log bounded
+ * (db/lite.c: past a bound the committing thread checkpoints itself).
  */
+#include <sys/stat.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +94,178 @@ out:
 	cs_alert_free(want);
 }
 
+#define GROUP 150 /* statements of 64, 64, 16, 4 and one alerts, less the repeated ones */
+
+static const char *group_owner(size_t i)
+{
+	return (i / 20) % 2 ? "m2" : "m1"; /* runs of one owner, as pushes come */
+}
+
+/* The group's alert i: i % 3 decisions (none, one, two), every fifth with an event and
+ * a meta, uuids on some; 11, 12 and 100 repeat the uuid of 10, 40 that of an earlier
+ * group's alert, 25 that of 4 from another owner (a new alert). */
+static struct cs_alert *group_alert(size_t i, const char *bad_value)
+{
+	struct cs_alert *a;
+	char v[64];
+
+	snprintf(v, sizeof(v), "group %zu", i);
+	a = t_alert_new(v, T0, i % 3);
+	a->message = strdup(v);
+	a->machine_id = strdup(group_owner(i));
+	snprintf(v, sizeof(v), "198.18.200.%zu", i);
+	a->src_value = strdup(v);
+	if (i % 2 == 0 || i == 11 || i == 25 || i == 100) {
+		size_t u = i == 11 || i == 100 ? 10 : i == 25 ? 4 : i;
+
+		snprintf(v, sizeof(v), "uuid-%zu", u);
+		a->uuid = strdup(i == 40 ? "uuid-before" : v);
+	}
+	if (i == 12 || i == 100) { /* 10's uuid and owner, with their other fields */
+		free(a->machine_id);
+		a->machine_id = strdup(group_owner(10));
+		free(a->uuid);
+		a->uuid = strdup("uuid-10");
+	}
+	if (i % 5 == 0) {
+		a->events = calloc(1, sizeof(*a->events));
+		a->n_events = 1;
+		a->events[0].timestamp = T0 + (int64_t)i;
+		a->events[0].meta_json = strdup("[]");
+		a->meta = calloc(1, sizeof(*a->meta));
+		a->n_meta = 1;
+		a->meta[0].key = strdup("n");
+		snprintf(v, sizeof(v), "%zu", i);
+		a->meta[0].value = strdup(v);
+	}
+	for (size_t j = 0; j < a->n_decisions; j++) {
+		struct cs_decision *d = &a->decisions[j];
+
+		snprintf(v, sizeof(v), "198.19.%zu.%zu", j, i);
+		d->value = strdup(i == 140 && bad_value ? bad_value : v);
+		d->scope = strdup("Ip");
+		d->type = strdup("ban");
+		d->origin = strdup("crowdsec");
+		d->scenario = strdup(a->scenario);
+		d->duration = (int64_t)(i + 1) * S;
+	}
+	return a;
+}
+
+static bool group_repeat(size_t i)
+{
+	return i == 11 || i == 12 || i == 100 || i == 40;
+}
+
+static void check_group(struct cs_db *db)
+{
+	struct cs_alert *v[GROUP], *before = group_alert(40, NULL);
+	int64_t ids[GROUP], before_id = 0;
+	size_t bad = 0, bad_children = 0, shared_ids = 0, i;
+	long count0 = 0, count1 = 0;
+
+	if (!ASSERT_OK(cs_db_machine_add(db, "m1", "x", "", true, false, T0), "machine m1") ||
+	    !ASSERT_OK(cs_db_machine_add(db, "m2", "x", "", true, false, T0), "machine m2"))
+		return;
+	free(before->uuid);
+	before->uuid = strdup("uuid-before");
+	ASSERT_OK(cs_db_alerts_insert(db, &before, 1, NULL, T0, &before_id), "an earlier group");
+
+	/* a bad address in the group: nothing of it stored */
+	for (i = 0; i < GROUP; i++)
+		v[i] = group_alert(i, "not-an-address");
+	ASSERT_OK(cs_db_decisions_count_ip(db, "198.19.0.1", 0, &count0), "count before");
+	ASSERT_EQ(cs_db_alerts_insert(db, v, GROUP, NULL, T0, ids), -EINVAL,
+		  "a bad address refuses the group");
+	ASSERT_OK(cs_db_decisions_count_ip(db, "198.19.0.1", 0, &count1), "count after");
+	ASSERT_EQ(count1, count0, "nothing of the refused group stored");
+	for (i = 0; i < GROUP; i++)
+		cs_alert_free(v[i]);
+
+	for (i = 0; i < GROUP; i++)
+		v[i] = group_alert(i, NULL);
+	if (!ASSERT_OK(cs_db_alerts_insert(db, v, GROUP, NULL, T0, ids), "a group of 150 alerts"))
+		goto out;
+	ASSERT_EQ(ids[40], before_id, "stored by an earlier group: that id");
+	ASSERT_TRUE(v[40]->stored_before, "stored by an earlier group: said so");
+	ASSERT_EQ(ids[11], ids[10], "twice in a statement: the first one's id");
+	ASSERT_EQ(ids[12], ids[10], "three times: the first one's id");
+	ASSERT_EQ(ids[100], ids[10], "in a later statement: the first one's id");
+	ASSERT_TRUE(v[11]->stored_before && v[12]->stored_before && v[100]->stored_before,
+		    "repeated in the group: said stored before");
+	ASSERT_TRUE(!v[25]->stored_before && ids[25] != ids[4], "another owner's same uuid: a new alert");
+	for (i = 0; i < GROUP; i++) {
+		struct cs_alert *got = NULL;
+		char want[64];
+
+		if (group_repeat(i))
+			continue;
+		if (v[i]->stored_before || cs_db_alert_get(db, ids[i], T0, &got)) {
+			bad++;
+			continue;
+		}
+		snprintf(want, sizeof(want), "group %zu", i);
+		if (strcmp(got->scenario, want) || strcmp(got->machine_id, group_owner(i)) ||
+		    got->n_decisions != i % 3)
+			bad++;
+		for (size_t j = 0; j < got->n_decisions && j < i % 3; j++) {
+			snprintf(want, sizeof(want), "198.19.%zu.%zu", j, i);
+			if (strcmp(got->decisions[j].value, want) ||
+			    got->decisions[j].until != T0 + (int64_t)(i + 1) * S ||
+			    got->decisions[j].alert_id != ids[i])
+				bad++;
+		}
+		if (got->n_events != (i % 5 == 0) || got->n_meta != (i % 5 == 0) ||
+		    (got->n_events && got->events[0].timestamp != T0 + (int64_t)i))
+			bad_children++;
+		cs_alert_free(got);
+	}
+	ASSERT_EQ(bad, 0, "each alert of the group read back with its own fields and decisions");
+	ASSERT_EQ(bad_children, 0, "each alert of the group with its own events and meta");
+	for (i = 0; i < GROUP; i++)
+		for (size_t j = 0; j < i; j++)
+			if (!group_repeat(i) && !group_repeat(j) && ids[i] == ids[j])
+				shared_ids++;
+	ASSERT_EQ(shared_ids, 0, "the 146 alerts stored have ids of their own");
+out:
+	for (i = 0; i < GROUP; i++)
+		cs_alert_free(v[i]);
+	cs_alert_free(before);
+}
+
+#define WAL_COMMITS 2500
+
+static void check_wal_bounded(struct cs_db *db, const char *path)
+{
+	char wal[320];
+	struct stat st;
+	off_t biggest = 0;
+	size_t failed = 0;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	ASSERT_OK(cs_db_sqlite_synchronous(db, false), "synchronous=NORMAL, as the LAPI");
+	for (size_t c = 0; c < WAL_COMMITS; c++) {
+		struct cs_alert *v[4];
+		int64_t ids[4];
+
+		for (size_t i = 0; i < 4; i++) {
+			v[i] = group_alert(1, NULL);
+			free(v[i]->decisions[0].value);
+			v[i]->decisions[0].value = malloc(32);
+			snprintf(v[i]->decisions[0].value, 32, "198.%zu.%zu.%zu", 18 + c % 2,
+				 c / 2 % 250, i + 1);
+		}
+		failed += cs_db_alerts_insert(db, v, 4, NULL, T0, ids) != 0;
+		for (size_t i = 0; i < 4; i++)
+			cs_alert_free(v[i]);
+		if (!stat(wal, &st) && st.st_size > biggest)
+			biggest = st.st_size;
+	}
+	ASSERT_EQ(failed, 0, "a stream of small commits stored");
+	/* every commit appends ~10 pages: unbounded, the log would reach ~100 MB */
+	ASSERT_TRUE(biggest > 0 && biggest < 40 * 1024 * 1024, "the log stays bounded");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/cs-test-bulk-XXXXXX", path[300], cmd[400];
@@ -117,6 +299,9 @@ int main(void)
 					break; /* every row alike: once */
 			}
 		}
+		check_group(db);
+		if (!getenv("CS_TEST_PG_CONNINFO"))
+			check_wal_bounded(db, path);
 	}
 	cs_db_close(db);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -343,6 +343,256 @@ static void test_hostile(void)
 	}
 }
 
+/* ---- the DOM-free decoder (codec_fast.c) against the codec ------------------------- */
+
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Every member the codec fills, compared exactly. */
+static bool same_alert(const struct cs_alert *x, const struct cs_alert *y)
+{
+	if (!same_str(x->scenario, y->scenario) || !same_str(x->scenario_hash, y->scenario_hash) ||
+	    !same_str(x->scenario_version, y->scenario_version) ||
+	    !same_str(x->message, y->message) || !same_str(x->leakspeed, y->leakspeed) ||
+	    !same_str(x->uuid, y->uuid) || x->events_count != y->events_count ||
+	    x->capacity != y->capacity || x->start_at != y->start_at || x->stop_at != y->stop_at ||
+	    x->simulated != y->simulated || x->remediation != y->remediation ||
+	    !same_str(x->src_scope, y->src_scope) || !same_str(x->src_value, y->src_value) ||
+	    !same_str(x->src_ip, y->src_ip) || !same_str(x->src_range, y->src_range) ||
+	    !same_str(x->src_as_number, y->src_as_number) ||
+	    !same_str(x->src_as_name, y->src_as_name) || !same_str(x->src_cn, y->src_cn) ||
+	    x->src_latitude != y->src_latitude || x->src_longitude != y->src_longitude ||
+	    x->n_events != y->n_events || x->n_meta != y->n_meta ||
+	    x->n_decisions != y->n_decisions || !same_str(x->machine_id, y->machine_id))
+		return false;
+	for (size_t i = 0; i < x->n_events; i++)
+		if (x->events[i].timestamp != y->events[i].timestamp ||
+		    !same_str(x->events[i].meta_json, y->events[i].meta_json))
+			return false;
+	for (size_t i = 0; i < x->n_meta; i++)
+		if (!same_str(x->meta[i].key, y->meta[i].key) ||
+		    !same_str(x->meta[i].value, y->meta[i].value))
+			return false;
+	for (size_t i = 0; i < x->n_decisions; i++) {
+		const struct cs_decision *a = &x->decisions[i], *b = &y->decisions[i];
+
+		if (a->duration != b->duration || !same_str(a->origin, b->origin) ||
+		    !same_str(a->scenario, b->scenario) || !same_str(a->scope, b->scope) ||
+		    !same_str(a->type, b->type) || !same_str(a->value, b->value))
+			return false;
+	}
+	return true;
+}
+
+/* The body as h_alerts_push's DOM path takes it: 0 when every alert decodes. */
+static int dom_decode(const char *body, size_t len, struct cs_alert ***out, size_t *n)
+{
+	json_t *j, *miss = json_array();
+	char msg[512];
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (codec_json_depth(body, len) > LAPI_MAX_JSON_DEPTH ||
+	    !(j = json_loadb(body, len, JSON_DECODE_ANY, NULL))) {
+		json_decref(miss);
+		return -EPROTO;
+	}
+	if (!json_is_array(j)) {
+		err = -EBADMSG;
+	} else {
+		*out = calloc(json_array_size(j) + 1, sizeof(**out));
+		for (size_t i = 0; *out && !err && i < json_array_size(j); i++)
+			if (!(err = codec_alert_decode(json_array_get(j, i), i, 7, &(*out)[i], msg,
+						       sizeof(msg), miss)))
+				++*n;
+	}
+	json_decref(j);
+	json_decref(miss);
+	return err;
+}
+
+/* Fast and DOM paths on one body: 1 both accept and agree, 0 fast declines, -1 they differ. */
+static int fast_vs_dom(const char *body, size_t len)
+{
+	struct cs_alert **f, **d;
+	size_t nf, nd;
+	int ef = codec_alerts_fast(body, len, 7, &f, &nf), ed, res = 1;
+
+	if (ef)
+		return ef == -EAGAIN ? 0 : -1;
+	ed = dom_decode(body, len, &d, &nd);
+	if (ed || nd != nf)
+		res = -1;
+	for (size_t i = 0; res == 1 && i < nf; i++)
+		if (!same_alert(f[i], d[i]))
+			res = -1;
+	cs_alerts_free(f, nf);
+	cs_alerts_free(d, nd);
+	return res;
+}
+
+static const char rich_alert[] =
+	"{\"capacity\":-3,\"decisions\":[{\"duration\":\"1h30m\",\"origin\":\"cscli\","
+	"\"scenario\":\"manual 'ban' from 'x'\",\"scope\":\"Ip\",\"type\":\"ban\",\"value\":"
+	"\"198.18.7.7\",\"id\":0,\"simulated\":false,\"until\":null}],\"events\":[{\"meta\":"
+	"[{\"key\":\"a\\\"b\\\\c\\/d\",\"value\":\"\\u00e9t\\u00e9 \\ud83d\\ude00\"},{\"key\":\"\","
+	"\"value\":\"v\"},{\"key\":\"k\",\"value\":null},{}],\"timestamp\":\"2026-11-25T07:44:29."
+	"123456789+02:00\"},{\"timestamp\":\"not a time\",\"meta\":null},{\"meta\":[],\"timestamp\":"
+	"\"2026-01-01T00:00:00Z\",\"extra\":1.5e3}],\"events_count\":2147483647,\"labels\":[\"x\","
+	"1,true,null],\"leakspeed\":\"\",\"message\":\"m\\n\\t\",\"remediation\":null,\"scenario\":"
+	"\"s\",\"scenario_hash\":\"h\",\"scenario_version\":\"v\",\"simulated\":true,\"source\":{"
+	"\"as_name\":null,\"as_number\":\"64500\",\"cn\":\"FR\",\"ip\":\"198.18.7.7\",\"latitude\":"
+	"48.8566,\"longitude\":-2,\"range\":\"198.18.0.0/16\",\"scope\":\"Ip\",\"value\":"
+	"\"198.18.7.7\",\"unknown\":\"x\"},\"start_at\":\"2026-11-25T07:44:29Z\",\"stop_at\":"
+	"\"bad\",\"uuid\":\"0b3d-uuid\",\"meta\":[{\"key\":\"mk\",\"value\":\"mv\"},{\"key\":null}],"
+	"\"id\":12,\"created_at\":\"\"}";
+
+static void test_fast_decode(void)
+{
+	char body[8192], err[64];
+	size_t len;
+	/* accepted, and decoded as the codec decodes them */
+	const char *agree[] = {
+		"[%s]", "[%s,%s]", " \n[ %s ]\t\r\n",
+	};
+	/* declined: the DOM path answers (its messages) */
+	const char *decline[] = {
+		"{\"a\":%s}",	/* not an array */
+		"[]",		/* nothing to decode */
+		"[%s]x",	/* trailing bytes */
+		"[%s,]",	/* trailing comma */
+		"[%s,1]",	/* not an object */
+	};
+	/* one member of the agent alert changed: "FROM" -> "TO" must be declined */
+	const char *const edits[][2] = {
+		{ "\"capacity\":5", "\"capacity\":5.0" },
+		{ "\"capacity\":5", "\"capacity\":05" },
+		{ "\"capacity\":5", "\"capacity\":2147483648" },
+		{ "\"capacity\":5", "\"capacity\":\"5\"" },
+		{ "\"capacity\":5", "\"capacity\":null" },
+		{ "\"capacity\":5", "\"capacity\":5,\"capacity\":6" },
+		{ "\"events_count\":6,", "" },
+		{ "\"simulated\":false", "\"simulated\":null" },
+		{ "\"simulated\":false", "\"simulated\":fals" },
+		{ "\"remediation\":true", "\"remediation\":1" },
+		{ "\"labels\":null", "\"labels\":{}" },
+		{ "\"labels\":null", "\"labels\":[[1]]" },
+		{ "\"decisions\":null", "\"decisions\":[{\"duration\":\"4h\"}]" },
+		{ "\"decisions\":null", "\"decisions\":{}" },
+		{ "\"scope\":\"Ip\"", "\"scope\":null" },
+		{ "\"scope\":\"Ip\"", "\"scope\":1" },
+		{ "\"ip\":\"198.18.9.9\",", "\"latitude\":\"48\"," },
+		{ "\"ip\":\"198.18.9.9\",", "\"latitude\":1.," },
+		{ "\"ip\":\"198.18.9.9\",", "\"latitude\":-," },
+		{ "\"ip\":\"198.18.9.9\",", "\"latitude\":1e999," },
+		{ "\"service\"", "\"ser\\u0000vice\"" },
+		{ "\"service\"", "\"ser\\nvice\"" },
+		{ "\"value\":\"ssh\"", "\"value\":5" },
+		{ "\"timestamp\"", "\"time\"" },
+		{ "\"leakspeed\":\"10s\"", "\"leakspeed\":\"10s\",\"x\":{}" },
+		{ "\"leakspeed\":\"10s\"", "\"leakspeed\":\"\\x\"" },
+		{ "\"leakspeed\":\"10s\"", "\"leakspeed\":\"\xff\"" },
+		{ "\"stop_at\"", "\"stop_at\"" }, /* unchanged: accepted */
+	};
+	/* one member of the rich alert changed: still accepted, still decoded alike */
+	const char *const rich_edits[][2] = {
+		{ "\"0b3d-uuid\"", "\"\"" },
+		{ "\"0b3d-uuid\"", "\"0123456789012345678901234567890123456789012345678901234567890123x\"" },
+		{ "\"remediation\":null", "\"remediation\":true" },
+		{ "\"latitude\":48.8566", "\"latitude\":1E-400" },
+		{ "\"longitude\":-2", "\"longitude\":-0" },
+		{ "\"capacity\":-3", "\"capacity\":-2147483648" },
+		{ "\"duration\":\"1h30m\"", "\"duration\":\"-5m\"" },
+	};
+	struct cs_alert **v;
+	size_t n;
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(rich_edits) / sizeof(rich_edits[0]); i++) {
+		const char *at = strstr(rich_alert, rich_edits[i][0]);
+
+		if (!ASSERT_TRUE(at != NULL, rich_edits[i][0]))
+			continue;
+		snprintf(body, sizeof(body), "[%.*s%s%s]", (int)(at - rich_alert), rich_alert,
+			 rich_edits[i][1], at + strlen(rich_edits[i][0]));
+		snprintf(err, sizeof(err), "rich edit %zu: fast decode = codec", i);
+		ASSERT_EQ(fast_vs_dom(body, strlen(body)), 1, err);
+	}
+
+	for (size_t i = 0; i < sizeof(agree) / sizeof(agree[0]); i++) {
+		for (int which = 0; which < 2; which++) {
+			const char *a = which ? rich_alert : agent_alert;
+
+			snprintf(body, sizeof(body), agree[i], a, a);
+			snprintf(err, sizeof(err), "fast decode = codec (%zu, %s)", i,
+				 which ? "rich" : "agent");
+			ASSERT_EQ(fast_vs_dom(body, strlen(body)), 1, err);
+		}
+	}
+	for (size_t i = 0; i < sizeof(decline) / sizeof(decline[0]); i++) {
+		snprintf(body, sizeof(body), decline[i], agent_alert);
+		snprintf(err, sizeof(err), "declined: %s", decline[i]);
+		ASSERT_EQ(codec_alerts_fast(body, strlen(body), 7, &v, &n), -EAGAIN, err);
+	}
+	ASSERT_EQ(codec_alerts_fast("[x]\0", 4, 7, &v, &n), -EAGAIN, "a NUL after the array declined");
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		const char *at = strstr(agent_alert, edits[i][0]);
+		int want = strcmp(edits[i][0], edits[i][1]) ? -EAGAIN : 0;
+		int got;
+
+		if (!ASSERT_TRUE(at != NULL, edits[i][0]))
+			continue;
+		snprintf(body, sizeof(body), "[%.*s%s%s]", (int)(at - agent_alert), agent_alert,
+			 edits[i][1], at + strlen(edits[i][0]));
+		got = codec_alerts_fast(body, strlen(body), 7, &v, &n);
+		if (!got)
+			cs_alerts_free(v, n);
+		snprintf(err, sizeof(err), "edit %zu (%s) %s", i, edits[i][1],
+			 want ? "declined" : "accepted");
+		ASSERT_EQ(got, want, err);
+	}
+	/* an event meta past 8191 bytes is stripped by the codec: declined here */
+	{
+		char big[9000];
+		int o = snprintf(big, sizeof(big), "[%.*s", (int)(strstr(agent_alert, "ssh\"") -
+								   agent_alert), agent_alert);
+
+		memset(big + o, 'z', 8300);
+		snprintf(big + o + 8300, sizeof(big) - (size_t)o - 8300, "%s]",
+			 strstr(agent_alert, "ssh\"") + 3);
+		ASSERT_EQ(codec_alerts_fast(big, strlen(big), 7, &v, &n), -EAGAIN,
+			  "over-long event meta declined");
+	}
+	/* mutated bodies: whatever the fast path accepts, the codec decodes alike */
+	snprintf(body, sizeof(body), "[%s,%s]", rich_alert, agent_alert);
+	len = strlen(body);
+	{
+		char *buf = malloc(len + 1);
+		unsigned seed = 7;
+		int accepted = 0;
+
+		for (int round = 0; buf && round < 20000; round++) {
+			int r;
+
+			memcpy(buf, body, len + 1);
+			for (int k = 0; k < 1 + round % 3; k++) {
+				seed = seed * 1103515245 + 12345;
+				buf[(seed >> 8) % len] = (char)(seed >> 20);
+			}
+			r = fast_vs_dom(buf, len);
+			accepted += r == 1;
+			if (r < 0 && bad++ < 3)
+				fprintf(stderr, "fast and DOM decode differ on: %s\n", buf);
+		}
+		free(buf);
+		ASSERT_EQ(bad, 0, "mutated bodies: the fast path never disagrees with the codec");
+		ASSERT_TRUE(accepted > 100, "mutated bodies: some still take the fast path");
+	}
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERROR);
@@ -352,6 +602,7 @@ int main(void)
 	test_profiles();
 	test_profiles_expr();
 	test_hostile();
+	test_fast_decode();
 	expr_cleanup();
 	return TEST_SUMMARY();
 }

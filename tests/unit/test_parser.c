@@ -710,6 +710,11 @@ static void test_event_expr(void)
 		"evt.Unmarshaled.nope?.deeper == nil",
 		"evt.SetMeta('added', 'yes') && evt.Meta.added == 'yes'",
 		"evt.SetParsed('p', 'q') && evt.Parsed.p == 'q'",
+		/* a field read again after the map changed gives the new bytes, the same bytes again */
+		"evt.Meta.source_ip == '192.0.2.1' && evt.SetMeta('source_ip', '192.0.2.9') && "
+		"evt.Meta.source_ip == '192.0.2.9' && evt.SetMeta('source_ip', '192.0.2.1') && "
+		"evt.Meta.source_ip == '192.0.2.1' && evt.Meta['source_ip'] == '192.0.2.1'",
+		"evt.Enriched.e == '' && evt.SetParsed('e', 'x') && evt.Enriched.e == '' && evt.Parsed.e == 'x'",
 		"evt.ParseIPSources() == ['192.0.2.1']",
 		"evt.Whitelisted == false && evt.WhitelistReason == '' && evt.StrTime == ''",
 		"evt.Overflow == nil && evt.Process == true && evt.Stage == ''",

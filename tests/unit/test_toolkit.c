@@ -16,6 +16,7 @@
 #include "common/quote.h"
 #include "common/readfile.h"
 #include "common/record.h"
+#include "common/sha2.h"
 #include "common/stash.h"
 #include "common/strbuf.h"
 #include "common/strmap.h"
@@ -230,6 +231,69 @@ static void test_strmap_arena(void)
 	ASSERT_TRUE(strmap_count(m) == 0 && !strmap_has(m, "a"), "cleared");
 	ASSERT_OK(strmap_set(m, "a", "again"), "set after clear");
 	ASSERT_STREQ(strmap_get(m, "a"), "again", "value after clear");
+	strmap_free(m);
+}
+
+/*
+ * Interned keys: an entry set by key is found by name and the other way round,
+ * also for a name interned after a map already held it (found by hash then);
+ * order, overwrite, delete, dup and many clears (the by-key table is reset by
+ * a generation number that wraps) keep both ways in agreement.
+ */
+static void test_strmap_keys(void)
+{
+	struct strmap *m = strmap_new(), *d = NULL;
+	const struct strmap_key *ka = strmap_key_intern("t_key_a"), *kb, *kc;
+	const char *key, *got;
+	size_t len = 0;
+	int bad = 0;
+
+	if (!ASSERT_TRUE(m && ka, "strmap, key"))
+		goto out;
+	ASSERT_TRUE(strmap_key_intern("t_key_a") == ka && strmap_key_find("t_key_a") == ka &&
+			    !strcmp(ka->name, "t_key_a") && ka->len == 7 && ka->id > 0,
+		    "one key per name");
+	ASSERT_TRUE(strmap_key_find("t_key_never") == NULL, "find does not intern");
+	ASSERT_OK(strmap_set(m, "t_key_late", "plain"), "set by a name not interned yet");
+	ASSERT_OK(strmap_setk(m, ka, "by key", 6), "setk");
+	kb = strmap_key_intern("t_key_late");
+	ASSERT_TRUE(kb && (got = strmap_getk(m, kb, &len)) && len == 5 && !strcmp(got, "plain"),
+		    "interned later: found by key");
+	ASSERT_OK(strmap_setk(m, kb, "late2", 5), "overwrite by key");
+	ASSERT_STREQ(strmap_get(m, "t_key_late"), "late2", "overwrite seen by name");
+	ASSERT_EQ(strmap_count(m), 2, "no second entry");
+	ASSERT_STREQ(strmap_get(m, "t_key_a"), "by key", "setk found by name");
+	ASSERT_OK(strmap_set(m, "t_key_a", "by name"), "set by name");
+	ASSERT_TRUE((got = strmap_getk(m, ka, &len)) && len == 7 && !strcmp(got, "by name") &&
+			    strmap_count(m) == 2,
+		    "set by name found by key");
+	kc = strmap_key_intern("t_key_c");
+	ASSERT_OK(strmap_set(m, "t_key_c", "c"), "set an interned name by name");
+	ASSERT_TRUE(strmap_at(m, 0, &key, NULL, NULL) && !strcmp(key, "t_key_late") &&
+			    strmap_at(m, 1, &key, NULL, NULL) && !strcmp(key, "t_key_a") &&
+			    strmap_at(m, 2, &key, NULL, NULL) && !strcmp(key, "t_key_c"),
+		    "insertion order");
+	d = strmap_dup(m);
+	ASSERT_TRUE(d && strmap_count(d) == 3 && !strcmp(strmap_getk(d, kc, NULL), "c") &&
+			    !strcmp(strmap_getk(d, kb, NULL), "late2"),
+		    "dup");
+	ASSERT_OK(strmap_del(m, "t_key_late"), "del the first");
+	ASSERT_TRUE(!strmap_getk(m, kb, NULL) && !strcmp(strmap_getk(m, kc, NULL), "c") &&
+			    !strcmp(strmap_get(m, "t_key_a"), "by name") && strmap_count(m) == 2,
+		    "the others found after a delete");
+	ASSERT_OK(strmap_del(m, "t_key_a"), "del by name");
+	ASSERT_TRUE(!strmap_getk(m, ka, NULL) && !strmap_has(m, "t_key_a"), "deleted");
+	for (int i = 0; i < 70000; i++) {
+		strmap_clear(m);
+		bad += strmap_getk(m, kc, NULL) != NULL || strmap_getk(m, ka, NULL) != NULL;
+		if (i % 2)
+			bad += strmap_setk(m, ka, "x", 1) != 0;
+		bad += !(got = strmap_getk(m, ka, NULL)) != !(i % 2);
+	}
+	ASSERT_EQ(bad, 0, "70000 clears: the by-key table resets");
+	ASSERT_EQ(strmap_count(m), 1, "one entry");
+out:
+	strmap_free(d);
 	strmap_free(m);
 }
 
@@ -469,13 +533,46 @@ static void test_strv_from_dir(void)
 		    "YAML file names");
 }
 
+/* The one base64 codec: RFC 4648's vectors, Go's StdEncoding/RawURLEncoding rules. */
+static void test_base64(void)
+{
+	static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	static const char *const std[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
+					   "Zm9vYmFy" };
+	static const char *const url[] = { "", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy" };
+	static const char *const bad_std[] = { "Zg", "Zg=", "Z===", "Zg==Zg==", "Zm9v-_==", "Zm\0v" };
+	char enc[16];
+	uint8_t dec[16];
+
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		size_t len = strlen(plain[i]);
+
+		b64_encode((const uint8_t *)plain[i], len, enc);
+		ASSERT_STREQ(enc, std[i], "standard, padded");
+		b64url_encode((const uint8_t *)plain[i], len, enc);
+		ASSERT_STREQ(enc, url[i], "URL alphabet, unpadded");
+		ASSERT_EQ(b64_decode(std[i], strlen(std[i]), dec, sizeof(dec)), (int)len, std[i]);
+		ASSERT_TRUE(!memcmp(dec, plain[i], len), "standard decodes back");
+		ASSERT_EQ(b64url_decode(url[i], strlen(url[i]), dec, sizeof(dec)), (int)len, url[i]);
+		ASSERT_TRUE(!memcmp(dec, plain[i], len), "URL decodes back");
+	}
+	for (size_t i = 0; i < sizeof(bad_std) / sizeof(bad_std[0]); i++)
+		ASSERT_EQ(b64_decode(bad_std[i], i == 5 ? 4 : strlen(bad_std[i]), dec, sizeof(dec)),
+			  -EINVAL, bad_std[i]);
+	b64_encode((const uint8_t *)"\xfb\xff", 2, enc);
+	ASSERT_STREQ(enc, "+/8=", "standard alphabet's last two");
+	ASSERT_EQ(b64url_decode("Zm9v", 4, dec, 2), -EMSGSIZE, "bounded by the caller's room");
+}
+
 int main(void)
 {
+	test_base64();
 	test_record();
 	test_strv_from_dir();
 	test_dquoted();
 	test_strmap();
 	test_strmap_arena();
+	test_strmap_keys();
 	test_utf8_valid();
 	test_keyed();
 	test_map();

@@ -515,7 +515,7 @@ int acq_config_from_dsn(struct acq_config *cfg, const char *dsn, const char *typ
 
 	if (file) {
 		size_t plen;
-		char **v;
+		char *path;
 
 		q = strchr(rest, '?');
 		plen = q ? (size_t)(q - rest) : strlen(rest);
@@ -523,12 +523,11 @@ int acq_config_from_dsn(struct acq_config *cfg, const char *dsn, const char *typ
 			rc = dsn_err(err, errlen, "empty file:// DSN");
 			goto fail;
 		}
-		if (!(v = calloc(1, sizeof(*v))) || !(v[0] = strndup(rest, plen))) {
-			free(v);
+		path = strndup(rest, plen);
+		rc = path ? strv_push(&sc.filenames, &sc.nfilenames, path) : -ENOMEM;
+		free(path);
+		if (rc)
 			goto fail;
-		}
-		sc.filenames = v;
-		sc.nfilenames = 1;
 		if (q)
 			q++;
 	} else {
@@ -560,16 +559,7 @@ int acq_config_from_dsn(struct acq_config *cfg, const char *dsn, const char *typ
 				rc = dsn_err(err, errlen, "could not parse max_buffer_size %s", val);
 			sc.max_line = v;
 		} else if (!file && !strcmp(key, "filters")) {
-			char **v = realloc(sc.journal_filters,
-					   (sc.njournal_filters + 1) * sizeof(*v));
-
-			if (!v) {
-				rc = -ENOMEM;
-			} else {
-				sc.journal_filters = v;
-				v[sc.njournal_filters++] = val;
-				val = NULL;
-			}
+			rc = strv_push(&sc.journal_filters, &sc.njournal_filters, val);
 		} else if (!file && !strcmp(key, "since")) {
 			free(sc.journal_since);
 			sc.journal_since = val;

@@ -15,6 +15,7 @@
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/readfile.h"
+#include "common/vec.h"
 
 struct manual_opts {
 	struct xdp_loader_opts lo; /* how ban, unban and attach open the data plane */
@@ -361,7 +362,8 @@ struct arglist {
 	char **v;
 	int *lineno; /* per entry: its line in the file, 0 for the command line */
 	const char *file;
-	int n, cap;
+	int n;
+	size_t vcap, linecap;
 	char *storage; /* the file's bytes; v points into it */
 };
 
@@ -381,10 +383,10 @@ static int collect_prefix_args(const struct manual_opts *o, int n, char **args, 
 	int rc = 0;
 
 	memset(a, 0, sizeof(*a));
-	a->cap = n + 16;
+	a->vcap = a->linecap = (size_t)n + 16;
 	a->file = o->file;
-	a->v = malloc((size_t)a->cap * sizeof(char *));
-	a->lineno = calloc((size_t)a->cap, sizeof(int));
+	a->v = malloc(a->vcap * sizeof(char *));
+	a->lineno = calloc(a->linecap, sizeof(int));
 	if (!a->v || !a->lineno)
 		return BX_ERR;
 	for (int i = 0; i < n; i++)
@@ -414,18 +416,11 @@ static int collect_prefix_args(const struct manual_opts *o, int n, char **args, 
 		end = line + strcspn(line, " \t\r#");
 		*end = '\0';
 		if (*line) {
-			if (a->n == a->cap) {
-				char **nv = realloc(a->v, (size_t)a->cap * 2 * sizeof(char *));
-				int *nl2 = nv ? realloc(a->lineno, (size_t)a->cap * 2 * sizeof(int)) : NULL;
-
-				if (nv)
-					a->v = nv;
-				if (!nl2) {
-					rc = BX_ERR;
-					goto out;
-				}
-				a->lineno = nl2;
-				a->cap *= 2;
+			if (vec_reserve((void **)&a->v, &a->vcap, (size_t)a->n, sizeof(*a->v), 64) ||
+			    vec_reserve((void **)&a->lineno, &a->linecap, (size_t)a->n,
+					sizeof(*a->lineno), 64)) {
+				rc = BX_ERR;
+				goto out;
 			}
 			a->lineno[a->n] = (int)lineno;
 			a->v[a->n++] = line;

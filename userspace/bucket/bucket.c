@@ -1629,7 +1629,8 @@ static bool guard_passes(const struct cs_scenario *sc, const struct cs_event *ev
 	default:
 		return true;
 	}
-	v = strmap_getn(m, sc->guard.key, &len);
+	v = sc->guard_key ? strmap_getk(m, sc->guard_key, &len) :
+			    strmap_getn(m, sc->guard.key, &len);
 	if (!v) {
 		v = "";
 		len = 0;

@@ -8,6 +8,7 @@
 
 #include "bucket/bucket.h"
 #include "common/dlist.h"
+#include "common/strmap.h"
 
 enum cs_bucket_type {
 	CS_BT_LEAKY,
@@ -55,6 +56,7 @@ struct cs_scenario {
 	/* the filter's cheap first test (expr_prog_guard) on evt.Meta/Parsed/Enriched, if any */
 	struct expr_guard guard;
 	enum { GUARD_NONE, GUARD_META, GUARD_PARSED, GUARD_ENRICHED } guard_map;
+	const struct strmap_key *guard_key;	/* guard.key interned (NULL: no room) */
 	struct expr_prog *filter, *groupby, *distinct, *overflow_filter, *cancel_on, *condition,
 		*scope_expr;
 	int capacity, cache_size;

@@ -103,6 +103,7 @@ static void set_guard(struct cs_scenario *sc)
 		sc->guard_map = GUARD_PARSED;
 	else if (!strcmp(sc->guard.field, "Enriched"))
 		sc->guard_map = GUARD_ENRICHED;
+	sc->guard_key = strmap_key_intern(sc->guard.key);
 }
 
 static int compile(struct sloader *L, yaml_node_t *v, const char *key, struct expr_prog **out,

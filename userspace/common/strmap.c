@@ -2,6 +2,8 @@
 #include "common/strmap.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +12,12 @@
 #include "common/vec.h"
 
 struct strmap_ent {
-	char *key;
+	char *key;	/* an interned key's name when k is set */
 	char *val;
 	size_t len;
+	const struct strmap_key *k;	/* NULL: a plain entry, found through the hash index */
 	uint32_t vcap;	/* bytes val may hold, its NUL included */
-	uint32_t hash;
+	uint32_t hash;	/* plain entries: hash_str(key) */
 	uint8_t heap;	/* HEAP_KEY | HEAP_VAL: malloc'ed, not in the arena */
 };
 
@@ -42,19 +45,29 @@ struct strmap_chunk {
 #define CHUNK_KEEP 4096u	/* a cleared map keeps its newest chunk up to this size */
 
 /*
- * Entries live in a dense array (insertion order); `index` is an open-addressing
- * table of entry numbers + 1 (0 = empty slot), sized to a power of two at most
- * half full. Deletion is rare (statics never delete), so it just rebuilds.
+ * Entries live in a dense array (insertion order). Entries of interned keys are
+ * found through `byid` (key id -> gen << 16 | entry number + 1, valid when its
+ * gen is the map's: clear() bumps gen instead of wiping the table); the others
+ * ("plain") through `index`, an open-addressing table of entry numbers + 1
+ * (0 = empty slot), sized to a power of two at most half full. Deletion is rare
+ * (statics never delete), so it just rebuilds both.
  */
 struct strmap {
 	struct strmap_ent *ents;
 	size_t n, cap;
 	uint32_t *index;
 	size_t nslots;
+	size_t nplain;	/* plain entries: 0 lets a key's lookup stop at byid */
+	uint32_t *byid;
+	uint32_t nbyid;
+	uint32_t gen;	/* 1..GEN_MAX */
 	uint64_t version;	/* see strmap_version() */
 	struct strmap_chunk *chunks;	/* newest (largest) first */
 	size_t dead;	/* arena bytes no entry uses any more */
 };
+
+#define GEN_MAX 0xffffu
+#define BYID_ENTS 0xffffu	/* entries past this many are plain */
 
 #define VERSION_BLOCK (1u << 16)
 
@@ -87,12 +100,74 @@ static uint32_t hash_str(const char *s)
 	return (uint32_t)cs_hash_str(s);
 }
 
+/*
+ * The interned keys: written under keys_mu, read without a lock (a slot is
+ * published once, complete, and never changes), at most half full so a probe
+ * always ends.
+ */
+#define KEY_SLOTS (2 * STRMAP_KEYS_MAX)
+
+static const struct strmap_key *key_slots[KEY_SLOTS];
+static uint32_t nkeys;
+static pthread_mutex_t keys_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const struct strmap_key *key_lookup(const char *name, uint32_t h)
+{
+	if (!__atomic_load_n(&nkeys, __ATOMIC_ACQUIRE))
+		return NULL;
+	for (uint32_t s = h % KEY_SLOTS;; s = (s + 1) % KEY_SLOTS) {
+		const struct strmap_key *k = __atomic_load_n(&key_slots[s], __ATOMIC_ACQUIRE);
+
+		if (!k)
+			return NULL;
+		if (k->hash == h && !strcmp(k->name, name))
+			return k;
+	}
+}
+
+const struct strmap_key *strmap_key_find(const char *name)
+{
+	return key_lookup(name, hash_str(name));
+}
+
+const struct strmap_key *strmap_key_intern(const char *name)
+{
+	uint32_t h = hash_str(name), s;
+	const struct strmap_key *k = key_lookup(name, h);
+	struct strmap_key *nk;
+	size_t len;
+
+	if (k)
+		return k;
+	pthread_mutex_lock(&keys_mu);
+	k = key_lookup(name, h);
+	if (k || nkeys == STRMAP_KEYS_MAX)
+		goto out;
+	len = strlen(name);
+	nk = malloc(sizeof(*nk) + len + 1);
+	if (!nk)
+		goto out;
+	memcpy(nk + 1, name, len + 1);
+	*nk = (struct strmap_key){ .name = (const char *)(nk + 1), .len = len, .hash = h,
+				   .id = nkeys + 1 };
+	for (s = h % KEY_SLOTS; key_slots[s]; s = (s + 1) % KEY_SLOTS)
+		;
+	__atomic_store_n(&key_slots[s], nk, __ATOMIC_RELEASE);
+	__atomic_store_n(&nkeys, nkeys + 1, __ATOMIC_RELEASE);
+	k = nk;
+out:
+	pthread_mutex_unlock(&keys_mu);
+	return k;
+}
+
 struct strmap *strmap_new(void)
 {
 	struct strmap *m = calloc(1, sizeof(struct strmap));
 
-	if (m)
+	if (m) {
+		m->gen = 1;
 		bump(m);
+	}
 	return m;
 }
 
@@ -115,8 +190,13 @@ void strmap_clear(struct strmap *m)
 		ent_free(&m->ents[i]);
 	m->n = 0;
 	m->dead = 0;
-	if (m->index)
+	if (m->nplain)
 		memset(m->index, 0, m->nslots * sizeof(*m->index));
+	m->nplain = 0;
+	if (++m->gen > GEN_MAX) {
+		m->gen = 1;
+		memset(m->byid, 0, m->nbyid * sizeof(*m->byid));
+	}
 	/* the newest chunk is the largest: it alone is kept, the largest one that is small */
 	while ((c = m->chunks) && c->size > CHUNK_KEEP) {
 		m->chunks = c->next;
@@ -140,6 +220,7 @@ void strmap_free(struct strmap *m)
 	free(m->chunks);
 	free(m->ents);
 	free(m->index);
+	free(m->byid);
 	free(m);
 }
 
@@ -159,16 +240,62 @@ static long find_slot(const struct strmap *m, const char *key, uint32_t h)
 	}
 }
 
+static struct strmap_ent *by_id(const struct strmap *m, uint32_t id)
+{
+	uint32_t b;
+
+	if (id >= m->nbyid)
+		return NULL;
+	b = m->byid[id];
+	return b >> 16 == m->gen ? &m->ents[(b & 0xffff) - 1] : NULL;
+}
+
+/* The entry of name (k: its key when interned, h: its hash), NULL when absent. */
+static struct strmap_ent *find_ent(const struct strmap *m, const char *name, uint32_t h,
+				   const struct strmap_key *k)
+{
+	struct strmap_ent *e = k ? by_id(m, k->id) : NULL;
+	long slot;
+
+	if (e || !m->nplain)
+		return e;
+	/* a plain entry of a name interned after it was set */
+	slot = find_slot(m, name, h);
+	return slot >= 0 ? &m->ents[m->index[slot] - 1] : NULL;
+}
+
+/* Both lookup tables anew from the entries (after a delete, or the index grew). */
 static void reindex(struct strmap *m)
 {
-	memset(m->index, 0, m->nslots * sizeof(*m->index));
+	if (m->nslots)
+		memset(m->index, 0, m->nslots * sizeof(*m->index));
 	for (size_t i = 0; i < m->n; i++) {
 		size_t s = m->ents[i].hash & (m->nslots - 1);
 
+		if (m->ents[i].k) {
+			m->byid[m->ents[i].k->id] = m->gen << 16 | (uint32_t)(i + 1);
+			continue;
+		}
 		while (m->index[s])
 			s = (s + 1) & (m->nslots - 1);
 		m->index[s] = i + 1;
 	}
+}
+
+static int grow_byid(struct strmap *m, uint32_t id)
+{
+	uint32_t n = m->nbyid ? m->nbyid : 16;
+	uint32_t *b;
+
+	while (n <= id)
+		n *= 2;
+	b = realloc(m->byid, n * sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	memset(b + m->nbyid, 0, (n - m->nbyid) * sizeof(*b));
+	m->byid = b;
+	m->nbyid = n;
+	return 0;
 }
 
 static int grow_index(struct strmap *m, size_t nslots)
@@ -225,18 +352,19 @@ static char *store(struct strmap *m, const char *s, size_t len, uint8_t *heap, u
 	return d;
 }
 
-int strmap_setn(struct strmap *m, const char *key, const char *val, size_t len)
+/* Set name (hash h, k: its key when interned) to val[0..len). */
+static int set(struct strmap *m, const char *name, uint32_t h, const struct strmap_key *k,
+	       const char *val, size_t len)
 {
-	uint32_t h = hash_str(key);
-	long slot = find_slot(m, key, h);
-	struct strmap_ent e = { .hash = h };
+	struct strmap_ent *o = find_ent(m, name, h, k);
+	struct strmap_ent e = { 0 };
+	bool keyed;
 
 	if (!val) {
 		val = "";
 		len = 0;
 	}
-	if (slot >= 0) {
-		struct strmap_ent *o = &m->ents[m->index[slot] - 1];
+	if (o) {
 		char *v;
 
 		bump(m);
@@ -265,25 +393,51 @@ int strmap_setn(struct strmap *m, const char *key, const char *val, size_t len)
 		return -ENOMEM;
 	if (vec_reserve((void **)&m->ents, &m->cap, m->n, sizeof(*m->ents), 8))
 		return -ENOMEM;
-	if ((m->n + 1) * 2 > m->nslots && grow_index(m, m->nslots ? m->nslots * 2 : 16))
+	keyed = k && m->n < BYID_ENTS;
+	if (keyed && k->id >= m->nbyid && grow_byid(m, k->id))
+		return -ENOMEM;
+	if (!keyed && (m->nplain + 1) * 2 > m->nslots &&
+	    grow_index(m, m->nslots ? m->nslots * 2 : 16))
 		return -ENOMEM;
 	e.val = store(m, val, len, &e.heap, HEAP_VAL);
 	if (!e.val)
 		return -ENOMEM;
-	e.key = store(m, key, strlen(key), &e.heap, HEAP_KEY);
-	if (!e.key) {
-		ent_free(&e);
-		return -ENOMEM;
+	if (keyed) {
+		e.key = (char *)k->name;
+		e.k = k;
+	} else {
+		e.hash = h;
+		e.key = store(m, name, strlen(name), &e.heap, HEAP_KEY);
+		if (!e.key) {
+			ent_free(&e);
+			return -ENOMEM;
+		}
 	}
 	e.len = len;
 	e.vcap = (uint32_t)(len + 1);
 	bump(m);
 	m->ents[m->n] = e;
 	m->n++;
-	slot = find_slot(m, key, h);
-	/* The table has room by construction, so the slot is free. */
-	m->index[-1 - slot] = m->n;
+	if (keyed) {
+		m->byid[k->id] = m->gen << 16 | (uint32_t)m->n;
+	} else {
+		/* The table has room by construction, so the slot is free. */
+		m->index[-1 - find_slot(m, name, h)] = m->n;
+		m->nplain++;
+	}
 	return 0;
+}
+
+int strmap_setn(struct strmap *m, const char *key, const char *val, size_t len)
+{
+	uint32_t h = hash_str(key);
+
+	return set(m, key, h, key_lookup(key, h), val, len);
+}
+
+int strmap_setk(struct strmap *m, const struct strmap_key *k, const char *val, size_t len)
+{
+	return set(m, k->name, k->hash, k, val, len);
 }
 
 int strmap_set(struct strmap *m, const char *key, const char *val)
@@ -291,18 +445,28 @@ int strmap_set(struct strmap *m, const char *key, const char *val)
 	return strmap_setn(m, key, val, val ? strlen(val) : 0);
 }
 
+static const char *get(const struct strmap_ent *e, size_t *len)
+{
+	if (!e)
+		return NULL;
+	if (len)
+		*len = e->len;
+	return e->val;
+}
+
 const char *strmap_getn(const struct strmap *m, const char *key, size_t *len)
 {
-	long slot;
+	uint32_t h;
 
 	if (!m)
 		return NULL;
-	slot = find_slot(m, key, hash_str(key));
-	if (slot < 0)
-		return NULL;
-	if (len)
-		*len = m->ents[m->index[slot] - 1].len;
-	return m->ents[m->index[slot] - 1].val;
+	h = hash_str(key);
+	return get(find_ent(m, key, h, key_lookup(key, h)), len);
+}
+
+const char *strmap_getk(const struct strmap *m, const struct strmap_key *k, size_t *len)
+{
+	return m ? get(find_ent(m, k->name, k->hash, k), len) : NULL;
 }
 
 const char *strmap_get(const struct strmap *m, const char *key)
@@ -317,18 +481,23 @@ bool strmap_has(const struct strmap *m, const char *key)
 
 int strmap_del(struct strmap *m, const char *key)
 {
-	long slot = find_slot(m, key, hash_str(key));
+	uint32_t h = hash_str(key);
+	struct strmap_ent *e = find_ent(m, key, h, key_lookup(key, h));
 	size_t i;
 
-	if (slot < 0)
+	if (!e)
 		return -ENOENT;
 	bump(m);
-	i = m->index[slot] - 1;
-	if (!(m->ents[i].heap & HEAP_KEY))
-		m->dead += strlen(m->ents[i].key) + 1;
-	if (!(m->ents[i].heap & HEAP_VAL))
-		m->dead += m->ents[i].vcap;
-	ent_free(&m->ents[i]);
+	i = (size_t)(e - m->ents);
+	if (e->k)
+		m->byid[e->k->id] = 0;
+	else
+		m->nplain--;
+	if (!e->k && !(e->heap & HEAP_KEY))
+		m->dead += strlen(e->key) + 1;
+	if (!(e->heap & HEAP_VAL))
+		m->dead += e->vcap;
+	ent_free(e);
 	memmove(&m->ents[i], &m->ents[i + 1], (m->n - i - 1) * sizeof(*m->ents));
 	m->n--;
 	reindex(m);
@@ -363,7 +532,8 @@ struct strmap *strmap_dup(const struct strmap *m)
 	if (!d)
 		return NULL;
 	for (size_t i = 0; i < m->n; i++)
-		if (strmap_setn(d, m->ents[i].key, m->ents[i].val, m->ents[i].len)) {
+		if (m->ents[i].k ? strmap_setk(d, m->ents[i].k, m->ents[i].val, m->ents[i].len) :
+				   strmap_setn(d, m->ents[i].key, m->ents[i].val, m->ents[i].len)) {
 			strmap_free(d);
 			return NULL;
 		}

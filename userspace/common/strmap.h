@@ -16,6 +16,30 @@
 
 struct strmap;
 
+/*
+ * A key name known when the configuration loads (a grok capture, a static's
+ * target, evt.Meta.x in an expression), interned once per process: maps find
+ * the entries of such keys by the key's small id (an array index, no hash, no
+ * string compare). Any other name (a JSON key, a name built at run time) goes
+ * through the seeded hash as before; the two ways always agree, whichever was
+ * used to set an entry. Keys live as long as the process.
+ * strmap_key_intern: the key of name (the same pointer for the same name), or
+ * NULL when there is no room (STRMAP_KEYS_MAX names, or ENOMEM): then use the
+ * name-based calls.
+ */
+struct strmap_key {
+	const char *name;
+	size_t len;
+	uint32_t hash;
+	uint32_t id;	/* > 0 */
+};
+
+#define STRMAP_KEYS_MAX 4096
+
+const struct strmap_key *strmap_key_intern(const char *name);
+/* The key of name if it was interned, NULL otherwise (never interns). */
+const struct strmap_key *strmap_key_find(const char *name);
+
 struct strmap *strmap_new(void);
 void strmap_free(struct strmap *m);
 /* Deep copy; NULL on allocation failure (or if m is NULL). */
@@ -25,6 +49,9 @@ void strmap_clear(struct strmap *m);
 /* 0 or -ENOMEM. */
 int strmap_set(struct strmap *m, const char *key, const char *val);
 int strmap_setn(struct strmap *m, const char *key, const char *val, size_t len);
+/* strmap_setn/strmap_getn by an interned key. */
+int strmap_setk(struct strmap *m, const struct strmap_key *k, const char *val, size_t len);
+const char *strmap_getk(const struct strmap *m, const struct strmap_key *k, size_t *len);
 /* NULL when absent. */
 const char *strmap_get(const struct strmap *m, const char *key);
 const char *strmap_getn(const struct strmap *m, const char *key, size_t *len);

@@ -78,24 +78,82 @@ void cs_alerts_free(struct cs_alert **v, size_t n)
 /* ---- alerts ------------------------------------------------------------------- */
 
 /*
- * Decisions go in DECISION_ROWS to a statement: one execution keeps its index
- * cursors open across the rows, so keys that arrive in order (an imported list:
- * addresses, one until, one alert) are appended without a descent from the
- * root of every index for every row.
+ * Rows go many to a statement: one execution keeps its index cursors open
+ * across the rows, so keys that arrive in order (an imported list: addresses,
+ * one until, one alert; a group's alerts: ids, one created_at) are appended
+ * without a descent from the root of every index for every row, and the
+ * statement's fixed costs (its start, the sqlite_sequence row of the
+ * AUTOINCREMENT table, its end) are paid once for many rows. A group of
+ * pushed alerts thus costs two statements per 64 alerts, not two per alert.
  *
  * Rows that differ only by their address (an import: one duration, reason,
- * type, scope and origin) go through a second form of the statement whose
- * shared columns are bound once for all its rows: binding is a tenth of the
- * writer's time, and eight of the fourteen columns are the same.
+ * type, scope and origin) go through a second form of the decision statement
+ * whose shared columns are bound once for all its rows: binding is a tenth of
+ * the writer's time, and eight of the fourteen columns are the same.
  */
+#define ALERT_ROWS 64
+#define ALERT_OWN_COLS_N 21 /* the alert's columns after ?1, the time it is stored */
 #define DECISION_ROWS 128
 #define DECISION_COLS_N 14
 #define SHARED_COLS_N 8 /* now, until, scenario, type, scope, origin, simulated, alert */
 #define OWN_COLS_N 6	/* start_ip, end_ip, start_suffix, end_suffix, ip_size, value */
 
+/* The many-row statements: their kinds, and the row counts each is prepared for. */
+enum many_kind { MANY_ALERTS, MANY_DECISIONS, MANY_DECISIONS_SHARED, MANY__KINDS };
+#define MANY_SIZES 3
+static const size_t many_rows[MANY__KINDS][MANY_SIZES] = {
+	[MANY_ALERTS] = { ALERT_ROWS, 16, 4 },
+	[MANY_DECISIONS] = { DECISION_ROWS, 32, 8 },
+	[MANY_DECISIONS_SHARED] = { DECISION_ROWS, DECISION_ROWS, DECISION_ROWS },
+};
+_Static_assert(MANY__KINDS * MANY_SIZES <= DB_MANY_STMTS, "db_conn.many[] holds them all");
+
+/* The largest row count of kind that left fills (its index in *size), else 1. */
+static size_t many_pick(enum many_kind kind, size_t left, int *size)
+{
+	for (int i = 0; i < MANY_SIZES; i++)
+		if (many_rows[kind][i] <= left) {
+			*size = i;
+			return many_rows[kind][i];
+		}
+	return 1;
+}
+
 static const char *or_empty(const char *s)
 {
 	return s ? s : "";
+}
+
+/* The alert's columns after the time it is stored, from base + 1 on (ALERT_OWN_COLS_N). */
+static void bind_alert(struct dbstmt *s, int base, const struct cs_alert *a, int64_t machine_row)
+{
+	bind_text(s, base + 1, or_empty(a->scenario));
+	bind_text(s, base + 2, or_empty(a->message));
+	bind_int(s, base + 3, a->events_count);
+	bind_int(s, base + 4, a->start_at);
+	bind_int(s, base + 5, a->stop_at);
+	bind_text(s, base + 6, or_empty(a->src_ip));
+	bind_text(s, base + 7, or_empty(a->src_range));
+	bind_text(s, base + 8, or_empty(a->src_as_number));
+	bind_text(s, base + 9, or_empty(a->src_as_name));
+	bind_text(s, base + 10, or_empty(a->src_cn));
+	bind_double(s, base + 11, a->src_latitude);
+	bind_double(s, base + 12, a->src_longitude);
+	bind_text(s, base + 13, or_empty(a->src_scope));
+	bind_text(s, base + 14, or_empty(a->src_value));
+	bind_int(s, base + 15, a->capacity);
+	bind_text(s, base + 16, or_empty(a->leakspeed));
+	bind_text(s, base + 17, or_empty(a->scenario_version));
+	bind_text(s, base + 18, or_empty(a->scenario_hash));
+	bind_int(s, base + 19, a->simulated);
+	if (machine_row > 0)
+		bind_int(s, base + 20, machine_row);
+	else
+		bind_null(s, base + 20);
+	if (a->uuid && *a->uuid)
+		bind_text(s, base + 21, a->uuid);
+	else
+		bind_null(s, base + 21);
 }
 
 /* The row's own columns from base + 1 on: its range and value. */
@@ -149,13 +207,16 @@ static bool rows_share(const struct cs_decision *d, size_t n)
 }
 
 /*
- * The DECISION_ROWS-row INSERT, prepared on first use (per connection): each
- * row with parameters of its own, or (shared) the first SHARED_COLS_N for all.
+ * The many-row INSERT of kind for many_rows[kind][size] rows, prepared on first
+ * use (per connection). Decisions: each row with parameters of its own, or
+ * (shared) the first SHARED_COLS_N for all; alerts: ?1 for all, then their own.
  */
-static struct dbstmt *decisions_many(struct cs_db *db, bool shared)
+static struct dbstmt *many_stmt(struct cs_db *db, enum many_kind kind, int size)
 {
 	struct db_conn *c = db_conn(db);
-	struct dbstmt **kept = shared ? &c->decisions_shared : &c->decisions_many;
+	struct dbstmt **kept = &c->many[kind * MANY_SIZES + size];
+	bool shared = kind == MANY_DECISIONS_SHARED;
+	size_t rows = many_rows[kind][size];
 	FILE *f;
 	char *sql = NULL;
 	size_t len = 0;
@@ -167,20 +228,26 @@ static struct dbstmt *decisions_many(struct cs_db *db, bool shared)
 	f = open_memstream(&sql, &len);
 	if (!f)
 		return NULL;
-	fputs("INSERT INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"
-	      " end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"
-	      " alert_decisions) VALUES ",
-	      f);
-	for (int k = 0; k < DECISION_ROWS; k++) {
+	fputs(kind == MANY_ALERTS ? ALERT_INSERT_HEAD : DECISION_INSERT_HEAD, f);
+	for (int k = 0; k < (int)rows; k++) {
 		int b = shared ? 0 : k * DECISION_COLS_N; /* the shared columns */
 		int o = shared ? SHARED_COLS_N + k * OWN_COLS_N : b + SHARED_COLS_N;
 
+		if (kind == MANY_ALERTS) {
+			fprintf(f, "%s(?1, ?1", k ? ", " : "");
+			for (int j = 1; j <= ALERT_OWN_COLS_N; j++)
+				fprintf(f, ", ?%d", 1 + k * ALERT_OWN_COLS_N + j);
+			fputc(')', f);
+			continue;
+		}
 		fprintf(f, "%s(?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d)",
 			k ? ", " : "", b + 1, b + 1, b + 2, b + 3, b + 4, o + 1, o + 2, o + 3, o + 4,
 			o + 5, b + 5, o + 6, b + 6, b + 7, b + 8);
 	}
+	if (kind == MANY_ALERTS) /* only where ids are known without RETURNING (SQLite) */
+		fputs(" ON CONFLICT DO NOTHING", f);
 	/* RETURNING costs a sixth of the insert: SQLite's ids are known without it */
-	if (!db->be->last_insert_id)
+	else if (!db->be->last_insert_id)
 		fputs(" RETURNING id", f);
 	if (fclose(f) || db_prepare(db, sql, kept))
 		*kept = NULL;
@@ -190,126 +257,295 @@ static struct dbstmt *decisions_many(struct cs_db *db, bool shared)
 	return *kept;
 }
 
-/* 0, 1 when the owner's uuid was stored already (nothing inserted), -errno */
-static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t machine_row,
-			    int64_t now, int64_t *id, int64_t *decision_ids)
+/*
+ * Runs s, a (many-row) INSERT of rows rows just bound, and gives the new ids in
+ * the order of its VALUES rows: RETURNING's, or (SQLite) the last rowid's and
+ * those before it, which one statement holding the write lock numbers in
+ * sequence. Every row must be inserted.
+ */
+static int run_rows(struct cs_db *db, struct dbstmt *s, size_t rows, int64_t *const *out)
+{
+	size_t k;
+	int rc;
+
+	for (k = 0; (rc = db_step(s)) == DB_ROW; k++)
+		if (k < rows)
+			*out[k] = col_int(s, 0);
+	if (rc == DB_DONE && k == 0 && db->be->last_insert_id && db_changes(db) == (int64_t)rows) {
+		int64_t last = db->be->last_insert_id(db);
+
+		for (k = 0; k < rows; k++)
+			*out[k] = last - (int64_t)(rows - 1 - k);
+	}
+	db_reset(s);
+	if (rows > 1) /* a kept statement keeps no pointer into the alerts */
+		db_clear_bindings(s);
+	if (rc != DB_DONE)
+		return sql_err(db, rc);
+	if (k != rows) {
+		log_error("storing alerts: %zu rows of %zu inserted", k, rows);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The decisions of one alert with id alert_id; their ids in out[]. */
+static int insert_decisions_of(struct cs_db *db, const struct cs_alert *a, int64_t now,
+			       int64_t alert_id, int64_t *out)
 {
 	bool by_rowid = db->be->last_insert_id != NULL; /* SQLite: no RETURNING (db.c) */
-	struct dbstmt *s = stmt(db, by_rowid ? ST_ALERT_INSERT_NORET : ST_ALERT_INSERT);
-	int err;
+	int64_t *outs[DECISION_ROWS];
+	int err = 0;
 
-	if (!s) /* the table is not ours (a Go CrowdSec rewrote it): said by the prepare */
-		return -EIO;
-	bind_int(s, 1, now);
-	bind_text(s, 2, a->scenario ? a->scenario : "");
-	bind_text(s, 3, a->message ? a->message : "");
-	bind_int(s, 4, a->events_count);
-	bind_int(s, 5, a->start_at);
-	bind_int(s, 6, a->stop_at);
-	bind_text(s, 7, a->src_ip ? a->src_ip : "");
-	bind_text(s, 8, a->src_range ? a->src_range : "");
-	bind_text(s, 9, a->src_as_number ? a->src_as_number : "");
-	bind_text(s, 10, a->src_as_name ? a->src_as_name : "");
-	bind_text(s, 11, a->src_cn ? a->src_cn : "");
-	bind_double(s, 12, a->src_latitude);
-	bind_double(s, 13, a->src_longitude);
-	bind_text(s, 14, a->src_scope ? a->src_scope : "");
-	bind_text(s, 15, a->src_value ? a->src_value : "");
-	bind_int(s, 16, a->capacity);
-	bind_text(s, 17, a->leakspeed ? a->leakspeed : "");
-	bind_text(s, 18, a->scenario_version ? a->scenario_version : "");
-	bind_text(s, 19, a->scenario_hash ? a->scenario_hash : "");
-	bind_int(s, 20, a->simulated);
-	if (machine_row > 0)
-		bind_int(s, 21, machine_row);
-	else
-		bind_null(s, 21);
-	if (a->uuid && *a->uuid)
-		bind_text(s, 22, a->uuid);
-	else
-		bind_null(s, 22);
-	err = db_step(s);
-	if (err == DB_ROW)
-		*id = col_int(s, 0);
-	else if (err == DB_DONE && by_rowid && db_changes(db) > 0)
-		*id = db->be->last_insert_id(db), err = DB_ROW;
-	db_reset(s);
-	if (err == DB_DONE && machine_row > 0 && a->uuid && *a->uuid) {
-		s = stmt(db, ST_ALERT_BY_UUID);
-		bind_int(s, 1, machine_row);
-		bind_text(s, 2, a->uuid);
-		err = db_step(s);
-		if (err == DB_ROW)
-			*id = col_int(s, 0);
-		db_reset(s);
-		return err == DB_ROW ? 1 : sql_err(db, err);
+	for (size_t i = 0; i < a->n_decisions && !err;) {
+		/* whole groups through the many-row statement, the rest one by one */
+		size_t rows = a->n_decisions - i >= DECISION_ROWS ? DECISION_ROWS : 1;
+		bool shared = rows > 1 && rows_share(&a->decisions[i], rows);
+		struct dbstmt *s = rows > 1  ? many_stmt(db, shared ? MANY_DECISIONS_SHARED : MANY_DECISIONS, 0)
+				   : by_rowid ? stmt(db, ST_DECISION_INSERT_NORET)
+					      : stmt(db, ST_DECISION_INSERT);
+
+		if (!s)
+			return -EIO;
+		if (shared)
+			bind_shared(s, 0, a, &a->decisions[i], now, alert_id);
+		for (size_t k = 0; k < rows && !err; k++) {
+			outs[k] = &out[i + k];
+			err = shared ? bind_address(s, SHARED_COLS_N + (int)k * OWN_COLS_N,
+						    &a->decisions[i + k])
+				     : bind_decision(s, (int)k * DECISION_COLS_N, a,
+						     &a->decisions[i + k], now, alert_id);
+		}
+		if (err) {
+			db_reset(s);
+			db_clear_bindings(s);
+			return err;
+		}
+		err = run_rows(db, s, rows, outs);
+		i += rows;
 	}
-	if (err != DB_ROW)
-		return sql_err(db, err);
+	return err;
+}
+
+static int insert_children(struct cs_db *db, const struct cs_alert *a, int64_t now, int64_t id)
+{
+	struct dbstmt *s;
+	int err;
 
 	for (size_t i = 0; i < a->n_events; i++) {
 		s = stmt(db, ST_EVENT_INSERT);
 		bind_int(s, 1, now);
 		bind_int(s, 2, a->events[i].timestamp);
 		bind_text(s, 3, a->events[i].meta_json ? a->events[i].meta_json : "null");
-		bind_int(s, 4, *id);
+		bind_int(s, 4, id);
 		if ((err = exec_stmt(db, s)))
 			return err;
 	}
 	for (size_t i = 0; i < a->n_meta; i++) {
 		s = stmt(db, ST_META_INSERT);
 		bind_int(s, 1, now);
-		bind_text(s, 2, a->meta[i].key ? a->meta[i].key : "");
-		bind_text(s, 3, a->meta[i].value ? a->meta[i].value : "");
-		bind_int(s, 4, *id);
+		bind_text(s, 2, or_empty(a->meta[i].key));
+		bind_text(s, 3, or_empty(a->meta[i].value));
+		bind_int(s, 4, id);
 		if ((err = exec_stmt(db, s)))
 			return err;
 	}
-	for (size_t i = 0; i < a->n_decisions;) {
-		/* whole groups through the multi-row statement, the rest one by one */
-		size_t k, rows = a->n_decisions - i >= DECISION_ROWS ? DECISION_ROWS : 1;
-		bool shared = rows > 1 && rows_share(&a->decisions[i], rows);
-		int rc = DB_DONE;
+	return 0;
+}
 
-		s = rows > 1	 ? decisions_many(db, shared)
-		    : by_rowid ? stmt(db, ST_DECISION_INSERT_NORET)
-			       : stmt(db, ST_DECISION_INSERT);
+/* 1 with its id when the owner machine_row stored uuid already, 0, -errno */
+static int stored_uuid(struct cs_db *db, int64_t machine_row, const char *uuid, int64_t *id)
+{
+	struct dbstmt *s = stmt(db, ST_ALERT_BY_UUID);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	bind_int(s, 1, machine_row);
+	bind_text(s, 2, uuid);
+	rc = db_step(s);
+	if (rc == DB_ROW)
+		*id = col_int(s, 0);
+	db_reset(s);
+	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : sql_err(db, rc);
+}
+
+/* PostgreSQL: 0, 1 when the owner's uuid was stored already (nothing inserted), -errno */
+static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t machine_row,
+			    int64_t now, int64_t *id, int64_t *decision_ids)
+{
+	struct dbstmt *s = stmt(db, ST_ALERT_INSERT);
+	int err;
+
+	if (!s) /* the table is not ours (a Go CrowdSec rewrote it): said by the prepare */
+		return -EIO;
+	bind_int(s, 1, now);
+	bind_alert(s, 1, a, machine_row);
+	err = db_step(s);
+	if (err == DB_ROW)
+		*id = col_int(s, 0);
+	db_reset(s);
+	if (err == DB_DONE && machine_row > 0 && a->uuid && *a->uuid) {
+		err = stored_uuid(db, machine_row, a->uuid, id);
+		return err ? err : -EIO; /* neither inserted nor there */
+	}
+	if (err != DB_ROW)
+		return sql_err(db, err);
+	err = insert_children(db, a, now, *id);
+	return err ? err : insert_decisions_of(db, a, now, *id, decision_ids);
+}
+
+/* The owner's uuid is among a[ix[0..m)]'s (the same owner's): its index there, else -1. */
+static long uuid_among(struct cs_alert *const *a, const int64_t *machine_row, const size_t *ix,
+		       size_t m, size_t i)
+{
+	for (size_t j = 0; j < m; j++)
+		if (machine_row[ix[j]] == machine_row[i] && a[ix[j]]->uuid &&
+		    !strcmp(a[ix[j]]->uuid, a[i]->uuid))
+			return (long)j;
+	return -1;
+}
+
+/*
+ * The decisions of a group's alerts, rows of several alerts to a statement:
+ * staged, then run when DECISION_ROWS are (or at the end, in the largest counts
+ * that fit).
+ */
+struct staged_decisions {
+	size_t n;
+	const struct cs_alert *a[DECISION_ROWS];
+	const struct cs_decision *d[DECISION_ROWS];
+	int64_t alert_id[DECISION_ROWS];
+	int64_t *out[DECISION_ROWS];
+};
+
+static int staged_run(struct cs_db *db, struct staged_decisions *sd, int64_t now)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < sd->n && !err;) {
+		int size = 0;
+		size_t rows = many_pick(MANY_DECISIONS, sd->n - i, &size);
+		struct dbstmt *s = rows > 1 ? many_stmt(db, MANY_DECISIONS, size)
+					    : stmt(db, ST_DECISION_INSERT_NORET);
+
 		if (!s)
 			return -EIO;
-		if (shared)
-			bind_shared(s, 0, a, &a->decisions[i], now, *id);
-		err = 0;
-		for (k = 0; k < rows && !err; k++)
-			err = shared ? bind_address(s, SHARED_COLS_N + (int)k * OWN_COLS_N,
-						    &a->decisions[i + k])
-				     : bind_decision(s, (int)k * DECISION_COLS_N, a,
-						     &a->decisions[i + k], now, *id);
-		/* RETURNING gives the ids in the order of the VALUES rows */
-		for (k = 0; !err && (rc = db_step(s)) == DB_ROW; k++)
-			if (k < rows)
-				decision_ids[i + k] = col_int(s, 0);
-		if (!err && rc == DB_DONE && k == 0 && by_rowid) {
-			int64_t last = db->be->last_insert_id(db);
-
-			for (k = 0; k < rows; k++)
-				decision_ids[i + k] = last - (int64_t)(rows - 1 - k);
-		}
-		if (!err && (rc != DB_DONE || k != rows))
-			err = sql_err(db, rc);
-		db_reset(s);
-		if (rows > 1) /* the shared statement keeps no pointer into this alert */
+		for (size_t k = 0; k < rows && !err; k++)
+			err = bind_decision(s, (int)k * DECISION_COLS_N, sd->a[i + k], sd->d[i + k],
+					    now, sd->alert_id[i + k]);
+		if (err) {
+			db_reset(s);
 			db_clear_bindings(s);
-		if (err)
-			return err;
+			break;
+		}
+		err = run_rows(db, s, rows, &sd->out[i]);
 		i += rows;
 	}
-	return 0;
+	sd->n = 0;
+	return err;
+}
+
+static int stage_decisions(struct cs_db *db, struct staged_decisions *sd, const struct cs_alert *a,
+			   int64_t alert_id, int64_t now, int64_t *out)
+{
+	int err = 0;
+
+	if (a->n_decisions >= DECISION_ROWS) /* an import: its own statements, maybe shared */
+		return (err = staged_run(db, sd, now)) ? err
+						      : insert_decisions_of(db, a, now, alert_id, out);
+	for (size_t j = 0; j < a->n_decisions && !err; j++) {
+		sd->a[sd->n] = a;
+		sd->d[sd->n] = &a->decisions[j];
+		sd->alert_id[sd->n] = alert_id;
+		sd->out[sd->n] = &out[j];
+		if (++sd->n == DECISION_ROWS)
+			err = staged_run(db, sd, now);
+	}
+	return err;
+}
+
+/*
+ * SQLite: the alerts of a group ALERT_ROWS to a statement, then their events,
+ * meta and decisions. The alerts inserted are known beforehand (an alert
+ * whose owner stored its uuid, before or earlier in the group, is not), so a
+ * statement inserts all its rows and their ids follow from the last one.
+ */
+static int insert_grouped(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
+			  const int64_t *machine_row, int64_t now, int64_t *ids,
+			  int64_t *decision_ids)
+{
+	struct staged_decisions *sd = malloc(sizeof(*sd));
+	size_t ix[ALERT_ROWS], i = 0, k = 0;
+	int err = sd ? 0 : -ENOMEM;
+
+	if (sd)
+		sd->n = 0;
+	while (i < n && !err) {
+		size_t first = i, m = 0;
+
+		for (; i < n && m < ALERT_ROWS && !err; i++) {
+			struct cs_alert *a = alerts[i];
+			long j;
+
+			a->stored_before = false;
+			if (machine_row[i] > 0 && a->uuid && *a->uuid) {
+				err = stored_uuid(db, machine_row[i], a->uuid, &ids[i]);
+				if (err) { /* 1: stored by an earlier group */
+					a->stored_before = err == 1;
+					err = err == 1 ? 0 : err;
+					continue;
+				}
+				if ((j = uuid_among(alerts, machine_row, ix, m, i)) >= 0) {
+					a->stored_before = true;
+					ids[i] = -1 - (int64_t)ix[j]; /* the one stored, until its id is known */
+					continue;
+				}
+			}
+			ix[m++] = i;
+		}
+		for (size_t r = 0, rows; r < m && !err; r += rows) {
+			int size = 0;
+			struct dbstmt *s;
+			int64_t *outs[ALERT_ROWS];
+
+			rows = many_pick(MANY_ALERTS, m - r, &size);
+			s = rows > 1 ? many_stmt(db, MANY_ALERTS, size) : stmt(db, ST_ALERT_INSERT_NORET);
+			if (!s) /* the table is not ours (a Go CrowdSec rewrote it): said by the prepare */
+				err = -EIO;
+			else
+				bind_int(s, 1, now);
+			for (size_t q = 0; s && q < rows; q++) {
+				bind_alert(s, 1 + (int)q * ALERT_OWN_COLS_N, alerts[ix[r + q]],
+					   machine_row[ix[r + q]]);
+				outs[q] = &ids[ix[r + q]];
+			}
+			if (s)
+				err = run_rows(db, s, rows, outs);
+		}
+		for (size_t q = first; q < i && !err; q++) {
+			const struct cs_alert *a = alerts[q];
+
+			if (a->stored_before && ids[q] < 0) /* twice in the group */
+				ids[q] = ids[-ids[q] - 1];
+			if (!a->stored_before) {
+				err = insert_children(db, a, now, ids[q]);
+				if (!err)
+					err = stage_decisions(db, sd, a, ids[q], now, decision_ids + k);
+			}
+			k += a->n_decisions;
+		}
+	}
+	if (!err && sd)
+		err = staged_run(db, sd, now);
+	free(sd);
+	return err;
 }
 
 int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
 			const char *machine_id, int64_t now, int64_t *ids)
 {
-	int64_t machine_row = 0, *decision_ids;
+	int64_t *machine_row, *decision_ids;
 	const char *last_owner = NULL;
 	size_t nd = 0, k = 0;
 	struct dbstmt *s;
@@ -318,11 +554,16 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 	for (size_t i = 0; i < n; i++)
 		nd += alerts[i]->n_decisions;
 	decision_ids = malloc((nd + 1) * sizeof(*decision_ids));
-	if (!decision_ids)
+	machine_row = malloc((n + 1) * sizeof(*machine_row));
+	if (!decision_ids || !machine_row) {
+		free(decision_ids);
+		free(machine_row);
 		return -ENOMEM;
+	}
 	err = txn_begin(db);
 	if (err) {
 		free(decision_ids);
+		free(machine_row);
 		return err;
 	}
 	now = stream_write_begin(db, now);
@@ -330,22 +571,30 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 		const char *owner = machine_id ? machine_id : alerts[i]->machine_id;
 
 		/* a group from one agent looks its owner up once */
-		if (!owner || !last_owner || strcmp(owner, last_owner)) {
-			machine_row = 0;
-			if (owner) {
-				s = stmt(db, ST_MACHINE_ROWID);
-				bind_text(s, 1, owner);
-				if (db_step(s) == DB_ROW)
-					machine_row = col_int(s, 0);
-				db_reset(s);
-			}
+		if (i > 0 && owner && last_owner && !strcmp(owner, last_owner)) {
+			machine_row[i] = machine_row[i - 1];
+			continue;
+		}
+		machine_row[i] = 0;
+		if (owner && (s = stmt(db, ST_MACHINE_ROWID))) {
+			bind_text(s, 1, owner);
+			if (db_step(s) == DB_ROW)
+				machine_row[i] = col_int(s, 0);
+			db_reset(s);
 		}
 		last_owner = owner;
-		err = insert_one_alert(db, alerts[i], machine_row, now, &ids[i], decision_ids + k);
-		alerts[i]->stored_before = err == 1;
-		if (err == 1)
-			err = 0;
-		k += alerts[i]->n_decisions;
+	}
+	if (db->be->last_insert_id) {
+		err = insert_grouped(db, alerts, n, machine_row, now, ids, decision_ids);
+	} else {
+		for (size_t i = 0; i < n && !err; i++) {
+			err = insert_one_alert(db, alerts[i], machine_row[i], now, &ids[i],
+					       decision_ids + k);
+			alerts[i]->stored_before = err == 1;
+			if (err == 1)
+				err = 0;
+			k += alerts[i]->n_decisions;
+		}
 	}
 	err = txn_finish(db, err);
 	if (!err)
@@ -354,6 +603,7 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 		stream_write_end(db);
 	txn_unlock(db);
 	free(decision_ids);
+	free(machine_row);
 	return err;
 }
 

@@ -22,22 +22,14 @@
 /*
  * Inserts whose new id is wanted: RETURNING on PostgreSQL; SQLite answers
  * last_insert_rowid() instead (_NORET), as RETURNING costs it a temporary
- * table per execution.
+ * table per execution. An alert's conflict inserts nothing: its owner's uuid is there.
  */
 #define ALERT_INSERT_SQL                                                                   \
-	"INSERT INTO alerts (created_at, updated_at, scenario, message, events_count,"     \
-	" started_at, stopped_at, source_ip, source_range, source_as_number,"              \
-	" source_as_name, source_country, source_latitude, source_longitude,"              \
-	" source_scope, source_value, capacity, leak_speed, scenario_version,"             \
-	" scenario_hash, simulated, machine_alerts, uuid) VALUES (?1, ?1, ?2, ?3, ?4, ?5," \
-	" ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"     \
-	" ?22) ON CONFLICT DO NOTHING" /* nothing inserted: the owner's uuid is there */
+	ALERT_INSERT_HEAD "(?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"  \
+	" ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT DO NOTHING"
 /* parameters in alerts.c's bind_decision() order: the columns rows may share, then the address */
 #define DECISION_INSERT_SQL                                                                \
-	"INSERT INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"  \
-	" end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"     \
-	" alert_decisions) VALUES (?1, ?1, ?2, ?3, ?4, ?9, ?10, ?11, ?12, ?13, ?5, ?14,"   \
-	" ?6, ?7, ?8)"
+	DECISION_INSERT_HEAD "(?1, ?1, ?2, ?3, ?4, ?9, ?10, ?11, ?12, ?13, ?5, ?14, ?6, ?7, ?8)"
 
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -596,8 +588,8 @@ void cs_db_close(struct cs_db *db)
 
 		for (int i = 0; i < ST__MAX; i++)
 			db_finalize(c->st[i]);
-		db_finalize(c->decisions_many);
-		db_finalize(c->decisions_shared);
+		for (int i = 0; i < DB_MANY_STMTS; i++)
+			db_finalize(c->many[i]);
 		if (c->h)
 			db->be->close(c);
 		pthread_mutex_destroy(&c->lock);

@@ -91,7 +91,7 @@ struct db_conn;
  */
 struct dbstmt {
 	const struct db_backend *be;
-	/* kept by its connection for the connection's life (stmt(), decisions_many):
+	/* kept by its connection for the connection's life (stmt(), alerts.c's many[]):
 	 * PostgreSQL prepares it on the server once instead of at every execution */
 	bool kept;
 };
@@ -154,19 +154,32 @@ static inline int64_t col_int(struct dbstmt *s, int i) { return s->be->col_int(s
 static inline double col_double(struct dbstmt *s, int i) { return s->be->col_double(s, i); }
 static inline const char *col_str(struct dbstmt *s, int i) { return s->be->col_str(s, i); }
 
+/* The alert and decision INSERTs up to their VALUES rows: db.c's one-row ones, alerts.c's many-row ones. */
+#define ALERT_INSERT_HEAD                                                                  \
+	"INSERT INTO alerts (created_at, updated_at, scenario, message, events_count,"     \
+	" started_at, stopped_at, source_ip, source_range, source_as_number,"              \
+	" source_as_name, source_country, source_latitude, source_longitude,"              \
+	" source_scope, source_value, capacity, leak_speed, scenario_version,"             \
+	" scenario_hash, simulated, machine_alerts, uuid) VALUES "
+#define DECISION_INSERT_HEAD                                                               \
+	"INSERT INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"  \
+	" end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"     \
+	" alert_decisions) VALUES "
+
 /*
  * One connection of the handle, with what belongs to it: prepared statements
  * and the state of its transaction. SQLite has one; PostgreSQL a pool
  * (db_config.max_open_conns), so that requests overlap their round trips and
  * share the server's commit flushes.
  */
+#define DB_MANY_STMTS 12 /* alerts.c: kinds of multi-row INSERT times their row counts */
+
 struct db_conn {
 	struct cs_db *db;
 	void *h; /* sqlite3 * or PGconn * */
 	pthread_mutex_t lock;
 	struct dbstmt *st[ST__MAX];
-	struct dbstmt *decisions_many; /* alerts.c: the multi-row decision INSERT */
-	struct dbstmt *decisions_shared; /* alerts.c: the same, rows sharing all but the address */
+	struct dbstmt *many[DB_MANY_STMTS]; /* alerts.c: its multi-row INSERTs, by kind and rows */
 	int64_t changes;	       /* pg.c: rows the last statement changed */
 	bool in_txn;		       /* pg.c: a failed connection is reset only outside one */
 	uint64_t resets;	       /* pg.c: server-side statements die with a reset */

@@ -158,12 +158,25 @@ static const char *lite_errmsg(struct cs_db *db)
  * nothing acknowledged depends on the checkpoint.
  */
 #define CHECKPOINT_FRAMES 1000 /* SQLite's default wal_autocheckpoint */
+/*
+ * Under a steady stream of commits (alert ingest) that thread never catches
+ * up: a checkpoint restarts the log only if it copied every frame, and
+ * commits append while it copies, so the log grew by the whole of every
+ * commit (700 MB in 8 s of 1-alert pushes) and every commit wrote to new file
+ * blocks. Past this size the committing thread copies the log itself, between
+ * its commits (nothing is appended meanwhile), once the thread's copy in
+ * progress is over, and the next commit starts the log over, in blocks the
+ * file and the page cache already have.
+ */
+#define CHECKPOINT_SYNC_FRAMES (4 * CHECKPOINT_FRAMES)
 
 struct lite_checkpointer {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
+	pthread_cond_t idle; /* copying went false */
 	bool pending, stop;
+	bool copying; /* the thread checkpoints */
 	bool running; /* the thread waits for work (else commits checkpoint themselves) */
 	bool started; /* the thread is to be joined */
 	char *path;
@@ -194,9 +207,12 @@ static void *checkpointer_main(void *arg)
 		if (k->stop)
 			break;
 		k->pending = false;
+		k->copying = true;
 		pthread_mutex_unlock(&k->lock);
 		sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&k->lock);
+		k->copying = false;
+		pthread_cond_broadcast(&k->idle);
 	}
 	pthread_mutex_unlock(&k->lock);
 	sqlite3_close(h);
@@ -213,6 +229,16 @@ static int checkpoint_hook(void *arg, sqlite3 *h, const char *schema, int frames
 	(void)schema;
 	if (frames < CHECKPOINT_FRAMES)
 		return SQLITE_OK;
+	if (frames >= CHECKPOINT_SYNC_FRAMES) {
+		if (k) { /* two checkpoints at once: the second would only be refused */
+			pthread_mutex_lock(&k->lock);
+			while (k->copying)
+				pthread_cond_wait(&k->idle, &k->lock);
+			pthread_mutex_unlock(&k->lock);
+		}
+		sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		return SQLITE_OK;
+	}
 	if (!k) {
 		const char *path = sqlite3_db_filename(h, "main");
 
@@ -224,6 +250,7 @@ static int checkpoint_hook(void *arg, sqlite3 *h, const char *schema, int frames
 		}
 		pthread_mutex_init(&k->lock, NULL);
 		pthread_cond_init(&k->wake, NULL);
+		pthread_cond_init(&k->idle, NULL);
 		db->ckpt = k;
 		k->running = k->started = !pthread_create(&k->thread, NULL, checkpointer_main, k);
 	}
@@ -245,6 +272,7 @@ static void checkpointer_free(struct lite_checkpointer *k)
 		return;
 	if (k->started)
 		cs_worker_stop(&k->lock, &k->wake, &k->stop, k->thread);
+	pthread_cond_destroy(&k->idle);
 	pthread_cond_destroy(&k->wake);
 	pthread_mutex_destroy(&k->lock);
 	free(k->path);

@@ -61,6 +61,9 @@ struct node {
 	struct node **list;
 	const struct expr_func *fn;	/* N_CALL */
 	uint64_t khash;		/* N_MEMBER with a constant string key: cs_hash of it (vm field cache) */
+	/* MEMBER_PATH: path_ops->path_key's cookie for it, when the variable's type has one */
+	const struct expr_host_ops *path_ops;
+	uintptr_t path;
 	struct expr_value val;	/* N_CONST value; N_METHOD/N_MEMBER name as string */
 	struct expr_regex *re;		/* OP_MATCHES with a constant pattern */
 	int slot;

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "common/sha2.h"
 #include "expr/ast.h"
 
 
@@ -668,57 +669,33 @@ static int b_from_json(struct expr_ctx *ctx, const struct expr_value *args, int 
 	return err;
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static int b_to_base64(struct expr_ctx *ctx, const struct expr_value *args, int n,
 		       struct expr_value *out)
 {
-	struct sbuf sb = EXPR_SBUF;
-	const unsigned char *s = (const unsigned char *)S(A);
-	size_t l = SL(A);
+	size_t l = SL(A), elen = (l + 2) / 3 * 4;
+	char *enc;
+	int err;
 
-	for (size_t i = 0; i < l; i += 3) {
-		uint32_t v = s[i] << 16 | (i + 1 < l ? s[i + 1] << 8 : 0) | (i + 2 < l ? s[i + 2] : 0);
-
-		sb_putc(&sb, b64[v >> 18]);
-		sb_putc(&sb, b64[(v >> 12) & 63]);
-		sb_putc(&sb, i + 1 < l ? b64[(v >> 6) & 63] : '=');
-		sb_putc(&sb, i + 2 < l ? b64[v & 63] : '=');
-	}
-	return sb_to_value(&sb, out);
+	if (elen > EXPR_MAX_ALLOC || !(enc = malloc(elen + 1)))
+		return -ENOMEM; /* as for any string past the bound */
+	b64_encode((const uint8_t *)S(A), l, enc);
+	err = expr_stringn(enc, elen, out);
+	free(enc);
+	return err;
 }
-
 
 int base64_decode(const char *s, size_t l, struct expr_value *out)
 {
-	struct sbuf sb = EXPR_SBUF;
-	uint32_t acc = 0;
-	int bits = 0, pad = 0;
+	size_t cap = l / 4 * 3;
+	uint8_t *dec = malloc(cap + 1);
+	int n, err;
 
-	if (l % 4)
-		return -EINVAL;
-	for (size_t i = 0; i < l; i++) {
-		const char *p;
-
-		if (s[i] == '=') {
-			if (i < l - 2)
-				goto bad;
-			pad++;
-			continue;
-		}
-		if (pad || !(p = strchr(b64, s[i])) || !s[i])
-			goto bad;
-		acc = acc << 6 | (uint32_t)(p - b64);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			sb_putc(&sb, (char)(acc >> bits));
-		}
-	}
-	return sb_to_value(&sb, out);
-bad:
-	sb_free(&sb);
-	return -EINVAL;
+	if (!dec)
+		return -ENOMEM;
+	n = b64_decode(s, l, dec, cap);
+	err = n < 0 ? -EINVAL : expr_stringn((const char *)dec, (size_t)n, out);
+	free(dec);
+	return err;
 }
 
 static int b_from_base64(struct expr_ctx *ctx, const struct expr_value *args, int n,

@@ -836,6 +836,44 @@ static int member(struct ev *st, const struct node *n, struct expr_value *out, b
  * and the map's key without walking the two inner nodes. What is not a
  * versioned host map goes the general way, which says what is wrong.
  */
+/*
+ * The path resolved when compiling (n->path, the host's path_key): its bytes
+ * straight from the host, kept by the vm as fetch() keeps a host map's values.
+ * 1: not readable that way, take the general one.
+ */
+static int resolved_path(struct ev *st, const struct node *n, void *obj, struct expr_value *out,
+			 bool *owned)
+{
+	const struct expr_value *key = &n->b->val, *cached;
+	const char *s;
+	size_t len;
+	uint64_t ver;
+
+	if (n->path_ops->path_get(obj, n->path, &s, &len, &ver))
+		return 1;
+	st->steps += 2;	/* the two nodes the general way evaluates */
+	if (st->steps > st->max_steps) {
+		*owned = true;
+		*out = EXPR_NIL_VALUE;
+		return rt_err(st, n->a, -E2BIG, "evaluation step limit reached");
+	}
+	if (!st->vm)
+		ver = 0;
+	if (ver && (cached = field_peek(st->vm, ver, key, n->khash))) {
+		*out = *cached;	/* the vm keeps it: lent */
+		*owned = false;
+		return 0;
+	}
+	if (expr_stringn(s, len, out)) {
+		st->steps -= 2;
+		return 1;	/* ENOMEM: the general way says it */
+	}
+	*owned = true;
+	if (ver)
+		field_put(st->vm, ver, key, n->khash, out);
+	return 0;
+}
+
 static int field_path(struct ev *st, const struct node *n, struct expr_value *out, bool *owned)
 {
 	const struct node *mid = n->a;
@@ -847,6 +885,11 @@ static int field_path(struct ev *st, const struct node *n, struct expr_value *ou
 
 	if (!ops || !ops->get || ops->ref || !var->h.obj)
 		return member(st, n, out, owned);
+	if (ops == n->path_ops) {
+		err = resolved_path(st, n, var->h.obj, out, owned);
+		if (err != 1)
+			return err;
+	}
 	if (ops->get(&st->ctx, var->h.obj, mid->b->val.s->s, &obj)) {
 		st->ctx.has_msg = had_msg;	/* the general way fails again and says it */
 		return member(st, n, out, owned);

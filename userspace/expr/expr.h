@@ -335,6 +335,17 @@ struct expr_host_ops {
 	 * functions applied to it by many programs are computed once.
 	 */
 	uint64_t (*version)(const void *obj);
+	/*
+	 * Optional, with get(): VAR.name.key (evt.Meta.x) read in one step.
+	 * path_key is asked once, when a program is compiled, with the constant
+	 * name and key: a nonzero cookie when name is a map[string]string field
+	 * with versioned content, 0 for the general way. path_get reads it: 0 with
+	 * the value's bytes (absent key: "", 0) and the map's version (as its
+	 * version() gives it), or -ENOENT to take the general way (a nil map).
+	 */
+	uintptr_t (*path_key)(const char *name, const char *key);
+	int (*path_get)(void *obj, uintptr_t cookie, const char **s, size_t *len,
+			uint64_t *version);
 	/* Equality of two objects of this type (default: same pointer). */
 	bool (*equal)(const void *a, const void *b);
 	/* Optional text form (malloc'ed) for expr_value_format / Sprintf %v. */

@@ -421,8 +421,15 @@ static void mark_path(struct node *n)
 
 	if (n->type == N_MEMBER && !n->optional && const_key(n) && mid &&
 	    mid->type == N_MEMBER && !mid->optional && !mid->memo && const_key(mid) &&
-	    mid->a->type == N_VAR && !mid->a->memo)
+	    mid->a->type == N_VAR && !mid->a->memo) {
+		const struct expr_host_ops *ops = mid->a->st->kind == EXPR_HOST ?
+							  mid->a->st->host : NULL;
+
 		n->op = MEMBER_PATH;
+		if (ops && ops->path_key && ops->path_get)
+			n->path = ops->path_key(mid->b->val.s->s, n->b->val.s->s);
+		n->path_ops = n->path ? ops : NULL;
+	}
 }
 
 /* n is `VAR.NAME` or `X.NAME` read plainly (no ?., no [expr]): NAME, else NULL. */

@@ -15,8 +15,6 @@
 #include "common/utf8.h"
 #include "lapi/lapi_int.h"
 
-#define EVENT_META_MAX 8191
-
 const char *codec_json_type(const json_t *v)
 {
 	switch (json_typeof(v)) {
@@ -210,7 +208,7 @@ static char *serialize_meta(json_t *meta)
 	size_t i;
 	json_t *it;
 
-	if (!s || strlen(s) <= EVENT_META_MAX)
+	if (!s || strlen(s) <= LAPI_EVENT_META_MAX)
 		return s;
 	free(s);
 	/* Too long: strip long values (1.4.6 truncates with a "<stripped>" marker). */
@@ -226,7 +224,7 @@ static char *serialize_meta(json_t *meta)
 		}
 	}
 	s = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-	if (!s || strlen(s) <= EVENT_META_MAX)
+	if (!s || strlen(s) <= LAPI_EVENT_META_MAX)
 		return s;
 	free(s);
 	return strdup("null");

@@ -100,6 +100,7 @@ static void *committer_main(void *arg)
 {
 	struct lapi_committer *c = arg;
 
+	pthread_setname_np(pthread_self(), "lapi-commit"); /* its CPU is the ingest's serial bound */
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		struct lapi_commit_req *first, *last;

@@ -14,6 +14,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "lapi/lapi_int.h"
 
 #define BAD_INPUT 400
@@ -77,7 +78,9 @@ static void push_free(void *arg)
 static void push_answer(struct req *r, struct push *p, int err)
 {
 	char msg[1024] = "";
-	json_t *ids_json;
+	struct sbuf ids = { 0 };
+	char *body;
+	size_t len;
 	int ret = lapi_store_end(r->l, &p->st, err, msg, sizeof(msg));
 
 	if (ret == -EINVAL) {
@@ -90,16 +93,17 @@ static void push_answer(struct req *r, struct push *p, int err)
 		reply_msg(r, 500, "%s", msg);
 		return;
 	}
-	ids_json = json_array();
-	for (size_t i = 0; ids_json && i < p->n; i++) {
-		char b[32];
-
-		if (!p->ids[i])
-			continue; /* allowlisted: not stored */
-		snprintf(b, sizeof(b), "%lld", (long long)p->ids[i]);
-		json_array_append_new(ids_json, json_string(b));
-	}
-	reply_json(r, 201, ids_json);
+	/* ["id",...] written as it goes: no DOM for a list of numbers */
+	sb_putc(&ids, '[');
+	for (size_t i = 0; i < p->n; i++)
+		if (p->ids[i]) /* 0: allowlisted, not stored */
+			sb_printf(&ids, "%s\"%lld\"", ids.len > 1 ? "," : "", (long long)p->ids[i]);
+	sb_putc(&ids, ']');
+	body = sb_take(&ids, &len);
+	if (!body)
+		reply_msg(r, 500, "out of memory");
+	else
+		reply_raw(r, 201, "application/json; charset=utf-8", body, len);
 }
 
 static void push_resumed(struct req *r)
@@ -200,6 +204,12 @@ void h_alerts_push(struct req *r)
 
 	if (r->len > LAPI_BULK_BODY && r->body[strspn(r->body, " \t\r\n")] == '[') {
 		push_bulk(r, now);
+		return;
+	}
+	/* the usual body, without a DOM; anything it declines takes the path below */
+	if (r->len && !codec_alerts_fast(r->body, r->len, now, &v, &n)) {
+		req_body_release(r);
+		push_store(r, v, n, now); /* takes v; the store sets each alert's owner */
 		return;
 	}
 	j = req_json(r);

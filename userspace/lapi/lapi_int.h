@@ -116,6 +116,15 @@ struct alerts_bulk {
 int alerts_bulk_decode(char *body, size_t len, int64_t now, struct alerts_bulk *out, char *msg,
 		       size_t msglen, json_t *missing);
 void alerts_bulk_free(struct alerts_bulk *b);
+/*
+ * The usual POST /v1/alerts body decoded without a DOM (codec_fast.c): 0 with
+ * the alerts exactly as codec_alert_decode() makes them, -EAGAIN for anything
+ * it leaves to that path (every error, every unusual shape), -ENOMEM.
+ */
+int codec_alerts_fast(const char *body, size_t len, int64_t now, struct cs_alert ***out,
+		      size_t *n);
+/* An event's serialized meta longer than this has its long values stripped (1.4.6). */
+#define LAPI_EVENT_META_MAX 8191
 /* Nesting depth of a JSON text without parsing it (strings skipped). */
 int codec_json_depth(const char *s, size_t len);
 /* A JSON value's type as Go's encoding/json names it in errors ("string", "number", ...). */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/gotime.h"
+#include "common/hash.h"
 #include "common/vec.h"
 #include "lapi/lapi_int.h"
 #include "metrics/metrics.h"
@@ -33,6 +34,7 @@ struct series {
 struct family {
 	struct series *v;
 	size_t n, cap;
+	struct cs_hmap *index; /* labels -> position in v + 1: every request counts in one */
 };
 
 struct cs_metrics {
@@ -78,6 +80,7 @@ static void family_clear(struct family *f)
 	for (size_t i = 0; i < f->n; i++)
 		free(f->v[i].labels);
 	free(f->v);
+	cs_hmap_free(f->index, NULL);
 }
 
 void cs_metrics_free(struct cs_metrics *m)
@@ -110,11 +113,16 @@ static void esc(char *out, size_t outlen, const char *in)
 	out[o] = '\0';
 }
 
-/* Render `k="v",...` with keys sorted by name, as the Go client prints them. */
-static char *render_labels(const char *const *names, const char *const *vals, int n)
+#define LABELS_MAX 2048
+
+/*
+ * Render `k="v",...` with keys sorted by name, as the Go client prints them, into
+ * buf[LABELS_MAX] (cut if longer); its length.
+ */
+static size_t render_labels(const char *const *names, const char *const *vals, int n, char *buf)
 {
 	int order[3] = { 0, 1, 2 };
-	char buf[2048], e[600];
+	char e[600];
 	size_t o = 0;
 
 	for (int i = 0; i < n; i++)
@@ -128,27 +136,32 @@ static char *render_labels(const char *const *names, const char *const *vals, in
 	buf[0] = '\0';
 	for (int i = 0; i < n; i++) {
 		esc(e, sizeof(e), vals[order[i]]);
-		o += snprintf(buf + o, sizeof(buf) - o, "%s%s=\"%s\"", i ? "," : "", names[order[i]],
+		o += snprintf(buf + o, LABELS_MAX - o, "%s%s=\"%s\"", i ? "," : "", names[order[i]],
 			      e);
-		if (o >= sizeof(buf))
-			break;
+		if (o >= LABELS_MAX)
+			return LABELS_MAX - 1;
 	}
-	return strdup(buf);
+	return o;
 }
 
-static struct series *lookup(struct family *f, const char *labels)
+static struct series *lookup(struct family *f, const char *labels, size_t len)
 {
-	for (size_t i = 0; i < f->n; i++)
-		if (!strcmp(f->v[i].labels, labels))
-			return &f->v[i];
+	uintptr_t at = f->index ? (uintptr_t)cs_hmap_get(f->index, labels, len) : 0;
+
+	if (at)
+		return &f->v[at - 1];
 	if (f->n >= METRICS_MAX_SERIES)
 		return NULL;
-	if (vec_reserve((void **)&f->v, &f->cap, f->n, sizeof(*f->v), 16))
+	if ((!f->index && !(f->index = cs_hmap_new())) ||
+	    vec_reserve((void **)&f->v, &f->cap, f->n, sizeof(*f->v), 16))
 		return NULL;
 	memset(&f->v[f->n], 0, sizeof(f->v[f->n]));
-	f->v[f->n].labels = strdup(labels);
-	if (!f->v[f->n].labels)
+	f->v[f->n].labels = strndup(labels, len);
+	if (!f->v[f->n].labels ||
+	    cs_hmap_put(f->index, labels, len, (void *)(uintptr_t)(f->n + 1), NULL)) {
+		free(f->v[f->n].labels);
 		return NULL;
+	}
 	return &f->v[f->n++];
 }
 
@@ -156,23 +169,21 @@ void cs_metrics_inc(struct cs_metrics *m, enum metric_family fi, const char *a, 
 		    const char *c)
 {
 	const char *vals[3] = { a, b, c };
+	char labels[LABELS_MAX];
+	size_t len;
 	int n = 0;
-	char *labels;
 
 	if (!m || (m->aggregated && fi != M_ROUTE_REQUESTS))
 		return;
 	while (n < 3 && counters[fi].labels[n])
 		n++;
-	labels = render_labels(counters[fi].labels, vals, n);
-	if (!labels)
-		return;
+	len = render_labels(counters[fi].labels, vals, n, labels);
 	pthread_mutex_lock(&m->lock);
-	struct series *s = lookup(&m->fam[fi], labels);
+	struct series *s = lookup(&m->fam[fi], labels, len);
 
 	if (s)
 		s->value += 1;
 	pthread_mutex_unlock(&m->lock);
-	free(labels);
 }
 
 void cs_metrics_observe(struct cs_metrics *m, const char *endpoint, const char *method,
@@ -180,15 +191,14 @@ void cs_metrics_observe(struct cs_metrics *m, const char *endpoint, const char *
 {
 	static const char *const names[2] = { "endpoint", "method" };
 	const char *vals[2] = { endpoint, method };
-	char *labels;
+	char labels[LABELS_MAX];
+	size_t len;
 
 	if (!m || m->aggregated)
 		return;
-	labels = render_labels(names, vals, 2);
-	if (!labels)
-		return;
+	len = render_labels(names, vals, 2, labels);
 	pthread_mutex_lock(&m->lock);
-	struct series *s = lookup(&m->hist, labels);
+	struct series *s = lookup(&m->hist, labels, len);
 
 	if (s) {
 		for (int i = 0; i < NBUCKETS; i++)
@@ -198,7 +208,6 @@ void cs_metrics_observe(struct cs_metrics *m, const char *endpoint, const char *
 		s->value += seconds;
 	}
 	pthread_mutex_unlock(&m->lock);
-	free(labels);
 }
 
 struct gauge_ctx {
@@ -209,24 +218,21 @@ struct gauge_ctx {
 static void gauge_cb(void *ctx, const char *k1, const char *k2, const char *k3, long count)
 {
 	struct gauge_ctx *g = ctx;
-	char *l;
+	char l[LABELS_MAX];
 
 	if (g->alerts) {
 		static const char *const names[1] = { "reason" };
 		const char *vals[1] = { k1 };
 
-		l = render_labels(names, vals, 1);
-		if (l)
-			sb_printf(g->o, "cs_alerts{%s} %ld\n", l, count);
+		render_labels(names, vals, 1, l);
+		sb_printf(g->o, "cs_alerts{%s} %ld\n", l, count);
 	} else {
 		static const char *const names[3] = { "reason", "origin", "action" };
 		const char *vals[3] = { k1, k2, k3 };
 
-		l = render_labels(names, vals, 3);
-		if (l)
-			sb_printf(g->o, "cs_active_decisions{%s} %ld\n", l, count);
+		render_labels(names, vals, 3, l);
+		sb_printf(g->o, "cs_active_decisions{%s} %ld\n", l, count);
 	}
-	free(l);
 }
 
 char *cs_metrics_render(struct cs_metrics *m, struct cs_db *db, size_t *len)

@@ -605,6 +605,41 @@ static int evt_get(struct expr_ctx *ctx, void *obj, const char *name, struct exp
 	return -ENOENT;
 }
 
+/*
+ * evt.Meta.x / evt.Parsed.x / evt.Enriched.x resolved when the expression is
+ * compiled: the map in the cookie's low bits, the interned key above them.
+ */
+enum { PATH_META = 1, PATH_PARSED, PATH_ENRICHED, PATH_MASK = 3 };
+
+static uintptr_t evt_path_key(const char *name, const char *key)
+{
+	uintptr_t map = !strcmp(name, "Meta")	  ? PATH_META :
+			!strcmp(name, "Parsed")	  ? PATH_PARSED :
+			!strcmp(name, "Enriched") ? PATH_ENRICHED : 0;
+	const struct strmap_key *k = map ? strmap_key_intern(key) : NULL;
+
+	_Static_assert(_Alignof(struct strmap_key) > PATH_MASK, "low bits of a key pointer");
+	return k ? (uintptr_t)k | map : 0;
+}
+
+static int evt_path_get(void *obj, uintptr_t cookie, const char **s, size_t *len,
+			uint64_t *version)
+{
+	const struct cs_event *e = obj;
+	const struct strmap *m = (cookie & PATH_MASK) == PATH_META   ? e->meta :
+				 (cookie & PATH_MASK) == PATH_PARSED ? e->parsed : e->enriched;
+
+	if (!m)
+		return -ENOENT;
+	*s = strmap_getk(m, (const struct strmap_key *)(cookie & ~(uintptr_t)PATH_MASK), len);
+	if (!*s) {
+		*s = "";
+		*len = 0;
+	}
+	*version = strmap_version(m);
+	return 0;
+}
+
 static int want_strings(struct expr_ctx *ctx, const char *method, const struct expr_value *args,
 			int nargs)
 {
@@ -697,6 +732,8 @@ const struct expr_host_ops cs_event_expr_ops = {
 	.methods = evt_methods,
 	.get = evt_get,
 	.call = evt_call,
+	.path_key = evt_path_key,
+	.path_get = evt_path_get,
 };
 
 const struct expr_type cs_event_expr_type = { EXPR_HOST, NULL, &cs_event_expr_ops };

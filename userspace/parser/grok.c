@@ -38,6 +38,7 @@ struct grok_lib {
 
 struct grok_field {
 	char *name;
+	const struct strmap_key *key; /* NULL: no room to intern it */
 	int group; /* PCRE2 group number */
 };
 
@@ -444,6 +445,7 @@ static int resolve_fields(struct grok *g, struct expand_ctx *x)
 		g->fields[g->nfields].name = strdup(best->name);
 		if (!g->fields[g->nfields].name)
 			return -ENOMEM;
+		g->fields[g->nfields].key = strmap_key_intern(best->name);
 		g->nfields++;
 	}
 	return 0;
@@ -620,13 +622,12 @@ int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap
 	}
 	ov = pcre2_get_ovector_pointer(md);
 	for (size_t i = 0; out && i < g->nfields; i++) {
-		int grp = g->fields[i].group;
-		PCRE2_SIZE s = (uint32_t)grp < (uint32_t)rc ? ov[2 * grp] : PCRE2_UNSET;
+		const struct grok_field *f = &g->fields[i];
+		PCRE2_SIZE s = (uint32_t)f->group < (uint32_t)rc ? ov[2 * f->group] : PCRE2_UNSET;
+		const char *v = s == PCRE2_UNSET ? "" : subj + s;
+		size_t vl = s == PCRE2_UNSET ? 0 : ov[2 * f->group + 1] - s;
 
-		if (s == PCRE2_UNSET)
-			err = strmap_set(out, g->fields[i].name, "");
-		else
-			err = strmap_setn(out, g->fields[i].name, subj + s, ov[2 * grp + 1] - s);
+		err = f->key ? strmap_setk(out, f->key, v, vl) : strmap_setn(out, f->name, v, vl);
 		if (err)
 			goto out;
 	}

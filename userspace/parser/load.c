@@ -96,6 +96,8 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 					      "target, method");
 		if (!s->value && !expr_node)
 			return LOAD_ERR(L, m, "a static needs a value or an expression");
+		if (s->kind == ST_META || s->kind == ST_PARSED || s->kind == ST_ENRICHED)
+			s->skey = strmap_key_intern(s->key);
 		/* `value` wins over `expression`: don't even compile the latter. */
 		if (!s->value) {
 			err = compile_expr(L, expr_node, "static expression", &s->expr);

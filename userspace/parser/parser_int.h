@@ -8,12 +8,14 @@
 #include "parser/grok.h"
 #include "parser/parser.h"
 #include "common/stash.h"
+#include "common/strmap.h"
 
 enum static_kind { ST_META, ST_PARSED, ST_ENRICHED, ST_TARGET, ST_METHOD };
 
 struct cs_static {
 	enum static_kind kind;
 	char *key;		  /* meta/parsed/enriched key, target path or method */
+	const struct strmap_key *skey; /* meta/parsed/enriched: key interned (NULL: no room) */
 	const struct cs_enricher *method;
 	char *value;		  /* constant (wins over expression) */
 	struct expr_prog *expr;

@@ -158,11 +158,14 @@ static int apply_static(const struct cs_parsers *p, const struct cs_node *node,
 		return 0; /* an empty value never overwrites */
 	switch (s->kind) {
 	case ST_META:
-		return strmap_setn(evt->meta, s->key, text, len);
 	case ST_PARSED:
-		return strmap_setn(evt->parsed, s->key, text, len);
-	case ST_ENRICHED:
-		return strmap_setn(evt->enriched, s->key, text, len);
+	case ST_ENRICHED: {
+		struct strmap *m = s->kind == ST_META ? evt->meta :
+				   s->kind == ST_PARSED ? evt->parsed : evt->enriched;
+
+		return s->skey ? strmap_setk(m, s->skey, text, len) :
+				 strmap_setn(m, s->key, text, len);
+	}
 	case ST_TARGET:
 		err = cs_event_set_target(evt, s->key, text, len);
 		if (err == -ENOENT) {
