@@ -631,12 +631,14 @@ static int evt_path_get(void *obj, uintptr_t cookie, const char **s, size_t *len
 
 	if (!m)
 		return -ENOENT;
+	*version = strmap_version(m);
+	if (!s)
+		return 0;
 	*s = strmap_getk(m, (const struct strmap_key *)(cookie & ~(uintptr_t)PATH_MASK), len);
 	if (!*s) {
 		*s = "";
 		*len = 0;
 	}
-	*version = strmap_version(m);
 	return 0;
 }
 
