@@ -237,8 +237,30 @@ fuzz: fuzz-build
 # ---- top-level targets ---------------------------------------------------------
 all: $(BPF_SKELS) $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BINS)
 
+# tests/run.sh runs TEST_JOBS tests at once (2: CI's two cores; most tests wait on
+# daemons more than they compute), started in this order: the long ones first
+# (CI's serial times, longest first), so that none of them ends the run alone.
+TEST_JOBS ?= 2
+TEST_LONG := tests/fuzz/test_fuzz.sh tests/integration/test_xdp_netns.sh \
+	tests/integration/test_differential.sh tests/integration/test_sanitizers.sh \
+	tests/integration/test_bouncer_ours.sh tests/integration/test_bouncer_cs146.sh \
+	tests/central/test_central_multiplayer.sh $(BUILD)/tests/bpf/test_xdp_prog \
+	tests/lapi/test_lapi_pg.sh tests/central/test_central_crowdsec146.sh \
+	tests/integration/test_valgrind.sh tests/integration/test_systemd_units.sh \
+	tests/integration/test_install.sh
+TEST_ALL := $(TEST_BINS) $(TEST_SCRIPTS)
+TEST_ORDER := $(filter $(TEST_ALL),$(TEST_LONG)) $(filter-out $(TEST_LONG),$(TEST_ALL))
+
+# `make test` alone (as CI runs it) builds on every CPU too
+ifeq ($(MAKECMDGOALS),test)
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc)
+endif
+endif
+
+# (MAKEFLAGS emptied: a make a test runs gets no jobserver it cannot reach)
 test: test-deps all
-	$(Q)BUILD=$(abspath $(BUILD)) tests/run.sh $(TEST_BINS) $(TEST_SCRIPTS)
+	$(Q)MAKEFLAGS= BUILD=$(abspath $(BUILD)) TEST_JOBS=$(TEST_JOBS) tests/run.sh $(TEST_ORDER)
 
 bench: test-deps all
 	$(Q)BUILD=$(abspath $(BUILD)) bench/run.sh

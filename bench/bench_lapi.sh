@@ -8,7 +8,8 @@
 #      LAPI's start on a database that is already ours (N stored): to listening, and to
 #      stream answers (a HEAD startup pull returns once the in-memory index is loaded);
 #      Our start is also timed to /health answering, and its CPU (user + system) to
-#      stream answers ready (what the machine's load does not inflate);
+#      stream answers ready (what the machine's load does not inflate), from the stream
+#      index's snapshot a clean stop saves, and without it (read from SQLite);
 #  (a) GET /v1/decisions/stream?startup=true: curl time_total, bytes, decisions in the
 #      answer, the LAPI's VmRSS before and its peak during the pull (50 ms sampling);
 #  (a') STARTUP_CONC (100) bouncers (the KEYS_N keys) pull the startup answer at the same
@@ -19,7 +20,8 @@
 #      bouncer API keys, wrk, WINDOW s (20): pulls/s and latency;
 #  (c) alert ingest: POST /v1/alerts with a machine JWT, BATCH 1 and 50 agent-shaped
 #      alerts per request (the peers' lapi-alerts.lua; the default profile bans each
-#      source 4h), 10 connections, WINDOW s: alerts/s answered 201 and alerts stored;
+#      source 4h), 10 connections, WINDOW s: alerts/s answered 201 and alerts stored, the
+#      LAPI's CPU per alert stored (wrk runs on the same cores: the figure that travels);
 #      again with INGEST_WIDE connections (default 50; 0: not run);
 #  (e) expiry among N stored (ours only: a 1.4.6 delta pull at 1M takes ~20 s): EXPIRE_N
 #      (1000) decisions of 5 s imported with cscli, a bouncer pulling deltas every 0.1 s:
@@ -77,7 +79,7 @@ PW=benchpassword-$$-lapi
 declare -A R   # results: R[side.key]
 
 run_side() {	# run_side ours|peer PORT CMD...
-	local side=$1 port=$2 t b n h before o batch rps non p50 p99 na0 na1 db conns k
+	local side=$1 port=$2 t b n h before o batch rps non p50 p99 na0 na1 t0 t1 db conns k
 	shift 2
 	db=$W/$side/crowdsec.db; [ "$side" = peer ] && db=$P/data/crowdsec.db
 	t=$(date +%s.%N)
@@ -87,9 +89,19 @@ run_side() {	# run_side ours|peer PORT CMD...
 	R[$side.start]=$(echo "$(date +%s.%N) - $t" | bc)
 	if [ "$side" = ours ]; then	# the machine, once the database is ours (imported)
 		"$BUILD/cscli" -c "$W/ours/config.yaml" machines add bench -p "$PW" >/dev/null 2>&1
-		# then the start that matters: on a database already ours (1M stored)
+		# then the start that matters: on a database already ours (1M stored); first
+		# without the stream index's snapshot (as after a kill -9 that changed decisions)
 		R[ours.first]=${R[ours.start]}
 		kill "$LP"; wait "$LP" 2>/dev/null
+		rm -f "$db.stream"
+		t=$(date +%s.%N)
+		"$@" >>"$W/$side.log" 2>&1 &
+		LP=$!
+		wait_tcp "$port" 60 || { echo "(ours did not restart)"; kill "$LP"; LP=; return; }
+		curl -s -o /dev/null -I -H "X-Api-Key: $(cat "$W/startkey")" "http://127.0.0.1:$port/v1/decisions/stream?startup=true"
+		R[ours.readyfull]=$(echo "$(date +%s.%N) - $t" | bc)
+		R[ours.readyfullcpu]=$(cpu_s "$LP")
+		kill "$LP"; wait "$LP" 2>/dev/null	# a clean stop: the snapshot is saved
 		t=$(date +%s.%N)
 		"$@" >>"$W/$side.log" 2>&1 &
 		LP=$!
@@ -132,16 +144,21 @@ run_side() {	# run_side ours|peer PORT CMD...
 		k=$batch; [ "$conns" = 10 ] || k=$batch.$conns	# the 10-connection rows keep their keys
 		o=$W/$side.alerts$k
 		na0=$(sqlite3 "$db" 'PRAGMA busy_timeout = 10000; SELECT COUNT(*) FROM alerts' 2>/dev/null | tail -n1)
+		t0=$(awk '{ print $14 + $15 }' "/proc/$LP/stat")	# the LAPI's user + system ticks
 		TOKEN=$tok BATCH=$batch NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ) wrk -t2 -c"$conns" -d"${WINDOW}s" \
 			--timeout 30s --latency -s "$PEERS/lapi-alerts.lua" "http://127.0.0.1:$port" >"$o" 2>&1
 		sleep 2
+		t1=$(awk '{ print $14 + $15 }' "/proc/$LP/stat")
 		na1=$(sqlite3 "$db" 'PRAGMA busy_timeout = 10000; SELECT COUNT(*) FROM alerts' 2>/dev/null | tail -n1)
 		rps=$(awk '/^Requests\/sec/{print $2}' "$o"); non=$(awk '/Non-2xx/{print $NF}' "$o")
 		p50=$(awk '$1=="50%"{print $2}' "$o")
 		# answered 201: requests minus non-2xx, times the batch, over the window
-		R[$side.c$k]=$(awk -v o="$o" -v b="$batch" -v w="$WINDOW" -v a0="${na0:-0}" -v a1="${na1:-0}" -v p="${p50:--}" '
+		# and the LAPI's CPU (user + system, wrk shares the cores) per alert stored
+		R[$side.c$k]=$(awk -v o="$o" -v b="$batch" -v w="$WINDOW" -v a0="${na0:-0}" -v a1="${na1:-0}" -v p="${p50:--}" \
+			-v c="$(( ${t1:-0} - ${t0:-0} ))" -v hz="$(getconf CLK_TCK)" '
 			/requests in/ { r = $1 } /Non-2xx/ { x = $NF }
-			END { printf "%.0f | %.0f | %s | %d", (r - x) * b / w, (a1 - a0) / w, p, x + 0 }' "$o")
+			END { printf "%.0f | %.0f | %s | %d | %s", (r - x) * b / w, (a1 - a0) / w, p, x + 0,
+				a1 > a0 ? sprintf("%.0f", c / hz * 1e6 / (a1 - a0)) : "-" }' "$o")
 		R[$side.c${k}n]=$(awk -v b="$batch" -v w="$WINDOW" '/requests in/ { r = $1 } /Non-2xx/ { x = $NF } END { printf "%.0f", (r - x) * b / w }' "$o")
 		grep -q 'first non-201' "$o" && R[$side.c${k}err]=$(grep -m1 'first non-201' "$o" | cut -c1-160)
 	done
@@ -255,7 +272,8 @@ echo "|---|---|---|"
 echo "| first open of the 1.4.6 database, s | ${R[ours.first]:--} (import into our schema) | ${R[peer.start]:--} (as written) |"
 echo "| LAPI start to listening, 1M stored, s | ${R[ours.start]:--} | ${R[peer.start]:--} |"
 echo "| LAPI start to /health up, s | ${R[ours.health]:--} | ${R[peer.start]:--} |"
-echo "| LAPI start to stream answers ready, s | ${R[ours.ready]:--} (in-memory index loaded; CPU ${R[ours.readycpu]:--} s) | ${R[peer.start]:--} |"
+echo "| LAPI start to stream answers ready, s | ${R[ours.ready]:--} (in-memory index loaded from the last stop's snapshot; CPU ${R[ours.readycpu]:--} s) | ${R[peer.start]:--} |"
+echo "| the same without the snapshot (after a kill -9 that changed decisions), s | ${R[ours.readyfull]:--} (index read from SQLite; CPU ${R[ours.readyfullcpu]:--} s) | |"
 echo
 echo "### (a) startup pull: GET /v1/decisions/stream?startup=true (fresh LAPI process)"
 echo "| LAPI | decisions stored | wall s | bytes | HTTP | decisions in answer | VmRSS before MiB | peak VmRSS MiB |"
@@ -278,21 +296,21 @@ echo "| crowdsec 1.4.6 | $PEER_N | ${R[peer.b]:-- | - | - | -} |"
 [ -n "${R[peer.brps]:-}" ] && awk -v a="${R[ours.brps]}" -v b="${R[peer.brps]}" 'BEGIN { if (b > 0) printf "\nratio ours/peer: %.0fx\n", a / b }'
 echo
 echo "### (c) alert ingest: POST /v1/alerts, machine JWT, 10 connections, ${WINDOW} s (default profile: one 4h ban per alert)"
-echo "| LAPI | alerts per POST | alerts/s answered 201 | alerts/s stored | p50 latency | non-2xx answers |"
-echo "|---|---|---|---|---|---|"
+echo "| LAPI | alerts per POST | alerts/s answered 201 | alerts/s stored | p50 latency | non-2xx answers | LAPI CPU us/alert stored |"
+echo "|---|---|---|---|---|---|---|"
 for b in 1 50; do
-	echo "| ours | $b | ${R[ours.c$b]:-- | - | - | -} |"
-	echo "| crowdsec 1.4.6 | $b | ${R[peer.c$b]:-- | - | - | -} |"
+	echo "| ours | $b | ${R[ours.c$b]:-- | - | - | - | -} |"
+	echo "| crowdsec 1.4.6 | $b | ${R[peer.c$b]:-- | - | - | - | -} |"
 done
 for k in ours.c1err ours.c50err peer.c1err peer.c50err; do [ -n "${R[$k]:-}" ] && echo "${k%%.*}: ${R[$k]}"; done
 if [ "$INGEST_WIDE" != 0 ]; then
 	echo
 	echo "### (c') alert ingest as (c), $INGEST_WIDE connections"
-	echo "| LAPI | alerts per POST | alerts/s answered 201 | alerts/s stored | p50 latency | non-2xx answers |"
-	echo "|---|---|---|---|---|---|"
+	echo "| LAPI | alerts per POST | alerts/s answered 201 | alerts/s stored | p50 latency | non-2xx answers | LAPI CPU us/alert stored |"
+	echo "|---|---|---|---|---|---|---|"
 	for b in 1 50; do
-		echo "| ours | $b | ${R[ours.c$b.$INGEST_WIDE]:-- | - | - | -} |"
-		echo "| crowdsec 1.4.6 | $b | ${R[peer.c$b.$INGEST_WIDE]:-- | - | - | -} |"
+		echo "| ours | $b | ${R[ours.c$b.$INGEST_WIDE]:-- | - | - | - | -} |"
+		echo "| crowdsec 1.4.6 | $b | ${R[peer.c$b.$INGEST_WIDE]:-- | - | - | - | -} |"
 	done
 	for s in ours peer; do for b in 1 50; do
 		[ -n "${R[$s.c$b.${INGEST_WIDE}err]:-}" ] && echo "$s: ${R[$s.c$b.${INGEST_WIDE}err]}"

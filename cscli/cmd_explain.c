@@ -18,6 +18,7 @@
 
 #include "bucket/bucket.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "common/strmap.h"
 #include "common/yamljson.h"
 #include "cscli/cscli.h"
@@ -79,28 +80,20 @@ static void line_result_clear(struct line_result *lr)
 
 struct delta {
 	int created, updated, deleted;
-	char *text; /* -v lines */
-	size_t len;
+	struct sbuf text; /* -v lines */
 };
 
 static void delta_line(struct delta *d, const char *sep, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void delta_line(struct delta *d, const char *sep, const char *fmt, ...)
 {
-	char body[2048], line[2200];
+	char body[2048];
 	va_list ap;
-	char *n;
-	int l;
 
 	va_start(ap, fmt);
 	vsnprintf(body, sizeof(body), fmt, ap);
 	va_end(ap);
-	l = snprintf(line, sizeof(line), "\t|\t\t%s %s\n", sep, body);
-	if (l < 0 || !(n = realloc(d->text, d->len + (size_t)l + 1)))
-		return;
-	d->text = n;
-	memcpy(d->text + d->len, line, (size_t)l + 1);
-	d->len += (size_t)l;
+	sb_printf(&d->text, "\t|\t\t%s %s\n", sep, body);
 }
 
 static void diff_str(struct delta *d, const char *sep, const char *path, const char *a,
@@ -206,9 +199,9 @@ static void print_line(const struct explain *x, const char *raw, struct line_res
 				snprintf(summary + strlen(summary), sizeof(summary) - strlen(summary),
 					 "%s[whitelisted]", *summary ? " " : "");
 			printf("\t|\t%s %s %s (%s)\n", sep, GREEN, r->node, *summary ? summary : "unchanged");
-			if (x->details && d.text)
-				fputs(d.text, stdout);
-			free(d.text);
+			if (x->details && d.text.buf)
+				fputs(d.text.buf, stdout);
+			sb_free(&d.text);
 			prev = r->evt;
 		}
 		i = end;

@@ -10,6 +10,7 @@
 # alerts before the race are compared, all the others must match exactly
 # (DIFF_STRICT=1: no second chance).
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lapi/lapi_lib.sh"
 if ! command -v crowdsec >/dev/null || ! [ -d /etc/crowdsec/scenarios ]; then
 	skip "Debian's crowdsec 1.4.6 is not installed (make test-deps installs it)" 2
 	summary; exit 0
@@ -17,7 +18,7 @@ fi
 need_root "differential test (crowdsec's config dirs)" 2
 SSHD_LINES=${SSHD_LINES:-20000} NGINX_LINES=${NGINX_LINES:-5000}
 T=$(mktemp -d)
-PORT=18$(( $$ % 400 + 500 ))
+PORT=$(free_port 18500)
 LP=
 cleanup() { [ -n "$LP" ] && kill "$LP" 2>/dev/null; wait 2>/dev/null; [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT INT TERM

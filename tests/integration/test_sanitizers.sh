@@ -43,12 +43,11 @@ chmod 1777 "$R"	# the bouncer's fetcher runs as nobody
 export ASAN_OPTIONS="log_path=$R/asan:detect_leaks=1:exitcode=66"
 export UBSAN_OPTIONS="log_path=$R/ubsan:print_stacktrace=1:halt_on_error=1"
 NS= CP= BP=
+PORT=$(free_port 18300)	# the replays listen outside the netns
 if [ "$(id -u)" = 0 ]; then
 	NS=cssan$(( $$ % 100000 ))
-	PORT=8080
 	IN_NS=(nsenter --net=/run/netns/$NS)
 else
-	PORT=$(free_port 18300)
 	IN_NS=()
 fi
 cleanup() {

@@ -6,6 +6,7 @@
 # forked fetcher) applying and expiring decisions. bpf(2) attribute noise is
 # suppressed (tests/valgrind.supp).
 . "$(dirname "$0")/../lib/harness.sh"
+. "$(dirname "$0")/../lapi/lapi_lib.sh"
 command -v valgrind >/dev/null || { skip "valgrind not installed (make test-deps installs it)" 7; summary; exit 0; }
 need_root "valgrind daemons test (XDP)" 7
 if ldd "$BUILD/crowdsec" | grep -q libasan; then
@@ -15,7 +16,7 @@ fi
 [ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 7; summary; exit 0; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d)
-PORT=18$(( $$ % 300 + 600 ))
+PORT=$(free_port 18600)	# the replay listens outside the netns
 NS=csvg$(( $$ % 100000 ))
 VG=(valgrind --quiet --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite
 	--error-exitcode=99 --suppressions="$ROOT/tests/valgrind.supp" --log-file="$T/vg.%p")

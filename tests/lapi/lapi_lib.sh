@@ -2,16 +2,18 @@
 # Helpers shared by the LAPI shell tests (source after tests/lib/harness.sh).
 
 # free_port BASE: the first loopback port in BASE..BASE+199 that nobody listens on,
-# so parallel helpers' test servers on 18xxx do not collide with ours.
+# so parallel helpers' test servers on 18xxx do not collide with ours. Shifted by
+# 1000 per TEST_LANE (tests/run.sh): tests running beside each other probe
+# disjoint ranges, so none takes a port another picked and has not bound yet.
 free_port() {
-	local p
-	for p in $(seq "$1" $(($1 + 199))); do
+	local p base=$(($1 + 1000 * ${TEST_LANE:-0}))
+	for p in $(seq "$base" $((base + 199))); do
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return
 		fi
 	done
-	echo "$1"
+	echo "$base"
 }
 
 # wait_http URL: up to 15 s for the server to answer (a first start on PostgreSQL

@@ -7,6 +7,10 @@
  * after every step the startup answer and deltas from several last pulls must
  * be the same set of (list, id, duration) from both, for the default filter,
  * simulated=true and an origins filter. Time is injected: no sleeps.
+ * The snapshot a clean stop saves (cs_db_stream_save) is loaded only for the
+ * same database with nothing changed or deleted since: a "kill -9" (closing
+ * without saving) after appends, after an expiry, another database at the same
+ * path and a torn file, each compared with SQL after the load.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -272,6 +276,105 @@ static void test_checkpoint(struct cs_db *db, const char *path, int64_t now)
 	ASSERT_TRUE(grew, "the WAL is checkpointed into the database file");
 }
 
+static struct cs_db *reopen(struct cs_db *db, const char *path, bool save, bool want_snap,
+			    const char *what)
+{
+	char name[128];
+
+	if (save)
+		ASSERT_OK(cs_db_stream_save(db), what);
+	cs_db_close(db);
+	if (!ASSERT_OK(cs_db_open(path, &db), what))
+		return NULL;
+	ASSERT_OK(cs_db_stream_load(db), what);
+	snprintf(name, sizeof(name), "%s: %s", what, want_snap ? "from the snapshot" : "from SQLite");
+	ASSERT_EQ(cs_db_stream_from_snapshot(db), want_snap, name);
+	return db;
+}
+
+static void rm_db(const char *path)
+{
+	const char *sfx[] = { "", "-wal", "-shm", ".stream", ".stream.tmp" };
+	char p[300];
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		unlink(p);
+	}
+}
+
+/* On a database of its own (small: every step is compared with SQL). */
+static void test_snapshot(const char *base, int64_t now)
+{
+	char path[300], other[320], snap[320], cmd[700];
+	struct cs_db *db = NULL, *o = NULL;
+	long n = 0;
+
+	snprintf(path, sizeof(path), "%s.snap", base);
+	snprintf(snap, sizeof(snap), "%s.stream", path);
+	snprintf(other, sizeof(other), "%s.other", base);
+	rm_db(path);
+	rm_db(other);
+	if (!ASSERT_OK(cs_db_open(path, &db), "snapshot database"))
+		return;
+	for (int i = 0; i < 40; i++)
+		insert_some(db, now + i * S / 10);
+	insert_bulk(db, now + 4 * S, 500);
+	ASSERT_OK(cs_db_stream_load(db), "first load");
+	ASSERT_EQ(cs_db_stream_from_snapshot(db), false, "no snapshot yet: from SQLite");
+	db = reopen(db, path, true, true, "clean stop");
+	if (!db)
+		goto out;
+	compare_all(db, now, 3000);
+	/*
+	 * Another database put in place, as long, nothing changed in it either (the same
+	 * epoch): the snapshot of this one is refused (its rows read back differ).
+	 */
+	if (ASSERT_OK(cs_db_open(other, &o), "other database")) {
+		for (int i = 0; i < 40; i++)
+			insert_some(o, now + 9 * S + i * S / 10);
+		insert_bulk(o, now + 9 * S, 1100); /* ids past the snapshot's */
+		cs_db_close(o);
+		o = NULL;
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s.stream'", snap, other);
+		ASSERT_OK(system(cmd), "the snapshot beside the other database");
+		if (ASSERT_OK(cs_db_open(other, &o), "reopen other")) {
+			ASSERT_OK(cs_db_stream_load(o), "load other");
+			ASSERT_EQ(cs_db_stream_from_snapshot(o), false, "another database: from SQLite");
+			compare_all(o, now + 10 * S, 3001);
+		}
+		cs_db_close(o);
+	}
+	rm_db(other);
+	insert_some(db, now + S);
+	insert_bulk(db, now + S, 300);
+	db = reopen(db, path, false, true, "kill -9 after appends");
+	if (!db)
+		goto out;
+	compare_all(db, now + 2 * S, 3002);
+	{
+		struct cs_dfilter f = { .value = "198.19.0.1", .include_simulated = true };
+
+		insert_bulk(db, now + 2 * S, 1100); /* 198.19.0.1 among them */
+		ASSERT_OK(cs_db_decisions_expire(db, &f, now + 3 * S, &n), "expire");
+		ASSERT_TRUE(n > 0, "something expired");
+	}
+	db = reopen(db, path, false, false, "kill -9 after an expiry");
+	if (!db)
+		goto out;
+	compare_all(db, now + 4 * S, 3003);
+	/* torn: a clean stop's snapshot cut short of its rows */
+	ASSERT_OK(cs_db_stream_save(db), "save");
+	snprintf(cmd, sizeof(cmd), "truncate -s -100 '%s'", snap);
+	ASSERT_OK(system(cmd), "truncate");
+	db = reopen(db, path, false, false, "torn snapshot");
+	if (db)
+		compare_all(db, now + 5 * S, 3004);
+out:
+	cs_db_close(db);
+	rm_db(path);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/test_stream_index.XXXXXX";
@@ -329,16 +432,9 @@ int main(void)
 	test_stamps(db, now + 100 * S);
 	test_external(db, path, now + 200 * S);
 	test_checkpoint(db, path, now + 300 * S);
+	test_snapshot(path, now + 400 * S);
 out:
 	cs_db_close(db);
-	unlink(path);
-	{
-		char p[300];
-
-		snprintf(p, sizeof(p), "%s-wal", path);
-		unlink(p);
-		snprintf(p, sizeof(p), "%s-shm", path);
-		unlink(p);
-	}
+	rm_db(path);
 	return TEST_SUMMARY();
 }

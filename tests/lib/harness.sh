@@ -90,10 +90,13 @@ YAML
 # cs_config ETC DATA LISTEN [LEVEL] [EXTRA]: ETC/config.yaml for the crowdsec
 # daemon (config dir ETC, data and sqlite in DATA, the LAPI on LISTEN with the
 # project's profiles copied to ETC, log level LEVEL, default warning); EXTRA is
-# top-level YAML appended as is.
+# top-level YAML appended as is. Prometheus listens on a port the kernel picks
+# unless EXTRA has a prometheus: section (tests run beside each other: 6060 is
+# anyone's).
 cs_config() {
-	local root
+	local root prom=$'prometheus:\n  listen_addr: 127.0.0.1\n  listen_port: 0'
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	[[ ${5:-} == *prometheus:* ]] && prom=
 	cp "$root/config/profiles.yaml" "$1/" || return 1
 	cat >"$1/config.yaml" <<YAML
 common:
@@ -111,6 +114,7 @@ api:
     listen_uri: $3
     profiles_path: $1/profiles.yaml
 ${5:-}
+$prom
 YAML
 }
 

@@ -16,6 +16,7 @@
 #include "common/quote.h"
 #include "common/readfile.h"
 #include "common/record.h"
+#include "common/sha2.h"
 #include "common/stash.h"
 #include "common/strbuf.h"
 #include "common/strmap.h"
@@ -531,8 +532,40 @@ static void test_strv_from_dir(void)
 		    "YAML file names");
 }
 
+/* The one base64 codec: RFC 4648's vectors, Go's StdEncoding/RawURLEncoding rules. */
+static void test_base64(void)
+{
+	static const char *const plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
+	static const char *const std[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
+					   "Zm9vYmFy" };
+	static const char *const url[] = { "", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy" };
+	static const char *const bad_std[] = { "Zg", "Zg=", "Z===", "Zg==Zg==", "Zm9v-_==", "Zm\0v" };
+	char enc[16];
+	uint8_t dec[16];
+
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		size_t len = strlen(plain[i]);
+
+		b64_encode((const uint8_t *)plain[i], len, enc);
+		ASSERT_STREQ(enc, std[i], "standard, padded");
+		b64url_encode((const uint8_t *)plain[i], len, enc);
+		ASSERT_STREQ(enc, url[i], "URL alphabet, unpadded");
+		ASSERT_EQ(b64_decode(std[i], strlen(std[i]), dec, sizeof(dec)), (int)len, std[i]);
+		ASSERT_TRUE(!memcmp(dec, plain[i], len), "standard decodes back");
+		ASSERT_EQ(b64url_decode(url[i], strlen(url[i]), dec, sizeof(dec)), (int)len, url[i]);
+		ASSERT_TRUE(!memcmp(dec, plain[i], len), "URL decodes back");
+	}
+	for (size_t i = 0; i < sizeof(bad_std) / sizeof(bad_std[0]); i++)
+		ASSERT_EQ(b64_decode(bad_std[i], i == 5 ? 4 : strlen(bad_std[i]), dec, sizeof(dec)),
+			  -EINVAL, bad_std[i]);
+	b64_encode((const uint8_t *)"\xfb\xff", 2, enc);
+	ASSERT_STREQ(enc, "+/8=", "standard alphabet's last two");
+	ASSERT_EQ(b64url_decode("Zm9v", 4, dec, 2), -EMSGSIZE, "bounded by the caller's room");
+}
+
 int main(void)
 {
+	test_base64();
 	test_record();
 	test_strv_from_dir();
 	test_dquoted();

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * Digests and key derivation through OpenSSL's libcrypto (we do not roll our own
- * crypto); the encodings around them (hex, base64url) are plain code.
+ * crypto); the encodings around them (hex, base64 in both alphabets) are plain code.
  */
 #include "common/sha2.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/random.h>
 #include <openssl/crypto.h>
@@ -55,47 +56,64 @@ void hex_encode(const uint8_t *in, size_t len, char *out)
 }
 
 static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64s[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-void b64url_encode(const uint8_t *in, size_t len, char *out)
+/* Both alphabets: standard one padded with '=', URL one unpadded (as Go's encodings). */
+static void b64_encode_with(const char *alpha, bool pad, const uint8_t *in, size_t len,
+			    char *out)
 {
 	size_t o = 0, i;
 
 	for (i = 0; i + 2 < len; i += 3) {
 		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
 
-		out[o++] = b64u[v >> 18];
-		out[o++] = b64u[(v >> 12) & 63];
-		out[o++] = b64u[(v >> 6) & 63];
-		out[o++] = b64u[v & 63];
+		out[o++] = alpha[v >> 18];
+		out[o++] = alpha[(v >> 12) & 63];
+		out[o++] = alpha[(v >> 6) & 63];
+		out[o++] = alpha[v & 63];
 	}
 	if (len - i == 1) {
-		out[o++] = b64u[in[i] >> 2];
-		out[o++] = b64u[(in[i] & 3) << 4];
+		out[o++] = alpha[in[i] >> 2];
+		out[o++] = alpha[(in[i] & 3) << 4];
+		if (pad) {
+			out[o++] = '=';
+			out[o++] = '=';
+		}
 	} else if (len - i == 2) {
 		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
 
-		out[o++] = b64u[v >> 10];
-		out[o++] = b64u[(v >> 4) & 63];
-		out[o++] = b64u[(v & 15) << 2];
+		out[o++] = alpha[v >> 10];
+		out[o++] = alpha[(v >> 4) & 63];
+		out[o++] = alpha[(v & 15) << 2];
+		if (pad)
+			out[o++] = '=';
 	}
 	out[o] = '\0';
 }
 
-int b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap)
+/* padded: whole groups of four, '=' only in the last two places and only trailing */
+static int b64_decode_with(const char *alpha, bool padded, const char *in, size_t len,
+			   uint8_t *out, size_t cap)
 {
 	uint32_t acc = 0;
 	int bits = 0;
 	size_t o = 0;
+	bool pad = false;
 
 	if (len / 4 * 3 + len % 4 * 3 / 4 > (cap < INT_MAX ? cap : INT_MAX))
 		return -EMSGSIZE;
-
+	if (padded && len % 4)
+		return -EINVAL;
 	for (size_t i = 0; i < len; i++) {
-		const char *p = in[i] ? strchr(b64u, in[i]) : NULL;
+		const char *p;
 
-		if (!p)
+		if (padded && in[i] == '=' && i + 2 >= len) {
+			pad = true;
+			continue;
+		}
+		if (pad || !in[i] || !(p = strchr(alpha, in[i])))
 			return -EINVAL;
-		acc = acc << 6 | (uint32_t)(p - b64u);
+		acc = acc << 6 | (uint32_t)(p - alpha);
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
@@ -105,6 +123,26 @@ int b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap)
 	if (bits >= 6)
 		return -EINVAL;
 	return (int)o;
+}
+
+void b64url_encode(const uint8_t *in, size_t len, char *out)
+{
+	b64_encode_with(b64u, false, in, len, out);
+}
+
+int b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap)
+{
+	return b64_decode_with(b64u, false, in, len, out, cap);
+}
+
+void b64_encode(const uint8_t *in, size_t len, char *out)
+{
+	b64_encode_with(b64s, true, in, len, out);
+}
+
+int b64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
+{
+	return b64_decode_with(b64s, true, in, len, out, cap);
 }
 
 int ct_memeq(const void *a, const void *b, size_t len)

@@ -4,7 +4,8 @@
  * libcrypto underneath), plus the encodings around them; used for JWT signatures
  * (HS256), bouncer API key hashes (SHA-512 hex, as CrowdSec stores them), machine
  * password hashes, and CrowdSec's identifiers (bucket keys are SHA-1 hex,
- * scenario hashes SHA-256 hex). Pure functions, thread-safe.
+ * scenario hashes SHA-256 hex); the one base64 codec of the tree (both alphabets).
+ * Pure functions, thread-safe.
  */
 #ifndef CS_SHA2_H
 #define CS_SHA2_H
@@ -32,6 +33,13 @@ void b64url_encode(const uint8_t *in, size_t len, char *out);
  * character outside the alphabet, -EMSGSIZE when the result would not fit (the
  * input comes from outside: tokens, stored hashes). */
 int b64url_decode(const char *in, size_t len, uint8_t *out, size_t cap);
+/*
+ * Standard base64, padded (Go's base64.StdEncoding: expr's toBase64/fromBase64,
+ * MIME): `out` must hold 4*((len+2)/3)+1 bytes. The decoder takes whole groups of
+ * four with '=' only at the end, and returns as b64url_decode does.
+ */
+void b64_encode(const uint8_t *in, size_t len, char *out);
+int b64_decode(const char *in, size_t len, uint8_t *out, size_t cap);
 /* Constant-time comparison of two equal-length buffers. */
 int ct_memeq(const void *a, const void *b, size_t len);
 /* Fill with random bytes from getrandom(2): 0 or -errno. */

@@ -301,6 +301,16 @@ int cs_db_decisions_stream_each(struct cs_db *db, const struct cs_dfilter *f, bo
  * cb's error. The index is locked only inside each call.
  */
 int cs_db_stream_load(struct cs_db *db);
+/*
+ * SQLite: the index saved beside the database (DB_PATH.stream) at a clean stop, in
+ * step with the database, so that the next load reads it instead of every row; the
+ * load takes it only for the same database with no decision changed or deleted
+ * since (rows appended since are read from SQLite), else reads SQLite. 0 also when
+ * there is nothing to save (PostgreSQL, in-memory, index not loaded or behind).
+ */
+int cs_db_stream_save(struct cs_db *db);
+/* The last load started from that snapshot (logs, tests). */
+bool cs_db_stream_from_snapshot(struct cs_db *db);
 struct cs_db_stream;
 int cs_db_stream_begin(struct cs_db *db, const struct cs_dfilter *f, bool startup,
 		       int64_t last_pull, int64_t now, struct cs_db_stream **out, int64_t *stamp);

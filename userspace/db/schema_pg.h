@@ -136,6 +136,8 @@ static const char *const db_migrations_pg[] = {
 	" auth_type ON bouncers FOR EACH STATEMENT EXECUTE FUNCTION bouncers_epoch();",
 	/* 4 -> 5: schema.h's version 5 (the alerts' uuid) */
 	ALERTS_UUID,
+	/* 5 -> 6: schema.h's version 6 (one index for the alerts' owner and uuid) */
+	ALERTS_MACHINE_UUID,
 };
 
 #endif /* CS_DB_SCHEMA_PG_H */

@@ -25,10 +25,15 @@
  * (PRAGMA data_version) compares that count with the one the index matches.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/gotime.h"
 #include "common/hash.h"
@@ -79,6 +84,7 @@ struct stream_index {
 	pthread_cond_t state_cond;
 	int state;
 	bool stale;
+	bool from_snapshot; /* the last load started from the saved snapshot */
 	uint64_t generation;
 	struct srow *rows;
 	size_t nrows, caprows;
@@ -741,6 +747,382 @@ out:
 	return err;
 }
 
+/* ---- snapshot: the index saved at a clean stop, so that a start skips SQLite's scan ---- */
+
+/*
+ * A snapshot stands for the database it was taken from, in the state it had then,
+ * plus the rows appended since:
+ *  - decisions_epoch counts every update of a decision's until and every delete:
+ *    an equal count means no row the snapshot holds changed or went since;
+ *  - ids only grow (AUTOINCREMENT): the rows added since are those after its last
+ *    id, read from SQLite at load;
+ *  - another database put in place while we were stopped is told by rows sampled
+ *    across the snapshot, read back by id (created_at and until are nanoseconds).
+ * Anything else (absent, torn, another build's layout, a sample that differs) is a
+ * full load. It is written at a clean stop only: after kill -9 the previous one
+ * stays, and the checks above decide whether it still stands.
+ */
+#define SNAP_MAGIC "csxstrx1"
+#define SNAP_SAMPLES 64
+
+struct snap_head {
+	char magic[8];
+	uint32_t row_size, group_size; /* this build's layout */
+	int64_t epoch;
+	uint64_t nrows, ngroups, nstrs, strbytes, valbytes;
+	uint8_t created_sorted;
+};
+
+struct snap_group {
+	uint32_t type, head;
+	uint8_t scope;
+};
+
+/* The snapshot beside the database file (NULL: in-memory database, PostgreSQL). */
+static char *snap_path(struct cs_db *db)
+{
+	const char *p;
+	char *out;
+
+	if (db->be->is_pg)
+		return NULL;
+	p = sqlite3_db_filename(db->conns[0].h, "main");
+	if (!p || !*p || asprintf(&out, "%s.stream", p) < 0)
+		return NULL;
+	return out;
+}
+
+/* Records written field by field over zeroes: their padding is never uninitialised memory. */
+#define SNAP_ROWS_AT_ONCE 4096
+
+static int snap_write_rows(const struct stream_index *x, FILE *f)
+{
+	struct srow *buf = calloc(SNAP_ROWS_AT_ONCE, sizeof(*buf));
+
+	if (!buf)
+		return -ENOMEM;
+	for (size_t r0 = 0; r0 < x->nrows; r0 += SNAP_ROWS_AT_ONCE) {
+		size_t n = x->nrows - r0 < SNAP_ROWS_AT_ONCE ? x->nrows - r0 : SNAP_ROWS_AT_ONCE;
+
+		for (size_t i = 0; i < n; i++) {
+			const struct srow *w = &x->rows[r0 + i];
+
+			buf[i].id = w->id;
+			buf[i].created_at = w->created_at;
+			buf[i].until = w->until;
+			buf[i].group = w->group;
+			buf[i].next = w->next;
+			buf[i].scenario = w->scenario;
+			buf[i].origin = w->origin;
+			buf[i].simulated = w->simulated;
+		}
+		fwrite(buf, sizeof(*buf), n, f);
+	}
+	free(buf);
+	return 0;
+}
+
+static int snap_write(const struct stream_index *x, const char *path)
+{
+	struct snap_head h;
+	char tmp[PATH_MAX];
+	FILE *f;
+	int err = 0;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, SNAP_MAGIC, sizeof(h.magic));
+	h.row_size = sizeof(struct srow);
+	h.group_size = sizeof(struct snap_group);
+	h.epoch = x->epoch;
+	h.nrows = x->nrows;
+	h.ngroups = x->ngroups;
+	h.nstrs = x->strs.n;
+	h.created_sorted = x->created_sorted;
+	for (uint32_t i = 0; i < x->strs.n; i++)
+		h.strbytes += strlen(x->strs.s[i]) + 1;
+	for (size_t g = 0; g < x->ngroups; g++)
+		h.valbytes += strlen(x->groups[g].value) + 1;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fchmod(fileno(f), 0600);
+	fwrite(&h, sizeof(h), 1, f);
+	for (uint32_t i = 0; i < x->strs.n; i++)
+		fwrite(x->strs.s[i], strlen(x->strs.s[i]) + 1, 1, f);
+	for (size_t g = 0; g < x->ngroups; g++)
+		fwrite(x->groups[g].value, strlen(x->groups[g].value) + 1, 1, f);
+	for (size_t g = 0; g < x->ngroups; g++) {
+		struct snap_group sg;
+
+		memset(&sg, 0, sizeof(sg));
+		sg.type = x->groups[g].type;
+		sg.head = x->groups[g].head;
+		sg.scope = x->groups[g].scope;
+		fwrite(&sg, sizeof(sg), 1, f);
+	}
+	err = snap_write_rows(x, f);
+	/* durable before it replaces the previous one: a torn file is never renamed in */
+	if (!err && (fflush(f) || ferror(f) || fsync(fileno(f))))
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -EIO;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+int cs_db_stream_save(struct cs_db *db)
+{
+	struct stream_index *x = db->stream;
+	char *path = x ? snap_path(db) : NULL;
+	int64_t epoch = 0;
+	int64_t t0 = gotime_now();
+	int err;
+
+	if (!path)
+		return 0;
+	err = txn_begin_read(db); /* nothing of ours commits meanwhile */
+	if (err) {
+		free(path);
+		return err;
+	}
+	pthread_rwlock_rdlock(&x->lock);
+	if (x->state != ST_READY || x->stale || x->inflight || read_epoch(db, &epoch) ||
+	    epoch != x->epoch) {
+		unlink(path); /* not in step with the database: the next start reads SQLite */
+		err = 0;
+	} else {
+		err = snap_write(x, path);
+		if (err)
+			log_warn("stream index: cannot save %s: %s", path, strerror(-err));
+		else
+			log_info("stream index: saved in %.2f s", (double)(gotime_now() - t0) / 1e9);
+	}
+	pthread_rwlock_unlock(&x->lock);
+	txn_end(db, 0);
+	free(path);
+	return err;
+}
+
+static int snap_read(int fd, void *buf, size_t n)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t r = read(fd, (char *)buf + done, n - done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -EIO;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+/* The header's sizes against this build and the file's length (no overflow). */
+static bool snap_head_ok(const struct snap_head *h, int64_t epoch, uint64_t file_size)
+{
+	uint64_t left = file_size - sizeof(*h);
+
+	if (memcmp(h->magic, SNAP_MAGIC, sizeof(h->magic)) || h->row_size != sizeof(struct srow) ||
+	    h->group_size != sizeof(struct snap_group) || h->epoch != epoch ||
+	    h->nrows >= NIL || h->ngroups >= NIL || h->nstrs >= NIL)
+		return false;
+	if (h->strbytes > left || h->valbytes > left - h->strbytes)
+		return false;
+	left -= h->strbytes + h->valbytes;
+	if (h->ngroups > left / sizeof(struct snap_group))
+		return false;
+	left -= h->ngroups * sizeof(struct snap_group);
+	return h->nrows <= left / sizeof(struct srow) && left == h->nrows * sizeof(struct srow);
+}
+
+/* NUL-terminated strings from blob[0..len) into ptrs[0..n): every one, nothing left over. */
+static bool snap_split(char *blob, size_t len, size_t n, void (*put)(void *, size_t, char *),
+		       void *arg)
+{
+	size_t off = 0, i = 0;
+
+	while (i < n && off < len) {
+		char *end = memchr(blob + off, 0, len - off);
+
+		if (!end)
+			return false;
+		put(arg, i++, blob + off);
+		off = (size_t)(end - blob) + 1;
+	}
+	return i == n && off == len;
+}
+
+struct snap_strs {
+	struct stream_index *x;
+	bool ok;
+};
+
+static void put_str(void *arg, size_t i, char *s)
+{
+	struct snap_strs *c = arg;
+	uint32_t hint = NIL;
+
+	if (c->ok && intern(&c->x->strs, s, &hint) != i)
+		c->ok = false; /* a repeated string: not a snapshot of ours */
+}
+
+static void put_value(void *arg, size_t i, char *s)
+{
+	((struct stream_index *)arg)->groups[i].value = s;
+}
+
+/* The groups' and rows' links within bounds, ids increasing: the index may trust them. */
+static bool snap_links_ok(const struct stream_index *x)
+{
+	for (size_t g = 0; g < x->ngroups; g++)
+		if (x->groups[g].type >= x->strs.n || x->groups[g].scope > SCOPE_RANGE ||
+		    (x->groups[g].head != NIL && x->groups[g].head >= x->nrows))
+			return false;
+	for (size_t r = 0; r < x->nrows; r++) {
+		const struct srow *w = &x->rows[r];
+
+		if (w->group >= x->ngroups || (w->next != NIL && w->next >= x->nrows) ||
+		    w->scenario >= x->strs.n || w->origin >= x->strs.n ||
+		    (r && w->id <= x->rows[r - 1].id))
+			return false;
+	}
+	return true;
+}
+
+static int snap_hash_groups(struct stream_index *x)
+{
+	size_t ns = 1024;
+
+	while (ns < (x->ngroups + 1) * 2)
+		ns *= 2;
+	x->gslots = malloc(ns * sizeof(*x->gslots));
+	if (!x->gslots)
+		return -ENOMEM;
+	memset(x->gslots, 0xff, ns * sizeof(*x->gslots));
+	x->ngslots = ns;
+	/* a cache miss per slot: those of a batch are fetched together (row_stage()) */
+	for (size_t g0 = 0; g0 < x->ngroups; g0 += ROW_BATCH) {
+		uint32_t hash[ROW_BATCH];
+		size_t n = x->ngroups - g0 < ROW_BATCH ? x->ngroups - g0 : ROW_BATCH;
+
+		for (size_t i = 0; i < n; i++) {
+			const struct sgroup *gr = &x->groups[g0 + i];
+
+			hash[i] = (uint32_t)group_hash(gr->value, gr->type, gr->scope);
+			__builtin_prefetch(&x->gslots[hash[i] & (ns - 1)]);
+		}
+		for (size_t i = 0; i < n; i++) {
+			size_t h;
+
+			for (h = hash[i] & (ns - 1); x->gslots[h] != SLOT_FREE; h = (h + 1) & (ns - 1))
+				;
+			x->gslots[h] = slot_make(hash[i], (uint32_t)(g0 + i));
+		}
+	}
+	return 0;
+}
+
+/* Rows sampled across the snapshot, read back from the database by id: the same? */
+static int snap_matches(struct stream_index *x, struct cs_db *scan)
+{
+	struct dbstmt *s = NULL;
+	int err = db_prepare(scan, "SELECT created_at, until, value, type, scope FROM decisions"
+				   " WHERE id = ?", &s);
+
+	for (size_t k = 0; !err && x->nrows && k < SNAP_SAMPLES; k++) {
+		const struct srow *r = &x->rows[k * (x->nrows - 1) / (SNAP_SAMPLES - 1)];
+		const struct sgroup *g = &x->groups[r->group];
+
+		bind_int(s, 1, r->id);
+		if (db_step(s) != DB_ROW || col_int(s, 0) != r->created_at || col_int(s, 1) != r->until ||
+		    strcmp(col_str(s, 2) ? col_str(s, 2) : "", g->value) ||
+		    strcmp(col_str(s, 3) ? col_str(s, 3) : "", x->strs.s[g->type]) ||
+		    scope_code(col_str(s, 4)) != g->scope)
+			err = -ESTALE;
+		db_reset(s);
+	}
+	db_finalize(s);
+	return err;
+}
+
+/*
+ * The snapshot at path into an empty index whose epoch is the database's; 0 when
+ * it stands (then *last_id is its last row's id), else -errno and the index is
+ * left for the caller to clear.
+ */
+static int snap_load(struct stream_index *x, struct cs_db *scan, const char *path,
+		     int64_t *last_id)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct snap_head h;
+	struct snap_group *sg = NULL;
+	struct snap_strs strs = { .x = x, .ok = true };
+	char *text = NULL, *vals = NULL;
+	struct stat st;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = fstat(fd, &st) || (uint64_t)st.st_size < sizeof(h) ? -EINVAL : snap_read(fd, &h, sizeof(h));
+	if (!err && !snap_head_ok(&h, x->epoch, (uint64_t)st.st_size))
+		err = -EINVAL;
+	if (!err) {
+		text = malloc(h.strbytes + 1);
+		vals = malloc(h.valbytes + 1);
+		sg = malloc(h.ngroups * sizeof(*sg) + 1);
+		x->groups = calloc(h.ngroups + 1, sizeof(*x->groups));
+		x->rows = malloc(h.nrows * sizeof(*x->rows) + 1);
+		x->blocks = malloc(sizeof(*x->blocks));
+		if (!text || !vals || !sg || !x->groups || !x->rows || !x->blocks)
+			err = -ENOMEM;
+	}
+	if (!err) {
+		/* the values' block belongs to the arena, full: later values go to new blocks */
+		x->blocks[x->nblocks++] = vals;
+		x->block_used = ARENA_BLOCK;
+		vals = NULL;
+		x->capgroups = h.ngroups + 1;
+		x->caprows = h.nrows;
+		err = snap_read(fd, text, h.strbytes);
+	}
+	if (!err)
+		err = snap_read(fd, x->blocks[0], h.valbytes);
+	if (!err)
+		err = snap_read(fd, sg, h.ngroups * sizeof(*sg));
+	if (!err)
+		err = snap_read(fd, x->rows, h.nrows * sizeof(*x->rows));
+	if (!err && (!snap_split(text, h.strbytes, h.nstrs, put_str, &strs) || !strs.ok ||
+		     !snap_split(x->blocks[0], h.valbytes, h.ngroups, put_value, x)))
+		err = -EINVAL;
+	if (!err) {
+		for (size_t g = 0; g < h.ngroups; g++) {
+			x->groups[g].type = sg[g].type;
+			x->groups[g].head = sg[g].head;
+			x->groups[g].scope = sg[g].scope;
+		}
+		x->ngroups = h.ngroups;
+		x->nrows = h.nrows;
+		x->created_sorted = h.created_sorted;
+		err = snap_links_ok(x) ? snap_hash_groups(x) : -EINVAL;
+	}
+	for (size_t r = 0; !err && r < x->nrows; r++)
+		err = bucket_add(x, x->rows[r].until, (uint32_t)r);
+	if (!err)
+		err = snap_matches(x, scan);
+	if (!err)
+		*last_id = x->nrows ? x->rows[x->nrows - 1].id : 0;
+	close(fd);
+	free(text);
+	free(vals);
+	free(sg);
+	return err;
+}
+
 /*
  * Called with the db mutex held, so nothing of ours commits meanwhile; rows and
  * epoch are read in one snapshot, so another process's commit is either in both
@@ -756,6 +1138,8 @@ static int load_rows_lite(struct cs_db *db, struct stream_index *x)
 	struct cs_db scan = { .be = &db_lite, .conns = &conn, .nconns = 1 };
 	struct dbstmt *s = NULL;
 	sqlite3 *h = NULL;
+	char *snap = snap_path(db);
+	int64_t last_id = 0;
 	int err = 0;
 
 	if (!path || !*path) /* in-memory database: the main handle is the only view */
@@ -764,6 +1148,7 @@ static int load_rows_lite(struct cs_db *db, struct stream_index *x)
 		 SQLITE_OK) {
 		log_error("stream index: cannot open %s: %s", path, h ? sqlite3_errmsg(h) : "?");
 		sqlite3_close(h);
+		free(snap);
 		return -EIO;
 	}
 	conn.h = h;
@@ -772,13 +1157,24 @@ static int load_rows_lite(struct cs_db *db, struct stream_index *x)
 				 " PRAGMA mmap_size = 0; BEGIN");
 	if (!err)
 		err = read_epoch(&scan, &x->epoch);
-	if (!err)
+	x->from_snapshot = !err && snap && !snap_load(x, &scan, snap, &last_id);
+	if (x->from_snapshot) { /* and the rows appended since */
+		err = db_prepare(&scan, "SELECT " DECISION_ROW_COLS " FROM decisions"
+					" WHERE id > ? AND scope IN ('Ip', 'Range') ORDER BY id", &s);
+		if (!err) {
+			bind_int(s, 1, last_id);
+			err = merge_rows(x, s);
+		}
+	} else if (!err) {
+		index_clear(x); /* what a refused snapshot left */
 		err = db_prepare(&scan, "SELECT " DECISION_ROW_COLS " FROM decisions"
 					" WHERE scope IN ('Ip', 'Range') ORDER BY id", &s);
-	if (!err)
-		err = load_piped(x, s);
+		if (!err)
+			err = load_piped(x, s);
+	}
 	if (err)
 		log_error("stream index: %s", sqlite3_errmsg(h));
+	free(snap);
 	db_finalize(s);
 	db_exec(&scan, "COMMIT");
 	for (int i = 0; i < ST__MAX; i++)
@@ -827,8 +1223,9 @@ int cs_db_stream_load(struct cs_db *db)
 		index_clear(x);
 		pthread_rwlock_unlock(&x->lock);
 	} else {
-		log_info("stream index: %zu decisions, %zu groups in %.2f s", x->nrows, x->ngroups,
-			 (double)(gotime_now() - t0) / 1e9);
+		log_info("stream index: %zu decisions, %zu groups in %.2f s%s", x->nrows, x->ngroups,
+			 (double)(gotime_now() - t0) / 1e9,
+			 x->from_snapshot ? " (the snapshot of the last stop, then SQLite's new rows)" : "");
 	}
 	set_state(x, err ? ST_FAILED : ST_READY);
 	txn_end(db, 0);
@@ -994,6 +1391,11 @@ void stream_apply_expire(struct cs_db *db, const int64_t *ids, size_t n, int64_t
 	x->epoch = x->epoch_pending;
 	x->inflight = 0;
 	pthread_rwlock_unlock(&x->lock);
+}
+
+bool cs_db_stream_from_snapshot(struct cs_db *db)
+{
+	return db->stream && db->stream->from_snapshot;
 }
 
 void stream_mark_stale(struct cs_db *db)

@@ -1142,14 +1142,39 @@ static int call(struct ev *st, const struct node *n, struct expr_value *out, boo
 
 	*out = EXPR_NIL_VALUE;
 	*owned = true;
-	if (n->nlist > EXPR_MAX_ARGS) {
-		args = calloc(n->nlist, sizeof(*args));
-		if (!args)
-			return rt_err(st, n, -ENOMEM, "out of memory");
+	if (n->nlist == 1 && (fn->flags & EXPR_FN_PURE)) {
+		/*
+		 * Upper(evt.Meta.http_path) in a dozen filters: a string the memo
+		 * already mapped needs no argument checks (memo_put only keeps what
+		 * a call that passed them returned).
+		 */
+		bool arg_owned;
+
+		err = eval_b(st, n->list[0], &args[0], &arg_owned);
+		if (err)
+			return err;
+		if (memo_able(st, fn, args, 1)) {
+			struct expr_str *r = memo_peek(st->vm, fn, args[0].s);
+
+			if (r) {
+				if (arg_owned)
+					release(&args[0]);
+				*out = xstr_value(r);
+				*owned = false;
+				return 0;
+			}
+		}
+		lent = arg_owned ? 0 : 1;
+	} else {
+		if (n->nlist > EXPR_MAX_ARGS) {
+			args = calloc(n->nlist, sizeof(*args));
+			if (!args)
+				return rt_err(st, n, -ENOMEM, "out of memory");
+		}
+		err = eval_call_args(st, n, args, &lent);
+		if (err)
+			goto out_free;
 	}
-	err = eval_call_args(st, n, args, &lent);
-	if (err)
-		goto out_free;
 	for (int i = 0; !err && i < n->nlist; i++) {
 		/* a host object made native is replaced and released: own it first */
 		if ((lent >> i & 1) && args[i].kind == EXPR_HOST) {
@@ -1157,16 +1182,6 @@ static int call(struct ev *st, const struct node *n, struct expr_value *out, boo
 			lent &= ~(1ull << i);
 		}
 		err = check_arg(st, n, fn->name, i, func_arg_kind(fn, i), &args[i]);
-	}
-	/* PathUnescape(evt.Meta.http_path) in ten filters: computed once per string object */
-	if (!err && memo_able(st, fn, args, n->nlist)) {
-		struct expr_str *r = memo_peek(st->vm, fn, args[0].s);
-
-		if (r) {
-			*out = xstr_value(r);
-			*owned = false;
-			goto out;
-		}
 	}
 	if (!err) {
 		st->ctx.priv = fn->priv;
@@ -1176,7 +1191,6 @@ static int call(struct ev *st, const struct node *n, struct expr_value *out, boo
 	}
 	if (!err && out->kind == EXPR_STRING && memo_able(st, fn, args, n->nlist))
 		memo_put(st->vm, fn, args[0].s, out->s);
-out:
 	for (int i = 0; i < n->nlist; i++)
 		if (!(lent >> i & 1))
 			release(&args[i]);

@@ -10,12 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/strbuf.h"
 #include "hub/hub.h"
 
 #define HUB_UA "crowdsec-xdp/cscli"
 
 struct sink {
-	char *buf; /* memory sink */
+	struct sbuf mem; /* memory sink */
 	size_t len;
 	FILE *f; /* file sink */
 	size_t max;
@@ -37,15 +38,11 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 			return 0;
 		}
 	} else {
-		char *nb = realloc(s->buf, s->len + n + 1);
-
-		if (!nb) {
+		sb_putn(&s->mem, ptr, n);
+		if (s->mem.err) {
 			s->err = -ENOMEM;
 			return 0;
 		}
-		s->buf = nb;
-		memcpy(s->buf + s->len, ptr, n);
-		s->buf[s->len + n] = '\0';
 	}
 	s->len += n;
 	return n;
@@ -105,16 +102,11 @@ int hub_http_get(const char *url, size_t max, char **body, size_t *len, char *er
 	struct sink s = { .max = max };
 	int rc = get(url, &s, err, errlen);
 
-	if (!rc && !s.buf && !(s.buf = calloc(1, 1)))
+	*body = rc ? NULL : sb_take(&s.mem, len); /* "" for an empty body */
+	if (!rc && !*body)
 		rc = -ENOMEM;
-	if (rc) {
-		free(s.buf);
-		*body = NULL;
-		return rc;
-	}
-	*body = s.buf;
-	*len = s.len;
-	return 0;
+	sb_free(&s.mem);
+	return rc;
 }
 
 int hub_http_get_file(const char *url, size_t max, FILE *f, char *err, size_t errlen)

@@ -407,6 +407,8 @@ void cs_lapi_stop(struct cs_lapi *l)
 	if (l->sloader_running)
 		pthread_join(l->sloader, NULL);
 	bcache_stop(l);
+	if (l->db) /* the next start loads the stream index from it (after the last writer) */
+		cs_db_stream_save(l->db);
 	cs_notify_free(l->notify); /* after the last producer (handlers, queue worker) */
 	l->notify = NULL;
 	cs_db_close(l->db);

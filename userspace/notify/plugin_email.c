@@ -10,13 +10,13 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/log.h"
+#include "common/sha2.h"
 #include "common/strbuf.h"
 #include "common/strv.h"
 #include "common/yamljson.h"
@@ -97,13 +97,13 @@ int notify_email_load(json_t *doc, const char *path, struct notification *nt, ch
 /* base64 of s[0..len), lines of 76 joined by `eol` ("" for one line) */
 static void put_base64(struct sbuf *sb, const char *s, size_t len, const char *eol)
 {
-	unsigned char out[80];
+	char out[80];
 
 	for (size_t off = 0; off < len; off += 57) {
 		size_t n = len - off < 57 ? len - off : 57;
 
-		EVP_EncodeBlock(out, (const unsigned char *)s + off, (int)n);
-		sb_puts(sb, (char *)out);
+		b64_encode((const uint8_t *)s + off, n, out);
+		sb_puts(sb, out);
 		sb_puts(sb, eol);
 	}
 }
