@@ -237,9 +237,10 @@ fuzz: fuzz-build
 # ---- top-level targets ---------------------------------------------------------
 all: $(BPF_SKELS) $(LIB) $(PROGS) $(TEST_BINS) $(BENCH_BINS)
 
-# tests/run.sh runs TEST_JOBS tests at once, started in this order: the long ones
-# first (the last run's times), so that none of them ends the run alone.
-TEST_JOBS ?= 1
+# tests/run.sh runs TEST_JOBS tests at once (2: CI's two cores; most tests wait on
+# daemons more than they compute), started in this order: the long ones first
+# (CI's serial times, longest first), so that none of them ends the run alone.
+TEST_JOBS ?= 2
 TEST_LONG := tests/fuzz/test_fuzz.sh tests/integration/test_xdp_netns.sh \
 	tests/integration/test_differential.sh tests/integration/test_sanitizers.sh \
 	tests/integration/test_bouncer_ours.sh tests/integration/test_bouncer_cs146.sh \

@@ -12,6 +12,7 @@
 
 #include "bucket/bucket.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "common/strmap.h"
 #include "expr/expr.h"
 #include "../lib/test.h"
@@ -959,6 +960,81 @@ out:
 	sink_reset(&s);
 }
 
+static int dump_sb(const char *buf, size_t n, void *sb)
+{
+	sb_putn(sb, buf, n);
+	return ((struct sbuf *)sb)->err ? -1 : 0;
+}
+
+/*
+ * cs_overflow_render_lines() writes what jansson dumps for cs_overflow_to_json()
+ * with sorted keys: escapes, invalid UTF-8, omitted empties, floats, a range.
+ */
+static void test_render_lines(void)
+{
+	static const char *const vals[] = {
+		"q\"b\\s/", "ctl\x01\x1f\x7f\t\n\r\b\f", "bad\xff\xc3(utf8", "\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80", "",
+	};
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: trigger\nname: \"t/\\\"render\\u0001\"\ndescription: d\n"
+				      "filter: \"true\"\nlabels:\n  remediation: true\n", 0);
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		struct cs_event *e = NULL;
+		struct cs_time t = { .sec = 1767225600 + (int64_t)i };
+		char ts[CS_TIME_STRLEN];
+
+		if (!ASSERT_OK(cs_event_new(&e), "event"))
+			break;
+		cs_time_format(&t, ts, sizeof(ts));
+		cs_event_set_str(&e->marshaled_time, ts);
+		e->time = t;
+		strmap_set(e->meta, "source_ip", i % 2 ? "198.51.100.7" : "2001:db8::1");
+		strmap_set(e->meta, vals[i], vals[(i + 1) % 5]);
+		strmap_set(e->meta, "", vals[i]);
+		if (i == 1) {
+			strmap_set(e->meta, "SourceRange", "198.51.100.0/24");
+			strmap_set(e->enriched, "Latitude", "48.8582");
+			strmap_set(e->enriched, "Longitude", "-0.1");
+			strmap_set(e->enriched, "ASNOrg", "AS \"x\"\xfe");
+		}
+		ASSERT_OK(cs_buckets_pour(b, e), "pour");
+		cs_event_free(e);
+	}
+	ASSERT_EQ(s.n, 5, "one overflow per event");
+	for (int i = 0; i < s.n && i < 64; i++) {
+		struct sbuf want = { 0 }, got = { 0 };
+		json_t *arr = cs_overflow_to_json(s.ovf[i]), *a;
+		size_t k;
+
+		json_array_foreach(arr, k, a) {
+			json_dump_callback(a, dump_sb, &want, JSON_COMPACT | JSON_SORT_KEYS);
+			sb_putc(&want, '\n');
+		}
+		cs_overflow_render_lines(s.ovf[i], &got);
+		if (!ASSERT_TRUE(arr && want.len && !got.err && want.len == got.len &&
+					 !memcmp(want.buf, got.buf, want.len),
+				 "lines as jansson writes them"))
+			fprintf(stderr, "  want %s  got  %s", want.buf ? want.buf : "(null)\n",
+				got.buf ? got.buf : "(null)\n");
+		if (i == 1)
+			ASSERT_TRUE(got.buf && strstr(got.buf, "\"latitude\":") &&
+					    strstr(got.buf, "\"range\":\"198.51.100.0/24\""),
+				    "floats and range written");
+		ASSERT_STREQ(cs_overflow_stop_at(s.ovf[i]),
+			     json_string_value(json_object_get(json_array_get(arr, 0), "stop_at")),
+			     "stop_at");
+		json_decref(arr);
+		sb_free(&want);
+		sb_free(&got);
+	}
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 /* Postoverflow statics write through the shared Source (ipv6_to_range). */
 static void test_set_target(void)
 {
@@ -1357,6 +1433,7 @@ int main(void)
 	test_event_budget();
 	test_event_budget_spares_compact();
 	test_json();
+	test_render_lines();
 	test_set_target();
 	test_scopes();
 	test_postoverflow_whitelist();

@@ -19,6 +19,7 @@
 #include "bucket/bucket.h"
 #include "common/log.h"
 #include "common/readfile.h"
+#include "common/strbuf.h"
 #include "common/strmap.h"
 #include "common/strv.h"
 #include "common/ywalk.h"
@@ -47,6 +48,26 @@ void agent_alert_text(struct cs_agent *a, const char *text, size_t len, size_t n
 		log_warn("%zu alert(s) lost: out of memory", nalerts);
 }
 
+char *agent_render_lines(const struct cs_event *ovf, size_t *len)
+{
+	struct sbuf sb = { 0 };
+
+	cs_overflow_render_lines(ovf, &sb);
+	return sb_take(&sb, len);
+}
+
+/* Alerts as lines, without workers. */
+static int agent_alert_event(const struct cs_event *ovf, void *arg)
+{
+	struct cs_agent *a = arg;
+	size_t len = 0;
+	char *text = agent_render_lines(ovf, &len);
+
+	agent_alert_text(a, text, len, cs_overflow_nsources(ovf));
+	free(text);
+	return 0;
+}
+
 int agent_alert(json_t *alerts, void *arg)
 {
 	struct cs_agent *a = arg;
@@ -68,31 +89,66 @@ int agent_alert(json_t *alerts, void *arg)
  * Line.Module. The node names are the parser's own strings (stable while it is
  * loaded), so their address finds the cached series without hashing.
  */
+static void slot_flush(struct node_slot *s)
+{
+	if (s->nok + s->nko)
+		cs_metric_add(s->hits, (int64_t)s->nok + s->nko);
+	if (s->nok)
+		cs_metric_add(s->ok, s->nok);
+	if (s->nko)
+		cs_metric_add(s->ko, s->nko);
+	s->nok = s->nko = 0;
+}
+
 static int count_node(const char *stage, const char *node, const struct cs_event *evt, bool success,
 		      void *arg)
 {
 	struct src_metrics *m = arg;
-	struct node_slot *s = &m->nodes[((uintptr_t)node >> 4) % NODE_SLOTS];
+	/* mixed: names allocated 32 or 48 bytes apart left half the slots unused and the
+	 * sshd nodes evicting each other (three series lookups per node and line) */
+	uint64_t h = (uint64_t)(uintptr_t)node * 0x9e3779b97f4a7c15ULL;
+	struct node_slot *s = &m->nodes[(h >> 32) % NODE_SLOTS];
 
 	if (s->node != node) {
 		const char *src = evt->line.src ? evt->line.src : "";
 		const char *mod = evt->line.module ? evt->line.module : "";
 
+		slot_flush(s);
 		s->node = node;
 		s->hits = cs_metric_get(CSM_NODE_HITS, src, mod, node);
 		s->ok = cs_metric_get(CSM_NODE_OK, src, mod, node);
 		s->ko = cs_metric_get(CSM_NODE_KO, src, mod, node);
+	}
+	if (m->batched) {
+		s->nok += success;
+		s->nko += !success;
+		return 0;
 	}
 	cs_metric_add(s->hits, 1);
 	cs_metric_add(success ? s->ok : s->ko, 1);
 	return 0;
 }
 
+void src_metrics_flush(struct src_metrics *m)
+{
+	for (size_t i = 0; i < NODE_SLOTS; i++)
+		slot_flush(&m->nodes[i]);
+	if (m->nok)
+		cs_metric_add(m->ok, m->nok);
+	if (m->nko)
+		cs_metric_add(m->ko, m->nko);
+	m->nok = m->nko = 0;
+}
+
 void src_metrics_clear(struct src_metrics *m)
 {
+	bool batched = m->batched;
+
+	src_metrics_flush(m);
 	free(m->src);
 	free(m->module);
 	memset(m, 0, sizeof(*m));
+	m->batched = batched;
 }
 
 /* The parse series of the event's source: looked up again only when the source changes. */
@@ -154,11 +210,17 @@ bool agent_parse(struct cs_agent *a, struct src_metrics *m, struct cs_event *evt
 	err = cs_parse(a->parsers, evt, count_node, m);
 	cs_metric_observe_ns(m->parser_time, mono_ns() - t0);
 	if (err || !evt->process) {
-		cs_metric_add(m->ko, 1);
+		if (m->batched)
+			m->nko++;
+		else
+			cs_metric_add(m->ko, 1);
 		st->unparsed++;
 		return false;
 	}
-	cs_metric_add(m->ok, 1);
+	if (m->batched)
+		m->nok++;
+	else
+		cs_metric_add(m->ok, 1);
 	st->parsed++;
 	if (evt->whitelisted) {
 		st->whitelisted++;
@@ -284,6 +346,7 @@ static int make_shards(struct cs_agent *a, const struct cs_agent_opts *o,
 	for (unsigned int i = 0; i < n && !rc; i++) {
 		if (a->pl) {
 			bo->on_alert = pl_shard_alert;
+			bo->on_alert_event = a->render_lines ? pl_shard_alert_event : NULL;
 			bo->on_reprocess = pl_shard_reprocess;
 			bo->arg = pl_shard_arg(a->pl, i);
 		}
@@ -406,8 +469,9 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 		return fail(err, errlen, -ENOMEM, "out of memory");
 	a->replay = o->dsn != NULL;
 	a->on_alert = o->on_alert;
-	if (o->render && o->on_text) {
-		a->render = o->render;
+	if ((o->render || o->render_lines) && o->on_text) {
+		a->render = o->render_lines ? NULL : o->render;
+		a->render_lines = o->render_lines;
 		a->on_text = o->on_text;
 	}
 	a->arg = o->arg;
@@ -459,6 +523,8 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 	bo.simulated = (const char *const *)a->simulated;
 	bo.simulation_default = sim_global;
 	bo.on_alert = agent_alert;
+	if (a->render_lines)
+		bo.on_alert_event = agent_alert_event;
 	bo.arg = a;
 	rc = make_shards(a, o, &bo, err, errlen);
 	if (rc)

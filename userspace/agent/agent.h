@@ -55,6 +55,9 @@ struct cs_agent_opts {
 	unsigned int workers;
 	cs_agent_alert_fn on_alert; /* alerts to send (POST /v1/alerts bodies) */
 	cs_agent_render_fn render;  /* with on_text: alerts as text (above) */
+	/* with on_text, instead of render: one JSON line per alert (compact, keys
+	 * sorted), written by the engine without building JSON values */
+	bool render_lines;
 	cs_agent_text_fn on_text;
 	void *arg;
 };

@@ -8,12 +8,13 @@
 #include "bucket/bucket.h"
 #include "parser/parser.h"
 
-#define NODE_SLOTS 64
+#define NODE_SLOTS 256 /* a power of two */
 
 /* A node's series for the current source, found by the node name's address. */
 struct node_slot {
 	const char *node;
 	struct cs_metric_series *hits, *ok, *ko;
+	uint32_t nok, nko; /* counted, not yet added to the series (batched) */
 };
 
 /* The parse series of the last event's source (lines come in runs per file); one per thread. */
@@ -21,6 +22,14 @@ struct src_metrics {
 	char *src, *module;
 	struct cs_metric_series *parser_time, *ok, *ko;
 	struct node_slot nodes[NODE_SLOTS];
+	/*
+	 * Batched (the workers): node and parse counts are kept here and added by
+	 * src_metrics_flush() once per batch, not as two atomic adds per node and
+	 * line on series every worker writes (cache lines bouncing between cores).
+	 * Otherwise each event's counts are added when it is parsed.
+	 */
+	bool batched;
+	uint32_t nok, nko;
 };
 
 struct cs_agent {
@@ -34,6 +43,7 @@ struct cs_agent {
 	char **simulated; /* NULL-terminated scenario names */
 	cs_agent_alert_fn on_alert;
 	cs_agent_render_fn render;
+	bool render_lines; /* alerts as JSON lines (cs_overflow_render_lines) */
 	cs_agent_text_fn on_text;
 	void *arg;
 	struct cs_agent_stats st;
@@ -53,10 +63,15 @@ int agent_event(const char *raw, size_t len, const char *src, const char *module
  */
 bool agent_parse(struct cs_agent *a, struct src_metrics *m, struct cs_event *evt,
 		 struct cs_agent_stats *st);
+/* Add the counts kept by a batched m to the series. */
+void src_metrics_flush(struct src_metrics *m);
+/* Flushes, then forgets the source (keeps `batched`). */
 void src_metrics_clear(struct src_metrics *m);
 /* Alerts out (counted); the batch merge calls it in order, from one thread at a time. */
 int agent_alert(json_t *alerts, void *agent);
 /* The same for alerts that a->render made text of. */
 void agent_alert_text(struct cs_agent *a, const char *text, size_t len, size_t nalerts);
+/* The alerts of an overflow as JSON lines (a->render_lines). NULL: out of memory. */
+char *agent_render_lines(const struct cs_event *ovf, size_t *len);
 
 #endif /* CS_AGENT_INT_H */

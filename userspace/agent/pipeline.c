@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bucket/bucket.h"
 #include "common/log.h"
 #include "common/vec.h"
 #include "parser/dateparse.h"
@@ -247,23 +248,44 @@ static int batch_push(struct pl_batch *b, struct cs_event *evt, unsigned int dep
 	return 0;
 }
 
-static int64_t stop_at(json_t *alerts);
+static int64_t stop_at(const char *s);
+
+/* Takes oa. */
+static int shard_out(struct pl_shard *sh, struct pl_out_alerts *oa)
+{
+	struct pl_out *o = &sh->batch->out[sh->idx];
+
+	if (vec_reserve((void **)&o->al, &o->capal, o->nal, sizeof(*o->al), 8)) {
+		out_alerts_clear(oa);
+		return -ENOMEM;
+	}
+	o->al[o->nal++] = (struct pl_alert){ { sh->item, sh->target }, *oa };
+	return 0;
+}
 
 int pl_shard_alert(json_t *alerts, void *arg)
 {
 	struct pl_shard *sh = arg;
-	struct pl_out *o = &sh->batch->out[sh->idx];
 	struct cs_agent *a = sh->pl->a;
-	struct pl_out_alerts oa = { .n = json_array_size(alerts), .t = stop_at(alerts) };
+	struct pl_out_alerts oa = {
+		.n = json_array_size(alerts),
+		.t = stop_at(json_string_value(json_object_get(json_array_get(alerts, 0), "stop_at"))),
+	};
 
-	if (vec_reserve((void **)&o->al, &o->capal, o->nal, sizeof(*o->al), 8))
-		return -ENOMEM;
 	if (a->render)
 		oa.text = a->render(alerts, &oa.len, a->arg); /* NULL: lost, said at the merge */
 	else
 		oa.alerts = json_incref(alerts);
-	o->al[o->nal++] = (struct pl_alert){ { sh->item, sh->target }, oa };
-	return 0;
+	return shard_out(sh, &oa);
+}
+
+int pl_shard_alert_event(const struct cs_event *ovf, void *arg)
+{
+	struct pl_out_alerts oa = { .n = cs_overflow_nsources(ovf),
+				    .t = stop_at(cs_overflow_stop_at(ovf)) };
+
+	oa.text = agent_render_lines(ovf, &oa.len); /* NULL: lost, said at the merge */
+	return shard_out(arg, &oa);
 }
 
 int pl_shard_reprocess(struct cs_event *ovf, unsigned int depth, void *arg)
@@ -306,6 +328,7 @@ static void route_batch(struct cs_pipeline *pl, struct pl_worker *w, struct pl_b
 			it->pour = false;
 		}
 	}
+	src_metrics_flush(&w->m);
 }
 
 static void pour_batch(struct cs_pipeline *pl, unsigned int s, struct pl_batch *b)
@@ -360,9 +383,9 @@ static int next_out(const struct cs_pipeline *pl, const struct pl_batch *b, cons
 	return best_s;
 }
 
-static int64_t stop_at(json_t *alerts)
+/* The overflow time of an alert array (its first alert's StopAt). */
+static int64_t stop_at(const char *s)
 {
-	const char *s = json_string_value(json_object_get(json_array_get(alerts, 0), "stop_at"));
 	struct cs_time t;
 	bool has_year;
 
@@ -563,6 +586,7 @@ int pl_new(struct cs_agent *a, unsigned int nworkers, struct cs_pipeline **out)
 	for (unsigned int i = 0; i < nworkers; i++) {
 		pl->shards[i] = (struct pl_shard){ .pl = pl, .idx = i };
 		pl->w[i] = (struct pl_worker){ .pl = pl, .idx = i, .poured_gen = UINT64_MAX };
+		pl->w[i].m.batched = true;
 	}
 	*out = pl;
 	return 0;

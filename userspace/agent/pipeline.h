@@ -11,7 +11,8 @@
  * are the same whatever the number of workers.
  *
  *   pl_new(a, n, &pl);                        before the shards are made
- *   shard i: .on_alert = pl_shard_alert, .on_reprocess = pl_shard_reprocess,
+ *   shard i: .on_alert = pl_shard_alert (or .on_alert_event = pl_shard_alert_event),
+ *            .on_reprocess = pl_shard_reprocess,
  *            .arg = pl_shard_arg(pl, i)
  *   pl_run(pl);                               the threads start
  *   reading thread: pl_add_line(pl, l) per line, pl_flush(pl) after a read round,
@@ -28,6 +29,8 @@ struct cs_pipeline;
 int pl_new(struct cs_agent *a, unsigned int nworkers, struct cs_pipeline **out);
 void *pl_shard_arg(struct cs_pipeline *pl, unsigned int shard);
 int pl_shard_alert(json_t *alerts, void *shard_arg);
+/* The same when the agent renders alerts as lines (a->render_lines). */
+int pl_shard_alert_event(const struct cs_event *ovf, void *shard_arg);
 int pl_shard_reprocess(struct cs_event *ovf, unsigned int depth, void *shard_arg);
 int pl_run(struct cs_pipeline *pl);
 

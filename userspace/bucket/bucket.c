@@ -1115,7 +1115,9 @@ static int deliver(struct cs_buckets *b, struct cs_ralert *ra, const struct cs_t
 	b->st.overflows += !err;
 	if (!err && b->o.on_overflow)
 		err = b->o.on_overflow(evt, b->o.arg);
-	if (!err && !ra->whitelisted && b->o.on_alert) {
+	if (!err && !ra->whitelisted && b->o.on_alert_event) {
+		err = b->o.on_alert_event(evt, b->o.arg);
+	} else if (!err && !ra->whitelisted && b->o.on_alert) {
 		json_t *j = cs_overflow_to_json(evt);
 
 		err = j ? b->o.on_alert(j, b->o.arg) : -ENOMEM;

@@ -111,6 +111,9 @@ struct cs_bucket_opts {
 	bool simulation_default;	/* `simulation: on` with exclusions = the list */
 	cs_overflow_fn on_overflow;
 	cs_alert_fn on_alert;
+	/* Optional, instead of on_alert: the overflow event itself (borrowed for the
+	 * call), for a receiver that renders it (cs_overflow_render_lines()). */
+	int (*on_alert_event)(const struct cs_event *ovf, void *arg);
 	/* Optional: takes the reprocessed overflow event (owned) and its depth for
 	 * cs_buckets_pour_target(); NULL = poured again before cs_buckets_pour() returns. */
 	int (*on_reprocess)(struct cs_event *ovf, unsigned int depth, void *arg);
@@ -245,6 +248,16 @@ const char *cs_overflow_source_key(const struct cs_event *ovf, size_t i);
  * POST /v1/alerts takes (lapi-contract 2.4, 4.2-4.4). New reference or NULL.
  */
 json_t *cs_overflow_to_json(const struct cs_event *ovf);
+/*
+ * The same alerts as JSON lines, appended to sb: for each, exactly what
+ * json_dump_callback(JSON_COMPACT | JSON_SORT_KEYS) writes for its object, then
+ * '\n' (what `crowdsec -stdout-alerts` prints), written without building JSON
+ * values. Errors stick in sb->err.
+ */
+struct sbuf;
+void cs_overflow_render_lines(const struct cs_event *ovf, struct sbuf *sb);
+/* The StopAt its alerts carry (RFC 3339; NULL when it has none). */
+const char *cs_overflow_stop_at(const struct cs_event *ovf);
 
 /*
  * Write a string field of the overflow's first alert, as a postoverflow static

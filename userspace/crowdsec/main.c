@@ -37,7 +37,6 @@
 #include "agent/agent.h"
 #include "agent/lapi_push.h"
 #include "common/log.h"
-#include "common/strbuf.h"
 #include "common/yamljson.h"
 #include "lapi/lapi.h"
 #include "profiles/profiles.h"
@@ -146,38 +145,12 @@ static int on_alert(json_t *alerts, void *arg)
 	return 0;
 }
 
-static int sb_dump(const char *buf, size_t n, void *sb)
-{
-	sb_putn(sb, buf, n);
-	return ((struct sbuf *)sb)->err ? -1 : 0;
-}
-
 /*
  * The other sinks take text, rendered by the detector's worker that built the
  * alerts (thread-safe: no sink state) and handed to on_text in order: one JSON
- * line per alert on stdout, or the body of a POST /v1/alerts for the push.
+ * line per alert on stdout (the agent's render_lines), or the body of a POST
+ * /v1/alerts for the push.
  */
-static char *render_lines(json_t *alerts, size_t *len, void *arg)
-{
-	struct sbuf sb = { 0 };
-	size_t i, start;
-	json_t *a;
-
-	json_array_foreach(alerts, i, a) {
-		start = sb.len;
-		if (json_dump_callback(a, sb_dump, &sb, JSON_COMPACT | JSON_SORT_KEYS)) {
-			if (sb.err)
-				break;
-			sb.len = start; /* this one cannot be written: the others are */
-			if (sb.buf)
-				sb.buf[start] = '\0';
-			continue;
-		}
-		sb_putc(&sb, '\n');
-	}
-	return sb_take(&sb, len);
-}
-
 static char *render_push(json_t *alerts, size_t *len, void *arg)
 {
 	return lapi_push_render(alerts, len);
@@ -283,7 +256,8 @@ static int new_agent(const struct opts *o, const struct paths *p, struct sink *s
 		.simulation_path = p->simulation[0] ? p->simulation : NULL,
 		.hub_index_path = p->hub_index,
 		.on_alert = on_alert,
-		.render = s->lapi ? NULL : s->push ? render_push : render_lines,
+		.render = s->lapi ? NULL : s->push ? render_push : NULL,
+		.render_lines = !s->lapi && !s->push,
 		.on_text = on_text,
 		.arg = s,
 		.workers = workers(o, p),
