@@ -849,7 +849,7 @@ static int resolved_path(struct ev *st, const struct node *n, void *obj, struct 
 	size_t len;
 	uint64_t ver;
 
-	if (n->path_ops->path_get(obj, n->path, &s, &len, &ver))
+	if (n->path_ops->path_get(obj, n->path, NULL, NULL, &ver))
 		return 1;
 	st->steps += 2;	/* the two nodes the general way evaluates */
 	if (st->steps > st->max_steps) {
@@ -859,8 +859,15 @@ static int resolved_path(struct ev *st, const struct node *n, void *obj, struct 
 	}
 	if (!st->vm)
 		ver = 0;
+	/* most reads are of a field another filter read on this line: no map lookup */
 	if (ver && (cached = field_peek(st->vm, ver, key, n->khash))) {
 		*out = *cached;	/* the vm keeps it: lent */
+		*owned = false;
+		return 0;
+	}
+	n->path_ops->path_get(obj, n->path, &s, &len, &ver);
+	if (ver && (cached = field_find(st->vm, ver, key, n->khash, s, len))) {
+		*out = *cached;
 		*owned = false;
 		return 0;
 	}
