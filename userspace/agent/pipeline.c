@@ -444,6 +444,7 @@ static void pour_batch(struct cs_pipeline *pl, unsigned int s, struct pl_batch *
 					 strerror(-err));
 		}
 	}
+	cs_buckets_flush_counts(bk);
 }
 
 /* The shard whose next alert (or reprocessed overflow) comes first in (item, target) order, or -1. */
