@@ -158,7 +158,7 @@ run_side() {	# run_side ours|peer PORT CMD...
 			-v c="$(( ${t1:-0} - ${t0:-0} ))" -v hz="$(getconf CLK_TCK)" '
 			/requests in/ { r = $1 } /Non-2xx/ { x = $NF }
 			END { printf "%.0f | %.0f | %s | %d | %s", (r - x) * b / w, (a1 - a0) / w, p, x + 0,
-				a1 > a0 ? sprintf("%.0f", c / hz * 1e6 / (a1 - a0)) : "-" }' "$o")
+				(a1 > a0 ? sprintf("%.0f", c / hz * 1e6 / (a1 - a0)) : "-") }' "$o")
 		R[$side.c${k}n]=$(awk -v b="$batch" -v w="$WINDOW" '/requests in/ { r = $1 } /Non-2xx/ { x = $NF } END { printf "%.0f", (r - x) * b / w }' "$o")
 		grep -q 'first non-201' "$o" && R[$side.c${k}err]=$(grep -m1 'first non-201' "$o" | cut -c1-160)
 	done

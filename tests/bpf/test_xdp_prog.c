@@ -344,14 +344,23 @@ static int count_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg
 	return 0;
 }
 
+/* An unpinned loader and a list of bans for it, not applied yet. */
+struct mixed {
+	struct xdp_loader *l;
+	struct cs_prefix *p;
+	struct cs_ban *b;
+};
+
 /*
  * n bans, a quarter of each kind (v4 hosts, v4 /24s, v6 hosts, v6 /64s); the
  * v4 /24s repeat (i >> 8), so a batch holds the same key more than once.
+ * 0 or -errno; mixed_close() in any case.
  */
-static int mixed_bans(size_t n, struct cs_prefix **pp, struct cs_ban **bp)
+static int mixed_open(size_t n, struct mixed *m)
 {
-	struct cs_prefix *p = *pp = calloc(n, sizeof(*p));
-	struct cs_ban *b = *bp = calloc(n, sizeof(*b));
+	struct xdp_loader_opts opts = { .unpinned = true };
+	struct cs_prefix *p = m->p = calloc(n, sizeof(*p));
+	struct cs_ban *b = m->b = calloc(n, sizeof(*b));
 
 	if (!p || !b)
 		return -ENOMEM;
@@ -370,45 +379,46 @@ static int mixed_bans(size_t n, struct cs_prefix **pp, struct cs_ban **bp)
 		}
 		b[i].decision_id = (__u64)i + 1;
 	}
-	return 0;
+	return xdp_loader_open(&opts, &m->l);
+}
+
+static void mixed_close(struct mixed *m)
+{
+	xdp_loader_free(m->l);
+	free(m->p);
+	free(m->b);
 }
 
 static void test_batch_and_walk(void)
 {
-	struct xdp_loader_opts opts = { .unpinned = true };
 	enum { N = 40000 };
-	struct cs_prefix *p;
-	struct cs_ban *b;
-	struct xdp_loader *l = NULL;
+	struct mixed m = { 0 };
 	size_t applied = 0, missing = 0, seen = 0;
 	struct cs_ban got;
 
-	if (!ASSERT_OK(mixed_bans(N, &p, &b), "batch list") ||
-	    !ASSERT_OK(xdp_loader_open(&opts, &l), "batch open"))
+	if (!ASSERT_OK(mixed_open(N, &m), "batch open"))
 		goto out;
 	/* v4 /24s collide (i>>8 repeats): count distinct entries through the walk */
-	if (!ASSERT_OK(xdp_loader_ban(l, p, b, N, &applied), "batch ban"))
+	if (!ASSERT_OK(xdp_loader_ban(m.l, m.p, m.b, N, &applied), "batch ban"))
 		goto out;
 	ASSERT_EQ(applied, N, "batch applied all");
-	ASSERT_OK(xdp_loader_get(l, &p[N - 1], &got), "get exact v6 range");
-	ASSERT_EQ(got.prefixlen, p[N - 1].plen, "get prefixlen");
+	ASSERT_OK(xdp_loader_get(m.l, &m.p[N - 1], &got), "get exact v6 range");
+	ASSERT_EQ(got.prefixlen, m.p[N - 1].plen, "get prefixlen");
 	{
-		struct cs_prefix inner = p[1];
+		struct cs_prefix inner = m.p[1];
 
 		inner.plen = 25; /* inside a banned /24 but not itself banned */
-		ASSERT_EQ(xdp_loader_get(l, &inner, &got), -ENOENT, "get is exact, not LPM");
+		ASSERT_EQ(xdp_loader_get(m.l, &inner, &got), -ENOENT, "get is exact, not LPM");
 	}
-	ASSERT_OK(xdp_loader_for_each_ban(l, count_cb, &seen), "walk");
+	ASSERT_OK(xdp_loader_for_each_ban(m.l, count_cb, &seen), "walk");
 	ASSERT_TRUE(seen > N / 2 && seen <= N, "walk saw the entries");
-	ASSERT_OK(xdp_loader_unban(l, p, N, &missing), "unban all");
+	ASSERT_OK(xdp_loader_unban(m.l, m.p, N, &missing), "unban all");
 	ASSERT_EQ(N - missing, seen, "unban removed exactly what was there");
 	seen = 0;
-	xdp_loader_for_each_ban(l, count_cb, &seen);
+	xdp_loader_for_each_ban(m.l, count_cb, &seen);
 	ASSERT_EQ(seen, 0, "empty after unban");
 out:
-	xdp_loader_free(l);
-	free(p);
-	free(b);
+	mixed_close(&m);
 }
 
 static int kind_cb(const struct cs_prefix *p, const struct cs_ban *b, void *arg)
@@ -440,36 +450,30 @@ static void expect_counts(struct xdp_loader *l, const char *what)
  */
 static void test_counts(void)
 {
-	struct xdp_loader_opts opts = { .unpinned = true };
 	enum { N = 6000 };
-	struct cs_prefix *p;
-	struct cs_ban *b;
-	struct xdp_loader *l = NULL;
+	struct mixed m = { 0 };
 	uint64_t c[4];
 
-	if (!ASSERT_OK(mixed_bans(N, &p, &b), "counts list") ||
-	    !ASSERT_OK(xdp_loader_open(&opts, &l), "counts open"))
+	if (!ASSERT_OK(mixed_open(N, &m), "counts open"))
 		goto out;
-	ASSERT_OK(xdp_loader_counts(l, c), "counts of an empty list");
+	ASSERT_OK(xdp_loader_counts(m.l, c), "counts of an empty list");
 	ASSERT_EQ(c[0] + c[1] + c[2] + c[3], 0, "empty: no entries counted");
-	ASSERT_OK(xdp_loader_ban(l, p, b, N / 2, NULL), "ban the first half");
-	expect_counts(l, "first half");
+	ASSERT_OK(xdp_loader_ban(m.l, m.p, m.b, N / 2, NULL), "ban the first half");
+	expect_counts(m.l, "first half");
 	/* the whole array: its first half present (one run), then new keys */
-	ASSERT_OK(xdp_loader_ban(l, p, b, N, NULL), "ban all");
-	expect_counts(l, "all");
+	ASSERT_OK(xdp_loader_ban(m.l, m.p, m.b, N, NULL), "ban all");
+	expect_counts(m.l, "all");
 	/* present and new keys alternate: every other key of the first half goes */
 	for (int i = 0; i < N / 2; i += 2)
-		ASSERT_OK(xdp_loader_unban(l, &p[i], 1, NULL), "unban one");
-	expect_counts(l, "every other unbanned");
-	ASSERT_OK(xdp_loader_ban(l, p, b, N, NULL), "ban all again");
-	expect_counts(l, "all again");
-	ASSERT_OK(xdp_loader_unban(l, p, N, NULL), "unban all");
-	ASSERT_OK(xdp_loader_unban(l, p, N, NULL), "unban all again (all absent)");
-	expect_counts(l, "none");
+		ASSERT_OK(xdp_loader_unban(m.l, &m.p[i], 1, NULL), "unban one");
+	expect_counts(m.l, "every other unbanned");
+	ASSERT_OK(xdp_loader_ban(m.l, m.p, m.b, N, NULL), "ban all again");
+	expect_counts(m.l, "all again");
+	ASSERT_OK(xdp_loader_unban(m.l, m.p, N, NULL), "unban all");
+	ASSERT_OK(xdp_loader_unban(m.l, m.p, N, NULL), "unban all again (all absent)");
+	expect_counts(m.l, "none");
 out:
-	xdp_loader_free(l);
-	free(p);
-	free(b);
+	mixed_close(&m);
 }
 
 /* Verdict of one packet from src through l's program. */

@@ -101,9 +101,15 @@ static const char *group_owner(size_t i)
 	return (i / 20) % 2 ? "m2" : "m1"; /* runs of one owner, as pushes come */
 }
 
-/* The group's alert i: i % 3 decisions (none, one, two), every fifth with an event and
+/* The group's alert i: i % 3 decisions (none, one, two), every fifth with events and
  * a meta, uuids on some; 11, 12 and 100 repeat the uuid of 10, 40 that of an earlier
  * group's alert, 25 that of 4 from another owner (a new alert). */
+/* every fifth alert's events: one, and 140 for alert 50 (statements of 128, 8 and one) */
+static size_t group_events(size_t i)
+{
+	return i % 5 ? 0 : i == 50 ? 140 : 1;
+}
+
 static struct cs_alert *group_alert(size_t i, const char *bad_value)
 {
 	struct cs_alert *a;
@@ -128,10 +134,12 @@ static struct cs_alert *group_alert(size_t i, const char *bad_value)
 		a->uuid = strdup("uuid-10");
 	}
 	if (i % 5 == 0) {
-		a->events = calloc(1, sizeof(*a->events));
-		a->n_events = 1;
-		a->events[0].timestamp = T0 + (int64_t)i;
-		a->events[0].meta_json = strdup("[]");
+		a->n_events = group_events(i);
+		a->events = calloc(a->n_events, sizeof(*a->events));
+		for (size_t j = 0; j < a->n_events; j++) {
+			a->events[j].timestamp = T0 + (int64_t)(i * 1000 + j);
+			a->events[j].meta_json = strdup("[]");
+		}
 		a->meta = calloc(1, sizeof(*a->meta));
 		a->n_meta = 1;
 		a->meta[0].key = strdup("n");
@@ -215,9 +223,11 @@ static void check_group(struct cs_db *db)
 			    got->decisions[j].alert_id != ids[i])
 				bad++;
 		}
-		if (got->n_events != (i % 5 == 0) || got->n_meta != (i % 5 == 0) ||
-		    (got->n_events && got->events[0].timestamp != T0 + (int64_t)i))
+		if (got->n_events != group_events(i) || got->n_meta != (i % 5 == 0))
 			bad_children++;
+		for (size_t j = 0; j < got->n_events; j++)
+			if (got->events[j].timestamp != T0 + (int64_t)(i * 1000 + j))
+				bad_children++;
 		cs_alert_free(got);
 	}
 	ASSERT_EQ(bad, 0, "each alert of the group read back with its own fields and decisions");

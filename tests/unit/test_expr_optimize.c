@@ -188,6 +188,69 @@ static void test_case_memo(void)
 	check("Upper('ABC/1') == 'ABC/1'", "bool:true");
 }
 
+/* Upper/Lower as a byte loop: ASCII letters, and U+00C0..U+00DE <-> U+00E0..U+00FE but × ÷. */
+static void case_reference(const unsigned char *p, size_t len, bool upper, char *out)
+{
+	memcpy(out, p, len);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = p[i], d;
+
+		if (c < 0x80) {
+			if (upper ? (c >= 'a' && c <= 'z') : (c >= 'A' && c <= 'Z'))
+				out[i] = (char)(c ^ 0x20);
+		} else if (c == 0xC3 && i + 1 < len) {
+			d = p[++i];
+			if (upper ? (d >= 0xA0 && d <= 0xBE && d != 0xB7) :
+				    (d >= 0x80 && d <= 0x9E && d != 0x97))
+				out[i] = (char)(d ^ 0x20);
+		}
+	}
+}
+
+/*
+ * Case mapping, whose ASCII runs go 8 bytes at a time, against the byte loop:
+ * strings of every length up to 40 from letters, the bytes next to the
+ * letter ranges, Latin-1 pairs (and a lone 0xC3), at every alignment.
+ */
+static void test_case_map(void)
+{
+	static const unsigned char alphabet[] = "azAZ@[`{09/ \xc3\xa9\xc3\x89\xc3\xb7\xc3\x97\xe2\x82\xac";
+	struct expr_prog *up = NULL, *low = NULL;
+	unsigned int seed = 14, bad = 0;
+	char in[48], want[48];
+
+	if (!ASSERT_OK(expr_compile(env, "Upper(s)", &up, NULL), "Upper(s)") ||
+	    !ASSERT_OK(expr_compile(env, "Lower(s)", &low, NULL), "Lower(s)"))
+		goto out;
+	for (int round = 0; round < 4000 && bad < 3; round++) {
+		size_t len = (size_t)round % 41;
+		struct expr_value saved = vars[0], got;
+
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = (char)alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		for (int u = 0; u < 2; u++) {
+			case_reference((const unsigned char *)in, len, u, want);
+			if (expr_stringn(in, len, &vars[0]))
+				break;
+			if (expr_eval(u ? up : low, vars, NULL, &got, NULL) ||
+			    expr_str_len(&got) != len || memcmp(expr_str_cstr(&got), want, len)) {
+				bad++;
+				fprintf(stderr, "     %s of %.*s: got %s\n", u ? "Upper" : "Lower",
+					(int)len, in, expr_str_cstr(&got));
+			}
+			expr_value_release(&got);
+			expr_value_release(&vars[0]);
+		}
+		vars[0] = saved;
+	}
+	ASSERT_EQ(bad, 0u, "case mapping as the byte loop");
+out:
+	expr_prog_free(up);
+	expr_prog_free(low);
+}
+
 /* guard(src): "slot field key lits..." of expr_prog_guard, or "none". */
 static void check_guard(const char *src, const char *want)
 {
@@ -316,6 +379,7 @@ int main(void)
 	test_memo();
 	test_fast_any();
 	test_case_memo();
+	test_case_map();
 	test_guard();
 	test_guard_rest();
 	expr_value_release(&vars[0]);

@@ -15,9 +15,9 @@ struct strmap_ent {
 	char *key;	/* an interned key's name when k is set */
 	char *val;
 	size_t len;
-	const struct strmap_key *k;	/* NULL: a plain entry, found through the hash index */
+	const struct strmap_key *k;	/* the key it was set by, NULL: set by a name */
 	uint32_t vcap;	/* bytes val may hold, its NUL included */
-	uint32_t hash;	/* plain entries: hash_str(key) */
+	uint32_t hash;	/* hash_str(key) */
 	uint8_t heap;	/* HEAP_KEY | HEAP_VAL: malloc'ed, not in the arena */
 };
 
@@ -45,29 +45,23 @@ struct strmap_chunk {
 #define CHUNK_KEEP 4096u	/* a cleared map keeps its newest chunk up to this size */
 
 /*
- * Entries live in a dense array (insertion order). Entries of interned keys are
- * found through `byid` (key id -> gen << 16 | entry number + 1, valid when its
- * gen is the map's: clear() bumps gen instead of wiping the table); the others
- * ("plain") through `index`, an open-addressing table of entry numbers + 1
- * (0 = empty slot), sized to a power of two at most half full. Deletion is rare
- * (statics never delete), so it just rebuilds both.
+ * Entries live in a dense array (insertion order); `index` is an open-addressing
+ * table of entry numbers + 1 (0 = empty slot), sized to a power of two at most
+ * half full. An interned key brings its hash and is told from the entries it
+ * meets by pointer; a name set or read by its text compares as text (an entry
+ * of either kind has the same hash, so the two ways agree). Deletion is rare
+ * (statics never delete), so it just rebuilds.
  */
 struct strmap {
 	struct strmap_ent *ents;
 	size_t n, cap;
 	uint32_t *index;
 	size_t nslots;
-	size_t nplain;	/* plain entries: 0 lets a key's lookup stop at byid */
-	uint32_t *byid;
-	uint32_t nbyid;
-	uint32_t gen;	/* 1..GEN_MAX */
 	uint64_t version;	/* see strmap_version() */
 	struct strmap_chunk *chunks;	/* newest (largest) first */
 	size_t dead;	/* arena bytes no entry uses any more */
+	bool heap;	/* a string went to the heap since the last clear() */
 };
-
-#define GEN_MAX 0xffffu
-#define BYID_ENTS 0xffffu	/* entries past this many are plain */
 
 #define VERSION_BLOCK (1u << 16)
 
@@ -164,10 +158,8 @@ struct strmap *strmap_new(void)
 {
 	struct strmap *m = calloc(1, sizeof(struct strmap));
 
-	if (m) {
-		m->gen = 1;
+	if (m)
 		bump(m);
-	}
 	return m;
 }
 
@@ -186,17 +178,13 @@ void strmap_clear(struct strmap *m)
 	if (!m)
 		return;
 	bump(m);
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; m->heap && i < m->n; i++)
 		ent_free(&m->ents[i]);
+	m->heap = false;
 	m->n = 0;
 	m->dead = 0;
-	if (m->nplain)
+	if (m->index)
 		memset(m->index, 0, m->nslots * sizeof(*m->index));
-	m->nplain = 0;
-	if (++m->gen > GEN_MAX) {
-		m->gen = 1;
-		memset(m->byid, 0, m->nbyid * sizeof(*m->byid));
-	}
 	/* the newest chunk is the largest: it alone is kept, the largest one that is small */
 	while ((c = m->chunks) && c->size > CHUNK_KEEP) {
 		m->chunks = c->next;
@@ -220,82 +208,48 @@ void strmap_free(struct strmap *m)
 	free(m->chunks);
 	free(m->ents);
 	free(m->index);
-	free(m->byid);
 	free(m);
 }
 
-static long find_slot(const struct strmap *m, const char *key, uint32_t h)
+/* The slot of name (k: its key when interned), or -1 - a free slot. */
+static long find_slot(const struct strmap *m, const char *name, uint32_t h,
+		      const struct strmap_key *k)
 {
 	size_t mask = m->nslots - 1;
 
 	if (!m->nslots)
 		return -1;
 	for (size_t s = h & mask;; s = (s + 1) & mask) {
-		uint32_t e = m->index[s];
+		uint32_t i = m->index[s];
+		const struct strmap_ent *e;
 
-		if (!e)
+		if (!i)
 			return -1 - (long)s; /* free slot, encoded */
-		if (m->ents[e - 1].hash == h && !strcmp(m->ents[e - 1].key, key))
+		e = &m->ents[i - 1];
+		/* two interned keys are the same name only if they are the same key */
+		if (e->hash == h && (k && e->k ? e->k == k : !strcmp(e->key, name)))
 			return (long)s;
 	}
 }
 
-static struct strmap_ent *by_id(const struct strmap *m, uint32_t id)
-{
-	uint32_t b;
-
-	if (id >= m->nbyid)
-		return NULL;
-	b = m->byid[id];
-	return b >> 16 == m->gen ? &m->ents[(b & 0xffff) - 1] : NULL;
-}
-
-/* The entry of name (k: its key when interned, h: its hash), NULL when absent. */
 static struct strmap_ent *find_ent(const struct strmap *m, const char *name, uint32_t h,
 				   const struct strmap_key *k)
 {
-	struct strmap_ent *e = k ? by_id(m, k->id) : NULL;
-	long slot;
+	long slot = find_slot(m, name, h, k);
 
-	if (e || !m->nplain)
-		return e;
-	/* a plain entry of a name interned after it was set */
-	slot = find_slot(m, name, h);
 	return slot >= 0 ? &m->ents[m->index[slot] - 1] : NULL;
 }
 
-/* Both lookup tables anew from the entries (after a delete, or the index grew). */
 static void reindex(struct strmap *m)
 {
-	if (m->nslots)
-		memset(m->index, 0, m->nslots * sizeof(*m->index));
+	memset(m->index, 0, m->nslots * sizeof(*m->index));
 	for (size_t i = 0; i < m->n; i++) {
 		size_t s = m->ents[i].hash & (m->nslots - 1);
 
-		if (m->ents[i].k) {
-			m->byid[m->ents[i].k->id] = m->gen << 16 | (uint32_t)(i + 1);
-			continue;
-		}
 		while (m->index[s])
 			s = (s + 1) & (m->nslots - 1);
 		m->index[s] = i + 1;
 	}
-}
-
-static int grow_byid(struct strmap *m, uint32_t id)
-{
-	uint32_t n = m->nbyid ? m->nbyid : 16;
-	uint32_t *b;
-
-	while (n <= id)
-		n *= 2;
-	b = realloc(m->byid, n * sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	memset(b + m->nbyid, 0, (n - m->nbyid) * sizeof(*b));
-	m->byid = b;
-	m->nbyid = n;
-	return 0;
 }
 
 static int grow_index(struct strmap *m, size_t nslots)
@@ -344,6 +298,7 @@ static char *store(struct strmap *m, const char *s, size_t len, uint8_t *heap, u
 		if (!d)
 			return NULL;
 		*heap |= flag;
+		m->heap = true;
 	} else {
 		*heap &= (uint8_t)~flag;
 	}
@@ -357,8 +312,7 @@ static int set(struct strmap *m, const char *name, uint32_t h, const struct strm
 	       const char *val, size_t len)
 {
 	struct strmap_ent *o = find_ent(m, name, h, k);
-	struct strmap_ent e = { 0 };
-	bool keyed;
+	struct strmap_ent e = { .hash = h, .k = k };
 
 	if (!val) {
 		val = "";
@@ -393,20 +347,14 @@ static int set(struct strmap *m, const char *name, uint32_t h, const struct strm
 		return -ENOMEM;
 	if (vec_reserve((void **)&m->ents, &m->cap, m->n, sizeof(*m->ents), 8))
 		return -ENOMEM;
-	keyed = k && m->n < BYID_ENTS;
-	if (keyed && k->id >= m->nbyid && grow_byid(m, k->id))
-		return -ENOMEM;
-	if (!keyed && (m->nplain + 1) * 2 > m->nslots &&
-	    grow_index(m, m->nslots ? m->nslots * 2 : 16))
+	if ((m->n + 1) * 2 > m->nslots && grow_index(m, m->nslots ? m->nslots * 2 : 16))
 		return -ENOMEM;
 	e.val = store(m, val, len, &e.heap, HEAP_VAL);
 	if (!e.val)
 		return -ENOMEM;
-	if (keyed) {
+	if (k) {
 		e.key = (char *)k->name;
-		e.k = k;
 	} else {
-		e.hash = h;
 		e.key = store(m, name, strlen(name), &e.heap, HEAP_KEY);
 		if (!e.key) {
 			ent_free(&e);
@@ -418,21 +366,14 @@ static int set(struct strmap *m, const char *name, uint32_t h, const struct strm
 	bump(m);
 	m->ents[m->n] = e;
 	m->n++;
-	if (keyed) {
-		m->byid[k->id] = m->gen << 16 | (uint32_t)m->n;
-	} else {
-		/* The table has room by construction, so the slot is free. */
-		m->index[-1 - find_slot(m, name, h)] = m->n;
-		m->nplain++;
-	}
+	/* The table has room by construction, so the slot is free. */
+	m->index[-1 - find_slot(m, name, h, k)] = m->n;
 	return 0;
 }
 
 int strmap_setn(struct strmap *m, const char *key, const char *val, size_t len)
 {
-	uint32_t h = hash_str(key);
-
-	return set(m, key, h, key_lookup(key, h), val, len);
+	return set(m, key, hash_str(key), NULL, val, len);
 }
 
 int strmap_setk(struct strmap *m, const struct strmap_key *k, const char *val, size_t len)
@@ -456,12 +397,9 @@ static const char *get(const struct strmap_ent *e, size_t *len)
 
 const char *strmap_getn(const struct strmap *m, const char *key, size_t *len)
 {
-	uint32_t h;
-
 	if (!m)
 		return NULL;
-	h = hash_str(key);
-	return get(find_ent(m, key, h, key_lookup(key, h)), len);
+	return get(find_ent(m, key, hash_str(key), NULL), len);
 }
 
 const char *strmap_getk(const struct strmap *m, const struct strmap_key *k, size_t *len)
@@ -481,18 +419,13 @@ bool strmap_has(const struct strmap *m, const char *key)
 
 int strmap_del(struct strmap *m, const char *key)
 {
-	uint32_t h = hash_str(key);
-	struct strmap_ent *e = find_ent(m, key, h, key_lookup(key, h));
+	struct strmap_ent *e = find_ent(m, key, hash_str(key), NULL);
 	size_t i;
 
 	if (!e)
 		return -ENOENT;
 	bump(m);
 	i = (size_t)(e - m->ents);
-	if (e->k)
-		m->byid[e->k->id] = 0;
-	else
-		m->nplain--;
 	if (!e->k && !(e->heap & HEAP_KEY))
 		m->dead += strlen(e->key) + 1;
 	if (!(e->heap & HEAP_VAL))

@@ -99,12 +99,22 @@ void cs_alerts_free(struct cs_alert **v, size_t n)
 #define OWN_COLS_N 6	/* start_ip, end_ip, start_suffix, end_suffix, ip_size, value */
 
 /* The many-row statements: their kinds, and the row counts each is prepared for. */
-enum many_kind { MANY_ALERTS, MANY_DECISIONS, MANY_DECISIONS_SHARED, MANY__KINDS };
+enum many_kind {
+	MANY_ALERTS,
+	MANY_DECISIONS,
+	MANY_DECISIONS_SHARED,
+	MANY_EVENTS,
+	MANY_META,
+	MANY__KINDS
+};
 #define MANY_SIZES 3
+#define CHILD_ROWS 128 /* events or meta rows to a statement */
 static const size_t many_rows[MANY__KINDS][MANY_SIZES] = {
 	[MANY_ALERTS] = { ALERT_ROWS, 16, 4 },
 	[MANY_DECISIONS] = { DECISION_ROWS, 32, 8 },
 	[MANY_DECISIONS_SHARED] = { DECISION_ROWS, DECISION_ROWS, DECISION_ROWS },
+	[MANY_EVENTS] = { CHILD_ROWS, 32, 8 },
+	[MANY_META] = { CHILD_ROWS, 32, 8 },
 };
 _Static_assert(MANY__KINDS * MANY_SIZES <= DB_MANY_STMTS, "db_conn.many[] holds them all");
 
@@ -228,11 +238,20 @@ static struct dbstmt *many_stmt(struct cs_db *db, enum many_kind kind, int size)
 	f = open_memstream(&sql, &len);
 	if (!f)
 		return NULL;
-	fputs(kind == MANY_ALERTS ? ALERT_INSERT_HEAD : DECISION_INSERT_HEAD, f);
+	fputs(kind == MANY_ALERTS   ? ALERT_INSERT_HEAD
+	      : kind == MANY_EVENTS ? EVENT_INSERT_HEAD
+	      : kind == MANY_META   ? META_INSERT_HEAD
+				    : DECISION_INSERT_HEAD,
+	      f);
 	for (int k = 0; k < (int)rows; k++) {
 		int b = shared ? 0 : k * DECISION_COLS_N; /* the shared columns */
 		int o = shared ? SHARED_COLS_N + k * OWN_COLS_N : b + SHARED_COLS_N;
 
+		if (kind == MANY_EVENTS || kind == MANY_META) { /* ?1 is the time stored */
+			fprintf(f, "%s(?1, ?1, ?%d, ?%d, ?%d)", k ? ", " : "", 2 + 3 * k, 3 + 3 * k,
+				4 + 3 * k);
+			continue;
+		}
 		if (kind == MANY_ALERTS) {
 			fprintf(f, "%s(?1, ?1", k ? ", " : "");
 			for (int j = 1; j <= ALERT_OWN_COLS_N; j++)
@@ -247,7 +266,7 @@ static struct dbstmt *many_stmt(struct cs_db *db, enum many_kind kind, int size)
 	if (kind == MANY_ALERTS) /* only where ids are known without RETURNING (SQLite) */
 		fputs(" ON CONFLICT DO NOTHING", f);
 	/* RETURNING costs a sixth of the insert: SQLite's ids are known without it */
-	else if (!db->be->last_insert_id)
+	else if (!db->be->last_insert_id && kind != MANY_EVENTS && kind != MANY_META)
 		fputs(" RETURNING id", f);
 	if (fclose(f) || db_prepare(db, sql, kept))
 		*kept = NULL;
@@ -465,22 +484,91 @@ static int stage_decisions(struct cs_db *db, struct staged_decisions *sd, const 
 	return err;
 }
 
+/* The events and meta of a group's alerts, CHILD_ROWS of one kind to a statement. */
+struct staged_children {
+	size_t n[2]; /* events, meta */
+	const struct cs_alert_event *event[CHILD_ROWS];
+	const struct cs_meta *meta[CHILD_ROWS];
+	int64_t alert_id[2][CHILD_ROWS];
+};
+
+static int children_run(struct cs_db *db, struct staged_children *sc, bool meta, int64_t now)
+{
+	enum many_kind kind = meta ? MANY_META : MANY_EVENTS;
+	size_t n = sc->n[meta];
+	int err = 0;
+
+	for (size_t i = 0, rows; i < n && !err; i += rows) {
+		int size = 0;
+		struct dbstmt *s;
+
+		rows = many_pick(kind, n - i, &size);
+		s = rows > 1 ? many_stmt(db, kind, size)
+			     : stmt(db, meta ? ST_META_INSERT : ST_EVENT_INSERT);
+		if (!s)
+			return -EIO;
+		bind_int(s, 1, now);
+		for (size_t k = 0; k < rows; k++) {
+			int b = 1 + 3 * (int)k;
+
+			if (meta) {
+				bind_text(s, b + 1, or_empty(sc->meta[i + k]->key));
+				bind_text(s, b + 2, or_empty(sc->meta[i + k]->value));
+			} else {
+				bind_int(s, b + 1, sc->event[i + k]->timestamp);
+				bind_text(s, b + 2, sc->event[i + k]->meta_json ? sc->event[i + k]->meta_json
+										: "null");
+			}
+			bind_int(s, b + 3, sc->alert_id[meta][i + k]);
+		}
+		err = exec_stmt(db, s);
+		if (rows > 1) /* a kept statement keeps no pointer into the alerts */
+			db_clear_bindings(s);
+	}
+	sc->n[meta] = 0;
+	return err;
+}
+
+static int stage_children(struct cs_db *db, struct staged_children *sc, const struct cs_alert *a,
+			  int64_t alert_id, int64_t now)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < a->n_events && !err; i++) {
+		sc->event[sc->n[0]] = &a->events[i];
+		sc->alert_id[0][sc->n[0]] = alert_id;
+		if (++sc->n[0] == CHILD_ROWS)
+			err = children_run(db, sc, false, now);
+	}
+	for (size_t i = 0; i < a->n_meta && !err; i++) {
+		sc->meta[sc->n[1]] = &a->meta[i];
+		sc->alert_id[1][sc->n[1]] = alert_id;
+		if (++sc->n[1] == CHILD_ROWS)
+			err = children_run(db, sc, true, now);
+	}
+	return err;
+}
+
 /*
  * SQLite: the alerts of a group ALERT_ROWS to a statement, then their events,
- * meta and decisions. The alerts inserted are known beforehand (an alert
- * whose owner stored its uuid, before or earlier in the group, is not), so a
- * statement inserts all its rows and their ids follow from the last one.
+ * meta and decisions, many rows to a statement too. The alerts inserted are
+ * known beforehand (an alert whose owner stored its uuid, before or earlier in
+ * the group, is not), so a statement inserts all its rows and their ids follow
+ * from the last one.
  */
 static int insert_grouped(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
 			  const int64_t *machine_row, int64_t now, int64_t *ids,
 			  int64_t *decision_ids)
 {
 	struct staged_decisions *sd = malloc(sizeof(*sd));
+	struct staged_children *sc = malloc(sizeof(*sc));
 	size_t ix[ALERT_ROWS], i = 0, k = 0;
-	int err = sd ? 0 : -ENOMEM;
+	int err = sd && sc ? 0 : -ENOMEM;
 
 	if (sd)
 		sd->n = 0;
+	if (sc)
+		sc->n[0] = sc->n[1] = 0;
 	while (i < n && !err) {
 		size_t first = i, m = 0;
 
@@ -529,16 +617,21 @@ static int insert_grouped(struct cs_db *db, struct cs_alert *const *alerts, size
 			if (a->stored_before && ids[q] < 0) /* twice in the group */
 				ids[q] = ids[-ids[q] - 1];
 			if (!a->stored_before) {
-				err = insert_children(db, a, now, ids[q]);
+				err = stage_children(db, sc, a, ids[q], now);
 				if (!err)
 					err = stage_decisions(db, sd, a, ids[q], now, decision_ids + k);
 			}
 			k += a->n_decisions;
 		}
 	}
-	if (!err && sd)
+	if (!err)
 		err = staged_run(db, sd, now);
+	if (!err)
+		err = children_run(db, sc, false, now);
+	if (!err)
+		err = children_run(db, sc, true, now);
 	free(sd);
+	free(sc);
 	return err;
 }
 

@@ -77,10 +77,8 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_ALERT_INSERT] = ALERT_INSERT_SQL " RETURNING id",
 	[ST_ALERT_INSERT_NORET] = ALERT_INSERT_SQL,
 	[ST_ALERT_BY_UUID] = "SELECT id FROM alerts WHERE machine_alerts = ? AND uuid = ?",
-	[ST_EVENT_INSERT] = "INSERT INTO events (created_at, updated_at, time, serialized,"
-			    " alert_events) VALUES (?1, ?1, ?2, ?3, ?4)",
-	[ST_META_INSERT] = "INSERT INTO meta (created_at, updated_at, key, value, alert_metas)"
-			   " VALUES (?1, ?1, ?2, ?3, ?4)",
+	[ST_EVENT_INSERT] = EVENT_INSERT_HEAD "(?1, ?1, ?2, ?3, ?4)",
+	[ST_META_INSERT] = META_INSERT_HEAD "(?1, ?1, ?2, ?3, ?4)",
 	[ST_DECISION_INSERT] = DECISION_INSERT_SQL " RETURNING id",
 	[ST_DECISION_INSERT_NORET] = DECISION_INSERT_SQL,
 	[ST_MACHINE_ROWID] = "SELECT id FROM machines WHERE machine_id = ?",

@@ -154,7 +154,7 @@ static inline int64_t col_int(struct dbstmt *s, int i) { return s->be->col_int(s
 static inline double col_double(struct dbstmt *s, int i) { return s->be->col_double(s, i); }
 static inline const char *col_str(struct dbstmt *s, int i) { return s->be->col_str(s, i); }
 
-/* The alert and decision INSERTs up to their VALUES rows: db.c's one-row ones, alerts.c's many-row ones. */
+/* The alert, decision, event and meta INSERTs up to their VALUES rows: db.c's one-row ones, alerts.c's many-row ones. */
 #define ALERT_INSERT_HEAD                                                                  \
 	"INSERT INTO alerts (created_at, updated_at, scenario, message, events_count,"     \
 	" started_at, stopped_at, source_ip, source_range, source_as_number,"              \
@@ -165,6 +165,10 @@ static inline const char *col_str(struct dbstmt *s, int i) { return s->be->col_s
 	"INSERT INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"  \
 	" end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"     \
 	" alert_decisions) VALUES "
+#define EVENT_INSERT_HEAD                                                                  \
+	"INSERT INTO events (created_at, updated_at, time, serialized, alert_events) VALUES "
+#define META_INSERT_HEAD                                                                   \
+	"INSERT INTO meta (created_at, updated_at, key, value, alert_metas) VALUES "
 
 /*
  * One connection of the handle, with what belongs to it: prepared statements
@@ -172,7 +176,7 @@ static inline const char *col_str(struct dbstmt *s, int i) { return s->be->col_s
  * (db_config.max_open_conns), so that requests overlap their round trips and
  * share the server's commit flushes.
  */
-#define DB_MANY_STMTS 12 /* alerts.c: kinds of multi-row INSERT times their row counts */
+#define DB_MANY_STMTS 15 /* alerts.c: kinds of multi-row INSERT times their row counts */
 
 struct db_conn {
 	struct cs_db *db;

@@ -265,24 +265,67 @@ static bool case_changes(const unsigned char *p, uint32_t len, uint32_t i, bool 
  * length; enough for log data. A string the mapping leaves unchanged comes
  * back as itself (and calls from expressions are memoised by call()).
  */
+#define BYTES_01 0x0101010101010101ull
+#define BYTES_80 0x8080808080808080ull
+
+/*
+ * Of 8 ASCII bytes (the caller checked: no high bit), 0x80 in each byte that
+ * is a letter the mapping changes ('a'..'z' for upper, 'A'..'Z' for lower).
+ * Each byte is below 0x80 and so is what is added: no carry between bytes.
+ */
+static inline uint64_t ascii_changes(uint64_t w, bool upper)
+{
+	unsigned char lo = upper ? 'a' : 'A', hi = upper ? 'z' : 'Z';
+	uint64_t ge_lo = w + (0x80 - lo) * BYTES_01, gt_hi = w + (0x7F - hi) * BYTES_01;
+
+	return ge_lo & ~gt_hi & BYTES_80;
+}
+
 int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
 {
 	const unsigned char *p = (const unsigned char *)s->s->s;
 	uint32_t len = s->s->len, i = 0;
 	struct expr_str *r;
+	uint64_t w, m;
 
-	while (i < len && !case_changes(p, len, i, upper))
+	/* paths and user agents are ASCII: 8 bytes a step to the first change */
+	while (i < len) {
+		if (i + 8 <= len) {
+			memcpy(&w, p + i, 8);
+			if (!(w & BYTES_80)) {
+				m = ascii_changes(w, upper);
+				if (!m) {
+					i += 8;
+					continue;
+				}
+				i += (uint32_t)__builtin_ctzll(m) / 8;
+				break;
+			}
+		}
+		if (case_changes(p, len, i, upper))
+			break;
 		i += p[i] == 0xC3 && i + 1 < len ? 2 : 1;
-	if (i == len) {
+	}
+	if (i >= len) {
 		*out = expr_value_ref(s);
 		return 0;
 	}
 	r = xstr_new(s->s->s, len);
 	if (!r)
 		return -ENOMEM;
-	for (; i < len; i++) {
-		unsigned char c = p[i];
+	while (i < len) {
+		unsigned char c;
 
+		if (i + 8 <= len) {
+			memcpy(&w, p + i, 8);
+			if (!(w & BYTES_80)) {
+				w ^= ascii_changes(w, upper) >> 2;	/* 0x80 >> 2: the case bit */
+				memcpy(r->s + i, &w, 8);
+				i += 8;
+				continue;
+			}
+		}
+		c = p[i];
 		if (c < 0x80) {
 			if (upper ? (c >= 'a' && c <= 'z') : (c >= 'A' && c <= 'Z'))
 				r->s[i] = (char)(c ^ 0x20);
@@ -291,6 +334,7 @@ int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
 				r->s[i + 1] = (char)(p[i + 1] ^ 0x20);
 			i++;
 		}
+		i++;
 	}
 	*out = xstr_value(r);
 	return 0;

@@ -849,7 +849,7 @@ static int resolved_path(struct ev *st, const struct node *n, void *obj, struct 
 	size_t len;
 	uint64_t ver;
 
-	if (n->path_ops->path_get(obj, n->path, &s, &len, &ver))
+	if (n->path_ops->path_get(obj, n->path, NULL, NULL, &ver))
 		return 1;
 	st->steps += 2;	/* the two nodes the general way evaluates */
 	if (st->steps > st->max_steps) {
@@ -859,8 +859,15 @@ static int resolved_path(struct ev *st, const struct node *n, void *obj, struct 
 	}
 	if (!st->vm)
 		ver = 0;
+	/* most reads are of a field another filter read on this line: no map lookup */
 	if (ver && (cached = field_peek(st->vm, ver, key, n->khash))) {
 		*out = *cached;	/* the vm keeps it: lent */
+		*owned = false;
+		return 0;
+	}
+	n->path_ops->path_get(obj, n->path, &s, &len, &ver);
+	if (ver && (cached = field_find(st->vm, ver, key, n->khash, s, len))) {
+		*out = *cached;
 		*owned = false;
 		return 0;
 	}
@@ -1135,14 +1142,39 @@ static int call(struct ev *st, const struct node *n, struct expr_value *out, boo
 
 	*out = EXPR_NIL_VALUE;
 	*owned = true;
-	if (n->nlist > EXPR_MAX_ARGS) {
-		args = calloc(n->nlist, sizeof(*args));
-		if (!args)
-			return rt_err(st, n, -ENOMEM, "out of memory");
+	if (n->nlist == 1 && (fn->flags & EXPR_FN_PURE)) {
+		/*
+		 * Upper(evt.Meta.http_path) in a dozen filters: a string the memo
+		 * already mapped needs no argument checks (memo_put only keeps what
+		 * a call that passed them returned).
+		 */
+		bool arg_owned;
+
+		err = eval_b(st, n->list[0], &args[0], &arg_owned);
+		if (err)
+			return err;
+		if (memo_able(st, fn, args, 1)) {
+			struct expr_str *r = memo_peek(st->vm, fn, args[0].s);
+
+			if (r) {
+				if (arg_owned)
+					release(&args[0]);
+				*out = xstr_value(r);
+				*owned = false;
+				return 0;
+			}
+		}
+		lent = arg_owned ? 0 : 1;
+	} else {
+		if (n->nlist > EXPR_MAX_ARGS) {
+			args = calloc(n->nlist, sizeof(*args));
+			if (!args)
+				return rt_err(st, n, -ENOMEM, "out of memory");
+		}
+		err = eval_call_args(st, n, args, &lent);
+		if (err)
+			goto out_free;
 	}
-	err = eval_call_args(st, n, args, &lent);
-	if (err)
-		goto out_free;
 	for (int i = 0; !err && i < n->nlist; i++) {
 		/* a host object made native is replaced and released: own it first */
 		if ((lent >> i & 1) && args[i].kind == EXPR_HOST) {
@@ -1150,16 +1182,6 @@ static int call(struct ev *st, const struct node *n, struct expr_value *out, boo
 			lent &= ~(1ull << i);
 		}
 		err = check_arg(st, n, fn->name, i, func_arg_kind(fn, i), &args[i]);
-	}
-	/* PathUnescape(evt.Meta.http_path) in ten filters: computed once per string object */
-	if (!err && memo_able(st, fn, args, n->nlist)) {
-		struct expr_str *r = memo_peek(st->vm, fn, args[0].s);
-
-		if (r) {
-			*out = xstr_value(r);
-			*owned = false;
-			goto out;
-		}
 	}
 	if (!err) {
 		st->ctx.priv = fn->priv;
@@ -1169,7 +1191,6 @@ static int call(struct ev *st, const struct node *n, struct expr_value *out, boo
 	}
 	if (!err && out->kind == EXPR_STRING && memo_able(st, fn, args, n->nlist))
 		memo_put(st->vm, fn, args[0].s, out->s);
-out:
 	for (int i = 0; i < n->nlist; i++)
 		if (!(lent >> i & 1))
 			release(&args[i]);

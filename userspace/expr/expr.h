@@ -340,8 +340,9 @@ struct expr_host_ops {
 	 * path_key is asked once, when a program is compiled, with the constant
 	 * name and key: a nonzero cookie when name is a map[string]string field
 	 * with versioned content, 0 for the general way. path_get reads it: 0 with
-	 * the value's bytes (absent key: "", 0) and the map's version (as its
-	 * version() gives it), or -ENOENT to take the general way (a nil map).
+	 * the map's version (as its version() gives it) and, when s is not NULL,
+	 * the value's bytes (absent key: "", 0); or -ENOENT to take the general
+	 * way (a nil map).
 	 */
 	uintptr_t (*path_key)(const char *name, const char *key);
 	int (*path_get)(void *obj, uintptr_t cookie, const char **s, size_t *len,

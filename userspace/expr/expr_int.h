@@ -257,6 +257,15 @@ void memo_clear(struct expr_vm *vm);
  */
 const struct expr_value *field_peek(struct expr_vm *vm, uint64_t version,
 				    const struct expr_value *key, uint64_t khash);
+/*
+ * field_peek for a caller that has the value's bytes (s, len): also a string
+ * the vm keeps under the same key for another version of the map, when it
+ * holds the same bytes (a field that has the same value on every line is one
+ * string object, with its memo, for all of them).
+ */
+const struct expr_value *field_find(struct expr_vm *vm, uint64_t version,
+				    const struct expr_value *key, uint64_t khash, const char *s,
+				    size_t len);
 void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
 	       uint64_t khash, const struct expr_value *val);
 /*

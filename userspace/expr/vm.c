@@ -262,37 +262,64 @@ const struct strset *vm_strset(struct expr_vm *vm, const struct expr_value *list
 /* ---- values of versioned host maps ---- */
 
 /*
- * Two ways per key: the dozen fields every scenario reads (Meta.service,
- * Meta.http_path...) must not evict each other, or each miss makes a new string
- * and loses the memo of Upper()/Lower() on it.
+ * Two ways per key name (the pair depends on the name only): the dozen fields
+ * every scenario reads (Meta.service, Meta.http_path...) must not evict each
+ * other, or each miss makes a new string and loses the memo of Upper()/Lower()
+ * on it; and a new version of a map finds what the old one held under the same
+ * name (field_find).
  */
-static struct vm_field *field_pair(struct expr_vm *vm, uint64_t version, uint64_t khash)
+static struct vm_field *field_pair(struct expr_vm *vm, uint64_t khash)
 {
-	uint64_t h = khash ^ version * 0x9E3779B97F4A7C15ull;
+	return &vm->fields[(khash >> 32) % EXPR_VM_FIELD_SLOTS & ~1u];
+}
 
-	return &vm->fields[(h >> 32) % EXPR_VM_FIELD_SLOTS & ~1u];
+static bool field_named(const struct vm_field *f, const struct expr_value *key)
+{
+	return f->version && f->klen == key->s->len && !memcmp(f->key, key->s->s, key->s->len);
 }
 
 static bool field_is(const struct vm_field *f, uint64_t version, const struct expr_value *key)
 {
-	return f->version == version && f->klen == key->s->len &&
-	       !memcmp(f->key, key->s->s, key->s->len);
+	return f->version == version && field_named(f, key);
 }
 
 const struct expr_value *field_peek(struct expr_vm *vm, uint64_t version,
 				    const struct expr_value *key, uint64_t khash)
 {
-	struct vm_field *f = field_pair(vm, version, khash);
+	struct vm_field *f = field_pair(vm, khash);
 
 	if (!field_is(f, version, key) && !field_is(++f, version, key))
 		return NULL;
 	return &f->val;
 }
 
+const struct expr_value *field_find(struct expr_vm *vm, uint64_t version,
+				    const struct expr_value *key, uint64_t khash, const char *s,
+				    size_t len)
+{
+	struct vm_field *f = field_pair(vm, khash), *same = NULL;
+
+	for (int i = 0; i < 2; i++) {
+		const struct expr_value *v = &f[i].val;
+
+		if (!field_named(&f[i], key))
+			continue;
+		if (f[i].version == version)
+			return v;
+		if (v->kind == EXPR_STRING && v->s->len == len && !memcmp(v->s->s, s, len))
+			same = &f[i];
+	}
+	if (!same)
+		return NULL;
+	/* strings are immutable: the object serves the new version as it is */
+	same->version = version;
+	return &same->val;
+}
+
 void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
 	       uint64_t khash, const struct expr_value *val)
 {
-	struct vm_field *f = field_pair(vm, version, khash);
+	struct vm_field *f = field_pair(vm, khash);
 
 	/* host objects may not outlive the evaluation: only values are kept */
 	if (val->kind == EXPR_HOST || key->s->len > EXPR_VM_FIELD_KEY || !grave_room(vm, 1))

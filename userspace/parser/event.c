@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -13,21 +14,21 @@
 #include "common/record.h"
 #include "common/strmap.h"
 
-int cs_event_set_str(char **field, const char *val)
-{
-	char *s = strdup(val ? val : "");
-
-	if (!s)
-		return -ENOMEM;
-	free(*field);
-	*field = s;
-	return 0;
-}
-
+/*
+ * *field becomes val[0..len) + NUL, in place when its buffer has the room: a
+ * recycled event gets a line's Raw, Src, Module and Stage set per line, most
+ * of them the same length or shorter than last time (val may be *field itself).
+ */
 static int set_strn(char **field, const char *val, size_t len)
 {
-	char *s = malloc(len + 1);
+	char *s;
 
+	if (*field && malloc_usable_size(*field) > len) {
+		memmove(*field, val, len);
+		(*field)[len] = '\0';
+		return 0;
+	}
+	s = malloc(len + 1);
 	if (!s)
 		return -ENOMEM;
 	memcpy(s, val, len);
@@ -35,6 +36,13 @@ static int set_strn(char **field, const char *val, size_t len)
 	free(*field);
 	*field = s;
 	return 0;
+}
+
+int cs_event_set_str(char **field, const char *val)
+{
+	if (!val)
+		val = "";
+	return set_strn(field, val, strlen(val));
 }
 
 /* The first and last second of four-digit years, and the offsets RFC 3339 text carries. */
@@ -111,7 +119,7 @@ static void event_destroy(struct cs_event *evt)
  */
 #define POOL_MAX 512
 #define POOL_KEYS 64
-#define POOL_STR 512	/* longer strings (Line.Raw of a long line) are not kept */
+#define POOL_STR 512	/* larger string buffers (Line.Raw of a long line) are not kept */
 
 struct event_pool {
 	struct cs_event *v[POOL_MAX];
@@ -213,7 +221,7 @@ static bool event_reset(struct cs_event *evt)
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		strmap_clear(maps[i]);
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-		if (strnlen(*strs[i], POOL_STR) == POOL_STR) {
+		if (malloc_usable_size(*strs[i]) > POOL_STR) {
 			char *e = strdup("");
 
 			if (!e)
@@ -377,8 +385,17 @@ int cs_event_set_line(struct cs_event *evt, const char *raw, size_t len, const c
 		err = cs_event_set_str(&evt->line.src, src);
 	if (!err)
 		err = cs_event_set_str(&evt->line.module, module);
-	if (!err && log_type)
-		err = strmap_set(evt->line.labels, "type", log_type);
+	if (!err && log_type) {
+		static const struct strmap_key *type_key;
+		const struct strmap_key *k = __atomic_load_n(&type_key, __ATOMIC_RELAXED);
+
+		if (!k) {
+			k = strmap_key_intern("type");
+			__atomic_store_n(&type_key, k, __ATOMIC_RELAXED);
+		}
+		err = k ? strmap_setk(evt->line.labels, k, log_type, strlen(log_type)) :
+			  strmap_set(evt->line.labels, "type", log_type);
+	}
 	if (err)
 		return err;
 	evt->line.raw_len = len;
@@ -631,12 +648,14 @@ static int evt_path_get(void *obj, uintptr_t cookie, const char **s, size_t *len
 
 	if (!m)
 		return -ENOENT;
+	*version = strmap_version(m);
+	if (!s)
+		return 0;
 	*s = strmap_getk(m, (const struct strmap_key *)(cookie & ~(uintptr_t)PATH_MASK), len);
 	if (!*s) {
 		*s = "";
 		*len = 0;
 	}
-	*version = strmap_version(m);
 	return 0;
 }
 
