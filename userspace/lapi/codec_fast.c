@@ -224,6 +224,13 @@ static bool next_member(struct jscan *s, struct members *m, size_t *k)
 	}
 }
 
+/* A list member that may be null: true when '[' opened it or it is null (*none). */
+static bool open_list(struct jscan *s, bool *none)
+{
+	*none = eat_literal(s, "null");
+	return *none || jscan_eat(s, '[');
+}
+
 /* Opens an object: the walk of its members starts. */
 static bool open_object(struct jscan *s, struct members *m, const char *const *keys, size_t n)
 {
@@ -330,12 +337,10 @@ static bool event_meta(struct jscan *s, char **out)
 static bool alert_meta(struct jscan *s, struct cs_alert *a)
 {
 	size_t cap = 0;
-	bool first = true;
+	bool none, first = true;
 
-	if (eat_literal(s, "null"))
-		return true;
-	if (!jscan_eat(s, '['))
-		return false;
+	if (!open_list(s, &none) || none)
+		return none;
 	while (jscan_next_elem(s, first)) {
 		first = false;
 		if (vec_reserve((void **)&a->meta, &cap, a->n_meta, sizeof(*a->meta), 4))
@@ -397,12 +402,10 @@ static const char *const decision_keys[] = { "duration", "origin", "scenario",
 static bool decisions(struct jscan *s, struct cs_alert *a)
 {
 	size_t cap = 0, k;
-	bool first = true;
+	bool none, first = true;
 
-	if (eat_literal(s, "null"))
-		return true;
-	if (!jscan_eat(s, '['))
-		return false;
+	if (!open_list(s, &none) || none)
+		return none;
 	while (jscan_next_elem(s, first)) {
 		struct cs_decision *d;
 		struct members m;
@@ -512,11 +515,14 @@ static const char *const alert_keys[A__N] = {
 	[A_LABELS] = "labels",
 };
 #define A_REQUIRED ((1u << A_REMEDIATION) - 1)
-
-static bool alert_str(struct jscan *s, char **out)
-{
-	return get_str(s, false, out);
-}
+/* The required string members: where they go (0: not one of them) */
+static const size_t alert_strs[A__N] = {
+	[A_LEAKSPEED] = offsetof(struct cs_alert, leakspeed),
+	[A_MESSAGE] = offsetof(struct cs_alert, message),
+	[A_SCENARIO] = offsetof(struct cs_alert, scenario),
+	[A_SCENARIO_HASH] = offsetof(struct cs_alert, scenario_hash),
+	[A_SCENARIO_VERSION] = offsetof(struct cs_alert, scenario_version),
+};
 
 static bool alert_time(struct jscan *s, int64_t now, int64_t *out)
 {
@@ -532,12 +538,10 @@ static bool alert_time(struct jscan *s, int64_t now, int64_t *out)
 /* labels: null, or a list the codec does not read (its scalars are checked here). */
 static bool labels(struct jscan *s)
 {
-	bool first = true;
+	bool none, first = true;
 
-	if (eat_literal(s, "null"))
-		return true;
-	if (!jscan_eat(s, '['))
-		return false;
+	if (!open_list(s, &none) || none)
+		return none;
 	while (jscan_next_elem(s, first)) {
 		first = false;
 		if (!skip_scalar(s))
@@ -548,6 +552,8 @@ static bool labels(struct jscan *s)
 
 static bool alert_member(struct jscan *s, struct cs_alert *a, size_t k, int64_t now)
 {
+	if (alert_strs[k])
+		return get_str(s, false, (char **)((char *)a + alert_strs[k]));
 	switch (k) {
 	case A_CAPACITY:
 		return get_int32(s, &a->capacity);
@@ -555,16 +561,6 @@ static bool alert_member(struct jscan *s, struct cs_alert *a, size_t k, int64_t 
 		return get_int32(s, &a->events_count);
 	case A_EVENTS:
 		return events(s, a, now);
-	case A_LEAKSPEED:
-		return alert_str(s, &a->leakspeed);
-	case A_MESSAGE:
-		return alert_str(s, &a->message);
-	case A_SCENARIO:
-		return alert_str(s, &a->scenario);
-	case A_SCENARIO_HASH:
-		return alert_str(s, &a->scenario_hash);
-	case A_SCENARIO_VERSION:
-		return alert_str(s, &a->scenario_version);
 	case A_SIMULATED:
 		return get_bool(s, &a->simulated);
 	case A_SOURCE:
