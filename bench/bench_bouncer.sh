@@ -15,7 +15,8 @@
 #     listing cut at 60 s; given up after MAXS s (300));
 #     then ours restarted on its own pins (a resync of N that changes nothing);
 #  2. reaction: from `cscli decisions add --ip X` to X in the data plane (bpftool map
-#     lookup / nft get element, polled every 20 ms), REACT times (10), median:
+#     lookup / nft get element, polled every 20 ms), REACT times (10), median, and from
+#     cscli's return (the decision stored: cscli's login and POST left out):
 #     ours with its default update_frequency (200ms; at N stored, and on a small
 #     LAPI), the firewall bouncer with its default 10s (on the small LAPI:
 #     REACT_BASE decisions, 1000);
@@ -151,17 +152,19 @@ load() {
 	echo "$secs $c $(cat "$W/$side.peak") ${hp:-0} ${hc:--}" >"$W/$side.res"
 }
 
-# react SIDE PREFIX PERIOD_S: REACT adds of PREFIX.1.. , prints the sorted ms, one a line (or "timeout")
+# react SIDE PREFIX PERIOD_S: REACT adds of PREFIX.1.. , prints the ms from before cscli ran
+# and from its return (the decision stored), one add a line, sorted (or "timeout")
 react() {
-	local side=$1 pre=$2 period=$3 i ip t0 t
+	local side=$1 pre=$2 period=$3 i ip t0 t1 t
 	for i in $(seq "$REACT"); do
 		ip=$pre.$i
 		t0=$(date +%s%N)
 		cscli_add "$ip"
+		t1=$(date +%s%N)
 		t=timeout
 		for _ in $(seq 1500); do	# 30 s
 			if { [ "$side" = xdp ] && xdp_has "$ip"; } || { [ "$side" = fw ] && fw_has "$ip"; }; then
-				t=$(( ($(date +%s%N) - t0) / 1000000 )); break
+				t=$(( ($(date +%s%N) - t0) / 1000000 ))" "$(( ($(date +%s%N) - t1) / 1000000 )); break
 			fi
 			sleep 0.02
 		done
@@ -199,8 +202,8 @@ expiry() {
 	done
 	for i in $(seq "$EXPIRE"); do echo "${gone[i]}"; done | sort -n
 }
-median() { awk '{ v[NR] = $1 } END { if (NR == 0 || v[int((NR + 1) / 2)] == "timeout") print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-span() { awk 'NR == 1 { a = $1 } { b = $1 } END { print a "–" b }'; }
+median() { sort -n -k"${1:-1},${1:-1}" | awk -v c="${1:-1}" '{ v[NR] = $c } END { if (NR == 0 || v[int((NR + 1) / 2)] == "timeout") print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+span() { sort -n -k"${1:-1},${1:-1}" | awk -v c="${1:-1}" 'NR == 1 { a = $c } { b = $c } END { print a "–" b }'; }
 
 la0=$(cut -d' ' -f1-3 /proc/loadavg)
 lapi_up "$W/go.db" || exit 0
@@ -259,11 +262,14 @@ echo "| crowdsec-xdp-bouncer (nftables fallback, ours) | $nc | $([ "$ns" = - ] &
 [ $have_fw = 1 ] && echo "| crowdsec-firewall-bouncer 0.0.25 (nftables) | $fc | $([ "$fs" = - ] && echo "not reached in $MAXS s" || echo "$fs") | $(mib "$fpk") | $(mib "$fhp") (one process) |"
 echo
 echo "### reaction: \`cscli decisions add\` to the entry in the data plane, ms ($REACT adds)"
-echo "| bouncer | update_frequency | decisions stored | median | min–max |"
-echo "|---|---|---|---|---|"
-echo "| crowdsec-xdp-bouncer (ours) | 200ms (default) | $N | $(median <"$W/react-xdp-N") | $(span <"$W/react-xdp-N") |"
-echo "| crowdsec-xdp-bouncer (ours) | 200ms (default) | $REACT_BASE | $(median <"$W/react-xdp-small") | $(span <"$W/react-xdp-small") |"
-[ $have_fw = 1 ] && echo "| crowdsec-firewall-bouncer 0.0.25 | 10s (default) | $REACT_BASE | $(median <"$W/react-fw-small") | $(span <"$W/react-fw-small") |"
+echo "| bouncer | update_frequency | decisions stored | median | min–max | median from cscli's return (decision stored) | min–max |"
+echo "|---|---|---|---|---|---|---|"
+for r in "crowdsec-xdp-bouncer (ours)|200ms (default)|$N|react-xdp-N" "crowdsec-xdp-bouncer (ours)|200ms (default)|$REACT_BASE|react-xdp-small" \
+	"crowdsec-firewall-bouncer 0.0.25|10s (default)|$REACT_BASE|react-fw-small"; do
+	IFS='|' read -r who per n f <<<"$r"
+	[ -s "$W/$f" ] || continue
+	echo "| $who | $per | $n | $(median 1 <"$W/$f") | $(span 1 <"$W/$f") | $(median 2 <"$W/$f") | $(span 2 <"$W/$f") |"
+done
 echo
 echo "### expiry: a decision of 15 s, from its end to its entry gone from the data plane, ms ($EXPIRE decisions)"
 echo "| bouncer | decisions stored | median | min–max |"

@@ -39,7 +39,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lapi_lib.sh"
 INGEST_WIDE=${INGEST_WIDE:-50} STARTUP_CONC=${STARTUP_CONC:-100} EXPIRE_N=${EXPIRE_N:-1000}
 N=${N:-1000000} PEER_N=${PEER_N:-$N} PEER_IMPORT_N=${PEER_IMPORT_N:-100000} WINDOW=${WINDOW:-20} CONNS=${CONNS:-100} KEYS_N=${KEYS_N:-100}
-OPORT=${OPORT:-28701} PPORT=${PPORT:-28711}
+# ports of this run (other sessions' benchmarks may run beside it): each in use is refused
+OPORT=${OPORT:-$((30000 + $$ % 500 * 4))}
+PPORT=${PPORT:-$((OPORT + 2))}
+port_free() { ! bash -c "echo >/dev/tcp/127.0.0.1/$1" 2>/dev/null || { echo "(port $1 in use: set OPORT/PPORT)"; return 1; }; }
 PEERS=$SHARED_DIR/bench/peers
 for c in wrk sqlite3 curl jq; do command -v $c >/dev/null || { echo "bench_lapi: $c missing (make test-deps)"; exit 0; }; done
 W=$(mktemp -d /tmp/bench-lapi.XXXXXX)
@@ -82,6 +85,7 @@ run_side() {	# run_side ours|peer PORT CMD...
 	local side=$1 port=$2 t b n h before o batch rps non p50 p99 na0 na1 t0 t1 db conns k
 	shift 2
 	db=$W/$side/crowdsec.db; [ "$side" = peer ] && db=$P/data/crowdsec.db
+	port_free "$port" || return
 	t=$(date +%s.%N)
 	"$@" >"$W/$side.log" 2>&1 &
 	LP=$!
@@ -222,12 +226,14 @@ expiry() {
 import_side() {
 	local side=$1 count=$2 d=$W/imp-$1 port t key cli
 	mkdir -p "$d/data"
+	port=$((OPORT + 1)); [ "$side" = ours ] || port=$((PPORT + 1))
+	port_free "$port" || return
 	if [ "$side" = ours ]; then
-		port=$((OPORT + 1)); cli=("$BUILD/cscli" -c "$d/config.yaml")
+		cli=("$BUILD/cscli" -c "$d/config.yaml")
 		our_lapi_config "$d" "$port"
 		"$BUILD/crowdsec" -c "$d/config.yaml" -no-cs >"$d/lapi.log" 2>&1 &
 	else
-		port=$((PPORT + 1)); cli=(cscli -c "$d/config.yaml")
+		cli=(cscli -c "$d/config.yaml")
 		sed -e "s#$P/#$d/#g" -e "s#127.0.0.1:$PPORT#127.0.0.1:$port#" "$P/config.yaml" >"$d/config.yaml"
 		cp "$P/simulation.yaml" "$P/profiles.yaml" "$d/"; mkdir -p "$d/hub"; echo '{}' >"$d/hub/.index.json"
 		crowdsec -c "$d/config.yaml" -no-cs >"$d/lapi.log" 2>&1 &

@@ -34,12 +34,24 @@ static const struct expr_func funcs[] = {
 static struct expr_env *env;
 static struct expr_value vars[3];	/* s (string), l (list of strings), e (nil) */
 
+/* "kind:text" of *v, which it releases. Caller frees. */
+static char *kind_text(struct expr_value *v)
+{
+	char *r = NULL, *txt = expr_value_format(v);
+
+	if (asprintf(&r, "%s:%s", expr_kind_name(v->kind), txt ? txt : "?") < 0)
+		r = NULL;
+	free(txt);
+	expr_value_release(v);
+	return r;
+}
+
 /* Result as "kind:text" or "ERR:errno" / "COMPILE". Caller frees. */
 static char *run(const char *src)
 {
 	struct expr_prog *prog = NULL;
 	struct expr_value out;
-	char *r = NULL, *txt;
+	char *r = NULL;
 	int err;
 
 	if (expr_compile(env, src, &prog, NULL))
@@ -51,12 +63,7 @@ static char *run(const char *src)
 			r = NULL;
 		return r;
 	}
-	txt = expr_value_format(&out);
-	if (asprintf(&r, "%s:%s", expr_kind_name(out.kind), txt ? txt : "?") < 0)
-		r = NULL;
-	free(txt);
-	expr_value_release(&out);
-	return r;
+	return kind_text(&out);
 }
 
 static void check(const char *src, const char *want)
@@ -295,17 +302,12 @@ static char *outcome(const struct expr_prog *prog)
 {
 	struct expr_value out;
 	struct expr_error e;
-	char *r = NULL, *txt;
+	char *r = NULL;
 	int err = expr_eval(prog, vars, NULL, &out, &e);
 
 	if (err)
 		return asprintf(&r, "ERR:%d %s", err, e.msg) < 0 ? NULL : r;
-	txt = expr_value_format(&out);
-	if (asprintf(&r, "%s:%s", expr_kind_name(out.kind), txt ? txt : "?") < 0)
-		r = NULL;
-	free(txt);
-	expr_value_release(&out);
-	return r;
+	return kind_text(&out);
 }
 
 /*

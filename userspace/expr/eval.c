@@ -1863,7 +1863,7 @@ int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct 
 	for (int i = 0; i < prog->nlocals; i++)
 		vals[i] = EXPR_NIL_VALUE;
 	for (int i = 0; i < prog->nmemo; i++)
-		vals[prog->nlocals + i] = (struct expr_value){ .kind = EXPR_ANY };
+		vals[prog->nlocals + i].kind = EXPR_ANY;	/* the kind says it all: no memset */
 	for (int i = 0; i < prog->nlevels; i++)
 		frames[i] = (struct frame){ .acc = EXPR_NIL_VALUE };
 	st.locals = vals;

@@ -236,7 +236,12 @@ struct expr_vm {
 };
 
 /* The calling thread's vm (made on first use); NULL only on ENOMEM. */
-struct expr_vm *vm_current(void);
+extern __thread struct expr_vm *vm_this_thread;	/* vm.c: expr_vm_use() or the own one */
+struct expr_vm *vm_current_slow(void);
+static inline struct expr_vm *vm_current(void)
+{
+	return vm_this_thread ? vm_this_thread : vm_current_slow();	/* one evaluation per filter */
+}
 /* New reference to a compiled run-time pattern, NULL with errbuf set if invalid. */
 struct expr_regex *regex_cache_get(struct expr_vm *vm, const char *pattern, char *errbuf,
 				   size_t errsize);

@@ -25,12 +25,12 @@
 
 static pthread_key_t own_key;	/* the vm made for a thread on first use, freed at its exit */
 static pthread_once_t own_once = PTHREAD_ONCE_INIT;
-static __thread struct expr_vm *current;
+__thread struct expr_vm *vm_this_thread;
 
 static void own_free(void *vm)
 {
-	if (current == vm)
-		current = NULL;
+	if (vm_this_thread == vm)
+		vm_this_thread = NULL;
 	expr_vm_free(vm);
 }
 
@@ -89,18 +89,16 @@ void expr_vm_set_limits(struct expr_vm *vm, uint64_t max_steps, size_t max_bytes
 
 struct expr_vm *expr_vm_use(struct expr_vm *vm)
 {
-	struct expr_vm *prev = current;
+	struct expr_vm *prev = vm_this_thread;
 
-	current = vm;
+	vm_this_thread = vm;
 	return prev;
 }
 
-struct expr_vm *vm_current(void)
+struct expr_vm *vm_current_slow(void)
 {
-	struct expr_vm *vm = current;
+	struct expr_vm *vm;
 
-	if (vm)
-		return vm;
 	pthread_once(&own_once, own_key_init);
 	vm = pthread_getspecific(own_key);
 	if (!vm) {
@@ -108,7 +106,7 @@ struct expr_vm *vm_current(void)
 			return NULL;
 		pthread_setspecific(own_key, vm);
 	}
-	current = vm;
+	vm_this_thread = vm;
 	return vm;
 }
 
@@ -151,8 +149,8 @@ void expr_cleanup(void)
 	pthread_once(&own_once, own_key_init);
 	own = pthread_getspecific(own_key);
 	/* one installed with expr_vm_use() belongs to its maker */
-	if (current == own)
-		current = NULL;
+	if (vm_this_thread == own)
+		vm_this_thread = NULL;
 	pthread_setspecific(own_key, NULL);
 	expr_vm_free(own);
 }
