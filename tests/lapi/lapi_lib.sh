@@ -16,11 +16,11 @@ free_port() {
 	echo "$base"
 }
 
-# wait_http URL: up to 15 s for the server to answer (a first start on PostgreSQL
+# wait_http URL: up to 60 s for the server to answer (a first start on PostgreSQL
 # runs every migration; the CI box may be loaded)
 wait_http() {
 	local _
-	for _ in $(seq 150); do
+	for _ in $(seq 600); do
 		curl -skf "$1" >/dev/null 2>&1 && return 0
 		sleep 0.1
 	done

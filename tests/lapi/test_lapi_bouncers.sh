@@ -50,7 +50,7 @@ $CSCLI decisions add -i 198.18.0.1 -d 1h 2>/dev/null
 $CSCLI decisions add -r 2001:db8:1::/48 -d 1h 2>/dev/null
 crowdsec-custom-bouncer -c "$T/custom.yaml" >"$T/bouncer.log" 2>&1 &
 BPID=$!
-wait_for() { for _ in $(seq 60); do grep -q "$1" "$T/calls.txt" 2>/dev/null && return 0; sleep 0.25; done; return 1; }
+wait_for() { for _ in $(seq 240); do grep -q "$1" "$T/calls.txt" 2>/dev/null && return 0; sleep 0.25; done; return 1; }
 check "startup pull: add 198.18.0.1" wait_for '^add 198.18.0.1 3[0-9][0-9][0-9]$'
 check "startup pull: add v6 range" wait_for '^add 2001:db8:1::/48 '
 $CSCLI decisions add -r 198.18.1.0/24 -d 2h 2>/dev/null

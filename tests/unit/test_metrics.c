@@ -82,6 +82,30 @@ int main(void)
 	ASSERT_EQ(atomic_load(&cs_metric_get(CSM_PARSER_HITS, "/var/log/x", "file", NULL)->value),
 		  200000, "concurrent adds are not lost");
 
+	/* a thread's kept observations, flushed: the series reads as if observed one by one */
+	{
+		static const uint64_t ns[] = { 700000, 50000000, 3, 700000, 99000000000ULL };
+		struct cs_metric_series *one = cs_metric_get(CSM_PARSING_TIME, "file", "/one", NULL);
+		struct cs_metric_series *kept = cs_metric_get(CSM_PARSING_TIME, "file", "/kept", NULL);
+		struct cs_metric_hist h = { 0 };
+		bool same;
+
+		for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+			cs_metric_observe_ns(one, ns[i]);
+			cs_metric_hist_observe(&h, ns[i]);
+		}
+		ASSERT_EQ(atomic_load(&kept->value), 0, "nothing added before the flush");
+		cs_metric_hist_flush(kept, &h);
+		same = one && kept && atomic_load(&one->value) == atomic_load(&kept->value) &&
+		       atomic_load(&one->sum_ns) == atomic_load(&kept->sum_ns);
+		for (int i = 0; same && i < CS_METRICS_NBUCKETS; i++)
+			same = atomic_load(&one->bucket[i]) == atomic_load(&kept->bucket[i]);
+		ASSERT_TRUE(same && atomic_load(&kept->value) == 5, "flushed histogram = observed one");
+		ASSERT_EQ(h.n, 0, "the flush empties the kept observations");
+		cs_metric_hist_flush(kept, &h);
+		ASSERT_EQ(atomic_load(&kept->value), 5, "an empty flush adds nothing");
+	}
+
 	cs_dmetrics_reset();
 	for (int i = 0; i < CS_METRICS_MAX_SERIES + 10; i++) {
 		char l[32];

@@ -138,6 +138,7 @@ void src_metrics_flush(struct src_metrics *m)
 	if (m->nko)
 		cs_metric_add(m->ko, m->nko);
 	m->nok = m->nko = 0;
+	cs_metric_hist_flush(m->parser_time, &m->parse_time);
 }
 
 void src_metrics_clear(struct src_metrics *m)
@@ -208,7 +209,10 @@ bool agent_parse(struct cs_agent *a, struct src_metrics *m, struct cs_event *evt
 
 	m = src_metrics(m, evt);
 	err = cs_parse(a->parsers, evt, count_node, m);
-	cs_metric_observe_ns(m->parser_time, mono_ns() - t0);
+	if (m->batched)
+		cs_metric_hist_observe(&m->parse_time, mono_ns() - t0);
+	else
+		cs_metric_observe_ns(m->parser_time, mono_ns() - t0);
 	if (err || !evt->process) {
 		if (m->batched)
 			m->nko++;

@@ -6,6 +6,7 @@
 #include "acquisition/acq.h"
 #include "agent/agent.h"
 #include "bucket/bucket.h"
+#include "metrics/metrics.h"
 #include "parser/parser.h"
 
 #define NODE_SLOTS 256 /* a power of two */
@@ -30,6 +31,7 @@ struct src_metrics {
 	 */
 	bool batched;
 	uint32_t nok, nko;
+	struct cs_metric_hist parse_time;
 };
 
 struct cs_agent {

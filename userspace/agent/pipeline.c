@@ -24,6 +24,10 @@
 #define BATCH_EVENTS 256
 #define BATCH_BYTES (1u << 20)
 #define INFLIGHT_PER_WORKER 4
+/* Merged batches kept for reuse (arrays, text, the events' route arrays), and
+ * the largest text buffer one keeps. */
+#define POOL_BATCHES 16
+#define POOL_TEXT_MAX (256u << 10)
 
 /*
  * One event: a line as read (the worker makes the event, so the reading thread
@@ -95,6 +99,7 @@ struct pl_batch {
 	enum pl_kind kind;
 	struct pl_item *items;
 	size_t n, cap;
+	size_t ninit; /* items[0..ninit) hold a valid route (kept for reuse) */
 	char *text;
 	size_t tlen, tcap;
 	struct pl_src *srcs;
@@ -135,12 +140,30 @@ struct cs_pipeline {
 	bool stop;
 	struct pl_shard *shards;
 	struct pl_worker *w;
+	/*
+	 * Merged batches for the next ones: the reading thread makes batches that a
+	 * worker frees, so without this every batch, item array and route array
+	 * crossed threads through malloc (and cost the malloc locks and
+	 * consolidations of two arenas).
+	 */
+	pthread_mutex_t pool_mu;
+	struct pl_batch *pool;
+	size_t npool;
 };
 
-static struct pl_batch *batch_new(const struct cs_pipeline *pl, enum pl_kind kind)
+static struct pl_batch *batch_new(struct cs_pipeline *pl, enum pl_kind kind)
 {
-	struct pl_batch *b = calloc(1, sizeof(*b) + pl->n * sizeof(b->out[0]));
+	struct pl_batch *b;
 
+	pthread_mutex_lock(&pl->pool_mu);
+	if ((b = pl->pool)) {
+		pl->pool = b->next;
+		pl->npool--;
+		b->next = NULL;
+	}
+	pthread_mutex_unlock(&pl->pool_mu);
+	if (!b)
+		b = calloc(1, sizeof(*b) + pl->n * sizeof(b->out[0]));
 	if (b)
 		b->kind = kind;
 	return b;
@@ -215,10 +238,10 @@ static void batch_free(const struct cs_pipeline *pl, struct pl_batch *b)
 {
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < b->n; i++)
 		cs_event_free(b->items[i].evt);
+	for (size_t i = 0; i < b->ninit; i++)
 		cs_route_clear(&b->items[i].route);
-	}
 	free(b->items);
 	free(b->text);
 	for (size_t i = 0; i < b->nsrcs; i++)
@@ -240,11 +263,74 @@ static void batch_free(const struct cs_pipeline *pl, struct pl_batch *b)
 	free(b);
 }
 
+/*
+ * Empty b for its next use, keeping its arrays (its items' routes too) unless
+ * the pool is full; frees it then.
+ */
+static void batch_recycle(struct cs_pipeline *pl, struct pl_batch *b)
+{
+	bool keep;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&pl->pool_mu);
+	keep = pl->npool < POOL_BATCHES;
+	pl->npool += keep;
+	pthread_mutex_unlock(&pl->pool_mu);
+	if (!keep) {
+		batch_free(pl, b);
+		return;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		cs_event_free(b->items[i].evt);
+		b->items[i].evt = NULL;
+	}
+	b->n = 0;
+	if (b->tcap > POOL_TEXT_MAX) {
+		free(b->text);
+		b->text = NULL;
+		b->tcap = 0;
+	}
+	b->tlen = 0;
+	for (size_t i = 0; i < b->nsrcs; i++)
+		src_clear(&b->srcs[i]);
+	b->nsrcs = 0;
+	for (size_t i = 0; i < b->nheld; i++)
+		out_alerts_clear(&b->held[i].a);
+	b->nheld = 0;
+	for (unsigned int s = 0; s < pl->n; s++) {
+		struct pl_out *o = &b->out[s];
+
+		for (size_t i = 0; i < o->nal; i++)
+			out_alerts_clear(&o->al[i].a);
+		for (size_t i = 0; i < o->nre; i++)
+			cs_event_free(o->re[i].evt);
+		o->nal = o->nre = 0;
+	}
+	b->claimed = b->routed = false;
+	b->npoured = 0;
+	b->st = (struct cs_agent_stats){ 0 };
+	pthread_mutex_lock(&pl->pool_mu);
+	b->next = pl->pool;
+	pl->pool = b;
+	pthread_mutex_unlock(&pl->pool_mu);
+}
+
 static int batch_push(struct pl_batch *b, struct cs_event *evt, unsigned int depth)
 {
+	struct pl_item *it;
+	struct cs_route r = { 0 };
+
 	if (vec_reserve((void **)&b->items, &b->cap, b->n, sizeof(*b->items), 64))
 		return -ENOMEM;
-	b->items[b->n++] = (struct pl_item){ .evt = evt, .depth = depth };
+	it = &b->items[b->n];
+	if (b->n < b->ninit)
+		r = it->route; /* its arrays, from an earlier use of the batch */
+	else
+		b->ninit = b->n + 1;
+	r.n = r.klen = 0;
+	*it = (struct pl_item){ .evt = evt, .depth = depth, .route = r };
+	b->n++;
 	return 0;
 }
 
@@ -358,6 +444,7 @@ static void pour_batch(struct cs_pipeline *pl, unsigned int s, struct pl_batch *
 					 strerror(-err));
 		}
 	}
+	cs_buckets_flush_counts(bk);
 }
 
 /* The shard whose next alert (or reprocessed overflow) comes first in (item, target) order, or -1. */
@@ -484,17 +571,18 @@ static struct pl_batch *merge(struct cs_pipeline *pl, struct pl_batch *b)
 		}
 	}
 	if (rb && !rb->n) {
-		batch_free(pl, rb);
+		batch_recycle(pl, rb);
 		rb = NULL;
 	}
 	if (rb) {
 		/* the reprocessed overflows' alerts go out with these, in time order */
 		rb->claimed = rb->routed = true;
+		free(rb->held); /* empty: from an earlier use of rb */
 		rb->held = b->held;
 		rb->nheld = b->nheld;
 		rb->capheld = b->capheld;
 		b->held = NULL;
-		b->nheld = 0;
+		b->nheld = b->capheld = 0;
 	} else {
 		emit(a, b);
 	}
@@ -538,7 +626,7 @@ static void *worker_main(void *arg)
 			pthread_cond_broadcast(&pl->work);
 			pthread_cond_broadcast(&pl->room);
 			pthread_mutex_unlock(&pl->mu);
-			batch_free(pl, b);
+			batch_recycle(pl, b);
 			pthread_mutex_lock(&pl->mu);
 			continue;
 		}
@@ -581,6 +669,7 @@ int pl_new(struct cs_agent *a, unsigned int nworkers, struct cs_pipeline **out)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&pl->mu, NULL);
+	pthread_mutex_init(&pl->pool_mu, NULL);
 	pthread_cond_init(&pl->work, NULL);
 	pthread_cond_init(&pl->room, NULL);
 	for (unsigned int i = 0; i < nworkers; i++) {
@@ -706,7 +795,12 @@ void pl_free(struct cs_pipeline *pl)
 		batch_free(pl, b);
 	}
 	batch_free(pl, pl->cur);
+	while ((b = pl->pool)) {
+		pl->pool = b->next;
+		batch_free(pl, b);
+	}
 	pthread_mutex_destroy(&pl->mu);
+	pthread_mutex_destroy(&pl->pool_mu);
 	pthread_cond_destroy(&pl->work);
 	pthread_cond_destroy(&pl->room);
 	free(pl->shards);

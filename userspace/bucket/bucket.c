@@ -429,12 +429,25 @@ static struct cs_scenario *scm(struct cs_scenario *sc)
 	return sc;
 }
 
+/*
+ * Pours are counted in the scenario (one per shard) and added to the series,
+ * which every shard writes, by cs_buckets_flush_counts(): at the end of each
+ * cs_buckets_pour(), or when the pipeline has poured a batch.
+ */
+static void pour_count_flush(struct cs_scenario *sc)
+{
+	if (sc->m_pour_pending)
+		cs_metric_add(sc->m_poured, sc->m_pour_pending);
+	sc->m_pour_pending = 0;
+}
+
 static void count_pour(struct cs_scenario *sc, const struct cs_event *evt)
 {
 	const char *src = evt->line.src ? evt->line.src : "";
 	const char *mod = evt->line.module ? evt->line.module : "";
 
 	if (!sc->m_pour_src || strcmp(sc->m_pour_src, src) || strcmp(sc->m_pour_module, mod)) {
+		pour_count_flush(sc);
 		free(sc->m_pour_src);
 		free(sc->m_pour_module);
 		sc->m_pour_src = strdup(src);
@@ -448,7 +461,13 @@ static void count_pour(struct cs_scenario *sc, const struct cs_event *evt)
 		}
 		sc->m_poured = cs_metric_get(CSM_BUCKET_POURED, src, mod, sc->name);
 	}
-	cs_metric_add(sc->m_poured, 1);
+	sc->m_pour_pending++;
+}
+
+void cs_buckets_flush_counts(struct cs_buckets *b)
+{
+	for (size_t i = 0; i < b->nsc; i++)
+		pour_count_flush(b->sc[i]);
 }
 
 static void count_evicted(void)
@@ -526,6 +545,7 @@ void cs_buckets_free(struct cs_buckets *b)
 	if (!b)
 		return;
 	cs_buckets_flush(b);
+	cs_buckets_flush_counts(b);
 	free(b->tab);
 	for (size_t i = 0; i < b->npending; i++)
 		cs_event_free(b->pending[i]);
@@ -1816,6 +1836,7 @@ int cs_buckets_pour(struct cs_buckets *b, const struct cs_event *evt)
 	b->in_pour = true;
 	err = pour_pending(b, pour_one(b, evt, 0));
 	b->in_pour = false;
+	cs_buckets_flush_counts(b);
 	return err;
 }
 

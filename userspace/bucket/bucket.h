@@ -232,6 +232,11 @@ int cs_buckets_pour_target(struct cs_buckets *b, const struct cs_event *evt,
 int cs_buckets_tick(struct cs_buckets *b);
 /* Drop every instance without alert (end of a replay). */
 void cs_buckets_flush(struct cs_buckets *b);
+/*
+ * Add the pours counted by cs_buckets_pour_target() to the shared metric series
+ * (cs_buckets_pour() does it itself): once per batch, not once per pour.
+ */
+void cs_buckets_flush_counts(struct cs_buckets *b);
 
 void cs_buckets_get_stats(const struct cs_buckets *b, struct cs_bucket_stats *st);
 

@@ -72,6 +72,7 @@ struct cs_scenario {
 	struct cs_metric_series *m_created, *m_overflowed, *m_underflowed, *m_canceled, *m_live;
 	char *m_pour_src, *m_pour_module; /* labels of m_poured: pours come in runs per source */
 	struct cs_metric_series *m_poured;
+	uint32_t m_pour_pending; /* pours not yet added to m_poured (count_pour) */
 	struct cs_metric_series *m_cpu; /* time spent on it (sampled, bucket.c), set at load */
 	float bayes_prior, bayes_threshold;
 	struct cs_bayes_cond *bconds;

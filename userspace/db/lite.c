@@ -187,6 +187,7 @@ static void *checkpointer_main(void *arg)
 	struct lite_checkpointer *k = arg;
 	sqlite3 *h = NULL;
 
+	pthread_setname_np(pthread_self(), "sqlite-ckpt"); /* else its creator's name */
 	if (sqlite3_open_v2(k->path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		log_error("checkpoint: cannot open %s: %s (checkpoints stay in the commits)",

@@ -78,6 +78,16 @@ static inline void cs_metric_set(struct cs_metric_series *s, int64_t v)
 
 /* Histogram observation, in nanoseconds. */
 void cs_metric_observe_ns(struct cs_metric_series *s, uint64_t ns);
+/*
+ * Observations kept by one thread and added to a histogram series in one step:
+ * a series every worker writes on every line bounces between the cores.
+ */
+struct cs_metric_hist {
+	uint64_t bucket[CS_METRICS_NBUCKETS], sum_ns, n;
+};
+void cs_metric_hist_observe(struct cs_metric_hist *h, uint64_t ns);
+/* Adds h to s (NULL: dropped) and empties h. */
+void cs_metric_hist_flush(struct cs_metric_series *s, struct cs_metric_hist *h);
 
 /* Append the registry in Prometheus text format (families with no series are
  * left out, as client_golang does). */

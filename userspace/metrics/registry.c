@@ -164,6 +164,32 @@ out:
 	return s;
 }
 
+void cs_metric_hist_observe(struct cs_metric_hist *h, uint64_t ns)
+{
+	double sec = (double)ns / 1e9;
+
+	for (int i = 0; i < CS_METRICS_NBUCKETS; i++)
+		if (sec <= bounds[i]) {
+			h->bucket[i]++;
+			break;
+		}
+	h->sum_ns += ns;
+	h->n++;
+}
+
+void cs_metric_hist_flush(struct cs_metric_series *s, struct cs_metric_hist *h)
+{
+	if (s && h->n) {
+		for (int i = 0; i < CS_METRICS_NBUCKETS; i++)
+			if (h->bucket[i])
+				atomic_fetch_add_explicit(&s->bucket[i], h->bucket[i],
+							  memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->sum_ns, h->sum_ns, memory_order_relaxed);
+		atomic_fetch_add_explicit(&s->value, (int64_t)h->n, memory_order_relaxed);
+	}
+	memset(h, 0, sizeof(*h));
+}
+
 void cs_metric_observe_ns(struct cs_metric_series *s, uint64_t ns)
 {
 	double sec = (double)ns / 1e9;
