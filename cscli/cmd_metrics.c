@@ -5,7 +5,6 @@
  * sections. The samples are folded into one JSON document keyed by section
  * name (what -o json prints, -o raw as YAML); the human tables are drawn from it.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -17,6 +16,7 @@
 #include "common/vec.h"
 #include "cscli/cscli.h"
 #include "cscli/metrics_bouncers.h"
+#include "hub/hub.h"
 
 #define METRICS_BODY_MAX (32u << 20)
 #define MAX_LABELS 8
@@ -61,42 +61,6 @@ static const struct section {
 	{ "bouncers", "Bouncer Metrics", "Network traffic blocked by bouncers.", -1, { NULL }, { NULL } },
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
-
-static size_t on_body(char *p, size_t sz, size_t n, void *arg)
-{
-	struct sbuf *sb = arg;
-
-	sb_putn(sb, p, sz * n);
-	return sb->err ? 0 : sz * n;
-}
-
-static char *fetch(const char *url, char *err, size_t errlen)
-{
-	struct sbuf sb = { .max = METRICS_BODY_MAX };
-	CURL *h = curl_easy_init();
-	long status = 0;
-	CURLcode rc;
-
-	if (!h) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &sb);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	rc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(h);
-	if (rc != CURLE_OK || status != 200) {
-		snprintf(err, errlen, "while fetching metrics from %s: %s", url,
-			 rc != CURLE_OK ? curl_easy_strerror(rc) : "unexpected HTTP status");
-		sb_free(&sb);
-		return NULL;
-	}
-	return sb_take(&sb, NULL);
-}
 
 static void sample_clear(struct sample *s)
 {
@@ -390,6 +354,7 @@ static const char *url_opt(int argc, char **argv, int *first)
 static int prometheus_doc(struct cli *c, const char *url_arg, json_t **doc)
 {
 	char url[512], err[1024], *body;
+	size_t len;
 
 	if (url_arg)
 		snprintf(url, sizeof(url), "%s", url_arg);
@@ -400,9 +365,8 @@ static int prometheus_doc(struct cli *c, const char *url_arg, json_t **doc)
 		snprintf(url, sizeof(url), "http://%s:%d/metrics",
 			 c->cfg.prometheus_addr ? c->cfg.prometheus_addr : "127.0.0.1",
 			 c->cfg.prometheus_port);
-	body = fetch(url, err, sizeof(err));
-	if (!body) {
-		cli_fatal("%s", err);
+	if (hub_http_get(url, METRICS_BODY_MAX, &body, &len, err, sizeof(err))) {
+		cli_fatal("while fetching metrics: %s", err);
 		return EXIT_FATAL;
 	}
 	*doc = parse_page(body);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "common/log.h"
+#include "common/vec.h"
 #include "expr/expr_int.h"
 
 enum data_type { DATA_STRING, DATA_REGEXP, DATA_MAP };
@@ -32,10 +33,10 @@ struct data_file {
 	enum data_type type;
 	struct expr_value lines;	/* array of strings (all types keep it) */
 	struct expr_regex **res;
-	size_t nres;
+	size_t nres, rescap;
 	struct multire *any;	/* all of res at once */
 	struct map_row *rows;
-	size_t nrows;
+	size_t nrows, rowscap;
 	struct data_file *next;
 };
 
@@ -118,7 +119,7 @@ static int add_map_row(struct data_file *f, const char *line, size_t lineno)
 	json_error_t jerr;
 	json_t *j = json_loads(line, 0, &jerr);
 	const char *pattern, *tag, *type;
-	struct map_row *rows, *r;
+	struct map_row *r;
 	char msg[128];
 	int err = -EINVAL;
 
@@ -128,13 +129,11 @@ static int add_map_row(struct data_file *f, const char *line, size_t lineno)
 			  lineno);
 		goto out;
 	}
-	rows = realloc(f->rows, (f->nrows + 1) * sizeof(*rows));
-	if (!rows) {
+	if (vec_reserve((void **)&f->rows, &f->rowscap, f->nrows, sizeof(*f->rows), 16)) {
 		err = -ENOMEM;
 		goto out;
 	}
-	f->rows = rows;
-	r = &rows[f->nrows];
+	r = &f->rows[f->nrows];
 	memset(r, 0, sizeof(*r));
 	if (!strcmp(type, "equals"))
 		r->type = ROW_EQUALS;
@@ -185,14 +184,11 @@ static int load_lines(struct data_file *f, FILE *fp)
 		if (!err)
 			err = expr_array_push_take(&f->lines, v);
 		if (!err && f->type == DATA_REGEXP) {
-			struct expr_regex **res = realloc(f->res, (f->nres + 1) * sizeof(*res));
-
-			if (!res) {
+			if (vec_reserve((void **)&f->res, &f->rescap, f->nres, sizeof(*f->res), 16)) {
 				err = -ENOMEM;
 				break;
 			}
-			f->res = res;
-			if (expr_regex_compile(line, &res[f->nres], msg, sizeof(msg))) {
+			if (expr_regex_compile(line, &f->res[f->nres], msg, sizeof(msg))) {
 				log_error("data file %s line %zu: invalid regex: %s", f->name,
 					  lineno, msg);
 				err = -EINVAL;

@@ -16,7 +16,7 @@ struct arg {
 	enum arg_kind k;
 	char *s;       /* A_STR value, A_VAR name ("$x"), A_FUNC name */
 	char **fields; /* A_FIELD, A_VAR, A_PIPE: the path after it */
-	size_t nfields;
+	size_t nfields, fieldscap;
 	long long i;
 	double r;
 	bool b;
@@ -25,7 +25,7 @@ struct arg {
 
 struct cmd {
 	struct arg *args;
-	size_t n;
+	size_t n, cap;
 };
 
 struct pipe {
@@ -33,7 +33,7 @@ struct pipe {
 	int ndecl;
 	bool assign; /* "=" rather than ":=" */
 	struct cmd *cmds;
-	size_t n;
+	size_t n, cap;
 };
 
 enum node_kind { N_TEXT, N_ACTION, N_IF, N_RANGE, N_WITH };

@@ -200,13 +200,10 @@ static int field_chain(struct parser *p, struct arg *a)
 	while (p->src[p->pos] == '.' && (isalpha((unsigned char)p->src[p->pos + 1]) ||
 					 p->src[p->pos + 1] == '_')) {
 		struct tok t;
-		char **nf;
 
 		lex(p, &t);
-		nf = realloc(a->fields, (a->nfields + 1) * sizeof(*nf));
-		if (!nf)
+		if (vec_reserve((void **)&a->fields, &a->fieldscap, a->nfields, sizeof(*a->fields), 4))
 			return -ENOMEM;
-		a->fields = nf;
 		if (!(a->fields[a->nfields] = strndup(t.s + 1, t.n - 1)))
 			return -ENOMEM;
 		a->nfields++;
@@ -254,8 +251,8 @@ static int parse_operand(struct parser *p, struct tok *t, struct arg *a)
 		return 0;
 	case T_FIELD:
 		a->k = A_FIELD;
-		a->fields = malloc(sizeof(*a->fields));
-		if (!a->fields || !(a->fields[0] = strndup(t->s + 1, t->n - 1)))
+		if (vec_reserve((void **)&a->fields, &a->fieldscap, 0, sizeof(*a->fields), 4) ||
+		    !(a->fields[0] = strndup(t->s + 1, t->n - 1)))
 			return -ENOMEM;
 		a->nfields = 1;
 		return field_chain(p, a);
@@ -353,16 +350,12 @@ static struct pipe *parse_pipe(struct parser *p, bool in_parens)
 		}
 	}
 	for (;;) {
-		struct cmd *nc = realloc(pp->cmds, (pp->n + 1) * sizeof(*nc));
-
-		if (!nc)
+		if (vec_reserve((void **)&pp->cmds, &pp->cap, pp->n, sizeof(*pp->cmds), 4))
 			goto fail;
-		pp->cmds = nc;
-		memset(&pp->cmds[pp->n], 0, sizeof(*nc));
+		memset(&pp->cmds[pp->n], 0, sizeof(*pp->cmds));
 		pp->n++;
 		for (;;) {
 			struct cmd *c = &pp->cmds[pp->n - 1];
-			struct arg *na;
 
 			peek(p, &t);
 			if (t.k == T_BAR || t.k == T_END_ACTION || t.k == T_RP)
@@ -375,10 +368,8 @@ static struct pipe *parse_pipe(struct parser *p, bool in_parens)
 				goto fail;
 			}
 			lex(p, &t);
-			na = realloc(c->args, (c->n + 1) * sizeof(*na));
-			if (!na)
+			if (vec_reserve((void **)&c->args, &c->cap, c->n, sizeof(*c->args), 4))
 				goto fail;
-			c->args = na;
 			if (parse_operand(p, &t, &c->args[c->n])) {
 				arg_clear(&c->args[c->n]);
 				goto fail;

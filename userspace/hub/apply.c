@@ -20,6 +20,7 @@
 
 #include "common/readfile.h"
 #include "common/strv.h"
+#include "common/vec.h"
 #include "common/yamljson.h"
 #include "hub/hub.h"
 #include "hub/hub_int.h"
@@ -44,11 +45,11 @@ struct undo {
 struct run {
 	struct hub_plan *p;
 	struct staged *st;
-	size_t nst;
+	size_t nst, stcap;
 	struct undo *undo;
-	size_t nundo;
+	size_t nundo, undocap;
 	char **backups; /* removed once the commit succeeded */
-	size_t nbackups;
+	size_t nbackups, backupscap;
 	char **dirs; /* created by this run, removed again if it fails */
 	size_t ndirs;
 	bool changed;
@@ -116,7 +117,6 @@ static bool staged_has(const struct run *r, const char *final)
 static FILE *stage_open(struct run *r, const char *final, char **tmp_out)
 {
 	char dir[PATH_MAX], *slash, *tmp = NULL;
-	struct staged *n;
 	FILE *f;
 	int fd, rc;
 
@@ -146,18 +146,15 @@ static FILE *stage_open(struct run *r, const char *final, char **tmp_out)
 		free(tmp);
 		return NULL;
 	}
-	n = realloc(r->st, (r->nst + 1) * sizeof(*n));
-	if (!n || !(n[r->nst].final = strdup(final))) {
-		if (n)
-			r->st = n;
+	if (vec_reserve((void **)&r->st, &r->stcap, r->nst, sizeof(*r->st), 8) ||
+	    !(r->st[r->nst].final = strdup(final))) {
 		fclose(f);
 		unlink(tmp);
 		free(tmp);
 		snprintf(r->err, r->errlen, "out of memory");
 		return NULL;
 	}
-	r->st = n;
-	n[r->nst].tmp = tmp;
+	r->st[r->nst].tmp = tmp;
 	r->nst++;
 	*tmp_out = tmp;
 	return f;
@@ -312,11 +309,11 @@ static int stage_item(struct run *r, const struct hub_cmd *c)
 
 static int undo_add(struct run *r, enum undo_kind k, const char *a, const char *b)
 {
-	struct undo *n = realloc(r->undo, (r->nundo + 1) * sizeof(*n));
+	struct undo *n;
 
-	if (!n)
+	if (vec_reserve((void **)&r->undo, &r->undocap, r->nundo, sizeof(*r->undo), 8))
 		return -ENOMEM;
-	r->undo = n;
+	n = r->undo;
 	n[r->nundo] = (struct undo){ k, strdup(a), b ? strdup(b) : NULL };
 	if (!n[r->nundo].a || (b && !n[r->nundo].b)) {
 		free(n[r->nundo].a);
@@ -356,17 +353,16 @@ static void rollback(struct run *r)
 static int move_aside(struct run *r, const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	char *backup = NULL, **nb;
+	char *backup = NULL;
 	int rc;
 
 	if (asprintf(&backup, "%.*s/.%s.cscli-old", (int)(slash - path), path, slash + 1) < 0)
 		return -ENOMEM;
-	nb = realloc(r->backups, (r->nbackups + 1) * sizeof(*nb));
-	if (!nb) {
+	if (vec_reserve((void **)&r->backups, &r->backupscap, r->nbackups, sizeof(*r->backups),
+			8)) {
 		free(backup);
 		return -ENOMEM;
 	}
-	r->backups = nb;
 	if (rename(path, backup)) {
 		rc = -errno;
 		free(backup);
@@ -379,7 +375,7 @@ static int move_aside(struct run *r, const char *path)
 		free(backup);
 		return rc;
 	}
-	nb[r->nbackups++] = backup;
+	r->backups[r->nbackups++] = backup;
 	return 0;
 }
 

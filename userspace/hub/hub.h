@@ -174,7 +174,7 @@ void hub_plan_describe(const struct hub_plan *p, bool verbose, FILE *f);
  */
 int hub_plan_execute(struct hub_plan *p, bool *reload_needed, char *err, size_t errlen);
 
-/* ---- HTTP (libcurl), bounded; used by the plan and by hub update ---- */
+/* ---- HTTP (libcurl), bounded: cscli's one GET (the plan, hub update, cscli metrics) ---- */
 /* GET url into a malloc'ed buffer (NUL-terminated, *len without it). */
 int hub_http_get(const char *url, size_t max, char **body, size_t *len, char *err, size_t errlen);
 /* GET url into an open file. */
