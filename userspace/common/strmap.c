@@ -142,8 +142,7 @@ const struct strmap_key *strmap_key_intern(const char *name)
 	if (!nk)
 		goto out;
 	memcpy(nk + 1, name, len + 1);
-	*nk = (struct strmap_key){ .name = (const char *)(nk + 1), .len = len, .hash = h,
-				   .id = nkeys + 1 };
+	*nk = (struct strmap_key){ .name = (const char *)(nk + 1), .len = len, .hash = h };
 	for (s = h % KEY_SLOTS; key_slots[s]; s = (s + 1) % KEY_SLOTS)
 		;
 	__atomic_store_n(&key_slots[s], nk, __ATOMIC_RELEASE);

@@ -18,11 +18,11 @@ struct strmap;
 
 /*
  * A key name known when the configuration loads (a grok capture, a static's
- * target, evt.Meta.x in an expression), interned once per process: maps find
- * the entries of such keys by the key's small id (an array index, no hash, no
- * string compare). Any other name (a JSON key, a name built at run time) goes
- * through the seeded hash as before; the two ways always agree, whichever was
- * used to set an entry. Keys live as long as the process.
+ * target, evt.Meta.x in an expression), interned once per process: its hash
+ * is computed once, and maps tell its entries apart by the key's pointer, not
+ * by comparing text. Any other name (a JSON key, a name built at run time) is
+ * hashed and compared as text; both ways meet in one index and always agree,
+ * whichever was used to set an entry. Keys live as long as the process.
  * strmap_key_intern: the key of name (the same pointer for the same name), or
  * NULL when there is no room (STRMAP_KEYS_MAX names, or ENOMEM): then use the
  * name-based calls.
@@ -31,7 +31,6 @@ struct strmap_key {
 	const char *name;
 	size_t len;
 	uint32_t hash;
-	uint32_t id;	/* > 0 */
 };
 
 #define STRMAP_KEYS_MAX 4096
