@@ -234,22 +234,20 @@ static void out_alerts_clear(struct pl_out_alerts *oa)
 	*oa = (struct pl_out_alerts){ 0 };
 }
 
-static void batch_free(const struct cs_pipeline *pl, struct pl_batch *b)
+/* Drop what b holds (events, sources, alerts), keeping its arrays. */
+static void batch_empty(const struct cs_pipeline *pl, struct pl_batch *b)
 {
-	if (!b)
-		return;
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++) {
 		cs_event_free(b->items[i].evt);
-	for (size_t i = 0; i < b->ninit; i++)
-		cs_route_clear(&b->items[i].route);
-	free(b->items);
-	free(b->text);
+		b->items[i].evt = NULL;
+	}
+	b->n = b->tlen = 0;
 	for (size_t i = 0; i < b->nsrcs; i++)
 		src_clear(&b->srcs[i]);
-	free(b->srcs);
+	b->nsrcs = 0;
 	for (size_t i = 0; i < b->nheld; i++)
 		out_alerts_clear(&b->held[i].a);
-	free(b->held);
+	b->nheld = 0;
 	for (unsigned int s = 0; s < pl->n; s++) {
 		struct pl_out *o = &b->out[s];
 
@@ -257,8 +255,24 @@ static void batch_free(const struct cs_pipeline *pl, struct pl_batch *b)
 			out_alerts_clear(&o->al[i].a);
 		for (size_t i = 0; i < o->nre; i++)
 			cs_event_free(o->re[i].evt);
-		free(o->al);
-		free(o->re);
+		o->nal = o->nre = 0;
+	}
+}
+
+static void batch_free(const struct cs_pipeline *pl, struct pl_batch *b)
+{
+	if (!b)
+		return;
+	batch_empty(pl, b);
+	for (size_t i = 0; i < b->ninit; i++)
+		cs_route_clear(&b->items[i].route);
+	free(b->items);
+	free(b->text);
+	free(b->srcs);
+	free(b->held);
+	for (unsigned int s = 0; s < pl->n; s++) {
+		free(b->out[s].al);
+		free(b->out[s].re);
 	}
 	free(b);
 }
@@ -281,31 +295,11 @@ static void batch_recycle(struct cs_pipeline *pl, struct pl_batch *b)
 		batch_free(pl, b);
 		return;
 	}
-	for (size_t i = 0; i < b->n; i++) {
-		cs_event_free(b->items[i].evt);
-		b->items[i].evt = NULL;
-	}
-	b->n = 0;
+	batch_empty(pl, b);
 	if (b->tcap > POOL_TEXT_MAX) {
 		free(b->text);
 		b->text = NULL;
 		b->tcap = 0;
-	}
-	b->tlen = 0;
-	for (size_t i = 0; i < b->nsrcs; i++)
-		src_clear(&b->srcs[i]);
-	b->nsrcs = 0;
-	for (size_t i = 0; i < b->nheld; i++)
-		out_alerts_clear(&b->held[i].a);
-	b->nheld = 0;
-	for (unsigned int s = 0; s < pl->n; s++) {
-		struct pl_out *o = &b->out[s];
-
-		for (size_t i = 0; i < o->nal; i++)
-			out_alerts_clear(&o->al[i].a);
-		for (size_t i = 0; i < o->nre; i++)
-			cs_event_free(o->re[i].evt);
-		o->nal = o->nre = 0;
 	}
 	b->claimed = b->routed = false;
 	b->npoured = 0;
