@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/strbuf.h"
 #include "common/strmap.h"
+#include "common/vec.h"
 #include "common/yamljson.h"
 #include "cscli/cscli.h"
 #include "cscli/patterns_embed.h"
@@ -37,7 +38,7 @@ struct node_result {
 
 struct line_result {
 	struct node_result *v;
-	size_t n;
+	size_t n, cap;
 };
 
 struct explain {
@@ -48,12 +49,11 @@ static int observe(const char *stage, const char *node, const struct cs_event *e
 		   bool success, void *arg)
 {
 	struct line_result *lr = arg;
-	struct node_result *n = realloc(lr->v, (lr->n + 1) * sizeof(*n));
+	struct node_result *n;
 
-	if (!n)
+	if (vec_reserve((void **)&lr->v, &lr->cap, lr->n, sizeof(*lr->v), 16))
 		return -ENOMEM;
-	lr->v = n;
-	n = &n[lr->n];
+	n = &lr->v[lr->n];
 	memset(n, 0, sizeof(*n));
 	n->stage = strdup(stage);
 	n->node = strdup(node && *node ? node : "?");

@@ -120,7 +120,7 @@ struct acq_source_cfg {
 
 struct acq_config {
 	struct acq_source_cfg *srcs;
-	size_t nsrcs;
+	size_t nsrcs, srcscap;
 };
 
 /*

@@ -17,6 +17,7 @@
 #include "common/readfile.h"
 #include "common/record.h"
 #include "common/strv.h"
+#include "common/vec.h"
 #include "common/ywalk.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -338,7 +339,7 @@ void acq_config_free(struct acq_config *cfg)
 		acq_source_cfg_fini(&cfg->srcs[i]);
 	free(cfg->srcs);
 	cfg->srcs = NULL;
-	cfg->nsrcs = 0;
+	cfg->nsrcs = cfg->srcscap = 0;
 }
 
 const char *acq_label_get(const struct acq_label *labels, size_t n, const char *key)
@@ -351,12 +352,9 @@ const char *acq_label_get(const struct acq_label *labels, size_t n, const char *
 
 static int cfg_append(struct acq_config *cfg, struct acq_source_cfg *sc)
 {
-	struct acq_source_cfg *v = realloc(cfg->srcs, (cfg->nsrcs + 1) * sizeof(*v));
-
-	if (!v)
+	if (vec_reserve((void **)&cfg->srcs, &cfg->srcscap, cfg->nsrcs, sizeof(*cfg->srcs), 8))
 		return -ENOMEM;
-	cfg->srcs = v;
-	v[cfg->nsrcs++] = *sc; /* moved: the caller forgets sc */
+	cfg->srcs[cfg->nsrcs++] = *sc; /* moved: the caller forgets sc */
 	memset(sc, 0, sizeof(*sc));
 	return 0;
 }
