@@ -400,7 +400,7 @@ static int scan_root(struct hub *h, const char *root, bool inhub, const char *hu
 
 /* Every member (direct or not) of a collection's installed version; -ELOOP on a cycle. */
 static int descendants(struct hub *h, struct hub_item *root, struct hub_item *it,
-		       struct hub_item ***out, size_t *n, int depth)
+		       struct hub_item ***out, size_t *n, size_t *cap, int depth)
 {
 	struct hub_item *subs[512];
 	json_t *deps;
@@ -420,13 +420,10 @@ static int descendants(struct hub *h, struct hub_item *root, struct hub_item *it
 			seen |= (*out)[j] == subs[i];
 		if (seen)
 			continue;
-		struct hub_item **nv = realloc(*out, (*n + 1) * sizeof(*nv));
-
-		if (!nv)
+		if (vec_reserve((void **)out, cap, *n, sizeof(**out), 16))
 			return -ENOMEM;
-		*out = nv;
-		nv[(*n)++] = subs[i];
-		int rc = descendants(h, root, subs[i], out, n, depth + 1);
+		(*out)[(*n)++] = subs[i];
+		int rc = descendants(h, root, subs[i], out, n, cap, depth + 1);
 
 		if (rc)
 			return rc;
@@ -436,9 +433,11 @@ static int descendants(struct hub *h, struct hub_item *root, struct hub_item *it
 
 int hub_descendants(struct hub *h, struct hub_item *it, struct hub_item ***out, size_t *n)
 {
+	size_t cap = 0;
+
 	*out = NULL;
 	*n = 0;
-	return descendants(h, it, it, out, n, 0);
+	return descendants(h, it, it, out, n, &cap, 0);
 }
 
 static int version_status(const struct hub_item *it)

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/readfile.h"
 #include "common/strv.h"
+#include "common/vec.h"
 #include "common/yamljson.h"
 #include "notify/notify_int.h"
 
@@ -142,8 +143,6 @@ static int load_file(struct cs_notify *n, const char *path, char *err, size_t er
 	if (!docs)
 		return -EINVAL;
 	json_array_foreach(docs, i, doc) {
-		struct notification *nv;
-
 		if (json_is_null(doc))
 			continue;
 		if (!json_is_object(doc)) {
@@ -151,13 +150,11 @@ static int load_file(struct cs_notify *n, const char *path, char *err, size_t er
 			ret = -EINVAL;
 			break;
 		}
-		nv = realloc(n->v, (n->n + 1) * sizeof(*nv));
-		if (!nv) {
+		if (vec_reserve((void **)&n->v, &n->cap, n->n, sizeof(*n->v), 4)) {
 			ret = -ENOMEM;
 			break;
 		}
-		n->v = nv;
-		memset(&n->v[n->n], 0, sizeof(*nv));
+		memset(&n->v[n->n], 0, sizeof(*n->v));
 		n->v[n->n].fd = -1;
 		ret = load_doc(doc, path, &n->v[n->n], err, errlen);
 		n->n++;

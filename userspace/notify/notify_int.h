@@ -58,7 +58,7 @@ struct notification {
 
 struct cs_notify {
 	struct notification *v;
-	size_t n;
+	size_t n, cap;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	pthread_t worker;
