@@ -181,10 +181,7 @@ static void push_bulk(struct req *r, int64_t now)
 	else if (ret)
 		reply_msg(r, 500, "out of memory");
 	else {
-		for (size_t i = 0; i < b.n; i++) {
-			free(b.v[i]->machine_id);
-			b.v[i]->machine_id = strdup(r->machine);
-		}
+		/* the store sets each alert's owner */
 		push_store(r, b.v, b.n, now); /* takes the alerts; the body they borrow stays */
 		b.v = NULL;
 		b.n = 0;
@@ -240,8 +237,6 @@ void h_alerts_push(struct req *r)
 			ret = ret ? ret : e;
 			continue;
 		}
-		free(v[n]->machine_id);
-		v[n]->machine_id = strdup(r->machine);
 		n++;
 	}
 	if (ret == -EBADMSG) {
@@ -256,7 +251,7 @@ void h_alerts_push(struct req *r)
 	}
 	json_decref(j);
 	j = NULL;
-	push_store(r, v, n, now); /* takes v */
+	push_store(r, v, n, now); /* takes v; the store sets each alert's owner */
 	v = NULL;
 	n = 0;
 out:

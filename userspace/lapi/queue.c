@@ -203,6 +203,24 @@ int lapi_store_begin(struct cs_lapi *l, struct lapi_store *st, struct cs_alert *
 			continue; /* stored already: the agent did not hear our answer */
 		st->keep[nk++] = v[i];
 	}
+	/*
+	 * Each alert carries its owner before anything reads it: profiles may test
+	 * Alert.MachineID (CrowdSec sets it first too), and the alerts are stored in a
+	 * group with other callers' alerts. The one place every push route passes.
+	 */
+	for (size_t i = 0; machine && i < nk; i++) {
+		struct cs_alert *a = st->keep[i];
+
+		if (a->machine_id && !strcmp(a->machine_id, machine))
+			continue;
+		free(a->machine_id);
+		a->machine_id = strdup(machine);
+		if (!a->machine_id) {
+			snprintf(msg, msglen, "out of memory");
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
 	if (nk)
 		lapi_allowlist_filter_all(l, st->keep, nk, now, st->drop);
 	{
@@ -234,20 +252,6 @@ int lapi_store_begin(struct cs_lapi *l, struct lapi_store *st, struct cs_alert *
 				ret = -EINVAL;
 				goto out;
 			}
-		}
-	}
-	/* stored in a group with other callers' alerts: each carries its owner */
-	for (size_t i = 0; machine && i < nk; i++) {
-		struct cs_alert *a = st->keep[i];
-
-		if (a->machine_id && !strcmp(a->machine_id, machine))
-			continue;
-		free(a->machine_id);
-		a->machine_id = strdup(machine);
-		if (!a->machine_id) {
-			snprintf(msg, msglen, "out of memory");
-			ret = -ENOMEM;
-			goto out;
 		}
 	}
 	st->nk = nk;
