@@ -827,7 +827,7 @@ static int snap_write(const struct stream_index *x, const char *path)
 	struct snap_head h;
 	char tmp[PATH_MAX];
 	FILE *f;
-	int err = 0;
+	int fd, err = 0;
 
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, SNAP_MAGIC, sizeof(h.magic));
@@ -844,10 +844,17 @@ static int snap_write(const struct stream_index *x, const char *path)
 		h.valbytes += strlen(x->groups[g].value) + 1;
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	f = fopen(tmp, "we");
-	if (!f)
+	/* the rows name IPs: owner-only from creation; a leftover .tmp keeps no wider mode */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
 		return -errno;
-	fchmod(fileno(f), 0600);
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		goto out;
+	}
 	fwrite(&h, sizeof(h), 1, f);
 	for (uint32_t i = 0; i < x->strs.n; i++)
 		fwrite(x->strs.s[i], strlen(x->strs.s[i]) + 1, 1, f);
@@ -870,6 +877,7 @@ static int snap_write(const struct stream_index *x, const char *path)
 		err = -EIO;
 	if (!err && rename(tmp, path))
 		err = -errno;
+out:
 	if (err)
 		unlink(tmp);
 	return err;
