@@ -984,22 +984,42 @@ static void put_value(void *arg, size_t i, char *s)
 	((struct stream_index *)arg)->groups[i].value = s;
 }
 
-/* The groups' and rows' links within bounds, ids increasing: the index may trust them. */
-static bool snap_links_ok(const struct stream_index *x)
+/*
+ * The groups' and rows' links exactly as row_append leaves them, ids increasing,
+ * created_sorted true to the rows: the index may trust them. Each row's next is
+ * the previous row of its group and each head its group's last row, so every
+ * chain visits its own rows once, in decreasing order: a corrupt chain would make
+ * group_winner loop under the index lock. One pass; -EINVAL when anything differs.
+ */
+static int snap_links_check(const struct stream_index *x, uint8_t created_sorted)
 {
-	for (size_t g = 0; g < x->ngroups; g++)
-		if (x->groups[g].type >= x->strs.n || x->groups[g].scope > SCOPE_RANGE ||
-		    (x->groups[g].head != NIL && x->groups[g].head >= x->nrows))
-			return false;
-	for (size_t r = 0; r < x->nrows; r++) {
+	uint32_t *last = malloc((x->ngroups + 1) * sizeof(*last));
+	int err = 0;
+
+	if (!last)
+		return -ENOMEM;
+	memset(last, 0xff, (x->ngroups + 1) * sizeof(*last)); /* NIL */
+	if (created_sorted > 1)
+		err = -EINVAL;
+	for (size_t g = 0; !err && g < x->ngroups; g++)
+		if (x->groups[g].type >= x->strs.n || x->groups[g].scope > SCOPE_RANGE)
+			err = -EINVAL;
+	for (size_t r = 0; !err && r < x->nrows; r++) {
 		const struct srow *w = &x->rows[r];
 
-		if (w->group >= x->ngroups || (w->next != NIL && w->next >= x->nrows) ||
+		if (w->group >= x->ngroups || w->next != last[w->group] ||
 		    w->scenario >= x->strs.n || w->origin >= x->strs.n ||
-		    (r && w->id <= x->rows[r - 1].id))
-			return false;
+		    (r && w->id <= x->rows[r - 1].id) ||
+		    (created_sorted && r && w->created_at < x->rows[r - 1].created_at))
+			err = -EINVAL;
+		else
+			last[w->group] = (uint32_t)r;
 	}
-	return true;
+	for (size_t g = 0; !err && g < x->ngroups; g++)
+		if (x->groups[g].head != last[g])
+			err = -EINVAL;
+	free(last);
+	return err;
 }
 
 static int snap_hash_groups(struct stream_index *x)
@@ -1116,8 +1136,10 @@ static int snap_load(struct stream_index *x, struct cs_db *scan, const char *pat
 		x->ngroups = h.ngroups;
 		x->nrows = h.nrows;
 		x->created_sorted = h.created_sorted;
-		err = snap_links_ok(x) ? snap_hash_groups(x) : -EINVAL;
+		err = snap_links_check(x, h.created_sorted);
 	}
+	if (!err)
+		err = snap_hash_groups(x);
 	for (size_t r = 0; !err && r < x->nrows; r++)
 		err = bucket_add(x, x->rows[r].until, (uint32_t)r);
 	if (!err)
