@@ -209,7 +209,7 @@ int main(void)
 		return 1;
 	ret = t_lapi_config(&cfg, dir);
 	if (!ret)
-		ret = t_lapi_start(&cfg, 18200, 100, &l, &port);
+		ret = t_lapi_start(&cfg, 17200, 100, &l, &port);
 	if (!ASSERT_OK(ret, "start"))
 		goto out;
 	db = cs_lapi_db(l);
