@@ -258,16 +258,21 @@ MAKEFLAGS += -j$(shell nproc)
 endif
 endif
 
-# (MAKEFLAGS emptied: a make a test runs gets no jobserver it cannot reach)
-test: test-deps all
+# The packages first, then the build: as two prerequisites, a parallel make would
+# compile while apt-get is still installing the headers. (MAKEFLAGS emptied: a make
+# a test runs gets no jobserver it cannot reach.)
+test: test-deps
+	$(Q)$(MAKE) all
 	$(Q)MAKEFLAGS= BUILD=$(abspath $(BUILD)) TEST_JOBS=$(TEST_JOBS) tests/run.sh $(TEST_ORDER)
 
-bench: test-deps all
+bench: test-deps
+	$(Q)$(MAKE) all
 	$(Q)BUILD=$(abspath $(BUILD)) bench/run.sh
 
 # The main job: crowdsec (detector + LAPI) and the XDP bouncer on the default
 # interface (RUN_IFACE=... to choose), in the foreground. config/run.sh says more.
-run: deps all
+run: deps
+	$(Q)$(MAKE) all
 	$(Q)BUILD=$(abspath $(BUILD)) config/run.sh
 
 deps:

@@ -26,6 +26,11 @@ stop_all() {
 	local p
 	for p in "${!idx_of[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	wait
+	# what the interrupted tests printed so far: a CI timeout shows where they hung
+	for p in "${!idx_of[@]}"; do
+		echo "=== ${tests[${idx_of[$p]}]} (interrupted)"
+		cat "$out/${idx_of[$p]}" 2>/dev/null
+	done
 	rm -rf "$out"
 	exit 130
 }

@@ -116,11 +116,20 @@ check "linux: whitelist data" cmp -s "$D/data/cloudflare_ips.txt" "$HUB/data/clo
 
 # ---- one cscli at a time ------------------------------------------------------------------------
 if command -v flock >/dev/null; then
-	flock "$D/hub/.cscli.lock" sleep 1 & lk=$!
-	for _ in $(seq 50); do flock -n "$D/hub/.cscli.lock" true 2>/dev/null || break; sleep 0.02; done
-	out=$(cs collections list 2>&1); rc=$?
-	wait $lk
-	check "a second cscli waits for the hub lock, then works" sh -c '[ $0 -eq 0 ] && grep -q "waiting"' $rc <<<"$out"
+	# held until released below, whatever the machine's load; cscli must not
+	# inherit fd 9, or closing ours would not release the lock
+	exec 9>"$D/hub/.cscli.lock"
+	flock 9
+	cs collections list >"$T/locked.out" 2>&1 9>&- &
+	lk=$!
+	pids+=("$lk")
+	check "a second cscli says it waits for the hub lock" \
+		wait_until 30 grep -qs "another cscli is changing the hub.*waiting" "$T/locked.out"
+	check "it has not listed while the lock is held" sh -c '! grep -q crowdsecurity/nginx "$0"' "$T/locked.out"
+	exec 9>&-
+	wait "$lk"
+	check_eq "once the lock is released, it works: exit code" "$?" 0
+	check "once the lock is released, it lists the collections" grep -q "crowdsecurity/nginx" "$T/locked.out"
 fi
 
 # ---- inspect ---------------------------------------------------------------------------------

@@ -17,7 +17,7 @@
 #include "../lib/lapi_fixture.h"
 #include "../lib/test.h"
 
-static char port[8] = "18491";
+static char port[12] = "18491";
 
 #define BODY_MAX (1 << 20)
 static char body[BODY_MAX];

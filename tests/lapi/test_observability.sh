@@ -104,12 +104,27 @@ for i in $(seq 8); do
 		"$(date '+%b %e %H:%M:%S')" "$i"
 done >>"$T/auth.log"
 printf 'not a syslog line\n' >>"$T/auth.log"
+# The daemon reads, parses and pours asynchronously: scrape until one scrape
+# shows every expected value (the 9th line may still be unread when ssh-bf
+# overflows; the pours summed for the acquisition row below must be final),
+# then check each from that scrape so a failure names its value.
 M=
-for _ in $(seq 100); do
+scrape_complete() {
+	local s="source=\"$T/auth.log\"" st="source=\"$T/auth.log\",type=\"file\""
 	M=$(curl -s "http://127.0.0.1:$PPORT/metrics")
-	grep -q '^cs_bucket_overflowed_total{name="crowdsecurity/ssh-bf"} 1$' <<<"$M" && break
-	sleep 0.1
-done
+	grep -q "^cs_filesource_hits_total{$s} 9$" <<<"$M" &&
+		grep -q "^cs_parser_hits_total{$st} 9$" <<<"$M" &&
+		grep -q "^cs_parser_hits_ok_total{$st} 8$" <<<"$M" &&
+		grep -q "^cs_parser_hits_ko_total{$st} 1$" <<<"$M" &&
+		grep -q "^cs_node_hits_ok_total{$st,name=\"crowdsecurity/sshd-logs\"} 8$" <<<"$M" &&
+		grep -q '^cs_bucket_overflowed_total{name="crowdsecurity/ssh-bf"} 1$' <<<"$M" &&
+		grep -q '^cs_bucket_created_total{name="crowdsecurity/ssh-bf"} [1-9]' <<<"$M" &&
+		grep -q "^cs_bucket_poured_total{$st,name=\"crowdsecurity/ssh-bf\"} 8$" <<<"$M" &&
+		grep -q "^cs_bucket_poured_total{$st,name=\"crowdsecurity/ssh-bf_user-enum\"} 1$" <<<"$M" &&
+		grep -q "^cs_parsing_time_seconds_count{type=\"file\",$s} 9$" <<<"$M" &&
+		grep -q '^cs_scenario_cpu_seconds_total{name="crowdsecurity/ssh-bf"} [0-9.]*$' <<<"$M"
+}
+wait_until 30 scrape_complete
 check_eq "file hits by source" "$(grep "^cs_filesource_hits_total{source=\"$T/auth.log\"}" <<<"$M" | awk '{print $2}')" 9
 check_eq "parser hits by source and type" \
 	"$(grep "^cs_parser_hits_total{source=\"$T/auth.log\",type=\"file\"}" <<<"$M" | awk '{print $2}')" 9

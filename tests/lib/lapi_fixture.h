@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "lapi/lapi.h"
+#include "test.h"
 
 /* 0, or -ENOMEM (cfg is still cleared by cs_lapi_config_clear). */
 static inline int t_lapi_config(struct cs_lapi_config *cfg, const char *dir)
@@ -31,12 +32,16 @@ static inline int t_lapi_config(struct cs_lapi_config *cfg, const char *dir)
 	return cfg->db_path ? 0 : -ENOMEM;
 }
 
-/* cs_lapi_start on 127.0.0.1:first, then the next port while it is in use, count at most. */
+/*
+ * cs_lapi_start on 127.0.0.1:first (shifted by the test's lane, t_lane_port),
+ * then the next port while it is in use, count at most.
+ */
 static inline int t_lapi_start(struct cs_lapi_config *cfg, int first, int count,
 			       struct cs_lapi **out, int *port)
 {
 	int err = -EADDRINUSE;
 
+	first = t_lane_port(first);
 	for (int p = first; p < first + count && err == -EADDRINUSE; p++) {
 		free(cfg->listen_uri);
 		if (asprintf(&cfg->listen_uri, "127.0.0.1:%d", p) < 0)

@@ -24,6 +24,18 @@ const char *t_shared(const char *sub)
 	return buf;
 }
 
+int t_lane_port(int base)
+{
+	const char *lane = getenv("TEST_LANE");
+	char *end;
+	long n;
+
+	if (!lane || !*lane)
+		return base;
+	n = strtol(lane, &end, 10);
+	return *end || n < 0 || n > 9 ? base : base + 1000 * (int)n;
+}
+
 int t_write_file(const char *dir, const char *name, const char *text)
 {
 	char path[PATH_MAX];

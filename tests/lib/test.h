@@ -73,6 +73,13 @@ extern int t_pass, t_fail, t_skip;
  */
 const char *t_shared(const char *sub);
 
+/*
+ * base + 1000 * TEST_LANE, as free_port in tests/lapi/lapi_lib.sh: tests that
+ * tests/run.sh runs beside each other probe disjoint port ranges, so one never
+ * takes (or, between a stop and a restart, retakes) a port of the other's.
+ */
+int t_lane_port(int base);
+
 /* Write text to dir/name (created or truncated): 0, or -1 when it could not. */
 int t_write_file(const char *dir, const char *name, const char *text);
 

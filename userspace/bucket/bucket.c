@@ -432,7 +432,7 @@ static struct cs_scenario *scm(struct cs_scenario *sc)
 /*
  * Pours are counted in the scenario (one per shard) and added to the series,
  * which every shard writes, by cs_buckets_flush_counts(): at the end of each
- * cs_buckets_pour(), or when the pipeline has poured a batch.
+ * cs_buckets_pour(), or when the pipeline has poured a batch; and by overflow().
  */
 static void pour_count_flush(struct cs_scenario *sc)
 {
@@ -1181,6 +1181,8 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 	bool discard = false, hidden = false;
 	int err;
 
+	/* a scrape must never see an overflow before the pours that caused it */
+	pour_count_flush(sc);
 	cs_metric_add(scm(sc)->m_overflowed, 1);
 	err = bucket_mapkey(sc, bk, mapkey);
 	if (err)

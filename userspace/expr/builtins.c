@@ -288,7 +288,9 @@ int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
 	struct expr_str *r;
 	uint64_t w, m;
 
-	/* paths and user agents are ASCII: 8 bytes a step to the first change */
+	/* paths and user agents are ASCII: 8 bytes a step to the first change (the
+	 * lowest set bit is the first byte only in little-endian order) */
+	_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "case_map's word scan");
 	while (i < len) {
 		if (i + 8 <= len) {
 			memcpy(&w, p + i, 8);

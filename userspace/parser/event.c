@@ -387,11 +387,12 @@ int cs_event_set_line(struct cs_event *evt, const char *raw, size_t len, const c
 		err = cs_event_set_str(&evt->line.module, module);
 	if (!err && log_type) {
 		static const struct strmap_key *type_key;
-		const struct strmap_key *k = __atomic_load_n(&type_key, __ATOMIC_RELAXED);
+		/* acquire/release: a worker that sees the pointer sees the key it points to */
+		const struct strmap_key *k = __atomic_load_n(&type_key, __ATOMIC_ACQUIRE);
 
 		if (!k) {
 			k = strmap_key_intern("type");
-			__atomic_store_n(&type_key, k, __ATOMIC_RELAXED);
+			__atomic_store_n(&type_key, k, __ATOMIC_RELEASE);
 		}
 		err = k ? strmap_setk(evt->line.labels, k, log_type, strlen(log_type)) :
 			  strmap_set(evt->line.labels, "type", log_type);
