@@ -254,6 +254,8 @@ static void check_wal_bounded(struct cs_db *db, const char *path)
 
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	ASSERT_OK(cs_db_sqlite_synchronous(db, false), "synchronous=NORMAL, as the LAPI");
+	/* the default bound (~256 MB) would take this test minutes to reach */
+	cs_db_sqlite_wal_bound(db, 4000);
 	for (size_t c = 0; c < WAL_COMMITS; c++) {
 		struct cs_alert *v[4];
 		int64_t ids[4];

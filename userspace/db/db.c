@@ -576,6 +576,11 @@ int cs_db_sqlite_synchronous(struct cs_db *db, bool full)
 	return err ? -EIO : 0;
 }
 
+void cs_db_sqlite_wal_bound(struct cs_db *db, int frames)
+{
+	db->wal_sync_frames = frames > 0 ? frames : 0;
+}
+
 void cs_db_close(struct cs_db *db)
 {
 	if (!db)

@@ -157,6 +157,13 @@ bool cs_db_is_pg(const struct cs_db *db);
  */
 int cs_db_sqlite_synchronous(struct cs_db *db, bool full);
 /*
+ * SQLite: the WAL size, in frames, past which the committing thread checkpoints
+ * the log itself (a steady stream of commits never lets the background
+ * checkpoint restart it). Default (frames <= 0): 64,000. Call before the first
+ * commit; no-op on PostgreSQL.
+ */
+void cs_db_sqlite_wal_bound(struct cs_db *db, int frames);
+/*
  * Housekeeping every `every` ns that one LAPI does for all those sharing the
  * database: 1 when this caller is the one to run `job` now (and the next claim
  * waits `every` from now), 0 when another did within `every`, -errno. Always 1

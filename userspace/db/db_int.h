@@ -203,6 +203,7 @@ struct cs_db {
 	int64_t data_version;
 	bool have_version;
 	struct lite_checkpointer *ckpt; /* lite.c */
+	int wal_sync_frames; /* lite.c: 0 = its default; cs_db_sqlite_wal_bound() */
 	/* SQLite: a read-only connection beside conns[0], opened on first use (txn_begin_read_committed) */
 	struct db_conn side;
 	bool side_failed; /* it could not be opened: said once, not tried again (under side.lock) */
