@@ -106,9 +106,12 @@ static void test_rotation(void)
 		globfree(&g);
 	}
 	cs_notify_alert(n, "rot", json_array_get(a, 0));
+	/* the sender rotates on its own thread: the oldest goes last (after the reopen) */
 	for (int i = 0; i < 500 && !access(text, F_OK); i++)
 		usleep(10000);
 	ASSERT_TRUE(access(text, F_OK) && count(pattern) == 2, "past max_files the oldest backup goes");
+	snprintf(text, sizeof(text), "%s/rot.log", dir);
+	ASSERT_TRUE(!access(text, F_OK), "log_path is there again once the rotation is over");
 	ASSERT_STREQ(slurp("rot.log"), "", "log_path starts again empty");
 	if (!glob(pattern, 0, NULL, &g)) {
 		gzFile z = gzopen(g.gl_pathv[0], "rb");

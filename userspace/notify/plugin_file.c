@@ -179,10 +179,17 @@ static int rotate(struct notification *nt)
 		log_warn("notification %s: rotating %s: %s", nt->name, nt->log_path, strerror(-ret));
 		return ret;
 	}
-	if (nt->compress && (ret = gzip_file(backup)))
-		log_warn("notification %s: compressing %s: %s", nt->name, backup, strerror(-ret));
+	/* log_path back before the slow part: readers (tail -F) and the next alert find it */
+	ret = reopen(nt);
+	if (nt->compress) {
+		int zerr = gzip_file(backup);
+
+		if (zerr)
+			log_warn("notification %s: compressing %s: %s", nt->name, backup,
+				 strerror(-zerr));
+	}
 	prune(nt);
-	return reopen(nt);
+	return ret;
 }
 
 int notify_file_send(struct notification *nt, const char *body, size_t len)
