@@ -297,10 +297,13 @@ int cs_db_decisions_stream_each(struct cs_db *db, const struct cs_dfilter *f, bo
  * with nothing new touches no database page) and a startup answer is walked
  * from memory. Decisions must only be written through this handle.
  *
- * cs_db_stream_load() reads SQLite once (the LAPI calls it at start); until it
- * has, cs_db_stream_begin() returns -EOPNOTSUPP, and while it runs callers wait.
+ * cs_db_stream_load() fills the index once (the LAPI calls it at start): from the
+ * snapshot a clean stop saved when it still matches the database, else from
+ * SQLite; until it has, cs_db_stream_begin() returns -EOPNOTSUPP, and while it
+ * runs callers wait.
  * begin: -EOPNOTSUPP when the filter needs SQL (scenario/value/type/range
- * filters, dedup=false, scopes other than Ip/Range): use cs_db_decisions_stream_each.
+ * filters, scopes other than Ip/Range): use cs_db_decisions_stream_each.
+ * dedup=false is served from the index too (every row, not one per value).
  * Otherwise *stamp is what to record as the bouncer's last_pull (it can be a
  * little before now while a write is in flight, never after).
  * next: up to max rows through cb, the deleted list first; 1 while more remain,
