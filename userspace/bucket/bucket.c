@@ -532,12 +532,26 @@ static struct cs_bucket *lru_oldest(const struct cs_buckets *b, int which)
 	return old;
 }
 
+/* Drop the engine's reference to the compact copy made last. */
+static void last_qm_drop(struct cs_buckets *b)
+{
+	struct qmeta *qm = b->last_qm;
+
+	b->last_qm = NULL;
+	if (qm && --qm->refcnt == 0) {
+		b->qbytes -= qm->size;
+		free(qm);
+	}
+}
+
 void cs_buckets_flush(struct cs_buckets *b)
 {
 	struct cs_bucket *bk;
 
 	while (b && (bk = lru_oldest(b, LRU_ANY)))
 		bucket_remove(b, bk);
+	if (b)
+		last_qm_drop(b);
 }
 
 void cs_buckets_free(struct cs_buckets *b)
@@ -1228,7 +1242,43 @@ out:
 
 /* ---- pouring ---------------------------------------------------------------------------------------- */
 
-/* The slot for evt: compact (sharing the previous slot's qmeta when equal) or full. */
+/*
+ * The compact copy of evt (whose time text is ts), with a reference for the
+ * caller: the one made for the previous scenario of this event, else the
+ * previous slot's when equal, else a new one. NULL when it cannot be made.
+ */
+static struct qmeta *qmeta_for(struct cs_buckets *b, const struct cs_bucket *bk,
+			       const struct cs_event *evt, const char *ts)
+{
+	uint64_t mver = strmap_version(evt->meta), ever = strmap_version(evt->enriched);
+	const struct qslot *prev;
+	struct qmeta *qm;
+
+	if (b->last_qm && mver && b->last_meta_ver == mver && b->last_enr_ver == ever &&
+	    !strcmp(b->last_ts, ts)) {
+		b->last_qm->refcnt++;
+		return b->last_qm;
+	}
+	prev = bk->qlen ? q_slot(bk, bk->qlen - 1) : NULL;
+	qm = prev && !slot_full(prev) ? (struct qmeta *)prev->p : NULL;
+	if (qm && qmeta_same(qm, evt, ts))
+		qm->refcnt++;
+	else if ((qm = qmeta_new(evt, ts)))
+		b->qbytes += qm->size;
+	else
+		return NULL;
+	last_qm_drop(b);
+	if (mver) {
+		qm->refcnt++;
+		b->last_qm = qm;
+		b->last_meta_ver = mver;
+		b->last_enr_ver = ever;
+		memcpy(b->last_ts, ts, sizeof(b->last_ts));
+	}
+	return qm;
+}
+
+/* The slot for evt: compact (a shared qmeta, see qmeta_for) or full. */
 static int slot_fill(struct cs_buckets *b, struct cs_bucket *bk, const struct cs_event *evt,
 		     struct qslot *s)
 {
@@ -1237,16 +1287,9 @@ static int slot_fill(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	int err;
 
 	if (evt->type == CS_EVT_LOG && queue_compact(bk->sc) && compact_time(evt, &s->t, ts)) {
-		const struct qslot *prev = bk->qlen ? q_slot(bk, bk->qlen - 1) : NULL;
-		struct qmeta *qm = prev && !slot_full(prev) ? (struct qmeta *)prev->p : NULL;
+		struct qmeta *qm = qmeta_for(b, bk, evt, ts);
 
-		if (qm && qmeta_same(qm, evt, ts)) {
-			qm->refcnt++;
-			s->p = (uintptr_t)qm;
-			return 0;
-		}
-		if ((qm = qmeta_new(evt, ts))) {
-			b->qbytes += qm->size;
+		if (qm) {
 			s->p = (uintptr_t)qm;
 			return 0;
 		}

@@ -170,6 +170,15 @@ struct cs_buckets {
 	size_t npending, pending_cap;
 	bool in_pour;
 	struct cs_route route; /* cs_buckets_pour()'s scratch */
+	/*
+	 * The compact copy made last (struct qmeta, bucket.c), for the next
+	 * scenario the same event goes to: an sshd failure goes to four. Known by
+	 * the versions of Meta and Enriched (no other map state has them) and the
+	 * time text; one reference held.
+	 */
+	struct qmeta *last_qm;
+	uint64_t last_meta_ver, last_enr_ver;
+	char last_ts[CS_TIME_STRLEN];
 };
 
 /* scenario.c */
