@@ -220,31 +220,6 @@ static bool compact_time(const struct cs_event *evt, struct cs_time *t, char *ts
 	       !strcmp(ts, evt->marshaled_time);
 }
 
-/* A LOG event with what the compact slot kept (build_alert reads no more). */
-static int slot_event(const struct qslot *s, struct cs_event **out)
-{
-	const struct qmeta *qm = (const struct qmeta *)s->p;
-	char ts[CS_TIME_STRLEN];
-	struct cs_event *evt;
-	int err = cs_event_new(&evt);
-
-	*out = NULL;
-	if (err)
-		return err;
-	evt->time = s->t;
-	err = cs_event_format_time(evt, &s->t, ts, sizeof(ts)) ?:
-		cs_event_set_str(&evt->marshaled_time, ts);
-	for (size_t i = 0; !err && i < qm->nmeta + qm->nenr; i++)
-		err = strmap_set(i < qm->nmeta ? evt->meta : evt->enriched, qm_str(qm, 2 * i, ts),
-				 qm_str(qm, 2 * i + 1, ts));
-	if (err) {
-		cs_event_free(evt);
-		return err;
-	}
-	*out = evt;
-	return 0;
-}
-
 /* Release a slot's content; returns the bytes it was charged. */
 static size_t slot_release(struct qslot *s)
 {
@@ -841,69 +816,146 @@ static int sources_from_overflow(struct cs_buckets *b, struct cs_scenario *sc,
 	return 0;
 }
 
-static int source_from_log(struct cs_buckets *b, struct cs_scenario *sc, const struct cs_event *evt,
+/*
+ * A queued event as the alert reads it: a full event, or the copy a compact
+ * slot kept (qm) with its time text (ts, which offset 0 stands for).
+ */
+struct qview {
+	const struct cs_event *evt;
+	const struct qmeta *qm;
+	const char *ts;
+};
+
+/* evt.Meta[key] (or evt.Enriched[key]) of v, NULL when absent. */
+static const char *qview_get(const struct qview *v, bool enriched, const char *key)
+{
+	const struct qmeta *qm = v->qm;
+	size_t from = enriched ? qm->nmeta : 0, to = enriched ? qm->nmeta + qm->nenr : qm->nmeta;
+
+	for (size_t i = from; i < to; i++)
+		if (!strcmp(qm_str(qm, 2 * i, v->ts), key))
+			return qm_str(qm, 2 * i + 1, v->ts);
+	return NULL;
+}
+
+static const char *view_meta(const struct qview *v, const char *key)
+{
+	return v->evt ? strmap_get(v->evt->meta, key) : qview_get(v, false, key);
+}
+
+static const char *view_enriched(const struct qview *v, const char *key)
+{
+	return v->evt ? strmap_get(v->evt->enriched, key) : qview_get(v, true, key);
+}
+
+/*
+ * The source of a log event. A scope other than Ip or Range, and a scope
+ * expression, need the full event (such scenarios queue full copies). Sources
+ * are keyed by value and the last one wins: the events of one partition
+ * usually give the same source again, then nothing is copied.
+ */
+static int source_from_log(struct cs_buckets *b, struct cs_scenario *sc, const struct qview *ev,
 			   struct cs_ralert *ra, char **seen)
 {
-	struct cs_source *src = cs_source_new();
-	const char *ip, *v;
-	char net[CS_PREFIX_STRLEN] = "";
-	int err = -ENOMEM;
+	struct cs_source want = { .scope = sc->scope }, *src;
+	const char *v;
+	char net[CS_PREFIX_STRLEN] = "", *value = NULL;
+	int err;
 
-	if (!src)
-		return -ENOMEM;
-	src->scope = strdup(sc->scope);
-	if (!src->scope)
-		goto err;
 	if (strcmp(sc->scope, "Ip") && strcmp(sc->scope, "Range")) {
-		src->ip = strdup("");
-		src->range = strdup("");
-		err = scope_value(b, sc, evt, &src->value);
-		if (err || !src->ip || !src->range)
-			goto err;
-		return add_src(ra, seen, src);
-	}
-	ip = strmap_get(evt->meta, "source_ip");
-	if (!ip) {
-		log_warn("%s: scope is %s but Meta[source_ip] doesn't exist", sc->name, sc->scope);
-		err = -EINVAL;
-		goto err;
-	}
-	if (!valid_ip(ip)) {
-		log_warn("%s: scope is %s but '%s' isn't a valid ip", sc->name, sc->scope, ip);
-		err = -EINVAL;
-		goto err;
-	}
-	src->ip = strdup(ip);
-	if ((v = strmap_get(evt->enriched, "ASNumber")) || (v = strmap_get(evt->enriched, "ASNNumber")))
-		src->as_number = strdup(v);
-	if ((v = strmap_get(evt->enriched, "IsoCode")))
-		src->cn = strdup(v);
-	if ((v = strmap_get(evt->enriched, "ASNOrg")))
-		src->as_name = strdup(v);
-	if ((v = strmap_get(evt->enriched, "Latitude")))
-		src->lat = strtof(v, NULL);
-	if ((v = strmap_get(evt->enriched, "Longitude")))
-		src->lon = strtof(v, NULL);
-	if ((v = strmap_get(evt->meta, "SourceRange")) && *v &&
-	    normalise_cidr(v, net, sizeof(net))) {
-		log_warn("%s: declared range %s of %s can't be parsed", sc->name, v, ip);
-		err = -EINVAL;
-		goto err;
-	}
-	src->range = strdup(net);
-	if (!strcmp(sc->scope, "Ip"))
-		src->value = strdup(ip);
-	else if (sc->scope_expr) {
-		err = scope_value(b, sc, evt, &src->value);
+		err = scope_value(b, sc, ev->evt, &value);
 		if (err)
-			goto err;
-	} else
-		src->value = strdup(net);
-	if (!src->ip || !src->range || !src->value)
-		goto err;
+			return err;
+		want.ip = want.range = "";
+		want.value = value;
+	} else {
+		want.ip = (char *)view_meta(ev, "source_ip"); /* borrowed, like want's others */
+		if (!want.ip) {
+			log_warn("%s: scope is %s but Meta[source_ip] doesn't exist", sc->name,
+				 sc->scope);
+			return -EINVAL;
+		}
+		if (!valid_ip(want.ip)) {
+			log_warn("%s: scope is %s but '%s' isn't a valid ip", sc->name, sc->scope,
+				 want.ip);
+			return -EINVAL;
+		}
+		if (!(want.as_number = (char *)view_enriched(ev, "ASNumber")))
+			want.as_number = (char *)view_enriched(ev, "ASNNumber");
+		want.cn = (char *)view_enriched(ev, "IsoCode");
+		want.as_name = (char *)view_enriched(ev, "ASNOrg");
+		if ((v = view_enriched(ev, "Latitude")))
+			want.lat = strtof(v, NULL);
+		if ((v = view_enriched(ev, "Longitude")))
+			want.lon = strtof(v, NULL);
+		if ((v = view_meta(ev, "SourceRange")) && *v && normalise_cidr(v, net, sizeof(net))) {
+			log_warn("%s: declared range %s of %s can't be parsed", sc->name, v, want.ip);
+			return -EINVAL;
+		}
+		want.range = net;
+		if (!strcmp(sc->scope, "Ip")) {
+			want.value = want.ip;
+		} else {
+			if (sc->scope_expr && (err = scope_value(b, sc, ev->evt, &value)))
+				return err;
+			want.value = value ? value : net;
+		}
+	}
+	if (cs_ralert_has_source(ra, want.value, &want)) {
+		free(value);
+		return 0;
+	}
+	src = cs_source_new();
+	if (!src) {
+		free(value);
+		return -ENOMEM;
+	}
+	src->lat = want.lat;
+	src->lon = want.lon;
+	src->value = value ? value : strdup(want.value);
+	src->scope = strdup(want.scope);
+	src->ip = strdup(want.ip);
+	src->range = strdup(want.range);
+	src->as_number = want.as_number ? strdup(want.as_number) : NULL;
+	src->cn = want.cn ? strdup(want.cn) : NULL;
+	src->as_name = want.as_name ? strdup(want.as_name) : NULL;
+	if (!src->value || !src->scope || !src->ip || !src->range ||
+	    (want.as_number && !src->as_number) || (want.cn && !src->cn) ||
+	    (want.as_name && !src->as_name)) {
+		cs_source_free(src);
+		return -ENOMEM;
+	}
 	return add_src(ra, seen, src);
-err:
-	cs_source_free(src);
+}
+
+/* Alert.Events[] of a queued event: its Meta sorted by key, at its log time. */
+static int add_alert_event(struct cs_ralert *ra, const struct qview *ev)
+{
+	const char *stack_kv[2 * 64], **kv = stack_kv, *k, *v;
+	char ts[CS_TIME_STRLEN] = "";
+	size_t n = 0, nmeta;
+	int err;
+
+	if (ev->qm) {
+		for (size_t i = 0; i < 2u * ev->qm->nmeta; i++)
+			stack_kv[n++] = qm_str(ev->qm, i, ev->ts);
+		return cs_ralert_add_event(ra, ev->ts, stack_kv, n / 2);
+	}
+	/* the log time when parsed, else the acquisition time (EventsFromQueue) */
+	if (ev->evt->marshaled_time && ev->evt->marshaled_time[0])
+		snprintf(ts, sizeof(ts), "%s", ev->evt->marshaled_time);
+	else if (!cs_time_is_zero(&ev->evt->time))
+		cs_time_format(&ev->evt->time, ts, sizeof(ts));
+	nmeta = strmap_count(ev->evt->meta);
+	if (nmeta > 64 && !(kv = malloc(2 * nmeta * sizeof(*kv))))
+		return -ENOMEM;
+	for (size_t i = 0; strmap_at(ev->evt->meta, i, &k, &v, NULL); i++) {
+		kv[n++] = k;
+		kv[n++] = v;
+	}
+	err = cs_ralert_add_event(ra, ts, kv, n / 2);
+	if (kv != stack_kv)
+		free(kv);
 	return err;
 }
 
@@ -967,25 +1019,27 @@ static int build_alert(struct cs_buckets *b, struct cs_bucket *bk, const char *m
 	if (!ra->mapkey || !ra->scenario || !ra->hash || !ra->version || !ra->leakspeed ||
 	    !ra->start_at || !ra->stop_at)
 		return -ENOMEM;
+	if ((err = cs_ralert_reserve_events(ra, bk->qlen)))
+		goto out;
 	for (size_t i = 0; i < bk->qlen; i++) {
-		struct cs_event *e = q_at(bk, i), *tmp = NULL;
+		const struct qslot *s = q_slot(bk, i);
+		struct qview ev = { .evt = slot_full(s), .ts = ts };
 
-		if (!e && (err = slot_event(q_slot(bk, i), &tmp)))
-			goto out;
-		if (!e)
-			e = tmp;
-		if (e->type == CS_EVT_OVFLW)
-			err = sources_from_overflow(b, sc, e, ra, &seen);
-		else
-			err = source_from_log(b, sc, e, ra, &seen);
+		if (ev.evt && ev.evt->type == CS_EVT_OVFLW) {
+			err = sources_from_overflow(b, sc, ev.evt, ra, &seen);
+		} else {
+			if (!ev.evt && (ev.qm = (const struct qmeta *)s->p) &&
+			    (err = cs_time_format(&s->t, ts, sizeof(ts))))
+				goto out;
+			err = source_from_log(b, sc, &ev, ra, &seen);
+		}
 		/*
 		 * EventsFromQueue skips events without a Meta map; upstream's overflow
 		 * events get an empty one from the postoverflow Parse() before being
 		 * reprocessed, so they appear here with no meta, like ours.
 		 */
-		if (!err && e->meta)
-			err = cs_ralert_add_event(ra, e);
-		cs_event_free(tmp);
+		if (!err && (ev.qm || ev.evt->meta))
+			err = add_alert_event(ra, &ev);
 		if (err)
 			goto out;
 	}

@@ -88,7 +88,7 @@ struct cs_meta_item {
 	char *key, *value;
 };
 
-/* One models.Event of Alert.Events. */
+/* One models.Event of Alert.Events: one block, meta, holds the items and every string. */
 struct cs_alert_event {
 	char *timestamp;
 	struct cs_meta_item *meta;
@@ -118,7 +118,7 @@ struct cs_ralert {
 	int32_t capacity, events_count;
 	bool simulated, remediation;
 	struct cs_alert_event *events;
-	size_t nevents;
+	size_t nevents, events_cap;
 };
 
 extern const struct cs_overflow_ops cs_ralert_ops;
@@ -132,8 +132,16 @@ void cs_source_free(struct cs_source *s);
 struct cs_source *cs_source_dup(const struct cs_source *s);
 /* Add (or replace) Sources[key]; takes src. 0 or -ENOMEM. */
 int cs_ralert_add_source(struct cs_ralert *ra, const char *key, struct cs_source *src);
-/* Alert.Events entry from a queued event (NULL meta => skipped by caller). */
-int cs_ralert_add_event(struct cs_ralert *ra, const struct cs_event *evt);
+/*
+ * Add an Alert.Events entry: its timestamp and nmeta (key, value) pairs,
+ * kv[2i] and kv[2i+1], copied. 0 or -ENOMEM.
+ */
+int cs_ralert_add_event(struct cs_ralert *ra, const char *timestamp, const char *const *kv,
+			size_t nmeta);
+/* Room for n more events. 0 or -ENOMEM. */
+int cs_ralert_reserve_events(struct cs_ralert *ra, size_t n);
+/* Does Sources[key] exist and equal src (unset strings equal to "")? */
+bool cs_ralert_has_source(const struct cs_ralert *ra, const char *key, const struct cs_source *src);
 
 /* Go's time.Time.String() of an instant ("2006-01-02 15:04:05 +0000 UTC"). */
 void cs_time_go_string(const struct cs_time *t, char *buf, size_t len);
