@@ -405,6 +405,32 @@ static void test_known_time(void)
 	sink_reset(&s);
 }
 
+/* Long partition keys go into the blackhole by their mapkey, short ones as they are. */
+static void test_blackhole_long_key(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: trigger\nname: t/long\ndescription: d\n"
+				      "filter: \"true\"\n"
+				      "groupby: evt.Meta.source_ip + '/a-suffix-that-makes-the-key-long'\n"
+				      "blackhole: 1m\n", 0);
+
+	if (!b)
+		return;
+	pour(b, "192.0.2.1", 0, NULL, NULL);
+	pour(b, "2001:db8::1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 2, "two long-keyed partitions overflow");
+	pour(b, "192.0.2.1", 30000, NULL, NULL);
+	pour(b, "2001:db8::1", 59999, NULL, NULL);
+	ASSERT_EQ(s.n, 2, "both blackholed for 1m");
+	pour(b, "192.0.2.2", 30000, NULL, NULL);
+	ASSERT_EQ(s.n, 3, "another long key is not");
+	pour(b, "192.0.2.1", 60000, NULL, NULL);
+	ASSERT_EQ(s.n, 4, "out of the blackhole at expiry");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 static void test_trigger_blackhole(void)
 {
 	struct sink s;
@@ -1419,6 +1445,7 @@ int main(void)
 	test_replay_expiry();
 	test_known_time();
 	test_trigger_blackhole();
+	test_blackhole_long_key();
 	test_distinct();
 	test_shared_bucket_key();
 	test_cache_size();

@@ -1227,12 +1227,27 @@ static int deliver(struct cs_buckets *b, struct cs_ralert *ra, const struct cs_t
 	return err;
 }
 
-/* The instance overflowed at bk->ovflw: build, filter, blackhole, deliver. Frees bk. */
-/* Is this overflow of bk hidden by its scenario's blackhole (counted, traced)? 0 or -ENOMEM. */
-static int blackholed(struct cs_buckets *b, struct cs_bucket *bk, const char *mapkey, bool *hidden)
+/*
+ * Is this overflow of bk hidden by its scenario's blackhole (counted, traced)?
+ * Upstream keys the blackhole by the mapkey, sha1(filter, partition, name): for
+ * one scenario, a function of the partition alone. So a short partition key
+ * stands for itself (tagged apart from mapkeys); a long one goes by its mapkey,
+ * so an entry stays small. 0 or -ENOMEM.
+ */
+static int blackholed(struct cs_buckets *b, struct cs_bucket *bk, bool *hidden)
 {
-	int err = blackhole_check(b, bk->sc, mapkey, time_ns(&bk->ovflw), hidden);
+	char key[1 + MAPKEY_LEN];
+	size_t len = strlen(bk->gkey);
+	int err = 0;
 
+	if (len < MAPKEY_LEN) {
+		key[0] = 'g';
+		memcpy(key + 1, bk->gkey, len + 1);
+	} else {
+		key[0] = 'h';
+		err = bucket_mapkey(bk->sc, bk, key + 1);
+	}
+	err = err ?: blackhole_check(b, bk->sc, key, time_ns(&bk->ovflw), hidden);
 	if (!err && *hidden) {
 		sc_trace(bk->sc, "overflow of %s blackholed", bk->gkey);
 		b->st.blackholed++;
@@ -1240,6 +1255,7 @@ static int blackholed(struct cs_buckets *b, struct cs_bucket *bk, const char *ma
 	return err;
 }
 
+/* The instance overflowed at bk->ovflw: blackhole, build, filter, deliver. Frees bk. */
 static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int depth)
 {
 	struct cs_scenario *sc = bk->sc;
@@ -1252,15 +1268,14 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 	/* a scrape must never see an overflow before the pours that caused it */
 	pour_count_flush(sc);
 	cs_metric_add(scm(sc)->m_overflowed, 1);
-	err = bucket_mapkey(sc, bk, mapkey);
-	if (err)
-		goto out;
 	/*
 	 * Most overflows of a brute force fall in its blackhole: decided before the
 	 * alert is built when no overflow_filter has to read the alert first.
 	 */
-	if (sc->blackhole && !sc->overflow_filter &&
-	    ((err = blackholed(b, bk, mapkey, &hidden)) || hidden))
+	if (sc->blackhole && !sc->overflow_filter && ((err = blackholed(b, bk, &hidden)) || hidden))
+		goto out;
+	err = bucket_mapkey(sc, bk, mapkey);
+	if (err)
 		goto out;
 	err = build_alert(b, bk, mapkey, &ra);
 	if (err == -ENOMEM)
@@ -1280,8 +1295,7 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 			goto out;
 		}
 	}
-	if (sc->blackhole && sc->overflow_filter &&
-	    ((err = blackholed(b, bk, mapkey, &hidden)) || hidden))
+	if (sc->blackhole && sc->overflow_filter && ((err = blackholed(b, bk, &hidden)) || hidden))
 		goto out;
 	if (discard || !ra->nsrc)
 		goto out;
