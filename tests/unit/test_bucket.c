@@ -230,6 +230,47 @@ static void test_route_guard(void)
 	sink_reset(&s);
 }
 
+#define GROUP_SC(n, f, g) "---\ntype: trigger\nname: t/" n "\ndescription: d\nfilter: \"" f "\"\n" \
+			     "groupby: " g "\n"
+
+/*
+ * Guards read a key once per event, again when a filter changed the map
+ * (evt.SetMeta); a groupby that is a plain evt.<map>.<key> is read from the
+ * map ("" when absent), as the evaluator reads it.
+ */
+static void test_route_reads(void)
+{
+	static const char yaml[] = GROUP_SC("a", "evt.Meta.kind == 'a'", "evt.Meta.source_ip")
+		GROUP_SC("set", "evt.Meta.kind == 'a' && evt.SetMeta('kind', 'b')", "evt.Parsed.verb")
+		GROUP_SC("b", "evt.Meta.kind == 'b'", "evt.Meta.missing")
+		GROUP_SC("b2", "evt.Meta.kind in ['b']", "evt.Meta.source_ip + '/' + evt.Meta.kind");
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, yaml, 0);
+	struct cs_route r = { 0 };
+	struct cs_event *e = NULL;
+	char got[256] = "";
+	int err;
+
+	if (!b)
+		return;
+	if (ASSERT_OK(cs_event_new(&e), "event")) {
+		err = strmap_set(e->meta, "source_ip", "192.0.2.1");
+		err = err ?: strmap_set(e->meta, "kind", "a");
+		err = err ?: strmap_set(e->parsed, "verb", "GET");
+		err = err ?: cs_buckets_route(b, e, &r);
+		for (size_t t = 0; !err && t < r.n; t++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%u=%s", t ? " " : "",
+				 r.tg[t].sc, r.keys + r.tg[t].gkey);
+		ASSERT_OK(err, "route");
+		ASSERT_STREQ(got, "0=192.0.2.1 1=GET 2= 3=192.0.2.1/b",
+			     "the guards see the key a filter set; path groupbys read the maps");
+		cs_route_clear(&r);
+		cs_event_free(e);
+	}
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 /* One token comes back per leakspeed, continuously, on event time. */
 static void test_leak_arithmetic(void)
 {
@@ -1440,6 +1481,7 @@ int main(void)
 	log_set_level(LOG_LVL_ERROR);
 	test_leaky_burst();
 	test_route_guard();
+	test_route_reads();
 	test_leak_arithmetic();
 	test_limiter_boundaries();
 	test_replay_expiry();

@@ -1739,41 +1739,56 @@ static void cpu_done(struct cpu_timing *t)
 	t->m = NULL;
 }
 
+static const struct strmap *evt_map(const struct cs_event *evt, enum cs_evt_map m)
+{
+	switch (m) {
+	case MAP_META:
+		return evt->meta;
+	case MAP_PARSED:
+		return evt->parsed;
+	case MAP_ENRICHED:
+		return evt->enriched;
+	default:
+		return NULL;
+	}
+}
+
+/* A guard key's value as read for one event, while its map has that version. */
+struct guard_read {
+	uint64_t ver;
+	const char *v;
+	size_t len;
+};
+
 /*
  * False when the filter's first test fails (then so does the filter, without an
- * error): evt.Meta.log_type read once from the map instead of the evaluator
- * walking `evt.Meta.log_type in [...]` for each of 30 HTTP scenarios on an sshd
- * line. A missing key reads "", as the evaluator's map[string]string does.
+ * error): evt.Meta.log_type read once per event from the map instead of the
+ * evaluator walking `evt.Meta.log_type in [...]` for each of 30 HTTP scenarios
+ * on an sshd line. A missing key reads "", as the evaluator's map[string]string
+ * does. A read is kept in gr[] while its map's version stays (a filter may
+ * call evt.SetMeta()).
  */
-static bool guard_passes(const struct cs_scenario *sc, const struct cs_event *evt)
+static bool guard_passes(const struct cs_scenario *sc, const struct cs_event *evt,
+			 struct guard_read *gr)
 {
-	const struct strmap *m;
-	const char *v;
-	size_t len = 0;
+	const struct strmap *m = evt_map(evt, sc->guard_map);
+	struct guard_read r = { 0 }, *slot = sc->guard_slot >= 0 ? &gr[sc->guard_slot] : &r;
 
-	switch (sc->guard_map) {
-	case GUARD_META:
-		m = evt->meta;
-		break;
-	case GUARD_PARSED:
-		m = evt->parsed;
-		break;
-	case GUARD_ENRICHED:
-		m = evt->enriched;
-		break;
-	default:
+	if (sc->guard_map == MAP_NONE)
 		return true;
-	}
-	v = sc->guard_key ? strmap_getk(m, sc->guard_key, &len) :
-			    strmap_getn(m, sc->guard.key, &len);
-	if (!v) {
-		v = "";
-		len = 0;
+	if (!slot->ver || slot->ver != strmap_version(m)) {
+		slot->v = sc->guard_key ? strmap_getk(m, sc->guard_key, &slot->len) :
+					  strmap_getn(m, sc->guard.key, &slot->len);
+		if (!slot->v) {
+			slot->v = "";
+			slot->len = 0;
+		}
+		slot->ver = strmap_version(m);
 	}
 	for (size_t i = 0; i < sc->guard.nlits; i++) {
 		const struct expr_value *l = &sc->guard.lits[i];
 
-		if (l->s->len == len && !memcmp(l->s->s, v, len))
+		if (l->s->len == slot->len && !memcmp(l->s->s, slot->v, slot->len))
 			return true;
 	}
 	return false;
@@ -1783,25 +1798,31 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 {
 	/* read-only but for the error counters, which are atomic */
 	struct cs_buckets *b = (struct cs_buckets *)cb;
+	struct guard_read gr[CS_ROUTE_GUARDS];
+	struct cpu_timing tm = { 0 };
 	int err = 0;
 
-	struct cpu_timing tm = { 0 };
-
+	for (size_t i = 0; i < b->nguards; i++)
+		gr[i].ver = 0;
 	r->n = r->klen = 0;
 	r->have_time = r->bad_time = false;
 	for (size_t i = 0; i < b->nsc && !err; i++) {
 		struct cs_scenario *sc = b->sc[i];
 		struct expr_value g = expr_nil();
+		const struct strmap *gm;
 		const char *gs = "";
 		int rc;
 
 		cpu_done(&tm); /* the previous scenario's, whichever way it ended */
 		cpu_start(&tm, sc);
-		if (!guard_passes(sc, evt))
+		if (!guard_passes(sc, evt, gr))
 			continue;
 		/* past its guard, the filter without it (expr_guard.rest) */
-		rc = eval_bool(b, sc->guard_map != GUARD_NONE ? sc->guard.rest : sc->filter, evt,
-			       NULL, NULL);
+		if (sc->guard_map != MAP_NONE && sc->guard.rest_true)
+			rc = 1;
+		else
+			rc = eval_bool(b, sc->guard_map != MAP_NONE ? sc->guard.rest : sc->filter,
+				       evt, NULL, NULL);
 		if (rc < 0) {
 			/* a failing filter aborts the pouring of this event (spec 6.2) */
 			log_warn("%s: filter error: event not poured", sc->name);
@@ -1815,7 +1836,12 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 		}
 		if (r->bad_time && sc->type != CS_BT_TRIGGER)
 			continue; /* TimeMachinePour: not poured without a log time */
-		if (sc->groupby) {
+		if (sc->groupby_map != MAP_NONE && (gm = evt_map(evt, sc->groupby_map))) {
+			/* a plain evt.Meta.x: the map's value ("" when absent), as evaluated */
+			gs = strmap_getk(gm, sc->groupby_key, NULL);
+			if (!gs)
+				gs = "";
+		} else if (sc->groupby) {
 			err = eval(b, sc->groupby, evt, NULL, NULL, &g);
 			if (err == -ENOMEM)
 				break;

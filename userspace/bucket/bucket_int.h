@@ -18,6 +18,9 @@ enum cs_bucket_type {
 	CS_BT_BAYESIAN,
 };
 
+/* The maps of an event a routing shortcut reads. */
+enum cs_evt_map { MAP_NONE, MAP_META, MAP_PARSED, MAP_ENRICHED };
+
 /* Expression variable slots of the engine's env. */
 enum { VAR_EVT, VAR_QUEUE, VAR_LEAKY, VAR_SIGNAL, NVARS };
 
@@ -55,8 +58,12 @@ struct cs_scenario {
 	char *filter_src;
 	/* the filter's cheap first test (expr_prog_guard) on evt.Meta/Parsed/Enriched, if any */
 	struct expr_guard guard;
-	enum { GUARD_NONE, GUARD_META, GUARD_PARSED, GUARD_ENRICHED } guard_map;
+	enum cs_evt_map guard_map;
 	const struct strmap_key *guard_key;	/* guard.key interned (NULL: no room) */
+	int guard_slot;				/* its key in cs_buckets.guards, -1 if none */
+	/* a groupby that is a plain evt.<map>.<key> (expr_prog_path): read, not evaluated */
+	enum cs_evt_map groupby_map;
+	const struct strmap_key *groupby_key;
 	struct expr_prog *filter, *groupby, *distinct, *overflow_filter, *cancel_on, *condition,
 		*scope_expr;
 	int capacity, cache_size;
@@ -150,6 +157,8 @@ void cs_time_go_string(const struct cs_time *t, char *buf, size_t len);
 
 struct cs_bucket;
 
+#define CS_ROUTE_GUARDS 32
+
 struct cs_buckets {
 	struct cs_bucket_opts o;
 	struct expr_env *env;
@@ -178,6 +187,13 @@ struct cs_buckets {
 	size_t npending, pending_cap;
 	bool in_pour;
 	struct cs_route route; /* cs_buckets_pour()'s scratch */
+	/*
+	 * The distinct keys the scenarios' guards read (evt.Meta.log_type,
+	 * evt.Meta.service...): routing reads each once per event, not once per
+	 * scenario.
+	 */
+	struct { enum cs_evt_map map; const struct strmap_key *key; } guards[CS_ROUTE_GUARDS];
+	size_t nguards;
 	/*
 	 * The compact copy made last (struct qmeta, bucket.c), for the next
 	 * scenario the same event goes to: an sshd failure goes to four. Known by
