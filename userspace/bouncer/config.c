@@ -50,16 +50,14 @@ static void list_free(struct bcfg_list *l)
 
 static int get_list(struct ywalk *c, const char *key, const yaml_node_t *v, struct bcfg_list *out)
 {
-	yaml_node_item_t *it;
+	const yaml_node_t *n;
 
 	list_free(out);
 	if (ywalk_scalar(v) && !*ywalk_scalar(v))
 		return 0; /* "key:" with nothing: an empty list */
 	if (!v || v->type != YAML_SEQUENCE_NODE)
 		return ywalk_fail(c, v, "%s: expected a list", key);
-	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *n = ywalk_node(c, *it);
-
+	YWALK_ITEMS(c, v, n) {
 		if (!ywalk_scalar(n))
 			return ywalk_fail(c, n, "%s: list items must be strings", key);
 		if (out->n == BCFG_MAX_LIST)
@@ -78,17 +76,12 @@ typedef int (*map_fn)(struct ywalk *c, const char *section, const char *key, con
 static int walk_map(struct ywalk *c, const yaml_node_t *map, map_fn fn, struct bouncer_config *cfg,
 		    const char *what, const char *section)
 {
-	yaml_node_pair_t *p;
+	const yaml_node_t *k, *v;
+	int err = ywalk_map_check(c, map, what, false);
 
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return ywalk_fail(c, map, "%s: expected a mapping", what);
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = ywalk_node(c, p->key);
-		yaml_node_t *v = ywalk_node(c, p->value);
-		int err;
-
-		if (!ywalk_scalar(k))
-			return ywalk_fail(c, k, "%s: keys must be strings", what);
+	if (err)
+		return err;
+	YWALK_PAIR_NODES(c, map, k, v) {
 		err = fn(c, section, ywalk_scalar(k), k, v, cfg);
 		if (err)
 			return err;

@@ -44,6 +44,47 @@ int ywalk_list_new(struct ywalk *w, const yaml_node_t *seq, const char *what, si
 	return *items ? 0 : -ENOMEM;
 }
 
+int ywalk_map_check(struct ywalk *w, const yaml_node_t *map, const char *what, bool unique)
+{
+	const char *sep = what ? ": " : "";
+	yaml_node_pair_t *p, *q;
+
+	if (!what)
+		what = "";
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return ywalk_fail(w, map, "%s%sexpected a mapping", what, sep);
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = ywalk_node(w, p->key);
+		const char *key = ywalk_scalar(k);
+
+		if (!key)
+			return ywalk_fail(w, k, "%s%skeys must be strings", what, sep);
+		/* quadratic, but a configuration mapping has a handful of keys */
+		for (q = map->data.mapping.pairs.start; unique && q < p; q++)
+			if (!strcmp(ywalk_scalar(ywalk_node(w, q->key)), key))
+				return ywalk_fail(w, k, "%s%skey '%s' is already defined", what, sep,
+						  key);
+	}
+	return 0;
+}
+
+yaml_node_t *ywalk_get(const struct ywalk *w, const yaml_node_t *map, const char *key,
+		       const yaml_node_t **key_node)
+{
+	yaml_node_t *k, *v;
+
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	YWALK_PAIR_NODES(w, map, k, v) {
+		if (ywalk_scalar(k) && !strcmp(ywalk_scalar(k), key)) {
+			if (key_node)
+				*key_node = k;
+			return v;
+		}
+	}
+	return NULL;
+}
+
 bool ywalk_is_null(const yaml_node_t *n)
 {
 	const char *s = ywalk_scalar(n);

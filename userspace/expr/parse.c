@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vec.h"
 #include "expr/ast.h"
 
 enum tok_kind { T_EOF, T_IDENT, T_INT, T_FLOAT, T_STRING, T_OP };
@@ -500,16 +501,12 @@ static bool node_child(struct parser *p, struct node *n, struct node *child)
 
 static bool node_push(struct parser *p, struct node *n, struct node *child)
 {
-	struct node **v;
-
 	if (!node_child(p, n, child))
 		return false;
-	v = realloc(n->list, (n->nlist + 1) * sizeof(*v));
-	if (!v) {
+	if (vec_reserve((void **)&n->list, &n->list_cap, n->nlist, sizeof(*n->list), 4)) {
 		perr(p, n->pos, -ENOMEM, "out of memory");
 		return false;
 	}
-	n->list = v;
 	n->list[n->nlist++] = child;
 	return true;
 }
