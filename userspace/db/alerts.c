@@ -658,6 +658,7 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 {
 	int64_t *machine_row, *decision_ids;
 	const char *last_owner = NULL;
+	bool owner_validated = false;
 	size_t nd = 0, k = 0;
 	struct dbstmt *s;
 	int err;
@@ -685,20 +686,27 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 		/* a group from one agent looks its owner up once */
 		if (i > 0 && owner && last_owner && !strcmp(owner, last_owner)) {
 			machine_row[i] = machine_row[i - 1];
-			continue;
+		} else {
+			machine_row[i] = 0;
+			owner_validated = false;
+			if (owner && (s = stmt(db, ST_MACHINE_ROWID))) {
+				bind_text(s, 1, owner);
+				if (db_step(s) == DB_ROW) {
+					machine_row[i] = col_int(s, 0);
+					owner_validated = col_int(s, 1) != 0;
+				}
+				db_reset(s);
+			}
+			last_owner = owner;
 		}
-		machine_row[i] = 0;
-		if (owner && (s = stmt(db, ST_MACHINE_ROWID))) {
-			bind_text(s, 1, owner);
-			if (db_step(s) == DB_ROW)
-				machine_row[i] = col_int(s, 0);
-			db_reset(s);
-		}
-		last_owner = owner;
+		/* the push's authentication, at the moment it is stored (the LAPI skips
+		 * the machine's row per request: this lookup was made anyway) */
+		if (alerts[i]->owner_must_be_validated && (!machine_row[i] || !owner_validated))
+			err = -EACCES;
 	}
-	if (db->be->last_insert_id) {
+	if (!err && db->be->last_insert_id) {
 		err = insert_grouped(db, alerts, n, machine_row, now, ids, decision_ids);
-	} else {
+	} else if (!err) {
 		for (size_t i = 0; i < n && !err; i++) {
 			err = insert_one_alert(db, alerts[i], machine_row[i], now, &ids[i],
 					       decision_ids + k);
