@@ -501,25 +501,6 @@ int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, c
 	return 1;
 }
 
-static struct node *node_add(struct expr_prog *prog)
-{
-	struct node *n;
-
-	if (prog->nnodes == prog->capnodes) {
-		int cap = prog->capnodes ? prog->capnodes * 2 : 32;
-		struct node **v = realloc(prog->nodes, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		prog->nodes = v;
-		prog->capnodes = cap;
-	}
-	n = calloc(1, sizeof(*n));
-	if (n)
-		prog->nodes[prog->nnodes++] = n;
-	return n;
-}
-
 /*
  * The and-chain `G && a && b` once G, its guard, passed (G is then true):
  * the chain of a && b, which checks that a and b are bools and says so at the
@@ -540,7 +521,7 @@ static void split_guard(struct expr_prog *prog)
 		if (!g.lits[i].s->len)
 			return;
 	if (test == root) {
-		rest = node_add(prog);
+		rest = prog_node_add(prog);
 		if (!rest)
 			return;
 		rest->type = N_CONST;
@@ -552,7 +533,7 @@ static void split_guard(struct expr_prog *prog)
 		   root->list[0] == test) {
 		struct node **list = malloc((root->nlist - 1) * sizeof(*list));
 
-		if (!list || !(rest = node_add(prog))) {
+		if (!list || !(rest = prog_node_add(prog))) {
 			free(list);
 			return;
 		}
@@ -606,4 +587,7 @@ void optimize(struct expr_prog *prog)
 	split_guard(prog);
 	layout(prog);
 	guard_view(prog);
+	prog->flat = flat_build(prog->root);
+	if (prog->after_guard)
+		prog->after_guard->flat = flat_build(prog->after_guard->root);
 }
