@@ -635,6 +635,24 @@ static int insert_grouped(struct cs_db *db, struct cs_alert *const *alerts, size
 	return err;
 }
 
+/*
+ * The page cache for this write (db/lite.c: large for bulk writes, small for the
+ * rest): large while an alert of an import's size (DECISION_ROWS decisions or
+ * more, as stage_decisions() tells one) went by in the last 2 s, so that the
+ * small writes between an import's bodies do not shrink it each time.
+ */
+static void bulk_cache(struct cs_db *db, struct cs_alert *const *alerts, size_t n, int64_t now)
+{
+	if (!db->be->bulk_cache)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (alerts[i]->n_decisions >= DECISION_ROWS) {
+			db->bulk_until = now + 2 * NSEC_PER_SEC;
+			break;
+		}
+	db->be->bulk_cache(db, now < db->bulk_until);
+}
+
 int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
 			const char *machine_id, int64_t now, int64_t *ids)
 {
@@ -661,6 +679,7 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 		return err;
 	}
 	now = stream_write_begin(db, now);
+	bulk_cache(db, alerts, n, now);
 	for (size_t i = 0; i < n && !err; i++) {
 		const char *owner = machine_id ? machine_id : alerts[i]->machine_id;
 
