@@ -539,6 +539,31 @@ static void test_ywalk_map(void)
 	yaml_parser_delete(&p);
 }
 
+static void test_ywalk_stream(void)
+{
+	static const char text[] = "a: 1\n---\nb: 2\n---\nc: [\n";
+	struct ywalk w = { .file = "s.yaml" };
+	struct ywalk_stream ys;
+	yaml_node_t *root;
+	char err[128];
+	int n = 0, rc;
+
+	w.err = err;
+	w.errlen = sizeof(err);
+	if (!ASSERT_OK(ywalk_stream_open(&ys, text, strlen(text)), "stream opens"))
+		return;
+	while (!(rc = ywalk_next(&w, &ys, &root)) && root)
+		n++;
+	ASSERT_EQ(n, 2, "stream: the two documents before the error");
+	ASSERT_EQ(rc, -EINVAL, "stream: a syntax error");
+	ASSERT_TRUE(!strncmp(err, "s.yaml:6: YAML error: ", 22), "stream: the error's place");
+	ywalk_stream_close(&ys);
+	if (!ASSERT_OK(ywalk_stream_open(&ys, "", 0), "empty stream opens"))
+		return;
+	ASSERT_TRUE(!ywalk_next(&w, &ys, &root) && !root, "empty stream: no document");
+	ywalk_stream_close(&ys);
+}
+
 static void test_dquoted(void)
 {
 	char *buf = NULL;
@@ -622,6 +647,7 @@ int main(void)
 	test_base64();
 	test_record();
 	test_ywalk_map();
+	test_ywalk_stream();
 	test_strv_from_dir();
 	test_dquoted();
 	test_strmap();

@@ -332,61 +332,41 @@ int acq_config_load_buf(struct acq_config *cfg, const char *name, const char *bu
 {
 	struct ywalk p = { .file = name, .err = err, .errlen = errlen, .with_column = true };
 	struct acq_source_cfg sc = { 0 };
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	bool have_doc = false;
+	struct ywalk_stream ys;
+	yaml_node_t *root;
 	size_t xlen, first = cfg->nsrcs;
 	char *text;
-	int rc = 0;
+	int rc;
 
 	if (err && errlen)
 		err[0] = 0;
 	text = env_expand(buf, len, true, &xlen);
 	if (!text)
 		return -ENOMEM;
-	if (!yaml_parser_initialize(&parser)) {
+	rc = ywalk_stream_open(&ys, text, xlen);
+	if (rc) {
 		free(text);
-		return -ENOMEM;
+		return rc;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, xlen);
-
-	for (;;) {
-		yaml_node_t *root;
-
-		if (!yaml_parser_load(&parser, &doc)) {
-			yaml_node_t at = { .start_mark = parser.problem_mark };
-
-			rc = ywalk_fail(&p, &at, "%s%s%s", parser.context ? parser.context : "",
-				  parser.context ? ": " : "",
-				  parser.problem ? parser.problem : "YAML error");
-			goto out;
+	while (!(rc = ywalk_next(&p, &ys, &root)) && root) {
+		if (ywalk_is_null(root))
+			continue;
+		if (root->type != YAML_MAPPING_NODE) {
+			rc = ywalk_fail(&p, root, "expected a mapping (one datasource per document)");
+			break;
 		}
-		have_doc = true;
-		root = yaml_document_get_root_node(&doc);
-		if (!root)
-			break; /* end of stream */
-		if (!ywalk_is_null(root)) {
-			if (root->type != YAML_MAPPING_NODE) {
-				rc = ywalk_fail(&p, root, "expected a mapping (one datasource per document)");
-				goto out;
-			}
-			p.doc = &doc;
-			sc.poll_without_inotify = -1;
-			sc.file = strdup(name);
-			sc.line = (int)root->start_mark.line + 1;
-			rc = sc.file ? parse_source(&p, root, &sc) : -ENOMEM;
-			if (!rc && sc.unsupported)
-				log_warn("%s:%d: datasource '%s' is not supported here, skipping it",
-					 name, sc.line, sc.source);
-			if (!rc)
-				rc = cfg_append(cfg, &sc);
-			if (rc)
-				goto out;
-		}
-		yaml_document_delete(&doc);
-		have_doc = false;
+		sc.poll_without_inotify = -1;
+		sc.file = strdup(name);
+		sc.line = (int)root->start_mark.line + 1;
+		rc = sc.file ? parse_source(&p, root, &sc) : -ENOMEM;
+		if (!rc && sc.unsupported)
+			log_warn("%s:%d: datasource '%s' is not supported here, skipping it", name,
+				 sc.line, sc.source);
+		if (!rc)
+			rc = cfg_append(cfg, &sc);
+		if (rc)
+			break;
 	}
-out:
 	if (rc == -ENOMEM && err && errlen)
 		snprintf(err, errlen, "%s: out of memory", name);
 	if (rc) { /* all or nothing for this file */
@@ -394,9 +374,7 @@ out:
 			acq_source_cfg_fini(&cfg->srcs[--cfg->nsrcs]);
 	}
 	acq_source_cfg_fini(&sc);
-	if (have_doc)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	ywalk_stream_close(&ys);
 	free(text);
 	return rc;
 }

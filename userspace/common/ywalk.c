@@ -30,6 +30,43 @@ int ywalk_fail(struct ywalk *w, const yaml_node_t *n, const char *fmt, ...)
 	return -EINVAL;
 }
 
+int ywalk_stream_open(struct ywalk_stream *s, const char *text, size_t len)
+{
+	memset(s, 0, sizeof(*s));
+	if (!yaml_parser_initialize(&s->parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&s->parser, (const unsigned char *)text, len);
+	return 0;
+}
+
+int ywalk_next(struct ywalk *w, struct ywalk_stream *s, yaml_node_t **root)
+{
+	const yaml_parser_t *p = &s->parser;
+
+	*root = NULL;
+	if (s->have_doc)
+		yaml_document_delete(&s->doc);
+	s->have_doc = false;
+	if (!yaml_parser_load(&s->parser, &s->doc)) {
+		yaml_node_t at = { .start_mark = p->problem_mark };
+
+		return ywalk_fail(w, &at, "YAML error: %s%s%s", p->context ? p->context : "",
+				  p->context ? ": " : "", p->problem ? p->problem : "syntax error");
+	}
+	s->have_doc = true;
+	w->doc = &s->doc;
+	*root = yaml_document_get_root_node(&s->doc);
+	return 0;
+}
+
+void ywalk_stream_close(struct ywalk_stream *s)
+{
+	if (s->have_doc)
+		yaml_document_delete(&s->doc);
+	s->have_doc = false;
+	yaml_parser_delete(&s->parser);
+}
+
 int ywalk_list_new(struct ywalk *w, const yaml_node_t *seq, const char *what, size_t elem,
 		   void **items)
 {

@@ -25,6 +25,35 @@ struct ywalk {
 	bool log;	   /* also log_error() it */
 };
 
+/*
+ * A YAML stream read document by document; the syntax error of one is a
+ * ywalk_fail() at its place ("file:line: YAML error: CONTEXT: PROBLEM"):
+ *
+ *   struct ywalk_stream ys;
+ *   yaml_node_t *root;
+ *   if ((err = ywalk_stream_open(&ys, text, len))) return err;
+ *   while (!(err = ywalk_next(&w, &ys, &root)) && root) { ...w.doc is this document... }
+ *   ywalk_stream_close(&ys);
+ *
+ * text must outlive the stream. A document lives until the next ywalk_next()
+ * or the close; an empty stream has no document (root NULL at once).
+ */
+struct ywalk_stream {
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	bool have_doc;
+};
+
+/* 0 or -ENOMEM (nothing to close then). */
+int ywalk_stream_open(struct ywalk_stream *s, const char *text, size_t len);
+/*
+ * The next document: 0 with *root its root (w->doc set to it), 0 with *root
+ * NULL at the end of the stream, or -EINVAL from ywalk_fail() on a syntax error.
+ */
+int ywalk_next(struct ywalk *w, struct ywalk_stream *s, yaml_node_t **root);
+/* Frees the parser and the current document. */
+void ywalk_stream_close(struct ywalk_stream *s);
+
 /* Fills w->err (and logs when asked) with the place of n; returns -EINVAL. */
 int ywalk_fail(struct ywalk *w, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
