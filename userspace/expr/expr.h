@@ -501,6 +501,13 @@ int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g);
 int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, const char **key);
 
 /*
+ * Whether the program runs in its flat form (a loop over typed operations
+ * instead of the tree walk; same values, same errors): the shapes most hub
+ * filters and statics have. For tests and explanations only.
+ */
+bool expr_prog_flat(const struct expr_prog *prog);
+
+/*
  * Runs the program. vars has expr_env_var_count() values (borrowed), in slot
  * order; user is passed to functions/host callbacks (expr_ctx_user). On success
  * *out holds one reference. On failure *out is nil and err (optional) says why.

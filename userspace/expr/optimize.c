@@ -592,4 +592,7 @@ void optimize(struct expr_prog *prog)
 	split_guard(prog);
 	layout(prog);
 	guard_view(prog);
+	prog->flat = flat_build(prog->root);
+	if (prog->after_guard)
+		prog->after_guard->flat = flat_build(prog->after_guard->root);
 }
