@@ -485,6 +485,27 @@ int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g)
 	return 1;
 }
 
+int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, const char **key)
+{
+	const struct node *n = prog ? prog->root : NULL;
+	const char *name = n ? member_name(n) : NULL;
+
+	if (!name)
+		return 0;
+	if (n->a->type == N_VAR) {
+		*var = n->a->slot;
+		*field = name;
+		*key = NULL;
+		return 1;
+	}
+	if (!member_name(n->a) || n->a->a->type != N_VAR)
+		return 0;
+	*var = n->a->a->slot;
+	*field = member_name(n->a);
+	*key = name;
+	return 1;
+}
+
 /*
  * The and-chain `G && a && b` once G, its guard, passed (G is then true):
  * the chain of a && b, which checks that a and b are bools and says so at the
