@@ -479,9 +479,25 @@ static const struct node *guard_test(const struct node *root, struct expr_guard 
 
 int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g)
 {
+	const struct node *r;
+
 	if (!prog || !guard_test(prog->root, g))
 		return 0;
 	g->rest = prog->after_guard ? prog->after_guard : prog;
+	r = g->rest->root;
+	g->rest_true = r->type == N_CONST && r->val.kind == EXPR_BOOL && r->val.b;
+	return 1;
+}
+
+int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, const char **key)
+{
+	const struct node *k = prog ? prog->root : NULL, *f = k && k->type == N_MEMBER ? k->a : NULL;
+
+	if (!f || !member_name(k) || !member_name(f) || f->a->type != N_VAR)
+		return 0;
+	*var = f->a->slot;
+	*field = member_name(f);
+	*key = member_name(k);
 	return 1;
 }
 
