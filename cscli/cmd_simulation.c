@@ -12,13 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/agent.h"
 #include "common/strv.h"
 #include "common/quote.h"
 #include "common/yamljson.h"
 #include "cscli/cscli.h"
 #include "hub/hub.h"
-
-#define SIM_MAX_EXCLUSIONS 10000
 
 struct sim {
 	char path[PATH_MAX];
@@ -35,9 +34,8 @@ static void sim_free(struct sim *s)
 static int sim_load(struct cli *c, struct sim *s)
 {
 	char err[1024];
-	json_t *docs = yamljson_load_file(c->config_path, true, err, sizeof(err)), *root, *e;
+	json_t *docs = yamljson_load_file(c->config_path, true, err, sizeof(err)), *root;
 	const char *p;
-	size_t i;
 
 	memset(s, 0, sizeof(*s));
 	root = json_array_get(docs, 0);
@@ -50,29 +48,13 @@ static int sim_load(struct cli *c, struct sim *s)
 	}
 	snprintf(s->path, sizeof(s->path), "%s", p);
 	json_decref(docs);
-	if (access(s->path, F_OK))
-		return 0; /* no file yet: simulation off, no exclusion */
-	docs = yamljson_load_file(s->path, false, err, sizeof(err));
-	if (!docs) {
+	/* the detector's reader: what cscli shows is what crowdsec will apply */
+	if (cs_simulation_load(s->path, &s->excl, &s->global, err, sizeof(err))) {
 		cli_fatal("while reading the simulation file: %s", err);
 		return -1;
 	}
-	root = json_array_get(docs, 0);
-	if (root && !json_is_object(root) && !json_is_null(root)) {
-		cli_fatal("%s: not a mapping with simulation and exclusions", s->path);
-		json_decref(docs);
-		return -1;
-	}
-	s->global = yamljson_get_bool(root, "simulation", false);
-	json_array_foreach(json_object_get(root, "exclusions"), i, e) {
-		const char *v = json_string_value(e);
-
-		if (v && s->n < SIM_MAX_EXCLUSIONS && strv_push(&s->excl, &s->n, v)) {
-			json_decref(docs);
-			return -1;
-		}
-	}
-	json_decref(docs);
+	while (s->excl && s->excl[s->n])
+		s->n++;
 	return 0;
 }
 

@@ -291,7 +291,7 @@ static void bouncer_table(const char *bouncer, json_t *by_origin, json_t *oldest
 	json_t *totals = json_object(), *ov, *nv, *uv;
 	const char *o, *name, *unit;
 	struct col *cols = NULL;
-	size_t ncols = 0, norigins = 0, nnames, w0 = strlen("Origin"), total_w;
+	size_t ncols = 0, cols_cap = 0, norigins = 0, nnames, w0 = strlen("Origin"), total_w;
 	const char **origins = sorted_keys(by_origin, &norigins), **names;
 	struct sbuf sb = { 0 };
 	char buf[128], title[512], when[64], *e;
@@ -311,11 +311,8 @@ static void bouncer_table(const char *bouncer, json_t *by_origin, json_t *oldest
 				    : strlen(names[i]);
 
 		for (size_t u = 0; units && u < nunits; u++) {
-			struct col *nc = realloc(cols, (ncols + 1) * sizeof(*cols));
-
-			if (!nc)
+			if (vec_reserve((void **)&cols, &cols_cap, ncols, sizeof(*cols), 8))
 				break;
-			cols = nc;
 			cols[ncols] = (struct col){ .name = names[i], .key_name = names[i],
 						    .key_unit = units[u], .unit = plural(units[u]),
 						    .group_start = u == 0 };

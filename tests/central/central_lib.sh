@@ -6,7 +6,7 @@
 # central_setup NAME PORT_BASE: CENTRAL, CPORT, CURL_BASE (CU), T and the exit trap
 central_setup() {
 	CENTRAL=$BUILD/crowdsec-central
-	[ -x "$CENTRAL" ] || { skip "crowdsec-central missing" 1; summary; exit 0; }
+	[ -x "$CENTRAL" ] || skip_all "crowdsec-central missing" 1
 	CPORT=$(free_port "$2")
 	CU=http://127.0.0.1:$CPORT
 	T=$(mktemp -d "/tmp/cs-central-$1.XXXXXX")

@@ -13,7 +13,7 @@ set -u
 . "$(dirname "$0")/../lapi/lapi_lib.sh"
 BUILD=${BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
 need_root multiplayer
-[ -d "$HUB/parsers" ] && [ -r "$HUB/.index.json" ] || { skip "hub not found (SHARED_DIR)" 1; summary; exit 0; }
+need_hub
 
 ID=$(( $$ % 100000 ))
 T=$(mktemp -d "/tmp/cs-multi.XXXXXX")

@@ -12,11 +12,11 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/central_lib.sh"
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${BUILD:=$here/../../build}"
-[ -x "$BUILD/crowdsec-central" ] || { skip "crowdsec-central not built" 1; summary; exit 0; }
+[ -x "$BUILD/crowdsec-central" ] || skip_all "crowdsec-central not built" 1
 
 central_setup pg 18990
 CENTRAL_ON_EXIT+=(pg_cleanup)
-pg_start || { skip "$PG_WHY" 1; summary; exit 0; }
+pg_start || skip_all "$PG_WHY" 1
 export PG_BIN PG_DIR PG_SOCK PG_PORT PG_USER BUILD
 
 # the consensus contract: one database per test (cs_central_N)

@@ -4,7 +4,7 @@
 # --all, with test names, with --hub DIR from elsewhere; no default path of ours.
 . "$(dirname "$0")/../lib/harness.sh"
 CSCLI=$BUILD/cscli
-[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 32; summary; exit 0; }
+need_hub 32
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 # a small checkout: the hub's items, two test folders under .tests/

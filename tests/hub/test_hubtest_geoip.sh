@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 CSCLI=$BUILD/cscli
 TOOLS=$(cd "$(dirname "$0")/../tools" && pwd)
-[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 13; summary; exit 0; }
+need_hub 13
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 co=$T/hub

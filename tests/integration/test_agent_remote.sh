@@ -10,9 +10,9 @@ set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../lapi/lapi_lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/pki.sh"
 
-[ "$(id -u)" = 0 ] || { skip "needs root for network namespaces" 1; summary; exit 0; }
+[ "$(id -u)" = 0 ] || skip_all "needs root for network namespaces" 1
 lapi_setup remote 18720 curl sqlite3 openssl ip python3
-[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 1; summary; exit 0; }
+need_hub
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 NL=csrl$$ NA=csra$$ APID= XPID=
 LIP=198.18.61.1 AIP=198.18.61.2
@@ -28,7 +28,7 @@ ip netns add $NL && ip netns add $NA &&
 pki_init "$T/pki" && pki_ca ca &&
 	pki_cert server /CN=$LIP serverAuth ca 30 subjectAltName=IP:$LIP &&
 	pki_cert edge "/OU=agent-ou/CN=edge1" clientAuth ||
-	{ skip "openssl cannot make the test PKI" 1; summary; exit 0; }
+	skip_all "openssl cannot make the test PKI" 1
 
 # ---- the LAPI host --------------------------------------------------------------------------------
 URL=https://$LIP:$PORT

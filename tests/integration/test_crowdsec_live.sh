@@ -8,7 +8,7 @@
 # broken file and line; the reload reads an edited data file again (a whitelist on
 # File()). Alerts go to stdout as JSON (-stdout-alerts).
 . "$(dirname "$0")/../lib/harness.sh"
-[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 15; summary; exit 0; }
+need_hub 15
 T=$(mktemp -d)
 CP=
 cleanup() { [ -n "$CP" ] && kill -KILL "$CP" 2>/dev/null; [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"; }

@@ -7,7 +7,7 @@
 # exits 0 within STOP_BOUND seconds, its journalctl child gone with it. Waits
 # are polls with bounds, never fixed sleeps.
 . "$(dirname "$0")/../lib/harness.sh"
-[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 12; summary; exit 0; }
+need_hub 12
 STOP_BOUND=${STOP_BOUND:-10}
 T=$(mktemp -d)
 CP= WP=

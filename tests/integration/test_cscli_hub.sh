@@ -18,7 +18,7 @@ if [ -z "${SHARED_DIR:-}" ] || [ ! -f "$HUB/.index.json" ]; then
 	summary
 	exit 0
 fi
-command -v python3 >/dev/null || { skip "python3 missing"; summary; exit 0; }
+command -v python3 >/dev/null || skip_all "python3 missing"
 
 T=$(mktemp -d /tmp/test_cscli_hub.XXXXXX)
 pids=()

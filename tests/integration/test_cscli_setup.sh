@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/harness.sh"
 . "$here/../lapi/lapi_lib.sh"
 CSCLI=$BUILD/cscli
-command -v python3 >/dev/null || { skip "python3 missing"; summary; exit 0; }
+command -v python3 >/dev/null || skip_all "python3 missing"
 T=$(mktemp -d /tmp/test_cscli_setup.XXXXXX)
 pids=()
 cleanup() {

@@ -5,7 +5,7 @@
 # (the alert used to be dropped when the meta value went into JSON), and the
 # alert carries the byte as U+FFFD, as CrowdSec's Go encoder does.
 . "$(dirname "$0")/../lib/harness.sh"
-[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 3; summary; exit 0; }
+need_hub 3
 T=$(mktemp -d)
 trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"' EXIT INT TERM
 

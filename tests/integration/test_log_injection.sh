@@ -10,7 +10,7 @@
 # our local parser, installed here as make install / make run install it.
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lib/hub_config.sh"
-[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 20; summary; exit 0; }
+need_hub 20
 T=$(mktemp -d)
 cleanup() { [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"; }
 trap cleanup EXIT INT TERM

@@ -11,7 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lapi/lapi_lib.sh"
 . "$here/../lib/hub_mirror.sh"
 top=$(cd "$here/../.." && pwd)
-[ -f "$HUB/.index.json" ] || { skip "no hub mirror (SHARED_DIR)" 15; summary; exit 0; }
+need_hub 15
 T=$(mktemp -d /tmp/test_make_run.XXXXXX)
 hp=
 cleanup() { [ -n "$hp" ] && kill "$hp" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }

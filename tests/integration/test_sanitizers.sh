@@ -13,7 +13,7 @@
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lapi/lapi_lib.sh"
 . "$(dirname "$0")/../lib/hub_config.sh"
-[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 12; summary; exit 0; }
+need_hub 12
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SSHD_LINES=${SSHD_LINES:-6000} NGINX_LINES=${NGINX_LINES:-4000}
 

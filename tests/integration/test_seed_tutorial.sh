@@ -23,10 +23,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 NCHECKS=41
 need_root "the tutorial" $NCHECKS
-[ -f "$HUB/.index.json" ] || { skip "no hub mirror (SHARED_DIR)" $NCHECKS; summary; exit 0; }
-for t in nginx /usr/sbin/sshd wapiti curl python3 nft ping; do
-	command -v "$t" >/dev/null || { skip "$t missing (make test-deps)" $NCHECKS; summary; exit 0; }
-done
+need_hub $NCHECKS
+need_tools $NCHECKS nginx /usr/sbin/sshd wapiti curl python3 nft ping
 
 ID=$(($$ % 100000))
 NSV=ctv$ID NSA=cta$ID NSB=ctb$ID

@@ -16,11 +16,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 NCHECKS=20
 need_root "the package under systemd" $NCHECKS
-for t in systemd-nspawn dpkg-buildpackage dh unshare; do
-	command -v "$t" >/dev/null || { skip "$t missing (make test-deps)" $NCHECKS; summary; exit 0; }
-done
-[ -f "$HUB/.index.json" ] || { skip "no hub mirror (SHARED_DIR)" $NCHECKS; summary; exit 0; }
-[ -d /sys/fs/bpf ] || { skip "no bpffs at /sys/fs/bpf" $NCHECKS; summary; exit 0; }
+need_tools $NCHECKS systemd-nspawn dpkg-buildpackage dh unshare
+need_hub $NCHECKS
+[ -d /sys/fs/bpf ] || skip_all "no bpffs at /sys/fs/bpf" $NCHECKS
 
 ID=$(($$ % 100000))
 PIN=/sys/fs/bpf/cs-systemd-$ID

@@ -7,13 +7,13 @@
 # suppressed (tests/valgrind.supp).
 . "$(dirname "$0")/../lib/harness.sh"
 . "$(dirname "$0")/../lapi/lapi_lib.sh"
-command -v valgrind >/dev/null || { skip "valgrind not installed (make test-deps installs it)" 7; summary; exit 0; }
+command -v valgrind >/dev/null || skip_all "valgrind not installed (make test-deps installs it)" 7
 need_root "valgrind daemons test (XDP)" 7
 if ldd "$BUILD/crowdsec" | grep -q libasan; then
 	skip "a sanitizer build (ASan and valgrind exclude each other): run it on the plain build" 7
 	summary; exit 0
 fi
-[ -d "$HUB/parsers" ] || { skip "hub not found (SHARED_DIR)" 7; summary; exit 0; }
+need_hub 7
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d)
 PORT=$(free_port 18600)	# the replay listens outside the netns

@@ -15,7 +15,7 @@ set -u
 NCHECKS=14
 need_root "libxdp coexistence" $NCHECKS
 for t in xdp-filter xdp-loader ping; do
-	command -v "$t" >/dev/null || { skip "$t missing (make test-deps: xdp-tools)" $NCHECKS; summary; exit 0; }
+	command -v "$t" >/dev/null || skip_all "$t missing (make test-deps: xdp-tools)" $NCHECKS
 done
 . "$(dirname "$0")/../lib/netns_pair.sh"
 

@@ -193,6 +193,52 @@ static void http_pushes(struct cs_lapi *l, struct cs_db *db)
 		  "all queued pushes stored, not the refused one");
 }
 
+/*
+ * A push's machine is checked where its alerts are stored: two pushes wait for
+ * the held writer, one machine is deleted meanwhile (its token and row were fine
+ * when it pushed); released, the group refuses that owner and is stored again
+ * one push at a time: the other is stored (201), the deleted machine's push is
+ * answered 401 with nothing of it stored.
+ */
+static void owner_checked_at_store(struct cs_lapi *l, struct cs_db *db)
+{
+	static const char *const names[2] = { "committer-test", "gone-test" };
+	char url[128], auth[2][1024];
+	struct pusher h[2] = { 0 };
+	size_t q, taken;
+
+	ASSERT_OK(cs_db_machine_add(db, "gone-test", "x", "127.0.0.1", true, false, gotime_now()),
+		  "second machine");
+	snprintf(url, sizeof(url), "http://%s/v1/alerts", l->cfg.listen_uri);
+	for (int i = 0; i < 2; i++) {
+		char *tok = NULL;
+		int64_t exp;
+
+		if (!ASSERT_OK(jwt_sign(l->secret, l->secret_len, names[i], gotime_now(),
+					LAPI_JWT_LIFETIME, &tok, &exp), "token"))
+			return;
+		snprintf(auth[i], sizeof(auth[i]), "Authorization: Bearer %s", tok);
+		free(tok);
+	}
+	lapi_commit_counts(l, &q, &taken);
+	lapi_commit_test_hold(l, true, 0);
+	for (int i = 0; i < 2; i++) {
+		h[i] = (struct pusher){ .url = url, .auth = auth[i], .idx = 40 + i };
+		pthread_create(&h[i].t, NULL, push_main, &h[i]);
+	}
+	ASSERT_TRUE(wait_counts(l, 2, taken), "both pushes wait for the writer");
+	ASSERT_OK(cs_db_machine_delete(db, "gone-test"), "machine deleted while its push waits");
+	lapi_commit_test_hold(l, false, 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(h[i].t, NULL);
+	ASSERT_EQ(h[0].code, 201L, "the other machine's push stored");
+	ASSERT_EQ(h[1].code, 401L, "the deleted machine's push refused when stored");
+	if (!ASSERT_TRUE(strstr(h[1].body, "ent: machine not found") != NULL, "its message"))
+		fprintf(stderr, "  body: %s\n", h[1].body);
+	ASSERT_EQ(count_decisions(db, "198.18.78.40/32"), (size_t)1, "the stored push's ban");
+	ASSERT_EQ(count_decisions(db, "198.18.78.41/32"), (size_t)0, "nothing of the refused one");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/cs-test-commit-XXXXXX", path[300];
@@ -270,6 +316,7 @@ int main(void)
 		cs_alert_free(a);
 	}
 	http_pushes(l, db);
+	owner_checked_at_store(l, db);
 	/* after stop, a submission is stored by its caller */
 	cs_lapi_stop(l);
 	l = NULL;

@@ -129,7 +129,15 @@ check_eq "deleted machine's token: 401" "$CODE" 401
 req GET /v1/refresh_token -H "Authorization: Bearer $TOK2"
 check_eq "deleted machine's token cannot be refreshed" "$CODE" 401
 req POST /v1/alerts -H "Authorization: Bearer $TOK2" -d "$alert"
-check_eq "deleted machine cannot push alerts" "$CODE" 401
+check_eq "deleted machine cannot push alerts" "$CODE $BODY" '401 {"code":401,"message":"ent: machine not found"}'
+# a push whose alerts reach no insert (its source allowlisted) is checked all the same
+check "allowlist for the gone machine's alert" $CSCLI allowlists create sec9 -d "item 9"
+check "its source allowlisted" $CSCLI allowlists add sec9 198.18.5.5
+req POST /v1/alerts -H "Authorization: Bearer $TOK2" -d "$alert"
+check_eq "deleted machine, allowlisted alert: 401" "$CODE $BODY" '401 {"code":401,"message":"ent: machine not found"}'
+req POST /v1/alerts -H "Authorization: Bearer $TOKEN" -d "$alert"
+check_eq "a live machine's allowlisted alert: 201, nothing stored" "$CODE $BODY" '201 []'
+check "allowlist deleted" $CSCLI allowlists delete sec9
 req GET /v1/heartbeat -H "Authorization: Bearer $TOKEN"
 check_eq "other machines unaffected" "$CODE" 200
 

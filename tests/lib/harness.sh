@@ -29,12 +29,25 @@ wait_until() {
 	done
 }
 
+# skip_all WHY [NCHECKS]: the test cannot run here; count its NCHECKS checks
+# skipped and end it
+skip_all() {
+	skip "$1" "${2:-1}"
+	summary
+	exit 0
+}
+
 need_root() {
-	if [ "$(id -u)" != 0 ]; then
-		skip "$1: needs root (CAP_BPF, CAP_NET_ADMIN)" "${2:-1}"
-		summary
-		exit 0
-	fi
+	[ "$(id -u)" = 0 ] || skip_all "$1: needs root (CAP_BPF, CAP_NET_ADMIN)" "${2:-1}"
+}
+
+# need_tools NCHECKS TOOL...: skip_all unless every TOOL is on PATH
+need_tools() {
+	local n=$1 t
+	shift
+	for t; do
+		command -v "$t" >/dev/null || skip_all "$t missing (make test-deps)" "$n"
+	done
 }
 
 # The shared test data (hub/, spec/, bench/): only through $SHARED_DIR, which
@@ -43,6 +56,11 @@ need_root() {
 SHARED_DIR=${SHARED_DIR:-$(make -s --no-print-directory -C "$(dirname "${BASH_SOURCE[0]}")/../.." shared-dir 2>/dev/null)}
 export SHARED_DIR
 HUB=$SHARED_DIR/hub
+
+# need_hub [NCHECKS]: skip_all without the shared hub mirror
+need_hub() {
+	[ -d "$HUB/parsers" ] && [ -f "$HUB/.index.json" ] || skip_all "hub not found (SHARED_DIR)" "${1:-1}"
+}
 
 # cs_etc ETC ITEM...: a crowdsec configuration directory with the hub's patterns
 # and each ITEM (a hub path such as parsers/s01-parse/crowdsecurity/sshd-logs.yaml,

@@ -229,6 +229,13 @@ static void test_simulation_file(void)
 	ASSERT_OK(t_write_file(root, "simulation.yaml", "simulation: [\n"), "bad YAML written");
 	ASSERT_TRUE(cs_simulation_load(p, &names, &global, err, sizeof(err)) < 0, "bad YAML refused");
 	ASSERT_TRUE(strstr(err, "simulation.yaml:") != NULL, "error names the file and line");
+	/* as upstream's yaml.Unmarshal into its struct: a list is an error, not "off" */
+	ASSERT_OK(t_write_file(root, "simulation.yaml", "- a/one\n"), "a list written");
+	ASSERT_EQ(cs_simulation_load(p, &names, &global, err, sizeof(err)), -EINVAL, "a list refused");
+	ASSERT_TRUE(strstr(err, "simulation.yaml:1: not a mapping") != NULL, "error names the place");
+	ASSERT_OK(t_write_file(root, "simulation.yaml", "# nothing yet\n"), "an empty file written");
+	ASSERT_OK(cs_simulation_load(p, &names, &global, err, sizeof(err)), "an empty file: off");
+	ASSERT_TRUE(!names && !global, "nothing in simulation");
 	unlink(p);
 }
 

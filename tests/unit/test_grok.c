@@ -212,6 +212,91 @@ static void test_hub_patterns(void)
 	grok_free(g);
 }
 
+/* Is `lit` among the literals the prefilter checks? */
+static bool has_literal(const struct grok *g, const char *lit)
+{
+	for (size_t i = 0; i < grok_nliterals(g); i++) {
+		size_t len;
+		const char *s = grok_literal(g, i, &len);
+
+		if (len == strlen(lit) && !memcmp(s, lit, len))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The literal prefilter: a subject without a literal every match holds is "no match"
+ * before PCRE2 runs; every construct that makes a literal optional, or that this
+ * reading does not follow, must leave the answer to PCRE2.
+ */
+static void test_literals(void)
+{
+	static const struct {
+		const char *pattern, *subject;
+	} must_match[] = {
+		{ "(?i)failed x%{INT:n}", "FAILED x1" },
+		{ "\\x46ailed %{INT:n}", "Failed 1" },
+		{ "abcde?f%{INT:n}", "abcdf1" },
+		{ "abcdef*g%{INT:n}", "abcdeg1" },
+		{ "abcdef{0}g%{INT:n}", "abcdeg1" },
+		{ "xyz|failed %{INT:n}", "failed 2" },
+		{ "(foo )?bar baz %{INT:n}", "bar baz 3" },
+		{ "[(|]abc def %{INT:n}", "|abc def 4" },
+		{ "abc\\(?def %{INT:n}", "abcdef 5" },
+		{ "abc(*ACCEPT)defgh", "abc" },
+		{ "\\Qabc|def\\E %{INT:n}", "abc|def 7" },
+		{ "Failed %{INT:n}", "\xff Failed 8" }, /* not UTF-8: the byte-wise code */
+		{ "abc(?=defg)defg", "abcdefg" },
+		{ "(?<x>abc)defghi", "abcdefghi" },
+	};
+	struct grok *g;
+	struct strmap *m;
+	char err[256], a100[101], a70[71];
+
+	for (size_t i = 0; i < sizeof(must_match) / sizeof(must_match[0]); i++) {
+		if (!ASSERT_EQ(GM(must_match[i].pattern, must_match[i].subject, &m), 1,
+			       must_match[i].pattern))
+			fprintf(stderr, "  subject: %s\n", must_match[i].subject);
+		strmap_free(m);
+	}
+	ASSERT_OK(grok_compile(lib, "Failed %{WORD:t} for %{USERNAME:u} from %{IP:ip} port", &g, err,
+			       sizeof(err)), "compile");
+	ASSERT_TRUE(has_literal(g, "Failed ") && has_literal(g, " from ") && has_literal(g, " port") &&
+			    has_literal(g, " for "), "the top-level runs");
+	{
+		size_t len;
+		const char *first = grok_literal(g, 0, &len);
+
+		ASSERT_TRUE(len == 7 && !memcmp(first, "Failed ", len), "longest first");
+	}
+	m = strmap_new();
+	ASSERT_EQ(grok_match(g, "Failed password for root from 198.18.0.1 port", 45, m), 1, "match");
+	ASSERT_STREQ(strmap_get(m, "ip"), "198.18.0.1", "capture");
+	ASSERT_EQ(grok_match(g, "Failed password for root from 198.18.0.1 pork", 45, m), 0,
+		  "a literal missing");
+	grok_free(g);
+	strmap_free(m);
+
+	ASSERT_OK(grok_compile(lib, "abcde?f|x", &g, err, sizeof(err)), "compile alternation");
+	ASSERT_EQ(grok_nliterals(g), 0, "a top-level alternation: no literal");
+	grok_free(g);
+	ASSERT_OK(grok_compile(lib, "abcde?fgh", &g, err, sizeof(err)), "compile optional");
+	ASSERT_TRUE(has_literal(g, "abcd") && has_literal(g, "fgh") && !has_literal(g, "abcde"),
+		    "the optional character is in no literal");
+	grok_free(g);
+
+	/* Runs longer than a literal's room are split, and still all checked. */
+	memset(a100, 'a', 100);
+	a100[100] = '\0';
+	memset(a70, 'a', 70);
+	a70[70] = '\0';
+	ASSERT_EQ(GM(a100, a100, &m), 1, "a long literal");
+	strmap_free(m);
+	ASSERT_EQ(GM(a100, a70, &m), 0, "a long literal, too short a subject");
+	strmap_free(m);
+}
+
 int main(void)
 {
 	if (!ASSERT_OK(grok_lib_new(&lib), "lib") || !ASSERT_OK(grok_lib_add_builtins(lib), "builtins"))
@@ -223,6 +308,7 @@ int main(void)
 	test_dialect();
 	test_limits();
 	test_hub_patterns();
+	test_literals();
 	grok_lib_free(lib);
 	return TEST_SUMMARY();
 }

@@ -485,6 +485,85 @@ static void test_record(void)
 	rec_free(&demo, NULL);
 }
 
+/* ywalk_map_check on the root of text: its return, the message in err */
+static int map_check(const char *text, const char *what, bool unique, char *err, size_t errlen)
+{
+	yaml_parser_t p;
+	yaml_document_t doc;
+	struct ywalk w = { .doc = &doc, .file = "m.yaml", .err = err, .errlen = errlen };
+	int rc;
+
+	*err = 0;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+	if (!yaml_parser_load(&p, &doc)) {
+		yaml_parser_delete(&p);
+		return -EIO;
+	}
+	rc = ywalk_map_check(&w, yaml_document_get_root_node(&doc), what, unique);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+static void test_ywalk_map(void)
+{
+	const char *text = "a: 1\nb: 2\na: 3\n";
+	yaml_parser_t p;
+	yaml_document_t doc;
+	struct ywalk w = { .doc = &doc, .file = "m.yaml" };
+	const yaml_node_t *root, *k = NULL;
+	char err[128];
+
+	ASSERT_OK(map_check(text, "labels", false, err, sizeof(err)), "a key twice, not asked");
+	ASSERT_EQ(map_check(text, "labels", true, err, sizeof(err)), -EINVAL, "a key twice");
+	ASSERT_STREQ(err, "m.yaml:3: labels: key 'a' is already defined", "names the second");
+	ASSERT_EQ(map_check("[x]: 1\n", NULL, false, err, sizeof(err)), -EINVAL, "list as key");
+	ASSERT_STREQ(err, "m.yaml:1: keys must be strings", "no what: no prefix");
+	ASSERT_EQ(map_check("- a\n", "prometheus", false, err, sizeof(err)), -EINVAL, "a list");
+	ASSERT_STREQ(err, "m.yaml:1: prometheus: expected a mapping", "says what was expected");
+
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
+	if (!ASSERT_TRUE(yaml_parser_load(&p, &doc), "yaml loads")) {
+		yaml_parser_delete(&p);
+		return;
+	}
+	root = yaml_document_get_root_node(&doc);
+	ASSERT_STREQ(ywalk_scalar(ywalk_get(&w, root, "a", &k)), "1", "get: the first pair");
+	ASSERT_EQ(ywalk_line(k), 1, "get: the key's node");
+	ASSERT_STREQ(ywalk_scalar(ywalk_get(&w, root, "b", NULL)), "2", "get: no key node asked");
+	ASSERT_TRUE(!ywalk_get(&w, root, "c", NULL), "get: absent");
+	ASSERT_TRUE(!ywalk_get(&w, ywalk_get(&w, root, "a", NULL), "a", NULL), "get: not a mapping");
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&p);
+}
+
+static void test_ywalk_stream(void)
+{
+	static const char text[] = "a: 1\n---\nb: 2\n---\nc: [\n";
+	struct ywalk w = { .file = "s.yaml" };
+	struct ywalk_stream ys;
+	yaml_node_t *root;
+	char err[128];
+	int n = 0, rc;
+
+	w.err = err;
+	w.errlen = sizeof(err);
+	if (!ASSERT_OK(ywalk_stream_open(&ys, text, strlen(text)), "stream opens"))
+		return;
+	while (!(rc = ywalk_next(&w, &ys, &root)) && root)
+		n++;
+	ASSERT_EQ(n, 2, "stream: the two documents before the error");
+	ASSERT_EQ(rc, -EINVAL, "stream: a syntax error");
+	ASSERT_TRUE(!strncmp(err, "s.yaml:6: YAML error: ", 22), "stream: the error's place");
+	ywalk_stream_close(&ys);
+	if (!ASSERT_OK(ywalk_stream_open(&ys, "", 0), "empty stream opens"))
+		return;
+	ASSERT_TRUE(!ywalk_next(&w, &ys, &root) && !root, "empty stream: no document");
+	ywalk_stream_close(&ys);
+}
+
 static void test_dquoted(void)
 {
 	char *buf = NULL;
@@ -567,6 +646,8 @@ int main(void)
 {
 	test_base64();
 	test_record();
+	test_ywalk_map();
+	test_ywalk_stream();
 	test_strv_from_dir();
 	test_dquoted();
 	test_strmap();

@@ -124,19 +124,14 @@ void acq_labels_free(struct acq_label *labels, size_t n)
 
 static int get_labels(struct ywalk *p, const yaml_node_t *n, struct acq_source_cfg *sc)
 {
-	yaml_node_pair_t *pr;
+	const yaml_node_t *k, *v;
 	int err;
 
 	if (ywalk_is_null(n))
 		return 0;
-	if (n->type != YAML_MAPPING_NODE)
-		return ywalk_fail(p, n, "labels: expected a mapping");
-	for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
-		yaml_node_t *k = ywalk_node(p, pr->key);
-		yaml_node_t *v = ywalk_node(p, pr->value);
-
-		if (!ywalk_scalar(k))
-			return ywalk_fail(p, k, "labels: keys must be strings");
+	if ((err = ywalk_map_check(p, n, "labels", false)))
+		return err;
+	YWALK_PAIR_NODES(p, n, k, v) {
 		if (!ywalk_scalar(v))
 			return ywalk_fail(p, v, "labels.%s: expected a string", ywalk_scalar(k));
 		err = acq_labels_add(&sc->labels, &sc->nlabels, ywalk_scalar(k), ywalk_scalar(v));
@@ -164,51 +159,26 @@ static int check_regex(struct ywalk *p, const yaml_node_t *n, const char *re)
 	return 0;
 }
 
-static const yaml_node_t *find_key(struct ywalk *p, const yaml_node_t *map, const char *key,
-				   const yaml_node_t **knode)
-{
-	yaml_node_pair_t *pr;
-
-	for (pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
-		yaml_node_t *k = ywalk_node(p, pr->key);
-
-		if (ywalk_scalar(k) && !strcmp(ywalk_scalar(k), key)) {
-			if (knode)
-				*knode = k;
-			return ywalk_node(p, pr->value);
-		}
-	}
-	return NULL;
-}
-
 /* One document (a mapping) into sc. */
 static int parse_source(struct ywalk *p, const yaml_node_t *root, struct acq_source_cfg *sc)
 {
 	const char *const *specific = NULL;
-	const yaml_node_t *n, *k;
-	yaml_node_pair_t *pr, *q;
+	const yaml_node_t *n, *k, *kn, *v;
 	const char *mode = NULL;
 	int err;
 
 	/* Key sanity first: duplicates and non-string keys, whatever the source. */
-	for (pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
-		yaml_node_t *kn = ywalk_node(p, pr->key);
+	if ((err = ywalk_map_check(p, root, NULL, true)))
+		return err;
 
-		if (!ywalk_scalar(kn))
-			return ywalk_fail(p, kn, "mapping keys must be strings");
-		for (q = root->data.mapping.pairs.start; q < pr; q++)
-			if (!strcmp(ywalk_scalar(ywalk_node(p, q->key)), ywalk_scalar(kn)))
-				return ywalk_fail(p, kn, "key '%s' is already defined", ywalk_scalar(kn));
-	}
-
-	n = find_key(p, root, "source", NULL);
+	n = ywalk_get(p, root, "source", NULL);
 	if (n && (err = rec_yaml_set(p, &source_schema, sc, "source", n)))
 		return err;
 	if (!sc->source) {
 		/* Upstream detectType(): only when `source` is absent. */
-		if (find_key(p, root, "filename", NULL) || find_key(p, root, "filenames", NULL))
+		if (ywalk_get(p, root, "filename", NULL) || ywalk_get(p, root, "filenames", NULL))
 			sc->source = strdup("file");
-		else if (find_key(p, root, "journalctl_filter", NULL))
+		else if (ywalk_get(p, root, "journalctl_filter", NULL))
 			sc->source = strdup("journalctl");
 		else
 			return ywalk_fail(p, root, "missing 'source' field");
@@ -224,7 +194,7 @@ static int parse_source(struct ywalk *p, const yaml_node_t *root, struct acq_sou
 	else
 		return ywalk_fail(p, n ? n : root, "unknown data source %s", sc->source);
 
-	if ((n = find_key(p, root, "labels", NULL)) && (err = get_labels(p, n, sc)))
+	if ((n = ywalk_get(p, root, "labels", NULL)) && (err = get_labels(p, n, sc)))
 		return err;
 	/* docker is the only upstream source allowed without labels */
 	if (!sc->nlabels && strcmp(sc->source, "docker"))
@@ -232,9 +202,7 @@ static int parse_source(struct ywalk *p, const yaml_node_t *root, struct acq_sou
 	if (sc->unsupported)
 		return 0; /* its own keys are its business; we won't run it */
 
-	for (pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
-		yaml_node_t *kn = ywalk_node(p, pr->key);
-		yaml_node_t *v = ywalk_node(p, pr->value);
+	YWALK_PAIR_NODES(p, root, kn, v) {
 		const char *key = ywalk_scalar(kn);
 		long long ll = 0;
 		bool b = false;
@@ -289,7 +257,7 @@ static int parse_source(struct ywalk *p, const yaml_node_t *root, struct acq_sou
 	}
 
 	if (!strcmp(sc->source, "file")) {
-		n = find_key(p, root, "filename", &k);
+		n = ywalk_get(p, root, "filename", &k);
 		if (n && !ywalk_is_null(n)) {
 			const char *s = ywalk_scalar(n);
 
@@ -364,61 +332,41 @@ int acq_config_load_buf(struct acq_config *cfg, const char *name, const char *bu
 {
 	struct ywalk p = { .file = name, .err = err, .errlen = errlen, .with_column = true };
 	struct acq_source_cfg sc = { 0 };
-	yaml_parser_t parser;
-	yaml_document_t doc;
-	bool have_doc = false;
+	struct ywalk_stream ys;
+	yaml_node_t *root;
 	size_t xlen, first = cfg->nsrcs;
 	char *text;
-	int rc = 0;
+	int rc;
 
 	if (err && errlen)
 		err[0] = 0;
 	text = env_expand(buf, len, true, &xlen);
 	if (!text)
 		return -ENOMEM;
-	if (!yaml_parser_initialize(&parser)) {
+	rc = ywalk_stream_open(&ys, text, xlen);
+	if (rc) {
 		free(text);
-		return -ENOMEM;
+		return rc;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text, xlen);
-
-	for (;;) {
-		yaml_node_t *root;
-
-		if (!yaml_parser_load(&parser, &doc)) {
-			yaml_node_t at = { .start_mark = parser.problem_mark };
-
-			rc = ywalk_fail(&p, &at, "%s%s%s", parser.context ? parser.context : "",
-				  parser.context ? ": " : "",
-				  parser.problem ? parser.problem : "YAML error");
-			goto out;
+	while (!(rc = ywalk_next(&p, &ys, &root)) && root) {
+		if (ywalk_is_null(root))
+			continue;
+		if (root->type != YAML_MAPPING_NODE) {
+			rc = ywalk_fail(&p, root, "expected a mapping (one datasource per document)");
+			break;
 		}
-		have_doc = true;
-		root = yaml_document_get_root_node(&doc);
-		if (!root)
-			break; /* end of stream */
-		if (!ywalk_is_null(root)) {
-			if (root->type != YAML_MAPPING_NODE) {
-				rc = ywalk_fail(&p, root, "expected a mapping (one datasource per document)");
-				goto out;
-			}
-			p.doc = &doc;
-			sc.poll_without_inotify = -1;
-			sc.file = strdup(name);
-			sc.line = (int)root->start_mark.line + 1;
-			rc = sc.file ? parse_source(&p, root, &sc) : -ENOMEM;
-			if (!rc && sc.unsupported)
-				log_warn("%s:%d: datasource '%s' is not supported here, skipping it",
-					 name, sc.line, sc.source);
-			if (!rc)
-				rc = cfg_append(cfg, &sc);
-			if (rc)
-				goto out;
-		}
-		yaml_document_delete(&doc);
-		have_doc = false;
+		sc.poll_without_inotify = -1;
+		sc.file = strdup(name);
+		sc.line = (int)root->start_mark.line + 1;
+		rc = sc.file ? parse_source(&p, root, &sc) : -ENOMEM;
+		if (!rc && sc.unsupported)
+			log_warn("%s:%d: datasource '%s' is not supported here, skipping it", name,
+				 sc.line, sc.source);
+		if (!rc)
+			rc = cfg_append(cfg, &sc);
+		if (rc)
+			break;
 	}
-out:
 	if (rc == -ENOMEM && err && errlen)
 		snprintf(err, errlen, "%s: out of memory", name);
 	if (rc) { /* all or nothing for this file */
@@ -426,9 +374,7 @@ out:
 			acq_source_cfg_fini(&cfg->srcs[--cfg->nsrcs]);
 	}
 	acq_source_cfg_fini(&sc);
-	if (have_doc)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
+	ywalk_stream_close(&ys);
 	free(text);
 	return rc;
 }

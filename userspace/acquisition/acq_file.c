@@ -32,6 +32,8 @@
 #include "acquisition/acq.h"
 #include "acquisition/acq_int.h"
 #include "common/log.h"
+#include "common/strv.h"
+#include "common/vec.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
@@ -97,7 +99,7 @@ struct dirwatch {
 struct fsrc {
 	int ifd;
 	struct dirwatch *dirs;
-	size_t ndirs;
+	size_t ndirs, dirs_cap;
 	struct tfile *files;
 	pcre2_code **excl;
 	size_t nexcl;
@@ -531,10 +533,8 @@ static int dir_watch(struct acq_src *s, const char *dir)
 	for (size_t i = 0; i < fs->ndirs; i++)
 		if (!strcmp(fs->dirs[i].dir, dir))
 			return 0;
-	d = realloc(fs->dirs, (fs->ndirs + 1) * sizeof(*d));
-	if (!d)
+	if (vec_reserve((void **)&fs->dirs, &fs->dirs_cap, fs->ndirs, sizeof(*d), 4))
 		return -ENOMEM;
-	fs->dirs = d;
 	d = &fs->dirs[fs->ndirs];
 	if (!(d->dir = strdup(dir)))
 		return -ENOMEM;
@@ -639,19 +639,12 @@ static int file_start(struct acq_src *s)
 			if (r)
 				return -EINVAL;
 			for (size_t j = 0; j < g.gl_pathc; j++) {
-				char **v;
-
 				if (excluded(fs, g.gl_pathv[j]))
 					continue;
-				v = realloc(fs->cat, (fs->ncat + 1) * sizeof(*v));
-				if (!v || !(v[fs->ncat] = strdup(g.gl_pathv[j]))) {
-					if (v)
-						fs->cat = v;
+				if (strv_push(&fs->cat, &fs->ncat, g.gl_pathv[j])) {
 					globfree(&g);
 					return -ENOMEM;
 				}
-				fs->cat = v;
-				fs->ncat++;
 			}
 			globfree(&g);
 		}
@@ -693,9 +686,7 @@ static void file_stop(struct acq_src *s)
 	for (size_t i = 0; i < fs->ndirs; i++)
 		free(fs->dirs[i].dir);
 	free(fs->dirs);
-	for (size_t i = 0; i < fs->ncat; i++)
-		free(fs->cat[i]);
-	free(fs->cat);
+	strv_free(fs->cat, fs->ncat);
 	for (size_t i = 0; i < fs->nexcl; i++)
 		pcre2_code_free(fs->excl[i]);
 	free(fs->excl);

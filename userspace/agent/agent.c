@@ -368,32 +368,33 @@ static int make_shards(struct cs_agent *a, const struct cs_agent_opts *o,
 }
 
 /* simulation.yaml: `simulation: on|off` and `exclusions: [...]` (spec 6.4). */
+#define SIMULATION_MAX_BYTES (16u << 20)
+
 int cs_simulation_load(const char *path, char ***names, bool *global, char *err, size_t errlen)
 {
-	yaml_parser_t p;
-	yaml_document_t doc;
+	struct ywalk w = { .file = path, .err = err, .errlen = errlen };
+	struct ywalk_stream ys;
 	yaml_node_t *root;
-	FILE *f;
-	int rc = 0;
-	size_t n = 0;
+	char *text;
+	size_t len, n = 0;
+	int rc;
 
 	*global = false;
 	*names = NULL;
 	if (!path)
 		return 0;
-	f = fopen(path, "r");
-	if (!f)
-		return errno == ENOENT ? 0 : fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_file(&p, f);
-	if (!yaml_parser_load(&p, &doc)) {
-		rc = fail(err, errlen, -EINVAL, "%s:%zu: %s", path, p.problem_mark.line + 1,
-			  p.problem ? p.problem : "YAML error");
-		goto out_parser;
+	rc = cs_read_file(path, SIMULATION_MAX_BYTES, &text, &len);
+	if (rc)
+		return rc == -ENOENT ? 0 : fail(err, errlen, rc, "%s: %s", path, strerror(-rc));
+	rc = ywalk_stream_open(&ys, text, len);
+	if (rc) {
+		free(text);
+		return rc;
 	}
-	root = yaml_document_get_root_node(&doc);
-	if (root && root->type == YAML_MAPPING_NODE) {
-		struct ywalk w = { .doc = &doc, .file = path };
+	rc = ywalk_next(&w, &ys, &root);
+	if (!rc && root && root->type != YAML_MAPPING_NODE && !ywalk_is_null(root))
+		rc = ywalk_fail(&w, root, "not a mapping with simulation and exclusions");
+	if (!rc && root && root->type == YAML_MAPPING_NODE) {
 		const char *key;
 		yaml_node_t *v, *e;
 
@@ -415,10 +416,8 @@ int cs_simulation_load(const char *path, char ***names, bool *global, char *err,
 			}
 		}
 	}
-	yaml_document_delete(&doc);
-out_parser:
-	yaml_parser_delete(&p);
-	fclose(f);
+	ywalk_stream_close(&ys);
+	free(text);
 	return rc;
 }
 

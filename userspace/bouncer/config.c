@@ -13,7 +13,11 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/readfile.h"
 #include "common/ywalk.h"
+
+/* a configuration file is a few kilobytes: refuse what cannot be one */
+#define BCFG_MAX_BYTES (1u << 20)
 
 static int get_int(struct ywalk *c, const char *key, const yaml_node_t *v, long min, long max,
 		   long *out)
@@ -50,16 +54,14 @@ static void list_free(struct bcfg_list *l)
 
 static int get_list(struct ywalk *c, const char *key, const yaml_node_t *v, struct bcfg_list *out)
 {
-	yaml_node_item_t *it;
+	const yaml_node_t *n;
 
 	list_free(out);
 	if (ywalk_scalar(v) && !*ywalk_scalar(v))
 		return 0; /* "key:" with nothing: an empty list */
 	if (!v || v->type != YAML_SEQUENCE_NODE)
 		return ywalk_fail(c, v, "%s: expected a list", key);
-	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *n = ywalk_node(c, *it);
-
+	YWALK_ITEMS(c, v, n) {
 		if (!ywalk_scalar(n))
 			return ywalk_fail(c, n, "%s: list items must be strings", key);
 		if (out->n == BCFG_MAX_LIST)
@@ -78,17 +80,12 @@ typedef int (*map_fn)(struct ywalk *c, const char *section, const char *key, con
 static int walk_map(struct ywalk *c, const yaml_node_t *map, map_fn fn, struct bouncer_config *cfg,
 		    const char *what, const char *section)
 {
-	yaml_node_pair_t *p;
+	const yaml_node_t *k, *v;
+	int err = ywalk_map_check(c, map, what, false);
 
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return ywalk_fail(c, map, "%s: expected a mapping", what);
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = ywalk_node(c, p->key);
-		yaml_node_t *v = ywalk_node(c, p->value);
-		int err;
-
-		if (!ywalk_scalar(k))
-			return ywalk_fail(c, k, "%s: keys must be strings", what);
+	if (err)
+		return err;
+	YWALK_PAIR_NODES(c, map, k, v) {
 		err = fn(c, section, ywalk_scalar(k), k, v, cfg);
 		if (err)
 			return err;
@@ -327,36 +324,28 @@ static int set_defaults(struct bouncer_config *cfg)
 int bouncer_config_load(const char *path, struct bouncer_config *cfg, char *err, size_t errlen)
 {
 	struct ywalk c = { .file = path, .err = err, .errlen = errlen };
-	yaml_parser_t parser;
-	yaml_document_t doc;
+	struct ywalk_stream ys;
 	yaml_node_t *root;
-	bool have_doc = false;
-	FILE *f = NULL;
+	char *text = NULL;
+	size_t len;
 	int rc;
 
 	rc = set_defaults(cfg);
 	if (rc)
 		goto out_noparser;
 	cfg->path = strdup(path);
-	f = fopen(path, "r");
-	if (!f) {
-		rc = -errno;
+	rc = cs_read_file(path, BCFG_MAX_BYTES, &text, &len);
+	if (rc) {
 		if (err)
 			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		goto out_noparser;
 	}
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
-		if (err)
-			snprintf(err, errlen, "%s:%zu: %s", path, parser.problem_mark.line + 1,
-				 parser.problem ? parser.problem : "YAML syntax error");
-		rc = -EINVAL;
+	rc = ywalk_stream_open(&ys, text, len);
+	if (rc)
+		goto out_noparser;
+	rc = ywalk_next(&c, &ys, &root);
+	if (rc)
 		goto out;
-	}
-	have_doc = true;
-	c.doc = &doc;
-	root = yaml_document_get_root_node(&doc);
 	if (!root) {
 		rc = ywalk_fail(&c, NULL, "empty configuration");
 		goto out;
@@ -400,11 +389,9 @@ int bouncer_config_load(const char *path, struct bouncer_config *cfg, char *err,
 		goto out;
 	}
 out:
-	if (have_doc)
-		yaml_document_delete(&doc);
-	yaml_parser_delete(&parser);
-	fclose(f);
+	ywalk_stream_close(&ys);
 out_noparser:
+	free(text);
 	if (rc)
 		bouncer_config_free(cfg); /* the defaults and whatever was read */
 	return rc;

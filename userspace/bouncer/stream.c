@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "bouncer/stream.h"
+#include "common/vec.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -456,29 +457,13 @@ const char *stream_parser_why(const struct stream_parser *sp)
 	return sp->why;
 }
 
-static int grow(char **buf, size_t *cap, size_t need)
-{
-	size_t ncap = *cap ? *cap : 1024;
-	char *n;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(*buf, ncap);
-	if (!n)
-		return -ENOMEM;
-	*buf = n;
-	*cap = ncap;
-	return 0;
-}
-
 static int emit(struct stream_parser *sp, const char *p, size_t len)
 {
 	struct stream_decision d;
 	int rc, err;
 
-	err = grow(&sp->scratch, &sp->scratchcap, len + 1);
+	/* room for the decoded copy and its NUL */
+	err = vec_reserve((void **)&sp->scratch, &sp->scratchcap, len, 1, 1024);
 	if (err)
 		return sp->err = err;
 	rc = decode_object(p, len, sp->scratch, !sp->id_optional, &d);
@@ -565,7 +550,7 @@ int stream_parser_feed(struct stream_parser *sp, const char *data, size_t len)
 				if (emit(sp, data + i, n))
 					return sp->err;
 			} else {
-				if (grow(&sp->obj, &sp->objcap, sp->objlen + n))
+				if (vec_reserve((void **)&sp->obj, &sp->objcap, sp->objlen + n, 1, 1024))
 					return sp->err = -ENOMEM;
 				memcpy(sp->obj + sp->objlen, data + i, n);
 				sp->objlen += n;

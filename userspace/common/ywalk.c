@@ -30,6 +30,43 @@ int ywalk_fail(struct ywalk *w, const yaml_node_t *n, const char *fmt, ...)
 	return -EINVAL;
 }
 
+int ywalk_stream_open(struct ywalk_stream *s, const char *text, size_t len)
+{
+	memset(s, 0, sizeof(*s));
+	if (!yaml_parser_initialize(&s->parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&s->parser, (const unsigned char *)text, len);
+	return 0;
+}
+
+int ywalk_next(struct ywalk *w, struct ywalk_stream *s, yaml_node_t **root)
+{
+	const yaml_parser_t *p = &s->parser;
+
+	*root = NULL;
+	if (s->have_doc)
+		yaml_document_delete(&s->doc);
+	s->have_doc = false;
+	if (!yaml_parser_load(&s->parser, &s->doc)) {
+		yaml_node_t at = { .start_mark = p->problem_mark };
+
+		return ywalk_fail(w, &at, "YAML error: %s%s%s", p->context ? p->context : "",
+				  p->context ? ": " : "", p->problem ? p->problem : "syntax error");
+	}
+	s->have_doc = true;
+	w->doc = &s->doc;
+	*root = yaml_document_get_root_node(&s->doc);
+	return 0;
+}
+
+void ywalk_stream_close(struct ywalk_stream *s)
+{
+	if (s->have_doc)
+		yaml_document_delete(&s->doc);
+	s->have_doc = false;
+	yaml_parser_delete(&s->parser);
+}
+
 int ywalk_list_new(struct ywalk *w, const yaml_node_t *seq, const char *what, size_t elem,
 		   void **items)
 {
@@ -42,6 +79,47 @@ int ywalk_list_new(struct ywalk *w, const yaml_node_t *seq, const char *what, si
 	n = ywalk_count(seq);
 	*items = calloc(n ? n : 1, elem);
 	return *items ? 0 : -ENOMEM;
+}
+
+int ywalk_map_check(struct ywalk *w, const yaml_node_t *map, const char *what, bool unique)
+{
+	const char *sep = what ? ": " : "";
+	yaml_node_pair_t *p, *q;
+
+	if (!what)
+		what = "";
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return ywalk_fail(w, map, "%s%sexpected a mapping", what, sep);
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = ywalk_node(w, p->key);
+		const char *key = ywalk_scalar(k);
+
+		if (!key)
+			return ywalk_fail(w, k, "%s%skeys must be strings", what, sep);
+		/* quadratic, but a configuration mapping has a handful of keys */
+		for (q = map->data.mapping.pairs.start; unique && q < p; q++)
+			if (!strcmp(ywalk_scalar(ywalk_node(w, q->key)), key))
+				return ywalk_fail(w, k, "%s%skey '%s' is already defined", what, sep,
+						  key);
+	}
+	return 0;
+}
+
+yaml_node_t *ywalk_get(const struct ywalk *w, const yaml_node_t *map, const char *key,
+		       const yaml_node_t **key_node)
+{
+	yaml_node_t *k, *v;
+
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	YWALK_PAIR_NODES(w, map, k, v) {
+		if (ywalk_scalar(k) && !strcmp(ywalk_scalar(k), key)) {
+			if (key_node)
+				*key_node = k;
+			return v;
+		}
+	}
+	return NULL;
 }
 
 bool ywalk_is_null(const yaml_node_t *n)

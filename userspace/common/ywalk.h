@@ -25,6 +25,35 @@ struct ywalk {
 	bool log;	   /* also log_error() it */
 };
 
+/*
+ * A YAML stream read document by document; the syntax error of one is a
+ * ywalk_fail() at its place ("file:line: YAML error: CONTEXT: PROBLEM"):
+ *
+ *   struct ywalk_stream ys;
+ *   yaml_node_t *root;
+ *   if ((err = ywalk_stream_open(&ys, text, len))) return err;
+ *   while (!(err = ywalk_next(&w, &ys, &root)) && root) { ...w.doc is this document... }
+ *   ywalk_stream_close(&ys);
+ *
+ * text must outlive the stream. A document lives until the next ywalk_next()
+ * or the close; an empty stream has no document (root NULL at once).
+ */
+struct ywalk_stream {
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	bool have_doc;
+};
+
+/* 0 or -ENOMEM (nothing to close then). */
+int ywalk_stream_open(struct ywalk_stream *s, const char *text, size_t len);
+/*
+ * The next document: 0 with *root its root (w->doc set to it), 0 with *root
+ * NULL at the end of the stream, or -EINVAL from ywalk_fail() on a syntax error.
+ */
+int ywalk_next(struct ywalk *w, struct ywalk_stream *s, yaml_node_t **root);
+/* Frees the parser and the current document. */
+void ywalk_stream_close(struct ywalk_stream *s);
+
 /* Fills w->err (and logs when asked) with the place of n; returns -EINVAL. */
 int ywalk_fail(struct ywalk *w, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -72,12 +101,34 @@ int ywalk_long(struct ywalk *w, const yaml_node_t *n, const char *key, long long
 int ywalk_list_new(struct ywalk *w, const yaml_node_t *seq, const char *what, size_t elem,
 		   void **items);
 
+/*
+ * A mapping whose keys are all strings (and, when unique, none given twice): 0,
+ * or ywalk_fail() at the offending node: "WHAT: expected a mapping", "WHAT: keys
+ * must be strings", "WHAT: key 'K' is already defined" (without "WHAT: " when
+ * what is NULL). NULL map: "expected a mapping".
+ */
+int ywalk_map_check(struct ywalk *w, const yaml_node_t *map, const char *what, bool unique);
+/*
+ * The value of the first pair of a mapping whose key is the scalar key; NULL
+ * when there is none (or map is not a mapping). *key_node (when asked) gets
+ * the key's node, for errors that name the key's place.
+ */
+yaml_node_t *ywalk_get(const struct ywalk *w, const yaml_node_t *map, const char *key,
+		       const yaml_node_t **key_node);
+
 /* for each (const char *k, yaml_node_t *v) of a mapping node (k NULL for a non-scalar key) */
 #define YWALK_PAIRS(w, map, k, v)                                                        \
 	for (yaml_node_pair_t *ywalk_p_ = (map)->data.mapping.pairs.start;               \
 	     ywalk_p_ < (map)->data.mapping.pairs.top &&                                 \
 	     ((k) = ywalk_scalar(ywalk_node((w), ywalk_p_->key)),                        \
 	     (v) = ywalk_node((w), ywalk_p_->value), 1);                                 \
+	     ywalk_p_++)
+
+/* the same with the key's node kn (ywalk_scalar(kn) is the key), for errors at the key */
+#define YWALK_PAIR_NODES(w, map, kn, v)                                                  \
+	for (yaml_node_pair_t *ywalk_p_ = (map)->data.mapping.pairs.start;               \
+	     ywalk_p_ < (map)->data.mapping.pairs.top &&                                 \
+	     ((kn) = ywalk_node((w), ywalk_p_->key), (v) = ywalk_node((w), ywalk_p_->value), 1); \
 	     ywalk_p_++)
 
 /* for each yaml_node_t *v of a sequence node */

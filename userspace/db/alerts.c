@@ -635,11 +635,30 @@ static int insert_grouped(struct cs_db *db, struct cs_alert *const *alerts, size
 	return err;
 }
 
+/*
+ * The page cache for this write (db/lite.c: large for bulk writes, small for the
+ * rest): large while an alert of an import's size (DECISION_ROWS decisions or
+ * more, as stage_decisions() tells one) went by in the last 2 s, so that the
+ * small writes between an import's bodies do not shrink it each time.
+ */
+static void bulk_cache(struct cs_db *db, struct cs_alert *const *alerts, size_t n, int64_t now)
+{
+	if (!db->be->bulk_cache)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (alerts[i]->n_decisions >= DECISION_ROWS) {
+			db->bulk_until = now + 2 * NSEC_PER_SEC;
+			break;
+		}
+	db->be->bulk_cache(db, now < db->bulk_until);
+}
+
 int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
 			const char *machine_id, int64_t now, int64_t *ids)
 {
 	int64_t *machine_row, *decision_ids;
 	const char *last_owner = NULL;
+	bool owner_validated = false;
 	size_t nd = 0, k = 0;
 	struct dbstmt *s;
 	int err;
@@ -660,26 +679,34 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 		return err;
 	}
 	now = stream_write_begin(db, now);
+	bulk_cache(db, alerts, n, now);
 	for (size_t i = 0; i < n && !err; i++) {
 		const char *owner = machine_id ? machine_id : alerts[i]->machine_id;
 
 		/* a group from one agent looks its owner up once */
 		if (i > 0 && owner && last_owner && !strcmp(owner, last_owner)) {
 			machine_row[i] = machine_row[i - 1];
-			continue;
+		} else {
+			machine_row[i] = 0;
+			owner_validated = false;
+			if (owner && (s = stmt(db, ST_MACHINE_ROWID))) {
+				bind_text(s, 1, owner);
+				if (db_step(s) == DB_ROW) {
+					machine_row[i] = col_int(s, 0);
+					owner_validated = col_int(s, 1) != 0;
+				}
+				db_reset(s);
+			}
+			last_owner = owner;
 		}
-		machine_row[i] = 0;
-		if (owner && (s = stmt(db, ST_MACHINE_ROWID))) {
-			bind_text(s, 1, owner);
-			if (db_step(s) == DB_ROW)
-				machine_row[i] = col_int(s, 0);
-			db_reset(s);
-		}
-		last_owner = owner;
+		/* the push's authentication, at the moment it is stored (the LAPI skips
+		 * the machine's row per request: this lookup was made anyway) */
+		if (alerts[i]->owner_must_be_validated && (!machine_row[i] || !owner_validated))
+			err = -EACCES;
 	}
-	if (db->be->last_insert_id) {
+	if (!err && db->be->last_insert_id) {
 		err = insert_grouped(db, alerts, n, machine_row, now, ids, decision_ids);
-	} else {
+	} else if (!err) {
 		for (size_t i = 0; i < n && !err; i++) {
 			err = insert_one_alert(db, alerts[i], machine_row[i], now, &ids[i],
 					       decision_ids + k);

@@ -81,7 +81,7 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_META_INSERT] = META_INSERT_HEAD "(?1, ?1, ?2, ?3, ?4)",
 	[ST_DECISION_INSERT] = DECISION_INSERT_SQL " RETURNING id",
 	[ST_DECISION_INSERT_NORET] = DECISION_INSERT_SQL,
-	[ST_MACHINE_ROWID] = "SELECT id FROM machines WHERE machine_id = ?",
+	[ST_MACHINE_ROWID] = "SELECT id, is_validated FROM machines WHERE machine_id = ?",
 	[ST_ALERT_DECISIONS] = "SELECT " DECISION_COLS " FROM decisions d"
 			       " WHERE d.alert_decisions = ? ORDER BY d.id",
 	[ST_ALERT_EVENTS] = "SELECT time, serialized FROM events WHERE alert_events = ?"

@@ -55,6 +55,9 @@ struct cs_alert {
 	char *machine_id; /* output: owner ("N/A" if deleted); input: set by the LAPI */
 	char *uuid;	  /* input only (CrowdSec 1.6+ agents, ours): retries are recognised by it */
 	bool stored_before; /* output of cs_db_alerts_insert(): its machine's uuid was there */
+	/* input of cs_db_alerts_insert() (an agent's push): its owner must be a validated
+	 * machine when it is stored, looked up in the insert's own transaction */
+	bool owner_must_be_validated;
 	char *scenario;
 	char *scenario_hash;
 	char *scenario_version;
@@ -256,7 +259,8 @@ int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n);
  * Returns -EINVAL (nothing stored) if a decision's Ip/Range value is unparsable.
  * An alert whose owner already has an alert with its uuid is not stored again,
  * on any LAPI sharing the database: ids[] gets the stored one's id and the alert
- * stored_before.
+ * stored_before. -EACCES (nothing stored) if an alert owner_must_be_validated
+ * belongs to a machine that is missing or not validated.
  */
 int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
 			const char *machine_id, int64_t now, int64_t *ids);

@@ -132,6 +132,8 @@ struct db_backend {
 	int (*migrate)(struct cs_db *db);
 	/* cs_db_external_version(); NULL: not offered */
 	int (*external_version)(struct cs_db *db, int64_t *version);
+	/* the write connection's page cache sized for bulk writes or not; NULL: nothing to size */
+	void (*bulk_cache)(struct cs_db *db, bool bulk);
 	void (*close)(struct db_conn *c);
 };
 
@@ -204,6 +206,8 @@ struct cs_db {
 	bool have_version;
 	struct lite_checkpointer *ckpt; /* lite.c */
 	int wal_sync_frames; /* lite.c: 0 = its default; cs_db_sqlite_wal_bound() */
+	bool cache_small;      /* lite.c: the main connection's page cache is the small one */
+	int64_t bulk_until;    /* alerts.c: the cache stays large until then (a bulk write's time + 2 s) */
 	/* SQLite: a read-only connection beside conns[0], opened on first use (txn_begin_read_committed) */
 	struct db_conn side;
 	bool side_failed; /* it could not be opened: said once, not tried again (under side.lock) */

@@ -75,6 +75,7 @@ struct node {
 	int pos;		/* byte offset in the source, for messages */
 	int depth;		/* height of the subtree: bounds recursion */
 	int *ops;		/* N_FOLD: operator before list[i] (ops[0] unused) */
+	size_t list_cap;	/* parse time: room in list (common/vec.h) */
 	struct node *moved;	/* layout(): where the node went */
 };
 
@@ -86,7 +87,8 @@ struct expr_prog {
 	int nmemo;		/* memo slots (optimize.c) */
 	const struct expr_env *env;
 	struct node **nodes;	/* every node, for freeing */
-	int nnodes, capnodes;
+	int nnodes;
+	size_t capnodes;
 	/* after layout(): the nodes are in block, their lists in lists (one free each) */
 	struct node *block;
 	struct node **lists;
@@ -97,6 +99,7 @@ struct expr_prog {
 	 */
 	struct node *guard_rest;
 	struct expr_prog *after_guard;
+	struct flat *flat;	/* flat.c: NULL when the program has another shape */
 };
 
 /*
@@ -104,6 +107,19 @@ struct expr_prog {
  * slots to the parts of closures that do not depend on # (optimize.c).
  */
 void optimize(struct expr_prog *prog);
+/* A zeroed node, owned by prog (freed with it); NULL: out of memory. */
+struct node *prog_node_add(struct expr_prog *prog);
+
+/*
+ * The flat form of the program under root (flat.c), built after optimize();
+ * NULL when it has another shape (or on ENOMEM). flat_eval: 0 with *out, or
+ * 1 when the tree walk has to evaluate the program (same value, or its error).
+ */
+struct flat;
+struct flat *flat_build(const struct node *root);
+void flat_free(struct flat *f);
+int flat_eval(const struct flat *f, struct expr_vm *vm, const struct expr_prog *prog,
+	      const struct expr_value *vars, void *user, struct expr_value *out);
 
 /* ---- literal multi-pattern matching (strset.c) ---- */
 

@@ -23,6 +23,7 @@
 #include "common/ipaddr.h"
 #include "common/log.h"
 #include "common/stash.h"
+#include "common/vec.h"
 #include "expr/expr_int.h"
 
 
@@ -553,7 +554,7 @@ static json_t *json_walk(json_t *j, const char *const *keys, size_t n)
 static int split_path(const char *path, char ***keys, size_t *n)
 {
 	char *copy, **v = NULL, *save = NULL, *tok;
-	size_t cnt = 0, l = strlen(path);
+	size_t cnt = 0, cap = 0, l = strlen(path);
 
 	copy = malloc(l * 2 + 2);
 	if (!copy)
@@ -563,25 +564,18 @@ static int split_path(const char *path, char ***keys, size_t *n)
 			copy[j++] = '.';
 		copy[j++] = path[i];
 	}
-	for (tok = strtok_r(copy, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
-		char **nv = realloc(v, (cnt + 2) * sizeof(*nv));
-
-		if (!nv) {
+	/* the keys, then the copy that owns their text (freed by free_path) */
+	for (tok = strtok_r(copy, ".", &save);; tok = strtok_r(NULL, ".", &save)) {
+		if (vec_reserve((void **)&v, &cap, cnt, sizeof(*v), 8)) {
 			free(v);
 			free(copy);
 			return -ENOMEM;
 		}
-		v = nv;
+		if (!tok)
+			break;
 		v[cnt++] = tok;
 	}
-	if (!v) {
-		v = malloc(sizeof(*v));
-		if (!v) {
-			free(copy);
-			return -ENOMEM;
-		}
-	}
-	v[cnt] = copy;	/* owner of the strings, freed by free_path */
+	v[cnt] = copy;
 	*keys = v;
 	*n = cnt;
 	return 0;

@@ -479,29 +479,47 @@ static const struct node *guard_test(const struct node *root, struct expr_guard 
 
 int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g)
 {
+	const struct node *r;
+
 	if (!prog || !guard_test(prog->root, g))
 		return 0;
 	g->rest = prog->after_guard ? prog->after_guard : prog;
+	r = g->rest->root;
+	g->rest_true = r->type == N_CONST && r->val.kind == EXPR_BOOL && r->val.b;
 	return 1;
 }
 
-static struct node *node_add(struct expr_prog *prog)
+int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, const char **key)
 {
-	struct node *n;
+	const struct node *k = prog ? prog->root : NULL, *f = k && k->type == N_MEMBER ? k->a : NULL;
 
-	if (prog->nnodes == prog->capnodes) {
-		int cap = prog->capnodes ? prog->capnodes * 2 : 32;
-		struct node **v = realloc(prog->nodes, cap * sizeof(*v));
+	if (!f || !member_name(k) || !member_name(f) || f->a->type != N_VAR)
+		return 0;
+	*var = f->a->slot;
+	*field = member_name(f);
+	*key = member_name(k);
+	return 1;
+}
 
-		if (!v)
-			return NULL;
-		prog->nodes = v;
-		prog->capnodes = cap;
+int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, const char **key)
+{
+	const struct node *n = prog ? prog->root : NULL;
+	const char *name = n ? member_name(n) : NULL;
+
+	if (!name)
+		return 0;
+	if (n->a->type == N_VAR) {
+		*var = n->a->slot;
+		*field = name;
+		*key = NULL;
+		return 1;
 	}
-	n = calloc(1, sizeof(*n));
-	if (n)
-		prog->nodes[prog->nnodes++] = n;
-	return n;
+	if (!member_name(n->a) || n->a->a->type != N_VAR)
+		return 0;
+	*var = n->a->a->slot;
+	*field = member_name(n->a);
+	*key = name;
+	return 1;
 }
 
 /*
@@ -524,7 +542,7 @@ static void split_guard(struct expr_prog *prog)
 		if (!g.lits[i].s->len)
 			return;
 	if (test == root) {
-		rest = node_add(prog);
+		rest = prog_node_add(prog);
 		if (!rest)
 			return;
 		rest->type = N_CONST;
@@ -536,7 +554,7 @@ static void split_guard(struct expr_prog *prog)
 		   root->list[0] == test) {
 		struct node **list = malloc((root->nlist - 1) * sizeof(*list));
 
-		if (!list || !(rest = node_add(prog))) {
+		if (!list || !(rest = prog_node_add(prog))) {
 			free(list);
 			return;
 		}
@@ -590,4 +608,7 @@ void optimize(struct expr_prog *prog)
 	split_guard(prog);
 	layout(prog);
 	guard_view(prog);
+	prog->flat = flat_build(prog->root);
+	if (prog->after_guard)
+		prog->after_guard->flat = flat_build(prog->after_guard->root);
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vec.h"
 #include "expr/ast.h"
 
 enum tok_kind { T_EOF, T_IDENT, T_INT, T_FLOAT, T_STRING, T_OP };
@@ -424,30 +425,30 @@ static bool expect_or(struct parser *p, bool found, const char *msg)
 
 /* ---- nodes ---- */
 
+struct node *prog_node_add(struct expr_prog *prog)
+{
+	struct node *n;
+
+	if (vec_reserve((void **)&prog->nodes, &prog->capnodes, (size_t)prog->nnodes,
+			sizeof(*prog->nodes), 32))
+		return NULL;
+	n = calloc(1, sizeof(*n));
+	if (n)
+		prog->nodes[prog->nnodes++] = n;
+	return n;
+}
+
 static struct node *node_new(struct parser *p, enum node_type type, int pos)
 {
-	struct expr_prog *prog = p->prog;
 	struct node *n;
 
 	if (p->failed)
 		return NULL;
-	if (prog->nnodes == prog->capnodes) {
-		int cap = prog->capnodes ? prog->capnodes * 2 : 32;
-		struct node **v = realloc(prog->nodes, cap * sizeof(*v));
-
-		if (!v) {
-			perr(p, pos, -ENOMEM, "out of memory");
-			return NULL;
-		}
-		prog->nodes = v;
-		prog->capnodes = cap;
-	}
-	n = calloc(1, sizeof(*n));
+	n = prog_node_add(p->prog);
 	if (!n) {
 		perr(p, pos, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	prog->nodes[prog->nnodes++] = n;
 	n->type = type;
 	n->pos = pos;
 	n->depth = 1;
@@ -500,16 +501,12 @@ static bool node_child(struct parser *p, struct node *n, struct node *child)
 
 static bool node_push(struct parser *p, struct node *n, struct node *child)
 {
-	struct node **v;
-
 	if (!node_child(p, n, child))
 		return false;
-	v = realloc(n->list, (n->nlist + 1) * sizeof(*v));
-	if (!v) {
+	if (vec_reserve((void **)&n->list, &n->list_cap, n->nlist, sizeof(*n->list), 4)) {
 		perr(p, n->pos, -ENOMEM, "out of memory");
 		return false;
 	}
-	n->list = v;
 	n->list[n->nlist++] = child;
 	return true;
 }
@@ -1849,6 +1846,9 @@ void expr_prog_free(struct expr_prog *prog)
 	if (!prog)
 		return;
 	prog_free_nodes(prog);
+	flat_free(prog->flat);
+	if (prog->after_guard)
+		flat_free(prog->after_guard->flat);
 	free(prog->after_guard);	/* a view: what it points to is prog's */
 	free(prog->src);
 	free(prog);

@@ -74,8 +74,9 @@ static int emit_write(void *data, unsigned char *buf, size_t size)
 }
 
 /* Copy a node of the config document into the emitter (for override_statics). */
-static int emit_node(yaml_emitter_t *em, yaml_document_t *doc, yaml_node_t *n)
+static int emit_node(yaml_emitter_t *em, const struct ywalk *w, const yaml_node_t *n)
 {
+	yaml_node_t *k, *v;
 	yaml_event_t ev;
 
 	switch (n->type) {
@@ -87,9 +88,8 @@ static int emit_node(yaml_emitter_t *em, yaml_document_t *doc, yaml_node_t *n)
 		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_ANY_SEQUENCE_STYLE);
 		if (!yaml_emitter_emit(em, &ev))
 			return -EINVAL;
-		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
-		     i++)
-			if (emit_node(em, doc, yaml_document_get_node(doc, *i)))
+		YWALK_ITEMS(w, n, v)
+			if (emit_node(em, w, v))
 				return -EINVAL;
 		yaml_sequence_end_event_initialize(&ev);
 		return yaml_emitter_emit(em, &ev) ? 0 : -EINVAL;
@@ -97,10 +97,8 @@ static int emit_node(yaml_emitter_t *em, yaml_document_t *doc, yaml_node_t *n)
 		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_ANY_MAPPING_STYLE);
 		if (!yaml_emitter_emit(em, &ev))
 			return -EINVAL;
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-		     p++)
-			if (emit_node(em, doc, yaml_document_get_node(doc, p->key)) ||
-			    emit_node(em, doc, yaml_document_get_node(doc, p->value)))
+		YWALK_PAIR_NODES(w, n, k, v)
+			if (emit_node(em, w, k) || emit_node(em, w, v))
 				return -EINVAL;
 		yaml_mapping_end_event_initialize(&ev);
 		return yaml_emitter_emit(em, &ev) ? 0 : -EINVAL;
@@ -122,7 +120,7 @@ static int emit_scalar(yaml_emitter_t *em, const char *s)
  * hubtest writes override_statics as an extra s00-raw file holding one node
  * {name: overrides, filter: "1==1", statics: [...]}; rebuild that document.
  */
-static int build_overrides(yaml_document_t *doc, yaml_node_t *statics, char **out)
+static int build_overrides(const struct ywalk *w, yaml_node_t *statics, char **out)
 {
 	struct sbuf b = { 0 };
 	yaml_emitter_t em;
@@ -143,7 +141,7 @@ static int build_overrides(yaml_document_t *doc, yaml_node_t *statics, char **ou
 		goto out;
 	if (emit_scalar(&em, "name") || emit_scalar(&em, "overrides") ||
 	    emit_scalar(&em, "filter") || emit_scalar(&em, "1==1") || emit_scalar(&em, "statics") ||
-	    emit_node(&em, doc, statics))
+	    emit_node(&em, w, statics))
 		goto out;
 	yaml_mapping_end_event_initialize(&ev);
 	if (!yaml_emitter_emit(&em, &ev))
@@ -194,35 +192,34 @@ static int load_labels(struct ywalk *w, yaml_node_t *map, struct strmap *labels)
 	return err;
 }
 
+/* a test's config.yaml names a few files: refuse what cannot be one */
+#define HT_CONFIG_MAX_BYTES (1u << 20)
+
 static int config_load(const char *path, struct ht_config *c, char *why, size_t whylen)
 {
-	yaml_parser_t yp;
-	yaml_document_t doc;
-	struct ywalk w = { .doc = &doc, .file = path, .err = why, .errlen = whylen };
+	struct ywalk w = { .file = path, .err = why, .errlen = whylen };
+	struct ywalk_stream ys;
 	yaml_node_t *root, *v;
 	const char *k;
-	int err = 0;
-	FILE *f = fopen(path, "rb");
+	char *text;
+	size_t len;
+	int err;
 
 	memset(c, 0, sizeof(*c));
-	if (!f) {
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
-		return -errno;
+	err = cs_read_file(path, HT_CONFIG_MAX_BYTES, &text, &len);
+	if (err) {
+		snprintf(why, whylen, "%s: %s", path, strerror(-err));
+		return err;
 	}
 	c->labels = strmap_new();
-	if (!c->labels || !yaml_parser_initialize(&yp)) {
-		fclose(f);
+	if (!c->labels || ywalk_stream_open(&ys, text, len)) {
+		strmap_free(c->labels);
+		free(text);
 		return -ENOMEM;
 	}
-	yaml_parser_set_input_file(&yp, f);
-	if (!yaml_parser_load(&yp, &doc)) {
-		snprintf(why, whylen, "%s:%zu: YAML error: %s", path, yp.problem_mark.line + 1,
-			 yp.problem ? yp.problem : "?");
-		yaml_parser_delete(&yp);
-		fclose(f);
-		return -EINVAL;
-	}
-	root = yaml_document_get_root_node(&doc);
+	err = ywalk_next(&w, &ys, &root);
+	if (err)
+		goto out;
 	if (!root || root->type != YAML_MAPPING_NODE) {
 		snprintf(why, whylen, "%s: not a mapping", path);
 		err = -EINVAL;
@@ -246,7 +243,7 @@ static int config_load(const char *path, struct ht_config *c, char *why, size_t 
 		} else if (!strcmp(k, "labels") && v->type == YAML_MAPPING_NODE) {
 			err = load_labels(&w, v, c->labels);
 		} else if (!strcmp(k, "override_statics") && ywalk_count(v)) {
-			err = build_overrides(&doc, v, &c->overrides);
+			err = build_overrides(&w, v, &c->overrides);
 			if (err)
 				snprintf(why, whylen, "%s: cannot rebuild override_statics", path);
 		}
@@ -258,9 +255,8 @@ static int config_load(const char *path, struct ht_config *c, char *why, size_t 
 		err = -EINVAL;
 	}
 out:
-	yaml_document_delete(&doc);
-	yaml_parser_delete(&yp);
-	fclose(f);
+	ywalk_stream_close(&ys);
+	free(text);
 	if (err)
 		config_free(c);
 	return err;

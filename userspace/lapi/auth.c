@@ -127,7 +127,18 @@ bool auth_machine(struct req *r, int64_t leeway)
 			lapi_conn_jwt_put(r, tok, r->machine, exp);
 	}
 	/* A token outlives nothing: a machine deleted or invalidated since its login
-	 * loses access at once, refresh included (one lookup on the unique index). */
+	 * loses access at once, refresh included (one lookup on the unique index);
+	 * a push's alerts are refused by the insert that stores them instead. */
+	if ((!r->route || r->route->auth != AUTH_JWT_PUSH) && !auth_machine_row(r))
+		return false;
+	cs_metrics_inc(r->l->metrics, M_MACHINE_REQUESTS, r->machine, r->url, r->method);
+	lapi_conn_authenticated(r);
+	return true;
+}
+
+bool auth_machine_row(struct req *r)
+{
+	char msg[LAPI_MAX_ID + 64];
 	struct cs_machine m;
 	int err = cs_db_machine_get(r->l->db, r->machine, &m);
 	bool validated = !err && m.is_validated;
@@ -145,8 +156,6 @@ bool auth_machine(struct req *r, int64_t leeway)
 		reply_jwt_error(r, msg);
 		return false;
 	}
-	cs_metrics_inc(r->l->metrics, M_MACHINE_REQUESTS, r->machine, r->url, r->method);
-	lapi_conn_authenticated(r);
 	return true;
 }
 

@@ -86,6 +86,10 @@ static void push_answer(struct req *r, struct push *p, int err)
 	if (ret == -EINVAL) {
 		reply_msg(r, BAD_INPUT, "%s", msg);
 		return;
+	} else if (ret == -EACCES) { /* the insert found the owner gone: which answer */
+		if (auth_machine_row(r))
+			reply_jwt_error(r, "machine not validated");
+		return;
 	} else if (ret == -EAGAIN) {
 		reply_msg(r, 503, "%s", msg);
 		return;
@@ -135,6 +139,8 @@ static void push_store(struct req *r, struct cs_alert **v, size_t n, int64_t now
 	p->l = r->l;
 	p->v = v;
 	p->n = n;
+	for (size_t i = 0; i < n; i++) /* the machine's row: checked where they are stored */
+		v[i]->owner_must_be_validated = true;
 	ret = lapi_store_begin(r->l, &p->st, v, n, r->machine, now, p->ids, msg, sizeof(msg));
 	if (ret) {
 		reply_msg(r, ret == -EINVAL ? BAD_INPUT : 500, "%s", msg);
@@ -152,6 +158,10 @@ static void push_store(struct req *r, struct cs_alert **v, size_t n, int64_t now
 		r->pending = NULL;
 		r->pending_free = NULL;
 		r->resume = NULL;
+	} else if (!auth_machine_row(r)) { /* no insert looked the owner up: answered 401 */
+		lapi_store_end(r->l, &p->st, -EACCES, msg, sizeof(msg));
+		push_free(p);
+		return;
 	}
 	push_answer(r, p, ret);
 	push_free(p);

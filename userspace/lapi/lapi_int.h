@@ -180,7 +180,20 @@ struct cs_lapi {
 };
 
 /* AUTH_EITHER: a bouncer's API key or a machine's JWT (upstream's eitherAuth) */
-enum auth_kind { AUTH_NONE, AUTH_JWT, AUTH_JWT_REFRESH, AUTH_JWT_TRUSTED, AUTH_APIKEY, AUTH_EITHER };
+/*
+ * AUTH_JWT_PUSH (alert pushes): the token at the request, the machine's row in the
+ * transaction that stores its alerts (cs_alert.owner_must_be_validated), where the
+ * insert looks the owner up anyway: no read of its own per request.
+ */
+enum auth_kind {
+	AUTH_NONE,
+	AUTH_JWT,
+	AUTH_JWT_PUSH,
+	AUTH_JWT_REFRESH,
+	AUTH_JWT_TRUSTED,
+	AUTH_APIKEY,
+	AUTH_EITHER
+};
 
 struct qarg {
 	char *key;
@@ -349,6 +362,9 @@ void lapi_dispatch(struct req *r);
 /* auth.c: each replies itself (403/401) and returns false when refused */
 bool auth_bouncer(struct req *r);
 bool auth_machine(struct req *r, int64_t leeway);
+/* r->machine (its token checked) is still there and validated: an AUTH_JWT_PUSH
+ * request whose alerts reached no insert, or whose insert refused the owner. */
+bool auth_machine_row(struct req *r);
 bool ip_trusted(struct req *r);
 /* Replaces r->ip by the X-Forwarded-For client when the peer is a trusted proxy. */
 void forwarded_ip(struct req *r);

@@ -273,6 +273,8 @@ int lapi_store_end(struct cs_lapi *l, struct lapi_store *st, int ret, char *msg,
 		snprintf(msg, msglen, "invalid addr/range in a decision");
 	else if (ret == -EAGAIN)
 		snprintf(msg, msglen, "too many alerts waiting to be stored, retry later");
+	else if (ret == -EACCES)
+		snprintf(msg, msglen, "the alerts' machine is gone or not validated");
 	else if (ret)
 		snprintf(msg, msglen, "database error: %s", st->dberr);
 	for (size_t i = 0, k = 0; !ret && i < st->n && k < nk; i++)

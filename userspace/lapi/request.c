@@ -304,7 +304,8 @@ enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const ch
 		 * checked before reading the body: a bad credential costs one header.
 		 */
 		r->body_cap = LAPI_MAX_BODY_ANON;
-		if (r->route && (r->route->auth == AUTH_JWT || r->route->auth == AUTH_JWT_TRUSTED ||
+		if (r->route && (r->route->auth == AUTH_JWT || r->route->auth == AUTH_JWT_PUSH ||
+				 r->route->auth == AUTH_JWT_TRUSTED ||
 				 r->route->auth == AUTH_JWT_REFRESH)) {
 			if (!auth_machine(r, r->route->auth == AUTH_JWT_REFRESH ? LAPI_JWT_LIFETIME
 										 : 0)) {

@@ -23,7 +23,7 @@ static const struct route routes[] = {
 	{ "POST", "/v1/watchers/login", AUTH_NONE, h_login },
 	{ "GET", "/v1/refresh_token", AUTH_JWT_REFRESH, h_refresh },
 	{ "GET", "/v1/heartbeat", AUTH_JWT, h_heartbeat },
-	{ "POST", "/v1/alerts", AUTH_JWT, h_alerts_push },
+	{ "POST", "/v1/alerts", AUTH_JWT_PUSH, h_alerts_push },
 	{ "GET", "/v1/alerts", AUTH_JWT, h_alerts_search },
 	{ "HEAD", "/v1/alerts", AUTH_JWT, h_alerts_search },
 	{ "DELETE", "/v1/alerts", AUTH_JWT_TRUSTED, h_alerts_delete },
@@ -201,6 +201,7 @@ void lapi_dispatch(struct req *r)
 		}
 		break;
 	case AUTH_JWT:
+	case AUTH_JWT_PUSH:
 		if (!r->authed && !auth_machine(r, 0))
 			return;
 		break;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pcre2.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,17 @@
 #include "parser/parser_limits.h"
 
 /* Prefix of the PCRE2 group names we generate; nothing in the hub uses it. */
+#define GROK_MAX_LITERALS 4
+/* Shorter literals reject too few subjects to pay for their search. */
+#define GROK_MIN_LITERAL 3
+#define GROK_MAX_LITERAL 64
+
+struct grok_literal {
+	char s[GROK_MAX_LITERAL];
+	size_t len;
+	size_t anchor; /* the byte searched for first: the one least likely in text */
+};
+
 #define GROUP_PREFIX "_grok"
 
 static unsigned int g_match_limit = CS_GROK_MATCH_LIMIT;
@@ -55,6 +67,14 @@ struct grok {
 	char *regex;
 	struct grok_field *fields;
 	size_t nfields;
+	uint32_t ngroups; /* capture groups of the larger of the two codes */
+	/*
+	 * Literals every match contains: a subject missing one cannot match, and is
+	 * answered without running PCRE2 (sshd-logs tries ~10 groks per line, each
+	 * on a message most of them cannot match).
+	 */
+	struct grok_literal literals[GROK_MAX_LITERALS];
+	size_t nliterals;
 };
 
 void grok_set_limits(unsigned int match_limit, unsigned int depth_limit)
@@ -397,6 +417,188 @@ static char *translate_re2(const char *re)
 	return sb_take(&b, NULL);
 }
 
+/* Past a class that starts at p ('['), or NULL when it does not end. */
+static const char *skip_class(const char *p)
+{
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	for (; *p; p++) {
+		if (*p == '\\') {
+			if (!*++p)
+				return NULL;
+		} else if (p[0] == '[' && p[1] == ':') {
+			const char *e = strstr(p + 2, ":]");
+
+			if (e)
+				p = e + 1;
+		} else if (*p == ']') {
+			return p + 1;
+		}
+	}
+	return NULL;
+}
+
+/* Past a quantifier at p (and its lazy/possessive mark), or p when there is none. */
+static const char *skip_quantifier(const char *p)
+{
+	if (*p == '{') {
+		const char *e = strchr(p, '}');
+
+		p = e ? e + 1 : p + 1;
+	} else if (*p == '?' || *p == '*' || *p == '+') {
+		p++;
+	} else {
+		return p;
+	}
+	if (*p == '?' || *p == '+')
+		p++;
+	return p;
+}
+
+static bool is_quantifier(char c)
+{
+	return c == '?' || c == '*' || c == '+' || c == '{';
+}
+
+/* How rarely a byte shows in log text, roughly: spaces and lower case are everywhere. */
+static int byte_rank(char c)
+{
+	if (c == ' ')
+		return 0;
+	if (islower((unsigned char)c))
+		return 1;
+	if (isdigit((unsigned char)c))
+		return 2;
+	if (isupper((unsigned char)c))
+		return 3;
+	return c == '.' || c == ':' || c == '/' || c == '-' ? 2 : 4;
+}
+
+/* Keep the run as a literal if it is long enough, the longest ones first. */
+static void keep_literal(struct grok *g, const char *run, size_t len)
+{
+	size_t i;
+
+	if (len < GROK_MIN_LITERAL)
+		return;
+	for (i = g->nliterals; i > 0 && g->literals[i - 1].len < len; i--)
+		if (i < GROK_MAX_LITERALS)
+			g->literals[i] = g->literals[i - 1];
+	if (i >= GROK_MAX_LITERALS)
+		return;
+	memcpy(g->literals[i].s, run, len);
+	g->literals[i].len = len;
+	g->literals[i].anchor = 0;
+	for (size_t j = 1; j < len; j++)
+		if (byte_rank(run[j]) > byte_rank(run[g->literals[i].anchor]))
+			g->literals[i].anchor = j;
+	if (g->nliterals < GROK_MAX_LITERALS)
+		g->nliterals++;
+}
+
+/*
+ * The runs of plain characters of the regex's top level (outside every group,
+ * class and alternation, not made optional by a quantifier): any match holds
+ * each of them. When the regex has a construct this reading does not follow
+ * (a top-level `|`, inline options such as (?i), \Q, escapes that stand for a
+ * character), it keeps none: PCRE2 alone decides, as before.
+ */
+static void find_literals(struct grok *g)
+{
+	char run[GROK_MAX_LITERAL];
+	size_t rl = 0;
+	int depth = 0;
+	const char *p = g->regex;
+
+	while (*p) {
+		char c = *p;
+
+		if (c == '\\') {
+			char n = p[1];
+
+			if (!n)
+				goto none;
+			if (isalnum((unsigned char)n)) {
+				/* a class or an assertion; anything else (\x41, \Q, \1) is not read */
+				if (!strchr("dDwWsSbBhHvVAzZGKtnrfea", n))
+					goto none;
+				p += 2;
+				if (!depth) {
+					keep_literal(g, run, rl);
+					rl = 0;
+				}
+				continue;
+			}
+			p++; /* an escaped punctuation character is itself */
+		} else if (c == '[') {
+			p = skip_class(p);
+			if (!p)
+				goto none;
+			if (!depth) {
+				keep_literal(g, run, rl);
+				rl = 0;
+			}
+			continue;
+		} else if (c == '(') {
+			if (p[1] == '*')
+				goto none; /* (*ACCEPT) and other verbs end or steer a match */
+			if (p[1] == '?') {
+				char k = p[2];
+				bool group = k == ':' || k == '=' || k == '!' || k == '>' ||
+					     (k == '<' && (p[3] == '=' || p[3] == '!' || p[3] == '_' ||
+							   isalpha((unsigned char)p[3]))) ||
+					     (k == 'P' && p[3] == '<');
+
+				if (!group)
+					goto none; /* options, comments, conditions, recursion */
+			}
+			if (!depth++) {
+				keep_literal(g, run, rl);
+				rl = 0;
+			}
+			p++;
+			continue;
+		} else if (c == ')') {
+			if (--depth < 0)
+				goto none;
+			p = depth ? p + 1 : skip_quantifier(p + 1);
+			continue;
+		} else if (c == '|') {
+			if (!depth)
+				goto none;
+			p++;
+			continue;
+		}
+		if (depth) {
+			p++;
+			continue;
+		}
+		if (c == '.' || c == '^' || c == '$' || is_quantifier(c) ||
+		    (unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e ||
+		    is_quantifier(p[1])) {
+			/* the character before a quantifier may be absent or repeated */
+			keep_literal(g, run, rl);
+			rl = 0;
+			p = skip_quantifier(is_quantifier(c) ? p : p + 1);
+			continue;
+		}
+		if (rl == sizeof(run)) {
+			keep_literal(g, run, rl);
+			rl = 0;
+		}
+		run[rl++] = *p++;
+	}
+	if (depth)
+		goto none;
+	keep_literal(g, run, rl);
+	return;
+none:
+	g->nliterals = 0;
+}
+
 void grok_free(struct grok *g)
 {
 	if (!g)
@@ -516,6 +718,8 @@ int grok_compile(const struct grok_lib *lib, const char *pattern, struct grok **
 				      PCRE2_DOLLAR_ENDONLY | PCRE2_DUPNAMES, &pcre_err, &off, cctx);
 	pcre2_set_match_limit(g->mctx, g_match_limit);
 	pcre2_set_depth_limit(g->mctx, g_depth_limit);
+	pcre2_pattern_info(g->code, PCRE2_INFO_CAPTURECOUNT, &g->ngroups);
+	find_literals(g);
 	err = resolve_fields(g, &x);
 out:
 	for (size_t i = 0; i < x.nocc; i++)
@@ -543,6 +747,19 @@ int grok_compile_name(const struct grok_lib *lib, const char *name, struct grok 
 	return grok_compile(lib, strmap_get(lib->patterns, name), out, errbuf, errlen);
 }
 
+size_t grok_nliterals(const struct grok *g)
+{
+	return g->nliterals;
+}
+
+const char *grok_literal(const struct grok *g, size_t i, size_t *len)
+{
+	if (i >= g->nliterals)
+		return NULL;
+	*len = g->literals[i].len;
+	return g->literals[i].s;
+}
+
 size_t grok_nfields(const struct grok *g)
 {
 	return g->nfields;
@@ -551,6 +768,20 @@ size_t grok_nfields(const struct grok *g)
 const char *grok_field(const struct grok *g, size_t i)
 {
 	return i < g->nfields ? g->fields[i].name : NULL;
+}
+
+/* Does s hold the literal? memchr for its rarest byte, then the whole. */
+static bool holds(const char *s, size_t len, const struct grok_literal *l)
+{
+	const char *p, *last;
+
+	if (len < l->len)
+		return false;
+	last = s + (len - l->len) + l->anchor; /* the anchor's last possible place */
+	for (p = s + l->anchor; p <= last && (p = memchr(p, l->s[l->anchor], last + 1 - p)); p++)
+		if (!memcmp(p - l->anchor, l->s, l->len))
+			return true;
+	return false;
 }
 
 static int run_match(const struct grok *g, const pcre2_code *code, const char *subj, size_t len,
@@ -576,14 +807,12 @@ static void md_key_init(void)
 	pthread_key_create(&md_key, md_free);
 }
 
-static pcre2_match_data *thread_md(const pcre2_code *code)
+static pcre2_match_data *thread_md(uint32_t groups)
 {
 	pcre2_match_data *md;
-	uint32_t groups = 0;
 
 	pthread_once(&md_once, md_key_init);
 	md = pthread_getspecific(md_key);
-	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups);
 	if (md && pcre2_get_ovector_count(md) > groups)
 		return md;
 	pcre2_match_data_free(md);
@@ -601,9 +830,12 @@ int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap
 	PCRE2_SIZE *ov;
 	int rc, err = 0;
 
+	for (size_t i = 0; i < g->nliterals; i++)
+		if (!holds(subj, len, &g->literals[i]))
+			return 0;
 	if (g->code_bytes && !utf8_valid(subj, len))
 		code = g->code_bytes;
-	md = thread_md(code);
+	md = thread_md(g->ngroups);
 	if (!md)
 		return -ENOMEM;
 	rc = run_match(g, code, subj, len, md, 0);

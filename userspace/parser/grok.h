@@ -58,6 +58,13 @@ size_t grok_nfields(const struct grok *g);
 const char *grok_field(const struct grok *g, size_t i);
 
 /*
+ * The literals every match holds, longest first (not NUL-terminated): a subject
+ * without one of them is answered "no match" before the regex runs.
+ */
+size_t grok_nliterals(const struct grok *g);
+const char *grok_literal(const struct grok *g, size_t i, size_t *len);
+
+/*
  * Search `subj` (len bytes, may hold NUL and invalid UTF-8). Returns 1 on a
  * match and, if `out` is given, sets every field in it; 0 on no match (out
  * untouched) — including when the match or depth limit was hit; -ENOMEM.

@@ -19,6 +19,11 @@ struct cs_static {
 	const struct cs_enricher *method;
 	char *value;		  /* constant (wins over expression) */
 	struct expr_prog *expr;
+	/*
+	 * The expression is a plain field read (evt.Parsed.x): cs_event_path()'s
+	 * resolution of it, read without the evaluator; 0 to evaluate.
+	 */
+	uintptr_t path;
 };
 
 struct cs_statics {

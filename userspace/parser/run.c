@@ -193,6 +193,9 @@ static int apply_static(const struct cs_parsers *p, const struct cs_node *node,
 	return 0;
 }
 
+/* Room for a `target:` static's value read straight from a field (longer: evaluated). */
+#define STATIC_TARGET_COPY 256
+
 static int apply_statics(const struct cs_parsers *p, const struct cs_node *node,
 			 const struct cs_statics *st, struct cs_event *evt)
 {
@@ -212,6 +215,21 @@ static int apply_statics(const struct cs_parsers *p, const struct cs_node *node,
 			if (err)
 				return err;
 			continue;
+		}
+		if (s->path && !cs_event_path_read(evt, s->path, &text, &len)) {
+			char copy[STATIC_TARGET_COPY];
+
+			/* a target may be the field read: it is freed before it is copied */
+			if (s->kind == ST_TARGET && len < sizeof(copy)) {
+				memcpy(copy, text, len + 1);
+				text = copy;
+			}
+			if (s->kind != ST_TARGET || text == copy) {
+				err = apply_static(p, node, s, text, len, evt);
+				if (err)
+					return err;
+				continue;
+			}
 		}
 		err = eval(p, s->expr, evt, &v, &e);
 		if (err == -ENOMEM)
