@@ -363,13 +363,13 @@ static void test_guard_rest(void)
 	vars[2] = expr_nil();
 }
 
-/* expr_prog_path: a program that is exactly VAR.FIELD.KEY. */
+/* expr_prog_path: a program that is exactly VAR.FIELD.KEY (a groupby) or VAR.FIELD. */
 static void test_prog_path(void)
 {
-	static const struct { const char *src; bool path; } cases[] = {
-		{ "e.Meta.source_ip", true }, { "e.Meta.source_ip + ''", false },
-		{ "e.Meta?.source_ip", false }, { "e.Meta", false }, { "e.A.b.c", false },
-		{ "Upper(e.Meta.x)", false },
+	static const struct { const char *src; bool path; const char *key; } cases[] = {
+		{ "e.Meta.source_ip", true, "source_ip" }, { "e.Meta.source_ip + ''", false, NULL },
+		{ "e.Meta?.source_ip", false, NULL },	   { "e.Meta", true, NULL },
+		{ "e.A.b.c", false, NULL },		   { "Upper(e.Meta.x)", false, NULL },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -381,7 +381,8 @@ static void test_prog_path(void)
 			continue;
 		ASSERT_EQ(expr_prog_path(prog, &var, &field, &key), cases[i].path, cases[i].src);
 		if (cases[i].path)
-			ASSERT_TRUE(var == 2 && !strcmp(field, "Meta") && !strcmp(key, "source_ip"),
+			ASSERT_TRUE(var == 2 && !strcmp(field, "Meta") &&
+					    (cases[i].key ? key && !strcmp(key, cases[i].key) : !key),
 				    "its parts");
 		expr_prog_free(prog);
 	}

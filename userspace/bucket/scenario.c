@@ -136,7 +136,7 @@ static void set_routing(struct cs_buckets *b, struct cs_scenario *sc)
 			sc->guard_slot = (int)i;
 	}
 	sc->groupby_map = MAP_NONE;
-	if (expr_prog_path(sc->groupby, &var, &field, &key) &&
+	if (expr_prog_path(sc->groupby, &var, &field, &key) && key &&
 	    (sc->groupby_key = strmap_key_intern(key)))
 		sc->groupby_map = evt_map_named(var, field);
 }

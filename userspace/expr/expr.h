@@ -493,13 +493,6 @@ struct expr_guard {
 /* 1 and *g when prog starts with such a guard, else 0. */
 int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g);
 /*
- * 1 when prog is exactly `VAR.FIELD.KEY` (a groupby such as evt.Meta.source_ip),
- * with its parts (borrowed from prog), else 0: its value is what the host
- * gives for that key, read without evaluating.
- */
-int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, const char **key);
-
-/*
  * 1 when the whole program is a plain field read, `VAR.FIELD` (*key NULL) or
  * `VAR.FIELD.KEY` (evt.Parsed.x): VAR's environment slot and the names
  * (borrowed from the program), so a host can read the field itself instead of

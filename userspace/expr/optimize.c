@@ -491,18 +491,6 @@ int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g)
 
 int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, const char **key)
 {
-	const struct node *k = prog ? prog->root : NULL, *f = k && k->type == N_MEMBER ? k->a : NULL;
-
-	if (!f || !member_name(k) || !member_name(f) || f->a->type != N_VAR)
-		return 0;
-	*var = f->a->slot;
-	*field = member_name(f);
-	*key = member_name(k);
-	return 1;
-}
-
-int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, const char **key)
-{
 	const struct node *n = prog ? prog->root : NULL;
 	const char *name = n ? member_name(n) : NULL;
 
