@@ -17,7 +17,10 @@
 #      1 %: the remaining durations differ by a few bytes from pull to pull), the LAPI's
 #      peak VmRSS (ours only: 1.4.6 peaks ~1.5 GiB for one such pull);
 #  (b) delta pulls (GET /v1/decisions/stream?) from 100 connections rotating over 100
-#      bouncer API keys, wrk, WINDOW s (20): pulls/s and latency;
+#      bouncer API keys, wrk, WINDOW s (20): pulls/s and latency. On a machine shared
+#      with other sessions the kernel's autogroup scheduling gives each session an equal
+#      share of the CPU, so the LAPI and wrk get 2 cores / (sessions busy): p99 there
+#      measures the neighbours (100 ms and more), not the LAPI (~5-10 ms alone);
 #  (c) alert ingest: POST /v1/alerts with a machine JWT, BATCH 1 and 50 agent-shaped
 #      alerts per request (the peers' lapi-alerts.lua; the default profile bans each
 #      source 4h), 10 connections, WINDOW s: alerts/s answered 201 and alerts stored, the
