@@ -99,6 +99,7 @@ struct expr_prog {
 	 */
 	struct node *guard_rest;
 	struct expr_prog *after_guard;
+	struct flat *flat;	/* flat.c: NULL when the program has another shape */
 };
 
 /*
@@ -108,6 +109,17 @@ struct expr_prog {
 void optimize(struct expr_prog *prog);
 /* A zeroed node, owned by prog (freed with it); NULL: out of memory. */
 struct node *prog_node_add(struct expr_prog *prog);
+
+/*
+ * The flat form of the program under root (flat.c), built after optimize();
+ * NULL when it has another shape (or on ENOMEM). flat_eval: 0 with *out, or
+ * 1 when the tree walk has to evaluate the program (same value, or its error).
+ */
+struct flat;
+struct flat *flat_build(const struct node *root);
+void flat_free(struct flat *f);
+int flat_eval(const struct flat *f, struct expr_vm *vm, const struct expr_prog *prog,
+	      const struct expr_value *vars, void *user, struct expr_value *out);
 
 /* ---- literal multi-pattern matching (strset.c) ---- */
 

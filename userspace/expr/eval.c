@@ -844,10 +844,8 @@ static int member(struct ev *st, const struct node *n, struct expr_value *out, b
 static int resolved_path(struct ev *st, const struct node *n, void *obj, struct expr_value *out,
 			 bool *owned)
 {
-	const struct expr_value *key = &n->b->val, *cached;
-	const char *s;
-	size_t len;
 	uint64_t ver;
+	int err;
 
 	if (n->path_ops->path_get(obj, n->path, NULL, NULL, &ver))
 		return 1;
@@ -857,28 +855,11 @@ static int resolved_path(struct ev *st, const struct node *n, void *obj, struct 
 		*out = EXPR_NIL_VALUE;
 		return rt_err(st, n->a, -E2BIG, "evaluation step limit reached");
 	}
-	if (!st->vm)
-		ver = 0;
-	/* most reads are of a field another filter read on this line: no map lookup */
-	if (ver && (cached = field_peek(st->vm, ver, key, n->khash))) {
-		*out = *cached;	/* the vm keeps it: lent */
-		*owned = false;
-		return 0;
-	}
-	n->path_ops->path_get(obj, n->path, &s, &len, &ver);
-	if (ver && (cached = field_find(st->vm, ver, key, n->khash, s, len))) {
-		*out = *cached;
-		*owned = false;
-		return 0;
-	}
-	if (expr_stringn(s, len, out)) {
-		st->steps -= 2;
-		return 1;	/* ENOMEM: the general way says it */
-	}
-	*owned = true;
-	if (ver)
-		field_put(st->vm, ver, key, n->khash, out);
-	return 0;
+	err = vm_path_value(st->vm, n->path_ops, obj, n->path, st->vm ? ver : 0, &n->b->val,
+			    n->khash, out, owned);
+	if (err)
+		st->steps -= 2;	/* ENOMEM: the general way says it */
+	return err;
 }
 
 static int field_path(struct ev *st, const struct node *n, struct expr_value *out, bool *owned)
@@ -1841,6 +1822,8 @@ int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct 
 	}
 	if (!prog || !vm)
 		return prog ? -ENOMEM : -EINVAL;
+	if (prog->flat && !flat_eval(prog->flat, vm, prog, vars, user, out))
+		return 0;
 	/* field by field: a designated initialiser would clear ctx.msg every time */
 	st.prog = prog;
 	st.vm = vm;

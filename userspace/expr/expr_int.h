@@ -274,6 +274,15 @@ const struct expr_value *field_find(struct expr_vm *vm, uint64_t version,
 void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
 	       uint64_t khash, const struct expr_value *val);
 /*
+ * VAR.NAME.KEY resolved when compiling (ops->path_key gave `path`; key is KEY,
+ * khash its hash), read from obj whose map has version ver (0: not kept):
+ * 0 with the value in *out, lent by the vm when *owned is false; 1 when it
+ * cannot be read that way (ENOMEM): the general way says what is wrong.
+ */
+int vm_path_value(struct expr_vm *vm, const struct expr_host_ops *ops, void *obj,
+		  uintptr_t path, uint64_t ver, const struct expr_value *key, uint64_t khash,
+		  struct expr_value *out, bool *owned);
+/*
  * Answers of immutable pattern sets (a multire, by its never-reused id) to
  * subjects, by content: the same user agent on a thousand lines is scanned by
  * RegexpInFile once. vm_result_get: whether the answer is kept, in *result

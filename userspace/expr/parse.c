@@ -1846,6 +1846,9 @@ void expr_prog_free(struct expr_prog *prog)
 	if (!prog)
 		return;
 	prog_free_nodes(prog);
+	flat_free(prog->flat);
+	if (prog->after_guard)
+		flat_free(prog->after_guard->flat);
 	free(prog->after_guard);	/* a view: what it points to is prog's */
 	free(prog->src);
 	free(prog);

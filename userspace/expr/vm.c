@@ -331,6 +331,34 @@ void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *ke
 	f[0].val = expr_value_ref(val);
 }
 
+int vm_path_value(struct expr_vm *vm, const struct expr_host_ops *ops, void *obj,
+		  uintptr_t path, uint64_t ver, const struct expr_value *key, uint64_t khash,
+		  struct expr_value *out, bool *owned)
+{
+	const struct expr_value *cached;
+	const char *s;
+	size_t len;
+
+	/* most reads are of a field another filter read on this line: no map lookup */
+	if (ver && (cached = field_peek(vm, ver, key, khash))) {
+		*out = *cached;
+		*owned = false;
+		return 0;
+	}
+	ops->path_get(obj, path, &s, &len, &ver);
+	if (ver && (cached = field_find(vm, ver, key, khash, s, len))) {
+		*out = *cached;
+		*owned = false;
+		return 0;
+	}
+	if (expr_stringn(s, len, out))
+		return 1;
+	*owned = true;
+	if (ver)
+		field_put(vm, ver, key, khash, out);
+	return 0;
+}
+
 /* ---- answers of pattern sets, by content ---- */
 
 static struct vm_result *result_pair(struct expr_vm *vm, uint64_t id, uint64_t hash)
