@@ -42,12 +42,15 @@ struct data_file {
 
 struct expr_runtime {
 	int refcnt; /* atomic */
+	uint64_t id;	/* never reused: what the threads' caches know it by */
 	pthread_rwlock_t lock;
 	struct data_file *files;
 	char *data_dir;
 };
 
 static void file_free(struct data_file *f);
+
+static uint64_t runtime_ids;	/* atomic */
 
 int expr_runtime_new(const char *data_dir, struct expr_runtime **out)
 {
@@ -58,6 +61,7 @@ int expr_runtime_new(const char *data_dir, struct expr_runtime **out)
 		return -ENOMEM;
 	}
 	rt->refcnt = 1;
+	rt->id = __atomic_add_fetch(&runtime_ids, 1, __ATOMIC_RELAXED);
 	pthread_rwlock_init(&rt->lock, NULL);
 	*out = rt;
 	return 0;
@@ -93,6 +97,50 @@ static struct data_file *find_file(const struct expr_runtime *rt, const char *na
 		if (!strcmp(f->name, name))
 			return f;
 	return NULL;
+}
+
+/*
+ * find_file() through the calling thread's vm: a file once found is found
+ * again without the lock (files are only ever added, never removed or
+ * changed, while the runtime lives). *e: its cache entry, or NULL.
+ */
+static struct data_file *file_get(struct expr_runtime *rt, const char *name, struct vm_data **e)
+{
+	struct expr_vm *vm = vm_current();
+	size_t len = strlen(name);
+	struct vm_data *victim = NULL, *d;
+	struct data_file *f;
+	uint64_t h;
+
+	*e = NULL;
+	if (!rt)
+		return NULL;
+	if (vm && len < EXPR_VM_DATA_NAME) {
+		/* by address (the program's constant, the same at every call), then by bytes */
+		h = ((uint64_t)(uintptr_t)name ^ rt->id) * 0x9E3779B97F4A7C15ull >> 40;
+		/* four places per name: the dozen files of a detector do not evict each other */
+		for (uint64_t i = 0; i < 4; i++) {
+			d = &vm->data[(h + i) % EXPR_VM_DATA_SLOTS];
+			if (d->rt == rt->id && d->len == len && !memcmp(d->name, name, len)) {
+				*e = d;
+				return (struct data_file *)d->file;
+			}
+			if (!victim || (!d->rt && victim->rt))
+				victim = d;	/* the first free place, else the first one */
+		}
+	}
+	pthread_rwlock_rdlock(&rt->lock);
+	f = find_file(rt, name);
+	pthread_rwlock_unlock(&rt->lock);
+	if (f && victim) {
+		expr_value_release(&victim->lines);	/* callers hold their own references */
+		victim->rt = rt->id;
+		victim->len = (uint32_t)len;
+		memcpy(victim->name, name, len);
+		victim->file = f;
+		*e = victim;
+	}
+	return f;
 }
 
 static void file_free(struct data_file *f)
@@ -261,38 +309,49 @@ out:
 
 int data_file_lines(struct expr_runtime *rt, const char *name, struct expr_value *out)
 {
-	struct data_file *f;
+	struct vm_data *e;
+	struct data_file *f = file_get(rt, name, &e);
+	const struct expr_array *a;
 
-	if (rt)
-		pthread_rwlock_rdlock(&rt->lock);
-	f = find_file(rt, name);
-	if (f)
+	if (!f)
+		return expr_array_new(0, out);
+	if (!e) {
 		*out = expr_value_ref(&f->lines);
-	if (rt)
-		pthread_rwlock_unlock(&rt->lock);
-	return f ? 0 : expr_array_new(0, out);
+		return 0;
+	}
+	/*
+	 * This thread's own array of the same strings: its count is written by
+	 * this thread only (every worker calls File() on every line), and the
+	 * vm's index of it (strset) is found again by its address.
+	 */
+	if (e->lines.kind != EXPR_ARRAY) {
+		a = f->lines.a;
+		if (expr_array_new(a->len, &e->lines))
+			return -ENOMEM;
+		for (uint32_t i = 0; i < a->len; i++)
+			if (expr_array_push(&e->lines, &a->items[i])) {
+				expr_value_release(&e->lines);
+				return -ENOMEM;
+			}
+	}
+	*out = expr_value_ref(&e->lines);
+	return 0;
 }
 
 int data_regexp_match(struct expr_runtime *rt, const char *name, const char *s, size_t len,
 		      bool *out)
 {
-	struct data_file *f;
-	int err = 0;
+	struct vm_data *e;
+	struct data_file *f = file_get(rt, name, &e);
+	int rc;
 
 	*out = false;
-	if (rt)
-		pthread_rwlock_rdlock(&rt->lock);
-	f = find_file(rt, name);
-	if (f && f->any) {
-		int rc = multire_any(f->any, s, len);
-
-		/* a line past its match limit does not match (as Go's regexp never fails) */
-		*out = rc == 1;
-		err = rc < 0 && rc != -E2BIG ? rc : 0;
-	}
-	if (rt)
-		pthread_rwlock_unlock(&rt->lock);
-	return err;
+	if (!f || !f->any)
+		return 0;
+	rc = multire_any(f->any, s, len);
+	/* a line past its match limit does not match (as Go's regexp never fails) */
+	*out = rc == 1;
+	return rc < 0 && rc != -E2BIG ? rc : 0;
 }
 
 /* LookupFile: equals rows (last wins), then the leftmost contains hit, then regexes. */
@@ -301,12 +360,9 @@ int data_lookup(struct expr_runtime *rt, const char *name, const char *s, size_t
 {
 	const struct map_row *best = NULL;
 	const char *best_at = NULL;
-	struct data_file *f;
-	int err;
+	struct vm_data *e;
+	struct data_file *f = file_get(rt, name, &e);
 
-	if (rt)
-		pthread_rwlock_rdlock(&rt->lock);
-	f = find_file(rt, name);
 	for (size_t i = 0; f && i < f->nrows; i++) {
 		const struct map_row *r = &f->rows[i];
 
@@ -336,25 +392,20 @@ int data_lookup(struct expr_runtime *rt, const char *name, const char *s, size_t
 		if (r->type == ROW_REGEX && expr_regex_search(r->re, s, len) == 1)
 			best = r;
 	}
-	err = expr_string(best ? best->tag : "", out);
-	if (rt)
-		pthread_rwlock_unlock(&rt->lock);
-	return err;
+	return expr_string(best ? best->tag : "", out);
 }
 
 /* FileMap: the rows of a map file as [{pattern, tag, type}, ...]. */
 int data_file_map(struct expr_runtime *rt, const char *name, struct expr_value *out)
 {
 	static const char *const types[] = { "equals", "contains", "regex" };
-	struct data_file *f;
+	struct vm_data *e;
+	struct data_file *f = file_get(rt, name, &e);
 	int err;
 
 	err = expr_array_new(0, out);
 	if (err)
 		return err;
-	if (rt)
-		pthread_rwlock_rdlock(&rt->lock);
-	f = find_file(rt, name);
 	for (size_t i = 0; !err && f && i < f->nrows; i++) {
 		struct expr_value row, v;
 
@@ -370,8 +421,6 @@ int data_file_map(struct expr_runtime *rt, const char *name, struct expr_value *
 		else
 			expr_value_release(&row);
 	}
-	if (rt)
-		pthread_rwlock_unlock(&rt->lock);
 	if (err)
 		expr_value_release(out);
 	return err;

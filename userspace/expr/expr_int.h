@@ -206,6 +206,25 @@ struct vm_field {
 	struct expr_value val;
 };
 
+#define EXPR_VM_DATA_SLOTS 64
+#define EXPR_VM_DATA_NAME 56	/* bytes of a data file's name kept (longer ones are looked up) */
+
+/*
+ * A data file of a runtime as this thread found it (data.c): no lock and no
+ * walk of the runtime's list by name on the next File()/RegexpInFile() of it.
+ * A runtime's id is never reused and its files are never removed while it
+ * lives, so `file` is only read for a runtime with that id, which is alive.
+ */
+struct vm_data {
+	uint64_t rt;	/* the runtime's id; 0: empty */
+	uint32_t len;
+	char name[EXPR_VM_DATA_NAME];
+	const void *file;	/* its struct data_file */
+	/* File(): this thread's array of its lines (references to the same strings),
+	 * whose count no other thread writes; nil until first asked */
+	struct expr_value lines;
+};
+
 struct vm_strset {
 	struct expr_value list;	/* a reference: keeps the key's address unique */
 	int op, cmap;
@@ -233,6 +252,7 @@ struct expr_vm {
 	int ngrave;
 	struct expr_value grave[EXPR_VM_GRAVE_SLOTS];
 	struct vm_result results[EXPR_VM_RESULT_SLOTS];
+	struct vm_data data[EXPR_VM_DATA_SLOTS];
 };
 
 /* The calling thread's vm (made on first use); NULL only on ENOMEM. */
