@@ -339,6 +339,62 @@ out:
 	cs_parsers_free(p);
 }
 
+/*
+ * Statics whose expression only reads a field are copied without the evaluator:
+ * the same values as evaluated (bytes past a NUL, "" for an absent key, the
+ * static skipped on ""), also when a static sets the very field it reads.
+ */
+static void test_field_statics(void)
+{
+	static const char *y =
+		"name: t/fields\n"
+		"statics:\n"
+		"  - parsed: p1\n    value: one\n"
+		"  - parsed: p2\n    expression: evt.Parsed.p1\n"
+		"  - meta: raw\n    expression: evt.Line.Raw\n"
+		"  - meta: src\n    expression: evt.Line.Src\n"
+		"  - meta: module\n    expression: evt.Line.Module\n"
+		"  - meta: absent\n    expression: evt.Parsed.nothing\n"
+		"  - meta: m\n    value: kept\n"
+		"  - meta: m\n    expression: evt.Meta.m\n"
+		"  - meta: m\n    expression: evt.Meta.nothing\n"
+		"  - target: evt.StrTime\n    expression: evt.Line.Src\n"
+		"  - target: evt.StrTime\n    expression: evt.StrTime\n"
+		"  - target: evt.Parsed.p1\n    expression: evt.Parsed.p1\n"
+		"  - enriched: st\n    expression: evt.StrTime\n"
+		"  - enriched: stage\n    expression: evt.Stage\n"
+		"  - enriched: upper\n    expression: Upper(evt.Parsed.p1)\n";
+	static const char line[] = "a\0b";
+	struct cs_parsers *p = NULL;
+	struct cs_event *evt = NULL;
+	const char *v;
+	size_t len;
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "f.yaml", y), "load") ||
+	    !ASSERT_OK(cs_event_new(&evt), "event"))
+		goto out;
+	ASSERT_OK(cs_event_set_line(evt, line, sizeof(line) - 1, "/var/log/x.log", "file", "x"),
+		  "line");
+	if (!ASSERT_OK(cs_parse(p, evt, NULL, NULL), "parse"))
+		goto out;
+	ASSERT_STREQ(strmap_get(evt->parsed, "p2"), "one", "Parsed to Parsed");
+	v = strmap_getn(evt->meta, "raw", &len);
+	ASSERT_TRUE(v && len == 3 && !memcmp(v, line, 3), "Line.Raw past its NUL");
+	ASSERT_STREQ(strmap_get(evt->meta, "src"), "/var/log/x.log", "Line.Src");
+	ASSERT_STREQ(strmap_get(evt->meta, "module"), "file", "Line.Module");
+	ASSERT_TRUE(!strmap_has(evt->meta, "absent"), "an absent key sets nothing");
+	ASSERT_STREQ(strmap_get(evt->meta, "m"), "kept", "a key set from itself");
+	ASSERT_STREQ(evt->str_time, "/var/log/x.log", "a target set from itself");
+	ASSERT_STREQ(strmap_get(evt->parsed, "p1"), "one", "a map target set from itself");
+	ASSERT_STREQ(strmap_get(evt->enriched, "st"), "/var/log/x.log", "StrTime");
+	ASSERT_STREQ(strmap_get(evt->enriched, "stage"), "s00-raw", "Stage");
+	ASSERT_STREQ(strmap_get(evt->enriched, "upper"), "ONE", "evaluated");
+out:
+	cs_event_free(evt);
+	cs_parsers_free(p);
+}
+
 /* stash: a node stores, a later event reads it back with GetFromStash (spec 3.8). */
 static void test_stash(void)
 {
@@ -823,6 +879,7 @@ int main(void)
 	test_event_expr();
 	test_load_errors();
 	test_stage_rules();
+	test_field_statics();
 	test_stash();
 	test_stash_store();
 	test_stash_shared();

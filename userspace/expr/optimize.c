@@ -479,9 +479,34 @@ static const struct node *guard_test(const struct node *root, struct expr_guard 
 
 int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g)
 {
+	const struct node *r;
+
 	if (!prog || !guard_test(prog->root, g))
 		return 0;
 	g->rest = prog->after_guard ? prog->after_guard : prog;
+	r = g->rest->root;
+	g->rest_true = r->type == N_CONST && r->val.kind == EXPR_BOOL && r->val.b;
+	return 1;
+}
+
+int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, const char **key)
+{
+	const struct node *n = prog ? prog->root : NULL;
+	const char *name = n ? member_name(n) : NULL;
+
+	if (!name)
+		return 0;
+	if (n->a->type == N_VAR) {
+		*var = n->a->slot;
+		*field = name;
+		*key = NULL;
+		return 1;
+	}
+	if (!member_name(n->a) || n->a->a->type != N_VAR)
+		return 0;
+	*var = n->a->a->slot;
+	*field = member_name(n->a);
+	*key = name;
 	return 1;
 }
 

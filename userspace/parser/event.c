@@ -660,6 +660,47 @@ static int evt_path_get(void *obj, uintptr_t cookie, const char **s, size_t *len
 	return 0;
 }
 
+/* The string fields cs_event_path() reads, as evt_get()/line_get() give them. */
+static const struct {
+	const char *field, *key;
+	size_t off;
+} path_fields[] = {
+	{ "StrTime", NULL, offsetof(struct cs_event, str_time) },
+	{ "StrTimeFormat", NULL, offsetof(struct cs_event, str_time_format) },
+	{ "MarshaledTime", NULL, offsetof(struct cs_event, marshaled_time) },
+	{ "WhitelistReason", NULL, offsetof(struct cs_event, whitelist_reason) },
+	{ "Stage", NULL, offsetof(struct cs_event, stage) },
+	{ "Line", "Src", offsetof(struct cs_event, line.src) },
+	{ "Line", "Module", offsetof(struct cs_event, line.module) },
+	{ "Line", "Raw", offsetof(struct cs_event, line.raw) },
+};
+
+/* A map path is evt_path_key()'s cookie (low bits set); a string field is (index + 1) << 2. */
+uintptr_t cs_event_path(const char *field, const char *key)
+{
+	for (size_t i = 0; i < sizeof(path_fields) / sizeof(path_fields[0]); i++)
+		if (!strcmp(field, path_fields[i].field) &&
+		    (key && path_fields[i].key ? !strcmp(key, path_fields[i].key) :
+						 key == path_fields[i].key))
+			return (uintptr_t)(i + 1) << 2;
+	return key ? evt_path_key(field, key) : 0;
+}
+
+int cs_event_path_read(const struct cs_event *evt, uintptr_t path, const char **s, size_t *len)
+{
+	uint64_t version;
+	size_t i = (path >> 2) - 1;
+	const char *v;
+
+	if (path & PATH_MASK)
+		return evt_path_get((void *)evt, path, s, len, &version);
+	v = *(char *const *)((const char *)evt + path_fields[i].off);
+	*s = v ? v : "";
+	*len = !v ? 0 : path_fields[i].off == offsetof(struct cs_event, line.raw) ? evt->line.raw_len :
+									     strlen(v);
+	return 0;
+}
+
 static int want_strings(struct expr_ctx *ctx, const char *method, const struct expr_value *args,
 			int nargs)
 {

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "expr/expr.h"
 #include "parser/dateparse.h"
@@ -140,6 +141,17 @@ const char *cs_event_type_name(const struct cs_event *evt);
  * Enriched.x, Line.Labels.x). -ENOENT for a path that names no string field.
  */
 int cs_event_set_target(struct cs_event *evt, const char *path, const char *val, size_t len);
+
+/*
+ * A string field named by a plain expression path (expr_prog_path(): evt.Parsed.x,
+ * evt.Meta.x, evt.Enriched.x, evt.Line.Raw/Src/Module, evt.StrTime...) read
+ * without the evaluator. cs_event_path() resolves the names once: 0 when they
+ * are not such a field (evaluate instead). cs_event_path_read() gives the bytes
+ * the expression gives ("" for an absent key or an unset field), valid until
+ * that field or key is set again; -ENOENT when the event has no such map.
+ */
+uintptr_t cs_event_path(const char *field, const char *key);
+int cs_event_path_read(const struct cs_event *evt, uintptr_t path, const char **s, size_t *len);
 
 /* Merge the top-level keys of a JSON object text into Unmarshaled. -EINVAL if not JSON. */
 int cs_event_unmarshal_json(struct cs_event *evt, const char *json, size_t len);

@@ -53,6 +53,27 @@ static int compile_expr(struct loader *L, yaml_node_t *n, const char *what, stru
 	return 0;
 }
 
+/*
+ * cs_static.path for a static whose expression only reads a field of evt
+ * (evt.Parsed.timestamp, evt.Line.Src): 0 when it does not, or when the static
+ * sets the very key it reads (the read bytes would be replaced while copied).
+ */
+static uintptr_t static_path(const struct cs_static *s)
+{
+	static const char *const maps[] = { [ST_META] = "Meta", [ST_PARSED] = "Parsed",
+					    [ST_ENRICHED] = "Enriched" };
+	const char *field, *key;
+	int var;
+
+	/* evt is the parsers' only variable (parser.c), passed alone to every evaluation */
+	if (!expr_prog_path(s->expr, &var, &field, &key) || var != 0)
+		return 0;
+	if ((s->kind == ST_META || s->kind == ST_PARSED || s->kind == ST_ENRICHED) && key &&
+	    !strcmp(field, maps[s->kind]) && !strcmp(key, s->key))
+		return 0;
+	return cs_event_path(field, key);
+}
+
 static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *out)
 {
 	yaml_node_t *m;
@@ -103,6 +124,7 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 			err = compile_expr(L, expr_node, "static expression", &s->expr);
 			if (err)
 				return err;
+			s->path = static_path(s);
 		}
 		if (s->kind == ST_METHOD) {
 			struct cs_parsers *p = L->p;
@@ -254,6 +276,10 @@ static int load_grok(struct loader *L, yaml_node_t *m, struct cs_node *node)
 		return LOAD_ERR(L, m, "grok needs exactly one of 'pattern' and 'name'");
 	if (!node->apply_on && !expr)
 		return LOAD_ERR(L, m, "grok needs 'apply_on' or 'expression'");
+	if (node->apply_on) {
+		node->apply_raw = !strcmp(node->apply_on, "Line.Raw");
+		node->apply_key = strmap_key_intern(node->apply_on);
+	}
 	if (pattern) {
 		if (!ywalk_scalar(pattern))
 			return LOAD_ERR(L, pattern, "grok pattern must be a string");

@@ -19,6 +19,11 @@ struct cs_static {
 	const struct cs_enricher *method;
 	char *value;		  /* constant (wins over expression) */
 	struct expr_prog *expr;
+	/*
+	 * The expression is a plain field read (evt.Parsed.x): cs_event_path()'s
+	 * resolution of it, read without the evaluator; 0 to evaluate.
+	 */
+	uintptr_t path;
 };
 
 struct cs_statics {
@@ -51,6 +56,8 @@ struct cs_node {
 	/* grok */
 	struct grok *grok;
 	char *apply_on;
+	bool apply_raw;			     /* apply_on: Line.Raw */
+	const struct strmap_key *apply_key; /* apply_on: a Parsed key, interned (NULL: no room) */
 	struct expr_prog *grok_expr;
 	struct cs_statics grok_statics;
 	struct cs_node *children;
