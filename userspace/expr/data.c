@@ -5,7 +5,10 @@
  * RegexpInFile(), LookupFile() and FileMap() through the environment. A reload
  * builds a new runtime, so an edited file is read again; two detectors in one
  * process never share one. Loading happens at configuration time; lookups take
- * a read lock so parser routines never serialise on each other.
+ * no lock and write nothing shared: a file is published whole and never
+ * removed while the runtime lives, and File() hands each thread its own copy
+ * of the list (vm_file_lines), so worker threads do not bounce a lock's or a
+ * reference count's cache line between their cores ~20 times per nginx line.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -37,20 +40,20 @@ struct data_file {
 	struct multire *any;	/* all of res at once */
 	struct map_row *rows;
 	size_t nrows, rowscap;
+	uint64_t id;	/* never reused: what the threads' copies of lines are keyed by */
 	struct data_file *next;
 };
 
 struct expr_runtime {
 	int refcnt; /* atomic */
-	uint64_t id;	/* never reused: what the threads' caches know it by */
-	pthread_rwlock_t lock;
-	struct data_file *files;
+	pthread_mutex_t load_mu;	/* loaders; readers walk files without it */
+	struct data_file *files;	/* published with a release store, only ever prepended */
 	char *data_dir;
 };
 
-static void file_free(struct data_file *f);
+static uint64_t next_file_id = 1;
 
-static uint64_t runtime_ids;	/* atomic */
+static void file_free(struct data_file *f);
 
 int expr_runtime_new(const char *data_dir, struct expr_runtime **out)
 {
@@ -61,8 +64,7 @@ int expr_runtime_new(const char *data_dir, struct expr_runtime **out)
 		return -ENOMEM;
 	}
 	rt->refcnt = 1;
-	rt->id = __atomic_add_fetch(&runtime_ids, 1, __ATOMIC_RELAXED);
-	pthread_rwlock_init(&rt->lock, NULL);
+	pthread_mutex_init(&rt->load_mu, NULL);
 	*out = rt;
 	return 0;
 }
@@ -85,7 +87,7 @@ void expr_runtime_put(struct expr_runtime *rt)
 		file_free(f);
 	}
 	free(rt->data_dir);
-	pthread_rwlock_destroy(&rt->lock);
+	pthread_mutex_destroy(&rt->load_mu);
 	free(rt);
 }
 
@@ -93,54 +95,10 @@ static struct data_file *find_file(const struct expr_runtime *rt, const char *na
 {
 	if (!rt)
 		return NULL;
-	for (struct data_file *f = rt->files; f; f = f->next)
+	for (struct data_file *f = __atomic_load_n(&rt->files, __ATOMIC_ACQUIRE); f; f = f->next)
 		if (!strcmp(f->name, name))
 			return f;
 	return NULL;
-}
-
-/*
- * find_file() through the calling thread's vm: a file once found is found
- * again without the lock (files are only ever added, never removed or
- * changed, while the runtime lives). *e: its cache entry, or NULL.
- */
-static struct data_file *file_get(struct expr_runtime *rt, const char *name, struct vm_data **e)
-{
-	struct expr_vm *vm = vm_current();
-	size_t len = strlen(name);
-	struct vm_data *victim = NULL, *d;
-	struct data_file *f;
-	uint64_t h;
-
-	*e = NULL;
-	if (!rt)
-		return NULL;
-	if (vm && len < EXPR_VM_DATA_NAME) {
-		/* by address (the program's constant, the same at every call), then by bytes */
-		h = ((uint64_t)(uintptr_t)name ^ rt->id) * 0x9E3779B97F4A7C15ull >> 40;
-		/* four places per name: the dozen files of a detector do not evict each other */
-		for (uint64_t i = 0; i < 4; i++) {
-			d = &vm->data[(h + i) % EXPR_VM_DATA_SLOTS];
-			if (d->rt == rt->id && d->len == len && !memcmp(d->name, name, len)) {
-				*e = d;
-				return (struct data_file *)d->file;
-			}
-			if (!victim || (!d->rt && victim->rt))
-				victim = d;	/* the first free place, else the first one */
-		}
-	}
-	pthread_rwlock_rdlock(&rt->lock);
-	f = find_file(rt, name);
-	pthread_rwlock_unlock(&rt->lock);
-	if (f && victim) {
-		expr_value_release(&victim->lines);	/* callers hold their own references */
-		victim->rt = rt->id;
-		victim->len = (uint32_t)len;
-		memcpy(victim->name, name, len);
-		victim->file = f;
-		*e = victim;
-	}
-	return f;
 }
 
 static void file_free(struct data_file *f)
@@ -249,6 +207,14 @@ static int load_lines(struct data_file *f, FILE *fp)
 	return err;
 }
 
+/* f, complete, becomes visible to readers (under load_mu). */
+static void publish(struct expr_runtime *rt, struct data_file *f)
+{
+	f->id = __atomic_fetch_add(&next_file_id, 1, __ATOMIC_RELAXED);
+	f->next = rt->files;
+	__atomic_store_n(&rt->files, f, __ATOMIC_RELEASE);
+}
+
 int expr_runtime_load_data(struct expr_runtime *rt, const char *dest_file, const char *type)
 {
 	struct data_file *f = NULL;
@@ -262,7 +228,7 @@ int expr_runtime_load_data(struct expr_runtime *rt, const char *dest_file, const
 		      strcmp(type, "map")))
 		return 0;	/* downloaded but not loaded (e.g. .mmdb) */
 
-	pthread_rwlock_wrlock(&rt->lock);
+	pthread_mutex_lock(&rt->load_mu);
 	if (find_file(rt, dest_file)) {
 		err = 0;
 		goto out;
@@ -284,8 +250,7 @@ int expr_runtime_load_data(struct expr_runtime *rt, const char *dest_file, const
 		err = -errno;
 		log_error("data file %s: %s", path, strerror(-err));
 		/* keep an empty entry: helpers see an empty list, not an error */
-		f->next = rt->files;
-		rt->files = f;
+		publish(rt, f);
 		f = NULL;
 		goto out;
 	}
@@ -294,12 +259,11 @@ int expr_runtime_load_data(struct expr_runtime *rt, const char *dest_file, const
 	if (!err && f->nres)
 		err = multire_build(f->res, f->nres, &f->any);
 	if (!err) {
-		f->next = rt->files;
-		rt->files = f;
+		publish(rt, f);
 		f = NULL;
 	}
 out:
-	pthread_rwlock_unlock(&rt->lock);
+	pthread_mutex_unlock(&rt->load_mu);
 	if (fp)
 		fclose(fp);
 	free(path);
@@ -309,49 +273,30 @@ out:
 
 int data_file_lines(struct expr_runtime *rt, const char *name, struct expr_value *out)
 {
-	struct vm_data *e;
-	struct data_file *f = file_get(rt, name, &e);
-	const struct expr_array *a;
+	const struct data_file *f = find_file(rt, name);
 
 	if (!f)
 		return expr_array_new(0, out);
-	if (!e) {
-		*out = expr_value_ref(&f->lines);
-		return 0;
-	}
-	/*
-	 * This thread's own array of the same strings: its count is written by
-	 * this thread only (every worker calls File() on every line), and the
-	 * vm's index of it (strset) is found again by its address.
-	 */
-	if (e->lines.kind != EXPR_ARRAY) {
-		a = f->lines.a;
-		if (expr_array_new(a->len, &e->lines))
-			return -ENOMEM;
-		for (uint32_t i = 0; i < a->len; i++)
-			if (expr_array_push(&e->lines, &a->items[i])) {
-				expr_value_release(&e->lines);
-				return -ENOMEM;
-			}
-	}
-	*out = expr_value_ref(&e->lines);
+	vm_file_lines(vm_current(), f->id, &f->lines, out);
 	return 0;
 }
 
 int data_regexp_match(struct expr_runtime *rt, const char *name, const char *s, size_t len,
 		      bool *out)
 {
-	struct vm_data *e;
-	struct data_file *f = file_get(rt, name, &e);
-	int rc;
+	struct data_file *f;
+	int err = 0;
 
 	*out = false;
-	if (!f || !f->any)
-		return 0;
-	rc = multire_any(f->any, s, len);
-	/* a line past its match limit does not match (as Go's regexp never fails) */
-	*out = rc == 1;
-	return rc < 0 && rc != -E2BIG ? rc : 0;
+	f = find_file(rt, name);
+	if (f && f->any) {
+		int rc = multire_any(f->any, s, len);
+
+		/* a line past its match limit does not match (as Go's regexp never fails) */
+		*out = rc == 1;
+		err = rc < 0 && rc != -E2BIG ? rc : 0;
+	}
+	return err;
 }
 
 /* LookupFile: equals rows (last wins), then the leftmost contains hit, then regexes. */
@@ -360,9 +305,10 @@ int data_lookup(struct expr_runtime *rt, const char *name, const char *s, size_t
 {
 	const struct map_row *best = NULL;
 	const char *best_at = NULL;
-	struct vm_data *e;
-	struct data_file *f = file_get(rt, name, &e);
+	struct data_file *f;
+	int err;
 
+	f = find_file(rt, name);
 	for (size_t i = 0; f && i < f->nrows; i++) {
 		const struct map_row *r = &f->rows[i];
 
@@ -392,20 +338,21 @@ int data_lookup(struct expr_runtime *rt, const char *name, const char *s, size_t
 		if (r->type == ROW_REGEX && expr_regex_search(r->re, s, len) == 1)
 			best = r;
 	}
-	return expr_string(best ? best->tag : "", out);
+	err = expr_string(best ? best->tag : "", out);
+	return err;
 }
 
 /* FileMap: the rows of a map file as [{pattern, tag, type}, ...]. */
 int data_file_map(struct expr_runtime *rt, const char *name, struct expr_value *out)
 {
 	static const char *const types[] = { "equals", "contains", "regex" };
-	struct vm_data *e;
-	struct data_file *f = file_get(rt, name, &e);
+	struct data_file *f;
 	int err;
 
 	err = expr_array_new(0, out);
 	if (err)
 		return err;
+	f = find_file(rt, name);
 	for (size_t i = 0; !err && f && i < f->nrows; i++) {
 		struct expr_value row, v;
 
