@@ -235,7 +235,7 @@ static void test_route_guard(void)
 
 /*
  * Guards read a key once per event, again when a filter changed the map
- * (evt.SetMeta); a groupby that is a plain evt.<map>.<key> is read from the
+ * (evt.SetMeta), and so does a filter that needs a key; a groupby that is a plain evt.<map>.<key> is read from the
  * map ("" when absent), as the evaluator reads it.
  */
 static void test_route_reads(void)
@@ -243,7 +243,10 @@ static void test_route_reads(void)
 	static const char yaml[] = GROUP_SC("a", "evt.Meta.kind == 'a'", "evt.Meta.source_ip")
 		GROUP_SC("set", "evt.Meta.kind == 'a' && evt.SetMeta('kind', 'b')", "evt.Parsed.verb")
 		GROUP_SC("b", "evt.Meta.kind == 'b'", "evt.Meta.missing")
-		GROUP_SC("b2", "evt.Meta.kind in ['b']", "evt.Meta.source_ip + '/' + evt.Meta.kind");
+		GROUP_SC("b2", "evt.Meta.kind in ['b']", "evt.Meta.source_ip + '/' + evt.Meta.kind")
+		GROUP_SC("needs", "Upper(evt.Meta.kind) contains 'B'", "evt.Meta.source_ip")
+		GROUP_SC("absent", "evt.Meta.missing contains 'x' && evt.Meta.kind == 'b'",
+			 "evt.Meta.source_ip");
 	struct sink s;
 	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, yaml, 0);
 	struct cs_route r = { 0 };
@@ -262,7 +265,7 @@ static void test_route_reads(void)
 			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%u=%s", t ? " " : "",
 				 r.tg[t].sc, r.keys + r.tg[t].gkey);
 		ASSERT_OK(err, "route");
-		ASSERT_STREQ(got, "0=192.0.2.1 1=GET 2= 3=192.0.2.1/b",
+		ASSERT_STREQ(got, "0=192.0.2.1 1=GET 2= 3=192.0.2.1/b 4=192.0.2.1",
 			     "the guards see the key a filter set; path groupbys read the maps");
 		cs_route_clear(&r);
 		cs_event_free(e);
