@@ -1044,6 +1044,9 @@ static void test_render_lines(void)
 {
 	static const char *const vals[] = {
 		"q\"b\\s/", "ctl\x01\x1f\x7f\t\n\r\b\f", "bad\xff\xc3(utf8", "\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80", "",
+		/* past the first eight bytes (read a word at a time), and plain ones */
+		"01234567\"9ab", "abcdefghijklmno\\", "abcdefgh ijklmno\x1f", "0123456789abcdef\xc3\xa9",
+		"~plain text, twenty-nine ~~~!", "12345678",
 	};
 	struct sink s;
 	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
@@ -1063,7 +1066,7 @@ static void test_render_lines(void)
 		cs_event_set_str(&e->marshaled_time, ts);
 		e->time = t;
 		strmap_set(e->meta, "source_ip", i % 2 ? "198.51.100.7" : "2001:db8::1");
-		strmap_set(e->meta, vals[i], vals[(i + 1) % 5]);
+		strmap_set(e->meta, vals[i], vals[(i + 1) % (sizeof(vals) / sizeof(vals[0]))]);
 		strmap_set(e->meta, "", vals[i]);
 		if (i == 1) {
 			strmap_set(e->meta, "SourceRange", "198.51.100.0/24");
@@ -1074,7 +1077,7 @@ static void test_render_lines(void)
 		ASSERT_OK(cs_buckets_pour(b, e), "pour");
 		cs_event_free(e);
 	}
-	ASSERT_EQ(s.n, 5, "one overflow per event");
+	ASSERT_EQ(s.n, (int)(sizeof(vals) / sizeof(vals[0])), "one overflow per event");
 	for (int i = 0; i < s.n && i < 64; i++) {
 		struct sbuf want = { 0 }, got = { 0 };
 		json_t *arr = cs_overflow_to_json(s.ovf[i]), *a;
