@@ -230,6 +230,47 @@ static void test_route_guard(void)
 	sink_reset(&s);
 }
 
+#define GROUP_SC(n, f, g) "---\ntype: trigger\nname: t/" n "\ndescription: d\nfilter: \"" f "\"\n" \
+			     "groupby: " g "\n"
+
+/*
+ * Guards read a key once per event, again when a filter changed the map
+ * (evt.SetMeta); a groupby that is a plain evt.<map>.<key> is read from the
+ * map ("" when absent), as the evaluator reads it.
+ */
+static void test_route_reads(void)
+{
+	static const char yaml[] = GROUP_SC("a", "evt.Meta.kind == 'a'", "evt.Meta.source_ip")
+		GROUP_SC("set", "evt.Meta.kind == 'a' && evt.SetMeta('kind', 'b')", "evt.Parsed.verb")
+		GROUP_SC("b", "evt.Meta.kind == 'b'", "evt.Meta.missing")
+		GROUP_SC("b2", "evt.Meta.kind in ['b']", "evt.Meta.source_ip + '/' + evt.Meta.kind");
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, yaml, 0);
+	struct cs_route r = { 0 };
+	struct cs_event *e = NULL;
+	char got[256] = "";
+	int err;
+
+	if (!b)
+		return;
+	if (ASSERT_OK(cs_event_new(&e), "event")) {
+		err = strmap_set(e->meta, "source_ip", "192.0.2.1");
+		err = err ?: strmap_set(e->meta, "kind", "a");
+		err = err ?: strmap_set(e->parsed, "verb", "GET");
+		err = err ?: cs_buckets_route(b, e, &r);
+		for (size_t t = 0; !err && t < r.n; t++)
+			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%u=%s", t ? " " : "",
+				 r.tg[t].sc, r.keys + r.tg[t].gkey);
+		ASSERT_OK(err, "route");
+		ASSERT_STREQ(got, "0=192.0.2.1 1=GET 2= 3=192.0.2.1/b",
+			     "the guards see the key a filter set; path groupbys read the maps");
+		cs_route_clear(&r);
+		cs_event_free(e);
+	}
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 /* One token comes back per leakspeed, continuously, on event time. */
 static void test_leak_arithmetic(void)
 {
@@ -401,6 +442,32 @@ static void test_known_time(void)
 			 : NULL;
 	ASSERT_STREQ(json_string_value(json_object_get(ev, "timestamp")), "2026-01-01T02:00:00+02:00",
 		     "the known instant keeps its zone in the alert");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* Long partition keys go into the blackhole by their mapkey, short ones as they are. */
+static void test_blackhole_long_key(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
+				      "type: trigger\nname: t/long\ndescription: d\n"
+				      "filter: \"true\"\n"
+				      "groupby: evt.Meta.source_ip + '/a-suffix-that-makes-the-key-long'\n"
+				      "blackhole: 1m\n", 0);
+
+	if (!b)
+		return;
+	pour(b, "192.0.2.1", 0, NULL, NULL);
+	pour(b, "2001:db8::1", 0, NULL, NULL);
+	ASSERT_EQ(s.n, 2, "two long-keyed partitions overflow");
+	pour(b, "192.0.2.1", 30000, NULL, NULL);
+	pour(b, "2001:db8::1", 59999, NULL, NULL);
+	ASSERT_EQ(s.n, 2, "both blackholed for 1m");
+	pour(b, "192.0.2.2", 30000, NULL, NULL);
+	ASSERT_EQ(s.n, 3, "another long key is not");
+	pour(b, "192.0.2.1", 60000, NULL, NULL);
+	ASSERT_EQ(s.n, 4, "out of the blackhole at expiry");
 	cs_buckets_free(b);
 	sink_reset(&s);
 }
@@ -1414,11 +1481,13 @@ int main(void)
 	log_set_level(LOG_LVL_ERROR);
 	test_leaky_burst();
 	test_route_guard();
+	test_route_reads();
 	test_leak_arithmetic();
 	test_limiter_boundaries();
 	test_replay_expiry();
 	test_known_time();
 	test_trigger_blackhole();
+	test_blackhole_long_key();
 	test_distinct();
 	test_shared_bucket_key();
 	test_cache_size();

@@ -353,6 +353,7 @@ static void test_guard_rest(void)
 			ASSERT_STREQ(whole ? whole : "(null)", cases[i].want, cases[i].src);
 			ASSERT_STREQ(rest ? rest : "(null)", cases[i].want, "the same past the guard");
 			ASSERT_TRUE((g.rest != prog) == cases[i].split, "split where it holds");
+			ASSERT_TRUE(g.rest_true == (i == 0), "rest_true for a lone guard only");
 			free(whole);
 			free(rest);
 		}
@@ -360,6 +361,31 @@ static void test_guard_rest(void)
 	}
 	expr_value_release(&vars[2]);
 	vars[2] = expr_nil();
+}
+
+/* expr_prog_path: a program that is exactly VAR.FIELD.KEY (a groupby) or VAR.FIELD. */
+static void test_prog_path(void)
+{
+	static const struct { const char *src; bool path; const char *key; } cases[] = {
+		{ "e.Meta.source_ip", true, "source_ip" }, { "e.Meta.source_ip + ''", false, NULL },
+		{ "e.Meta?.source_ip", false, NULL },	   { "e.Meta", true, NULL },
+		{ "e.A.b.c", false, NULL },		   { "Upper(e.Meta.x)", false, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct expr_prog *prog = NULL;
+		const char *field = NULL, *key = NULL;
+		int var = -1;
+
+		if (!ASSERT_OK(expr_compile(env, cases[i].src, &prog, NULL), cases[i].src))
+			continue;
+		ASSERT_EQ(expr_prog_path(prog, &var, &field, &key), cases[i].path, cases[i].src);
+		if (cases[i].path)
+			ASSERT_TRUE(var == 2 && !strcmp(field, "Meta") &&
+					    (cases[i].key ? key && !strcmp(key, cases[i].key) : !key),
+				    "its parts");
+		expr_prog_free(prog);
+	}
 }
 
 int main(void)
@@ -384,6 +410,7 @@ int main(void)
 	test_case_map();
 	test_guard();
 	test_guard_rest();
+	test_prog_path();
 	expr_value_release(&vars[0]);
 	expr_value_release(&vars[1]);
 	expr_env_free(env);

@@ -18,6 +18,7 @@
 #include "common/strbuf.h"
 #include "common/strmap.h"
 #include "common/utf8.h"
+#include "common/vec.h"
 
 /* ---- lifecycle ----------------------------------------------------------------- */
 
@@ -89,16 +90,8 @@ void cs_ralert_put(struct cs_ralert *ra)
 	free(ra->keys);
 	free(ra->srcs);
 	free(ra->views);
-	for (size_t i = 0; i < ra->nevents; i++) {
-		struct cs_alert_event *e = &ra->events[i];
-
-		for (size_t j = 0; j < e->nmeta; j++) {
-			free(e->meta[j].key);
-			free(e->meta[j].value);
-		}
-		free(e->meta);
-		free(e->timestamp);
-	}
+	for (size_t i = 0; i < ra->nevents; i++)
+		free(ra->events[i].meta); /* the event's one block (cs_ralert_add_event) */
 	free(ra->events);
 	rec_free(&ralert_schema, ra);
 	free(ra);
@@ -145,43 +138,67 @@ int cs_ralert_add_source(struct cs_ralert *ra, const char *key, struct cs_source
 	return 0;
 }
 
-static int cmp_meta(const void *a, const void *b)
+/* Does Sources[key] hold exactly src (NULL and "" alike, as they render)? */
+bool cs_ralert_has_source(const struct cs_ralert *ra, const char *key, const struct cs_source *src)
 {
-	return strcmp(((const struct cs_meta_item *)a)->key, ((const struct cs_meta_item *)b)->key);
+	const struct cs_source *o = NULL;
+
+	for (size_t i = 0; i < ra->nsrc && !o; i++)
+		if (!strcmp(ra->keys[i], key))
+			o = ra->srcs[i];
+	if (!o || o->lat != src->lat || o->lon != src->lon)
+		return false;
+	for (size_t i = 0; i < cs_source_schema.n; i++) {
+		const struct rec_field *f = &cs_source_schema.fields[i];
+		const char *a = *rec_str(f, o), *b = *rec_str(f, (struct cs_source *)src);
+
+		if (strcmp(a ? a : "", b ? b : ""))
+			return false;
+	}
+	return true;
 }
 
-int cs_ralert_add_event(struct cs_ralert *ra, const struct cs_event *evt)
+int cs_ralert_reserve_events(struct cs_ralert *ra, size_t n)
 {
-	struct cs_alert_event *events, *e;
-	size_t n = strmap_count(evt->meta);
-	char ts[CS_TIME_STRLEN] = "";
-	const char *k, *v;
+	if (!n)
+		return 0;
+	return vec_reserve((void **)&ra->events, &ra->events_cap, ra->nevents + n - 1,
+			   sizeof(*ra->events), n);
+}
 
-	events = realloc(ra->events, (ra->nevents + 1) * sizeof(*events));
-	if (!events)
+int cs_ralert_add_event(struct cs_ralert *ra, const char *timestamp, const char *const *kv,
+			size_t nmeta)
+{
+	struct cs_alert_event *e;
+	size_t size = nmeta * sizeof(*e->meta) + strlen(timestamp) + 1, pos;
+	char *block;
+
+	for (size_t i = 0; i < 2 * nmeta; i++)
+		size += strlen(kv[i]) + 1;
+	if (vec_reserve((void **)&ra->events, &ra->events_cap, ra->nevents, sizeof(*ra->events), 8))
 		return -ENOMEM;
-	ra->events = events;
-	e = &events[ra->nevents];
-	memset(e, 0, sizeof(*e));
-	/* Timestamp: the log time when parsed, else the acquisition time (EventsFromQueue). */
-	if (evt->marshaled_time && evt->marshaled_time[0])
-		snprintf(ts, sizeof(ts), "%s", evt->marshaled_time);
-	else if (!cs_time_is_zero(&evt->time))
-		cs_time_format(&evt->time, ts, sizeof(ts));
-	e->timestamp = strdup(ts);
-	e->meta = calloc(n ? n : 1, sizeof(*e->meta));
-	ra->nevents++;
-	if (!e->timestamp || !e->meta)
+	/* one block: the items, then the timestamp and the strings they point to */
+	if (!(block = malloc(size)))
 		return -ENOMEM;
-	for (size_t i = 0; strmap_at(evt->meta, i, &k, &v, NULL); i++) {
-		e->meta[i].key = strdup(k);
-		e->meta[i].value = strdup(v);
-		e->nmeta++;
-		if (!e->meta[i].key || !e->meta[i].value)
-			return -ENOMEM;
+	e = &ra->events[ra->nevents++];
+	e->meta = (struct cs_meta_item *)block;
+	e->nmeta = nmeta;
+	pos = nmeta * sizeof(*e->meta);
+	e->timestamp = strcpy(block + pos, timestamp);
+	pos += strlen(timestamp) + 1;
+	for (size_t i = 0; i < nmeta; i++) {
+		struct cs_meta_item it;
+		size_t j = i;
+
+		it.key = strcpy(block + pos, kv[2 * i]);
+		pos += strlen(kv[2 * i]) + 1;
+		it.value = strcpy(block + pos, kv[2 * i + 1]);
+		pos += strlen(kv[2 * i + 1]) + 1;
+		/* sorted by key (upstream sorts the meta of each event); keys are distinct */
+		for (; j > 0 && strcmp(e->meta[j - 1].key, it.key) > 0; j--)
+			e->meta[j] = e->meta[j - 1];
+		e->meta[j] = it;
 	}
-	if (e->nmeta) /* qsort(NULL, 0, ...) is undefined */
-		qsort(e->meta, e->nmeta, sizeof(*e->meta), cmp_meta);
 	return 0;
 }
 

@@ -220,31 +220,6 @@ static bool compact_time(const struct cs_event *evt, struct cs_time *t, char *ts
 	       !strcmp(ts, evt->marshaled_time);
 }
 
-/* A LOG event with what the compact slot kept (build_alert reads no more). */
-static int slot_event(const struct qslot *s, struct cs_event **out)
-{
-	const struct qmeta *qm = (const struct qmeta *)s->p;
-	char ts[CS_TIME_STRLEN];
-	struct cs_event *evt;
-	int err = cs_event_new(&evt);
-
-	*out = NULL;
-	if (err)
-		return err;
-	evt->time = s->t;
-	err = cs_event_format_time(evt, &s->t, ts, sizeof(ts)) ?:
-		cs_event_set_str(&evt->marshaled_time, ts);
-	for (size_t i = 0; !err && i < qm->nmeta + qm->nenr; i++)
-		err = strmap_set(i < qm->nmeta ? evt->meta : evt->enriched, qm_str(qm, 2 * i, ts),
-				 qm_str(qm, 2 * i + 1, ts));
-	if (err) {
-		cs_event_free(evt);
-		return err;
-	}
-	*out = evt;
-	return 0;
-}
-
 /* Release a slot's content; returns the bytes it was charged. */
 static size_t slot_release(struct qslot *s)
 {
@@ -532,12 +507,26 @@ static struct cs_bucket *lru_oldest(const struct cs_buckets *b, int which)
 	return old;
 }
 
+/* Drop the engine's reference to the compact copy made last. */
+static void last_qm_drop(struct cs_buckets *b)
+{
+	struct qmeta *qm = b->last_qm;
+
+	b->last_qm = NULL;
+	if (qm && --qm->refcnt == 0) {
+		b->qbytes -= qm->size;
+		free(qm);
+	}
+}
+
 void cs_buckets_flush(struct cs_buckets *b)
 {
 	struct cs_bucket *bk;
 
 	while (b && (bk = lru_oldest(b, LRU_ANY)))
 		bucket_remove(b, bk);
+	if (b)
+		last_qm_drop(b);
 }
 
 void cs_buckets_free(struct cs_buckets *b)
@@ -827,69 +816,146 @@ static int sources_from_overflow(struct cs_buckets *b, struct cs_scenario *sc,
 	return 0;
 }
 
-static int source_from_log(struct cs_buckets *b, struct cs_scenario *sc, const struct cs_event *evt,
+/*
+ * A queued event as the alert reads it: a full event, or the copy a compact
+ * slot kept (qm) with its time text (ts, which offset 0 stands for).
+ */
+struct qview {
+	const struct cs_event *evt;
+	const struct qmeta *qm;
+	const char *ts;
+};
+
+/* evt.Meta[key] (or evt.Enriched[key]) of v, NULL when absent. */
+static const char *qview_get(const struct qview *v, bool enriched, const char *key)
+{
+	const struct qmeta *qm = v->qm;
+	size_t from = enriched ? qm->nmeta : 0, to = enriched ? qm->nmeta + qm->nenr : qm->nmeta;
+
+	for (size_t i = from; i < to; i++)
+		if (!strcmp(qm_str(qm, 2 * i, v->ts), key))
+			return qm_str(qm, 2 * i + 1, v->ts);
+	return NULL;
+}
+
+static const char *view_meta(const struct qview *v, const char *key)
+{
+	return v->evt ? strmap_get(v->evt->meta, key) : qview_get(v, false, key);
+}
+
+static const char *view_enriched(const struct qview *v, const char *key)
+{
+	return v->evt ? strmap_get(v->evt->enriched, key) : qview_get(v, true, key);
+}
+
+/*
+ * The source of a log event. A scope other than Ip or Range, and a scope
+ * expression, need the full event (such scenarios queue full copies). Sources
+ * are keyed by value and the last one wins: the events of one partition
+ * usually give the same source again, then nothing is copied.
+ */
+static int source_from_log(struct cs_buckets *b, struct cs_scenario *sc, const struct qview *ev,
 			   struct cs_ralert *ra, char **seen)
 {
-	struct cs_source *src = cs_source_new();
-	const char *ip, *v;
-	char net[CS_PREFIX_STRLEN] = "";
-	int err = -ENOMEM;
+	struct cs_source want = { .scope = sc->scope }, *src;
+	const char *v;
+	char net[CS_PREFIX_STRLEN] = "", *value = NULL;
+	int err;
 
-	if (!src)
-		return -ENOMEM;
-	src->scope = strdup(sc->scope);
-	if (!src->scope)
-		goto err;
 	if (strcmp(sc->scope, "Ip") && strcmp(sc->scope, "Range")) {
-		src->ip = strdup("");
-		src->range = strdup("");
-		err = scope_value(b, sc, evt, &src->value);
-		if (err || !src->ip || !src->range)
-			goto err;
-		return add_src(ra, seen, src);
-	}
-	ip = strmap_get(evt->meta, "source_ip");
-	if (!ip) {
-		log_warn("%s: scope is %s but Meta[source_ip] doesn't exist", sc->name, sc->scope);
-		err = -EINVAL;
-		goto err;
-	}
-	if (!valid_ip(ip)) {
-		log_warn("%s: scope is %s but '%s' isn't a valid ip", sc->name, sc->scope, ip);
-		err = -EINVAL;
-		goto err;
-	}
-	src->ip = strdup(ip);
-	if ((v = strmap_get(evt->enriched, "ASNumber")) || (v = strmap_get(evt->enriched, "ASNNumber")))
-		src->as_number = strdup(v);
-	if ((v = strmap_get(evt->enriched, "IsoCode")))
-		src->cn = strdup(v);
-	if ((v = strmap_get(evt->enriched, "ASNOrg")))
-		src->as_name = strdup(v);
-	if ((v = strmap_get(evt->enriched, "Latitude")))
-		src->lat = strtof(v, NULL);
-	if ((v = strmap_get(evt->enriched, "Longitude")))
-		src->lon = strtof(v, NULL);
-	if ((v = strmap_get(evt->meta, "SourceRange")) && *v &&
-	    normalise_cidr(v, net, sizeof(net))) {
-		log_warn("%s: declared range %s of %s can't be parsed", sc->name, v, ip);
-		err = -EINVAL;
-		goto err;
-	}
-	src->range = strdup(net);
-	if (!strcmp(sc->scope, "Ip"))
-		src->value = strdup(ip);
-	else if (sc->scope_expr) {
-		err = scope_value(b, sc, evt, &src->value);
+		err = scope_value(b, sc, ev->evt, &value);
 		if (err)
-			goto err;
-	} else
-		src->value = strdup(net);
-	if (!src->ip || !src->range || !src->value)
-		goto err;
+			return err;
+		want.ip = want.range = "";
+		want.value = value;
+	} else {
+		want.ip = (char *)view_meta(ev, "source_ip"); /* borrowed, like want's others */
+		if (!want.ip) {
+			log_warn("%s: scope is %s but Meta[source_ip] doesn't exist", sc->name,
+				 sc->scope);
+			return -EINVAL;
+		}
+		if (!valid_ip(want.ip)) {
+			log_warn("%s: scope is %s but '%s' isn't a valid ip", sc->name, sc->scope,
+				 want.ip);
+			return -EINVAL;
+		}
+		if (!(want.as_number = (char *)view_enriched(ev, "ASNumber")))
+			want.as_number = (char *)view_enriched(ev, "ASNNumber");
+		want.cn = (char *)view_enriched(ev, "IsoCode");
+		want.as_name = (char *)view_enriched(ev, "ASNOrg");
+		if ((v = view_enriched(ev, "Latitude")))
+			want.lat = strtof(v, NULL);
+		if ((v = view_enriched(ev, "Longitude")))
+			want.lon = strtof(v, NULL);
+		if ((v = view_meta(ev, "SourceRange")) && *v && normalise_cidr(v, net, sizeof(net))) {
+			log_warn("%s: declared range %s of %s can't be parsed", sc->name, v, want.ip);
+			return -EINVAL;
+		}
+		want.range = net;
+		if (!strcmp(sc->scope, "Ip")) {
+			want.value = want.ip;
+		} else {
+			if (sc->scope_expr && (err = scope_value(b, sc, ev->evt, &value)))
+				return err;
+			want.value = value ? value : net;
+		}
+	}
+	if (cs_ralert_has_source(ra, want.value, &want)) {
+		free(value);
+		return 0;
+	}
+	src = cs_source_new();
+	if (!src) {
+		free(value);
+		return -ENOMEM;
+	}
+	src->lat = want.lat;
+	src->lon = want.lon;
+	src->value = value ? value : strdup(want.value);
+	src->scope = strdup(want.scope);
+	src->ip = strdup(want.ip);
+	src->range = strdup(want.range);
+	src->as_number = want.as_number ? strdup(want.as_number) : NULL;
+	src->cn = want.cn ? strdup(want.cn) : NULL;
+	src->as_name = want.as_name ? strdup(want.as_name) : NULL;
+	if (!src->value || !src->scope || !src->ip || !src->range ||
+	    (want.as_number && !src->as_number) || (want.cn && !src->cn) ||
+	    (want.as_name && !src->as_name)) {
+		cs_source_free(src);
+		return -ENOMEM;
+	}
 	return add_src(ra, seen, src);
-err:
-	cs_source_free(src);
+}
+
+/* Alert.Events[] of a queued event: its Meta sorted by key, at its log time. */
+static int add_alert_event(struct cs_ralert *ra, const struct qview *ev)
+{
+	const char *stack_kv[2 * 64], **kv = stack_kv, *k, *v;
+	char ts[CS_TIME_STRLEN] = "";
+	size_t n = 0, nmeta;
+	int err;
+
+	if (ev->qm) {
+		for (size_t i = 0; i < 2u * ev->qm->nmeta; i++)
+			stack_kv[n++] = qm_str(ev->qm, i, ev->ts);
+		return cs_ralert_add_event(ra, ev->ts, stack_kv, n / 2);
+	}
+	/* the log time when parsed, else the acquisition time (EventsFromQueue) */
+	if (ev->evt->marshaled_time && ev->evt->marshaled_time[0])
+		snprintf(ts, sizeof(ts), "%s", ev->evt->marshaled_time);
+	else if (!cs_time_is_zero(&ev->evt->time))
+		cs_time_format(&ev->evt->time, ts, sizeof(ts));
+	nmeta = strmap_count(ev->evt->meta);
+	if (nmeta > 64 && !(kv = malloc(2 * nmeta * sizeof(*kv))))
+		return -ENOMEM;
+	for (size_t i = 0; strmap_at(ev->evt->meta, i, &k, &v, NULL); i++) {
+		kv[n++] = k;
+		kv[n++] = v;
+	}
+	err = cs_ralert_add_event(ra, ts, kv, n / 2);
+	if (kv != stack_kv)
+		free(kv);
 	return err;
 }
 
@@ -953,25 +1019,27 @@ static int build_alert(struct cs_buckets *b, struct cs_bucket *bk, const char *m
 	if (!ra->mapkey || !ra->scenario || !ra->hash || !ra->version || !ra->leakspeed ||
 	    !ra->start_at || !ra->stop_at)
 		return -ENOMEM;
+	if ((err = cs_ralert_reserve_events(ra, bk->qlen)))
+		goto out;
 	for (size_t i = 0; i < bk->qlen; i++) {
-		struct cs_event *e = q_at(bk, i), *tmp = NULL;
+		const struct qslot *s = q_slot(bk, i);
+		struct qview ev = { .evt = slot_full(s), .ts = ts };
 
-		if (!e && (err = slot_event(q_slot(bk, i), &tmp)))
-			goto out;
-		if (!e)
-			e = tmp;
-		if (e->type == CS_EVT_OVFLW)
-			err = sources_from_overflow(b, sc, e, ra, &seen);
-		else
-			err = source_from_log(b, sc, e, ra, &seen);
+		if (ev.evt && ev.evt->type == CS_EVT_OVFLW) {
+			err = sources_from_overflow(b, sc, ev.evt, ra, &seen);
+		} else {
+			if (!ev.evt && (ev.qm = (const struct qmeta *)s->p) &&
+			    (err = cs_time_format(&s->t, ts, sizeof(ts))))
+				goto out;
+			err = source_from_log(b, sc, &ev, ra, &seen);
+		}
 		/*
 		 * EventsFromQueue skips events without a Meta map; upstream's overflow
 		 * events get an empty one from the postoverflow Parse() before being
 		 * reprocessed, so they appear here with no meta, like ours.
 		 */
-		if (!err && e->meta)
-			err = cs_ralert_add_event(ra, e);
-		cs_event_free(tmp);
+		if (!err && (ev.qm || ev.evt->meta))
+			err = add_alert_event(ra, &ev);
 		if (err)
 			goto out;
 	}
@@ -1159,12 +1227,27 @@ static int deliver(struct cs_buckets *b, struct cs_ralert *ra, const struct cs_t
 	return err;
 }
 
-/* The instance overflowed at bk->ovflw: build, filter, blackhole, deliver. Frees bk. */
-/* Is this overflow of bk hidden by its scenario's blackhole (counted, traced)? 0 or -ENOMEM. */
-static int blackholed(struct cs_buckets *b, struct cs_bucket *bk, const char *mapkey, bool *hidden)
+/*
+ * Is this overflow of bk hidden by its scenario's blackhole (counted, traced)?
+ * Upstream keys the blackhole by the mapkey, sha1(filter, partition, name): for
+ * one scenario, a function of the partition alone. So a short partition key
+ * stands for itself (tagged apart from mapkeys); a long one goes by its mapkey,
+ * so an entry stays small. 0 or -ENOMEM.
+ */
+static int blackholed(struct cs_buckets *b, struct cs_bucket *bk, bool *hidden)
 {
-	int err = blackhole_check(b, bk->sc, mapkey, time_ns(&bk->ovflw), hidden);
+	char key[1 + MAPKEY_LEN];
+	size_t len = strlen(bk->gkey);
+	int err = 0;
 
+	if (len < MAPKEY_LEN) {
+		key[0] = 'g';
+		memcpy(key + 1, bk->gkey, len + 1);
+	} else {
+		key[0] = 'h';
+		err = bucket_mapkey(bk->sc, bk, key + 1);
+	}
+	err = err ?: blackhole_check(b, bk->sc, key, time_ns(&bk->ovflw), hidden);
 	if (!err && *hidden) {
 		sc_trace(bk->sc, "overflow of %s blackholed", bk->gkey);
 		b->st.blackholed++;
@@ -1172,6 +1255,7 @@ static int blackholed(struct cs_buckets *b, struct cs_bucket *bk, const char *ma
 	return err;
 }
 
+/* The instance overflowed at bk->ovflw: blackhole, build, filter, deliver. Frees bk. */
 static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int depth)
 {
 	struct cs_scenario *sc = bk->sc;
@@ -1184,15 +1268,14 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 	/* a scrape must never see an overflow before the pours that caused it */
 	pour_count_flush(sc);
 	cs_metric_add(scm(sc)->m_overflowed, 1);
-	err = bucket_mapkey(sc, bk, mapkey);
-	if (err)
-		goto out;
 	/*
 	 * Most overflows of a brute force fall in its blackhole: decided before the
 	 * alert is built when no overflow_filter has to read the alert first.
 	 */
-	if (sc->blackhole && !sc->overflow_filter &&
-	    ((err = blackholed(b, bk, mapkey, &hidden)) || hidden))
+	if (sc->blackhole && !sc->overflow_filter && ((err = blackholed(b, bk, &hidden)) || hidden))
+		goto out;
+	err = bucket_mapkey(sc, bk, mapkey);
+	if (err)
 		goto out;
 	err = build_alert(b, bk, mapkey, &ra);
 	if (err == -ENOMEM)
@@ -1212,8 +1295,7 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 			goto out;
 		}
 	}
-	if (sc->blackhole && sc->overflow_filter &&
-	    ((err = blackholed(b, bk, mapkey, &hidden)) || hidden))
+	if (sc->blackhole && sc->overflow_filter && ((err = blackholed(b, bk, &hidden)) || hidden))
 		goto out;
 	if (discard || !ra->nsrc)
 		goto out;
@@ -1228,7 +1310,43 @@ out:
 
 /* ---- pouring ---------------------------------------------------------------------------------------- */
 
-/* The slot for evt: compact (sharing the previous slot's qmeta when equal) or full. */
+/*
+ * The compact copy of evt (whose time text is ts), with a reference for the
+ * caller: the one made for the previous scenario of this event, else the
+ * previous slot's when equal, else a new one. NULL when it cannot be made.
+ */
+static struct qmeta *qmeta_for(struct cs_buckets *b, const struct cs_bucket *bk,
+			       const struct cs_event *evt, const char *ts)
+{
+	uint64_t mver = strmap_version(evt->meta), ever = strmap_version(evt->enriched);
+	const struct qslot *prev;
+	struct qmeta *qm;
+
+	if (b->last_qm && mver && b->last_meta_ver == mver && b->last_enr_ver == ever &&
+	    !strcmp(b->last_ts, ts)) {
+		b->last_qm->refcnt++;
+		return b->last_qm;
+	}
+	prev = bk->qlen ? q_slot(bk, bk->qlen - 1) : NULL;
+	qm = prev && !slot_full(prev) ? (struct qmeta *)prev->p : NULL;
+	if (qm && qmeta_same(qm, evt, ts))
+		qm->refcnt++;
+	else if ((qm = qmeta_new(evt, ts)))
+		b->qbytes += qm->size;
+	else
+		return NULL;
+	last_qm_drop(b);
+	if (mver) {
+		qm->refcnt++;
+		b->last_qm = qm;
+		b->last_meta_ver = mver;
+		b->last_enr_ver = ever;
+		memcpy(b->last_ts, ts, sizeof(b->last_ts));
+	}
+	return qm;
+}
+
+/* The slot for evt: compact (a shared qmeta, see qmeta_for) or full. */
 static int slot_fill(struct cs_buckets *b, struct cs_bucket *bk, const struct cs_event *evt,
 		     struct qslot *s)
 {
@@ -1237,16 +1355,9 @@ static int slot_fill(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	int err;
 
 	if (evt->type == CS_EVT_LOG && queue_compact(bk->sc) && compact_time(evt, &s->t, ts)) {
-		const struct qslot *prev = bk->qlen ? q_slot(bk, bk->qlen - 1) : NULL;
-		struct qmeta *qm = prev && !slot_full(prev) ? (struct qmeta *)prev->p : NULL;
+		struct qmeta *qm = qmeta_for(b, bk, evt, ts);
 
-		if (qm && qmeta_same(qm, evt, ts)) {
-			qm->refcnt++;
-			s->p = (uintptr_t)qm;
-			return 0;
-		}
-		if ((qm = qmeta_new(evt, ts))) {
-			b->qbytes += qm->size;
+		if (qm) {
 			s->p = (uintptr_t)qm;
 			return 0;
 		}
@@ -1628,41 +1739,56 @@ static void cpu_done(struct cpu_timing *t)
 	t->m = NULL;
 }
 
+static const struct strmap *evt_map(const struct cs_event *evt, enum cs_evt_map m)
+{
+	switch (m) {
+	case MAP_META:
+		return evt->meta;
+	case MAP_PARSED:
+		return evt->parsed;
+	case MAP_ENRICHED:
+		return evt->enriched;
+	default:
+		return NULL;
+	}
+}
+
+/* A guard key's value as read for one event, while its map has that version. */
+struct guard_read {
+	uint64_t ver;
+	const char *v;
+	size_t len;
+};
+
 /*
  * False when the filter's first test fails (then so does the filter, without an
- * error): evt.Meta.log_type read once from the map instead of the evaluator
- * walking `evt.Meta.log_type in [...]` for each of 30 HTTP scenarios on an sshd
- * line. A missing key reads "", as the evaluator's map[string]string does.
+ * error): evt.Meta.log_type read once per event from the map instead of the
+ * evaluator walking `evt.Meta.log_type in [...]` for each of 30 HTTP scenarios
+ * on an sshd line. A missing key reads "", as the evaluator's map[string]string
+ * does. A read is kept in gr[] while its map's version stays (a filter may
+ * call evt.SetMeta()).
  */
-static bool guard_passes(const struct cs_scenario *sc, const struct cs_event *evt)
+static bool guard_passes(const struct cs_scenario *sc, const struct cs_event *evt,
+			 struct guard_read *gr)
 {
-	const struct strmap *m;
-	const char *v;
-	size_t len = 0;
+	const struct strmap *m = evt_map(evt, sc->guard_map);
+	struct guard_read r = { 0 }, *slot = sc->guard_slot >= 0 ? &gr[sc->guard_slot] : &r;
 
-	switch (sc->guard_map) {
-	case GUARD_META:
-		m = evt->meta;
-		break;
-	case GUARD_PARSED:
-		m = evt->parsed;
-		break;
-	case GUARD_ENRICHED:
-		m = evt->enriched;
-		break;
-	default:
+	if (sc->guard_map == MAP_NONE)
 		return true;
-	}
-	v = sc->guard_key ? strmap_getk(m, sc->guard_key, &len) :
-			    strmap_getn(m, sc->guard.key, &len);
-	if (!v) {
-		v = "";
-		len = 0;
+	if (!slot->ver || slot->ver != strmap_version(m)) {
+		slot->v = sc->guard_key ? strmap_getk(m, sc->guard_key, &slot->len) :
+					  strmap_getn(m, sc->guard.key, &slot->len);
+		if (!slot->v) {
+			slot->v = "";
+			slot->len = 0;
+		}
+		slot->ver = strmap_version(m);
 	}
 	for (size_t i = 0; i < sc->guard.nlits; i++) {
 		const struct expr_value *l = &sc->guard.lits[i];
 
-		if (l->s->len == len && !memcmp(l->s->s, v, len))
+		if (l->s->len == slot->len && !memcmp(l->s->s, slot->v, slot->len))
 			return true;
 	}
 	return false;
@@ -1672,25 +1798,31 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 {
 	/* read-only but for the error counters, which are atomic */
 	struct cs_buckets *b = (struct cs_buckets *)cb;
+	struct guard_read gr[CS_ROUTE_GUARDS];
+	struct cpu_timing tm = { 0 };
 	int err = 0;
 
-	struct cpu_timing tm = { 0 };
-
+	for (size_t i = 0; i < b->nguards; i++)
+		gr[i].ver = 0;
 	r->n = r->klen = 0;
 	r->have_time = r->bad_time = false;
 	for (size_t i = 0; i < b->nsc && !err; i++) {
 		struct cs_scenario *sc = b->sc[i];
 		struct expr_value g = expr_nil();
+		const struct strmap *gm;
 		const char *gs = "";
 		int rc;
 
 		cpu_done(&tm); /* the previous scenario's, whichever way it ended */
 		cpu_start(&tm, sc);
-		if (!guard_passes(sc, evt))
+		if (!guard_passes(sc, evt, gr))
 			continue;
 		/* past its guard, the filter without it (expr_guard.rest) */
-		rc = eval_bool(b, sc->guard_map != GUARD_NONE ? sc->guard.rest : sc->filter, evt,
-			       NULL, NULL);
+		if (sc->guard_map != MAP_NONE && sc->guard.rest_true)
+			rc = 1;
+		else
+			rc = eval_bool(b, sc->guard_map != MAP_NONE ? sc->guard.rest : sc->filter,
+				       evt, NULL, NULL);
 		if (rc < 0) {
 			/* a failing filter aborts the pouring of this event (spec 6.2) */
 			log_warn("%s: filter error: event not poured", sc->name);
@@ -1704,7 +1836,12 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 		}
 		if (r->bad_time && sc->type != CS_BT_TRIGGER)
 			continue; /* TimeMachinePour: not poured without a log time */
-		if (sc->groupby) {
+		if (sc->groupby_map != MAP_NONE && (gm = evt_map(evt, sc->groupby_map))) {
+			/* a plain evt.Meta.x: the map's value ("" when absent), as evaluated */
+			gs = strmap_getk(gm, sc->groupby_key, NULL);
+			if (!gs)
+				gs = "";
+		} else if (sc->groupby) {
 			err = eval(b, sc->groupby, evt, NULL, NULL, &g);
 			if (err == -ENOMEM)
 				break;

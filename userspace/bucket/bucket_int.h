@@ -18,6 +18,9 @@ enum cs_bucket_type {
 	CS_BT_BAYESIAN,
 };
 
+/* The maps of an event a routing shortcut reads. */
+enum cs_evt_map { MAP_NONE, MAP_META, MAP_PARSED, MAP_ENRICHED };
+
 /* Expression variable slots of the engine's env. */
 enum { VAR_EVT, VAR_QUEUE, VAR_LEAKY, VAR_SIGNAL, NVARS };
 
@@ -55,8 +58,12 @@ struct cs_scenario {
 	char *filter_src;
 	/* the filter's cheap first test (expr_prog_guard) on evt.Meta/Parsed/Enriched, if any */
 	struct expr_guard guard;
-	enum { GUARD_NONE, GUARD_META, GUARD_PARSED, GUARD_ENRICHED } guard_map;
+	enum cs_evt_map guard_map;
 	const struct strmap_key *guard_key;	/* guard.key interned (NULL: no room) */
+	int guard_slot;				/* its key in cs_buckets.guards, -1 if none */
+	/* a groupby that is a plain evt.<map>.<key> (expr_prog_path): read, not evaluated */
+	enum cs_evt_map groupby_map;
+	const struct strmap_key *groupby_key;
 	struct expr_prog *filter, *groupby, *distinct, *overflow_filter, *cancel_on, *condition,
 		*scope_expr;
 	int capacity, cache_size;
@@ -88,7 +95,7 @@ struct cs_meta_item {
 	char *key, *value;
 };
 
-/* One models.Event of Alert.Events. */
+/* One models.Event of Alert.Events: one block, meta, holds the items and every string. */
 struct cs_alert_event {
 	char *timestamp;
 	struct cs_meta_item *meta;
@@ -118,7 +125,7 @@ struct cs_ralert {
 	int32_t capacity, events_count;
 	bool simulated, remediation;
 	struct cs_alert_event *events;
-	size_t nevents;
+	size_t nevents, events_cap;
 };
 
 extern const struct cs_overflow_ops cs_ralert_ops;
@@ -132,8 +139,16 @@ void cs_source_free(struct cs_source *s);
 struct cs_source *cs_source_dup(const struct cs_source *s);
 /* Add (or replace) Sources[key]; takes src. 0 or -ENOMEM. */
 int cs_ralert_add_source(struct cs_ralert *ra, const char *key, struct cs_source *src);
-/* Alert.Events entry from a queued event (NULL meta => skipped by caller). */
-int cs_ralert_add_event(struct cs_ralert *ra, const struct cs_event *evt);
+/*
+ * Add an Alert.Events entry: its timestamp and nmeta (key, value) pairs,
+ * kv[2i] and kv[2i+1], copied. 0 or -ENOMEM.
+ */
+int cs_ralert_add_event(struct cs_ralert *ra, const char *timestamp, const char *const *kv,
+			size_t nmeta);
+/* Room for n more events. 0 or -ENOMEM. */
+int cs_ralert_reserve_events(struct cs_ralert *ra, size_t n);
+/* Does Sources[key] exist and equal src (unset strings equal to "")? */
+bool cs_ralert_has_source(const struct cs_ralert *ra, const char *key, const struct cs_source *src);
 
 /* Go's time.Time.String() of an instant ("2006-01-02 15:04:05 +0000 UTC"). */
 void cs_time_go_string(const struct cs_time *t, char *buf, size_t len);
@@ -141,6 +156,8 @@ void cs_time_go_string(const struct cs_time *t, char *buf, size_t len);
 #endif /* CS_BUCKET_INT_H */
 
 struct cs_bucket;
+
+#define CS_ROUTE_GUARDS 32
 
 struct cs_buckets {
 	struct cs_bucket_opts o;
@@ -170,6 +187,22 @@ struct cs_buckets {
 	size_t npending, pending_cap;
 	bool in_pour;
 	struct cs_route route; /* cs_buckets_pour()'s scratch */
+	/*
+	 * The distinct keys the scenarios' guards read (evt.Meta.log_type,
+	 * evt.Meta.service...): routing reads each once per event, not once per
+	 * scenario.
+	 */
+	struct { enum cs_evt_map map; const struct strmap_key *key; } guards[CS_ROUTE_GUARDS];
+	size_t nguards;
+	/*
+	 * The compact copy made last (struct qmeta, bucket.c), for the next
+	 * scenario the same event goes to: an sshd failure goes to four. Known by
+	 * the versions of Meta and Enriched (no other map state has them) and the
+	 * time text; one reference held.
+	 */
+	struct qmeta *last_qm;
+	uint64_t last_meta_ver, last_enr_ver;
+	char last_ts[CS_TIME_STRLEN];
 };
 
 /* scenario.c */

@@ -91,19 +91,54 @@ static int get_duration(struct sloader *L, yaml_node_t *v, const char *key, int6
 	return 0;
 }
 
+static enum cs_evt_map evt_map_named(int var, const char *field)
+{
+	if (var != VAR_EVT)
+		return MAP_NONE;
+	if (!strcmp(field, "Meta"))
+		return MAP_META;
+	if (!strcmp(field, "Parsed"))
+		return MAP_PARSED;
+	if (!strcmp(field, "Enriched"))
+		return MAP_ENRICHED;
+	return MAP_NONE;
+}
+
 /* Routing skips the scenario when the filter's first test on evt's maps fails. */
 static void set_guard(struct cs_scenario *sc)
 {
-	sc->guard_map = GUARD_NONE;
-	if (!expr_prog_guard(sc->filter, &sc->guard) || sc->guard.var != VAR_EVT)
+	sc->guard_map = MAP_NONE;
+	if (!expr_prog_guard(sc->filter, &sc->guard))
 		return;
-	if (!strcmp(sc->guard.field, "Meta"))
-		sc->guard_map = GUARD_META;
-	else if (!strcmp(sc->guard.field, "Parsed"))
-		sc->guard_map = GUARD_PARSED;
-	else if (!strcmp(sc->guard.field, "Enriched"))
-		sc->guard_map = GUARD_ENRICHED;
+	sc->guard_map = evt_map_named(sc->guard.var, sc->guard.field);
 	sc->guard_key = strmap_key_intern(sc->guard.key);
+}
+
+/* The engine's routing shortcuts for sc: its guard's key slot, its groupby as a path. */
+static void set_routing(struct cs_buckets *b, struct cs_scenario *sc)
+{
+	const char *field, *key;
+	int var;
+
+	sc->guard_slot = -1;
+	if (sc->guard_map != MAP_NONE && sc->guard_key) {
+		size_t i = 0;
+
+		while (i < b->nguards &&
+		       (b->guards[i].map != sc->guard_map || b->guards[i].key != sc->guard_key))
+			i++;
+		if (i == b->nguards && i < CS_ROUTE_GUARDS) {
+			b->guards[i].map = sc->guard_map;
+			b->guards[i].key = sc->guard_key;
+			b->nguards++;
+		}
+		if (i < b->nguards)
+			sc->guard_slot = (int)i;
+	}
+	sc->groupby_map = MAP_NONE;
+	if (expr_prog_path(sc->groupby, &var, &field, &key) && key &&
+	    (sc->groupby_key = strmap_key_intern(key)))
+		sc->groupby_map = evt_map_named(var, field);
 }
 
 static int compile(struct sloader *L, yaml_node_t *v, const char *key, struct expr_prog **out,
@@ -561,6 +596,7 @@ int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, 
 		sc->idx = b->nsc;
 		sc->key_idx = bucket_key_owner(b, sc);
 		sc->m_cpu = cs_metric_get(CSM_SCENARIO_CPU, sc->name, NULL, NULL);
+		set_routing(b, sc);
 		b->sc[b->nsc++] = sc;
 	}
 	yaml_parser_delete(&yp);

@@ -487,11 +487,11 @@ struct expr_guard {
 	 * program itself when it cannot be split. Borrowed from the program.
 	 */
 	const struct expr_prog *rest;
+	bool rest_true;			/* rest is the constant true: the guard decides */
 };
 
 /* 1 and *g when prog starts with such a guard, else 0. */
 int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g);
-
 /*
  * 1 when the whole program is a plain field read, `VAR.FIELD` (*key NULL) or
  * `VAR.FIELD.KEY` (evt.Parsed.x): VAR's environment slot and the names

@@ -479,9 +479,13 @@ static const struct node *guard_test(const struct node *root, struct expr_guard 
 
 int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g)
 {
+	const struct node *r;
+
 	if (!prog || !guard_test(prog->root, g))
 		return 0;
 	g->rest = prog->after_guard ? prog->after_guard : prog;
+	r = g->rest->root;
+	g->rest_true = r->type == N_CONST && r->val.kind == EXPR_BOOL && r->val.b;
 	return 1;
 }
 

@@ -74,8 +74,9 @@ static int emit_write(void *data, unsigned char *buf, size_t size)
 }
 
 /* Copy a node of the config document into the emitter (for override_statics). */
-static int emit_node(yaml_emitter_t *em, yaml_document_t *doc, yaml_node_t *n)
+static int emit_node(yaml_emitter_t *em, const struct ywalk *w, const yaml_node_t *n)
 {
+	yaml_node_t *k, *v;
 	yaml_event_t ev;
 
 	switch (n->type) {
@@ -87,9 +88,8 @@ static int emit_node(yaml_emitter_t *em, yaml_document_t *doc, yaml_node_t *n)
 		yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_ANY_SEQUENCE_STYLE);
 		if (!yaml_emitter_emit(em, &ev))
 			return -EINVAL;
-		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
-		     i++)
-			if (emit_node(em, doc, yaml_document_get_node(doc, *i)))
+		YWALK_ITEMS(w, n, v)
+			if (emit_node(em, w, v))
 				return -EINVAL;
 		yaml_sequence_end_event_initialize(&ev);
 		return yaml_emitter_emit(em, &ev) ? 0 : -EINVAL;
@@ -97,10 +97,8 @@ static int emit_node(yaml_emitter_t *em, yaml_document_t *doc, yaml_node_t *n)
 		yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_ANY_MAPPING_STYLE);
 		if (!yaml_emitter_emit(em, &ev))
 			return -EINVAL;
-		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-		     p++)
-			if (emit_node(em, doc, yaml_document_get_node(doc, p->key)) ||
-			    emit_node(em, doc, yaml_document_get_node(doc, p->value)))
+		YWALK_PAIR_NODES(w, n, k, v)
+			if (emit_node(em, w, k) || emit_node(em, w, v))
 				return -EINVAL;
 		yaml_mapping_end_event_initialize(&ev);
 		return yaml_emitter_emit(em, &ev) ? 0 : -EINVAL;
@@ -122,7 +120,7 @@ static int emit_scalar(yaml_emitter_t *em, const char *s)
  * hubtest writes override_statics as an extra s00-raw file holding one node
  * {name: overrides, filter: "1==1", statics: [...]}; rebuild that document.
  */
-static int build_overrides(yaml_document_t *doc, yaml_node_t *statics, char **out)
+static int build_overrides(const struct ywalk *w, yaml_node_t *statics, char **out)
 {
 	struct sbuf b = { 0 };
 	yaml_emitter_t em;
@@ -143,7 +141,7 @@ static int build_overrides(yaml_document_t *doc, yaml_node_t *statics, char **ou
 		goto out;
 	if (emit_scalar(&em, "name") || emit_scalar(&em, "overrides") ||
 	    emit_scalar(&em, "filter") || emit_scalar(&em, "1==1") || emit_scalar(&em, "statics") ||
-	    emit_node(&em, doc, statics))
+	    emit_node(&em, w, statics))
 		goto out;
 	yaml_mapping_end_event_initialize(&ev);
 	if (!yaml_emitter_emit(&em, &ev))
@@ -245,7 +243,7 @@ static int config_load(const char *path, struct ht_config *c, char *why, size_t 
 		} else if (!strcmp(k, "labels") && v->type == YAML_MAPPING_NODE) {
 			err = load_labels(&w, v, c->labels);
 		} else if (!strcmp(k, "override_statics") && ywalk_count(v)) {
-			err = build_overrides(w.doc, v, &c->overrides);
+			err = build_overrides(&w, v, &c->overrides);
 			if (err)
 				snprintf(why, whylen, "%s: cannot rebuild override_statics", path);
 		}

@@ -3,8 +3,9 @@
  * API-key bouncers in memory, so a pull with nothing new costs no database
  * access at all:
  *  - the bouncer found by its key hash is reused until another process
- *    (cscli, which writes bouncers to the database directly) commits, or for
- *    BCACHE_TTL when the database handle was busy and could not be asked;
+ *    (cscli, which writes bouncers to the database directly) commits; while
+ *    the database handle is busy and cannot be asked, for BCACHE_TTL since the
+ *    last time it could;
  *  - last_pull lives here and is written back in one transaction every
  *    BCACHE_FLUSH_SEC and at stop. A crash loses at most that much bookkeeping:
  *    the bouncer's next delta then starts earlier, which re-sends decisions it
@@ -138,6 +139,7 @@ int bcache_get(struct cs_lapi *l, const char *hash, struct cs_bouncer *out)
 	struct bentry **pp, *e;
 	int64_t version;
 	uint64_t gen;
+	bool current;
 	int err;
 
 	err = pg ? pg_epoch(c, l->db, now, &version) : cs_db_external_version(l->db, &version);
@@ -150,7 +152,14 @@ int bcache_get(struct cs_lapi *l, const char *hash, struct cs_bouncer *out)
 		c->gen++;
 	}
 	pp = find(c, hash);
-	if (*pp && now - (*pp)->checked < ttl) {
+	/* checked <= 0: invalidated. SQLite, the version just read unchanged: the
+	 * entry is as good as the database's row, and reading it again every TTL
+	 * would queue the pullers behind the db mutex (a commit holds it) once a
+	 * second. PostgreSQL re-reads after its TTL: the epoch misses seen-at columns. */
+	current = !err && !pg;
+	if (*pp && (*pp)->checked > 0 && (current || now - (*pp)->checked < ttl)) {
+		if (current)
+			(*pp)->checked = now;
 		err = copy_bouncer(&(*pp)->b, out);
 		pthread_mutex_unlock(&c->lock);
 		return err;

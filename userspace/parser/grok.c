@@ -784,6 +784,14 @@ static bool holds(const char *s, size_t len, const struct grok_literal *l)
 	return false;
 }
 
+bool grok_may_match(const struct grok *g, const char *subj, size_t len)
+{
+	for (size_t i = 0; i < g->nliterals; i++)
+		if (!holds(subj, len, &g->literals[i]))
+			return false;
+	return true;
+}
+
 static int run_match(const struct grok *g, const pcre2_code *code, const char *subj, size_t len,
 		     pcre2_match_data *md, uint32_t opts)
 {
@@ -830,9 +838,8 @@ int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap
 	PCRE2_SIZE *ov;
 	int rc, err = 0;
 
-	for (size_t i = 0; i < g->nliterals; i++)
-		if (!holds(subj, len, &g->literals[i]))
-			return 0;
+	if (!grok_may_match(g, subj, len))
+		return 0;
 	if (g->code_bytes && !utf8_valid(subj, len))
 		code = g->code_bytes;
 	md = thread_md(g->ngroups);

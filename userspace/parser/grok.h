@@ -63,6 +63,8 @@ const char *grok_field(const struct grok *g, size_t i);
  */
 size_t grok_nliterals(const struct grok *g);
 const char *grok_literal(const struct grok *g, size_t i, size_t *len);
+/* false when subj lacks one of them (grok_match() would say "no match"). */
+bool grok_may_match(const struct grok *g, const char *subj, size_t len);
 
 /*
  * Search `subj` (len bytes, may hold NUL and invalid UTF-8). Returns 1 on a

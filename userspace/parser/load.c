@@ -276,6 +276,10 @@ static int load_grok(struct loader *L, yaml_node_t *m, struct cs_node *node)
 		return LOAD_ERR(L, m, "grok needs exactly one of 'pattern' and 'name'");
 	if (!node->apply_on && !expr)
 		return LOAD_ERR(L, m, "grok needs 'apply_on' or 'expression'");
+	if (node->apply_on) {
+		node->apply_raw = !strcmp(node->apply_on, "Line.Raw");
+		node->apply_key = strmap_key_intern(node->apply_on);
+	}
 	if (pattern) {
 		if (!ywalk_scalar(pattern))
 			return LOAD_ERR(L, pattern, "grok pattern must be a string");

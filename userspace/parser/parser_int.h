@@ -56,6 +56,8 @@ struct cs_node {
 	/* grok */
 	struct grok *grok;
 	char *apply_on;
+	bool apply_raw;			     /* apply_on: Line.Raw */
+	const struct strmap_key *apply_key; /* apply_on: a Parsed key, interned (NULL: no room) */
 	struct expr_prog *grok_expr;
 	struct cs_statics grok_statics;
 	struct cs_node *children;
