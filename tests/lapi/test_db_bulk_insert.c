@@ -278,6 +278,36 @@ static void check_wal_bounded(struct cs_db *db, const char *path)
 	ASSERT_TRUE(biggest > 0 && biggest < 40 * 1024 * 1024, "the log stays bounded");
 }
 
+/*
+ * The write connection's page cache (db/lite.c): large from the open (a first
+ * open's import), small from the first write without an import-sized alert,
+ * large again for one, and for 2 s after it (an import's bodies come one after
+ * the other), then small. Times are the writes' own (now).
+ */
+static void check_cache_sizes(struct cs_db *db)
+{
+	static const struct {
+		int64_t at;
+		size_t decisions;
+		long kib;
+		const char *what;
+	} steps[] = {
+		{ T0 + 10 * S, 1, 8192, "cache: small after a write of one decision" },
+		{ T0 + 20 * S, 128, 65536, "cache: large for an alert of 128 decisions" },
+		{ T0 + 21 * S, 1, 65536, "cache: still large 1 s after it" },
+		{ T0 + 23 * S, 1, 8192, "cache: small again 3 s after it" },
+	};
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct cs_alert *a = mk_alert(steps[i].decisions, 0, 0);
+		int64_t id = 0;
+
+		ASSERT_OK(cs_db_alerts_insert(db, &a, 1, NULL, steps[i].at, &id), steps[i].what);
+		ASSERT_EQ(cs_db_sqlite_cache_kib(db), steps[i].kib, steps[i].what);
+		cs_alert_free(a);
+	}
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/cs-test-bulk-XXXXXX", path[300], cmd[400];
@@ -290,6 +320,8 @@ int main(void)
 		return 1;
 	snprintf(path, sizeof(path), "%s/cs.db", dir);
 	if (ASSERT_OK(cs_db_connect(path, getenv("CS_TEST_PG_CONNINFO"), 0, &db), "open")) {
+		if (!getenv("CS_TEST_PG_CONNINFO"))
+			ASSERT_EQ(cs_db_sqlite_cache_kib(db), 65536, "cache: large from the open");
 		/* the odd row in the first group, the second, and among the rows one by one */
 		static const size_t rows[] = { 0, 127, 200, 290 };
 
@@ -312,8 +344,10 @@ int main(void)
 			}
 		}
 		check_group(db);
-		if (!getenv("CS_TEST_PG_CONNINFO"))
+		if (!getenv("CS_TEST_PG_CONNINFO")) {
 			check_wal_bounded(db, path);
+			check_cache_sizes(db);
+		}
 	}
 	cs_db_close(db);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -1738,6 +1738,51 @@ static void check_regexp_database(struct expr_runtime *rt)
 	expr_env_free(xenv);
 }
 
+struct data_thread_arg {
+	struct expr_prog *prog;
+	int ok;
+};
+
+static void *data_thread(void *p)
+{
+	struct data_thread_arg *a = p;
+
+	for (int i = 0; i < 500; i++) {
+		struct expr_value out;
+		char *got;
+
+		if (expr_eval(a->prog, vars, NULL, &out, NULL))
+			continue;
+		got = typed(&out);
+		a->ok += got && !strcmp(got, "array:[sqlmap nikto zgrab]");
+		free(got);
+		expr_value_release(&out);
+	}
+	return NULL;
+}
+
+/* Worker threads read the same data files at once, each from its own copy of a list. */
+static void check_data_threads(void)
+{
+	struct data_thread_arg args[4];
+	pthread_t th[4];
+	struct expr_prog *prog = NULL;
+
+	if (!ASSERT_OK(expr_compile(env, "'nikto' in File('ua.txt') && "
+				    "RegexpInFile('curl/7.1', 'ua.regex') ? File('ua.txt') : []",
+				    &prog, NULL), "compile File() in threads"))
+		return;
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct data_thread_arg){ prog, 0 };
+		pthread_create(&th[i], NULL, data_thread, &args[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ASSERT_EQ(args[i].ok, 500, "File() and RegexpInFile() in 4 threads at once");
+	}
+	expr_prog_free(prog);
+}
+
 static void test_data_files(void)
 {
 	char dir[] = "/tmp/test_expr_XXXXXX";
@@ -1769,6 +1814,7 @@ static void test_data_files(void)
 	ASSERT_EQ(expr_runtime_load_data(rt, "../etc/passwd", "string"), -EINVAL, "path escape");
 
 	CHECK_STEPS(data_helpers);
+	check_data_threads();
 
 	/* another runtime (another detector, or the same after a reload) sees none of it */
 	if (ASSERT_OK(expr_runtime_new(dir, &other), "second runtime")) {

@@ -613,6 +613,21 @@ void cs_db_sqlite_wal_bound(struct cs_db *db, int frames)
 	db->wal_sync_frames = frames > 0 ? frames : 0;
 }
 
+long cs_db_sqlite_cache_kib(struct cs_db *db)
+{
+	struct dbstmt *s = NULL;
+	long kib = 0;
+
+	if (db->be->is_pg)
+		return 0;
+	db_hold(db);
+	if (!db_prepare(db, "PRAGMA cache_size", &s) && db_step(s) == DB_ROW)
+		kib = -(long)col_int(s, 0); /* negative: KiB, as lite.c sets it */
+	db_finalize(s);
+	db_release(db);
+	return kib;
+}
+
 void cs_db_close(struct cs_db *db)
 {
 	if (!db)

@@ -167,6 +167,13 @@ int cs_db_sqlite_synchronous(struct cs_db *db, bool full);
  */
 void cs_db_sqlite_wal_bound(struct cs_db *db, int frames);
 /*
+ * SQLite: the write connection's page cache now, in KiB: large (64 MiB) while
+ * bulk writes go by (an alert of 128 decisions or more stored in the last 2 s,
+ * and from the open until the first write), small (8 MiB) otherwise; db/lite.c
+ * says why. 0 on PostgreSQL. For tests.
+ */
+long cs_db_sqlite_cache_kib(struct cs_db *db);
+/*
  * Housekeeping every `every` ns that one LAPI does for all those sharing the
  * database: 1 when this caller is the one to run `job` now (and the next claim
  * waits `every` from now), 0 when another did within `every`, -errno. Always 1

@@ -177,6 +177,7 @@ struct vm_memo {
 };
 
 #define EXPR_VM_STRSET_SLOTS 64
+#define EXPR_VM_FILE_SLOTS 32
 #define EXPR_VM_HS_SLOTS 16
 #define EXPR_VM_FIELD_SLOTS 256	/* even: pairs of ways */
 #define EXPR_VM_GRAVE_SLOTS 64	/* cache evictions kept until the evaluation ends */
@@ -206,6 +207,12 @@ struct vm_field {
 	struct expr_value val;
 };
 
+/* A thread's own copy of a data file's lines (vm_file_lines). */
+struct vm_file {
+	uint64_t id;		/* the file's; 0: empty */
+	struct expr_value lines;
+};
+
 struct vm_strset {
 	struct expr_value list;	/* a reference: keeps the key's address unique */
 	int op, cmap;
@@ -220,6 +227,7 @@ struct expr_vm {
 	void *md;	/* pcre2_match_data: one ovector pair, reused */
 	struct vm_memo memo[EXPR_VM_MEMO_SLOTS];
 	struct vm_strset strsets[EXPR_VM_STRSET_SLOTS];
+	struct vm_file files[EXPR_VM_FILE_SLOTS];
 	struct vm_field fields[EXPR_VM_FIELD_SLOTS];
 	void *hs_scratch;	/* hs_scratch_t for every multire database */
 	uint64_t hs_sized[EXPR_VM_HS_SLOTS];	/* ids of the databases it is sized for */
@@ -292,6 +300,16 @@ bool vm_result_get(struct expr_vm *vm, uint64_t id, const char *s, size_t len, u
 		   int *result);
 void vm_result_put(struct expr_vm *vm, uint64_t id, const char *s, size_t len, uint64_t hash,
 		   int result);
+
+/*
+ * *out: a new reference to the lines (an array of strings) of the data file
+ * whose never-reused id is id, as the thread's own copy (the strings shared):
+ * File() runs ~10 times per nginx line in every worker, and a reference count
+ * written by all of them would move its cache line between the cores each
+ * time. Without a vm or memory for the copy, a reference to lines itself.
+ */
+void vm_file_lines(struct expr_vm *vm, uint64_t id, const struct expr_value *lines,
+		   struct expr_value *out);
 
 /* Start and end of an evaluation on vm: the end of the outermost one drops
  * what the caches evicted meanwhile. */

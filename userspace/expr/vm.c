@@ -75,6 +75,8 @@ void expr_vm_free(struct expr_vm *vm)
 		expr_value_release(&vm->strsets[i].list);
 		strset_free(vm->strsets[i].set);
 	}
+	for (int i = 0; i < EXPR_VM_FILE_SLOTS; i++)
+		expr_value_release(&vm->files[i].lines);
 	hs_free_scratch(vm->hs_scratch);
 	pcre2_match_data_free(vm->md);
 	pcre2_match_context_free(vm->mctx);
@@ -255,6 +257,29 @@ const struct strset *vm_strset(struct expr_vm *vm, const struct expr_value *list
 	strset_free(e->set);
 	*e = (struct vm_strset){ .list = expr_value_ref(list), .op = op, .cmap = cmap, .set = set };
 	return set;
+}
+
+/* ---- data files' lines (File()) ---- */
+
+void vm_file_lines(struct expr_vm *vm, uint64_t id, const struct expr_value *lines,
+		   struct expr_value *out)
+{
+	struct vm_file *e = vm ? &vm->files[id % EXPR_VM_FILE_SLOTS] : NULL;
+	struct expr_value copy;
+	size_t n = expr_array_len(lines);
+
+	if (e && e->id != id) {
+		/* the evaluator holds its own references: the old copy can go now */
+		expr_value_release(&e->lines);
+		e->id = 0;
+		if (!expr_array_new(n, &copy)) {
+			for (size_t i = 0; i < n; i++)
+				copy.a->items[i] = expr_value_ref(&lines->a->items[i]);
+			copy.a->len = (uint32_t)n;
+			*e = (struct vm_file){ .id = id, .lines = copy };
+		}
+	}
+	*out = expr_value_ref(e && e->id == id ? &e->lines : lines);
 }
 
 /* ---- values of versioned host maps ---- */
