@@ -64,18 +64,15 @@ int main(void)
 	int64_t now = gotime_now();
 	int port, ret;
 
-	log_set_level(LOG_LVL_ERROR);
 	if (!mkdtemp(dir))
 		return 1;
-	ret = t_lapi_config(&cfg, dir);
-	if (!ret)
-		ret = t_lapi_start(&cfg, 17460, 100, &l, &port);
-	if (!ASSERT_OK(ret, "start"))
-		goto out;
-	ASSERT_OK(cs_db_machine_add(cs_lapi_db(l), "cache-test", "x", "127.0.0.1", true, false,
-				    now), "machine");
-	/* another connection to the same file: what cscli is */
-	if (!ASSERT_OK(cs_db_connect(cfg.db_path, NULL, 0, &other), "second connection"))
+	log_set_level(LOG_LVL_ERROR);
+	ret = t_lapi_config(&cfg, dir) ?: t_lapi_start(&cfg, 17460, 100, &l, &port);
+	/* the second connection to the same file is what cscli is */
+	if (!ASSERT_OK(ret, "LAPI on a fresh database") ||
+	    !ASSERT_OK(cs_db_machine_add(cs_lapi_db(l), "cache-test", "x", "127.0.0.1", true, false,
+					 now), "machine") ||
+	    !ASSERT_OK(cs_db_connect(cfg.db_path, NULL, 0, &other), "second connection"))
 		goto out;
 	ASSERT_OK(store(l, "198.18.90.1"), "an alert stored");
 
