@@ -175,11 +175,43 @@ static void test_known_time(void)
 	cs_event_free(e);
 }
 
+/*
+ * A thread keeps its last date: the same text read again must give the same
+ * answer, and a different year of `now`, format or text a new one.
+ */
+static void test_repeats(void)
+{
+	struct cs_time now25 = { .sec = 1735689600 + 86400 * 40 }, /* 2025-02-10 */
+		       now26 = { .sec = 1767225600 + 86400 * 40 }, /* 2026-02-10 */
+		       t;
+	char buf[CS_TIME_STRLEN];
+
+	for (int i = 0; i < 2; i++) {
+		ASSERT_OK(cs_dateparse("Mar  2 00:00:01", NULL, &now25, &t), "2025");
+		ASSERT_OK(cs_time_format(&t, buf, sizeof(buf)), "format");
+		ASSERT_STREQ(buf, "2025-03-02T00:00:01Z", "the year of now");
+		ASSERT_OK(cs_dateparse("Mar  2 00:00:01", NULL, &now26, &t), "2026");
+		ASSERT_OK(cs_time_format(&t, buf, sizeof(buf)), "format");
+		ASSERT_STREQ(buf, "2026-03-02T00:00:01Z", "another year of now, the same text");
+		ASSERT_OK(cs_dateparse("Mar  2 00:00:01", NULL, &now26, &t), "again");
+		ASSERT_OK(cs_time_format(&t, buf, sizeof(buf)), "format");
+		ASSERT_STREQ(buf, "2026-03-02T00:00:01Z", "the same text again");
+		ASSERT_OK(cs_dateparse("01/02/2006 15:04:05", "02/01/2006 15:04:05", &now26, &t), "fmt");
+		ASSERT_OK(cs_time_format(&t, buf, sizeof(buf)), "format");
+		ASSERT_STREQ(buf, "2006-02-01T15:04:05Z", "with a format");
+		ASSERT_OK(cs_dateparse("01/02/2006 15:04:05", NULL, &now26, &t), "no fmt");
+		ASSERT_OK(cs_time_format(&t, buf, sizeof(buf)), "format");
+		ASSERT_STREQ(buf, "2006-01-02T15:04:05Z", "the same text without it");
+		ASSERT_EQ(cs_dateparse("Mar  2 00:00:0x", NULL, &now26, &t), -EINVAL, "bad");
+	}
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
 	test_cases();
 	test_layout_rules();
 	test_known_time();
+	test_repeats();
 	return TEST_SUMMARY();
 }

@@ -1831,6 +1831,20 @@ static void test_data_files(void)
 		expr_runtime_put(other);
 		other = NULL;
 	}
+	/* one made after another was freed (maybe at its address) reads its own files */
+	if (ASSERT_OK(expr_runtime_new(dir, &other), "third runtime")) {
+		expr_env_set_runtime(env, other);
+		ASSERT_OK(t_write_file(dir, "ua.txt", "zmap\n"), "ua.txt edited again");
+		ASSERT_OK(expr_runtime_load_data(other, "ua.txt", "string"), "load in the third");
+		check_one("File('ua.txt')", "array:[zmap]", "the third runtime's file");
+		check_one("any(File('ua.txt'), { 'a zmap scan' contains # })", "bool:true",
+			  "its index");
+		expr_env_set_runtime(env, rt);
+		check_one("any(File('ua.txt'), { 'a zmap scan' contains # })", "bool:false",
+			  "the first one's index");
+		expr_runtime_put(other);
+		other = NULL;
+	}
 
 	/* the hub's real data */
 	expr_env_set_runtime(env, NULL);

@@ -395,6 +395,61 @@ out:
 	cs_parsers_free(p);
 }
 
+/* Filters that start with `evt.X.KEY == 'lit'` are first decided by reading the field. */
+static void test_guarded_filters(void)
+{
+	static const char *set = "name: t/set\nonsuccess: next_stage\nstatics:\n"
+				 "  - parsed: p\n    expression: Split(evt.Line.Raw, ' ')[0]\n"
+				 "  - parsed: q\n    expression: Split(evt.Line.Raw, ' ')[1]\n";
+	static const char *const filters[] = {
+		"evt.Parsed.p == 'a'",
+		"evt.Parsed.p in ['b', 'a'] && evt.Parsed.q == 'c'",
+		"evt.Parsed.missing in ['', 'z']",
+		"evt.Line.Src == '/l'",
+		"evt.Parsed.p == 'a' && int(evt.Parsed.q) == 0",
+	};
+	static const struct {
+		const char *line, *want;
+	} cases[] = {
+		{ "a c", "++++-" }, /* the last: int("c") fails, and so does the filter */
+		{ "b c", "-+++-" },
+		{ "b d", "--++-" },
+		{ "z z", "--++-" },
+	};
+	struct cs_parsers *p = NULL;
+	char name[32], yaml[256];
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "set.yaml", set), "set"))
+		goto out;
+	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+		snprintf(name, sizeof(name), "g%zu.yaml", i);
+		snprintf(yaml, sizeof(yaml), "name: t/g%zu\nfilter: \"%s\"\nstatics: [{meta: g%zu, value: ok}]\n",
+			 i, filters[i], i);
+		if (!ASSERT_OK(cs_parsers_load_string(p, "s01-parse", name, yaml), yaml))
+			goto out;
+	}
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct cs_event *evt = NULL;
+
+		if (!ASSERT_OK(cs_event_new(&evt), "event"))
+			break;
+		ASSERT_OK(cs_event_set_line(evt, cases[c].line, strlen(cases[c].line), "/l", "file", "x"),
+			  "line");
+		ASSERT_OK(cs_parse(p, evt, NULL, NULL), "parse");
+		for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+			char key[8], what[128];
+
+			snprintf(key, sizeof(key), "g%zu", i);
+			snprintf(what, sizeof(what), "'%s' on '%s'", filters[i], cases[c].line);
+			ASSERT_EQ(strmap_has(evt->meta, key), cases[c].want[i] == '+', what);
+		}
+		cs_event_free(evt);
+	}
+out:
+	cs_parsers_free(p);
+}
+
 /* stash: a node stores, a later event reads it back with GetFromStash (spec 3.8). */
 static void test_stash(void)
 {
@@ -880,6 +935,7 @@ int main(void)
 	test_load_errors();
 	test_stage_rules();
 	test_field_statics();
+	test_guarded_filters();
 	test_stash();
 	test_stash_store();
 	test_stash_shared();

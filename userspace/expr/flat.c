@@ -41,10 +41,19 @@ enum fcode {
 	F_JF, F_JT,	/* to `to` when acc is false / true */
 };
 
+/* What an operation reads, in the operation: one cache line, no walk to its node. */
 struct fop {
 	uint8_t code, dst;
-	uint16_t to;
-	const struct node *n;
+	uint8_t nargs;		/* F_CALL */
+	uint8_t op, cmap;	/* F_ANY: the index's operator and case mapping */
+	uint16_t to;		/* F_JF, F_JT */
+	int slot;		/* F_VAR, F_PATH: the variable */
+	/* F_CONST: the value; F_CALL: the function; F_MATCHES: the regex; F_IN: the
+	 * array; F_PATH: the host's ops */
+	const void *p;
+	uintptr_t path;		/* F_PATH: the host's cookie, its key and the key's hash */
+	const struct expr_value *key;
+	uint64_t khash;
 };
 
 struct flat {
@@ -62,11 +71,43 @@ struct fbuild {
 
 static bool emit(struct fbuild *b, int code, int dst, const struct node *n)
 {
+	struct fop *o;
+
 	if (b->nops == FLAT_MAX_OPS || dst >= FLAT_MAX_REGS)
 		return false;
 	if (dst + 2 > b->nregs)
 		b->nregs = dst + 2 > FLAT_MAX_REGS ? FLAT_MAX_REGS : dst + 2;
-	b->ops[b->nops++] = (struct fop){ .code = (uint8_t)code, .dst = (uint8_t)dst, .n = n };
+	o = &b->ops[b->nops++];
+	*o = (struct fop){ .code = (uint8_t)code, .dst = (uint8_t)dst };
+	switch (code) {
+	case F_PATH:
+		o->slot = n->a->a->slot;
+		o->p = n->path_ops;
+		o->path = n->path;
+		o->key = &n->b->val;
+		o->khash = n->khash;
+		break;
+	case F_CONST:
+		o->p = &n->val;
+		break;
+	case F_VAR:
+		o->slot = n->slot;
+		break;
+	case F_CALL:
+		o->p = n->fn;
+		o->nargs = (uint8_t)n->nlist;
+		break;
+	case F_MATCHES:
+		o->p = n->re;
+		break;
+	case F_IN:
+		o->p = n->b->val.a;
+		break;
+	case F_ANY:
+		o->op = (uint8_t)n->fast_op;
+		o->cmap = (uint8_t)n->fast_cmap;
+		break;
+	}
 	return true;
 }
 
@@ -247,36 +288,38 @@ static inline void reg_drop(struct reg *r)
 	r->owned = false;
 }
 
-static int path(struct expr_vm *vm, const struct node *n, const struct expr_value *vars,
+static int path(struct expr_vm *vm, const struct fop *o, const struct expr_value *vars,
 		struct reg *r)
 {
-	const struct expr_value *var = &vars[n->a->a->slot];
+	const struct expr_value *var = &vars[o->slot];
+	const struct expr_host_ops *ops = o->p;
 	uint64_t ver;
 
-	if (var->kind != EXPR_HOST || var->h.ops != n->path_ops || !var->h.obj ||
-	    var->h.ops->ref || n->path_ops->path_get(var->h.obj, n->path, NULL, NULL, &ver))
+	if (var->kind != EXPR_HOST || var->h.ops != ops || !var->h.obj || ops->ref ||
+	    ops->path_get(var->h.obj, o->path, NULL, NULL, &ver))
 		return 1;
-	return vm_path_value(vm, n->path_ops, var->h.obj, n->path, ver, &n->b->val, n->khash,
-			     &r->v, &r->owned);
+	return vm_path_value(vm, ops, var->h.obj, o->path, ver, o->key, o->khash, &r->v,
+			     &r->owned);
 }
 
-static int call(struct expr_vm *vm, const struct node *n, const struct expr_prog *prog,
+static int call(struct expr_vm *vm, const struct fop *o, const struct expr_prog *prog,
 		void *user, struct reg *r)
 {
-	const struct expr_func *fn = n->fn;
+	const struct expr_func *fn = o->p;
+	int nargs = o->nargs;
 	struct expr_value args[3], res = EXPR_NIL_VALUE;
 	struct expr_ctx ctx;
 	bool memo = false;
 	int err;
 
-	for (int i = 0; i < n->nlist; i++) {
+	for (int i = 0; i < nargs; i++) {
 		enum expr_kind want = func_arg_kind(fn, i);
 
 		if (want != EXPR_ANY && r[i].v.kind != want)
 			return 1;
 		args[i] = r[i].v;
 	}
-	if (n->nlist == 1 && (fn->flags & EXPR_FN_PURE) && args[0].kind == EXPR_STRING &&
+	if (nargs == 1 && (fn->flags & EXPR_FN_PURE) && args[0].kind == EXPR_STRING &&
 	    args[0].s->len <= EXPR_VM_MEMO_MAX_LEN) {
 		struct expr_str *m = memo_peek(vm, fn, args[0].s);
 
@@ -291,20 +334,20 @@ static int call(struct expr_vm *vm, const struct node *n, const struct expr_prog
 	ctx.user = user;
 	ctx.env = prog->env;
 	ctx.has_msg = false;
-	err = fn->fn(&ctx, args, n->nlist, &res);
+	err = fn->fn(&ctx, args, nargs, &res);
 	if (err) {
 		expr_value_release(&res);
 		return 1;
 	}
 	if (memo && res.kind == EXPR_STRING)
 		memo_put(vm, fn, args[0].s, res.s);
-	for (int i = 0; i < n->nlist; i++)
+	for (int i = 0; i < nargs; i++)
 		reg_drop(&r[i]);
 	r[0] = (struct reg){ .v = res, .owned = true };
 	return 0;
 }
 
-static int any(struct expr_vm *vm, const struct node *n, struct reg *r, bool *acc)
+static int any(struct expr_vm *vm, const struct fop *o, struct reg *r, bool *acc)
 {
 	const struct expr_value *list = &r[0].v, *x = &r[1].v;
 	const struct strset *set;
@@ -316,7 +359,7 @@ static int any(struct expr_vm *vm, const struct node *n, struct reg *r, bool *ac
 		*acc = false;
 		return 0;
 	}
-	if (x->kind != EXPR_STRING || !(set = vm_strset(vm, list, n->fast_op, n->fast_cmap)))
+	if (x->kind != EXPR_STRING || !(set = vm_strset(vm, list, o->op, o->cmap)))
 		return 1;
 	rc = strset_any(set, x->s->s, x->s->len);
 	if (rc < 0)
@@ -346,14 +389,14 @@ static int compare(const struct fop *o, const struct reg *r, bool *acc)
 		return 1;
 	a = r[0].v.s;
 	if (o->code == F_MATCHES) {
-		rc = regex_search(o->n->re, a->s, a->len);
+		rc = regex_search(o->p, a->s, a->len);
 		if (rc < 0)
 			return 1;
 		*acc = rc == 1;
 		return 0;
 	}
 	if (o->code == F_IN) {
-		*acc = in_strings(a, o->n->b->val.a);
+		*acc = in_strings(a, o->p);
 		return 0;
 	}
 	if (r[1].v.kind != EXPR_STRING)
@@ -388,16 +431,16 @@ static int run(const struct flat *f, struct expr_vm *vm, const struct expr_prog 
 
 		switch (o->code) {
 		case F_PATH:
-			rc = path(vm, o->n, vars, d);
+			rc = path(vm, o, vars, d);
 			break;
 		case F_CONST:
-			*d = (struct reg){ .v = o->n->val };
+			*d = (struct reg){ .v = *(const struct expr_value *)o->p };
 			break;
 		case F_VAR:
-			*d = (struct reg){ .v = vars[o->n->slot] };
+			*d = (struct reg){ .v = vars[o->slot] };
 			break;
 		case F_CALL:
-			rc = call(vm, o->n, prog, user, d);
+			rc = call(vm, o, prog, user, d);
 			break;
 		case F_BOOL:
 			if (d->v.kind != EXPR_BOOL)
@@ -409,7 +452,7 @@ static int run(const struct flat *f, struct expr_vm *vm, const struct expr_prog 
 			*acc = o->code == F_TRUE;
 			break;
 		case F_ANY:
-			rc = any(vm, o->n, d, acc);
+			rc = any(vm, o, d, acc);
 			reg_drop(&d[0]);
 			reg_drop(&d[1]);
 			break;
@@ -456,7 +499,9 @@ int flat_eval(const struct flat *f, struct expr_vm *vm, const struct expr_prog *
 		*out = r[0].owned ? r[0].v : expr_value_ref(&r[0].v);
 		r[0].owned = false;
 	} else if (!rc) {
-		*out = expr_bool(acc);
+		/* field by field: a value built whole on the stack and copied stalls the load */
+		out->kind = EXPR_BOOL;
+		out->b = acc;
 	}
 	for (int i = 0; i < f->nregs; i++)
 		reg_drop(&r[i]);

@@ -514,10 +514,40 @@ static int try_layout(const char *layout, const char *value, const struct cs_tim
 	return 0;
 }
 
+/*
+ * The last date a thread read through a layout, by its text, the format and the
+ * day of `now` (which gives a date written without a year its year): log lines
+ * repeat the same second, and a syslog date is only found by the 7th layout.
+ */
+#define DATE_MEMO_TEXT 64
+
+struct date_memo {
+	char value[DATE_MEMO_TEXT], format[DATE_MEMO_TEXT];
+	int64_t day;
+	struct cs_time out;
+	bool set;
+};
+
+static __thread struct date_memo date_memo;
+
+static int parse_layouts(const char *value, const char *format, const struct cs_time *now,
+			 struct cs_time *out)
+{
+	if (*format && !try_layout(format, value, now, out))
+		return 0;
+	for (size_t i = 0; builtin_layouts[i]; i++)
+		if (!try_layout(builtin_layouts[i], value, now, out))
+			return 0;
+	return -EINVAL;
+}
+
 int cs_dateparse(const char *value, const char *format, const struct cs_time *now,
 		 struct cs_time *out)
 {
+	struct date_memo *m = &date_memo;
 	struct cs_time wall;
+	int64_t day;
+	bool memo;
 
 	if (!value || !*value)
 		return -EINVAL;
@@ -525,12 +555,24 @@ int cs_dateparse(const char *value, const char *format, const struct cs_time *no
 		cs_time_now(&wall);
 		now = &wall;
 	}
-	if (format && *format && !try_layout(format, value, now, out))
+	if (!format)
+		format = "";
+	day = now->sec >= 0 ? now->sec / 86400 : (now->sec - 86399) / 86400;
+	memo = strlen(value) < sizeof(m->value) && strlen(format) < sizeof(m->format);
+	if (memo && m->set && m->day == day && !strcmp(m->value, value) && !strcmp(m->format, format)) {
+		*out = m->out;
 		return 0;
-	for (size_t i = 0; builtin_layouts[i]; i++)
-		if (!try_layout(builtin_layouts[i], value, now, out))
-			return 0;
-	return parse_epoch(value, now, out);
+	}
+	if (parse_layouts(value, format, now, out))
+		return parse_epoch(value, now, out); /* local time: not kept */
+	if (memo) {
+		strcpy(m->value, value);
+		strcpy(m->format, format);
+		m->day = day;
+		m->out = *out;
+		m->set = true;
+	}
+	return 0;
 }
 
 int cs_time_format(const struct cs_time *t, char *buf, size_t len)

@@ -478,6 +478,9 @@ static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, con
 		    expr_prog_type(node->filter) != EXPR_BOOL)
 			return LOAD_ERR(L, filter, "filter must be a boolean expression, is %s",
 					expr_kind_name(expr_prog_type(node->filter)));
+		/* `evt.Parsed.program == 'sshd'`: read straight from the event (run.c) */
+		if (expr_prog_guard(node->filter, &node->guard) && node->guard.var == 0)
+			node->guard_path = cs_event_path(node->guard.field, node->guard.key);
 	}
 	if (grok && (err = load_grok(L, grok, node)))
 		return err;

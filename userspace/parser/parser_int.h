@@ -53,6 +53,13 @@ struct cs_node {
 	bool next_stage;
 	bool debug;
 	struct expr_prog *filter;
+	/*
+	 * The filter's first test, `evt.X.KEY == 'lit'` / `in [...]` (expr_prog_guard),
+	 * and cs_event_path()'s resolution of evt.X.KEY: a value none of the
+	 * literals is decides the filter false without evaluating it; 0: no guard.
+	 */
+	struct expr_guard guard;
+	uintptr_t guard_path;
 	/* grok */
 	struct grok *grok;
 	char *apply_on;

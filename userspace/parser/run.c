@@ -429,6 +429,27 @@ static int run_stash(const struct cs_parsers *p, const struct cs_node *node, str
 	return 0;
 }
 
+/*
+ * The node's filter guard on evt: 0 when the guarded field holds none of the
+ * literals (the filter is false, and could not have failed), 1 when it holds
+ * one (the rest of the filter decides), -1 without a guard or a field to read.
+ */
+static int guard_holds(const struct cs_node *node, const struct cs_event *evt)
+{
+	const char *v;
+	size_t len;
+
+	if (!node->guard_path || cs_event_path_read(evt, node->guard_path, &v, &len))
+		return -1;
+	for (size_t i = 0; i < node->guard.nlits; i++) {
+		const struct expr_value *l = &node->guard.lits[i];
+
+		if (l->s->len == len && !memcmp(l->s->s, v, len))
+			return 1;
+	}
+	return 0;
+}
+
 /* One node on one event (spec 3.3): 1 success, 0 failure, -errno error. */
 static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 			struct cs_event *evt)
@@ -437,11 +458,21 @@ static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 	int err;
 
 	if (node->filter) {
+		const struct expr_prog *filter = node->filter;
 		struct expr_error e = { 0 };
 		bool pass = false;
+		int guard = guard_holds(node, evt);
 
-		err = expr_eval_bool(node->filter, (struct expr_value[]){ cs_event_value(evt) },
-				     (void *)p, &pass, &e);
+		if (!guard)
+			return 0;
+		if (guard > 0)
+			filter = node->guard.rest;
+		err = 0;
+		if (guard > 0 && node->guard.rest_true)
+			pass = true;
+		else
+			err = expr_eval_bool(filter, (struct expr_value[]){ cs_event_value(evt) },
+					     (void *)p, &pass, &e);
 		if (err == -ENOMEM)
 			return err;
 		if (err || !pass) {
