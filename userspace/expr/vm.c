@@ -71,8 +71,6 @@ void expr_vm_free(struct expr_vm *vm)
 	for (int i = 0; i < EXPR_VM_FIELD_SLOTS; i++) {
 		expr_value_release(&vm->fields[i].val);
 	}
-	for (int i = 0; i < EXPR_VM_DATA_SLOTS; i++)
-		expr_value_release(&vm->data[i].lines);
 	for (int i = 0; i < EXPR_VM_STRSET_SLOTS; i++) {
 		expr_value_release(&vm->strsets[i].list);
 		strset_free(vm->strsets[i].set);
