@@ -4,7 +4,8 @@
  * order, parsed and routed by any worker, poured by every shard in order, merged
  * in order. The list of batches is the only shared structure (one mutex): a
  * worker pours the head batch when it is routed and its shard has not poured it
- * yet, else routes the oldest batch nobody took, else waits. Shards never wait
+ * yet, else routes the oldest batch nobody took (unless routed_cap batches are
+ * taken and not merged yet), else waits. Shards never wait
  * for each other except at the merge of the head, which is what keeps reprocessed
  * overflows and the alert order independent of the number of workers.
  */
@@ -22,20 +23,29 @@
 #include "parser/dateparse.h"
 
 /*
- * Small batches, few in flight: a batch's events (a few KiB each: their maps)
- * are poured right after they were parsed, and freed events are made again
- * soon after (the event pool is last in, first out), so both happen while
- * they are still in the core's cache. With 256 events a batch and 4 batches
- * a worker in flight, each pass re-read its events from memory: 10-20 % more
- * CPU for the same replay, with 1 worker or 2. Two batches a worker keep one
- * to route while the other waits for the head's pour.
+ * Small batches, few of them parsed ahead: a batch's events (a few KiB each:
+ * their maps) are poured right after they were parsed, and freed events are
+ * made again soon after (the event pool is last in, first out), so both
+ * happen while they are still in the core's cache. With 256 events a batch
+ * and 4 batches a worker in flight, each pass re-read its events from memory:
+ * 10-20 % more CPU for the same replay, with 1 worker or 2. Two batches a
+ * worker parsed ahead of the merge keep one to route while the other waits
+ * for the head's pour.
  */
 #define BATCH_EVENTS 64
-#define BATCH_BYTES (1u << 20)
-#define INFLIGHT_PER_WORKER 2
-/* Merged batches kept for reuse (arrays, text, the events' route arrays), and
- * the largest text buffer one keeps. */
-#define POOL_BATCHES 16
+#define BATCH_BYTES (256u << 10)
+#define ROUTED_PER_WORKER 2
+/*
+ * Lines read ahead (only text until a worker parses them): the reading thread
+ * sleeps when TEXT_PER_WORKER batches a worker wait, and is woken when half of
+ * them are done, so it fills many batches a wake-up instead of one per merge
+ * (each wake-up took a core from a worker on a 2-core machine), and a worker
+ * whose peer lost its core meanwhile still finds lines to parse.
+ */
+#define TEXT_PER_WORKER 16
+/* Merged batches kept for reuse (arrays, text, the events' route arrays)
+ * beyond those in flight, and the largest text buffer one keeps. */
+#define POOL_SPARE 4
 #define POOL_TEXT_MAX (256u << 10)
 
 /*
@@ -144,7 +154,9 @@ struct cs_pipeline {
 	pthread_cond_t work, room;
 	struct pl_batch *head, *tail; /* submitted, not merged yet */
 	struct pl_batch *cur;	      /* being filled by the reading thread */
-	size_t inflight;
+	size_t inflight;	      /* submitted, not merged: at most text_cap */
+	size_t nclaimed;	      /* of which claimed by a worker: at most routed_cap */
+	size_t text_cap, routed_cap;
 	uint64_t gen; /* bumped each time the head is merged */
 	bool stop;
 	struct pl_shard *shards;
@@ -297,7 +309,7 @@ static void batch_recycle(struct cs_pipeline *pl, struct pl_batch *b)
 	if (!b)
 		return;
 	pthread_mutex_lock(&pl->pool_mu);
-	keep = pl->npool < POOL_BATCHES;
+	keep = pl->npool < pl->text_cap + POOL_SPARE;
 	pl->npool += keep;
 	pthread_mutex_unlock(&pl->pool_mu);
 	if (!keep) {
@@ -620,23 +632,29 @@ static void *worker_main(void *arg)
 				if (pl->tail == b)
 					pl->tail = rb;
 				pl->inflight++;
+				pl->nclaimed++;
 			}
 			pl->head = b->next;
 			if (!pl->head)
 				pl->tail = NULL;
 			pl->inflight--;
+			pl->nclaimed--;
 			pl->gen++;
 			pthread_cond_broadcast(&pl->work);
-			pthread_cond_broadcast(&pl->room);
+			if (pl->inflight <= pl->text_cap / 2)
+				pthread_cond_broadcast(&pl->room);
 			pthread_mutex_unlock(&pl->mu);
 			batch_recycle(pl, b);
 			pthread_mutex_lock(&pl->mu);
 			continue;
 		}
-		for (b = pl->head; b && b->claimed; b = b->next)
+		/* claimed batches are a prefix of the list */
+		for (b = pl->nclaimed < pl->routed_cap ? pl->head : NULL; b && b->claimed;
+		     b = b->next)
 			;
 		if (b) {
 			b->claimed = true;
+			pl->nclaimed++;
 			pthread_mutex_unlock(&pl->mu);
 			route_batch(pl, w, b);
 			pthread_mutex_lock(&pl->mu);
@@ -663,6 +681,8 @@ int pl_new(struct cs_agent *a, unsigned int nworkers, struct cs_pipeline **out)
 		return -ENOMEM;
 	pl->a = a;
 	pl->n = nworkers;
+	pl->text_cap = (size_t)nworkers * TEXT_PER_WORKER;
+	pl->routed_cap = (size_t)nworkers * ROUTED_PER_WORKER;
 	pl->shards = calloc(nworkers, sizeof(*pl->shards));
 	pl->w = calloc(nworkers, sizeof(*pl->w));
 	if (!pl->shards || !pl->w) {
@@ -699,7 +719,7 @@ int pl_run(struct cs_pipeline *pl)
 static void submit(struct cs_pipeline *pl, struct pl_batch *b)
 {
 	pthread_mutex_lock(&pl->mu);
-	while (pl->inflight >= (size_t)pl->n * INFLIGHT_PER_WORKER)
+	while (pl->inflight >= pl->text_cap)
 		pthread_cond_wait(&pl->room, &pl->mu);
 	if (pl->tail)
 		pl->tail->next = b;
@@ -707,6 +727,7 @@ static void submit(struct cs_pipeline *pl, struct pl_batch *b)
 		pl->head = b;
 	pl->tail = b;
 	pl->inflight++;
+	pl->nclaimed += b->claimed; /* a tick */
 	pthread_cond_broadcast(&pl->work);
 	pthread_mutex_unlock(&pl->mu);
 }
