@@ -235,7 +235,7 @@ static void test_route_guard(void)
 
 /*
  * Guards read a key once per event, again when a filter changed the map
- * (evt.SetMeta); a groupby that is a plain evt.<map>.<key> is read from the
+ * (evt.SetMeta), and so does a filter that needs a key; a groupby that is a plain evt.<map>.<key> is read from the
  * map ("" when absent), as the evaluator reads it.
  */
 static void test_route_reads(void)
@@ -243,7 +243,10 @@ static void test_route_reads(void)
 	static const char yaml[] = GROUP_SC("a", "evt.Meta.kind == 'a'", "evt.Meta.source_ip")
 		GROUP_SC("set", "evt.Meta.kind == 'a' && evt.SetMeta('kind', 'b')", "evt.Parsed.verb")
 		GROUP_SC("b", "evt.Meta.kind == 'b'", "evt.Meta.missing")
-		GROUP_SC("b2", "evt.Meta.kind in ['b']", "evt.Meta.source_ip + '/' + evt.Meta.kind");
+		GROUP_SC("b2", "evt.Meta.kind in ['b']", "evt.Meta.source_ip + '/' + evt.Meta.kind")
+		GROUP_SC("needs", "Upper(evt.Meta.kind) contains 'B'", "evt.Meta.source_ip")
+		GROUP_SC("absent", "evt.Meta.missing contains 'x' && evt.Meta.kind == 'b'",
+			 "evt.Meta.source_ip");
 	struct sink s;
 	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, yaml, 0);
 	struct cs_route r = { 0 };
@@ -262,7 +265,7 @@ static void test_route_reads(void)
 			snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%u=%s", t ? " " : "",
 				 r.tg[t].sc, r.keys + r.tg[t].gkey);
 		ASSERT_OK(err, "route");
-		ASSERT_STREQ(got, "0=192.0.2.1 1=GET 2= 3=192.0.2.1/b",
+		ASSERT_STREQ(got, "0=192.0.2.1 1=GET 2= 3=192.0.2.1/b 4=192.0.2.1",
 			     "the guards see the key a filter set; path groupbys read the maps");
 		cs_route_clear(&r);
 		cs_event_free(e);
@@ -1041,6 +1044,9 @@ static void test_render_lines(void)
 {
 	static const char *const vals[] = {
 		"q\"b\\s/", "ctl\x01\x1f\x7f\t\n\r\b\f", "bad\xff\xc3(utf8", "\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80", "",
+		/* past the first eight bytes (read a word at a time), and plain ones */
+		"01234567\"9ab", "abcdefghijklmno\\", "abcdefgh ijklmno\x1f", "0123456789abcdef\xc3\xa9",
+		"~plain text, twenty-nine ~~~!", "12345678",
 	};
 	struct sink s;
 	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
@@ -1060,7 +1066,7 @@ static void test_render_lines(void)
 		cs_event_set_str(&e->marshaled_time, ts);
 		e->time = t;
 		strmap_set(e->meta, "source_ip", i % 2 ? "198.51.100.7" : "2001:db8::1");
-		strmap_set(e->meta, vals[i], vals[(i + 1) % 5]);
+		strmap_set(e->meta, vals[i], vals[(i + 1) % (sizeof(vals) / sizeof(vals[0]))]);
 		strmap_set(e->meta, "", vals[i]);
 		if (i == 1) {
 			strmap_set(e->meta, "SourceRange", "198.51.100.0/24");
@@ -1071,7 +1077,7 @@ static void test_render_lines(void)
 		ASSERT_OK(cs_buckets_pour(b, e), "pour");
 		cs_event_free(e);
 	}
-	ASSERT_EQ(s.n, 5, "one overflow per event");
+	ASSERT_EQ(s.n, (int)(sizeof(vals) / sizeof(vals[0])), "one overflow per event");
 	for (int i = 0; i < s.n && i < 64; i++) {
 		struct sbuf want = { 0 }, got = { 0 };
 		json_t *arr = cs_overflow_to_json(s.ovf[i]), *a;

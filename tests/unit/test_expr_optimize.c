@@ -388,6 +388,40 @@ static void test_prog_path(void)
 	}
 }
 
+/* expr_prog_needs: the key whose "" makes the program false, without error. */
+static void test_prog_needs(void)
+{
+	static const struct { const char *src; const char *key; } cases[] = {
+		{ "Upper(e.Meta.p) contains Upper('/x')", "p" },
+		{ "Upper(PathUnescape(e.Meta.p)) contains 'X' && e.Meta.q == 'a'", "p" },
+		{ "(Lower(e.Meta.p) startsWith 'a' || e.Meta.p endsWith 'b') && s == 'x'", "p" },
+		{ "e.Meta.p in ['a', 'b']", "p" },
+		{ "e.Meta.p == 'a' || e.Meta.q == 'b'", NULL },	/* two keys */
+		{ "e.Meta.p contains ''", NULL },		/* "" contains "" */
+		{ "e.Meta.p in ['a', '']", NULL },
+		{ "e.Meta.p matches 'x'", NULL },
+		{ "e.Meta.p != 'a'", NULL },
+		{ "s == 'x' && e.Meta.p contains 'a'", NULL },	/* not the first conjunct */
+		{ "Trim(e.Meta.p, ' ') contains 'a'", NULL },	/* not a known "" -> "" call */
+		{ "e.Meta?.p contains 'a'", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct expr_prog *prog = NULL;
+		const char *field = NULL, *key = NULL;
+		int var = -1, rc;
+
+		if (!ASSERT_OK(expr_compile(env, cases[i].src, &prog, NULL), cases[i].src))
+			continue;
+		rc = expr_prog_needs(prog, &var, &field, &key);
+		ASSERT_EQ(rc, cases[i].key != NULL, cases[i].src);
+		if (rc && cases[i].key)
+			ASSERT_TRUE(var == 2 && !strcmp(field, "Meta") && !strcmp(key, cases[i].key),
+				    "its parts");
+		expr_prog_free(prog);
+	}
+}
+
 int main(void)
 {
 	const char *strv[] = { "abc", "ab", "b" };
@@ -411,6 +445,7 @@ int main(void)
 	test_guard();
 	test_guard_rest();
 	test_prog_path();
+	test_prog_needs();
 	expr_value_release(&vars[0]);
 	expr_value_release(&vars[1]);
 	expr_env_free(env);

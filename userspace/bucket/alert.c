@@ -781,13 +781,41 @@ static void jl_escaped(struct sbuf *sb, const char *s, size_t len)
 	sb_putn(sb, s + run, len - run);
 }
 
+/*
+ * Whether s is printable ASCII without '"' or '\\' (written as is), eight bytes
+ * at a time: most alert strings (IPs, names, times, scenario names) are.
+ */
+static bool json_plain(const char *s, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w, q, b;
+
+		memcpy(&w, s + i, 8);
+		q = w ^ (ones * '"');
+		b = w ^ (ones * '\\');
+		/* a byte >= 0x80, < 0x20, == '"' or == '\\' (the zero-byte tests, exact for ASCII) */
+		if ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high)
+			return false;
+	}
+	for (; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x80 || s[i] == '"' ||
+		    s[i] == '\\')
+			return false;
+	return true;
+}
+
 static void jl_str(struct sbuf *sb, const char *s)
 {
 	size_t len = strlen(s), n;
 	char *fixed;
 
 	sb_putc(sb, '"');
-	if (utf8_valid(s, len)) {
+	if (json_plain(s, len)) {
+		sb_putn(sb, s, len);
+	} else if (utf8_valid(s, len)) {
 		jl_escaped(sb, s, len);
 	} else if ((fixed = utf8_sanitize(s, len, &n))) {
 		jl_escaped(sb, fixed, n);

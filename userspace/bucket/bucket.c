@@ -1760,35 +1760,49 @@ struct guard_read {
 	size_t len;
 };
 
+/* r, read from m by k (or by name without one) unless it holds m's current version. */
+static const struct guard_read *key_read(struct guard_read *r, const struct strmap *m,
+					 const struct strmap_key *k, const char *name)
+{
+	if (r->ver && r->ver == strmap_version(m))
+		return r;
+	r->v = k ? strmap_getk(m, k, &r->len) : strmap_getn(m, name, &r->len);
+	if (!r->v) {
+		r->v = "";
+		r->len = 0;
+	}
+	r->ver = strmap_version(m);
+	return r;
+}
+
 /*
  * False when the filter's first test fails (then so does the filter, without an
  * error): evt.Meta.log_type read once per event from the map instead of the
  * evaluator walking `evt.Meta.log_type in [...]` for each of 30 HTTP scenarios
  * on an sshd line. A missing key reads "", as the evaluator's map[string]string
- * does. A read is kept in gr[] while its map's version stays (a filter may
+ * does. Without a guard, false when the key the filter needs (expr_prog_needs)
+ * reads "". A read is kept in gr[] while its map's version stays (a filter may
  * call evt.SetMeta()).
  */
-static bool guard_passes(const struct cs_scenario *sc, const struct cs_event *evt,
-			 struct guard_read *gr)
+static bool guard_passes(const struct cs_buckets *b, const struct cs_scenario *sc,
+			 const struct cs_event *evt, struct guard_read *gr)
 {
-	const struct strmap *m = evt_map(evt, sc->guard_map);
-	struct guard_read r = { 0 }, *slot = sc->guard_slot >= 0 ? &gr[sc->guard_slot] : &r;
+	struct guard_read once = { 0 };
+	const struct guard_read *r;
 
-	if (sc->guard_map == MAP_NONE)
-		return true;
-	if (!slot->ver || slot->ver != strmap_version(m)) {
-		slot->v = sc->guard_key ? strmap_getk(m, sc->guard_key, &slot->len) :
-					  strmap_getn(m, sc->guard.key, &slot->len);
-		if (!slot->v) {
-			slot->v = "";
-			slot->len = 0;
-		}
-		slot->ver = strmap_version(m);
+	if (sc->guard_map == MAP_NONE) {
+		if (sc->needs_slot < 0)
+			return true;
+		r = key_read(&gr[sc->needs_slot], evt_map(evt, b->guards[sc->needs_slot].map),
+			     b->guards[sc->needs_slot].key, NULL);
+		return r->len > 0;
 	}
+	r = key_read(sc->guard_slot >= 0 ? &gr[sc->guard_slot] : &once,
+		     evt_map(evt, sc->guard_map), sc->guard_key, sc->guard.key);
 	for (size_t i = 0; i < sc->guard.nlits; i++) {
 		const struct expr_value *l = &sc->guard.lits[i];
 
-		if (l->s->len == slot->len && !memcmp(l->s->s, slot->v, slot->len))
+		if (l->s->len == r->len && !memcmp(l->s->s, r->v, r->len))
 			return true;
 	}
 	return false;
@@ -1815,7 +1829,7 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 
 		cpu_done(&tm); /* the previous scenario's, whichever way it ended */
 		cpu_start(&tm, sc);
-		if (!guard_passes(sc, evt, gr))
+		if (!guard_passes(b, sc, evt, gr))
 			continue;
 		/* past its guard, the filter without it (expr_guard.rest) */
 		if (sc->guard_map != MAP_NONE && sc->guard.rest_true)

@@ -61,6 +61,8 @@ struct cs_scenario {
 	enum cs_evt_map guard_map;
 	const struct strmap_key *guard_key;	/* guard.key interned (NULL: no room) */
 	int guard_slot;				/* its key in cs_buckets.guards, -1 if none */
+	/* without a guard: the key (in cs_buckets.guards) whose "" makes the filter false */
+	int needs_slot;
 	/* a groupby that is a plain evt.<map>.<key> (expr_prog_path): read, not evaluated */
 	enum cs_evt_map groupby_map;
 	const struct strmap_key *groupby_key;
@@ -189,8 +191,8 @@ struct cs_buckets {
 	struct cs_route route; /* cs_buckets_pour()'s scratch */
 	/*
 	 * The distinct keys the scenarios' guards read (evt.Meta.log_type,
-	 * evt.Meta.service...): routing reads each once per event, not once per
-	 * scenario.
+	 * evt.Meta.service...) and those their filters need (evt.Meta.http_path):
+	 * routing reads each once per event, not once per scenario.
 	 */
 	struct { enum cs_evt_map map; const struct strmap_key *key; } guards[CS_ROUTE_GUARDS];
 	size_t nguards;

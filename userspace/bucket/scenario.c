@@ -114,26 +114,40 @@ static void set_guard(struct cs_scenario *sc)
 	sc->guard_key = strmap_key_intern(sc->guard.key);
 }
 
-/* The engine's routing shortcuts for sc: its guard's key slot, its groupby as a path. */
+/* The slot of (map, key) in the engine's table of keys routing reads once per event; -1: full. */
+static int route_key_slot(struct cs_buckets *b, enum cs_evt_map map, const struct strmap_key *key)
+{
+	size_t i = 0;
+
+	while (i < b->nguards && (b->guards[i].map != map || b->guards[i].key != key))
+		i++;
+	if (i == b->nguards && i < CS_ROUTE_GUARDS) {
+		b->guards[i].map = map;
+		b->guards[i].key = key;
+		b->nguards++;
+	}
+	return i < b->nguards ? (int)i : -1;
+}
+
+/*
+ * The engine's routing shortcuts for sc: its guard's key slot, or else the key
+ * without which its filter is false (expr_prog_needs); its groupby as a path.
+ */
 static void set_routing(struct cs_buckets *b, struct cs_scenario *sc)
 {
 	const char *field, *key;
 	int var;
 
 	sc->guard_slot = -1;
-	if (sc->guard_map != MAP_NONE && sc->guard_key) {
-		size_t i = 0;
+	if (sc->guard_map != MAP_NONE && sc->guard_key)
+		sc->guard_slot = route_key_slot(b, sc->guard_map, sc->guard_key);
+	sc->needs_slot = -1;
+	if (sc->guard_map == MAP_NONE && expr_prog_needs(sc->filter, &var, &field, &key)) {
+		const struct strmap_key *k = strmap_key_intern(key);
+		enum cs_evt_map m = evt_map_named(var, field);
 
-		while (i < b->nguards &&
-		       (b->guards[i].map != sc->guard_map || b->guards[i].key != sc->guard_key))
-			i++;
-		if (i == b->nguards && i < CS_ROUTE_GUARDS) {
-			b->guards[i].map = sc->guard_map;
-			b->guards[i].key = sc->guard_key;
-			b->nguards++;
-		}
-		if (i < b->nguards)
-			sc->guard_slot = (int)i;
+		if (k && m != MAP_NONE)
+			sc->needs_slot = route_key_slot(b, m, k);
 	}
 	sc->groupby_map = MAP_NONE;
 	if (expr_prog_path(sc->groupby, &var, &field, &key) && key &&

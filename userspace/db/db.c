@@ -485,6 +485,38 @@ int db_open_unmigrated(const char *path, struct cs_db **out)
 	return err;
 }
 
+/* The wal-index header's iChange (its third 32-bit word): every commit, by any process, adds one. */
+int cs_db_change_mark(struct cs_db *db, uint32_t *mark)
+{
+	volatile const uint32_t *hdr = __atomic_load_n(&db->wal_index, __ATOMIC_ACQUIRE);
+
+	if (!hdr)
+		return -EOPNOTSUPP;
+	*mark = __atomic_load_n(&hdr[2], __ATOMIC_ACQUIRE);
+	return 0;
+}
+
+void cs_db_stamp(struct cs_db *db, uint32_t mark)
+{
+	atomic_store(&db->stamp, (1ULL << 32) | mark);
+}
+
+bool cs_db_unchanged(struct cs_db *db)
+{
+	uint64_t st = atomic_load(&db->stamp);
+	uint32_t now;
+
+	return (st >> 32) && !cs_db_change_mark(db, &now) && now == (uint32_t)st;
+}
+
+void db_vouch_own_commit(struct cs_db *db, uint32_t before)
+{
+	uint64_t expect = (1ULL << 32) | before;
+
+	/* only if the stamp was current before it: the commit is then the only one since */
+	atomic_compare_exchange_strong(&db->stamp, &expect, (1ULL << 32) | (uint32_t)(before + 1));
+}
+
 int cs_db_external_version(struct cs_db *db, int64_t *version)
 {
 	return db->be->external_version ? db->be->external_version(db, version) : -EOPNOTSUPP;

@@ -256,6 +256,18 @@ int cs_db_bouncers_epoch(struct cs_db *db, int64_t *n);
  * waiting when the handle is in use.
  */
 int cs_db_external_version(struct cs_db *db, int64_t *version);
+/*
+ * SQLite in WAL mode: a cache of tables that alert inserts never write (the
+ * allowlists) kept exact without a read per use. Take a mark before reading
+ * them, stamp it once the cache holds what was read; cs_db_unchanged() is then
+ * true while nobody committed since but this process's alert inserts (each
+ * vouches for its own commit): another process (cscli) or any other write of
+ * ours moves the counter past the stamp. One stamp per handle. -EOPNOTSUPP /
+ * false on PostgreSQL, without a WAL, or before the first alert insert.
+ */
+int cs_db_change_mark(struct cs_db *db, uint32_t *mark);
+void cs_db_stamp(struct cs_db *db, uint32_t mark);
+bool cs_db_unchanged(struct cs_db *db);
 int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n);
 
 /* ---- alerts ---- */

@@ -204,6 +204,10 @@ struct cs_db {
 	long long wal_size;
 	int64_t data_version;
 	bool have_version;
+	/* cs_db_change_mark(): the wal-index header as conns[0]'s SQLite maps it (NULL:
+	 * none), and the stamp cs_db_unchanged() compares its change counter with */
+	volatile const uint32_t *wal_index;
+	_Atomic uint64_t stamp; /* bit 32: set; low 32 bits: the counter value */
 	struct lite_checkpointer *ckpt; /* lite.c */
 	int wal_sync_frames; /* lite.c: 0 = its default; cs_db_sqlite_wal_bound() */
 	bool cache_small;      /* lite.c: the main connection's page cache is the small one */
@@ -351,6 +355,14 @@ int db_open_unmigrated(const char *path, struct cs_db **out);
 int lite_open(struct cs_db *db, const char *path);
 /* db->side's handle: conns[0]'s file, read-only; -EOPNOTSUPP for an in-memory database */
 int lite_open_side(struct cs_db *db);
+/*
+ * After a commit of this process's that wrote rows to no table a stamped cache
+ * holds (cs_db_alerts_insert): `before` is the change counter read inside that
+ * write transaction. The stamp follows the commit if it was current at `before`.
+ */
+void db_vouch_own_commit(struct cs_db *db, uint32_t before);
+/* conns[0] held: maps the wal-index header for cs_db_change_mark() (no-op when done, not WAL) */
+void lite_map_wal_index(struct cs_db *db);
 int pg_open(struct cs_db *db, const char *conninfo);
 
 /*

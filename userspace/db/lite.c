@@ -402,8 +402,34 @@ static int lite_migrate(struct cs_db *db)
 	return db_migrate(db, db_migrations, sizeof(db_migrations) / sizeof(db_migrations[0]));
 }
 
+void lite_map_wal_index(struct cs_db *db)
+{
+	sqlite3 *h = db->conns[0].h;
+	sqlite3_file *f = NULL;
+	volatile void *p = NULL;
+	sqlite3_stmt *s = NULL;
+	bool wal = false;
+
+	if (db->be != &db_lite || db->wal_index || !h || !db->wal_path)
+		return;
+	/* mapping the index of a database not in WAL mode would create one */
+	if (sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		wal = !strcmp((const char *)sqlite3_column_text(s, 0), "wal");
+	sqlite3_finalize(s);
+	if (!wal ||
+	    sqlite3_file_control(h, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f ||
+	    !f->pMethods || f->pMethods->iVersion < 2 || !f->pMethods->xShmMap)
+		return;
+	/* region 0 (the header) stays mapped until conns[0] closes (lite_close) */
+	if (f->pMethods->xShmMap(f, 0, 32 * 1024, 0, &p) == SQLITE_OK && p)
+		__atomic_store_n(&db->wal_index, (volatile const uint32_t *)p, __ATOMIC_RELEASE);
+}
+
 static void lite_close(struct db_conn *c)
 {
+	if (c == &c->db->conns[0])
+		__atomic_store_n(&c->db->wal_index, NULL, __ATOMIC_RELEASE);
 	checkpointer_free(c->db->ckpt); /* before the last connection's own checkpoint */
 	c->db->ckpt = NULL;
 	sqlite3_close(c->h);

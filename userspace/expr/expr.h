@@ -493,6 +493,13 @@ struct expr_guard {
 /* 1 and *g when prog starts with such a guard, else 0. */
 int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g);
 /*
+ * 1 when prog is false, without error, whenever VAR.FIELD.KEY reads "" (the
+ * key absent or empty), with the path's parts (borrowed), else 0: most hub CVE
+ * scenarios are `Upper(evt.Meta.http_path) contains Upper('...') && ...`,
+ * decided on an sshd line, which has no http_path, without evaluating them.
+ */
+int expr_prog_needs(const struct expr_prog *prog, int *var, const char **field, const char **key);
+/*
  * 1 when the whole program is a plain field read, `VAR.FIELD` (*key NULL) or
  * `VAR.FIELD.KEY` (evt.Parsed.x): VAR's environment slot and the names
  * (borrowed from the program), so a host can read the field itself instead of

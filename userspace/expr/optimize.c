@@ -489,6 +489,91 @@ int expr_prog_guard(const struct expr_prog *prog, struct expr_guard *g)
 	return 1;
 }
 
+/* n is VAR.FIELD.KEY, or a call of a function mapping "" to "" on it: that path's last node. */
+static const struct node *empty_on_empty(const struct node *n)
+{
+	static const char *const keep_empty[] = { "Upper", "Lower", "upper", "lower",
+						  "PathUnescape", "QueryUnescape" };
+
+	while (n->type == N_CALL && n->nlist == 1 && (n->fn->flags & EXPR_FN_PURE)) {
+		size_t i = 0;
+
+		while (i < sizeof(keep_empty) / sizeof(keep_empty[0]) && strcmp(n->fn->name, keep_empty[i]))
+			i++;
+		if (i == sizeof(keep_empty) / sizeof(keep_empty[0]))
+			return NULL;
+		n = n->list[0];
+	}
+	if (!member_name(n) || !member_name(n->a) || n->a->a->type != N_VAR)
+		return NULL;
+	return n;
+}
+
+static bool nonempty_string(const struct expr_value *v)
+{
+	return v->kind == EXPR_STRING && v->s->len > 0;
+}
+
+/*
+ * The path p such that n is false, without error, whenever p reads "": `X op
+ * 'lit'` (contains, startsWith, endsWith, ==, or in a list) with a non-empty
+ * literal and X empty_on_empty(p); the first conjunct of an and-chain; every
+ * term of an or-chain, on the same path. NULL if none.
+ */
+static const struct node *false_on_empty(const struct node *n)
+{
+	const struct node *p = NULL, *q;
+
+	if (n->type == N_FOLD && n->op == OP_AND && n->nlist > 0)
+		return false_on_empty(n->list[0]);
+	if (n->type == N_BINARY && n->op == OP_AND)
+		return false_on_empty(n->a);
+	if (n->type == N_FOLD && n->op == OP_OR) {
+		for (int i = 0; i < n->nlist; i++) {
+			q = false_on_empty(n->list[i]);
+			if (!q || (p && (strcmp(member_name(p), member_name(q)) ||
+					 strcmp(member_name(p->a), member_name(q->a)) ||
+					 p->a->a->slot != q->a->a->slot)))
+				return NULL;
+			p = q;
+		}
+		return p;
+	}
+	if (n->type != N_BINARY || n->b->type != N_CONST)
+		return NULL;
+	switch (n->op) {
+	case OP_CONTAINS:
+	case OP_STARTS:
+	case OP_ENDS:
+	case OP_EQ:
+		if (!nonempty_string(&n->b->val))
+			return NULL;
+		break;
+	case OP_IN:
+		if (n->b->val.kind != EXPR_ARRAY)
+			return NULL;
+		for (uint32_t i = 0; i < n->b->val.a->len; i++)
+			if (!nonempty_string(&n->b->val.a->items[i]))
+				return NULL;
+		break;
+	default:
+		return NULL;
+	}
+	return empty_on_empty(n->a);
+}
+
+int expr_prog_needs(const struct expr_prog *prog, int *var, const char **field, const char **key)
+{
+	const struct node *p = prog && prog->root->depth < 64 ? false_on_empty(prog->root) : NULL;
+
+	if (!p)
+		return 0;
+	*var = p->a->a->slot;
+	*field = member_name(p->a);
+	*key = member_name(p);
+	return 1;
+}
+
 int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, const char **key)
 {
 	const struct node *n = prog ? prog->root : NULL;

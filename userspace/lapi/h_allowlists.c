@@ -9,6 +9,8 @@
  * decision (lapi_allowlist_filter, called before profiles run).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -260,19 +262,89 @@ static bool filter_one(const struct live_items *li, struct cs_alert *a)
 	return kept == 0;
 }
 
+struct allowlist_cache {
+	pthread_mutex_t lock;
+	struct live_items li;
+	bool filled;
+	int64_t until; /* the first expiry among li's items */
+	unsigned long hits, reads;
+};
+
+static void live_free(struct live_items *li)
+{
+	cs_allowlists_free(li->lists, li->nlists);
+	free(li->ranges);
+	memset(li, 0, sizeof(*li));
+}
+
+static int64_t live_until(const struct live_items *li)
+{
+	int64_t until = INT64_MAX;
+
+	for (size_t a = 0; a < li->nlists; a++)
+		for (size_t i = 0; i < li->lists[a].nitems; i++)
+			if (li->lists[a].items[i].expires_at &&
+			    li->lists[a].items[i].expires_at < until)
+				until = li->lists[a].items[i].expires_at;
+	return until;
+}
+
+struct allowlist_cache *lapi_allowlist_cache_new(void)
+{
+	struct allowlist_cache *c = calloc(1, sizeof(*c));
+
+	if (c)
+		pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+void lapi_allowlist_cache_free(struct allowlist_cache *c)
+{
+	if (!c)
+		return;
+	live_free(&c->li);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+void lapi_allowlist_cache_counts(struct cs_lapi *l, unsigned long *hits, unsigned long *reads)
+{
+	pthread_mutex_lock(&l->alcache->lock);
+	*hits = l->alcache->hits;
+	*reads = l->alcache->reads;
+	pthread_mutex_unlock(&l->alcache->lock);
+}
+
 void lapi_allowlist_filter_all(struct cs_lapi *l, struct cs_alert *const *v, size_t n,
 			       int64_t now, bool *drop)
 {
-	struct live_items li = { 0 };
-	bool loaded = !live_load(l, now, &li);
+	struct allowlist_cache *c = l->alcache;
+	bool loaded = true;
 
+	pthread_mutex_lock(&c->lock);
+	if (c->filled && now < c->until && cs_db_unchanged(l->db)) {
+		c->hits++;
+	} else {
+		uint32_t mark;
+		/* before the read: a commit after it moves the counter past the stamp */
+		bool markable = !cs_db_change_mark(l->db, &mark);
+
+		live_free(&c->li);
+		c->filled = false;
+		c->reads++;
+		loaded = !live_load(l, now, &c->li);
+		if (loaded && markable) {
+			c->until = live_until(&c->li);
+			cs_db_stamp(l->db, mark);
+			c->filled = true;
+		}
+	}
 	/* as upstream: an allowlist that cannot be read does not stop alerts */
 	if (!loaded)
 		log_error("allowlists: %s", cs_db_errmsg(l->db));
 	for (size_t i = 0; i < n; i++)
-		drop[i] = loaded && li.n && filter_one(&li, v[i]);
-	cs_allowlists_free(li.lists, li.nlists);
-	free(li.ranges);
+		drop[i] = loaded && c->li.n && filter_one(&c->li, v[i]);
+	pthread_mutex_unlock(&c->lock);
 }
 
 bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now)

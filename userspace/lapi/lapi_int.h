@@ -160,6 +160,7 @@ struct cs_lapi {
 	struct lapi_committer *committer; /* commit.c: group commit of alerts */
 	struct bouncer_cache *bcache; /* bouncer_cache.c */
 	struct alert_dedupe *dedupe;  /* dedupe.c: alerts sent again after a lost answer */
+	struct allowlist_cache *alcache; /* h_allowlists.c */
 	pthread_t sloader;	      /* loads the db's stream index at start */
 	bool sloader_running;
 	size_t body_inflight; /* bytes held by request bodies being received (atomic) */
@@ -323,6 +324,15 @@ bool lapi_allowlist_filter(struct cs_lapi *l, struct cs_alert *a, int64_t now);
 /* The same for n alerts, the allowlists read once: drop[i] for v[i]. */
 void lapi_allowlist_filter_all(struct cs_lapi *l, struct cs_alert *const *v, size_t n,
 			       int64_t now, bool *drop);
+/*
+ * The live allowlists as last read, kept while cs_db_unchanged() vouches that
+ * nobody wrote since but our own alert inserts, and until the first of their
+ * items expires (SQLite; PostgreSQL reads them at every push).
+ */
+struct allowlist_cache *lapi_allowlist_cache_new(void);
+void lapi_allowlist_cache_free(struct allowlist_cache *c);
+/* Tests: pushes answered from the cache, and reads of the database. */
+void lapi_allowlist_cache_counts(struct cs_lapi *l, unsigned long *hits, unsigned long *reads);
 
 /*
  * API-key bouncers in memory (bouncer_cache.c): bcache_get() answers from

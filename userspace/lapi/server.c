@@ -294,8 +294,9 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	l->rl_register = ratelimit_new(LAPI_REGISTER_BURST, LAPI_REGISTER_PERIOD);
 	l->rl_login_fail = ratelimit_new(LAPI_LOGIN_FAIL_BURST, LAPI_LOGIN_FAIL_PERIOD);
 	l->known_sources = ratelimit_new(1, 1);
+	l->alcache = lapi_allowlist_cache_new();
 	if (alert_dedupe_new(LAPI_DEDUPE_ALERTS, &l->dedupe) || !l->metrics || !l->rl_register ||
-	    !l->rl_login_fail || !l->known_sources) {
+	    !l->rl_login_fail || !l->known_sources || !l->alcache) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -432,6 +433,7 @@ void cs_lapi_stop(struct cs_lapi *l)
 	ratelimit_free(l->rl_login_fail);
 	ratelimit_free(l->known_sources);
 	alert_dedupe_free(l->dedupe);
+	lapi_allowlist_cache_free(l->alcache);
 	free(l->trusted);
 	free(l->proxies);
 	tlsauth_free(l);
