@@ -37,6 +37,9 @@ struct acq {
 	acq_line_fn fn;
 	void *arg;
 	struct acq_stats st;
+	/* CLOCK_REALTIME as the current acq_process() round began: the read time of
+	 * its lines (one clock read a round, not one a line) */
+	struct timespec round_time;
 };
 
 struct acq_stats *acq_stats_of(struct acq_src *s)
@@ -127,7 +130,9 @@ int acq_deliver(struct acq_src *s, const char *src, char *raw, size_t len, bool 
 		.truncated = truncated,
 		.cfg = &s->cfg,
 	};
-	clock_gettime(CLOCK_REALTIME, &l.time);
+	l.time = a->round_time;
+	if (!l.time.tv_sec)
+		clock_gettime(CLOCK_REALTIME, &l.time);
 	a->st.lines++;
 	if (truncated)
 		a->st.truncated++;
@@ -376,6 +381,7 @@ int acq_process(struct acq *a, unsigned int budget)
 	} while (n == 32);
 
 	/* 2. Work, round-robin so one busy file cannot starve the others. */
+	clock_gettime(CLOCK_REALTIME, &a->round_time);
 	for (size_t k = 0; k < a->nsrcs; k++) {
 		struct acq_src *s = &a->srcs[(a->rr + k) % a->nsrcs];
 		int r;

@@ -153,7 +153,7 @@ struct acq_line {
 	const struct acq_label *labels;
 	size_t nlabels;
 	const char *type;     /* labels.type, or NULL */
-	struct timespec time; /* CLOCK_REALTIME at read time */
+	struct timespec time; /* CLOCK_REALTIME at read time (of the read round) */
 	bool timemachine;     /* replay: buckets must use event time */
 	bool truncated;	      /* longer than max_line: the rest was dropped */
 	const struct acq_source_cfg *cfg;
