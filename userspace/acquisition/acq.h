@@ -80,8 +80,12 @@ struct acq_label {
 	char *value;
 };
 
-/* Set labels[k] = v (copies; a key set again keeps its place): 0 or -ENOMEM. */
-int acq_labels_add(struct acq_label **labels, size_t *n, const char *k, const char *v);
+/*
+ * Set labels[k] = v (copies; a key set again keeps its place): 0 or -ENOMEM.
+ * *cap is the room in *labels (common/vec.h), 0 for a new list.
+ */
+int acq_labels_add(struct acq_label **labels, size_t *n, size_t *cap, const char *k,
+		   const char *v);
 /* Frees the n labels and the array; NULL is fine. */
 void acq_labels_free(struct acq_label *labels, size_t n);
 
@@ -91,7 +95,7 @@ struct acq_source_cfg {
 	char *name;   /* optional `name:` */
 	enum acq_mode mode;
 	struct acq_label *labels; /* `labels:`, in file order; never empty */
-	size_t nlabels;
+	size_t nlabels, labels_cap;
 
 	/* file */
 	char **filenames; /* `filenames:` then `filename:` (as upstream appends it) */

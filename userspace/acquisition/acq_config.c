@@ -82,7 +82,8 @@ static int get_int(struct ywalk *p, const yaml_node_t *n, const char *key, long 
 	return ywalk_long(p, n, key, LLONG_MIN, LLONG_MAX, out);
 }
 
-int acq_labels_add(struct acq_label **labels, size_t *n, const char *k, const char *v)
+int acq_labels_add(struct acq_label **labels, size_t *n, size_t *cap, const char *k,
+		   const char *v)
 {
 	struct acq_label *nl;
 	size_t i;
@@ -98,15 +99,14 @@ int acq_labels_add(struct acq_label **labels, size_t *n, const char *k, const ch
 			return 0;
 		}
 	}
-	nl = realloc(*labels, (*n + 1) * sizeof(*nl));
-	if (!nl)
+	if (vec_reserve((void **)labels, cap, *n, sizeof(**labels), 4))
 		return -ENOMEM;
-	*labels = nl;
-	nl[*n].key = strdup(k);
-	nl[*n].value = strdup(v);
-	if (!nl[*n].key || !nl[*n].value) {
-		free(nl[*n].key);
-		free(nl[*n].value);
+	nl = &(*labels)[*n];
+	nl->key = strdup(k);
+	nl->value = strdup(v);
+	if (!nl->key || !nl->value) {
+		free(nl->key);
+		free(nl->value);
 		return -ENOMEM;
 	}
 	(*n)++;
@@ -134,7 +134,8 @@ static int get_labels(struct ywalk *p, const yaml_node_t *n, struct acq_source_c
 	YWALK_PAIR_NODES(p, n, k, v) {
 		if (!ywalk_scalar(v))
 			return ywalk_fail(p, v, "labels.%s: expected a string", ywalk_scalar(k));
-		err = acq_labels_add(&sc->labels, &sc->nlabels, ywalk_scalar(k), ywalk_scalar(v));
+		err = acq_labels_add(&sc->labels, &sc->nlabels, &sc->labels_cap, ywalk_scalar(k),
+				     ywalk_scalar(v));
 		if (err)
 			return err;
 	}
@@ -289,10 +290,10 @@ int acq_source_cfg_copy(struct acq_source_cfg *dst, const struct acq_source_cfg 
 
 	*dst = *src;
 	dst->labels = NULL;
-	dst->nlabels = 0;
+	dst->nlabels = dst->labels_cap = 0;
 	err = rec_copy(&source_schema, dst, src);
 	for (size_t i = 0; !err && i < src->nlabels; i++)
-		err = acq_labels_add(&dst->labels, &dst->nlabels, src->labels[i].key,
+		err = acq_labels_add(&dst->labels, &dst->nlabels, &dst->labels_cap, src->labels[i].key,
 				     src->labels[i].value);
 	if (err)
 		acq_source_cfg_fini(dst);
@@ -523,7 +524,7 @@ int acq_config_from_dsn(struct acq_config *cfg, const char *dsn, const char *typ
 		goto fail;
 	}
 
-	if (type && (rc = acq_labels_add(&sc.labels, &sc.nlabels, "type", type)))
+	if (type && (rc = acq_labels_add(&sc.labels, &sc.nlabels, &sc.labels_cap, "type", type)))
 		goto fail;
 	for (size_t i = 0; i < nlabels; i++) {
 		const char *c = strchr(labels[i], ':');
@@ -537,7 +538,7 @@ int acq_config_from_dsn(struct acq_config *cfg, const char *dsn, const char *typ
 			rc = -ENOMEM;
 			goto fail;
 		}
-		rc = acq_labels_add(&sc.labels, &sc.nlabels, k, c + 1);
+		rc = acq_labels_add(&sc.labels, &sc.nlabels, &sc.labels_cap, k, c + 1);
 		free(k);
 		if (rc)
 			goto fail;

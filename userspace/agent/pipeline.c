@@ -104,7 +104,7 @@ enum pl_kind { PL_EVENTS, PL_TICK };
 struct pl_src {
 	char *src, *module, *type;
 	struct acq_label *labels;
-	size_t nlabels;
+	size_t nlabels, labels_cap;
 };
 
 /* Alerts held back until the overflows they reprocess are poured too. */
@@ -249,7 +249,7 @@ static long batch_src(struct pl_batch *b, const struct acq_line *l)
 	s->module = dup_or_null(l->module, &oom);
 	s->type = dup_or_null(l->type, &oom);
 	for (size_t i = 0; !oom && i < l->nlabels; i++)
-		oom = acq_labels_add(&s->labels, &s->nlabels, l->labels[i].key,
+		oom = acq_labels_add(&s->labels, &s->nlabels, &s->labels_cap, l->labels[i].key,
 				     l->labels[i].value) != 0;
 	if (oom) {
 		src_clear(s);
@@ -779,18 +779,10 @@ int pl_add_line(struct cs_pipeline *pl, const struct acq_line *l)
 	src = batch_src(b, l);
 	if (src < 0 || batch_push(b, NULL, 0))
 		return 0;
-	if (b->tlen + l->len + 1 > b->tcap) {
-		size_t ncap = b->tcap ? b->tcap : 64 << 10;
-		char *nt;
-
-		while (ncap < b->tlen + l->len + 1)
-			ncap *= 2;
-		if (!(nt = realloc(b->text, ncap))) {
-			b->n--;
-			return 0;
-		}
-		b->text = nt;
-		b->tcap = ncap;
+	/* room for the line and a NUL after it */
+	if (vec_reserve((void **)&b->text, &b->tcap, b->tlen + l->len, 1, 64 << 10)) {
+		b->n--;
+		return 0;
 	}
 	memcpy(b->text + b->tlen, l->raw, l->len);
 	b->items[b->n - 1].off = b->tlen;

@@ -166,7 +166,7 @@ struct cs_buckets {
 	struct expr_env *env;
 	struct expr_runtime *rt; /* data files */
 	struct cs_scenario **sc;
-	size_t nsc;
+	size_t nsc, sc_cap;
 	char err[512];
 	/* live instances: hash table + LRU list (head = least recently touched) */
 	struct cs_bucket **tab;

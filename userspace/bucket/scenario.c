@@ -15,6 +15,7 @@
 
 #include "bucket/bucket_int.h"
 #include "common/log.h"
+#include "common/vec.h"
 #include "common/ywalk.h"
 #include "metrics/metrics.h"
 #include "parser/data_section.h"
@@ -556,64 +557,44 @@ int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, 
 	struct sloader L = { .b = b,
 			     .w = { .file = name, .err = b->err, .errlen = sizeof(b->err),
 				    .log = true } };
-	yaml_parser_t yp;
+	struct ywalk_stream ys;
+	yaml_node_t *root;
 	char hash[2 * SHA256_LEN + 1];
 	uint8_t digest[SHA256_LEN];
 	size_t before = b->nsc;
-	int err = 0;
+	int err;
 
 	b->err[0] = '\0';
 	sha256(text, len, digest);
 	hex_encode(digest, sizeof(digest), hash);
-	if (!yaml_parser_initialize(&yp))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
-	for (;;) {
-		yaml_document_t doc;
-		yaml_node_t *root;
-		struct cs_scenario *sc = NULL, **tmp;
+	err = ywalk_stream_open(&ys, text, len);
+	if (err)
+		return err;
+	while (!(err = ywalk_next(&L.w, &ys, &root)) && root) {
+		struct cs_scenario *sc = NULL;
 
-		if (!yaml_parser_load(&yp, &doc)) {
-			snprintf(b->err, sizeof(b->err), "%s:%d: YAML: %s", name,
-				 (int)yp.problem_mark.line + 1, yp.problem ? yp.problem : "error");
-			log_error("%s", b->err);
-			err = -EINVAL;
-			break;
-		}
-		root = yaml_document_get_root_node(&doc);
-		if (!root) { /* end of stream */
-			yaml_document_delete(&doc);
-			break;
-		}
-		L.w.doc = &doc;
-		if (ywalk_is_null(root)) {
-			yaml_document_delete(&doc);
+		if (ywalk_is_null(root))
 			continue; /* empty document */
-		}
-		if (root->type != YAML_MAPPING_NODE) {
+		if (root->type != YAML_MAPPING_NODE)
 			err = sc_err(&L, root, "a scenario must be a mapping");
-		} else {
+		else
 			err = load_doc(&L, root, hash, version, &sc);
-		}
-		yaml_document_delete(&doc);
 		if (err)
 			break;
 		if (!sc)
 			continue;
-		tmp = realloc(b->sc, (b->nsc + 1) * sizeof(*tmp));
-		if (!tmp) {
+		if (vec_reserve((void **)&b->sc, &b->sc_cap, b->nsc, sizeof(*b->sc), 16)) {
 			cs_scenario_free(sc);
 			err = -ENOMEM;
 			break;
 		}
-		b->sc = tmp;
 		sc->idx = b->nsc;
 		sc->key_idx = bucket_key_owner(b, sc);
 		sc->m_cpu = cs_metric_get(CSM_SCENARIO_CPU, sc->name, NULL, NULL);
 		set_routing(b, sc);
 		b->sc[b->nsc++] = sc;
 	}
-	yaml_parser_delete(&yp);
+	ywalk_stream_close(&ys);
 	if (err) {
 		/* All or nothing per file: a half-loaded file would be misleading. */
 		while (b->nsc > before)

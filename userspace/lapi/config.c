@@ -60,7 +60,7 @@ void cs_lapi_config_defaults(struct cs_lapi_config *cfg)
 	cfg->max_body = LAPI_MAX_BODY;
 	cfg->max_connections = 1024;
 	cfg->max_per_ip = 256;
-	cfg->threads = 0; /* the server's default (server.c) */
+	cfg->threads = 4;
 	cfg->conn_timeout = 120;
 	cfg->tls_client_verification = CS_TLS_VERIFY_CLIENT_CERT_IF_GIVEN;
 	(void)strv_push(&cfg->agents_allowed_ou, &cfg->n_agents_allowed_ou, "agent-ou");

@@ -81,7 +81,7 @@ struct cs_lapi_config {
 	size_t max_body;
 	unsigned max_connections;
 	unsigned max_per_ip;
-	unsigned threads; /* MHD workers; 0: one per CPU, 2 to 4 (server.c) */
+	unsigned threads;
 	unsigned conn_timeout;
 	/* another API served by this server (crowdsec-central): its route table
 	 * (lapi_int.h) instead of the LAPI's, and its state for the handlers */

@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <netdb.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,19 +145,6 @@ out:
 	return d;
 }
 
-/*
- * api.server.threads unset: as many MHD workers as CPUs we may run on, 2 to 4.
- * Workers beyond the cores only preempt each other: 100 bouncers pulling on 2
- * cores had a p99 of 8-15 ms with 4 workers, 6-8 ms with 2 (bench_lapi.sh (b)).
- */
-static unsigned default_threads(void)
-{
-	cpu_set_t set;
-	int n = sched_getaffinity(0, sizeof(set), &set) ? 4 : CPU_COUNT(&set);
-
-	return n < 2 ? 2 : n > 4 ? 4 : (unsigned)n;
-}
-
 static int copy_config(struct cs_lapi_config *dst, const struct cs_lapi_config *src)
 {
 	int err = cs_lapi_config_copy(dst, src);
@@ -168,7 +154,7 @@ static int copy_config(struct cs_lapi_config *dst, const struct cs_lapi_config *
 	if (!dst->max_body)
 		dst->max_body = LAPI_MAX_BODY;
 	if (!dst->threads)
-		dst->threads = default_threads();
+		dst->threads = 4;
 	if (!dst->max_connections)
 		dst->max_connections = 1024;
 	if (!dst->max_per_ip)
