@@ -31,7 +31,8 @@
  * queues. A scenario whose expressions never see its queue (no condition,
  * overflow_filter, bayesian conditions or scope expression: most leaky and
  * trigger scenarios) queues compact events: time, Meta and the source's
- * Enriched fields, shared between consecutive equal events; about 0.5 KiB per
+ * Enriched fields, shared between consecutive equal events and between the
+ * scenarios of one event; about 0.5 KiB per
  * live ssh-bf instance one event short of overflowing.
  *
  * One thread pours into an engine; the parsers may run in other threads.
