@@ -1825,6 +1825,7 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 		struct expr_value g = expr_nil();
 		const struct strmap *gm;
 		const char *gs = "";
+		uint64_t h;
 		int rc;
 
 		cpu_done(&tm); /* the previous scenario's, whichever way it ended */
@@ -1871,8 +1872,16 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 		}
 		/* an index, not an address: every shard's copy hashes alike; the
 		 * bucket identity, not the scenario: same-key scenarios share a shard */
-		err = route_add(r, i, cs_hash2(&sc->key_idx, sizeof(sc->key_idx), gs, strlen(gs)),
-				gs);
+		h = cs_hash2(&sc->key_idx, sizeof(sc->key_idx), gs, strlen(gs));
+		/*
+		 * The shard (the high half, cs_route_shard) by the partition key alone
+		 * when there is one: the targets of an event that share it (ssh-bf,
+		 * ssh-slow-bf, user-enum... on one source address) go to one shard, so
+		 * at most one other core reads the event to pour it, not both.
+		 */
+		if (*gs)
+			h = (cs_hash_str(gs) & 0xffffffff00000000ull) | (h & 0xffffffffull);
+		err = route_add(r, i, h, gs);
 		expr_value_release(&g);
 	}
 	cpu_done(&tm);
