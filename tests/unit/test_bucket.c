@@ -560,6 +560,13 @@ static void test_distinct(void)
 	pour(b, "192.0.2.1", 1000, "user", "b");
 	pour(b, "192.0.2.1", 1000, "user", "c");
 	ASSERT_EQ(s.n, 2, "distinct set reset with the new instance");
+	/* no user reads "" (distinct is a plain path, read from the map): one value */
+	pour(b, "192.0.2.1", 2000, NULL, NULL);
+	pour(b, "192.0.2.1", 2000, "user", "");
+	pour(b, "192.0.2.1", 2000, "user", "a");
+	ASSERT_EQ(s.n, 2, "a missing user and \"\" are one value");
+	pour(b, "192.0.2.1", 2000, "user", "b");
+	ASSERT_EQ(s.n, 3, "third distinct value overflows");
 	cs_buckets_free(b);
 	sink_reset(&s);
 }

@@ -1738,48 +1738,57 @@ static void check_regexp_database(struct expr_runtime *rt)
 	expr_env_free(xenv);
 }
 
-struct data_thread_arg {
+struct thread_arg {
 	struct expr_prog *prog;
-	int ok;
+	const char *want;
+	int runs, ok;
 };
 
-static void *data_thread(void *p)
+static void *thread_main(void *p)
 {
-	struct data_thread_arg *a = p;
+	struct thread_arg *a = p;
 
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < a->runs; i++) {
 		struct expr_value out;
 		char *got;
 
 		if (expr_eval(a->prog, vars, NULL, &out, NULL))
 			continue;
 		got = typed(&out);
-		a->ok += got && !strcmp(got, "array:[sqlmap nikto zgrab]");
+		a->ok += got && !strcmp(got, a->want);
 		free(got);
 		expr_value_release(&out);
 	}
 	return NULL;
 }
 
+/* prog evaluated by 4 threads at once, runs times each: every result is want. */
+static void check_threads(struct expr_prog *prog, const char *want, int runs, const char *what)
+{
+	struct thread_arg args[4];
+	pthread_t th[4];
+
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct thread_arg){ prog, want, runs, 0 };
+		pthread_create(&th[i], NULL, thread_main, &args[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ASSERT_EQ(args[i].ok, runs, what);
+	}
+}
+
 /* Worker threads read the same data files at once, each from its own copy of a list. */
 static void check_data_threads(void)
 {
-	struct data_thread_arg args[4];
-	pthread_t th[4];
 	struct expr_prog *prog = NULL;
 
 	if (!ASSERT_OK(expr_compile(env, "'nikto' in File('ua.txt') && "
 				    "RegexpInFile('curl/7.1', 'ua.regex') ? File('ua.txt') : []",
 				    &prog, NULL), "compile File() in threads"))
 		return;
-	for (int i = 0; i < 4; i++) {
-		args[i] = (struct data_thread_arg){ prog, 0 };
-		pthread_create(&th[i], NULL, data_thread, &args[i]);
-	}
-	for (int i = 0; i < 4; i++) {
-		pthread_join(th[i], NULL);
-		ASSERT_EQ(args[i].ok, 500, "File() and RegexpInFile() in 4 threads at once");
-	}
+	check_threads(prog, "array:[sqlmap nikto zgrab]", 500,
+		      "File() and RegexpInFile() in 4 threads at once");
 	expr_prog_free(prog);
 }
 
@@ -2264,48 +2273,26 @@ static void test_matrix(void)
 	expr_env_free(menv);
 }
 
-struct thread_arg {
-	struct expr_prog *prog;
-	int ok;
-};
-
-static void *thread_main(void *p)
-{
-	struct thread_arg *a = p;
-
-	for (int i = 0; i < 2000; i++) {
-		struct expr_value out;
-		struct expr_error e;
-
-		if (expr_eval(a->prog, vars, NULL, &out, &e))
-			continue;
-		if (out.kind == EXPR_ARRAY && expr_array_len(&out) == 2)
-			a->ok++;
-		expr_value_release(&out);
-	}
-	return NULL;
-}
-
 /* Programs and shared values are evaluated concurrently (atomic refcounts). */
 static void test_threads(void)
 {
-	struct thread_arg args[4];
-	pthread_t th[4];
 	struct expr_prog *prog = NULL;
+	struct expr_value out;
 	struct expr_error e;
+	char *want = NULL;
 
 	if (!ASSERT_OK(expr_compile(env, "filter(map(queue.Queue, .Meta.user) + strs[0:1], "
 				    "{# matches '^(root|adm' + 'in)$' || # == s}) + "
 				    "[File('x'), s][2:]", &prog, &e), "compile"))
 		return;
-	for (int i = 0; i < 4; i++) {
-		args[i] = (struct thread_arg){ prog, 0 };
-		pthread_create(&th[i], NULL, thread_main, &args[i]);
+	if (ASSERT_OK(expr_eval(prog, vars, NULL, &out, &e), "one thread")) {
+		ASSERT_TRUE(out.kind == EXPR_ARRAY && expr_array_len(&out) == 2, "two items");
+		want = typed(&out);
+		expr_value_release(&out);
 	}
-	for (int i = 0; i < 4; i++) {
-		pthread_join(th[i], NULL);
-		ASSERT_EQ(args[i].ok, 2000, "thread results");
-	}
+	if (want)
+		check_threads(prog, want, 2000, "thread results");
+	free(want);
 	expr_prog_free(prog);
 }
 

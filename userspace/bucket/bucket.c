@@ -83,6 +83,21 @@ static int64_t time_ns(const struct cs_time *t)
 	return t->sec * NS + t->nsec;
 }
 
+/* The map of evt a routing or pouring shortcut reads (NULL: none). */
+static const struct strmap *evt_map(const struct cs_event *evt, enum cs_evt_map m)
+{
+	switch (m) {
+	case MAP_META:
+		return evt->meta;
+	case MAP_PARSED:
+		return evt->parsed;
+	case MAP_ENRICHED:
+		return evt->enriched;
+	default:
+		return NULL;
+	}
+}
+
 /* 1 if added, 0 if already there, -ENOSPC at the cap, -ENOMEM. */
 static int distinct_add(struct cs_bucket *bk, const char *v, size_t cap)
 {
@@ -1585,6 +1600,7 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 		     const struct cs_time *t, unsigned int depth)
 {
 	struct cs_scenario *sc = bk->sc;
+	const struct strmap *dm;
 	int64_t tn = time_ns(t);
 	int err, rc;
 
@@ -1601,7 +1617,16 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 		count_pour(sc, evt);
 		return overflow(b, bk, depth);
 	}
-	if (sc->distinct) {
+	if (sc->distinct_map != MAP_NONE && (dm = evt_map(evt, sc->distinct_map))) {
+		/* a plain evt.Meta.x: the map's value ("" when absent), as evaluated */
+		const char *v = strmap_getk(dm, sc->distinct_key, NULL);
+
+		rc = distinct_add(bk, v ? v : "", b->o.max_distinct);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc <= 0)
+			return 0; /* seen already (or the set is full): not poured */
+	} else if (sc->distinct) {
 		struct expr_value v = expr_nil();
 
 		/* evaluation error: the event goes through; non-string counts as "" */
@@ -1737,20 +1762,6 @@ static void cpu_done(struct cpu_timing *t)
 	if (t->m)
 		cs_metric_add(t->m, (int64_t)((mono_ns() - t->t0) * CPU_SAMPLE));
 	t->m = NULL;
-}
-
-static const struct strmap *evt_map(const struct cs_event *evt, enum cs_evt_map m)
-{
-	switch (m) {
-	case MAP_META:
-		return evt->meta;
-	case MAP_PARSED:
-		return evt->parsed;
-	case MAP_ENRICHED:
-		return evt->enriched;
-	default:
-		return NULL;
-	}
 }
 
 /* A guard key's value as read for one event, while its map has that version. */

@@ -66,6 +66,9 @@ struct cs_scenario {
 	/* a groupby that is a plain evt.<map>.<key> (expr_prog_path): read, not evaluated */
 	enum cs_evt_map groupby_map;
 	const struct strmap_key *groupby_key;
+	/* the same for distinct (evt.Meta.target_user) */
+	enum cs_evt_map distinct_map;
+	const struct strmap_key *distinct_key;
 	struct expr_prog *filter, *groupby, *distinct, *overflow_filter, *cancel_on, *condition,
 		*scope_expr;
 	int capacity, cache_size;

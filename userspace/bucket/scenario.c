@@ -154,6 +154,10 @@ static void set_routing(struct cs_buckets *b, struct cs_scenario *sc)
 	if (expr_prog_path(sc->groupby, &var, &field, &key) && key &&
 	    (sc->groupby_key = strmap_key_intern(key)))
 		sc->groupby_map = evt_map_named(var, field);
+	sc->distinct_map = MAP_NONE;
+	if (expr_prog_path(sc->distinct, &var, &field, &key) && key &&
+	    (sc->distinct_key = strmap_key_intern(key)))
+		sc->distinct_map = evt_map_named(var, field);
 }
 
 static int compile(struct sloader *L, yaml_node_t *v, const char *key, struct expr_prog **out,
