@@ -692,19 +692,28 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 		} else {
 			machine_row[i] = 0;
 			owner_validated = false;
-			if (owner && (s = stmt(db, ST_MACHINE_ROWID))) {
+			if (owner && !(s = stmt(db, ST_MACHINE_ROWID))) {
+				err = -EIO;
+			} else if (owner) {
+				int rc;
+
 				bind_text(s, 1, owner);
-				if (db_step(s) == DB_ROW) {
+				rc = db_step(s);
+				if (rc == DB_ROW) {
 					machine_row[i] = col_int(s, 0);
 					owner_validated = col_int(s, 1) != 0;
 				}
 				db_reset(s);
+				/* a failed lookup is the database's error, not a gone owner (401) */
+				if (rc != DB_ROW && rc != DB_DONE)
+					err = sql_err(db, rc);
 			}
 			last_owner = owner;
 		}
 		/* the push's authentication, at the moment it is stored (the LAPI skips
 		 * the machine's row per request: this lookup was made anyway) */
-		if (alerts[i]->owner_must_be_validated && (!machine_row[i] || !owner_validated))
+		if (!err && alerts[i]->owner_must_be_validated &&
+		    (!machine_row[i] || !owner_validated))
 			err = -EACCES;
 	}
 	if (!err && db->be->last_insert_id) {
