@@ -90,6 +90,24 @@ bool auth_bouncer(struct req *r)
 	return true;
 }
 
+/* a machine whose row checked out: counted, and its address a known source */
+static void machine_accepted(struct req *r)
+{
+	cs_metrics_inc(r->l->metrics, M_MACHINE_REQUESTS, r->machine, r->url, r->method);
+	lapi_conn_authenticated(r);
+}
+
+/* a push whose body fits the anonymous cap: its row is read where it is stored */
+static bool push_row_deferrable(struct req *r)
+{
+	const char *cl;
+
+	if (!r->route || r->route->auth != AUTH_JWT_PUSH)
+		return false;
+	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+	return cl && strtoull(cl, NULL, 10) <= LAPI_MAX_BODY_ANON;
+}
+
 static const char *cookie_jwt(struct req *r)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "jwt");
@@ -127,13 +145,31 @@ bool auth_machine(struct req *r, int64_t leeway)
 			lapi_conn_jwt_put(r, tok, r->machine, exp);
 	}
 	/* A token outlives nothing: a machine deleted or invalidated since its login
-	 * loses access at once, refresh included (one lookup on the unique index);
-	 * a push's alerts are refused by the insert that stores them instead. */
-	if ((!r->route || r->route->auth != AUTH_JWT_PUSH) && !auth_machine_row(r))
+	 * loses access at once, refresh included (one lookup on the unique index).
+	 * A small push's alerts are refused by the insert that stores them instead;
+	 * a large or unsized one is never read for a gone machine. */
+	if (push_row_deferrable(r)) {
+		r->row_deferred = true;
+		return true;
+	}
+	if (!auth_machine_row(r))
 		return false;
-	cs_metrics_inc(r->l->metrics, M_MACHINE_REQUESTS, r->machine, r->url, r->method);
-	lapi_conn_authenticated(r);
+	machine_accepted(r);
 	return true;
+}
+
+void auth_push_settle(struct req *r)
+{
+	if (!r->row_deferred)
+		return;
+	r->row_deferred = false;
+	/* 2xx: the insert accepted the owner, or auth_machine_row passed; 401: gone;
+	 * 5xx: the row is unknown, the machine not counted */
+	if (r->status == 401 || r->status >= 500)
+		return;
+	if (r->status >= 300 && !auth_machine_row(r)) /* a gone machine: 401, not 400 */
+		return;
+	machine_accepted(r);
 }
 
 bool auth_machine_row(struct req *r)

@@ -158,7 +158,7 @@ static void push_store(struct req *r, struct cs_alert **v, size_t n, int64_t now
 		r->pending = NULL;
 		r->pending_free = NULL;
 		r->resume = NULL;
-	} else if (!auth_machine_row(r)) { /* no insert looked the owner up: answered 401 */
+	} else if (r->row_deferred && !auth_machine_row(r)) { /* no insert looked it up: 401 */
 		lapi_store_end(r->l, &p->st, -EACCES, msg, sizeof(msg));
 		push_free(p);
 		return;

@@ -216,6 +216,7 @@ struct req {
 	const struct route *route; /* NULL: unknown path or method */
 	bool path_known;
 	bool authed;	   /* machine token already checked (before the body) */
+	bool row_deferred; /* AUTH_JWT_PUSH: the machine's row is checked by its answer */
 	const char *ua;	   /* the User-Agent h_login takes instead of the header's (dashboard.c) */
 	size_t body_cap;
 	struct qarg args[LAPI_MAX_QUERY_ARGS];
@@ -375,6 +376,9 @@ bool auth_machine(struct req *r, int64_t leeway);
 /* r->machine (its token checked) is still there and validated: an AUTH_JWT_PUSH
  * request whose alerts reached no insert, or whose insert refused the owner. */
 bool auth_machine_row(struct req *r);
+/* Before answering a push whose row the headers left to the insert: a 4xx for a
+ * gone machine becomes its 401; the machine is counted once its row checked out. */
+void auth_push_settle(struct req *r);
 bool ip_trusted(struct req *r);
 /* Replaces r->ip by the X-Forwarded-For client when the peer is a trusted proxy. */
 void forwarded_ip(struct req *r);

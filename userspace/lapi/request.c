@@ -322,6 +322,7 @@ enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const ch
 	}
 	if (r->resume) { /* the handler suspended the connection, and it was resumed */
 		r->resume(r);
+		auth_push_settle(r);
 		cs_metrics_observe(l->metrics, url, method, (double)(gotime_now() - r->t0) / 1e9);
 		return send_reply(r);
 	}
@@ -367,6 +368,7 @@ enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const ch
 	lapi_dispatch(r);
 	if (r->resume)
 		return MHD_YES; /* suspended: answered when resumed */
+	auth_push_settle(r);
 	cs_metrics_observe(l->metrics, url, method, (double)(gotime_now() - r->t0) / 1e9);
 	return send_reply(r);
 }
