@@ -27,7 +27,6 @@
 #include "parser/grok_builtin.h"
 #include "parser/parser_limits.h"
 
-/* Prefix of the PCRE2 group names we generate; nothing in the hub uses it. */
 #define GROK_MAX_LITERALS 4
 /* Shorter literals reject too few subjects to pay for their search. */
 #define GROK_MIN_LITERAL 3
@@ -39,6 +38,7 @@ struct grok_literal {
 	size_t anchor; /* the byte searched for first: the one least likely in text */
 };
 
+/* Prefix of the PCRE2 group names we generate; nothing in the hub uses it. */
 #define GROUP_PREFIX "_grok"
 
 static unsigned int g_match_limit = CS_GROK_MATCH_LIMIT;
