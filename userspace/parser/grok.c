@@ -522,7 +522,8 @@ static void find_literals(struct grok *g)
 			if (!n)
 				goto none;
 			if (isalnum((unsigned char)n)) {
-				/* a class or an assertion; anything else (\x41, \Q, \1) is not read */
+				/* a class or an assertion; anything else (\x41, \Q, \1)
+				 * is not read */
 				if (!strchr("dDwWsSbBhHvVAzZGKtnrfea", n))
 					goto none;
 				p += 2;
@@ -548,8 +549,9 @@ static void find_literals(struct grok *g)
 			if (p[1] == '?') {
 				char k = p[2];
 				bool group = k == ':' || k == '=' || k == '!' || k == '>' ||
-					     (k == '<' && (p[3] == '=' || p[3] == '!' || p[3] == '_' ||
-							   isalpha((unsigned char)p[3]))) ||
+					     (k == '<' &&
+					      (p[3] == '=' || p[3] == '!' || p[3] == '_' ||
+					       isalpha((unsigned char)p[3]))) ||
 					     (k == 'P' && p[3] == '<');
 
 				if (!group)
