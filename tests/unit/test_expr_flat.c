@@ -56,12 +56,14 @@ static char *outcome(const char *src, bool *flat)
 static char *same(const char *src, bool want_flat)
 {
 	char tree_src[1024], *flat_r, *tree_r;
-	bool flat = false;
+	bool flat = false, tree_flat = false;
 
 	snprintf(tree_src, sizeof(tree_src), "let r = (%s); r", src);
 	flat_r = outcome(src, &flat);
-	tree_r = outcome(tree_src, NULL);
+	tree_r = outcome(tree_src, &tree_flat);
 	ASSERT_TRUE(flat == want_flat, src);
+	/* else the comparison below would be flat against flat */
+	ASSERT_TRUE(!tree_flat, tree_src);
 	if (!ASSERT_STREQ(flat_r ? flat_r : "(null)", tree_r ? tree_r : "(null)", src))
 		fprintf(stderr, "  flat: %s\n  tree: %s\n", flat_r, tree_r);
 	free(tree_r);

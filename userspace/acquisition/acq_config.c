@@ -293,8 +293,8 @@ int acq_source_cfg_copy(struct acq_source_cfg *dst, const struct acq_source_cfg 
 	dst->nlabels = dst->labels_cap = 0;
 	err = rec_copy(&source_schema, dst, src);
 	for (size_t i = 0; !err && i < src->nlabels; i++)
-		err = acq_labels_add(&dst->labels, &dst->nlabels, &dst->labels_cap, src->labels[i].key,
-				     src->labels[i].value);
+		err = acq_labels_add(&dst->labels, &dst->nlabels, &dst->labels_cap,
+				     src->labels[i].key, src->labels[i].value);
 	if (err)
 		acq_source_cfg_fini(dst);
 	return err;
@@ -353,7 +353,8 @@ int acq_config_load_buf(struct acq_config *cfg, const char *name, const char *bu
 		if (ywalk_is_null(root))
 			continue;
 		if (root->type != YAML_MAPPING_NODE) {
-			rc = ywalk_fail(&p, root, "expected a mapping (one datasource per document)");
+			rc = ywalk_fail(&p, root,
+					"expected a mapping (one datasource per document)");
 			break;
 		}
 		sc.poll_without_inotify = -1;

@@ -404,7 +404,7 @@ int cs_simulation_load(const char *path, char ***names, bool *global, char *err,
 	rc = ywalk_stream_open(&ys, text, len);
 	if (rc) {
 		free(text);
-		return rc;
+		return fail(err, errlen, rc, "%s: %s", path, strerror(-rc));
 	}
 	rc = ywalk_next(&w, &ys, &root);
 	if (!rc && root && root->type != YAML_MAPPING_NODE && !ywalk_is_null(root))

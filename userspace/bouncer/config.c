@@ -341,8 +341,11 @@ int bouncer_config_load(const char *path, struct bouncer_config *cfg, char *err,
 		goto out_noparser;
 	}
 	rc = ywalk_stream_open(&ys, text, len);
-	if (rc)
+	if (rc) {
+		if (err)
+			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		goto out_noparser;
+	}
 	rc = ywalk_next(&c, &ys, &root);
 	if (rc)
 		goto out;

@@ -550,7 +550,8 @@ int stream_parser_feed(struct stream_parser *sp, const char *data, size_t len)
 				if (emit(sp, data + i, n))
 					return sp->err;
 			} else {
-				if (vec_reserve((void **)&sp->obj, &sp->objcap, sp->objlen + n, 1, 1024))
+				if (vec_reserve((void **)&sp->obj, &sp->objcap, sp->objlen + n, 1,
+						1024))
 					return sp->err = -ENOMEM;
 				memcpy(sp->obj + sp->objlen, data + i, n);
 				sp->objlen += n;

@@ -796,7 +796,8 @@ static bool json_plain(const char *s, size_t len)
 		memcpy(&w, s + i, 8);
 		q = w ^ (ones * '"');
 		b = w ^ (ones * '\\');
-		/* a byte >= 0x80, < 0x20, == '"' or == '\\' (the zero-byte tests, exact for ASCII) */
+		/* a byte >= 0x80, < 0x20, == '"' or == '\\' (the zero-byte tests, exact for
+		 * ASCII) */
 		if ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high)
 			return false;
 	}

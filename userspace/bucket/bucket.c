@@ -904,7 +904,8 @@ static int source_from_log(struct cs_buckets *b, struct cs_scenario *sc, const s
 		if ((v = view_enriched(ev, "Longitude")))
 			want.lon = strtof(v, NULL);
 		if ((v = view_meta(ev, "SourceRange")) && *v && normalise_cidr(v, net, sizeof(net))) {
-			log_warn("%s: declared range %s of %s can't be parsed", sc->name, v, want.ip);
+			log_warn("%s: declared range %s of %s can't be parsed", sc->name, v,
+				 want.ip);
 			return -EINVAL;
 		}
 		want.range = net;

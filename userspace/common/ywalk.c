@@ -99,8 +99,8 @@ int ywalk_map_check(struct ywalk *w, const yaml_node_t *map, const char *what, b
 		/* quadratic, but a configuration mapping has a handful of keys */
 		for (q = map->data.mapping.pairs.start; unique && q < p; q++)
 			if (!strcmp(ywalk_scalar(ywalk_node(w, q->key)), key))
-				return ywalk_fail(w, k, "%s%skey '%s' is already defined", what, sep,
-						  key);
+				return ywalk_fail(w, k, "%s%skey '%s' is already defined", what,
+						  sep, key);
 	}
 	return 0;
 }

@@ -485,7 +485,8 @@ int db_open_unmigrated(const char *path, struct cs_db **out)
 	return err;
 }
 
-/* The wal-index header's iChange (its third 32-bit word): every commit, by any process, adds one. */
+/* The wal-index header's iChange (its third 32-bit word): every commit, by any process,
+ * adds one. */
 int cs_db_change_mark(struct cs_db *db, uint32_t *mark)
 {
 	volatile const uint32_t *hdr = __atomic_load_n(&db->wal_index, __ATOMIC_ACQUIRE);

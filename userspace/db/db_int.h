@@ -211,7 +211,8 @@ struct cs_db {
 	struct lite_checkpointer *ckpt; /* lite.c */
 	int wal_sync_frames; /* lite.c: 0 = its default; cs_db_sqlite_wal_bound() */
 	bool cache_small;      /* lite.c: the main connection's page cache is the small one */
-	int64_t bulk_until;    /* alerts.c: the cache stays large until then (a bulk write's time + 2 s) */
+	/* alerts.c: the cache stays large until then (a bulk write's time + 2 s) */
+	int64_t bulk_until;
 	/* SQLite: a read-only connection beside conns[0], opened on first use (txn_begin_read_committed) */
 	struct db_conn side;
 	bool side_failed; /* it could not be opened: said once, not tried again (under side.lock) */

@@ -204,7 +204,8 @@ static bool emit_b(struct fbuild *b, const struct node *n)
 	case N_CONST:
 		return n->val.kind == EXPR_BOOL && emit(b, n->val.b ? F_TRUE : F_FALSE, 0, n);
 	case N_FOLD:
-		return (n->op == OP_AND || n->op == OP_OR) && emit_chain(b, n->op, n->list, n->nlist);
+		return (n->op == OP_AND || n->op == OP_OR) &&
+		       emit_chain(b, n->op, n->list, n->nlist);
 	case N_UNARY:
 		return n->op == OP_NOT && emit_b(b, n->a) && emit(b, F_NOT, 0, n);
 	case N_CALL:

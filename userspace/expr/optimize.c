@@ -498,7 +498,8 @@ static const struct node *empty_on_empty(const struct node *n)
 	while (n->type == N_CALL && n->nlist == 1 && (n->fn->flags & EXPR_FN_PURE)) {
 		size_t i = 0;
 
-		while (i < sizeof(keep_empty) / sizeof(keep_empty[0]) && strcmp(n->fn->name, keep_empty[i]))
+		while (i < sizeof(keep_empty) / sizeof(keep_empty[0]) &&
+		       strcmp(n->fn->name, keep_empty[i]))
 			i++;
 		if (i == sizeof(keep_empty) / sizeof(keep_empty[0]))
 			return NULL;

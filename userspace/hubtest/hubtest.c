@@ -213,6 +213,7 @@ static int config_load(const char *path, struct ht_config *c, char *why, size_t 
 	}
 	c->labels = strmap_new();
 	if (!c->labels || ywalk_stream_open(&ys, text, len)) {
+		snprintf(why, whylen, "%s: %s", path, strerror(ENOMEM));
 		strmap_free(c->labels);
 		free(text);
 		return -ENOMEM;

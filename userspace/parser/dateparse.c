@@ -559,7 +559,8 @@ int cs_dateparse(const char *value, const char *format, const struct cs_time *no
 		format = "";
 	day = now->sec >= 0 ? now->sec / 86400 : (now->sec - 86399) / 86400;
 	memo = strlen(value) < sizeof(m->value) && strlen(format) < sizeof(m->format);
-	if (memo && m->set && m->day == day && !strcmp(m->value, value) && !strcmp(m->format, format)) {
+	if (memo && m->set && m->day == day && !strcmp(m->value, value) &&
+	    !strcmp(m->format, format)) {
 		*out = m->out;
 		return 0;
 	}

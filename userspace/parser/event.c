@@ -696,8 +696,8 @@ int cs_event_path_read(const struct cs_event *evt, uintptr_t path, const char **
 		return evt_path_get((void *)evt, path, s, len, &version);
 	v = *(char *const *)((const char *)evt + path_fields[i].off);
 	*s = v ? v : "";
-	*len = !v ? 0 : path_fields[i].off == offsetof(struct cs_event, line.raw) ? evt->line.raw_len :
-									     strlen(v);
+	*len = !v ? 0 : path_fields[i].off == offsetof(struct cs_event, line.raw) ?
+	       evt->line.raw_len : strlen(v);
 	return 0;
 }
 

@@ -27,7 +27,6 @@
 #include "parser/grok_builtin.h"
 #include "parser/parser_limits.h"
 
-/* Prefix of the PCRE2 group names we generate; nothing in the hub uses it. */
 #define GROK_MAX_LITERALS 4
 /* Shorter literals reject too few subjects to pay for their search. */
 #define GROK_MIN_LITERAL 3
@@ -39,6 +38,7 @@ struct grok_literal {
 	size_t anchor; /* the byte searched for first: the one least likely in text */
 };
 
+/* Prefix of the PCRE2 group names we generate; nothing in the hub uses it. */
 #define GROUP_PREFIX "_grok"
 
 static unsigned int g_match_limit = CS_GROK_MATCH_LIMIT;
@@ -522,7 +522,8 @@ static void find_literals(struct grok *g)
 			if (!n)
 				goto none;
 			if (isalnum((unsigned char)n)) {
-				/* a class or an assertion; anything else (\x41, \Q, \1) is not read */
+				/* a class or an assertion; anything else (\x41, \Q, \1)
+				 * is not read */
 				if (!strchr("dDwWsSbBhHvVAzZGKtnrfea", n))
 					goto none;
 				p += 2;
@@ -548,8 +549,9 @@ static void find_literals(struct grok *g)
 			if (p[1] == '?') {
 				char k = p[2];
 				bool group = k == ':' || k == '=' || k == '!' || k == '>' ||
-					     (k == '<' && (p[3] == '=' || p[3] == '!' || p[3] == '_' ||
-							   isalpha((unsigned char)p[3]))) ||
+					     (k == '<' &&
+					      (p[3] == '=' || p[3] == '!' || p[3] == '_' ||
+					       isalpha((unsigned char)p[3]))) ||
 					     (k == 'P' && p[3] == '<');
 
 				if (!group)
