@@ -6,10 +6,12 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -112,15 +114,18 @@ static void write_log(const char *path, int attempts, const char *ip)
 }
 
 /*
- * One replay of 12 failed logins with this hub index (NULL: none); the sink's
- * first alert, and the agent's counters in *st when st is not NULL.
+ * One replay of 12 failed logins with this hub index (NULL: none) on `workers`
+ * threads (0: none), `budget` lines a round, each round followed by `ticks`
+ * ticks as live mode's clock would; the sink's first alert, and the agent's
+ * counters in *st when st is not NULL.
  */
-static struct sink replay_with(const char *hub_index, struct cs_agent_stats *st)
+static struct sink replay_ticking(const char *hub_index, struct cs_agent_stats *st,
+				  unsigned int workers, int budget, int ticks)
 {
 	char log[PATH_MAX * 2], dsn[PATH_MAX * 2 + 8], err[512] = "";
 	struct sink s = { 0 };
 	struct cs_agent_opts o = { .config_dir = root, .type = "syslog", .on_alert = on_alert,
-				   .arg = &s, .hub_index_path = hub_index };
+				   .arg = &s, .hub_index_path = hub_index, .workers = workers };
 	struct cs_agent *a = NULL;
 	int guard = 0;
 
@@ -132,13 +137,94 @@ static struct sink replay_with(const char *hub_index, struct cs_agent_stats *st)
 		fprintf(stderr, "     %s\n", err);
 		return s;
 	}
-	while (!cs_agent_done(a) && guard++ < 1000)
-		cs_agent_process(a, 100);
+	while (!cs_agent_done(a) && guard++ < 1000) {
+		cs_agent_process(a, budget);
+		for (int i = 0; i < ticks; i++)
+			cs_agent_tick(a);
+	}
 	cs_agent_finish(a);
 	if (st)
 		cs_agent_get_stats(a, st);
 	cs_agent_free(a);
 	return s;
+}
+
+static struct sink replay_with(const char *hub_index, struct cs_agent_stats *st)
+{
+	return replay_ticking(hub_index, st, 0, 100, 0);
+}
+
+struct ticking_run {
+	pthread_mutex_t mu;
+	pthread_cond_t done_cv;
+	bool done;
+	unsigned int workers;
+	struct sink s;
+};
+
+static void *ticking_main(void *arg)
+{
+	struct ticking_run *r = arg;
+	struct sink s = replay_ticking(NULL, NULL, r->workers, 5, 2);
+
+	pthread_mutex_lock(&r->mu);
+	r->s = s;
+	r->done = true;
+	pthread_cond_signal(&r->done_cv);
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
+}
+
+/*
+ * Ticks queued behind batches no worker took yet (live mode's clock runs while
+ * the reader is ahead) never keep those batches from being taken: the replay
+ * ends, with the alert of a replay without ticks. A watchdog turns a hang into a
+ * failure: the stuck agent cannot be freed, so the program stops there.
+ */
+static void test_ticks_behind_backlog(void)
+{
+	static const unsigned int workers[] = { 1, 2, 4 };
+	struct sink plain = replay_with(NULL, NULL);
+
+	for (size_t i = 0; i < sizeof(workers) / sizeof(workers[0]); i++) {
+		struct ticking_run *r = calloc(1, sizeof(*r));
+		struct timespec until;
+		pthread_condattr_t ca;
+		pthread_t th;
+		int rc = 0;
+
+		if (!ASSERT_TRUE(r != NULL, "run allocated"))
+			return;
+		pthread_mutex_init(&r->mu, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&r->done_cv, &ca);
+		pthread_condattr_destroy(&ca);
+		r->workers = workers[i];
+		if (!ASSERT_OK(pthread_create(&th, NULL, ticking_main, r), "replay thread"))
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += 120;
+		pthread_mutex_lock(&r->mu);
+		while (!r->done && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&r->done_cv, &r->mu, &until);
+		pthread_mutex_unlock(&r->mu);
+		if (!r->done) {
+			ASSERT_TRUE(r->done, "replay with 2 ticks every 5 lines ends (hung 120 s)");
+			fprintf(stderr, "     with %u worker(s)\n", workers[i]);
+			TEST_SUMMARY();
+			_exit(1);
+		}
+		pthread_join(th, NULL);
+		ASSERT_TRUE(plain.alerts >= 1, "brute force detected without ticks");
+		ASSERT_EQ(r->s.alerts, plain.alerts, "as many alerts with ticks");
+		ASSERT_STREQ(r->s.first_source, plain.first_source, "same alert source with ticks");
+		ASSERT_STREQ(r->s.first_scenario, plain.first_scenario, "same scenario with ticks");
+		ASSERT_EQ(r->s.first_count, plain.first_count, "same events count with ticks");
+		pthread_cond_destroy(&r->done_cv);
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+	}
 }
 
 /*
@@ -279,6 +365,7 @@ int main(void)
 	}
 	setup();
 	test_replay();
+	test_ticks_behind_backlog();
 	test_scenario_version();
 	test_bad_scenario();
 	test_simulation_file();

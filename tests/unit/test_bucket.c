@@ -177,6 +177,46 @@ static void test_leaky_burst(void)
 	sink_reset(&s);
 }
 
+/*
+ * An event keeps up to 256 Meta keys: an alert listing events with more than
+ * the 64 its stack array holds copies them all, without overrunning it.
+ */
+static void test_alert_event_many_meta(void)
+{
+	struct sink s;
+	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 0);
+	char k[16], v[16];
+	int err = 0;
+
+	if (!b)
+		return;
+	for (int i = 0; i < 6 && !err; i++) {
+		struct cs_event *e = NULL;
+
+		err = cs_event_new(&e);
+		err = err ?: cs_event_set_str(&e->marshaled_time, "2026-01-01T00:00:00Z");
+		err = err ?: strmap_set(e->meta, "source_ip", "192.0.2.3");
+		err = err ?: strmap_set(e->meta, "log_type", "test");
+		for (int j = 0; j < 100 && !err; j++) {
+			snprintf(k, sizeof(k), "k%03d", j);
+			snprintf(v, sizeof(v), "v%d-%d", i, j);
+			err = strmap_set(e->meta, k, v);
+		}
+		err = err ?: cs_buckets_pour(b, e);
+		cs_event_free(e);
+	}
+	ASSERT_OK(err, "6 events with 102 Meta keys poured");
+	ASSERT_EQ(s.n, 1, "the 6th overflows");
+	ASSERT_TRUE(check(&s, 0, "len(o.Overflow.Alert.Events) == 6 && "
+				 "all(o.Overflow.Alert.Events, {len(.Meta) == 102})"),
+		    "every event lists its 102 Meta keys");
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Events[5].GetMeta('k099') == 'v5-99' && "
+				 "o.Overflow.Alert.Events[0].GetMeta('k000') == 'v0-0'"),
+		    "the last key of the last event kept");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 #define GUARD_SC(n, f) "---\ntype: trigger\nname: t/" n "\ndescription: d\nfilter: \"" f "\"\n" \
 			  "groupby: evt.Meta.source_ip\n"
 
@@ -1493,6 +1533,7 @@ int main(void)
 	tzset();
 	log_set_level(LOG_LVL_ERROR);
 	test_leaky_burst();
+	test_alert_event_many_meta();
 	test_route_guard();
 	test_route_reads();
 	test_leak_arithmetic();

@@ -165,7 +165,7 @@ struct cs_pipeline {
 	struct pl_batch *head, *tail; /* submitted, not merged yet */
 	struct pl_batch *cur;	      /* being filled by the reading thread */
 	size_t inflight;	      /* submitted, not merged: at most text_cap */
-	size_t nclaimed;	      /* of which claimed by a worker: at most routed_cap */
+	size_t nclaimed;	      /* of which events claimed by a worker: at most routed_cap */
 	size_t text_cap, routed_cap;
 	uint64_t gen; /* bumped each time the head is merged */
 	bool stop;
@@ -649,7 +649,7 @@ static void *worker_main(void *arg)
 			if (!pl->head)
 				pl->tail = NULL;
 			pl->inflight--;
-			pl->nclaimed--;
+			pl->nclaimed -= b->kind != PL_TICK;
 			pl->gen++;
 			pthread_cond_broadcast(&pl->work);
 			if (pl->inflight <= pl->text_cap / 2)
@@ -676,7 +676,11 @@ static void *worker_main(void *arg)
 			pthread_mutex_lock(&pl->mu);
 			continue;
 		}
-		/* claimed batches are a prefix of the list */
+		/*
+		 * the oldest batch nobody claimed: ticks are claimed when queued, at the
+		 * tail, and not counted in nclaimed, or ticks queued behind an unclaimed
+		 * batch would fill routed_cap and nobody would ever claim it
+		 */
 		for (b = pl->nclaimed < pl->routed_cap ? pl->head : NULL; b && b->claimed;
 		     b = b->next)
 			;
@@ -756,7 +760,6 @@ static void submit(struct cs_pipeline *pl, struct pl_batch *b)
 		pl->head = b;
 	pl->tail = b;
 	pl->inflight++;
-	pl->nclaimed += b->claimed; /* a tick */
 	pthread_cond_broadcast(&pl->work);
 	pthread_mutex_unlock(&pl->mu);
 }

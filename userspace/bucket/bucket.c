@@ -949,27 +949,28 @@ static int add_alert_event(struct cs_ralert *ra, const struct qview *ev)
 {
 	const char *stack_kv[2 * 64], **kv = stack_kv, *k, *v;
 	char ts[CS_TIME_STRLEN] = "";
-	size_t n = 0, nmeta;
+	const char *at = ev->qm ? ev->ts : ts;
+	size_t n = 0, nmeta = ev->qm ? ev->qm->nmeta : strmap_count(ev->evt->meta);
 	int err;
 
-	if (ev->qm) {
-		for (size_t i = 0; i < 2u * ev->qm->nmeta; i++)
-			stack_kv[n++] = qm_str(ev->qm, i, ev->ts);
-		return cs_ralert_add_event(ra, ev->ts, stack_kv, n / 2);
-	}
-	/* the log time when parsed, else the acquisition time (EventsFromQueue) */
-	if (ev->evt->marshaled_time && ev->evt->marshaled_time[0])
-		snprintf(ts, sizeof(ts), "%s", ev->evt->marshaled_time);
-	else if (!cs_time_is_zero(&ev->evt->time))
-		cs_time_format(&ev->evt->time, ts, sizeof(ts));
-	nmeta = strmap_count(ev->evt->meta);
+	/* an event keeps up to 256 Meta keys (qmeta_new): the stack only fits the usual few */
 	if (nmeta > 64 && !(kv = malloc(2 * nmeta * sizeof(*kv))))
 		return -ENOMEM;
-	for (size_t i = 0; strmap_at(ev->evt->meta, i, &k, &v, NULL); i++) {
-		kv[n++] = k;
-		kv[n++] = v;
+	if (ev->qm) {
+		for (size_t i = 0; i < 2 * nmeta; i++)
+			kv[n++] = qm_str(ev->qm, i, ev->ts);
+	} else {
+		/* the log time when parsed, else the acquisition time (EventsFromQueue) */
+		if (ev->evt->marshaled_time && ev->evt->marshaled_time[0])
+			snprintf(ts, sizeof(ts), "%s", ev->evt->marshaled_time);
+		else if (!cs_time_is_zero(&ev->evt->time))
+			cs_time_format(&ev->evt->time, ts, sizeof(ts));
+		for (size_t i = 0; n < 2 * nmeta && strmap_at(ev->evt->meta, i, &k, &v, NULL); i++) {
+			kv[n++] = k;
+			kv[n++] = v;
+		}
 	}
-	err = cs_ralert_add_event(ra, ts, kv, n / 2);
+	err = cs_ralert_add_event(ra, at, kv, n / 2);
 	if (kv != stack_kv)
 		free(kv);
 	return err;
