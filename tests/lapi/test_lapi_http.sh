@@ -304,8 +304,19 @@ check_eq "40 parallel stream pulls all 200" "$(grep -c '^200$' "$T/par1")" 40
 check_eq "30 parallel alert pushes all 201" "$(grep -c '^201$' "$T/par2")" 30
 check_eq "30 alerts stored" "$(lapi_sql "SELECT COUNT(*) FROM alerts WHERE source_value='198.18.80.1'")" 30
 
+# a deleted machine's small pushes (row read where they are stored) are not counted
+check "cscli machines add gone1" $CSCLI machines add gone1 -p gonepassword1 -f /dev/null
+req POST /v1/watchers/login -d '{"machine_id":"gone1","password":"gonepassword1"}'
+GONE_TOKEN=$(printf %s "$BODY" | jq_ 'd["token"]')
+check "cscli machines delete gone1" $CSCLI machines delete gone1
+req POST /v1/alerts -H "Authorization: Bearer $GONE_TOKEN" -d "$(alert_json Ip 198.18.80.2)"
+check_eq "deleted machine's push: 401" "$CODE" 401
+req POST /v1/alerts -H "Authorization: Bearer $GONE_TOKEN" -d '[{"scenario'
+check_eq "deleted machine's malformed push: 401" "$CODE" 401
+
 # ---- metrics ------------------------------------------------------------------------------------
 M=$(curl -s "http://127.0.0.1:$PPORT/metrics")
+check "a deleted machine's pushes not counted" bash -c '! grep -q "machine=\"gone1\"" <<<"$1"' _ "$M"
 check "route counter" grep -q 'cs_lapi_route_requests_total{method="GET",route="/v1/decisions/stream"}' <<<"$M"
 check "bouncer counter" grep -q 'cs_lapi_bouncer_requests_total{bouncer="b1",method="GET",route="/v1/decisions/stream"}' <<<"$M"
 check "machine counter" grep -q 'cs_lapi_machine_requests_total{machine="m1",method="POST",route="/v1/alerts"}' <<<"$M"
