@@ -83,21 +83,6 @@ static int64_t time_ns(const struct cs_time *t)
 	return t->sec * NS + t->nsec;
 }
 
-/* The map of evt a routing or pouring shortcut reads (NULL: none). */
-static const struct strmap *evt_map(const struct cs_event *evt, enum cs_evt_map m)
-{
-	switch (m) {
-	case MAP_META:
-		return evt->meta;
-	case MAP_PARSED:
-		return evt->parsed;
-	case MAP_ENRICHED:
-		return evt->enriched;
-	default:
-		return NULL;
-	}
-}
-
 /* 1 if added, 0 if already there, -ENOSPC at the cap, -ENOMEM. */
 static int distinct_add(struct cs_bucket *bk, const char *v, size_t cap)
 {
@@ -1619,7 +1604,7 @@ static int pour_into(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 		count_pour(sc, evt);
 		return overflow(b, bk, depth);
 	}
-	if (sc->distinct_map != MAP_NONE && (dm = evt_map(evt, sc->distinct_map))) {
+	if (sc->distinct_map != CS_EVT_NONE && (dm = cs_event_map_of(evt, sc->distinct_map))) {
 		/* a plain evt.Meta.x: the map's value ("" when absent), as evaluated */
 		const char *v = strmap_getk(dm, sc->distinct_key, NULL);
 
@@ -1803,15 +1788,16 @@ static bool guard_passes(const struct cs_buckets *b, const struct cs_scenario *s
 	struct guard_read once = { 0 };
 	const struct guard_read *r;
 
-	if (sc->guard_map == MAP_NONE) {
+	if (sc->guard_map == CS_EVT_NONE) {
 		if (sc->needs_slot < 0)
 			return true;
-		r = key_read(&gr[sc->needs_slot], evt_map(evt, b->guards[sc->needs_slot].map),
-			     b->guards[sc->needs_slot].key, NULL);
+		const struct route_guard *g = &b->guards[sc->needs_slot];
+
+		r = key_read(&gr[sc->needs_slot], cs_event_map_of(evt, g->map), g->key, NULL);
 		return r->len > 0;
 	}
 	r = key_read(sc->guard_slot >= 0 ? &gr[sc->guard_slot] : &once,
-		     evt_map(evt, sc->guard_map), sc->guard_key, sc->guard.key);
+		     cs_event_map_of(evt, sc->guard_map), sc->guard_key, sc->guard.key);
 	for (size_t i = 0; i < sc->guard.nlits; i++) {
 		const struct expr_value *l = &sc->guard.lits[i];
 
@@ -1846,10 +1832,10 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 		if (!guard_passes(b, sc, evt, gr))
 			continue;
 		/* past its guard, the filter without it (expr_guard.rest) */
-		if (sc->guard_map != MAP_NONE && sc->guard.rest_true)
+		if (sc->guard_map != CS_EVT_NONE && sc->guard.rest_true)
 			rc = 1;
 		else
-			rc = eval_bool(b, sc->guard_map != MAP_NONE ? sc->guard.rest : sc->filter,
+			rc = eval_bool(b, sc->guard_map != CS_EVT_NONE ? sc->guard.rest : sc->filter,
 				       evt, NULL, NULL);
 		if (rc < 0) {
 			/* a failing filter aborts the pouring of this event (spec 6.2) */
@@ -1864,7 +1850,7 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 		}
 		if (r->bad_time && sc->type != CS_BT_TRIGGER)
 			continue; /* TimeMachinePour: not poured without a log time */
-		if (sc->groupby_map != MAP_NONE && (gm = evt_map(evt, sc->groupby_map))) {
+		if (sc->groupby_map != CS_EVT_NONE && (gm = cs_event_map_of(evt, sc->groupby_map))) {
 			/* a plain evt.Meta.x: the map's value ("" when absent), as evaluated */
 			gs = strmap_getk(gm, sc->groupby_key, NULL);
 			if (!gs)

@@ -18,9 +18,6 @@ enum cs_bucket_type {
 	CS_BT_BAYESIAN,
 };
 
-/* The maps of an event a routing shortcut reads. */
-enum cs_evt_map { MAP_NONE, MAP_META, MAP_PARSED, MAP_ENRICHED };
-
 /* Expression variable slots of the engine's env. */
 enum { VAR_EVT, VAR_QUEUE, VAR_LEAKY, VAR_SIGNAL, NVARS };
 
@@ -58,16 +55,16 @@ struct cs_scenario {
 	char *filter_src;
 	/* the filter's cheap first test (expr_prog_guard) on evt.Meta/Parsed/Enriched, if any */
 	struct expr_guard guard;
-	enum cs_evt_map guard_map;
+	enum cs_event_map guard_map;
 	const struct strmap_key *guard_key;	/* guard.key interned (NULL: no room) */
 	int guard_slot;				/* its key in cs_buckets.guards, -1 if none */
 	/* without a guard: the key (in cs_buckets.guards) whose "" makes the filter false */
 	int needs_slot;
 	/* a groupby that is a plain evt.<map>.<key> (expr_prog_path): read, not evaluated */
-	enum cs_evt_map groupby_map;
+	enum cs_event_map groupby_map;
 	const struct strmap_key *groupby_key;
 	/* the same for distinct (evt.Meta.target_user) */
-	enum cs_evt_map distinct_map;
+	enum cs_event_map distinct_map;
 	const struct strmap_key *distinct_key;
 	struct expr_prog *filter, *groupby, *distinct, *overflow_filter, *cancel_on, *condition,
 		*scope_expr;
@@ -197,7 +194,10 @@ struct cs_buckets {
 	 * evt.Meta.service...) and those their filters need (evt.Meta.http_path):
 	 * routing reads each once per event, not once per scenario.
 	 */
-	struct { enum cs_evt_map map; const struct strmap_key *key; } guards[CS_ROUTE_GUARDS];
+	struct route_guard {
+		enum cs_event_map map;
+		const struct strmap_key *key;
+	} guards[CS_ROUTE_GUARDS];
 	size_t nguards;
 	/*
 	 * The compact copy made last (struct qmeta, bucket.c), for the next

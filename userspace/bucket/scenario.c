@@ -92,23 +92,16 @@ static int get_duration(struct sloader *L, yaml_node_t *v, const char *key, int6
 	return 0;
 }
 
-static enum cs_evt_map evt_map_named(int var, const char *field)
+/* The map of evt a shortcut reads for a path of the engine's variable VAR. */
+static enum cs_event_map evt_map_named(int var, const char *field)
 {
-	if (var != VAR_EVT)
-		return MAP_NONE;
-	if (!strcmp(field, "Meta"))
-		return MAP_META;
-	if (!strcmp(field, "Parsed"))
-		return MAP_PARSED;
-	if (!strcmp(field, "Enriched"))
-		return MAP_ENRICHED;
-	return MAP_NONE;
+	return var == VAR_EVT ? cs_event_map_named(field) : CS_EVT_NONE;
 }
 
 /* Routing skips the scenario when the filter's first test on evt's maps fails. */
 static void set_guard(struct cs_scenario *sc)
 {
-	sc->guard_map = MAP_NONE;
+	sc->guard_map = CS_EVT_NONE;
 	if (!expr_prog_guard(sc->filter, &sc->guard))
 		return;
 	sc->guard_map = evt_map_named(sc->guard.var, sc->guard.field);
@@ -116,7 +109,7 @@ static void set_guard(struct cs_scenario *sc)
 }
 
 /* The slot of (map, key) in the engine's table of keys routing reads once per event; -1: full. */
-static int route_key_slot(struct cs_buckets *b, enum cs_evt_map map, const struct strmap_key *key)
+static int route_key_slot(struct cs_buckets *b, enum cs_event_map map, const struct strmap_key *key)
 {
 	size_t i = 0;
 
@@ -140,21 +133,21 @@ static void set_routing(struct cs_buckets *b, struct cs_scenario *sc)
 	int var;
 
 	sc->guard_slot = -1;
-	if (sc->guard_map != MAP_NONE && sc->guard_key)
+	if (sc->guard_map != CS_EVT_NONE && sc->guard_key)
 		sc->guard_slot = route_key_slot(b, sc->guard_map, sc->guard_key);
 	sc->needs_slot = -1;
-	if (sc->guard_map == MAP_NONE && expr_prog_needs(sc->filter, &var, &field, &key)) {
+	if (sc->guard_map == CS_EVT_NONE && expr_prog_needs(sc->filter, &var, &field, &key)) {
 		const struct strmap_key *k = strmap_key_intern(key);
-		enum cs_evt_map m = evt_map_named(var, field);
+		enum cs_event_map m = evt_map_named(var, field);
 
-		if (k && m != MAP_NONE)
+		if (k && m != CS_EVT_NONE)
 			sc->needs_slot = route_key_slot(b, m, k);
 	}
-	sc->groupby_map = MAP_NONE;
+	sc->groupby_map = CS_EVT_NONE;
 	if (expr_prog_path(sc->groupby, &var, &field, &key) && key &&
 	    (sc->groupby_key = strmap_key_intern(key)))
 		sc->groupby_map = evt_map_named(var, field);
-	sc->distinct_map = MAP_NONE;
+	sc->distinct_map = CS_EVT_NONE;
 	if (expr_prog_path(sc->distinct, &var, &field, &key) && key &&
 	    (sc->distinct_key = strmap_key_intern(key)))
 		sc->distinct_map = evt_map_named(var, field);

@@ -627,16 +627,22 @@ static int evt_get(struct expr_ctx *ctx, void *obj, const char *name, struct exp
  * evt.Meta.x / evt.Parsed.x / evt.Enriched.x resolved when the expression is
  * compiled: the map in the cookie's low bits, the interned key above them.
  */
-enum { PATH_META = 1, PATH_PARSED, PATH_ENRICHED, PATH_MASK = 3 };
+enum { PATH_MASK = 3 };
+
+enum cs_event_map cs_event_map_named(const char *field)
+{
+	return !strcmp(field, "Meta")	  ? CS_EVT_META :
+	       !strcmp(field, "Parsed")	  ? CS_EVT_PARSED :
+	       !strcmp(field, "Enriched") ? CS_EVT_ENRICHED : CS_EVT_NONE;
+}
 
 static uintptr_t evt_path_key(const char *name, const char *key)
 {
-	uintptr_t map = !strcmp(name, "Meta")	  ? PATH_META :
-			!strcmp(name, "Parsed")	  ? PATH_PARSED :
-			!strcmp(name, "Enriched") ? PATH_ENRICHED : 0;
+	uintptr_t map = cs_event_map_named(name);
 	const struct strmap_key *k = map ? strmap_key_intern(key) : NULL;
 
 	_Static_assert(_Alignof(struct strmap_key) > PATH_MASK, "low bits of a key pointer");
+	_Static_assert((int)CS_EVT_ENRICHED <= (int)PATH_MASK, "a map in the low bits");
 	return k ? (uintptr_t)k | map : 0;
 }
 
@@ -644,8 +650,7 @@ static int evt_path_get(void *obj, uintptr_t cookie, const char **s, size_t *len
 			uint64_t *version)
 {
 	const struct cs_event *e = obj;
-	const struct strmap *m = (cookie & PATH_MASK) == PATH_META   ? e->meta :
-				 (cookie & PATH_MASK) == PATH_PARSED ? e->parsed : e->enriched;
+	const struct strmap *m = cs_event_map_of(e, (enum cs_event_map)(cookie & PATH_MASK));
 
 	if (!m)
 		return -ENOENT;

@@ -143,6 +143,22 @@ const char *cs_event_type_name(const struct cs_event *evt);
 int cs_event_set_target(struct cs_event *evt, const char *path, const char *val, size_t len);
 
 /*
+ * The maps of an event an expression names by evt.Meta / evt.Parsed / evt.Enriched:
+ * one reading of those names for the expression hooks, statics and the buckets'
+ * routing shortcuts. CS_EVT_NONE for any other field.
+ */
+enum cs_event_map { CS_EVT_NONE, CS_EVT_META, CS_EVT_PARSED, CS_EVT_ENRICHED };
+enum cs_event_map cs_event_map_named(const char *field);
+
+static inline const struct strmap *cs_event_map_of(const struct cs_event *evt,
+						   enum cs_event_map m)
+{
+	return m == CS_EVT_META	    ? evt->meta :
+	       m == CS_EVT_PARSED   ? evt->parsed :
+	       m == CS_EVT_ENRICHED ? evt->enriched : NULL;
+}
+
+/*
  * A string field named by a plain expression path (expr_prog_path(): evt.Parsed.x,
  * evt.Meta.x, evt.Enriched.x, evt.Line.Raw/Src/Module, evt.StrTime...) read
  * without the evaluator. cs_event_path() resolves the names once: 0 when they
