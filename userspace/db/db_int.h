@@ -356,6 +356,8 @@ int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys, cs_d
 int db_open_unmigrated(const char *path, struct cs_db **out);
 /* lite.c / pg.c: connect db (allocated, be set) to its engine */
 int lite_open(struct cs_db *db, const char *path);
+/* lite_walbuf.c: the VFS that writes a commit's WAL frames at once (NULL: the default) */
+const char *lite_walbuf_vfs(void);
 /* db->side's handle: conns[0]'s file, read-only; -EOPNOTSUPP for an in-memory database */
 int lite_open_side(struct cs_db *db);
 /*

@@ -311,7 +311,7 @@ int lite_open(struct cs_db *db, const char *path)
 	sqlite3 *h = NULL;
 	int rc = sqlite3_open_v2(path, &h,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+				 lite_walbuf_vfs()); /* the one connection that writes the WAL */
 
 	db->conns[0].h = h;
 	if (rc != SQLITE_OK) {
