@@ -198,10 +198,12 @@ struct cs_db {
 	size_t nconns;
 	_Atomic size_t next_conn;
 	struct stream_index *stream; /* stream.c */
-	/* cs_db_external_version(): the WAL file as last seen, and data_version then */
+	/* cs_db_external_version(): the wal-index change counter, else the WAL file, as
+	 * last seen, and data_version then */
 	char *wal_path;
 	struct timespec wal_mtime;
 	long long wal_size;
+	uint32_t version_mark;
 	int64_t data_version;
 	bool have_version;
 	/* cs_db_change_mark(): the wal-index header as conns[0]'s SQLite maps it (NULL:
