@@ -214,7 +214,7 @@ startup_many() {
 	t=$(date +%s.%N)
 	for i in $(seq "$STARTUP_CONC"); do
 		k=$(sed -n "$(( (i - 1) % KEYS_N + 1 ))p" "$W/keys")
-		curl -s -o /dev/null -w '%{http_code} %{size_download}\n' --max-time 900 -H "X-Api-Key: $k" \
+		curl -s -o /dev/null -w '%{http_code} %{size_download} %{exitcode} %{time_starttransfer}\n' --max-time 900 -H "X-Api-Key: $k" \
 			"http://127.0.0.1:$port/v1/decisions/stream?startup=true" >"$W/many.$i" &
 		pids+=($!)
 	done
@@ -224,6 +224,8 @@ startup_many() {
 	# the remaining durations are rendered per pull: sizes differ by a few bytes
 	ok=$(cat "$W"/many.[0-9]* | awk -v b="$bytes" '$1 == 200 && $2 > b * 0.99 && $2 < b * 1.01' | wc -l)
 	pk=$(cat "$W/many.peak")
+	# the others: HTTP code, bytes, curl's exit code (52: empty reply, 56: cut), s to the first byte
+	R[ours.manyfail]=$(cat "$W"/many.[0-9]* | awk -v b="$bytes" '!($1 == 200 && $2 > b * 0.99 && $2 < b * 1.01)' | sort | uniq -c | head -5 | tr '\n' ';')
 	rm -f "$W"/many.*
 	R[ours.many]="$STARTUP_CONC | $t | $ok | $(mib "$pk")"
 }
@@ -331,6 +333,7 @@ if [ "$STARTUP_CONC" != 0 ]; then
 	echo "| LAPI | pulls | wall s to the last answer | complete answers | peak VmRSS MiB |"
 	echo "|---|---|---|---|---|"
 	echo "| ours | ${R[ours.many]:-- | - | - | -} |"
+	[ -n "${R[ours.manyfail]:-}" ] && echo "incomplete (count, HTTP code, bytes, curl exit code, s to first byte): ${R[ours.manyfail]}"
 fi
 fi
 if section b; then
