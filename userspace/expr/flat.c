@@ -32,6 +32,7 @@
 enum fcode {
 	F_PATH,		/* r[dst] = VAR.NAME.KEY (n) */
 	F_CONST,	/* r[dst] = n->val, lent */
+	F_STR,		/* r[dst] = a constant string, lent */
 	F_VAR,		/* r[dst] = vars[n->slot], lent */
 	F_CALL,		/* r[dst] = n->fn(r[dst] .. r[dst + nlist - 1]) */
 	F_BOOL,		/* acc = r[dst], a bool */
@@ -95,6 +96,9 @@ static bool emit(struct fbuild *b, int code, int dst, const struct node *n)
 		break;
 	case F_CONST:
 		o->p = &n->val;
+		break;
+	case F_STR:	/* the string itself: no load of the node's value first */
+		o->p = n->val.s;
 		break;
 	case F_VAR:
 		o->slot = n->slot;
@@ -199,7 +203,7 @@ static bool emit_s(struct fbuild *b, const struct node *n, int dst)
 	struct node *pair[2];
 
 	if (n->type == N_CONST)
-		return n->val.kind == EXPR_STRING && emit(b, F_CONST, dst, n);
+		return n->val.kind == EXPR_STRING && emit(b, F_STR, dst, n);
 	if (n->type == N_VAR)
 		return is_string(n) && emit(b, F_VAR, dst, n);
 	if (n->type == N_MEMBER && n->op == MEMBER_PATH && n->path_ops)
@@ -597,6 +601,9 @@ static int run(const struct flat *f, struct expr_vm *vm, const struct expr_prog 
 			break;
 		case F_CONST:
 			reg_set(d, o->p, false);
+			break;
+		case F_STR:
+			reg_str(d, (struct expr_str *)o->p, false);
 			break;
 		case F_VAR:
 			reg_set(d, &vars[o->slot], false);
