@@ -21,6 +21,9 @@
 #      with other sessions the kernel's autogroup scheduling gives each session an equal
 #      share of the CPU, so the LAPI and wrk get 2 cores / (sessions busy): p99 there
 #      measures the neighbours (100 ms and more), not the LAPI (~5-10 ms alone);
+#      then an open loop at OPEN_RATE pulls/s (20000), same connections and keys, WINDOW s
+#      (bench/http_pacer.c): each pull timed from its intended send time, so a stall
+#      counts for every pull it delays (wrk's closed loop counts it once);
 #  (c) alert ingest: POST /v1/alerts with a machine JWT, BATCH 1 and 50 agent-shaped
 #      alerts per request (the peers' lapi-alerts.lua; the default profile bans each
 #      source 4h), 10 connections, WINDOW s: alerts/s answered 201 and alerts stored, the
@@ -35,7 +38,7 @@
 # copy as is (the startup pull count checks it) and our LAPI imports another copy on first
 # open, is stopped and started again on it. PEER_N (default N) caps the peer.
 # Knobs: N, PEER_N, PEER_IMPORT_N (100000), WINDOW (20), CONNS (100), KEYS_N (100),
-# INGEST_WIDE (50), PEER (1; 0: ours alone), STARTUP_CONC (100; 0: not run), EXPIRE_N (1000; 0: not run),
+# INGEST_WIDE (50), OPEN_RATE (20000; 0: not run), PEER (1; 0: ours alone), STARTUP_CONC (100; 0: not run), EXPIRE_N (1000; 0: not run),
 # SECTIONS ("0 a b c e": the sections run, e.g. SECTIONS=b for the delta pulls alone).
 set -u
 [ "$(id -u)" = 0 ] || { echo "bench_lapi: needs root"; exit 0; }
@@ -43,7 +46,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lapi_lib.sh"
 SECTIONS=" ${SECTIONS:-0 a b c e} "
 section() { [[ "$SECTIONS" == *" $1 "* ]]; }
-INGEST_WIDE=${INGEST_WIDE:-50} STARTUP_CONC=${STARTUP_CONC:-100} EXPIRE_N=${EXPIRE_N:-1000}
+INGEST_WIDE=${INGEST_WIDE:-50} OPEN_RATE=${OPEN_RATE:-20000} STARTUP_CONC=${STARTUP_CONC:-100} EXPIRE_N=${EXPIRE_N:-1000}
 N=${N:-1000000} PEER_N=${PEER_N:-$N} PEER_IMPORT_N=${PEER_IMPORT_N:-100000} WINDOW=${WINDOW:-20} CONNS=${CONNS:-100} KEYS_N=${KEYS_N:-100}
 # ports of this run (other sessions' benchmarks may run beside it): each in use is refused
 OPORT=${OPORT:-$((30000 + $$ % 500 * 4))}
@@ -160,6 +163,12 @@ run_b() {
 	p50=$(awk '$1=="50%"{print $2}' "$o"); p99=$(awk '$1=="99%"{print $2}' "$o")
 	R[$side.b]="${rps:--} | ${p50:--} | ${p99:--} | ${non:-0}"
 	R[$side.brps]=${rps:-0}
+	[ "$OPEN_RATE" != 0 ] || return 0
+	# offered 20000/s sent S/s answered A/s p50 X ms p99 Y ms p99.9 Z ms max M ms non2xx N errors E unanswered U
+	"$BUILD/bench/http_pacer" "$port" "/v1/decisions/stream?" "$W/keys" "$CONNS" "$OPEN_RATE" "$WINDOW" \
+		>"$o.open" 2>&1
+	R[$side.bopen]=$(awk '$1=="offered" {printf "%s | %s ms | %s ms | %s ms | %s/%s/%s", $6, $8, $11, $14, $20, $22, $24}' "$o.open")
+	[ -n "${R[$side.bopen]}" ] || R[$side.bopen]="- | - | - | - | $(head -c 100 "$o.open")"
 }
 
 # run_c ours|peer PORT DB: (c) alert ingest
@@ -332,6 +341,14 @@ echo "|---|---|---|---|---|---|"
 echo "| ours | $N | ${R[ours.b]:--} |"
 echo "| crowdsec 1.4.6 | $PEER_N | ${R[peer.b]:-- | - | - | -} |"
 [ -n "${R[peer.brps]:-}" ] && awk -v a="${R[ours.brps]}" -v b="${R[peer.brps]}" 'BEGIN { if (b > 0) printf "\nratio ours/peer: %.0fx\n", a / b }'
+if [ "$OPEN_RATE" != 0 ]; then
+	echo
+	echo "### (b) open loop: $OPEN_RATE pulls/s offered over $CONNS connections, ${WINDOW} s (bench/http_pacer: latency from each pull's intended send time)"
+	echo "| LAPI | answered/s | p50 | p99 | p99.9 | non-2xx/errors/unanswered |"
+	echo "|---|---|---|---|---|---|"
+	echo "| ours | ${R[ours.bopen]:-- | - | - | - | -} |"
+	echo "| crowdsec 1.4.6 | ${R[peer.bopen]:-- | - | - | - | -} |"
+fi
 fi
 if section c; then
 echo

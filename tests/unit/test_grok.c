@@ -6,6 +6,7 @@
 
 #include "common/strmap.h"
 #include "parser/grok.h"
+#include "parser/grok_syslog.h"
 #include "../lib/test.h"
 
 
@@ -209,7 +210,138 @@ static void test_hub_patterns(void)
 	/* grok: name: X compiles the library entry itself. */
 	ASSERT_OK(grok_compile_name(lib, "SYSLOGLINE", &g, err, sizeof(err)), "by name");
 	ASSERT_TRUE(grok_nfields(g) >= 6, "fields by name");
+	ASSERT_TRUE(!grok_reads_syslog(g), "SYSLOGLINE unanchored is left to the regex");
 	grok_free(g);
+	ASSERT_OK(grok_compile(lib, "^%{SYSLOGLINE}", &g, err, sizeof(err)), "hub SYSLOGLINE");
+	ASSERT_TRUE(grok_reads_syslog(g), "the hub's ^%{SYSLOGLINE} is read without PCRE2");
+	grok_free(g);
+}
+
+/* Same fields, same values (every field is set by a match)? */
+static bool same_fields(const struct grok *g, const struct strmap *a, const struct strmap *b)
+{
+	for (size_t i = 0; i < grok_nfields(g); i++) {
+		size_t la, lb;
+		const char *va = strmap_getn(a, grok_field(g, i), &la);
+		const char *vb = strmap_getn(b, grok_field(g, i), &lb);
+
+		if (!va || !vb || la != lb || memcmp(va, vb, la))
+			return false;
+	}
+	return true;
+}
+
+static size_t put(char *buf, size_t at, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (at + n >= cap)
+		n = cap - 1 - at;
+	memcpy(buf + at, s, n);
+	return at + n;
+}
+
+#define PICK(a) (a)[(size_t)rand() % (sizeof(a) / sizeof((a)[0]))]
+/* Mostly one of the first n (the usual shapes), else any. */
+#define USUAL(a, n) (rand() % 8 ? (a)[(size_t)rand() % (n)] : PICK(a))
+
+/*
+ * `^%{SYSLOGLINE}` read without PCRE2 (grok_syslog.c) gives what the regex gives:
+ * the same pattern wrapped in a group compiles to a regex the reader does not
+ * stand for, and both must agree on every line: usual ones and odd ones (IPv6 or
+ * numeric hosts, no pid, dots and slashes in the program, ISO 8601 dates,
+ * facilities, high-bit bytes, newlines), built from parts and then mutated.
+ */
+static void test_syslog_reader(void)
+{
+	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug",
+					      "Sep", "Oct", "Nov", "Dec", "Mär", "March", "Ma", "jan",
+					      "Sept", "Dez" };
+	static const char *const spaces[] = { " ", "  ", " ", "   ", "" };
+	static const char *const days[] = { "1", "01", "9", "10", "29", "30", "31", "3", "2", "19",
+					    "32", "0", "00", "123" };
+	static const char *const times[] = { "00:00:00", "23:59:59", "09:05:07", "20:10:59",
+					     "24:00:00", "7:00:00", "12:60:00", "12:00:60",
+					     "12:00:00.123", "12:00:5", "1:2:3" };
+	static const char *const facilities[] = { "", "", "", "<13.6> ", "<1.2>", "<a.b> " };
+	static const char *const hosts[] = {
+		"bastion", "web-1.example.org", "a", "1.2.3.4", "10.0.0.255", "256.1.1.1",
+		"1.2.3.45.6.7.8", "1.2.3.4a", "fe80::1", "::1", "2001:db8::1", "dead:beef::1",
+		"host_name", "-host", "host-", "a..b", "a.", "a.-b", "1host", "123", "1.2.3",
+		"01.02.003.4", "1.2.3.4.5", "h\xc3\xa9te", "ab:cd", "beef", "b.2.3.4",
+		"1.2.3.456", "199.250.255.249", "0.0.0.0", "x.y.z.", "A-B.C-D", "host%eth0",
+		"2001:db8::1%eth0", "[::1]", "ab", "abcd", "abcde:1",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b",
+	};
+	static const char *const seps[] = { " ", " ", " ", "", "  ", "\t", ":" };
+	static const char *const progs[] = {
+		"sshd[123]:", "sshd:", "CRON[1]:", "kernel:", "systemd[1]", "prog[0]:", "prog[12a]:",
+		"prog[12]:x", "/usr/sbin/cron[5]:", "my.prog:", "a:", "::", ":", "p:[1]:",
+		"pr\xc3\xb6g[1]:", "[1]:", "sshd[123]", "foo bar", "", "sshd[123]:\n",
+		"postfix/smtpd[99]:", "x[1]: ", "x[01]:", "x:[2]:", "x]:", "x[1]]:",
+	};
+	static const char *const messages[] = { " msg here", "", " a\nb", " \xff\xfe end",
+						" x\ry", ": z", "  two", "\n", " ok" };
+	static const char alphabet[] = " :[]<>.-_/0123456789aZ\t\n\xc3\xa9\xff%";
+	struct grok_lib *sl;
+	struct grok *fast, *slow;
+	char err[256];
+	int read = 0, left = 0, bad = 0;
+
+	if (!ASSERT_OK(grok_lib_new(&sl), "syslog lib") || !ASSERT_OK(grok_lib_add_builtins(sl), "builtins"))
+		return;
+	for (size_t i = 0; grok_syslog_defs[i][0]; i++)
+		ASSERT_OK(grok_lib_add(sl, grok_syslog_defs[i][0], grok_syslog_defs[i][1]), "def");
+	ASSERT_OK(grok_compile(sl, grok_syslog_pattern, &fast, err, sizeof(err)), "fast");
+	ASSERT_OK(grok_compile(sl, "^(?:%{SYSLOGLINE})", &slow, err, sizeof(err)), "slow");
+	ASSERT_TRUE(grok_reads_syslog(fast), "^%{SYSLOGLINE} is read without PCRE2");
+	ASSERT_TRUE(!grok_reads_syslog(slow), "another regex is not");
+	srand(14);
+	for (int n = 0; n < 40000; n++) {
+		char line[512];
+		size_t len = 0;
+		struct grok_span parts[GROK_SYSLOG_NPARTS];
+		struct strmap *a = strmap_new(), *b = strmap_new();
+		int ra, rb;
+
+		len = put(line, len, sizeof(line), USUAL(months, 12));
+		len = put(line, len, sizeof(line), USUAL(spaces, 4));
+		len = put(line, len, sizeof(line), USUAL(days, 10));
+		len = put(line, len, sizeof(line), " ");
+		len = put(line, len, sizeof(line), USUAL(times, 4));
+		len = put(line, len, sizeof(line), " ");
+		if (n % 7 == 3) {
+			len = 0;
+			len = put(line, len, sizeof(line), "2024-03-02T10:00:00+01:00 ");
+		}
+		len = put(line, len, sizeof(line), USUAL(facilities, 3));
+		len = put(line, len, sizeof(line), PICK(hosts));
+		len = put(line, len, sizeof(line), USUAL(seps, 3));
+		len = put(line, len, sizeof(line), PICK(progs));
+		len = put(line, len, sizeof(line), PICK(messages));
+		for (int k = n % 3 == 0 ? 1 + rand() % 3 : 0; k > 0 && len; k--)
+			line[(size_t)rand() % len] = alphabet[(size_t)rand() % (sizeof(alphabet) - 1)];
+		ra = grok_match(fast, line, len, a);
+		rb = grok_match(slow, line, len, b);
+		if (grok_syslog_read(line, len, parts))
+			read++;
+		else
+			left++;
+		if (ra != rb || (ra == 1 && !same_fields(fast, a, b))) {
+			if (bad++ < 5)
+				fprintf(stderr, "syslog reader differs (%d/%d) on: %.*s\n", ra, rb,
+					(int)len, line);
+		}
+		strmap_free(a);
+		strmap_free(b);
+	}
+	fprintf(stderr, "syslog reader: %d lines read, %d left to the regex\n", read, left);
+	ASSERT_EQ(bad, 0, "the reader agrees with the regex on every line");
+	ASSERT_TRUE(read > 5000 && left > 5000, "both the reader and the regex were exercised");
+	grok_free(fast);
+	grok_free(slow);
+	grok_lib_free(sl);
 }
 
 /* Is `lit` among the literals the prefilter checks? */
@@ -309,6 +441,7 @@ int main(void)
 	test_limits();
 	test_hub_patterns();
 	test_literals();
+	test_syslog_reader();
 	grok_lib_free(lib);
 	return TEST_SUMMARY();
 }

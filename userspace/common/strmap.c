@@ -310,7 +310,8 @@ static char *store(struct strmap *m, const char *s, size_t len, uint8_t *heap, u
 static int set(struct strmap *m, const char *name, uint32_t h, const struct strmap_key *k,
 	       const char *val, size_t len)
 {
-	struct strmap_ent *o = find_ent(m, name, h, k);
+	long slot = find_slot(m, name, h, k);
+	struct strmap_ent *o = slot >= 0 ? &m->ents[m->index[slot] - 1] : NULL;
 	struct strmap_ent e = { .hash = h, .k = k };
 
 	if (!val) {
@@ -346,8 +347,11 @@ static int set(struct strmap *m, const char *name, uint32_t h, const struct strm
 		return -ENOMEM;
 	if (vec_reserve((void **)&m->ents, &m->cap, m->n, sizeof(*m->ents), 8))
 		return -ENOMEM;
-	if ((m->n + 1) * 2 > m->nslots && grow_index(m, m->nslots ? m->nslots * 2 : 16))
-		return -ENOMEM;
+	if ((m->n + 1) * 2 > m->nslots) {
+		if (grow_index(m, m->nslots ? m->nslots * 2 : 16))
+			return -ENOMEM;
+		slot = find_slot(m, name, h, k);
+	}
 	e.val = store(m, val, len, &e.heap, HEAP_VAL);
 	if (!e.val)
 		return -ENOMEM;
@@ -365,8 +369,8 @@ static int set(struct strmap *m, const char *name, uint32_t h, const struct strm
 	bump(m);
 	m->ents[m->n] = e;
 	m->n++;
-	/* The table has room by construction, so the slot is free. */
-	m->index[-1 - find_slot(m, name, h, k)] = m->n;
+	/* the free slot the probe ended on (the table has room by construction) */
+	m->index[-1 - slot] = m->n;
 	return 0;
 }
 

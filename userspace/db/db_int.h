@@ -198,10 +198,12 @@ struct cs_db {
 	size_t nconns;
 	_Atomic size_t next_conn;
 	struct stream_index *stream; /* stream.c */
-	/* cs_db_external_version(): the WAL file as last seen, and data_version then */
+	/* cs_db_external_version(): the wal-index change counter, else the WAL file, as
+	 * last seen, and data_version then */
 	char *wal_path;
 	struct timespec wal_mtime;
 	long long wal_size;
+	uint32_t version_mark;
 	int64_t data_version;
 	bool have_version;
 	/* cs_db_change_mark(): the wal-index header as conns[0]'s SQLite maps it (NULL:
@@ -354,6 +356,8 @@ int count_groups(struct cs_db *db, enum stmt_id id, int64_t now, int nkeys, cs_d
 int db_open_unmigrated(const char *path, struct cs_db **out);
 /* lite.c / pg.c: connect db (allocated, be set) to its engine */
 int lite_open(struct cs_db *db, const char *path);
+/* lite_walbuf.c: the VFS that writes a commit's WAL frames at once (NULL: the default) */
+const char *lite_walbuf_vfs(void);
 /* db->side's handle: conns[0]'s file, read-only; -EOPNOTSUPP for an in-memory database */
 int lite_open_side(struct cs_db *db);
 /*

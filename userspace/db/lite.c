@@ -311,7 +311,7 @@ int lite_open(struct cs_db *db, const char *path)
 	sqlite3 *h = NULL;
 	int rc = sqlite3_open_v2(path, &h,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+				 lite_walbuf_vfs()); /* the one connection that writes the WAL */
 
 	db->conns[0].h = h;
 	if (rc != SQLITE_OK) {
@@ -360,22 +360,30 @@ int lite_open_side(struct cs_db *db)
 }
 
 /*
- * Every commit, ours or another process's, writes the WAL file: while its size
- * and mtime stay, nobody committed and the answer is the last one, for the
- * price of a stat() instead of a read transaction (file locks) on every pull.
+ * Every commit, ours or another process's, adds one to the wal-index header's
+ * change counter and writes the WAL file: while the counter (else the file's
+ * size and mtime) stays, nobody committed and the answer is the last one, for
+ * the price of a memory read (else a stat()) instead of a read transaction
+ * (file locks) on every pull. The stat's path walk was ~5 % of a delta pull.
  */
 static int lite_external_version(struct cs_db *db, int64_t *version)
 {
 	struct stat st;
 	struct dbstmt *s;
-	bool have_stat;
+	bool have_stat = false, have_mark, same;
+	uint32_t mark = 0;
 	int rc;
 
 	if (pthread_mutex_trylock(&db->conns[0].lock))
 		return -EBUSY;
-	have_stat = db->wal_path && !stat(db->wal_path, &st);
-	if (have_stat && db->have_version && st.st_size == db->wal_size &&
-	    st.st_mtim.tv_sec == db->wal_mtime.tv_sec && st.st_mtim.tv_nsec == db->wal_mtime.tv_nsec) {
+	have_mark = !cs_db_change_mark(db, &mark);
+	if (!have_mark)
+		have_stat = db->wal_path && !stat(db->wal_path, &st);
+	same = have_mark ? mark == db->version_mark
+			 : have_stat && st.st_size == db->wal_size &&
+				   st.st_mtim.tv_sec == db->wal_mtime.tv_sec &&
+				   st.st_mtim.tv_nsec == db->wal_mtime.tv_nsec;
+	if (db->have_version && same) {
 		*version = db->data_version;
 		pthread_mutex_unlock(&db->conns[0].lock);
 		return 0;
@@ -384,8 +392,9 @@ static int lite_external_version(struct cs_db *db, int64_t *version)
 	rc = s ? db_step(s) : -EIO;
 	if (rc == DB_ROW) {
 		*version = db->data_version = col_int(s, 0);
-		/* the stat from before the query: a commit in between is seen next time */
-		db->have_version = have_stat;
+		/* the mark or stat from before the query: a commit in between is seen next time */
+		db->have_version = have_mark || have_stat;
+		db->version_mark = mark;
 		if (have_stat) {
 			db->wal_size = st.st_size;
 			db->wal_mtime = st.st_mtim;
@@ -393,6 +402,11 @@ static int lite_external_version(struct cs_db *db, int64_t *version)
 	}
 	if (s)
 		db_reset(s);
+	if (!have_mark) { /* after a change only: not in WAL mode, it would ask on every pull */
+		lite_map_wal_index(db);
+		if (db->wal_index)
+			db->have_version = false; /* the next pull reads the mark it compares */
+	}
 	pthread_mutex_unlock(&db->conns[0].lock);
 	return rc == DB_ROW ? 0 : -EIO;
 }

@@ -282,6 +282,32 @@ struct reg {
 	bool owned;
 };
 
+/*
+ * Values are copied member by member here: a value built whole (a compound
+ * literal) and then copied is written by narrow stores and read back by one wide
+ * load, which waits for them (a store-forwarding stall on every operation).
+ */
+static inline void val_copy(struct expr_value *d, const struct expr_value *s)
+{
+	d->kind = s->kind;
+	d->h.ops = s->h.ops;
+	d->h.obj = s->h.obj;
+}
+
+static inline void reg_set(struct reg *r, const struct expr_value *v, bool owned)
+{
+	val_copy(&r->v, v);
+	r->owned = owned;
+}
+
+static inline void reg_str(struct reg *r, struct expr_str *s, bool owned)
+{
+	r->v.kind = EXPR_STRING;
+	r->v.h.ops = NULL;
+	r->v.s = s;
+	r->owned = owned;
+}
+
 static inline void reg_drop(struct reg *r)
 {
 	if (r->owned)
@@ -318,7 +344,7 @@ static int call(struct expr_vm *vm, const struct fop *o, const struct expr_prog 
 
 		if (want != EXPR_ANY && r[i].v.kind != want)
 			return 1;
-		args[i] = r[i].v;
+		val_copy(&args[i], &r[i].v);
 	}
 	if (nargs == 1 && (fn->flags & EXPR_FN_PURE) && args[0].kind == EXPR_STRING &&
 	    args[0].s->len <= EXPR_VM_MEMO_MAX_LEN) {
@@ -326,7 +352,7 @@ static int call(struct expr_vm *vm, const struct fop *o, const struct expr_prog 
 
 		if (m) {
 			reg_drop(&r[0]);
-			r[0] = (struct reg){ .v = xstr_value(m) };
+			reg_str(&r[0], m, false);
 			return 0;
 		}
 		memo = true;
@@ -344,7 +370,7 @@ static int call(struct expr_vm *vm, const struct fop *o, const struct expr_prog 
 		memo_put(vm, fn, args[0].s, res.s);
 	for (int i = 0; i < nargs; i++)
 		reg_drop(&r[i]);
-	r[0] = (struct reg){ .v = res, .owned = true };
+	reg_set(&r[0], &res, true);
 	return 0;
 }
 
@@ -435,10 +461,10 @@ static int run(const struct flat *f, struct expr_vm *vm, const struct expr_prog 
 			rc = path(vm, o, vars, d);
 			break;
 		case F_CONST:
-			*d = (struct reg){ .v = *(const struct expr_value *)o->p };
+			reg_set(d, o->p, false);
 			break;
 		case F_VAR:
-			*d = (struct reg){ .v = vars[o->slot] };
+			reg_set(d, &vars[o->slot], false);
 			break;
 		case F_CALL:
 			rc = call(vm, o, prog, user, d);
@@ -488,8 +514,10 @@ int flat_eval(const struct flat *f, struct expr_vm *vm, const struct expr_prog *
 
 	if (vm->max_steps < f->steps)
 		return 1;	/* the tree walk counts and says where the limit is */
-	for (int i = 0; i < f->nregs; i++)
-		r[i] = (struct reg){ .v = EXPR_NIL_VALUE };
+	for (int i = 0; i < f->nregs; i++) {
+		r[i].v.kind = EXPR_NIL;
+		r[i].owned = false;
+	}
 	expr_mem_left = (int64_t)vm->max_bytes;
 	expr_mem_limited = true;
 	vm_enter(vm);

@@ -14,6 +14,14 @@
  * of suspended pushes is bounded (COMMIT_QUEUE_ALERTS): beyond it a push is
  * refused before anything of it is stored.
  *
+ * A group waits briefly for the pushes of the connections the previous groups
+ * answered moments ago (gather_group): with a few clients pushing one alert
+ * each and waiting for the answer, taking only what is queued splits them in
+ * two alternating halves, each paying a COMMIT and a round of wake-ups. A lone
+ * client never waits: its own push is the one expected; nor do groups of
+ * COMMIT_GATHER_ALERTS (larger pushes: the writer is the bound there, and
+ * waiting would leave it idle).
+ *
  * Every answer still follows its commit. A group the database refuses is
  * stored again one submission at a time, so each caller gets its own answer:
  * an alert that was stored is never reported as failed, one that was not
@@ -22,6 +30,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/worker.h"
@@ -33,6 +42,14 @@
 #ifndef COMMIT_QUEUE_ALERTS
 #define COMMIT_QUEUE_ALERTS 32768
 #endif
+/* a connection answered this recently is expected to push again (ns) */
+#define COMMIT_RECENT_NS 2000000
+/* the longest a group waits for them (ns): one round trip on a busy machine */
+#define COMMIT_GATHER_NS 500000
+/* a group of this many alerts waits for nobody: its COMMIT is shared enough */
+#define COMMIT_GATHER_ALERTS 32
+/* connections remembered as recently answered */
+#define COMMIT_RECENT_MAX 64
 
 struct lapi_committer {
 	struct cs_db *db;
@@ -49,7 +66,60 @@ struct lapi_committer {
 	bool no_suspend;      /* the listener stops: pushes wait for their commit */
 	bool running, stop;
 	pthread_t thread;
+	/* the connections the last groups resumed, and when (gather_group) */
+	struct MHD_Connection *recent[COMMIT_RECENT_MAX];
+	int64_t recent_at[COMMIT_RECENT_MAX];
+	size_t nrecent;
 };
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Recently answered connections with no push queued yet (c->lock held). */
+static size_t expected_pushes(struct lapi_committer *c, int64_t now)
+{
+	size_t missing = 0;
+
+	for (size_t i = 0; i < c->nrecent; i++) {
+		bool queued = false;
+
+		if (now - c->recent_at[i] > COMMIT_RECENT_NS)
+			continue;
+		for (struct lapi_commit_req *r = c->head; r && !queued; r = r->next)
+			queued = r->conn == c->recent[i];
+		missing += !queued;
+	}
+	return missing;
+}
+
+/*
+ * Before a group starts (c->lock held, c->head set): while connections the
+ * last groups answered have not pushed again, waits for them, COMMIT_GATHER_NS
+ * at most. Only suspended pushes wait (an in-process submitter holds a thread).
+ */
+static void gather_group(struct lapi_committer *c)
+{
+	int64_t now = mono_ns(), until = now + COMMIT_GATHER_NS;
+
+	while (!c->stop && !c->paused && c->queued_alerts < COMMIT_GATHER_ALERTS) {
+		struct timespec ts;
+		bool all_suspended = true;
+
+		for (struct lapi_commit_req *r = c->head; r && all_suspended; r = r->next)
+			all_suspended = r->conn != NULL;
+		if (!all_suspended || !expected_pushes(c, now) || now >= until)
+			return;
+		ts.tv_sec = until / 1000000000;
+		ts.tv_nsec = until % 1000000000;
+		pthread_cond_timedwait(&c->work, &c->lock, &ts);
+		now = mono_ns();
+	}
+}
 
 static int store_alone(struct cs_db *db, struct lapi_commit_req *r)
 {
@@ -110,6 +180,9 @@ static void *committer_main(void *arg)
 			pthread_cond_wait(&c->work, &c->lock);
 		if (!c->head)
 			break; /* stopping, and everything handed in is stored */
+		gather_group(c);
+		if (!c->head || c->paused)
+			continue;
 		first = last = c->head;
 		nalerts = first->n;
 		while (last->next && nalerts + last->next->n <= COMMIT_GROUP_ALERTS) {
@@ -129,6 +202,7 @@ static void *committer_main(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		store_group(c->db, first, nreq, nalerts);
 		pthread_mutex_lock(&c->lock);
+		c->nrecent = 0;
 		for (struct lapi_commit_req *r = first, *next; r; r = next) {
 			struct MHD_Connection *conn = r->conn;
 
@@ -137,6 +211,10 @@ static void *committer_main(void *arg)
 			if (conn) { /* suspended under this lock: resumed after its suspension */
 				MHD_resume_connection(conn);
 				c->suspended--;
+				if (c->nrecent < COMMIT_RECENT_MAX) {
+					c->recent[c->nrecent] = conn;
+					c->recent_at[c->nrecent++] = mono_ns();
+				}
 			}
 		}
 		pthread_cond_broadcast(&c->done);
@@ -157,7 +235,14 @@ int lapi_committer_start(struct cs_lapi *l)
 	c->tail = &c->head;
 	c->max_queued_alerts = COMMIT_QUEUE_ALERTS;
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->work, NULL);
+	{ /* gather_group's deadline is on the monotonic clock */
+		pthread_condattr_t a;
+
+		pthread_condattr_init(&a);
+		pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+		pthread_cond_init(&c->work, &a);
+		pthread_condattr_destroy(&a);
+	}
 	pthread_cond_init(&c->done, NULL);
 	c->running = true;
 	err = -pthread_create(&c->thread, NULL, committer_main, c);

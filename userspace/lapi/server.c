@@ -89,6 +89,15 @@ static char *read_pem(const char *path)
 	return buf;
 }
 
+/*
+ * libmicrohttpd zeroes a connection's memory pool for every request: 32 KiB by
+ * default, ~7 % of the CPU of a delta pull. What lives there is a request's line
+ * and headers (a bouncer's pull or a machine's JWT: well under 1 KiB; ~7 KiB are
+ * taken, 9 KiB get 431) and the reads of a body, which request.c copies out as
+ * they arrive: a large body (an import's 16 MiB) only comes in smaller reads.
+ */
+#define LAPI_CONN_MEMORY (8u << 10)
+
 static struct MHD_Daemon *start_daemon(const struct cs_lapi_config *cfg, const char *what,
 				       struct sockaddr_storage *ss, MHD_AccessHandlerCallback cb,
 				       void *cls, bool with_completed, unsigned threads, bool tls,
@@ -118,6 +127,7 @@ static struct MHD_Daemon *start_daemon(const struct cs_lapi_config *cfg, const c
 		{ MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL },
 		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip, NULL },
 		{ MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout, NULL },
+		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, LAPI_CONN_MEMORY, NULL },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)(with_completed ? lapi_on_completed : NULL),
 		  NULL },
 		/* the LAPI listener tracks its connections (conns.c); MHD's default

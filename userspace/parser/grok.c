@@ -25,6 +25,7 @@
 #include "common/utf8.h"
 #include "common/vec.h"
 #include "parser/grok_builtin.h"
+#include "parser/grok_syslog.h"
 #include "parser/parser_limits.h"
 
 #define GROK_MAX_LITERALS 4
@@ -52,6 +53,7 @@ struct grok_field {
 	char *name;
 	const struct strmap_key *key; /* NULL: no room to intern it */
 	int group; /* PCRE2 group number */
+	enum grok_syslog_part part; /* its span when grok_syslog_read() stands for the regex */
 };
 
 struct grok {
@@ -75,6 +77,8 @@ struct grok {
 	 */
 	struct grok_literal literals[GROK_MAX_LITERALS];
 	size_t nliterals;
+	/* The regex is `^%{SYSLOGLINE}`'s: grok_syslog_read() reads most lines without it. */
+	bool syslog;
 };
 
 void grok_set_limits(unsigned int match_limit, unsigned int depth_limit)
@@ -655,6 +659,89 @@ static int resolve_fields(struct grok *g, struct expand_ctx *x)
 	return 0;
 }
 
+/* Expand `pattern` and translate it to PCRE2's dialect (x->occ: its captures). */
+static int expand_regex(struct expand_ctx *x, const char *pattern, char **regex)
+{
+	int err = expand(x, pattern, 0) ?: x->out.err;
+
+	if (err)
+		return err;
+	*regex = translate_re2(x->out.buf ? x->out.buf : "");
+	return *regex ? 0 : -ENOMEM;
+}
+
+static void expand_ctx_clear(struct expand_ctx *x)
+{
+	for (size_t i = 0; i < x->nocc; i++)
+		free(x->occ[i].name);
+	free(x->occ);
+	sb_free(&x->out);
+}
+
+/*
+ * `^%{SYSLOGLINE}` with the built-in patterns and the hub's definitions of
+ * SYSLOGBASE2 and SYSLOGLINE, expanded once: a pattern whose regex and captures
+ * are these, whatever names led to them, is what grok_syslog_read() reads.
+ */
+static struct {
+	char *regex;
+	struct occurrence *occ;
+	size_t nocc;
+} syslog_ref;
+static pthread_once_t syslog_ref_once = PTHREAD_ONCE_INIT;
+
+static void syslog_ref_init(void)
+{
+	char dummy[8];
+	struct expand_ctx x = { .errbuf = dummy, .errlen = sizeof(dummy) };
+	struct grok_lib *lib = NULL;
+
+	if (grok_lib_new(&lib) || grok_lib_add_builtins(lib))
+		goto out;
+	for (size_t i = 0; grok_syslog_defs[i][0]; i++)
+		if (grok_lib_add(lib, grok_syslog_defs[i][0], grok_syslog_defs[i][1]))
+			goto out;
+	x.lib = lib;
+	if (expand_regex(&x, grok_syslog_pattern, &syslog_ref.regex))
+		goto out;
+	syslog_ref.occ = x.occ;
+	syslog_ref.nocc = x.nocc;
+	x.occ = NULL;
+	x.nocc = 0;
+out:
+	expand_ctx_clear(&x);
+	grok_lib_free(lib);
+}
+
+static bool is_syslog_line(const struct grok *g, const struct expand_ctx *x)
+{
+	pthread_once(&syslog_ref_once, syslog_ref_init);
+	/* without the byte-wise code, a subject with bad UTF-8 reads otherwise */
+	if (!syslog_ref.regex || !g->code_bytes || strcmp(g->regex, syslog_ref.regex) ||
+	    x->nocc != syslog_ref.nocc)
+		return false;
+	for (size_t i = 0; i < x->nocc; i++)
+		if (strcmp(x->occ[i].name, syslog_ref.occ[i].name) ||
+		    x->occ[i].toplevel != syslog_ref.occ[i].toplevel)
+			return false;
+	return true;
+}
+
+/* Which span of grok_syslog_read() each field is. */
+static bool syslog_parts(struct grok *g)
+{
+	for (size_t i = 0; i < g->nfields; i++) {
+		enum grok_syslog_part p = 0;
+
+		while (grok_syslog_part_name(p) && strcmp(grok_syslog_part_name(p), g->fields[i].name))
+			p++;
+		if (!grok_syslog_part_name(p))
+			return false;
+		g->fields[i].part = p;
+	}
+	return true;
+}
+
 int grok_compile(const struct grok_lib *lib, const char *pattern, struct grok **out,
 		 char *errbuf, size_t errlen)
 {
@@ -673,14 +760,9 @@ int grok_compile(const struct grok_lib *lib, const char *pattern, struct grok **
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	err = expand(&x, pattern, 0) ?: x.out.err;
+	err = expand_regex(&x, pattern, &g->regex);
 	if (err)
 		goto out;
-	g->regex = translate_re2(x.out.buf ? x.out.buf : "");
-	if (!g->regex) {
-		err = -ENOMEM;
-		goto out;
-	}
 
 	cctx = pcre2_compile_context_create(NULL);
 	g->mctx = pcre2_match_context_create(NULL);
@@ -723,11 +805,10 @@ int grok_compile(const struct grok_lib *lib, const char *pattern, struct grok **
 	pcre2_pattern_info(g->code, PCRE2_INFO_CAPTURECOUNT, &g->ngroups);
 	find_literals(g);
 	err = resolve_fields(g, &x);
+	if (!err)
+		g->syslog = is_syslog_line(g, &x) && syslog_parts(g);
 out:
-	for (size_t i = 0; i < x.nocc; i++)
-		free(x.occ[i].name);
-	free(x.occ);
-	sb_free(&x.out);
+	expand_ctx_clear(&x);
 	pcre2_compile_context_free(cctx);
 	if (err) {
 		grok_free(g);
@@ -833,6 +914,35 @@ static pcre2_match_data *thread_md(uint32_t groups)
 	return md;
 }
 
+static int set_field(struct strmap *out, const struct grok_field *f, const char *v, size_t vl)
+{
+	return f->key ? strmap_setk(out, f->key, v, vl) : strmap_setn(out, f->name, v, vl);
+}
+
+/* true when grok_syslog_read() answered for the regex (*rc: grok_match's result). */
+static bool syslog_match(const struct grok *g, const char *subj, size_t len, struct strmap *out,
+			 int *rc)
+{
+	struct grok_span parts[GROK_SYSLOG_NPARTS];
+
+	if (!grok_syslog_read(subj, len, parts))
+		return false;
+	*rc = 1;
+	for (size_t i = 0; out && i < g->nfields && *rc == 1; i++) {
+		const struct grok_span *sp = &parts[g->fields[i].part];
+		int err = set_field(out, &g->fields[i], sp->len ? subj + sp->off : "", sp->len);
+
+		if (err)
+			*rc = err;
+	}
+	return true;
+}
+
+bool grok_reads_syslog(const struct grok *g)
+{
+	return g->syslog;
+}
+
 int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap *out)
 {
 	const pcre2_code *code = g->code;
@@ -842,6 +952,8 @@ int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap
 
 	if (!grok_may_match(g, subj, len))
 		return 0;
+	if (g->syslog && syslog_match(g, subj, len, out, &err))
+		return err;
 	if (g->code_bytes && !utf8_valid(subj, len))
 		code = g->code_bytes;
 	md = thread_md(g->ngroups);
@@ -868,7 +980,7 @@ int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap
 		const char *v = s == PCRE2_UNSET ? "" : subj + s;
 		size_t vl = s == PCRE2_UNSET ? 0 : ov[2 * f->group + 1] - s;
 
-		err = f->key ? strmap_setk(out, f->key, v, vl) : strmap_setn(out, f->name, v, vl);
+		err = set_field(out, f, v, vl);
 		if (err)
 			goto out;
 	}

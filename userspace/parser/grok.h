@@ -66,6 +66,9 @@ const char *grok_literal(const struct grok *g, size_t i, size_t *len);
 /* false when subj lacks one of them (grok_match() would say "no match"). */
 bool grok_may_match(const struct grok *g, const char *subj, size_t len);
 
+/* Does grok_match() read most subjects without PCRE2 (`^%{SYSLOGLINE}`, grok_syslog.h)? */
+bool grok_reads_syslog(const struct grok *g);
+
 /*
  * Search `subj` (len bytes, may hold NUL and invalid UTF-8). Returns 1 on a
  * match and, if `out` is given, sets every field in it; 0 on no match (out

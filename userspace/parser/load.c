@@ -119,6 +119,8 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 			return LOAD_ERR(L, m, "a static needs a value or an expression");
 		if (s->kind == ST_META || s->kind == ST_PARSED || s->kind == ST_ENRICHED)
 			s->skey = strmap_key_intern(s->key);
+		if (s->value)
+			s->value_len = strlen(s->value);
 		/* `value` wins over `expression`: don't even compile the latter. */
 		if (!s->value) {
 			err = compile_expr(L, expr_node, "static expression", &s->expr);
@@ -221,6 +223,7 @@ static int load_whitelist(struct loader *L, yaml_node_t *m, struct cs_whitelist 
 	wl = *out = calloc(1, sizeof(*wl));
 	if (!wl)
 		return -ENOMEM;
+	wl->source_ip = strmap_key_intern("source_ip");
 	YWALK_PAIRS(&L->w, m, k, v) {
 		if (!k)
 			return LOAD_ERR(L, m, "whitelist: non-string key");

@@ -18,6 +18,7 @@ struct cs_static {
 	const struct strmap_key *skey; /* meta/parsed/enriched: key interned (NULL: no room) */
 	const struct cs_enricher *method;
 	char *value;		  /* constant (wins over expression) */
+	size_t value_len;
 	struct expr_prog *expr;
 	/*
 	 * The expression is a plain field read (evt.Parsed.x): cs_event_path()'s
@@ -39,6 +40,7 @@ struct cs_whitelist {
 	size_t ncidrs;
 	struct expr_prog **exprs;
 	size_t nexprs;
+	const struct strmap_key *source_ip; /* Meta.source_ip, read on every line (NULL: by name) */
 };
 
 struct cs_stash_def {
@@ -82,6 +84,7 @@ struct cs_node {
 struct cs_top {
 	struct cs_node node;
 	char *stage;
+	size_t stage_idx; /* in cs_parsers.stages, once sorted */
 	char *install_name;
 	size_t seq;
 };

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The write connection's VFS (db/lite_walbuf.c) gathers a commit's WAL frames
+ * into one write: every commit must still be in the WAL file when COMMIT
+ * returns. Checked after each commit, of 1 row to several MiB (past the unix
+ * VFS's 128 KiB write limit and the gathering bound), with transactions that
+ * spill pages to the WAL before they commit or roll back, and across WAL
+ * restarts: another connection sees the rows at once, and a copy of the files
+ * as they are then (what kill -9 of the writer leaves) recovers them all.
+ */
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db/db_int.h"
+#include "../lib/test.h"
+
+static char dir[] = "/tmp/cs-test-walbuf-XXXXXX";
+
+static long long count_rows(sqlite3 *h)
+{
+	sqlite3_stmt *s = NULL;
+	long long n = -1;
+
+	if (sqlite3_prepare_v2(h, "SELECT COUNT(*) FROM t", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+static bool copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ssize_t k = 0;
+	bool ok = in >= 0 && out >= 0;
+
+	while (ok && (k = read(in, buf, sizeof(buf))) > 0)
+		ok = write(out, buf, (size_t)k) == k;
+	ok = ok && k == 0;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return ok;
+}
+
+/* The rows a copy of the database and its WAL holds, as SQLite recovers it. */
+static long long rows_in_copy(const char *path)
+{
+	char from[320], to[320], copy[280];
+	sqlite3 *h = NULL;
+	long long n = -1;
+
+	snprintf(copy, sizeof(copy), "%s/copy.db", dir);
+	snprintf(to, sizeof(to), "%s-wal", copy);
+	snprintf(from, sizeof(from), "%s-wal", path);
+	unlink(to);
+	snprintf(to, sizeof(to), "%s-shm", copy);
+	unlink(to);
+	snprintf(to, sizeof(to), "%s-wal", copy);
+	if (!copy_file(path, copy) || !copy_file(from, to))
+		return -1;
+	if (sqlite3_open_v2(copy, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+		n = count_rows(h);
+	sqlite3_close(h);
+	return n;
+}
+
+static bool insert_rows(sqlite3 *h, int n, int size)
+{
+	sqlite3_stmt *s = NULL;
+	bool ok = sqlite3_prepare_v2(h, "INSERT INTO t (b) VALUES (randomblob(?))", -1, &s,
+				     NULL) == SQLITE_OK;
+
+	for (int i = 0; ok && i < n; i++) {
+		ok = sqlite3_bind_int(s, 1, size) == SQLITE_OK && sqlite3_step(s) == SQLITE_DONE;
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	return ok;
+}
+
+int main(void)
+{
+	/* rows per transaction and their size: 1 frame to past the 1 MiB bound */
+	static const int rows[] = { 1, 3, 40, 10, 400, 1, 800, 2 };
+	static const int size[] = { 100, 3000, 3000, 100, 3000, 100, 3000, 100 };
+	const char *vfs = lite_walbuf_vfs();
+	sqlite3 *w = NULL, *r = NULL;
+	char path[300], cmd[400];
+	long long want = 0;
+
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(path, sizeof(path), "%s/cs.db", dir);
+	if (!ASSERT_TRUE(vfs != NULL, "the VFS is registered"))
+		goto out;
+	if (!ASSERT_EQ(sqlite3_open_v2(path, &w, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs),
+		       SQLITE_OK, "open the writer through it") ||
+	    !ASSERT_EQ(sqlite3_exec(w, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+				       " PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = 20;"
+				       " CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)",
+				    NULL, NULL, NULL),
+		       SQLITE_OK, "WAL, a cache small enough to spill") ||
+	    !ASSERT_EQ(sqlite3_open_v2(path, &r, SQLITE_OPEN_READONLY, NULL), SQLITE_OK,
+		       "a reader on the default VFS"))
+		goto out;
+	for (int round = 0; round < 2; round++) {
+		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+			char name[80];
+
+			snprintf(name, sizeof(name), "round %d, %d rows of %d bytes", round, rows[i],
+				 size[i]);
+			if (!ASSERT_TRUE(sqlite3_exec(w, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+						 insert_rows(w, rows[i], size[i]) &&
+						 sqlite3_exec(w, "COMMIT", NULL, NULL, NULL) == SQLITE_OK,
+					 name))
+				goto out;
+			want += rows[i];
+			ASSERT_EQ(count_rows(r), want, "another connection sees the commit at once");
+			ASSERT_EQ(rows_in_copy(path), want, "the files hold it (kill -9)");
+			ASSERT_EQ(count_rows(w), want, "the writer reads it back");
+		}
+		/* a spilled transaction rolled back leaves nothing */
+		ASSERT_TRUE(sqlite3_exec(w, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+				    insert_rows(w, 300, 3000) &&
+				    sqlite3_exec(w, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK,
+			    "a spilled transaction rolls back");
+		ASSERT_EQ(count_rows(r), want, "the reader: nothing of it");
+		ASSERT_EQ(count_rows(w), want, "the writer: nothing of it");
+		ASSERT_EQ(rows_in_copy(path), want, "the files: nothing of it");
+		/* the next round writes the WAL from its start again */
+		ASSERT_EQ(sqlite3_wal_checkpoint_v2(w, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL),
+			  SQLITE_OK, "checkpoint, the WAL truncated");
+	}
+	{
+		sqlite3_stmt *s = NULL;
+
+		ASSERT_TRUE(sqlite3_prepare_v2(w, "PRAGMA integrity_check", -1, &s, NULL) == SQLITE_OK &&
+				    sqlite3_step(s) == SQLITE_ROW &&
+				    !strcmp((const char *)sqlite3_column_text(s, 0), "ok"),
+			    "integrity_check: ok");
+		sqlite3_finalize(s);
+	}
+out:
+	sqlite3_close(r);
+	sqlite3_close(w);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		fprintf(stderr, "cleanup failed\n");
+	return TEST_SUMMARY();
+}
