@@ -170,6 +170,8 @@ static void test_leaky_burst(void)
 				 "(6 events over 0s) at 2026-01-01 00:00:00 +0000 UTC\""), "message");
 	ASSERT_TRUE(check(&s, 0, "o.GetType() == 'overflow' && o.MarshaledTime == '2026-01-01T00:00:00Z'"),
 		    "overflow event");
+	/* upstream's BucketKey: sha1(filter \0 partition \0 name) in hex */
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Mapkey == '233338668563ea0960b029d1a0fc84e1ebc81931'"), "mapkey");
 	/* the instance is gone: the next event starts a full bucket */
 	pour(b, "192.0.2.1", 0, NULL, NULL);
 	ASSERT_EQ(s.n, 1, "a fresh bucket after overflow");

@@ -542,6 +542,7 @@ void cs_buckets_free(struct cs_buckets *b)
 	free(b->pending_depth);
 	cs_route_clear(&b->route);
 	cs_route_index_free(b);
+	sha1_ctx_free(b->sha1);
 	for (size_t i = 0; i < b->nsc; i++)
 		cs_scenario_free(b->sc[i]);
 	free(b->sc);
@@ -989,20 +990,18 @@ static bool is_simulated(struct cs_buckets *b, const char *name)
 #define MAPKEY_LEN (2 * SHA1_LEN + 1)
 
 /* The bucket's mapkey, sha1(filter \0 groupby \0 name) in hex: the alert shows it, the blackhole keys on it. */
-static int bucket_mapkey(const struct cs_scenario *sc, const struct cs_bucket *bk, char key[MAPKEY_LEN])
+static int bucket_mapkey(struct cs_buckets *b, const struct cs_scenario *sc,
+			 const struct cs_bucket *bk, char key[MAPKEY_LEN])
 {
-	size_t lf = strlen(sc->filter_src) + 1, lg = strlen(bk->gkey) + 1, ln = strlen(sc->name);
+	const void *parts[] = { sc->filter_src, bk->gkey, sc->name };
+	const size_t lens[] = { strlen(sc->filter_src) + 1, strlen(bk->gkey) + 1, strlen(sc->name) };
 	uint8_t digest[SHA1_LEN];
-	char *mk = malloc(lf + lg + ln);
 
-	if (!mk)
+	if (!b->sha1 && !(b->sha1 = sha1_ctx_new()))
 		return -ENOMEM;
-	memcpy(mk, sc->filter_src, lf);
-	memcpy(mk + lf, bk->gkey, lg);
-	memcpy(mk + lf + lg, sc->name, ln);
-	sha1(mk, lf + lg + ln, digest);
+	if (sha1_parts(b->sha1, parts, lens, 3, digest))
+		return -ENOMEM;
 	hex_encode(digest, sizeof(digest), key);
-	free(mk);
 	return 0;
 }
 
@@ -1260,7 +1259,7 @@ static int blackholed(struct cs_buckets *b, struct cs_bucket *bk, bool *hidden)
 		memcpy(key + 1, bk->gkey, len + 1);
 	} else {
 		key[0] = 'h';
-		err = bucket_mapkey(bk->sc, bk, key + 1);
+		err = bucket_mapkey(b, bk->sc, bk, key + 1);
 	}
 	err = err ?: blackhole_check(b, bk->sc, key, time_ns(&bk->ovflw), hidden);
 	if (!err && *hidden) {
@@ -1289,7 +1288,7 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 	 */
 	if (sc->blackhole && !sc->overflow_filter && ((err = blackholed(b, bk, &hidden)) || hidden))
 		goto out;
-	err = bucket_mapkey(sc, bk, mapkey);
+	err = bucket_mapkey(b, sc, bk, mapkey);
 	if (err)
 		goto out;
 	err = build_alert(b, bk, mapkey, &ra);

@@ -222,6 +222,7 @@ struct cs_buckets {
 		uint64_t *rows;
 	} ridx[CS_ROUTE_GUARDS];
 	size_t route_words;
+	struct sha1_ctx *sha1; /* instances' mapkeys (pouring thread), made on first use */
 	/*
 	 * The compact copy made last (struct qmeta, bucket.c), for the next
 	 * scenario the same event goes to: an sshd failure goes to four. Known by
