@@ -450,6 +450,77 @@ out:
 	cs_parsers_free(p);
 }
 
+/*
+ * Filters that are one test of a string field (expr_prog_test) are decided from
+ * the event, not evaluated: each must give what the evaluator gives, which the
+ * same test in an and-chain (always evaluated) says, on present, absent and
+ * empty fields, labels and keys.
+ */
+static void test_field_tests(void)
+{
+	static const char *set = "name: t/set\nonsuccess: next_stage\nstatics:\n"
+				 "  - parsed: p\n    expression: Split(evt.Line.Raw, ' ')[0]\n"
+				 "  - parsed: q\n    expression: Split(evt.Line.Raw, ' ')[1]\n"
+				 "  - target: evt.StrTime\n    expression: evt.Parsed.q\n";
+	static const char *const filters[] = {
+		"evt.Line.Labels.type == 'x'",	     "evt.Line.Labels.type != 'x'",
+		"evt.Line.Labels.type startsWith 'x'", "evt.Line.Labels.missing != 'x'",
+		"evt.Line.Labels.missing == ''",     "evt.Line.Labels.missing startsWith ''",
+		"evt.StrTime != ''",		     "evt.StrTime == 'c'",
+		"evt.Line.Src startsWith '/'",	     "evt.Line.Module != 'file'",
+		"evt.Parsed.p != 'a'",		     "evt.Parsed.missing != 'a'",
+		"evt.Parsed.p startsWith 'a'",	     "evt.Parsed.q startsWith ''",
+		"evt.Meta.missing startsWith 'a'",   "evt.Stage == 's01-parse'",
+		"evt.Parsed.q != ''",
+	};
+	static const struct {
+		const char *line, *type;
+	} cases[] = { { "a c", "x" }, { "ab", "xy" }, { "b c", "" }, { "a ", "y" } };
+	struct cs_parsers *p = NULL;
+	char name[32], yaml[320];
+	size_t nf = sizeof(filters) / sizeof(filters[0]);
+	int decided = 0;
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "set.yaml", set), "set"))
+		goto out;
+	for (size_t i = 0; i < 2 * nf; i++) {
+		snprintf(name, sizeof(name), "t%02zu.yaml", i);
+		snprintf(yaml, sizeof(yaml),
+			 "name: t/t%02zu\nfilter: \"%s%s\"\nstatics: [{meta: t%02zu, value: ok}]\n", i,
+			 filters[i % nf], i < nf ? "" : " && evt.Line.Src == '/l'", i);
+		if (!ASSERT_OK(cs_parsers_load_string(p, "s01-parse", name, yaml), yaml))
+			goto out;
+	}
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct cs_event *evt = NULL;
+
+		if (!ASSERT_OK(cs_event_new(&evt), "event"))
+			break;
+		ASSERT_OK(cs_event_set_line(evt, cases[c].line, strlen(cases[c].line), "/l", "file",
+					    cases[c].type),
+			  "line");
+		ASSERT_OK(cs_parse(p, evt, NULL, NULL), "parse");
+		for (size_t i = 0; i < nf; i++) {
+			char k1[8], k2[8], what[160];
+			bool got;
+
+			snprintf(k1, sizeof(k1), "t%02zu", i);
+			snprintf(k2, sizeof(k2), "t%02zu", i + nf);
+			snprintf(what, sizeof(what), "'%s' on '%s' (type '%s')", filters[i],
+				 cases[c].line, cases[c].type);
+			got = strmap_has(evt->meta, k1);
+			decided += got;
+			ASSERT_EQ(got, strmap_has(evt->meta, k2), what);
+		}
+		cs_event_free(evt);
+	}
+	/* some true, some false: the comparison means something */
+	ASSERT_TRUE(decided > 10 && decided < (int)(4 * nf) - 10, "both outcomes seen");
+out:
+	cs_parsers_free(p);
+}
+
 /* stash: a node stores, a later event reads it back with GetFromStash (spec 3.8). */
 static void test_stash(void)
 {
@@ -936,6 +1007,7 @@ int main(void)
 	test_stage_rules();
 	test_field_statics();
 	test_guarded_filters();
+	test_field_tests();
 	test_stash();
 	test_stash_store();
 	test_stash_shared();

@@ -453,6 +453,37 @@ static int guard_holds(const struct cs_node *node, const struct cs_event *evt)
 	return 0;
 }
 
+/*
+ * The node's filter when it is one test of a string field (node->test): 1 true,
+ * 0 false, -1 to evaluate (no such test, or a key the evaluator reads as nil).
+ */
+static int test_holds(const struct cs_node *node, const struct cs_event *evt)
+{
+	const struct expr_value *l = node->test.lit;
+	const char *v;
+	size_t len;
+
+	if (node->test_key) {
+		const struct strmap *m = node->test_map != CS_EVT_NONE ?
+						 cs_event_map_of(evt, node->test_map) :
+						 evt->line.labels;
+
+		if (!m || !(v = strmap_getk(m, node->test_key, &len)))
+			return -1;
+	} else if (!node->test_path || cs_event_path_read(evt, node->test_path, &v, &len)) {
+		return -1;
+	}
+	switch (node->test.op) {
+	case EXPR_TEST_EQ:
+		return len == l->s->len && !memcmp(v, l->s->s, len);
+	case EXPR_TEST_NE:
+		return len != l->s->len || memcmp(v, l->s->s, len);
+	case EXPR_TEST_STARTS:
+		return len >= l->s->len && !memcmp(v, l->s->s, l->s->len);
+	}
+	return -1;
+}
+
 /* One node on one event (spec 3.3): 1 success, 0 failure, -errno error. */
 static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 			struct cs_event *evt)
@@ -464,14 +495,14 @@ static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 		const struct expr_prog *filter = node->filter;
 		struct expr_error e;	/* set by expr_eval: not 268 bytes cleared per use */
 		bool pass = false;
-		int guard = guard_holds(node, evt);
+		int guard = guard_holds(node, evt), test = guard < 0 ? test_holds(node, evt) : -1;
 
-		if (!guard)
+		if (!guard || !test)
 			return 0;
 		if (guard > 0)
 			filter = node->guard.rest;
 		err = 0;
-		if (guard > 0 && node->guard.rest_true)
+		if ((guard > 0 && node->guard.rest_true) || test > 0)
 			pass = true;
 		else
 			err = expr_eval_bool(filter, (struct expr_value[]){ cs_event_value(evt) },
