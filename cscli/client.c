@@ -35,39 +35,58 @@ void api_error_text(const char *body, char *out, size_t len)
 	json_decref(j);
 }
 
-int client_open(struct cli *c, struct lapi_client **out)
+void client_login_begin(struct cli *c, struct client_login *l)
 {
 	const struct lapi_client_opts o = { .user_agent = CLIENT_UA,
 					    .timeout_s = 120,
 					    .max_answer = CLIENT_MAX_RESP,
 					    .insecure = c->cfg.insecure_skip_verify };
-	struct lapi_client *cl = NULL;
-	char err[1024], *resp = NULL;
-	long status = 0;
-	int ret;
+
+	memset(l, 0, sizeof(*l));
+	l->open_err = lapi_client_open(c->cfg.credentials_path, &o, &l->cl, l->err, sizeof(l->err));
+	if (!l->open_err)
+		l->login_err = lapi_client_login(l->cl, &l->status, &l->resp);
+}
+
+int client_login_end(struct cli *c, struct client_login *l, struct lapi_client **out)
+{
+	int ret = l->open_err ? l->open_err : l->login_err;
 
 	*out = NULL;
-	ret = lapi_client_open(c->cfg.credentials_path, &o, &cl, err, sizeof(err));
-	if (ret) {
-		cli_fatal("unable to load LAPI credentials from %s: %s", c->cfg.credentials_path, err);
-		return ret;
+	if (l->open_err) {
+		cli_fatal("unable to load LAPI credentials from %s: %s", c->cfg.credentials_path,
+			  l->err);
+	} else if (l->login_err == -EIO) {
+		cli_error("%s", lapi_client_error(l->cl));
+		cli_fatal("unable to reach the Local API at %s", lapi_client_url(l->cl));
+	} else if (l->login_err == -EACCES) {
+		api_error_text(l->resp, l->err, sizeof(l->err));
+		cli_fatal("failed to authenticate to Local API (LAPI): %s", l->err);
+	} else if (l->login_err) {
+		cli_fatal("%s", lapi_client_error(l->cl));
 	}
-	ret = lapi_client_login(cl, &status, &resp);
-	if (ret == -EIO) {
-		cli_error("%s", lapi_client_error(cl));
-		cli_fatal("unable to reach the Local API at %s", lapi_client_url(cl));
-	} else if (ret == -EACCES) {
-		api_error_text(resp, err, sizeof(err));
-		cli_fatal("failed to authenticate to Local API (LAPI): %s", err);
-	} else if (ret) {
-		cli_fatal("%s", lapi_client_error(cl));
+	if (!ret) {
+		*out = l->cl;
+		l->cl = NULL;
 	}
-	free(resp);
-	if (ret)
-		lapi_client_free(cl);
-	else
-		*out = cl;
+	client_login_discard(l);
 	return ret;
+}
+
+void client_login_discard(struct client_login *l)
+{
+	free(l->resp);
+	l->resp = NULL;
+	lapi_client_free(l->cl);
+	l->cl = NULL;
+}
+
+int client_open(struct cli *c, struct lapi_client **out)
+{
+	struct client_login l;
+
+	client_login_begin(c, &l);
+	return client_login_end(c, &l, out);
 }
 
 const char *client_url(struct lapi_client *cl)

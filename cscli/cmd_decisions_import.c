@@ -397,6 +397,33 @@ static void *import_sender_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The senders' logins (a password hash each on the LAPI) go on while the input
+ * is read, parsed and checked: they were ~0.2 s before the first batch.
+ */
+struct import_logins {
+	struct cli *c;
+	struct client_login l[IMPORT_SENDERS];
+	pthread_t thread;
+	bool running;
+};
+
+static void *import_logins_main(void *arg)
+{
+	struct import_logins *li = arg;
+
+	for (int k = 0; k < IMPORT_SENDERS; k++)
+		client_login_begin(li->c, &li->l[k]);
+	return NULL;
+}
+
+static void import_logins_join(struct import_logins *li)
+{
+	if (li->running)
+		pthread_join(li->thread, NULL);
+	li->running = false;
+}
+
 static bool has_suffix(const char *s, const char *suf)
 {
 	size_t n = strlen(s), m = strlen(suf);
@@ -415,6 +442,7 @@ int decisions_import(struct cli *c, int argc, char **argv)
 		{ "format", 0, .str = &format },
 	};
 	struct import_sender snd[IMPORT_SENDERS] = { 0 };
+	struct import_logins logins = { .c = c };
 	struct import_job job = { .input = NULL };
 	struct items it = { 0 };
 	char *buf = NULL, *end;
@@ -455,8 +483,9 @@ int decisions_import(struct cli *c, int argc, char **argv)
 		cli_fatal("invalid format '%s', expected one of 'json', 'csv', 'values'", format);
 		return EXIT_FATAL;
 	}
+	logins.running = !pthread_create(&logins.thread, NULL, import_logins_main, &logins);
 	if (read_all(input, &buf, &len))
-		return EXIT_FATAL;
+		goto out;
 	if (!strcmp(input, "-"))
 		input = "stdin";
 	cli_info("Parsing %s", format);
@@ -471,6 +500,8 @@ int decisions_import(struct cli *c, int argc, char **argv)
 		cli_fatal("no decisions found");
 		goto out;
 	}
+	const char *last_dur = NULL;
+
 	/*
 	 * What the LAPI would refuse is refused here, before anything is sent: the
 	 * batches go out concurrently, and a bad file must not be half imported.
@@ -493,11 +524,14 @@ int decisions_import(struct cli *c, int argc, char **argv)
 			goto out;
 		}
 		dur = it.v[i].f[F_DURATION] ? it.v[i].f[F_DURATION] : def[F_DURATION];
+		if (last_dur && !strcmp(dur, last_dur))
+			continue; /* the usual file: one duration for all */
 		if (gotime_parse_duration(dur, &d)) {
 			cli_fatal("item %zu: decision duration '%s' : time: invalid duration \"%s\"", i,
 				  dur, dur);
 			goto out;
 		}
+		last_dur = dur;
 	}
 	/*
 	 * Allowlists: CrowdSec's cscli asks the LAPI which values are allowlisted
@@ -511,9 +545,12 @@ int decisions_import(struct cli *c, int argc, char **argv)
 	job = (struct import_job){ .it = &it, .input = input, .def = def, .budget = budget,
 				   .batch = (size_t)batch };
 	pthread_mutex_init(&job.lock, NULL);
-	for (int k = 0; k < IMPORT_SENDERS; k++) { /* logins before any thread */
+	if (!logins.running) /* no thread for them: in turn */
+		import_logins_main(&logins);
+	import_logins_join(&logins);
+	for (int k = 0; k < IMPORT_SENDERS; k++) { /* logins before any sender */
 		snd[k].job = &job;
-		if (client_open(c, &snd[k].cl))
+		if (client_login_end(c, &logins.l[k], &snd[k].cl))
 			goto out_job;
 	}
 	for (int k = 1; k < IMPORT_SENDERS; k++)
@@ -538,6 +575,9 @@ out_job:
 		client_close(snd[k].cl);
 	pthread_mutex_destroy(&job.lock);
 out:
+	import_logins_join(&logins);
+	for (int k = 0; k < IMPORT_SENDERS; k++)
+		client_login_discard(&logins.l[k]);
 	free(it.v);
 	free(buf);
 	return ret;

@@ -112,6 +112,21 @@ void term_puts(const char *s, FILE *f);
 /* LAPI client (libcurl), logged in with the credentials file. */
 struct lapi_client;
 int client_open(struct cli *c, struct lapi_client **out);
+/*
+ * client_open() in two halves, so that a login goes on beside other work:
+ * begin (any thread) loads the credentials and logs in, printing nothing; end
+ * reports a failure as client_open() does and hands the client over, or
+ * discard drops it silently (the work beside it failed first).
+ */
+struct client_login {
+	struct lapi_client *cl;
+	int open_err, login_err;
+	long status;
+	char *resp, err[1024];
+};
+void client_login_begin(struct cli *c, struct client_login *l);
+int client_login_end(struct cli *c, struct client_login *l, struct lapi_client **out);
+void client_login_discard(struct client_login *l);
 /* method + "/v1/..." (+query); body may be NULL. *resp is malloc'ed. */
 int client_do(struct lapi_client *cl, const char *method, const char *path, const char *body,
 	      long *status, char **resp);

@@ -339,6 +339,38 @@ out:
 	cs_parsers_free(p);
 }
 
+/* A `target: evt.Stage` static moves the event as next_stage does; both together add up. */
+static void test_stage_target(void)
+{
+	static const char *jump = "name: t/jump\nstatics: [{target: evt.Stage, value: s02-enrich}]\n";
+	static const char *step = "name: t/step\nonsuccess: next_stage\n"
+				  "statics: [{target: Stage, value: s01-parse}]\n";
+	static const char *s01 = "name: t/s01\nstatics: [{meta: s01, value: ran}]\n";
+	static const char *s02 = "name: t/s02\nstatics: [{meta: s02, value: ran}]\n";
+	const char *first[] = { jump, step };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct cs_parsers *p = NULL;
+		struct cs_event *evt = NULL;
+
+		if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+		    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "a.yaml", first[i]), "s00") ||
+		    !ASSERT_OK(cs_parsers_load_string(p, "s01-parse", "b.yaml", s01), "s01") ||
+		    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "c.yaml", s02), "s02") ||
+		    !ASSERT_OK(cs_event_new(&evt), "event")) {
+			cs_parsers_free(p);
+			return;
+		}
+		ASSERT_OK(cs_event_set_line(evt, "x", 1, "src", "file", "syslog"), "line");
+		ASSERT_OK(cs_parse(p, evt, NULL, NULL), "parse");
+		ASSERT_TRUE(!strmap_has(evt->meta, "s01"), "s01 skipped");
+		ASSERT_STREQ(strmap_get(evt->meta, "s02"), "ran", "s02 ran");
+		ASSERT_TRUE(evt->process, "through every stage");
+		cs_event_free(evt);
+		cs_parsers_free(p);
+	}
+}
+
 /*
  * Statics whose expression only reads a field are copied without the evaluator:
  * the same values as evaluated (bytes past a NUL, "" for an absent key, the
@@ -446,6 +478,77 @@ static void test_guarded_filters(void)
 		}
 		cs_event_free(evt);
 	}
+out:
+	cs_parsers_free(p);
+}
+
+/*
+ * Filters that are one test of a string field (expr_prog_test) are decided from
+ * the event, not evaluated: each must give what the evaluator gives, which the
+ * same test in an and-chain (always evaluated) says, on present, absent and
+ * empty fields, labels and keys.
+ */
+static void test_field_tests(void)
+{
+	static const char *set = "name: t/set\nonsuccess: next_stage\nstatics:\n"
+				 "  - parsed: p\n    expression: Split(evt.Line.Raw, ' ')[0]\n"
+				 "  - parsed: q\n    expression: Split(evt.Line.Raw, ' ')[1]\n"
+				 "  - target: evt.StrTime\n    expression: evt.Parsed.q\n";
+	static const char *const filters[] = {
+		"evt.Line.Labels.type == 'x'",	     "evt.Line.Labels.type != 'x'",
+		"evt.Line.Labels.type startsWith 'x'", "evt.Line.Labels.missing != 'x'",
+		"evt.Line.Labels.missing == ''",     "evt.Line.Labels.missing startsWith ''",
+		"evt.StrTime != ''",		     "evt.StrTime == 'c'",
+		"evt.Line.Src startsWith '/'",	     "evt.Line.Module != 'file'",
+		"evt.Parsed.p != 'a'",		     "evt.Parsed.missing != 'a'",
+		"evt.Parsed.p startsWith 'a'",	     "evt.Parsed.q startsWith ''",
+		"evt.Meta.missing startsWith 'a'",   "evt.Stage == 's01-parse'",
+		"evt.Parsed.q != ''",
+	};
+	static const struct {
+		const char *line, *type;
+	} cases[] = { { "a c", "x" }, { "ab", "xy" }, { "b c", "" }, { "a ", "y" } };
+	struct cs_parsers *p = NULL;
+	char name[32], yaml[320];
+	size_t nf = sizeof(filters) / sizeof(filters[0]);
+	int decided = 0;
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "set.yaml", set), "set"))
+		goto out;
+	for (size_t i = 0; i < 2 * nf; i++) {
+		snprintf(name, sizeof(name), "t%02zu.yaml", i);
+		snprintf(yaml, sizeof(yaml),
+			 "name: t/t%02zu\nfilter: \"%s%s\"\nstatics: [{meta: t%02zu, value: ok}]\n", i,
+			 filters[i % nf], i < nf ? "" : " && evt.Line.Src == '/l'", i);
+		if (!ASSERT_OK(cs_parsers_load_string(p, "s01-parse", name, yaml), yaml))
+			goto out;
+	}
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct cs_event *evt = NULL;
+
+		if (!ASSERT_OK(cs_event_new(&evt), "event"))
+			break;
+		ASSERT_OK(cs_event_set_line(evt, cases[c].line, strlen(cases[c].line), "/l", "file",
+					    cases[c].type),
+			  "line");
+		ASSERT_OK(cs_parse(p, evt, NULL, NULL), "parse");
+		for (size_t i = 0; i < nf; i++) {
+			char k1[8], k2[8], what[160];
+			bool got;
+
+			snprintf(k1, sizeof(k1), "t%02zu", i);
+			snprintf(k2, sizeof(k2), "t%02zu", i + nf);
+			snprintf(what, sizeof(what), "'%s' on '%s' (type '%s')", filters[i],
+				 cases[c].line, cases[c].type);
+			got = strmap_has(evt->meta, k1);
+			decided += got;
+			ASSERT_EQ(got, strmap_has(evt->meta, k2), what);
+		}
+		cs_event_free(evt);
+	}
+	/* some true, some false: the comparison means something */
+	ASSERT_TRUE(decided > 10 && decided < (int)(4 * nf) - 10, "both outcomes seen");
 out:
 	cs_parsers_free(p);
 }
@@ -936,6 +1039,8 @@ int main(void)
 	test_stage_rules();
 	test_field_statics();
 	test_guarded_filters();
+	test_field_tests();
+	test_stage_target();
 	test_stash();
 	test_stash_store();
 	test_stash_shared();

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,13 +346,87 @@ static int load_scenarios(struct cs_buckets *b, const char *config_dir, const ch
 }
 
 /*
+ * One load of the start-up run on its own thread (the parsers, a shard's
+ * scenarios: each compiles its patterns and expressions, a few ms, and they
+ * share nothing but the data files' runtime, whose loads are locked), so the
+ * loads overlap on the cores the workers are about to use.
+ */
+struct side_load {
+	pthread_t th;
+	bool started;
+	int (*fn)(struct side_load *l);
+	struct cs_agent *a;
+	const struct cs_agent_opts *o;
+	unsigned int shard;
+	int rc;
+	char err[PATH_MAX + 256];
+};
+
+static void *side_load_main(void *arg)
+{
+	struct side_load *l = arg;
+
+	l->rc = l->fn(l);
+	return NULL;
+}
+
+/* Runs l->fn on a thread, or here when no thread can be made. */
+static void side_load_start(struct side_load *l)
+{
+	l->started = !pthread_create(&l->th, NULL, side_load_main, l);
+	if (!l->started)
+		side_load_main(l);
+}
+
+/* l's result; its error text into err. */
+static int side_load_join(struct side_load *l, char *err, size_t errlen)
+{
+	if (l->started)
+		pthread_join(l->th, NULL);
+	l->started = false;
+	if (l->rc)
+		snprintf(err, errlen, "%s", l->err);
+	return l->rc;
+}
+
+static void side_load_wait(struct side_load *l)
+{
+	if (l->started)
+		pthread_join(l->th, NULL);
+	l->started = false;
+}
+
+static int load_shard(struct side_load *l)
+{
+	return load_scenarios(l->a->shards[l->shard], l->o->config_dir, l->o->hub_index_path,
+			      l->err, sizeof(l->err));
+}
+
+static int load_parsers(struct side_load *l)
+{
+	struct cs_agent *a = l->a;
+	char dir[PATH_MAX];
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/parsers", l->o->config_dir);
+	rc = cs_parsers_load_dir(a->parsers, dir);
+	if (!rc && !cs_parsers_nstages(a->parsers))
+		rc = -ENOENT, snprintf(l->err, sizeof(l->err), "%s: no parser installed", dir);
+	else if (rc)
+		fail(l->err, sizeof(l->err), rc, "%s", cs_parsers_last_error(a->parsers));
+	return rc ? rc : cs_parsers_ready(a->parsers);
+}
+
+/*
  * The bucket shards: with workers, one engine per worker, each loaded with the
- * same scenarios, the limits shared out between them.
+ * same scenarios, the limits shared out between them; shards past the first
+ * load on their own threads.
  */
 static int make_shards(struct cs_agent *a, const struct cs_agent_opts *o,
 		       struct cs_bucket_opts *bo, char *err, size_t errlen)
 {
 	unsigned int n = o->workers ? o->workers : 1;
+	struct side_load *loads;
 	int rc = 0;
 
 	if (o->workers && (rc = pl_new(a, n, &a->pl)))
@@ -375,10 +450,24 @@ static int make_shards(struct cs_agent *a, const struct cs_agent_opts *o,
 			break;
 		}
 		a->nshards++;
-		rc = load_scenarios(a->shards[i], o->config_dir, o->hub_index_path, err, errlen);
 	}
-	if (!rc && a->pl && (rc = pl_run(a->pl)))
-		fail(err, errlen, rc, "workers: %s", strerror(-rc));
+	if (rc)
+		return rc;
+	if (!(loads = calloc(n, sizeof(*loads))))
+		return fail(err, errlen, -ENOMEM, "out of memory");
+	for (unsigned int i = n; i-- > 0;) {
+		loads[i] = (struct side_load){ .fn = load_shard, .a = a, .o = o, .shard = i };
+		if (i)
+			side_load_start(&loads[i]);
+		else
+			side_load_main(&loads[i]);
+	}
+	for (unsigned int i = 0; i < n; i++)
+		side_load_wait(&loads[i]);
+	/* the first shard's error, as when they loaded one after the other */
+	for (unsigned int i = 0; i < n && !rc; i++)
+		rc = side_load_join(&loads[i], err, errlen);
+	free(loads);
 	return rc;
 }
 
@@ -480,6 +569,7 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 	struct cs_bucket_opts bo = { 0 };
 	struct cs_agent *a;
 	bool sim_global = false;
+	struct side_load parsers_load = { 0 };
 	int rc;
 
 	a = calloc(1, sizeof(*a));
@@ -510,14 +600,9 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 		fail(err, errlen, rc, "parsers: %s", strerror(-rc));
 		goto fail;
 	}
-	snprintf(dir, sizeof(dir), "%s/parsers", o->config_dir);
-	rc = cs_parsers_load_dir(a->parsers, dir);
-	if (!rc && !cs_parsers_nstages(a->parsers))
-		rc = -ENOENT, snprintf(err, errlen, "%s: no parser installed", dir);
-	else if (rc)
-		fail(err, errlen, rc, "%s", cs_parsers_last_error(a->parsers));
-	if (rc || (rc = cs_parsers_ready(a->parsers)))
-		goto fail;
+	/* the parsers load beside the postoverflows and scenarios; their error comes first */
+	parsers_load = (struct side_load){ .fn = load_parsers, .a = a, .o = o };
+	side_load_start(&parsers_load);
 
 	snprintf(dir, sizeof(dir), "%s/postoverflows", o->config_dir);
 	rc = cs_parsers_new(&po, &a->postoverflows);
@@ -545,8 +630,14 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 		bo.on_alert_event = agent_alert_event;
 	bo.arg = a;
 	rc = make_shards(a, o, &bo, err, errlen);
+	if (side_load_join(&parsers_load, err, errlen))
+		rc = parsers_load.rc;
 	if (rc)
 		goto fail;
+	if (a->pl && (rc = pl_run(a->pl))) {
+		fail(err, errlen, rc, "workers: %s", strerror(-rc));
+		goto fail;
+	}
 	rc = load_acquisition(a, o, err, errlen);
 	if (rc)
 		goto fail;
@@ -557,6 +648,8 @@ int cs_agent_new(const struct cs_agent_opts *o, struct cs_agent **out, char *err
 	*out = a;
 	return 0;
 fail:
+	if (side_load_join(&parsers_load, err, errlen))
+		rc = parsers_load.rc; /* the parsers' error first, as when they loaded first */
 	expr_runtime_put(po.runtime);
 	cs_agent_free(a);
 	return rc;

@@ -508,6 +508,24 @@ int expr_prog_needs(const struct expr_prog *prog, int *var, const char **field, 
 int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, const char **key);
 
 /*
+ * 1 when the whole program is one test of a field against a string literal:
+ * `VAR.A == 'lit'`, `!=` or `startsWith`, with one to three names below VAR
+ * (evt.StrTime != '', evt.Parsed.program startsWith 'nginx', evt.Line.Labels.type
+ * == 'syslog'), so a host holding that field as a string decides it without the
+ * evaluator: the parser's node filters, several on every line. A field the
+ * evaluator reads as nil (an absent key) must still be evaluated. Else 0.
+ */
+enum expr_test_op { EXPR_TEST_EQ, EXPR_TEST_NE, EXPR_TEST_STARTS };
+struct expr_test {
+	int var;			/* environment slot of VAR */
+	const char *names[3];		/* borrowed from the program */
+	int nnames;
+	enum expr_test_op op;
+	const struct expr_value *lit;	/* a string, borrowed from the program */
+};
+int expr_prog_test(const struct expr_prog *prog, struct expr_test *t);
+
+/*
  * Whether the program runs in its flat form (a loop over typed operations
  * instead of the tree walk; same values, same errors): the shapes most hub
  * filters and statics have. For tests and explanations only.

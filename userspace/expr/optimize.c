@@ -596,6 +596,39 @@ int expr_prog_path(const struct expr_prog *prog, int *var, const char **field, c
 	return 1;
 }
 
+int expr_prog_test(const struct expr_prog *prog, struct expr_test *t)
+{
+	const struct node *n = prog ? prog->root : NULL, *m;
+	int depth = 0;
+
+	if (!n || n->type != N_BINARY || n->b->type != N_CONST || n->b->val.kind != EXPR_STRING)
+		return 0;
+	switch (n->op) {
+	case OP_EQ:
+		t->op = EXPR_TEST_EQ;
+		break;
+	case OP_NE:
+		t->op = EXPR_TEST_NE;
+		break;
+	case OP_STARTS:
+		t->op = EXPR_TEST_STARTS;
+		break;
+	default:
+		return 0;
+	}
+	for (m = n->a; m->type == N_MEMBER; m = m->a)
+		if (!member_name(m) || ++depth > 3)
+			return 0;
+	if (m->type != N_VAR || !depth)
+		return 0;
+	t->var = m->slot;
+	t->nnames = depth;
+	for (m = n->a; m->type == N_MEMBER; m = m->a)
+		t->names[--depth] = member_name(m);
+	t->lit = &n->b->val;
+	return 1;
+}
+
 /*
  * The and-chain `G && a && b` once G, its guard, passed (G is then true):
  * the chain of a && b, which checks that a and b are bools and says so at the

@@ -121,6 +121,8 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 			s->skey = strmap_key_intern(s->key);
 		if (s->value)
 			s->value_len = strlen(s->value);
+		if (s->kind == ST_TARGET && (!strcmp(s->key, "Stage") || !strcmp(s->key, "evt.Stage")))
+			out->sets_stage = true;
 		/* `value` wins over `expression`: don't even compile the latter. */
 		if (!s->value) {
 			err = compile_expr(L, expr_node, "static expression", &s->expr);
@@ -378,6 +380,23 @@ static int load_stash(struct loader *L, yaml_node_t *seq, struct cs_node *node)
 	return 0;
 }
 
+/* Where run.c reads the field of node->test: `evt.Line.Labels.type != 'syslog'` on every line. */
+static void resolve_test(struct cs_node *node)
+{
+	const struct expr_test *t = &node->test;
+
+	if (t->nnames == 3 && !strcmp(t->names[0], "Line") && !strcmp(t->names[1], "Labels")) {
+		node->test_key = strmap_key_intern(t->names[2]);
+	} else if (t->nnames == 2 && cs_event_map_named(t->names[0]) != CS_EVT_NONE) {
+		node->test_map = cs_event_map_named(t->names[0]);
+		node->test_key = strmap_key_intern(t->names[1]);
+		if (!node->test_key)
+			node->test_map = CS_EVT_NONE;
+	} else if (t->nnames <= 2) {
+		node->test_path = cs_event_path(t->names[0], t->nnames == 2 ? t->names[1] : NULL);
+	}
+}
+
 static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, const char *parent,
 		     int depth);
 
@@ -387,6 +406,7 @@ static int load_children(struct loader *L, yaml_node_t *seq, struct cs_node *nod
 	yaml_node_t *child;
 	int err = ywalk_list_new(&L->w, seq, "nodes", sizeof(*node->children),
 				 (void **)&node->children);
+
 
 	if (err || !node->children)
 		return err;
@@ -484,6 +504,8 @@ static int load_node(struct loader *L, yaml_node_t *m, struct cs_node *node, con
 		/* `evt.Parsed.program == 'sshd'`: read straight from the event (run.c) */
 		if (expr_prog_guard(node->filter, &node->guard) && node->guard.var == 0)
 			node->guard_path = cs_event_path(node->guard.field, node->guard.key);
+		else if (expr_prog_test(node->filter, &node->test) && node->test.var == 0)
+			resolve_test(node);
 	}
 	if (grok && (err = load_grok(L, grok, node)))
 		return err;

@@ -30,6 +30,7 @@ struct cs_static {
 struct cs_statics {
 	struct cs_static *v;
 	size_t n;
+	bool sets_stage; /* one of them is `target: evt.Stage` */
 };
 
 struct cs_whitelist {
@@ -62,6 +63,15 @@ struct cs_node {
 	 */
 	struct expr_guard guard;
 	uintptr_t guard_path;
+	/*
+	 * A filter that is one test of a string field (expr_prog_test), decided from
+	 * the event: the field is a string field (test_path), a map key (test_map,
+	 * test_key) or a label (test_key in Line.Labels); none set: evaluate it.
+	 */
+	struct expr_test test;
+	uintptr_t test_path;
+	enum cs_event_map test_map;
+	const struct strmap_key *test_key;
 	/* grok */
 	struct grok *grok;
 	char *apply_on;

@@ -453,9 +453,54 @@ static int guard_holds(const struct cs_node *node, const struct cs_event *evt)
 	return 0;
 }
 
-/* One node on one event (spec 3.3): 1 success, 0 failure, -errno error. */
+/*
+ * The node's filter when it is one test of a string field (node->test): 1 true,
+ * 0 false, -1 to evaluate (no such test, or a key the evaluator reads as nil).
+ */
+static int test_holds(const struct cs_node *node, const struct cs_event *evt)
+{
+	const struct expr_value *l = node->test.lit;
+	const char *v;
+	size_t len;
+
+	if (node->test_key) {
+		const struct strmap *m = node->test_map != CS_EVT_NONE ?
+						 cs_event_map_of(evt, node->test_map) :
+						 evt->line.labels;
+
+		if (!m || !(v = strmap_getk(m, node->test_key, &len)))
+			return -1;
+	} else if (!node->test_path || cs_event_path_read(evt, node->test_path, &v, &len)) {
+		return -1;
+	}
+	switch (node->test.op) {
+	case EXPR_TEST_EQ:
+		return len == l->s->len && !memcmp(v, l->s->s, len);
+	case EXPR_TEST_NE:
+		return len != l->s->len || memcmp(v, l->s->s, len);
+	case EXPR_TEST_STARTS:
+		return len >= l->s->len && !memcmp(v, l->s->s, l->s->len);
+	}
+	return -1;
+}
+
+/* Statics of a node; *stage follows a `target: evt.Stage` among them. */
+static int node_statics(const struct cs_parsers *p, const struct cs_node *node,
+			const struct cs_statics *st, struct cs_event *evt, int *stage)
+{
+	int err = apply_statics(p, node, st, evt);
+
+	if (st->sets_stage)
+		*stage = stage_index(p, evt->stage);
+	return err;
+}
+
+/*
+ * One node on one event (spec 3.3): 1 success, 0 failure, -errno error. *stage
+ * is the index of evt->stage in p->stages (-1: none), kept as the node moves it.
+ */
 static int node_process(const struct cs_parsers *p, const struct cs_node *node,
-			struct cs_event *evt)
+			struct cs_event *evt, int *stage)
 {
 	bool state = true, grok_ok = false, wl_hit = false;
 	int err;
@@ -464,14 +509,14 @@ static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 		const struct expr_prog *filter = node->filter;
 		struct expr_error e;	/* set by expr_eval: not 268 bytes cleared per use */
 		bool pass = false;
-		int guard = guard_holds(node, evt);
+		int guard = guard_holds(node, evt), test = guard < 0 ? test_holds(node, evt) : -1;
 
-		if (!guard)
+		if (!guard || !test)
 			return 0;
 		if (guard > 0)
 			filter = node->guard.rest;
 		err = 0;
-		if (guard > 0 && node->guard.rest_true)
+		if ((guard > 0 && node->guard.rest_true) || test > 0)
 			pass = true;
 		else
 			err = expr_eval_bool(filter, (struct expr_value[]){ cs_event_value(evt) },
@@ -510,7 +555,7 @@ static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 			return rc;
 		if (rc > 0) {
 			grok_ok = true;
-			err = apply_statics(p, node, &node->grok_statics, evt);
+			err = node_statics(p, node, &node->grok_statics, evt, stage);
 			if (err)
 				return err;
 		} else {
@@ -523,7 +568,7 @@ static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 			return err;
 	}
 	for (size_t i = 0; i < node->nchildren; i++) {
-		int rc = node_process(p, &node->children[i], evt);
+		int rc = node_process(p, &node->children[i], evt, stage);
 
 		if (rc < 0)
 			return rc;
@@ -538,18 +583,15 @@ static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 	if (!state)
 		return 0;
 	if (node->statics.n && (!node->wl || wl_hit)) {
-		err = apply_statics(p, node, &node->statics, evt);
+		err = node_statics(p, node, &node->statics, evt, stage);
 		if (err)
 			return err;
 	}
-	if (node->next_stage) {
-		int idx = stage_index(p, evt->stage);
-
-		if (idx >= 0 && (size_t)idx + 1 < p->nstages) {
-			err = cs_event_set_str(&evt->stage, p->stages[idx + 1]);
-			if (err)
-				return err;
-		}
+	if (node->next_stage && *stage >= 0 && (size_t)*stage + 1 < p->nstages) {
+		err = cs_event_set_str(&evt->stage, p->stages[*stage + 1]);
+		if (err)
+			return err;
+		++*stage;
 	}
 	return 1;
 }
@@ -597,11 +639,9 @@ int cs_parse(struct cs_parsers *p, struct cs_event *evt, cs_parse_observer obs, 
 			/* A sub-node with next_stage moved the event: the rest of the stage is skipped. */
 			if (cur != (int)si)
 				continue;
-			rc = node_process(p, node, evt);
+			rc = node_process(p, node, evt, &cur);
 			if (rc < 0)
 				return rc;
-			if (strcmp(evt->stage, stage))
-				cur = stage_index(p, evt->stage);
 			if (obs && (err = obs(stage, node->name, evt, rc > 0, arg)))
 				return err;
 			if (rc)
