@@ -108,6 +108,21 @@ static const char *const exprs[] = {
 	"Upper(evt.Meta.http_path)",
 	"PathUnescape(evt.Meta.http_path)",
 	"evt.Meta.absent",
+	/* statics and groupbys: + on strings, ?:, a call of another kind, host members */
+	"evt.Meta.http_path + 'x'",
+	"evt.Meta.http_path + 'x' + evt.Meta.http_path matches 'x.*n'",
+	"evt.Meta.service + '/' + evt.Parsed.verb + evt.Meta.absent",
+	"(evt.Meta.service + evt.Parsed.verb) startsWith 'httpG' && Upper(evt.Meta.service + 'x') == 'HTTPX'",
+	"evt.Meta.http_status in ['403', '404'] ? 'false' : 'true'",
+	"Upper(evt.Parsed.verb) in ['GET', 'HEAD'] ? 'yes' : evt.Meta.http_path + '!'",
+	"evt.Meta.service == 'http' && evt.Parsed.verb == 'GET' ? evt.Meta.http_path : evt.Meta.absent",
+	"len(evt.Meta.http_path)",
+	"len(evt.Meta.absent)",
+	"evt.StrTime != ''",
+	"evt.StrTime + '|' + evt.Line.Labels.type",
+	"evt.Line.Labels.type == 'syslog' || evt.Line.Labels.type != 'nginx'",
+	"evt.Line.Labels.absent",
+	"evt.Line.Src",
 	/* the flat run gives up, the tree walk says what is wrong */
 	"fromBase64(evt.Meta.b64) == 'hi'",
 	"evt.Meta.service == 'http' && fromBase64(evt.Meta.http_path) == 'x'",
@@ -133,6 +148,8 @@ static void set_line(size_t i)
 	strmap_set(evt->parsed, "ua", lines[i][4]);
 	strmap_set(evt->meta, "b64", lines[i][5]);
 	strmap_set(evt->meta, "http_status", i % 2 ? "403" : "200");
+	strmap_set(evt->line.labels, "type", i % 2 ? "nginx" : "syslog");
+	cs_event_set_str(&evt->str_time, i % 3 ? "2026-12-05T17:00:00Z" : "");
 }
 
 static void test_agrees(void)
@@ -156,7 +173,7 @@ static void test_agrees(void)
 	free(same("fromBase64(evt.Meta.b64) == 'hi'", true));
 	/* shapes without a flat form */
 	free(same("len(evt.Meta.http_path) > 2", false));
-	free(same("evt.Meta.http_path + 'x'", false));
+	free(same("(evt.Meta.service == 'http' ? 'a' : 'b') + 'x'", false));
 	free(same("any(['a'], { # == evt.Meta.service && true })", false));
 	free(same("evt.Meta?.service == 'http'", false));
 }
@@ -192,6 +209,9 @@ static void test_limits(void)
 	expr_set_limits(0, 16);
 	r = same("Upper(evt.Meta.http_path) contains 'X'", true);
 	ASSERT_TRUE(r && !strncmp(r, "ERR:", 4), "memory limit");
+	free(r);
+	r = same("evt.Parsed.verb + evt.Meta.http_path", true);
+	ASSERT_TRUE(r && !strncmp(r, "ERR:", 4), "memory limit of +");
 	free(r);
 	expr_set_limits(0, 0);
 	r = same("Upper(evt.Meta.http_path) contains 'NEVER'", true);

@@ -339,6 +339,38 @@ out:
 	cs_parsers_free(p);
 }
 
+/* A `target: evt.Stage` static moves the event as next_stage does; both together add up. */
+static void test_stage_target(void)
+{
+	static const char *jump = "name: t/jump\nstatics: [{target: evt.Stage, value: s02-enrich}]\n";
+	static const char *step = "name: t/step\nonsuccess: next_stage\n"
+				  "statics: [{target: Stage, value: s01-parse}]\n";
+	static const char *s01 = "name: t/s01\nstatics: [{meta: s01, value: ran}]\n";
+	static const char *s02 = "name: t/s02\nstatics: [{meta: s02, value: ran}]\n";
+	const char *first[] = { jump, step };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct cs_parsers *p = NULL;
+		struct cs_event *evt = NULL;
+
+		if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+		    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "a.yaml", first[i]), "s00") ||
+		    !ASSERT_OK(cs_parsers_load_string(p, "s01-parse", "b.yaml", s01), "s01") ||
+		    !ASSERT_OK(cs_parsers_load_string(p, "s02-enrich", "c.yaml", s02), "s02") ||
+		    !ASSERT_OK(cs_event_new(&evt), "event")) {
+			cs_parsers_free(p);
+			return;
+		}
+		ASSERT_OK(cs_event_set_line(evt, "x", 1, "src", "file", "syslog"), "line");
+		ASSERT_OK(cs_parse(p, evt, NULL, NULL), "parse");
+		ASSERT_TRUE(!strmap_has(evt->meta, "s01"), "s01 skipped");
+		ASSERT_STREQ(strmap_get(evt->meta, "s02"), "ran", "s02 ran");
+		ASSERT_TRUE(evt->process, "through every stage");
+		cs_event_free(evt);
+		cs_parsers_free(p);
+	}
+}
+
 /*
  * Statics whose expression only reads a field are copied without the evaluator:
  * the same values as evaluated (bytes past a NUL, "" for an absent key, the
@@ -1008,6 +1040,7 @@ int main(void)
 	test_field_statics();
 	test_guarded_filters();
 	test_field_tests();
+	test_stage_target();
 	test_stash();
 	test_stash_store();
 	test_stash_shared();

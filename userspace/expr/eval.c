@@ -734,7 +734,7 @@ static int fetch(struct ev *st, const struct node *n, const struct expr_value *o
 			}
 			err = obj->h.ops->get(&st->ctx, obj->h.obj, key->s->s, out);
 			if (!err && ver)
-				field_put(st->vm, ver, key, kh, out);
+				field_put(st->vm, ver, key, kh, 0, out);
 			if (!err)
 				return 0;
 			*out = EXPR_NIL_VALUE;

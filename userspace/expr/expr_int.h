@@ -202,6 +202,8 @@ struct vm_result {
  */
 struct vm_field {
 	uint64_t version;	/* 0: empty */
+	/* the host's resolved key (vm_path_value): found without comparing names; 0: none */
+	uintptr_t path;
 	uint32_t klen;
 	char key[EXPR_VM_FIELD_KEY];
 	struct expr_value val;
@@ -279,8 +281,9 @@ const struct expr_value *field_peek(struct expr_vm *vm, uint64_t version,
 const struct expr_value *field_find(struct expr_vm *vm, uint64_t version,
 				    const struct expr_value *key, uint64_t khash, const char *s,
 				    size_t len);
+/* path: the host's resolved key when the caller has one (vm_path_value), else 0. */
 void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
-	       uint64_t khash, const struct expr_value *val);
+	       uint64_t khash, uintptr_t path, const struct expr_value *val);
 /*
  * VAR.NAME.KEY resolved when compiling (ops->path_key gave `path`; key is KEY,
  * khash its hash), read from obj whose map has version ver (0: not kept):

@@ -7,8 +7,11 @@
  *   B := B && B | B || B | !B | S op S | S in [lits] | S matches 'const'
  *        | any(L, { S op # }) with an index (strset.c) | call(S...) -> bool | true/false
  *   S := VAR.NAME.KEY resolved by the host | 'literal' | a string variable
- *        | PURE/READONLY call(S...)
- * with op one of == != contains startsWith endsWith. A program of another
+ *        | PURE/READONLY call(S...) | S + S + ... | O.name
+ *        | B ? S : S (the whole program)
+ *   O := a variable | O.name (host objects: evt.Line.Labels.type, evt.StrTime)
+ * with op one of == != contains startsWith endsWith; a whole program may also be
+ * a PURE/READONLY call of another kind (len(S)). A program of another
  * shape has no flat form. Everything in it is read-only (field reads, calls
  * that change nothing), so when something unusual happens at run time (a
  * value of another kind, a call failing, a regex limit, an index that cannot
@@ -29,6 +32,7 @@
 enum fcode {
 	F_PATH,		/* r[dst] = VAR.NAME.KEY (n) */
 	F_CONST,	/* r[dst] = n->val, lent */
+	F_STR,		/* r[dst] = a constant string, lent */
 	F_VAR,		/* r[dst] = vars[n->slot], lent */
 	F_CALL,		/* r[dst] = n->fn(r[dst] .. r[dst + nlist - 1]) */
 	F_BOOL,		/* acc = r[dst], a bool */
@@ -39,6 +43,9 @@ enum fcode {
 	F_ANY,		/* acc = any(r[dst], { r[dst + 1] n->fast_op # }) */
 	F_NOT,		/* acc = !acc */
 	F_JF, F_JT,	/* to `to` when acc is false / true */
+	F_JMP,		/* to `to` */
+	F_GET,		/* r[dst] = r[dst].name (n->b->val), a host object's member */
+	F_CAT,		/* r[dst] = r[dst] + ... + r[dst + nargs - 1], strings */
 };
 
 /* What an operation reads, in the operation: one cache line, no walk to its node. */
@@ -49,7 +56,7 @@ struct fop {
 	uint16_t to;		/* F_JF, F_JT */
 	int slot;		/* F_VAR, F_PATH: the variable */
 	/* F_CONST: the value; F_CALL: the function; F_MATCHES: the regex; F_IN: the
-	 * array; F_PATH: the host's ops */
+	 * array; F_PATH: the host's ops; F_GET: the name (a string value) */
 	const void *p;
 	uintptr_t path;		/* F_PATH: the host's cookie, its key and the key's hash */
 	const struct expr_value *key;
@@ -90,12 +97,18 @@ static bool emit(struct fbuild *b, int code, int dst, const struct node *n)
 	case F_CONST:
 		o->p = &n->val;
 		break;
+	case F_STR:	/* the string itself: no load of the node's value first */
+		o->p = n->val.s;
+		break;
 	case F_VAR:
 		o->slot = n->slot;
 		break;
 	case F_CALL:
 		o->p = n->fn;
 		o->nargs = (uint8_t)n->nlist;
+		break;
+	case F_GET:
+		o->p = &n->b->val;
 		break;
 	case F_MATCHES:
 		o->p = n->re;
@@ -148,16 +161,64 @@ static bool emit_call(struct fbuild *b, const struct node *n, int dst)
 	return emit(b, F_CALL, dst, n);
 }
 
+/* obj.name with a constant name, not optional: a host object's member. */
+static bool named_member(const struct node *n)
+{
+	return n->type == N_MEMBER && !n->optional && n->b->type == N_CONST &&
+	       n->b->val.kind == EXPR_STRING;
+}
+
+/* r[dst] = a variable or a member of a member of one (evt.Line.Labels). */
+static bool emit_obj(struct fbuild *b, const struct node *n, int dst)
+{
+	if (n->type == N_VAR)
+		return emit(b, F_VAR, dst, n);
+	return named_member(n) && emit_obj(b, n->a, dst) && emit(b, F_GET, dst, n);
+}
+
+/* r[dst] = a + b + ...: the operands in r[dst] ... r[dst + nitems - 1]. */
+static bool emit_cat(struct fbuild *b, struct node *const *items, int nitems, int dst)
+{
+	for (int i = 0; i < nitems; i++)
+		if (!is_string(items[i]) || !emit_s(b, items[i], dst + i))
+			return false;
+	if (!emit(b, F_CAT, dst, NULL))
+		return false;
+	b->ops[b->nops - 1].nargs = (uint8_t)nitems;
+	return true;
+}
+
+static bool adds_only(const struct node *n)
+{
+	if (n->op == OP_AND || n->op == OP_OR || n->nlist > FLAT_MAX_REGS)
+		return false;
+	for (int i = 1; i < n->nlist; i++)
+		if (n->ops[i] != OP_ADD)
+			return false;
+	return true;
+}
+
 static bool emit_s(struct fbuild *b, const struct node *n, int dst)
 {
+	struct node *pair[2];
+
 	if (n->type == N_CONST)
-		return n->val.kind == EXPR_STRING && emit(b, F_CONST, dst, n);
+		return n->val.kind == EXPR_STRING && emit(b, F_STR, dst, n);
 	if (n->type == N_VAR)
 		return is_string(n) && emit(b, F_VAR, dst, n);
 	if (n->type == N_MEMBER && n->op == MEMBER_PATH && n->path_ops)
 		return emit(b, F_PATH, dst, n);
+	if (named_member(n))
+		return is_string(n) && emit_obj(b, n, dst);
 	if (n->type == N_CALL && is_string(n))
 		return emit_call(b, n, dst);
+	if (n->type == N_FOLD && adds_only(n))
+		return emit_cat(b, n->list, n->nlist, dst);
+	if (n->type == N_BINARY && n->op == OP_ADD) {
+		pair[0] = n->a;
+		pair[1] = n->b;
+		return emit_cat(b, pair, 2, dst);
+	}
 	return false;
 }
 
@@ -242,6 +303,32 @@ static bool emit_b(struct fbuild *b, const struct node *n)
 	}
 }
 
+static bool emit_b(struct fbuild *b, const struct node *n);
+
+/*
+ * The whole program B ? S : S (its condition uses the registers from 0, so a
+ * condition inside an operand would overwrite the operands before it).
+ */
+static bool emit_cond(struct fbuild *b, const struct node *n)
+{
+	int jf, jmp;
+
+	if (n->b == n->a || !n->a->st || n->a->st->kind != EXPR_BOOL || !is_string(n->b) ||
+	    !is_string(n->c) || !emit_b(b, n->a))
+		return false;
+	jf = b->nops;
+	if (!emit(b, F_JF, 0, NULL) || !emit_s(b, n->b, 0))
+		return false;
+	jmp = b->nops;
+	if (!emit(b, F_JMP, 0, NULL))
+		return false;
+	b->ops[jf].to = (uint16_t)b->nops;
+	if (!emit_s(b, n->c, 0))
+		return false;
+	b->ops[jmp].to = (uint16_t)b->nops;
+	return true;
+}
+
 struct flat *flat_build(const struct node *root)
 {
 	struct fbuild *b;
@@ -252,6 +339,10 @@ struct flat *flat_build(const struct node *root)
 		return NULL;
 	if (root->st->kind == EXPR_BOOL)
 		ok = emit_b(b, root);
+	else if (root->type == N_COND)
+		ok = is_string(root) && emit_cond(b, root);
+	else if (root->type == N_CALL && !is_string(root))
+		ok = emit_call(b, root, 0);	/* len(evt.Parsed.http_args) */
 	else
 		ok = is_string(root) && emit_s(b, root, 0);
 	if (ok && (f = malloc(sizeof(*f) + b->nops * sizeof(f->ops[0])))) {
@@ -374,6 +465,54 @@ static int call(struct expr_vm *vm, const struct fop *o, const struct expr_prog 
 	return 0;
 }
 
+/* r[0] = r[0].name: a host object's member, as the tree's fetch() reads it. */
+static int get(const struct fop *o, const struct expr_prog *prog, void *user, struct reg *r)
+{
+	const struct expr_value *name = o->p, *obj = &r->v;
+	const struct expr_host_ops *ops = obj->kind == EXPR_HOST ? obj->h.ops : NULL;
+	struct expr_value res = EXPR_NIL_VALUE;
+	struct expr_ctx ctx;
+
+	/* a nil object, one the evaluator keeps alive, no get(): the tree says */
+	if (!ops || !ops->get || ops->ref || !obj->h.obj)
+		return 1;
+	ctx.priv = NULL;
+	ctx.user = user;
+	ctx.env = prog->env;
+	ctx.has_msg = false;
+	if (ops->get(&ctx, obj->h.obj, name->s->s, &res)) {
+		expr_value_release(&res);
+		return 1;
+	}
+	reg_drop(r);
+	reg_set(r, &res, true);
+	return 0;
+}
+
+/* r[0] = r[0] + ... + r[n - 1]: a new string, charged to the evaluation's bytes. */
+static int cat(const struct fop *o, struct reg *r)
+{
+	struct expr_str *s;
+	size_t len = 0;
+	char *p;
+
+	for (int i = 0; i < o->nargs; i++) {
+		if (r[i].v.kind != EXPR_STRING)
+			return 1;
+		len += r[i].v.s->len;
+	}
+	if (!(s = xstr_alloc(len)))
+		return 1;	/* the tree says "string too long" where it is */
+	p = s->s;
+	for (int i = 0; i < o->nargs; i++) {
+		memcpy(p, r[i].v.s->s, r[i].v.s->len);
+		p += r[i].v.s->len;
+		reg_drop(&r[i]);
+	}
+	reg_str(&r[0], s, true);
+	return 0;
+}
+
 static int any(struct expr_vm *vm, const struct fop *o, struct reg *r, bool *acc)
 {
 	const struct expr_value *list = &r[0].v, *x = &r[1].v;
@@ -463,6 +602,9 @@ static int run(const struct flat *f, struct expr_vm *vm, const struct expr_prog 
 		case F_CONST:
 			reg_set(d, o->p, false);
 			break;
+		case F_STR:
+			reg_str(d, (struct expr_str *)o->p, false);
+			break;
 		case F_VAR:
 			reg_set(d, &vars[o->slot], false);
 			break;
@@ -493,6 +635,15 @@ static int run(const struct flat *f, struct expr_vm *vm, const struct expr_prog 
 		case F_JT:
 			if (*acc)
 				pc = o->to;
+			break;
+		case F_JMP:
+			pc = o->to;
+			break;
+		case F_GET:
+			rc = get(o, prog, user, d);
+			break;
+		case F_CAT:
+			rc = cat(o, d);
 			break;
 		default:
 			rc = compare(o, d, acc);

@@ -316,19 +316,20 @@ const struct expr_value *field_peek(struct expr_vm *vm, uint64_t version,
 	return &f->val;
 }
 
-const struct expr_value *field_find(struct expr_vm *vm, uint64_t version,
-				    const struct expr_value *key, uint64_t khash, const char *s,
-				    size_t len)
+/* path: the key as the host resolved it, when the caller has it (a name then needs no compare) */
+static struct vm_field *field_find_ent(struct expr_vm *vm, uint64_t version,
+				       const struct expr_value *key, uint64_t khash, uintptr_t path,
+				       const char *s, size_t len)
 {
 	struct vm_field *f = field_pair(vm, khash), *same = NULL;
 
 	for (int i = 0; i < 2; i++) {
 		const struct expr_value *v = &f[i].val;
 
-		if (!field_named(&f[i], key))
+		if (!(path && f[i].version && f[i].path == path) && !field_named(&f[i], key))
 			continue;
 		if (f[i].version == version)
-			return v;
+			return &f[i];
 		if (v->kind == EXPR_STRING && v->s->len == len && !memcmp(v->s->s, s, len))
 			same = &f[i];
 	}
@@ -336,11 +337,20 @@ const struct expr_value *field_find(struct expr_vm *vm, uint64_t version,
 		return NULL;
 	/* strings are immutable: the object serves the new version as it is */
 	same->version = version;
-	return &same->val;
+	return same;
+}
+
+const struct expr_value *field_find(struct expr_vm *vm, uint64_t version,
+				    const struct expr_value *key, uint64_t khash, const char *s,
+				    size_t len)
+{
+	struct vm_field *f = field_find_ent(vm, version, key, khash, 0, s, len);
+
+	return f ? &f->val : NULL;
 }
 
 void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *key,
-	       uint64_t khash, const struct expr_value *val)
+	       uint64_t khash, uintptr_t path, const struct expr_value *val)
 {
 	struct vm_field *f = field_pair(vm, khash);
 
@@ -351,6 +361,7 @@ void field_put(struct expr_vm *vm, uint64_t version, const struct expr_value *ke
 	grave_put(vm, &f[1].val);
 	f[1] = f[0];
 	f[0].version = version;
+	f[0].path = path;
 	f[0].klen = key->s->len;
 	memcpy(f[0].key, key->s->s, key->s->len);
 	f[0].val = expr_value_ref(val);
@@ -360,19 +371,25 @@ int vm_path_value(struct expr_vm *vm, const struct expr_host_ops *ops, void *obj
 		  uintptr_t path, uint64_t ver, const struct expr_value *key, uint64_t khash,
 		  struct expr_value *out, bool *owned)
 {
-	const struct expr_value *cached;
+	struct vm_field *f = field_pair(vm, khash);
 	const char *s;
 	size_t len;
 
-	/* most reads are of a field another filter read on this line: no map lookup */
-	if (ver && (cached = field_peek(vm, ver, key, khash))) {
-		*out = *cached;
+	/*
+	 * Most reads are of a field another filter read on this line: no map
+	 * lookup, and no name compared (a version is one object's, and the path
+	 * names the map and the key in it).
+	 */
+	if (ver && ((f->version == ver && f->path == path) ||
+		    (++f, f->version == ver && f->path == path))) {
+		*out = f->val;
 		*owned = false;
 		return 0;
 	}
 	ops->path_get(obj, path, &s, &len, &ver);
-	if (ver && (cached = field_find(vm, ver, key, khash, s, len))) {
-		*out = *cached;
+	if (ver && (f = field_find_ent(vm, ver, key, khash, path, s, len))) {
+		f->path = path;
+		*out = f->val;
 		*owned = false;
 		return 0;
 	}
@@ -380,7 +397,7 @@ int vm_path_value(struct expr_vm *vm, const struct expr_host_ops *ops, void *obj
 		return 1;
 	*owned = true;
 	if (ver)
-		field_put(vm, ver, key, khash, out);
+		field_put(vm, ver, key, khash, path, out);
 	return 0;
 }
 

@@ -121,6 +121,8 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 			s->skey = strmap_key_intern(s->key);
 		if (s->value)
 			s->value_len = strlen(s->value);
+		if (s->kind == ST_TARGET && (!strcmp(s->key, "Stage") || !strcmp(s->key, "evt.Stage")))
+			out->sets_stage = true;
 		/* `value` wins over `expression`: don't even compile the latter. */
 		if (!s->value) {
 			err = compile_expr(L, expr_node, "static expression", &s->expr);

@@ -30,6 +30,7 @@ struct cs_static {
 struct cs_statics {
 	struct cs_static *v;
 	size_t n;
+	bool sets_stage; /* one of them is `target: evt.Stage` */
 };
 
 struct cs_whitelist {

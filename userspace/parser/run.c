@@ -484,9 +484,23 @@ static int test_holds(const struct cs_node *node, const struct cs_event *evt)
 	return -1;
 }
 
-/* One node on one event (spec 3.3): 1 success, 0 failure, -errno error. */
+/* Statics of a node; *stage follows a `target: evt.Stage` among them. */
+static int node_statics(const struct cs_parsers *p, const struct cs_node *node,
+			const struct cs_statics *st, struct cs_event *evt, int *stage)
+{
+	int err = apply_statics(p, node, st, evt);
+
+	if (st->sets_stage)
+		*stage = stage_index(p, evt->stage);
+	return err;
+}
+
+/*
+ * One node on one event (spec 3.3): 1 success, 0 failure, -errno error. *stage
+ * is the index of evt->stage in p->stages (-1: none), kept as the node moves it.
+ */
 static int node_process(const struct cs_parsers *p, const struct cs_node *node,
-			struct cs_event *evt)
+			struct cs_event *evt, int *stage)
 {
 	bool state = true, grok_ok = false, wl_hit = false;
 	int err;
@@ -541,7 +555,7 @@ static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 			return rc;
 		if (rc > 0) {
 			grok_ok = true;
-			err = apply_statics(p, node, &node->grok_statics, evt);
+			err = node_statics(p, node, &node->grok_statics, evt, stage);
 			if (err)
 				return err;
 		} else {
@@ -554,7 +568,7 @@ static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 			return err;
 	}
 	for (size_t i = 0; i < node->nchildren; i++) {
-		int rc = node_process(p, &node->children[i], evt);
+		int rc = node_process(p, &node->children[i], evt, stage);
 
 		if (rc < 0)
 			return rc;
@@ -569,18 +583,15 @@ static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 	if (!state)
 		return 0;
 	if (node->statics.n && (!node->wl || wl_hit)) {
-		err = apply_statics(p, node, &node->statics, evt);
+		err = node_statics(p, node, &node->statics, evt, stage);
 		if (err)
 			return err;
 	}
-	if (node->next_stage) {
-		int idx = stage_index(p, evt->stage);
-
-		if (idx >= 0 && (size_t)idx + 1 < p->nstages) {
-			err = cs_event_set_str(&evt->stage, p->stages[idx + 1]);
-			if (err)
-				return err;
-		}
+	if (node->next_stage && *stage >= 0 && (size_t)*stage + 1 < p->nstages) {
+		err = cs_event_set_str(&evt->stage, p->stages[*stage + 1]);
+		if (err)
+			return err;
+		++*stage;
 	}
 	return 1;
 }
@@ -628,11 +639,9 @@ int cs_parse(struct cs_parsers *p, struct cs_event *evt, cs_parse_observer obs, 
 			/* A sub-node with next_stage moved the event: the rest of the stage is skipped. */
 			if (cur != (int)si)
 				continue;
-			rc = node_process(p, node, evt);
+			rc = node_process(p, node, evt, &cur);
 			if (rc < 0)
 				return rc;
-			if (strcmp(evt->stage, stage))
-				cur = stage_index(p, evt->stage);
 			if (obs && (err = obs(stage, node->name, evt, rc > 0, arg)))
 				return err;
 			if (rc)
