@@ -30,10 +30,13 @@ lapi_config "$T/config.yaml"
 lapi_profiles
 lapi_start
 check "import announced" grep -q 'imported a CrowdSec (Go) database' "$T/lapi.log"
-check_eq "schema now ours (every migration ran)" "$(sqlite3 "$T/crowdsec.db" 'PRAGMA user_version')" 6
+check_eq "schema now ours (every migration ran)" "$(sqlite3 "$T/crowdsec.db" 'PRAGMA user_version')" 7
 check_eq "the alerts' owner and uuid in one index" "$(sqlite3 "$T/crowdsec.db" \
 	"SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'alerts' AND name LIKE 'alerts_%'")" \
 	"alerts_created_at,alerts_machine_uuid"
+check_eq "the decisions' address and value in one index" "$(sqlite3 "$T/crowdsec.db" \
+	"SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'decisions' ORDER BY name)")" \
+	"decisions_addr,decisions_alert,decisions_created_at,decisions_until"
 B=$(curl -s -H "X-Api-Key: testkey" "http://127.0.0.1:$PORT/v1/decisions?ip=198.18.1.77")
 check "Go bouncer key works, Range decision found by containment" \
 	grep -q '"id":16,"origin":"cscli","scenario":"manual","scope":"Range","type":"ban","value":"198.18.1.0/24"' <<<"$B"

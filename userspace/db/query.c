@@ -75,7 +75,7 @@ static void qb_in_list(struct qb *q, const char *col, char **v, size_t n)
  * Range condition on decisions alias `a`. contains=true: the decision holds
  * the query range. Every Ip/Range decision is a CIDR, so a decision holding
  * address q is one of the networks of q (one per prefix length): we look those
- * up exactly in decisions_range (33 or 129 index probes) instead of scanning
+ * up exactly in decisions_addr (33 or 129 index probes) instead of scanning
  * all rows with start <= q. contains=false: the decision lies inside the query
  * range, an index range scan on (ip_size, start_ip, start_suffix).
  */
@@ -124,6 +124,35 @@ static void text_cond(struct qb *q, const char *sql, const char *v)
 	qb_text(q, v);
 }
 
+/*
+ * d.value = v, looked up in decisions_addr (schema.h): the rows with that value
+ * have the range value_range() gives it (Ip and Range scopes) or none (the
+ * other scopes), so one of the two exact keys below finds each of them.
+ */
+static void value_cond(struct qb *q, const char *v)
+{
+	static const char key[] = "(d.ip_size = ? AND d.start_ip = ? AND d.start_suffix = ?"
+				  " AND d.end_ip = ? AND d.end_suffix = ? AND d.value = ?)";
+	struct cs_range r = { 0 }, none = { 0 };
+	bool addr;
+
+	if (!v)
+		return;
+	addr = !value_range(v, &r) && r.ip_size;
+	for (int k = 0; k < 1 + addr; k++) {
+		const struct cs_range *at = k ? &r : &none;
+
+		qb_add(q, "%s%s", k ? " OR " : " AND (", key);
+		qb_int(q, at->ip_size);
+		qb_int(q, at->start_ip);
+		qb_int(q, at->start_suffix);
+		qb_int(q, at->end_ip);
+		qb_int(q, at->end_suffix);
+		qb_text(q, v);
+	}
+	qb_add(q, ")");
+}
+
 static void int_cond(struct qb *q, bool has, const char *sql, int64_t v)
 {
 	if (!has)
@@ -150,7 +179,7 @@ void dfilter_cond(struct qb *q, const struct cs_dfilter *f)
 		qb_add(q, " AND instr(lower(d.scenario), lower(?)) = 0");
 		qb_text(q, f->sc_not_contains[i]);
 	}
-	text_cond(q, " AND d.value = ?", f->value);
+	value_cond(q, f->value);
 	text_cond(q, " AND d.type = ?", f->type);
 	text_cond(q, " AND d.scenario = ?", f->scenario);
 	if (!f->include_simulated)
@@ -163,11 +192,16 @@ void dfilter_cond(struct qb *q, const struct cs_dfilter *f)
 		range_cond(q, "d", &f->range, f->contains);
 }
 
-/* "Longest decision wins" per (value, type, scope), over the whole table. */
+/*
+ * "Longest decision wins" per (value, type, scope), over the whole table. The
+ * range, which the value determines, is stated for decisions_addr's sake.
+ */
 void dedup_cond(struct qb *q)
 {
-	qb_add(q, " AND d.id = (SELECT d2.id FROM decisions d2 WHERE d2.value = d.value"
-		  " AND d2.type = d.type AND d2.scope = d.scope"
+	qb_add(q, " AND d.id = (SELECT d2.id FROM decisions d2 WHERE d2.ip_size = d.ip_size"
+		  " AND d2.start_ip = d.start_ip AND d2.start_suffix = d.start_suffix"
+		  " AND d2.end_ip = d.end_ip AND d2.end_suffix = d.end_suffix"
+		  " AND d2.value = d.value AND d2.type = d.type AND d2.scope = d.scope"
 		  " ORDER BY d2.until DESC, d2.id DESC LIMIT 1)");
 }
 

@@ -138,6 +138,8 @@ static const char *const db_migrations_pg[] = {
 	ALERTS_UUID,
 	/* 5 -> 6: schema.h's version 6 (one index for the alerts' owner and uuid) */
 	ALERTS_MACHINE_UUID,
+	/* 6 -> 7: schema.h's version 7 (one index for the decisions' address and value) */
+	DECISIONS_ADDR,
 };
 
 #endif /* CS_DB_SCHEMA_PG_H */
