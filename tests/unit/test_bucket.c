@@ -170,6 +170,8 @@ static void test_leaky_burst(void)
 				 "(6 events over 0s) at 2026-01-01 00:00:00 +0000 UTC\""), "message");
 	ASSERT_TRUE(check(&s, 0, "o.GetType() == 'overflow' && o.MarshaledTime == '2026-01-01T00:00:00Z'"),
 		    "overflow event");
+	/* upstream's BucketKey: sha1(filter \0 partition \0 name) in hex */
+	ASSERT_TRUE(check(&s, 0, "o.Overflow.Mapkey == '233338668563ea0960b029d1a0fc84e1ebc81931'"), "mapkey");
 	/* the instance is gone: the next event starts a full bucket */
 	pour(b, "192.0.2.1", 0, NULL, NULL);
 	ASSERT_EQ(s.n, 1, "a fresh bucket after overflow");
@@ -309,6 +311,89 @@ static void test_route_reads(void)
 			     "the guards see the key a filter set; path groupbys read the maps");
 		cs_route_clear(&r);
 		cs_event_free(e);
+	}
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
+/* The scenario indexes r routes to, "0 3 5" (at most len bytes). */
+static void route_list(const struct cs_route *r, char *got, size_t len)
+{
+	got[0] = '\0';
+	for (size_t t = 0; t < r->n; t++)
+		snprintf(got + strlen(got), len - strlen(got), "%s%u", t ? " " : "", r->tg[t].sc);
+}
+
+/* Route an event of Meta kind and svc (NULL: absent) through b, into got. */
+static int route_kind_svc(struct cs_buckets *b, const char *kind, const char *svc, char *got,
+			  size_t len)
+{
+	struct cs_route r = { 0 };
+	struct cs_event *e = NULL;
+	int err = cs_event_new(&e);
+
+	err = err ?: strmap_set(e->meta, "source_ip", "192.0.2.1");
+	if (!err && kind)
+		err = strmap_set(e->meta, "kind", kind);
+	if (!err && svc)
+		err = strmap_set(e->meta, "svc", svc);
+	err = err ?: cs_buckets_route(b, e, &r);
+	if (!err)
+		route_list(&r, got, len);
+	cs_route_clear(&r);
+	cs_event_free(e);
+	return err;
+}
+
+/*
+ * Routing's index (one lookup per guard key, ANDed bit sets over the scenarios)
+ * gives the scenarios a full walk gives, in order: over more than 64 scenarios,
+ * after a filter's evt.SetMeta() changed a guard key (scenario 63, the last bit
+ * of a word: every later scenario is looked at again), and after a second load.
+ */
+static void test_route_index(void)
+{
+	char *yaml = malloc(70 * 256), want[512], got[512];
+	struct sink s;
+	struct cs_buckets *b = NULL;
+	size_t n = 0;
+
+	if (!ASSERT_TRUE(yaml != NULL, "alloc"))
+		return;
+	yaml[0] = '\0';
+	for (int i = 0; i < 70; i++) {
+		static const char *const filters[] = {
+			"evt.Meta.kind == 'a'",
+			"evt.Meta.kind in ['b', 'a'] && evt.Meta.svc == 'x'",
+			"evt.Meta.svc == 'x'",
+		};
+		const char *f = i == 63 ? "evt.Meta.kind == 'a' && evt.SetMeta('kind', 'b')" : filters[i % 3];
+
+		n += (size_t)sprintf(yaml + n, GROUP_SC("%d", "%s", "evt.Meta.source_ip"), i, f);
+	}
+	b = engine(&s, CS_BUCKET_REPLAY, yaml, 0);
+	free(yaml);
+	if (!b)
+		return;
+	/* kind a, svc x: all up to 63, which sets kind b: then not the kind == 'a' ones */
+	want[0] = '\0';
+	for (int i = 0; i < 70; i++)
+		if (i <= 63 || i % 3)
+			snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%d", i ? " " : "", i);
+	ASSERT_OK(route_kind_svc(b, "a", "x", got, sizeof(got)), "route a/x");
+	ASSERT_STREQ(got, want, "kind a, svc x: every scenario to 63, then those kind b takes");
+	want[0] = '\0';
+	for (int i = 2; i < 70; i += 3)
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), "%s%d", i > 2 ? " " : "", i);
+	ASSERT_OK(route_kind_svc(b, "c", "x", got, sizeof(got)), "route c/x");
+	ASSERT_STREQ(got, want, "a kind no guard names: only svc's");
+	ASSERT_OK(route_kind_svc(b, NULL, NULL, got, sizeof(got)), "route -/-");
+	ASSERT_STREQ(got, "", "both keys absent: none");
+	if (ASSERT_OK(cs_buckets_load_string(b, "u.yaml", GROUP_SC("70", "evt.Meta.kind == 'c'",
+								   "evt.Meta.source_ip")),
+		      "second load")) {
+		ASSERT_OK(route_kind_svc(b, "c", "y", got, sizeof(got)), "route c/y");
+		ASSERT_STREQ(got, "70", "the index covers the scenarios of a later load");
 	}
 	cs_buckets_free(b);
 	sink_reset(&s);
@@ -1535,6 +1620,7 @@ int main(void)
 	test_leaky_burst();
 	test_alert_event_many_meta();
 	test_route_guard();
+	test_route_index();
 	test_route_reads();
 	test_leak_arithmetic();
 	test_limiter_boundaries();

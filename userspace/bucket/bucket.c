@@ -541,6 +541,8 @@ void cs_buckets_free(struct cs_buckets *b)
 	free(b->pending);
 	free(b->pending_depth);
 	cs_route_clear(&b->route);
+	cs_route_index_free(b);
+	sha1_ctx_free(b->sha1);
 	for (size_t i = 0; i < b->nsc; i++)
 		cs_scenario_free(b->sc[i]);
 	free(b->sc);
@@ -988,20 +990,18 @@ static bool is_simulated(struct cs_buckets *b, const char *name)
 #define MAPKEY_LEN (2 * SHA1_LEN + 1)
 
 /* The bucket's mapkey, sha1(filter \0 groupby \0 name) in hex: the alert shows it, the blackhole keys on it. */
-static int bucket_mapkey(const struct cs_scenario *sc, const struct cs_bucket *bk, char key[MAPKEY_LEN])
+static int bucket_mapkey(struct cs_buckets *b, const struct cs_scenario *sc,
+			 const struct cs_bucket *bk, char key[MAPKEY_LEN])
 {
-	size_t lf = strlen(sc->filter_src) + 1, lg = strlen(bk->gkey) + 1, ln = strlen(sc->name);
+	const void *parts[] = { sc->filter_src, bk->gkey, sc->name };
+	const size_t lens[] = { strlen(sc->filter_src) + 1, strlen(bk->gkey) + 1, strlen(sc->name) };
 	uint8_t digest[SHA1_LEN];
-	char *mk = malloc(lf + lg + ln);
 
-	if (!mk)
+	if (!b->sha1 && !(b->sha1 = sha1_ctx_new()))
 		return -ENOMEM;
-	memcpy(mk, sc->filter_src, lf);
-	memcpy(mk + lf, bk->gkey, lg);
-	memcpy(mk + lf + lg, sc->name, ln);
-	sha1(mk, lf + lg + ln, digest);
+	if (sha1_parts(b->sha1, parts, lens, 3, digest))
+		return -ENOMEM;
 	hex_encode(digest, sizeof(digest), key);
-	free(mk);
 	return 0;
 }
 
@@ -1259,7 +1259,7 @@ static int blackholed(struct cs_buckets *b, struct cs_bucket *bk, bool *hidden)
 		memcpy(key + 1, bk->gkey, len + 1);
 	} else {
 		key[0] = 'h';
-		err = bucket_mapkey(bk->sc, bk, key + 1);
+		err = bucket_mapkey(b, bk->sc, bk, key + 1);
 	}
 	err = err ?: blackhole_check(b, bk->sc, key, time_ns(&bk->ovflw), hidden);
 	if (!err && *hidden) {
@@ -1288,7 +1288,7 @@ static int overflow(struct cs_buckets *b, struct cs_bucket *bk, unsigned int dep
 	 */
 	if (sc->blackhole && !sc->overflow_filter && ((err = blackholed(b, bk, &hidden)) || hidden))
 		goto out;
-	err = bucket_mapkey(sc, bk, mapkey);
+	err = bucket_mapkey(b, sc, bk, mapkey);
 	if (err)
 		goto out;
 	err = build_alert(b, bk, mapkey, &ra);
@@ -1819,84 +1819,162 @@ static bool guard_passes(const struct cs_buckets *b, const struct cs_scenario *s
 	return false;
 }
 
+/* Routing's scratch for one event. */
+struct route_walk {
+	struct guard_read gr[CS_ROUTE_GUARDS];
+	struct cpu_timing tm;
+	uint64_t cand[CS_ROUTE_WORDS]; /* the scenarios the index lets through */
+	bool indexed;		       /* cand holds while the maps keep these versions */
+	uint64_t ver[3];
+};
+
+/* The maps' versions: a filter calling evt.SetMeta() changes them. */
+static void map_versions(const struct cs_event *evt, uint64_t ver[3])
+{
+	ver[0] = strmap_version(evt->meta);
+	ver[1] = strmap_version(evt->parsed);
+	ver[2] = strmap_version(evt->enriched);
+}
+
+/* Word k of the bit set of every scenario. */
+static uint64_t sc_word(const struct cs_buckets *b, size_t k)
+{
+	return (k + 1) * 64 <= b->nsc ? ~0ull : ~0ull >> (64 - b->nsc % 64);
+}
+
+/* The index's candidates for evt: each guard key read once, its row ANDed in. */
+static void route_candidates(const struct cs_buckets *b, const struct cs_event *evt,
+			     struct route_walk *w)
+{
+	size_t words = b->route_words;
+
+	w->indexed = words && words <= CS_ROUTE_WORDS;
+	if (!w->indexed)
+		return;
+	for (size_t k = 0; k < words; k++)
+		w->cand[k] = sc_word(b, k);
+	for (size_t s = 0; s < b->nguards; s++) {
+		const struct route_index *x = &b->ridx[s];
+		const struct route_guard *g = &b->guards[s];
+		const struct guard_read *r = key_read(&w->gr[s], cs_event_map_of(evt, g->map), g->key, NULL);
+		size_t row = r->len ? 1 : 0;
+		const uint64_t *bits;
+
+		for (size_t j = 0; r->len && j < x->nvals; j++)
+			if (x->vals[j].len == r->len && !memcmp(x->vals[j].s, r->v, r->len)) {
+				row = 2 + j;
+				break;
+			}
+		bits = x->rows + row * words;
+		for (size_t k = 0; k < words; k++)
+			w->cand[k] &= bits[k];
+	}
+	map_versions(evt, w->ver);
+}
+
+/* Scenario i's filter and groupby on evt, a target of r if it takes it. 0, 1 to stop, or -errno. */
+static int route_scenario(struct cs_buckets *b, size_t i, const struct cs_event *evt,
+			  struct cs_route *r, struct route_walk *w)
+{
+	struct cs_scenario *sc = b->sc[i];
+	struct expr_value g = expr_nil();
+	const struct strmap *gm;
+	const char *gs = "";
+	uint64_t h;
+	int rc, err;
+
+	cpu_done(&w->tm); /* the previous scenario's, whichever way it ended */
+	cpu_start(&w->tm, sc);
+	if (!(w->indexed && sc->route_indexed) && !guard_passes(b, sc, evt, w->gr))
+		return 0;
+	/* past its guard, the filter without it (expr_guard.rest) */
+	if (sc->guard_map != CS_EVT_NONE && sc->guard.rest_true) {
+		rc = 1;
+	} else {
+		rc = eval_bool(b, sc->guard_map != CS_EVT_NONE ? sc->guard.rest : sc->filter, evt,
+			       NULL, NULL);
+	}
+	if (rc < 0) {
+		/* a failing filter aborts the pouring of this event (spec 6.2) */
+		log_warn("%s: filter error: event not poured", sc->name);
+		return 1;
+	}
+	if (!rc)
+		return 0;
+	if (!r->have_time) {
+		r->bad_time = event_time(b, evt, &r->t) != 0;
+		r->have_time = true;
+	}
+	if (r->bad_time && sc->type != CS_BT_TRIGGER)
+		return 0; /* TimeMachinePour: not poured without a log time */
+	if (sc->groupby_map != CS_EVT_NONE && (gm = cs_event_map_of(evt, sc->groupby_map))) {
+		/* a plain evt.Meta.x: the map's value ("" when absent), as evaluated */
+		gs = strmap_getk(gm, sc->groupby_key, NULL);
+		if (!gs)
+			gs = "";
+	} else if (sc->groupby) {
+		err = eval(b, sc->groupby, evt, NULL, NULL, &g);
+		if (err == -ENOMEM)
+			return err;
+		if (err || g.kind != EXPR_STRING) {
+			/* upstream: "leaky failed", the rest of the scenarios are skipped */
+			log_warn("%s: groupby failed or is not a string: event not poured", sc->name);
+			expr_value_release(&g);
+			return 1;
+		}
+		gs = expr_str_cstr(&g);
+	}
+	/* an index, not an address: every shard's copy hashes alike; the
+	 * bucket identity, not the scenario: same-key scenarios share a shard */
+	h = cs_hash2(&sc->key_idx, sizeof(sc->key_idx), gs, strlen(gs));
+	/*
+	 * The shard (the high half, cs_route_shard) by the partition key alone
+	 * when there is one: the targets of an event that share it (ssh-bf,
+	 * ssh-slow-bf, user-enum... on one source address) go to one shard, so
+	 * at most one other core reads the event to pour it, not both.
+	 */
+	if (*gs)
+		h = (cs_hash_str(gs) & 0xffffffff00000000ull) | (h & 0xffffffffull);
+	err = route_add(r, i, h, gs);
+	expr_value_release(&g);
+	return err;
+}
+
 int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, struct cs_route *r)
 {
 	/* read-only but for the error counters, which are atomic */
 	struct cs_buckets *b = (struct cs_buckets *)cb;
-	struct guard_read gr[CS_ROUTE_GUARDS];
-	struct cpu_timing tm = { 0 };
-	int err = 0;
+	struct route_walk w;
+	int rc = 0;
 
+	w.tm.m = NULL;
 	for (size_t i = 0; i < b->nguards; i++)
-		gr[i].ver = 0;
+		w.gr[i].ver = 0;
 	r->n = r->klen = 0;
 	r->have_time = r->bad_time = false;
-	for (size_t i = 0; i < b->nsc && !err; i++) {
-		struct cs_scenario *sc = b->sc[i];
-		struct expr_value g = expr_nil();
-		const struct strmap *gm;
-		const char *gs = "";
-		uint64_t h;
-		int rc;
+	route_candidates(b, evt, &w);
+	for (size_t k = 0; k < (b->nsc + 63) / 64 && !rc; k++) {
+		uint64_t bits = w.indexed ? w.cand[k] : sc_word(b, k);
 
-		cpu_done(&tm); /* the previous scenario's, whichever way it ended */
-		cpu_start(&tm, sc);
-		if (!guard_passes(b, sc, evt, gr))
-			continue;
-		/* past its guard, the filter without it (expr_guard.rest) */
-		if (sc->guard_map != CS_EVT_NONE && sc->guard.rest_true)
-			rc = 1;
-		else
-			rc = eval_bool(b, sc->guard_map != CS_EVT_NONE ? sc->guard.rest : sc->filter,
-				       evt, NULL, NULL);
-		if (rc < 0) {
-			/* a failing filter aborts the pouring of this event (spec 6.2) */
-			log_warn("%s: filter error: event not poured", sc->name);
-			break;
+		while (bits && !rc) {
+			size_t i = k * 64 + (size_t)__builtin_ctzll(bits);
+			uint64_t ver[3];
+
+			bits &= bits - 1;
+			rc = route_scenario(b, i, evt, r, &w);
+			if (!w.indexed || !b->sc[i]->may_set)
+				continue;
+			map_versions(evt, ver);
+			if (!memcmp(ver, w.ver, sizeof(ver)))
+				continue;
+			/* a filter or groupby called evt.SetMeta(): the index's reading is
+			 * stale, every later scenario is looked at */
+			w.indexed = false;
+			bits |= (i % 64 == 63 ? 0 : ~0ull << (i % 64 + 1)) & sc_word(b, k);
 		}
-		if (!rc)
-			continue;
-		if (!r->have_time) {
-			r->bad_time = event_time(b, evt, &r->t) != 0;
-			r->have_time = true;
-		}
-		if (r->bad_time && sc->type != CS_BT_TRIGGER)
-			continue; /* TimeMachinePour: not poured without a log time */
-		if (sc->groupby_map != CS_EVT_NONE && (gm = cs_event_map_of(evt, sc->groupby_map))) {
-			/* a plain evt.Meta.x: the map's value ("" when absent), as evaluated */
-			gs = strmap_getk(gm, sc->groupby_key, NULL);
-			if (!gs)
-				gs = "";
-		} else if (sc->groupby) {
-			err = eval(b, sc->groupby, evt, NULL, NULL, &g);
-			if (err == -ENOMEM)
-				break;
-			if (err || g.kind != EXPR_STRING) {
-				/* upstream: "leaky failed", the rest of the scenarios are skipped */
-				log_warn("%s: groupby failed or is not a string: event not poured",
-					 sc->name);
-				expr_value_release(&g);
-				err = 0;
-				break;
-			}
-			gs = expr_str_cstr(&g);
-		}
-		/* an index, not an address: every shard's copy hashes alike; the
-		 * bucket identity, not the scenario: same-key scenarios share a shard */
-		h = cs_hash2(&sc->key_idx, sizeof(sc->key_idx), gs, strlen(gs));
-		/*
-		 * The shard (the high half, cs_route_shard) by the partition key alone
-		 * when there is one: the targets of an event that share it (ssh-bf,
-		 * ssh-slow-bf, user-enum... on one source address) go to one shard, so
-		 * at most one other core reads the event to pour it, not both.
-		 */
-		if (*gs)
-			h = (cs_hash_str(gs) & 0xffffffff00000000ull) | (h & 0xffffffffull);
-		err = route_add(r, i, h, gs);
-		expr_value_release(&g);
 	}
-	cpu_done(&tm);
-	return err;
+	cpu_done(&w.tm);
+	return rc < 0 ? rc : 0;
 }
 
 void cs_route_clear(struct cs_route *r)

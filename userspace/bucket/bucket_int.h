@@ -60,6 +60,10 @@ struct cs_scenario {
 	int guard_slot;				/* its key in cs_buckets.guards, -1 if none */
 	/* without a guard: the key (in cs_buckets.guards) whose "" makes the filter false */
 	int needs_slot;
+	/* its filter or groupby may call evt.SetMeta()/SetParsed(): routing reads the maps again */
+	bool may_set;
+	/* routing's index decides its guard (or needed key) alone */
+	bool route_indexed;
 	/* a groupby that is a plain evt.<map>.<key> (expr_prog_path): read, not evaluated */
 	enum cs_event_map groupby_map;
 	const struct strmap_key *groupby_key;
@@ -160,6 +164,7 @@ void cs_time_go_string(const struct cs_time *t, char *buf, size_t len);
 struct cs_bucket;
 
 #define CS_ROUTE_GUARDS 32
+#define CS_ROUTE_WORDS 16 /* routing's index serves up to 1024 scenarios */
 
 struct cs_buckets {
 	struct cs_bucket_opts o;
@@ -200,6 +205,25 @@ struct cs_buckets {
 	} guards[CS_ROUTE_GUARDS];
 	size_t nguards;
 	/*
+	 * Routing's index (scenario.c, rebuilt at each load): per guard key, which
+	 * scenarios can take an event given that key's value, as bit sets over sc[]
+	 * of route_words words: row 0 for "", row 1 for a value no guard names, row
+	 * 2 + j for vals[j]. A scenario whose guard or needed key is not that slot's
+	 * has its bit in every row. ANDed over the keys, once per event, they give
+	 * the few scenarios worth a look (an sshd failure: the 4 ssh ones of 35).
+	 * route_words 0: no index, every scenario is looked at.
+	 */
+	struct route_index {
+		struct route_val {
+			const char *s;
+			size_t len;
+		} *vals;
+		size_t nvals;
+		uint64_t *rows;
+	} ridx[CS_ROUTE_GUARDS];
+	size_t route_words;
+	struct sha1_ctx *sha1; /* instances' mapkeys (pouring thread), made on first use */
+	/*
 	 * The compact copy made last (struct qmeta, bucket.c), for the next
 	 * scenario the same event goes to: an sshd failure goes to four. Known by
 	 * the versions of Meta and Enriched (no other map state has them) and the
@@ -214,3 +238,4 @@ struct cs_buckets {
 int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, size_t len,
 		      const char *version);
 void cs_scenario_free(struct cs_scenario *sc);
+void cs_route_index_free(struct cs_buckets *b);

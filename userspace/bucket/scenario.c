@@ -123,6 +123,14 @@ static int route_key_slot(struct cs_buckets *b, enum cs_event_map map, const str
 	return i < b->nguards ? (int)i : -1;
 }
 
+/* Whether p may write the event: its methods that do are Set*(), called by name. */
+static bool may_set(const struct expr_prog *p)
+{
+	const char *src = expr_prog_source(p);
+
+	return p && (!src || strstr(src, "Set"));
+}
+
 /*
  * The engine's routing shortcuts for sc: its guard's key slot, or else the key
  * without which its filter is false (expr_prog_needs); its groupby as a path.
@@ -143,6 +151,8 @@ static void set_routing(struct cs_buckets *b, struct cs_scenario *sc)
 		if (k && m != CS_EVT_NONE)
 			sc->needs_slot = route_key_slot(b, m, k);
 	}
+	sc->may_set = may_set(sc->filter) || may_set(sc->groupby);
+	sc->route_indexed = sc->guard_map == CS_EVT_NONE || sc->guard_slot >= 0;
 	sc->groupby_map = CS_EVT_NONE;
 	if (expr_prog_path(sc->groupby, &var, &field, &key) && key &&
 	    (sc->groupby_key = strmap_key_intern(key)))
@@ -151,6 +161,90 @@ static void set_routing(struct cs_buckets *b, struct cs_scenario *sc)
 	if (expr_prog_path(sc->distinct, &var, &field, &key) && key &&
 	    (sc->distinct_key = strmap_key_intern(key)))
 		sc->distinct_map = evt_map_named(var, field);
+}
+
+void cs_route_index_free(struct cs_buckets *b)
+{
+	for (size_t s = 0; s < CS_ROUTE_GUARDS; s++) {
+		free(b->ridx[s].vals);
+		free(b->ridx[s].rows);
+		b->ridx[s] = (struct route_index){ 0 };
+	}
+	b->route_words = 0;
+}
+
+/* Whether the guard of sc passes when its key reads (v, len): one of its literals. */
+static bool guard_names(const struct cs_scenario *sc, const char *v, size_t len)
+{
+	for (size_t i = 0; i < sc->guard.nlits; i++)
+		if (sc->guard.lits[i].s->len == len && !memcmp(sc->guard.lits[i].s->s, v, len))
+			return true;
+	return false;
+}
+
+/* Slot s's distinct guard literals, in load order. 0 or -ENOMEM. */
+static int route_index_vals(struct cs_buckets *b, size_t s)
+{
+	struct route_index *x = &b->ridx[s];
+	size_t cap = 0;
+
+	for (size_t i = 0; i < b->nsc; i++) {
+		const struct cs_scenario *sc = b->sc[i];
+
+		if (sc->guard_map == CS_EVT_NONE || sc->guard_slot != (int)s)
+			continue;
+		for (size_t j = 0; j < sc->guard.nlits; j++) {
+			const struct expr_str *l = sc->guard.lits[j].s;
+			size_t k = 0;
+
+			while (k < x->nvals && (x->vals[k].len != l->len || memcmp(x->vals[k].s, l->s, l->len)))
+				k++;
+			if (k < x->nvals || !l->len)
+				continue; /* "" has row 0 */
+			if (vec_reserve((void **)&x->vals, &cap, x->nvals, sizeof(*x->vals), 8))
+				return -ENOMEM;
+			x->vals[x->nvals++] = (struct route_val){ l->s, l->len };
+		}
+	}
+	return 0;
+}
+
+/*
+ * Whether sc can take an event whose slot s reads (v, len), all else aside;
+ * other: a value none of the slot's guards names.
+ */
+static bool route_admits(const struct cs_scenario *sc, size_t s, const char *v, size_t len,
+			 bool other)
+{
+	if (sc->guard_map != CS_EVT_NONE)
+		return sc->guard_slot != (int)s || (!other && guard_names(sc, v, len));
+	return sc->needs_slot != (int)s || len > 0;
+}
+
+/* routing's index over the loaded scenarios (struct cs_buckets.ridx); none without memory */
+static void route_index_build(struct cs_buckets *b)
+{
+	size_t words = (b->nsc + 63) / 64;
+
+	cs_route_index_free(b);
+	for (size_t s = 0; s < b->nguards; s++) {
+		struct route_index *x = &b->ridx[s];
+
+		if (route_index_vals(b, s) ||
+		    !(x->rows = calloc((x->nvals + 2) * words, sizeof(*x->rows)))) {
+			cs_route_index_free(b);
+			return;
+		}
+		for (size_t row = 0; row < x->nvals + 2; row++) {
+			const char *v = row >= 2 ? x->vals[row - 2].s : "";
+			size_t len = row >= 2 ? x->vals[row - 2].len : row == 1;
+
+			for (size_t i = 0; i < b->nsc; i++)
+				if (route_admits(b->sc[i], s, v, len, row == 1))
+					x->rows[row * words + i / 64] |= 1ull << (i % 64);
+		}
+	}
+	b->route_words = words;
 }
 
 static int compile(struct sloader *L, yaml_node_t *v, const char *key, struct expr_prog **out,
@@ -597,5 +691,6 @@ int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, 
 		while (b->nsc > before)
 			cs_scenario_free(b->sc[--b->nsc]);
 	}
+	route_index_build(b);
 	return err;
 }

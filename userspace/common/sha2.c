@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <openssl/crypto.h>
@@ -17,6 +18,41 @@
 void sha1(const void *data, size_t len, uint8_t out[SHA1_LEN])
 {
 	EVP_Digest(data, len, out, NULL, EVP_sha1(), NULL);
+}
+
+struct sha1_ctx {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+};
+
+struct sha1_ctx *sha1_ctx_new(void)
+{
+	struct sha1_ctx *c = calloc(1, sizeof(*c));
+
+	if (c && (!(c->md = EVP_MD_fetch(NULL, "SHA1", NULL)) || !(c->ctx = EVP_MD_CTX_new()))) {
+		sha1_ctx_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void sha1_ctx_free(struct sha1_ctx *c)
+{
+	if (!c)
+		return;
+	EVP_MD_CTX_free(c->ctx);
+	EVP_MD_free(c->md);
+	free(c);
+}
+
+int sha1_parts(struct sha1_ctx *c, const void *const *parts, const size_t *lens, size_t n,
+	       uint8_t out[SHA1_LEN])
+{
+	bool ok = EVP_DigestInit_ex2(c->ctx, c->md, NULL);
+
+	for (size_t i = 0; ok && i < n; i++)
+		ok = EVP_DigestUpdate(c->ctx, parts[i], lens[i]);
+	return ok && EVP_DigestFinal_ex(c->ctx, out, NULL) ? 0 : -ENOMEM;
 }
 
 void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])
