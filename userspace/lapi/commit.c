@@ -310,7 +310,8 @@ static bool enqueue(struct lapi_committer *c, struct lapi_commit_req *r)
 	*c->tail = r;
 	c->tail = &r->next;
 	c->queued++;
-	if (!c->gathering || c->queued >= c->gather_target)
+	/* an in-process submitter holds its thread: it ends a gathering */
+	if (!c->gathering || !r->conn || c->queued >= c->gather_target)
 		pthread_cond_signal(&c->work);
 	return true;
 }
