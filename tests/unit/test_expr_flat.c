@@ -219,6 +219,44 @@ static void test_limits(void)
 	free(r);
 }
 
+/* Two PURE functions side by side in one table, as the helpers are: each counts its calls. */
+static int calls[2];
+
+static int count_call(struct expr_ctx *ctx, const struct expr_value *args, int nargs,
+		      struct expr_value *out)
+{
+	calls[*(int *)expr_ctx_priv(ctx)]++;
+	return expr_stringn(args[0].s->s, args[0].s->len, out);
+}
+
+static int which[2] = { 0, 1 };
+static const struct expr_func counted[2] = {
+	{ "CountA", count_call, 1, 1, { EXPR_STRING }, &expr_type_string, &which[0], EXPR_FN_PURE },
+	{ "CountB", count_call, 1, 1, { EXPR_STRING }, &expr_type_string, &which[1], EXPR_FN_PURE },
+};
+
+/*
+ * A PURE function of one string runs once per string object, whatever other
+ * functions of the same string ran in between (the memo kept Upper(p),
+ * PathUnescape(p) and QueryUnescape(p) in one slot, so they evicted each other).
+ */
+static void test_memo(void)
+{
+	static const char *const srcs[] = {
+		"CountA(evt.Meta.http_path) == 'x'", "CountB(evt.Meta.http_path) == 'x'",
+	};
+
+	set_line(3);
+	set_line(0);
+	calls[0] = calls[1] = 0;
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < 2; i++)
+			free(same(srcs[i], true));
+	/* each `same` evaluates flat, then the tree's let form: both share the memo */
+	ASSERT_EQ(calls[0], 1, "CountA once for one string");
+	ASSERT_EQ(calls[1], 1, "CountB once for one string");
+}
+
 static int write_file(const char *dir, const char *name, const char *text)
 {
 	char path[512];
@@ -243,6 +281,7 @@ int main(void)
 	if (!ASSERT_TRUE(env != NULL, "env") ||
 	    !ASSERT_EQ(expr_env_add_var(env, "evt", &cs_event_expr_type), 0, "var evt") ||
 	    !ASSERT_OK(expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC), "helpers") ||
+	    !ASSERT_OK(expr_env_add_funcs(env, counted, 2), "counted functions") ||
 	    !ASSERT_OK(write_file(dir, "paths.txt", "admin\n<SCRIPT\netc/passwd\n"), "paths") ||
 	    !ASSERT_OK(write_file(dir, "empty.txt", ""), "empty") ||
 	    !ASSERT_OK(write_file(dir, "ua.txt", "^curl/\nsqlmap\n"), "ua") ||
@@ -256,6 +295,7 @@ int main(void)
 	test_agrees();
 	test_regex_limit();
 	test_limits();
+	test_memo();
 out:
 	cs_event_free(evt);
 	expr_env_free(env);
