@@ -1179,6 +1179,9 @@ static void test_render_lines(void)
 		/* past the first eight bytes (read a word at a time), and plain ones */
 		"01234567\"9ab", "abcdefghijklmno\\", "abcdefgh ijklmno\x1f", "0123456789abcdef\xc3\xa9",
 		"~plain text, twenty-nine ~~~!", "12345678",
+		/* sixteen at a time (SSE2): in the first block, the second, DEL is plain */
+		"0123\"56789abcdefgh", "abc\xc3\xa9" "defghijklmnopq", "0123456789abcdef0123\\56789abcdef0",
+		"abcdefghijklmno\x7fp", "0123456789abcdef0123456789abcdef\x01",
 	};
 	struct sink s;
 	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,

@@ -427,6 +427,50 @@ out:
 	cs_parsers_free(p);
 }
 
+/* `set` in s00-raw, then a node per filter in s01-parse: Meta.gNN is set when filter NN passes. */
+static struct cs_parsers *filter_parsers(const char *set, const char *const *filters, size_t n)
+{
+	struct cs_parsers *p = NULL;
+	char name[32], yaml[320];
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "set.yaml", set), "set"))
+		goto err;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "g%02zu.yaml", i);
+		snprintf(yaml, sizeof(yaml),
+			 "name: t/g%02zu\nfilter: \"%s\"\nstatics: [{meta: g%02zu, value: ok}]\n", i,
+			 filters[i], i);
+		if (!ASSERT_OK(cs_parsers_load_string(p, "s01-parse", name, yaml), yaml))
+			goto err;
+	}
+	return p;
+err:
+	cs_parsers_free(p);
+	return NULL;
+}
+
+/* Did filter i of filter_parsers() pass on evt? */
+static bool filter_passed(const struct cs_event *evt, size_t i)
+{
+	char key[8];
+
+	snprintf(key, sizeof(key), "g%02zu", i);
+	return strmap_has(evt->meta, key);
+}
+
+/* A file line of Labels.type `type` through p; NULL (said) on failure. */
+static struct cs_event *parse_line(struct cs_parsers *p, const char *line, const char *type)
+{
+	struct cs_event *evt = NULL;
+
+	if (!ASSERT_OK(cs_event_new(&evt), "event"))
+		return NULL;
+	ASSERT_OK(cs_event_set_line(evt, line, strlen(line), "/l", "file", type), "line");
+	ASSERT_OK(cs_parse(p, evt, NULL, NULL), "parse");
+	return evt;
+}
+
 /* Filters that start with `evt.X.KEY == 'lit'` are first decided by reading the field. */
 static void test_guarded_filters(void)
 {
@@ -448,37 +492,19 @@ static void test_guarded_filters(void)
 		{ "b d", "--++-" },
 		{ "z z", "--++-" },
 	};
-	struct cs_parsers *p = NULL;
-	char name[32], yaml[256];
+	struct cs_parsers *p = filter_parsers(set, filters, sizeof(filters) / sizeof(filters[0]));
 
-	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
-	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "set.yaml", set), "set"))
-		goto out;
-	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
-		snprintf(name, sizeof(name), "g%zu.yaml", i);
-		snprintf(yaml, sizeof(yaml), "name: t/g%zu\nfilter: \"%s\"\nstatics: [{meta: g%zu, value: ok}]\n",
-			 i, filters[i], i);
-		if (!ASSERT_OK(cs_parsers_load_string(p, "s01-parse", name, yaml), yaml))
-			goto out;
-	}
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		struct cs_event *evt = NULL;
+	for (size_t c = 0; p && c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct cs_event *evt = parse_line(p, cases[c].line, "x");
 
-		if (!ASSERT_OK(cs_event_new(&evt), "event"))
-			break;
-		ASSERT_OK(cs_event_set_line(evt, cases[c].line, strlen(cases[c].line), "/l", "file", "x"),
-			  "line");
-		ASSERT_OK(cs_parse(p, evt, NULL, NULL), "parse");
-		for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
-			char key[8], what[128];
+		for (size_t i = 0; evt && i < sizeof(filters) / sizeof(filters[0]); i++) {
+			char what[128];
 
-			snprintf(key, sizeof(key), "g%zu", i);
 			snprintf(what, sizeof(what), "'%s' on '%s'", filters[i], cases[c].line);
-			ASSERT_EQ(strmap_has(evt->meta, key), cases[c].want[i] == '+', what);
+			ASSERT_EQ(filter_passed(evt, i), cases[c].want[i] == '+', what);
 		}
 		cs_event_free(evt);
 	}
-out:
 	cs_parsers_free(p);
 }
 
@@ -508,48 +534,34 @@ static void test_field_tests(void)
 	static const struct {
 		const char *line, *type;
 	} cases[] = { { "a c", "x" }, { "ab", "xy" }, { "b c", "" }, { "a ", "y" } };
-	struct cs_parsers *p = NULL;
-	char name[32], yaml[320];
-	size_t nf = sizeof(filters) / sizeof(filters[0]);
+	enum { NF = sizeof(filters) / sizeof(filters[0]) };
+	char chained[NF][128];
+	const char *all[2 * NF];
+	struct cs_parsers *p;
 	int decided = 0;
 
-	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
-	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "set.yaml", set), "set"))
-		goto out;
-	for (size_t i = 0; i < 2 * nf; i++) {
-		snprintf(name, sizeof(name), "t%02zu.yaml", i);
-		snprintf(yaml, sizeof(yaml),
-			 "name: t/t%02zu\nfilter: \"%s%s\"\nstatics: [{meta: t%02zu, value: ok}]\n", i,
-			 filters[i % nf], i < nf ? "" : " && evt.Line.Src == '/l'", i);
-		if (!ASSERT_OK(cs_parsers_load_string(p, "s01-parse", name, yaml), yaml))
-			goto out;
+	/* filter NF + i: filter i in an and-chain, which is evaluated */
+	for (size_t i = 0; i < NF; i++) {
+		snprintf(chained[i], sizeof(chained[i]), "%s && evt.Line.Src == '/l'", filters[i]);
+		all[i] = filters[i];
+		all[NF + i] = chained[i];
 	}
-	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		struct cs_event *evt = NULL;
+	p = filter_parsers(set, all, 2 * NF);
+	for (size_t c = 0; p && c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct cs_event *evt = parse_line(p, cases[c].line, cases[c].type);
 
-		if (!ASSERT_OK(cs_event_new(&evt), "event"))
-			break;
-		ASSERT_OK(cs_event_set_line(evt, cases[c].line, strlen(cases[c].line), "/l", "file",
-					    cases[c].type),
-			  "line");
-		ASSERT_OK(cs_parse(p, evt, NULL, NULL), "parse");
-		for (size_t i = 0; i < nf; i++) {
-			char k1[8], k2[8], what[160];
-			bool got;
+		for (size_t i = 0; evt && i < NF; i++) {
+			char what[160];
 
-			snprintf(k1, sizeof(k1), "t%02zu", i);
-			snprintf(k2, sizeof(k2), "t%02zu", i + nf);
 			snprintf(what, sizeof(what), "'%s' on '%s' (type '%s')", filters[i],
 				 cases[c].line, cases[c].type);
-			got = strmap_has(evt->meta, k1);
-			decided += got;
-			ASSERT_EQ(got, strmap_has(evt->meta, k2), what);
+			decided += filter_passed(evt, i);
+			ASSERT_EQ(filter_passed(evt, i), filter_passed(evt, NF + i), what);
 		}
 		cs_event_free(evt);
 	}
 	/* some true, some false: the comparison means something */
-	ASSERT_TRUE(decided > 10 && decided < (int)(4 * nf) - 10, "both outcomes seen");
-out:
+	ASSERT_TRUE(decided > 10 && decided < 4 * NF - 10, "both outcomes seen");
 	cs_parsers_free(p);
 }
 

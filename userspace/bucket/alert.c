@@ -888,6 +888,44 @@ static void jl_source(struct sbuf *sb, const struct cs_source *s)
 	sb_putc(sb, '}');
 }
 
+#define JL_PUT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) += sizeof(lit) - 1)
+
+/*
+ * Meta item j, {"key":k,"value":v} (an empty one left out), in one go when k
+ * and v are plain (IPs, names, times: nearly all): false when they are not, or
+ * the buffer failed, and nothing was written.
+ */
+static bool jl_plain_item(struct sbuf *sb, size_t j, const char *k, const char *v)
+{
+	size_t kl = strlen(k), vl = strlen(v);
+	char *o;
+
+	if (!json_plain(k, kl) || !json_plain(v, vl) || !(o = sb_room(sb, kl + vl + 32)))
+		return false;
+	char *start = o;
+
+	if (j)
+		*o++ = ',';
+	*o++ = '{';
+	if (kl) {
+		JL_PUT(o, "\"key\":\"");
+		memcpy(o, k, kl);
+		o += kl;
+		*o++ = '"';
+	}
+	if (vl) {
+		if (kl)
+			*o++ = ',';
+		JL_PUT(o, "\"value\":\"");
+		memcpy(o, v, vl);
+		o += vl;
+		*o++ = '"';
+	}
+	*o++ = '}';
+	sb_wrote(sb, (size_t)(o - start));
+	return true;
+}
+
 static void jl_events(struct sbuf *sb, const struct cs_ralert *ra)
 {
 	sb_putc(sb, '[');
@@ -898,6 +936,8 @@ static void jl_events(struct sbuf *sb, const struct cs_ralert *ra)
 		for (size_t j = 0; j < e->nmeta; j++) {
 			const char *k = e->meta[j].key, *v = e->meta[j].value;
 
+			if (jl_plain_item(sb, j, k, v))
+				continue;
 			sb_puts(sb, j ? ",{" : "{");
 			if (*k)
 				jl_field(sb, "\"key\":", k);

@@ -38,6 +38,11 @@ void sb_putn(struct sbuf *sb, const void *s, size_t n)
 	sb->buf[sb->len] = '\0';
 }
 
+char *sb_room(struct sbuf *sb, size_t n)
+{
+	return grow(sb, n) ? NULL : sb->buf + sb->len;
+}
+
 void sb_puts(struct sbuf *sb, const char *s)
 {
 	sb_putn(sb, s, strlen(s));

@@ -28,6 +28,17 @@ void sb_puts(struct sbuf *sb, const char *s);
 void sb_putc(struct sbuf *sb, char c);
 void sb_printf(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vprintf(struct sbuf *sb, const char *fmt, va_list ap);
+/*
+ * Room for n more bytes at buf + len, for a writer that knows its worst case
+ * (the alert lines: one check per item instead of one per piece): write up to
+ * n bytes there, then count them with sb_wrote(). NULL after an error.
+ */
+char *sb_room(struct sbuf *sb, size_t n);
+static inline void sb_wrote(struct sbuf *sb, size_t n)
+{
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
 /* Frees the content and clears the error; the bound stays. */
 void sb_free(struct sbuf *sb);
 /*

@@ -48,6 +48,8 @@
 #define COMMIT_GATHER_NS 500000
 /* a group of this many alerts waits for nobody: its COMMIT is shared enough */
 #define COMMIT_GATHER_ALERTS 32
+/* connections of a group resumed outside the writer's lock, at most */
+#define COMMIT_RESUME_BATCH 64
 /* connections remembered as recently answered */
 #define COMMIT_RECENT_MAX 64
 
@@ -66,6 +68,8 @@ struct lapi_committer {
 	bool no_suspend;      /* the listener stops: pushes wait for their commit */
 	bool running, stop;
 	pthread_t thread;
+	bool gathering;	     /* gather_group waits: wake it at gather_target submissions */
+	size_t gather_target;
 	/* the connections the last groups resumed, and when (gather_group) */
 	struct MHD_Connection *recent[COMMIT_RECENT_MAX];
 	int64_t recent_at[COMMIT_RECENT_MAX];
@@ -109,14 +113,19 @@ static void gather_group(struct lapi_committer *c)
 	while (!c->stop && !c->paused && c->queued_alerts < COMMIT_GATHER_ALERTS) {
 		struct timespec ts;
 		bool all_suspended = true;
+		size_t missing;
 
 		for (struct lapi_commit_req *r = c->head; r && all_suspended; r = r->next)
 			all_suspended = r->conn != NULL;
-		if (!all_suspended || !expected_pushes(c, now) || now >= until)
+		if (!all_suspended || now >= until || !(missing = expected_pushes(c, now)))
 			return;
 		ts.tv_sec = until / 1000000000;
 		ts.tv_nsec = until % 1000000000;
+		/* woken when all of them are in, not at each push: the pushers share c->lock */
+		c->gathering = true;
+		c->gather_target = c->queued + missing;
 		pthread_cond_timedwait(&c->work, &c->lock, &ts);
+		c->gathering = false;
 		now = mono_ns();
 	}
 }
@@ -174,7 +183,8 @@ static void *committer_main(void *arg)
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		struct lapi_commit_req *first, *last;
-		size_t nreq = 1, nalerts;
+		struct MHD_Connection *resume[COMMIT_RESUME_BATCH];
+		size_t nreq = 1, nalerts, nresume;
 
 		while ((!c->head || c->paused) && !c->stop)
 			pthread_cond_wait(&c->work, &c->lock);
@@ -203,21 +213,40 @@ static void *committer_main(void *arg)
 		store_group(c->db, first, nreq, nalerts);
 		pthread_mutex_lock(&c->lock);
 		c->nrecent = 0;
+		nresume = 0;
 		for (struct lapi_commit_req *r = first, *next; r; r = next) {
 			struct MHD_Connection *conn = r->conn;
 
 			next = r->next; /* r belongs to its waiter once done is set or conn resumed */
 			r->done = true;
-			if (conn) { /* suspended under this lock: resumed after its suspension */
+			if (!conn)
+				continue;
+			if (c->nrecent < COMMIT_RECENT_MAX) {
+				c->recent[c->nrecent] = conn;
+				c->recent_at[c->nrecent++] = mono_ns();
+			}
+			if (nresume < COMMIT_RESUME_BATCH) {
+				resume[nresume++] = conn;
+			} else { /* past the batch: resumed under the lock */
 				MHD_resume_connection(conn);
 				c->suspended--;
-				if (c->nrecent < COMMIT_RECENT_MAX) {
-					c->recent[c->nrecent] = conn;
-					c->recent_at[c->nrecent++] = mono_ns();
-				}
 			}
 		}
 		pthread_cond_broadcast(&c->done);
+		if (nresume) {
+			/*
+			 * Outside the lock, so that pushes queue meanwhile: each of these
+			 * was suspended (under the lock) before the writer could take it.
+			 * suspended drops after: quiesce must not stop the listener
+			 * while a resume is in progress.
+			 */
+			pthread_mutex_unlock(&c->lock);
+			for (size_t i = 0; i < nresume; i++)
+				MHD_resume_connection(resume[i]);
+			pthread_mutex_lock(&c->lock);
+			c->suspended -= nresume;
+			pthread_cond_broadcast(&c->done);
+		}
 	}
 	c->running = false; /* late submitters store by themselves */
 	pthread_mutex_unlock(&c->lock);
@@ -281,7 +310,9 @@ static bool enqueue(struct lapi_committer *c, struct lapi_commit_req *r)
 	*c->tail = r;
 	c->tail = &r->next;
 	c->queued++;
-	pthread_cond_signal(&c->work);
+	/* an in-process submitter holds its thread: it ends a gathering */
+	if (!c->gathering || !r->conn || c->queued >= c->gather_target)
+		pthread_cond_signal(&c->work);
 	return true;
 }
 
