@@ -7,6 +7,8 @@
  * spill pages to the WAL before they commit or roll back, and across WAL
  * restarts: another connection sees the rows at once, and a copy of the files
  * as they are then (what kill -9 of the writer leaves) recovers them all.
+ * And a rolled-back transaction's frames are never written: another writer on
+ * the same file (cscli, the sqlite3 tool) commits at their offsets next.
  */
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -85,6 +87,63 @@ static bool insert_rows(sqlite3 *h, int n, int size)
 	return ok;
 }
 
+static const char *first_text(sqlite3 *h, const char *sql, char *out, size_t size)
+{
+	sqlite3_stmt *s = NULL;
+
+	snprintf(out, size, "(%s)", sqlite3_errmsg(h));
+	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		snprintf(out, size, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return out;
+}
+
+/*
+ * The LAPI's connection (db_open_unmigrated: the VFS and its rollback hook)
+ * rolls back a transaction that spilled into a truncated WAL; a connection on
+ * the default VFS then commits, writing its frames where the dead ones were;
+ * the LAPI's connection reads them and the database is whole.
+ */
+static void two_writers(void)
+{
+	char path[300], text[200];
+	struct cs_db *db = NULL;
+	sqlite3 *a, *b = NULL;
+
+	snprintf(path, sizeof(path), "%s/two.db", dir);
+	if (!ASSERT_OK(db_open_unmigrated(path, &db), "open the LAPI's connection"))
+		return;
+	a = db->conns[0].h;
+	if (!ASSERT_EQ(sqlite3_exec(a, "PRAGMA synchronous = NORMAL; PRAGMA cache_size = 10;"
+				       " CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB);"
+				       " INSERT INTO t (b) VALUES (x'00')",
+				    NULL, NULL, NULL),
+		       SQLITE_OK, "a table, a cache small enough to spill") ||
+	    !ASSERT_EQ(sqlite3_open_v2(path, &b, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK,
+		       "a second writer on the default VFS") ||
+	    !ASSERT_EQ(sqlite3_exec(b, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL), SQLITE_OK,
+		       "it does not checkpoint"))
+		goto out;
+	ASSERT_EQ(sqlite3_wal_checkpoint_v2(a, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL),
+		  SQLITE_OK, "checkpoint, the WAL truncated");
+	ASSERT_TRUE(sqlite3_exec(a, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+			    insert_rows(a, 400, 1000) &&
+			    sqlite3_exec(a, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK,
+		    "a spilled transaction rolls back");
+	ASSERT_TRUE(sqlite3_exec(b, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
+			    insert_rows(b, 50, 1000) &&
+			    sqlite3_exec(b, "COMMIT", NULL, NULL, NULL) == SQLITE_OK,
+		    "the other writer commits 50 rows");
+	ASSERT_EQ(count_rows(a), 51, "the LAPI's connection reads them all");
+	ASSERT_EQ(count_rows(b), 51, "the other writer still reads them all");
+	ASSERT_STREQ(first_text(a, "PRAGMA integrity_check", text, sizeof(text)), "ok",
+		     "integrity_check: ok");
+	ASSERT_EQ(rows_in_copy(path), 51, "the files hold them (kill -9)");
+out:
+	sqlite3_close(b);
+	cs_db_close(db);
+}
+
 int main(void)
 {
 	/* rows per transaction and their size: 1 frame to past the 1 MiB bound */
@@ -147,6 +206,7 @@ int main(void)
 			    "integrity_check: ok");
 		sqlite3_finalize(s);
 	}
+	two_writers();
 out:
 	sqlite3_close(r);
 	sqlite3_close(w);

@@ -358,6 +358,9 @@ int db_open_unmigrated(const char *path, struct cs_db **out);
 int lite_open(struct cs_db *db, const char *path);
 /* lite_walbuf.c: the VFS that writes a commit's WAL frames at once (NULL: the default) */
 const char *lite_walbuf_vfs(void);
+/* drops what a rolled-back transaction left gathered: h's rollback hook */
+struct sqlite3;
+void lite_walbuf_discard(struct sqlite3 *h);
 /* db->side's handle: conns[0]'s file, read-only; -EOPNOTSUPP for an in-memory database */
 int lite_open_side(struct cs_db *db);
 /*

@@ -306,6 +306,12 @@ static void checkpointer_free(struct lite_checkpointer *k)
 	free(k);
 }
 
+/* sqlite3_rollback_hook: the only one on the write connection */
+static void rollback_hook(void *h)
+{
+	lite_walbuf_discard(h);
+}
+
 int lite_open(struct cs_db *db, const char *path)
 {
 	sqlite3 *h = NULL;
@@ -336,6 +342,7 @@ int lite_open(struct cs_db *db, const char *path)
 		return -EIO;
 	}
 	sqlite3_wal_hook(h, checkpoint_hook, db); /* replaces the automatic checkpoint */
+	sqlite3_rollback_hook(h, rollback_hook, h);
 	return 0;
 }
 

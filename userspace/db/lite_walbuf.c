@@ -19,8 +19,9 @@
  *    kernel's page cache when SQLite returns (kill -9 loses nothing
  *    acknowledged), and on disk after xSync as before;
  *  - before anything else touches the file (a read, sync, size, truncate,
- *    file control, close), when a write is not contiguous, and past
- *    WALBUF_MAX bytes.
+ *    file control), when a write is not contiguous, and past WALBUF_MAX bytes.
+ * Frames still gathered when their transaction rolls back (its spill, up to
+ * WALBUF_MAX) are dropped, never written: see lite_walbuf_discard().
  * A failed write-out is the failing write's error: the commit fails as it
  * would have on a failed pwrite.
  */
@@ -43,7 +44,8 @@ struct walbuf_file {
 	unsigned char *buf;
 	size_t len, cap;
 	sqlite3_int64 start;  /* file offset of buf[0] */
-	bool commit_next;     /* the last write was a commit frame's header */
+	/* where the page of the commit frame whose header was written last goes, 0: none */
+	sqlite3_int64 commit_page;
 };
 
 static sqlite3_vfs walbuf_vfs;
@@ -66,15 +68,22 @@ static int walbuf_flush(struct walbuf_file *w)
 	return rc;
 }
 
+/*
+ * What is still gathered when SQLite closes the WAL is never a commit (a
+ * commit is written out with its page) but the spill of a transaction that
+ * the close rolled back, which the rollback hook does not see: dropped, for
+ * the reason lite_walbuf_discard() gives.
+ */
 static int walbuf_close(sqlite3_file *f)
 {
 	struct walbuf_file *w = WF(f);
-	int rc = walbuf_flush(w), rc2 = w->real->pMethods->xClose(w->real);
+	int rc = w->real->pMethods->xClose(w->real);
 
+	w->len = 0;
 	free(w->buf);
 	w->buf = NULL;
 	w->cap = 0;
-	return rc != SQLITE_OK ? rc : rc2;
+	return rc;
 }
 
 static int walbuf_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
@@ -93,12 +102,12 @@ static uint32_t be32(const unsigned char *p)
 static int walbuf_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 {
 	struct walbuf_file *w = WF(f);
-	bool ends_commit = w->commit_next;
+	bool ends_commit = w->commit_page && off == w->commit_page;
 	bool commit_hdr = n == WAL_FRAME_HDR && be32((const unsigned char *)p + 4) != 0;
 	bool append = w->len && off == w->start + (sqlite3_int64)w->len;
 	int rc = SQLITE_OK;
 
-	w->commit_next = false;
+	w->commit_page = 0;
 	if (w->len && (!append || w->len + (size_t)n > WALBUF_MAX))
 		rc = walbuf_flush(w);
 	if (rc != SQLITE_OK)
@@ -108,9 +117,11 @@ static int walbuf_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off
 	 * where its page comes next and writes them all out. Written alone, it is
 	 * the checksum rewrite that ends a transaction which overwrote its own
 	 * frames (read, then header): nothing follows it, so it goes at once; or
-	 * the first frame of a commit of one page, which then follows it.
+	 * the first frame of a commit of one page, which then follows it. The
+	 * page's offset, not a flag, says what ends the commit: after the
+	 * checksum rewrite's lone header, the next write is elsewhere.
 	 */
-	w->commit_next = commit_hdr;
+	w->commit_page = commit_hdr ? off + WAL_FRAME_HDR : 0;
 	if ((commit_hdr && !append) || (size_t)n > WALBUF_WRITE_MAX)
 		return walbuf_flush(w) ?: w->real->pMethods->xWrite(w->real, p, n, off);
 	if (w->cap < w->len + (size_t)n) {
@@ -328,4 +339,30 @@ const char *lite_walbuf_vfs(void)
 {
 	pthread_once(&walbuf_once, walbuf_register);
 	return walbuf_registered ? WALBUF_NAME : NULL;
+}
+
+/*
+ * The frames a rolled-back transaction spilled and that are still gathered
+ * are dead, and once SQLite released the WAL write lock, their offsets are
+ * the next writer's (cscli, the sqlite3 tool, another LAPI): writing them out
+ * at the next read would overwrite its committed frames. Dropped here, from
+ * the rollback hook: it runs for every end of a write transaction other than
+ * a commit (ROLLBACK, the implicit one of an error or a failed COMMIT) except
+ * the close's, which walbuf_close() drops. Between the lock's release and
+ * the hook, SQLite only re-reads page 1, which the b-tree holds in its cache
+ * through a transaction: nothing reaches the WAL file. A savepoint's rollback
+ * keeps the lock: the frames after it are overwritten under it, as without us.
+ * Dropping where the database file's xShmLock releases the write lock would
+ * cover the same ends without the hook, but needs this VFS to wrap the
+ * database file too and to find a database's WAL file: more to get wrong
+ * for no end the hook misses.
+ */
+void lite_walbuf_discard(sqlite3 *h)
+{
+	sqlite3_file *f = NULL;
+
+	/* answered by SQLite itself: our xFileControl (which writes out) is not called */
+	if (sqlite3_file_control(h, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) == SQLITE_OK && f &&
+	    f->pMethods == &walbuf_io)
+		WF(f)->len = 0;
 }
