@@ -170,35 +170,43 @@ int cs_ralert_add_event(struct cs_ralert *ra, const char *timestamp, const char 
 			size_t nmeta)
 {
 	struct cs_alert_event *e;
-	size_t size = nmeta * sizeof(*e->meta) + strlen(timestamp) + 1, pos;
+	size_t tl = strlen(timestamp) + 1, size = nmeta * sizeof(*e->meta) + tl, pos;
+	size_t stack_lens[2 * 64], *lens = stack_lens;
 	char *block;
 
+	/* an event keeps up to 256 Meta keys: the stack only fits the usual few */
+	if (nmeta > 64 && !(lens = malloc(2 * nmeta * sizeof(*lens))))
+		return -ENOMEM;
 	for (size_t i = 0; i < 2 * nmeta; i++)
-		size += strlen(kv[i]) + 1;
-	if (vec_reserve((void **)&ra->events, &ra->events_cap, ra->nevents, sizeof(*ra->events), 8))
-		return -ENOMEM;
+		size += (lens[i] = strlen(kv[i]) + 1);
 	/* one block: the items, then the timestamp and the strings they point to */
-	if (!(block = malloc(size)))
+	if (vec_reserve((void **)&ra->events, &ra->events_cap, ra->nevents, sizeof(*ra->events), 8) ||
+	    !(block = malloc(size))) {
+		if (lens != stack_lens)
+			free(lens);
 		return -ENOMEM;
+	}
 	e = &ra->events[ra->nevents++];
 	e->meta = (struct cs_meta_item *)block;
 	e->nmeta = nmeta;
 	pos = nmeta * sizeof(*e->meta);
-	e->timestamp = strcpy(block + pos, timestamp);
-	pos += strlen(timestamp) + 1;
+	e->timestamp = memcpy(block + pos, timestamp, tl);
+	pos += tl;
 	for (size_t i = 0; i < nmeta; i++) {
 		struct cs_meta_item it;
 		size_t j = i;
 
-		it.key = strcpy(block + pos, kv[2 * i]);
-		pos += strlen(kv[2 * i]) + 1;
-		it.value = strcpy(block + pos, kv[2 * i + 1]);
-		pos += strlen(kv[2 * i + 1]) + 1;
+		it.key = memcpy(block + pos, kv[2 * i], lens[2 * i]);
+		pos += lens[2 * i];
+		it.value = memcpy(block + pos, kv[2 * i + 1], lens[2 * i + 1]);
+		pos += lens[2 * i + 1];
 		/* sorted by key (upstream sorts the meta of each event); keys are distinct */
 		for (; j > 0 && strcmp(e->meta[j - 1].key, it.key) > 0; j--)
 			e->meta[j] = e->meta[j - 1];
 		e->meta[j] = it;
 	}
+	if (lens != stack_lens)
+		free(lens);
 	return 0;
 }
 
