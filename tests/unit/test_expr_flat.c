@@ -15,7 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/hash.h"
 #include "common/strmap.h"
+#include "expr/ast.h"
 #include "expr/expr.h"
 #include "parser/event.h"
 #include "tests/lib/test.h"
@@ -257,6 +259,34 @@ static void test_memo(void)
 	ASSERT_EQ(calls[1], 1, "CountB once for one string");
 }
 
+/*
+ * The vm's answers of pattern sets: one asked for again (a user agent
+ * RegexpInFile sees on many lines) outlives a flood of answers never asked
+ * for again (a `matches` list searched with a new path on every line).
+ */
+static void test_results(void)
+{
+	struct expr_vm *vm = NULL;
+	const char *ua = "Mozilla/5.0 (X11; Linux x86_64)";
+	char path[32];
+	int rc = -1;
+
+	if (!ASSERT_OK(expr_vm_new(&vm), "vm"))
+		return;
+	vm_result_put(vm, 1, ua, strlen(ua), cs_hash(ua, strlen(ua)), 1);
+	ASSERT_TRUE(vm_result_get(vm, 1, ua, strlen(ua), cs_hash(ua, strlen(ua)), &rc) && rc == 1,
+		    "answer kept");
+	for (int i = 0; i < 4 * EXPR_VM_RESULT_SLOTS; i++) {
+		int n = snprintf(path, sizeof(path), "/p/%d", i);
+
+		vm_result_put(vm, 2, path, (size_t)n, cs_hash(path, (size_t)n), 0);
+	}
+	rc = -1;
+	ASSERT_TRUE(vm_result_get(vm, 1, ua, strlen(ua), cs_hash(ua, strlen(ua)), &rc) && rc == 1,
+		    "an answer asked for again outlives fresh ones");
+	expr_vm_free(vm);
+}
+
 static int write_file(const char *dir, const char *name, const char *text)
 {
 	char path[512];
@@ -296,6 +326,7 @@ int main(void)
 	test_regex_limit();
 	test_limits();
 	test_memo();
+	test_results();
 out:
 	cs_event_free(evt);
 	expr_env_free(env);

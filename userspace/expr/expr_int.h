@@ -189,7 +189,8 @@ struct vm_result {
 	uint64_t id;	/* of the pattern set; 0: empty */
 	uint64_t hash;
 	uint32_t len;
-	int32_t result;
+	int16_t result;	/* 0, 1 or -E2BIG */
+	bool hit;	/* asked for again since it was put: kept before fresh answers */
 	char s[EXPR_VM_RESULT_LEN];
 };
 

@@ -433,6 +433,7 @@ bool vm_result_get(struct expr_vm *vm, uint64_t id, const char *s, size_t len, u
 	if (!result_is(r, id, s, len, hash) && !result_is(++r, id, s, len, hash))
 		return false;
 	*result = r->result;
+	r->hit = true;
 	return true;
 }
 
@@ -443,11 +444,25 @@ void vm_result_put(struct expr_vm *vm, uint64_t id, const char *s, size_t len, u
 
 	if (len > EXPR_VM_RESULT_LEN)
 		return;
-	/* the older of the two goes */
-	r[1] = r[0];
+	/*
+	 * The older of the two goes, unless only it was asked for again (then
+	 * the fresh one does; with both asked for, the new answer is not kept
+	 * and the older loses its claim): the
+	 * answers of a set searched with a new path on every line (a File() of
+	 * `matches` patterns) must not push out those of the few user agents
+	 * RegexpInFile sees over and over (they were searched again thousands of
+	 * times a replay, which also compiled the Vectorscan database).
+	 */
+	if (r[0].hit && r[1].hit) {
+		r[1].hit = false;	/* both kept: the older one goes next time */
+		return;
+	}
+	if (!r[1].hit)
+		r[1] = r[0];
 	r[0].id = id;
 	r[0].hash = hash;
 	r[0].len = (uint32_t)len;
-	r[0].result = result;
+	r[0].result = (int16_t)result;
+	r[0].hit = false;
 	memcpy(r[0].s, s, len);
 }
