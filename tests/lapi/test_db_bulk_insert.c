@@ -310,7 +310,7 @@ static void check_cache_sizes(struct cs_db *db)
 
 int main(void)
 {
-	char dir[] = "/tmp/cs-test-bulk-XXXXXX", path[300], cmd[400];
+	char dir[] = "/tmp/cs-test-bulk-XXXXXX", path[300];
 	static const char *const field[] = { "none",	 "scope", "type",      "origin",
 					     "scenario", "duration", "bad address", "simulated" };
 	struct cs_db *db = NULL;
@@ -350,8 +350,7 @@ int main(void)
 		}
 	}
 	cs_db_close(db);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd))
-		fprintf(stderr, "cleanup failed\n");
+	if (t_rmtree(dir))
+		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

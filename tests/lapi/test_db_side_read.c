@@ -59,7 +59,7 @@ static bool wait_done(struct lookup *q)
 
 int main(void)
 {
-	char dir[] = "/tmp/cs-test-side-XXXXXX", path[300], cmd[400];
+	char dir[] = "/tmp/cs-test-side-XXXXXX", path[300];
 	struct lookup q = { 0 }, ping = { .ping = true };
 	struct cs_db *db = NULL;
 	pthread_t t, tp;
@@ -92,8 +92,7 @@ int main(void)
 		ASSERT_STREQ(q.version, "uncommitted", "the commit is seen");
 	}
 	cs_db_close(db);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd))
-		fprintf(stderr, "cleanup failed\n");
+	if (t_rmtree(dir))
+		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

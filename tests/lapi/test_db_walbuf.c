@@ -151,7 +151,7 @@ int main(void)
 	static const int size[] = { 100, 3000, 3000, 100, 3000, 100, 3000, 100 };
 	const char *vfs = lite_walbuf_vfs();
 	sqlite3 *w = NULL, *r = NULL;
-	char path[300], cmd[400];
+	char path[300];
 	long long want = 0;
 
 	if (!mkdtemp(dir))
@@ -210,8 +210,7 @@ int main(void)
 out:
 	sqlite3_close(r);
 	sqlite3_close(w);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd))
-		fprintf(stderr, "cleanup failed\n");
+	if (t_rmtree(dir))
+		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

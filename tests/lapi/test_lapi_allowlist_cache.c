@@ -56,7 +56,7 @@ static void counts(struct cs_lapi *l, unsigned long *hits, unsigned long *reads)
 
 int main(void)
 {
-	char dir[] = "/tmp/cs-test-alcache-XXXXXX", cmd[300];
+	char dir[] = "/tmp/cs-test-alcache-XXXXXX";
 	struct cs_lapi_config cfg;
 	struct cs_lapi *l = NULL;
 	struct cs_db *other = NULL;
@@ -118,8 +118,7 @@ out:
 	cs_db_close(other);
 	cs_lapi_stop(l);
 	cs_lapi_config_clear(&cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd))
-		fprintf(stderr, "cleanup failed\n");
+	if (t_rmtree(dir))
+		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

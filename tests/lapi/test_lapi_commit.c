@@ -241,7 +241,7 @@ static void owner_checked_at_store(struct cs_lapi *l, struct cs_db *db)
 
 int main(void)
 {
-	char dir[] = "/tmp/cs-test-commit-XXXXXX", path[300];
+	char dir[] = "/tmp/cs-test-commit-XXXXXX";
 	int port;
 	struct submitter sub[SUBMITTERS] = { 0 };
 	struct cs_lapi_config cfg;
@@ -326,9 +326,8 @@ out:
 			cs_alert_free(sub[i].a[k]);
 	cs_lapi_stop(l);
 	cs_lapi_config_clear(&cfg);
-	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
-	if (system(path))
-		fprintf(stderr, "cleanup failed\n");
+	if (t_rmtree(dir))
+		fprintf(stderr, "cleanup of %s failed\n", dir);
 	curl_global_cleanup();
 	return TEST_SUMMARY();
 }

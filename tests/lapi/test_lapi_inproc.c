@@ -75,7 +75,7 @@ static struct cs_alert *detector_alert(const char *ip, bool remediation)
 
 int main(void)
 {
-	char dir[] = "/tmp/cs-test-inproc-XXXXXX", db[300], hash[APIKEY_HASH_LEN];
+	char dir[] = "/tmp/cs-test-inproc-XXXXXX", hash[APIKEY_HASH_LEN];
 	struct cs_lapi_config cfg;
 	struct cs_lapi *l = NULL;
 	struct cs_alert *a;
@@ -160,8 +160,7 @@ out:
 	cs_lapi_stop(NULL);
 	cs_lapi_config_clear(&cfg);
 	curl_global_cleanup();
-	snprintf(db, sizeof(db), "rm -rf '%s'", dir);
-	if (system(db))
-		fprintf(stderr, "cleanup failed\n");
+	if (t_rmtree(dir))
+		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

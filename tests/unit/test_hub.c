@@ -275,8 +275,7 @@ int main(void)
 	test_versions();
 	test_state_and_plans();
 	hub_config_clear(&cfg);
-	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
-	if (system(p))
+	if (t_rmtree(dir))
 		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

@@ -137,13 +137,8 @@ static void test_spool(void)
 	ASSERT_TRUE(outbox_open(&o, &ob, err, sizeof(err)) < 0, "uncreatable spool refused");
 	ASSERT_TRUE(strstr(err, "/proc/cs-outbox-cannot-exist") != NULL, "error names the spool");
 out:
-	{
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd))
-			fprintf(stderr, "could not remove %s\n", dir);
-	}
+	if (t_rmtree(dir))
+		fprintf(stderr, "cleanup of %s failed\n", dir);
 }
 
 int main(void)
