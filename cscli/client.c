@@ -35,12 +35,13 @@ void api_error_text(const char *body, char *out, size_t len)
 	json_decref(j);
 }
 
-void client_login_begin(struct cli *c, struct client_login *l)
+void client_login_begin(struct cli *c, struct client_login *l, const atomic_bool *cancel)
 {
 	const struct lapi_client_opts o = { .user_agent = CLIENT_UA,
 					    .timeout_s = 120,
 					    .max_answer = CLIENT_MAX_RESP,
-					    .insecure = c->cfg.insecure_skip_verify };
+					    .insecure = c->cfg.insecure_skip_verify,
+					    .cancel = cancel };
 
 	memset(l, 0, sizeof(*l));
 	l->open_err = lapi_client_open(c->cfg.credentials_path, &o, &l->cl, l->err, sizeof(l->err));
@@ -85,7 +86,7 @@ int client_open(struct cli *c, struct lapi_client **out)
 {
 	struct client_login l;
 
-	client_login_begin(c, &l);
+	client_login_begin(c, &l, NULL);
 	return client_login_end(c, &l, out);
 }
 

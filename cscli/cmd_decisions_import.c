@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,14 +407,15 @@ struct import_logins {
 	struct client_login l[IMPORT_SENDERS];
 	pthread_t thread;
 	bool running;
+	atomic_bool cancel; /* the input was refused: the logins are for nothing */
 };
 
 static void *import_logins_main(void *arg)
 {
 	struct import_logins *li = arg;
 
-	for (int k = 0; k < IMPORT_SENDERS; k++)
-		client_login_begin(li->c, &li->l[k]);
+	for (int k = 0; k < IMPORT_SENDERS && !atomic_load(&li->cancel); k++)
+		client_login_begin(li->c, &li->l[k], &li->cancel);
 	return NULL;
 }
 
@@ -575,6 +577,8 @@ out_job:
 		client_close(snd[k].cl);
 	pthread_mutex_destroy(&job.lock);
 out:
+	/* a refused input is reported now, not after a login to a LAPI that may not answer */
+	atomic_store(&logins.cancel, true);
 	import_logins_join(&logins);
 	for (int k = 0; k < IMPORT_SENDERS; k++)
 		client_login_discard(&logins.l[k]);

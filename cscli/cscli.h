@@ -10,6 +10,7 @@
 #define CSCLI_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -116,7 +117,9 @@ int client_open(struct cli *c, struct lapi_client **out);
  * client_open() in two halves, so that a login goes on beside other work:
  * begin (any thread) loads the credentials and logs in, printing nothing; end
  * reports a failure as client_open() does and hands the client over, or
- * discard drops it silently (the work beside it failed first).
+ * discard drops it silently (the work beside it failed first). cancel (may be
+ * NULL, borrowed until begin returns): set by that work when it fails, it stops
+ * the login in flight so that the failure is not held up by a slow LAPI.
  */
 struct client_login {
 	struct lapi_client *cl;
@@ -124,7 +127,7 @@ struct client_login {
 	long status;
 	char *resp, err[1024];
 };
-void client_login_begin(struct cli *c, struct client_login *l);
+void client_login_begin(struct cli *c, struct client_login *l, const atomic_bool *cancel);
 int client_login_end(struct cli *c, struct client_login *l, struct lapi_client **out);
 void client_login_discard(struct client_login *l);
 /* method + "/v1/..." (+query); body may be NULL. *resp is malloc'ed. */

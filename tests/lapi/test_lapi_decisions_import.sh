@@ -67,6 +67,35 @@ printf 'value,duration\n198.18.7.7,4x\n' >"$T/dur.csv"
 check_fail "bad duration refused" cs decisions import -i "$T/dur.csv"
 check_fail "unknown format" cs decisions import -i "$T/bad.txt" --format xml
 
+# A refused input is reported at once: the senders' login (started beside the
+# parsing) is abandoned, not awaited, when the LAPI accepts TCP but never answers
+# (the client's timeout is 120 s). The listener only listens: the kernel completes
+# the connections, nothing reads them.
+MUTE_PORT=$(free_port 18661)
+python3 -c 'import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+time.sleep(300)' "$MUTE_PORT" &
+MUTE_PID=$!
+LAPI_ON_EXIT+=('kill "$MUTE_PID" 2>/dev/null')
+sed "s|^url: .*|url: http://127.0.0.1:$MUTE_PORT|" "$T/local_api_credentials.yaml" >"$T/mute_creds.yaml"
+sed "s|credentials_path: .*|credentials_path: $T/mute_creds.yaml|" "$T/config.yaml" >"$T/mute.yaml"
+wait_until 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MUTE_PORT" 2>/dev/null
+"$CSCLI" -c "$T/mute.yaml" decisions import -i "$T/bad.txt" --format values >"$T/e4.log" 2>&1 &
+IMP_PID=$!
+import_done() { ! kill -0 "$IMP_PID" 2>/dev/null; }
+if wait_until 20 import_done; then
+	wait "$IMP_PID"
+	check_eq "bad input with a mute LAPI: refused quickly" "$?" 1
+	check "and the item is named" grep -q "item 0: invalid addr/range not-an-ip" "$T/e4.log"
+else
+	kill "$IMP_PID" 2>/dev/null
+	fail "bad input with a mute LAPI: cscli still waits after 20 s"
+	fail "and the item is named"
+fi
+
 # allowlisted values get no decision, on both paths (small body, scanner body)
 cs allowlists create al -d "import test" >/dev/null 2>&1
 cs allowlists add al 198.18.5.5 198.19.200.0/24 >/dev/null 2>&1

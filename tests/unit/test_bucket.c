@@ -15,6 +15,7 @@
 #include "common/strbuf.h"
 #include "common/strmap.h"
 #include "expr/expr.h"
+#include "metrics/metrics.h"
 #include "../lib/test.h"
 
 /* Everything the callbacks saw. */
@@ -1067,6 +1068,46 @@ out:
 	sink_reset(&s);
 }
 
+static int64_t queued_gauge(void)
+{
+	return atomic_load(&cs_metric_get(CSM_QUEUE_DEPTH, NULL, NULL, NULL)->value);
+}
+
+/*
+ * One engine per worker shard, one cs_bucket_queued_events for the process:
+ * the gauge shows every shard's events, and a freed shard takes its share away.
+ */
+static void test_queued_gauge_sums_shards(void)
+{
+	struct sink sa = { 0 }, sb = { 0 };
+	struct cs_buckets *a = budget_engine(&sa, NULL), *b = budget_engine(&sb, NULL);
+	int64_t base = queued_gauge();
+	char ip[32];
+
+	if (!a || !b)
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", i);
+		pour(a, ip, i, NULL, NULL);
+	}
+	for (int i = 0; i < 2; i++) {
+		snprintf(ip, sizeof(ip), "198.51.100.%d", i);
+		pour(b, ip, i, NULL, NULL);
+	}
+	ASSERT_EQ(queued_gauge() - base, 5, "gauge is the sum of both shards' queued events");
+	cs_buckets_free(a);
+	a = NULL;
+	ASSERT_EQ(queued_gauge() - base, 2, "freeing a shard takes only its share away");
+	cs_buckets_free(b);
+	b = NULL;
+	ASSERT_EQ(queued_gauge(), base, "nothing left once every shard is freed");
+out:
+	cs_buckets_free(a);
+	cs_buckets_free(b);
+	sink_reset(&sa);
+	sink_reset(&sb);
+}
+
 /* Blackhole tables are bounded too: the oldest entry is forgotten first. */
 static void test_blackhole_cap(void)
 {
@@ -1644,6 +1685,7 @@ int main(void)
 	test_blackhole_cap();
 	test_event_budget();
 	test_event_budget_spares_compact();
+	test_queued_gauge_sums_shards();
 	test_json();
 	test_render_lines();
 	test_set_target();

@@ -2328,6 +2328,7 @@ static void test_vm(void)
 	struct expr_vm *small = NULL, *prev;
 	struct expr_value out;
 	struct vm_arg arg = { 0 };
+	struct expr_error e;
 	pthread_t th;
 
 	if (!ASSERT_OK(expr_compile(env, "len(filter(1..5000, # % 2 == 0))", &prog, NULL),
@@ -2356,6 +2357,13 @@ static void test_vm(void)
 	ASSERT_EQ(expr_eval(prog, vars, NULL, &out, NULL), -E2BIG, "this thread keeps its limits");
 	expr_set_limits(0, 0);
 	expr_vm_free(NULL);
+	/* no vm (what expr_eval gets when it cannot make one): the error is filled
+	 * all the same, the callers log err.msg without clearing it first */
+	memset(&e, 'x', sizeof(e));
+	ASSERT_EQ(expr_vm_eval(NULL, prog, vars, NULL, &out, &e), -ENOMEM, "no vm");
+	ASSERT_EQ(e.code, -ENOMEM, "no vm: the error's code");
+	ASSERT_EQ(e.line, 0, "no vm: no position");
+	ASSERT_STREQ(e.msg, "out of memory", "no vm: the error's message");
 out:
 	expr_vm_free(small);
 	expr_prog_free(prog);

@@ -357,6 +357,8 @@ int cs_buckets_new(const struct cs_bucket_opts *opts, struct cs_buckets **out)
 	if (!b->tab || !b->env)
 		goto err;
 	expr_env_set_runtime(b->env, b->rt);
+	b->m_queued = cs_metric_get(CSM_QUEUE_DEPTH, NULL, NULL, NULL);
+	b->m_evicted = cs_metric_get(CSM_BUCKETS_EVICTED, NULL, NULL, NULL);
 	/* Slots follow enum { VAR_EVT, VAR_QUEUE, VAR_LEAKY, VAR_SIGNAL }. */
 	if (expr_env_add_var(b->env, "evt", &cs_event_expr_type) != VAR_EVT ||
 	    expr_env_add_var(b->env, "queue", &queue_type) != VAR_QUEUE ||
@@ -445,22 +447,21 @@ void cs_buckets_flush_counts(struct cs_buckets *b)
 		pour_count_flush(b->sc[i]);
 }
 
-static void count_evicted(void)
+static void count_evicted(struct cs_buckets *b)
 {
-	static struct cs_metric_series *evicted;
-
-	if (!evicted)
-		evicted = cs_metric_get(CSM_BUCKETS_EVICTED, NULL, NULL, NULL);
-	cs_metric_add(evicted, 1);
+	cs_metric_add(b->m_evicted, 1);
 }
 
-static void gauge_queued(const struct cs_buckets *b)
+/*
+ * Every engine (one per worker shard) holds its own events, and the gauge
+ * shows them all: each adds the change since what it last contributed.
+ */
+static void gauge_queued(struct cs_buckets *b)
 {
-	static struct cs_metric_series *queued;
+	int64_t now = (int64_t)b->queued;
 
-	if (!queued)
-		queued = cs_metric_get(CSM_QUEUE_DEPTH, NULL, NULL, NULL);
-	cs_metric_set(queued, (int64_t)b->queued);
+	cs_metric_add(b->m_queued, now - b->queued_shown);
+	b->queued_shown = now;
 }
 
 /* Unlink from the hash table and the LRU list, then free. */
@@ -535,6 +536,7 @@ void cs_buckets_free(struct cs_buckets *b)
 		return;
 	cs_buckets_flush(b);
 	cs_buckets_flush_counts(b);
+	cs_metric_add(b->m_queued, -b->queued_shown); /* its share of the gauge */
 	free(b->tab);
 	for (size_t i = 0; i < b->npending; i++)
 		cs_event_free(b->pending[i]);
@@ -1434,7 +1436,7 @@ static int queue_add(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 		if (!victim || victim == bk)
 			break;
 		b->st.evicted++;
-		count_evicted();
+		count_evicted(b);
 		bucket_remove(b, victim);
 	}
 	return 0;
@@ -1550,7 +1552,7 @@ static int bucket_create(struct cs_buckets *b, struct cs_scenario *sc, uint64_t 
 	if (b->count >= b->o.max_buckets) {
 		/* A flood of new partitions: forget the least recently touched one. */
 		b->st.evicted++;
-		count_evicted();
+		count_evicted(b);
 		bucket_remove(b, lru_oldest(b, LRU_ANY));
 	}
 	if (b->count + 1 > b->tab_size && b->tab_size < (1u << 26) && tab_grow(b))

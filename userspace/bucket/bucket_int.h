@@ -179,6 +179,8 @@ struct cs_buckets {
 	size_t queued;			/* events in all queues */
 	size_t queued_full;		/* of which full copies (max_events) */
 	size_t qbytes;			/* queue bytes charged (max_queue_bytes) */
+	int64_t queued_shown;		/* this engine's share of m_queued */
+	struct cs_metric_series *m_queued, *m_evicted; /* process-wide, all shards */
 	/*
 	 * Instances, least recently touched first, apart by queue kind (full event
 	 * copies, compact): the full-copy budget evicts only instances that spend it,

@@ -1803,6 +1803,18 @@ static void fill_error(const struct expr_prog *prog, struct ev *st, int code,
 		 st->ctx.has_msg ? st->ctx.msg : strerror(-code), line, col);
 }
 
+/* An error before evaluation starts (no position in the source): returns code. */
+static int setup_error(int code, struct expr_error *err)
+{
+	if (err) {
+		err->line = err->column = 0;
+		err->code = code;
+		snprintf(err->msg, sizeof(err->msg), "%s",
+			 code == -ENOMEM ? "out of memory" : strerror(-code));
+	}
+	return code;
+}
+
 int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct expr_value *vars,
 		 void *user, struct expr_value *out, struct expr_error *err)
 {
@@ -1821,7 +1833,7 @@ int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct 
 		err->msg[0] = '\0';
 	}
 	if (!prog || !vm)
-		return prog ? -ENOMEM : -EINVAL;
+		return setup_error(prog ? -ENOMEM : -EINVAL, err);
 	if (prog->flat && !flat_eval(prog->flat, vm, prog, vars, user, out))
 		return 0;
 	/* field by field: a designated initialiser would clear ctx.msg every time */
@@ -1837,11 +1849,11 @@ int expr_vm_eval(struct expr_vm *vm, const struct expr_prog *prog, const struct 
 	st.has_err = false;
 	nvals = (size_t)prog->nlocals + prog->nmemo;
 	if (nvals > ARRAY_SIZE(vals_stack) && !(vals = calloc(nvals, sizeof(*vals))))
-		return -ENOMEM;
+		return setup_error(-ENOMEM, err);
 	if (prog->nlevels > 8 && !(frames = calloc(prog->nlevels, sizeof(*frames)))) {
 		if (vals != vals_stack)
 			free(vals);
-		return -ENOMEM;
+		return setup_error(-ENOMEM, err);
 	}
 	for (int i = 0; i < prog->nlocals; i++)
 		vals[i] = EXPR_NIL_VALUE;
@@ -1888,7 +1900,7 @@ int expr_eval(const struct expr_prog *prog, const struct expr_value *vars, void 
 
 	if (!vm) {
 		*out = EXPR_NIL_VALUE;
-		return -ENOMEM;
+		return setup_error(-ENOMEM, err);
 	}
 	return expr_vm_eval(vm, prog, vars, user, out, err);
 }

@@ -133,6 +133,14 @@ static size_t lapi_stream_write(char *data, size_t size, size_t nmemb, void *arg
 	return k->err ? 0 : size * nmemb;
 }
 
+/* curl progress callback (also called while connecting or idle): non-zero aborts */
+static int lapi_cancel_check(void *cancel, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			     curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return atomic_load((const atomic_bool *)cancel);
+}
+
 /* One request; the answer through write(wdata), its failure in cl->error. */
 static int perform(struct lapi_client *cl, const char *method, const char *path,
 		   const char *body, long *status, curl_write_callback write, void *wdata,
@@ -157,6 +165,11 @@ static int perform(struct lapi_client *cl, const char *method, const char *path,
 	if (cl->o.connect_timeout_ms)
 		curl_easy_setopt(cl->curl, CURLOPT_CONNECTTIMEOUT_MS, cl->o.connect_timeout_ms);
 	curl_easy_setopt(cl->curl, CURLOPT_NOSIGNAL, 1L);
+	if (cl->o.cancel) {
+		curl_easy_setopt(cl->curl, CURLOPT_XFERINFOFUNCTION, lapi_cancel_check);
+		curl_easy_setopt(cl->curl, CURLOPT_XFERINFODATA, (void *)cl->o.cancel);
+		curl_easy_setopt(cl->curl, CURLOPT_NOPROGRESS, 0L);
+	}
 	curl_easy_setopt(cl->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (cl->o.insecure) {
 		curl_easy_setopt(cl->curl, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -181,7 +194,7 @@ static int perform(struct lapi_client *cl, const char *method, const char *path,
 	if (rc != CURLE_OK || err) {
 		snprintf(cl->error, sizeof(cl->error), "%s %s: %s", method, url,
 			 msg ? msg : curl_easy_strerror(rc));
-		err = err ? err : -EIO;
+		err = err ? err : rc == CURLE_ABORTED_BY_CALLBACK ? -ECANCELED : -EIO;
 	} else {
 		curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, status);
 	}

@@ -11,6 +11,7 @@
 #ifndef CS_LAPICLIENT_H
 #define CS_LAPICLIENT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -20,6 +21,11 @@ struct lapi_client_opts {
 	long connect_timeout_ms; /* 0: libcurl's default */
 	size_t max_answer;	/* bytes; a longer answer is an error */
 	bool insecure;		/* api.client.insecure_skip_verify */
+	/*
+	 * Optional, borrowed: once another thread sets it, the request in flight
+	 * stops within about a second (-ECANCELED) instead of waiting for timeout_s.
+	 */
+	const atomic_bool *cancel;
 };
 
 struct lapi_client;
