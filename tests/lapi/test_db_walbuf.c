@@ -9,6 +9,7 @@
  * as they are then (what kill -9 of the writer leaves) recovers them all.
  * And a rolled-back transaction's frames are never written: another writer on
  * the same file (cscli, the sqlite3 tool) commits at their offsets next.
+ * Also with psow=0, where synchronous=FULL splits a commit's last write.
  */
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -87,6 +88,21 @@ static bool insert_rows(sqlite3 *h, int n, int size)
 	return ok;
 }
 
+/*
+ * Whether h's WAL is the VFS's wrapper: its methods are not those of the WAL
+ * of plain, a connection on the default VFS.
+ */
+static bool wal_wrapped(sqlite3 *h, sqlite3 *plain)
+{
+	sqlite3_file *wal = NULL, *plain_wal = NULL;
+
+	return sqlite3_file_control(h, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK &&
+	       sqlite3_file_control(plain, "main", SQLITE_FCNTL_JOURNAL_POINTER, &plain_wal) ==
+		       SQLITE_OK &&
+	       wal && plain_wal && wal->pMethods && plain_wal->pMethods &&
+	       wal->pMethods != plain_wal->pMethods;
+}
+
 static const char *first_text(sqlite3 *h, const char *sql, char *out, size_t size)
 {
 	sqlite3_stmt *s = NULL;
@@ -144,6 +160,41 @@ out:
 	cs_db_close(db);
 }
 
+/*
+ * Without powersafe overwrite, synchronous=FULL pads each commit to a sector
+ * and splits the write that crosses it: what follows the sync must be in the
+ * file when COMMIT returns, or a reader on the default VFS reads a short WAL.
+ */
+static void psow_off(const char *vfs)
+{
+	char uri[320], text[200], name[80];
+	sqlite3 *w = NULL, *r = NULL;
+
+	snprintf(uri, sizeof(uri), "file:%s/psow.db?psow=0", dir);
+	if (!ASSERT_EQ(sqlite3_open_v2(uri, &w, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+						       SQLITE_OPEN_URI, vfs),
+		       SQLITE_OK, "psow=0: open the writer through the VFS") ||
+	    !ASSERT_EQ(sqlite3_exec(w, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+				       " PRAGMA wal_autocheckpoint = 0;"
+				       " CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)",
+				    NULL, NULL, NULL),
+		       SQLITE_OK, "psow=0: WAL, synchronous=FULL") ||
+	    !ASSERT_EQ(sqlite3_open_v2(uri, &r, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL),
+		       SQLITE_OK, "psow=0: a reader on the default VFS"))
+		goto out;
+	for (int i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "psow=0: commit %d, the reader's quick_check", i);
+		if (!ASSERT_TRUE(insert_rows(w, 1, 100 + i * 37), "psow=0: a commit"))
+			break;
+		ASSERT_STREQ(first_text(r, "PRAGMA quick_check", text, sizeof(text)), "ok", name);
+	}
+	ASSERT_EQ(count_rows(r), 12, "psow=0: the reader sees every commit");
+	ASSERT_TRUE(!wal_wrapped(w, r), "psow=0: the WAL is the default VFS's own");
+out:
+	sqlite3_close(r);
+	sqlite3_close(w);
+}
+
 int main(void)
 {
 	/* rows per transaction and their size: 1 frame to past the 1 MiB bound */
@@ -184,6 +235,7 @@ int main(void)
 			ASSERT_EQ(count_rows(r), want, "another connection sees the commit at once");
 			ASSERT_EQ(rows_in_copy(path), want, "the files hold it (kill -9)");
 			ASSERT_EQ(count_rows(w), want, "the writer reads it back");
+			ASSERT_TRUE(wal_wrapped(w, r), "the WAL is gathered");
 		}
 		/* a spilled transaction rolled back leaves nothing */
 		ASSERT_TRUE(sqlite3_exec(w, "BEGIN", NULL, NULL, NULL) == SQLITE_OK &&
@@ -207,6 +259,7 @@ int main(void)
 		sqlite3_finalize(s);
 	}
 	two_writers();
+	psow_off(vfs);
 out:
 	sqlite3_close(r);
 	sqlite3_close(w);

@@ -8,8 +8,9 @@
  * updates and an inode time update per frame. Small groups (1 alert per POST:
  * ~5 alerts, ~17 frames a commit) spent about 40% of the writer's CPU there.
  *
- * This VFS wraps the default one. Files other than the WAL are the default
- * VFS's own objects (opened in place, untouched). Writes to the WAL are
+ * This VFS wraps the default one. Files other than the WAL, and a WAL without
+ * powersafe overwrite (see walbuf_powersafe), are the default VFS's own
+ * objects (opened in place, untouched). Writes to the WAL are
  * gathered while they are contiguous and written out at once:
  *  - when the page after a commit frame's header is written (the header's
  *    second word, the database size after the commit, is nonzero only on the
@@ -219,13 +220,32 @@ static const sqlite3_io_methods walbuf_io = {
 	.xDeviceCharacteristics = walbuf_caps,
 };
 
+/*
+ * Without powersafe overwrite (a "psow=0" URI), synchronous=FULL pads a
+ * commit to a sector boundary and splits the write that crosses it: its first
+ * part, a sync, the rest. That rest is neither a commit frame's header nor its
+ * page, so it would stay gathered after COMMIT released the write lock: other
+ * connections would read a short WAL and write where it goes. Such a WAL is
+ * left unwrapped. SQLite decides the padding from the database file's
+ * characteristics when it opens the WAL (the WAL file's own do not carry the
+ * URI's psow), so they are asked here.
+ */
+static bool walbuf_powersafe(const char *wal_name)
+{
+	sqlite3_file *db = wal_name ? sqlite3_database_file_object(wal_name) : NULL;
+
+	return db && db->pMethods &&
+	       db->pMethods->xDeviceCharacteristics(db) & SQLITE_IOCAP_POWERSAFE_OVERWRITE;
+}
+
 static int walbuf_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *oflags)
 {
 	struct walbuf_file *w = WF(f);
 	int rc;
 
 	(void)vfs;
-	if (!(flags & SQLITE_OPEN_WAL)) /* the default VFS's object, in our larger slot */
+	/* the default VFS's object, in our larger slot */
+	if (!(flags & SQLITE_OPEN_WAL) || !walbuf_powersafe(name))
 		return real_vfs->xOpen(real_vfs, name, f, flags, oflags);
 	memset(w, 0, sizeof(*w));
 	w->real = (sqlite3_file *)(w + 1);
