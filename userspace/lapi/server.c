@@ -90,13 +90,18 @@ static char *read_pem(const char *path)
 }
 
 /*
- * libmicrohttpd zeroes a connection's memory pool for every request: 32 KiB by
- * default, ~7 % of the CPU of a delta pull. What lives there is a request's line
- * and headers (a bouncer's pull or a machine's JWT: well under 1 KiB; ~7 KiB are
- * taken, 9 KiB get 431) and the reads of a body, which request.c copies out as
- * they arrive: a large body (an import's 16 MiB) only comes in smaller reads.
+ * libmicrohttpd zeroes a connection's memory pool for every request (~7 % of the
+ * CPU of a delta pull at 32 KiB), but a chunked streamed answer (a startup pull)
+ * takes its chunk buffer from the pool's free space, and MHD 0.9 has no other
+ * setting for it (MHD_OPTION_CONNECTION_MEMORY_INCREMENT sizes reads, the
+ * callback's block size is not used for chunks): at 8 KiB a 1M startup pull went
+ * out in ~7 KiB chunks, 0.59 s against 0.41 s at 32 KiB (median of 9 each,
+ * alternated, load ~9); delta pulls lose some (44-46k/s at 8 KiB, 36-44k/s at
+ * 32 KiB, 100 conns, load 6-9, noisy). The pool also holds a request's line and headers (a pull
+ * or a JWT: well under 1 KiB; 20 KiB are taken, 40 KiB get 431) and the reads of a
+ * body, which request.c copies out as they arrive.
  */
-#define LAPI_CONN_MEMORY (8u << 10)
+#define LAPI_CONN_MEMORY (32u << 10)
 
 static struct MHD_Daemon *start_daemon(const struct cs_lapi_config *cfg, const char *what,
 				       struct sockaddr_storage *ss, MHD_AccessHandlerCallback cb,
