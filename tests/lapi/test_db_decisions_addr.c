@@ -145,11 +145,11 @@ int main(void)
 		return 1;
 	snprintf(path, sizeof(path), "%s/crowdsec.db", dir);
 	if (!ASSERT_OK(db_open_unmigrated(path, &db), "open a new database"))
-		return TEST_SUMMARY();
-	ASSERT_EQ(nmig, 7, "migration 7 is the last (this test upgrades from 6)");
+		goto out;
+	ASSERT_TRUE(nmig >= 7, "migration 7 exists (this test upgrades from 6 to 7)");
 	ASSERT_OK(db_migrate(db, db_migrations, 6), "schema version 6");
 	ASSERT_OK(store_rows(db), "decisions stored at version 6");
-	ASSERT_OK(db_migrate(db, db_migrations, nmig), "upgraded to version 7");
+	ASSERT_OK(db_migrate(db, db_migrations, 7), "upgraded to version 7");
 	ASSERT_EQ(query_num(db->conns[0].h, "PRAGMA user_version"), 7, "at version 7");
 	names = query_text(db->conns[0].h,
 			   "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE"
@@ -159,6 +159,8 @@ int main(void)
 	free(names);
 	ASSERT_EQ(query_num(db->conns[0].h, "SELECT COUNT(*) FROM decisions"), NROWS,
 		  "every decision kept");
+	/* what follows is the code of today on the schema of today */
+	ASSERT_OK(db_migrate(db, db_migrations, nmig), "upgraded to the last version");
 
 	ASSERT_EQ(active_with_value(db, "198.18.0.5"), 3, "an address value: both Ip bans and the Username");
 	ASSERT_EQ(active_with_value(db, "FR"), 1, "a value that is no address: the Country");
@@ -167,7 +169,7 @@ int main(void)
 	ASSERT_EQ(active_with_value(db, "198.18.1.7"), 0, "a value inside a range is not that value");
 
 	/* a decision stored after the upgrade joins the same lookups */
-	ASSERT_OK(store_rows(db), "the same decisions stored again at version 7");
+	ASSERT_OK(store_rows(db), "the same decisions stored again after the upgrade");
 	ASSERT_EQ(active_with_value(db, "198.18.0.5"), 6, "old and new rows found by value");
 
 	ASSERT_OK(cs_db_decisions_stream(db, &all, true, 0, T0, 0, &nv, &nn, &dv, &nd),
@@ -201,13 +203,9 @@ int main(void)
 	no_scan(db, &(struct cs_dfilter){ .value = "FR" }, false, "a value that is no address");
 	no_scan(db, &(struct cs_dfilter){ .value = "198.18.0.5" }, true, "a value, deduplicated");
 
+out:
 	cs_db_close(db);
-	for (const char *suffix = ""; suffix; suffix = !*suffix ? "-wal" : !strcmp(suffix, "-wal") ? "-shm" : NULL) {
-		char p[80];
-
-		snprintf(p, sizeof(p), "%s%s", path, suffix);
-		unlink(p);
-	}
-	rmdir(dir);
+	if (t_rmtree(dir))
+		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

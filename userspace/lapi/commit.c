@@ -310,8 +310,12 @@ static bool enqueue(struct lapi_committer *c, struct lapi_commit_req *r)
 	*c->tail = r;
 	c->tail = &r->next;
 	c->queued++;
-	/* an in-process submitter holds its thread: it ends a gathering */
-	if (!c->gathering || !r->conn || c->queued >= c->gather_target)
+	/*
+	 * an in-process submitter holds its thread: it ends a gathering; so do
+	 * enough alerts for a group (a suspended push counts its own before)
+	 */
+	if (!c->gathering || !r->conn || c->queued >= c->gather_target ||
+	    c->queued_alerts >= COMMIT_GATHER_ALERTS)
 		pthread_cond_signal(&c->work);
 	return true;
 }
@@ -346,8 +350,8 @@ int lapi_commit_suspend(struct cs_lapi *l, struct lapi_commit_req *r, struct MHD
 				return -EAGAIN;
 			}
 			r->conn = conn;
+			c->queued_alerts += r->n; /* before enqueue: they can end a gathering */
 			enqueue(c, r);
-			c->queued_alerts += r->n;
 			c->suspended++;
 			/* before the writer can resume it: it takes r under this lock */
 			MHD_suspend_connection(conn);
