@@ -378,22 +378,20 @@ static void side_load_start(struct side_load *l)
 		side_load_main(l);
 }
 
-/* l's result; its error text into err. */
-static int side_load_join(struct side_load *l, char *err, size_t errlen)
-{
-	if (l->started)
-		pthread_join(l->th, NULL);
-	l->started = false;
-	if (l->rc)
-		snprintf(err, errlen, "%s", l->err);
-	return l->rc;
-}
-
 static void side_load_wait(struct side_load *l)
 {
 	if (l->started)
 		pthread_join(l->th, NULL);
 	l->started = false;
+}
+
+/* l's result; its error text into err. */
+static int side_load_join(struct side_load *l, char *err, size_t errlen)
+{
+	side_load_wait(l);
+	if (l->rc)
+		snprintf(err, errlen, "%s", l->err);
+	return l->rc;
 }
 
 static int load_shard(struct side_load *l)

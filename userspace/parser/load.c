@@ -407,7 +407,6 @@ static int load_children(struct loader *L, yaml_node_t *seq, struct cs_node *nod
 	int err = ywalk_list_new(&L->w, seq, "nodes", sizeof(*node->children),
 				 (void **)&node->children);
 
-
 	if (err || !node->children)
 		return err;
 	YWALK_ITEMS(&L->w, seq, child) {
