@@ -429,7 +429,7 @@ int cs_event_set_line(struct cs_event *evt, const char *raw, size_t len, const c
 		return err;
 	evt->line.raw_len = len;
 	evt->line.process = true;
-	cs_time_now(&evt->line.time);
+	cs_time_now_coarse(&evt->line.time);
 	evt->type = CS_EVT_LOG;
 	evt->process = true;
 	return 0;
