@@ -123,7 +123,7 @@ struct cs_ralert {
 	int refcnt;
 	char *mapkey;
 	bool whitelisted, reprocess;
-	size_t nsrc;
+	size_t nsrc, src_cap;	/* keys, srcs and views share the count and capacity */
 	char **keys;			/* sorted */
 	struct cs_source **srcs;	/* srcs[i] is Sources[keys[i]] and APIAlerts[i].Source */
 	struct cs_alert_view *views;

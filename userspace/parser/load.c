@@ -660,6 +660,7 @@ int cs_parsers_load_dir(struct cs_parsers *p, const char *dir)
 
 	if (err) {
 		log_error("%s: %s", dir, strerror(-err));
+		snprintf(p->last_error, sizeof(p->last_error), "%s: %s", dir, strerror(-err));
 		return err;
 	}
 	for (size_t i = 0; !err && i < nstages; i++) {
@@ -668,6 +669,8 @@ int cs_parsers_load_dir(struct cs_parsers *p, const char *dir)
 
 		snprintf(path, sizeof(path), "%s/%s", dir, stages[i]);
 		err = strv_from_dir(path, keep_yaml, NULL, &files, &nfiles);
+		if (err)
+			snprintf(p->last_error, sizeof(p->last_error), "%.600s: %s", path, strerror(-err));
 		for (size_t j = 0; !err && j < nfiles; j++) {
 			snprintf(path, sizeof(path), "%s/%s/%s", dir, stages[i], files[j]);
 			err = cs_parsers_load_file(p, stages[i], path, files[j]);
