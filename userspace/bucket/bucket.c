@@ -560,33 +560,15 @@ int cs_buckets_load_string(struct cs_buckets *b, const char *name, const char *y
 
 int cs_buckets_load_file(struct cs_buckets *b, const char *path, const char *version)
 {
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	size_t len = 0;
-	int err;
+	char *text;
+	size_t len;
+	/* Scenario files are small; read whole so the hash covers exactly the file. */
+	int err = cs_read_file(path, CS_SCENARIO_FILE_MAX, &text, &len);
 
-	if (!f) {
-		err = -errno;
-		snprintf(b->err, sizeof(b->err), "%s: %s", path, strerror(errno));
+	if (err) {
+		snprintf(b->err, sizeof(b->err), "%s: %s", path, strerror(-err));
 		return err;
 	}
-	/* Scenario files are small; read whole so the hash covers exactly the file. */
-	{
-		FILE *m = open_memstream(&text, &len);
-		char buf[8192];
-		size_t n;
-
-		if (!m) {
-			fclose(f);
-			return -ENOMEM;
-		}
-		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-			fwrite(buf, 1, n, m);
-		fclose(m);
-	}
-	fclose(f);
-	if (!text)
-		return -ENOMEM;
 	err = cs_scenarios_load(b, path, text, len, version);
 	free(text);
 	return err;

@@ -163,6 +163,9 @@ void cs_time_go_string(const struct cs_time *t, char *buf, size_t len);
 
 struct cs_bucket;
 
+/* A scenario file is read whole (its hash covers it); the hub's largest are a few KiB. */
+#define CS_SCENARIO_FILE_MAX (16u << 20)
+
 #define CS_ROUTE_GUARDS 32
 #define CS_ROUTE_WORDS 16 /* routing's index serves up to 1024 scenarios */
 
