@@ -3,7 +3,7 @@
  * common/'s toolkit: the seeded hash and the string -> pointer map every
  * attacker-keyed table uses, the bounded stash, the bounded string buffer,
  * the bounded whole-file read, the environment expansion of configuration text,
- * the record tables that drive a struct's decode, copy and free.
+ * the record tables that drive a struct's decode, copy and free, the arena.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/arena.h"
 #include "common/envexpand.h"
 #include "common/hash.h"
 #include "common/quote.h"
@@ -140,6 +141,32 @@ static void test_strbuf(void)
 	ASSERT_TRUE(sb_take(&sb, NULL) == NULL, "take after an error");
 	ASSERT_TRUE(sb.buf == NULL && sb.err == 0, "and the buffer is reset");
 	sb_free(&sb);
+}
+
+/* arena: pieces stay put across growth; a big piece gets its own chunk; reset keeps one small chunk. */
+static void test_arena(void)
+{
+	struct cs_arena a = { .first = 16, .max = 64 };
+	char *p = cs_arena_alloc(&a, 10), *q, *big;
+
+	if (!ASSERT_TRUE(p != NULL, "first piece"))
+		return;
+	memcpy(p, "012345678", 10);
+	q = cs_arena_alloc(&a, 10); /* 6 bytes left: a new chunk of 32 */
+	ASSERT_TRUE(q && a.chunks->size == 32 && a.chunks->next, "second chunk, twice the first");
+	ASSERT_STREQ(p, "012345678", "the first piece did not move");
+	big = cs_arena_alloc(&a, 200);
+	ASSERT_TRUE(big && a.chunks->size == 200 && a.chunks->used == 200,
+		    "a piece past max: a chunk of its own, full");
+	ASSERT_TRUE(cs_arena_alloc(&a, 1) && a.chunks->size == 64, "then chunks of max again");
+	cs_arena_reset(&a, 32);
+	ASSERT_TRUE(a.chunks && a.chunks->size == 32 && !a.chunks->next && !a.chunks->used,
+		    "reset keeps the newest chunk no larger than keep, empty");
+	cs_arena_reset(&a, 0);
+	ASSERT_TRUE(a.chunks == NULL, "keep 0: nothing kept");
+	ASSERT_TRUE(cs_arena_alloc(&a, 4) && a.chunks->size == 16, "usable again from first");
+	cs_arena_free(&a);
+	ASSERT_TRUE(a.chunks == NULL, "free");
 }
 
 /* strmap: scanned while small, indexed past 8 entries; order, overwrite, delete, clear. */
@@ -658,6 +685,7 @@ int main(void)
 	test_map();
 	test_stash_bounds();
 	test_strbuf();
+	test_arena();
 	test_read_file();
 	test_read_stream();
 	test_env_expand();

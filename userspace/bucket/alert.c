@@ -99,10 +99,7 @@ void cs_ralert_put(struct cs_ralert *ra)
 
 int cs_ralert_add_source(struct cs_ralert *ra, const char *key, struct cs_source *src)
 {
-	size_t pos = 0;
-	char **keys;
-	struct cs_source **srcs;
-	struct cs_alert_view *views;
+	size_t pos = 0, kcap = ra->src_cap, scap = ra->src_cap, vcap = ra->src_cap;
 	char *k;
 
 	while (pos < ra->nsrc && strcmp(ra->keys[pos], key) < 0)
@@ -113,23 +110,18 @@ int cs_ralert_add_source(struct cs_ralert *ra, const char *key, struct cs_source
 		ra->srcs[pos] = src;
 		return 0;
 	}
+	/* the three grow alike; one that grew while a later one failed only grows again */
 	k = strdup(key);
-	keys = realloc(ra->keys, (ra->nsrc + 1) * sizeof(*keys));
-	if (keys)
-		ra->keys = keys;
-	srcs = realloc(ra->srcs, (ra->nsrc + 1) * sizeof(*srcs));
-	if (srcs)
-		ra->srcs = srcs;
-	views = realloc(ra->views, (ra->nsrc + 1) * sizeof(*views));
-	if (views)
-		ra->views = views;
-	if (!k || !keys || !srcs || !views) {
+	if (!k || vec_reserve((void **)&ra->keys, &kcap, ra->nsrc, sizeof(*ra->keys), 1) ||
+	    vec_reserve((void **)&ra->srcs, &scap, ra->nsrc, sizeof(*ra->srcs), 1) ||
+	    vec_reserve((void **)&ra->views, &vcap, ra->nsrc, sizeof(*ra->views), 1)) {
 		free(k);
 		cs_source_free(src);
 		return -ENOMEM;
 	}
-	memmove(&ra->keys[pos + 1], &ra->keys[pos], (ra->nsrc - pos) * sizeof(*keys));
-	memmove(&ra->srcs[pos + 1], &ra->srcs[pos], (ra->nsrc - pos) * sizeof(*srcs));
+	ra->src_cap = kcap;
+	memmove(&ra->keys[pos + 1], &ra->keys[pos], (ra->nsrc - pos) * sizeof(*ra->keys));
+	memmove(&ra->srcs[pos + 1], &ra->srcs[pos], (ra->nsrc - pos) * sizeof(*ra->srcs));
 	ra->keys[pos] = k;
 	ra->srcs[pos] = src;
 	ra->nsrc++;

@@ -560,33 +560,15 @@ int cs_buckets_load_string(struct cs_buckets *b, const char *name, const char *y
 
 int cs_buckets_load_file(struct cs_buckets *b, const char *path, const char *version)
 {
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	size_t len = 0;
-	int err;
+	char *text;
+	size_t len;
+	/* Scenario files are small; read whole so the hash covers exactly the file. */
+	int err = cs_read_file(path, CS_SCENARIO_FILE_MAX, &text, &len);
 
-	if (!f) {
-		err = -errno;
-		snprintf(b->err, sizeof(b->err), "%s: %s", path, strerror(errno));
+	if (err) {
+		snprintf(b->err, sizeof(b->err), "%s: %s", path, strerror(-err));
 		return err;
 	}
-	/* Scenario files are small; read whole so the hash covers exactly the file. */
-	{
-		FILE *m = open_memstream(&text, &len);
-		char buf[8192];
-		size_t n;
-
-		if (!m) {
-			fclose(f);
-			return -ENOMEM;
-		}
-		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-			fwrite(buf, 1, n, m);
-		fclose(m);
-	}
-	fclose(f);
-	if (!text)
-		return -ENOMEM;
 	err = cs_scenarios_load(b, path, text, len, version);
 	free(text);
 	return err;
@@ -1171,20 +1153,13 @@ static int blackhole_check(struct cs_buckets *b, struct cs_scenario *sc, const c
 
 static int push_pending(struct cs_buckets *b, struct cs_event *evt, unsigned int depth)
 {
-	if (b->npending == b->pending_cap) {
-		size_t ncap = b->pending_cap ? b->pending_cap * 2 : 8;
-		struct cs_event **p = realloc(b->pending, ncap * sizeof(*p));
-		unsigned int *d;
+	size_t ecap = b->pending_cap, dcap = b->pending_cap;
 
-		if (!p)
-			return -ENOMEM;
-		b->pending = p;
-		d = realloc(b->pending_depth, ncap * sizeof(*d));
-		if (!d)
-			return -ENOMEM;
-		b->pending_depth = d;
-		b->pending_cap = ncap;
-	}
+	/* the two grow alike; one that grew while the other failed only grows again */
+	if (vec_reserve((void **)&b->pending, &ecap, b->npending, sizeof(*b->pending), 8) ||
+	    vec_reserve((void **)&b->pending_depth, &dcap, b->npending, sizeof(*b->pending_depth), 8))
+		return -ENOMEM;
+	b->pending_cap = ecap;
 	b->pending[b->npending] = evt;
 	b->pending_depth[b->npending++] = depth;
 	return 0;
@@ -1711,17 +1686,8 @@ static int route_add(struct cs_route *r, size_t sc, uint64_t h, const char *g)
 
 	if (vec_reserve((void **)&r->tg, &r->cap, r->n, sizeof(*r->tg), 8))
 		return -ENOMEM;
-	if (r->klen + len > r->kcap) {
-		size_t ncap = r->kcap ? r->kcap : 256;
-		char *nk;
-
-		while (ncap < r->klen + len)
-			ncap *= 2;
-		if (!(nk = realloc(r->keys, ncap)))
-			return -ENOMEM;
-		r->keys = nk;
-		r->kcap = ncap;
-	}
+	if (vec_reserve((void **)&r->keys, &r->kcap, r->klen + len - 1, 1, 256))
+		return -ENOMEM;
 	memcpy(r->keys + r->klen, g, len);
 	r->tg[r->n++] = (struct cs_route_target){ .sc = (uint32_t)sc, .h = h, .gkey = r->klen };
 	r->klen += len;

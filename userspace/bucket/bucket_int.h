@@ -125,7 +125,7 @@ struct cs_ralert {
 	int refcnt;
 	char *mapkey;
 	bool whitelisted, reprocess;
-	size_t nsrc;
+	size_t nsrc, src_cap;	/* keys, srcs and views share the count and capacity */
 	char **keys;			/* sorted */
 	struct cs_source **srcs;	/* srcs[i] is Sources[keys[i]] and APIAlerts[i].Source */
 	struct cs_alert_view *views;
@@ -164,6 +164,9 @@ void cs_time_go_string(const struct cs_time *t, char *buf, size_t len);
 #endif /* CS_BUCKET_INT_H */
 
 struct cs_bucket;
+
+/* A scenario file is read whole (its hash covers it); the hub's largest are a few KiB. */
+#define CS_SCENARIO_FILE_MAX (16u << 20)
 
 #define CS_ROUTE_GUARDS 32
 #define CS_ROUTE_WORDS 16 /* routing's index serves up to 1024 scenarios */

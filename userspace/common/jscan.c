@@ -89,13 +89,40 @@ static char *put_utf8(char *o, uint32_t cp)
 	return o;
 }
 
+/*
+ * The end of the run of bytes from p that need no decoding: stops at '"', '\\'
+ * or a control character (or end). Most strings (keys, addresses, dates) are
+ * one such run: eight bytes per step, and no byte copied onto itself.
+ */
+static char *plain_run(char *p, const char *end)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+
+	while (end - p >= 8) {
+		uint64_t w, quote, bslash;
+
+		memcpy(&w, p, 8);
+		quote = w ^ (ones * '"');
+		bslash = w ^ (ones * '\\');
+		/* a zero byte in quote or bslash, or a byte under 0x20 in w (exact tests of presence) */
+		if (((quote - ones) & ~quote & highs) | ((bslash - ones) & ~bslash & highs) |
+		    ((w - ones * 0x20) & ~w & highs))
+			break;
+		p += 8;
+	}
+	while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
 char *jscan_string(struct jscan *s, size_t *len)
 {
 	char *start, *o, *p;
 
 	if (!jscan_expect(s, '"'))
 		return NULL;
-	start = o = p = s->p;
+	start = s->p;
+	o = p = plain_run(start, s->end); /* decoded in place: up to there, unchanged */
 	while (p < s->end && *p != '"') {
 		unsigned char c = (unsigned char)*p;
 

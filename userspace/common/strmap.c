@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/arena.h"
 #include "common/hash.h"
 #include "common/vec.h"
 
@@ -32,12 +33,6 @@ struct strmap_ent {
  * overwrites and deletes since the last clear(), are malloc'ed one by one, so a
  * map that is overwritten forever without a clear stays bounded.
  */
-struct strmap_chunk {
-	struct strmap_chunk *next;
-	size_t size, used;
-	char data[];
-};
-
 #define CHUNK_FIRST 1024u
 #define CHUNK_MAX (64u << 10)
 #define ARENA_STR_MAX 1024u
@@ -58,7 +53,7 @@ struct strmap {
 	uint32_t *index;
 	size_t nslots;
 	uint64_t version;	/* see strmap_version() */
-	struct strmap_chunk *chunks;	/* newest (largest) first */
+	struct cs_arena arena;	/* chunks of CHUNK_FIRST doubling to CHUNK_MAX */
 	size_t dead;	/* arena bytes no entry uses any more */
 	bool heap;	/* a string went to the heap since the last clear() */
 };
@@ -157,8 +152,10 @@ struct strmap *strmap_new(void)
 {
 	struct strmap *m = calloc(1, sizeof(struct strmap));
 
-	if (m)
+	if (m) {
+		m->arena = (struct cs_arena){ .first = CHUNK_FIRST, .max = CHUNK_MAX };
 		bump(m);
+	}
 	return m;
 }
 
@@ -172,8 +169,6 @@ static void ent_free(struct strmap_ent *e)
 
 void strmap_clear(struct strmap *m)
 {
-	struct strmap_chunk *c, *next;
-
 	if (!m)
 		return;
 	bump(m);
@@ -185,18 +180,7 @@ void strmap_clear(struct strmap *m)
 	if (m->index)
 		memset(m->index, 0, m->nslots * sizeof(*m->index));
 	/* the newest chunk is the largest: it alone is kept, the largest one that is small */
-	while ((c = m->chunks) && c->size > CHUNK_KEEP) {
-		m->chunks = c->next;
-		free(c);
-	}
-	if (c) {
-		for (struct strmap_chunk *o = c->next; o; o = next) {
-			next = o->next;
-			free(o);
-		}
-		c->next = NULL;
-		c->used = 0;
-	}
+	cs_arena_reset(&m->arena, CHUNK_KEEP);
 }
 
 void strmap_free(struct strmap *m)
@@ -204,7 +188,7 @@ void strmap_free(struct strmap *m)
 	if (!m)
 		return;
 	strmap_clear(m);
-	free(m->chunks);
+	cs_arena_free(&m->arena);
 	free(m->ents);
 	free(m->index);
 	free(m);
@@ -267,24 +251,9 @@ static int grow_index(struct strmap *m, size_t nslots)
 /* Room for n bytes that stays put until clear(); NULL on ENOMEM or when it goes to the heap. */
 static char *arena_alloc(struct strmap *m, size_t n)
 {
-	struct strmap_chunk *c = m->chunks;
-	size_t size;
-
 	if (n > ARENA_STR_MAX || m->dead > DEAD_MAX)
 		return NULL;
-	if (c && c->size - c->used >= n) {
-		c->used += n;
-		return c->data + c->used - n;
-	}
-	size = c ? c->size * 2 : CHUNK_FIRST;
-	if (size > CHUNK_MAX)
-		size = CHUNK_MAX;
-	c = malloc(sizeof(*c) + size);
-	if (!c)
-		return NULL;
-	*c = (struct strmap_chunk){ .next = m->chunks, .size = size, .used = n };
-	m->chunks = c;
-	return c->data;
+	return cs_arena_alloc(&m->arena, n);
 }
 
 /* A copy of s[0..len) with a NUL, in the arena or on the heap (*heap |= flag). */

@@ -189,6 +189,9 @@ static int load_paths(const char *config, struct paths *p, char *err, size_t err
 	root = json_array_get(docs, 0);
 	cfgdir = yamljson_get_str(root, "config_paths.config_dir", "/etc/crowdsec/");
 	snprintf(p->config_dir, sizeof(p->config_dir), "%s", cfgdir);
+	/* the files under it are named "<dir>/parsers/..." in messages: no "//" */
+	for (size_t n = strlen(p->config_dir); n > 1 && p->config_dir[n - 1] == '/'; n--)
+		p->config_dir[n - 1] = '\0';
 	snprintf(p->data_dir, sizeof(p->data_dir), "%s",
 		 yamljson_get_str(root, "config_paths.data_dir", "/var/lib/crowdsec/data/"));
 	snprintf(p->simulation, sizeof(p->simulation), "%s",

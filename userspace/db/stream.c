@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/arena.h"
 #include "common/gotime.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -97,9 +98,7 @@ struct stream_index {
 	size_t nbuckets, nbslots;
 	struct intern strs;
 	uint32_t hint[HINT__N]; /* consecutive rows repeat their strings */
-	char **blocks;
-	size_t nblocks;
-	size_t block_used;
+	struct cs_arena values;	  /* the groups' values, in blocks of ARENA_BLOCK */
 	int64_t inflight;	  /* created_at stamp of the write in flight, 0 if none */
 	int64_t epoch;		  /* decisions_epoch the index matches */
 	int64_t epoch_pending;	  /* the epoch the write in flight leaves */
@@ -204,21 +203,9 @@ static const char *arena_dup(struct stream_index *x, const char *s)
 
 	if (n > ARENA_BLOCK)
 		return NULL;
-	if (!x->nblocks || x->block_used + n > ARENA_BLOCK) {
-		char **b = realloc(x->blocks, (x->nblocks + 1) * sizeof(*b));
-
-		if (!b)
-			return NULL;
-		x->blocks = b;
-		b[x->nblocks] = malloc(ARENA_BLOCK);
-		if (!b[x->nblocks])
-			return NULL;
-		x->nblocks++;
-		x->block_used = 0;
-	}
-	p = x->blocks[x->nblocks - 1] + x->block_used;
-	memcpy(p, s, n);
-	x->block_used += n;
+	p = cs_arena_alloc(&x->values, n);
+	if (p)
+		memcpy(p, s, n);
 	return p;
 }
 
@@ -434,16 +421,13 @@ static void index_clear(struct stream_index *x)
 	free(x->buckets);
 	intern_free(&x->strs);
 	memset(x->hint, 0xff, sizeof(x->hint));
-	for (size_t i = 0; i < x->nblocks; i++)
-		free(x->blocks[i]);
-	free(x->blocks);
+	cs_arena_free(&x->values);
 	x->rows = NULL;
 	x->groups = NULL;
 	x->gslots = NULL;
 	x->buckets = NULL;
-	x->blocks = NULL;
 	x->nrows = x->caprows = x->ngroups = x->capgroups = x->ngslots = 0;
-	x->nbuckets = x->nbslots = x->nblocks = x->block_used = 0;
+	x->nbuckets = x->nbslots = 0;
 	x->created_sorted = true;
 }
 
@@ -456,6 +440,7 @@ int stream_index_new(struct cs_db *db)
 
 	if (!x)
 		return -ENOMEM;
+	x->values = (struct cs_arena){ .first = ARENA_BLOCK, .max = ARENA_BLOCK };
 	/* 20k pulls/s must not starve the writer that applies a commit */
 	pthread_rwlockattr_init(&a);
 	pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -1090,7 +1075,7 @@ static int snap_load(struct stream_index *x, struct cs_db *scan, const char *pat
 	struct snap_head h;
 	struct snap_group *sg = NULL;
 	struct snap_strs strs = { .x = x, .ok = true };
-	char *text = NULL, *vals = NULL;
+	char *text = NULL, *vals = NULL; /* vals: in the arena */
 	struct stat st;
 	int err;
 
@@ -1101,31 +1086,26 @@ static int snap_load(struct stream_index *x, struct cs_db *scan, const char *pat
 		err = -EINVAL;
 	if (!err) {
 		text = malloc(h.strbytes + 1);
-		vals = malloc(h.valbytes + 1);
+		vals = cs_arena_alloc(&x->values, h.valbytes + 1);
 		sg = malloc(h.ngroups * sizeof(*sg) + 1);
 		x->groups = calloc(h.ngroups + 1, sizeof(*x->groups));
 		x->rows = malloc(h.nrows * sizeof(*x->rows) + 1);
-		x->blocks = malloc(sizeof(*x->blocks));
-		if (!text || !vals || !sg || !x->groups || !x->rows || !x->blocks)
+		if (!text || !vals || !sg || !x->groups || !x->rows)
 			err = -ENOMEM;
 	}
 	if (!err) {
-		/* the values' block belongs to the arena, full: later values go to new blocks */
-		x->blocks[x->nblocks++] = vals;
-		x->block_used = ARENA_BLOCK;
-		vals = NULL;
 		x->capgroups = h.ngroups + 1;
 		x->caprows = h.nrows;
 		err = snap_read(fd, text, h.strbytes);
 	}
 	if (!err)
-		err = snap_read(fd, x->blocks[0], h.valbytes);
+		err = snap_read(fd, vals, h.valbytes);
 	if (!err)
 		err = snap_read(fd, sg, h.ngroups * sizeof(*sg));
 	if (!err)
 		err = snap_read(fd, x->rows, h.nrows * sizeof(*x->rows));
 	if (!err && (!snap_split(text, h.strbytes, h.nstrs, put_str, &strs) || !strs.ok ||
-		     !snap_split(x->blocks[0], h.valbytes, h.ngroups, put_value, x)))
+		     !snap_split(vals, h.valbytes, h.ngroups, put_value, x)))
 		err = -EINVAL;
 	if (!err) {
 		for (size_t g = 0; g < h.ngroups; g++) {
@@ -1148,7 +1128,6 @@ static int snap_load(struct stream_index *x, struct cs_db *scan, const char *pat
 		*last_id = x->nrows ? x->rows[x->nrows - 1].id : 0;
 	close(fd);
 	free(text);
-	free(vals);
 	free(sg);
 	return err;
 }

@@ -75,6 +75,7 @@ struct node {
 	int pos;		/* byte offset in the source, for messages */
 	int depth;		/* height of the subtree: bounds recursion */
 	int *ops;		/* N_FOLD: operator before list[i] (ops[0] unused) */
+	size_t ops_cap;		/* parse time: room in ops (common/vec.h) */
 	size_t list_cap;	/* parse time: room in list (common/vec.h) */
 	struct node *moved;	/* layout(): where the node went */
 };

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "common/sha2.h"
+#include "common/vec.h"
 #include "expr/ast.h"
 
 
@@ -1274,10 +1275,9 @@ int expr_env_add_var(struct expr_env *env, const char *name, const struct expr_t
 	for (int i = 0; i < env->nvars; i++)
 		if (!strcmp(env->vars[i].name, name))
 			return -EEXIST;
-	v = realloc(env->vars, (env->nvars + 1) * sizeof(*v));
-	if (!v)
+	if (vec_reserve((void **)&env->vars, &env->capvars, (size_t)env->nvars, sizeof(*v), 8))
 		return -ENOMEM;
-	env->vars = v;
+	v = env->vars;
 	v[env->nvars].name = strdup(name);
 	if (!v[env->nvars].name)
 		return -ENOMEM;
@@ -1309,15 +1309,9 @@ int expr_env_add_func(struct expr_env *env, const struct expr_func *fn)
 			return 0;
 		}
 	}
-	if (env->nfuncs == env->capfuncs) {
-		int cap = env->capfuncs ? env->capfuncs * 2 : 64;
-		const struct expr_func **v = realloc(env->funcs, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		env->funcs = v;
-		env->capfuncs = cap;
-	}
+	if (vec_reserve((void **)&env->funcs, &env->capfuncs, (size_t)env->nfuncs,
+			sizeof(*env->funcs), 64))
+		return -ENOMEM;
 	env->funcs[env->nfuncs++] = fn;
 	return 0;
 }

@@ -121,8 +121,10 @@ struct env_var {
 struct expr_env {
 	struct env_var *vars;
 	int nvars;
+	size_t capvars;
 	const struct expr_func **funcs;
-	int nfuncs, capfuncs;
+	int nfuncs;
+	size_t capfuncs;
 	struct cs_stash *stash; /* borrowed: SetInStash/GetFromStash */
 	struct expr_runtime *rt; /* borrowed: data files */
 };

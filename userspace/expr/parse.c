@@ -844,12 +844,11 @@ static struct node *make_fold(struct parser *p, int op, struct node *l, struct n
 	}
 	if (!node_push(p, n, r))
 		return NULL;
-	ops = realloc(n->ops, n->nlist * sizeof(*ops));
-	if (!ops) {
+	if (vec_reserve((void **)&n->ops, &n->ops_cap, (size_t)n->nlist - 1, sizeof(*n->ops), 4)) {
 		perr(p, pos, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	n->ops = ops;
+	ops = n->ops;
 	ops[0] = OP_NONE;
 	ops[n->nlist - 1] = op;
 	n->st = st;

@@ -561,81 +561,55 @@ static int add_top(struct cs_parsers *p, const char *stage, const char *install_
 }
 
 static int load_stream(struct cs_parsers *p, const char *stage, const char *file,
-		       const char *install_name, yaml_parser_t *yp)
+		       const char *install_name, const char *text, size_t len)
 {
 	struct loader L = { .p = p,
 			    .w = { .file = file, .err = p->last_error,
 				   .errlen = sizeof(p->last_error), .log = true } };
-	int err = 0;
+	struct ywalk_stream ys;
+	yaml_node_t *root;
+	int err = ywalk_stream_open(&ys, text, len);
 
-	for (;;) {
-		yaml_document_t doc;
-		yaml_node_t *root;
+	if (err)
+		return err;
+	while (!(err = ywalk_next(&L.w, &ys, &root)) && root) {
 		struct cs_top *t;
 
-		if (!yaml_parser_load(yp, &doc)) {
-			log_error("%s:%zu:%zu: YAML error: %s %s", file, yp->problem_mark.line + 1,
-				  yp->problem_mark.column + 1, yp->problem ? yp->problem : "",
-				  yp->context ? yp->context : "");
-			snprintf(p->last_error, sizeof(p->last_error), "%s:%zu:%zu: YAML error: %s",
-				 file, yp->problem_mark.line + 1, yp->problem_mark.column + 1,
-				 yp->problem ? yp->problem : "");
-			return -EINVAL;
-		}
-		root = yaml_document_get_root_node(&doc);
-		if (!root) {
-			yaml_document_delete(&doc); /* end of stream */
-			return 0;
-		}
-		L.w.doc = &doc;
-		if (doc_is_node(&L, root)) {
-			err = add_top(p, stage, install_name, &t);
-			if (!err)
-				err = load_node(&L, root, &t->node, NULL, 0);
-		}
-		yaml_document_delete(&doc);
+		if (!doc_is_node(&L, root))
+			continue;
+		err = add_top(p, stage, install_name, &t);
+		if (!err)
+			err = load_node(&L, root, &t->node, NULL, 0);
 		if (err)
-			return err;
+			break;
 	}
+	ywalk_stream_close(&ys);
+	return err;
 }
 
 int cs_parsers_load_file(struct cs_parsers *p, const char *stage, const char *path,
 			 const char *install_name)
 {
-	yaml_parser_t yp;
 	const char *base = strrchr(path, '/');
-	int err;
-	FILE *f = fopen(path, "rb");
+	char *text;
+	size_t len;
+	int err = cs_read_file(path, CS_PARSER_FILE_MAX, &text, &len);
 
-	if (!f) {
-		err = -errno;
+	if (err) {
 		log_error("%s: %s", path, strerror(-err));
 		snprintf(p->last_error, sizeof(p->last_error), "%s: %s", path, strerror(-err));
 		return err;
 	}
-	if (!yaml_parser_initialize(&yp)) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	yaml_parser_set_input_file(&yp, f);
-	err = load_stream(p, stage, path, install_name ? install_name : base ? base + 1 : path, &yp);
-	yaml_parser_delete(&yp);
-	fclose(f);
+	err = load_stream(p, stage, path, install_name ? install_name : base ? base + 1 : path,
+			  text, len);
+	free(text);
 	return err;
 }
 
 int cs_parsers_load_string(struct cs_parsers *p, const char *stage, const char *name,
 			   const char *yaml)
 {
-	yaml_parser_t yp;
-	int err;
-
-	if (!yaml_parser_initialize(&yp))
-		return -ENOMEM;
-	yaml_parser_set_input_string(&yp, (const unsigned char *)yaml, strlen(yaml));
-	err = load_stream(p, stage, name, name, &yp);
-	yaml_parser_delete(&yp);
-	return err;
+	return load_stream(p, stage, name, name, yaml, strlen(yaml));
 }
 
 static bool keep_dir(const char *dir, const char *name, void *arg)
@@ -660,6 +634,7 @@ int cs_parsers_load_dir(struct cs_parsers *p, const char *dir)
 
 	if (err) {
 		log_error("%s: %s", dir, strerror(-err));
+		snprintf(p->last_error, sizeof(p->last_error), "%s: %s", dir, strerror(-err));
 		return err;
 	}
 	for (size_t i = 0; !err && i < nstages; i++) {
@@ -668,6 +643,8 @@ int cs_parsers_load_dir(struct cs_parsers *p, const char *dir)
 
 		snprintf(path, sizeof(path), "%s/%s", dir, stages[i]);
 		err = strv_from_dir(path, keep_yaml, NULL, &files, &nfiles);
+		if (err)
+			snprintf(p->last_error, sizeof(p->last_error), "%.600s: %s", path, strerror(-err));
 		for (size_t j = 0; !err && j < nfiles; j++) {
 			snprintf(path, sizeof(path), "%s/%s/%s", dir, stages[i], files[j]);
 			err = cs_parsers_load_file(p, stages[i], path, files[j]);

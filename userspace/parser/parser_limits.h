@@ -26,6 +26,11 @@
 #define CS_GROK_MAX_NESTING 64
 #endif
 
+/* A parser file is read whole; the hub's largest are a few KiB. */
+#ifndef CS_PARSER_FILE_MAX
+#define CS_PARSER_FILE_MAX (16u << 20)
+#endif
+
 /* Parser sub-nodes nest 3 deep in the hub. */
 #ifndef CS_NODE_MAX_DEPTH
 #define CS_NODE_MAX_DEPTH 16

@@ -11,6 +11,7 @@
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/strv.h"
+#include "common/vec.h"
 #include "common/yamljson.h"
 
 #define PROFILE_DEFAULT_DURATION (4 * 3600 * NSEC_PER_SEC)
@@ -268,11 +269,11 @@ static int add_decisions(const struct cs_profiles *ps, const struct profile *p,
 				 " decision's duration", p->name);
 	}
 	size_t n = a->n_decisions + p->n_decisions;
-	struct cs_decision *v = realloc(a->decisions, (n ? n : 1) * sizeof(*v));
+	size_t cap = a->n_decisions; /* the alert's array is no larger than its decisions */
 
-	if (!v)
+	if (vec_reserve((void **)&a->decisions, &cap, n ? n - 1 : 0, sizeof(*a->decisions),
+			n ? n : 1))
 		return -ENOMEM;
-	a->decisions = v;
 	for (size_t i = 0; i < p->n_decisions; i++) {
 		const struct profile_decision *t = &p->decisions[i];
 		struct cs_decision *d = &a->decisions[a->n_decisions];
