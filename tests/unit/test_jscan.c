@@ -47,6 +47,51 @@ static void test_strings(void)
 	ASSERT_TRUE(dec("\"\\x\"", &n, err, sizeof(err)) == NULL, "bad escape");
 }
 
+/*
+ * Strings are scanned eight bytes at a time up to their first quote, escape or
+ * control character: each of those at every offset of strings of 0-40 bytes
+ * (word boundaries on both sides), and the end of input inside a word.
+ */
+static void test_string_runs(void)
+{
+	static const struct {
+		const char *raw, *want; /* raw text at the offset; NULL want: refused */
+	} at[] = { { "\\n", "\n" }, { "\\\"", "\"" }, { "\\u00e9", "\xc3\xa9" }, { "\xc3\xa9", "\xc3\xa9" },
+		   { "\x7f", "\x7f" }, { "\x01", NULL }, { "\x1f", NULL }, { " ", " " }, { "\xff", NULL } };
+	int bad = 0, cases = 0;
+
+	for (size_t len = 0; len <= 40; len++)
+		for (size_t i = 0; i <= len; i++)
+			for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+				char json[128], want[128], *r;
+				struct jscan s;
+				size_t n = 0;
+				int w;
+
+				w = snprintf(json, sizeof(json), "\"%.*s%s%.*s\"", (int)i,
+					     "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH", at[k].raw,
+					     (int)(len - i), "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefgh");
+				snprintf(want, sizeof(want), "%.*s%s%.*s", (int)i,
+					 "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH", at[k].want ? at[k].want : "",
+					 (int)(len - i), "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefgh");
+				jscan_init(&s, json, (size_t)w, 8);
+				r = jscan_string(&s, &n);
+				cases++;
+				if (at[k].want ? !r || strcmp(r, want) || n != strlen(want) || jscan_peek(&s) : r != NULL)
+					bad++;
+				/* the same text (decoded in place above: written again) without its closing
+				 * quote: unterminated */
+				w = snprintf(json, sizeof(json), "\"%.*s%s%.*s", (int)i,
+					     "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH", at[k].raw,
+					     (int)(len - i), "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefgh");
+				jscan_init(&s, json, (size_t)w, 8);
+				if (jscan_string(&s, NULL))
+					bad++;
+			}
+	ASSERT_EQ(bad, 0, "every offset of a quote, an escape or a control character");
+	ASSERT_TRUE(cases > 7000, "cases run");
+}
+
 static void test_walk(void)
 {
 	char buf[] = " {\"a\": [1, {\"b\": \"x\"}, null], \"k\\u0041\": true, \"c\": -1.5e3 } ";
@@ -98,6 +143,7 @@ static void test_errors(void)
 int main(void)
 {
 	test_strings();
+	test_string_runs();
 	test_walk();
 	test_errors();
 	return TEST_SUMMARY();

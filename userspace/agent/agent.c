@@ -218,17 +218,18 @@ static uint64_t mono_ns(void)
 }
 
 bool agent_parse(struct cs_agent *a, struct src_metrics *m, struct cs_event *evt,
-		 struct cs_agent_stats *st)
+		 struct cs_agent_stats *st, uint64_t *clock)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = *clock ? *clock : mono_ns();
 	int err;
 
 	m = src_metrics(m, evt);
 	err = cs_parse(a->parsers, evt, count_node, m);
+	*clock = mono_ns();
 	if (m->batched)
-		cs_metric_hist_observe(&m->parse_time, mono_ns() - t0);
+		cs_metric_hist_observe(&m->parse_time, *clock - t0);
 	else
-		cs_metric_observe_ns(m->parser_time, mono_ns() - t0);
+		cs_metric_observe_ns(m->parser_time, *clock - t0);
 	if (err || !evt->process) {
 		if (m->batched)
 			m->nko++;
@@ -286,7 +287,7 @@ static int on_line(const struct acq_line *l, void *arg)
 	if (agent_event(l->raw, l->len, l->src, l->module, l->type, l->labels, l->nlabels,
 			l->timemachine, &evt))
 		return 0; /* errors stay per line */
-	if (agent_parse(a, &a->m, evt, &a->st)) {
+	if (agent_parse(a, &a->m, evt, &a->st, &(uint64_t){ 0 })) {
 		err = cs_buckets_pour(a->shards[0], evt);
 		if (err)
 			log_warn("pouring an event from %s: %s", l->src, strerror(-err));

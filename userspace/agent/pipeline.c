@@ -422,6 +422,7 @@ void *pl_shard_arg(struct cs_pipeline *pl, unsigned int shard)
 static void route_batch(struct cs_pipeline *pl, struct pl_worker *w, struct pl_batch *b)
 {
 	struct cs_agent *a = pl->a;
+	uint64_t clock = 0;
 
 	for (size_t i = 0; i < b->n; i++) {
 		struct pl_item *it = &b->items[i];
@@ -429,11 +430,18 @@ static void route_batch(struct cs_pipeline *pl, struct pl_worker *w, struct pl_b
 		if (!it->evt) {
 			const struct pl_src *src = &b->srcs[it->src];
 
-			if (agent_event(b->text + it->off, it->len, src->src, src->module, src->type,
-					src->labels, src->nlabels, it->timemachine, &it->evt))
-				continue; /* out of memory: this line is lost, as inline */
+			/* out of memory: this line is lost, as inline */
+			agent_event(b->text + it->off, it->len, src->src, src->module, src->type,
+				    src->labels, src->nlabels, it->timemachine, &it->evt);
 		}
-		it->pour = agent_parse(a, &w->m, it->evt, &b->st);
+	}
+	/* the parses back to back: one clock read a line times them (agent_parse) */
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].evt)
+			b->items[i].pour = agent_parse(a, &w->m, b->items[i].evt, &b->st, &clock);
+	for (size_t i = 0; i < b->n; i++) {
+		struct pl_item *it = &b->items[i];
+
 		if (it->pour && cs_buckets_route(a->shards[0], it->evt, &it->route)) {
 			log_warn("routing an event: out of memory");
 			it->pour = false;

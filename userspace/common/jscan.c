@@ -89,13 +89,43 @@ static char *put_utf8(char *o, uint32_t cp)
 	return o;
 }
 
+/*
+ * The end of the run of bytes from p that need no decoding: stops at '"', '\\'
+ * or a control character (or end). Most strings (keys, addresses, dates) are
+ * one such run: eight bytes per step, and no byte copied onto itself.
+ */
+static const char *plain_run(const char *p, const char *end)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+
+	while (end - p >= 8) {
+		uint64_t w, quote, bslash;
+
+		memcpy(&w, p, 8);
+		quote = w ^ (ones * '"');
+		bslash = w ^ (ones * '\\');
+		/* a zero byte in quote or bslash, or a byte under 0x20 in w (exact tests of presence) */
+		if (((quote - ones) & ~quote & highs) | ((bslash - ones) & ~bslash & highs) |
+		    ((w - ones * 0x20) & ~w & highs))
+			break;
+		p += 8;
+	}
+	while (p < end && (unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
 /* inlined into jscan_string (the LAPI's alert ingest), called by the others */
 static inline int unescape(const char **pp, const char *end, char **out)
 {
-	const char *p = *pp;
+	const char *p = *pp, *run = plain_run(p, end);
 	char *o = *out;
 	int err = 0;
 
+	if (o != p) /* in place, the run is already where it belongs */
+		memmove(o, p, (size_t)(run - p));
+	o += run - p;
+	p = run;
 	while (p < end && *p != '"') {
 		unsigned char c = (unsigned char)*p;
 

@@ -238,10 +238,18 @@ static struct dbstmt *many_stmt(struct cs_db *db, enum many_kind kind, int size)
 	f = open_memstream(&sql, &len);
 	if (!f)
 		return NULL;
-	fputs(kind == MANY_ALERTS   ? ALERT_INSERT_HEAD
-	      : kind == MANY_EVENTS ? EVENT_INSERT_HEAD
-	      : kind == MANY_META   ? META_INSERT_HEAD
-				    : DECISION_INSERT_HEAD,
+	/*
+	 * SQLite: OR FAIL, so that no row's constraint (NOT NULL) may abort the
+	 * statement halfway and SQLite keeps no statement journal (a copy of every
+	 * page the statement first writes) to undo its first rows: an error rolls
+	 * the whole group back anyway (txn_finish()). The foreign keys, the other
+	 * halfway abort, are checked at COMMIT (schema.h, FOREIGN_KEYS_DEFERRED).
+	 */
+	fputs(db->be->is_pg ? "INSERT" : "INSERT OR FAIL", f);
+	fputs(kind == MANY_ALERTS   ? ALERT_INSERT_INTO
+	      : kind == MANY_EVENTS ? EVENT_INSERT_INTO
+	      : kind == MANY_META   ? META_INSERT_INTO
+				    : DECISION_INSERT_INTO,
 	      f);
 	for (int k = 0; k < (int)rows; k++) {
 		int b = shared ? 0 : k * DECISION_COLS_N; /* the shared columns */

@@ -156,21 +156,26 @@ static inline int64_t col_int(struct dbstmt *s, int i) { return s->be->col_int(s
 static inline double col_double(struct dbstmt *s, int i) { return s->be->col_double(s, i); }
 static inline const char *col_str(struct dbstmt *s, int i) { return s->be->col_str(s, i); }
 
-/* The alert, decision, event and meta INSERTs up to their VALUES rows: db.c's one-row ones, alerts.c's many-row ones. */
-#define ALERT_INSERT_HEAD                                                                  \
-	"INSERT INTO alerts (created_at, updated_at, scenario, message, events_count,"     \
+/*
+ * The alert, decision, event and meta INSERTs up to their VALUES rows: db.c's
+ * one-row ones, alerts.c's many-row ones. _INTO is the same without its verb.
+ */
+#define ALERT_INSERT_HEAD "INSERT" ALERT_INSERT_INTO
+#define DECISION_INSERT_HEAD "INSERT" DECISION_INSERT_INTO
+#define EVENT_INSERT_HEAD "INSERT" EVENT_INSERT_INTO
+#define META_INSERT_HEAD "INSERT" META_INSERT_INTO
+#define ALERT_INSERT_INTO                                                                  \
+	" INTO alerts (created_at, updated_at, scenario, message, events_count,"           \
 	" started_at, stopped_at, source_ip, source_range, source_as_number,"              \
 	" source_as_name, source_country, source_latitude, source_longitude,"              \
 	" source_scope, source_value, capacity, leak_speed, scenario_version,"             \
 	" scenario_hash, simulated, machine_alerts, uuid) VALUES "
-#define DECISION_INSERT_HEAD                                                               \
-	"INSERT INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"  \
+#define DECISION_INSERT_INTO                                                               \
+	" INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"        \
 	" end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"     \
 	" alert_decisions) VALUES "
-#define EVENT_INSERT_HEAD                                                                  \
-	"INSERT INTO events (created_at, updated_at, time, serialized, alert_events) VALUES "
-#define META_INSERT_HEAD                                                                   \
-	"INSERT INTO meta (created_at, updated_at, key, value, alert_metas) VALUES "
+#define EVENT_INSERT_INTO " INTO events (created_at, updated_at, time, serialized, alert_events) VALUES "
+#define META_INSERT_INTO " INTO meta (created_at, updated_at, key, value, alert_metas) VALUES "
 
 /*
  * One connection of the handle, with what belongs to it: prepared statements

@@ -55,6 +55,30 @@
 	"CREATE INDEX decisions_addr ON decisions(ip_size, start_ip, start_suffix, end_ip," \
 	" end_suffix, value, type, scope, until);"
 
+/*
+ * The foreign keys of alerts, decisions, events and meta checked at COMMIT
+ * (SQLite only). Under an immediate foreign key an INSERT of many rows may
+ * abort halfway, so SQLite keeps a statement journal for it, a copy of every
+ * page the statement first writes: ~14% of the group-commit writer's
+ * instructions per alert at groups of 10 (docs/BENCHMARKS.md). Deferred, a
+ * violation fails the COMMIT, which rolls the transaction back as any error
+ * does; ON DELETE actions still run at once. The definitions are edited in
+ * place, SQLite's documented procedure for changing a foreign key constraint
+ * (no row moves: a table of 1M decisions is not rebuilt); RESET reloads this
+ * connection's schema, and the CREATE and DROP move the schema cookie so that
+ * every other connection reloads it too.
+ */
+#define FOREIGN_KEYS_DEFERRED                                                              \
+	"PRAGMA writable_schema = ON;"                                                     \
+	"UPDATE sqlite_master SET sql = replace(sql, 'ON DELETE CASCADE',"                \
+	" 'ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED') WHERE type = 'table'"        \
+	" AND name IN ('decisions', 'events', 'meta') AND sql NOT LIKE '%DEFERRABLE%';"   \
+	"UPDATE sqlite_master SET sql = replace(sql, 'ON DELETE SET NULL',"               \
+	" 'ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED') WHERE type = 'table'"       \
+	" AND name = 'alerts' AND sql NOT LIKE '%DEFERRABLE%';"                           \
+	"PRAGMA writable_schema = RESET;"                                                  \
+	"CREATE TABLE schema_cookie_moved (x); DROP TABLE schema_cookie_moved;"
+
 static const char *const db_migrations[] = {
 	/* 0 -> 1 */
 	"CREATE TABLE machines ("
@@ -151,6 +175,8 @@ static const char *const db_migrations[] = {
 	ALERTS_MACHINE_UUID,
 	/* 6 -> 7 */
 	DECISIONS_ADDR,
+	/* 7 -> 8 */
+	FOREIGN_KEYS_DEFERRED,
 };
 
 #endif /* CS_DB_SCHEMA_H */

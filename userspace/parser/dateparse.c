@@ -595,3 +595,13 @@ void cs_time_now(struct cs_time *out)
 	out->nsec = ts.tv_nsec;
 	out->off = 0;
 }
+
+void cs_time_now_coarse(struct cs_time *out)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	out->sec = ts.tv_sec;
+	out->nsec = ts.tv_nsec;
+	out->off = 0;
+}

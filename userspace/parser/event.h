@@ -109,7 +109,7 @@ int cs_event_dup(const struct cs_event *evt, struct cs_event **out);
 /*
  * Fill the acquisition part as the file datasource does (spec section 2): the
  * line without its terminator ("\n", "\r\n"), cut at CS_LINE_MAX; Type LOG,
- * Process true, Module, Src, Labels.type, Line.Time = now.
+ * Process true, Module, Src, Labels.type, Line.Time = now (cs_time_now_coarse).
  */
 int cs_event_set_line(struct cs_event *evt, const char *raw, size_t len, const char *src,
 		      const char *module, const char *log_type);

@@ -53,7 +53,7 @@ struct cs_parser_opts {
 	void *setup_arg;
 	/*
 	 * Optional clock ("now": year of syslog dates, ParseDate's fallback, a
-	 * zero evt.Time). NULL = the wall clock in UTC.
+	 * zero evt.Time). NULL = the wall clock in UTC (cs_time_now_coarse).
 	 */
 	void (*clock)(struct cs_time *now, void *arg);
 	void *clock_arg;

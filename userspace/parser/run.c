@@ -94,7 +94,7 @@ static void parsers_now(const struct cs_parsers *p, struct cs_time *now)
 	if (p->clock)
 		p->clock(now, p->clock_arg);
 	else
-		cs_time_now(now);
+		cs_time_now_coarse(now);
 }
 
 static int eval(const struct cs_parsers *p, const struct expr_prog *prog, struct cs_event *evt,
