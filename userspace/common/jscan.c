@@ -118,14 +118,12 @@ static const char *plain_run(const char *p, const char *end)
 /* inlined into jscan_string (the LAPI's alert ingest), called by the others */
 static inline int unescape(const char **pp, const char *end, char **out)
 {
-	const char *p = *pp, *run = plain_run(p, end);
+	const char *p = *pp;
 	char *o = *out;
 	int err = 0;
 
-	if (o != p) /* in place, the run is already where it belongs */
-		memmove(o, p, (size_t)(run - p));
-	o += run - p;
-	p = run;
+	if (o == p) /* in place: the plain run is already where it belongs */
+		o = (char *)(p = plain_run(p, end));
 	while (p < end && *p != '"') {
 		unsigned char c = (unsigned char)*p;
 
