@@ -590,12 +590,15 @@ int cs_buckets_load_dir_versioned(struct cs_buckets *b, const char *dir,
 		snprintf(b->err, sizeof(b->err), "%s: %s", dir, strerror(-err));
 		return err;
 	}
+	b->pf_deferred = true;	/* built once, not once per file */
 	for (size_t i = 0; i < n && !err; i++) {
 		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path))
 			err = -ENAMETOOLONG;
 		else
 			err = cs_buckets_load_file(b, path, version_of ? version_of(path, arg) : NULL);
 	}
+	b->pf_deferred = false;
+	cs_route_prefilter_build(b);
 	strv_free(names, n);
 	return err;
 }
@@ -1794,6 +1797,10 @@ struct route_walk {
 	uint64_t cand[CS_ROUTE_WORDS]; /* the scenarios the index lets through */
 	bool indexed;		       /* cand holds while the maps keep these versions */
 	uint64_t ver[3];
+	/* the prefilter's clauses known false, while the maps keep pf_ver (pf_done) */
+	bool pf_done;
+	uint64_t pf_ver[3];
+	uint64_t pf_false[EXPR_PREFILTER_WORDS];
 };
 
 /* The maps' versions: a filter calling evt.SetMeta() changes them. */
@@ -1840,6 +1847,30 @@ static void route_candidates(const struct cs_buckets *b, const struct cs_event *
 	map_versions(evt, w->ver);
 }
 
+/*
+ * Whether sc's filter is false past its guard by the prefilter, run for evt on
+ * the first scenario that asks and again when a filter changed the maps.
+ */
+static bool prefilter_false(const struct cs_buckets *b, const struct cs_scenario *sc,
+			    const struct cs_event *evt, struct route_walk *w)
+{
+	uint64_t ver[3];
+
+	map_versions(evt, ver);
+	if (!w->pf_done || memcmp(ver, w->pf_ver, sizeof(ver))) {
+		struct expr_value vars[NVARS];
+
+		set_var(&vars[VAR_EVT], &cs_event_expr_ops, evt);
+		set_var(&vars[VAR_QUEUE], &queue_ops, NULL);
+		set_var(&vars[VAR_LEAKY], &leaky_ops, NULL);
+		set_var(&vars[VAR_SIGNAL], &cs_ralert_expr_ops, NULL);
+		expr_prefilter_run(b->pf, vars, w->pf_false);
+		memcpy(w->pf_ver, ver, sizeof(ver));
+		w->pf_done = true;
+	}
+	return w->pf_false[sc->pf_clause / 64] >> (sc->pf_clause % 64) & 1;
+}
+
 /* Scenario i's filter and groupby on evt, a target of r if it takes it. 0, 1 to stop, or -errno. */
 static int route_scenario(struct cs_buckets *b, size_t i, const struct cs_event *evt,
 			  struct cs_route *r, struct route_walk *w)
@@ -1858,6 +1889,8 @@ static int route_scenario(struct cs_buckets *b, size_t i, const struct cs_event 
 	/* past its guard, the filter without it (expr_guard.rest) */
 	if (sc->guard_map != CS_EVT_NONE && sc->guard.rest_true) {
 		rc = 1;
+	} else if (sc->pf_clause >= 0 && prefilter_false(b, sc, evt, w)) {
+		rc = 0;
 	} else {
 		rc = eval_bool(b, sc->guard_map != CS_EVT_NONE ? sc->guard.rest : sc->filter, evt,
 			       NULL, NULL);
@@ -1916,6 +1949,7 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 	int rc = 0;
 
 	w.tm.m = NULL;
+	w.pf_done = false;
 	for (size_t i = 0; i < b->nguards; i++)
 		w.gr[i].ver = 0;
 	r->n = r->klen = 0;
