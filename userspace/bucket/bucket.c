@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,26 @@ static const char *const source_enriched[] = { "ASNumber", "ASNNumber", "IsoCode
 					       "ASNOrg",   "Latitude",	"Longitude" };
 #define NSOURCE_ENRICHED (sizeof(source_enriched) / sizeof(source_enriched[0]))
 
+static const struct strmap_key *source_enriched_keys[NSOURCE_ENRICHED];
+static pthread_once_t source_keys_once = PTHREAD_ONCE_INIT;
+
+static void source_keys_intern(void)
+{
+	for (size_t i = 0; i < NSOURCE_ENRICHED; i++)
+		source_enriched_keys[i] = strmap_key_intern(source_enriched[i]);
+}
+
+/*
+ * Enriched field i of source_enriched, by its interned key (no hash of the name
+ * per event and scenario: the queue's copies look the six up on every pour).
+ */
+static const char *source_enriched_get(const struct cs_event *evt, size_t i)
+{
+	pthread_once(&source_keys_once, source_keys_intern);
+	return source_enriched_keys[i] ? strmap_getk(evt->enriched, source_enriched_keys[i], NULL) :
+					 strmap_get(evt->enriched, source_enriched[i]);
+}
+
 /* String i of qm; `ts` is the event's time text (offset 0). */
 static const char *qm_str(const struct qmeta *qm, size_t i, const char *ts)
 {
@@ -145,7 +166,7 @@ static bool qmeta_same(const struct qmeta *qm, const struct cs_event *evt, const
 		    (!qm->off[j + 1]) != !strcmp(v, ts))
 			return false;
 	for (size_t i = 0; i < NSOURCE_ENRICHED; i++) {
-		v = strmap_get(evt->enriched, source_enriched[i]);
+		v = source_enriched_get(evt, i);
 		if (!v)
 			continue;
 		if (j >= 2u * (qm->nmeta + qm->nenr) || strcmp(qm_str(qm, j, ts), source_enriched[i]) ||
@@ -170,7 +191,7 @@ static struct qmeta *qmeta_new(const struct cs_event *evt, const char *ts)
 		return NULL; /* more Meta than a compact copy holds: keep the full event */
 	nmeta = n / 2;
 	for (size_t i = 0; i < NSOURCE_ENRICHED; i++)
-		if ((v = strmap_get(evt->enriched, source_enriched[i]))) {
+		if ((v = source_enriched_get(evt, i))) {
 			pairs[n++] = source_enriched[i];
 			pairs[n++] = v;
 		}
