@@ -243,6 +243,110 @@ out:
 	cs_alert_free(before);
 }
 
+/*
+ * Groups of 1 to SMALL_MAX alerts (1 alert per POST: a few a group), which go
+ * in statements of exactly their size: alert i of a group of n has i % 3 + 1
+ * decisions, events on odd ones, a uuid on even ones; the last repeats the
+ * first's uuid when n >= 3 (screened out inside a statement of that size).
+ */
+#define SMALL_MAX 18
+
+static struct cs_alert *small_alert(size_t n, size_t i, const char *bad_value)
+{
+	struct cs_alert *a;
+	char v[64];
+
+	snprintf(v, sizeof(v), "small %zu %zu", n, i);
+	a = t_alert_new(v, T0, i % 3 + 1);
+	a->machine_id = strdup("m1");
+	snprintf(v, sizeof(v), "small-%zu-%zu", n, n >= 3 && i == n - 1 ? 0 : i);
+	if (i % 2 == 0 || (n >= 3 && i == n - 1))
+		a->uuid = strdup(v);
+	if (i % 2) {
+		a->n_events = 2;
+		a->events = calloc(2, sizeof(*a->events));
+		for (size_t j = 0; j < 2; j++) {
+			a->events[j].timestamp = T0 + (int64_t)(n * 1000 + i * 10 + j);
+			a->events[j].meta_json = strdup("[]");
+		}
+	}
+	for (size_t j = 0; j < a->n_decisions; j++) {
+		struct cs_decision *d = &a->decisions[j];
+
+		snprintf(v, sizeof(v), "198.18.%zu.%zu", 100 + n, i * 3 + j + 1);
+		d->value = strdup(bad_value && i == n - 2 ? bad_value : v);
+		d->scope = strdup("Ip");
+		d->type = strdup("ban");
+		d->origin = strdup("crowdsec");
+		d->scenario = strdup(a->scenario);
+		d->duration = (int64_t)(n * 100 + i + 1) * S;
+	}
+	return a;
+}
+
+static void check_small_groups(struct cs_db *db)
+{
+	size_t bad = 0, bad_repeat = 0, shared_ids = 0;
+	struct cs_alert *v[SMALL_MAX];
+	int64_t ids[SMALL_MAX];
+	long count0 = 0, count1 = 0;
+
+	/* a bad address in the last alert stored of a group of 7: nothing of it stored */
+	for (size_t i = 0; i < 7; i++)
+		v[i] = small_alert(7, i, "not-an-address");
+	ASSERT_OK(cs_db_decisions_count_ip(db, "198.18.107.1", 0, &count0), "small: count before");
+	ASSERT_EQ(cs_db_alerts_insert(db, v, 7, NULL, T0, ids), -EINVAL,
+		  "small: a bad address refuses the group of 7");
+	ASSERT_OK(cs_db_decisions_count_ip(db, "198.18.107.1", 0, &count1), "small: count after");
+	ASSERT_EQ(count1, count0, "small: nothing of the refused group stored");
+	for (size_t i = 0; i < 7; i++)
+		cs_alert_free(v[i]);
+
+	for (size_t n = 1; n <= SMALL_MAX; n++) {
+		size_t stored = n >= 3 ? n - 1 : n;
+
+		for (size_t i = 0; i < n; i++)
+			v[i] = small_alert(n, i, NULL);
+		if (cs_db_alerts_insert(db, v, n, NULL, T0, ids)) {
+			bad++;
+		} else {
+			for (size_t i = 0; i < stored; i++) {
+				struct cs_alert *got = NULL;
+				char want[64];
+
+				if (v[i]->stored_before || cs_db_alert_get(db, ids[i], T0, &got)) {
+					bad++;
+					continue;
+				}
+				snprintf(want, sizeof(want), "small %zu %zu", n, i);
+				if (strcmp(got->scenario, want) || got->n_decisions != i % 3 + 1 ||
+				    got->n_events != (i % 2 ? 2 : 0))
+					bad++;
+				for (size_t j = 0; j < got->n_decisions && j < i % 3 + 1; j++) {
+					snprintf(want, sizeof(want), "198.18.%zu.%zu", 100 + n, i * 3 + j + 1);
+					if (strcmp(got->decisions[j].value, want) ||
+					    got->decisions[j].alert_id != ids[i] ||
+					    got->decisions[j].until != T0 + (int64_t)(n * 100 + i + 1) * S)
+						bad++;
+				}
+				for (size_t j = 0; j < got->n_events; j++)
+					if (got->events[j].timestamp != T0 + (int64_t)(n * 1000 + i * 10 + j))
+						bad++;
+				for (size_t j = 0; j < i; j++)
+					shared_ids += ids[j] == ids[i];
+				cs_alert_free(got);
+			}
+			if (n >= 3 && (!v[n - 1]->stored_before || ids[n - 1] != ids[0]))
+				bad_repeat++;
+		}
+		for (size_t i = 0; i < n; i++)
+			cs_alert_free(v[i]);
+	}
+	ASSERT_EQ(bad, 0, "small groups of 1 to 18: each alert with its own fields, decisions, events");
+	ASSERT_EQ(shared_ids, 0, "small groups: each alert stored has an id of its own");
+	ASSERT_EQ(bad_repeat, 0, "small groups: a repeated uuid gets the first one's id");
+}
+
 #define WAL_COMMITS 2500
 
 static void check_wal_bounded(struct cs_db *db, const char *path)
@@ -344,6 +448,7 @@ int main(void)
 			}
 		}
 		check_group(db);
+		check_small_groups(db);
 		if (!getenv("CS_TEST_PG_CONNINFO")) {
 			check_wal_bounded(db, path);
 			check_cache_sizes(db);

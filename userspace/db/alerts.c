@@ -83,8 +83,13 @@ void cs_alerts_free(struct cs_alert **v, size_t n)
  * one until, one alert; a group's alerts: ids, one created_at) are appended
  * without a descent from the root of every index for every row, and the
  * statement's fixed costs (its start, the sqlite_sequence row of the
- * AUTOINCREMENT table, its end) are paid once for many rows. A group of
- * pushed alerts thus costs two statements per 64 alerts, not two per alert.
+ * AUTOINCREMENT table, a cursor on the table and on each of its indexes, its
+ * end) are paid once for many rows. Past a kind's large statement, the rest
+ * goes in statements of exactly its size (SMALL_ROWS at most): at 1 alert per
+ * POST a group holds what the connections pushed during the last commit (~5-10
+ * alerts), and one statement per table instead of 4+4+1+1 alerts and 8+1+1
+ * decisions took 15% of the writer's instructions per alert at groups of 10,
+ * 25% at 5 (docs/BENCHMARKS.md). Only the sizes used get prepared.
  *
  * Rows that differ only by their address (an import: one duration, reason,
  * type, scope and origin) go through a second form of the decision statement
@@ -107,26 +112,35 @@ enum many_kind {
 	MANY_META,
 	MANY__KINDS
 };
-#define MANY_SIZES 3
 #define CHILD_ROWS 128 /* events or meta rows to a statement */
-static const size_t many_rows[MANY__KINDS][MANY_SIZES] = {
-	[MANY_ALERTS] = { ALERT_ROWS, 16, 4 },
-	[MANY_DECISIONS] = { DECISION_ROWS, 32, 8 },
-	[MANY_DECISIONS_SHARED] = { DECISION_ROWS, DECISION_ROWS, DECISION_ROWS },
-	[MANY_EVENTS] = { CHILD_ROWS, 32, 8 },
-	[MANY_META] = { CHILD_ROWS, 32, 8 },
+#define SMALL_ROWS 16	/* the largest of the statements of exactly the rows left */
+/* slot 0: the kind's large statement; slot r - 1: r rows, 2 <= r <= SMALL_ROWS */
+#define MANY_SIZES SMALL_ROWS
+static const size_t many_large[MANY__KINDS] = {
+	[MANY_ALERTS] = ALERT_ROWS,
+	[MANY_DECISIONS] = DECISION_ROWS,
+	[MANY_DECISIONS_SHARED] = DECISION_ROWS, /* only this one: imports */
+	[MANY_EVENTS] = CHILD_ROWS,
+	[MANY_META] = CHILD_ROWS,
 };
 _Static_assert(MANY__KINDS * MANY_SIZES <= DB_MANY_STMTS, "db_conn.many[] holds them all");
 
-/* The largest row count of kind that left fills (its index in *size), else 1. */
-static size_t many_pick(enum many_kind kind, size_t left, int *size)
+static size_t many_rows(enum many_kind kind, int slot)
 {
-	for (int i = 0; i < MANY_SIZES; i++)
-		if (many_rows[kind][i] <= left) {
-			*size = i;
-			return many_rows[kind][i];
-		}
-	return 1;
+	return slot ? (size_t)slot + 1 : many_large[kind];
+}
+
+/*
+ * The rows of kind's next statement when left remain (its slot in *slot): the
+ * large statement's, else SMALL_ROWS, else all that are left; 1: a one-row
+ * statement of db.c.
+ */
+static size_t many_pick(enum many_kind kind, size_t left, int *slot)
+{
+	size_t rows = left >= many_large[kind] ? many_large[kind] : left > SMALL_ROWS ? SMALL_ROWS : left;
+
+	*slot = rows == many_large[kind] || rows < 2 ? 0 : (int)rows - 1;
+	return rows;
 }
 
 static const char *or_empty(const char *s)
@@ -217,7 +231,7 @@ static bool rows_share(const struct cs_decision *d, size_t n)
 }
 
 /*
- * The many-row INSERT of kind for many_rows[kind][size] rows, prepared on first
+ * The many-row INSERT of kind for many_rows(kind, size) rows, prepared on first
  * use (per connection). Decisions: each row with parameters of its own, or
  * (shared) the first SHARED_COLS_N for all; alerts: ?1 for all, then their own.
  */
@@ -226,7 +240,7 @@ static struct dbstmt *many_stmt(struct cs_db *db, enum many_kind kind, int size)
 	struct db_conn *c = db_conn(db);
 	struct dbstmt **kept = &c->many[kind * MANY_SIZES + size];
 	bool shared = kind == MANY_DECISIONS_SHARED;
-	size_t rows = many_rows[kind][size];
+	size_t rows = many_rows(kind, size);
 	FILE *f;
 	char *sql = NULL;
 	size_t len = 0;

@@ -183,7 +183,7 @@ static inline const char *col_str(struct dbstmt *s, int i) { return s->be->col_s
  * (db_config.max_open_conns), so that requests overlap their round trips and
  * share the server's commit flushes.
  */
-#define DB_MANY_STMTS 15 /* alerts.c: kinds of multi-row INSERT times their row counts */
+#define DB_MANY_STMTS 80 /* alerts.c: kinds of multi-row INSERT times their row counts */
 
 struct db_conn {
 	struct cs_db *db;
