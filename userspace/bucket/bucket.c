@@ -462,10 +462,13 @@ static void count_pour(struct cs_scenario *sc, const struct cs_event *evt)
 	sc->m_pour_pending++;
 }
 
+static void gauge_queued(struct cs_buckets *b);
+
 void cs_buckets_flush_counts(struct cs_buckets *b)
 {
 	for (size_t i = 0; i < b->nsc; i++)
 		pour_count_flush(b->sc[i]);
+	gauge_queued(b);
 }
 
 static void count_evicted(struct cs_buckets *b)
@@ -475,7 +478,10 @@ static void count_evicted(struct cs_buckets *b)
 
 /*
  * Every engine (one per worker shard) holds its own events, and the gauge
- * shows them all: each adds the change since what it last contributed.
+ * shows them all: each adds the change since what it last contributed, at the
+ * end of a pour, a batch, a tick or a flush. Added on every queued event, it
+ * was an atomic add per (event, scenario) on one cache line that every worker
+ * wrote (~235,000 a sshd 300k replay).
  */
 static void gauge_queued(struct cs_buckets *b)
 {
@@ -501,7 +507,6 @@ static void bucket_remove(struct cs_buckets *b, struct cs_bucket *bk)
 	for (size_t i = 0; i < bk->qlen; i++)
 		b->queued_full -= slot_full(q_slot(bk, i)) != NULL;
 	b->qbytes -= bucket_free(bk);
-	gauge_queued(b);
 }
 
 static void lru_touch(struct cs_buckets *b, struct cs_bucket *bk)
@@ -547,8 +552,10 @@ void cs_buckets_flush(struct cs_buckets *b)
 
 	while (b && (bk = lru_oldest(b, LRU_ANY)))
 		bucket_remove(b, bk);
-	if (b)
+	if (b) {
 		last_qm_drop(b);
+		gauge_queued(b);
+	}
 }
 
 void cs_buckets_free(struct cs_buckets *b)
@@ -1423,7 +1430,6 @@ static int queue_add(struct cs_buckets *b, struct cs_bucket *bk, const struct cs
 	bk->q[(bk->qhead + bk->qlen++) % bk->qmax] = s;
 	b->queued++;
 	b->qbytes += sizeof(struct qslot);
-	gauge_queued(b);
 	/* Over the global budgets: forget the least recently touched instances. */
 	for (;;) {
 		struct cs_bucket *victim = NULL;
@@ -2164,6 +2170,7 @@ int cs_buckets_tick(struct cs_buckets *b)
 		if (b->sc[i]->bh_count)
 			bh_purge(b->sc[i], tn);
 	b->in_pour = false;
+	gauge_queued(b);
 	/* reprocessed overflows of counters */
 	while (!err && b->npending) {
 		struct cs_event *e = b->pending[0];
