@@ -400,6 +400,41 @@ static void test_route_index(void)
 	sink_reset(&s);
 }
 
+/*
+ * Filters whose first test the prefilter decides (expr_prefilter): the same
+ * targets as evaluating them, also when an earlier filter's evt.SetMeta()
+ * made the prefilter's reading of the event stale (scenario 2 after 1).
+ */
+static void test_route_prefilter(void)
+{
+	static const char *const filters[] = {
+		"Upper(evt.Meta.svc) contains 'ADMIN'",
+		"evt.Meta.kind == 'a' && evt.SetMeta('svc', '/admin')",
+		"Upper(evt.Meta.svc) contains 'ADMIN' && evt.Meta.kind != ''",
+		"evt.Meta.svc in ['/admin', '/root'] && evt.Meta.kind == 'a'",
+		"any(['/x', '/ADMIN/'], { Upper(evt.Meta.svc) startsWith # })",
+	};
+	char yaml[2048], got[512];
+	struct sink s;
+	struct cs_buckets *b;
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+				      GROUP_SC("%zu", "%s", "evt.Meta.source_ip"), i, filters[i]);
+	if (!ASSERT_TRUE(n < sizeof(yaml), "yaml fits") ||
+	    !(b = engine(&s, CS_BUCKET_REPLAY, yaml, 0)))
+		return;
+	ASSERT_OK(route_kind_svc(b, "a", "x", got, sizeof(got)), "route a/x");
+	ASSERT_STREQ(got, "1 2 3", "svc set to /admin by 1: 2 and 3 take it");
+	ASSERT_OK(route_kind_svc(b, "b", "x", got, sizeof(got)), "route b/x");
+	ASSERT_STREQ(got, "", "kind b, svc x: none");
+	ASSERT_OK(route_kind_svc(b, "b", "/Admin/x", got, sizeof(got)), "route b//Admin/x");
+	ASSERT_STREQ(got, "0 2 4", "kind b, svc /Admin/x: the contains and startsWith ones");
+	cs_buckets_free(b);
+	sink_reset(&s);
+}
+
 /* One token comes back per leakspeed, continuously, on event time. */
 static void test_leak_arithmetic(void)
 {
@@ -1665,6 +1700,7 @@ int main(void)
 	test_alert_event_many_meta();
 	test_route_guard();
 	test_route_index();
+	test_route_prefilter();
 	test_route_reads();
 	test_leak_arithmetic();
 	test_limiter_boundaries();

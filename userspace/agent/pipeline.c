@@ -45,6 +45,14 @@
 #define TEXT_PER_WORKER 16
 /* Merged batches kept for reuse (arrays, text, the events' route arrays)
  * beyond those in flight, and the largest text buffer one keeps. */
+/*
+ * A worker with nothing to do while the reading thread sleeps (the queue is
+ * full: only the workers can make progress) waits this long for its peer
+ * before it sleeps: a replay's workers slept ~1,400 times (sshd 300k), and
+ * on a busy machine each sleep lent the core, and its cache, to another
+ * process (in a quiet one, it cost a wake-up).
+ */
+#define SPIN_NS 100000
 #define POOL_SPARE 4
 #define POOL_TEXT_MAX (256u << 10)
 
@@ -76,7 +84,8 @@ struct pl_out_alerts {
 	json_t *alerts;
 	char *text;
 	size_t len, n;
-	int64_t t; /* stop_at, ns */
+	int64_t t;	    /* stop_at, ns */
+	unsigned int shard; /* the one that made it, and frees it (struct pl_trash) */
 };
 
 struct pl_alert {
@@ -132,6 +141,20 @@ struct pl_batch {
 	struct pl_out out[];	  /* one per shard */
 };
 
+/*
+ * What a shard made (its overflows' events, its alerts' text) and another
+ * worker consumed at the merge, waiting for the maker to free it: freed by the
+ * merging worker, each went into the other's malloc arena (its lock, its free
+ * lists: cache lines both cores write) and the event pools then mixed the two
+ * arenas for good. sshd 300k lines make ~6,000 overflows of a few dozen blocks each.
+ */
+struct pl_trash {
+	struct cs_event **evts;
+	size_t nevts, capevts;
+	struct pl_out_alerts *alerts;
+	size_t nalerts, capalerts;
+};
+
 struct pl_shard {
 	struct cs_pipeline *pl;
 	unsigned int idx;
@@ -154,6 +177,9 @@ struct pl_worker {
 	 * frees, map writes and line copies with 2 workers.
 	 */
 	struct pl_batch *give;
+	struct pl_trash trash;	/* for this worker to free (pl->mu) */
+	struct pl_trash spare;	/* being freed (this worker's) */
+	struct pl_trash *stage; /* one per shard: what this worker's merge hands back */
 	struct src_metrics m;
 };
 
@@ -168,9 +194,12 @@ struct cs_pipeline {
 	size_t nclaimed;	      /* of which events claimed by a worker: at most routed_cap */
 	size_t text_cap, routed_cap;
 	uint64_t gen; /* bumped each time the head is merged */
+	uint64_t ticket;     /* bumped with each signal of work; read without the lock */
+	bool reader_waiting; /* the reading thread sleeps until there is room */
 	bool stop;
 	struct pl_shard *shards;
 	struct pl_worker *w;
+	struct pl_trash *stages; /* the workers' stage arrays */
 	/*
 	 * Merged batches for the next ones: the reading thread makes batches that a
 	 * worker frees, so without this every batch, item array and route array
@@ -181,6 +210,41 @@ struct cs_pipeline {
 	struct pl_batch *pool;
 	size_t npool;
 };
+
+/* Under pl->mu. */
+static void work_signal(struct cs_pipeline *pl)
+{
+	__atomic_store_n(&pl->ticket, pl->ticket + 1, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&pl->work);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Wait (without the lock) up to SPIN_NS for a signal of work after `ticket`: false if none came. */
+static bool spin_for_work(const struct cs_pipeline *pl, uint64_t ticket)
+{
+	uint64_t start = 0, now;
+
+	for (unsigned int i = 1;; i++) {
+		if (__atomic_load_n(&pl->ticket, __ATOMIC_ACQUIRE) != ticket)
+			return true;
+		cpu_relax();
+		if (i % 64)
+			continue;
+		now = agent_mono_ns();
+		if (!start)
+			start = now;
+		else if (now - start > SPIN_NS)
+			return false;
+	}
+}
 
 static struct pl_batch *batch_new(struct cs_pipeline *pl, enum pl_kind kind)
 {
@@ -263,6 +327,71 @@ static void out_alerts_clear(struct pl_out_alerts *oa)
 	json_decref(oa->alerts);
 	free(oa->text);
 	*oa = (struct pl_out_alerts){ 0 };
+}
+
+/* Free what t holds, keeping its arrays. */
+static void trash_clear(struct pl_trash *t)
+{
+	for (size_t i = 0; i < t->nevts; i++)
+		cs_event_free(t->evts[i]);
+	for (size_t i = 0; i < t->nalerts; i++)
+		out_alerts_clear(&t->alerts[i]);
+	t->nevts = t->nalerts = 0;
+}
+
+static void trash_fini(struct pl_trash *t)
+{
+	trash_clear(t);
+	free(t->evts);
+	free(t->alerts);
+	*t = (struct pl_trash){ 0 };
+}
+
+/* evt, made by shard `shard`, is done with: to its maker (w is the merging worker). */
+static void trash_event(struct pl_worker *w, unsigned int shard, struct cs_event *evt)
+{
+	struct pl_trash *t = &w->stage[shard];
+
+	if (shard == w->idx ||
+	    vec_reserve((void **)&t->evts, &t->capevts, t->nevts, sizeof(*t->evts), 64)) {
+		cs_event_free(evt);
+		return;
+	}
+	t->evts[t->nevts++] = evt;
+}
+
+/* The same for alerts that went out (taken from *oa). */
+static void trash_alerts(struct pl_worker *w, struct pl_out_alerts *oa)
+{
+	struct pl_trash *t = &w->stage[oa->shard];
+
+	if (oa->shard == w->idx ||
+	    vec_reserve((void **)&t->alerts, &t->capalerts, t->nalerts, sizeof(*t->alerts), 64)) {
+		out_alerts_clear(oa);
+		return;
+	}
+	t->alerts[t->nalerts++] = *oa;
+	*oa = (struct pl_out_alerts){ 0 };
+}
+
+/* Append from to to (both emptied of it), or free what does not fit. */
+static void trash_move(struct pl_trash *to, struct pl_trash *from)
+{
+	if (from->nevts &&
+	    !vec_reserve((void **)&to->evts, &to->capevts, to->nevts + from->nevts - 1,
+			 sizeof(*to->evts), 64)) {
+		memcpy(to->evts + to->nevts, from->evts, from->nevts * sizeof(*to->evts));
+		to->nevts += from->nevts;
+		from->nevts = 0;
+	}
+	if (from->nalerts &&
+	    !vec_reserve((void **)&to->alerts, &to->capalerts, to->nalerts + from->nalerts - 1,
+			 sizeof(*to->alerts), 64)) {
+		memcpy(to->alerts + to->nalerts, from->alerts, from->nalerts * sizeof(*to->alerts));
+		to->nalerts += from->nalerts;
+		from->nalerts = 0;
+	}
+	trash_clear(from); /* out of memory: freed here after all */
 }
 
 /* Drop what b holds (events, sources, alerts), keeping its arrays. */
@@ -370,6 +499,7 @@ static int shard_out(struct pl_shard *sh, struct pl_out_alerts *oa)
 		out_alerts_clear(oa);
 		return -ENOMEM;
 	}
+	oa->shard = sh->idx;
 	o->al[o->nal++] = (struct pl_alert){ { sh->item, sh->target }, *oa };
 	return 0;
 }
@@ -523,11 +653,11 @@ static void send_out(struct cs_agent *a, const struct pl_out_alerts *oa)
 }
 
 /* Hold alerts (taken from *oa) for emit(); sent at once when out of memory. */
-static void hold(struct cs_agent *a, struct pl_batch *b, struct pl_out_alerts *oa)
+static void hold(struct pl_worker *w, struct pl_batch *b, struct pl_out_alerts *oa)
 {
 	if (vec_reserve((void **)&b->held, &b->capheld, b->nheld, sizeof(*b->held), 8)) {
-		send_out(a, oa);
-		out_alerts_clear(oa);
+		send_out(w->pl->a, oa);
+		trash_alerts(w, oa);
 		return;
 	}
 	b->held[b->nheld] = (struct pl_held){ b->nheld, *oa };
@@ -548,13 +678,13 @@ static int held_cmp(const void *x, const void *y)
  * Alerts out, by overflow time, else in pouring order: a reprocessed overflow's
  * alert (poured after its batch) takes its place among the batch's.
  */
-static void emit(struct cs_agent *a, struct pl_batch *b)
+static void emit(struct pl_worker *w, struct pl_batch *b)
 {
 	if (b->nheld > 1)
 		qsort(b->held, b->nheld, sizeof(*b->held), held_cmp);
 	for (size_t i = 0; i < b->nheld; i++) {
-		send_out(a, &b->held[i].a);
-		out_alerts_clear(&b->held[i].a);
+		send_out(w->pl->a, &b->held[i].a);
+		trash_alerts(w, &b->held[i].a);
 	}
 	b->nheld = 0;
 }
@@ -564,7 +694,7 @@ static void emit(struct cs_agent *a, struct pl_batch *b)
  * (a stable merge: each shard's list is already in that order), and the
  * overflows it reprocesses become a batch poured right after it.
  */
-static struct pl_batch *merge(struct cs_pipeline *pl, struct pl_batch *b)
+static struct pl_batch *merge(struct cs_pipeline *pl, struct pl_worker *w, struct pl_batch *b)
 {
 	struct cs_agent *a = pl->a;
 	struct pl_batch *rb = NULL;
@@ -574,7 +704,7 @@ static struct pl_batch *merge(struct cs_pipeline *pl, struct pl_batch *b)
 
 	memset(pos, 0, sizeof(pos));
 	while ((s = next_out(pl, b, pos, true)) >= 0) {
-		hold(a, b, &b->out[s].al[pos[s]++].a);
+		hold(w, b, &b->out[s].al[pos[s]++].a);
 	}
 	a->st.parsed += b->st.parsed;
 	a->st.unparsed += b->st.unparsed;
@@ -587,11 +717,11 @@ static struct pl_batch *merge(struct cs_pipeline *pl, struct pl_batch *b)
 
 		re->evt = NULL;
 		if (!rb && !(rb = batch_new(pl, PL_EVENTS))) {
-			cs_event_free(evt);
+			trash_event(w, (unsigned int)s, evt);
 			continue;
 		}
 		if (batch_push(rb, evt, re->depth)) {
-			cs_event_free(evt);
+			trash_event(w, (unsigned int)s, evt);
 			continue;
 		}
 		it = &rb->items[rb->n - 1];
@@ -599,7 +729,7 @@ static struct pl_batch *merge(struct cs_pipeline *pl, struct pl_batch *b)
 		if (!it->pour) {
 			/* no scenario takes it (the usual case): nothing to pour */
 			cs_route_clear(&it->route);
-			cs_event_free(evt);
+			trash_event(w, (unsigned int)s, evt);
 			rb->n--;
 		}
 	}
@@ -617,7 +747,7 @@ static struct pl_batch *merge(struct cs_pipeline *pl, struct pl_batch *b)
 		b->held = NULL;
 		b->nheld = b->capheld = 0;
 	} else {
-		emit(a, b);
+		emit(w, b);
 	}
 	return rb;
 }
@@ -626,6 +756,7 @@ static void *worker_main(void *arg)
 {
 	struct pl_worker *w = arg;
 	struct cs_pipeline *pl = w->pl;
+	bool spun = false; /* the last wait for a peer found nothing: sleep */
 
 	pthread_mutex_lock(&pl->mu);
 	for (;;) {
@@ -642,8 +773,11 @@ static void *worker_main(void *arg)
 				continue;
 			/* the last shard merges; the others cannot pour before the head moves */
 			pthread_mutex_unlock(&pl->mu);
-			rb = merge(pl, b);
+			rb = merge(pl, w, b);
 			pthread_mutex_lock(&pl->mu);
+			for (unsigned int s = 0; s < pl->n; s++)
+				if (s != w->idx)
+					trash_move(&pl->w[s].trash, &w->stage[s]);
 			if (rb) {
 				rb->router = w->idx;
 				rb->next = b->next;
@@ -659,7 +793,7 @@ static void *worker_main(void *arg)
 			pl->inflight--;
 			pl->nclaimed -= b->kind != PL_TICK;
 			pl->gen++;
-			pthread_cond_broadcast(&pl->work);
+			work_signal(pl);
 			if (pl->inflight <= pl->text_cap / 2)
 				pthread_cond_broadcast(&pl->room);
 			if (b->kind == PL_EVENTS && b->router != w->idx) {
@@ -669,6 +803,16 @@ static void *worker_main(void *arg)
 			}
 			pthread_mutex_unlock(&pl->mu);
 			batch_recycle(pl, b);
+			pthread_mutex_lock(&pl->mu);
+			continue;
+		}
+		if (w->trash.nevts || w->trash.nalerts) {
+			struct pl_trash t = w->trash;
+
+			w->trash = w->spare;
+			w->spare = t;
+			pthread_mutex_unlock(&pl->mu);
+			trash_clear(&w->spare);
 			pthread_mutex_lock(&pl->mu);
 			continue;
 		}
@@ -700,11 +844,20 @@ static void *worker_main(void *arg)
 			route_batch(pl, w, b);
 			pthread_mutex_lock(&pl->mu);
 			b->routed = true;
-			pthread_cond_broadcast(&pl->work);
+			work_signal(pl);
 			continue;
 		}
 		if (pl->stop)
 			break;
+		if (!spun && pl->reader_waiting) {
+			uint64_t ticket = pl->ticket;
+
+			pthread_mutex_unlock(&pl->mu);
+			spun = !spin_for_work(pl, ticket);
+			pthread_mutex_lock(&pl->mu);
+			continue;
+		}
+		spun = false;
 		pthread_cond_wait(&pl->work, &pl->mu);
 	}
 	pthread_mutex_unlock(&pl->mu);
@@ -726,9 +879,11 @@ int pl_new(struct cs_agent *a, unsigned int nworkers, struct cs_pipeline **out)
 	pl->routed_cap = (size_t)nworkers * ROUTED_PER_WORKER;
 	pl->shards = calloc(nworkers, sizeof(*pl->shards));
 	pl->w = calloc(nworkers, sizeof(*pl->w));
-	if (!pl->shards || !pl->w) {
+	pl->stages = calloc((size_t)nworkers * nworkers, sizeof(*pl->stages));
+	if (!pl->shards || !pl->w || !pl->stages) {
 		free(pl->shards);
 		free(pl->w);
+		free(pl->stages);
 		free(pl);
 		return -ENOMEM;
 	}
@@ -738,7 +893,8 @@ int pl_new(struct cs_agent *a, unsigned int nworkers, struct cs_pipeline **out)
 	pthread_cond_init(&pl->room, NULL);
 	for (unsigned int i = 0; i < nworkers; i++) {
 		pl->shards[i] = (struct pl_shard){ .pl = pl, .idx = i };
-		pl->w[i] = (struct pl_worker){ .pl = pl, .idx = i, .poured_gen = UINT64_MAX };
+		pl->w[i] = (struct pl_worker){ .pl = pl, .idx = i, .poured_gen = UINT64_MAX,
+					       .stage = pl->stages + (size_t)i * nworkers };
 		pl->w[i].m.batched = true;
 	}
 	*out = pl;
@@ -760,15 +916,18 @@ int pl_run(struct cs_pipeline *pl)
 static void submit(struct cs_pipeline *pl, struct pl_batch *b)
 {
 	pthread_mutex_lock(&pl->mu);
-	while (pl->inflight >= pl->text_cap)
+	while (pl->inflight >= pl->text_cap) {
+		pl->reader_waiting = true;
 		pthread_cond_wait(&pl->room, &pl->mu);
+	}
+	pl->reader_waiting = false;
 	if (pl->tail)
 		pl->tail->next = b;
 	else
 		pl->head = b;
 	pl->tail = b;
 	pl->inflight++;
-	pthread_cond_broadcast(&pl->work);
+	work_signal(pl);
 	pthread_mutex_unlock(&pl->mu);
 }
 
@@ -824,8 +983,11 @@ void pl_drain(struct cs_pipeline *pl)
 		return;
 	pl_flush(pl);
 	pthread_mutex_lock(&pl->mu);
-	while (pl->head && pl->w[0].started)
+	while (pl->head && pl->w[0].started) {
+		pl->reader_waiting = true;
 		pthread_cond_wait(&pl->room, &pl->mu);
+	}
+	pl->reader_waiting = false;
 	pthread_mutex_unlock(&pl->mu);
 }
 
@@ -838,7 +1000,7 @@ void pl_free(struct cs_pipeline *pl)
 	pl_drain(pl);
 	pthread_mutex_lock(&pl->mu);
 	pl->stop = true;
-	pthread_cond_broadcast(&pl->work);
+	work_signal(pl);
 	pthread_mutex_unlock(&pl->mu);
 	for (unsigned int i = 0; i < pl->n; i++) {
 		if (pl->w[i].started)
@@ -850,7 +1012,11 @@ void pl_free(struct cs_pipeline *pl)
 			pl->w[i].give = b->next;
 			batch_free(pl, b);
 		}
+		trash_fini(&pl->w[i].trash);
+		trash_fini(&pl->w[i].spare);
 	}
+	for (size_t i = 0; i < (size_t)pl->n * pl->n; i++)
+		trash_fini(&pl->stages[i]);
 	/* only when some thread never started: what it would have handled */
 	while ((b = pl->head)) {
 		pl->head = b->next;
@@ -867,5 +1033,6 @@ void pl_free(struct cs_pipeline *pl)
 	pthread_cond_destroy(&pl->room);
 	free(pl->shards);
 	free(pl->w);
+	free(pl->stages);
 	free(pl);
 }

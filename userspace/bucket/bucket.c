@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,26 @@ static const char *const source_enriched[] = { "ASNumber", "ASNNumber", "IsoCode
 					       "ASNOrg",   "Latitude",	"Longitude" };
 #define NSOURCE_ENRICHED (sizeof(source_enriched) / sizeof(source_enriched[0]))
 
+static const struct strmap_key *source_enriched_keys[NSOURCE_ENRICHED];
+static pthread_once_t source_keys_once = PTHREAD_ONCE_INIT;
+
+static void source_keys_intern(void)
+{
+	for (size_t i = 0; i < NSOURCE_ENRICHED; i++)
+		source_enriched_keys[i] = strmap_key_intern(source_enriched[i]);
+}
+
+/*
+ * Enriched field i of source_enriched, by its interned key (no hash of the name
+ * per event and scenario: the queue's copies look the six up on every pour).
+ */
+static const char *source_enriched_get(const struct cs_event *evt, size_t i)
+{
+	pthread_once(&source_keys_once, source_keys_intern);
+	return source_enriched_keys[i] ? strmap_getk(evt->enriched, source_enriched_keys[i], NULL) :
+					 strmap_get(evt->enriched, source_enriched[i]);
+}
+
 /* String i of qm; `ts` is the event's time text (offset 0). */
 static const char *qm_str(const struct qmeta *qm, size_t i, const char *ts)
 {
@@ -145,7 +166,7 @@ static bool qmeta_same(const struct qmeta *qm, const struct cs_event *evt, const
 		    (!qm->off[j + 1]) != !strcmp(v, ts))
 			return false;
 	for (size_t i = 0; i < NSOURCE_ENRICHED; i++) {
-		v = strmap_get(evt->enriched, source_enriched[i]);
+		v = source_enriched_get(evt, i);
 		if (!v)
 			continue;
 		if (j >= 2u * (qm->nmeta + qm->nenr) || strcmp(qm_str(qm, j, ts), source_enriched[i]) ||
@@ -170,7 +191,7 @@ static struct qmeta *qmeta_new(const struct cs_event *evt, const char *ts)
 		return NULL; /* more Meta than a compact copy holds: keep the full event */
 	nmeta = n / 2;
 	for (size_t i = 0; i < NSOURCE_ENRICHED; i++)
-		if ((v = strmap_get(evt->enriched, source_enriched[i]))) {
+		if ((v = source_enriched_get(evt, i))) {
 			pairs[n++] = source_enriched[i];
 			pairs[n++] = v;
 		}
@@ -590,12 +611,15 @@ int cs_buckets_load_dir_versioned(struct cs_buckets *b, const char *dir,
 		snprintf(b->err, sizeof(b->err), "%s: %s", dir, strerror(-err));
 		return err;
 	}
+	b->pf_deferred = true;	/* built once, not once per file */
 	for (size_t i = 0; i < n && !err; i++) {
 		if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >= (int)sizeof(path))
 			err = -ENAMETOOLONG;
 		else
 			err = cs_buckets_load_file(b, path, version_of ? version_of(path, arg) : NULL);
 	}
+	b->pf_deferred = false;
+	cs_route_prefilter_build(b);
 	strv_free(names, n);
 	return err;
 }
@@ -1794,6 +1818,10 @@ struct route_walk {
 	uint64_t cand[CS_ROUTE_WORDS]; /* the scenarios the index lets through */
 	bool indexed;		       /* cand holds while the maps keep these versions */
 	uint64_t ver[3];
+	/* the prefilter's clauses known false, while the maps keep pf_ver (pf_done) */
+	bool pf_done;
+	uint64_t pf_ver[3];
+	uint64_t pf_false[EXPR_PREFILTER_WORDS];
 };
 
 /* The maps' versions: a filter calling evt.SetMeta() changes them. */
@@ -1840,6 +1868,30 @@ static void route_candidates(const struct cs_buckets *b, const struct cs_event *
 	map_versions(evt, w->ver);
 }
 
+/*
+ * Whether sc's filter is false past its guard by the prefilter, run for evt on
+ * the first scenario that asks and again when a filter changed the maps.
+ */
+static bool prefilter_false(const struct cs_buckets *b, const struct cs_scenario *sc,
+			    const struct cs_event *evt, struct route_walk *w)
+{
+	uint64_t ver[3];
+
+	map_versions(evt, ver);
+	if (!w->pf_done || memcmp(ver, w->pf_ver, sizeof(ver))) {
+		struct expr_value vars[NVARS];
+
+		set_var(&vars[VAR_EVT], &cs_event_expr_ops, evt);
+		set_var(&vars[VAR_QUEUE], &queue_ops, NULL);
+		set_var(&vars[VAR_LEAKY], &leaky_ops, NULL);
+		set_var(&vars[VAR_SIGNAL], &cs_ralert_expr_ops, NULL);
+		expr_prefilter_run(b->pf, vars, w->pf_false);
+		memcpy(w->pf_ver, ver, sizeof(ver));
+		w->pf_done = true;
+	}
+	return w->pf_false[sc->pf_clause / 64] >> (sc->pf_clause % 64) & 1;
+}
+
 /* Scenario i's filter and groupby on evt, a target of r if it takes it. 0, 1 to stop, or -errno. */
 static int route_scenario(struct cs_buckets *b, size_t i, const struct cs_event *evt,
 			  struct cs_route *r, struct route_walk *w)
@@ -1858,6 +1910,8 @@ static int route_scenario(struct cs_buckets *b, size_t i, const struct cs_event 
 	/* past its guard, the filter without it (expr_guard.rest) */
 	if (sc->guard_map != CS_EVT_NONE && sc->guard.rest_true) {
 		rc = 1;
+	} else if (sc->pf_clause >= 0 && prefilter_false(b, sc, evt, w)) {
+		rc = 0;
 	} else {
 		rc = eval_bool(b, sc->guard_map != CS_EVT_NONE ? sc->guard.rest : sc->filter, evt,
 			       NULL, NULL);
@@ -1916,6 +1970,7 @@ int cs_buckets_route(const struct cs_buckets *cb, const struct cs_event *evt, st
 	int rc = 0;
 
 	w.tm.m = NULL;
+	w.pf_done = false;
 	for (size_t i = 0; i < b->nguards; i++)
 		w.gr[i].ver = 0;
 	r->n = r->klen = 0;

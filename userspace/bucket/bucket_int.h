@@ -64,6 +64,8 @@ struct cs_scenario {
 	bool may_set;
 	/* routing's index decides its guard (or needed key) alone */
 	bool route_indexed;
+	/* its clause in cs_buckets.pf (the first test past its guard), -1: none */
+	int pf_clause;
 	/* a groupby that is a plain evt.<map>.<key> (expr_prog_path): read, not evaluated */
 	enum cs_event_map groupby_map;
 	const struct strmap_key *groupby_key;
@@ -227,6 +229,13 @@ struct cs_buckets {
 		uint64_t *rows;
 	} ridx[CS_ROUTE_GUARDS];
 	size_t route_words;
+	/*
+	 * The first tests of many filters decided at once per event (expr.h
+	 * expr_prefilter; rebuilt with the index): a scenario whose clause is
+	 * known false is not evaluated. NULL: none.
+	 */
+	struct expr_prefilter *pf;
+	bool pf_deferred;	/* a directory is loading: pf is built after its last file */
 	struct sha1_ctx *sha1; /* instances' mapkeys (pouring thread), made on first use */
 	/*
 	 * The compact copy made last (struct qmeta, bucket.c), for the next
@@ -244,3 +253,5 @@ int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, 
 		      const char *version);
 void cs_scenario_free(struct cs_scenario *sc);
 void cs_route_index_free(struct cs_buckets *b);
+/* cs_buckets.pf over the loaded scenarios (none without memory). */
+void cs_route_prefilter_build(struct cs_buckets *b);

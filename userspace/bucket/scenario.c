@@ -153,6 +153,7 @@ static void set_routing(struct cs_buckets *b, struct cs_scenario *sc)
 	}
 	sc->may_set = may_set(sc->filter) || may_set(sc->groupby);
 	sc->route_indexed = sc->guard_map == CS_EVT_NONE || sc->guard_slot >= 0;
+	sc->pf_clause = -1;	/* route_prefilter_build() */
 	sc->groupby_map = CS_EVT_NONE;
 	if (expr_prog_path(sc->groupby, &var, &field, &key) && key &&
 	    (sc->groupby_key = strmap_key_intern(key)))
@@ -171,6 +172,48 @@ void cs_route_index_free(struct cs_buckets *b)
 		b->ridx[s] = (struct route_index){ 0 };
 	}
 	b->route_words = 0;
+	expr_prefilter_free(b->pf);
+	b->pf = NULL;
+}
+
+/*
+ * The prefilter over what routing evaluates of each filter once its guard
+ * passed (the rest of the and-chain; the whole filter without a guard).
+ * Without memory, none: every filter is evaluated.
+ */
+void cs_route_prefilter_build(struct cs_buckets *b)
+{
+	struct expr_prefilter *pf = NULL;
+	size_t n = 0;
+	int err = expr_prefilter_new(&pf);
+
+	for (size_t i = 0; i < b->nsc; i++)
+		b->sc[i]->pf_clause = -1;
+	for (size_t i = 0; !err && i < b->nsc; i++) {
+		struct cs_scenario *sc = b->sc[i];
+		const struct expr_prog *p = sc->guard_map != CS_EVT_NONE ? sc->guard.rest : sc->filter;
+		size_t id;
+		int rc;
+
+		if (sc->guard_map != CS_EVT_NONE && sc->guard.rest_true)
+			continue;
+		rc = expr_prefilter_add(pf, p, &id);
+		if (rc < 0) {
+			err = rc;
+		} else if (rc) {
+			sc->pf_clause = (int)id;
+			n++;
+		}
+	}
+	if (!err && n)
+		err = expr_prefilter_build(pf);
+	if (err || !n) {
+		for (size_t i = 0; i < b->nsc; i++)
+			b->sc[i]->pf_clause = -1;
+		expr_prefilter_free(pf);
+		pf = NULL;
+	}
+	b->pf = pf;
 }
 
 /* Whether the guard of sc passes when its key reads (v, len): one of its literals. */
@@ -233,6 +276,8 @@ static void route_index_build(struct cs_buckets *b)
 		if (route_index_vals(b, s) ||
 		    !(x->rows = calloc((x->nvals + 2) * words, sizeof(*x->rows)))) {
 			cs_route_index_free(b);
+			if (!b->pf_deferred)
+				cs_route_prefilter_build(b);
 			return;
 		}
 		for (size_t row = 0; row < x->nvals + 2; row++) {
@@ -245,6 +290,8 @@ static void route_index_build(struct cs_buckets *b)
 		}
 	}
 	b->route_words = words;
+	if (!b->pf_deferred)
+		cs_route_prefilter_build(b);
 }
 
 static int compile(struct sloader *L, yaml_node_t *v, const char *key, struct expr_prog **out,

@@ -108,6 +108,12 @@ struct expr_prog {
  * slots to the parts of closures that do not depend on # (optimize.c).
  */
 void optimize(struct expr_prog *prog);
+/*
+ * Whether x and y compute the same thing: constants, variables, members and
+ * calls of the same functions on such (optimize.c; the trees may be of two
+ * programs of one environment).
+ */
+bool same_tree(const struct node *x, const struct node *y);
 /* A zeroed node, owned by prog (freed with it); NULL: out of memory. */
 struct node *prog_node_add(struct expr_prog *prog);
 
@@ -132,11 +138,18 @@ struct strset;
 int strset_build(const struct expr_array *list, int op, int cmap, struct strset **out);
 /*
  * `x contains line` for literal lines, each optionally between word boundaries
- * (wb: 1 = \b before, 2 = \b after, as RE2 reads \b: ASCII word characters).
+ * (wb: 1 = \b before, 2 = \b after, as RE2 reads \b: ASCII word characters;
+ * NULL: none).
  */
 int strset_build_words(const char *const *lits, const size_t *lens, const uint8_t *wb,
 		       size_t n, struct strset **out);
 void strset_free(struct strset *set);
+/*
+ * For a contains set built without word boundaries and without "" lines:
+ * sets bit i of found (words for every line) for each line i that x
+ * contains, in one pass over x.
+ */
+void strset_found(const struct strset *set, const char *x, size_t xl, uint64_t *found);
 /* Whether `x op line` holds for any line: 1 or 0; -E2BIG: a regex limit, loop instead. */
 int strset_any(const struct strset *set, const char *x, size_t xl);
 /* The calling thread's index of list (built on first use); NULL: use the general path. */

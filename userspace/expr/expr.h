@@ -526,6 +526,42 @@ struct expr_test {
 int expr_prog_test(const struct expr_prog *prog, struct expr_test *t);
 
 /*
+ * Many filters' first tests decided at once per event (prefilter.c): a
+ * filter whose first conjunct is an or of atoms `S op 'lit'` (contains,
+ * startsWith, endsWith, ==), `S in [lits]` or `any(L, { S op # })` (L a
+ * constant list or File() of a loaded file), S a field path VAR.FIELD.KEY
+ * under Upper/Lower/PathUnescape/QueryUnescape, registers that clause; per
+ * event, each S is evaluated once and scanned once for all the literals of
+ * all the clauses, and a clause none of whose atoms holds is reported false:
+ * the filter is then false, and its evaluation could not have failed. The
+ * nginx CVE scenarios (`Upper(evt.Meta.http_path) contains '...'`) are
+ * decided so without running their filters. Read-only once built: worker
+ * threads run it at once (each with its own vm). It borrows the programs'
+ * nodes: free it before them.
+ */
+#define EXPR_PREFILTER_MAX 256	/* clauses */
+#define EXPR_PREFILTER_WORDS (EXPR_PREFILTER_MAX / 64)
+struct expr_prefilter;
+int expr_prefilter_new(struct expr_prefilter **out);
+void expr_prefilter_free(struct expr_prefilter *pf);
+/*
+ * prog's first conjunct as clause *id: 1, or 0 when it has no such clause (or
+ * there is no room: all programs must share one environment), -ENOMEM.
+ */
+int expr_prefilter_add(struct expr_prefilter *pf, const struct expr_prog *prog, size_t *id);
+/* After the last add: the literal scans. 0 or -ENOMEM (then it decides nothing). */
+int expr_prefilter_build(struct expr_prefilter *pf);
+size_t expr_prefilter_count(const struct expr_prefilter *pf);
+/*
+ * For the event in vars (as the programs are evaluated with, on the calling
+ * thread's vm): bit c of known_false (EXPR_PREFILTER_WORDS words) set when
+ * clause c is false. Nothing is known when a limit of the thread's vm is set
+ * low, or a subject is not a string or longer than 16 KiB.
+ */
+void expr_prefilter_run(const struct expr_prefilter *pf, const struct expr_value *vars,
+			uint64_t *known_false);
+
+/*
  * Whether the program runs in its flat form (a loop over typed operations
  * instead of the tree walk; same values, same errors): the shapes most hub
  * filters and statics have. For tests and explanations only.

@@ -239,7 +239,7 @@ static bool cse_able(const struct node *n)
 	}
 }
 
-static bool same_tree(const struct node *x, const struct node *y)
+bool same_tree(const struct node *x, const struct node *y)
 {
 	if (x == y)
 		return true;

@@ -191,11 +191,13 @@ int strset_build_words(const char *const *lits, const size_t *lens, const uint8_
 	if (!set)
 		return -ENOMEM;
 	set->op = OP_CONTAINS;
-	if (!(set->pat = calloc(n ? n : 1, sizeof(*set->pat))) || !(set->wb = malloc(n ? n : 1)))
+	if (!(set->pat = calloc(n ? n : 1, sizeof(*set->pat))) ||
+	    (wb && !(set->wb = malloc(n ? n : 1))))
 		err = -ENOMEM;
 	for (size_t i = 0; !err && i < n; i++) {
 		err = expr_stringn(lits[i], lens[i], &set->pat[i]);
-		set->wb[i] = wb[i];
+		if (wb)
+			set->wb[i] = wb[i];
 		set->n = (uint32_t)i + 1;
 	}
 	return finish(set, err, out);
@@ -280,4 +282,33 @@ int strset_any(const struct strset *set, const char *x, size_t xl)
 			return true;
 	}
 	return false;
+}
+
+/* Sets found[i] for every line i of bucket b that x contains at `at`. */
+static void bucket_mark(const struct strset *set, unsigned int b, const char *x, size_t xl,
+			size_t at, uint64_t *found)
+{
+	for (uint32_t k = set->start[b]; k < set->start[b + 1]; k++) {
+		uint32_t i = set->order[k];
+		const struct expr_str *p = set->pat[i].s;
+
+		if (p->len <= xl - at && !memcmp(p->s, x + at, p->len))
+			found[i / 64] |= 1ull << (i % 64);
+	}
+}
+
+void strset_found(const struct strset *set, const char *x, size_t xl, uint64_t *found)
+{
+	for (size_t i = 0; i < xl; i++) {
+		unsigned int c = (unsigned char)x[i], c2;
+
+		if (set->one[c >> 6] & (1ull << (c & 63)))
+			bucket_mark(set, c, x, xl, i, found);
+		if (i + 1 == xl)
+			break;
+		c2 = c << 8 | (unsigned char)x[i + 1];
+		if (set->two[c2 >> 6] & (1ull << (c2 & 63)))
+			bucket_mark(set, pair_bucket((unsigned char)c, (unsigned char)x[i + 1]), x, xl,
+				    i, found);
+	}
 }

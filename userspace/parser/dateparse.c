@@ -586,22 +586,22 @@ int cs_time_format_sec(const struct cs_time *t, char *buf, size_t len)
 	return gotime_format_time(t, false, buf, len);
 }
 
-void cs_time_now(struct cs_time *out)
+static void time_of_clock(clockid_t clock, struct cs_time *out)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(clock, &ts);
 	out->sec = ts.tv_sec;
 	out->nsec = ts.tv_nsec;
 	out->off = 0;
 }
 
+void cs_time_now(struct cs_time *out)
+{
+	time_of_clock(CLOCK_REALTIME, out);
+}
+
 void cs_time_now_coarse(struct cs_time *out)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-	out->sec = ts.tv_sec;
-	out->nsec = ts.tv_nsec;
-	out->off = 0;
+	time_of_clock(CLOCK_REALTIME_COARSE, out);
 }

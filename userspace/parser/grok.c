@@ -945,13 +945,16 @@ bool grok_reads_syslog(const struct grok *g)
 
 int grok_match(const struct grok *g, const char *subj, size_t len, struct strmap *out)
 {
+	return grok_may_match(g, subj, len) ? grok_match_checked(g, subj, len, out) : 0;
+}
+
+int grok_match_checked(const struct grok *g, const char *subj, size_t len, struct strmap *out)
+{
 	const pcre2_code *code = g->code;
 	pcre2_match_data *md;
 	PCRE2_SIZE *ov;
 	int rc, err = 0;
 
-	if (!grok_may_match(g, subj, len))
-		return 0;
 	if (g->syslog && syslog_match(g, subj, len, out, &err))
 		return err;
 	if (g->code_bytes && !utf8_valid(subj, len))

@@ -65,6 +65,8 @@ size_t grok_nliterals(const struct grok *g);
 const char *grok_literal(const struct grok *g, size_t i, size_t *len);
 /* false when subj lacks one of them (grok_match() would say "no match"). */
 bool grok_may_match(const struct grok *g, const char *subj, size_t len);
+/* grok_match() of a subject grok_may_match() said true of: its literals are not searched again. */
+int grok_match_checked(const struct grok *g, const char *subj, size_t len, struct strmap *out);
 
 /* Does grok_match() read most subjects without PCRE2 (`^%{SYSLOGLINE}`, grok_syslog.h)? */
 bool grok_reads_syslog(const struct grok *g);

@@ -342,11 +342,12 @@ static bool whitelist_match(const struct cs_parsers *p, const struct cs_node *no
 /*
  * The string the grok runs on; false when there is none (the grok fails).
  * *buf: malloc'd when the subject needed it (free it); stack: GROK_SUBJECT_STACK bytes
- * the subject may be copied into.
+ * the subject may be copied into; *checked: grok_may_match() said true of it.
  */
 static bool grok_input(const struct cs_parsers *p, const struct cs_node *node, struct cs_event *evt,
-		       char *stack, char **buf, const char **s, size_t *len)
+		       char *stack, char **buf, const char **s, size_t *len, bool *checked)
 {
+	*checked = false;
 	if (node->apply_on) {
 		if (node->apply_raw) {
 			*s = evt->line.raw;
@@ -363,6 +364,7 @@ static bool grok_input(const struct cs_parsers *p, const struct cs_node *node, s
 			*len = 0;
 			return false;
 		}
+		*checked = true;
 		/*
 		 * The captures are written into Parsed and may replace this very
 		 * key (http-logs splits `request` into request + http_args): match on
@@ -546,10 +548,13 @@ static int node_process(const struct cs_parsers *p, const struct cs_node *node,
 		char stack[GROK_SUBJECT_STACK], *buf = NULL;
 		const char *s;
 		size_t len;
+		bool checked;
 		int rc = 0;
 
-		if (grok_input(p, node, evt, stack, &buf, &s, &len) && grok_nfields(node->grok))
-			rc = grok_match(node->grok, s, len, evt->parsed);
+		if (grok_input(p, node, evt, stack, &buf, &s, &len, &checked) &&
+		    grok_nfields(node->grok))
+			rc = checked ? grok_match_checked(node->grok, s, len, evt->parsed) :
+				       grok_match(node->grok, s, len, evt->parsed);
 		free(buf);
 		if (rc < 0)
 			return rc;
