@@ -120,13 +120,10 @@ int main(void)
 	struct cs_db *db = NULL;
 
 	log_set_level(LOG_LVL_ERROR);
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(path, sizeof(path), "%s/crowdsec.db", dir);
-	if (!ASSERT_OK(db_open_unmigrated(path, &db), "open a new database"))
+	/* this test upgrades from 6 to 7 */
+	if (!ASSERT_OK(t_db_at_version(dir, path, sizeof(path), 6, &db),
+		       "a new database at schema version 6, migration 7 exists"))
 		goto out;
-	ASSERT_TRUE(nmig >= 7, "migration 7 exists (this test upgrades from 6 to 7)");
-	ASSERT_OK(db_migrate(db, db_migrations, 6), "schema version 6");
 	ASSERT_OK(store_rows(db), "decisions stored at version 6");
 	ASSERT_OK(db_migrate(db, db_migrations, 7), "upgraded to version 7");
 	ASSERT_EQ(t_sql_int(db->conns[0].h, "PRAGMA user_version"), 7, "at version 7");

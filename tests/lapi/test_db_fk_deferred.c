@@ -115,13 +115,10 @@ int main(void)
 	sqlite3 *other = NULL;
 
 	log_set_level(LOG_LVL_ERROR);
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(path, sizeof(path), "%s/crowdsec.db", dir);
-	if (!ASSERT_OK(db_open_unmigrated(path, &db), "open a new database"))
+	/* this test upgrades from 7 to 8 */
+	if (!ASSERT_OK(t_db_at_version(dir, path, sizeof(path), 7, &db),
+		       "a new database at schema version 7, migration 8 exists"))
 		goto out;
-	ASSERT_TRUE(nmig >= 8, "migration 8 exists (this test upgrades from 7 to 8)");
-	ASSERT_OK(db_migrate(db, db_migrations, 7), "schema version 7");
 	ASSERT_OK(store_alerts(db, ids), "alerts with decisions, events and meta stored at version 7");
 	counts(db->conns[0].h, before);
 	ASSERT_EQ(before[1], 2 * NALERTS, "their decisions stored");
