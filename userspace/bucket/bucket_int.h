@@ -235,6 +235,8 @@ struct cs_buckets {
 	 * known false is not evaluated. NULL: none.
 	 */
 	struct expr_prefilter *pf;
+	uint64_t pf_mask[CS_ROUTE_WORDS];	/* the scenarios with a clause (nsc <= 1024) */
+	uint16_t pf_sc[EXPR_PREFILTER_MAX];	/* a clause's scenario */
 	bool pf_deferred;	/* a directory is loading: pf is built after its last file */
 	struct sha1_ctx *sha1; /* instances' mapkeys (pouring thread), made on first use */
 	/*
