@@ -428,15 +428,22 @@ static struct cs_scenario *scm(struct cs_scenario *sc)
 }
 
 /*
- * Pours are counted in the scenario (one per shard) and added to the series,
- * which every shard writes, by cs_buckets_flush_counts(): at the end of each
- * cs_buckets_pour(), or when the pipeline has poured a batch; and by overflow().
+ * Pours, and instances made and dropped, are counted in the scenario (one per
+ * shard) and added to the series, which every shard writes, by
+ * cs_buckets_flush_counts(): at the end of each cs_buckets_pour(), or when the
+ * pipeline has poured a batch, a tick or a flush; pours also by overflow().
  */
 static void pour_count_flush(struct cs_scenario *sc)
 {
 	if (sc->m_pour_pending)
 		cs_metric_add(sc->m_poured, sc->m_pour_pending);
 	sc->m_pour_pending = 0;
+	if (sc->m_created_pending)
+		cs_metric_add(sc->m_created, sc->m_created_pending);
+	if (sc->m_live_pending)
+		cs_metric_add(sc->m_live, sc->m_live_pending);
+	sc->m_created_pending = 0;
+	sc->m_live_pending = 0;
 }
 
 static void count_pour(struct cs_scenario *sc, const struct cs_event *evt)
@@ -494,7 +501,7 @@ static void gauge_queued(struct cs_buckets *b)
 /* Unlink from the hash table and the LRU list, then free. */
 static void bucket_remove(struct cs_buckets *b, struct cs_bucket *bk)
 {
-	cs_metric_add(scm(bk->sc)->m_live, -1);
+	scm(bk->sc)->m_live_pending--;
 	struct cs_bucket **pp = &b->tab[bk->h & (b->tab_size - 1)];
 
 	while (*pp && *pp != bk)
@@ -554,7 +561,7 @@ void cs_buckets_flush(struct cs_buckets *b)
 		bucket_remove(b, bk);
 	if (b) {
 		last_qm_drop(b);
-		gauge_queued(b);
+		cs_buckets_flush_counts(b);
 	}
 }
 
@@ -1584,8 +1591,8 @@ static int bucket_create(struct cs_buckets *b, struct cs_scenario *sc, uint64_t 
 	bk->hnext = b->tab[h & (b->tab_size - 1)];
 	b->tab[h & (b->tab_size - 1)] = bk;
 	b->count++;
-	cs_metric_add(scm(sc)->m_created, 1);
-	cs_metric_add(sc->m_live, 1);
+	scm(sc)->m_created_pending++;
+	sc->m_live_pending++;
 	lru_touch(b, bk);
 	*out = bk;
 	return 0;
@@ -2212,7 +2219,7 @@ int cs_buckets_tick(struct cs_buckets *b)
 		if (b->sc[i]->bh_count)
 			bh_purge(b->sc[i], tn);
 	b->in_pour = false;
-	gauge_queued(b);
+	cs_buckets_flush_counts(b);
 	/* reprocessed overflows of counters */
 	while (!err && b->npending) {
 		struct cs_event *e = b->pending[0];

@@ -88,6 +88,8 @@ struct cs_scenario {
 	char *m_pour_src, *m_pour_module; /* labels of m_poured: pours come in runs per source */
 	struct cs_metric_series *m_poured;
 	uint32_t m_pour_pending; /* pours not yet added to m_poured (count_pour) */
+	uint32_t m_created_pending; /* instances made, not yet added to m_created */
+	int64_t m_live_pending;	    /* change of live instances not yet added to m_live */
 	struct cs_metric_series *m_cpu; /* time spent on it (sampled, bucket.c), set at load */
 	float bayes_prior, bayes_threshold;
 	struct cs_bayes_cond *bconds;
