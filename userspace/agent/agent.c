@@ -189,12 +189,26 @@ static struct src_metrics *src_metrics(struct src_metrics *m, const struct cs_ev
 	return m;
 }
 
+/*
+ * The lines counted since the last read round (or source change) go to their
+ * series: once a round, not two atomic adds per line in the reading thread.
+ */
+static void acq_count_flush(struct cs_agent *a)
+{
+	if (!a->acq_pending)
+		return;
+	cs_metric_add(a->acq_hits, a->acq_pending);
+	cs_metric_add(a->acq_parser, a->acq_pending);
+	a->acq_pending = 0;
+}
+
 /* The acquisition series of the line's source (the reading thread's). */
 static void count_line(struct cs_agent *a, const struct acq_line *l)
 {
 	if (!a->acq_src || strcmp(a->acq_src, l->src)) {
 		bool journal = !strcmp(l->module, "journalctl");
 
+		acq_count_flush(a);
 		free(a->acq_src);
 		a->acq_src = strdup(l->src);
 		a->acq_hits = cs_metric_get(journal ? CSM_JOURNAL_HITS : CSM_FILE_HITS, l->src, NULL,
@@ -203,10 +217,9 @@ static void count_line(struct cs_agent *a, const struct acq_line *l)
 		a->acq_parser = cs_metric_get(CSM_PARSER_HITS, l->src, l->module, NULL);
 	}
 	a->st.lines++;
-	cs_metric_add(a->acq_hits, 1);
+	a->acq_pending++;
 	if (l->truncated)
 		cs_metric_add(a->acq_cut, 1);
-	cs_metric_add(a->acq_parser, 1);
 }
 
 uint64_t agent_mono_ns(void)
@@ -669,6 +682,7 @@ void cs_agent_free(struct cs_agent *a)
 		free(a->simulated[i]);
 	free(a->simulated);
 	src_metrics_clear(&a->m);
+	acq_count_flush(a);
 	free(a->acq_src);
 	free(a);
 }
@@ -682,6 +696,7 @@ int cs_agent_process(struct cs_agent *a, int budget)
 {
 	int n = acq_process(a->acq, budget);
 
+	acq_count_flush(a);
 	if (a->pl)
 		pl_flush(a->pl); /* live: no line waits for a batch to fill */
 	return n;
@@ -732,6 +747,7 @@ void cs_agent_take_acquisition(struct cs_agent *to, struct cs_agent *from)
 	 * know about it, so swap the agents' pipelines instead of the acq objects. */
 	if (from->pl)
 		pl_drain(from->pl); /* its batches in flight count in the stats carried over */
+	acq_count_flush(from);
 	to->acq = from->acq;
 	from->acq = tmp;
 	to->st = from->st; /* the counters are the daemon's, not one configuration's */

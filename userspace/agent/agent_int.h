@@ -53,6 +53,7 @@ struct cs_agent {
 	/* the reading thread's acquisition series of the last line's source */
 	char *acq_src;
 	struct cs_metric_series *acq_hits, *acq_cut, *acq_parser;
+	uint32_t acq_pending; /* lines not yet added to acq_hits and acq_parser */
 };
 
 /* The event of an acquired line (cs_event_set_line, labels, replay mode). 0 or -ENOMEM. */
