@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "common/gotime.h"
+#include "common/strbuf.h"
 #include "common/ipaddr.h"
 #include "common/jscan.h"
 #include "common/readfile.h"
@@ -248,25 +249,25 @@ bad:
 }
 
 /* A JSON string literal (the input's bytes; the LAPI checks UTF-8). */
-static void put_json_str(FILE *f, const char *s)
+static void put_json_str(struct sbuf *o, const char *s)
 {
 	const char *run = s;
 
-	fputc('"', f);
+	sb_putc(o, '"');
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
-		fwrite(run, 1, (size_t)(s - run), f);
+		sb_putn(o, run, (size_t)(s - run));
 		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
+			sb_printf(o, "\\%c", c);
 		else
-			fprintf(f, "\\u%04x", c);
+			sb_printf(o, "\\u%04x", c);
 		run = s + 1;
 	}
-	fwrite(run, 1, (size_t)(s - run), f);
-	fputc('"', f);
+	sb_putn(o, run, (size_t)(s - run));
+	sb_putc(o, '"');
 }
 
 #define IMPORT_BODY_MARGIN (64u << 10) /* the alert around the decisions, and then some */
@@ -279,51 +280,46 @@ static char *build_alert(const struct items *it, size_t from, size_t max_to, siz
 			 const char *input, const char *const *def, size_t *to_out)
 {
 	size_t to;
-	char now[GOTIME_STRLEN], title[600], *body = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&body, &len);
+	char now[GOTIME_STRLEN], title[600], *body;
+	struct sbuf b = { 0 }, *o = &b;
 
-	if (!f)
-		return NULL;
 	gotime_format_rfc3339(gotime_now(), now, sizeof(now));
-	fputs("[{\"capacity\":0,\"created_at\":", f);
-	put_json_str(f, now);
-	fputs(",\"decisions\":[", f);
-	for (to = from; to < max_to && (to == from || (size_t)ftell(f) < budget); to++) {
+	sb_puts(o, "[{\"capacity\":0,\"created_at\":");
+	put_json_str(o, now);
+	sb_puts(o, ",\"decisions\":[");
+	for (to = from; to < max_to && (to == from || b.len < budget); to++) {
 		size_t i = to;
 		const struct item *d = &it->v[i];
 		const char *v[IMPORT_FIELDS];
 
 		for (int k = 0; k < IMPORT_FIELDS; k++)
 			v[k] = d->f[k] ? d->f[k] : def[k];
-		fputs(i > from ? ",{\"duration\":" : "{\"duration\":", f);
-		put_json_str(f, v[F_DURATION]);
-		fputs(",\"origin\":\"cscli-import\",\"scenario\":", f);
-		put_json_str(f, v[F_REASON]);
-		fputs(",\"scope\":", f);
-		put_json_str(f, cs_scope_normalize(v[F_SCOPE]));
-		fputs(",\"simulated\":false,\"type\":", f);
-		put_json_str(f, v[F_TYPE]);
-		fputs(",\"value\":", f);
-		put_json_str(f, v[F_VALUE]);
-		fputc('}', f);
+		sb_puts(o, i > from ? ",{\"duration\":" : "{\"duration\":");
+		put_json_str(o, v[F_DURATION]);
+		sb_puts(o, ",\"origin\":\"cscli-import\",\"scenario\":");
+		put_json_str(o, v[F_REASON]);
+		sb_puts(o, ",\"scope\":");
+		put_json_str(o, cs_scope_normalize(v[F_SCOPE]));
+		sb_puts(o, ",\"simulated\":false,\"type\":");
+		put_json_str(o, v[F_TYPE]);
+		sb_puts(o, ",\"value\":");
+		put_json_str(o, v[F_VALUE]);
+		sb_putc(o, '}');
 	}
 	snprintf(title, sizeof(title), "import %s: %zu IPs", input, to - from);
-	fprintf(f, "],\"events\":[],\"events_count\":%zu,\"leakspeed\":\"\",\"message\":\"\","
-		   "\"scenario\":",
-		to - from);
-	put_json_str(f, title);
-	fputs(",\"scenario_hash\":\"\",\"scenario_version\":\"\",\"simulated\":false,"
-	      "\"source\":{\"scope\":\"\",\"value\":\"\"},\"start_at\":",
-	      f);
-	put_json_str(f, now);
-	fputs(",\"stop_at\":", f);
-	put_json_str(f, now);
-	fputs("}]", f);
-	if (fclose(f)) {
-		free(body);
+	sb_printf(o, "],\"events\":[],\"events_count\":%zu,\"leakspeed\":\"\",\"message\":\"\","
+		     "\"scenario\":",
+		  to - from);
+	put_json_str(o, title);
+	sb_puts(o, ",\"scenario_hash\":\"\",\"scenario_version\":\"\",\"simulated\":false,"
+		   "\"source\":{\"scope\":\"\",\"value\":\"\"},\"start_at\":");
+	put_json_str(o, now);
+	sb_puts(o, ",\"stop_at\":");
+	put_json_str(o, now);
+	sb_puts(o, "}]");
+	body = sb_take(&b, NULL);
+	if (!body)
 		return NULL;
-	}
 	*to_out = to;
 	return body;
 }

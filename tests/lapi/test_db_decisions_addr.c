@@ -20,6 +20,7 @@
 #include "db/db_int.h"
 #include "db/schema.h"
 #include "../lib/alert_fixture.h"
+#include "../lib/sql_fixture.h"
 #include "../lib/test.h"
 
 #define S NSEC_PER_SEC
@@ -38,28 +39,6 @@ static const struct {
 	{ "Ip", "2001:db8::1", "ban", 6 * H },
 };
 #define NROWS (sizeof(rows) / sizeof(rows[0]))
-
-static char *query_text(sqlite3 *h, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-	char *v = NULL;
-
-	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW &&
-	    sqlite3_column_text(s, 0))
-		v = strdup((const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	return v;
-}
-
-/* The first column of sql's first row as a number, -1 if none. */
-static long long query_num(sqlite3 *h, const char *sql)
-{
-	char *v = query_text(h, sql);
-	long long n = v ? atoll(v) : -1;
-
-	free(v);
-	return n;
-}
 
 /* Each row its own alert (the two 198.18.0.5 bans stay two decisions). */
 static int store_rows(struct cs_db *db)
@@ -141,23 +120,20 @@ int main(void)
 	struct cs_db *db = NULL;
 
 	log_set_level(LOG_LVL_ERROR);
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(path, sizeof(path), "%s/crowdsec.db", dir);
-	if (!ASSERT_OK(db_open_unmigrated(path, &db), "open a new database"))
+	/* this test upgrades from 6 to 7 */
+	if (!ASSERT_OK(t_db_at_version(dir, path, sizeof(path), 6, &db),
+		       "a new database at schema version 6, migration 7 exists"))
 		goto out;
-	ASSERT_TRUE(nmig >= 7, "migration 7 exists (this test upgrades from 6 to 7)");
-	ASSERT_OK(db_migrate(db, db_migrations, 6), "schema version 6");
 	ASSERT_OK(store_rows(db), "decisions stored at version 6");
 	ASSERT_OK(db_migrate(db, db_migrations, 7), "upgraded to version 7");
-	ASSERT_EQ(query_num(db->conns[0].h, "PRAGMA user_version"), 7, "at version 7");
-	names = query_text(db->conns[0].h,
+	ASSERT_EQ(t_sql_int(db->conns[0].h, "PRAGMA user_version"), 7, "at version 7");
+	names = t_sql_text(db->conns[0].h,
 			   "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE"
 			   " type = 'index' AND tbl_name = 'decisions' ORDER BY name)");
 	ASSERT_STREQ(names ? names : "", "decisions_addr,decisions_alert,decisions_created_at,decisions_until",
 		      "decisions_triple and decisions_range merged into decisions_addr");
 	free(names);
-	ASSERT_EQ(query_num(db->conns[0].h, "SELECT COUNT(*) FROM decisions"), NROWS,
+	ASSERT_EQ(t_sql_int(db->conns[0].h, "SELECT COUNT(*) FROM decisions"), NROWS,
 		  "every decision kept");
 	/* what follows is the code of today on the schema of today */
 	ASSERT_OK(db_migrate(db, db_migrations, nmig), "upgraded to the last version");

@@ -18,21 +18,11 @@
 #include "db/db_int.h"
 #include "db/schema.h"
 #include "../lib/alert_fixture.h"
+#include "../lib/sql_fixture.h"
 #include "../lib/test.h"
 
 #define T0 (1795590000LL * NSEC_PER_SEC)
 #define NALERTS 12 /* many-row statements of several sizes, and single rows */
-
-static long long query_num(sqlite3 *h, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-	long long n = -1;
-
-	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
-}
 
 /* NALERTS alerts, each with 2 decisions, 2 events and 1 meta, in one group. */
 static int store_alerts(struct cs_db *db, int64_t *ids)
@@ -82,10 +72,10 @@ static int store_alerts(struct cs_db *db, int64_t *ids)
 /* The rows of the four tables, as one number per table: alerts, decisions, events, meta. */
 static void counts(sqlite3 *h, long long *c)
 {
-	c[0] = query_num(h, "SELECT COUNT(*) FROM alerts");
-	c[1] = query_num(h, "SELECT COUNT(*) FROM decisions");
-	c[2] = query_num(h, "SELECT COUNT(*) FROM events");
-	c[3] = query_num(h, "SELECT COUNT(*) FROM meta");
+	c[0] = t_sql_int(h, "SELECT COUNT(*) FROM alerts");
+	c[1] = t_sql_int(h, "SELECT COUNT(*) FROM decisions");
+	c[2] = t_sql_int(h, "SELECT COUNT(*) FROM events");
+	c[3] = t_sql_int(h, "SELECT COUNT(*) FROM meta");
 }
 
 /*
@@ -95,7 +85,7 @@ static void counts(sqlite3 *h, long long *c)
 static void orphan_refused_at_commit(sqlite3 *h, const char *who)
 {
 	char name[160];
-	long long before = query_num(h, "SELECT COUNT(*) FROM decisions");
+	long long before = t_sql_int(h, "SELECT COUNT(*) FROM decisions");
 	int rc_insert, rc_commit;
 
 	sqlite3_exec(h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
@@ -112,7 +102,7 @@ static void orphan_refused_at_commit(sqlite3 *h, const char *who)
 	snprintf(name, sizeof(name), "%s: its COMMIT is refused (foreign key)", who);
 	ASSERT_EQ(rc_commit & 0xff, SQLITE_CONSTRAINT, name);
 	snprintf(name, sizeof(name), "%s: nothing of it stays", who);
-	ASSERT_EQ(query_num(h, "SELECT COUNT(*) FROM decisions"), before, name);
+	ASSERT_EQ(t_sql_int(h, "SELECT COUNT(*) FROM decisions"), before, name);
 }
 
 int main(void)
@@ -125,13 +115,10 @@ int main(void)
 	sqlite3 *other = NULL;
 
 	log_set_level(LOG_LVL_ERROR);
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(path, sizeof(path), "%s/crowdsec.db", dir);
-	if (!ASSERT_OK(db_open_unmigrated(path, &db), "open a new database"))
+	/* this test upgrades from 7 to 8 */
+	if (!ASSERT_OK(t_db_at_version(dir, path, sizeof(path), 7, &db),
+		       "a new database at schema version 7, migration 8 exists"))
 		goto out;
-	ASSERT_TRUE(nmig >= 8, "migration 8 exists (this test upgrades from 7 to 8)");
-	ASSERT_OK(db_migrate(db, db_migrations, 7), "schema version 7");
 	ASSERT_OK(store_alerts(db, ids), "alerts with decisions, events and meta stored at version 7");
 	counts(db->conns[0].h, before);
 	ASSERT_EQ(before[1], 2 * NALERTS, "their decisions stored");
@@ -139,17 +126,17 @@ int main(void)
 	/* a connection that has read the version 7 schema before the upgrade */
 	ASSERT_EQ(sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK,
 		  "a second connection");
-	ASSERT_EQ(query_num(other, "SELECT COUNT(*) FROM alerts"), NALERTS,
+	ASSERT_EQ(t_sql_int(other, "SELECT COUNT(*) FROM alerts"), NALERTS,
 		  "the second connection loaded the schema");
 
 	ASSERT_OK(db_migrate(db, db_migrations, 8), "upgraded to version 8");
-	ASSERT_EQ(query_num(db->conns[0].h, "PRAGMA user_version"), 8, "at version 8");
-	ASSERT_EQ(query_num(db->conns[0].h,
+	ASSERT_EQ(t_sql_int(db->conns[0].h, "PRAGMA user_version"), 8, "at version 8");
+	ASSERT_EQ(t_sql_int(db->conns[0].h,
 			    "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN"
 			    " ('alerts', 'decisions', 'events', 'meta') AND sql LIKE"
 			    " '%REFERENCES%DEFERRABLE INITIALLY DEFERRED%'"),
 		  4, "the four tables' foreign keys deferred");
-	ASSERT_EQ(query_num(db->conns[0].h, "SELECT COUNT(*) FROM sqlite_master WHERE name ="
+	ASSERT_EQ(t_sql_int(db->conns[0].h, "SELECT COUNT(*) FROM sqlite_master WHERE name ="
 					    " 'schema_cookie_moved'"),
 		  0, "no table left by the migration");
 	{
@@ -177,7 +164,7 @@ int main(void)
 	ASSERT_EQ(after[1], 4 * NALERTS, "decisions stored");
 	ASSERT_EQ(after[2], 4 * NALERTS, "events stored");
 	ASSERT_EQ(after[3], 2 * NALERTS, "meta stored");
-	ASSERT_EQ(query_num(db->conns[0].h, "SELECT COUNT(*) FROM decisions d JOIN alerts a ON"
+	ASSERT_EQ(t_sql_int(db->conns[0].h, "SELECT COUNT(*) FROM decisions d JOIN alerts a ON"
 					    " a.id = d.alert_decisions"),
 		  4 * NALERTS, "every decision on a stored alert");
 	ASSERT_OK(cs_db_alert_delete(db, ids[0]), "an alert deleted");

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "db/db_int.h"
 #include "db/schema.h"
+#include "../lib/sql_fixture.h"
 #include "../lib/test.h"
 
 /* The 1.4.6 schema capture, minus comments and sqlite_sequence (sqlite makes it). */
@@ -46,17 +47,6 @@ static int make_go_database(sqlite3 *h, const char *schema_path)
 	return rc == SQLITE_OK ? 0 : -EIO;
 }
 
-static long long query_int(sqlite3 *h, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-	long long v = -1;
-
-	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
-}
-
 int main(void)
 {
 	/* the real schema, then one later migration standing for any that ships after it */
@@ -80,11 +70,11 @@ int main(void)
 	if (ASSERT_OK(db_open_unmigrated(go, &db), "open the Go database")) {
 		ASSERT_OK(make_go_database(db->conns[0].h, schema), "write a 1.4.6 database");
 		ASSERT_OK(db_migrate(db, migrations, 2), "import and migrate");
-		ASSERT_EQ(query_int(db->conns[0].h, "PRAGMA user_version"), 2, "imported database at version 2");
-		ASSERT_EQ(query_int(db->conns[0].h, "SELECT COUNT(*) FROM sqlite_master WHERE name ="
+		ASSERT_EQ(t_sql_int(db->conns[0].h, "PRAGMA user_version"), 2, "imported database at version 2");
+		ASSERT_EQ(t_sql_int(db->conns[0].h, "SELECT COUNT(*) FROM sqlite_master WHERE name ="
 					   " 'later_migration'"),
 			  1, "the migration after the import ran");
-		ASSERT_EQ(query_int(db->conns[0].h, "SELECT COUNT(*) FROM machines WHERE machine_id = 'gom'"),
+		ASSERT_EQ(t_sql_int(db->conns[0].h, "SELECT COUNT(*) FROM machines WHERE machine_id = 'gom'"),
 			  1, "the Go machine was imported");
 		cs_db_close(db);
 		db = NULL;
@@ -92,7 +82,7 @@ int main(void)
 	/* control: a new database of ours takes the same path */
 	if (ASSERT_OK(db_open_unmigrated(ours, &db), "open a new database")) {
 		ASSERT_OK(db_migrate(db, migrations, 2), "migrate a new database");
-		ASSERT_EQ(query_int(db->conns[0].h, "PRAGMA user_version"), 2, "new database at version 2");
+		ASSERT_EQ(t_sql_int(db->conns[0].h, "PRAGMA user_version"), 2, "new database at version 2");
 		cs_db_close(db);
 	}
 	for (const char *const *p = (const char *const[]){ go, ours, NULL }; *p; p++) {

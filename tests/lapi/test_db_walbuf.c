@@ -19,20 +19,14 @@
 #include <unistd.h>
 
 #include "db/db_int.h"
+#include "../lib/sql_fixture.h"
 #include "../lib/test.h"
 
 static char dir[] = "/tmp/cs-test-walbuf-XXXXXX";
 
 static long long count_rows(sqlite3 *h)
 {
-	sqlite3_stmt *s = NULL;
-	long long n = -1;
-
-	if (sqlite3_prepare_v2(h, "SELECT COUNT(*) FROM t", -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return n;
+	return t_sql_int(h, "SELECT COUNT(*) FROM t");
 }
 
 static bool copy_file(const char *from, const char *to)

@@ -33,6 +33,8 @@ static const struct {
 	{ "Upper(QueryUnescape(evt.Meta.http_path)) startsWith Upper('/catalog?x=${')", true },
 	{ "Lower(evt.Meta.http_path) endsWith 'été' or evt.Meta.http_path == '/'", true },
 	{ "evt.Meta.http_status in ['400', '405'] && evt.Parsed.verb == 'CONNECT'", true },
+	{ "Lower(Upper(QueryUnescape(evt.Meta.http_path))) endsWith 'été' || "
+	  "Upper(Lower(evt.Meta.http_path)) contains 'B C'", true },
 	{ "evt.Parsed.file_name contains 'w00tw00t'", true },
 	{ "any(File('paths.txt'), { Upper(evt.Meta.http_path) contains Upper(#) })", true },
 	{ "any(File('paths.txt'), { evt.Parsed.file_name == # })", true },
@@ -69,7 +71,7 @@ static const char *const paths[] = {
 	"/été", "/%C3%A9t%C3%A9", "/ÉTÉ", "/etc/passwd", "/w00tw00t.at", "/", "", NULL,
 	"/tmui/login.jsp/..;/tmui/x.jsp?a=1", "/TMUI/LOGIN.JSP/..;/TMUI/X.JSP?B=", "/ui/vcav-bootstrap/rest?url=file",
 	"/adx", "/ax", "/%zz", "/a%", "/ﬀ/ǅ/ß", "/\xff\xfe/admin", long_path,
-	"/index/think/app", "/x/INDEX/think", "/admin/ssh"
+	"/index/think/app", "/x/INDEX/think", "/admin/ssh", "/a+b%2B", "/été+", "/b c", "/%C3%A9t%C3%A9"
 };
 
 static void set_line(size_t i)

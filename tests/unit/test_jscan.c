@@ -42,6 +42,8 @@ static void test_strings(void)
 		     "valid UTF-8 kept");
 	ASSERT_TRUE(dec("\"a\nb\"", &n, err, sizeof(err)) == NULL, "raw control character");
 	ASSERT_TRUE(dec("\"abc", &n, err, sizeof(err)) == NULL, "unterminated");
+	ASSERT_TRUE(dec("\"abc\\", &n, err, sizeof(err)) == NULL && strstr(err, "unterminated"),
+		    "a backslash as the last byte: unterminated");
 	ASSERT_TRUE(dec("\"\\x\"", &n, err, sizeof(err)) == NULL, "bad escape");
 }
 

@@ -141,6 +141,16 @@ static void test_strbuf(void)
 	ASSERT_TRUE(sb_take(&sb, NULL) == NULL, "take after an error");
 	ASSERT_TRUE(sb.buf == NULL && sb.err == 0, "and the buffer is reset");
 	sb_free(&sb);
+	sb.max = 0;
+	sb_put_u64(&sb, 0);
+	sb_putc(&sb, ',');
+	sb_put_u64(&sb, 9);
+	sb_putc(&sb, ',');
+	sb_put_u64(&sb, 10);
+	sb_putc(&sb, ',');
+	sb_put_u64(&sb, 18446744073709551615ull);
+	ASSERT_STREQ(sb.buf, "0,9,10,18446744073709551615", "decimal numbers");
+	sb_free(&sb);
 }
 
 /* arena: pieces stay put across growth; a big piece gets its own chunk; reset keeps one small chunk. */

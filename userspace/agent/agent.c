@@ -209,7 +209,7 @@ static void count_line(struct cs_agent *a, const struct acq_line *l)
 	cs_metric_add(a->acq_parser, 1);
 }
 
-static uint64_t mono_ns(void)
+uint64_t agent_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -220,12 +220,12 @@ static uint64_t mono_ns(void)
 bool agent_parse(struct cs_agent *a, struct src_metrics *m, struct cs_event *evt,
 		 struct cs_agent_stats *st, uint64_t *clock)
 {
-	uint64_t t0 = *clock ? *clock : mono_ns();
+	uint64_t t0 = *clock ? *clock : agent_mono_ns();
 	int err;
 
 	m = src_metrics(m, evt);
 	err = cs_parse(a->parsers, evt, count_node, m);
-	*clock = mono_ns();
+	*clock = agent_mono_ns();
 	if (m->batched)
 		cs_metric_hist_observe(&m->parse_time, *clock - t0);
 	else

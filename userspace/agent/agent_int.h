@@ -68,6 +68,8 @@ int agent_event(const char *raw, size_t len, const char *src, const char *module
  */
 bool agent_parse(struct cs_agent *a, struct src_metrics *m, struct cs_event *evt,
 		 struct cs_agent_stats *st, uint64_t *clock);
+/* CLOCK_MONOTONIC, ns. */
+uint64_t agent_mono_ns(void);
 /* Add the counts kept by a batched m to the series. */
 void src_metrics_flush(struct src_metrics *m);
 /* Flushes, then forgets the source (keeps `batched`). */

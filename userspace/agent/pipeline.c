@@ -45,6 +45,14 @@
 #define TEXT_PER_WORKER 16
 /* Merged batches kept for reuse (arrays, text, the events' route arrays)
  * beyond those in flight, and the largest text buffer one keeps. */
+/*
+ * A worker with nothing to do while the reading thread sleeps (the queue is
+ * full: only the workers can make progress) waits this long for its peer
+ * before it sleeps: a replay's workers slept ~1,400 times (sshd 300k), and
+ * on a busy machine each sleep lent the core, and its cache, to another
+ * process (in a quiet one, it cost a wake-up).
+ */
+#define SPIN_NS 100000
 #define POOL_SPARE 4
 #define POOL_TEXT_MAX (256u << 10)
 
@@ -186,6 +194,8 @@ struct cs_pipeline {
 	size_t nclaimed;	      /* of which events claimed by a worker: at most routed_cap */
 	size_t text_cap, routed_cap;
 	uint64_t gen; /* bumped each time the head is merged */
+	uint64_t ticket;     /* bumped with each signal of work; read without the lock */
+	bool reader_waiting; /* the reading thread sleeps until there is room */
 	bool stop;
 	struct pl_shard *shards;
 	struct pl_worker *w;
@@ -200,6 +210,41 @@ struct cs_pipeline {
 	struct pl_batch *pool;
 	size_t npool;
 };
+
+/* Under pl->mu. */
+static void work_signal(struct cs_pipeline *pl)
+{
+	__atomic_store_n(&pl->ticket, pl->ticket + 1, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&pl->work);
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Wait (without the lock) up to SPIN_NS for a signal of work after `ticket`: false if none came. */
+static bool spin_for_work(const struct cs_pipeline *pl, uint64_t ticket)
+{
+	uint64_t start = 0, now;
+
+	for (unsigned int i = 1;; i++) {
+		if (__atomic_load_n(&pl->ticket, __ATOMIC_ACQUIRE) != ticket)
+			return true;
+		cpu_relax();
+		if (i % 64)
+			continue;
+		now = agent_mono_ns();
+		if (!start)
+			start = now;
+		else if (now - start > SPIN_NS)
+			return false;
+	}
+}
 
 static struct pl_batch *batch_new(struct cs_pipeline *pl, enum pl_kind kind)
 {
@@ -711,6 +756,7 @@ static void *worker_main(void *arg)
 {
 	struct pl_worker *w = arg;
 	struct cs_pipeline *pl = w->pl;
+	bool spun = false; /* the last wait for a peer found nothing: sleep */
 
 	pthread_mutex_lock(&pl->mu);
 	for (;;) {
@@ -747,7 +793,7 @@ static void *worker_main(void *arg)
 			pl->inflight--;
 			pl->nclaimed -= b->kind != PL_TICK;
 			pl->gen++;
-			pthread_cond_broadcast(&pl->work);
+			work_signal(pl);
 			if (pl->inflight <= pl->text_cap / 2)
 				pthread_cond_broadcast(&pl->room);
 			if (b->kind == PL_EVENTS && b->router != w->idx) {
@@ -798,11 +844,20 @@ static void *worker_main(void *arg)
 			route_batch(pl, w, b);
 			pthread_mutex_lock(&pl->mu);
 			b->routed = true;
-			pthread_cond_broadcast(&pl->work);
+			work_signal(pl);
 			continue;
 		}
 		if (pl->stop)
 			break;
+		if (!spun && pl->reader_waiting) {
+			uint64_t ticket = pl->ticket;
+
+			pthread_mutex_unlock(&pl->mu);
+			spun = !spin_for_work(pl, ticket);
+			pthread_mutex_lock(&pl->mu);
+			continue;
+		}
+		spun = false;
 		pthread_cond_wait(&pl->work, &pl->mu);
 	}
 	pthread_mutex_unlock(&pl->mu);
@@ -861,15 +916,18 @@ int pl_run(struct cs_pipeline *pl)
 static void submit(struct cs_pipeline *pl, struct pl_batch *b)
 {
 	pthread_mutex_lock(&pl->mu);
-	while (pl->inflight >= pl->text_cap)
+	while (pl->inflight >= pl->text_cap) {
+		pl->reader_waiting = true;
 		pthread_cond_wait(&pl->room, &pl->mu);
+	}
+	pl->reader_waiting = false;
 	if (pl->tail)
 		pl->tail->next = b;
 	else
 		pl->head = b;
 	pl->tail = b;
 	pl->inflight++;
-	pthread_cond_broadcast(&pl->work);
+	work_signal(pl);
 	pthread_mutex_unlock(&pl->mu);
 }
 
@@ -925,8 +983,11 @@ void pl_drain(struct cs_pipeline *pl)
 		return;
 	pl_flush(pl);
 	pthread_mutex_lock(&pl->mu);
-	while (pl->head && pl->w[0].started)
+	while (pl->head && pl->w[0].started) {
+		pl->reader_waiting = true;
 		pthread_cond_wait(&pl->room, &pl->mu);
+	}
+	pl->reader_waiting = false;
 	pthread_mutex_unlock(&pl->mu);
 }
 
@@ -939,7 +1000,7 @@ void pl_free(struct cs_pipeline *pl)
 	pl_drain(pl);
 	pthread_mutex_lock(&pl->mu);
 	pl->stop = true;
-	pthread_cond_broadcast(&pl->work);
+	work_signal(pl);
 	pthread_mutex_unlock(&pl->mu);
 	for (unsigned int i = 0; i < pl->n; i++) {
 		if (pl->w[i].started)

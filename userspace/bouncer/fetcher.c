@@ -23,6 +23,7 @@
 #include "bouncer/xdp_loader.h"
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 
 /* A startup answer with 1M decisions is ~150 MB of JSON; refuse beyond this. */
 #define MAX_BODY (1024UL * 1024 * 1024)
@@ -431,9 +432,9 @@ static enum MHD_Result serve_metrics(void *cls, struct MHD_Connection *c, const 
 	struct fetcher *f = cls;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
-	char *text = NULL;
-	size_t tlen = 0;
-	FILE *o;
+	struct sbuf o = { 0 };
+	char *text;
+	size_t tlen;
 
 	(void)version, (void)upload, (void)upload_size, (void)con_cls;
 	if (strcmp(method, "GET") || strcmp(url, "/metrics")) {
@@ -442,44 +443,41 @@ static enum MHD_Result serve_metrics(void *cls, struct MHD_Connection *c, const 
 		MHD_destroy_response(resp);
 		return ret;
 	}
-	o = open_memstream(&text, &tlen);
-	if (!o)
-		return MHD_NO;
 	pthread_mutex_lock(&f->lock);
-	fprintf(o, "# HELP cs_xdp_bouncer_dropped_packets Packets dropped, by origin of the ban.\n"
+	sb_printf(&o, "# HELP cs_xdp_bouncer_dropped_packets Packets dropped, by origin of the ban.\n"
 		   "# TYPE cs_xdp_bouncer_dropped_packets counter\n");
 	for (int i = 0; i < CS_ORIGIN_MAX && f->have_stats; i++)
-		fprintf(o, "cs_xdp_bouncer_dropped_packets{origin=\"%s\"} %llu\n", origin_label[i],
+		sb_printf(&o, "cs_xdp_bouncer_dropped_packets{origin=\"%s\"} %llu\n", origin_label[i],
 			(unsigned long long)f->last_stats.counters[CS_STAT_DROP_BASE + i].packets);
-	fprintf(o, "# HELP cs_xdp_bouncer_dropped_bytes Bytes dropped, by origin of the ban.\n"
+	sb_printf(&o, "# HELP cs_xdp_bouncer_dropped_bytes Bytes dropped, by origin of the ban.\n"
 		   "# TYPE cs_xdp_bouncer_dropped_bytes counter\n");
 	for (int i = 0; i < CS_ORIGIN_MAX && f->have_stats; i++)
-		fprintf(o, "cs_xdp_bouncer_dropped_bytes{origin=\"%s\"} %llu\n", origin_label[i],
+		sb_printf(&o, "cs_xdp_bouncer_dropped_bytes{origin=\"%s\"} %llu\n", origin_label[i],
 			(unsigned long long)f->last_stats.counters[CS_STAT_DROP_BASE + i].bytes);
-	fprintf(o, "# HELP cs_xdp_bouncer_passed_packets Packets passed, by reason.\n"
+	sb_printf(&o, "# HELP cs_xdp_bouncer_passed_packets Packets passed, by reason.\n"
 		   "# TYPE cs_xdp_bouncer_passed_packets counter\n");
 	for (int i = 0; i < CS_STAT_DROP_BASE && f->have_stats; i++)
-		fprintf(o, "cs_xdp_bouncer_passed_packets{reason=\"%s\"} %llu\n", pass_label[i],
+		sb_printf(&o, "cs_xdp_bouncer_passed_packets{reason=\"%s\"} %llu\n", pass_label[i],
 			(unsigned long long)f->last_stats.counters[i].packets);
-	fprintf(o, "# HELP cs_xdp_bouncer_active_decisions Prefixes in the data plane, by origin.\n"
+	sb_printf(&o, "# HELP cs_xdp_bouncer_active_decisions Prefixes in the data plane, by origin.\n"
 		   "# TYPE cs_xdp_bouncer_active_decisions gauge\n");
 	for (int i = 0; i < CS_ORIGIN_MAX; i++)
-		fprintf(o, "cs_xdp_bouncer_active_decisions{origin=\"%s\",type=\"ban\"} %llu\n",
+		sb_printf(&o, "cs_xdp_bouncer_active_decisions{origin=\"%s\",type=\"ban\"} %llu\n",
 			origin_label[i], (unsigned long long)f->active_by_origin[i]);
-	fprintf(o, "# HELP cs_xdp_bouncer_attach_mode XDP attach mode per interface (1 = in use).\n"
+	sb_printf(&o, "# HELP cs_xdp_bouncer_attach_mode XDP attach mode per interface (1 = in use).\n"
 		   "# TYPE cs_xdp_bouncer_attach_mode gauge\n");
 	for (int i = 0; f->have_stats && i < (int)f->last_stats.n_ifaces &&
 			i < f->cfg->interfaces.n; i++) {
 		uint32_t m = f->last_stats.iface_mode[i];
 
-		fprintf(o, "cs_xdp_bouncer_attach_mode{interface=\"%s\",mode=\"%s\"} 1\n",
+		sb_printf(&o, "cs_xdp_bouncer_attach_mode{interface=\"%s\",mode=\"%s\"} 1\n",
 			f->cfg->interfaces.v[i], mode_label[m < 3 ? m : 0]);
 	}
-	fprintf(o, "# HELP cs_xdp_bouncer_backend Active backend (1 = in use).\n"
+	sb_printf(&o, "# HELP cs_xdp_bouncer_backend Active backend (1 = in use).\n"
 		   "# TYPE cs_xdp_bouncer_backend gauge\n"
 		   "cs_xdp_bouncer_backend{backend=\"%s\"} 1\n",
 		   f->have_stats && f->last_stats.backend ? "nftables" : "xdp");
-	fprintf(o, "# HELP cs_xdp_bouncer_last_pull_timestamp_seconds Last successful LAPI pull.\n"
+	sb_printf(&o, "# HELP cs_xdp_bouncer_last_pull_timestamp_seconds Last successful LAPI pull.\n"
 		   "# TYPE cs_xdp_bouncer_last_pull_timestamp_seconds gauge\n"
 		   "cs_xdp_bouncer_last_pull_timestamp_seconds %lld\n"
 		   "# HELP cs_xdp_bouncer_lapi_pulls_total LAPI pulls by result.\n"
@@ -494,7 +492,9 @@ static enum MHD_Result serve_metrics(void *cls, struct MHD_Connection *c, const 
 		   (unsigned long long)f->pulls_failed,
 		   (unsigned long long)(f->have_stats ? f->last_stats.apply_failures : 0));
 	pthread_mutex_unlock(&f->lock);
-	fclose(o);
+	text = sb_take(&o, &tlen);
+	if (!text)
+		return MHD_NO;
 	resp = MHD_create_response_from_buffer(tlen, text, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
 	ret = MHD_queue_response(c, MHD_HTTP_OK, resp);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "bouncer/stream.h"
+#include "common/jscan.h"
 #include "common/vec.h"
 
 #include <errno.h>
@@ -82,112 +83,18 @@ static void skip_ws(struct cursor *c)
 		c->p++;
 }
 
-static int hex4(const char *p, unsigned *v)
-{
-	*v = 0;
-	for (int i = 0; i < 4; i++) {
-		char h = p[i];
-		unsigned d;
-
-		if (h >= '0' && h <= '9')
-			d = (unsigned)(h - '0');
-		else if (h >= 'a' && h <= 'f')
-			d = (unsigned)(h - 'a' + 10);
-		else if (h >= 'A' && h <= 'F')
-			d = (unsigned)(h - 'A' + 10);
-		else
-			return -1;
-		*v = *v << 4 | d;
-	}
-	return 0;
-}
-
-static void put_utf8(char **o, unsigned cp)
-{
-	char *q = *o;
-
-	if (cp < 0x80) {
-		*q++ = (char)cp;
-	} else if (cp < 0x800) {
-		*q++ = (char)(0xc0 | cp >> 6);
-		*q++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*q++ = (char)(0xe0 | cp >> 12);
-		*q++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*q++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*q++ = (char)(0xf0 | cp >> 18);
-		*q++ = (char)(0x80 | (cp >> 12 & 0x3f));
-		*q++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*q++ = (char)(0x80 | (cp & 0x3f));
-	}
-	*o = q;
-}
-
 /*
- * A string at c->p (on its opening quote). With keep, its decoded bytes are written
- * to c->out (a decoded string is never longer than its encoding) and *s points at
- * them, NUL-terminated. \u0000 is refused: it would cut the C string.
+ * A string at c->p (on its opening quote), decoded to c->out (common/jscan's
+ * decoder: a decoded string is never longer than its text). With keep, *s points
+ * at it, NUL-terminated, and c->out moves past it; without, the room is reused.
  */
 static int string(struct cursor *c, bool keep, const char **s, size_t *len)
 {
 	const char *p = c->p + 1;
 	char *o = c->out;
 
-	for (;;) {
-		unsigned char ch;
-
-		if (p >= c->end)
-			return -1;
-		ch = (unsigned char)*p;
-		if (ch == '"')
-			break;
-		if (ch < 0x20)
-			return -1;
-		if (ch != '\\') {
-			if (keep)
-				*o++ = (char)ch;
-			p++;
-			continue;
-		}
-		if (++p >= c->end)
-			return -1;
-		switch (*p) {
-		case '"': case '\\': case '/':
-			ch = (unsigned char)*p;
-			break;
-		case 'b': ch = '\b'; break;
-		case 'f': ch = '\f'; break;
-		case 'n': ch = '\n'; break;
-		case 'r': ch = '\r'; break;
-		case 't': ch = '\t'; break;
-		case 'u': {
-			unsigned cp, lo;
-
-			if (c->end - p < 5 || hex4(p + 1, &cp) || cp == 0)
-				return -1;
-			p += 4;
-			if (cp >= 0xd800 && cp < 0xdc00) {
-				if (c->end - p < 7 || p[1] != '\\' || p[2] != 'u' || hex4(p + 3, &lo) ||
-				    lo < 0xdc00 || lo >= 0xe000)
-					return -1;
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				p += 6;
-			} else if (cp >= 0xdc00 && cp < 0xe000) {
-				return -1;
-			}
-			if (keep)
-				put_utf8(&o, cp);
-			p++;
-			continue;
-		}
-		default:
-			return -1;
-		}
-		if (keep)
-			*o++ = (char)ch;
-		p++;
-	}
+	if (jscan_unescape(&p, c->end, &o))
+		return -1;
 	if (keep) {
 		*o++ = '\0';
 		*s = c->out;

@@ -94,7 +94,7 @@ static char *put_utf8(char *o, uint32_t cp)
  * or a control character (or end). Most strings (keys, addresses, dates) are
  * one such run: eight bytes per step, and no byte copied onto itself.
  */
-static char *plain_run(char *p, const char *end)
+static const char *plain_run(const char *p, const char *end)
 {
 	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 
@@ -115,27 +115,27 @@ static char *plain_run(char *p, const char *end)
 	return p;
 }
 
-char *jscan_string(struct jscan *s, size_t *len)
+/* inlined into jscan_string (the LAPI's alert ingest), called by the others */
+static inline int unescape(const char **pp, const char *end, char **out)
 {
-	char *start, *o, *p;
+	const char *p = *pp;
+	char *o = *out;
+	int err = 0;
 
-	if (!jscan_expect(s, '"'))
-		return NULL;
-	start = s->p;
-	o = p = plain_run(start, s->end); /* decoded in place: up to there, unchanged */
-	while (p < s->end && *p != '"') {
+	if (o == p) /* in place: the plain run is already where it belongs */
+		o = (char *)(p = plain_run(p, end));
+	while (p < end && *p != '"') {
 		unsigned char c = (unsigned char)*p;
 
 		if (c < 0x20) {
-			s->p = p;
-			jscan_fail(s, "control character in string");
-			return NULL;
+			err = JSCAN_CTRL;
+			goto out;
 		}
 		if (c != '\\') {
 			*o++ = *p++;
 			continue;
 		}
-		if (p + 1 >= s->end)
+		if (p + 1 >= end)
 			break;
 		switch (p[1]) {
 		case '"': *o++ = '"'; break;
@@ -147,13 +147,13 @@ char *jscan_string(struct jscan *s, size_t *len)
 		case 'r': *o++ = '\r'; break;
 		case 't': *o++ = '\t'; break;
 		case 'u': {
-			int hi = s->end - p >= 6 ? hex4(p + 2) : -1, lo;
+			int hi = end - p >= 6 ? hex4(p + 2) : -1, lo;
 			uint32_t cp = (uint32_t)hi;
 
 			if (hi <= 0 || (hi >= 0xdc00 && hi <= 0xdfff)) /* \u0000: as jansson */
 				goto bad_escape;
 			if (hi >= 0xd800 && hi <= 0xdbff) { /* a surrogate pair: 12 bytes of text */
-				if (s->end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+				if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
 				    (lo = hex4(p + 8)) < 0xdc00 || lo > 0xdfff)
 					goto bad_escape;
 				cp = 0x10000 + (((uint32_t)hi - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
@@ -168,9 +168,39 @@ char *jscan_string(struct jscan *s, size_t *len)
 		}
 		p += 2;
 	}
-	if (p >= s->end) {
-		s->p = p;
-		jscan_fail(s, "unterminated string");
+	if (p >= end || *p != '"')
+		err = JSCAN_UNTERMINATED;
+	goto out;
+bad_escape:
+	err = JSCAN_ESCAPE;
+out:
+	*pp = p;
+	*out = o;
+	return err;
+}
+
+int jscan_unescape(const char **pp, const char *end, char **out)
+{
+	return unescape(pp, end, out);
+}
+
+char *jscan_string(struct jscan *s, size_t *len)
+{
+	static const char *const why[] = { [JSCAN_CTRL] = "control character in string",
+					   [JSCAN_ESCAPE] = "invalid escape in string",
+					   [JSCAN_UNTERMINATED] = "unterminated string" };
+	const char *p;
+	char *start, *o;
+	int err;
+
+	if (!jscan_expect(s, '"'))
+		return NULL;
+	start = o = s->p;
+	p = start;
+	err = unescape(&p, s->end, &o);
+	s->p = (char *)p;
+	if (err) {
+		jscan_fail(s, why[err]);
 		return NULL;
 	}
 	*o = '\0';
@@ -180,14 +210,10 @@ char *jscan_string(struct jscan *s, size_t *len)
 		jscan_fail(s, "invalid UTF-8 in string");
 		return NULL;
 	}
-	s->p = p + 1;
+	s->p++;
 	if (len)
 		*len = (size_t)(o - start);
 	return start;
-bad_escape:
-	s->p = p;
-	jscan_fail(s, "invalid escape in string");
-	return NULL;
 }
 
 /* Step over a string without decoding it (the text stays as it was). */

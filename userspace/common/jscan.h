@@ -53,4 +53,17 @@ bool jscan_next_elem(struct jscan *s, bool first);
 /* Fail with a message (kept if an error is already set). */
 void jscan_fail(struct jscan *s, const char *what);
 
+/*
+ * The one JSON string decoder (jscan_string's, and the bouncer's stream decoder's):
+ * the body of a string from *p (just past its opening quote) to its closing quote,
+ * escapes resolved, written at *out, which may be *p itself (a decoded string is
+ * never longer than its text); no NUL is added and the raw bytes' UTF-8 is not
+ * checked. 0 with *p on the closing quote and *out past the last byte written;
+ * else *p on the offending byte and JSCAN_CTRL (a control character), JSCAN_ESCAPE
+ * (a bad escape; \u0000 too, as jansson: it would cut a C string) or
+ * JSCAN_UNTERMINATED.
+ */
+enum { JSCAN_CTRL = 1, JSCAN_ESCAPE, JSCAN_UNTERMINATED };
+int jscan_unescape(const char **p, const char *end, char **out);
+
 #endif /* CS_JSCAN_H */

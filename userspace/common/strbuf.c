@@ -53,6 +53,16 @@ void sb_putc(struct sbuf *sb, char c)
 	sb_putn(sb, &c, 1);
 }
 
+void sb_put_u64(struct sbuf *sb, unsigned long long v)
+{
+	char num[24], *p = num + sizeof(num);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	sb_putn(sb, p, (size_t)(num + sizeof(num) - p));
+}
+
 void sb_vprintf(struct sbuf *sb, const char *fmt, va_list ap)
 {
 	va_list aq;

@@ -26,6 +26,8 @@ struct sbuf {
 void sb_putn(struct sbuf *sb, const void *s, size_t n);
 void sb_puts(struct sbuf *sb, const char *s);
 void sb_putc(struct sbuf *sb, char c);
+/* v in decimal (ids in JSON answers: no printf per number). */
+void sb_put_u64(struct sbuf *sb, unsigned long long v);
 void sb_printf(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_vprintf(struct sbuf *sb, const char *fmt, va_list ap);
 /*

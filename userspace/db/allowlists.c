@@ -13,6 +13,7 @@
 
 #include "db/db.h"
 #include "db/db_int.h"
+#include "common/strbuf.h"
 
 /* Bounds on what a caller may ask (the values come from cscli or the LAPI). */
 #define ALLOWLIST_MAX_NAME 256
@@ -303,9 +304,7 @@ int cs_db_allowlist_remove(struct cs_db *db, const char *name, char *const *valu
 static int reasons(struct cs_db *db, const struct cs_range *r, int64_t now, char **out)
 {
 	struct dbstmt *s;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
+	struct sbuf b = { 0 };
 	int rc, n = 0, err = prep(db, "SELECT i.value, l.name, i.comment FROM allowlist_items i"
 				      " JOIN allowlists l ON l.id = i.allowlist_id WHERE "
 				      ITEM_OVERLAPS_PARAMS " AND (i.expires_at IS NULL OR"
@@ -316,33 +315,24 @@ static int reasons(struct cs_db *db, const struct cs_range *r, int64_t now, char
 		return err;
 	bind_range(s, 1, r);
 	bind_int(s, 6, now);
-	f = open_memstream(&buf, &len);
-	if (!f) {
-		db_finalize(s);
-		return -ENOMEM;
-	}
 	while ((rc = db_step(s)) == DB_ROW) {
 		const char *comment = col_str(s, 2);
 
-		if (len > ALLOWLIST_MAX_REASON)
+		if (b.len > ALLOWLIST_MAX_REASON)
 			continue; /* enough to say why */
-		fprintf(f, "%s%s from %s", n++ ? ", " : "", col_str(s, 0),
-			col_str(s, 1));
+		sb_printf(&b, "%s%s from %s", n++ ? ", " : "", col_str(s, 0), col_str(s, 1));
 		if (comment && *comment)
-			fprintf(f, " (%s)", comment);
-		fflush(f);
+			sb_printf(&b, " (%s)", comment);
 	}
 	if (rc != DB_DONE)
 		err = sql_err(db, rc);
 	db_finalize(s);
-	if (fclose(f) && !err)
-		err = -ENOMEM;
 	if (err || !n) {
-		free(buf);
+		sb_free(&b);
 		return err ? err : 0;
 	}
-	*out = buf;
-	return 1;
+	*out = sb_take(&b, NULL);
+	return *out ? 1 : -ENOMEM;
 }
 
 int cs_db_allowlisted(struct cs_db *db, const char *value, int64_t now, char **reason)

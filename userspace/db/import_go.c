@@ -14,6 +14,7 @@
 
 #include "common/gotime.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 
 bool is_go_database(struct cs_db *db)
 {
@@ -54,58 +55,53 @@ int import_go_database(struct cs_db *db, const char *schema_v1)
 {
 	static const char *const tables[] = { "machines", "bouncers", "alerts",
 					      "decisions", "events",   "meta" };
-	char *sql = NULL, *msg = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&sql, &len);
+	struct sbuf b = { 0 }, *f = &b;
+	char *sql, *msg = NULL;
 	int rc;
 
-	if (!f)
-		return -ENOMEM;
-	fputs("PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE;", f);
+	sb_puts(f, "PRAGMA foreign_keys = OFF; BEGIN IMMEDIATE;");
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		fprintf(f, "ALTER TABLE %s RENAME TO go_%s;", tables[i], tables[i]);
+		sb_printf(f, "ALTER TABLE %s RENAME TO go_%s;", tables[i], tables[i]);
 	/* their indexes keep their names and would clash with nothing, drop them with the tables */
-	fputs(schema_v1, f);
-	fputs("INSERT INTO machines (id, created_at, updated_at, last_push, last_heartbeat,"
-	      " machine_id, password, ip_address, scenarios, version, is_validated, status,"
-	      " auth_type) SELECT id, cs_ts(created_at), cs_ts(updated_at), cs_ts(last_push),"
-	      " cs_ts(last_heartbeat), machine_id, password, ip_address, ifnull(scenarios, ''),"
-	      " ifnull(version, ''), is_validated, ifnull(status, ''), auth_type FROM go_machines;"
-	      "INSERT INTO bouncers (id, created_at, updated_at, name, api_key, revoked, ip_address,"
-	      " type, version, until, last_pull, auth_type) SELECT id, cs_ts(created_at),"
-	      " cs_ts(updated_at), name, api_key, revoked, ifnull(ip_address, ''), ifnull(type, ''),"
-	      " ifnull(version, ''), cs_ts(until), cs_ts(last_pull), auth_type FROM go_bouncers;"
-	      "INSERT INTO alerts (id, created_at, updated_at, scenario, bucket_id, message,"
-	      " events_count, started_at, stopped_at, source_ip, source_range, source_as_number,"
-	      " source_as_name, source_country, source_latitude, source_longitude, source_scope,"
-	      " source_value, capacity, leak_speed, scenario_version, scenario_hash, simulated,"
-	      " machine_alerts) SELECT id, cs_ts(created_at), cs_ts(updated_at), scenario,"
-	      " ifnull(bucket_id, ''), ifnull(message, ''), ifnull(events_count, 0),"
-	      " cs_ts(started_at), cs_ts(stopped_at), ifnull(source_ip, ''),"
-	      " ifnull(source_range, ''), ifnull(source_as_number, ''), ifnull(source_as_name, ''),"
-	      " ifnull(source_country, ''), ifnull(source_latitude, 0), ifnull(source_longitude, 0),"
-	      " ifnull(source_scope, ''), ifnull(source_value, ''), ifnull(capacity, 0),"
-	      " ifnull(leak_speed, ''), ifnull(scenario_version, ''), ifnull(scenario_hash, ''),"
-	      " simulated, machine_alerts FROM go_alerts;"
-	      "INSERT INTO decisions (id, created_at, updated_at, until, scenario, type, start_ip,"
-	      " end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"
-	      " alert_decisions) SELECT id, cs_ts(created_at), cs_ts(updated_at), cs_ts(until),"
-	      " scenario, type, ifnull(start_ip, 0), ifnull(end_ip, 0), ifnull(start_suffix, 0),"
-	      " ifnull(end_suffix, 0), ifnull(ip_size, 0), scope, value, origin, simulated,"
-	      " alert_decisions FROM go_decisions;"
-	      "INSERT INTO events (id, created_at, updated_at, time, serialized, alert_events)"
-	      " SELECT id, cs_ts(created_at), cs_ts(updated_at), cs_ts(time), serialized,"
-	      " alert_events FROM go_events;"
-	      "INSERT INTO meta (id, created_at, updated_at, key, value, alert_metas) SELECT id,"
-	      " cs_ts(created_at), cs_ts(updated_at), key, value, alert_metas FROM go_meta;",
-	      f);
+	sb_puts(f, schema_v1);
+	sb_puts(f, "INSERT INTO machines (id, created_at, updated_at, last_push, last_heartbeat,"
+		   " machine_id, password, ip_address, scenarios, version, is_validated, status,"
+		   " auth_type) SELECT id, cs_ts(created_at), cs_ts(updated_at), cs_ts(last_push),"
+		   " cs_ts(last_heartbeat), machine_id, password, ip_address, ifnull(scenarios, ''),"
+		   " ifnull(version, ''), is_validated, ifnull(status, ''), auth_type FROM go_machines;"
+		   "INSERT INTO bouncers (id, created_at, updated_at, name, api_key, revoked, ip_address,"
+		   " type, version, until, last_pull, auth_type) SELECT id, cs_ts(created_at),"
+		   " cs_ts(updated_at), name, api_key, revoked, ifnull(ip_address, ''), ifnull(type, ''),"
+		   " ifnull(version, ''), cs_ts(until), cs_ts(last_pull), auth_type FROM go_bouncers;"
+		   "INSERT INTO alerts (id, created_at, updated_at, scenario, bucket_id, message,"
+		   " events_count, started_at, stopped_at, source_ip, source_range, source_as_number,"
+		   " source_as_name, source_country, source_latitude, source_longitude, source_scope,"
+		   " source_value, capacity, leak_speed, scenario_version, scenario_hash, simulated,"
+		   " machine_alerts) SELECT id, cs_ts(created_at), cs_ts(updated_at), scenario,"
+		   " ifnull(bucket_id, ''), ifnull(message, ''), ifnull(events_count, 0),"
+		   " cs_ts(started_at), cs_ts(stopped_at), ifnull(source_ip, ''),"
+		   " ifnull(source_range, ''), ifnull(source_as_number, ''), ifnull(source_as_name, ''),"
+		   " ifnull(source_country, ''), ifnull(source_latitude, 0), ifnull(source_longitude, 0),"
+		   " ifnull(source_scope, ''), ifnull(source_value, ''), ifnull(capacity, 0),"
+		   " ifnull(leak_speed, ''), ifnull(scenario_version, ''), ifnull(scenario_hash, ''),"
+		   " simulated, machine_alerts FROM go_alerts;"
+		   "INSERT INTO decisions (id, created_at, updated_at, until, scenario, type, start_ip,"
+		   " end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"
+		   " alert_decisions) SELECT id, cs_ts(created_at), cs_ts(updated_at), cs_ts(until),"
+		   " scenario, type, ifnull(start_ip, 0), ifnull(end_ip, 0), ifnull(start_suffix, 0),"
+		   " ifnull(end_suffix, 0), ifnull(ip_size, 0), scope, value, origin, simulated,"
+		   " alert_decisions FROM go_decisions;"
+		   "INSERT INTO events (id, created_at, updated_at, time, serialized, alert_events)"
+		   " SELECT id, cs_ts(created_at), cs_ts(updated_at), cs_ts(time), serialized,"
+		   " alert_events FROM go_events;"
+		   "INSERT INTO meta (id, created_at, updated_at, key, value, alert_metas) SELECT id,"
+		   " cs_ts(created_at), cs_ts(updated_at), key, value, alert_metas FROM go_meta;");
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-		fprintf(f, "DROP TABLE go_%s;", tables[i]);
-	fputs("PRAGMA user_version = 1; COMMIT; PRAGMA foreign_keys = ON;", f);
-	if (fclose(f)) {
-		free(sql);
+		sb_printf(f, "DROP TABLE go_%s;", tables[i]);
+	sb_puts(f, "PRAGMA user_version = 1; COMMIT; PRAGMA foreign_keys = ON;");
+	sql = sb_take(&b, NULL);
+	if (!sql)
 		return -ENOMEM;
-	}
 	sqlite3_create_function(db_conn(db)->h, "cs_ts", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 				sql_cs_ts, NULL, NULL);
 	rc = sqlite3_exec(db_conn(db)->h, sql, NULL, NULL, &msg);

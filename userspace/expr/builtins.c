@@ -282,11 +282,10 @@ static inline uint64_t ascii_changes(uint64_t w, bool upper)
 	return ge_lo & ~gt_hi & BYTES_80;
 }
 
-int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
+uint32_t case_first(const char *s, uint32_t len, bool upper)
 {
-	const unsigned char *p = (const unsigned char *)s->s->s;
-	uint32_t len = s->s->len, i = 0;
-	struct expr_str *r;
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t i = 0;
 	uint64_t w, m;
 
 	/* paths and user agents are ASCII: 8 bytes a step to the first change (the
@@ -309,13 +308,14 @@ int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
 			break;
 		i += p[i] == 0xC3 && i + 1 < len ? 2 : 1;
 	}
-	if (i >= len) {
-		*out = expr_value_ref(s);
-		return 0;
-	}
-	r = xstr_new(s->s->s, len);
-	if (!r)
-		return -ENOMEM;
+	return i < len ? i : len;
+}
+
+void case_map_rest(const char *s, uint32_t len, uint32_t i, bool upper, char *out)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t w;
+
 	while (i < len) {
 		unsigned char c;
 
@@ -323,7 +323,7 @@ int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
 			memcpy(&w, p + i, 8);
 			if (!(w & BYTES_80)) {
 				w ^= ascii_changes(w, upper) >> 2;	/* 0x80 >> 2: the case bit */
-				memcpy(r->s + i, &w, 8);
+				memcpy(out + i, &w, 8);
 				i += 8;
 				continue;
 			}
@@ -331,14 +331,29 @@ int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
 		c = p[i];
 		if (c < 0x80) {
 			if (upper ? (c >= 'a' && c <= 'z') : (c >= 'A' && c <= 'Z'))
-				r->s[i] = (char)(c ^ 0x20);
+				out[i] = (char)(c ^ 0x20);
 		} else if (c == 0xC3 && i + 1 < len) {
 			if (case_changes(p, len, i, upper))
-				r->s[i + 1] = (char)(p[i + 1] ^ 0x20);
+				out[i + 1] = (char)(p[i + 1] ^ 0x20);
 			i++;
 		}
 		i++;
 	}
+}
+
+int case_map(const struct expr_value *s, bool upper, struct expr_value *out)
+{
+	uint32_t len = s->s->len, i = case_first(s->s->s, len, upper);
+	struct expr_str *r;
+
+	if (i >= len) {
+		*out = expr_value_ref(s);
+		return 0;
+	}
+	r = xstr_new(s->s->s, len);
+	if (!r)
+		return -ENOMEM;
+	case_map_rest(s->s->s, len, i, upper, r->s);
 	*out = xstr_value(r);
 	return 0;
 }

@@ -246,6 +246,7 @@ struct expr_vm {
 	int ngrave;
 	struct expr_value grave[EXPR_VM_GRAVE_SLOTS];
 	struct vm_result results[EXPR_VM_RESULT_SLOTS];
+	char *pf_buf;	/* the prefilter's subjects mapped in place (prefilter.c), made on first use */
 };
 
 /* The calling thread's vm (made on first use); NULL only on ENOMEM. */
@@ -388,6 +389,10 @@ int h_xml_get_attribute_value(struct expr_ctx *ctx, const struct expr_value *arg
 			      struct expr_value *out);
 /* ASCII and Latin-1 (U+00C0..U+00FE) case mapping, UTF-8 lengths unchanged. */
 int case_map(const struct expr_value *s, bool upper, struct expr_value *out);
+/* The same on bytes: the offset of the first byte it changes (len: none)... */
+uint32_t case_first(const char *s, uint32_t len, bool upper);
+/* ...and the mapping of s[i..len) into out, which holds a copy of s: the bytes that change. */
+void case_map_rest(const char *s, uint32_t len, uint32_t i, bool upper, char *out);
 
 int ctx_err(struct expr_ctx *ctx, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -52,10 +52,22 @@ enum pf_kind {
 	PF_SET,		/* strset_any(set) */
 };
 
+/* The string functions a subject may apply (subject_shape). */
+enum pf_fn { PFN_UPPER, PFN_LOWER, PFN_PATH_UNESCAPE, PFN_QUERY_UNESCAPE };
+
 struct pf_subject {
 	struct expr_prog view;	/* root: the subject's node; env: its program's */
 	const struct node *node;
-	struct flat *flat;
+	struct flat *flat;	/* the evaluator's way, when the direct one gives up */
+	/* the direct way: the field read from the host, the functions applied on bytes */
+	int slot;
+	const struct expr_host_ops *ops;
+	uintptr_t path;
+	int ncalls;
+	uint8_t calls[PF_MAX_CALLS];	/* innermost first */
+	/* the atoms on it that are not in its scan */
+	uint16_t *tests;
+	size_t ntests;
 	/* the contains literals of all atoms on this subject, their atoms */
 	size_t nlits, caplits;
 	struct expr_value *lits;
@@ -111,6 +123,7 @@ void expr_prefilter_free(struct expr_prefilter *pf)
 			expr_value_release(&s->lits[j]);
 		free(s->lits);
 		free(s->lit_atom);
+		free(s->tests);
 		strset_free(s->scan);
 	}
 	for (size_t i = 0; i < pf->natoms; i++)
@@ -118,26 +131,40 @@ void expr_prefilter_free(struct expr_prefilter *pf)
 	free(pf);
 }
 
-/* VAR.NAME.KEY resolved by its host, under at most PF_MAX_CALLS string functions that never fail. */
-static bool subject_shape(const struct node *n)
+/*
+ * VAR.NAME.KEY resolved by its host, under at most PF_MAX_CALLS string
+ * functions that never fail: s's direct way (s->calls outermost first until
+ * reversed by the caller).
+ */
+static bool subject_shape(const struct node *n, struct pf_subject *s)
 {
-	static const char *const safe[] = { "Upper", "Lower", "upper", "lower", "PathUnescape",
-					    "QueryUnescape" };
-	int calls = 0;
+	static const struct {
+		const char *name;
+		uint8_t fn;
+	} safe[] = { { "Upper", PFN_UPPER }, { "upper", PFN_UPPER }, { "Lower", PFN_LOWER },
+		     { "lower", PFN_LOWER }, { "PathUnescape", PFN_PATH_UNESCAPE },
+		     { "QueryUnescape", PFN_QUERY_UNESCAPE } };
 
+	s->ncalls = 0;
 	while (n->type == N_CALL) {
 		size_t i = 0;
 
-		if (++calls > PF_MAX_CALLS || n->nlist != 1 || !(n->fn->flags & EXPR_FN_PURE))
+		if (s->ncalls == PF_MAX_CALLS || n->nlist != 1 || !(n->fn->flags & EXPR_FN_PURE))
 			return false;
-		while (i < ARRAY_SIZE(safe) && strcmp(n->fn->name, safe[i]))
+		while (i < ARRAY_SIZE(safe) && strcmp(n->fn->name, safe[i].name))
 			i++;
 		if (i == ARRAY_SIZE(safe))
 			return false;
+		s->calls[s->ncalls++] = safe[i].fn;
 		n = n->list[0];
 	}
-	return n->type == N_MEMBER && n->op == MEMBER_PATH && n->path_ops && n->st &&
-	       n->st->kind == EXPR_STRING;
+	if (n->type != N_MEMBER || n->op != MEMBER_PATH || !n->path_ops || !n->st ||
+	    n->st->kind != EXPR_STRING)
+		return false;
+	s->slot = n->a->a->slot;
+	s->ops = n->path_ops;
+	s->path = n->path;
+	return true;
 }
 
 /* The subject slot of n (added if new), -1 if n is not one or there is no room. */
@@ -146,7 +173,7 @@ static int subject_of(struct expr_prefilter *pf, const struct expr_prog *prog,
 {
 	struct pf_subject *s;
 
-	if (!n->st || n->st->kind != EXPR_STRING || !subject_shape(n))
+	if (!n->st || n->st->kind != EXPR_STRING)
 		return -1;
 	for (size_t i = 0; i < pf->nsubj; i++)
 		if (same_tree(pf->subj[i].node, n))
@@ -155,6 +182,14 @@ static int subject_of(struct expr_prefilter *pf, const struct expr_prog *prog,
 		return -1;
 	s = &pf->subj[pf->nsubj];
 	memset(s, 0, sizeof(*s));
+	if (!subject_shape(n, s))
+		return -1;
+	for (int i = 0; i < s->ncalls / 2; i++) {
+		uint8_t c = s->calls[i];
+
+		s->calls[i] = s->calls[s->ncalls - 1 - i];
+		s->calls[s->ncalls - 1 - i] = c;
+	}
 	s->node = n;
 	s->view.src = prog->src;
 	s->view.root = (struct node *)n;
@@ -449,6 +484,13 @@ int expr_prefilter_build(struct expr_prefilter *pf)
 		s->scan_words = (s->nlits + 63) / 64;
 		free(p);
 		free(l);
+		free(s->tests);
+		s->ntests = 0;
+		if (!err && !(s->tests = calloc(pf->natoms ? pf->natoms : 1, sizeof(*s->tests))))
+			err = -ENOMEM;
+		for (size_t a = 0; !err && a < pf->natoms; a++)
+			if (pf->atoms[a].subject == i && pf->atoms[a].kind != PF_CONTAINS)
+				s->tests[s->ntests++] = (uint16_t)a;
 	}
 	pf->built = !err;
 	return err;
@@ -459,28 +501,73 @@ size_t expr_prefilter_count(const struct expr_prefilter *pf)
 	return pf ? pf->nclauses : 0;
 }
 
-/* Whether atom a holds for its subject's value v (contains atoms: in found). */
-static bool atom_holds(const struct pf_atom *a, const struct expr_str *v)
+/* Whether atom a (not a contains one) holds for its subject's value (v, len). */
+static bool atom_holds(const struct pf_atom *a, const char *v, size_t len)
 {
 	const struct expr_str *l = a->lit;
 
 	switch (a->kind) {
 	case PF_EQ:
-		return l->len == v->len && !memcmp(l->s, v->s, v->len);
+		return l->len == len && !memcmp(l->s, v, len);
 	case PF_STARTS:
-		return l->len <= v->len && !memcmp(l->s, v->s, l->len);
+		return l->len <= len && !memcmp(l->s, v, l->len);
 	case PF_ENDS:
-		return l->len <= v->len && !memcmp(l->s, v->s + v->len - l->len, l->len);
+		return l->len <= len && !memcmp(l->s, v + len - l->len, l->len);
 	default:
-		return strset_any(a->set, v->s, v->len) == 1;
+		return strset_any(a->set, v, len) == 1;
 	}
+}
+
+/*
+ * s's value for vars read from the host and mapped here, as the evaluator
+ * would make it (the same case mapping; an unescape that has nothing to do
+ * returns its argument): 0 with the bytes in (*v, *len), valid until the next
+ * call; 1 when it takes the evaluator (an escape to decode, the general way
+ * of reading the field) or is longer than PF_MAX_LEN.
+ */
+static int subject_direct(const struct pf_subject *s, struct expr_vm *vm,
+			  const struct expr_value *vars, const char **v, size_t *len)
+{
+	const struct expr_value *var = &vars[s->slot];
+	uint64_t ver;
+	int buf = 0;
+
+	if (var->kind != EXPR_HOST || var->h.ops != s->ops || !var->h.obj || s->ops->ref ||
+	    s->ops->path_get(var->h.obj, s->path, v, len, &ver) || *len > PF_MAX_LEN)
+		return 1;
+	for (int i = 0; i < s->ncalls; i++) {
+		bool upper = s->calls[i] == PFN_UPPER;
+		uint32_t at;
+		char *out;
+
+		switch (s->calls[i]) {
+		case PFN_QUERY_UNESCAPE:
+			if (memchr(*v, '+', *len))
+				return 1;
+			/* fall through */
+		case PFN_PATH_UNESCAPE:
+			if (memchr(*v, '%', *len))
+				return 1;
+			continue;
+		}
+		at = case_first(*v, (uint32_t)*len, upper);
+		if (at == *len)
+			continue;
+		if (!vm->pf_buf && !(vm->pf_buf = malloc(2 * PF_MAX_LEN)))
+			return 1;
+		out = vm->pf_buf + buf * PF_MAX_LEN;
+		buf ^= 1;
+		memcpy(out, *v, *len);
+		case_map_rest(*v, (uint32_t)*len, at, upper, out);
+		*v = out;
+	}
+	return 0;
 }
 
 void expr_prefilter_run(const struct expr_prefilter *pf, const struct expr_value *vars,
 			uint64_t *known_false)
 {
 	struct expr_vm *vm = vm_current();
-	struct expr_value val[PF_MAX_SUBJECTS];
 	uint64_t holds[PF_MAX_ATOMS / 64] = { 0 }, found[PF_MAX_LITS / 64];
 	uint32_t ok = 0;
 
@@ -490,31 +577,34 @@ void expr_prefilter_run(const struct expr_prefilter *pf, const struct expr_value
 		return;
 	for (size_t i = 0; i < pf->nsubj; i++) {
 		const struct pf_subject *s = &pf->subj[i];
-		const struct expr_str *v;
+		struct expr_value val = EXPR_NIL_VALUE;
+		const char *v;
+		size_t len;
 
-		val[i] = EXPR_NIL_VALUE;
-		if (flat_eval(s->flat, vm, &s->view, vars, NULL, &val[i]) ||
-		    val[i].kind != EXPR_STRING || val[i].s->len > PF_MAX_LEN)
-			continue;
-		ok |= 1u << i;
-		v = val[i].s;
-		if (!s->scan)
-			continue;
-		memset(found, 0, s->scan_words * sizeof(*found));
-		strset_found(s->scan, v->s, v->len, found);
-		for (size_t w = 0; w < s->scan_words; w++)
-			for (uint64_t bits = found[w]; bits; bits &= bits - 1) {
-				size_t atom = s->lit_atom[w * 64 + (size_t)__builtin_ctzll(bits)];
-
-				holds[atom / 64] |= 1ull << (atom % 64);
+		if (subject_direct(s, vm, vars, &v, &len)) {
+			if (flat_eval(s->flat, vm, &s->view, vars, NULL, &val) ||
+			    val.kind != EXPR_STRING || val.s->len > PF_MAX_LEN) {
+				expr_value_release(&val);
+				continue;
 			}
-	}
-	for (size_t i = 0; i < pf->natoms; i++) {
-		const struct pf_atom *a = &pf->atoms[i];
+			v = val.s->s;
+			len = val.s->len;
+		}
+		ok |= 1u << i;
+		if (s->scan) {
+			memset(found, 0, s->scan_words * sizeof(*found));
+			strset_found(s->scan, v, len, found);
+			for (size_t w = 0; w < s->scan_words; w++)
+				for (uint64_t bits = found[w]; bits; bits &= bits - 1) {
+					size_t atom = s->lit_atom[w * 64 + (size_t)__builtin_ctzll(bits)];
 
-		if (a->kind != PF_CONTAINS && (ok >> a->subject & 1) &&
-		    atom_holds(a, val[a->subject].s))
-			holds[i / 64] |= 1ull << (i % 64);
+					holds[atom / 64] |= 1ull << (atom % 64);
+				}
+		}
+		for (size_t t = 0; t < s->ntests; t++)
+			if (atom_holds(&pf->atoms[s->tests[t]], v, len))
+				holds[s->tests[t] / 64] |= 1ull << (s->tests[t] % 64);
+		expr_value_release(&val);
 	}
 	for (size_t c = 0; c < pf->nclauses; c++) {
 		const struct pf_clause *cl = &pf->clauses[c];
@@ -525,6 +615,4 @@ void expr_prefilter_run(const struct expr_prefilter *pf, const struct expr_value
 		if (decided)
 			known_false[c / 64] |= 1ull << (c % 64);
 	}
-	for (size_t i = 0; i < pf->nsubj; i++)
-		expr_value_release(&val[i]);
 }

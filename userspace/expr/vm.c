@@ -78,6 +78,7 @@ void expr_vm_free(struct expr_vm *vm)
 	for (int i = 0; i < EXPR_VM_FILE_SLOTS; i++)
 		expr_value_release(&vm->files[i].lines);
 	hs_free_scratch(vm->hs_scratch);
+	free(vm->pf_buf);
 	pcre2_match_data_free(vm->md);
 	pcre2_match_context_free(vm->mctx);
 	free(vm);

@@ -20,6 +20,8 @@ struct lapi_conn {
 	int64_t opened;
 	bool request_seen; /* headers arrived once: the header deadline is met */
 	bool cut;
+	/* the socket's peer as text, once: two inet_ntop a request were ~3.5k instructions */
+	char peer[INET6_ADDRSTRLEN];
 	/* the last machine token verified here (used by the connection's thread only) */
 	char *jwt;
 	char jwt_id[LAPI_MAX_ID];
@@ -40,6 +42,8 @@ void lapi_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
 		if (!c)
 			return; /* untracked: no deadline, counted by MHD's own limit only */
 		c->fd = ci ? ci->connect_fd : -1;
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		lapi_sockaddr_str(ci ? ci->client_addr : NULL, c->peer, sizeof(c->peer));
 		c->opened = gotime_now();
 		pthread_mutex_lock(&l->conn_lock);
 		cs_dlist_push_tail(&l->conns, &c->link);
@@ -99,14 +103,25 @@ void lapi_conn_request(struct req *r)
 				  (unsigned)LAPI_ANON_IDLE_TIMEOUT);
 }
 
+void lapi_conn_peer(struct req *r, char *buf, size_t len)
+{
+	struct lapi_conn *c = conn_of(r);
+	const union MHD_ConnectionInfo *ci;
+
+	if (c && *c->peer && strlen(c->peer) < len) {
+		strcpy(buf, c->peer);
+		return;
+	}
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	lapi_sockaddr_str(ci ? ci->client_addr : NULL, buf, len);
+}
+
 void lapi_conn_authenticated(struct req *r)
 {
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char peer[INET6_ADDRSTRLEN] = "";
 
 	/* the socket's peer, as the accept policy sees it (r->ip may be X-Forwarded-For) */
-	lapi_sockaddr_str(ci ? ci->client_addr : NULL, peer, sizeof(peer));
+	lapi_conn_peer(r, peer, sizeof(peer));
 	if (*peer)
 		ratelimit_mark(r->l->known_sources, peer, gotime_now());
 	MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, r->l->cfg.conn_timeout);

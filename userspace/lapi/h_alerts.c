@@ -97,11 +97,15 @@ static void push_answer(struct req *r, struct push *p, int err)
 		reply_msg(r, 500, "%s", msg);
 		return;
 	}
-	/* ["id",...] written as it goes: no DOM for a list of numbers */
+	/* ["id",...] written as it goes: no DOM (nor printf) for a list of numbers */
 	sb_putc(&ids, '[');
-	for (size_t i = 0; i < p->n; i++)
-		if (p->ids[i]) /* 0: allowlisted, not stored */
-			sb_printf(&ids, "%s\"%lld\"", ids.len > 1 ? "," : "", (long long)p->ids[i]);
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->ids[i] <= 0) /* 0: allowlisted, not stored */
+			continue;
+		sb_puts(&ids, ids.len > 1 ? ",\"" : "\"");
+		sb_put_u64(&ids, (unsigned long long)p->ids[i]);
+		sb_putc(&ids, '"');
+	}
 	sb_putc(&ids, ']');
 	body = sb_take(&ids, &len);
 	if (!body)

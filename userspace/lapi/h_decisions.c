@@ -237,9 +237,6 @@ struct dur_cache {
 static void sb_item_dur(struct sbuf *b, const struct cs_decision *d, bool first,
 			struct dur_cache *dc)
 {
-	char num[24], *p = num + sizeof(num);
-	uint64_t id = d->id < 0 ? 0 : (uint64_t)d->id;
-
 	if (!dc->valid || dc->duration != d->duration) {
 		gotime_format_duration(d->duration, dc->text, sizeof(dc->text));
 		dc->len = strlen(dc->text);
@@ -249,10 +246,7 @@ static void sb_item_dur(struct sbuf *b, const struct cs_decision *d, bool first,
 	sb_putn(b, first ? "{\"duration\":\"" : ",{\"duration\":\"", first ? 13 : 14);
 	sb_putn(b, dc->text, dc->len);
 	sb_putn(b, "\",\"id\":", 7);
-	do
-		*--p = (char)('0' + id % 10);
-	while (id /= 10);
-	sb_putn(b, p, (size_t)(num + sizeof(num) - p));
+	sb_put_u64(b, d->id < 0 ? 0 : (unsigned long long)d->id);
 	sb_putn(b, ",\"origin\":", 10);
 	sb_str(b, d->origin ? d->origin : "");
 	sb_putn(b, ",\"scenario\":", 12);

@@ -415,6 +415,8 @@ void lapi_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_cont
 enum MHD_Result lapi_conn_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen);
 /* The headers of a request arrived on r's connection. */
 void lapi_conn_request(struct req *r);
+/* r's socket peer as lapi_sockaddr_str writes it (formatted once per connection). */
+void lapi_conn_peer(struct req *r, char *buf, size_t len);
 /* A credential checked out on r: its source is known, its connection keeps the long idle timeout. */
 void lapi_conn_authenticated(struct req *r);
 /*

@@ -186,13 +186,6 @@ void lapi_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 	}
 }
 
-static void client_ip(struct req *r)
-{
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-
-	lapi_sockaddr_str(ci ? ci->client_addr : NULL, r->ip, sizeof(r->ip));
-}
 
 static enum MHD_Result send_reply(struct req *r)
 {
@@ -289,7 +282,7 @@ enum MHD_Result lapi_on_request(void *cls, struct MHD_Connection *conn, const ch
 		r->url = url;
 		r->head = !strcmp(method, "HEAD");
 		r->t0 = gotime_now();
-		client_ip(r);
+		lapi_conn_peer(r, r->ip, sizeof(r->ip));
 		forwarded_ip(r);
 		*con_cls = r;
 		lapi_conn_request(r);

@@ -104,10 +104,12 @@ void lapi_find_route(struct req *r)
 		for (size_t i = 0; i < nr; i++) {
 			const char *p = NULL;
 
-			if ((strchr(routes[i].path, '{') != NULL) != (pass == 1))
+			if (pass == 0) { /* exact paths: strcmp rejects most routes at once */
+				if (strcmp(routes[i].path, r->url) || strchr(routes[i].path, '{'))
+					continue;
+			} else if (!strchr(routes[i].path, '{') || !path_match(routes[i].path, r->url, &p)) {
 				continue;
-			if (!path_match(routes[i].path, r->url, &p))
-				continue;
+			}
 			r->path_known = true;
 			if (!strcmp(routes[i].method, r->method)) {
 				r->route = &routes[i];
