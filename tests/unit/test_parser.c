@@ -899,6 +899,58 @@ static void test_event_pool(void)
 	cs_event_free(e);
 }
 
+/*
+ * The string fields keep their bytes whatever the length they grow or shrink
+ * to (around the capacity's rounding and the pool's largest kept buffer),
+ * when the new value is the field itself or a part of it, and across the pool.
+ */
+static void test_event_strings(void)
+{
+	static const size_t lens[] = { 0, 1, 30, 31, 32, 33, 63, 64, 65, 200, 511, 512, 513, 3000, 7 };
+	char big[3101], want[3101], name[64];
+	struct cs_event *e = NULL, *f = NULL;
+	const char *fields[] = { "StrTime", "MarshaledTime", "Line.Src", "Line.Raw", "Stage" };
+
+	for (size_t i = 0; i < sizeof(big) - 1; i++)
+		big[i] = (char)('a' + i % 26);
+	big[sizeof(big) - 1] = '\0';
+	if (!ASSERT_OK(cs_event_new(&e), "new"))
+		return;
+	for (size_t f_i = 0; f_i < sizeof(fields) / sizeof(fields[0]); f_i++) {
+		char **field = !strcmp(fields[f_i], "StrTime")	     ? &e->str_time :
+			       !strcmp(fields[f_i], "MarshaledTime") ? &e->marshaled_time :
+			       !strcmp(fields[f_i], "Line.Src")	     ? &e->line.src :
+			       !strcmp(fields[f_i], "Line.Raw")	     ? &e->line.raw :
+								       &e->stage;
+
+		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+			snprintf(name, sizeof(name), "%s of %zu bytes", fields[f_i], lens[i]);
+			ASSERT_OK(cs_event_set_target(e, fields[f_i], big + i, lens[i]), name);
+			memcpy(want, big + i, lens[i]);
+			want[lens[i]] = '\0';
+			ASSERT_STREQ(*field, want, name);
+		}
+		/* the field's own bytes (the last length is 7): shorter, in place */
+		snprintf(name, sizeof(name), "%s from itself", fields[f_i]);
+		memmove(want, want + 2, 3);
+		want[3] = '\0';
+		ASSERT_OK(cs_event_set_target(e, fields[f_i], *field + 2, 3), name);
+		ASSERT_STREQ(*field, want, name);
+	}
+	ASSERT_OK(cs_event_set_line(e, big, 3000, "src", "file", "t"), "long line");
+	ASSERT_EQ(e->line.raw_len, (size_t)3000, "long line kept");
+	cs_event_free(e);
+	if (!ASSERT_OK(cs_event_new(&f), "new again"))
+		return;
+	ASSERT_TRUE(!*f->line.raw && !*f->str_time && !*f->marshaled_time && !*f->stage &&
+			    !*f->line.src,
+		    "recycled fields empty");
+	ASSERT_OK(cs_event_set_line(f, "short", 5, "src2", "file", "t"), "short line");
+	ASSERT_STREQ(f->line.raw, "short", "recycled Raw");
+	ASSERT_STREQ(f->line.src, "src2", "recycled Src");
+	cs_event_free(f);
+}
+
 #define DEPOT_TEST_EVENTS 1200
 
 static void *free_events(void *arg)
@@ -1065,6 +1117,7 @@ int main(void)
 	tzset();
 	test_event();
 	test_event_pool();
+	test_event_strings();
 	test_event_depot();
 	test_event_expr();
 	test_load_errors();

@@ -702,10 +702,11 @@ bool cs_agent_done(const struct cs_agent *a)
 
 void cs_agent_finish(struct cs_agent *a)
 {
-	if (a->pl)
-		pl_drain(a->pl);
-	for (unsigned int i = 0; i < a->nshards; i++)
-		cs_buckets_flush(a->shards[i]);
+	if (a->pl) {
+		pl_drop_buckets(a->pl);
+		return;
+	}
+	cs_buckets_flush(a->shards[0]);
 }
 
 void cs_agent_get_stats(const struct cs_agent *a, struct cs_agent_stats *st)

@@ -107,7 +107,7 @@ struct pl_out {
 	size_t nre, capre;
 };
 
-enum pl_kind { PL_EVENTS, PL_TICK };
+enum pl_kind { PL_EVENTS, PL_TICK, PL_DROP };
 
 /* Where lines come from: copies, as the reading thread's acq_line only lives for the call. */
 struct pl_src {
@@ -592,6 +592,10 @@ static void pour_batch(struct cs_pipeline *pl, unsigned int s, struct pl_batch *
 		cs_buckets_tick(bk);
 		return;
 	}
+	if (b->kind == PL_DROP) {
+		cs_buckets_flush(bk);
+		return;
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		const struct pl_item *it = &b->items[i];
 
@@ -791,7 +795,7 @@ static void *worker_main(void *arg)
 			if (!pl->head)
 				pl->tail = NULL;
 			pl->inflight--;
-			pl->nclaimed -= b->kind != PL_TICK;
+			pl->nclaimed -= b->kind == PL_EVENTS;
 			pl->gen++;
 			work_signal(pl);
 			if (pl->inflight <= pl->text_cap / 2)
@@ -966,15 +970,33 @@ int pl_add_line(struct cs_pipeline *pl, const struct acq_line *l)
 	return 0;
 }
 
-void pl_tick(struct cs_pipeline *pl)
+/* A batch that every shard handles on its own (ticks, drops): claimed when queued. */
+static bool submit_kind(struct cs_pipeline *pl, enum pl_kind kind)
 {
 	struct pl_batch *b;
 
 	pl_flush(pl);
-	if (!(b = batch_new(pl, PL_TICK)))
-		return;
+	if (!(b = batch_new(pl, kind)))
+		return false;
 	b->claimed = b->routed = true;
 	submit(pl, b);
+	return true;
+}
+
+void pl_tick(struct cs_pipeline *pl)
+{
+	submit_kind(pl, PL_TICK);
+}
+
+void pl_drop_buckets(struct cs_pipeline *pl)
+{
+	if (submit_kind(pl, PL_DROP)) {
+		pl_drain(pl);
+		return;
+	}
+	pl_drain(pl);
+	for (unsigned int i = 0; i < pl->n; i++)
+		cs_buckets_flush(pl->a->shards[i]);
 }
 
 void pl_drain(struct cs_pipeline *pl)

@@ -16,7 +16,8 @@
  *            .arg = pl_shard_arg(pl, i)
  *   pl_run(pl);                               the threads start
  *   reading thread: pl_add_line(pl, l) per line, pl_flush(pl) after a read round,
- *                   pl_tick(pl) every second (live), pl_drain(pl) to wait
+ *                   pl_tick(pl) every second (live), pl_drain(pl) to wait,
+ *                   pl_drop_buckets(pl) at the end of a replay
  *   pl_free(pl);                              drains, stops and joins
  */
 #ifndef CS_AGENT_PIPELINE_H
@@ -39,6 +40,11 @@ int pl_add_line(struct cs_pipeline *pl, const struct acq_line *l);
 void pl_flush(struct cs_pipeline *pl);
 void pl_tick(struct cs_pipeline *pl);
 void pl_drain(struct cs_pipeline *pl);
+/*
+ * The end of a replay: every shard drops its buckets in its own worker (in
+ * parallel, each into the malloc arena it took them from), after what is queued.
+ */
+void pl_drop_buckets(struct cs_pipeline *pl);
 void pl_free(struct cs_pipeline *pl);
 
 #endif /* CS_AGENT_PIPELINE_H */

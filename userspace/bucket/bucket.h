@@ -234,8 +234,9 @@ int cs_buckets_tick(struct cs_buckets *b);
 /* Drop every instance without alert (end of a replay). */
 void cs_buckets_flush(struct cs_buckets *b);
 /*
- * Add the pours counted by cs_buckets_pour_target() to the shared metric series
- * (cs_buckets_pour() does it itself): once per batch, not once per pour.
+ * Add the pours counted by cs_buckets_pour_target(), and the change of the
+ * queued-events gauge, to the shared metric series (cs_buckets_pour() does it
+ * itself): once per batch, not once per pour.
  */
 void cs_buckets_flush_counts(struct cs_buckets *b);
 

@@ -88,6 +88,8 @@ struct cs_scenario {
 	char *m_pour_src, *m_pour_module; /* labels of m_poured: pours come in runs per source */
 	struct cs_metric_series *m_poured;
 	uint32_t m_pour_pending; /* pours not yet added to m_poured (count_pour) */
+	uint32_t m_created_pending; /* instances made, not yet added to m_created */
+	int64_t m_live_pending;	    /* change of live instances not yet added to m_live */
 	struct cs_metric_series *m_cpu; /* time spent on it (sampled, bucket.c), set at load */
 	float bayes_prior, bayes_threshold;
 	struct cs_bayes_cond *bconds;
@@ -235,6 +237,8 @@ struct cs_buckets {
 	 * known false is not evaluated. NULL: none.
 	 */
 	struct expr_prefilter *pf;
+	uint64_t pf_mask[CS_ROUTE_WORDS];	/* the scenarios with a clause (nsc <= 1024) */
+	uint16_t pf_sc[EXPR_PREFILTER_MAX];	/* a clause's scenario */
 	bool pf_deferred;	/* a directory is loading: pf is built after its last file */
 	struct sha1_ctx *sha1; /* instances' mapkeys (pouring thread), made on first use */
 	/*

@@ -187,6 +187,7 @@ void cs_route_prefilter_build(struct cs_buckets *b)
 	size_t n = 0;
 	int err = expr_prefilter_new(&pf);
 
+	memset(b->pf_mask, 0, sizeof(b->pf_mask));
 	for (size_t i = 0; i < b->nsc; i++)
 		b->sc[i]->pf_clause = -1;
 	for (size_t i = 0; !err && i < b->nsc; i++) {
@@ -202,12 +203,16 @@ void cs_route_prefilter_build(struct cs_buckets *b)
 			err = rc;
 		} else if (rc) {
 			sc->pf_clause = (int)id;
+			b->pf_sc[id] = (uint16_t)i;
+			if (i < CS_ROUTE_WORDS * 64)
+				b->pf_mask[i / 64] |= 1ull << (i % 64);
 			n++;
 		}
 	}
 	if (!err && n)
 		err = expr_prefilter_build(pf);
 	if (err || !n) {
+		memset(b->pf_mask, 0, sizeof(b->pf_mask));
 		for (size_t i = 0; i < b->nsc; i++)
 			b->sc[i]->pf_clause = -1;
 		expr_prefilter_free(pf);
