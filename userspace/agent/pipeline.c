@@ -374,23 +374,26 @@ static void trash_alerts(struct pl_worker *w, struct pl_out_alerts *oa)
 	*oa = (struct pl_out_alerts){ 0 };
 }
 
+/* Move the *nfrom elements of from to the end of *to; false (nothing moved): out of memory. */
+static bool move_all(void **to, size_t *n, size_t *cap, void *from, size_t *nfrom, size_t elem)
+{
+	if (!*nfrom)
+		return true;
+	if (vec_reserve(to, cap, *n + *nfrom - 1, elem, 64))
+		return false;
+	memcpy((char *)*to + *n * elem, from, *nfrom * elem);
+	*n += *nfrom;
+	*nfrom = 0;
+	return true;
+}
+
 /* Append from to to (both emptied of it), or free what does not fit. */
 static void trash_move(struct pl_trash *to, struct pl_trash *from)
 {
-	if (from->nevts &&
-	    !vec_reserve((void **)&to->evts, &to->capevts, to->nevts + from->nevts - 1,
-			 sizeof(*to->evts), 64)) {
-		memcpy(to->evts + to->nevts, from->evts, from->nevts * sizeof(*to->evts));
-		to->nevts += from->nevts;
-		from->nevts = 0;
-	}
-	if (from->nalerts &&
-	    !vec_reserve((void **)&to->alerts, &to->capalerts, to->nalerts + from->nalerts - 1,
-			 sizeof(*to->alerts), 64)) {
-		memcpy(to->alerts + to->nalerts, from->alerts, from->nalerts * sizeof(*to->alerts));
-		to->nalerts += from->nalerts;
-		from->nalerts = 0;
-	}
+	move_all((void **)&to->evts, &to->nevts, &to->capevts, from->evts, &from->nevts,
+		 sizeof(*to->evts));
+	move_all((void **)&to->alerts, &to->nalerts, &to->capalerts, from->alerts, &from->nalerts,
+		 sizeof(*to->alerts));
 	trash_clear(from); /* out of memory: freed here after all */
 }
 

@@ -14,6 +14,21 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+/*
+ * The capacity that has room for element n: cap when it has, else twice cap
+ * (`first` when 0), at least n + 1. For an owner that must charge the growth to
+ * a budget before it allocates (expr values); the others call vec_reserve().
+ */
+static inline size_t vec_grown(size_t cap, size_t n, size_t first)
+{
+	size_t nc;
+
+	if (n < cap)
+		return cap;
+	nc = cap ? cap * 2 : first;
+	return nc <= n ? n + 1 : nc;
+}
+
 /* Room for element n (capacity doubles from `first`): 0 or -ENOMEM (array unchanged). */
 static inline int vec_reserve(void **v, size_t *cap, size_t n, size_t elem, size_t first)
 {
@@ -22,9 +37,7 @@ static inline int vec_reserve(void **v, size_t *cap, size_t n, size_t elem, size
 
 	if (n < *cap)
 		return 0;
-	nc = *cap ? *cap * 2 : first;
-	if (nc <= n)
-		nc = n + 1;
+	nc = vec_grown(*cap, n, first);
 	if (nc > SIZE_MAX / elem)
 		return -ENOMEM;
 	p = realloc(*v, nc * elem);

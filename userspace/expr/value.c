@@ -15,6 +15,7 @@
 
 #include "common/gotime.h"
 #include "common/hash.h"
+#include "common/vec.h"
 #include "expr/expr_int.h"
 
 __thread int64_t expr_mem_left;
@@ -178,7 +179,7 @@ int expr_array_push_take(struct expr_value *array, struct expr_value item)
 	}
 	a = array->a;
 	if (a->len == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 8;
+		size_t cap = vec_grown(a->cap, a->len, 8);
 		struct expr_value *p;
 
 		if (cap > EXPR_MAX_ALLOC / sizeof(*p)) {
@@ -315,11 +316,11 @@ int expr_map_set_keyn_take(struct expr_value *map, const char *key, size_t klen,
 		return 0;
 	}
 	if (m->len == m->cap) {
-		uint32_t cap = m->cap ? m->cap * 2 : 4;
+		size_t cap = vec_grown(m->cap, m->len, 4);
 		struct expr_str **k;
 		struct expr_value *v;
 
-		if (!mem_charge((cap - m->cap) * (sizeof(*k) + sizeof(*v))))
+		if (cap > UINT32_MAX || !mem_charge((cap - m->cap) * (sizeof(*k) + sizeof(*v))))
 			goto oom;
 		k = realloc(m->keys, cap * sizeof(*k));
 		if (!k)
