@@ -291,16 +291,30 @@ static void check_small_groups(struct cs_db *db)
 	int64_t ids[SMALL_MAX];
 	long count0 = 0, count1 = 0;
 
-	/* a bad address in the last alert stored of a group of 7: nothing of it stored */
-	for (size_t i = 0; i < 7; i++)
+	/*
+	 * A bad address in the last alert stored of a group of 7: nothing of it
+	 * stored. The alerts statement runs before the decisions' bind refuses the
+	 * address, so a group not rolled back would leave its alert rows: its
+	 * first alert's uuid (one the loop below never uses) would then read as
+	 * stored before.
+	 */
+	for (size_t i = 0; i < 7; i++) {
 		v[i] = small_alert(7, i, "not-an-address");
+		if (v[i]->uuid) /* "small-7-N" -> "refusd-7-N" */
+			memcpy(v[i]->uuid, "refusd", 6);
+	}
 	ASSERT_OK(cs_db_decisions_count_ip(db, "198.18.107.1", 0, &count0), "small: count before");
 	ASSERT_EQ(cs_db_alerts_insert(db, v, 7, NULL, T0, ids), -EINVAL,
 		  "small: a bad address refuses the group of 7");
 	ASSERT_OK(cs_db_decisions_count_ip(db, "198.18.107.1", 0, &count1), "small: count after");
-	ASSERT_EQ(count1, count0, "small: nothing of the refused group stored");
+	ASSERT_EQ(count1, count0, "small: no decision of the refused group stored");
 	for (size_t i = 0; i < 7; i++)
 		cs_alert_free(v[i]);
+	v[0] = small_alert(7, 0, NULL);
+	memcpy(v[0]->uuid, "refusd", 6);
+	ASSERT_OK(cs_db_alerts_insert(db, v, 1, NULL, T0, ids), "small: the refused group's first alert alone");
+	ASSERT_TRUE(!v[0]->stored_before, "small: no alert row of the refused group stored");
+	cs_alert_free(v[0]);
 
 	for (size_t n = 1; n <= SMALL_MAX; n++) {
 		size_t stored = n >= 3 ? n - 1 : n;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "common/arena.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 void *cs_arena_grow(struct cs_arena *a, size_t n)
@@ -13,8 +14,10 @@ void *cs_arena_grow(struct cs_arena *a, size_t n)
 		size = max;
 	if (size < n)
 		size = n;
-	if (size > (size_t)-1 - sizeof(*c))
+	if (size > (size_t)-1 - sizeof(*c)) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	c = malloc(sizeof(*c) + size);
 	if (!c)
 		return NULL;
@@ -35,6 +38,8 @@ void cs_arena_reset(struct cs_arena *a, size_t keep)
 {
 	struct cs_arena_chunk *c;
 
+	if (!a)
+		return;
 	while ((c = a->chunks) && c->size > keep) {
 		a->chunks = c->next;
 		free(c);
@@ -48,6 +53,8 @@ void cs_arena_reset(struct cs_arena *a, size_t keep)
 
 void cs_arena_free(struct cs_arena *a)
 {
+	if (!a)
+		return;
 	chunks_free(a->chunks);
 	a->chunks = NULL;
 }

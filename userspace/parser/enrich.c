@@ -29,7 +29,10 @@ static int enrich_parse_date(const char *value, size_t len, struct cs_event *evt
 	if (err) {
 		if (len)
 			log_debug("ParseDate: cannot parse '%s', using now", value);
-		t = *now;
+		if (ctx->now_coarse)
+			cs_time_now(&t);
+		else
+			t = *now;
 	} else if (evt->expect_mode == CS_MODE_TIMEMACHINE) {
 		/* Replay: the event lives at its log time (upstream sets evt.Time too). */
 		evt->time = t;

@@ -23,6 +23,7 @@ struct cs_geoip;
 
 struct cs_enrich_ctx {
 	const struct cs_time *now;    /* the pipeline's clock (injected: deterministic) */
+	bool now_coarse;	      /* now is the wall clock's tick: read it exactly to keep it */
 	const struct cs_geoip *geoip; /* NULL = no GeoIP database */
 };
 

@@ -53,7 +53,8 @@ struct cs_parser_opts {
 	void *setup_arg;
 	/*
 	 * Optional clock ("now": year of syslog dates, ParseDate's fallback, a
-	 * zero evt.Time). NULL = the wall clock in UTC (cs_time_now_coarse).
+	 * zero evt.Time). NULL = the wall clock in UTC: its tick for a date's
+	 * year (cs_time_now_coarse), to the nanosecond for a time an event keeps.
 	 */
 	void (*clock)(struct cs_time *now, void *arg);
 	void *clock_arg;

@@ -89,12 +89,22 @@ static int stage_index(const struct cs_parsers *p, const char *stage)
 	return -1;
 }
 
+/* "now" to the clock tick (~4 ms): enough for a syslog date's year */
 static void parsers_now(const struct cs_parsers *p, struct cs_time *now)
 {
 	if (p->clock)
 		p->clock(now, p->clock_arg);
 	else
 		cs_time_now_coarse(now);
+}
+
+/* "now" that an event keeps as its time: to the nanosecond, as Go's time.Now() */
+static void parsers_now_exact(const struct cs_parsers *p, struct cs_time *now)
+{
+	if (p->clock)
+		p->clock(now, p->clock_arg);
+	else
+		cs_time_now(now);
 }
 
 static int eval(const struct cs_parsers *p, const struct expr_prog *prog, struct cs_event *evt,
@@ -214,7 +224,7 @@ static int apply_static(const struct cs_parsers *p, const struct cs_node *node,
 		const char *k, *v;
 		size_t vl;
 
-		struct cs_enrich_ctx ctx = { .now = &now, .geoip = p->geoip };
+		struct cs_enrich_ctx ctx = { .now = &now, .now_coarse = !p->clock, .geoip = p->geoip };
 
 		parsers_now(p, &now);
 		err = res ? s->method->fn(text, len, evt, &ctx, res) : -ENOMEM;
@@ -621,7 +631,7 @@ int cs_parse(struct cs_parsers *p, struct cs_event *evt, cs_parse_observer obs, 
 		return err;
 	evt->process = false;
 	if (cs_time_is_zero(&evt->time))
-		parsers_now(p, &evt->time);
+		parsers_now_exact(p, &evt->time);
 	/* the event's stage as an index: only a node can move it, so it is read again after one */
 	cur = stage_index(p, evt->stage);
 	for (size_t si = 0; si < p->nstages; si++) {
