@@ -45,12 +45,14 @@ static const struct {
 	  true },
 	{ "evt.Meta.http_path matches '/ui/vcav-bootstrap/rest\\\\?url=(file|http)'", true },
 	{ "evt.Meta.http_path matches '/adm*x'", true },	/* "/ad" */
+	{ "evt.Meta.http_path matches '/fooé?'", true },	/* "/foo": é is one character */
 	/* not taken: the prefilter could not say the clause is false */
 	{ "evt.Meta.http_path matches '/admin|/root'", false },
 	{ "evt.Meta.http_path matches '(?i)/admin'", false },
 	{ "evt.Meta.http_path matches 'ab\\\\Q(\\\\E|/admin'", false },
 	{ "evt.Meta.http_path matches 'a[[:alpha:](]|/x'", false },
 	{ "evt.Meta.http_path matches '/a.min'", false },	/* no 3 plain bytes first */
+	{ "evt.Meta.http_path matches 'abcd\\\\c(|xyz'", false },	/* \c( is one character */
 	{ "evt.Meta.http_path contains ''", false },
 	{ "any(File('empty.txt'), { evt.Meta.http_path contains # })", false },
 	{ "any(File('absent.txt'), { evt.Meta.http_path contains # })", false },
@@ -71,7 +73,8 @@ static const char *const paths[] = {
 	"/été", "/%C3%A9t%C3%A9", "/ÉTÉ", "/etc/passwd", "/w00tw00t.at", "/", "", NULL,
 	"/tmui/login.jsp/..;/tmui/x.jsp?a=1", "/TMUI/LOGIN.JSP/..;/TMUI/X.JSP?B=", "/ui/vcav-bootstrap/rest?url=file",
 	"/adx", "/ax", "/%zz", "/a%", "/ﬀ/ǅ/ß", "/\xff\xfe/admin", long_path,
-	"/index/think/app", "/x/INDEX/think", "/admin/ssh", "/a+b%2B", "/été+", "/b c", "/%C3%A9t%C3%A9"
+	"/index/think/app", "/x/INDEX/think", "/admin/ssh", "/a+b%2B", "/été+", "/b c", "/%C3%A9t%C3%A9",
+	"/foo", "/fooé", "xyz"
 };
 
 static void set_line(size_t i)

@@ -200,8 +200,8 @@ static int subject_of(struct expr_prefilter *pf, const struct expr_prog *prog,
 }
 
 /*
- * The bytes every match of RE2 pattern p starts with (its leading run of
- * plain characters, the last one dropped when a quantifier follows it), in
+ * The bytes every match of pattern p (PCRE2, UTF mode) starts with (its leading
+ * run of plain characters, the last character dropped when a quantifier follows it), in
  * *len; 0: none of at least PF_MIN_PREFIX bytes. Not for a pattern with an
  * alternation outside groups or a group with flags ((?i)). A subject without
  * them is matched by no attempt of the regex, each attempt failing within
@@ -215,8 +215,9 @@ static size_t regex_prefix(const char *p, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] == '\\') {
-			if (++i < n && p[i] == 'Q')
-				return 0;	/* \Q...\E: quoted text is not read here */
+			/* \Q...\E: quoted text is not read here; \cX (PCRE2, not RE2) eats X */
+			if (++i < n && (p[i] == 'Q' || p[i] == 'c'))
+				return 0;
 		} else if (class) {
 			if (p[i] == '[' && i + 1 < n && p[i + 1] == ':') {
 				const char *e = memmem(p + i + 2, n - i - 2, ":]", 2);
@@ -245,8 +246,11 @@ static size_t regex_prefix(const char *p, size_t n)
 	}
 	for (run = 0; run < n && !strchr("\\.^$*+?()[]{}|", p[run]); run++)
 		;
+	/* the quantifier applies to the whole last character (UTF-8 mode): drop all its bytes */
 	if (run < n && (p[run] == '*' || p[run] == '?' || p[run] == '{') && run)
-		run--;
+		do
+			run--;
+		while (run && ((unsigned char)p[run] & 0xC0) == 0x80);
 	return run >= PF_MIN_PREFIX ? run : 0;
 }
 
