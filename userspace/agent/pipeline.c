@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bucket/bucket.h"
 #include "common/log.h"
@@ -43,16 +44,18 @@
  * whose peer lost its core meanwhile still finds lines to parse.
  */
 #define TEXT_PER_WORKER 16
-/* Merged batches kept for reuse (arrays, text, the events' route arrays)
- * beyond those in flight, and the largest text buffer one keeps. */
 /*
  * A worker with nothing to do while the reading thread sleeps (the queue is
  * full: only the workers can make progress) waits this long for its peer
  * before it sleeps: a replay's workers slept ~1,400 times (sshd 300k), and
  * on a busy machine each sleep lent the core, and its cache, to another
- * process (in a quiet one, it cost a wake-up).
+ * process (in a quiet one, it cost a wake-up). Only when every worker can
+ * have a core: with more workers than CPUs the spinner would hold the core
+ * its peer waits for.
  */
 #define SPIN_NS 100000
+/* Merged batches kept for reuse (arrays, text, the events' route arrays)
+ * beyond those in flight, and the largest text buffer one keeps. */
 #define POOL_SPARE 4
 #define POOL_TEXT_MAX (256u << 10)
 
@@ -196,6 +199,7 @@ struct cs_pipeline {
 	uint64_t gen; /* bumped each time the head is merged */
 	uint64_t ticket;     /* bumped with each signal of work; read without the lock */
 	bool reader_waiting; /* the reading thread sleeps until there is room */
+	bool spin;	     /* idle workers wait SPIN_NS for a peer (no more workers than CPUs) */
 	bool stop;
 	struct pl_shard *shards;
 	struct pl_worker *w;
@@ -374,17 +378,14 @@ static void trash_alerts(struct pl_worker *w, struct pl_out_alerts *oa)
 	*oa = (struct pl_out_alerts){ 0 };
 }
 
-/* Move the *nfrom elements of from to the end of *to; false (nothing moved): out of memory. */
-static bool move_all(void **to, size_t *n, size_t *cap, void *from, size_t *nfrom, size_t elem)
+/* Move the *nfrom elements of from to the end of *to; out of memory: from keeps them. */
+static void move_all(void **to, size_t *n, size_t *cap, void *from, size_t *nfrom, size_t elem)
 {
-	if (!*nfrom)
-		return true;
-	if (vec_reserve(to, cap, *n + *nfrom - 1, elem, 64))
-		return false;
+	if (!*nfrom || vec_reserve(to, cap, *n + *nfrom - 1, elem, 64))
+		return;
 	memcpy((char *)*to + *n * elem, from, *nfrom * elem);
 	*n += *nfrom;
 	*nfrom = 0;
-	return true;
 }
 
 /* Append from to to (both emptied of it), or free what does not fit. */
@@ -763,7 +764,7 @@ static void *worker_main(void *arg)
 {
 	struct pl_worker *w = arg;
 	struct cs_pipeline *pl = w->pl;
-	bool spun = false; /* the last wait for a peer found nothing: sleep */
+	bool spun = false; /* the last wait for a peer found nothing: the next idle spell sleeps */
 
 	pthread_mutex_lock(&pl->mu);
 	for (;;) {
@@ -856,7 +857,7 @@ static void *worker_main(void *arg)
 		}
 		if (pl->stop)
 			break;
-		if (!spun && pl->reader_waiting) {
+		if (!spun && pl->spin && pl->reader_waiting) {
 			uint64_t ticket = pl->ticket;
 
 			pthread_mutex_unlock(&pl->mu);
@@ -882,6 +883,7 @@ int pl_new(struct cs_agent *a, unsigned int nworkers, struct cs_pipeline **out)
 		return -ENOMEM;
 	pl->a = a;
 	pl->n = nworkers;
+	pl->spin = sysconf(_SC_NPROCESSORS_ONLN) >= (long)nworkers;
 	pl->text_cap = (size_t)nworkers * TEXT_PER_WORKER;
 	pl->routed_cap = (size_t)nworkers * ROUTED_PER_WORKER;
 	pl->shards = calloc(nworkers, sizeof(*pl->shards));

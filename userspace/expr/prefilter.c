@@ -433,8 +433,13 @@ static void undo_atoms(struct expr_prefilter *pf, size_t atoms, size_t nsubj)
 		while (s->nlits && s->lit_atom[s->nlits - 1] >= atoms)
 			expr_value_release(&s->lits[--s->nlits]);
 	}
-	while (pf->nsubj > nsubj)
-		flat_free(pf->subj[--pf->nsubj].flat);
+	while (pf->nsubj > nsubj) {
+		struct pf_subject *s = &pf->subj[--pf->nsubj];
+
+		flat_free(s->flat);
+		free(s->lits);
+		free(s->lit_atom);
+	}
 	while (pf->natoms > atoms)
 		atom_clear(&pf->atoms[--pf->natoms]);
 }

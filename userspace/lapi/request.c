@@ -186,7 +186,6 @@ void lapi_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 	}
 }
 
-
 static enum MHD_Result send_reply(struct req *r)
 {
 	struct MHD_Response *resp;
