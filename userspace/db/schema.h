@@ -66,7 +66,9 @@
  * place, SQLite's documented procedure for changing a foreign key constraint
  * (no row moves: a table of 1M decisions is not rebuilt); RESET reloads this
  * connection's schema, and the CREATE and DROP move the schema cookie so that
- * every other connection reloads it too.
+ * every other connection reloads it too. The edit needs writable_schema, which
+ * SQLITE_DBCONFIG_DEFENSIVE refuses: turning that on would fail this migration
+ * (cleanly, at start, the database left at version 7).
  */
 #define FOREIGN_KEYS_DEFERRED                                                              \
 	"PRAGMA writable_schema = ON;"                                                     \
