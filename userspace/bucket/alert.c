@@ -79,9 +79,14 @@ struct cs_source *cs_source_dup(const struct cs_source *s)
 	return d;
 }
 
+/*
+ * An overflow's alert is shared by the events that carry it, and with
+ * workers those events are poured into, kept by and freed from other shards'
+ * threads: the count is atomic (a lost update freed an alert still kept).
+ */
 void cs_ralert_put(struct cs_ralert *ra)
 {
-	if (!ra || --ra->refcnt > 0)
+	if (!ra || __atomic_sub_fetch(&ra->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (size_t i = 0; i < ra->nsrc; i++) {
 		free(ra->keys[i]);
@@ -234,7 +239,7 @@ static void *ra_dup(const void *o)
 {
 	struct cs_ralert *ra = (struct cs_ralert *)o;
 
-	ra->refcnt++;
+	__atomic_fetch_add(&ra->refcnt, 1, __ATOMIC_RELAXED);
 	return ra;
 }
 
