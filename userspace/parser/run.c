@@ -89,22 +89,19 @@ static int stage_index(const struct cs_parsers *p, const char *stage)
 	return -1;
 }
 
-/* "now" to the clock tick (~4 ms): enough for a syslog date's year */
-static void parsers_now(const struct cs_parsers *p, struct cs_time *now)
+/*
+ * The injected clock, else the wall clock: to its tick (~4 ms) where a
+ * syslog date's year is all that needs it, to the nanosecond (as Go's
+ * time.Now()) for a time an event keeps.
+ */
+static void parsers_now(const struct cs_parsers *p, struct cs_time *now, bool exact)
 {
 	if (p->clock)
 		p->clock(now, p->clock_arg);
+	else if (exact)
+		cs_time_now(now);
 	else
 		cs_time_now_coarse(now);
-}
-
-/* "now" that an event keeps as its time: to the nanosecond, as Go's time.Now() */
-static void parsers_now_exact(const struct cs_parsers *p, struct cs_time *now)
-{
-	if (p->clock)
-		p->clock(now, p->clock_arg);
-	else
-		cs_time_now(now);
 }
 
 static int eval(const struct cs_parsers *p, const struct expr_prog *prog, struct cs_event *evt,
@@ -226,7 +223,7 @@ static int apply_static(const struct cs_parsers *p, const struct cs_node *node,
 
 		struct cs_enrich_ctx ctx = { .now = &now, .now_coarse = !p->clock, .geoip = p->geoip };
 
-		parsers_now(p, &now);
+		parsers_now(p, &now, false);
 		err = res ? s->method->fn(text, len, evt, &ctx, res) : -ENOMEM;
 		for (size_t j = 0; !err && strmap_at(res, j, &k, &v, &vl); j++)
 			err = strmap_setn(evt->enriched, k, v, vl);
@@ -631,7 +628,7 @@ int cs_parse(struct cs_parsers *p, struct cs_event *evt, cs_parse_observer obs, 
 		return err;
 	evt->process = false;
 	if (cs_time_is_zero(&evt->time))
-		parsers_now_exact(p, &evt->time);
+		parsers_now(p, &evt->time, true);
 	/* the event's stage as an index: only a node can move it, so it is read again after one */
 	cur = stage_index(p, evt->stage);
 	for (size_t si = 0; si < p->nstages; si++) {
