@@ -241,6 +241,24 @@ void acq_set_callback(struct acq *a, acq_line_fn fn, void *arg)
 	a->arg = arg;
 }
 
+void acq_free(struct acq *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->nsrcs; i++) {
+		a->srcs[i].ops->stop(&a->srcs[i]);
+		acq_source_cfg_fini(&a->srcs[i].cfg);
+	}
+	free(a->srcs);
+	if (a->epfd >= 0)
+		close(a->epfd);
+	if (a->kickfd >= 0)
+		close(a->kickfd);
+	if (a->timerfd >= 0)
+		close(a->timerfd);
+	free(a);
+}
+
 int acq_new(const struct acq_config *cfg, acq_line_fn fn, void *arg, struct acq **out)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -308,24 +326,6 @@ int acq_new(const struct acq_config *cfg, acq_line_fn fn, void *arg, struct acq 
 fail:
 	acq_free(a);
 	return err;
-}
-
-void acq_free(struct acq *a)
-{
-	if (!a)
-		return;
-	for (size_t i = 0; i < a->nsrcs; i++) {
-		a->srcs[i].ops->stop(&a->srcs[i]);
-		acq_source_cfg_fini(&a->srcs[i].cfg);
-	}
-	free(a->srcs);
-	if (a->epfd >= 0)
-		close(a->epfd);
-	if (a->kickfd >= 0)
-		close(a->kickfd);
-	if (a->timerfd >= 0)
-		close(a->timerfd);
-	free(a);
 }
 
 int acq_fd(const struct acq *a)

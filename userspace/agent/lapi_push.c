@@ -147,6 +147,27 @@ static void *deliver(void *arg)
 	return NULL;
 }
 
+void lapi_push_free(struct lapi_push *p)
+{
+	if (!p)
+		return;
+	if (p->started)
+		cs_worker_stop(&p->lock, &p->wake, &p->stop, p->thread);
+	if (p->ob && !outbox_empty(p->ob)) {
+		struct outbox_stats os;
+
+		outbox_get_stats(p->ob, &os);
+		log_warn("agent outbox: %zu batch(es) of alerts not delivered yet%s", os.batches,
+			 p->st.recovered || os.batches ? " (kept in the spool when there is one)" : "");
+	}
+	outbox_free(p->ob);
+	lapi_client_free(p->cl);
+	pthread_cond_destroy(&p->wake);
+	pthread_cond_destroy(&p->drained);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
 int lapi_push_new(const struct lapi_push_opts *o, struct lapi_push **out, char *err,
 		  size_t errlen)
 {
@@ -202,27 +223,6 @@ int lapi_push_new(const struct lapi_push_opts *o, struct lapi_push **out, char *
 fail:
 	lapi_push_free(p);
 	return ret;
-}
-
-void lapi_push_free(struct lapi_push *p)
-{
-	if (!p)
-		return;
-	if (p->started)
-		cs_worker_stop(&p->lock, &p->wake, &p->stop, p->thread);
-	if (p->ob && !outbox_empty(p->ob)) {
-		struct outbox_stats os;
-
-		outbox_get_stats(p->ob, &os);
-		log_warn("agent outbox: %zu batch(es) of alerts not delivered yet%s", os.batches,
-			 p->st.recovered || os.batches ? " (kept in the spool when there is one)" : "");
-	}
-	outbox_free(p->ob);
-	lapi_client_free(p->cl);
-	pthread_cond_destroy(&p->wake);
-	pthread_cond_destroy(&p->drained);
-	pthread_mutex_destroy(&p->lock);
-	free(p);
 }
 
 /* RFC 4122 version 4, as CrowdSec's alerts carry since 1.6. */

@@ -158,6 +158,19 @@ static int recover_spool(struct outbox *ob)
 	return err;
 }
 
+void outbox_free(struct outbox *ob)
+{
+	if (!ob)
+		return;
+	for (size_t i = 0; i < ob->n; i++)
+		free(ob->q[ob->head + i].body);
+	free(ob->q);
+	if (ob->dirfd >= 0)
+		close(ob->dirfd);
+	free(ob->dir);
+	free(ob);
+}
+
 int outbox_open(const struct outbox_opts *o, struct outbox **out, char *err, size_t errlen)
 {
 	struct outbox *ob = calloc(1, sizeof(*ob));
@@ -198,19 +211,6 @@ int outbox_open(const struct outbox_opts *o, struct outbox **out, char *err, siz
 fail:
 	outbox_free(ob);
 	return rc;
-}
-
-void outbox_free(struct outbox *ob)
-{
-	if (!ob)
-		return;
-	for (size_t i = 0; i < ob->n; i++)
-		free(ob->q[ob->head + i].body);
-	free(ob->q);
-	if (ob->dirfd >= 0)
-		close(ob->dirfd);
-	free(ob->dir);
-	free(ob);
 }
 
 /* Write tmp, fsync, rename, fsync the directory: a spooled batch survives a crash. */

@@ -211,6 +211,20 @@ static bool pow2(uint32_t n)
 	return n && !(n & (n - 1));
 }
 
+void xdp_filter_free(struct xdp_filter *f)
+{
+	if (!f)
+		return;
+	if (f->words)
+		munmap(f->words, f->words_len);
+	for (int k = 0; k < N_INDEX; k++)
+		if (f->hi[k].win)
+			munmap(f->hi[k].win, f->hi[k].win_len);
+	if (f->cfg)
+		munmap(f->cfg, f->cfg_len);
+	free(f);
+}
+
 int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int index_fd[4],
 		    const uint32_t n_buckets[4], bool reset, struct xdp_filter **out, bool *fresh)
 {
@@ -252,20 +266,6 @@ int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int index_
 err:
 	xdp_filter_free(f);
 	return err;
-}
-
-void xdp_filter_free(struct xdp_filter *f)
-{
-	if (!f)
-		return;
-	if (f->words)
-		munmap(f->words, f->words_len);
-	for (int k = 0; k < N_INDEX; k++)
-		if (f->hi[k].win)
-			munmap(f->hi[k].win, f->hi[k].win_len);
-	if (f->cfg)
-		munmap(f->cfg, f->cfg_len);
-	free(f);
 }
 
 /* The key's hash, computed exactly as the program does (bouncer_maps.h). */

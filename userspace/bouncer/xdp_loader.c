@@ -194,6 +194,16 @@ static void keep_maps_from_children(struct xdp_loader *l)
 	}
 }
 
+void xdp_loader_free(struct xdp_loader *l)
+{
+	if (!l)
+		return;
+	unlock_pins(l);
+	xdp_filter_free(l->filter);
+	xdp_bouncer_bpf__destroy(l->skel);
+	free(l);
+}
+
 int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
@@ -286,16 +296,6 @@ err_destroy:
 err_free:
 	free(l);
 	return err;
-}
-
-void xdp_loader_free(struct xdp_loader *l)
-{
-	if (!l)
-		return;
-	unlock_pins(l);
-	xdp_filter_free(l->filter);
-	xdp_bouncer_bpf__destroy(l->skel);
-	free(l);
 }
 
 int xdp_loader_prog_fd(const struct xdp_loader *l)

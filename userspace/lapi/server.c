@@ -256,6 +256,61 @@ static int parse_prefixes(const char *what, char *const *v, size_t n, struct cs_
 	return 0;
 }
 
+void cs_lapi_stop(struct cs_lapi *l)
+{
+	if (!l)
+		return;
+	if (l->qworker_running) { /* stores what is queued, then exits */
+		cs_worker_stop(&l->qlock, &l->qcond, &l->qstopping, l->qworker);
+		l->qworker_running = false;
+	}
+	pthread_mutex_lock(&l->stop_lock);
+	l->stopping = true;
+	pthread_cond_broadcast(&l->stop_cond); /* the flusher and the reaper */
+	pthread_mutex_unlock(&l->stop_lock);
+	if (l->flusher_running)
+		pthread_join(l->flusher, NULL);
+	if (l->reaper_running)
+		pthread_join(l->reaper, NULL);
+	if (l->prom)
+		MHD_stop_daemon(l->prom);
+	lapi_committer_quiesce(l); /* MHD must not stop with suspended connections */
+	if (l->httpd)
+		MHD_stop_daemon(l->httpd);
+	lapi_committer_stop(l); /* after the handlers and the queue worker */
+	capi_stop(l); /* after the last alert producer */
+	if (l->sloader_running)
+		pthread_join(l->sloader, NULL);
+	bcache_stop(l);
+	if (l->db) /* the next start loads the stream index from it (after the last writer) */
+		cs_db_stream_save(l->db);
+	cs_notify_free(l->notify); /* after the last producer (handlers, queue worker) */
+	l->notify = NULL;
+	cs_db_close(l->db);
+	cs_profiles_free(l->profiles);
+	cs_metrics_free(l->metrics);
+	ratelimit_free(l->rl_register);
+	ratelimit_free(l->rl_login_fail);
+	ratelimit_free(l->known_sources);
+	alert_dedupe_free(l->dedupe);
+	lapi_allowlist_cache_free(l->alcache);
+	free(l->trusted);
+	free(l->proxies);
+	tlsauth_free(l);
+	cs_lapi_config_clear(&l->cfg);
+	memset(l->secret, 0, sizeof(l->secret));
+	pthread_cond_destroy(&l->stop_cond);
+	pthread_mutex_destroy(&l->stop_lock);
+	for (size_t i = 0; l->queue && i < l->qlen; i++) /* only if the worker never ran */
+		cs_alert_free(l->queue[(l->qhead + i) % LAPI_ALERT_QUEUE_MAX]);
+	free(l->queue);
+	pthread_cond_destroy(&l->qcond);
+	pthread_cond_destroy(&l->qdone);
+	pthread_mutex_destroy(&l->qlock);
+	pthread_mutex_destroy(&l->conn_lock);
+	free(l);
+}
+
 int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 {
 	struct sockaddr_storage ss, ps;
@@ -395,61 +450,6 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 fail:
 	cs_lapi_stop(l);
 	return ret;
-}
-
-void cs_lapi_stop(struct cs_lapi *l)
-{
-	if (!l)
-		return;
-	if (l->qworker_running) { /* stores what is queued, then exits */
-		cs_worker_stop(&l->qlock, &l->qcond, &l->qstopping, l->qworker);
-		l->qworker_running = false;
-	}
-	pthread_mutex_lock(&l->stop_lock);
-	l->stopping = true;
-	pthread_cond_broadcast(&l->stop_cond); /* the flusher and the reaper */
-	pthread_mutex_unlock(&l->stop_lock);
-	if (l->flusher_running)
-		pthread_join(l->flusher, NULL);
-	if (l->reaper_running)
-		pthread_join(l->reaper, NULL);
-	if (l->prom)
-		MHD_stop_daemon(l->prom);
-	lapi_committer_quiesce(l); /* MHD must not stop with suspended connections */
-	if (l->httpd)
-		MHD_stop_daemon(l->httpd);
-	lapi_committer_stop(l); /* after the handlers and the queue worker */
-	capi_stop(l); /* after the last alert producer */
-	if (l->sloader_running)
-		pthread_join(l->sloader, NULL);
-	bcache_stop(l);
-	if (l->db) /* the next start loads the stream index from it (after the last writer) */
-		cs_db_stream_save(l->db);
-	cs_notify_free(l->notify); /* after the last producer (handlers, queue worker) */
-	l->notify = NULL;
-	cs_db_close(l->db);
-	cs_profiles_free(l->profiles);
-	cs_metrics_free(l->metrics);
-	ratelimit_free(l->rl_register);
-	ratelimit_free(l->rl_login_fail);
-	ratelimit_free(l->known_sources);
-	alert_dedupe_free(l->dedupe);
-	lapi_allowlist_cache_free(l->alcache);
-	free(l->trusted);
-	free(l->proxies);
-	tlsauth_free(l);
-	cs_lapi_config_clear(&l->cfg);
-	memset(l->secret, 0, sizeof(l->secret));
-	pthread_cond_destroy(&l->stop_cond);
-	pthread_mutex_destroy(&l->stop_lock);
-	for (size_t i = 0; l->queue && i < l->qlen; i++) /* only if the worker never ran */
-		cs_alert_free(l->queue[(l->qhead + i) % LAPI_ALERT_QUEUE_MAX]);
-	free(l->queue);
-	pthread_cond_destroy(&l->qcond);
-	pthread_cond_destroy(&l->qdone);
-	pthread_mutex_destroy(&l->qlock);
-	pthread_mutex_destroy(&l->conn_lock);
-	free(l);
 }
 
 struct cs_db *cs_lapi_db(struct cs_lapi *l)
