@@ -359,10 +359,7 @@ static int aevent_call(struct expr_ctx *c, void *obj, const char *m, const struc
 	return str_out("", out);
 }
 
-static const struct expr_host_ops aevent_ops = {
-	.name = "Event", .fields = aevent_fields, .methods = aevent_methods,
-	.get = aevent_get, .call = aevent_call,
-};
+static const struct expr_host_ops aevent_ops = { EXPR_HOST_RECORD("Event", aevent) };
 
 static int aevents_len(struct expr_ctx *c, void *obj, int64_t *out)
 {
@@ -461,10 +458,7 @@ static int alert_call(struct expr_ctx *c, void *obj, const char *m, const struct
 	return -ENOENT;
 }
 
-static const struct expr_host_ops alert_ops = {
-	.name = "Alert", .fields = alert_fields, .methods = alert_methods,
-	.get = alert_get, .call = alert_call,
-};
+static const struct expr_host_ops alert_ops = { EXPR_HOST_RECORD("Alert", alert) };
 
 static const struct expr_type alert_type = { EXPR_HOST, NULL, &alert_ops };
 
@@ -565,13 +559,7 @@ static int ralert_call(struct expr_ctx *c, void *obj, const char *m, const struc
 	return -ENOENT;
 }
 
-const struct expr_host_ops cs_ralert_expr_ops = {
-	.name = "RuntimeAlert",
-	.fields = ralert_fields,
-	.methods = ralert_methods,
-	.get = ralert_get,
-	.call = ralert_call,
-};
+const struct expr_host_ops cs_ralert_expr_ops = { EXPR_HOST_RECORD("RuntimeAlert", ralert) };
 
 const struct expr_type cs_ralert_expr_type = { EXPR_HOST, NULL, &cs_ralert_expr_ops };
 

@@ -275,9 +275,7 @@ void expr_format_duration(int64_t ns, char *buf, size_t size);
  *           { "Raw", &expr_type_string }, { "Meta", &meta_type }, { NULL } };
  *   static const struct expr_method ev_methods[] = {
  *           { "GetMeta", 1, 1, &expr_type_string }, { NULL } };
- *   const struct expr_host_ops my_event_ops = { .name = "Event",
- *           .fields = ev_fields, .methods = ev_methods,
- *           .get = ev_get, .call = ev_call };
+ *   const struct expr_host_ops my_event_ops = { EXPR_HOST_RECORD("Event", ev) };
  *   const struct expr_type my_event_type = { EXPR_HOST, NULL, &my_event_ops };
  *   // meta_ops has .flags = EXPR_HOST_MAPLIKE, .elem = &expr_type_string
  * Array-like types (a queue of events): set EXPR_HOST_ARRAYLIKE and provide
@@ -355,6 +353,14 @@ struct expr_host_ops {
 	void (*ref)(void *obj);
 	void (*unref)(void *obj);
 };
+
+/*
+ * The ops of a record type whose parts follow one naming rule: P_fields,
+ * P_methods, P_get and P_call. Other members may follow it in the initializer.
+ */
+#define EXPR_HOST_RECORD(type_name, P)                                                   \
+	.name = (type_name), .fields = P##_fields, .methods = P##_methods, .get = P##_get, \
+	.call = P##_call
 
 /*
  * Map views (hostmap.c), live and without copies:

@@ -821,11 +821,7 @@ static const struct expr_method evt_methods[] = {
 };
 
 const struct expr_host_ops cs_event_expr_ops = {
-	.name = "Event",
-	.fields = evt_fields,
-	.methods = evt_methods,
-	.get = evt_get,
-	.call = evt_call,
+	EXPR_HOST_RECORD("Event", evt),
 	.path_key = evt_path_key,
 	.path_get = evt_path_get,
 };
@@ -898,12 +894,6 @@ static int source_call(struct expr_ctx *c, void *obj, const char *method,
 	return -ENOENT;
 }
 
-const struct expr_host_ops cs_source_expr_ops = {
-	.name = "Source",
-	.fields = source_fields,
-	.methods = source_methods,
-	.get = source_get,
-	.call = source_call,
-};
+const struct expr_host_ops cs_source_expr_ops = { EXPR_HOST_RECORD("Source", source) };
 
 const struct expr_type cs_source_expr_type = { EXPR_HOST, NULL, &cs_source_expr_ops };

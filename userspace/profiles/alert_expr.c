@@ -156,9 +156,7 @@ static const struct expr_method ev_methods[] = {
 	{ "GetMeta", 1, 1, &expr_type_string },
 	{ NULL },
 };
-static const struct expr_host_ops event_ops = {
-	.name = "Event", .fields = ev_fields, .methods = ev_methods, .get = ev_get, .call = ev_call,
-};
+static const struct expr_host_ops event_ops = { EXPR_HOST_RECORD("Event", ev) };
 static const struct expr_type event_type = { EXPR_HOST, NULL, &event_ops };
 
 static int evs_len(struct expr_ctx *c, void *obj, int64_t *out)
@@ -320,10 +318,7 @@ static const struct expr_method alert_methods[] = {
 	{ "GetMeta", 1, 1, &expr_type_string },	    { "HasRemediation", 0, 0, &expr_type_bool },
 	{ NULL },
 };
-static const struct expr_host_ops alert_ops = {
-	.name = "Alert", .fields = alert_fields, .methods = alert_methods,
-	.get = alert_get, .call = alert_call,
-};
+static const struct expr_host_ops alert_ops = { EXPR_HOST_RECORD("Alert", alert) };
 static const struct expr_type alert_type = { EXPR_HOST, NULL, &alert_ops };
 
 /* ---- database helpers --------------------------------------------------------------------------- */
