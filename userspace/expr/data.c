@@ -106,9 +106,7 @@ static void file_free(struct data_file *f)
 	if (!f)
 		return;
 	expr_value_release(&f->lines);
-	for (size_t i = 0; i < f->nres; i++)
-		regex_put(f->res[i]);
-	free(f->res);
+	regex_put_all(f->res, f->nres);
 	multire_free(f->any);
 	for (size_t i = 0; i < f->nrows; i++) {
 		free(f->rows[i].pattern);

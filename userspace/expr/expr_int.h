@@ -72,6 +72,9 @@ static inline struct expr_value xstr_value(struct expr_str *s)
 	return (struct expr_value){ .kind = EXPR_STRING, .s = s };
 }
 
+/* expr_value_release() of each of v[0..n), then free(v): an owned array of values. */
+void expr_values_free(struct expr_value *v, size_t n);
+
 int xmap_find(const struct expr_map *m, const char *key, size_t klen);
 int expr_map_set_keyn_take(struct expr_value *map, const char *key, size_t klen,
 			   struct expr_value value);
@@ -148,6 +151,8 @@ static inline enum expr_kind func_arg_kind(const struct expr_func *fn, int i)
 
 struct expr_regex *regex_ref(struct expr_regex *re);
 void regex_put(struct expr_regex *re);
+/* regex_put() of each of v[0..n), then free(v): an owned array of references. */
+void regex_put_all(struct expr_regex **v, size_t n);
 const char *regex_pattern(const struct expr_regex *re);
 /* RE2 syntax -> the PCRE2 (and Hyperscan) pattern of the same meaning; malloc'ed, NULL: ENOMEM. */
 char *regex_translate(const char *p);

@@ -105,9 +105,7 @@ void multire_free(struct multire *m)
 	if (!m)
 		return;
 	hs_free_database(m->db);
-	for (size_t i = 0; i < m->n; i++)
-		regex_put(m->all[i]);
-	free(m->all);
+	regex_put_all(m->all, m->n);
 	strset_free(m->words);
 	free(m->other);
 	free(m->rest);

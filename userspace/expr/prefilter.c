@@ -119,9 +119,7 @@ void expr_prefilter_free(struct expr_prefilter *pf)
 		struct pf_subject *s = &pf->subj[i];
 
 		flat_free(s->flat);
-		for (size_t j = 0; j < s->nlits; j++)
-			expr_value_release(&s->lits[j]);
-		free(s->lits);
+		expr_values_free(s->lits, s->nlits);
 		free(s->lit_atom);
 		free(s->tests);
 		strset_free(s->scan);

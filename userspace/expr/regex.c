@@ -179,6 +179,13 @@ void regex_put(struct expr_regex *re)
 	free(re);
 }
 
+void regex_put_all(struct expr_regex **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		regex_put(v[i]);
+	free(v);
+}
+
 void expr_regex_free(struct expr_regex *re)
 {
 	regex_put(re);

@@ -57,9 +57,7 @@ void strset_free(struct strset *set)
 {
 	if (!set)
 		return;
-	for (uint32_t i = 0; i < set->n; i++)
-		expr_value_release(&set->pat[i]);
-	free(set->pat);
+	expr_values_free(set->pat, set->n);
 	free(set->order);
 	free(set->wb);
 	multire_free(set->re);
@@ -85,9 +83,7 @@ static int build_regex(struct strset *set)
 	}
 	if (!err)
 		err = multire_build(res, set->n, &set->re);
-	while (res && n--)
-		regex_put(res[n]);
-	free(res);
+	regex_put_all(res, n);
 	return err;
 }
 

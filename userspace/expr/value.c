@@ -428,9 +428,7 @@ void expr_value_release(struct expr_value *v)
 		break;
 	case EXPR_ARRAY:
 		if (ref_put(&v->a->refcnt)) {
-			for (uint32_t i = 0; i < v->a->len; i++)
-				expr_value_release(&v->a->items[i]);
-			free(v->a->items);
+			expr_values_free(v->a->items, v->a->len);
 			free(v->a);
 		}
 		break;
@@ -458,6 +456,13 @@ void expr_value_release(struct expr_value *v)
 		break;
 	}
 	*v = EXPR_NIL_VALUE;
+}
+
+void expr_values_free(struct expr_value *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		expr_value_release(&v[i]);
+	free(v);
 }
 
 /* ---- equality ---- */

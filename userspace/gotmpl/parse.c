@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/strbuf.h"
+#include "common/strv.h"
 #include "common/vec.h"
 #include "gotmpl/gotmpl_int.h"
 
@@ -159,9 +160,7 @@ static void pipe_free(struct pipe *pp);
 static void arg_clear(struct arg *a)
 {
 	free(a->s);
-	for (size_t i = 0; i < a->nfields; i++)
-		free(a->fields[i]);
-	free(a->fields);
+	strv_free(a->fields, a->nfields);
 	pipe_free(a->pipe);
 }
 

@@ -18,6 +18,7 @@
 #include "common/ipaddr.h"
 #include "common/log.h"
 #include "common/strmap.h"
+#include "common/strv.h"
 #include "expr/expr.h"
 #include "parser/enrich.h"
 #include "parser/grok.h"
@@ -78,9 +79,7 @@ void cs_parsers_free(struct cs_parsers *p)
 		free(p->tops[i].install_name);
 	}
 	free(p->tops);
-	for (size_t i = 0; i < p->nstages; i++)
-		free(p->stages[i]);
-	free(p->stages);
+	strv_free(p->stages, p->nstages);
 	expr_env_free(p->env);
 	grok_lib_free(p->lib);
 	cs_stash_free(p->stash);

@@ -19,6 +19,7 @@
 #include "common/ipaddr.h"
 #include "common/log.h"
 #include "common/strmap.h"
+#include "common/strv.h"
 #include "expr/expr.h"
 #include "parser/enrich.h"
 #include "parser/grok.h"
@@ -43,9 +44,7 @@ static int prepare(struct cs_parsers *p)
 		return 0;
 	if (p->ntops) /* qsort(NULL, 0, ...) is undefined */
 		qsort(p->tops, p->ntops, sizeof(*p->tops), cmp_top);
-	for (size_t i = 0; i < p->nstages; i++)
-		free(p->stages[i]);
-	free(p->stages);
+	strv_free(p->stages, p->nstages);
 	p->stages = calloc(p->ntops ? p->ntops : 1, sizeof(*p->stages));
 	p->nstages = 0;
 	if (!p->stages)
