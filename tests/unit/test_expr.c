@@ -756,6 +756,16 @@ static const struct ok_case members[] = {
 	{ "d.String()", "string:1m30s" },
 	{ "t.Sub(t - d).Seconds()", "float:90" },
 	{ "t.Add(d).Unix()", "int:1700000090" },
+	/* time arithmetic, either operand order where Go allows both */
+	{ "(t + d).Unix()", "int:1700000090" },
+	{ "(d + t).Unix()", "int:1700000090" },
+	{ "(t - d).Unix()", "int:1699999910" },
+	{ "t - (t - d)", "duration:1m30s" },
+	{ "d - duration('30s')", "duration:1m0s" },
+	{ "2 * d", "duration:3m0s" },
+	{ "d * 2", "duration:3m0s" },
+	{ "1.5 * d", "duration:2m15s" },
+	{ "d * 1.5", "duration:2m15s" },
 	{ "t.After(t - d)", "bool:true" },
 	{ "t.UTC() == t", "bool:true" },
 };

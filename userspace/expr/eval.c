@@ -230,6 +230,42 @@ static int concat_arrays(const struct expr_value *a, const struct expr_value *b,
 	return err;
 }
 
+/* An operator and the kinds of its operands as one switch label. */
+#define ARITH_CASE(op, ka, kb) ((unsigned)(op) << 16 | (unsigned)(ka) << 8 | (unsigned)(kb))
+
+/* The arithmetic of Go's time.Time and time.Duration: 0, or -EINVAL for other operands. */
+static int time_arith(int op, const struct expr_value *a, const struct expr_value *b,
+		      struct expr_value *out)
+{
+	/* d + t is t + d, and n * d is d * n: the Time, or the Duration, comes first */
+	if ((op == OP_ADD && b->kind == EXPR_TIME) || (op == OP_MUL && b->kind == EXPR_DURATION)) {
+		const struct expr_value *first = b;
+
+		b = a;
+		a = first;
+	}
+	switch (ARITH_CASE(op, a->kind, b->kind)) {
+	case ARITH_CASE(OP_ADD, EXPR_DURATION, EXPR_DURATION):
+		return *out = expr_duration(wrap_add(a->dur, b->dur)), 0;
+	case ARITH_CASE(OP_ADD, EXPR_TIME, EXPR_DURATION):
+		return *out = expr_time(wrap_add(a->t.ns, b->dur), a->t.off), 0;
+	case ARITH_CASE(OP_SUB, EXPR_TIME, EXPR_TIME):
+		return *out = expr_duration(wrap_sub(a->t.ns, b->t.ns)), 0;
+	case ARITH_CASE(OP_SUB, EXPR_TIME, EXPR_DURATION):
+		return *out = expr_time(wrap_sub(a->t.ns, b->dur), a->t.off), 0;
+	case ARITH_CASE(OP_SUB, EXPR_DURATION, EXPR_DURATION):
+		return *out = expr_duration(wrap_sub(a->dur, b->dur)), 0;
+	case ARITH_CASE(OP_MUL, EXPR_DURATION, EXPR_INT):
+		return *out = expr_duration(wrap_mul(a->dur, b->i)), 0;
+	case ARITH_CASE(OP_MUL, EXPR_DURATION, EXPR_FLOAT):
+		return *out = expr_duration((int64_t)((double)a->dur * b->f)), 0;
+	case ARITH_CASE(OP_DIV, EXPR_DURATION, EXPR_DURATION):
+		return *out = expr_float((double)a->dur / (double)b->dur), 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 static int arith(struct ev *st, const struct node *n, int op, const struct expr_value *a,
 		 const struct expr_value *b, struct expr_value *out)
 {
@@ -264,75 +300,23 @@ static int arith(struct ev *st, const struct node *n, int op, const struct expr_
 			break;
 		}
 	}
-	switch (op) {
-	case OP_ADD:
-		if (ka == EXPR_STRING && kb == EXPR_STRING) {
-			struct expr_str *s = xstr_alloc((size_t)a->s->len + b->s->len);
+	if (op == OP_ADD && ka == EXPR_STRING && kb == EXPR_STRING) {
+		struct expr_str *s = xstr_alloc((size_t)a->s->len + b->s->len);
 
-			if (!s)
-				return rt_err(st, n, -ENOMEM, "string too long");
-			memcpy(s->s, a->s->s, a->s->len);
-			memcpy(s->s + a->s->len, b->s->s, b->s->len);
-			*out = xstr_value(s);
-			return 0;
-		}
-		if (ka == EXPR_DURATION && kb == EXPR_DURATION) {
-			*out = expr_duration(wrap_add(a->dur, b->dur));
-			return 0;
-		}
-		if (ka == EXPR_TIME && kb == EXPR_DURATION) {
-			*out = expr_time(wrap_add(a->t.ns, b->dur), a->t.off);
-			return 0;
-		}
-		if (ka == EXPR_DURATION && kb == EXPR_TIME) {
-			*out = expr_time(wrap_add(b->t.ns, a->dur), b->t.off);
-			return 0;
-		}
-		if (ka == EXPR_ARRAY && kb == EXPR_ARRAY) {
-			if (concat_arrays(a, b, out))
-				return rt_err(st, n, -ENOMEM, "out of memory");
-			return 0;
-		}
-		break;
-	case OP_SUB:
-		if (ka == EXPR_TIME && kb == EXPR_TIME) {
-			*out = expr_duration(wrap_sub(a->t.ns, b->t.ns));
-			return 0;
-		}
-		if (ka == EXPR_TIME && kb == EXPR_DURATION) {
-			*out = expr_time(wrap_sub(a->t.ns, b->dur), a->t.off);
-			return 0;
-		}
-		if (ka == EXPR_DURATION && kb == EXPR_DURATION) {
-			*out = expr_duration(wrap_sub(a->dur, b->dur));
-			return 0;
-		}
-		break;
-	case OP_MUL:
-		if (ka == EXPR_DURATION && kb == EXPR_INT) {
-			*out = expr_duration(wrap_mul(a->dur, b->i));
-			return 0;
-		}
-		if (ka == EXPR_INT && kb == EXPR_DURATION) {
-			*out = expr_duration(wrap_mul(a->i, b->dur));
-			return 0;
-		}
-		if (ka == EXPR_DURATION && kb == EXPR_FLOAT) {
-			*out = expr_duration((int64_t)((double)a->dur * b->f));
-			return 0;
-		}
-		if (ka == EXPR_FLOAT && kb == EXPR_DURATION) {
-			*out = expr_duration((int64_t)(a->f * (double)b->dur));
-			return 0;
-		}
-		break;
-	case OP_DIV:
-		if (ka == EXPR_DURATION && kb == EXPR_DURATION) {
-			*out = expr_float((double)a->dur / (double)b->dur);
-			return 0;
-		}
-		break;
+		if (!s)
+			return rt_err(st, n, -ENOMEM, "string too long");
+		memcpy(s->s, a->s->s, a->s->len);
+		memcpy(s->s + a->s->len, b->s->s, b->s->len);
+		*out = xstr_value(s);
+		return 0;
 	}
+	if (op == OP_ADD && ka == EXPR_ARRAY && kb == EXPR_ARRAY) {
+		if (concat_arrays(a, b, out))
+			return rt_err(st, n, -ENOMEM, "out of memory");
+		return 0;
+	}
+	if (!time_arith(op, a, b, out))
+		return 0;
 bad:
 	return rt_err(st, n, -EINVAL, "invalid operation: %s %s %s",
 		      vkind(a), op == OP_ADD ? "+" : op == OP_SUB ? "-" : op == OP_MUL ? "*" :
