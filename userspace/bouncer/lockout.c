@@ -97,6 +97,16 @@ static int subscribe(void)
 	return fd;
 }
 
+void lockout_free(struct lockout *lo)
+{
+	if (!lo)
+		return;
+	if (lo->nl_fd >= 0)
+		close(lo->nl_fd);
+	free(lo->addrs);
+	free(lo);
+}
+
 int lockout_new(struct lockout **out)
 {
 	struct lockout *lo;
@@ -113,16 +123,6 @@ int lockout_new(struct lockout **out)
 	}
 	*out = lo;
 	return 0;
-}
-
-void lockout_free(struct lockout *lo)
-{
-	if (!lo)
-		return;
-	if (lo->nl_fd >= 0)
-		close(lo->nl_fd);
-	free(lo->addrs);
-	free(lo);
 }
 
 int lockout_refresh(struct lockout *lo)

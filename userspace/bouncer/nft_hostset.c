@@ -72,6 +72,17 @@ static int alloc_slots(struct table *t, unsigned bits)
 	return 0;
 }
 
+void hostset_free(struct hostset *h)
+{
+	if (!h)
+		return;
+	for (int i = 0; i < 2; i++) {
+		free(h->t[i].keys);
+		free(h->t[i].tags);
+	}
+	free(h);
+}
+
 int hostset_new(struct hostset **out)
 {
 	struct hostset *h = calloc(1, sizeof(*h));
@@ -86,17 +97,6 @@ int hostset_new(struct hostset **out)
 	}
 	*out = h;
 	return 0;
-}
-
-void hostset_free(struct hostset *h)
-{
-	if (!h)
-		return;
-	for (int i = 0; i < 2; i++) {
-		free(h->t[i].keys);
-		free(h->t[i].tags);
-	}
-	free(h);
 }
 
 /* The slot holding k, or the empty one where it would go. */

@@ -57,6 +57,15 @@ static void ip_free(void *p)
 	free(p);
 }
 
+void crowd_index_free(struct crowd_index *x)
+{
+	if (!x)
+		return;
+	cs_hmap_free(x->ips, ip_free); /* before the reporters they point to */
+	cs_hmap_free(x->reps, rep_free);
+	free(x);
+}
+
 int crowd_index_new(struct crowd_index **out)
 {
 	struct crowd_index *x = calloc(1, sizeof(*x));
@@ -72,15 +81,6 @@ int crowd_index_new(struct crowd_index **out)
 	}
 	*out = x;
 	return 0;
-}
-
-void crowd_index_free(struct crowd_index *x)
-{
-	if (!x)
-		return;
-	cs_hmap_free(x->ips, ip_free); /* before the reporters they point to */
-	cs_hmap_free(x->reps, rep_free);
-	free(x);
 }
 
 static struct crowd_rep *rep_of(struct crowd_index *x, const char *id)

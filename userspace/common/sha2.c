@@ -25,6 +25,15 @@ struct sha1_ctx {
 	EVP_MD_CTX *ctx;
 };
 
+void sha1_ctx_free(struct sha1_ctx *c)
+{
+	if (!c)
+		return;
+	EVP_MD_CTX_free(c->ctx);
+	EVP_MD_free(c->md);
+	free(c);
+}
+
 struct sha1_ctx *sha1_ctx_new(void)
 {
 	struct sha1_ctx *c = calloc(1, sizeof(*c));
@@ -34,15 +43,6 @@ struct sha1_ctx *sha1_ctx_new(void)
 		return NULL;
 	}
 	return c;
-}
-
-void sha1_ctx_free(struct sha1_ctx *c)
-{
-	if (!c)
-		return;
-	EVP_MD_CTX_free(c->ctx);
-	EVP_MD_free(c->md);
-	free(c);
 }
 
 int sha1_parts(struct sha1_ctx *c, const void *const *parts, const size_t *lens, size_t n,

@@ -31,6 +31,20 @@ static char *make_key(const char *machine, const char *uuid, size_t *len)
 	return k;
 }
 
+void alert_dedupe_free(struct alert_dedupe *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; d->fifo && i < d->n; i++)
+		free(d->fifo[(d->head + i) % d->cap]);
+	free(d->fifo);
+	free(d->fifo_len);
+	cs_hmap_free(d->ids, NULL);
+	if (d->ids)
+		pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
 int alert_dedupe_new(size_t cap, struct alert_dedupe **out)
 {
 	struct alert_dedupe *d = calloc(1, sizeof(*d));
@@ -49,20 +63,6 @@ int alert_dedupe_new(size_t cap, struct alert_dedupe **out)
 	pthread_mutex_init(&d->lock, NULL);
 	*out = d;
 	return 0;
-}
-
-void alert_dedupe_free(struct alert_dedupe *d)
-{
-	if (!d)
-		return;
-	for (size_t i = 0; d->fifo && i < d->n; i++)
-		free(d->fifo[(d->head + i) % d->cap]);
-	free(d->fifo);
-	free(d->fifo_len);
-	cs_hmap_free(d->ids, NULL);
-	if (d->ids)
-		pthread_mutex_destroy(&d->lock);
-	free(d);
 }
 
 int64_t alert_dedupe_get(struct alert_dedupe *d, const char *machine, const char *uuid)
