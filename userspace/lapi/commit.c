@@ -253,6 +253,26 @@ static void *committer_main(void *arg)
 	return NULL;
 }
 
+/* What lapi_committer_start made, once its thread is gone (or was never started). */
+static void committer_free(struct lapi_committer *c)
+{
+	pthread_cond_destroy(&c->done);
+	pthread_cond_destroy(&c->work);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+void lapi_committer_stop(struct cs_lapi *l)
+{
+	struct lapi_committer *c = l->committer;
+
+	if (!c)
+		return;
+	cs_worker_stop(&c->lock, &c->work, &c->stop, c->thread); /* after storing what was handed in */
+	l->committer = NULL;
+	committer_free(c);
+}
+
 int lapi_committer_start(struct cs_lapi *l)
 {
 	struct lapi_committer *c = calloc(1, sizeof(*c));
@@ -276,28 +296,11 @@ int lapi_committer_start(struct cs_lapi *l)
 	c->running = true;
 	err = -pthread_create(&c->thread, NULL, committer_main, c);
 	if (err) {
-		pthread_cond_destroy(&c->done);
-		pthread_cond_destroy(&c->work);
-		pthread_mutex_destroy(&c->lock);
-		free(c);
+		committer_free(c);
 		return err;
 	}
 	l->committer = c;
 	return 0;
-}
-
-void lapi_committer_stop(struct cs_lapi *l)
-{
-	struct lapi_committer *c = l->committer;
-
-	if (!c)
-		return;
-	cs_worker_stop(&c->lock, &c->work, &c->stop, c->thread); /* after storing what was handed in */
-	l->committer = NULL;
-	pthread_cond_destroy(&c->done);
-	pthread_cond_destroy(&c->work);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
 }
 
 /* Queues r (c->lock held); false when the writer no longer takes submissions. */
