@@ -321,6 +321,23 @@ static void link_pin_path(const struct xdp_loader *l, const char *ifname, char *
 	snprintf(buf, len, "%s/" LINK_PIN_PREFIX "%s", l->pin_dir, ifname);
 }
 
+/*
+ * What attach and detach do first: takes the pin directory's lock (unlock_pins
+ * after) and gives the path of ifname's link pin. -ENODEV: no such name.
+ */
+static int lock_link_pin(struct xdp_loader *l, const char *ifname, char *path, size_t len)
+{
+	int err;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -ENODEV;
+	err = lock_pins(l);
+	if (err)
+		return err;
+	link_pin_path(l, ifname, path, len);
+	return 0;
+}
+
 static int link_info(int link_fd, struct bpf_link_info *info)
 {
 	__u32 len = sizeof(*info);
@@ -484,15 +501,12 @@ int xdp_loader_attach(struct xdp_loader *l, const char *ifname, enum xdp_attach_
 		return -EINVAL;
 	if (!l->filter) /* opened read-only: no program loaded */
 		return -EROFS;
-	if (strlen(ifname) >= IFNAMSIZ)
-		return -ENODEV;
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex)
 		return -ENODEV;
-	err = lock_pins(l);
+	err = lock_link_pin(l, ifname, path, sizeof(path));
 	if (err)
 		return err;
-	link_pin_path(l, ifname, path, sizeof(path));
 
 	link_fd = bpf_obj_get(path);
 	if (link_fd >= 0) {
@@ -622,12 +636,9 @@ int xdp_loader_detach(struct xdp_loader *l, const char *ifname)
 	char path[PATH_MAX];
 	int err;
 
-	if (strlen(ifname) >= IFNAMSIZ)
-		return -ENODEV;
-	err = lock_pins(l);
+	err = lock_link_pin(l, ifname, path, sizeof(path));
 	if (err)
 		return err;
-	link_pin_path(l, ifname, path, sizeof(path));
 	err = detach_pinned_link(path);
 	if (err == -ENOENT) {
 		mp_pin_path(l, ifname, path, sizeof(path));
