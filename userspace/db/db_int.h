@@ -137,6 +137,20 @@ struct db_backend {
 	void (*close)(struct db_conn *c);
 };
 
+/*
+ * The operations both engines have, each named after its engine (lite_step,
+ * pg_step): a backend's table lists them with DB_BACKEND_OPS(lite) and adds
+ * those only its engine offers.
+ */
+#define DB_BACKEND_OPS(engine)                                                               \
+	.prepare = engine##_prepare, .finalize = engine##_finalize, .reset = engine##_reset, \
+	.clear_bindings = engine##_clear_bindings, .bind_int = engine##_bind_int,            \
+	.bind_double = engine##_bind_double, .bind_text = engine##_bind_text,                \
+	.bind_null = engine##_bind_null, .step = engine##_step, .col_int = engine##_col_int, \
+	.col_double = engine##_col_double, .col_str = engine##_col_str,                      \
+	.changes = engine##_changes, .exec = engine##_exec, .errmsg = engine##_errmsg,       \
+	.migrate = engine##_migrate, .close = engine##_close
+
 extern const struct db_backend db_lite, db_pg;
 
 static inline int db_prepare(struct cs_db *db, const char *sql, struct dbstmt **out);

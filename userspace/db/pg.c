@@ -370,23 +370,7 @@ int pg_open(struct cs_db *db, const char *conninfo)
 const struct db_backend db_pg = {
 	.name = "postgresql",
 	.is_pg = true,
-	.prepare = pg_prepare,
-	.finalize = pg_finalize,
-	.reset = pg_reset,
-	.clear_bindings = pg_clear_bindings,
-	.bind_int = pg_bind_int,
-	.bind_double = pg_bind_double,
-	.bind_text = pg_bind_text,
-	.bind_null = pg_bind_null,
-	.step = pg_step,
-	.col_int = pg_col_int,
-	.col_double = pg_col_double,
-	.col_str = pg_col_str,
-	.changes = pg_changes,
-	.exec = pg_exec,
-	.errmsg = pg_errmsg,
-	.migrate = pg_migrate,
-	.close = pg_close,
+	DB_BACKEND_OPS(pg),
 };
 
 /* key='value' with libpq's escapes (backslash, quote) */
