@@ -268,6 +268,35 @@ static int event_init(struct t_event *e, const char *raw, const char *ip, const 
 	return err;
 }
 
+/*
+ * The variables in V_ order (V_EVT is "evt", V_NILQ "nilq"): expr_env_add_var()
+ * gives each its index in vars[].
+ */
+static const struct {
+	const char *name;
+	const struct expr_type *type;
+} vars_declared[] = {
+	{ "evt", &event_type },
+	{ "queue", &queue_type },
+	{ "n", &expr_type_int },
+	{ "f", &expr_type_float },
+	{ "s", &expr_type_string },
+	{ "arr", &expr_type_array_any },
+	{ "m", &expr_type_map_any },
+	{ "nilv", &expr_type_any },
+	{ "dyn", NULL },
+	{ "results", NULL },
+	{ "empty", &expr_type_array_any },
+	{ "t", &expr_type_time },
+	{ "d", &expr_type_duration },
+	{ "strs", &expr_type_array_string },
+	{ "sm", &expr_type_map_string },
+	{ "src", &src_type },
+	{ "nilsrc", &src_type },
+	{ "nilq", &nil_queue_type },
+};
+_Static_assert(sizeof(vars_declared) / sizeof(vars_declared[0]) == V_COUNT, "one per V_ name");
+
 static int setup(void)
 {
 	json_t *j;
@@ -277,25 +306,9 @@ static int setup(void)
 	if (!env || cs_stash_new(&env_stash))
 		return -ENOMEM;
 	expr_env_set_stash(env, env_stash);
-	if (expr_env_add_var(env, "evt", &event_type) != V_EVT ||
-	    expr_env_add_var(env, "queue", &queue_type) != V_QUEUE ||
-	    expr_env_add_var(env, "n", &expr_type_int) != V_N ||
-	    expr_env_add_var(env, "f", &expr_type_float) != V_F ||
-	    expr_env_add_var(env, "s", &expr_type_string) != V_S ||
-	    expr_env_add_var(env, "arr", &expr_type_array_any) != V_ARR ||
-	    expr_env_add_var(env, "m", &expr_type_map_any) != V_M ||
-	    expr_env_add_var(env, "nilv", &expr_type_any) != V_NILV ||
-	    expr_env_add_var(env, "dyn", NULL) != V_DYN ||
-	    expr_env_add_var(env, "results", NULL) != V_RESULTS ||
-	    expr_env_add_var(env, "empty", &expr_type_array_any) != V_EMPTY ||
-	    expr_env_add_var(env, "t", &expr_type_time) != V_T ||
-	    expr_env_add_var(env, "d", &expr_type_duration) != V_D ||
-	    expr_env_add_var(env, "strs", &expr_type_array_string) != V_STRS ||
-	    expr_env_add_var(env, "sm", &expr_type_map_string) != V_SM ||
-	    expr_env_add_var(env, "src", &src_type) != V_SRC ||
-	    expr_env_add_var(env, "nilsrc", &src_type) != V_NILSRC ||
-	    expr_env_add_var(env, "nilq", &nil_queue_type) != V_NILQ)
-		return -EINVAL;
+	for (int i = 0; i < V_COUNT; i++)
+		if (expr_env_add_var(env, vars_declared[i].name, vars_declared[i].type) != i)
+			return -EINVAL;
 	err = expr_env_add_helpers(env, EXPR_HELPERS_CROWDSEC | EXPR_HELPERS_HUBTEST);
 	if (!err)
 		err = expr_env_add_funcs(env, host_funcs, 2);
