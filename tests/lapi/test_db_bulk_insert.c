@@ -428,13 +428,14 @@ static void check_cache_sizes(struct cs_db *db)
 
 int main(void)
 {
-	char dir[] = "/tmp/cs-test-bulk-XXXXXX", path[300];
+	static char dir[] = "/tmp/cs-test-bulk-XXXXXX";
+	char path[300];
 	static const char *const field[] = { "none",	 "scope", "type",      "origin",
 					     "scenario", "duration", "bad address", "simulated" };
 	struct cs_db *db = NULL;
 
 	log_set_level(LOG_LVL_ERROR);
-	if (!mkdtemp(dir))
+	if (t_scratch_dir(dir))
 		return 1;
 	snprintf(path, sizeof(path), "%s/cs.db", dir);
 	if (ASSERT_OK(cs_db_connect(path, getenv("CS_TEST_PG_CONNINFO"), 0, &db), "open")) {
@@ -469,7 +470,5 @@ int main(void)
 		}
 	}
 	cs_db_close(db);
-	if (t_rmtree(dir))
-		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

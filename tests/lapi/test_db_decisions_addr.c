@@ -112,7 +112,8 @@ static void no_scan(struct cs_db *db, const struct cs_dfilter *f, bool dedup, co
 
 int main(void)
 {
-	char dir[] = "/tmp/cs-db-addr.XXXXXX", path[64], *names;
+	static char dir[] = "/tmp/cs-db-addr.XXXXXX";
+	char path[64], *names;
 	const size_t nmig = sizeof(db_migrations) / sizeof(db_migrations[0]);
 	struct cs_decision *nv = NULL, *dv = NULL;
 	size_t nn = 0, nd = 0, ip4 = 0, user = 0;
@@ -181,7 +182,5 @@ int main(void)
 
 out:
 	cs_db_close(db);
-	if (t_rmtree(dir))
-		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

@@ -59,13 +59,14 @@ static bool wait_done(struct lookup *q)
 
 int main(void)
 {
-	char dir[] = "/tmp/cs-test-side-XXXXXX", path[300];
+	static char dir[] = "/tmp/cs-test-side-XXXXXX";
+	char path[300];
 	struct lookup q = { 0 }, ping = { .ping = true };
 	struct cs_db *db = NULL;
 	pthread_t t, tp;
 
 	log_set_level(LOG_LVL_ERROR);
-	if (!mkdtemp(dir))
+	if (t_scratch_dir(dir))
 		return 1;
 	snprintf(path, sizeof(path), "%s/cs.db", dir);
 	if (ASSERT_OK(cs_db_connect(path, NULL, 0, &db), "open") &&
@@ -92,7 +93,5 @@ int main(void)
 		ASSERT_STREQ(q.version, "uncommitted", "the commit is seen");
 	}
 	cs_db_close(db);
-	if (t_rmtree(dir))
-		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

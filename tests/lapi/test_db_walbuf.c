@@ -199,7 +199,7 @@ int main(void)
 	char path[300];
 	long long want = 0;
 
-	if (!mkdtemp(dir))
+	if (t_scratch_dir(dir))
 		return 1;
 	snprintf(path, sizeof(path), "%s/cs.db", dir);
 	if (!ASSERT_TRUE(vfs != NULL, "the VFS is registered"))
@@ -257,7 +257,5 @@ int main(void)
 out:
 	sqlite3_close(r);
 	sqlite3_close(w);
-	if (t_rmtree(dir))
-		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

@@ -56,7 +56,7 @@ static void counts(struct cs_lapi *l, unsigned long *hits, unsigned long *reads)
 
 int main(void)
 {
-	char dir[] = "/tmp/cs-test-alcache-XXXXXX";
+	static char dir[] = "/tmp/cs-test-alcache-XXXXXX";
 	struct cs_lapi_config cfg;
 	struct cs_lapi *l = NULL;
 	struct cs_db *other = NULL;
@@ -64,7 +64,7 @@ int main(void)
 	int64_t now = gotime_now();
 	int port, ret;
 
-	if (!mkdtemp(dir))
+	if (t_scratch_dir(dir))
 		return 1;
 	log_set_level(LOG_LVL_ERROR);
 	ret = t_lapi_config(&cfg, dir) ?: t_lapi_start(&cfg, 17460, 100, &l, &port);
@@ -118,7 +118,5 @@ out:
 	cs_db_close(other);
 	cs_lapi_stop(l);
 	cs_lapi_config_clear(&cfg);
-	if (t_rmtree(dir))
-		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

@@ -241,7 +241,7 @@ static void owner_checked_at_store(struct cs_lapi *l, struct cs_db *db)
 
 int main(void)
 {
-	char dir[] = "/tmp/cs-test-commit-XXXXXX";
+	static char dir[] = "/tmp/cs-test-commit-XXXXXX";
 	int port;
 	struct submitter sub[SUBMITTERS] = { 0 };
 	struct cs_lapi_config cfg;
@@ -251,7 +251,7 @@ int main(void)
 
 	log_set_level(LOG_LVL_ERROR);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (!mkdtemp(dir))
+	if (t_scratch_dir(dir))
 		return 1;
 	ret = t_lapi_config(&cfg, dir);
 	if (!ret)
@@ -326,8 +326,6 @@ out:
 			cs_alert_free(sub[i].a[k]);
 	cs_lapi_stop(l);
 	cs_lapi_config_clear(&cfg);
-	if (t_rmtree(dir))
-		fprintf(stderr, "cleanup of %s failed\n", dir);
 	curl_global_cleanup();
 	return TEST_SUMMARY();
 }

@@ -359,10 +359,10 @@ static void test_reopen(void)
 int main(void)
 {
 	struct cs_db *db = NULL;
-	char dir[] = "/tmp/cs-test-db-XXXXXX";
+	static char dir[] = "/tmp/cs-test-db-XXXXXX";
 
 	log_set_level(LOG_LVL_ERROR);
-	if (!mkdtemp(dir))
+	if (t_scratch_dir(dir))
 		return 1;
 	snprintf(dbpath, sizeof(dbpath), "%s/cs.db", dir);
 	test_formats();
@@ -377,7 +377,5 @@ int main(void)
 		cs_db_close(db);
 		test_reopen();
 	}
-	if (t_rmtree(dir))
-		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

@@ -75,14 +75,15 @@ static struct cs_alert *detector_alert(const char *ip, bool remediation)
 
 int main(void)
 {
-	char dir[] = "/tmp/cs-test-inproc-XXXXXX", hash[APIKEY_HASH_LEN];
+	static char dir[] = "/tmp/cs-test-inproc-XXXXXX";
+	char hash[APIKEY_HASH_LEN];
 	struct cs_lapi_config cfg;
 	struct cs_lapi *l = NULL;
 	struct cs_alert *a;
 	int64_t id = 0;
 
 	log_set_level(LOG_LVL_ERROR);
-	if (!mkdtemp(dir))
+	if (t_scratch_dir(dir))
 		return 1;
 	if (!ASSERT_OK(t_lapi_config(&cfg, dir), "config"))
 		goto out;
@@ -160,7 +161,5 @@ out:
 	cs_lapi_stop(NULL);
 	cs_lapi_config_clear(&cfg);
 	curl_global_cleanup();
-	if (t_rmtree(dir))
-		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }

@@ -19,6 +19,7 @@
 
 #include "db/db_int.h"
 #include "db/schema.h"
+#include "test.h"
 
 /* The first column of sql's first row as a number, -1 if there is none. */
 static inline long long t_sql_int(sqlite3 *h, const char *sql)
@@ -46,9 +47,10 @@ static inline char *t_sql_text(sqlite3 *h, const char *sql)
 }
 
 /*
- * A new database at schema version `version` in the scratch directory dir (a
- * mkdtemp template, filled in), its file DIR/crowdsec.db in path. 0, -errno, or
- * -ENOENT when db_migrations has no later version to upgrade to.
+ * A new database at schema version `version` in the program's scratch directory
+ * dir (t_scratch_dir's template, filled in: static storage), its file
+ * DIR/crowdsec.db in path. 0, -errno, or -ENOENT when db_migrations has no later
+ * version to upgrade to.
  */
 static inline int t_db_at_version(char *dir, char *path, size_t pathlen, int version,
 				  struct cs_db **db)
@@ -58,8 +60,8 @@ static inline int t_db_at_version(char *dir, char *path, size_t pathlen, int ver
 	*db = NULL;
 	if ((size_t)version >= sizeof(db_migrations) / sizeof(db_migrations[0]))
 		return -ENOENT;
-	if (!mkdtemp(dir))
-		return -errno;
+	if (t_scratch_dir(dir))
+		return -EIO;
 	snprintf(path, pathlen, "%s/crowdsec.db", dir);
 	err = db_open_unmigrated(path, db);
 	return err ? err : db_migrate(*db, db_migrations, (size_t)version);

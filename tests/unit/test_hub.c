@@ -253,7 +253,7 @@ int main(void)
 	char p[PATH_MAX + 64];
 
 	log_set_level(LOG_LVL_ERROR);
-	if (!mkdtemp(dir))
+	if (t_scratch_dir(dir))
 		return 1;
 	snprintf(p, sizeof(p), "%s/config.yaml", dir);
 	FILE *f = fopen(p, "w");
@@ -275,7 +275,5 @@ int main(void)
 	test_versions();
 	test_state_and_plans();
 	hub_config_clear(&cfg);
-	if (t_rmtree(dir))
-		fprintf(stderr, "cleanup of %s failed\n", dir);
 	return TEST_SUMMARY();
 }
