@@ -450,13 +450,11 @@ static void test_retention(struct central *c)
 /* With an ASN database a network is an AS: reporters in several /24s of one AS weigh one. */
 static void test_asn_networks(void)
 {
-	char geo[256], why[256];
+	char geo[256];
 	struct central *c;
 
-	if (t_geoip_make(geo, sizeof(geo), true, why, sizeof(why))) {
-		TEST_SKIP(3, why);
+	if (!t_geoip_make_or_skip(geo, sizeof(geo), true, 3))
 		return;
-	}
 	c = open_db(NULL);
 	if (c && ASSERT_OK(central_set_geoip(c, geo), "geoip")) {
 		/* 198.18.0.0/23 is AS64496 in the fixture: two /24s, one AS */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "geoip_fixture.h"
+#include "test.h"
 
 #include <libgen.h>
 #include <limits.h>
@@ -72,6 +73,16 @@ int t_geoip_make(char *dir, size_t size, bool with_asn, char *why, size_t why_si
 		return -1;
 	}
 	return 0;
+}
+
+bool t_geoip_make_or_skip(char *dir, size_t size, bool with_asn, int checks)
+{
+	char why[256];
+
+	if (!t_geoip_make(dir, size, with_asn, why, sizeof(why)))
+		return true;
+	TEST_SKIP(checks, why);
+	return false;
 }
 
 void t_geoip_remove(const char *dir)

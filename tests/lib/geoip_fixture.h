@@ -16,6 +16,8 @@
  * script not found...): the caller skips.
  */
 int t_geoip_make(char *dir, size_t size, bool with_asn, char *why, size_t why_size);
+/* t_geoip_make(), else `checks` checks counted skipped with the reason: true when made. */
+bool t_geoip_make_or_skip(char *dir, size_t size, bool with_asn, int checks);
 /* Remove what t_geoip_make() created. */
 void t_geoip_remove(const char *dir);
 /*

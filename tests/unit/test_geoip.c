@@ -229,13 +229,11 @@ static void test_bad_file(const char *dir)
  */
 static void with_databases(bool with_asn, const struct want *cases, size_t n)
 {
-	char dir[256], why[256];
+	char dir[256];
 	struct cs_parsers *p;
 
-	if (t_geoip_make(dir, sizeof(dir), with_asn, why, sizeof(why))) {
-		TEST_SKIP(1, why);
+	if (!t_geoip_make_or_skip(dir, sizeof(dir), with_asn, 1))
 		return;
-	}
 	p = load(dir);
 	if (p) {
 		for (size_t i = 0; i < n; i++)
