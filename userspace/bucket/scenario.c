@@ -398,12 +398,10 @@ static int load_scope(struct sloader *L, struct cs_scenario *sc, yaml_node_t *m)
 {
 	const char *k;
 	yaml_node_t *v;
-	int err = 0;
+	int err = ywalk_map_opt(&L->w, m, "scope");
 
-	if (ywalk_is_null(m))
-		return 0;
-	if (m->type != YAML_MAPPING_NODE)
-		return sc_err(L, m, "'scope' must be a mapping");
+	if (err <= 0)
+		return err;
 	YWALK_PAIRS(&L->w, m, k, v) {
 		if (!k)
 			return sc_err(L, m, "scope: non-scalar key");
@@ -424,11 +422,10 @@ static int load_labels(struct sloader *L, struct cs_scenario *sc, yaml_node_t *m
 {
 	const char *k;
 	yaml_node_t *v;
+	int err = ywalk_map_opt(&L->w, m, "labels");
 
-	if (ywalk_is_null(m))
-		return 0;
-	if (m->type != YAML_MAPPING_NODE)
-		return sc_err(L, m, "'labels' must be a mapping");
+	if (err <= 0)
+		return err;
 	/* map[string]any: only an unquoted YAML true is the bool `true` (a quoted one is a string) */
 	YWALK_PAIRS(&L->w, m, k, v)
 		if (k && !strcmp(k, "remediation"))

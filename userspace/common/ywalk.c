@@ -81,6 +81,15 @@ int ywalk_list_new(struct ywalk *w, const yaml_node_t *seq, const char *what, si
 	return *items ? 0 : -ENOMEM;
 }
 
+int ywalk_map_opt(struct ywalk *w, const yaml_node_t *m, const char *what)
+{
+	if (ywalk_is_null(m))
+		return 0;
+	if (m->type != YAML_MAPPING_NODE)
+		return ywalk_fail(w, m, "'%s' must be a mapping", what);
+	return 1;
+}
+
 int ywalk_map_check(struct ywalk *w, const yaml_node_t *map, const char *what, bool unique)
 {
 	const char *sep = what ? ": " : "";

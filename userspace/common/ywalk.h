@@ -102,6 +102,12 @@ int ywalk_list_new(struct ywalk *w, const yaml_node_t *seq, const char *what, si
 		   void **items);
 
 /*
+ * A mapping that may be left out: 1 when m is a mapping to walk, 0 when it is
+ * absent or null, ywalk_fail("'WHAT' must be a mapping") for any other node.
+ */
+int ywalk_map_opt(struct ywalk *w, const yaml_node_t *m, const char *what);
+
+/*
  * A mapping whose keys are all strings (and, when unique, none given twice): 0,
  * or ywalk_fail() at the offending node: "WHAT: expected a mapping", "WHAT: keys
  * must be strings", "WHAT: key 'K' is already defined" (without "WHAT: " when

@@ -311,14 +311,12 @@ static int load_pattern_syntax(struct loader *L, yaml_node_t *m)
 {
 	const char *k;
 	yaml_node_t *v;
+	int err = ywalk_map_opt(&L->w, m, "pattern_syntax");
 
-	if (ywalk_is_null(m))
-		return 0;
-	if (m->type != YAML_MAPPING_NODE)
-		return LOAD_ERR(L, m, "'pattern_syntax' must be a mapping");
+	if (err <= 0)
+		return err;
 	YWALK_PAIRS(&L->w, m, k, v) {
 		const char *re = ywalk_scalar(v);
-		int err;
 
 		if (!k || !re)
 			return LOAD_ERR(L, v, "pattern_syntax entries must be NAME: regex strings");
