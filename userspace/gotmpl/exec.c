@@ -2,7 +2,6 @@
 /* Running a parsed template on JSON data, and its function table. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,23 +22,10 @@ struct run {
 	struct var vars[MAX_VARS];
 	int nvars;
 	int line;
-	char *err;
-	size_t errlen;
-	int failed;
+	struct gotmpl_err e;
 };
 
-static int rerr(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int rerr(struct run *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->failed)
-		return r->failed;
-	va_start(ap, fmt);
-	r->failed = gotmpl_verr(r->err, r->errlen, r->t->name, r->line, fmt, ap);
-	va_end(ap);
-	return r->failed;
-}
+#define rerr(r, ...) gotmpl_fail(&(r)->e, (r)->t->name, (r)->line, __VA_ARGS__)
 
 /* ---- values ----------------------------------------------------------------------- */
 
@@ -594,7 +580,7 @@ static int run_range(struct run *r, const struct node *n, json_t *dot)
 	size_t i;
 
 	if (!v)
-		return r->failed ? r->failed : -ENOMEM;
+		return r->e.failed ? r->e.failed : -ENOMEM;
 	if (!truth(v)) {
 		ret = n->els ? run_list(r, n->els, dot) : 0;
 	} else if (json_is_array(v)) {
@@ -628,7 +614,7 @@ static int run_list(struct run *r, const struct list *l, json_t *dot)
 		case N_ACTION:
 			v = run_decl_pipe(r, n->pipe, dot);
 			if (!v) {
-				ret = r->failed ? r->failed : -ENOMEM;
+				ret = r->e.failed ? r->e.failed : -ENOMEM;
 				break;
 			}
 			if (!n->pipe->ndecl)
@@ -641,7 +627,7 @@ static int run_list(struct run *r, const struct list *l, json_t *dot)
 
 			v = run_decl_pipe(r, n->pipe, dot);
 			if (!v) {
-				ret = r->failed ? r->failed : -ENOMEM;
+				ret = r->e.failed ? r->e.failed : -ENOMEM;
 				break;
 			}
 			if (truth(v))
@@ -674,8 +660,7 @@ int gotmpl_exec(const struct gotmpl *t, json_t *data, char **out, size_t *len, c
 		return -ENOMEM;
 	r->t = t;
 	r->out.max = GOTMPL_MAX_OUTPUT;
-	r->err = err;
-	r->errlen = errlen;
+	r->e = (struct gotmpl_err){ err, errlen, 0 };
 	ret = push_var(r, "$", data ? data : json_null());
 	if (!ret)
 		ret = run_list(r, t->root, data ? data : json_null());

@@ -3,7 +3,6 @@
 #ifndef CS_GOTMPL_INT_H
 #define CS_GOTMPL_INT_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 
 #include "gotmpl/gotmpl.h"
@@ -60,7 +59,19 @@ struct gotmpl {
 };
 
 void gotmpl_list_free(struct list *l);
-/* "name:line: <fmt>" into err; returns -EINVAL (parse and run errors share it). */
-int gotmpl_verr(char *err, size_t errlen, const char *name, int line, const char *fmt, va_list ap);
+
+/* Where a parse or a run reports its error: the first one only. */
+struct gotmpl_err {
+	char *buf;
+	size_t len;
+	int failed; /* 0, or the code of the error in buf */
+};
+
+/*
+ * "name:line: <fmt>" into e->buf unless an error is already there; returns
+ * e->failed (-EINVAL). Parse and run errors share it.
+ */
+int gotmpl_fail(struct gotmpl_err *e, const char *name, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif /* CS_GOTMPL_INT_H */

@@ -27,32 +27,27 @@ struct parser {
 	int line;	/* of pos */
 	bool trim_next; /* the last action ended with "-}}" */
 	int depth;
-	char *err;
-	size_t errlen;
-	int failed;
+	struct gotmpl_err e;
 };
 
-int gotmpl_verr(char *err, size_t errlen, const char *name, int line, const char *fmt, va_list ap)
-{
-	int n = snprintf(err, errlen, "%s:%d: ", name, line);
-
-	if (n >= 0 && (size_t)n < errlen)
-		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-	return -EINVAL;
-}
-
-static int perr(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int perr(struct parser *p, const char *fmt, ...)
+int gotmpl_fail(struct gotmpl_err *e, const char *name, int line, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
-	if (p->failed)
-		return p->failed;
-	va_start(ap, fmt);
-	p->failed = gotmpl_verr(p->err, p->errlen, p->name, p->line, fmt, ap);
-	va_end(ap);
-	return p->failed;
+	if (e->failed)
+		return e->failed;
+	e->failed = -EINVAL;
+	n = snprintf(e->buf, e->len, "%s:%d: ", name, line);
+	if (n >= 0 && (size_t)n < e->len) {
+		va_start(ap, fmt);
+		vsnprintf(e->buf + n, e->len - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return e->failed;
 }
+
+#define perr(p, ...) gotmpl_fail(&(p)->e, (p)->name, (p)->line, __VA_ARGS__)
 
 static void advance(struct parser *p, size_t n)
 {
@@ -263,7 +258,7 @@ static int parse_operand(struct parser *p, struct tok *t, struct arg *a)
 	case T_STR:
 		a->k = A_STR;
 		a->s = unquote(p, t);
-		return a->s ? 0 : p->failed ? p->failed : -ENOMEM;
+		return a->s ? 0 : p->e.failed ? p->e.failed : -ENOMEM;
 	case T_NUM: {
 		char buf[64];
 
@@ -284,7 +279,7 @@ static int parse_operand(struct parser *p, struct tok *t, struct arg *a)
 	case T_LP:
 		a->k = A_PIPE;
 		if (!(a->pipe = parse_pipe(p, true)))
-			return p->failed ? p->failed : -ENOMEM;
+			return p->e.failed ? p->e.failed : -ENOMEM;
 		return field_chain(p, a);
 	case T_IDENT:
 		if (tok_is(t, "true") || tok_is(t, "false")) {
@@ -400,8 +395,8 @@ static struct pipe *parse_pipe(struct parser *p, bool in_parens)
 	p->depth--;
 	return pp;
 fail:
-	if (!p->failed)
-		p->failed = -ENOMEM;
+	if (!p->e.failed)
+		p->e.failed = -ENOMEM;
 	pipe_free(pp);
 	return NULL;
 }
@@ -436,7 +431,7 @@ static int parse_block(struct parser *p, struct node *n, const char *what)
 
 	n->pipe = parse_pipe(p, false);
 	if (!n->pipe)
-		return p->failed ? p->failed : -ENOMEM;
+		return p->e.failed ? p->e.failed : -ENOMEM;
 	if ((ret = expect_close(p, what)))
 		return ret;
 	if ((ret = parse_list(p, &n->body, &term)))
@@ -550,7 +545,7 @@ static int parse_list(struct parser *p, struct list **out, enum term *term)
 			return perr(p, "{{%.*s}} is not supported", (int)t.n, t.s);
 		nd->k = N_ACTION;
 		if (!(nd->pipe = parse_pipe(p, false)))
-			return p->failed ? p->failed : -ENOMEM;
+			return p->e.failed ? p->e.failed : -ENOMEM;
 		if ((ret = expect_close(p, "command")))
 			return ret;
 	}
@@ -566,8 +561,7 @@ int gotmpl_parse(const char *name, const char *text, struct gotmpl **out, char *
 int gotmpl_parse_at(const char *name, int first_line, const char *text, struct gotmpl **out,
 		    char *err, size_t errlen)
 {
-	struct parser p = { .name = name, .src = text, .line = first_line, .err = err,
-			    .errlen = errlen };
+	struct parser p = { .name = name, .src = text, .line = first_line, .e = { err, errlen } };
 	struct gotmpl *t = calloc(1, sizeof(*t));
 	enum term term = TERM_EOF;
 	int ret;
@@ -581,7 +575,7 @@ int gotmpl_parse_at(const char *name, int first_line, const char *text, struct g
 	if (!ret && term != TERM_EOF)
 		ret = perr(&p, "unexpected {{%s}}", term == TERM_END ? "end" : "else");
 	if (ret) {
-		if (ret == -ENOMEM && !p.failed)
+		if (ret == -ENOMEM && !p.e.failed)
 			snprintf(err, errlen, "%s: out of memory", name);
 		gotmpl_free(t);
 		return ret;
