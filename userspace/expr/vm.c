@@ -9,7 +9,6 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,14 +16,13 @@
 #include <pcre2.h>
 
 #include "common/hash.h"
+#include "common/thread_slot.h"
 #include "expr/ast.h"
 
 /* Defaults: far above any hub expression, far below a hang or an OOM. */
 #define DEFAULT_STEPS 10000000u
 #define DEFAULT_BYTES ((size_t)256 << 20)
 
-static pthread_key_t own_key;	/* the vm made for a thread on first use, freed at its exit */
-static pthread_once_t own_once = PTHREAD_ONCE_INIT;
 __thread struct expr_vm *vm_this_thread;
 
 static void own_free(void *vm)
@@ -34,10 +32,8 @@ static void own_free(void *vm)
 	expr_vm_free(vm);
 }
 
-static void own_key_init(void)
-{
-	pthread_key_create(&own_key, own_free);
-}
+/* the vm made for a thread on first use, freed at its exit */
+static struct thread_slot own_slot = THREAD_SLOT(own_free);
 
 int expr_vm_new(struct expr_vm **out)
 {
@@ -100,14 +96,12 @@ struct expr_vm *expr_vm_use(struct expr_vm *vm)
 
 struct expr_vm *vm_current_slow(void)
 {
-	struct expr_vm *vm;
+	struct expr_vm *vm = thread_slot_get(&own_slot);
 
-	pthread_once(&own_once, own_key_init);
-	vm = pthread_getspecific(own_key);
 	if (!vm) {
 		if (expr_vm_new(&vm))
 			return NULL;
-		pthread_setspecific(own_key, vm);
+		thread_slot_set(&own_slot, vm);
 	}
 	vm_this_thread = vm;
 	return vm;
@@ -147,14 +141,12 @@ struct expr_regex *regex_cache_get(struct expr_vm *vm, const char *pattern, char
 
 void expr_cleanup(void)
 {
-	struct expr_vm *own;
+	struct expr_vm *own = thread_slot_get(&own_slot);
 
-	pthread_once(&own_once, own_key_init);
-	own = pthread_getspecific(own_key);
 	/* one installed with expr_vm_use() belongs to its maker */
 	if (vm_this_thread == own)
 		vm_this_thread = NULL;
-	pthread_setspecific(own_key, NULL);
+	thread_slot_set(&own_slot, NULL);
 	expr_vm_free(own);
 }
 

@@ -22,6 +22,7 @@
 #include "common/strbuf.h"
 #include "common/strmap.h"
 #include "common/strv.h"
+#include "common/thread_slot.h"
 #include "common/utf8.h"
 #include "common/vec.h"
 #include "parser/grok_builtin.h"
@@ -885,32 +886,24 @@ static int run_match(const struct grok *g, const pcre2_code *code, const char *s
  * One match block per thread, grown to the largest pattern it has served:
  * creating one per line was a malloc and a free for every grok of every line.
  */
-static pthread_key_t md_key;
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
-
 static void md_free(void *md)
 {
 	pcre2_match_data_free(md);
 }
 
-static void md_key_init(void)
-{
-	pthread_key_create(&md_key, md_free);
-}
+static struct thread_slot md_slot = THREAD_SLOT(md_free);
 
 static pcre2_match_data *thread_md(uint32_t groups)
 {
-	pcre2_match_data *md;
+	pcre2_match_data *md = thread_slot_get(&md_slot);
 
-	pthread_once(&md_once, md_key_init);
-	md = pthread_getspecific(md_key);
 	if (md && pcre2_get_ovector_count(md) > groups)
 		return md;
 	pcre2_match_data_free(md);
-	pthread_setspecific(md_key, NULL);
+	thread_slot_set(&md_slot, NULL);
 	md = pcre2_match_data_create(groups + 1, NULL);
 	if (md)
-		pthread_setspecific(md_key, md);
+		thread_slot_set(&md_slot, md);
 	return md;
 }
 

@@ -8,7 +8,6 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "common/log.h"
 #include "common/strmap.h"
 #include "common/strv.h"
+#include "common/thread_slot.h"
 #include "expr/expr.h"
 #include "parser/enrich.h"
 #include "parser/grok.h"
@@ -161,26 +161,18 @@ static int static_text(const struct cs_node *node, const struct expr_value *v, c
  * thread, emptied after each use (a map made and freed per line was ~2 % of an
  * sshd replay: ParseDate runs on every line).
  */
-static pthread_key_t results_key;
-static pthread_once_t results_once = PTHREAD_ONCE_INIT;
-
 static void results_free(void *m)
 {
 	strmap_free(m);
 }
 
-static void results_key_init(void)
-{
-	pthread_key_create(&results_key, results_free);
-}
+static struct thread_slot results_slot = THREAD_SLOT(results_free);
 
 static struct strmap *method_results(void)
 {
-	struct strmap *m;
+	struct strmap *m = thread_slot_get(&results_slot);
 
-	pthread_once(&results_once, results_key_init);
-	m = pthread_getspecific(results_key);
-	if (!m && (m = strmap_new()) && pthread_setspecific(results_key, m)) {
+	if (!m && (m = strmap_new()) && thread_slot_set(&results_slot, m)) {
 		strmap_free(m);
 		m = NULL;
 	}
