@@ -35,27 +35,6 @@ static void own_free(void *vm)
 /* the vm made for a thread on first use, freed at its exit */
 static struct thread_slot own_slot = THREAD_SLOT(own_free);
 
-int expr_vm_new(struct expr_vm **out)
-{
-	struct expr_vm *vm = calloc(1, sizeof(*vm));
-
-	*out = NULL;
-	if (!vm)
-		return -ENOMEM;
-	vm->max_steps = DEFAULT_STEPS;
-	vm->max_bytes = DEFAULT_BYTES;
-	vm->mctx = pcre2_match_context_create(NULL);
-	vm->md = pcre2_match_data_create(1, NULL);
-	if (!vm->mctx || !vm->md) {
-		expr_vm_free(vm);
-		return -ENOMEM;
-	}
-	pcre2_set_match_limit(vm->mctx, EXPR_REGEX_MATCH_LIMIT);
-	pcre2_set_depth_limit(vm->mctx, EXPR_REGEX_DEPTH_LIMIT);
-	*out = vm;
-	return 0;
-}
-
 void expr_vm_free(struct expr_vm *vm)
 {
 	if (!vm)
@@ -78,6 +57,27 @@ void expr_vm_free(struct expr_vm *vm)
 	pcre2_match_data_free(vm->md);
 	pcre2_match_context_free(vm->mctx);
 	free(vm);
+}
+
+int expr_vm_new(struct expr_vm **out)
+{
+	struct expr_vm *vm = calloc(1, sizeof(*vm));
+
+	*out = NULL;
+	if (!vm)
+		return -ENOMEM;
+	vm->max_steps = DEFAULT_STEPS;
+	vm->max_bytes = DEFAULT_BYTES;
+	vm->mctx = pcre2_match_context_create(NULL);
+	vm->md = pcre2_match_data_create(1, NULL);
+	if (!vm->mctx || !vm->md) {
+		expr_vm_free(vm);
+		return -ENOMEM;
+	}
+	pcre2_set_match_limit(vm->mctx, EXPR_REGEX_MATCH_LIMIT);
+	pcre2_set_depth_limit(vm->mctx, EXPR_REGEX_DEPTH_LIMIT);
+	*out = vm;
+	return 0;
 }
 
 void expr_vm_set_limits(struct expr_vm *vm, uint64_t max_steps, size_t max_bytes)

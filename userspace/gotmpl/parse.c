@@ -553,6 +553,15 @@ static int parse_list(struct parser *p, struct list **out, enum term *term)
 	return ret;
 }
 
+void gotmpl_free(struct gotmpl *t)
+{
+	if (!t)
+		return;
+	gotmpl_list_free(t->root);
+	free(t->name);
+	free(t);
+}
+
 int gotmpl_parse(const char *name, const char *text, struct gotmpl **out, char *err, size_t errlen)
 {
 	return gotmpl_parse_at(name, 1, text, out, err, errlen);
@@ -582,13 +591,4 @@ int gotmpl_parse_at(const char *name, int first_line, const char *text, struct g
 	}
 	*out = t;
 	return 0;
-}
-
-void gotmpl_free(struct gotmpl *t)
-{
-	if (!t)
-		return;
-	gotmpl_list_free(t->root);
-	free(t->name);
-	free(t);
 }
