@@ -1749,22 +1749,14 @@ static struct node *parse_postfix(struct parser *p, struct node *n)
 bracket:
 			if (!next(p))
 				return NULL;
-			if (tok_op(p, ":")) {
-				if (!next(p))
-					return NULL;
-				if (!tok_op(p, "]"))
-					to = parse_expression(p, 0);
-				goto slice;
-			}
-			from = parse_expression(p, 0);
-			if (!from)
+			/* [i], or a slice: [from:to], [from:], [:to], [:] */
+			if (!tok_op(p, ":") && !(from = parse_expression(p, 0)))
 				return NULL;
 			if (tok_op(p, ":")) {
 				if (!next(p))
 					return NULL;
 				if (!tok_op(p, "]"))
 					to = parse_expression(p, 0);
-slice:
 				if (p->failed || !expect_op(p, "]"))
 					return NULL;
 				m = node_new(p, N_SLICE, pos);
