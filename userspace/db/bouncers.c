@@ -72,9 +72,7 @@ int cs_db_bouncer_tls(struct cs_db *db, const char *name, const char *key_hash, 
 	if (!err)
 		*created = db_changes(db) > 0;
 	if (!err) {
-		s = stmt(db, ST_BOUNCER_BY_NAME);
-		bind_text(s, 1, name);
-		err = db_row(db, s, db_fields_row, out, (void *)&bouncer_table);
+		err = db_fields_by_key(db, ST_BOUNCER_BY_NAME, name, &bouncer_table, out);
 		if (!err && strcmp(out->auth_type, "tls")) {
 			cs_bouncer_clear(out);
 			err = -EPERM;
@@ -85,15 +83,12 @@ int cs_db_bouncer_tls(struct cs_db *db, const char *name, const char *key_hash, 
 
 int cs_db_bouncer_by_key(struct cs_db *db, const char *key_hash, struct cs_bouncer *out)
 {
-	struct dbstmt *s;
 	int err = txn_begin_read(db);
 
 	memset(out, 0, sizeof(*out));
 	if (err)
 		return err;
-	s = stmt(db, ST_BOUNCER_BY_KEY);
-	bind_text(s, 1, key_hash);
-	return txn_end(db, db_row(db, s, db_fields_row, out, (void *)&bouncer_table));
+	return txn_end(db, db_fields_by_key(db, ST_BOUNCER_BY_KEY, key_hash, &bouncer_table, out));
 }
 
 int cs_db_bouncer_seen(struct cs_db *db, int64_t id, const char *ip, const char *type,

@@ -299,6 +299,12 @@ int db_fields_rows(struct cs_db *db, struct dbstmt *s, const struct db_fields *t
 /* db_fields_rows of statement id in a read transaction; on error *out is NULL, *n 0. */
 int db_fields_list(struct cs_db *db, enum stmt_id id, const struct db_fields *t, void **out,
 		   size_t *n);
+/*
+ * The first row of statement id for the text key ?1, inside the caller's
+ * transaction, into elem (a record of t); -ENOENT when there is none.
+ */
+int db_fields_by_key(struct cs_db *db, enum stmt_id id, const char *key,
+		     const struct db_fields *t, void *elem);
 
 /* db.c: statements, errors, transactions */
 char *xstrdup(const char *s);

@@ -45,6 +45,18 @@ void cs_machines_free(struct cs_machine *v, size_t n)
 
 /* ---- machines ----------------------------------------------------------------- */
 
+/* ST_MACHINE_INSERT, _FORCE and _INSERT_TLS: ?1 the time, ?2 the id, ?3 the password hash */
+static struct dbstmt *machine_stmt(struct cs_db *db, enum stmt_id id, int64_t now,
+				   const char *machine_id, const char *pwhash)
+{
+	struct dbstmt *s = stmt(db, id);
+
+	bind_int(s, 1, now);
+	bind_text(s, 2, machine_id);
+	bind_text(s, 3, pwhash);
+	return s;
+}
+
 int cs_db_machine_add(struct cs_db *db, const char *machine_id, const char *pwhash,
 		      const char *ip, bool validated, bool force, int64_t now)
 {
@@ -53,20 +65,14 @@ int cs_db_machine_add(struct cs_db *db, const char *machine_id, const char *pwha
 
 	if (err)
 		return err;
-	s = stmt(db, ST_MACHINE_INSERT);
-	bind_int(s, 1, now);
-	bind_text(s, 2, machine_id);
-	bind_text(s, 3, pwhash);
+	s = machine_stmt(db, ST_MACHINE_INSERT, now, machine_id, pwhash);
 	bind_text(s, 4, ip ? ip : "");
 	bind_int(s, 5, validated);
 	err = exec_stmt(db, s);
 	if (!err && !db_changes(db))
 		err = -EEXIST;
 	if (err == -EEXIST && force) {
-		s = stmt(db, ST_MACHINE_FORCE);
-		bind_int(s, 1, now);
-		bind_text(s, 2, machine_id);
-		bind_text(s, 3, pwhash);
+		s = machine_stmt(db, ST_MACHINE_FORCE, now, machine_id, pwhash);
 		bind_int(s, 5, validated);
 		err = exec_stmt(db, s);
 	}
@@ -87,11 +93,7 @@ int cs_db_machine_tls(struct cs_db *db, const char *machine_id, const char *pwha
 	*created = false;
 	if (err)
 		return err;
-	s = stmt(db, ST_MACHINE_INSERT_TLS);
-	bind_int(s, 1, now);
-	bind_text(s, 2, machine_id);
-	bind_text(s, 3, pwhash);
-	err = exec_stmt(db, s);
+	err = exec_stmt(db, machine_stmt(db, ST_MACHINE_INSERT_TLS, now, machine_id, pwhash));
 	if (!err)
 		*created = db_changes(db) > 0;
 	if (!err) {
@@ -109,16 +111,13 @@ int cs_db_machine_tls(struct cs_db *db, const char *machine_id, const char *pwha
 
 int cs_db_machine_get(struct cs_db *db, const char *machine_id, struct cs_machine *out)
 {
-	struct dbstmt *s;
 	/* every authenticated request asks: it must not queue behind an import */
 	int err = txn_begin_read_committed(db);
 
 	memset(out, 0, sizeof(*out));
 	if (err)
 		return err;
-	s = stmt(db, ST_MACHINE_GET);
-	bind_text(s, 1, machine_id);
-	return txn_end(db, db_row(db, s, db_fields_row, out, (void *)&machine_table));
+	return txn_end(db, db_fields_by_key(db, ST_MACHINE_GET, machine_id, &machine_table, out));
 }
 
 int cs_db_machine_login(struct cs_db *db, const char *machine_id, const char *ip,

@@ -105,6 +105,15 @@ int db_fields_rows(struct cs_db *db, struct dbstmt *s, const struct db_fields *t
 	return db_rows(db, s, t->size, db_fields_row, (void *)t, out, n);
 }
 
+int db_fields_by_key(struct cs_db *db, enum stmt_id id, const char *key,
+		     const struct db_fields *t, void *elem)
+{
+	struct dbstmt *s = stmt(db, id);
+
+	bind_text(s, 1, key);
+	return db_row(db, s, db_fields_row, elem, (void *)t);
+}
+
 int db_fields_list(struct cs_db *db, enum stmt_id id, const struct db_fields *t, void **out,
 		   size_t *n)
 {
