@@ -60,12 +60,34 @@ static inline uint64_t mum(uint64_t a, uint64_t b)
 	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static inline uint64_t word(const unsigned char *p, size_t n) /* n <= 8, little-endian */
+static inline uint32_t load32(const unsigned char *p)
 {
-	uint64_t w = 0;
+	uint32_t w;
 
-	memcpy(&w, p, n);
+	memcpy(&w, p, 4);
 	return w;
+}
+
+/*
+ * The n <= 8 bytes at p as a little-endian word, from whole loads: a memcpy of a
+ * variable n into a zeroed word became byte stores that the word's load then
+ * waited on (a store-forwarding stall on every short key: ~80 % of this file's
+ * samples on sshd, where groupby keys are IP addresses). Overlapping loads give
+ * the same value.
+ */
+static inline uint64_t word(const unsigned char *p, size_t n)
+{
+	uint64_t w;
+
+	if (n == 8) {
+		memcpy(&w, p, 8);
+		return w;
+	}
+	if (n >= 4)
+		return load32(p) | (uint64_t)load32(p + n - 4) << (8 * (n - 4));
+	if (n)
+		return p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
+	return 0;
 }
 
 static uint64_t hash_update(uint64_t h, const unsigned char *p, size_t len)
