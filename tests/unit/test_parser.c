@@ -73,6 +73,12 @@ static const char *s01 =
 	"    expression: len(evt.Parsed.user)\n"
 	"  - meta: float\n"
 	"    expression: 1.5\n"
+	"  - meta: int_min\n"
+	"    expression: -9223372036854775807 - 1\n"
+	"  - meta: zero\n"
+	"    expression: 0\n"
+	"  - meta: negative\n"
+	"    expression: -42\n"
 	"  - target: evt.Meta.deep.key\n"
 	"    value: first-map-level\n"
 	"  - meta: erroring\n"
@@ -206,6 +212,9 @@ static void test_pipeline(struct cs_parsers *p)
 	ASSERT_STREQ(strmap_get(e->meta, "both"), "from-value", "value wins");
 	ASSERT_STREQ(strmap_get(e->meta, "number"), "6", "int rendered");
 	ASSERT_STREQ(strmap_get(e->meta, "float"), "1.500000", "float %f");
+	ASSERT_STREQ(strmap_get(e->meta, "int_min"), "-9223372036854775808", "the least int");
+	ASSERT_STREQ(strmap_get(e->meta, "zero"), "0", "zero is a digit, not empty");
+	ASSERT_STREQ(strmap_get(e->meta, "negative"), "-42", "negative int");
 	ASSERT_STREQ(strmap_get(e->meta, "deep"), "first-map-level", "target stops at map");
 	ASSERT_TRUE(!strmap_has(e->meta, "erroring"), "erroring static skipped");
 	ASSERT_STREQ(e->str_time, "Feb 12 14:10:21", "StrTime target");
@@ -863,6 +872,57 @@ static void test_event(void)
 	cs_event_free(NULL);
 }
 
+/*
+ * A target resolved at load sets what the same path set by name sets: every
+ * field and map, with and without "evt.", a key cut at its first dot, Line.Raw's
+ * length; the paths it cannot resolve are left to the name.
+ */
+static void test_event_targets(void)
+{
+	static const char *const paths[] = {
+		"StrTime", "evt.StrTimeFormat", "MarshaledTime", "evt.WhitelistReason", "Stage",
+		"Line.Src", "evt.Line.Module", "Line.Raw", "evt.Meta.a", "Parsed.b.c",
+		"evt.Enriched.d", "Line.Labels.type", "evt.Meta.source_ip",
+	};
+	struct cs_event *a = NULL, *b = NULL;
+	int differ = 0;
+
+	if (!ASSERT_OK(cs_event_new(&a), "new") || !ASSERT_OK(cs_event_new(&b), "new")) {
+		cs_event_free(a);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		uintptr_t t = cs_event_target(paths[i]);
+		char val[32];
+		int n = snprintf(val, sizeof(val), "v%zu", i);
+
+		memcpy(val + n, "\0x", 3); /* bytes past a NUL: only Line.Raw keeps them */
+		n += 2;
+
+		if (!ASSERT_TRUE(t != 0, paths[i]))
+			continue;
+		ASSERT_OK(cs_event_set_target(a, paths[i], val, (size_t)n), paths[i]);
+		ASSERT_OK(cs_event_set_target_at(b, t, val, (size_t)n), paths[i]);
+	}
+	differ += strcmp(a->str_time, b->str_time) || strcmp(a->str_time_format, b->str_time_format) ||
+		  strcmp(a->marshaled_time, b->marshaled_time) || strcmp(a->stage, b->stage) ||
+		  strcmp(a->whitelist_reason, b->whitelist_reason) ||
+		  strcmp(a->line.src, b->line.src) || strcmp(a->line.module, b->line.module) ||
+		  a->line.raw_len != b->line.raw_len || memcmp(a->line.raw, b->line.raw, a->line.raw_len);
+	ASSERT_EQ(differ, 0, "the string fields agree");
+	ASSERT_TRUE(b->line.raw_len == 4 && !memcmp(b->line.raw, "v7\0x", 4), "Line.Raw's bytes");
+	ASSERT_STREQ(strmap_get(b->parsed, "b"), "v9", "Parsed.b.c sets Parsed.b");
+	ASSERT_TRUE(strmap_count(a->meta) == 2 && strmap_count(b->meta) == 2, "two Meta keys");
+	ASSERT_STREQ(strmap_get(b->meta, "source_ip"), strmap_get(a->meta, "source_ip"), "Meta");
+	ASSERT_STREQ(strmap_get(b->enriched, "d"), "v10", "Enriched");
+	ASSERT_STREQ(strmap_get(b->line.labels, "type"), "v11", "Line.Labels");
+	ASSERT_EQ(cs_event_target("evt.Nope"), 0, "no such field: by name");
+	ASSERT_EQ(cs_event_target("Meta."), 0, "no key: by name");
+	ASSERT_EQ(cs_event_target("evt.Overflow.Alert.Scenario"), 0, "the bucket engine's: by name");
+	cs_event_free(a);
+	cs_event_free(b);
+}
+
 /* A freed event comes back from the thread's pool as new as a new one. */
 static void test_event_pool(void)
 {
@@ -1116,6 +1176,7 @@ int main(void)
 	setenv("TZ", "UTC", 1);
 	tzset();
 	test_event();
+	test_event_targets();
 	test_event_pool();
 	test_event_strings();
 	test_event_depot();

@@ -460,61 +460,138 @@ const char *cs_event_type_name(const struct cs_event *evt)
 	}
 }
 
-int cs_event_set_target(struct cs_event *evt, const char *path, const char *val, size_t len)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} fields[] = {
-		{ "StrTime", offsetof(struct cs_event, str_time) },
-		{ "StrTimeFormat", offsetof(struct cs_event, str_time_format) },
-		{ "MarshaledTime", offsetof(struct cs_event, marshaled_time) },
-		{ "WhitelistReason", offsetof(struct cs_event, whitelist_reason) },
-		{ "Stage", offsetof(struct cs_event, stage) },
-		{ "Line.Src", offsetof(struct cs_event, line.src) },
-		{ "Line.Module", offsetof(struct cs_event, line.module) },
-	};
-	static const struct {
-		const char *prefix;
-		size_t off;
-	} maps[] = {
-		{ "Meta.", offsetof(struct cs_event, meta) },
-		{ "Parsed.", offsetof(struct cs_event, parsed) },
-		{ "Enriched.", offsetof(struct cs_event, enriched) },
-		{ "Line.Labels.", offsetof(struct cs_event, line.labels) },
-	};
+/* The string fields and maps a `target:` path names (cs_event_set_target). */
+static const struct {
+	const char *name;
+	size_t off;
+} target_fields[] = {
+	{ "StrTime", offsetof(struct cs_event, str_time) },
+	{ "StrTimeFormat", offsetof(struct cs_event, str_time_format) },
+	{ "MarshaledTime", offsetof(struct cs_event, marshaled_time) },
+	{ "WhitelistReason", offsetof(struct cs_event, whitelist_reason) },
+	{ "Stage", offsetof(struct cs_event, stage) },
+	{ "Line.Src", offsetof(struct cs_event, line.src) },
+	{ "Line.Module", offsetof(struct cs_event, line.module) },
+};
 
+static const struct {
+	const char *prefix;
+	size_t off;
+} target_maps[] = {
+	{ "Meta.", offsetof(struct cs_event, meta) },
+	{ "Parsed.", offsetof(struct cs_event, parsed) },
+	{ "Enriched.", offsetof(struct cs_event, enriched) },
+	{ "Line.Labels.", offsetof(struct cs_event, line.labels) },
+};
+
+#define NTARGET_FIELDS (sizeof(target_fields) / sizeof(target_fields[0]))
+#define NTARGET_MAPS (sizeof(target_maps) / sizeof(target_maps[0]))
+
+/*
+ * A target path read: field i of target_fields (i == NTARGET_FIELDS: Line.Raw),
+ * or map j of target_maps and its key (the name up to the next dot, at most
+ * 255 bytes). -ENOENT for a path that names no string field, -EXDEV for an
+ * Overflow field (the bucket engine's).
+ */
+struct target_ref {
+	size_t field, map;
+	char key[256];
+};
+
+static int target_parse(const char *path, struct target_ref *t)
+{
 	if (!strncmp(path, "evt.", 4))
 		path += 4;
-	/* The overflow part belongs to the bucket engine: it writes its own fields. */
 	if (!strncmp(path, "Overflow.", 9))
-		return evt->overflow && evt->overflow_ops && evt->overflow_ops->set_target ?
-			       evt->overflow_ops->set_target(evt->overflow, path, val, len) : -ENOENT;
+		return -EXDEV;
+	t->field = t->map = SIZE_MAX;
 	if (!strcmp(path, "Line.Raw")) {
-		int err = set_strn(&evt->line.raw, val, len);
-
-		if (!err)
-			evt->line.raw_len = len;
-		return err;
+		t->field = NTARGET_FIELDS;
+		return 0;
 	}
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (!strcmp(path, fields[i].name))
-			return set_strn((char **)((char *)evt + fields[i].off), val, len);
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		size_t pl = strlen(maps[i].prefix);
-		struct strmap *m = *(struct strmap **)((char *)evt + maps[i].off);
-		char key[256];
+	for (size_t i = 0; i < NTARGET_FIELDS; i++)
+		if (!strcmp(path, target_fields[i].name)) {
+			t->field = i;
+			return 0;
+		}
+	for (size_t i = 0; i < NTARGET_MAPS; i++) {
+		size_t pl = strlen(target_maps[i].prefix);
 		const char *dot;
 
-		if (strncmp(path, maps[i].prefix, pl) || !path[pl])
+		if (strncmp(path, target_maps[i].prefix, pl) || !path[pl])
 			continue;
 		/* The walk stops at the first map: Meta.a.b sets Meta["a"]. */
 		dot = strchr(path + pl, '.');
-		snprintf(key, sizeof(key), "%.*s", dot ? (int)(dot - path - pl) : (int)strlen(path + pl),
-			 path + pl);
-		return strmap_setn(m, key, val, len);
+		snprintf(t->key, sizeof(t->key), "%.*s",
+			 dot ? (int)(dot - path - pl) : (int)strlen(path + pl), path + pl);
+		t->map = i;
+		return 0;
 	}
 	return -ENOENT;
+}
+
+static int set_target_field(struct cs_event *evt, size_t field, const char *val, size_t len)
+{
+	int err;
+
+	if (field < NTARGET_FIELDS)
+		return set_strn((char **)((char *)evt + target_fields[field].off), val, len);
+	err = set_strn(&evt->line.raw, val, len);
+	if (!err)
+		evt->line.raw_len = len;
+	return err;
+}
+
+static struct strmap *target_map(struct cs_event *evt, size_t map)
+{
+	return *(struct strmap **)((char *)evt + target_maps[map].off);
+}
+
+int cs_event_set_target(struct cs_event *evt, const char *path, const char *val, size_t len)
+{
+	struct target_ref t;
+	int err = target_parse(path, &t);
+
+	/* The overflow part belongs to the bucket engine: it writes its own fields. */
+	if (err == -EXDEV) {
+		path += strncmp(path, "evt.", 4) ? 0 : 4;
+		return evt->overflow && evt->overflow_ops && evt->overflow_ops->set_target ?
+			       evt->overflow_ops->set_target(evt->overflow, path, val, len) : -ENOENT;
+	}
+	if (err)
+		return err;
+	if (t.field != SIZE_MAX)
+		return set_target_field(evt, t.field, val, len);
+	return strmap_setn(target_map(evt, t.map), t.key, val, len);
+}
+
+/*
+ * A resolved target: ((field + 1) << 4) | TARGET_FIELD, or an interned key's
+ * address | TARGET_MAP | the map's index (malloc'ed keys keep 4 low bits clear).
+ */
+enum { TARGET_FIELD = 1, TARGET_MAP = 8, TARGET_LOW = 15 };
+
+uintptr_t cs_event_target(const char *path)
+{
+	struct target_ref t;
+	const struct strmap_key *k;
+
+	if (target_parse(path, &t))
+		return 0;
+	if (t.field != SIZE_MAX)
+		return ((uintptr_t)(t.field + 1) << 4) | TARGET_FIELD;
+	k = strmap_key_intern(t.key);
+	if (!k || ((uintptr_t)k & TARGET_LOW))
+		return 0;
+	return (uintptr_t)k | TARGET_MAP | t.map;
+}
+
+int cs_event_set_target_at(struct cs_event *evt, uintptr_t target, const char *val, size_t len)
+{
+	if (target & TARGET_MAP)
+		return strmap_setk(target_map(evt, target & (TARGET_MAP - 1)),
+				   (const struct strmap_key *)(target & ~(uintptr_t)TARGET_LOW), val, len);
+	return set_target_field(evt, (target >> 4) - 1, val, len);
 }
 
 int cs_event_unmarshal_json(struct cs_event *evt, const char *json, size_t len)

@@ -141,6 +141,13 @@ const char *cs_event_type_name(const struct cs_event *evt);
  * Enriched.x, Line.Labels.x). -ENOENT for a path that names no string field.
  */
 int cs_event_set_target(struct cs_event *evt, const char *path, const char *val, size_t len);
+/*
+ * The same path resolved once (a static's target, at load): 0 when it is to be
+ * set by name (an Overflow field, no such field, no room to intern its key);
+ * cs_event_set_target_at() then sets it as cs_event_set_target() would.
+ */
+uintptr_t cs_event_target(const char *path);
+int cs_event_set_target_at(struct cs_event *evt, uintptr_t target, const char *val, size_t len);
 
 /*
  * The maps of an event an expression names by evt.Meta / evt.Parsed / evt.Enriched:

@@ -123,6 +123,8 @@ static int load_statics(struct loader *L, yaml_node_t *seq, struct cs_statics *o
 			s->value_len = strlen(s->value);
 		if (s->kind == ST_TARGET && (!strcmp(s->key, "Stage") || !strcmp(s->key, "evt.Stage")))
 			out->sets_stage = true;
+		if (s->kind == ST_TARGET)
+			s->target = cs_event_target(s->key);
 		/* `value` wins over `expression`: don't even compile the latter. */
 		if (!s->value) {
 			err = compile_expr(L, expr_node, "static expression", &s->expr);

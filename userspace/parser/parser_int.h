@@ -25,6 +25,7 @@ struct cs_static {
 	 * resolution of it, read without the evaluator; 0 to evaluate.
 	 */
 	uintptr_t path;
+	uintptr_t target; /* a target's path, cs_event_target(): 0 to set it by name */
 };
 
 struct cs_statics {

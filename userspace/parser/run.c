@@ -111,15 +111,21 @@ static int eval(const struct cs_parsers *p, const struct expr_prog *prog, struct
 	return expr_eval(prog, vars, (void *)p, out, err);
 }
 
+/* Room for an integer's decimal text and its NUL. */
+#define INT_TEXT 24
+
 /*
  * The text of a static's expression result (spec 3.6): a string's own bytes
- * (borrowed from v), else a rendering in *owned (free it). Returns 0 with *text
+ * (borrowed from v), an integer's in num (http-logs' len() on every nginx line:
+ * no asprintf for it), else a rendering in *owned (free it). Returns 0 with *text
  * set (possibly "": skip), 1 when the static is to be skipped after a warning,
  * -EINVAL for a result type that aborts the parse of the event.
  */
 static int static_text(const struct cs_node *node, const struct expr_value *v, const char **text,
-		       size_t *len, char **owned)
+		       size_t *len, char **owned, char num[INT_TEXT])
 {
+	char *p = num + INT_TEXT - 1;
+	uint64_t u;
 	int n;
 
 	*owned = NULL;
@@ -129,8 +135,16 @@ static int static_text(const struct cs_node *node, const struct expr_value *v, c
 		*len = v->s->len;
 		return 0;
 	case EXPR_INT:
-		n = asprintf(owned, "%lld", (long long)v->i);
-		break;
+		u = v->i < 0 ? 0 - (uint64_t)v->i : (uint64_t)v->i;
+		*p = '\0';
+		do
+			*--p = (char)('0' + u % 10);
+		while (u /= 10);
+		if (v->i < 0)
+			*--p = '-';
+		*text = p;
+		*len = (size_t)(num + INT_TEXT - 1 - p);
+		return 0;
 	case EXPR_FLOAT:
 		n = asprintf(owned, "%f", v->f);
 		break;
@@ -199,7 +213,8 @@ static int apply_static(const struct cs_parsers *p, const struct cs_node *node,
 				 strmap_setn(m, s->key, text, len);
 	}
 	case ST_TARGET:
-		err = cs_event_set_target(evt, s->key, text, len);
+		err = s->target ? cs_event_set_target_at(evt, s->target, text, len) :
+				  cs_event_set_target(evt, s->key, text, len);
 		if (err == -ENOENT) {
 			log_warn("%s:%d: static target '%s' is not a string field", node->file,
 				 node->line, s->key);
@@ -235,7 +250,7 @@ static int apply_statics(const struct cs_parsers *p, const struct cs_node *node,
 		const struct cs_static *s = &st->v[i];
 		struct expr_value v = expr_nil();
 		struct expr_error e;	/* set by expr_eval: not 268 bytes cleared per use */
-		char *owned = NULL;
+		char *owned = NULL, num[INT_TEXT];
 		const char *text;
 		size_t len;
 		int err;
@@ -272,7 +287,7 @@ static int apply_statics(const struct cs_parsers *p, const struct cs_node *node,
 			continue;
 		}
 		/* v holds the text while the event's maps take their copy */
-		err = static_text(node, &v, &text, &len, &owned);
+		err = static_text(node, &v, &text, &len, &owned, num);
 		if (!err)
 			err = apply_static(p, node, s, text, len, evt);
 		expr_value_release(&v);
