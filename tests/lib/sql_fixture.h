@@ -48,7 +48,7 @@ static inline char *t_sql_text(sqlite3 *h, const char *sql)
 
 /*
  * A new database at schema version `version` in the program's scratch directory
- * dir (t_scratch_dir's template, filled in: static storage), its file
+ * dir (t_scratch_dir's template, filled in), its file
  * DIR/crowdsec.db in path. 0, -errno, or -ENOENT when db_migrations has no later
  * version to upgrade to.
  */

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int t_pass, t_fail, t_skip;
@@ -60,7 +61,11 @@ int t_rmtree(const char *dir)
 	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) ? -1 : 0;
 }
 
-static const char *scratch;
+/*
+ * A copy: the caller's template may live on a stack frame that is gone (or
+ * reused) by the time exit() runs the removal.
+ */
+static char scratch[PATH_MAX];
 static pid_t scratch_owner; /* a forked child that calls exit() leaves it alone */
 
 static void scratch_remove(void)
@@ -71,11 +76,16 @@ static void scratch_remove(void)
 
 int t_scratch_dir(char *tmpl)
 {
-	if (scratch || !mkdtemp(tmpl)) {
-		perror(scratch ? "one scratch directory per program" : "mkdtemp");
+	if (*scratch || strlen(tmpl) >= sizeof(scratch)) {
+		fprintf(stderr, "t_scratch_dir(%s): %s\n", tmpl,
+			*scratch ? "one scratch directory per program" : "template too long");
 		return -1;
 	}
-	scratch = tmpl;
+	if (!mkdtemp(tmpl)) {
+		perror("mkdtemp");
+		return -1;
+	}
+	strcpy(scratch, tmpl);
 	scratch_owner = getpid();
 	return atexit(scratch_remove) ? -1 : 0;
 }

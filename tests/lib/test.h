@@ -87,8 +87,9 @@ int t_write_file(const char *dir, const char *name, const char *text);
 int t_rmtree(const char *dir);
 /*
  * The program's scratch directory: tmpl ("/tmp/test_x_XXXXXX") is made unique in
- * place and created; it and everything in it are removed when the program exits.
- * 0, or -1 (said on stderr).
+ * place and created; it and everything in it are removed when the program exits
+ * (from a copy of the name: tmpl may be a local of a function that returns).
+ * One per program; 0, or -1 (said on stderr).
  */
 int t_scratch_dir(char *tmpl);
 

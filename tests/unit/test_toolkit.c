@@ -6,9 +6,11 @@
  * the record tables that drive a struct's decode, copy and free, the arena.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/arena.h"
@@ -707,8 +709,58 @@ static void test_base64(void)
 	ASSERT_EQ(b64url_decode("Zm9v", 4, dec, 2), -EMSGSIZE, "bounded by the caller's room");
 }
 
+/* A template on a frame that is gone (and its stack reused) by exit(). */
+static __attribute__((noinline)) void scratch_from_frame(char *made, size_t size)
+{
+	char tmpl[] = "/tmp/test_toolkit_XXXXXX";
+
+	if (!t_scratch_dir(tmpl))
+		snprintf(made, size, "%s", tmpl);
+}
+
+static __attribute__((noinline)) void clobber_stack(void)
+{
+	volatile char junk[512];
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = 'A';
+}
+
+/* The test lib's scratch directory is removed at exit whatever frame named it. */
+static void test_scratch_dir_frame(void)
+{
+	char made[64] = "";
+	int fd[2], status = -1;
+	pid_t pid;
+
+	if (!ASSERT_OK(pipe(fd), "pipe"))
+		return;
+	fflush(NULL); /* the child's exit() flushes its copy of the buffers */
+	pid = fork();
+	if (pid == 0) {
+		bool sent;
+
+		close(fd[0]);
+		scratch_from_frame(made, sizeof(made));
+		clobber_stack();
+		sent = write(fd[1], made, sizeof(made)) == sizeof(made);
+		exit(sent ? 0 : 1); /* exit(), not _exit(): the removal runs at exit */
+	}
+	close(fd[1]);
+	if (ASSERT_TRUE(pid > 0, "fork")) {
+		ASSERT_TRUE(read(fd[0], made, sizeof(made)) == sizeof(made) && *made, "child made one");
+		ASSERT_TRUE(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+				    !WEXITSTATUS(status), "child exited");
+		ASSERT_TRUE(*made && access(made, F_OK) && errno == ENOENT, made);
+	}
+	close(fd[0]);
+	if (*made)
+		t_rmtree(made);
+}
+
 int main(void)
 {
+	test_scratch_dir_frame();
 	test_base64();
 	test_record();
 	test_ywalk_map();
