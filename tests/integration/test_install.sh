@@ -8,13 +8,12 @@
 # chroot over an overlay of / in a private mount namespace: Debian's crowdsec (a test
 # peer other tests use) is replaced only inside it, the machine is left as it was.
 . "$(dirname "$0")/../lib/harness.sh"
-top=$(cd "$(dirname "$0")/../.." && pwd)
 t=$(mktemp -d /tmp/test_install.XXXXXX)
 trap 'rm -rf "$t"' EXIT
 r=$t/dest
 
 # ---- make install into a DESTDIR ------------------------------------------------
-BUILD=$BUILD PREFIX=/usr DESTDIR=$r "$top/config/install.sh" install >"$t/install.log" 2>&1
+BUILD=$BUILD PREFIX=/usr DESTDIR=$r "$REPO_DIR/config/install.sh" install >"$t/install.log" 2>&1
 check "install.sh install succeeds" [ $? = 0 ]
 for p in crowdsec cscli crowdsec-xdp-bouncer; do check "program $p installed" [ -x "$r/usr/bin/$p" ]; done
 for u in crowdsec crowdsec-xdp-bouncer; do
@@ -65,7 +64,7 @@ check_eq "secrets are private" "$(stat -c %a "$r/etc/crowdsec/local_api_credenti
 # an operator's file is never overwritten, a missing one comes back
 echo '# mine' >>"$r/etc/crowdsec/profiles.yaml"
 rm "$r/etc/crowdsec/simulation.yaml"
-BUILD=$BUILD PREFIX=/usr DESTDIR=$r "$top/config/install.sh" install >>"$t/install.log" 2>&1
+BUILD=$BUILD PREFIX=/usr DESTDIR=$r "$REPO_DIR/config/install.sh" install >>"$t/install.log" 2>&1
 check "reinstall keeps an edited file" grep -q '^# mine' "$r/etc/crowdsec/profiles.yaml"
 check "reinstall restores a missing file" [ -f "$r/etc/crowdsec/simulation.yaml" ]
 
@@ -94,7 +93,7 @@ else
 	skip "hub not found (SHARED_DIR): crowdsec -t on the installed config"
 fi
 
-PREFIX=/usr DESTDIR=$r "$top/config/install.sh" uninstall >>"$t/install.log" 2>&1
+PREFIX=/usr DESTDIR=$r "$REPO_DIR/config/install.sh" uninstall >>"$t/install.log" 2>&1
 check "uninstall removes the programs, units and man pages" \
 	bash -c "[ -z \"\$(find '$r/usr' -type f)\" ]"
 check "uninstall keeps the configuration" [ -f "$r/etc/crowdsec/config.yaml" ]
@@ -104,7 +103,7 @@ if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null; then
 	skip "dpkg-dev/debhelper not installed (make test-deps installs them)" 22
 	summary; exit
 fi
-BUILD=$BUILD DEB_OUT=$t "$top/config/debian/build.sh" >"$t/deb.log" 2>&1
+BUILD=$BUILD DEB_OUT=$t "$REPO_DIR/config/debian/build.sh" >"$t/deb.log" 2>&1
 deb=$(ls "$t"/crowdsec-xdp_*.deb 2>/dev/null | head -1)
 check "make deb builds a package" [ -n "$deb" ]
 [ -n "$deb" ] || { summary; exit; }

@@ -10,7 +10,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/harness.sh"
 . "$here/../lapi/lapi_lib.sh"
 . "$here/../lib/hub_mirror.sh"
-top=$(cd "$here/../.." && pwd)
 need_hub 15
 T=$(mktemp -d /tmp/test_make_run.XXXXXX)
 hp=
@@ -23,7 +22,7 @@ python3 -m http.server "$port" --bind 127.0.0.1 --directory "$T/m" >/dev/null 2>
 hp=$!
 wait_http "http://127.0.0.1:$port/.index.json"
 dead=http://127.0.0.1:$(free_port $((19000 + RANDOM % 90)))
-run() { env RUN_DRY=1 BUILD="$BUILD" LISTEN=127.0.0.1:1 "$@" timeout 120 bash "$top/config/run.sh" 2>&1; }
+run() { env RUN_DRY=1 BUILD="$BUILD" LISTEN=127.0.0.1:1 "$@" timeout 120 bash "$REPO_DIR/config/run.sh" 2>&1; }
 
 out=$(run RUN_DIR="$T/a" HUB_URL="http://127.0.0.1:$port"); rc=$?
 check_eq "with a hub: configuration OK" "$rc" 0
@@ -32,9 +31,9 @@ check "with a hub: cscli setup ran" grep -q 'cscli setup' <<<"$out"
 check "with a hub: a detected service's collection installed" \
 	bash -c "ls '$T/a/etc/collections/' | grep -q ."
 check "with a hub: acquisition written by setup" bash -c "ls '$T/a/etc/acquis.d/' | grep -q '^setup\\.'"
-check_eq "with a hub: the hub's scenarios, none of ours" "$(find "$T/a/etc/scenarios" -lname "$top/scenarios/*" | wc -l)" 0
+check_eq "with a hub: the hub's scenarios, none of ours" "$(find "$T/a/etc/scenarios" -lname "$REPO_DIR/scenarios/*" | wc -l)" 0
 check "with a hub: our local sshd parser beside the hub's (config/parsers)" \
-	cmp -s "$top/config/parsers/s02-enrich/crowdsec-xdp-sshd-source.yaml" \
+	cmp -s "$REPO_DIR/config/parsers/s02-enrich/crowdsec-xdp-sshd-source.yaml" \
 	"$T/a/etc/parsers/s02-enrich/crowdsec-xdp-sshd-source.yaml"
 # what make run needs of it: in the pipeline setup built (linux: syslog, sshd-logs,
 # enrichers), a user name spelling an address does not make that address the source

@@ -17,10 +17,8 @@
 # buckets are blackholed). Prints the time from the first scan request to the first
 # dropped packet (the attacker pings the victim every 20 ms meanwhile).
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/harness.sh"
-. "$here/../lib/hub_mirror.sh"
-top=$(cd "$here/../.." && pwd)
+. "$(dirname "$0")/../lib/harness.sh"
+. "$REPO_DIR/tests/lib/hub_mirror.sh"
 NCHECKS=41
 need_root "the tutorial" $NCHECKS
 need_hub $NCHECKS
@@ -122,10 +120,10 @@ pids+=($!)
 # ---- crowdsec as installed: the shipped configuration, paths moved under $T ---------
 sed -e "s#/etc/crowdsec/#$E/#g; s#/var/lib/crowdsec/data/#$D/#g" \
 	-e "s#^cscli:#cscli:\n  hub_url: http://127.0.0.1:8081\n  hub_data_url: http://127.0.0.1:8081/data#" \
-	"$top/config/crowdsec/config.yaml" >"$E/config.yaml"
-cp "$top/config/crowdsec/simulation.yaml" "$top/config/profiles.yaml" "$E/"
+	"$REPO_DIR/config/crowdsec/config.yaml" >"$E/config.yaml"
+cp "$REPO_DIR/config/crowdsec/simulation.yaml" "$REPO_DIR/config/profiles.yaml" "$E/"
 mkdir -p "$E/patterns" "$E/acquis.d"
-for f in "$top"/config/patterns/*; do case $f in *.md) ;; *) cp -r "$f" "$E/patterns/" ;; esac; done
+for f in "$REPO_DIR"/config/patterns/*; do case $f in *.md) ;; *) cp -r "$f" "$E/patterns/" ;; esac; done
 cat >"$E/acquis.yaml" <<YAML
 filenames:
   - $L/nginx/*.log

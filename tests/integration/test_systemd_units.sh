@@ -10,10 +10,8 @@
 # host0) inside their sandboxes (capability sets checked), a decision reaches the data
 # plane, an upgrade restarts both, dpkg -r stops them, dpkg -P removes the configuration.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/harness.sh"
-. "$here/../lib/hub_mirror.sh"
-top=$(cd "$here/../.." && pwd)
+. "$(dirname "$0")/../lib/harness.sh"
+. "$REPO_DIR/tests/lib/hub_mirror.sh"
 NCHECKS=20
 need_root "the package under systemd" $NCHECKS
 need_tools $NCHECKS systemd-nspawn dpkg-buildpackage dh unshare
@@ -39,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-BUILD=$BUILD DEB_OUT=$W "$top/config/debian/build.sh" >"$W/deb.log" 2>&1
+BUILD=$BUILD DEB_OUT=$W "$REPO_DIR/config/debian/build.sh" >"$W/deb.log" 2>&1
 deb=$(ls "$W"/crowdsec-xdp_*.deb 2>/dev/null | head -1)
 [ -n "$deb" ] || { fail "make deb (see the log)"; tail -5 "$W/deb.log"; summary; exit 1; }
 hub_mirror "$W/mirror" || { fail "hub mirror"; summary; exit 1; }

@@ -50,10 +50,13 @@ need_tools() {
 	done
 }
 
+# The source tree this harness belongs to.
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
 # The shared test data (hub/, spec/, bench/): only through $SHARED_DIR, which
 # the Makefile owns (exported by make test; asked from the Makefile when a test
 # runs by hand).
-SHARED_DIR=${SHARED_DIR:-$(make -s --no-print-directory -C "$(dirname "${BASH_SOURCE[0]}")/../.." shared-dir 2>/dev/null)}
+SHARED_DIR=${SHARED_DIR:-$(make -s --no-print-directory -C "$REPO_DIR" shared-dir 2>/dev/null)}
 export SHARED_DIR
 HUB=$SHARED_DIR/hub
 
@@ -84,13 +87,11 @@ cs_etc() {
 # syslog and sshd parsers and our ssh-bf scenario, data in DIR, acquisition from
 # DIR/etc/acquis.yaml (the caller writes it).
 cs_detector_etc() {
-	local root
-	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	E=$1/etc
 	cs_etc "$E" parsers/s00-raw/crowdsecurity/syslog-logs.yaml \
 		parsers/s01-parse/crowdsecurity/sshd-logs.yaml \
 		parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml \
-		"$root/scenarios/crowdsec-xdp/ssh-bf.yaml" || return 1
+		"$REPO_DIR/scenarios/crowdsec-xdp/ssh-bf.yaml" || return 1
 	cat >"$E/config.yaml" <<YAML
 common:
   log_level: info
@@ -112,10 +113,9 @@ YAML
 # unless EXTRA has a prometheus: section (tests run beside each other: 6060 is
 # anyone's).
 cs_config() {
-	local root prom=$'prometheus:\n  listen_addr: 127.0.0.1\n  listen_port: 0'
-	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	local prom=$'prometheus:\n  listen_addr: 127.0.0.1\n  listen_port: 0'
 	[[ ${5:-} == *prometheus:* ]] && prom=
-	cp "$root/config/profiles.yaml" "$1/" || return 1
+	cp "$REPO_DIR/config/profiles.yaml" "$1/" || return 1
 	cat >"$1/config.yaml" <<YAML
 common:
   log_level: ${4:-warning}
@@ -151,4 +151,4 @@ keep_on_stop: false
 YAML
 }
 
-BUILD=${BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
+BUILD=${BUILD:-$REPO_DIR/build}
