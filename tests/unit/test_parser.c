@@ -488,6 +488,48 @@ static struct cs_event *parse_line(struct cs_parsers *p, const char *line, const
 	return evt;
 }
 
+/*
+ * Groks that read the same Parsed key in turn see what the one before wrote to
+ * it (the key's read is kept between groks until the map changes), on one event
+ * and on the next one parsed by the same thread.
+ */
+static void test_grok_reads_after_write(void)
+{
+	static const char *set = "name: t/set\nonsuccess: next_stage\nstatics:\n"
+				 "  - parsed: req\n    expression: evt.Line.Raw\n";
+	static const char *split =
+		"name: t/split\nnodes:\n"
+		"  - grok:\n      pattern: 'nomatch %{WORD:x}'\n      apply_on: req\n"
+		"  - grok:\n      pattern: '^%{NOTSPACE:req}\\?%{GREEDYDATA:args}$'\n"
+		"      apply_on: req\n"
+		"  - grok:\n      pattern: '^/%{WORD:first}'\n      apply_on: req\n";
+	static const struct {
+		const char *line, *req, *first;
+	} cases[] = {
+		{ "/a/b?c=d", "/a/b", "a" },
+		{ "/zz?q", "/zz", "zz" },
+		{ "/plain", "/plain", "plain" },
+	};
+	struct cs_parsers *p = NULL;
+
+	if (!ASSERT_OK(cs_parsers_new(NULL, &p), "new") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s00-raw", "set.yaml", set), "set") ||
+	    !ASSERT_OK(cs_parsers_load_string(p, "s01-parse", "split.yaml", split), "split")) {
+		cs_parsers_free(p);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cs_event *evt = parse_line(p, cases[i].line, "t");
+
+		if (!evt)
+			continue;
+		ASSERT_STREQ(strmap_get(evt->parsed, "req"), cases[i].req, cases[i].line);
+		ASSERT_STREQ(strmap_get(evt->parsed, "first"), cases[i].first, cases[i].line);
+		cs_event_free(evt);
+	}
+	cs_parsers_free(p);
+}
+
 /* Filters that start with `evt.X.KEY == 'lit'` are first decided by reading the field. */
 static void test_guarded_filters(void)
 {
@@ -1191,6 +1233,7 @@ int main(void)
 	test_load_errors();
 	test_stage_rules();
 	test_field_statics();
+	test_grok_reads_after_write();
 	test_guarded_filters();
 	test_field_tests();
 	test_stage_target();

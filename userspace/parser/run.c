@@ -357,6 +357,39 @@ static bool whitelist_match(const struct cs_parsers *p, const struct cs_node *no
  * *buf: malloc'd when the subject needed it (free it); stack: GROK_SUBJECT_STACK bytes
  * the subject may be copied into; *checked: grok_may_match() said true of it.
  */
+/*
+ * The Parsed key a grok of this thread read last, by the map's version (unique
+ * to one state of one map, changed by any write or clear): sshd-logs' ~20 groks
+ * read the same Parsed.message in turn, and those that do not match write nothing.
+ */
+struct apply_memo {
+	uint64_t version;
+	const struct strmap_key *key;
+	const char *s;
+	size_t len;
+};
+
+static __thread struct apply_memo apply_memo;
+
+static const char *apply_on_get(const struct cs_node *node, const struct strmap *parsed,
+				size_t *len)
+{
+	struct apply_memo *m = &apply_memo;
+	uint64_t version = strmap_version(parsed);
+
+	if (!node->apply_key)
+		return strmap_getn(parsed, node->apply_on, len);
+	if (version && m->version == version && m->key == node->apply_key) {
+		*len = m->len;
+		return m->s;
+	}
+	m->s = strmap_getk(parsed, node->apply_key, &m->len);
+	m->version = version;
+	m->key = node->apply_key;
+	*len = m->len;
+	return m->s;
+}
+
 static bool grok_input(const struct cs_parsers *p, const struct cs_node *node, struct cs_event *evt,
 		       char *stack, char **buf, const char **s, size_t *len, bool *checked)
 {
@@ -367,8 +400,7 @@ static bool grok_input(const struct cs_parsers *p, const struct cs_node *node, s
 			*len = evt->line.raw_len;
 			return true;
 		}
-		*s = node->apply_key ? strmap_getk(evt->parsed, node->apply_key, len) :
-				       strmap_getn(evt->parsed, node->apply_on, len);
+		*s = apply_on_get(node, evt->parsed, len);
 		if (!*s)
 			return false;
 		/* most of those groks cannot match: no copy for them */
