@@ -279,9 +279,8 @@ void acq_source_cfg_fini(struct acq_source_cfg *sc)
 {
 	if (!sc)
 		return;
-	rec_free(&source_schema, sc);
 	acq_labels_free(sc->labels, sc->nlabels);
-	memset(sc, 0, sizeof(*sc));
+	rec_clear(&source_schema, sc, sizeof(*sc));
 }
 
 int acq_source_cfg_copy(struct acq_source_cfg *dst, const struct acq_source_cfg *src)

@@ -26,10 +26,7 @@ static const struct rec_schema config_schema = REC_SCHEMA(config_fields);
 
 void central_config_clear(struct central_config *cfg)
 {
-	if (!cfg)
-		return;
-	rec_free(&config_schema, cfg);
-	memset(cfg, 0, sizeof(*cfg));
+	rec_clear(&config_schema, cfg, sizeof(*cfg));
 }
 
 static int get_duration(json_t *root, const char *key, int64_t *out, char *err, size_t errlen)

@@ -124,3 +124,11 @@ void rec_free(const struct rec_schema *s, void *rec)
 		}
 	}
 }
+
+void rec_clear(const struct rec_schema *s, void *rec, size_t size)
+{
+	if (!rec)
+		return;
+	rec_free(s, rec);
+	memset(rec, 0, size);
+}

@@ -94,4 +94,10 @@ int rec_copy(const struct rec_schema *s, void *dst, const void *src);
 /* Frees every owned member and sets it NULL (counts 0); rec NULL is fine. */
 void rec_free(const struct rec_schema *s, void *rec);
 
+/*
+ * rec_free, then every other byte of the size-byte record zeroed: a config
+ * struct's _clear (rec NULL is fine).
+ */
+void rec_clear(const struct rec_schema *s, void *rec, size_t size);
+
 #endif /* CS_RECORD_H */

@@ -135,10 +135,7 @@ static const struct rec_schema config_schema = REC_SCHEMA(config_owned);
 
 void hub_config_clear(struct hub_config *cfg)
 {
-	if (!cfg)
-		return;
-	rec_free(&config_schema, cfg);
-	memset(cfg, 0, sizeof(*cfg));
+	rec_clear(&config_schema, cfg, sizeof(*cfg));
 }
 
 /* What an item owns besides its versions and dependencies. */

@@ -101,10 +101,7 @@ static const char *const client_verify_names[] = {
 
 void cs_lapi_config_clear(struct cs_lapi_config *cfg)
 {
-	if (!cfg)
-		return;
-	rec_free(&cfg_schema, cfg);
-	memset(cfg, 0, sizeof(*cfg));
+	rec_clear(&cfg_schema, cfg, sizeof(*cfg));
 }
 
 int cs_lapi_config_copy(struct cs_lapi_config *dst, const struct cs_lapi_config *src)
