@@ -21,96 +21,43 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile bool dry_run = false;	    /* count would-be drops, pass them */
 const volatile bool enforce_expiry = true; /* a ban past expires_ns no longer drops */
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CS_DEFAULT_MAX_HOSTS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct cs_host_v4);
-	__type(value, struct cs_ban);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_hosts_v4 SEC(".maps");
+/*
+ * Every map is pinned by name in the pin directory: a restarted bouncer adopts
+ * them and `--uninstall` removes them.
+ */
+#define PINNED_MAP(map_type, max, flags, key_type, value_type)                                     \
+	struct {                                                                                   \
+		__uint(type, map_type);                                                            \
+		__uint(max_entries, max);                                                          \
+		__uint(map_flags, flags);                                                          \
+		__type(key, key_type);                                                             \
+		__type(value, value_type);                                                         \
+		__uint(pinning, LIBBPF_PIN_BY_NAME);                                               \
+	}
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CS_DEFAULT_MAX_RANGES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct cs_lpm_v4);
-	__type(value, struct cs_ban);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_ranges_v4 SEC(".maps");
+/* The ban lists, hosts and ranges of each family: entries allocated as they come. */
+#define BAN_HASH(key_type, max)                                                                    \
+	PINNED_MAP(BPF_MAP_TYPE_HASH, max, BPF_F_NO_PREALLOC, key_type, struct cs_ban)
+BAN_HASH(struct cs_host_v4, CS_DEFAULT_MAX_HOSTS) cs_hosts_v4 SEC(".maps");
+BAN_HASH(struct cs_lpm_v4, CS_DEFAULT_MAX_RANGES) cs_ranges_v4 SEC(".maps");
+BAN_HASH(struct cs_host_v6, CS_DEFAULT_MAX_HOSTS) cs_hosts_v6 SEC(".maps");
+BAN_HASH(struct cs_lpm_v6, CS_DEFAULT_MAX_RANGES) cs_ranges_v6 SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CS_DEFAULT_MAX_HOSTS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct cs_host_v6);
-	__type(value, struct cs_ban);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_hosts_v6 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CS_DEFAULT_MAX_RANGES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct cs_lpm_v6);
-	__type(value, struct cs_ban);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_ranges_v6 SEC(".maps");
+/* One element that userspace maps and writes in place (the loader sizes the growing ones). */
+#define MMAP_ARRAY(value_type) PINNED_MAP(BPF_MAP_TYPE_ARRAY, 1, BPF_F_MMAPABLE, __u32, value_type)
 
 /* The negative filter's words; the loader sizes it (a power of two). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_filter SEC(".maps");
+MMAP_ARRAY(__u64) cs_filter SEC(".maps");
 
 /* The indexes of each family, hosts and ranges: one bucket type (bouncer_maps.h);
  * the loader sizes them. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct cs_host_bucket);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_host_index SEC(".maps"), cs_range_index SEC(".maps");
+MMAP_ARRAY(struct cs_host_bucket) cs_host_index SEC(".maps"), cs_range_index SEC(".maps");
+MMAP_ARRAY(struct cs_host6_bucket) cs_host_index6 SEC(".maps"), cs_range_index6 SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct cs_host6_bucket);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_host_index6 SEC(".maps"), cs_range_index6 SEC(".maps");
+MMAP_ARRAY(struct cs_filter_cfg) cs_filter_cfg SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, struct cs_filter_cfg);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_filter_cfg SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct cs_counts);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_counts SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CS_STAT_MAX);
-	__type(key, __u32);
-	__type(value, struct cs_stat);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} cs_stats SEC(".maps");
+PINNED_MAP(BPF_MAP_TYPE_ARRAY, 1, 0, __u32, struct cs_counts) cs_counts SEC(".maps");
+PINNED_MAP(BPF_MAP_TYPE_PERCPU_ARRAY, CS_STAT_MAX, 0, __u32, struct cs_stat) cs_stats SEC(".maps");
 
 static __always_inline int account(struct xdp_md *ctx, __u32 idx, int verdict)
 {
@@ -146,25 +93,12 @@ static __always_inline __u32 lowest_bit(__u64 x)
 	__u64 b = x & -x;
 	__u32 n = 0;
 
-	if (b >> 32) {
-		n += 32;
-		b >>= 32;
-	}
-	if (b >> 16) {
-		n += 16;
-		b >>= 16;
-	}
-	if (b >> 8) {
-		n += 8;
-		b >>= 8;
-	}
-	if (b >> 4) {
-		n += 4;
-		b >>= 4;
-	}
-	if (b >> 2) {
-		n += 2;
-		b >>= 2;
+#pragma unroll
+	for (__u32 half = 32; half > 1; half /= 2) {
+		if (b >> half) {
+			n += half;
+			b >>= half;
+		}
 	}
 	return n + (__u32)(b >> 1);
 }
@@ -204,28 +138,21 @@ struct cs_probe {
 /* Pops the next length to probe into *plen; false when none is left. */
 static __always_inline bool next_len(struct cs_probe *st, __u32 max, __u32 *plen)
 {
-	__u32 bit;
-	__u64 lens;
+#pragma unroll
+	for (__u32 i = 0; i < 3; i++) {
+		__u64 lens = st->lens[i];
+		__u32 bit;
 
-	if (st->lens[0]) {
-		lens = st->lens[0];
-		st->lens[0] = lens & (lens - 1);
-		bit = lowest_bit(lens);
-	} else if (st->lens[1]) {
-		lens = st->lens[1];
-		st->lens[1] = lens & (lens - 1);
-		bit = 64 + lowest_bit(lens);
-	} else if (st->lens[2]) {
-		lens = st->lens[2];
-		st->lens[2] = lens & (lens - 1);
-		bit = 128 + lowest_bit(lens);
-	} else {
-		return false;
+		if (!lens)
+			continue;
+		st->lens[i] = lens & (lens - 1);
+		bit = 64 * i + lowest_bit(lens);
+		if (bit > max)
+			return false;
+		*plen = max - bit;
+		return true;
 	}
-	if (bit > max)
-		return false;
-	*plen = max - bit;
-	return true;
+	return false;
 }
 
 /* 0: go on with shorter lengths; 1: decided (a live ban). */
