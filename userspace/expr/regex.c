@@ -13,12 +13,14 @@
 
 #include <pcre2.h>
 
+#include "common/pcre_jit.h"
 #include "expr/expr_int.h"
 
 
 struct expr_regex {
 	int refcnt;
 	pcre2_code *code;
+	bool jitted; /* pcre_jit_once() */
 	char *pattern;
 };
 
@@ -125,8 +127,7 @@ int expr_regex_compile(const char *pattern, struct expr_regex **out, char *errbu
 		free(re);
 		return -EINVAL;
 	}
-	/* JIT is an optimisation: if it is unavailable the interpreter runs */
-	pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+	/* JIT-compiled when first searched (common/pcre_jit.h) */
 	*out = re;
 	return 0;
 }
@@ -140,6 +141,8 @@ int regex_search(const struct expr_regex *re, const char *s, size_t len)
 		return -EINVAL;
 	if (!vm)
 		return -ENOMEM;	/* never match without limits */
+	/* the pattern itself is immutable; only its JIT code is made on first use */
+	pcre_jit_once(re->code, &((struct expr_regex *)re)->jitted);
 	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, vm->md, vm->mctx);
 	if (rc >= 0)
 		return 1;

@@ -19,6 +19,7 @@
 #endif
 
 #include "common/log.h"
+#include "common/pcre_jit.h"
 #include "common/strbuf.h"
 #include "common/strmap.h"
 #include "common/strv.h"
@@ -59,6 +60,7 @@ struct grok_field {
 
 struct grok {
 	pcre2_code *code;
+	bool jitted; /* pcre_jit_once(); set at compile under valgrind (no JIT) */
 	/*
 	 * The same regex compiled byte-wise, for subjects that are not valid UTF-8:
 	 * PCRE2's invalid-UTF mode lets no pattern item match a bad byte, whereas Go
@@ -797,8 +799,7 @@ int grok_compile(const struct grok_lib *lib, const char *pattern, struct grok **
 	 * subject (harmless: never across a page), which valgrind reports; under
 	 * valgrind we use the interpreter so that real errors stand out.
 	 */
-	if (!UNDER_VALGRIND())
-		pcre2_jit_compile(g->code, PCRE2_JIT_COMPLETE);
+	g->jitted = UNDER_VALGRIND(); /* else JIT-compiled when first searched */
 	g->code_bytes = pcre2_compile((PCRE2_SPTR)g->regex, PCRE2_ZERO_TERMINATED,
 				      PCRE2_DOLLAR_ENDONLY | PCRE2_DUPNAMES, &pcre_err, &off, cctx);
 	pcre2_set_match_limit(g->mctx, g_match_limit);
@@ -955,6 +956,9 @@ int grok_match_checked(const struct grok *g, const char *subj, size_t len, struc
 	md = thread_md(g->ngroups);
 	if (!md)
 		return -ENOMEM;
+	/* the regex is immutable; only its JIT code is made on first use */
+	if (code == g->code)
+		pcre_jit_once(g->code, &((struct grok *)g)->jitted);
 	rc = run_match(g, code, subj, len, md, 0);
 	/* The JIT's small machine stack ran out: the interpreter keeps its own on the heap. */
 	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
