@@ -58,6 +58,7 @@ struct sink {
 	struct lapi_push *push;
 	char machine_id[128];
 	unsigned long sent, failed;
+	bool replay; /* -dsn: stdout is flushed when the run ends, not after each alert */
 };
 
 static void usage(FILE *f)
@@ -164,8 +165,10 @@ static int on_text(const char *text, size_t len, size_t nalerts, void *arg)
 	if (s->push) {
 		err = lapi_push_body(s->push, text, len);
 	} else {
+		/* a replay's are flushed when it ends (or the buffer fills): see main() */
 		fwrite(text, 1, len, stdout);
-		fflush(stdout);
+		if (!s->replay)
+			fflush(stdout);
 	}
 	sink_count(s, nalerts, err);
 	return 0;
@@ -376,6 +379,16 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	machine_name(&paths, &sink);
+	/*
+	 * A replay's alerts (a 300k-line sshd log: 6,000 alerts, 23 MB) went out
+	 * 4 KiB a write(2) from the worker that merges batches: ~5,800 calls.
+	 */
+	sink.replay = o.dsn != NULL;
+	if (sink.replay) {
+		static char out_buf[1u << 20]; /* glibc ignores the size without a buffer */
+
+		setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
+	}
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
