@@ -44,16 +44,6 @@
  * whose peer lost its core meanwhile still finds lines to parse.
  */
 #define TEXT_PER_WORKER 16
-/*
- * A worker with nothing to do while the reading thread sleeps (the queue is
- * full: only the workers can make progress) waits this long for its peer
- * before it sleeps: a replay's workers slept ~1,400 times (sshd 300k), and
- * on a busy machine each sleep lent the core, and its cache, to another
- * process (in a quiet one, it cost a wake-up). Only when every worker can
- * have a core: with more workers than CPUs the spinner would hold the core
- * its peer waits for.
- */
-#define SPIN_NS 100000
 /* Merged batches kept for reuse (arrays, text, the events' route arrays)
  * beyond those in flight, and the largest text buffer one keeps. */
 #define POOL_SPARE 4
@@ -197,9 +187,6 @@ struct cs_pipeline {
 	size_t nclaimed;	      /* of which events claimed by a worker: at most routed_cap */
 	size_t text_cap, routed_cap;
 	uint64_t gen; /* bumped each time the head is merged */
-	uint64_t ticket;     /* bumped with each signal of work; read without the lock */
-	bool reader_waiting; /* the reading thread sleeps until there is room */
-	bool spin;	     /* idle workers wait SPIN_NS for a peer (no more workers than CPUs) */
 	bool stop;
 	struct pl_shard *shards;
 	struct pl_worker *w;
@@ -218,36 +205,7 @@ struct cs_pipeline {
 /* Under pl->mu. */
 static void work_signal(struct cs_pipeline *pl)
 {
-	__atomic_store_n(&pl->ticket, pl->ticket + 1, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&pl->work);
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
-/* Wait (without the lock) up to SPIN_NS for a signal of work after `ticket`: false if none came. */
-static bool spin_for_work(const struct cs_pipeline *pl, uint64_t ticket)
-{
-	uint64_t start = 0, now;
-
-	for (unsigned int i = 1;; i++) {
-		if (__atomic_load_n(&pl->ticket, __ATOMIC_ACQUIRE) != ticket)
-			return true;
-		cpu_relax();
-		if (i % 64)
-			continue;
-		now = agent_mono_ns();
-		if (!start)
-			start = now;
-		else if (now - start > SPIN_NS)
-			return false;
-	}
 }
 
 static struct pl_batch *batch_new(struct cs_pipeline *pl, enum pl_kind kind)
@@ -764,7 +722,6 @@ static void *worker_main(void *arg)
 {
 	struct pl_worker *w = arg;
 	struct cs_pipeline *pl = w->pl;
-	bool spun = false; /* the last wait for a peer found nothing: the next idle spell sleeps */
 
 	pthread_mutex_lock(&pl->mu);
 	for (;;) {
@@ -857,15 +814,6 @@ static void *worker_main(void *arg)
 		}
 		if (pl->stop)
 			break;
-		if (!spun && pl->spin && pl->reader_waiting) {
-			uint64_t ticket = pl->ticket;
-
-			pthread_mutex_unlock(&pl->mu);
-			spun = !spin_for_work(pl, ticket);
-			pthread_mutex_lock(&pl->mu);
-			continue;
-		}
-		spun = false;
 		pthread_cond_wait(&pl->work, &pl->mu);
 	}
 	pthread_mutex_unlock(&pl->mu);
@@ -883,7 +831,6 @@ int pl_new(struct cs_agent *a, unsigned int nworkers, struct cs_pipeline **out)
 		return -ENOMEM;
 	pl->a = a;
 	pl->n = nworkers;
-	pl->spin = sysconf(_SC_NPROCESSORS_ONLN) >= (long)nworkers;
 	pl->text_cap = (size_t)nworkers * TEXT_PER_WORKER;
 	pl->routed_cap = (size_t)nworkers * ROUTED_PER_WORKER;
 	pl->shards = calloc(nworkers, sizeof(*pl->shards));
@@ -925,11 +872,8 @@ int pl_run(struct cs_pipeline *pl)
 static void submit(struct cs_pipeline *pl, struct pl_batch *b)
 {
 	pthread_mutex_lock(&pl->mu);
-	while (pl->inflight >= pl->text_cap) {
-		pl->reader_waiting = true;
+	while (pl->inflight >= pl->text_cap)
 		pthread_cond_wait(&pl->room, &pl->mu);
-	}
-	pl->reader_waiting = false;
 	if (pl->tail)
 		pl->tail->next = b;
 	else
@@ -1010,11 +954,8 @@ void pl_drain(struct cs_pipeline *pl)
 		return;
 	pl_flush(pl);
 	pthread_mutex_lock(&pl->mu);
-	while (pl->head && pl->w[0].started) {
-		pl->reader_waiting = true;
+	while (pl->head && pl->w[0].started)
 		pthread_cond_wait(&pl->room, &pl->mu);
-	}
-	pl->reader_waiting = false;
 	pthread_mutex_unlock(&pl->mu);
 }
 
