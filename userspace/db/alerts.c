@@ -148,8 +148,12 @@ static const char *or_empty(const char *s)
 	return s ? s : "";
 }
 
-/* The alert's columns after the time it is stored, from base + 1 on (ALERT_OWN_COLS_N). */
-static void bind_alert(struct dbstmt *s, int base, const struct cs_alert *a, int64_t machine_row)
+/*
+ * The alert's columns after the time it is stored, from base + 1 on
+ * (ALERT_OWN_COLS_N); SQLite: then its id (given_ids()).
+ */
+static void bind_alert(struct dbstmt *s, int base, const struct cs_alert *a, int64_t machine_row,
+		       int64_t id)
 {
 	bind_text(s, base + 1, or_empty(a->scenario));
 	bind_text(s, base + 2, or_empty(a->message));
@@ -178,10 +182,12 @@ static void bind_alert(struct dbstmt *s, int base, const struct cs_alert *a, int
 		bind_text(s, base + 21, a->uuid);
 	else
 		bind_null(s, base + 21);
+	if (id > 0)
+		bind_int(s, base + ALERT_OWN_COLS_N + 1, id);
 }
 
-/* The row's own columns from base + 1 on: its range and value. */
-static int bind_address(struct dbstmt *s, int base, const struct cs_decision *d)
+/* The row's own columns from base + 1 on: its range and value; SQLite: then its id. */
+static int bind_address(struct dbstmt *s, int base, const struct cs_decision *d, int64_t id)
 {
 	struct cs_range r = { 0 };
 
@@ -193,6 +199,8 @@ static int bind_address(struct dbstmt *s, int base, const struct cs_decision *d)
 	bind_int(s, base + 4, r.end_suffix);
 	bind_int(s, base + 5, r.ip_size);
 	bind_text(s, base + 6, or_empty(d->value));
+	if (id > 0)
+		bind_int(s, base + OWN_COLS_N + 1, id);
 	return 0;
 }
 
@@ -211,10 +219,10 @@ static void bind_shared(struct dbstmt *s, int base, const struct cs_alert *a,
 }
 
 static int bind_decision(struct dbstmt *s, int base, const struct cs_alert *a,
-			 const struct cs_decision *d, int64_t now, int64_t alert_id)
+			 const struct cs_decision *d, int64_t now, int64_t alert_id, int64_t id)
 {
 	bind_shared(s, base, a, d, now, alert_id);
-	return bind_address(s, base + SHARED_COLS_N, d);
+	return bind_address(s, base + SHARED_COLS_N, d, id);
 }
 
 /* The shared columns of d[0..n) are the same (NULL and "" alike, as bound). */
@@ -231,6 +239,17 @@ static bool rows_share(const struct cs_decision *d, size_t n)
 }
 
 /*
+ * SQLite: alerts and decisions are inserted with their ids, taken beforehand
+ * from db->next_alert_id and next_decision_id (cs_db_alert_ids_take(), or the
+ * insert itself), so that the LAPI's journal can answer with ids before they
+ * are stored. PostgreSQL: its sequences number them (RETURNING).
+ */
+static bool given_ids(const struct cs_db *db)
+{
+	return db->be->last_insert_id != NULL;
+}
+
+/*
  * The many-row INSERT of kind for many_rows(kind, size) rows, prepared on first
  * use (per connection). Decisions: each row with parameters of its own, or
  * (shared) the first SHARED_COLS_N for all; alerts: ?1 for all, then their own.
@@ -239,8 +258,9 @@ static struct dbstmt *many_stmt(struct cs_db *db, enum many_kind kind, int size)
 {
 	struct db_conn *c = db_conn(db);
 	struct dbstmt **kept = &c->many[kind * MANY_SIZES + size];
-	bool shared = kind == MANY_DECISIONS_SHARED;
+	bool shared = kind == MANY_DECISIONS_SHARED, with_id = given_ids(db);
 	size_t rows = many_rows(kind, size);
+	int dcols = DECISION_COLS_N + with_id, ocols = OWN_COLS_N + with_id;
 	FILE *f;
 	char *sql = NULL;
 	size_t len = 0;
@@ -260,35 +280,41 @@ static struct dbstmt *many_stmt(struct cs_db *db, enum many_kind kind, int size)
 	 * halfway abort, are checked at COMMIT (schema.h, FOREIGN_KEYS_DEFERRED).
 	 */
 	fputs(db->be->is_pg ? "INSERT" : "INSERT OR FAIL", f);
-	fputs(kind == MANY_ALERTS   ? ALERT_INSERT_INTO
+	fputs(kind == MANY_ALERTS   ? ALERT_INSERT_ID_INTO /* SQLite only */
 	      : kind == MANY_EVENTS ? EVENT_INSERT_INTO
 	      : kind == MANY_META   ? META_INSERT_INTO
+	      : with_id		    ? DECISION_INSERT_ID_INTO
 				    : DECISION_INSERT_INTO,
 	      f);
 	for (int k = 0; k < (int)rows; k++) {
-		int b = shared ? 0 : k * DECISION_COLS_N; /* the shared columns */
-		int o = shared ? SHARED_COLS_N + k * OWN_COLS_N : b + SHARED_COLS_N;
+		int b = shared ? 0 : k * dcols; /* the shared columns */
+		int o = shared ? SHARED_COLS_N + k * ocols : b + SHARED_COLS_N;
 
 		if (kind == MANY_EVENTS || kind == MANY_META) { /* ?1 is the time stored */
 			fprintf(f, "%s(?1, ?1, ?%d, ?%d, ?%d)", k ? ", " : "", 2 + 3 * k, 3 + 3 * k,
 				4 + 3 * k);
 			continue;
 		}
-		if (kind == MANY_ALERTS) {
-			fprintf(f, "%s(?1, ?1", k ? ", " : "");
+		if (kind == MANY_ALERTS) { /* the id after the row's own columns */
+			int base = 1 + k * (ALERT_OWN_COLS_N + 1);
+
+			fprintf(f, "%s(?%d, ?1, ?1", k ? ", " : "", base + ALERT_OWN_COLS_N + 1);
 			for (int j = 1; j <= ALERT_OWN_COLS_N; j++)
-				fprintf(f, ", ?%d", 1 + k * ALERT_OWN_COLS_N + j);
+				fprintf(f, ", ?%d", base + j);
 			fputc(')', f);
 			continue;
 		}
-		fprintf(f, "%s(?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d)",
-			k ? ", " : "", b + 1, b + 1, b + 2, b + 3, b + 4, o + 1, o + 2, o + 3, o + 4,
-			o + 5, b + 5, o + 6, b + 6, b + 7, b + 8);
+		fputs(k ? ", (" : "(", f);
+		if (with_id)
+			fprintf(f, "?%d, ", o + OWN_COLS_N + 1);
+		fprintf(f, "?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d)",
+			b + 1, b + 1, b + 2, b + 3, b + 4, o + 1, o + 2, o + 3, o + 4, o + 5, b + 5,
+			o + 6, b + 6, b + 7, b + 8);
 	}
 	if (kind == MANY_ALERTS) /* only where ids are known without RETURNING (SQLite) */
 		fputs(" ON CONFLICT DO NOTHING", f);
-	/* RETURNING costs a sixth of the insert: SQLite's ids are known without it */
-	else if (!db->be->last_insert_id && kind != MANY_EVENTS && kind != MANY_META)
+	/* RETURNING costs a sixth of the insert: SQLite's ids are given */
+	else if (!with_id && kind != MANY_EVENTS && kind != MANY_META)
 		fputs(" RETURNING id", f);
 	if (fclose(f) || db_prepare(db, sql, kept))
 		*kept = NULL;
@@ -300,9 +326,8 @@ static struct dbstmt *many_stmt(struct cs_db *db, enum many_kind kind, int size)
 
 /*
  * Runs s, a (many-row) INSERT of rows rows just bound, and gives the new ids in
- * the order of its VALUES rows: RETURNING's, or (SQLite) the last rowid's and
- * those before it, which one statement holding the write lock numbers in
- * sequence. Every row must be inserted.
+ * the order of its VALUES rows: RETURNING's, or (SQLite) leaves the given ones.
+ * Every row must be inserted.
  */
 static int run_rows(struct cs_db *db, struct dbstmt *s, size_t rows, int64_t *const *out)
 {
@@ -312,12 +337,8 @@ static int run_rows(struct cs_db *db, struct dbstmt *s, size_t rows, int64_t *co
 	for (k = 0; (rc = db_step(s)) == DB_ROW; k++)
 		if (k < rows)
 			*out[k] = col_int(s, 0);
-	if (rc == DB_DONE && k == 0 && db->be->last_insert_id && db_changes(db) == (int64_t)rows) {
-		int64_t last = db->be->last_insert_id(db);
-
-		for (k = 0; k < rows; k++)
-			*out[k] = last - (int64_t)(rows - 1 - k);
-	}
+	if (rc == DB_DONE && k == 0 && given_ids(db) && db_changes(db) == (int64_t)rows)
+		k = rows;
 	db_reset(s);
 	if (rows > 1) /* a kept statement keeps no pointer into the alerts */
 		db_clear_bindings(s);
@@ -334,7 +355,7 @@ static int run_rows(struct cs_db *db, struct dbstmt *s, size_t rows, int64_t *co
 static int insert_decisions_of(struct cs_db *db, const struct cs_alert *a, int64_t now,
 			       int64_t alert_id, int64_t *out)
 {
-	bool by_rowid = db->be->last_insert_id != NULL; /* SQLite: no RETURNING (db.c) */
+	bool by_rowid = given_ids(db); /* SQLite: no RETURNING (db.c) */
 	int64_t *outs[DECISION_ROWS];
 	int err = 0;
 
@@ -352,10 +373,11 @@ static int insert_decisions_of(struct cs_db *db, const struct cs_alert *a, int64
 			bind_shared(s, 0, a, &a->decisions[i], now, alert_id);
 		for (size_t k = 0; k < rows && !err; k++) {
 			outs[k] = &out[i + k];
-			err = shared ? bind_address(s, SHARED_COLS_N + (int)k * OWN_COLS_N,
-						    &a->decisions[i + k])
-				     : bind_decision(s, (int)k * DECISION_COLS_N, a,
-						     &a->decisions[i + k], now, alert_id);
+			err = shared ? bind_address(s, SHARED_COLS_N + (int)k * (OWN_COLS_N + by_rowid),
+						    &a->decisions[i + k], by_rowid ? out[i + k] : 0)
+				     : bind_decision(s, (int)k * (DECISION_COLS_N + by_rowid), a,
+						     &a->decisions[i + k], now, alert_id,
+						     by_rowid ? out[i + k] : 0);
 		}
 		if (err) {
 			db_reset(s);
@@ -421,7 +443,7 @@ static int insert_one_alert(struct cs_db *db, const struct cs_alert *a, int64_t 
 	if (!s) /* the table is not ours (a Go CrowdSec rewrote it): said by the prepare */
 		return -EIO;
 	bind_int(s, 1, now);
-	bind_alert(s, 1, a, machine_row);
+	bind_alert(s, 1, a, machine_row, 0);
 	err = db_step(s);
 	if (err == DB_ROW)
 		*id = col_int(s, 0);
@@ -472,9 +494,9 @@ static int staged_run(struct cs_db *db, struct staged_decisions *sd, int64_t now
 
 		if (!s)
 			return -EIO;
-		for (size_t k = 0; k < rows && !err; k++)
-			err = bind_decision(s, (int)k * DECISION_COLS_N, sd->a[i + k], sd->d[i + k],
-					    now, sd->alert_id[i + k]);
+		for (size_t k = 0; k < rows && !err; k++) /* SQLite: each with its id */
+			err = bind_decision(s, (int)k * (DECISION_COLS_N + 1), sd->a[i + k], sd->d[i + k],
+					    now, sd->alert_id[i + k], *sd->out[i + k]);
 		if (err) {
 			db_reset(s);
 			db_clear_bindings(s);
@@ -571,6 +593,95 @@ static int stage_children(struct cs_db *db, struct staged_children *sc, const st
 	return err;
 }
 
+/* The first of n ids from the counter (SQLite). */
+static int64_t take_ids(_Atomic int64_t *next, size_t n)
+{
+	return atomic_fetch_add(next, (int64_t)n);
+}
+
+/* The counter brought above high (an id some other writer used), never down. */
+static void raise_ids(_Atomic int64_t *next, int64_t high)
+{
+	int64_t cur = atomic_load(next);
+
+	while (cur <= high && !atomic_compare_exchange_weak(next, &cur, high + 1))
+		;
+}
+
+/*
+ * Inside a write transaction (SQLite): the counters above every id stored,
+ * whoever stored it (AUTOINCREMENT keeps the largest in sqlite_sequence, given
+ * ids included), and above the ones taken but not stored yet (they only rise).
+ */
+static int sync_ids(struct cs_db *db)
+{
+	struct dbstmt *s = stmt(db, ST_ID_SEQ);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	while ((rc = db_step(s)) == DB_ROW)
+		raise_ids(strcmp(col_str(s, 0), "alerts") ? &db->next_decision_id : &db->next_alert_id,
+			  col_int(s, 1));
+	db_reset(s);
+	if (rc != DB_DONE)
+		return sql_err(db, rc);
+	raise_ids(&db->next_alert_id, 0); /* ids start at 1 */
+	raise_ids(&db->next_decision_id, 0);
+	atomic_store(&db->ids_synced, true);
+	return 0;
+}
+
+int cs_db_alert_ids_init(struct cs_db *db)
+{
+	int err;
+
+	if (!given_ids(db))
+		return -EOPNOTSUPP;
+	err = txn_begin(db);
+	if (err)
+		return err;
+	err = txn_finish(db, sync_ids(db));
+	txn_unlock(db);
+	return err;
+}
+
+int cs_db_alert_ids_take(struct cs_db *db, size_t nalerts, size_t ndecisions, int64_t *alert0,
+			 int64_t *decision0)
+{
+	if (!given_ids(db))
+		return -EOPNOTSUPP;
+	if (!atomic_load(&db->ids_synced))
+		return -EAGAIN;
+	*alert0 = take_ids(&db->next_alert_id, nalerts);
+	*decision0 = take_ids(&db->next_decision_id, ndecisions);
+	return 0;
+}
+
+int cs_db_journal_get(struct cs_db *db, int64_t *generation, int64_t *position)
+{
+	struct dbstmt *s;
+	int err, rc;
+
+	if (!given_ids(db))
+		return -EOPNOTSUPP;
+	err = txn_begin_read(db);
+	if (err)
+		return err;
+	s = stmt(db, ST_JOURNAL_GET);
+	rc = s ? db_step(s) : -EIO;
+	if (rc == DB_ROW) {
+		*generation = col_int(s, 0);
+		*position = col_int(s, 1);
+	}
+	if (s)
+		db_reset(s);
+	err = rc == DB_ROW ? 0 : rc == DB_DONE ? -ENOENT : s ? sql_err(db, rc) : -EIO;
+	err = txn_finish(db, err);
+	txn_unlock(db);
+	return err;
+}
+
 /*
  * SQLite: the alerts of a group ALERT_ROWS to a statement, then their events,
  * meta and decisions, many rows to a statement too. The alerts inserted are
@@ -612,6 +723,7 @@ static int insert_grouped(struct cs_db *db, struct cs_alert *const *alerts, size
 					continue;
 				}
 			}
+			ids[i] = a->ids_given ? a->id : take_ids(&db->next_alert_id, 1);
 			ix[m++] = i;
 		}
 		for (size_t r = 0, rows; r < m && !err; r += rows) {
@@ -626,8 +738,8 @@ static int insert_grouped(struct cs_db *db, struct cs_alert *const *alerts, size
 			else
 				bind_int(s, 1, now);
 			for (size_t q = 0; s && q < rows; q++) {
-				bind_alert(s, 1 + (int)q * ALERT_OWN_COLS_N, alerts[ix[r + q]],
-					   machine_row[ix[r + q]]);
+				bind_alert(s, 1 + (int)q * (ALERT_OWN_COLS_N + 1), alerts[ix[r + q]],
+					   machine_row[ix[r + q]], ids[ix[r + q]]);
 				outs[q] = &ids[ix[r + q]];
 			}
 			if (s)
@@ -639,6 +751,9 @@ static int insert_grouped(struct cs_db *db, struct cs_alert *const *alerts, size
 			if (a->stored_before && ids[q] < 0) /* twice in the group */
 				ids[q] = ids[-ids[q] - 1];
 			if (!a->stored_before) {
+				for (size_t j = 0; j < a->n_decisions; j++)
+					decision_ids[k + j] = a->ids_given ? a->decisions[j].id
+									   : take_ids(&db->next_decision_id, 1);
 				err = stage_children(db, sc, a, ids[q], now);
 				if (!err)
 					err = stage_decisions(db, sd, a, ids[q], now, decision_ids + k);
@@ -675,8 +790,9 @@ static void bulk_cache(struct cs_db *db, struct cs_alert *const *alerts, size_t 
 	db->be->bulk_cache(db, now < db->bulk_until);
 }
 
-int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
-			const char *machine_id, int64_t now, int64_t *ids)
+/* journal: NULL, or {generation, position} to store with the alerts (SQLite) */
+static int alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
+			 const char *machine_id, int64_t now, int64_t *ids, const int64_t *journal)
 {
 	int64_t *machine_row, *decision_ids;
 	const char *last_owner = NULL;
@@ -738,8 +854,20 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 		    (!machine_row[i] || !owner_validated))
 			err = -EACCES;
 	}
-	if (!err && db->be->last_insert_id) {
+	if (!err && given_ids(db))
+		err = sync_ids(db);
+	if (!err && given_ids(db)) {
 		err = insert_grouped(db, alerts, n, machine_row, now, ids, decision_ids);
+		if (!err && journal) {
+			s = stmt(db, ST_JOURNAL_SET);
+			if (!s) {
+				err = -EIO;
+			} else {
+				bind_int(s, 1, journal[0]);
+				bind_int(s, 2, journal[1]);
+				err = exec_stmt(db, s);
+			}
+		}
 	} else if (!err) {
 		for (size_t i = 0; i < n && !err; i++) {
 			err = insert_one_alert(db, alerts[i], machine_row[i], now, &ids[i],
@@ -765,6 +893,22 @@ int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t
 	free(decision_ids);
 	free(machine_row);
 	return err;
+}
+
+int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
+			const char *machine_id, int64_t now, int64_t *ids)
+{
+	return alerts_insert(db, alerts, n, machine_id, now, ids, NULL);
+}
+
+int cs_db_alerts_insert_journaled(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
+				  int64_t now, int64_t *ids, int64_t generation, int64_t position)
+{
+	const int64_t journal[2] = { generation, position };
+
+	if (!given_ids(db))
+		return -EOPNOTSUPP;
+	return alerts_insert(db, alerts, n, NULL, now, ids, journal);
 }
 
 static const struct db_fields event_table = {

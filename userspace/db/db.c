@@ -24,12 +24,16 @@
  * last_insert_rowid() instead (_NORET), as RETURNING costs it a temporary
  * table per execution. An alert's conflict inserts nothing: its owner's uuid is there.
  */
-#define ALERT_INSERT_SQL                                                                   \
-	ALERT_INSERT_HEAD "(?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"  \
+#define ALERT_INSERT_VALUES                                                                \
+	"?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"                    \
 	" ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT DO NOTHING"
+#define ALERT_INSERT_SQL ALERT_INSERT_HEAD "(" ALERT_INSERT_VALUES
+/* SQLite: the id given last (alerts.c, bind_alert() then the id) */
+#define ALERT_INSERT_ID_SQL "INSERT" ALERT_INSERT_ID_INTO "(?23, " ALERT_INSERT_VALUES
 /* parameters in alerts.c's bind_decision() order: the columns rows may share, then the address */
-#define DECISION_INSERT_SQL                                                                \
-	DECISION_INSERT_HEAD "(?1, ?1, ?2, ?3, ?4, ?9, ?10, ?11, ?12, ?13, ?5, ?14, ?6, ?7, ?8)"
+#define DECISION_INSERT_VALUES "?1, ?1, ?2, ?3, ?4, ?9, ?10, ?11, ?12, ?13, ?5, ?14, ?6, ?7, ?8)"
+#define DECISION_INSERT_SQL DECISION_INSERT_HEAD "(" DECISION_INSERT_VALUES
+#define DECISION_INSERT_ID_SQL "INSERT" DECISION_INSERT_ID_INTO "(?15, " DECISION_INSERT_VALUES
 
 static const char *const stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -75,12 +79,12 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_BOUNCER_DELETE] = "DELETE FROM bouncers WHERE name = ?",
 	[ST_BOUNCER_LIST] = "SELECT " BOUNCER_COLS " FROM bouncers ORDER BY id",
 	[ST_ALERT_INSERT] = ALERT_INSERT_SQL " RETURNING id",
-	[ST_ALERT_INSERT_NORET] = ALERT_INSERT_SQL,
+	[ST_ALERT_INSERT_NORET] = ALERT_INSERT_ID_SQL, /* SQLite only */
 	[ST_ALERT_BY_UUID] = "SELECT id FROM alerts WHERE machine_alerts = ? AND uuid = ?",
 	[ST_EVENT_INSERT] = EVENT_INSERT_HEAD "(?1, ?1, ?2, ?3, ?4)",
 	[ST_META_INSERT] = META_INSERT_HEAD "(?1, ?1, ?2, ?3, ?4)",
 	[ST_DECISION_INSERT] = DECISION_INSERT_SQL " RETURNING id",
-	[ST_DECISION_INSERT_NORET] = DECISION_INSERT_SQL,
+	[ST_DECISION_INSERT_NORET] = DECISION_INSERT_ID_SQL, /* SQLite only */
 	[ST_MACHINE_ROWID] = "SELECT id, is_validated FROM machines WHERE machine_id = ?",
 	[ST_ALERT_DECISIONS] = "SELECT " DECISION_COLS " FROM decisions d"
 			       " WHERE d.alert_decisions = ? ORDER BY d.id",
@@ -103,6 +107,10 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_ALLOWLIST_ITEMS_LIVE] = "SELECT value, comment, created_at, expires_at"
 				    " FROM allowlist_items i WHERE allowlist_id = ? AND"
 				    " (i.expires_at IS NULL OR i.expires_at >= ?) ORDER BY id",
+	/* SQLite: AUTOINCREMENT's high-water marks, which given ids must stay above */
+	[ST_ID_SEQ] = "SELECT name, seq FROM sqlite_sequence WHERE name IN ('alerts', 'decisions')",
+	[ST_JOURNAL_GET] = "SELECT generation, position FROM alert_journal",
+	[ST_JOURNAL_SET] = "UPDATE alert_journal SET generation = ?, position = ?",
 };
 
 /* ---- small helpers ---------------------------------------------------------- */

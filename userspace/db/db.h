@@ -58,6 +58,9 @@ struct cs_alert {
 	/* input of cs_db_alerts_insert() (an agent's push): its owner must be a validated
 	 * machine when it is stored, looked up in the insert's own transaction */
 	bool owner_must_be_validated;
+	/* input of cs_db_alerts_insert() (SQLite): id and its decisions' ids are given,
+	 * taken by cs_db_alert_ids_take() (the LAPI's journal answers with them) */
+	bool ids_given;
 	char *scenario;
 	char *scenario_hash;
 	char *scenario_version;
@@ -283,6 +286,24 @@ int cs_db_bouncer_list(struct cs_db *db, struct cs_bouncer **out, size_t *n);
  */
 int cs_db_alerts_insert(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
 			const char *machine_id, int64_t now, int64_t *ids);
+/*
+ * SQLite: ids come from one counter per table, so that they can be handed out
+ * before the rows are stored (the LAPI's alert journal): cs_db_alert_ids_init()
+ * reads where the tables are (before the first take; every insert keeps the
+ * counters above what is stored), cs_db_alert_ids_take() reserves nalerts and
+ * ndecisions consecutive ids. -EOPNOTSUPP on PostgreSQL, -EAGAIN before init.
+ */
+int cs_db_alert_ids_init(struct cs_db *db);
+int cs_db_alert_ids_take(struct cs_db *db, size_t nalerts, size_t ndecisions, int64_t *alert0,
+			 int64_t *decision0);
+/*
+ * SQLite: cs_db_alerts_insert() (each alert names its owner) that also records,
+ * in the same transaction, how far the journal they come from is stored
+ * (schema version 9's alert_journal); cs_db_journal_get() reads it back.
+ */
+int cs_db_alerts_insert_journaled(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
+				  int64_t now, int64_t *ids, int64_t generation, int64_t position);
+int cs_db_journal_get(struct cs_db *db, int64_t *generation, int64_t *position);
 int cs_db_alerts_search(struct cs_db *db, const struct cs_afilter *f, int64_t now,
 			struct cs_alert ***out, size_t *n);
 /* -ENOENT if absent. */

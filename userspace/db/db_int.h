@@ -60,6 +60,9 @@ enum stmt_id {
 	ST_BOUNCERS_EPOCH,
 	ST_ALLOWLISTS_ALL,
 	ST_ALLOWLIST_ITEMS_LIVE,
+	ST_ID_SEQ,
+	ST_JOURNAL_GET,
+	ST_JOURNAL_SET,
 	ST__MAX,
 };
 
@@ -178,14 +181,19 @@ static inline const char *col_str(struct dbstmt *s, int i) { return s->be->col_s
 #define DECISION_INSERT_HEAD "INSERT" DECISION_INSERT_INTO
 #define EVENT_INSERT_HEAD "INSERT" EVENT_INSERT_INTO
 #define META_INSERT_HEAD "INSERT" META_INSERT_INTO
-#define ALERT_INSERT_INTO                                                                  \
-	" INTO alerts (created_at, updated_at, scenario, message, events_count,"           \
+#define ALERT_INSERT_INTO " INTO alerts (" ALERT_INSERT_COLS
+/* SQLite: the ids are given (cs_db_alert_ids_take(), cs_db_alerts_insert()) */
+#define ALERT_INSERT_ID_INTO " INTO alerts (id, " ALERT_INSERT_COLS
+#define ALERT_INSERT_COLS                                                                  \
+	"created_at, updated_at, scenario, message, events_count,"                         \
 	" started_at, stopped_at, source_ip, source_range, source_as_number,"              \
 	" source_as_name, source_country, source_latitude, source_longitude,"              \
 	" source_scope, source_value, capacity, leak_speed, scenario_version,"             \
 	" scenario_hash, simulated, machine_alerts, uuid) VALUES "
-#define DECISION_INSERT_INTO                                                               \
-	" INTO decisions (created_at, updated_at, until, scenario, type, start_ip,"        \
+#define DECISION_INSERT_INTO " INTO decisions (" DECISION_INSERT_COLS
+#define DECISION_INSERT_ID_INTO " INTO decisions (id, " DECISION_INSERT_COLS
+#define DECISION_INSERT_COLS                                                               \
+	"created_at, updated_at, until, scenario, type, start_ip,"                         \
 	" end_ip, start_suffix, end_suffix, ip_size, scope, value, origin, simulated,"     \
 	" alert_decisions) VALUES "
 #define EVENT_INSERT_INTO " INTO events (created_at, updated_at, time, serialized, alert_events) VALUES "
@@ -234,6 +242,10 @@ struct cs_db {
 	bool cache_small;      /* lite.c: the main connection's page cache is the small one */
 	/* alerts.c: the cache stays large until then (a bulk write's time + 2 s) */
 	int64_t bulk_until;
+	/* alerts.c, SQLite: the next alert and decision ids (cs_db_alert_ids_take()), never
+	 * below sqlite_sequence's (ids_synced: read once at least) */
+	_Atomic int64_t next_alert_id, next_decision_id;
+	_Atomic bool ids_synced;
 	/* SQLite: a read-only connection beside conns[0], opened on first use (txn_begin_read_committed) */
 	struct db_conn side;
 	bool side_failed; /* it could not be opened: said once, not tried again (under side.lock) */
