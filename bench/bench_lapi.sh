@@ -37,7 +37,7 @@
 # `cscli decisions import`) is written directly with sqlite3 (lapi_lib.sh); 1.4.6 serves a
 # copy as is (the startup pull count checks it) and our LAPI imports another copy on first
 # open, is stopped and started again on it. PEER_N (default N) caps the peer.
-# Knobs: N, PEER_N, PEER_IMPORT_N (100000), WINDOW (20), CONNS (100), KEYS_N (100),
+# Knobs: JOURNAL (1; 0: our alert journal off), N, PEER_N, PEER_IMPORT_N (100000), WINDOW (20), CONNS (100), KEYS_N (100),
 # INGEST_WIDE (50), OPEN_RATE (20000; 0: not run), PEER (1; 0: ours alone), STARTUP_CONC (100; 0: not run), EXPIRE_N (1000; 0: not run),
 # SECTIONS ("0 a b c e": the sections run, e.g. SECTIONS=b for the delta pulls alone).
 set -u
@@ -79,6 +79,8 @@ if [ "$PEER_N" != "$N" ]; then gen_go_db "$W/go-peer.db" "$PEER_N" "$W/allkeys";
 mkdir -p "$W/ours" "$W/peer/data"
 cp "$W/go.db" "$W/ours/crowdsec.db"
 our_lapi_config "$W/ours" "$OPORT"
+# JOURNAL=0: ours without the alert journal (every push waits for its COMMIT): before/after
+[ "${JOURNAL:-1}" = 0 ] && sed -i 's/^db_config:$/db_config:\n  alert_journal: false/' "$W/ours/config.yaml"
 P=$W/peer
 crowdsec_config "$P" "$PPORT" "  type: sqlite
   db_path: $P/data/crowdsec.db

@@ -30,7 +30,7 @@ lapi_config "$T/config.yaml"
 lapi_profiles
 lapi_start
 check "import announced" grep -q 'imported a CrowdSec (Go) database' "$T/lapi.log"
-check_eq "schema now ours (every migration ran)" "$(sqlite3 "$T/crowdsec.db" 'PRAGMA user_version')" 8
+check_eq "schema now ours (every migration ran)" "$(sqlite3 "$T/crowdsec.db" 'PRAGMA user_version')" 9
 check_eq "the alerts' owner and uuid in one index" "$(sqlite3 "$T/crowdsec.db" \
 	"SELECT group_concat(name) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'alerts' AND name LIKE 'alerts_%'")" \
 	"alerts_created_at,alerts_machine_uuid"

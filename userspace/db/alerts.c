@@ -658,6 +658,39 @@ int cs_db_alert_ids_take(struct cs_db *db, size_t nalerts, size_t ndecisions, in
 	return 0;
 }
 
+struct uuid_walk {
+	cs_db_uuid_cb fn;
+	void *ctx;
+};
+
+static int uuid_row(struct dbstmt *s, void *arg)
+{
+	struct uuid_walk *w = arg;
+
+	w->fn(w->ctx, col_str(s, 0), col_str(s, 1), col_int(s, 2));
+	return 0;
+}
+
+int cs_db_alerts_recent_uuids(struct cs_db *db, long max, cs_db_uuid_cb fn, void *ctx)
+{
+	struct uuid_walk w = { fn, ctx };
+	struct dbstmt *s;
+	int err = txn_begin_read(db);
+
+	if (err)
+		return err;
+	s = stmt(db, ST_RECENT_UUIDS);
+	if (!s) {
+		err = -EIO;
+	} else {
+		bind_int(s, 1, max);
+		err = db_each(db, s, uuid_row, &w);
+	}
+	err = txn_finish(db, err);
+	txn_unlock(db);
+	return err;
+}
+
 int cs_db_journal_get(struct cs_db *db, int64_t *generation, int64_t *position)
 {
 	struct dbstmt *s;

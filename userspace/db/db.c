@@ -111,6 +111,9 @@ static const char *const stmt_sql[ST__MAX] = {
 	[ST_ID_SEQ] = "SELECT name, seq FROM sqlite_sequence WHERE name IN ('alerts', 'decisions')",
 	[ST_JOURNAL_GET] = "SELECT generation, position FROM alert_journal",
 	[ST_JOURNAL_SET] = "UPDATE alert_journal SET generation = ?, position = ?",
+	[ST_RECENT_UUIDS] = "SELECT m.machine_id, a.uuid, a.id FROM (SELECT id, uuid, machine_alerts"
+			    " FROM alerts WHERE uuid IS NOT NULL ORDER BY id DESC LIMIT ?) a"
+			    " JOIN machines m ON m.id = a.machine_alerts ORDER BY a.id",
 };
 
 /* ---- small helpers ---------------------------------------------------------- */

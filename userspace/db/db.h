@@ -304,6 +304,9 @@ int cs_db_alert_ids_take(struct cs_db *db, size_t nalerts, size_t ndecisions, in
 int cs_db_alerts_insert_journaled(struct cs_db *db, struct cs_alert *const *alerts, size_t n,
 				  int64_t now, int64_t *ids, int64_t generation, int64_t position);
 int cs_db_journal_get(struct cs_db *db, int64_t *generation, int64_t *position);
+/* The last `max` alerts stored with a uuid and an owner, oldest first: fn(machine, uuid, id). */
+typedef void (*cs_db_uuid_cb)(void *ctx, const char *machine, const char *uuid, int64_t id);
+int cs_db_alerts_recent_uuids(struct cs_db *db, long max, cs_db_uuid_cb fn, void *ctx);
 int cs_db_alerts_search(struct cs_db *db, const struct cs_afilter *f, int64_t now,
 			struct cs_alert ***out, size_t *n);
 /* -ENOENT if absent. */

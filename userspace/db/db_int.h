@@ -63,6 +63,7 @@ enum stmt_id {
 	ST_ID_SEQ,
 	ST_JOURNAL_GET,
 	ST_JOURNAL_SET,
+	ST_RECENT_UUIDS,
 	ST__MAX,
 };
 

@@ -387,6 +387,17 @@ static const char *entry_check(const struct stream_decision *sd, struct cs_decis
 	return NULL;
 }
 
+/* The blocklist's alert stored after what the journal acknowledged (ids grow as stored). */
+static int capi_insert(struct cs_lapi *l, struct cs_alert *a, int64_t now, int64_t *id)
+{
+	int err;
+
+	lapi_journal_exclusive(l, true);
+	err = cs_db_alerts_insert(l->db, (struct cs_alert *const[]){ a }, 1, NULL, now, id);
+	lapi_journal_exclusive(l, false);
+	return err;
+}
+
 /* The batch as one alert of CAPI decisions. */
 static int pull_flush(struct pull_state *ps)
 {
@@ -414,8 +425,7 @@ static int pull_flush(struct pull_state *ps)
 	a.start_at = a.stop_at = ps->now;
 	a.remediation = true;
 	if (a.n_decisions && !lapi_allowlist_filter(c->l, &a, ps->now) &&
-	    cs_db_alerts_insert(c->l->db, (struct cs_alert *const[]){ &a }, 1, NULL, ps->now,
-				&id)) {
+	    capi_insert(c->l, &a, ps->now, &id)) {
 		log_error("capi: cannot store the blocklist: %s", cs_db_errmsg(c->l->db));
 		ps->store_failed = true;
 		return -EIO;

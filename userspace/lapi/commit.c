@@ -54,6 +54,7 @@
 #define COMMIT_RECENT_MAX 64
 
 struct lapi_committer {
+	struct cs_lapi *l;
 	struct cs_db *db;
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* a submission is queued, or stop */
@@ -130,17 +131,22 @@ static void gather_group(struct lapi_committer *c)
 	}
 }
 
-static int store_alone(struct cs_db *db, struct lapi_commit_req *r)
+static int store_alone(struct cs_lapi *l, struct lapi_commit_req *r)
 {
-	int err = cs_db_alerts_insert(db, r->v, r->n, NULL, r->now, r->ids);
+	int err;
+
+	lapi_journal_exclusive(l, true); /* ids grow as rows are stored: the journal's first */
+	err = cs_db_alerts_insert(l->db, r->v, r->n, NULL, r->now, r->ids);
+	lapi_journal_exclusive(l, false);
 
 	if (err && r->msg)
-		snprintf(r->msg, r->msglen, "%s", cs_db_errmsg(db));
+		snprintf(r->msg, r->msglen, "%s", cs_db_errmsg(l->db));
 	return err;
 }
 
 /* The submissions from first to the end of the list (NULL-terminated). */
-static void store_group(struct cs_db *db, struct lapi_commit_req *first, size_t nreq, size_t nalerts)
+static void store_group(struct cs_lapi *l, struct lapi_commit_req *first, size_t nreq,
+			size_t nalerts)
 {
 	struct cs_alert **all;
 	int64_t *ids, now = 0;
@@ -148,7 +154,7 @@ static void store_group(struct cs_db *db, struct lapi_commit_req *first, size_t 
 	int err;
 
 	if (nreq == 1) {
-		first->err = store_alone(db, first);
+		first->err = store_alone(l, first);
 		return;
 	}
 	all = malloc(nalerts * sizeof(*all));
@@ -159,12 +165,15 @@ static void store_group(struct cs_db *db, struct lapi_commit_req *first, size_t 
 			all[k++] = r->v[i];
 		now = r->now > now ? r->now : now; /* stored now: the latest clock read */
 	}
-	if (!err)
-		err = cs_db_alerts_insert(db, all, nalerts, NULL, now, ids);
+	if (!err) {
+		lapi_journal_exclusive(l, true);
+		err = cs_db_alerts_insert(l->db, all, nalerts, NULL, now, ids);
+		lapi_journal_exclusive(l, false);
+	}
 	k = 0;
 	for (struct lapi_commit_req *r = first; r; r = r->next) {
 		if (err) { /* nothing of the group is stored: each on its own */
-			r->err = store_alone(db, r);
+			r->err = store_alone(l, r);
 			continue;
 		}
 		for (size_t i = 0; i < r->n; i++)
@@ -210,7 +219,7 @@ static void *committer_main(void *arg)
 			c->tail = &c->head;
 		last->next = NULL;
 		pthread_mutex_unlock(&c->lock);
-		store_group(c->db, first, nreq, nalerts);
+		store_group(c->l, first, nreq, nalerts);
 		pthread_mutex_lock(&c->lock);
 		c->nrecent = 0;
 		nresume = 0;
@@ -280,6 +289,7 @@ int lapi_committer_start(struct cs_lapi *l)
 
 	if (!c)
 		return -ENOMEM;
+	c->l = l;
 	c->db = l->db;
 	c->tail = &c->head;
 	c->max_queued_alerts = COMMIT_QUEUE_ALERTS;
@@ -338,7 +348,7 @@ int lapi_commit_wait(struct cs_lapi *l, struct lapi_commit_req *r)
 		}
 		pthread_mutex_unlock(&c->lock);
 	}
-	return r->err = store_alone(l->db, r);
+	return r->err = store_alone(l, r);
 }
 
 int lapi_commit_suspend(struct cs_lapi *l, struct lapi_commit_req *r, struct MHD_Connection *conn)

@@ -260,6 +260,7 @@ int cs_lapi_config_load(const char *path, struct cs_lapi_config *cfg, char *err,
 		return -EINVAL;
 	}
 	cfg->db_sync_full = !strcmp(sync, "full");
+	cfg->alert_journal_off = !yamljson_get_bool(root, "db_config.alert_journal", true);
 	cfg->flush_max_items = yamljson_get_long(root, "db_config.flush.max_items", 0);
 	const char *age = yamljson_get_str(root, "db_config.flush.max_age", NULL);
 

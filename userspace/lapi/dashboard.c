@@ -115,6 +115,7 @@ void h_dashboard_data(struct req *r)
 	json_t *drops, *out;
 	size_t n = 0;
 
+	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
 	if (!r->l->cfg.dashboard) {
 		reply_empty(r, 404);
 		return;

@@ -125,8 +125,34 @@ static void push_resumed(struct req *r)
 }
 
 /*
- * Profiles, then the group commit with the connection suspended meanwhile
- * (push_resumed answers). Takes v.
+ * SQLite: the push answered once in the alert journal (journal.c), its machine
+ * checked first (nothing looks it up later). false: not journaled (PostgreSQL,
+ * an import, a full journal), the group commit takes it.
+ */
+static bool push_journaled(struct req *r, struct push *p)
+{
+	char msg[1024] = "";
+	struct jsub *s;
+
+	if (!r->l->journal)
+		return false;
+	if (r->row_deferred && !auth_machine_row(r)) { /* replied 401 (or 500) */
+		lapi_store_end(r->l, &p->st, -EACCES, msg, sizeof(msg));
+		push_free(p);
+		return true;
+	}
+	if (lapi_journal_append(r->l, &p->st, &s))
+		return false;
+	push_answer(r, p, 0); /* ids, notifications, signals, the uuids remembered */
+	lapi_journal_commit(r->l, s, p->v, p->n);
+	p->v = NULL;
+	push_free(p);
+	return true;
+}
+
+/*
+ * Profiles, then the journal, else the group commit with the connection
+ * suspended meanwhile (push_resumed answers). Takes v.
  */
 static void push_store(struct req *r, struct cs_alert **v, size_t n, int64_t now)
 {
@@ -151,6 +177,8 @@ static void push_store(struct req *r, struct cs_alert **v, size_t n, int64_t now
 		push_free(p);
 		return;
 	}
+	if (p->st.commit.n && push_journaled(r, p))
+		return;
 	if (p->st.commit.n) {
 		/* set before the connection can be resumed: the writer may do it at once */
 		r->pending = p;
@@ -363,6 +391,7 @@ void h_alerts_search(struct req *r)
 	json_t *arr;
 	size_t n = 0;
 
+	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
 	if (afilter_parse(r, &f, now))
 		return;
 	if (cs_db_alerts_search(r->l->db, &f, now, &v, &n)) {
@@ -392,6 +421,7 @@ void h_alerts_delete(struct req *r)
 	char b[32];
 	long n = 0;
 
+	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
 	if (afilter_parse(r, &f, now))
 		return;
 	f.limit = 0;
@@ -409,6 +439,7 @@ void h_alert_get(struct req *r)
 	int64_t id;
 	int ret;
 
+	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
 	if (!parse_id(r->param, &id)) {
 		reply_msg(r, BAD_INPUT, "alert_id must be valid integer");
 		return;
@@ -433,6 +464,7 @@ void h_alert_delete(struct req *r)
 	int64_t id;
 	int ret;
 
+	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
 	if (!parse_id(r->param, &id)) {
 		reply_msg(r, BAD_INPUT, "alert_id must be valid integer");
 		return;

@@ -150,6 +150,7 @@ void h_decisions_get(struct req *r)
 	struct dlists l;
 	size_t n = 0;
 
+	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
 	if (dfilter_parse(r, DM_GET, &f, &l))
 		return;
 	if (cs_db_decisions_active(r->l->db, &f, now, &v, &n)) {
@@ -482,6 +483,7 @@ void h_stream(struct req *r)
 	struct dlists l;
 	int err;
 
+	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
 	if (dfilter_parse(r, DM_STREAM, &f, &l))
 		return;
 	err = stream_collect(r, &f, startup, now, &st, &o, &stamp);
@@ -543,6 +545,7 @@ void h_decisions_delete(struct req *r)
 	char b[32];
 	long n = 0;
 
+	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
 	if (dfilter_parse(r, DM_DELETE, &f, &l))
 		return;
 	if (cs_db_decisions_expire(r->l->db, &f, gotime_now(), &n)) {
@@ -560,6 +563,7 @@ void h_decision_delete(struct req *r)
 	long long id;
 	int ret;
 
+	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
 	errno = 0;
 	id = r->param && *r->param != '-' && *r->param != '+' ? strtoll(r->param, &end, 10) : -1;
 	if (id < 0 || errno || *end) {

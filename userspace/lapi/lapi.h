@@ -40,6 +40,12 @@ struct cs_lapi_config {
 	 * may roll back on a power cut; "full": an fsync per commit, survives that too.
 	 */
 	bool db_sync_full;
+	/*
+	 * db_config.alert_journal (ours, default true): SQLite only; agents' pushes are
+	 * acknowledged once in the alert journal next to the database (lapi/journal.c)
+	 * instead of after their COMMIT. false: every push waits for its COMMIT.
+	 */
+	bool alert_journal_off;
 	char *profiles_path;	/* api.server.profiles_path; NULL/missing file: default */
 	char *notification_dir; /* config_paths.notification_dir (profiles' notifications:) */
 	char **trusted_ips;	/* api.server.trusted_ips (IPs or CIDRs) */

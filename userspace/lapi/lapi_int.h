@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "common/dlist.h"
+#include "common/strbuf.h"
 #include "db/db.h"
 #include "lapi/dedupe.h"
 #include "lapi/lapi.h"
@@ -158,6 +159,7 @@ struct cs_lapi {
 	bool qbusy, qstopping;
 	unsigned long qdropped;
 	struct lapi_committer *committer; /* commit.c: group commit of alerts */
+	struct lapi_journal *journal;	  /* journal.c: pushes acknowledged once journaled */
 	struct bouncer_cache *bcache; /* bouncer_cache.c */
 	struct alert_dedupe *dedupe;  /* dedupe.c: alerts sent again after a lost answer */
 	struct allowlist_cache *alcache; /* h_allowlists.c */
@@ -476,6 +478,49 @@ int lapi_commit_alerts(struct cs_lapi *l, struct cs_alert *const *v, size_t n, i
 void lapi_commit_counts(struct cs_lapi *l, size_t *queued, size_t *taken);
 /* Tests: the writer takes nothing while paused; the bound on waiting alerts (0: the default). */
 void lapi_commit_test_hold(struct cs_lapi *l, bool paused, size_t max_queued_alerts);
+
+/* ---- journal.c: the alert journal (SQLite) ---- */
+/*
+ * Opens the journal next to the database, stores what it holds beyond the
+ * database's position (before the LAPI listens), starts its writer. 0 and no
+ * journal on PostgreSQL or when db_config.alert_journal is false.
+ */
+int lapi_journal_start(struct cs_lapi *l);
+/* Stores what was appended (else the next start does), then joins the writer. */
+void lapi_journal_stop(struct cs_lapi *l);
+/*
+ * After lapi_store_begin: gives st's alerts (st->keep[0..nk)) their ids (in
+ * st->kids) and appends them to the journal with one write(). 0 and *out: the
+ * caller runs lapi_store_end(..., 0, ...) then hands the alerts over with
+ * lapi_journal_commit. Else nothing was appended and the group commit takes
+ * them: -EOPNOTSUPP (no journal), -E2BIG (too large for a record: imports),
+ * -ENOSPC (the journal is full), -EAGAIN, -ENOMEM, -errno (the write failed).
+ */
+struct jsub;
+struct lapi_store;
+int lapi_journal_append(struct cs_lapi *l, struct lapi_store *st, struct jsub **out);
+/* The push's alerts (all its array, n of them) are the writer's from now on. */
+void lapi_journal_commit(struct cs_lapi *l, struct jsub *s, struct cs_alert **all, size_t n);
+/*
+ * Around any other insert of alerts (the group commit, the crowd's pulls): on,
+ * appends go to the group commit instead and what was appended is stored first;
+ * off, appends resume. Ids then grow in the order rows are stored (db/stream.c).
+ */
+void lapi_journal_exclusive(struct cs_lapi *l, bool on);
+/* Before a read of alerts or decisions: waits until what was journaled before is stored. */
+void lapi_journal_sync(struct cs_lapi *l);
+/* Tests: the writer stores nothing while held; the cap on unstored bytes (0: the default). */
+void lapi_journal_test_hold(struct cs_lapi *l, bool hold, size_t cap);
+/* Tests: records appended and stored since start. */
+void lapi_journal_counts(struct cs_lapi *l, unsigned long *appended, unsigned long *stored);
+/*
+ * The record codec (a push's alerts after the profiles, with their ids):
+ * journal_encode appends the payload to b (0, -ENOMEM, -E2BIG past the record
+ * bound); journal_decode reads one back (every bound checked: 0, -EBADMSG for
+ * anything malformed, -ENOMEM), the alerts ids_given.
+ */
+int journal_encode(struct sbuf *b, int64_t now, struct cs_alert *const *v, size_t n);
+int journal_decode(const void *buf, size_t len, int64_t *now, struct cs_alert ***out, size_t *n);
 
 /* ---- queue.c: storing alerts ---- */
 /*

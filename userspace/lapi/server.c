@@ -279,6 +279,8 @@ void cs_lapi_stop(struct cs_lapi *l)
 		MHD_stop_daemon(l->httpd);
 	lapi_committer_stop(l); /* after the handlers and the queue worker */
 	capi_stop(l); /* after the last alert producer */
+	/* after the handlers and every other alert writer (each may wait for its writer) */
+	lapi_journal_stop(l);
 	if (l->sloader_running)
 		pthread_join(l->sloader, NULL);
 	bcache_stop(l);
@@ -389,6 +391,8 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	ret = bcache_start(l);
 	if (!ret)
 		ret = lapi_committer_start(l);
+	if (!ret) /* before listening: a start stores what the last run acknowledged */
+		ret = lapi_journal_start(l);
 	if (ret)
 		goto fail;
 	/* listening does not wait for it; stream pulls do (a few hundred ms at 1M) */

@@ -1,0 +1,571 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The alert journal (lapi/journal.c): a push is answered 201 with its ids once
+ * its record is appended, before the writer stores it, and
+ *  - the record decoder takes any input: every truncation and thousands of
+ *    mutated records are refused or decoded, never a crash (ASan/UBSan build);
+ *  - a read right after a push waits for it to be stored and sees it;
+ *  - a full journal: pushes past its cap wait (suspended, the group commit) and
+ *    none is lost or refused;
+ *  - kill -9 while the writer is held (acknowledged, not stored): the next start
+ *    stores every acknowledged alert once, under the id it was answered with;
+ *  - a torn last record (a crash mid-write) is ignored with a warning naming the
+ *    file and the offset, the journal cut there, the LAPI starts.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/gotime.h"
+#include "common/log.h"
+#include "common/strbuf.h"
+#include "db/db_int.h"
+#include "lapi/lapi_int.h"
+#include "../lib/alert_fixture.h"
+#include "../lib/lapi_fixture.h"
+#include "../lib/test.h"
+
+#define MACHINE "journal-test"
+#define SECRET "journal-test-secret-0123456789abcdef0123456789abcdef0123456789abcdef"
+#define KILLED_PUSHES 12
+
+/* ---- the codec ---- */
+
+static struct cs_alert *sample_alert(int i)
+{
+	struct cs_alert *a = t_alert_new("test/journal", 1795590000LL * NSEC_PER_SEC + i, 2);
+	char v[32];
+
+	snprintf(v, sizeof(v), "198.18.90.%d", i);
+	a->machine_id = strdup(MACHINE);
+	a->uuid = i % 2 ? strdup("0b5c7c1e-uuid") : NULL;
+	a->message = strdup("m\xc3\xa9ssage");
+	a->src_scope = strdup("Ip");
+	a->src_value = strdup(v);
+	a->src_ip = strdup(v);
+	a->src_latitude = 48.85;
+	a->src_longitude = -2.35;
+	a->simulated = i % 3 == 0;
+	a->remediation = true;
+	a->id = 1000 + i;
+	a->events = calloc(1, sizeof(*a->events));
+	a->n_events = 1;
+	a->events[0].timestamp = 42;
+	a->events[0].meta_json = strdup("[{\"key\":\"k\",\"value\":\"v\"}]");
+	a->meta = calloc(1, sizeof(*a->meta));
+	a->n_meta = 1;
+	a->meta[0].key = strdup("k");
+	a->meta[0].value = strdup("");
+	for (int j = 0; j < 2; j++) {
+		struct cs_decision *d = &a->decisions[j];
+
+		d->id = 5000 + 2 * i + j;
+		d->duration = (3600 + j) * NSEC_PER_SEC;
+		d->scenario = strdup("test/journal");
+		d->type = strdup(j ? "captcha" : "ban");
+		d->scope = strdup("Ip");
+		d->value = strdup(v);
+		d->origin = strdup("crowdsec");
+		d->simulated = j == 1;
+	}
+	return a;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool same_alert(const struct cs_alert *a, const struct cs_alert *b)
+{
+	bool ok = a->id == b->id && same_str(a->machine_id, b->machine_id) &&
+		  same_str(a->uuid, b->uuid) && same_str(a->scenario, b->scenario) &&
+		  same_str(a->message, b->message) && same_str(a->src_value, b->src_value) &&
+		  same_str(a->src_range, b->src_range) && a->start_at == b->start_at &&
+		  a->stop_at == b->stop_at && a->simulated == b->simulated &&
+		  a->remediation == b->remediation && a->src_latitude == b->src_latitude &&
+		  a->src_longitude == b->src_longitude && a->n_events == b->n_events &&
+		  a->n_meta == b->n_meta && a->n_decisions == b->n_decisions && b->ids_given;
+
+	for (size_t k = 0; ok && k < a->n_events; k++)
+		ok = a->events[k].timestamp == b->events[k].timestamp &&
+		     same_str(a->events[k].meta_json, b->events[k].meta_json);
+	for (size_t k = 0; ok && k < a->n_meta; k++)
+		ok = same_str(a->meta[k].key, b->meta[k].key) &&
+		     same_str(a->meta[k].value, b->meta[k].value);
+	for (size_t k = 0; ok && k < a->n_decisions; k++) {
+		const struct cs_decision *x = &a->decisions[k], *y = &b->decisions[k];
+
+		ok = x->id == y->id && x->duration == y->duration && x->simulated == y->simulated &&
+		     same_str(x->type, y->type) && same_str(x->value, y->value) &&
+		     same_str(x->scope, y->scope) && same_str(x->origin, y->origin) &&
+		     same_str(x->scenario, y->scenario);
+	}
+	return ok;
+}
+
+static void codec(void)
+{
+	struct cs_alert *v[3];
+	struct sbuf b = { 0 };
+	struct cs_alert **out = NULL;
+	size_t n = 0, bad_trunc = 0, mutated_ok = 0;
+	int64_t now = 0;
+	unsigned seed = 1234;
+
+	for (int i = 0; i < 3; i++)
+		v[i] = sample_alert(i);
+	ASSERT_OK(journal_encode(&b, 77, v, 3), "three alerts encoded");
+	if (ASSERT_OK(journal_decode(b.buf, b.len, &now, &out, &n), "decoded back")) {
+		ASSERT_EQ(now, 77, "the push's time");
+		ASSERT_EQ(n, 3, "three alerts");
+		for (size_t i = 0; i < n && i < 3; i++)
+			ASSERT_TRUE(same_alert(v[i], out[i]), "an alert decoded as it was encoded");
+		cs_alerts_free(out, n);
+	}
+	/* every proper prefix is refused */
+	for (size_t len = 0; len < b.len; len++) {
+		if (journal_decode(b.buf, len, &now, &out, &n) != -EBADMSG)
+			bad_trunc++;
+	}
+	ASSERT_EQ(bad_trunc, 0, "every truncated record refused (-EBADMSG)");
+	ASSERT_EQ(journal_decode(b.buf, b.len + 1, &now, &out, &n), -EBADMSG,
+		  "a byte after the last alert refused");
+	/* mutations: counts, lengths and bytes anywhere; decoded or refused, freed either way */
+	for (int it = 0; it < 20000; it++) {
+		char *m = malloc(b.len);
+		int flips = 1 + rand_r(&seed) % 4, e;
+
+		memcpy(m, b.buf, b.len);
+		for (int f = 0; f < flips; f++) {
+			size_t at = (size_t)rand_r(&seed) % b.len;
+
+			m[at] = (char)(rand_r(&seed) % 3 == 0 ? 0xff : rand_r(&seed));
+		}
+		e = journal_decode(m, b.len - (size_t)(rand_r(&seed) % 2), &now, &out, &n);
+		if (!e) {
+			mutated_ok++;
+			cs_alerts_free(out, n);
+		} else if (e != -EBADMSG) {
+			ASSERT_EQ(e, -EBADMSG, "a mutated record: decoded or -EBADMSG");
+		}
+		free(m);
+	}
+	ASSERT_TRUE(mutated_ok < 20000, "mutated records refused (the rest decoded and freed)");
+	{ /* a huge count in a tiny record allocates nothing large */
+		uint8_t tiny[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f };
+
+		ASSERT_EQ(journal_decode(tiny, sizeof(tiny), &now, &out, &n), -EBADMSG,
+			  "a count beyond the bytes refused");
+	}
+	sb_free(&b);
+	for (int i = 0; i < 3; i++)
+		cs_alert_free(v[i]);
+}
+
+/* ---- over HTTP ---- */
+
+struct call {
+	char url[256];
+	const char *method;
+	char body[2048];
+	long code;
+	char *answer;
+	size_t alen;
+	pthread_t t;
+	unsigned long stored_at_answer; /* filled by the test */
+	struct cs_lapi *l;
+};
+
+static size_t sink(char *p, size_t s, size_t n, void *ud)
+{
+	struct call *c = ud;
+	char *a = realloc(c->answer, c->alen + s * n + 1);
+
+	if (!a)
+		return 0;
+	memcpy(a + c->alen, p, s * n);
+	c->alen += s * n;
+	a[c->alen] = 0;
+	c->answer = a;
+	return s * n;
+}
+
+static char token[1024];
+
+static void call_run(struct call *c)
+{
+	struct curl_slist *hdr = NULL;
+	CURL *h = curl_easy_init();
+	char auth[1100];
+
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	hdr = curl_slist_append(hdr, auth);
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	curl_easy_setopt(h, CURLOPT_URL, c->url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
+	if (c->body[0])
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+	c->code = 0;
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &c->code);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+}
+
+static void *call_main(void *arg)
+{
+	struct call *c = arg;
+	unsigned long appended;
+
+	call_run(c);
+	if (c->l)
+		lapi_journal_counts(c->l, &appended, &c->stored_at_answer);
+	return NULL;
+}
+
+static void push_body(char *out, size_t len, int idx)
+{
+	char now[32];
+	time_t t = time(NULL);
+
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	snprintf(out, len,
+		 "[{\"scenario\":\"test/journal\",\"scenario_hash\":\"h\",\"scenario_version\":\"1\","
+		 "\"message\":\"m\",\"events_count\":1,\"start_at\":\"%s\",\"stop_at\":\"%s\","
+		 "\"capacity\":1,\"leakspeed\":\"1s\",\"simulated\":false,\"events\":[],"
+		 "\"remediation\":true,\"decisions\":null,\"uuid\":\"journal-%d\","
+		 "\"source\":{\"scope\":\"Ip\",\"value\":\"198.18.91.%d\",\"ip\":\"198.18.91.%d\"}}]",
+		 now, now, idx, idx, idx);
+}
+
+/* POST one alert; its id from the answer, or -1 */
+static long long push(const char *base, int idx, long *code)
+{
+	struct call c = { .method = "POST" };
+	long long id = -1;
+
+	snprintf(c.url, sizeof(c.url), "%s/v1/alerts", base);
+	push_body(c.body, sizeof(c.body), idx);
+	call_run(&c);
+	*code = c.code;
+	if (c.code == 201 && c.answer && c.answer[0] == '[' && c.answer[1] == '"')
+		id = atoll(c.answer + 2);
+	free(c.answer);
+	return id;
+}
+
+static long get_alert(const char *base, long long id, char **answer)
+{
+	struct call c = { .method = "GET" };
+
+	snprintf(c.url, sizeof(c.url), "%s/v1/alerts/%lld", base, id);
+	call_run(&c);
+	*answer = c.answer;
+	return c.code;
+}
+
+static bool wait_appended(struct cs_lapi *l, unsigned long want)
+{
+	for (int i = 0; i < 5000; i++) {
+		unsigned long a, s;
+
+		lapi_journal_counts(l, &a, &s);
+		if (a >= want)
+			return true;
+		usleep(2000);
+	}
+	return false;
+}
+
+/* until n pushes since (a0, q0) are journaled or queued for the group commit, some queued */
+static bool wait_all_in(struct cs_lapi *l, unsigned long a0, size_t q0, size_t n)
+{
+	for (int i = 0; i < 5000; i++) {
+		unsigned long a, s;
+		size_t q, t;
+
+		lapi_journal_counts(l, &a, &s);
+		lapi_commit_counts(l, &q, &t);
+		if ((a - a0) + (q - q0) == n && q > q0)
+			return true;
+		usleep(2000);
+	}
+	return false;
+}
+
+static int start(const char *dir, struct cs_lapi **l, char *base, size_t blen)
+{
+	struct cs_lapi_config cfg;
+	int port, err = t_lapi_config(&cfg, dir);
+
+	if (!err)
+		err = t_lapi_start(&cfg, 17400, 100, l, &port);
+	cs_lapi_config_clear(&cfg);
+	if (!err)
+		snprintf(base, blen, "http://127.0.0.1:%d", port);
+	return err;
+}
+
+static long long count_alerts(struct cs_lapi *l, const char *where)
+{
+	struct cs_afilter f = { .has_active_decision = -1, .contains = true };
+	struct cs_alert **v = NULL;
+	size_t n = 0;
+	long long k = 0;
+
+	(void)where;
+	if (cs_db_alerts_search(cs_lapi_db(l), &f, gotime_now(), &v, &n))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		k += v[i]->scenario && !strcmp(v[i]->scenario, "test/journal");
+	cs_alerts_free(v, n);
+	return k;
+}
+
+/* A read right after a push (the writer held meanwhile) waits for it and sees it. */
+static void read_own_write(struct cs_lapi *l, const char *base)
+{
+	struct call get = { .method = "GET", .l = l };
+	long code;
+	long long id;
+
+	lapi_journal_test_hold(l, true, 0);
+	id = push(base, 1, &code);
+	ASSERT_EQ(code, 201L, "a push answered 201 while the writer stores nothing");
+	ASSERT_TRUE(id > 0, "with its id");
+	snprintf(get.url, sizeof(get.url), "%s/v1/alerts/%lld", base, id);
+	pthread_create(&get.t, NULL, call_main, &get);
+	usleep(100000); /* the read is under way (it would answer 404 without the wait) */
+	lapi_journal_test_hold(l, false, 0);
+	pthread_join(get.t, NULL);
+	ASSERT_EQ(get.code, 200L, "the read right after the push finds it");
+	ASSERT_TRUE(get.stored_at_answer >= 1, "answered once the writer stored it");
+	ASSERT_TRUE(get.answer && strstr(get.answer, "198.18.91.1\""), "the pushed alert");
+	free(get.answer);
+}
+
+/* A full journal: the pushes past its cap wait for the group commit, none lost. */
+static void full_journal(struct cs_lapi *l, const char *base)
+{
+	struct call p[6];
+	unsigned long a0, s0, a1, s1;
+	size_t q0, t0;
+
+	memset(p, 0, sizeof(p));
+	lapi_journal_counts(l, &a0, &s0);
+	lapi_commit_counts(l, &q0, &t0);
+	lapi_journal_test_hold(l, true, 1500); /* room for about two records */
+	lapi_commit_test_hold(l, true, 0);
+	for (int i = 0; i < 6; i++) {
+		p[i].method = "POST";
+		snprintf(p[i].url, sizeof(p[i].url), "%s/v1/alerts", base);
+		push_body(p[i].body, sizeof(p[i].body), 20 + i);
+		pthread_create(&p[i].t, NULL, call_main, &p[i]);
+	}
+	ASSERT_TRUE(wait_appended(l, a0 + 1), "the first pushes journaled");
+	ASSERT_TRUE(wait_all_in(l, a0, q0, 6), "the others wait for the group commit (suspended)");
+	lapi_journal_counts(l, &a1, &s1);
+	ASSERT_TRUE(a1 - a0 < 6, "not all journaled: the cap held");
+	ASSERT_EQ(s1, s0, "nothing stored while held");
+	lapi_journal_test_hold(l, false, 0);
+	lapi_commit_test_hold(l, false, 0);
+	for (int i = 0; i < 6; i++) {
+		pthread_join(p[i].t, NULL);
+		ASSERT_EQ(p[i].code, 201L, "every push answered 201");
+		free(p[i].answer);
+	}
+	ASSERT_EQ(count_alerts(l, "full"), 7, "all stored once (with the first test's)");
+}
+
+/*
+ * The child: a LAPI whose writer is held, its base URL on the pipe; killed -9
+ * by the parent after the pushes.
+ */
+static void child_main(const char *dir, int fd)
+{
+	struct cs_lapi *l = NULL;
+	char base[64] = "";
+
+	if (start(dir, &l, base, sizeof(base)))
+		_exit(1);
+	lapi_journal_test_hold(l, true, 0);
+	if (write(fd, base, sizeof(base)) != (ssize_t)sizeof(base))
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+static void killed_before_store(const char *dir, long long *ids)
+{
+	char base[64] = "";
+	int fds[2];
+	pid_t pid;
+	int status;
+
+	if (pipe(fds))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		child_main(dir, fds[1]);
+	}
+	close(fds[1]);
+	if (!ASSERT_TRUE(pid > 0 && read(fds[0], base, sizeof(base)) == (ssize_t)sizeof(base),
+			 "a LAPI in a child process, its writer held")) {
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		close(fds[0]);
+		return;
+	}
+	close(fds[0]);
+	for (int i = 0; i < KILLED_PUSHES; i++) {
+		long code;
+
+		ids[i] = push(base, 40 + i, &code);
+		if (!ASSERT_EQ(code, 201L, "a push acknowledged before anything is stored"))
+			break;
+	}
+	/* one sent twice (its answer lost, say): the same id */
+	{
+		long code;
+		long long again = push(base, 40, &code);
+
+		ASSERT_EQ(again, ids[0], "a retry of a journaled uuid answered with its id");
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the LAPI killed -9");
+}
+
+int main(void)
+{
+	static char dir[] = "/tmp/cs-test-journal-XXXXXX";
+	char base[64], jpath[256], logpath[256];
+	long long ids[KILLED_PUSHES] = { 0 };
+	struct cs_lapi *l = NULL;
+	struct stat st;
+	off_t size_before = 0;
+	int64_t exp;
+	char *tok = NULL;
+
+	log_set_level(LOG_LVL_WARN);
+	codec();
+	if (t_scratch_dir(dir))
+		return 1;
+	setenv("CS_LAPI_SECRET", SECRET, 1);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(jpath, sizeof(jpath), "%s/cs.db-alerts.journal", dir);
+	snprintf(logpath, sizeof(logpath), "%s/stderr.log", dir);
+	if (!ASSERT_OK(jwt_sign((const uint8_t *)SECRET, LAPI_JWT_SECRET_LEN, MACHINE, gotime_now(),
+				LAPI_JWT_LIFETIME, &tok, &exp), "token"))
+		goto out;
+	snprintf(token, sizeof(token), "%s", tok);
+	free(tok);
+
+	/* the machine, then reads and a full journal on a running LAPI */
+	if (!ASSERT_OK(start(dir, &l, base, sizeof(base)), "start"))
+		goto out;
+	ASSERT_OK(cs_db_machine_add(cs_lapi_db(l), MACHINE, "x", "127.0.0.1", true, false,
+				    gotime_now()), "the machine");
+	ASSERT_TRUE(l->journal != NULL, "SQLite: the journal is on");
+	read_own_write(l, base);
+	full_journal(l, base);
+	cs_lapi_stop(l);
+	l = NULL;
+
+	/* kill -9 between the acknowledgements and the store (the children run a LAPI) */
+	killed_before_store(dir, ids);
+	if (!ASSERT_OK(stat(jpath, &st), "the journal file"))
+		goto out;
+	size_before = st.st_size;
+	{ /* a record torn by the crash: a header and part of a payload */
+		int fd = open(jpath, O_WRONLY | O_APPEND);
+		uint8_t torn[20] = { 200, 0, 0, 0, 1, 2, 3, 4, 9, 9, 9 };
+
+		ASSERT_TRUE(fd >= 0 && write(fd, torn, sizeof(torn)) == (ssize_t)sizeof(torn),
+			    "a torn record appended");
+		if (fd >= 0)
+			close(fd);
+	}
+	{ /* restarted, its warnings on a file */
+		int saved = dup(2), lf = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		char warn[4096] = "", want[400];
+		int err;
+		FILE *f;
+
+		fflush(stderr);
+		dup2(lf, 2);
+		err = start(dir, &l, base, sizeof(base));
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+		close(lf);
+		ASSERT_OK(err, "restarted after kill -9 and a torn record");
+		f = fopen(logpath, "r");
+		if (f) {
+			size_t k = fread(warn, 1, sizeof(warn) - 1, f);
+
+			warn[k] = 0;
+			fclose(f);
+		}
+		snprintf(want, sizeof(want), "alert journal %s: the record at offset %lld is cut short",
+			 jpath, (long long)size_before);
+		if (!ASSERT_TRUE(strstr(warn, want) != NULL, "the torn record warned, file and offset"))
+			fprintf(stderr, "  log: %s\n", warn);
+	}
+	if (!l)
+		goto out;
+	ASSERT_OK(stat(jpath, &st), "the journal file after the restart");
+	ASSERT_TRUE(st.st_size <= size_before, "the torn record cut off");
+	for (int i = 0; i < KILLED_PUSHES; i++) {
+		char *answer = NULL, want[64];
+		long code = get_alert(base, ids[i], &answer);
+
+		snprintf(want, sizeof(want), "\"198.18.91.%d\"", 40 + i);
+		if (!ASSERT_EQ(code, 200L, "an acknowledged alert stored under its id") ||
+		    !ASSERT_TRUE(answer && strstr(answer, want), "the alert acknowledged under it"))
+			fprintf(stderr, "  id %lld: %s\n", ids[i], answer ? answer : "");
+		free(answer);
+	}
+	ASSERT_EQ(count_alerts(l, "after"), 7 + KILLED_PUSHES, "each stored once");
+	{ /* sent again after the restart (its answer lost in the crash): the same id */
+		long code;
+		long long again = push(base, 41, &code);
+
+		ASSERT_EQ(code, 201L, "a retry after the restart answered 201");
+		ASSERT_EQ(again, ids[1], "with the id its first push was answered with");
+		ASSERT_EQ(count_alerts(l, "retry"), 7 + KILLED_PUSHES, "and not stored twice");
+	}
+	{
+		long code;
+		long long id = push(base, 99, &code);
+		char *answer = NULL;
+
+		ASSERT_EQ(code, 201L, "a push after the restart");
+		ASSERT_TRUE(id > ids[KILLED_PUSHES - 1], "its id follows the replayed ones");
+		ASSERT_EQ(get_alert(base, id, &answer), 200L, "and is read back");
+		free(answer);
+	}
+	cs_lapi_stop(l);
+	l = NULL;
+	ASSERT_OK(stat(jpath, &st), "the journal file after a clean stop");
+	ASSERT_EQ((long long)st.st_size, 16LL, "all stored: cut back to its header");
+out:
+	cs_lapi_stop(l);
+	curl_global_cleanup();
+	return TEST_SUMMARY();
+}
