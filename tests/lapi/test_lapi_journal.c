@@ -349,7 +349,10 @@ static void read_own_write(struct cs_lapi *l, const char *base)
 	ASSERT_TRUE(id > 0, "with its id");
 	snprintf(get.url, sizeof(get.url), "%s/v1/alerts/%lld", base, id);
 	pthread_create(&get.t, NULL, call_main, &get);
-	usleep(100000); /* the read is under way (it would answer 404 without the wait) */
+	/* the read waits for the writer (without the wait it would answer 404 now) */
+	for (int i = 0; i < 5000 && !lapi_journal_waiters(l); i++)
+		usleep(2000);
+	ASSERT_TRUE(lapi_journal_waiters(l) > 0, "the read waits for the held writer");
 	lapi_journal_test_hold(l, false, 0);
 	pthread_join(get.t, NULL);
 	ASSERT_EQ(get.code, 200L, "the read right after the push finds it");

@@ -1023,3 +1023,16 @@ void lapi_journal_counts(struct cs_lapi *l, unsigned long *appended, unsigned lo
 	*stored = j->stored_subs;
 	pthread_mutex_unlock(&j->lock);
 }
+
+int lapi_journal_waiters(struct cs_lapi *l)
+{
+	struct lapi_journal *j = l->journal;
+	int n;
+
+	if (!j)
+		return 0;
+	pthread_mutex_lock(&j->lock);
+	n = j->waiters;
+	pthread_mutex_unlock(&j->lock);
+	return n;
+}

@@ -513,6 +513,8 @@ void lapi_journal_sync(struct cs_lapi *l);
 void lapi_journal_test_hold(struct cs_lapi *l, bool hold, size_t cap);
 /* Tests: records appended and stored since start. */
 void lapi_journal_counts(struct cs_lapi *l, unsigned long *appended, unsigned long *stored);
+/* Tests: the reads and inserts waiting now for what was appended to be stored. */
+int lapi_journal_waiters(struct cs_lapi *l);
 /*
  * The record codec (a push's alerts after the profiles, with their ids):
  * journal_encode appends the payload to b (0, -ENOMEM, -E2BIG past the record
