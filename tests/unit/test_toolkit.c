@@ -119,6 +119,54 @@ static void test_map(void)
 }
 
 /* Bounded caches: a stash never holds more than its size, nor more caches than the cap. */
+/* The intrusive chains the buckets and blackholes use: links of the caller's own nodes. */
+struct chained {
+	int id;
+	struct cs_hlink link;
+};
+
+static size_t chain_count(const struct cs_htab *t, uint64_t hash, int id)
+{
+	size_t n = 0;
+
+	for (struct cs_hlink *l = *cs_htab_chain(t, hash); l; l = l->next)
+		n += l->hash == hash && cs_hlink_entry(l, struct chained, link)->id == id;
+	return n;
+}
+
+static void test_htab(void)
+{
+	static struct chained nodes[3000];
+	struct cs_htab t = { 0 };
+	size_t missing = 0, kept = 0;
+
+	ASSERT_OK(cs_htab_grow(&t, 8), "first slots");
+	ASSERT_EQ(t.nslots, 8, "first size");
+	for (int i = 0; i < 3000; i++) {
+		nodes[i].id = i;
+		/* hashes that share low bits, so chains are long before the table grows */
+		cs_htab_insert(&t, &nodes[i].link, (uint64_t)i << 20 | (uint64_t)(i % 7));
+		if ((size_t)i + 1 > t.nslots)
+			ASSERT_OK(cs_htab_grow(&t, 8), "grow");
+	}
+	ASSERT_EQ(t.nslots, 4096, "doubled up to the count");
+	for (int i = 0; i < 3000; i++)
+		missing += chain_count(&t, nodes[i].link.hash, i) != 1;
+	ASSERT_EQ(missing, 0, "every link in its chain once after the moves");
+	for (int i = 0; i < 3000; i += 2)
+		cs_htab_unlink(&t, &nodes[i].link);
+	cs_htab_unlink(&t, &nodes[0].link); /* not linked any more: nothing happens */
+	for (int i = 0; i < 3000; i++)
+		kept += chain_count(&t, nodes[i].link.hash, i);
+	ASSERT_EQ(kept, 1500, "unlinked ones gone, the others kept");
+	ASSERT_TRUE(chain_count(&t, nodes[1].link.hash, 1) == 1 &&
+			    chain_count(&t, nodes[2].link.hash, 2) == 0,
+		    "the right ones");
+	cs_htab_fini(&t);
+	ASSERT_TRUE(!t.slot && !t.nslots, "fini empties");
+	cs_htab_fini(&t);
+}
+
 static void test_stash_bounds(void)
 {
 	struct cs_stash *s = NULL;
@@ -774,6 +822,7 @@ int main(void)
 	test_keyed();
 	test_hash_every_byte();
 	test_map();
+	test_htab();
 	test_stash_bounds();
 	test_strbuf();
 	test_arena();

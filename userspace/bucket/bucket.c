@@ -57,11 +57,10 @@ struct qmeta {
 };
 
 struct cs_bucket {
-	struct cs_bucket *hnext;
+	struct cs_hlink link; /* the live instances' hash chain */
 	struct cs_dlink lru;
 	uint64_t touched; /* b->touches when last touched: orders the two LRU lists */
 	struct cs_scenario *sc;
-	uint64_t h;
 	/* token bucket (golang.org/x/time/rate semantics) */
 	double tokens;
 	int64_t t_last;
@@ -372,10 +371,8 @@ int cs_buckets_new(const struct cs_bucket_opts *opts, struct cs_buckets **out)
 		b->rt = expr_runtime_ref(b->o.runtime);
 	else if (expr_runtime_new(b->o.data_dir, &b->rt))
 		goto err;
-	b->tab_size = 1024;
-	b->tab = calloc(b->tab_size, sizeof(*b->tab));
 	b->env = expr_env_new();
-	if (!b->tab || !b->env)
+	if (cs_htab_grow(&b->tab, 1024) || !b->env)
 		goto err;
 	expr_env_set_runtime(b->env, b->rt);
 	b->m_queued = cs_metric_get(CSM_QUEUE_DEPTH, NULL, NULL, NULL);
@@ -502,12 +499,7 @@ static void gauge_queued(struct cs_buckets *b)
 static void bucket_remove(struct cs_buckets *b, struct cs_bucket *bk)
 {
 	scm(bk->sc)->m_live_pending--;
-	struct cs_bucket **pp = &b->tab[bk->h & (b->tab_size - 1)];
-
-	while (*pp && *pp != bk)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = bk->hnext;
+	cs_htab_unlink(&b->tab, &bk->link);
 	cs_dlist_unlink(&b->lru[queue_compact(bk->sc)], &bk->lru);
 	b->count--;
 	b->queued -= bk->qlen;
@@ -572,7 +564,7 @@ void cs_buckets_free(struct cs_buckets *b)
 	cs_buckets_flush(b);
 	cs_buckets_flush_counts(b);
 	cs_metric_add(b->m_queued, -b->queued_shown); /* its share of the gauge */
-	free(b->tab);
+	cs_htab_fini(&b->tab);
 	for (size_t i = 0; i < b->npending; i++)
 		cs_event_free(b->pending[i]);
 	free(b->pending);
@@ -1104,12 +1096,7 @@ static struct bh_entry *bh_oldest(const struct cs_scenario *sc)
 
 static void bh_delete(struct cs_scenario *sc, struct bh_entry *e)
 {
-	struct bh_entry **pp = &sc->bh[e->h & (sc->bh_size - 1)];
-
-	while (*pp && *pp != e)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = e->next;
+	cs_htab_unlink(&sc->bh, &e->link);
 	cs_dlist_unlink(&sc->bh_fifo, &e->fifo);
 	free(e);
 	sc->bh_count--;
@@ -1120,25 +1107,6 @@ static void bh_purge(struct cs_scenario *sc, int64_t now)
 {
 	while (sc->bh_fifo.head && bh_oldest(sc)->expiry <= now)
 		bh_delete(sc, bh_oldest(sc));
-}
-
-static int bh_grow(struct cs_scenario *sc)
-{
-	size_t nsize = sc->bh_size ? sc->bh_size * 2 : 256;
-	struct bh_entry **nt = calloc(nsize, sizeof(*nt));
-
-	if (!nt)
-		return -ENOMEM;
-	for (struct cs_dlink *l = sc->bh_fifo.head; l; l = l->next) {
-		struct bh_entry *e = cs_dlist_entry(l, struct bh_entry, fifo);
-
-		e->next = nt[e->h & (nsize - 1)];
-		nt[e->h & (nsize - 1)] = e;
-	}
-	free(sc->bh);
-	sc->bh = nt;
-	sc->bh_size = nsize;
-	return 0;
 }
 
 /*
@@ -1154,11 +1122,11 @@ static int blackhole_check(struct cs_buckets *b, struct cs_scenario *sc, const c
 
 	*hidden = false;
 	bh_purge(sc, ovflw);
-	if ((!sc->bh || sc->bh_count >= sc->bh_size) && sc->bh_size < (1u << 24) && bh_grow(sc))
+	if (sc->bh_count >= sc->bh.nslots && sc->bh.nslots < (1u << 24) && cs_htab_grow(&sc->bh, 256))
 		return -ENOMEM;
-	for (e = sc->bh[h & (sc->bh_size - 1)]; e; e = e->next)
-		if (e->h == h && !strcmp(e->key, key))
-			break;
+	for (struct cs_hlink *l = *cs_htab_chain(&sc->bh, h); l && !e; l = l->next)
+		if (l->hash == h && !strcmp(cs_hlink_entry(l, struct bh_entry, link)->key, key))
+			e = cs_hlink_entry(l, struct bh_entry, link);
 	if (e && e->expiry > ovflw) {
 		*hidden = true;
 		return 0;
@@ -1175,10 +1143,8 @@ static int blackhole_check(struct cs_buckets *b, struct cs_scenario *sc, const c
 	if (!e)
 		return -ENOMEM;
 	strcpy(e->key, key);
-	e->h = h;
 	e->expiry = ovflw + sc->blackhole;
-	e->next = sc->bh[h & (sc->bh_size - 1)];
-	sc->bh[h & (sc->bh_size - 1)] = e;
+	cs_htab_insert(&sc->bh, &e->link, h);
 	cs_dlist_push_tail(&sc->bh_fifo, &e->fifo);
 	sc->bh_count++;
 	return 0;
@@ -1527,32 +1493,13 @@ static bool limiter_allow(struct cs_bucket *bk, int64_t t)
 static struct cs_bucket *bucket_find(struct cs_buckets *b, struct cs_scenario *sc, uint64_t h,
 				     const char *g)
 {
-	for (struct cs_bucket *bk = b->tab[h & (b->tab_size - 1)]; bk; bk = bk->hnext)
-		if (bk->h == h && bk->sc->key_idx == sc->key_idx && !strcmp(bk->gkey, g))
+	for (struct cs_hlink *l = *cs_htab_chain(&b->tab, h); l; l = l->next) {
+		struct cs_bucket *bk = cs_hlink_entry(l, struct cs_bucket, link);
+
+		if (l->hash == h && bk->sc->key_idx == sc->key_idx && !strcmp(bk->gkey, g))
 			return bk;
-	return NULL;
-}
-
-static int tab_grow(struct cs_buckets *b)
-{
-	size_t nsize = b->tab_size * 2;
-	struct cs_bucket **nt = calloc(nsize, sizeof(*nt));
-
-	if (!nt)
-		return -ENOMEM;
-	for (size_t i = 0; i < b->tab_size; i++) {
-		struct cs_bucket *bk = b->tab[i], *n;
-
-		for (; bk; bk = n) {
-			n = bk->hnext;
-			bk->hnext = nt[bk->h & (nsize - 1)];
-			nt[bk->h & (nsize - 1)] = bk;
-		}
 	}
-	free(b->tab);
-	b->tab = nt;
-	b->tab_size = nsize;
-	return 0;
+	return NULL;
 }
 
 static int bucket_create(struct cs_buckets *b, struct cs_scenario *sc, uint64_t h, const char *g,
@@ -1567,7 +1514,7 @@ static int bucket_create(struct cs_buckets *b, struct cs_scenario *sc, uint64_t 
 		count_evicted(b);
 		bucket_remove(b, lru_oldest(b, LRU_ANY));
 	}
-	if (b->count + 1 > b->tab_size && b->tab_size < (1u << 26) && tab_grow(b))
+	if (b->count + 1 > b->tab.nslots && b->tab.nslots < (1u << 26) && cs_htab_grow(&b->tab, 1024))
 		return -ENOMEM;
 	bk = calloc(1, sizeof(*bk) + strlen(g) + 1);
 	if (!bk)
@@ -1587,9 +1534,7 @@ static int bucket_create(struct cs_buckets *b, struct cs_scenario *sc, uint64_t 
 		return -ENOMEM;
 	}
 	bk->sc = sc;
-	bk->h = h;
-	bk->hnext = b->tab[h & (b->tab_size - 1)];
-	b->tab[h & (b->tab_size - 1)] = bk;
+	cs_htab_insert(&b->tab, &bk->link, h);
 	b->count++;
 	scm(sc)->m_created_pending++;
 	sc->m_live_pending++;

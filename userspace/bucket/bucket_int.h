@@ -8,6 +8,7 @@
 
 #include "bucket/bucket.h"
 #include "common/dlist.h"
+#include "common/hash.h"
 #include "common/strmap.h"
 
 enum cs_bucket_type {
@@ -33,9 +34,8 @@ struct cs_bayes_cond {
  * FIFO head is (nearly) the first to expire: purging and evicting are O(1).
  */
 struct bh_entry {
-	struct bh_entry *next;		/* hash chain */
+	struct cs_hlink link;		/* hash chain */
 	struct cs_dlink fifo;		/* by arming time */
-	uint64_t h;
 	int64_t expiry;
 	char key[];
 };
@@ -95,8 +95,8 @@ struct cs_scenario {
 	struct cs_bayes_cond *bconds;
 	size_t nbconds;
 	/* blackhole: hash buckets of entries, count, FIFO */
-	struct bh_entry **bh;
-	size_t bh_size, bh_count;
+	struct cs_htab bh;
+	size_t bh_count;
 	struct cs_dlist bh_fifo;
 };
 
@@ -181,8 +181,8 @@ struct cs_buckets {
 	size_t nsc, sc_cap;
 	char err[512];
 	/* live instances: hash table + LRU list (head = least recently touched) */
-	struct cs_bucket **tab;
-	size_t tab_size, count;
+	struct cs_htab tab;
+	size_t count;
 	size_t queued;			/* events in all queues */
 	size_t queued_full;		/* of which full copies (max_events) */
 	size_t qbytes;			/* queue bytes charged (max_queue_bytes) */

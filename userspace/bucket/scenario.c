@@ -497,7 +497,7 @@ void cs_scenario_free(struct cs_scenario *sc)
 		n = l->next;
 		free(e);
 	}
-	free(sc->bh);
+	cs_htab_fini(&sc->bh);
 	free(sc);
 }
 

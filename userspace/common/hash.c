@@ -118,20 +118,70 @@ uint64_t cs_hash2(const void *a, size_t alen, const void *b, size_t blen)
 	return mum(h, key0 ^ 0xe7037ed1a0b428dbULL);
 }
 
+/* ---- chains ---- */
+
+void cs_htab_insert(struct cs_htab *t, struct cs_hlink *l, uint64_t hash)
+{
+	struct cs_hlink **head = cs_htab_chain(t, hash);
+
+	l->hash = hash;
+	l->next = *head;
+	*head = l;
+}
+
+void cs_htab_unlink(struct cs_htab *t, struct cs_hlink *l)
+{
+	struct cs_hlink **pp = cs_htab_chain(t, l->hash);
+
+	while (*pp && *pp != l)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = l->next;
+}
+
+int cs_htab_grow(struct cs_htab *t, size_t first)
+{
+	struct cs_htab bigger = { .nslots = t->nslots ? t->nslots * 2 : first };
+
+	bigger.slot = calloc(bigger.nslots, sizeof(*bigger.slot));
+	if (!bigger.slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nslots; i++) {
+		for (struct cs_hlink *l = t->slot[i], *next; l; l = next) {
+			next = l->next;
+			cs_htab_insert(&bigger, l, l->hash);
+		}
+	}
+	free(t->slot);
+	*t = bigger;
+	return 0;
+}
+
+void cs_htab_fini(struct cs_htab *t)
+{
+	free(t->slot);
+	t->slot = NULL;
+	t->nslots = 0;
+}
+
 /* ---- string -> pointer map ---- */
 
 struct hnode {
-	struct hnode *next;
-	uint64_t hash;
+	struct cs_hlink link;
 	void *val;
 	size_t len;
 	char key[]; /* NUL-terminated copy */
 };
 
 struct cs_hmap {
-	struct hnode **slot;
-	size_t nslots, count;
+	struct cs_htab tab;
+	size_t count;
 };
+
+static struct hnode *node_of(struct cs_hlink *l)
+{
+	return cs_hlink_entry(l, struct hnode, link);
+}
 
 struct cs_hmap *cs_hmap_new(void)
 {
@@ -142,95 +192,75 @@ void cs_hmap_free(struct cs_hmap *m, void (*free_val)(void *))
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->nslots; i++) {
-		for (struct hnode *n = m->slot[i], *next; n; n = next) {
-			next = n->next;
+	for (size_t i = 0; i < m->tab.nslots; i++) {
+		for (struct cs_hlink *l = m->tab.slot[i], *next; l; l = next) {
+			next = l->next;
 			if (free_val)
-				free_val(n->val);
-			free(n);
+				free_val(node_of(l)->val);
+			free(node_of(l));
 		}
 	}
-	free(m->slot);
+	cs_htab_fini(&m->tab);
 	free(m);
 }
 
-static struct hnode **find(const struct cs_hmap *m, const char *key, size_t len, uint64_t h)
+static struct cs_hlink **find(const struct cs_hmap *m, const char *key, size_t len, uint64_t h)
 {
-	struct hnode **pp;
+	struct cs_hlink **pp;
 
-	if (!m->nslots)
+	if (!m->tab.nslots)
 		return NULL;
-	for (pp = &m->slot[h & (m->nslots - 1)]; *pp; pp = &(*pp)->next)
-		if ((*pp)->hash == h && (*pp)->len == len && !memcmp((*pp)->key, key, len))
+	for (pp = cs_htab_chain(&m->tab, h); *pp; pp = &(*pp)->next)
+		if ((*pp)->hash == h && node_of(*pp)->len == len && !memcmp(node_of(*pp)->key, key, len))
 			return pp;
 	return NULL;
 }
 
 void *cs_hmap_get(const struct cs_hmap *m, const char *key, size_t len)
 {
-	struct hnode **pp = m ? find(m, key, len, cs_hash(key, len)) : NULL;
+	struct cs_hlink **pp = m ? find(m, key, len, cs_hash(key, len)) : NULL;
 
-	return pp ? (*pp)->val : NULL;
-}
-
-static int grow(struct cs_hmap *m)
-{
-	size_t n = m->nslots ? m->nslots * 2 : 16;
-	struct hnode **slot = calloc(n, sizeof(*slot));
-
-	if (!slot)
-		return -ENOMEM;
-	for (size_t i = 0; i < m->nslots; i++) {
-		for (struct hnode *e = m->slot[i], *next; e; e = next) {
-			next = e->next;
-			e->next = slot[e->hash & (n - 1)];
-			slot[e->hash & (n - 1)] = e;
-		}
-	}
-	free(m->slot);
-	m->slot = slot;
-	m->nslots = n;
-	return 0;
+	return pp ? node_of(*pp)->val : NULL;
 }
 
 int cs_hmap_put(struct cs_hmap *m, const char *key, size_t len, void *val, void **old)
 {
 	uint64_t h = cs_hash(key, len);
-	struct hnode **pp = find(m, key, len, h), *n;
+	struct cs_hlink **pp = find(m, key, len, h);
+	struct hnode *n;
 
 	if (old)
 		*old = NULL;
 	if (pp) {
 		if (old)
-			*old = (*pp)->val;
-		(*pp)->val = val;
+			*old = node_of(*pp)->val;
+		node_of(*pp)->val = val;
 		return 0;
 	}
-	if (m->count >= m->nslots && grow(m))
+	if (m->count >= m->tab.nslots && cs_htab_grow(&m->tab, 16))
 		return -ENOMEM;
 	n = malloc(sizeof(*n) + len + 1);
 	if (!n)
 		return -ENOMEM;
-	n->hash = h;
 	n->val = val;
 	n->len = len;
 	memcpy(n->key, key, len);
 	n->key[len] = '\0';
-	n->next = m->slot[h & (m->nslots - 1)];
-	m->slot[h & (m->nslots - 1)] = n;
+	cs_htab_insert(&m->tab, &n->link, h);
 	m->count++;
 	return 0;
 }
 
 void *cs_hmap_del(struct cs_hmap *m, const char *key, size_t len)
 {
-	struct hnode **pp = m ? find(m, key, len, cs_hash(key, len)) : NULL, *n;
+	struct cs_hlink **pp = m ? find(m, key, len, cs_hash(key, len)) : NULL;
+	struct hnode *n;
 	void *val;
 
 	if (!pp)
 		return NULL;
-	n = *pp;
-	*pp = n->next;
+	n = node_of(*pp);
+	*pp = n->link.next;
 	val = n->val;
 	free(n);
 	m->count--;
@@ -245,21 +275,21 @@ size_t cs_hmap_count(const struct cs_hmap *m)
 int cs_hmap_each(struct cs_hmap *m, int (*fn)(const char *key, size_t len, void *val, void *arg),
 		 void *arg)
 {
-	for (size_t i = 0; m && i < m->nslots; i++) {
-		struct hnode **pp = &m->slot[i];
+	for (size_t i = 0; m && i < m->tab.nslots; i++) {
+		struct cs_hlink **pp = &m->tab.slot[i];
 
 		while (*pp) {
-			struct hnode *n = *pp;
+			struct hnode *n = node_of(*pp);
 			int rc = fn(n->key, n->len, n->val, arg);
 
 			if (rc < 0)
 				return rc;
 			if (rc == CS_HMAP_DROP) {
-				*pp = n->next;
+				*pp = n->link.next;
 				free(n);
 				m->count--;
 			} else {
-				pp = &n->next;
+				pp = &n->link.next;
 			}
 		}
 	}

@@ -28,6 +28,40 @@ static inline uint64_t cs_hash_str(const char *s)
 void cs_hash_set_key(uint64_t k0, uint64_t k1);
 
 /*
+ * The chains of a table whose nodes live in the caller's own structures (the
+ * buckets and blackholes of bucket/, cs_hmap's entries): a node embeds a
+ * struct cs_hlink and keeps its full hash there, so a table grows without
+ * hashing any key again. Lookups walk cs_htab_chain() themselves: only the
+ * caller knows what a key is.
+ */
+struct cs_hlink {
+	struct cs_hlink *next;
+	uint64_t hash;
+};
+
+struct cs_htab {
+	struct cs_hlink **slot;
+	size_t nslots; /* a power of two; 0 before the first cs_htab_grow() */
+};
+
+/* The node that embeds link L as its MEMBER. */
+#define cs_hlink_entry(l, type, member) ((type *)((char *)(l) - offsetof(type, member)))
+
+/* The chain a hash falls in (nslots > 0). */
+static inline struct cs_hlink **cs_htab_chain(const struct cs_htab *t, uint64_t hash)
+{
+	return &t->slot[hash & (t->nslots - 1)];
+}
+/* Links l, of hash HASH, at the head of its chain (nslots > 0). */
+void cs_htab_insert(struct cs_htab *t, struct cs_hlink *l, uint64_t hash);
+/* Unlinks l from its chain; a link that is not in the table is left alone. */
+void cs_htab_unlink(struct cs_htab *t, struct cs_hlink *l);
+/* Twice the slots (FIRST when there are none), every link moved: 0, or -ENOMEM with t unchanged. */
+int cs_htab_grow(struct cs_htab *t, size_t first);
+/* Frees the slots (not the nodes). */
+void cs_htab_fini(struct cs_htab *t);
+
+/*
  * String -> pointer map, chained, seeded. Keys are copied; values are the
  * caller's (cs_hmap_free calls free_val on each when not NULL). Lookups by
  * (key, len) so keys may hold NUL bytes.
