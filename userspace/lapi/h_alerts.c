@@ -433,17 +433,28 @@ void h_alerts_delete(struct req *r)
 	reply_json(r, 200, json_pack("{s:s}", "nbDeleted", b));
 }
 
+/*
+ * The alert a /v1/alerts/{id} request names, once what was acknowledged before it is
+ * visible; false when the id is not an integer (answered here).
+ */
+static bool alert_id_of(struct req *r, int64_t *id)
+{
+	lapi_journal_sync(r->l);
+	if (!parse_id(r->param, id)) {
+		reply_msg(r, BAD_INPUT, "alert_id must be valid integer");
+		return false;
+	}
+	return true;
+}
+
 void h_alert_get(struct req *r)
 {
 	struct cs_alert *a = NULL;
 	int64_t id;
 	int ret;
 
-	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
-	if (!parse_id(r->param, &id)) {
-		reply_msg(r, BAD_INPUT, "alert_id must be valid integer");
+	if (!alert_id_of(r, &id))
 		return;
-	}
 	ret = cs_db_alert_get(r->l->db, id, gotime_now(), &a);
 	if (ret == -ENOENT) {
 		reply_msg(r, 404, "object not found");
@@ -464,11 +475,8 @@ void h_alert_delete(struct req *r)
 	int64_t id;
 	int ret;
 
-	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
-	if (!parse_id(r->param, &id)) {
-		reply_msg(r, BAD_INPUT, "alert_id must be valid integer");
+	if (!alert_id_of(r, &id))
 		return;
-	}
 	ret = cs_db_alert_delete(r->l->db, id);
 	if (ret == -ENOENT)
 		reply_msg(r, 404, "ent: alert not found");
