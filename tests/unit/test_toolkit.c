@@ -15,6 +15,7 @@
 
 #include "common/arena.h"
 #include "common/envexpand.h"
+#include "common/fdio.h"
 #include "common/hash.h"
 #include "common/quote.h"
 #include "common/readfile.h"
@@ -165,6 +166,32 @@ static void test_htab(void)
 	cs_htab_fini(&t);
 	ASSERT_TRUE(!t.slot && !t.nslots, "fini empties");
 	cs_htab_fini(&t);
+}
+
+/* Whole transfers: what was written whole reads back whole, at an offset or in turn; the end says so. */
+static void test_fdio(void)
+{
+	char path[] = "/tmp/test_toolkit_fdio.XXXXXX", big[70000], back[70000];
+	int fd = mkstemp(path);
+
+	ASSERT_TRUE(fd >= 0, "temp file");
+	if (fd < 0)
+		return;
+	unlink(path);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 7);
+	ASSERT_OK(cs_write_all(fd, big, sizeof(big)), "write whole");
+	ASSERT_OK(cs_pread_all(fd, back, 1000, 69000), "pread at an offset");
+	ASSERT_TRUE(!memcmp(back, big + 69000, 1000), "the bytes at the offset");
+	ASSERT_EQ(cs_pread_all(fd, back, 1001, 69000), -ENODATA, "pread past the end");
+	ASSERT_EQ(lseek(fd, 0, SEEK_SET), 0, "rewind");
+	ASSERT_OK(cs_read_all(fd, back, 40000), "read, first part");
+	ASSERT_OK(cs_read_all(fd, back + 40000, 30000), "read, the rest");
+	ASSERT_TRUE(!memcmp(back, big, sizeof(big)), "the bytes in turn");
+	ASSERT_EQ(cs_read_all(fd, back, 1), -ENODATA, "read at the end");
+	close(fd);
+	ASSERT_EQ(cs_write_all(fd, big, 1), -EBADF, "a closed descriptor");
+	ASSERT_OK(cs_write_all(-1, big, 0), "nothing to move");
 }
 
 static void test_stash_bounds(void)
@@ -823,6 +850,7 @@ int main(void)
 	test_hash_every_byte();
 	test_map();
 	test_htab();
+	test_fdio();
 	test_stash_bounds();
 	test_strbuf();
 	test_arena();

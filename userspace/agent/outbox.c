@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "common/fdio.h"
 #include "common/log.h"
 #include "common/vec.h"
 
@@ -217,7 +218,6 @@ fail:
 static int spool_write(struct outbox *ob, uint64_t seq, const char *body, size_t len)
 {
 	char name[SPOOL_NAME_LEN + 1], tmp[SPOOL_NAME_LEN + 5];
-	size_t off = 0;
 	int fd, err = 0;
 
 	spool_name(seq, name);
@@ -225,14 +225,7 @@ static int spool_write(struct outbox *ob, uint64_t seq, const char *body, size_t
 	fd = openat(ob->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	while (off < len && !err) {
-		ssize_t w = write(fd, body + off, len - off);
-
-		if (w < 0 && errno != EINTR)
-			err = -errno;
-		else if (w > 0)
-			off += (size_t)w;
-	}
+	err = cs_write_all(fd, body, len);
 	if (!err && fsync(fd))
 		err = -errno;
 	close(fd);

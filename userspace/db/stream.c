@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "common/arena.h"
+#include "common/fdio.h"
 #include "common/gotime.h"
 #include "common/hash.h"
 #include "common/log.h"
@@ -901,20 +902,6 @@ int cs_db_stream_save(struct cs_db *db)
 	return err;
 }
 
-static int snap_read(int fd, void *buf, size_t n)
-{
-	for (size_t done = 0; done < n;) {
-		ssize_t r = read(fd, (char *)buf + done, n - done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -EIO;
-		done += (size_t)r;
-	}
-	return 0;
-}
-
 /* The header's sizes against this build and the file's length (no overflow). */
 static bool snap_head_ok(const struct snap_head *h, int64_t epoch, uint64_t file_size)
 {
@@ -1081,7 +1068,7 @@ static int snap_load(struct stream_index *x, struct cs_db *scan, const char *pat
 
 	if (fd < 0)
 		return -errno;
-	err = fstat(fd, &st) || (uint64_t)st.st_size < sizeof(h) ? -EINVAL : snap_read(fd, &h, sizeof(h));
+	err = fstat(fd, &st) || (uint64_t)st.st_size < sizeof(h) ? -EINVAL : cs_read_all(fd, &h, sizeof(h));
 	if (!err && !snap_head_ok(&h, x->epoch, (uint64_t)st.st_size))
 		err = -EINVAL;
 	if (!err) {
@@ -1096,14 +1083,14 @@ static int snap_load(struct stream_index *x, struct cs_db *scan, const char *pat
 	if (!err) {
 		x->capgroups = h.ngroups + 1;
 		x->caprows = h.nrows;
-		err = snap_read(fd, text, h.strbytes);
+		err = cs_read_all(fd, text, h.strbytes);
 	}
 	if (!err)
-		err = snap_read(fd, vals, h.valbytes);
+		err = cs_read_all(fd, vals, h.valbytes);
 	if (!err)
-		err = snap_read(fd, sg, h.ngroups * sizeof(*sg));
+		err = cs_read_all(fd, sg, h.ngroups * sizeof(*sg));
 	if (!err)
-		err = snap_read(fd, x->rows, h.nrows * sizeof(*x->rows));
+		err = cs_read_all(fd, x->rows, h.nrows * sizeof(*x->rows));
 	if (!err && (!snap_split(text, h.strbytes, h.nstrs, put_str, &strs) || !strs.ok ||
 		     !snap_split(vals, h.valbytes, h.ngroups, put_value, x)))
 		err = -EINVAL;

@@ -41,6 +41,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "common/fdio.h"
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/strbuf.h"
@@ -396,23 +397,6 @@ static uint32_t crc_of(const void *p, size_t n)
 	return (uint32_t)crc32(crc32(0, Z_NULL, 0), p, (uInt)n);
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The file cut to a header of generation gen (lock held, or before the writer runs). */
 static int journal_reset(struct lapi_journal *j, int64_t gen)
 {
@@ -424,30 +408,12 @@ static int journal_reset(struct lapi_journal *j, int64_t gen)
 		h[8 + i] = (uint8_t)(g >> (8 * i));
 	if (ftruncate(j->fd, 0))
 		return -errno;
-	int err = write_all(j->fd, h, sizeof(h)); /* O_APPEND: at the (new) end */
+	int err = cs_write_all(j->fd, h, sizeof(h)); /* O_APPEND: at the (new) end */
 
 	if (err)
 		return err;
 	j->generation = gen;
 	j->end = j->committed = JOURNAL_HEADER;
-	return 0;
-}
-
-static int pread_all(int fd, void *p, size_t n, uint64_t off)
-{
-	char *c = p;
-
-	while (n) {
-		ssize_t r = pread(fd, c, n, (off_t)off);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -ENODATA;
-		c += r;
-		n -= (size_t)r;
-		off += (uint64_t)r;
-	}
 	return 0;
 }
 
@@ -503,7 +469,7 @@ static int replay(struct lapi_journal *j, uint64_t from, uint64_t size, unsigned
 		uint32_t len, crc;
 		const char *why = NULL;
 
-		if (size - off < JOURNAL_RECORD_HEADER || pread_all(j->fd, h, sizeof(h), off)) {
+		if (size - off < JOURNAL_RECORD_HEADER || cs_pread_all(j->fd, h, sizeof(h), off)) {
 			why = "cut short";
 		} else {
 			len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
@@ -523,7 +489,7 @@ static int replay(struct lapi_journal *j, uint64_t from, uint64_t size, unsigned
 				break;
 			}
 			payload = p;
-			if (pread_all(j->fd, payload, len, off + JOURNAL_RECORD_HEADER))
+			if (cs_pread_all(j->fd, payload, len, off + JOURNAL_RECORD_HEADER))
 				why = "unreadable";
 			else if (crc_of(payload, len) != crc)
 				why = "damaged (checksum)";
@@ -586,7 +552,7 @@ static int journal_open(struct lapi_journal *j)
 		log_error("alert journal %s: %s", j->path, strerror(errno));
 		return err;
 	}
-	if (st.st_size >= JOURNAL_HEADER && !pread_all(j->fd, h, sizeof(h), 0) &&
+	if (st.st_size >= JOURNAL_HEADER && !cs_pread_all(j->fd, h, sizeof(h), 0) &&
 	    !memcmp(h, JOURNAL_MAGIC, 8)) {
 		fgen = 0;
 		for (int i = 7; i >= 0; i--)
@@ -864,7 +830,7 @@ static int append_locked(struct lapi_journal *j, struct lapi_store *st, struct s
 		b->buf[i] = (char)(len >> (8 * i));
 		b->buf[4 + i] = (char)(crc >> (8 * i));
 	}
-	err = write_all(j->fd, b->buf, b->len);
+	err = cs_write_all(j->fd, b->buf, b->len);
 	if (err) {
 		/* nothing acknowledged: a partial record must not stay for the next one to follow */
 		if (ftruncate(j->fd, (off_t)j->end))
