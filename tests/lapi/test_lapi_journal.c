@@ -394,6 +394,71 @@ static void full_journal(struct cs_lapi *l, const char *base)
 	ASSERT_EQ(count_alerts(l, "full"), 7, "all stored once (with the first test's)");
 }
 
+static long long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? -1 : (long long)st.st_size;
+}
+
+/*
+ * A large file takes no more records until it is stored whole and cut: under a
+ * steady stream of pushes the writer never finds it empty, so past the size the
+ * pushes go to the group commit meanwhile; then the file is cut and takes records again.
+ */
+static void rotation(const char *dir)
+{
+	static const size_t rotate = 2000; /* about three records */
+	struct call p[8];
+	struct cs_lapi *l = NULL;
+	char base[64], jpath[256];
+	unsigned long a0, s0, a1, s1;
+	size_t q0, t0;
+	long long size = -1;
+	long code;
+
+	snprintf(jpath, sizeof(jpath), "%s/cs.db-alerts.journal", dir);
+	if (!ASSERT_OK(start(dir, &l, base, sizeof(base)), "start (rotation)"))
+		return;
+	ASSERT_OK(cs_db_machine_add(cs_lapi_db(l), MACHINE, "x", "127.0.0.1", true, false,
+				    gotime_now()), "the machine (rotation)");
+	memset(p, 0, sizeof(p));
+	lapi_journal_counts(l, &a0, &s0);
+	lapi_commit_counts(l, &q0, &t0);
+	lapi_journal_test_rotate(l, rotate);
+	lapi_journal_test_hold(l, true, 0); /* the writer never catches up meanwhile */
+	lapi_commit_test_hold(l, true, 0);
+	for (int i = 0; i < 8; i++) {
+		p[i].method = "POST";
+		snprintf(p[i].url, sizeof(p[i].url), "%s/v1/alerts", base);
+		push_body(p[i].body, sizeof(p[i].body), 40 + i);
+		pthread_create(&p[i].t, NULL, call_main, &p[i]);
+	}
+	ASSERT_TRUE(wait_all_in(l, a0, q0, 8), "past the size, pushes wait for the group commit");
+	lapi_journal_counts(l, &a1, &s1);
+	ASSERT_TRUE(a1 - a0 >= 1 && a1 - a0 < 8, "some journaled, not all: the size held");
+	size = file_size(jpath);
+	ASSERT_TRUE(size >= (long long)rotate && size < 2 * (long long)rotate,
+		    "the file stops past the size, by less than a record");
+	lapi_journal_test_hold(l, false, 0);
+	lapi_commit_test_hold(l, false, 0);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(p[i].t, NULL);
+		ASSERT_EQ(p[i].code, 201L, "every push answered 201 (rotation)");
+		free(p[i].answer);
+	}
+	for (int i = 0; i < 5000 && (size = file_size(jpath)) != 16; i++)
+		usleep(2000);
+	ASSERT_EQ(size, 16LL, "stored whole: cut back to its header");
+	ASSERT_EQ(count_alerts(l, "rotation"), 8, "all stored once");
+	lapi_journal_counts(l, &a0, &s0);
+	ASSERT_TRUE(push(base, 60, &code) > 0 && code == 201, "a push after the cut");
+	lapi_journal_counts(l, &a1, &s1);
+	ASSERT_EQ(a1 - a0, 1UL, "journaled again once cut");
+	lapi_journal_test_rotate(l, 0);
+	cs_lapi_stop(l);
+}
+
 /*
  * The child: a LAPI whose writer is held, its base URL on the pipe; killed -9
  * by the parent after the pushes.
@@ -489,6 +554,13 @@ int main(void)
 	full_journal(l, base);
 	cs_lapi_stop(l);
 	l = NULL;
+	{ /* a database of its own: the counts below are the first LAPI's */
+		char rdir[200];
+
+		snprintf(rdir, sizeof(rdir), "%s/rotation", dir);
+		if (ASSERT_OK(mkdir(rdir, 0700), "the rotation test's directory"))
+			rotation(rdir);
+	}
 
 	/* kill -9 between the acknowledgements and the store (the children run a LAPI) */
 	killed_before_store(dir, ids);

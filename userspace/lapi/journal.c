@@ -17,7 +17,8 @@
  * position before the LAPI listens. Once everything appended is stored and the
  * file is large, it is cut back to its header under the next generation: the
  * database's (generation, position) then says that the older generation was
- * stored whole.
+ * stored whole. A file past that size takes no more records until then, so a
+ * steady stream of pushes cannot keep the writer from ever finding it empty.
  *
  * Reads of alerts and decisions wait until what was appended before they
  * arrived is stored (lapi_journal_sync): a client sees its own writes. The
@@ -57,7 +58,7 @@
 #ifndef JOURNAL_CAP
 #define JOURNAL_CAP (32u << 20) /* bytes appended and not yet stored, at most */
 #endif
-#define JOURNAL_ROTATE (64u << 20) /* a file this large is cut once stored whole */
+#define JOURNAL_ROTATE (64u << 20) /* a file this large takes no more records until cut */
 #define JOURNAL_GROUP_ALERTS 4096  /* alerts in one transaction at most */
 #define JOURNAL_SYNC_WAIT_S 10	   /* a read waits this long at most for the writer */
 #define JOURNAL_RETRY_MS 200	   /* the database refused a group: tried again after */
@@ -93,6 +94,7 @@ struct lapi_journal {
 	uint64_t end;	    /* bytes in the file */
 	uint64_t committed; /* stored up to here */
 	uint64_t cap;
+	uint64_t rotate; /* JOURNAL_ROTATE, or a test's */
 	struct jsub *head, **tail;
 	bool hold, stop;
 	unsigned barrier; /* another writer stores alerts: appends wait (lapi_journal_exclusive) */
@@ -583,6 +585,16 @@ static int journal_open(struct lapi_journal *j)
 
 /* ---- the writer ---- */
 
+/* A large file whose records are all stored is cut back to its header (j->lock held). */
+static void cut_if_stored(struct lapi_journal *j)
+{
+	int err;
+
+	if (!j->head && j->end == j->committed && j->end >= j->rotate &&
+	    (err = journal_reset(j, j->generation + 1)))
+		log_error("alert journal %s: cutting it: %s", j->path, strerror(-err));
+}
+
 static void jsub_free(struct jsub *s)
 {
 	if (!s)
@@ -691,9 +703,7 @@ static void *journal_main(void *arg)
 		last->next = NULL;
 		j->committed = pos;
 		j->stored_subs += count;
-		if (!j->head && j->end == j->committed && j->end >= JOURNAL_ROTATE &&
-		    (err = journal_reset(j, j->generation + 1)))
-			log_error("alert journal %s: cutting it: %s", j->path, strerror(-err));
+		cut_if_stored(j);
 		pthread_cond_broadcast(&j->stored);
 		pthread_mutex_unlock(&j->lock);
 		while (first) {
@@ -748,6 +758,7 @@ int lapi_journal_start(struct cs_lapi *l)
 	j->db = l->db;
 	j->tail = &j->head;
 	j->cap = JOURNAL_CAP;
+	j->rotate = JOURNAL_ROTATE;
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->work, NULL);
 	pthread_cond_init(&j->stored, NULL);
@@ -810,7 +821,15 @@ static int append_locked(struct lapi_journal *j, struct lapi_store *st, struct s
 	int64_t a0, d0;
 	int err;
 
-	if (j->stop || j->barrier || j->end - j->committed + b->len > j->cap)
+	/*
+	 * A large file is cut only once everything in it is stored: under a steady
+	 * stream of pushes that moment never comes while records keep arriving, so
+	 * past the size the group commit takes them until the writer has caught up
+	 * and cut the file (it stays under the size and one record).
+	 */
+	cut_if_stored(j); /* e.g. a large file stored whole by the start */
+	if (j->stop || j->barrier || j->end - j->committed + b->len > j->cap ||
+	    j->end >= j->rotate)
 		return -ENOSPC; /* the group commit takes it, suspended until stored */
 	err = cs_db_alert_ids_take(j->db, st->nk, nd, &a0, &d0);
 	if (err)
@@ -974,6 +993,17 @@ void lapi_journal_test_hold(struct cs_lapi *l, bool hold, size_t cap)
 	j->hold = hold;
 	j->cap = cap ? cap : JOURNAL_CAP;
 	pthread_cond_broadcast(&j->work);
+	pthread_mutex_unlock(&j->lock);
+}
+
+void lapi_journal_test_rotate(struct cs_lapi *l, size_t rotate)
+{
+	struct lapi_journal *j = l->journal;
+
+	if (!j)
+		return;
+	pthread_mutex_lock(&j->lock);
+	j->rotate = rotate ? rotate : JOURNAL_ROTATE;
 	pthread_mutex_unlock(&j->lock);
 }
 

@@ -511,6 +511,8 @@ void lapi_journal_exclusive(struct cs_lapi *l, bool on);
 void lapi_journal_sync(struct cs_lapi *l);
 /* Tests: the writer stores nothing while held; the cap on unstored bytes (0: the default). */
 void lapi_journal_test_hold(struct cs_lapi *l, bool hold, size_t cap);
+/* Tests: the size past which the file takes no more records until cut (0: the default). */
+void lapi_journal_test_rotate(struct cs_lapi *l, size_t rotate);
 /* Tests: records appended and stored since start. */
 void lapi_journal_counts(struct cs_lapi *l, unsigned long *appended, unsigned long *stored);
 /* Tests: the reads and inserts waiting now for what was appended to be stored. */
