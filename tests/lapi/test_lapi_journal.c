@@ -361,6 +361,30 @@ static void read_own_write(struct cs_lapi *l, const char *base)
 	free(get.answer);
 }
 
+/* N pushes at once, alerts IDX0.., each from a thread of its own. */
+static void pushes_start(struct call *p, int n, const char *base, int idx0)
+{
+	memset(p, 0, (size_t)n * sizeof(*p));
+	for (int i = 0; i < n; i++) {
+		p[i].method = "POST";
+		snprintf(p[i].url, sizeof(p[i].url), "%s/v1/alerts", base);
+		push_body(p[i].body, sizeof(p[i].body), idx0 + i);
+		pthread_create(&p[i].t, NULL, call_main, &p[i]);
+	}
+}
+
+/* Lets the held writers go, and every push of pushes_start must be answered 201. */
+static void pushes_release(struct cs_lapi *l, struct call *p, int n)
+{
+	lapi_journal_test_hold(l, false, 0);
+	lapi_commit_test_hold(l, false, 0);
+	for (int i = 0; i < n; i++) {
+		pthread_join(p[i].t, NULL);
+		ASSERT_EQ(p[i].code, 201L, "every push answered 201");
+		free(p[i].answer);
+	}
+}
+
 /* A full journal: the pushes past its cap wait for the group commit, none lost. */
 static void full_journal(struct cs_lapi *l, const char *base)
 {
@@ -368,29 +392,17 @@ static void full_journal(struct cs_lapi *l, const char *base)
 	unsigned long a0, s0, a1, s1;
 	size_t q0, t0;
 
-	memset(p, 0, sizeof(p));
 	lapi_journal_counts(l, &a0, &s0);
 	lapi_commit_counts(l, &q0, &t0);
 	lapi_journal_test_hold(l, true, 1500); /* room for about two records */
 	lapi_commit_test_hold(l, true, 0);
-	for (int i = 0; i < 6; i++) {
-		p[i].method = "POST";
-		snprintf(p[i].url, sizeof(p[i].url), "%s/v1/alerts", base);
-		push_body(p[i].body, sizeof(p[i].body), 20 + i);
-		pthread_create(&p[i].t, NULL, call_main, &p[i]);
-	}
+	pushes_start(p, 6, base, 20);
 	ASSERT_TRUE(wait_appended(l, a0 + 1), "the first pushes journaled");
 	ASSERT_TRUE(wait_all_in(l, a0, q0, 6), "the others wait for the group commit (suspended)");
 	lapi_journal_counts(l, &a1, &s1);
 	ASSERT_TRUE(a1 - a0 < 6, "not all journaled: the cap held");
 	ASSERT_EQ(s1, s0, "nothing stored while held");
-	lapi_journal_test_hold(l, false, 0);
-	lapi_commit_test_hold(l, false, 0);
-	for (int i = 0; i < 6; i++) {
-		pthread_join(p[i].t, NULL);
-		ASSERT_EQ(p[i].code, 201L, "every push answered 201");
-		free(p[i].answer);
-	}
+	pushes_release(l, p, 6);
 	ASSERT_EQ(count_alerts(l, "full"), 7, "all stored once (with the first test's)");
 }
 
@@ -422,31 +434,19 @@ static void rotation(const char *dir)
 		return;
 	ASSERT_OK(cs_db_machine_add(cs_lapi_db(l), MACHINE, "x", "127.0.0.1", true, false,
 				    gotime_now()), "the machine (rotation)");
-	memset(p, 0, sizeof(p));
 	lapi_journal_counts(l, &a0, &s0);
 	lapi_commit_counts(l, &q0, &t0);
 	lapi_journal_test_rotate(l, rotate);
 	lapi_journal_test_hold(l, true, 0); /* the writer never catches up meanwhile */
 	lapi_commit_test_hold(l, true, 0);
-	for (int i = 0; i < 8; i++) {
-		p[i].method = "POST";
-		snprintf(p[i].url, sizeof(p[i].url), "%s/v1/alerts", base);
-		push_body(p[i].body, sizeof(p[i].body), 40 + i);
-		pthread_create(&p[i].t, NULL, call_main, &p[i]);
-	}
+	pushes_start(p, 8, base, 40);
 	ASSERT_TRUE(wait_all_in(l, a0, q0, 8), "past the size, pushes wait for the group commit");
 	lapi_journal_counts(l, &a1, &s1);
 	ASSERT_TRUE(a1 - a0 >= 1 && a1 - a0 < 8, "some journaled, not all: the size held");
 	size = file_size(jpath);
 	ASSERT_TRUE(size >= (long long)rotate && size < 2 * (long long)rotate,
 		    "the file stops past the size, by less than a record");
-	lapi_journal_test_hold(l, false, 0);
-	lapi_commit_test_hold(l, false, 0);
-	for (int i = 0; i < 8; i++) {
-		pthread_join(p[i].t, NULL);
-		ASSERT_EQ(p[i].code, 201L, "every push answered 201 (rotation)");
-		free(p[i].answer);
-	}
+	pushes_release(l, p, 8);
 	for (int i = 0; i < 5000 && (size = file_size(jpath)) != 16; i++)
 		usleep(2000);
 	ASSERT_EQ(size, 16LL, "stored whole: cut back to its header");
