@@ -161,6 +161,25 @@ static void codec(void)
 		free(m);
 	}
 	ASSERT_TRUE(mutated_ok < 20000, "mutated records refused (the rest decoded and freed)");
+	{ /* the smallest alerts: no string, no event, meta or decision (the count's bound holds) */
+		struct cs_alert *bare[2] = { calloc(1, sizeof(struct cs_alert)),
+					     calloc(1, sizeof(struct cs_alert)) };
+		struct sbuf e = { 0 };
+
+		if (bare[0] && bare[1] && !journal_encode(&e, 5, bare, 2)) {
+			ASSERT_OK(journal_decode(e.buf, e.len, &now, &out, &n),
+				  "two bare alerts decoded back");
+			ASSERT_EQ(n, 2, "both of them");
+			if (n == 2)
+				ASSERT_TRUE(same_alert(bare[1], out[1]), "as encoded");
+			cs_alerts_free(out, n);
+			n = 0;
+		}
+		ASSERT_TRUE(e.len > 0, "bare alerts encoded");
+		sb_free(&e);
+		cs_alert_free(bare[0]);
+		cs_alert_free(bare[1]);
+	}
 	{ /* a huge count in a tiny record allocates nothing large */
 		uint8_t tiny[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f };
 

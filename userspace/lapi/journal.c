@@ -349,6 +349,14 @@ static void decode_alert(struct rd *r, struct cs_alert *a)
 	a->ids_given = true;
 }
 
+/*
+ * The fewest bytes encode_at writes for an alert (its id, 14 string lengths, four
+ * u64, the flags, two f64, three counts): a bound on the count a record may claim.
+ * Too high a bound refuses small alerts that were acknowledged, and a start would
+ * cut the journal there.
+ */
+#define ALERT_MIN_BYTES (8 + 14 * 4 + 4 * 8 + 1 + 2 * 8 + 3 * 4)
+
 int journal_decode(const void *buf, size_t len, int64_t *now, struct cs_alert ***out, size_t *n)
 {
 	struct rd r = { .p = buf, .left = len };
@@ -358,7 +366,7 @@ int journal_decode(const void *buf, size_t len, int64_t *now, struct cs_alert **
 	*out = NULL;
 	*n = 0;
 	*now = (int64_t)get_u64(&r);
-	count = get_count(&r, 150); /* an alert's fixed fields alone */
+	count = get_count(&r, ALERT_MIN_BYTES);
 	if (!r.err && count && !(v = calloc(count, sizeof(*v))))
 		r.err = -ENOMEM;
 	for (; !r.err && k < count; k++) {
@@ -452,6 +460,17 @@ static int replay_group(struct lapi_journal *j, struct cs_alert ***subs, size_t 
 
 #define REPLAY_BATCH 256 /* records decoded before they are stored */
 
+/* A record's bytes at OFF: 0, -ENODATA when the file ends first (a torn record), or -errno (said). */
+static int replay_read(struct lapi_journal *j, void *buf, size_t n, uint64_t off)
+{
+	int err = cs_pread_all(j->fd, buf, n, off);
+
+	if (err && err != -ENODATA)
+		log_error("alert journal %s: reading offset %llu: %s", j->path,
+			  (unsigned long long)off, strerror(-err));
+	return err;
+}
+
 /*
  * Stores the records from `from` to the end of the file; a record cut short or
  * damaged ends the journal there (warned, the file cut). 0, or the database's
@@ -470,9 +489,15 @@ static int replay(struct lapi_journal *j, uint64_t from, uint64_t size, unsigned
 		uint8_t h[JOURNAL_RECORD_HEADER];
 		uint32_t len, crc;
 		const char *why = NULL;
+		int rerr = 0;
 
-		if (size - off < JOURNAL_RECORD_HEADER || cs_pread_all(j->fd, h, sizeof(h), off)) {
+		/* only what the file lacks is a torn record: a failing read stops the start */
+		if (size - off < JOURNAL_RECORD_HEADER ||
+		    (rerr = replay_read(j, h, sizeof(h), off)) == -ENODATA) {
 			why = "cut short";
+		} else if (rerr) {
+			err = rerr;
+			break;
 		} else {
 			len = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
 			      (uint32_t)h[3] << 24;
@@ -491,9 +516,13 @@ static int replay(struct lapi_journal *j, uint64_t from, uint64_t size, unsigned
 				break;
 			}
 			payload = p;
-			if (cs_pread_all(j->fd, payload, len, off + JOURNAL_RECORD_HEADER))
-				why = "unreadable";
-			else if (crc_of(payload, len) != crc)
+			rerr = replay_read(j, payload, len, off + JOURNAL_RECORD_HEADER);
+			if (rerr == -ENODATA) {
+				why = "cut short";
+			} else if (rerr) {
+				err = rerr;
+				break;
+			} else if (crc_of(payload, len) != crc)
 				why = "damaged (checksum)";
 		}
 		if (!why) {
