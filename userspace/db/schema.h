@@ -182,8 +182,8 @@ static const char *const db_migrations[] = {
 	/* 8 -> 9: how far the LAPI's alert journal is stored (lapi/journal.c): written in
 	 * the transaction that stores the journal's alerts, so that a restart replays
 	 * exactly what lies beyond it. One row. SQLite only: PostgreSQL has no journal. */
-	"CREATE TABLE alert_journal (generation INTEGER NOT NULL, position INTEGER NOT NULL);"
-	"INSERT INTO alert_journal (generation, position) VALUES (0, 0);",
+	("CREATE TABLE alert_journal (generation INTEGER NOT NULL, position INTEGER NOT NULL);"
+	 "INSERT INTO alert_journal (generation, position) VALUES (0, 0);"),
 };
 
 #endif /* CS_DB_SCHEMA_H */
