@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* common/jscan: in-place string decoding (escapes, surrogate pairs, UTF-8 checks),
- * skipping values with their raw text, iteration, depth bound, errors that stick. */
+ * skipping values with their raw text, iteration, depth bound, errors that stick;
+ * the number and literal grammar. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,11 +141,45 @@ static void test_errors(void)
 	ASSERT_TRUE(strstr(s.err, "unexpected end of input") != NULL, "truncated message");
 }
 
+/*
+ * Numbers as RFC 8259 writes them and the three literals: how many bytes each
+ * takes (-1: not a scalar), and whether a number is an integer.
+ */
+static void test_scalars(void)
+{
+	static const struct {
+		const char *text;
+		int len, is_int; /* is_int -1: not a number */
+	} cases[] = {
+		{ "0", 1, 1 },	      { "-0", 2, 1 },	     { "123,", 3, 1 },	 { "01", 1, 1 },
+		{ "-12.50]", 6, 0 },  { "1e3", 3, 0 },	     { "1E+3}", 4, 0 }, { "2.5e-10", 7, 0 },
+		{ "-", -1, -1 },      { "1.", -1, -1 },	     { ".5", -1, -1 },	 { "1e", -1, -1 },
+		{ "1e+", -1, -1 },    { "+1", -1, -1 },	     { "true,", 4, -1 }, { "false", 5, -1 },
+		{ "null}", 4, -1 },   { "tru", -1, -1 },     { "nul", -1, -1 },	 { "\"x\"", -1, -1 },
+		{ "", -1, -1 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *t = cases[i].text, *end = t + strlen(t), *e = jscan_scalar_end(t, end);
+		bool is_int = false;
+		const char *n = jscan_number_end(t, end, &is_int);
+
+		ASSERT_EQ(e ? e - t : -1, cases[i].len, t);
+		if (cases[i].is_int < 0) {
+			ASSERT_TRUE(n == NULL, t);
+			continue;
+		}
+		ASSERT_TRUE(n == e, t);
+		ASSERT_EQ(is_int, cases[i].is_int, t);
+	}
+}
+
 int main(void)
 {
 	test_strings();
 	test_string_runs();
 	test_walk();
 	test_errors();
+	test_scalars();
 	return TEST_SUMMARY();
 }

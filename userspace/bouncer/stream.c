@@ -106,58 +106,21 @@ static int string(struct cursor *c, bool keep, const char **s, size_t *len)
 	return 0;
 }
 
-/* A JSON number at c->p; *is_int when it has neither fraction nor exponent. */
+/* A JSON number at c->p (jscan's grammar); *is_int when it has neither fraction nor exponent. */
 static int number(struct cursor *c, bool *is_int)
 {
-	const char *p = c->p;
+	const char *e = jscan_number_end(c->p, c->end, is_int);
 
-	*is_int = true;
-	if (p < c->end && *p == '-')
-		p++;
-	if (p >= c->end)
+	if (!e)
 		return -1;
-	if (*p == '0') {
-		p++;
-	} else if (*p >= '1' && *p <= '9') {
-		while (p < c->end && *p >= '0' && *p <= '9')
-			p++;
-	} else {
-		return -1;
-	}
-	if (p < c->end && *p == '.') {
-		*is_int = false;
-		if (++p >= c->end || *p < '0' || *p > '9')
-			return -1;
-		while (p < c->end && *p >= '0' && *p <= '9')
-			p++;
-	}
-	if (p < c->end && (*p == 'e' || *p == 'E')) {
-		*is_int = false;
-		if (++p < c->end && (*p == '+' || *p == '-'))
-			p++;
-		if (p >= c->end || *p < '0' || *p > '9')
-			return -1;
-		while (p < c->end && *p >= '0' && *p <= '9')
-			p++;
-	}
-	c->p = p;
-	return 0;
-}
-
-static int literal(struct cursor *c, const char *word)
-{
-	size_t n = strlen(word);
-
-	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n))
-		return -1;
-	c->p += n;
+	c->p = e;
 	return 0;
 }
 
 /* Any JSON value, checked and skipped. */
 static int skip_value(struct cursor *c, int depth)
 {
-	bool is_int;
+	const char *e;
 
 	skip_ws(c);
 	if (c->p >= c->end)
@@ -165,12 +128,6 @@ static int skip_value(struct cursor *c, int depth)
 	switch (*c->p) {
 	case '"':
 		return string(c, false, NULL, NULL);
-	case 't':
-		return literal(c, "true");
-	case 'f':
-		return literal(c, "false");
-	case 'n':
-		return literal(c, "null");
 	case '{':
 	case '[': {
 		char close = *c->p == '{' ? '}' : ']';
@@ -209,7 +166,10 @@ static int skip_value(struct cursor *c, int depth)
 		}
 	}
 	default:
-		return number(c, &is_int);
+		if (!(e = jscan_scalar_end(c->p, c->end)))
+			return -1;
+		c->p = e;
+		return 0;
 	}
 }
 

@@ -216,6 +216,57 @@ char *jscan_string(struct jscan *s, size_t *len)
 	return start;
 }
 
+static bool is_digit(const char *p, const char *end)
+{
+	return p < end && *p >= '0' && *p <= '9';
+}
+
+static const char *digits_end(const char *p, const char *end)
+{
+	while (is_digit(p, end))
+		p++;
+	return p;
+}
+
+const char *jscan_number_end(const char *p, const char *end, bool *is_int)
+{
+	if (p < end && *p == '-')
+		p++;
+	if (!is_digit(p, end))
+		return NULL;
+	p = *p == '0' ? p + 1 : digits_end(p, end);
+	*is_int = true;
+	if (p < end && *p == '.') {
+		if (!is_digit(++p, end))
+			return NULL;
+		p = digits_end(p, end);
+		*is_int = false;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		if (++p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (!is_digit(p, end))
+			return NULL;
+		p = digits_end(p, end);
+		*is_int = false;
+	}
+	return p;
+}
+
+const char *jscan_scalar_end(const char *p, const char *end)
+{
+	static const char *const lits[] = { "true", "false", "null" };
+	bool is_int;
+
+	for (size_t i = 0; i < sizeof(lits) / sizeof(lits[0]); i++) {
+		size_t n = strlen(lits[i]);
+
+		if ((size_t)(end - p) >= n && !memcmp(p, lits[i], n))
+			return p + n;
+	}
+	return jscan_number_end(p, end, &is_int);
+}
+
 /* Step over a string without decoding it (the text stays as it was). */
 static bool skip_string(struct jscan *s)
 {

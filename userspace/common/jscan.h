@@ -54,6 +54,14 @@ bool jscan_next_elem(struct jscan *s, bool first);
 void jscan_fail(struct jscan *s, const char *what);
 
 /*
+ * The end of the number at p as RFC 8259 writes it (jansson's grammar, and Go's),
+ * or NULL when none starts there; *is_int when it has neither fraction nor exponent.
+ */
+const char *jscan_number_end(const char *p, const char *end, bool *is_int);
+/* The end of the number, true, false or null at p (checked as above), or NULL. */
+const char *jscan_scalar_end(const char *p, const char *end);
+
+/*
  * The one JSON string decoder (jscan_string's, and the bouncer's stream decoder's):
  * the body of a string from *p (just past its opening quote) to its closing quote,
  * escapes resolved, written at *out, which may be *p itself (a decoded string is

@@ -41,55 +41,17 @@ static bool eat_literal(struct jscan *s, const char *lit)
 	return true;
 }
 
-static bool is_digit(const char *p, const char *end)
-{
-	return p < end && *p >= '0' && *p <= '9';
-}
-
-/*
- * A number as RFC 8259 writes it (jansson's grammar), copied NUL-terminated
- * into buf; *is_int when it has neither fraction nor exponent.
- */
+/* A number (jscan's grammar), copied NUL-terminated into buf; *is_int as jscan_number_end. */
 static bool scan_number(struct jscan *s, char *buf, size_t buflen, bool *is_int)
 {
-	char *b, *p;
+	const char *e;
 
-	if (!jscan_peek(s))
+	if (!jscan_peek(s) || !(e = jscan_number_end(s->p, s->end, is_int)) ||
+	    (size_t)(e - s->p) >= buflen)
 		return false;
-	b = p = s->p;
-	if (*p == '-')
-		p++;
-	if (!is_digit(p, s->end))
-		return false;
-	if (*p == '0')
-		p++;
-	else
-		while (is_digit(p, s->end))
-			p++;
-	*is_int = true;
-	if (p < s->end && *p == '.') {
-		p++;
-		if (!is_digit(p, s->end))
-			return false;
-		while (is_digit(p, s->end))
-			p++;
-		*is_int = false;
-	}
-	if (p < s->end && (*p == 'e' || *p == 'E')) {
-		p++;
-		if (p < s->end && (*p == '+' || *p == '-'))
-			p++;
-		if (!is_digit(p, s->end))
-			return false;
-		while (is_digit(p, s->end))
-			p++;
-		*is_int = false;
-	}
-	if ((size_t)(p - b) >= buflen)
-		return false;
-	memcpy(buf, b, (size_t)(p - b));
-	buf[p - b] = '\0';
-	s->p = p;
+	memcpy(buf, s->p, (size_t)(e - s->p));
+	buf[e - s->p] = '\0';
+	s->p = (char *)e;
 	return true;
 }
 
@@ -163,18 +125,10 @@ static bool skip_scalar(struct jscan *s)
 	char buf[64];
 	bool is_int;
 
-	switch (jscan_peek(s)) {
-	case '"':
+	if (jscan_peek(s) == '"')
 		return jscan_string(s, NULL) != NULL;
-	case 't':
-		return eat_literal(s, "true");
-	case 'f':
-		return eat_literal(s, "false");
-	case 'n':
-		return eat_literal(s, "null");
-	default:
-		return scan_number(s, buf, sizeof(buf), &is_int);
-	}
+	return eat_literal(s, "true") || eat_literal(s, "false") || eat_literal(s, "null") ||
+	       scan_number(s, buf, sizeof(buf), &is_int);
 }
 
 /* The index of key in keys[n], or n (the first byte tells most keys apart: 17 at most). */
