@@ -139,17 +139,20 @@ static bool geoip_parse(const char *text, geoip_addr *u)
 	return true;
 }
 
-/* 1 found, 0 not in the database (or unparsable: *bad set), -1 lookup error (logged). */
+/*
+ * Looks ip up in db (NULL: not open): 1 found, 0 not in the database, -1 nothing
+ * to write (no database, an IP it cannot parse, a lookup error: logged).
+ */
 static int geoip_lookup(const MMDB_s *db, const char *method, const char *ip, geoip_addr *a,
-			MMDB_lookup_result_s *res, bool *bad)
+			MMDB_lookup_result_s *res)
 {
 	int rc;
 
-	*bad = false;
+	if (!db)
+		return -1;
 	if (!geoip_parse(ip, a)) {
 		log_debug("%s: cannot parse IP '%s'", method, ip);
-		*bad = true;
-		return 0;
+		return -1;
 	}
 	/* libmaxminddb only reads the database: const is safe to drop */
 	*res = MMDB_lookup_sockaddr((MMDB_s *)db, &a->sa, &rc);
@@ -158,6 +161,26 @@ static int geoip_lookup(const MMDB_s *db, const char *method, const char *ip, ge
 		return -1;
 	}
 	return res->found_entry ? 1 : 0;
+}
+
+static const MMDB_s *city_db(const struct cs_geoip *g)
+{
+	return cs_geoip_has_city(g) ? &g->city : NULL;
+}
+
+static const MMDB_s *asn_db(const struct cs_geoip *g)
+{
+	return cs_geoip_has_asn(g) ? &g->asn : NULL;
+}
+
+/* Sets each key of the NULL-ended key, value list in turn; the first error stops it. */
+static int set_all(struct strmap *out, const char *const *kv)
+{
+	int err = 0;
+
+	for (; !err && *kv; kv += 2)
+		err = strmap_set(out, kv[0], kv[1]);
+	return err;
 }
 
 static const char *geoip_str(MMDB_entry_s *e, char *buf, size_t size, const char *const *path)
@@ -227,16 +250,13 @@ static int enrich_geoip_city(const char *value, size_t len, struct cs_event *evt
 	static const char *const recs[] = { "country", "registered_country",
 					    "represented_country" };
 	MMDB_lookup_result_s res;
-	char iso[64] = "", num[64];
-	bool in_eu = false, bad;
+	char iso[64] = "", lat_text[64], lon_text[64];
+	bool in_eu = false;
 	double lat = 0, lon = 0;
 	geoip_addr a;
-	int rc, err;
+	int rc = geoip_lookup(city_db(ctx->geoip), "GeoIpCity", value, &a, &res);
 
-	if (!cs_geoip_has_city(ctx->geoip))
-		return 0;
-	rc = geoip_lookup(&ctx->geoip->city, "GeoIpCity", value, &a, &res, &bad);
-	if (rc < 0 || bad)
+	if (rc < 0)
 		return 0;
 	if (rc > 0) {
 		for (size_t i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
@@ -251,16 +271,10 @@ static int enrich_geoip_city(const char *value, size_t len, struct cs_event *evt
 		lat = geoip_double(&res.entry, (const char *const[]){ "location", "latitude", NULL });
 		lon = geoip_double(&res.entry, (const char *const[]){ "location", "longitude", NULL });
 	}
-	err = strmap_set(out, "IsoCode", iso);
-	if (!err)
-		err = strmap_set(out, "IsInEU", in_eu ? "true" : "false");
-	snprintf(num, sizeof(num), "%f", lat);
-	if (!err)
-		err = strmap_set(out, "Latitude", num);
-	snprintf(num, sizeof(num), "%f", lon);
-	if (!err)
-		err = strmap_set(out, "Longitude", num);
-	return err;
+	snprintf(lat_text, sizeof(lat_text), "%f", lat);
+	snprintf(lon_text, sizeof(lon_text), "%f", lon);
+	return set_all(out, (const char *const[]){ "IsoCode", iso, "IsInEU", in_eu ? "true" : "false",
+						   "Latitude", lat_text, "Longitude", lon_text, NULL });
 }
 
 /* GeoIpASN: ASNNumber = ASNumber = the AS number ("0" if unknown), ASNOrg. */
@@ -271,13 +285,9 @@ static int enrich_geoip_asn(const char *value, size_t len, struct cs_event *evt,
 	unsigned long long asn = 0;
 	char org[512] = "", num[32];
 	geoip_addr a;
-	bool bad;
-	int rc, err;
+	int rc = geoip_lookup(asn_db(ctx->geoip), "GeoIpASN", value, &a, &res);
 
-	if (!cs_geoip_has_asn(ctx->geoip))
-		return 0;
-	rc = geoip_lookup(&ctx->geoip->asn, "GeoIpASN", value, &a, &res, &bad);
-	if (rc < 0 || bad)
+	if (rc < 0)
 		return 0;
 	if (rc > 0) {
 		asn = geoip_uint(&res.entry,
@@ -286,12 +296,8 @@ static int enrich_geoip_asn(const char *value, size_t len, struct cs_event *evt,
 			  (const char *const[]){ "autonomous_system_organization", NULL });
 	}
 	snprintf(num, sizeof(num), "%llu", asn);
-	err = strmap_set(out, "ASNNumber", num);
-	if (!err)
-		err = strmap_set(out, "ASNumber", num);
-	if (!err)
-		err = strmap_set(out, "ASNOrg", org);
-	return err;
+	return set_all(out, (const char *const[]){ "ASNNumber", num, "ASNumber", num, "ASNOrg", org,
+						   NULL });
 }
 
 /* IpToRange: SourceRange = the ASN database's network holding the IP, as a CIDR. */
@@ -302,14 +308,11 @@ static int enrich_ip_to_range(const char *value, size_t len, struct cs_event *ev
 	char text[INET6_ADDRSTRLEN], cidr[INET6_ADDRSTRLEN + 8];
 	unsigned char *bytes;
 	geoip_addr a;
-	int rc, plen, nbytes;
-	bool bad;
+	int plen, nbytes;
+	int rc = geoip_lookup(asn_db(ctx->geoip), "IpToRange", value, &a, &res);
 
-	if (!cs_geoip_has_asn(ctx->geoip))
-		return 0;
-	rc = geoip_lookup(&ctx->geoip->asn, "IpToRange", value, &a, &res, &bad);
 	if (rc <= 0) {
-		if (!rc && !bad)
+		if (!rc)
 			log_debug("IpToRange: no range found for %s", value);
 		return 0;
 	}
