@@ -22,9 +22,11 @@
  *
  * Reads of alerts and decisions wait until what was appended before they
  * arrived is stored (lapi_journal_sync): a client sees its own writes. The
- * appended-but-unstored bytes are bounded (JOURNAL_CAP): beyond it, and for
- * anything large (imports), pushes take the group commit (commit.c), which
- * suspends them until stored.
+ * appended-but-unstored records are bounded (JOURNAL_CAP), both their bytes
+ * and the heap their decoded alerts pin until stored (a push keeps nothing
+ * else: its alerts not stored are freed once it is answered): beyond it, and
+ * for anything large (imports), pushes take the group commit (commit.c),
+ * which suspends them until stored.
  *
  * File: a header (JOURNAL_MAGIC, u64 generation), then records: u32 length,
  * u32 CRC-32 of the payload, the payload (journal_encode). Little-endian. A
@@ -56,7 +58,7 @@
 #define JOURNAL_PUSH_ALERTS 1024
 #define JOURNAL_PUSH_DECISIONS 4096
 #ifndef JOURNAL_CAP
-#define JOURNAL_CAP (32u << 20) /* bytes appended and not yet stored, at most */
+#define JOURNAL_CAP (32u << 20) /* unstored: record bytes, and heap pinned, at most */
 #endif
 #define JOURNAL_ROTATE (64u << 20) /* a file this large takes no more records until cut */
 #define JOURNAL_GROUP_ALERTS 4096  /* alerts in one transaction at most */
@@ -78,8 +80,7 @@ struct jsub {
 	bool ready;		 /* its alerts are handed over (lapi_journal_commit) */
 	struct cs_alert **store; /* the alerts to store (owned from ready on) */
 	size_t nstore;
-	struct cs_alert **all; /* the push's whole array, freed with it */
-	size_t nall;
+	size_t held; /* the heap it pins until stored (heap_of_push), counted against the cap */
 	int64_t now;
 };
 
@@ -93,7 +94,8 @@ struct lapi_journal {
 	int64_t generation;
 	uint64_t end;	    /* bytes in the file */
 	uint64_t committed; /* stored up to here */
-	uint64_t cap;
+	uint64_t cap;	    /* on the unstored records' bytes and on the heap they pin */
+	uint64_t held;	    /* the unstored records' heap (their jsubs' held) */
 	uint64_t rotate; /* JOURNAL_ROTATE, or a test's */
 	struct jsub *head, **tail;
 	bool hold, stop;
@@ -628,8 +630,10 @@ static void jsub_free(struct jsub *s)
 {
 	if (!s)
 		return;
-	cs_alerts_free(s->all, s->nall);
-	free(s->store);
+	if (s->ready)
+		cs_alerts_free(s->store, s->nstore);
+	else
+		free(s->store); /* the alerts are still the push's */
 	free(s);
 }
 
@@ -732,6 +736,8 @@ static void *journal_main(void *arg)
 		last->next = NULL;
 		j->committed = pos;
 		j->stored_subs += count;
+		for (s = first; s; s = s->next)
+			j->held -= s->held;
 		cut_if_stored(j);
 		pthread_cond_broadcast(&j->stored);
 		pthread_mutex_unlock(&j->lock);
@@ -838,13 +844,67 @@ void lapi_journal_stop(struct cs_lapi *l)
 
 /* ---- the request side ---- */
 
+/* What malloc(n) takes from the heap on glibc: its header, 16-byte steps, 32 at least. */
+static size_t heap_block(size_t n)
+{
+	size_t b = (n + 8 + 15) & ~(size_t)15;
+
+	return b < 32 ? 32 : b;
+}
+
+static size_t heap_str(const char *s)
+{
+	return s ? heap_block(strlen(s) + 1) : 0;
+}
+
+/*
+ * The heap a journaled push pins until stored: its alerts decoded (their
+ * strings, events, meta, decisions) and its jsub. Many short strings cost
+ * several times their bytes in the record, so the record's bytes alone would
+ * let the cap hold a multiple of itself.
+ */
+static size_t heap_of_push(const struct jsub *s)
+{
+	size_t n = heap_block(sizeof(*s)) + heap_block((s->nstore + 1) * sizeof(*s->store));
+
+	for (size_t i = 0; i < s->nstore; i++) {
+		const struct cs_alert *a = s->store[i];
+		const char *const strs[] = { a->machine_id,   a->uuid,	      a->scenario,
+					     a->scenario_hash, a->scenario_version, a->message,
+					     a->leakspeed,    a->src_scope,     a->src_value,
+					     a->src_ip,	      a->src_range,     a->src_as_number,
+					     a->src_as_name,  a->src_cn };
+
+		n += heap_block(sizeof(*a));
+		for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
+			n += heap_str(strs[k]);
+		if (a->n_events)
+			n += heap_block(a->n_events * sizeof(*a->events));
+		for (size_t k = 0; k < a->n_events; k++)
+			n += heap_str(a->events[k].meta_json);
+		if (a->n_meta)
+			n += heap_block(a->n_meta * sizeof(*a->meta));
+		for (size_t k = 0; k < a->n_meta; k++)
+			n += heap_str(a->meta[k].key) + heap_str(a->meta[k].value);
+		if (a->n_decisions)
+			n += heap_block(a->n_decisions * sizeof(*a->decisions));
+		for (size_t k = 0; k < a->n_decisions; k++) {
+			const struct cs_decision *d = &a->decisions[k];
+
+			n += heap_str(d->scenario) + heap_str(d->type) + heap_str(d->scope) +
+			     heap_str(d->value) + heap_str(d->origin);
+		}
+	}
+	return n;
+}
+
 /*
  * Under j->lock, the ids taken in the order of the records: the writer stores
  * the records in that order, and ids must only grow as they are stored (the
  * stream index appends by id, db/stream.c).
  */
 static int append_locked(struct lapi_journal *j, struct lapi_store *st, struct sbuf *b,
-			 const size_t *aid, const size_t *did, size_t nd)
+			 const size_t *aid, const size_t *did, size_t nd, size_t held)
 {
 	uint32_t len = (uint32_t)(b->len - JOURNAL_RECORD_HEADER), crc;
 	int64_t a0, d0;
@@ -858,7 +918,7 @@ static int append_locked(struct lapi_journal *j, struct lapi_store *st, struct s
 	 */
 	cut_if_stored(j); /* e.g. a large file stored whole by the start */
 	if (j->stop || j->barrier || j->end - j->committed + b->len > j->cap ||
-	    j->end >= j->rotate)
+	    j->held + held > j->cap || j->end >= j->rotate)
 		return -ENOSPC; /* the group commit takes it, suspended until stored */
 	err = cs_db_alert_ids_take(j->db, st->nk, nd, &a0, &d0);
 	if (err)
@@ -887,6 +947,7 @@ static int append_locked(struct lapi_journal *j, struct lapi_store *st, struct s
 		return err;
 	}
 	j->end += b->len;
+	j->held += held;
 	j->appended++;
 	return 0;
 }
@@ -923,12 +984,13 @@ int lapi_journal_append(struct cs_lapi *l, struct lapi_store *st, struct jsub **
 	memcpy(s->store, st->keep, st->nk * sizeof(*s->store));
 	s->nstore = st->nk;
 	s->now = st->now;
+	s->held = heap_of_push(s);
 	sb_putn(&b, "\0\0\0\0\0\0\0\0", JOURNAL_RECORD_HEADER);
 	err = encode_at(&b, st->now, st->keep, st->nk, aid, did);
 	if (err)
 		goto out;
 	pthread_mutex_lock(&j->lock);
-	err = append_locked(j, st, &b, aid, did, nd);
+	err = append_locked(j, st, &b, aid, did, nd, s->held);
 	if (!err) {
 		s->end = j->end;
 		*j->tail = s;
@@ -954,9 +1016,19 @@ void lapi_journal_commit(struct cs_lapi *l, struct jsub *s, struct cs_alert **al
 {
 	struct lapi_journal *j = l->journal;
 
+	/*
+	 * Only the alerts to store wait for the writer: the rest (stored before,
+	 * allowlisted) would pin a body's worth of heap the cap does not see. The
+	 * alerts to store are a subsequence of the push's array (lapi_store_begin).
+	 */
+	for (size_t i = 0, k = 0; i < nall; i++) {
+		if (k < s->nstore && all[i] == s->store[k])
+			k++;
+		else
+			cs_alert_free(all[i]);
+	}
+	free(all);
 	pthread_mutex_lock(&j->lock);
-	s->all = all;
-	s->nall = nall;
 	s->ready = true;
 	if (j->head == s)
 		pthread_cond_signal(&j->work);
