@@ -972,6 +972,39 @@ static void test_event_targets(void)
 	cs_event_free(b);
 }
 
+/* cs_event_path() names a string field as evt.<field> or evt.Line.<key>, nothing else. */
+static void test_event_paths(void)
+{
+	static const struct {
+		const char *field, *key, *want; /* want NULL: not a string field */
+	} cases[] = {
+		{ "Stage", NULL, "s01" },     { "Line", "Src", "/l" },	  { "Line", "Raw", "raw" },
+		{ "Line", NULL, NULL },	      { "Line.Src", NULL, NULL }, { "Stage", "x", NULL },
+		{ "Line", "Src.x", NULL },    { "Lin", "Src", NULL },	  { "StrTimeX", NULL, NULL },
+	};
+	struct cs_event *e = NULL;
+
+	if (!ASSERT_OK(cs_event_new(&e), "new"))
+		return;
+	ASSERT_OK(cs_event_set_line(e, "raw", 3, "/l", "file", "t"), "line");
+	ASSERT_OK(cs_event_set_str(&e->stage, "s01"), "stage");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uintptr_t path = cs_event_path(cases[i].field, cases[i].key);
+		const char *s = NULL;
+		size_t len = 0;
+
+		if (!cases[i].want) {
+			ASSERT_EQ(path, 0, cases[i].field);
+			continue;
+		}
+		if (ASSERT_TRUE(path != 0, cases[i].field) &&
+		    ASSERT_OK(cs_event_path_read(e, path, &s, &len), cases[i].field))
+			ASSERT_TRUE(len == strlen(cases[i].want) && !memcmp(s, cases[i].want, len),
+				    cases[i].want);
+	}
+	cs_event_free(e);
+}
+
 /* A freed event comes back from the thread's pool as new as a new one. */
 static void test_event_pool(void)
 {
@@ -1226,6 +1259,7 @@ int main(void)
 	tzset();
 	test_event();
 	test_event_targets();
+	test_event_paths();
 	test_event_pool();
 	test_event_strings();
 	test_event_depot();

@@ -460,11 +460,15 @@ const char *cs_event_type_name(const struct cs_event *evt)
 	}
 }
 
-/* The string fields and maps a `target:` path names (cs_event_set_target). */
+/*
+ * The string fields of an event a path names: a `target:` writes them
+ * (cs_event_set_target), cs_event_path() reads them as evt_get()/line_get()
+ * give them. Line.Raw's length is kept beside it (line.raw_len).
+ */
 static const struct {
 	const char *name;
 	size_t off;
-} target_fields[] = {
+} string_fields[] = {
 	{ "StrTime", offsetof(struct cs_event, str_time) },
 	{ "StrTimeFormat", offsetof(struct cs_event, str_time_format) },
 	{ "MarshaledTime", offsetof(struct cs_event, marshaled_time) },
@@ -472,8 +476,10 @@ static const struct {
 	{ "Stage", offsetof(struct cs_event, stage) },
 	{ "Line.Src", offsetof(struct cs_event, line.src) },
 	{ "Line.Module", offsetof(struct cs_event, line.module) },
+	{ "Line.Raw", offsetof(struct cs_event, line.raw) },
 };
 
+/* The maps a `target:` path names, with the key after the prefix. */
 static const struct {
 	const char *prefix;
 	size_t off;
@@ -484,12 +490,22 @@ static const struct {
 	{ "Line.Labels.", offsetof(struct cs_event, line.labels) },
 };
 
-#define NTARGET_FIELDS (sizeof(target_fields) / sizeof(target_fields[0]))
+#define NSTRING_FIELDS (sizeof(string_fields) / sizeof(string_fields[0]))
 #define NTARGET_MAPS (sizeof(target_maps) / sizeof(target_maps[0]))
 
+/* The char * string_fields[field] describes in evt (const or not, as strchr does). */
+static char **string_field(const struct cs_event *evt, size_t field)
+{
+	return (char **)((char *)evt + string_fields[field].off);
+}
+
+static bool is_raw_line(size_t field)
+{
+	return string_fields[field].off == offsetof(struct cs_event, line.raw);
+}
+
 /*
- * A target path read: field i of target_fields (i == NTARGET_FIELDS: Line.Raw),
- * or map j of target_maps and its key (the name up to the next dot, at most
+ * A target path read: field i of string_fields, or map j of target_maps and its key (the name up to the next dot, at most
  * 255 bytes). -ENOENT for a path that names no string field, -EXDEV for an
  * Overflow field (the bucket engine's).
  */
@@ -505,12 +521,8 @@ static int target_parse(const char *path, struct target_ref *t)
 	if (!strncmp(path, "Overflow.", 9))
 		return -EXDEV;
 	t->field = t->map = SIZE_MAX;
-	if (!strcmp(path, "Line.Raw")) {
-		t->field = NTARGET_FIELDS;
-		return 0;
-	}
-	for (size_t i = 0; i < NTARGET_FIELDS; i++)
-		if (!strcmp(path, target_fields[i].name)) {
+	for (size_t i = 0; i < NSTRING_FIELDS; i++)
+		if (!strcmp(path, string_fields[i].name)) {
 			t->field = i;
 			return 0;
 		}
@@ -532,12 +544,9 @@ static int target_parse(const char *path, struct target_ref *t)
 
 static int set_target_field(struct cs_event *evt, size_t field, const char *val, size_t len)
 {
-	int err;
+	int err = set_strn(string_field(evt, field), val, len);
 
-	if (field < NTARGET_FIELDS)
-		return set_strn((char **)((char *)evt + target_fields[field].off), val, len);
-	err = set_strn(&evt->line.raw, val, len);
-	if (!err)
+	if (!err && is_raw_line(field))
 		evt->line.raw_len = len;
 	return err;
 }
@@ -770,28 +779,21 @@ static int evt_path_get(void *obj, uintptr_t cookie, const char **s, size_t *len
 	return 0;
 }
 
-/* The string fields cs_event_path() reads, as evt_get()/line_get() give them. */
-static const struct {
-	const char *field, *key;
-	size_t off;
-} path_fields[] = {
-	{ "StrTime", NULL, offsetof(struct cs_event, str_time) },
-	{ "StrTimeFormat", NULL, offsetof(struct cs_event, str_time_format) },
-	{ "MarshaledTime", NULL, offsetof(struct cs_event, marshaled_time) },
-	{ "WhitelistReason", NULL, offsetof(struct cs_event, whitelist_reason) },
-	{ "Stage", NULL, offsetof(struct cs_event, stage) },
-	{ "Line", "Src", offsetof(struct cs_event, line.src) },
-	{ "Line", "Module", offsetof(struct cs_event, line.module) },
-	{ "Line", "Raw", offsetof(struct cs_event, line.raw) },
-};
+/* Whether a string field's name is field (a name without a dot) or field.key. */
+static bool names_field(const char *name, const char *field, const char *key)
+{
+	size_t n = strlen(field);
+
+	if (strchr(field, '.') || strncmp(name, field, n))
+		return false;
+	return key ? name[n] == '.' && !strcmp(name + n + 1, key) : !name[n];
+}
 
 /* A map path is evt_path_key()'s cookie (low bits set); a string field is (index + 1) << 2. */
 uintptr_t cs_event_path(const char *field, const char *key)
 {
-	for (size_t i = 0; i < sizeof(path_fields) / sizeof(path_fields[0]); i++)
-		if (!strcmp(field, path_fields[i].field) &&
-		    (key && path_fields[i].key ? !strcmp(key, path_fields[i].key) :
-						 key == path_fields[i].key))
+	for (size_t i = 0; i < NSTRING_FIELDS; i++)
+		if (names_field(string_fields[i].name, field, key))
 			return (uintptr_t)(i + 1) << 2;
 	return key ? evt_path_key(field, key) : 0;
 }
@@ -804,10 +806,9 @@ int cs_event_path_read(const struct cs_event *evt, uintptr_t path, const char **
 
 	if (path & PATH_MASK)
 		return evt_path_get((void *)evt, path, s, len, &version);
-	v = *(char *const *)((const char *)evt + path_fields[i].off);
+	v = *string_field(evt, i);
 	*s = v ? v : "";
-	*len = !v ? 0 : path_fields[i].off == offsetof(struct cs_event, line.raw) ?
-	       evt->line.raw_len : strlen(v);
+	*len = !v ? 0 : is_raw_line(i) ? evt->line.raw_len : strlen(v);
 	return 0;
 }
 
