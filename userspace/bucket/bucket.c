@@ -443,6 +443,13 @@ static void pour_count_flush(struct cs_scenario *sc)
 	sc->m_live_pending = 0;
 }
 
+void cs_scenario_pour_labels_clear(struct cs_scenario *sc)
+{
+	free(sc->m_pour_src);
+	free(sc->m_pour_module);
+	sc->m_pour_src = sc->m_pour_module = NULL;
+}
+
 static void count_pour(struct cs_scenario *sc, const struct cs_event *evt)
 {
 	const char *src = evt->line.src ? evt->line.src : "";
@@ -450,15 +457,12 @@ static void count_pour(struct cs_scenario *sc, const struct cs_event *evt)
 
 	if (!sc->m_pour_src || strcmp(sc->m_pour_src, src) || strcmp(sc->m_pour_module, mod)) {
 		pour_count_flush(sc);
-		free(sc->m_pour_src);
-		free(sc->m_pour_module);
+		cs_scenario_pour_labels_clear(sc);
 		sc->m_pour_src = strdup(src);
 		sc->m_pour_module = strdup(mod);
 		sc->m_poured = NULL;
 		if (!sc->m_pour_src || !sc->m_pour_module) {
-			free(sc->m_pour_src);
-			free(sc->m_pour_module);
-			sc->m_pour_src = sc->m_pour_module = NULL;
+			cs_scenario_pour_labels_clear(sc);
 			return; /* not counted: out of memory */
 		}
 		sc->m_poured = cs_metric_get(CSM_BUCKET_POURED, src, mod, sc->name);

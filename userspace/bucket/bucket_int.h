@@ -252,6 +252,9 @@ struct cs_buckets {
 	char last_ts[CS_TIME_STRLEN];
 };
 
+/* bucket.c: frees the labels of m_poured (count_pour sets them for each run of pours). */
+void cs_scenario_pour_labels_clear(struct cs_scenario *sc);
+
 /* scenario.c */
 int cs_scenarios_load(struct cs_buckets *b, const char *name, const char *text, size_t len,
 		      const char *version);

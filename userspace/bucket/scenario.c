@@ -483,8 +483,7 @@ void cs_scenario_free(struct cs_scenario *sc)
 			expr_prog_free(*(struct expr_prog **)((char *)sc + scenario_fields[i].off));
 	expr_prog_free(sc->scope_expr);
 	free(sc->leakspeed_text);
-	free(sc->m_pour_src);
-	free(sc->m_pour_module);
+	cs_scenario_pour_labels_clear(sc);
 	free(sc->scope);
 	free(sc->hash);
 	free(sc->version);
