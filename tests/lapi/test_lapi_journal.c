@@ -606,6 +606,102 @@ static void held_heap(struct cs_lapi *l, const char *base, const char *dir)
 	lapi_journal_sync(l);
 }
 
+/* The first id of an answer ["id",...], or -1. */
+static long long first_id(const struct call *c)
+{
+	return c->code == 201 && c->answer && c->answer[0] == '[' && c->answer[1] == '"'
+		       ? atoll(c->answer + 2)
+		       : -1;
+}
+
+/* The alerts "test/heap" of uuid heap-U (its address is its own) in GET /v1/alerts: how many, and the id of one. */
+static int listed(const char *base, int u, long long *id)
+{
+	struct call c = { .method = "GET" };
+	json_t *v;
+	int n = -1;
+
+	*id = -1;
+	snprintf(c.url, sizeof(c.url), "%s/v1/alerts?scenario=test/heap&ip=198.18.92.%d", base,
+		 u % 250);
+	call_run(&c);
+	v = c.code == 200 && c.answer ? json_loads(c.answer, 0, NULL) : NULL;
+	if (json_is_array(v)) {
+		n = (int)json_array_size(v);
+		if (n)
+			*id = json_integer_value(json_object_get(json_array_get(v, 0), "id"));
+	}
+	json_decref(v);
+	free(c.answer);
+	return n;
+}
+
+/*
+ * One uuid pushed twice at once: both pushes pass the dedupe lookup before either
+ * is journaled (a test gate holds the first at the journal's lock until the
+ * second arrives). CrowdSec's LAPI stores every push (its alerts' uuid is not
+ * unique); ours keeps a uuid once per machine, so the second is answered with
+ * the first's id, and that id is stored. Also twice in one push.
+ */
+static void same_uuid_racing(struct cs_lapi *l, const char *base)
+{
+	struct call p[2];
+	long long a, b, id;
+
+	lapi_journal_test_hold(l, true, 0);
+	lapi_journal_test_gate(l, 2);
+	memset(p, 0, sizeof(p));
+	for (int i = 0; i < 2; i++) {
+		p[i].method = "POST";
+		p[i].post = heap_body(1, 2240, 8, 0);
+		snprintf(p[i].url, sizeof(p[i].url), "%s/v1/alerts", base);
+		pthread_create(&p[i].t, NULL, call_main, &p[i]);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(p[i].t, NULL);
+	a = first_id(&p[0]);
+	b = first_id(&p[1]);
+	ASSERT_TRUE(a > 0 && b > 0, "both pushes of one uuid answered 201 with an id");
+	if (!ASSERT_EQ(a, b, "the racing second is answered with the first's id"))
+		fprintf(stderr, "  answers %s / %s\n", p[0].answer, p[1].answer);
+	lapi_journal_test_hold(l, false, 0);
+	lapi_journal_sync(l);
+	if (!ASSERT_EQ(listed(base, 2240, &id), 1, "GET /v1/alerts: the uuid stored once") ||
+	    !ASSERT_TRUE(id == a && id == b, "under the id both answers name"))
+		fprintf(stderr, "  listed id %lld, answers %lld %lld\n", id, a, b);
+	for (int i = 0; i < 2; i++) {
+		free(p[i].post);
+		free(p[i].answer);
+	}
+
+	/* twice in one body: one row, both answers name it */
+	{
+		struct call c = { .method = "POST" };
+		char *one = heap_body(1, 2241, 8, 0), *two = malloc(2 * strlen(one) + 4);
+		size_t n = strlen(one);
+
+		lapi_journal_test_hold(l, true, 0);
+		snprintf(c.url, sizeof(c.url), "%s/v1/alerts", base);
+		/* [x] + [x] -> [x,x] */
+		memcpy(two, one, n - 1);
+		two[n - 1] = ',';
+		memcpy(two + n, one + 1, n - 1);
+		two[2 * n - 1] = 0;
+		c.post = two;
+		call_run(&c);
+		a = first_id(&c);
+		b = c.answer && strchr(c.answer, ',') ? atoll(strchr(c.answer, ',') + 2) : -1;
+		if (!ASSERT_TRUE(a > 0 && a == b, "twice in one push: both answered with one id"))
+			fprintf(stderr, "  answer %s\n", c.answer);
+		lapi_journal_test_hold(l, false, 0);
+		lapi_journal_sync(l);
+		ASSERT_TRUE(listed(base, 2241, &id) == 1 && id == a, "and that id stored once");
+		free(c.answer);
+		free(one);
+		free(two);
+	}
+}
+
 /*
  * The child: a LAPI whose writer is held, its base URL on the pipe; killed -9
  * by the parent after the pushes.
@@ -702,6 +798,7 @@ int main(void)
 	read_own_write(l, base);
 	full_journal(l, base);
 	held_heap(l, base, dir);
+	same_uuid_racing(l, base);
 	cs_lapi_stop(l);
 	l = NULL;
 	{ /* a database of its own: the counts below are the first LAPI's */

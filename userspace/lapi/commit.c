@@ -137,6 +137,8 @@ static int store_alone(struct cs_lapi *l, struct lapi_commit_req *r)
 
 	lapi_journal_exclusive(l, true); /* ids grow as rows are stored: the journal's first */
 	err = cs_db_alerts_insert(l->db, r->v, r->n, NULL, r->now, r->ids);
+	if (!err)
+		lapi_store_remember(l, r->v, r->n, r->ids);
 	lapi_journal_exclusive(l, false);
 
 	if (err && r->msg)
@@ -168,6 +170,8 @@ static void store_group(struct cs_lapi *l, struct lapi_commit_req *first, size_t
 	if (!err) {
 		lapi_journal_exclusive(l, true);
 		err = cs_db_alerts_insert(l->db, all, nalerts, NULL, now, ids);
+		if (!err)
+			lapi_store_remember(l, all, nalerts, ids);
 		lapi_journal_exclusive(l, false);
 	}
 	k = 0;

@@ -80,17 +80,20 @@ int64_t alert_dedupe_get(struct alert_dedupe *d, const char *machine, const char
 	return id;
 }
 
-int alert_dedupe_put(struct alert_dedupe *d, const char *machine, const char *uuid, int64_t id)
+/* Remembers id under the key unless one is there: 0 with *had (that id, or 0), or -ENOMEM. */
+static int remember(struct alert_dedupe *d, const char *machine, const char *uuid, int64_t id,
+		    int64_t *had)
 {
 	size_t len;
 	char *k = make_key(machine, uuid, &len);
 	void *old = NULL;
 	int err;
 
+	*had = 0;
 	if (!k)
 		return -ENOMEM;
 	pthread_mutex_lock(&d->lock);
-	if (cs_hmap_get(d->ids, k, len)) {
+	if ((*had = (int64_t)(intptr_t)cs_hmap_get(d->ids, k, len))) {
 		pthread_mutex_unlock(&d->lock);
 		free(k);
 		return 0;
@@ -114,4 +117,19 @@ int alert_dedupe_put(struct alert_dedupe *d, const char *machine, const char *uu
 	}
 	pthread_mutex_unlock(&d->lock);
 	return err;
+}
+
+int alert_dedupe_put(struct alert_dedupe *d, const char *machine, const char *uuid, int64_t id)
+{
+	int64_t had;
+
+	return remember(d, machine, uuid, id, &had);
+}
+
+int64_t alert_dedupe_claim(struct alert_dedupe *d, const char *machine, const char *uuid,
+			   int64_t id)
+{
+	int64_t had;
+
+	return remember(d, machine, uuid, id, &had) ? 0 : had ? had : id;
 }

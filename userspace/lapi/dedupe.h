@@ -25,5 +25,11 @@ void alert_dedupe_free(struct alert_dedupe *d);
 int64_t alert_dedupe_get(struct alert_dedupe *d, const char *machine, const char *uuid);
 /* Remember it (the oldest entry goes when full). 0 or -ENOMEM. */
 int alert_dedupe_put(struct alert_dedupe *d, const char *machine, const char *uuid, int64_t id);
+/*
+ * One step for a writer that must not give one uuid two ids: the id already
+ * remembered for it, else id, remembered now (0: out of memory, nothing done).
+ */
+int64_t alert_dedupe_claim(struct alert_dedupe *d, const char *machine, const char *uuid,
+			   int64_t id);
 
 #endif /* CS_LAPI_DEDUPE_H */

@@ -86,6 +86,7 @@ struct jsub {
 
 struct lapi_journal {
 	struct cs_db *db;
+	struct alert_dedupe *dedupe; /* the uuids answered: claimed at the append */
 	char *path;
 	int fd;
 	pthread_mutex_t lock;
@@ -99,6 +100,7 @@ struct lapi_journal {
 	uint64_t rotate; /* JOURNAL_ROTATE, or a test's */
 	struct jsub *head, **tail;
 	bool hold, stop;
+	unsigned gate, gated; /* tests: appends wait until `gate` of them are at the lock */
 	unsigned barrier; /* another writer stores alerts: appends wait (lapi_journal_exclusive) */
 	unsigned waiters; /* reads (and other writers) waiting for the writer: no batching */
 	bool running;
@@ -791,6 +793,7 @@ int lapi_journal_start(struct cs_lapi *l)
 		return -ENOMEM;
 	j->fd = -1;
 	j->db = l->db;
+	j->dedupe = l->dedupe;
 	j->tail = &j->head;
 	j->cap = JOURNAL_CAP;
 	j->rotate = JOURNAL_ROTATE;
@@ -949,6 +952,25 @@ static int append_locked(struct lapi_journal *j, struct lapi_store *st, struct s
 	j->end += b->len;
 	j->held += held;
 	j->appended++;
+	/*
+	 * A uuid is claimed here, under the lock every append takes, with the ids
+	 * that are now acknowledged: two pushes of it racing past lapi_store_begin's
+	 * lookup both reach this point, and the second is answered with the first's
+	 * id (the writer's insert keeps the first row, as after a restart). The
+	 * group commit claims its uuids before appends may resume (lapi_store_remember).
+	 */
+	for (size_t k = 0; j->dedupe && st->machine && k < st->nk; k++) {
+		struct cs_alert *a = st->keep[k];
+		int64_t first;
+
+		if (!a->uuid || !*a->uuid)
+			continue;
+		first = alert_dedupe_claim(j->dedupe, st->machine, a->uuid, a->id);
+		if (first && first != a->id) {
+			st->kids[k] = first;
+			a->stored_before = true; /* answered with the first: notified once */
+		}
+	}
 	return 0;
 }
 
@@ -990,6 +1012,15 @@ int lapi_journal_append(struct cs_lapi *l, struct lapi_store *st, struct jsub **
 	if (err)
 		goto out;
 	pthread_mutex_lock(&j->lock);
+	if (j->gate && ++j->gated < j->gate) {
+		/* 10 s at most: a push that never comes must not keep this one */
+		for (int i = 0; i < 100 && j->gate; i++)
+			timed_wait(&j->stored, &j->lock, 100);
+		j->gate = j->gated = 0;
+	} else if (j->gate) {
+		j->gate = j->gated = 0;
+		pthread_cond_broadcast(&j->stored);
+	}
 	err = append_locked(j, st, &b, aid, did, nd, s->held);
 	if (!err) {
 		s->end = j->end;
@@ -1094,6 +1125,19 @@ void lapi_journal_test_hold(struct cs_lapi *l, bool hold, size_t cap)
 	j->hold = hold;
 	j->cap = cap ? cap : JOURNAL_CAP;
 	pthread_cond_broadcast(&j->work);
+	pthread_mutex_unlock(&j->lock);
+}
+
+void lapi_journal_test_gate(struct cs_lapi *l, unsigned n)
+{
+	struct lapi_journal *j = l->journal;
+
+	if (!j)
+		return;
+	pthread_mutex_lock(&j->lock);
+	j->gate = n;
+	j->gated = 0;
+	pthread_cond_broadcast(&j->stored);
 	pthread_mutex_unlock(&j->lock);
 }
 

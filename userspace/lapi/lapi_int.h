@@ -511,6 +511,8 @@ void lapi_journal_exclusive(struct cs_lapi *l, bool on);
 void lapi_journal_sync(struct cs_lapi *l);
 /* Tests: the writer stores nothing while held; the cap on unstored bytes (0: the default). */
 void lapi_journal_test_hold(struct cs_lapi *l, bool hold, size_t cap);
+/* Tests: the next n appends wait for each other at the journal's lock (pushes racing). */
+void lapi_journal_test_gate(struct cs_lapi *l, unsigned n);
 /* Tests: the size past which the file takes no more records until cut (0: the default). */
 void lapi_journal_test_rotate(struct cs_lapi *l, size_t rotate);
 /* Tests: records appended and stored since start. */
@@ -561,6 +563,13 @@ struct lapi_store {
 int lapi_store_begin(struct cs_lapi *l, struct lapi_store *st, struct cs_alert **v, size_t n,
 		     const char *machine, int64_t now, int64_t *ids, char *msg, size_t msglen);
 int lapi_store_end(struct cs_lapi *l, struct lapi_store *st, int err, char *msg, size_t msglen);
+/*
+ * The uuids of alerts just stored (ids[i]: v[i]'s), remembered by their owner
+ * before another writer may store (commit.c, inside lapi_journal_exclusive): a
+ * push of one of them racing this one is answered with the stored id.
+ */
+void lapi_store_remember(struct cs_lapi *l, struct cs_alert *const *v, size_t n,
+			 const int64_t *ids);
 
 
 /* ---- capi.c: the LAPI as a member of a crowd ---- */

@@ -281,8 +281,6 @@ int lapi_store_end(struct cs_lapi *l, struct lapi_store *st, int ret, char *msg,
 		if (st->v[i] == keep[k])
 			st->ids[i] = st->kids[k++];
 	for (size_t k = 0; !ret && k < nk; k++) {
-		if (keep[k]->uuid && l->dedupe && st->machine)
-			alert_dedupe_put(l->dedupe, st->machine, keep[k]->uuid, st->kids[k]);
 		if (keep[k]->stored_before) /* before a restart, or by another replica */
 			continue;
 		lapi_notify_alert(l, keep[k], st->kids[k], st->notify[k], st->nnotify[k]);
@@ -292,6 +290,14 @@ int lapi_store_end(struct cs_lapi *l, struct lapi_store *st, int ret, char *msg,
 		capi_signal_alerts(l, keep, nfresh, st->now);
 	store_release(st);
 	return ret;
+}
+
+void lapi_store_remember(struct cs_lapi *l, struct cs_alert *const *v, size_t n,
+			 const int64_t *ids)
+{
+	for (size_t i = 0; l->dedupe && i < n; i++)
+		if (v[i]->uuid && *v[i]->uuid && v[i]->machine_id)
+			alert_dedupe_put(l->dedupe, v[i]->machine_id, v[i]->uuid, ids[i]);
 }
 
 int lapi_store_alerts(struct cs_lapi *l, struct cs_alert **v, size_t n, const char *machine,
