@@ -38,6 +38,16 @@ static void statics_free(struct cs_statics *s)
 	s->n = 0;
 }
 
+static void stash_defs_free(struct cs_stash_def *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		expr_prog_free(v[i].key);
+		expr_prog_free(v[i].value);
+	}
+	free(v);
+}
+
 static void node_clear(struct cs_node *n)
 {
 	free(n->name);
@@ -59,12 +69,7 @@ static void node_clear(struct cs_node *n)
 		free(n->wl->exprs);
 		free(n->wl);
 	}
-	for (size_t i = 0; i < n->nstash; i++) {
-		free(n->stash[i].name);
-		expr_prog_free(n->stash[i].key);
-		expr_prog_free(n->stash[i].value);
-	}
-	free(n->stash);
+	stash_defs_free(n->stash, n->nstash);
 	free(n->file);
 	memset(n, 0, sizeof(*n));
 }
