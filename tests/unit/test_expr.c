@@ -977,6 +977,7 @@ static const struct ok_case builtins[] = {
 	{ "get(evt.Meta, 'user')", "string:root" },
 	{ "take([1, 2, 3], 2)", "array:[1 2]" },
 	{ "take([1], 5)", "array:[1]" },
+	{ "take([1, 2], 0)", "array:[]" },
 	{ "keys({a: 1, b: 2})", "array:[a b]" },
 	{ "values({a: 1, b: 2})", "array:[1 2]" },
 	{ "keys(evt.Line.Labels)", "array:[type]" },

@@ -788,19 +788,23 @@ static int b_get(struct expr_ctx *c, const struct expr_value *args, int n, struc
 	return expr_fetch_lenient(c, A, B, o);
 }
 
+/* A new array of the first k items of array a (k at most its length). */
+static int copy_items(const struct expr_value *a, uint32_t k, struct expr_value *out)
+{
+	int err = expr_array_new(k, out);
+
+	for (uint32_t i = 0; !err && i < k; i++)
+		err = expr_array_push(out, &a->a->items[i]);
+	if (err)
+		expr_value_release(out);
+	return err;
+}
+
 static int b_take(struct expr_ctx *c, const struct expr_value *args, int n, struct expr_value *o)
 {
 	int64_t k = B->i < 0 ? 0 : B->i;
-	int err;
 
-	if (k > A->a->len)
-		k = A->a->len;
-	err = expr_array_new(k, o);
-	for (int64_t i = 0; !err && i < k; i++)
-		err = expr_array_push(o, &A->a->items[i]);
-	if (err)
-		expr_value_release(o);
-	return err;
+	return copy_items(A, k < A->a->len ? (uint32_t)k : A->a->len, o);
 }
 
 /* keys()/values() of a map or a map-like host object. */
@@ -903,17 +907,6 @@ static int b_from_pairs(struct expr_ctx *ctx, const struct expr_value *args, int
 	return err;
 }
 
-static int copy_array(const struct expr_value *a, struct expr_value *out)
-{
-	int err = expr_array_new(a->a->len, out);
-
-	for (uint32_t i = 0; !err && i < a->a->len; i++)
-		err = expr_array_push(out, &a->a->items[i]);
-	if (err)
-		expr_value_release(out);
-	return err;
-}
-
 static int b_sort(struct expr_ctx *ctx, const struct expr_value *args, int n,
 		  struct expr_value *out)
 {
@@ -925,7 +918,7 @@ static int b_sort(struct expr_ctx *ctx, const struct expr_value *args, int n,
 			return ctx_err(ctx, -EINVAL, "sort: unknown order, use asc or desc");
 		desc = !strcmp(S(B), "desc");
 	}
-	err = copy_array(A, out);
+	err = copy_items(A, A->a->len, out);
 	if (!err && (err = expr_sort_values(out, desc))) {
 		expr_value_release(out);
 		return ctx_err(ctx, err, "sort: elements are not comparable");
