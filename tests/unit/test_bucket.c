@@ -78,6 +78,31 @@ static struct cs_buckets *engine(struct sink *s, enum cs_bucket_mode mode, const
 	return b;
 }
 
+/*
+ * A test that runs on a fresh engine loaded from yaml and its sink: the table
+ * before main() says which engine, run_engine_tests() makes it and frees both.
+ */
+struct engine_test {
+	void (*run)(struct cs_buckets *b, struct sink *s);
+	enum cs_bucket_mode mode;
+	const char *yaml;
+	size_t max_buckets;
+};
+
+static void run_engine_tests(const struct engine_test *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sink s;
+		struct cs_buckets *b = engine(&s, t[i].mode, t[i].yaml, t[i].max_buckets);
+
+		if (!b)
+			continue;
+		t[i].run(b, &s);
+		cs_buckets_free(b);
+		sink_reset(&s);
+	}
+}
+
 /* A parsed log event: source_ip, log time "2026-01-01T00:00:<sec>Z"-style offset in ms. */
 static int pour(struct cs_buckets *b, const char *ip, long ms, const char *k, const char *v)
 {
@@ -96,6 +121,43 @@ static int pour(struct cs_buckets *b, const char *ip, long ms, const char *k, co
 	if (!err && k)
 		err = strmap_set(e->meta, k, v);
 	e->time = t;
+	err = err ?: cs_buckets_pour(b, e);
+	cs_event_free(e);
+	return err;
+}
+
+/* An event of Meta source_ip ip at ms, and the overflows counted once it is poured. */
+struct step {
+	const char *ip;
+	long ms;
+	int overflows;
+	const char *why;
+};
+
+static void pour_steps(struct cs_buckets *b, struct sink *s, const struct step *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		pour(b, steps[i].ip, steps[i].ms, NULL, NULL);
+		ASSERT_EQ(s->n, steps[i].overflows, steps[i].why);
+	}
+}
+
+/*
+ * An event of log time ts (NULL: none) with the Meta and Enriched values of
+ * meta and enriched (NULL-terminated lists of key, value; NULL: none), poured.
+ */
+static int pour_kv(struct cs_buckets *b, const char *ts, const char *const *meta,
+		   const char *const *enriched)
+{
+	struct cs_event *e = NULL;
+	int err = cs_event_new(&e);
+
+	if (!err && ts)
+		err = cs_event_set_str(&e->marshaled_time, ts);
+	for (size_t i = 0; !err && meta && meta[i]; i += 2)
+		err = strmap_set(e->meta, meta[i], meta[i + 1]);
+	for (size_t i = 0; !err && enriched && enriched[i]; i += 2)
+		err = strmap_set(e->enriched, enriched[i], enriched[i + 1]);
 	err = err ?: cs_buckets_pour(b, e);
 	cs_event_free(e);
 	return err;
@@ -150,49 +212,38 @@ static void overflow_on_last(struct cs_buckets *b, struct sink *s, const int *at
 static const int at_once[6]; /* six events at the same instant */
 
 /* capacity 5: the 6th simultaneous event overflows; all 6 are counted and kept. */
-static void test_leaky_burst(void)
+static void test_leaky_burst(struct cs_buckets *b, struct sink *s)
 {
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 0);
-
-	if (!b)
-		return;
-	overflow_on_last(b, &s, at_once, 6, "capacity 5: the 6th overflows");
-	ASSERT_EQ(s.nalerts, 1, "one alert sent");
-	ASSERT_TRUE(check(&s, 0, "len(o.Overflow.Alert.Events) == 6"), "queue kept 6");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Leakspeed == '10s' && o.Overflow.Alert.Capacity == 5"),
+	overflow_on_last(b, s, at_once, 6, "capacity 5: the 6th overflows");
+	ASSERT_EQ(s->nalerts, 1, "one alert sent");
+	ASSERT_TRUE(check(s, 0, "len(o.Overflow.Alert.Events) == 6"), "queue kept 6");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.Leakspeed == '10s' && o.Overflow.Alert.Capacity == 5"),
 		    "leakspeed/capacity");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Remediation == true"), "remediation label");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Sources['192.0.2.1'].GetScope() == 'Ip' && "
-				 "o.Overflow.Sources['192.0.2.1'].IP == '192.0.2.1'"), "source");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.StartAt == '2026-01-01T00:00:00Z' && "
-				 "o.Overflow.Alert.StopAt == '2026-01-01T00:00:00Z'"), "start/stop");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Message == \"Ip 192.0.2.1 performed 't/leaky' "
-				 "(6 events over 0s) at 2026-01-01 00:00:00 +0000 UTC\""), "message");
-	ASSERT_TRUE(check(&s, 0, "o.GetType() == 'overflow' && o.MarshaledTime == '2026-01-01T00:00:00Z'"),
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.Remediation == true"), "remediation label");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Sources['192.0.2.1'].GetScope() == 'Ip' && "
+				"o.Overflow.Sources['192.0.2.1'].IP == '192.0.2.1'"), "source");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.StartAt == '2026-01-01T00:00:00Z' && "
+				"o.Overflow.Alert.StopAt == '2026-01-01T00:00:00Z'"), "start/stop");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.Message == \"Ip 192.0.2.1 performed 't/leaky' "
+				"(6 events over 0s) at 2026-01-01 00:00:00 +0000 UTC\""), "message");
+	ASSERT_TRUE(check(s, 0, "o.GetType() == 'overflow' && o.MarshaledTime == '2026-01-01T00:00:00Z'"),
 		    "overflow event");
 	/* upstream's BucketKey: sha1(filter \0 partition \0 name) in hex */
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Mapkey == '233338668563ea0960b029d1a0fc84e1ebc81931'"), "mapkey");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Mapkey == '233338668563ea0960b029d1a0fc84e1ebc81931'"), "mapkey");
 	/* the instance is gone: the next event starts a full bucket */
 	pour(b, "192.0.2.1", 0, NULL, NULL);
-	ASSERT_EQ(s.n, 1, "a fresh bucket after overflow");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_EQ(s->n, 1, "a fresh bucket after overflow");
 }
 
 /*
  * An event keeps up to 256 Meta keys: an alert listing events with more than
  * the 64 its stack array holds copies them all, without overrunning it.
  */
-static void test_alert_event_many_meta(void)
+static void test_alert_event_many_meta(struct cs_buckets *b, struct sink *s)
 {
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 0);
 	char k[16], v[16];
 	int err = 0;
 
-	if (!b)
-		return;
 	for (int i = 0; i < 6 && !err; i++) {
 		struct cs_event *e = NULL;
 
@@ -209,15 +260,13 @@ static void test_alert_event_many_meta(void)
 		cs_event_free(e);
 	}
 	ASSERT_OK(err, "6 events with 102 Meta keys poured");
-	ASSERT_EQ(s.n, 1, "the 6th overflows");
-	ASSERT_TRUE(check(&s, 0, "len(o.Overflow.Alert.Events) == 6 && "
-				 "all(o.Overflow.Alert.Events, {len(.Meta) == 102})"),
+	ASSERT_EQ(s->n, 1, "the 6th overflows");
+	ASSERT_TRUE(check(s, 0, "len(o.Overflow.Alert.Events) == 6 && "
+				"all(o.Overflow.Alert.Events, {len(.Meta) == 102})"),
 		    "every event lists its 102 Meta keys");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Events[5].GetMeta('k099') == 'v5-99' && "
-				 "o.Overflow.Alert.Events[0].GetMeta('k000') == 'v0-0'"),
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.Events[5].GetMeta('k099') == 'v5-99' && "
+				"o.Overflow.Alert.Events[0].GetMeta('k000') == 'v0-0'"),
 		    "the last key of the last event kept");
-	cs_buckets_free(b);
-	sink_reset(&s);
 }
 
 #define GUARD_SC(n, f) "---\ntype: trigger\nname: t/" n "\ndescription: d\nfilter: \"" f "\"\n" \
@@ -228,12 +277,14 @@ static void test_alert_event_many_meta(void)
  * straight from the map: the scenarios routed are those whose whole filter holds,
  * a missing key reading "" and a value with a NUL compared on all its bytes.
  */
-static void test_route_guard(void)
+static const char route_guard_yaml[] =
+	GUARD_SC("kind-a", "evt.Meta.kind in ['a', ''] && evt.Meta.source_ip != ''")
+	GUARD_SC("kind-b", "evt.Meta.kind == 'b'")
+	GUARD_SC("get", "evt.Parsed.verb == 'GET' && evt.Meta.kind != 'b'")
+	GUARD_SC("none", "evt.Meta.kind == 'a' || evt.Meta.kind == 'c'");
+
+static void test_route_guard(struct cs_buckets *b, struct sink *s)
 {
-	static const char yaml[] = GUARD_SC("kind-a", "evt.Meta.kind in ['a', ''] && evt.Meta.source_ip != ''")
-		GUARD_SC("kind-b", "evt.Meta.kind == 'b'")
-		GUARD_SC("get", "evt.Parsed.verb == 'GET' && evt.Meta.kind != 'b'")
-		GUARD_SC("none", "evt.Meta.kind == 'a' || evt.Meta.kind == 'c'");
 	static const struct { const char *kind; size_t klen; const char *verb; const char *want; } cases[] = {
 		{ "a", 1, NULL, "0 3" },
 		{ NULL, 0, NULL, "0" },	/* kind missing: "" is in the list */
@@ -242,11 +293,7 @@ static void test_route_guard(void)
 		{ "c", 1, "GET", "2 3" },
 		{ "", 0, "GETX", "0" },
 	};
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, yaml, 0);
 
-	if (!b)
-		return;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct cs_route r = { 0 };
 		struct cs_event *e = NULL;
@@ -269,8 +316,6 @@ static void test_route_guard(void)
 		cs_route_clear(&r);
 		cs_event_free(e);
 	}
-	cs_buckets_free(b);
-	sink_reset(&s);
 }
 
 #define GROUP_SC(n, f, g) "---\ntype: trigger\nname: t/" n "\ndescription: d\nfilter: \"" f "\"\n" \
@@ -281,24 +326,22 @@ static void test_route_guard(void)
  * (evt.SetMeta), and so does a filter that needs a key; a groupby that is a plain evt.<map>.<key> is read from the
  * map ("" when absent), as the evaluator reads it.
  */
-static void test_route_reads(void)
+static const char route_reads_yaml[] =
+	GROUP_SC("a", "evt.Meta.kind == 'a'", "evt.Meta.source_ip")
+	GROUP_SC("set", "evt.Meta.kind == 'a' && evt.SetMeta('kind', 'b')", "evt.Parsed.verb")
+	GROUP_SC("b", "evt.Meta.kind == 'b'", "evt.Meta.missing")
+	GROUP_SC("b2", "evt.Meta.kind in ['b']", "evt.Meta.source_ip + '/' + evt.Meta.kind")
+	GROUP_SC("needs", "Upper(evt.Meta.kind) contains 'B'", "evt.Meta.source_ip")
+	GROUP_SC("absent", "evt.Meta.missing contains 'x' && evt.Meta.kind == 'b'",
+		 "evt.Meta.source_ip");
+
+static void test_route_reads(struct cs_buckets *b, struct sink *s)
 {
-	static const char yaml[] = GROUP_SC("a", "evt.Meta.kind == 'a'", "evt.Meta.source_ip")
-		GROUP_SC("set", "evt.Meta.kind == 'a' && evt.SetMeta('kind', 'b')", "evt.Parsed.verb")
-		GROUP_SC("b", "evt.Meta.kind == 'b'", "evt.Meta.missing")
-		GROUP_SC("b2", "evt.Meta.kind in ['b']", "evt.Meta.source_ip + '/' + evt.Meta.kind")
-		GROUP_SC("needs", "Upper(evt.Meta.kind) contains 'B'", "evt.Meta.source_ip")
-		GROUP_SC("absent", "evt.Meta.missing contains 'x' && evt.Meta.kind == 'b'",
-			 "evt.Meta.source_ip");
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, yaml, 0);
 	struct cs_route r = { 0 };
 	struct cs_event *e = NULL;
 	char got[256] = "";
 	int err;
 
-	if (!b)
-		return;
 	if (ASSERT_OK(cs_event_new(&e), "event")) {
 		err = strmap_set(e->meta, "source_ip", "192.0.2.1");
 		err = err ?: strmap_set(e->meta, "kind", "a");
@@ -313,8 +356,6 @@ static void test_route_reads(void)
 		cs_route_clear(&r);
 		cs_event_free(e);
 	}
-	cs_buckets_free(b);
-	sink_reset(&s);
 }
 
 /* The scenario indexes r routes to, "0 3 5" (at most len bytes). */
@@ -436,37 +477,30 @@ static void test_route_prefilter(void)
 }
 
 /* One token comes back per leakspeed, continuously, on event time. */
-static void test_leak_arithmetic(void)
+static void test_leak_arithmetic(struct cs_buckets *b, struct sink *s)
 {
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 0);
-
-	if (!b)
-		return;
 	for (int i = 0; i < 5; i++)
 		pour(b, "192.0.2.1", 0, NULL, NULL);
 	pour(b, "192.0.2.1", 10000, NULL, NULL); /* one token leaked back at +10s */
-	ASSERT_EQ(s.n, 0, "+10s: one more event fits");
+	ASSERT_EQ(s->n, 0, "+10s: one more event fits");
 	pour(b, "192.0.2.1", 19999, NULL, NULL); /* 0.9999 token: not enough */
-	ASSERT_EQ(s.n, 1, "+19.999s: overflow");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 7"), "7 counted");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.StopAt == '2026-01-01T00:00:19.999Z'"), "stop_at");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Message endsWith '(7 events over 19.999s) at "
-				 "2026-01-01 00:00:19.999 +0000 UTC'"), "duration in message");
-	sink_reset(&s);
-	s.n = 0;
+	ASSERT_EQ(s->n, 1, "+19.999s: overflow");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.GetEventsCount() == 7"), "7 counted");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.StopAt == '2026-01-01T00:00:19.999Z'"), "stop_at");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.Message endsWith '(7 events over 19.999s) at "
+				"2026-01-01 00:00:19.999 +0000 UTC'"), "duration in message");
+	sink_reset(s);
+	s->n = 0;
 	/* +0.5 token per 5 s, -1 per event: 4, 3.5, 3, ... the 10th finds 0.5 + 0 */
 	for (int i = 0; i < 9; i++)
 		pour(b, "192.0.2.2", 100000 + 5000L * i, NULL, NULL);
-	ASSERT_EQ(s.n, 0, "spread events: 9 fit");
+	ASSERT_EQ(s->n, 0, "spread events: 9 fit");
 	pour(b, "192.0.2.2", 100000 + 5000L * 9, NULL, NULL);
-	ASSERT_EQ(s.n, 1, "spread events: overflow on the 10th");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 10"), "10 counted");
-	ASSERT_TRUE(check(&s, 0, "len(o.Overflow.Alert.Events) == 6"), "queue keeps capacity+1");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Events[0].Timestamp == '2026-01-01T00:02:00Z'"),
+	ASSERT_EQ(s->n, 1, "spread events: overflow on the 10th");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.GetEventsCount() == 10"), "10 counted");
+	ASSERT_TRUE(check(s, 0, "len(o.Overflow.Alert.Events) == 6"), "queue keeps capacity+1");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.Events[0].Timestamp == '2026-01-01T00:02:00Z'"),
 		    "oldest kept event is the 5th");
-	cs_buckets_free(b);
-	sink_reset(&s);
 }
 
 /* The rate limiter at its boundaries, as CrowdSec 1.4.6's pkg/time/rate computes them. */
@@ -523,28 +557,22 @@ static void test_limiter_boundaries(void)
 }
 
 /* Replay: an instance idle for more than (capacity+1) * leakspeed is dropped silently. */
-static void test_replay_expiry(void)
+static void test_replay_expiry(struct cs_buckets *b, struct sink *s)
 {
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 0);
 	struct cs_bucket_stats st;
 
-	if (!b)
-		return;
 	for (int i = 0; i < 5; i++)
 		pour(b, "192.0.2.1", 0, NULL, NULL);
 	pour(b, "192.0.2.1", 60001, NULL, NULL); /* > 60 s after the last event */
 	cs_buckets_get_stats(b, &st);
 	ASSERT_EQ(st.underflows, 1, "old instance expired");
-	ASSERT_EQ(s.n, 0, "no alert from an expired bucket");
+	ASSERT_EQ(s->n, 0, "no alert from an expired bucket");
 	for (int i = 0; i < 4; i++)
 		pour(b, "192.0.2.1", 60001, NULL, NULL);
-	ASSERT_EQ(s.n, 0, "the new instance counts from 1");
+	ASSERT_EQ(s->n, 0, "the new instance counts from 1");
 	pour(b, "192.0.2.1", 60001, NULL, NULL);
-	ASSERT_EQ(s.n, 1, "6th event of the new instance overflows");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 6"), "count restarted");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_EQ(s->n, 1, "6th event of the new instance overflows");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.GetEventsCount() == 6"), "count restarted");
 }
 
 /*
@@ -574,162 +602,121 @@ static int pour_known(struct cs_buckets *b, const struct cs_time *t, const char 
  * the text it wrote for it: after a static wrote another text there, that text's
  * time counts (here 61 s later: the instance expired, no overflow), with its zone.
  */
-static void test_known_time(void)
+static void test_known_time(struct cs_buckets *b, struct sink *s)
 {
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 0);
 	struct cs_time t0 = { .sec = 1767225600, .off = 7200 }; /* 2026-01-01T02:00:00+02:00 */
 	struct cs_bucket_stats st;
 	json_t *ev;
 
-	if (!b)
-		return;
 	for (int i = 0; i < 5; i++)
 		ASSERT_OK(pour_known(b, &t0, NULL), "pour at the known instant");
 	ASSERT_OK(pour_known(b, &t0, "2026-01-01T00:01:01Z"), "pour at another text");
 	cs_buckets_get_stats(b, &st);
-	ASSERT_EQ(s.n, 0, "the overwritten text's time counts, not the stale instant");
+	ASSERT_EQ(s->n, 0, "the overwritten text's time counts, not the stale instant");
 	ASSERT_EQ(st.underflows, 1, "the first instance expired at the new time");
 	for (int i = 0; i < 5; i++)
 		ASSERT_OK(pour_known(b, &t0, "2026-01-01T01:01:01+01:00"), "same instant, other zone");
-	ASSERT_EQ(s.n, 1, "6 events at one instant overflow");
-	ev = s.last_json ? json_array_get(json_object_get(json_array_get(s.last_json, 0), "events"), 5)
+	ASSERT_EQ(s->n, 1, "6 events at one instant overflow");
+	ev = s->last_json ? json_array_get(json_object_get(json_array_get(s->last_json, 0), "events"), 5)
 			 : NULL;
 	ASSERT_STREQ(json_string_value(json_object_get(ev, "timestamp")), "2026-01-01T01:01:01+01:00",
 		     "the event keeps the text it was poured with");
-	sink_reset(&s);
-	s.n = 0;
+	sink_reset(s);
+	s->n = 0;
 	for (int i = 0; i < 6; i++)
 		ASSERT_OK(pour_known(b, &t0, NULL), "known instant, its own text");
-	ASSERT_EQ(s.n, 1, "overflow at the known instant");
-	ev = s.last_json ? json_array_get(json_object_get(json_array_get(s.last_json, 0), "events"), 0)
+	ASSERT_EQ(s->n, 1, "overflow at the known instant");
+	ev = s->last_json ? json_array_get(json_object_get(json_array_get(s->last_json, 0), "events"), 0)
 			 : NULL;
 	ASSERT_STREQ(json_string_value(json_object_get(ev, "timestamp")), "2026-01-01T02:00:00+02:00",
 		     "the known instant keeps its zone in the alert");
-	cs_buckets_free(b);
-	sink_reset(&s);
 }
 
-/* Long partition keys go into the blackhole by their mapkey, short ones as they are. */
-static void test_blackhole_long_key(void)
+/*
+ * A trigger's blackhole: a partition that overflowed is quiet for 1m, the others
+ * are not. Run with a short partition key, kept as it is, and a long one, kept
+ * by its mapkey.
+ */
+static const char blackhole_yaml[] =
+	"type: trigger\nname: t/trig\ndescription: d\n"
+	"filter: \"true\"\ngroupby: evt.Meta.source_ip\n"
+	"blackhole: 1m\n";
+static const char blackhole_long_key_yaml[] =
+	"type: trigger\nname: t/long\ndescription: d\nfilter: \"true\"\n"
+	"groupby: evt.Meta.source_ip + '/a-suffix-that-makes-the-key-long'\n"
+	"blackhole: 1m\n";
+
+static void test_trigger_blackhole(struct cs_buckets *b, struct sink *s)
 {
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
-				      "type: trigger\nname: t/long\ndescription: d\n"
-				      "filter: \"true\"\n"
-				      "groupby: evt.Meta.source_ip + '/a-suffix-that-makes-the-key-long'\n"
-				      "blackhole: 1m\n", 0);
+	static const struct step steps[] = {
+		{ "192.0.2.1", 0, 1, "trigger overflows at once" },
+		{ "2001:db8::1", 0, 2, "so does another partition" },
+		{ "192.0.2.1", 30000, 2, "blackholed for 1m" },
+		{ "2001:db8::1", 59999, 2, "still blackholed just before expiry" },
+		{ "192.0.2.2", 30000, 3, "a partition that never overflowed is not blackholed" },
+		{ "192.0.2.1", 60000, 4, "expiry == overflow time: out of the blackhole" },
+		{ "192.0.2.1", 61000, 4, "blackholed again from the new overflow" },
+	};
+	struct cs_bucket_stats st;
 
-	if (!b)
-		return;
-	pour(b, "192.0.2.1", 0, NULL, NULL);
-	pour(b, "2001:db8::1", 0, NULL, NULL);
-	ASSERT_EQ(s.n, 2, "two long-keyed partitions overflow");
-	pour(b, "192.0.2.1", 30000, NULL, NULL);
-	pour(b, "2001:db8::1", 59999, NULL, NULL);
-	ASSERT_EQ(s.n, 2, "both blackholed for 1m");
-	pour(b, "192.0.2.2", 30000, NULL, NULL);
-	ASSERT_EQ(s.n, 3, "another long key is not");
-	pour(b, "192.0.2.1", 60000, NULL, NULL);
-	ASSERT_EQ(s.n, 4, "out of the blackhole at expiry");
-	cs_buckets_free(b);
-	sink_reset(&s);
-}
-
-static void test_trigger_blackhole(void)
-{
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
-				      "type: trigger\nname: t/trig\ndescription: d\n"
-				      "filter: \"true\"\ngroupby: evt.Meta.source_ip\n"
-				      "blackhole: 1m\n", 0);
-
-	if (!b)
-		return;
-	pour(b, "192.0.2.1", 0, NULL, NULL);
-	ASSERT_EQ(s.n, 1, "trigger overflows at once");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 1 && "
-				 "len(o.Overflow.Alert.Events) == 1 && o.Overflow.Alert.Leakspeed == '0s' "
-				 "&& o.Overflow.Alert.Capacity == 0 && o.Overflow.Alert.Remediation == false"),
+	pour_steps(b, s, steps, sizeof(steps) / sizeof(steps[0]));
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.GetEventsCount() == 1 && "
+				"len(o.Overflow.Alert.Events) == 1 && o.Overflow.Alert.Leakspeed == '0s' "
+				"&& o.Overflow.Alert.Capacity == 0 && o.Overflow.Alert.Remediation == false"),
 		    "trigger alert");
-	pour(b, "192.0.2.1", 30000, NULL, NULL);
-	ASSERT_EQ(s.n, 1, "blackholed for 1m");
-	pour(b, "192.0.2.2", 30000, NULL, NULL);
-	ASSERT_EQ(s.n, 2, "other partition not blackholed");
-	pour(b, "192.0.2.1", 59999, NULL, NULL);
-	ASSERT_EQ(s.n, 2, "still blackholed just before expiry");
-	pour(b, "192.0.2.1", 60000, NULL, NULL);
-	ASSERT_EQ(s.n, 3, "expiry == overflow time: out of the blackhole");
-	pour(b, "192.0.2.1", 61000, NULL, NULL);
-	ASSERT_EQ(s.n, 3, "blackholed again from the new overflow");
-	{
-		struct cs_bucket_stats st;
+	cs_buckets_get_stats(b, &st);
+	ASSERT_EQ(st.blackholed, 3, "three suppressed");
+	ASSERT_EQ(st.live, 0, "trigger instances never stay");
+}
 
-		cs_buckets_get_stats(b, &st);
-		ASSERT_EQ(st.blackholed, 3, "three suppressed");
-		ASSERT_EQ(st.live, 0, "trigger instances never stay");
-	}
-	cs_buckets_free(b);
-	sink_reset(&s);
-	/* replay without a log time: triggers fall back to "now", leaky ones skip the event */
-	b = engine(&s, CS_BUCKET_REPLAY,
-		   "type: trigger\nname: t/nt\ndescription: d\nfilter: \"true\"\n---\n"
-		   "type: leaky\nname: t/nl\ndescription: d\nfilter: \"true\"\ncapacity: 1\n"
-		   "leakspeed: 1s\n", 0);
-	if (!b)
-		return;
+/* Replay without a log time: triggers fall back to "now", leaky ones skip the event. */
+static const char no_log_time_yaml[] =
+	"type: trigger\nname: t/nt\ndescription: d\nfilter: \"true\"\n---\n"
+	"type: leaky\nname: t/nl\ndescription: d\nfilter: \"true\"\ncapacity: 1\n"
+	"leakspeed: 1s\n";
+
+static void test_replay_no_log_time(struct cs_buckets *b, struct sink *s)
+{
 	live_now = (struct cs_time){ .sec = 1767225600 + 86400 };
-	for (int i = 0; i < 3; i++) {
-		struct cs_event *e = NULL;
-
-		cs_event_new(&e);
-		strmap_set(e->meta, "source_ip", "192.0.2.3");
-		cs_buckets_pour(b, e);
-		cs_event_free(e);
-	}
-	ASSERT_EQ(s.n, 3, "three trigger alerts, no leaky one");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetScenario() == 't/nt' && "
-				 "o.Overflow.Alert.StartAt == '2026-01-02T00:00:00Z'"), "clock time");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	for (int i = 0; i < 3; i++)
+		ASSERT_OK(pour_kv(b, NULL, (const char *const[]){ "source_ip", "192.0.2.3", NULL }, NULL),
+			  "pour without a log time");
+	ASSERT_EQ(s->n, 3, "three trigger alerts, no leaky one");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.GetScenario() == 't/nt' && "
+				"o.Overflow.Alert.StartAt == '2026-01-02T00:00:00Z'"), "clock time");
 }
 
 /* distinct: only the first event of each value is poured (and counted). */
-static void test_distinct(void)
-{
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
-				      "type: leaky\nname: t/dist\ndescription: d\nfilter: \"true\"\n"
-				      "groupby: evt.Meta.source_ip\ndistinct: evt.Meta.user\n"
-				      "capacity: 2\nleakspeed: 1m\n", 0);
+static const char distinct_yaml[] =
+	"type: leaky\nname: t/dist\ndescription: d\nfilter: \"true\"\n"
+	"groupby: evt.Meta.source_ip\ndistinct: evt.Meta.user\n"
+	"capacity: 2\nleakspeed: 1m\n";
 
-	if (!b)
-		return;
+static void test_distinct(struct cs_buckets *b, struct sink *s)
+{
 	pour(b, "192.0.2.1", 0, "user", "a");
 	pour(b, "192.0.2.1", 0, "user", "a");
 	pour(b, "192.0.2.1", 0, "user", "a");
 	pour(b, "192.0.2.1", 0, "user", "b");
 	pour(b, "192.0.2.1", 0, "user", "b");
-	ASSERT_EQ(s.n, 0, "two distinct users fit in capacity 2");
+	ASSERT_EQ(s->n, 0, "two distinct users fit in capacity 2");
 	pour(b, "192.0.2.1", 0, "user", "c");
-	ASSERT_EQ(s.n, 1, "third distinct user overflows");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 3"), "duplicates not counted");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Events[0].GetMeta('user') == 'a' && "
-				 "o.Overflow.Alert.Events[2].GetMeta('user') == 'c'"), "queued events");
+	ASSERT_EQ(s->n, 1, "third distinct user overflows");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.GetEventsCount() == 3"), "duplicates not counted");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.Events[0].GetMeta('user') == 'a' && "
+				"o.Overflow.Alert.Events[2].GetMeta('user') == 'c'"), "queued events");
 	/* distinct state belongs to the instance: a new one accepts "a" again */
 	pour(b, "192.0.2.1", 1000, "user", "a");
 	pour(b, "192.0.2.1", 1000, "user", "b");
 	pour(b, "192.0.2.1", 1000, "user", "c");
-	ASSERT_EQ(s.n, 2, "distinct set reset with the new instance");
+	ASSERT_EQ(s->n, 2, "distinct set reset with the new instance");
 	/* no user reads "" (distinct is a plain path, read from the map): one value */
 	pour(b, "192.0.2.1", 2000, NULL, NULL);
 	pour(b, "192.0.2.1", 2000, "user", "");
 	pour(b, "192.0.2.1", 2000, "user", "a");
-	ASSERT_EQ(s.n, 2, "a missing user and \"\" are one value");
+	ASSERT_EQ(s->n, 2, "a missing user and \"\" are one value");
 	pour(b, "192.0.2.1", 2000, "user", "b");
-	ASSERT_EQ(s.n, 3, "third distinct value overflows");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_EQ(s->n, 3, "third distinct value overflows");
 }
 
 /*
@@ -738,274 +725,214 @@ static void test_distinct(void)
  * share one bucket, created by the first to pour and run by its settings; the
  * second pours the same event into it again. Another name or filter: apart.
  */
-static void test_shared_bucket_key(void)
-{
-	struct sink s;
-	struct cs_buckets *b = engine(
-		&s, CS_BUCKET_REPLAY,
-		"type: leaky\nname: t/same\ndescription: first\nfilter: evt.Meta.log_type == 'test'\n"
-		"groupby: evt.Meta.source_ip\ncapacity: 3\nleakspeed: 1m\n---\n"
-		"type: leaky\nname: t/same\ndescription: second\nfilter: evt.Meta.log_type == 'test'\n"
-		"groupby: evt.Meta.source_ip\ncapacity: 100\nleakspeed: 1m\n---\n"
-		"type: leaky\nname: t/other\ndescription: same filter\n"
-		"filter: evt.Meta.log_type == 'test'\ngroupby: evt.Meta.source_ip\ncapacity: 100\n"
-		"leakspeed: 1m\n---\n"
-		"type: leaky\nname: t/same\ndescription: other filter\n"
-		"filter: evt.Meta.log_type == 'test' && true\ngroupby: evt.Meta.source_ip\n"
-		"capacity: 100\nleakspeed: 1m\n",
-		0);
+static const char shared_bucket_key_yaml[] =
+	"type: leaky\nname: t/same\ndescription: first\nfilter: evt.Meta.log_type == 'test'\n"
+	"groupby: evt.Meta.source_ip\ncapacity: 3\nleakspeed: 1m\n---\n"
+	"type: leaky\nname: t/same\ndescription: second\nfilter: evt.Meta.log_type == 'test'\n"
+	"groupby: evt.Meta.source_ip\ncapacity: 100\nleakspeed: 1m\n---\n"
+	"type: leaky\nname: t/other\ndescription: same filter\n"
+	"filter: evt.Meta.log_type == 'test'\ngroupby: evt.Meta.source_ip\ncapacity: 100\n"
+	"leakspeed: 1m\n---\n"
+	"type: leaky\nname: t/same\ndescription: other filter\n"
+	"filter: evt.Meta.log_type == 'test' && true\ngroupby: evt.Meta.source_ip\n"
+	"capacity: 100\nleakspeed: 1m\n";
 
-	static const struct {
-		const char *ip;
-		int overflows;
-		const char *why;
-	} steps[] = {
-		{ "192.0.2.1", 0, "2 pours fit in capacity 3" },
-		{ "192.0.2.2", 0, "another partition: another shared bucket" },
-		{ "192.0.2.1", 1, "the second event is poured twice into the first scenario's bucket" },
+static void test_shared_bucket_key(struct cs_buckets *b, struct sink *s)
+{
+	static const struct step steps[] = {
+		{ "192.0.2.1", 0, 0, "2 pours fit in capacity 3" },
+		{ "192.0.2.2", 0, 0, "another partition: another shared bucket" },
+		{ "192.0.2.1", 0, 1, "the second event is poured twice into the first scenario's bucket" },
 	};
 
-	if (!b)
-		return;
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		pour(b, steps[i].ip, 0, NULL, NULL);
-		ASSERT_EQ(s.n, steps[i].overflows, steps[i].why);
-	}
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Capacity == 3 && "
-				 "o.Overflow.Alert.GetEventsCount() == 4"),
+	pour_steps(b, s, steps, sizeof(steps) / sizeof(steps[0]));
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.Capacity == 3 && "
+				"o.Overflow.Alert.GetEventsCount() == 4"),
 		    "the shared bucket runs by the first scenario's settings");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetScenario() == 't/same'"), "its name");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.GetScenario() == 't/same'"), "its name");
 }
 
 /* cache_size limits what is kept, not what is counted. */
-static void test_cache_size(void)
+static const char cache_size_yaml[] =
+	"type: leaky\nname: t/cache\ndescription: d\nfilter: \"true\"\n"
+	"capacity: 5\nleakspeed: 10s\ncache_size: 2\n";
+
+static void test_cache_size(struct cs_buckets *b, struct sink *s)
 {
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
-				      "type: leaky\nname: t/cache\ndescription: d\nfilter: \"true\"\n"
-				      "capacity: 5\nleakspeed: 10s\ncache_size: 2\n", 0);
 	char ts[8];
 
-	if (!b)
-		return;
 	for (int i = 0; i < 6; i++) {
 		snprintf(ts, sizeof(ts), "%d", i);
 		pour(b, "192.0.2.1", 0, "n", ts);
 	}
-	ASSERT_EQ(s.n, 1, "overflow on the 6th");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 6"), "all counted");
-	ASSERT_TRUE(check(&s, 0, "len(o.Overflow.Alert.Events) == 3"), "cache_size + 1 kept");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.Events[0].GetMeta('n') == '3' && "
-				 "o.Overflow.Alert.Events[2].GetMeta('n') == '5'"), "the most recent ones");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_EQ(s->n, 1, "overflow on the 6th");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.GetEventsCount() == 6"), "all counted");
+	ASSERT_TRUE(check(s, 0, "len(o.Overflow.Alert.Events) == 3"), "cache_size + 1 kept");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.Events[0].GetMeta('n') == '3' && "
+				"o.Overflow.Alert.Events[2].GetMeta('n') == '5'"), "the most recent ones");
 }
 
-/* counter: fires when `duration` has elapsed since its first event (live clock). */
-static void test_counter(void)
-{
-	static const char *y = "type: counter\nname: t/count\ndescription: d\nfilter: \"true\"\n"
-			       "groupby: evt.Meta.source_ip\ncapacity: -1\nduration: 10s\n";
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_LIVE, y, 0);
+static const char counter_yaml[] =
+	"type: counter\nname: t/count\ndescription: d\nfilter: \"true\"\n"
+	"groupby: evt.Meta.source_ip\ncapacity: -1\nduration: 10s\n";
 
-	if (!b)
-		return;
+/* counter: fires when `duration` has elapsed since its first event (live clock). */
+static void test_counter(struct cs_buckets *b, struct sink *s)
+{
 	live_now = (struct cs_time){ .sec = 1767225600 };
 	for (int i = 0; i < 50; i++)
 		pour(b, "192.0.2.1", 0, NULL, NULL);
-	ASSERT_EQ(s.n, 0, "a counter never overflows by count");
+	ASSERT_EQ(s->n, 0, "a counter never overflows by count");
 	live_now.sec += 5;
 	pour(b, "192.0.2.1", 0, NULL, NULL);
 	cs_buckets_tick(b);
-	ASSERT_EQ(s.n, 0, "not before its duration");
+	ASSERT_EQ(s->n, 0, "not before its duration");
 	live_now.sec += 6;
 	cs_buckets_tick(b);
-	ASSERT_EQ(s.n, 1, "fires after duration since the first event");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 51"), "every event counted");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.StartAt == '2026-01-01T00:00:00Z' && "
-				 "o.Overflow.Alert.StopAt == '2026-01-01T00:00:11Z'"), "live times");
+	ASSERT_EQ(s->n, 1, "fires after duration since the first event");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.GetEventsCount() == 51"), "every event counted");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.StartAt == '2026-01-01T00:00:00Z' && "
+				"o.Overflow.Alert.StopAt == '2026-01-01T00:00:11Z'"), "live times");
 	/* a pour after the deadline (no tick in between) fires the old counter first */
 	live_now.sec += 1;
 	pour(b, "192.0.2.9", 0, NULL, NULL);
 	live_now.sec += 10;
 	pour(b, "192.0.2.9", 0, NULL, NULL);
-	ASSERT_EQ(s.n, 2, "late pour fires the expired counter");
-	ASSERT_TRUE(check(&s, 1, "o.Overflow.Alert.GetEventsCount() == 1"), "old counter alone");
-	cs_buckets_free(b);
-	sink_reset(&s);
-	/* replay: the timer is wall-clock upstream, so a replayed counter never fires */
-	b = engine(&s, CS_BUCKET_REPLAY, y, 0);
-	if (!b)
-		return;
+	ASSERT_EQ(s->n, 2, "late pour fires the expired counter");
+	ASSERT_TRUE(check(s, 1, "o.Overflow.Alert.GetEventsCount() == 1"), "old counter alone");
+}
+
+/* The same counter in replay: the timer is wall-clock upstream, so it never fires. */
+static void test_counter_replay(struct cs_buckets *b, struct sink *s)
+{
 	for (int i = 0; i < 5; i++)
 		pour(b, "192.0.2.1", i * 60000L, NULL, NULL);
 	cs_buckets_tick(b);
-	ASSERT_EQ(s.n, 0, "no counter overflow in replay");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_EQ(s->n, 0, "no counter overflow in replay");
 }
 
 /* conditional: condition after each pour; cancel_on kills the instance. */
-static void test_conditional(void)
+static const char conditional_yaml[] =
+	"type: conditional\nname: t/cond\ndescription: d\nfilter: \"true\"\n"
+	"groupby: evt.Meta.source_ip\ncapacity: -1\nleakspeed: 1h\n"
+	"cancel_on: evt.Meta.ok == 'yes'\n"
+	"condition: len(queue.Queue) >= 3 && queue.Queue[-1].Meta.n == 'last'"
+	" && leaky.Total_count >= 3\n";
+
+static void test_conditional(struct cs_buckets *b, struct sink *s)
 {
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
-				      "type: conditional\nname: t/cond\ndescription: d\nfilter: \"true\"\n"
-				      "groupby: evt.Meta.source_ip\ncapacity: -1\nleakspeed: 1h\n"
-				      "cancel_on: evt.Meta.ok == 'yes'\n"
-				      "condition: len(queue.Queue) >= 3 && queue.Queue[-1].Meta.n == 'last'"
-				      " && leaky.Total_count >= 3\n", 0);
 	struct cs_bucket_stats st;
 
-	if (!b)
-		return;
 	pour(b, "192.0.2.1", 0, "n", "x");
 	pour(b, "192.0.2.1", 1000, "n", "last");
-	ASSERT_EQ(s.n, 0, "2 events: condition false");
+	ASSERT_EQ(s->n, 0, "2 events: condition false");
 	pour(b, "192.0.2.1", 2000, "ok", "yes");
 	cs_buckets_get_stats(b, &st);
 	ASSERT_EQ(st.cancelled, 1, "cancel_on matched");
 	pour(b, "192.0.2.1", 3000, "n", "x");
 	pour(b, "192.0.2.1", 4000, "n", "x");
-	ASSERT_EQ(s.n, 0, "cancelled instance restarted from zero");
+	ASSERT_EQ(s->n, 0, "cancelled instance restarted from zero");
 	pour(b, "192.0.2.1", 5000, "n", "last");
-	ASSERT_EQ(s.n, 1, "condition true on the third event");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 3 && "
-				 "o.Overflow.Alert.StartAt == '2026-01-01T00:00:03Z' && "
-				 "o.Overflow.Alert.StopAt == '2026-01-01T00:00:05Z' && "
-				 "o.Overflow.Alert.Leakspeed == '1h0m0s'"), "conditional alert");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_EQ(s->n, 1, "condition true on the third event");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.GetEventsCount() == 3 && "
+				"o.Overflow.Alert.StartAt == '2026-01-01T00:00:03Z' && "
+				"o.Overflow.Alert.StopAt == '2026-01-01T00:00:05Z' && "
+				"o.Overflow.Alert.Leakspeed == '1h0m0s'"), "conditional alert");
 }
 
-static void test_bayesian(void)
-{
-	static const char *fmt =
-		"type: bayesian\nname: t/bayes\ndescription: d\nfilter: \"true\"\n"
-		"groupby: evt.Meta.source_ip\ncapacity: -1\nleakspeed: 1h\n"
-		"bayesian_prior: 0.5\nbayesian_threshold: 0.9\nbayesian_conditions:\n"
-		"  - condition: evt.Meta.x == 'bad'\n    prob_given_evil: 0.9\n"
-		"    prob_given_benign: 0.1\n    guillotine: %s\n"
-		"  - condition: len(queue.Queue) >= 2\n    prob_given_evil: 0.8\n"
-		"    prob_given_benign: 0.2\n";
-	char y[1024];
-	struct sink s;
-	struct cs_buckets *b;
+#define BAYES_YAML(guillotine)                                                                 \
+	"type: bayesian\nname: t/bayes\ndescription: d\nfilter: \"true\"\n"                    \
+	"groupby: evt.Meta.source_ip\ncapacity: -1\nleakspeed: 1h\n"                             \
+	"bayesian_prior: 0.5\nbayesian_threshold: 0.9\nbayesian_conditions:\n"                   \
+	"  - condition: evt.Meta.x == 'bad'\n    prob_given_evil: 0.9\n"                          \
+	"    prob_given_benign: 0.1\n    guillotine: " guillotine "\n"                            \
+	"  - condition: len(queue.Queue) >= 2\n    prob_given_evil: 0.8\n"                        \
+	"    prob_given_benign: 0.2\n"
 
-	/* with the guillotine, "bad" once counts as true for the rest of the instance */
-	snprintf(y, sizeof(y), fmt, "true");
-	b = engine(&s, CS_BUCKET_REPLAY, y, 0);
-	if (!b)
-		return;
+/* With the guillotine, "bad" once counts as true for the rest of the instance. */
+static void test_bayesian_guillotine(struct cs_buckets *b, struct sink *s)
+{
 	pour(b, "192.0.2.1", 0, "x", "bad"); /* 0.9 then 0.692: no */
-	ASSERT_EQ(s.n, 0, "posterior 0.69 < 0.9");
+	ASSERT_EQ(s->n, 0, "posterior 0.69 < 0.9");
 	pour(b, "192.0.2.1", 1000, "x", "good"); /* 0.9 then 0.973 */
-	ASSERT_EQ(s.n, 1, "posterior 0.97 > 0.9 thanks to the guillotine");
-	cs_buckets_free(b);
-	sink_reset(&s);
-	snprintf(y, sizeof(y), fmt, "false");
-	b = engine(&s, CS_BUCKET_REPLAY, y, 0);
-	if (!b)
-		return;
+	ASSERT_EQ(s->n, 1, "posterior 0.97 > 0.9 thanks to the guillotine");
+}
+
+static void test_bayesian(struct cs_buckets *b, struct sink *s)
+{
 	pour(b, "192.0.2.1", 0, "x", "bad");
 	pour(b, "192.0.2.1", 1000, "x", "good"); /* 0.1 then 0.31 */
-	ASSERT_EQ(s.n, 0, "without guillotine the good event lowers the posterior");
+	ASSERT_EQ(s->n, 0, "without guillotine the good event lowers the posterior");
 	pour(b, "192.0.2.1", 2000, "x", "bad"); /* 0.9 then 0.973 */
-	ASSERT_EQ(s.n, 1, "bad again with a queue of 3");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_EQ(s->n, 1, "bad again with a queue of 3");
 }
 
-static void test_overflow_filter(void)
-{
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
-				      "type: trigger\nname: t/of\ndescription: d\nfilter: \"true\"\n"
-				      "groupby: evt.Meta.source_ip\nblackhole: 1m\n"
-				      "overflow_filter: any(queue.Queue, {.Meta.keep == 'yes'}) && "
-				      "len(signal.Sources) == 1\n", 0);
+static const char overflow_filter_yaml[] =
+	"type: trigger\nname: t/of\ndescription: d\nfilter: \"true\"\n"
+	"groupby: evt.Meta.source_ip\nblackhole: 1m\n"
+	"overflow_filter: any(queue.Queue, {.Meta.keep == 'yes'}) && "
+	"len(signal.Sources) == 1\n";
 
-	if (!b)
-		return;
+static void test_overflow_filter(struct cs_buckets *b, struct sink *s)
+{
 	pour(b, "192.0.2.1", 0, "keep", "no");
-	ASSERT_EQ(s.n, 0, "overflow_filter false: discarded");
+	ASSERT_EQ(s->n, 0, "overflow_filter false: discarded");
 	pour(b, "192.0.2.1", 1000, "keep", "yes");
-	ASSERT_EQ(s.n, 1, "discarded overflow did not enter the blackhole");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_EQ(s->n, 1, "discarded overflow did not enter the blackhole");
 }
 
 /* reprocess: the overflow is poured again; a meta-scenario sees its sources. */
-static void test_reprocess_meta(void)
+static const char reprocess_meta_yaml[] =
+	"type: trigger\nname: t/a\ndescription: d\nfilter: evt.Meta.kind == 'a'\n"
+	"groupby: evt.Meta.source_ip\nreprocess: true\nlabels:\n  remediation: true\n---\n"
+	"type: trigger\nname: t/b\ndescription: d\nfilter: evt.Meta.kind == 'b'\n"
+	"groupby: evt.Meta.source_ip\nreprocess: true\n---\n"
+	"type: leaky\nname: t/meta\ndescription: d\n"
+	"filter: evt.GetType() == 'overflow'\n"
+	"groupby: evt.Overflow.Alert.Source.IP\n"
+	"distinct: evt.Overflow.Alert.GetScenario()\n"
+	"capacity: 1\nleakspeed: 1h\n---\n"
+	"type: leaky\nname: t/range\ndescription: d\n"
+	"filter: evt.GetType() == 'overflow' && evt.Overflow.Alert.Remediation\n"
+	"scope:\n  type: Range\ncapacity: 1\nleakspeed: 1h\n";
+
+static void test_reprocess_meta(struct cs_buckets *b, struct sink *s)
 {
-	struct sink s;
-	struct cs_buckets *b = engine(
-		&s, CS_BUCKET_REPLAY,
-		"type: trigger\nname: t/a\ndescription: d\nfilter: evt.Meta.kind == 'a'\n"
-		"groupby: evt.Meta.source_ip\nreprocess: true\nlabels:\n  remediation: true\n---\n"
-		"type: trigger\nname: t/b\ndescription: d\nfilter: evt.Meta.kind == 'b'\n"
-		"groupby: evt.Meta.source_ip\nreprocess: true\n---\n"
-		"type: leaky\nname: t/meta\ndescription: d\n"
-		"filter: evt.GetType() == 'overflow'\n"
-		"groupby: evt.Overflow.Alert.Source.IP\n"
-		"distinct: evt.Overflow.Alert.GetScenario()\n"
-		"capacity: 1\nleakspeed: 1h\n---\n"
-		"type: leaky\nname: t/range\ndescription: d\n"
-		"filter: evt.GetType() == 'overflow' && evt.Overflow.Alert.Remediation\n"
-		"scope:\n  type: Range\ncapacity: 1\nleakspeed: 1h\n", 0);
-
-	if (!b)
-		return;
-	{
-		struct cs_event *e = NULL;
-
-		cs_event_new(&e);
-		cs_event_set_str(&e->marshaled_time, "2026-01-01T00:00:00Z");
-		strmap_set(e->meta, "source_ip", "192.0.2.7");
-		strmap_set(e->meta, "SourceRange", "192.0.2.99/24");
-		strmap_set(e->meta, "kind", "a");
-		cs_buckets_pour(b, e);
-		cs_event_free(e);
-	}
-	ASSERT_EQ(s.n, 1, "t/a overflow");
+	ASSERT_OK(pour_kv(b, "2026-01-01T00:00:00Z",
+			  (const char *const[]){ "source_ip", "192.0.2.7", "SourceRange",
+						 "192.0.2.99/24", "kind", "a", NULL },
+			  NULL),
+		  "pour");
+	ASSERT_EQ(s->n, 1, "t/a overflow");
 	pour(b, "192.0.2.7", 1000, "kind", "a");
 	/* t/meta: same scenario again, distinct drops it; t/range: 2nd remediation overflow */
-	ASSERT_EQ(s.n, 3, "t/a again, then t/range");
-	ASSERT_TRUE(check(&s, 2, "o.Overflow.Alert.GetScenario() == 't/range' && "
-				 "o.Overflow.GetSources() == ['192.0.2.0/24'] && "
-				 "o.Overflow.Alert.Source.GetScope() == 'Range' && "
-				 "o.Overflow.Alert.Source.IP == '' && "
-				 "o.Overflow.Alert.GetEventsCount() == 2"),
+	ASSERT_EQ(s->n, 3, "t/a again, then t/range");
+	ASSERT_TRUE(check(s, 2, "o.Overflow.Alert.GetScenario() == 't/range' && "
+				"o.Overflow.GetSources() == ['192.0.2.0/24'] && "
+				"o.Overflow.Alert.Source.GetScope() == 'Range' && "
+				"o.Overflow.Alert.Source.IP == '' && "
+				"o.Overflow.Alert.GetEventsCount() == 2"),
 		    "Range source derived from the overflow's Ip source (a source without range dropped)");
 	pour(b, "192.0.2.7", 2000, "kind", "b");
-	ASSERT_EQ(s.n, 5, "t/b then the meta-scenario");
-	ASSERT_TRUE(check(&s, 4, "o.Overflow.Alert.GetScenario() == 't/meta' && "
-				 "o.Overflow.Alert.GetEventsCount() == 2 && "
-				 "o.Overflow.GetSources() == ['192.0.2.7'] && "
-				 "len(o.Overflow.Alert.Events) == 2 && "
-				 "len(o.Overflow.Alert.Events[1].Meta) == 0 && "
-				 "o.Overflow.Alert.Events[1].Timestamp == '2026-01-01T00:00:02Z'"),
+	ASSERT_EQ(s->n, 5, "t/b then the meta-scenario");
+	ASSERT_TRUE(check(s, 4, "o.Overflow.Alert.GetScenario() == 't/meta' && "
+				"o.Overflow.Alert.GetEventsCount() == 2 && "
+				"o.Overflow.GetSources() == ['192.0.2.7'] && "
+				"len(o.Overflow.Alert.Events) == 2 && "
+				"len(o.Overflow.Alert.Events[1].Meta) == 0 && "
+				"o.Overflow.Alert.Events[1].Timestamp == '2026-01-01T00:00:02Z'"),
 		    "meta alert reuses the sources; overflow events listed without meta");
-	ASSERT_TRUE(check(&s, 4, "o.Overflow.Sources['192.0.2.7'].GetScope() == 'Ip' && "
-				 "o.Overflow.Alert.StopAt == '2026-01-01T00:00:02Z'"), "meta scope and time");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_TRUE(check(s, 4, "o.Overflow.Sources['192.0.2.7'].GetScope() == 'Ip' && "
+				"o.Overflow.Alert.StopAt == '2026-01-01T00:00:02Z'"), "meta scope and time");
 }
 
 /* 1M unique sources must not grow memory: the cap evicts the least recently used. */
-static void test_bucket_cap(void)
+static void test_bucket_cap(struct cs_buckets *b, struct sink *s)
 {
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY, LEAKY_5_10S, 1000);
 	struct cs_bucket_stats st;
 	char ip[32];
 	int n = 200000;
 
-	if (!b)
-		return;
 	for (int i = 0; i < n; i++) {
 		snprintf(ip, sizeof(ip), "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
 		pour(b, ip, i / 100, NULL, NULL);
@@ -1016,9 +943,7 @@ static void test_bucket_cap(void)
 	/* the most recent partitions survive: 6 more events on the last IP overflow it */
 	for (int i = 0; i < 5; i++)
 		pour(b, ip, n / 100, NULL, NULL);
-	ASSERT_EQ(s.n, 1, "recent partition kept its count");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_EQ(s->n, 1, "recent partition kept its count");
 }
 
 #define QUEUE_SCENARIO "type: conditional\nname: t/q\ndescription: d\n" \
@@ -1173,14 +1098,10 @@ out:
 }
 
 /* live mode: tick() expires idle instances on the injected clock. */
-static void test_live_tick(void)
+static void test_live_tick(struct cs_buckets *b, struct sink *s)
 {
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_LIVE, LEAKY_5_10S, 0);
 	struct cs_bucket_stats st;
 
-	if (!b)
-		return;
 	live_now = (struct cs_time){ .sec = 1767225600 };
 	for (int i = 0; i < 5; i++)
 		pour(b, "192.0.2.1", 0, NULL, NULL);
@@ -1193,25 +1114,21 @@ static void test_live_tick(void)
 	cs_buckets_get_stats(b, &st);
 	ASSERT_EQ(st.live, 0, "collected after its duration");
 	ASSERT_EQ(st.underflows, 1, "counted as underflow");
-	ASSERT_EQ(s.n, 0, "no alert");
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_EQ(s->n, 0, "no alert");
 }
 
-static void test_json(void)
+static const char json_yaml[] =
+	"type: trigger\nname: t/json\ndescription: d\nfilter: \"true\"\n"
+	"labels:\n  remediation: true\n";
+
+static void test_json(struct cs_buckets *b, struct sink *s)
 {
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
-				      "type: trigger\nname: t/json\ndescription: d\nfilter: \"true\"\n"
-				      "labels:\n  remediation: true\n", 0);
 	json_t *a, *src, *ev;
 
-	if (!b)
-		return;
 	pour(b, "2001:db8::1", 0, "empty", "");
-	if (!ASSERT_TRUE(s.last_json && json_array_size(s.last_json) == 1, "one alert object"))
-		goto out;
-	a = json_array_get(s.last_json, 0);
+	if (!ASSERT_TRUE(s->last_json && json_array_size(s->last_json) == 1, "one alert object"))
+		return;
+	a = json_array_get(s->last_json, 0);
 	ASSERT_STREQ(json_string_value(json_object_get(a, "scenario")), "t/json", "scenario");
 	ASSERT_EQ(json_string_length(json_object_get(a, "scenario_hash")), 64, "sha256 hash");
 	ASSERT_EQ(json_integer_value(json_object_get(a, "events_count")), 1, "events_count");
@@ -1233,9 +1150,6 @@ static void test_json(void)
 		     "first meta key sorted");
 	ASSERT_TRUE(!json_object_get(json_array_get(json_object_get(ev, "meta"), 0), "value"),
 		    "empty value omitted");
-out:
-	cs_buckets_free(b);
-	sink_reset(&s);
 }
 
 static int dump_sb(const char *buf, size_t n, void *sb)
@@ -1248,7 +1162,11 @@ static int dump_sb(const char *buf, size_t n, void *sb)
  * cs_overflow_render_lines() writes what jansson dumps for cs_overflow_to_json()
  * with sorted keys: escapes, invalid UTF-8, omitted empties, floats, a range.
  */
-static void test_render_lines(void)
+static const char render_lines_yaml[] =
+	"type: trigger\nname: \"t/\\\"render\\u0001\"\ndescription: d\n"
+	"filter: \"true\"\nlabels:\n  remediation: true\n";
+
+static void test_render_lines(struct cs_buckets *b, struct sink *s)
 {
 	static const char *const vals[] = {
 		"q\"b\\s/", "ctl\x01\x1f\x7f\t\n\r\b\f", "bad\xff\xc3(utf8", "\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80", "",
@@ -1259,13 +1177,7 @@ static void test_render_lines(void)
 		"0123\"56789abcdefgh", "abc\xc3\xa9" "defghijklmnopq", "0123456789abcdef0123\\56789abcdef0",
 		"abcdefghijklmno\x7fp", "0123456789abcdef0123456789abcdef\x01",
 	};
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
-				      "type: trigger\nname: \"t/\\\"render\\u0001\"\ndescription: d\n"
-				      "filter: \"true\"\nlabels:\n  remediation: true\n", 0);
 
-	if (!b)
-		return;
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		struct cs_event *e = NULL;
 		struct cs_time t = { .sec = 1767225600 + (int64_t)i };
@@ -1288,17 +1200,17 @@ static void test_render_lines(void)
 		ASSERT_OK(cs_buckets_pour(b, e), "pour");
 		cs_event_free(e);
 	}
-	ASSERT_EQ(s.n, (int)(sizeof(vals) / sizeof(vals[0])), "one overflow per event");
-	for (int i = 0; i < s.n && i < 64; i++) {
+	ASSERT_EQ(s->n, (int)(sizeof(vals) / sizeof(vals[0])), "one overflow per event");
+	for (int i = 0; i < s->n && i < 64; i++) {
 		struct sbuf want = { 0 }, got = { 0 };
-		json_t *arr = cs_overflow_to_json(s.ovf[i]), *a;
+		json_t *arr = cs_overflow_to_json(s->ovf[i]), *a;
 		size_t k;
 
 		json_array_foreach(arr, k, a) {
 			json_dump_callback(a, dump_sb, &want, JSON_COMPACT | JSON_SORT_KEYS);
 			sb_putc(&want, '\n');
 		}
-		cs_overflow_render_lines(s.ovf[i], &got);
+		cs_overflow_render_lines(s->ovf[i], &got);
 		if (!ASSERT_TRUE(arr && want.len && !got.err && want.len == got.len &&
 					 !memcmp(want.buf, got.buf, want.len),
 				 "lines as jansson writes them"))
@@ -1308,49 +1220,41 @@ static void test_render_lines(void)
 			ASSERT_TRUE(got.buf && strstr(got.buf, "\"latitude\":") &&
 					    strstr(got.buf, "\"range\":\"198.51.100.0/24\""),
 				    "floats and range written");
-		ASSERT_STREQ(cs_overflow_stop_at(s.ovf[i]),
+		ASSERT_STREQ(cs_overflow_stop_at(s->ovf[i]),
 			     json_string_value(json_object_get(json_array_get(arr, 0), "stop_at")),
 			     "stop_at");
 		json_decref(arr);
 		sb_free(&want);
 		sb_free(&got);
 	}
-	cs_buckets_free(b);
-	sink_reset(&s);
 }
 
 /* Postoverflow statics write through the shared Source (ipv6_to_range). */
-static void test_set_target(void)
-{
-	struct sink s;
-	struct cs_buckets *b = engine(&s, CS_BUCKET_REPLAY,
-				      "type: trigger\nname: t/st\ndescription: d\nfilter: \"true\"\n", 0);
+static const char set_target_yaml[] =
+	"type: trigger\nname: t/st\ndescription: d\nfilter: \"true\"\n";
 
-	if (!b)
-		return;
+static void test_set_target(struct cs_buckets *b, struct sink *s)
+{
 	pour(b, "2001:db8:85a3::8a2e:370:7334", 0, NULL, NULL);
-	if (!ASSERT_EQ(s.n, 1, "overflow"))
-		goto out;
-	ASSERT_OK(cs_overflow_set_target(s.ovf[0]->overflow, "evt.Overflow.Alert.Source.Value",
+	if (!ASSERT_EQ(s->n, 1, "overflow"))
+		return;
+	ASSERT_OK(cs_overflow_set_target(s->ovf[0]->overflow, "evt.Overflow.Alert.Source.Value",
 					 "2001:db8:85a3::/64", 18), "set Value");
-	ASSERT_OK(cs_overflow_set_target(s.ovf[0]->overflow, "Overflow.Alert.Source.Scope",
+	ASSERT_OK(cs_overflow_set_target(s->ovf[0]->overflow, "Overflow.Alert.Source.Scope",
 					 "Range", 5), "set Scope");
-	ASSERT_EQ(cs_overflow_set_target(s.ovf[0]->overflow, "Overflow.Alert.Nope", "x", 1), -ENOENT,
+	ASSERT_EQ(cs_overflow_set_target(s->ovf[0]->overflow, "Overflow.Alert.Nope", "x", 1), -ENOENT,
 		  "unknown path");
-	ASSERT_OK(cs_overflow_set_target(s.ovf[0]->overflow, "Overflow.Alert.ScenarioHash", "h2", 2),
+	ASSERT_OK(cs_overflow_set_target(s->ovf[0]->overflow, "Overflow.Alert.ScenarioHash", "h2", 2),
 		  "set ScenarioHash");
-	ASSERT_EQ(cs_overflow_set_target(s.ovf[0]->overflow, "Overflow.Alert.Leakspeed", "1s", 2),
+	ASSERT_EQ(cs_overflow_set_target(s->ovf[0]->overflow, "Overflow.Alert.Leakspeed", "1s", 2),
 		  -ENOENT, "Leakspeed is not a SetTarget field");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.ScenarioHash == 'h2'"), "ScenarioHash written");
-	ASSERT_TRUE(check(&s, 0, "o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].GetValue() == "
-				 "'2001:db8:85a3::/64' && "
-				 "o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].GetScope() == 'Range' && "
-				 "o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].IP == "
-				 "'2001:db8:85a3::8a2e:370:7334' && o.Overflow.Alert.GetValue() == "
-				 "'2001:db8:85a3::/64'"), "visible through Sources, IP kept");
-out:
-	cs_buckets_free(b);
-	sink_reset(&s);
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Alert.ScenarioHash == 'h2'"), "ScenarioHash written");
+	ASSERT_TRUE(check(s, 0, "o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].GetValue() == "
+				"'2001:db8:85a3::/64' && "
+				"o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].GetScope() == 'Range' && "
+				"o.Overflow.Sources['2001:db8:85a3::8a2e:370:7334'].IP == "
+				"'2001:db8:85a3::8a2e:370:7334' && o.Overflow.Alert.GetValue() == "
+				"'2001:db8:85a3::/64'"), "visible through Sources, IP kept");
 }
 
 /* Postoverflow whitelists: recorded (whitelisted) but not sent, not reprocessed. */
@@ -1411,19 +1315,11 @@ static void test_scopes(void)
 			       "filter: evt.Meta.k == 'u'\nscope:\n  type: username\n"
 			       "  expression: evt.Meta.user\n"), "load"))
 		goto out;
-	{
-		struct cs_event *e = NULL;
-
-		cs_event_new(&e);
-		cs_event_set_str(&e->marshaled_time, "2026-01-01T00:00:00+02:00");
-		strmap_set(e->meta, "source_ip", "198.51.100.7");
-		strmap_set(e->meta, "SourceRange", "198.51.100.7/24");
-		strmap_set(e->meta, "k", "r");
-		strmap_set(e->enriched, "IsoCode", "FR");
-		strmap_set(e->enriched, "ASNNumber", "64500");
-		cs_buckets_pour(b, e);
-		cs_event_free(e);
-	}
+	ASSERT_OK(pour_kv(b, "2026-01-01T00:00:00+02:00",
+			  (const char *const[]){ "source_ip", "198.51.100.7", "SourceRange",
+						 "198.51.100.7/24", "k", "r", NULL },
+			  (const char *const[]){ "IsoCode", "FR", "ASNNumber", "64500", NULL }),
+		  "pour");
 	ASSERT_EQ(s.n, 1, "range trigger");
 	ASSERT_TRUE(check(&s, 0, "o.Overflow.GetSources() == ['198.51.100.0/24'] && "
 				 "o.Overflow.Alert.Source.IP == '198.51.100.7' && "
@@ -1648,20 +1544,16 @@ static void test_impossible_travel(void)
 	    !ASSERT_OK(cs_buckets_load_file(b, path, NULL), "impossible-travel loads"))
 		goto out;
 	for (int i = 0; i < 3; i++) {
-		struct cs_event *e = NULL;
 		char ts[64];
 
-		cs_event_new(&e);
 		snprintf(ts, sizeof(ts), "2026-01-01T0%d:00:00Z", i);
-		cs_event_set_str(&e->marshaled_time, ts);
-		strmap_set(e->meta, "log_type", "auth_success");
-		strmap_set(e->meta, "service", "ssh");
-		strmap_set(e->meta, "user", "alice");
-		strmap_set(e->meta, "source_ip", logins[i].ip);
-		strmap_set(e->enriched, "Latitude", logins[i].lat);
-		strmap_set(e->enriched, "Longitude", logins[i].lon);
-		cs_buckets_pour(b, e);
-		cs_event_free(e);
+		ASSERT_OK(pour_kv(b, ts,
+				  (const char *const[]){ "log_type", "auth_success", "service", "ssh",
+							 "user", "alice", "source_ip", logins[i].ip,
+							 NULL },
+				  (const char *const[]){ "Latitude", logins[i].lat, "Longitude",
+							 logins[i].lon, NULL }),
+			  "pour a login");
 		ASSERT_EQ(s.n, i == 2 ? 1 : 0, i == 2 ? "New York 1 h after Sydney" : "same city");
 	}
 	ASSERT_TRUE(check(&s, 0, "o.Overflow.Alert.GetEventsCount() == 3 && "
@@ -1691,40 +1583,47 @@ static void test_load_dir(void)
 	cs_buckets_free(b);
 }
 
+static const struct engine_test engine_tests[] = {
+	{ test_leaky_burst, CS_BUCKET_REPLAY, LEAKY_5_10S, 0 },
+	{ test_alert_event_many_meta, CS_BUCKET_REPLAY, LEAKY_5_10S, 0 },
+	{ test_route_guard, CS_BUCKET_REPLAY, route_guard_yaml, 0 },
+	{ test_route_reads, CS_BUCKET_REPLAY, route_reads_yaml, 0 },
+	{ test_leak_arithmetic, CS_BUCKET_REPLAY, LEAKY_5_10S, 0 },
+	{ test_replay_expiry, CS_BUCKET_REPLAY, LEAKY_5_10S, 0 },
+	{ test_known_time, CS_BUCKET_REPLAY, LEAKY_5_10S, 0 },
+	{ test_trigger_blackhole, CS_BUCKET_REPLAY, blackhole_yaml, 0 },
+	{ test_trigger_blackhole, CS_BUCKET_REPLAY, blackhole_long_key_yaml, 0 },
+	{ test_replay_no_log_time, CS_BUCKET_REPLAY, no_log_time_yaml, 0 },
+	{ test_distinct, CS_BUCKET_REPLAY, distinct_yaml, 0 },
+	{ test_shared_bucket_key, CS_BUCKET_REPLAY, shared_bucket_key_yaml, 0 },
+	{ test_cache_size, CS_BUCKET_REPLAY, cache_size_yaml, 0 },
+	{ test_counter, CS_BUCKET_LIVE, counter_yaml, 0 },
+	{ test_counter_replay, CS_BUCKET_REPLAY, counter_yaml, 0 },
+	{ test_conditional, CS_BUCKET_REPLAY, conditional_yaml, 0 },
+	{ test_bayesian_guillotine, CS_BUCKET_REPLAY, BAYES_YAML("true"), 0 },
+	{ test_bayesian, CS_BUCKET_REPLAY, BAYES_YAML("false"), 0 },
+	{ test_overflow_filter, CS_BUCKET_REPLAY, overflow_filter_yaml, 0 },
+	{ test_reprocess_meta, CS_BUCKET_REPLAY, reprocess_meta_yaml, 0 },
+	{ test_bucket_cap, CS_BUCKET_REPLAY, LEAKY_5_10S, 1000 },
+	{ test_live_tick, CS_BUCKET_LIVE, LEAKY_5_10S, 0 },
+	{ test_json, CS_BUCKET_REPLAY, json_yaml, 0 },
+	{ test_render_lines, CS_BUCKET_REPLAY, render_lines_yaml, 0 },
+	{ test_set_target, CS_BUCKET_REPLAY, set_target_yaml, 0 },
+};
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1);
 	tzset();
 	log_set_level(LOG_LVL_ERROR);
-	test_leaky_burst();
-	test_alert_event_many_meta();
-	test_route_guard();
+	run_engine_tests(engine_tests, sizeof(engine_tests) / sizeof(engine_tests[0]));
 	test_route_index();
 	test_route_prefilter();
-	test_route_reads();
-	test_leak_arithmetic();
 	test_limiter_boundaries();
-	test_replay_expiry();
-	test_known_time();
-	test_trigger_blackhole();
-	test_blackhole_long_key();
-	test_distinct();
-	test_shared_bucket_key();
-	test_cache_size();
-	test_counter();
-	test_conditional();
-	test_bayesian();
-	test_overflow_filter();
-	test_reprocess_meta();
-	test_bucket_cap();
-	test_live_tick();
 	test_blackhole_cap();
 	test_event_budget();
 	test_event_budget_spares_compact();
 	test_queued_gauge_sums_shards();
-	test_json();
-	test_render_lines();
-	test_set_target();
 	test_scopes();
 	test_postoverflow_whitelist();
 	test_remediation_label();
