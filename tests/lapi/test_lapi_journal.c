@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,36 @@
 #define MACHINE "journal-test"
 #define SECRET "journal-test-secret-0123456789abcdef0123456789abcdef0123456789abcdef"
 #define KILLED_PUSHES 12
+
+/*
+ * A step of the wall clock, as NTP or `date -s` make it: added to what
+ * CLOCK_REALTIME reads in this program (the LAPI's code is linked in; curl and
+ * MHD time themselves on CLOCK_MONOTONIC). glibc's own waits are not affected:
+ * the kernel compares a deadline with its clock.
+ */
+static volatile long long wall_step_ns;
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+	long long ns;
+
+	if (syscall(SYS_clock_gettime, id, ts))
+		return -1;
+	if (wall_step_ns && (id == CLOCK_REALTIME || id == CLOCK_REALTIME_COARSE)) {
+		ns = (long long)ts->tv_sec * NSEC_PER_SEC + ts->tv_nsec + wall_step_ns;
+		ts->tv_sec = (time_t)(ns / NSEC_PER_SEC);
+		ts->tv_nsec = (long)(ns % NSEC_PER_SEC);
+	}
+	return 0;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- the codec ---- */
 
@@ -703,6 +734,40 @@ static void same_uuid_racing(struct cs_lapi *l, const char *base)
 }
 
 /*
+ * The wall clock stepped 50 minutes ahead while a read waits for a held writer:
+ * the read still gives up after its wait (300 ms here), not 50 minutes later
+ * (a deadline on CLOCK_REALTIME would move with the step).
+ */
+static void wall_clock_step(struct cs_lapi *l, const char *base)
+{
+	struct call p = { .method = "POST" }, get = { .method = "GET" };
+	long long id, t0, took;
+
+	lapi_journal_test_hold(l, true, 0);
+	lapi_journal_test_sync_wait(l, 300);
+	snprintf(p.url, sizeof(p.url), "%s/v1/alerts", base);
+	p.post = heap_body(1, 2242, 8, 0);
+	call_run(&p);
+	id = first_id(&p);
+	ASSERT_TRUE(id > 0, "a push, the writer held");
+	snprintf(get.url, sizeof(get.url), "%s/v1/alerts/%lld", base, id);
+	wall_step_ns = 50LL * 60 * NSEC_PER_SEC;
+	t0 = mono_ms();
+	call_run(&get);
+	took = mono_ms() - t0;
+	wall_step_ns = 0;
+	if (!ASSERT_TRUE(get.code != 0 && took < 5000,
+			 "the wall clock stepped 50 min ahead: a read gives up after its wait"))
+		fprintf(stderr, "  answered %ld after %lld ms\n", get.code, took);
+	lapi_journal_test_sync_wait(l, 0);
+	lapi_journal_test_hold(l, false, 0);
+	lapi_journal_sync(l);
+	free(p.post);
+	free(p.answer);
+	free(get.answer);
+}
+
+/*
  * The child: a LAPI whose writer is held, its base URL on the pipe; killed -9
  * by the parent after the pushes.
  */
@@ -799,6 +864,7 @@ int main(void)
 	full_journal(l, base);
 	held_heap(l, base, dir);
 	same_uuid_racing(l, base);
+	wall_clock_step(l, base);
 	cs_lapi_stop(l);
 	l = NULL;
 	{ /* a database of its own: the counts below are the first LAPI's */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "agent/outbox.h"
+#include "common/condwait.h"
 #include "common/log.h"
 #include "common/sha2.h"
 #include "common/worker.h"
@@ -34,17 +35,6 @@ struct lapi_push {
 	int max_backoff_ms;
 	struct lapi_push_stats st;
 };
-
-static void deadline_in(struct timespec *ts, int ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
 
 static enum outcome login(struct lapi_push *p)
 {
@@ -129,8 +119,8 @@ static void *deliver(void *arg)
 			backoff_ms = backoff_ms ? backoff_ms * 2 : FIRST_BACKOFF_MS;
 			if (backoff_ms > p->max_backoff_ms)
 				backoff_ms = p->max_backoff_ms;
-			deadline_in(&until, backoff_ms);
-			while (!p->stop && pthread_cond_timedwait(&p->wake, &p->lock, &until) != ETIMEDOUT)
+			until = cs_mono_deadline(backoff_ms);
+			while (!p->stop && cs_cond_wait_until(&p->wake, &p->lock, &until) != ETIMEDOUT)
 				;
 		} else {
 			backoff_ms = 0;
@@ -181,7 +171,6 @@ int lapi_push_new(const struct lapi_push_opts *o, struct lapi_push **out, char *
 		.max_bytes = o->max_bytes ? o->max_bytes : DEFAULT_MAX_BYTES,
 	};
 	struct lapi_push *p = calloc(1, sizeof(*p));
-	pthread_condattr_t ca;
 	char why[512];
 	int ret;
 
@@ -189,11 +178,8 @@ int lapi_push_new(const struct lapi_push_opts *o, struct lapi_push **out, char *
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->wake, &ca);
-	pthread_cond_init(&p->drained, &ca);
-	pthread_condattr_destroy(&ca);
+	cs_cond_init_mono(&p->wake); /* its waits: cs_cond_wait_until */
+	cs_cond_init_mono(&p->drained);
 	p->max_backoff_ms = o->max_backoff_ms > 0 ? o->max_backoff_ms : DEFAULT_MAX_BACKOFF_MS;
 	ret = lapi_client_open(o->credentials_path, &co, &p->cl, why, sizeof(why));
 	if (ret) {
@@ -294,13 +280,12 @@ int lapi_push_alerts(struct lapi_push *p, json_t *alerts)
 
 int lapi_push_drain(struct lapi_push *p, int timeout_ms)
 {
-	struct timespec until;
+	struct timespec until = cs_mono_deadline(timeout_ms);
 	int err = 0;
 
-	deadline_in(&until, timeout_ms);
 	pthread_mutex_lock(&p->lock);
 	while (!outbox_empty(p->ob) && err != ETIMEDOUT)
-		err = pthread_cond_timedwait(&p->drained, &p->lock, &until);
+		err = cs_cond_wait_until(&p->drained, &p->lock, &until);
 	err = outbox_empty(p->ob) ? 0 : -ETIMEDOUT;
 	pthread_mutex_unlock(&p->lock);
 	return err;

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/condwait.h"
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/pwhash.h"
@@ -313,13 +314,10 @@ static void *flush_main(void *arg)
 {
 	struct cs_lapi *l = arg;
 	struct bouncer_cache *c = l->bcache;
-	struct timespec ts;
 
 	pthread_mutex_lock(&c->lock);
 	while (!c->stopping) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += BCACHE_FLUSH_SEC;
-		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		cs_cond_wait_ms(&c->cond, &c->lock, BCACHE_FLUSH_SEC * 1000LL);
 		pthread_mutex_unlock(&c->lock);
 		bcache_flush(l);
 		pthread_mutex_lock(&c->lock);
@@ -343,7 +341,7 @@ int bcache_start(struct cs_lapi *l)
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->pg_lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
+	cs_cond_init_mono(&c->cond);
 	l->bcache = c;
 	err = -pthread_create(&c->thread, NULL, flush_main, l);
 	c->running = !err;

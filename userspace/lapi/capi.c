@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/condwait.h"
 #include "common/gotime.h"
 #include "common/ipaddr.h"
 #include "common/log.h"
@@ -528,7 +529,7 @@ static void *capi_main(void *arg)
 	pthread_mutex_lock(&c->l->stop_lock);
 	while (!c->l->stopping) {
 		int64_t now = gotime_now(), wake;
-		struct timespec ts;
+		struct timespec until;
 
 		pthread_mutex_unlock(&c->l->stop_lock);
 		/* replicas on one PostgreSQL: the blocklist is pulled by one of them */
@@ -543,11 +544,11 @@ static void *capi_main(void *arg)
 			next_push = now + c->push_every;
 		}
 		wake = next_pull < next_push ? next_pull : next_push;
-		ts.tv_sec = wake / NSEC_PER_SEC;
-		ts.tv_nsec = wake % NSEC_PER_SEC;
+		/* the schedule is on the wall clock (its periods); the wait is not */
+		until = cs_mono_deadline((wake - gotime_now()) / (NSEC_PER_SEC / 1000));
 		pthread_mutex_lock(&c->l->stop_lock);
 		while (!c->l->stopping &&
-		       pthread_cond_timedwait(&c->l->stop_cond, &c->l->stop_lock, &ts) != ETIMEDOUT)
+		       cs_cond_wait_until(&c->l->stop_cond, &c->l->stop_lock, &until) != ETIMEDOUT)
 			;
 	}
 	pthread_mutex_unlock(&c->l->stop_lock);

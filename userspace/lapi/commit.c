@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "common/condwait.h"
 #include "common/log.h"
 #include "common/worker.h"
 #include "lapi/lapi_int.h"
@@ -125,7 +126,7 @@ static void gather_group(struct lapi_committer *c)
 		/* woken when all of them are in, not at each push: the pushers share c->lock */
 		c->gathering = true;
 		c->gather_target = c->queued + missing;
-		pthread_cond_timedwait(&c->work, &c->lock, &ts);
+		cs_cond_wait_until(&c->work, &c->lock, &ts);
 		c->gathering = false;
 		now = mono_ns();
 	}
@@ -298,14 +299,7 @@ int lapi_committer_start(struct cs_lapi *l)
 	c->tail = &c->head;
 	c->max_queued_alerts = COMMIT_QUEUE_ALERTS;
 	pthread_mutex_init(&c->lock, NULL);
-	{ /* gather_group's deadline is on the monotonic clock */
-		pthread_condattr_t a;
-
-		pthread_condattr_init(&a);
-		pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-		pthread_cond_init(&c->work, &a);
-		pthread_condattr_destroy(&a);
-	}
+	cs_cond_init_mono(&c->work); /* gather_group's deadline is on the monotonic clock */
 	pthread_cond_init(&c->done, NULL);
 	c->running = true;
 	err = -pthread_create(&c->thread, NULL, committer_main, c);

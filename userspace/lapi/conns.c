@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/condwait.h"
 #include "common/gotime.h"
 #include "common/log.h"
 #include "lapi/lapi_int.h"
@@ -155,7 +156,6 @@ void *lapi_conn_reaper_main(void *arg)
 
 	pthread_mutex_lock(&l->stop_lock);
 	while (!l->stopping) {
-		struct timespec ts;
 		int64_t now = gotime_now();
 		unsigned cut = 0;
 
@@ -175,9 +175,7 @@ void *lapi_conn_reaper_main(void *arg)
 		if (cut)
 			log_debug("%u connection(s) cut: no request headers within %llds", cut,
 				  (long long)(LAPI_HEADER_TIMEOUT / NSEC_PER_SEC));
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&l->stop_cond, &l->stop_lock, &ts);
+		cs_cond_wait_ms(&l->stop_cond, &l->stop_lock, 1000);
 	}
 	pthread_mutex_unlock(&l->stop_lock);
 	return NULL;

@@ -7,21 +7,17 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <time.h>
-
+#include "common/gotime.h"
 #include "common/log.h"
 #include "lapi/lapi_int.h"
 
 int cs_lapi_alerts_enqueue_json(struct cs_lapi *l, json_t *alerts, const char *machine_id)
 {
-	struct timespec ts;
-	int64_t now;
+	int64_t now = gotime_now(); /* the alerts' time: the wall clock is right here */
 	size_t i;
 	json_t *o;
 	int err = 0;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	json_array_foreach(alerts, i, o) {
 		struct cs_alert *a = NULL;
 		json_t *missing = json_array();

@@ -44,6 +44,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "common/condwait.h"
 #include "common/fdio.h"
 #include "common/gotime.h"
 #include "common/log.h"
@@ -98,6 +99,7 @@ struct lapi_journal {
 	uint64_t cap;	    /* on the unstored records' bytes and on the heap they pin */
 	uint64_t held;	    /* the unstored records' heap (their jsubs' held) */
 	uint64_t rotate; /* JOURNAL_ROTATE, or a test's */
+	long long sync_wait_ms; /* JOURNAL_SYNC_WAIT_S, or a test's */
 	struct jsub *head, **tail;
 	bool hold, stop;
 	unsigned gate, gated; /* tests: appends wait until `gate` of them are at the lock */
@@ -639,17 +641,6 @@ static void jsub_free(struct jsub *s)
 	free(s);
 }
 
-static void timed_wait(pthread_cond_t *c, pthread_mutex_t *m, long ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	pthread_cond_timedwait(c, m, &ts);
-}
-
 /* Stores subs first.. (count of them, alerts in all); 0 or the database's error. */
 static int store_subs(struct lapi_journal *j, struct jsub *first, size_t count, size_t alerts,
 		      uint64_t pos, int64_t gen)
@@ -705,7 +696,7 @@ static void *journal_main(void *arg)
 			break; /* stopping: every push was answered, so every record is ready */
 		if (!waited && !j->stop && !j->waiters && !ready_alerts(j, JOURNAL_BATCH_ALERTS)) {
 			waited = true; /* more pushes join the group meanwhile */
-			timed_wait(&j->work, &j->lock, JOURNAL_BATCH_MS);
+			cs_cond_wait_ms(&j->work, &j->lock, JOURNAL_BATCH_MS);
 			continue;
 		}
 		waited = false;
@@ -728,7 +719,7 @@ static void *journal_main(void *arg)
 			warned = true;
 			if (j->stop)
 				break; /* the records stay in the file: the next start stores them */
-			timed_wait(&j->work, &j->lock, JOURNAL_RETRY_MS);
+			cs_cond_wait_ms(&j->work, &j->lock, JOURNAL_RETRY_MS);
 			continue;
 		}
 		warned = false;
@@ -797,9 +788,10 @@ int lapi_journal_start(struct cs_lapi *l)
 	j->tail = &j->head;
 	j->cap = JOURNAL_CAP;
 	j->rotate = JOURNAL_ROTATE;
+	j->sync_wait_ms = JOURNAL_SYNC_WAIT_S * 1000LL;
 	pthread_mutex_init(&j->lock, NULL);
-	pthread_cond_init(&j->work, NULL);
-	pthread_cond_init(&j->stored, NULL);
+	cs_cond_init_mono(&j->work);
+	cs_cond_init_mono(&j->stored);
 	if (asprintf(&j->path, "%s-alerts.journal", l->cfg.db_path) < 0) {
 		j->path = NULL;
 		journal_free(j);
@@ -1015,7 +1007,7 @@ int lapi_journal_append(struct cs_lapi *l, struct lapi_store *st, struct jsub **
 	if (j->gate && ++j->gated < j->gate) {
 		/* 10 s at most: a push that never comes must not keep this one */
 		for (int i = 0; i < 100 && j->gate; i++)
-			timed_wait(&j->stored, &j->lock, 100);
+			cs_cond_wait_ms(&j->stored, &j->lock, 100);
 		j->gate = j->gated = 0;
 	} else if (j->gate) {
 		j->gate = j->gated = 0;
@@ -1069,18 +1061,16 @@ void lapi_journal_commit(struct cs_lapi *l, struct jsub *s, struct cs_alert **al
 /* Until what was appended is stored (j->lock held), JOURNAL_SYNC_WAIT_S at most. */
 static void wait_stored(struct lapi_journal *j, const char *who)
 {
-	struct timespec until;
+	struct timespec until = cs_mono_deadline(j->sync_wait_ms);
 	uint64_t target = j->end;
 	int64_t gen = j->generation; /* a cut means everything before it was stored */
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += JOURNAL_SYNC_WAIT_S;
 	if (j->generation != gen || j->committed >= target)
 		return;
 	j->waiters++;
 	pthread_cond_signal(&j->work); /* a writer batching stores at once */
 	while (j->generation == gen && j->committed < target && j->running)
-		if (pthread_cond_timedwait(&j->stored, &j->lock, &until) == ETIMEDOUT) {
+		if (cs_cond_wait_until(&j->stored, &j->lock, &until) == ETIMEDOUT) {
 			log_warn("%s goes ahead before the alerts acknowledged earlier are stored"
 				 " (the alert journal's writer is behind or failing)", who);
 			break;
@@ -1125,6 +1115,17 @@ void lapi_journal_test_hold(struct cs_lapi *l, bool hold, size_t cap)
 	j->hold = hold;
 	j->cap = cap ? cap : JOURNAL_CAP;
 	pthread_cond_broadcast(&j->work);
+	pthread_mutex_unlock(&j->lock);
+}
+
+void lapi_journal_test_sync_wait(struct cs_lapi *l, long long ms)
+{
+	struct lapi_journal *j = l->journal;
+
+	if (!j)
+		return;
+	pthread_mutex_lock(&j->lock);
+	j->sync_wait_ms = ms ? ms : JOURNAL_SYNC_WAIT_S * 1000LL;
 	pthread_mutex_unlock(&j->lock);
 }
 

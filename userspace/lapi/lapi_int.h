@@ -511,6 +511,8 @@ void lapi_journal_exclusive(struct cs_lapi *l, bool on);
 void lapi_journal_sync(struct cs_lapi *l);
 /* Tests: the writer stores nothing while held; the cap on unstored bytes (0: the default). */
 void lapi_journal_test_hold(struct cs_lapi *l, bool hold, size_t cap);
+/* Tests: how long a read waits for the writer at most (0: the default, 10 s). */
+void lapi_journal_test_sync_wait(struct cs_lapi *l, long long ms);
 /* Tests: the next n appends wait for each other at the journal's lock (pushes racing). */
 void lapi_journal_test_gate(struct cs_lapi *l, unsigned n);
 /* Tests: the size past which the file takes no more records until cut (0: the default). */

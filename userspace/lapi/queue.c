@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/condwait.h"
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/pwhash.h"
@@ -33,7 +34,6 @@ static bool queue_wait_db(struct cs_lapi *l)
 	bool warned = false;
 
 	while (!l->qstopping) {
-		struct timespec ts;
 		int err;
 
 		pthread_mutex_unlock(&l->qlock);
@@ -44,11 +44,7 @@ static bool queue_wait_db(struct cs_lapi *l)
 		if (!warned)
 			log_warn("database unreachable: queued alerts wait for it");
 		warned = true;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += LAPI_QUEUE_RETRY_MS * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&l->qcond, &l->qlock, &ts);
+		cs_cond_wait_ms(&l->qcond, &l->qlock, LAPI_QUEUE_RETRY_MS);
 	}
 	return false;
 }

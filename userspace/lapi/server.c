@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/condwait.h"
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/pwhash.h"
@@ -206,7 +207,7 @@ static int load_secret(struct cs_lapi *l)
 static void *flusher_main(void *arg)
 {
 	struct cs_lapi *l = arg;
-	struct timespec ts;
+	struct timespec until;
 
 	pthread_mutex_lock(&l->stop_lock);
 	while (!l->stopping) {
@@ -222,10 +223,8 @@ static void *flusher_main(void *arg)
 		    n)
 			log_info("flush: %ld alert(s) deleted", n);
 		pthread_mutex_lock(&l->stop_lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += LAPI_FLUSH_PERIOD_SEC;
-		while (!l->stopping &&
-		       pthread_cond_timedwait(&l->stop_cond, &l->stop_lock, &ts) != ETIMEDOUT)
+		until = cs_mono_deadline(LAPI_FLUSH_PERIOD_SEC * 1000LL);
+		while (!l->stopping && cs_cond_wait_until(&l->stop_cond, &l->stop_lock, &until) != ETIMEDOUT)
 			;
 	}
 	pthread_mutex_unlock(&l->stop_lock);
@@ -325,9 +324,9 @@ int cs_lapi_start(const struct cs_lapi_config *cfg, struct cs_lapi **out)
 	if (!l)
 		return -ENOMEM;
 	pthread_mutex_init(&l->stop_lock, NULL);
-	pthread_cond_init(&l->stop_cond, NULL);
+	cs_cond_init_mono(&l->stop_cond); /* its waits: cs_cond_wait_* */
 	pthread_mutex_init(&l->qlock, NULL);
-	pthread_cond_init(&l->qcond, NULL);
+	cs_cond_init_mono(&l->qcond);
 	pthread_cond_init(&l->qdone, NULL);
 	pthread_mutex_init(&l->conn_lock, NULL);
 	ret = copy_config(&l->cfg, cfg);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/condwait.h"
 #include "common/gotime.h"
 #include "common/log.h"
 #include "common/readfile.h"
@@ -185,7 +186,7 @@ int cs_notify_load(const char *dir, struct cs_notify **out, char *err, size_t er
 	if (!n)
 		return -ENOMEM;
 	pthread_mutex_init(&n->lock, NULL);
-	pthread_cond_init(&n->wake, NULL);
+	cs_cond_init_mono(&n->wake); /* deliver.c waits on the monotonic clock */
 	/* a directory that cannot be read has no notification: as before */
 	if (dir && strv_from_dir(dir, cs_keep_yaml_name, NULL, &files, &nfiles) == -ENOMEM)
 		ret = -ENOMEM;

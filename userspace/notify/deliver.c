@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/condwait.h"
 #include "common/log.h"
 #include "common/worker.h"
 #include "notify/notify_int.h"
@@ -86,16 +87,8 @@ static void *worker(void *arg)
 			continue;
 		if (n->stopping)
 			break;
-		{
-			struct timespec ts;
-			int64_t wait = next - now, abs_ns;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			abs_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (wait > 0 ? wait : 0);
-			ts.tv_sec = abs_ns / 1000000000LL;
-			ts.tv_nsec = abs_ns % 1000000000LL;
-			pthread_cond_timedwait(&n->wake, &n->lock, &ts);
-		}
+		if (next > now) /* rounded up: no spin through the last microseconds */
+			cs_cond_wait_ms(&n->wake, &n->lock, (next - now + 999999) / 1000000);
 	}
 	pthread_mutex_unlock(&n->lock);
 	return NULL;
