@@ -733,6 +733,12 @@ static const struct expr_type *other_arith_type(int op, enum expr_kind ka, enum 
 	}
 }
 
+/* Whether neither operand is known to be of another kind than k. */
+static bool both_may_be(const struct expr_type *a, const struct expr_type *b, enum expr_kind k)
+{
+	return (!known(a) || a->kind == k) && (!known(b) || b->kind == k);
+}
+
 static const struct expr_type *binary_type(struct parser *p, int op, const struct expr_type *a,
 					   const struct expr_type *b, int pos)
 {
@@ -743,7 +749,7 @@ static const struct expr_type *binary_type(struct parser *p, int op, const struc
 	switch (op) {
 	case OP_OR:
 	case OP_AND:
-		if ((known(a) && ka != EXPR_BOOL) || (known(b) && kb != EXPR_BOOL))
+		if (!both_may_be(a, b, EXPR_BOOL))
 			goto bad;
 		return &expr_type_bool;
 	case OP_EQ:
@@ -768,11 +774,11 @@ static const struct expr_type *binary_type(struct parser *p, int op, const struc
 			goto bad;
 		return &expr_type_bool;
 	case OP_MATCHES: case OP_CONTAINS: case OP_STARTS: case OP_ENDS:
-		if ((known(a) && ka != EXPR_STRING) || (known(b) && kb != EXPR_STRING))
+		if (!both_may_be(a, b, EXPR_STRING))
 			goto bad;
 		return &expr_type_bool;
 	case OP_RANGE:
-		if ((known(a) && ka != EXPR_INT) || (known(b) && kb != EXPR_INT))
+		if (!both_may_be(a, b, EXPR_INT))
 			goto bad;
 		return &type_array_int;
 	case OP_ADD: case OP_SUB: case OP_MUL:
@@ -792,7 +798,7 @@ static const struct expr_type *binary_type(struct parser *p, int op, const struc
 			goto bad;
 		return &expr_type_float;
 	case OP_MOD:
-		if ((known(a) && ka != EXPR_INT) || (known(b) && kb != EXPR_INT))
+		if (!both_may_be(a, b, EXPR_INT))
 			goto bad;
 		return &expr_type_int;
 	case OP_COALESCE:
