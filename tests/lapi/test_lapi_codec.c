@@ -37,6 +37,25 @@ static struct cs_alert *decode(const char *text, int *err, char *msg, size_t ml,
 	return a;
 }
 
+/* Whether the list of missing fields has this message. */
+static bool listed(json_t *miss, const char *want)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(miss, i, v)
+		if (!strcmp(json_string_value(v), want))
+			return true;
+	return false;
+}
+
+static const struct {
+	const char *body, *want;
+} wrong_types[] = {
+	{ "{\"events\":{}}", "Go struct field Alert.events of type []*models.Event" },
+	{ "{\"source\":[]}", "Go struct field Alert.source of type models.Source" },
+};
+
 static void test_decode(void)
 {
 	char msg[512] = "";
@@ -61,6 +80,16 @@ static void test_decode(void)
 	ASSERT_TRUE(json_array_size(miss) >= 8, "each missing field listed");
 	ASSERT_STREQ(json_string_value(json_array_get(miss, 0)), "0.capacity in body is required",
 		     "1.4.6 wording");
+	ASSERT_TRUE(listed(miss, "0.events in body is required"), "events missing");
+	ASSERT_TRUE(listed(miss, "0.source in body is required"), "source missing");
+
+	/* a member of another JSON type: Go's unmarshal error, naming the field's type */
+	for (size_t i = 0; i < sizeof(wrong_types) / sizeof(wrong_types[0]); i++) {
+		a = decode(wrong_types[i].body, &err, msg, sizeof(msg), miss);
+		ASSERT_EQ(err, -EBADMSG, wrong_types[i].body);
+		ASSERT_TRUE(strstr(msg, wrong_types[i].want) != NULL, msg);
+		cs_alert_free(a);
+	}
 
 	a = decode("{\"capacity\":\"five\"}", &err, msg, sizeof(msg), miss);
 	ASSERT_EQ(err, -EBADMSG, "wrong type");

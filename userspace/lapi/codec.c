@@ -72,6 +72,8 @@ static void type_error(struct dctx *c, const json_t *v, const char *obj, const c
 #define J_STRING (1u << JSON_STRING)
 #define J_INTEGER (1u << JSON_INTEGER)
 #define J_BOOL ((1u << JSON_TRUE) | (1u << JSON_FALSE))
+#define J_ARRAY (1u << JSON_ARRAY)
+#define J_OBJECT (1u << JSON_OBJECT)
 
 /*
  * o's member key when present, not null and of one of the types; else NULL,
@@ -276,12 +278,8 @@ int codec_alert_decode(json_t *o, size_t idx, int64_t now, struct cs_alert **out
 	a->capacity = get_int(&c, o, "capacity", "Alert", path, true, INT32_MIN, INT32_MAX);
 	a->events_count = get_int(&c, o, "events_count", "Alert", path, true, INT32_MIN, INT32_MAX);
 
-	v = json_object_get(o, "events");
-	if (!v || json_is_null(v)) {
-		missing(&c, "%sevents in body is required", path);
-	} else if (!json_is_array(v)) {
-		type_error(&c, v, "Alert", "events", "[]*models.Event");
-	} else {
+	v = get_member(&c, o, "events", "Alert", path, true, J_ARRAY, "[]*models.Event");
+	if (v) {
 		json_t *ev;
 
 		a->events = calloc(json_array_size(v) + 1, sizeof(*a->events));
@@ -318,12 +316,8 @@ int codec_alert_decode(json_t *o, size_t idx, int64_t now, struct cs_alert **out
 		a->uuid = NULL;
 	}
 
-	src = json_object_get(o, "source");
-	if (!src || json_is_null(src)) {
-		missing(&c, "%ssource in body is required", path);
-	} else if (!json_is_object(src)) {
-		type_error(&c, src, "Alert", "source", "models.Source");
-	} else {
+	src = get_member(&c, o, "source", "Alert", path, true, J_OBJECT, "models.Source");
+	if (src) {
 		char spath[48];
 		json_t *lat = json_object_get(src, "latitude"), *lon = json_object_get(src, "longitude");
 
