@@ -639,11 +639,7 @@ int cs_db_alert_ids_init(struct cs_db *db)
 	if (!given_ids(db))
 		return -EOPNOTSUPP;
 	err = txn_begin(db);
-	if (err)
-		return err;
-	err = txn_finish(db, sync_ids(db));
-	txn_unlock(db);
-	return err;
+	return err ? err : txn_end(db, sync_ids(db));
 }
 
 int cs_db_alert_ids_take(struct cs_db *db, size_t nalerts, size_t ndecisions, int64_t *alert0,
@@ -686,9 +682,7 @@ int cs_db_alerts_recent_uuids(struct cs_db *db, long max, cs_db_uuid_cb fn, void
 		bind_int(s, 1, max);
 		err = db_each(db, s, uuid_row, &w);
 	}
-	err = txn_finish(db, err);
-	txn_unlock(db);
-	return err;
+	return txn_end(db, err);
 }
 
 int cs_db_journal_get(struct cs_db *db, int64_t *generation, int64_t *position)
@@ -710,9 +704,7 @@ int cs_db_journal_get(struct cs_db *db, int64_t *generation, int64_t *position)
 	if (s)
 		db_reset(s);
 	err = rc == DB_ROW ? 0 : rc == DB_DONE ? -ENOENT : s ? sql_err(db, rc) : -EIO;
-	err = txn_finish(db, err);
-	txn_unlock(db);
-	return err;
+	return txn_end(db, err);
 }
 
 /*
