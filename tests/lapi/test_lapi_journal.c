@@ -64,6 +64,40 @@ int clock_gettime(clockid_t id, struct timespec *ts)
 	return 0;
 }
 
+/*
+ * The syncs of a WAL file (SQLite's unix VFS calls fdatasync, or fsync): the
+ * largest size the watched journal file had at one, -1 before any.
+ */
+static char sync_watch[256];
+static volatile long long journal_size_at_wal_sync = -1;
+
+static void saw_sync(int fd)
+{
+	char link[64], path[512];
+	struct stat st;
+	ssize_t n;
+
+	if (!sync_watch[0])
+		return;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n > 4 && !memcmp(path + n - 4, "-wal", 4) && !stat(sync_watch, &st) &&
+	    (long long)st.st_size > journal_size_at_wal_sync)
+		journal_size_at_wal_sync = (long long)st.st_size;
+}
+
+int fdatasync(int fd)
+{
+	saw_sync(fd);
+	return syscall(SYS_fdatasync, fd) ? -1 : 0;
+}
+
+int fsync(int fd)
+{
+	saw_sync(fd);
+	return syscall(SYS_fsync, fd) ? -1 : 0;
+}
+
 static long long mono_ms(void)
 {
 	struct timespec ts;
@@ -502,10 +536,18 @@ static void rotation(const char *dir)
 	size = file_size(jpath);
 	ASSERT_TRUE(size >= (long long)rotate && size < 2 * (long long)rotate,
 		    "the file stops past the size, by less than a record");
+	snprintf(sync_watch, sizeof(sync_watch), "%s", jpath);
+	journal_size_at_wal_sync = -1;
 	pushes_release(l, p, 8);
 	for (int i = 0; i < 5000 && (size = file_size(jpath)) != 16; i++)
 		usleep(2000);
 	ASSERT_EQ(size, 16LL, "stored whole: cut back to its header");
+	/* the commits at synchronous=NORMAL made durable before the only other copy goes */
+	if (!ASSERT_TRUE(journal_size_at_wal_sync >= (long long)rotate,
+			 "the WAL synced while the file still held the records: before the cut"))
+		fprintf(stderr, "  journal size at the last WAL sync: %lld\n",
+			journal_size_at_wal_sync);
+	sync_watch[0] = 0;
 	ASSERT_EQ(count_alerts(l, "rotation"), 8, "all stored once");
 	lapi_journal_counts(l, &a0, &s0);
 	ASSERT_TRUE(push(base, 60, &code) > 0 && code == 201, "a push after the cut");

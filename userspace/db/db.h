@@ -163,6 +163,12 @@ bool cs_db_is_pg(const struct cs_db *db);
  */
 int cs_db_sqlite_synchronous(struct cs_db *db, bool full);
 /*
+ * SQLite: every commit so far made durable, at synchronous=NORMAL too: an fsync
+ * of the WAL (what FULL does at each commit; what is checkpointed was synced
+ * into the database by the checkpoint). 0, -EIO; no-op on PostgreSQL.
+ */
+int cs_db_sqlite_wal_sync(struct cs_db *db);
+/*
  * SQLite: the WAL size, in frames, past which the committing thread checkpoints
  * the log itself (a steady stream of commits never lets the background
  * checkpoint restart it). Default (frames <= 0): 64,000. Call before the first

@@ -240,6 +240,7 @@ struct cs_db {
 	_Atomic uint64_t stamp; /* bit 32: set; low 32 bits: the counter value */
 	struct lite_checkpointer *ckpt; /* lite.c */
 	int wal_sync_frames; /* lite.c: 0 = its default; cs_db_sqlite_wal_bound() */
+	unsigned long wal_syncs; /* lite.c: cs_db_sqlite_wal_sync() calls done (tests) */
 	bool cache_small;      /* lite.c: the main connection's page cache is the small one */
 	/* alerts.c: the cache stays large until then (a bulk write's time + 2 s) */
 	int64_t bulk_until;

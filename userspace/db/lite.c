@@ -464,3 +464,22 @@ const struct db_backend db_lite = {
 	.external_version = lite_external_version,
 	.bulk_cache = lite_bulk_cache,
 };
+
+int cs_db_sqlite_wal_sync(struct cs_db *db)
+{
+	sqlite3_file *wal = NULL;
+	struct db_conn *c;
+	int rc;
+
+	if (db->be->is_pg)
+		return 0;
+	c = db_hold(db);
+	/* the WAL's own handle (the walbuf VFS writes out what it gathered first) */
+	rc = sqlite3_file_control(c->h, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+	if (rc == SQLITE_OK && wal && wal->pMethods)
+		rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+	if (rc == SQLITE_OK)
+		db->wal_syncs++;
+	db_release(db);
+	return rc == SQLITE_OK ? 0 : -EIO;
+}

@@ -620,13 +620,29 @@ static int journal_open(struct lapi_journal *j)
 
 /* ---- the writer ---- */
 
+/*
+ * The file, all stored, cut back to its header (j->lock held). The records were
+ * stored at synchronous=NORMAL, not yet on disk: the WAL is synced first, else
+ * a power cut could keep the cut and lose the commits, and with them alerts
+ * acknowledged long ago whose only durable copy was the file. One fsync a cut
+ * (every 64 MiB); a FULL checkpoint would copy the pages and wait for readers.
+ */
+static int cut_stored(struct lapi_journal *j)
+{
+	int err = cs_db_sqlite_wal_sync(j->db);
+
+	if (err)
+		log_error("alert journal %s: not cut, the database not synced: %s", j->path,
+			  cs_db_errmsg(j->db));
+	return err ? err : journal_reset(j, j->generation + 1);
+}
+
 /* A large file whose records are all stored is cut back to its header (j->lock held). */
 static void cut_if_stored(struct lapi_journal *j)
 {
 	int err;
 
-	if (!j->head && j->end == j->committed && j->end >= j->rotate &&
-	    (err = journal_reset(j, j->generation + 1)))
+	if (!j->head && j->end == j->committed && j->end >= j->rotate && (err = cut_stored(j)))
 		log_error("alert journal %s: cutting it: %s", j->path, strerror(-err));
 }
 
@@ -830,9 +846,8 @@ void lapi_journal_stop(struct cs_lapi *l)
 	pthread_mutex_unlock(&j->lock);
 	pthread_join(j->thread, NULL);
 	/* all stored: the next start finds nothing to replay, even on another database file */
-	if (!j->head && j->committed == j->end && j->end > JOURNAL_HEADER &&
-	    journal_reset(j, j->generation + 1))
-		log_warn("alert journal %s: not cut at stop: %s", j->path, strerror(errno));
+	if (!j->head && j->committed == j->end && j->end > JOURNAL_HEADER && cut_stored(j))
+		log_warn("alert journal %s: not cut at stop", j->path);
 	l->journal = NULL;
 	journal_free(j);
 }
