@@ -70,6 +70,53 @@ static const char *list_name(int which)
 	return which == STREAM_NEW ? "new" : "deleted";
 }
 
+/* What the frame refuses, and how it says so. */
+enum frame_error { E_SYNTAX, E_NOT_OBJECT, E_UNEXPECTED, E_NEITHER, E_NOT_DECISION, E_TRAILING };
+
+static int frame_fail(struct stream_parser *sp, enum frame_error e)
+{
+	unsigned long long off = sp->off;
+
+	switch (e) {
+	case E_NOT_OBJECT:
+		return fail(sp, "not a JSON object");
+	case E_UNEXPECTED:
+		return fail(sp, "unexpected content at byte %llu (only \"new\" and \"deleted\" are "
+				"expected)", off);
+	case E_NEITHER:
+		return fail(sp, "'%s' is neither null nor a list", list_name(sp->which));
+	case E_NOT_DECISION:
+		return fail(sp, "%s[%zu]: not a decision (value, scope, type, duration, id)",
+			    list_name(sp->which), sp->idx);
+	case E_TRAILING:
+		return fail(sp, "trailing content at byte %llu", off);
+	default:
+		return fail(sp, "malformed JSON at byte %llu", off);
+	}
+}
+
+/*
+ * The frame's punctuation: in a state, the byte on[k] leads to to[k]; any other
+ * byte but white space is the error bad. Keys, "null" and decisions are read byte
+ * by byte elsewhere (S_KEY, S_NULL and S_OBJECT have no row).
+ */
+static const struct {
+	char on[3];
+	enum state to[2];
+	enum frame_error bad;
+} frame[] = {
+	[S_START] = { "{", { S_FIRST_KEY }, E_NOT_OBJECT },
+	[S_FIRST_KEY] = { "}\"", { S_DONE, S_KEY }, E_UNEXPECTED },
+	[S_KEY_START] = { "\"", { S_KEY }, E_UNEXPECTED },
+	[S_COLON] = { ":", { S_VALUE }, E_SYNTAX },
+	[S_VALUE] = { "[n", { S_FIRST_ITEM, S_NULL }, E_NEITHER },
+	[S_FIRST_ITEM] = { "]{", { S_AFTER_PAIR, S_OBJECT }, E_NOT_DECISION },
+	[S_ITEM] = { "{", { S_OBJECT }, E_NOT_DECISION },
+	[S_AFTER_ITEM] = { ",]", { S_ITEM, S_AFTER_PAIR }, E_SYNTAX },
+	[S_AFTER_PAIR] = { ",}", { S_KEY_START, S_DONE }, E_SYNTAX },
+	[S_DONE] = { .bad = E_TRAILING },
+};
+
 /* ---- one decision object ------------------------------------------------------------ */
 
 struct cursor {
@@ -338,8 +385,7 @@ static int emit(struct stream_parser *sp, const char *p, size_t len)
 		return fail(sp, "%s[%zu]: malformed JSON (ending at byte %llu)", list_name(sp->which),
 			    sp->idx, (unsigned long long)sp->off);
 	if (rc > 0)
-		return fail(sp, "%s[%zu]: not a decision (value, scope, type, duration, id)",
-			    list_name(sp->which), sp->idx);
+		return frame_fail(sp, E_NOT_DECISION);
 	err = sp->fn ? sp->fn(sp->which, sp->idx, &d, sp->arg) : 0;
 	if (err) {
 		if (!sp->why[0])
@@ -397,6 +443,7 @@ static size_t scan_object(struct stream_parser *sp, const char *data, size_t len
 
 int stream_parser_feed(struct stream_parser *sp, const char *data, size_t len)
 {
+	const char *hit;
 	size_t i = 0;
 
 	if (sp->err)
@@ -447,7 +494,7 @@ int stream_parser_feed(struct stream_parser *sp, const char *data, size_t len)
 				else if (sp->keylen == 7 && !memcmp(sp->key, "deleted", 7))
 					which = STREAM_DELETED;
 				if (which < 0)
-					goto unexpected;
+					return frame_fail(sp, E_UNEXPECTED);
 				if (sp->seen[which])
 					return fail(sp, "duplicate key \"%s\" at byte %llu", list_name(which),
 						    (unsigned long long)sp->off);
@@ -456,7 +503,7 @@ int stream_parser_feed(struct stream_parser *sp, const char *data, size_t len)
 				sp->idx = 0;
 				sp->st = S_COLON;
 			} else if (sp->keylen == sizeof(sp->key) || ch == '\\') {
-				goto unexpected;
+				return frame_fail(sp, E_UNEXPECTED);
 			} else {
 				sp->key[sp->keylen++] = ch;
 			}
@@ -464,92 +511,32 @@ int stream_parser_feed(struct stream_parser *sp, const char *data, size_t len)
 		}
 		if (sp->st == S_NULL) {
 			if (ch != "null"[sp->litlen])
-				goto neither;
+				return frame_fail(sp, E_NEITHER);
 			if (++sp->litlen == 4)
 				sp->st = S_AFTER_PAIR;
 			continue;
 		}
 		if (is_ws(ch))
 			continue;
-		switch (sp->st) {
-		case S_START:
-			if (ch != '{')
-				return fail(sp, "not a JSON object");
-			sp->st = S_FIRST_KEY;
-			break;
-		case S_FIRST_KEY:
-		case S_KEY_START:
-			if (ch == '}' && sp->st == S_FIRST_KEY) {
-				sp->st = S_DONE;
-			} else if (ch == '"') {
-				sp->keylen = 0;
-				sp->st = S_KEY;
-			} else {
-				goto unexpected;
-			}
-			break;
-		case S_COLON:
-			if (ch != ':')
-				goto syntax;
-			sp->st = S_VALUE;
-			break;
-		case S_VALUE:
-			if (ch == '[') {
-				sp->st = S_FIRST_ITEM;
-			} else if (ch == 'n') {
-				sp->litlen = 1;
-				sp->st = S_NULL;
-			} else {
-				goto neither;
-			}
-			break;
-		case S_FIRST_ITEM:
-		case S_ITEM:
-			if (ch == ']' && sp->st == S_FIRST_ITEM) {
-				sp->st = S_AFTER_PAIR;
-			} else if (ch == '{') {
-				/* back up one byte: the object scanner starts on its brace */
-				i--;
-				sp->off--;
-				sp->depth = 0;
-				sp->in_str = sp->esc = false;
-				sp->objlen = 0;
-				sp->st = S_OBJECT;
-			} else {
-				return fail(sp, "%s[%zu]: not a decision (value, scope, type, duration, id)",
-					    list_name(sp->which), sp->idx);
-			}
-			break;
-		case S_AFTER_ITEM:
-			if (ch == ',')
-				sp->st = S_ITEM;
-			else if (ch == ']')
-				sp->st = S_AFTER_PAIR;
-			else
-				goto syntax;
-			break;
-		case S_AFTER_PAIR:
-			if (ch == ',')
-				sp->st = S_KEY_START;
-			else if (ch == '}')
-				sp->st = S_DONE;
-			else
-				goto syntax;
-			break;
-		case S_DONE:
-			return fail(sp, "trailing content at byte %llu", (unsigned long long)sp->off);
-		default:
-			goto syntax;
+		hit = ch ? strchr(frame[sp->st].on, ch) : NULL;
+		if (!hit)
+			return frame_fail(sp, frame[sp->st].bad);
+		sp->st = frame[sp->st].to[hit - frame[sp->st].on];
+		/* what a key, a "null" and a decision start with */
+		if (sp->st == S_KEY) {
+			sp->keylen = 0;
+		} else if (sp->st == S_NULL) {
+			sp->litlen = 1;
+		} else if (sp->st == S_OBJECT) {
+			/* back up one byte: the object scanner starts on its brace */
+			i--;
+			sp->off--;
+			sp->depth = 0;
+			sp->in_str = sp->esc = false;
+			sp->objlen = 0;
 		}
 	}
 	return 0;
-unexpected:
-	return fail(sp, "unexpected content at byte %llu (only \"new\" and \"deleted\" are expected)",
-		    (unsigned long long)sp->off);
-neither:
-	return fail(sp, "'%s' is neither null nor a list", list_name(sp->which));
-syntax:
-	return fail(sp, "malformed JSON at byte %llu", (unsigned long long)sp->off);
 }
 
 int stream_parser_finish(struct stream_parser *sp)
@@ -557,7 +544,7 @@ int stream_parser_finish(struct stream_parser *sp)
 	if (sp->err)
 		return sp->err;
 	if (sp->st == S_START)
-		return fail(sp, "not a JSON object");
+		return frame_fail(sp, E_NOT_OBJECT);
 	if (sp->st != S_DONE)
 		return fail(sp, "malformed JSON: the answer ends at byte %llu, inside %s",
 			    (unsigned long long)sp->off, sp->st == S_OBJECT ? "a decision" : "the frame");
