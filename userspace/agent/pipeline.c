@@ -190,6 +190,16 @@ struct cs_pipeline {
 	bool stop;
 	struct pl_shard *shards;
 	struct pl_worker *w;
+	/*
+	 * A replay with several workers: the reading thread is the last worker (no
+	 * thread of its own) and works whenever the queue is full or drains. A third
+	 * thread on two cores took a worker's core at each of its ~600 wake-ups
+	 * (and the workers moved between the cores ~200-400 times a run, their
+	 * caches left behind). Live, the reading thread waits for input, which would
+	 * hold its shard's pours back: NULL there, and with one worker (the reading
+	 * thread then has the other core).
+	 */
+	struct pl_worker *helper;
 	struct pl_trash *stages; /* the workers' stage arrays */
 	/*
 	 * Merged batches for the next ones: the reading thread makes batches that a
@@ -718,6 +728,103 @@ static struct pl_batch *merge(struct cs_pipeline *pl, struct pl_worker *w, struc
 	return rb;
 }
 
+/*
+ * One piece of work for w, under pl->mu (dropped while it works): pour the head,
+ * free what came back, or route the oldest batch nobody took. false: nothing to
+ * do for w now.
+ */
+static bool worker_step(struct cs_pipeline *pl, struct pl_worker *w)
+{
+	struct pl_batch *b = pl->head, *rb;
+
+	if (b && b->routed && w->poured_gen != pl->gen) {
+		uint64_t gen = pl->gen;
+
+		pthread_mutex_unlock(&pl->mu);
+		pour_batch(pl, w->idx, b);
+		pthread_mutex_lock(&pl->mu);
+		w->poured_gen = gen;
+		if (++b->npoured < pl->n)
+			return true;
+		/* the last shard merges; the others cannot pour before the head moves */
+		pthread_mutex_unlock(&pl->mu);
+		rb = merge(pl, w, b);
+		pthread_mutex_lock(&pl->mu);
+		for (unsigned int s = 0; s < pl->n; s++)
+			if (s != w->idx)
+				trash_move(&pl->w[s].trash, &w->stage[s]);
+		if (rb) {
+			rb->router = w->idx;
+			rb->next = b->next;
+			b->next = rb;
+			if (pl->tail == b)
+				pl->tail = rb;
+			pl->inflight++;
+			pl->nclaimed++;
+		}
+		pl->head = b->next;
+		if (!pl->head)
+			pl->tail = NULL;
+		pl->inflight--;
+		pl->nclaimed -= b->kind == PL_EVENTS;
+		pl->gen++;
+		work_signal(pl);
+		if (pl->inflight <= pl->text_cap / 2)
+			pthread_cond_broadcast(&pl->room);
+		if (b->kind == PL_EVENTS && b->router != w->idx) {
+			b->next = pl->w[b->router].give;
+			pl->w[b->router].give = b;
+			return true;
+		}
+		pthread_mutex_unlock(&pl->mu);
+		batch_recycle(pl, b);
+		pthread_mutex_lock(&pl->mu);
+		return true;
+	}
+	if (w->trash.nevts || w->trash.nalerts) {
+		struct pl_trash t = w->trash;
+
+		w->trash = w->spare;
+		w->spare = t;
+		pthread_mutex_unlock(&pl->mu);
+		trash_clear(&w->spare);
+		pthread_mutex_lock(&pl->mu);
+		return true;
+	}
+	if (w->give) {
+		struct pl_batch *give = w->give, *next;
+
+		w->give = NULL;
+		pthread_mutex_unlock(&pl->mu);
+		for (; give; give = next) {
+			next = give->next;
+			batch_recycle(pl, give);
+		}
+		pthread_mutex_lock(&pl->mu);
+		return true;
+	}
+	/*
+	 * the oldest batch nobody claimed: ticks are claimed when queued, at the
+	 * tail, and not counted in nclaimed, or ticks queued behind an unclaimed
+	 * batch would fill routed_cap and nobody would ever claim it
+	 */
+	for (b = pl->nclaimed < pl->routed_cap ? pl->head : NULL; b && b->claimed;
+	     b = b->next)
+		;
+	if (b) {
+		b->claimed = true;
+		b->router = w->idx;
+		pl->nclaimed++;
+		pthread_mutex_unlock(&pl->mu);
+		route_batch(pl, w, b);
+		pthread_mutex_lock(&pl->mu);
+		b->routed = true;
+		work_signal(pl);
+		return true;
+	}
+	return false;
+}
+
 static void *worker_main(void *arg)
 {
 	struct pl_worker *w = arg;
@@ -725,93 +832,8 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&pl->mu);
 	for (;;) {
-		struct pl_batch *b = pl->head, *rb;
-
-		if (b && b->routed && w->poured_gen != pl->gen) {
-			uint64_t gen = pl->gen;
-
-			pthread_mutex_unlock(&pl->mu);
-			pour_batch(pl, w->idx, b);
-			pthread_mutex_lock(&pl->mu);
-			w->poured_gen = gen;
-			if (++b->npoured < pl->n)
-				continue;
-			/* the last shard merges; the others cannot pour before the head moves */
-			pthread_mutex_unlock(&pl->mu);
-			rb = merge(pl, w, b);
-			pthread_mutex_lock(&pl->mu);
-			for (unsigned int s = 0; s < pl->n; s++)
-				if (s != w->idx)
-					trash_move(&pl->w[s].trash, &w->stage[s]);
-			if (rb) {
-				rb->router = w->idx;
-				rb->next = b->next;
-				b->next = rb;
-				if (pl->tail == b)
-					pl->tail = rb;
-				pl->inflight++;
-				pl->nclaimed++;
-			}
-			pl->head = b->next;
-			if (!pl->head)
-				pl->tail = NULL;
-			pl->inflight--;
-			pl->nclaimed -= b->kind == PL_EVENTS;
-			pl->gen++;
-			work_signal(pl);
-			if (pl->inflight <= pl->text_cap / 2)
-				pthread_cond_broadcast(&pl->room);
-			if (b->kind == PL_EVENTS && b->router != w->idx) {
-				b->next = pl->w[b->router].give;
-				pl->w[b->router].give = b;
-				continue;
-			}
-			pthread_mutex_unlock(&pl->mu);
-			batch_recycle(pl, b);
-			pthread_mutex_lock(&pl->mu);
+		if (worker_step(pl, w))
 			continue;
-		}
-		if (w->trash.nevts || w->trash.nalerts) {
-			struct pl_trash t = w->trash;
-
-			w->trash = w->spare;
-			w->spare = t;
-			pthread_mutex_unlock(&pl->mu);
-			trash_clear(&w->spare);
-			pthread_mutex_lock(&pl->mu);
-			continue;
-		}
-		if (w->give) {
-			struct pl_batch *give = w->give, *next;
-
-			w->give = NULL;
-			pthread_mutex_unlock(&pl->mu);
-			for (; give; give = next) {
-				next = give->next;
-				batch_recycle(pl, give);
-			}
-			pthread_mutex_lock(&pl->mu);
-			continue;
-		}
-		/*
-		 * the oldest batch nobody claimed: ticks are claimed when queued, at the
-		 * tail, and not counted in nclaimed, or ticks queued behind an unclaimed
-		 * batch would fill routed_cap and nobody would ever claim it
-		 */
-		for (b = pl->nclaimed < pl->routed_cap ? pl->head : NULL; b && b->claimed;
-		     b = b->next)
-			;
-		if (b) {
-			b->claimed = true;
-			b->router = w->idx;
-			pl->nclaimed++;
-			pthread_mutex_unlock(&pl->mu);
-			route_batch(pl, w, b);
-			pthread_mutex_lock(&pl->mu);
-			b->routed = true;
-			work_signal(pl);
-			continue;
-		}
 		if (pl->stop)
 			break;
 		pthread_cond_wait(&pl->work, &pl->mu);
@@ -853,6 +875,8 @@ int pl_new(struct cs_agent *a, unsigned int nworkers, struct cs_pipeline **out)
 					       .stage = pl->stages + (size_t)i * nworkers };
 		pl->w[i].m.batched = true;
 	}
+	if (a->replay && nworkers > 1)
+		pl->helper = &pl->w[nworkers - 1];
 	*out = pl;
 	return 0;
 }
@@ -860,7 +884,11 @@ int pl_new(struct cs_agent *a, unsigned int nworkers, struct cs_pipeline **out)
 int pl_run(struct cs_pipeline *pl)
 {
 	for (unsigned int i = 0; i < pl->n; i++) {
-		int rc = pthread_create(&pl->w[i].th, NULL, worker_main, &pl->w[i]);
+		int rc;
+
+		if (&pl->w[i] == pl->helper)
+			continue;
+		rc = pthread_create(&pl->w[i].th, NULL, worker_main, &pl->w[i]);
 
 		if (rc)
 			return -rc;
@@ -869,11 +897,24 @@ int pl_run(struct cs_pipeline *pl)
 	return 0;
 }
 
+/*
+ * The reading thread waits for room, or for the queue to empty, under pl->mu;
+ * as a worker (pl->helper) it works meanwhile, and sleeps only when there is
+ * nothing for it to do: the other workers signal work, not room, for that.
+ */
+static void reader_wait(struct cs_pipeline *pl)
+{
+	if (!pl->helper)
+		pthread_cond_wait(&pl->room, &pl->mu);
+	else if (!worker_step(pl, pl->helper))
+		pthread_cond_wait(&pl->work, &pl->mu);
+}
+
 static void submit(struct cs_pipeline *pl, struct pl_batch *b)
 {
 	pthread_mutex_lock(&pl->mu);
 	while (pl->inflight >= pl->text_cap)
-		pthread_cond_wait(&pl->room, &pl->mu);
+		reader_wait(pl);
 	if (pl->tail)
 		pl->tail->next = b;
 	else
@@ -955,7 +996,7 @@ void pl_drain(struct cs_pipeline *pl)
 	pl_flush(pl);
 	pthread_mutex_lock(&pl->mu);
 	while (pl->head && pl->w[0].started)
-		pthread_cond_wait(&pl->room, &pl->mu);
+		reader_wait(pl);
 	pthread_mutex_unlock(&pl->mu);
 }
 

@@ -8,7 +8,9 @@
  * order. A batch is merged when every shard has poured it: its alerts are
  * handed on in (event, scenario) order, and the overflows it reprocesses are
  * poured by every shard before the next batch. So the alerts, and their order,
- * are the same whatever the number of workers.
+ * are the same whatever the number of workers. In a replay with N > 1 workers
+ * the reading thread is the last of them (N - 1 threads are started): it works
+ * whenever the queue is full, so N threads share N cores.
  *
  *   pl_new(a, n, &pl);                        before the shards are made
  *   shard i: .on_alert = pl_shard_alert (or .on_alert_event = pl_shard_alert_event),
