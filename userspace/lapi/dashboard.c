@@ -115,7 +115,8 @@ void h_dashboard_data(struct req *r)
 	json_t *drops, *out;
 	size_t n = 0;
 
-	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
+	if (!lapi_journal_read_ready(r)) /* what was acknowledged before is visible, or 503 */
+		return;
 	if (!r->l->cfg.dashboard) {
 		reply_empty(r, 404);
 		return;

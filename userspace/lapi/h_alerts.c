@@ -391,7 +391,8 @@ void h_alerts_search(struct req *r)
 	json_t *arr;
 	size_t n = 0;
 
-	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
+	if (!lapi_journal_read_ready(r)) /* what was acknowledged before is visible, or 503 */
+		return;
 	if (afilter_parse(r, &f, now))
 		return;
 	if (cs_db_alerts_search(r->l->db, &f, now, &v, &n)) {
@@ -421,7 +422,8 @@ void h_alerts_delete(struct req *r)
 	char b[32];
 	long n = 0;
 
-	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
+	if (!lapi_journal_read_ready(r)) /* what was acknowledged before is visible, or 503 */
+		return;
 	if (afilter_parse(r, &f, now))
 		return;
 	f.limit = 0;
@@ -435,11 +437,12 @@ void h_alerts_delete(struct req *r)
 
 /*
  * The alert a /v1/alerts/{id} request names, once what was acknowledged before it is
- * visible; false when the id is not an integer (answered here).
+ * visible; false when the id is not an integer, or not visible in time (answered here).
  */
 static bool alert_id_of(struct req *r, int64_t *id)
 {
-	lapi_journal_sync(r->l);
+	if (!lapi_journal_read_ready(r)) /* answered 503 */
+		return false;
 	if (!parse_id(r->param, id)) {
 		reply_msg(r, BAD_INPUT, "alert_id must be valid integer");
 		return false;

@@ -150,7 +150,8 @@ void h_decisions_get(struct req *r)
 	struct dlists l;
 	size_t n = 0;
 
-	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
+	if (!lapi_journal_read_ready(r)) /* what was acknowledged before is visible, or 503 */
+		return;
 	if (dfilter_parse(r, DM_GET, &f, &l))
 		return;
 	if (cs_db_decisions_active(r->l->db, &f, now, &v, &n)) {
@@ -483,7 +484,8 @@ void h_stream(struct req *r)
 	struct dlists l;
 	int err;
 
-	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
+	if (!lapi_journal_read_ready(r)) /* what was acknowledged before is visible, or 503 */
+		return;
 	if (dfilter_parse(r, DM_STREAM, &f, &l))
 		return;
 	err = stream_collect(r, &f, startup, now, &st, &o, &stamp);
@@ -545,7 +547,8 @@ void h_decisions_delete(struct req *r)
 	char b[32];
 	long n = 0;
 
-	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
+	if (!lapi_journal_read_ready(r)) /* what was acknowledged before is visible, or 503 */
+		return;
 	if (dfilter_parse(r, DM_DELETE, &f, &l))
 		return;
 	if (cs_db_decisions_expire(r->l->db, &f, gotime_now(), &n)) {
@@ -563,7 +566,8 @@ void h_decision_delete(struct req *r)
 	long long id;
 	int ret;
 
-	lapi_journal_sync(r->l); /* what was acknowledged before is visible */
+	if (!lapi_journal_read_ready(r)) /* what was acknowledged before is visible, or 503 */
+		return;
 	errno = 0;
 	id = r->param && *r->param != '-' && *r->param != '+' ? strtoll(r->param, &end, 10) : -1;
 	if (id < 0 || errno || *end) {

@@ -1073,24 +1073,32 @@ void lapi_journal_commit(struct cs_lapi *l, struct jsub *s, struct cs_alert **al
 	pthread_mutex_unlock(&j->lock);
 }
 
-/* Until what was appended is stored (j->lock held), JOURNAL_SYNC_WAIT_S at most. */
-static void wait_stored(struct lapi_journal *j, const char *who)
+/*
+ * Until what was appended is stored (j->lock held), JOURNAL_SYNC_WAIT_S at most:
+ * 0, or -ETIMEDOUT (said in the log, with what `who` does then).
+ */
+static int wait_stored(struct lapi_journal *j, const char *who)
 {
+	int err = 0;
+
 	struct timespec until = cs_mono_deadline(j->sync_wait_ms);
 	uint64_t target = j->end;
 	int64_t gen = j->generation; /* a cut means everything before it was stored */
 
 	if (j->generation != gen || j->committed >= target)
-		return;
+		return 0;
 	j->waiters++;
 	pthread_cond_signal(&j->work); /* a writer batching stores at once */
 	while (j->generation == gen && j->committed < target && j->running)
 		if (cs_cond_wait_until(&j->stored, &j->lock, &until) == ETIMEDOUT) {
-			log_warn("%s goes ahead before the alerts acknowledged earlier are stored"
-				 " (the alert journal's writer is behind or failing)", who);
+			log_warn("%s: the alerts acknowledged earlier are not stored after %lld ms"
+				 " (the alert journal's writer is behind or failing)",
+				 who, j->sync_wait_ms);
+			err = -ETIMEDOUT;
 			break;
 		}
 	j->waiters--;
+	return err;
 }
 
 void lapi_journal_exclusive(struct cs_lapi *l, bool on)
@@ -1102,22 +1110,36 @@ void lapi_journal_exclusive(struct cs_lapi *l, bool on)
 	pthread_mutex_lock(&j->lock);
 	if (on) {
 		j->barrier++;
-		wait_stored(j, "an alert insert");
+		wait_stored(j, "an alert insert goes ahead");
 	} else {
 		j->barrier--;
 	}
 	pthread_mutex_unlock(&j->lock);
 }
 
-void lapi_journal_sync(struct cs_lapi *l)
+int lapi_journal_sync(struct cs_lapi *l)
 {
 	struct lapi_journal *j = l->journal;
+	int err;
 
 	if (!j)
-		return;
+		return 0;
 	pthread_mutex_lock(&j->lock);
-	wait_stored(j, "a read");
+	err = wait_stored(j, "a read is answered 503");
 	pthread_mutex_unlock(&j->lock);
+	return err;
+}
+
+bool lapi_journal_read_ready(struct req *r)
+{
+	/*
+	 * A read answered from a state that misses acknowledged alerts would show
+	 * later ids before earlier ones, and a delete would miss rows stored after it.
+	 */
+	if (!lapi_journal_sync(r->l))
+		return true;
+	reply_msg(r, 503, "alerts acknowledged before this request are not stored yet, retry later");
+	return false;
 }
 
 void lapi_journal_test_hold(struct cs_lapi *l, bool hold, size_t cap)

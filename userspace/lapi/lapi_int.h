@@ -507,8 +507,13 @@ void lapi_journal_commit(struct cs_lapi *l, struct jsub *s, struct cs_alert **al
  * off, appends resume. Ids then grow in the order rows are stored (db/stream.c).
  */
 void lapi_journal_exclusive(struct cs_lapi *l, bool on);
-/* Before a read of alerts or decisions: waits until what was journaled before is stored. */
-void lapi_journal_sync(struct cs_lapi *l);
+/*
+ * Before a read of alerts or decisions: waits until what was journaled before is
+ * stored, 10 s at most: 0, or -ETIMEDOUT (logged).
+ */
+int lapi_journal_sync(struct cs_lapi *l);
+/* A handler's lapi_journal_sync: true to go on, false when answered 503 (not stored in time). */
+bool lapi_journal_read_ready(struct req *r);
 /* Tests: the writer stores nothing while held; the cap on unstored bytes (0: the default). */
 void lapi_journal_test_hold(struct cs_lapi *l, bool hold, size_t cap);
 /* Tests: how long a read waits for the writer at most (0: the default, 10 s). */
