@@ -9,7 +9,9 @@
 #    Sizes: SSHD_LINES (300000), NGINX_LINES (30000). Our runs last well under a
 #    second, so one descheduling moves them by a third: each is run RUNS times (3)
 #    and the one with the least CPU time is shown; the peer's take minutes each
-#    and are run once.
+#    and are run once. Then, ours only, the same with a longer nginx log
+#    (LONG_NGINX_LINES, 300000; empty: skipped): a 30k-line replay is ~0.2 s, a
+#    quarter of it start-up, which N workers do not share out.
 # 2. bucket_mem: the bucket engine alone (one thread, replay, default limits) with
 #    SOURCES distinct addresses in crowdsecurity/ssh-bf, each one event short of
 #    overflowing, then its last event: live instances, overflows, evictions, peak
@@ -26,6 +28,7 @@ set -u
 SSHD_LINES=${SSHD_LINES:-300000} NGINX_LINES=${NGINX_LINES:-30000}
 MEM_SOURCES=${MEM_SOURCES-100000 1000000} FLOOD_SOURCES=${FLOOD_SOURCES-10000000}
 E2E_SOURCES=${E2E_SOURCES:-}
+LONG_NGINX_LINES=${LONG_NGINX_LINES-300000}
 N=$(nproc)
 PEERS=$SHARED_DIR/bench/peers
 . "$(dirname "$0")/detector_lib.sh"
@@ -34,6 +37,8 @@ LP=
 trap '[ -n "$LP" ] && kill "$LP" 2>/dev/null; rm -rf "$W"' EXIT
 python3 "$SHARED_DIR/bench/logs/genlogs" --kind sshd --lines "$SSHD_LINES" --seed 1 -o "$W/sshd.log" --quiet
 python3 "$SHARED_DIR/bench/logs/genlogs" --kind nginx --lines "$NGINX_LINES" --seed 1 -o "$W/nginx.log" --quiet
+[ -n "$LONG_NGINX_LINES" ] && python3 "$SHARED_DIR/bench/logs/genlogs" --kind nginx \
+	--lines "$LONG_NGINX_LINES" --seed 1 -o "$W/nginx-long.log" --quiet
 
 detector_config "$W" 28490
 
@@ -57,6 +62,18 @@ row() {	# row NAME LINES WALL CPU RSS EXIT
 		printf "| %s | %.0f | %.0f | %s | %s | %s |\n", name, n / (c > 0 ? c : 1), n / (w > 0 ? w : 1), c, w, r }'
 }
 
+ours() {	# ours KIND TYPE LOG LABEL: our rows, 1 and N workers, and the speed-up
+	local n w1 c1 r1 x1 wn cn rn xn
+	n=$(wc -l < "$3")
+	read -r w1 c1 r1 x1 < <(best "$BUILD/crowdsec" -c "$O/etc/config.yaml" -dsn "file://$3" \
+		-type "$2" -stdout-alerts -workers 1)
+	row "$1 ($n lines$4): ours, 1 worker" "$n" "$w1" "$c1" "$r1" "$x1"
+	read -r wn cn rn xn < <(best "$BUILD/crowdsec" -c "$O/etc/config.yaml" -dsn "file://$3" \
+		-type "$2" -stdout-alerts -workers "$N")
+	row "$1$4: ours, $N workers (x$(awk -v a="$w1" -v b="$wn" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 1) }') wall)" \
+		"$n" "$wn" "$cn" "$rn" "$xn"
+}
+
 echo "Replay, $N CPUs (ours: the least CPU of ${RUNS:-3} runs; figures on a shared machine are noisy: compare within a run)."
 echo
 echo "| run | lines per CPU-second | wall lines/s | CPU s | wall s | peak RSS MiB |"
@@ -64,13 +81,7 @@ echo "|---|---|---|---|---|---|"
 for kind in sshd nginx; do
 	type=$([ $kind = nginx ] && echo nginx || echo syslog)
 	n=$(wc -l < "$W/$kind.log")
-	read -r w1 c1 r1 x1 < <(best "$BUILD/crowdsec" -c "$O/etc/config.yaml" -dsn "file://$W/$kind.log" \
-		-type "$type" -stdout-alerts -workers 1)
-	row "$kind ($n lines): ours, 1 worker" "$n" "$w1" "$c1" "$r1" "$x1"
-	read -r wn cn rn xn < <(best "$BUILD/crowdsec" -c "$O/etc/config.yaml" -dsn "file://$W/$kind.log" \
-		-type "$type" -stdout-alerts -workers "$N")
-	row "$kind: ours, $N workers (x$(awk -v a="$w1" -v b="$wn" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 1) }') wall)" \
-		"$n" "$wn" "$cn" "$rn" "$xn"
+	ours "$kind" "$type" "$W/$kind.log" ""
 	if [ $have_cs = 1 ]; then
 		crowdsec -c "$W/cs/etc/lapi.yaml" -no-cs >"$W/lapi.out" 2>&1 & LP=$!
 		for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/28490) 2>/dev/null && break; sleep 0.1; done
@@ -80,6 +91,9 @@ for kind in sshd nginx; do
 		row "$kind: crowdsec 1.4.6" "$n" "$wp" "$cp" "$rp" "$xp"
 	fi
 done
+# a longer replay, ours only (the peer would take tens of minutes): the speed-up
+# of N workers with start-up a small part of the run
+[ -n "$LONG_NGINX_LINES" ] && ours nginx nginx "$W/nginx-long.log" ", longer log, no 1.4.6 run"
 
 echo
 echo "Live buckets (crowdsecurity/ssh-bf, the engine alone, default limits: max_buckets 1250000)."
