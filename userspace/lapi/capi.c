@@ -393,7 +393,8 @@ static int capi_insert(struct cs_lapi *l, struct cs_alert *a, int64_t now, int64
 {
 	int err;
 
-	lapi_journal_exclusive(l, true);
+	if (lapi_journal_exclusive(l, true))
+		return -EAGAIN; /* logged; the pull is tried again later */
 	err = cs_db_alerts_insert(l->db, (struct cs_alert *const[]){ a }, 1, NULL, now, id);
 	lapi_journal_exclusive(l, false);
 	return err;
@@ -407,6 +408,7 @@ static int pull_flush(struct pull_state *ps)
 			      .decisions_borrowed = true };
 	char title[96];
 	int64_t id;
+	int err;
 
 	for (size_t i = 0; !ps->startup && i < a.n_decisions;) {
 		/* an entry sent again (the central's deltas overlap a little) is kept as
@@ -426,8 +428,10 @@ static int pull_flush(struct pull_state *ps)
 	a.start_at = a.stop_at = ps->now;
 	a.remediation = true;
 	if (a.n_decisions && !lapi_allowlist_filter(c->l, &a, ps->now) &&
-	    capi_insert(c->l, &a, ps->now, &id)) {
-		log_error("capi: cannot store the blocklist: %s", cs_db_errmsg(c->l->db));
+	    (err = capi_insert(c->l, &a, ps->now, &id))) {
+		log_error("capi: cannot store the blocklist: %s",
+			  err == -EAGAIN ? "the alert journal's writer is behind"
+					 : cs_db_errmsg(c->l->db));
 		ps->store_failed = true;
 		return -EIO;
 	}

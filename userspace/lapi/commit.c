@@ -136,7 +136,12 @@ static int store_alone(struct cs_lapi *l, struct lapi_commit_req *r)
 {
 	int err;
 
-	lapi_journal_exclusive(l, true); /* ids grow as rows are stored: the journal's first */
+	/* ids grow as rows are stored: the journal's first */
+	if (lapi_journal_exclusive(l, true)) {
+		if (r->msg)
+			snprintf(r->msg, r->msglen, "alerts acknowledged before are not stored yet");
+		return -EAGAIN;
+	}
 	err = cs_db_alerts_insert(l->db, r->v, r->n, NULL, r->now, r->ids);
 	if (!err)
 		lapi_store_remember(l, r->v, r->n, r->ids);
@@ -168,8 +173,9 @@ static void store_group(struct cs_lapi *l, struct lapi_commit_req *first, size_t
 			all[k++] = r->v[i];
 		now = r->now > now ? r->now : now; /* stored now: the latest clock read */
 	}
-	if (!err) {
-		lapi_journal_exclusive(l, true);
+	if (!err && lapi_journal_exclusive(l, true)) {
+		err = -EAGAIN;
+	} else if (!err) {
 		err = cs_db_alerts_insert(l->db, all, nalerts, NULL, now, ids);
 		if (!err)
 			lapi_store_remember(l, all, nalerts, ids);
@@ -177,6 +183,12 @@ static void store_group(struct cs_lapi *l, struct lapi_commit_req *first, size_t
 	}
 	k = 0;
 	for (struct lapi_commit_req *r = first; r; r = r->next) {
+		if (err == -EAGAIN) { /* the journal's writer is behind: all retry later */
+			if (r->msg)
+				snprintf(r->msg, r->msglen, "alerts acknowledged before are not stored yet");
+			r->err = err;
+			continue;
+		}
 		if (err) { /* nothing of the group is stored: each on its own */
 			r->err = store_alone(l, r);
 			continue;

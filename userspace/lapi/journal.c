@@ -1101,20 +1101,31 @@ static int wait_stored(struct lapi_journal *j, const char *who)
 	return err;
 }
 
-void lapi_journal_exclusive(struct cs_lapi *l, bool on)
+int lapi_journal_exclusive(struct cs_lapi *l, bool on)
 {
 	struct lapi_journal *j = l->journal;
+	int err = 0;
 
 	if (!j)
-		return;
+		return 0;
 	pthread_mutex_lock(&j->lock);
 	if (on) {
 		j->barrier++;
-		wait_stored(j, "an alert insert goes ahead");
+		/*
+		 * Not stored in time: inserting anyway would store ids before earlier
+		 * acknowledged ones, and a uuid journaled meanwhile (claimed after this
+		 * insert's dedupe lookup) under a second id, its first answer's never
+		 * stored. Refused instead; the caller retries later.
+		 */
+		if (wait_stored(j, "an alert insert is refused (retry later)")) {
+			j->barrier--;
+			err = -EAGAIN;
+		}
 	} else {
 		j->barrier--;
 	}
 	pthread_mutex_unlock(&j->lock);
+	return err;
 }
 
 int lapi_journal_sync(struct cs_lapi *l)

@@ -505,8 +505,10 @@ void lapi_journal_commit(struct cs_lapi *l, struct jsub *s, struct cs_alert **al
  * Around any other insert of alerts (the group commit, the crowd's pulls): on,
  * appends go to the group commit instead and what was appended is stored first;
  * off, appends resume. Ids then grow in the order rows are stored (db/stream.c).
+ * On: 0, or -EAGAIN when not stored after 10 s (logged): not on, no insert, the
+ * caller answers 503 / retries later.
  */
-void lapi_journal_exclusive(struct cs_lapi *l, bool on);
+int lapi_journal_exclusive(struct cs_lapi *l, bool on);
 /*
  * Before a read of alerts or decisions: waits until what was journaled before is
  * stored, 10 s at most: 0, or -ETIMEDOUT (logged).

@@ -79,9 +79,10 @@ void *lapi_queue_main(void *arg)
 		}
 		l->qbusy = true;
 		pthread_mutex_unlock(&l->qlock);
+		/* -EAGAIN: the journal's writer is behind (after a 10 s wait): tried again */
 		while ((err = lapi_store_alerts(l, batch, n, NULL, gotime_now(), ids, msg,
 						sizeof(msg))) &&
-		       err != -EINVAL && cs_db_ping(l->db)) {
+		       err != -EINVAL && (err == -EAGAIN || cs_db_ping(l->db))) {
 			bool up;
 
 			pthread_mutex_lock(&l->qlock);
@@ -267,8 +268,9 @@ int lapi_store_end(struct cs_lapi *l, struct lapi_store *st, int ret, char *msg,
 
 	if (ret == -EINVAL)
 		snprintf(msg, msglen, "invalid addr/range in a decision");
-	else if (ret == -EAGAIN)
-		snprintf(msg, msglen, "too many alerts waiting to be stored, retry later");
+	else if (ret == -EAGAIN) /* the queue full, or the journal's writer behind (dberr) */
+		snprintf(msg, msglen, "%s, retry later",
+			 st->dberr[0] ? st->dberr : "too many alerts waiting to be stored");
 	else if (ret == -EACCES)
 		snprintf(msg, msglen, "the alerts' machine is gone or not validated");
 	else if (ret)
