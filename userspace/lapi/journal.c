@@ -673,10 +673,24 @@ static int store_subs(struct lapi_journal *j, struct jsub *first, size_t count, 
 	}
 	if (!err)
 		err = cs_db_alerts_insert_journaled(j->db, all, k, now, ids, gen, (int64_t)pos);
-	for (size_t i = 0; !err && i < k; i++)
-		if (ids[i] != all[i]->id) /* its uuid was stored before, under another id */
+	for (size_t i = 0; !err && i < k; i++) {
+		const struct cs_alert *a = all[i];
+
+		if (ids[i] == a->id) /* else its uuid was stored before, under another id */
+			continue;
+		/*
+		 * A repeat of a uuid racing its first push (f6b1ed0) was answered with
+		 * the first's id, the map's claim: normal. Else the answer named an id
+		 * not stored (a uuid stored before a restart, past the map's window).
+		 */
+		if (j->dedupe && a->machine_id && a->uuid &&
+		    alert_dedupe_get(j->dedupe, a->machine_id, a->uuid) == ids[i])
+			log_debug("alert %lld (journaled) repeats uuid %s of alert %lld: kept once",
+				  (long long)a->id, a->uuid, (long long)ids[i]);
+		else
 			log_warn("alert %lld (journaled) was stored before as %lld: kept once",
-				 (long long)all[i]->id, (long long)ids[i]);
+				 (long long)a->id, (long long)ids[i]);
+	}
 	free(all);
 	free(ids);
 	return err;
