@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "common/gotime.h"
 #include "common/log.h"
@@ -97,6 +98,48 @@ int fsync(int fd)
 {
 	saw_sync(fd);
 	return syscall(SYS_fsync, fd) ? -1 : 0;
+}
+
+/*
+ * A failed append whose partial record cannot be cut off (the disk full, say):
+ * set to 1, the next write to the journal file writes 10 bytes, the one after
+ * fails (EIO), and so does the ftruncate that follows.
+ */
+static volatile int journal_fault;
+
+static bool is_journal_fd(int fd)
+{
+	static const char tail[] = "-alerts.journal";
+	char link[64], path[512];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	return n >= (ssize_t)sizeof(tail) - 1 &&
+	       !memcmp(path + n - (sizeof(tail) - 1), tail, sizeof(tail) - 1);
+}
+
+ssize_t write(int fd, const void *p, size_t n)
+{
+	if (journal_fault == 1 && is_journal_fd(fd)) {
+		journal_fault = 2;
+		n = n < 10 ? n : 10;
+	} else if (journal_fault == 2 && is_journal_fd(fd)) {
+		journal_fault = 3;
+		errno = EIO;
+		return -1;
+	}
+	return syscall(SYS_write, fd, p, n);
+}
+
+int ftruncate(int fd, off_t len)
+{
+	if (journal_fault == 3 && is_journal_fd(fd)) {
+		journal_fault = 0;
+		errno = EIO;
+		return -1;
+	}
+	return syscall(SYS_ftruncate, fd, len) ? -1 : 0;
 }
 
 static long long mono_ms(void)
@@ -922,6 +965,70 @@ static void insert_times_out(struct cs_lapi *l, const char *base)
 }
 
 /*
+ * Whether the journal file is whole records from its header to its end (each
+ * checksum right): a start reads them all. Its size in *size.
+ */
+static bool journal_whole(const char *path, long long *size)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b = NULL;
+	long n = -1;
+	size_t at = 16; /* the header: magic, generation */
+	bool whole = false;
+
+	if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 16 && !fseek(f, 0, SEEK_SET) &&
+	    (b = malloc((size_t)n)) && fread(b, 1, (size_t)n, f) == (size_t)n) {
+		while (at + 8 <= (size_t)n) {
+			uint32_t len = b[at] | b[at + 1] << 8 | b[at + 2] << 16 | (uint32_t)b[at + 3] << 24;
+			uint32_t crc = b[at + 4] | b[at + 5] << 8 | b[at + 6] << 16 |
+				       (uint32_t)b[at + 7] << 24;
+
+			if (len > (size_t)n - at - 8 ||
+			    (uint32_t)crc32(crc32(0, Z_NULL, 0), b + at + 8, len) != crc)
+				break;
+			at += 8 + len;
+		}
+		whole = at == (size_t)n;
+	}
+	if (f)
+		fclose(f);
+	free(b);
+	*size = n;
+	return whole;
+}
+
+/*
+ * An append whose write fails part way and whose partial record cannot be cut
+ * off (ftruncate fails too): the journal takes no record after those bytes (a
+ * start would stop at them and lose it) until the file is stored whole and cut.
+ * Here the writer is free: the next push finds the file stored, it is cut, and
+ * that push is journaled in a whole file.
+ */
+static void torn_write(struct cs_lapi *l, const char *base, const char *jpath)
+{
+	unsigned long before, after, stored;
+	long long size, a, b;
+	long code;
+
+	lapi_journal_sync(l);
+	journal_fault = 1;
+	a = push(base, 90, &code);
+	ASSERT_TRUE(journal_fault == 0, "the journal's write failed part way, its cut too");
+	journal_fault = 0;
+	ASSERT_TRUE(a > 0 && code == 201, "that push answered 201 (the group commit stored it)");
+	ASSERT_TRUE(!journal_whole(jpath, &size), "the file holds the torn bytes");
+	lapi_journal_counts(l, &before, &stored);
+	b = push(base, 91, &code);
+	lapi_journal_counts(l, &after, &stored);
+	ASSERT_TRUE(b > 0 && code == 201, "the next push answered 201");
+	ASSERT_EQ(after, before + 1, "and journaled");
+	if (!ASSERT_TRUE(journal_whole(jpath, &size),
+			 "in a whole file: cut first, not after the torn bytes"))
+		fprintf(stderr, "  file %s, %lld bytes\n", jpath, size);
+	lapi_journal_sync(l);
+}
+
+/*
  * The child: a LAPI whose writer is held, its base URL on the pipe; killed -9
  * by the parent after the pushes.
  */
@@ -1020,6 +1127,7 @@ int main(void)
 	same_uuid_racing(l, base, dir);
 	wall_clock_step(l, base);
 	insert_times_out(l, base);
+	torn_write(l, base, jpath);
 	cs_lapi_stop(l);
 	l = NULL;
 	{ /* a database of its own: the counts below are the first LAPI's */
@@ -1084,14 +1192,15 @@ int main(void)
 			fprintf(stderr, "  id %lld: %s\n", ids[i], answer ? answer : "");
 		free(answer);
 	}
-	ASSERT_EQ(count_alerts(l, "after"), 7 + KILLED_PUSHES, "each stored once");
+	/* 7 of read_own_write and full_journal, 2 of torn_write */
+	ASSERT_EQ(count_alerts(l, "after"), 9 + KILLED_PUSHES, "each stored once");
 	{ /* sent again after the restart (its answer lost in the crash): the same id */
 		long code;
 		long long again = push(base, 41, &code);
 
 		ASSERT_EQ(code, 201L, "a retry after the restart answered 201");
 		ASSERT_EQ(again, ids[1], "with the id its first push was answered with");
-		ASSERT_EQ(count_alerts(l, "retry"), 7 + KILLED_PUSHES, "and not stored twice");
+		ASSERT_EQ(count_alerts(l, "retry"), 9 + KILLED_PUSHES, "and not stored twice");
 	}
 	{
 		long code;

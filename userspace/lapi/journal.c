@@ -102,6 +102,12 @@ struct lapi_journal {
 	long long sync_wait_ms; /* JOURNAL_SYNC_WAIT_S, or a test's */
 	struct jsub *head, **tail;
 	bool hold, stop;
+	/*
+	 * A failed write's partial record could not be cut off: a record after it
+	 * would lie beyond bytes a start reads as the journal's end (lost at the
+	 * next start, acknowledged); no more appends until the file is cut.
+	 */
+	bool torn;
 	unsigned gate, gated; /* tests: appends wait until `gate` of them are at the lock */
 	unsigned barrier; /* another writer stores alerts: appends wait (lapi_journal_exclusive) */
 	unsigned waiters; /* reads (and other writers) waiting for the writer: no batching */
@@ -430,6 +436,7 @@ static int journal_reset(struct lapi_journal *j, int64_t gen)
 		return err;
 	j->generation = gen;
 	j->end = j->committed = JOURNAL_HEADER;
+	j->torn = false;
 	return 0;
 }
 
@@ -637,12 +644,13 @@ static int cut_stored(struct lapi_journal *j)
 	return err ? err : journal_reset(j, j->generation + 1);
 }
 
-/* A large file whose records are all stored is cut back to its header (j->lock held). */
+/* A large (or torn) file whose records are all stored is cut back to its header (j->lock held). */
 static void cut_if_stored(struct lapi_journal *j)
 {
 	int err;
 
-	if (!j->head && j->end == j->committed && j->end >= j->rotate && (err = cut_stored(j)))
+	if (!j->head && j->end == j->committed && (j->end >= j->rotate || j->torn) &&
+	    (err = cut_stored(j)))
 		log_error("alert journal %s: cutting it: %s", j->path, strerror(-err));
 }
 
@@ -942,7 +950,7 @@ static int append_locked(struct lapi_journal *j, struct lapi_store *st, struct s
 	 */
 	cut_if_stored(j); /* e.g. a large file stored whole by the start */
 	if (j->stop || j->barrier || j->end - j->committed + b->len > j->cap ||
-	    j->held + held > j->cap || j->end >= j->rotate)
+	    j->held + held > j->cap || j->end >= j->rotate || j->torn)
 		return -ENOSPC; /* the group commit takes it, suspended until stored */
 	err = cs_db_alert_ids_take(j->db, st->nk, nd, &a0, &d0);
 	if (err)
@@ -965,8 +973,11 @@ static int append_locked(struct lapi_journal *j, struct lapi_store *st, struct s
 	err = cs_write_all(j->fd, b->buf, b->len);
 	if (err) {
 		/* nothing acknowledged: a partial record must not stay for the next one to follow */
-		if (ftruncate(j->fd, (off_t)j->end))
-			log_error("alert journal %s: cutting a failed write: %s", j->path, strerror(errno));
+		if (ftruncate(j->fd, (off_t)j->end)) {
+			log_error("alert journal %s: cutting a failed write: %s: no more records"
+				  " until the file is stored whole and cut", j->path, strerror(errno));
+			j->torn = true;
+		}
 		log_error("alert journal %s: %s", j->path, strerror(-err));
 		return err;
 	}
