@@ -1029,6 +1029,49 @@ static void torn_write(struct cs_lapi *l, const char *base, const char *jpath)
 }
 
 /*
+ * The dedupe map (8 uuids here) keeps a uuid claimed at its append until its
+ * alert is stored: the journal holds at most that many unstored alerts, more
+ * take the group commit. Else 8 newer uuids journaled would evict X, unstored,
+ * and a retry of X would take a second id, answered, never stored.
+ */
+static void claimed_kept(struct cs_lapi *l, const char *base)
+{
+	enum { MAP = 8 };
+	struct call x = { .method = "POST" }, more = { .method = "POST" };
+	long long a, id;
+
+	lapi_journal_sync(l);
+	if (!ASSERT_OK(lapi_journal_test_dedupe(l, MAP), "a dedupe map of 8 uuids"))
+		return;
+	lapi_journal_test_hold(l, true, 0);
+	lapi_journal_test_sync_wait(l, 300);
+	snprintf(x.url, sizeof(x.url), "%s/v1/alerts", base);
+	snprintf(more.url, sizeof(more.url), "%s/v1/alerts", base);
+	x.post = heap_body(1, 2244, 8, 0);
+	more.post = heap_body(MAP, 6200, 8, 0);
+	call_run(&x);
+	a = first_id(&x);
+	ASSERT_TRUE(a > 0, "X journaled, the writer held");
+	call_run(&more); /* with the fix: the group commit, 503 (the writer held) */
+	free(x.answer);
+	x.answer = NULL;
+	x.alen = 0;
+	call_run(&x); /* its answer lost: sent again */
+	if (!ASSERT_EQ(first_id(&x), a, "X sent again after 8 newer uuids: its first id"))
+		fprintf(stderr, "  answered %ld %s (first: %lld)\n", x.code, x.answer, a);
+	lapi_journal_test_sync_wait(l, 0);
+	lapi_journal_test_hold(l, false, 0);
+	lapi_journal_sync(l);
+	if (!ASSERT_TRUE(listed(base, 2244, &id) == 1 && id == a, "X stored once, as answered"))
+		fprintf(stderr, "  listed id %lld, answered %lld\n", id, a);
+	lapi_journal_test_dedupe(l, 0);
+	free(x.post);
+	free(x.answer);
+	free(more.post);
+	free(more.answer);
+}
+
+/*
  * The child: a LAPI whose writer is held, its base URL on the pipe; killed -9
  * by the parent after the pushes.
  */
@@ -1128,6 +1171,7 @@ int main(void)
 	wall_clock_step(l, base);
 	insert_times_out(l, base);
 	torn_write(l, base, jpath);
+	claimed_kept(l, base);
 	cs_lapi_stop(l);
 	l = NULL;
 	{ /* a database of its own: the counts below are the first LAPI's */

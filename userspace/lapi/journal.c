@@ -98,6 +98,13 @@ struct lapi_journal {
 	uint64_t committed; /* stored up to here */
 	uint64_t cap;	    /* on the unstored records' bytes and on the heap they pin */
 	uint64_t held;	    /* the unstored records' heap (their jsubs' held) */
+	/*
+	 * The unstored records' alerts, at most the dedupe map's size: each uuid
+	 * claimed at its append stays in the map (a FIFO) until stored, since every
+	 * newer claim meanwhile is a later append's (the group commit waits for the
+	 * writer first); evicted before, a retry of it would take a second id.
+	 */
+	size_t unstored_alerts, max_unstored;
 	uint64_t rotate; /* JOURNAL_ROTATE, or a test's */
 	long long sync_wait_ms; /* JOURNAL_SYNC_WAIT_S, or a test's */
 	struct jsub *head, **tail;
@@ -767,8 +774,10 @@ static void *journal_main(void *arg)
 		last->next = NULL;
 		j->committed = pos;
 		j->stored_subs += count;
-		for (s = first; s; s = s->next)
+		for (s = first; s; s = s->next) {
 			j->held -= s->held;
+			j->unstored_alerts -= s->nstore;
+		}
 		cut_if_stored(j);
 		pthread_cond_broadcast(&j->stored);
 		pthread_mutex_unlock(&j->lock);
@@ -823,6 +832,7 @@ int lapi_journal_start(struct cs_lapi *l)
 	j->fd = -1;
 	j->db = l->db;
 	j->dedupe = l->dedupe;
+	j->max_unstored = LAPI_DEDUPE_ALERTS;
 	j->tail = &j->head;
 	j->cap = JOURNAL_CAP;
 	j->rotate = JOURNAL_ROTATE;
@@ -950,7 +960,8 @@ static int append_locked(struct lapi_journal *j, struct lapi_store *st, struct s
 	 */
 	cut_if_stored(j); /* e.g. a large file stored whole by the start */
 	if (j->stop || j->barrier || j->end - j->committed + b->len > j->cap ||
-	    j->held + held > j->cap || j->end >= j->rotate || j->torn)
+	    j->held + held > j->cap || j->end >= j->rotate || j->torn ||
+	    j->unstored_alerts + st->nk > j->max_unstored)
 		return -ENOSPC; /* the group commit takes it, suspended until stored */
 	err = cs_db_alert_ids_take(j->db, st->nk, nd, &a0, &d0);
 	if (err)
@@ -983,6 +994,7 @@ static int append_locked(struct lapi_journal *j, struct lapi_store *st, struct s
 	}
 	j->end += b->len;
 	j->held += held;
+	j->unstored_alerts += st->nk;
 	j->appended++;
 	/*
 	 * A uuid is claimed here, under the lock every append takes, with the ids
@@ -1213,6 +1225,26 @@ void lapi_journal_test_gate(struct cs_lapi *l, unsigned n)
 	j->gated = 0;
 	pthread_cond_broadcast(&j->stored);
 	pthread_mutex_unlock(&j->lock);
+}
+
+int lapi_journal_test_dedupe(struct cs_lapi *l, size_t size)
+{
+	struct lapi_journal *j = l->journal;
+	struct alert_dedupe *d;
+	int err;
+
+	if (!j)
+		return 0;
+	size = size ? size : LAPI_DEDUPE_ALERTS;
+	err = alert_dedupe_new(size, &d);
+	if (err)
+		return err;
+	pthread_mutex_lock(&j->lock);
+	alert_dedupe_free(l->dedupe);
+	l->dedupe = j->dedupe = d;
+	j->max_unstored = size;
+	pthread_mutex_unlock(&j->lock);
+	return 0;
 }
 
 void lapi_journal_test_rotate(struct cs_lapi *l, size_t rotate)

@@ -522,6 +522,11 @@ void lapi_journal_test_hold(struct cs_lapi *l, bool hold, size_t cap);
 void lapi_journal_test_sync_wait(struct cs_lapi *l, long long ms);
 /* Tests: the next n appends wait for each other at the journal's lock (pushes racing). */
 void lapi_journal_test_gate(struct cs_lapi *l, unsigned n);
+/*
+ * Tests, the LAPI idle: a new, empty dedupe map of `size` uuids (0: the default),
+ * and the journal's bound on unstored alerts with it. 0 or -ENOMEM.
+ */
+int lapi_journal_test_dedupe(struct cs_lapi *l, size_t size);
 /* Tests: the size past which the file takes no more records until cut (0: the default). */
 void lapi_journal_test_rotate(struct cs_lapi *l, size_t rotate);
 /* Tests: records appended and stored since start. */
