@@ -132,16 +132,21 @@ static void gather_group(struct lapi_committer *c)
 	}
 }
 
+/* The journal's writer is behind (lapi_journal_exclusive): r is answered "retry later". */
+static int not_now(struct lapi_commit_req *r)
+{
+	if (r->msg)
+		snprintf(r->msg, r->msglen, "alerts acknowledged before are not stored yet");
+	return -EAGAIN;
+}
+
 static int store_alone(struct cs_lapi *l, struct lapi_commit_req *r)
 {
 	int err;
 
 	/* ids grow as rows are stored: the journal's first */
-	if (lapi_journal_exclusive(l, true)) {
-		if (r->msg)
-			snprintf(r->msg, r->msglen, "alerts acknowledged before are not stored yet");
-		return -EAGAIN;
-	}
+	if (lapi_journal_exclusive(l, true))
+		return not_now(r);
 	err = cs_db_alerts_insert(l->db, r->v, r->n, NULL, r->now, r->ids);
 	if (!err)
 		lapi_store_remember(l, r->v, r->n, r->ids);
@@ -184,9 +189,7 @@ static void store_group(struct cs_lapi *l, struct lapi_commit_req *first, size_t
 	k = 0;
 	for (struct lapi_commit_req *r = first; r; r = r->next) {
 		if (err == -EAGAIN) { /* the journal's writer is behind: all retry later */
-			if (r->msg)
-				snprintf(r->msg, r->msglen, "alerts acknowledged before are not stored yet");
-			r->err = err;
+			r->err = not_now(r);
 			continue;
 		}
 		if (err) { /* nothing of the group is stored: each on its own */
