@@ -97,6 +97,16 @@ void cs_decision_clear(struct cs_decision *d);
 /* Frees the members and the struct itself; accepts NULL. */
 void cs_alert_free(struct cs_alert *a);
 void cs_alerts_free(struct cs_alert **v, size_t n);
+/* What malloc(n) takes from the heap on glibc: its header, 16-byte steps, 32 at least. */
+size_t db_heap_block(size_t n);
+/*
+ * The heap a decoded alert takes (glibc's block sizes): what cs_alert_free()
+ * gives back, walked by the same field tables. Borrowed decisions count as the
+ * array only, as cs_alert_free() frees only that.
+ */
+size_t cs_alert_heap(const struct cs_alert *a);
+/* The heap a decision's texts take (the decision itself is its array's). */
+size_t cs_decision_heap(const struct cs_decision *d);
 void cs_decisions_free(struct cs_decision *v, size_t n);
 
 /* An address range in CrowdSec's integer encoding (contract 4.7). */

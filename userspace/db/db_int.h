@@ -305,6 +305,8 @@ void db_fields_row(struct dbstmt *s, void *elem, void *arg);
 void db_fields_bind(struct dbstmt *s, const void *elem, const struct db_fields *t);
 /* Frees the record's texts and zeroes it; accepts NULL. */
 void db_fields_clear(const struct db_fields *t, void *elem);
+/* The heap the record's texts take (db_heap_block of each). */
+size_t db_fields_heap(const struct db_fields *t, const void *elem);
 /* count records in one array, then the array; accepts NULL. */
 void db_fields_free(const struct db_fields *t, void *v, size_t count);
 /* Every row of s as an array of records (db_rows). */

@@ -62,6 +62,11 @@ void cs_decision_clear(struct cs_decision *d)
 	db_fields_clear(&decision_table, d);
 }
 
+size_t cs_decision_heap(const struct cs_decision *d)
+{
+	return db_fields_heap(&decision_table, d);
+}
+
 void cs_decisions_free(struct cs_decision *v, size_t n)
 {
 	db_fields_free(&decision_table, v, n);

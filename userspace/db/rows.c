@@ -92,6 +92,28 @@ void db_fields_clear(const struct db_fields *t, void *elem)
 	memset(elem, 0, t->size);
 }
 
+size_t db_heap_block(size_t n)
+{
+	size_t b = (n + 8 + 15) & ~(size_t)15;
+
+	return b < 32 ? 32 : b;
+}
+
+static size_t heap_str(const char *s)
+{
+	return s ? db_heap_block(strlen(s) + 1) : 0;
+}
+
+size_t db_fields_heap(const struct db_fields *t, const void *elem)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; has_col(t, i); i++)
+		if (t->f[i].type == DBF_TEXT)
+			n += heap_str(*(char *const *)((const char *)elem + t->f[i].off));
+	return n;
+}
+
 void db_fields_free(const struct db_fields *t, void *v, size_t count)
 {
 	for (size_t i = 0; v && i < count; i++)

@@ -886,19 +886,6 @@ void lapi_journal_stop(struct cs_lapi *l)
 
 /* ---- the request side ---- */
 
-/* What malloc(n) takes from the heap on glibc: its header, 16-byte steps, 32 at least. */
-static size_t heap_block(size_t n)
-{
-	size_t b = (n + 8 + 15) & ~(size_t)15;
-
-	return b < 32 ? 32 : b;
-}
-
-static size_t heap_str(const char *s)
-{
-	return s ? heap_block(strlen(s) + 1) : 0;
-}
-
 /*
  * The heap a journaled push pins until stored: its alerts decoded (their
  * strings, events, meta, decisions) and its jsub. Many short strings cost
@@ -907,36 +894,10 @@ static size_t heap_str(const char *s)
  */
 static size_t heap_of_push(const struct jsub *s)
 {
-	size_t n = heap_block(sizeof(*s)) + heap_block((s->nstore + 1) * sizeof(*s->store));
+	size_t n = db_heap_block(sizeof(*s)) + db_heap_block((s->nstore + 1) * sizeof(*s->store));
 
-	for (size_t i = 0; i < s->nstore; i++) {
-		const struct cs_alert *a = s->store[i];
-		const char *const strs[] = { a->machine_id,   a->uuid,	      a->scenario,
-					     a->scenario_hash, a->scenario_version, a->message,
-					     a->leakspeed,    a->src_scope,     a->src_value,
-					     a->src_ip,	      a->src_range,     a->src_as_number,
-					     a->src_as_name,  a->src_cn };
-
-		n += heap_block(sizeof(*a));
-		for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
-			n += heap_str(strs[k]);
-		if (a->n_events)
-			n += heap_block(a->n_events * sizeof(*a->events));
-		for (size_t k = 0; k < a->n_events; k++)
-			n += heap_str(a->events[k].meta_json);
-		if (a->n_meta)
-			n += heap_block(a->n_meta * sizeof(*a->meta));
-		for (size_t k = 0; k < a->n_meta; k++)
-			n += heap_str(a->meta[k].key) + heap_str(a->meta[k].value);
-		if (a->n_decisions)
-			n += heap_block(a->n_decisions * sizeof(*a->decisions));
-		for (size_t k = 0; k < a->n_decisions; k++) {
-			const struct cs_decision *d = &a->decisions[k];
-
-			n += heap_str(d->scenario) + heap_str(d->type) + heap_str(d->scope) +
-			     heap_str(d->value) + heap_str(d->origin);
-		}
-	}
+	for (size_t i = 0; i < s->nstore; i++)
+		n += cs_alert_heap(s->store[i]);
 	return n;
 }
 
