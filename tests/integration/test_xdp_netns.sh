@@ -6,7 +6,7 @@
 # lock-out guard, a program swap under a packet stream (no banned packet may get
 # through), filter rebuilds under a packet stream (likewise), maps that bpftool
 # prints readably, the IPv6 host index, the range index (also on pins without
-# one, as ABI 3 left them), detach keeping the state, and uninstall
+# one, as ABI 3 left them), an index reused from its pin emptied before a rebuild, detach keeping the state, and uninstall
 # removing every pin.
 # Everything it creates is removed on exit, failure included.
 . "$(dirname "$0")/../lib/harness.sh"
@@ -167,6 +167,15 @@ check "the /24 indexed again" \
 	grep -q '\[198,18,1,0\]' <<<"$(bpftool map dump pinned "$PIN/cs_range_index" | tr -d ' \n')"
 check_eq "banned range dropped after the adoption" "$(replies 198.18.1.5 198.18.0.2 2)" 0
 bx unban 198.18.1.0/24 >/dev/null
+# An index reused from its pin is emptied before the rebuild (one just created is
+# zero already, and is not touched): what left the ban list meanwhile must not stay.
+rm -f "$PIN/cs_range_index"
+inv bpftool map delete pinned "$PIN/cs_hosts_v4" key 198 18 0 1
+bx xdp attach "$IV" >/dev/null
+check "the reused host index forgot a host gone from the list" \
+	bash -c "! bpftool map dump pinned '$PIN/cs_host_index' | tr -d ' \n' | grep -q '\[198,18,0,1\]'"
+check_eq "that host passes" "$(replies 198.18.0.1 198.18.0.2 2)" 2
+bx ban 198.18.0.1 >/dev/null
 
 # detach keeps the state; attach again resumes it
 bx xdp detach "$IV" >/dev/null

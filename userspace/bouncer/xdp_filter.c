@@ -176,8 +176,8 @@ static void index_broken(struct xdp_filter *f, int kind)
 
 /* Sets up one index; off and empty when asked (reset) or when the config was not
  * for its size. */
-static int host_index_open(struct xdp_filter *f, int kind, int fd, uint32_t n_buckets, bool reset,
-			   bool *fresh)
+static int host_index_open(struct xdp_filter *f, int kind, int fd, uint32_t n_buckets, bool reused,
+			   bool reset, bool *fresh)
 {
 	struct host_index *h = &f->hi[kind];
 	size_t total;
@@ -193,7 +193,7 @@ static int host_index_open(struct xdp_filter *f, int kind, int fd, uint32_t n_bu
 	if (reset || cfg_log2(f, kind) != h->log2) {
 		/* Off (the program asks the filter and the hash) until refilled. */
 		cfg_log2_set(f, kind, 0);
-		for (uint32_t i = 0; i < n_buckets; i += 1U << h->win_log2) {
+		for (uint32_t i = 0; reused && i < n_buckets; i += 1U << h->win_log2) {
 			void *w = window_of(h, kind, i);
 
 			if (!w)
@@ -226,7 +226,8 @@ void xdp_filter_free(struct xdp_filter *f)
 }
 
 int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int index_fd[4],
-		    const uint32_t n_buckets[4], bool reset, struct xdp_filter **out, bool *fresh)
+		    const uint32_t n_buckets[4], const bool index_reused[4], bool reset,
+		    struct xdp_filter **out, bool *fresh)
 {
 	char words_what[48];
 	struct xdp_filter *f;
@@ -249,7 +250,7 @@ int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int index_
 	if (!err)
 		err = map_shared(f->words_len, words_fd, 0, words_what, (void **)&f->words);
 	for (int k = 0; k < N_INDEX && !err; k++)
-		err = host_index_open(f, k, index_fd[k], n_buckets[k], reset, fresh);
+		err = host_index_open(f, k, index_fd[k], n_buckets[k], index_reused[k], reset, fresh);
 	if (err)
 		goto err;
 	if (reset || f->cfg->log2_words != f->log2) {

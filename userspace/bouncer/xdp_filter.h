@@ -49,9 +49,12 @@ uint32_t xdp_filter_host_buckets_for(int family, uint64_t max_hosts);
  * reset is asked (a map was just created), or the config was never set up or not
  * for these sizes, *fresh says so and the filter and indexes are off (the program
  * probes the maps at every length in use) until a rebuild from the maps installs
- * them: the caller owes that rebuild before it attaches. */
+ * them: the caller owes that rebuild before it attaches. An index is then emptied
+ * only if it may hold something (index_reused[]: an old map, from its pin): a map
+ * just created is zero, and touching its ~100 MiB would cost half a second. */
 int xdp_filter_open(int cfg_fd, int words_fd, uint32_t n_words, const int index_fd[4],
-		    const uint32_t n_buckets[4], bool reset, struct xdp_filter **out, bool *fresh);
+		    const uint32_t n_buckets[4], const bool index_reused[4], bool reset,
+		    struct xdp_filter **out, bool *fresh);
 void xdp_filter_free(struct xdp_filter *f);
 
 /* What the index knew of a prefix about to be written: whether its map holds it

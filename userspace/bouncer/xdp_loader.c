@@ -173,8 +173,8 @@ static int adopt_pinned_geometry(struct xdp_loader *l)
 }
 
 static void filter_size(struct xdp_loader *l);
-static bool filter_pins_exist(const struct xdp_loader *l);
-static int filter_setup(struct xdp_loader *l, bool reset);
+static bool filter_pins_exist(const struct xdp_loader *l, bool index_reused[4]);
+static int filter_setup(struct xdp_loader *l, bool reset, const bool index_reused[4]);
 
 /*
  * libbpf maps the skeleton's global data (.rodata) into this process; a forked
@@ -209,7 +209,7 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
 	struct xdp_loader *l;
 	struct bpf_map *map;
-	bool filter_reset = true;
+	bool filter_reset = true, index_reused[4] = { false };
 	int err;
 
 	l = calloc(1, sizeof(*l));
@@ -262,7 +262,7 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 		err = adopt_pinned_geometry(l);
 		if (err)
 			goto err_unlock;
-		filter_reset = !filter_pins_exist(l);
+		filter_reset = !filter_pins_exist(l, index_reused);
 	}
 	if (l->existing_only) {
 		/* Read-only: the pinned maps (adopted above) are all it needs; no
@@ -281,7 +281,7 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 		goto err_unlock;
 	}
 	keep_maps_from_children(l);
-	err = filter_setup(l, filter_reset);
+	err = filter_setup(l, filter_reset, index_reused);
 	if (err)
 		goto err_unlock;
 	unlock_pins(l);
@@ -1268,25 +1268,35 @@ static void filter_size(struct xdp_loader *l)
 				 bpf_map__max_entries(ban_map(l, g))));
 }
 
-/* The index maps (and the counts) pinned already: they describe the pinned ban list.
- * (Pins of ABI 3 lack the range indexes: all is rebuilt from the hashes.) */
-static bool filter_pins_exist(const struct xdp_loader *l)
+static bool pin_exists(const struct xdp_loader *l, const struct bpf_map *map)
 {
-	const struct bpf_map *maps[] = { l->skel->maps.cs_filter, l->skel->maps.cs_filter_cfg,
-					 l->skel->maps.cs_host_index, l->skel->maps.cs_host_index6,
-					 l->skel->maps.cs_range_index, l->skel->maps.cs_range_index6,
-					 l->skel->maps.cs_counts };
 	char path[PATH_MAX];
 
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%.200s", l->pin_dir, bpf_map__name(maps[i]));
-		if (access(path, F_OK))
-			return false;
-	}
-	return true;
+	snprintf(path, sizeof(path), "%s/%.200s", l->pin_dir, bpf_map__name(map));
+	return access(path, F_OK) == 0;
 }
 
-static int filter_setup(struct xdp_loader *l, bool reset)
+/* The index maps (and the counts) pinned already: they describe the pinned ban list.
+ * (Pins of ABI 3 lack the range indexes: all is rebuilt from the hashes.) Which
+ * index maps the load will reuse from their pins goes to index_reused[] (the
+ * others it creates, and the kernel zeroes them). */
+static bool filter_pins_exist(const struct xdp_loader *l, bool index_reused[4])
+{
+	const struct bpf_map *index[4] = { l->skel->maps.cs_host_index, l->skel->maps.cs_host_index6,
+					   l->skel->maps.cs_range_index,
+					   l->skel->maps.cs_range_index6 };
+	bool all = pin_exists(l, l->skel->maps.cs_filter) &&
+		   pin_exists(l, l->skel->maps.cs_filter_cfg) &&
+		   pin_exists(l, l->skel->maps.cs_counts);
+
+	for (int k = 0; k < 4; k++) {
+		index_reused[k] = pin_exists(l, index[k]);
+		all &= index_reused[k];
+	}
+	return all;
+}
+
+static int filter_setup(struct xdp_loader *l, bool reset, const bool index_reused[4])
 {
 	const struct bpf_map *index[4] = { l->skel->maps.cs_host_index, l->skel->maps.cs_host_index6,
 					   l->skel->maps.cs_range_index,
@@ -1302,8 +1312,8 @@ static int filter_setup(struct xdp_loader *l, bool reset)
 	}
 	err = xdp_filter_open(bpf_map__fd(l->skel->maps.cs_filter_cfg),
 			      bpf_map__fd(l->skel->maps.cs_filter),
-			      bpf_map__max_entries(l->skel->maps.cs_filter), index_fd, n_buckets, reset,
-			      &l->filter, &fresh);
+			      bpf_map__max_entries(l->skel->maps.cs_filter), index_fd, n_buckets,
+			      index_reused, reset, &l->filter, &fresh);
 	if (err)
 		return err;
 	return fresh ? filter_rebuild(l) : 0;
