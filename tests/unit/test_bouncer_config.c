@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
+#include "bouncer/backend.h"
 #include "bouncer/config.h"
 #include "tests/lib/test.h"
 
@@ -90,6 +92,27 @@ static void test_files(void)
 	free(big);
 }
 
+/* Whether the fetcher may skip listing the data plane: only when the config pins
+ * the XDP backend and nothing is pinned where its maps go. */
+static void test_plane_starts_empty(void)
+{
+	char pins[512];
+	struct bouncer_config cfg = { .mode = BOUNCER_MODE_XDP, .pin_path = pins };
+
+	snprintf(pins, sizeof(pins), "%s/pins", dir);
+	ASSERT_TRUE(backend_plane_starts_empty(&cfg), "xdp, no pin directory: empty");
+	ASSERT_EQ(mkdir(pins, 0700), 0, "pin directory made");
+	ASSERT_TRUE(backend_plane_starts_empty(&cfg), "xdp, an empty pin directory: empty");
+	t_write_file(pins, "cs_hosts_v4", "");
+	ASSERT_TRUE(!backend_plane_starts_empty(&cfg), "xdp, something pinned: may hold bans");
+	cfg.mode = BOUNCER_MODE_AUTO;
+	snprintf(pins, sizeof(pins), "%s/nothing-here", dir);
+	ASSERT_TRUE(!backend_plane_starts_empty(&cfg),
+		     "auto: nftables may take over, with its tables kept: not known");
+	cfg.mode = BOUNCER_MODE_NFTABLES;
+	ASSERT_TRUE(!backend_plane_starts_empty(&cfg), "nftables: not known");
+}
+
 int main(void)
 {
 	if (!ASSERT_TRUE(mkdtemp(dir) != NULL, "scratch dir"))
@@ -97,6 +120,7 @@ int main(void)
 	test_errors();
 	test_good();
 	test_files();
+	test_plane_starts_empty();
 	t_rmtree(dir);
 	return TEST_SUMMARY();
 }

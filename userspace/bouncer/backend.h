@@ -61,6 +61,10 @@ extern const struct backend_ops backend_xdp_ops, backend_nft_ops;
  * taking its program out again needs CAP_SYS_ADMIN and CAP_PERFMON. */
 bool backend_xdp_dispatched(const struct backend *b);
 
+/* Whether the data plane cfg asks for is sure to start empty: the XDP backend, without
+ * the nftables fallback, and nothing pinned where its maps go (it will create them). */
+bool backend_plane_starts_empty(const struct bouncer_config *cfg);
+
 /* Removes everything either backend may have left (pins, links, nft tables). */
 int backend_uninstall(const struct bouncer_config *cfg);
 

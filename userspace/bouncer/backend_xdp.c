@@ -9,7 +9,12 @@
 #include "common/log.h"
 #include "common/vec.h"
 
-#define FLUSH_AT 65536
+/* Sets written at once at most (~12 MB of batch). Each write maps the index windows
+ * it touches anew, and on a VM with shadow page tables the first store to each page
+ * of a new mapping costs microseconds: a million random hosts touch nearly every
+ * page of the 64 MiB IPv4 index each batch, so 4 batches instead of 16 saved ~0.7 s
+ * of a 1M-ban startup. */
+#define FLUSH_AT 262144
 #define BATCH_FIRST 4096
 
 /* Bans waiting for the loader: three arrays of one length, as xdp_loader_ban_each takes them. */
@@ -203,6 +208,11 @@ static void xdp_stats(struct backend *b, struct cs_stat *counters, uint32_t *mod
 		memset(counters, 0, sizeof(struct cs_stat) * CS_STAT_MAX);
 	memcpy(modes, b->modes, sizeof(b->modes));
 	*n = b->nifaces;
+}
+
+bool backend_plane_starts_empty(const struct bouncer_config *cfg)
+{
+	return cfg->mode == BOUNCER_MODE_XDP && !xdp_loader_pins_present(cfg->pin_path);
 }
 
 bool backend_xdp_dispatched(const struct backend *b)

@@ -148,7 +148,7 @@ static int keep_only_socket(int sock)
 	return 0;
 }
 
-static pid_t spawn_fetcher(const struct bouncer_config *cfg, int *sock_out)
+static pid_t spawn_fetcher(const struct bouncer_config *cfg, bool plane_empty, int *sock_out)
 {
 	int sv[2];
 	pid_t pid;
@@ -175,7 +175,7 @@ static pid_t spawn_fetcher(const struct bouncer_config *cfg, int *sock_out)
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		if (keep_only_socket(sv[1]) || become_unprivileged(cfg->user))
 			_exit(70);
-		_exit(fetcher_main(cfg, 3));
+		_exit(fetcher_main(cfg, 3, plane_empty));
 	}
 	close(sv[1]);
 	*sock_out = sv[0];
@@ -347,12 +347,6 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 	err = lockout_new(&a.guard);
 	if (err)
 		goto out;
-	err = open_backend(&a);
-	if (err)
-		goto out;
-	log_info("crowdsec-xdp-bouncer %s: %s backend, pulling %s every %lld ms", BOUNCER_VERSION,
-		 a.ops->name, cfg.api_url, (long long)(cfg.update_frequency_ns / 1000000));
-
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -363,11 +357,19 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)
 		goto out;
-	child = spawn_fetcher(&cfg, &sock);
+	/* The fetcher starts before the data plane opens (map creation and the BPF
+	 * verifier take ~0.5 s): its first pull is under way meanwhile, its records
+	 * waiting in the socket. Forked now, it never held a map or program fd. */
+	child = spawn_fetcher(&cfg, backend_plane_starts_empty(&cfg), &sock);
 	if (child < 0) {
 		log_error("cannot start the fetcher: %s", strerror((int)-child));
 		goto out;
 	}
+	err = open_backend(&a);
+	if (err)
+		goto out;
+	log_info("crowdsec-xdp-bouncer %s: %s backend, pulling %s every %lld ms", BOUNCER_VERSION,
+		 a.ops->name, cfg.api_url, (long long)(cfg.update_frequency_ns / 1000000));
 	if (geteuid() == 0 &&
 	    (err = drop_capabilities(a.ops == &backend_xdp_ops && backend_xdp_dispatched(a.be))))
 		log_warn("cannot drop capabilities: %s", strerror(-err));
@@ -399,7 +401,7 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 				sock = -1;
 				if (++restarts > 1)
 					sleep(restarts > 5 ? 5 : (unsigned)restarts);
-				child = spawn_fetcher(&cfg, &sock);
+				child = spawn_fetcher(&cfg, false, &sock);
 				if (child < 0)
 					break;
 				continue;

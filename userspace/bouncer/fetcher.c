@@ -713,7 +713,7 @@ static void report_usage(struct fetcher *f)
 	}
 }
 
-int fetcher_main(const struct bouncer_config *cfg, int sock)
+int fetcher_main(const struct bouncer_config *cfg, int sock, bool plane_empty)
 {
 	struct fetcher f = { .cfg = cfg, .sock = sock };
 	uint64_t next_pull, next_stats = 0, backoff = (uint64_t)cfg->update_frequency_ns;
@@ -751,7 +751,10 @@ int fetcher_main(const struct bouncer_config *cfg, int sock)
 	if (start_metrics(&f))
 		goto out;
 
-	load_applied(&f);
+	if (plane_empty)
+		log_debug("data plane created empty: not listed");
+	else
+		load_applied(&f);
 	next_pull = boot_now();
 	while (!stop_requested) {
 		uint64_t now = boot_now(), wake;

@@ -7,12 +7,16 @@
 #ifndef CS_BOUNCER_FETCHER_H
 #define CS_BOUNCER_FETCHER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "bouncer/config.h"
 
-/* Runs until the applier closes the socket or SIGTERM; returns an exit code. */
-int fetcher_main(const struct bouncer_config *cfg, int sock);
+/* Runs until the applier closes the socket or SIGTERM; returns an exit code.
+ * plane_empty: the data plane is known to start empty, so the fetcher does not ask
+ * the applier to list it before its first pull (which would wait for the applier
+ * to have opened it). */
+int fetcher_main(const struct bouncer_config *cfg, int sock, bool plane_empty);
 
 /* Checks a whole stream answer (see stream.h): 0 or -EBADMSG with why filled. */
 int fetcher_parse_stream(const char *body, size_t len, char *why, size_t whylen);

@@ -204,6 +204,20 @@ void xdp_loader_free(struct xdp_loader *l)
 	free(l);
 }
 
+bool xdp_loader_pins_present(const char *pin_dir)
+{
+	DIR *d = opendir(pin_dir ? pin_dir : CS_PIN_ROOT);
+	struct dirent *e;
+	bool any = false;
+
+	if (!d)
+		return errno != ENOENT;
+	while (!any && (e = readdir(d)))
+		any = strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	return any;
+}
+
 int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts);
