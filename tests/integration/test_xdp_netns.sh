@@ -169,12 +169,17 @@ check_eq "banned range dropped after the adoption" "$(replies 198.18.1.5 198.18.
 bx unban 198.18.1.0/24 >/dev/null
 # An index reused from its pin is emptied before the rebuild (one just created is
 # zero already, and is not touched): what left the ban list meanwhile must not stay.
+bx ban 198.18.0.3 >/dev/null
 rm -f "$PIN/cs_range_index"
 inv bpftool map delete pinned "$PIN/cs_hosts_v4" key 198 18 0 1
 bx xdp attach "$IV" >/dev/null
-check "the reused host index forgot a host gone from the list" \
-	bash -c "! bpftool map dump pinned '$PIN/cs_host_index' | tr -d ' \n' | grep -q '\[198,18,0,1\]'"
+bpftool map dump pinned "$PIN/cs_host_index" 2>/dev/null | tr -d ' \n' >"$TMPD/hidx" &&
+	test -s "$TMPD/hidx" || fail "dump of the reused host index"
+check "the reused host index holds the host still banned" grep -q '\[198,18,0,3\]' "$TMPD/hidx"
+check "the reused host index forgot the host gone from the list" \
+	bash -c "! grep -q '\[198,18,0,1\]' '$TMPD/hidx'"
 check_eq "that host passes" "$(replies 198.18.0.1 198.18.0.2 2)" 2
+bx unban 198.18.0.3 >/dev/null
 bx ban 198.18.0.1 >/dev/null
 
 # detach keeps the state; attach again resumes it

@@ -185,6 +185,22 @@ e2e_run() {
 	ms=$(wait_for 40 dropped 198.18.0.3 198.18.0.2) && pass "LAPI back: new ban applied (${ms} ms)" || fail "after LAPI restart"
 	check "LAPI back: recovery logged" grep -q "LAPI reachable again" "$TMPD/bouncer.log"
 
+	# the fetcher dies: the applier starts another, which must still switch to `user`
+	# (the applier has dropped its capabilities by then); bans stay, new ones arrive
+	local fpid
+	fpid=$(ps -o pid= --ppid "$BOUNCER_PID" | tr -d ' ' | head -n1)
+	kill -KILL "$fpid"
+	wait_for 20 bash -c "ps -o pid=,user= --ppid $BOUNCER_PID | awk '\$1 != $fpid && \$2 == \"nobody\"' | grep -q ." >/dev/null
+	check "fetcher killed: another one runs unprivileged" \
+		bash -c "ps -o pid=,user= --ppid $BOUNCER_PID | awk '\$1 != $fpid && \$2 == \"nobody\"' | grep -q ."
+	check "fetcher killed: the applier said so" grep -q "fetcher exited" "$TMPD/bouncer.log"
+	check_eq "fetcher killed: bans stay" "$(replies 198.18.0.3 198.18.0.2 2)" 0
+	lapi_add --ip 198.18.0.4 --duration 1h
+	ms=$(wait_for 20 dropped 198.18.0.4 198.18.0.2) && pass "fetcher killed: a new ban applied (${ms} ms)" ||
+		fail "a new ban after the fetcher's restart"
+	lapi_del_ip 198.18.0.4
+	wait_for 10 passes 198.18.0.4 198.18.0.2 >/dev/null
+
 	before=$(curl -s "127.0.0.1:60${ID: -3}/metrics" 2>/dev/null)
 	metrics=$(inv curl -s "127.0.0.1:60${ID: -3}/metrics")
 	check "metrics: drops by origin" grep -q 'cs_xdp_bouncer_dropped_packets{origin="cscli"} [1-9]' <<<"$metrics"

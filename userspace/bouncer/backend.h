@@ -65,6 +65,9 @@ bool backend_xdp_dispatched(const struct backend *b);
  * the nftables fallback, and nothing pinned where its maps go (it will create them). */
 bool backend_plane_starts_empty(const struct bouncer_config *cfg);
 
+/* Whether the XDP backend b found its ban maps pinned already. */
+bool backend_xdp_reused_pins(const struct backend *b);
+
 /* Removes everything either backend may have left (pins, links, nft tables). */
 int backend_uninstall(const struct bouncer_config *cfg);
 

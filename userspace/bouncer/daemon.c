@@ -87,6 +87,8 @@ static int open_backend(struct applier *a)
  * stopping the fetcher, which runs under another uid, needs KILL. A program in
  * libxdp's dispatcher is taken out at stop (keep_on_stop: false) through program ids
  * (SYS_ADMIN) and a new dispatcher of extension programs (PERFMON): kept only then. */
+#define SETID_CAPS (1U << CAP_SETUID | 1U << CAP_SETGID)
+
 static int drop_capabilities(bool dispatched)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -106,6 +108,24 @@ static int drop_capabilities(bool dispatched)
 		data[keep[i] / 32].effective |= 1U << (keep[i] % 32);
 		data[keep[i] / 32].permitted |= 1U << (keep[i] % 32);
 	}
+	/* Permitted, not effective: a fetcher started again after it died must still
+	 * switch to `user` (raise_setid, in the child only). */
+	data[0].permitted |= SETID_CAPS;
+	if (syscall(SYS_capset, &hdr, data))
+		return -errno;
+	return 0;
+}
+
+/* In a fetcher's child: SETUID and SETGID effective again (a no-op before
+ * drop_capabilities), for become_unprivileged. */
+static int raise_setid(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[0].effective |= data[0].permitted & SETID_CAPS;
 	if (syscall(SYS_capset, &hdr, data))
 		return -errno;
 	return 0;
@@ -173,7 +193,7 @@ static pid_t spawn_fetcher(const struct bouncer_config *cfg, bool plane_empty, i
 
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		if (keep_only_socket(sv[1]) || become_unprivileged(cfg->user))
+		if (keep_only_socket(sv[1]) || raise_setid() || become_unprivileged(cfg->user))
 			_exit(70);
 		_exit(fetcher_main(cfg, 3, plane_empty));
 	}
@@ -333,8 +353,9 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 	struct applier a = { .cfg = &cfg };
 	int sfd = -1, sock = -1, rc = 1, err;
 	pid_t child = -1;
-	sigset_t mask;
+	sigset_t mask, chld;
 	uint64_t restarts = 0;
+	bool plane_empty;
 
 	if (load_config(config_path, &cfg))
 		return 2;
@@ -352,22 +373,42 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	/* SIGCHLD at once (a fetcher forked before the open must not exit unseen); a stop
+	 * asked during the open still ends the process there, as it always did */
+	sigprocmask(SIG_BLOCK, &chld, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (sfd < 0)
 		goto out;
-	/* The fetcher starts before the data plane opens (map creation and the BPF
-	 * verifier take ~0.5 s): its first pull is under way meanwhile, its records
-	 * waiting in the socket. Forked now, it never held a map or program fd. */
-	child = spawn_fetcher(&cfg, backend_plane_starts_empty(&cfg), &sock);
-	if (child < 0) {
+	/* A data plane that starts empty needs no listing: the fetcher then starts
+	 * before the open (map creation and the BPF verifier take ~0.5 s), its first
+	 * pull under way meanwhile and its records waiting in the socket; forked now,
+	 * it never held a map or program fd. Otherwise it asks for the listing first,
+	 * which only an open data plane answers: it starts after the open, as before
+	 * (started earlier, its wait for the listing would run while the open waits,
+	 * e.g. on the pin lock, and could give up). */
+	plane_empty = backend_plane_starts_empty(&cfg);
+	if (plane_empty && (child = spawn_fetcher(&cfg, true, &sock)) < 0) {
 		log_error("cannot start the fetcher: %s", strerror((int)-child));
 		goto out;
 	}
 	err = open_backend(&a);
 	if (err)
 		goto out;
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if (!plane_empty && (child = spawn_fetcher(&cfg, false, &sock)) < 0) {
+		log_error("cannot start the fetcher: %s", strerror((int)-child));
+		goto out;
+	}
+	if (plane_empty && a.ops == &backend_xdp_ops && backend_xdp_reused_pins(a.be)) {
+		/* pinned by another process (the ban CLI) between the look and the pin
+		 * lock: the fetcher was told the plane is empty; a reported failure makes
+		 * it list the plane and pull everything again */
+		log_info("the data plane was pinned meanwhile: listing it for the fetcher");
+		a.unreported = 1;
+	}
 	log_info("crowdsec-xdp-bouncer %s: %s backend, pulling %s every %lld ms", BOUNCER_VERSION,
 		 a.ops->name, cfg.api_url, (long long)(cfg.update_frequency_ns / 1000000));
 	if (geteuid() == 0 &&
@@ -425,15 +466,19 @@ int bouncer_daemon_run(const char *config_path, bool test_only)
 		report_failures(&a, sock);
 	}
 out:
-	if (child > 0) {
-		kill(child, SIGTERM);
-		for (int i = 0; i < 50 && waitpid(child, NULL, WNOHANG) == 0; i++)
-			usleep(100000);
-		if (kill(child, SIGKILL) == 0)
-			waitpid(child, NULL, 0);
-	}
 	if (sock >= 0)
-		close(sock);
+		close(sock); /* a fetcher blocked sending to us stops at once */
+	if (child > 0) {
+		bool reaped = false;
+
+		kill(child, SIGTERM);
+		for (int i = 0; i < 50 && !(reaped = waitpid(child, NULL, WNOHANG) == child); i++)
+			usleep(100000);
+		if (!reaped) {
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+		}
+	}
 	if (sfd >= 0)
 		close(sfd);
 	if (a.ops)

@@ -45,6 +45,7 @@ struct xdp_loader {
 	enum xdp_dispatcher_use dispatcher;
 	unsigned priority;
 	bool dispatched; /* attached something through libxdp's dispatcher */
+	bool reused_bans; /* a ban map was pinned already when opened */
 	unsigned full_logged; /* bit per ban map: "is full" said, until a write succeeds */
 };
 
@@ -173,6 +174,7 @@ static int adopt_pinned_geometry(struct xdp_loader *l)
 }
 
 static void filter_size(struct xdp_loader *l);
+static bool pin_exists(const struct xdp_loader *l, const struct bpf_map *map);
 static bool filter_pins_exist(const struct xdp_loader *l, bool index_reused[4]);
 static int filter_setup(struct xdp_loader *l, bool reset, const bool index_reused[4]);
 
@@ -277,6 +279,10 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 		if (err)
 			goto err_unlock;
 		filter_reset = !filter_pins_exist(l, index_reused);
+		l->reused_bans = pin_exists(l, l->skel->maps.cs_hosts_v4) ||
+				 pin_exists(l, l->skel->maps.cs_hosts_v6) ||
+				 pin_exists(l, l->skel->maps.cs_ranges_v4) ||
+				 pin_exists(l, l->skel->maps.cs_ranges_v6);
 	}
 	if (l->existing_only) {
 		/* Read-only: the pinned maps (adopted above) are all it needs; no
@@ -1282,12 +1288,19 @@ static void filter_size(struct xdp_loader *l)
 				 bpf_map__max_entries(ban_map(l, g))));
 }
 
+bool xdp_loader_reused_pins(const struct xdp_loader *l)
+{
+	return l->reused_bans;
+}
+
 static bool pin_exists(const struct xdp_loader *l, const struct bpf_map *map)
 {
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/%.200s", l->pin_dir, bpf_map__name(map));
-	return access(path, F_OK) == 0;
+	/* the effective ids, as libbpf's bpf_obj_get() will use: a pin seen as absent
+	 * but then reused would keep its stale index */
+	return faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0;
 }
 
 /* The index maps (and the counts) pinned already: they describe the pinned ban list.

@@ -75,6 +75,8 @@ int xdp_loader_open(const struct xdp_loader_opts *opts, struct xdp_loader **out)
 /* Whether pin_dir (NULL: CS_PIN_ROOT) holds anything, so that a ban list may be in
  * place; true also when that cannot be told (an error other than its absence). */
 bool xdp_loader_pins_present(const char *pin_dir);
+/* Whether l opened ban maps that were pinned already (not made by this open). */
+bool xdp_loader_reused_pins(const struct xdp_loader *l);
 /* Closes this process's handles; pins and attachments stay. */
 void xdp_loader_free(struct xdp_loader *l);
 
