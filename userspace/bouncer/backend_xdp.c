@@ -9,11 +9,11 @@
 #include "common/log.h"
 #include "common/vec.h"
 
-/* Sets written at once at most (57 B each here, ~15 MB, freed after a full sync). Each write maps the index windows
- * it touches anew, and on a VM with shadow page tables the first store to each page
- * of a new mapping costs microseconds: a million random hosts touch nearly every
- * page of the 64 MiB IPv4 index each batch, so 4 batches instead of 16 saved ~0.7 s
- * of a 1M-ban startup. */
+/* Sets written at once at most (57 B each here, ~15 MB, freed after a full sync).
+ * Each write maps the index windows it touches anew, and on a VM with shadow page
+ * tables the first store to each page of a new mapping costs microseconds: a
+ * million random hosts touch nearly every page of the 64 MiB IPv4 index each batch,
+ * so 4 batches instead of 16 saved ~0.7 s of a 1M-ban startup. */
 #define FLUSH_AT 262144
 #define BATCH_FIRST 4096
 

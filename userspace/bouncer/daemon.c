@@ -83,12 +83,12 @@ static int open_backend(struct applier *a)
 	return 0;
 }
 
+#define SETID_CAPS (1U << CAP_SETUID | 1U << CAP_SETGID)
+
 /* Keep only what applying needs: map fds are already open; nftables needs NET_ADMIN;
  * stopping the fetcher, which runs under another uid, needs KILL. A program in
  * libxdp's dispatcher is taken out at stop (keep_on_stop: false) through program ids
  * (SYS_ADMIN) and a new dispatcher of extension programs (PERFMON): kept only then. */
-#define SETID_CAPS (1U << CAP_SETUID | 1U << CAP_SETGID)
-
 static int drop_capabilities(bool dispatched)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
@@ -472,7 +472,8 @@ out:
 		bool reaped = false;
 
 		kill(child, SIGTERM);
-		for (int i = 0; i < 50 && !(reaped = waitpid(child, NULL, WNOHANG) == child); i++)
+		/* waitpid -1: not ours to wait for any more (never SIGKILL a pid reused) */
+		for (int i = 0; i < 50 && !(reaped = waitpid(child, NULL, WNOHANG) != 0); i++)
 			usleep(100000);
 		if (!reaped) {
 			kill(child, SIGKILL);
