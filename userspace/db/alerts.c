@@ -68,24 +68,19 @@ void cs_alert_free(struct cs_alert *a)
 	free(a);
 }
 
-static size_t text_heap(const char *s)
-{
-	return s ? db_heap_block(strlen(s) + 1) : 0;
-}
-
 size_t cs_alert_heap(const struct cs_alert *a)
 {
 	size_t n = db_heap_block(sizeof(*a)) + db_fields_heap(&alert_table, a) +
-		   text_heap(a->machine_id) + text_heap(a->uuid);
+		   db_text_heap(a->machine_id) + db_text_heap(a->uuid);
 
 	if (a->n_events)
 		n += db_heap_block(a->n_events * sizeof(*a->events));
 	for (size_t i = 0; a->events && i < a->n_events; i++)
-		n += text_heap(a->events[i].meta_json);
+		n += db_text_heap(a->events[i].meta_json);
 	if (a->n_meta)
 		n += db_heap_block(a->n_meta * sizeof(*a->meta));
 	for (size_t i = 0; a->meta && i < a->n_meta; i++)
-		n += text_heap(a->meta[i].key) + text_heap(a->meta[i].value);
+		n += db_text_heap(a->meta[i].key) + db_text_heap(a->meta[i].value);
 	if (a->n_decisions)
 		n += db_heap_block(a->n_decisions * sizeof(*a->decisions));
 	for (size_t i = 0; !a->decisions_borrowed && a->decisions && i < a->n_decisions; i++)

@@ -305,7 +305,9 @@ void db_fields_row(struct dbstmt *s, void *elem, void *arg);
 void db_fields_bind(struct dbstmt *s, const void *elem, const struct db_fields *t);
 /* Frees the record's texts and zeroes it; accepts NULL. */
 void db_fields_clear(const struct db_fields *t, void *elem);
-/* The heap the record's texts take (db_heap_block of each). */
+/* The heap a text takes (db_heap_block of its length and NUL; 0 for NULL). */
+size_t db_text_heap(const char *s);
+/* The heap the record's texts take (db_text_heap of each). */
 size_t db_fields_heap(const struct db_fields *t, const void *elem);
 /* count records in one array, then the array; accepts NULL. */
 void db_fields_free(const struct db_fields *t, void *v, size_t count);

@@ -99,7 +99,7 @@ size_t db_heap_block(size_t n)
 	return b < 32 ? 32 : b;
 }
 
-static size_t heap_str(const char *s)
+size_t db_text_heap(const char *s)
 {
 	return s ? db_heap_block(strlen(s) + 1) : 0;
 }
@@ -110,7 +110,7 @@ size_t db_fields_heap(const struct db_fields *t, const void *elem)
 
 	for (size_t i = 0; has_col(t, i); i++)
 		if (t->f[i].type == DBF_TEXT)
-			n += heap_str(*(char *const *)((const char *)elem + t->f[i].off));
+			n += db_text_heap(*(char *const *)((const char *)elem + t->f[i].off));
 	return n;
 }
 
